@@ -1,0 +1,114 @@
+"""The one exception hierarchy of cartrial: every error meant for the user derives from `CartrialError`.
+
+A `Problem` pinpoints one bad input: the file, the line (YAML) or row (CSV), the field or column, the value
+given, and what is allowed. `InputError` carries one or more problems so that a command can report every
+bad row at once rather than stopping at the first.
+
+Row numbers are spreadsheet rows: the CSV header is row 1 and the first data row is row 2, which is what a
+data manager sees when the file is opened in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad input value, located as precisely as the input allows."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    row: int | None = None
+    field: str | None = None
+    value: Any = None
+    allowed: str | None = None
+
+    def location(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.field:
+            parts.append(str(self.field))
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        where = self.location()
+        return f"{where}: {text}" if where else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "row": self.row,
+            "field": self.field,
+            "value": None if self.value is None else str(self.value),
+            "allowed": self.allowed,
+            "message": self.message,
+        }
+
+
+class CartrialError(Exception):
+    """Base class of every user-facing error. The CLI prints the message and exits with `exit_code`."""
+
+    exit_code = 2
+
+
+class InputError(CartrialError):
+    """Bad user input: one or more located problems."""
+
+    def __init__(self, problems: Problem | str | Iterable[Problem], *, header: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        self.header = header
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [str(p) for p in self.problems]
+        if self.header:
+            return "\n".join([self.header, *("  " + line for line in lines)])
+        if len(lines) == 1:
+            return lines[0]
+        return "\n".join([f"{len(lines)} problems:", *("  " + line for line in lines)])
+
+
+class ConfigurationError(CartrialError):
+    """A requested option, version or method that cartrial does not implement."""
+
+
+class NotEstimableError(CartrialError):
+    """The data cannot identify the requested quantity (too few points, all values missing, ...)."""
+
+
+class PermissionDeniedError(CartrialError):
+    """The acting user's role does not allow the requested action."""
+
+
+class ConflictError(CartrialError):
+    """The record changed since it was read (optimistic concurrency) or is locked."""
+
+
+__all__ = [
+    "CartrialError",
+    "ConfigurationError",
+    "ConflictError",
+    "InputError",
+    "NotEstimableError",
+    "PermissionDeniedError",
+    "Problem",
+]
