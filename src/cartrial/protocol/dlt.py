@@ -1,0 +1,101 @@
+"""Dose-limiting toxicity (DLT) rules as data, and the graded events they are evaluated against.
+
+The protocol declares its DLT definition as a list of `DltRule`s (YAML section ``escalation.dlt_rules``);
+the grading engine produces `GradedEvent`s; the escalation engine (`cartrial.escalation`) decides whether
+an event is a DLT by evaluating the rules. Keeping both types here lets every engine depend on `protocol`
+only.
+
+Default template (not the CT103A definition, which was not retrievable): the S103 BCMA CAR-T myasthenia
+gravis trial, NCT06958939, as summarised in ``ct103a-nmosd-trial.md`` section 4 [V for that trial].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ToxicityCategory(StrEnum):
+    """What kind of toxicity an event is; DLT rules select events by category."""
+
+    CRS = "crs"
+    ICANS = "icans"
+    HEMATOLOGIC = "hematologic"
+    NON_HEMATOLOGIC = "non_hematologic"
+    INFECTION = "infection"
+    DEATH = "death"
+
+
+class Relatedness(StrEnum):
+    """Investigator's causality assessment, ordered from least to most related."""
+
+    UNRELATED = "unrelated"
+    UNLIKELY = "unlikely"
+    POSSIBLE = "possible"
+    PROBABLE = "probable"
+    DEFINITE = "definite"
+
+    @property
+    def rank(self) -> int:
+        return list(Relatedness).index(self)
+
+
+@dataclass(frozen=True)
+class GradedEvent:
+    """One graded toxicity of one subject, as the DLT rules see it.
+
+    `onset_day` and `duration_days` are days relative to the infusion (day 0). `duration_days` is None
+    when the event has not resolved or its end is unknown; a rule with a duration condition is then not met
+    (and the evaluation says so) unless `ongoing_at_day` shows it lasted long enough.
+    """
+
+    subject_id: str
+    category: ToxicityCategory
+    term: str
+    grade: int
+    scale: str
+    onset_day: float
+    duration_days: float | None = None
+    relatedness: Relatedness | None = None
+    organ: str | None = None
+    due_to_underlying_disease: bool = False
+    judged_dlt_by_committee: bool = False
+    ongoing_at_day: float | None = None
+
+
+class DltRule(BaseModel):
+    """One DLT criterion: which graded events count as dose-limiting.
+
+    An event meets the rule when all given conditions hold: its category is `category` (or any, when
+    `category` is None), its grade is ≥ `min_grade` (or ≥ `organ_min_grade[organ]` for the listed organs),
+    its term is not in `exclude_terms`, its organ is in `organs` (when given), it lasted strictly longer than
+    `min_duration_days` (when given: "lasting > 7 days"), its relatedness is at least `min_relatedness`
+    (when given), and it is not due to the underlying disease when `exclude_underlying_disease`.
+    `committee_judgement` rules match events the safety review committee judged to be DLTs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, description="Short key, e.g. 'crs_grade_4'.")
+    description: str = Field(min_length=1, description="The criterion in the protocol's words.")
+    category: ToxicityCategory | None = None
+    min_grade: int = Field(default=1, ge=1, le=5)
+    organ_min_grade: dict[str, int] = Field(default_factory=dict)
+    organs: list[str] | None = None
+    exclude_terms: list[str] = Field(default_factory=list)
+    min_duration_days: float | None = Field(default=None, ge=0)
+    min_relatedness: Relatedness | None = None
+    exclude_underlying_disease: bool = False
+    committee_judgement: bool = False
+
+    @model_validator(mode="after")
+    def _organ_grades_in_range(self) -> DltRule:
+        for organ, grade in self.organ_min_grade.items():
+            if not 1 <= grade <= 5:
+                raise ValueError(f"organ_min_grade[{organ}] must be a grade from 1 to 5, got {grade}")
+        return self
+
+
+__all__ = ["DltRule", "GradedEvent", "Relatedness", "ToxicityCategory"]
