@@ -11,6 +11,7 @@ from types import ModuleType
 from cartrial.commands import (
     escalation_commands,
     grading_commands,
+    import_commands,
     kinetics_commands,
     neuro_commands,
     protocol_commands,
@@ -20,9 +21,11 @@ from cartrial.commands import (
 AREAS: tuple[ModuleType, ...] = (
     protocol_commands,
     grading_commands,
+    import_commands,
     neuro_commands,
     escalation_commands,
     kinetics_commands,
+    import_commands,
     store_commands,
 )
 
