@@ -21,7 +21,6 @@ from cartrial.commands import (
 AREAS: tuple[ModuleType, ...] = (
     protocol_commands,
     grading_commands,
-    import_commands,
     neuro_commands,
     escalation_commands,
     kinetics_commands,
