@@ -1,0 +1,736 @@
+"""The study database schema: SQLAlchemy 2 typed declarative models of every entity of a CAR-T trial.
+
+One database holds one study. Conventions shared by every *study-data* table (subclasses of `StudyData`):
+
+- integer surrogate key `id`, and a natural-key unique constraint (listed in `natural_key`) so that imports
+  are idempotent: re-importing a row with the same natural key updates it (or changes nothing);
+- `version`: optimistic-concurrency counter (SQLAlchemy `version_id_col`; the service layer updates with
+  `WHERE version = expected` and raises `ConflictError` when another writer got there first);
+- `clinical_date_column`: the clinical date or date-time of the record, which the data lock compares with the
+  cut-off (records dated on or before the cut-off are frozen while a lock is active);
+- `created_at` / `updated_at`: timezone-aware UTC (`UtcDateTime`); every clinical date-time is UTC too.
+
+Units are in column names (`temperature_c`, `cells_per_kg`, `o2_flow_l_min`). Subject-level tables refer to
+the subject by its trial code (`subject.subject_id`, e.g. ``CT-001``), not by the surrogate id, so that
+rows read from CSV or REDCap can be written without a lookup.
+
+Field lists follow `docs/templates/` and the fields a data system must capture
+(`ct103a-nmosd-trial.md` section 9, `toxicity-grading.md` section 1.3, `neuro-outcomes.md` section 1,
+`cellular-kinetics.md`). The audit trail (`AuditLog`) follows `data-standards.md` section 8.2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
+"""The user roles (issue 7); what each may do is `cartrial.store.permissions.PERMISSIONS`."""
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC date-time on every backend.
+
+    Naive values are refused (a time without a zone is ambiguous). Values are converted to UTC before
+    storage; SQLite stores them as text without the zone, PostgreSQL as ``timestamptz``; values read back
+    are always aware and in UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime, got {value!r}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: cartrial stores timezone-aware UTC date-times only")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utc_now() -> dt.datetime:
+    """Now, timezone-aware UTC (server-side clock: ALCOA 'contemporaneous')."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every cartrial table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UtcDateTime(),
+        dt.date: Date(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Timestamped:
+    """`created_at` / `updated_at` (UTC) and the optimistic-concurrency `version`."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class StudyData(Timestamped):
+    """Mixin of every audited study-data table: natural key and clinical date (see the module docstring)."""
+
+    natural_key: ClassVar[tuple[str, ...]]
+    """Columns of the natural-key unique constraint (what an import matches rows on)."""
+    clinical_date_column: ClassVar[str | None]
+    """Column compared with the lock cut-off; None: the table is not frozen by a lock (reference data)."""
+    subject_column: ClassVar[str | None] = "subject_id"
+    """Column naming the subject (for `audit log --subject` and the investigator's own-site check)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+def _subject_fk() -> Mapped[str]:
+    return mapped_column(String(40), ForeignKey("subject.subject_id"), nullable=False, index=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Study, sites, users
+# --------------------------------------------------------------------------------------------------
+
+
+class Study(StudyData, Base):
+    """The study, loaded from a protocol file; the protocol text and its SHA-256 are kept verbatim."""
+
+    __tablename__ = "study"
+    natural_key = ("study_code",)
+    clinical_date_column = None
+    subject_column = None
+
+    study_code: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    protocol_version: Mapped[str] = mapped_column(String(40))
+    protocol_file_name: Mapped[str | None] = mapped_column(String(400))
+    protocol_sha256: Mapped[str] = mapped_column(String(64))
+    protocol_yaml: Mapped[str] = mapped_column(Text)
+    birth_date_precision: Mapped[str] = mapped_column(String(10), default="year")
+    """Privacy setting: 'year' (store birth year only; a full birth date is refused) or 'date'."""
+
+    __table_args__ = (
+        CheckConstraint("birth_date_precision IN ('year', 'date')", name="ck_study_birth_prec"),
+    )
+
+
+class Site(StudyData, Base):
+    """A clinical site (code such as ``TJH``)."""
+
+    __tablename__ = "site"
+    natural_key = ("site_id",)
+    clinical_date_column = None
+    subject_column = None
+
+    site_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(80))
+
+
+class User(StudyData, Base):
+    """A user and role; passwords are stored only as argon2id hashes (argon2-cffi)."""
+
+    __tablename__ = "app_user"
+    natural_key = ("username",)
+    clinical_date_column = None
+    subject_column = None
+
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("site.site_id"))
+    full_name: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'investigator', 'data_manager', 'monitor', 'statistician')",
+            name="ck_user_role",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Subjects, screening, dosing
+# --------------------------------------------------------------------------------------------------
+
+
+class Subject(StudyData, Base):
+    """A trial subject: demographics (birth year or date per `Study.birth_date_precision`), AQP4-IgG status,
+    treatment and relapse history (lists of dicts, stored as JSON)."""
+
+    __tablename__ = "subject"
+    natural_key = ("subject_id",)
+    clinical_date_column = "consent_date"
+
+    subject_id: Mapped[str] = mapped_column(String(40), unique=True)
+    site_id: Mapped[str] = mapped_column(String(40), ForeignKey("site.site_id"), index=True)
+    screening_number: Mapped[str | None] = mapped_column(String(40))
+    consent_date: Mapped[dt.date]
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    sex: Mapped[str | None] = mapped_column(String(10))
+    birth_year: Mapped[int | None]
+    birth_date: Mapped[dt.date | None]
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    height_cm: Mapped[float | None] = mapped_column(Float)
+    diagnosis_date: Mapped[dt.date | None]
+    aqp4_igg_status: Mapped[str | None] = mapped_column(String(20))
+    aqp4_igg_titre: Mapped[str | None] = mapped_column(String(20))
+    aqp4_igg_assay: Mapped[str | None] = mapped_column(Text)
+    treatment_history: Mapped[list[Any] | None]
+    relapse_history: Mapped[list[Any] | None]
+    disposition: Mapped[str | None] = mapped_column(Text)
+
+
+class ScreeningResult(StudyData, Base):
+    """The stored output of `cartrial protocol screen` for one subject (eligibility and each criterion)."""
+
+    __tablename__ = "screening_result"
+    natural_key = ("subject_id", "screened_on")
+    clinical_date_column = "screened_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    screened_on: Mapped[dt.date]
+    eligible: Mapped[bool]
+    protocol_version: Mapped[str | None] = mapped_column(String(40))
+    engine_version: Mapped[str | None] = mapped_column(String(40))
+    result: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (UniqueConstraint("subject_id", "screened_on", name="uq_screening_result"),)
+
+
+class LymphodepletionAdministration(StudyData, Base):
+    """One lymphodepleting chemotherapy dose (e.g. fludarabine 25 mg/m² on day -5)."""
+
+    __tablename__ = "lymphodepletion_administration"
+    natural_key = ("subject_id", "drug", "administered_on")
+    clinical_date_column = "administered_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    drug: Mapped[str] = mapped_column(String(80))
+    administered_on: Mapped[dt.date]
+    day_relative_to_infusion: Mapped[int | None]
+    dose_mg_per_m2: Mapped[float | None] = mapped_column(Float)
+    dose_mg: Mapped[float | None] = mapped_column(Float)
+    body_surface_area_m2: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("subject_id", "drug", "administered_on", name="uq_lymphodepletion"),)
+
+
+class Infusion(StudyData, Base):
+    """The CAR-T infusion: dose level, actual cells (total and per kg), product lot."""
+
+    __tablename__ = "infusion"
+    natural_key = ("subject_id", "infused_at")
+    clinical_date_column = "infused_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    infused_at: Mapped[dt.datetime]
+    dose_level: Mapped[int]
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    cells_per_kg: Mapped[float | None] = mapped_column(Float)
+    total_car_t_cells: Mapped[float | None] = mapped_column(Float)
+    product_lot: Mapped[str | None] = mapped_column(String(80))
+    viability_pct: Mapped[float | None] = mapped_column(Float)
+    leukapheresis_on: Mapped[dt.date | None]
+
+    __table_args__ = (UniqueConstraint("subject_id", "infused_at", name="uq_infusion"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# CRS / ICANS inputs and therapies
+# --------------------------------------------------------------------------------------------------
+
+
+class CrsAssessment(StudyData, Base):
+    """One CRS assessment: the ASTCT grading inputs plus the raw fields needed to regrade (FiO2, pressor
+    doses). Source: `toxicity-grading.md` section 1.3 ("store per assessment")."""
+
+    __tablename__ = "crs_assessment"
+    natural_key = ("subject_id", "assessed_at")
+    clinical_date_column = "assessed_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_at: Mapped[dt.datetime]
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    fever_other_cause: Mapped[bool | None]
+    systolic_bp_mmhg: Mapped[float | None] = mapped_column(Float)
+    hypotension: Mapped[bool | None]
+    hypotension_other_cause: Mapped[bool | None]
+    vasopressors: Mapped[str | None] = mapped_column(Text)
+    """Vasopressor names, ';'-separated (vasopressin counted separately by the grading engine)."""
+    vasopressor_doses: Mapped[str | None] = mapped_column(Text)
+    o2_device: Mapped[str | None] = mapped_column(String(40))
+    o2_flow_l_min: Mapped[float | None] = mapped_column(Float)
+    fio2_pct: Mapped[float | None] = mapped_column(Float)
+    masking_given: Mapped[str | None] = mapped_column(Text)
+    """Drug classes given before this time that can mask fever, ';'-separated."""
+    died_of_crs: Mapped[bool | None]
+    crs_onset_on: Mapped[dt.date | None]
+    crs_resolved_on: Mapped[dt.date | None]
+    investigator_grade: Mapped[int | None]
+
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_crs_assessment"),)
+
+
+class IcansAssessment(StudyData, Base):
+    """One ICANS assessment: ICE item scores (not only the total), consciousness, seizure, motor, oedema.
+    Source: `toxicity-grading.md` section 2."""
+
+    __tablename__ = "icans_assessment"
+    natural_key = ("subject_id", "assessed_at")
+    clinical_date_column = "assessed_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_at: Mapped[dt.datetime]
+    ice_orientation: Mapped[int | None]
+    ice_naming: Mapped[int | None]
+    ice_commands: Mapped[int | None]
+    ice_writing: Mapped[int | None]
+    ice_attention: Mapped[int | None]
+    ice_total: Mapped[int | None]
+    unarousable: Mapped[bool | None]
+    consciousness: Mapped[str | None] = mapped_column(String(40))
+    seizure: Mapped[str | None] = mapped_column(String(40))
+    seizure_duration_min: Mapped[float | None] = mapped_column(Float)
+    motor_weakness: Mapped[str | None] = mapped_column(String(40))
+    cerebral_oedema: Mapped[str | None] = mapped_column(String(40))
+    intracranial_haemorrhage: Mapped[bool | None]
+    other_cause: Mapped[bool | None]
+    age_years: Mapped[int | None]
+    investigator_grade: Mapped[int | None]
+
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_icans_assessment"),)
+
+
+class Therapy(StudyData, Base):
+    """A concomitant therapy dose: tocilizumab, corticosteroid, vasopressor, anti-infective, IVIG, G-CSF..."""
+
+    __tablename__ = "therapy"
+    natural_key = ("subject_id", "drug", "started_at")
+    clinical_date_column = "started_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    drug: Mapped[str] = mapped_column(String(80))
+    drug_class: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]
+    dose: Mapped[float | None] = mapped_column(Float)
+    dose_unit: Mapped[str | None] = mapped_column(String(20))
+    route: Mapped[str | None] = mapped_column(String(20))
+    indication: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("subject_id", "drug", "started_at", name="uq_therapy"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# Safety
+# --------------------------------------------------------------------------------------------------
+
+
+class AdverseEvent(StudyData, Base):
+    """An adverse event: term, grade with its scale and version, dates, seriousness, relatedness, DLT."""
+
+    __tablename__ = "adverse_event"
+    natural_key = ("subject_id", "term", "started_on")
+    clinical_date_column = "started_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    term: Mapped[str] = mapped_column(String(200))
+    meddra_code: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(40))
+    started_on: Mapped[dt.date]
+    ended_on: Mapped[dt.date | None]
+    grade: Mapped[int | None]
+    grading_scale: Mapped[str | None] = mapped_column(String(40))
+    grading_scale_version: Mapped[str | None] = mapped_column(String(20))
+    serious: Mapped[bool | None]
+    relatedness: Mapped[str | None] = mapped_column(String(40))
+    dlt: Mapped[bool | None]
+    action_taken: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    pathogen: Mapped[str | None] = mapped_column(Text)
+    infection_site: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("subject_id", "term", "started_on", name="uq_adverse_event"),
+        CheckConstraint("grade IS NULL OR (grade >= 1 AND grade <= 5)", name="ck_ae_grade"),
+    )
+
+
+class LabResult(StudyData, Base):
+    """A laboratory value with its unit and the laboratory's LLN/ULN."""
+
+    __tablename__ = "lab_result"
+    natural_key = ("subject_id", "analyte", "collected_at")
+    clinical_date_column = "collected_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    analyte: Mapped[str] = mapped_column(String(80))
+    collected_at: Mapped[dt.datetime]
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(40))
+    lln: Mapped[float | None] = mapped_column(Float)
+    uln: Mapped[float | None] = mapped_column(Float)
+    laboratory: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("subject_id", "analyte", "collected_at", name="uq_lab_result"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# Neurology
+# --------------------------------------------------------------------------------------------------
+
+
+class EdssAssessment(StudyData, Base):
+    """Raw functional-system scores (visual and bowel/bladder before conversion, cerebral including grade 1),
+    ambulation and the EDSS method. Source: `neuro-outcomes.md` section 1."""
+
+    __tablename__ = "edss_assessment"
+    natural_key = ("subject_id", "assessed_on")
+    clinical_date_column = "assessed_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_on: Mapped[dt.date]
+    visual_fs_raw: Mapped[int | None]
+    brainstem_fs: Mapped[int | None]
+    pyramidal_fs: Mapped[int | None]
+    cerebellar_fs: Mapped[int | None]
+    sensory_fs: Mapped[int | None]
+    bowel_bladder_fs_raw: Mapped[int | None]
+    cerebral_fs: Mapped[int | None]
+    ambulation_score: Mapped[int | None]
+    walking_distance_m: Mapped[float | None] = mapped_column(Float)
+    assistance: Mapped[str | None] = mapped_column(String(40))
+    edss_reported: Mapped[float | None] = mapped_column(Float)
+    method: Mapped[str | None] = mapped_column(String(40))
+    examiner: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_on", name="uq_edss_assessment"),)
+
+
+class VisualAcuity(StudyData, Base):
+    """Visual acuity of one eye in its native notation (Snellen, decimal, logMAR, off-chart category)."""
+
+    __tablename__ = "visual_acuity"
+    natural_key = ("subject_id", "assessed_on", "eye")
+    clinical_date_column = "assessed_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_on: Mapped[dt.date]
+    eye: Mapped[str] = mapped_column(String(2))
+    notation: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[str | None] = mapped_column(String(40))
+    """The acuity exactly as recorded, e.g. ``20/40``, ``0.5``, ``CF``."""
+    correction: Mapped[str | None] = mapped_column(String(20))
+    low_contrast: Mapped[bool | None]
+
+    __table_args__ = (
+        UniqueConstraint("subject_id", "assessed_on", "eye", name="uq_visual_acuity"),
+        CheckConstraint("eye IN ('OD', 'OS', 'OU')", name="ck_visual_acuity_eye"),
+    )
+
+
+class OsisAssessment(StudyData, Base):
+    """Opticospinal Impairment Scale subscores."""
+
+    __tablename__ = "osis_assessment"
+    natural_key = ("subject_id", "assessed_on")
+    clinical_date_column = "assessed_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_on: Mapped[dt.date]
+    visual_od: Mapped[int | None]
+    visual_os: Mapped[int | None]
+    motor_right_arm: Mapped[int | None]
+    motor_left_arm: Mapped[int | None]
+    motor_right_leg: Mapped[int | None]
+    motor_left_leg: Mapped[int | None]
+    sensory: Mapped[int | None]
+    sphincter: Mapped[int | None]
+    timed_25_foot_walk_s: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_on", name="uq_osis_assessment"),)
+
+
+class Relapse(StudyData, Base):
+    """An NMOSD relapse (attack) record with its adjudication."""
+
+    __tablename__ = "relapse"
+    natural_key = ("subject_id", "onset_on")
+    clinical_date_column = "onset_on"
+
+    subject_id: Mapped[str] = _subject_fk()
+    onset_on: Mapped[dt.date]
+    lasted_24h_or_more: Mapped[bool | None]
+    fever_or_infection: Mapped[bool | None]
+    phenotypes: Mapped[str | None] = mapped_column(Text)
+    objective_change: Mapped[str | None] = mapped_column(Text)
+    treatment: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    adjudicated: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("subject_id", "onset_on", name="uq_relapse"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# Kinetics and pharmacodynamics
+# --------------------------------------------------------------------------------------------------
+
+
+class PkSample(StudyData, Base):
+    """A cellular-kinetics sample: CAR transgene copies/µg gDNA and/or CAR+ cells/µL, with BLQ and LLOQ."""
+
+    __tablename__ = "pk_sample"
+    natural_key = ("subject_id", "collected_at", "matrix", "assay")
+    clinical_date_column = "collected_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    collected_at: Mapped[dt.datetime]
+    nominal_day: Mapped[float | None] = mapped_column(Float)
+    matrix: Mapped[str] = mapped_column(String(40), default="blood")
+    assay: Mapped[str] = mapped_column(String(40), default="qPCR")
+    copies_per_ug_gdna: Mapped[float | None] = mapped_column(Float)
+    car_cells_per_ul: Mapped[float | None] = mapped_column(Float)
+    blq: Mapped[bool | None]
+    lloq: Mapped[float | None] = mapped_column(Float)
+    lloq_unit: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("subject_id", "collected_at", "matrix", "assay", name="uq_pk_sample"),)
+
+
+class PdSample(StudyData, Base):
+    """A pharmacodynamic sample: AQP4-IgG titre, B cells, BCMA+ plasma cells, IgG/IgA/IgM."""
+
+    __tablename__ = "pd_sample"
+    natural_key = ("subject_id", "collected_at")
+    clinical_date_column = "collected_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    collected_at: Mapped[dt.datetime]
+    nominal_day: Mapped[float | None] = mapped_column(Float)
+    aqp4_igg_titre: Mapped[str | None] = mapped_column(String(20))
+    aqp4_igg_assay: Mapped[str | None] = mapped_column(Text)
+    b_cells_per_ul: Mapped[float | None] = mapped_column(Float)
+    bcma_plasma_cells_per_ul: Mapped[float | None] = mapped_column(Float)
+    igg_g_l: Mapped[float | None] = mapped_column(Float)
+    iga_g_l: Mapped[float | None] = mapped_column(Float)
+    igm_g_l: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("subject_id", "collected_at", name="uq_pd_sample"),)
+
+
+# --------------------------------------------------------------------------------------------------
+# Study conduct: escalation, queries, derived values, imports, lock
+# --------------------------------------------------------------------------------------------------
+
+
+class EscalationDecision(StudyData, Base):
+    """A dose-escalation decision: cohort, outcomes string, design state, decision, who approved it."""
+
+    __tablename__ = "escalation_decision"
+    natural_key = ("cohort",)
+    clinical_date_column = "decided_on"
+    subject_column = None
+
+    cohort: Mapped[int]
+    dose_level: Mapped[int]
+    decided_on: Mapped[dt.date]
+    outcomes: Mapped[str] = mapped_column(Text)
+    design: Mapped[str | None] = mapped_column(String(40))
+    design_state: Mapped[dict[str, Any] | None]
+    decision: Mapped[str] = mapped_column(String(40))
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (UniqueConstraint("cohort", name="uq_escalation_decision"),)
+
+
+class DataQuery(StudyData, Base):
+    """A data query raised by a monitor (or data manager) on one record, and its answer."""
+
+    __tablename__ = "data_query"
+    natural_key = ("query_code",)
+    clinical_date_column = None
+
+    query_code: Mapped[str] = mapped_column(String(40), unique=True)
+    subject_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("subject.subject_id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[int | None]
+    field: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    raised_by: Mapped[str] = mapped_column(String(80))
+    raised_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+    answered_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (CheckConstraint("status IN ('open', 'answered', 'closed')", name="ck_query_status"),)
+
+
+class DerivedValue(StudyData, Base):
+    """A value computed by an engine from stored inputs (a grade, an EDSS, an NCA parameter), kept with the
+    engine, the cartrial version and the options used (ALCOA+ 'traceable')."""
+
+    __tablename__ = "derived_value"
+    natural_key = ("engine", "source_table", "source_record_id", "parameter")
+    clinical_date_column = "clinical_date"
+
+    subject_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("subject.subject_id"), index=True)
+    engine: Mapped[str] = mapped_column(String(80))
+    engine_version: Mapped[str] = mapped_column(String(40))
+    options: Mapped[dict[str, Any] | None]
+    source_table: Mapped[str] = mapped_column(String(60))
+    source_record_id: Mapped[int] = mapped_column(Integer, default=0)
+    """Record the value was derived from (0 when derived from several records of the subject)."""
+    parameter: Mapped[str] = mapped_column(String(80))
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str | None] = mapped_column(Text)
+    """Which rule fired and its source, as reported by the engine."""
+    clinical_date: Mapped[dt.date | None]
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (
+        UniqueConstraint("engine", "source_table", "source_record_id", "parameter", name="uq_derived_value"),
+    )
+
+
+class ImportManifest(StudyData, Base):
+    """One imported file: name, SHA-256, row counts per table, who and when (import reconciliation)."""
+
+    __tablename__ = "import_manifest"
+    natural_key = ("file_name", "imported_at")
+    clinical_date_column = None
+    subject_column = None
+
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    row_counts: Mapped[dict[str, Any]]
+    """Per table: ``{"infusion": {"read": 12, "inserted": 0, "updated": 1, "unchanged": 11}}``."""
+    imported_by: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DataLock(Base):
+    """A data cut-off lock. At most one lock is active; unlocking keeps the row (with who, when, why)."""
+
+    __tablename__ = "data_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cutoff: Mapped[dt.date]
+    locked_by: Mapped[str] = mapped_column(String(80))
+    locked_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    reason: Mapped[str] = mapped_column(Text)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the locked records (canonical JSON), so a locked snapshot can be re-verified."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unlocked_by: Mapped[str | None] = mapped_column(String(80))
+    unlocked_at: Mapped[dt.datetime | None]
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditLog(Base):
+    """The audit trail (21 CFR 11.10(e), ICH E6(R3) 4.2.2; `data-standards.md` section 8.2).
+
+    Append-only: database triggers (created by the migration) refuse UPDATE and DELETE on both backends.
+    Hash-chained: `row_hash` = SHA-256 of the canonical serialisation of the row including `prev_hash`
+    (see `cartrial.store.audit.row_digest`), and `prev_hash` is the previous row's `row_hash`; ids are
+    assigned in chain order under a chain lock, so the chain is linear even with concurrent writers.
+
+    One row per inserted record (`field` = ``*``, `new_value` = canonical JSON of the record), one row per
+    changed field of an update (old and new value, JSON), one row per deleted record (`old_value` = JSON of
+    the record), and one row per lock, unlock, user or role change, import and derivation.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[dt.datetime]
+    username: Mapped[str] = mapped_column(String(80))
+    user_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    table_name: Mapped[str | None] = mapped_column(String(60))
+    record_id: Mapped[int | None]
+    subject_id: Mapped[str | None] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(80))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    software_version: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject_id"),
+        Index("ix_audit_log_record", "table_name", "record_id"),
+    )
+
+
+STUDY_TABLES: dict[str, type[StudyData]] = {
+    cls.__tablename__: cls
+    for cls in (
+        Study,
+        Site,
+        User,
+        Subject,
+        ScreeningResult,
+        LymphodepletionAdministration,
+        Infusion,
+        CrsAssessment,
+        IcansAssessment,
+        Therapy,
+        AdverseEvent,
+        LabResult,
+        EdssAssessment,
+        VisualAcuity,
+        OsisAssessment,
+        Relapse,
+        PkSample,
+        PdSample,
+        EscalationDecision,
+        DataQuery,
+        DerivedValue,
+        ImportManifest,
+    )
+}
+"""Every audited table, by table name (what `upsert_rows`, `update_record`, `delete_record` accept)."""
