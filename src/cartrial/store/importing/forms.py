@@ -1,0 +1,278 @@
+"""The importable forms: one CSV template per form, each feeding one table of the study database.
+
+A form's columns are the data columns of its table (`cartrial.store.models`; the surrogate `id`, `version`
+and `created_at`/`updated_at` are the database's own), under the template's column names where a template
+names a column differently (`FormSpec.aliases`). Types, required columns and text lengths come from the
+table; domain rules (allowed values, ranges, units) come from `FormSpec.rules`. Forms whose templates are
+owned by another area (grading, neuro, kinetics) take their domain rules from that area's published
+validation functions when they exist (see `cartrial.store.importing.validation`), never from a copy here.
+
+The order of `FORMS` is the order of writing (sites before subjects before everything that refers to a
+subject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
+from sqlalchemy.sql.schema import Column
+
+from cartrial.protocol.dlt import Relatedness, ToxicityCategory
+from cartrial.store.models import STUDY_TABLES, UtcDateTime
+
+DATABASE_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
+"""Columns the database fills itself; a template never has them."""
+
+
+class ColumnKind(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """Domain rule of one column beyond its database type: allowed values, numeric range and unit."""
+
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    pattern: str | None = None
+    pattern_text: str | None = None
+    unit: str = ""
+    required: bool | None = None
+    """Override the table's nullability (e.g. a column the table allows blank but the form requires)."""
+
+
+@dataclass(frozen=True)
+class FormColumn:
+    """One column of a form: its template name, the table column it feeds, type and requirements."""
+
+    name: str
+    table_column: str
+    kind: ColumnKind
+    required: bool
+    max_length: int | None
+    rule: ColumnRule
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """One importable form.
+
+    `name` is the template file stem (``adverse_events`` for ``adverse_events.csv``), `table` the table it
+    feeds, `owner` the area that owns the template, `aliases` template column → table column where they
+    differ, `rules` domain rules by template column.
+    """
+
+    name: str
+    table: str
+    owner: str
+    description: str
+    rules: Mapping[str, ColumnRule] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def model(self) -> Any:
+        """The ORM class of the table."""
+        return STUDY_TABLES[self.table]
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The natural key (table column names) that an import matches rows on."""
+        return tuple(self.model.natural_key)
+
+    @property
+    def subject_column(self) -> str | None:
+        return self.model.subject_column
+
+    def columns(self) -> list[FormColumn]:
+        """Every template column in table order."""
+        reverse = {table_column: name for name, table_column in self.aliases.items()}
+        out: list[FormColumn] = []
+        for column in self.model.__table__.columns:
+            if column.name in DATABASE_COLUMNS:
+                continue
+            name = reverse.get(column.name, column.name)
+            rule = self.rules.get(name, ColumnRule())
+            required = _table_requires(column) if rule.required is None else rule.required
+            out.append(
+                FormColumn(
+                    name=name,
+                    table_column=column.name,
+                    kind=_kind(column),
+                    required=required,
+                    max_length=getattr(column.type, "length", None),
+                    rule=rule,
+                )
+            )
+        return out
+
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns()]
+
+    def template_key(self) -> tuple[str, ...]:
+        """The natural key under the template's column names."""
+        reverse = {table_column: name for name, table_column in self.aliases.items()}
+        return tuple(reverse.get(c, c) for c in self.key_columns)
+
+
+def _table_requires(column: Column[object]) -> bool:
+    return not column.nullable and column.default is None and column.server_default is None
+
+
+def _kind(column: Column[object]) -> ColumnKind:
+    column_type = column.type
+    if isinstance(column_type, UtcDateTime):
+        return ColumnKind.DATETIME
+    if isinstance(column_type, Boolean):
+        return ColumnKind.BOOLEAN
+    if isinstance(column_type, Integer):
+        return ColumnKind.INTEGER
+    if isinstance(column_type, Float):
+        return ColumnKind.NUMBER
+    if isinstance(column_type, Date):
+        return ColumnKind.DATE
+    if isinstance(column_type, JSON):
+        return ColumnKind.JSON
+    if isinstance(column_type, String | Text):
+        return ColumnKind.TEXT
+    raise TypeError(f"column {column.name}: no import rule for type {column_type!r}")
+
+
+SEX_CHOICES = ("F", "M")
+AQP4_STATUS_CHOICES = ("positive", "negative", "unknown")
+TITRE_PATTERN = r"1:[1-9]\d*"
+ESCALATION_DECISIONS = ("escalate", "stay", "de-escalate", "expand", "stop")
+"""Decisions of a dose-escalation step (dose-escalation.md: escalate / stay / de-escalate, plus expanding a
+dose level and stopping the trial)."""
+OUTCOMES_PATTERN = r"(\d+[NT]+)(\s+\d+[NT]+)*"
+"""Outcome-string notation of dose-escalation.md (e.g. ``1NNN 2NTN``: dose level then one letter per patient,
+N = no DLT, T = DLT)."""
+
+FORMS: tuple[FormSpec, ...] = (
+    FormSpec(
+        "sites",
+        "site",
+        "import",
+        "Clinical sites (code such as TJH); subjects and investigator users refer to them.",
+    ),
+    FormSpec(
+        "subjects",
+        "subject",
+        "import",
+        "One row per subject: screening number, consent, demographics, AQP4-IgG status at screening.",
+        rules={
+            "sex": ColumnRule(choices=SEX_CHOICES),
+            "birth_year": ColumnRule(minimum=1900, maximum=2100),
+            "weight_kg": ColumnRule(minimum=0, exclusive_minimum=True, maximum=400, unit="kg"),
+            "height_cm": ColumnRule(minimum=30, maximum=250, unit="cm"),
+            "aqp4_igg_status": ColumnRule(choices=AQP4_STATUS_CHOICES),
+            "aqp4_igg_titre": ColumnRule(pattern=TITRE_PATTERN, pattern_text="1:N, e.g. 1:320"),
+        },
+    ),
+    FormSpec(
+        "lymphodepletion",
+        "lymphodepletion_administration",
+        "import",
+        "One row per lymphodepleting chemotherapy dose: drug, dose (mg/m², mg), day relative to infusion.",
+        rules={
+            "dose_mg_per_m2": ColumnRule(minimum=0, exclusive_minimum=True, unit="mg/m²"),
+            "dose_mg": ColumnRule(minimum=0, exclusive_minimum=True, unit="mg"),
+            "body_surface_area_m2": ColumnRule(minimum=0.3, maximum=3.5, unit="m²"),
+            "day_relative_to_infusion": ColumnRule(minimum=-60, maximum=0, unit="days"),
+        },
+    ),
+    FormSpec(
+        "infusions",
+        "infusion",
+        "import",
+        "The CAR-T infusion: dose level, weight, CAR+ cells per kg and total, product lot, viability.",
+        rules={
+            "dose_level": ColumnRule(minimum=1, maximum=20),
+            "weight_kg": ColumnRule(minimum=0, exclusive_minimum=True, maximum=400, unit="kg"),
+            "cells_per_kg": ColumnRule(minimum=0, exclusive_minimum=True, unit="CAR+ cells/kg"),
+            "total_car_t_cells": ColumnRule(minimum=0, exclusive_minimum=True, unit="CAR+ cells"),
+            "viability_pct": ColumnRule(minimum=0, maximum=100, unit="%"),
+        },
+    ),
+    FormSpec(
+        "crs_assessments",
+        "crs_assessment",
+        "grading",
+        "CRS assessments (inputs of the ASTCT grade); template owned by the grading area.",
+    ),
+    FormSpec(
+        "icans_assessments",
+        "icans_assessment",
+        "grading",
+        "ICANS assessments (ICE items, consciousness, seizures…); template owned by the grading area.",
+    ),
+    FormSpec(
+        "therapies",
+        "therapy",
+        "grading",
+        "Concomitant therapies (tocilizumab, corticosteroids, vasopressors…); template owned by grading.",
+    ),
+    FormSpec(
+        "labs",
+        "lab_result",
+        "grading",
+        "Laboratory values with unit and LLN/ULN; template owned by the grading area.",
+    ),
+    FormSpec(
+        "adverse_events",
+        "adverse_event",
+        "import",
+        "Adverse events: term, category, CTCAE grade with scale, dates, seriousness, relatedness, DLT flag.",
+        rules={
+            "category": ColumnRule(choices=tuple(c.value for c in ToxicityCategory)),
+            "grade": ColumnRule(minimum=1, maximum=5, required=True),
+            "relatedness": ColumnRule(choices=tuple(r.value for r in Relatedness)),
+            "outcome": ColumnRule(
+                choices=(
+                    "recovered",
+                    "recovering",
+                    "not_recovered",
+                    "recovered_with_sequelae",
+                    "fatal",
+                    "unknown",
+                )
+            ),
+        },
+    ),
+    FormSpec("edss", "edss_assessment", "neuro", "EDSS and functional systems; template owned by neuro."),
+    FormSpec("visual_acuity", "visual_acuity", "neuro", "Visual acuity per eye; template owned by neuro."),
+    FormSpec("osis", "osis_assessment", "neuro", "OSIS subscores; template owned by neuro."),
+    FormSpec("relapses", "relapse", "neuro", "NMOSD relapses; template owned by neuro."),
+    FormSpec("pk_samples", "pk_sample", "kinetics", "Cellular-kinetics samples; template owned by kinetics."),
+    FormSpec("pd_samples", "pd_sample", "kinetics", "Pharmacodynamic samples; template owned by kinetics."),
+    FormSpec(
+        "escalation_decisions",
+        "escalation_decision",
+        "import",
+        "Dose-escalation decisions: cohort, dose level, outcomes string, design, decision, approver.",
+        rules={
+            "cohort": ColumnRule(minimum=1),
+            "dose_level": ColumnRule(minimum=1, maximum=20),
+            "outcomes": ColumnRule(pattern=OUTCOMES_PATTERN, pattern_text="e.g. 1NNN 2NTN (N no DLT, T DLT)"),
+            "decision": ColumnRule(choices=ESCALATION_DECISIONS),
+        },
+    ),
+)
+"""Every importable form, in writing order."""
+
+FORMS_BY_NAME: dict[str, FormSpec] = {form.name: form for form in FORMS}

@@ -1,0 +1,308 @@
+"""The REDCap data dictionary: typed field specifications read from the dictionary CSV.
+
+Source: data-standards.md §6.1 (the 18 dictionary columns, in order, as REDCap's "Data Dictionary" CSV
+download names them, or their snake_case names as the API's ``content=metadata`` returns them; choices
+written ``code, label | code, label``) and §6.3 rule 1 (choices to code/label maps, checkbox fields expand
+to ``<field>___<code>`` columns, calc fields are derived, descriptive fields carry no data).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cartrial.errors import InputError, Problem
+from cartrial.tabular import FIRST_DATA_ROW
+
+DICTIONARY_COLUMNS: tuple[str, ...] = (
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
+"""The 18 columns of a REDCap data-dictionary CSV, in REDCap's order (data-standards.md §6.1 [V])."""
+
+API_DICTIONARY_COLUMNS: tuple[str, ...] = (
+    "field_name",
+    "form_name",
+    "section_header",
+    "field_type",
+    "field_label",
+    "select_choices_or_calculations",
+    "field_note",
+    "text_validation_type_or_show_slider_number",
+    "text_validation_min",
+    "text_validation_max",
+    "identifier",
+    "branching_logic",
+    "required_field",
+    "custom_alignment",
+    "question_number",
+    "matrix_group_name",
+    "matrix_ranking",
+    "field_annotation",
+)
+"""The same 18 columns as the REDCap API (``content=metadata``) names them (data-standards.md §6.1 [V])."""
+
+FIELD_TYPES = frozenset(
+    {
+        "text",
+        "notes",
+        "radio",
+        "dropdown",
+        "checkbox",
+        "yesno",
+        "truefalse",
+        "calc",
+        "slider",
+        "descriptive",
+        "file",
+        "sql",
+    }
+)
+"""REDCap field types (data-standards.md §6.1; the list is tagged [U] there "for completeness")."""
+
+CHOICE_FIELD_TYPES = frozenset({"radio", "dropdown", "checkbox", "yesno", "truefalse"})
+FIXED_CHOICES: dict[str, dict[str, str]] = {
+    "yesno": {"1": "Yes", "0": "No"},
+    "truefalse": {"1": "True", "0": "False"},
+}
+"""REDCap's built-in choices of yes/no and true/false fields (raw export codes 1 and 0)."""
+
+FORM_STATUS_CODES: dict[str, str] = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
+"""Codes of the ``<form>_complete`` columns (data-standards.md §6.2 [V])."""
+
+_CHECKBOX_CODE = re.compile(r"^[A-Za-z0-9_\-.]+$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One REDCap field as the dictionary declares it.
+
+    `choices` maps raw code → label (empty for fields without choices); `validation` is the text
+    validation type (``date_ymd``, ``integer``, …) or ''; `minimum`/`maximum` are the validation bounds as
+    written; `row` is the dictionary's spreadsheet row (for error messages).
+    """
+
+    name: str
+    form: str
+    field_type: str
+    label: str
+    choices: dict[str, str] = field(default_factory=dict)
+    validation: str = ""
+    minimum: str = ""
+    maximum: str = ""
+    identifier: bool = False
+    required: bool = False
+    row: int = 0
+
+    @property
+    def carries_data(self) -> bool:
+        """Descriptive fields are text on the form, not data (data-standards.md §6.3 rule 1)."""
+        return self.field_type != "descriptive"
+
+    @property
+    def derived(self) -> bool:
+        """Calc fields are computed by REDCap (data-standards.md §6.3 rule 1)."""
+        return self.field_type == "calc"
+
+    def export_columns(self) -> list[str]:
+        """The flat-export columns this field produces: one per choice for checkboxes, else its name."""
+        if self.field_type == "checkbox":
+            return [checkbox_column(self.name, code) for code in self.choices]
+        return [self.name] if self.carries_data else []
+
+
+def checkbox_column(field_name: str, code: str) -> str:
+    """Export column of one checkbox choice: ``<field>___<code>`` (data-standards.md §6.2).
+
+    REDCap rewrites codes that are not valid in variable names (for example a minus sign in negative
+    codes becomes an underscore); this follows that rule, which is tagged [U] in data-standards.md §6.3
+    rule 4 (verify on the installation).
+    """
+    return f"{field_name}___{code.lower().replace('-', '_').replace('.', '_')}"
+
+
+@dataclass(frozen=True)
+class DataDictionary:
+    """All fields of a REDCap project, in dictionary order, with the instrument (form) of each."""
+
+    fields: dict[str, FieldSpec]
+    file: str
+
+    @property
+    def record_id_field(self) -> str:
+        """REDCap's record identifier is the first field of the dictionary (data-standards.md §6.2)."""
+        return next(iter(self.fields))
+
+    @property
+    def forms(self) -> list[str]:
+        return list(dict.fromkeys(spec.form for spec in self.fields.values()))
+
+    def fields_of(self, form: str) -> list[FieldSpec]:
+        return [spec for spec in self.fields.values() if spec.form == form]
+
+    def column_owner(self) -> dict[str, tuple[FieldSpec, str | None]]:
+        """Map every data column of a flat export to its field and, for checkboxes, the choice code."""
+        owners: dict[str, tuple[FieldSpec, str | None]] = {}
+        for spec in self.fields.values():
+            if spec.field_type == "checkbox":
+                for code in spec.choices:
+                    owners[checkbox_column(spec.name, code)] = (spec, code)
+            elif spec.carries_data:
+                owners[spec.name] = (spec, None)
+        return owners
+
+
+def parse_choices(text: str) -> dict[str, str]:
+    """Parse ``1, Yes | 0, No`` into ``{"1": "Yes", "0": "No"}`` (data-standards.md §6.1 [V]).
+
+    The code is everything before the first comma; the label may itself contain commas. Raises
+    ValueError on an item without a comma or a repeated code.
+    """
+    choices: dict[str, str] = {}
+    for item in text.split("|"):
+        item = item.strip()
+        if not item:
+            continue
+        code, sep, label = item.partition(",")
+        if not sep or not code.strip():
+            raise ValueError(f"choice {item!r} is not written 'code, label'")
+        code = code.strip()
+        if code in choices:
+            raise ValueError(f"choice code {code!r} appears more than once")
+        choices[code] = label.strip()
+    return choices
+
+
+def read_dictionary(path: str | Path) -> DataDictionary:
+    """Read a REDCap data dictionary CSV (download headers or API snake_case headers) into `FieldSpec`s.
+
+    Checks: the header is exactly the 18 columns in REDCap's order (either naming); field names are unique
+    and non-blank; each field type is a REDCap type; choice fields have parseable choices; checkbox codes
+    can form column names. Every problem is reported at once (`InputError`), with the dictionary row.
+    """
+    file = Path(path)
+    name = str(file)
+    if not file.is_file():
+        raise InputError(Problem("data dictionary not found", file=name))
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(f"not a readable CSV data dictionary: {exc}", file=name)) from None
+    header = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    if tuple(header) not in (DICTIONARY_COLUMNS, API_DICTIONARY_COLUMNS):
+        raise InputError(
+            Problem(
+                "the header is not a REDCap data dictionary",
+                file=name,
+                field="header",
+                value=", ".join(header),
+                allowed="the 18 REDCap dictionary columns in order: " + ", ".join(DICTIONARY_COLUMNS),
+            )
+        )
+    frame.columns = list(API_DICTIONARY_COLUMNS)
+    problems: list[Problem] = []
+    fields: dict[str, FieldSpec] = {}
+    for index, record in enumerate(frame.to_dict(orient="records")):
+        row = index + FIRST_DATA_ROW
+        cell = {k: str(v).strip() for k, v in record.items()}
+        field_name = cell["field_name"]
+        if not field_name:
+            problems.append(Problem("blank field name", file=name, row=row, field="Variable / Field Name"))
+            continue
+        if field_name in fields:
+            problems.append(
+                Problem("field name appears more than once", file=name, row=row, field=field_name)
+            )
+            continue
+        field_type = cell["field_type"].lower()
+        if field_type not in FIELD_TYPES:
+            problems.append(
+                Problem(
+                    "unknown field type",
+                    file=name,
+                    row=row,
+                    field="Field Type",
+                    value=cell["field_type"],
+                    allowed=", ".join(sorted(FIELD_TYPES)),
+                )
+            )
+            continue
+        choices: dict[str, str] = {}
+        if field_type in FIXED_CHOICES:
+            choices = dict(FIXED_CHOICES[field_type])
+        elif field_type in CHOICE_FIELD_TYPES:
+            try:
+                choices = parse_choices(cell["select_choices_or_calculations"])
+            except ValueError as exc:
+                problems.append(
+                    Problem(
+                        str(exc),
+                        file=name,
+                        row=row,
+                        field="Choices, Calculations, OR Slider Labels",
+                        value=cell["select_choices_or_calculations"],
+                        allowed="'code, label | code, label'",
+                    )
+                )
+                continue
+            if not choices:
+                problems.append(
+                    Problem(
+                        f"{field_type} field without choices",
+                        file=name,
+                        row=row,
+                        field="Choices, Calculations, OR Slider Labels",
+                    )
+                )
+                continue
+            if field_type == "checkbox":
+                bad = [code for code in choices if not _CHECKBOX_CODE.match(code)]
+                if bad:
+                    problems.append(
+                        Problem(
+                            "checkbox code cannot form a column name",
+                            file=name,
+                            row=row,
+                            field="Choices, Calculations, OR Slider Labels",
+                            value=", ".join(bad),
+                            allowed="letters, digits, _ - .",
+                        )
+                    )
+                    continue
+        fields[field_name] = FieldSpec(
+            name=field_name,
+            form=cell["form_name"],
+            field_type=field_type,
+            label=cell["field_label"],
+            choices=choices,
+            validation=cell["text_validation_type_or_show_slider_number"].lower(),
+            minimum=cell["text_validation_min"],
+            maximum=cell["text_validation_max"],
+            identifier=cell["identifier"].lower() == "y",
+            required=cell["required_field"].lower() == "y",
+            row=row,
+        )
+    if not fields and not problems:
+        problems.append(Problem("the data dictionary has no fields", file=name))
+    if problems:
+        raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the data dictionary")
+    return DataDictionary(fields=fields, file=name)

@@ -1,0 +1,309 @@
+"""The flat REDCap record export: read, check against the data dictionary, split into instrument rows.
+
+Source: data-standards.md §6.2 (flat layout: ``record_id`` first, ``redcap_event_name``,
+``redcap_repeat_instrument``, ``redcap_repeat_instance``, optional ``redcap_data_access_group``, the
+fields, checkbox fields as ``<field>___<code>`` columns holding 0/1 (or Unchecked/Checked), one
+``<form>_complete`` column per instrument coded 0 Incomplete, 1 Unverified, 2 Complete; non-repeating rows
+have blank repeat columns) and §6.3 rules 1–4 (raw codes, keys, blank vs data, form status).
+
+Values are read as raw codes (the export option ``rawOrLabel=raw``); a label where a code is expected is an
+error naming the allowed codes and their labels. Dates and numbers are checked against the dictionary's
+text validation type and min/max.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cartrial.errors import InputError, Problem
+from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, FieldSpec
+from cartrial.tabular import FIRST_DATA_ROW
+
+EVENT_COLUMN = "redcap_event_name"
+REPEAT_INSTRUMENT_COLUMN = "redcap_repeat_instrument"
+REPEAT_INSTANCE_COLUMN = "redcap_repeat_instance"
+DAG_COLUMN = "redcap_data_access_group"
+SURVEY_IDENTIFIER_COLUMN = "redcap_survey_identifier"
+KEY_COLUMNS = (EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN, DAG_COLUMN)
+
+CHECKBOX_VALUES = {"0": False, "1": True, "unchecked": False, "checked": True}
+"""Checkbox cells: 0/1 raw, Unchecked/Checked when exported with labels (data-standards.md §6.2)."""
+
+DATE_FORMATS: dict[str, tuple[str, ...]] = {
+    # REDCap exports every date in Y-M-D whatever the entry format (date_mdy, date_dmy only change entry).
+    "date_ymd": ("%Y-%m-%d",),
+    "date_mdy": ("%Y-%m-%d",),
+    "date_dmy": ("%Y-%m-%d",),
+    "datetime_ymd": ("%Y-%m-%d %H:%M",),
+    "datetime_mdy": ("%Y-%m-%d %H:%M",),
+    "datetime_dmy": ("%Y-%m-%d %H:%M",),
+    "datetime_seconds_ymd": ("%Y-%m-%d %H:%M:%S",),
+    "datetime_seconds_mdy": ("%Y-%m-%d %H:%M:%S",),
+    "datetime_seconds_dmy": ("%Y-%m-%d %H:%M:%S",),
+}
+"""Raw-export layout of each REDCap date validation type (data-standards.md §6.1: dates and date-times map
+to ISO 8601; raw exports write them year first)."""
+
+INTEGER_PATTERN = re.compile(r"^[+-]?\d+$")
+_NUMBER_DP = re.compile(r"^number(_(\d)dp)?(_comma_decimal)?$")
+
+
+@dataclass(frozen=True)
+class RedcapExport:
+    """A checked flat export: the raw cells (strings), the data columns and their fields, the file."""
+
+    frame: pd.DataFrame
+    file: str
+    record_id_column: str
+    data_columns: dict[str, tuple[FieldSpec, str | None]]
+    status_columns: dict[str, str]
+    """``<form>_complete`` column → form."""
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """Spreadsheet row numbers (header = 1) of the given 0-based positions."""
+        return np.asarray(index, dtype=int) + FIRST_DATA_ROW
+
+
+def read_records(path: str | Path, dictionary: DataDictionary) -> RedcapExport:
+    """Read a flat REDCap export (CSV, raw codes) and check every cell against the dictionary.
+
+    Errors (all collected, then raised together): the first column is not the record-id field; a column
+    that is neither a key column, a dictionary field (or checkbox choice column) nor a ``<form>_complete`` /
+    ``<form>_timestamp`` column of a dictionary form; blank record id; a repeat instrument that is not a
+    dictionary form; a repeat instance that is not a positive whole number, or one given without instrument
+    on a project without repeating events; the same (record, event, instrument, instance) twice; a code
+    outside a field's choices; a checkbox cell other than 0/1; a form status other than 0/1/2; a date,
+    date-time, integer or number that does not match the field's validation type or lies outside its
+    min/max. Derived (calc) fields are checked as numbers but never imported as entered data.
+    """
+    file = Path(path)
+    name = str(file)
+    if not file.is_file():
+        raise InputError(Problem("REDCap export not found", file=name))
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(f"not a readable CSV export: {exc}", file=name)) from None
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+    problems: list[Problem] = []
+    record_id = dictionary.record_id_field
+    columns = list(frame.columns)
+    if not columns or columns[0] != record_id:
+        problems.append(
+            Problem(
+                "the first column must be the record id field (the dictionary's first field)",
+                file=name,
+                field=columns[0] if columns else "header",
+                allowed=record_id,
+            )
+        )
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    for column in duplicated:
+        problems.append(Problem("column appears more than once", file=name, field=column))
+    owners = dictionary.column_owner()
+    forms = set(dictionary.forms)
+    status_columns: dict[str, str] = {}
+    data_columns: dict[str, tuple[FieldSpec, str | None]] = {}
+    for column in columns:
+        if column in (record_id, SURVEY_IDENTIFIER_COLUMN, *KEY_COLUMNS):
+            continue
+        if column in owners:
+            data_columns[column] = owners[column]
+        elif column.endswith("_complete") and column[: -len("_complete")] in forms:
+            status_columns[column] = column[: -len("_complete")]
+        elif column.endswith("_timestamp") and column[: -len("_timestamp")] in forms:
+            continue
+        else:
+            problems.append(
+                Problem(
+                    "column is not a field of the data dictionary",
+                    file=name,
+                    field=column,
+                    allowed="dictionary fields, <field>___<code> checkbox columns, <form>_complete, "
+                    "redcap_event_name, redcap_repeat_instrument, redcap_repeat_instance, "
+                    "redcap_data_access_group",
+                )
+            )
+    if problems:
+        raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the export header")
+
+    n = len(frame)
+
+    def add(index: int, column: str, value: str, message: str, allowed: str | None = None) -> None:
+        problems.append(
+            Problem(
+                message, file=name, row=index + FIRST_DATA_ROW, field=column, value=value, allowed=allowed
+            )
+        )
+
+    ids = frame[record_id]
+    for i in np.flatnonzero((ids == "").to_numpy()):
+        add(int(i), record_id, "", "blank record id", "a non-blank record id")
+    instrument = frame[REPEAT_INSTRUMENT_COLUMN] if REPEAT_INSTRUMENT_COLUMN in frame else pd.Series([""] * n)
+    instance = frame[REPEAT_INSTANCE_COLUMN] if REPEAT_INSTANCE_COLUMN in frame else pd.Series([""] * n)
+    for i in np.flatnonzero(((instrument != "") & ~instrument.isin(forms)).to_numpy()):
+        add(
+            int(i),
+            REPEAT_INSTRUMENT_COLUMN,
+            str(instrument.iat[i]),
+            "not an instrument of the dictionary",
+            ", ".join(sorted(forms)),
+        )
+    instance_ok = instance.str.fullmatch(r"[1-9]\d*").to_numpy()
+    for i in np.flatnonzero(~instance_ok & (instance != "").to_numpy()):
+        add(int(i), REPEAT_INSTANCE_COLUMN, str(instance.iat[i]), "not a positive whole number", "1, 2, 3, …")
+    for i in np.flatnonzero(((instrument != "") & (instance == "")).to_numpy()):
+        add(int(i), REPEAT_INSTANCE_COLUMN, "", "a repeating-instrument row needs its instance", "1, 2, 3, …")
+    key_frame = pd.DataFrame(
+        {
+            "id": ids,
+            "event": frame[EVENT_COLUMN].to_numpy() if EVENT_COLUMN in frame else "",
+            "instrument": instrument.to_numpy(),
+            "instance": instance.to_numpy(),
+        }
+    )
+    repeated = key_frame.duplicated(keep="first").to_numpy()
+    for i in np.flatnonzero(repeated):
+        add(
+            int(i),
+            record_id,
+            str(ids.iat[i]),
+            "the same record, event, repeat instrument and instance appear on an earlier row",
+        )
+
+    for column, (spec, code) in data_columns.items():
+        _check_column(frame[column], column, spec, code, add)
+    for column in status_columns:
+        cells = frame[column]
+        bad = ((cells != "") & ~cells.isin(list(FORM_STATUS_CODES))).to_numpy()
+        for i in np.flatnonzero(bad):
+            add(
+                int(i),
+                column,
+                str(cells.iat[i]),
+                "not a form status code",
+                "0 Incomplete, 1 Unverified, 2 Complete",
+            )
+    if problems:
+        raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the REDCap export")
+    return RedcapExport(
+        frame=frame.reset_index(drop=True),
+        file=name,
+        record_id_column=record_id,
+        data_columns=data_columns,
+        status_columns=status_columns,
+    )
+
+
+def _check_column(
+    cells: pd.Series,
+    column: str,
+    spec: FieldSpec,
+    code: str | None,
+    add: Callable[[int, str, str, str, str | None], None],
+) -> None:
+    present = (cells != "").to_numpy()
+    if spec.field_type == "checkbox":
+        ok = cells.str.lower().isin(list(CHECKBOX_VALUES)).to_numpy()
+        for i in np.flatnonzero(present & ~ok):
+            add(int(i), column, str(cells.iat[i]), "not a checkbox value", "0 or 1 (Unchecked or Checked)")
+        return
+    if spec.choices:
+        ok = cells.isin(list(spec.choices)).to_numpy()
+        allowed = " | ".join(f"{k} ({v})" for k, v in spec.choices.items())
+        for i in np.flatnonzero(present & ~ok):
+            add(int(i), column, str(cells.iat[i]), "not a code of this field's choices", allowed)
+        return
+    validation = spec.validation
+    if (
+        validation in DATE_FORMATS
+        or spec.field_type == "calc"
+        or validation == "integer"
+        or (_NUMBER_DP.match(validation))
+    ):
+        for i in np.flatnonzero(present):
+            value = str(cells.iat[i])
+            message = check_value(spec, value)
+            if message is not None:
+                add(int(i), column, value, message[0], message[1])
+
+
+def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
+    """Check one non-blank raw value against its field's validation type and min/max.
+
+    Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_FORMATS`; ``integer``
+    is a whole number; ``number``, ``number_Ndp`` are decimals with a point and ``*_comma_decimal`` with a
+    comma (data-standards.md §6.3 rule 4: decimal comma); calc fields are numbers.
+    """
+    validation = spec.validation
+    bounds = _bounds(spec)
+    if validation in DATE_FORMATS:
+        fmt = DATE_FORMATS[validation][0]
+        allowed = {
+            "%Y-%m-%d": "YYYY-MM-DD",
+            "%Y-%m-%d %H:%M": "YYYY-MM-DD HH:MM",
+            "%Y-%m-%d %H:%M:%S": "YYYY-MM-DD HH:MM:SS",
+        }[fmt] + bounds
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            return (f"not a {validation} value", allowed)
+        for limit, is_min in ((spec.minimum, True), (spec.maximum, False)):
+            if limit and limit.lower() not in ("today", "now"):
+                try:
+                    moment = (
+                        datetime.strptime(limit, fmt)
+                        if " " in limit
+                        else datetime.combine(date.fromisoformat(limit[:10]), datetime.min.time())
+                    )
+                except ValueError:
+                    continue
+                if (parsed < moment) if is_min else (parsed > moment):
+                    return ("outside the field's validation range", allowed)
+        return None
+    if validation == "integer":
+        if not INTEGER_PATTERN.match(value):
+            return ("not a whole number", "integer" + bounds)
+        number = float(value)
+    elif (match := _NUMBER_DP.match(validation)) or spec.field_type == "calc":
+        text = value.replace(",", ".") if (match and match.group(3)) else value
+        try:
+            number = float(text)
+        except ValueError:
+            return ("not a number", (validation or "number") + bounds)
+        if not np.isfinite(number):
+            return ("not a finite number", (validation or "number") + bounds)
+        if match and match.group(2):
+            decimals = text.partition(".")[2]
+            if len(decimals) > int(match.group(2)):
+                return (f"more than {match.group(2)} decimal places", validation + bounds)
+    else:
+        return None
+    for limit, is_min in ((spec.minimum, True), (spec.maximum, False)):
+        if limit:
+            try:
+                bound = float(limit)
+            except ValueError:
+                continue
+            if (number < bound) if is_min else (number > bound):
+                return ("outside the field's validation range", (validation or "number") + bounds)
+    return None
+
+
+def _bounds(spec: FieldSpec) -> str:
+    if spec.minimum and spec.maximum:
+        return f" between {spec.minimum} and {spec.maximum}"
+    if spec.minimum:
+        return f" ≥ {spec.minimum}"
+    if spec.maximum:
+        return f" ≤ {spec.maximum}"
+    return ""
