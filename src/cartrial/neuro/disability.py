@@ -1,0 +1,241 @@
+"""Confirmed disability worsening (CDW) and improvement (CDI) on the EDSS, with unconfirmed changes reported.
+
+Sources (neuro-outcomes.md §5): MS CDW thresholds and confirmation with the change maintained at every
+intermediate visit, fixed or roving reference, relapse-associated worsening vs PIRA (90-day window), from
+PyPI ``msclinical`` 0.1.0 (``edssplus``, ``pirma``) and Kappos L et al. *JAMA Neurol* 2020;77:1132; NMOSD
+trial-style worsening thresholds (PREVENT, N-MOmentum) [U]; sustained improvement as in the AFFIRM post hoc
+analysis (decrease >= 1.0 sustained 12 weeks, baseline >= 2.0); the common CDI variant [U].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+
+
+class Direction(StrEnum):
+    WORSENING = "worsening"
+    IMPROVEMENT = "improvement"
+
+
+class WorseningThresholds(StrEnum):
+    """Minimum EDSS increase by reference EDSS (neuro-outcomes §5).
+
+    ``nmosd_trial`` (default, [U] awaiting confirmation): >= 2.0 from 0; >= 1.0 from 1.0-5.0; >= 0.5 from
+    >= 5.5 (PREVENT / N-MOmentum style). ``ms_cdw``: >= 1.5 from 0; >= 1.0 for 0 < ref <= 5.5; >= 0.5 above
+    5.5 (``msclinical`` defaults; Kappos 2018/2020).
+    """
+
+    NMOSD_TRIAL = "nmosd_trial"
+    MS_CDW = "ms_cdw"
+
+
+class ImprovementDefinition(StrEnum):
+    """Minimum EDSS decrease (neuro-outcomes §5).
+
+    ``cdi_common`` (default, [U]): >= 1.0 if reference <= 5.5, >= 0.5 above 5.5 (reference 0 cannot
+    improve: not evaluable). ``affirm``: >= 1.0, only for reference >= 2.0 (AFFIRM post hoc).
+    """
+
+    CDI_COMMON = "cdi_common"
+    AFFIRM = "affirm"
+
+
+class Reference(StrEnum):
+    """Fixed (baseline) or roving reference EDSS (neuro-outcomes §5).
+
+    Roving [U: the exact ``msclinical`` reset rule was not recorded]: for worsening the reference is reset
+    to a lower EDSS once that lower value is held at the next visit; for improvement, to a higher EDSS held
+    at the next visit.
+    """
+
+    FIXED = "fixed"
+    ROVING = "roving"
+
+
+@dataclass(frozen=True)
+class DisabilityOptions:
+    """Options of CDW/CDI (neuro-outcomes §5); defaults: nmosd_trial, cdi_common, 84 days, fixed, 90 days."""
+
+    thresholds: WorseningThresholds = WorseningThresholds.NMOSD_TRIAL
+    improvement: ImprovementDefinition = ImprovementDefinition.CDI_COMMON
+    confirmation_days: int = 84
+    reference: Reference = Reference.FIXED
+    relapse_window_days: int = 90
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", WorseningThresholds(self.thresholds))
+        object.__setattr__(self, "improvement", ImprovementDefinition(self.improvement))
+        object.__setattr__(self, "reference", Reference(self.reference))
+        if self.confirmation_days <= 0:
+            raise ConfigurationError(
+                f"confirmation_days must be > 0 (usually 84 or 168), got {self.confirmation_days}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "thresholds": self.thresholds.value,
+            "improvement": self.improvement.value,
+            "confirmation_days": self.confirmation_days,
+            "reference": self.reference.value,
+            "relapse_window_days": self.relapse_window_days,
+        }
+
+
+def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds | str) -> float:
+    """Minimum increase that counts as worsening from `reference_edss` (neuro-outcomes §5 table)."""
+    kind = WorseningThresholds(thresholds)
+    if kind is WorseningThresholds.NMOSD_TRIAL:
+        if reference_edss == 0:
+            return 2.0
+        return 1.0 if reference_edss <= 5.0 else 0.5
+    if reference_edss == 0:
+        return 1.5
+    return 1.0 if reference_edss <= 5.5 else 0.5
+
+
+def improvement_threshold(reference_edss: float, definition: ImprovementDefinition | str) -> float | None:
+    """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable."""
+    kind = ImprovementDefinition(definition)
+    if kind is ImprovementDefinition.AFFIRM:
+        return 1.0 if reference_edss >= 2.0 else None
+    if reference_edss == 0:
+        return None
+    return 1.0 if reference_edss <= 5.5 else 0.5
+
+
+@dataclass(frozen=True)
+class ConfirmedChange:
+    onset_day: int
+    confirmation_day: int
+    reference_edss: float
+    edss_at_onset: float
+    change: float
+    relapse_associated: bool | None = None  # worsening only: RAW (True) vs PIRA (False)
+
+
+@dataclass(frozen=True)
+class UnconfirmedChange:
+    onset_day: int
+    reference_edss: float
+    edss_at_onset: float
+    change: float
+    reason: str  # "follow-up ended before confirmation" or "not sustained"
+
+
+@dataclass(frozen=True)
+class DisabilityOutcome:
+    direction: Direction
+    evaluable: bool
+    confirmed: ConfirmedChange | None
+    unconfirmed: tuple[UnconfirmedChange, ...]
+    baseline_edss: float
+    options: dict[str, Any]
+    reason: str = ""
+    source: str = field(default="neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)")
+
+
+def confirmed_disability_change(
+    visits: Sequence[tuple[int, float]],
+    direction: Direction | str = Direction.WORSENING,
+    options: DisabilityOptions | None = None,
+    relapse_days: Sequence[int] = (),
+) -> DisabilityOutcome:
+    """First confirmed EDSS worsening or improvement, and the unconfirmed changes (neuro-outcomes §5).
+
+    ``visits`` are (study day, EDSS) pairs; the first visit is the baseline (reference). A change meeting
+    the threshold at visit i is confirmed at the first visit at least ``confirmation_days`` later, provided
+    the change (from the same reference) is held at every visit in between and at the confirming visit.
+    A change still held when follow-up ends before a confirming visit is reported as unconfirmed
+    ("follow-up ended before confirmation"), as is one that is lost ("not sustained"). A confirmed
+    worsening is relapse-associated if a relapse began within ``relapse_window_days`` before onset or
+    between onset and confirmation, otherwise progression independent of relapse activity (PIRA).
+    """
+    options = options or DisabilityOptions()
+    kind = Direction(direction)
+    ordered = sorted(visits, key=lambda v: v[0])
+    problems = [
+        Problem("EDSS must be 0-10 in steps of 0.5", field="edss", value=e, allowed="0, 1.0, 1.5, ..., 10")
+        for _, e in ordered
+        if not (0 <= e <= 10 and (e * 2) == int(e * 2) and e != 0.5)
+    ]
+    days = [d for d, _ in ordered]
+    if len(set(days)) != len(days):
+        problems.append(Problem("two EDSS visits on the same day", field="day", value=days))
+    if problems:
+        raise InputError(problems)
+    if not ordered:
+        raise InputError(Problem("no EDSS visits", field="visits"))
+    baseline = ordered[0][1]
+    ref = baseline
+    opts = options.as_dict()
+
+    def threshold(reference: float) -> float | None:
+        if kind is Direction.WORSENING:
+            return worsening_threshold(reference, options.thresholds)
+        return improvement_threshold(reference, options.improvement)
+
+    if threshold(baseline) is None:
+        return DisabilityOutcome(
+            kind, False, None, (), baseline, opts, reason="baseline EDSS cannot improve under this definition"
+        )
+
+    def meets(value: float, reference: float) -> bool:
+        limit = threshold(reference)
+        if limit is None:
+            return False
+        change = value - reference if kind is Direction.WORSENING else reference - value
+        return change >= limit - 1e-9
+
+    unconfirmed: list[UnconfirmedChange] = []
+    for i in range(1, len(ordered)):
+        day_i, value_i = ordered[i]
+        if options.reference is Reference.ROVING and i >= 2:
+            prev_value = ordered[i - 1][1]
+            better = prev_value < ref if kind is Direction.WORSENING else prev_value > ref
+            held = value_i <= prev_value if kind is Direction.WORSENING else value_i >= prev_value
+            if better and held:
+                ref = prev_value
+        if not meets(value_i, ref):
+            continue
+        change = value_i - ref if kind is Direction.WORSENING else ref - value_i
+        confirming = next(
+            (j for j in range(i + 1, len(ordered)) if ordered[j][0] - day_i >= options.confirmation_days),
+            None,
+        )
+        last = confirming if confirming is not None else len(ordered) - 1
+        held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1))
+        if confirming is not None and held_all:
+            associated = None
+            if kind is Direction.WORSENING:
+                associated = any(
+                    day_i - options.relapse_window_days <= r <= ordered[confirming][0] for r in relapse_days
+                )
+            event = ConfirmedChange(day_i, ordered[confirming][0], ref, value_i, change, associated)
+            return DisabilityOutcome(kind, True, event, tuple(unconfirmed), baseline, opts)
+        if held_all:
+            unconfirmed.append(
+                UnconfirmedChange(day_i, ref, value_i, change, "follow-up ended before confirmation")
+            )
+            break
+        unconfirmed.append(UnconfirmedChange(day_i, ref, value_i, change, "not sustained"))
+    return DisabilityOutcome(kind, True, None, tuple(unconfirmed), baseline, opts)
+
+
+__all__ = [
+    "ConfirmedChange",
+    "Direction",
+    "DisabilityOptions",
+    "DisabilityOutcome",
+    "ImprovementDefinition",
+    "Reference",
+    "UnconfirmedChange",
+    "WorseningThresholds",
+    "confirmed_disability_change",
+    "improvement_threshold",
+    "worsening_threshold",
+]

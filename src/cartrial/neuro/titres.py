@@ -1,0 +1,110 @@
+"""AQP4-IgG end-point titres of a cell-based assay: parse, dilution steps, fold change, "fell".
+
+Source: neuro-outcomes.md §6 - EUROIMMUN fixed cell-based assay dilution series 1:10, 1:32, 1:100, 1:320,
+1:1000 (some kits extend to 1:3200 and 1:10 000 [U]); positive if reactive at 1:10; end-point = highest
+dilution with specific fluorescence (JNNP 2016 supplement). Dilutions are spaced by sqrt(10), so each step
+is 0.5 in log10; a titre is interval-censored between the last positive and the first negative dilution.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+
+#: Dilution denominators of the series; ordinal index 1..7 (0 = negative, below 1:10) (§6).
+DEFAULT_SERIES: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
+ALLOWED = "an end-point titre such as 1:320 (or 1/320, 320), 'negative' / '<1:10', or '>=1:1000' at the top"
+
+_RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>\d+)$")
+_NEGATIVE = {"negative", "neg", "-", "<1:10", "< 1:10", "<1/10", "not detected", "nd"}
+
+
+@dataclass(frozen=True)
+class Titre:
+    """One end-point titre. ``index`` is the ordinal step (0 negative, 1 = 1:10, ...); ``at_top`` marks a
+    titre still positive at the highest dilution tested (right-censored)."""
+
+    native: str
+    denominator: int | None  # None when negative
+    index: int
+    at_top: bool = False
+
+    @property
+    def positive(self) -> bool:
+        return self.index > 0
+
+    @property
+    def log10_titre(self) -> float | None:
+        return None if self.denominator is None else math.log10(self.denominator)
+
+
+def parse_titre(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
+    """Parse an end-point titre (neuro-outcomes §6). The dilution must be one of `series`; "negative" (and
+    "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested."""
+    raw = str(text).strip()
+    key = raw.lower()
+    if key in _NEGATIVE:
+        return Titre(raw, None, 0)
+    found = _RATIO.match(key.replace(" ", "").replace(",", ""))
+    if not found:
+        raise InputError(Problem("not a titre", field="titre", value=raw, allowed=ALLOWED))
+    denominator = int(found["den"])
+    if denominator not in series:
+        raise InputError(
+            Problem(
+                "dilution not in the assay series",
+                field="titre",
+                value=raw,
+                allowed=", ".join(f"1:{d}" for d in series),
+            )
+        )
+    return Titre(raw, denominator, series.index(denominator) + 1, at_top=found["op"] is not None)
+
+
+def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tuple[float, float]:
+    """Interval holding the true end-point dilution denominator (§6): [D_k, D_k+1) for a positive titre;
+    [0, first dilution) for negative; [D_top, inf) when positive at the top dilution."""
+    if titre.index == 0:
+        return 0.0, float(series[0])
+    low = float(series[titre.index - 1])
+    if titre.at_top or titre.index == len(series):
+        return low, math.inf
+    return low, float(series[titre.index])
+
+
+def titre_steps(before: Titre, after: Titre) -> int:
+    """Change in dilution steps (negative = fall); one step = a factor sqrt(10) (0.5 log10)."""
+    return after.index - before.index
+
+
+def fold_change(before: Titre, after: Titre) -> float | None:
+    """after / before on the dilution scale; None when either is negative (not on the ratio scale)."""
+    if before.denominator is None or after.denominator is None:
+        return None
+    return after.denominator / before.denominator
+
+
+def titre_fell(before: Titre, after: Titre, *, min_steps: int = 1) -> bool:
+    """Whether the titre fell by at least `min_steps` dilution steps (a fall to negative counts).
+
+    Default **1 step** [P: the CT103A publication does not define "fell"; one step is the smallest change
+    the assay can show; awaiting confirmation]. Use 2 for a change beyond the usual +/-1 dilution
+    reproducibility of end-point titration.
+    """
+    if min_steps < 1:
+        raise ConfigurationError(f"min_steps must be >= 1, got {min_steps}")
+    return titre_steps(before, after) <= -min_steps
+
+
+__all__ = [
+    "DEFAULT_SERIES",
+    "Titre",
+    "fold_change",
+    "parse_titre",
+    "titre_fell",
+    "titre_interval",
+    "titre_steps",
+]
