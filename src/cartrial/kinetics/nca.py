@@ -1,0 +1,855 @@
+"""Non-compartmental analysis (NCA) of concentration-time profiles, vectorised over subjects.
+
+Rules follow the documented business rules of the R package PKNCA (Denney W; examined at tag v0.12.1,
+files ``R/auc_integrate.R``, ``R/half.life.R``, ``R/pk.calc.simple.R``, ``R/cleaners.R``) as transcribed in
+``shared/reference/cellular-kinetics.md`` sections 2 and 4; Phoenix WinNonlin conventions (Phoenix 8.3 help,
+"Lambda Z or Slope Estimation settings") are options. Defaults reproduce PKNCA:
+
+* AUC method lin-up/log-down (``auc_method``; ref. doc 2.2);
+* BLQ (concentration 0, or below ``lloq``): first kept as 0, middle dropped, last kept (``blq_first``,
+  ``blq_middle``, ``blq_last``; ref. doc 2.3, PKNCA ``clean.conc.blq``);
+* lambda_z by adjusted R² over tail windows of ≥ 3 points strictly after Tmax, tolerance 1e-4, most
+  points among qualifying windows (``lambda_z_order``; ref. doc 2.4).
+
+Input: one long DataFrame (subject, time, concentration). Output: `NcaResult` with a tidy table, one row per
+subject, the columns named in issue 6 (``cmax, tmax, clast, tlast, auclast, aucall, aumclast, lambda_z,
+half_life, adj_r2, lambda_z_n, lambda_z_tfirst, clast_pred, aucinf_obs, aucinf_pred``, ``auc_<a>_<b>``),
+a ``not_estimable`` column giving the reason for every missing value, and the options and units used.
+
+Input rules (documented choice): times within a subject need not be sorted: they are sorted and the result
+says so in ``notes``; duplicate times within a subject, negative or non-numeric concentrations and blank
+units are errors (`InputError`); missing (NaN) concentrations are dropped, as PKNCA does by default, and
+counted in ``n_missing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
+PHOENIX_SOURCE = "Certara Phoenix WinNonlin 8.3 help, 'Lambda Z or Slope Estimation settings'"
+
+PARAMETERS: tuple[str, ...] = (
+    "cmax",
+    "tmax",
+    "clast",
+    "tlast",
+    "auclast",
+    "aucall",
+    "aumclast",
+    "lambda_z",
+    "half_life",
+    "r2",
+    "adj_r2",
+    "lambda_z_n",
+    "lambda_z_tfirst",
+    "lambda_z_tlast",
+    "span_ratio",
+    "clast_pred",
+    "aucinf_obs",
+    "aucinf_pred",
+    "auc_pct_extrap_obs",
+    "auc_pct_extrap_pred",
+    "persistence_days",
+)
+"""Per-subject NCA parameters, in output order (interval AUC columns follow)."""
+
+LAMBDA_Z_PARAMETERS = (
+    "lambda_z",
+    "half_life",
+    "r2",
+    "adj_r2",
+    "lambda_z_n",
+    "lambda_z_tfirst",
+    "lambda_z_tlast",
+    "span_ratio",
+    "clast_pred",
+    "aucinf_obs",
+    "aucinf_pred",
+    "auc_pct_extrap_obs",
+    "auc_pct_extrap_pred",
+)
+
+
+class AucMethod(StrEnum):
+    """Trapezoid rule per segment (ref. doc 2.2; PKNCA ``auc_integrate.R``).
+
+    ``linear``: linear for every segment. ``lin_up_log_down`` (PKNCA default): log when the concentration
+    falls to a non-zero value, else linear. ``lin_log`` (PKNCA "lin-log", Phoenix "linear-log"; CLI
+    spelling ``log``): log for segments after Tmax when both ends are positive and differ, else linear.
+    """
+
+    LINEAR = "linear"
+    LIN_UP_LOG_DOWN = "lin_up_log_down"
+    LIN_LOG = "lin_log"
+
+
+class LambdaZOrder(StrEnum):
+    """Which rule picks the terminal window (ref. doc 2.4).
+
+    ``pknca``: the maximum adjusted R² is taken over all windows before windows with lambda_z ≤ 0 are
+    removed (PKNCA ``half.life.R``). ``phoenix``: windows with lambda_z ≤ 0 are discarded first
+    (Phoenix 8.3 help). Both then take the window with most points whose adjusted R² is within the
+    tolerance of that maximum.
+    """
+
+    PKNCA = "pknca"
+    PHOENIX = "phoenix"
+
+
+class PersistenceRule(StrEnum):
+    """Definition of ``persistence_days`` (ref. doc 4, [P]).
+
+    ``tlast``: time of the last quantifiable sample (default). ``last_positive_before_2_negatives``: the
+    last quantifiable sample before the first run of two consecutive BLQ samples (Tlast if there is no
+    such run).
+    """
+
+    TLAST = "tlast"
+    LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
+
+
+BlqAction = str | float
+"""One BLQ rule: ``"keep"`` (as 0), ``"drop"``, ``"half_lloq"`` (substitute LLOQ/2) or a number."""
+
+BLQ_PRESETS: dict[str, tuple[BlqAction, BlqAction, BlqAction]] = {
+    "pknca": ("keep", "drop", "keep"),
+    "zero": ("keep", "keep", "keep"),
+    "phoenix": ("keep", "keep", "keep"),
+    "half_lloq": ("keep", "half_lloq", "half_lloq"),
+}
+"""Named (first, middle, last) BLQ rules. ``pknca`` is PKNCA's default (ref. doc 2.3); ``zero``/``phoenix``
+keep every BLQ as 0 and integrate linearly into and out of it; ``half_lloq`` keeps the pre-infusion BLQ as 0
+(ref. doc 4: pre-infusion BLQ counted as 0) and substitutes LLOQ/2 for middle and trailing BLQ values."""
+
+
+@dataclass(frozen=True)
+class NcaOptions:
+    """Every rule choice of an NCA run; recorded with each result (`as_dict`).
+
+    Attributes:
+        auc_method: segment rule, default lin-up/log-down (PKNCA default).
+        blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
+        lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
+        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3).
+        adj_r2_tolerance: window tolerance on adjusted R² (PKNCA ``adj.r.squared.factor`` = 1e-4, used as a
+            flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
+        allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
+        lambda_z_window: manual window (start, end) in time units: fit every quantifiable point in it
+            (for example a contraction half-life from Tmax to day 28); default automatic selection.
+        intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
+        persistence_rule: definition of ``persistence_days`` (default ``tlast``).
+    """
+
+    auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
+    blq_first: BlqAction = "keep"
+    blq_middle: BlqAction = "drop"
+    blq_last: BlqAction = "keep"
+    lambda_z_order: LambdaZOrder = LambdaZOrder.PKNCA
+    min_lambda_z_points: int = 3
+    adj_r2_tolerance: float = 1e-4
+    allow_tmax_in_lambda_z: bool = False
+    lambda_z_window: tuple[float, float] | None = None
+    intervals: tuple[tuple[float, float], ...] = ()
+    persistence_rule: PersistenceRule = PersistenceRule.TLAST
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "auc_method", AucMethod(self.auc_method))
+        object.__setattr__(self, "lambda_z_order", LambdaZOrder(self.lambda_z_order))
+        object.__setattr__(self, "persistence_rule", PersistenceRule(self.persistence_rule))
+        for name in ("blq_first", "blq_middle", "blq_last"):
+            action = getattr(self, name)
+            if isinstance(action, str) and action not in ("keep", "drop", "half_lloq"):
+                raise ConfigurationError(
+                    f"{name}={action!r} is not a BLQ rule; allowed: keep, drop, half_lloq or a number ≥ 0"
+                )
+            if not isinstance(action, str) and not (math.isfinite(float(action)) and float(action) >= 0):
+                raise ConfigurationError(f"{name}={action!r}: a substituted value must be a number ≥ 0")
+        if self.min_lambda_z_points < 2:
+            raise ConfigurationError("min_lambda_z_points must be at least 2")
+        intervals = tuple((float(a), float(b)) for a, b in self.intervals)
+        for a, b in intervals:
+            if not (math.isfinite(a) and b > a):
+                raise ConfigurationError(f"interval {a:g},{b:g}: need a finite start below the end")
+        object.__setattr__(self, "intervals", intervals)
+        if self.lambda_z_window is not None:
+            a, b = (float(x) for x in self.lambda_z_window)
+            if not b > a:
+                raise ConfigurationError(f"lambda_z_window {a:g},{b:g}: the start must be below the end")
+            object.__setattr__(self, "lambda_z_window", (a, b))
+
+    @classmethod
+    def preset(cls, blq: str = "pknca", **overrides: Any) -> NcaOptions:
+        """Options with a named BLQ preset (`BLQ_PRESETS`: pknca, zero, phoenix, half_lloq).
+
+        ``phoenix`` also selects the Phoenix lambda_z ordering unless ``lambda_z_order`` is given.
+        """
+        try:
+            first, middle, last = BLQ_PRESETS[blq]
+        except KeyError:
+            raise ConfigurationError(
+                f"unknown BLQ preset {blq!r}; allowed: {', '.join(BLQ_PRESETS)}"
+            ) from None
+        values: dict[str, Any] = {"blq_first": first, "blq_middle": middle, "blq_last": last}
+        if blq == "phoenix":
+            values["lambda_z_order"] = LambdaZOrder.PHOENIX
+        values.update(overrides)
+        return cls(**values)
+
+    def with_intervals(self, intervals: Sequence[tuple[float, float]]) -> NcaOptions:
+        return replace(self, intervals=tuple(intervals))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "auc_method": str(self.auc_method),
+            "blq_first": self.blq_first,
+            "blq_middle": self.blq_middle,
+            "blq_last": self.blq_last,
+            "lambda_z_order": str(self.lambda_z_order),
+            "min_lambda_z_points": self.min_lambda_z_points,
+            "adj_r2_tolerance": self.adj_r2_tolerance,
+            "allow_tmax_in_lambda_z": self.allow_tmax_in_lambda_z,
+            "lambda_z_window": None if self.lambda_z_window is None else list(self.lambda_z_window),
+            "intervals": [list(i) for i in self.intervals],
+            "persistence_rule": str(self.persistence_rule),
+            "interval_auc": "aucint.last: interpolated at interval ends by the segment's method, zero after "
+            "Tlast, 0 before the first sample (PKNCA conc.origin); auclast_<a>_<b>: samples inside only",
+            "source": PKNCA_SOURCE + ("; " + PHOENIX_SOURCE if self.lambda_z_order == "phoenix" else ""),
+        }
+
+    def describe(self) -> str:
+        """One line for CSV output and printed summaries."""
+        text = (
+            f"auc_method={self.auc_method}; blq(first/middle/last)={self.blq_first}/{self.blq_middle}/"
+            f"{self.blq_last}; lambda_z={self.lambda_z_order} (min {self.min_lambda_z_points} points, "
+            f"tolerance {self.adj_r2_tolerance:g}, "
+            f"tmax {'allowed' if self.allow_tmax_in_lambda_z else 'excluded'})"
+        )
+        if self.lambda_z_window is not None:
+            text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
+        return text + f"; persistence={self.persistence_rule}"
+
+
+def interval_column(start: float, end: float, prefix: str = "auc") -> str:
+    """Column name of a partial AUC, e.g. ``auc_0_28`` (issue 6) or ``auc_0_inf``."""
+    end_text = "inf" if math.isinf(end) else f"{end:g}"
+    return f"{prefix}_{start:g}_{end_text}"
+
+
+def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
+    """Units of every output column given concentration and time units (copies/ug, day → copies·day/ug)."""
+    if "/" in conc_unit:
+        numerator, denominator = conc_unit.split("/", 1)
+        auc = f"{numerator}·{time_unit}/{denominator}"
+        aumc = f"{numerator}·{time_unit}²/{denominator}"
+    else:
+        auc = f"{conc_unit}·{time_unit}"
+        aumc = f"{conc_unit}·{time_unit}²"
+    units = {
+        "cmax": conc_unit,
+        "clast": conc_unit,
+        "clast_pred": conc_unit,
+        "tmax": time_unit,
+        "tlast": time_unit,
+        "lambda_z_tfirst": time_unit,
+        "lambda_z_tlast": time_unit,
+        "half_life": time_unit,
+        "persistence_days": time_unit,
+        "auclast": auc,
+        "aucall": auc,
+        "aucinf_obs": auc,
+        "aucinf_pred": auc,
+        "aumclast": aumc,
+        "lambda_z": f"1/{time_unit}",
+        "auc_pct_extrap_obs": "%",
+        "auc_pct_extrap_pred": "%",
+        "r2": "1",
+        "adj_r2": "1",
+        "lambda_z_n": "points",
+        "span_ratio": "1",
+    }
+    return units
+
+
+@dataclass(frozen=True)
+class NcaResult:
+    """NCA output: the tidy table (one row per subject), reasons, options, units and notes."""
+
+    table: pd.DataFrame
+    options: NcaOptions
+    units: dict[str, str]
+    notes: tuple[str, ...] = field(default=())
+
+    def metadata(self) -> dict[str, Any]:
+        """Options, units and notes, for JSON output next to the rows."""
+        return {"options": self.options.as_dict(), "units": self.units, "notes": list(self.notes)}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Core array computation
+# --------------------------------------------------------------------------------------------------------
+
+
+def _left_compact(mask: BoolArray, *arrays: FloatArray) -> tuple[BoolArray, list[FloatArray]]:
+    """Move the True entries of each row to the left, keeping their order; other entries become NaN."""
+    order = np.argsort(~mask, axis=1, kind="stable")
+    new_mask = np.take_along_axis(mask, order, axis=1)
+    out = []
+    for array in arrays:
+        moved = np.take_along_axis(array, order, axis=1)
+        out.append(np.where(new_mask, moved, np.nan))
+    return new_mask, out
+
+
+def _segments(
+    t: FloatArray, c: FloatArray, use: BoolArray, method: AucMethod, imax: npt.NDArray[np.intp]
+) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+    """Area and first-moment area of each segment (j, j+1) between consecutive used points.
+
+    Returns (auc, aumc, valid, is_log), shape (n, m-1). Formulas: ref. doc 2.2 (linear and log trapezoid,
+    linear and log AUMC).
+    """
+    t1, t2 = t[:, :-1], t[:, 1:]
+    c1, c2 = c[:, :-1], c[:, 1:]
+    valid = use[:, :-1] & use[:, 1:]
+    dt = t2 - t1
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if method == AucMethod.LINEAR:
+            is_log = np.zeros_like(valid)
+        elif method == AucMethod.LIN_UP_LOG_DOWN:
+            is_log = valid & (c2 < c1) & (c2 > 0)
+        else:
+            start_index = np.arange(t.shape[1] - 1)[None, :]
+            is_log = valid & (start_index >= imax[:, None]) & (c1 > 0) & (c2 > 0) & (c1 != c2)
+        lin_auc = dt * (c1 + c2) / 2.0
+        lin_aumc = dt * (t1 * c1 + t2 * c2) / 2.0
+        ratio = np.where(is_log, np.log(c1 / c2), 1.0)
+        log_auc = (c1 - c2) * dt / ratio
+        k = ratio / dt
+        log_aumc = (t1 * c1 - t2 * c2) / k + (c1 - c2) / (k * k)
+        auc = np.where(valid, np.where(is_log, log_auc, lin_auc), 0.0)
+        aumc = np.where(valid, np.where(is_log, log_aumc, lin_aumc), 0.0)
+    return auc, aumc, valid, is_log
+
+
+def _last_positive_index(c: FloatArray, use: BoolArray) -> tuple[npt.NDArray[np.intp], BoolArray]:
+    positive = use & (c > 0)
+    m = c.shape[1]
+    has: BoolArray = np.asarray(positive.any(axis=1), dtype=bool)
+    last = m - 1 - np.argmax(positive[:, ::-1], axis=1)
+    return np.asarray(np.where(has, last, -1), dtype=np.intp), has
+
+
+def _max_index(c: FloatArray, use: BoolArray) -> npt.NDArray[np.intp]:
+    return np.argmax(np.where(use, c, -np.inf), axis=1)
+
+
+def _auclast_masked(
+    t: FloatArray, c: FloatArray, use: BoolArray, method: AucMethod
+) -> tuple[FloatArray, FloatArray]:
+    """AUClast and AUMClast of the used points (to the last positive one)."""
+    imax = _max_index(c, use)
+    ilast, has = _last_positive_index(c, use)
+    auc, aumc, _, _ = _segments(t, c, use, method, imax)
+    before_last = np.arange(t.shape[1] - 1)[None, :] < ilast[:, None]
+    return np.where(has, (auc * before_last).sum(axis=1), np.nan), np.where(
+        has, (aumc * before_last).sum(axis=1), np.nan
+    )
+
+
+def _area_to(
+    bound: float,
+    t: FloatArray,
+    c: FloatArray,
+    seg_auc: FloatArray,
+    is_log: BoolArray,
+    ilast: npt.NDArray[np.intp],
+    auclast: FloatArray,
+) -> FloatArray:
+    """Area from the first used sample to `bound` (zero after Tlast), interpolating inside a segment.
+
+    Interpolation follows the segment's AUC method (ref. doc 2.5, [U] on the exact interpolation method).
+    Bounds before the first sample give 0.
+    """
+    n, m = t.shape
+    rows = np.arange(n)
+    before = np.arange(m - 1)[None, :] < ilast[:, None]
+    cumulative = np.concatenate([np.zeros((n, 1)), np.cumsum(seg_auc * before, axis=1)], axis=1)
+    with np.errstate(invalid="ignore"):
+        j = (t <= bound).sum(
+            axis=1
+        ) - 1  # index of the last sample at or before the bound (NaN compare False)
+    j_clipped = np.clip(j, 0, m - 2) if m > 1 else np.zeros(n, dtype=np.intp)
+    if m == 1:
+        return np.where(j >= 0, 0.0, 0.0)
+    t1 = t[rows, j_clipped]
+    c1 = c[rows, j_clipped]
+    t2 = t[rows, j_clipped + 1]
+    c2 = c[rows, j_clipped + 1]
+    log_seg = is_log[rows, j_clipped]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        frac = (bound - t1) / (t2 - t1)
+        c_lin = c1 + (c2 - c1) * frac
+        c_log = c1 * np.exp(np.log(c2 / c1) * frac)
+        c_at = np.where(log_seg, c_log, c_lin)
+        partial_lin = (bound - t1) * (c1 + c_at) / 2.0
+        ratio = np.log(c1 / c_at)
+        partial_log = np.where(ratio != 0, (c1 - c_at) * (bound - t1) / ratio, (bound - t1) * c1)
+        partial = np.where(log_seg, partial_log, partial_lin)
+    area = cumulative[rows, j_clipped] + partial
+    area = np.where(j >= ilast, auclast, area)  # at or after Tlast: AUClast (zero extrapolation)
+    area = np.where(j < 0, 0.0, area)
+    return np.asarray(area, dtype=float)
+
+
+def _lambda_z(
+    t: FloatArray,
+    c: FloatArray,
+    use: BoolArray,
+    tmax: FloatArray,
+    options: NcaOptions,
+) -> dict[str, Any]:
+    """Terminal log-linear regression by tail windows (ref. doc 2.4; PKNCA half.life.R / Phoenix)."""
+    n, m = t.shape
+    positive = use & (c > 0)
+    if options.lambda_z_window is not None:
+        a, b = options.lambda_z_window
+        with np.errstate(invalid="ignore"):
+            candidate = positive & (t >= a) & (t <= b)
+    else:
+        with np.errstate(invalid="ignore"):
+            after = t >= tmax[:, None] if options.allow_tmax_in_lambda_z else t > tmax[:, None]
+        candidate = positive & after
+    n_candidates = candidate.sum(axis=1)
+    # right-align the candidates so that window w = the last w columns
+    order = np.argsort(candidate, axis=1, kind="stable")
+    cand = np.take_along_axis(candidate, order, axis=1)
+    tt = np.take_along_axis(t, order, axis=1)
+    cc = np.take_along_axis(c, order, axis=1)
+    t_ref = tt[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        y_ref = np.log(cc[:, -1:])
+        x = np.where(cand, tt - t_ref, 0.0)
+        y = np.where(cand, np.log(np.where(cand, cc, 1.0)) - y_ref, 0.0)
+    xr, yr = x[:, ::-1], y[:, ::-1]
+    sx = np.cumsum(xr, axis=1)
+    sy = np.cumsum(yr, axis=1)
+    sxx = np.cumsum(xr * xr, axis=1)
+    sxy = np.cumsum(xr * yr, axis=1)
+    syy = np.cumsum(yr * yr, axis=1)
+    w = np.arange(1, m + 1, dtype=float)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        cxx = sxx - sx * sx / w
+        cxy = sxy - sx * sy / w
+        cyy = syy - sy * sy / w
+        slope = cxy / cxx
+        intercept = (sy - slope * sx) / w
+        r2 = np.where(cyy > 0, cxy * cxy / (cxx * cyy), np.nan)
+        adj = 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0)
+    lam = -slope
+    if options.lambda_z_window is not None:
+        window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= options.min_lambda_z_points)
+    else:
+        window_ok = (w >= options.min_lambda_z_points) & (w <= n_candidates[:, None])
+    if options.min_lambda_z_points == 2:
+        adj = np.where(w == 2, r2, adj)
+    base = window_ok & np.isfinite(adj)
+    if options.lambda_z_order == LambdaZOrder.PHOENIX:
+        base = base & (lam > 0)
+    best = np.nanmax(np.where(base, adj, -np.inf), axis=1)
+    qualifies = window_ok & (lam > 0) & np.isfinite(adj) & (adj > best[:, None] - options.adj_r2_tolerance)
+    has = qualifies.any(axis=1)
+    chosen = m - 1 - np.argmax(qualifies[:, ::-1], axis=1)  # largest window among qualifying ones
+    rows = np.arange(n)
+    k = np.where(has, chosen, 0)
+    npts = k + 1
+    lambda_z = np.where(has, lam[rows, k], np.nan)
+    first_col = m - npts
+    reasons = np.full(n, "", dtype=object)
+    window_text = "in the manual lambda_z window" if options.lambda_z_window else "after Tmax"
+    few = n_candidates < options.min_lambda_z_points
+    reasons[few] = f"fewer than {options.min_lambda_z_points} quantifiable points {window_text}"
+    any_positive = (window_ok & (lam > 0)).any(axis=1)
+    reasons[~few & ~has & ~any_positive] = "no window with a positive lambda_z (profile not declining)"
+    reasons[~few & ~has & any_positive] = (
+        "no window with lambda_z > 0 has adjusted R² within the tolerance of the best window (PKNCA rule)"
+    )
+    return {
+        "lambda_z": lambda_z,
+        "r2": np.where(has, r2[rows, k], np.nan),
+        "adj_r2": np.where(has, adj[rows, k], np.nan),
+        "lambda_z_n": np.where(has, npts, np.nan).astype(float),
+        "lambda_z_tfirst": np.where(has, tt[rows, np.clip(first_col, 0, m - 1)], np.nan),
+        "lambda_z_tlast": np.where(has, tt[:, -1], np.nan),
+        "clast_pred_at_tref": np.where(has, np.exp(intercept[rows, k] + y_ref[:, 0]), np.nan),
+        "reason": reasons,
+    }
+
+
+def nca_arrays(
+    times: FloatArray,
+    concentrations: FloatArray,
+    present: BoolArray,
+    options: NcaOptions,
+    lloq: FloatArray | None = None,
+) -> tuple[dict[str, FloatArray], dict[str, npt.NDArray[np.object_]]]:
+    """NCA on padded arrays (subjects × samples), the vectorised core of `nca`.
+
+    `times` must be sorted within each row with no duplicates among present entries; `concentrations` ≥ 0
+    where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution.
+    Returns parameter arrays and per-parameter reason arrays ('' where the value is estimable).
+    """
+    t = np.where(present, times, np.nan).astype(float)
+    c = np.where(present, concentrations, np.nan).astype(float)
+    n, m = t.shape
+    positions = np.arange(m)[None, :]
+    quant = present & (c > 0)
+    has_quant: BoolArray = np.asarray(quant.any(axis=1), dtype=bool)
+    first_q = np.where(has_quant, np.argmax(quant, axis=1), m)
+    last_q = np.where(has_quant, m - 1 - np.argmax(quant[:, ::-1], axis=1), -1)
+    blq = present & (c == 0)
+    where_blq = {
+        "blq_first": blq & (positions < first_q[:, None]),
+        "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
+        "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
+    }
+    use = present.copy()
+    c_used = c.copy()
+    for name, mask in where_blq.items():
+        action = getattr(options, name)
+        if action == "keep":
+            continue
+        if action == "drop":
+            use &= ~mask
+        elif action == "half_lloq":
+            if lloq is None:
+                raise ConfigurationError(f"{name}=half_lloq needs the LLOQ of every BLQ sample")
+            half = np.asarray(lloq, dtype=float) / 2.0
+            if np.isnan(half[mask]).any():
+                raise ConfigurationError(f"{name}=half_lloq: a BLQ sample has no LLOQ")
+            c_used = np.where(mask, half, c_used)
+        else:
+            c_used = np.where(mask, float(action), c_used)
+    use, (t, c) = _left_compact(use, t, c_used)
+    n_use = use.sum(axis=1)
+    rows = np.arange(n)
+
+    imax = _max_index(c, use)
+    cmax = np.where(n_use > 0, c[rows, imax], np.nan)
+    tmax = np.where(n_use > 0, t[rows, imax], np.nan)
+    ilast, has_last = _last_positive_index(c, use)
+    il = np.clip(ilast, 0, m - 1)
+    tlast = np.where(has_last, t[rows, il], np.nan)
+    clast = np.where(has_last, c[rows, il], np.nan)
+
+    seg_auc, seg_aumc, _, is_log = _segments(t, c, use, options.auc_method, imax)
+    before_last = np.arange(m - 1)[None, :] < ilast[:, None]
+    auclast = (seg_auc * before_last).sum(axis=1)
+    aumclast = (seg_aumc * before_last).sum(axis=1)
+    has_next = has_last & (ilast + 1 < n_use)
+    nxt = np.clip(ilast + 1, 0, m - 1)
+    tail = np.where(has_next, (t[rows, nxt] - tlast) * clast / 2.0, 0.0)
+    aucall = auclast + tail
+
+    lz = _lambda_z(t, c, use, tmax, options)
+    lambda_z = lz["lambda_z"]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        half_life = math.log(2) / lambda_z
+        span_ratio = (lz["lambda_z_tlast"] - lz["lambda_z_tfirst"]) / half_life
+        # Clast,pred = exp(b0 - lambda_z * Tlast) from the regression (ref. doc 2.1)
+        clast_pred = lz["clast_pred_at_tref"] * np.exp(-lambda_z * (tlast - lz["lambda_z_tlast"]))
+        aucinf_obs = auclast + clast / lambda_z
+        aucinf_pred = auclast + clast_pred / lambda_z
+        pct_obs = 100.0 * (aucinf_obs - auclast) / aucinf_obs
+        pct_pred = 100.0 * (aucinf_pred - auclast) / aucinf_pred
+
+    persistence = tlast.copy()
+    if options.persistence_rule == PersistenceRule.LAST_POSITIVE_BEFORE_2_NEGATIVES:
+        # raw BLQ flags (before the BLQ rules), in original sample order
+        raw_blq = blq
+        pair = raw_blq[:, :-1] & raw_blq[:, 1:] & (positions[:, :-1] > first_q[:, None])
+        has_pair = pair.any(axis=1)
+        first_pair = np.where(has_pair, np.argmax(pair, axis=1), m)
+        positive_before = quant & (positions < first_pair[:, None])
+        last_before = m - 1 - np.argmax(positive_before[:, ::-1], axis=1)
+        raw_t = np.where(present, times, np.nan)
+        persistence = np.where(has_quant, raw_t[rows, last_before], np.nan)
+
+    values: dict[str, FloatArray] = {
+        "cmax": cmax,
+        "tmax": tmax,
+        "clast": clast,
+        "tlast": tlast,
+        "auclast": auclast,
+        "aucall": aucall,
+        "aumclast": aumclast,
+        "lambda_z": lambda_z,
+        "half_life": half_life,
+        "r2": lz["r2"],
+        "adj_r2": lz["adj_r2"],
+        "lambda_z_n": lz["lambda_z_n"],
+        "lambda_z_tfirst": lz["lambda_z_tfirst"],
+        "lambda_z_tlast": lz["lambda_z_tlast"],
+        "span_ratio": span_ratio,
+        "clast_pred": clast_pred,
+        "aucinf_obs": aucinf_obs,
+        "aucinf_pred": aucinf_pred,
+        "auc_pct_extrap_obs": pct_obs,
+        "auc_pct_extrap_pred": pct_pred,
+        "persistence_days": persistence,
+    }
+    reasons: dict[str, npt.NDArray[np.object_]] = {name: np.full(n, "", dtype=object) for name in values}
+    lz_reason = np.asarray(lz["reason"], dtype=object)
+    for name in LAMBDA_Z_PARAMETERS:
+        reasons[name] = np.where(lz_reason != "", lz_reason, reasons[name])
+    too_few = has_quant & (n_use < 2)
+    for name in ("auclast", "aucall", "aumclast"):
+        values[name] = np.where(too_few, np.nan, values[name])
+        reasons[name] = np.where(too_few, "fewer than 2 usable samples", reasons[name])
+
+    for a, b in options.intervals:
+        column = interval_column(a, b)
+        if math.isinf(b):
+            area_a = _area_to(a, t, c, seg_auc, is_log, ilast, auclast)
+            values[column] = aucinf_obs - area_a
+            reasons[column] = np.where(np.isnan(values[column]), "lambda_z not estimable", "")
+        else:
+            area_b = _area_to(b, t, c, seg_auc, is_log, ilast, auclast)
+            area_a = _area_to(a, t, c, seg_auc, is_log, ilast, auclast)
+            first_t = t[:, 0]
+            # before the first sample the concentration is 0 (PKNCA conc.origin): a linear ramp to it
+            with np.errstate(invalid="ignore"):
+                ramp_end = np.minimum(b, first_t)
+                ramp = np.where(a < first_t, (ramp_end - a) * np.where(b >= first_t, c[:, 0], 0.0) / 2.0, 0.0)
+            values[column] = area_b - area_a + ramp
+            reasons[column] = np.where(too_few, "fewer than 2 usable samples", "")
+            values[column] = np.where(too_few, np.nan, values[column])
+            inside = use & (t >= a) & (t <= b)
+            last_inside, _ = _auclast_masked(t, c, inside, options.auc_method)
+            samples_column = interval_column(a, b, prefix="auclast")
+            enough = inside.sum(axis=1) >= 2
+            values[samples_column] = np.where(enough, last_inside, np.nan)
+            reasons[samples_column] = np.where(
+                enough,
+                np.where(np.isnan(last_inside), "no quantifiable sample inside the interval", ""),
+                "fewer than 2 samples inside the interval",
+            )
+
+    no_quant = ~has_quant
+    for name in values:
+        values[name] = np.where(no_quant, np.nan, values[name]).astype(float)
+        reasons[name] = np.where(
+            no_quant, "no quantifiable concentration (all samples BLQ or missing)", reasons[name]
+        )
+        still_missing = np.isnan(values[name]) & (reasons[name] == "")
+        reasons[name] = np.where(still_missing, "not estimable from this profile", reasons[name])
+    return values, reasons
+
+
+# --------------------------------------------------------------------------------------------------------
+# DataFrame front end
+# --------------------------------------------------------------------------------------------------------
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, what: str, problems: list[Problem]) -> FloatArray:
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=float)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+    for i in np.flatnonzero(bad)[:50]:
+        problems.append(
+            Problem(f"{what} is not a number", row=int(i), field=column, value=raw.iat[i], allowed="a number")
+        )
+    return values
+
+
+def nca(
+    data: pd.DataFrame,
+    *,
+    subject: str | Sequence[str],
+    time: str,
+    conc: str,
+    time_unit: str,
+    conc_unit: str,
+    options: NcaOptions | None = None,
+    lloq: float | None = None,
+    lloq_column: str | None = None,
+    blq_column: str | None = None,
+) -> NcaResult:
+    """NCA of every subject in a long table (rows = samples), PKNCA rules by default.
+
+    Args:
+        data: one row per sample.
+        subject: column(s) identifying a profile (e.g. ``"subject_id"`` or ``["subject_id", "analyte"]``).
+        time, conc: column names of time since dose and concentration (BLQ coded 0, or flagged).
+        time_unit, conc_unit: units (required; e.g. ``"day"``, ``"copies/ug"``); AUC units are derived.
+        options: rule choices (`NcaOptions`, PKNCA defaults).
+        lloq: one LLOQ for all samples; concentrations below it are BLQ. ``lloq_column``: per-sample LLOQ.
+        blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
+
+    Returns:
+        `NcaResult`; its ``table`` has the subject column(s), ``n_samples``, ``n_blq``, ``n_missing``, every
+        parameter in `PARAMETERS`, the interval columns, ``not_estimable`` (``param: reason`` for every
+        missing value), the unit columns and ``nca_options``.
+
+    Raises:
+        InputError: blank units, missing columns, non-numeric or negative concentrations or times,
+            duplicate times within a subject (rows are 0-based positions in `data`).
+    """
+    options = options or NcaOptions()
+    keys = [subject] if isinstance(subject, str) else list(subject)
+    problems: list[Problem] = []
+    if not str(time_unit).strip():
+        problems.append(Problem("time unit is missing", field="time_unit", allowed="e.g. day, h"))
+    if not str(conc_unit).strip():
+        problems.append(Problem("concentration unit is missing", field="conc_unit", allowed="e.g. copies/ug"))
+    for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column) if c)]:
+        if column not in data.columns:
+            problems.append(
+                Problem("column is missing", field=column, allowed=", ".join(map(str, data.columns)))
+            )
+    if problems:
+        raise InputError(problems)
+    times = _numeric_column(data, time, "time", problems)
+    concs = _numeric_column(data, conc, "concentration", problems)
+    for i in np.flatnonzero(np.isnan(times))[:50]:
+        if not any(p.row == i and p.field == time for p in problems):
+            problems.append(Problem("time is missing", row=int(i), field=time, allowed="a number"))
+    for i in np.flatnonzero(concs < 0)[:50]:
+        problems.append(
+            Problem("negative concentration", row=int(i), field=conc, value=data[conc].iat[i], allowed="≥ 0")
+        )
+    lloq_values: FloatArray | None = None
+    if lloq_column:
+        lloq_values = _numeric_column(data, lloq_column, "LLOQ", problems)
+    elif lloq is not None:
+        if not (math.isfinite(lloq) and lloq > 0):
+            problems.append(Problem("LLOQ must be a positive number", field="lloq", value=lloq))
+        lloq_values = np.full(len(data), float(lloq))
+    frame = pd.DataFrame({f"_k{i}": data[k].to_numpy() for i, k in enumerate(keys)})
+    frame["_t"] = times
+    frame["_row"] = np.arange(len(data))
+    key_cols = [f"_k{i}" for i in range(len(keys))]
+    duplicated = frame.duplicated([*key_cols, "_t"], keep=False) & ~np.isnan(times)
+    for i in np.flatnonzero(duplicated.to_numpy())[:50]:
+        ident = ", ".join(f"{k}={data[k].iat[i]}" for k in keys)
+        problems.append(
+            Problem(
+                f"duplicate time within a subject ({ident})",
+                row=int(i),
+                field=time,
+                value=data[time].iat[i],
+                allowed="one sample per time per subject",
+            )
+        )
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} problem(s) in the NCA input")
+
+    c = concs.copy()
+    n_blq_flag = np.zeros(len(data), dtype=bool)
+    if blq_column:
+        flags = data[blq_column].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"])
+        n_blq_flag = flags.to_numpy()
+        c = np.where(n_blq_flag, 0.0, c)
+    if lloq_values is not None:
+        with np.errstate(invalid="ignore"):
+            c = np.where(c < lloq_values, 0.0, c)
+    frame["_c"] = c
+    frame["_lloq"] = lloq_values if lloq_values is not None else np.nan
+
+    notes: list[str] = []
+    group_index = frame.groupby(key_cols, sort=False, dropna=False).ngroup().to_numpy()
+    by_group = np.argsort(group_index, kind="stable")
+    same_group = group_index[by_group][1:] == group_index[by_group][:-1]
+    decreasing = same_group & (np.diff(times[by_group]) < 0)
+    if decreasing.any():
+        n_unsorted = len(np.unique(group_index[by_group][1:][decreasing]))
+        notes.append(f"times were not in increasing order for {n_unsorted} subject(s); sorted by time")
+    order = np.lexsort((times, group_index))
+    g = group_index[order]
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    counts = np.bincount(g, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if n_groups else np.zeros(0, dtype=int)
+    pos = np.arange(len(g)) - starts[g]
+    m = int(counts.max()) if n_groups else 1
+    shape = (n_groups, m)
+    t_arr = np.full(shape, np.nan)
+    c_arr = np.full(shape, np.nan)
+    l_arr = np.full(shape, np.nan)
+    present = np.zeros(shape, dtype=bool)
+    t_arr[g, pos] = times[order]
+    c_arr[g, pos] = c[order]
+    l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
+    present[g, pos] = ~np.isnan(c[order])
+    # missing concentrations are dropped (PKNCA default) and counted
+    n_missing = (~present & ~np.isnan(t_arr)).sum(axis=1)
+    if n_missing.any():
+        notes.append(
+            f"{int(n_missing.sum())} missing concentration(s) dropped (PKNCA default), see n_missing"
+        )
+    present_sorted, (t_arr, c_arr, l_arr) = _left_compact(present, t_arr, c_arr, l_arr)
+
+    values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr)
+
+    first_rows = frame.iloc[order[starts]] if n_groups else frame.iloc[:0]
+    out = pd.DataFrame({k: data[k].to_numpy()[first_rows["_row"].to_numpy()] for k in keys})
+    out["n_samples"] = present_sorted.sum(axis=1)
+    out["n_blq"] = (present_sorted & (c_arr == 0)).sum(axis=1)
+    out["n_missing"] = n_missing
+    for name, array in values.items():
+        out[name] = array
+    out["not_estimable"] = _reason_text(reasons, n_groups)
+    units = derived_units(conc_unit, time_unit)
+    for name in values:
+        if name.startswith(("auc_", "auclast_")):
+            units[name] = units["auclast"]
+    out["time_unit"] = time_unit
+    out["conc_unit"] = conc_unit
+    out["auc_unit"] = units["auclast"]
+    out["aumc_unit"] = units["aumclast"]
+    out["nca_options"] = options.describe()
+    return NcaResult(table=out, options=options, units=units, notes=tuple(notes))
+
+
+def _reason_text(reasons: dict[str, npt.NDArray[np.object_]], n: int) -> list[str]:
+    """Group parameters sharing a reason: 'lambda_z, half_life: fewer than 3 ...; auc_0_28: ...'."""
+    texts = [""] * n
+    any_reason = np.zeros(n, dtype=bool)
+    for array in reasons.values():
+        any_reason |= array != ""
+    for i in np.flatnonzero(any_reason):
+        grouped: dict[str, list[str]] = {}
+        for name, array in reasons.items():
+            if array[i]:
+                grouped.setdefault(str(array[i]), []).append(name)
+        texts[i] = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in grouped.items())
+    return texts
+
+
+__all__ = [
+    "BLQ_PRESETS",
+    "PARAMETERS",
+    "AucMethod",
+    "LambdaZOrder",
+    "NcaOptions",
+    "NcaResult",
+    "PersistenceRule",
+    "derived_units",
+    "interval_column",
+    "nca",
+    "nca_arrays",
+]
