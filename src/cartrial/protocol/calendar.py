@@ -1,0 +1,104 @@
+"""Calendar-month arithmetic for look-back windows (eligibility relapse windows, pre-treatment ARR).
+
+Convention (stated once, used everywhere): subtracting or adding *n* calendar months keeps the day of
+the month, and when that day does not exist in the target month it is clamped to the month's last day.
+So 2024-02-29 minus 12 months is 2023-02-28, 2024-03-31 minus 1 month is 2024-02-29, and 2023-02-28
+plus 12 months is 2024-02-28 (the clamp is not undone). This is the "same day, end-of-month aligned"
+convention of SAS ``INTNX('MONTH', date, n, 'SAMEDAY')``, of ``dateutil.relativedelta(months=n)`` and
+of lubridate's ``%m-%`` / ``%m+%``; it is the usual reading of "in the last 12 months" in registry
+eligibility text (e.g. NCT04561557, ``ct103a-nmosd-trial.md`` section 2). The alternative of a fixed
+365/730-day look-back is not used because it drifts by a day across leap years.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import date
+from typing import Literal
+
+WindowInclusive = Literal["both", "start", "end", "neither"]
+
+
+def add_months(d: date, months: int) -> date:
+    """`d` moved by `months` calendar months (negative goes back), clamping to the end of the month.
+
+    Source: calendar-month convention of this module's docstring (SAS INTNX 'SAMEDAY',
+    dateutil.relativedelta). Example: ``add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)``.
+    """
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise TypeError(f"months must be an integer number of calendar months, got {months!r}")
+    index = d.year * 12 + (d.month - 1) + months
+    year, month0 = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError(f"{d.isoformat()} moved by {months} months leaves the supported calendar")
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(d.day, last_day))
+
+
+def months_before(d: date, months: int) -> date:
+    """The date `months` calendar months before `d` (end-of-month clamping).
+
+    ``months_before(date(2024, 2, 29), 12) == date(2023, 2, 28)``. `months` must be ≥ 0. Source: the
+    calendar-month convention of this module's docstring.
+    """
+    if isinstance(months, bool) or not isinstance(months, int) or months < 0:
+        raise ValueError(f"months must be a non-negative integer, got {months!r}")
+    return add_months(d, -months)
+
+
+def window_start(end: date, months: int) -> date:
+    """First day of the `months`-month look-back window ending on `end` (= ``months_before(end, months)``)."""
+    return months_before(end, months)
+
+
+def in_window(d: date, end: date, months: int, inclusive: WindowInclusive = "both") -> bool:
+    """Whether `d` falls in the look-back window [months_before(end, months), end].
+
+    `inclusive` says which ends belong to the window: "both" (default: an event exactly `months`
+    calendar months before `end`, or on `end` itself, counts), "start", "end" or "neither".
+    """
+    start = months_before(end, months)
+    after_start = d >= start if inclusive in ("both", "start") else d > start
+    before_end = d <= end if inclusive in ("both", "end") else d < end
+    return after_start and before_end
+
+
+def count_events_in_window(
+    dates: Iterable[date], end: date, months: int, inclusive: WindowInclusive = "both"
+) -> int:
+    """Number of `dates` in the `months`-calendar-month window ending on `end`.
+
+    The window is [months_before(end, months), end]; `inclusive` decides whether its ends count (see
+    `in_window`; default "both"). Used for the relapse-activity eligibility rule (NCT04561557: "≥ 2
+    relapses in the last 12 months, or 3 in the last 24 months with ≥ 1 in the last 12") and for the
+    pre-treatment ARR window (``neuro-outcomes.md`` section 4.3). Dates after `end` never count.
+    """
+    if inclusive not in ("both", "start", "end", "neither"):
+        raise ValueError(f"inclusive must be one of both, start, end, neither; got {inclusive!r}")
+    return sum(1 for d in dates if in_window(d, end, months, inclusive))
+
+
+def completed_years(born: date, on: date) -> int:
+    """Age in completed years on `on` for someone born on `born`.
+
+    A birthday is reached when ``add_months(born, 12 * years) <= on``; so someone born on 29 February
+    turns a year older on 28 February in common years (the clamping convention of this module).
+    """
+    if on < born:
+        raise ValueError(f"date {on.isoformat()} is before the date of birth {born.isoformat()}")
+    years = on.year - born.year
+    if add_months(born, 12 * years) > on:
+        years -= 1
+    return years
+
+
+__all__ = [
+    "WindowInclusive",
+    "add_months",
+    "completed_years",
+    "count_events_in_window",
+    "in_window",
+    "months_before",
+    "window_start",
+]

@@ -1,0 +1,197 @@
+"""Screening candidate data: what the eligibility rules are evaluated against.
+
+A candidate file (YAML or JSON) holds what a screening investigator records: date of birth or age,
+diagnosis, AQP4-IgG results with the assay used, prior treatments with dates (refractoriness and washout),
+the dated relapse list (relapse-activity rule: counted from dates, never pre-counted), EDSS, laboratory
+results and answers to the criteria the investigator confirms by hand. A missing section means "not
+recorded" (criteria that need it cannot be assessed); an empty list means "none".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.protocol.yaml_source import (
+    Issue,
+    read_json,
+    read_text_file,
+    read_yaml,
+    semantic_error,
+    validate_data,
+)
+
+
+class Aqp4Assay(StrEnum):
+    """AQP4-IgG assay types (``neuro-outcomes.md`` section 6)."""
+
+    CELL_BASED = "cell_based"  # cell-based assay, format not recorded
+    FIXED_CELL_BASED = "fixed_cell_based"
+    LIVE_CELL_BASED = "live_cell_based"
+    FLOW_CYTOMETRY = "flow_cytometry"  # FACS-based, a live cell-based assay
+    ELISA = "elisa"
+    OTHER = "other"
+
+
+class SerologyResult(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class TherapyClass(StrEnum):
+    """Classes a prior treatment can belong to (a drug may have several, e.g. rituximab: anti_cd20,
+    b_cell_depleting, immunosuppressant)."""
+
+    IMMUNOSUPPRESSANT = "immunosuppressant"
+    CORTICOSTEROID = "corticosteroid"
+    ANTI_CD20 = "anti_cd20"
+    ANTI_CD19 = "anti_cd19"
+    B_CELL_DEPLETING = "b_cell_depleting"
+    IL6_INHIBITOR = "il6_inhibitor"
+    COMPLEMENT_INHIBITOR = "complement_inhibitor"
+    FCRN_INHIBITOR = "fcrn_inhibitor"
+    IVIG = "ivig"
+    PLASMA_EXCHANGE = "plasma_exchange"
+    CELL_THERAPY = "cell_therapy"
+    INVESTIGATIONAL = "investigational"
+    OTHER = "other"
+
+
+class Aqp4Test(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    result: SerologyResult
+    assay: Aqp4Assay
+    date: dt.date | None = None
+    titre: str | None = None
+
+
+class DiagnosisRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    condition: str = Field(min_length=1, description="e.g. nmosd")
+    criteria: str = Field(min_length=1, description="e.g. ipnd_2015")
+    date: dt.date | None = None
+
+
+class TreatmentRecord(BaseModel):
+    """One prior or current treatment. `last_dose_date` is the most recent dose (for washout); `ongoing`
+    means still taken at screening. `poor_control` is the investigator's judgement that the disease was
+    poorly controlled on it (refractoriness)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agent: str = Field(min_length=1)
+    therapy_classes: list[TherapyClass] = Field(min_length=1)
+    start_date: dt.date | None = None
+    last_dose_date: dt.date | None = None
+    ongoing: bool = False
+    poor_control: bool | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TreatmentRecord:
+        if self.start_date and self.last_dose_date and self.last_dose_date < self.start_date:
+            raise semantic_error(
+                [
+                    Issue(
+                        ("last_dose_date",),
+                        "last dose is before the start",
+                        self.last_dose_date,
+                        f"≥ {self.start_date}",
+                    )
+                ]
+            )
+        return self
+
+
+class RelapseRecord(BaseModel):
+    """One NMOSD attack (onset date; ``neuro-outcomes.md`` section 4.2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    onset_date: dt.date
+    phenotypes: list[str] = Field(default_factory=list)
+    notes: str | None = None
+
+
+class EdssRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: float = Field(ge=0, le=10, multiple_of=0.5)
+    date: dt.date | None = None
+
+
+class LabResult(BaseModel):
+    """A laboratory value with its unit; `upper_limit_normal` is needed for rules expressed in × ULN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analyte: str = Field(min_length=1)
+    value: float
+    unit: str = Field(min_length=1)
+    date: dt.date | None = None
+    upper_limit_normal: float | None = Field(default=None, gt=0)
+
+
+class Candidate(BaseModel):
+    """A screening candidate (see the module docstring for what a missing section means)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    screening_date: dt.date | None = None
+    date_of_birth: dt.date | None = None
+    age_years: int | None = Field(default=None, ge=0, le=130)
+    sex: str | None = None
+    diagnosis: DiagnosisRecord | None = None
+    aqp4_igg: list[Aqp4Test] | None = None
+    treatments: list[TreatmentRecord] | None = None
+    relapses: list[RelapseRecord] | None = None
+    edss: EdssRecord | None = None
+    labs: list[LabResult] | None = None
+    answers: dict[str, bool | None] = Field(default_factory=dict)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_consistent(self) -> Candidate:
+        issues: list[Issue] = []
+        if self.date_of_birth and self.screening_date and self.date_of_birth > self.screening_date:
+            issues.append(
+                Issue(("date_of_birth",), "date of birth is after the screening date", self.date_of_birth)
+            )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+def parse_candidate(text: str, source: str = "<string>", fmt: str = "yaml") -> Candidate:
+    """Validate candidate `text` (``fmt`` "yaml" or "json"); every problem is reported with its line."""
+    reader = read_json if fmt == "json" else read_yaml
+    data, positions, problems = reader(text, source)
+    return validate_data(Candidate, data, positions, source, problems, what="candidate")
+
+
+def load_candidate(path: str | Path) -> Candidate:
+    """Read a candidate from a ``.yaml``/``.yml`` or ``.json`` file (line-numbered errors, `InputError`)."""
+    text = read_text_file(path)
+    fmt = "json" if str(path).lower().endswith(".json") else "yaml"
+    return parse_candidate(text, str(path), fmt)
+
+
+__all__ = [
+    "Aqp4Assay",
+    "Aqp4Test",
+    "Candidate",
+    "DiagnosisRecord",
+    "EdssRecord",
+    "LabResult",
+    "RelapseRecord",
+    "SerologyResult",
+    "TherapyClass",
+    "TreatmentRecord",
+    "load_candidate",
+    "parse_candidate",
+]

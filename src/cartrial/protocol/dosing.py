@@ -1,0 +1,473 @@
+"""Cell dose per dose level and body-surface-area-based lymphodepletion doses.
+
+CAR-T cell doses are weight-based: total CAR+ T cells = cells/kg × actual body weight (kg), optionally
+capped at a maximum total (``ct103a-nmosd-trial.md`` section 3: level 1 = 0.5×10^6 and level 2 =
+1.0×10^6 CAR+ T cells/kg [V]). Lymphodepletion chemotherapy is dosed per m² of body surface area (BSA);
+the registry regimen of NCT04561557 is cyclophosphamide 300 mg/m²/day and fludarabine 30 mg/m²/day on
+days −4, −3 and −2 [V].
+
+BSA formulas:
+- Mosteller RD. Simplified calculation of body-surface area. *N Engl J Med* 1987;317:1098:
+  BSA (m²) = sqrt(height (cm) × weight (kg) / 3600). Default.
+- Du Bois D, Du Bois EF. A formula to estimate the approximate surface area if height and weight be
+  known. *Arch Intern Med* 1916;17:863-871: BSA (m²) = 0.007184 × weight (kg)^0.425 × height (cm)^0.725.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol.yaml_source import Issue, semantic_error
+
+if TYPE_CHECKING:
+    from cartrial.protocol.model import Protocol
+
+#: Plausible adult body weight and height ranges accepted by the calculators (input sanity, not
+#: eligibility): a value outside is almost certainly a unit error (lb for kg, m for cm).
+WEIGHT_LIMITS_KG = (1.0, 500.0)
+HEIGHT_LIMITS_CM = (30.0, 272.0)
+
+
+class BsaMethod(StrEnum):
+    """Body-surface-area formula (Mosteller 1987 is the default; DuBois & DuBois 1916 on request)."""
+
+    MOSTELLER = "mosteller"
+    DUBOIS = "dubois"
+
+
+class DoseRoundingMethod(StrEnum):
+    """How the total cell dose is rounded: not at all, or to a number of significant figures."""
+
+    NONE = "none"
+    SIGNIFICANT_FIGURES = "significant_figures"
+
+
+class DoseRounding(BaseModel):
+    """Rounding rule for the total CAR+ cell dose and the infusion volume.
+
+    Default [P, project proposal; the CT103A rule was not retrieved]: total cells rounded half-up to 3
+    significant figures (cell counts are not more precise than that), then capped at the level's maximum
+    (so rounding never takes a dose above its cap); volume rounded half-up to 0.1 mL. The rule used is
+    recorded in every `DoseCalculation`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: DoseRoundingMethod = DoseRoundingMethod.SIGNIFICANT_FIGURES
+    significant_figures: int = Field(default=3, ge=1, le=15)
+    volume_ml_decimals: int = Field(default=1, ge=0, le=6)
+
+    def describe(self) -> str:
+        cells = (
+            "total cells not rounded"
+            if self.method is DoseRoundingMethod.NONE
+            else f"total cells rounded half-up to {self.significant_figures} significant figures, then capped"
+        )
+        return f"{cells}; volume rounded half-up to {self.volume_ml_decimals} decimal place(s) in mL"
+
+
+def _round_half_up(value: float, decimals: int) -> float:
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def round_significant(value: float, figures: int) -> float:
+    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    exponent = Decimal(repr(value)).adjusted()
+    return _round_half_up(value, figures - 1 - exponent)
+
+
+class DoseLevel(BaseModel):
+    """One dose level of the protocol: a weight-based CAR+ T-cell dose.
+
+    `level` is the 1-based number (1 = lowest) used everywhere else (escalation, expansion, data);
+    `label` is the human-readable name. `max_total_cells` caps the total dose for heavy patients;
+    `min_weight_kg`/`max_weight_kg` bound the weights for which the dose is defined;
+    `concentration_cells_per_ml` (CAR+ cells per mL of final product) gives the infusion volume.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: int = Field(ge=1, description="1-based dose level number (1 = lowest).")
+    label: str = Field(min_length=1)
+    cells_per_kg: float = Field(gt=0, description="CAR+ T cells per kg of body weight.")
+    max_total_cells: float | None = Field(default=None, gt=0, description="Cap on total CAR+ T cells.")
+    min_weight_kg: float | None = Field(default=None, gt=0, le=WEIGHT_LIMITS_KG[1])
+    max_weight_kg: float | None = Field(default=None, gt=0, le=WEIGHT_LIMITS_KG[1])
+    concentration_cells_per_ml: float | None = Field(default=None, gt=0)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> DoseLevel:
+        issues: list[Issue] = []
+        if (
+            self.min_weight_kg is not None
+            and self.max_weight_kg is not None
+            and self.min_weight_kg >= self.max_weight_kg
+        ):
+            issues.append(
+                Issue(
+                    ("max_weight_kg",),
+                    f"max_weight_kg must be greater than min_weight_kg ({self.min_weight_kg})",
+                    self.max_weight_kg,
+                    f"> {self.min_weight_kg}",
+                )
+            )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+@dataclass(frozen=True)
+class DoseCalculation:
+    """The cell dose for one patient at one dose level (units in the names).
+
+    `uncapped_total_cells` = cells_per_kg × weight_kg; `total_cells` is after rounding and the cap;
+    `effective_cells_per_kg` = total_cells / weight_kg (below the nominal dose when the cap applied).
+    `volume_ml` is None when the product concentration is not known.
+    """
+
+    level: int
+    label: str
+    weight_kg: float
+    cells_per_kg: float
+    uncapped_total_cells: float
+    total_cells: float
+    cap_applied: bool
+    max_total_cells: float | None
+    effective_cells_per_kg: float
+    concentration_cells_per_ml: float | None
+    volume_ml: float | None
+    rounding: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _check_measure(name: str, value: float, limits: tuple[float, float], unit: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(Problem(f"{name} must be a number", field=name, value=value))
+    if not limits[0] <= value <= limits[1]:
+        raise InputError(
+            Problem(
+                f"{name} is outside the plausible range",
+                field=name,
+                value=value,
+                allowed=f"{limits[0]:g} to {limits[1]:g} {unit}",
+            )
+        )
+
+
+def dose_for(
+    source: Protocol | DoseLevel,
+    weight_kg: float,
+    level: int | None = None,
+    rounding: DoseRounding | None = None,
+) -> DoseCalculation:
+    """Total CAR+ T cells (and infusion volume) for a patient of `weight_kg` at a dose level.
+
+    `source` is a `DoseLevel` or a `Protocol` (then `level`, 1-based, picks the level and the protocol's
+    ``dose_rounding`` applies). Computation: uncapped = cells_per_kg × weight_kg; rounded by the rounding
+    rule (`DoseRounding`, default 3 significant figures half-up); then capped at ``max_total_cells``
+    (``cap_applied`` says whether it bound); volume_ml = total_cells / concentration_cells_per_ml, rounded
+    to the rule's decimals. Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside
+    1-500 kg) is an `InputError`. Source of the weight-based dosing: ``ct103a-nmosd-trial.md`` section 3
+    (doses in CAR+ T cells/kg, NCT04561557).
+    """
+    if isinstance(source, DoseLevel):
+        dose_level = source
+        if level is not None and level != dose_level.level:
+            raise InputError(
+                Problem(f"level {level} asked for, but dose level {dose_level.level} given", field="level")
+            )
+        rule = rounding or DoseRounding()
+    else:
+        if level is None:
+            raise InputError(Problem("a dose level number is needed with a protocol", field="level"))
+        dose_level = source.dose_level(level)
+        rule = rounding or source.dose_rounding
+    _check_measure("weight_kg", weight_kg, WEIGHT_LIMITS_KG, "kg")
+    low = dose_level.min_weight_kg
+    high = dose_level.max_weight_kg
+    if (low is not None and weight_kg < low) or (high is not None and weight_kg > high):
+        raise InputError(
+            Problem(
+                f"weight is outside the bounds of dose level {dose_level.level} ({dose_level.label})",
+                field="weight_kg",
+                value=weight_kg,
+                allowed=f"{low if low is not None else 'any'} to {high if high is not None else 'any'} kg",
+            )
+        )
+    uncapped = dose_level.cells_per_kg * float(weight_kg)
+    total = uncapped
+    if rule.method is DoseRoundingMethod.SIGNIFICANT_FIGURES:
+        total = round_significant(total, rule.significant_figures)
+    cap_applied = False
+    if dose_level.max_total_cells is not None and total > dose_level.max_total_cells:
+        total = dose_level.max_total_cells
+        cap_applied = True
+    volume = None
+    if dose_level.concentration_cells_per_ml is not None:
+        volume = _round_half_up(total / dose_level.concentration_cells_per_ml, rule.volume_ml_decimals)
+    return DoseCalculation(
+        level=dose_level.level,
+        label=dose_level.label,
+        weight_kg=float(weight_kg),
+        cells_per_kg=dose_level.cells_per_kg,
+        uncapped_total_cells=uncapped,
+        total_cells=total,
+        cap_applied=cap_applied,
+        max_total_cells=dose_level.max_total_cells,
+        effective_cells_per_kg=total / float(weight_kg),
+        concentration_cells_per_ml=dose_level.concentration_cells_per_ml,
+        volume_ml=volume,
+        rounding=rule.describe(),
+    )
+
+
+def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod | str = "mosteller") -> float:
+    """Body surface area in m² from weight (kg) and height (cm).
+
+    - ``"mosteller"`` (default): sqrt(height_cm × weight_kg / 3600) — Mosteller RD, *N Engl J Med*
+      1987;317:1098 (the formula of the letter's single equation). Default because it is the formula
+      most oncology protocols and pharmacy systems use for chemotherapy dosing.
+    - ``"dubois"``: 0.007184 × weight_kg^0.425 × height_cm^0.725 — Du Bois D & Du Bois EF, *Arch Intern
+      Med* 1916;17:863-871 (the formula as usually restated with weight in kg and height in cm).
+    """
+    try:
+        chosen = BsaMethod(method)
+    except ValueError:
+        raise InputError(
+            Problem("unknown BSA method", field="method", value=method, allowed="mosteller, dubois")
+        ) from None
+    _check_measure("weight_kg", weight_kg, WEIGHT_LIMITS_KG, "kg")
+    _check_measure("height_cm", height_cm, HEIGHT_LIMITS_CM, "cm")
+    if chosen is BsaMethod.MOSTELLER:
+        return math.sqrt(height_cm * weight_kg / 3600.0)
+    return 0.007184 * weight_kg**0.425 * height_cm**0.725
+
+
+class RenalAdjustmentTier(BaseModel):
+    """Give `dose_percent` % of the dose when creatinine clearance is below `below_ml_min` mL/min."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    below_ml_min: float = Field(gt=0)
+    dose_percent: float = Field(ge=0, le=100)
+
+
+class LymphodepletionAgent(BaseModel):
+    """One lymphodepleting drug: mg/m²/day on given days relative to the infusion (day 0).
+
+    `max_daily_dose_mg` caps the per-day dose; `renal_adjustment` lists creatinine-clearance tiers (the
+    hook is off unless tiers are given *and* a clearance is passed to `lymphodepletion_doses`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    dose_mg_per_m2_per_day: float = Field(gt=0)
+    days: list[int] = Field(min_length=1, description="Days relative to infusion (day 0); negative.")
+    route: str = "IV"
+    infusion_minutes: float | None = Field(default=None, gt=0)
+    max_daily_dose_mg: float | None = Field(default=None, gt=0)
+    renal_adjustment: list[RenalAdjustmentTier] = Field(default_factory=list)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _days_valid(self) -> LymphodepletionAgent:
+        issues: list[Issue] = []
+        seen: set[int] = set()
+        for index, day in enumerate(self.days):
+            if day >= 0:
+                issues.append(
+                    Issue(("days", index), "lymphodepletion days must be before the infusion", day, "< 0")
+                )
+            if day in seen:
+                issues.append(Issue(("days", index), f"day {day} is listed twice", day, "each day once"))
+            seen.add(day)
+        thresholds = [tier.below_ml_min for tier in self.renal_adjustment]
+        if len(set(thresholds)) != len(thresholds):
+            issues.append(
+                Issue(("renal_adjustment",), "two renal tiers share a threshold", None, "distinct thresholds")
+            )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+class Lymphodepletion(BaseModel):
+    """The lymphodepletion regimen: agents, and the BSA formula used to dose them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bsa_method: BsaMethod = BsaMethod.MOSTELLER
+    max_bsa_m2: float | None = Field(default=None, gt=0, description="Cap on the BSA used for dosing.")
+    agents: list[LymphodepletionAgent] = Field(min_length=1)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_agents(self) -> Lymphodepletion:
+        names = [agent.name.lower() for agent in self.agents]
+        issues = [
+            Issue(
+                ("agents", i, "name"),
+                f"agent {self.agents[i].name!r} is listed twice",
+                name,
+                "each agent once",
+            )
+            for i, name in enumerate(names)
+            if name in names[:i]
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+@dataclass(frozen=True)
+class AgentDailyDose:
+    """One agent's dose on one day for one patient (mg)."""
+
+    agent: str
+    day: int
+    dose_mg_per_m2: float
+    bsa_m2: float
+    calculated_mg: float
+    renal_dose_percent: float
+    cap_applied: bool
+    dose_mg: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class LymphodepletionPlan:
+    """Per-agent, per-day doses for one patient, with the BSA and options used."""
+
+    bsa_m2: float
+    bsa_source: str
+    bsa_method: str | None
+    creatinine_clearance_ml_min: float | None
+    doses: tuple[AgentDailyDose, ...]
+
+    def total_mg(self, agent: str) -> float:
+        """Total course dose of `agent` in mg."""
+        return sum(d.dose_mg for d in self.doses if d.agent == agent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bsa_m2": self.bsa_m2,
+            "bsa_source": self.bsa_source,
+            "bsa_method": self.bsa_method,
+            "creatinine_clearance_ml_min": self.creatinine_clearance_ml_min,
+            "doses": [d.to_dict() for d in self.doses],
+        }
+
+
+def _renal_percent(agent: LymphodepletionAgent, clearance: float | None) -> float:
+    if clearance is None or not agent.renal_adjustment:
+        return 100.0
+    applicable = [tier for tier in agent.renal_adjustment if clearance < tier.below_ml_min]
+    if not applicable:
+        return 100.0
+    return min(applicable, key=lambda tier: tier.below_ml_min).dose_percent
+
+
+def lymphodepletion_doses(
+    protocol: Protocol | Lymphodepletion,
+    weight_kg: float | None = None,
+    height_cm: float | None = None,
+    method: BsaMethod | str | None = None,
+    creatinine_clearance_ml_min: float | None = None,
+    bsa_m2: float | None = None,
+) -> LymphodepletionPlan:
+    """Daily lymphodepletion doses (mg) per agent and day for one patient.
+
+    BSA: from `weight_kg` and `height_cm` with `method` (default: the protocol's ``bsa_method``,
+    Mosteller unless set; see `body_surface_area_m2`), or given directly as `bsa_m2`; it is capped at
+    the protocol's ``max_bsa_m2`` when set. Dose = mg/m²/day × BSA, times the renal tier's percentage,
+    then capped at ``max_daily_dose_mg`` (flag ``cap_applied``). No rounding (pharmacy rounding is a
+    local rule). Renal adjustment hook: off by default — it applies only when the agent lists
+    ``renal_adjustment`` tiers *and* `creatinine_clearance_ml_min` is passed; the tier with the lowest
+    threshold above the clearance applies. Regimen source for the reference study: NCT04561557 registry
+    (cyclophosphamide 300 mg/m²/day, fludarabine 30 mg/m²/day, days −4 to −2) [V].
+    """
+    regimen = protocol if isinstance(protocol, Lymphodepletion) else protocol.lymphodepletion
+    if regimen is None:
+        raise InputError(Problem("the protocol has no lymphodepletion section", field="lymphodepletion"))
+    if bsa_m2 is not None:
+        if weight_kg is not None or height_cm is not None:
+            raise InputError(Problem("give either the BSA or weight and height, not both", field="bsa_m2"))
+        _check_measure("bsa_m2", bsa_m2, (0.1, 5.0), "m²")
+        bsa = float(bsa_m2)
+        bsa_source = "given"
+        used_method: str | None = None
+    else:
+        if weight_kg is None or height_cm is None:
+            raise InputError(Problem("weight_kg and height_cm (or bsa_m2) are needed", field="bsa_m2"))
+        chosen = BsaMethod(method) if method is not None else regimen.bsa_method
+        bsa = body_surface_area_m2(weight_kg, height_cm, chosen)
+        bsa_source = f"{chosen.value} formula from {weight_kg:g} kg and {height_cm:g} cm"
+        used_method = chosen.value
+    if creatinine_clearance_ml_min is not None:
+        _check_measure("creatinine_clearance_ml_min", creatinine_clearance_ml_min, (0.0, 400.0), "mL/min")
+    if regimen.max_bsa_m2 is not None and bsa > regimen.max_bsa_m2:
+        bsa = regimen.max_bsa_m2
+        bsa_source += f", capped at {regimen.max_bsa_m2:g} m²"
+    doses: list[AgentDailyDose] = []
+    for agent in regimen.agents:
+        percent = _renal_percent(agent, creatinine_clearance_ml_min)
+        calculated = agent.dose_mg_per_m2_per_day * bsa * percent / 100.0
+        capped = agent.max_daily_dose_mg is not None and calculated > agent.max_daily_dose_mg
+        final = agent.max_daily_dose_mg if capped and agent.max_daily_dose_mg is not None else calculated
+        for day in sorted(agent.days):
+            doses.append(
+                AgentDailyDose(
+                    agent=agent.name,
+                    day=day,
+                    dose_mg_per_m2=agent.dose_mg_per_m2_per_day,
+                    bsa_m2=bsa,
+                    calculated_mg=calculated,
+                    renal_dose_percent=percent,
+                    cap_applied=capped,
+                    dose_mg=final,
+                )
+            )
+    doses.sort(key=lambda d: (d.day, [a.name for a in regimen.agents].index(d.agent)))
+    return LymphodepletionPlan(
+        bsa_m2=bsa,
+        bsa_source=bsa_source,
+        bsa_method=used_method,
+        creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+        doses=tuple(doses),
+    )
+
+
+__all__ = [
+    "HEIGHT_LIMITS_CM",
+    "WEIGHT_LIMITS_KG",
+    "AgentDailyDose",
+    "BsaMethod",
+    "DoseCalculation",
+    "DoseLevel",
+    "DoseRounding",
+    "DoseRoundingMethod",
+    "Lymphodepletion",
+    "LymphodepletionAgent",
+    "LymphodepletionPlan",
+    "RenalAdjustmentTier",
+    "body_surface_area_m2",
+    "dose_for",
+    "lymphodepletion_doses",
+    "round_significant",
+]

@@ -1,0 +1,305 @@
+"""Eligibility criteria as data: human text plus a typed, machine-checkable rule.
+
+Semantics: a rule states a condition about the candidate. An inclusion criterion is *met* when its
+condition holds; an exclusion criterion is *met* when its (excluding) condition holds. A candidate is
+eligible when every inclusion criterion is met and no exclusion criterion is met (`screening.screen`).
+The `washout` rule states a requirement ("washout completed") and is therefore only allowed in inclusion
+criteria; express "received X within N days" as an inclusion washout.
+
+Reference rules: NCT04561557 registry eligibility (``ct103a-nmosd-trial.md`` section 2 [V]): age 18-75,
+AQP4-IgG+ NMOSD by the 2015 IPND criteria (Wingerchuk DM et al., *Neurology* 2015;85:177-189), ≥ 1
+immunosuppressant for > 1 year with poorly controlled disease, and "≥ 2 relapses in the last 12 months,
+or 3 relapses in the last 24 months with ≥ 1 in the 12 months before screening".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.protocol.calendar import WindowInclusive
+from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
+from cartrial.protocol.yaml_source import Issue, semantic_error
+
+
+class CriterionKind(StrEnum):
+    INCLUSION = "inclusion"
+    EXCLUSION = "exclusion"
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgeRangeRule(_Rule):
+    """Age in completed years at screening within [min_years, max_years] (inclusive)."""
+
+    type: Literal["age_range"]
+    min_years: int | None = Field(default=None, ge=0, le=130)
+    max_years: int | None = Field(default=None, ge=0, le=130)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AgeRangeRule:
+        if self.min_years is None and self.max_years is None:
+            raise semantic_error([Issue(("min_years",), "give min_years, max_years or both")])
+        if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
+            raise semantic_error(
+                [Issue(("max_years",), "max_years is below min_years", self.max_years, f"≥ {self.min_years}")]
+            )
+        return self
+
+
+class Aqp4AssayRequirement(StrEnum):
+    """Which AQP4-IgG assays the rule accepts. ``cell_based`` accepts every cell-based format (fixed,
+    live, flow cytometry, or unspecified CBA) — the 2015 IPND criteria recommend cell-based assays."""
+
+    CELL_BASED = "cell_based"
+    FIXED_CELL_BASED = "fixed_cell_based"
+    LIVE_CELL_BASED = "live_cell_based"
+    FLOW_CYTOMETRY = "flow_cytometry"
+    ELISA = "elisa"
+    ANY = "any"
+
+    def accepts(self, assay: Aqp4Assay) -> bool:
+        if self is Aqp4AssayRequirement.ANY:
+            return True
+        if self is Aqp4AssayRequirement.CELL_BASED:
+            return assay in {
+                Aqp4Assay.CELL_BASED,
+                Aqp4Assay.FIXED_CELL_BASED,
+                Aqp4Assay.LIVE_CELL_BASED,
+                Aqp4Assay.FLOW_CYTOMETRY,
+            }
+        return assay.value == self.value
+
+
+class Aqp4IggSeropositiveRule(_Rule):
+    """AQP4-IgG positive by an accepted assay (any positive result by such an assay)."""
+
+    type: Literal["aqp4_igg_seropositive"]
+    assay: Aqp4AssayRequirement = Aqp4AssayRequirement.CELL_BASED
+
+
+class DiagnosisRule(_Rule):
+    """Diagnosis of `condition` by `criteria` (default: NMOSD by the 2015 IPND criteria)."""
+
+    type: Literal["diagnosis"]
+    condition: str = "nmosd"
+    criteria: str = "ipnd_2015"
+
+
+class PoorControlEvidence(StrEnum):
+    """What shows that the disease was poorly controlled on a treatment (the registry does not define
+    it [U]): the investigator's judgement (``investigator``, default), a relapse while on the treatment
+    (``relapse_on_treatment``), or ``either``."""
+
+    INVESTIGATOR = "investigator"
+    RELAPSE_ON_TREATMENT = "relapse_on_treatment"
+    EITHER = "either"
+
+
+class ImmunosuppressantRefractoryRule(_Rule):
+    """≥ `min_agents` treatments of the listed classes, each used for more than `min_duration_months`
+    calendar months (start to last dose, or to screening if ongoing; strict ">"), with poorly controlled
+    disease (NCT04561557: "at least one immunosuppressant used for more than one year with poorly
+    controlled disease")."""
+
+    type: Literal["immunosuppressant_refractory"]
+    min_agents: int = Field(default=1, ge=1)
+    min_duration_months: int = Field(default=12, ge=1)
+    therapy_classes: list[TherapyClass] = Field(
+        default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
+    )
+    poor_control_evidence: PoorControlEvidence = PoorControlEvidence.INVESTIGATOR
+
+
+class RelapseActivityRule(_Rule):
+    """Relapse activity counted from the dated relapse list against the screening date.
+
+    Met when (relapses in the last `short_window_months` ≥ `min_in_short_window`) or (relapses in the
+    last `long_window_months` ≥ `min_in_long_window` and relapses in the last `short_window_months` ≥
+    `min_in_short_window_with_long`). Defaults are the registry rule of NCT04561557 (12/24 months; 2, 3,
+    1) [V]. Windows are calendar months ending on the screening date (`calendar.months_before`,
+    end-of-month clamping); `inclusive` (default "both": a relapse exactly 12 months before screening,
+    or on the screening date, counts) [U: the registry text does not say]. `merge_window_days` (default
+    None = count the records as given) merges onsets less than that many days after the first onset of an
+    attack (``neuro-outcomes.md`` 4.2 convention, anchor "first").
+    """
+
+    type: Literal["relapse_activity"]
+    short_window_months: int = Field(default=12, ge=1)
+    long_window_months: int = Field(default=24, ge=1)
+    min_in_short_window: int = Field(default=2, ge=1)
+    min_in_long_window: int = Field(default=3, ge=1)
+    min_in_short_window_with_long: int = Field(default=1, ge=0)
+    inclusive: WindowInclusive = "both"
+    merge_window_days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _windows(self) -> RelapseActivityRule:
+        if self.long_window_months <= self.short_window_months:
+            raise semantic_error(
+                [
+                    Issue(
+                        ("long_window_months",),
+                        "the long window must be longer than the short window",
+                        self.long_window_months,
+                        f"> {self.short_window_months}",
+                    )
+                ]
+            )
+        return self
+
+
+class EdssRangeRule(_Rule):
+    """EDSS at screening within [min_score, max_score] (inclusive); optionally no older than
+    `max_days_before_screening`."""
+
+    type: Literal["edss_range"]
+    min_score: float = Field(default=0.0, ge=0, le=10)
+    max_score: float = Field(default=10.0, ge=0, le=10)
+    max_days_before_screening: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> EdssRangeRule:
+        if self.min_score > self.max_score:
+            raise semantic_error(
+                [Issue(("max_score",), "max_score is below min_score", self.max_score, f"≥ {self.min_score}")]
+            )
+        return self
+
+
+Comparator = Literal[">=", ">", "<=", "<"]
+
+#: Unit string meaning "multiples of the laboratory's upper limit of normal".
+ULN_UNIT = "x ULN"
+
+
+class LabThresholdRule(_Rule):
+    """The most recent `analyte` result on or before screening satisfies `comparator` `value` `unit`.
+
+    Units must match exactly (no silent conversion); the unit ``x ULN`` compares value / ULN using the
+    result's ``upper_limit_normal``.
+    """
+
+    type: Literal["lab_threshold"]
+    analyte: str = Field(min_length=1)
+    comparator: Comparator
+    value: float
+    unit: str = Field(min_length=1)
+    max_days_before_screening: int | None = Field(default=None, ge=0)
+
+
+class WashoutRule(_Rule):
+    """Washout completed: no treatment of the listed classes is ongoing, and the last dose of each was at
+    least `min_days` days (or `min_months` calendar months) before screening. Never exposed = met."""
+
+    type: Literal["washout"]
+    therapy_classes: list[TherapyClass] = Field(min_length=1)
+    min_days: int | None = Field(default=None, ge=1)
+    min_months: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_period(self) -> WashoutRule:
+        if (self.min_days is None) == (self.min_months is None):
+            raise semantic_error([Issue(("min_days",), "give exactly one of min_days or min_months")])
+        return self
+
+
+class ManualRule(_Rule):
+    """Confirmed by the investigator: the candidate's ``answers[<criterion id>]`` (true/false)."""
+
+    type: Literal["manual"]
+    question: str | None = None
+
+
+EligibilityRule = Annotated[
+    AgeRangeRule
+    | Aqp4IggSeropositiveRule
+    | DiagnosisRule
+    | ImmunosuppressantRefractoryRule
+    | RelapseActivityRule
+    | EdssRangeRule
+    | LabThresholdRule
+    | WashoutRule
+    | ManualRule,
+    Field(discriminator="type"),
+]
+
+CRITERION_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+
+
+class Criterion(BaseModel):
+    """One inclusion or exclusion criterion: id, protocol text, machine rule, and where it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=CRITERION_ID_PATTERN)
+    kind: CriterionKind
+    text: str = Field(min_length=1)
+    rule: EligibilityRule
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _polarity(self) -> Criterion:
+        if self.kind is CriterionKind.EXCLUSION and isinstance(self.rule, WashoutRule):
+            raise semantic_error(
+                [
+                    Issue(
+                        ("kind",),
+                        "a washout rule states a requirement; use it in an inclusion criterion",
+                        self.kind.value,
+                        "inclusion",
+                    )
+                ]
+            )
+        return self
+
+
+class Eligibility(BaseModel):
+    """The protocol's inclusion and exclusion criteria."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Eligibility:
+        seen: set[str] = set()
+        issues: list[Issue] = []
+        for index, criterion in enumerate(self.criteria):
+            if criterion.id in seen:
+                issues.append(
+                    Issue(
+                        ("criteria", index, "id"),
+                        f"criterion id {criterion.id!r} is used twice",
+                        criterion.id,
+                    )
+                )
+            seen.add(criterion.id)
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+__all__ = [
+    "ULN_UNIT",
+    "AgeRangeRule",
+    "Aqp4AssayRequirement",
+    "Aqp4IggSeropositiveRule",
+    "Comparator",
+    "Criterion",
+    "CriterionKind",
+    "DiagnosisRule",
+    "EdssRangeRule",
+    "Eligibility",
+    "EligibilityRule",
+    "ImmunosuppressantRefractoryRule",
+    "LabThresholdRule",
+    "ManualRule",
+    "PoorControlEvidence",
+    "RelapseActivityRule",
+    "WashoutRule",
+]

@@ -1,0 +1,59 @@
+"""Named endpoint definitions; later modules (grading, neuro, kinetics, reports) refer to them by key.
+
+Endpoint domains of the reference study: primary safety (DLT rate, CRS/ICANS incidence and maximum
+grade), secondary efficacy (EDSS change, visual acuity response, relapse-free, ARR), PK (Cmax, Tmax,
+AUC0-28d) and PD (AQP4-IgG change) — ``ct103a-nmosd-trial.md`` section 4 (domains [V], exact list [U]).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EndpointKind(StrEnum):
+    """Domain of an endpoint."""
+
+    SAFETY = "safety"
+    EFFICACY = "efficacy"
+    PK = "pk"
+    PD = "pd"
+
+
+class EndpointRole(StrEnum):
+    """Place of the endpoint in the hierarchy of the protocol."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    EXPLORATORY = "exploratory"
+
+
+#: Endpoint keys: lower-case identifiers, so that they can be used as column names and CLI arguments.
+ENDPOINT_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class EndpointSpec(BaseModel):
+    """One endpoint: what is measured, when, and (optionally) which named derivation defines it.
+
+    `measure` names the quantity (e.g. "dlt_rate", "edss_change", "cmax"); `timepoints` are the
+    assessment times in the protocol's words (e.g. "day 28", "month 12"); `definition` names a responder
+    or derivation definition provided by the analysis engines (e.g. a neuro responder definition name);
+    `parameters` holds its options so that the analysis records them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    kind: EndpointKind
+    role: EndpointRole = EndpointRole.SECONDARY
+    description: str = Field(min_length=1)
+    measure: str = Field(min_length=1)
+    unit: str | None = None
+    timepoints: list[str] = Field(default_factory=list)
+    definition: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+__all__ = ["ENDPOINT_KEY_PATTERN", "EndpointKind", "EndpointRole", "EndpointSpec"]

@@ -1,0 +1,268 @@
+"""The escalation section of a protocol: design name and parameters, DLT window and DLT rules.
+
+Field names are the contract with `cartrial.escalation` (``design_from_spec(spec, n_doses)``); do not
+rename them. Design rules and defaults: ``dose-escalation.md`` (3+3 variants section 3; BOIN section 4;
+mTPI-2 section 5; i3+3 section 6; CRM section 7 with the dfcrm prior variance 1.34; TITE-CRM section 8).
+Dose levels are 1-based everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.protocol.dlt import DltRule
+from cartrial.protocol.yaml_source import Issue, semantic_error
+
+
+class DesignName(StrEnum):
+    """Dose-escalation designs the protocol can name (``dose-escalation.md`` sections 3-8)."""
+
+    THREE_PLUS_THREE = "3+3"
+    BOIN = "boin"
+    MTPI2 = "mtpi2"
+    I3PLUS3 = "i3+3"
+    CRM = "crm"
+    TITE_CRM = "tite-crm"
+
+
+class ThreePlusThreeVariant(StrEnum):
+    """3+3 variants (``dose-escalation.md`` section 3): A = escalation only (Storer 1989), B = with
+    de-escalation (Korn 1994)."""
+
+    ESCALATION_ONLY = "escalation_only"
+    DEESCALATION = "deescalation"
+
+
+class CrmModel(StrEnum):
+    """CRM dose-toxicity model (``dose-escalation.md`` 7.1): empiric power (dfcrm default) or logistic."""
+
+    EMPIRIC = "empiric"
+    LOGISTIC = "logistic"
+
+
+class CrmMethod(StrEnum):
+    """CRM estimation (``dose-escalation.md`` 7.2): posterior mean ("bayes", dfcrm default) or "mle"."""
+
+    BAYES = "bayes"
+    MLE = "mle"
+
+
+class TiteScheme(StrEnum):
+    """TITE-CRM weight scheme (``dose-escalation.md`` section 8): linear (dfcrm default) or adaptive."""
+
+    LINEAR = "linear"
+    ADAPTIVE = "adaptive"
+
+
+_TARGET_DESIGNS = {DesignName.BOIN, DesignName.MTPI2, DesignName.I3PLUS3, DesignName.CRM, DesignName.TITE_CRM}
+_CRM_DESIGNS = {DesignName.CRM, DesignName.TITE_CRM}
+_INTERVAL_DESIGNS = {DesignName.MTPI2, DesignName.I3PLUS3}
+_ELIMINATING_DESIGNS = {DesignName.BOIN, DesignName.MTPI2, DesignName.I3PLUS3}
+
+#: Which explicitly given fields each design accepts (beyond the common ones).
+_DESIGN_FIELDS: dict[str, set[DesignName]] = {
+    "variant": {DesignName.THREE_PLUS_THREE},
+    "target": _TARGET_DESIGNS,
+    "skeleton": _CRM_DESIGNS,
+    "prior_var": _CRM_DESIGNS,
+    "model": _CRM_DESIGNS,
+    "method": _CRM_DESIGNS,
+    "tite_scheme": {DesignName.TITE_CRM},
+    "cutoff_eliminate": _ELIMINATING_DESIGNS,
+    "phi1": {DesignName.BOIN},
+    "phi2": {DesignName.BOIN},
+    "eps1": _INTERVAL_DESIGNS,
+    "eps2": _INTERVAL_DESIGNS,
+}
+
+
+class EscalationSpec(BaseModel):
+    """Dose-escalation design as data.
+
+    Fields (defaults from ``dose-escalation.md``):
+    - `design`: one of ``3+3``, ``boin``, ``mtpi2``, ``i3+3``, ``crm``, ``tite-crm``.
+    - `variant` (3+3 only): ``escalation_only`` (default, per the project's interface contract) or
+      ``deescalation``. Note: ``dose-escalation.md`` section 3 proposes "B" (de-escalation) as the
+      engine default [P]; a protocol should state its variant explicitly.
+    - `target`: target DLT probability in (0, 1); required for boin, mtpi2, i3+3, crm, tite-crm.
+    - `skeleton` (crm/tite-crm, required): prior DLT probabilities, strictly increasing in (0, 1), one
+      per dose level.
+    - `prior_var` (crm/tite-crm): prior variance of beta, default 1.34 (dfcrm 0.2-2.1 ``crm``, scale =
+      sqrt(1.34); ``dose-escalation.md`` 7.1 [V]).
+    - `model` ``empiric`` | ``logistic`` (default empiric), `method` ``bayes`` | ``mle`` (default bayes),
+      `tite_scheme` ``linear`` | ``adaptive`` (tite-crm; default linear).
+    - `cutoff_eliminate` (boin/mtpi2/i3+3): elimination posterior cut-off, default 0.95 (BOIN 2.7.2
+      ``cutoff.eli``; mTPI-2/i3+3 xi = 0.95).
+    - `phi1`, `phi2` (boin): sub-therapeutic / overly toxic rates; None means 0.6 × and 1.4 × target
+      (Liu & Yuan 2015, ``dose-escalation.md`` 4.1). `eps1`, `eps2` (mtpi2/i3+3): equivalence
+      interval half-widths below/above the target; None means the engine's default (0.05).
+    - `cohort_size` (default 3), `max_n` (maximum total patients; None for 3+3 means "by the rule"),
+      `stop_n_at_dose` (stop when this many are at the recommended dose; None = off), `no_skip`
+      (default True: never escalate more than one level above the highest level tried), `start_level`
+      (1-based, default 1).
+    - `dlt_window_days`: DLT observation window after infusion (day 0), days (> 0).
+    - `stagger_days`: minimum days between the first and the next patient of a cohort (sentinel dosing;
+      default 0; NCT07488546 used 14 [V for that trial]).
+    - `dlt_rules`: the DLT definition as `DltRule`s.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    design: DesignName
+    variant: ThreePlusThreeVariant = ThreePlusThreeVariant.ESCALATION_ONLY
+    target: float | None = Field(default=None, gt=0, lt=1)
+    skeleton: list[float] | None = None
+    prior_var: float = Field(default=1.34, gt=0)
+    model: CrmModel = CrmModel.EMPIRIC
+    method: CrmMethod = CrmMethod.BAYES
+    tite_scheme: TiteScheme = TiteScheme.LINEAR
+    cutoff_eliminate: float = Field(default=0.95, gt=0, lt=1)
+    phi1: float | None = Field(default=None, gt=0, lt=1)
+    phi2: float | None = Field(default=None, gt=0, lt=1)
+    eps1: float | None = Field(default=None, gt=0, lt=1)
+    eps2: float | None = Field(default=None, gt=0, lt=1)
+    cohort_size: int = Field(default=3, ge=1)
+    max_n: int | None = Field(default=None, ge=1)
+    stop_n_at_dose: int | None = Field(default=None, ge=1)
+    no_skip: bool = True
+    start_level: int = Field(default=1, ge=1)
+    dlt_window_days: int = Field(gt=0)
+    stagger_days: int = Field(default=0, ge=0)
+    dlt_rules: list[DltRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid_for_design(self) -> EscalationSpec:
+        issues: list[Issue] = []
+        design = self.design
+        for name, designs in _DESIGN_FIELDS.items():
+            if name in self.model_fields_set and design not in designs:
+                allowed = ", ".join(sorted(d.value for d in designs))
+                issues.append(
+                    Issue((name,), f"{name!r} does not apply to design {design.value!r}", None, allowed)
+                )
+        if design in _TARGET_DESIGNS and self.target is None:
+            issues.append(Issue(("target",), f"design {design.value!r} needs a target DLT probability"))
+        if design in _CRM_DESIGNS:
+            if self.skeleton is None:
+                issues.append(Issue(("skeleton",), f"design {design.value!r} needs a skeleton"))
+            else:
+                issues.extend(_skeleton_issues(self.skeleton))
+        if design is DesignName.THREE_PLUS_THREE and self.cohort_size != 3:
+            issues.append(Issue(("cohort_size",), "a 3+3 design treats cohorts of 3", self.cohort_size, "3"))
+        if design is not DesignName.THREE_PLUS_THREE and self.max_n is None:
+            issues.append(Issue(("max_n",), f"design {design.value!r} needs a maximum sample size max_n"))
+        if self.target is not None and design is DesignName.BOIN:
+            phi1 = self.phi1 if self.phi1 is not None else 0.6 * self.target
+            phi2 = self.phi2 if self.phi2 is not None else 1.4 * self.target
+            if not phi1 < self.target < phi2:
+                issues.append(
+                    Issue(
+                        ("phi1",),
+                        "BOIN needs phi1 < target < phi2",
+                        (phi1, phi2),
+                        f"phi1 < {self.target} < phi2",
+                    )
+                )
+        if self.target is not None and design in _INTERVAL_DESIGNS:
+            low = self.target - (self.eps1 if self.eps1 is not None else 0.05)
+            high = self.target + (self.eps2 if self.eps2 is not None else 0.05)
+            if low <= 0 or high >= 1:
+                issues.append(
+                    Issue(
+                        ("eps1",),
+                        "the equivalence interval must lie inside (0, 1)",
+                        (low, high),
+                        "0 < ... < 1",
+                    )
+                )
+        if self.max_n is not None and self.cohort_size > self.max_n:
+            issues.append(
+                Issue(("cohort_size",), "cohort_size exceeds max_n", self.cohort_size, f"≤ {self.max_n}")
+            )
+        if self.max_n is not None and self.stop_n_at_dose is not None and self.stop_n_at_dose > self.max_n:
+            issues.append(
+                Issue(
+                    ("stop_n_at_dose",),
+                    "stop_n_at_dose exceeds max_n",
+                    self.stop_n_at_dose,
+                    f"≤ {self.max_n}",
+                )
+            )
+        if self.stagger_days >= self.dlt_window_days and self.stagger_days > 0:
+            issues.append(
+                Issue(
+                    ("stagger_days",),
+                    "stagger_days should be shorter than the DLT window",
+                    self.stagger_days,
+                    f"< {self.dlt_window_days}",
+                )
+            )
+        seen: dict[str, int] = {}
+        for index, rule in enumerate(self.dlt_rules):
+            if rule.id in seen:
+                issues.append(
+                    Issue(
+                        ("dlt_rules", index, "id"),
+                        f"DLT rule id {rule.id!r} is used twice",
+                        rule.id,
+                        "unique ids",
+                    )
+                )
+            seen.setdefault(rule.id, index)
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+    def parameters(self) -> dict[str, object]:
+        """The parameters that apply to this design (for display and for recording in outputs)."""
+        data = self.model_dump(mode="json", exclude={"dlt_rules"})
+        return {
+            key: value
+            for key, value in data.items()
+            if key not in _DESIGN_FIELDS or self.design in _DESIGN_FIELDS[key]
+        }
+
+
+def _skeleton_issues(skeleton: list[float]) -> list[Issue]:
+    issues: list[Issue] = []
+    if not skeleton:
+        return [Issue(("skeleton",), "the skeleton is empty", None, "one probability per dose level")]
+    for index, value in enumerate(skeleton):
+        if not 0 < value < 1:
+            issues.append(
+                Issue(("skeleton", index), "skeleton values must be probabilities", value, "0 < p < 1")
+            )
+    for index in range(1, len(skeleton)):
+        if skeleton[index] <= skeleton[index - 1]:
+            issues.append(
+                Issue(
+                    ("skeleton", index),
+                    f"the skeleton must be strictly increasing (level {index + 1} not above level {index})",
+                    skeleton[index],
+                    f"> {skeleton[index - 1]}",
+                )
+            )
+    return issues
+
+
+class ExpansionSpec(BaseModel):
+    """Expansion cohort: `n_patients` more patients at the 1-based `dose_level`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dose_level: int = Field(ge=1, description="1-based dose level number.")
+    n_patients: int = Field(ge=1)
+    notes: str | None = None
+
+
+__all__ = [
+    "CrmMethod",
+    "CrmModel",
+    "DesignName",
+    "EscalationSpec",
+    "ExpansionSpec",
+    "ThreePlusThreeVariant",
+    "TiteScheme",
+]

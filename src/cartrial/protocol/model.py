@@ -1,0 +1,163 @@
+"""The study protocol as one validated document (root model `Protocol`), loaded from YAML with lines.
+
+Sections: ``study``, ``dose_levels`` (+ ``dose_rounding``), ``lymphodepletion``, ``escalation``,
+``expansion``, ``schedule``, ``eligibility``, ``endpoints``. Unknown keys are errors everywhere.
+Cross-section rules checked here: dose levels numbered 1..K in order with increasing cells/kg; the CRM
+skeleton has one value per dose level; escalation start level, stop-at-dose and the expansion level name
+existing levels; the DLT window does not extend beyond the schedule's last visit (day of the last visit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
+from cartrial.protocol.eligibility import Eligibility
+from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
+from cartrial.protocol.escalation_spec import EscalationSpec, ExpansionSpec
+from cartrial.protocol.schedule import Schedule
+from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
+
+SCHEMA_VERSION = 1
+
+
+class Product(BaseModel):
+    """The investigational product."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    target_antigen: str = Field(min_length=1)
+    construct_notes: str | None = None
+
+
+class Study(BaseModel):
+    """Study identity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    indication: str = Field(min_length=1)
+    phase: str = Field(min_length=1)
+    sponsor: str = Field(min_length=1)
+    registry_id: str | None = None
+    product: Product
+
+
+EndpointKey = Annotated[str, StringConstraints(pattern=ENDPOINT_KEY_PATTERN)]
+
+
+class Protocol(BaseModel):
+    """A complete study protocol (see the module docstring for sections and cross-section rules)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+    study: Study
+    dose_levels: list[DoseLevel] = Field(min_length=1)
+    dose_rounding: DoseRounding = Field(default_factory=DoseRounding)
+    lymphodepletion: Lymphodepletion | None = None
+    escalation: EscalationSpec
+    expansion: ExpansionSpec | None = None
+    schedule: Schedule
+    eligibility: Eligibility
+    endpoints: dict[EndpointKey, EndpointSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> Protocol:
+        issues: list[Issue] = []
+        n_levels = len(self.dose_levels)
+        for index, level in enumerate(self.dose_levels):
+            if level.level != index + 1:
+                issues.append(
+                    Issue(
+                        ("dose_levels", index, "level"),
+                        "dose levels must be numbered 1, 2, … in the order listed",
+                        level.level,
+                        str(index + 1),
+                    )
+                )
+            if index and level.cells_per_kg <= self.dose_levels[index - 1].cells_per_kg:
+                issues.append(
+                    Issue(
+                        ("dose_levels", index, "cells_per_kg"),
+                        "dose levels must increase in cells_per_kg",
+                        level.cells_per_kg,
+                        f"> {self.dose_levels[index - 1].cells_per_kg:g}",
+                    )
+                )
+        escalation = self.escalation
+        if escalation.skeleton is not None and len(escalation.skeleton) != n_levels:
+            issues.append(
+                Issue(
+                    ("escalation", "skeleton"),
+                    f"the skeleton has {len(escalation.skeleton)} values for {n_levels} dose levels",
+                    None,
+                    f"{n_levels} values, one per dose level",
+                )
+            )
+        if escalation.start_level > n_levels:
+            issues.append(
+                Issue(
+                    ("escalation", "start_level"),
+                    "no such dose level",
+                    escalation.start_level,
+                    f"1..{n_levels}",
+                )
+            )
+        if self.expansion is not None and self.expansion.dose_level > n_levels:
+            issues.append(
+                Issue(
+                    ("expansion", "dose_level"),
+                    "no such dose level",
+                    self.expansion.dose_level,
+                    f"1..{n_levels}",
+                )
+            )
+        last_day = self.schedule.last_study_day
+        if escalation.dlt_window_days > last_day:
+            issues.append(
+                Issue(
+                    ("escalation", "dlt_window_days"),
+                    f"the DLT window ({escalation.dlt_window_days} days) is longer than the schedule's "
+                    f"follow-up (last visit {self.schedule.visits[-1].name!r} on day {last_day}, {{ref0}})",
+                    escalation.dlt_window_days,
+                    f"≤ {last_day}",
+                    refs=(("schedule", "visits", len(self.schedule.visits) - 1),),
+                )
+            )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+    def dose_level(self, level: int) -> DoseLevel:
+        """The 1-based dose `level`; `InputError` naming the valid levels otherwise."""
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= len(self.dose_levels):
+            raise InputError(
+                Problem(
+                    "no such dose level", field="level", value=level, allowed=f"1..{len(self.dose_levels)}"
+                )
+            )
+        return self.dose_levels[level - 1]
+
+    @property
+    def n_dose_levels(self) -> int:
+        return len(self.dose_levels)
+
+
+def parse_protocol(text: str, source: str = "<string>") -> Protocol:
+    """Validate protocol YAML `text`; `InputError` lists every problem with its YAML path and line."""
+    return parse_yaml_model(Protocol, text, source, what="protocol")
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol YAML file (`InputError` naming the file for every problem)."""
+    return parse_protocol(read_text_file(path), str(path))
+
+
+__all__ = ["SCHEMA_VERSION", "Product", "Protocol", "Study", "load_protocol", "parse_protocol"]

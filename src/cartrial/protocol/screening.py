@@ -1,0 +1,511 @@
+"""Screening: evaluate every eligibility criterion of a protocol against one candidate.
+
+Each criterion gets a status — ``met``, ``not_met`` or ``cannot_assess`` (data missing: the missing
+field is named) — with the reason and the value used. Overall verdict: ``eligible`` when every inclusion
+criterion is met and no exclusion criterion is met; ``not_eligible`` when an inclusion criterion is not
+met or an exclusion criterion is met; ``incomplete`` otherwise (something could not be assessed). Rule
+sources: see `cartrial.protocol.eligibility` (NCT04561557 registry eligibility).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cartrial.protocol.calendar import add_months, completed_years, count_events_in_window, months_before
+from cartrial.protocol.candidate import Candidate, LabResult, SerologyResult, TreatmentRecord
+from cartrial.protocol.eligibility import (
+    ULN_UNIT,
+    AgeRangeRule,
+    Aqp4IggSeropositiveRule,
+    Criterion,
+    CriterionKind,
+    DiagnosisRule,
+    EdssRangeRule,
+    ImmunosuppressantRefractoryRule,
+    LabThresholdRule,
+    ManualRule,
+    PoorControlEvidence,
+    RelapseActivityRule,
+    WashoutRule,
+)
+from cartrial.protocol.model import Protocol
+
+
+class CriterionStatus(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    CANNOT_ASSESS = "cannot_assess"
+
+
+class Verdict(StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """Outcome of one criterion for one candidate. `missing` names the candidate fields that were
+    needed but absent (for ``cannot_assess``); `parameters` are the rule's parameters as applied."""
+
+    id: str
+    kind: CriterionKind
+    text: str
+    rule_type: str
+    status: CriterionStatus
+    reason: str
+    value: Any = None
+    missing: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def blocks_eligibility(self) -> bool:
+        """True when this result alone makes the candidate not eligible."""
+        if self.kind is CriterionKind.INCLUSION:
+            return self.status is CriterionStatus.NOT_MET
+        return self.status is CriterionStatus.MET
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "text": self.text,
+            "rule_type": self.rule_type,
+            "status": self.status.value,
+            "reason": self.reason,
+            "value": _jsonable(self.value),
+            "missing": list(self.missing),
+            "parameters": _jsonable(self.parameters),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """Every criterion's result for one candidate and the overall verdict."""
+
+    protocol_id: str
+    candidate_id: str
+    screening_date: dt.date | None
+    screening_date_source: str
+    verdict: Verdict
+    criteria: tuple[CriterionResult, ...]
+
+    def by_id(self, criterion_id: str) -> CriterionResult:
+        for result in self.criteria:
+            if result.id == criterion_id:
+                return result
+        raise KeyError(criterion_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (dates as ISO strings)."""
+        counts = {status.value: 0 for status in CriterionStatus}
+        for result in self.criteria:
+            counts[result.status.value] += 1
+        return {
+            "protocol_id": self.protocol_id,
+            "candidate_id": self.candidate_id,
+            "screening_date": self.screening_date.isoformat() if self.screening_date else None,
+            "screening_date_source": self.screening_date_source,
+            "verdict": self.verdict.value,
+            "counts": counts,
+            "criteria": [result.to_dict() for result in self.criteria],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    holds: bool | None
+    reason: str
+    value: Any = None
+    missing: tuple[str, ...] = ()
+
+
+def _unknown(reason: str, *missing: str, value: Any = None) -> _Outcome:
+    return _Outcome(None, reason, value, tuple(missing))
+
+
+_NO_SCREENING_DATE = "the screening date is not known (candidate screening_date or --screening-date)"
+
+
+def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.date_of_birth is not None and day is not None:
+        age = completed_years(c.date_of_birth, day)
+        basis = f"born {c.date_of_birth.isoformat()}, {age} completed years on {day.isoformat()}"
+    elif c.age_years is not None:
+        age = c.age_years
+        basis = f"age {age} years as recorded"
+    elif c.date_of_birth is not None:
+        return _unknown(_NO_SCREENING_DATE, "screening_date")
+    else:
+        return _unknown("age not recorded", "date_of_birth")
+    low = rule.min_years if rule.min_years is not None else 0
+    high = rule.max_years if rule.max_years is not None else 10**6
+    holds = low <= age <= high
+    low_text = "-" if rule.min_years is None else str(rule.min_years)
+    high_text = "-" if rule.max_years is None else str(rule.max_years)
+    bounds = f"{low_text}-{high_text}"
+    return _Outcome(holds, f"{basis}; allowed {bounds} years inclusive", age)
+
+
+def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+    if not c.aqp4_igg:
+        return _unknown("no AQP4-IgG result recorded", "aqp4_igg")
+    accepted = [t for t in c.aqp4_igg if rule.assay.accepts(t.assay)]
+    if not accepted:
+        assays = ", ".join(sorted({t.assay.value for t in c.aqp4_igg}))
+        return _unknown(
+            f"no AQP4-IgG result by an accepted assay ({rule.assay.value}); have: {assays}", "aqp4_igg"
+        )
+    positive = [t for t in accepted if t.result is SerologyResult.POSITIVE]
+    if positive:
+        test = positive[0]
+        return _Outcome(True, f"AQP4-IgG positive by {test.assay.value}", f"positive ({test.assay.value})")
+    return _Outcome(
+        False, f"AQP4-IgG negative by {accepted[0].assay.value}", f"negative ({accepted[0].assay.value})"
+    )
+
+
+def _diagnosis(rule: DiagnosisRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+    if c.diagnosis is None:
+        return _unknown("diagnosis not recorded", "diagnosis")
+    value = f"{c.diagnosis.condition} ({c.diagnosis.criteria})"
+    holds = (
+        c.diagnosis.condition.lower() == rule.condition.lower()
+        and c.diagnosis.criteria.lower() == rule.criteria.lower()
+    )
+    return _Outcome(holds, f"diagnosis {value}; required {rule.condition} by {rule.criteria}", value)
+
+
+def _and3(values: list[bool | None]) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    if any(v is None for v in values):
+        return None
+    return True
+
+
+def _or3(values: list[bool | None]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def _treatment_end(t: TreatmentRecord, day: dt.date | None) -> dt.date | None:
+    return day if t.ongoing else t.last_dose_date
+
+
+def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.treatments is None:
+        return _unknown("treatment history not recorded", "treatments")
+    classes = set(rule.therapy_classes)
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    if not relevant:
+        return _Outcome(False, f"no treatment of class {', '.join(sorted(classes))} recorded", 0)
+    missing: set[str] = set()
+    qualifying: list[str] = []
+    per_agent: list[bool | None] = []
+    for t in relevant:
+        end = _treatment_end(t, day)
+        if t.start_date is None:
+            long_enough: bool | None = None
+            missing.add("treatments[].start_date")
+        elif end is None:
+            long_enough = None
+            missing.add("screening_date" if t.ongoing else "treatments[].last_dose_date")
+        else:
+            long_enough = end > add_months(t.start_date, rule.min_duration_months)
+        investigator = t.poor_control
+        relapse_on: bool | None
+        if c.relapses is None or t.start_date is None or end is None:
+            relapse_on = None
+        else:
+            relapse_on = any(t.start_date < r.onset_date <= end for r in c.relapses)
+        if rule.poor_control_evidence is PoorControlEvidence.INVESTIGATOR:
+            poor = investigator
+            if poor is None:
+                missing.add("treatments[].poor_control")
+        elif rule.poor_control_evidence is PoorControlEvidence.RELAPSE_ON_TREATMENT:
+            poor = relapse_on
+            if poor is None:
+                missing.add("relapses")
+        else:
+            poor = _or3([investigator, relapse_on])
+            if poor is None:
+                missing.add("treatments[].poor_control or relapses")
+        ok = _and3([long_enough, poor])
+        per_agent.append(ok)
+        if ok:
+            qualifying.append(t.agent)
+    n_yes = len(qualifying)
+    n_unknown = sum(1 for ok in per_agent if ok is None)
+    threshold = f"≥ {rule.min_agents} agent(s) > {rule.min_duration_months} months with poor control"
+    if n_yes >= rule.min_agents:
+        return _Outcome(True, f"qualifying: {', '.join(qualifying)} ({threshold})", qualifying)
+    if n_yes + n_unknown >= rule.min_agents:
+        return _unknown(f"cannot decide {threshold}: data missing", *sorted(missing), value=qualifying)
+    return _Outcome(False, f"{n_yes} qualifying agent(s); required {threshold}", qualifying)
+
+
+def merge_attacks(onsets: list[dt.date], merge_window_days: int | None) -> list[dt.date]:
+    """Onset dates after merging onsets < `merge_window_days` after the first onset of the current
+    attack into it (``neuro-outcomes.md`` 4.2, anchor "first"); None keeps every onset."""
+    ordered = sorted(onsets)
+    if merge_window_days is None:
+        return ordered
+    merged: list[dt.date] = []
+    for onset in ordered:
+        if merged and (onset - merged[-1]).days < merge_window_days:
+            continue
+        merged.append(onset)
+    return merged
+
+
+def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.relapses is None:
+        return _unknown("dated relapse history not recorded", "relapses")
+    if day is None:
+        return _unknown(_NO_SCREENING_DATE, "screening_date")
+    onsets = merge_attacks([r.onset_date for r in c.relapses], rule.merge_window_days)
+    short = count_events_in_window(onsets, day, rule.short_window_months, rule.inclusive)
+    long = count_events_in_window(onsets, day, rule.long_window_months, rule.inclusive)
+    after = sum(1 for d in onsets if d > day)
+    short_start = months_before(day, rule.short_window_months)
+    long_start = months_before(day, rule.long_window_months)
+    value = {
+        f"relapses_last_{rule.short_window_months}_months": short,
+        f"relapses_last_{rule.long_window_months}_months": long,
+        "short_window_start": short_start,
+        "long_window_start": long_start,
+        "relapses_after_screening_ignored": after,
+    }
+    holds = short >= rule.min_in_short_window or (
+        long >= rule.min_in_long_window and short >= rule.min_in_short_window_with_long
+    )
+    reason = (
+        f"{short} relapse(s) in the {rule.short_window_months} months and {long} in the "
+        f"{rule.long_window_months} months up to {day.isoformat()} (windows from "
+        f"{short_start.isoformat()} and {long_start.isoformat()}, "
+        f"ends {rule.inclusive}); required ≥ {rule.min_in_short_window} in {rule.short_window_months}, or "
+        f"≥ {rule.min_in_long_window} in {rule.long_window_months} with "
+        f"≥ {rule.min_in_short_window_with_long} in {rule.short_window_months}"
+    )
+    return _Outcome(holds, reason, value)
+
+
+def _edss(rule: EdssRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.edss is None:
+        return _unknown("EDSS not recorded", "edss")
+    if rule.max_days_before_screening is not None:
+        if c.edss.date is None:
+            return _unknown("EDSS date not recorded", "edss.date")
+        if day is None:
+            return _unknown(_NO_SCREENING_DATE, "screening_date")
+        age_days = (day - c.edss.date).days
+        if age_days > rule.max_days_before_screening or age_days < 0:
+            return _unknown(
+                f"EDSS of {c.edss.date.isoformat()} is not within {rule.max_days_before_screening} days "
+                "before screening",
+                "edss",
+            )
+    holds = rule.min_score <= c.edss.score <= rule.max_score
+    return _Outcome(
+        holds, f"EDSS {c.edss.score:g}; allowed {rule.min_score:g}-{rule.max_score:g}", c.edss.score
+    )
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.labs is None:
+        return _unknown("laboratory results not recorded", "labs")
+    results = [r for r in c.labs if r.analyte.strip().lower() == rule.analyte.strip().lower()]
+    if day is not None:
+        results = [r for r in results if r.date is None or r.date <= day]
+    if not results:
+        return _unknown(f"no {rule.analyte} result", f"labs[{rule.analyte}]")
+    latest: LabResult = max(results, key=lambda r: r.date or dt.date.min)
+    if rule.max_days_before_screening is not None:
+        if latest.date is None or day is None:
+            return _unknown(f"{rule.analyte} date or screening date missing", f"labs[{rule.analyte}].date")
+        if (day - latest.date).days > rule.max_days_before_screening:
+            return _unknown(
+                f"latest {rule.analyte} ({latest.date.isoformat()}) is older than "
+                f"{rule.max_days_before_screening} days",
+                f"labs[{rule.analyte}]",
+            )
+    if rule.unit == ULN_UNIT:
+        if latest.upper_limit_normal is None:
+            return _unknown(
+                f"{rule.analyte}: upper limit of normal not recorded",
+                f"labs[{rule.analyte}].upper_limit_normal",
+            )
+        value = latest.value / latest.upper_limit_normal
+        shown = f"{latest.value:g} {latest.unit} = {value:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
+    else:
+        if latest.unit.strip() != rule.unit.strip():
+            return _unknown(
+                f"{rule.analyte} is in {latest.unit!r}, the rule uses {rule.unit!r} (no silent conversion)",
+                f"labs[{rule.analyte}].unit",
+            )
+        value = latest.value
+        shown = f"{latest.value:g} {latest.unit}"
+    holds = _COMPARE[rule.comparator](value, rule.value)
+    when = f" on {latest.date.isoformat()}" if latest.date else ""
+    return _Outcome(
+        holds,
+        f"{rule.analyte} {shown}{when}; rule {rule.comparator} {rule.value:g} {rule.unit}",
+        latest.value,
+    )
+
+
+def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
+    if c.treatments is None:
+        return _unknown("treatment history not recorded", "treatments")
+    classes = set(rule.therapy_classes)
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    period = f"{rule.min_days} days" if rule.min_days is not None else f"{rule.min_months} months"
+    if not relevant:
+        return _Outcome(True, f"no {', '.join(sorted(classes))} treatment recorded", None)
+    if day is None:
+        return _unknown(_NO_SCREENING_DATE, "screening_date")
+    states: list[bool | None] = []
+    details: list[str] = []
+    for t in relevant:
+        if t.ongoing:
+            states.append(False)
+            details.append(f"{t.agent} ongoing")
+        elif t.last_dose_date is None:
+            states.append(None)
+            details.append(f"{t.agent} last dose date missing")
+        else:
+            if rule.min_days is not None:
+                done = (day - t.last_dose_date).days >= rule.min_days
+            else:
+                assert rule.min_months is not None
+                done = t.last_dose_date <= months_before(day, rule.min_months)
+            states.append(done)
+            details.append(
+                f"{t.agent} last dose {t.last_dose_date.isoformat()} ({(day - t.last_dose_date).days} days)"
+            )
+    holds = _and3(states)
+    reason = f"{'; '.join(details)}; required washout ≥ {period} before {day.isoformat()}"
+    if holds is None:
+        return _unknown(reason, "treatments[].last_dose_date")
+    return _Outcome(holds, reason, details)
+
+
+def _manual(rule: ManualRule, c: Candidate, _day: dt.date | None, criterion_id: str) -> _Outcome:
+    answer = c.answers.get(criterion_id)
+    if answer is None:
+        return _unknown("investigator's answer not recorded", f"answers.{criterion_id}")
+    return _Outcome(answer, f"investigator answered {'yes' if answer else 'no'}", answer)
+
+
+_EVALUATORS: dict[type, Callable[[Any, Candidate, dt.date | None, str], _Outcome]] = {
+    AgeRangeRule: _age,
+    Aqp4IggSeropositiveRule: _aqp4,
+    DiagnosisRule: _diagnosis,
+    ImmunosuppressantRefractoryRule: _refractory,
+    RelapseActivityRule: _relapses,
+    EdssRangeRule: _edss,
+    LabThresholdRule: _lab,
+    WashoutRule: _washout,
+    ManualRule: _manual,
+}
+
+
+def evaluate_criterion(
+    criterion: Criterion, candidate: Candidate, screening_date: dt.date | None
+) -> CriterionResult:
+    """Evaluate one criterion (status met / not_met / cannot_assess with reason and value)."""
+    outcome = _EVALUATORS[type(criterion.rule)](criterion.rule, candidate, screening_date, criterion.id)
+    status = {
+        True: CriterionStatus.MET,
+        False: CriterionStatus.NOT_MET,
+        None: CriterionStatus.CANNOT_ASSESS,
+    }[outcome.holds]
+    return CriterionResult(
+        id=criterion.id,
+        kind=criterion.kind,
+        text=criterion.text,
+        rule_type=criterion.rule.type,
+        status=status,
+        reason=outcome.reason,
+        value=outcome.value,
+        missing=outcome.missing,
+        parameters=criterion.rule.model_dump(mode="json", exclude={"type"}),
+        source=criterion.source,
+    )
+
+
+def screen(
+    protocol: Protocol, candidate: Candidate, screening_date: dt.date | None = None
+) -> ScreeningResult:
+    """Screen `candidate` against every eligibility criterion of `protocol`.
+
+    The screening date is `screening_date` when given (it overrides the candidate's), else the
+    candidate's ``screening_date``; without one, date-dependent criteria cannot be assessed. Verdict
+    rules: module docstring. Relapse counts come from the dated relapse list (registry rule of
+    NCT04561557 via `RelapseActivityRule`).
+    """
+    if screening_date is not None:
+        day: dt.date | None = screening_date
+        source = "given"
+    elif candidate.screening_date is not None:
+        day = candidate.screening_date
+        source = "candidate"
+    else:
+        day = None
+        source = "missing"
+    results = tuple(evaluate_criterion(c, candidate, day) for c in protocol.eligibility.criteria)
+    if any(r.blocks_eligibility for r in results):
+        verdict = Verdict.NOT_ELIGIBLE
+    elif any(r.status is CriterionStatus.CANNOT_ASSESS for r in results):
+        verdict = Verdict.INCOMPLETE
+    else:
+        verdict = Verdict.ELIGIBLE
+    return ScreeningResult(
+        protocol_id=protocol.study.id,
+        candidate_id=candidate.id,
+        screening_date=day,
+        screening_date_source=source,
+        verdict=verdict,
+        criteria=results,
+    )
+
+
+__all__ = [
+    "CriterionResult",
+    "CriterionStatus",
+    "ScreeningResult",
+    "Verdict",
+    "evaluate_criterion",
+    "merge_attacks",
+    "screen",
+]

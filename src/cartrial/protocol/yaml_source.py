@@ -1,0 +1,432 @@
+"""YAML (and JSON) input with line numbers: every validation error is reported at its line.
+
+The text is composed with PyYAML (``yaml.compose`` node tree, whose marks carry line and column), turned
+into plain Python data node by node, and validated by a pydantic model. Every pydantic error location
+(``loc``) is mapped back to the YAML node it came from, so an error reads
+``protocol.yaml, line 41, escalation.skeleton[2]: ...``. All errors are reported at once:
+syntax errors (the parser's line and column), duplicate keys in a mapping (both lines), unknown keys
+(with the keys allowed there), type and range errors, and the cross-field checks of the models (which
+raise `semantic_error` with paths relative to the model they check).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
+
+from cartrial.errors import InputError, Problem
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+SEMANTIC_ERROR_TYPE = "cartrial_semantic"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One cross-field problem found by a model validator, located relative to that model."""
+
+    path: tuple[str | int, ...]
+    message: str
+    value: Any = None
+    allowed: str | None = None
+    #: other places the message refers to; ``{ref0}``, ``{ref1}``… in `message` become "line N"
+    refs: tuple[tuple[str | int, ...], ...] = ()
+
+
+def _plain_message(issue: Issue) -> str:
+    message = issue.message
+    for number, ref in enumerate(issue.refs):
+        message = message.replace(f"{{ref{number}}}", "/".join(str(part) for part in ref))
+    return message
+
+
+def semantic_error(issues: Sequence[Issue]) -> PydanticCustomError:
+    """A pydantic error carrying several located issues (raise it from a ``model_validator``)."""
+    summary = "; ".join(_plain_message(issue) for issue in issues)
+    return PydanticCustomError(SEMANTIC_ERROR_TYPE, "{summary}", {"summary": summary, "issues": list(issues)})
+
+
+@dataclass
+class _Located:
+    """A composed node with the line of the key that introduced it (1-based)."""
+
+    node: yaml.Node
+    line: int
+    children: dict[Any, _Located] = field(default_factory=dict)
+    items: list[_Located] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class YamlPositions:
+    """Maps a pydantic ``loc`` to the dotted path and the line of the YAML node it names."""
+
+    root: _Located | None
+
+    def locate(self, loc: Sequence[str | int]) -> tuple[str, int | None]:
+        """The display path (``a.b[2].c``) and the best line for `loc`.
+
+        Components that do not name a node (union tags, validator names) are skipped; a missing final
+        key (a required field) is shown in the path at the line of its parent mapping.
+        """
+        path = ""
+        current = self.root
+        line = current.line if current else None
+        for part in loc:
+            if current is None:
+                break
+            if isinstance(part, int) and not isinstance(part, bool) and current.items:
+                if 0 <= part < len(current.items):
+                    current = current.items[part]
+                    path += f"[{part}]"
+                    line = current.line
+                continue
+            if isinstance(current.node, yaml.MappingNode):
+                if part in current.children:
+                    current = current.children[part]
+                    path += f".{part}" if path else str(part)
+                    line = current.line
+                    continue
+                if isinstance(part, str) and _looks_like_field(part):
+                    # a key that is not in the file: a required field, reported at its parent
+                    path += f".{part}" if path else part
+                    current = None
+                continue
+        return path or "(top level)", line
+
+
+def _looks_like_field(part: str) -> bool:
+    return part != "[key]" and "[" not in part and "-" not in part
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _Builder:
+    """Turns a composed node tree into Python data, collecting located problems on the way."""
+
+    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
+        self.loader = loader
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, line: int, path: str, depth: int = 0) -> tuple[Any, _Located]:
+        located = _Located(node=node, line=line)
+        if depth > 100:
+            self.problems.append(Problem("nesting too deep (recursive alias?)", file=self.source, line=line))
+            return None, located
+        if isinstance(node, yaml.MappingNode):
+            data: dict[Any, Any] = {}
+            first_line: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = self.scalar(key_node)
+                key_line = _line(key_node)
+                child_path = f"{path}.{key}" if path else str(key)
+                if not isinstance(key, str | int | float | bool) or isinstance(key_node, yaml.CollectionNode):
+                    self.problems.append(
+                        Problem("a mapping key must be a plain value", file=self.source, line=key_line)
+                    )
+                    continue
+                if key in first_line:
+                    self.problems.append(
+                        Problem(
+                            f"duplicate key {key!r} (first given at line {first_line[key]})",
+                            file=self.source,
+                            line=key_line,
+                            field=child_path,
+                            allowed="each key once per mapping",
+                        )
+                    )
+                    continue
+                first_line[key] = key_line
+                value, child = self.build(value_node, key_line, child_path, depth + 1)
+                data[key] = value
+                located.children[key] = child
+            return data, located
+        if isinstance(node, yaml.SequenceNode):
+            values: list[Any] = []
+            for index, item_node in enumerate(node.value):
+                value, child = self.build(item_node, _line(item_node), f"{path}[{index}]", depth + 1)
+                values.append(value)
+                located.items.append(child)
+            return values, located
+        return self.scalar(node), located
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.CollectionNode):
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            self.problems.append(
+                Problem(f"cannot read value: {exc}", file=self.source, line=_line(node), value=node.value)
+            )
+            return node.value
+
+
+def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    what = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"malformed YAML: {what}" + (f" ({context})" if context else "")
+    if mark is not None:
+        return Problem(f"{text} at column {mark.column + 1}", file=source, line=mark.line + 1)
+    return Problem(text, file=source)
+
+
+def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
+    """Parse one YAML document into Python data with positions; returns the non-fatal problems found.
+
+    Raises `InputError` for malformed YAML (with the parser's line and column) or an empty document.
+    Duplicate keys are returned as problems (the first value is kept) so that validation can go on.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InputError(Problem("the file is empty; expected a YAML mapping", file=source, line=1))
+        builder = _Builder(loader, source)
+        data, located = builder.build(node, _line(node), "")
+    except yaml.YAMLError as exc:
+        raise InputError(_syntax_problem(exc, source)) from None
+    finally:
+        loader.dispose()
+    return data, YamlPositions(located), builder.problems
+
+
+def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
+    """Parse JSON, reporting syntax errors at their line; positions come from the YAML composer."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)
+        ) from None
+    try:
+        _, positions, _ = read_yaml(text, source)
+    except InputError:  # valid JSON that YAML 1.1 cannot compose (rare): keep the data, lose the lines
+        positions = YamlPositions(None)
+    return data, positions, []
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _model_members(annotation: Any) -> Iterator[Any]:
+    annotation = _unwrap(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            yield from _model_members(arg)
+    else:
+        yield annotation
+
+
+def _descend(annotation: Any, part: str | int) -> Any:
+    """The annotation one `loc` step below `annotation` (best effort; None when unknown)."""
+    candidates = list(_model_members(annotation))
+    for candidate in candidates:
+        origin = typing.get_origin(candidate)
+        if isinstance(part, int) and origin in (list, tuple, Sequence):
+            return typing.get_args(candidate)[0]
+        if origin in (dict, Mapping) and isinstance(part, str):
+            return typing.get_args(candidate)[1]
+        if (
+            isinstance(candidate, type)
+            and issubclass(candidate, BaseModel)
+            and isinstance(part, str)
+            and part in candidate.model_fields
+        ):
+            return candidate.model_fields[part].annotation
+    # a discriminated-union tag: pick the member whose literal tag equals `part`
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            for info in candidate.model_fields.values():
+                literal = _unwrap(info.annotation)
+                if typing.get_origin(literal) is typing.Literal and part in typing.get_args(literal):
+                    return candidate
+    return annotation if len(candidates) > 1 else None
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | None:
+    annotation: Any = model
+    for part in loc:
+        annotation = _descend(annotation, part)
+        if annotation is None:
+            return None
+    names: list[str] = []
+    for candidate in _model_members(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            names.extend(candidate.model_fields)
+    return ", ".join(sorted(set(names))) if names else None
+
+
+def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+    ctx = error.get("ctx") or {}
+    for key in ("expected", "expected_tags"):
+        if key in ctx:
+            return str(ctx[key])
+    for key, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+        if key in ctx:
+            return f"{sign} {ctx[key]}"
+    if "min_length" in ctx:
+        return f"at least {ctx['min_length']} item(s)/character(s)"
+    if "pattern" in ctx:
+        return f"text matching {ctx['pattern']}"
+    return None
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return None
+    return value
+
+
+def problems_from_validation_error(
+    error: ValidationError, positions: YamlPositions, source: str, model: type[BaseModel]
+) -> list[Problem]:
+    """One located `Problem` per pydantic error (semantic errors expand to one problem per issue)."""
+    problems: list[Problem] = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        kind = item["type"]
+        if kind == SEMANTIC_ERROR_TYPE:
+            for issue in item["ctx"]["issues"]:
+                path, line = positions.locate(loc + issue.path)
+                message = issue.message
+                for number, ref in enumerate(issue.refs):
+                    ref_line = positions.locate(loc + ref)[1]
+                    message = message.replace(
+                        f"{{ref{number}}}", f"line {ref_line}" if ref_line is not None else "an unknown line"
+                    )
+                problems.append(
+                    Problem(
+                        message,
+                        file=source,
+                        line=line,
+                        field=path,
+                        value=_display(issue.value),
+                        allowed=issue.allowed,
+                    )
+                )
+            continue
+        path, line = positions.locate(loc)
+        if kind == "extra_forbidden":
+            problems.append(
+                Problem(
+                    f"unknown key {loc[-1]!r}",
+                    file=source,
+                    line=line,
+                    field=path,
+                    allowed=_allowed_keys(model, loc[:-1]),
+                )
+            )
+            continue
+        if kind == "missing":
+            problems.append(Problem("required key is missing", file=source, line=line, field=path))
+            continue
+        message = str(item["msg"])
+        if kind in ("enum", "literal_error"):
+            message = "not an allowed value"
+        elif kind == "union_tag_invalid":
+            message = f"unknown {item['ctx'].get('discriminator', 'type')} value".replace("'", "")
+        elif kind == "union_tag_not_found":
+            message = "the rule needs a 'type'"
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        problems.append(
+            Problem(
+                message,
+                file=source,
+                line=line,
+                field=path,
+                value=_display(item.get("input")),
+                allowed=_allowed_from_ctx(item),
+            )
+        )
+    problems.sort(key=lambda p: p.line if p.line is not None else 0)
+    return problems
+
+
+def validate_data(
+    model: type[ModelT],
+    data: Any,
+    positions: YamlPositions,
+    source: str,
+    prior_problems: Sequence[Problem] = (),
+    what: str = "file",
+) -> ModelT:
+    """Validate `data` with `model`; raise one `InputError` listing every problem with its line."""
+    problems = list(prior_problems)
+    result: ModelT | None = None
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(
+                f"the {what} must be a mapping of keys to values",
+                file=source,
+                line=positions.root.line if positions.root else None,
+                value=_display(data),
+            )
+        )
+    else:
+        try:
+            result = model.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(problems_from_validation_error(exc, positions, source, model))
+    if problems or result is None:
+        problems.sort(key=lambda p: p.line if p.line is not None else 0)
+        count = len(problems)
+        raise InputError(
+            problems, header=f"{source}: {count} problem{'s' if count != 1 else ''} in the {what}"
+        )
+    return result
+
+
+def parse_yaml_model(model: type[ModelT], text: str, source: str, what: str = "file") -> ModelT:
+    """Parse YAML `text` and validate it as `model`, reporting every problem with its line number."""
+    data, positions, problems = read_yaml(text, source)
+    return validate_data(model, data, positions, source, problems, what)
+
+
+def read_text_file(path: Any) -> str:
+    """The UTF-8 text of `path`, or an `InputError` naming the file (missing, a folder, not UTF-8)."""
+    from pathlib import Path
+
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Problem("file not found", file=str(path))) from None
+    except IsADirectoryError:
+        raise InputError(Problem("is a folder, expected a file", file=str(path))) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(f"not UTF-8 text ({exc.reason})", file=str(path))) from None
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(path))) from None
+
+
+__all__ = [
+    "Issue",
+    "YamlPositions",
+    "parse_yaml_model",
+    "problems_from_validation_error",
+    "read_json",
+    "read_text_file",
+    "read_yaml",
+    "semantic_error",
+    "validate_data",
+]
