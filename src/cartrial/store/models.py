@@ -610,7 +610,8 @@ class DerivedValue(StudyData, Base):
 
     __tablename__ = "derived_value"
     natural_key = ("engine", "source_table", "source_record_id", "parameter")
-    clinical_date_column = "clinical_date"
+    clinical_date_column = None
+    """Not frozen by a lock: derivation is analysis, done after the lock (every change is audited)."""
 
     subject_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("subject.subject_id"), index=True)
     engine: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,100 @@
+"""Who may do what: the role/permission matrix of the study database, in one place.
+
+Roles (issue 7; `data-standards.md` section 8.2): `admin` (everything, the only role that may unlock or manage
+users), `investigator` (enter and edit data of subjects at their own site, answer queries), `data_manager`
+(enter, edit, import, raise and answer queries), `monitor` (read, raise queries), `statistician` (read,
+lock, derive/analyse). The matrix is checked by the service layer on every call
+(`cartrial.store.service.StudyService`), not only by the CLI.
+
+Where the sources differ: `data-standards.md` 8.2 gives *lock* to the data manager, issue 7 gives it to the
+statistician. cartrial follows issue 7 (`statistician` and `admin` lock); an admin can grant another user the
+statistician role if the data manager must lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from cartrial.errors import PermissionDeniedError
+
+
+class Action(StrEnum):
+    """Everything the service layer checks."""
+
+    READ = "read"
+    ENTER = "enter"
+    EDIT = "edit"
+    DELETE = "delete"
+    IMPORT = "import"
+    RAISE_QUERY = "raise_query"
+    ANSWER_QUERY = "answer_query"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    DERIVE = "derive"
+    MANAGE_USERS = "manage_users"
+    MANAGE_STUDY = "manage_study"
+
+
+A = Action
+PERMISSIONS: Mapping[str, frozenset[Action]] = {
+    "admin": frozenset(Action),
+    "investigator": frozenset({A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.ANSWER_QUERY}),
+    "data_manager": frozenset({A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.RAISE_QUERY, A.ANSWER_QUERY}),
+    "monitor": frozenset({A.READ, A.RAISE_QUERY}),
+    "statistician": frozenset({A.READ, A.LOCK, A.DERIVE}),
+}
+"""Role -> allowed actions."""
+
+SITE_RESTRICTED_ROLES: frozenset[str] = frozenset({"investigator"})
+"""Roles whose data writes are limited to subjects of their own site."""
+
+TABLE_WRITE_ACTION: Mapping[str, Action] = {
+    "study": A.MANAGE_STUDY,
+    "site": A.MANAGE_STUDY,
+    "app_user": A.MANAGE_USERS,
+    "derived_value": A.DERIVE,
+    "import_manifest": A.IMPORT,
+    "data_query": A.RAISE_QUERY,
+}
+"""Tables whose writes need a specific action instead of enter/edit/delete."""
+
+
+def allowed(role: str, action: Action) -> bool:
+    """Whether `role` may perform `action`."""
+    return action in PERMISSIONS.get(role, frozenset())
+
+
+def check(username: str, role: str, action: Action, what: str = "") -> None:
+    """Raise `PermissionDeniedError` unless `role` may perform `action`."""
+    if not allowed(role, action):
+        roles = ", ".join(r for r in PERMISSIONS if action in PERMISSIONS[r])
+        target = f" ({what})" if what else ""
+        raise PermissionDeniedError(
+            f"user '{username}' (role {role}) may not {action.value.replace('_', ' ')}{target}; "
+            f"allowed roles: {roles}"
+        )
+
+
+def check_sites(
+    username: str, role: str, user_site: str | None, sites: Iterable[str | None], what: str
+) -> None:
+    """For site-restricted roles, raise unless every site in `sites` is the user's own site."""
+    if role not in SITE_RESTRICTED_ROLES:
+        return
+    foreign = sorted({str(s) for s in sites if s != user_site})
+    if foreign:
+        raise PermissionDeniedError(
+            f"user '{username}' (role {role}, site {user_site or 'none'}) may only write data of subjects at "
+            f"their own site; {what} belongs to site(s) {', '.join(foreign)}"
+        )
+
+
+def write_action(table_name: str, default: Action) -> Action:
+    """The action a write to `table_name` needs (`default` for ordinary study-data tables)."""
+    return TABLE_WRITE_ACTION.get(table_name, default)
+
+
+def matrix_rows() -> list[tuple[str, list[bool]]]:
+    """The matrix as rows (role, allowed per `Action` in declaration order), for docs and `db roles`."""
+    return [(role, [action in actions for action in Action]) for role, actions in PERMISSIONS.items()]
