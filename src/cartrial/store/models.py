@@ -279,8 +279,10 @@ class Infusion(StudyData, Base):
 
 
 class CrsAssessment(StudyData, Base):
-    """One CRS assessment: the ASTCT grading inputs plus the raw fields needed to regrade (FiO2, pressor
-    doses). Source: `toxicity-grading.md` section 1.3 ("store per assessment")."""
+    """One CRS assessment: exactly the columns of the grading engine's CRS form
+    (`cartrial.grading.tables.parse_crs_frame`, `docs/templates/crs_assessments.csv`), plus raw fields kept
+    for regrading with Lee 2014 / CARTOX (FiO2, pressor doses, organ toxicity) and `vasopressor_names`.
+    Source of the field list: `toxicity-grading.md` section 1.3 ("store per assessment")."""
 
     __tablename__ = "crs_assessment"
     natural_key = ("subject_id", "assessed_at")
@@ -289,29 +291,38 @@ class CrsAssessment(StudyData, Base):
     subject_id: Mapped[str] = _subject_fk()
     assessed_at: Mapped[dt.datetime]
     temperature_c: Mapped[float | None] = mapped_column(Float)
-    fever_other_cause: Mapped[bool | None]
-    systolic_bp_mmhg: Mapped[float | None] = mapped_column(Float)
+    temperature_f: Mapped[float | None] = mapped_column(Float)
+    fever_masked: Mapped[bool | None]
+    """Fever earlier in the episode masked by antipyretic / anti-cytokine / corticosteroid therapy."""
     hypotension: Mapped[bool | None]
-    hypotension_other_cause: Mapped[bool | None]
-    vasopressors: Mapped[str | None] = mapped_column(Text)
-    """Vasopressor names, ';'-separated (vasopressin counted separately by the grading engine)."""
-    vasopressor_doses: Mapped[str | None] = mapped_column(Text)
-    o2_device: Mapped[str | None] = mapped_column(String(40))
-    o2_flow_l_min: Mapped[float | None] = mapped_column(Float)
+    systolic_bp_mmhg: Mapped[float | None] = mapped_column(Float)
+    vasopressors: Mapped[int | None]
+    """Number of vasopressors other than vasopressin."""
+    vasopressin: Mapped[bool | None]
+    vasopressor_names: Mapped[str | None] = mapped_column(Text)
+    """Raw: the vasopressor drug names, ';'-separated."""
+    oxygen: Mapped[str | None] = mapped_column(String(40))
+    """Oxygen device (none, blow_by, nasal_cannula, high_flow_nasal_cannula, facemask, ...)."""
+    oxygen_l_min: Mapped[float | None] = mapped_column(Float)
     fio2_pct: Mapped[float | None] = mapped_column(Float)
-    masking_given: Mapped[str | None] = mapped_column(Text)
-    """Drug classes given before this time that can mask fever, ';'-separated."""
-    died_of_crs: Mapped[bool | None]
-    crs_onset_on: Mapped[dt.date | None]
-    crs_resolved_on: Mapped[dt.date | None]
-    investigator_grade: Mapped[int | None]
+    death_due_to_crs: Mapped[bool | None]
+    fever_other_cause: Mapped[bool | None]
+    crs_resolved: Mapped[bool | None]
+    norepinephrine_ug_min: Mapped[float | None] = mapped_column(Float)
+    dopamine_ug_kg_min: Mapped[float | None] = mapped_column(Float)
+    phenylephrine_ug_min: Mapped[float | None] = mapped_column(Float)
+    epinephrine_ug_min: Mapped[float | None] = mapped_column(Float)
+    organ_toxicity_grade: Mapped[int | None]
+    transaminase_grade: Mapped[int | None]
+    life_threatening_hypotension: Mapped[bool | None]
 
     __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_crs_assessment"),)
 
 
 class IcansAssessment(StudyData, Base):
-    """One ICANS assessment: ICE item scores (not only the total), consciousness, seizure, motor, oedema.
-    Source: `toxicity-grading.md` section 2."""
+    """One ICANS assessment: exactly the columns of the grading engine's ICANS form
+    (`cartrial.grading.tables`, `docs/templates/icans_assessments.csv`): ICE item scores (not only the
+    total), consciousness, seizure, motor findings, cerebral oedema (`toxicity-grading.md` section 2)."""
 
     __tablename__ = "icans_assessment"
     natural_key = ("subject_id", "assessed_at")
@@ -319,49 +330,40 @@ class IcansAssessment(StudyData, Base):
 
     subject_id: Mapped[str] = _subject_fk()
     assessed_at: Mapped[dt.datetime]
+    consciousness: Mapped[str | None] = mapped_column(String(40))
+    seizure: Mapped[str | None] = mapped_column(String(40))
+    motor: Mapped[str | None] = mapped_column(String(40))
+    cerebral_edema: Mapped[str | None] = mapped_column(String(40))
     ice_orientation: Mapped[int | None]
     ice_naming: Mapped[int | None]
-    ice_commands: Mapped[int | None]
+    ice_command: Mapped[int | None]
     ice_writing: Mapped[int | None]
     ice_attention: Mapped[int | None]
     ice_total: Mapped[int | None]
-    unarousable: Mapped[bool | None]
-    consciousness: Mapped[str | None] = mapped_column(String(40))
-    seizure: Mapped[str | None] = mapped_column(String(40))
-    seizure_duration_min: Mapped[float | None] = mapped_column(Float)
-    motor_weakness: Mapped[str | None] = mapped_column(String(40))
-    cerebral_oedema: Mapped[str | None] = mapped_column(String(40))
-    intracranial_haemorrhage: Mapped[bool | None]
-    other_cause: Mapped[bool | None]
-    age_years: Mapped[int | None]
-    investigator_grade: Mapped[int | None]
+    consciousness_other_cause: Mapped[bool | None]
 
     __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_icans_assessment"),)
 
 
 class Therapy(StudyData, Base):
-    """A concomitant therapy dose: tocilizumab, corticosteroid, vasopressor, anti-infective, IVIG, G-CSF..."""
+    """A concomitant therapy dose (grading's therapies form): `therapy` is the category (tocilizumab,
+    corticosteroid, vasopressor, antipyretic, anakinra, other; anti-infectives as other), `agent` the drug."""
 
     __tablename__ = "therapy"
-    natural_key = ("subject_id", "drug", "started_at")
-    clinical_date_column = "started_at"
+    natural_key = ("subject_id", "therapy", "given_at")
+    clinical_date_column = "given_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    drug: Mapped[str] = mapped_column(String(80))
-    drug_class: Mapped[str | None] = mapped_column(String(40))
-    started_at: Mapped[dt.datetime]
-    stopped_at: Mapped[dt.datetime | None]
+    given_at: Mapped[dt.datetime]
+    therapy: Mapped[str] = mapped_column(String(40))
+    agent: Mapped[str | None] = mapped_column(String(80))
     dose: Mapped[float | None] = mapped_column(Float)
-    dose_unit: Mapped[str | None] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    stopped_at: Mapped[dt.datetime | None]
     route: Mapped[str | None] = mapped_column(String(20))
     indication: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("subject_id", "drug", "started_at", name="uq_therapy"),)
-
-
-# --------------------------------------------------------------------------------------------------
-# Safety
-# --------------------------------------------------------------------------------------------------
+    __table_args__ = (UniqueConstraint("subject_id", "therapy", "given_at", name="uq_therapy"),)
 
 
 class AdverseEvent(StudyData, Base):
@@ -419,94 +421,95 @@ class LabResult(StudyData, Base):
 
 
 class EdssAssessment(StudyData, Base):
-    """Raw functional-system scores (visual and bowel/bladder before conversion, cerebral including grade 1),
-    ambulation and the EDSS method. Source: `neuro-outcomes.md` section 1."""
+    """EDSS examination: the neuro engine's form (`docs/templates/edss.csv`): raw functional-system scores
+    (`visual` and `bowel_bladder` before conversion, `cerebral` including grade 1) and the ambulation score,
+    plus walking distance, assistance, the EDSS method and examiner. Source: `neuro-outcomes.md` section 1."""
 
     __tablename__ = "edss_assessment"
-    natural_key = ("subject_id", "assessed_on")
-    clinical_date_column = "assessed_on"
+    natural_key = ("subject_id", "assessed_at")
+    clinical_date_column = "assessed_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    assessed_on: Mapped[dt.date]
-    visual_fs_raw: Mapped[int | None]
-    brainstem_fs: Mapped[int | None]
-    pyramidal_fs: Mapped[int | None]
-    cerebellar_fs: Mapped[int | None]
-    sensory_fs: Mapped[int | None]
-    bowel_bladder_fs_raw: Mapped[int | None]
-    cerebral_fs: Mapped[int | None]
-    ambulation_score: Mapped[int | None]
+    assessed_at: Mapped[dt.datetime]
+    visual: Mapped[int | None]
+    brainstem: Mapped[int | None]
+    pyramidal: Mapped[int | None]
+    cerebellar: Mapped[int | None]
+    sensory: Mapped[int | None]
+    bowel_bladder: Mapped[int | None]
+    cerebral: Mapped[int | None]
+    ambulation: Mapped[int | None]
     walking_distance_m: Mapped[float | None] = mapped_column(Float)
     assistance: Mapped[str | None] = mapped_column(String(40))
-    edss_reported: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str | None] = mapped_column(String(40))
     examiner: Mapped[str | None] = mapped_column(String(80))
 
-    __table_args__ = (UniqueConstraint("subject_id", "assessed_on", name="uq_edss_assessment"),)
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_edss_assessment"),)
 
 
 class VisualAcuity(StudyData, Base):
-    """Visual acuity of one eye in its native notation (Snellen, decimal, logMAR, off-chart category)."""
+    """Visual acuity of one eye in its native notation (`docs/templates/visual_acuity.csv`): `acuity`
+    exactly as recorded (``20/40``, ``0.5``, ``+0.30``, ``CF``…), optional `notation` and correction."""
 
     __tablename__ = "visual_acuity"
-    natural_key = ("subject_id", "assessed_on", "eye")
-    clinical_date_column = "assessed_on"
+    natural_key = ("subject_id", "assessed_at", "eye")
+    clinical_date_column = "assessed_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    assessed_on: Mapped[dt.date]
+    assessed_at: Mapped[dt.datetime]
     eye: Mapped[str] = mapped_column(String(2))
+    acuity: Mapped[str] = mapped_column(String(40))
     notation: Mapped[str | None] = mapped_column(String(20))
-    value: Mapped[str | None] = mapped_column(String(40))
-    """The acuity exactly as recorded, e.g. ``20/40``, ``0.5``, ``CF``."""
     correction: Mapped[str | None] = mapped_column(String(20))
     low_contrast: Mapped[bool | None]
 
     __table_args__ = (
-        UniqueConstraint("subject_id", "assessed_on", "eye", name="uq_visual_acuity"),
-        CheckConstraint("eye IN ('OD', 'OS', 'OU')", name="ck_visual_acuity_eye"),
+        UniqueConstraint("subject_id", "assessed_at", "eye", name="uq_visual_acuity"),
+        CheckConstraint("eye IN ('OD', 'OS')", name="ck_visual_acuity_eye"),
     )
 
 
 class OsisAssessment(StudyData, Base):
-    """Opticospinal Impairment Scale subscores."""
+    """Opticospinal Impairment Scale subscores (`docs/templates/osis.csv`; Wingerchuk 1999 Table 1)."""
 
     __tablename__ = "osis_assessment"
-    natural_key = ("subject_id", "assessed_on")
-    clinical_date_column = "assessed_on"
+    natural_key = ("subject_id", "assessed_at")
+    clinical_date_column = "assessed_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    assessed_on: Mapped[dt.date]
+    assessed_at: Mapped[dt.datetime]
     visual_od: Mapped[int | None]
     visual_os: Mapped[int | None]
-    motor_right_arm: Mapped[int | None]
-    motor_left_arm: Mapped[int | None]
-    motor_right_leg: Mapped[int | None]
-    motor_left_leg: Mapped[int | None]
+    motor: Mapped[int | None]
     sensory: Mapped[int | None]
     sphincter: Mapped[int | None]
     timed_25_foot_walk_s: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (UniqueConstraint("subject_id", "assessed_on", name="uq_osis_assessment"),)
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_osis_assessment"),)
 
 
 class Relapse(StudyData, Base):
-    """An NMOSD relapse (attack) record with its adjudication."""
+    """An NMOSD relapse (attack) record (`docs/templates/relapses.csv`; `neuro-outcomes.md` section 4):
+    onset, phenotype(s), severity, duration ≥ 24 h, fever/infection, objective change, treatment,
+    adjudication."""
 
     __tablename__ = "relapse"
-    natural_key = ("subject_id", "onset_on")
-    clinical_date_column = "onset_on"
+    natural_key = ("subject_id", "onset_date")
+    clinical_date_column = "onset_date"
 
     subject_id: Mapped[str] = _subject_fk()
-    onset_on: Mapped[dt.date]
-    lasted_24h_or_more: Mapped[bool | None]
+    onset_date: Mapped[dt.date]
+    phenotype: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str | None] = mapped_column(String(40))
+    lasted_over_24h: Mapped[bool | None]
     fever_or_infection: Mapped[bool | None]
-    phenotypes: Mapped[str | None] = mapped_column(Text)
-    objective_change: Mapped[str | None] = mapped_column(Text)
+    objective_change: Mapped[bool | None]
     treatment: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
     adjudicated: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (UniqueConstraint("subject_id", "onset_on", name="uq_relapse"),)
+    __table_args__ = (UniqueConstraint("subject_id", "onset_date", name="uq_relapse"),)
 
 
 # --------------------------------------------------------------------------------------------------
