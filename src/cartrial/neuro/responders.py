@@ -336,6 +336,30 @@ def baseline_and_follow_up(
     return baseline, min(after, key=rank)
 
 
+def measures_at_baseline_and_follow_up(
+    series: Mapping[str, Mapping[str, Sequence[tuple[date, Any]]]],
+    infusions: Mapping[str, date],
+    choice: FollowUpChoice | str = FollowUpChoice.LAST,
+    rank: Mapping[str, Any] | None = None,
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per subject, the baseline and follow-up value of every measure (see `baseline_and_follow_up`).
+
+    ``series`` maps subject -> measure -> [(date, value)]; ``rank`` optionally maps a measure to the key
+    function used for "best". Subjects without an infusion date are left out (they have no day 0).
+    """
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for subject, measures in series.items():
+        if subject not in infusions:
+            continue
+        base: dict[str, Any] = {}
+        follow: dict[str, Any] = {}
+        for measure, visits in measures.items():
+            key = (rank or {}).get(measure)
+            base[measure], follow[measure] = baseline_and_follow_up(visits, infusions[subject], choice, key)
+        out[subject] = (base, follow)
+    return out
+
+
 __all__ = [
     "DEFAULT_RESPONDERS",
     "RESPONDER_DEFINITIONS",
@@ -348,5 +372,6 @@ __all__ = [
     "baseline_and_follow_up",
     "evaluate_responder",
     "get_definition",
+    "measures_at_baseline_and_follow_up",
     "responder_rate",
 ]

@@ -1,0 +1,358 @@
+"""Validation of the neuro input forms: a DataFrame of strings (as read by `cartrial.tabular.read_csv`) in,
+validated engine inputs out, with every bad cell recorded in a `RowProblems` (row, column, value, allowed).
+
+No file I/O: the CLI and the store importer read the file and call these same functions. Each parser marks
+bad rows in ``problems`` and returns values for every row (None/NaN where the row is bad), so a caller can
+fail on any problem or, with ``--keep-going``, process the good rows (``problems.bad_mask(n)``).
+
+Forms and columns: ``docs/templates/neuro.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.errors import InputError
+from cartrial.neuro.edss import AMBULATION_MAX, FS_MAX, FS_NAMES
+from cartrial.neuro.osis import OSIS_MAX
+from cartrial.neuro.relapses import Phenotype, RelapseRecord, Severity
+from cartrial.neuro.visual_acuity import (
+    ALLOWED_TEXT,
+    Notation,
+    OffChartConvention,
+    VisualAcuity,
+    parse_acuity,
+)
+from cartrial.tabular import (
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_datetime,
+    parse_int,
+    parse_text,
+)
+
+EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")
+VA_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "eye", "acuity")
+VA_OPTIONAL: tuple[str, ...] = ("notation",)
+OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
+RELAPSE_COLUMNS: tuple[str, ...] = ("subject_id", "onset_date", "phenotype", "severity")
+RELAPSE_OPTIONAL: tuple[str, ...] = (
+    "lasted_over_24h",
+    "fever_or_infection",
+    "objective_change",
+    "treatment",
+    "notes",
+)
+INFUSION_COLUMNS: tuple[str, ...] = ("subject_id", "infused_at")
+EYES: tuple[str, ...] = ("OD", "OS")
+PHENOTYPE_SEPARATORS = (";", "+", "|", ",")
+
+
+def check_chronology(
+    subject_ids: Sequence[object] | npt.NDArray[np.object_],
+    moments: Sequence[datetime | date | None],
+    problems: RowProblems,
+    column: str,
+    *,
+    keys: Sequence[object] | None = None,
+) -> None:
+    """Within each subject, rows must be in date order and not repeat a date (per `keys`, e.g. the eye).
+
+    A row dated before an earlier row of the same subject is "dates out of order"; the same subject, date
+    (and key) twice is a duplicate. Both are recorded against the later row.
+    """
+    last: dict[object, tuple[int, datetime | date]] = {}
+    seen: dict[tuple[object, object, object], int] = {}
+    for i, (subject, moment) in enumerate(zip(subject_ids, moments, strict=True)):
+        if moment is None or not subject:
+            continue
+        key = keys[i] if keys is not None else None
+        if (subject, moment, key) in seen:
+            problems.add(
+                i,
+                column,
+                _iso(moment),
+                f"duplicate: same subject{' and ' + str(key) if key is not None else ''} and date as row "
+                f"{seen[(subject, moment, key)] + 2}",
+                "one row per subject, date" + (" and eye" if key is not None else ""),
+            )
+            continue
+        seen[(subject, moment, key)] = i
+        previous = last.get(subject)
+        if previous is not None and moment < previous[1]:
+            problems.add(
+                i,
+                column,
+                _iso(moment),
+                f"dates out of order: earlier than row {previous[0] + 2} ({_iso(previous[1])}) of {subject}",
+                "rows of one subject in chronological order",
+            )
+            continue
+        last[subject] = (i, moment)
+
+
+def _iso(moment: datetime | date) -> str:
+    return moment.isoformat()
+
+
+def _check_not_after(
+    moments: Sequence[datetime | date | None], cutoff: date | None, problems: RowProblems, column: str
+) -> None:
+    if cutoff is None:
+        return
+    for i, moment in enumerate(moments):
+        if moment is None:
+            continue
+        day = moment.date() if isinstance(moment, datetime) else moment
+        if day > cutoff:
+            problems.add(
+                i, column, _iso(moment), "after the data cut-off", f"on or before {cutoff.isoformat()}"
+            )
+
+
+@dataclass(frozen=True)
+class EdssTable:
+    """Validated EDSS form: raw FS (n, 7) in `FS_NAMES` order and ambulation, NaN in bad rows."""
+
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    fs: npt.NDArray[np.float64]
+    ambulation: npt.NDArray[np.float64]
+
+
+def parse_edss_table(
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    *,
+    cutoff: date | None = None,
+    visual_required: bool = True,
+) -> EdssTable:
+    """Validate an EDSS form (columns `EDSS_COLUMNS`): raw FS within their Neurostatus ranges (neuro-outcomes
+    §1.1), ambulation 0-16 (§1.6), dates in order per subject and not after `cutoff`. With
+    ``visual_required=False`` a blank visual FS is allowed (to be derived from acuity)."""
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    columns = [
+        parse_int(
+            frame,
+            name,
+            problems,
+            minimum=0,
+            maximum=FS_MAX[name],
+            required=visual_required or name != "visual",
+        )
+        for name in FS_NAMES
+    ]
+    ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
+    check_chronology(subject, assessed, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    return EdssTable(subject, assessed, fs.astype(float), ambulation)
+
+
+@dataclass(frozen=True)
+class AcuityTable:
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    eye: npt.NDArray[np.object_]
+    acuity: list[VisualAcuity | None]
+
+
+def parse_va_table(
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    *,
+    convention: OffChartConvention | str = OffChartConvention.NONE,
+    numeric_notation: Notation | str | None = None,
+    cutoff: date | None = None,
+) -> AcuityTable:
+    """Validate a visual-acuity form (columns `VA_COLUMNS`, optional ``notation`` for bare numbers): eye OD
+    or OS, acuity in any notation of `parse_acuity` (neuro-outcomes §2), one row per subject/date/eye, in
+    date order."""
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    eye = parse_choice(frame, "eye", EYES, problems)
+    notations = (
+        parse_choice(
+            frame,
+            "notation",
+            [Notation.DECIMAL.value, Notation.LOGMAR.value, Notation.ETDRS_LETTERS.value],
+            problems,
+            required=False,
+        )
+        if "notation" in frame.columns
+        else np.full(len(frame), None, dtype=object)
+    )
+    acuities: list[VisualAcuity | None] = []
+    cells = frame["acuity"] if "acuity" in frame.columns else pd.Series([""] * len(frame))
+    for i, cell in enumerate(cells):
+        try:
+            acuities.append(
+                parse_acuity(cell, convention=convention, numeric_notation=notations[i] or numeric_notation)
+            )
+        except InputError as exc:
+            problems.add(i, "acuity", cell, exc.problems[0].message, ALLOWED_TEXT)
+            acuities.append(None)
+    check_chronology(subject, assessed, problems, "assessed_at", keys=list(eye))
+    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    return AcuityTable(subject, assessed, eye, acuities)
+
+
+@dataclass(frozen=True)
+class OsisTable:
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    grades: dict[str, npt.NDArray[np.float64]]
+
+
+def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None) -> OsisTable:
+    """Validate an OSIS form (columns `OSIS_COLUMNS`; ranges of Wingerchuk 1999 Table 1, neuro-outcomes
+    §3)."""
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    grades = {
+        name: parse_int(frame, name, problems, minimum=0, maximum=top) for name, top in OSIS_MAX.items()
+    }
+    check_chronology(subject, assessed, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    return OsisTable(subject, assessed, grades)
+
+
+def parse_relapse_table(
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    *,
+    birth_dates: Mapping[str, date] | None = None,
+    cutoff: date | None = None,
+) -> list[RelapseRecord | None]:
+    """Validate a relapse form (columns `RELAPSE_COLUMNS` + `RELAPSE_OPTIONAL`; neuro-outcomes §4).
+
+    ``phenotype`` is one or more IPND 2015 phenotypes separated by ';' (`Phenotype`); ``severity`` mild /
+    moderate / severe; ``lasted_over_24h`` (default true) and ``fever_or_infection`` (default false) decide
+    whether the episode qualifies as a relapse. An onset before birth (`birth_dates`: the birth date, or
+    1 January of the birth year when only the year is known) or after `cutoff` is an error; so are onsets
+    out of order within a subject.
+    """
+    subject = parse_text(frame, "subject_id", problems)
+    onset_moments = parse_datetime(frame, "onset_date", problems)
+    severity = parse_choice(frame, "severity", [s.value for s in Severity], problems, required=False)
+    lasted = parse_bool(frame, "lasted_over_24h", problems, required=False, default=True)
+    fever = parse_bool(frame, "fever_or_infection", problems, required=False, default=False)
+    objective_cells = frame["objective_change"] if "objective_change" in frame.columns else None
+    objective = parse_bool(frame, "objective_change", problems, required=False, default=False)
+    allowed_phenotypes = " ; ".join(p.value for p in Phenotype)
+    phenotypes: list[frozenset[Phenotype] | None] = []
+    cells = frame["phenotype"] if "phenotype" in frame.columns else pd.Series([""] * len(frame))
+    for i, cell in enumerate(cells):
+        text = str(cell)
+        for separator in PHENOTYPE_SEPARATORS[1:]:
+            text = text.replace(separator, PHENOTYPE_SEPARATORS[0])
+        parts = [p.strip().lower().replace(" ", "_").replace("-", "_") for p in text.split(";") if p.strip()]
+        if not parts:
+            problems.add(i, "phenotype", cell, "value is required", allowed_phenotypes)
+            phenotypes.append(None)
+            continue
+        try:
+            phenotypes.append(frozenset(Phenotype(p) for p in parts))
+        except ValueError:
+            problems.add(i, "phenotype", cell, "unknown phenotype", allowed_phenotypes)
+            phenotypes.append(None)
+    onsets = [m.date() if m is not None else None for m in onset_moments]
+    check_chronology(subject, onsets, problems, "onset_date")
+    _check_not_after(onsets, cutoff, problems, "onset_date")
+    if birth_dates is not None:
+        for i, (sid, onset) in enumerate(zip(subject, onsets, strict=True)):
+            if onset is None or not sid:
+                continue
+            born = birth_dates.get(str(sid))
+            if born is None:
+                problems.add(
+                    i, "subject_id", sid, "subject not in the subjects file", "a subject_id listed there"
+                )
+            elif onset < born:
+                problems.add(
+                    i, "onset_date", onset.isoformat(), "relapse dated before birth", f"on or after {born}"
+                )
+    records: list[RelapseRecord | None] = []
+    bad = problems.bad_mask(len(frame))
+    for i in range(len(frame)):
+        onset, phenotype = onsets[i], phenotypes[i]
+        if bad[i] or onset is None or phenotype is None:
+            records.append(None)
+            continue
+        objective_value = (
+            None if objective_cells is None or objective_cells.iat[i] == "" else bool(objective[i])
+        )
+        records.append(
+            RelapseRecord(
+                subject_id=str(subject[i]),
+                onset=onset,
+                phenotypes=phenotype,
+                severity=Severity(severity[i]) if severity[i] else None,
+                lasted_over_24h=bool(lasted[i]),
+                explained_by_fever_or_infection=bool(fever[i]),
+                objective_change=objective_value,
+                row=i + 2,
+            )
+        )
+    return records
+
+
+def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+    """Infusion day (day 0, UTC date of ``infused_at``) per subject from an infusions form."""
+    subject = parse_text(frame, "subject_id", problems)
+    infused = parse_datetime(frame, "infused_at", problems)
+    out: dict[str, date] = {}
+    for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
+        if not sid or moment is None:
+            continue
+        if sid in out:
+            problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
+            continue
+        out[str(sid)] = moment.date()
+    return out
+
+
+def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+    """Birth date per subject from a subjects form: ``birth_date`` if present, else 1 January of
+    ``birth_year`` (the earliest possible birth day, so that "before birth" is never a false alarm)."""
+    subject = parse_text(frame, "subject_id", problems)
+    out: dict[str, date] = {}
+    if "birth_date" in frame.columns:
+        born = parse_datetime(frame, "birth_date", problems)
+        for sid, moment in zip(subject, born, strict=True):
+            if sid and moment is not None:
+                out[str(sid)] = moment.date()
+        return out
+    years = parse_int(frame, "birth_year", problems, minimum=1900, maximum=2100)
+    for sid, year in zip(subject, years, strict=True):
+        if sid and np.isfinite(year):
+            out[str(sid)] = date(int(year), 1, 1)
+    return out
+
+
+__all__ = [
+    "EDSS_COLUMNS",
+    "OSIS_COLUMNS",
+    "RELAPSE_COLUMNS",
+    "RELAPSE_OPTIONAL",
+    "VA_COLUMNS",
+    "VA_OPTIONAL",
+    "AcuityTable",
+    "EdssTable",
+    "OsisTable",
+    "check_chronology",
+    "parse_birth_dates",
+    "parse_edss_table",
+    "parse_infusion_table",
+    "parse_osis_table",
+    "parse_relapse_table",
+    "parse_va_table",
+]
