@@ -1,15 +1,351 @@
-"""CLI commands for protocol as code: check, show, screen (placeholder: filled in by its issue)."""
+"""CLI for protocol as code: ``cartrial protocol check|show FILE`` and ``cartrial screen FILE CANDIDATE…``.
+
+Thin layer: parse options, call `cartrial.protocol`, print with rich (or JSON with ``--json``). Bad files
+raise `InputError` (every problem with its line), which the root CLI turns into exit code 2.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from cartrial.demo import DemoContext
+from cartrial.errors import InputError, Problem
+from cartrial.protocol import (
+    BsaMethod,
+    CriterionStatus,
+    Protocol,
+    ScreeningResult,
+    Verdict,
+    load_candidate,
+    load_protocol,
+    protocol_summary,
+    screen,
+)
+from cartrial.protocol.summary import REFERENCE_BSA_M2, WORKED_WEIGHTS_KG
+from cartrial.tabular import dumps_json, write_atomic
+
+protocol_app = typer.Typer(
+    help="Validate and summarise a study protocol (YAML).", no_args_is_help=True, add_completion=False
+)
+
+_STATUS_STYLE = {
+    CriterionStatus.MET: "green",
+    CriterionStatus.NOT_MET: "red",
+    CriterionStatus.CANNOT_ASSESS: "yellow",
+}
+_VERDICT_STYLE = {
+    Verdict.ELIGIBLE: "bold green",
+    Verdict.NOT_ELIGIBLE: "bold red",
+    Verdict.INCOMPLETE: "bold yellow",
+}
+
+
+def _cells(value: float) -> str:
+    mantissa, exponent = f"{value:.3e}".split("e")
+    return f"{float(mantissa):g}×10^{int(exponent)}"
+
+
+@protocol_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="Protocol YAML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Validate a protocol file; print every problem with its line number (exit 0 valid, 2 invalid)."""
+    try:
+        protocol = load_protocol(file)
+    except InputError as exc:
+        if not as_json:
+            raise
+        typer.echo(
+            dumps_json({"file": str(file), "valid": False, "problems": [p.as_dict() for p in exc.problems]})
+        )
+        raise typer.Exit(2) from None
+    facts = {
+        "study_id": protocol.study.id,
+        "dose_levels": protocol.n_dose_levels,
+        "design": protocol.escalation.design.value,
+        "criteria": len(protocol.eligibility.criteria),
+        "visits": len(protocol.schedule.visits),
+        "endpoints": len(protocol.endpoints),
+    }
+    if as_json:
+        typer.echo(dumps_json({"file": str(file), "valid": True, "problems": [], **facts}))
+        return
+    Console().print(
+        f"[green]ok[/]: {file} is a valid protocol ({facts['study_id']}: {facts['dose_levels']} dose levels, "
+        f"design {facts['design']}, {facts['criteria']} eligibility criteria, {facts['visits']} visits, "
+        f"{facts['endpoints']} endpoints)"
+    )
+
+
+def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any], full: bool = True) -> None:
+    """Rich rendering of `protocol_summary` output."""
+    study = protocol.study
+    console.rule(f"[bold]{study.id}[/] — {study.title}")
+    console.print(
+        f"{study.indication}; {study.phase}; sponsor {study.sponsor}; registry {study.registry_id or '-'}; "
+        f"product {study.product.name} (target {study.product.target_antigen})"
+    )
+    doses = Table(title="Dose levels and worked doses (total CAR+ T cells)")
+    doses.add_column("level")
+    doses.add_column("label")
+    doses.add_column("cells/kg", justify="right")
+    weights = sorted({row["weight_kg"] for row in summary["worked_doses"]})
+    for weight in weights:
+        doses.add_column(f"{weight:g} kg", justify="right")
+    for level in protocol.dose_levels:
+        cells: list[str] = []
+        for weight in weights:
+            row = next(
+                r for r in summary["worked_doses"] if r["level"] == level.level and r["weight_kg"] == weight
+            )
+            if "error" in row:
+                cells.append("outside bounds")
+            else:
+                text = _cells(row["total_cells"])
+                if row["cap_applied"]:
+                    text += " (cap)"
+                if row["volume_ml"] is not None:
+                    text += f", {row['volume_ml']:g} mL"
+                cells.append(text)
+        doses.add_row(str(level.level), level.label, _cells(level.cells_per_kg), *cells)
+    console.print(doses)
+    console.print(f"[dim]rounding: {summary['dose_rounding']['rule']}[/]")
+    example = summary["lymphodepletion_example"]
+    if example is not None:
+        lympho = Table(
+            title=f"Lymphodepletion for a patient of BSA {example['bsa_m2']:.3f} m² ({example['bsa_source']})"
+        )
+        for column in ("agent", "mg/m²/day", "days", "mg/day", "course total mg"):
+            lympho.add_column(column, justify="left" if column in ("agent", "days") else "right")
+        assert protocol.lymphodepletion is not None
+        for agent in protocol.lymphodepletion.agents:
+            rows = [d for d in example["doses"] if d["agent"] == agent.name]
+            daily = rows[0]["dose_mg"]
+            cap = " (cap)" if rows[0]["cap_applied"] else ""
+            lympho.add_row(
+                agent.name,
+                f"{agent.dose_mg_per_m2_per_day:g}",
+                ", ".join(str(d) for d in sorted(agent.days)),
+                f"{daily:.1f}{cap}",
+                f"{sum(r['dose_mg'] for r in rows):.1f}",
+            )
+        console.print(lympho)
+    esc = protocol.escalation
+    params = ", ".join(
+        f"{k}={v}" for k, v in summary["escalation"]["parameters"].items() if k != "design" and v is not None
+    )
+    console.print(f"[bold]Escalation[/]: {esc.design.value} ({params})")
+    if protocol.expansion is not None:
+        console.print(
+            f"[bold]Expansion[/]: {protocol.expansion.n_patients} patients at dose level "
+            f"{protocol.expansion.dose_level} ({protocol.dose_level(protocol.expansion.dose_level).label})"
+        )
+    dlt = Table(title=f"DLT rules (window {esc.dlt_window_days} days)")
+    dlt.add_column("id")
+    dlt.add_column("description")
+    for rule in esc.dlt_rules:
+        dlt.add_row(rule.id, rule.description)
+    console.print(dlt)
+    if not full:
+        return
+    schedule = Table(title="Schedule of assessments (day 0 = infusion)")
+    for column in ("visit", "day", "window", "assessments"):
+        schedule.add_column(column)
+    for visit in protocol.schedule.visits:
+        schedule.add_row(
+            visit.name,
+            str(visit.study_day),
+            f"-{visit.window_minus_days}/+{visit.window_plus_days}",
+            ", ".join(a.value for a in visit.assessments),
+        )
+    for extra in protocol.schedule.unscheduled:
+        schedule.add_row(extra.name, "event", extra.trigger, ", ".join(a.value for a in extra.assessments))
+    console.print(schedule)
+    eligibility = Table(title="Eligibility")
+    for column in ("id", "kind", "criterion", "rule"):
+        eligibility.add_column(column)
+    for criterion in protocol.eligibility.criteria:
+        eligibility.add_row(criterion.id, criterion.kind.value, criterion.text, criterion.rule.type)
+    console.print(eligibility)
+    endpoints = Table(title="Endpoints")
+    for column in ("key", "name", "kind", "role", "timepoints"):
+        endpoints.add_column(column)
+    for key, spec in protocol.endpoints.items():
+        endpoints.add_row(key, spec.name, spec.kind.value, spec.role.value, ", ".join(spec.timepoints))
+    console.print(endpoints)
+
+
+@protocol_app.command("show")
+def show(
+    file: Path = typer.Argument(..., help="Protocol YAML file."),
+    bsa: float | None = typer.Option(
+        None, "--bsa", help=f"BSA (m²) for the lymphodepletion example (default {REFERENCE_BSA_M2})."
+    ),
+    weight: float | None = typer.Option(
+        None, "--weight", help="Weight (kg): added to the worked doses; with --height gives the BSA."
+    ),
+    height: float | None = typer.Option(None, "--height", help="Height (cm), with --weight, for the BSA."),
+    bsa_method: BsaMethod | None = typer.Option(
+        None, "--bsa-method", help="BSA formula (default: the protocol's)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Summarise a protocol: worked doses, lymphodepletion, schedule, eligibility, DLT rules, endpoints."""
+    protocol = load_protocol(file)
+    if height is not None and weight is None:
+        raise InputError(Problem("--height needs --weight to compute the BSA", field="--height"))
+    if bsa is not None and height is not None:
+        raise InputError(Problem("give --bsa or --weight with --height, not both", field="--bsa"))
+    weights = list(WORKED_WEIGHTS_KG)
+    if weight is not None and weight not in weights:
+        weights.append(weight)
+    summary = protocol_summary(
+        protocol,
+        weights_kg=weights,
+        bsa_m2=bsa,
+        weight_kg=weight if height is not None else None,
+        height_cm=height,
+        bsa_method=bsa_method,
+    )
+    if weight is not None:
+        for row in summary["worked_doses"]:
+            if row["weight_kg"] == weight and "error" in row:
+                raise InputError(Problem(row["error"], field="--weight", value=weight))
+    if as_json:
+        typer.echo(dumps_json({"file": str(file), **summary}))
+        return
+    print_summary(Console(), protocol, summary)
+
+
+def print_screening(console: Console, result: ScreeningResult) -> None:
+    """Rich table of one candidate's screening result."""
+    date_text = result.screening_date.isoformat() if result.screening_date else "unknown"
+    table = Table(
+        title=f"{result.candidate_id}: [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/] "
+        f"(screening date {date_text}, {result.screening_date_source})",
+        show_lines=False,
+    )
+    for column in ("criterion", "kind", "status", "reason"):
+        table.add_column(column, overflow="fold")
+    for item in result.criteria:
+        reason = item.reason + (f" [missing: {', '.join(item.missing)}]" if item.missing else "")
+        table.add_row(
+            item.id, item.kind.value, f"[{_STATUS_STYLE[item.status]}]{item.status.value}[/]", reason
+        )
+    console.print(table)
+
+
+def screen_files(
+    protocol_file: Path, candidate_files: list[Path], screening_date: dt.date | None = None
+) -> tuple[Protocol, list[ScreeningResult]]:
+    """Load the protocol and every candidate (all problems of all files at once), then screen each."""
+    protocol = load_protocol(protocol_file)
+    problems: list[Problem] = []
+    candidates = []
+    for path in candidate_files:
+        try:
+            candidates.append(load_candidate(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} problem(s) in the candidate files")
+    return protocol, [screen(protocol, candidate, screening_date) for candidate in candidates]
+
+
+def screening_payload(
+    protocol_file: Path, protocol: Protocol, results: list[ScreeningResult]
+) -> dict[str, Any]:
+    return {
+        "protocol_file": str(protocol_file),
+        "protocol_id": protocol.study.id,
+        "verdicts": {r.candidate_id: r.verdict.value for r in results},
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            Problem("not a date", field="--screening-date", value=text, allowed="YYYY-MM-DD")
+        ) from None
+
+
+def screen_command(
+    protocol_file: Path = typer.Argument(..., help="Protocol YAML file."),
+    candidates: list[Path] = typer.Argument(..., help="Candidate files (YAML or JSON)."),
+    screening_date: str | None = typer.Option(
+        None, "--screening-date", help="Screening date YYYY-MM-DD (overrides each candidate's)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON results to this file."),
+) -> None:
+    """Screen candidates against a protocol's eligibility criteria (a report: exit 0 even if not eligible)."""
+    day = _parse_date(screening_date)
+    protocol, results = screen_files(protocol_file, candidates, day)
+    payload = screening_payload(protocol_file, protocol, results)
+    if out is not None:
+        write_atomic(out, dumps_json(payload) + "\n")
+    if as_json:
+        typer.echo(dumps_json(payload))
+        return
+    console = Console()
+    for result in results:
+        print_screening(console, result)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add ``protocol check|show`` and ``screen`` to the root app."""
+    app.add_typer(protocol_app, name="protocol", help="Validate and summarise a study protocol (YAML).")
+    app.command("screen", help="Screen candidates against a protocol's eligibility criteria.")(screen_command)
 
 
 def demo(ctx: DemoContext) -> None:
-    """This area's part of `cartrial demo`."""
+    """Check and show the reference protocol, screen the example candidates; write protocol-summary.json
+    and screening.json under ``ctx.out_dir``."""
+    console = ctx.console
+    protocol_file = ctx.protocol_file
+    protocol = load_protocol(protocol_file)
+    console.print(f"[green]ok[/]: {protocol_file} is a valid protocol")
+    summary = protocol_summary(protocol)
+    print_summary(console, protocol, summary, full=False)
+    write_atomic(
+        ctx.out_dir / "protocol-summary.json", dumps_json({"file": str(protocol_file), **summary}) + "\n"
+    )
+    candidate_files = sorted(
+        p
+        for p in (ctx.examples_dir / "ct103a-nmosd" / "candidates").iterdir()
+        if p.suffix.lower() in (".yaml", ".yml", ".json")
+    )
+    protocol, results = screen_files(protocol_file, candidate_files)
+    table = Table(title="Screening of the example candidates")
+    for column in ("candidate", "verdict", "not met / cannot assess"):
+        table.add_column(column)
+    for result in results:
+        flagged = [
+            f"{r.id} ({r.status.value})"
+            for r in result.criteria
+            if r.blocks_eligibility or r.status is CriterionStatus.CANNOT_ASSESS
+        ]
+        table.add_row(
+            result.candidate_id,
+            f"[{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]",
+            ", ".join(flagged) or "-",
+        )
+    console.print(table)
+    write_atomic(
+        ctx.out_dir / "screening.json", dumps_json(screening_payload(protocol_file, protocol, results)) + "\n"
+    )
+    console.print(
+        f"protocol: wrote {ctx.out_dir / 'protocol-summary.json'} and {ctx.out_dir / 'screening.json'}"
+    )

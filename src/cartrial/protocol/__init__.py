@@ -87,6 +87,7 @@ from cartrial.protocol.screening import (
     merge_attacks,
     screen,
 )
+from cartrial.protocol.summary import protocol_summary, worked_doses
 
 __all__ = [
     "AgeRangeRule",
@@ -164,5 +165,7 @@ __all__ = [
     "months_before",
     "parse_candidate",
     "parse_protocol",
+    "protocol_summary",
     "screen",
+    "worked_doses",
 ]
