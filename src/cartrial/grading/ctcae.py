@@ -1,0 +1,315 @@
+"""CTCAE haematology grades from laboratory values, with explicit unit conversion.
+
+Source: NCI Common Terminology Criteria for Adverse Events v5.0 (and the v6.0 changes), as encoded in
+pharmaverse admiral (`atoxgr_criteria_ctcv5`, `atoxgr_criteria_ctcv6`; test file
+``tests/testthat/test-derive_var_atoxgr.R``); ``toxicity-grading.md`` section 4.
+
+Conventions (§4): "< a - b" reads "below a and at least b"; a value exactly at a threshold falls in the
+milder grade; grade 1 needs a value below the LLN given with the result; values are converted to a canonical
+unit (10^9/L for counts, g/L for haemoglobin) before grading, and an unknown unit is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import ConfigurationError
+
+CTCAE_SOURCE_V5 = (
+    "NCI CTCAE v5.0, Investigations/Blood and lymphatic system disorders, as encoded in pharmaverse admiral "
+    "atoxgr_criteria_ctcv5 (test-derive_var_atoxgr.R)"
+)
+CTCAE_SOURCE_V6 = "NCI CTCAE v6.0 as encoded in pharmaverse admiral atoxgr_criteria_ctcv6"
+SUPPORTED_VERSIONS = ("5.0", "6.0")
+
+
+class Analyte(StrEnum):
+    """Haematology analytes graded by CTCAE."""
+
+    NEUTROPHILS = "neutrophils"
+    PLATELETS = "platelets"
+    HEMOGLOBIN = "hemoglobin"
+    LYMPHOCYTES = "lymphocytes"
+    WBC = "wbc"
+
+
+ANALYTES: tuple[Analyte, ...] = tuple(Analyte)
+
+CANONICAL_UNIT: dict[Analyte, str] = {
+    Analyte.NEUTROPHILS: "10^9/L",
+    Analyte.PLATELETS: "10^9/L",
+    Analyte.LYMPHOCYTES: "10^9/L",
+    Analyte.WBC: "10^9/L",
+    Analyte.HEMOGLOBIN: "g/L",
+}
+
+HEMOGLOBIN_G_DL_PER_MMOL_L = 1.0 / 0.6206
+"""1 mmol/L haemoglobin (monomer) = 1.611 g/dL: the conventional factor g/dL × 0.6206 = mmol/L."""
+
+_COUNT_UNITS: dict[str, float] = {
+    # factor to 10^9/L
+    "10^9/l": 1.0,
+    "x10^9/l": 1.0,
+    "10*9/l": 1.0,
+    "10e9/l": 1.0,
+    "g/l": 1.0,  # giga per litre, used by some European laboratories for counts
+    "10^3/ul": 1.0,
+    "10^3/µl": 1.0,
+    "x10^3/ul": 1.0,
+    "x10^3/µl": 1.0,
+    "k/ul": 1.0,
+    "k/µl": 1.0,
+    "/mm3": 1e-3,
+    "/mm³": 1e-3,
+    "cells/mm3": 1e-3,
+    "cells/mm³": 1e-3,
+    "/ul": 1e-3,
+    "/µl": 1e-3,
+    "cells/ul": 1e-3,
+    "cells/µl": 1e-3,
+}
+_HEMOGLOBIN_UNITS: dict[str, float] = {
+    # factor to g/L
+    "g/l": 1.0,
+    "g/dl": 10.0,
+    "mmol/l": 10.0 * HEMOGLOBIN_G_DL_PER_MMOL_L,
+}
+
+
+def allowed_units(analyte: Analyte | str) -> tuple[str, ...]:
+    """The unit spellings accepted for `analyte` (case-insensitive; 'u' may stand for 'µ')."""
+    return tuple(_HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS)
+
+
+def unit_factor(analyte: Analyte | str, unit: str) -> float:
+    """Multiplier from `unit` to the canonical unit of `analyte` (10^9/L for counts, g/L for haemoglobin).
+
+    1 ×10^9/L = 1000/µL = 1000/mm³; 1 g/dL = 10 g/L; haemoglobin mmol/L × 16.11 = g/L. A missing or
+    unknown unit raises ValueError (never guessed). Source: ``toxicity-grading.md`` §4 (units).
+    """
+    table = _HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS
+    key = unit.strip().lower().replace(" ", "").replace("μ", "µ")
+    if key not in table:
+        raise ValueError(f"unknown unit {unit!r} for {Analyte(analyte).value}; allowed: {', '.join(table)}")
+    return table[key]
+
+
+@dataclass(frozen=True)
+class _Criteria:
+    term: str
+    # grade 2, 3, 4 upper bounds (value < bound) in the canonical unit; None: no such laboratory grade
+    bounds: tuple[float | None, float | None, float | None]
+    grade1_below_lln: bool
+    grade1_bound: float | None = None  # v6 neutrophils: fixed grade-1 bound instead of the LLN
+
+
+_V5: dict[Analyte, _Criteria] = {
+    Analyte.NEUTROPHILS: _Criteria("Neutrophil count decreased", (1.5, 1.0, 0.5), True),
+    Analyte.PLATELETS: _Criteria("Platelet count decreased", (75.0, 50.0, 25.0), True),
+    # Anaemia grade 4 ("life-threatening consequences") has no laboratory threshold: lab-only grade ≤ 3 [U].
+    Analyte.HEMOGLOBIN: _Criteria("Anemia", (100.0, 80.0, None), True),
+    Analyte.LYMPHOCYTES: _Criteria("Lymphocyte count decreased", (0.8, 0.5, 0.2), True),
+    Analyte.WBC: _Criteria("White blood cell decreased", (3.0, 2.0, 1.0), True),
+}
+_V6: dict[Analyte, _Criteria] = {
+    Analyte.NEUTROPHILS: _Criteria("Neutrophil count decreased", (1.0, 0.5, 0.1), False, grade1_bound=1.5),
+    Analyte.PLATELETS: _Criteria("Thrombocytopenia", (75.0, 50.0, 10.0), True),
+}
+
+
+def _criteria(analyte: Analyte, version: str) -> _Criteria:
+    if version == "5.0":
+        return _V5[analyte]
+    if version == "6.0":
+        if analyte not in _V6:
+            raise ConfigurationError(
+                f"CTCAE v6.0 thresholds for {analyte.value} are not implemented (the reference gives v6.0 "
+                "changes for neutrophils and platelets only); use ctcae_version='5.0'"
+            )
+        return _V6[analyte]
+    raise ConfigurationError(
+        f"CTCAE version {version!r} is not implemented; allowed: {', '.join(SUPPORTED_VERSIONS)}"
+    )
+
+
+def ctcae_term(analyte: Analyte | str, ctcae_version: str = "5.0") -> str:
+    """The CTCAE term graded for `analyte` (e.g. 'Neutrophil count decreased')."""
+    return _criteria(Analyte(analyte), ctcae_version).term
+
+
+@dataclass(frozen=True)
+class LabGrade:
+    """CTCAE grade of one laboratory value, with the converted value and the rule that applied."""
+
+    grade: int
+    rule: str
+    term: str
+    value_canonical: float
+    lln_canonical: float | None
+    canonical_unit: str
+    ctcae_version: str
+    lln_required_for_higher_grades: bool
+    scale: str
+    source: str
+
+
+def _rule_text(grade: int, criteria: _Criteria, unit: str, version: str, require_lln: bool) -> str:
+    if grade == 0:
+        if criteria.grade1_below_lln:
+            return "grade 0: at or above the LLN" + (
+                " (or not below the LLN; lln_required_for_higher_grades=true)" if require_lln else ""
+            )
+        return f"grade 0: ≥ {criteria.grade1_bound:g} {unit}"
+    if grade == 1:
+        if criteria.grade1_below_lln:
+            upper = criteria.bounds[0]
+            return f"grade 1: below the LLN and ≥ {upper:g} {unit}"
+        return f"grade 1: < {criteria.grade1_bound:g} and ≥ {criteria.bounds[0]:g} {unit}"
+    bound = criteria.bounds[grade - 2]
+    lower = criteria.bounds[grade - 1] if grade < 4 else None
+    text = f"grade {grade}: < {bound:g} {unit}" + (f" and ≥ {lower:g}" if lower is not None else "")
+    if grade == 3 and criteria.bounds[2] is None:
+        text += " (laboratory-only anaemia grade is capped at 3)"
+    return text
+
+
+def grade_lab(
+    analyte: Analyte | str,
+    value: float,
+    unit: str,
+    lln: float | None,
+    *,
+    ctcae_version: str = "5.0",
+    lln_required_for_higher_grades: bool = False,
+) -> LabGrade:
+    """CTCAE grade of one haematology value: neutrophil, platelet, lymphocyte or white-cell count decreased,
+    or anaemia.
+
+    `value` and `lln` are in `unit` (converted explicitly; see `unit_factor`). v5.0 thresholds (×10^9/L;
+    haemoglobin g/L): neutrophils <LLN-1.5, <1.5-1.0, <1.0-0.5, <0.5; platelets <LLN-75, <75-50, <50-25,
+    <25; haemoglobin <LLN-100, <100-80, <80 (lab-only grade capped at 3 [U]); lymphocytes <LLN-0.8,
+    <0.8-0.5, <0.5-0.2, <0.2; WBC <LLN-3.0, <3.0-2.0, <2.0-1.0, <1.0. A value exactly at a threshold is the
+    milder grade. v6.0 (neutrophils and platelets only): neutrophils <1.5-1.0, <1.0-0.5, <0.5-0.1, <0.1 (no
+    LLN); platelets ("Thrombocytopenia") as v5 but grade 4 <10. Source: CTCAE v5.0/v6.0 as encoded in
+    admiral (``toxicity-grading.md`` §4, §4.1).
+
+    `lln_required_for_higher_grades` (ambiguity of §4, not settled [U]): default False, grades 2-4 use the
+    absolute thresholds only; True requires every grade ≥ 1 to be below the LLN as well.
+    """
+    kind = Analyte(analyte)
+    criteria = _criteria(kind, ctcae_version)
+    factor = unit_factor(kind, unit)
+    x = float(value) * factor
+    lln_c = None if lln is None or lln != lln else float(lln) * factor
+    if criteria.grade1_below_lln and lln_c is None:
+        raise ValueError(f"the LLN is required to grade {kind.value} by CTCAE v{ctcae_version}")
+    grade = 0
+    for g, bound in zip((2, 3, 4), criteria.bounds, strict=True):
+        if bound is not None and x < bound:
+            grade = g
+    if grade == 0:
+        grade1_bound = lln_c if criteria.grade1_below_lln else criteria.grade1_bound
+        assert grade1_bound is not None
+        if x < grade1_bound:
+            grade = 1
+    if lln_required_for_higher_grades and criteria.grade1_below_lln and lln_c is not None and x >= lln_c:
+        grade = 0
+    canonical = CANONICAL_UNIT[kind]
+    return LabGrade(
+        grade=grade,
+        rule=_rule_text(grade, criteria, canonical, ctcae_version, lln_required_for_higher_grades),
+        term=criteria.term,
+        value_canonical=x,
+        lln_canonical=lln_c,
+        canonical_unit=canonical,
+        ctcae_version=ctcae_version,
+        lln_required_for_higher_grades=lln_required_for_higher_grades,
+        scale=f"CTCAE v{ctcae_version}",
+        source=CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6,
+    )
+
+
+@dataclass(frozen=True)
+class LabGradeArrays:
+    """Column-wise CTCAE grades (values already in canonical units)."""
+
+    grade: npt.NDArray[np.int8]
+    rule: npt.NDArray[np.object_]
+    term: npt.NDArray[np.object_]
+    ctcae_version: str
+    lln_required_for_higher_grades: bool
+
+
+def grade_labs_arrays(
+    analyte_code: npt.NDArray[np.integer[Any]],
+    value_canonical: npt.NDArray[np.float64],
+    lln_canonical: npt.NDArray[np.float64],
+    *,
+    ctcae_version: str = "5.0",
+    lln_required_for_higher_grades: bool = False,
+) -> LabGradeArrays:
+    """CTCAE grades of many haematology values (same rules as `grade_lab`).
+
+    `analyte_code` holds positions in `ANALYTES`; values and LLNs are in the canonical unit (see
+    `unit_factor`); a NaN LLN grades as not below the LLN (validate first). Raises ConfigurationError for an
+    unimplemented version/analyte pair present in the data. Source: as `grade_lab`.
+    """
+    codes = np.asarray(analyte_code, dtype=np.int8)
+    x = np.asarray(value_canonical, dtype=float)
+    lln = np.asarray(lln_canonical, dtype=float)
+    grade = np.zeros(len(codes), dtype=np.int8)
+    rule = np.empty(len(codes), dtype=object)
+    term = np.empty(len(codes), dtype=object)
+    for code in np.unique(codes):
+        kind = ANALYTES[int(code)]
+        criteria = _criteria(kind, ctcae_version)
+        rows = codes == code
+        xs = x[rows]
+        with np.errstate(invalid="ignore"):
+            g1_bound = lln[rows] if criteria.grade1_below_lln else np.full(len(xs), criteria.grade1_bound)
+            g = np.where(xs < g1_bound, 1, 0)
+            for level, bound in zip((2, 3, 4), criteria.bounds, strict=True):
+                if bound is not None:
+                    g = np.where(xs < bound, level, g)
+            if lln_required_for_higher_grades and criteria.grade1_below_lln:
+                g = np.where(xs >= lln[rows], 0, g)
+        grade[rows] = g
+        texts = {
+            level: _rule_text(
+                level, criteria, CANONICAL_UNIT[kind], ctcae_version, lln_required_for_higher_grades
+            )
+            for level in range(5)
+            if level < 4 or criteria.bounds[2] is not None
+        }
+        rule[rows] = [texts[int(v)] for v in g]
+        term[rows] = criteria.term
+    return LabGradeArrays(
+        grade=grade,
+        rule=rule,
+        term=term,
+        ctcae_version=ctcae_version,
+        lln_required_for_higher_grades=lln_required_for_higher_grades,
+    )
+
+
+__all__ = [
+    "ANALYTES",
+    "CANONICAL_UNIT",
+    "CTCAE_SOURCE_V5",
+    "CTCAE_SOURCE_V6",
+    "HEMOGLOBIN_G_DL_PER_MMOL_L",
+    "SUPPORTED_VERSIONS",
+    "Analyte",
+    "LabGrade",
+    "LabGradeArrays",
+    "allowed_units",
+    "ctcae_term",
+    "grade_lab",
+    "grade_labs_arrays",
+    "unit_factor",
+]

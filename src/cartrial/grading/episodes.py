@@ -1,0 +1,552 @@
+"""CRS and ICANS episodes of each subject from a time series of assessments.
+
+An episode starts at the first grading unit (calendar day or assessment) of grade ≥ 1 and ends at its
+resolution; it records onset (days and hours after the infusion), the maximum grade and when it was
+reached, the duration from onset to resolution, when fever masking began, and the therapies given.
+Source: ASTCT 2019 (Lee DW et al. *Biol Blood Marrow Transplant* 2019;25:625-638) for the grades; episode
+rules are the project's proposal in ``toxicity-grading.md`` §1.3 and ambiguity A6 [P].
+
+Fever masking is carried across time (CRS-2): once a row records ``fever_masked`` or (with a therapies list)
+a drug of the masking classes (option A2) has been given since the fever began, later assessments of the
+same episode are masked until a resolution is recorded (``crs_resolved``), which clears it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import ConfigurationError
+from cartrial.grading.crs import (
+    CRS_SCALE,
+    CRS_SOURCE,
+    FEVER_THRESHOLD_C,
+    CrsGradeArrays,
+    CrsOptions,
+    grade_crs_arrays,
+)
+from cartrial.grading.icans import ICANS_SCALE, ICANS_SOURCE, grade_icans_arrays
+from cartrial.grading.tables import CrsInputs, IcansInputs, TherapyRecord
+
+EPISODE_SOURCE = "toxicity-grading.md §1.3 and A6 (project proposal [P]) on ASTCT 2019 per-assessment grades"
+
+
+class GradingUnit(StrEnum):
+    """What one grade is given to (ambiguity A6): ``day`` (default [P]: per calendar day relative to the
+    infusion, worst values of the day) or ``assessment`` (each assessment on its own)."""
+
+    DAY = "day"
+    ASSESSMENT = "assessment"
+
+
+class ResolutionRule(StrEnum):
+    """When an episode ends (ambiguity A6).
+
+    ``recorded`` (default [P]): at the investigator-recorded resolution (``crs_resolved=true``), falling back
+    to the first grade-0 unit after onset. ``first_grade_0``: at the first grade-0 unit, ignoring recorded
+    resolutions."""
+
+    RECORDED = "recorded"
+    FIRST_GRADE_0 = "first_grade_0"
+
+
+@dataclass(frozen=True)
+class EpisodeOptions:
+    """Episode construction choices (A6); defaults: calendar-day grading, investigator-recorded resolution."""
+
+    grading_unit: GradingUnit = GradingUnit.DAY
+    resolution_rule: ResolutionRule = ResolutionRule.RECORDED
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "grading_unit", GradingUnit(self.grading_unit))
+            object.__setattr__(self, "resolution_rule", ResolutionRule(self.resolution_rule))
+        except ValueError as exc:
+            raise ConfigurationError(f"episode option: {exc}") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"grading_unit": self.grading_unit.value, "resolution_rule": self.resolution_rule.value}
+
+
+THERAPY_SUMMARY_KEYS = ("tocilizumab", "corticosteroid", "vasopressor", "antipyretic", "anakinra", "other")
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """One CRS or ICANS episode of one subject (``episode`` 0 with grade 0: no episode in the data)."""
+
+    subject_id: str
+    kind: str
+    episode: int
+    infused_at: datetime
+    max_grade: int
+    n_assessments: int
+    onset_at: datetime | None = None
+    max_grade_at: datetime | None = None
+    max_grade_rule: str = ""
+    resolved_at: datetime | None = None
+    resolution_basis: str = ""
+    last_assessed_at: datetime | None = None
+    fever_masked_from: datetime | None = None
+    therapies: dict[str, int] = field(default_factory=dict)
+    therapy_details: str = ""
+    max_vasopressors: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    scale: str = CRS_SCALE
+    source: str = ""
+
+    @staticmethod
+    def _days(later: datetime | None, earlier: datetime | None) -> float | None:
+        if later is None or earlier is None:
+            return None
+        return (later - earlier) / timedelta(days=1)
+
+    @property
+    def onset_day(self) -> float | None:
+        """Days from infusion to onset (fractional)."""
+        return self._days(self.onset_at, self.infused_at)
+
+    @property
+    def onset_hours(self) -> float | None:
+        days = self.onset_day
+        return None if days is None else days * 24.0
+
+    @property
+    def max_grade_day(self) -> float | None:
+        return self._days(self.max_grade_at, self.infused_at)
+
+    @property
+    def duration_days(self) -> float | None:
+        """Onset to resolution in days; None while unresolved."""
+        return self._days(self.resolved_at, self.onset_at)
+
+    @property
+    def ongoing_at_day(self) -> float | None:
+        """For an unresolved episode: the day of the last assessment (the episode lasted at least this)."""
+        if self.resolved_at is not None or self.onset_at is None:
+            return None
+        return self._days(self.last_assessed_at, self.infused_at)
+
+    def as_record(self) -> dict[str, Any]:
+        """Flat dict for tables (CSV/JSON)."""
+        record: dict[str, Any] = {
+            "subject_id": self.subject_id,
+            "kind": self.kind,
+            "episode": self.episode,
+            "scale": self.scale,
+            "infused_at": self.infused_at.isoformat(),
+            "onset_at": self.onset_at.isoformat() if self.onset_at else None,
+            "onset_day": _round(self.onset_day),
+            "onset_hours": _round(self.onset_hours),
+            "max_grade": self.max_grade,
+            "max_grade_at": self.max_grade_at.isoformat() if self.max_grade_at else None,
+            "max_grade_day": _round(self.max_grade_day),
+            "max_grade_rule": self.max_grade_rule,
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "resolution_basis": self.resolution_basis,
+            "duration_days": _round(self.duration_days),
+            "ongoing_at_day": _round(self.ongoing_at_day),
+            "n_assessments": self.n_assessments,
+        }
+        if self.kind == "crs":
+            record["fever_masked_from"] = (
+                self.fever_masked_from.isoformat() if self.fever_masked_from else None
+            )
+            record["max_vasopressors"] = self.max_vasopressors
+            for key in THERAPY_SUMMARY_KEYS:
+                record[f"{key}_doses"] = self.therapies.get(key, 0)
+            record["therapies_given"] = self.therapy_details
+        record.update(self.options)
+        return record
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _study_day(moment: datetime, infused_at: datetime) -> int:
+    """Calendar day relative to the infusion (day 0 = the infusion's UTC date)."""
+    return (moment.date() - infused_at.date()).days
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One grading unit (a day or an assessment) of one subject."""
+
+    first_at: datetime
+    first_positive_at: datetime | None
+    grade: int
+    rule: str
+    resolved_at: datetime | None
+    rows: list[int]
+
+
+def _find_episodes(units: list[_Unit], rule: ResolutionRule) -> list[tuple[int, int | None, str]]:
+    """(first unit, resolving unit or None, basis) of each episode."""
+    episodes: list[tuple[int, int | None, str]] = []
+    k = 0
+    while k < len(units):
+        if units[k].grade < 1:
+            k += 1
+            continue
+        start = k
+        end: int | None = None
+        basis = "ongoing at last assessment"
+        j = k + 1 if not (rule is ResolutionRule.RECORDED and units[k].resolved_at) else k
+        while j < len(units):
+            if rule is ResolutionRule.RECORDED and units[j].resolved_at is not None:
+                end, basis = j, "recorded"
+                break
+            if units[j].grade == 0:
+                end, basis = j, "first grade 0" + (" (no recorded resolution)" if rule == "recorded" else "")
+                break
+            j += 1
+        episodes.append((start, end, basis))
+        k = (end + 1) if end is not None else len(units)
+    return episodes
+
+
+def _span_end(start: int, end: int | None, basis: str, n_units: int) -> int:
+    """End (exclusive) of the units belonging to an episode: a recorded resolution's unit is included."""
+    if end is None:
+        return n_units
+    return max(end + 1 if basis == "recorded" else end, start + 1)
+
+
+def _crs_effective_masking(
+    inputs: CrsInputs, rows: npt.NDArray[np.int64], therapies: Sequence[TherapyRecord], options: CrsOptions
+) -> tuple[npt.NDArray[np.bool_], datetime | None]:
+    """Masking carried forward within one subject's (time-sorted) rows; also when masking began."""
+    masking_classes = options.masking_classes.therapies
+    masking_times = sorted(t.given_at for t in therapies if t.therapy in masking_classes)
+    carried = False
+    fever_since: datetime | None = None
+    first_masked: datetime | None = None
+    masked = np.zeros(len(rows), dtype=bool)
+    for position, i in enumerate(rows):
+        at = inputs.assessed_at[i]
+        assert at is not None
+        if inputs.crs_resolved[i]:
+            carried, fever_since = False, None
+            continue
+        fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
+        if fever_now and fever_since is None:
+            fever_since = at
+        if fever_since is not None and any(fever_since <= t <= at for t in masking_times):
+            carried = True
+        masked[position] = bool(inputs.fever_masked[i]) or carried
+        carried = masked[position]
+        if masked[position] and first_masked is None:
+            first_masked = at
+    return masked, first_masked
+
+
+def _crs_units(
+    inputs: CrsInputs,
+    rows: npt.NDArray[np.int64],
+    masked: npt.NDArray[np.bool_],
+    infused_at: datetime,
+    options: CrsOptions,
+    unit: GradingUnit,
+) -> tuple[list[_Unit], CrsGradeArrays]:
+    per_row = grade_crs_arrays(
+        temperature_c=inputs.temperature_c[rows],
+        fever_masked=masked,
+        hypotension=inputs.hypotension[rows],
+        vasopressors=inputs.vasopressors[rows],
+        vasopressin=inputs.vasopressin[rows],
+        oxygen_code=inputs.oxygen_code[rows],
+        oxygen_l_min=inputs.oxygen_l_min[rows],
+        death_due_to_crs=inputs.death_due_to_crs[rows],
+        fever_other_cause=inputs.fever_other_cause[rows],
+        options=options,
+    )
+    times = [inputs.assessed_at[i] for i in rows]
+    if unit is GradingUnit.ASSESSMENT:
+        groups = [[p] for p in range(len(rows))]
+    else:
+        by_day: dict[int, list[int]] = {}
+        for p, at in enumerate(times):
+            assert at is not None
+            by_day.setdefault(_study_day(at, infused_at), []).append(p)
+        groups = [by_day[d] for d in sorted(by_day)]
+    # worst values of each unit (A6): fever if any non-attributed fever, masked if any, the worst hypotension
+    # row and the worst oxygen row
+    temp = np.empty(len(groups))
+    other = np.zeros(len(groups), dtype=bool)
+    sel_hyp = np.empty(len(groups), dtype=np.int64)
+    sel_oxy = np.empty(len(groups), dtype=np.int64)
+    for g, members in enumerate(groups):
+        m = np.array(members)
+        t = inputs.temperature_c[rows[m]]
+        not_other = ~inputs.fever_other_cause[rows[m]]
+        present = (t >= FEVER_THRESHOLD_C) & not_other
+        temp[g] = t[present].max() if present.any() else t.max()
+        other[g] = not present.any() and bool((t >= FEVER_THRESHOLD_C).any())
+        sel_hyp[g] = m[np.argmax(per_row.hypotension_grade[m])]
+        sel_oxy[g] = m[np.argmax(per_row.hypoxia_grade[m])]
+    unit_grades = grade_crs_arrays(
+        temperature_c=temp,
+        fever_masked=np.array([masked[np.array(m)].any() for m in groups]),
+        hypotension=inputs.hypotension[rows[sel_hyp]],
+        vasopressors=inputs.vasopressors[rows[sel_hyp]],
+        vasopressin=inputs.vasopressin[rows[sel_hyp]],
+        oxygen_code=inputs.oxygen_code[rows[sel_oxy]],
+        oxygen_l_min=inputs.oxygen_l_min[rows[sel_oxy]],
+        death_due_to_crs=np.array([inputs.death_due_to_crs[rows[np.array(m)]].any() for m in groups]),
+        fever_other_cause=other,
+        options=options,
+    )
+    texts = unit_grades.rule_texts()
+    units = []
+    for g, members in enumerate(groups):
+        positive = [p for p in members if per_row.grade[p] >= 1]
+        resolved = [times[p] for p in members if inputs.crs_resolved[rows[p]]]
+        units.append(
+            _Unit(
+                first_at=times[members[0]],
+                first_positive_at=times[positive[0]] if positive else None,
+                grade=int(unit_grades.grade[g]),
+                rule=str(texts[g]),
+                resolved_at=resolved[0] if resolved else None,
+                rows=[int(rows[p]) for p in members],
+            )
+        )
+    return units, per_row
+
+
+def _therapy_summary(
+    therapies: Sequence[TherapyRecord], start: datetime, end: datetime | None
+) -> tuple[dict[str, int], str]:
+    chosen = [t for t in therapies if t.given_at >= start and (end is None or t.given_at <= end)]
+    counts = {key: sum(1 for t in chosen if t.therapy == key) for key in THERAPY_SUMMARY_KEYS}
+    details = "; ".join(
+        " ".join(
+            part
+            for part in (
+                t.given_at.isoformat(),
+                t.therapy,
+                t.agent,
+                f"{t.dose:g}" if t.dose is not None else "",
+                t.unit,
+            )
+            if part
+        )
+        for t in sorted(chosen, key=lambda t: t.given_at)
+    )
+    return counts, details
+
+
+def _subject_rows(
+    subject_ids: npt.NDArray[np.object_], times: list[datetime | None], good: npt.NDArray[np.bool_]
+) -> dict[str, npt.NDArray[np.int64]]:
+    out: dict[str, list[int]] = {}
+    for i in np.flatnonzero(good):
+        out.setdefault(str(subject_ids[i]), []).append(int(i))
+    return {
+        sid: np.array(sorted(rows, key=lambda i: (times[i], i)), dtype=np.int64) for sid, rows in out.items()
+    }
+
+
+@dataclass(frozen=True)
+class CrsEpisodeResult:
+    """Episodes of every subject plus the per-assessment grades with masking carried across time."""
+
+    episodes: list[EpisodeSummary]
+    assessment_grade: npt.NDArray[np.int8]
+    assessment_rule: npt.NDArray[np.object_]
+    assessment_masked: npt.NDArray[np.bool_]
+
+
+def crs_episodes(
+    inputs: CrsInputs,
+    infusions: dict[str, datetime],
+    *,
+    good: npt.NDArray[np.bool_] | None = None,
+    therapies: Sequence[TherapyRecord] = (),
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+) -> CrsEpisodeResult:
+    """CRS episodes of each subject (ASTCT 2019 grades; episode rules of ``toxicity-grading.md`` §1.3/A6).
+
+    `good` selects the rows to use (default all); every subject must be in `infusions` (raise KeyError
+    otherwise; callers validate). Therapies are summarised per episode from onset to resolution (to the
+    last assessment while unresolved).
+    """
+    opts = options or CrsOptions()
+    ep_opts = episode_options or EpisodeOptions()
+    n = len(inputs.subject_id)
+    use = np.ones(n, dtype=bool) if good is None else good
+    grade_out = np.zeros(n, dtype=np.int8)
+    rule_out = np.full(n, "", dtype=object)
+    masked_out = np.zeros(n, dtype=bool)
+    summaries: list[EpisodeSummary] = []
+    option_record = {**opts.as_dict(), **ep_opts.as_dict()}
+    for sid, rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
+        infused_at = infusions[sid]
+        own_therapies = [t for t in therapies if t.subject_id == sid]
+        masked, first_masked = _crs_effective_masking(inputs, rows, own_therapies, opts)
+        units, per_row = _crs_units(inputs, rows, masked, infused_at, opts, ep_opts.grading_unit)
+        grade_out[rows] = per_row.grade
+        rule_out[rows] = per_row.rule_texts()
+        masked_out[rows] = masked
+        last_at = inputs.assessed_at[rows[-1]]
+        found = _find_episodes(units, ep_opts.resolution_rule)
+        if not found:
+            summaries.append(
+                EpisodeSummary(
+                    subject_id=sid,
+                    kind="crs",
+                    episode=0,
+                    infused_at=infused_at,
+                    max_grade=0,
+                    n_assessments=len(rows),
+                    max_grade_rule="no assessment of CRS grade ≥ 1",
+                    last_assessed_at=last_at,
+                    options=option_record,
+                    source=f"{CRS_SOURCE}; {EPISODE_SOURCE}",
+                )
+            )
+        for number, (start, end, basis) in enumerate(found, start=1):
+            span = units[start : _span_end(start, end, basis, len(units))]
+            best = max(range(len(span)), key=lambda k: (span[k].grade, -k))
+            onset_unit = units[start]
+            onset_at = onset_unit.first_positive_at or onset_unit.first_at
+            resolved_at = None
+            if end is not None:
+                resolved_at = units[end].resolved_at if basis == "recorded" else units[end].first_at
+            counts, details = _therapy_summary(own_therapies, onset_at, resolved_at or last_at)
+            members = [i for u in span for i in u.rows]
+            best_unit = span[best]
+            summaries.append(
+                EpisodeSummary(
+                    subject_id=sid,
+                    kind="crs",
+                    episode=number,
+                    infused_at=infused_at,
+                    max_grade=best_unit.grade,
+                    n_assessments=len(members),
+                    onset_at=onset_at,
+                    max_grade_at=best_unit.first_positive_at or best_unit.first_at,
+                    max_grade_rule=best_unit.rule,
+                    resolved_at=resolved_at,
+                    resolution_basis=basis,
+                    last_assessed_at=last_at,
+                    fever_masked_from=first_masked
+                    if first_masked is not None and first_masked <= (resolved_at or last_at)
+                    else None,
+                    therapies=counts,
+                    therapy_details=details,
+                    max_vasopressors=int(inputs.vasopressors[members].max()) if members else 0,
+                    options=option_record,
+                    source=f"{CRS_SOURCE}; {EPISODE_SOURCE}",
+                )
+            )
+    return CrsEpisodeResult(
+        episodes=summaries, assessment_grade=grade_out, assessment_rule=rule_out, assessment_masked=masked_out
+    )
+
+
+def icans_episodes(
+    inputs: IcansInputs,
+    infusions: dict[str, datetime],
+    *,
+    good: npt.NDArray[np.bool_] | None = None,
+    episode_options: EpisodeOptions | None = None,
+) -> list[EpisodeSummary]:
+    """ICANS episodes of each subject (ASTCT 2019 ICANS grades; episodes end at the first grade-0 unit;
+    day grading takes the worst assessment of the day, the same as the worst value of each domain because
+    the ICANS grade is the maximum over domains)."""
+    ep_opts = episode_options or EpisodeOptions()
+    n = len(inputs.subject_id)
+    use = np.ones(n, dtype=bool) if good is None else good
+    graded = grade_icans_arrays(
+        ice_total=inputs.ice_total,
+        consciousness_code=inputs.consciousness_code,
+        seizure_code=inputs.seizure_code,
+        motor_code=inputs.motor_code,
+        edema_code=inputs.edema_code,
+        consciousness_other_cause=inputs.consciousness_other_cause,
+    )
+    texts = graded.rule_texts()
+    summaries: list[EpisodeSummary] = []
+    for sid, rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
+        infused_at = infusions[sid]
+        times = [inputs.assessed_at[i] for i in rows]
+        if ep_opts.grading_unit is GradingUnit.ASSESSMENT:
+            groups = [[int(i)] for i in rows]
+        else:
+            by_day: dict[int, list[int]] = {}
+            for i, at in zip(rows, times, strict=True):
+                assert at is not None
+                by_day.setdefault(_study_day(at, infused_at), []).append(int(i))
+            groups = [by_day[d] for d in sorted(by_day)]
+        units = []
+        for members in groups:
+            worst = max(members, key=lambda i: (graded.grade[i], -i))
+            positive = [i for i in members if graded.grade[i] >= 1]
+            units.append(
+                _Unit(
+                    first_at=inputs.assessed_at[members[0]],  # type: ignore[arg-type]
+                    first_positive_at=inputs.assessed_at[positive[0]] if positive else None,
+                    grade=int(graded.grade[worst]),
+                    rule=str(texts[worst]),
+                    resolved_at=None,
+                    rows=members,
+                )
+            )
+        found = _find_episodes(units, ResolutionRule.FIRST_GRADE_0)
+        common: dict[str, Any] = {
+            "subject_id": sid,
+            "kind": "icans",
+            "infused_at": infused_at,
+            "last_assessed_at": times[-1],
+            "options": ep_opts.as_dict(),
+            "scale": ICANS_SCALE,
+            "source": f"{ICANS_SOURCE}; {EPISODE_SOURCE}",
+        }
+        if not found:
+            summaries.append(
+                EpisodeSummary(
+                    episode=0,
+                    max_grade=0,
+                    n_assessments=len(rows),
+                    max_grade_rule="no assessment of ICANS grade ≥ 1",
+                    **common,
+                )
+            )
+        for number, (start, end, basis) in enumerate(found, start=1):
+            span = units[start : _span_end(start, end, basis, len(units))]
+            best = max(range(len(span)), key=lambda k: (span[k].grade, -k))
+            onset_unit = units[start]
+            summaries.append(
+                EpisodeSummary(
+                    episode=number,
+                    max_grade=span[best].grade,
+                    n_assessments=sum(len(u.rows) for u in span),
+                    onset_at=onset_unit.first_positive_at or onset_unit.first_at,
+                    max_grade_at=span[best].first_positive_at or span[best].first_at,
+                    max_grade_rule=span[best].rule,
+                    resolved_at=units[end].first_at if end is not None else None,
+                    resolution_basis=basis.replace(" (no recorded resolution)", ""),
+                    **common,
+                )
+            )
+    return summaries
+
+
+__all__ = [
+    "CrsEpisodeResult",
+    "EpisodeOptions",
+    "EpisodeSummary",
+    "GradingUnit",
+    "ResolutionRule",
+    "crs_episodes",
+    "icans_episodes",
+]

@@ -1,0 +1,132 @@
+"""Graded events for the DLT rules (`cartrial.protocol.dlt.GradedEvent`) from episodes and lab grades.
+
+CRS and ICANS episodes become one event each (grade = episode maximum, onset and duration from the episode).
+Haematological events come from consecutive results of one analyte: a run of results at grade ≥
+`min_grade` starts at the first such result and lasts until the first later result below `min_grade`
+(duration = time between the two); a run still open at the last result has no duration and is
+``ongoing_at_day`` the day of that result. This is what a rule such as "grade 3 haematological toxicity
+lasting > 7 days, excluding lymphopenia" evaluates (``DltRule.min_duration_days``, ``exclude_terms``).
+Source of the grades: ASTCT 2019 (CRS/ICANS) and CTCAE (haematology); the run construction from sampled
+results is the project's rule [P] (the duration is known only to the resolution of the sampling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.grading.ctcae import ANALYTES, ctcae_term
+from cartrial.grading.episodes import EpisodeSummary
+from cartrial.protocol.dlt import GradedEvent, ToxicityCategory
+
+CRS_TERM = "Cytokine release syndrome"
+ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
+
+
+def episode_events(episodes: Sequence[EpisodeSummary]) -> list[GradedEvent]:
+    """One `GradedEvent` per CRS/ICANS episode of grade ≥ 1 (category crs/icans, scale 'ASTCT 2019')."""
+    events = []
+    for ep in episodes:
+        if ep.episode == 0 or ep.max_grade < 1 or ep.onset_day is None:
+            continue
+        events.append(
+            GradedEvent(
+                subject_id=ep.subject_id,
+                category=ToxicityCategory.CRS if ep.kind == "crs" else ToxicityCategory.ICANS,
+                term=CRS_TERM if ep.kind == "crs" else ICANS_TERM,
+                grade=ep.max_grade,
+                scale=ep.scale,
+                onset_day=ep.onset_day,
+                duration_days=ep.duration_days,
+                ongoing_at_day=ep.ongoing_at_day,
+            )
+        )
+    return events
+
+
+@dataclass(frozen=True)
+class LabRun:
+    """A run of consecutive results of one analyte at grade ≥ the threshold."""
+
+    subject_id: str
+    analyte: str
+    term: str
+    max_grade: int
+    start_at: datetime
+    end_at: datetime | None  # first later result below the threshold
+    last_at: datetime  # last result of the subject for this analyte
+
+
+def lab_runs(
+    subject_ids: Sequence[str] | npt.NDArray[np.object_],
+    collected_at: Sequence[datetime | None],
+    analyte_code: npt.NDArray[np.int8],
+    grades: npt.NDArray[np.int8],
+    *,
+    min_grade: int = 3,
+    good: npt.NDArray[np.bool_] | None = None,
+    ctcae_version: str = "5.0",
+) -> list[LabRun]:
+    """Runs of consecutive results at grade ≥ `min_grade` per subject and analyte (see module docstring).
+
+    Rows with `good` false or without a collection time are ignored.
+    """
+    n = len(subject_ids)
+    use = np.ones(n, dtype=bool) if good is None else good
+    series: dict[tuple[str, int], list[tuple[datetime, int]]] = {}
+    for i in (int(k) for k in np.flatnonzero(use)):
+        moment = collected_at[i]
+        if moment is not None:
+            series.setdefault((str(subject_ids[i]), int(analyte_code[i])), []).append((moment, i))
+    runs: list[LabRun] = []
+    for (sid, code), results in sorted(series.items()):
+        results.sort()
+        analyte = ANALYTES[code]
+        term = ctcae_term(analyte, ctcae_version)
+        last_at = results[-1][0]
+        start_at: datetime | None = None
+        worst = 0
+        for moment, i in results:
+            grade = int(grades[i])
+            if grade >= min_grade:
+                if start_at is None:
+                    start_at, worst = moment, 0
+                worst = max(worst, grade)
+            elif start_at is not None:
+                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at))
+                start_at = None
+        if start_at is not None:
+            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at))
+    return runs
+
+
+def lab_events(
+    runs: Sequence[LabRun], infusions: dict[str, datetime], scale: str = "CTCAE v5.0"
+) -> list[GradedEvent]:
+    """`GradedEvent`s (category hematologic) from lab runs; days relative to each subject's infusion."""
+    events = []
+    for run in runs:
+        infused = infusions[run.subject_id]
+        onset = (run.start_at - infused) / timedelta(days=1)
+        duration = None if run.end_at is None else (run.end_at - run.start_at) / timedelta(days=1)
+        ongoing = None if run.end_at is not None else (run.last_at - infused) / timedelta(days=1)
+        events.append(
+            GradedEvent(
+                subject_id=run.subject_id,
+                category=ToxicityCategory.HEMATOLOGIC,
+                term=run.term,
+                grade=run.max_grade,
+                scale=scale,
+                onset_day=onset,
+                duration_days=duration,
+                ongoing_at_day=ongoing,
+            )
+        )
+    return events
+
+
+__all__ = ["CRS_TERM", "ICANS_TERM", "LabRun", "episode_events", "lab_events", "lab_runs"]

@@ -1,0 +1,265 @@
+"""Immune effector cell-associated haematotoxicity (ICAHT) grade from a subject's ANC time series.
+
+Source: Rejeski K et al. EHA/EBMT consensus grading of ICAHT, *Blood* 2023;142:865-877; cut-offs as in
+``toxicity-grading.md`` §5.1-5.2 (following an open-source grader, consistent with the published table; the
+exact published wording is [U]). Ambiguities H1-H4 (§5.5) are options of `IcahtOptions`.
+
+Days are whole days relative to the infusion (day 0 = infusion day). Early ICAHT uses days 0-30, late ICAHT
+days > 30. ANC is in cells/µL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from cartrial.errors import ConfigurationError
+
+ICAHT_SOURCE = (
+    "Rejeski K et al. EHA/EBMT consensus grading of ICAHT, Blood 2023;142:865-877 "
+    "(thresholds as in toxicity-grading.md §5.1-5.2)"
+)
+ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
+EARLY_LAST_DAY = 30
+
+
+class UnsampledDays(StrEnum):
+    """How days between sparse counts are treated (ambiguity H4).
+
+    ``locf`` (default [P]): a day is below the threshold when the most recent count on or before it is
+    below. ``sampled_only``: only days with a count are counted.
+    """
+
+    LOCF = "locf"
+    SAMPLED_ONLY = "sampled_only"
+
+
+@dataclass(frozen=True)
+class IcahtOptions:
+    """Choices of ``toxicity-grading.md`` §5.5.
+
+    - `early_g4_min_days` (H1): days of ANC ≤ 500/µL for early grade 4; default **31** (grader; the
+      published table's day-30/31 boundary awaits confirmation [U]).
+    - `min_recovery_days` (H2): consecutive days above the threshold that count as a recovery; shorter gaps
+      merge two episodes into one (gap days counted). Default **3**.
+    - `late_min_values` (H3): values at or below a late threshold needed (non-transient neutropenia);
+      default **2** (consensus); 1 = grader behaviour.
+    - `unsampled_days` (H4): default **locf** [P].
+    - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
+      lasting to the end of follow-up is grade 4. Default **3**.
+    G-CSF and transfusions (H5): counts are used as given [P].
+    """
+
+    early_g4_min_days: int = 31
+    min_recovery_days: int = 3
+    late_min_values: int = 2
+    unsampled_days: UnsampledDays = UnsampledDays.LOCF
+    never_recovered_from_day: int = 3
+
+    def __post_init__(self) -> None:
+        if not 15 <= self.early_g4_min_days <= 31:
+            raise ConfigurationError(f"early_g4_min_days must be 15-31, got {self.early_g4_min_days!r}")
+        if self.min_recovery_days < 1:
+            raise ConfigurationError(f"min_recovery_days must be ≥ 1, got {self.min_recovery_days!r}")
+        if self.late_min_values not in (1, 2):
+            raise ConfigurationError(f"late_min_values must be 1 or 2, got {self.late_min_values!r}")
+        try:
+            object.__setattr__(self, "unsampled_days", UnsampledDays(self.unsampled_days))
+        except ValueError:
+            raise ConfigurationError(
+                f"unsampled_days must be locf or sampled_only, got {self.unsampled_days!r}"
+            ) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["unsampled_days"] = self.unsampled_days.value
+        return values
+
+
+@dataclass(frozen=True)
+class IcahtGrade:
+    """Early and late ICAHT grades of one subject (None: not gradable, reason in the rule)."""
+
+    early_grade: int | None
+    early_rule: str
+    early_days_anc_le_500: int
+    early_days_anc_le_100: int
+    late_grade: int | None
+    late_rule: str
+    late_nadir_per_ul: float | None
+    options: IcahtOptions = field(default_factory=IcahtOptions)
+    scale: str = ICAHT_SCALE
+    source: str = ICAHT_SOURCE
+
+
+def _daily_below(
+    days: np.ndarray, anc: np.ndarray, threshold: float, last_day: int, locf: bool
+) -> np.ndarray:
+    """Boolean per day 0..last_day: below (≤) threshold on that day."""
+    below = np.zeros(last_day + 1, dtype=bool)
+    if locf:
+        current: bool | None = None
+        values_by_day: dict[int, float] = {}
+        for d, a in zip(days, anc, strict=True):
+            values_by_day[int(d)] = float(a)  # the latest count of a day wins (sorted input)
+        before = [(d, a) for d, a in zip(days, anc, strict=True) if d < 0]
+        if before:
+            current = before[-1][1] <= threshold
+        for day in range(last_day + 1):
+            if day in values_by_day:
+                current = values_by_day[day] <= threshold
+            below[day] = bool(current)
+    else:
+        for d, a in zip(days, anc, strict=True):
+            if 0 <= d <= last_day:
+                below[int(d)] = a <= threshold
+    return below
+
+
+def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]]:
+    """Runs of below days as (first, last) day, merging runs separated by fewer than `min_recovery_days`."""
+    runs: list[tuple[int, int]] = []
+    day = 0
+    while day < len(below):
+        if below[day]:
+            start = day
+            while day + 1 < len(below) and below[day + 1]:
+                day += 1
+            runs.append((start, day))
+        day += 1
+    merged: list[tuple[int, int]] = []
+    for start, end in runs:
+        if merged and start - merged[-1][1] - 1 < min_recovery_days:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _longest(
+    below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool
+) -> tuple[int, tuple[int, int] | None]:
+    best, best_episode = 0, None
+    for start, end in _episodes(below, min_recovery_days):
+        length = int(sampled[start : end + 1].sum()) if sampled_only else end - start + 1
+        if length > best:
+            best, best_episode = length, (start, end)
+    return best, best_episode
+
+
+def grade_icaht(
+    days: Sequence[int],
+    anc_per_ul: Sequence[float],
+    options: IcahtOptions | None = None,
+) -> IcahtGrade:
+    """Early (day 0-30) and late (> day 30) ICAHT grades from one subject's ANC series (cells/µL).
+
+    Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
+    `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
+    the higher of the two; episodes separated by a recovery shorter than `min_recovery_days` are merged; an
+    ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up (the
+    last count of days 0-30) is grade 4. Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
+    30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
+    its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
+    """
+    opts = options or IcahtOptions()
+    if len(days) != len(anc_per_ul):
+        raise ValueError("days and anc_per_ul must have the same length")
+    order = np.argsort(np.asarray(days, dtype=float), kind="stable")
+    d = np.asarray(days, dtype=float)[order]
+    a = np.asarray(anc_per_ul, dtype=float)[order]
+    if np.any(a < 0) or np.any(~np.isfinite(a)) or np.any(d != np.round(d)):
+        raise ValueError("ANC values must be finite and ≥ 0 and days whole numbers")
+    d = d.astype(int)
+
+    early_mask = (d >= 0) & (d <= EARLY_LAST_DAY)
+    if not early_mask.any():
+        early_grade: int | None = None
+        early_rule = "not gradable: no ANC on days 0-30"
+        days500 = days100 = 0
+    else:
+        last_day = int(d[early_mask].max())
+        locf = opts.unsampled_days is UnsampledDays.LOCF
+        sampled = np.zeros(last_day + 1, dtype=bool)
+        sampled[d[early_mask]] = True
+        below500 = _daily_below(d, a, 500.0, last_day, locf)
+        below100 = _daily_below(d, a, 100.0, last_day, locf)
+        sampled_only = not locf
+        days500, episode500 = _longest(below500, sampled, opts.min_recovery_days, sampled_only)
+        days100, _ = _longest(below100, sampled, opts.min_recovery_days, sampled_only)
+        g500 = 0
+        if days500 >= opts.early_g4_min_days:
+            g500 = 4
+        elif days500 >= 14:
+            g500 = 3
+        elif days500 >= 7:
+            g500 = 2
+        elif days500 >= 1:
+            g500 = 1
+        g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
+        never_recovered = (
+            episode500 is not None
+            and episode500[0] <= opts.never_recovered_from_day
+            and episode500[1] == last_day
+            and bool(below500[last_day])
+        )
+        early_grade = max(g500, g100, 4 if never_recovered else 0)
+        if early_grade == 0:
+            early_rule = "grade 0: no day with ANC ≤ 500/µL on days 0-30"
+        elif never_recovered and early_grade == 4 and g500 < 4 and g100 < 4:
+            early_rule = (
+                f"grade 4: ANC ≤ 500/µL from day {episode500[0] if episode500 else '?'} to the end of "
+                f"follow-up (day {last_day}) without recovery"
+            )
+        elif g100 >= g500:
+            early_rule = f"grade {early_grade}: ANC ≤ 100/µL for {days100} days"
+        else:
+            early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
+
+    late_values = np.sort(a[d > EARLY_LAST_DAY])
+    nadir = float(late_values[0]) if len(late_values) else None
+    if not len(late_values):
+        late_grade: int | None = None
+        late_rule = "not gradable: no ANC after day 30"
+    else:
+        k = opts.late_min_values
+        if len(late_values) < k:
+            late_grade = 0
+            reference = None
+        else:
+            reference = float(late_values[k - 1])
+            late_grade = (
+                4
+                if reference <= 100
+                else 3
+                if reference <= 500
+                else 2
+                if reference <= 1000
+                else 1
+                if reference <= 1500
+                else 0
+            )
+        if reference is None:
+            late_rule = f"grade 0: only {len(late_values)} ANC after day 30; late_min_values={k} needed"
+        elif late_grade == 0:
+            late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL after day 30"
+        else:
+            bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[late_grade]
+            late_rule = f"grade {late_grade}: {k} ANC value(s) ≤ {bound}/µL after day 30 (nadir {nadir:g}/µL)"
+    return IcahtGrade(
+        early_grade=early_grade,
+        early_rule=early_rule,
+        early_days_anc_le_500=int(days500),
+        early_days_anc_le_100=int(days100),
+        late_grade=late_grade,
+        late_rule=late_rule,
+        late_nadir_per_ul=nadir,
+        options=opts,
+    )
+
+
+__all__ = ["ICAHT_SCALE", "ICAHT_SOURCE", "IcahtGrade", "IcahtOptions", "UnsampledDays", "grade_icaht"]

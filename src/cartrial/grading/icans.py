@@ -1,0 +1,257 @@
+"""ICE score and ICANS grade of one assessment by the ASTCT 2019 consensus.
+
+Source: Lee DW et al. ASTCT consensus grading, *Biol Blood Marrow Transplant* 2019;25:625-638: ICE score
+(PMC8153820 Table 2; PMC9327779 Table 2) and ICANS grading table (PMC9327779 Table 2). Rule ids ICANS-1 …
+ICANS-5 refer to ``toxicity-grading.md`` section 2.
+
+Two layers that must agree: `grade_icans` (one assessment, returns an `IcansGrade` naming the deciding
+domain) and `grade_icans_arrays` (columns, for batch use).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.grading.crs import ASTCT_SOURCE
+
+ICE_SOURCE = f"{ASTCT_SOURCE}, ICE score (PMC8153820 Table 2; PMC9327779 Table 2)"
+ICANS_SOURCE = f"{ASTCT_SOURCE}, ICANS grading table (PMC9327779 Table 2)"
+ICANS_SCALE = "ASTCT 2019"
+
+ICE_ITEM_MAXIMA: dict[str, int] = {
+    "orientation": 4,
+    "naming": 3,
+    "command": 1,
+    "writing": 1,
+    "attention": 1,
+}
+"""Maximum points of each ICE item: orientation to year, month, city, hospital (4); naming three objects
+(3); following a simple command (1); writing a standard sentence (1); counting back from 100 by ten (1)."""
+
+
+class Consciousness(StrEnum):
+    """Level of consciousness. ``alert`` (not depressed) is grade 0; the others are the ASTCT
+    depressed-level-of-consciousness grades 1-4 (awakens spontaneously, to voice, only to tactile stimulus,
+    unarousable / needs vigorous or repetitive stimuli)."""
+
+    ALERT = "alert"
+    AWAKENS_SPONTANEOUSLY = "awakens_spontaneously"
+    AWAKENS_TO_VOICE = "awakens_to_voice"
+    AWAKENS_TO_TACTILE = "awakens_to_tactile"
+    UNAROUSABLE = "unarousable"
+
+
+class Seizure(StrEnum):
+    """Seizure domain: any rapidly resolving clinical seizure or non-convulsive seizure on EEG resolving
+    with intervention is grade 3; a prolonged (> 5 min) or repetitive seizure without return to baseline is
+    grade 4."""
+
+    NONE = "none"
+    RAPIDLY_RESOLVING = "rapidly_resolving"
+    PROLONGED_OR_REPETITIVE = "prolonged_or_repetitive"
+
+
+class MotorFinding(StrEnum):
+    """Motor domain: deep focal motor weakness (hemiparesis, paraparesis) is grade 4."""
+
+    NONE = "none"
+    DEEP_FOCAL_WEAKNESS = "deep_focal_weakness"
+
+
+class CerebralEdema(StrEnum):
+    """Raised ICP / cerebral oedema domain: focal oedema on imaging grade 3; diffuse oedema (or posturing,
+    cranial nerve VI palsy, papilloedema, Cushing's triad) grade 4."""
+
+    NONE = "none"
+    FOCAL = "focal"
+    DIFFUSE = "diffuse"
+
+
+CONSCIOUSNESS_LEVELS: tuple[Consciousness, ...] = tuple(Consciousness)
+SEIZURE_TYPES: tuple[Seizure, ...] = tuple(Seizure)
+MOTOR_FINDINGS: tuple[MotorFinding, ...] = tuple(MotorFinding)
+EDEMA_TYPES: tuple[CerebralEdema, ...] = tuple(CerebralEdema)
+_CONSCIOUSNESS_GRADE = np.array([0, 1, 2, 3, 4], dtype=np.int8)
+_SEIZURE_GRADE = np.array([0, 3, 4], dtype=np.int8)
+_MOTOR_GRADE = np.array([0, 4], dtype=np.int8)
+_EDEMA_GRADE = np.array([0, 3, 4], dtype=np.int8)
+DOMAINS = ("ICE", "consciousness", "seizure", "motor", "cerebral_edema")
+
+
+def ice_score(orientation: int, naming: int, command: int, writing: int, attention: int) -> int:
+    """ICE score (0-10) as the sum of its five items; each item must be within 0..its maximum.
+
+    Source: ASTCT 2019 ICE score (PMC8153820 Table 2).
+    """
+    items = {
+        "orientation": orientation,
+        "naming": naming,
+        "command": command,
+        "writing": writing,
+        "attention": attention,
+    }
+    for name, value in items.items():
+        if not 0 <= value <= ICE_ITEM_MAXIMA[name] or value != int(value):
+            raise ValueError(f"ICE {name} must be a whole number 0-{ICE_ITEM_MAXIMA[name]}, got {value!r}")
+    return int(sum(items.values()))
+
+
+def ice_domain_grade(ice: int | None, unarousable: bool) -> int:
+    """ICANS grade of the ICE domain: 10 → 0, 7-9 → 1, 3-6 → 2, 0-2 → 3; 4 when the patient is unarousable
+    and ICE cannot be performed (ICE missing or 0 with an unarousable patient, ICANS-1)."""
+    if unarousable and (ice is None or ice == 0):
+        return 4
+    if ice is None:
+        raise ValueError("an ICE score is required unless the patient is unarousable")
+    if ice >= 10:
+        return 0
+    if ice >= 7:
+        return 1
+    if ice >= 3:
+        return 2
+    return 3
+
+
+@dataclass(frozen=True)
+class IcansGrade:
+    """ASTCT 2019 ICANS grade of one assessment with the grade of each domain and the deciding rule."""
+
+    grade: int
+    rule: str
+    ice_score: int | None
+    domain_grades: dict[str, int]
+    scale: str = ICANS_SCALE
+    source: str = ICANS_SOURCE
+
+
+def icans_rule_text(grade: int, domain_grades: dict[str, int], ice: int | None) -> str:
+    """Text naming the domain(s) that decided the ICANS grade (shared by both layers)."""
+    if grade == 0:
+        return "grade 0: ICE 10 and no depressed consciousness, seizure, motor finding or cerebral oedema"
+    parts = []
+    for domain in DOMAINS:
+        if domain_grades[domain] == grade:
+            if domain == "ICE":
+                parts.append("ICE not assessable, unarousable" if ice is None else f"ICE {ice}")
+            else:
+                parts.append(domain.replace("_", " "))
+    return f"grade {grade}: {' and '.join(parts)}"
+
+
+def grade_icans(
+    *,
+    consciousness: Consciousness | str,
+    seizure: Seizure | str = Seizure.NONE,
+    motor: MotorFinding | str = MotorFinding.NONE,
+    cerebral_edema: CerebralEdema | str = CerebralEdema.NONE,
+    ice_total: int | None = None,
+    consciousness_other_cause: bool = False,
+) -> IcansGrade:
+    """ASTCT 2019 ICANS grade: the worst of the ICE, consciousness, seizure, motor and oedema domains.
+
+    `ice_total` is the ICE score 0-10 (None when not assessable, allowed only for an unarousable patient).
+    An ICE of 0 is grade 3 in an arousable patient, grade 4 only when unarousable (ICANS-1).
+    `consciousness_other_cause`: the depressed consciousness is attributable to another cause such as
+    sedating medication, so that domain does not count (ICANS-5). Source: PMC9327779 Table 2.
+    """
+    level = Consciousness(consciousness)
+    unarousable = level is Consciousness.UNAROUSABLE
+    if ice_total is not None and not 0 <= ice_total <= 10:
+        raise ValueError(f"ICE total must be 0-10, got {ice_total!r}")
+    grades = {
+        "ICE": ice_domain_grade(ice_total, unarousable),
+        "consciousness": 0 if consciousness_other_cause else int(CONSCIOUSNESS_LEVELS.index(level)),
+        "seizure": int(_SEIZURE_GRADE[SEIZURE_TYPES.index(Seizure(seizure))]),
+        "motor": int(_MOTOR_GRADE[MOTOR_FINDINGS.index(MotorFinding(motor))]),
+        "cerebral_edema": int(_EDEMA_GRADE[EDEMA_TYPES.index(CerebralEdema(cerebral_edema))]),
+    }
+    grade = max(grades.values())
+    return IcansGrade(
+        grade=grade,
+        rule=icans_rule_text(grade, grades, ice_total),
+        ice_score=ice_total,
+        domain_grades=grades,
+    )
+
+
+@dataclass(frozen=True)
+class IcansGradeArrays:
+    """Column-wise ICANS grades; `rule_texts()` gives the texts of `grade_icans(...).rule`."""
+
+    grade: npt.NDArray[np.int8]
+    domain_grades: dict[str, npt.NDArray[np.int8]]
+    ice_total: npt.NDArray[np.float64]
+
+    def rule_texts(self) -> npt.NDArray[np.object_]:
+        out = np.empty(len(self.grade), dtype=object)
+        cache: dict[tuple[Any, ...], str] = {}
+        for i in range(len(self.grade)):
+            ice = None if np.isnan(self.ice_total[i]) else int(self.ice_total[i])
+            domains = {d: int(self.domain_grades[d][i]) for d in DOMAINS}
+            key = (int(self.grade[i]), ice, *domains.values())
+            if key not in cache:
+                cache[key] = icans_rule_text(int(self.grade[i]), domains, ice)
+            out[i] = cache[key]
+        return out
+
+
+def grade_icans_arrays(
+    *,
+    ice_total: npt.NDArray[np.float64],
+    consciousness_code: npt.NDArray[np.integer[Any]],
+    seizure_code: npt.NDArray[np.integer[Any]],
+    motor_code: npt.NDArray[np.integer[Any]],
+    edema_code: npt.NDArray[np.integer[Any]],
+    consciousness_other_cause: npt.NDArray[np.bool_] | None = None,
+) -> IcansGradeArrays:
+    """ICANS grades of many assessments (same rules as `grade_icans`).
+
+    Codes are positions in `CONSCIOUSNESS_LEVELS`, `SEIZURE_TYPES`, `MOTOR_FINDINGS`, `EDEMA_TYPES`;
+    `ice_total` is NaN where not assessable (valid only for unarousable patients; rows with NaN ICE in an
+    arousable patient are graded as ICE 0-2, so validate first). Source: as `grade_icans`.
+    """
+    ice = np.asarray(ice_total, dtype=float)
+    level = np.asarray(consciousness_code, dtype=np.int8)
+    unarousable = level == CONSCIOUSNESS_LEVELS.index(Consciousness.UNAROUSABLE)
+    with np.errstate(invalid="ignore"):
+        ice_grade = np.select([ice >= 10, ice >= 7, ice >= 3], [0, 1, 2], default=3).astype(np.int8)
+    ice_grade[unarousable & (np.isnan(ice) | (ice == 0))] = 4
+    conscious_grade = _CONSCIOUSNESS_GRADE[level]
+    if consciousness_other_cause is not None:
+        conscious_grade = np.where(consciousness_other_cause, np.int8(0), conscious_grade).astype(np.int8)
+    domains = {
+        "ICE": ice_grade,
+        "consciousness": conscious_grade,
+        "seizure": _SEIZURE_GRADE[np.asarray(seizure_code, dtype=np.int8)],
+        "motor": _MOTOR_GRADE[np.asarray(motor_code, dtype=np.int8)],
+        "cerebral_edema": _EDEMA_GRADE[np.asarray(edema_code, dtype=np.int8)],
+    }
+    grade = np.maximum.reduce(list(domains.values())).astype(np.int8)
+    return IcansGradeArrays(grade=grade, domain_grades=domains, ice_total=ice)
+
+
+__all__ = [
+    "CONSCIOUSNESS_LEVELS",
+    "EDEMA_TYPES",
+    "ICANS_SCALE",
+    "ICANS_SOURCE",
+    "ICE_ITEM_MAXIMA",
+    "ICE_SOURCE",
+    "MOTOR_FINDINGS",
+    "SEIZURE_TYPES",
+    "CerebralEdema",
+    "Consciousness",
+    "IcansGrade",
+    "IcansGradeArrays",
+    "MotorFinding",
+    "Seizure",
+    "grade_icans",
+    "grade_icans_arrays",
+    "ice_domain_grade",
+    "ice_score",
+]

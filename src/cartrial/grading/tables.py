@@ -1,0 +1,478 @@
+"""Validated grading inputs from the CSV forms (DataFrames of strings as read by `cartrial.tabular.read_csv`).
+
+Pure functions shared by the `grade` commands and the study-data import, so both validate the forms
+identically: each `parse_*_frame(frame, problems)` checks every row, records each bad value in `problems`
+(row, column, value, what is allowed) and returns the parsed columns. Values of bad rows are placeholders
+(the caller grades only rows where ``problems.bad_mask(n)`` is false). Column names are the contract of the
+templates in ``docs/templates/`` (described in ``docs/templates/grading.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
+from cartrial.grading.ctcae import ANALYTES, Analyte, allowed_units, unit_factor
+from cartrial.grading.icans import (
+    CONSCIOUSNESS_LEVELS,
+    EDEMA_TYPES,
+    ICE_ITEM_MAXIMA,
+    MOTOR_FINDINGS,
+    SEIZURE_TYPES,
+    Consciousness,
+)
+from cartrial.tabular import (
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_datetime,
+    parse_float,
+    parse_int,
+    parse_text,
+)
+
+TEMPERATURE_RANGE_C = (30.0, 45.0)
+"""Plausible body temperature; values outside are data errors (issue 3)."""
+MAX_OXYGEN_L_MIN = 100.0
+MAX_VASOPRESSORS = 10
+
+CRS_REQUIRED = (
+    "subject_id",
+    "assessed_at",
+    "fever_masked",
+    "vasopressors",
+    "vasopressin",
+    "oxygen",
+    "oxygen_l_min",
+)
+CRS_ONE_OF = (("temperature_c", "temperature_f"), ("hypotension", "systolic_bp_mmhg"))
+CRS_OPTIONAL = (
+    "death_due_to_crs",
+    "fever_other_cause",
+    "crs_resolved",
+    "fio2_pct",
+    "norepinephrine_ug_min",
+    "dopamine_ug_kg_min",
+    "phenylephrine_ug_min",
+    "epinephrine_ug_min",
+    "organ_toxicity_grade",
+    "transaminase_grade",
+    "life_threatening_hypotension",
+)
+ICE_ITEM_COLUMNS = tuple(f"ice_{name}" for name in ICE_ITEM_MAXIMA)
+ICANS_REQUIRED = ("subject_id", "assessed_at", "consciousness", "seizure", "motor", "cerebral_edema")
+ICANS_OPTIONAL = (*ICE_ITEM_COLUMNS, "ice_total", "consciousness_other_cause")
+LABS_REQUIRED = ("subject_id", "collected_at", "analyte", "value", "unit", "lln")
+INFUSIONS_REQUIRED = ("subject_id", "infused_at")
+THERAPIES_REQUIRED = ("subject_id", "given_at", "therapy")
+THERAPIES_OPTIONAL = ("agent", "dose", "unit")
+THERAPY_CATEGORIES = ("tocilizumab", "corticosteroid", "vasopressor", "antipyretic", "anakinra", "other")
+
+
+@dataclass(frozen=True)
+class CrsInputs:
+    """Parsed CRS assessment columns (one entry per row)."""
+
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    temperature_c: npt.NDArray[np.float64]
+    fever_masked: npt.NDArray[np.bool_]
+    hypotension: npt.NDArray[np.bool_]
+    vasopressors: npt.NDArray[np.float64]
+    vasopressin: npt.NDArray[np.bool_]
+    oxygen_code: npt.NDArray[np.int8]
+    oxygen_l_min: npt.NDArray[np.float64]
+    death_due_to_crs: npt.NDArray[np.bool_]
+    fever_other_cause: npt.NDArray[np.bool_]
+    crs_resolved: npt.NDArray[np.bool_]
+    fio2_pct: npt.NDArray[np.float64]
+    norepinephrine_ug_min: npt.NDArray[np.float64]
+    dopamine_ug_kg_min: npt.NDArray[np.float64]
+    phenylephrine_ug_min: npt.NDArray[np.float64]
+    epinephrine_ug_min: npt.NDArray[np.float64]
+    doses_recorded: npt.NDArray[np.bool_]
+    organ_toxicity_grade: npt.NDArray[np.float64]
+    transaminase_grade: npt.NDArray[np.float64]
+    life_threatening_hypotension: npt.NDArray[np.object_]
+
+
+def _optional_bool(frame: pd.DataFrame, column: str, problems: RowProblems) -> npt.NDArray[np.object_]:
+    """A true/false column where blank means not recorded (None)."""
+    out = np.full(len(frame), None, dtype=object)
+    if column not in frame.columns:
+        return out
+    parsed = parse_bool(frame, column, problems, required=False)
+    blank = (frame[column] == "").to_numpy()
+    out[~blank] = parsed[~blank]
+    return out
+
+
+def parse_crs_frame(
+    frame: pd.DataFrame, problems: RowProblems, *, sbp_threshold_mmhg: float = 90.0
+) -> CrsInputs:
+    """Validate and parse a CRS assessments form (``docs/templates/crs_assessments.csv``).
+
+    Checks per row: temperature within 30-45 °C (86-113 °F; `temperature_c` or `temperature_f`, which must
+    agree within 0.2 °C when both are given); `oxygen` one of the devices; `oxygen_l_min` ≥ 0 and ≤ 100,
+    required for nasal cannula and not allowed (> 0) with ``oxygen=none``; `vasopressors` a whole number
+    0-10, and vasopressors or vasopressin only with ``hypotension=true``; true/false flags. `hypotension`
+    may be blank when `systolic_bp_mmhg` is given (then hypotension = SBP < `sbp_threshold_mmhg`, ASTCT
+    ambiguity A4). Optional legacy-scale columns (FiO2, vasopressor doses, organ toxicity grades) are
+    range-checked.
+    """
+    n = len(frame)
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    low_c, high_c = TEMPERATURE_RANGE_C
+    temp_c = np.full(n, np.nan)
+    has_c = "temperature_c" in frame.columns
+    has_f = "temperature_f" in frame.columns
+    if has_c:
+        temp_c = parse_float(
+            frame, "temperature_c", problems, required=not has_f, minimum=low_c, maximum=high_c, unit="°C"
+        )
+    if has_f:
+        low_f, high_f = low_c * 9 / 5 + 32, high_c * 9 / 5 + 32
+        temp_f = parse_float(
+            frame, "temperature_f", problems, required=not has_c, minimum=low_f, maximum=high_f, unit="°F"
+        )
+        from_f = celsius_from_fahrenheit(temp_f)
+        if has_c:
+            blank_c = (frame["temperature_c"] == "").to_numpy()
+            blank_f = (frame["temperature_f"] == "").to_numpy()
+            for i in np.flatnonzero(blank_c & blank_f):
+                problems.add(
+                    i, "temperature_c", "", "a temperature is required", "temperature_c or temperature_f"
+                )
+            with np.errstate(invalid="ignore"):
+                disagree = np.abs(temp_c - from_f) > 0.2
+            for i in np.flatnonzero(disagree):
+                problems.add(
+                    i,
+                    "temperature_f",
+                    frame["temperature_f"].iat[i],
+                    f"disagrees with temperature_c {frame['temperature_c'].iat[i]}",
+                    "one temperature, or both agreeing within 0.2 °C",
+                )
+            temp_c = np.where(blank_c, from_f, temp_c)
+        else:
+            temp_c = from_f
+    fever_masked = parse_bool(frame, "fever_masked", problems)
+    if "hypotension" in frame.columns:
+        hyp_blank = (frame["hypotension"] == "").to_numpy()
+        hypotension = parse_bool(frame, "hypotension", problems, required=False)
+    else:
+        hyp_blank = np.ones(n, dtype=bool)
+        hypotension = np.zeros(n, dtype=bool)
+    if "systolic_bp_mmhg" in frame.columns:
+        sbp = parse_float(
+            frame, "systolic_bp_mmhg", problems, required=False, minimum=20, maximum=300, unit="mmHg"
+        )
+        derive = hyp_blank & ~np.isnan(sbp)
+        hypotension = np.where(derive, sbp < sbp_threshold_mmhg, hypotension)
+        hyp_blank = hyp_blank & np.isnan(sbp)
+    for i in np.flatnonzero(hyp_blank):
+        problems.add(i, "hypotension", "", "value is required", "true or false (or a systolic_bp_mmhg)")
+    vasopressors = parse_int(frame, "vasopressors", problems, minimum=0, maximum=MAX_VASOPRESSORS)
+    vasopressin = parse_bool(frame, "vasopressin", problems)
+    devices = parse_choice(frame, "oxygen", [d.value for d in OXYGEN_DEVICES], problems)
+    oxygen_code = np.array(
+        [OXYGEN_CODES[OxygenDevice(d)] if d is not None else 0 for d in devices], dtype=np.int8
+    )
+    flow = parse_float(
+        frame, "oxygen_l_min", problems, required=False, minimum=0, maximum=MAX_OXYGEN_L_MIN, unit="L/min"
+    )
+    flow_cells = frame["oxygen_l_min"] if "oxygen_l_min" in frame.columns else pd.Series([""] * n)
+    for row in range(n):
+        device = devices[row]
+        if device == OxygenDevice.NASAL_CANNULA and (flow_cells.iat[row] == ""):
+            problems.add(
+                row, "oxygen_l_min", "", "flow is required for oxygen=nasal_cannula", "a number ≥ 0 L/min"
+            )
+        if device == OxygenDevice.NONE and np.isfinite(flow[row]) and flow[row] > 0:
+            problems.add(
+                row,
+                "oxygen_l_min",
+                flow_cells.iat[row],
+                "oxygen flow given with oxygen=none",
+                "blank or 0 when oxygen=none",
+            )
+    with np.errstate(invalid="ignore"):
+        pressor_without_hypotension = ~hypotension & ~hyp_blank & (vasopressors > 0)
+    for i in np.flatnonzero(pressor_without_hypotension):
+        problems.add(
+            i,
+            "vasopressors",
+            frame["vasopressors"].iat[i],
+            "vasopressors given with hypotension=false",
+            "0 when hypotension=false",
+        )
+    for i in np.flatnonzero(~hypotension & ~hyp_blank & vasopressin):
+        problems.add(
+            i,
+            "vasopressin",
+            frame["vasopressin"].iat[i],
+            "vasopressin given with hypotension=false",
+            "false when hypotension=false",
+        )
+    death = parse_bool(frame, "death_due_to_crs", problems, required=False)
+    other = parse_bool(frame, "fever_other_cause", problems, required=False)
+    resolved = parse_bool(frame, "crs_resolved", problems, required=False)
+    fio2 = parse_float(frame, "fio2_pct", problems, required=False, minimum=21, maximum=100, unit="%")
+    doses = {
+        name: parse_float(frame, name, problems, required=False, minimum=0, maximum=limit, unit=unit)
+        for name, limit, unit in (
+            ("norepinephrine_ug_min", 500.0, "µg/min"),
+            ("dopamine_ug_kg_min", 100.0, "µg/kg/min"),
+            ("phenylephrine_ug_min", 2000.0, "µg/min"),
+            ("epinephrine_ug_min", 500.0, "µg/min"),
+        )
+    }
+    dose_columns = [c for c in doses if c in frame.columns]
+    doses_recorded = np.zeros(n, dtype=bool)
+    for column in dose_columns:
+        doses_recorded |= (frame[column] != "").to_numpy()
+    organ = parse_int(frame, "organ_toxicity_grade", problems, required=False, minimum=0, maximum=5)
+    transaminase = parse_int(frame, "transaminase_grade", problems, required=False, minimum=0, maximum=5)
+    life = _optional_bool(frame, "life_threatening_hypotension", problems)
+    return CrsInputs(
+        subject_id=subject,
+        assessed_at=assessed,
+        temperature_c=temp_c,
+        fever_masked=fever_masked,
+        hypotension=hypotension.astype(bool),
+        vasopressors=np.nan_to_num(vasopressors, nan=0.0),
+        vasopressin=vasopressin,
+        oxygen_code=oxygen_code,
+        oxygen_l_min=flow,
+        death_due_to_crs=death,
+        fever_other_cause=other,
+        crs_resolved=resolved,
+        fio2_pct=fio2,
+        norepinephrine_ug_min=np.nan_to_num(doses["norepinephrine_ug_min"]),
+        dopamine_ug_kg_min=np.nan_to_num(doses["dopamine_ug_kg_min"]),
+        phenylephrine_ug_min=np.nan_to_num(doses["phenylephrine_ug_min"]),
+        epinephrine_ug_min=np.nan_to_num(doses["epinephrine_ug_min"]),
+        doses_recorded=doses_recorded,
+        organ_toxicity_grade=organ,
+        transaminase_grade=transaminase,
+        life_threatening_hypotension=life,
+    )
+
+
+@dataclass(frozen=True)
+class IcansInputs:
+    """Parsed ICANS assessment columns; `ice_total` is NaN where ICE was not assessable."""
+
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    ice_total: npt.NDArray[np.float64]
+    consciousness_code: npt.NDArray[np.int8]
+    seizure_code: npt.NDArray[np.int8]
+    motor_code: npt.NDArray[np.int8]
+    edema_code: npt.NDArray[np.int8]
+    consciousness_other_cause: npt.NDArray[np.bool_]
+
+
+def _codes(values: npt.NDArray[np.object_], choices: tuple[str, ...]) -> npt.NDArray[np.int8]:
+    index = {c: i for i, c in enumerate(choices)}
+    return np.array([index.get(v, 0) if v is not None else 0 for v in values], dtype=np.int8)
+
+
+def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs:
+    """Validate and parse an ICANS assessments form (``docs/templates/icans_assessments.csv``).
+
+    ICE: the five items (orientation 0-4, naming 0-3, command 0-1, writing 0-1, attention 0-1), all or
+    none, or `ice_total` 0-10 (which must equal the item sum when both are given); blank only with
+    ``consciousness=unarousable`` (not assessable), and an unarousable patient cannot score above 0.
+    Categories: `consciousness` (alert | awakens_spontaneously | awakens_to_voice | awakens_to_tactile |
+    unarousable), `seizure`, `motor`, `cerebral_edema`.
+    """
+    n = len(frame)
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    items = {
+        column: parse_int(frame, column, problems, required=False, minimum=0, maximum=maximum)
+        for column, maximum in zip(ICE_ITEM_COLUMNS, ICE_ITEM_MAXIMA.values(), strict=True)
+    }
+    total = parse_int(frame, "ice_total", problems, required=False, minimum=0, maximum=10)
+    consciousness = parse_choice(frame, "consciousness", [c.value for c in CONSCIOUSNESS_LEVELS], problems)
+    seizure = parse_choice(frame, "seizure", [s.value for s in SEIZURE_TYPES], problems)
+    motor = parse_choice(frame, "motor", [m.value for m in MOTOR_FINDINGS], problems)
+    edema = parse_choice(frame, "cerebral_edema", [e.value for e in EDEMA_TYPES], problems)
+    other = parse_bool(frame, "consciousness_other_cause", problems, required=False)
+    present = np.zeros((n, len(ICE_ITEM_COLUMNS)), dtype=bool)
+    for j, column in enumerate(ICE_ITEM_COLUMNS):
+        if column in frame.columns:
+            present[:, j] = (frame[column] != "").to_numpy()
+    item_sum = np.sum(np.column_stack([np.nan_to_num(v) for v in items.values()]), axis=1)
+    total_given = (frame["ice_total"] != "").to_numpy() if "ice_total" in frame.columns else np.zeros(n, bool)
+    ice = np.full(n, np.nan)
+    allowed_ice = "all five ICE items or ice_total (0-10); blank only when consciousness=unarousable"
+    for i in range(n):
+        n_items = int(present[i].sum())
+        unarousable = consciousness[i] == Consciousness.UNAROUSABLE
+        if 0 < n_items < len(ICE_ITEM_COLUMNS):
+            missing = [c for j, c in enumerate(ICE_ITEM_COLUMNS) if not present[i, j]]
+            problems.add(
+                i, missing[0], "", f"incomplete ICE items (missing {', '.join(missing)})", allowed_ice
+            )
+            continue
+        if n_items == len(ICE_ITEM_COLUMNS):
+            ice[i] = item_sum[i]
+            if total_given[i] and np.isfinite(total[i]) and total[i] != item_sum[i]:
+                problems.add(
+                    i,
+                    "ice_total",
+                    frame["ice_total"].iat[i],
+                    f"does not equal the sum of the ICE items ({item_sum[i]:g})",
+                    allowed_ice,
+                )
+        elif total_given[i]:
+            ice[i] = total[i]
+        elif not unarousable and consciousness[i] is not None:
+            problems.add(i, "ice_total", "", "ICE score missing for an arousable patient", allowed_ice)
+        if unarousable and np.isfinite(ice[i]) and ice[i] > 0:
+            problems.add(
+                i,
+                "consciousness",
+                "unarousable",
+                f"an unarousable patient cannot score ICE {ice[i]:g}",
+                "ICE blank or 0 when unarousable",
+            )
+    return IcansInputs(
+        subject_id=subject,
+        assessed_at=assessed,
+        ice_total=ice,
+        consciousness_code=_codes(consciousness, tuple(c.value for c in CONSCIOUSNESS_LEVELS)),
+        seizure_code=_codes(seizure, tuple(s.value for s in SEIZURE_TYPES)),
+        motor_code=_codes(motor, tuple(m.value for m in MOTOR_FINDINGS)),
+        edema_code=_codes(edema, tuple(e.value for e in EDEMA_TYPES)),
+        consciousness_other_cause=other,
+    )
+
+
+@dataclass(frozen=True)
+class LabInputs:
+    """Parsed haematology results; values and LLNs converted to the canonical unit of the analyte."""
+
+    subject_id: npt.NDArray[np.object_]
+    collected_at: list[datetime | None]
+    analyte_code: npt.NDArray[np.int8]
+    value_canonical: npt.NDArray[np.float64]
+    lln_canonical: npt.NDArray[np.float64]
+
+
+def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
+    """Validate and parse a haematology results form (``docs/templates/labs.csv``).
+
+    `analyte` one of neutrophils | platelets | hemoglobin | lymphocytes | wbc; `value` and `lln` numbers
+    ≥ 0 in `unit`, which must be a known unit of the analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …;
+    haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed.
+    """
+    n = len(frame)
+    subject = parse_text(frame, "subject_id", problems)
+    collected = parse_datetime(frame, "collected_at", problems)
+    analytes = parse_choice(frame, "analyte", [a.value for a in ANALYTES], problems)
+    value = parse_float(frame, "value", problems, minimum=0)
+    lln = parse_float(frame, "lln", problems, minimum=0)
+    factor = np.full(n, np.nan)
+    units = frame["unit"] if "unit" in frame.columns else pd.Series([""] * n)
+    for i in range(n):
+        if analytes[i] is None:
+            continue
+        unit = units.iat[i]
+        allowed = ", ".join(allowed_units(analytes[i]))
+        if unit == "":
+            problems.add(i, "unit", "", "unit is required", allowed)
+            continue
+        try:
+            factor[i] = unit_factor(analytes[i], unit)
+        except ValueError:
+            problems.add(i, "unit", unit, f"unknown unit for {analytes[i]}", allowed)
+    codes = np.array([ANALYTES.index(Analyte(a)) if a is not None else 0 for a in analytes], dtype=np.int8)
+    return LabInputs(
+        subject_id=subject,
+        collected_at=collected,
+        analyte_code=codes,
+        value_canonical=value * factor,
+        lln_canonical=lln * factor,
+    )
+
+
+def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[str, datetime]:
+    """Infusion time of each subject (columns `subject_id`, `infused_at`; other columns ignored)."""
+    subject = parse_text(frame, "subject_id", problems)
+    infused = parse_datetime(frame, "infused_at", problems)
+    out: dict[str, datetime] = {}
+    for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
+        if sid in out:
+            problems.add(i, "subject_id", sid, "subject listed twice", "one infusion row per subject")
+        elif sid and moment is not None:
+            out[str(sid)] = moment
+    return out
+
+
+@dataclass(frozen=True)
+class TherapyRecord:
+    """One therapy administration (``docs/templates/therapies.csv``)."""
+
+    subject_id: str
+    given_at: datetime
+    therapy: str
+    agent: str
+    dose: float | None
+    unit: str
+
+
+def parse_therapies_frame(frame: pd.DataFrame, problems: RowProblems) -> list[TherapyRecord]:
+    """Therapies given: `therapy` one of tocilizumab | corticosteroid | vasopressor | antipyretic | anakinra
+    | other; `dose` ≥ 0 (optional, in `unit`)."""
+    subject = parse_text(frame, "subject_id", problems)
+    given = parse_datetime(frame, "given_at", problems)
+    therapy = parse_choice(frame, "therapy", THERAPY_CATEGORIES, problems)
+    agent = parse_text(frame, "agent", problems, required=False)
+    dose = parse_float(frame, "dose", problems, required=False, minimum=0)
+    unit = parse_text(frame, "unit", problems, required=False)
+    bad = problems.bad_mask(len(frame))
+    return [
+        TherapyRecord(
+            subject_id=str(subject[i]),
+            given_at=given[i],  # type: ignore[arg-type]
+            therapy=str(therapy[i]),
+            agent=str(agent[i]),
+            dose=None if np.isnan(dose[i]) else float(dose[i]),
+            unit=str(unit[i]),
+        )
+        for i in range(len(frame))
+        if not bad[i]
+    ]
+
+
+__all__ = [
+    "CRS_ONE_OF",
+    "CRS_OPTIONAL",
+    "CRS_REQUIRED",
+    "ICANS_OPTIONAL",
+    "ICANS_REQUIRED",
+    "INFUSIONS_REQUIRED",
+    "LABS_REQUIRED",
+    "TEMPERATURE_RANGE_C",
+    "THERAPIES_OPTIONAL",
+    "THERAPIES_REQUIRED",
+    "THERAPY_CATEGORIES",
+    "CrsInputs",
+    "IcansInputs",
+    "LabInputs",
+    "TherapyRecord",
+    "parse_crs_frame",
+    "parse_icans_frame",
+    "parse_infusions_frame",
+    "parse_labs_frame",
+    "parse_therapies_frame",
+]
