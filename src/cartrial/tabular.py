@@ -166,7 +166,7 @@ def parse_float(
 ) -> np.ndarray:
     """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems."""
     cells = _cells(frame, column)
-    values = pd.to_numeric(cells.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(cells.mask(cells == ""), errors="coerce").to_numpy(dtype=float)
     blank = (cells == "").to_numpy()
     bounds = _bounds_text(minimum, maximum, exclusive_minimum, unit)
     for i in np.flatnonzero(np.isnan(values) & ~blank):
