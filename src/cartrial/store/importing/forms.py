@@ -13,6 +13,7 @@ subject).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -55,14 +56,38 @@ class ColumnRule:
 
 @dataclass(frozen=True)
 class FormColumn:
-    """One column of a form: its template name, the table column it feeds, type and requirements."""
+    """One column of a form: its template name, the table column it feeds (None: the database has no place
+    for it, a schema gap), type and requirements."""
 
     name: str
-    table_column: str
+    table_column: str | None
     kind: ColumnKind
     required: bool
+    """The column must be present in the file."""
     max_length: int | None
     rule: ColumnRule
+    value_required: bool = False
+    """Every row needs a value (the table's NOT NULL columns and rule overrides; other cell-level rules of
+    forms owned by other areas come from their validators)."""
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """Where another area publishes a form's template columns and its validator (module attributes).
+
+    `required` / `optional` name tuples of column names in `module` (nested tuples, as in "one of" groups,
+    are flattened); `validator` is called as ``validator(frame, problems)`` with a `RowProblems`.
+    """
+
+    module: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    validator: str | None = None
+    one_of: tuple[str, ...] = ()
+    """Attributes holding groups of columns of which at least one must be present."""
+    validator_rows: tuple[str, str, str] | None = None
+    """Only rows whose ``column`` value is in ``module.attribute`` go to the validator (column, module,
+    attribute): e.g. the grading area validates haematology lab rows; other analytes are checked here."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +96,9 @@ class FormSpec:
 
     `name` is the template file stem (``adverse_events`` for ``adverse_events.csv``), `table` the table it
     feeds, `owner` the area that owns the template, `aliases` template column → table column where they
-    differ, `rules` domain rules by template column.
+    differ, `rules` domain rules by template column, `template` where the owning area publishes the
+    template's columns (forms owned by other areas), `fill_blank_from` table column → template column whose
+    value is used when the column's own cell is blank.
     """
 
     name: str
@@ -80,6 +107,8 @@ class FormSpec:
     description: str
     rules: Mapping[str, ColumnRule] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
+    template: TemplateSource | None = None
+    fill_blank_from: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def file_name(self) -> str:
@@ -99,24 +128,76 @@ class FormSpec:
     def subject_column(self) -> str | None:
         return self.model.subject_column
 
+    def published_columns(self) -> tuple[list[str], list[str]] | None:
+        """(required, optional) template columns as the owning area publishes them, or None if it does not
+        (yet): then the form's columns are the table's."""
+        if self.template is None:
+            return None
+        try:
+            module = importlib.import_module(self.template.module)
+        except ImportError:
+            return None
+        names: list[list[str]] = [[], []]
+        for slot, attributes in enumerate((self.template.required, self.template.optional)):
+            for attribute in attributes:
+                value = getattr(module, attribute, None)
+                if value is None and slot == 0:
+                    return None
+                if value is not None:
+                    names[slot].extend(_flatten(value))
+        required = list(dict.fromkeys(names[0]))
+        optional = [c for c in dict.fromkeys(names[1]) if c not in required]
+        return required, optional
+
+    def one_of_groups(self) -> list[tuple[str, ...]]:
+        """Groups of template columns of which at least one must be present (published by the owner)."""
+        if self.template is None or not self.template.one_of:
+            return []
+        try:
+            module = importlib.import_module(self.template.module)
+        except ImportError:
+            return []
+        groups: list[tuple[str, ...]] = []
+        for attribute in self.template.one_of:
+            for group in getattr(module, attribute, ()):
+                groups.append(tuple(_flatten(group)))
+        return groups
+
     def columns(self) -> list[FormColumn]:
-        """Every template column in table order."""
-        reverse = {table_column: name for name, table_column in self.aliases.items()}
+        """Every accepted template column: the published template's when there is one, else the table's."""
+        table_columns = {c.name: c for c in self.model.__table__.columns if c.name not in DATABASE_COLUMNS}
+        published = self.published_columns()
+        names: list[tuple[str, bool | None]]
+        if published is None:
+            reverse = {table_column: name for name, table_column in self.aliases.items()}
+            names = [(reverse.get(c, c), None) for c in table_columns]
+        else:
+            names = [(c, True) for c in published[0]]
+            names.extend((c, False) for c in published[1])
         out: list[FormColumn] = []
-        for column in self.model.__table__.columns:
-            if column.name in DATABASE_COLUMNS:
-                continue
-            name = reverse.get(column.name, column.name)
+        for name, published_required in names:
+            # the table's column of that name first (the schema follows the templates), else the alias
+            column = table_columns.get(name)
+            if column is None:
+                column = table_columns.get(self.aliases.get(name, name))
             rule = self.rules.get(name, ColumnRule())
-            required = _table_requires(column) if rule.required is None else rule.required
+            required = (
+                published_required
+                if published_required is not None
+                else (_table_requires(column) if column is not None else False)
+            )
+            value_required = column is not None and _table_requires(column)
+            if rule.required is not None:
+                required = value_required = rule.required
             out.append(
                 FormColumn(
                     name=name,
-                    table_column=column.name,
-                    kind=_kind(column),
+                    table_column=None if column is None else column.name,
+                    kind=ColumnKind.TEXT if column is None else _kind(column),
                     required=required,
-                    max_length=getattr(column.type, "length", None),
+                    max_length=None if column is None else getattr(column.type, "length", None),
                     rule=rule,
+                    value_required=value_required,
                 )
             )
         return out
@@ -124,10 +205,25 @@ class FormSpec:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns()]
 
+    def schema_gaps(self) -> list[str]:
+        """Template columns the database has no column for (their data cannot be imported)."""
+        return [c.name for c in self.columns() if c.table_column is None]
+
     def template_key(self) -> tuple[str, ...]:
         """The natural key under the template's column names."""
-        reverse = {table_column: name for name, table_column in self.aliases.items()}
+        reverse = {c.table_column: c.name for c in self.columns() if c.table_column is not None}
         return tuple(reverse.get(c, c) for c in self.key_columns)
+
+
+def _flatten(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [str(k) for k in value]
+    out: list[str] = []
+    for item in value:
+        out.extend(_flatten(item))
+    return out
 
 
 def _table_requires(column: Column[object]) -> bool:
@@ -214,24 +310,51 @@ FORMS: tuple[FormSpec, ...] = (
         "crs_assessment",
         "grading",
         "CRS assessments (inputs of the ASTCT grade); template owned by the grading area.",
+        aliases={"oxygen": "o2_device", "oxygen_l_min": "o2_flow_l_min", "death_due_to_crs": "died_of_crs"},
+        template=TemplateSource(
+            "cartrial.grading.tables",
+            ("CRS_REQUIRED",),
+            ("CRS_OPTIONAL", "CRS_ONE_OF"),
+            "parse_crs_frame",
+            one_of=("CRS_ONE_OF",),
+        ),
     ),
     FormSpec(
         "icans_assessments",
         "icans_assessment",
         "grading",
         "ICANS assessments (ICE items, consciousness, seizures…); template owned by the grading area.",
+        aliases={
+            "motor": "motor_weakness",
+            "cerebral_edema": "cerebral_oedema",
+            "ice_command": "ice_commands",
+        },
+        template=TemplateSource(
+            "cartrial.grading.tables", ("ICANS_REQUIRED",), ("ICANS_OPTIONAL",), "parse_icans_frame"
+        ),
     ),
     FormSpec(
         "therapies",
         "therapy",
         "grading",
         "Concomitant therapies (tocilizumab, corticosteroids, vasopressors…); template owned by grading.",
+        aliases={"given_at": "started_at", "agent": "drug", "therapy": "drug_class", "unit": "dose_unit"},
+        template=TemplateSource(
+            "cartrial.grading.tables",
+            ("THERAPIES_REQUIRED",),
+            ("THERAPIES_OPTIONAL",),
+            "parse_therapies_frame",
+        ),
+        fill_blank_from={"drug": "therapy"},
     ),
     FormSpec(
         "labs",
         "lab_result",
         "grading",
         "Laboratory values with unit and LLN/ULN; template owned by the grading area.",
+        template=TemplateSource(
+            "cartrial.grading.tables", ("LABS_REQUIRED",), ("LABS_OPTIONAL",), "parse_labs_frame"
+        ),
     ),
     FormSpec(
         "adverse_events",
@@ -254,10 +377,54 @@ FORMS: tuple[FormSpec, ...] = (
             ),
         },
     ),
-    FormSpec("edss", "edss_assessment", "neuro", "EDSS and functional systems; template owned by neuro."),
-    FormSpec("visual_acuity", "visual_acuity", "neuro", "Visual acuity per eye; template owned by neuro."),
-    FormSpec("osis", "osis_assessment", "neuro", "OSIS subscores; template owned by neuro."),
-    FormSpec("relapses", "relapse", "neuro", "NMOSD relapses; template owned by neuro."),
+    FormSpec(
+        "edss",
+        "edss_assessment",
+        "neuro",
+        "EDSS raw functional-system scores and ambulation; template owned by neuro.",
+        aliases={
+            "assessed_at": "assessed_on",
+            "visual": "visual_fs_raw",
+            "brainstem": "brainstem_fs",
+            "pyramidal": "pyramidal_fs",
+            "cerebellar": "cerebellar_fs",
+            "sensory": "sensory_fs",
+            "bowel_bladder": "bowel_bladder_fs_raw",
+            "cerebral": "cerebral_fs",
+            "ambulation": "ambulation_score",
+        },
+        template=TemplateSource("cartrial.neuro.tables", ("EDSS_COLUMNS",), (), "parse_edss_table"),
+    ),
+    FormSpec(
+        "visual_acuity",
+        "visual_acuity",
+        "neuro",
+        "Visual acuity per eye in its native notation; template owned by neuro.",
+        aliases={"assessed_at": "assessed_on", "acuity": "value"},
+        template=TemplateSource("cartrial.neuro.tables", ("VA_COLUMNS",), ("VA_OPTIONAL",), "parse_va_table"),
+    ),
+    FormSpec(
+        "osis",
+        "osis_assessment",
+        "neuro",
+        "OSIS subscores; template owned by neuro.",
+        aliases={"assessed_at": "assessed_on"},
+        template=TemplateSource("cartrial.neuro.tables", ("OSIS_COLUMNS",), (), "parse_osis_table"),
+    ),
+    FormSpec(
+        "relapses",
+        "relapse",
+        "neuro",
+        "NMOSD relapses (attacks); template owned by neuro.",
+        aliases={
+            "onset_date": "onset_on",
+            "phenotype": "phenotypes",
+            "lasted_over_24h": "lasted_24h_or_more",
+        },
+        template=TemplateSource(
+            "cartrial.neuro.tables", ("RELAPSE_COLUMNS",), ("RELAPSE_OPTIONAL",), "parse_relapse_table"
+        ),
+    ),
     FormSpec("pk_samples", "pk_sample", "kinetics", "Cellular-kinetics samples; template owned by kinetics."),
     FormSpec("pd_samples", "pd_sample", "kinetics", "Pharmacodynamic samples; template owned by kinetics."),
     FormSpec(

@@ -26,21 +26,6 @@ from cartrial.tabular import FIRST_DATA_ROW, RowProblems, parse_bool, parse_floa
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
-EXTERNAL_VALIDATORS: dict[str, tuple[str, str]] = {
-    "crs_assessments": ("cartrial.grading.tables", "parse_crs_frame"),
-    "icans_assessments": ("cartrial.grading.tables", "parse_icans_frame"),
-    "therapies": ("cartrial.grading.tables", "parse_therapies_frame"),
-    "labs": ("cartrial.grading.tables", "parse_labs_frame"),
-    "edss": ("cartrial.neuro.tables", "parse_edss_frame"),
-    "visual_acuity": ("cartrial.neuro.tables", "parse_visual_acuity_frame"),
-    "osis": ("cartrial.neuro.tables", "parse_osis_frame"),
-    "relapses": ("cartrial.neuro.tables", "parse_relapses_frame"),
-}
-"""Domain validators published by the areas that own a form's template (module, function). Each takes the
-form's DataFrame of strings and the file name and raises `InputError` listing the bad rows; it is called
-when present (the import then reports its problems with the others). Absent ones are skipped: the table's
-types, required columns and lengths are still checked here."""
-
 
 @dataclass
 class FormData:
@@ -75,10 +60,16 @@ class ValidatedForm:
     columns: dict[str, list[Any]]
     """Table column → values (Python objects, None for blank), one per row."""
     n_rows: int
+    present: frozenset[str] = frozenset()
+    """Table columns the source gave (a column absent from the file leaves stored values untouched; a blank
+    cell in a present column clears the stored value, as an audited update)."""
 
-    def rows(self) -> list[dict[str, Any]]:
-        names = list(self.columns)
-        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
+    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows `start`..`stop` as dicts of the present table columns (what `upsert_rows` takes)."""
+        names = [c for c in self.columns if c in self.present or c in self.spec.key_columns]
+        stop = self.n_rows if stop is None else min(stop, self.n_rows)
+        sliced = [self.columns[c][start:stop] for c in names]
+        return [dict(zip(names, values, strict=True)) for values in zip(*sliced, strict=True)]
 
     def key_tuples(self) -> list[tuple[Any, ...]]:
         return list(zip(*(self.columns[c] for c in self.spec.key_columns), strict=True))
@@ -101,6 +92,16 @@ def check_header(data: FormData) -> list[Problem]:
                     file=data.file,
                     field=data.source_columns.get(column, column),
                     allowed=allowed,
+                )
+            )
+    for group in spec.one_of_groups():
+        if not any(c in seen for c in group):
+            problems.append(
+                Problem(
+                    f"form '{spec.name}' needs one of these columns",
+                    file=data.file,
+                    field=" | ".join(group),
+                    allowed=" or ".join(group),
                 )
             )
     for column in known.values():
@@ -126,19 +127,40 @@ def validate_form(data: FormData) -> tuple[ValidatedForm | None, list[Problem]]:
     n = len(frame)
     sink = RowProblems(data.file)
     values: dict[str, list[Any]] = {}
+    by_table = {c.table_column: c.name for c in spec.columns() if c.table_column is not None}
     for column in spec.columns():
         cells = frame[column.name] if column.name in frame.columns else pd.Series([""] * n, dtype=object)
+        if column.table_column is None:
+            filled = cells != ""
+            if filled.any():
+                sink.add_file_problem(
+                    f"column has {int(filled.sum())} value(s) but the study database has no column for it "
+                    f"(table {spec.table}); nothing would be kept, so the import is refused",
+                    field=column.name,
+                    allowed="upgrade the database schema (cartrial db upgrade) or leave the column blank",
+                )
+            continue
+        source = spec.fill_blank_from.get(column.table_column)
+        if source is not None and source in frame.columns:
+            cells = cells.where(cells != "", frame[source])
         default = _scalar_default(spec, column)
         if default is not None:
             cells = cells.where(cells != "", default)
         values[column.table_column] = _parse_column(frame, cells, column, sink)
+    del by_table
     problems = sink.all()
     problems.extend(_external_problems(data))
     problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
     if problems:
         return None, problems
-    return ValidatedForm(spec=spec, file=data.file, sha256=data.sha256, columns=values, n_rows=n), []
+    present = frozenset(
+        c.table_column for c in spec.columns() if c.name in frame.columns and c.table_column is not None
+    )
+    validated = ValidatedForm(
+        spec=spec, file=data.file, sha256=data.sha256, columns=values, n_rows=n, present=present
+    )
+    return validated, []
 
 
 def _locate(problem: Problem, data: FormData) -> Problem:
@@ -152,6 +174,8 @@ def _locate(problem: Problem, data: FormData) -> Problem:
 
 
 def _scalar_default(spec: FormSpec, column: FormColumn) -> str | None:
+    if column.table_column is None:
+        return None
     table_column = spec.model.__table__.c[column.table_column]
     default = table_column.default
     if default is not None and getattr(default, "is_scalar", False):
@@ -170,7 +194,7 @@ def _parse_column(frame: pd.DataFrame, cells: pd.Series, column: FormColumn, sin
                 sub,
                 name,
                 sink,
-                required=column.required,
+                required=column.value_required,
                 minimum=None if rule.minimum is None else int(rule.minimum),
                 maximum=None if rule.maximum is None else int(rule.maximum),
             )
@@ -179,7 +203,7 @@ def _parse_column(frame: pd.DataFrame, cells: pd.Series, column: FormColumn, sin
                 sub,
                 name,
                 sink,
-                required=column.required,
+                required=column.value_required,
                 minimum=rule.minimum,
                 maximum=rule.maximum,
                 exclusive_minimum=rule.exclusive_minimum,
@@ -188,14 +212,14 @@ def _parse_column(frame: pd.DataFrame, cells: pd.Series, column: FormColumn, sin
         as_int = column.kind is ColumnKind.INTEGER
         return [None if math.isnan(v) else (int(v) if as_int else float(v)) for v in parsed.tolist()]
     if column.kind is ColumnKind.BOOLEAN:
-        flags = parse_bool(sub, name, sink, required=column.required)
+        flags = parse_bool(sub, name, sink, required=column.value_required)
         return [None if b else bool(f) for f, b in zip(flags.tolist(), blank.tolist(), strict=True)]
     if column.kind is ColumnKind.DATE:
-        return _parse_dates(cells, name, column.required, sink)
+        return _parse_dates(cells, name, column.value_required, sink)
     if column.kind is ColumnKind.DATETIME:
-        return _parse_datetimes(cells, name, column.required, sink)
+        return _parse_datetimes(cells, name, column.value_required, sink)
     if column.kind is ColumnKind.JSON:
-        return _parse_json(cells, name, column.required, sink)
+        return _parse_json(cells, name, column.value_required, sink)
     return _parse_text(cells, column, sink)
 
 
@@ -228,7 +252,7 @@ def _parse_text(cells: pd.Series, column: FormColumn, sink: RowProblems) -> list
         too_long = (cells.str.len() > column.max_length).to_numpy()
         for i in np.flatnonzero(too_long):
             sink.add(i, column.name, cells.iat[i], "text too long", f"at most {column.max_length} characters")
-    _required_problems(blank, column.name, column.required, sink, allowed)
+    _required_problems(blank, column.name, column.value_required, sink, allowed)
     out[blank] = None
     return list(out)
 
@@ -318,23 +342,45 @@ def _duplicate_keys(spec: FormSpec, values: dict[str, list[Any]], file: str) -> 
 
 
 def _external_problems(data: FormData) -> list[Problem]:
-    target = EXTERNAL_VALIDATORS.get(data.spec.name)
-    if target is None:
+    """Problems found by the validator the owning area publishes for this form (if it does)."""
+    template = data.spec.template
+    if template is None or template.validator is None:
         return []
     try:
-        module = importlib.import_module(target[0])
+        module = importlib.import_module(template.module)
     except ImportError:
         return []
-    function: Callable[..., Any] | None = getattr(module, target[1], None)
+    function: Callable[..., Any] | None = getattr(module, template.validator, None)
     if function is None:
         return []
+    frame = data.frame.reset_index(drop=True)
+    positions = np.arange(len(frame))
+    if template.validator_rows is not None:
+        column, values_module, attribute = template.validator_rows
+        try:
+            allowed_values = getattr(importlib.import_module(values_module), attribute)
+        except (ImportError, AttributeError):
+            return []
+        wanted = {str(getattr(v, "value", v)).lower() for v in allowed_values}
+        if column not in frame.columns:
+            return []
+        positions = np.flatnonzero(frame[column].str.lower().isin(wanted).to_numpy())
+        frame = frame.iloc[positions].reset_index(drop=True)
+        if frame.empty:
+            return []
+    sink = RowProblems(data.file)
     try:
-        function(data.frame.copy(), data.file)
+        function(frame, sink)
     except InputError as exc:
         return list(exc.problems)
     except CartrialError as exc:
         return [Problem(str(exc), file=data.file)]
-    return []
+    out: list[Problem] = []
+    for problem in sink.all():
+        if problem.row is not None:
+            problem = replace(problem, row=int(positions[problem.row - FIRST_DATA_ROW]) + FIRST_DATA_ROW)
+        out.append(problem)
+    return out
 
 
 def parse_iso_date(text: str) -> date | None:

@@ -1,0 +1,530 @@
+"""Atomic, validated, idempotent imports of CSV templates and REDCap exports into the study database.
+
+Every import runs in three phases:
+
+1. **read** every input file (SHA-256 of its bytes kept for the manifest);
+2. **validate** every row of every file (types, required values, domain rules, natural-key duplicates within a
+   file) and across files (a row for a subject that is neither in the import nor in the database; a subject at
+   an unknown site); all problems are collected and raised together (`InputError`, exit 2), and nothing is
+   written;
+3. **write** everything in one database transaction through `StudyService.upsert_rows`: rows are matched on
+   the table's natural key, so re-importing the same files inserts nothing and changes nothing, and a changed
+   value is an audited update whose reason names the import and the file's SHA-256. One manifest row per file
+   (file, SHA-256, kind, rows read / inserted / updated / unchanged per table, user, time) is written in the
+   same transaction. If anything fails, or the process dies, the transaction is rolled back and the database
+   is exactly as before (data-standards.md §6.3 rule 6, §8.1 "validated transfer … with reconciliation").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from cartrial.errors import InputError, Problem
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, FormSpec
+from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
+from cartrial.store.importing.redcap_dictionary import read_dictionary
+from cartrial.store.importing.redcap_mapping import load_mapping
+from cartrial.store.importing.redcap_records import read_records
+from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
+from cartrial.store.models import Site, Study, Subject
+from cartrial.tabular import read_csv
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(form_name, rows_written_so_far, rows_total)`` while writing."""
+
+
+@dataclass(frozen=True)
+class FormCounts:
+    """Reconciliation of one form: rows read from the file and what the database did with them."""
+
+    form: str
+    table: str
+    file: str
+    read: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def reconciled(self) -> bool:
+        """Every row read is accounted for (inserted + updated + unchanged = read)."""
+        return self.inserted + self.updated + self.unchanged == self.read
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One input file of an import: name, SHA-256 of its bytes, size."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass
+class ImportReport:
+    """What an import read and did (printed as the reconciliation report, stored as the manifest)."""
+
+    kind: str
+    user: str
+    started_at: datetime
+    dry_run: bool
+    files: list[ManifestEntry]
+    forms: list[FormCounts]
+    options: dict[str, str] = field(default_factory=dict)
+    redcap: RedcapSummary | None = None
+    seconds: float = 0.0
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "read": sum(f.read for f in self.forms),
+            "inserted": sum(f.inserted for f in self.forms),
+            "updated": sum(f.updated for f in self.forms),
+            "unchanged": sum(f.unchanged for f in self.forms),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "kind": self.kind,
+            "user": self.user,
+            "started_at": self.started_at.isoformat(),
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+            "files": [asdict(f) for f in self.files],
+            "forms": [asdict(f) for f in self.forms],
+            "totals": self.totals,
+            "options": self.options,
+        }
+        if self.redcap is not None:
+            payload["redcap"] = asdict(self.redcap)
+        return payload
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------------------
+
+
+def read_template_dir(directory: str | Path) -> tuple[list[FormData], list[ManifestEntry]]:
+    """Read every ``<form>.csv`` of a folder; a CSV that is not a cartrial form is an error (never skipped).
+
+    Files other than ``*.csv`` (a README, say) are not inputs and are left alone.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError(Problem("not a folder of CSV templates", file=str(folder)))
+    files = sorted(folder.glob("*.csv"))
+    problems: list[Problem] = []
+    for file in files:
+        if file.stem not in FORMS_BY_NAME:
+            problems.append(
+                Problem(
+                    "not a cartrial form template (file name must be <form>.csv)",
+                    file=str(file),
+                    allowed=", ".join(f.file_name for f in FORMS),
+                )
+            )
+    if not files:
+        problems.append(
+            Problem(
+                "no CSV templates in the folder",
+                file=str(folder),
+                allowed=", ".join(f.file_name for f in FORMS),
+            )
+        )
+    if problems:
+        raise InputError(problems, header=f"{folder}: {len(problems)} problem(s); nothing was written")
+    forms: list[FormData] = []
+    entries: list[ManifestEntry] = []
+    order = {spec.name: i for i, spec in enumerate(FORMS)}
+    for file in sorted(files, key=lambda f: order[f.stem]):
+        digest = sha256_of(file)
+        entries.append(ManifestEntry(file=str(file), sha256=digest, size_bytes=file.stat().st_size))
+        try:
+            frame = read_csv(file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        forms.append(FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=digest))
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} problem(s); nothing was written")
+    return forms, entries
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation across files
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """What the cross-file checks need from the database: known subjects and sites, privacy setting."""
+
+    subjects: frozenset[str]
+    sites: frozenset[str]
+    birth_date_precision: str = "year"
+
+
+def database_state(engine: Engine) -> DatabaseState:
+    with engine.connect() as connection:
+        subjects = frozenset(connection.scalars(select(Subject.subject_id)).all())
+        sites = frozenset(connection.scalars(select(Site.site_id)).all())
+        precision = connection.scalars(select(Study.birth_date_precision)).first()
+    return DatabaseState(subjects=subjects, sites=sites, birth_date_precision=precision or "year")
+
+
+def validate_all(forms: Sequence[FormData], state: DatabaseState) -> list[ValidatedForm]:
+    """Validate every form, then the cross-file references; raise one `InputError` listing everything."""
+    problems: list[Problem] = []
+    validated: list[ValidatedForm] = []
+    for data in forms:
+        result, form_problems = validate_form(data)
+        problems.extend(form_problems)
+        if result is not None:
+            validated.append(result)
+    by_form: dict[str, list[FormData]] = {}
+    for data in forms:
+        by_form.setdefault(data.spec.name, []).append(data)
+    for name, group in by_form.items():
+        if len(group) > 1 and len({d.file for d in group}) > 1:
+            problems.append(
+                Problem(
+                    f"form '{name}' is given by more than one file",
+                    file=", ".join(d.file for d in group),
+                )
+            )
+    problems.extend(_cross_file_problems(forms, state))
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+    return validated
+
+
+def _cross_file_problems(forms: Sequence[FormData], state: DatabaseState) -> list[Problem]:
+    problems: list[Problem] = []
+    imported_sites: set[str] = set()
+    imported_subjects: set[str] = set()
+    for data in forms:
+        if data.spec.name == "sites" and "site_id" in data.frame:
+            imported_sites.update(data.frame["site_id"])
+        if data.spec.name == "subjects" and "subject_id" in data.frame:
+            imported_subjects.update(data.frame["subject_id"])
+    sites = state.sites | imported_sites
+    subjects = state.subjects | imported_subjects
+    for data in forms:
+        checks: list[tuple[str, set[str] | frozenset[str], str]] = []
+        if data.spec.name == "subjects":
+            checks.append(("site_id", sites, "sites"))
+        elif data.spec.subject_column and data.spec.name != "sites":
+            checks.append((data.spec.subject_column, subjects, "subjects"))
+        for column, known, where in checks:
+            if column not in data.frame:
+                continue
+            cells = data.frame[column]
+            unknown = (cells != "") & ~cells.isin(list(known))
+            for position in unknown.to_numpy().nonzero()[0]:
+                label = data.source_columns.get(column, column)
+                problems.append(
+                    Problem(
+                        f"unknown {column}: not in {where}.csv of this import nor in the database",
+                        file=data.file,
+                        row=int(data.rows_of([position])[0]),  # type: ignore[arg-type]
+                        field=label,
+                        value=str(cells.iat[position]),
+                        allowed=_few(known),
+                    )
+                )
+        if (
+            data.spec.name == "subjects"
+            and state.birth_date_precision == "year"
+            and "birth_date" in data.frame
+        ):
+            for position in (data.frame["birth_date"] != "").to_numpy().nonzero()[0]:
+                problems.append(
+                    Problem(
+                        "the study stores birth year only (privacy setting birth_date_precision = year)",
+                        file=data.file,
+                        row=int(data.rows_of([position])[0]),  # type: ignore[arg-type]
+                        field="birth_date",
+                        value=str(data.frame["birth_date"].iat[position]),
+                        allowed="blank; give birth_year",
+                    )
+                )
+    return problems
+
+
+def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
+    ordered = sorted(values)
+    if not ordered:
+        return "(none known yet: import subjects.csv / sites.csv first or in the same import)"
+    text = ", ".join(ordered[:limit])
+    return text + (f", … ({len(ordered)} in all)" if len(ordered) > limit else "")
+
+
+def frame_counts(forms: Sequence[FormData]) -> dict[str, int]:
+    return {d.spec.name: len(d.frame) for d in forms}
+
+
+def _empty_frame(spec: FormSpec) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in spec.column_names()})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = [
+    "DatabaseState",
+    "FormCounts",
+    "ImportReport",
+    "ManifestEntry",
+    "ProgressCallback",
+    "RedcapSummary",
+    "check_mapping",
+    "convert_export",
+    "database_state",
+    "load_mapping",
+    "read_dictionary",
+    "read_records",
+    "read_template_dir",
+    "sha256_of",
+    "validate_all",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------------
+
+WRITE_CHUNK_ROWS = 20_000
+"""Rows per `upsert_rows` call (progress is reported after each; all calls share one transaction)."""
+
+
+def import_reason(kind: str, file: str, sha256: str, reason: str | None) -> str:
+    """The audit reason of every update made by an import: the user's reason (if any), the import kind,
+    the file name and its SHA-256 (data-standards.md §8.2: source = import file with its hash)."""
+    base = f"{kind} import of {Path(file).name} (sha256:{sha256})"
+    return f"{reason.strip()}: {base}" if reason and reason.strip() else base
+
+
+def write_forms(
+    engine: Engine,
+    validated: Sequence[ValidatedForm],
+    entries: Sequence[ManifestEntry],
+    *,
+    user: str,
+    kind: str,
+    reason: str | None = None,
+    progress: ProgressCallback | None = None,
+    manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
+) -> list[FormCounts]:
+    """Write every validated form in ONE transaction and record one manifest row per input file.
+
+    Rows are upserted on the table's natural key (`StudyService.upsert_rows`): idempotent, audited, with
+    `import_reason` as the reason of each update. Any error (permission, lock, database) rolls everything
+    back; so does the process dying, since nothing is committed before the end.
+    """
+    from cartrial.store.permissions import Action, check
+    from cartrial.store.service import StudyService
+
+    service = StudyService(engine)
+    counts: list[FormCounts] = []
+    total = sum(form.n_rows for form in validated)
+    done = 0
+    first = validated[0] if validated else None
+    with service.transaction(
+        user,
+        source=f"{kind} import",
+        reason=import_reason(kind, first.file, first.sha256, reason) if first else reason,
+    ) as tx:
+        check(tx.actor.username, tx.actor.role, Action.IMPORT, f"{kind} import")
+        for form in validated:
+            # Each form's writes carry the reason and source naming its own file and hash.
+            tx.reason = import_reason(kind, form.file, form.sha256, reason)
+            tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
+            result = None
+            for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
+                rows = form.rows(start, start + WRITE_CHUNK_ROWS)
+                if not rows:
+                    break
+                chunk = service.upsert_rows(tx, form.spec.table, rows, form.spec.key_columns)
+                result = chunk if result is None else result + chunk
+                done += len(rows)
+                if progress is not None:
+                    progress(form.spec.name, done, total)
+            counts.append(
+                FormCounts(
+                    form=form.spec.name,
+                    table=form.spec.table,
+                    file=form.file,
+                    read=form.n_rows,
+                    inserted=result.inserted if result else 0,
+                    updated=result.updated if result else 0,
+                    unchanged=result.unchanged if result else 0,
+                )
+            )
+        tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
+        tx.source = f"{kind} import"
+        for entry in entries:
+            mine = [c for c in counts if c.file == entry.file]
+            row_counts: dict[str, Any] = (
+                manifest_counts(entry, counts)
+                if manifest_counts is not None
+                else {
+                    c.table: {
+                        "read": c.read,
+                        "inserted": c.inserted,
+                        "updated": c.updated,
+                        "unchanged": c.unchanged,
+                    }
+                    for c in mine
+                }
+            )
+            service.record_import(tx, entry.file, entry.sha256, kind, row_counts)
+    return counts
+
+
+def import_templates(
+    url: str | Engine | None,
+    directory: str | Path,
+    user: str,
+    *,
+    dry_run: bool = False,
+    reason: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
+
+    `dry_run` validates everything (including the cross-file and database checks) and writes nothing.
+    Raises `InputError` (every problem, nothing written), `PermissionDeniedError`, `ConflictError` (lock).
+    """
+    from cartrial.store.database import connect
+
+    started = now()
+    engine = url if isinstance(url, Engine) else connect(url)
+    forms, entries = read_template_dir(directory)
+    validated = validate_all(forms, database_state(engine))
+    report = ImportReport(
+        kind="templates", user=user, started_at=started, dry_run=dry_run, files=entries, forms=[]
+    )
+    if dry_run:
+        from cartrial.store.service import StudyService
+
+        StudyService(engine).check(user, _import_action(), "templates import")
+        report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
+    else:
+        report.forms = write_forms(
+            engine, validated, entries, user=user, kind="templates", reason=reason, progress=progress
+        )
+    report.seconds = (now() - started).total_seconds()
+    return report
+
+
+def import_redcap(
+    url: str | Engine | None,
+    records: str | Path,
+    dictionary: str | Path,
+    mapping: str | Path,
+    user: str,
+    *,
+    dry_run: bool = False,
+    reason: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import a flat REDCap export through a mapping, atomically (see `redcap_convert` for the rules).
+
+    The manifest keeps the export, the dictionary and the mapping, each with its SHA-256.
+    """
+    from cartrial.store.database import connect
+
+    started = now()
+    paths = [Path(records), Path(dictionary), Path(mapping)]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(Problem("file not found", file=str(path)))
+    entries = [ManifestEntry(str(p), sha256_of(p), p.stat().st_size) for p in paths]
+    data_dictionary = read_dictionary(dictionary)
+    mapping_model = load_mapping(mapping)
+    mapping_problems = check_mapping(mapping_model, data_dictionary, str(mapping))
+    if mapping_problems:
+        raise InputError(
+            mapping_problems,
+            header=f"{mapping}: {len(mapping_problems)} problem(s) in the mapping; nothing was written",
+        )
+    export = read_records(records, data_dictionary)
+    forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
+    engine = url if isinstance(url, Engine) else connect(url)
+    try:
+        validated = validate_all(forms, database_state(engine))
+    except InputError as exc:
+        problems = [*problems, *exc.problems]
+        validated = []
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+    report = ImportReport(
+        kind="redcap",
+        user=user,
+        started_at=started,
+        dry_run=dry_run,
+        files=entries,
+        forms=[],
+        options=mapping_model.options(),
+        redcap=summary,
+    )
+    if dry_run:
+        from cartrial.store.service import StudyService
+
+        StudyService(engine).check(user, _import_action(), "REDCap import")
+        report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
+    else:
+
+        def redcap_counts(entry: ManifestEntry, counts: list[FormCounts]) -> dict[str, Any]:
+            if entry.file != str(paths[0]):
+                return {"role": "dictionary" if entry.file == str(paths[1]) else "mapping"}
+            return {
+                c.table: {
+                    "read": c.read,
+                    "inserted": c.inserted,
+                    "updated": c.updated,
+                    "unchanged": c.unchanged,
+                }
+                for c in counts
+            } | {"options": mapping_model.options(), "ignored_fields": summary.ignored_fields}
+
+        report.forms = write_forms(
+            engine,
+            [v for v in validated if v.n_rows],
+            entries,
+            user=user,
+            kind="redcap",
+            reason=reason,
+            progress=progress,
+            manifest_counts=redcap_counts,
+        )
+        written = {c.form for c in report.forms}
+        report.forms += [
+            FormCounts(v.spec.name, v.spec.table, v.file, 0) for v in validated if v.spec.name not in written
+        ]
+    report.seconds = (now() - started).total_seconds()
+    return report
+
+
+def _import_action() -> Any:
+    from cartrial.store.permissions import Action
+
+    return Action.IMPORT

@@ -1,0 +1,449 @@
+"""Turn a checked REDCap export into cartrial form rows, following a mapping.
+
+Source: data-standards.md §6.3 (rule 2: split the flat export into one table per instrument using the
+repeating configuration, dropping other forms' blank columns; rule 3: record / event / repeat instance as
+subject / visit / sequence; rule 4: ``<form>_complete``, blank vs data). The result is one `FormData` per
+mapped form, with every row traced to its export row and every column to its REDCap field, so the form
+validation reports problems where the data manager can find them.
+
+Rules [P] (documented in docs/import.md):
+
+- An instrument's rows are the export rows whose ``redcap_repeat_instrument`` is the instrument (repeating
+  instruments) or blank (non-repeating instruments and repeating events). A row *has data* for the
+  instrument when any of the instrument's fields is non-blank (the ``<form>_complete`` status alone is not
+  data: REDCap writes 0 for forms never opened when ``exportBlankForGrayFormStatus`` is off).
+- Rows with data whose ``<form>_complete`` is below the mapping's ``minimum_form_status`` are skipped and
+  counted in the report, never silently.
+- Data of a mapped instrument in an event the mapping does not list for it is an error.
+- A raw code with no entry in a column's ``values`` is an error naming the codes that are mapped.
+- Date-times (``datetime_*`` validation) carry no zone in REDCap; they are read in the mapping's
+  ``timezone`` and converted to UTC.
+- Fields with data that feed no column and are not in ``ignore_fields``: an error when
+  ``unmapped_fields: error`` (default), listed as ignored when ``ignore``. Calc fields are derived by REDCap:
+  when unmapped they are listed as ignored, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from cartrial.errors import Problem
+from cartrial.store.importing.forms import FORMS_BY_NAME
+from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary
+from cartrial.store.importing.redcap_mapping import ColumnMapping, FormMapping, RedcapMapping, UnmappedFields
+from cartrial.store.importing.redcap_records import (
+    CHECKBOX_VALUES,
+    DAG_COLUMN,
+    DATE_FORMATS,
+    EVENT_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+    REPEAT_INSTRUMENT_COLUMN,
+    RedcapExport,
+)
+from cartrial.store.importing.validation import FormData
+
+
+@dataclass
+class InstrumentSummary:
+    """What happened to one mapped instrument's rows."""
+
+    form: str
+    instrument: str
+    rows_with_data: int = 0
+    rows_imported: int = 0
+    skipped_below_status: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RedcapSummary:
+    """Reconciliation of a REDCap export against its mapping."""
+
+    rows_in_export: int
+    records: int
+    instruments: list[InstrumentSummary]
+    ignored_fields: dict[str, int]
+    """Ignored field → number of non-blank cells (nothing the user exported goes unmentioned)."""
+    unmapped_instruments: dict[str, int]
+    """Instruments of the dictionary that no form maps, with their rows holding data."""
+    options: dict[str, str]
+
+
+def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str) -> list[Problem]:
+    """Check the mapping against the data dictionary and the cartrial forms; every problem at once."""
+    problems: list[Problem] = []
+    instruments = set(dictionary.forms)
+    for form_name, form in mapping.forms.items():
+        where = f"forms.{form_name}"
+        spec = FORMS_BY_NAME.get(form_name)
+        if spec is None:
+            problems.append(
+                Problem("not a cartrial form", file=file, field=where, allowed=", ".join(FORMS_BY_NAME))
+            )
+            continue
+        if form.instrument not in instruments:
+            problems.append(
+                Problem(
+                    "not an instrument of the data dictionary",
+                    file=file,
+                    field=f"{where}.instrument",
+                    value=form.instrument,
+                    allowed=", ".join(dictionary.forms),
+                )
+            )
+            continue
+        for event in form.events or []:
+            if mapping.events and event not in mapping.events:
+                problems.append(
+                    Problem(
+                        "event not listed under 'events'",
+                        file=file,
+                        field=f"{where}.events",
+                        value=event,
+                        allowed=", ".join(mapping.events),
+                    )
+                )
+        known = {c.name: c for c in spec.columns()}
+        for column in known.values():
+            if column.required and column.name not in form.columns:
+                problems.append(
+                    Problem(
+                        f"required column of form '{form_name}' is not mapped",
+                        file=file,
+                        field=f"{where}.columns",
+                        value=column.name,
+                    )
+                )
+        for column_name, source in form.columns.items():
+            here = f"{where}.columns.{column_name}"
+            if column_name not in known:
+                problems.append(
+                    Problem(
+                        f"not a column of form '{form_name}'",
+                        file=file,
+                        field=here,
+                        allowed=", ".join(known),
+                    )
+                )
+            problems.extend(_check_source(source, form, dictionary, mapping, file, here))
+    for name in mapping.ignore_fields:
+        if name not in dictionary.fields:
+            problems.append(
+                Problem(
+                    "ignored field is not in the data dictionary",
+                    file=file,
+                    field="ignore_fields",
+                    value=name,
+                )
+            )
+    return problems
+
+
+def _check_source(
+    source: ColumnMapping,
+    form: FormMapping,
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    file: str,
+    here: str,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    name = source.field or source.checkbox
+    if name is not None:
+        spec = dictionary.fields.get(name)
+        if spec is None:
+            return [Problem("not a field of the data dictionary", file=file, field=here, value=name)]
+        if name != dictionary.record_id_field and spec.form != form.instrument:
+            problems.append(
+                Problem(
+                    f"field belongs to instrument '{spec.form}', not '{form.instrument}'",
+                    file=file,
+                    field=here,
+                    value=name,
+                )
+            )
+        if source.field is not None and spec.field_type == "checkbox":
+            problems.append(
+                Problem(
+                    "a checkbox field is mapped with 'checkbox:', not 'field:'",
+                    file=file,
+                    field=here,
+                    value=name,
+                )
+            )
+        if source.checkbox is not None and spec.field_type != "checkbox":
+            problems.append(Problem("not a checkbox field", file=file, field=here, value=name))
+        if source.code is not None and source.code not in spec.choices:
+            problems.append(
+                Problem(
+                    "not a code of this checkbox",
+                    file=file,
+                    field=here,
+                    value=source.code,
+                    allowed=", ".join(spec.choices),
+                )
+            )
+        if source.values is not None and spec.choices:
+            for code in source.values:
+                if code not in spec.choices:
+                    problems.append(
+                        Problem(
+                            f"'values' has a code that field '{name}' does not have",
+                            file=file,
+                            field=f"{here}.values",
+                            value=code,
+                            allowed=", ".join(spec.choices),
+                        )
+                    )
+    if source.source in ("visit", "day") and not mapping.events:
+        problems.append(Problem("'visit'/'day' sources need an 'events' section", file=file, field=here))
+    return problems
+
+
+def convert_export(
+    export: RedcapExport, dictionary: DataDictionary, mapping: RedcapMapping, sha256: str
+) -> tuple[list[FormData], RedcapSummary, list[Problem]]:
+    """Split the export into cartrial forms (see the module docstring); returns forms, summary, problems."""
+    frame = export.frame
+    n = len(frame)
+    name = export.file
+    problems: list[Problem] = []
+    blank_series = pd.Series([""] * n, dtype=object)
+    instrument_col = frame.get(REPEAT_INSTRUMENT_COLUMN, blank_series)
+    event_col = frame.get(EVENT_COLUMN, blank_series)
+    instance_col = frame.get(REPEAT_INSTANCE_COLUMN, blank_series)
+    zone = ZoneInfo(mapping.timezone)
+    columns_of = _instrument_columns(export, dictionary)
+    forms: list[FormData] = []
+    summaries: list[InstrumentSummary] = []
+    used_fields: set[str] = {dictionary.record_id_field}
+    for form_name, form in mapping.forms.items():
+        spec = FORMS_BY_NAME[form_name]
+        summary = InstrumentSummary(form=form_name, instrument=form.instrument)
+        summaries.append(summary)
+        data_columns = [c for c in columns_of.get(form.instrument, []) if c != export.record_id_column]
+        has_data = (frame[data_columns] != "").any(axis=1).to_numpy() if data_columns else np.zeros(n, bool)
+        candidates = ((instrument_col == form.instrument) | (instrument_col == "")).to_numpy() & has_data
+        summary.rows_with_data = int(candidates.sum())
+        status_column = f"{form.instrument}_complete"
+        status = frame.get(status_column, blank_series)
+        for code, label in FORM_STATUS_CODES.items():
+            count = int((status[candidates] == code).sum())
+            if count:
+                summary.status_counts[label] = count
+        if form.events is not None:
+            outside = candidates & ~event_col.isin(form.events).to_numpy()
+            for i in np.flatnonzero(outside):
+                problems.append(
+                    Problem(
+                        f"instrument '{form.instrument}' has data in an event the mapping does not list for "
+                        f"form '{form_name}'",
+                        file=name,
+                        row=int(i) + 2,
+                        field=EVENT_COLUMN,
+                        value=str(event_col.iat[i]),
+                        allowed=", ".join(form.events),
+                    )
+                )
+            candidates &= ~outside
+        status_codes = pd.to_numeric(status.replace("", "0"), errors="coerce").fillna(0).to_numpy()
+        below = candidates & (status_codes < mapping.minimum_form_status.code)
+        summary.skipped_below_status = int(below.sum())
+        selected = np.flatnonzero(candidates & ~below)
+        summary.rows_imported = len(selected)
+        out: dict[str, list[str]] = {}
+        source_columns: dict[str, str] = {}
+        for column_name, source in form.columns.items():
+            values, label, column_problems = _column_values(
+                export, dictionary, mapping, source, selected, event_col, instance_col, zone
+            )
+            out[column_name] = values
+            source_columns[column_name] = label
+            problems.extend(column_problems)
+            if source.field:
+                used_fields.add(source.field)
+            if source.checkbox:
+                used_fields.add(source.checkbox)
+        form_frame = pd.DataFrame(out, dtype=object) if out else pd.DataFrame(index=range(len(selected)))
+        forms.append(
+            FormData(
+                spec=spec,
+                frame=form_frame.reset_index(drop=True),
+                file=name,
+                sha256=sha256,
+                source_rows=export.rows(selected),
+                source_columns=source_columns,
+            )
+        )
+    ignored: dict[str, int] = {}
+    for column, (field_spec, _code) in export.data_columns.items():
+        if field_spec.name in used_fields:
+            continue
+        filled = int((frame[column] != "").sum())
+        if field_spec.name in mapping.ignore_fields or field_spec.derived:
+            ignored[field_spec.name] = ignored.get(field_spec.name, 0) + filled
+        elif filled:
+            if mapping.unmapped_fields is UnmappedFields.ERROR:
+                problems.append(
+                    Problem(
+                        f"field '{field_spec.name}' (instrument '{field_spec.form}') has {filled} value(s) "
+                        "but feeds no cartrial column",
+                        file=name,
+                        field=column,
+                        allowed="map it under 'forms', list it under 'ignore_fields', or set "
+                        "'unmapped_fields: ignore'",
+                    )
+                )
+            else:
+                ignored[field_spec.name] = ignored.get(field_spec.name, 0) + filled
+    mapped_instruments = {form.instrument for form in mapping.forms.values()}
+    unmapped_instruments: dict[str, int] = {}
+    for instrument, columns in columns_of.items():
+        if instrument in mapped_instruments:
+            continue
+        data_columns = [c for c in columns if c != export.record_id_column]
+        if data_columns:
+            unmapped_instruments[instrument] = int((frame[data_columns] != "").any(axis=1).sum())
+    summary_out = RedcapSummary(
+        rows_in_export=n,
+        records=int(frame[export.record_id_column].nunique()),
+        instruments=summaries,
+        ignored_fields=ignored,
+        unmapped_instruments=unmapped_instruments,
+        options=mapping.options(),
+    )
+    return forms, summary_out, problems
+
+
+def _instrument_columns(export: RedcapExport, dictionary: DataDictionary) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for column, (spec, _code) in export.data_columns.items():
+        out.setdefault(spec.form, []).append(column)
+    return out
+
+
+def _column_values(
+    export: RedcapExport,
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    source: ColumnMapping,
+    selected: np.ndarray,
+    event_col: pd.Series,
+    instance_col: pd.Series,
+    zone: ZoneInfo,
+) -> tuple[list[str], str, list[Problem]]:
+    frame = export.frame
+    name = export.file
+    problems: list[Problem] = []
+    rows = selected.tolist()
+    if source.constant is not None:
+        return [source.constant] * len(rows), f"constant {source.constant!r}", problems
+    if source.source is not None:
+        if source.source == "record_id":
+            column = frame[export.record_id_column]
+            return [str(column.iat[i]) for i in rows], export.record_id_column, problems
+        if source.source == "redcap_event_name":
+            return [str(event_col.iat[i]) for i in rows], EVENT_COLUMN, problems
+        if source.source == "redcap_repeat_instance":
+            return [str(instance_col.iat[i]) for i in rows], REPEAT_INSTANCE_COLUMN, problems
+        if source.source == "redcap_data_access_group":
+            column = frame[DAG_COLUMN] if DAG_COLUMN in frame else pd.Series([""] * len(frame))
+            return _translate([str(column.iat[i]) for i in rows], rows, source, DAG_COLUMN, name, problems)
+        values: list[str] = []
+        for i in rows:
+            event = str(event_col.iat[i])
+            visit = mapping.events.get(event)
+            if visit is None:
+                problems.append(
+                    Problem(
+                        "event not listed under the mapping's 'events'",
+                        file=name,
+                        row=i + 2,
+                        field=EVENT_COLUMN,
+                        value=event,
+                        allowed=", ".join(mapping.events),
+                    )
+                )
+                values.append("")
+            elif source.source == "visit":
+                values.append(visit.visit)
+            else:
+                values.append("" if visit.day is None else str(visit.day))
+        return values, f"{EVENT_COLUMN} → {source.source}", problems
+    if source.checkbox is not None:
+        spec = dictionary.fields[source.checkbox]
+        codes = [source.code] if source.code is not None else list(spec.choices)
+        ticked: dict[str, list[bool]] = {}
+        for code in codes:
+            column = next(c for c, (s, k) in export.data_columns.items() if s.name == spec.name and k == code)
+            cells = frame[column] if column in frame else pd.Series([""] * len(frame))
+            ticked[code] = [CHECKBOX_VALUES.get(str(cells.iat[i]).lower(), False) for i in rows]
+        if source.code is not None:
+            label = f"{spec.name}___{source.code}"
+            return ["true" if t else "false" for t in ticked[source.code]], label, problems
+        joined: list[str] = []
+        for position, i in enumerate(rows):
+            chosen = [code for code in codes if ticked[code][position]]
+            translated: list[str] = []
+            for code in chosen:
+                if source.values is None:
+                    translated.append(code)
+                elif code in source.values:
+                    translated.append(source.values[code])
+                else:
+                    problems.append(
+                        Problem(
+                            "checked code has no cartrial value in the mapping",
+                            file=name,
+                            row=i + 2,
+                            field=f"{spec.name}___{code}",
+                            value=code,
+                            allowed=", ".join(source.values),
+                        )
+                    )
+            joined.append(";".join(t for t in translated if t))
+        return joined, spec.name, problems
+    assert source.field is not None
+    spec = dictionary.fields[source.field]
+    cells = frame[source.field] if source.field in frame else pd.Series([""] * len(frame))
+    raw = [str(cells.iat[i]) for i in rows]
+    if spec.validation in DATE_FORMATS and spec.validation.startswith("datetime"):
+        fmt = DATE_FORMATS[spec.validation][0]
+        raw = [
+            "" if value == "" else datetime.strptime(value, fmt).replace(tzinfo=zone).isoformat()
+            for value in raw
+        ]
+    elif spec.validation.endswith("_comma_decimal"):
+        raw = [value.replace(",", ".") for value in raw]
+    return _translate(raw, rows, source, spec.name, name, problems)
+
+
+def _translate(
+    raw: list[str], rows: list[int], source: ColumnMapping, label: str, file: str, problems: list[Problem]
+) -> tuple[list[str], str, list[Problem]]:
+    if source.values is None:
+        return raw, label, problems
+    out: list[str] = []
+    for value, i in zip(raw, rows, strict=True):
+        if value == "":
+            out.append("")
+        elif value in source.values:
+            out.append(source.values[value])
+        else:
+            problems.append(
+                Problem(
+                    "code has no cartrial value in the mapping",
+                    file=file,
+                    row=i + 2,
+                    field=label,
+                    value=value,
+                    allowed=", ".join(source.values),
+                )
+            )
+            out.append("")
+    return out, label, problems

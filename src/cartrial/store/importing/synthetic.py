@@ -1,0 +1,228 @@
+"""A synthetic study of any size with full assessment schedules, for benchmarks and reliability tests.
+
+Not clinical data: values are random but valid for every form (so an import exercises the whole write
+path). Schedules are typical of a CAR-T phase 1 [P]: lymphodepletion days -4 to -2, infusion day 0, CRS
+assessments every 4 h to day 28, ICANS every 12 h to day 28, 15 laboratory analytes at 45 time points,
+PK at 20 and PD at 12 time points, EDSS / OSIS / visual acuity (both eyes) at 10 visits, about 10 adverse
+events and 10 concomitant-therapy doses: about 1,000 rows per subject.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CRS_TIMES_H = np.arange(0, 28 * 24 + 1, 4)
+ICANS_TIMES_H = np.arange(0, 28 * 24 + 1, 12)
+LAB_DAYS = np.concatenate([np.arange(-7, 29), np.array([35, 42, 56, 90, 120, 150, 180, 270, 365])])
+LAB_ANALYTES = (
+    ("neutrophils", "10^9/L", 1.8, 7.5),
+    ("platelets", "10^9/L", 150.0, 400.0),
+    ("haemoglobin", "g/L", 120.0, 160.0),
+    ("lymphocytes", "10^9/L", 1.0, 4.0),
+    ("wbc", "10^9/L", 4.0, 10.0),
+    ("crp", "mg/L", 0.0, 10.0),
+    ("ferritin", "ug/L", 15.0, 150.0),
+    ("il6", "pg/mL", 0.0, 7.0),
+    ("alt", "U/L", 7.0, 40.0),
+    ("ast", "U/L", 8.0, 40.0),
+    ("creatinine", "umol/L", 45.0, 90.0),
+    ("bilirubin", "umol/L", 3.0, 21.0),
+    ("igg", "g/L", 7.0, 16.0),
+    ("iga", "g/L", 0.7, 4.0),
+    ("igm", "g/L", 0.4, 2.3),
+)
+PK_DAYS = np.array([0.04, 1, 2, 4, 7, 10, 14, 21, 28, 42, 56, 90, 120, 150, 180, 210, 240, 270, 300, 365])
+PD_DAYS = np.array([-28, 0, 7, 14, 28, 56, 90, 120, 180, 240, 300, 365])
+NEURO_DAYS = np.array([-28, 28, 56, 90, 120, 180, 240, 270, 300, 365])
+START = np.datetime64("2021-01-04T08:00:00")
+
+
+def _iso(moments: np.ndarray) -> np.ndarray:
+    return np.char.add(np.datetime_as_string(moments.astype("datetime64[s]"), unit="s"), "Z")
+
+
+def _dates(moments: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(moments.astype("datetime64[D]"), unit="D")
+
+
+def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataFrame]:
+    """Every form of a synthetic study of `n_subjects` subjects (columns as the form templates)."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"SYN-{i:05d}" for i in range(1, n_subjects + 1)])
+    infused = START + (np.arange(n_subjects) * 7).astype("timedelta64[D]")
+    weight = np.round(rng.normal(65, 10, n_subjects).clip(40, 120), 1)
+    height = np.round(rng.normal(165, 8, n_subjects).clip(145, 195), 0)
+    level = np.where(np.arange(n_subjects) < 3, 1, 2)
+    cells_per_kg = np.where(level == 1, 5e5, 1e6)
+    forms: dict[str, pd.DataFrame] = {}
+    forms["sites"] = pd.DataFrame({"site_id": ["SYN"], "name": ["Synthetic site"], "country": ["Nowhere"]})
+    forms["subjects"] = pd.DataFrame(
+        {
+            "subject_id": ids,
+            "site_id": "SYN",
+            "screening_number": np.char.replace(ids, "SYN", "S"),
+            "consent_date": _dates(infused - np.timedelta64(35, "D")),
+            "sex": rng.choice(["F", "M"], n_subjects, p=[0.85, 0.15]),
+            "birth_year": rng.integers(1950, 2000, n_subjects),
+            "weight_kg": weight,
+            "height_cm": height,
+            "aqp4_igg_status": "positive",
+            "aqp4_igg_titre": rng.choice(["1:32", "1:100", "1:320", "1:1000"], n_subjects),
+        }
+    )
+    bsa = np.round(np.sqrt(weight * height / 3600), 2)  # Mosteller RD, N Engl J Med 1987;317:1098
+    days = np.repeat(np.array([-4, -3, -2]), 2)
+    drugs = np.tile(np.array(["cyclophosphamide", "fludarabine"]), 3)
+    per_m2 = np.tile(np.array([300.0, 30.0]), 3)
+    forms["lymphodepletion"] = pd.DataFrame(
+        {
+            "subject_id": np.repeat(ids, 6),
+            "drug": np.tile(drugs, n_subjects),
+            "administered_on": _dates(
+                np.repeat(infused, 6) + np.tile(days, n_subjects).astype("timedelta64[D]")
+            ),
+            "day_relative_to_infusion": np.tile(days, n_subjects),
+            "dose_mg_per_m2": np.tile(per_m2, n_subjects),
+            "dose_mg": np.round(np.tile(per_m2, n_subjects) * np.repeat(bsa, 6), 1),
+            "body_surface_area_m2": np.repeat(bsa, 6),
+        }
+    )
+    forms["infusions"] = pd.DataFrame(
+        {
+            "subject_id": ids,
+            "infused_at": _iso(infused),
+            "dose_level": level,
+            "weight_kg": weight,
+            "cells_per_kg": cells_per_kg,
+            "total_car_t_cells": np.round(cells_per_kg * weight),
+            "product_lot": np.char.replace(ids, "SYN", "LOT"),
+            "viability_pct": rng.integers(85, 99, n_subjects),
+        }
+    )
+
+    def schedule(offsets: np.ndarray, unit: str) -> tuple[np.ndarray, np.ndarray]:
+        k = len(offsets)
+        moments = np.repeat(infused, k) + np.tile(offsets, n_subjects).astype(f"timedelta64[{unit}]")
+        return np.repeat(ids, k), moments
+
+    subject, moments = schedule(CRS_TIMES_H, "h")
+    n = len(subject)
+    forms["crs_assessments"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "assessed_at": _iso(moments),
+            "temperature_c": np.round(rng.normal(37.2, 0.6, n), 1),
+            "systolic_bp_mmhg": np.round(rng.normal(118, 12, n)),
+        }
+    )
+    subject, moments = schedule(ICANS_TIMES_H, "h")
+    n = len(subject)
+    forms["icans_assessments"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "assessed_at": _iso(moments),
+            "ice_orientation": 4,
+            "ice_naming": 3,
+            "ice_commands": 1,
+            "ice_writing": 1,
+            "ice_attention": 1,
+            "ice_total": 10,
+        }
+    )
+    lab_subject, lab_moments = schedule(LAB_DAYS * 24 + 7, "h")
+    k = len(LAB_ANALYTES)
+    lln = np.array([a[2] for a in LAB_ANALYTES])
+    uln = np.array([a[3] for a in LAB_ANALYTES])
+    m = len(lab_subject)
+    forms["labs"] = pd.DataFrame(
+        {
+            "subject_id": np.repeat(lab_subject, k),
+            "analyte": np.tile(np.array([a[0] for a in LAB_ANALYTES]), m),
+            "collected_at": np.repeat(_iso(lab_moments), k),
+            "value": np.round(np.tile((lln + uln) / 2, m) * rng.lognormal(0, 0.3, m * k), 2),
+            "unit": np.tile(np.array([a[1] for a in LAB_ANALYTES]), m),
+            "lln": np.tile(lln, m),
+            "uln": np.tile(uln, m),
+        }
+    )
+    subject, moments = schedule(np.round(PK_DAYS * 24).astype(int), "h")
+    n = len(subject)
+    forms["pk_samples"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "collected_at": _iso(moments),
+            "nominal_day": np.tile(PK_DAYS, n_subjects),
+            "matrix": "blood",
+            "assay": "qPCR",
+            "copies_per_ug_gdna": np.round(rng.lognormal(9, 1.5, n), 1),
+        }
+    )
+    subject, moments = schedule(PD_DAYS * 24, "h")
+    n = len(subject)
+    forms["pd_samples"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "collected_at": _iso(moments),
+            "nominal_day": np.tile(PD_DAYS, n_subjects),
+            "igg_g_l": np.round(rng.normal(9, 2, n).clip(2, 20), 2),
+        }
+    )
+    subject, moments = schedule(NEURO_DAYS, "D")
+    n = len(subject)
+    forms["osis"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "assessed_on": _dates(moments),
+            "sensory": rng.integers(0, 3, n),
+            "sphincter": rng.integers(0, 3, n),
+        }
+    )
+    forms["visual_acuity"] = pd.DataFrame(
+        {
+            "subject_id": np.repeat(subject, 2),
+            "assessed_on": np.repeat(_dates(moments), 2),
+            "eye": np.tile(np.array(["OD", "OS"]), n),
+            "notation": "decimal",
+            "value": np.repeat(np.round(rng.uniform(0.1, 1.0, n), 1), 2).astype(str),
+        }
+    )
+    ae_days = np.arange(1, 11) * 9
+    subject, moments = schedule(ae_days, "D")
+    n = len(subject)
+    forms["adverse_events"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "term": np.tile(np.array([f"Synthetic event {i}" for i in range(1, 11)]), n_subjects),
+            "category": rng.choice(["hematologic", "non_hematologic", "infection"], n),
+            "started_on": _dates(moments),
+            "grade": rng.integers(1, 4, n),
+            "grading_scale": "CTCAE",
+            "grading_scale_version": "5.0",
+            "relatedness": rng.choice(["unrelated", "possible", "probable"], n),
+        }
+    )
+    subject, moments = schedule(np.arange(1, 11) * 24 + 10, "h")
+    forms["therapies"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "drug": "paracetamol",
+            "started_at": _iso(moments),
+            "dose": 500.0,
+            "dose_unit": "mg",
+        }
+    )
+    return forms
+
+
+def write_synthetic_study(directory: str | Path, n_subjects: int, seed: int = 20240101) -> dict[str, int]:
+    """Write the synthetic study as template CSVs into `directory`; returns rows per form."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for name, frame in synthetic_study(n_subjects, seed).items():
+        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        counts[name] = len(frame)
+    return counts
