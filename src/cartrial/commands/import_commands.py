@@ -1,15 +1,231 @@
-"""CLI commands for study data import (placeholder: filled in by its issue)."""
+"""CLI commands for study data import: `cartrial import templates` and `cartrial import redcap`.
+
+Thin: parse the options, call `cartrial.store.importing`, print the reconciliation report (rich table, or
+JSON with ``--json``). Bad input exits 2 listing every problem; nothing is written then.
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from cartrial.demo import DemoContext
+from cartrial.tabular import dumps_json
+
+import_app = typer.Typer(
+    help="Import study data (CSV templates, REDCap exports) into the study database: validated, atomic, "
+    "idempotent, audited.",
+    no_args_is_help=True,
+)
+
+URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
+USER_HELP = "Acting user (must exist in the database with a role that may import)."
+REASON_HELP = "Reason recorded in the audit trail for every update (the file and its SHA-256 are added)."
+DRY_RUN_HELP = "Validate everything (files, rows, references, permission) and write nothing."
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add the `import` command group to the root app."""
+    app.add_typer(import_app, name="import")
+
+
+@import_app.command("templates")
+def templates_command(
+    directory: Path = typer.Argument(..., help="Folder with one <form>.csv per form (see docs/templates/)."),
+    user: str = typer.Option(..., "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
+) -> None:
+    """Import a folder of CSV templates (one file per form) in one transaction."""
+    from cartrial.store.importing import import_templates
+
+    with _progress(as_json) as callback:
+        report = import_templates(url, directory, user, dry_run=dry_run, reason=reason, progress=callback)
+    _emit(report, as_json)
+
+
+@import_app.command("redcap")
+def redcap_command(
+    records: Path = typer.Argument(..., help="Flat REDCap record export (CSV, raw codes)."),
+    dictionary: Path = typer.Option(..., "--dictionary", help="REDCap data dictionary (CSV, 18 columns)."),
+    mapping: Path = typer.Option(..., "--mapping", help="Mapping YAML: REDCap fields to cartrial forms."),
+    user: str = typer.Option(..., "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
+) -> None:
+    """Import a flat REDCap export (events, repeating instruments, checkboxes) through a mapping."""
+    from cartrial.store.importing import import_redcap
+
+    with _progress(as_json) as callback:
+        report = import_redcap(
+            url, records, dictionary, mapping, user, dry_run=dry_run, reason=reason, progress=callback
+        )
+    _emit(report, as_json)
+
+
+class _progress:
+    """A rich progress bar on stderr while rows are written (silent with --json)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task: object = None
+
+    def __enter__(self) -> _progress:
+        if not self.quiet:
+            self.bar = Progress(
+                TextColumn("writing {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, form: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(form, total=total)
+        self.bar.update(self.task, completed=done, description=form)  # type: ignore[arg-type]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _emit(report: object, as_json: bool) -> None:
+    from cartrial.store.importing import ImportReport
+
+    assert isinstance(report, ImportReport)
+    if as_json:
+        typer.echo(dumps_json(report.as_dict()))
+    else:
+        print_report(Console(), report)
+
+
+def print_report(console: Console, report: object) -> None:
+    """The reconciliation report: rows read / inserted / updated / unchanged per form, files and hashes."""
+    from cartrial.store.importing import ImportReport
+
+    assert isinstance(report, ImportReport)
+    title = f"{report.kind} import by {report.user}" + (
+        " (dry run: nothing written)" if report.dry_run else ""
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("form", no_wrap=True)
+    for name in ("read", "inserted", "updated", "unchanged"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for counts in report.forms:
+        written = [counts.inserted, counts.updated, counts.unchanged]
+        table.add_row(
+            counts.form,
+            str(counts.read),
+            *("-" if report.dry_run else str(n) for n in written),
+        )
+    totals = report.totals
+    written_totals = [totals["inserted"], totals["updated"], totals["unchanged"]]
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        str(totals["read"]),
+        *("-" if report.dry_run else str(n) for n in written_totals),
+    )
+    console.print(table)
+    if not report.dry_run:
+        unreconciled = [c.form for c in report.forms if not c.reconciled]
+        console.print(
+            "  every row read is accounted for (inserted + updated + unchanged = read)"
+            if not unreconciled
+            else f"  [red]rows unaccounted for in: {', '.join(unreconciled)}[/]"
+        )
+    files = Table(show_header=True, box=None, padding=(0, 2))
+    files.add_column("file", no_wrap=True)
+    files.add_column("sha256", no_wrap=True)
+    files.add_column("bytes", justify="right")
+    for entry in report.files:
+        files.add_row(Path(entry.file).name, entry.sha256[:16] + "…", str(entry.size_bytes))
+    console.print(files)
+    if report.redcap is not None:
+        summary = report.redcap
+        console.print(
+            f"  REDCap export: {summary.rows_in_export} rows, {summary.records} records; options "
+            + ", ".join(f"{k}={v}" for k, v in summary.options.items())
+        )
+        for item in summary.instruments:
+            status = ", ".join(f"{k} {v}" for k, v in item.status_counts.items()) or "no status"
+            console.print(
+                f"    instrument {item.instrument} → {item.form}: {item.rows_with_data} rows with data, "
+                f"{item.rows_imported} imported, {item.skipped_below_status} skipped below the minimum form "
+                f"status ({status})"
+            )
+        if summary.ignored_fields:
+            console.print(
+                "    ignored fields (not imported): "
+                + ", ".join(f"{name} ({count} values)" for name, count in summary.ignored_fields.items())
+            )
+        if summary.unmapped_instruments:
+            console.print(
+                "    instruments not mapped to any form: "
+                + ", ".join(
+                    f"{name} ({count} rows with data)" for name, count in summary.unmapped_instruments.items()
+                )
+            )
+    console.print(f"  {report.seconds:.2f} s")
 
 
 def demo(ctx: DemoContext) -> None:
-    """This area's part of `cartrial demo`."""
+    """Create demo-output/study.db from the example templates, and demo-output/redcap-study.db from the
+    example REDCap export; print both reconciliation reports."""
+    from cartrial.store.importing import import_redcap, import_templates
+    from cartrial.store.service import StudyService
+    from cartrial.store.study_setup import init_study
+
+    console = ctx.console
+    console.rule("[bold]study data import")
+    study_db = _fresh_database(ctx.out_dir / "study.db")
+    url = f"sqlite:///{study_db}"
+    init_study(url, ctx.protocol_file, "admin")
+    report = import_templates(url, ctx.examples_dir / "ct103a-nmosd" / "study", "admin")
+    console.print(f"created {study_db} from the example study templates")
+    print_report(console, report)
+
+    redcap_dir = ctx.examples_dir / "ct103a-nmosd" / "redcap"
+    if not redcap_dir.is_dir():
+        console.print(f"[yellow]no REDCap example at {redcap_dir}; skipped[/]")
+        return
+    redcap_db = _fresh_database(ctx.out_dir / "redcap-study.db")
+    redcap_url = f"sqlite:///{redcap_db}"
+    init_study(redcap_url, ctx.protocol_file, "admin")
+    StudyService(redcap_url).add_site("admin", "TJH", "Tongji Hospital (synthetic example site)", "China")
+    redcap_report = import_redcap(
+        redcap_url,
+        redcap_dir / "records.csv",
+        redcap_dir / "dictionary.csv",
+        redcap_dir / "mapping.yaml",
+        "admin",
+    )
+    console.print(f"created {redcap_db} from the example REDCap export")
+    print_report(console, redcap_report)
+
+
+def _fresh_database(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.is_dir():
+            shutil.rmtree(candidate)
+        else:
+            candidate.unlink(missing_ok=True)
+    return path.resolve()
