@@ -1,0 +1,362 @@
+"""Composable behaviours applied to any design, in the spirit of decorators (``dose-escalation.md`` 10).
+
+`with_behaviours(design, *behaviours)` returns a design that asks the inner design for its decision and
+then lets each behaviour modify it. Dose restrictions (`DontSkipDoses`) are applied first, then every
+stopping behaviour; a stop only ever adds a stop flag, so stopping behaviours compose in any order with the
+same result. A trial stopped for toxicity recommends no dose. `ExpansionCohort` adds an expansion (or
+backfill) cohort at a chosen dose once escalation has ended.
+
+Behaviour names follow the R package `escalation` 0.2.3 (`stop_at_n`, `stop_when_n_at_dose`,
+`stop_when_too_toxic`, `dont_skip_doses`) [V for the names; P for this structure].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from cartrial.errors import InputError, Problem
+from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
+from cartrial.escalation.interval import prob_above
+from cartrial.escalation.outcomes import Outcomes, format_outcomes
+
+
+class Behaviour(ABC):
+    """A modifier of a design's decision; `restricts_dose` behaviours run before stopping behaviours."""
+
+    restricts_dose: bool = False
+
+    @abstractmethod
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        """Modify `proposal` in place for every trial of the batch."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Name and parameters, recorded in every output."""
+
+
+@dataclass(frozen=True)
+class StopAtN(Behaviour):
+    """Stop when the total number of patients reaches `n` (all patients, including a truncated last
+    cohort). The simulator truncates the last cohort so that the total is exactly `n` (BOIN `get.oc`)."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise InputError(
+                Problem("the maximum sample size must be ≥ 1", field="max_n", value=self.n, allowed="≥ 1")
+            )
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        proposal.stop_where(state.n.sum(axis=1) >= self.n, StopReason.MAX_N_REACHED)
+
+    def describe(self) -> dict[str, Any]:
+        return {"behaviour": "stop_at_n", "n": self.n}
+
+
+@dataclass(frozen=True)
+class StopWhenNAtDose(Behaviour):
+    """Stop when `n` patients have been treated at `dose`: ``"recommended"`` (the next dose), ``"any"``, or a
+    1-based level. `requires_stay=True` reproduces BOIN 2.7.2 `get.oc` ``n.earlystop``: stop only when the
+    next dose equals the current one (stay, de-escalation at level 1, escalation blocked) — the default for
+    BOIN in `design_from_spec`; the `escalation` package's rule is `requires_stay=False` (default here)."""
+
+    n: int
+    dose: Literal["recommended", "any"] | int = "recommended"
+    requires_stay: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise InputError(
+                Problem("stop_n_at_dose must be ≥ 1", field="stop_n_at_dose", value=self.n, allowed="≥ 1")
+            )
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        rows = np.arange(state.trials)
+        if self.dose == "any":
+            reached = (state.n >= self.n).any(axis=1)
+        elif self.dose == "recommended":
+            reached = state.n[rows, np.maximum(proposal.next_dose, 0)] >= self.n
+            reached &= proposal.next_dose >= 0
+        else:
+            reached = state.n[:, int(self.dose) - 1] >= self.n
+        if self.requires_stay:
+            reached &= proposal.next_dose == state.dose
+        proposal.stop_where(np.asarray(reached, dtype=bool), StopReason.N_AT_DOSE_REACHED)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "behaviour": "stop_when_n_at_dose",
+            "n": self.n,
+            "dose": self.dose,
+            "requires_stay": self.requires_stay,
+        }
+
+
+@dataclass(frozen=True)
+class StopWhenTooToxic(Behaviour):
+    """Stop with no recommended dose when P(p_dose > threshold) > confidence: under the model posterior for
+    CRM designs (Zohar & Chevret 2001), otherwise under Beta(1, 1) with the data at that dose (only once
+    `min_n` patients were treated there). `threshold` None = the design's target."""
+
+    dose: int = 1
+    threshold: float | None = None
+    confidence: float = 0.95
+    min_n: int = 3
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        threshold = self.threshold if self.threshold is not None else design.target
+        if threshold is None:
+            raise InputError(
+                Problem(
+                    "stop_when_too_toxic needs a threshold for a design without a target",
+                    field="threshold",
+                    allowed="a probability in (0, 1)",
+                )
+            )
+        index = self.dose - 1
+        inner = design
+        while isinstance(inner, BehavingDesign):
+            inner = inner.inner
+        prob_method = getattr(inner, "prob_toxicity_above", None)
+        if prob_method is not None:
+            prob = prob_method(state, index, threshold)
+            too_toxic = np.asarray((prob > self.confidence) & (state.n.sum(axis=1) > 0))
+        else:
+            prob = prob_above(threshold, state.n[:, index], state.y[:, index])
+            too_toxic = (prob > self.confidence) & (state.n[:, index] >= self.min_n)
+        proposal.stop_where(too_toxic, StopReason.LOWEST_DOSE_TOO_TOXIC)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "behaviour": "stop_when_too_toxic",
+            "dose": self.dose,
+            "threshold": self.threshold,
+            "confidence": self.confidence,
+            "min_n": self.min_n,
+        }
+
+
+@dataclass(frozen=True)
+class DontSkipDoses(Behaviour):
+    """Never more than one level above the highest level tried (`when_escalating`), and optionally never
+    more than one level below the current dose (`when_deescalating`)."""
+
+    when_escalating: bool = True
+    when_deescalating: bool = False
+    restricts_dose = True
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        live = proposal.next_dose >= 0
+        nxt = proposal.next_dose
+        if self.when_escalating:
+            ceiling = np.maximum(state.highest_tried() + 1, design.start_dose - 1)
+            nxt = np.where(live, np.minimum(nxt, ceiling), nxt)
+        if self.when_deescalating:
+            floor = np.maximum(state.dose - 1, 0)
+            nxt = np.where(live & (state.dose >= 0), np.maximum(nxt, floor), nxt)
+        proposal.next_dose = nxt
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "behaviour": "dont_skip_doses",
+            "when_escalating": self.when_escalating,
+            "when_deescalating": self.when_deescalating,
+        }
+
+
+@dataclass(frozen=True)
+class ExpansionCohort(Behaviour):
+    """After escalation ends (other than for toxicity), treat `n_patients` more at `dose` (``"mtd"`` = the
+    final MTD of the escalation phase, or a 1-based level). The MTD is selected from the escalation-phase
+    data; expansion patients are reported in the per-dose counts."""
+
+    n_patients: int
+    dose: Literal["mtd"] | int = "mtd"
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        return None  # handled by BehavingDesign.fit and the simulator
+
+    def describe(self) -> dict[str, Any]:
+        return {"behaviour": "expansion_cohort", "n_patients": self.n_patients, "dose": self.dose}
+
+
+class BehavingDesign(Design):
+    """A design wrapped by behaviours; itself a `Design`, so it can be wrapped again."""
+
+    def __init__(self, inner: Design, behaviours: tuple[Behaviour, ...]) -> None:
+        self.inner = inner
+        self.behaviours = tuple(b for b in behaviours if not isinstance(b, ExpansionCohort))
+        expansions = [b for b in behaviours if isinstance(b, ExpansionCohort)]
+        if len(expansions) > 1:
+            raise InputError(
+                Problem(
+                    "at most one expansion cohort",
+                    field="behaviours",
+                    value=len(expansions),
+                    allowed="0 or 1",
+                )
+            )
+        self.expansion: ExpansionCohort | None = expansions[0] if expansions else None
+        if (
+            self.expansion is not None
+            and isinstance(self.expansion.dose, int)
+            and not (1 <= self.expansion.dose <= inner.n_doses)
+        ):
+            raise InputError(
+                Problem(
+                    "expansion dose outside the design",
+                    field="expansion.dose",
+                    value=self.expansion.dose,
+                    allowed=f"1..{inner.n_doses}",
+                )
+            )
+        self.name = inner.name
+        self.n_doses = inner.n_doses
+        self.cohort_size = inner.cohort_size
+        self.start_dose = inner.start_dose
+        self.target = inner.target
+
+    @property
+    def max_n(self) -> int | None:
+        caps = [b.n for b in self.behaviours if isinstance(b, StopAtN)]
+        return min(caps) if caps else None
+
+    def for_simulation(self) -> BehavingDesign:
+        convert = getattr(self.inner, "for_simulation", None)
+        inner = convert() if convert is not None else self.inner
+        extra: tuple[Behaviour, ...] = (self.expansion,) if self.expansion else ()
+        return BehavingDesign(inner, self.behaviours + extra)
+
+    def options(self) -> dict[str, Any]:
+        described = [b.describe() for b in self.behaviours]
+        if self.expansion is not None:
+            described.append(self.expansion.describe())
+        return {**self.inner.options(), "behaviours": described}
+
+    def update_eliminated(self, state: TrialState, active: np.ndarray) -> None:
+        self.inner.update_eliminated(state, active)
+
+    def admissible_mask(self, state: TrialState) -> np.ndarray:
+        mask = self.inner.admissible_mask(state).copy()
+        for behaviour in self.behaviours:
+            if isinstance(behaviour, DontSkipDoses) and behaviour.when_escalating:
+                ceiling = np.maximum(state.highest_tried() + 1, self.start_dose - 1)
+                mask &= np.arange(self.n_doses)[None, :] <= ceiling[:, None]
+        return mask
+
+    def step(self, state: TrialState, active: np.ndarray) -> Proposal:
+        return self._modify(state, self.inner.step(state, active))
+
+    def propose(self, state: TrialState) -> Proposal:
+        return self._modify(state, self.inner.propose(state))
+
+    def _modify(self, state: TrialState, proposal: Proposal) -> Proposal:
+        for behaviour in sorted(self.behaviours, key=lambda b: not b.restricts_dose):
+            behaviour.apply(self, state, proposal)
+        return proposal
+
+    def select_mtd_batch(self, state: TrialState) -> np.ndarray:
+        return self.inner.select_mtd_batch(state)
+
+    def mtd_rule(self) -> str:
+        return self.inner.mtd_rule()
+
+    def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
+        return self.inner.estimates(state)
+
+    def fit(self, outcomes: Outcomes) -> Fit:
+        if self.expansion is None:
+            return super().fit(outcomes)
+        cohorts = outcomes.cohorts()
+        patients = outcomes.patients
+        used = 0
+        for index in range(len(cohorts) + 1):
+            prefix = Outcomes(patients[:used])
+            if index > 0 or used > 0:
+                fit = super().fit(prefix)
+                if not fit.continue_:
+                    return self._expansion_fit(fit, prefix, Outcomes(patients[used:]), outcomes)
+            if index < len(cohorts):
+                used += len(cohorts[index][1])
+        return super().fit(outcomes)
+
+    def _expansion_fit(
+        self, escalation: Fit, phase: Outcomes, expansion: Outcomes, everything: Outcomes
+    ) -> Fit:
+        assert self.expansion is not None
+        if escalation.select_mtd().dose_level is None and self.expansion.dose == "mtd":
+            if expansion.n_patients:
+                raise InputError(
+                    Problem(
+                        "patients were treated after escalation stopped with no dose recommended",
+                        field="outcomes",
+                        value=format_outcomes(expansion),
+                    )
+                )
+            return escalation
+        if self.expansion.dose == "mtd":
+            level = escalation.select_mtd().dose_level
+        else:
+            level = int(self.expansion.dose)
+        assert level is not None
+        off = [p for p in expansion.patients if p.dose_level != level]
+        if off:
+            raise InputError(
+                Problem(
+                    f"expansion patients must be treated at level {level}",
+                    field="outcomes",
+                    value=format_outcomes(expansion),
+                    allowed=f"level {level}",
+                )
+            )
+        done = expansion.n_patients
+        remaining = max(self.expansion.n_patients - done, 0)
+        n_all, y_all = everything.counts(self.n_doses)
+        reasons = [*escalation.reasons, f"escalation ended after {phase.n_patients} patients"]
+        if remaining:
+            reasons.append(
+                f"expansion cohort at level {level}: {done} of {self.expansion.n_patients} treated, "
+                f"{remaining} to go"
+            )
+        else:
+            reasons.append(f"expansion cohort at level {level} complete ({done} patients)")
+        full_state = self.replay(everything)
+        return dataclasses.replace(
+            escalation,
+            outcomes=format_outcomes(everything),
+            current_dose=everything.patients[-1].dose_level if everything.patients else None,
+            decision="expansion" if remaining else escalation.decision,
+            next_dose=level if remaining else None,
+            continue_=bool(remaining),
+            admissible=(level,) if remaining else (),
+            n_per_dose=tuple(int(v) for v in n_all),
+            dlt_per_dose=tuple(int(v) for v in y_all),
+            estimates=self.inner.estimates(full_state),
+            reasons=tuple(reasons),
+        )
+
+
+def with_behaviours(design: Design, *behaviours: Behaviour) -> BehavingDesign:
+    """Wrap `design` with behaviours (see the module docstring for the order of application)."""
+    if isinstance(design, BehavingDesign):
+        extra: tuple[Behaviour, ...] = (design.expansion,) if design.expansion else ()
+        return BehavingDesign(design.inner, design.behaviours + extra + tuple(behaviours))
+    return BehavingDesign(design, tuple(behaviours))
+
+
+__all__ = [
+    "BehavingDesign",
+    "Behaviour",
+    "DontSkipDoses",
+    "ExpansionCohort",
+    "StopAtN",
+    "StopWhenNAtDose",
+    "StopWhenTooToxic",
+    "with_behaviours",
+]

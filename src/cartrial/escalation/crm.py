@@ -1,0 +1,523 @@
+"""The continual reassessment method (CRM) and its time-to-event version (TITE-CRM).
+
+Sources (``dose-escalation.md`` sections 7-8): O'Quigley, Pepe & Fisher, Biometrics 1990; Cheung YK,
+*Dose Finding by the Continual Reassessment Method*, 2011; Cheung & Chappell 2000 (TITE-CRM [U citation]);
+conventions of R `dfcrm` 0.2-2.1 (`crm`, `titecrm`, `getprior`).
+
+Models: empiric (power) p_i(beta) = s_i ^ exp(beta) (dfcrm default) and one-parameter logistic
+p_i(beta) = expit(a0 + exp(beta) x_i) with a0 = 3 and x_i = logit(s_i) - a0. Prior beta ~ N(0, prior_var),
+prior_var = 1.34 by default. `method="bayes"`: beta_hat = posterior mean by numerical integration;
+`method="mle"`: beta_hat maximises the likelihood. Toxicity `ptox="plugin"` (dfcrm: p_i(beta_hat)) or
+`"posterior_mean"` (E[p_i(beta)], as Python `clintrials` with ``plugin_mean=False``). Next dose = argmin
+|ptox_i - target| over the admissible levels; dfcrm itself restricts nothing (add `DontSkipDoses`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from scipy import integrate, optimize, special, stats
+
+from cartrial.errors import InputError, NotEstimableError, Problem
+from cartrial.escalation.design import (
+    Decision,
+    Design,
+    DoseEstimate,
+    Proposal,
+    TrialState,
+    check_target,
+)
+from cartrial.escalation.outcomes import Outcomes
+
+Model = Literal["empiric", "logistic"]
+Method = Literal["bayes", "mle"]
+PtoxKind = Literal["plugin", "posterior_mean"]
+Integration = Literal["quad", "grid"]
+Scheme = Literal["linear", "adaptive"]
+
+LOGISTIC_INTERCEPT = 3.0
+_GRID_POINTS = 601
+_MLE_BOUND = 10.0
+
+
+def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.ndarray:
+    """A skeleton must be strictly increasing probabilities in (0, 1), one per dose level."""
+    values = np.asarray([float(v) for v in skeleton], dtype=float)
+    problems: list[Problem] = []
+    if values.size == 0:
+        problems.append(
+            Problem("the skeleton is empty", field="skeleton", allowed="one probability per dose")
+        )
+    if np.any((values <= 0) | (values >= 1)):
+        problems.append(
+            Problem(
+                "skeleton values must lie strictly between 0 and 1",
+                field="skeleton",
+                value=list(values),
+                allowed="0 < s_i < 1",
+            )
+        )
+    if values.size > 1 and np.any(np.diff(values) <= 0):
+        problems.append(
+            Problem(
+                "the skeleton must be strictly increasing",
+                field="skeleton",
+                value=list(values),
+                allowed="s_1 < s_2 < ... < s_K",
+            )
+        )
+    if n_doses is not None and values.size != n_doses:
+        problems.append(
+            Problem(
+                "the skeleton needs one value per dose level",
+                field="skeleton",
+                value=values.size,
+                allowed=f"{n_doses} values",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return values
+
+
+def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> np.ndarray:
+    """Skeleton by the indifference-interval method of Lee & Cheung (empiric model), as `dfcrm::getprior`
+    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based."""
+    theta = check_target(target)
+    if not 0 < half_width < min(theta, 1 - theta):
+        raise InputError(
+            Problem(
+                "half-width must lie in (0, min(target, 1 - target))",
+                field="half_width",
+                value=half_width,
+                allowed=f"0 < delta < {min(theta, 1 - theta)}",
+            )
+        )
+    if not 1 <= prior_mtd <= n_doses:
+        raise InputError(
+            Problem(
+                "prior MTD outside the design", field="prior_mtd", value=prior_mtd, allowed=f"1..{n_doses}"
+            )
+        )
+    s = np.empty(n_doses)
+    nu = prior_mtd - 1
+    s[nu] = theta
+    for i in range(nu + 1, n_doses):
+        s[i] = math.exp(math.log(theta + half_width) * math.log(s[i - 1]) / math.log(theta - half_width))
+    for i in range(nu - 1, -1, -1):
+        s[i] = math.exp(math.log(theta - half_width) * math.log(s[i + 1]) / math.log(theta + half_width))
+    return s
+
+
+class Crm(Design):
+    """One-parameter CRM (``dose-escalation.md`` section 7; dfcrm 0.2-2.1 `crm` conventions).
+
+    Options: `model` (empiric | logistic), `method` (bayes | mle), `prior_var` (1.34), `ptox` (plugin |
+    posterior_mean; default plugin as dfcrm), `integration` (quad: scipy adaptive quadrature for live
+    decisions; grid: trapezoid rule on a fixed grid, used for simulation), `conf_level` (0.90 as dfcrm, for
+    the toxicity intervals p_i(beta_hat -/+ z sd)).
+    """
+
+    name = "crm"
+
+    def __init__(
+        self,
+        skeleton: Sequence[float],
+        target: float,
+        *,
+        model: Model = "empiric",
+        method: Method = "bayes",
+        prior_var: float = 1.34,
+        ptox: PtoxKind = "plugin",
+        integration: Integration = "quad",
+        conf_level: float = 0.90,
+        cohort_size: int = 1,
+        start_dose: int = 1,
+        intercept: float = LOGISTIC_INTERCEPT,
+    ) -> None:
+        self.skeleton = check_skeleton(skeleton)
+        self.n_doses = int(self.skeleton.size)
+        self.target = check_target(target)
+        choices: dict[str, tuple[str, tuple[str, ...]]] = {
+            "model": (model, ("empiric", "logistic")),
+            "method": (method, ("bayes", "mle")),
+            "ptox": (ptox, ("plugin", "posterior_mean")),
+            "integration": (integration, ("quad", "grid")),
+        }
+        problems = [
+            Problem(f"unknown {k}", field=k, value=v, allowed=", ".join(a))
+            for k, (v, a) in choices.items()
+            if v not in a
+        ]
+        if not prior_var > 0:
+            problems.append(
+                Problem("prior variance must be > 0", field="prior_var", value=prior_var, allowed="> 0")
+            )
+        if not 1 <= start_dose <= self.n_doses:
+            problems.append(
+                Problem(
+                    "start dose outside the design",
+                    field="start_dose",
+                    value=start_dose,
+                    allowed=f"1..{self.n_doses}",
+                )
+            )
+        if cohort_size < 1:
+            problems.append(
+                Problem("cohort size must be ≥ 1", field="cohort_size", value=cohort_size, allowed="≥ 1")
+            )
+        if problems:
+            raise InputError(problems)
+        self.model: Model = model
+        self.method: Method = method
+        self.prior_var = float(prior_var)
+        self.ptox: PtoxKind = ptox
+        self.integration: Integration = integration
+        self.conf_level = conf_level
+        self.cohort_size = cohort_size
+        self.start_dose = start_dose
+        self.intercept = intercept
+        self.labels = (special.logit(self.skeleton) - intercept) if model == "logistic" else self.skeleton
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "n_doses": self.n_doses,
+            "target": self.target,
+            "skeleton": [float(v) for v in self.skeleton],
+            "model": self.model,
+            "method": self.method,
+            "prior_var": self.prior_var,
+            "ptox": self.ptox,
+            "integration": self.integration,
+            "conf_level": self.conf_level,
+            "cohort_size": self.cohort_size,
+            "start_dose": self.start_dose,
+            **({"intercept": self.intercept} if self.model == "logistic" else {}),
+        }
+
+    def for_simulation(self) -> Crm:
+        """The same design with fixed-grid integration (vectorised across trials)."""
+        return self._copy(integration="grid")
+
+    def _copy(self, **changes: Any) -> Crm:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "method": self.method,
+            "prior_var": self.prior_var,
+            "ptox": self.ptox,
+            "integration": self.integration,
+            "conf_level": self.conf_level,
+            "cohort_size": self.cohort_size,
+            "start_dose": self.start_dose,
+            "intercept": self.intercept,
+        }
+        kwargs.update(changes)
+        return type(self)(list(self.skeleton), self.target_value, **kwargs)
+
+    @property
+    def target_value(self) -> float:
+        assert self.target is not None
+        return self.target
+
+    # -- model -----------------------------------------------------------------------------------------
+    def dose_toxicity(self, beta: np.ndarray | float) -> np.ndarray:
+        """p_i(beta) for every level; shape (..., K)."""
+        b = np.exp(np.clip(np.asarray(beta, dtype=float)[..., None], -700.0, 700.0))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if self.model == "empiric":
+                return np.power(self.skeleton, b)
+            return np.asarray(special.expit(self.intercept + b * self.labels))
+
+    def beta_for_probability(self, level_index: int, probability: float) -> float:
+        """The beta at which p_level(beta) = probability (p is decreasing in beta for both models... empiric:
+        s^exp(b) decreases in b; logistic: increases in exp(b) x when x > 0, decreases when x < 0)."""
+        if self.model == "empiric":
+            return math.log(math.log(probability) / math.log(self.skeleton[level_index]))
+        x = self.labels[level_index]
+        ratio = (special.logit(probability) - self.intercept) / x
+        return math.log(ratio) if ratio > 0 else (-math.inf if x > 0 else math.inf)
+
+    def _loglik_patients(
+        self, beta: np.ndarray, levels: np.ndarray, dlt: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        p = self.dose_toxicity(beta)[..., levels]  # (..., patients)
+        wp = weights * p
+        return np.sum(
+            np.where(dlt, np.log(np.maximum(wp, 1e-300)), np.log1p(-np.minimum(wp, 1 - 1e-16))), axis=-1
+        )
+
+    def _patient_arrays(self, state: TrialState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Levels, DLT flags and likelihood weights of every patient (batch of one). CRM: weight 1."""
+        outcomes = state.patients
+        assert outcomes is not None
+        levels = np.array([p.dose_level - 1 for p in outcomes.patients], dtype=np.int64)
+        dlt = np.array([p.dlt for p in outcomes.patients], dtype=bool)
+        return levels, dlt, np.ones(levels.size)
+
+    # -- estimation for one trial (scipy quadrature or optimisation) ----------------------------------
+    def posterior_summary(self, state: TrialState) -> tuple[float, float | None, np.ndarray]:
+        """(beta_hat, posterior variance or None for mle, ptox per level) for a batch of one."""
+        if self.integration == "grid":
+            b_hat, var, ptox = self._grid_batch(state)
+            return float(b_hat[0]), (None if var is None else float(var[0])), ptox[0]
+        levels, dlt, weights = self._patient_arrays(state)
+        sd = math.sqrt(self.prior_var)
+
+        def log_post(b: float) -> float:
+            return float(self._loglik_patients(np.asarray(b), levels, dlt, weights)) + float(
+                stats.norm.logpdf(b, 0.0, sd)
+            )
+
+        if self.method == "mle":
+            if levels.size == 0 or dlt.all() or not dlt.any():
+                raise NotEstimableError(
+                    "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no "
+                    "maximum otherwise); use method 'bayes' or more data"
+                )
+            res = optimize.minimize_scalar(
+                lambda b: -float(self._loglik_patients(np.asarray(b), levels, dlt, weights)),
+                bounds=(-_MLE_BOUND, _MLE_BOUND),
+                method="bounded",
+                options={"xatol": 1e-10},
+            )
+            b_mle = float(res.x)
+            return b_mle, None, self.dose_toxicity(b_mle)
+        mode = optimize.minimize_scalar(lambda b: -log_post(b), bounds=(-20, 20), method="bounded").x
+        shift = log_post(mode)
+
+        def density(b: float) -> float:
+            return math.exp(log_post(b) - shift)
+
+        opts = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 200}
+        z = integrate.quad(density, -np.inf, np.inf, **opts)[0]
+        m1 = integrate.quad(lambda b: b * density(b), -np.inf, np.inf, **opts)[0] / z
+        m2 = integrate.quad(lambda b: b * b * density(b), -np.inf, np.inf, **opts)[0] / z
+        var = m2 - m1 * m1
+        if self.ptox == "plugin":
+            ptox = self.dose_toxicity(m1)
+        else:
+            ptox = np.array(
+                [
+                    integrate.quad(
+                        lambda b, i=i: float(self.dose_toxicity(b)[i]) * density(b), -np.inf, np.inf, **opts
+                    )[0]
+                    / z
+                    for i in range(self.n_doses)
+                ]
+            )
+        return m1, var, ptox
+
+    # -- estimation for a batch (fixed grid, vectorised across trials) --------------------------------
+    def _grid(self) -> np.ndarray:
+        half = 12.0 * math.sqrt(self.prior_var) + 2.0
+        return np.linspace(-half, half, _GRID_POINTS)
+
+    def _batch_loglik(self, state: TrialState, grid: np.ndarray) -> np.ndarray:
+        p = self.dose_toxicity(grid)  # (G, K)
+        log_p = np.log(np.maximum(p, 1e-300))
+        log_q = np.log1p(-np.minimum(p, 1 - 1e-16))
+        n = state.n.astype(float)
+        y = state.y.astype(float)
+        return y @ log_p.T + (n - y) @ log_q.T  # (T, G)
+
+    def _grid_batch(self, state: TrialState) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        grid = self._grid()
+        if state.patients is not None and state.trials == 1:
+            levels, dlt, weights = self._patient_arrays(state)
+            loglik = self._loglik_patients(grid, levels, dlt, weights)[None, :]
+        else:
+            loglik = self._batch_loglik(state, grid)
+        if self.method == "mle":
+            b_hat = _refined_argmax(grid, loglik)
+            return b_hat, None, self.dose_toxicity(b_hat)
+        log_post = loglik - 0.5 * grid**2 / self.prior_var
+        log_post -= log_post.max(axis=1, keepdims=True)
+        w = np.exp(log_post)
+        w /= w.sum(axis=1, keepdims=True)  # equal spacing: trapezoid ends are negligible
+        b_hat = w @ grid
+        var = w @ grid**2 - b_hat**2
+        ptox = self.dose_toxicity(b_hat) if self.ptox == "plugin" else w @ self.dose_toxicity(grid)
+        return b_hat, var, ptox
+
+    def _ptox_batch(self, state: TrialState) -> np.ndarray:
+        if state.trials == 1 and self.integration == "quad" and state.patients is not None:
+            return self.posterior_summary(state)[2][None, :]
+        return self._grid_batch(state)[2]
+
+    def prob_toxicity_above(self, state: TrialState, level_index: int, threshold: float) -> np.ndarray:
+        """Posterior P(p_level > threshold) per trial (grid), for `StopWhenTooToxic` (Zohar & Chevret
+        2001)."""
+        grid = self._grid()
+        if state.patients is not None and state.trials == 1:
+            levels, dlt, weights = self._patient_arrays(state)
+            loglik = self._loglik_patients(grid, levels, dlt, weights)[None, :]
+        else:
+            loglik = self._batch_loglik(state, grid)
+        log_post = loglik - 0.5 * grid**2 / self.prior_var
+        log_post -= log_post.max(axis=1, keepdims=True)
+        w = np.exp(log_post)
+        w /= w.sum(axis=1, keepdims=True)
+        above = self.dose_toxicity(grid)[:, level_index] > threshold
+        return np.asarray(w @ above.astype(float))
+
+    # -- design interface ------------------------------------------------------------------------------
+    def propose(self, state: TrialState) -> Proposal:
+        ptox = self._ptox_batch(state)
+        admissible = self.admissible_mask(state)
+        distance = np.where(admissible, np.abs(ptox - self.target_value), np.inf)
+        nxt = np.argmin(distance, axis=1)
+        d = state.dose
+        decision = np.where(
+            nxt > d, int(Decision.ESCALATE), np.where(nxt < d, int(Decision.DEESCALATE), int(Decision.STAY))
+        )
+        return Proposal(
+            nxt, np.zeros(state.trials, dtype=bool), np.zeros(state.trials, dtype=np.int64), decision
+        )
+
+    def select_mtd_batch(self, state: TrialState) -> np.ndarray:
+        ptox = self._ptox_batch(state)
+        distance = np.where(~state.eliminated, np.abs(ptox - self.target_value), np.inf)
+        none = state.eliminated.all(axis=1)
+        return np.where(none, -1, np.argmin(distance, axis=1))
+
+    def mtd_rule(self) -> str:
+        return (
+            f"CRM ({self.model}, {self.method}, ptox {self.ptox}): "
+            "level with estimated toxicity closest to the target"
+        )
+
+    def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
+        """ptox per level with the dfcrm interval p_i(beta_hat -/+ z sd) (`conf_level`, bayes only)."""
+        b_hat, var, ptox = self.posterior_summary(state)
+        lo = hi = None
+        if var is not None:
+            z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
+            p_a = self.dose_toxicity(b_hat - z * math.sqrt(var))
+            p_b = self.dose_toxicity(b_hat + z * math.sqrt(var))
+            lo, hi = np.minimum(p_a, p_b), np.maximum(p_a, p_b)
+        method = f"CRM {self.model}/{self.method}, ptox {self.ptox}, beta_hat={b_hat:.6f}" + (
+            f", posterior var={var:.6f}" if var is not None else ""
+        )
+        return tuple(
+            DoseEstimate(
+                i + 1,
+                int(state.n[0, i]),
+                int(state.y[0, i]),
+                float(ptox[i]),
+                None if lo is None else float(lo[i]),
+                None if hi is None else float(hi[i]),
+                method,
+            )
+            for i in range(self.n_doses)
+        )
+
+
+def _refined_argmax(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Grid argmax per row refined by a parabola through the neighbouring points (batch MLE)."""
+    index = np.clip(np.argmax(values, axis=1), 1, grid.size - 2)
+    rows = np.arange(values.shape[0])
+    left, mid, right = values[rows, index - 1], values[rows, index], values[rows, index + 1]
+    curvature = left - 2 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
+    step = grid[1] - grid[0]
+    return np.asarray(grid[index] + np.clip(offset, -1.0, 1.0) * step)
+
+
+class TiteCrm(Crm):
+    """TITE-CRM (Cheung & Chappell 2000; dfcrm `titecrm`; ``dose-escalation.md`` section 8).
+
+    Each patient's likelihood contribution is [w p]^y [1 - w p]^(1 - y). Weights: DLT patients 1; others
+    `scheme="linear"` min(u / window, 1) (dfcrm default) or `"adaptive"` (kappa + (u - t_kappa) /
+    (t_(kappa+1) - t_kappa)) / (z + 1) over the z observed DLT times scaled by the window [U]. Patient
+    follow-up (days; time to DLT for DLT patients) comes from `Outcomes.with_followup`; patients without
+    follow-up are taken as fully followed. Decisions need patient-level data, so simulation is not offered.
+    """
+
+    name = "tite-crm"
+
+    def __init__(
+        self,
+        skeleton: Sequence[float],
+        target: float,
+        *,
+        window_days: float = 28.0,
+        scheme: Scheme = "linear",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(skeleton, target, **kwargs)
+        if not window_days > 0:
+            raise InputError(
+                Problem("the DLT window must be > 0 days", field="window", value=window_days, allowed="> 0")
+            )
+        if scheme not in ("linear", "adaptive"):
+            raise InputError(
+                Problem(
+                    "unknown TITE weight scheme", field="scheme", value=scheme, allowed="linear, adaptive"
+                )
+            )
+        self.window_days = float(window_days)
+        self.scheme: Scheme = scheme
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "window_days": self.window_days, "scheme": self.scheme}
+
+    def _copy(self, **changes: Any) -> Crm:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "method": self.method,
+            "prior_var": self.prior_var,
+            "ptox": self.ptox,
+            "integration": self.integration,
+            "conf_level": self.conf_level,
+            "cohort_size": self.cohort_size,
+            "start_dose": self.start_dose,
+            "intercept": self.intercept,
+            "window_days": self.window_days,
+            "scheme": self.scheme,
+        }
+        kwargs.update(changes)
+        return TiteCrm(list(self.skeleton), self.target_value, **kwargs)
+
+    def weights(self, outcomes: Outcomes) -> np.ndarray:
+        """Likelihood weight per patient (section 8)."""
+        window = self.window_days
+        follow = np.array(
+            [window if p.followup_days is None else p.followup_days for p in outcomes.patients], dtype=float
+        )
+        dlt = np.array([p.dlt for p in outcomes.patients], dtype=bool)
+        u = np.minimum(follow / window, 1.0)
+        if self.scheme == "linear":
+            return np.where(dlt, 1.0, u)
+        times = np.sort(u[dlt])
+        z = times.size
+        edges = np.concatenate([[0.0], times, [1.0]])
+        w = np.ones(u.size)
+        for j in np.flatnonzero(~dlt):
+            if u[j] >= 1.0:
+                continue
+            kappa = int(np.searchsorted(times, u[j], side="right"))
+            span = edges[kappa + 1] - edges[kappa]
+            frac = (u[j] - edges[kappa]) / span if span > 0 else 0.0
+            w[j] = (kappa + frac) / (z + 1)
+        return np.where(dlt, 1.0, w)
+
+    def _patient_arrays(self, state: TrialState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        levels, dlt, _ = super()._patient_arrays(state)
+        assert state.patients is not None
+        return levels, dlt, self.weights(state.patients)
+
+    def _grid_batch(self, state: TrialState) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        if state.patients is None or state.trials != 1:
+            from cartrial.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "TITE-CRM decisions need patient-level follow-up; simulation is not offered"
+            )
+        return super()._grid_batch(state)
+
+
+__all__ = ["LOGISTIC_INTERCEPT", "Crm", "TiteCrm", "check_skeleton", "getprior"]

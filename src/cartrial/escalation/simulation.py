@@ -1,0 +1,298 @@
+"""Operating characteristics: vectorised Monte Carlo across trials, and exact enumeration for 3+3.
+
+``dose-escalation.md`` section 11. Per simulated trial: outcomes are drawn cohort by cohort (Bernoulli with
+the scenario's true probabilities) from one `numpy.random.Generator(seed)` — the same seed gives the same
+result, and the uniforms of cohort c of trial i are the same for every design (common random numbers) —
+next-dose decisions are applied, the trial stops, then the final MTD is selected by the design's own rule.
+
+Definitions used in the reports:
+- `selection_pct`: % of trials selecting each level as MTD; `no_mtd_pct`: % selecting none.
+- `mean_n`, `mean_dlt`: mean patients and DLTs per level (expansion patients included).
+- `early_stop_pct`: % of trials stopped for toxicity (no dose acceptable).
+- `pct_treated_above_mtd`: patients treated at levels whose true DLT probability exceeds `mtd_target`
+  (the design's target, or 0.3 for 3+3 unless given [P]), as % of all patients (ratio of means).
+- `true_mtd`: the highest level with true probability <= `mtd_target` (None if none).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.escalation.behaviours import BehavingDesign
+from cartrial.escalation.design import Design, StopReason, TrialState
+from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
+
+DEFAULT_MTD_TARGET_3PLUS3 = 0.3
+
+
+@dataclass(frozen=True)
+class OperatingCharacteristics:
+    """Operating characteristics of one design under one true toxicity scenario (1-based levels in lists)."""
+
+    design: str
+    options: dict[str, Any]
+    truth: tuple[float, ...]
+    method: str  # "monte_carlo" or "exact"
+    trials: int | None
+    seed: int | None
+    selection_pct: tuple[float, ...]
+    no_mtd_pct: float
+    mean_n: tuple[float, ...]
+    mean_dlt: tuple[float, ...]
+    early_stop_pct: float
+    pct_treated_above_mtd: float
+    total_n: float
+    total_dlt: float
+    mtd_target: float
+    true_mtd: int | None
+    seconds: float
+    selection_se_pct: tuple[float, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "options": self.options,
+            "truth": list(self.truth),
+            "method": self.method,
+            "trials": self.trials,
+            "seed": self.seed,
+            "selection_pct": list(self.selection_pct),
+            "selection_se_pct": list(self.selection_se_pct),
+            "no_mtd_pct": self.no_mtd_pct,
+            "mean_n": list(self.mean_n),
+            "mean_dlt": list(self.mean_dlt),
+            "early_stop_pct": self.early_stop_pct,
+            "pct_treated_above_mtd": self.pct_treated_above_mtd,
+            "total_n": self.total_n,
+            "total_dlt": self.total_dlt,
+            "mtd_target": self.mtd_target,
+            "true_mtd": self.true_mtd,
+            "seconds": self.seconds,
+        }
+
+
+def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
+    """True DLT probabilities: one per dose level, each in [0, 1]."""
+    values = np.asarray([float(v) for v in truth], dtype=float)
+    problems: list[Problem] = []
+    if values.size != n_doses:
+        problems.append(
+            Problem(
+                "the true toxicity scenario needs one probability per dose level",
+                field="truth",
+                value=values.size,
+                allowed=f"{n_doses} values",
+            )
+        )
+    if np.any((values < 0) | (values > 1)) or np.any(np.isnan(values)):
+        problems.append(
+            Problem(
+                "true toxicity probabilities must lie in [0, 1]",
+                field="truth",
+                value=list(values),
+                allowed="0 <= p <= 1",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return values
+
+
+def _mtd_target(design: Design, mtd_target: float | None) -> float:
+    if mtd_target is not None:
+        return mtd_target
+    return design.target if design.target is not None else DEFAULT_MTD_TARGET_3PLUS3
+
+
+def _true_mtd(truth: np.ndarray, target: float) -> int | None:
+    ok = np.flatnonzero(truth <= target)
+    return int(ok[-1]) + 1 if ok.size else None
+
+
+def simulate(
+    design: Design,
+    truth: Sequence[float],
+    *,
+    cohorts: int,
+    trials: int,
+    seed: int | None = 0,
+    cohort_size: int | None = None,
+    mtd_target: float | None = None,
+) -> OperatingCharacteristics:
+    """Monte Carlo operating characteristics, vectorised across `trials` (section 11).
+
+    `cohorts` is the maximum number of cohorts (BOIN ``ncohort``); `cohort_size` defaults to the design's.
+    A `StopAtN` behaviour truncates the last cohort so that the total is exactly its n.
+    """
+    started = time.perf_counter()
+    if not isinstance(trials, int) or trials < 1:
+        raise InputError(
+            Problem(
+                "the number of simulated trials must be ≥ 1",
+                field="trials",
+                value=trials,
+                allowed="integer ≥ 1",
+            )
+        )
+    if not isinstance(cohorts, int) or cohorts < 1:
+        raise InputError(
+            Problem(
+                "the number of cohorts must be ≥ 1", field="cohorts", value=cohorts, allowed="integer ≥ 1"
+            )
+        )
+    size = design.cohort_size if cohort_size is None else cohort_size
+    if size < 1:
+        raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
+    inner = design.inner if isinstance(design, BehavingDesign) else design
+    if isinstance(inner, ThreePlusThree) and size != 3:
+        raise InputError(
+            Problem("a 3+3 design treats cohorts of 3", field="cohort_size", value=size, allowed="3")
+        )
+    p = check_truth(truth, design.n_doses)
+    if design.name == "tite-crm":
+        raise ConfigurationError(
+            "simulation of TITE-CRM needs an accrual and onset-time model, which is not "
+            "implemented; simulate the CRM with the same skeleton instead"
+        )
+    convert = getattr(design, "for_simulation", None)
+    sim_design: Design = convert() if convert is not None else design
+    max_n = sim_design.max_n if isinstance(sim_design, BehavingDesign) else None
+    expansion = sim_design.expansion if isinstance(sim_design, BehavingDesign) else None
+
+    rng = np.random.default_rng(seed)
+    k = design.n_doses
+    state = TrialState.empty(trials, k)
+    rows = np.arange(trials)
+    active = np.ones(trials, dtype=bool)
+    reason = np.zeros(trials, dtype=np.int64)
+    dose = sim_design.decide(state).next_dose.copy()
+    column = np.arange(size)
+    for _ in range(cohorts):
+        uniforms = rng.random((trials, size))
+        this_size = np.full(trials, size, dtype=np.int64)
+        if max_n is not None:
+            this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
+            active &= this_size > 0
+        if not active.any():
+            break
+        treated = active[:, None] & (column[None, :] < this_size[:, None])
+        dlts = (treated & (uniforms < p[dose][:, None])).sum(axis=1)
+        flat = rows * k + dose  # one cell per trial: plain fancy-index addition is exact
+        state.n.ravel()[flat] += treated.sum(axis=1)
+        state.y.ravel()[flat] += dlts
+        state.dose = np.where(active, dose, state.dose)
+        proposal = sim_design.step(state, active)
+        stopping = active & proposal.stop
+        reason[stopping] = proposal.reason[stopping]
+        active &= ~proposal.stop
+        dose = np.where(active, proposal.next_dose, dose)
+    reason[active] = int(StopReason.MAX_N_REACHED)
+
+    safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
+    mtd = sim_design.select_mtd_batch(state)
+    mtd = np.where(safety, -1, mtd)
+    n_final, y_final = state.n.astype(float), state.y.astype(float)
+    if expansion is not None:
+        exp_dose = mtd if expansion.dose == "mtd" else np.full(trials, int(expansion.dose) - 1)
+        go = (exp_dose >= 0) & ~safety
+        draws = rng.random((trials, expansion.n_patients)) < p[np.maximum(exp_dose, 0)][:, None]
+        np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
+        np.add.at(y_final, (rows[go], exp_dose[go]), draws[go].sum(axis=1))
+
+    target = _mtd_target(design, mtd_target)
+    selection = np.array([(mtd == i).mean() for i in range(k)])
+    mean_n = n_final.mean(axis=0)
+    above = p > target
+    total = float(mean_n.sum())
+    return OperatingCharacteristics(
+        design=design.name,
+        options=design.options(),
+        truth=tuple(float(v) for v in p),
+        method="monte_carlo",
+        trials=trials,
+        seed=seed,
+        selection_pct=tuple(float(v) * 100 for v in selection),
+        no_mtd_pct=float((mtd < 0).mean() * 100),
+        mean_n=tuple(float(v) for v in mean_n),
+        mean_dlt=tuple(float(v) for v in y_final.mean(axis=0)),
+        early_stop_pct=float(safety.mean() * 100),
+        pct_treated_above_mtd=float(mean_n[above].sum() / total * 100) if total else 0.0,
+        total_n=total,
+        total_dlt=float(y_final.sum(axis=1).mean()),
+        mtd_target=target,
+        true_mtd=_true_mtd(p, target),
+        seconds=time.perf_counter() - started,
+        selection_se_pct=tuple(float(np.sqrt(s * (1 - s) / trials)) * 100 for s in selection),
+    )
+
+
+def exact_three_plus_three(
+    design: ThreePlusThree | BehavingDesign,
+    truth: Sequence[float],
+    *,
+    mtd_target: float | None = None,
+    max_cohorts: int | None = None,
+) -> OperatingCharacteristics:
+    """Exact operating characteristics of a 3+3 design by enumerating all cohort outcomes (no Monte Carlo
+    error; ``dose-escalation.md`` section 3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
+    other behaviours are not supported here (use `simulate`)."""
+    started = time.perf_counter()
+    inner = design.inner if isinstance(design, BehavingDesign) else design
+    if not isinstance(inner, ThreePlusThree):
+        raise ConfigurationError("exact operating characteristics are implemented for the 3+3 design only")
+    expansion = design.expansion if isinstance(design, BehavingDesign) else None
+    if isinstance(design, BehavingDesign) and design.behaviours:
+        raise ConfigurationError("exact 3+3 supports only an expansion cohort as behaviour; use Monte Carlo")
+    p = check_truth(truth, inner.n_doses)
+    k = inner.n_doses
+    terminals = enumerate_three_plus_three(inner, p, max_cohorts)
+    prob = np.array([t.prob for t in terminals])
+    n = np.array([t.n for t in terminals], dtype=float)
+    y = np.array([t.y for t in terminals], dtype=np.int64)
+    elim = np.array([t.eliminated for t in terminals], dtype=bool)
+    edlt = np.array([t.expected_dlt for t in terminals], dtype=float)
+    safety = np.array([t.reason.is_safety_stop for t in terminals])
+    mtd = inner.select_mtd_batch(
+        TrialState(n.astype(np.int64), y, np.zeros(len(terminals), dtype=np.int64), elim)
+    )
+    mtd = np.where(safety, -1, mtd)
+    if expansion is not None:
+        exp_dose = mtd if expansion.dose == "mtd" else np.full(len(terminals), int(expansion.dose) - 1)
+        go = (exp_dose >= 0) & ~safety
+        idx = np.flatnonzero(go)
+        n[idx, exp_dose[go]] += expansion.n_patients
+        edlt[idx, exp_dose[go]] += expansion.n_patients * p[exp_dose[go]]
+    target = _mtd_target(inner, mtd_target)
+    selection = np.array([prob[mtd == i].sum() for i in range(k)])
+    mean_n = prob @ n
+    above = p > target
+    total = float(mean_n.sum())
+    return OperatingCharacteristics(
+        design=inner.name,
+        options=design.options(),
+        truth=tuple(float(v) for v in p),
+        method="exact",
+        trials=None,
+        seed=None,
+        selection_pct=tuple(float(v) * 100 for v in selection),
+        no_mtd_pct=float(prob[mtd < 0].sum() * 100),
+        mean_n=tuple(float(v) for v in mean_n),
+        mean_dlt=tuple(float(v) for v in prob @ edlt),
+        early_stop_pct=float(prob[safety].sum() * 100),
+        pct_treated_above_mtd=float(mean_n[above].sum() / total * 100) if total else 0.0,
+        total_n=total,
+        total_dlt=float((prob @ edlt).sum()),
+        mtd_target=target,
+        true_mtd=_true_mtd(p, target),
+        seconds=time.perf_counter() - started,
+        selection_se_pct=tuple(0.0 for _ in range(k)),
+    )
+
+
+__all__ = ["OperatingCharacteristics", "check_truth", "exact_three_plus_three", "simulate"]
