@@ -138,7 +138,6 @@ def print_report(console: Console, report: object) -> None:
     written_totals = [totals["inserted"], totals["updated"], totals["unchanged"]]
     table.add_row(
         "[bold]total[/]",
-        "",
         str(totals["read"]),
         *("-" if report.dry_run else str(n) for n in written_totals),
     )
