@@ -1,0 +1,607 @@
+"""The Stein 2019 tisagenlecleucel cellular-kinetic model: closed form, simulation with IIV, individual fit.
+
+Source: Stein AM, Grupp SA, Levine JE, et al. Tisagenlecleucel model-based cellular kinetic analysis of
+chimeric antigen receptor-T cells. *CPT Pharmacometrics Syst Pharmacol* 2019;8(5):285-295,
+doi:10.1002/psp4.12388: Figure 2 (structure), supplement (analytical solution), Table 1 (typical values,
+IIV variances, residual error); transcription nlmixr2lib ``Stein_2019_Tisagenlecleucel.R`` (commit 7394947).
+See ``shared/reference/cellular-kinetics.md`` section 5.
+
+Closed form (transgene, copies/µg gDNA; t in days after infusion)::
+
+    C(t) = R0 · exp(rho · t)                                                  t < Tmax
+    C(t) = Cmax · [(1 - F_B) · exp(-alpha (t - Tmax)) + F_B · exp(-beta (t - Tmax))]   t ≥ Tmax
+    rho = ln(FOLDX) / Tmax,  R0 = Cmax / FOLDX
+
+C(t) = R0 for t < 0 (as the nlmixr2lib transcription). Individual parameters are log-normal
+(theta_i = theta · exp(eta_i), eta_i ~ N(0, omega²), diagonal); residual error is additive on the log scale,
+SD 0.56. Co-medication factors Ftoci (1.2) and Fster (1.0) multiplying rho were not significant in the
+paper; they are optional factors here with default 1.0 (ref. doc 5.2, [P]).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, special
+
+from cartrial.errors import ConfigurationError, NotEstimableError
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+STEIN_2019_SOURCE = (
+    "Stein AM et al. CPT Pharmacometrics Syst Pharmacol 2019;8:285-295 (doi:10.1002/psp4.12388), "
+    "Figure 2, supplement analytical solution, Table 1; nlmixr2lib Stein_2019_Tisagenlecleucel.R"
+)
+
+STEIN_PARAMETERS: tuple[str, ...] = ("foldx", "tmax_days", "cmax", "alpha_per_day", "fb", "beta_per_day")
+"""Parameter names of the Stein 2019 model, in the order used by arrays."""
+
+
+@dataclass(frozen=True)
+class Stein2019Parameters:
+    """One subject's (or the typical) Stein 2019 parameters; defaults are Table 1 typical values.
+
+    foldx: fold expansion (-); tmax_days: time of peak (day); cmax: peak (copies/µg gDNA);
+    alpha_per_day: rapid contraction rate (1/day); fb: fraction entering the slow phase (-);
+    beta_per_day: slow decline rate (1/day).
+    """
+
+    foldx: float = 3900.0
+    tmax_days: float = 9.3
+    cmax: float = 24000.0
+    alpha_per_day: float = 0.16
+    fb: float = 0.0079
+    beta_per_day: float = 0.0032
+
+    @property
+    def rho_per_day(self) -> float:
+        """Expansion rate ln(FOLDX)/Tmax (1/day)."""
+        return math.log(self.foldx) / self.tmax_days
+
+    @property
+    def r0(self) -> float:
+        """Level at infusion Cmax/FOLDX (copies/µg)."""
+        return self.cmax / self.foldx
+
+    def as_array(self) -> FloatArray:
+        return np.array([getattr(self, name) for name in STEIN_PARAMETERS], dtype=float)
+
+
+STEIN_2019_TYPICAL = Stein2019Parameters()
+"""Table 1 typical values (Stein 2019)."""
+
+STEIN_2019_OMEGA2: dict[str, float] = {
+    "foldx": 2.4,
+    "tmax_days": 0.38,
+    "cmax": 0.65,
+    "alpha_per_day": 0.91,
+    "fb": 0.8,
+    "beta_per_day": 0.86,
+}
+"""Table 1 IIV variances omega² on the log scale (Stein 2019)."""
+
+STEIN_2019_RESIDUAL_SD_LOG = 0.56
+"""Table 1 residual error: additive on the log scale, SD 0.56 (Stein 2019)."""
+
+
+def stein2019_concentration(
+    days: npt.ArrayLike,
+    foldx: npt.ArrayLike,
+    tmax_days: npt.ArrayLike,
+    cmax: npt.ArrayLike,
+    alpha_per_day: npt.ArrayLike,
+    fb: npt.ArrayLike,
+    beta_per_day: npt.ArrayLike,
+    *,
+    rho_factor: npt.ArrayLike = 1.0,
+) -> FloatArray:
+    """Transgene level C(t) (copies/µg) of the Stein 2019 closed form, broadcasting parameters over times.
+
+    Parameters of shape (n,) and `days` of shape (m,) give an (n, m) array (parameters are reshaped to a
+    column when `days` is 1-D and a parameter has more than one value). `rho_factor` multiplies rho (the
+    optional co-medication factor Ftoci·Fster, default 1); R0 = Cmax/FOLDX is kept, so Cmax is reached
+    at Tmax only with the default factor. Source: Stein 2019 supplement (ref. doc 5.1).
+    """
+    t = np.asarray(days, dtype=float)
+    params = [np.asarray(p, dtype=float) for p in (foldx, tmax_days, cmax, alpha_per_day, fb, beta_per_day)]
+    factor = np.asarray(rho_factor, dtype=float)
+    if t.ndim == 1 and any(p.ndim == 1 and p.size > 1 for p in [*params, factor]):
+        params = [p[:, None] if p.ndim == 1 else p for p in params]
+        factor = factor[:, None] if factor.ndim == 1 else factor
+    f, tm, cm, a, b_frac, b = params
+    rho = np.log(f) / tm * factor
+    r0 = cm / f
+    grid = _uniform_grid(t)
+    if grid is not None and all(p.ndim == 2 and p.shape[1] == 1 for p in params):
+        return _concentration_on_grid(
+            grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0]
+        )
+    after = t >= tm
+    with np.errstate(over="ignore"):
+        since_peak = np.maximum(t - tm, 0.0)
+        expansion = r0 * np.exp(rho * np.clip(t, 0.0, None) * ~after)
+        contraction = cm * ((1.0 - b_frac) * np.exp(-a * since_peak) + b_frac * np.exp(-b * since_peak))
+    return np.asarray(np.where(after, contraction, expansion), dtype=float)
+
+
+def _uniform_grid(t: FloatArray) -> tuple[float, float, int] | None:
+    """(start, step, count) when `t` is an increasing arithmetic grid from ≥ 0 with ≥ 16 points."""
+    if t.ndim != 1 or t.size < 16 or t[0] < 0:
+        return None
+    step = (t[-1] - t[0]) / (t.size - 1)
+    if not step > 0:
+        return None
+    expected = t[0] + step * np.arange(t.size)
+    if not np.allclose(t, expected, rtol=1e-13, atol=1e-12 * max(1.0, abs(t[-1]))):
+        return None
+    return float(t[0]), float(step), int(t.size)
+
+
+def _grid_factors(
+    log_coef: FloatArray, rate: FloatArray, grid: tuple[float, float, int], block: int
+) -> tuple[FloatArray, FloatArray]:
+    """Coarse and fine factors with exp(log_coef + rate·t_j) = coarse[:, u] · fine[:, v], j = block·u + v."""
+    t0, h, m = grid
+    n_blocks = -(-m // block)
+    starts = t0 + h * block * np.arange(n_blocks)
+    offsets = h * np.arange(block)
+    with np.errstate(over="ignore", invalid="ignore"):
+        coarse = np.exp(log_coef[:, None] + rate[:, None] * starts[None, :])
+        fine = np.exp(rate[:, None] * offsets[None, :])
+    return coarse, fine
+
+
+def _concentration_on_grid(
+    grid: tuple[float, float, int],
+    rho: FloatArray,
+    r0: FloatArray,
+    cm: FloatArray,
+    tm: FloatArray,
+    a: FloatArray,
+    b_frac: FloatArray,
+    b: FloatArray,
+) -> FloatArray:
+    """The closed form on an arithmetic grid t_j = t0 + j·h (same values as the direct formula, to rounding).
+
+    Speed: writing j = B·u + v, exp(c + r·t_j) = exp(c + r·(t0 + B·u·h)) · exp(r·v·h), so each subject needs
+    about 2·sqrt(m) exponentials and one multiplication per sample instead of m exponentials. The block B
+    keeps |r|·B·h ≤ 300, so no factor overflows where the product is finite; the contraction terms carry
+    their coefficient inside the exponent (log((1-F_B)·Cmax) + alpha·Tmax), so nothing overflows there.
+    """
+    t0, h, m = grid
+    n = len(rho)
+    max_rate = float(max(np.max(np.abs(rho)), np.max(np.abs(a)), np.max(np.abs(b)))) if n else 0.0
+    block = max(1, math.ceil(math.sqrt(m)))
+    if max_rate > 0:
+        block = max(1, min(block, int(300.0 / (max_rate * h))))
+    n_blocks = -(-m // block)
+    padded = n_blocks * block
+    out = np.empty((n, n_blocks, block))
+    tmp = np.empty((n, n_blocks, block))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        coarse, fine = _grid_factors(np.log(cm * (1.0 - b_frac)) + a * tm, -a, grid, block)
+        np.multiply(coarse[:, :, None], fine[:, None, :], out=out)
+        coarse, fine = _grid_factors(np.log(cm * b_frac) + b * tm, -b, grid, block)
+        np.multiply(coarse[:, :, None], fine[:, None, :], out=tmp)
+        np.add(out, tmp, out=out)
+        coarse, fine = _grid_factors(np.log(r0), rho, grid, block)
+        np.multiply(coarse[:, :, None], fine[:, None, :], out=tmp)
+    t = t0 + h * np.arange(padded)
+    before_peak = t[None, :] < tm[:, None]
+    flat = out.reshape(n, padded)
+    np.copyto(flat, tmp.reshape(n, padded), where=before_peak)
+    return flat[:, :m]
+
+
+def typical_auc(
+    start_days: float, end_days: float, parameters: Stein2019Parameters = STEIN_2019_TYPICAL
+) -> float:
+    """Exact AUC of the closed form over [start, end] (copies·day/µg), integrated analytically.
+
+    Pieces: (C(b) - C(a))/rho in the expansion phase; (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
+    F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (ref. doc 5.2 derived values).
+    """
+    p = parameters
+    rho, tm = p.rho_per_day, p.tmax_days
+    total = 0.0
+    a, b = max(start_days, 0.0), end_days
+    if a < tm:
+        hi = min(b, tm)
+        total += p.r0 * (math.exp(rho * hi) - math.exp(rho * a)) / rho
+    if b > tm:
+        u, v = max(a, tm) - tm, b - tm
+        total += (1 - p.fb) * p.cmax / p.alpha_per_day * (
+            math.exp(-p.alpha_per_day * u) - math.exp(-p.alpha_per_day * v)
+        ) + p.fb * p.cmax / p.beta_per_day * (math.exp(-p.beta_per_day * u) - math.exp(-p.beta_per_day * v))
+    return total
+
+
+@dataclass(frozen=True)
+class Stein2019Simulation:
+    """Simulated virtual subjects: individual parameters (one row per subject) and concentrations."""
+
+    days: FloatArray
+    parameters: pd.DataFrame
+    concentration: FloatArray  # (subjects, days), copies/µg, with residual error if requested
+    seed: int | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def long_table(self) -> pd.DataFrame:
+        """Tidy samples: subject, day, conc_copies_per_ug."""
+        n, m = self.concentration.shape
+        return pd.DataFrame(
+            {
+                "subject": np.repeat(self.parameters["subject"].to_numpy(), m),
+                "day": np.tile(self.days, n),
+                "conc_copies_per_ug": self.concentration.ravel(),
+            }
+        )
+
+
+def simulate_stein2019(
+    n_subjects: int,
+    days: npt.ArrayLike,
+    *,
+    seed: int | None = None,
+    typical: Stein2019Parameters = STEIN_2019_TYPICAL,
+    omega2: dict[str, float] | None = None,
+    iiv: bool = True,
+    residual_sd_log: float = 0.0,
+    cmax_scale: npt.ArrayLike = 1.0,
+    rho_factor: float = 1.0,
+    subject_prefix: str = "SIM-",
+) -> Stein2019Simulation:
+    """Simulate `n_subjects` virtual subjects of the Stein 2019 model at `days` (vectorised).
+
+    Individual parameters: theta · exp(eta), eta ~ N(0, omega²) (Table 1; diagonal). F_B is capped at 1
+    (a log-normal fraction can exceed 1 at extreme eta; the cap keeps C(t) ≥ 0 and is recorded). With
+    ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²). `cmax_scale`
+    (scalar or per subject) multiplies the typical Cmax, e.g. for a dose-level assumption. Deterministic
+    for a given `seed` (numpy PCG64).
+    """
+    if n_subjects < 1:
+        raise ConfigurationError("n_subjects must be at least 1")
+    t = np.asarray(days, dtype=float)
+    rng = np.random.default_rng(seed)
+    variances = STEIN_2019_OMEGA2 if omega2 is None else omega2
+    base = typical.as_array()
+    if iiv:
+        sd = np.sqrt(np.array([variances.get(name, 0.0) for name in STEIN_PARAMETERS]))
+        eta = rng.standard_normal((n_subjects, len(STEIN_PARAMETERS))) * sd
+        individual = base * np.exp(eta)
+    else:
+        individual = np.tile(base, (n_subjects, 1))
+    individual[:, 2] = individual[:, 2] * np.broadcast_to(np.asarray(cmax_scale, dtype=float), (n_subjects,))
+    capped = individual[:, 4] > 1.0
+    individual[:, 4] = np.minimum(individual[:, 4], 1.0)
+    individual[:, 0] = np.maximum(individual[:, 0], 1.0 + 1e-9)  # FOLDX ≥ 1 keeps rho ≥ 0
+    conc = stein2019_concentration(t, *individual.T, rho_factor=rho_factor)
+    if conc.ndim == 1:
+        conc = conc[None, :]
+    if residual_sd_log > 0:
+        conc = conc * np.exp(rng.standard_normal(conc.shape) * residual_sd_log)
+    width = max(3, len(str(n_subjects)))
+    params = pd.DataFrame(individual, columns=list(STEIN_PARAMETERS))
+    params.insert(0, "subject", [f"{subject_prefix}{i + 1:0{width}d}" for i in range(n_subjects)])
+    params["fb_capped"] = capped
+    return Stein2019Simulation(
+        days=t,
+        parameters=params,
+        concentration=conc,
+        seed=seed,
+        settings={
+            "model": "stein2019",
+            "source": STEIN_2019_SOURCE,
+            "typical": asdict(typical),
+            "omega2": dict(variances) if iiv else {},
+            "residual_sd_log": residual_sd_log,
+            "rho_factor": rho_factor,
+            "seed": seed,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Individual fit
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Settings of `fit_stein2019`.
+
+    lower / upper: bounds of each parameter (natural scale) in `STEIN_PARAMETERS` order.
+    min_points_before_tmax / min_points_after_tmax: identifiability requirements on quantifiable
+    samples around the observed peak (the expansion needs R0 and rho; the biphasic decline needs alpha,
+    F_B and beta). n_starts: starting points tried (a grid over Tmax and alpha/beta); the best
+    likelihood wins. Residual SD is estimated (log scale).
+    """
+
+    lower: tuple[float, ...] = (1.0001, 0.5, 1e-3, 1e-3, 1e-6, 1e-6)
+    upper: tuple[float, ...] = (1e9, 120.0, 1e9, 20.0, 1.0, 1.0)
+    min_points_before_tmax: int = 2
+    min_points_after_tmax: int = 4
+    n_starts: int = 8
+
+
+@dataclass(frozen=True)
+class Stein2019Fit:
+    """Result of an individual fit: estimates, standard errors, diagnostics and the per-sample table."""
+
+    estimates: dict[str, float]
+    standard_errors: dict[str, float]
+    se_reasons: dict[str, str]
+    residual_sd_log: float
+    diagnostics: dict[str, Any]
+    observations: pd.DataFrame
+    blq_rule: str
+    source: str = STEIN_2019_SOURCE
+
+    def parameters(self) -> Stein2019Parameters:
+        return Stein2019Parameters(**self.estimates)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": "stein2019",
+            "estimates": self.estimates,
+            "standard_errors": self.standard_errors,
+            "rse_percent": {
+                k: (100 * self.standard_errors[k] / v if v else float("nan"))
+                for k, v in self.estimates.items()
+            },
+            "se_not_estimable": self.se_reasons,
+            "residual_sd_log": self.residual_sd_log,
+            "diagnostics": self.diagnostics,
+            "blq_rule": self.blq_rule,
+            "source": self.source,
+        }
+
+
+def _log_prediction(theta: FloatArray, t: FloatArray) -> FloatArray:
+    """log C(t) of the closed form from log parameters (lean, for the optimiser; t ≥ 0 assumed)."""
+    log_fold, log_tm, log_cm, log_a, log_fb, log_b = theta[:6]
+    tm = math.exp(log_tm)
+    rho = log_fold / tm
+    since = t - tm
+    after = since >= 0
+    fb = min(math.exp(log_fb), 1.0)
+    s = np.maximum(since, 0.0)
+    mix = (1.0 - fb) * np.exp(-math.exp(log_a) * s) + fb * np.exp(-math.exp(log_b) * s)
+    with np.errstate(divide="ignore"):
+        log_after = log_cm + np.log(mix)
+    log_before = log_cm - log_fold + rho * np.maximum(t, 0.0)
+    return np.where(after, log_after, log_before)
+
+
+def _negative_log_likelihood(
+    theta: FloatArray, t: FloatArray, log_y: FloatArray, quantified: BoolArray, log_lloq: FloatArray
+) -> float:
+    sigma = math.exp(theta[6])
+    log_pred = np.maximum(_log_prediction(theta, t), -700.0)
+    z = (log_y[quantified] - log_pred[quantified]) / sigma
+    nll = 0.5 * float(z @ z) + z.size * (theta[6] + 0.5 * math.log(2 * math.pi))
+    if log_lloq.size:
+        # M3 (Beal 2001): a BLQ sample contributes P(observation < LLOQ) = Phi((log LLOQ - log pred) / sigma)
+        zc = (log_lloq - log_pred[~quantified]) / sigma
+        nll -= float(np.sum(special.log_ndtr(zc)))
+    return nll
+
+
+def _hessian(function: Any, x: FloatArray, step: float = 1e-4) -> FloatArray:
+    n = len(x)
+    h = np.zeros((n, n))
+    f0 = function(x)
+    for i in range(n):
+        for j in range(i, n):
+            ei = np.zeros(n)
+            ej = np.zeros(n)
+            ei[i] = step
+            ej[j] = step
+            if i == j:
+                value = (function(x + ei) - 2 * f0 + function(x - ei)) / step**2
+            else:
+                value = (
+                    function(x + ei + ej)
+                    - function(x + ei - ej)
+                    - function(x - ei + ej)
+                    + function(x - ei - ej)
+                ) / (4 * step**2)
+            h[i, j] = h[j, i] = value
+    return h
+
+
+def fit_stein2019(
+    days: npt.ArrayLike,
+    concentration: npt.ArrayLike,
+    *,
+    lloq: npt.ArrayLike | None = None,
+    blq: npt.ArrayLike | None = None,
+    options: FitOptions | None = None,
+) -> Stein2019Fit:
+    """Fit the Stein 2019 closed form to one subject's transgene profile by maximum likelihood.
+
+    Residuals are on the log scale with an estimated SD (the paper's error model, Table 1). BLQ samples
+    (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method,
+    Beal SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ
+    sample without an LLOQ is an error. Estimation: L-BFGS-B on log parameters within bounds from several
+    starts (grid over Tmax near the observed peak and over alpha/beta); standard errors from the inverse
+    numerical Hessian of the negative log-likelihood (delta method: SE = theta · SE(log theta)).
+
+    Raises:
+        NotEstimableError: too few quantifiable samples overall, before or after the observed peak, or no
+            start converged (the message says which).
+    """
+    opts = options or FitOptions()
+    t = np.asarray(days, dtype=float)
+    y = np.asarray(concentration, dtype=float)
+    if t.shape != y.shape or t.ndim != 1:
+        raise ConfigurationError("days and concentration must be 1-D arrays of the same length")
+    keep = ~np.isnan(y) & ~np.isnan(t)
+    ll = (
+        np.full(t.shape, np.nan) if lloq is None else np.broadcast_to(np.asarray(lloq, float), t.shape).copy()
+    )
+    flag = np.zeros(t.shape, bool) if blq is None else np.asarray(blq, dtype=bool).copy()
+    t, y, ll, flag = t[keep], y[keep], ll[keep], flag[keep]
+    with np.errstate(invalid="ignore"):
+        is_blq = flag | (y <= 0) | (y < ll)
+    if np.isnan(ll[is_blq]).any():
+        raise NotEstimableError(
+            "a BLQ sample has no LLOQ: the censored likelihood needs the LLOQ of every BLQ sample "
+            "(give lloq=...)"
+        )
+    quant = ~is_blq
+    n_q = int(quant.sum())
+    if n_q == 0:
+        raise NotEstimableError("cannot fit the Stein 2019 model: no quantifiable sample (all BLQ)")
+    peak = int(np.argmax(np.where(quant, y, -np.inf)))
+    t_peak = float(t[peak])
+    before = int((quant & (t <= t_peak) & (t >= 0)).sum())
+    after = int((quant & (t > t_peak)).sum())
+    problems = []
+    if before < opts.min_points_before_tmax:
+        problems.append(
+            f"{before} quantifiable sample(s) up to the observed peak (need {opts.min_points_before_tmax} "
+            "to identify the expansion rate and R0)"
+        )
+    if after < opts.min_points_after_tmax:
+        problems.append(
+            f"{after} quantifiable sample(s) after the observed peak (need {opts.min_points_after_tmax} to "
+            "identify alpha, F_B and beta of the biphasic decline)"
+        )
+    if n_q < 7:
+        problems.append(f"{n_q} quantifiable samples for 6 parameters and the residual SD (need ≥ 7)")
+    if problems:
+        raise NotEstimableError("the profile cannot identify the Stein 2019 model: " + "; ".join(problems))
+
+    log_y = np.where(quant, np.log(np.where(quant, y, 1.0)), 0.0)
+    log_ll = np.where(is_blq, np.log(np.where(is_blq, ll, 1.0)), 0.0)
+    log_ll_blq = log_ll[~quant]
+    lower = np.log(np.array(opts.lower))
+    upper = np.log(np.array(opts.upper))
+    bounds = [*zip(lower, upper, strict=True), (math.log(1e-3), math.log(10.0))]
+
+    def objective(theta: FloatArray) -> float:
+        return _negative_log_likelihood(theta, t, log_y, quant, log_ll_blq)
+
+    cmax0 = float(y[peak])
+    first_pos = t[quant & (t >= 0)]
+    c_first = float(y[quant & (t >= 0)][0]) if first_pos.size else cmax0 / 100
+    neighbours = sorted({t_peak, *(t[quant][(t[quant] > 0)][:])})
+    peak_candidates = [
+        tp
+        for tp in neighbours
+        if abs(np.searchsorted(neighbours, tp) - np.searchsorted(neighbours, t_peak)) <= 1
+    ]
+    starts = []
+    fold0 = max(cmax0 / max(c_first, 1e-9) * math.exp(0.5), 2.0)
+    for alpha0, beta0, fb0 in (
+        (0.16, 0.0032, 0.0079),
+        (0.4, 0.01, 0.05),
+        (0.08, 0.001, 0.002),
+        (0.2, 0.02, 0.1),
+    ):
+        for tp in peak_candidates:
+            starts.append(np.log([fold0, max(float(tp), 0.6), cmax0, alpha0, fb0, beta0, 0.3]))
+    starts = starts[: max(opts.n_starts, 1)]
+    fits = []
+    for start in starts:
+        x0 = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
+        result = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+        fits.append(result)
+    finite = [f for f in fits if np.isfinite(f.fun)]
+    if not finite:
+        raise NotEstimableError("the Stein 2019 fit did not converge from any start")
+    best = min(finite, key=lambda f: f.fun)
+    theta = best.x
+    estimates = dict(zip(STEIN_PARAMETERS, np.exp(theta[:6]).tolist(), strict=True))
+    sigma = float(math.exp(theta[6]))
+
+    se: dict[str, float] = {}
+    se_reasons: dict[str, str] = {}
+    at_bound = [
+        name
+        for name, value, lo, hi in zip(STEIN_PARAMETERS, theta[:6], lower, upper, strict=True)
+        if value <= lo + 1e-6 or value >= hi - 1e-6
+    ]
+    hessian = _hessian(objective, theta)
+    try:
+        cov = np.linalg.inv(hessian)
+        variances = np.diag(cov)
+    except np.linalg.LinAlgError:
+        variances = np.full(7, np.nan)
+    for i, name in enumerate(STEIN_PARAMETERS):
+        if name in at_bound:
+            se[name] = float("nan")
+            se_reasons[name] = "estimate at its bound: standard error not estimable"
+        elif not (np.isfinite(variances[i]) and variances[i] > 0):
+            se[name] = float("nan")
+            se_reasons[name] = "Hessian not positive definite: parameter not identifiable from this profile"
+        else:
+            se[name] = float(estimates[name] * math.sqrt(variances[i]))
+
+    pred = stein2019_concentration(t, *[estimates[k] for k in STEIN_PARAMETERS])
+    log_pred = np.log(np.maximum(pred, 1e-300))
+    residual = np.where(quant, log_y - log_pred, np.nan)
+    observations = pd.DataFrame(
+        {
+            "day": t,
+            "observed": np.where(quant, y, np.nan),
+            "blq": is_blq,
+            "lloq": ll,
+            "predicted": pred,
+            "log_residual": residual,
+            "weighted_residual": residual / sigma,
+        }
+    )
+    n_par = 7
+    nll = float(best.fun)
+    q_res = residual[quant]
+    ss_tot = float(np.sum((log_y[quant] - log_y[quant].mean()) ** 2))
+    diagnostics = {
+        "n_observations": len(t),
+        "n_quantifiable": n_q,
+        "n_blq": int(is_blq.sum()),
+        "minus_2_log_likelihood": 2 * nll,
+        "aic": 2 * nll + 2 * n_par,
+        "bic": 2 * nll + n_par * math.log(len(t)),
+        "r2_log": 1.0 - float(np.sum(q_res**2)) / ss_tot if ss_tot > 0 else float("nan"),
+        "max_abs_weighted_residual": float(np.nanmax(np.abs(residual / sigma))),
+        "converged": bool(best.success),
+        "optimizer_message": str(best.message),
+        "n_starts": len(starts),
+        "n_starts_converged": int(sum(bool(f.success) for f in fits)),
+        "starts_within_1_of_best": int(sum(f.fun - best.fun < 1.0 for f in finite)),
+        "parameters_at_bounds": at_bound,
+    }
+    return Stein2019Fit(
+        estimates=estimates,
+        standard_errors=se,
+        se_reasons=se_reasons,
+        residual_sd_log=sigma,
+        diagnostics=diagnostics,
+        observations=observations,
+        blq_rule="M3 censored likelihood (Beal 2001): BLQ = concentration 0, flagged, or below LLOQ",
+    )
+
+
+__all__ = [
+    "STEIN_2019_OMEGA2",
+    "STEIN_2019_RESIDUAL_SD_LOG",
+    "STEIN_2019_SOURCE",
+    "STEIN_2019_TYPICAL",
+    "STEIN_PARAMETERS",
+    "FitOptions",
+    "Stein2019Fit",
+    "Stein2019Parameters",
+    "Stein2019Simulation",
+    "fit_stein2019",
+    "simulate_stein2019",
+    "stein2019_concentration",
+    "typical_auc",
+]
