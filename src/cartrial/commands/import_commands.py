@@ -167,7 +167,7 @@ def print_report(console: Console, report: object) -> None:
             console.print(
                 f"    instrument {item.instrument} → {item.form}: {item.rows_with_data} rows with data, "
                 f"{item.rows_imported} imported, {item.skipped_below_status} skipped below the minimum form "
-                f"status ({status})"
+                f"status ({status}), {item.blank_rows_with_status} blank (status only, not imported)"
             )
         if summary.ignored_fields:
             console.print(

@@ -58,6 +58,9 @@ class InstrumentSummary:
     rows_imported: int = 0
     skipped_below_status: int = 0
     status_counts: dict[str, int] = field(default_factory=dict)
+    blank_rows_with_status: int = 0
+    """Rows of the instrument with a ``<form>_complete`` status but no data (form opened, nothing entered):
+    not imported, counted here."""
 
 
 @dataclass
@@ -226,12 +229,13 @@ def convert_export(
         spec = FORMS_BY_NAME[form_name]
         summary = InstrumentSummary(form=form_name, instrument=form.instrument)
         summaries.append(summary)
-        data_columns = [c for c in columns_of.get(form.instrument, []) if c != export.record_id_column]
-        has_data = (frame[data_columns] != "").any(axis=1).to_numpy() if data_columns else np.zeros(n, bool)
+        has_data = _has_data(export, columns_of.get(form.instrument, []))
         candidates = ((instrument_col == form.instrument) | (instrument_col == "")).to_numpy() & has_data
         summary.rows_with_data = int(candidates.sum())
         status_column = f"{form.instrument}_complete"
         status = frame.get(status_column, blank_series)
+        own_rows = ((instrument_col == form.instrument) | (instrument_col == "")).to_numpy()
+        summary.blank_rows_with_status = int((own_rows & ~has_data & (status != "").to_numpy()).sum())
         for code, label in FORM_STATUS_CODES.items():
             count = int((status[candidates] == code).sum())
             if count:
@@ -284,7 +288,7 @@ def convert_export(
     for column, (field_spec, _code) in export.data_columns.items():
         if field_spec.name in used_fields:
             continue
-        filled = int((frame[column] != "").sum())
+        filled = int(_has_data(export, [column]).sum())
         if field_spec.name in mapping.ignore_fields or field_spec.derived:
             ignored[field_spec.name] = ignored.get(field_spec.name, 0) + filled
         elif filled:
@@ -306,9 +310,9 @@ def convert_export(
     for instrument, columns in columns_of.items():
         if instrument in mapped_instruments:
             continue
-        data_columns = [c for c in columns if c != export.record_id_column]
-        if data_columns:
-            unmapped_instruments[instrument] = int((frame[data_columns] != "").any(axis=1).sum())
+        filled = int(_has_data(export, columns).sum())
+        if filled:
+            unmapped_instruments[instrument] = filled
     summary_out = RedcapSummary(
         rows_in_export=n,
         records=int(frame[export.record_id_column].nunique()),
@@ -318,6 +322,22 @@ def convert_export(
         options=mapping.options(),
     )
     return forms, summary_out, problems
+
+
+def _has_data(export: RedcapExport, columns: list[str]) -> np.ndarray:
+    """Rows where any of `columns` holds data: a non-blank value, or a ticked checkbox (REDCap exports
+    unticked boxes as 0 even on rows where the form was never opened, so 0 is not data)."""
+    frame = export.frame
+    out = np.zeros(len(frame), dtype=bool)
+    for column in columns:
+        if column == export.record_id_column:
+            continue
+        cells = frame[column]
+        if export.data_columns[column][0].field_type == "checkbox":
+            out |= cells.str.lower().isin(["1", "checked"]).to_numpy()
+        else:
+            out |= (cells != "").to_numpy()
+    return out
 
 
 def _instrument_columns(export: RedcapExport, dictionary: DataDictionary) -> dict[str, list[str]]:
