@@ -63,7 +63,7 @@ from cartrial.neuro.tables import (
     parse_va_table,
 )
 from cartrial.neuro.visual_acuity import OffChartConvention, VisualAcuity, visual_fs_from_acuity
-from cartrial.tabular import RowProblems, dumps_json, emit_table, read_csv, write_atomic
+from cartrial.tabular import RowProblems, dumps_json, emit_table, read_csv, to_json_records, write_atomic
 
 score_app = typer.Typer(
     help="Score neurological forms: EDSS, visual acuity, OSIS, walking/bladder/vision responders.",
@@ -659,7 +659,7 @@ def _subject_frame(arr: ArrSummary) -> pd.DataFrame:
                 "post_attacks": s.post_attacks,
                 "post_days": s.post_days,
                 "post_arr": None if s.post_arr is None else round(s.post_arr, 4),
-                "first_post_attack_day": s.first_post_attack_day,
+                "first_post_attack_day": "" if s.first_post_attack_day is None else s.first_post_attack_day,
                 "relapse_free": s.post_attacks == 0,
             }
             for s in arr.subjects
@@ -750,7 +750,7 @@ def relapses(
         )
     if as_json:
         payload = relapse_payload(arr, km, records, options)
-        payload["subjects"] = _subject_frame(arr).to_dict(orient="records")
+        payload["subjects"] = to_json_records(_subject_frame(arr))
         payload["rows_with_errors"] = [p.as_dict() for p in problems.all()]
         _write(out, dumps_json(payload) + "\n")
     else:

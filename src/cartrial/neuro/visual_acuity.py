@@ -96,7 +96,7 @@ _OFF_CHART_WORDS: dict[str, OffChart] = {
 
 #: ETDRS chart range in letters (logMAR 1.7 to -0.3).
 LETTERS_MIN, LETTERS_MAX = 0, 100
-LOGMAR_MIN, LOGMAR_MAX = -0.3, 2.0  # on-chart logMAR accepted when entered directly
+LOGMAR_MIN, LOGMAR_MAX = -0.31, 2.0  # logMAR accepted: 20/10 (decimal 2.0, -0.301) to 20/2000
 LOGMAR_PER_LETTER = 0.02
 ALLOWED_TEXT = (
     "Snellen 20/x or 6/x (optionally with +n/-n letters), 'decimal 0.5', 'logMAR 0.3', '70 letters' / "

@@ -1,0 +1,96 @@
+"""Confirmed disability worsening / improvement (neuro-outcomes.md §5). Expected values by hand from the
+thresholds table and the confirmation rule (msclinical 0.1.0 conventions; Kappos 2020)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.neuro.disability import (
+    Direction,
+    DisabilityOptions,
+    confirmed_disability_change,
+    improvement_threshold,
+    worsening_threshold,
+)
+
+
+@pytest.mark.parametrize(
+    ("ref", "nmosd", "ms"),
+    [(0.0, 2.0, 1.5), (1.0, 1.0, 1.0), (5.0, 1.0, 1.0), (5.5, 0.5, 1.0), (6.0, 0.5, 0.5)],
+)
+def test_worsening_thresholds(ref: float, nmosd: float, ms: float) -> None:
+    """§5: NMOSD trial style 2.0 / 1.0 / 0.5 (0; 1.0-5.0; >= 5.5); MS CDW 1.5 / 1.0 / 0.5
+    (0; <= 5.5; > 5.5)."""
+    assert worsening_threshold(ref, "nmosd_trial") == nmosd
+    assert worsening_threshold(ref, "ms_cdw") == ms
+
+
+def test_improvement_thresholds() -> None:
+    """§5: cdi_common 1.0 if <= 5.5, 0.5 above; AFFIRM 1.0 only if baseline >= 2.0."""
+    assert improvement_threshold(5.5, "cdi_common") == 1.0
+    assert improvement_threshold(6.0, "cdi_common") == 0.5
+    assert improvement_threshold(0.0, "cdi_common") is None
+    assert improvement_threshold(1.5, "affirm") is None
+    assert improvement_threshold(2.0, "affirm") == 1.0
+
+
+def test_confirmed_worsening_12_weeks() -> None:
+    """Baseline 3.0, 4.0 at day 30 held at day 90 and 120: confirmed at the first visit >= 84 days after
+    onset (day 120); held at the intermediate day-90 visit."""
+    outcome = confirmed_disability_change([(0, 3.0), (30, 4.0), (90, 4.0), (120, 4.5)])
+    assert outcome.confirmed is not None
+    assert (outcome.confirmed.onset_day, outcome.confirmed.confirmation_day) == (30, 120)
+    assert outcome.confirmed.change == 1.0
+
+
+def test_change_not_held_at_intermediate_visit_is_not_confirmed() -> None:
+    """§5: the change must be maintained at every intermediate visit."""
+    outcome = confirmed_disability_change([(0, 3.0), (30, 4.0), (60, 3.5), (120, 4.0)])
+    assert outcome.confirmed is None
+    assert outcome.unconfirmed[0].reason == "not sustained"
+
+
+def test_24_week_confirmation_option_and_short_follow_up() -> None:
+    """§5: with 168-day confirmation a change confirmed at 12 weeks is unconfirmed when follow-up ends."""
+    visits = [(0, 3.0), (30, 4.0), (120, 4.0)]
+    assert confirmed_disability_change(visits).confirmed is not None
+    outcome = confirmed_disability_change(visits, options=DisabilityOptions(confirmation_days=168))
+    assert outcome.confirmed is None
+    assert outcome.unconfirmed[0].reason == "follow-up ended before confirmation"
+
+
+def test_thresholds_option_changes_outcome() -> None:
+    """Baseline 0 -> 1.5: an MS CDW (>= 1.5) but not NMOSD trial-style worsening (>= 2.0)."""
+    visits = [(0, 0.0), (30, 1.5), (150, 1.5)]
+    assert confirmed_disability_change(visits).confirmed is None
+    assert (
+        confirmed_disability_change(visits, options=DisabilityOptions(thresholds="ms_cdw")).confirmed
+        is not None
+    )  # type: ignore[arg-type]
+
+
+def test_relapse_associated_versus_pira() -> None:
+    """§5: relapse within 90 days before onset or before confirmation -> RAW; otherwise PIRA."""
+    visits = [(0, 3.0), (100, 4.0), (200, 4.0)]
+    assert confirmed_disability_change(visits, relapse_days=[20]).confirmed.relapse_associated is True  # type: ignore[union-attr]
+    assert confirmed_disability_change(visits, relapse_days=[5]).confirmed.relapse_associated is False  # type: ignore[union-attr]
+
+
+def test_improvement_definitions() -> None:
+    """Baseline 1.5 -> 0 sustained: cdi_common improvement (>= 1.0); AFFIRM not evaluable (baseline < 2.0)."""
+    visits = [(0, 1.5), (30, 0.0), (120, 0.0)]
+    assert confirmed_disability_change(visits, "improvement").confirmed is not None
+    affirm = confirmed_disability_change(
+        visits, Direction.IMPROVEMENT, DisabilityOptions(improvement="affirm")
+    )  # type: ignore[arg-type]
+    assert affirm.evaluable is False
+
+
+def test_roving_reference() -> None:
+    """Roving reference [U]: baseline 4.0 falls to 2.0 (held at the next visit), then 3.0 sustained: a
+    worsening of 1.0 from the roving reference 2.0, none from the fixed baseline 4.0."""
+    visits = [(0, 4.0), (30, 2.0), (60, 2.0), (90, 3.0), (200, 3.0)]
+    assert confirmed_disability_change(visits).confirmed is None
+    roving = confirmed_disability_change(visits, options=DisabilityOptions(reference="roving"))  # type: ignore[arg-type]
+    assert roving.confirmed is not None
+    assert roving.confirmed.reference_edss == 2.0

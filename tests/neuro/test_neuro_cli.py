@@ -1,0 +1,320 @@
+"""`cartrial score edss|va|osis|responders` and `cartrial relapses`: output columns, bad input (exit 2,
+nothing written, every bad row listed), --keep-going, and the shipped example study's consistency with the
+published CT103A summary (ct103a-nmosd-trial.md §5: vision 50 %, walking 67 %, bladder 75 %, 11/12
+relapse-free at median 5.5 months, cut-off 2022-03-20; eligibility relapse rule §2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cartrial.cli import app
+from cartrial.errors import CartrialError
+from cartrial.neuro.relapses import merge_attacks, months_before
+from cartrial.neuro.tables import parse_relapse_table
+from cartrial.tabular import RowProblems, read_csv
+
+runner = CliRunner()
+
+
+class Run:
+    """A CLI run as `cartrial.cli.main` reports it: a `CartrialError` is exit 2 with its message."""
+
+    def __init__(self, args: list[str]) -> None:
+        result = runner.invoke(app, args)
+        self.stdout = result.stdout
+        self.exit_code = result.exit_code
+        self.message = result.output
+        if isinstance(result.exception, CartrialError):
+            self.exit_code = 2
+            self.message = str(result.exception)
+        elif result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+
+
+def cli(*args: str) -> Run:
+    return Run(list(args))
+
+
+EDSS_HEADER = (
+    "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,ambulation\n"
+)
+
+
+@pytest.fixture
+def study(examples_dir: Path) -> Path:
+    return examples_dir / "ct103a-nmosd" / "study"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_score_edss_adds_edss_and_rule(tmp_path: Path) -> None:
+    """§1.9 worked illustration through the CLI: raw (3,1,2,2,1,4,1), ambulation 0 -> 4.0."""
+    src = write(
+        tmp_path, "e.csv", EDSS_HEADER + "S1,2021-01-01,3,1,2,2,1,4,1,0\nS1,2021-02-01,0,0,0,0,0,0,0,4\n"
+    )
+    result = cli(*["score", "edss", str(src)])
+    assert result.exit_code == 0, result.message
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].endswith("edss,edss_rule")
+    assert lines[1].endswith("4.0,fs3_one_with_3plus_grade2")
+    assert lines[2].endswith("5.5,ambulation_ge3")
+
+
+def test_score_edss_options_are_recorded_in_json(tmp_path: Path) -> None:
+    """Option values used are recorded in every output (house rule); preset edsscalculator_r gives 4.0 for
+    one FS 4 with an FS 2 (§1.10 b)."""
+    src = write(tmp_path, "e.csv", EDSS_HEADER + "S1,2021-01-01,0,0,4,2,0,0,0,0\n")
+    result = cli(*["score", "edss", str(src), "--json", "--preset", "edsscalculator_r"])
+    payload = json.loads(result.stdout)
+    assert payload["options"]["fs4_with_grade2_step"] == 4.0
+    assert payload["rows"][0]["edss"] == 4.0
+    default = json.loads(cli(*["score", "edss", str(src), "--json"]).stdout)
+    assert default["rows"][0]["edss"] == 4.5
+
+
+def test_score_edss_bad_rows_fail_and_write_nothing(tmp_path: Path) -> None:
+    """FS out of range, ambulation outside 0-16, dates out of order: every bad row listed with row, column,
+    value and what is allowed; exit 2; the output file is not created."""
+    src = write(
+        tmp_path,
+        "e.csv",
+        EDSS_HEADER
+        + "S1,2021-03-01,7,0,0,0,0,0,0,0\n"  # row 2: visual 7
+        + "S1,2021-02-01,0,0,0,0,0,0,0,0\n"  # row 3: earlier than row 2
+        + "S2,2021-01-01,0,0,0,0,0,0,0,17\n",  # row 4: ambulation 17
+    )
+    out = tmp_path / "out.csv"
+    result = cli(*["score", "edss", str(src), "--out", str(out)])
+    assert result.exit_code == 2
+    message = result.message
+    assert not out.exists()
+    assert "row 2, visual" in message and "≤ 6" in message
+    assert "row 3, assessed_at" in message and "out of order" in message
+    assert "row 4, ambulation" in message
+
+
+def test_score_edss_keep_going(tmp_path: Path) -> None:
+    """--keep-going scores the good rows and fills an error column for the bad ones; no row is dropped."""
+    src = write(
+        tmp_path, "e.csv", EDSS_HEADER + "S1,2021-01-01,0,0,1,0,0,0,0,0\nS2,2021-01-01,0,9,0,0,0,0,0,0\n"
+    )
+    out = tmp_path / "out.csv"
+    result = cli(*["score", "edss", str(src), "--keep-going", "--out", str(out)])
+    assert result.exit_code == 0, result.message
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert len(frame) == 2
+    assert frame.loc[0, "edss"] == "1.0" and frame.loc[0, "error"] == ""
+    assert "brainstem" in frame.loc[1, "error"] and frame.loc[1, "edss"] == ""
+
+
+def test_score_edss_cutoff(tmp_path: Path) -> None:
+    """An assessment after the data cut-off is an error."""
+    src = write(tmp_path, "e.csv", EDSS_HEADER + "S1,2022-04-01,0,0,0,0,0,0,0,0\n")
+    result = cli(*["score", "edss", str(src), "--cutoff", "2022-03-20"])
+    assert result.exit_code == 2
+
+
+def test_score_edss_visual_from_acuity(tmp_path: Path) -> None:
+    """A blank visual FS is derived from both eyes' acuity on that date (§1.2), and marked as derived."""
+    src = write(tmp_path, "e.csv", EDSS_HEADER + "S1,2021-01-01,,0,0,0,0,0,0,0\n")
+    va = write(
+        tmp_path,
+        "va.csv",
+        "subject_id,assessed_at,eye,acuity\nS1,2021-01-01,OD,20/60\nS1,2021-01-01,OS,20/20\n",
+    )
+    result = cli(*["score", "edss", str(src), "--visual-acuity", str(va), "--json"])
+    assert result.exit_code == 0, result.message
+    row = json.loads(result.stdout)["rows"][0]
+    assert row["visual"] == "3" and row["visual_source"] == "derived_from_acuity"
+    assert row["edss"] == 2.0  # visual 3 -> converted 2 -> one FS 2
+
+
+def test_score_va(tmp_path: Path) -> None:
+    """§2.1: 20/40 -> logMAR 0.301, decimal 0.5, Snellen 20/40; unparseable acuity -> exit 2."""
+    src = write(
+        tmp_path, "va.csv", "subject_id,assessed_at,eye,acuity\nS1,2021-01-01,OD,6/12\nS1,2021-01-01,OS,CF\n"
+    )
+    result = cli(*["score", "va", str(src), "--json"])
+    rows = json.loads(result.stdout)["rows"]
+    assert (
+        rows[0]["logmar"] == pytest.approx(0.301)
+        and rows[0]["decimal"] == 0.5
+        and rows[0]["snellen_20"] == 40.0
+    )
+    assert rows[1]["logmar"] is None and rows[1]["off_chart"] == "CF"
+    assert rows[0]["visual_fs_from_acuity"] == 5.0  # worse eye CF
+    bad = write(tmp_path, "bad.csv", "subject_id,assessed_at,eye,acuity\nS1,2021-01-01,OX,banana\n")
+    result = cli(*["score", "va", str(bad)])
+    assert result.exit_code == 2
+
+
+def test_score_osis_range(tmp_path: Path) -> None:
+    """OSIS ranges (Wingerchuk 1999): motor 0-6, sphincter 0-4."""
+    header = "subject_id,assessed_at,visual_od,visual_os,motor,sensory,sphincter\n"
+    ok = write(tmp_path, "o.csv", header + "S1,2021-01-01,2,0,3,1,2\n")
+    assert cli(*["score", "osis", str(ok)]).exit_code == 0
+    bad = write(tmp_path, "b.csv", header + "S1,2021-01-01,2,0,7,1,5\n")
+    assert cli(*["score", "osis", str(bad)]).exit_code == 2
+
+
+RELAPSE_HEADER = "subject_id,onset_date,phenotype,severity\n"
+INFUSIONS = "subject_id,infused_at\nS1,2021-06-01T02:00:00Z\n"
+SUBJECTS = "subject_id,birth_year\nS1,1980\n"
+
+
+def test_relapses_bad_input(tmp_path: Path) -> None:
+    """Relapse before birth, after the cut-off, unknown phenotype: exit 2 with each row located."""
+    src = write(
+        tmp_path,
+        "r.csv",
+        RELAPSE_HEADER
+        + "S1,1975-01-01,myelitis,mild\nS1,2020-01-01,hiccups,mild\nS1,2022-05-01,myelitis,mild\n",
+    )
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    subjects = write(tmp_path, "s.csv", SUBJECTS)
+    result = cli(
+        *[
+            "relapses",
+            str(src),
+            "--infusion-dates",
+            str(inf),
+            "--subjects",
+            str(subjects),
+            "--cutoff",
+            "2022-03-20",
+        ]
+    )
+    assert result.exit_code == 2
+    message = result.message
+    assert "row 2, onset_date" in message and "before birth" in message
+    assert "row 3, phenotype" in message
+    assert "row 4, onset_date" in message and "cut-off" in message
+
+
+def test_relapses_json(tmp_path: Path) -> None:
+    """ARR before (24 months = 731 days before 2021-06-01) and after, with exact CI and KM in the JSON."""
+    src = write(
+        tmp_path,
+        "r.csv",
+        RELAPSE_HEADER + "S1,2020-01-01,myelitis,mild\nS1,2021-01-01,optic neuritis,severe\n",
+    )
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    result = cli(*["relapses", str(src), "--infusion-dates", str(inf), "--cutoff", "2022-03-20", "--json"])
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    assert payload["pooled"]["pre"]["attacks"] == 2
+    assert payload["pooled"]["pre"]["arr"] == pytest.approx(2 / (731 / 365.25))
+    assert payload["pooled"]["post"]["attacks"] == 0
+    assert payload["relapse_free_survival"]["relapse_free_at_last_assessment"] == 1
+    assert payload["options"]["merge_window_days"] == 30
+
+
+# --- the example study --------------------------------------------------------------------------------
+
+
+def test_example_responders_reproduce_published_percentages(study: Path, tmp_path: Path) -> None:
+    """Default definitions give vision 50 %, walking 67 %, bladder 75 % of evaluable (ct103a §5)."""
+    out = tmp_path / "resp.csv"
+    result = cli(
+        *["score", "responders", "--infusions", str(study / "infusions.csv"),
+          "--edss", str(study / "edss.csv"), "--va", str(study / "visual_acuity.csv"),
+          "--osis", str(study / "osis.csv"), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    frame = pd.read_csv(out).set_index("definition")
+    assert round(frame.loc["logmar_improved_0_2", "percent"]) == 50
+    assert round(frame.loc["ambulation_score_decrease_1", "percent"]) == 67
+    assert round(frame.loc["bowel_bladder_fs_decrease_1", "percent"]) == 75
+
+
+def test_example_relapse_free_and_follow_up(study: Path) -> None:
+    """11 of 12 relapse-free at a median follow-up of 5.5 months (last EDSS visit), cut-off 2022-03-20."""
+    result = cli(*["relapses", str(study / "relapses.csv"), "--infusion-dates", str(study / "infusions.csv"),
+         "--assessments", str(study / "edss.csv"), "--subjects", str(study / "subjects.csv"),
+         "--cutoff", "2022-03-20", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    km = json.loads(result.stdout)["relapse_free_survival"]
+    assert km["relapse_free_at_last_assessment"] == 11 and km["n_subjects"] == 12
+    assert round(km["median_follow_up_months"], 1) == 5.5
+
+
+def test_example_pre_treatment_histories_meet_eligibility(study: Path) -> None:
+    """Eligibility (ct103a-nmosd-trial.md §2): >= 2 relapses in the 12 months before screening, or 3 in 24
+    months with >= 1 in the last 12 - counted after merging and excluding non-relapses (§4.2)."""
+    subjects = read_csv(study / "subjects.csv")
+    consent = {r.subject_id: date.fromisoformat(r.consent_date) for r in subjects.itertuples()}
+    problems = RowProblems("relapses.csv")
+    records = [r for r in parse_relapse_table(read_csv(study / "relapses.csv"), problems) if r is not None]
+    assert not problems
+    attacks = merge_attacks(records)
+    for sid, screening in consent.items():
+        own = [a.onset for a in attacks if a.subject_id == sid and a.onset <= screening]
+        in_12 = sum(1 for d in own if d > months_before(screening, 12))
+        in_24 = sum(1 for d in own if d > months_before(screening, 24))
+        assert in_12 >= 2 or (in_24 >= 3 and in_12 >= 1), sid
+
+
+def test_example_edss_generally_reduced_and_dates_consistent(study: Path) -> None:
+    """EDSS generally reduced (press summary): most patients lower at the last visit than at baseline; every
+    assessment on or before the cut-off."""
+    result = cli(*["score", "edss", str(study / "edss.csv"), "--cutoff", "2022-03-20", "--json"])
+    assert result.exit_code == 0, result.message
+    rows = pd.DataFrame(json.loads(result.stdout)["rows"])
+    first_last = rows.groupby("subject_id")["edss"].agg(["first", "last"])
+    assert (first_last["last"] < first_last["first"]).sum() >= 8
+    assert (first_last["last"] > first_last["first"]).sum() == 0
+    assert all(
+        datetime.fromisoformat(v.replace("Z", "+00:00")).date() <= date(2022, 3, 20)
+        for v in rows["assessed_at"]
+    )
+
+
+def test_demo_writes_results(tmp_path: Path, examples_dir: Path) -> None:
+    """The demo step scores the example forms and writes its results under demo-output/neuro/."""
+    from rich.console import Console
+
+    from cartrial.commands import neuro_commands
+    from cartrial.demo import DemoContext
+
+    ctx = DemoContext(
+        examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(record=True)
+    )
+    neuro_commands.demo(ctx)
+    for name in (
+        "edss_scored.csv",
+        "visual_acuity_scored.csv",
+        "osis_scored.csv",
+        "responders.csv",
+        "relapses.json",
+    ):
+        assert (tmp_path / "neuro" / name).exists()
+    assert "11/12" in ctx.console.export_text()
+
+
+def test_real_process_exit_code_and_nothing_written(tmp_path: Path) -> None:
+    """Through the installed entry point: bad input -> exit 2, message on stderr, no traceback, no output."""
+    import subprocess
+    import sys
+
+    src = write(tmp_path, "e.csv", EDSS_HEADER + "S1,2021-01-01,0,0,0,0,0,0,0,x\n")
+    out = tmp_path / "out.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cartrial.cli", "score", "edss", str(src), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "row 2, ambulation" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
