@@ -148,7 +148,7 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
             f"{protocol.expansion.dose_level} ({protocol.dose_level(protocol.expansion.dose_level).label})"
         )
     dlt = Table(title=f"DLT rules (window {esc.dlt_window_days} days)")
-    dlt.add_column("id")
+    dlt.add_column("id", no_wrap=True)
     dlt.add_column("description")
     for rule in esc.dlt_rules:
         dlt.add_row(rule.id, rule.description)
@@ -169,7 +169,8 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
         schedule.add_row(extra.name, "event", extra.trigger, ", ".join(a.value for a in extra.assessments))
     console.print(schedule)
     eligibility = Table(title="Eligibility")
-    for column in ("id", "kind", "criterion", "rule"):
+    eligibility.add_column("id", no_wrap=True)
+    for column in ("kind", "criterion", "rule"):
         eligibility.add_column(column)
     for criterion in protocol.eligibility.criteria:
         eligibility.add_row(criterion.id, criterion.kind.value, criterion.text, criterion.rule.type)
@@ -232,7 +233,8 @@ def print_screening(console: Console, result: ScreeningResult) -> None:
         f"(screening date {date_text}, {result.screening_date_source})",
         show_lines=False,
     )
-    for column in ("criterion", "kind", "status", "reason"):
+    table.add_column("criterion", no_wrap=True)
+    for column in ("kind", "status", "reason"):
         table.add_column(column, overflow="fold")
     for item in result.criteria:
         reason = item.reason + (f" [missing: {', '.join(item.missing)}]" if item.missing else "")

@@ -79,7 +79,7 @@ class YamlPositions:
         path = ""
         current = self.root
         line = current.line if current else None
-        for part in loc:
+        for position, part in enumerate(loc):
             if current is None:
                 break
             if isinstance(part, int) and not isinstance(part, bool) and current.items:
@@ -94,7 +94,7 @@ class YamlPositions:
                     path += f".{part}" if path else str(part)
                     line = current.line
                     continue
-                if isinstance(part, str) and _looks_like_field(part):
+                if position == len(loc) - 1 and isinstance(part, str) and _looks_like_field(part):
                     # a key that is not in the file: a required field, reported at its parent
                     path += f".{part}" if path else part
                     current = None

@@ -1,0 +1,213 @@
+"""CLI of issue 2 §4: `cartrial protocol check|show`, `cartrial screen`, and the protocol demo step.
+
+Exit codes: 0 for success (a screening report is a success even when a candidate is not eligible), 2 for
+bad files, with every problem and its line and no traceback. Expected numbers: hand computations from
+ct103a-nmosd-trial.md §3 (0.5/1.0×10^6 cells/kg; Cy 300 and Flu 30 mg/m²/day).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cartrial.cli import main
+from cartrial.commands import protocol_commands
+from cartrial.demo import DemoContext
+
+
+@pytest.fixture
+def protocol_file(examples_dir: Path) -> Path:
+    return examples_dir / "ct103a-nmosd" / "protocol.yaml"
+
+
+@pytest.fixture
+def candidate_files(examples_dir: Path) -> list[Path]:
+    return sorted((examples_dir / "ct103a-nmosd" / "candidates").iterdir())
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    code, out, _ = run(capsys, "protocol", "check", str(protocol_file))
+    assert code == 0 and "valid protocol" in out and "CT103A-NMOSD" in out
+
+
+def test_check_reports_every_error_with_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, protocol_file: Path
+) -> None:
+    text = (
+        protocol_file.read_text()
+        .replace('design: "3+3"', "design: 3+4")
+        .replace("cells_per_kg: 1000000", "cells_per_kg: 0")
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    code, out, err = run(capsys, "protocol", "check", str(bad))
+    assert code == 2 and "Traceback" not in err
+    assert "2 problems" in err and "escalation.design" in err and "dose_levels[1].cells_per_kg" in err
+    design_line = next(i for i, line in enumerate(text.splitlines(), 1) if "design: 3+4" in line)
+    assert f"line {design_line}" in err
+    code, out, _ = run(capsys, "protocol", "check", "--json", str(bad))
+    payload = json.loads(out)
+    assert (
+        code == 2 and payload["valid"] is False and {p["line"] for p in payload["problems"]} >= {design_line}
+    )
+
+
+def test_check_missing_and_malformed_files_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "protocol", "check", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "missing.yaml" in err and "not found" in err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("study:\n  id: [x\n")
+    code, _, err = run(capsys, "protocol", "check", str(broken))
+    assert code == 2 and "malformed YAML" in err and "line" in err and "Traceback" not in err
+
+
+def test_show_prints_doses_lymphodepletion_schedule_eligibility(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path
+) -> None:
+    code, out, _ = run(capsys, "protocol", "show", str(protocol_file))
+    assert code == 0
+    for text in (
+        "3.5×10^7",
+        "9×10^7",
+        "510.0",
+        "51.0",
+        "Schedule of assessments",
+        "Eligibility",
+        "inc_relapse_activity",
+        "crs_grade_4_5",
+        "Endpoints",
+    ):
+        assert text in out, text
+
+
+def test_show_json_has_worked_doses(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    """50/70/90 kg × 0.5 and 1.0×10^6/kg; lymphodepletion for 1.7 m²: 510 mg Cy, 51 mg Flu per day."""
+    code, out, _ = run(capsys, "protocol", "show", "--json", str(protocol_file))
+    assert code == 0
+    summary = json.loads(out)
+    doses = {(r["level"], r["weight_kg"]): r["total_cells"] for r in summary["worked_doses"]}
+    assert doses == {
+        (1, 50.0): 2.5e7,
+        (1, 70.0): 3.5e7,
+        (1, 90.0): 4.5e7,
+        (2, 50.0): 5e7,
+        (2, 70.0): 7e7,
+        (2, 90.0): 9e7,
+    }
+    example = summary["lymphodepletion_example"]
+    assert example["bsa_m2"] == 1.7
+    assert {d["agent"]: d["dose_mg"] for d in example["doses"]} == pytest.approx(
+        {"cyclophosphamide": 510.0, "fludarabine": 51.0}
+    )
+    assert summary["escalation"]["parameters"]["design"] == "3+3"
+
+
+def test_show_with_weight_and_height(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    """--weight 90 --height 180: Mosteller sqrt(90 × 180 / 3600) = sqrt(4.5) = 2.1213 m² → 636.4 mg Cy/day;
+    90 kg is already a worked weight; --weight 64 adds a column."""
+    code, out, _ = run(
+        capsys, "protocol", "show", "--json", "--weight", "90", "--height", "180", str(protocol_file)
+    )
+    summary = json.loads(out)
+    assert code == 0
+    cy = next(d for d in summary["lymphodepletion_example"]["doses"] if d["agent"] == "cyclophosphamide")
+    assert cy["dose_mg"] == pytest.approx(300 * 2.1213203, abs=1e-3)
+    code, out, _ = run(
+        capsys, "protocol", "show", "--json", "--weight", "64", "--bsa-method", "dubois", str(protocol_file)
+    )
+    weights = {r["weight_kg"] for r in json.loads(out)["worked_doses"]}
+    assert weights == {50.0, 64.0, 70.0, 90.0}
+
+
+def test_show_bad_options_exit_2(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    assert run(capsys, "protocol", "show", "--weight", "700", str(protocol_file))[0] == 2
+    assert run(capsys, "protocol", "show", "--height", "170", str(protocol_file))[0] == 2
+    code, _, err = run(capsys, "protocol", "show", "--bsa", "17", str(protocol_file))
+    assert code == 2 and "bsa_m2" in err
+
+
+def test_screen_table_and_json(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "screen", str(protocol_file), *map(str, candidate_files))
+    assert code == 0  # a report: exit 0 although two candidates are not eligible
+    assert "SCR-001" in out and "eligible" in out and "not_eligible" in out and "incomplete" in out
+    target = tmp_path / "out" / "screening.json"
+    code, out, _ = run(
+        capsys, "screen", "--json", "--out", str(target), str(protocol_file), *map(str, candidate_files)
+    )
+    payload = json.loads(out)
+    assert payload["verdicts"] == {"SCR-001": "eligible", "SCR-002": "not_eligible", "SCR-003": "incomplete"}
+    assert json.loads(target.read_text()) == payload
+
+
+def test_screen_date_override_and_bad_inputs(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "screen",
+        "--json",
+        "--screening-date",
+        "2026-01-01",
+        str(protocol_file),
+        str(candidate_files[0]),
+    )
+    result = json.loads(out)["results"][0]
+    assert result["screening_date"] == "2026-01-01" and result["verdict"] == "not_eligible"
+    assert (
+        run(capsys, "screen", "--screening-date", "2026-13-01", str(protocol_file), str(candidate_files[0]))[
+            0
+        ]
+        == 2
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: X\nrelapses: 3\n")
+    out_file = tmp_path / "never.json"
+    code, _, err = run(
+        capsys, "screen", "--out", str(out_file), str(protocol_file), str(candidate_files[0]), str(bad)
+    )
+    assert code == 2 and "bad.yaml" in err and "line 2" in err and "relapses" in err
+    assert not out_file.exists()  # nothing half-written
+
+
+def test_subprocess_no_traceback_for_bad_protocol(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("study: 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cartrial.cli", "protocol", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "line 1" in result.stderr
+
+
+def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Path) -> None:
+    ctx = DemoContext(
+        examples_dir=examples_dir,
+        templates_dir=examples_dir.parent / "docs" / "templates",
+        out_dir=tmp_path,
+        console=Console(record=True, width=120),
+    )
+    protocol_commands.demo(ctx)
+    summary = json.loads((tmp_path / "protocol-summary.json").read_text())
+    screening = json.loads((tmp_path / "screening.json").read_text())
+    assert summary["study"]["id"] == "CT103A-NMOSD"
+    assert screening["verdicts"] == {
+        "SCR-001": "eligible",
+        "SCR-002": "not_eligible",
+        "SCR-003": "incomplete",
+    }
+    assert "eligible" in ctx.console.export_text()

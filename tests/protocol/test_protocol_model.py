@@ -1,0 +1,479 @@
+"""The protocol model: every section of the reference protocol, and every bad-input case of issue 2
+(malformed YAML, unknown key, duplicate key, zero/negative dose, weight bounds, overlapping visit windows,
+DLT window beyond follow-up, unknown design, CRM skeleton not increasing), each reported with its line.
+
+Reference values: ct103a-nmosd-trial.md (§1 identity, §2 eligibility, §3 doses and lymphodepletion, §4
+DLT template of NCT06958939, §5 typical schedule); design rules: dose-escalation.md §3-§8.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol import (
+    Assessment,
+    CrmModel,
+    DesignName,
+    EndpointKind,
+    EscalationSpec,
+    Protocol,
+    Relatedness,
+    ThreePlusThreeVariant,
+    ToxicityCategory,
+    load_protocol,
+    parse_protocol,
+)
+
+MINIMAL = """\
+study:
+  id: T-1
+  title: Test study
+  indication: NMOSD
+  phase: phase_1
+  sponsor: Test sponsor
+  product: {name: X, target_antigen: BCMA}
+dose_levels:
+  - level: 1
+    label: low
+    cells_per_kg: 500000
+  - level: 2
+    label: high
+    cells_per_kg: 1000000
+escalation:
+  design: "3+3"
+  dlt_window_days: 28
+schedule:
+  visits:
+    - name: Day 0
+      study_day: 0
+      assessments: [infusion, vitals]
+    - name: Day 7
+      study_day: 7
+      window_minus_days: 1
+      window_plus_days: 1
+      assessments: [labs]
+    - name: Day 28
+      study_day: 28
+      window_minus_days: 3
+      window_plus_days: 3
+      assessments: [edss]
+eligibility:
+  criteria:
+    - id: inc_age
+      kind: inclusion
+      text: Age 18-75
+      rule: {type: age_range, min_years: 18, max_years: 75}
+"""
+# line numbers in MINIMAL used below
+LINE_SECOND_CELLS = 14
+LINE_DESIGN = 16
+LINE_DLT_WINDOW = 17
+LINE_VISIT_DAY7 = 23
+LINE_VISIT_DAY28 = 28
+
+
+def problems_of(text: str) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(text, "test.yaml")
+    return caught.value.problems
+
+
+def only_problem(text: str) -> Problem:
+    problems = problems_of(text)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+@pytest.fixture(scope="module")
+def reference() -> Protocol:
+    from pathlib import Path
+
+    return load_protocol(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml")
+
+
+def test_minimal_protocol_is_valid_with_documented_defaults() -> None:
+    """Defaults: 3+3 variant escalation_only (interface contract), cohort 3, no_skip, stagger 0; CRM prior
+    variance 1.34 (dfcrm, dose-escalation.md §7.1); Mosteller BSA; 3 s.f. dose rounding."""
+    protocol = parse_protocol(MINIMAL)
+    esc = protocol.escalation
+    assert esc.design is DesignName.THREE_PLUS_THREE
+    assert esc.variant is ThreePlusThreeVariant.ESCALATION_ONLY
+    assert (esc.cohort_size, esc.no_skip, esc.stagger_days, esc.prior_var) == (3, True, 0, 1.34)
+    assert esc.cutoff_eliminate == 0.95
+    assert esc.model is CrmModel.EMPIRIC and esc.method.value == "bayes"
+    assert protocol.dose_rounding.significant_figures == 3
+    assert protocol.lymphodepletion is None and protocol.expansion is None and protocol.endpoints == {}
+
+
+# ------------------------------------------------------------------------------- reference protocol
+
+
+def test_reference_study_identity(reference: Protocol) -> None:
+    """ct103a-nmosd-trial.md §1: NCT04561557, Tongji Hospital, CT103A targeting BCMA, early phase 1."""
+    assert reference.study.registry_id == "NCT04561557"
+    assert reference.study.product.target_antigen == "BCMA"
+    assert "Tongji" in reference.study.sponsor
+    assert reference.study.phase == "early_phase_1"
+
+
+def test_reference_dose_levels(reference: Protocol) -> None:
+    """§3: level 1 = 0.5×10^6, level 2 = 1.0×10^6 CAR+ T cells/kg; no cap or bounds (not retrieved)."""
+    assert [(d.level, d.cells_per_kg) for d in reference.dose_levels] == [(1, 5e5), (2, 1e6)]
+    assert all(
+        d.max_total_cells is None and d.concentration_cells_per_ml is None for d in reference.dose_levels
+    )
+
+
+def test_reference_lymphodepletion(reference: Protocol) -> None:
+    """§3 registry: Cy 300 and Flu 30 mg/m²/day on days −4, −3, −2; fludarabine over 30 minutes."""
+    assert reference.lymphodepletion is not None
+    agents = {a.name: a for a in reference.lymphodepletion.agents}
+    assert agents["cyclophosphamide"].dose_mg_per_m2_per_day == 300
+    assert agents["fludarabine"].dose_mg_per_m2_per_day == 30
+    assert agents["cyclophosphamide"].days == agents["fludarabine"].days == [-4, -3, -2]
+    assert agents["fludarabine"].infusion_minutes == 30
+    assert reference.lymphodepletion.bsa_method.value == "mosteller"
+
+
+def test_reference_escalation_and_expansion(reference: Protocol) -> None:
+    """§1/§3: 3 per level, 3+3; expansion of 6 at 1.0×10^6/kg = level 2; DLT window 28 days (§4 template)."""
+    esc = reference.escalation
+    assert esc.design is DesignName.THREE_PLUS_THREE and esc.cohort_size == 3
+    assert esc.dlt_window_days == 28
+    assert reference.expansion is not None
+    assert (reference.expansion.dose_level, reference.expansion.n_patients) == (2, 6)
+    assert reference.dose_level(reference.expansion.dose_level).cells_per_kg == 1e6
+
+
+def test_reference_dlt_rules_follow_the_s103_template(reference: Protocol) -> None:
+    """§4 (NCT06958939): CRS grade 4-5; ICANS ≥ 3 possibly related; haematological grade 3 > 7 days,
+    not disease-related, lymphopenia excluded; organ toxicity ≥ 3 possibly related with cardiac and renal
+    from grade 2; treatment-related death; committee judgement."""
+    rules = {r.id: r for r in reference.escalation.dlt_rules}
+    assert rules["crs_grade_4_5"].category is ToxicityCategory.CRS and rules["crs_grade_4_5"].min_grade == 4
+    icans = rules["icans_grade_3_related"]
+    assert (icans.category, icans.min_grade, icans.min_relatedness) == (
+        ToxicityCategory.ICANS,
+        3,
+        Relatedness.POSSIBLE,
+    )
+    heme = rules["hematologic_grade_3_over_7_days"]
+    assert heme.min_grade == 3 and heme.min_duration_days == 7 and heme.exclude_underlying_disease
+    assert "lymphopenia" in heme.exclude_terms
+    organ = rules["organ_toxicity_related"]
+    assert organ.organ_min_grade == {"cardiac": 2, "renal": 2} and organ.min_grade == 3
+    assert set(organ.organs or []) == {"cardiac", "skin", "gastrointestinal", "hepatic", "pulmonary", "renal"}
+    assert rules["treatment_related_death"].min_grade == 5
+    assert rules["committee_judged"].committee_judgement
+
+
+def test_reference_schedule(reference: Protocol) -> None:
+    """§5 typical schedule: lymphodepletion days −4..−2, infusion day 0, PK on days 1, 4, 7, 10, 14, 21,
+    28; EDSS at baseline and months 1, 3, 6, 12; suspected-relapse visit."""
+    visits = reference.schedule.visits
+    pk_days = [v.study_day for v in visits if Assessment.PK in v.assessments]
+    assert {1, 4, 7, 10, 14, 21, 28}.issubset(pk_days)
+    edss_days = [v.study_day for v in visits if Assessment.EDSS in v.assessments]
+    assert {28, 90, 180, 365}.issubset(edss_days) and min(edss_days) < 0
+    assert [v.study_day for v in visits if Assessment.LYMPHODEPLETION in v.assessments] == [-4, -3, -2]
+    assert reference.schedule.visit_for_day(0) is not None and reference.schedule.visit_for_day(
+        0
+    ).name.startswith("Day 0")  # type: ignore[union-attr]
+    assert reference.schedule.unscheduled[0].name == "Suspected relapse"
+    assert reference.schedule.last_study_day >= reference.escalation.dlt_window_days
+
+
+def test_reference_eligibility_from_the_registry(reference: Protocol) -> None:
+    """§2 registry: age 18-75, 2015 IPND NMOSD, AQP4-IgG+, ≥ 1 immunosuppressant > 1 year with poor control,
+    relapse activity 2 in 12 or 3 in 24 with 1 in 12."""
+    rules = {c.id: c.rule for c in reference.eligibility.criteria}
+    age = rules["inc_age"]
+    assert (age.min_years, age.max_years) == (18, 75)  # type: ignore[union-attr]
+    assert rules["inc_diagnosis"].criteria == "ipnd_2015"  # type: ignore[union-attr]
+    assert rules["inc_aqp4_igg"].type == "aqp4_igg_seropositive"
+    refractory = rules["inc_refractory"]
+    assert (refractory.min_agents, refractory.min_duration_months) == (1, 12)  # type: ignore[union-attr]
+    relapse = rules["inc_relapse_activity"]
+    assert (
+        relapse.short_window_months,  # type: ignore[union-attr]
+        relapse.long_window_months,  # type: ignore[union-attr]
+        relapse.min_in_short_window,  # type: ignore[union-attr]
+        relapse.min_in_long_window,  # type: ignore[union-attr]
+        relapse.min_in_short_window_with_long,  # type: ignore[union-attr]
+    ) == (12, 24, 2, 3, 1)
+
+
+def test_reference_endpoints(reference: Protocol) -> None:
+    """§4/§6 domains: DLT rate, CRS, ICANS (safety); EDSS, visual acuity, relapse-free, ARR (efficacy);
+    Cmax, Tmax, AUC0-28 (PK); AQP4-IgG change (PD)."""
+    kinds = {key: spec.kind for key, spec in reference.endpoints.items()}
+    for key in ("dlt_rate", "crs", "icans"):
+        assert kinds[key] is EndpointKind.SAFETY
+    for key in ("edss_change", "visual_acuity_response", "relapse_free", "annualized_relapse_rate"):
+        assert kinds[key] is EndpointKind.EFFICACY
+    for key in ("car_t_cmax", "car_t_tmax", "car_t_auc_0_28"):
+        assert kinds[key] is EndpointKind.PK
+    assert kinds["aqp4_igg_change"] is EndpointKind.PD
+    assert reference.endpoints["dlt_rate"].role.value == "primary"
+
+
+def test_unverified_reference_values_carry_a_comment(examples_dir) -> None:  # type: ignore[no-untyped-def]
+    """Issue 2 §3: every unverified value carries a YAML comment saying so ([U])."""
+    text = (examples_dir / "ct103a-nmosd" / "protocol.yaml").read_text()
+    for marker in ("dlt_window_days", "bsa_method", "variant", "stagger_days"):
+        block = text[text.index(marker) - 400 : text.index(marker) + 200]
+        assert "[U]" in block, marker
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+
+def test_malformed_yaml_reports_the_parser_line_and_column() -> None:
+    """A YAML syntax error names the line (and column) from the parser, not a traceback."""
+    text = MINIMAL.replace('  design: "3+3"', '  design: ["3+3"')
+    problem = only_problem(text)
+    assert "malformed YAML" in problem.message and "column" in problem.message
+    assert problem.line is not None and problem.line >= LINE_DESIGN
+    assert problem.file == "test.yaml"
+
+
+def test_tab_indentation_and_empty_file() -> None:
+    assert "malformed YAML" in only_problem("study:\n\tid: x\n").message
+    assert "empty" in only_problem("").message
+    assert "mapping" in only_problem("- a\n- b\n").message
+
+
+def test_unknown_key_is_an_error_with_allowed_keys() -> None:
+    """extra="forbid": an unknown key is named, with its line and the keys allowed there."""
+    text = MINIMAL.replace("  dlt_window_days: 28", "  dlt_window_days: 28\n  colour: blue")
+    problem = only_problem(text)
+    assert problem.message == "unknown key 'colour'"
+    assert problem.line == LINE_DLT_WINDOW + 1
+    assert problem.field == "escalation.colour"
+    assert (
+        problem.allowed is not None and "skeleton" in problem.allowed and "dlt_window_days" in problem.allowed
+    )
+
+
+def test_unknown_top_level_key_and_unknown_rule_key() -> None:
+    problems = problems_of(MINIMAL + "extras: 1\n")
+    assert problems[0].field == "extras" and "endpoints" in (problems[0].allowed or "")
+    text = MINIMAL.replace("max_years: 75}", "max_years: 75, min_age: 3}")
+    problem = only_problem(text)
+    assert problem.field == "eligibility.criteria[0].rule.min_age"
+    assert "max_years" in (problem.allowed or "")
+
+
+def test_duplicate_key_is_an_error_naming_both_lines() -> None:
+    text = MINIMAL.replace("  id: T-1\n", "  id: T-1\n  id: T-2\n")
+    problem = only_problem(text)
+    assert "duplicate key 'id'" in problem.message and "line 2" in problem.message
+    assert problem.line == 3
+
+
+@pytest.mark.parametrize("dose", ["0", "-1000000"])
+def test_zero_or_negative_dose_is_an_error(dose: str) -> None:
+    text = MINIMAL.replace("cells_per_kg: 1000000", f"cells_per_kg: {dose}")
+    problems = problems_of(text)
+    assert problems[0].field == "dose_levels[1].cells_per_kg"
+    assert problems[0].line == LINE_SECOND_CELLS
+    assert problems[0].allowed == "> 0.0"
+
+
+def test_dose_levels_must_increase_and_be_numbered_in_order() -> None:
+    text = MINIMAL.replace("cells_per_kg: 1000000", "cells_per_kg: 400000").replace("level: 2", "level: 3")
+    problems = problems_of(text)
+    fields = {p.field for p in problems}
+    assert fields == {"dose_levels[1].level", "dose_levels[1].cells_per_kg"}
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ("min_weight_kg: -5", "greater than 0"),
+        ("max_weight_kg: 900", "less than or equal to 500"),
+        ("min_weight_kg: 120\n    max_weight_kg: 40", "greater than min_weight_kg"),
+    ],
+)
+def test_weight_bounds_outside_limits_are_errors(bounds: str, message: str) -> None:
+    text = MINIMAL.replace("    cells_per_kg: 500000\n", f"    cells_per_kg: 500000\n    {bounds}\n")
+    problem = only_problem(text)
+    assert message in problem.message
+    assert problem.field is not None and problem.field.startswith("dose_levels[0].")
+    assert problem.line is not None and problem.line >= 12
+
+
+def test_overlapping_visit_windows_name_both_visits_and_lines() -> None:
+    """Day 7 ±1 (6-8) and Day 28 widened to −21 (7-31) share day 7 and 8."""
+    text = MINIMAL.replace("window_minus_days: 3", "window_minus_days: 21")
+    problem = only_problem(text)
+    assert "'Day 28'" in problem.message and "'Day 7'" in problem.message
+    assert problem.line == LINE_VISIT_DAY28
+    assert f"line {LINE_VISIT_DAY7}" in problem.message
+
+
+def test_touching_windows_overlap_but_adjacent_ones_do_not() -> None:
+    """Windows are inclusive day ranges: 6-8 and 8-31 share day 8 (error); 6-8 and 9-31 do not."""
+    assert (
+        "overlaps" in only_problem(MINIMAL.replace("window_minus_days: 3", "window_minus_days: 20")).message
+    )
+    parse_protocol(MINIMAL.replace("window_minus_days: 3", "window_minus_days: 19"))
+
+
+def test_visits_must_be_chronological_and_uniquely_named() -> None:
+    text = MINIMAL.replace("name: Day 28", "name: Day 7")
+    assert "used twice" in only_problem(text).message
+
+
+def test_dlt_window_longer_than_follow_up() -> None:
+    """The DLT window (35 days) exceeds the last visit's day (28) → error at the window's line, naming
+    the last visit and its line."""
+    text = MINIMAL.replace("dlt_window_days: 28", "dlt_window_days: 35")
+    problem = only_problem(text)
+    assert problem.field == "escalation.dlt_window_days" and problem.line == LINE_DLT_WINDOW
+    assert "'Day 28'" in problem.message and f"line {LINE_VISIT_DAY28}" in problem.message
+    assert problem.allowed == "≤ 28"
+
+
+def test_unknown_design_name_lists_the_designs() -> None:
+    problem = only_problem(MINIMAL.replace('design: "3+3"', "design: rolling-six"))
+    assert problem.field == "escalation.design" and problem.line == LINE_DESIGN
+    assert problem.value == "rolling-six"
+    for name in ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm"):
+        assert name in (problem.allowed or "")
+
+
+def crm(skeleton: str, extra: str = "") -> str:
+    return MINIMAL.replace(
+        'design: "3+3"', f"design: crm\n  target: 0.25\n  max_n: 24\n  skeleton: {skeleton}{extra}"
+    )
+
+
+def test_crm_skeleton_not_increasing_points_at_the_element() -> None:
+    """dose-escalation.md §7.1: s_1 < … < s_K. The offending element is named as skeleton[1]."""
+    problem = only_problem(crm("[0.2, 0.1]"))
+    assert problem.field == "escalation.skeleton[1]"
+    assert problem.line == LINE_DESIGN + 3
+    assert "strictly increasing" in problem.message and problem.allowed == "> 0.2"
+    multi_line = crm("\n    - 0.10\n    - 0.10")
+    problem = only_problem(multi_line)
+    assert problem.field == "escalation.skeleton[1]" and problem.line == LINE_DESIGN + 5
+
+
+def test_crm_skeleton_length_and_range() -> None:
+    assert "2 dose levels" in only_problem(crm("[0.1, 0.2, 0.3]")).message
+    problems = problems_of(crm("[0.1, 1.2]"))
+    assert any(p.field == "escalation.skeleton[1]" and "probabilities" in p.message for p in problems)
+    assert (
+        "needs a skeleton"
+        in only_problem(MINIMAL.replace('design: "3+3"', "design: crm\n  target: 0.3\n  max_n: 20")).message
+    )
+
+
+def test_crm_valid_spec_and_type_error_in_skeleton_path() -> None:
+    protocol = parse_protocol(crm("[0.1, 0.25]"))
+    assert protocol.escalation.skeleton == [0.1, 0.25] and protocol.escalation.prior_var == 1.34
+    problem = problems_of(crm("[0.1, high]"))[0]
+    assert problem.field == "escalation.skeleton[1]" and problem.value == "high"
+
+
+def test_design_specific_fields() -> None:
+    """3+3 rejects a skeleton and a target; BOIN needs a target and max_n; 3+3 needs cohorts of 3."""
+    problems = problems_of(
+        MINIMAL.replace('design: "3+3"', 'design: "3+3"\n  skeleton: [0.1, 0.2]\n  target: 0.3')
+    )
+    assert {p.field for p in problems} == {"escalation.skeleton", "escalation.target"}
+    assert all("does not apply" in p.message for p in problems)
+    problems = problems_of(MINIMAL.replace('design: "3+3"', "design: boin"))
+    assert {p.field for p in problems} == {"escalation.target", "escalation.max_n"}
+    assert (
+        "cohorts of 3"
+        in only_problem(MINIMAL.replace('design: "3+3"', 'design: "3+3"\n  cohort_size: 4')).message
+    )
+    assert (
+        "variant"
+        in only_problem(
+            MINIMAL.replace(
+                'design: "3+3"', "design: boin\n  target: 0.3\n  max_n: 30\n  variant: deescalation"
+            )
+        ).field
+    )  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("target", ["0", "1", "1.5"])
+def test_target_must_be_a_probability(target: str) -> None:
+    problem = problems_of(MINIMAL.replace('design: "3+3"', f"design: boin\n  target: {target}\n  max_n: 30"))[
+        0
+    ]
+    assert problem.field == "escalation.target"
+
+
+def test_escalation_spec_for_every_design_in_python() -> None:
+    """All six design names validate with their required parameters (the escalation engine's contract)."""
+    for design, extra in [
+        ("3+3", {"variant": "deescalation"}),
+        ("boin", {"target": 0.3, "max_n": 30, "cutoff_eliminate": 0.95}),
+        ("mtpi2", {"target": 0.3, "max_n": 30, "eps1": 0.05, "eps2": 0.05}),
+        ("i3+3", {"target": 0.3, "max_n": 30}),
+        ("crm", {"target": 0.25, "max_n": 20, "skeleton": [0.1, 0.2], "model": "logistic", "method": "mle"}),
+        ("tite-crm", {"target": 0.25, "max_n": 20, "skeleton": [0.1, 0.2], "tite_scheme": "adaptive"}),
+    ]:
+        spec = EscalationSpec.model_validate({"design": design, "dlt_window_days": 28, **extra})
+        assert spec.design.value == design
+        assert spec.parameters()["design"] == design
+
+
+def test_expansion_level_must_exist() -> None:
+    problem = only_problem(MINIMAL + "expansion: {dose_level: 3, n_patients: 6}\n")
+    assert problem.field == "expansion.dose_level" and problem.allowed == "1..2"
+
+
+def test_eligibility_rule_errors_are_located() -> None:
+    """Unknown rule type lists the types; washout cannot be an exclusion rule; duplicate criterion ids."""
+    problem = only_problem(MINIMAL.replace("type: age_range, min_years: 18, max_years: 75", "type: bmi"))
+    assert problem.field == "eligibility.criteria[0].rule" and "relapse_activity" in (problem.allowed or "")
+    washout = MINIMAL.replace("kind: inclusion", "kind: exclusion").replace(
+        "type: age_range, min_years: 18, max_years: 75",
+        "type: washout, therapy_classes: [anti_cd20], min_days: 180",
+    )
+    assert "inclusion criterion" in only_problem(washout).message
+    assert (
+        "give exactly one"
+        in only_problem(
+            MINIMAL.replace(
+                "type: age_range, min_years: 18, max_years: 75", "type: washout, therapy_classes: [anti_cd20]"
+            )
+        ).message
+    )
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Several independent errors in different sections come back together, sorted by line."""
+    text = (
+        MINIMAL.replace("cells_per_kg: 500000", "cells_per_kg: -1")
+        .replace('design: "3+3"', "design: nope")
+        .replace("assessments: [labs]", "assessments: [labs, telepathy]")
+        .replace("  id: T-1\n", "  id: T-1\n  colour: red\n")
+    )
+    problems = problems_of(text)
+    assert len(problems) == 4
+    assert [p.line for p in problems] == sorted(p.line or 0 for p in problems)
+    assert any(
+        p.field and p.field.endswith("assessments[1]") and "edss" in (p.allowed or "") for p in problems
+    )
+
+
+def test_error_text_names_file_line_field_and_allowed() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(MINIMAL.replace('design: "3+3"', "design: nope"), "p.yaml")
+    text = str(caught.value)
+    assert (
+        "p.yaml" in text and f"line {LINE_DESIGN}" in text and "escalation.design" in text and "boin" in text
+    )
+
+
+def test_load_protocol_missing_file_names_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="file not found") as caught:
+        load_protocol(tmp_path / "nope.yaml")
+    assert str(tmp_path / "nope.yaml") in str(caught.value)
