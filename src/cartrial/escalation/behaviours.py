@@ -173,17 +173,34 @@ class DontSkipDoses(Behaviour):
 @dataclass(frozen=True)
 class ExpansionCohort(Behaviour):
     """After escalation ends (other than for toxicity), treat `n_patients` more at `dose` (``"mtd"`` = the
-    final MTD of the escalation phase, or a 1-based level). The MTD is selected from the escalation-phase
-    data; expansion patients are reported in the per-dose counts."""
+    final MTD of the escalation phase, or a 1-based level). With a fixed level and `cap_at_mtd` (default
+    True [P]), the expansion dose is never above the escalation-phase MTD, and there is no expansion when no
+    MTD was found. The MTD is selected from the escalation-phase data; expansion patients are reported in
+    the per-dose counts."""
 
     n_patients: int
     dose: Literal["mtd"] | int = "mtd"
+    cap_at_mtd: bool = True
+
+    def level_for(self, mtd: np.ndarray) -> np.ndarray:
+        """0-based expansion dose per trial given the 0-based MTD (-1 = none)."""
+        if self.dose == "mtd":
+            return mtd
+        fixed = np.full(mtd.shape, int(self.dose) - 1)
+        if not self.cap_at_mtd:
+            return fixed
+        return np.where(mtd < 0, -1, np.minimum(fixed, mtd))
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         return None  # handled by BehavingDesign.fit and the simulator
 
     def describe(self) -> dict[str, Any]:
-        return {"behaviour": "expansion_cohort", "n_patients": self.n_patients, "dose": self.dose}
+        return {
+            "behaviour": "expansion_cohort",
+            "n_patients": self.n_patients,
+            "dose": self.dose,
+            "cap_at_mtd": self.cap_at_mtd,
+        }
 
 
 class BehavingDesign(Design):
@@ -290,21 +307,19 @@ class BehavingDesign(Design):
         self, escalation: Fit, phase: Outcomes, expansion: Outcomes, everything: Outcomes
     ) -> Fit:
         assert self.expansion is not None
-        if escalation.select_mtd().dose_level is None and self.expansion.dose == "mtd":
+        mtd = escalation.select_mtd().dose_level
+        chosen = int(self.expansion.level_for(np.array([-1 if mtd is None else mtd - 1]))[0])
+        if chosen < 0:
             if expansion.n_patients:
                 raise InputError(
                     Problem(
-                        "patients were treated after escalation stopped with no dose recommended",
+                        "patients were treated after escalation stopped with no dose for expansion",
                         field="outcomes",
                         value=format_outcomes(expansion),
                     )
                 )
             return escalation
-        if self.expansion.dose == "mtd":
-            level = escalation.select_mtd().dose_level
-        else:
-            level = int(self.expansion.dose)
-        assert level is not None
+        level = chosen + 1
         off = [p for p in expansion.patients if p.dose_level != level]
         if off:
             raise InputError(

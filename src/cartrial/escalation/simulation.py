@@ -199,7 +199,7 @@ def simulate(
     mtd = np.where(safety, -1, mtd)
     n_final, y_final = state.n.astype(float), state.y.astype(float)
     if expansion is not None:
-        exp_dose = mtd if expansion.dose == "mtd" else np.full(trials, int(expansion.dose) - 1)
+        exp_dose = expansion.level_for(mtd)
         go = (exp_dose >= 0) & ~safety
         draws = rng.random((trials, expansion.n_patients)) < p[np.maximum(exp_dose, 0)][:, None]
         np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
@@ -263,7 +263,7 @@ def exact_three_plus_three(
     )
     mtd = np.where(safety, -1, mtd)
     if expansion is not None:
-        exp_dose = mtd if expansion.dose == "mtd" else np.full(len(terminals), int(expansion.dose) - 1)
+        exp_dose = expansion.level_for(mtd)
         go = (exp_dose >= 0) & ~safety
         idx = np.flatnonzero(go)
         n[idx, exp_dose[go]] += expansion.n_patients
