@@ -1,0 +1,271 @@
+"""Template import into the study database: complete, idempotent, audited, validated-before-writing, atomic.
+
+Requirements: issue 7 ("Import": every import atomic, validated before writing with per-row errors, idempotent,
+a changed value is an update with the import's reason in the audit trail); data-standards.md §6.3 rule 6
+(import manifest with the source file hash) and §8.1 (ICH E6(R3) 4.2.5: validated transfer with
+reconciliation). Expected counts are the rows of the shipped CSV files, counted here with the csv module.
+Both backends: SQLite file and PostgreSQL (`CARTRIAL_TEST_POSTGRES_URL`, a fresh schema per test).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from typer.testing import CliRunner
+
+from cartrial.cli import app
+from cartrial.errors import ConflictError, InputError, PermissionDeniedError
+from cartrial.store.importing import FORMS_BY_NAME, import_templates
+from cartrial.store.models import AuditLog, ImportManifest
+from cartrial.store.service import StudyService
+from cartrial.store.study_setup import init_study
+
+REPO = Path(__file__).resolve().parents[2]
+STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
+PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server (dropped afterwards), or a visible skip."""
+    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    try:
+        engine = create_engine(base)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver/connection failure means "no server"
+        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (CARTRIAL_REQUIRE_POSTGRES=1) but unreachable at {base}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}); set CARTRIAL_TEST_POSTGRES_URL")
+    schema = f"t_import_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def study_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An initialised, empty study database (admin user `admin`) on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'study.db'}"
+        init_study(url, PROTOCOL, "admin")
+        yield url
+    else:
+        generator = postgres_schema_url()
+        url = next(generator)
+        init_study(url, PROTOCOL, "admin")
+        yield url
+        next(generator, None)
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def data_counts(url: str) -> dict[str, int]:
+    counts = StudyService(url).table_counts()
+    return {k: v for k, v in counts.items() if k not in ("import_manifest", "audit_log")}
+
+
+def test_example_study_imports_every_row_with_manifest(study_url: str) -> None:
+    """Every row of every example form lands in its table; one manifest row per file with the file's SHA-256
+    (data-standards.md §6.3 rule 6); the audit chain verifies (§8.2)."""
+    report = import_templates(study_url, STUDY, "admin")
+    files = sorted(STUDY.glob("*.csv"))
+    expected = {FORMS_BY_NAME[f.stem].table: len(csv_rows(f)) for f in files}
+    counts = StudyService(study_url).table_counts()
+    for table, rows in expected.items():
+        assert counts[table] == rows + (1 if table == "study" else 0), table
+    assert report.totals["read"] == sum(expected.values())
+    assert report.totals["inserted"] == sum(expected.values())
+    assert all(c.reconciled for c in report.forms)
+    engine = create_engine(study_url)
+    with engine.connect() as connection:
+        manifest = {row.file_name: row for row in connection.execute(select(ImportManifest))}
+    engine.dispose()
+    assert len(manifest) == len(files)
+    for file in files:
+        row = manifest[str(file)]
+        assert row.sha256 == hashlib.sha256(file.read_bytes()).hexdigest()
+        assert row.imported_by == "admin"
+        table = FORMS_BY_NAME[file.stem].table
+        assert row.row_counts[table]["read"] == expected[table]
+    assert StudyService(study_url).verify_audit().ok
+
+
+def test_reimport_of_the_same_files_changes_nothing(study_url: str) -> None:
+    """Idempotency (issue 7): the second import inserts and updates nothing and adds no data audit rows;
+    only the manifest records the second import."""
+    import_templates(study_url, STUDY, "admin")
+    before = data_counts(study_url)
+    audit_before = StudyService(study_url).table_counts()["audit_log"]
+    report = import_templates(study_url, STUDY, "admin")
+    assert report.totals["inserted"] == 0
+    assert report.totals["updated"] == 0
+    assert report.totals["unchanged"] == report.totals["read"]
+    assert data_counts(study_url) == before
+    n_files = len(list(STUDY.glob("*.csv")))
+    audit_after = StudyService(study_url).table_counts()["audit_log"]
+    assert audit_after - audit_before == n_files  # one "import" audit row per manifest entry, nothing else
+    assert StudyService(study_url).verify_audit().ok
+
+
+def test_changed_value_becomes_an_audited_update_naming_the_file_hash(study_url: str, tmp_path: Path) -> None:
+    """A changed value is an update (not a duplicate) whose audit row keeps the old and new value and whose
+    reason names the import and the file's SHA-256 (issue 7; 21 CFR 11.10(e): changes do not obscure
+    earlier values)."""
+    folder = tmp_path / "study"
+    shutil.copytree(STUDY, folder)
+    import_templates(study_url, folder, "admin")
+    infusions = folder / "infusions.csv"
+    text_ = infusions.read_text(encoding="utf-8")
+    assert "CT-004,2,2021-08-03T02:00:00Z,73.0," in text_
+    infusions.write_text(text_.replace("CT-004,2,2021-08-03T02:00:00Z,73.0,", "CT-004,2,2021-08-03T02:00:00Z,74.5,"))
+    new_hash = hashlib.sha256(infusions.read_bytes()).hexdigest()
+    report = import_templates(study_url, folder, "admin", reason="weight corrected from source")
+    by_form = {c.form: c for c in report.forms}
+    assert (by_form["infusions"].updated, by_form["infusions"].inserted) == (1, 0)
+    assert by_form["infusions"].unchanged == 11
+    assert sum(c.updated for c in report.forms) == 1
+    engine = create_engine(study_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AuditLog).where(AuditLog.action == "update", AuditLog.table_name == "infusion")
+        ).all()
+        count = connection.execute(text("SELECT count(*) FROM infusion WHERE subject_id = 'CT-004'")).scalar()
+    engine.dispose()
+    assert count == 1
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.field == "weight_kg"
+    assert json.loads(row.old_value) == 73.0
+    assert json.loads(row.new_value) == 74.5
+    assert row.subject_id == "CT-004"
+    assert row.username == "admin"
+    assert "weight corrected from source" in row.reason
+    assert "infusions.csv" in row.reason and new_hash in row.reason
+    assert StudyService(study_url).verify_audit().ok
+
+
+def test_bad_rows_in_several_files_are_all_reported_and_nothing_is_written(
+    study_url: str, tmp_path: Path
+) -> None:
+    """Validated before writing (issue 7): problems in several files (bad date, value out of range,
+    unknown category, unknown subject, duplicate natural key) are all reported with file, row, column and
+    value, and the database is unchanged."""
+    folder = tmp_path / "study"
+    shutil.copytree(STUDY, folder)
+
+    def edit(name: str, row: int, column: str, value: str) -> None:
+        path = folder / name
+        rows = csv_rows(path)
+        rows[row - 2][column] = value
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    edit("subjects.csv", 3, "consent_date", "2021-02-30")
+    edit("adverse_events.csv", 5, "grade", "7")
+    edit("adverse_events.csv", 6, "relatedness", "maybe")
+    edit("infusions.csv", 4, "subject_id", "CT-099")
+    lymph = csv_rows(folder / "lymphodepletion.csv")
+    edit("lymphodepletion.csv", 3, "administered_on", lymph[0]["administered_on"])
+    edit("lymphodepletion.csv", 3, "drug", lymph[0]["drug"])
+    before = StudyService(study_url).table_counts()
+    with pytest.raises(InputError) as caught:
+        import_templates(study_url, folder, "admin")
+    found = {(Path(p.file or "").name, p.row, p.field) for p in caught.value.problems}
+    assert ("subjects.csv", 3, "consent_date") in found
+    assert ("adverse_events.csv", 5, "grade") in found
+    assert ("adverse_events.csv", 6, "relatedness") in found
+    assert ("infusions.csv", 4, "subject_id") in found
+    assert any(name == "lymphodepletion.csv" and row == 3 for name, row, _ in found)
+    values = {p.value for p in caught.value.problems}
+    assert {"2021-02-30", "7", "maybe", "CT-099"} <= values
+    assert StudyService(study_url).table_counts() == before
+
+
+def test_a_write_refused_midway_rolls_back_every_form(study_url: str) -> None:
+    """Atomicity (issue 7: all rows or none): with a data lock at 2021-01-01, the forms dated after it are
+    written first in the import's transaction, then relapses.csv (relapse history before 2021) is refused
+    by the lock; nothing of the import remains."""
+    service = StudyService(study_url)
+    service.lock("admin", __import__("datetime").date(2021, 1, 1), "interim cut-off for the test")
+    before = service.table_counts()
+    with pytest.raises(ConflictError):
+        import_templates(study_url, STUDY, "admin")
+    assert service.table_counts() == before
+    assert service.verify_audit().ok
+
+
+def test_a_role_without_import_permission_writes_nothing(study_url: str) -> None:
+    """Roles (issue 7): a monitor may read and raise queries, not import; refused before anything is written."""
+    service = StudyService(study_url)
+    service.add_user("admin", "monica", "monitor")
+    before = service.table_counts()
+    with pytest.raises(PermissionDeniedError):
+        import_templates(study_url, STUDY, "monica")
+    with pytest.raises(PermissionDeniedError):
+        import_templates(study_url, STUDY, "monica", dry_run=True)
+    assert service.table_counts() == before
+
+
+def test_dry_run_validates_and_writes_nothing(study_url: str) -> None:
+    """--dry-run: the report counts the rows read; the database is unchanged."""
+    before = StudyService(study_url).table_counts()
+    report = import_templates(study_url, STUDY, "admin", dry_run=True)
+    assert report.dry_run and report.totals["read"] > 0 and report.totals["inserted"] == 0
+    assert StudyService(study_url).table_counts() == before
+
+
+def test_unknown_csv_and_unknown_column_are_errors(tmp_path: Path) -> None:
+    """Nothing is silently skipped: a CSV that is not a form, and a column a form does not have, are errors
+    naming the allowed values."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    init_study(url, PROTOCOL, "admin")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "vital_signs.csv").write_text("subject_id,pulse\nCT-001,80\n")
+    with pytest.raises(InputError) as caught:
+        import_templates(url, folder, "admin")
+    assert "vital_signs.csv" in str(caught.value) and "subjects.csv" in str(caught.value)
+    (folder / "vital_signs.csv").unlink()
+    (folder / "sites.csv").write_text("site_id,name,country,phone\nTJH,Tongji,China,123\n")
+    with pytest.raises(InputError) as caught:
+        import_templates(url, folder, "admin")
+    assert caught.value.problems[0].field == "phone"
+
+
+def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
+    """CLI: exit 0 with a JSON reconciliation report; exit 2 with every problem and nothing written on bad
+    input (briefing: bad input never produces a traceback)."""
+    from cartrial.cli import main
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    init_study(url, PROTOCOL, "admin")
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", "templates", str(STUDY), "--user", "admin", "--url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["totals"]["inserted"] == payload["totals"]["read"] > 0
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "sites.csv").write_text("site_id,name,country\n,Nowhere,X\n")
+    assert main(["import", "templates", str(folder), "--user", "admin", "--url", url]) == 2
