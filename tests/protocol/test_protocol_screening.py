@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.protocol import (
     Candidate,
@@ -439,3 +441,40 @@ def test_bad_candidate_files_report_lines(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="malformed JSON") as caught:
         load_candidate(broken)
     assert caught.value.problems[0].line == 3
+
+
+# ------------------------------------------------------------------------------ invariants
+
+_RELAPSE_PROTOCOL = protocol_with({"rule": RELAPSE_RULE})
+_onset_dates = st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_onset_dates, st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)))
+def test_adding_a_relapse_never_makes_the_relapse_rule_fail(onsets: list[date], extra: date) -> None:
+    """The registry rule is monotone in the relapse list: one more relapse can only keep or create
+    eligibility on this criterion (both branches are "at least" counts)."""
+
+    def holds(days: list[date]) -> bool:
+        candidate = Candidate.model_validate(
+            {"id": "X", "screening_date": SCREENING, "relapses": [{"onset_date": d} for d in days]}
+        )
+        return screen(_RELAPSE_PROTOCOL, candidate).criteria[0].status is MET
+
+    if holds(onsets):
+        assert holds([*onsets, extra])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_onset_dates)
+def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list[date]) -> None:
+    """Independent restatement: count onsets in [2023-03-15, 2024-03-15] and [2022-03-15, 2024-03-15]
+    (12 and 24 calendar months before screening 2024-03-15, hand-derived) and apply "≥ 2 in 12, or ≥ 3
+    in 24 with ≥ 1 in 12"."""
+    in_12 = sum(1 for d in onsets if date(2023, 3, 15) <= d <= SCREENING)
+    in_24 = sum(1 for d in onsets if date(2022, 3, 15) <= d <= SCREENING)
+    expected = in_12 >= 2 or (in_24 >= 3 and in_12 >= 1)
+    candidate = Candidate.model_validate(
+        {"id": "X", "screening_date": SCREENING, "relapses": [{"onset_date": d} for d in onsets]}
+    )
+    assert (screen(_RELAPSE_PROTOCOL, candidate).criteria[0].status is MET) == expected

@@ -343,7 +343,9 @@ def problems_from_validation_error(
         if kind in ("enum", "literal_error"):
             message = "not an allowed value"
         elif kind == "union_tag_invalid":
-            message = f"unknown {item['ctx'].get('discriminator', 'type')} value".replace("'", "")
+            ctx = item.get("ctx") or {}
+            discriminator = str(ctx.get("discriminator", "type")).strip("'")
+            message = f"unknown {discriminator} {ctx.get('tag')!r}"
         elif kind == "union_tag_not_found":
             message = "the rule needs a 'type'"
         if message.startswith("Value error, "):
