@@ -1,8 +1,8 @@
-"""Template import into the study database: complete, idempotent, audited, validated-before-writing, atomic.
+"""Template import into the study database: complete, idempotent, audited, validated first, atomic.
 
-Requirements: issue 7 ("Import": every import atomic, validated before writing with per-row errors, idempotent,
-a changed value is an update with the import's reason in the audit trail); data-standards.md §6.3 rule 6
-(import manifest with the source file hash) and §8.1 (ICH E6(R3) 4.2.5: validated transfer with
+Requirements: issue 7 ("Import": every import atomic, validated before writing with per-row errors,
+idempotent, a changed value is an update with the import's reason in the audit trail); data-standards.md
+§6.3 rule 6 (import manifest with the source file hash) and §8.1 (ICH E6(R3) 4.2.5: validated transfer with
 reconciliation). Expected counts are the rows of the shipped CSV files, counted here with the csv module.
 Both backends: SQLite file and PostgreSQL (`CARTRIAL_TEST_POSTGRES_URL`, a fresh schema per test).
 """
@@ -45,7 +45,7 @@ def postgres_schema_url() -> Iterator[str]:
     except Exception as exc:  # any driver/connection failure means "no server"
         if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required (CARTRIAL_REQUIRE_POSTGRES=1) but unreachable at {base}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}); set CARTRIAL_TEST_POSTGRES_URL")
+        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}): PostgreSQL tests skipped")
     schema = f"t_import_{uuid.uuid4().hex[:12]}"
     with engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -136,7 +136,8 @@ def test_changed_value_becomes_an_audited_update_naming_the_file_hash(study_url:
     infusions = folder / "infusions.csv"
     text_ = infusions.read_text(encoding="utf-8")
     assert "CT-004,2,2021-08-03T02:00:00Z,73.0," in text_
-    infusions.write_text(text_.replace("CT-004,2,2021-08-03T02:00:00Z,73.0,", "CT-004,2,2021-08-03T02:00:00Z,74.5,"))
+    old = "CT-004,2,2021-08-03T02:00:00Z,73.0,"
+    infusions.write_text(text_.replace(old, old.replace("73.0", "74.5")))
     new_hash = hashlib.sha256(infusions.read_bytes()).hexdigest()
     report = import_templates(study_url, folder, "admin", reason="weight corrected from source")
     by_form = {c.form: c for c in report.forms}
@@ -216,7 +217,7 @@ def test_a_write_refused_midway_rolls_back_every_form(study_url: str) -> None:
 
 
 def test_a_role_without_import_permission_writes_nothing(study_url: str) -> None:
-    """Roles (issue 7): a monitor may read and raise queries, not import; refused before anything is written."""
+    """Roles (issue 7): a monitor may read and raise queries, not import: refused, nothing written."""
     service = StudyService(study_url)
     service.add_user("admin", "monica", "monitor")
     before = service.table_counts()
@@ -261,7 +262,8 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     init_study(url, PROTOCOL, "admin")
     runner = CliRunner()
-    result = runner.invoke(app, ["import", "templates", str(STUDY), "--user", "admin", "--url", url, "--json"])
+    arguments = ["import", "templates", str(STUDY), "--user", "admin", "--url", url, "--json"]
+    result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["totals"]["inserted"] == payload["totals"]["read"] > 0
