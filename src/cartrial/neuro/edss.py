@@ -13,6 +13,8 @@ in `RULES`). A property test checks that they agree.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -418,16 +420,72 @@ def edss_array(
         )
     if amb.size and (amb.min() < 0 or amb.max() > AMBULATION_MAX or np.any(amb != np.round(amb))):
         raise InputError("ambulation score out of range; allowed: whole numbers 0-16")
-    raw = raw.astype(np.int8, copy=False)
-    amb = amb.astype(np.int8, copy=False)
+    if raw.dtype.kind == "f" and np.any(raw != np.round(raw)):
+        raise InputError("FS scores must be whole numbers")
+    if amb.dtype.kind == "f" and np.any(amb != np.round(amb)):
+        raise InputError("ambulation score must be a whole number 0-16")
+    raw = raw.astype(np.intp, copy=False)
+    amb = amb.astype(np.intp, copy=False)
+    values, rules, weights = _lookup_table(options)
+    # The EDSS depends only on how many converted FS sit at each grade 1-5 (and the ambulation score):
+    # encode those counts in base 8 (each count <= 7) and read the precomputed decision table.
+    key = weights[0][raw[:, 0]]
+    for j in range(1, len(FS_NAMES)):
+        key = key + weights[j][raw[:, j]]
+    index = key * (AMBULATION_MAX + 1) + amb
+    return values[index], rules[index]
 
-    grades = np.empty_like(raw)
-    grades[:, 0] = np.asarray(VISUAL_CONVERSION, dtype=np.int8)[raw[:, 0]]
-    grades[:, 1:5] = raw[:, 1:5]
-    grades[:, 5] = np.asarray(BOWEL_BLADDER_CONVERSION, dtype=np.int8)[raw[:, 5]]
-    cerebral = raw[:, 6]
-    grades[:, 6] = np.where(cerebral == 1, 0, cerebral) if options.cerebral_grade1_as_zero else cerebral
 
+# Weight of one FS at converted grade 0-6 in the base-8 count key; grades 5 and 6 share a digit because the
+# §1.8 table only asks whether some FS is >= 5 (row 2).
+_BASE8 = np.array([0, 1, 8, 64, 512, 4096, 4096], dtype=np.intp)
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup_table(
+    options: EdssOptions,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], tuple[npt.NDArray[np.intp], ...]]:
+    """Decision table over (counts of converted FS at grades 1-5, ambulation) built with `_edss_select`,
+    and per-FS weight tables folding the conversions (§1.3, §1.4) into the base-8 count key."""
+    conversions = []
+    for name in FS_NAMES:
+        converted = np.arange(FS_MAX[name] + 1)
+        if name == "visual":
+            converted = np.asarray(VISUAL_CONVERSION)
+        elif name == "bowel_bladder":
+            converted = np.asarray(BOWEL_BLADDER_CONVERSION)
+        elif name == "cerebral" and options.cerebral_grade1_as_zero:
+            converted = np.where(converted == 1, 0, converted)
+        conversions.append(_BASE8[converted])
+    patterns = [
+        counts
+        for counts in itertools.product(range(len(FS_NAMES) + 1), repeat=5)
+        if sum(counts) <= len(FS_NAMES)
+    ]
+    grades = np.array(
+        [[g for g, c in zip(range(1, 6), counts, strict=True) for _ in range(c)] + [0] * (7 - sum(counts))
+         for counts in patterns],
+        dtype=np.intp,
+    )  # fmt: skip
+    keys = (np.asarray(patterns, dtype=np.intp) * _BASE8[1:6]).sum(axis=1)
+    n_amb = AMBULATION_MAX + 1
+    all_grades = np.repeat(grades, n_amb, axis=0)
+    all_amb = np.tile(np.arange(n_amb), len(patterns))
+    pattern_values, pattern_rules = _edss_select(all_grades, all_amb, options)
+    size = int(_BASE8[5]) * 8 * n_amb
+    values = np.full(size, np.nan)
+    rules = np.full(size, -1, dtype=np.int8)
+    slots = np.repeat(keys, n_amb) * n_amb + all_amb
+    values[slots] = pattern_values
+    rules[slots] = pattern_rules
+    return values, rules, tuple(conversions)
+
+
+def _edss_select(
+    grades: npt.NDArray[np.intp], amb: npt.NDArray[np.intp], options: EdssOptions
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """The §1.8 decision table evaluated with `np.select` on converted grades (first true condition wins,
+    as in the scalar walk `_step_from_rules`)."""
     m = grades.max(axis=1)
     c2 = (grades == 2).sum(axis=1)
     c3 = (grades == 3).sum(axis=1)
