@@ -279,7 +279,7 @@ profiles = st.lists(
 ).filter(lambda cs: sum(c > 0 for c in cs) >= 2)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(concs=profiles, scale=st.floats(min_value=0.01, max_value=100))
 def test_invariants(concs, scale):  # type: ignore[no-untyped-def]
     """Properties of the trapezoid rules (§2.2): AUCall ≥ AUClast ≥ 0; log-down never exceeds linear;

@@ -1,0 +1,232 @@
+"""The cartrial **proposed** CAR-T → BCMA+ plasma cell → AQP4-IgG model (simulation only).
+
+This is a project proposal, not a published model (``shared/reference/cellular-kinetics.md`` section 7,
+tag [P]); its parameters (``kinetics/data/pd_model.yaml``) only make simulations realistic, each with its
+source or an "assumption" note. Equations (section 7.1-7.2)::
+
+    dE/dt = k_exp · P/(P + EC50) · E - (k_c + k_em) · E          effector CAR-T (copies/µg)
+    dM/dt = k_em · E - k_m · M                                    memory CAR-T (copies/µg)
+    dP/dt = k_out · P0 - k_out · P - k_kill · (E + M) · P         BCMA+ plasma cells in CAR-T reach
+    dA/dt = k_syn · (P + P_protected) - k_deg · A                 AQP4-IgG (relative to baseline = 1)
+
+with k_deg = ln 2 / t1/2_IgG, P_protected = f_protected/(1 - f_protected) · P0 (a constant pool out of
+CAR-T reach that sets the floor of A), and k_syn chosen so that A(0) = 1. Assumptions: expansion is driven
+by the antigen-bearing pool only and stops when it is depleted; plasma-cell renewal is first-order towards
+P0; killing is mass-action (the saturable variant of 7.1 is not implemented); IgG half-life is constant
+(the FcRn concentration dependence of 7.2 is not implemented). Observed titres follow 7.3: log10 titre =
+log10(baseline titre · A) + error, reported as the end-point on the 0.5-log10 dilution grid.
+
+Solved with scipy ``solve_ivp`` (LSODA) on all subjects at once (state vector of 4·N).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+from scipy.integrate import solve_ivp
+
+from cartrial.errors import ConfigurationError
+
+FloatArray = npt.NDArray[np.float64]
+
+PD_PARAMETERS: tuple[str, ...] = (
+    "e0",
+    "p0",
+    "k_exp",
+    "ec50",
+    "k_c",
+    "k_em",
+    "k_m",
+    "k_out",
+    "k_kill",
+    "protected_fraction",
+    "igg_half_life_days",
+)
+
+TITRE_DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
+"""Cell-based-assay dilution grid, 0.5-log10 steps (neuro-outcomes.md section 6)."""
+
+
+@dataclass(frozen=True)
+class PdParameter:
+    """One PD parameter: typical value, unit, log-normal IIV SD, and its source or assumption note."""
+
+    name: str
+    value: float
+    unit: str
+    iiv_sd_log: float
+    source: str
+
+
+@dataclass(frozen=True)
+class PdModel:
+    """The parameter set of the proposed PD model (read from the packaged YAML by `load_pd_model`)."""
+
+    label: str
+    parameters: dict[str, PdParameter]
+
+    def typical(self) -> dict[str, float]:
+        return {name: p.value for name, p in self.parameters.items()}
+
+
+def load_pd_model(text: str | None = None) -> PdModel:
+    """The packaged parameter file ``kinetics/data/pd_model.yaml`` (or YAML `text`), validated.
+
+    Every parameter needs ``value``, ``unit``, ``iiv_sd_log`` and a non-empty ``source`` (a citation or
+    "assumption ...").
+    """
+    if text is None:
+        text = resources.files("cartrial.kinetics").joinpath("data/pd_model.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    params: dict[str, PdParameter] = {}
+    for name in PD_PARAMETERS:
+        entry = raw.get("parameters", {}).get(name)
+        if entry is None:
+            raise ConfigurationError(f"PD model parameter {name!r} is missing")
+        if not str(entry.get("source", "")).strip():
+            raise ConfigurationError(f"PD model parameter {name!r} has no source or assumption note")
+        params[name] = PdParameter(
+            name=name,
+            value=float(entry["value"]),
+            unit=str(entry["unit"]),
+            iiv_sd_log=float(entry.get("iiv_sd_log", 0.0)),
+            source=str(entry["source"]),
+        )
+    return PdModel(label=str(raw.get("label", "")), parameters=params)
+
+
+@dataclass(frozen=True)
+class PdSimulation:
+    """Simulated trajectories (subjects × days) and the individual parameters used."""
+
+    days: FloatArray
+    parameters: pd.DataFrame
+    effector: FloatArray
+    memory: FloatArray
+    plasma_cells: FloatArray  # reachable pool P (relative units, baseline P0)
+    antibody_relative: FloatArray  # A / A(0)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def car_t(self) -> FloatArray:
+        """CAR(t) = E + M (copies/µg)."""
+        return self.effector + self.memory
+
+    def plasma_cells_relative(self) -> FloatArray:
+        """(P + P_protected) relative to baseline (P0 + P_protected)."""
+        p0 = self.parameters["p0"].to_numpy()[:, None]
+        f = self.parameters["protected_fraction"].to_numpy()[:, None]
+        protected = f / (1 - f) * p0
+        return (self.plasma_cells + protected) / (p0 + protected)
+
+
+def simulate_pd(
+    n_subjects: int,
+    days: npt.ArrayLike,
+    *,
+    seed: int | None = None,
+    model: PdModel | None = None,
+    iiv: bool = True,
+    overrides: dict[str, npt.ArrayLike] | None = None,
+) -> PdSimulation:
+    """Simulate the proposed PD model for `n_subjects` virtual subjects at `days` (from day 0).
+
+    Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
+    capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
+    of 4·N states is solved (LSODA, rtol 1e-6).
+    """
+    if n_subjects < 1:
+        raise ConfigurationError("n_subjects must be at least 1")
+    pd_model = model or load_pd_model()
+    t = np.asarray(days, dtype=float)
+    if t.ndim != 1 or t.size == 0 or t[0] < 0 or np.any(np.diff(t) < 0):
+        raise ConfigurationError("days must be an increasing 1-D array starting at day 0 or later")
+    rng = np.random.default_rng(seed)
+    values: dict[str, FloatArray] = {}
+    for name in PD_PARAMETERS:
+        p = pd_model.parameters[name]
+        eta = rng.standard_normal(n_subjects) * p.iiv_sd_log if iiv else np.zeros(n_subjects)
+        values[name] = p.value * np.exp(eta)
+    for name, value in (overrides or {}).items():
+        if name not in values:
+            raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {', '.join(PD_PARAMETERS)}")
+        values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
+    values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
+    k_deg = math.log(2) / values["igg_half_life_days"]
+    protected = values["protected_fraction"] / (1 - values["protected_fraction"]) * values["p0"]
+    k_syn = k_deg / (values["p0"] + protected)  # A(0) = 1
+    n = n_subjects
+
+    def rhs(_time: float, y: FloatArray) -> FloatArray:
+        e, m, p, a = y[:n], y[n : 2 * n], y[2 * n : 3 * n], y[3 * n :]
+        p_pos = np.maximum(p, 0.0)
+        de = values["k_exp"] * p_pos / (p_pos + values["ec50"]) * e - (values["k_c"] + values["k_em"]) * e
+        dm = values["k_em"] * e - values["k_m"] * m
+        dp = values["k_out"] * (values["p0"] - p) - values["k_kill"] * (e + m) * p
+        da = k_syn * (p_pos + protected) - k_deg * a
+        return np.concatenate([de, dm, dp, da])
+
+    y0 = np.concatenate([values["e0"], np.zeros(n), values["p0"], np.ones(n)])
+    span = (0.0, float(t[-1]) if t[-1] > 0 else 1.0)
+    solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=1e-6, atol=1e-9)
+    if not solution.success:
+        raise ConfigurationError(f"PD simulation failed: {solution.message}")
+    y = solution.y
+    width = max(3, len(str(n_subjects)))
+    params = pd.DataFrame(values)
+    params.insert(0, "subject", [f"SIM-{i + 1:0{width}d}" for i in range(n_subjects)])
+    return PdSimulation(
+        days=t,
+        parameters=params,
+        effector=y[:n],
+        memory=y[n : 2 * n],
+        plasma_cells=y[2 * n : 3 * n],
+        antibody_relative=y[3 * n :],
+        settings={"model": "cartrial_pd_2026", "label": pd_model.label, "seed": seed, "iiv": iiv},
+    )
+
+
+def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """End-point titre text on the dilution grid: the highest dilution ≤ the latent titre, "negative"
+    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3)."""
+    values = np.asarray(log10_titre, dtype=float)
+    grid = np.log10(np.array(TITRE_DILUTIONS, dtype=float))
+    index = np.searchsorted(grid, values + 1e-9, side="right") - 1
+    labels = np.array(["negative", *(f"1:{d}" for d in TITRE_DILUTIONS)], dtype=object)
+    return np.asarray(labels[np.clip(index + 1, 0, len(TITRE_DILUTIONS))], dtype=object)
+
+
+def parse_titre(text: str) -> float:
+    """log10 of a titre written "1:320" (or "320"); "negative" gives -inf."""
+    value = text.strip().lower()
+    if value in ("negative", "neg", "<1:10"):
+        return float("-inf")
+    if value.startswith("1:"):
+        value = value[2:]
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"not a titre: {text!r}; expected e.g. 1:320 or negative") from None
+    if number <= 0:
+        raise ConfigurationError(f"not a titre: {text!r}")
+    return math.log10(number)
+
+
+__all__ = [
+    "PD_PARAMETERS",
+    "TITRE_DILUTIONS",
+    "PdModel",
+    "PdParameter",
+    "PdSimulation",
+    "load_pd_model",
+    "parse_titre",
+    "simulate_pd",
+    "titre_endpoint",
+]
