@@ -18,10 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, func, insert, select
 
@@ -34,35 +33,46 @@ INSERT_FIELD = "*"
 AUDIT_INSERT_CHUNK = 5_000
 
 
-def jsonable(value: Any) -> Any:
-    """A value as plain JSON data: date-times as ISO 8601 UTC with ``Z``, dates as ISO dates."""
+def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} in audited data")
         return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} value {value!r} in the audit trail")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON (sorted keys, no spaces, UTF-8 text) of `value`, the form stored and hashed."""
-    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Deterministic JSON (sorted keys, no spaces, UTF-8 text) of `value`, the form stored and hashed.
+
+    Date-times are written as ISO 8601 UTC with ``Z``, dates as ISO dates; non-finite floats as ``NaN`` /
+    ``Infinity`` (Python's JSON extension)."""
+    return _ENCODER.encode(value)
 
 
 def format_timestamp(value: dt.datetime) -> str:
     """The canonical text of an audit timestamp: ISO 8601, UTC, microseconds, ``Z``."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+def sqlite_timestamp(value: dt.datetime) -> str:
+    """A UTC date-time in SQLAlchemy's SQLite storage format (what `UtcDateTime` stores on SQLite)."""
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+class AuditEntry(NamedTuple):
     """One audit row before it is placed in the chain (no id or hashes yet)."""
 
     recorded_at: dt.datetime
@@ -80,7 +90,7 @@ class AuditEntry:
     software_version: str
 
 
-_HASHED_FIELDS = (
+AUDIT_COLUMNS = (
     "id",
     "recorded_at",
     "username",
@@ -96,15 +106,24 @@ _HASHED_FIELDS = (
     "source",
     "software_version",
     "prev_hash",
+    "row_hash",
 )
+_HASHED_FIELDS = AUDIT_COLUMNS[:-1]
+_LIST_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(values: list[Any]) -> str:
+    return hashlib.sha256(_LIST_ENCODER.encode(values).encode("utf-8")).hexdigest()
 
 
 def row_digest(row: Mapping[Any, Any]) -> str:
-    """SHA-256 (hex) of an audit row's canonical serialisation: the JSON list of `_HASHED_FIELDS` in order,
-    the timestamp as `format_timestamp`, `prev_hash` included (so each row seals its predecessor)."""
-    values = [format_timestamp(row[name]) if name == "recorded_at" else row[name] for name in _HASHED_FIELDS]
-    payload = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of an audit row's canonical serialisation: the JSON list (no spaces, UTF-8) of the
+    fields `id, recorded_at, username, user_role, action, table_name, record_id, subject_id, field,
+    old_value, new_value, reason, source, software_version, prev_hash` in this order, the timestamp as
+    `format_timestamp`. `prev_hash` is included, so each row seals its predecessor."""
+    return _digest(
+        [format_timestamp(row[name]) if name == "recorded_at" else row[name] for name in _HASHED_FIELDS]
+    )
 
 
 @dataclass
@@ -125,38 +144,64 @@ def read_head(connection: Connection) -> ChainHead:
 
 
 def append(connection: Connection, head: ChainHead, entries: Iterable[AuditEntry]) -> int:
-    """Seal `entries` onto the chain after `head` (updated in place) and insert them; returns the count."""
+    """Seal `entries` onto the chain after `head` (updated in place) and insert them; returns the count.
+
+    On SQLite the rows go straight to the driver's executemany (values already in SQLAlchemy's storage
+    format), which is what makes auditing a million-row import affordable."""
+    sqlite = connection.dialect.name == "sqlite"
     table = cast(Table, AuditLog.__table__)
-    batch: list[dict[str, Any]] = []
+    sql = f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+    batch: list[Any] = []
     count = 0
+    last_id, last_hash = head.last_id, head.last_hash
+    stamp: dt.datetime | None = None
+    stamp_text = stamp_stored = ""
     for entry in entries:
-        head.last_id += 1
-        row = {
-            "id": head.last_id,
-            "recorded_at": entry.recorded_at,
-            "username": entry.username,
-            "user_role": entry.user_role,
-            "action": entry.action,
-            "table_name": entry.table_name,
-            "record_id": entry.record_id,
-            "subject_id": entry.subject_id,
-            "field": entry.field,
-            "old_value": entry.old_value,
-            "new_value": entry.new_value,
-            "reason": entry.reason,
-            "source": entry.source,
-            "software_version": entry.software_version,
-            "prev_hash": head.last_hash,
-        }
-        row["row_hash"] = head.last_hash = row_digest(row)
-        batch.append(row)
+        last_id += 1
+        if entry.recorded_at is not stamp:  # bulk writes share one timestamp object: format it once
+            stamp = entry.recorded_at
+            stamp_text = format_timestamp(stamp)
+            stamp_stored = sqlite_timestamp(stamp) if sqlite else stamp_text
+        values = [
+            last_id,
+            stamp_text,
+            entry.username,
+            entry.user_role,
+            entry.action,
+            entry.table_name,
+            entry.record_id,
+            entry.subject_id,
+            entry.field,
+            entry.old_value,
+            entry.new_value,
+            entry.reason,
+            entry.source,
+            entry.software_version,
+            last_hash,
+        ]
+        last_hash = _digest(values)
+        values.append(last_hash)
+        if sqlite:
+            values[1] = stamp_stored
+            batch.append(tuple(values))
+        else:
+            values[1] = entry.recorded_at
+            batch.append(dict(zip(AUDIT_COLUMNS, values, strict=True)))
         count += 1
         if len(batch) >= AUDIT_INSERT_CHUNK:
-            connection.execute(insert(table), batch)
+            _insert(connection, table, sql, batch, sqlite)
             batch = []
     if batch:
-        connection.execute(insert(table), batch)
+        _insert(connection, table, sql, batch, sqlite)
+    head.last_id, head.last_hash = last_id, last_hash
     return count
+
+
+def _insert(connection: Connection, table: Table, sql: str, batch: list[Any], sqlite: bool) -> None:
+    if sqlite:
+        connection.exec_driver_sql(sql, batch)
+    else:
+        connection.execute(insert(table), batch)
 
 
 @dataclass(frozen=True)

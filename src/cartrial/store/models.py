@@ -64,7 +64,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             raise TypeError(f"expected a datetime, got {value!r}")
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: cartrial stores timezone-aware UTC date-times only")
-        value = value.astimezone(dt.UTC)
+        if value.tzinfo is not dt.UTC:
+            value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -89,8 +90,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
         dt.date: Date(),
-        dict[str, Any]: JSON(),
-        list[Any]: JSON(),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
     }
 
 

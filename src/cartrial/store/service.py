@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     Column,
     Connection,
     Date,
@@ -156,11 +158,13 @@ class Transaction:
         old_value: str | None,
         new_value: str | None,
         reason: str | None = None,
+        recorded_at: dt.datetime | None = None,
     ) -> None:
-        """Queue one audit row (written, hash-chained, before the transaction commits)."""
+        """Queue one audit row (written, hash-chained, before the transaction commits); `recorded_at`
+        defaults to now (UTC)."""
         self._pending.append(
             AuditEntry(
-                recorded_at=utc_now(),
+                recorded_at=recorded_at or utc_now(),
                 username=self.actor.username,
                 user_role=self.actor.role,
                 action=action,
@@ -232,6 +236,8 @@ def _audit_value(column: str, value: Any) -> str | None:
 
 
 def _record_json(values: RowLike) -> str:
+    if "password_hash" not in values:
+        return canonical_json(values)
     return canonical_json(
         {k: ("<set>" if k in MASKED_COLUMNS and v is not None else v) for k, v in values.items()}
     )
@@ -270,6 +276,72 @@ def _coerce(column: Column[Any], value: Any, where: str) -> Any:
                 Problem("not an ISO 8601 date (YYYY-MM-DD)", field=f"{where}.{column.name}", value=value)
             ) from exc
     return value
+
+
+@dataclass
+class _IdCounter:
+    """Ids for new records, assigned under the write lock (bulk inserts without RETURNING)."""
+
+    last: int
+
+    def take(self, n: int) -> int:
+        """Reserve `n` consecutive ids; returns the first."""
+        first = self.last + 1
+        self.last += n
+        return first
+
+
+_SQLITE_INSERTS: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _sqlite_insert(model: type[StudyData]) -> tuple[str, list[tuple[str, Any]]]:
+    """INSERT statement and per-column value converters (to SQLAlchemy's SQLite storage format) for the
+    driver-level bulk insert: the converters do what the column types' bind processors would do."""
+    table = _table_of(model)
+    cached = _SQLITE_INSERTS.get(table.name)
+    if cached is not None:
+        return cached
+    converters: list[tuple[str, Any]] = []
+    for column in table.columns:
+        kind = column.type
+        convert: Any = None
+        if isinstance(kind, UtcDateTime):
+            convert = audit_chain.sqlite_timestamp
+        elif isinstance(kind, Date):
+            convert = _iso_date
+        elif isinstance(kind, JSON):
+            convert = _json_text
+        converters.append((column.name, convert))
+    names = [name for name, _ in converters]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    _SQLITE_INSERTS[table.name] = (sql, converters)
+    return sql, converters
+
+
+def _ordered(
+    record: Mapping[str, Any],
+    housekeeping: Mapping[str, Any],
+    record_id: int,
+    converters: list[tuple[str, Any]],
+) -> list[Any]:
+    return [
+        record_id if name == "id" else housekeeping[name] if name in housekeeping else record.get(name)
+        for name, _ in converters
+    ]
+
+
+def _iso_date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        raise InputError(Problem("a date-time given where a date is expected", value=value))
+    return str(value.isoformat())
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _is_temporal(column: Column[Any]) -> bool:
+    return isinstance(column.type, UtcDateTime | DateTime | Date)
 
 
 def _is_datetime(column: Column[Any]) -> bool:
@@ -413,8 +485,10 @@ class StudyService:
         row are left as they are (on insert: their default). New records get one audit row each (the record
         as JSON); each changed value of an existing record gets an audit row with old and new value and the
         transaction's reason, which is then required (`InputError` otherwise). Records dated on or before an
-        active lock's cut-off cannot be inserted or changed (`ConflictError`). Bulk: one SELECT of existing
-        keys per chunk and executemany inserts, no per-row ORM objects.
+        active lock's cut-off cannot be inserted or changed (`ConflictError`). Date and date-time columns
+        accept ISO 8601 text; date-times must carry a zone. Bulk: one SELECT of existing keys per chunk
+        (none when the table is empty), executemany inserts with ids assigned under the write lock, no
+        per-row ORM objects.
         """
         model = _model(table_name)
         columns = _columns(model)
@@ -428,10 +502,20 @@ class StudyService:
             return UpsertResult()
         prepared = self._prepare_rows(model, table_name, rows, keys)
         self._check_subjects_and_sites(tx, model, table_name, prepared)
+        table = _table_of(model)
+        connection = tx.connection
+        table_empty = connection.execute(select(table.c.id).limit(1)).first() is None
+        ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
         chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
         result = UpsertResult()
         for chunk in _chunks(prepared, chunk_size):
-            result = result + self._upsert_chunk(tx, model, table_name, keys, chunk)
+            result = result + self._upsert_chunk(tx, model, table_name, keys, chunk, table_empty, ids)
+        if result.inserted and self.backend == "postgresql":
+            # ids were assigned explicitly: keep the table's sequence in step for other writers
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
+                {"table": table_name, "last": ids.last},
+            )
         return result
 
     def _prepare_rows(
@@ -442,38 +526,50 @@ class StudyService:
         keys: tuple[str, ...],
     ) -> list[dict[str, Any]]:
         columns = _columns(model)
-        allowed = set(_data_columns(model))
+        allowed = frozenset(_data_columns(model))
+        temporal = {
+            name: column for name, column in columns.items() if name in allowed and _is_temporal(column)
+        }
         problems: list[Problem] = []
         prepared: list[dict[str, Any]] = []
         seen: dict[tuple[Any, ...], int] = {}
         for number, row in enumerate(rows, start=1):
-            where = f"{table_name}[{number}]"
-            bad = [name for name in row if name not in allowed]
-            if bad:
+            if not allowed.issuperset(row.keys()):
+                bad = [name for name in row if name not in allowed]
                 problems.append(
                     Problem(
                         "unknown or read-only column",
-                        field=where,
-                        value=", ".join(bad),
+                        field=f"{table_name}[{number}]",
+                        value=", ".join(map(str, bad)),
                         allowed=", ".join(sorted(allowed)),
                     )
                 )
                 continue
+            clean = dict(row)
             try:
-                clean = {name: _coerce(columns[name], value, where) for name, value in row.items()}
+                for name, column in temporal.items():
+                    value = clean.get(name)
+                    if value is not None and (
+                        type(value) is str or (type(value) is dt.datetime and value.tzinfo is None)
+                    ):
+                        clean[name] = _coerce(column, value, f"{table_name}[{number}]")
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
-            missing = [k for k in keys if clean.get(k) is None]
-            if missing:
-                problems.append(Problem("natural-key value missing", field=where, value=", ".join(missing)))
+            key = tuple(clean.get(k) for k in keys)
+            if None in key:
+                missing = [k for k in keys if clean.get(k) is None]
+                problems.append(
+                    Problem(
+                        "natural-key value missing", field=f"{table_name}[{number}]", value=", ".join(missing)
+                    )
+                )
                 continue
-            key = tuple(clean[k] for k in keys)
             if key in seen:
                 problems.append(
                     Problem(
-                        f"duplicate natural key {key!r} (also row {seen[key]} of this batch)",
-                        field=where,
+                        f"duplicate natural key (also row {seen[key]} of this batch)",
+                        field=f"{table_name}[{number}]",
                         value=", ".join(map(str, key)),
                     )
                 )
@@ -551,24 +647,27 @@ class StudyService:
         table_name: str,
         keys: tuple[str, ...],
         chunk: Sequence[dict[str, Any]],
+        table_empty: bool,
+        ids: _IdCounter,
     ) -> UpsertResult:
         table = _table_of(model)
         columns = _columns(model)
-        data_columns = _data_columns(model)
-        key_cols = [columns[k] for k in keys]
-        wanted = [tuple(row[k] for k in keys) for row in chunk]
-        condition = (
-            key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
-        )
-        existing = {
-            tuple(row[k] for k in keys): row
-            for row in tx.connection.execute(select(table).where(condition)).mappings()
-        }
+        existing: dict[tuple[Any, ...], RowLike] = {}
+        if not table_empty:
+            key_cols = [columns[k] for k in keys]
+            wanted = [tuple(row[k] for k in keys) for row in chunk]
+            condition = (
+                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
+            )
+            existing = {
+                tuple(row[k] for k in keys): row
+                for row in tx.connection.execute(select(table).where(condition)).mappings()
+            }
         inserts: list[dict[str, Any]] = []
         updates: list[tuple[RowLike, dict[str, Any]]] = []
         unchanged = 0
-        for row, key in zip(chunk, wanted, strict=True):
-            current = existing.get(key)
+        for row in chunk:
+            current = existing.get(tuple(row[k] for k in keys)) if existing else None
             if current is None:
                 inserts.append(row)
                 continue
@@ -577,84 +676,106 @@ class StudyService:
                 updates.append((current, changes))
             else:
                 unchanged += 1
+        actor = tx.actor
         if inserts:
             check(
-                tx.actor.username,
-                tx.actor.role,
+                actor.username,
+                actor.role,
                 write_action(table_name, Action.ENTER),
                 f"insert into {table_name}",
             )
         if updates:
-            check(
-                tx.actor.username,
-                tx.actor.role,
-                write_action(table_name, Action.EDIT),
-                f"update {table_name}",
-            )
+            check(actor.username, actor.role, write_action(table_name, Action.EDIT), f"update {table_name}")
             if tx.reason is None:
+                first = ", ".join(str(updates[0][0][k]) for k in keys)
                 raise InputError(
                     Problem(
-                        f"{len(updates)} existing record(s) of {table_name} would change (first: "
-                        f"{', '.join(map(str, (updates[0][0][k] for k in keys)))}); a reason is required for "
-                        "every update (give the import a reason)",
+                        f"{len(updates)} existing record(s) of {table_name} would change (first: {first}); "
+                        "a reason is required for every update (give the import a reason)",
                         field="reason",
                     )
                 )
-        self._refuse_locked(
-            tx,
-            model,
-            table_name,
-            [row for row in inserts if _is_locked(model, row, tx.lock)]
-            + [
-                {**stored}
+        if tx.lock is not None and model.clinical_date_column is not None:
+            locked: list[RowLike] = [row for row in inserts if _is_locked(model, row, tx.lock)]
+            locked += [
+                stored
                 for stored, changes in updates
                 if _is_locked(model, stored, tx.lock) or _is_locked(model, {**stored, **changes}, tx.lock)
-            ],
-            keys,
-        )
-        if inserts:
-            now = utc_now()
-            defaults = {name: _python_default(columns[name]) for name in data_columns}
-            payload = [
-                {name: row[name] if name in row else defaults[name] for name in data_columns}
-                for row in inserts
             ]
-            try:
-                ids = (
-                    tx.connection.execute(
-                        insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                        [
-                            {**values, "created_at": now, "updated_at": now, "version": 1}
-                            for values in payload
-                        ],
-                    )
-                    .scalars()
-                    .all()
-                )
-            except IntegrityError as exc:
-                raise _integrity_error(exc, table_name) from exc
-            subject_column = model.subject_column
-            for record_id, values in zip(ids, payload, strict=True):
-                tx.audit(
-                    "insert",
-                    table_name,
-                    int(record_id),
-                    values.get(subject_column) if subject_column else None,
-                    audit_chain.INSERT_FIELD,
-                    None,
-                    _record_json(values),
-                    reason=None,
-                )
+            self._refuse_locked(tx, table_name, locked, keys)
+        if inserts:
+            self._insert_rows(tx, model, table_name, inserts, ids)
         for stored, changes in updates:
             self._apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
         return UpsertResult(len(inserts), len(updates), unchanged)
 
-    def _refuse_locked(
+    def _insert_rows(
         self,
         tx: Transaction,
         model: type[StudyData],
         table_name: str,
-        locked: list[RowLike],
+        rows: Sequence[dict[str, Any]],
+        ids: _IdCounter,
+    ) -> None:
+        table = _table_of(model)
+        columns = _columns(model)
+        defaults = {name: _python_default(columns[name]) for name in _data_columns(model)}
+        now = utc_now()
+        housekeeping = {"created_at": now, "updated_at": now, "version": 1}
+        records = [{**defaults, **row} for row in rows]
+        first_id = ids.take(len(records))
+        try:
+            if self.backend == "sqlite":
+                sql, converters = _sqlite_insert(model)
+                convert_functions = [
+                    None if name in housekeeping else convert for name, convert in converters
+                ]
+                stored_now = audit_chain.sqlite_timestamp(now)
+                housekeeping = {"created_at": stored_now, "updated_at": stored_now, "version": 1}
+                tx.connection.exec_driver_sql(
+                    sql,
+                    [
+                        tuple(
+                            value if convert is None or value is None else convert(value)
+                            for value, convert in zip(
+                                _ordered(record, housekeeping, record_id, converters),
+                                convert_functions,
+                                strict=True,
+                            )
+                        )
+                        for record_id, record in enumerate(records, start=first_id)
+                    ],
+                )
+            else:
+                tx.connection.execute(
+                    insert(table),
+                    [
+                        {**record, **housekeeping, "id": record_id}
+                        for record_id, record in enumerate(records, start=first_id)
+                    ],
+                )
+        except IntegrityError as exc:
+            raise _integrity_error(exc, table_name) from exc
+        subject_column = model.subject_column
+        audit = tx.audit
+        for record_id, record in enumerate(records, start=first_id):
+            audit(
+                "insert",
+                table_name,
+                record_id,
+                record.get(subject_column) if subject_column else None,
+                audit_chain.INSERT_FIELD,
+                None,
+                _record_json(record),
+                reason=None,
+                recorded_at=now,
+            )
+
+    def _refuse_locked(
+        self,
+        tx: Transaction,
+        table_name: str,
+        locked: Sequence[RowLike],
         keys: Sequence[str],
     ) -> None:
         if not locked or tx.lock is None:
