@@ -12,7 +12,6 @@ of Garwood F, *Biometrika* 1936;28:437 (chi-square quantiles); Kaplan-Meier (Kap
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 from scipy import stats
 
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
+from cartrial.protocol.calendar import count_events_in_window, months_before
 
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
@@ -172,20 +172,15 @@ def _attack(group: Sequence[RelapseRecord]) -> Attack:
     )
 
 
-def months_before(day: date, months: int) -> date:
-    """The same calendar day `months` months earlier, clamped to the month's last day (31 Mar - 1 month =
-    28/29 Feb). Calendar-month windows as in the eligibility rule (ct103a-nmosd-trial.md §2)."""
-    total = day.year * 12 + (day.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def count_attacks_in_window(
-    attacks: Iterable[Attack], start: date, end: date, *, include_end: bool = False
+    attacks: Iterable[Attack], end: date, months: int, *, include_end: bool = False
 ) -> int:
-    """Number of attacks with first onset in [start, end) (or [start, end] with `include_end`)."""
-    return sum(1 for a in attacks if start <= a.onset and (a.onset <= end if include_end else a.onset < end))
+    """Number of attacks with first onset in the `months`-calendar-month window before `end`:
+    [months_before(end, months), end), or [.., end] with `include_end` (``cartrial.protocol.calendar``
+    window convention, shared with the eligibility relapse rule)."""
+    return count_events_in_window(
+        (a.onset for a in attacks), end, months, inclusive="both" if include_end else "start"
+    )
 
 
 # --- rates ---------------------------------------------------------------------------------------------
@@ -295,7 +290,7 @@ def annualised_relapse_rates(
             continue
         start = months_before(fu.infusion, options.pre_window_months)
         own = by_subject.get(fu.subject_id, [])
-        pre = count_attacks_in_window(own, start, fu.infusion)
+        pre = count_attacks_in_window(own, fu.infusion, options.pre_window_months)
         post_attacks = [a for a in own if fu.infusion <= a.onset <= fu.last_assessment]
         pre_days = (fu.infusion - start).days
         post_days = (fu.last_assessment - fu.infusion).days
