@@ -238,6 +238,7 @@ def test_demo_writes_graded_files(tmp_path: Path, examples_dir: Path, repo_root:
         "icans_episodes.csv",
         "labs_graded.csv",
         "icaht.csv",
+        "graded_events.csv",
     } <= written
     episodes = pd.read_csv(tmp_path / "grading" / "crs_episodes.csv")
     assert set(episodes["max_grade"]) <= {1, 2} and episodes["subject_id"].nunique() == 12

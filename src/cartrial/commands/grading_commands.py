@@ -8,6 +8,7 @@ rows and fill an ``error`` column for the bad ones.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from cartrial.grading.episodes import (
     crs_episodes,
     icans_episodes,
 )
+from cartrial.grading.events import episode_events, lab_events, lab_runs
 from cartrial.grading.icaht import ICAHT_SCALE, ICAHT_SOURCE, IcahtOptions, UnsampledDays, grade_icaht
 from cartrial.grading.icans import DOMAINS, ICANS_SCALE, ICANS_SOURCE, grade_icans_arrays
 from cartrial.grading.legacy import (
@@ -413,7 +415,7 @@ def episodes_command(
     sbp_threshold: float = SBP_OPTION,
 ) -> None:
     """Per-subject CRS or ICANS episodes: onset, maximum grade and when, duration, masking, therapies."""
-    header = pd.read_csv(file, nrows=0).columns if file.is_file() else []
+    header = read_csv(file).columns  # checks the file is a readable CSV before detecting its kind
     detected = kind or ("icans" if "consciousness" in header else "crs")
     if detected not in ("crs", "icans"):
         raise InputError(Problem("unknown kind", field="--kind", value=kind, allowed="crs | icans"))
@@ -592,9 +594,16 @@ def demo(ctx: DemoContext) -> None:
     columns, lab_inputs = grade_labs_frame(labs_frame, problems, "5.0", False)
     problems.raise_if_any(False)
     labs_graded = _finish(labs_frame, problems, dict(columns.items()), False)
+    labs_graded_grades = columns["grade"].to_numpy(dtype=np.int8)
     write_atomic(out_dir / "labs_graded.csv", labs_graded.to_csv(index=False))
     icaht = icaht_table(lab_inputs, np.ones(len(labs_frame), dtype=bool), infusions, IcahtOptions())
     write_atomic(out_dir / "icaht.csv", icaht.to_csv(index=False))
+    runs = lab_runs(
+        lab_inputs.subject_id, lab_inputs.collected_at, lab_inputs.analyte_code, labs_graded_grades
+    )
+    events = [*episode_events(crs_result.episodes), *episode_events(icans_eps), *lab_events(runs, infusions)]
+    events_frame = pd.DataFrame([asdict(e) for e in events]).sort_values(["subject_id", "onset_day"])
+    write_atomic(out_dir / "graded_events.csv", events_frame.to_csv(index=False))
 
     table = Table(
         title="Toxicity grading (ASTCT 2019 CRS/ICANS, CTCAE v5.0, ICAHT) — synthetic example study"
@@ -640,4 +649,7 @@ def demo(ctx: DemoContext) -> None:
             late,
         )
     ctx.console.print(table)
-    ctx.console.print(f"grading: wrote graded CSVs, CRS/ICANS episodes and ICAHT to {out_dir}")
+    ctx.console.print(
+        f"grading: wrote graded CSVs, CRS/ICANS episodes, ICAHT and {len(events)} graded events (for the DLT "
+        f"rules) to {out_dir}"
+    )
