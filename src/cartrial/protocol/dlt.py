@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.protocol.yaml_source import Issue, semantic_error
+
 
 class ToxicityCategory(StrEnum):
     """What kind of toxicity an event is; DLT rules select events by category."""
@@ -92,9 +94,28 @@ class DltRule(BaseModel):
 
     @model_validator(mode="after")
     def _organ_grades_in_range(self) -> DltRule:
+        issues: list[Issue] = []
         for organ, grade in self.organ_min_grade.items():
             if not 1 <= grade <= 5:
-                raise ValueError(f"organ_min_grade[{organ}] must be a grade from 1 to 5, got {grade}")
+                issues.append(
+                    Issue(
+                        ("organ_min_grade", organ),
+                        f"organ_min_grade[{organ}] must be a grade from 1 to 5",
+                        grade,
+                        "1-5",
+                    )
+                )
+            if self.organs is not None and organ not in self.organs:
+                issues.append(
+                    Issue(
+                        ("organ_min_grade", organ),
+                        f"organ {organ!r} has a grade but is not in `organs`, so it could never match",
+                        organ,
+                        ", ".join(self.organs),
+                    )
+                )
+        if issues:
+            raise semantic_error(issues)
         return self
 
 

@@ -46,6 +46,7 @@ class Study(BaseModel):
     phase: str = Field(min_length=1)
     sponsor: str = Field(min_length=1)
     registry_id: str | None = None
+    protocol_version: str | None = Field(default=None, description="Protocol version / amendment label.")
     product: Product
 
 

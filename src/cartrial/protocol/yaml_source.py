@@ -211,10 +211,10 @@ def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
             Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)
         ) from None
     try:
-        _, positions, _ = read_yaml(text, source)
+        _, positions, duplicates = read_yaml(text, source)
     except InputError:  # valid JSON that YAML 1.1 cannot compose (rare): keep the data, lose the lines
-        positions = YamlPositions(None)
-    return data, positions, []
+        positions, duplicates = YamlPositions(None), []
+    return data, positions, duplicates
 
 
 # ---------------------------------------------------------------------------------------------- errors
