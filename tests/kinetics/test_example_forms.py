@@ -1,0 +1,87 @@
+"""The shipped example forms pk_samples.csv / pd_samples.csv: reproducible from the generators (fixed seeds),
+consistent with infusions.csv, and shaped after the published CT103A NMOSD summary (Qin C et al. Signal
+Transduct Target Ther 2023;8:5: CAR-T persisting > 6 months in 2/12, AQP4-IgG fell in 11/12, cut-off
+2022-03-20)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from cartrial.kinetics import nca
+from cartrial.kinetics.synthetic import (
+    DATA_CUTOFF,
+    PD_COLUMNS,
+    PK_COLUMNS,
+    example_pd_samples,
+    example_pk_samples,
+    titre_fell,
+)
+
+
+@pytest.fixture
+def study(examples_dir):  # type: ignore[no-untyped-def]
+    return examples_dir / "ct103a-nmosd" / "study"
+
+
+def _read(path):  # type: ignore[no-untyped-def]
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_shipped_forms_are_regenerated_exactly(study):  # type: ignore[no-untyped-def]
+    """The CSVs are the generators' output with the default seeds (nothing hand-edited)."""
+    infusions, subjects = _read(study / "infusions.csv"), _read(study / "subjects.csv")
+    pk = example_pk_samples(infusions).astype(str)
+    pd_ = example_pd_samples(infusions, subjects).astype(str)
+    pd.testing.assert_frame_equal(_read(study / "pk_samples.csv"), pk, check_dtype=False)
+    pd.testing.assert_frame_equal(_read(study / "pd_samples.csv"), pd_, check_dtype=False)
+
+
+def test_forms_use_template_columns(study, repo_root):  # type: ignore[no-untyped-def]
+    """Every example form has exactly the columns of its template in docs/templates/."""
+    for name, columns in (("pk_samples.csv", PK_COLUMNS), ("pd_samples.csv", PD_COLUMNS)):
+        assert list(_read(study / name).columns) == list(columns)
+        assert list(_read(repo_root / "docs" / "templates" / name).columns) == list(columns)
+
+
+def test_samples_consistent_with_infusions_and_cutoff(study):  # type: ignore[no-untyped-def]
+    """Same subjects as infusions.csv; sampled_at = infusion + actual_day (pre-infusion 1 h before);
+    nothing after the 2022-03-20 data cut-off."""
+    infusions = _read(study / "infusions.csv").set_index("subject_id")
+    pk = _read(study / "pk_samples.csv")
+    assert set(pk["subject_id"]) == set(infusions.index)
+    for row in pk.itertuples():
+        infused = datetime.fromisoformat(infusions.loc[row.subject_id, "infused_at"].replace("Z", "+00:00"))
+        sampled = datetime.fromisoformat(row.sampled_at.replace("Z", "+00:00"))
+        assert sampled <= DATA_CUTOFF
+        if row.nominal_day == "0":
+            assert sampled == infused - timedelta(hours=1)
+        else:
+            assert abs((sampled - infused).total_seconds() / 86400 - float(row.actual_day)) < 1e-3
+    assert DATA_CUTOFF.tzinfo == UTC
+
+
+def test_persistence_in_2_of_12_by_nca(study):  # type: ignore[no-untyped-def]
+    """Transgene detectable at the month-6 visit or later (Tlast on nominal days ≥ 180) in exactly 2 of 12
+    (published summary: CAR-T persisting > 6 months in 2/12)."""
+    pk = _read(study / "pk_samples.csv")
+    transgene = pk[pk["analyte"] == "car_transgene"]
+    table = nca(
+        transgene,
+        subject="subject_id",
+        time="nominal_day",
+        conc="value",
+        time_unit="day",
+        conc_unit="copies/ug gDNA",
+        blq_column="blq",
+    ).table
+    assert len(table) == 12
+    assert int((table["tlast"] >= 180).sum()) == 2
+
+
+def test_aqp4_titre_fell_in_11_of_12(study):  # type: ignore[no-untyped-def]
+    """AQP4-IgG titre at the last visit below baseline in 11 of 12 (published summary)."""
+    fell = titre_fell(_read(study / "pd_samples.csv"))
+    assert len(fell) == 12 and sum(fell.values()) == 11
