@@ -17,6 +17,7 @@ from cartrial.grading import (
     VasopressorDoses,
     grade_icaht,
     grade_legacy_crs,
+    grade_t_icaht,
     is_high_dose,
 )
 
@@ -258,3 +259,52 @@ def test_lee_high_dose_thresholds_are_parameters() -> None:
     doses = VasopressorDoses(norepinephrine_ug_min=15)
     assert not is_high_dose(doses)
     assert is_high_dose(doses, HighDoseVasopressorThresholds(norepinephrine_ug_min=15))
+
+
+# ---------------------------------------------------------------- T-ICAHT
+
+
+def test_t_icaht_early_grades() -> None:
+    """T-ICAHT early (§5.3, ASH table): PLT < 50 for 1-6 days grade 1, ≥ 7 days grade 2; PLT < 20 for 1-13
+    days grade 3, ≥ 14 days grade 4; thresholds strict (exactly 50 is not below)."""
+    days = list(range(0, 31))
+
+    def plt(low: dict[range, float]) -> list[float]:
+        return [next((v for r, v in low.items() if d in r), 150.0) for d in days]
+
+    assert grade_t_icaht(days, plt({range(5, 11): 40.0})).early_grade == 1  # 6 days < 50
+    assert grade_t_icaht(days, plt({range(5, 12): 40.0})).early_grade == 2  # 7 days
+    assert grade_t_icaht(days, plt({range(5, 12): 50.0})).early_grade == 0  # exactly 50: not below
+    assert grade_t_icaht(days, plt({range(5, 6): 15.0})).early_grade == 3  # 1 day < 20
+    assert grade_t_icaht(days, plt({range(5, 19): 15.0})).early_grade == 4  # 14 days < 20
+
+
+def test_t_icaht_days_are_cumulative_with_non_stable_recoveries() -> None:
+    """§5.3: days below are cumulative; recoveries shorter than 3 days count as days below."""
+    days = list(range(0, 31))
+    values = [150.0] * 31
+    for d in [*range(2, 6), *range(15, 18)]:  # 4 + 3 days < 50, separated by a stable recovery
+        values[d] = 40.0
+    result = grade_t_icaht(days, values)
+    assert result.early_days_plt_lt_50 == 7 and result.early_grade == 2
+    values2 = [150.0] * 31
+    for d in [*range(2, 5), *range(7, 9)]:  # 3 + 2 days with a 2-day (non-stable) recovery → 7 days
+        values2[d] = 40.0
+    assert grade_t_icaht(days, values2).early_days_plt_lt_50 == 7
+
+
+def test_t_icaht_late_needs_two_tests() -> None:
+    """§5.3 late (days 31-100): < 100 grade 1, < 50 grade 2, < 20 for 1-13 days grade 3, ≥ 14 days grade 4;
+    ≥ 2 tests needed (late_min_values, H3)."""
+    early = ([0, 7, 14, 21, 28], [150.0] * 5)
+    late_days = [40, 50, 60]
+    assert grade_t_icaht([*early[0], *late_days], [*early[1], 90.0, 95.0, 160.0]).late_grade == 1
+    assert grade_t_icaht([*early[0], *late_days], [*early[1], 45.0, 160.0, 160.0]).late_grade == 0
+    one = IcahtOptions(late_min_values=1)
+    assert grade_t_icaht([*early[0], *late_days], [*early[1], 45.0, 160.0, 160.0], one).late_grade == 2
+    assert grade_t_icaht([*early[0], *late_days], [*early[1], 45.0, 48.0, 160.0]).late_grade == 2
+    result = grade_t_icaht([*early[0], *late_days], [*early[1], 15.0, 18.0, 160.0])
+    assert result.late_grade == 4 and result.late_days_plt_lt_20 == 20  # LOCF days 40-59: ≥ 14 days
+    shorter = grade_t_icaht([*early[0], 40, 45, 50], [*early[1], 15.0, 18.0, 160.0])
+    assert shorter.late_grade == 3 and shorter.late_days_plt_lt_20 == 10  # days 40-49: 1-13 days
+    assert grade_t_icaht([1, 2], [150.0, 150.0]).late_grade is None

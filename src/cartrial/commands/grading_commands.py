@@ -30,7 +30,7 @@ from cartrial.grading.crs import (
     MaskingClasses,
     grade_crs_arrays,
 )
-from cartrial.grading.ctcae import ANALYTES, CTCAE_SOURCE_V5, CTCAE_SOURCE_V6, grade_labs_arrays
+from cartrial.grading.ctcae import ANALYTES, CTCAE_SOURCE_V5, CTCAE_SOURCE_V6, Analyte, grade_labs_arrays
 from cartrial.grading.episodes import (
     EpisodeOptions,
     EpisodeSummary,
@@ -40,7 +40,14 @@ from cartrial.grading.episodes import (
     icans_episodes,
 )
 from cartrial.grading.events import episode_events, lab_events, lab_runs
-from cartrial.grading.icaht import ICAHT_SCALE, ICAHT_SOURCE, IcahtOptions, UnsampledDays, grade_icaht
+from cartrial.grading.icaht import (
+    ICAHT_SCALE,
+    ICAHT_SOURCE,
+    IcahtOptions,
+    UnsampledDays,
+    grade_icaht,
+    grade_t_icaht,
+)
 from cartrial.grading.icans import DOMAINS, ICANS_SCALE, ICANS_SOURCE, grade_icans_arrays
 from cartrial.grading.legacy import (
     LegacyObservation,
@@ -461,37 +468,48 @@ def episodes_command(
 def icaht_table(
     inputs: LabInputs, good: npt.NDArray[np.bool_], infusions: dict[str, datetime], options: IcahtOptions
 ) -> pd.DataFrame:
-    """Early and late ICAHT per subject from the neutrophil rows of a labs form."""
-    neutrophils = ANALYTES.index(ANALYTES[0])
-    series: dict[str, tuple[list[int], list[float]]] = {}
-    for i in np.flatnonzero(good & (inputs.analyte_code == neutrophils)):
+    """Early and late ICAHT (neutrophils) and T-ICAHT (platelets) per subject from a labs form."""
+    wanted = {Analyte.NEUTROPHILS: 1000.0, Analyte.PLATELETS: 1.0}  # ANC in cells/µL, platelets in 10^9/L
+    series: dict[tuple[str, Analyte], tuple[list[int], list[float]]] = {}
+    for i in np.flatnonzero(good):
+        analyte = ANALYTES[int(inputs.analyte_code[i])]
+        if analyte not in wanted:
+            continue
         sid = str(inputs.subject_id[i])
         moment = inputs.collected_at[i]
         assert moment is not None
-        day = (moment.date() - infusions[sid].date()).days
-        days, values = series.setdefault(sid, ([], []))
-        days.append(day)
-        values.append(float(inputs.value_canonical[i]) * 1000.0)  # 10^9/L → cells/µL
+        days, values = series.setdefault((sid, analyte), ([], []))
+        days.append((moment.date() - infusions[sid].date()).days)
+        values.append(float(inputs.value_canonical[i]) * wanted[analyte])
     rows = []
-    for sid in sorted(series):
-        result = grade_icaht(*series[sid], options=options)
-        rows.append(
-            {
-                "subject_id": sid,
-                "early_grade": result.early_grade,
-                "early_reason": result.early_rule,
-                "early_days_anc_le_500": result.early_days_anc_le_500,
-                "early_days_anc_le_100": result.early_days_anc_le_100,
-                "late_grade": result.late_grade,
-                "late_reason": result.late_rule,
-                "late_nadir_per_ul": result.late_nadir_per_ul,
-                "n_anc_values": len(series[sid][0]),
-                "scale": ICAHT_SCALE,
-                **options.as_dict(),
+    for sid in sorted({sid for sid, _ in series}):
+        row: dict[str, Any] = {"subject_id": sid}
+        anc = series.get((sid, Analyte.NEUTROPHILS))
+        if anc is not None:
+            n = grade_icaht(*anc, options=options)
+            row |= {
+                "early_grade": n.early_grade,
+                "early_reason": n.early_rule,
+                "early_days_anc_le_500": n.early_days_anc_le_500,
+                "early_days_anc_le_100": n.early_days_anc_le_100,
+                "late_grade": n.late_grade,
+                "late_reason": n.late_rule,
+                "late_nadir_per_ul": n.late_nadir_per_ul,
+                "n_anc_values": len(anc[0]),
             }
-        )
+        plt = series.get((sid, Analyte.PLATELETS))
+        if plt is not None:
+            t = grade_t_icaht(*plt, options=options)
+            row |= {
+                "t_early_grade": t.early_grade,
+                "t_early_reason": t.early_rule,
+                "t_late_grade": t.late_grade,
+                "t_late_reason": t.late_rule,
+                "n_platelet_values": len(plt[0]),
+            }
+        rows.append({**row, "scale": ICAHT_SCALE, **options.as_dict()})
     frame = pd.DataFrame(rows)
-    for column in ("early_grade", "late_grade"):
+    for column in ("early_grade", "late_grade", "t_early_grade", "t_late_grade"):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
     return frame
@@ -517,7 +535,7 @@ def icaht_command(
         UnsampledDays.LOCF, "--unsampled-days", help="H4: locf or sampled_only."
     ),
 ) -> None:
-    """Early (day 0-30) and late (> day 30) ICAHT grade per subject from the ANC series (EHA/EBMT 2023)."""
+    """Early/late ICAHT (ANC) and T-ICAHT (platelets) per subject from the blood counts (EHA/EBMT 2023)."""
     options = IcahtOptions(
         early_g4_min_days=early_g4_min_days,
         min_recovery_days=min_recovery_days,

@@ -40,7 +40,14 @@ from cartrial.grading.episodes import (
     icans_episodes,
 )
 from cartrial.grading.events import LabRun, episode_events, lab_events, lab_runs
-from cartrial.grading.icaht import IcahtGrade, IcahtOptions, UnsampledDays, grade_icaht
+from cartrial.grading.icaht import (
+    IcahtGrade,
+    IcahtOptions,
+    TIcahtGrade,
+    UnsampledDays,
+    grade_icaht,
+    grade_t_icaht,
+)
 from cartrial.grading.icans import (
     CerebralEdema,
     Consciousness,
@@ -100,6 +107,7 @@ __all__ = [
     "OxygenDevice",
     "ResolutionRule",
     "Seizure",
+    "TIcahtGrade",
     "UnsampledDays",
     "VasopressorDoses",
     "celsius_from_fahrenheit",
@@ -114,6 +122,7 @@ __all__ = [
     "grade_lab",
     "grade_labs_arrays",
     "grade_legacy_crs",
+    "grade_t_icaht",
     "hypotension_from_sbp",
     "icans_episodes",
     "ice_score",

@@ -262,4 +262,149 @@ def grade_icaht(
     )
 
 
-__all__ = ["ICAHT_SCALE", "ICAHT_SOURCE", "IcahtGrade", "IcahtOptions", "UnsampledDays", "grade_icaht"]
+T_ICAHT_SOURCE = (
+    "Rejeski K et al. EHA/EBMT ICAHT consensus, Blood 2023;142:865-877, thrombocytopenia extension (T-ICAHT; "
+    "ASH table ash-sap.org/view-large/12809257; toxicity-grading.md §5.3)"
+)
+LATE_LAST_DAY = 100
+
+
+@dataclass(frozen=True)
+class TIcahtGrade:
+    """Early and late T-ICAHT grades of one subject (None: not gradable, reason in the rule)."""
+
+    early_grade: int | None
+    early_rule: str
+    early_days_plt_lt_50: int
+    early_days_plt_lt_20: int
+    late_grade: int | None
+    late_rule: str
+    late_days_plt_lt_20: int
+    options: IcahtOptions = field(default_factory=IcahtOptions)
+    scale: str = "EHA/EBMT T-ICAHT 2023"
+    source: str = T_ICAHT_SOURCE
+
+
+def _daily_below_strict(
+    days: np.ndarray, values: np.ndarray, threshold: float, first_day: int, last_day: int, locf: bool
+) -> np.ndarray:
+    """Per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L)."""
+    # shift so that the window starts at index 0; earlier counts carry into it under LOCF
+    return _daily_below(
+        days - first_day, values, np.nextafter(threshold, -np.inf), last_day - first_day, locf
+    )
+
+
+def _cumulative(below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool) -> int:
+    episodes = _episodes(below, min_recovery_days)
+    if sampled_only:
+        return int(sum(sampled[a : b + 1].sum() for a, b in episodes))
+    return int(sum(b - a + 1 for a, b in episodes))
+
+
+def grade_t_icaht(
+    days: Sequence[int],
+    platelets_10e9_l: Sequence[float],
+    options: IcahtOptions | None = None,
+) -> TIcahtGrade:
+    """Early (day 0-30) and late (day 31-100) T-ICAHT grades from one subject's platelet series (× 10^9/L).
+
+    ``toxicity-grading.md`` §5.3 (ASH table of the EHA/EBMT consensus): early: PLT < 50 for 1-6 days grade 1,
+    ≥ 7 days grade 2; PLT < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Late: PLT < 100 grade 1, < 50
+    grade 2 (≥ 1 day), < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Days below a threshold are cumulative;
+    recoveries shorter than `min_recovery_days` (non-stable) count as days below; late grades need at least
+    `late_min_values` (default 2) tests below the threshold. Unsampled days follow `unsampled_days` (H4).
+    Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
+    need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
+    """
+    opts = options or IcahtOptions()
+    if len(days) != len(platelets_10e9_l):
+        raise ValueError("days and platelets_10e9_l must have the same length")
+    order = np.argsort(np.asarray(days, dtype=float), kind="stable")
+    d = np.asarray(days, dtype=float)[order]
+    v = np.asarray(platelets_10e9_l, dtype=float)[order]
+    if np.any(v < 0) or np.any(~np.isfinite(v)) or np.any(d != np.round(d)):
+        raise ValueError("platelet counts must be finite and ≥ 0 and days whole numbers")
+    d = d.astype(int)
+    locf = opts.unsampled_days is UnsampledDays.LOCF
+
+    def window(first: int, last_allowed: int) -> tuple[int, np.ndarray] | None:
+        mask = (d >= first) & (d <= last_allowed)
+        if not mask.any():
+            return None
+        last = int(d[mask].max())
+        sampled = np.zeros(last - first + 1, dtype=bool)
+        sampled[d[mask] - first] = True
+        return last, sampled
+
+    early = window(0, EARLY_LAST_DAY)
+    if early is None:
+        early_grade: int | None = None
+        early_rule = "not gradable: no platelet count on days 0-30"
+        e50 = e20 = 0
+    else:
+        last, sampled = early
+        e50 = _cumulative(
+            _daily_below_strict(d, v, 50.0, 0, last, locf), sampled, opts.min_recovery_days, not locf
+        )
+        e20 = _cumulative(
+            _daily_below_strict(d, v, 20.0, 0, last, locf), sampled, opts.min_recovery_days, not locf
+        )
+        g50 = 2 if e50 >= 7 else 1 if e50 >= 1 else 0
+        g20 = 4 if e20 >= 14 else 3 if e20 >= 1 else 0
+        early_grade = max(g50, g20)
+        if early_grade == 0:
+            early_rule = "grade 0: no day with platelets < 50 ×10^9/L on days 0-30"
+        elif g20 >= g50:
+            early_rule = f"grade {early_grade}: platelets < 20 ×10^9/L for {e20} days"
+        else:
+            early_rule = f"grade {early_grade}: platelets < 50 ×10^9/L for {e50} days"
+
+    late = window(EARLY_LAST_DAY + 1, LATE_LAST_DAY)
+    k = opts.late_min_values
+    if late is None:
+        late_grade: int | None = None
+        late_rule = "not gradable: no platelet count on days 31-100"
+        l20 = 0
+    else:
+        last, sampled = late
+        late_values = v[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)]
+        l20 = _cumulative(
+            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, locf),
+            sampled,
+            opts.min_recovery_days,
+            not locf,
+        )
+        n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
+        late_grade = 0
+        late_rule = f"grade 0: fewer than {k} platelet count(s) < 100 ×10^9/L on days 31-100"
+        if n_below[100.0] >= k:
+            late_grade, late_rule = 1, f"grade 1: {n_below[100.0]} count(s) < 100 ×10^9/L on days 31-100"
+        if n_below[50.0] >= k:
+            late_grade, late_rule = 2, f"grade 2: {n_below[50.0]} count(s) < 50 ×10^9/L on days 31-100"
+        if n_below[20.0] >= k and l20 >= 1:
+            late_grade = 4 if l20 >= 14 else 3
+            late_rule = f"grade {late_grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
+    return TIcahtGrade(
+        early_grade=early_grade,
+        early_rule=early_rule,
+        early_days_plt_lt_50=e50,
+        early_days_plt_lt_20=e20,
+        late_grade=late_grade,
+        late_rule=late_rule,
+        late_days_plt_lt_20=l20,
+        options=opts,
+    )
+
+
+__all__ = [
+    "ICAHT_SCALE",
+    "ICAHT_SOURCE",
+    "T_ICAHT_SOURCE",
+    "IcahtGrade",
+    "IcahtOptions",
+    "TIcahtGrade",
+    "UnsampledDays",
+    "grade_icaht",
+    "grade_t_icaht",
+]
