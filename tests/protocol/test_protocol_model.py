@@ -477,3 +477,38 @@ def test_load_protocol_missing_file_names_it(tmp_path) -> None:  # type: ignore[
     with pytest.raises(InputError, match="file not found") as caught:
         load_protocol(tmp_path / "nope.yaml")
     assert str(tmp_path / "nope.yaml") in str(caught.value)
+
+
+def test_dlt_rule_organ_grades_are_checked_and_located() -> None:
+    """An organ-specific grade must be 1-5 and name an organ the rule covers (else it can never match)."""
+    text = MINIMAL.replace(
+        "  dlt_window_days: 28\n",
+        "  dlt_window_days: 28\n  dlt_rules:\n    - id: organ\n      description: d\n"
+        "      organs: [hepatic]\n      organ_min_grade:\n        cardiac: 7\n",
+    )
+    problems = problems_of(text)
+    assert {p.field for p in problems} == {"escalation.dlt_rules[0].organ_min_grade.cardiac"}
+    assert {p.line for p in problems} == {LINE_DLT_WINDOW + 6}
+    assert len(problems) == 2
+
+
+def test_duplicate_key_in_json_candidate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.protocol import load_candidate
+
+    file = tmp_path / "c.json"
+    file.write_text('{\n  "id": "A",\n  "id": "B"\n}\n')
+    with pytest.raises(InputError, match="duplicate key") as caught:
+        load_candidate(file)
+    assert caught.value.problems[0].line == 3
+
+
+def test_cross_section_errors_are_reported_with_field_errors_elsewhere() -> None:
+    """A bad study section does not hide the DLT-window-versus-follow-up problem or the skeleton length."""
+    text = (
+        MINIMAL.replace("  id: T-1\n", "  id: T-1\n  colour: red\n")
+        .replace("dlt_window_days: 28", "dlt_window_days: 35")
+        .replace('design: "3+3"', "design: crm\n  target: 0.25\n  max_n: 24\n  skeleton: [0.1, 0.2, 0.3]")
+    )
+    problems = problems_of(text)
+    fields = [p.field for p in problems]
+    assert fields == ["study.colour", "escalation.skeleton", "escalation.dlt_window_days"]

@@ -10,9 +10,17 @@ existing levels; the DLT window does not extend beyond the schedule's last visit
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
@@ -20,7 +28,15 @@ from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
 from cartrial.protocol.escalation_spec import EscalationSpec, ExpansionSpec
 from cartrial.protocol.schedule import Schedule
-from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
+from cartrial.protocol.yaml_source import (
+    Issue,
+    YamlPositions,
+    problems_from_issues,
+    read_text_file,
+    read_yaml,
+    semantic_error,
+    validate_data,
+)
 
 SCHEMA_VERSION = 1
 
@@ -71,67 +87,7 @@ class Protocol(BaseModel):
 
     @model_validator(mode="after")
     def _cross_section(self) -> Protocol:
-        issues: list[Issue] = []
-        n_levels = len(self.dose_levels)
-        for index, level in enumerate(self.dose_levels):
-            if level.level != index + 1:
-                issues.append(
-                    Issue(
-                        ("dose_levels", index, "level"),
-                        "dose levels must be numbered 1, 2, … in the order listed",
-                        level.level,
-                        str(index + 1),
-                    )
-                )
-            if index and level.cells_per_kg <= self.dose_levels[index - 1].cells_per_kg:
-                issues.append(
-                    Issue(
-                        ("dose_levels", index, "cells_per_kg"),
-                        "dose levels must increase in cells_per_kg",
-                        level.cells_per_kg,
-                        f"> {self.dose_levels[index - 1].cells_per_kg:g}",
-                    )
-                )
-        escalation = self.escalation
-        if escalation.skeleton is not None and len(escalation.skeleton) != n_levels:
-            issues.append(
-                Issue(
-                    ("escalation", "skeleton"),
-                    f"the skeleton has {len(escalation.skeleton)} values for {n_levels} dose levels",
-                    None,
-                    f"{n_levels} values, one per dose level",
-                )
-            )
-        if escalation.start_level > n_levels:
-            issues.append(
-                Issue(
-                    ("escalation", "start_level"),
-                    "no such dose level",
-                    escalation.start_level,
-                    f"1..{n_levels}",
-                )
-            )
-        if self.expansion is not None and self.expansion.dose_level > n_levels:
-            issues.append(
-                Issue(
-                    ("expansion", "dose_level"),
-                    "no such dose level",
-                    self.expansion.dose_level,
-                    f"1..{n_levels}",
-                )
-            )
-        last_day = self.schedule.last_study_day
-        if escalation.dlt_window_days > last_day:
-            issues.append(
-                Issue(
-                    ("escalation", "dlt_window_days"),
-                    f"the DLT window ({escalation.dlt_window_days} days) is longer than the schedule's "
-                    f"follow-up (last visit {self.schedule.visits[-1].name!r} on day {last_day}, {{ref0}})",
-                    escalation.dlt_window_days,
-                    f"≤ {last_day}",
-                    refs=(("schedule", "visits", len(self.schedule.visits) - 1),),
-                )
-            )
+        issues = cross_section_issues(self.dose_levels, self.escalation, self.expansion, self.schedule)
         if issues:
             raise semantic_error(issues)
         return self
@@ -151,9 +107,124 @@ class Protocol(BaseModel):
         return len(self.dose_levels)
 
 
+def cross_section_issues(
+    dose_levels: list[DoseLevel] | None,
+    escalation: EscalationSpec | None,
+    expansion: ExpansionSpec | None,
+    schedule: Schedule | None,
+) -> list[Issue]:
+    """Rules that join sections (paths relative to the protocol root); a section given as None (missing
+    or itself invalid) skips the rules that need it, so they can be reported alongside field errors."""
+    issues: list[Issue] = []
+    if dose_levels is not None:
+        for index, level in enumerate(dose_levels):
+            if level.level != index + 1:
+                issues.append(
+                    Issue(
+                        ("dose_levels", index, "level"),
+                        "dose levels must be numbered 1, 2, … in the order listed",
+                        level.level,
+                        str(index + 1),
+                    )
+                )
+            if index and level.cells_per_kg <= dose_levels[index - 1].cells_per_kg:
+                issues.append(
+                    Issue(
+                        ("dose_levels", index, "cells_per_kg"),
+                        "dose levels must increase in cells_per_kg",
+                        level.cells_per_kg,
+                        f"> {dose_levels[index - 1].cells_per_kg:g}",
+                    )
+                )
+        n_levels = len(dose_levels)
+        if (
+            escalation is not None
+            and escalation.skeleton is not None
+            and len(escalation.skeleton) != n_levels
+        ):
+            issues.append(
+                Issue(
+                    ("escalation", "skeleton"),
+                    f"the skeleton has {len(escalation.skeleton)} values for {n_levels} dose levels",
+                    None,
+                    f"{n_levels} values, one per dose level",
+                )
+            )
+        if escalation is not None and escalation.start_level > n_levels:
+            issues.append(
+                Issue(
+                    ("escalation", "start_level"),
+                    "no such dose level",
+                    escalation.start_level,
+                    f"1..{n_levels}",
+                )
+            )
+        if expansion is not None and expansion.dose_level > n_levels:
+            issues.append(
+                Issue(
+                    ("expansion", "dose_level"), "no such dose level", expansion.dose_level, f"1..{n_levels}"
+                )
+            )
+    if escalation is not None and schedule is not None:
+        last_day = schedule.last_study_day
+        if escalation.dlt_window_days > last_day:
+            issues.append(
+                Issue(
+                    ("escalation", "dlt_window_days"),
+                    f"the DLT window ({escalation.dlt_window_days} days) is longer than the schedule's "
+                    f"follow-up (last visit {schedule.visits[-1].name!r} on day {last_day}, {{ref0}})",
+                    escalation.dlt_window_days,
+                    f"≤ {last_day}",
+                    refs=(("schedule", "visits", len(schedule.visits) - 1),),
+                )
+            )
+    return issues
+
+
+_SECTION_MODELS: dict[str, Any] = {
+    "dose_levels": TypeAdapter(list[DoseLevel]),
+    "escalation": TypeAdapter(EscalationSpec),
+    "expansion": TypeAdapter(ExpansionSpec),
+    "schedule": TypeAdapter(Schedule),
+}
+
+
+def _partial_cross_section_problems(data: Any, positions: YamlPositions, source: str) -> list[Problem]:
+    if not isinstance(data, dict):
+        return []
+    sections: dict[str, Any] = {}
+    for name, adapter in _SECTION_MODELS.items():
+        try:
+            sections[name] = adapter.validate_python(data[name]) if name in data else None
+        except ValidationError:
+            sections[name] = None
+    issues = cross_section_issues(
+        sections["dose_levels"], sections["escalation"], sections["expansion"], sections["schedule"]
+    )
+    return problems_from_issues(issues, positions, source)
+
+
 def parse_protocol(text: str, source: str = "<string>") -> Protocol:
-    """Validate protocol YAML `text`; `InputError` lists every problem with its YAML path and line."""
-    return parse_yaml_model(Protocol, text, source, what="protocol")
+    """Validate protocol YAML `text`; `InputError` lists every problem with its YAML path and line.
+
+    Cross-section rules are also checked for the sections that are valid on their own, so they are
+    reported in the same run as field errors elsewhere.
+    """
+    data, positions, prior = read_yaml(text, source)
+    try:
+        return validate_data(Protocol, data, positions, source, prior, what="protocol")
+    except InputError as exc:
+        known = {(p.field, p.message) for p in exc.problems}
+        extra = [
+            p
+            for p in _partial_cross_section_problems(data, positions, source)
+            if (p.field, p.message) not in known
+        ]
+        if not extra:
+            raise
+        problems = sorted([*exc.problems, *extra], key=lambda p: p.line if p.line is not None else 0)
+        count = len(problems)
+        raise InputError(problems, header=f"{source}: {count} problems in the protocol") from None
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -161,4 +232,12 @@ def load_protocol(path: str | Path) -> Protocol:
     return parse_protocol(read_text_file(path), str(path))
 
 
-__all__ = ["SCHEMA_VERSION", "Product", "Protocol", "Study", "load_protocol", "parse_protocol"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Product",
+    "Protocol",
+    "Study",
+    "cross_section_issues",
+    "load_protocol",
+    "parse_protocol",
+]

@@ -296,6 +296,32 @@ def _display(value: Any) -> Any:
     return value
 
 
+def problems_from_issues(
+    issues: Sequence[Issue], positions: YamlPositions, source: str, prefix: tuple[str | int, ...] = ()
+) -> list[Problem]:
+    """Located problems for `issues` whose paths are relative to `prefix`."""
+    problems: list[Problem] = []
+    for issue in issues:
+        path, line = positions.locate(prefix + issue.path)
+        message = issue.message
+        for number, ref in enumerate(issue.refs):
+            ref_line = positions.locate(prefix + ref)[1]
+            message = message.replace(
+                f"{{ref{number}}}", f"line {ref_line}" if ref_line is not None else "an unknown line"
+            )
+        problems.append(
+            Problem(
+                message,
+                file=source,
+                line=line,
+                field=path,
+                value=_display(issue.value),
+                allowed=issue.allowed,
+            )
+        )
+    return problems
+
+
 def problems_from_validation_error(
     error: ValidationError, positions: YamlPositions, source: str, model: type[BaseModel]
 ) -> list[Problem]:
@@ -305,24 +331,7 @@ def problems_from_validation_error(
         loc = tuple(item["loc"])
         kind = item["type"]
         if kind == SEMANTIC_ERROR_TYPE:
-            for issue in item["ctx"]["issues"]:
-                path, line = positions.locate(loc + issue.path)
-                message = issue.message
-                for number, ref in enumerate(issue.refs):
-                    ref_line = positions.locate(loc + ref)[1]
-                    message = message.replace(
-                        f"{{ref{number}}}", f"line {ref_line}" if ref_line is not None else "an unknown line"
-                    )
-                problems.append(
-                    Problem(
-                        message,
-                        file=source,
-                        line=line,
-                        field=path,
-                        value=_display(issue.value),
-                        allowed=issue.allowed,
-                    )
-                )
+            problems.extend(problems_from_issues(item["ctx"]["issues"], positions, source, loc))
             continue
         path, line = positions.locate(loc)
         if kind == "extra_forbidden":
@@ -425,6 +434,7 @@ __all__ = [
     "Issue",
     "YamlPositions",
     "parse_yaml_model",
+    "problems_from_issues",
     "problems_from_validation_error",
     "read_json",
     "read_text_file",
