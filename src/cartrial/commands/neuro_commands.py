@@ -21,6 +21,7 @@ from rich.table import Table
 
 from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.neuro.choices import choose
 from cartrial.neuro.edss import FS_NAMES, EdssOptions, edss_array, rule_codes
 from cartrial.neuro.edss import SOURCE as EDSS_SOURCE
 from cartrial.neuro.osis import OSIS_SOURCE
@@ -139,10 +140,9 @@ def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: Ro
         if moment is not None and va is not None and eye:
             eyes[(str(sid), moment.date())][str(eye)] = va
     source = ["recorded"] * len(table.subject_id)
+    already_bad = problems.bad_mask(len(table.subject_id))
     for i in range(len(table.subject_id)):
-        if not np.isnan(table.fs[i, 0]) or table.assessed_at[i] is None:
-            continue
-        if problems.bad_mask(len(table.subject_id))[i]:
+        if not np.isnan(table.fs[i, 0]) or table.assessed_at[i] is None or already_bad[i]:
             continue
         found = eyes.get((str(table.subject_id[i]), table.assessed_at[i].date()), {})  # type: ignore[union-attr]
         if len(found) == 2:
@@ -277,7 +277,7 @@ def score_va_frame(
         both = pairs.get((str(sid), moment.date()), {}) if moment is not None else {}
         derived.append(float(visual_fs_from_acuity(both["OD"], both["OS"])) if len(both) == 2 else np.nan)
     result["visual_fs_from_acuity"] = derived
-    result["offchart_convention"] = OffChartConvention(convention).value
+    result["offchart_convention"] = choose(OffChartConvention, convention, "--offchart-convention").value
     return _with_errors(result, problems, keep_going)
 
 
@@ -298,7 +298,7 @@ def score_va(
     cutoff: str | None = CUTOFF_OPTION,
 ) -> None:
     """Add logmar, decimal, snellen_20 (and letters, visual FS from acuity) to a visual acuity form."""
-    convention = OffChartConvention(offchart_convention).value if offchart_convention else "none"
+    convention = choose(OffChartConvention, offchart_convention, "--offchart-convention").value
     frame = read_csv(file, required=VA_COLUMNS, optional=VA_OPTIONAL)
     problems = RowProblems(file)
     result = score_va_frame(
@@ -406,7 +406,10 @@ def responder_summaries(
         )
 
     measures = measures_at_baseline_and_follow_up(
-        series, infusions, FollowUpChoice(follow_up), {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
+        series,
+        infusions,
+        choose(FollowUpChoice, follow_up, "--follow-up"),
+        {"acuity_od": acuity_rank, "acuity_os": acuity_rank},
     )
     names = definitions or [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     return [responder_rate(name, measures) for name in names]
@@ -703,7 +706,7 @@ def relapses(
     """ARR before/after infusion (exact Poisson CI) and Kaplan-Meier relapse-free survival."""
     options = RelapseOptions(
         merge_window_days=merge_window_days,
-        merge_anchor=MergeAnchor(merge_anchor),
+        merge_anchor=choose(MergeAnchor, merge_anchor, "--merge-anchor"),
         require_objective_change=require_objective_change,
         pre_window_months=pre_window_months,
     )

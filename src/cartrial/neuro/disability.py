@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.neuro.choices import choose
 
 
 class Direction(StrEnum):
@@ -68,9 +69,11 @@ class DisabilityOptions:
     relapse_window_days: int = 90
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "thresholds", WorseningThresholds(self.thresholds))
-        object.__setattr__(self, "improvement", ImprovementDefinition(self.improvement))
-        object.__setattr__(self, "reference", Reference(self.reference))
+        object.__setattr__(self, "thresholds", choose(WorseningThresholds, self.thresholds, "thresholds"))
+        object.__setattr__(
+            self, "improvement", choose(ImprovementDefinition, self.improvement, "improvement")
+        )
+        object.__setattr__(self, "reference", choose(Reference, self.reference, "reference"))
         if self.confirmation_days <= 0:
             raise ConfigurationError(
                 f"confirmation_days must be > 0 (usually 84 or 168), got {self.confirmation_days}"
@@ -88,7 +91,7 @@ class DisabilityOptions:
 
 def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds | str) -> float:
     """Minimum increase that counts as worsening from `reference_edss` (neuro-outcomes §5 table)."""
-    kind = WorseningThresholds(thresholds)
+    kind = choose(WorseningThresholds, thresholds, "thresholds")
     if kind is WorseningThresholds.NMOSD_TRIAL:
         if reference_edss == 0:
             return 2.0
@@ -100,7 +103,7 @@ def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds |
 
 def improvement_threshold(reference_edss: float, definition: ImprovementDefinition | str) -> float | None:
     """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable."""
-    kind = ImprovementDefinition(definition)
+    kind = choose(ImprovementDefinition, definition, "improvement")
     if kind is ImprovementDefinition.AFFIRM:
         return 1.0 if reference_edss >= 2.0 else None
     if reference_edss == 0:
@@ -156,7 +159,7 @@ def confirmed_disability_change(
     between onset and confirmation, otherwise progression independent of relapse activity (PIRA).
     """
     options = options or DisabilityOptions()
-    kind = Direction(direction)
+    kind = choose(Direction, direction, "direction")
     ordered = sorted(visits, key=lambda v: v[0])
     problems = [
         Problem("EDSS must be 0-10 in steps of 0.5", field="edss", value=e, allowed="0, 1.0, 1.5, ..., 10")

@@ -22,6 +22,7 @@ from typing import Any
 from scipy import stats
 
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
+from cartrial.neuro.choices import choose
 from cartrial.protocol.calendar import count_events_in_window, months_before
 
 DAYS_PER_YEAR = 365.25
@@ -84,7 +85,7 @@ class RelapseOptions:
             raise ConfigurationError(f"merge_window_days must be >= 0, got {self.merge_window_days}")
         if self.pre_window_months <= 0:
             raise ConfigurationError(f"pre_window_months must be > 0, got {self.pre_window_months}")
-        object.__setattr__(self, "merge_anchor", MergeAnchor(self.merge_anchor))
+        object.__setattr__(self, "merge_anchor", choose(MergeAnchor, self.merge_anchor, "merge_anchor"))
 
     def as_dict(self) -> dict[str, Any]:
         return {

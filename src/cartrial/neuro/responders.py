@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.errors import ConfigurationError
+from cartrial.neuro.choices import choose
 from cartrial.neuro.visual_acuity import AcuityChange, VisualAcuity, eye_change
 
 
@@ -323,7 +324,7 @@ def baseline_and_follow_up(
 ) -> tuple[Any, Any]:
     """Baseline = the last value on or before the infusion day; follow-up = the last (or best = lowest) value
     after it. ``key`` maps a value to a number for "best" (default: the value itself). None when absent."""
-    chosen = FollowUpChoice(choice)
+    chosen = choose(FollowUpChoice, choice, "follow_up")
     ordered = sorted((v for v in visits if v[1] is not None), key=lambda v: v[0])
     before = [v for d, v in ordered if d <= infusion]
     after = [v for d, v in ordered if d > infusion]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.neuro.choices import choose
 
 
 class Notation(StrEnum):
@@ -178,7 +179,7 @@ def parse_acuity(
     otherwise it is an error. Off-chart levels get the logMAR of ``convention`` (default none:
     categorical). Raises `InputError` naming the value and what is allowed.
     """
-    conv = OffChartConvention(convention)
+    conv = choose(OffChartConvention, convention, "offchart_convention")
     raw = str(text).strip()
     key = " ".join(raw.lower().replace("_", " ").split())
     if not key:
@@ -208,7 +209,7 @@ def parse_acuity(
     if _BARE.match(key):
         if numeric_notation is None:
             raise _problem(raw, "a bare number is ambiguous (decimal, logMAR or letters?)")
-        return _from_number(raw, float(key), Notation(numeric_notation), conv)
+        return _from_number(raw, float(key), choose(Notation, numeric_notation, "numeric_notation"), conv)
     raise _problem(raw, "not a recognised visual acuity")
 
 
