@@ -181,10 +181,9 @@ class FormSpec:
             if column is None:
                 column = table_columns.get(self.aliases.get(name, name))
             rule = self.rules.get(name, ColumnRule())
+            table_required = column is not None and _table_requires(column)
             required = (
-                published_required
-                if published_required is not None
-                else (_table_requires(column) if column is not None else False)
+                table_required if published_required is None else (published_required or table_required)
             )
             value_required = column is not None and _table_requires(column)
             if rule.required is not None:
@@ -351,9 +350,14 @@ FORMS: tuple[FormSpec, ...] = (
         "labs",
         "lab_result",
         "grading",
-        "Laboratory values with unit and LLN/ULN; template owned by the grading area.",
+        "Laboratory values with unit and LLN/ULN; template owned by grading (its validator checks the "
+        "haematology analytes it grades; other analytes get the table's type checks).",
         template=TemplateSource(
-            "cartrial.grading.tables", ("LABS_REQUIRED",), ("LABS_OPTIONAL",), "parse_labs_frame"
+            "cartrial.grading.tables",
+            ("LABS_REQUIRED",),
+            ("LABS_OPTIONAL",),
+            "parse_labs_frame",
+            validator_rows=("analyte", "cartrial.grading.ctcae", "ANALYTES"),
         ),
     ),
     FormSpec(
@@ -425,8 +429,28 @@ FORMS: tuple[FormSpec, ...] = (
             "cartrial.neuro.tables", ("RELAPSE_COLUMNS",), ("RELAPSE_OPTIONAL",), "parse_relapse_table"
         ),
     ),
-    FormSpec("pk_samples", "pk_sample", "kinetics", "Cellular-kinetics samples; template owned by kinetics."),
-    FormSpec("pd_samples", "pd_sample", "kinetics", "Pharmacodynamic samples; template owned by kinetics."),
+    FormSpec(
+        "pk_samples",
+        "pk_sample",
+        "kinetics",
+        "Cellular-kinetics samples (per analyte: value, unit, LLOQ, BLQ); template owned by kinetics.",
+        aliases={"sampled_at": "collected_at"},
+        template=TemplateSource("cartrial.kinetics.synthetic", (), ("PK_COLUMNS",)),
+    ),
+    FormSpec(
+        "pd_samples",
+        "pd_sample",
+        "kinetics",
+        "Pharmacodynamic samples (AQP4-IgG titre, B cells, plasma cells, Ig); template owned by kinetics.",
+        aliases={
+            "sampled_at": "collected_at",
+            "cd19_b_cells_per_ul": "b_cells_per_ul",
+            "igg_g_per_l": "igg_g_l",
+            "iga_g_per_l": "iga_g_l",
+            "igm_g_per_l": "igm_g_l",
+        },
+        template=TemplateSource("cartrial.kinetics.synthetic", (), ("PD_COLUMNS",)),
+    ),
     FormSpec(
         "escalation_decisions",
         "escalation_decision",

@@ -3,7 +3,8 @@
 Not clinical data: values are random but valid for every form (so an import exercises the whole write
 path). Schedules are typical of a CAR-T phase 1 [P]: lymphodepletion days -4 to -2, infusion day 0, CRS
 assessments every 4 h to day 28, ICANS every 12 h to day 28, 15 laboratory analytes at 45 time points,
-PK at 20 and PD at 12 time points, EDSS / OSIS / visual acuity (both eyes) at 10 visits, about 10 adverse
+PK at 20 and PD at 12 time points, EDSS / OSIS / visual acuity (both eyes) at 10 visits (the
+values follow the published templates of the grading and neuro areas), about 10 adverse
 events and 10 concomitant-therapy doses: about 1,000 rows per subject.
 """
 
@@ -20,7 +21,7 @@ LAB_DAYS = np.concatenate([np.arange(-7, 29), np.array([35, 42, 56, 90, 120, 150
 LAB_ANALYTES = (
     ("neutrophils", "10^9/L", 1.8, 7.5),
     ("platelets", "10^9/L", 150.0, 400.0),
-    ("haemoglobin", "g/L", 120.0, 160.0),
+    ("hemoglobin", "g/L", 120.0, 160.0),
     ("lymphocytes", "10^9/L", 1.0, 4.0),
     ("wbc", "10^9/L", 4.0, 10.0),
     ("crp", "mg/L", 0.0, 10.0),
@@ -48,22 +49,23 @@ def _dates(moments: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(moments.astype("datetime64[D]"), unit="D")
 
 
-def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataFrame]:
-    """Every form of a synthetic study of `n_subjects` subjects (columns as the form templates)."""
+def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") -> dict[str, pd.DataFrame]:
+    """Every form of a synthetic study of `n_subjects` subjects (columns as the form templates); subject ids
+    ``<prefix>-00001`` …, site ``<prefix>``."""
     rng = np.random.default_rng(seed)
-    ids = np.array([f"SYN-{i:05d}" for i in range(1, n_subjects + 1)])
+    ids = np.array([f"{prefix}-{i:05d}" for i in range(1, n_subjects + 1)])
     infused = START + (np.arange(n_subjects) * 7).astype("timedelta64[D]")
     weight = np.round(rng.normal(65, 10, n_subjects).clip(40, 120), 1)
     height = np.round(rng.normal(165, 8, n_subjects).clip(145, 195), 0)
     level = np.where(np.arange(n_subjects) < 3, 1, 2)
     cells_per_kg = np.where(level == 1, 5e5, 1e6)
     forms: dict[str, pd.DataFrame] = {}
-    forms["sites"] = pd.DataFrame({"site_id": ["SYN"], "name": ["Synthetic site"], "country": ["Nowhere"]})
+    forms["sites"] = pd.DataFrame({"site_id": [prefix], "name": ["Synthetic site"], "country": ["Nowhere"]})
     forms["subjects"] = pd.DataFrame(
         {
             "subject_id": ids,
-            "site_id": "SYN",
-            "screening_number": np.char.replace(ids, "SYN", "S"),
+            "site_id": prefix,
+            "screening_number": np.char.replace(ids, prefix, "S"),
             "consent_date": _dates(infused - np.timedelta64(35, "D")),
             "sex": rng.choice(["F", "M"], n_subjects, p=[0.85, 0.15]),
             "birth_year": rng.integers(1950, 2000, n_subjects),
@@ -98,7 +100,7 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
             "weight_kg": weight,
             "cells_per_kg": cells_per_kg,
             "total_car_t_cells": np.round(cells_per_kg * weight),
-            "product_lot": np.char.replace(ids, "SYN", "LOT"),
+            "product_lot": np.char.replace(ids, prefix, "LOT"),
             "viability_pct": rng.integers(85, 99, n_subjects),
         }
     )
@@ -114,8 +116,13 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
         {
             "subject_id": subject,
             "assessed_at": _iso(moments),
-            "temperature_c": np.round(rng.normal(37.2, 0.6, n), 1),
-            "systolic_bp_mmhg": np.round(rng.normal(118, 12, n)),
+            "temperature_c": np.round(rng.normal(37.2, 0.6, n).clip(35.5, 40.5), 1),
+            "fever_masked": "false",
+            "hypotension": "false",
+            "vasopressors": 0,
+            "vasopressin": "false",
+            "oxygen": "none",
+            "oxygen_l_min": "",
         }
     )
     subject, moments = schedule(ICANS_TIMES_H, "h")
@@ -126,10 +133,13 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
             "assessed_at": _iso(moments),
             "ice_orientation": 4,
             "ice_naming": 3,
-            "ice_commands": 1,
+            "ice_command": 1,
             "ice_writing": 1,
             "ice_attention": 1,
-            "ice_total": 10,
+            "consciousness": "alert",
+            "seizure": "none",
+            "motor": "none",
+            "cerebral_edema": "none",
         }
     )
     lab_subject, lab_moments = schedule(LAB_DAYS * 24 + 7, "h")
@@ -145,19 +155,24 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
             "value": np.round(np.tile((lln + uln) / 2, m) * rng.lognormal(0, 0.3, m * k), 2),
             "unit": np.tile(np.array([a[1] for a in LAB_ANALYTES]), m),
             "lln": np.tile(lln, m),
-            "uln": np.tile(uln, m),
         }
     )
     subject, moments = schedule(np.round(PK_DAYS * 24).astype(int), "h")
     n = len(subject)
+    copies = np.round(rng.lognormal(9, 1.5, n))
     forms["pk_samples"] = pd.DataFrame(
         {
             "subject_id": subject,
-            "collected_at": _iso(moments),
+            "analyte": "car_transgene",
+            "assay": "ddPCR",
+            "matrix": "peripheral_blood",
             "nominal_day": np.tile(PK_DAYS, n_subjects),
-            "matrix": "blood",
-            "assay": "qPCR",
-            "copies_per_ug_gdna": np.round(rng.lognormal(9, 1.5, n), 1),
+            "actual_day": np.tile(PK_DAYS, n_subjects),
+            "sampled_at": _iso(moments),
+            "value": copies,
+            "unit": "copies/ug gDNA",
+            "lloq": 50.0,
+            "blq": np.where(copies < 50, "true", "false"),
         }
     )
     subject, moments = schedule(PD_DAYS * 24, "h")
@@ -165,9 +180,10 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
     forms["pd_samples"] = pd.DataFrame(
         {
             "subject_id": subject,
-            "collected_at": _iso(moments),
             "nominal_day": np.tile(PD_DAYS, n_subjects),
-            "igg_g_l": np.round(rng.normal(9, 2, n).clip(2, 20), 2),
+            "actual_day": np.tile(PD_DAYS, n_subjects),
+            "sampled_at": _iso(moments),
+            "igg_g_per_l": np.round(rng.normal(9, 2, n).clip(2, 20), 2),
         }
     )
     subject, moments = schedule(NEURO_DAYS, "D")
@@ -175,18 +191,34 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
     forms["osis"] = pd.DataFrame(
         {
             "subject_id": subject,
-            "assessed_on": _dates(moments),
+            "assessed_at": _iso(moments + np.timedelta64(9, "h")),
+            "visual_od": rng.integers(0, 3, n),
+            "visual_os": rng.integers(0, 3, n),
+            "motor": rng.integers(0, 3, n),
             "sensory": rng.integers(0, 3, n),
             "sphincter": rng.integers(0, 3, n),
+        }
+    )
+    forms["edss"] = pd.DataFrame(
+        {
+            "subject_id": subject,
+            "assessed_at": _iso(moments + np.timedelta64(9, "h")),
+            "visual": rng.integers(0, 3, n),
+            "brainstem": rng.integers(0, 3, n),
+            "pyramidal": rng.integers(0, 3, n),
+            "cerebellar": rng.integers(0, 3, n),
+            "sensory": rng.integers(0, 3, n),
+            "bowel_bladder": rng.integers(0, 3, n),
+            "cerebral": rng.integers(0, 2, n),
+            "ambulation": rng.integers(0, 3, n),
         }
     )
     forms["visual_acuity"] = pd.DataFrame(
         {
             "subject_id": np.repeat(subject, 2),
-            "assessed_on": np.repeat(_dates(moments), 2),
+            "assessed_at": np.repeat(_iso(moments + np.timedelta64(9, "h")), 2),
             "eye": np.tile(np.array(["OD", "OS"]), n),
-            "notation": "decimal",
-            "value": np.repeat(np.round(rng.uniform(0.1, 1.0, n), 1), 2).astype(str),
+            "acuity": np.repeat(rng.choice(["20/20", "20/25", "20/40", "20/63"], n), 2),
         }
     )
     ae_days = np.arange(1, 11) * 9
@@ -208,21 +240,32 @@ def synthetic_study(n_subjects: int, seed: int = 20240101) -> dict[str, pd.DataF
     forms["therapies"] = pd.DataFrame(
         {
             "subject_id": subject,
-            "drug": "paracetamol",
-            "started_at": _iso(moments),
+            "given_at": _iso(moments),
+            "therapy": "antipyretic",
+            "agent": "paracetamol",
             "dose": 500.0,
-            "dose_unit": "mg",
+            "unit": "mg",
         }
     )
     return forms
 
 
-def write_synthetic_study(directory: str | Path, n_subjects: int, seed: int = 20240101) -> dict[str, int]:
-    """Write the synthetic study as template CSVs into `directory`; returns rows per form."""
+def write_synthetic_study(
+    directory: str | Path, n_subjects: int, seed: int = 20240101, prefix: str = "SYN"
+) -> dict[str, int]:
+    """Write the synthetic study as template CSVs into `directory`; returns rows per form written.
+
+    A form whose template columns the study database cannot store yet (`FormSpec.schema_gaps`) is left
+    out, so that the synthetic study always imports."""
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for name, frame in synthetic_study(n_subjects, seed).items():
+    for name, frame in synthetic_study(n_subjects, seed, prefix).items():
+        accepted = {c.name for c in FORMS_BY_NAME[name].columns() if c.table_column is not None}
+        if not set(frame.columns) <= accepted:
+            continue
         frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
         counts[name] = len(frame)
     return counts
