@@ -274,7 +274,7 @@ class BehavingDesign(Design):
         return self._modify(state, self.inner.propose(state))
 
     def _modify(self, state: TrialState, proposal: Proposal) -> Proposal:
-        for behaviour in sorted(self.behaviours, key=lambda b: not b.restricts_dose):
+        for behaviour in sorted(self.behaviours, key=_application_order):
             behaviour.apply(self, state, proposal)
         return proposal
 
@@ -355,6 +355,13 @@ class BehavingDesign(Design):
             estimates=self.inner.estimates(full_state),
             reasons=tuple(reasons),
         )
+
+
+def _application_order(behaviour: Behaviour) -> tuple[int, int]:
+    """Dose restrictions first, then safety stops, then the others: the result never depends on the order in
+    which the user listed the behaviours (section 10 invariant)."""
+    rank = {DontSkipDoses: 0, StopWhenTooToxic: 1, StopAtN: 2, StopWhenNAtDose: 3}
+    return (0 if behaviour.restricts_dose else 1, rank.get(type(behaviour), 4))
 
 
 def with_behaviours(design: Design, *behaviours: Behaviour) -> BehavingDesign:

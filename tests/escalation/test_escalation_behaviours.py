@@ -1,0 +1,130 @@
+"""Composable behaviours (``dose-escalation.md`` section 10) and their invariants."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.escalation import (
+    Boin,
+    Crm,
+    DontSkipDoses,
+    ExpansionCohort,
+    StopAtN,
+    StopWhenNAtDose,
+    StopWhenTooToxic,
+    ThreePlusThree,
+    parse_outcomes,
+    simulate,
+    with_behaviours,
+)
+
+
+def test_stop_at_n_counts_every_patient() -> None:
+    """stop_at_n: stop when the total reaches n, counting a truncated last cohort (section 10)."""
+    design = with_behaviours(Boin(3, 0.3), StopAtN(7))
+    assert design.fit(parse_outcomes("1NNN 2NNN", 3)).continue_
+    fit = design.fit(parse_outcomes("1NNN 2NNN 3N", 3))
+    assert not fit.continue_ and fit.next_dose is None
+    assert fit.select_mtd().dose_level is not None  # stopping for sample size still selects an MTD
+
+
+def test_simulation_truncates_last_cohort_to_max_n() -> None:
+    """Section 4.3: the last cohort is truncated so the total is exactly max_n (here 10 with cohorts of 3)."""
+    oc = simulate(
+        with_behaviours(Boin(3, 0.3), StopAtN(10)), [0.01, 0.02, 0.03], cohorts=10, trials=200, seed=1
+    )
+    assert abs(oc.total_n - 10) < 1e-9
+
+
+def test_stop_when_n_at_recommended_dose_and_requires_stay() -> None:
+    """stop_when_n_at_dose('recommended'); requires_stay=True is BOIN get.oc n.earlystop (section 4.3)."""
+    history = parse_outcomes("1NNN 2NTN 2NNN", 3)  # 1/6 at 2: BOIN escalates to 3 (n3 = 0)
+    assert with_behaviours(Boin(3, 0.3), StopWhenNAtDose(6)).fit(history).continue_
+    stay = parse_outcomes("1NNN 2NTT 2NNN", 3)  # 2/6 at 2: BOIN stays
+    assert not with_behaviours(Boin(3, 0.3), StopWhenNAtDose(6, requires_stay=True)).fit(stay).continue_
+    back = parse_outcomes("1NNN 1NNN 2TTN", 3)  # de-escalate to 1 which has 6
+    assert not with_behaviours(Boin(3, 0.3), StopWhenNAtDose(6)).fit(back).continue_
+    assert with_behaviours(Boin(3, 0.3), StopWhenNAtDose(6, requires_stay=True)).fit(back).continue_
+
+
+def test_stop_when_too_toxic_recommends_no_dose() -> None:
+    """A trial stopped for toxicity recommends no dose, as next dose or MTD (section 10 invariant)."""
+    design = with_behaviours(
+        Crm([0.1, 0.2, 0.3], 0.25), StopWhenTooToxic(dose=1, threshold=0.25, confidence=0.8)
+    )
+    fit = design.fit(parse_outcomes("1TTT", 3))
+    assert not fit.continue_ and fit.next_dose is None
+    assert fit.select_mtd().dose_level is None
+    assert fit.admissible == ()
+
+
+def test_dont_skip_doses() -> None:
+    """dont_skip_doses: never more than one level above the highest tried (CRM would skip here)."""
+    crm = Crm([0.02, 0.04, 0.06, 0.3, 0.5], 0.3)
+    history = parse_outcomes("1NNN", 5)
+    assert crm.fit(history).next_dose > 2
+    restricted = with_behaviours(crm, DontSkipDoses())
+    fit = restricted.fit(history)
+    assert fit.next_dose == 2
+    assert fit.admissible == (1, 2)
+
+
+def test_expansion_cohort_after_3plus3() -> None:
+    """Expansion at a chosen dose after escalation ends; MTD from the escalation phase."""
+    design = with_behaviours(ThreePlusThree(2, variant="escalation_only"), ExpansionCohort(6, 2))
+    assert design.fit(parse_outcomes("1NNN 2NNN", 2)).next_dose == 2
+    partial = design.fit(parse_outcomes("1NNN 2NNN 2NNN", 2))
+    assert partial.continue_ and partial.n_per_dose == (3, 6)
+    done = design.fit(parse_outcomes("1NNN 2NNN 2NNNNNN", 2))
+    assert not done.continue_ and done.n_per_dose == (3, 9)
+    assert done.select_mtd().dose_level == 2
+
+
+def test_expansion_never_above_the_mtd() -> None:
+    """With cap_at_mtd (default), a fixed expansion level above the MTD is lowered to the MTD."""
+    design = with_behaviours(ThreePlusThree(2, variant="escalation_only"), ExpansionCohort(6, 2))
+    assert design.fit(parse_outcomes("1NNN 2TTN", 2)).next_dose == 1
+
+
+BEHAVIOURS = [
+    StopAtN(12),
+    StopWhenNAtDose(6),
+    StopWhenTooToxic(dose=1, threshold=0.3, confidence=0.9),
+    DontSkipDoses(),
+]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=5))
+def test_behaviours_compose_in_any_order(cohorts: list[tuple[int, int]]) -> None:
+    """Section 10 invariant: stopping behaviours compose in any order with the same result."""
+    text = " ".join(f"{lv}" + "T" * y + "N" * (3 - y) for lv, y in cohorts)
+    history = parse_outcomes(text, 4)
+    results = set()
+    for order in itertools.permutations(BEHAVIOURS):
+        fit = with_behaviours(Boin(4, 0.3), *order).fit(history)
+        results.add((fit.next_dose, fit.continue_, fit.reasons))
+    assert len(results) == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=6))
+def test_eliminated_never_recommended(cohorts: list[tuple[int, int]]) -> None:
+    """Section 10 invariant: an eliminated level is never recommended, as next dose or as MTD."""
+    text = " ".join(f"{lv}" + "T" * y + "N" * (3 - y) for lv, y in cohorts)
+    fit = Boin(4, 0.3).fit(parse_outcomes(text, 4))
+    if fit.next_dose is not None:
+        assert fit.next_dose not in fit.eliminated
+    mtd = fit.select_mtd().dose_level
+    assert mtd is None or mtd not in fit.eliminated
+
+
+def test_simulated_trials_never_select_eliminated_levels() -> None:
+    """Same invariant over 2,000 simulated BOIN trials with a toxic scenario."""
+    oc = simulate(Boin(3, 0.3), [0.5, 0.7, 0.9], cohorts=10, trials=2000, seed=3)
+    assert oc.early_stop_pct > 0
+    assert np.isclose(sum(oc.selection_pct) + oc.no_mtd_pct, 100)

@@ -1,0 +1,134 @@
+"""CRM and TITE-CRM (``dose-escalation.md`` sections 7-8; dfcrm 0.2-2.1 conventions)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from cartrial.errors import InputError, NotEstimableError
+from cartrial.escalation import Crm, Outcomes, PatientOutcome, TiteCrm, getprior
+
+SKELETON = [0.05, 0.10, 0.20, 0.35, 0.50, 0.70]
+LEVELS = [3, 4, 4, 3, 3, 4, 3, 2, 2, 2]
+TOX = [0, 0, 1, 0, 0, 1, 1, 0, 0, 0]
+
+
+def _example() -> Outcomes:
+    return Outcomes(
+        tuple(PatientOutcome(i + 1, lv, bool(t)) for i, (lv, t) in enumerate(zip(LEVELS, TOX, strict=True)))
+    )
+
+
+@pytest.mark.parametrize("integration", ["quad", "grid"])
+def test_dfcrm_documentation_example_empiric_bayes(integration: str) -> None:
+    """Section 7.3, dfcrm::crm example, empiric/bayes: beta_hat -0.212172, var 0.157596, ptox row, next 2."""
+    design = Crm(SKELETON, 0.20, integration=integration)  # type: ignore[arg-type]
+    b, var, ptox = design.posterior_summary(design.replay(_example()))
+    assert b == pytest.approx(-0.212172, abs=1e-6)
+    assert var == pytest.approx(0.157596, abs=1e-6)
+    assert np.allclose(ptox, [0.088653, 0.155301, 0.272054, 0.427790, 0.570846, 0.749396], atol=1e-6)
+    assert design.fit(_example()).next_dose == 2
+
+
+def test_dfcrm_documentation_example_logistic_bayes() -> None:
+    """Section 7.3 logistic/bayes row (a0 = 3, labels logit(s) - 3)."""
+    design = Crm(SKELETON, 0.20, model="logistic")
+    b, var, ptox = design.posterior_summary(design.replay(_example()))
+    assert b == pytest.approx(-0.110112, abs=1e-6)
+    assert var == pytest.approx(0.038695, abs=1e-6)
+    assert np.allclose(ptox, [0.089103, 0.160390, 0.283137, 0.439868, 0.577568, 0.744930], atol=1e-6)
+    assert design.fit(_example()).next_dose == 2
+
+
+def test_dfcrm_documentation_example_empiric_mle() -> None:
+    """Section 7.3 empiric/mle row: exact maximiser -0.19097 (dfcrm -0.190988 within optimize tolerance)."""
+    design = Crm(SKELETON, 0.20, method="mle")
+    b, var, ptox = design.posterior_summary(design.replay(_example()))
+    assert var is None
+    assert b == pytest.approx(-0.19097, abs=1e-4)
+    assert np.allclose(ptox, [0.084171, 0.149231, 0.264577, 0.420083, 0.564036, 0.744782], atol=1e-4)
+    assert design.fit(_example()).next_dose == 2
+
+
+def test_posterior_mean_ptox_option_integrates_p_over_the_posterior() -> None:
+    """Section 7.2 option ptox = posterior_mean: E[p_i(beta)], checked by independent quadrature."""
+    design = Crm(SKELETON, 0.20, ptox="posterior_mean")
+    _, _, ptox = design.posterior_summary(design.replay(_example()))
+    sd = math.sqrt(1.34)
+
+    def lik(b: float) -> float:
+        p = np.array(SKELETON) ** math.exp(b)
+        value = stats.norm.pdf(b, 0, sd)
+        for lv, t in zip(LEVELS, TOX, strict=True):
+            value *= p[lv - 1] if t else 1 - p[lv - 1]
+        return float(value)
+
+    z = integrate.quad(lik, -30, 30, points=[0])[0]
+    expected = [
+        integrate.quad(lambda b, i=i: SKELETON[i] ** math.exp(b) * lik(b), -30, 30, points=[0])[0] / z
+        for i in range(6)
+    ]
+    assert np.allclose(ptox, expected, atol=1e-7)
+    assert not np.allclose(ptox, [0.088653, 0.155301, 0.272054, 0.427790, 0.570846, 0.749396], atol=1e-4)
+
+
+def test_getprior_reference() -> None:
+    """Section 7.4: getprior(0.05, 0.25, 3, 5) = 0.083973, 0.156741, 0.250000, 0.354500, 0.460343."""
+    assert np.allclose(getprior(0.05, 0.25, 3, 5), [0.083973, 0.156741, 0.25, 0.354500, 0.460343], atol=1e-6)
+
+
+def test_mle_without_heterogeneity_is_not_estimable() -> None:
+    """The likelihood has no maximum without both a DLT and a non-DLT (dfcrm requires heterogeneity)."""
+    design = Crm(SKELETON, 0.2, method="mle")
+    with pytest.raises(NotEstimableError):
+        design.fit(Outcomes((PatientOutcome(1, 1, False),)))
+
+
+@pytest.mark.parametrize("skeleton", [[0.1, 0.3, 0.2], [0.0, 0.1, 0.2], [0.1, 0.2, 1.0], [0.1, 0.1, 0.2]])
+def test_bad_skeleton(skeleton: list[float]) -> None:
+    """Bad input: skeleton not strictly increasing or outside (0, 1) names the argument."""
+    with pytest.raises(InputError, match="skeleton"):
+        Crm(skeleton, 0.25)
+
+
+def test_tite_full_followup_equals_crm() -> None:
+    """Section 8: with every patient fully followed (w = 1) the TITE-CRM likelihood is the CRM likelihood."""
+    crm = Crm(SKELETON, 0.2).posterior_summary(Crm(SKELETON, 0.2).replay(_example()))
+    tite = TiteCrm(SKELETON, 0.2, window_days=28)
+    got = tite.posterior_summary(tite.replay(_example().with_followup([28.0] * 10)))
+    assert got[0] == pytest.approx(crm[0], abs=1e-9)
+
+
+def test_tite_linear_weights_and_weighted_likelihood() -> None:
+    """Section 8 linear scheme: w = min(u / T, 1) without DLT, 1 with DLT; the posterior mean equals an
+    independent quadrature of the weighted likelihood [w p]^y [1 - w p]^(1 - y)."""
+    outcomes = Outcomes(
+        (PatientOutcome(1, 1, False), PatientOutcome(2, 2, True), PatientOutcome(3, 2, False))
+    )
+    outcomes = outcomes.with_followup([28.0, 10.0, 7.0])
+    design = TiteCrm([0.1, 0.2, 0.3], 0.25, window_days=28)
+    assert np.allclose(design.weights(outcomes), [1.0, 1.0, 0.25])
+    sd = math.sqrt(1.34)
+
+    def post(b: float) -> float:
+        p = np.array([0.1, 0.2, 0.3]) ** math.exp(b)
+        return float(stats.norm.pdf(b, 0, sd) * (1 - p[0]) * p[1] * (1 - 0.25 * p[1]))
+
+    z = integrate.quad(post, -30, 30)[0]
+    mean = integrate.quad(lambda b: b * post(b), -30, 30)[0] / z
+    assert design.posterior_summary(design.replay(outcomes))[0] == pytest.approx(mean, abs=1e-7)
+
+
+def test_tite_adaptive_weights_by_hand() -> None:
+    """Section 8 adaptive scheme: DLT times 0.25 and 0.5 (scaled, z = 2); non-DLT patient at u = 0.375 has
+    kappa = 1: w = (1 + (0.375 - 0.25)/(0.5 - 0.25)) / 3 = 0.5; at u = 0.75: (2 + 0.25/0.5) / 3 = 5/6;
+    at u = 0.1: (0 + 0.1/0.25) / 3 = 0.1333."""
+    outcomes = Outcomes(
+        tuple(PatientOutcome(i + 1, 1, d) for i, d in enumerate([True, True, False, False, False]))
+    )
+    outcomes = outcomes.with_followup([7.0, 14.0, 10.5, 21.0, 2.8])
+    w = TiteCrm([0.1, 0.2], 0.25, window_days=28, scheme="adaptive").weights(outcomes)
+    assert np.allclose(w, [1, 1, 0.5, 5 / 6, 0.4 / 3])
