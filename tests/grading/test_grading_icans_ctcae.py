@@ -219,6 +219,16 @@ def test_lln_required_for_higher_grades_option() -> None:
     assert grade_lab("neutrophils", 1.1, "10^9/L", 1.2, lln_required_for_higher_grades=True).grade == 2
 
 
+def test_anaemia_grade_4_only_with_recorded_life_threatening_consequences() -> None:
+    """§4 [U]: anaemia grades 3-4 have clinical components; the laboratory-only grade is capped at 3 and
+    grade 4 needs recorded life-threatening consequences."""
+    assert grade_lab("hemoglobin", 50, "g/L", 120).grade == 3
+    result = grade_lab("hemoglobin", 70, "g/L", 120, life_threatening_anemia=True)
+    assert result.grade == 4 and "life-threatening" in result.rule
+    assert grade_lab("hemoglobin", 130, "g/L", 120, life_threatening_anemia=True).grade == 0
+    assert grade_lab("platelets", 60, "10^9/L", 150, life_threatening_anemia=True).grade == 2
+
+
 def test_ctcae_v6_neutrophils_and_platelets() -> None:
     """CTCAE v6.0 (§4.1): neutrophils G1 <1.5-1.0, G2 <1.0-0.5, G3 <0.5-0.1, G4 <0.1 without LLN; platelets
     renamed Thrombocytopenia with G4 < 10 x10^9/L."""
@@ -251,8 +261,10 @@ lab_obs = st.tuples(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(lab_obs, min_size=1, max_size=20), st.booleans())
-def test_labs_vectorised_agrees_with_scalar(rows: list[tuple[str, float, float]], lln_required: bool) -> None:
+@given(st.lists(lab_obs, min_size=1, max_size=20), st.booleans(), st.booleans())
+def test_labs_vectorised_agrees_with_scalar(
+    rows: list[tuple[str, float, float]], lln_required: bool, life_threatening: bool
+) -> None:
     """`grade_labs_arrays` gives the grade and rule text of `grade_lab` (CTCAE v5.0 haematology)."""
     codes = np.array([[a.value for a in ANALYTES].index(a) for a, _, _ in rows])
     graded = grade_labs_arrays(
@@ -260,10 +272,18 @@ def test_labs_vectorised_agrees_with_scalar(rows: list[tuple[str, float, float]]
         np.array([v for _, v, _ in rows]),
         np.array([lln for _, _, lln in rows]),
         lln_required_for_higher_grades=lln_required,
+        life_threatening_anemia=np.full(len(rows), life_threatening),
     )
     for i, (analyte, value, lln) in enumerate(rows):
         unit = "g/L" if analyte == "hemoglobin" else "10^9/L"
-        scalar = grade_lab(analyte, value, unit, lln, lln_required_for_higher_grades=lln_required)
+        scalar = grade_lab(
+            analyte,
+            value,
+            unit,
+            lln,
+            lln_required_for_higher_grades=lln_required,
+            life_threatening_anemia=life_threatening,
+        )
         assert int(graded.grade[i]) == scalar.grade
         assert graded.rule[i] == scalar.rule
 

@@ -312,6 +312,7 @@ def grade_labs_frame(
         np.where(bad, 0.0, inputs.lln_canonical),
         ctcae_version=ctcae_version,
         lln_required_for_higher_grades=lln_required,
+        life_threatening_anemia=inputs.life_threatening_anemia,
     )
     canonical_unit = [
         "g/L" if ANALYTES[int(c)].value == "hemoglobin" else "10^9/L" for c in inputs.analyte_code

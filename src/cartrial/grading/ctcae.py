@@ -170,7 +170,10 @@ def _rule_text(grade: int, criteria: _Criteria, unit: str, version: str, require
             upper = criteria.bounds[0]
             return f"grade 1: below the LLN and ≥ {upper:g} {unit}"
         return f"grade 1: < {criteria.grade1_bound:g} and ≥ {criteria.bounds[0]:g} {unit}"
+    if grade == 4 and criteria.bounds[2] is None:
+        return "grade 4: anaemia with life-threatening consequences (recorded; life_threatening_anemia=true)"
     bound = criteria.bounds[grade - 2]
+    assert bound is not None
     lower = criteria.bounds[grade - 1] if grade < 4 else None
     text = f"grade {grade}: < {bound:g} {unit}" + (f" and ≥ {lower:g}" if lower is not None else "")
     if grade == 3 and criteria.bounds[2] is None:
@@ -186,6 +189,7 @@ def grade_lab(
     *,
     ctcae_version: str = "5.0",
     lln_required_for_higher_grades: bool = False,
+    life_threatening_anemia: bool = False,
 ) -> LabGrade:
     """CTCAE grade of one haematology value: neutrophil, platelet, lymphocyte or white-cell count decreased,
     or anaemia.
@@ -200,6 +204,10 @@ def grade_lab(
 
     `lln_required_for_higher_grades` (ambiguity of §4, not settled [U]): default False, grades 2-4 use the
     absolute thresholds only; True requires every grade ≥ 1 to be below the LLN as well.
+
+    `life_threatening_anemia`: anaemia grades 3-4 have clinical components; the laboratory-only grade is
+    capped at 3, and a haemoglobin below the LLN is grade 4 only when life-threatening consequences are
+    recorded (``toxicity-grading.md`` §4 [U]). Ignored for other analytes.
     """
     kind = Analyte(analyte)
     criteria = _criteria(kind, ctcae_version)
@@ -219,6 +227,8 @@ def grade_lab(
             grade = 1
     if lln_required_for_higher_grades and criteria.grade1_below_lln and lln_c is not None and x >= lln_c:
         grade = 0
+    if kind is Analyte.HEMOGLOBIN and life_threatening_anemia and grade >= 1:
+        grade = 4
     canonical = CANONICAL_UNIT[kind]
     return LabGrade(
         grade=grade,
@@ -252,12 +262,14 @@ def grade_labs_arrays(
     *,
     ctcae_version: str = "5.0",
     lln_required_for_higher_grades: bool = False,
+    life_threatening_anemia: npt.NDArray[np.bool_] | None = None,
 ) -> LabGradeArrays:
     """CTCAE grades of many haematology values (same rules as `grade_lab`).
 
     `analyte_code` holds positions in `ANALYTES`; values and LLNs are in the canonical unit (see
     `unit_factor`); a NaN LLN grades as not below the LLN (validate first). Raises ConfigurationError for an
-    unimplemented version/analyte pair present in the data. Source: as `grade_lab`.
+    unimplemented version/analyte pair present in the data. `life_threatening_anemia` (per row) as in
+    `grade_lab`. Source: as `grade_lab`.
     """
     codes = np.asarray(analyte_code, dtype=np.int8)
     x = np.asarray(value_canonical, dtype=float)
@@ -278,13 +290,14 @@ def grade_labs_arrays(
                     g = np.where(xs < bound, level, g)
             if lln_required_for_higher_grades and criteria.grade1_below_lln:
                 g = np.where(xs >= lln[rows], 0, g)
+        if kind is Analyte.HEMOGLOBIN and life_threatening_anemia is not None:
+            g = np.where(np.asarray(life_threatening_anemia, dtype=bool)[rows] & (g >= 1), 4, g)
         grade[rows] = g
         texts = {
             level: _rule_text(
                 level, criteria, CANONICAL_UNIT[kind], ctcae_version, lln_required_for_higher_grades
             )
             for level in range(5)
-            if level < 4 or criteria.bounds[2] is not None
         }
         rule[rows] = [texts[int(v)] for v in g]
         term[rows] = criteria.term

@@ -68,6 +68,7 @@ ICE_ITEM_COLUMNS = tuple(f"ice_{name}" for name in ICE_ITEM_MAXIMA)
 ICANS_REQUIRED = ("subject_id", "assessed_at", "consciousness", "seizure", "motor", "cerebral_edema")
 ICANS_OPTIONAL = (*ICE_ITEM_COLUMNS, "ice_total", "consciousness_other_cause")
 LABS_REQUIRED = ("subject_id", "collected_at", "analyte", "value", "unit", "lln")
+LABS_OPTIONAL = ("life_threatening_anemia",)
 INFUSIONS_REQUIRED = ("subject_id", "infused_at")
 THERAPIES_REQUIRED = ("subject_id", "given_at", "therapy")
 THERAPIES_OPTIONAL = ("agent", "dose", "unit")
@@ -366,6 +367,7 @@ class LabInputs:
     analyte_code: npt.NDArray[np.int8]
     value_canonical: npt.NDArray[np.float64]
     lln_canonical: npt.NDArray[np.float64]
+    life_threatening_anemia: npt.NDArray[np.bool_]
 
 
 def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
@@ -373,7 +375,8 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
 
     `analyte` one of neutrophils | platelets | hemoglobin | lymphocytes | wbc; `value` and `lln` numbers
     ≥ 0 in `unit`, which must be a known unit of the analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …;
-    haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed.
+    haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed. Optional
+    `life_threatening_anemia` (true/false, default false): see `cartrial.grading.ctcae.grade_lab`.
     """
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
@@ -402,6 +405,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         analyte_code=codes,
         value_canonical=value * factor,
         lln_canonical=lln * factor,
+        life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
     )
 
 
@@ -461,6 +465,7 @@ __all__ = [
     "ICANS_OPTIONAL",
     "ICANS_REQUIRED",
     "INFUSIONS_REQUIRED",
+    "LABS_OPTIONAL",
     "LABS_REQUIRED",
     "TEMPERATURE_RANGE_C",
     "THERAPIES_OPTIONAL",
