@@ -242,3 +242,47 @@ def test_demo_writes_graded_files(tmp_path: Path, examples_dir: Path, repo_root:
     } <= written
     episodes = pd.read_csv(tmp_path / "grading" / "crs_episodes.csv")
     assert set(episodes["max_grade"]) <= {1, 2} and episodes["subject_id"].nunique() == 12
+
+
+def test_keep_going_episodes_lists_excluded_rows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """No row is dropped silently: with --keep-going the episode table names the excluded rows per subject,
+    including a subject whose only rows were bad."""
+    crs = write(
+        tmp_path,
+        "crs.csv",
+        f"{CRS_HEADER}\nS1,2021-06-02T10:00:00Z,38.5,false,false,0,false,none,\n"
+        "S1,2021-06-03T10:00:00Z,99,false,false,0,false,none,\nS2,2021-06-03T10:00:00Z,38,maybe,false,0,false,none,\n",
+    )
+    inf = write(
+        tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-06-01T02:00:00Z\nS2,2021-06-01T02:00:00Z\n"
+    )
+    code, out, _ = run(capsys, "grade", "episodes", str(crs), "--infusion-dates", str(inf), "--keep-going")
+    assert code == 0
+    frame = pd.read_csv(pd.io.common.StringIO(out), keep_default_na=False, dtype=str)
+    by_subject = dict(zip(frame["subject_id"], frame["excluded_rows"], strict=True))
+    assert by_subject == {"S1": "3", "S2": "4"}
+
+
+def test_systolic_bp_and_temperature_checks(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A4: hypotension derived from systolic_bp_mmhg when the flag is blank (SBP < 90 by default, or
+    --sbp-threshold); temperature_c and temperature_f must agree when both are given."""
+    header = (
+        "subject_id,assessed_at,temperature_c,temperature_f,fever_masked,hypotension,systolic_bp_mmhg,"
+        "vasopressors,vasopressin,oxygen,oxygen_l_min"
+    )
+    path = write(
+        tmp_path,
+        "crs.csv",
+        f"{header}\nS1,2021-06-02T10:00:00Z,38.5,,false,,85,0,false,none,\n"
+        "S1,2021-06-03T10:00:00Z,,101.3,false,,95,0,false,none,\n",
+    )
+    code, out, err = run(capsys, "grade", "crs", str(path))
+    assert code == 0, err
+    assert list(pd.read_csv(pd.io.common.StringIO(out))["grade"]) == [2, 1]
+    code, out, _ = run(capsys, "grade", "crs", str(path), "--sbp-threshold", "100")
+    assert list(pd.read_csv(pd.io.common.StringIO(out))["grade"]) == [2, 2]
+    bad = write(
+        tmp_path, "bad.csv", f"{header}\nS1,2021-06-02T10:00:00Z,38.5,98.6,false,false,,0,false,none,\n"
+    )
+    code, _, err = run(capsys, "grade", "crs", str(bad))
+    assert code == 2 and "row 2, temperature_f" in err and "disagrees" in err

@@ -392,11 +392,24 @@ def _excluded_rows(problems: RowProblems, subject_ids: npt.NDArray[np.object_]) 
     return {sid: " ".join(rows) for sid, rows in out.items()}
 
 
+def with_excluded_rows(frame: pd.DataFrame, excluded: dict[str, str] | None) -> pd.DataFrame:
+    """Add the `excluded_rows` column (--keep-going), with a row for subjects whose rows were all bad."""
+    if not excluded:
+        return frame
+    missing = [sid for sid in excluded if sid not in set(frame.get("subject_id", []))]
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame({"subject_id": missing})], ignore_index=True)
+    frame["excluded_rows"] = [excluded.get(str(sid), "") for sid in frame["subject_id"]]
+    return frame
+
+
 def episode_table(episodes: list[EpisodeSummary], excluded: dict[str, str] | None = None) -> pd.DataFrame:
-    records = [ep.as_record() for ep in episodes]
-    frame = pd.DataFrame(records)
-    if excluded:
-        frame["excluded_rows"] = [excluded.get(r["subject_id"], "") for r in records]
+    """One row per episode (`EpisodeSummary.as_record`); with `excluded`, the bad input rows per subject."""
+    frame = pd.DataFrame([ep.as_record() for ep in episodes])
+    frame = with_excluded_rows(frame, excluded)
+    if "max_grade" in frame:
+        frame["max_grade"] = frame["max_grade"].astype("Int64")
+        frame["episode"] = frame["episode"].astype("Int64")
     return frame
 
 
@@ -551,8 +564,7 @@ def icaht_command(
     problems.raise_if_any(keep_going)
     table = icaht_table(inputs, ~problems.bad_mask(len(frame)), infusions, options)
     if keep_going and problems:
-        excluded = _excluded_rows(problems, inputs.subject_id)
-        table["excluded_rows"] = [excluded.get(s, "") for s in table["subject_id"]]
+        table = with_excluded_rows(table, _excluded_rows(problems, inputs.subject_id))
     emit_table(
         table,
         out,
