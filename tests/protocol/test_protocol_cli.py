@@ -211,3 +211,12 @@ def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Pa
         "SCR-003": "incomplete",
     }
     assert "eligible" in ctx.console.export_text()
+
+
+def test_screen_refuses_duplicate_candidate_ids(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(candidate_files[0].read_text())
+    code, _, err = run(capsys, "screen", str(protocol_file), str(candidate_files[0]), str(copy))
+    assert code == 2 and "SCR-001" in err and "copy.yaml" in err

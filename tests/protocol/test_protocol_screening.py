@@ -478,3 +478,10 @@ def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list
         {"id": "X", "screening_date": SCREENING, "relapses": [{"onset_date": d} for d in onsets]}
     )
     assert (screen(_RELAPSE_PROTOCOL, candidate).criteria[0].status is MET) == expected
+
+
+def test_answers_for_unknown_criteria_are_reported_not_dropped() -> None:
+    protocol = protocol_with({"id": "exc_pregnancy", "kind": "exclusion", "rule": {"type": "manual"}})
+    result = screen(protocol, Candidate(id="X", answers={"exc_pregnancy": False, "exc_typo": True}))
+    assert result.unused_answers == ("exc_typo",)
+    assert result.to_dict()["unused_answers"] == ["exc_typo"]

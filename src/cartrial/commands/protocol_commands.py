@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -114,7 +115,7 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
                 if row["volume_ml"] is not None:
                     text += f", {row['volume_ml']:g} mL"
                 cells.append(text)
-        doses.add_row(str(level.level), level.label, _cells(level.cells_per_kg), *cells)
+        doses.add_row(str(level.level), escape(level.label), _cells(level.cells_per_kg), *cells)
     console.print(doses)
     console.print(f"[dim]rounding: {summary['dose_rounding']['rule']}[/]")
     example = summary["lymphodepletion_example"]
@@ -151,7 +152,7 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
     dlt.add_column("id", no_wrap=True)
     dlt.add_column("description")
     for rule in esc.dlt_rules:
-        dlt.add_row(rule.id, rule.description)
+        dlt.add_row(escape(rule.id), escape(rule.description))
     console.print(dlt)
     if not full:
         return
@@ -160,26 +161,32 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
         schedule.add_column(column)
     for visit in protocol.schedule.visits:
         schedule.add_row(
-            visit.name,
+            escape(visit.name),
             str(visit.study_day),
             f"-{visit.window_minus_days}/+{visit.window_plus_days}",
             ", ".join(a.value for a in visit.assessments),
         )
     for extra in protocol.schedule.unscheduled:
-        schedule.add_row(extra.name, "event", extra.trigger, ", ".join(a.value for a in extra.assessments))
+        schedule.add_row(
+            escape(extra.name), "event", escape(extra.trigger), ", ".join(a.value for a in extra.assessments)
+        )
     console.print(schedule)
     eligibility = Table(title="Eligibility")
     eligibility.add_column("id", no_wrap=True)
     for column in ("kind", "criterion", "rule"):
         eligibility.add_column(column)
     for criterion in protocol.eligibility.criteria:
-        eligibility.add_row(criterion.id, criterion.kind.value, criterion.text, criterion.rule.type)
+        eligibility.add_row(
+            escape(criterion.id), criterion.kind.value, escape(criterion.text), criterion.rule.type
+        )
     console.print(eligibility)
     endpoints = Table(title="Endpoints")
     for column in ("key", "name", "kind", "role", "timepoints"):
         endpoints.add_column(column)
     for key, spec in protocol.endpoints.items():
-        endpoints.add_row(key, spec.name, spec.kind.value, spec.role.value, ", ".join(spec.timepoints))
+        endpoints.add_row(
+            key, escape(spec.name), spec.kind.value, spec.role.value, ", ".join(spec.timepoints)
+        )
     console.print(endpoints)
 
 
@@ -229,7 +236,7 @@ def print_screening(console: Console, result: ScreeningResult) -> None:
     """Rich table of one candidate's screening result."""
     date_text = result.screening_date.isoformat() if result.screening_date else "unknown"
     table = Table(
-        title=f"{result.candidate_id}: [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/] "
+        title=f"{escape(result.candidate_id)}: [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/] "
         f"(screening date {date_text}, {result.screening_date_source})",
         show_lines=False,
     )
@@ -239,9 +246,17 @@ def print_screening(console: Console, result: ScreeningResult) -> None:
     for item in result.criteria:
         reason = item.reason + (f" [missing: {', '.join(item.missing)}]" if item.missing else "")
         table.add_row(
-            item.id, item.kind.value, f"[{_STATUS_STYLE[item.status]}]{item.status.value}[/]", reason
+            escape(item.id),
+            item.kind.value,
+            f"[{_STATUS_STYLE[item.status]}]{item.status.value}[/]",
+            escape(reason),
         )
     console.print(table)
+    if result.unused_answers:
+        console.print(
+            f"[yellow]note[/]: answers for {escape(', '.join(result.unused_answers))} were not used "
+            "(no manual criterion with that id)"
+        )
 
 
 def screen_files(
@@ -251,11 +266,26 @@ def screen_files(
     protocol = load_protocol(protocol_file)
     problems: list[Problem] = []
     candidates = []
+    first_file: dict[str, Path] = {}
     for path in candidate_files:
         try:
-            candidates.append(load_candidate(path))
+            candidate = load_candidate(path)
         except InputError as exc:
             problems.extend(exc.problems)
+            continue
+        if candidate.id in first_file:
+            problems.append(
+                Problem(
+                    f"candidate id {candidate.id!r} is also used by {first_file[candidate.id]}",
+                    file=str(path),
+                    field="id",
+                    value=candidate.id,
+                    allowed="one file per candidate id",
+                )
+            )
+            continue
+        first_file[candidate.id] = path
+        candidates.append(candidate)
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) in the candidate files")
     return protocol, [screen(protocol, candidate, screening_date) for candidate in candidates]
@@ -340,9 +370,9 @@ def demo(ctx: DemoContext) -> None:
             if r.blocks_eligibility or r.status is CriterionStatus.CANNOT_ASSESS
         ]
         table.add_row(
-            result.candidate_id,
+            escape(result.candidate_id),
             f"[{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]",
-            ", ".join(flagged) or "-",
+            escape(", ".join(flagged)) or "-",
         )
     console.print(table)
     write_atomic(

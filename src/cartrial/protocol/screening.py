@@ -95,6 +95,8 @@ class ScreeningResult:
     screening_date_source: str
     verdict: Verdict
     criteria: tuple[CriterionResult, ...]
+    #: answers given for criterion ids that are not manual criteria of the protocol (reported, not used)
+    unused_answers: tuple[str, ...] = ()
 
     def by_id(self, criterion_id: str) -> CriterionResult:
         for result in self.criteria:
@@ -115,6 +117,7 @@ class ScreeningResult:
             "verdict": self.verdict.value,
             "counts": counts,
             "criteria": [result.to_dict() for result in self.criteria],
+            "unused_answers": list(self.unused_answers),
         }
 
 
@@ -490,6 +493,7 @@ def screen(
         verdict = Verdict.INCOMPLETE
     else:
         verdict = Verdict.ELIGIBLE
+    manual_ids = {c.id for c in protocol.eligibility.criteria if isinstance(c.rule, ManualRule)}
     return ScreeningResult(
         protocol_id=protocol.study.id,
         candidate_id=candidate.id,
@@ -497,6 +501,7 @@ def screen(
         screening_date_source=source,
         verdict=verdict,
         criteria=results,
+        unused_answers=tuple(sorted(key for key in candidate.answers if key not in manual_ids)),
     )
 
 
