@@ -319,3 +319,43 @@ def test_real_process_exit_code_and_nothing_written(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "row 2, ambulation" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_timed_walk_form(tmp_path: Path) -> None:
+    """T25FW = mean of two trials (MSFC manual, Fischer 2001); 10.0 s -> 8.0 s is 20 % faster; a missing
+    second trial without unable_to_walk, or a time over 180 s, is an error."""
+    header = "subject_id,assessed_at,trial_1_seconds,trial_2_seconds,unable_to_walk\n"
+    good = write(tmp_path, "w.csv", header + "S1,2021-05-30,9.8,10.2,false\nS1,2021-09-01,7.9,8.1,false\n")
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    result = cli("score", "responders", "--infusions", str(inf), "--timed-walk", str(good), "--json",
+                 "--definition", "t25fw_20pct_faster")  # fmt: skip
+    assert result.exit_code == 0, result.message
+    row = json.loads(result.stdout)["rows"][0]
+    assert (row["n_evaluable"], row["n_responders"]) == (1, 1)
+    bad = write(tmp_path, "b.csv", header + "S1,2021-05-30,9.8,,false\nS1,2021-09-01,200,8,false\n")
+    result = cli("score", "responders", "--infusions", str(inf), "--timed-walk", str(bad))
+    assert result.exit_code == 2
+    assert "row 2, trial_2_seconds" in result.message and "row 3, trial_1_seconds" in result.message
+
+
+def test_bad_option_values_are_clear_errors(tmp_path: Path) -> None:
+    """Unknown option values exit 2 with the allowed values, never a traceback."""
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    result = cli("score", "responders", "--infusions", str(inf), "--follow-up", "worst")
+    assert result.exit_code == 2 and "last, best" in result.message
+    va = write(tmp_path, "va.csv", "subject_id,assessed_at,eye,acuity\nS1,2021-01-01,OD,CF\n")
+    result = cli("score", "va", str(va), "--offchart-convention", "guess")
+    assert result.exit_code == 2 and "lange_2009" in result.message
+    result = cli("score", "responders", "--infusions", str(inf), "--definition", "nope")
+    assert result.exit_code == 2
+
+
+def test_timed_walk_unable_at_follow_up_is_not_improved(tmp_path: Path) -> None:
+    """A patient unable to walk at follow-up is evaluable and not improved (not treated as missing)."""
+    header = "subject_id,assessed_at,trial_1_seconds,trial_2_seconds,unable_to_walk\n"
+    walk = write(tmp_path, "w.csv", header + "S1,2021-05-30,9.8,10.2,false\nS1,2021-09-01,,,true\n")
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    result = cli("score", "responders", "--infusions", str(inf), "--timed-walk", str(walk), "--json",
+                 "--definition", "t25fw_20pct_faster")  # fmt: skip
+    row = json.loads(result.stdout)["rows"][0]
+    assert (row["n_evaluable"], row["n_responders"]) == (1, 0)

@@ -101,3 +101,12 @@ def test_baseline_and_follow_up_choice() -> None:
     assert baseline_and_follow_up(visits, date(2021, 1, 10)) == (4, 2)
     assert baseline_and_follow_up(visits, date(2021, 1, 10), "best") == (4, 1)
     assert baseline_and_follow_up(visits, date(2020, 12, 1)) == (None, 2)
+
+
+def test_t25fw_unable_to_walk() -> None:
+    """Unable to walk is worse than any time: at follow-up not improved; at baseline not evaluable."""
+    inf = float("inf")
+    after = evaluate_responder("t25fw_20pct_faster", "A", {"t25fw_seconds": 10.0}, {"t25fw_seconds": inf})
+    assert after.evaluable and after.responder is False
+    before = evaluate_responder("t25fw_20pct_faster", "A", {"t25fw_seconds": inf}, {"t25fw_seconds": 8.0})
+    assert not before.evaluable

@@ -51,16 +51,20 @@ from cartrial.neuro.tables import (
     OSIS_COLUMNS,
     RELAPSE_COLUMNS,
     RELAPSE_OPTIONAL,
+    TIMED_WALK_COLUMNS,
+    TIMED_WALK_OPTIONAL,
     VA_COLUMNS,
     VA_OPTIONAL,
     AcuityTable,
     EdssTable,
     OsisTable,
+    TimedWalkTable,
     parse_birth_dates,
     parse_edss_table,
     parse_infusion_table,
     parse_osis_table,
     parse_relapse_table,
+    parse_timed_walk_table,
     parse_va_table,
 )
 from cartrial.neuro.visual_acuity import OffChartConvention, VisualAcuity, visual_fs_from_acuity
@@ -374,6 +378,7 @@ def responder_summaries(
     edss: tuple[EdssTable, np.ndarray, np.ndarray] | None = None,
     acuity: AcuityTable | None = None,
     osis: OsisTable | None = None,
+    timed_walk: TimedWalkTable | None = None,
     definitions: list[str] | None = None,
     follow_up: str = "last",
 ) -> list[ResponderSummary]:
@@ -396,6 +401,18 @@ def responder_summaries(
             for name, values in osis.grades.items():
                 if np.isfinite(values[i]):
                     series[str(sid)][f"osis_{name}"].append((moment.date(), float(values[i])))
+    if timed_walk is not None:
+        for sid, moment, seconds, unable in zip(
+            timed_walk.subject_id,
+            timed_walk.assessed_at,
+            timed_walk.seconds,
+            timed_walk.unable_to_walk,
+            strict=True,
+        ):
+            if moment is not None:
+                # unable to walk = infinitely slow (worse than any time), not a missing value
+                value = float(seconds) if np.isfinite(seconds) else (np.inf if unable else None)
+                series[str(sid)]["t25fw_seconds"].append((moment.date(), value))
 
     def acuity_rank(va: VisualAcuity) -> float:
         order = {"NLP": 0, "LP": 1, "HM": 2, "CF": 3}
@@ -439,6 +456,7 @@ def score_responders(
     edss_file: Path | None = typer.Option(None, "--edss", help="EDSS form."),
     va_file: Path | None = typer.Option(None, "--va", help="Visual acuity form."),
     osis_file: Path | None = typer.Option(None, "--osis", help="OSIS form."),
+    timed_walk_file: Path | None = typer.Option(None, "--timed-walk", help="Timed 25-foot walk form."),
     definition: list[str] | None = typer.Option(
         None, "--definition", help=f"Responder definition (repeatable): {', '.join(RESPONDER_DEFINITIONS)}."
     ),
@@ -472,13 +490,26 @@ def score_responders(
         problems = RowProblems(osis_file)
         osis = parse_osis_table(read_csv(osis_file, required=OSIS_COLUMNS), problems)
         problems.raise_if_any()
+    timed_walk = None
+    if timed_walk_file is not None:
+        problems = RowProblems(timed_walk_file)
+        timed_walk = parse_timed_walk_table(
+            read_csv(timed_walk_file, required=TIMED_WALK_COLUMNS, optional=TIMED_WALK_OPTIONAL), problems
+        )
+        problems.raise_if_any()
     for name in definition or []:
         if name not in RESPONDER_DEFINITIONS:
             raise ConfigurationError(
                 f"unknown responder definition {name!r}; allowed: {', '.join(RESPONDER_DEFINITIONS)}"
             )
     summaries = responder_summaries(
-        infusions=inf, edss=edss_input, acuity=acuity, osis=osis, definitions=definition, follow_up=follow_up
+        infusions=inf,
+        edss=edss_input,
+        acuity=acuity,
+        osis=osis,
+        timed_walk=timed_walk,
+        definitions=definition,
+        follow_up=follow_up,
     )
     frame = _summary_frame(summaries)
     if as_json:
@@ -810,13 +841,18 @@ def demo(ctx: DemoContext) -> None:
     edss_table = parse_edss_table(edss_frame, RowProblems(study / "edss.csv"))
     acuity = parse_va_table(va_frame, RowProblems(study / "visual_acuity.csv"))
     osis = parse_osis_table(osis_frame, RowProblems(study / "osis.csv"))
+    walk_frame = read_csv(study / "timed_walk.csv", required=TIMED_WALK_COLUMNS, optional=TIMED_WALK_OPTIONAL)
+    walk_problems = RowProblems(study / "timed_walk.csv")
+    timed_walk = parse_timed_walk_table(walk_frame, walk_problems, cutoff=cutoff)
+    walk_problems.raise_if_any()
     edss_values = edss_scored["edss"].to_numpy(dtype=float)
     summaries = responder_summaries(
         infusions=infusions,
         edss=(edss_table, edss_values, np.ones(len(edss_frame), dtype=bool)),
         acuity=acuity,
         osis=osis,
-        definitions=[name for name in RESPONDER_DEFINITIONS if name != "t25fw_20pct_faster"],  # no T25FW form
+        timed_walk=timed_walk,
+        definitions=list(RESPONDER_DEFINITIONS),
     )
     write_atomic(
         out_dir / "responders.csv", _summary_frame(summaries).to_csv(index=False, lineterminator="\n")

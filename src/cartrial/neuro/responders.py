@@ -12,6 +12,7 @@ the required improvement (e.g. a baseline ambulation score of 0 cannot decrease 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -117,7 +118,8 @@ RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
             ("t25fw_seconds",),
             RuleKind.FRACTION_FASTER,
             {"min_fraction_faster": 0.2},
-            "walking improved: timed 25-foot walk (mean of two trials) >= 20 % faster than baseline",
+            "walking improved: timed 25-foot walk (mean of two trials) >= 20 % faster than baseline "
+            "(unable to walk = infinitely slow)",
             "20 % T25FW change, the conventional clinically meaningful threshold of the MSFC literature "
             "(Kaufman M et al. Mult Scler 2000;6:286) [U]",
         ),
@@ -244,6 +246,10 @@ def evaluate_responder(
             return outcome(True, improved, f"{measure} {b:g} -> {f:g}")
         if b <= 0:
             return outcome(False, None, f"baseline {measure} must be > 0")
+        if math.isinf(b):
+            return outcome(False, None, "unable to walk at baseline")
+        if math.isinf(f):
+            return outcome(True, False, "unable to walk at follow-up")
         faster = (b - f) / b
         return outcome(True, faster >= float(params["min_fraction_faster"]) - 1e-9, f"{faster:+.0%} faster")
     evaluable_eyes: list[str] = []
@@ -274,6 +280,8 @@ def evaluate_responder(
 
 
 def _show(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return "unable"  # T25FW: unable to walk
     return value.native if isinstance(value, VisualAcuity) else value
 
 

@@ -34,6 +34,7 @@ from cartrial.tabular import (
     parse_bool,
     parse_choice,
     parse_datetime,
+    parse_float,
     parse_int,
     parse_text,
 )
@@ -51,6 +52,11 @@ RELAPSE_OPTIONAL: tuple[str, ...] = (
     "notes",
 )
 INFUSION_COLUMNS: tuple[str, ...] = ("subject_id", "infused_at")
+TIMED_WALK_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "trial_1_seconds", "trial_2_seconds")
+TIMED_WALK_OPTIONAL: tuple[str, ...] = ("unable_to_walk",)
+#: MSFC T25FW time limit per trial (s): a trial not completed within it is stopped (Fischer JS et al.,
+#: MSFC Administration and Scoring Manual, National MS Society 2001).
+T25FW_MAX_SECONDS = 180.0
 EYES: tuple[str, ...] = ("OD", "OS")
 PHENOTYPE_SEPARATORS = (";", "+", "|", ",")
 
@@ -305,6 +311,47 @@ def parse_relapse_table(
     return records
 
 
+@dataclass(frozen=True)
+class TimedWalkTable:
+    """Validated timed 25-foot walk form: ``seconds`` is the mean of the two trials (MSFC), NaN when the
+    patient could not walk (``unable_to_walk``) or the row is bad."""
+
+    subject_id: npt.NDArray[np.object_]
+    assessed_at: list[datetime | None]
+    seconds: npt.NDArray[np.float64]
+    unable_to_walk: npt.NDArray[np.bool_]
+
+
+def parse_timed_walk_table(
+    frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None
+) -> TimedWalkTable:
+    """Validate a timed 25-foot walk form (columns `TIMED_WALK_COLUMNS`): two trials in seconds (> 0, at
+    most 180 s), averaged as in the MSFC scoring manual (Fischer 2001); both blank with
+    ``unable_to_walk`` true when the patient cannot do the test."""
+    subject = parse_text(frame, "subject_id", problems)
+    assessed = parse_datetime(frame, "assessed_at", problems)
+    unable = parse_bool(frame, "unable_to_walk", problems, required=False, default=False)
+    trials = [
+        parse_float(
+            frame, name, problems, required=False, minimum=0.0, maximum=T25FW_MAX_SECONDS,
+            exclusive_minimum=True, unit="s",
+        )
+        for name in ("trial_1_seconds", "trial_2_seconds")
+    ]  # fmt: skip
+    both = np.isfinite(trials[0]) & np.isfinite(trials[1])
+    bad = problems.bad_mask(len(frame))
+    for i in np.flatnonzero(~both & ~unable & ~bad):
+        column = "trial_2_seconds" if np.isfinite(trials[0][i]) else "trial_1_seconds"
+        message = "both trials are required unless unable_to_walk is true"
+        problems.add(i, column, "", message, "seconds > 0 and <= 180")
+    for i in np.flatnonzero((np.isfinite(trials[0]) | np.isfinite(trials[1])) & unable):
+        problems.add(i, "unable_to_walk", "true", "trial times given for a patient unable to walk", "false")
+    seconds = np.where(both & ~unable, (trials[0] + trials[1]) / 2.0, np.nan)
+    check_chronology(subject, assessed, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    return TimedWalkTable(subject, assessed, seconds, unable)
+
+
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
     """Infusion day (day 0, UTC date of ``infused_at``) per subject from an infusions form."""
     subject = parse_text(frame, "subject_id", problems)
@@ -343,16 +390,21 @@ __all__ = [
     "OSIS_COLUMNS",
     "RELAPSE_COLUMNS",
     "RELAPSE_OPTIONAL",
+    "T25FW_MAX_SECONDS",
+    "TIMED_WALK_COLUMNS",
+    "TIMED_WALK_OPTIONAL",
     "VA_COLUMNS",
     "VA_OPTIONAL",
     "AcuityTable",
     "EdssTable",
     "OsisTable",
+    "TimedWalkTable",
     "check_chronology",
     "parse_birth_dates",
     "parse_edss_table",
     "parse_infusion_table",
     "parse_osis_table",
     "parse_relapse_table",
+    "parse_timed_walk_table",
     "parse_va_table",
 ]
