@@ -28,6 +28,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 
+#: libyaml's composer when PyYAML was built with it (about 10× faster; same nodes and marks), else pure
+#: Python. Both resolve tags by the YAML 1.1 safe schema.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -113,7 +117,7 @@ def _line(node: yaml.Node) -> int:
 class _Builder:
     """Turns a composed node tree into Python data, collecting located problems on the way."""
 
-    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
+    def __init__(self, loader: Any, source: str) -> None:
         self.loader = loader
         self.source = source
         self.problems: list[Problem] = []
@@ -188,7 +192,7 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
     Raises `InputError` for malformed YAML (with the parser's line and column) or an empty document.
     Duplicate keys are returned as problems (the first value is kept) so that validation can go on.
     """
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
