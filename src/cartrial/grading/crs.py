@@ -112,7 +112,7 @@ class CrsOptions:
 
     - `post_masking_grade` (A1): grade of a time point after masking therapy with no fever, hypotension or
       hypoxia. Default **1**: CRS grade 1 continues until a resolution is recorded; 0 treats CRS as
-      resolved at such a time point. Sources are silent [U].
+      resolved at such a time point. Sources are silent [U]: awaiting confirmation.
     - `masking_classes` (A2): which drugs mask fever. Default the broader PMC8021214 rule (antipyretics,
       anti-cytokine therapy, corticosteroids). Used where therapies are known (episodes with a therapies
       file); per-row grading takes the recorded `fever_masked` flag.
@@ -120,7 +120,8 @@ class CrsOptions:
       **3** (the table: grade 3 needs "a vasopressor with or without vasopressin", so any vasopressor
       requirement is at least grade 3); 2 counts only non-vasopressin drugs [D].
     - `sbp_threshold_mmhg` (A4): systolic blood pressure below which hypotension is present, used only when
-      hypotension is derived from a recorded SBP. Default **90** mmHg (adults) [U for children].
+      hypotension is derived from a recorded SBP. Default **90** mmHg (adults);
+      paediatric thresholds are age-specific [U]: awaiting confirmation.
     """
 
     post_masking_grade: int = 1

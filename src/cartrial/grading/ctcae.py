@@ -202,12 +202,13 @@ def grade_lab(
     LLN); platelets ("Thrombocytopenia") as v5 but grade 4 <10. Source: CTCAE v5.0/v6.0 as encoded in
     admiral (``toxicity-grading.md`` §4, §4.1).
 
-    `lln_required_for_higher_grades` (ambiguity of §4, not settled [U]): default False, grades 2-4 use the
-    absolute thresholds only; True requires every grade ≥ 1 to be below the LLN as well.
+    `lln_required_for_higher_grades` (ambiguity of §4, not settled [U], awaiting confirmation): default
+    False, grades 2-4 use the absolute thresholds only; True requires every grade ≥ 1 to be below the
+    LLN as well.
 
     `life_threatening_anemia`: anaemia grades 3-4 have clinical components; the laboratory-only grade is
     capped at 3, and a haemoglobin below the LLN is grade 4 only when life-threatening consequences are
-    recorded (``toxicity-grading.md`` §4 [U]). Ignored for other analytes.
+    recorded (``toxicity-grading.md`` §4 [U], awaiting confirmation). Ignored for other analytes.
     """
     kind = Analyte(analyte)
     criteria = _criteria(kind, ctcae_version)

@@ -244,9 +244,9 @@ def grade_legacy_crs(
     elevation; grade 4 ventilator support, grade 4 organ toxicity (transaminases excluded), and for CARTOX
     life-threatening hypotension; grade 5 death. Neither scale requires fever at grades 2-4.
 
-    `noninvasive_is_ventilator_support` [U]: whether CPAP/BiPAP count as the "ventilator support" of grade
-    4; default True (positive-pressure support), False grades them by FiO2. `thresholds`: Lee 2014
-    high-dose vasopressor thresholds (awaiting confirmation [U]).
+    `noninvasive_is_ventilator_support` [U], awaiting confirmation: whether CPAP/BiPAP count as the
+    "ventilator support" of grade 4; default True (positive-pressure support), False grades them by
+    FiO2. `thresholds`: Lee 2014 high-dose vasopressor thresholds (awaiting confirmation [U]).
     """
     kind = LegacyScale(scale)
     limits = thresholds or HighDoseVasopressorThresholds()
