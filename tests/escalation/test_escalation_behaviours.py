@@ -98,7 +98,7 @@ BEHAVIOURS = [
 ]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=5))
 def test_behaviours_compose_in_any_order(cohorts: list[tuple[int, int]]) -> None:
     """Section 10 invariant: stopping behaviours compose in any order with the same result."""

@@ -347,6 +347,16 @@ def simulate_command(
 ) -> None:
     """Operating characteristics under a true toxicity scenario (Monte Carlo, or exact for 3+3)."""
     truth_values = _floats(truth, "--truth") or []
+    skeleton_values = _floats(skeleton, "--skeleton")
+    if skeleton_values is not None and len(truth_values) != len(skeleton_values):
+        raise InputError(
+            Problem(
+                "the truth needs one probability per dose level",
+                field="--truth",
+                value=len(truth_values),
+                allowed=f"{len(skeleton_values)} values (as the skeleton)",
+            )
+        )
     if trials < 1:
         raise InputError(
             Problem("the number of trials must be ≥ 1", field="--trials", value=trials, allowed="≥ 1")
@@ -366,15 +376,6 @@ def simulate_command(
         no_skip=no_skip,
         cohort_size=cohort_size if design != "3+3" else None,
     )
-    if skeleton is not None and len(truth_values) != built.n_doses:
-        raise InputError(
-            Problem(
-                "the truth needs one probability per dose level",
-                field="--truth",
-                value=len(truth_values),
-                allowed=f"{built.n_doses} values (as the skeleton)",
-            )
-        )
     if exact:
         if not isinstance(built, ThreePlusThree):
             raise InputError(

@@ -260,6 +260,14 @@ class Crm(Design):
     # -- estimation for one trial (scipy quadrature or optimisation) ----------------------------------
     def posterior_summary(self, state: TrialState) -> tuple[float, float | None, np.ndarray]:
         """(beta_hat, posterior variance or None for mle, ptox per level) for a batch of one."""
+        key = f"crm-posterior:{sorted(self.options().items())!r}"
+        cached = state.cache.get(key)
+        if cached is None:
+            cached = self._posterior_summary(state)
+            state.cache[key] = cached
+        return cached
+
+    def _posterior_summary(self, state: TrialState) -> tuple[float, float | None, np.ndarray]:
         if self.integration == "grid":
             b_hat, var, ptox = self._grid_batch(state)
             return float(b_hat[0]), (None if var is None else float(var[0])), ptox[0]

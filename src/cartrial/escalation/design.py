@@ -88,6 +88,7 @@ class TrialState:
     dose: np.ndarray
     eliminated: np.ndarray
     patients: Outcomes | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, trials: int, n_doses: int) -> TrialState:

@@ -1,0 +1,78 @@
+"""Monte Carlo operating characteristics (``dose-escalation.md`` section 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cartrial.errors import ConfigurationError, InputError
+from cartrial.escalation import Boin, Crm, I3plus3, Mtpi2, ThreePlusThree, TiteCrm, simulate
+
+TRUTH = [0.05, 0.15, 0.30, 0.45, 0.60]
+
+
+def test_same_seed_same_result_and_different_seed_differs() -> None:
+    """Section 11 / issue 5 acceptance: simulation with a fixed seed is reproducible."""
+    a = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=6).as_dict()
+    b = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=6).as_dict()
+    c = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=7).as_dict()
+    for key in ("selection_pct", "no_mtd_pct", "mean_n", "mean_dlt", "early_stop_pct", "total_n"):
+        assert a[key] == b[key]
+    assert a["selection_pct"] != c["selection_pct"]
+
+
+def test_report_is_consistent() -> None:
+    """Selection % and no-MTD % sum to 100; total n = sum of mean n; BOIN uses all 30 patients when no
+    safety stop occurs (section 4.3 sample size)."""
+    oc = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=2000, seed=1)
+    assert sum(oc.selection_pct) + oc.no_mtd_pct == pytest.approx(100)
+    assert oc.total_n == pytest.approx(sum(oc.mean_n))
+    assert oc.total_n == pytest.approx(30)
+    assert oc.true_mtd == 3
+    expected_above = 100 * (oc.mean_n[3] + oc.mean_n[4]) / oc.total_n
+    assert oc.pct_treated_above_mtd == pytest.approx(expected_above)
+    assert oc.selection_pct[2] > 45  # the true MTD is the modal choice
+
+
+def test_all_safe_scenario_boin_selects_top() -> None:
+    """With all doses far below target, BOIN escalates to the top and selects it most often."""
+    oc = simulate(Boin(3, 0.3), [0.01, 0.02, 0.03], cohorts=10, trials=1000, seed=2)
+    assert oc.selection_pct[2] > 90
+
+
+def test_all_toxic_scenario_stops_early() -> None:
+    """Section 4.3: level 1 eliminated -> stop, no MTD; with truth 0.8 at level 1 most trials stop."""
+    oc = simulate(Boin(3, 0.3), [0.8, 0.9, 0.95], cohorts=10, trials=1000, seed=2)
+    assert oc.early_stop_pct > 80
+    assert oc.no_mtd_pct >= oc.early_stop_pct
+
+
+@pytest.mark.parametrize("design", [Mtpi2(5, 0.3), I3plus3(5, 0.3)])
+def test_mtpi2_and_i3plus3_practically_identical(design: object) -> None:
+    """Section 6: with cohorts of 3, i3+3 and mTPI-2 give practically identical OCs in the standard scenario
+    (same decision tables up to n = 9 here; common random numbers)."""
+    a = simulate(Mtpi2(5, 0.3), TRUTH, cohorts=10, trials=2000, seed=5)
+    b = simulate(I3plus3(5, 0.3), TRUTH, cohorts=10, trials=2000, seed=5)
+    assert np.allclose(a.selection_pct, b.selection_pct, atol=3)
+
+
+def test_crm_simulation_runs_and_selects_near_target() -> None:
+    """CRM simulation (grid integration), cohorts of 3: the true MTD is the modal selection."""
+    oc = simulate(
+        Crm([0.05, 0.12, 0.25, 0.40, 0.55], 0.3), TRUTH, cohorts=8, cohort_size=3, trials=500, seed=4
+    )
+    assert int(np.argmax(oc.selection_pct)) == 2
+
+
+def test_bad_inputs() -> None:
+    """Bad input: truth length != doses, trials < 1, probabilities outside [0, 1] (issue 5)."""
+    with pytest.raises(InputError, match="truth"):
+        simulate(Boin(5, 0.3), [0.1, 0.2], cohorts=10, trials=10, seed=1)
+    with pytest.raises(InputError, match="trials"):
+        simulate(Boin(2, 0.3), [0.1, 0.2], cohorts=10, trials=0, seed=1)
+    with pytest.raises(InputError, match="truth"):
+        simulate(Boin(2, 0.3), [0.1, 1.2], cohorts=10, trials=10, seed=1)
+    with pytest.raises(InputError, match="cohort"):
+        simulate(ThreePlusThree(2), [0.1, 0.2], cohorts=10, trials=10, seed=1, cohort_size=2)
+    with pytest.raises(ConfigurationError):
+        simulate(TiteCrm([0.1, 0.2], 0.25, window_days=28), [0.1, 0.2], cohorts=3, trials=10, seed=1)

@@ -1,0 +1,279 @@
+"""design_from_spec (protocol escalation section) and the `cartrial escalate` CLI contract (issue 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from cartrial.cli import app
+from cartrial.escalation import BehavingDesign, Boin, ThreePlusThree, design_from_spec, parse_outcomes
+
+runner = CliRunner()
+
+
+def _spec(**fields: object) -> SimpleNamespace:
+    base: dict[str, object] = {
+        "design": "boin",
+        "variant": "escalation_only",
+        "target": 0.3,
+        "skeleton": None,
+        "prior_var": 1.34,
+        "model": "empiric",
+        "method": "bayes",
+        "cutoff_eliminate": 0.95,
+        "cohort_size": 3,
+        "max_n": 30,
+        "stop_n_at_dose": 12,
+        "no_skip": True,
+        "dlt_window_days": 28,
+        "stagger_days": 0,
+        "dlt_rules": [],
+    }
+    base.update(fields)
+    return SimpleNamespace(**base)
+
+
+def test_design_from_duck_typed_spec() -> None:
+    """The protocol's escalation section configures the design and its behaviours (issue 5)."""
+    design = design_from_spec(_spec(), 5)
+    assert isinstance(design, BehavingDesign) and isinstance(design.inner, Boin)
+    names = [b["behaviour"] for b in design.options()["behaviours"]]
+    assert names == ["stop_at_n", "stop_when_n_at_dose", "dont_skip_doses"]
+    assert design.options()["behaviours"][1]["requires_stay"] is True  # BOIN n.earlystop (section 4.3)
+    three = design_from_spec(_spec(design="3+3", max_n=None, stop_n_at_dose=None, no_skip=False), 2)
+    assert isinstance(three, ThreePlusThree) and three.variant == "escalation_only"
+
+
+def test_design_from_real_protocol(examples_dir: Path) -> None:
+    """The shipped CT103A protocol configures a two-level 3+3 with expansion of 6 at level 2."""
+    from cartrial.protocol import load_protocol
+
+    protocol = load_protocol(examples_dir / "ct103a-nmosd" / "protocol.yaml")
+    design = design_from_spec(protocol.escalation, len(protocol.dose_levels), expansion=protocol.expansion)
+    fit = design.fit(parse_outcomes("1NNN 2NNN", 2))
+    assert fit.next_dose == 2 and fit.continue_
+    assert fit.select_mtd().dose_level == 2
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_next_json_keys() -> None:
+    """JSON keys next_dose, continue, admissible, mtd (issue 5 CLI contract); 1-based levels."""
+    code, out = _run(
+        "escalate",
+        "next",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--doses",
+        "5",
+        "--outcomes",
+        "1NNN 2NTN",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["next_dose"] == 2 and data["continue"] is True
+    assert data["admissible"] == [1, 2, 3, 4, 5]
+    assert "mtd" in data
+
+
+def test_next_crm_dfcrm_example_via_cli() -> None:
+    """CRM through the CLI: dfcrm example (section 7.3) recommends level 2."""
+    code, out = _run(
+        "escalate",
+        "next",
+        "--design",
+        "crm",
+        "--target",
+        "0.2",
+        "--skeleton",
+        "0.05,0.10,0.20,0.35,0.50,0.70",
+        "--doses",
+        "6",
+        "--outcomes",
+        "3N 4N 4T 3N 3N 4T 3T 2N 2N 2N",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["next_dose"] == 2
+
+
+def test_tite_next_via_cli() -> None:
+    """TITE-CRM via --followup and --window."""
+    code, out = _run(
+        "escalate",
+        "next",
+        "--design",
+        "tite-crm",
+        "--target",
+        "0.25",
+        "--skeleton",
+        "0.1,0.2,0.3",
+        "--doses",
+        "3",
+        "--outcomes",
+        "1N 1N 1N",
+        "--followup",
+        "28,14,3",
+        "--window",
+        "28",
+        "--json",
+    )
+    assert code == 0, out
+    assert json.loads(out)["options"]["window_days"] == 28
+
+
+def test_table_json() -> None:
+    """escalate table reproduces the BOIN get.boundary example (section 4.4)."""
+    code, out = _run(
+        "escalate",
+        "table",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--max-n",
+        "30",
+        "--cohort-size",
+        "3",
+        "--json",
+    )
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    assert [r["eliminate_min"] for r in rows] == [3, 4, 5, 7, 8, 9, 10, 11, 12, 14]
+
+
+def test_paths_json() -> None:
+    """escalate paths: (cohort size + 1)^k paths when nothing stops; JSON has
+    next_dose/continue/admissible/mtd."""
+    code, out = _run(
+        "escalate",
+        "paths",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--doses",
+        "5",
+        "--outcomes",
+        "1NNN",
+        "--cohorts",
+        "2",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["next_dose"] == 2 and len(data["paths"]) == 16
+    assert {"next_dose", "continue", "admissible", "mtd"} <= set(data)
+
+
+def test_simulate_json_keys_and_exact() -> None:
+    """simulate JSON keys (issue 5); --exact for 3+3."""
+    code, out = _run(
+        "escalate",
+        "simulate",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--truth",
+        "0.05,0.15,0.30,0.45,0.60",
+        "--cohorts",
+        "10",
+        "--cohort-size",
+        "3",
+        "--trials",
+        "500",
+        "--seed",
+        "6",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "selection_pct",
+        "no_mtd_pct",
+        "mean_n",
+        "mean_dlt",
+        "early_stop_pct",
+        "total_n",
+        "trials",
+        "seconds",
+    ):
+        assert key in data
+    assert len(data["selection_pct"]) == 5
+    code, out = _run(
+        "escalate", "simulate", "--design", "3+3", "--truth", "0.05,0.15,0.30,0.45,0.60", "--exact", "--json"
+    )
+    assert code == 0 and json.loads(out)["method"] == "exact"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["next", "--design", "boin", "--target", "1.3", "--doses", "5"], "--target"),
+        (["next", "--design", "boin", "--target", "0.3", "--doses", "5", "--outcomes", "1NNX"], "--outcomes"),
+        (["next", "--design", "boin", "--target", "0.3", "--doses", "5", "--outcomes", "0NNN"], "--outcomes"),
+        (["next", "--design", "boin", "--target", "0.3", "--doses", "5", "--outcomes", "6NNN"], "--outcomes"),
+        (
+            ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.3,0.2"],
+            "skeleton",
+        ),
+        (
+            ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.3,1.2"],
+            "skeleton",
+        ),
+        (
+            ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--trials", "0"],
+            "--trials",
+        ),
+        (
+            [
+                "simulate",
+                "--design",
+                "crm",
+                "--target",
+                "0.3",
+                "--skeleton",
+                "0.1,0.2,0.3",
+                "--truth",
+                "0.1,0.2",
+            ],
+            "truth",
+        ),
+        (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--exact"], "--exact"),
+        (["next", "--design", "foo", "--doses", "3"], "design"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -> None:
+    """Bad input: a clear message naming the argument and what is allowed, exit 2 (issue 5)."""
+    from cartrial.cli import main
+
+    code = main(["escalate", *args])
+    assert code == 2
+    result = runner.invoke(app, ["escalate", *args])
+    assert fragment in str(result.exception) or fragment in result.output
+
+
+def test_demo_step(tmp_path: Path, examples_dir: Path) -> None:
+    """Demo: replays 1NNN, 2NNN, expansion with the protocol's design and writes exact OCs (JSON + CSV)."""
+    from rich.console import Console
+
+    from cartrial.commands import escalation_commands
+    from cartrial.demo import DemoContext
+
+    ctx = DemoContext(examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(width=100))
+    escalation_commands.demo(ctx)
+    replay = json.loads((tmp_path / "escalation" / "replay.json").read_text())
+    assert [s["next_dose"] for s in replay["steps"]] == [1, 2, 2, None]
+    ocs = json.loads((tmp_path / "escalation" / "operating_characteristics.json").read_text())
+    assert all(oc["method"] == "exact" for oc in ocs)
+    assert (tmp_path / "escalation" / "operating_characteristics.csv").read_text().startswith("scenario,")
