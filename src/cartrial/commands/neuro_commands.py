@@ -22,6 +22,7 @@ from rich.table import Table
 from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
 from cartrial.neuro.edss import FS_NAMES, EdssOptions, edss_array, rule_codes
 from cartrial.neuro.edss import SOURCE as EDSS_SOURCE
 from cartrial.neuro.osis import OSIS_SOURCE
@@ -882,6 +883,9 @@ def demo(ctx: DemoContext) -> None:
         pd.DataFrame([vars(r) for r in km.table]).to_csv(index=False, lineterminator="\n"),
     )
 
+    disability = disability_frame(edss_scored, infusions, records, relapse_options)
+    write_atomic(out_dir / "disability_change.csv", disability.to_csv(index=False, lineterminator="\n"))
+
     # EDSS change baseline -> last visit per subject
     first_last = edss_scored.groupby("subject_id")["edss"].agg(["first", "last"])
     reduced = int((first_last["last"] < first_last["first"]).sum())
@@ -900,6 +904,18 @@ def demo(ctx: DemoContext) -> None:
         if summary.definition in DEFAULT_RESPONDERS.values():
             table.add_row(f"{summary.domain.value} improved", summary.label(), summary.description)
     table.add_row(
+        "EDSS improvement",
+        f"confirmed in {int(disability['improvement_confirmed'].sum())}/{len(disability)}, "
+        f"unconfirmed in {int(disability['improvement_unconfirmed'].sum())}",
+        "cdi_common (>= 1.0 if baseline <= 5.5, else 0.5), confirmed at >= 84 days, fixed reference",
+    )
+    table.add_row(
+        "EDSS worsening",
+        f"confirmed in {int(disability['worsening_confirmed'].sum())}/{len(disability)}, "
+        f"unconfirmed in {int(disability['worsening_unconfirmed'].sum())}",
+        "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
+    )
+    table.add_row(
         "ARR before", _rate_cell(arr.pre), f"{relapse_options.pre_window_months} months before infusion"
     )
     table.add_row("ARR after", _rate_cell(arr.post), "infusion to last assessment")
@@ -911,6 +927,50 @@ def demo(ctx: DemoContext) -> None:
     )
     ctx.console.print(table)
     ctx.console.print(f"neuro results written to {out_dir}/")
+
+
+def disability_frame(
+    edss_scored: pd.DataFrame,
+    infusions: dict[str, date],
+    records: list[RelapseRecord],
+    relapse_options: RelapseOptions,
+    options: DisabilityOptions | None = None,
+) -> pd.DataFrame:
+    """Confirmed and unconfirmed EDSS improvement and worsening per subject (neuro-outcomes §5), from the
+    baseline visit (last on or before day 0) on; relapses classify worsening as RAW or PIRA."""
+    options = options or DisabilityOptions()
+    attacks = merge_attacks(records, relapse_options)
+    rows = []
+    for sid, group in edss_scored.groupby("subject_id", sort=True):
+        if sid not in infusions or group["edss"].isna().any():
+            continue
+        day0 = infusions[str(sid)]
+        days = [(pd.Timestamp(t).date() - day0).days for t in group["assessed_at"]]
+        visits = [(d, float(e)) for d, e in zip(days, group["edss"], strict=True)]
+        baseline_days = [d for d, _ in visits if d <= 0]
+        start = max(baseline_days) if baseline_days else min(d for d, _ in visits)
+        visits = [(d, e) for d, e in visits if d >= start]
+        relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == sid]
+        worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
+        better = confirmed_disability_change(visits, "improvement", options)
+        rows.append(
+            {
+                "subject_id": sid,
+                "baseline_edss": visits[0][1],
+                "last_edss": visits[-1][1],
+                "improvement_evaluable": better.evaluable,
+                "improvement_confirmed": better.confirmed is not None,
+                "improvement_confirmed_day": better.confirmed.confirmation_day if better.confirmed else None,
+                "improvement_unconfirmed": better.confirmed is None and bool(better.unconfirmed),
+                "worsening_confirmed": worse.confirmed is not None,
+                "worsening_relapse_associated": worse.confirmed.relapse_associated
+                if worse.confirmed
+                else None,
+                "worsening_unconfirmed": worse.confirmed is None and bool(worse.unconfirmed),
+                "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _rate_cell(rate: Any) -> str:
