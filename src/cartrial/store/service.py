@@ -587,6 +587,7 @@ class StudyService:
     ) -> None:
         subject_column = model.subject_column
         if model is Subject:
+            self._check_birth_date_privacy(tx.connection, rows)
             sites = {row.get("site_id") for row in rows if "site_id" in row}
             known = set(tx.connection.execute(select(_site_table().c.site_id)).scalars())
             unknown = sorted(str(s) for s in sites if s is not None and s not in known)
@@ -628,6 +629,23 @@ class StudyService:
             subject_sites.values(),
             f"data written to {table_name}",
         )
+
+    @staticmethod
+    def _check_birth_date_privacy(connection: Connection, rows: Sequence[RowLike]) -> None:
+        study = _table_of(STUDY_TABLES["study"])
+        precision = connection.execute(select(study.c.birth_date_precision).limit(1)).scalar() or "year"
+        if precision == "date":
+            return
+        offending = [row["subject_id"] for row in rows if row.get("birth_date") is not None]
+        if offending:
+            raise InputError(
+                Problem(
+                    "the study's privacy setting keeps the birth year only (birth_date_precision=year); "
+                    "give birth_year instead of birth_date",
+                    field="subject.birth_date",
+                    value=", ".join(map(str, offending[:10])),
+                )
+            )
 
     @staticmethod
     def _subject_sites(connection: Connection, subject_ids: Iterable[Any]) -> dict[str, str]:
@@ -892,6 +910,8 @@ class StudyService:
             if not diff:
                 return int(current["version"])
             self._check_record_sites(tx, model, table_name, [current, {**current, **diff}])
+            if model is Subject:
+                self._check_birth_date_privacy(tx.connection, [{**current, **diff}])
             if _is_locked(model, current, tx.lock) or _is_locked(model, {**current, **diff}, tx.lock):
                 assert tx.lock is not None
                 raise ConflictError(

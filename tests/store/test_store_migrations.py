@@ -1,0 +1,64 @@
+"""Migrations: upgrade from an empty database on both backends, idempotent, shipped inside the package.
+
+Requirements: issue 7 ("SQLAlchemy 2, Alembic migrations"; "Same code, same migrations, same tests on both";
+`cartrial db upgrade`), and the append-only triggers being created by the migration itself.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+from sqlalchemy import inspect
+
+from cartrial.errors import ConfigurationError
+from cartrial.store import StudyService, connect, upgrade
+from cartrial.store.database import current_revision, head_revision, resolve_url
+from cartrial.store.models import Base
+
+
+def test_upgrade_from_empty_creates_every_table_and_is_idempotent(db_url: str) -> None:
+    """Upgrading an empty database reaches head with every model table; upgrading again changes nothing."""
+    engine = connect(db_url)
+    assert current_revision(engine) is None
+    assert upgrade(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert upgrade(engine) == head_revision()
+    assert set(inspect(engine).get_table_names()) == tables
+    engine.dispose()
+
+
+def test_service_refuses_an_uninitialised_database(db_url: str) -> None:
+    """A database without the schema gives a clear message pointing to `cartrial db init`."""
+    with pytest.raises(ConfigurationError, match="cartrial db init"):
+        StudyService(connect(db_url))
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    """Alembic's script location is package data, so a non-editable install finds it (issue 7)."""
+    root = resources.files("cartrial.store.migrations")
+    assert root.joinpath("env.py").is_file()
+    assert root.joinpath("script.py.mako").is_file()
+    versions = [p.name for p in root.joinpath("versions").iterdir() if p.name.endswith(".py")]
+    assert "0001_initial_schema.py" in versions
+
+
+def test_sqlite_connection_settings(tmp_path) -> None:
+    """SQLite: WAL journal, foreign keys on, busy timeout (issue 7: "WAL mode, foreign keys on")."""
+    engine = connect(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    engine.dispose()
+
+
+def test_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default URL sqlite:///cartrial.db, overridden by CARTRIAL_DB_URL; postgresql:// uses psycopg."""
+    monkeypatch.delenv("CARTRIAL_DB_URL", raising=False)
+    assert resolve_url(None) == "sqlite:///cartrial.db"
+    monkeypatch.setenv("CARTRIAL_DB_URL", "sqlite:///elsewhere.db")
+    assert resolve_url(None) == "sqlite:///elsewhere.db"
+    assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert resolve_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"

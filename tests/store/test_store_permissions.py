@@ -1,0 +1,172 @@
+"""Role-based access enforced in the service layer: each role is refused what it may not do.
+
+Requirements: issue 7 (roles admin, investigator = enter/edit own site's data, data_manager = edit, query,
+monitor = read, raise queries, statistician = read, lock, analyse; "permissions are enforced in the service
+layer, not only the CLI"; "Passwords ... hashed with a current algorithm from a well-kept library");
+ICH E6(R3) 4.2.2 via data-standards.md 8.1 (user account and role changes are logged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from cartrial.errors import PermissionDeniedError
+from cartrial.store import PERMISSIONS, Action, StudyService
+
+INFUSION = {"subject_id": "CT-001", "infused_at": "2021-06-01T02:00:00Z", "dose_level": 1}
+FOREIGN_INFUSION = {"subject_id": "CT-101", "infused_at": "2021-06-11T02:00:00Z", "dose_level": 1}
+
+
+def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str], object]]:
+    """Each operation as a function of the acting user. Names match `EXPECTED`."""
+    return {
+        "read": lambda u: service.get_record(u, "infusion", record_id),
+        "audit_history": lambda u: service.audit_history("CT-001", actor=u),
+        "enter": lambda u: service.insert_record(
+            u,
+            "lab_result",
+            {"subject_id": "CT-001", "analyte": "wbc", "collected_at": f"2021-06-0{len(u)}T00:00:00Z"},
+        ),
+        "enter_other_site": lambda u: service.insert_record(u, "infusion", FOREIGN_INFUSION),
+        "edit": lambda u: service.update_record(
+            u,
+            "infusion",
+            record_id,
+            {"weight_kg": float(len(u))},
+            int(service.get_record("admin", "infusion", record_id)["version"]),
+            "correction",
+        ),
+        "raise_query": lambda u: service.raise_query(u, "infusion", record_id, "please check the weight"),
+        "lock_and_unlock": lambda u: service.lock(u, dt.date(2020, 1, 1), "interim"),
+        "unlock": lambda u: service.unlock(u, "reopen"),
+        "add_user": lambda u: service.add_user(u, f"new_{u}", "monitor"),
+        "derive": lambda u: service.store_derived(
+            u,
+            [
+                {
+                    "subject_id": "CT-001",
+                    "engine": "test",
+                    "engine_version": "0",
+                    "source_table": "infusion",
+                    "source_record_id": record_id,
+                    "parameter": "p",
+                    "value_number": 1.0,
+                }
+            ],
+            source="test",
+        ),
+    }
+
+
+EXPECTED: dict[str, set[str]] = {
+    "admin": {
+        "read",
+        "audit_history",
+        "enter",
+        "enter_other_site",
+        "edit",
+        "raise_query",
+        "lock_and_unlock",
+        "unlock",
+        "add_user",
+        "derive",
+    },
+    "data_manager": {"read", "audit_history", "enter", "enter_other_site", "edit", "raise_query"},
+    "investigator": {"read", "audit_history", "enter", "edit"},
+    "monitor": {"read", "audit_history", "raise_query"},
+    "statistician": {"read", "audit_history", "lock_and_unlock", "derive"},
+}
+"""What each role may do, from the role descriptions of issue 7 (the investigator user `inv` is at TJH,
+CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin."""
+
+USER_OF_ROLE = {
+    "admin": "admin",
+    "data_manager": "dm",
+    "investigator": "inv",
+    "monitor": "mon",
+    "statistician": "stat",
+}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_each_role_is_refused_what_it_may_not_do(study, role: str) -> None:
+    """Every operation either succeeds (allowed) or raises PermissionDeniedError naming user and role."""
+    service: StudyService = study.service
+    record_id = service.insert_record("admin", "infusion", INFUSION)
+    username = USER_OF_ROLE[role]
+    for name, operation in operations(service, record_id).items():
+        if name == "unlock" and service.active_lock() is None:
+            service.lock("admin", dt.date(2020, 1, 1), "lock for the unlock check")
+        allowed = name in EXPECTED[role]
+        audit_before = service.table_counts()["audit_log"]
+        if allowed:
+            operation(username)
+        else:
+            with pytest.raises(PermissionDeniedError, match=f"'{username}' \\(role {role}"):
+                operation(username)
+            assert service.table_counts()["audit_log"] == audit_before, name
+        if name == "lock_and_unlock" and allowed:
+            service.unlock("admin", "undo test lock")
+    assert service.verify_audit().ok
+
+
+def test_investigator_cannot_import_or_edit_another_sites_subjects(study) -> None:
+    """Investigators enter/edit their own site's data only (issue 7), also through bulk imports."""
+    service: StudyService = study.service
+    with pytest.raises(PermissionDeniedError, match="own site"), service.transaction("inv", "import") as tx:
+        service.upsert_rows(tx, "infusion", [INFUSION, FOREIGN_INFUSION])
+    foreign = service.find_records("admin", "subject", subject_id="CT-101")[0]
+    with pytest.raises(PermissionDeniedError, match="own site"):
+        service.update_record("inv", "subject", foreign["id"], {"sex": "F"}, foreign["version"], "fix")
+    own = service.find_records("admin", "subject", subject_id="CT-001")[0]
+    with pytest.raises(PermissionDeniedError, match="own site"):
+        service.update_record("inv", "subject", own["id"], {"site_id": "PUMCH"}, own["version"], "move")
+    assert service.table_counts()["infusion"] == 0
+
+
+def test_permission_matrix_matches_issue_roles() -> None:
+    """The single permission matrix encodes issue 7's role list (unlock and user management: admin only)."""
+    assert set(PERMISSIONS) == {"admin", "investigator", "data_manager", "monitor", "statistician"}
+    assert [r for r in PERMISSIONS if Action.UNLOCK in PERMISSIONS[r]] == ["admin"]
+    assert [r for r in PERMISSIONS if Action.MANAGE_USERS in PERMISSIONS[r]] == ["admin"]
+    assert {r for r in PERMISSIONS if Action.LOCK in PERMISSIONS[r]} == {"admin", "statistician"}
+    assert {r for r in PERMISSIONS if Action.RAISE_QUERY in PERMISSIONS[r]} == {
+        "admin",
+        "data_manager",
+        "monitor",
+    }
+    assert all(Action.READ in actions for actions in PERMISSIONS.values())
+    assert Action.EDIT not in PERMISSIONS["monitor"] and Action.EDIT not in PERMISSIONS["statistician"]
+
+
+def test_role_change_is_audited_with_reason(study) -> None:
+    """User and role changes are logged (ICH E6(R3) 4.2.2) and need a reason."""
+    service: StudyService = study.service
+    service.set_role("admin", "mon", "data_manager", "monitor moved to data management")
+    rows = service.audit_rows(actor="admin")
+    change = [r for r in rows if r["table_name"] == "app_user" and r["action"] == "update"][-1]
+    assert (change["field"], change["old_value"], change["new_value"]) == (
+        "role",
+        '"monitor"',
+        '"data_manager"',
+    )
+    assert change["reason"] == "monitor moved to data management"
+    assert service.actor("mon").role == "data_manager"
+    with pytest.raises(PermissionDeniedError):
+        service.set_role("dm", "mon", "admin", "escalate myself")
+
+
+def test_passwords_are_argon2id_hashes_never_in_the_audit_trail(study) -> None:
+    """Passwords are stored as argon2id hashes (argon2-cffi, RFC 9106) and never appear in the audit log."""
+    service: StudyService = study.service
+    service.add_user("admin", "pw_user", "monitor", password="correct horse battery staple")
+    stored = service.find_records("admin", "app_user", username="pw_user")[0]["password_hash"]
+    assert stored.startswith("$argon2id$")
+    assert service.verify_password("pw_user", "correct horse battery staple")
+    assert not service.verify_password("pw_user", "wrong")
+    assert not service.verify_password("nobody", "x")
+    for row in service.audit_rows(actor="admin"):
+        assert "argon2" not in (row["new_value"] or "") and "horse" not in (row["new_value"] or "")
