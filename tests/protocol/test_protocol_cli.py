@@ -220,3 +220,22 @@ def test_screen_refuses_duplicate_candidate_ids(
     copy.write_text(candidate_files[0].read_text())
     code, _, err = run(capsys, "screen", str(protocol_file), str(candidate_files[0]), str(copy))
     assert code == 2 and "SCR-001" in err and "copy.yaml" in err
+
+
+def test_show_marks_worked_weights_outside_level_bounds(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path, tmp_path: Path
+) -> None:
+    """A level for ≥ 60 kg shows 'outside bounds' at 50 kg instead of a dose; --json gives the error."""
+    text = protocol_file.read_text().replace(
+        "    cells_per_kg: 500000             # [V]\n",
+        "    cells_per_kg: 500000             # [V]\n    min_weight_kg: 60\n    max_total_cells: 40000000\n",
+    )
+    bounded = tmp_path / "bounded.yaml"
+    bounded.write_text(text)
+    code, out, _ = run(capsys, "protocol", "show", str(bounded))
+    assert code == 0 and "outside bounds" in out and "4×10^7 (cap)" in out
+    _, out, _ = run(capsys, "protocol", "show", "--json", str(bounded))
+    rows = {(r["level"], r["weight_kg"]): r for r in json.loads(out)["worked_doses"]}
+    assert "error" in rows[(1, 50.0)]
+    assert rows[(1, 90.0)]["total_cells"] == 4e7 and rows[(1, 90.0)]["cap_applied"]  # 4.5e7 capped at 4e7
+    assert rows[(1, 70.0)]["total_cells"] == 3.5e7 and not rows[(1, 70.0)]["cap_applied"]

@@ -512,3 +512,22 @@ def test_cross_section_errors_are_reported_with_field_errors_elsewhere() -> None
     problems = problems_of(text)
     fields = [p.field for p in problems]
     assert fields == ["study.colour", "escalation.skeleton", "escalation.dlt_window_days"]
+
+
+def test_pure_python_yaml_loader_gives_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The libyaml composer is used when PyYAML has it; the pure-Python fallback reports the same lines."""
+    import yaml
+
+    from cartrial.protocol import yaml_source
+
+    cases = [
+        MINIMAL.replace("dlt_window_days: 28", "dlt_window_days: 35"),
+        MINIMAL.replace('design: "3+3"', "design: nope"),
+        MINIMAL.replace("  id: T-1\n", "  id: T-1\n  id: T-2\n"),
+        MINIMAL.replace('  design: "3+3"', '  design: ["3+3"'),
+    ]
+    fast = [[(p.line, p.field) for p in problems_of(text)] for text in cases]
+    monkeypatch.setattr(yaml_source, "_Loader", yaml.SafeLoader)
+    slow = [[(p.line, p.field) for p in problems_of(text)] for text in cases]
+    assert fast == slow
+    assert parse_protocol(MINIMAL).study.id == "T-1"
