@@ -112,6 +112,14 @@ class TrialState:
         tried = self.n > 0
         return np.where(tried.any(axis=1), self.n_doses - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
 
+    def row_offsets(self) -> np.ndarray:
+        """Flat index of each trial's first dose (row * K), cached: flat indexing is the fast path."""
+        offsets = self.cache.get("row_offsets")
+        if offsets is None or offsets.shape[0] != self.trials:
+            offsets = np.arange(self.trials, dtype=np.int64) * self.n_doses
+            self.cache["row_offsets"] = offsets
+        return offsets
+
     def at_current(self, array: np.ndarray) -> np.ndarray:
         rows = np.arange(self.trials)
         return array[rows, np.maximum(self.dose, 0)]
@@ -345,15 +353,11 @@ def step_to(state: TrialState, decision: np.ndarray, admissible: np.ndarray) -> 
     stay; de-escalation from level 1 becomes stay (BOIN 2.7.2 `get.oc`, ``dose-escalation.md`` 4.2)."""
     k = state.n_doses
     d = state.dose
-    rows = np.arange(state.trials)
-    up = np.minimum(d + 1, k - 1)
-    can_up = (d + 1 < k) & admissible[rows, up]
-    down = np.maximum(d - 1, 0)
-    nxt = d.copy()
-    nxt = np.where((decision == Decision.ESCALATE) & can_up, d + 1, nxt)
-    lower = (decision == Decision.DEESCALATE) | (decision == Decision.ELIMINATE)
-    nxt = np.where(lower & (d > 0), down, nxt)
-    return nxt
+    flat_up = state.row_offsets() + np.minimum(d + 1, k - 1)
+    can_up = (d + 1 < k) & admissible.ravel()[flat_up]
+    up = (decision == Decision.ESCALATE) & can_up
+    down = (decision >= Decision.DEESCALATE) & (d > 0)
+    return d + up.astype(np.int64) - down.astype(np.int64)
 
 
 def check_target(target: float, *, field_name: str = "target") -> float:

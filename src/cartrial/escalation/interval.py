@@ -122,8 +122,7 @@ class IntervalDesign(Design):
 
     def _current_codes(self, state: TrialState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(flat index of the current dose, n there, decision code there)."""
-        k = state.n_doses
-        flat = np.arange(state.trials) * k + np.maximum(state.dose, 0)
+        flat = state.row_offsets() + np.maximum(state.dose, 0)
         n_d = state.n.ravel()[flat]
         table = self.table_array(int(n_d.max(initial=0)))
         codes = table.ravel()[n_d * table.shape[1] + state.y.ravel()[flat]]
@@ -158,8 +157,7 @@ class IntervalDesign(Design):
         # A next dose that is itself eliminated (only possible with inconsistent user histories): go down.
         k = state.n_doses
         bad = (
-            ~proposal.stop
-            & state.eliminated.ravel()[np.arange(state.trials) * k + np.maximum(proposal.next_dose, 0)]
+            ~proposal.stop & state.eliminated.ravel()[state.row_offsets() + np.maximum(proposal.next_dose, 0)]
         )
         if bad.any():
             allowed_below = ~state.eliminated & (np.arange(k)[None, :] <= proposal.next_dose[:, None])

@@ -173,18 +173,20 @@ def simulate(
     reason = np.zeros(trials, dtype=np.int64)
     dose = sim_design.decide(state).next_dose.copy()
     column = np.arange(size)
+    offsets = state.row_offsets()
     for _ in range(cohorts):
         uniforms = rng.random((trials, size))
-        this_size = np.full(trials, size, dtype=np.int64)
         if max_n is not None:
             this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
             active &= this_size > 0
+            treated = active[:, None] & (column[None, :] < this_size[:, None])
+        else:
+            treated = np.broadcast_to(active[:, None], (trials, size))
         if not active.any():
             break
-        treated = active[:, None] & (column[None, :] < this_size[:, None])
-        dlts = (treated & (uniforms < p[dose][:, None])).sum(axis=1)
-        flat = rows * k + dose  # one cell per trial: plain fancy-index addition is exact
-        state.n.ravel()[flat] += treated.sum(axis=1)
+        dlts = np.count_nonzero(treated & (uniforms < p[dose][:, None]), axis=1)
+        flat = offsets + dose  # one cell per trial: plain fancy-index addition is exact
+        state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
         state.y.ravel()[flat] += dlts
         state.dose = np.where(active, dose, state.dose)
         proposal = sim_design.step(state, active)

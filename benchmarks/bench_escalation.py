@@ -1,0 +1,50 @@
+"""Escalation benchmarks (issue 5): BOIN operating characteristics and exact 3+3.
+
+Scenario: BOIN, target 0.3, truth 0.05/0.15/0.30/0.45/0.60, 10 cohorts of 3, 10,000 trials, in-process,
+vectorised across trials (target <= 0.05 s; R BOIN get.oc about 6.4 s on 2 cores). Also 100,000 trials to
+show scaling, and exact 3+3 enumeration for 5 doses (target <= 5 ms).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.timing import best_seconds
+from cartrial.escalation import Boin, ThreePlusThree, exact_three_plus_three, simulate
+
+TRUTH = [0.05, 0.15, 0.30, 0.45, 0.60]
+
+
+def run() -> list[dict[str, Any]]:
+    design = Boin(5, 0.3)
+    results: list[dict[str, Any]] = []
+    for trials, target_s in ((10_000, 0.05), (100_000, None)):
+        seconds = best_seconds(
+            lambda t=trials: simulate(design, TRUTH, cohorts=10, trials=t, seed=6), repeat=5
+        )
+        oc = simulate(design, TRUTH, cohorts=10, trials=trials, seed=6)
+        results.append(
+            {
+                "name": f"boin_oc_{trials}_trials",
+                "value": seconds,
+                "unit": "s",
+                "target": "<= 0.05 s (issue 5; R BOIN get.oc ~6.4 s)" if target_s else "scaling (no target)",
+                "meets_target": seconds <= target_s if target_s else True,
+                "trials": trials,
+                "selection_pct": [round(v, 2) for v in oc.selection_pct],
+                "speedup_vs_r_boin": round(6.4 / seconds, 1),
+            }
+        )
+    for variant in ("deescalation", "escalation_only"):
+        three = ThreePlusThree(5, variant=variant)  # type: ignore[arg-type]
+        seconds = best_seconds(lambda d=three: exact_three_plus_three(d, TRUTH), repeat=20, warmup=2)
+        results.append(
+            {
+                "name": f"exact_3plus3_5_doses_{variant}",
+                "value": seconds * 1000,
+                "unit": "ms",
+                "target": "<= 5 ms (issue 5)",
+                "meets_target": seconds <= 0.005,
+            }
+        )
+    return results
