@@ -203,8 +203,15 @@ def test_icans_episode() -> None:
     problems = RowProblems("icans.csv")
     inputs = parse_icans_frame(frame, problems)
     assert not problems
-    (episode,) = icans_episodes(inputs, INFUSIONS)
+    dexamethasone = [
+        TherapyRecord(
+            "S1", INFUSED + timedelta(days=2, hours=12), "corticosteroid", "dexamethasone", 10, "mg"
+        ),
+        TherapyRecord("S1", INFUSED + timedelta(days=9), "corticosteroid", "dexamethasone", 10, "mg"),
+    ]
+    (episode,) = icans_episodes(inputs, INFUSIONS, therapies=dexamethasone)
     assert episode.max_grade == 3 and episode.duration_days == pytest.approx(2.0)
+    assert episode.therapies["corticosteroid"] == 1  # only the dose given during the episode
     (event,) = episode_events([episode])
     assert event.category is ToxicityCategory.ICANS and event.scale == "ASTCT 2019"
 

@@ -418,7 +418,9 @@ def episodes_command(
     file: Path = typer.Argument(..., help="CRS or ICANS assessments CSV (kind detected from the columns)."),
     infusion_dates: Path = typer.Option(..., "--infusion-dates", help="CSV with subject_id, infused_at."),
     kind: str | None = typer.Option(None, "--kind", help="crs or icans (default: detect from the columns)."),
-    therapies: Path | None = typer.Option(None, "--therapies", help="Therapies CSV (CRS episodes)."),
+    therapies: Path | None = typer.Option(
+        None, "--therapies", help="Therapies CSV: summarised per episode; masking drugs for CRS."
+    ),
     out: Path | None = OUT_OPTION,
     as_json: bool = JSON_OPTION,
     keep_going: bool = KEEP_GOING_OPTION,
@@ -470,7 +472,10 @@ def episodes_command(
         _check_subjects(icans_inputs.subject_id, infusions, problems, file)
         problems.raise_if_any(keep_going)
         good = ~problems.bad_mask(len(frame))
-        episodes = icans_episodes(icans_inputs, infusions, good=good, episode_options=ep_options)
+        records = read_therapies(therapies) if therapies else []
+        episodes = icans_episodes(
+            icans_inputs, infusions, good=good, therapies=records, episode_options=ep_options
+        )
         extra = {"kind": "icans", "scale": ICANS_SCALE, "options": ep_options.as_dict()}
         subject_ids = icans_inputs.subject_id
     table = episode_table(
@@ -616,7 +621,7 @@ def demo(ctx: DemoContext) -> None:
         out_dir / "icans_graded.csv",
         _finish(icans_frame, problems, dict(columns.items()), False).to_csv(index=False),
     )
-    icans_eps = icans_episodes(icans_inputs, infusions, episode_options=ep_options)
+    icans_eps = icans_episodes(icans_inputs, infusions, therapies=therapies, episode_options=ep_options)
     write_atomic(out_dir / "icans_episodes.csv", episode_table(icans_eps).to_csv(index=False))
 
     labs_file = study / "labs.csv"

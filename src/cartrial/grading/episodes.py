@@ -159,9 +159,9 @@ class EpisodeSummary:
                 self.fever_masked_from.isoformat() if self.fever_masked_from else None
             )
             record["max_vasopressors"] = self.max_vasopressors
-            for key in THERAPY_SUMMARY_KEYS:
-                record[f"{key}_doses"] = self.therapies.get(key, 0)
-            record["therapies_given"] = self.therapy_details
+        for key in THERAPY_SUMMARY_KEYS:
+            record[f"{key}_doses"] = self.therapies.get(key, 0)
+        record["therapies_given"] = self.therapy_details
         record.update(self.options)
         return record
 
@@ -458,11 +458,13 @@ def icans_episodes(
     infusions: dict[str, datetime],
     *,
     good: npt.NDArray[np.bool_] | None = None,
+    therapies: Sequence[TherapyRecord] = (),
     episode_options: EpisodeOptions | None = None,
 ) -> list[EpisodeSummary]:
     """ICANS episodes of each subject (ASTCT 2019 ICANS grades; episodes end at the first grade-0 unit;
     day grading takes the worst assessment of the day, the same as the worst value of each domain because
-    the ICANS grade is the maximum over domains)."""
+    the ICANS grade is the maximum over domains). Therapies (e.g. corticosteroids) are summarised per
+    episode as for CRS."""
     ep_opts = episode_options or EpisodeOptions()
     n = len(inputs.subject_id)
     use = np.ones(n, dtype=bool) if good is None else good
@@ -525,15 +527,22 @@ def icans_episodes(
             span = units[start : _span_end(start, end, basis, len(units))]
             best = max(range(len(span)), key=lambda k: (span[k].grade, -k))
             onset_unit = units[start]
+            onset_at = onset_unit.first_positive_at or onset_unit.first_at
+            resolved_at = units[end].first_at if end is not None else None
+            counts, details = _therapy_summary(
+                [t for t in therapies if t.subject_id == sid], onset_at, resolved_at or times[-1]
+            )
             summaries.append(
                 EpisodeSummary(
                     episode=number,
                     max_grade=span[best].grade,
                     n_assessments=sum(len(u.rows) for u in span),
-                    onset_at=onset_unit.first_positive_at or onset_unit.first_at,
+                    onset_at=onset_at,
                     max_grade_at=span[best].first_positive_at or span[best].first_at,
                     max_grade_rule=span[best].rule,
-                    resolved_at=units[end].first_at if end is not None else None,
+                    resolved_at=resolved_at,
+                    therapies=counts,
+                    therapy_details=details,
                     resolution_basis=basis.replace(" (no recorded resolution)", ""),
                     **common,
                 )
