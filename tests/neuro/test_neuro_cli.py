@@ -359,3 +359,40 @@ def test_timed_walk_unable_at_follow_up_is_not_improved(tmp_path: Path) -> None:
                  "--definition", "t25fw_20pct_faster")  # fmt: skip
     row = json.loads(result.stdout)["rows"][0]
     assert (row["n_evaluable"], row["n_responders"]) == (1, 0)
+
+
+def test_relapses_without_end_of_follow_up_warns_and_records_it(tmp_path: Path) -> None:
+    """`cartrial relapses FILE --infusion-dates FILE` (the issue's invocation) runs; the end of follow-up
+    it had to assume is stated, never silent."""
+    src = write(
+        tmp_path, "r.csv", RELAPSE_HEADER + "S1,2020-01-01,myelitis,mild\nS1,2021-09-01,myelitis,mild\n"
+    )
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    result = cli("relapses", str(src), "--infusion-dates", str(inf), "--json")
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    assert "latest date in the data (2021-09-01)" in payload["end_of_follow_up"]
+    assert payload["pooled"]["post"]["attacks"] == 1
+
+
+def test_relapses_last_assessment_column_and_birth_year_in_form(tmp_path: Path) -> None:
+    """A last-assessment column in the infusions form ends follow-up; a birth_year column in the relapse
+    form is checked (relapse before birth -> exit 2)."""
+    inf = write(tmp_path, "i.csv", "subject_id,infusion_date,last_assessed_at\nS1,2021-06-01,2021-12-01\n")
+    src = write(tmp_path, "r.csv", RELAPSE_HEADER.strip() + ",birth_year\nS1,2020-01-01,myelitis,mild,1980\n")
+    result = cli("relapses", str(src), "--infusion-dates", str(inf), "--json")
+    assert result.exit_code == 0, result.message
+    assert json.loads(result.stdout)["subjects"][0]["post_days"] == 183
+    bad = write(tmp_path, "b.csv", RELAPSE_HEADER.strip() + ",birth_year\nS1,1979-01-01,myelitis,mild,1980\n")
+    result = cli("relapses", str(bad), "--infusion-dates", str(inf))
+    assert result.exit_code == 2 and "before birth" in result.message
+
+
+def test_osis_single_visual_column(tmp_path: Path) -> None:
+    """An OSIS form with one `visual` grade (worse eye) instead of per-eye grades is accepted."""
+    osis = write(
+        tmp_path, "o.csv", "subject_id,assessed_at,visual,motor,sensory,sphincter\nS1,2021-01-01,3,2,1,1\n"
+    )
+    result = cli("score", "osis", str(osis), "--json")
+    assert result.exit_code == 0, result.message
+    assert json.loads(result.stdout)["rows"][0]["visual_worse_eye"] == 3

@@ -48,8 +48,11 @@ from cartrial.neuro.responders import (
 )
 from cartrial.neuro.tables import (
     EDSS_COLUMNS,
-    INFUSION_COLUMNS,
+    INFUSION_ONE_OF,
+    LAST_ASSESSMENT_COLUMNS,
     OSIS_COLUMNS,
+    OSIS_ONE_OF,
+    OSIS_REQUIRED,
     RELAPSE_COLUMNS,
     RELAPSE_OPTIONAL,
     TIMED_WALK_COLUMNS,
@@ -63,6 +66,7 @@ from cartrial.neuro.tables import (
     parse_birth_dates,
     parse_edss_table,
     parse_infusion_table,
+    parse_last_assessments,
     parse_osis_table,
     parse_relapse_table,
     parse_timed_walk_table,
@@ -81,7 +85,9 @@ JSON_OPTION = typer.Option(False, "--json", help="Write JSON (options used + row
 KEEP_GOING_OPTION = typer.Option(
     False, "--keep-going", help="Score the good rows and add an `error` column for bad ones (default: fail)."
 )
-CUTOFF_OPTION = typer.Option(None, "--cutoff", help="Data cut-off date (YYYY-MM-DD); later dates are errors.")
+CUTOFF_OPTION = typer.Option(
+    None, "--cutoff", "--data-cutoff", help="Data cut-off date (YYYY-MM-DD); later dates are errors."
+)
 CONVENTION_OPTION = typer.Option(
     "none",
     "--offchart-convention",
@@ -335,7 +341,10 @@ def score_osis_frame(
     table = parse_osis_table(frame, problems, cutoff=cutoff)
     problems.raise_if_any(keep_going)
     result = frame.copy()
-    result["visual_worse_eye"] = np.fmax(table.grades["visual_od"], table.grades["visual_os"])
+    if "visual" in table.grades:
+        result["visual_worse_eye"] = table.grades["visual"]
+    else:
+        result["visual_worse_eye"] = np.fmax(table.grades["visual_od"], table.grades["visual_os"])
     return _with_errors(result, problems, keep_going)
 
 
@@ -348,7 +357,7 @@ def score_osis(
     cutoff: str | None = CUTOFF_OPTION,
 ) -> None:
     """Validate an OSIS form (Wingerchuk 1999) and add the worse-eye visual grade."""
-    frame = read_csv(file, required=OSIS_COLUMNS)
+    frame = read_csv(file, required=OSIS_REQUIRED, one_of=OSIS_ONE_OF)
     problems = RowProblems(file)
     result = score_osis_frame(frame, problems, keep_going=keep_going, cutoff=_date_option(cutoff, "--cutoff"))
     emit_table(result, out, as_json, {"source": OSIS_SOURCE})
@@ -401,7 +410,9 @@ def responder_summaries(
                 continue
             for name, values in osis.grades.items():
                 if np.isfinite(values[i]):
-                    series[str(sid)][f"osis_{name}"].append((moment.date(), float(values[i])))
+                    # a single (worse-eye) visual grade counts as one eye for osis_visual_decrease_1
+                    measure = "osis_visual_od" if name == "visual" else f"osis_{name}"
+                    series[str(sid)][measure].append((moment.date(), float(values[i])))
     if timed_walk is not None:
         for sid, moment, seconds, unable in zip(
             timed_walk.subject_id,
@@ -489,7 +500,7 @@ def score_responders(
     osis = None
     if osis_file is not None:
         problems = RowProblems(osis_file)
-        osis = parse_osis_table(read_csv(osis_file, required=OSIS_COLUMNS), problems)
+        osis = parse_osis_table(read_csv(osis_file, required=OSIS_REQUIRED, one_of=OSIS_ONE_OF), problems)
         problems.raise_if_any()
     timed_walk = None
     if timed_walk_file is not None:
@@ -563,9 +574,20 @@ def _write(out: Path | None, text: str) -> None:
 
 
 def _read_infusions(path: Path) -> dict[str, date]:
-    frame = read_csv(path, required=INFUSION_COLUMNS)
+    frame = read_csv(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
     problems = RowProblems(path)
     result = parse_infusion_table(frame, problems)
+    problems.raise_if_any()
+    return result
+
+
+def _last_from_infusions(path: Path) -> dict[str, date] | None:
+    frame = read_csv(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
+    column = next((c for c in LAST_ASSESSMENT_COLUMNS if c in frame.columns), None)
+    if column is None:
+        return None
+    problems = RowProblems(path)
+    result = parse_last_assessments(frame, problems, column)
     problems.raise_if_any()
     return result
 
@@ -715,6 +737,7 @@ def relapses(
     cutoff: str | None = typer.Option(
         None,
         "--cutoff",
+        "--data-cutoff",
         help="Data cut-off (YYYY-MM-DD): later onsets are errors; end of follow-up if no --assessments.",
     ),
     subjects: Path | None = typer.Option(
@@ -767,14 +790,21 @@ def relapses(
     problems.raise_if_any(keep_going)
     bad = problems.bad_mask(len(frame))
     records = [r for i, r in enumerate(parsed) if r is not None and not bad[i]]
+    from_infusions = _last_from_infusions(infusion_dates)
     if assessments:
         last = _last_assessments(list(assessments), cut)
+        end_source = "last assessed_at per subject in --assessments (on or before the cut-off)"
+    elif from_infusions:
+        last = {sid: min(day, cut) if cut else day for sid, day in from_infusions.items()}
+        end_source = "last assessment column of --infusion-dates"
     elif cut is not None:
         last = dict.fromkeys(infusions, cut)
+        end_source = f"data cut-off {cut.isoformat()} for every subject"
     else:
-        raise InputError(
-            Problem("give --assessments or --cutoff to set the end of follow-up", field="--assessments")
-        )
+        latest = max([*infusions.values(), *(r.onset for r in records)])
+        last = dict.fromkeys(infusions, latest)
+        end_source = f"latest date in the data ({latest.isoformat()}): give --assessments or --cutoff"
+        _err.print(f"[yellow]warning[/]: end of follow-up not given; using the {end_source}")
     arr, km = relapse_analysis(records, infusions, last, options)
     if keep_going and problems:
         for problem in problems.all():
@@ -785,6 +815,7 @@ def relapses(
         )
     if as_json:
         payload = relapse_payload(arr, km, records, options)
+        payload["end_of_follow_up"] = end_source
         payload["subjects"] = to_json_records(_subject_frame(arr))
         payload["rows_with_errors"] = [p.as_dict() for p in problems.all()]
         _write(out, dumps_json(payload) + "\n")

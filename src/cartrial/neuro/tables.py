@@ -43,8 +43,12 @@ EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambula
 VA_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "eye", "acuity")
 VA_OPTIONAL: tuple[str, ...] = ("notation",)
 OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
+OSIS_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", "motor", "sensory", "sphincter")
+OSIS_ONE_OF: tuple[tuple[str, ...], ...] = (("visual_od", "visual"), ("visual_os", "visual"))
 RELAPSE_COLUMNS: tuple[str, ...] = ("subject_id", "onset_date", "phenotype", "severity")
 RELAPSE_OPTIONAL: tuple[str, ...] = (
+    "birth_date",
+    "birth_year",
     "lasted_over_24h",
     "fever_or_infection",
     "objective_change",
@@ -52,6 +56,8 @@ RELAPSE_OPTIONAL: tuple[str, ...] = (
     "notes",
 )
 INFUSION_COLUMNS: tuple[str, ...] = ("subject_id", "infused_at")
+INFUSION_ONE_OF: tuple[tuple[str, ...], ...] = (("infused_at", "infusion_date"),)
+LAST_ASSESSMENT_COLUMNS: tuple[str, ...] = ("last_assessed_at", "last_assessment", "last_follow_up")
 TIMED_WALK_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "trial_1_seconds", "trial_2_seconds")
 TIMED_WALK_OPTIONAL: tuple[str, ...] = ("unable_to_walk",)
 #: MSFC T25FW time limit per trial (s): a trial not completed within it is stopped (Fischer JS et al.,
@@ -220,11 +226,15 @@ class OsisTable:
 
 def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None) -> OsisTable:
     """Validate an OSIS form (columns `OSIS_COLUMNS`; ranges of Wingerchuk 1999 Table 1, neuro-outcomes
-    §3)."""
+    §3). A form with a single ``visual`` column (one grade, the worse eye) instead of ``visual_od`` and
+    ``visual_os`` is accepted; its grades are keyed ``visual``."""
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
+    names = list(OSIS_MAX)
+    if "visual" in frame.columns and not {"visual_od", "visual_os"} & set(frame.columns):
+        names = ["visual", *(n for n in names if not n.startswith("visual_"))]
     grades = {
-        name: parse_int(frame, name, problems, minimum=0, maximum=top) for name, top in OSIS_MAX.items()
+        name: parse_int(frame, name, problems, minimum=0, maximum=OSIS_MAX.get(name, 7)) for name in names
     }
     check_chronology(subject, assessed, problems, "assessed_at")
     _check_not_after(assessed, cutoff, problems, "assessed_at")
@@ -273,6 +283,19 @@ def parse_relapse_table(
     onsets = [m.date() if m is not None else None for m in onset_moments]
     check_chronology(subject, onsets, problems, "onset_date")
     _check_not_after(onsets, cutoff, problems, "onset_date")
+    row_births: list[date | None] = [None] * len(frame)
+    if "birth_date" in frame.columns:
+        row_births = [
+            m.date() if m else None for m in parse_datetime(frame, "birth_date", problems, required=False)
+        ]
+    elif "birth_year" in frame.columns:
+        years = parse_int(frame, "birth_year", problems, required=False, minimum=1900, maximum=2100)
+        row_births = [date(int(y), 1, 1) if np.isfinite(y) else None for y in years]
+    for i, (onset, born_here) in enumerate(zip(onsets, row_births, strict=True)):
+        if onset is not None and born_here is not None and onset < born_here:
+            problems.add(
+                i, "onset_date", onset.isoformat(), "relapse dated before birth", f"on or after {born_here}"
+            )
     if birth_dates is not None:
         for i, (sid, onset) in enumerate(zip(subject, onsets, strict=True)):
             if onset is None or not sid:
@@ -353,9 +376,14 @@ def parse_timed_walk_table(
 
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
-    """Infusion day (day 0, UTC date of ``infused_at``) per subject from an infusions form."""
+    """Infusion day (day 0, UTC date of ``infused_at``, or of ``infusion_date``) per subject."""
     subject = parse_text(frame, "subject_id", problems)
-    infused = parse_datetime(frame, "infused_at", problems)
+    column = (
+        "infused_at"
+        if "infused_at" in frame.columns or "infusion_date" not in frame.columns
+        else "infusion_date"
+    )
+    infused = parse_datetime(frame, column, problems)
     out: dict[str, date] = {}
     for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
         if not sid or moment is None:
@@ -365,6 +393,13 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
             continue
         out[str(sid)] = moment.date()
     return out
+
+
+def parse_last_assessments(frame: pd.DataFrame, problems: RowProblems, column: str) -> dict[str, date]:
+    """Last assessment date per subject from a column of an infusions/follow-up form (blank = unknown)."""
+    subject = parse_text(frame, "subject_id", problems)
+    moments = parse_datetime(frame, column, problems, required=False)
+    return {str(s): m.date() for s, m in zip(subject, moments, strict=True) if s and m is not None}
 
 
 def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
@@ -387,7 +422,12 @@ def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, d
 
 __all__ = [
     "EDSS_COLUMNS",
+    "INFUSION_COLUMNS",
+    "INFUSION_ONE_OF",
+    "LAST_ASSESSMENT_COLUMNS",
     "OSIS_COLUMNS",
+    "OSIS_ONE_OF",
+    "OSIS_REQUIRED",
     "RELAPSE_COLUMNS",
     "RELAPSE_OPTIONAL",
     "T25FW_MAX_SECONDS",
@@ -403,6 +443,7 @@ __all__ = [
     "parse_birth_dates",
     "parse_edss_table",
     "parse_infusion_table",
+    "parse_last_assessments",
     "parse_osis_table",
     "parse_relapse_table",
     "parse_timed_walk_table",
