@@ -193,7 +193,8 @@ def parse_acuity(
         num, den = float(snellen["num"]), float(snellen["den"])
         if num <= 0 or den <= 0:
             raise _problem(raw, "Snellen numerator and denominator must be positive")
-        notation = Notation.SNELLEN_METRES if abs(num - 6.0) < 1e-9 else Notation.SNELLEN_FEET
+        # 20/x is feet; 6/x (and 3/x, 4/x, e.g. WHO 3/60) is metres
+        notation = Notation.SNELLEN_METRES if num <= 6.0 else Notation.SNELLEN_FEET
         logmar = math.log10(den / num)
         if snellen["adj"]:
             logmar -= LOGMAR_PER_LETTER * int(snellen["adj"].replace(" ", ""))
