@@ -114,3 +114,9 @@ def test_count_events_rejects_unknown_inclusive() -> None:
 def test_completed_years(born: date, on: date, years: int) -> None:
     """Age in completed years, with the module's clamping convention for 29 February birthdays."""
     assert completed_years(born, on) == years
+
+
+def test_boolean_inclusive_means_both_or_neither() -> None:
+    """As pandas' historical between(inclusive=True/False): True counts both ends, False neither."""
+    assert count_events_in_window(RELAPSES, date(2024, 3, 15), 12, inclusive=True) == 3
+    assert count_events_in_window(RELAPSES, date(2024, 3, 15), 12, inclusive=False) == 1

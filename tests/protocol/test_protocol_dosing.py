@@ -44,18 +44,20 @@ def test_reference_doses_for_50_70_90_kg(
     assert result.total_cells == pytest.approx(total, rel=1e-12)
     assert not result.cap_applied
     assert result.volume_ml is None  # concentration not known for CT103A
-    assert "3 significant figures" in result.rounding
+    assert "not rounded" in result.rounding
 
 
-def test_rounding_half_up_to_three_significant_figures() -> None:
-    """0.5×10^6 × 73.3 kg = 3.665×10^7 → 3.67×10^7 (half-up, 3 s.f.); recorded in the result."""
+def test_default_is_exact_and_significant_figures_rounding_is_half_up() -> None:
+    """Default: no rounding, 0.5×10^6 × 73.3 kg = 3.665×10^7 exactly; with the significant-figures rule
+    (3 s.f., half-up in decimal) 3.67×10^7. The rule is recorded in the result."""
     level = DoseLevel(level=1, label="L1", cells_per_kg=5e5)
-    result = dose_for(level, 73.3)
-    assert result.uncapped_total_cells == pytest.approx(3.665e7)
-    assert result.total_cells == 3.67e7
-    unrounded = dose_for(level, 73.3, rounding=DoseRounding(method="none"))
-    assert unrounded.total_cells == pytest.approx(3.665e7)
-    assert "not rounded" in unrounded.rounding
+    exact = dose_for(level, 73.3)
+    assert exact.total_cells == pytest.approx(3.665e7, rel=1e-12)
+    assert "not rounded" in exact.rounding
+    rounded = dose_for(level, 73.3, rounding=DoseRounding(method="significant_figures"))
+    assert rounded.uncapped_total_cells == pytest.approx(3.665e7)
+    assert rounded.total_cells == 3.67e7
+    assert "3 significant figures" in rounded.rounding
 
 
 def test_round_significant_hand_values() -> None:
@@ -77,19 +79,15 @@ def test_cap_on_total_cells() -> None:
 
 
 def test_volume_from_concentration() -> None:
-    """7×10^7 cells at 2×10^6 cells/mL = 35.0 mL; 3.67×10^7 / 2×10^6 = 18.35 → 18.4 mL (half-up)."""
-    assert (
-        dose_for(
-            DoseLevel(level=1, label="a", cells_per_kg=1e6, concentration_cells_per_ml=2e6), 70
-        ).volume_ml
-        == 35.0
-    )
-    assert (
-        dose_for(
-            DoseLevel(level=1, label="a", cells_per_kg=5e5, concentration_cells_per_ml=2e6), 73.3
-        ).volume_ml
-        == 18.4
-    )
+    """7×10^7 cells at 2×10^6 cells/mL = 35 mL; 3.665×10^7 / 2×10^6 = 18.325 mL exactly (default), 18.3 mL
+    to 0.1 mL; with 3 s.f. cell rounding 3.67×10^7 / 2×10^6 = 18.35 → 18.4 mL (half-up)."""
+    level_2 = DoseLevel(level=1, label="a", cells_per_kg=1e6, concentration_cells_per_ml=2e6)
+    assert dose_for(level_2, 70).volume_ml == pytest.approx(35.0)
+    level_1 = DoseLevel(level=1, label="a", cells_per_kg=5e5, concentration_cells_per_ml=2e6)
+    assert dose_for(level_1, 73.3).volume_ml == pytest.approx(18.325)
+    assert dose_for(level_1, 73.3, rounding=DoseRounding(volume_ml_decimals=1)).volume_ml == 18.3
+    both = DoseRounding(method="significant_figures", volume_ml_decimals=1)
+    assert dose_for(level_1, 73.3, rounding=both).volume_ml == 18.4
 
 
 @pytest.mark.parametrize("weight", [0, -70, 600, float("nan")])
@@ -255,3 +253,9 @@ def test_lymphodepletion_input_errors(reference: Protocol) -> None:
         lymphodepletion_doses(reference, 70)
     with pytest.raises(InputError, match="bsa_m2"):
         lymphodepletion_doses(reference, bsa_m2=17)
+
+
+@pytest.mark.parametrize("name", ["DuBois", "du bois", "du_bois", "DUBOIS"])
+def test_bsa_method_names_are_forgiving(name: str) -> None:
+    """Method names in any case/spacing select the DuBois formula (90 kg, 180 cm → 2.098901 m²)."""
+    assert body_surface_area_m2(90, 180, name) == pytest.approx(2.098901, abs=1e-6)

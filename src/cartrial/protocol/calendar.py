@@ -52,12 +52,25 @@ def window_start(end: date, months: int) -> date:
     return months_before(end, months)
 
 
-def in_window(d: date, end: date, months: int, inclusive: WindowInclusive = "both") -> bool:
+def _inclusive(inclusive: WindowInclusive | bool) -> WindowInclusive:
+    # booleans as in pandas' historical ``between(inclusive=True/False)``: True = both ends, False = neither
+    if inclusive is True:
+        return "both"
+    if inclusive is False:
+        return "neither"
+    if inclusive not in ("both", "start", "end", "neither"):
+        raise ValueError(f"inclusive must be one of both, start, end, neither (or a bool); got {inclusive!r}")
+    return inclusive
+
+
+def in_window(d: date, end: date, months: int, inclusive: WindowInclusive | bool = "both") -> bool:
     """Whether `d` falls in the look-back window [months_before(end, months), end].
 
     `inclusive` says which ends belong to the window: "both" (default: an event exactly `months`
-    calendar months before `end`, or on `end` itself, counts), "start", "end" or "neither".
+    calendar months before `end`, or on `end` itself, counts), "start", "end" or "neither"; True and
+    False mean "both" and "neither".
     """
+    inclusive = _inclusive(inclusive)
     start = months_before(end, months)
     after_start = d >= start if inclusive in ("both", "start") else d > start
     before_end = d <= end if inclusive in ("both", "end") else d < end
@@ -65,7 +78,7 @@ def in_window(d: date, end: date, months: int, inclusive: WindowInclusive = "bot
 
 
 def count_events_in_window(
-    dates: Iterable[date], end: date, months: int, inclusive: WindowInclusive = "both"
+    dates: Iterable[date], end: date, months: int, inclusive: WindowInclusive | bool = "both"
 ) -> int:
     """Number of `dates` in the `months`-calendar-month window ending on `end`.
 
@@ -74,8 +87,7 @@ def count_events_in_window(
     relapses in the last 12 months, or 3 in the last 24 months with ≥ 1 in the last 12") and for the
     pre-treatment ARR window (``neuro-outcomes.md`` section 4.3). Dates after `end` never count.
     """
-    if inclusive not in ("both", "start", "end", "neither"):
-        raise ValueError(f"inclusive must be one of both, start, end, neither; got {inclusive!r}")
+    inclusive = _inclusive(inclusive)
     return sum(1 for d in dates if in_window(d, end, months, inclusive))
 
 

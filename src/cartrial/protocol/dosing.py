@@ -52,25 +52,32 @@ class DoseRoundingMethod(StrEnum):
 class DoseRounding(BaseModel):
     """Rounding rule for the total CAR+ cell dose and the infusion volume.
 
-    Default [P, project proposal; the CT103A rule was not retrieved]: total cells rounded half-up to 3
-    significant figures (cell counts are not more precise than that), then capped at the level's maximum
-    (so rounding never takes a dose above its cap); volume rounded half-up to 0.1 mL. The rule used is
-    recorded in every `DoseCalculation`.
+    Default: **no rounding** — the total is exactly cells/kg × kg, as protocols state the dose
+    (``ct103a-nmosd-trial.md`` §3 gives doses per kg and no rounding rule [U]); the volume is likewise
+    exact. Options: ``method: significant_figures`` rounds the total half-up (decimal arithmetic) to
+    `significant_figures` (default 3) before the cap is applied, so rounding never takes a dose above its
+    cap; `volume_ml_decimals` rounds the volume half-up to that many decimals (e.g. 1 for 0.1 mL). The
+    rule used is recorded in every `DoseCalculation` (`rounding`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: DoseRoundingMethod = DoseRoundingMethod.SIGNIFICANT_FIGURES
+    method: DoseRoundingMethod = DoseRoundingMethod.NONE
     significant_figures: int = Field(default=3, ge=1, le=15)
-    volume_ml_decimals: int = Field(default=1, ge=0, le=6)
+    volume_ml_decimals: int | None = Field(default=None, ge=0, le=6)
 
     def describe(self) -> str:
         cells = (
-            "total cells not rounded"
+            "total cells not rounded (cells/kg × kg), then capped"
             if self.method is DoseRoundingMethod.NONE
             else f"total cells rounded half-up to {self.significant_figures} significant figures, then capped"
         )
-        return f"{cells}; volume rounded half-up to {self.volume_ml_decimals} decimal place(s) in mL"
+        volume = (
+            "volume not rounded"
+            if self.volume_ml_decimals is None
+            else f"volume rounded half-up to {self.volume_ml_decimals} decimal place(s) in mL"
+        )
+        return f"{cells}; {volume}"
 
 
 def _round_half_up(value: float, decimals: int) -> float:
@@ -177,10 +184,10 @@ def dose_for(
 
     `source` is a `DoseLevel` or a `Protocol` (then `level`, 1-based, picks the level and the protocol's
     ``dose_rounding`` applies). Computation: uncapped = cells_per_kg × weight_kg; rounded by the rounding
-    rule (`DoseRounding`, default 3 significant figures half-up); then capped at ``max_total_cells``
-    (``cap_applied`` says whether it bound); volume_ml = total_cells / concentration_cells_per_ml, rounded
-    to the rule's decimals. Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside
-    1-500 kg) is an `InputError`. Source of the weight-based dosing: ``ct103a-nmosd-trial.md`` section 3
+    rule (`DoseRounding`; default none); then capped at ``max_total_cells`` (``cap_applied`` says whether
+    it bound); volume_ml = total_cells / concentration_cells_per_ml (rounded only if the rule says so).
+    Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside 1-500 kg) is an
+    `InputError`. Source of the weight-based dosing: ``ct103a-nmosd-trial.md`` section 3
     (doses in CAR+ T cells/kg, NCT04561557).
     """
     if isinstance(source, DoseLevel):
@@ -217,7 +224,9 @@ def dose_for(
         cap_applied = True
     volume = None
     if dose_level.concentration_cells_per_ml is not None:
-        volume = _round_half_up(total / dose_level.concentration_cells_per_ml, rule.volume_ml_decimals)
+        volume = total / dose_level.concentration_cells_per_ml
+        if rule.volume_ml_decimals is not None:
+            volume = _round_half_up(volume, rule.volume_ml_decimals)
     return DoseCalculation(
         level=dose_level.level,
         label=dose_level.label,
@@ -234,6 +243,14 @@ def dose_for(
     )
 
 
+def _bsa_method(method: BsaMethod | str) -> BsaMethod:
+    """Accept the enum or its name in any case / spacing ("Mosteller", "DuBois", "du bois", "du_bois")."""
+    if isinstance(method, BsaMethod):
+        return method
+    key = str(method).lower().replace(" ", "").replace("_", "").replace("-", "")
+    return BsaMethod(key)
+
+
 def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod | str = "mosteller") -> float:
     """Body surface area in m² from weight (kg) and height (cm).
 
@@ -244,7 +261,7 @@ def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod |
       Med* 1916;17:863-871 (the formula as usually restated with weight in kg and height in cm).
     """
     try:
-        chosen = BsaMethod(method)
+        chosen = _bsa_method(method)
     except ValueError:
         raise InputError(
             Problem("unknown BSA method", field="method", value=method, allowed="mosteller, dubois")
@@ -415,7 +432,12 @@ def lymphodepletion_doses(
     else:
         if weight_kg is None or height_cm is None:
             raise InputError(Problem("weight_kg and height_cm (or bsa_m2) are needed", field="bsa_m2"))
-        chosen = BsaMethod(method) if method is not None else regimen.bsa_method
+        try:
+            chosen = _bsa_method(method) if method is not None else regimen.bsa_method
+        except ValueError:
+            raise InputError(
+                Problem("unknown BSA method", field="method", value=method, allowed="mosteller, dubois")
+            ) from None
         bsa = body_surface_area_m2(weight_kg, height_cm, chosen)
         bsa_source = f"{chosen.value} formula from {weight_kg:g} kg and {height_cm:g} cm"
         used_method = chosen.value
