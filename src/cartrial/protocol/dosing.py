@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import Issue, semantic_error
@@ -331,6 +331,14 @@ class Lymphodepletion(BaseModel):
     max_bsa_m2: float | None = Field(default=None, gt=0, description="Cap on the BSA used for dosing.")
     agents: list[LymphodepletionAgent] = Field(min_length=1)
     notes: str | None = None
+
+    @field_validator("bsa_method", mode="before")
+    @classmethod
+    def _method_name(cls, value: object) -> object:
+        if isinstance(value, str) and not isinstance(value, BsaMethod):
+            key = value.lower().replace(" ", "").replace("_", "").replace("-", "")
+            return key if key in {m.value for m in BsaMethod} else value
+        return value
 
     @model_validator(mode="after")
     def _unique_agents(self) -> Lymphodepletion:
