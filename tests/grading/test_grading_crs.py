@@ -218,7 +218,7 @@ def _clean(obs: dict[str, object]) -> dict[str, object]:
     return obs
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(observation, min_size=1, max_size=30), option_sets)
 def test_vectorised_agrees_with_scalar(observations: list[dict[str, object]], options: CrsOptions) -> None:
     """The column-wise grader returns the same grade and rule text as `grade_crs` for every row (same

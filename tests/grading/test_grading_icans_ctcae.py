@@ -94,7 +94,7 @@ icans_obs = st.fixed_dictionaries(
 ).filter(lambda o: o["ice_total"] is not None or o["consciousness"] == "unarousable")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(icans_obs, min_size=1, max_size=20))
 def test_icans_vectorised_agrees_with_scalar(rows: list[dict[str, object]]) -> None:
     """`grade_icans_arrays` gives the grade and rule text of `grade_icans` (ASTCT 2019 ICANS table)."""
@@ -260,7 +260,7 @@ lab_obs = st.tuples(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(lab_obs, min_size=1, max_size=20), st.booleans(), st.booleans())
 def test_labs_vectorised_agrees_with_scalar(
     rows: list[tuple[str, float, float]], lln_required: bool, life_threatening: bool
