@@ -177,3 +177,12 @@ def test_more_dlts_never_give_a_higher_dose(target: float, n: int) -> None:
     codes = [int(table[n, y]) for y in range(n + 1)]
     assert codes == sorted(codes)
     assert math.isclose(sum(1 for _ in codes), n + 1)
+
+
+def test_extrasafe_in_final_selection() -> None:
+    """BOIN select.mtd with extrasafe: no MTD when n1 >= 3 and P(p1 > phi) > cutoff - offset (2/3: 0.916)."""
+    history = parse_outcomes("1NTT 1NNN", 3)  # 2/6 at level 1: P = 0.74, fine; then check 2/3 alone
+    assert Boin(3, 0.3, extrasafe=True).fit(history).select_mtd().dose_level == 1
+    state = Boin(3, 0.3, extrasafe=True).replay(parse_outcomes("1NTT", 3))
+    assert Boin(3, 0.3, extrasafe=True).select_mtd(state).dose_level is None
+    assert Boin(3, 0.3).select_mtd(state).dose_level == 1

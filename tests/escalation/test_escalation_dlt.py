@@ -133,3 +133,16 @@ def test_subject_dlt() -> None:
     assert not subject_dlt([_ev(grade=3)], rules, 28).is_dlt
     with pytest.raises(InputError):
         subject_dlt([_ev(), _ev(subject_id="CT-002")], rules, 28)
+
+
+def test_cohort_outcomes_from_graded_events() -> None:
+    """Graded events + DLT rules -> the escalation history (no database): CT-002 has a grade 4 event."""
+    from cartrial.escalation import cohort_outcomes
+
+    rules = [_rule(min_grade=4)]
+    events = [_ev(subject_id="CT-002", grade=4), _ev(subject_id="CT-001", grade=2)]
+    outcomes, verdicts = cohort_outcomes([(1, ["CT-001", "CT-002", "CT-003"])], events, rules, 28)
+    assert str(outcomes) == "1NTN"
+    assert verdicts["CT-002"].is_dlt and not verdicts["CT-003"].is_dlt
+    with pytest.raises(InputError, match="not assigned"):
+        cohort_outcomes([(1, ["CT-001"])], events, rules, 28)

@@ -133,3 +133,11 @@ def test_no_mtd_probability_increases_with_level1_toxicity(p1: float, step: floa
         low = exact_three_plus_three(design, [p1, p2]).no_mtd_pct
         high = exact_three_plus_three(design, [min(p1 + step, 1.0), p2]).no_mtd_pct
         assert high >= low - 1e-9
+
+
+def test_simulation_runs_3plus3_to_its_own_end() -> None:
+    """A 3+3 trial is not truncated by a small --cohorts: at least 2K cohorts are simulated (section 3)."""
+    truth = [0.01] * 6
+    oc = simulate(ThreePlusThree(6), truth, cohorts=3, trials=200, seed=1)
+    exact = exact_three_plus_three(ThreePlusThree(6), truth)
+    assert oc.selection_pct[5] > 80 and exact.selection_pct[5] > 80

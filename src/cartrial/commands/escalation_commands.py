@@ -287,6 +287,10 @@ def paths_command(
     as_json: bool = JSON,
 ) -> None:
     """Dose-transition pathways: every outcome of the next k cohorts and the decision after each."""
+    if design == "3+3" and cohort_size not in (None, 3):
+        raise InputError(
+            Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
+        )
     if cohorts < 1 or cohorts > 6:
         raise InputError(
             Problem("number of cohorts to enumerate", field="--cohorts", value=cohorts, allowed="1..6")

@@ -17,7 +17,7 @@ from cartrial.escalation.behaviours import (
 )
 from cartrial.escalation.crm import Crm, TiteCrm, getprior
 from cartrial.escalation.design import Decision, Design, DoseEstimate, Fit, MtdSelection, StopReason
-from cartrial.escalation.dlt import DltAssessment, SubjectDlt, assess_dlt, subject_dlt
+from cartrial.escalation.dlt import DltAssessment, SubjectDlt, assess_dlt, cohort_outcomes, subject_dlt
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2, TableDesign, boin_boundaries
 from cartrial.escalation.isotonic import pava
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
@@ -58,6 +58,7 @@ __all__ = [
     "assess_dlt",
     "boin_boundaries",
     "build_design",
+    "cohort_outcomes",
     "decision_table",
     "design_from_spec",
     "dose_pathways",

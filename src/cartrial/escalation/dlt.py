@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cartrial.errors import InputError, Problem
+from cartrial.escalation.outcomes import Outcomes, PatientOutcome
 from cartrial.protocol.dlt import DltRule, GradedEvent
 
 SOURCE = "protocol DLT rules (cartrial.protocol.dlt.DltRule); template NCT06958939"
@@ -133,4 +134,47 @@ def subject_dlt(events: Iterable[GradedEvent], rules: Sequence[DltRule], window_
     return SubjectDlt(next(iter(subjects), None), bool(dlts), dlts, assessments)
 
 
-__all__ = ["DltAssessment", "SubjectDlt", "assess_dlt", "rule_failures", "subject_dlt"]
+def cohort_outcomes(
+    cohorts: Sequence[tuple[int, Sequence[str]]],
+    events: Iterable[GradedEvent],
+    rules: Sequence[DltRule],
+    window_days: float,
+) -> tuple[Outcomes, dict[str, SubjectDlt]]:
+    """The trial history for the escalation engine from graded events: `cohorts` lists (1-based dose level,
+    subject ids) in treatment order; each subject's DLT status comes from `subject_dlt` (a subject without
+    events had no DLT). Returns the outcomes and every subject's verdict (for the committee's record)."""
+    by_subject: dict[str, list[GradedEvent]] = {}
+    for event in events:
+        by_subject.setdefault(event.subject_id, []).append(event)
+    listed = [s for _, subjects in cohorts for s in subjects]
+    unknown = sorted(set(by_subject) - set(listed))
+    if unknown:
+        raise InputError(
+            Problem(
+                "events of subjects not assigned to any cohort",
+                field="subject_id",
+                value=", ".join(unknown),
+                allowed="subjects listed in the cohorts",
+            )
+        )
+    duplicated = sorted({s for s in listed if listed.count(s) > 1})
+    if duplicated:
+        raise InputError(
+            Problem(
+                "a subject appears in more than one cohort",
+                field="subject_id",
+                value=", ".join(duplicated),
+                allowed="each subject once",
+            )
+        )
+    patients: list[PatientOutcome] = []
+    verdicts: dict[str, SubjectDlt] = {}
+    for number, (level, subjects) in enumerate(cohorts, start=1):
+        for subject in subjects:
+            verdict = subject_dlt(by_subject.get(subject, []), rules, window_days)
+            verdicts[subject] = verdict
+            patients.append(PatientOutcome(number, int(level), verdict.is_dlt))
+    return Outcomes(tuple(patients)), verdicts
+
+
+__all__ = ["DltAssessment", "SubjectDlt", "assess_dlt", "cohort_outcomes", "rule_failures", "subject_dlt"]

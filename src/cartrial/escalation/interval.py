@@ -379,6 +379,15 @@ class Boin(IntervalDesign):
     def bound_mtd_at(self) -> float | None:
         return self.lambda_d if self.bound_mtd else None
 
+    def select_mtd_batch(self, state: TrialState) -> np.ndarray:
+        """BOIN `select.mtd`; with `extrasafe`, no MTD when n_1 >= 3 and P(p_1 > target) > cutoff - offset."""
+        mtd = super().select_mtd_batch(state)
+        if self.extrasafe:
+            n1, y1 = state.n[:, 0], state.y[:, 0]
+            unsafe = (n1 >= 3) & (prob_above(self.target_value, n1, y1) > self.cutoff_eliminate - self.offset)
+            mtd = np.where(unsafe, -1, mtd)
+        return mtd
+
 
 def _mtpi2_intervals(target: float, eps1: float, eps2: float) -> tuple[np.ndarray, int]:
     """Interval edges tiling [0, 1] with the EI [target - eps1, target + eps2] and same-width pieces

@@ -128,7 +128,8 @@ def simulate(
     """Monte Carlo operating characteristics, vectorised across `trials` (section 11).
 
     `cohorts` is the maximum number of cohorts (BOIN ``ncohort``); `cohort_size` defaults to the design's.
-    A `StopAtN` behaviour truncates the last cohort so that the total is exactly its n.
+    A `StopAtN` behaviour truncates the last cohort so that the total is exactly its n. A 3+3 design runs
+    until its own rule stops it: at least 2K cohorts are allowed (a level never holds more than 6).
     """
     started = time.perf_counter()
     if not isinstance(trials, int) or trials < 1:
@@ -150,6 +151,8 @@ def simulate(
     if size < 1:
         raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
     inner = design.inner if isinstance(design, BehavingDesign) else design
+    if isinstance(inner, ThreePlusThree):
+        cohorts = max(cohorts, 2 * inner.n_doses)
     if isinstance(inner, ThreePlusThree) and size != 3:
         raise InputError(
             Problem("a 3+3 design treats cohorts of 3", field="cohort_size", value=size, allowed="3")
