@@ -97,6 +97,7 @@ def test_events_after_the_window_end_never_count() -> None:
 
 
 def test_count_events_rejects_unknown_inclusive() -> None:
+    """Only the four documented window-end settings are accepted (calendar module docstring)."""
     with pytest.raises(ValueError, match="inclusive"):
         count_events_in_window([], date(2024, 1, 1), 12, inclusive="left")  # type: ignore[arg-type]
 

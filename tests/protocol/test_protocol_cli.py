@@ -37,6 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    """Issue 2 §4: `protocol check` on the reference protocol exits 0 and says it is valid."""
     code, out, _ = run(capsys, "protocol", "check", str(protocol_file))
     assert code == 0 and "valid protocol" in out and "CT103A-NMOSD" in out
 
@@ -44,6 +45,7 @@ def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file:
 def test_check_reports_every_error_with_lines(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, protocol_file: Path
 ) -> None:
+    """Issue 2 §4: every error (not just the first) with its line number; exit 2; --json lists problems."""
     text = (
         protocol_file.read_text()
         .replace('design: "3+3"', "design: 3+4")
@@ -64,6 +66,7 @@ def test_check_reports_every_error_with_lines(
 
 
 def test_check_missing_and_malformed_files_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """House rule: a missing or malformed file is a clear error naming the file and line, exit 2."""
     code, _, err = run(capsys, "protocol", "check", str(tmp_path / "missing.yaml"))
     assert code == 2 and "missing.yaml" in err and "not found" in err
     broken = tmp_path / "broken.yaml"
@@ -75,6 +78,8 @@ def test_check_missing_and_malformed_files_exit_2(capsys: pytest.CaptureFixture[
 def test_show_prints_doses_lymphodepletion_schedule_eligibility(
     capsys: pytest.CaptureFixture[str], protocol_file: Path
 ) -> None:
+    """Issue 2 §4: `protocol show` prints worked doses (0.5×10^6 × 70 kg = 3.5×10^7; 1.0×10^6 × 90 kg =
+    9×10^7), lymphodepletion for 1.7 m² (510/51 mg), schedule, eligibility, DLT rules and endpoints."""
     code, out, _ = run(capsys, "protocol", "show", str(protocol_file))
     assert code == 0
     for text in (
@@ -131,6 +136,7 @@ def test_show_with_weight_and_height(capsys: pytest.CaptureFixture[str], protoco
 
 
 def test_show_bad_options_exit_2(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
+    """Implausible weight (700 kg), height without weight, or a BSA of 17 m² are user errors (exit 2)."""
     assert run(capsys, "protocol", "show", "--weight", "700", str(protocol_file))[0] == 2
     assert run(capsys, "protocol", "show", "--height", "170", str(protocol_file))[0] == 2
     code, _, err = run(capsys, "protocol", "show", "--bsa", "17", str(protocol_file))
@@ -140,6 +146,8 @@ def test_show_bad_options_exit_2(capsys: pytest.CaptureFixture[str], protocol_fi
 def test_screen_table_and_json(
     capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
 ) -> None:
+    """Issue 2 §4: `screen` prints a table per candidate or JSON; a report exits 0 even when not eligible;
+    --out writes the same JSON."""
     code, out, _ = run(capsys, "screen", str(protocol_file), *map(str, candidate_files))
     assert code == 0  # a report: exit 0 although two candidates are not eligible
     assert "SCR-001" in out and "eligible" in out and "not_eligible" in out and "incomplete" in out
@@ -155,6 +163,8 @@ def test_screen_table_and_json(
 def test_screen_date_override_and_bad_inputs(
     capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
 ) -> None:
+    """--screening-date overrides the candidate's (2026-01-01: the 2023-2024 relapses fall out of the
+    12-month window); a bad date or candidate file is exit 2 with its line and nothing is written."""
     code, out, _ = run(
         capsys,
         "screen",
@@ -183,6 +193,7 @@ def test_screen_date_override_and_bad_inputs(
 
 
 def test_subprocess_no_traceback_for_bad_protocol(tmp_path: Path) -> None:
+    """Issue 2 §1: user errors exit 2 with a message and no traceback (real process)."""
     bad = tmp_path / "p.yaml"
     bad.write_text("study: 1\n")
     result = subprocess.run(
@@ -195,6 +206,8 @@ def test_subprocess_no_traceback_for_bad_protocol(tmp_path: Path) -> None:
 
 
 def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Path) -> None:
+    """Issue 2 §4: the demo step writes protocol-summary.json and screening.json with the three expected
+    verdicts."""
     ctx = DemoContext(
         examples_dir=examples_dir,
         templates_dir=examples_dir.parent / "docs" / "templates",
@@ -216,6 +229,7 @@ def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Pa
 def test_screen_refuses_duplicate_candidate_ids(
     capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
 ) -> None:
+    """Two files for one candidate id would make the report ambiguous: exit 2 naming both files."""
     copy = tmp_path / "copy.yaml"
     copy.write_text(candidate_files[0].read_text())
     code, _, err = run(capsys, "screen", str(protocol_file), str(candidate_files[0]), str(copy))

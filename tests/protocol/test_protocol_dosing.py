@@ -107,6 +107,7 @@ def test_weight_outside_level_bounds_is_an_input_error() -> None:
 
 
 def test_protocol_needs_a_valid_level(reference: Protocol) -> None:
+    """Dose levels are 1-based and must exist (level 3 of a 2-level protocol is an error)."""
     with pytest.raises(InputError, match="no such dose level"):
         dose_for(reference, 70, level=3)
     with pytest.raises(InputError, match="dose level number"):
@@ -133,6 +134,7 @@ def test_bsa_hand_values(weight: float, height: float, mosteller: float, dubois:
 
 
 def test_bsa_rejects_unknown_method_and_implausible_height() -> None:
+    """Only Mosteller 1987 and DuBois 1916 are offered; a height in metres (1.7) is caught as implausible."""
     with pytest.raises(InputError, match="mosteller, dubois"):
         body_surface_area_m2(70, 170, "haycock")
     with pytest.raises(InputError, match="height_cm"):
@@ -247,6 +249,7 @@ def test_renal_adjustment_hook_is_off_by_default() -> None:
 
 
 def test_lymphodepletion_input_errors(reference: Protocol) -> None:
+    """BSA comes either from weight and height or given directly, never both; 17 m² is implausible."""
     with pytest.raises(InputError, match="not both"):
         lymphodepletion_doses(reference, 70, 170, bsa_m2=1.7)
     with pytest.raises(InputError, match="needed"):

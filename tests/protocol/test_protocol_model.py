@@ -239,6 +239,8 @@ def test_malformed_yaml_reports_the_parser_line_and_column() -> None:
 
 
 def test_tab_indentation_and_empty_file() -> None:
+    """YAML forbids tab indentation (parser error with its line); an empty file or a non-mapping document is
+    a clear error."""
     assert "malformed YAML" in only_problem("study:\n\tid: x\n").message
     assert "empty" in only_problem("").message
     assert "mapping" in only_problem("- a\n- b\n").message
@@ -257,6 +259,8 @@ def test_unknown_key_is_an_error_with_allowed_keys() -> None:
 
 
 def test_unknown_top_level_key_and_unknown_rule_key() -> None:
+    """Issue 2 §2: unknown keys are errors, also at the top level and inside an eligibility rule (allowed
+    keys listed)."""
     problems = problems_of(MINIMAL + "extras: 1\n")
     assert problems[0].field == "extras" and "endpoints" in (problems[0].allowed or "")
     text = MINIMAL.replace("max_years: 75}", "max_years: 75, min_age: 3}")
@@ -266,6 +270,7 @@ def test_unknown_top_level_key_and_unknown_rule_key() -> None:
 
 
 def test_duplicate_key_is_an_error_naming_both_lines() -> None:
+    """A key given twice in a mapping is an error naming both lines (PyYAML would silently keep the last)."""
     text = MINIMAL.replace("  id: T-1\n", "  id: T-1\n  id: T-2\n")
     problem = only_problem(text)
     assert "duplicate key 'id'" in problem.message and "line 2" in problem.message
@@ -274,6 +279,7 @@ def test_duplicate_key_is_an_error_naming_both_lines() -> None:
 
 @pytest.mark.parametrize("dose", ["0", "-1000000"])
 def test_zero_or_negative_dose_is_an_error(dose: str) -> None:
+    """Issue 2 acceptance: a zero or negative cells/kg dose is an error at its line (allowed: > 0)."""
     text = MINIMAL.replace("cells_per_kg: 1000000", f"cells_per_kg: {dose}")
     problems = problems_of(text)
     assert problems[0].field == "dose_levels[1].cells_per_kg"
@@ -282,6 +288,8 @@ def test_zero_or_negative_dose_is_an_error(dose: str) -> None:
 
 
 def test_dose_levels_must_increase_and_be_numbered_in_order() -> None:
+    """Dose levels are numbered 1..K in order with increasing cells/kg (dose-escalation.md notation: 1 =
+    lowest)."""
     text = MINIMAL.replace("cells_per_kg: 1000000", "cells_per_kg: 400000").replace("level: 2", "level: 3")
     problems = problems_of(text)
     fields = {p.field for p in problems}
@@ -297,6 +305,7 @@ def test_dose_levels_must_increase_and_be_numbered_in_order() -> None:
     ],
 )
 def test_weight_bounds_outside_limits_are_errors(bounds: str, message: str) -> None:
+    """Issue 2 acceptance: weight bounds outside (0, 500] kg or min ≥ max are errors at their line."""
     text = MINIMAL.replace("    cells_per_kg: 500000\n", f"    cells_per_kg: 500000\n    {bounds}\n")
     problem = only_problem(text)
     assert message in problem.message
@@ -322,6 +331,7 @@ def test_touching_windows_overlap_but_adjacent_ones_do_not() -> None:
 
 
 def test_visits_must_be_chronological_and_uniquely_named() -> None:
+    """Visit names identify visits in later data: each is used once."""
     text = MINIMAL.replace("name: Day 28", "name: Day 7")
     assert "used twice" in only_problem(text).message
 
@@ -337,6 +347,8 @@ def test_dlt_window_longer_than_follow_up() -> None:
 
 
 def test_unknown_design_name_lists_the_designs() -> None:
+    """Issue 2 acceptance: an unknown design name is an error at its line listing the six designs of dose-
+    escalation.md."""
     problem = only_problem(MINIMAL.replace('design: "3+3"', "design: rolling-six"))
     assert problem.field == "escalation.design" and problem.line == LINE_DESIGN
     assert problem.value == "rolling-six"
@@ -362,6 +374,8 @@ def test_crm_skeleton_not_increasing_points_at_the_element() -> None:
 
 
 def test_crm_skeleton_length_and_range() -> None:
+    """dose-escalation.md §7.1: one skeleton value per dose level, each a probability in (0, 1); CRM needs a
+    skeleton."""
     assert "2 dose levels" in only_problem(crm("[0.1, 0.2, 0.3]")).message
     problems = problems_of(crm("[0.1, 1.2]"))
     assert any(p.field == "escalation.skeleton[1]" and "probabilities" in p.message for p in problems)
@@ -372,6 +386,8 @@ def test_crm_skeleton_length_and_range() -> None:
 
 
 def test_crm_valid_spec_and_type_error_in_skeleton_path() -> None:
+    """A valid CRM spec keeps the dfcrm prior variance 1.34; a non-number in the skeleton is reported as
+    skeleton[1]."""
     protocol = parse_protocol(crm("[0.1, 0.25]"))
     assert protocol.escalation.skeleton == [0.1, 0.25] and protocol.escalation.prior_var == 1.34
     problem = problems_of(crm("[0.1, high]"))[0]
@@ -403,6 +419,7 @@ def test_design_specific_fields() -> None:
 
 @pytest.mark.parametrize("target", ["0", "1", "1.5"])
 def test_target_must_be_a_probability(target: str) -> None:
+    """The target DLT probability lies strictly between 0 and 1 (dose-escalation.md notation phi)."""
     problem = problems_of(MINIMAL.replace('design: "3+3"', f"design: boin\n  target: {target}\n  max_n: 30"))[
         0
     ]
@@ -425,6 +442,7 @@ def test_escalation_spec_for_every_design_in_python() -> None:
 
 
 def test_expansion_level_must_exist() -> None:
+    """The expansion cohort names an existing 1-based dose level."""
     problem = only_problem(MINIMAL + "expansion: {dose_level: 3, n_patients: 6}\n")
     assert problem.field == "expansion.dose_level" and problem.allowed == "1..2"
 
@@ -465,6 +483,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_error_text_names_file_line_field_and_allowed() -> None:
+    """House rule: the message names the file, line, field and what is allowed."""
     with pytest.raises(InputError) as caught:
         parse_protocol(MINIMAL.replace('design: "3+3"', "design: nope"), "p.yaml")
     text = str(caught.value)
@@ -474,6 +493,7 @@ def test_error_text_names_file_line_field_and_allowed() -> None:
 
 
 def test_load_protocol_missing_file_names_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A missing protocol file is an InputError naming the file."""
     with pytest.raises(InputError, match="file not found") as caught:
         load_protocol(tmp_path / "nope.yaml")
     assert str(tmp_path / "nope.yaml") in str(caught.value)
@@ -493,6 +513,7 @@ def test_dlt_rule_organ_grades_are_checked_and_located() -> None:
 
 
 def test_duplicate_key_in_json_candidate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """JSON candidate files also refuse duplicate keys (json.loads would keep the last silently)."""
     from cartrial.protocol import load_candidate
 
     file = tmp_path / "c.json"

@@ -97,6 +97,8 @@ def test_relapse_exactly_12_months_before_screening() -> None:
 
 
 def test_relapse_on_the_screening_date_counts_and_after_it_does_not() -> None:
+    """The window ends on the screening date (inclusive); later relapses are ignored (counted from dated
+    lists against the screening date, issue 2 §2)."""
     assert status_of(RELAPSE_RULE, relapses("2023-09-01", "2024-03-15")) is MET
     assert status_of(RELAPSE_RULE, relapses("2023-09-01", "2024-03-16")) is NOT_MET
 
@@ -137,6 +139,7 @@ def test_relapse_screening_in_a_common_year_after_a_leap_year() -> None:
 
 
 def test_missing_relapse_history_or_date_cannot_be_assessed() -> None:
+    """Missing data gives cannot_assess naming the missing field (relapses, or the screening date)."""
     protocol = protocol_with({"rule": RELAPSE_RULE})
     result = screen(protocol, Candidate(id="X", screening_date=SCREENING)).criteria[0]
     assert result.status is UNKNOWN and result.missing == ("relapses",)
@@ -162,6 +165,8 @@ def test_relapse_merging_option() -> None:
 
 
 def test_relapse_result_records_counts_and_windows() -> None:
+    """The result records the counts and the window starts used (2023-03-15 and 2022-03-15 for screening
+    2024-03-15) and the rule parameters."""
     protocol = protocol_with({"rule": RELAPSE_RULE})
     result = screen(protocol, Candidate.model_validate({"id": "X", **relapses("2022-06-01", "2023-06-01")}))
     value = result.criteria[0].value
@@ -192,6 +197,8 @@ def test_age_range_inclusive_in_completed_years(born: str, expected: CriterionSt
 
 
 def test_age_from_recorded_age_or_missing() -> None:
+    """Without a date of birth the recorded age is used; without either, or without a screening date, the age
+    cannot be assessed."""
     assert status_of(AGE, {"age_years": 40}) is MET
     assert status_of(AGE, {"age_years": 80}) is NOT_MET
     assert status_of(AGE, {}) is UNKNOWN
@@ -219,6 +226,7 @@ def test_aqp4_igg_by_cell_based_assay(tests: list[dict[str, str]] | None, expect
 
 
 def test_aqp4_any_assay_accepts_elisa() -> None:
+    """The assay requirement is a parameter: `any` accepts an ELISA result."""
     assert (
         status_of({**AQP4, "assay": "any"}, {"aqp4_igg": [{"result": "positive", "assay": "elisa"}]}) is MET
     )
@@ -289,6 +297,8 @@ EDSS = {"type": "edss_range", "min_score": 0, "max_score": 8.0}
 
 
 def test_edss_range_inclusive_and_freshness() -> None:
+    """EDSS range is inclusive (8.0 meets ≤ 8.0); an EDSS older than the freshness limit (30 days: 2024-02-13
+    is 31 days before 2024-03-15) cannot be used."""
     assert status_of(EDSS, {"edss": {"score": 8.0}}) is MET
     assert status_of(EDSS, {"edss": {"score": 8.5}}) is NOT_MET
     assert status_of(EDSS, {}) is UNKNOWN
@@ -307,6 +317,8 @@ def lab(value: float, unit: str = "10^9/L", on: str = "2024-03-10", **extra: Any
 
 
 def test_lab_threshold_boundaries_units_and_latest_value() -> None:
+    """Comparators at their boundary, exact unit match (no silent conversion), latest result on or before
+    screening."""
     base = {"screening_date": SCREENING}
     assert status_of(ANC, {**base, "labs": [lab(1.0)]}) is MET  # >= boundary
     assert status_of({**ANC, "comparator": ">"}, {**base, "labs": [lab(1.0)]}) is NOT_MET
@@ -481,6 +493,7 @@ def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list
 
 
 def test_answers_for_unknown_criteria_are_reported_not_dropped() -> None:
+    """House rule: nothing given is silently skipped: answers for unknown criterion ids are reported."""
     protocol = protocol_with({"id": "exc_pregnancy", "kind": "exclusion", "rule": {"type": "manual"}})
     result = screen(protocol, Candidate(id="X", answers={"exc_pregnancy": False, "exc_typo": True}))
     assert result.unused_answers == ("exc_typo",)
