@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from cartrial.errors import InputError, NotEstimableError
@@ -132,3 +134,23 @@ def test_tite_adaptive_weights_by_hand() -> None:
     outcomes = outcomes.with_followup([7.0, 14.0, 10.5, 21.0, 2.8])
     w = TiteCrm([0.1, 0.2], 0.25, window_days=28, scheme="adaptive").weights(outcomes)
     assert np.allclose(w, [1, 1, 0.5, 5 / 6, 0.4 / 3])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.booleans()), min_size=1, max_size=8), st.integers(0, 7))
+def test_an_extra_dlt_never_lowers_estimated_toxicity(patients: list[tuple[int, bool]], flip: int) -> None:
+    """Monotonicity: turning one non-DLT into a DLT never lowers any ptox (the likelihood ratio is monotone in
+    beta for both models), so the recommended level never goes up."""
+    index = flip % len(patients)
+    if patients[index][1]:
+        return
+    before = Outcomes(tuple(PatientOutcome(i + 1, lv, d) for i, (lv, d) in enumerate(patients)))
+    after_list = list(patients)
+    after_list[index] = (after_list[index][0], True)
+    after = Outcomes(tuple(PatientOutcome(i + 1, lv, d) for i, (lv, d) in enumerate(after_list)))
+    for model in ("empiric", "logistic"):
+        design = Crm([0.05, 0.12, 0.25, 0.40], 0.25, model=model, integration="grid")  # type: ignore[arg-type]
+        p0 = design.posterior_summary(design.replay(before))[2]
+        p1 = design.posterior_summary(design.replay(after))[2]
+        assert np.all(p1 >= p0 - 1e-12)
+        assert design.fit(after).next_dose <= design.fit(before).next_dose

@@ -109,3 +109,13 @@ def test_equivalence_interval_must_fit(cls: type) -> None:
 
     with pytest.raises(InputError, match="eps1"):
         cls(5, 0.3, eps1=0.4)
+
+
+@pytest.mark.parametrize("cls", [Mtpi2, I3plus3])
+@pytest.mark.parametrize("target", [0.2, 0.25, 0.3, 0.33])
+def test_more_dlts_never_give_a_higher_dose(cls: type, target: float) -> None:
+    """Monotonicity (both papers): for fixed n the decision never moves up as y increases (E < S < D < DU)."""
+    table = cls(5, target, cohort_size=1).table_array(24)
+    for n in range(1, 25):
+        codes = [int(table[n, y]) for y in range(n + 1)]
+        assert codes == sorted(codes), (n, codes)

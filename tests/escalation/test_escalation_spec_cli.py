@@ -277,3 +277,10 @@ def test_demo_step(tmp_path: Path, examples_dir: Path) -> None:
     ocs = json.loads((tmp_path / "escalation" / "operating_characteristics.json").read_text())
     assert all(oc["method"] == "exact" for oc in ocs)
     assert (tmp_path / "escalation" / "operating_characteristics.csv").read_text().startswith("scenario,")
+
+
+def test_table_for_crm_is_refused_with_exit_2() -> None:
+    """CRM decisions depend on every dose's data: no (n, DLT) table; the CLI says so and exits 2."""
+    from cartrial.cli import main
+
+    assert main(["escalate", "table", "--design", "crm", "--target", "0.3", "--max-n", "6"]) == 2
