@@ -346,6 +346,7 @@ def demo(ctx: DemoContext) -> None:
     """Check and show the reference protocol, screen the example candidates; write protocol-summary.json
     and screening.json under ``ctx.out_dir``."""
     console = ctx.console
+    console.rule("[bold]Protocol as code[/]: check, show, screen")
     protocol_file = ctx.protocol_file
     protocol = load_protocol(protocol_file)
     console.print(f"[green]ok[/]: {protocol_file} is a valid protocol")

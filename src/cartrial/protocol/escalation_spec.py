@@ -190,15 +190,6 @@ class EscalationSpec(BaseModel):
                     f"≤ {self.max_n}",
                 )
             )
-        if self.stagger_days >= self.dlt_window_days and self.stagger_days > 0:
-            issues.append(
-                Issue(
-                    ("stagger_days",),
-                    "stagger_days should be shorter than the DLT window",
-                    self.stagger_days,
-                    f"< {self.dlt_window_days}",
-                )
-            )
         seen: dict[str, int] = {}
         for index, rule in enumerate(self.dlt_rules):
             if rule.id in seen:
