@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.timing import best_seconds
-from cartrial.neuro.edss import FS_MAX, FS_NAMES, EdssOptions, edss_array
+from cartrial.neuro.edss_scale import FS_MAX, FS_NAMES, EdssOptions, edss_array
 
 N = 1_000_000
 TARGET_PER_SECOND = 1_000_000

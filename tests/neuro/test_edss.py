@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.errors import ConfigurationError, InputError
-from cartrial.neuro.edss import (
+from cartrial.neuro.edss_scale import (
     FS_MAX,
     FS_NAMES,
     PRESETS,

@@ -23,8 +23,8 @@ from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
-from cartrial.neuro.edss import FS_NAMES, EdssOptions, edss_array, rule_codes
-from cartrial.neuro.edss import SOURCE as EDSS_SOURCE
+from cartrial.neuro.edss_scale import FS_NAMES, EdssOptions, edss_array, rule_codes
+from cartrial.neuro.edss_scale import SOURCE as EDSS_SOURCE
 from cartrial.neuro.osis import OSIS_SOURCE
 from cartrial.neuro.relapses import (
     ArrSummary,

@@ -16,7 +16,7 @@ from cartrial.neuro.disability import (
     improvement_threshold,
     worsening_threshold,
 )
-from cartrial.neuro.edss import (
+from cartrial.neuro.edss_scale import (
     FS_MAX,
     FS_NAMES,
     RULES,

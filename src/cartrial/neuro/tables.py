@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.errors import InputError
-from cartrial.neuro.edss import AMBULATION_MAX, FS_MAX, FS_NAMES
+from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, FS_NAMES
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Phenotype, RelapseRecord, Severity
 from cartrial.neuro.visual_acuity import (

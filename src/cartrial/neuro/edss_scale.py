@@ -94,6 +94,12 @@ class EdssOptions:
       floor is an implementation convention not stated in the Kurtzke text; awaiting confirmation).
     - ``ambulation2_floor``: ambulation score 2 (>= 300 m, < 500 m) raises any lower pattern to 4.5
       (§1.6, §1.8 row 9); fixed by the definition of step 4.5, recorded for completeness.
+
+    Cross-check (done while writing this module, by re-deriving each package's rule order from its source
+    text): preset ``edss_js`` reproduces npm ``edss`` (adobrasinovic/edss ``src/index.js``) on every FS
+    combination; preset ``edsscalculator_r`` reproduces ``EDSScalculator`` 0.3.0 ``neurostatus_16`` on
+    every FS combination with ambulation 0-3, except the 401 combinations where the R package returns NA
+    (one FS 4 with five or more FS 3: 5.0 here, rule d').
     """
 
     cerebral_grade1_as_zero: bool = True
