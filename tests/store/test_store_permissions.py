@@ -43,6 +43,7 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
         "lock_and_unlock": lambda u: service.lock(u, dt.date(2020, 1, 1), "interim"),
         "unlock": lambda u: service.unlock(u, "reopen"),
         "add_user": lambda u: service.add_user(u, f"new_{u}", "monitor"),
+        "add_site": lambda u: service.add_site(u, f"S{len(u)}"),
         "derive": lambda u: service.store_derived(
             u,
             [
@@ -72,9 +73,10 @@ EXPECTED: dict[str, set[str]] = {
         "lock_and_unlock",
         "unlock",
         "add_user",
+        "add_site",
         "derive",
     },
-    "data_manager": {"read", "audit_history", "enter", "enter_other_site", "edit", "raise_query"},
+    "data_manager": {"read", "audit_history", "enter", "enter_other_site", "edit", "raise_query", "add_site"},
     "investigator": {"read", "audit_history", "enter", "edit"},
     "monitor": {"read", "audit_history", "raise_query"},
     "statistician": {"read", "audit_history", "lock_and_unlock", "derive"},

@@ -1,15 +1,622 @@
-"""CLI commands for study database (placeholder: filled in by its issue)."""
+"""CLI of the study database: `cartrial db …` (create, upgrade, users, sites, records, lock) and
+`cartrial audit …` (verify the hash chain, show a subject's history).
+
+Thin: parse the options, call `cartrial.store.StudyService`, print (rich tables, or JSON with ``--json``).
+The acting user is `--user` (default `$CARTRIAL_USER`); the database is `--url` (default `$CARTRIAL_DB_URL`,
+else ``sqlite:///cartrial.db``). Permissions are checked by the service, not here.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from cartrial.demo import DemoContext
+from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.tabular import dumps_json
+
+db_app = typer.Typer(help="Create and manage the audited study database.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and roles (admin only).", no_args_is_help=True)
+site_app = typer.Typer(help="Clinical sites.", no_args_is_help=True)
+query_app = typer.Typer(help="Data queries raised by monitors and data managers.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify and review the audit trail.", no_args_is_help=True)
+db_app.add_typer(user_app, name="user")
+db_app.add_typer(site_app, name="site")
+db_app.add_typer(query_app, name="query")
+
+URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
+USER_HELP = "Acting user (default: $CARTRIAL_USER)."
+JSON_HELP = "Print JSON instead of a table."
+DEMO_CUTOFF = dt.date(2022, 3, 20)
+"""Data cut-off of the reference study's publication (Qin C et al. 2023; ct103a-nmosd-trial.md)."""
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add the `db` and `audit` command groups to the root app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
+
+
+def _service(url: str | None) -> Any:
+    from cartrial.store import StudyService, connect
+
+    return StudyService(connect(url))
+
+
+def _actor(user: str | None) -> str:
+    name = user or os.environ.get("CARTRIAL_USER")
+    if not name:
+        raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
+    return name
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(Problem("not a date", field=option, value=text, allowed="YYYY-MM-DD")) from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# db: create and upgrade
+# --------------------------------------------------------------------------------------------------
+
+
+@db_app.command("init")
+def init_command(
+    protocol: Path = typer.Option(..., "--protocol", help="Protocol YAML file of the study."),
+    admin: str = typer.Option(..., "--admin", help="Username of the first admin user."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    admin_site: str | None = typer.Option(None, "--admin-site", help="Site code of the admin (created)."),
+    password: bool = typer.Option(False, "--password", help="Prompt for the admin's password."),
+    protocol_version: str | None = typer.Option(
+        None, "--protocol-version", help="Protocol version (default: read from the protocol)."
+    ),
+    birth_date_precision: str = typer.Option(
+        "year", "--birth-date-precision", help="Privacy setting: keep the birth 'year' only, or the 'date'."
+    ),
+) -> None:
+    """Create the study database: migrations, the study from its protocol, the first admin user."""
+    from cartrial.store import init_study
+
+    secret = typer.prompt("admin password", hide_input=True, confirmation_prompt=True) if password else None
+    result = init_study(
+        url,
+        protocol,
+        admin,
+        admin_password=secret,
+        admin_site=admin_site,
+        protocol_version=protocol_version,
+        birth_date_precision=birth_date_precision,
+    )
+    state = "created" if result.created else "already initialised (nothing changed)"
+    typer.echo(
+        f"study {result.study_code}, protocol version {result.protocol_version} "
+        f"(sha256 {result.protocol_sha256[:16]}…), admin {result.admin_username}, schema {result.revision}: "
+        f"{state}"
+    )
+
+
+@db_app.command("upgrade")
+def upgrade_command(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
+    """Bring the database schema up to this cartrial's migrations (idempotent)."""
+    from cartrial.store import upgrade
+
+    typer.echo(f"schema at revision {upgrade(url)}")
+
+
+# --------------------------------------------------------------------------------------------------
+# db: summary, records, edits
+# --------------------------------------------------------------------------------------------------
+
+
+@db_app.command("summary")
+def summary_command(
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Row count of every table, the lock state and the audit-trail size."""
+    service = _service(url)
+    counts = service.table_counts()
+    lock = service.active_lock()
+    if as_json:
+        typer.echo(
+            dumps_json(
+                {
+                    "tables": counts,
+                    "lock": None
+                    if lock is None
+                    else {"cutoff": lock.cutoff.isoformat(), "by": lock.locked_by, "reason": lock.reason},
+                }
+            )
+        )
+        return
+    print_summary(Console(), service)
+
+
+def print_summary(console: Console, service: Any) -> None:
+    """Rich table of row counts per table, plus the lock state."""
+    counts = service.table_counts()
+    table = Table(title="study database", title_justify="left")
+    table.add_column("table", no_wrap=True)
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    lock = service.active_lock()
+    console.print(f"  lock: {lock.describe()}" if lock else "  lock: none (all records editable)")
+
+
+@db_app.command("records")
+def records_command(
+    table: str = typer.Argument(..., help="Table name (e.g. infusion, lab_result)."),
+    subject: str | None = typer.Option(None, "--subject", help="Only this subject's records."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the records of a table (with id and version, needed by `db edit`)."""
+    service = _service(url)
+    filters = {"subject_id": subject} if subject else {}
+    rows = service.find_records(_actor(user), table, **filters)
+    if as_json:
+        typer.echo(dumps_json(rows))
+        return
+    if not rows:
+        typer.echo(f"no {table} records")
+        return
+    view = Table(title=f"{table} ({len(rows)} records)", title_justify="left")
+    columns = [c for c in rows[0] if c not in ("created_at", "updated_at")]
+    for column in columns:
+        view.add_column(column)
+    for row in rows:
+        view.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(view)
+
+
+def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[str, Any]:
+    """`field=value` pairs typed by the column (blank value = empty/NULL; JSON columns take JSON)."""
+    from sqlalchemy import JSON, Boolean, Float, Integer
+
+    from cartrial.store.models import STUDY_TABLES
+
+    model = STUDY_TABLES.get(table)
+    if model is None:
+        raise InputError(
+            Problem("unknown table", field="table", value=table, allowed=", ".join(STUDY_TABLES))
+        )
+    columns = {c.name: c for c in getattr(model, "__table__").columns}  # noqa: B009
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        if not sep or name not in columns:
+            raise InputError(
+                Problem(
+                    "expected FIELD=VALUE with a column of the table",
+                    field="--set",
+                    value=assignment,
+                    allowed=", ".join(columns),
+                )
+            )
+        kind = columns[name].type
+        value: Any
+        try:
+            if raw == "":
+                value = None
+            elif isinstance(kind, Boolean):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                value = raw.lower() in ("true", "1", "yes")
+            elif isinstance(kind, Integer):
+                value = int(raw)
+            elif isinstance(kind, Float):
+                value = float(raw)
+            elif isinstance(kind, JSON):
+                value = json.loads(raw)
+            else:
+                value = raw
+        except ValueError as exc:
+            raise InputError(
+                Problem(f"not a valid {type(kind).__name__} value", field=name, value=raw)
+            ) from exc
+        changes[name] = value
+    return changes
+
+
+@db_app.command("edit")
+def edit_command(
+    table: str = typer.Argument(..., help="Table name."),
+    record_id: int = typer.Argument(..., help="Record id (see `db records`)."),
+    assignments: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (repeatable)."),
+    expected_version: int = typer.Option(
+        ..., "--expected-version", help="Version you read (see `db records`); a newer one is a conflict."
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Correct fields of one record, with a reason (audited; refused on locked or changed records)."""
+    service = _service(url)
+    changes = parse_assignments(service, table, assignments)
+    version = service.update_record(_actor(user), table, record_id, changes, expected_version, reason, "cli")
+    typer.echo(f"{table} record {record_id} now at version {version}")
+
+
+@db_app.command("delete")
+def delete_command(
+    table: str = typer.Argument(..., help="Table name."),
+    record_id: int = typer.Argument(..., help="Record id."),
+    reason: str = typer.Option(..., "--reason", help="Why the record is deleted (audit trail; required)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Delete one record, with a reason (the whole record stays in the audit trail)."""
+    _service(url).delete_record(_actor(user), table, record_id, reason, "cli")
+    typer.echo(f"{table} record {record_id} deleted")
+
+
+# --------------------------------------------------------------------------------------------------
+# db: lock
+# --------------------------------------------------------------------------------------------------
+
+
+@db_app.command("lock")
+def lock_command(
+    cutoff: str = typer.Option(..., "--cutoff", help="Data cut-off date YYYY-MM-DD (UTC, inclusive)."),
+    reason: str = typer.Option(..., "--reason", help="Why the data are locked (audit trail)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Freeze every record dated on or before the cut-off (statistician or admin)."""
+    lock = _service(url).lock(_actor(user), _parse_date(cutoff, "--cutoff"), reason, "cli")
+    typer.echo(
+        f"locked {lock.records_locked} records dated on or before {lock.cutoff.isoformat()} "
+        f"(snapshot sha256 {lock.snapshot_sha256})"
+    )
+
+
+@db_app.command("unlock")
+def unlock_command(
+    reason: str = typer.Option(..., "--reason", help="Why the lock is lifted (audit trail)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Lift the data lock (admin only, audited)."""
+    lock = _service(url).unlock(_actor(user), reason, "cli")
+    typer.echo(f"unlocked: {lock.describe()}")
+
+
+# --------------------------------------------------------------------------------------------------
+# db user / site / query
+# --------------------------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add_command(
+    username: str = typer.Argument(..., help="New username."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, investigator, data_manager, monitor or statistician."
+    ),
+    site: str | None = typer.Option(None, "--site", help="Site code (required for investigators)."),
+    full_name: str | None = typer.Option(None, "--name", help="Full name."),
+    password: bool = typer.Option(False, "--password", help="Prompt for a password (argon2id hash)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Add a user with a role (admin only; audited)."""
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    _service(url).add_user(_actor(user), username, role, site_id=site, password=secret, full_name=full_name)
+    typer.echo(f"user {username} added with role {role}")
+
+
+@user_app.command("role")
+def user_role_command(
+    username: str = typer.Argument(..., help="Existing username."),
+    role: str = typer.Option(..., "--role", help="New role."),
+    reason: str = typer.Option(..., "--reason", help="Why the role changes (audit trail)."),
+    site: str | None = typer.Option(None, "--site", help="New site code."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Change a user's role (admin only; audited with a reason)."""
+    _service(url).set_role(_actor(user), username, role, reason, site_id=site)
+    typer.echo(f"user {username} now has role {role}")
+
+
+@user_app.command("list")
+def user_list_command(
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List users, roles and sites."""
+    rows = [
+        {k: row[k] for k in ("username", "role", "site_id", "full_name", "active")}
+        for row in _service(url).find_records(_actor(user), "app_user")
+    ]
+    if as_json:
+        typer.echo(dumps_json(rows))
+        return
+    view = Table(title="users", title_justify="left")
+    for column in ("username", "role", "site_id", "full_name", "active"):
+        view.add_column(column)
+    for row in rows:
+        view.add_row(*("" if row[c] is None else str(row[c]) for c in row))
+    Console().print(view)
+
+
+@db_app.command("roles")
+def roles_command() -> None:
+    """Show the role/permission matrix enforced by the service layer."""
+    from cartrial.store.permissions import PERMISSIONS, Action
+
+    view = Table(title="what each role may do (enforced by the service layer)", title_justify="left")
+    view.add_column("action")
+    for role in PERMISSIONS:
+        view.add_column(role.replace("_", " "), justify="center")
+    for action in Action:
+        view.add_row(
+            action.value.replace("_", " "), *("✓" if action in PERMISSIONS[r] else "·" for r in PERMISSIONS)
+        )
+    Console().print(view)
+
+
+@site_app.command("add")
+def site_add_command(
+    site_id: str = typer.Argument(..., help="Site code, e.g. TJH."),
+    name: str | None = typer.Option(None, "--name", help="Site name."),
+    country: str | None = typer.Option(None, "--country", help="Country."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Add a clinical site (admin; audited)."""
+    _service(url).add_site(_actor(user), site_id, name, country)
+    typer.echo(f"site {site_id} added")
+
+
+@query_app.command("raise")
+def query_raise_command(
+    table: str = typer.Argument(..., help="Table of the record queried."),
+    record_id: int = typer.Argument(..., help="Record id."),
+    text: str = typer.Option(..., "--text", help="The question to the site."),
+    field: str | None = typer.Option(None, "--field", help="Field queried."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Raise a data query on a record (monitor, data manager, admin)."""
+    code = _service(url).raise_query(_actor(user), table, record_id, text, field)
+    typer.echo(f"query {code} raised")
+
+
+@query_app.command("answer")
+def query_answer_command(
+    code: str = typer.Argument(..., help="Query code, e.g. Q-000001."),
+    answer: str = typer.Option(..., "--answer", help="The answer."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Answer a query (investigator of the site, data manager, admin)."""
+    _service(url).answer_query(_actor(user), code, answer)
+    typer.echo(f"query {code} answered")
+
+
+@query_app.command("close")
+def query_close_command(
+    code: str = typer.Argument(..., help="Query code."),
+    reason: str = typer.Option(..., "--reason", help="Why the query is closed."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Close a query (monitor, data manager, admin)."""
+    _service(url).close_query(_actor(user), code, reason)
+    typer.echo(f"query {code} closed")
+
+
+@query_app.command("list")
+def query_list_command(
+    status: str | None = typer.Option(None, "--status", help="open, answered or closed."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List data queries."""
+    filters = {"status": status} if status else {}
+    rows = _service(url).find_records(_actor(user), "data_query", **filters)
+    columns = ("query_code", "status", "subject_id", "table_name", "record_id", "field", "text", "answer")
+    if as_json:
+        typer.echo(dumps_json([{c: row[c] for c in columns} for row in rows]))
+        return
+    view = Table(title=f"data queries ({len(rows)})", title_justify="left")
+    for column in columns:
+        view.add_column(column)
+    for row in rows:
+        view.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(view)
+
+
+# --------------------------------------------------------------------------------------------------
+# audit
+# --------------------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def verify_command(
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Recompute the audit hash chain; name the first broken row (exit 1 if broken)."""
+    result = _service(url).verify_audit()
+    if as_json:
+        typer.echo(
+            dumps_json(
+                {
+                    "ok": result.ok,
+                    "rows_checked": result.rows_checked,
+                    "first_broken_id": result.first_broken_id,
+                    "message": result.message,
+                }
+            )
+        )
+    else:
+        typer.echo(("OK: " if result.ok else "BROKEN: ") + result.message)
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@audit_app.command("log")
+def log_command(
+    subject: str | None = typer.Option(None, "--subject", help="Subject id: the history of its records."),
+    limit: int = typer.Option(50, "--limit", help="Without --subject: the last N audit rows."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show a subject's audit trail (every insert, change, delete of its records), or the last rows."""
+    service = _service(url)
+    actor = _actor(user)
+    if subject:
+        rows = service.audit_history(subject, actor=actor)
+    else:
+        total = service.table_counts()["audit_log"]
+        rows = service.audit_rows(actor=actor, since_id=max(0, total - limit))
+    if as_json:
+        typer.echo(dumps_json(rows))
+        return
+    print_audit(Console(), rows, f"audit trail of {subject}" if subject else f"last {len(rows)} audit rows")
+
+
+def print_audit(console: Console, rows: list[dict[str, Any]], title: str) -> None:
+    """Rich table of audit rows (who, when UTC, what, old → new, why)."""
+    view = Table(title=title, title_justify="left")
+    for column in ("id", "when (UTC)", "who", "action", "record", "field", "old", "new", "reason"):
+        view.add_column(column, overflow="fold")
+    for row in rows:
+        view.add_row(
+            str(row["id"]),
+            row["recorded_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            f"{row['username']} ({row['user_role']})",
+            row["action"],
+            f"{row['table_name'] or ''} {row['record_id'] or ''}".strip(),
+            row["field"] or "",
+            _short(row["old_value"]),
+            _short(row["new_value"]),
+            row["reason"] or "",
+        )
+    console.print(view)
+    if not rows:
+        console.print("  (no audit rows)")
+
+
+def _short(value: str | None, limit: int = 60) -> str:
+    if value is None:
+        return ""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------------
 
 
 def demo(ctx: DemoContext) -> None:
-    """This area's part of `cartrial demo`."""
+    """Summarise `demo-output/study.db` (made by the import demo) and verify its audit trail; then, on a
+    copy (`study-lock-demo.db`), show a reasoned correction by a data manager, a lock at the cut-off
+    2022-03-20 and an edit refused by the lock."""
+    from cartrial.errors import ConflictError
+    from cartrial.store import StudyService, connect
+
+    console = ctx.console
+    console.rule("[bold]study database: summary, audit trail, correction and lock")
+    study_db = ctx.out_dir / "study.db"
+    if not study_db.is_file():
+        console.print(
+            f"[yellow]{study_db} does not exist (the import demo step creates it); store demo skipped[/]"
+        )
+        return
+    try:
+        service = StudyService(connect(f"sqlite:///{study_db.resolve()}"))
+        print_summary(console, service)
+        result = service.verify_audit()
+        console.print(
+            ("[green]audit verify: OK[/] " if result.ok else "[red]audit verify: BROKEN[/] ") + result.message
+        )
+        service.engine.dispose()
+
+        copy = ctx.out_dir / "study-lock-demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(study_db, copy)
+        console.print(f"\ncorrection and lock on a copy: {copy}")
+        demo_service = StudyService(connect(f"sqlite:///{copy.resolve()}"))
+        admin = _first_admin(demo_service)
+        demo_service.add_user(admin, "demo_dm", "data_manager", full_name="Demo data manager")
+        demo_service.add_user(admin, "demo_stat", "statistician", full_name="Demo statistician")
+        infusion = demo_service.find_records("demo_dm", "infusion", subject_id="CT-004")
+        if not infusion:
+            console.print("[yellow]no infusion of CT-004 in the example study; correction skipped[/]")
+            return
+        record = infusion[0]
+        corrected = round(float(record["viability_pct"] or 90) - 1, 1)
+        demo_service.update_record(
+            "demo_dm",
+            "infusion",
+            record["id"],
+            {"viability_pct": corrected},
+            record["version"],
+            "viability re-read from the certificate of analysis",
+            "demo",
+        )
+        console.print(
+            f"  demo_dm corrected infusion {record['id']} (CT-004) viability_pct "
+            f"{record['viability_pct']} → {corrected}, reason recorded"
+        )
+        lock = demo_service.lock("demo_stat", DEMO_CUTOFF, "data cut-off of the primary publication", "demo")
+        console.print(f"  demo_stat locked {lock.records_locked} records: {lock.describe()}")
+        current = demo_service.get_record("demo_dm", "infusion", record["id"])
+        try:
+            demo_service.update_record(
+                "demo_dm",
+                "infusion",
+                record["id"],
+                {"viability_pct": corrected + 1},
+                current["version"],
+                "late correction",
+                "demo",
+            )
+            console.print("[red]  edit after the lock was NOT refused[/]")
+        except ConflictError as exc:
+            console.print(f"  [green]edit after the lock refused[/]: {exc}")
+        print_audit(
+            console,
+            demo_service.audit_history("CT-004", actor="demo_dm")[-3:],
+            "audit trail of CT-004 (last rows)",
+        )
+        after = demo_service.verify_audit()
+        console.print(
+            ("[green]audit verify: OK[/] " if after.ok else "[red]audit verify: BROKEN[/] ") + after.message
+        )
+        demo_service.engine.dispose()
+    except CartrialError as exc:
+        console.print(f"[red]store demo failed: {exc}[/]")
+
+
+def _first_admin(service: Any) -> str:
+    from sqlalchemy import select
+
+    from cartrial.store.models import User
+
+    with service.engine.connect() as connection:
+        name = connection.execute(
+            select(User.username).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+        ).scalar()
+    if name is None:
+        raise CartrialError("the study database has no active admin user")
+    return str(name)

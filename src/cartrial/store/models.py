@@ -489,6 +489,22 @@ class OsisAssessment(StudyData, Base):
     __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_osis_assessment"),)
 
 
+class TimedWalk(StudyData, Base):
+    """Timed 25-Foot Walk (`docs/templates/timed_walk.csv`): two trials in seconds, or unable to walk."""
+
+    __tablename__ = "timed_walk"
+    natural_key = ("subject_id", "assessed_at")
+    clinical_date_column = "assessed_at"
+
+    subject_id: Mapped[str] = _subject_fk()
+    assessed_at: Mapped[dt.datetime]
+    trial_1_seconds: Mapped[float | None] = mapped_column(Float)
+    trial_2_seconds: Mapped[float | None] = mapped_column(Float)
+    unable_to_walk: Mapped[bool | None]
+
+    __table_args__ = (UniqueConstraint("subject_id", "assessed_at", name="uq_timed_walk"),)
+
+
 class Relapse(StudyData, Base):
     """An NMOSD relapse (attack) record (`docs/templates/relapses.csv`; `neuro-outcomes.md` section 4):
     onset, phenotype(s), severity, duration ≥ 24 h, fever/infection, objective change, treatment,
@@ -519,45 +535,51 @@ class Relapse(StudyData, Base):
 
 
 class PkSample(StudyData, Base):
-    """A cellular-kinetics sample: CAR transgene copies/µg gDNA and/or CAR+ cells/µL, with BLQ and LLOQ."""
+    """A cellular-kinetics sample in the kinetics engine's long format (`docs/templates/pk_samples.csv`):
+    one row per analyte — CAR transgene copies/µg gDNA (``car_transgene``, qPCR/ddPCR) or CAR+ T cells/µL
+    (``car_t_cells``, flow cytometry) — with the value, its unit, the assay's LLOQ and the BLQ flag
+    (value blank when BLQ). Source: `cellular-kinetics.md`; `ct103a-nmosd-trial.md` section 9."""
 
     __tablename__ = "pk_sample"
-    natural_key = ("subject_id", "collected_at", "matrix", "assay")
-    clinical_date_column = "collected_at"
+    natural_key = ("subject_id", "analyte", "sampled_at")
+    clinical_date_column = "sampled_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    collected_at: Mapped[dt.datetime]
+    analyte: Mapped[str] = mapped_column(String(40))
+    assay: Mapped[str | None] = mapped_column(String(40))
+    matrix: Mapped[str | None] = mapped_column(String(40))
     nominal_day: Mapped[float | None] = mapped_column(Float)
-    matrix: Mapped[str] = mapped_column(String(40), default="blood")
-    assay: Mapped[str] = mapped_column(String(40), default="qPCR")
-    copies_per_ug_gdna: Mapped[float | None] = mapped_column(Float)
-    car_cells_per_ul: Mapped[float | None] = mapped_column(Float)
-    blq: Mapped[bool | None]
+    actual_day: Mapped[float | None] = mapped_column(Float)
+    sampled_at: Mapped[dt.datetime]
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(40))
     lloq: Mapped[float | None] = mapped_column(Float)
-    lloq_unit: Mapped[str | None] = mapped_column(String(40))
+    blq: Mapped[bool | None]
 
-    __table_args__ = (UniqueConstraint("subject_id", "collected_at", "matrix", "assay", name="uq_pk_sample"),)
+    __table_args__ = (UniqueConstraint("subject_id", "analyte", "sampled_at", name="uq_pk_sample"),)
 
 
 class PdSample(StudyData, Base):
-    """A pharmacodynamic sample: AQP4-IgG titre, B cells, BCMA+ plasma cells, IgG/IgA/IgM."""
+    """A pharmacodynamic sample (`docs/templates/pd_samples.csv`): AQP4-IgG end-point titre and assay,
+    CD19+ B cells/µL, BCMA+ plasma cells/µL, serum IgG/IgA/IgM (g/L)."""
 
     __tablename__ = "pd_sample"
-    natural_key = ("subject_id", "collected_at")
-    clinical_date_column = "collected_at"
+    natural_key = ("subject_id", "sampled_at")
+    clinical_date_column = "sampled_at"
 
     subject_id: Mapped[str] = _subject_fk()
-    collected_at: Mapped[dt.datetime]
     nominal_day: Mapped[float | None] = mapped_column(Float)
+    actual_day: Mapped[float | None] = mapped_column(Float)
+    sampled_at: Mapped[dt.datetime]
     aqp4_igg_titre: Mapped[str | None] = mapped_column(String(20))
-    aqp4_igg_assay: Mapped[str | None] = mapped_column(Text)
-    b_cells_per_ul: Mapped[float | None] = mapped_column(Float)
+    aqp4_igg_assay: Mapped[str | None] = mapped_column(String(40))
+    cd19_b_cells_per_ul: Mapped[float | None] = mapped_column(Float)
     bcma_plasma_cells_per_ul: Mapped[float | None] = mapped_column(Float)
-    igg_g_l: Mapped[float | None] = mapped_column(Float)
-    iga_g_l: Mapped[float | None] = mapped_column(Float)
-    igm_g_l: Mapped[float | None] = mapped_column(Float)
+    igg_g_per_l: Mapped[float | None] = mapped_column(Float)
+    iga_g_per_l: Mapped[float | None] = mapped_column(Float)
+    igm_g_per_l: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (UniqueConstraint("subject_id", "collected_at", name="uq_pd_sample"),)
+    __table_args__ = (UniqueConstraint("subject_id", "sampled_at", name="uq_pd_sample"),)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -729,6 +751,7 @@ STUDY_TABLES: dict[str, type[StudyData]] = {
         EdssAssessment,
         VisualAcuity,
         OsisAssessment,
+        TimedWalk,
         Relapse,
         PkSample,
         PdSample,

@@ -2,8 +2,8 @@
 
 Roles (issue 7; `data-standards.md` section 8.2): `admin` (everything, the only role that may unlock or manage
 users), `investigator` (enter and edit data of subjects at their own site, answer queries), `data_manager`
-(enter, edit, import, raise and answer queries), `monitor` (read, raise queries), `statistician` (read,
-lock, derive/analyse). The matrix is checked by the service layer on every call
+(enter, edit, import, raise and answer queries, set up sites), `monitor` (read, raise queries),
+`statistician` (read, lock, derive/analyse). The matrix is checked by the service layer on every call
 (`cartrial.store.service.StudyService`), not only by the CLI.
 
 Where the sources differ: `data-standards.md` 8.2 gives *lock* to the data manager, issue 7 gives it to the
@@ -32,6 +32,7 @@ class Action(StrEnum):
     LOCK = "lock"
     UNLOCK = "unlock"
     DERIVE = "derive"
+    MANAGE_SITES = "manage_sites"
     MANAGE_USERS = "manage_users"
     MANAGE_STUDY = "manage_study"
 
@@ -40,7 +41,9 @@ A = Action
 PERMISSIONS: Mapping[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "investigator": frozenset({A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.ANSWER_QUERY}),
-    "data_manager": frozenset({A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.RAISE_QUERY, A.ANSWER_QUERY}),
+    "data_manager": frozenset(
+        {A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.RAISE_QUERY, A.ANSWER_QUERY, A.MANAGE_SITES}
+    ),
     "monitor": frozenset({A.READ, A.RAISE_QUERY}),
     "statistician": frozenset({A.READ, A.LOCK, A.DERIVE}),
 }
@@ -51,7 +54,7 @@ SITE_RESTRICTED_ROLES: frozenset[str] = frozenset({"investigator"})
 
 TABLE_WRITE_ACTION: Mapping[str, Action] = {
     "study": A.MANAGE_STUDY,
-    "site": A.MANAGE_STUDY,
+    "site": A.MANAGE_SITES,
     "app_user": A.MANAGE_USERS,
     "derived_value": A.DERIVE,
     "import_manifest": A.IMPORT,

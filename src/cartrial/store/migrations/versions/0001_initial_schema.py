@@ -101,7 +101,7 @@ def upgrade() -> None:
         sa.Column("decided_on", sa.Date(), nullable=False),
         sa.Column("outcomes", sa.Text(), nullable=False),
         sa.Column("design", sa.String(length=40), nullable=True),
-        sa.Column("design_state", sa.JSON(), nullable=True),
+        sa.Column("design_state", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("decision", sa.String(length=40), nullable=False),
         sa.Column("approved_by", sa.String(length=80), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -116,7 +116,7 @@ def upgrade() -> None:
         sa.Column("file_name", sa.Text(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("row_counts", sa.JSON(), nullable=False),
+        sa.Column("row_counts", sa.JSON(none_as_null=True), nullable=False),
         sa.Column("imported_by", sa.String(length=80), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -197,8 +197,8 @@ def upgrade() -> None:
         sa.Column("aqp4_igg_status", sa.String(length=20), nullable=True),
         sa.Column("aqp4_igg_titre", sa.String(length=20), nullable=True),
         sa.Column("aqp4_igg_assay", sa.Text(), nullable=True),
-        sa.Column("treatment_history", sa.JSON(), nullable=True),
-        sa.Column("relapse_history", sa.JSON(), nullable=True),
+        sa.Column("treatment_history", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("relapse_history", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("disposition", sa.Text(), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -320,7 +320,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.String(length=40), nullable=True),
         sa.Column("engine", sa.String(length=80), nullable=False),
         sa.Column("engine_version", sa.String(length=40), nullable=False),
-        sa.Column("options", sa.JSON(), nullable=True),
+        sa.Column("options", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("source_table", sa.String(length=60), nullable=False),
         sa.Column("source_record_id", sa.Integer(), nullable=False),
         sa.Column("parameter", sa.String(length=80), nullable=False),
@@ -505,15 +505,16 @@ def upgrade() -> None:
     op.create_table(
         "pd_sample",
         sa.Column("subject_id", sa.String(length=40), nullable=False),
-        sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("nominal_day", sa.Float(), nullable=True),
+        sa.Column("actual_day", sa.Float(), nullable=True),
+        sa.Column("sampled_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("aqp4_igg_titre", sa.String(length=20), nullable=True),
-        sa.Column("aqp4_igg_assay", sa.Text(), nullable=True),
-        sa.Column("b_cells_per_ul", sa.Float(), nullable=True),
+        sa.Column("aqp4_igg_assay", sa.String(length=40), nullable=True),
+        sa.Column("cd19_b_cells_per_ul", sa.Float(), nullable=True),
         sa.Column("bcma_plasma_cells_per_ul", sa.Float(), nullable=True),
-        sa.Column("igg_g_l", sa.Float(), nullable=True),
-        sa.Column("iga_g_l", sa.Float(), nullable=True),
-        sa.Column("igm_g_l", sa.Float(), nullable=True),
+        sa.Column("igg_g_per_l", sa.Float(), nullable=True),
+        sa.Column("iga_g_per_l", sa.Float(), nullable=True),
+        sa.Column("igm_g_per_l", sa.Float(), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -523,7 +524,7 @@ def upgrade() -> None:
             ["subject.subject_id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("subject_id", "collected_at", name="uq_pd_sample"),
+        sa.UniqueConstraint("subject_id", "sampled_at", name="uq_pd_sample"),
     )
     with op.batch_alter_table("pd_sample", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pd_sample_subject_id"), ["subject_id"], unique=False)
@@ -531,15 +532,16 @@ def upgrade() -> None:
     op.create_table(
         "pk_sample",
         sa.Column("subject_id", sa.String(length=40), nullable=False),
-        sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("analyte", sa.String(length=40), nullable=False),
+        sa.Column("assay", sa.String(length=40), nullable=True),
+        sa.Column("matrix", sa.String(length=40), nullable=True),
         sa.Column("nominal_day", sa.Float(), nullable=True),
-        sa.Column("matrix", sa.String(length=40), nullable=False),
-        sa.Column("assay", sa.String(length=40), nullable=False),
-        sa.Column("copies_per_ug_gdna", sa.Float(), nullable=True),
-        sa.Column("car_cells_per_ul", sa.Float(), nullable=True),
-        sa.Column("blq", sa.Boolean(), nullable=True),
+        sa.Column("actual_day", sa.Float(), nullable=True),
+        sa.Column("sampled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("unit", sa.String(length=40), nullable=True),
         sa.Column("lloq", sa.Float(), nullable=True),
-        sa.Column("lloq_unit", sa.String(length=40), nullable=True),
+        sa.Column("blq", sa.Boolean(), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -549,7 +551,7 @@ def upgrade() -> None:
             ["subject.subject_id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("subject_id", "collected_at", "matrix", "assay", name="uq_pk_sample"),
+        sa.UniqueConstraint("subject_id", "analyte", "sampled_at", name="uq_pk_sample"),
     )
     with op.batch_alter_table("pk_sample", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pk_sample_subject_id"), ["subject_id"], unique=False)
@@ -588,7 +590,7 @@ def upgrade() -> None:
         sa.Column("eligible", sa.Boolean(), nullable=False),
         sa.Column("protocol_version", sa.String(length=40), nullable=True),
         sa.Column("engine_version", sa.String(length=40), nullable=True),
-        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("result", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -629,6 +631,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_therapy_subject_id"), ["subject_id"], unique=False)
 
     op.create_table(
+        "timed_walk",
+        sa.Column("subject_id", sa.String(length=40), nullable=False),
+        sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("trial_1_seconds", sa.Float(), nullable=True),
+        sa.Column("trial_2_seconds", sa.Float(), nullable=True),
+        sa.Column("unable_to_walk", sa.Boolean(), nullable=True),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subject_id"],
+            ["subject.subject_id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("subject_id", "assessed_at", name="uq_timed_walk"),
+    )
+    with op.batch_alter_table("timed_walk", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_timed_walk_subject_id"), ["subject_id"], unique=False)
+
+    op.create_table(
         "visual_acuity",
         sa.Column("subject_id", sa.String(length=40), nullable=False),
         sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
@@ -660,6 +683,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visual_acuity_subject_id"))
 
     op.drop_table("visual_acuity")
+    with op.batch_alter_table("timed_walk", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_timed_walk_subject_id"))
+
+    op.drop_table("timed_walk")
     with op.batch_alter_table("therapy", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_therapy_subject_id"))
 

@@ -1,0 +1,203 @@
+"""The `cartrial db` and `cartrial audit` commands end to end, on SQLite and PostgreSQL.
+
+Requirements: issue 7 (`cartrial db init --url URL --protocol FILE --admin NAME`, `cartrial db upgrade`,
+`cartrial db lock --cutoff DATE --reason …`, unlock audited, `cartrial audit verify` names the first broken
+row, `cartrial audit log --subject S` shows a record's history); README rule "bad input ... the CLI exits 2".
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from cartrial.cli import main
+from cartrial.store import StudyService, connect
+
+from .conftest import PROTOCOL
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """init → users → data → reasoned edit → lock → refused edit → unlock → verify → history."""
+    url = ["--url", db_url]
+    code, out, _ = cli(
+        capsys, "db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice", "--admin-site", "TJH"
+    )
+    assert code == 0 and "created" in out
+    code, out, _ = cli(capsys, "db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice")
+    assert code == 0 and "nothing changed" in out
+    assert cli(capsys, "db", "upgrade", *url)[0] == 0
+    assert cli(capsys, "db", "upgrade", *url)[0] == 0
+    assert cli(capsys, "db", "user", "add", "bob", "--role", "data_manager", *url, "--user", "alice")[0] == 0
+    assert cli(capsys, "db", "user", "add", "sue", "--role", "statistician", *url, "--user", "alice")[0] == 0
+    service = StudyService(connect(db_url))
+    with service.transaction("bob", "test data") as tx:
+        service.upsert_rows(
+            tx, "subject", [{"subject_id": "CT-001", "site_id": "TJH", "consent_date": "2021-05-06"}]
+        )
+        service.upsert_rows(
+            tx,
+            "infusion",
+            [
+                {
+                    "subject_id": "CT-001",
+                    "infused_at": "2021-06-01T02:00:00Z",
+                    "dose_level": 1,
+                    "viability_pct": 92.0,
+                }
+            ],
+        )
+    code, out, _ = cli(
+        capsys, "db", "records", "infusion", "--subject", "CT-001", *url, "--user", "bob", "--json"
+    )
+    record = json.loads(out)[0]
+    code, out, err = cli(
+        capsys,
+        "db",
+        "edit",
+        "infusion",
+        str(record["id"]),
+        "--set",
+        "viability_pct=91.5",
+        "--expected-version",
+        "1",
+        "--reason",
+        "re-read certificate",
+        *url,
+        "--user",
+        "bob",
+    )
+    assert code == 0, err
+    code, out, err = cli(
+        capsys,
+        "db",
+        "edit",
+        "infusion",
+        str(record["id"]),
+        "--set",
+        "viability_pct=91",
+        "--expected-version",
+        "1",
+        "--reason",
+        "stale",
+        *url,
+        "--user",
+        "bob",
+    )
+    assert code == 2 and "version 2, not 1" in err
+    code, out, err = cli(
+        capsys, "db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "bob"
+    )
+    assert code == 2 and "may not lock" in err
+    code, out, err = cli(
+        capsys, "db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "sue"
+    )
+    assert code == 0 and "locked 2 records" in out
+    code, out, err = cli(
+        capsys,
+        "db",
+        "edit",
+        "infusion",
+        str(record["id"]),
+        "--set",
+        "viability_pct=90",
+        "--expected-version",
+        "2",
+        "--reason",
+        "late",
+        *url,
+        "--user",
+        "bob",
+    )
+    assert code == 2 and "frozen by data lock" in err and "2022-03-20" in err
+    code, out, err = cli(capsys, "db", "unlock", "--reason", "reopen", *url, "--user", "sue")
+    assert code == 2 and "may not unlock" in err
+    assert cli(capsys, "db", "unlock", "--reason", "query follow-up", *url, "--user", "alice")[0] == 0
+    code, out, _ = cli(capsys, "db", "summary", *url, "--json")
+    summary = json.loads(out)
+    assert summary["tables"]["infusion"] == 1 and summary["lock"] is None
+    code, out, _ = cli(capsys, "audit", "verify", *url, "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    code, out, _ = cli(capsys, "audit", "log", "--subject", "CT-001", *url, "--user", "bob", "--json")
+    history = json.loads(out)
+    assert [(h["action"], h["table_name"], h["field"]) for h in history] == [
+        ("insert", "subject", "*"),
+        ("insert", "infusion", "*"),
+        ("update", "infusion", "viability_pct"),
+    ]
+    assert history[2]["old_value"] == "92.0" and history[2]["new_value"] == "91.5"
+    assert history[2]["reason"] == "re-read certificate" and history[2]["username"] == "bob"
+    service.engine.dispose()
+
+
+def test_audit_verify_exits_1_and_names_the_broken_row(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the trigger is removed and a row edited, `audit verify` names that row and fails."""
+    assert (
+        cli(
+            capsys,
+            "db",
+            "init",
+            "--url",
+            db_url,
+            "--protocol",
+            str(PROTOCOL),
+            "--admin",
+            "alice",
+            "--admin-site",
+            "TJH",
+        )[0]
+        == 0
+    )
+    engine = connect(db_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_log_no_update_delete ON audit_log"))
+        connection.execute(text("UPDATE audit_log SET username = 'mallory' WHERE id = 2"))
+    engine.dispose()
+    code, out, _ = cli(capsys, "audit", "verify", "--url", db_url)
+    assert code == 1 and "BROKEN" in out and "audit row 2" in out
+
+
+def test_bad_input_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """User errors: clear message, exit 2, no traceback."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    code, _, err = cli(capsys, "db", "summary", "--url", url)
+    assert code == 2 and "cartrial db init" in err
+    assert cli(capsys, "db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
+    code, _, err = cli(
+        capsys, "db", "lock", "--cutoff", "20-03-2022", "--reason", "x", "--url", url, "--user", "alice"
+    )
+    assert code == 2 and "YYYY-MM-DD" in err
+    code, _, err = cli(capsys, "db", "user", "add", "x", "--role", "boss", "--url", url, "--user", "alice")
+    assert code == 2 and "unknown role" in err
+    code, _, err = cli(
+        capsys,
+        "db",
+        "edit",
+        "infusion",
+        "1",
+        "--set",
+        "weight=1",
+        "--expected-version",
+        "1",
+        "--reason",
+        "r",
+        "--url",
+        url,
+        "--user",
+        "alice",
+    )
+    assert code == 2 and "FIELD=VALUE" in err
+    code, _, err = cli(capsys, "db", "summary", "--url", "sqlite:///no/such/folder/x.db")
+    assert code == 2 and "folder" in err
