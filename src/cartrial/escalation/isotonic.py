@@ -45,19 +45,20 @@ def isotonic_batch(values: np.ndarray, weights: np.ndarray, include: np.ndarray)
     w = np.where(include, weights, 0.0)
     wv = w * np.where(include, values, 0.0)
     trials, k = values.shape
-    cw = np.zeros((trials, k + 1))
-    cwv = np.zeros((trials, k + 1))
-    np.cumsum(w, axis=1, out=cw[:, 1:])
-    np.cumsum(wv, axis=1, out=cwv[:, 1:])
-    result = np.full((trials, k), -np.inf)
+    # dose-major layout (K + 1, T): each level's column is contiguous, which is what the loops read
+    cw = np.zeros((k + 1, trials))
+    cwv = np.zeros((k + 1, trials))
+    np.cumsum(w.T, axis=0, out=cw[1:])
+    np.cumsum(wv.T, axis=0, out=cwv[1:])
+    result = np.full((k, trials), -np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         for s in range(k):
             # running minimum over t >= i of Av(s, t), for i = k-1 down to s
             running = np.full(trials, np.inf)
             for i in range(k - 1, s - 1, -1):
-                running = np.fmin(running, (cwv[:, i + 1] - cwv[:, s]) / (cw[:, i + 1] - cw[:, s]))
-                result[:, i] = np.fmax(result[:, i], running)
-    return np.where(include, result, np.nan)
+                running = np.fmin(running, (cwv[i + 1] - cwv[s]) / (cw[i + 1] - cw[s]))
+                np.fmax(result[i], running, out=result[i])
+    return np.where(include, result.T, np.nan)
 
 
 def isotonic_mtd_batch(
