@@ -259,37 +259,45 @@ def _parse_text(cells: pd.Series, column: FormColumn, sink: RowProblems) -> list
 
 def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> list[Any]:
     allowed = "ISO 8601 date YYYY-MM-DD"
-    blank = (cells == "").to_numpy()
-    shaped = cells.str.fullmatch(ISO_DATE.pattern).to_numpy(dtype=bool)
-    parsed = pd.to_datetime(cells.where(shaped, None), format="%Y-%m-%d", errors="coerce")
-    bad = ~blank & (~shaped | parsed.isna().to_numpy())
+    # Parse each distinct text once (schedules repeat the same dates many times).
+    codes, uniques = pd.factorize(cells, sort=False)
+    texts = pd.Series(uniques, dtype=object)
+    shaped = texts.str.fullmatch(ISO_DATE.pattern).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(texts.where(shaped, None), format="%Y-%m-%d", errors="coerce")
+    blank_u = (texts == "").to_numpy()
+    bad_u = ~blank_u & (~shaped | parsed.isna().to_numpy())
+    values_u = np.empty(len(texts), dtype=object)
+    for k in np.flatnonzero(~bad_u & ~blank_u):
+        stamp = parsed.iat[k]
+        values_u[k] = date(stamp.year, stamp.month, stamp.day)
+    bad = bad_u[codes]
+    blank = blank_u[codes]
     for i in np.flatnonzero(bad):
         sink.add(i, name, cells.iat[i], "not a date", allowed)
     _required_problems(blank, name, required, sink, allowed)
-    ok = ~bad & ~blank
-    out: list[Any] = [None] * len(cells)
-    for i in np.flatnonzero(ok):
-        stamp = parsed.iat[i]
-        out[i] = date(stamp.year, stamp.month, stamp.day)
-    return out
+    return list(values_u[codes])
 
 
 def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> list[Any]:
     allowed = "ISO 8601 date-time, e.g. 2021-06-01T08:30:00Z (no offset: UTC)"
-    blank = (cells == "").to_numpy()
-    shaped = cells.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
-    parsed = pd.to_datetime(cells.where(shaped, None), format="ISO8601", errors="coerce", utc=True)
-    bad = ~blank & (~shaped | parsed.isna().to_numpy())
-    for i in np.flatnonzero(bad):
-        sink.add(i, name, cells.iat[i], "not an ISO 8601 date-time", allowed)
-    _required_problems(blank, name, required, sink, allowed)
-    out: list[Any] = [None] * len(cells)
-    good = np.flatnonzero(~bad & ~blank)
+    codes, uniques = pd.factorize(cells, sort=False)
+    texts = pd.Series(uniques, dtype=object)
+    shaped = texts.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(texts.where(shaped, None), format="ISO8601", errors="coerce", utc=True)
+    blank_u = (texts == "").to_numpy()
+    bad_u = ~blank_u & (~shaped | parsed.isna().to_numpy())
+    values_u = np.empty(len(texts), dtype=object)
+    good = np.flatnonzero(~bad_u & ~blank_u)
     if len(good):
         moments = pd.DatetimeIndex(parsed.iloc[good]).to_pydatetime()
         for position, moment in zip(good.tolist(), moments, strict=True):
-            out[position] = moment.astimezone(UTC)
-    return out
+            values_u[position] = moment.astimezone(UTC)
+    bad = bad_u[codes]
+    blank = blank_u[codes]
+    for i in np.flatnonzero(bad):
+        sink.add(i, name, cells.iat[i], "not an ISO 8601 date-time", allowed)
+    _required_problems(blank, name, required, sink, allowed)
+    return list(values_u[codes])
 
 
 def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> list[Any]:
@@ -315,7 +323,6 @@ def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) 
 def _duplicate_keys(spec: FormSpec, values: dict[str, list[Any]], file: str) -> list[Problem]:
     keys = pd.DataFrame({c: pd.Series(values[c], dtype=object) for c in spec.key_columns})
     complete = keys.notna().all(axis=1).to_numpy()  # rows whose key failed to parse are reported already
-    keys = keys.astype(str)
     repeated = keys.duplicated(keep=False).to_numpy() & complete
     if not repeated.any():
         return []
