@@ -150,7 +150,8 @@ def test_score_va(tmp_path: Path) -> None:
     assert (
         rows[0]["logmar"] == pytest.approx(0.301)
         and rows[0]["decimal"] == 0.5
-        and rows[0]["snellen_20"] == 40.0
+        and rows[0]["snellen_20"] == "20/40"
+        and rows[0]["snellen_20_denominator"] == 40.0
     )
     assert rows[1]["logmar"] is None and rows[1]["off_chart"] == "CF"
     assert rows[0]["visual_fs_from_acuity"] == 5.0  # worse eye CF
@@ -396,3 +397,15 @@ def test_osis_single_visual_column(tmp_path: Path) -> None:
     result = cli("score", "osis", str(osis), "--json")
     assert result.exit_code == 0, result.message
     assert json.loads(result.stdout)["rows"][0]["visual_worse_eye"] == 3
+
+
+def test_eye_synonyms(tmp_path: Path) -> None:
+    """right/left are accepted for OD/OS (oculus dexter / sinister)."""
+    src = write(
+        tmp_path,
+        "va.csv",
+        "subject_id,assessed_at,eye,acuity\nS1,2021-01-01,right,20/20\nS1,2021-01-01,L,20/40\n",
+    )
+    result = cli("score", "va", str(src), "--json")
+    assert result.exit_code == 0, result.message
+    assert [r["visual_fs_from_acuity"] for r in json.loads(result.stdout)["rows"]] == [2.0, 2.0]

@@ -72,7 +72,12 @@ from cartrial.neuro.tables import (
     parse_timed_walk_table,
     parse_va_table,
 )
-from cartrial.neuro.visual_acuity import OffChartConvention, VisualAcuity, visual_fs_from_acuity
+from cartrial.neuro.visual_acuity import (
+    OffChartConvention,
+    VisualAcuity,
+    format_snellen,
+    visual_fs_from_acuity,
+)
 from cartrial.tabular import RowProblems, dumps_json, emit_table, read_csv, to_json_records, write_atomic
 
 score_app = typer.Typer(
@@ -274,7 +279,10 @@ def score_va_frame(
     result["notation"] = [va.notation.value if va else "" for va in table.acuity]
     result["logmar"] = [_round(va.logmar if va else None, 3) for va in table.acuity]
     result["decimal"] = [_round(va.decimal if va else None, 3) for va in table.acuity]
-    result["snellen_20"] = [_round(va.snellen_20 if va else None, 1) for va in table.acuity]
+    result["snellen_20"] = [
+        format_snellen(va.logmar, 20) if va and va.logmar is not None else "" for va in table.acuity
+    ]
+    result["snellen_20_denominator"] = [_round(va.snellen_20 if va else None, 1) for va in table.acuity]
     result["etdrs_letters"] = [_round(va.etdrs_letters if va else None, 0) for va in table.acuity]
     result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
     pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)

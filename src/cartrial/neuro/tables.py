@@ -64,6 +64,8 @@ TIMED_WALK_OPTIONAL: tuple[str, ...] = ("unable_to_walk",)
 #: MSFC Administration and Scoring Manual, National MS Society 2001).
 T25FW_MAX_SECONDS = 180.0
 EYES: tuple[str, ...] = ("OD", "OS")
+#: Accepted spellings of the eye (right = OD, oculus dexter; left = OS, oculus sinister).
+EYE_SYNONYMS: dict[str, str] = {"right": "OD", "r": "OD", "re": "OD", "left": "OS", "l": "OS", "le": "OS"}
 PHENOTYPE_SEPARATORS = (";", "+", "|", ",")
 
 
@@ -190,7 +192,11 @@ def parse_va_table(
     date order."""
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
-    eye = parse_choice(frame, "eye", EYES, problems)
+    eye_frame = frame
+    if "eye" in frame.columns:
+        eye_frame = frame.copy()
+        eye_frame["eye"] = [EYE_SYNONYMS.get(str(c).strip().lower(), c) for c in frame["eye"]]
+    eye = parse_choice(eye_frame, "eye", EYES, problems)
     notations = (
         parse_choice(
             frame,
