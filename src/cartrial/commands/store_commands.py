@@ -263,6 +263,27 @@ def delete_command(
     typer.echo(f"{table} record {record_id} deleted")
 
 
+@db_app.command("derive")
+def derive_command(
+    what: str = typer.Argument(..., help="crs or icans: grade every stored assessment (ASTCT 2019)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Compute grades from the stored inputs and store them with engine, version and options."""
+    from cartrial.store.derive import derive_crs_grades, derive_icans_grades
+
+    service = _service(url)
+    if what == "crs":
+        result = derive_crs_grades(service, _actor(user))
+    elif what == "icans":
+        result = derive_icans_grades(service, _actor(user))
+    else:
+        raise InputError(Problem("unknown derivation", field="what", value=what, allowed="crs, icans"))
+    typer.echo(
+        f"{what} grades: {result.inserted} new, {result.updated} changed, {result.unchanged} unchanged"
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # db: lock
 # --------------------------------------------------------------------------------------------------
