@@ -552,3 +552,8 @@ def test_pure_python_yaml_loader_gives_the_same_lines(monkeypatch: pytest.Monkey
     slow = [[(p.line, p.field) for p in problems_of(text)] for text in cases]
     assert fast == slow
     assert parse_protocol(MINIMAL).study.id == "T-1"
+
+
+def test_protocol_round_trips_through_its_json_dump(reference: Protocol) -> None:
+    """A dumped protocol (as stored by the study database) validates back to an equal protocol."""
+    assert Protocol.model_validate(reference.model_dump(mode="json")) == reference
