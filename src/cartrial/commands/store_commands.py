@@ -483,6 +483,7 @@ def verify_command(
                     "rows_checked": result.rows_checked,
                     "first_broken_id": result.first_broken_id,
                     "message": result.message,
+                    "head_hash": result.head_hash,
                 }
             )
         )

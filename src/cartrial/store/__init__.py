@@ -6,12 +6,14 @@ Public API (see `docs/store.md`):
 - `StudyService(engine)`: `transaction`, `upsert_rows`, `insert_record`, `update_record`, `delete_record`,
   `lock`, `unlock`, `add_user`, `set_role`, `add_site`, `raise_query`, `answer_query`, `store_derived`,
   `record_import`, `verify_audit`, `audit_history`, `table_counts`;
+- `derive_crs_grades`, `derive_icans_grades` (engine results stored with provenance);
 - results `UpsertResult`, `AuditVerification`, `LockInfo`, `InitResult`; the permission matrix
   `PERMISSIONS` / `Action`; the models in `cartrial.store.models`.
 """
 
 from cartrial.store.audit import AuditVerification
 from cartrial.store.database import DEFAULT_URL, connect, resolve_url, upgrade
+from cartrial.store.derive import derive_crs_grades, derive_icans_grades
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.service import (
     Actor,
@@ -36,6 +38,8 @@ __all__ = [
     "Transaction",
     "UpsertResult",
     "connect",
+    "derive_crs_grades",
+    "derive_icans_grades",
     "hash_password",
     "init_study",
     "resolve_url",

@@ -212,6 +212,9 @@ class AuditVerification:
     rows_checked: int
     first_broken_id: int | None
     message: str
+    head_hash: str | None = None
+    """`row_hash` of the last verified row: record it elsewhere to detect a later removal of the newest rows
+    (the one change a hash chain alone cannot reveal)."""
 
 
 def _rows(connection: Connection, batch_size: int = 20_000) -> Iterator[Mapping[Any, Any]]:
@@ -262,4 +265,10 @@ def verify_chain(connection: Connection) -> AuditVerification:
         previous_hash = str(row["row_hash"])
         previous_id = row_id
         checked += 1
-    return AuditVerification(True, checked, None, f"audit trail intact: {checked} rows verified")
+    return AuditVerification(
+        True,
+        checked,
+        None,
+        f"audit trail intact: {checked} rows verified (head {previous_hash[:16]}…)",
+        previous_hash,
+    )
