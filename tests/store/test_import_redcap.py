@@ -1,0 +1,368 @@
+"""REDCap import: data dictionary, flat export (events, repeating instruments, checkboxes, form status),
+mapping, and the example project imported into both backends.
+
+Sources of the rules checked: data-standards.md §6.1 (18 dictionary columns in order, API snake_case names,
+choices ``code, label | …``), §6.2 (flat export layout: ``record_id`` first, ``redcap_event_name``,
+``redcap_repeat_instrument`` / ``redcap_repeat_instance``, ``<field>___<code>`` checkbox columns with 0/1,
+``<form>_complete`` 0/1/2), §6.3 (typed fields, split per instrument, blank vs data, form status, manifest)
+and issue 7 (unknown fields are reported, never silently dropped; atomic; idempotent).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from cartrial.errors import InputError
+from cartrial.store.importing import (
+    convert_export,
+    import_redcap,
+    import_templates,
+    load_mapping,
+    read_dictionary,
+    read_records,
+)
+from cartrial.store.importing.redcap_convert import check_mapping
+from cartrial.store.importing.redcap_dictionary import (
+    API_DICTIONARY_COLUMNS,
+    DICTIONARY_COLUMNS,
+    checkbox_column,
+    parse_choices,
+)
+from cartrial.store.importing.redcap_mapping import RedcapMapping
+from cartrial.store.models import STUDY_TABLES
+from cartrial.store.service import StudyService
+from cartrial.store.study_setup import init_study
+
+REPO = Path(__file__).resolve().parents[2]
+REDCAP = REPO / "examples" / "ct103a-nmosd" / "redcap"
+STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
+PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dictionary
+# ---------------------------------------------------------------------------------------------------------
+
+
+def write_dictionary(path: Path, rows: list[list[str]], header: tuple[str, ...] = DICTIONARY_COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row + [""] * (18 - len(row)))
+    return path
+
+
+def field(
+    name: str, form: str, kind: str, choices: str = "", validation: str = "", low: str = "", high: str = ""
+):
+    return [name, form, "", kind, name, choices, "", validation, low, high]
+
+
+def test_choices_are_code_label_pairs_and_labels_may_hold_commas() -> None:
+    """data-standards.md §6.1: ``1, Yes | 0, No``; the code is before the first comma."""
+    assert parse_choices("1, Yes | 0, No") == {"1": "Yes", "0": "No"}
+    assert parse_choices("1, 0.5 x10^6/kg, low | 2, high") == {"1": "0.5 x10^6/kg, low", "2": "high"}
+    with pytest.raises(ValueError):
+        parse_choices("1 Yes | 0, No")
+    with pytest.raises(ValueError):
+        parse_choices("1, Yes | 1, Again")
+
+
+def test_dictionary_reads_download_and_api_headers(tmp_path: Path) -> None:
+    """Both header forms of §6.1 are accepted; checkbox fields expand to ``<field>___<code>`` columns,
+    yes/no fields get REDCap's built-in 1/0 choices, descriptive fields carry no data, calc is derived."""
+    rows = [
+        field("record_id", "demo", "text"),
+        field("sex", "demo", "radio", "1, Female | 2, Male"),
+        field("flags", "demo", "checkbox", "1, A | 2, B | -1, Other"),
+        field("ok", "demo", "yesno"),
+        field("note", "demo", "descriptive"),
+        field("bmi", "demo", "calc", "[w]/[h]"),
+    ]
+    for header in (DICTIONARY_COLUMNS, API_DICTIONARY_COLUMNS):
+        dictionary = read_dictionary(write_dictionary(tmp_path / "d.csv", rows, header))
+        assert dictionary.record_id_field == "record_id"
+        assert dictionary.fields["flags"].export_columns() == ["flags___1", "flags___2", "flags____1"]
+        assert dictionary.fields["ok"].choices == {"1": "Yes", "0": "No"}
+        assert dictionary.fields["note"].export_columns() == []
+        assert dictionary.fields["bmi"].derived
+    assert checkbox_column("x", "-1") == "x____1"
+
+
+def test_dictionary_problems_are_all_reported(tmp_path: Path) -> None:
+    """A wrong header, an unknown field type, a duplicate field and unparseable choices are each reported."""
+    with pytest.raises(InputError):
+        read_dictionary(write_dictionary(tmp_path / "h.csv", [], ("field", "form")))
+    rows = [
+        field("record_id", "demo", "text"),
+        field("sex", "demo", "radiobutton", "1, F"),
+        field("sex2", "demo", "radio", "F and M"),
+        field("record_id", "demo", "text"),
+    ]
+    with pytest.raises(InputError) as caught:
+        read_dictionary(write_dictionary(tmp_path / "d.csv", rows))
+    assert {p.row for p in caught.value.problems} == {3, 4, 5}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# records and mapping, on the shipped example
+# ---------------------------------------------------------------------------------------------------------
+
+
+def example_records() -> list[dict[str, str]]:
+    with (REDCAP / "records.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_records(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_example_export_splits_into_forms_by_event_and_repeating_instrument() -> None:
+    """§6.2/§6.3: non-repeating instruments come from rows with blank repeat columns in their event,
+    repeating instruments from rows naming them; a row with only a form status is blank, not data;
+    checkbox columns become the mapped values; identifiers listed as ignored are reported with counts."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    mapping = load_mapping(REDCAP / "mapping.yaml")
+    assert check_mapping(mapping, dictionary, "mapping.yaml") == []
+    export = read_records(REDCAP / "records.csv", dictionary)
+    forms, summary, problems = convert_export(export, dictionary, mapping, "0" * 64)
+    assert problems == []
+    rows = example_records()
+    by_form = {f.spec.name: f for f in forms}
+    assert len(by_form["subjects"].frame) == sum(r["redcap_event_name"] == "screening_arm_1" for r in rows)
+    ae_rows = [r for r in rows if r["redcap_repeat_instrument"] == "adverse_events"]
+    assert len(by_form["adverse_events"].frame) == len(ae_rows)
+    edss_rows = [r for r in rows if r["redcap_repeat_instrument"] == "edss" and r["edss_at"]]
+    assert len(by_form["edss"].frame) == len(edss_rows)
+    edss_summary = next(s for s in summary.instruments if s.instrument == "edss")
+    assert edss_summary.blank_rows_with_status == 1
+    # checkbox ae_actions___3 (G-CSF) ticked -> action_taken "G-CSF"; spreadsheet rows traced back
+    frame = by_form["adverse_events"].frame
+    ticked = [i for i, r in enumerate(ae_rows) if r["ae_actions___3"] == "1"]
+    assert ticked and all(frame["action_taken"].iat[i] == "G-CSF" for i in ticked)
+    assert by_form["subjects"].frame["sex"].isin(["F", "M"]).all()
+    assert summary.ignored_fields == {"initials": 12, "bmi": 12}
+    assert by_form["adverse_events"].source_rows is not None
+    first_ae_row = (
+        next(i for i, r in enumerate(rows) if r["redcap_repeat_instrument"] == "adverse_events") + 2
+    )
+    assert int(by_form["adverse_events"].source_rows[0]) == first_ae_row
+
+
+def test_bad_codes_dates_and_checkbox_values_are_reported_with_row_and_field(tmp_path: Path) -> None:
+    """Raw codes outside the dictionary's choices, dates not in the validation type's layout, a value
+    outside the validation min/max and checkbox cells other than 0/1 are errors naming row, field, value,
+    and what is allowed (§6.1 validation types, §6.2 checkbox layout)."""
+    rows = example_records()
+    rows[0]["sex"] = "3"
+    rows[0]["consent_date"] = "06/05/2021"
+    rows[0]["birth_year"] = "1890"
+    ae = next(i for i, r in enumerate(rows) if r["redcap_repeat_instrument"] == "adverse_events")
+    rows[ae]["ae_actions___2"] = "yes"
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    with pytest.raises(InputError) as caught:
+        read_records(write_records(tmp_path / "r.csv", rows), dictionary)
+    found = {(p.row, p.field, p.value) for p in caught.value.problems}
+    assert (2, "sex", "3") in found
+    assert (2, "consent_date", "06/05/2021") in found
+    assert (2, "birth_year", "1890") in found
+    assert (ae + 2, "ae_actions___2", "yes") in found
+    sex = next(p for p in caught.value.problems if p.field == "sex")
+    assert "1 (Female)" in (sex.allowed or "")
+
+
+def test_unknown_columns_duplicate_keys_and_bad_instances_are_errors(tmp_path: Path) -> None:
+    """An export column the dictionary does not know, the same record/event/instrument/instance twice and
+    a repeating row without instance are all reported (nothing is silently dropped)."""
+    rows = example_records()
+    for row in rows:
+        row["surprise"] = ""
+    ae = next(i for i, r in enumerate(rows) if r["redcap_repeat_instrument"] == "adverse_events")
+    with pytest.raises(InputError) as caught:
+        read_records(write_records(tmp_path / "r.csv", rows), read_dictionary(REDCAP / "dictionary.csv"))
+    assert any(p.field == "surprise" for p in caught.value.problems)
+    rows = example_records()
+    rows.append(dict(rows[ae]))
+    rows[ae + 1]["redcap_repeat_instance"] = ""
+    with pytest.raises(InputError) as caught:
+        read_records(write_records(tmp_path / "r.csv", rows), read_dictionary(REDCAP / "dictionary.csv"))
+    messages = " ".join(p.message for p in caught.value.problems)
+    assert "earlier row" in messages and "needs its instance" in messages
+
+
+def test_unmapped_field_with_data_is_an_error_by_default_and_listed_when_ignored() -> None:
+    """Issue 7: unknown REDCap fields are reported, not silently dropped. Default `unmapped_fields: error`;
+    with `ignore` they are listed (with their value counts) as ignored."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    export = read_records(REDCAP / "records.csv", dictionary)
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    del data["forms"]["infusions"]["columns"]["product_lot"]
+    strict = RedcapMapping.model_validate(data)
+    _, _, problems = convert_export(export, dictionary, strict, "0" * 64)
+    assert [p.field for p in problems] == ["product_lot"]
+    data["unmapped_fields"] = "ignore"
+    lenient = RedcapMapping.model_validate(data)
+    _, summary, problems = convert_export(export, dictionary, lenient, "0" * 64)
+    assert problems == []
+    assert summary.ignored_fields["product_lot"] == 12
+
+
+def test_mapping_errors_name_the_mapping_entry(tmp_path: Path) -> None:
+    """A mapping that names an unknown field, a column the form does not have, a code the field does not
+    have, or misses a required column is refused with the mapping path of each problem."""
+    text_ = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    text_ = text_.replace("screening_number: screening_number", "screening_no: screening_number")
+    text_ = text_.replace("product_lot: product_lot", "product_lot: lot_number")
+    text_ = text_.replace('{field: sex, values: {"1": F, "2": M}}', '{field: sex, values: {"1": F, "3": M}}')
+    text_ = text_.replace("      term: ae_term\n", "")
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text_, encoding="utf-8")
+    problems = check_mapping(load_mapping(path), read_dictionary(REDCAP / "dictionary.csv"), str(path))
+    fields = {p.field for p in problems}
+    assert "forms.subjects.columns.screening_no" in fields
+    assert "forms.infusions.columns.product_lot" in fields
+    assert "forms.subjects.columns.sex.values" in fields
+    assert "forms.adverse_events.columns" in fields
+
+
+def test_datetimes_are_read_in_the_mapping_time_zone() -> None:
+    """REDCap date-times have no offset (§6.1 datetime_ymd); with ``timezone: Asia/Shanghai`` 10:00 local is
+    02:00 UTC (UTC+8, no daylight saving)."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    export = read_records(REDCAP / "records.csv", dictionary)
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    data["timezone"] = "Asia/Shanghai"
+    forms, _, _ = convert_export(export, dictionary, RedcapMapping.model_validate(data), "0" * 64)
+    infusions = next(f for f in forms if f.spec.name == "infusions").frame
+    first = infusions["infused_at"].iat[0]  # exported as "2021-06-01 02:00" (CT-001)
+    assert first == "2021-06-01T02:00:00+08:00"
+
+
+def test_minimum_form_status_skips_and_counts_incomplete_forms(tmp_path: Path) -> None:
+    """§6.2 form status: with ``minimum_form_status: complete`` an instrument marked 1 (Unverified) is not
+    imported and is counted as skipped."""
+    rows = example_records()
+    target = next(i for i, r in enumerate(rows) if r["redcap_event_name"] == "day0_arm_1")
+    rows[target]["infusion_complete"] = "1"
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    export = read_records(write_records(tmp_path / "records.csv", rows), dictionary)
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    data["minimum_form_status"] = "complete"
+    _, summary, problems = convert_export(export, dictionary, RedcapMapping.model_validate(data), "0" * 64)
+    assert problems == []
+    infusion = next(s for s in summary.instruments if s.instrument == "infusion")
+    assert (infusion.rows_with_data, infusion.rows_imported, infusion.skipped_below_status) == (12, 11, 1)
+    assert infusion.status_counts == {"Unverified": 1, "Complete": 11}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the example project into a database
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def redcap_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An initialised study database with site TJH (sites are set up before a REDCap import)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'redcap.db'}"
+        init_study(url, PROTOCOL, "admin")
+        StudyService(url).add_site("admin", "TJH")
+        yield url
+        return
+    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    try:
+        engine = create_engine(base)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver/connection failure means "no server"
+        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {base}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}): PostgreSQL tests skipped")
+    schema = f"t_redcap_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    try:
+        init_study(url, PROTOCOL, "admin")
+        StudyService(url).add_site("admin", "TJH")
+        yield url
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def table_rows(url: str, table_name: str) -> list[tuple[object, ...]]:
+    """A table's data columns (no id, version, timestamps), sorted: comparable between databases."""
+    table = STUDY_TABLES[table_name].__table__  # type: ignore[attr-defined]
+    columns = [c for c in table.columns if c.name not in ("id", "version", "created_at", "updated_at")]
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(select(*columns))]
+    engine.dispose()
+    return sorted(rows, key=repr)
+
+
+def test_example_redcap_project_imports_idempotently_and_matches_the_templates(
+    redcap_url: str, tmp_path: Path
+) -> None:
+    """The example export, dictionary and mapping import into subject, infusion, adverse_event and
+    edss_assessment; the rows equal those the CSV templates of the same synthetic study give (both encode
+    the same data); a second import changes nothing; the manifest keeps all three files with their hashes."""
+    args = (REDCAP / "records.csv", REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin")
+    report = import_redcap(redcap_url, *args)
+    assert {c.form: c.inserted for c in report.forms} == {
+        "subjects": 12,
+        "infusions": 12,
+        "adverse_events": 49,
+        "edss": 54,
+    }
+    again = import_redcap(redcap_url, *args)
+    assert again.totals["inserted"] == 0 and again.totals["updated"] == 0
+    assert StudyService(redcap_url).verify_audit().ok
+
+    template_url = f"sqlite:///{tmp_path / 'templates.db'}"
+    init_study(template_url, PROTOCOL, "admin")
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name in ("sites", "subjects", "infusions", "adverse_events", "edss"):
+        shutil.copy(STUDY / f"{name}.csv", folder)
+    import_templates(template_url, folder, "admin")
+    for table in ("subject", "infusion", "adverse_event", "edss_assessment"):
+        assert table_rows(redcap_url, table) == table_rows(template_url, table), table
+
+    engine = create_engine(redcap_url)
+    with engine.connect() as connection:
+        files = connection.execute(text("SELECT file_name, kind FROM import_manifest")).all()
+    engine.dispose()
+    assert sorted(Path(f).name for f, _ in files) == sorted(
+        ["records.csv", "dictionary.csv", "mapping.yaml"] * 2
+    )
+
+
+def test_a_bad_redcap_export_writes_nothing(redcap_url: str, tmp_path: Path) -> None:
+    """Atomic and validated first: one bad AE grade code aborts the whole import; nothing changes."""
+    rows = example_records()
+    ae = next(i for i, r in enumerate(rows) if r["redcap_repeat_instrument"] == "adverse_events")
+    rows[ae]["ae_grade"] = "6"
+    records = write_records(tmp_path / "records.csv", rows)
+    before = StudyService(redcap_url).table_counts()
+    with pytest.raises(InputError) as caught:
+        import_redcap(redcap_url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin")
+    assert any(p.row == ae + 2 and p.field == "ae_grade" for p in caught.value.problems)
+    assert StudyService(redcap_url).table_counts() == before
