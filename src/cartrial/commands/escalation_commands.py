@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -392,15 +393,22 @@ def simulate_command(
             )
         oc = exact_three_plus_three(built, truth_values, mtd_target=mtd_target)
     else:
-        oc = simulate(
-            built,
-            truth_values,
-            cohorts=cohorts,
-            trials=trials,
-            seed=seed,
-            cohort_size=cohort_size,
-            mtd_target=mtd_target,
-        )
+        with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"simulating {trials} trials", total=1)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            oc = simulate(
+                built,
+                truth_values,
+                cohorts=cohorts,
+                trials=trials,
+                seed=seed,
+                cohort_size=cohort_size,
+                mtd_target=mtd_target,
+                progress=advance,
+            )
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return

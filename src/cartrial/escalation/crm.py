@@ -39,7 +39,7 @@ Integration = Literal["quad", "grid"]
 Scheme = Literal["linear", "adaptive"]
 
 LOGISTIC_INTERCEPT = 3.0
-_GRID_POINTS = 601
+_GRID_POINTS = 301
 _MLE_BOUND = 10.0
 
 
@@ -335,9 +335,24 @@ class Crm(Design):
         grid = self._grid()
         if state.patients is not None and state.trials == 1:
             levels, dlt, weights = self._patient_arrays(state)
-            loglik = self._loglik_patients(grid, levels, dlt, weights)[None, :]
-        else:
-            loglik = self._batch_loglik(state, grid)
+            return self._grid_summary(grid, self._loglik_patients(grid, levels, dlt, weights)[None, :])
+        # Trials with the same (n, y) per dose share one posterior: compute each distinct state once.
+        keys = np.concatenate([state.n, state.y], axis=1)
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).ravel()
+        k = state.n_doses
+        reduced = TrialState(
+            unique[:, :k],
+            unique[:, k:],
+            np.zeros(len(unique), dtype=np.int64),
+            np.zeros((len(unique), k), dtype=bool),
+        )
+        b_hat, var, ptox = self._grid_summary(grid, self._batch_loglik(reduced, grid))
+        return b_hat[inverse], (None if var is None else var[inverse]), ptox[inverse]
+
+    def _grid_summary(
+        self, grid: np.ndarray, loglik: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         if self.method == "mle":
             b_hat = _refined_argmax(grid, loglik)
             return b_hat, None, self.dose_toxicity(b_hat)

@@ -17,7 +17,7 @@ Definitions used in the reports:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,10 +124,12 @@ def simulate(
     seed: int | None = 0,
     cohort_size: int | None = None,
     mtd_target: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> OperatingCharacteristics:
     """Monte Carlo operating characteristics, vectorised across `trials` (section 11).
 
     `cohorts` is the maximum number of cohorts (BOIN ``ncohort``); `cohort_size` defaults to the design's.
+    `progress(done, total)` is called after each cohort (for progress bars).
     A `StopAtN` behaviour truncates the last cohort so that the total is exactly its n. A 3+3 design runs
     until its own rule stops it: at least 2K cohorts are allowed (a level never holds more than 6).
     """
@@ -177,7 +179,9 @@ def simulate(
     dose = sim_design.decide(state).next_dose.copy()
     column = np.arange(size)
     offsets = state.row_offsets()
-    for _ in range(cohorts):
+    for cohort in range(cohorts):
+        if progress is not None:
+            progress(cohort, cohorts)
         uniforms = rng.random((trials, size))
         if max_n is not None:
             this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
@@ -198,6 +202,8 @@ def simulate(
         active &= ~proposal.stop
         dose = np.where(active, proposal.next_dose, dose)
     reason[active] = int(StopReason.MAX_N_REACHED)
+    if progress is not None:
+        progress(cohorts, cohorts)
 
     safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
     mtd = sim_design.select_mtd_batch(state)
