@@ -416,6 +416,18 @@ FORMS: tuple[FormSpec, ...] = (
         template=TemplateSource("cartrial.neuro.tables", ("OSIS_COLUMNS",), (), "parse_osis_table"),
     ),
     FormSpec(
+        "timed_walk",
+        "timed_walk",
+        "neuro",
+        "Timed 25-Foot Walk: two trials in seconds, or unable to walk; template owned by neuro.",
+        template=TemplateSource(
+            "cartrial.neuro.tables",
+            ("TIMED_WALK_COLUMNS",),
+            ("TIMED_WALK_OPTIONAL",),
+            "parse_timed_walk_table",
+        ),
+    ),
+    FormSpec(
         "relapses",
         "relapse",
         "neuro",
