@@ -251,6 +251,27 @@ def test_simulate_json_keys_and_exact() -> None:
         ),
         (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--exact"], "--exact"),
         (["next", "--design", "foo", "--doses", "3"], "design"),
+        (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--window", "28"], "--window"),
+        (
+            [
+                "next",
+                "--design",
+                "tite-crm",
+                "--target",
+                "0.25",
+                "--skeleton",
+                "0.1,0.2",
+                "--doses",
+                "2",
+                "--outcomes",
+                "1NN",
+                "--followup",
+                "3",
+                "--window",
+                "28",
+            ],
+            "followup",
+        ),
     ],
 )
 def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -> None:

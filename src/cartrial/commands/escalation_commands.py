@@ -104,6 +104,7 @@ def _design(
     no_skip: bool,
     window: float | None = None,
     cohort_size: int | None = None,
+    tite_scheme: str | None = None,
 ) -> Design:
     skeleton_values = _floats(skeleton, "--skeleton")
     if n_doses is None:
@@ -126,6 +127,7 @@ def _design(
         cutoff_eliminate=cutoff,
         cohort_size=cohort_size,
         window_days=window,
+        tite_scheme=tite_scheme,
     )
     behaviours: list[Behaviour] = []
     if max_n is not None:
@@ -183,9 +185,23 @@ def next_command(
     no_skip: bool = NO_SKIP,
     followup: str | None = FOLLOWUP,
     window: float | None = WINDOW,
+    tite_scheme: str | None = typer.Option(
+        None, "--tite-scheme", help="TITE-CRM weights: linear (default, dfcrm) | adaptive."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Recommend the next dose after the outcomes so far (and, separately, the current MTD estimate)."""
+    if design != "tite-crm":
+        for name, value in (("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme)):
+            if value is not None:
+                raise InputError(
+                    Problem(
+                        f"{name} applies to the tite-crm design only",
+                        field=name,
+                        value=value,
+                        allowed="--design tite-crm",
+                    )
+                )
     built = _design(
         design,
         doses,
@@ -200,6 +216,7 @@ def next_command(
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
         window=window,
+        tite_scheme=tite_scheme,
     )
     history = parse_outcomes(outcomes, doses, field="--outcomes")
     followup_days = _floats(followup, "--followup")
