@@ -388,3 +388,25 @@ def test_kurtzke_gap_options() -> None:
         edss_kurtzke(fs(), None, "none")
     with pytest.raises(InputError):
         edss_kurtzke(fs(), 100, "skateboard")
+
+
+@pytest.mark.parametrize("preset", ["neurostatus_default", "edss_js"])
+def test_monotone_over_every_fs_combination(preset: str) -> None:
+    """Exhaustive form of the monotonicity property (Kurtzke 1983: worse findings never lower the step):
+    every raw FS combination with ambulation 0-2 (the FS-driven range); raising any one FS by one grade,
+    or the ambulation score by one, never lowers the EDSS."""
+    import itertools
+
+    grid = np.array(list(itertools.product(*(range(FS_MAX[name] + 1) for name in FS_NAMES))), dtype=np.int8)
+    options = EdssOptions.from_preset(preset)
+    for ambulation in (0, 1, 2):
+        amb = np.full(len(grid), ambulation, dtype=np.int8)
+        base, _ = edss_array(grid, amb, options)
+        higher_walk, _ = edss_array(grid, amb + 1, options)
+        assert (higher_walk >= base).all()
+        for j, name in enumerate(FS_NAMES):
+            room = grid[:, j] < FS_MAX[name]
+            raised = grid[room].copy()
+            raised[:, j] += 1
+            values, _ = edss_array(raised, amb[room], options)
+            assert (values >= base[room]).all(), name
