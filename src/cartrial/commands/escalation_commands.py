@@ -398,6 +398,8 @@ def simulate_command(
         no_skip=no_skip,
         cohort_size=cohort_size if design != "3+3" else None,
     )
+    if design == "3+3" and mtd_target is None and target is not None:
+        mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
     if exact:
         if not isinstance(built, ThreePlusThree):
             raise InputError(
