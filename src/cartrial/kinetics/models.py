@@ -363,57 +363,68 @@ class Stein2019Fit:
         }
 
 
-def _log_prediction(theta: FloatArray, t: FloatArray) -> FloatArray:
-    """log C(t) of the closed form from log parameters (lean, for the optimiser; t ≥ 0 assumed)."""
+def _log_prediction(theta: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """log C(t) of the closed form and its Jacobian (n × 6) with respect to the log parameters.
+
+    Before Tmax: L = log Cmax - log FOLDX + (log FOLDX / Tmax)·t. After: L = log Cmax + log(mix),
+    mix = (1 - F_B)·e^{-alpha s} + F_B·e^{-beta s}, s = t - Tmax (Stein 2019 closed form, section 5.1).
+    """
     log_fold, log_tm, log_cm, log_a, log_fb, log_b = theta[:6]
     tm = math.exp(log_tm)
-    rho = log_fold / tm
-    since = t - tm
-    after = since >= 0
+    alpha, beta = math.exp(log_a), math.exp(log_b)
     fb = min(math.exp(log_fb), 1.0)
-    s = np.maximum(since, 0.0)
-    mix = (1.0 - fb) * np.exp(-math.exp(log_a) * s) + fb * np.exp(-math.exp(log_b) * s)
-    with np.errstate(divide="ignore"):
-        log_after = log_cm + np.log(mix)
-    log_before = log_cm - log_fold + rho * np.maximum(t, 0.0)
-    return np.where(after, log_after, log_before)
+    after = t >= tm
+    s = np.maximum(t - tm, 0.0)
+    fast = (1.0 - fb) * np.exp(-alpha * s)
+    slow = fb * np.exp(-beta * s)
+    mix = np.maximum(fast + slow, 1e-300)
+    tt = np.maximum(t, 0.0)
+    log_after = log_cm + np.log(mix)
+    log_before = log_cm - log_fold + log_fold / tm * tt
+    jac = np.zeros((t.size, 6))
+    jac[:, 0] = np.where(after, 0.0, -1.0 + tt / tm)
+    jac[:, 1] = np.where(after, tm * (alpha * fast + beta * slow) / mix, -log_fold * tt / tm)
+    jac[:, 2] = 1.0
+    jac[:, 3] = np.where(after, -alpha * s * fast / mix, 0.0)
+    jac[:, 4] = np.where(after, (slow - fb * np.exp(-alpha * s)) / mix, 0.0)
+    jac[:, 5] = np.where(after, -beta * s * slow / mix, 0.0)
+    return np.where(after, log_after, log_before), jac
 
 
 def _negative_log_likelihood(
     theta: FloatArray, t: FloatArray, log_y: FloatArray, quantified: BoolArray, log_lloq: FloatArray
-) -> float:
+) -> tuple[float, FloatArray]:
+    """Negative log-likelihood (log-normal residuals; M3 censoring for BLQ) and its gradient."""
     sigma = math.exp(theta[6])
-    log_pred = np.maximum(_log_prediction(theta, t), -700.0)
+    log_pred, jac = _log_prediction(theta, t)
     z = (log_y[quantified] - log_pred[quantified]) / sigma
     nll = 0.5 * float(z @ z) + z.size * (theta[6] + 0.5 * math.log(2 * math.pi))
+    d_pred = np.zeros(t.size)
+    d_pred[quantified] = -z / sigma
+    d_sigma = float(z.size - z @ z)
     if log_lloq.size:
         # M3 (Beal 2001): a BLQ sample contributes P(observation < LLOQ) = Phi((log LLOQ - log pred) / sigma)
         zc = (log_lloq - log_pred[~quantified]) / sigma
-        nll -= float(np.sum(special.log_ndtr(zc)))
-    return nll
+        log_cdf = special.log_ndtr(zc)
+        nll -= float(np.sum(log_cdf))
+        mills = np.exp(-0.5 * zc * zc - 0.5 * math.log(2 * math.pi) - log_cdf)  # phi / Phi
+        d_pred[~quantified] = mills / sigma
+        d_sigma += float(mills @ zc)
+    gradient = np.empty(7)
+    gradient[:6] = jac.T @ d_pred
+    gradient[6] = d_sigma
+    return nll, gradient
 
 
-def _hessian(function: Any, x: FloatArray, step: float = 1e-4) -> FloatArray:
+def _hessian(gradient: Any, x: FloatArray, step: float = 1e-5) -> FloatArray:
+    """Symmetrised central-difference Hessian from the analytic gradient."""
     n = len(x)
-    h = np.zeros((n, n))
-    f0 = function(x)
+    h = np.empty((n, n))
     for i in range(n):
-        for j in range(i, n):
-            ei = np.zeros(n)
-            ej = np.zeros(n)
-            ei[i] = step
-            ej[j] = step
-            if i == j:
-                value = (function(x + ei) - 2 * f0 + function(x - ei)) / step**2
-            else:
-                value = (
-                    function(x + ei + ej)
-                    - function(x + ei - ej)
-                    - function(x - ei + ej)
-                    + function(x - ei - ej)
-                ) / (4 * step**2)
-            h[i, j] = h[j, i] = value
-    return h
+        e = np.zeros(n)
+        e[i] = step
+        h[:, i] = (gradient(x + e) - gradient(x - e)) / (2 * step)
+    return (h + h.T) / 2
 
 
 def fit_stein2019(
@@ -429,9 +440,12 @@ def fit_stein2019(
     Residuals are on the log scale with an estimated SD (the paper's error model, Table 1). BLQ samples
     (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method,
     Beal SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ
-    sample without an LLOQ is an error. Estimation: L-BFGS-B on log parameters within bounds from several
-    starts (grid over Tmax near the observed peak and over alpha/beta); standard errors from the inverse
-    numerical Hessian of the negative log-likelihood (delta method: SE = theta · SE(log theta)).
+    sample without an LLOQ is an error. Estimation: bounded truncated Newton (scipy TNC, analytic
+    gradient) on log parameters from several starts (grid over Tmax near the observed peak and over
+    alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
+    log-likelihood (central differences of the analytic gradient), delta method SE = theta · SE(log theta).
+    (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a
+    loaded machine.)
 
     Raises:
         NotEstimableError: too few quantifiable samples overall, before or after the observed peak, or no
@@ -486,8 +500,11 @@ def fit_stein2019(
     upper = np.log(np.array(opts.upper))
     bounds = [*zip(lower, upper, strict=True), (math.log(1e-3), math.log(10.0))]
 
-    def objective(theta: FloatArray) -> float:
+    def objective_and_gradient(theta: FloatArray) -> tuple[float, FloatArray]:
         return _negative_log_likelihood(theta, t, log_y, quant, log_ll_blq)
+
+    def objective(theta: FloatArray) -> float:
+        return objective_and_gradient(theta)[0]
 
     cmax0 = float(y[peak])
     first_pos = t[quant & (t >= 0)]
@@ -512,7 +529,9 @@ def fit_stein2019(
     fits = []
     for start in starts:
         x0 = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
-        result = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+        result = optimize.minimize(
+            objective_and_gradient, x0, jac=True, method="TNC", bounds=bounds, options={"maxfun": 3000}
+        )
         fits.append(result)
     finite = [f for f in fits if np.isfinite(f.fun)]
     if not finite:
@@ -529,7 +548,7 @@ def fit_stein2019(
         for name, value, lo, hi in zip(STEIN_PARAMETERS, theta[:6], lower, upper, strict=True)
         if value <= lo + 1e-6 or value >= hi - 1e-6
     ]
-    hessian = _hessian(objective, theta)
+    hessian = _hessian(lambda x: objective_and_gradient(x)[1], theta)
     try:
         cov = np.linalg.inv(hessian)
         variances = np.diag(cov)
