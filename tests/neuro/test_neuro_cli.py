@@ -409,3 +409,31 @@ def test_eye_synonyms(tmp_path: Path) -> None:
     result = cli("score", "va", str(src), "--json")
     assert result.exit_code == 0, result.message
     assert [r["visual_fs_from_acuity"] for r in json.loads(result.stdout)["rows"]] == [2.0, 2.0]
+
+
+def test_score_edss_kurtzke_method(tmp_path: Path) -> None:
+    """Kurtzke variant (neuro-outcomes §1.7): 150 m with bilateral aid -> 6.5 (Neurostatus would give 6.0);
+    the walking rule is reported; a walking patient without a distance is an error."""
+    header = "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,"
+    src = write(
+        tmp_path,
+        "k.csv",
+        header + "walking_distance_m,assistance\nS1,2021-01-01,0,0,3,0,0,0,0,150,bilateral\n"
+        "S2,2021-01-01,0,0,1,0,0,0,0,,wheelchair_self\nS3,2021-01-01,0,0,1,0,0,0,0,600,none\n",
+    )
+    result = cli("score", "edss", str(src), "--method", "kurtzke", "--json")
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    rows = payload["rows"]
+    assert (rows[0]["edss"], rows[0]["edss_rule"]) == (6.5, "kurtzke_gap_bilateral_over_20m")
+    assert rows[1]["edss"] == 7.0 and rows[2]["edss"] == 1.0
+    assert payload["method"] == "kurtzke" and payload["kurtzke_gaps"]["bilateral_over_20m_step"] == 6.5
+    option = cli(
+        "score", "edss", str(src), "--method", "kurtzke", "--bilateral-over-20m-step", "6.0", "--json"
+    )
+    assert json.loads(option.stdout)["rows"][0]["edss"] == 6.0
+    bad = write(
+        tmp_path, "b.csv", header + "walking_distance_m,assistance\nS1,2021-01-01,0,0,3,0,0,0,0,,none\n"
+    )
+    result = cli("score", "edss", str(bad), "--method", "kurtzke")
+    assert result.exit_code == 2 and "walking_distance_m" in result.message

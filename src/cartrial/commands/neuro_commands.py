@@ -9,6 +9,7 @@ an ``error`` column for the bad ones.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
-from cartrial.neuro.edss_scale import FS_NAMES, EdssOptions, edss_array, rule_codes
+from cartrial.neuro.edss_scale import (
+    FS_NAMES,
+    EdssMethod,
+    EdssOptions,
+    KurtzkeGapOptions,
+    edss_array,
+    rule_codes,
+)
 from cartrial.neuro.edss_scale import SOURCE as EDSS_SOURCE
 from cartrial.neuro.osis import OSIS_SOURCE
 from cartrial.neuro.relapses import (
@@ -48,6 +56,7 @@ from cartrial.neuro.responders import (
 )
 from cartrial.neuro.tables import (
     EDSS_COLUMNS,
+    EDSS_KURTZKE_COLUMNS,
     INFUSION_ONE_OF,
     LAST_ASSESSMENT_COLUMNS,
     OSIS_COLUMNS,
@@ -183,9 +192,14 @@ def score_edss_frame(
     keep_going: bool = False,
     cutoff: date | None = None,
     acuity: AcuityTable | None = None,
+    method: str = "neurostatus_16",
+    gaps: KurtzkeGapOptions | None = None,
 ) -> pd.DataFrame:
-    """Validate and score an EDSS form; returns the input rows plus ``edss`` and ``edss_rule``."""
-    table = parse_edss_table(frame, problems, cutoff=cutoff, visual_required=acuity is None)
+    """Validate and score an EDSS form; returns the input rows plus ``edss`` and ``edss_rule`` (and, for the
+    Kurtzke method, the equivalent ambulation score)."""
+    table = parse_edss_table(
+        frame, problems, cutoff=cutoff, visual_required=acuity is None, method=method, gaps=gaps
+    )
     visual_source = _fill_visual_from_acuity(table, acuity, problems) if acuity is not None else None
     problems.raise_if_any(keep_going)
     good = ~problems.bad_mask(len(frame)) & np.isfinite(table.fs).all(axis=1) & np.isfinite(table.ambulation)
@@ -201,8 +215,14 @@ def score_edss_frame(
     if visual_source is not None:
         result["visual"] = ["" if np.isnan(v) else str(int(v)) for v in table.fs[:, 0]]
         result["visual_source"] = visual_source
+    if table.walking_rule is not None:
+        walking = np.asarray(table.walking_rule, dtype=object)
+        rules = np.where(rules == "ambulation_ge3", walking, rules)
+        result["ambulation_equivalent"] = table.ambulation
     result["edss"] = scores
     result["edss_rule"] = rules
+    if table.walking_rule is not None:
+        result["edss_method"] = EdssMethod.KURTZKE.value
     return _with_errors(result, problems, keep_going)
 
 
@@ -229,8 +249,22 @@ def score_edss(
         None, "--visual-acuity", help="Acuity form used to derive a blank visual FS (a lower bound)."
     ),
     offchart_convention: str = CONVENTION_OPTION,
+    method: str = typer.Option(
+        "neurostatus_16",
+        "--method",
+        help="neurostatus_16 (ambulation column; default) or kurtzke (walking_distance_m, assistance).",
+    ),
+    no_aid_under_100m_step: float = typer.Option(6.0, help="Kurtzke gap rule: no aid, < 100 m (6.0 or 5.5)."),
+    unilateral_under_100m_step: float = typer.Option(6.5, help="Kurtzke gap rule: unilateral aid, < 100 m."),
+    bilateral_over_20m_step: float = typer.Option(6.5, help="Kurtzke gap rule: bilateral aid, >= 20 m."),
 ) -> None:
     """Add `edss` and `edss_rule` to an EDSS form of raw FS scores and Neurostatus ambulation (0-16)."""
+    kind = choose(EdssMethod, method, "--method")
+    gaps = KurtzkeGapOptions(
+        no_aid_under_100m_step=no_aid_under_100m_step,
+        unilateral_under_100m_step=unilateral_under_100m_step,
+        bilateral_over_20m_step=bilateral_over_20m_step,
+    )
     options = edss_options(
         preset,
         cerebral_grade1_as_zero,
@@ -240,7 +274,9 @@ def score_edss(
         ambulation1_floor,
     )
     cut = _date_option(cutoff, "--cutoff")
-    frame = read_csv(file, required=[c for c in EDSS_COLUMNS if c != "visual" or visual_acuity is None])
+    columns = EDSS_KURTZKE_COLUMNS if kind is EdssMethod.KURTZKE else EDSS_COLUMNS
+    frame = read_csv(file, required=[c for c in columns if c not in ("visual", "walking_distance_m")
+                                     or (c == "visual" and visual_acuity is None)])  # fmt: skip
     acuity = None
     if visual_acuity is not None:
         va_frame = read_csv(visual_acuity, required=VA_COLUMNS, optional=VA_OPTIONAL)
@@ -248,13 +284,20 @@ def score_edss(
         acuity = parse_va_table(va_frame, va_problems, convention=offchart_convention, cutoff=cut)
         va_problems.raise_if_any(keep_going)
     problems = RowProblems(file)
-    result = score_edss_frame(frame, problems, options, keep_going=keep_going, cutoff=cut, acuity=acuity)
-    emit_table(
-        result,
-        out,
-        as_json,
-        {"method": "neurostatus_16", "options": options.as_dict(), "source": EDSS_SOURCE},
+    result = score_edss_frame(
+        frame,
+        problems,
+        options,
+        keep_going=keep_going,
+        cutoff=cut,
+        acuity=acuity,
+        method=kind.value,
+        gaps=gaps,
     )
+    recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict(), "source": EDSS_SOURCE}
+    if kind is EdssMethod.KURTZKE:
+        recorded["kurtzke_gaps"] = asdict(gaps)
+    emit_table(result, out, as_json, recorded)
 
 
 # --- visual acuity --------------------------------------------------------------------------------------

@@ -19,7 +19,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.errors import InputError
-from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, FS_NAMES
+from cartrial.neuro.choices import choose
+from cartrial.neuro.edss_scale import (
+    AMBULATION_MAX,
+    FS_MAX,
+    FS_NAMES,
+    Assistance,
+    EdssMethod,
+    KurtzkeGapOptions,
+    kurtzke_walking_step,
+)
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Phenotype, RelapseRecord, Severity
 from cartrial.neuro.visual_acuity import (
@@ -40,6 +49,13 @@ from cartrial.tabular import (
 )
 
 EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")
+EDSS_KURTZKE_COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "assessed_at",
+    *FS_NAMES,
+    "walking_distance_m",
+    "assistance",
+)
 VA_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "eye", "acuity")
 VA_OPTIONAL: tuple[str, ...] = ("notation",)
 OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
@@ -133,12 +149,14 @@ def _check_not_after(
 
 @dataclass(frozen=True)
 class EdssTable:
-    """Validated EDSS form: raw FS (n, 7) in `FS_NAMES` order and ambulation, NaN in bad rows."""
+    """Validated EDSS form: raw FS (n, 7) in `FS_NAMES` order and ambulation score (for the Kurtzke method
+    the equivalent score of distance and aid), NaN in bad rows."""
 
     subject_id: npt.NDArray[np.object_]
     assessed_at: list[datetime | None]
     fs: npt.NDArray[np.float64]
     ambulation: npt.NDArray[np.float64]
+    walking_rule: list[str] | None = None  # Kurtzke method: the walking rule per row
 
 
 def parse_edss_table(
@@ -147,10 +165,16 @@ def parse_edss_table(
     *,
     cutoff: date | None = None,
     visual_required: bool = True,
+    method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
+    gaps: KurtzkeGapOptions | None = None,
 ) -> EdssTable:
     """Validate an EDSS form (columns `EDSS_COLUMNS`): raw FS within their Neurostatus ranges (neuro-outcomes
     §1.1), ambulation 0-16 (§1.6), dates in order per subject and not after `cutoff`. With
-    ``visual_required=False`` a blank visual FS is allowed (to be derived from acuity)."""
+    ``visual_required=False`` a blank visual FS is allowed (to be derived from acuity). With
+    ``method="kurtzke"`` walking is read from ``walking_distance_m`` and ``assistance`` (Kurtzke 1983,
+    §1.7) instead of ``ambulation``, and mapped to the equivalent ambulation score by
+    `kurtzke_walking_step` (the rule is kept in ``walking_rule``)."""
+    kind = choose(EdssMethod, method, "method")
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
     columns = [
@@ -164,11 +188,37 @@ def parse_edss_table(
         )
         for name in FS_NAMES
     ]
-    ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
+    walking_rule: list[str] | None = None
+    if kind is EdssMethod.KURTZKE:
+        distance = parse_float(frame, "walking_distance_m", problems, required=False, minimum=0.0, unit="m")
+        aid = parse_choice(frame, "assistance", [a.value for a in Assistance], problems)
+        ambulation = np.full(len(frame), np.nan)
+        walking_rule = [""] * len(frame)
+        for i in range(len(frame)):
+            if aid[i] is None:
+                continue
+            try:
+                score, rule = kurtzke_walking_step(
+                    None if np.isnan(distance[i]) else float(distance[i]), aid[i], gaps
+                )
+            except InputError as exc:
+                problem = exc.problems[0]
+                problems.add(
+                    i,
+                    problem.field,
+                    frame["walking_distance_m"].iat[i] if "walking_distance_m" in frame.columns else "",
+                    problem.message,
+                    problem.allowed,
+                )
+                continue
+            ambulation[i] = score
+            walking_rule[i] = rule
+    else:
+        ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
     check_chronology(subject, assessed, problems, "assessed_at")
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-    return EdssTable(subject, assessed, fs.astype(float), ambulation)
+    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
 
 
 @dataclass(frozen=True)
@@ -428,6 +478,7 @@ def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, d
 
 __all__ = [
     "EDSS_COLUMNS",
+    "EDSS_KURTZKE_COLUMNS",
     "INFUSION_COLUMNS",
     "INFUSION_ONE_OF",
     "LAST_ASSESSMENT_COLUMNS",
