@@ -190,12 +190,16 @@ def _concentration_on_grid(
         coarse, fine = _grid_factors(np.log(cm * b_frac) + b * tm, -b, grid, block)
         np.multiply(coarse[:, :, None], fine[:, None, :], out=tmp)
         np.add(out, tmp, out=out)
+        # the expansion phase only matters before the latest Tmax: fill just those blocks
+        expansion_blocks = min(n_blocks, max(0, int((float(np.max(tm)) - t0) // (h * block)) + 1)) if n else 0
         coarse, fine = _grid_factors(np.log(r0), rho, grid, block)
-        np.multiply(coarse[:, :, None], fine[:, None, :], out=tmp)
-    t = t0 + h * np.arange(padded)
+        part = tmp[:, :expansion_blocks, :]
+        np.multiply(coarse[:, :expansion_blocks, None], fine[:, None, :], out=part)
+    width = expansion_blocks * block
+    t = t0 + h * np.arange(width)
     before_peak = t[None, :] < tm[:, None]
     flat = out.reshape(n, padded)
-    np.copyto(flat, tmp.reshape(n, padded), where=before_peak)
+    np.copyto(flat[:, :width], tmp.reshape(n, padded)[:, :width], where=before_peak)
     return flat[:, :m]
 
 
