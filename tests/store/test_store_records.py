@@ -220,3 +220,60 @@ def test_unknown_user_is_refused(study) -> None:
     """Every call carries a known, active user (attributable: ALCOA+, data-standards.md 8.3)."""
     with pytest.raises(PermissionDeniedError, match="unknown user 'mallory'"):
         study.service.insert_record("mallory", "infusion", infusion_rows()[0])
+
+
+def test_reimport_compares_every_column_type(study) -> None:
+    """Idempotence holds for dates, UTC date-times, booleans, integers, floats, text and JSON; a change in
+    any one of them is detected as an update (issue 7: re-importing changes nothing; a changed value is an
+    update)."""
+    service: StudyService = study.service
+    subject = {
+        "subject_id": "CT-003",
+        "site_id": "TJH",
+        "consent_date": "2021-07-01",
+        "birth_year": 1980,
+        "weight_kg": 61.5,
+        "sex": "F",
+        "treatment_history": [{"drug": "rituximab", "last_dose": "2020-01-05"}],
+    }
+    event = {
+        "subject_id": "CT-003",
+        "term": "Neutropenia",
+        "started_on": dt.date(2021, 7, 20),
+        "grade": 3,
+        "serious": False,
+        "dlt": False,
+        "ended_on": None,
+    }
+    crs = {
+        "subject_id": "CT-003",
+        "assessed_at": dt.datetime(2021, 7, 21, 8, 0, tzinfo=UTC),
+        "temperature_c": 38.2,
+        "fever_masked": False,
+        "hypotension": False,
+        "vasopressors": 0,
+        "oxygen": "none",
+    }
+    with service.transaction("dm", "first") as tx:
+        service.upsert_rows(tx, "subject", [subject])
+        service.upsert_rows(tx, "adverse_event", [event])
+        service.upsert_rows(tx, "crs_assessment", [crs])
+    with service.transaction("dm", "again") as tx:
+        results = [
+            service.upsert_rows(tx, "subject", [subject]),
+            service.upsert_rows(tx, "adverse_event", [event]),
+            service.upsert_rows(tx, "crs_assessment", [crs]),
+        ]
+    assert all(r == UpsertResult(0, 0, 1) for r in results)
+    changes = [
+        ("subject", subject, "treatment_history", [{"drug": "rituximab", "last_dose": "2020-02-05"}]),
+        ("subject", subject, "weight_kg", 61.0),
+        ("adverse_event", event, "serious", True),
+        ("adverse_event", event, "ended_on", dt.date(2021, 7, 30)),
+        ("crs_assessment", crs, "fever_masked", True),
+        ("crs_assessment", crs, "oxygen", "blow_by"),
+    ]
+    for table, row, field, value in changes:
+        with service.transaction("dm", "change", reason=f"corrected {field}") as tx:
+            assert service.upsert_rows(tx, table, [{**row, field: value}]) == UpsertResult(0, 1, 0), field
+    assert service.verify_audit().ok

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,6 +183,41 @@ class Transaction:
         if len(self._pending) >= 50_000:
             self.flush()
 
+    def audit_inserts(
+        self,
+        table_name: str,
+        first_id: int,
+        subjects: Sequence[str | None],
+        records_json: Sequence[str],
+        recorded_at: dt.datetime,
+    ) -> None:
+        """Queue the audit rows of consecutive new records (ids from `first_id`): one row each, the record
+        as JSON, the transaction's reason (bulk form of `audit`)."""
+        username, role, reason, source = self.actor.username, self.actor.role, self.reason, self.source
+        field_name = audit_chain.INSERT_FIELD
+        self._pending.extend(
+            AuditEntry(
+                recorded_at,
+                username,
+                role,
+                "insert",
+                table_name,
+                record_id,
+                subject,
+                field_name,
+                None,
+                record_json,
+                reason,
+                source,
+                __version__,
+            )
+            for record_id, subject, record_json in zip(
+                range(first_id, first_id + len(records_json)), subjects, records_json, strict=True
+            )
+        )
+        if len(self._pending) >= 50_000:
+            self.flush()
+
     def flush(self) -> None:
         """Write the queued audit rows onto the chain (inside this transaction)."""
         if self._pending:
@@ -291,43 +327,33 @@ class _IdCounter:
         return first
 
 
-_SQLITE_INSERTS: dict[str, tuple[str, list[tuple[str, Any]]]] = {}
+_SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
 
 
-def _sqlite_insert(model: type[StudyData]) -> tuple[str, list[tuple[str, Any]]]:
-    """INSERT statement and per-column value converters (to SQLAlchemy's SQLite storage format) for the
-    driver-level bulk insert: the converters do what the column types' bind processors would do."""
+def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
+    """For the driver-level bulk insert on SQLite: the INSERT statement (columns id, created_at, updated_at,
+    version, then the data columns), the data column names, and (index, converter) for the data columns
+    whose values need converting to SQLAlchemy's SQLite storage format (what the column types' bind
+    processors would do: UTC date-times as text, dates as ISO text, JSON as text)."""
     table = _table_of(model)
     cached = _SQLITE_INSERTS.get(table.name)
     if cached is not None:
         return cached
-    converters: list[tuple[str, Any]] = []
-    for column in table.columns:
-        kind = column.type
-        convert: Any = None
+    names = tuple(_data_columns(model))
+    columns = _columns(model)
+    conversions: list[tuple[int, Any]] = []
+    for index, name in enumerate(names):
+        kind = columns[name].type
         if isinstance(kind, UtcDateTime):
-            convert = audit_chain.sqlite_timestamp
+            conversions.append((index, audit_chain.sqlite_timestamp))
         elif isinstance(kind, Date):
-            convert = _iso_date
+            conversions.append((index, _iso_date))
         elif isinstance(kind, JSON):
-            convert = _json_text
-        converters.append((column.name, convert))
-    names = [name for name, _ in converters]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    _SQLITE_INSERTS[table.name] = (sql, converters)
-    return sql, converters
-
-
-def _ordered(
-    record: Mapping[str, Any],
-    housekeeping: Mapping[str, Any],
-    record_id: int,
-    converters: list[tuple[str, Any]],
-) -> list[Any]:
-    return [
-        record_id if name == "id" else housekeeping[name] if name in housekeeping else record.get(name)
-        for name, _ in converters
-    ]
+            conversions.append((index, _json_text))
+    all_names = ("id", "created_at", "updated_at", "version", *names)
+    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
+    _SQLITE_INSERTS[table.name] = (sql, names, conversions)
+    return sql, names, conversions
 
 
 def _iso_date(value: Any) -> str:
@@ -670,30 +696,37 @@ class StudyService:
     ) -> UpsertResult:
         table = _table_of(model)
         columns = _columns(model)
-        existing: dict[tuple[Any, ...], RowLike] = {}
-        if not table_empty:
-            key_cols = [columns[k] for k in keys]
-            wanted = [tuple(row[k] for k in keys) for row in chunk]
-            condition = (
-                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
-            )
-            existing = {
-                tuple(row[k] for k in keys): row
-                for row in tx.connection.execute(select(table).where(condition)).mappings()
-            }
         inserts: list[dict[str, Any]] = []
         updates: list[tuple[RowLike, dict[str, Any]]] = []
         unchanged = 0
-        for row in chunk:
-            current = existing.get(tuple(row[k] for k in keys)) if existing else None
-            if current is None:
-                inserts.append(row)
-                continue
-            changes = {name: value for name, value in row.items() if not _same(current[name], value)}
-            if changes:
-                updates.append((current, changes))
-            else:
-                unchanged += 1
+        if table_empty:
+            inserts = list(chunk)
+        else:
+            candidates = list(chunk)
+            if self.backend == "sqlite":
+                candidates, inserts, unchanged = self._presort_sqlite(tx, model, keys, chunk)
+            if candidates:
+                key_cols = [columns[k] for k in keys]
+                wanted = [tuple(row[k] for k in keys) for row in candidates]
+                condition = (
+                    key_cols[0].in_([w[0] for w in wanted])
+                    if len(keys) == 1
+                    else tuple_(*key_cols).in_(wanted)
+                )
+                existing = {
+                    tuple(row[k] for k in keys): row
+                    for row in tx.connection.execute(select(table).where(condition)).mappings()
+                }
+                for row, key in zip(candidates, wanted, strict=True):
+                    current = existing.get(key)
+                    if current is None:
+                        inserts.append(row)
+                        continue
+                    changes = {name: value for name, value in row.items() if not _same(current[name], value)}
+                    if changes:
+                        updates.append((current, changes))
+                    else:
+                        unchanged += 1
         actor = tx.actor
         if inserts:
             check(
@@ -727,6 +760,62 @@ class StudyService:
             self._apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
         return UpsertResult(len(inserts), len(updates), unchanged)
 
+    def _presort_sqlite(
+        self,
+        tx: Transaction,
+        model: type[StudyData],
+        keys: tuple[str, ...],
+        chunk: Sequence[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        """SQLite fast path of the existence check: compare the rows with the stored values in storage form
+        (driver level, no type processing). Returns (rows that may have changed, rows to insert, number of
+        rows certainly unchanged); the first group is re-checked with full typing by the caller."""
+        table = _table_of(model)
+        _sql, names, conversions = _sqlite_insert(model)
+        position = {name: index for index, name in enumerate(names)}
+        convert_at = dict(conversions)
+        key_positions = [position[k] for k in keys]
+
+        def stored(name: str, value: Any) -> Any:
+            convert = convert_at.get(position[name])
+            return value if convert is None or value is None else convert(value)
+
+        stored_keys = [tuple(stored(k, row[k]) for k in keys) for row in chunk]
+        placeholders = ", ".join([f"({', '.join('?' * len(keys))})"] * len(chunk))
+        sql = (
+            f"SELECT {', '.join(names)} FROM {table.name} "
+            f"WHERE ({', '.join(keys)}) IN (VALUES {placeholders})"
+        )
+        parameters = tuple(value for key in stored_keys for value in key)
+        found = {
+            tuple(raw[i] for i in key_positions): raw
+            for raw in tx.connection.exec_driver_sql(sql, parameters).fetchall()
+        }
+        maybe_changed: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        unchanged = 0
+        json_positions = {index for index, convert in conversions if convert is _json_text}
+        for row, key in zip(chunk, stored_keys, strict=True):
+            raw = found.get(key)
+            if raw is None:
+                inserts.append(row)
+                continue
+            same = True
+            for name, value in row.items():
+                index = position[name]
+                old = raw[index]
+                if index in json_positions:
+                    same = (None if old is None else json.loads(old)) == value
+                else:
+                    same = old == stored(name, value) if value is not None else old is None
+                if not same:
+                    break
+            if same:
+                unchanged += 1
+            else:
+                maybe_changed.append(row)
+        return maybe_changed, inserts, unchanged
+
     def _insert_rows(
         self,
         tx: Transaction,
@@ -737,34 +826,26 @@ class StudyService:
     ) -> None:
         table = _table_of(model)
         columns = _columns(model)
-        defaults = {name: _python_default(columns[name]) for name in _data_columns(model)}
+        data_names = _data_columns(model)
+        defaults = {name: _python_default(columns[name]) for name in data_names}
         now = utc_now()
-        housekeeping = {"created_at": now, "updated_at": now, "version": 1}
         records = [{**defaults, **row} for row in rows]
         first_id = ids.take(len(records))
         try:
             if self.backend == "sqlite":
-                sql, converters = _sqlite_insert(model)
-                convert_functions = [
-                    None if name in housekeeping else convert for name, convert in converters
-                ]
+                sql, names, conversions = _sqlite_insert(model)
                 stored_now = audit_chain.sqlite_timestamp(now)
-                housekeeping = {"created_at": stored_now, "updated_at": stored_now, "version": 1}
-                tx.connection.exec_driver_sql(
-                    sql,
-                    [
-                        tuple(
-                            value if convert is None or value is None else convert(value)
-                            for value, convert in zip(
-                                _ordered(record, housekeeping, record_id, converters),
-                                convert_functions,
-                                strict=True,
-                            )
-                        )
-                        for record_id, record in enumerate(records, start=first_id)
-                    ],
-                )
+                get_values = operator.itemgetter(*names)
+                values: list[tuple[Any, ...]] = []
+                for record_id, record in enumerate(records, start=first_id):
+                    row_values = list(get_values(record)) if len(names) > 1 else [get_values(record)]
+                    for index, convert in conversions:
+                        if row_values[index] is not None:
+                            row_values[index] = convert(row_values[index])
+                    values.append((record_id, stored_now, stored_now, 1, *row_values))
+                tx.connection.exec_driver_sql(sql, values)
             else:
+                housekeeping = {"created_at": now, "updated_at": now, "version": 1}
                 tx.connection.execute(
                     insert(table),
                     [
@@ -775,19 +856,10 @@ class StudyService:
         except IntegrityError as exc:
             raise _integrity_error(exc, table_name) from exc
         subject_column = model.subject_column
-        audit = tx.audit
-        for record_id, record in enumerate(records, start=first_id):
-            audit(
-                "insert",
-                table_name,
-                record_id,
-                record.get(subject_column) if subject_column else None,
-                audit_chain.INSERT_FIELD,
-                None,
-                _record_json(record),
-                reason=None,
-                recorded_at=now,
-            )
+        subjects = (
+            [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
+        )
+        tx.audit_inserts(table_name, first_id, subjects, [_record_json(record) for record in records], now)
 
     def _refuse_locked(
         self,
