@@ -74,5 +74,27 @@ def test_bad_inputs() -> None:
         simulate(Boin(2, 0.3), [0.1, 1.2], cohorts=10, trials=10, seed=1)
     with pytest.raises(InputError, match="cohort"):
         simulate(ThreePlusThree(2), [0.1, 0.2], cohorts=10, trials=10, seed=1, cohort_size=2)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InputError, match="accrual"):
         simulate(TiteCrm([0.1, 0.2], 0.25, window_days=28), [0.1, 0.2], cohorts=3, trials=10, seed=1)
+    with pytest.raises(ConfigurationError):
+        adaptive = TiteCrm([0.1, 0.2], 0.25, window_days=28, scheme="adaptive")
+        simulate(adaptive, [0.1, 0.2], cohorts=3, trials=10, seed=1, accrual_days=7)
+
+
+@pytest.mark.parametrize("no_skip", [False, True])
+def test_tite_with_complete_followup_equals_crm(no_skip: bool) -> None:
+    """Section 8: when every earlier patient is fully followed at each decision (accrual interval >= DLT
+    window), every weight is 1 and TITE-CRM is the CRM: same seed (common random numbers), same OCs."""
+    from cartrial.escalation import DontSkipDoses, with_behaviours
+
+    skeleton = [0.05, 0.12, 0.25, 0.40, 0.55]
+    crm: object = Crm(skeleton, 0.3, cohort_size=3)
+    tite: object = TiteCrm(skeleton, 0.3, window_days=28, cohort_size=3)
+    if no_skip:
+        crm, tite = with_behaviours(crm, DontSkipDoses()), with_behaviours(tite, DontSkipDoses())  # type: ignore[arg-type]
+    a = simulate(crm, TRUTH, cohorts=8, trials=500, seed=3)  # type: ignore[arg-type]
+    b = simulate(tite, TRUTH, cohorts=8, trials=500, seed=3, accrual_days=28)  # type: ignore[arg-type]
+    assert a.selection_pct == b.selection_pct
+    assert a.mean_n == b.mean_n
+    c = simulate(tite, TRUTH, cohorts=8, trials=500, seed=3, accrual_days=3)  # type: ignore[arg-type]
+    assert c.mean_n != a.mean_n  # pending follow-up changes the decisions

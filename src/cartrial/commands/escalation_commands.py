@@ -365,9 +365,24 @@ def simulate_command(
     max_n: int | None = MAX_N,
     stop_n_at_dose: int | None = STOP_N,
     no_skip: bool = NO_SKIP,
+    window: float | None = WINDOW,
+    accrual_days: float | None = typer.Option(
+        None, "--accrual-days", help="TITE-CRM: days between consecutive cohorts (simulation)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Operating characteristics under a true toxicity scenario (Monte Carlo, or exact for 3+3)."""
+    if design != "tite-crm":
+        for name, value in (("--window", window), ("--accrual-days", accrual_days)):
+            if value is not None:
+                raise InputError(
+                    Problem(
+                        f"{name} applies to the tite-crm design only",
+                        field=name,
+                        value=value,
+                        allowed="--design tite-crm",
+                    )
+                )
     truth_values = _floats(truth, "--truth") or []
     skeleton_values = _floats(skeleton, "--skeleton")
     if skeleton_values is not None and len(truth_values) != len(skeleton_values):
@@ -396,6 +411,7 @@ def simulate_command(
         max_n=max_n,
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
+        window=window,
         cohort_size=cohort_size if design != "3+3" else None,
     )
     if design == "3+3" and mtd_target is None and target is not None:
@@ -427,6 +443,7 @@ def simulate_command(
                 cohort_size=cohort_size,
                 mtd_target=mtd_target,
                 progress=advance,
+                accrual_days=accrual_days,
             )
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))

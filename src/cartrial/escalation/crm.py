@@ -457,7 +457,8 @@ class TiteCrm(Crm):
     `scheme="linear"` min(u / window, 1) (dfcrm default) or `"adaptive"` (kappa + (u - t_kappa) /
     (t_(kappa+1) - t_kappa)) / (z + 1) over the z observed DLT times scaled by the window [U]. Patient
     follow-up (days; time to DLT for DLT patients) comes from `Outcomes.with_followup`; patients without
-    follow-up are taken as fully followed. Decisions need patient-level data, so simulation is not offered.
+    follow-up are taken as fully followed (so are batch states without patient data: the final analysis).
+    Simulation: `cartrial.escalation.simulation` (`accrual_days`).
     """
 
     name = "tite-crm"
@@ -532,15 +533,6 @@ class TiteCrm(Crm):
         levels, dlt, _ = super()._patient_arrays(state)
         assert state.patients is not None
         return levels, dlt, self.weights(state.patients)
-
-    def _grid_batch(self, state: TrialState) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        if state.patients is None or state.trials != 1:
-            from cartrial.errors import ConfigurationError
-
-            raise ConfigurationError(
-                "TITE-CRM decisions need patient-level follow-up; simulation is not offered"
-            )
-        return super()._grid_batch(state)
 
 
 __all__ = ["LOGISTIC_INTERCEPT", "Crm", "TiteCrm", "check_skeleton", "getprior"]

@@ -125,11 +125,13 @@ def simulate(
     cohort_size: int | None = None,
     mtd_target: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    accrual_days: float | None = None,
 ) -> OperatingCharacteristics:
     """Monte Carlo operating characteristics, vectorised across `trials` (section 11).
 
     `cohorts` is the maximum number of cohorts (BOIN ``ncohort``); `cohort_size` defaults to the design's.
-    `progress(done, total)` is called after each cohort (for progress bars).
+    `progress(done, total)` is called after each cohort (for progress bars). TITE-CRM: see `_simulate_tite`
+    (`accrual_days` between consecutive cohorts is then required).
     A `StopAtN` behaviour truncates the last cohort so that the total is exactly its n. A 3+3 design runs
     until its own rule stops it: at least 2K cohorts are allowed (a level never holds more than 6).
     """
@@ -161,9 +163,16 @@ def simulate(
         )
     p = check_truth(truth, design.n_doses)
     if design.name == "tite-crm":
-        raise ConfigurationError(
-            "simulation of TITE-CRM needs an accrual and onset-time model, which is not "
-            "implemented; simulate the CRM with the same skeleton instead"
+        return _simulate_tite(
+            design,
+            p,
+            cohorts=cohorts,
+            cohort_size=size,
+            trials=trials,
+            seed=seed,
+            accrual_days=accrual_days,
+            mtd_target=mtd_target,
+            started=started,
         )
     convert = getattr(design, "for_simulation", None)
     sim_design: Design = convert() if convert is not None else design
@@ -236,6 +245,130 @@ def simulate(
         pct_treated_above_mtd=float(mean_n[above].sum() / total * 100) if total else 0.0,
         total_n=total,
         total_dlt=float(y_final.sum(axis=1).mean()),
+        mtd_target=target,
+        true_mtd=_true_mtd(p, target),
+        seconds=time.perf_counter() - started,
+        selection_se_pct=tuple(float(np.sqrt(s * (1 - s) / trials)) * 100 for s in selection),
+    )
+
+
+def _simulate_tite(
+    design: Design,
+    p: np.ndarray,
+    *,
+    cohorts: int,
+    cohort_size: int,
+    trials: int,
+    seed: int | None,
+    accrual_days: float | None,
+    mtd_target: float | None,
+    started: float,
+) -> OperatingCharacteristics:
+    """TITE-CRM operating characteristics (``dose-escalation.md`` section 8), linear weights.
+
+    Model [P]: a cohort of `cohort_size` patients arrives every `accrual_days`, treated at the dose
+    recommended from the data observable on arrival; a DLT occurs with the scenario's probability at a
+    time uniform over the DLT window [U: onset distribution]; a DLT counts once its onset is past; a patient
+    without an observed DLT weighs min(follow-up / window, 1). DLT draws use the same random stream as
+    `simulate` for the CRM (common random numbers); onset times use a second stream spawned from the seed.
+    The final MTD uses complete follow-up. Supported behaviours: `DontSkipDoses`, `StopAtN`.
+    """
+    from cartrial.escalation.behaviours import DontSkipDoses, StopAtN
+    from cartrial.escalation.crm import TiteCrm
+
+    inner = design.inner if isinstance(design, BehavingDesign) else design
+    assert isinstance(inner, TiteCrm)
+    behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
+    unsupported = [type(b).__name__ for b in behaviours if not isinstance(b, DontSkipDoses | StopAtN)]
+    if isinstance(design, BehavingDesign) and design.expansion is not None:
+        unsupported.append("ExpansionCohort")
+    if unsupported:
+        raise ConfigurationError(
+            f"TITE-CRM simulation supports DontSkipDoses and StopAtN only (got {', '.join(unsupported)})"
+        )
+    if inner.scheme != "linear":
+        raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
+    if accrual_days is None or not accrual_days > 0:
+        raise InputError(
+            Problem(
+                "TITE-CRM simulation needs the time between cohorts",
+                field="accrual_days",
+                value=accrual_days,
+                allowed="days > 0",
+            )
+        )
+    no_skip = any(isinstance(b, DontSkipDoses) and b.when_escalating for b in behaviours)
+    caps = [b.n for b in behaviours if isinstance(b, StopAtN)]
+    n_patients = min([cohorts * cohort_size, *caps])
+    sim = inner.for_simulation()
+    k, window = inner.n_doses, inner.window_days
+    grid = sim._grid()
+    tox_grid = sim.dose_toxicity(grid)  # (G, K)
+    log_p = np.log(np.maximum(tox_grid, 1e-300)).T  # (K, G)
+    rng = np.random.default_rng(seed)
+    onset_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0] if seed is not None else None)
+    rows = np.arange(trials)
+    doses = np.zeros((trials, n_patients), dtype=np.int64)
+    dlt = np.zeros((trials, n_patients), dtype=bool)
+    onset = np.zeros((trials, n_patients))
+    arrival = (np.arange(n_patients) // cohort_size) * float(accrual_days)
+    current = np.full(trials, inner.start_dose - 1, dtype=np.int64)
+    highest = current.copy()
+    for j in range(0, n_patients, cohort_size):
+        if j > 0:
+            follow = arrival[j] - arrival[:j]
+            observed = dlt[:, :j] & (onset[:, :j] <= follow[None, :])
+            weights = np.minimum(follow / window, 1.0)
+            levels, index = np.unique(weights, return_inverse=True)
+            counts = np.zeros((trials, k * levels.size))
+            y_obs = np.zeros((trials, k))
+            for i in range(j):
+                counts[rows, doses[:, i] * levels.size + int(index[i])] += ~observed[:, i]
+                y_obs[rows, doses[:, i]] += observed[:, i]
+            q = np.minimum(levels[None, :, None] * tox_grid.T[:, None, :], 1 - 1e-16)  # (K, L, G)
+            log_q = np.log1p(-q).reshape(k * levels.size, -1)
+            features = np.concatenate([y_obs, counts], axis=1)
+            unique, inverse = np.unique(features, axis=0, return_inverse=True)
+            inverse = np.asarray(inverse).ravel()
+            loglik = unique[:, :k] @ log_p + unique[:, k:] @ log_q
+            ptox = sim._grid_summary(grid, loglik)[2][inverse]
+            distance = np.abs(ptox - inner.target_value)
+            if no_skip:
+                distance = np.where(np.arange(k)[None, :] <= (highest + 1)[:, None], distance, np.inf)
+            current = np.argmin(distance, axis=1)
+            highest = np.maximum(highest, current)
+        size = min(cohort_size, n_patients - j)
+        draws = rng.random((trials, cohort_size))[:, :size]
+        for m in range(size):
+            doses[:, j + m] = current
+            dlt[:, j + m] = draws[:, m] < p[current]
+            onset[:, j + m] = onset_rng.random(trials) * window
+    n = np.zeros((trials, k), dtype=np.int64)
+    y = np.zeros((trials, k), dtype=np.int64)
+    for i in range(n_patients):
+        n[rows, doses[:, i]] += 1
+        y[rows, doses[:, i]] += dlt[:, i]
+    final = TrialState(n, y, current, np.zeros((trials, k), dtype=bool))
+    mtd = sim.select_mtd_batch(final)
+    target = _mtd_target(design, mtd_target)
+    mean_n = n.mean(axis=0)
+    selection = np.array([(mtd == i).mean() for i in range(k)])
+    total = float(mean_n.sum())
+    return OperatingCharacteristics(
+        design=design.name,
+        options={**design.options(), "accrual_days": accrual_days, "onset": "uniform over the DLT window"},
+        truth=tuple(float(v) for v in p),
+        method="monte_carlo",
+        trials=trials,
+        seed=seed,
+        selection_pct=tuple(float(v) * 100 for v in selection),
+        no_mtd_pct=float((mtd < 0).mean() * 100),
+        mean_n=tuple(float(v) for v in mean_n),
+        mean_dlt=tuple(float(v) for v in y.mean(axis=0)),
+        early_stop_pct=0.0,
+        pct_treated_above_mtd=float(mean_n[p > target].sum() / total * 100) if total else 0.0,
+        total_n=total,
+        total_dlt=float(y.sum(axis=1).mean()),
         mtd_target=target,
         true_mtd=_true_mtd(p, target),
         seconds=time.perf_counter() - started,
