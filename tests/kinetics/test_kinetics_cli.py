@@ -81,7 +81,7 @@ def test_nca_options_change_results(tmp_path):  # type: ignore[no-untyped-def]
 def test_nca_bad_rows_are_listed_and_nothing_written(tmp_path, capsys):  # type: ignore[no-untyped-def]
     """Non-numeric and negative concentrations and duplicate times: exit 2, every bad row named."""
     file = tmp_path / "bad.csv"
-    file.write_text("id,t,c\nA,0,0\nA,1,abc\nA,2,-3\nA,3,4\nA,3,5\nB,0,0\n")
+    file.write_text("id,t,c\nA,0,0\nA,1,abc\nA,2,-3\nA,3,4\nA,3,5\nB,0,0\nC,0,x\n")
     out = tmp_path / "out.csv"
     args = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "u"]
     code = main([*args, "--out", str(out)])
@@ -94,6 +94,9 @@ def test_nca_bad_rows_are_listed_and_nothing_written(tmp_path, capsys):  # type:
     assert kept.exit_code == 0
     table = pd.read_csv(pd.io.common.StringIO(kept.stdout))
     assert "row 3" in table.loc[table["id"] == "A", "input_errors"].iloc[0]
+    # a subject whose every row is bad is kept, with the reason (no row is dropped silently)
+    lost = table.loc[table["id"] == "C"].iloc[0]
+    assert "row 8" in lost["input_errors"] and "no valid sample" in lost["not_estimable"]
 
 
 def test_nca_missing_unit_is_an_error(tmp_path, capsys):  # type: ignore[no-untyped-def]

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from cartrial.errors import NotEstimableError
@@ -132,3 +134,29 @@ def test_sparse_profile_is_not_estimable_with_reason():
         fit_stein2019(days, conc)
     with pytest.raises(NotEstimableError, match="all BLQ"):
         fit_stein2019(days, np.zeros(5), lloq=10.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    foldx=st.floats(min_value=1.5, max_value=1e6),
+    tmax=st.floats(min_value=0.5, max_value=60),
+    cmax=st.floats(min_value=1.0, max_value=1e6),
+    alpha=st.floats(min_value=1e-3, max_value=5),
+    fb=st.floats(min_value=0.0, max_value=1.0),
+    beta=st.floats(min_value=1e-5, max_value=1e-1),
+)
+def test_closed_form_shape(foldx, tmax, cmax, alpha, fb, beta):  # type: ignore[no-untyped-def]
+    """Stein 2019 §5.1 shape: C(0) = R0 = Cmax/FOLDX, rising to Cmax at Tmax (continuous there), then
+    non-increasing; never negative."""
+    days = np.sort(np.concatenate([np.linspace(0, 400, 401), [tmax]]))
+    conc = stein2019_concentration(days, foldx, tmax, cmax, alpha, fb, beta)
+    assert (conc >= 0).all()
+    assert conc[0] == pytest.approx(cmax / foldx, rel=1e-9)
+    at_peak = stein2019_concentration(np.array([tmax]), foldx, tmax, cmax, alpha, fb, beta)[0]
+    just_before = stein2019_concentration(np.array([tmax * (1 - 1e-9)]), foldx, tmax, cmax, alpha, fb, beta)[
+        0
+    ]
+    assert at_peak == pytest.approx(cmax, rel=1e-9) and just_before == pytest.approx(cmax, rel=1e-6)
+    before, after = days <= tmax, days >= tmax
+    assert (np.diff(conc[before]) >= -1e-9 * cmax).all()
+    assert (np.diff(conc[after]) <= 1e-9 * cmax).all()

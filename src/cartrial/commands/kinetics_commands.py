@@ -163,7 +163,7 @@ def _read_profiles(
             raw, lloq_col, problems, required=False, minimum=0.0, exclusive_minimum=True
         )
     if dose:
-        frame["_dose"] = parse_float(raw, dose, problems, required=True, minimum=0.0)
+        frame["_dose"] = parse_float(raw, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
     if unit_col:
         frame["_unit"] = parse_text(raw, unit_col, problems)
     frame["_row"] = np.arange(len(raw))
@@ -290,9 +290,14 @@ def nca_command(
         per_subject: dict[Any, list[str]] = {}
         for i, row in bad_rows.iterrows():
             per_subject.setdefault(row["_subject"], []).append(f"row {int(i) + 2}: {messages[int(i)]}")
-        table["input_errors"] = (
-            ["; ".join(per_subject.get(s, [])) for s in table[subject]] if len(table) else []
-        )
+        present = set(table[subject]) if len(table) else set()
+        lost = [s for s in per_subject if s not in present]
+        if lost:  # every row of these subjects is bad: keep them in the output, with the reason
+            reason = "no valid sample: every row of this subject has an input error (see input_errors)"
+            table = pd.concat(
+                [table, pd.DataFrame({subject: lost, "not_estimable": reason})], ignore_index=True
+            )
+        table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
         notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
     metadata["notes"] = notes
     console = _err_console()
