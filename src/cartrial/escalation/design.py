@@ -49,7 +49,7 @@ class StopReason(IntEnum):
 _REASON_TEXT = {
     StopReason.CONTINUE: "continue",
     StopReason.LOWEST_DOSE_ELIMINATED: "lowest dose eliminated as too toxic: stop, no dose recommended",
-    StopReason.RULE_COMPLETE: "the design's rule ends the trial",
+    StopReason.RULE_COMPLETE: "the design's rule ends escalation and declares the MTD",
     StopReason.MAX_N_REACHED: "the maximum number of patients is reached",
     StopReason.N_AT_DOSE_REACHED: "the required number of patients at the recommended dose is reached",
     StopReason.LOWEST_DOSE_TOO_TOXIC: "lowest dose too toxic (stop_when_too_toxic): no dose recommended",
@@ -324,6 +324,8 @@ class Design(ABC):
             reasons.append(f"decision at the current dose: {decision}")
         if stop:
             reasons.append(reason.text)
+        if not outcomes.patients:
+            reasons.append(f"no patients yet: start at level {self.start_dose}")
         admissible = self.admissible_mask(state)[0]
         current = int(state.dose[0])
         return Fit(

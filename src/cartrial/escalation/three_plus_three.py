@@ -102,7 +102,7 @@ class ThreePlusThree(Design):
         escalate = cleared & ~blocked_above
         complete = cleared & blocked_above & ~hold_top
         decision = np.full(state.trials, int(Decision.STAY))
-        decision[escalate] = int(Decision.ESCALATE)
+        decision[escalate | complete] = int(Decision.ESCALATE)  # cleared; at the top or blocked: stop
         decision[exceeded] = int(Decision.ELIMINATE)
         nxt = np.where(escalate, d + 1, d)
         stop = np.zeros(state.trials, dtype=bool)
