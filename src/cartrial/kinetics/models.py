@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -228,13 +229,27 @@ def typical_auc(
 
 @dataclass(frozen=True)
 class Stein2019Simulation:
-    """Simulated virtual subjects: individual parameters (one row per subject) and concentrations."""
+    """Simulated virtual subjects: individual parameters and concentrations (subjects × days, copies/µg,
+    with residual error if requested). `parameters` (a DataFrame with subject labels) is built on first
+    use, so large simulations pay for it only when it is needed."""
 
     days: FloatArray
-    parameters: pd.DataFrame
-    concentration: FloatArray  # (subjects, days), copies/µg, with residual error if requested
+    parameter_values: FloatArray  # (subjects, 6) in STEIN_PARAMETERS order
+    fb_capped: npt.NDArray[np.bool_]
+    concentration: FloatArray
     seed: int | None
     settings: dict[str, Any] = field(default_factory=dict)
+    subject_prefix: str = "SIM-"
+
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        """One row per subject: subject label, the six parameters, and ``fb_capped``."""
+        n = self.parameter_values.shape[0]
+        width = max(3, len(str(n)))
+        table = pd.DataFrame(self.parameter_values, columns=list(STEIN_PARAMETERS))
+        table.insert(0, "subject", [f"{self.subject_prefix}{i + 1:0{width}d}" for i in range(n)])
+        table["fb_capped"] = self.fb_capped
+        return table
 
     def long_table(self) -> pd.DataFrame:
         """Tidy samples: subject, day, conc_copies_per_ug."""
@@ -290,13 +305,11 @@ def simulate_stein2019(
         conc = conc[None, :]
     if residual_sd_log > 0:
         conc = conc * np.exp(rng.standard_normal(conc.shape) * residual_sd_log)
-    width = max(3, len(str(n_subjects)))
-    params = pd.DataFrame(individual, columns=list(STEIN_PARAMETERS))
-    params.insert(0, "subject", [f"{subject_prefix}{i + 1:0{width}d}" for i in range(n_subjects)])
-    params["fb_capped"] = capped
     return Stein2019Simulation(
         days=t,
-        parameters=params,
+        parameter_values=individual,
+        fb_capped=capped,
+        subject_prefix=subject_prefix,
         concentration=conc,
         seed=seed,
         settings={
