@@ -128,3 +128,27 @@ def test_simulated_trials_never_select_eliminated_levels() -> None:
     oc = simulate(Boin(3, 0.3), [0.5, 0.7, 0.9], cohorts=10, trials=2000, seed=3)
     assert oc.early_stop_pct > 0
     assert np.isclose(sum(oc.selection_pct) + oc.no_mtd_pct, 100)
+
+
+def test_coherent_escalation_blocks_escalation_after_a_dlt() -> None:
+    """Coherence (Cheung 2005; dfcrm crmsim restrict rule 2): no escalation right after a cohort with a DLT.
+    With a flat low skeleton the CRM alone escalates from level 2 to 4 after 2NNT."""
+    from cartrial.escalation import CoherentEscalation
+
+    crm = Crm([0.02, 0.04, 0.06, 0.10, 0.3], 0.3, integration="grid")
+    history = parse_outcomes("1NNN 2NNT", 5)
+    assert crm.fit(history).next_dose == 4
+    assert with_behaviours(crm, CoherentEscalation()).fit(history).next_dose == 2
+    clean = parse_outcomes("1NNN 2NNN", 5)
+    assert with_behaviours(crm, CoherentEscalation()).fit(clean).next_dose == crm.fit(clean).next_dose
+    oc = simulate(
+        with_behaviours(crm, CoherentEscalation(), DontSkipDoses()),
+        [0.05, 0.1, 0.2, 0.3, 0.5],
+        cohorts=6,
+        trials=300,
+        seed=2,
+    )
+    assert (
+        sum(oc.selection_pct) + oc.no_mtd_pct == 100
+        or abs(sum(oc.selection_pct) + oc.no_mtd_pct - 100) < 1e-9
+    )

@@ -20,6 +20,7 @@ from cartrial.escalation import (
     DESIGNS,
     BehavingDesign,
     Behaviour,
+    CoherentEscalation,
     Design,
     DontSkipDoses,
     ExpansionCohort,
@@ -57,6 +58,9 @@ CUTOFF = typer.Option(None, "--cutoff-eliminate", help="Elimination cut-off P(p 
 MAX_N = typer.Option(None, "--max-n", help="Stop when this many patients are treated.")
 STOP_N = typer.Option(
     None, "--stop-n-at-dose", help="Stop when this many patients are at the recommended dose."
+)
+COHERENT = typer.Option(
+    False, "--coherent", help="No escalation right after a cohort with a DLT (dfcrm crmsim coherence)."
 )
 NO_SKIP = typer.Option(False, "--no-skip", help="Never escalate more than one level above the highest tried.")
 FOLLOWUP = typer.Option(None, "--followup", help="TITE-CRM: follow-up days per patient (DLT: time to DLT).")
@@ -102,6 +106,7 @@ def _design(
     max_n: int | None,
     stop_n: int | None,
     no_skip: bool,
+    coherent: bool = False,
     window: float | None = None,
     cohort_size: int | None = None,
     tite_scheme: str | None = None,
@@ -136,6 +141,8 @@ def _design(
         behaviours.append(StopWhenNAtDose(stop_n, "recommended", requires_stay=bare.name == "boin"))
     if no_skip:
         behaviours.append(DontSkipDoses())
+    if coherent:
+        behaviours.append(CoherentEscalation())
     return with_behaviours(bare, *behaviours) if behaviours else bare
 
 
@@ -183,6 +190,7 @@ def next_command(
     max_n: int | None = MAX_N,
     stop_n_at_dose: int | None = STOP_N,
     no_skip: bool = NO_SKIP,
+    coherent: bool = COHERENT,
     followup: str | None = FOLLOWUP,
     window: float | None = WINDOW,
     tite_scheme: str | None = typer.Option(
@@ -215,6 +223,7 @@ def next_command(
         max_n=max_n,
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
+        coherent=coherent,
         window=window,
         tite_scheme=tite_scheme,
     )
@@ -302,6 +311,7 @@ def paths_command(
     max_n: int | None = MAX_N,
     stop_n_at_dose: int | None = STOP_N,
     no_skip: bool = NO_SKIP,
+    coherent: bool = COHERENT,
     as_json: bool = JSON,
 ) -> None:
     """Dose-transition pathways: every outcome of the next k cohorts and the decision after each."""
@@ -326,6 +336,7 @@ def paths_command(
         max_n=max_n,
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
+        coherent=coherent,
         cohort_size=cohort_size if design != "3+3" else None,
     )
     paths = dose_pathways(built, parse_outcomes(outcomes, doses, field="--outcomes"), cohorts, cohort_size)
@@ -365,6 +376,7 @@ def simulate_command(
     max_n: int | None = MAX_N,
     stop_n_at_dose: int | None = STOP_N,
     no_skip: bool = NO_SKIP,
+    coherent: bool = COHERENT,
     window: float | None = WINDOW,
     accrual_days: float | None = typer.Option(
         None, "--accrual-days", help="TITE-CRM: days between consecutive cohorts (simulation)."
@@ -411,6 +423,7 @@ def simulate_command(
         max_n=max_n,
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
+        coherent=coherent,
         window=window,
         cohort_size=cohort_size if design != "3+3" else None,
     )

@@ -8,6 +8,7 @@ design gives the next dose (`Fit.next_dose`) and, separately, the final MTD (`Fi
 from cartrial.escalation.behaviours import (
     BehavingDesign,
     Behaviour,
+    CoherentEscalation,
     DontSkipDoses,
     ExpansionCohort,
     StopAtN,
@@ -31,6 +32,7 @@ __all__ = [
     "BehavingDesign",
     "Behaviour",
     "Boin",
+    "CoherentEscalation",
     "Crm",
     "Decision",
     "DecisionTable",

@@ -171,6 +171,24 @@ class DontSkipDoses(Behaviour):
 
 
 @dataclass(frozen=True)
+class CoherentEscalation(Behaviour):
+    """No escalation immediately after a cohort with a DLT (coherence: Cheung 2005, Biometrika 92:863;
+    the `restrict = TRUE` rule (2) of `dfcrm::crmsim` 0.2-2.1). Typically combined with `DontSkipDoses`
+    for CRM."""
+
+    restricts_dose = True
+
+    def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
+        if state.last_cohort_dlts is None:
+            return
+        had_dlt = (state.last_cohort_dlts > 0) & (state.dose >= 0) & (proposal.next_dose >= 0)
+        proposal.next_dose = np.where(had_dlt, np.minimum(proposal.next_dose, state.dose), proposal.next_dose)
+
+    def describe(self) -> dict[str, Any]:
+        return {"behaviour": "coherent_escalation"}
+
+
+@dataclass(frozen=True)
 class ExpansionCohort(Behaviour):
     """After escalation ends (other than for toxicity), treat `n_patients` more at `dose` (``"mtd"`` = the
     final MTD of the escalation phase, or a 1-based level). With a fixed level and `cap_at_mtd` (default
@@ -360,7 +378,7 @@ class BehavingDesign(Design):
 def _application_order(behaviour: Behaviour) -> tuple[int, int]:
     """Dose restrictions first, then safety stops, then the others: the result never depends on the order in
     which the user listed the behaviours (section 10 invariant)."""
-    rank = {DontSkipDoses: 0, StopWhenTooToxic: 1, StopAtN: 2, StopWhenNAtDose: 3}
+    rank = {DontSkipDoses: 0, CoherentEscalation: 0, StopWhenTooToxic: 1, StopAtN: 2, StopWhenNAtDose: 3}
     return (0 if behaviour.restricts_dose else 1, rank.get(type(behaviour), 4))
 
 
@@ -375,6 +393,7 @@ def with_behaviours(design: Design, *behaviours: Behaviour) -> BehavingDesign:
 __all__ = [
     "BehavingDesign",
     "Behaviour",
+    "CoherentEscalation",
     "DontSkipDoses",
     "ExpansionCohort",
     "StopAtN",

@@ -89,6 +89,7 @@ class TrialState:
     eliminated: np.ndarray
     patients: Outcomes | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    last_cohort_dlts: np.ndarray | None = None
 
     @classmethod
     def empty(cls, trials: int, n_doses: int) -> TrialState:
@@ -306,6 +307,7 @@ class Design(ABC):
             state.n[0, level - 1] += len(patients)
             state.y[0, level - 1] += sum(p.dlt for p in patients)
             state.dose[0] = level - 1
+            state.last_cohort_dlts = np.array([sum(p.dlt for p in patients)], dtype=np.int64)
             self.update_eliminated(state, active)
         state.patients = outcomes
         return state

@@ -205,6 +205,7 @@ def simulate(
         state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
         state.y.ravel()[flat] += dlts
         state.dose = np.where(active, dose, state.dose)
+        state.last_cohort_dlts = np.where(active, dlts, 0)
         proposal = sim_design.step(state, active)
         stopping = active & proposal.stop
         reason[stopping] = proposal.reason[stopping]
