@@ -175,3 +175,30 @@ def test_fit_reports_not_estimable_profiles(examples_dir):  # type: ignore[no-un
     assert len(table) == 24
     missing = table["cmax"].isna()
     assert missing.any() and table.loc[missing, "not_estimable"].str.contains("cannot identify").all()
+
+
+def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[no-untyped-def]
+    """Issue 6 acceptance: the demo simulates the 12 example patients, runs NCA on them and on the shipped
+    pk_samples.csv, and writes the table and a PNG of the expansion curves by dose level."""
+    from rich.console import Console
+
+    from cartrial.commands import kinetics_commands
+    from cartrial.demo import DemoContext
+
+    console = Console(record=True, width=120)
+    ctx = DemoContext(
+        examples_dir=repo_root / "examples",
+        templates_dir=repo_root / "docs" / "templates",
+        out_dir=tmp_path,
+        console=console,
+    )
+    kinetics_commands.demo(ctx)
+    out = tmp_path / "kinetics"
+    simulated = pd.read_csv(out / "nca_simulated.csv")
+    assert len(simulated) == 12 and set(simulated["dose_level"]) == {1, 2}
+    assert "auc_0_28" in simulated.columns and (simulated["auc_unit"] == "copies·day/ug gDNA").all()
+    payload = json.loads((out / "nca_simulated.json").read_text())
+    assert payload["options"]["blq_middle"] == "drop" and len(payload["rows"]) == 12
+    assert len(pd.read_csv(out / "nca_pk_samples.csv")) == 24
+    assert (out / "expansion_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "2/12" in console.export_text()

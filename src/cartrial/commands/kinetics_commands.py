@@ -280,8 +280,12 @@ def nca_command(
             for name in ("cmax", "auclast", "aucinf_obs"):
                 table[f"{name}_dn"] = table[name] / table["dose"]
         results.append(table)
-        metadata = result.metadata()
-        metadata["units"] = {**metadata["units"], "conc_unit": unit}
+        meta = result.metadata()
+        metadata["options"] = meta["options"]
+        metadata.setdefault("units_by_conc_unit", {})[unit] = meta["units"]
+        metadata["units"] = (
+            meta["units"] if len(metadata["units_by_conc_unit"]) == 1 else "see units_by_conc_unit"
+        )
         notes.extend(result.notes)
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame()
     if problems and keep_going:
