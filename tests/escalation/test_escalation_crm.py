@@ -154,3 +154,28 @@ def test_an_extra_dlt_never_lowers_estimated_toxicity(patients: list[tuple[int, 
         p1 = design.posterior_summary(design.replay(after))[2]
         assert np.all(p1 >= p0 - 1e-12)
         assert design.fit(after).next_dose <= design.fit(before).next_dose
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(0, 60)), min_size=1, max_size=8),
+    st.sampled_from(["linear", "adaptive"]),
+)
+def test_tite_weights_are_in_unit_interval_and_grow_with_followup(
+    patients: list[tuple[bool, float]], scheme: str
+) -> None:
+    """Section 8: weights lie in [0, 1], DLT patients weigh 1, fully followed patients weigh 1, and a longer
+    follow-up never lowers a non-DLT patient's weight (both schemes)."""
+    design = TiteCrm([0.1, 0.2], 0.25, window_days=28, scheme=scheme)  # type: ignore[arg-type]
+    outcomes = Outcomes(tuple(PatientOutcome(i + 1, 1, d) for i, (d, _) in enumerate(patients)))
+    outcomes = outcomes.with_followup([f for _, f in patients])
+    w = design.weights(outcomes)
+    assert np.all((w >= 0) & (w <= 1 + 1e-12))
+    for (dlt, follow), weight in zip(patients, w, strict=True):
+        if dlt or follow >= 28:
+            assert weight == pytest.approx(1.0)
+    non_dlt = [(f, wt) for (d, f), wt in zip(patients, w, strict=True) if not d]
+    for f1, w1 in non_dlt:
+        for f2, w2 in non_dlt:
+            if f1 <= f2:
+                assert w1 <= w2 + 1e-12
