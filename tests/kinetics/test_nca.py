@@ -206,6 +206,9 @@ def test_partial_auc_interpolates_inside_segment():
     # beyond Tlast the .last form extrapolates with zero
     assert row["auc_0_10"] == pytest.approx(row["auclast"], rel=1e-12)
     assert row["auclast_0_3"] == pytest.approx(10, rel=1e-12)
+    # option interval_interpolation='linear' ([U] in the reference): C(3) = 7.5, partial area (10+7.5)/2
+    linear = _one([0, 2, 4], [0, 10, 5], NcaOptions(intervals=((0, 3),), interval_interpolation="linear"))
+    assert linear["auc_0_3"] == pytest.approx(10 + 8.75, rel=1e-12)
 
 
 def test_partial_auc_linear_method_and_start_before_first_sample():

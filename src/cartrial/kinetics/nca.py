@@ -152,6 +152,9 @@ class NcaOptions:
             (for example a contraction half-life from Tmax to day 28); default automatic selection.
         intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
         persistence_rule: definition of ``persistence_days`` (default ``tlast``).
+        interval_interpolation: how the level at a partial-AUC boundary between samples is interpolated:
+            ``segment`` (default: the segment's AUC method, log for a log-down segment) or ``linear``.
+            The reference doc tags the exact PKNCA interpolation [U]: default awaiting confirmation.
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
@@ -165,6 +168,7 @@ class NcaOptions:
     lambda_z_window: tuple[float, float] | None = None
     intervals: tuple[tuple[float, float], ...] = ()
     persistence_rule: PersistenceRule = PersistenceRule.TLAST
+    interval_interpolation: str = "segment"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auc_method", AucMethod(self.auc_method))
@@ -178,6 +182,10 @@ class NcaOptions:
                 )
             if not isinstance(action, str) and not (math.isfinite(float(action)) and float(action) >= 0):
                 raise ConfigurationError(f"{name}={action!r}: a substituted value must be a number ≥ 0")
+        if self.interval_interpolation not in ("segment", "linear"):
+            raise ConfigurationError(
+                f"interval_interpolation={self.interval_interpolation!r}; allowed: segment, linear"
+            )
         if self.min_lambda_z_points < 2:
             raise ConfigurationError("min_lambda_z_points must be at least 2")
         intervals = tuple((float(a), float(b)) for a, b in self.intervals)
@@ -225,6 +233,7 @@ class NcaOptions:
             "lambda_z_window": None if self.lambda_z_window is None else list(self.lambda_z_window),
             "intervals": [list(i) for i in self.intervals],
             "persistence_rule": str(self.persistence_rule),
+            "interval_interpolation": self.interval_interpolation,
             "interval_auc": "aucint.last: interpolated at interval ends by the segment's method, zero after "
             "Tlast, 0 before the first sample (PKNCA conc.origin); auclast_<a>_<b>: samples inside only",
             "source": PKNCA_SOURCE + ("; " + PHOENIX_SOURCE if self.lambda_z_order == "phoenix" else ""),
@@ -381,17 +390,16 @@ def _area_to(
 ) -> FloatArray:
     """Area from the first used sample to `bound` (zero after Tlast), interpolating inside a segment.
 
-    Interpolation follows the segment's AUC method (ref. doc 2.5, [U] on the exact interpolation method).
-    Bounds before the first sample give 0.
+    Interpolation follows `is_log` per segment (the segment's AUC method by default; ref. doc 2.5, [U] on
+    the exact interpolation method). Bounds before the first sample give 0.
     """
     n, m = t.shape
     rows = np.arange(n)
     before = np.arange(m - 1)[None, :] < ilast[:, None]
     cumulative = np.concatenate([np.zeros((n, 1)), np.cumsum(seg_auc * before, axis=1)], axis=1)
+    # index of the last used sample at or before the bound (unused entries are NaN and compare False)
     with np.errstate(invalid="ignore"):
-        j = (t <= bound).sum(
-            axis=1
-        ) - 1  # index of the last sample at or before the bound (NaN compare False)
+        j = (t <= bound).sum(axis=1) - 1
     j_clipped = np.clip(j, 0, m - 2) if m > 1 else np.zeros(n, dtype=np.intp)
     if m == 1:
         return np.where(j >= 0, 0.0, 0.0)
@@ -620,15 +628,16 @@ def nca_arrays(
         values[name] = np.where(too_few, np.nan, values[name])
         reasons[name] = np.where(too_few, "fewer than 2 usable samples", reasons[name])
 
+    interp_log = is_log if options.interval_interpolation == "segment" else np.zeros_like(is_log)
     for a, b in options.intervals:
         column = interval_column(a, b)
         if math.isinf(b):
-            area_a = _area_to(a, t, c, seg_auc, is_log, ilast, auclast)
+            area_a = _area_to(a, t, c, seg_auc, interp_log, ilast, auclast)
             values[column] = aucinf_obs - area_a
             reasons[column] = np.where(np.isnan(values[column]), "lambda_z not estimable", "")
         else:
-            area_b = _area_to(b, t, c, seg_auc, is_log, ilast, auclast)
-            area_a = _area_to(a, t, c, seg_auc, is_log, ilast, auclast)
+            area_b = _area_to(b, t, c, seg_auc, interp_log, ilast, auclast)
+            area_a = _area_to(a, t, c, seg_auc, interp_log, ilast, auclast)
             first_t = t[:, 0]
             # before the first sample the concentration is 0 (PKNCA conc.origin): a linear ramp to it
             with np.errstate(invalid="ignore"):
