@@ -10,6 +10,7 @@ Both backends: SQLite file and PostgreSQL (`CARTRIAL_TEST_POSTGRES_URL`, a fresh
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import json
 import os
@@ -83,22 +84,33 @@ def data_counts(url: str) -> dict[str, int]:
     return {k: v for k, v in counts.items() if k not in ("import_manifest", "audit_log")}
 
 
-def test_example_study_imports_every_row_with_manifest(study_url: str) -> None:
-    """Every row of every example form lands in its table; one manifest row per file with the file's SHA-256
-    (data-standards.md §6.3 rule 6); the audit chain verifies (§8.2)."""
-    report = import_templates(study_url, STUDY, "admin")
-    files = sorted(STUDY.glob("*.csv"))
+def test_example_study_imports_completely_then_idempotently_then_as_an_audited_update(
+    study_url: str, tmp_path: Path
+) -> None:
+    """One database per backend, three imports of the example study:
+
+    1. every row of every form lands in its table; one manifest row per file with the file's SHA-256
+       (data-standards.md §6.3 rule 6) and its per-table counts (reconciliation, ICH E6(R3) 4.2.5);
+    2. re-importing the same files inserts and updates nothing and adds no data audit rows, only the
+       manifest's "import" rows (issue 7: idempotent);
+    3. a changed value is an update (not a duplicate) whose audit row keeps the old and new value and whose
+       reason names the import, the file and its SHA-256 (issue 7; 21 CFR 11.10(e): changes do not obscure
+       earlier values). The audit chain verifies after each step (data-standards.md §8.2).
+    """
+    folder = tmp_path / "study"
+    shutil.copytree(STUDY, folder)
+    files = sorted(folder.glob("*.csv"))
     expected = {FORMS_BY_NAME[f.stem].table: len(csv_rows(f)) for f in files}
+
+    report = import_templates(study_url, folder, "admin")
     counts = StudyService(study_url).table_counts()
     for table, rows in expected.items():
-        assert counts[table] == rows + (1 if table == "study" else 0), table
-    assert report.totals["read"] == sum(expected.values())
-    assert report.totals["inserted"] == sum(expected.values())
+        assert counts[table] == rows, table
+    assert report.totals["read"] == report.totals["inserted"] == sum(expected.values())
     assert all(c.reconciled for c in report.forms)
     engine = create_engine(study_url)
     with engine.connect() as connection:
         manifest = {row.file_name: row for row in connection.execute(select(ImportManifest))}
-    engine.dispose()
     assert len(manifest) == len(files)
     for file in files:
         row = manifest[str(file)]
@@ -108,43 +120,29 @@ def test_example_study_imports_every_row_with_manifest(study_url: str) -> None:
         assert row.row_counts[table]["read"] == expected[table]
     assert StudyService(study_url).verify_audit().ok
 
-
-def test_reimport_of_the_same_files_changes_nothing(study_url: str) -> None:
-    """Idempotency (issue 7): the second import inserts and updates nothing and adds no data audit rows;
-    only the manifest records the second import."""
-    import_templates(study_url, STUDY, "admin")
     before = data_counts(study_url)
     audit_before = StudyService(study_url).table_counts()["audit_log"]
-    report = import_templates(study_url, STUDY, "admin")
-    assert report.totals["inserted"] == 0
-    assert report.totals["updated"] == 0
-    assert report.totals["unchanged"] == report.totals["read"]
+    again = import_templates(study_url, folder, "admin")
+    assert again.totals["inserted"] == again.totals["updated"] == 0
+    assert again.totals["unchanged"] == again.totals["read"]
     assert data_counts(study_url) == before
-    n_files = len(list(STUDY.glob("*.csv")))
     audit_after = StudyService(study_url).table_counts()["audit_log"]
-    assert audit_after - audit_before == n_files  # one "import" audit row per manifest entry, nothing else
-    assert StudyService(study_url).verify_audit().ok
+    assert audit_after - audit_before == len(files)  # one "import" audit row per manifest entry
 
-
-def test_changed_value_becomes_an_audited_update_naming_the_file_hash(study_url: str, tmp_path: Path) -> None:
-    """A changed value is an update (not a duplicate) whose audit row keeps the old and new value and whose
-    reason names the import and the file's SHA-256 (issue 7; 21 CFR 11.10(e): changes do not obscure
-    earlier values)."""
-    folder = tmp_path / "study"
-    shutil.copytree(STUDY, folder)
-    import_templates(study_url, folder, "admin")
     infusions = folder / "infusions.csv"
     text_ = infusions.read_text(encoding="utf-8")
-    assert "CT-004,2,2021-08-03T02:00:00Z,73.0," in text_
     old = "CT-004,2,2021-08-03T02:00:00Z,73.0,"
+    assert old in text_
     infusions.write_text(text_.replace(old, old.replace("73.0", "74.5")))
     new_hash = hashlib.sha256(infusions.read_bytes()).hexdigest()
-    report = import_templates(study_url, folder, "admin", reason="weight corrected from source")
-    by_form = {c.form: c for c in report.forms}
-    assert (by_form["infusions"].updated, by_form["infusions"].inserted) == (1, 0)
-    assert by_form["infusions"].unchanged == 11
-    assert sum(c.updated for c in report.forms) == 1
-    engine = create_engine(study_url)
+    changed = import_templates(study_url, folder, "admin", reason="weight corrected from source")
+    by_form = {c.form: c for c in changed.forms}
+    assert (by_form["infusions"].updated, by_form["infusions"].inserted, by_form["infusions"].unchanged) == (
+        1,
+        0,
+        11,
+    )
+    assert sum(c.updated for c in changed.forms) == 1
     with engine.connect() as connection:
         rows = connection.execute(
             select(AuditLog).where(AuditLog.action == "update", AuditLog.table_name == "infusion")
@@ -154,9 +152,7 @@ def test_changed_value_becomes_an_audited_update_naming_the_file_hash(study_url:
     assert count == 1
     assert len(rows) == 1
     row = rows[0]
-    assert row.field == "weight_kg"
-    assert json.loads(row.old_value) == 73.0
-    assert json.loads(row.new_value) == 74.5
+    assert (row.field, json.loads(row.old_value), json.loads(row.new_value)) == ("weight_kg", 73.0, 74.5)
     assert row.subject_id == "CT-004"
     assert row.username == "admin"
     assert "weight corrected from source" in row.reason
@@ -203,15 +199,19 @@ def test_bad_rows_in_several_files_are_all_reported_and_nothing_is_written(
     assert StudyService(study_url).table_counts() == before
 
 
-def test_a_write_refused_midway_rolls_back_every_form(study_url: str) -> None:
+def test_a_write_refused_midway_rolls_back_every_form(study_url: str, tmp_path: Path) -> None:
     """Atomicity (issue 7: all rows or none): with a data lock at 2021-01-01, the forms dated after it are
     written first in the import's transaction, then relapses.csv (relapse history before 2021) is refused
     by the lock; nothing of the import remains."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name in ("sites", "subjects", "lymphodepletion", "infusions", "adverse_events", "relapses"):
+        shutil.copy(STUDY / f"{name}.csv", folder)
     service = StudyService(study_url)
-    service.lock("admin", __import__("datetime").date(2021, 1, 1), "interim cut-off for the test")
+    service.lock("admin", datetime.date(2021, 1, 1), "interim cut-off for the test")
     before = service.table_counts()
     with pytest.raises(ConflictError):
-        import_templates(study_url, STUDY, "admin")
+        import_templates(study_url, folder, "admin")
     assert service.table_counts() == before
     assert service.verify_audit().ok
 
@@ -261,8 +261,12 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     init_study(url, PROTOCOL, "admin")
+    small = tmp_path / "small"
+    small.mkdir()
+    for name in ("sites", "subjects"):
+        shutil.copy(STUDY / f"{name}.csv", small)
     runner = CliRunner()
-    arguments = ["import", "templates", str(STUDY), "--user", "admin", "--url", url, "--json"]
+    arguments = ["import", "templates", str(small), "--user", "admin", "--url", url, "--json"]
     result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)

@@ -414,18 +414,17 @@ def import_templates(
     Raises `InputError` (every problem, nothing written), `PermissionDeniedError`, `ConflictError` (lock).
     """
     from cartrial.store.database import connect
+    from cartrial.store.service import StudyService
 
     started = now()
     engine = url if isinstance(url, Engine) else connect(url)
+    StudyService(engine).check(user, _import_action(), "templates import")  # refuse early, before reading
     forms, entries = read_template_dir(directory)
     validated = validate_all(forms, database_state(engine))
     report = ImportReport(
         kind="templates", user=user, started_at=started, dry_run=dry_run, files=entries, forms=[]
     )
     if dry_run:
-        from cartrial.store.service import StudyService
-
-        StudyService(engine).check(user, _import_action(), "templates import")
         report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
     else:
         report.forms = write_forms(
@@ -451,8 +450,11 @@ def import_redcap(
     The manifest keeps the export, the dictionary and the mapping, each with its SHA-256.
     """
     from cartrial.store.database import connect
+    from cartrial.store.service import StudyService
 
     started = now()
+    engine = url if isinstance(url, Engine) else connect(url)
+    StudyService(engine).check(user, _import_action(), "REDCap import")  # refuse early, before reading
     paths = [Path(records), Path(dictionary), Path(mapping)]
     for path in paths:
         if not path.is_file():
@@ -468,7 +470,6 @@ def import_redcap(
         )
     export = read_records(records, data_dictionary)
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
-    engine = url if isinstance(url, Engine) else connect(url)
     try:
         validated = validate_all(forms, database_state(engine))
     except InputError as exc:
@@ -487,9 +488,6 @@ def import_redcap(
         redcap=summary,
     )
     if dry_run:
-        from cartrial.store.service import StudyService
-
-        StudyService(engine).check(user, _import_action(), "REDCap import")
         report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
     else:
 
