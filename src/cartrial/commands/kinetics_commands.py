@@ -83,7 +83,7 @@ def _err_console() -> Console:
     return Console(stderr=True)
 
 
-def parse_interval(text: str) -> tuple[float, float]:
+def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]:
     """``"0,28"`` → (0, 28); the end may be ``inf``."""
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -92,10 +92,10 @@ def parse_interval(text: str) -> tuple[float, float]:
         start, end = float(parts[0]), float(parts[1])
     except ValueError:
         raise InputError(
-            Problem("not an interval", field="--interval", value=text, allowed="START,END e.g. 0,28 or 0,inf")
+            Problem("not an interval", field=option, value=text, allowed="START,END e.g. 0,28 or 0,inf")
         ) from None
     if not (math.isfinite(start) and end > start):
-        raise InputError(Problem("interval end must exceed a finite start", field="--interval", value=text))
+        raise InputError(Problem("interval end must exceed a finite start", field=option, value=text))
     return start, end
 
 
@@ -209,6 +209,9 @@ def nca_command(
     lambda_z: LambdaZChoice = typer.Option(
         LambdaZChoice.PKNCA, "--lambda-z", help="Terminal window rule (default PKNCA's)."
     ),
+    lambda_z_window: str | None = typer.Option(
+        None, "--lambda-z-window", help="Manual lambda_z window START,END (e.g. Tmax to day 28)."
+    ),
     persistence: PersistenceRule = typer.Option(
         PersistenceRule.TLAST, "--persistence", help="Definition of persistence_days."
     ),
@@ -237,6 +240,7 @@ def nca_command(
         lambda_z_order=LambdaZOrder(lambda_z.value),
         intervals=intervals,
         persistence_rule=persistence,
+        lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
     )
     if blq == BlqChoice.HALF_LLOQ and lloq is None and not lloq_col:
         raise InputError(Problem("--blq half-lloq needs --lloq or --lloq-col", field="--blq"))
