@@ -1,7 +1,8 @@
 """Fixtures of the store tests: a fresh study database on each backend (SQLite file, PostgreSQL schema).
 
 PostgreSQL: `CARTRIAL_TEST_POSTGRES_URL` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each
-test gets its own schema (dropped afterwards). Without a server the PostgreSQL cases skip with the reason
+test gets its own database copied from a session template (or, without the CREATEDB privilege, its own
+schema), dropped afterwards. Without a server the PostgreSQL cases skip with the reason
 shown, unless `CARTRIAL_REQUIRE_POSTGRES=1` (set by `.ci/run`), which turns the skip into a failure.
 """
 
@@ -11,11 +12,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from cartrial.store import StudyService, connect, init_study
 
@@ -121,6 +123,48 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """A database made by `make_study` once per session, copied per test with CREATE DATABASE … TEMPLATE
+    (fast). None when the server does not allow creating databases: tests then build a fresh schema."""
+    base = require_postgres()
+    name = f"cartrial_tpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no CREATEDB privilege: fall back to schemas
+        admin.dispose()
+        yield None
+        return
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    db = make_study(url)
+    db.service.engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def postgres_copy(template_url: str) -> Iterator[str]:
+    """A fresh database copied from the template database."""
+    base = postgres_base_url()
+    template = make_url(template_url).database
+    name = f"cartrial_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
     """A small study database (see `make_study`) on each backend."""
@@ -133,7 +177,16 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
                 shutil.copyfile(source, f"{target}{suffix}")
         url = f"sqlite:///{target}"
         db = StudyDb(url, StudyService(connect(url)))
-    else:
+        yield db
+        db.service.engine.dispose()
+        return
+    template_url = request.getfixturevalue("postgres_template")
+    if template_url is None:
         db = make_study(str(request.getfixturevalue("postgres_url")))
-    yield db
-    db.service.engine.dispose()
+        yield db
+        db.service.engine.dispose()
+        return
+    with postgres_copy(template_url) as url:
+        db = StudyDb(url, StudyService(connect(url)))
+        yield db
+        db.service.engine.dispose()

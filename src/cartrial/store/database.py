@@ -123,15 +123,19 @@ def upgrade(url: str | Engine | None = None, revision: str = "head") -> str | No
     """Run the migrations up to `revision` (idempotent); returns the database's revision afterwards."""
     from alembic import command
 
+    owned = not isinstance(url, Engine)
     engine = url if isinstance(url, Engine) else connect(url)
     config = alembic_config(engine)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+        return current_revision(engine)
     except OperationalError as exc:
         raise ConfigurationError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
-    return current_revision(engine)
+    finally:
+        if owned:
+            engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:

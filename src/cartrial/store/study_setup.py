@@ -70,7 +70,38 @@ def init_study(
         )
     if not admin_username.strip():
         raise InputError(Problem("empty admin username", field="admin"))
+    owned = not isinstance(url, Engine)
     engine = url if isinstance(url, Engine) else connect(url)
+    try:
+        return _initialise(
+            engine,
+            path,
+            text,
+            sha256,
+            version,
+            admin_username,
+            admin_password,
+            admin_site,
+            birth_date_precision,
+            protocol,
+        )
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _initialise(
+    engine: Engine,
+    path: Path,
+    text: str,
+    sha256: str,
+    version: str,
+    admin_username: str,
+    admin_password: str | None,
+    admin_site: str | None,
+    birth_date_precision: str,
+    protocol: Any,
+) -> InitResult:
     revision = upgrade(engine)
     study_meta = getattr(protocol, "study", None)
     study_code = str(getattr(study_meta, "id", None) or path.stem)
