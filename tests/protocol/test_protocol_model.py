@@ -93,12 +93,12 @@ def reference() -> Protocol:
 
 
 def test_minimal_protocol_is_valid_with_documented_defaults() -> None:
-    """Defaults: 3+3 variant escalation_only (interface contract), cohort 3, no_skip, stagger 0; CRM prior
+    """Defaults: 3+3 variant deescalation (dose-escalation.md §3 default B), cohort 3, no_skip, stagger 0; CRM prior
     variance 1.34 (dfcrm, dose-escalation.md §7.1); Mosteller BSA; 3 s.f. dose rounding."""
     protocol = parse_protocol(MINIMAL)
     esc = protocol.escalation
     assert esc.design is DesignName.THREE_PLUS_THREE
-    assert esc.variant is ThreePlusThreeVariant.ESCALATION_ONLY
+    assert esc.variant is ThreePlusThreeVariant.DEESCALATION
     assert (esc.cohort_size, esc.no_skip, esc.stagger_days, esc.prior_var) == (3, True, 0, 1.34)
     assert esc.cutoff_eliminate == 0.95
     assert esc.model is CrmModel.EMPIRIC and esc.method.value == "bayes"
@@ -411,7 +411,7 @@ def test_design_specific_fields() -> None:
         "variant"
         in only_problem(
             MINIMAL.replace(
-                'design: "3+3"', "design: boin\n  target: 0.3\n  max_n: 30\n  variant: deescalation"
+                'design: "3+3"', "design: boin\n  target: 0.3\n  max_n: 30\n  variant: escalation_only"
             )
         ).field
     )  # type: ignore[operator]

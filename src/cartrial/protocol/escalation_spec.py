@@ -83,9 +83,10 @@ class EscalationSpec(BaseModel):
 
     Fields (defaults from ``dose-escalation.md``):
     - `design`: one of ``3+3``, ``boin``, ``mtpi2``, ``i3+3``, ``crm``, ``tite-crm``.
-    - `variant` (3+3 only): ``escalation_only`` (default, per the project's interface contract) or
-      ``deescalation``. Note: ``dose-escalation.md`` section 3 proposes "B" (de-escalation) as the
-      engine default [P]; a protocol should state its variant explicitly.
+    - `variant` (3+3 only): ``deescalation`` (default) or ``escalation_only``. The default is variant
+      "B" of ``dose-escalation.md`` section 3 (Korn et al. 1994; it ensures 6 patients at a declared
+      MTD below the top level) [P], the same default as the escalation engine; the variants differ
+      materially in operating characteristics, so a protocol should state its variant explicitly.
     - `target`: target DLT probability in (0, 1); required for boin, mtpi2, i3+3, crm, tite-crm.
     - `skeleton` (crm/tite-crm, required): prior DLT probabilities, strictly increasing in (0, 1), one
       per dose level.
@@ -111,7 +112,7 @@ class EscalationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     design: DesignName
-    variant: ThreePlusThreeVariant = ThreePlusThreeVariant.ESCALATION_ONLY
+    variant: ThreePlusThreeVariant = ThreePlusThreeVariant.DEESCALATION
     target: float | None = Field(default=None, gt=0, lt=1)
     skeleton: list[float] | None = None
     prior_var: float = Field(default=1.34, gt=0)
