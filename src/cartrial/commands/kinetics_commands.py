@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import track
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -392,7 +393,15 @@ def fit_command(
     good = frame[~frame["_bad"]]
     rows: list[dict[str, Any]] = []
     details: list[dict[str, Any]] = []
-    for key, part in good.groupby(["_subject", *by], sort=False):
+    groups = list(good.groupby(["_subject", *by], sort=False))
+    progress = track(
+        groups,
+        description="fitting",
+        console=_err_console(),
+        transient=True,
+        disable=len(groups) < 20,
+    )
+    for key, part in progress:
         ident = dict(zip([subject, *by], key if isinstance(key, tuple) else (key,), strict=True))
         part_lloq = part["_lloq"].to_numpy() if lloq_col else lloq
         row: dict[str, Any] = dict(ident)
@@ -418,7 +427,19 @@ def fit_command(
         row["not_estimable"] = "; ".join(f"{k} SE: {v}" for k, v in fit.se_reasons.items())
         rows.append(row)
         details.append({**ident, **fit.as_dict(), "observations": to_json_records(fit.observations)})
-    table = pd.DataFrame(rows)
+    columns = [
+        subject,
+        *by,
+        *(column for name in STEIN_PARAMETERS for column in (name, f"{name}_se")),
+        "residual_sd_log",
+        "n_quantifiable",
+        "n_blq",
+        "aic",
+        "r2_log",
+        "converged",
+        "not_estimable",
+    ]
+    table = pd.DataFrame(rows).reindex(columns=columns)
     extra = {"command": "kinetics fit", "model": "stein2019", "fits": details}
     emit_table(table, out, as_json, extra=extra)
 
