@@ -275,3 +275,22 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "sites.csv").write_text("site_id,name,country\n,Nowhere,X\n")
     assert main(["import", "templates", str(folder), "--user", "admin", "--url", url]) == 2
+
+
+@pytest.mark.parametrize("form", sorted(FORMS_BY_NAME))
+def test_every_form_template_is_accepted_exactly_and_validates(form: str) -> None:
+    """The import accepts exactly each form's template in docs/templates/ (issue 7: templates consistent
+    with the grading, neuro and kinetics templates): every header column has a place in the database, the
+    required columns are there, and the illustrative rows pass the form's validation."""
+    from cartrial.store.importing.validation import FormData, validate_form
+    from cartrial.tabular import read_csv
+
+    path = REPO / "docs" / "templates" / f"{form}.csv"
+    assert path.is_file(), f"no template {path}"
+    spec = FORMS_BY_NAME[form]
+    frame = read_csv(path)
+    accepted = {c.name for c in spec.columns() if c.table_column is not None}
+    assert set(frame.columns) <= accepted, set(frame.columns) - accepted
+    assert {c.name for c in spec.columns() if c.required} <= set(frame.columns)
+    validated, problems = validate_form(FormData(spec, frame, str(path), "0" * 64))
+    assert problems == [] and validated is not None and validated.n_rows == len(frame) > 0
