@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from cartrial.errors import InputError
@@ -370,3 +372,23 @@ def test_a_bad_redcap_export_writes_nothing(redcap_url: str, tmp_path: Path) -> 
         import_redcap(redcap_url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin")
     assert any(p.row == ae + 2 and p.field == "ae_grade" for p in caught.value.problems)
     assert StudyService(redcap_url).table_counts() == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Za-z0-9_]{1,6}", fullmatch=True),
+        st.text(
+            alphabet=st.characters(blacklist_characters="|\r\n", blacklist_categories=("Cs",)), max_size=20
+        )
+        .map(str.strip)
+        .filter(bool),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_choices_round_trip(choices: dict[str, str]) -> None:
+    """Property (data-standards.md §6.1): writing choices as ``code, label | …`` and parsing them gives the
+    same codes and labels, whatever the labels contain (commas included)."""
+    text_ = " | ".join(f"{code}, {label}" for code, label in choices.items())
+    assert parse_choices(text_) == choices
