@@ -392,3 +392,24 @@ def test_choices_round_trip(choices: dict[str, str]) -> None:
     same codes and labels, whatever the labels contain (commas included)."""
     text_ = " | ".join(f"{code}, {label}" for code, label in choices.items())
     assert parse_choices(text_) == choices
+
+
+def test_missing_data_codes_are_blank_and_counted(tmp_path: Path) -> None:
+    """data-standards.md §6.3 rule 4 (missing-data codes): with ``missing_data_codes: [UNK]`` an ``UNK`` in an
+    integer field is "no value" (blank, counted in the summary); without it, ``UNK`` is not a whole number."""
+    rows = example_records()
+    rows[0]["birth_year"] = "UNK"
+    records = write_records(tmp_path / "records.csv", rows)
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    with pytest.raises(InputError) as caught:
+        read_records(records, dictionary)
+    assert any(p.field == "birth_year" and p.value == "UNK" for p in caught.value.problems)
+    export = read_records(records, dictionary, ["UNK"])
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    data["missing_data_codes"] = ["UNK"]
+    forms, summary, problems = convert_export(
+        export, dictionary, RedcapMapping.model_validate(data), "0" * 64
+    )
+    assert problems == [] and summary.missing_codes_found == {"UNK": 1}
+    subjects = next(f for f in forms if f.spec.name == "subjects").frame
+    assert subjects["birth_year"].iat[0] == ""

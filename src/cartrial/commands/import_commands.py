@@ -174,6 +174,11 @@ def print_report(console: Console, report: object) -> None:
                 "    ignored fields (not imported): "
                 + ", ".join(f"{name} ({count} values)" for name, count in summary.ignored_fields.items())
             )
+        if summary.missing_codes_found:
+            console.print(
+                "    missing-data codes (read as blank): "
+                + ", ".join(f"{code} ({count} cells)" for code, count in summary.missing_codes_found.items())
+            )
         if summary.unmapped_instruments:
             console.print(
                 "    instruments not mapped to any form: "

@@ -468,7 +468,7 @@ def import_redcap(
             mapping_problems,
             header=f"{mapping}: {len(mapping_problems)} problem(s) in the mapping; nothing was written",
         )
-    export = read_records(records, data_dictionary)
+    export = read_records(records, data_dictionary, mapping_model.missing_data_codes)
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
     try:
         validated = validate_all(forms, database_state(engine))

@@ -75,6 +75,8 @@ class RedcapSummary:
     unmapped_instruments: dict[str, int]
     """Instruments of the dictionary that no form maps, with their rows holding data."""
     options: dict[str, str]
+    missing_codes_found: dict[str, int] = field(default_factory=dict)
+    """Missing-data code → number of cells blanked because they held it."""
 
 
 def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str) -> list[Problem]:
@@ -320,6 +322,7 @@ def convert_export(
         ignored_fields=ignored,
         unmapped_instruments=unmapped_instruments,
         options=mapping.options(),
+        missing_codes_found=dict(export.missing_codes_found),
     )
     return forms, summary_out, problems
 

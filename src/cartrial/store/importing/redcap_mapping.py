@@ -7,6 +7,7 @@ A mapping is YAML validated by pydantic. Example (the shipped one is
     unmapped_fields: error          # or "ignore": list them as ignored in the report
     minimum_form_status: incomplete # import instruments whose <form>_complete is at least this
     ignore_fields: [initials]       # export fields deliberately not imported (listed in the report)
+    missing_data_codes: [UNK, NASK] # the project's missing-data codes: such cells mean "no value"
     events:                         # unique REDCap event name -> cartrial visit
       screening_arm_1: {visit: screening, day: -28}
     forms:
@@ -162,8 +163,15 @@ class RedcapMapping(BaseModel):
     unmapped_fields: UnmappedFields = UnmappedFields.ERROR
     minimum_form_status: FormStatus = FormStatus.INCOMPLETE
     ignore_fields: list[str] = Field(default_factory=list)
+    missing_data_codes: list[str] = Field(default_factory=list)
+    """The project's missing-data codes (e.g. UNK, NASK): cells holding one are blank (no value)."""
     events: dict[str, EventMapping] = Field(default_factory=dict)
     forms: dict[str, FormMapping]
+
+    @field_validator("missing_data_codes", mode="before")
+    @classmethod
+    def _codes_text(cls, value: Any) -> Any:
+        return [_text(v) for v in value] if isinstance(value, list) else value
 
     @field_validator("timezone")
     @classmethod

@@ -14,8 +14,8 @@ text validation type and min/max.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -65,13 +65,17 @@ class RedcapExport:
     data_columns: dict[str, tuple[FieldSpec, str | None]]
     status_columns: dict[str, str]
     """``<form>_complete`` column → form."""
+    missing_codes_found: dict[str, int] = field(default_factory=dict)
+    """Missing-data code → number of cells that held it (blanked before any check)."""
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """Spreadsheet row numbers (header = 1) of the given 0-based positions."""
         return np.asarray(index, dtype=int) + FIRST_DATA_ROW
 
 
-def read_records(path: str | Path, dictionary: DataDictionary) -> RedcapExport:
+def read_records(
+    path: str | Path, dictionary: DataDictionary, missing_codes: Collection[str] = ()
+) -> RedcapExport:
     """Read a flat REDCap export (CSV, raw codes) and check every cell against the dictionary.
 
     Errors (all collected, then raised together): the first column is not the record-id field; a column
@@ -82,6 +86,10 @@ def read_records(path: str | Path, dictionary: DataDictionary) -> RedcapExport:
     outside a field's choices; a checkbox cell other than 0/1; a form status other than 0/1/2; a date,
     date-time, integer or number that does not match the field's validation type or lies outside its
     min/max. Derived (calc) fields are checked as numbers but never imported as entered data.
+
+    `missing_codes` are the project's missing-data codes (REDCap "Missing Data Codes", e.g. ``UNK``,
+    ``NASK``; data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is blanked before
+    the checks; the count per code is kept for the report.
     """
     file = Path(path)
     name = str(file)
@@ -137,6 +145,15 @@ def read_records(path: str | Path, dictionary: DataDictionary) -> RedcapExport:
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the export header")
 
     n = len(frame)
+    found: dict[str, int] = {}
+    if missing_codes:
+        for column in data_columns:
+            cells = frame[column]
+            hit = cells.isin(list(missing_codes))
+            if hit.any():
+                for code, count in cells[hit].value_counts().items():
+                    found[str(code)] = found.get(str(code), 0) + int(count)
+                frame[column] = cells.where(~hit, "")
 
     def add(index: int, column: str, value: str, message: str, allowed: str | None = None) -> None:
         problems.append(
@@ -201,6 +218,7 @@ def read_records(path: str | Path, dictionary: DataDictionary) -> RedcapExport:
         record_id_column=record_id,
         data_columns=data_columns,
         status_columns=status_columns,
+        missing_codes_found=found,
     )
 
 
