@@ -1079,8 +1079,11 @@ class StudyService:
         with self._read() as connection:
             return [dict(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
 
-    def table_counts(self) -> dict[str, int]:
-        """Row count of every table (study data, data_lock and audit_log), by table name."""
+    def table_counts(self, actor: str | None = None) -> dict[str, int]:
+        """Row count of every table (study data, data_lock and audit_log), by table name. Counts reveal no
+        data, so `actor` is optional; when given, the READ permission is checked."""
+        if actor is not None:
+            self.check(actor, Action.READ, "table counts")
         models: list[type[Any]] = [*STUDY_TABLES.values(), DataLock, AuditLog]
         tables = [_table_of(m) for m in models]
         with self._read() as connection:
@@ -1109,8 +1112,11 @@ class StudyService:
         with self._read() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def verify_audit(self) -> AuditVerification:
-        """Recompute the audit hash chain; `first_broken_id` names the first row that fails."""
+    def verify_audit(self, actor: str | None = None) -> AuditVerification:
+        """Recompute the audit hash chain; `first_broken_id` names the first row that fails. An integrity
+        check that reveals no data, so `actor` is optional; when given, the READ permission is checked."""
+        if actor is not None:
+            self.check(actor, Action.READ, "audit verification")
         with self._read() as connection:
             return audit_chain.verify_chain(connection)
 
