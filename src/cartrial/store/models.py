@@ -676,6 +676,8 @@ class ImportManifest(StudyData, Base):
     imported_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     reason: Mapped[str | None] = mapped_column(Text)
 
+    __table_args__ = (UniqueConstraint("file_name", "imported_at", name="uq_import_manifest"),)
+
 
 class DataLock(Base):
     """A data cut-off lock. At most one lock is active; unlocking keeps the row (with who, when, why)."""

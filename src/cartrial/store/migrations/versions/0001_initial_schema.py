@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("file_name", "imported_at", name="uq_import_manifest"),
     )
     with op.batch_alter_table("import_manifest", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_import_manifest_sha256"), ["sha256"], unique=False)
