@@ -212,6 +212,17 @@ def test_unknown_or_missing_unit_is_an_error() -> None:
         unit_factor("hemoglobin", "10^9/L")
 
 
+def test_grams_per_litre_is_not_a_count_unit() -> None:
+    """Issue 3 ("a missing or unknown unit is an error, never a guess"): 'G/L' (giga per litre) is a count
+    unit equal to 10^9/L, but lower-case 'g/L' is grams per litre (haemoglobin), so a neutrophil or platelet
+    result in 'g/L' is an error, not silently read as 10^9/L."""
+    assert unit_factor("neutrophils", "G/L") == 1.0
+    for analyte in ("neutrophils", "platelets", "lymphocytes", "wbc"):
+        with pytest.raises(ValueError, match="unknown unit"):
+            unit_factor(analyte, "g/L")
+    assert unit_factor("hemoglobin", "g/L") == 1.0
+
+
 def test_lln_required_for_higher_grades_option() -> None:
     """§4 [U]: by default grades 2-4 use the absolute thresholds only; the option also requires < LLN."""
     assert grade_lab("neutrophils", 1.3, "10^9/L", 1.2).grade == 2

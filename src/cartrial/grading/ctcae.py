@@ -57,7 +57,7 @@ _COUNT_UNITS: dict[str, float] = {
     "x10^9/l": 1.0,
     "10*9/l": 1.0,
     "10e9/l": 1.0,
-    "g/l": 1.0,  # giga per litre, used by some European laboratories for counts
+    "g/l": 1.0,  # "G/L" (giga per litre, capital G only), used by some European laboratories for counts
     "10^3/ul": 1.0,
     "10^3/µl": 1.0,
     "x10^3/ul": 1.0,
@@ -94,6 +94,13 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
     """
     table = _HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS
     key = unit.strip().lower().replace(" ", "").replace("μ", "µ")
+    if key == "g/l" and table is _COUNT_UNITS and not unit.strip().startswith("G"):
+        # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin unit:
+        # accepting it for a count would be a guess.
+        raise ValueError(
+            f"unknown unit {unit!r} for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
+            f"10^9/L or G/L); allowed: {', '.join(table)}"
+        )
     if key not in table:
         raise ValueError(f"unknown unit {unit!r} for {Analyte(analyte).value}; allowed: {', '.join(table)}")
     return table[key]
