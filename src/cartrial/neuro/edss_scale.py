@@ -607,8 +607,9 @@ class KurtzkeGapOptions:
 
     - ``no_aid_under_100m_step``: walks < 100 m without aid. Default **6.0** (as Neurostatus ambulation 5).
     - ``unilateral_under_100m_step``: unilateral aid, < 100 m. Default **6.5** (Kurtzke 6.0 needs ~100 m).
-    - ``bilateral_over_20m_step``: constant bilateral aid, >= 20 m. Default **6.5** (literal Kurtzke
-      reading; Neurostatus gives 6.0 from 120 m).
+    - ``bilateral_over_20m_step``: constant bilateral aid, more than 20 m (strict ">", §1.7 "bilateral
+      aid > 20 m"; exactly ~20 m is Kurtzke step 6.5 itself). Default **6.5** (literal Kurtzke reading;
+      Neurostatus gives 6.0 from 120 m).
     Distance cut points (m) for "about 500/300/200/100/20/5 m" are parameters too.
     """
 
@@ -698,7 +699,7 @@ def kurtzke_walking_step(
         if d >= gaps.step_5_5_m:
             return 5, "kurtzke_unilateral_100m"
         return _SCORE_FOR_STEP[gaps.unilateral_under_100m_step], "kurtzke_gap_unilateral_under_100m"
-    if d >= gaps.bilateral_m:
+    if d > gaps.bilateral_m:
         return _SCORE_FOR_STEP[gaps.bilateral_over_20m_step], "kurtzke_gap_bilateral_over_20m"
     return 8, "kurtzke_bilateral_20m"
 
