@@ -188,3 +188,17 @@ def test_osis_visual_from_acuity(text: str, grade: int) -> None:
 def test_osis_hand_motion_option() -> None:
     """HM is not named in Wingerchuk's table: option 6 places it with light perception."""
     assert osis_visual_from_acuity(parse_acuity("HM"), hand_motion_grade=6) == 6
+
+
+def test_etdrs_letters_only_on_the_letter_scale() -> None:
+    """§2.1: letters = 85 - 50 logMAR on the ETDRS scale 0-100 (logMAR 1.7 to -0.3). Off-chart levels read
+    no letters, so they have no letter score under any convention (§2.2: never impute), and a chart acuity
+    beyond logMAR 1.7 (20/1000 = 1.699 is the last on the scale) has none either (the formula would give a
+    negative count: 20/2000 -> -15)."""
+    assert parse_acuity("CF", convention="conventional").etdrs_letters is None
+    assert parse_acuity("HM", convention="lange_2009").etdrs_letters is None
+    assert parse_acuity("20/2000").etdrs_letters is None
+    assert parse_acuity("logMAR 1.7").etdrs_letters == pytest.approx(0.0)
+    assert parse_acuity("20/1000").etdrs_letters == pytest.approx(85 - 50 * 1.69897, abs=1e-4)
+    assert parse_acuity("logMAR -0.3").etdrs_letters == pytest.approx(100.0)
+    assert parse_acuity("20/40").etdrs_letters == pytest.approx(85 - 50 * 0.30103, abs=1e-4)

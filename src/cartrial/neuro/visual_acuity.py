@@ -146,8 +146,16 @@ class VisualAcuity:
 
     @property
     def etdrs_letters(self) -> float | None:
-        """ETDRS letters, 85 - 50 logMAR (neuro-outcomes §2.1 [D])."""
-        return None if self.logmar is None else 85.0 - 50.0 * self.logmar
+        """ETDRS letters, 85 - 50 logMAR (neuro-outcomes §2.1 [D]).
+
+        None for an off-chart level (CF/HM/LP/NLP read no chart letters; a numeric convention gives them a
+        logMAR, not a letter score) and for an acuity outside the letter scale 0-100 (logMAR above 1.7),
+        where the formula would give a negative count.
+        """
+        if self.logmar is None or self.off_chart is not None:
+            return None
+        letters = 85.0 - 50.0 * self.logmar
+        return letters if LETTERS_MIN - 1e-9 <= letters <= LETTERS_MAX + 1e-9 else None
 
     @property
     def quantified(self) -> bool:
