@@ -286,3 +286,20 @@ def test_systolic_bp_and_temperature_checks(capsys: pytest.CaptureFixture[str], 
     )
     code, _, err = run(capsys, "grade", "crs", str(bad))
     assert code == 2 and "row 2, temperature_f" in err and "disagrees" in err
+
+
+def test_grams_per_litre_count_is_a_row_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Issue 3 ("a missing or unknown unit is an error, never a guess"): a neutrophil count in 'g/L' (grams
+    per litre, a haemoglobin unit) is reported with row, column, value and the allowed units (exit 2);
+    'G/L' (giga per litre = 10^9/L) is graded."""
+    path = write(
+        tmp_path,
+        "labs.csv",
+        "subject_id,collected_at,analyte,value,unit,lln\nS1,2021-06-02T07:00:00Z,neutrophils,0.4,g/L,1.8\n"
+        "S1,2021-06-02T07:00:00Z,neutrophils,0.4,G/L,1.8\n",
+    )
+    code, _, err = run(capsys, "grade", "labs", str(path))
+    assert code == 2 and "row 2, unit" in err and "'g/L'" in err and "G/L" in err and "row 3" not in err
+    code, out, _ = run(capsys, "grade", "labs", str(path), "--keep-going")
+    frame = pd.read_csv(pd.io.common.StringIO(out), keep_default_na=False)
+    assert code == 0 and list(frame["grade"].astype(str)) == ["", "4"]

@@ -82,8 +82,11 @@ _HEMOGLOBIN_UNITS: dict[str, float] = {
 
 
 def allowed_units(analyte: Analyte | str) -> tuple[str, ...]:
-    """The unit spellings accepted for `analyte` (case-insensitive; 'u' may stand for 'µ')."""
-    return tuple(_HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS)
+    """The unit spellings accepted for `analyte` (case-insensitive except the count unit 'G/L'; 'u' may
+    stand for 'µ')."""
+    if Analyte(analyte) is Analyte.HEMOGLOBIN:
+        return tuple(_HEMOGLOBIN_UNITS)
+    return tuple("G/L" if key == "g/l" else key for key in _COUNT_UNITS)
 
 
 def unit_factor(analyte: Analyte | str, unit: str) -> float:
@@ -99,10 +102,11 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
         # accepting it for a count would be a guess.
         raise ValueError(
             f"unknown unit {unit!r} for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
-            f"10^9/L or G/L); allowed: {', '.join(table)}"
+            f"10^9/L or G/L); allowed: {', '.join(allowed_units(analyte))}"
         )
     if key not in table:
-        raise ValueError(f"unknown unit {unit!r} for {Analyte(analyte).value}; allowed: {', '.join(table)}")
+        allowed = ", ".join(allowed_units(analyte))
+        raise ValueError(f"unknown unit {unit!r} for {Analyte(analyte).value}; allowed: {allowed}")
     return table[key]
 
 
