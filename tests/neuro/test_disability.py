@@ -94,3 +94,68 @@ def test_roving_reference() -> None:
     roving = confirmed_disability_change(visits, options=DisabilityOptions(reference="roving"))  # type: ignore[arg-type]
     assert roving.confirmed is not None
     assert roving.confirmed.reference_edss == 2.0
+
+
+def test_confirmation_at_exactly_84_days_and_not_at_83() -> None:
+    """§5: confirmed at the first visit >= 84 days after onset. Onset day 30; a visit at day 113 (83 days)
+    does not confirm, the visit at day 114 (84 days) does."""
+    early = confirmed_disability_change([(0, 3.0), (30, 4.0), (113, 4.0)])
+    assert early.confirmed is None
+    assert early.unconfirmed[0].reason == "follow-up ended before confirmation"
+    on_time = confirmed_disability_change([(0, 3.0), (30, 4.0), (113, 4.0), (114, 4.0)])
+    assert on_time.confirmed is not None
+    assert on_time.confirmed.confirmation_day == 114
+
+
+def test_confirming_visit_must_itself_hold_the_change() -> None:
+    """§5: the change is maintained at every intermediate visit and at the confirming visit: 4.0 at day 30,
+    held at day 100, back to 3.5 at the first visit >= 84 days later (day 114) -> not confirmed."""
+    outcome = confirmed_disability_change([(0, 3.0), (30, 4.0), (100, 4.0), (114, 3.5), (200, 4.0)])
+    assert outcome.confirmed is None
+
+
+@pytest.mark.parametrize(
+    ("visits", "thresholds", "confirmed"),
+    [
+        ([(0, 0.0), (10, 2.0), (100, 2.0)], "nmosd_trial", True),  # 0 -> +2.0
+        ([(0, 0.0), (10, 1.5), (100, 1.5)], "ms_cdw", True),  # 0 -> +1.5
+        ([(0, 0.0), (10, 1.0), (100, 1.0)], "ms_cdw", False),
+        ([(0, 5.0), (10, 5.5), (100, 5.5)], "nmosd_trial", False),  # 1.0-5.0 needs +1.0
+        ([(0, 5.5), (10, 6.0), (100, 6.0)], "nmosd_trial", True),  # >= 5.5 needs +0.5
+        ([(0, 5.5), (10, 6.0), (100, 6.0)], "ms_cdw", False),  # <= 5.5 needs +1.0
+        ([(0, 6.0), (10, 6.5), (100, 6.5)], "ms_cdw", True),  # > 5.5 needs +0.5
+    ],
+)
+def test_worsening_threshold_boundaries_in_a_series(
+    visits: list[tuple[int, float]], thresholds: str, confirmed: bool
+) -> None:
+    """§5 thresholds at their boundaries, applied through the confirmation rule (84 days)."""
+    outcome = confirmed_disability_change(
+        visits,
+        options=DisabilityOptions(thresholds=thresholds),  # type: ignore[arg-type]
+    )
+    assert (outcome.confirmed is not None) is confirmed
+
+
+def test_improvement_boundaries_cdi_common_and_affirm() -> None:
+    """§5: cdi_common decrease >= 0.5 above 5.5 (6.0 -> 5.5 confirmed), >= 1.0 at 5.5 (5.5 -> 5.0 not);
+    AFFIRM decrease >= 1.0 from baseline >= 2.0 (2.0 -> 1.0 confirmed, 6.0 -> 5.5 not)."""
+    assert confirmed_disability_change([(0, 6.0), (10, 5.5), (100, 5.5)], "improvement").confirmed
+    assert confirmed_disability_change([(0, 5.5), (10, 5.0), (100, 5.0)], "improvement").confirmed is None
+    affirm = DisabilityOptions(improvement="affirm")  # type: ignore[arg-type]
+    assert confirmed_disability_change([(0, 2.0), (10, 1.0), (100, 1.0)], "improvement", affirm).confirmed
+    assert (
+        confirmed_disability_change([(0, 6.0), (10, 5.5), (100, 5.5)], "improvement", affirm).confirmed
+        is None
+    )
+
+
+def test_relapse_window_boundaries() -> None:
+    """§5: relapse-associated if a relapse began within 90 days before onset or between onset and
+    confirmation. Onset day 100, confirmation day 200: relapse on day 10 (90 days before) or day 200 is
+    RAW; day 9 (91 days before) or day 201 (after confirmation) is PIRA."""
+    visits = [(0, 3.0), (100, 4.0), (200, 4.0)]
+    for day, associated in ((10, True), (200, True), (150, True), (9, False), (201, False)):
+        confirmed = confirmed_disability_change(visits, relapse_days=[day]).confirmed
+        assert confirmed is not None
+        assert confirmed.relapse_associated is associated, day
