@@ -163,3 +163,22 @@ def test_merging_never_increases_and_attacks_are_window_apart(days: list[int], w
     assert len(attacks) <= len(days)
     for first, second in itertools.pairwise(attacks):
         assert (second.onset - first.onset).days >= window
+
+
+def test_per_patient_arr_has_exact_poisson_ci() -> None:
+    """Issue 4 / §4.3: ARR per patient and pooled, each with an exact Poisson 95 % CI. Per patient: 3 attacks
+    in 731 days (2.0014 PY): limits chi2.ppf(0.025, 6)/2 = 0.6187 and chi2.ppf(0.975, 8)/2 = 8.7673 events
+    (Garwood table), divided by the patient-years; 0 attacks in 200 days (0.5476 PY): (0, 3.6889 / 0.5476)."""
+    inf = date(2021, 6, 1)
+    records = [rec("A", date(2019, 6, 1)), rec("A", date(2020, 6, 1)), rec("A", date(2021, 5, 31))]
+    summary = annualised_relapse_rates(
+        merge_attacks(records), [SubjectFollowUp("A", inf, inf + timedelta(days=200))]
+    )
+    row = summary.subjects[0]
+    assert row.pre_rate is not None and row.post_rate is not None
+    py = 731 / 365.25
+    assert row.pre_rate.rate == pytest.approx(row.pre_arr)
+    assert row.pre_rate.ci_low == pytest.approx(0.6187 / py, abs=1e-4)
+    assert row.pre_rate.ci_high == pytest.approx(8.7673 / py, abs=1e-4)
+    assert row.post_rate.ci_low == 0.0
+    assert row.post_rate.ci_high == pytest.approx(3.6889 / (200 / 365.25), abs=1e-3)

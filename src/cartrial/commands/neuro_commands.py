@@ -37,6 +37,7 @@ from cartrial.neuro.osis import OSIS_SOURCE
 from cartrial.neuro.relapses import (
     ArrSummary,
     MergeAnchor,
+    RateEstimate,
     RelapseFreeSurvival,
     RelapseOptions,
     RelapseRecord,
@@ -754,6 +755,14 @@ def _iso_dates(value: Any) -> Any:
     return value
 
 
+def _ci(rate: RateEstimate | None, side: str) -> float | None:
+    """One limit of a per-patient exact Poisson CI, rounded like the ARR (None when not estimable)."""
+    if rate is None:
+        return None
+    value = rate.ci_low if side == "low" else rate.ci_high
+    return None if value is None else round(value, 4)
+
+
 def _subject_frame(arr: ArrSummary) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -764,9 +773,13 @@ def _subject_frame(arr: ArrSummary) -> pd.DataFrame:
                 "pre_attacks": s.pre_attacks,
                 "pre_days": s.pre_days,
                 "pre_arr": None if s.pre_arr is None else round(s.pre_arr, 4),
+                "pre_arr_ci_low": _ci(s.pre_rate, "low"),
+                "pre_arr_ci_high": _ci(s.pre_rate, "high"),
                 "post_attacks": s.post_attacks,
                 "post_days": s.post_days,
                 "post_arr": None if s.post_arr is None else round(s.post_arr, 4),
+                "post_arr_ci_low": _ci(s.post_rate, "low"),
+                "post_arr_ci_high": _ci(s.post_rate, "high"),
                 "first_post_attack_day": "" if s.first_post_attack_day is None else s.first_post_attack_day,
                 "relapse_free": s.post_attacks == 0,
             }

@@ -229,7 +229,8 @@ class SubjectFollowUp:
 
 @dataclass(frozen=True)
 class SubjectArr:
-    """Per-patient relapse counts and rates before and after infusion."""
+    """Per-patient relapse counts and rates before and after infusion; ``pre_rate``/``post_rate`` carry the
+    same ARR with its exact Poisson (Garwood 1936) confidence interval."""
 
     subject_id: str
     pre_start: date
@@ -241,6 +242,8 @@ class SubjectArr:
     post_days: int
     post_arr: float | None
     first_post_attack_day: int | None
+    pre_rate: RateEstimate | None = None  # with the exact Poisson (Garwood) CI of this patient's ARR
+    post_rate: RateEstimate | None = None
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,8 @@ def annualised_relapse_rates(
     options: RelapseOptions | None = None,
     confidence: float = 0.95,
 ) -> ArrSummary:
-    """ARR before and after infusion, per patient and pooled (neuro-outcomes §4.3).
+    """ARR before and after infusion, per patient and pooled, each with its exact Poisson (Garwood) CI
+    (neuro-outcomes §4.3).
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
     onset before the infusion day. Post-treatment: [infusion day, last assessment] - day 0 counts as after.
@@ -309,6 +313,8 @@ def annualised_relapse_rates(
                 first_post_attack_day=min((a.onset - fu.infusion).days for a in post_attacks)
                 if post_attacks
                 else None,
+                pre_rate=poisson_rate(pre, pre_days / DAYS_PER_YEAR, confidence),
+                post_rate=poisson_rate(len(post_attacks), post_days / DAYS_PER_YEAR, confidence),
             )
         )
     if problems:
