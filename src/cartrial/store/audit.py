@@ -37,7 +37,9 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} in audited data")
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        if value.tzinfo is not dt.UTC:
+            value = value.astimezone(dt.UTC)
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, set | frozenset):

@@ -551,16 +551,22 @@ class StudyService:
         rows: Sequence[RowLike],
         keys: tuple[str, ...],
     ) -> list[dict[str, Any]]:
+        """Check and normalise rows: known columns only, ISO text for dates/date-times parsed (zone
+        required), natural key present and unique within the batch. Rows needing no change are passed on
+        as given (not copied; they are not modified later)."""
         columns = _columns(model)
         allowed = frozenset(_data_columns(model))
         temporal = {
             name: column for name, column in columns.items() if name in allowed and _is_temporal(column)
         }
+        temporal_items = list(temporal.items())
+        key_of: Any = operator.itemgetter(*keys) if keys else None
+        single_key = len(keys) == 1
         problems: list[Problem] = []
-        prepared: list[dict[str, Any]] = []
+        prepared: list[RowLike] = []
         seen: dict[tuple[Any, ...], int] = {}
         for number, row in enumerate(rows, start=1):
-            if not allowed.issuperset(row.keys()):
+            if not allowed.issuperset(row):
                 bad = [name for name in row if name not in allowed]
                 problems.append(
                     Problem(
@@ -571,18 +577,23 @@ class StudyService:
                     )
                 )
                 continue
-            clean = dict(row)
+            clean: Any = row
             try:
-                for name, column in temporal.items():
-                    value = clean.get(name)
+                for name, column in temporal_items:
+                    value = row.get(name)
                     if value is not None and (
-                        type(value) is str or (type(value) is dt.datetime and value.tzinfo is None)
+                        value.__class__ is str or (value.__class__ is dt.datetime and value.tzinfo is None)
                     ):
+                        if clean is row:
+                            clean = dict(row)
                         clean[name] = _coerce(column, value, f"{table_name}[{number}]")
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
-            key = tuple(clean.get(k) for k in keys)
+            try:
+                key = (key_of(clean),) if single_key else key_of(clean) if keys else ()
+            except KeyError:
+                key = (None,)
             if None in key:
                 missing = [k for k in keys if clean.get(k) is None]
                 problems.append(
@@ -606,7 +617,7 @@ class StudyService:
                 break
         if problems:
             raise InputError(problems, header=f"{len(problems)} bad row(s) for table {table_name}:")
-        return prepared
+        return cast(list[dict[str, Any]], prepared)
 
     def _check_subjects_and_sites(
         self, tx: Transaction, model: type[StudyData], table_name: str, rows: list[dict[str, Any]]
