@@ -83,6 +83,27 @@ def test_consciousness_attributed_elsewhere_is_not_counted() -> None:
     )
 
 
+def test_unarousable_from_another_cause_does_not_grade_ice_4() -> None:
+    """ICANS-5 and the ICANS table's ICE grade 4 ("0, because the patient is unarousable and cannot be
+    assessed"): ICANS grades findings not attributable to another cause, so an unarousable patient whose
+    depressed consciousness is attributed to sedation gets neither the consciousness grade 4 nor the ICE
+    grade 4; other domains still count."""
+    sedated = grade_icans(consciousness="unarousable", ice_total=None, consciousness_other_cause=True)
+    assert sedated.grade == 0 and sedated.domain_grades["ICE"] == 0
+    assert "attributed to another cause" in sedated.rule
+    assert grade_icans(consciousness="unarousable", ice_total=0, consciousness_other_cause=True).grade == 0
+    assert (
+        grade_icans(
+            consciousness="unarousable",
+            ice_total=None,
+            consciousness_other_cause=True,
+            cerebral_edema="focal",
+        ).grade
+        == 3
+    )
+    assert grade_icans(consciousness="unarousable", ice_total=None).grade == 4
+
+
 icans_obs = st.fixed_dictionaries(
     {
         "consciousness": st.sampled_from([c.value for c in CONSCIOUSNESS_LEVELS]),
@@ -95,10 +116,13 @@ icans_obs = st.fixed_dictionaries(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(icans_obs, min_size=1, max_size=20))
-def test_icans_vectorised_agrees_with_scalar(rows: list[dict[str, object]]) -> None:
-    """`grade_icans_arrays` gives the grade and rule text of `grade_icans` (ASTCT 2019 ICANS table)."""
+@given(st.lists(icans_obs, min_size=1, max_size=20), st.data())
+def test_icans_vectorised_agrees_with_scalar(rows: list[dict[str, object]], data: st.DataObject) -> None:
+    """`grade_icans_arrays` gives the grade and rule text of `grade_icans` (ASTCT 2019 ICANS table),
+    including consciousness attributed to another cause (ICANS-5)."""
+    rows = [{**r, "consciousness_other_cause": data.draw(st.booleans())} for r in rows]
     graded = grade_icans_arrays(
+        consciousness_other_cause=np.array([r["consciousness_other_cause"] for r in rows], dtype=bool),
         ice_total=np.array([np.nan if r["ice_total"] is None else r["ice_total"] for r in rows], dtype=float),
         consciousness_code=np.array(
             [[c.value for c in CONSCIOUSNESS_LEVELS].index(r["consciousness"]) for r in rows]

@@ -129,9 +129,16 @@ class IcansGrade:
     source: str = ICANS_SOURCE
 
 
-def icans_rule_text(grade: int, domain_grades: dict[str, int], ice: int | None) -> str:
+_SEDATED_ICE_TEXT = "ICE not assessable (unarousable, attributed to another cause)"
+
+
+def icans_rule_text(
+    grade: int, domain_grades: dict[str, int], ice: int | None, other_cause_unarousable: bool = False
+) -> str:
     """Text naming the domain(s) that decided the ICANS grade (shared by both layers)."""
     if grade == 0:
+        if other_cause_unarousable:
+            return f"grade 0: {_SEDATED_ICE_TEXT}; no seizure, motor finding or cerebral oedema"
         return "grade 0: ICE 10 and no depressed consciousness, seizure, motor finding or cerebral oedema"
     parts = []
     for domain in DOMAINS:
@@ -157,14 +164,17 @@ def grade_icans(
     `ice_total` is the ICE score 0-10 (None when not assessable, allowed only for an unarousable patient).
     An ICE of 0 is grade 3 in an arousable patient, grade 4 only when unarousable (ICANS-1).
     `consciousness_other_cause`: the depressed consciousness is attributable to another cause such as
-    sedating medication, so that domain does not count (ICANS-5). Source: PMC9327779 Table 2.
+    sedating medication, so that domain does not count (ICANS-5); nor does an ICE of 0 (or not assessable)
+    that is due only to that unarousability (the ICE grade 4 is "because the patient is unarousable"; ICANS
+    grades only findings not attributable to another cause). Source: PMC9327779 Table 2.
     """
     level = Consciousness(consciousness)
     unarousable = level is Consciousness.UNAROUSABLE
     if ice_total is not None and not 0 <= ice_total <= 10:
         raise ValueError(f"ICE total must be 0-10, got {ice_total!r}")
+    sedated = unarousable and consciousness_other_cause and (ice_total is None or ice_total == 0)
     grades = {
-        "ICE": ice_domain_grade(ice_total, unarousable),
+        "ICE": 0 if sedated else ice_domain_grade(ice_total, unarousable),
         "consciousness": 0 if consciousness_other_cause else int(CONSCIOUSNESS_LEVELS.index(level)),
         "seizure": int(_SEIZURE_GRADE[SEIZURE_TYPES.index(Seizure(seizure))]),
         "motor": int(_MOTOR_GRADE[MOTOR_FINDINGS.index(MotorFinding(motor))]),
@@ -173,7 +183,7 @@ def grade_icans(
     grade = max(grades.values())
     return IcansGrade(
         grade=grade,
-        rule=icans_rule_text(grade, grades, ice_total),
+        rule=icans_rule_text(grade, grades, ice_total, sedated),
         ice_score=ice_total,
         domain_grades=grades,
     )
@@ -186,16 +196,22 @@ class IcansGradeArrays:
     grade: npt.NDArray[np.int8]
     domain_grades: dict[str, npt.NDArray[np.int8]]
     ice_total: npt.NDArray[np.float64]
+    other_cause_unarousable: npt.NDArray[np.bool_] | None = None
 
     def rule_texts(self) -> npt.NDArray[np.object_]:
         out = np.empty(len(self.grade), dtype=object)
         cache: dict[tuple[Any, ...], str] = {}
+        sedated = (
+            np.zeros(len(self.grade), dtype=bool)
+            if self.other_cause_unarousable is None
+            else self.other_cause_unarousable
+        )
         for i in range(len(self.grade)):
             ice = None if np.isnan(self.ice_total[i]) else int(self.ice_total[i])
             domains = {d: int(self.domain_grades[d][i]) for d in DOMAINS}
-            key = (int(self.grade[i]), ice, *domains.values())
+            key = (int(self.grade[i]), ice, bool(sedated[i]), *domains.values())
             if key not in cache:
-                cache[key] = icans_rule_text(int(self.grade[i]), domains, ice)
+                cache[key] = icans_rule_text(int(self.grade[i]), domains, ice, bool(sedated[i]))
             out[i] = cache[key]
         return out
 
@@ -222,8 +238,12 @@ def grade_icans_arrays(
         ice_grade = np.select([ice >= 10, ice >= 7, ice >= 3], [0, 1, 2], default=3).astype(np.int8)
     ice_grade[unarousable & (np.isnan(ice) | (ice == 0))] = 4
     conscious_grade = _CONSCIOUSNESS_GRADE[level]
+    sedated = np.zeros(len(ice), dtype=bool)
     if consciousness_other_cause is not None:
-        conscious_grade = np.where(consciousness_other_cause, np.int8(0), conscious_grade).astype(np.int8)
+        other = np.asarray(consciousness_other_cause, dtype=bool)
+        conscious_grade = np.where(other, np.int8(0), conscious_grade).astype(np.int8)
+        sedated = other & unarousable & (np.isnan(ice) | (ice == 0))
+        ice_grade[sedated] = 0
     domains = {
         "ICE": ice_grade,
         "consciousness": conscious_grade,
@@ -232,7 +252,9 @@ def grade_icans_arrays(
         "cerebral_edema": _EDEMA_GRADE[np.asarray(edema_code, dtype=np.int8)],
     }
     grade = np.maximum.reduce(list(domains.values())).astype(np.int8)
-    return IcansGradeArrays(grade=grade, domain_grades=domains, ice_total=ice)
+    return IcansGradeArrays(
+        grade=grade, domain_grades=domains, ice_total=ice, other_cause_unarousable=sedated
+    )
 
 
 __all__ = [
