@@ -16,6 +16,7 @@ from cartrial.neuro.visual_acuity import (
     AcuityChange,
     Notation,
     OffChart,
+    VisualFsCutPoints,
     eye_change,
     format_decimal,
     format_letters,
@@ -202,3 +203,28 @@ def test_etdrs_letters_only_on_the_letter_scale() -> None:
     assert parse_acuity("20/1000").etdrs_letters == pytest.approx(85 - 50 * 1.69897, abs=1e-4)
     assert parse_acuity("logMAR -0.3").etdrs_letters == pytest.approx(100.0)
     assert parse_acuity("20/40").etdrs_letters == pytest.approx(85 - 50 * 0.30103, abs=1e-4)
+
+
+def test_visual_fs_grade1_cut_both_readings() -> None:
+    """§1.2: the Kurtzke/Neurostatus text ([V]) puts "0.67 to 0.34" in grade 2 (default cut: grade 1 only
+    above 0.67); the derived continuous cut ([D]) is grade 1 above 0.667, which puts a recorded decimal 0.67
+    in grade 1. Both readings agree on Snellen 20/30 (0.667: grade 2) and 20/25 (0.8: grade 1)."""
+    derived = VisualFsCutPoints(grade1_above=0.667)
+    normal = parse_acuity("20/20")
+    assert visual_fs_from_acuity(parse_acuity("decimal 0.67"), normal) == 2
+    assert visual_fs_from_acuity(parse_acuity("decimal 0.67"), normal, derived) == 1
+    for text, grade in (("20/30", 2), ("20/25", 1), ("decimal 0.66", 2)):
+        assert visual_fs_from_acuity(parse_acuity(text), normal) == grade
+        assert visual_fs_from_acuity(parse_acuity(text), normal, derived) == grade
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-0.3, 2.0), st.floats(0.0, 0.5), st.floats(-0.3, 2.0))
+def test_worse_acuity_never_lowers_visual_fs_or_osis(logmar: float, worse_by: float, other: float) -> None:
+    """§1.2 and Wingerchuk 1999 Table 1: both grades are ordered by acuity, so a worse acuity (higher logMAR)
+    in one eye never gives a lower visual FS (worse or better eye) or a lower OSIS visual grade."""
+    better = parse_acuity(format_logmar(logmar, digits=3))
+    worse = parse_acuity(format_logmar(min(logmar + worse_by, 2.0), digits=3))
+    fellow = parse_acuity(format_logmar(other, digits=3))
+    assert visual_fs_from_acuity(worse, fellow) >= visual_fs_from_acuity(better, fellow)
+    assert osis_visual_from_acuity(worse) >= osis_visual_from_acuity(better)
