@@ -195,13 +195,13 @@ def test_invalid_options_raise_configuration_error() -> None:
 ORDERED_DEVICES = [d.value for d in OXYGEN_DEVICES]
 observation = st.fixed_dictionaries(
     {
-        "temperature_c": st.floats(35.0, 41.0),
+        "temperature_c": st.sampled_from([37.99, 38.0]) | st.floats(35.0, 41.0),  # fever boundary 38.0
         "fever_masked": st.booleans(),
         "hypotension": st.booleans(),
         "vasopressors": st.integers(0, 3),
         "vasopressin": st.booleans(),
         "oxygen": st.sampled_from(ORDERED_DEVICES),
-        "oxygen_l_min": st.floats(0.0, 60.0),
+        "oxygen_l_min": st.sampled_from([6.0, 6.01]) | st.floats(0.0, 60.0),  # CRS-5 boundary 6 L/min
         "death_due_to_crs": st.sampled_from([False] * 9 + [True]),
         "fever_other_cause": st.booleans(),
     }
