@@ -616,10 +616,11 @@ def demo(ctx: DemoContext) -> None:
             console.print("[red]  edit after the lock was NOT refused[/]")
         except ConflictError as exc:
             console.print(f"  [green]edit after the lock refused[/]: {exc}")
+        history = demo_service.audit_history("CT-004", actor="demo_dm")
         print_audit(
             console,
-            demo_service.audit_history("CT-004", actor="demo_dm")[-3:],
-            "audit trail of CT-004 (last rows)",
+            [row for row in history if row["table_name"] == "infusion" and row["record_id"] == record["id"]],
+            f"audit trail of infusion record {record['id']} (CT-004)",
         )
         after = demo_service.verify_audit()
         console.print(
