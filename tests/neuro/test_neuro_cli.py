@@ -5,6 +5,8 @@ relapse-free at median 5.5 months, cut-off 2022-03-20; eligibility relapse rule 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -66,9 +68,15 @@ def test_score_edss_adds_edss_and_rule(tmp_path: Path) -> None:
     result = cli(*["score", "edss", str(src)])
     assert result.exit_code == 0, result.message
     lines = result.stdout.strip().splitlines()
-    assert lines[0].endswith("edss,edss_rule")
-    assert lines[1].endswith("4.0,fs3_one_with_3plus_grade2")
-    assert lines[2].endswith("5.5,ambulation_ge3")
+    assert lines[0].endswith("edss,edss_rule,edss_options")
+    assert ",4.0,fs3_one_with_3plus_grade2," in lines[1]
+    assert ",5.5,ambulation_ge3," in lines[2]
+    # the options used are recorded on every CSV row (house rule: every output records its options)
+    assert lines[1].endswith(
+        "method=neurostatus_16;cerebral_grade1_as_zero=True;fs4_with_grade2_step=4.5;"
+        "fs4_with_3plus_grade3_step=5.0;ambulation1_catchall_first=False;ambulation2_catchall_first=False;"
+        "ambulation1_floor=2.0;preset=neurostatus_default"
+    )
 
 
 def test_score_edss_options_are_recorded_in_json(tmp_path: Path) -> None:
@@ -219,6 +227,26 @@ def test_relapses_json(tmp_path: Path) -> None:
     assert payload["pooled"]["post"]["attacks"] == 0
     assert payload["relapse_free_survival"]["relapse_free_at_last_assessment"] == 1
     assert payload["options"]["merge_window_days"] == 30
+
+
+def test_relapses_csv_records_options_and_per_patient_ci(tmp_path: Path) -> None:
+    """§4.3 per patient with exact Poisson CI: 2 attacks in 731 days -> limits chi2.ppf(0.025, 4)/2 = 0.2422
+    and chi2.ppf(0.975, 6)/2 = 7.2247 events over 2.0014 PY; options used recorded on every CSV row."""
+    src = write(
+        tmp_path,
+        "r.csv",
+        RELAPSE_HEADER + "S1,2020-01-01,myelitis,mild\nS1,2021-01-01,optic neuritis,severe\n",
+    )
+    inf = write(tmp_path, "i.csv", INFUSIONS)
+    args = ["relapses", str(src), "--infusion-dates", str(inf), "--cutoff", "2022-03-20"]
+    result = cli(*args, "--merge-window-days", "14")
+    assert result.exit_code == 0, result.message
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    py = 731 / 365.25
+    assert float(rows[0]["pre_arr_ci_low"]) == pytest.approx(0.2422 / py, abs=1e-4)
+    assert float(rows[0]["pre_arr_ci_high"]) == pytest.approx(7.2247 / py, abs=1e-4)
+    assert "merge_window_days=14" in rows[0]["arr_options"]
+    assert "pre_window_months=24" in rows[0]["arr_options"]
 
 
 # --- the example study --------------------------------------------------------------------------------

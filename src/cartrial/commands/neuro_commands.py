@@ -298,6 +298,10 @@ def score_edss(
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict(), "source": EDSS_SOURCE}
     if kind is EdssMethod.KURTZKE:
         recorded["kurtzke_gaps"] = asdict(gaps)
+    if not as_json:
+        # CSV has no header block: record the options used on every row (house rule; JSON has them above)
+        used = {"method": kind.value, **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
+        result["edss_options"] = ";".join(f"{key}={value}" for key, value in used.items())
     emit_table(result, out, as_json, recorded)
 
 
@@ -884,7 +888,10 @@ def relapses(
         payload["rows_with_errors"] = [p.as_dict() for p in problems.all()]
         _write(out, dumps_json(payload) + "\n")
     else:
-        emit_table(_subject_frame(arr), out, False)
+        listing = _subject_frame(arr)
+        # CSV has no header block: record the options used on every row (house rule; JSON has them above)
+        listing["arr_options"] = ";".join(f"{key}={value}" for key, value in arr.options.items())
+        emit_table(listing, out, False)
     _err.print(_arr_text(arr, km))
 
 
