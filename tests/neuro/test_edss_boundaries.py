@@ -3,9 +3,22 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
+
+import numpy as np
+import numpy.typing as npt
 import pytest
 
-from cartrial.neuro.edss_scale import EdssOptions, FunctionalSystems, edss, edss_kurtzke
+from cartrial.neuro.edss_scale import (
+    FS_MAX,
+    FS_NAMES,
+    EdssOptions,
+    FunctionalSystems,
+    edss,
+    edss_array,
+    edss_kurtzke,
+)
 from cartrial.neuro.edss_scale import KurtzkeGapOptions as Gaps
 
 
@@ -154,3 +167,104 @@ def test_kurtzke_bilateral_gap_rule_is_strictly_over_20m() -> None:
     assert edss_kurtzke(fs(), 20, "bilateral", gaps=lenient).edss == 6.5
     assert edss_kurtzke(fs(), 20.5, "bilateral", gaps=lenient).edss == 6.0
     assert edss_kurtzke(fs(), 150, "bilateral", gaps=lenient).edss == 6.0
+
+
+# --- an independent restatement of the §1.8 table, checked on every raw FS combination ------------------
+
+_VISUAL = (0, 1, 2, 2, 3, 3, 4)  # §1.3
+_BOWEL_BLADDER = (0, 1, 2, 3, 3, 4, 5)  # §1.3
+_AMBULATION = {3: 5.0, 4: 5.5, 5: 6.0, 6: 6.0, 7: 6.0, 8: 6.5, 9: 6.5, 10: 7.0, 11: 7.5, 12: 8.0, 13: 8.5,
+               14: 9.0, 15: 9.5, 16: 10.0}  # fmt: skip  # §1.6
+
+
+def _section_1_8(grades: tuple[int, ...], amb: int, b: float, c: float, floor: float | None) -> float:
+    """neuro-outcomes §1.8, rows 1-25 in order (first match), with the note under the table (ambulation 2
+    raises a pattern giving < 4.5 to 4.5) and §1.10 (d'): one FS 4 with five or more FS 3 is 5.0."""
+    m = max(grades)
+    n = {k: grades.count(k) for k in range(7)}
+    if amb >= 3:
+        return _AMBULATION[amb]  # row 1
+    value: float | None = None
+    if m >= 5:
+        value = 5.0  # row 2
+    elif m == 4 and n[4] >= 2:
+        value = 5.0  # row 3
+    elif m == 4 and n[3] >= 3:
+        value = 5.0 if n[3] >= 5 else c  # row 4, (d')
+    elif m == 4 and n[3] in (1, 2):
+        value = 4.5  # row 5
+    elif m == 4 and n[2] >= 1:
+        value = b  # row 6
+    elif m == 4 and amb <= 1:
+        value = 4.0  # row 7
+    elif m == 3 and n[3] >= 6:
+        value = 5.0  # row 8
+    if value is not None:
+        return max(value, 4.5) if amb == 2 else value
+    if amb == 2:
+        return 4.5  # row 9
+    if m == 3:
+        if n[3] == 5:
+            return 4.5  # row 10
+        if n[3] in (3, 4):
+            return 4.0  # row 11
+        if n[3] == 2:
+            return 4.0 if n[2] >= 1 else 3.5  # rows 12, 13
+        if n[2] >= 3:
+            return 4.0  # row 14
+        return 3.5 if n[2] >= 1 else 3.0  # rows 15, 16
+    if m == 2:
+        return {1: 2.0, 2: 2.5, 3: 3.0, 4: 3.0, 5: 3.5}.get(n[2], 4.0)  # rows 17-21
+    if amb == 1 and floor is not None:
+        return floor  # row 22
+    if m == 1:
+        return 1.5 if n[1] >= 2 else 1.0  # rows 23, 24
+    return 0.0  # row 25
+
+
+@functools.lru_cache(maxsize=1)
+def _raw_grid() -> npt.NDArray[np.int8]:
+    """Every raw FS combination in `FS_NAMES` order (ranges of §1.1)."""
+    ranges = (range(FS_MAX[name] + 1) for name in FS_NAMES)
+    return np.array(list(itertools.product(*ranges)), dtype=np.int8)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        EdssOptions(),
+        EdssOptions.from_preset("edss_js"),
+        EdssOptions(fs4_with_grade2_step=4.0),
+        EdssOptions(fs4_with_3plus_grade3_step=4.5),
+        EdssOptions(ambulation1_floor=None),
+        EdssOptions(cerebral_grade1_as_zero=False, fs4_with_grade2_step=4.0, fs4_with_3plus_grade3_step=4.5),
+    ],
+    ids=["default", "edss_js", "b_4.0", "c_4.5", "e_none", "a_b_c_alternatives"],
+)
+def test_every_raw_fs_combination_matches_section_1_8(options: EdssOptions) -> None:
+    """Every raw FS combination (7*6*7*6*7*7*6 = 518,616) with ambulation 0, 1, 2 and 3: `edss_array` equals
+    the §1.8 table restated here from the reference text, with the §1.3 conversions and §1.4 cerebral rule,
+    for the default and each alternative of options a, b, c, e (§1.10)."""
+    grid = _raw_grid()
+    converted = grid.astype(np.intp)
+    converted[:, 0] = np.asarray(_VISUAL)[grid[:, 0]]
+    converted[:, 5] = np.asarray(_BOWEL_BLADDER)[grid[:, 5]]
+    if options.cerebral_grade1_as_zero:
+        converted[:, 6] = np.where(grid[:, 6] == 1, 0, grid[:, 6])
+    patterns, inverse = np.unique(np.sort(converted, axis=1), axis=0, return_inverse=True)
+    for amb in (0, 1, 2, 3):
+        expected_by_pattern = np.array(
+            [
+                _section_1_8(
+                    tuple(int(g) for g in p),
+                    amb,
+                    options.fs4_with_grade2_step,
+                    options.fs4_with_3plus_grade3_step,
+                    options.ambulation1_floor,
+                )
+                for p in patterns
+            ]
+        )
+        values, _ = edss_array(grid, np.full(len(grid), amb, dtype=np.int8), options)
+        mismatch = np.flatnonzero(values != expected_by_pattern[inverse.ravel()])
+        assert mismatch.size == 0, (amb, grid[mismatch[:5]].tolist(), values[mismatch[:5]].tolist())
