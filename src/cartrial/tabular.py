@@ -9,11 +9,14 @@ ones: no row is ever dropped silently.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
 import sys
 import tempfile
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -105,23 +108,44 @@ def read_csv(
         raise InputError(Problem("file not found", file=str(file)))
     if file.is_dir():
         raise InputError(Problem("is a directory, expected a CSV file", file=str(file)))
+    header = _read_header(file)
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True)
+        with warnings.catch_warnings():
+            # a data row longer than the header: pandas would drop the extra cells (index_col=False) or,
+            # worse, silently use the first column as the index; both become a located error here
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                file,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skipinitialspace=True,
+                encoding="utf-8-sig",
+                index_col=False,
+            )
     except pd.errors.EmptyDataError:
         raise InputError(Problem("the file is empty; expected a CSV header row", file=str(file))) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(f"not a readable CSV file: {exc}", file=str(file))) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning):
+        raise InputError(_ragged_rows(file, len(header))) from None
+    except UnicodeDecodeError:
+        _read_text(file)  # raises with the row of the bad byte
+        raise
     frame.columns = [str(c).strip() for c in frame.columns]
     problems: list[Problem] = []
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    # pandas renames a repeated column "a" to "a.1"; the header as written decides
+    duplicated = sorted({c for c in header if header.count(c) > 1})
     for column in duplicated:
         problems.append(Problem("column appears more than once", file=str(file), field=column))
     known = set(required) | set(optional) | {c for group in one_of for c in group}
+    hint = _delimiter_hint(header, known)
     for column in required:
         if column not in frame.columns:
             problems.append(
                 Problem(
-                    "required column is missing", file=str(file), field=column, allowed=", ".join(required)
+                    "required column is missing" + hint,
+                    file=str(file),
+                    field=column,
+                    allowed=", ".join(required),
                 )
             )
     for group in one_of:
@@ -145,6 +169,72 @@ def read_csv(
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     return frame.reset_index(drop=True)
+
+
+def _decode_problem(file: Path, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    row = data.count(b"\n", 0, exc.start) + 1
+    return Problem(
+        f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded ({exc.reason})",
+        file=str(file),
+        row=row,
+        allowed="UTF-8 text (save the file as 'CSV UTF-8'); a UTF-8 byte-order mark is accepted",
+    )
+
+
+def _read_text(file: Path) -> str:
+    """The whole file as text (UTF-8, optional BOM); `InputError` with the row of an undecodable byte."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(file))) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(_decode_problem(file, data, exc)) from None
+
+
+def _read_header(file: Path) -> list[str]:
+    """The header row as written (stripped names); `InputError` if it is not UTF-8."""
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), [])
+    except UnicodeDecodeError:
+        _read_text(file)  # raises with the row of the bad byte
+        raise
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(file))) from None
+    return [cell.strip() for cell in first]
+
+
+def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
+    """One problem per data row with more cells than the header (spreadsheet row numbers)."""
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(_read_text(file)))
+    next(reader, None)
+    for row in reader:
+        if len(row) > n_columns:
+            problems.append(
+                Problem(
+                    f"the row has {len(row)} cells but the header has {n_columns} columns",
+                    file=str(file),
+                    row=reader.line_num,
+                    allowed=f"at most {n_columns} cells per row (quote cells that contain commas)",
+                )
+            )
+    return problems or [Problem("not a readable CSV file", file=str(file))]
+
+
+def _delimiter_hint(header: list[str], known: set[str]) -> str:
+    """A hint for a header read as one cell that holds expected names joined by ';', a tab or '|'."""
+    if len(header) != 1:
+        return ""
+    for delimiter, name in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+        parts = {part.strip() for part in header[0].split(delimiter)}
+        if len(parts) > 1 and parts & known:
+            return (
+                f" (the header is one cell {header[0]!r}: the file seems to use {name} as delimiter; use ',')"
+            )
+    return ""
 
 
 def _cells(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -1,0 +1,63 @@
+"""`cartrial.tabular.read_csv` on the bad files a data manager produces (review sweep of the shared CSV
+reader): UTF-8 byte-order mark, non-UTF-8 bytes, repeated column, a row longer than the header, the
+wrong delimiter, header only. House rule: a located message (file, row, column), never a silent misread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.tabular import read_csv
+
+
+def _file(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "form.csv"
+    path.write_bytes(data)
+    return path
+
+
+def test_utf8_bom_header_is_read_as_the_column_name(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a BOM; the first column must still be called `a`."""
+    frame = read_csv(_file(tmp_path, b"\xef\xbb\xbfa,b\n1,2\n"), required=["a", "b"])
+    assert list(frame.columns) == ["a", "b"] and frame.to_numpy().tolist() == [["1", "2"]]
+
+
+def test_non_utf8_byte_is_reported_with_its_row(tmp_path: Path) -> None:
+    """A Latin-1 'é' (0xe9) in the second data row is spreadsheet row 3."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, b"a,b\n1,2\n3,caf\xe9\n"), required=["a"])
+    problem = caught.value.problems[0]
+    assert problem.row == 3 and "0xe9" in problem.message and "UTF-8" in (problem.allowed or "")
+
+
+def test_repeated_column_is_reported(tmp_path: Path) -> None:
+    """pandas renames a repeated header `a` to `a.1`; the repetition is reported, not hidden."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, b"a,a\n1,2\n"), required=["a"])
+    assert [(p.field, p.message) for p in caught.value.problems] == [("a", "column appears more than once")]
+
+
+@pytest.mark.parametrize(("data", "row"), [(b"a,b\n1,2,3\n4,5\n", 2), (b"a,b\n1,2\n3,4,5\n", 3)])
+def test_row_longer_than_the_header_is_an_error(tmp_path: Path, data: bytes, row: int) -> None:
+    """Unquoted comma in a value: pandas would silently use the first column as the index (first row) or
+    stop with a C-parser message; both become an error at the spreadsheet row."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, data), required=["a", "b"])
+    problem = caught.value.problems[0]
+    assert problem.row == row and "3 cells" in problem.message
+
+
+def test_semicolon_delimiter_gets_a_hint(tmp_path: Path) -> None:
+    """A European-locale export `a;b` is one column; the missing-column message says why."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, b"a;b\n1;2\n"), required=["a", "b"])
+    assert all("';' as delimiter" in p.message for p in caught.value.problems)
+
+
+def test_header_only_gives_an_empty_frame(tmp_path: Path) -> None:
+    """A header without rows is valid input with no rows (commands decide whether that is an error)."""
+    frame = read_csv(_file(tmp_path, b"a,b\n"), required=["a", "b"])
+    assert len(frame) == 0 and list(frame.columns) == ["a", "b"]
