@@ -7,6 +7,8 @@ raise `InputError` (every problem with its line), which the root CLI turns into 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from cartrial.protocol import (
     Protocol,
     ScreeningResult,
     Verdict,
+    dose_for,
     load_candidate,
     load_protocol,
     protocol_summary,
@@ -211,6 +214,11 @@ def show(
         raise InputError(Problem("--height needs --weight to compute the BSA", field="--height"))
     if bsa is not None and height is not None:
         raise InputError(Problem("give --bsa or --weight with --height, not both", field="--bsa"))
+    for name, value in (("--weight", weight), ("--height", height), ("--bsa", bsa)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(
+                Problem("not a finite number", field=name, value=value, allowed="a positive number")
+            )
     weights = list(WORKED_WEIGHTS_KG)
     if weight is not None and weight not in weights:
         weights.append(weight)
@@ -223,9 +231,13 @@ def show(
         bsa_method=bsa_method,
     )
     if weight is not None:
-        for row in summary["worked_doses"]:
-            if row["weight_kg"] == weight and "error" in row:
-                raise InputError(Problem(row["error"], field="--weight", value=weight))
+        # the patient's own weight must be valid for every level (the standard weights may fall outside a
+        # level's bounds and are then shown as such)
+        for level in protocol.dose_levels:
+            try:
+                dose_for(protocol, weight, level=level.level)
+            except InputError as exc:
+                raise InputError([replace(p, field="--weight") for p in exc.problems]) from None
     if as_json:
         typer.echo(dumps_json({"file": str(file), **summary}))
         return

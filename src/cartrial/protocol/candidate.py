@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -23,6 +24,18 @@ from cartrial.protocol.yaml_source import (
     semantic_error,
     validate_data,
 )
+
+
+def _calendar_date(value: Any) -> Any:
+    # pydantic would read a number as a Unix timestamp (0 → 1970-01-01): refuse it, dates are written
+    # YYYY-MM-DD
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date is written YYYY-MM-DD (as text or a YAML date), not as a number")
+    return value
+
+
+#: A calendar date written YYYY-MM-DD (YAML date or ISO text); numbers are refused.
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
 
 class Aqp4Assay(StrEnum):
@@ -61,20 +74,20 @@ class TherapyClass(StrEnum):
 
 
 class Aqp4Test(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     result: SerologyResult
     assay: Aqp4Assay
-    date: dt.date | None = None
+    date: CalendarDate | None = None
     titre: str | None = None
 
 
 class DiagnosisRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     condition: str = Field(min_length=1, description="e.g. nmosd")
     criteria: str = Field(min_length=1, description="e.g. ipnd_2015")
-    date: dt.date | None = None
+    date: CalendarDate | None = None
 
 
 class TreatmentRecord(BaseModel):
@@ -82,12 +95,12 @@ class TreatmentRecord(BaseModel):
     means still taken at screening. `poor_control` is the investigator's judgement that the disease was
     poorly controlled on it (refractoriness)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     agent: str = Field(min_length=1)
     therapy_classes: list[TherapyClass] = Field(min_length=1)
-    start_date: dt.date | None = None
-    last_dose_date: dt.date | None = None
+    start_date: CalendarDate | None = None
+    last_dose_date: CalendarDate | None = None
     ongoing: bool = False
     poor_control: bool | None = None
 
@@ -110,40 +123,40 @@ class TreatmentRecord(BaseModel):
 class RelapseRecord(BaseModel):
     """One NMOSD attack (onset date; ``neuro-outcomes.md`` section 4.2)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    onset_date: dt.date
+    onset_date: CalendarDate
     phenotypes: list[str] = Field(default_factory=list)
     notes: str | None = None
 
 
 class EdssRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     score: float = Field(ge=0, le=10, multiple_of=0.5)
-    date: dt.date | None = None
+    date: CalendarDate | None = None
 
 
 class LabResult(BaseModel):
     """A laboratory value with its unit; `upper_limit_normal` is needed for rules expressed in × ULN."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     analyte: str = Field(min_length=1)
     value: float
     unit: str = Field(min_length=1)
-    date: dt.date | None = None
+    date: CalendarDate | None = None
     upper_limit_normal: float | None = Field(default=None, gt=0)
 
 
 class Candidate(BaseModel):
     """A screening candidate (see the module docstring for what a missing section means)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
-    screening_date: dt.date | None = None
-    date_of_birth: dt.date | None = None
+    screening_date: CalendarDate | None = None
+    date_of_birth: CalendarDate | None = None
     age_years: int | None = Field(default=None, ge=0, le=130)
     sex: str | None = None
     diagnosis: DiagnosisRecord | None = None

@@ -78,7 +78,7 @@ class DltRule(BaseModel):
     `committee_judgement` rules match events the safety review committee judged to be DLTs.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1, description="Short key, e.g. 'crs_grade_4'.")
     description: str = Field(min_length=1, description="The criterion in the protocol's words.")

@@ -60,7 +60,7 @@ class DoseRounding(BaseModel):
     rule used is recorded in every `DoseCalculation` (`rounding`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     method: DoseRoundingMethod = DoseRoundingMethod.NONE
     significant_figures: int = Field(default=3, ge=1, le=15)
@@ -102,7 +102,7 @@ class DoseLevel(BaseModel):
     `concentration_cells_per_ml` (CAR+ cells per mL of final product) gives the infusion volume.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     level: int = Field(ge=1, description="1-based dose level number (1 = lowest).")
     label: str = Field(min_length=1)
@@ -276,7 +276,7 @@ def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod |
 class RenalAdjustmentTier(BaseModel):
     """Give `dose_percent` % of the dose when creatinine clearance is below `below_ml_min` mL/min."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     below_ml_min: float = Field(gt=0)
     dose_percent: float = Field(ge=0, le=100)
@@ -289,7 +289,7 @@ class LymphodepletionAgent(BaseModel):
     hook is off unless tiers are given *and* a clearance is passed to `lymphodepletion_doses`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     dose_mg_per_m2_per_day: float = Field(gt=0)
@@ -325,7 +325,7 @@ class LymphodepletionAgent(BaseModel):
 class Lymphodepletion(BaseModel):
     """The lymphodepletion regimen: agents, and the BSA formula used to dose them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     bsa_method: BsaMethod = BsaMethod.MOSTELLER
     max_bsa_m2: float | None = Field(default=None, gt=0, description="Cap on the BSA used for dosing.")

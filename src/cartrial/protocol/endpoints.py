@@ -43,7 +43,7 @@ class EndpointSpec(BaseModel):
     `parameters` holds its options so that the analysis records them.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     kind: EndpointKind

@@ -109,7 +109,7 @@ class EscalationSpec(BaseModel):
     - `dlt_rules`: the DLT definition as `DltRule`s.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     design: DesignName
     variant: ThreePlusThreeVariant = ThreePlusThreeVariant.DEESCALATION
@@ -249,7 +249,7 @@ def _skeleton_issues(skeleton: list[float]) -> list[Issue]:
 class ExpansionSpec(BaseModel):
     """Expansion cohort: `n_patients` more patients at the 1-based `dose_level`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     dose_level: int = Field(ge=1, description="1-based dose level number.")
     n_patients: int = Field(ge=1)

@@ -44,7 +44,7 @@ SCHEMA_VERSION = 1
 class Product(BaseModel):
     """The investigational product."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     target_antigen: str = Field(min_length=1)
@@ -54,7 +54,7 @@ class Product(BaseModel):
 class Study(BaseModel):
     """Study identity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
@@ -72,7 +72,7 @@ EndpointKey = Annotated[str, StringConstraints(pattern=ENDPOINT_KEY_PATTERN)]
 class Protocol(BaseModel):
     """A complete study protocol (see the module docstring for sections and cross-section rules)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
     study: Study

@@ -58,7 +58,7 @@ class Assessment(StrEnum):
 class Visit(BaseModel):
     """A scheduled visit on `study_day` (relative to infusion, day 0) with its −/+ window in days."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     study_day: int
@@ -79,7 +79,7 @@ class Visit(BaseModel):
 class UnscheduledVisit(BaseModel):
     """An event-driven visit (e.g. at every suspected relapse): a trigger instead of a study day."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     trigger: str = Field(min_length=1)
@@ -89,7 +89,7 @@ class UnscheduledVisit(BaseModel):
 class Schedule(BaseModel):
     """Visits in chronological order, plus event-driven visits."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     visits: list[Visit] = Field(min_length=1)
     unscheduled: list[UnscheduledVisit] = Field(default_factory=list)

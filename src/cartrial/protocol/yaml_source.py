@@ -180,6 +180,10 @@ def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     what = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
+        # the parser notices an unclosed bracket or quote only on a later line: name where it opened
+        context += f" started at line {context_mark.line + 1}"
     text = f"malformed YAML: {what}" + (f" ({context})" if context else "")
     if mark is not None:
         return Problem(f"{text} at column {mark.column + 1}", file=source, line=mark.line + 1)
@@ -280,6 +284,10 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | Non
 
 
 def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+    if str(error.get("type", "")).startswith("date"):
+        return "a calendar date YYYY-MM-DD"
+    if error.get("type") == "finite_number":
+        return "a finite number"
     ctx = error.get("ctx") or {}
     for key in ("expected", "expected_tags"):
         if key in ctx:
@@ -418,20 +426,31 @@ def parse_yaml_model(model: type[ModelT], text: str, source: str, what: str = "f
 
 
 def read_text_file(path: Any) -> str:
-    """The UTF-8 text of `path`, or an `InputError` naming the file (missing, a folder, not UTF-8)."""
+    """The UTF-8 text of `path` (a leading byte-order mark is dropped), or an `InputError` naming the file
+    (missing, a folder, not UTF-8: with the line of the first undecodable byte)."""
     from pathlib import Path
 
     file = Path(path)
     try:
-        return file.read_text(encoding="utf-8")
+        data = file.read_bytes()
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=str(path))) from None
     except IsADirectoryError:
         raise InputError(Problem("is a folder, expected a file", file=str(path))) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(Problem(f"not UTF-8 text ({exc.reason})", file=str(path))) from None
     except OSError as exc:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(path))) from None
+    try:
+        # "utf-8-sig": a byte-order mark written by some editors is accepted (json.loads refuses it)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded ({exc.reason})",
+                file=str(path),
+                line=data.count(b"\n", 0, exc.start) + 1,
+                allowed="UTF-8 text",
+            )
+        ) from None
 
 
 __all__ = [
