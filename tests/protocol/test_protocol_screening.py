@@ -157,11 +157,80 @@ def test_screening_date_argument_overrides_the_candidates() -> None:
 
 
 def test_relapse_merging_option() -> None:
-    """merge_window_days=30 (neuro-outcomes.md §4.2, anchor first): onsets 2023-09-01 and 2023-09-20 are
-    one attack, so only 1 in 12 months; without merging, 2."""
+    """Default merge_window_days=30, anchor first (neuro-outcomes.md §4.2 [V], named by
+    ct103a-nmosd-trial.md §2 for this rule): onsets 2023-09-01 and 2023-09-20 are one attack, so only 1
+    in 12 months (not met); counting the records as given (merge_window_days: null), 2 (met)."""
     candidate = relapses("2023-09-01", "2023-09-20")
-    assert status_of(RELAPSE_RULE, candidate) is MET
+    assert status_of(RELAPSE_RULE, candidate) is NOT_MET
     assert status_of({**RELAPSE_RULE, "merge_window_days": 30}, candidate) is NOT_MET
+    assert status_of({**RELAPSE_RULE, "merge_window_days": None}, candidate) is MET
+
+
+def test_relapse_merge_window_is_strict_and_anchored() -> None:
+    """neuro-outcomes.md §4.2: onsets < 30 days apart are one attack (strict): 2023-09-01 and 2023-10-01
+    (30 days) are two attacks, 2023-09-30 (29 days) one. Anchor "first": 2023-09-01, 09-25, 10-15 → the
+    third is 44 days after the first, so two attacks (met); anchor "chain": 20 days after the second, so
+    one attack (not met)."""
+    assert status_of(RELAPSE_RULE, relapses("2023-09-01", "2023-10-01")) is MET
+    assert status_of(RELAPSE_RULE, relapses("2023-09-01", "2023-09-30")) is NOT_MET
+    three = relapses("2023-09-01", "2023-09-25", "2023-10-15")
+    assert status_of(RELAPSE_RULE, three) is MET
+    assert status_of({**RELAPSE_RULE, "merge_anchor": "chain"}, three) is NOT_MET
+
+
+def test_merged_attack_is_dated_by_its_first_onset() -> None:
+    """An attack starts at its first onset: onsets 2023-03-01 and 2023-03-20 (19 days apart, one attack)
+    date the attack 2023-03-01, outside the 12-month window from 2023-03-15 for screening 2024-03-15; with
+    a relapse on 2023-10-01 that is 1 in 12 months and 2 in 24 (not met). Counted as given: 2 in 12
+    (met)."""
+    candidate = relapses("2023-03-01", "2023-03-20", "2023-10-01")
+    assert status_of(RELAPSE_RULE, candidate) is NOT_MET
+    assert status_of({**RELAPSE_RULE, "merge_window_days": None}, candidate) is MET
+
+
+@pytest.mark.parametrize(
+    ("onsets", "expected"),
+    [
+        (("2022-03-15", "2022-09-01", "2023-09-01"), MET),  # oldest exactly 24 months before: inside
+        (("2022-03-14", "2022-09-01", "2023-09-01"), NOT_MET),  # one day earlier: outside
+    ],
+)
+def test_relapse_exactly_24_months_before_screening(
+    onsets: tuple[str, ...], expected: CriterionStatus
+) -> None:
+    """Screening 2024-03-15: the 24-month window starts 2022-03-15 (same day, calendar months); "3 in 24
+    with ≥ 1 in 12" needs the oldest relapse inside (NCT04561557 registry rule, inclusive ends [U])."""
+    assert status_of(RELAPSE_RULE, relapses(*onsets)) is expected
+
+
+def test_relapse_on_leap_day_and_screening_the_following_march() -> None:
+    """Screening 2025-03-01: 12 calendar months back is 2024-03-01, so a relapse on 2024-02-29 is outside
+    and one on 2024-03-01 inside (second relapse 2024-10-01). Screening 2025-02-28: 2024-02-28 is the
+    start, so 2024-02-29 is inside."""
+
+    def candidate(first: str) -> dict[str, Any]:
+        return {"relapses": [{"onset_date": first}, {"onset_date": "2024-10-01"}]}
+
+    assert status_of(RELAPSE_RULE, candidate("2024-02-29"), on=date(2025, 3, 1)) is NOT_MET
+    assert status_of(RELAPSE_RULE, candidate("2024-03-01"), on=date(2025, 3, 1)) is MET
+    assert status_of(RELAPSE_RULE, candidate("2024-02-29"), on=date(2025, 2, 28)) is MET
+
+
+@pytest.mark.parametrize(
+    ("first", "calendar", "days"),
+    [
+        # screening 2024-03-15: calendar start 2023-03-15; 365 days back is 2023-03-16 (2024 is a leap year)
+        ("2023-03-15", MET, NOT_MET),
+        ("2023-03-16", MET, MET),
+        ("2023-03-14", NOT_MET, NOT_MET),
+    ],
+)
+def test_relapse_window_unit_option(first: str, calendar: CriterionStatus, days: CriterionStatus) -> None:
+    """window_unit "calendar_months" (default) vs "days" (floor(12 × 365.25 / 12) = 365 days): across the
+    leap day 2024-02-29 the two readings of "the last 12 months" differ by one day (hand-counted)."""
+    candidate = relapses(first, "2023-10-01")
+    assert status_of(RELAPSE_RULE, candidate) is calendar
+    assert status_of({**RELAPSE_RULE, "window_unit": "days"}, candidate) is days
 
 
 def test_relapse_result_records_counts_and_windows() -> None:
@@ -457,7 +526,9 @@ def test_bad_candidate_files_report_lines(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------ invariants
 
-_RELAPSE_PROTOCOL = protocol_with({"rule": RELAPSE_RULE})
+# records counted as given: the independent restatement below has no merging
+_RELAPSE_PROTOCOL = protocol_with({"rule": {**RELAPSE_RULE, "merge_window_days": None}})
+_MERGING_PROTOCOL = protocol_with({"rule": RELAPSE_RULE})
 _onset_dates = st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)), max_size=6)
 
 
@@ -490,6 +561,24 @@ def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list
         {"id": "X", "screening_date": SCREENING, "relapses": [{"onset_date": d} for d in onsets]}
     )
     assert (screen(_RELAPSE_PROTOCOL, candidate).criteria[0].status is MET) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(_onset_dates)
+def test_default_merging_matches_an_independent_restatement(onsets: list[date]) -> None:
+    """neuro-outcomes.md §4.2 restated: walk the sorted onsets, start a new attack when an onset is ≥ 30
+    days after the first onset of the current attack; then apply the registry rule to the attack dates."""
+    attacks: list[date] = []
+    for onset in sorted(onsets):
+        if not attacks or (onset - attacks[-1]).days >= 30:
+            attacks.append(onset)
+    in_12 = sum(1 for d in attacks if date(2023, 3, 15) <= d <= SCREENING)
+    in_24 = sum(1 for d in attacks if date(2022, 3, 15) <= d <= SCREENING)
+    expected = in_12 >= 2 or (in_24 >= 3 and in_12 >= 1)
+    candidate = Candidate.model_validate(
+        {"id": "X", "screening_date": SCREENING, "relapses": [{"onset_date": d} for d in onsets]}
+    )
+    assert (screen(_MERGING_PROTOCOL, candidate).criteria[0].status is MET) == expected
 
 
 def test_answers_for_unknown_criteria_are_reported_not_dropped() -> None:

@@ -30,7 +30,7 @@ class CriterionKind(StrEnum):
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AgeRangeRule(_Rule):
@@ -121,11 +121,18 @@ class RelapseActivityRule(_Rule):
     Met when (relapses in the last `short_window_months` ≥ `min_in_short_window`) or (relapses in the
     last `long_window_months` ≥ `min_in_long_window` and relapses in the last `short_window_months` ≥
     `min_in_short_window_with_long`). Defaults are the registry rule of NCT04561557 (12/24 months; 2, 3,
-    1) [V]. Windows are calendar months ending on the screening date (`calendar.months_before`,
-    end-of-month clamping); `inclusive` (default "both": a relapse exactly 12 months before screening,
-    or on the screening date, counts) [U: the registry text does not say]. `merge_window_days` (default
-    None = count the records as given) merges onsets less than that many days after the first onset of an
-    attack (``neuro-outcomes.md`` 4.2 convention, anchor "first").
+    1) [V] (``ct103a-nmosd-trial.md`` section 2). Options (each recorded in the screening result):
+
+    - `window_unit`: ``calendar_months`` (default: the window starts on the same day `n` calendar months
+      before screening, end-of-month clamped, `calendar.months_before`) or ``days`` (the window is the
+      last floor(n × `days_per_year` / 12) days: 365 and 730 days with the default 365.25, the year
+      length of ``neuro-outcomes.md`` 4.3) [U: the registry text does not define "month"].
+    - `inclusive`: which window ends count (default "both": a relapse exactly 12 months before
+      screening, or on the screening date, counts) [U: the registry text does not say].
+    - `merge_window_days` (default **30**) and `merge_anchor` (default **first**): onsets less than 30
+      days after the first onset of the current attack ("chain": after the latest merged onset) are one
+      attack — the relapse definition of ``neuro-outcomes.md`` 4.2 [V], which ``ct103a-nmosd-trial.md``
+      section 2 names for this rule. ``merge_window_days: null`` counts the records as given.
     """
 
     type: Literal["relapse_activity"]
@@ -134,8 +141,11 @@ class RelapseActivityRule(_Rule):
     min_in_short_window: int = Field(default=2, ge=1)
     min_in_long_window: int = Field(default=3, ge=1)
     min_in_short_window_with_long: int = Field(default=1, ge=0)
+    window_unit: Literal["calendar_months", "days"] = "calendar_months"
+    days_per_year: float = Field(default=365.25, ge=360, le=366)
     inclusive: WindowInclusive = "both"
-    merge_window_days: int | None = Field(default=None, ge=1)
+    merge_window_days: int | None = Field(default=30, ge=1)
+    merge_anchor: Literal["first", "chain"] = "first"
 
     @model_validator(mode="after")
     def _windows(self) -> RelapseActivityRule:
@@ -234,7 +244,7 @@ CRITERION_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 class Criterion(BaseModel):
     """One inclusion or exclusion criterion: id, protocol text, machine rule, and where it came from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=CRITERION_ID_PATTERN)
     kind: CriterionKind
@@ -261,7 +271,7 @@ class Criterion(BaseModel):
 class Eligibility(BaseModel):
     """The protocol's inclusion and exclusion criteria."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     criteria: list[Criterion] = Field(min_length=1)
 

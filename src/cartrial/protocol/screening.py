@@ -10,12 +10,13 @@ sources: see `cartrial.protocol.eligibility` (NCT04561557 registry eligibility).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.protocol.calendar import add_months, completed_years, count_events_in_window, months_before
+from cartrial.protocol.calendar import add_months, completed_years, months_before
 from cartrial.protocol.candidate import Candidate, LabResult, SerologyResult, TreatmentRecord
 from cartrial.protocol.eligibility import (
     ULN_UNIT,
@@ -269,18 +270,40 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
     return _Outcome(False, f"{n_yes} qualifying agent(s); required {threshold}", qualifying)
 
 
-def merge_attacks(onsets: list[dt.date], merge_window_days: int | None) -> list[dt.date]:
-    """Onset dates after merging onsets < `merge_window_days` after the first onset of the current
-    attack into it (``neuro-outcomes.md`` 4.2, anchor "first"); None keeps every onset."""
+def merge_attacks(
+    onsets: list[dt.date], merge_window_days: int | None, anchor: str = "first"
+) -> list[dt.date]:
+    """Onset dates of attacks after merging (``neuro-outcomes.md`` 4.2): an onset less than
+    `merge_window_days` days after the anchor belongs to the current attack. `anchor` "first" (default)
+    compares with the first onset of the attack, "chain" with its latest merged onset. None keeps every
+    onset. Each attack is dated by its first onset."""
     ordered = sorted(onsets)
     if merge_window_days is None:
         return ordered
+    if anchor not in ("first", "chain"):
+        raise ValueError(f"anchor must be 'first' or 'chain', got {anchor!r}")
     merged: list[dt.date] = []
+    latest: dt.date | None = None
     for onset in ordered:
-        if merged and (onset - merged[-1]).days < merge_window_days:
+        reference = (merged[-1] if anchor == "first" else latest) if merged else None
+        if reference is not None and (onset - reference).days < merge_window_days:
+            latest = onset
             continue
         merged.append(onset)
+        latest = onset
     return merged
+
+
+def _window_start(rule: RelapseActivityRule, day: dt.date, months: int) -> dt.date:
+    if rule.window_unit == "days":
+        return day - dt.timedelta(days=math.floor(months * rule.days_per_year / 12))
+    return months_before(day, months)
+
+
+def _count_in_window(onsets: list[dt.date], start: dt.date, end: dt.date, inclusive: str) -> int:
+    low_ok = (lambda d: d >= start) if inclusive in ("both", "start") else (lambda d: d > start)
+    high_ok = (lambda d: d <= end) if inclusive in ("both", "end") else (lambda d: d < end)
+    return sum(1 for d in onsets if low_ok(d) and high_ok(d))
 
 
 def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
@@ -288,28 +311,37 @@ def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: s
         return _unknown("dated relapse history not recorded", "relapses")
     if day is None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
-    onsets = merge_attacks([r.onset_date for r in c.relapses], rule.merge_window_days)
-    short = count_events_in_window(onsets, day, rule.short_window_months, rule.inclusive)
-    long = count_events_in_window(onsets, day, rule.long_window_months, rule.inclusive)
+    recorded = [r.onset_date for r in c.relapses]
+    onsets = merge_attacks(recorded, rule.merge_window_days, rule.merge_anchor)
+    short_start = _window_start(rule, day, rule.short_window_months)
+    long_start = _window_start(rule, day, rule.long_window_months)
+    short = _count_in_window(onsets, short_start, day, rule.inclusive)
+    long = _count_in_window(onsets, long_start, day, rule.inclusive)
     after = sum(1 for d in onsets if d > day)
-    short_start = months_before(day, rule.short_window_months)
-    long_start = months_before(day, rule.long_window_months)
     value = {
         f"relapses_last_{rule.short_window_months}_months": short,
         f"relapses_last_{rule.long_window_months}_months": long,
         "short_window_start": short_start,
         "long_window_start": long_start,
         "relapses_after_screening_ignored": after,
+        "onsets_recorded": len(recorded),
+        "attacks_after_merging": len(onsets),
     }
     holds = short >= rule.min_in_short_window or (
         long >= rule.min_in_long_window and short >= rule.min_in_short_window_with_long
     )
+    merging = (
+        "records counted as given"
+        if rule.merge_window_days is None
+        else f"onsets < {rule.merge_window_days} days apart merged (anchor {rule.merge_anchor}): "
+        f"{len(recorded)} onset(s) → {len(onsets)} attack(s)"
+    )
     reason = (
         f"{short} relapse(s) in the {rule.short_window_months} months and {long} in the "
         f"{rule.long_window_months} months up to {day.isoformat()} (windows from "
-        f"{short_start.isoformat()} and {long_start.isoformat()}, "
-        f"ends {rule.inclusive}); required ≥ {rule.min_in_short_window} in {rule.short_window_months}, or "
-        f"≥ {rule.min_in_long_window} in {rule.long_window_months} with "
+        f"{short_start.isoformat()} and {long_start.isoformat()}, {rule.window_unit}, "
+        f"ends {rule.inclusive}; {merging}); required ≥ {rule.min_in_short_window} in "
+        f"{rule.short_window_months}, or ≥ {rule.min_in_long_window} in {rule.long_window_months} with "
         f"≥ {rule.min_in_short_window_with_long} in {rule.short_window_months}"
     )
     return _Outcome(holds, reason, value)
