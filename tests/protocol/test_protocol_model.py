@@ -93,8 +93,8 @@ def reference() -> Protocol:
 
 
 def test_minimal_protocol_is_valid_with_documented_defaults() -> None:
-    """Defaults: 3+3 variant deescalation (dose-escalation.md §3 default B), cohort 3, no_skip, stagger 0; CRM prior
-    variance 1.34 (dfcrm, dose-escalation.md §7.1); Mosteller BSA; 3 s.f. dose rounding."""
+    """Defaults: 3+3 variant deescalation (dose-escalation.md §3 default B), cohort 3, no_skip, stagger 0;
+    CRM prior variance 1.34 (dfcrm, dose-escalation.md §7.1); no dose rounding (3 s.f. when chosen)."""
     protocol = parse_protocol(MINIMAL)
     esc = protocol.escalation
     assert esc.design is DesignName.THREE_PLUS_THREE
@@ -102,7 +102,7 @@ def test_minimal_protocol_is_valid_with_documented_defaults() -> None:
     assert (esc.cohort_size, esc.no_skip, esc.stagger_days, esc.prior_var) == (3, True, 0, 1.34)
     assert esc.cutoff_eliminate == 0.95
     assert esc.model is CrmModel.EMPIRIC and esc.method.value == "bayes"
-    assert protocol.dose_rounding.significant_figures == 3
+    assert protocol.dose_rounding.method.value == "none" and protocol.dose_rounding.significant_figures == 3
     assert protocol.lymphodepletion is None and protocol.expansion is None and protocol.endpoints == {}
 
 
@@ -140,6 +140,8 @@ def test_reference_escalation_and_expansion(reference: Protocol) -> None:
     """§1/§3: 3 per level, 3+3; expansion of 6 at 1.0×10^6/kg = level 2; DLT window 28 days (§4 template)."""
     esc = reference.escalation
     assert esc.design is DesignName.THREE_PLUS_THREE and esc.cohort_size == 3
+    # variant not reported [U]: the project default B (dose-escalation.md §3)
+    assert esc.variant is ThreePlusThreeVariant.DEESCALATION
     assert esc.dlt_window_days == 28
     assert reference.expansion is not None
     assert (reference.expansion.dose_level, reference.expansion.n_patients) == (2, 6)
@@ -221,8 +223,23 @@ def test_reference_endpoints(reference: Protocol) -> None:
 def test_unverified_reference_values_carry_a_comment(examples_dir) -> None:  # type: ignore[no-untyped-def]
     """Issue 2 §3: every unverified value carries a YAML comment saying so ([U])."""
     text = (examples_dir / "ct103a-nmosd" / "protocol.yaml").read_text()
-    for marker in ("dlt_window_days", "bsa_method", "variant", "stagger_days"):
-        block = text[text.index(marker) - 400 : text.index(marker) + 200]
+    for marker in (
+        "dlt_window_days",
+        "bsa_method",
+        "variant",
+        "stagger_days",
+        "merge_window_days",
+        "id: inc_neutrophils",
+        "id: inc_platelets",
+        "id: inc_alt",
+        "id: inc_creatinine_clearance",
+        "id: exc_active_infection",
+        "id: exc_pregnancy",
+        "id: exc_cardiac",
+        "id: inc_edss",
+        "id: inc_bcell_washout",
+    ):
+        block = text[text.index(marker) - 600 : text.index(marker) + 200]
         assert "[U]" in block, marker
 
 
