@@ -465,3 +465,26 @@ def test_score_edss_kurtzke_method(tmp_path: Path) -> None:
     )
     result = cli("score", "edss", str(bad), "--method", "kurtzke")
     assert result.exit_code == 2 and "walking_distance_m" in result.message
+
+
+def test_kurtzke_bad_distance_reported_once_and_options_before_error(tmp_path: Path) -> None:
+    """Bad input names row, column, value and what is allowed, once per problem: a negative or non-numeric
+    walking distance is not also reported as "required"; with --keep-going the `error` column stays last."""
+    header = "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,"
+    src = write(
+        tmp_path,
+        "k.csv",
+        header + "walking_distance_m,assistance\n"
+        "S1,2021-01-01,0,0,3,0,0,0,0,-5,none\nS2,2021-01-01,0,0,3,0,0,0,0,abc,none\n"
+        "S3,2021-01-01,0,0,3,0,0,0,0,150,bilateral\n",
+    )
+    result = cli("score", "edss", str(src), "--method", "kurtzke")
+    assert result.exit_code == 2
+    assert result.message.count("row 2, walking_distance_m") == 1
+    assert result.message.count("row 3, walking_distance_m") == 1
+    assert "required" not in result.message
+    kept = cli("score", "edss", str(src), "--method", "kurtzke", "--keep-going")
+    assert kept.exit_code == 0, kept.message
+    rows = list(csv.DictReader(io.StringIO(kept.stdout)))
+    assert list(rows[0])[-2:] == ["edss_options", "error"]
+    assert rows[2]["edss"] == "6.5" and rows[2]["error"] == ""

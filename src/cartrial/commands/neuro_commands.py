@@ -301,7 +301,10 @@ def score_edss(
     if not as_json:
         # CSV has no header block: record the options used on every row (house rule; JSON has them above)
         used = {"method": kind.value, **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
-        result["edss_options"] = ";".join(f"{key}={value}" for key, value in used.items())
+        text = ";".join(f"{key}={value}" for key, value in used.items())
+        # before the `error` column of --keep-going, which stays last
+        position = result.columns.get_loc("error") if "error" in result.columns else len(result.columns)
+        result.insert(position, "edss_options", text)
     emit_table(result, out, as_json, recorded)
 
 

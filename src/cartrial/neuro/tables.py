@@ -39,6 +39,7 @@ from cartrial.neuro.visual_acuity import (
     parse_acuity,
 )
 from cartrial.tabular import (
+    FIRST_DATA_ROW,
     RowProblems,
     parse_bool,
     parse_choice,
@@ -191,11 +192,17 @@ def parse_edss_table(
     walking_rule: list[str] | None = None
     if kind is EdssMethod.KURTZKE:
         distance = parse_float(frame, "walking_distance_m", problems, required=False, minimum=0.0, unit="m")
+        # a distance already reported as bad (not a number, negative) is not reported again as missing
+        bad_distance = {
+            row - FIRST_DATA_ROW
+            for row, found in problems.by_row.items()
+            if any(p.field == "walking_distance_m" for p in found)
+        }
         aid = parse_choice(frame, "assistance", [a.value for a in Assistance], problems)
         ambulation = np.full(len(frame), np.nan)
         walking_rule = [""] * len(frame)
         for i in range(len(frame)):
-            if aid[i] is None:
+            if aid[i] is None or i in bad_distance:
                 continue
             try:
                 score, rule = kurtzke_walking_step(
