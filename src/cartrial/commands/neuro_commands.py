@@ -342,11 +342,11 @@ def score_va_frame(
     ):
         if moment is not None and va is not None and eye:
             pairs[(str(sid), moment.date())][str(eye)] = va
-    derived: list[float] = []
+    derived: list[int | None] = []
     for sid, moment in zip(table.subject_id, table.assessed_at, strict=True):
         both = pairs.get((str(sid), moment.date()), {}) if moment is not None else {}
-        derived.append(float(visual_fs_from_acuity(both["OD"], both["OS"])) if len(both) == 2 else np.nan)
-    result["visual_fs_from_acuity"] = derived
+        derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
+    result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = choose(OffChartConvention, convention, "--offchart-convention").value
     return _with_errors(result, problems, keep_going)
 
@@ -400,10 +400,15 @@ def score_osis_frame(
     table = parse_osis_table(frame, problems, cutoff=cutoff)
     problems.raise_if_any(keep_going)
     result = frame.copy()
-    if "visual" in table.grades:
-        result["visual_worse_eye"] = table.grades["visual"]
-    else:
-        result["visual_worse_eye"] = np.fmax(table.grades["visual_od"], table.grades["visual_os"])
+    worse = (
+        table.grades["visual"]
+        if "visual" in table.grades
+        else np.fmax(table.grades["visual_od"], table.grades["visual_os"])
+    )
+    # whole grades (Wingerchuk 1999 Table 1), blank where a grade is missing or bad
+    result["visual_worse_eye"] = pd.Series(
+        [None if np.isnan(g) else int(g) for g in worse], index=result.index, dtype=object
+    )
     return _with_errors(result, problems, keep_going)
 
 
