@@ -488,3 +488,20 @@ def test_kurtzke_bad_distance_reported_once_and_options_before_error(tmp_path: P
     rows = list(csv.DictReader(io.StringIO(kept.stdout)))
     assert list(rows[0])[-2:] == ["edss_options", "error"]
     assert rows[2]["edss"] == "6.5" and rows[2]["error"] == ""
+
+
+def test_osis_keep_going_bad_eye_grade_leaves_worse_eye_blank(tmp_path: Path) -> None:
+    """Wingerchuk 1999 Table 1 visual grade 0-7: with the right eye's grade out of range the worse eye is
+    unknown, so `visual_worse_eye` is blank on that row (it was the left eye's grade), and whole grades on
+    good rows."""
+    osis = write(
+        tmp_path,
+        "o.csv",
+        "subject_id,assessed_at,visual_od,visual_os,motor,sensory,sphincter\n"
+        "S1,2021-01-01,8,1,2,1,1\nS2,2021-01-01,3,1,2,1,1\n",
+    )
+    result = cli("score", "osis", str(osis), "--keep-going")
+    assert result.exit_code == 0, result.message
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["visual_worse_eye"] == "" and "visual_od" in rows[0]["error"]
+    assert rows[1]["visual_worse_eye"] == "3"
