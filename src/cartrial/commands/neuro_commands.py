@@ -400,10 +400,11 @@ def score_osis_frame(
     table = parse_osis_table(frame, problems, cutoff=cutoff)
     problems.raise_if_any(keep_going)
     result = frame.copy()
+    # np.maximum propagates NaN: with one eye's grade bad the worse eye is unknown (fmax gave the other)
     worse = (
         table.grades["visual"]
         if "visual" in table.grades
-        else np.fmax(table.grades["visual_od"], table.grades["visual_os"])
+        else np.maximum(table.grades["visual_od"], table.grades["visual_os"])
     )
     # whole grades (Wingerchuk 1999 Table 1), blank where a grade is missing or bad
     result["visual_worse_eye"] = pd.Series(
