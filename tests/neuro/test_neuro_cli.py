@@ -505,3 +505,12 @@ def test_osis_keep_going_bad_eye_grade_leaves_worse_eye_blank(tmp_path: Path) ->
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["visual_worse_eye"] == "" and "visual_od" in rows[0]["error"]
     assert rows[1]["visual_worse_eye"] == "3"
+
+
+def test_responder_definition_without_its_form_is_an_error(study: Path) -> None:
+    """A definition asked for by name whose measure's form is not given is refused (exit 2, names the
+    definition and the option), instead of reporting 0 of 0 subjects."""
+    infusions = str(study / "infusions.csv")
+    result = cli("score", "responders", "--infusions", infusions, "--definition", "t25fw_20pct_faster")
+    assert result.exit_code == 2
+    assert "t25fw_20pct_faster" in result.message and "--timed-walk" in result.message

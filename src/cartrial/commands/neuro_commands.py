@@ -527,6 +527,15 @@ def _summary_frame(summaries: list[ResponderSummary]) -> pd.DataFrame:
     )
 
 
+#: The form (command-line option) that carries each responder measure.
+_MEASURE_FORM: dict[str, str] = {
+    **dict.fromkeys(("ambulation", "visual", "pyramidal", "bowel_bladder", "edss"), "--edss"),
+    **dict.fromkeys(("acuity_od", "acuity_os"), "--va"),
+    **dict.fromkeys(("osis_visual_od", "osis_visual_os", "osis_motor", "osis_sphincter"), "--osis"),
+    "t25fw_seconds": "--timed-walk",
+}
+
+
 @score_app.command("responders")
 def score_responders(
     infusions: Path = typer.Option(..., "--infusions", help="Infusions form (subject_id, infused_at)."),
@@ -574,11 +583,18 @@ def score_responders(
             read_csv(timed_walk_file, required=TIMED_WALK_COLUMNS, optional=TIMED_WALK_OPTIONAL), problems
         )
         problems.raise_if_any()
+    given = {"--edss": edss_file, "--va": va_file, "--osis": osis_file, "--timed-walk": timed_walk_file}
     for name in definition or []:
         if name not in RESPONDER_DEFINITIONS:
             raise ConfigurationError(
                 f"unknown responder definition {name!r}; allowed: {', '.join(RESPONDER_DEFINITIONS)}"
             )
+        # a definition asked for by name whose form is not given would report 0 subjects: refuse instead
+        needed = {_MEASURE_FORM[m] for m in RESPONDER_DEFINITIONS[name].measures} - {
+            option for option, path in given.items() if path is not None
+        }
+        if needed:
+            raise ConfigurationError(f"responder definition {name!r} needs {' and '.join(sorted(needed))}")
     summaries = responder_summaries(
         infusions=inf,
         edss=edss_input,
