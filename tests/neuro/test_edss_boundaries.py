@@ -268,3 +268,26 @@ def test_every_raw_fs_combination_matches_section_1_8(options: EdssOptions) -> N
         values, _ = edss_array(grid, np.full(len(grid), amb, dtype=np.int8), options)
         mismatch = np.flatnonzero(values != expected_by_pattern[inverse.ravel()])
         assert mismatch.size == 0, (amb, grid[mismatch[:5]].tolist(), values[mismatch[:5]].tolist())
+
+
+@pytest.mark.parametrize(
+    ("raw", "ambulation", "r_value", "default_value"),
+    [
+        (fs(4, 3, 3, 3, 3, 3, 0), 2, 4.5, 5.0),  # six FS 3: R's ambulation-2 catch-all comes first
+        (fs(0, 4, 4, 0, 0, 0, 0), 2, 4.5, 5.0),  # two FS 4, ambulation 2
+        (fs(4, 4, 3, 3, 3, 3, 0), 1, 4.0, 5.0),  # one FS 4 + five FS 3 (d'), ambulation 1
+        (fs(0, 4, 3, 3, 3, 0, 0), 0, 4.5, 5.0),  # option c
+        (fs(0, 4, 2, 0, 0, 0, 0), 0, 4.0, 4.5),  # option b
+        (fs(0, 4, 3, 0, 0, 0, 0), 1, 4.5, 4.5),  # one FS 4 + one FS 3: 4.5 in both (R's 4.5 rule precedes)
+        (fs(0, 0, 5, 0, 0, 0, 0), 1, 5.0, 5.0),  # FS 5: 5.0 in both
+        (fs(0, 0, 0, 0, 0, 0, 1), 0, 0.0, 0.0),  # cerebral grade 1 counts as 0 in both
+    ],
+)
+def test_edsscalculator_r_preset_against_default(
+    raw: FunctionalSystems, ambulation: int, r_value: float, default_value: float
+) -> None:
+    """§1.10 presets: `edsscalculator_r` (a True, b 4.0, c 4.5, d True: the R package's rule order, which puts
+    its ambulation catch-alls before the 5.0 rules) against the default, on the patterns where §1.10 says
+    they differ and on some where they agree."""
+    assert edss(raw, ambulation, EdssOptions.from_preset("edsscalculator_r")).edss == r_value
+    assert edss(raw, ambulation).edss == default_value
