@@ -50,10 +50,15 @@ def test_multi_digit_levels_and_extra_spaces() -> None:
         ("1", "needs a dose level and letters"),
         ("1N-N", "unknown symbol"),
         ("1nnn", "unknown symbol"),
+        ("01NNN", "leading zero"),
+        ("2NNN 010NT", "leading zero"),
+        ("00NNN", "dose level 0"),
+        ("\u0661NNN", "unknown symbol"),
     ],
 )
 def test_malformed_strings_name_the_argument(text: str, fragment: str) -> None:
-    """Bad input: a clear message naming the argument and what is allowed (issue 5, Bad input)."""
+    """Bad input: a clear message naming the argument and what is allowed (issue 5, Bad input). Section 1
+    grammar: level := [1-9][0-9]* (ASCII digits, no leading zero: "01NNN" would not round-trip)."""
     with pytest.raises(InputError) as info:
         parse_outcomes(text, 5, field="--outcomes")
     message = str(info.value)

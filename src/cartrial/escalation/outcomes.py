@@ -15,7 +15,7 @@ import numpy as np
 
 from cartrial.errors import InputError, Problem
 
-_BLOCK = re.compile(r"^(\d+)([A-Za-z]+)$")
+_BLOCK = re.compile(r"^([0-9]+)([A-Za-z]+)$", re.ASCII)
 _ALLOWED = "space-separated blocks of a 1-based dose level followed by N (no DLT) or T (DLT) per patient"
 
 
@@ -108,7 +108,8 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
     """Parse ``"1NNN 2NTN"`` into `Outcomes` (``dose-escalation.md`` section 1).
 
     Raises `InputError` naming `field`, the bad block and what is allowed: unknown symbol, missing letters,
-    dose level 0, or a level above `n_doses` (when given).
+    dose level 0, a level written with a leading zero or non-ASCII digits (grammar: ``[1-9][0-9]*``), or a
+    level above `n_doses` (when given).
     """
     problems: list[Problem] = []
     patients: list[PatientOutcome] = []
@@ -116,11 +117,21 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
     for cohort, block in enumerate(blocks, start=1):
         match = _BLOCK.match(block)
         if match is None:
-            bad = next((ch for ch in block if not (ch.isdigit() or ch in "NTnt")), None)
+            bad = next((ch for ch in block if not (ch in "0123456789" or ch in "NTnt")), None)
             why = f"unknown symbol {bad!r}" if bad is not None else "a block needs a dose level and letters"
             problems.append(Problem(f"cohort {cohort}: {why}", field=field, value=block, allowed=_ALLOWED))
             continue
         level, letters = int(match.group(1)), match.group(2)
+        if match.group(1).startswith("0") and level > 0:
+            problems.append(
+                Problem(
+                    f"cohort {cohort}: dose level with a leading zero",
+                    field=field,
+                    value=block,
+                    allowed="a dose level written without leading zeros ([1-9][0-9]*), e.g. 1, 2, 12",
+                )
+            )
+            continue
         unknown = sorted({ch for ch in letters if ch not in "NT"})
         if unknown:
             problems.append(
