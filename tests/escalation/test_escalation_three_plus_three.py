@@ -141,3 +141,114 @@ def test_simulation_runs_3plus3_to_its_own_end() -> None:
     oc = simulate(ThreePlusThree(6), truth, cohorts=3, trials=200, seed=1)
     exact = exact_three_plus_three(ThreePlusThree(6), truth)
     assert oc.selection_pct[5] > 80 and exact.selection_pct[5] > 80
+
+
+def _brute_force_sketch(
+    k: int, variant: str, p: list[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[float, int | None, list[tuple[int, int]]]]]:
+    """Independent enumeration of the section 3 sketch, cohort by cohort with Binomial(3, p) DLT counts
+    (no grouping of outcomes): selection probabilities (last entry = no MTD), mean n and mean DLTs per level,
+    and every terminal path as (probability, 0-based MTD or None, [(0-based dose, DLTs), ...])."""
+    import math
+
+    selection = np.zeros(k + 1)
+    mean_n = np.zeros(k)
+    mean_dlt = np.zeros(k)
+    paths: list[tuple[float, int | None, list[tuple[int, int]]]] = []
+
+    def treat(
+        prob: float, d: int, n: list[int], y: list[int], exceeded: list[bool], hist: list[tuple[int, int]]
+    ) -> None:
+        for x in range(4):
+            px = math.comb(3, x) * p[d] ** x * (1 - p[d]) ** (3 - x)
+            if px > 0:
+                n2, y2 = list(n), list(y)
+                n2[d] += 3
+                y2[d] += x
+                decide(prob * px, d, n2, y2, list(exceeded), [*hist, (d, x)])
+
+    def finish(prob: float, mtd: int | None, n: list[int], y: list[int], hist: list[tuple[int, int]]) -> None:
+        selection[k if mtd is None else mtd] += prob
+        mean_n[:] += prob * np.array(n)
+        mean_dlt[:] += prob * np.array(y)
+        paths.append((prob, mtd, hist))
+
+    def decide(
+        prob: float, d: int, n: list[int], y: list[int], exceeded: list[bool], hist: list[tuple[int, int]]
+    ) -> None:
+        if (y[d] == 0 and n[d] == 3) or (y[d] <= 1 and n[d] == 6):
+            if d == k - 1 or exceeded[d + 1] or n[d + 1] >= 6:
+                return finish(prob, d, n, y, hist)
+            return treat(prob, d + 1, n, y, exceeded, hist)
+        if y[d] == 1 and n[d] == 3:
+            return treat(prob, d, n, y, exceeded, hist)
+        exceeded[d] = True
+        if variant == "escalation_only":
+            return finish(prob, d - 1 if d > 0 else None, n, y, hist)
+        if d == 0:
+            return finish(prob, None, n, y, hist)
+        if n[d - 1] < 6:
+            return treat(prob, d - 1, n, y, exceeded, hist)
+        korn = [i for i in range(k) if n[i] == 6 and y[i] <= 1]
+        return finish(prob, max(korn) if korn else None, n, y, hist)
+
+    treat(1.0, 0, [0] * k, [0] * k, [False] * k, [])
+    return selection, mean_n, mean_dlt, paths
+
+
+@pytest.mark.parametrize("variant", ["escalation_only", "deescalation"])
+@pytest.mark.parametrize(
+    "truth",
+    [
+        [0.1, 0.3],
+        [0.3, 0.6],
+        [0.6, 0.8],
+        [0.05, 0.2, 0.45],
+        [0.2, 0.35, 0.5],
+        [0.5, 0.6, 0.7],
+        [0.01, 0.02, 0.03],
+    ],
+)
+def test_exact_and_live_rule_equal_an_independent_enumeration_of_the_sketch(
+    variant: str, truth: list[float]
+) -> None:
+    """Section 3 sketch enumerated independently (2 and 3 levels, both variants): exact selection %, mean n
+    and mean DLTs per level agree to 1e-12; replaying every terminal path through the live rule gives the
+    same next dose after every cohort, stops exactly at the end with the same MTD, and never recommends a
+    level that has had >= 2 DLTs (common rule)."""
+    k = len(truth)
+    selection, mean_n, mean_dlt, paths = _brute_force_sketch(k, variant, truth)
+    design = ThreePlusThree(k, variant=variant)  # type: ignore[arg-type]
+    oc = exact_three_plus_three(design, truth)
+    assert np.allclose(np.array([*oc.selection_pct, oc.no_mtd_pct]) / 100, selection, atol=1e-12)
+    assert np.allclose(oc.mean_n, mean_n, atol=1e-12)
+    assert np.allclose(oc.mean_dlt, mean_dlt, atol=1e-12)
+    for _, mtd, hist in paths:
+        blocks: list[str] = []
+        for dose, dlts in hist:
+            fit = design.fit(parse_outcomes(" ".join(blocks), k))
+            assert fit.continue_ and fit.next_dose == dose + 1, (blocks, fit.next_dose)
+            exceeded = {i + 1 for i in range(k) if fit.dlt_per_dose[i] >= 2}
+            assert fit.next_dose not in exceeded
+            blocks.append(f"{dose + 1}" + "T" * dlts + "N" * (3 - dlts))
+        end = design.fit(parse_outcomes(" ".join(blocks), k))
+        assert not end.continue_ and end.next_dose is None
+        assert end.select_mtd().dose_level == (None if mtd is None else mtd + 1), blocks
+
+
+def test_start_dose_above_1_variant_b_keeps_korns_six_at_the_mtd() -> None:
+    """Variant B (Korn 1994, section 3: "de-escalate to d-1 and treat 3 more there"; the MTD needs 6
+    patients): starting at level 2, 2/3 there, then 0/3 at level 1 -> 3 more at 1 (not a stop without MTD);
+    <= 1/6 -> MTD 1. Exact and Monte Carlo OCs agree within 3 SE for this start."""
+    design = ThreePlusThree(3, start_dose=2)
+    held = design.fit(parse_outcomes("2TTN 1NNN", 3))
+    assert held.continue_ and held.next_dose == 1 and held.decision == "stay"
+    done = design.fit(parse_outcomes("2TTN 1NNN 1NTN", 3))
+    assert not done.continue_ and done.select_mtd().dose_level == 1
+    truth = [0.2, 0.4, 0.6]
+    exact = exact_three_plus_three(design, truth)
+    mc = simulate(design, truth, cohorts=6, trials=20000, seed=3)
+    for e, m in zip(
+        [*exact.selection_pct, exact.no_mtd_pct], [*mc.selection_pct, mc.no_mtd_pct], strict=True
+    ):
+        assert abs(e - m) <= 3 * 100 * np.sqrt(max(e / 100 * (1 - e / 100), 1e-12) / 20000) + 1e-9

@@ -39,6 +39,9 @@ class ThreePlusThree(Design):
     `variant`: ``"deescalation"`` (B, default [P]: ensures 6 patients at the declared MTD below the top
     level, the form of most current protocols) or ``"escalation_only"`` (A). `require_six_at_top`
     (default False, as the reference implementations): expand the top level to 6 before declaring it.
+    `start_dose` > 1 is outside section 3 (every reference starts at level 1) [P]: in variant B a level
+    reached by de-escalation that shows 0/3 below an exceeded level gets 3 more (Korn's 6 at the MTD) instead
+    of stopping without an MTD; in variant A an exceeded start level gives no MTD (level d-1 is untested).
     """
 
     name = "3+3"
@@ -99,6 +102,10 @@ class ThreePlusThree(Design):
         top = d == k - 1
         blocked_above = top | state.eliminated[rows, up] | (state.n[rows, up] >= 6)
         hold_top = cleared & top & self.require_six_at_top & (n_d < 6)
+        if self.variant == "deescalation":
+            # Korn: the declared MTD has 6 patients. Only reachable with start_dose > 1 (de-escalation into an
+            # untreated level, 0/3 there, level above exceeded): treat 3 more rather than stop without MTD.
+            hold_top |= cleared & ~top & state.eliminated[rows, up] & (n_d < 6)
         escalate = cleared & ~blocked_above
         complete = cleared & blocked_above & ~hold_top
         decision = np.full(state.trials, int(Decision.STAY))
@@ -224,6 +231,8 @@ def enumerate_three_plus_three(
         if cleared:
             if top and design.require_six_at_top and n[d] < 6:
                 nxt = d
+            elif variant == "deescalation" and not top and elim[d + 1] and n[d] < 6:
+                nxt = d  # Korn: 6 at the declared MTD (only reachable with start_dose > 1)
             elif top or elim[d + 1] or n[d + 1] >= 6:
                 return finish(prob, n, y, elim, edlt, StopReason.RULE_COMPLETE)
             else:
