@@ -4,6 +4,8 @@ thresholds table and the confirmation rule (msclinical 0.1.0 conventions; Kappos
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.neuro.disability import (
     Direction,
@@ -159,3 +161,37 @@ def test_relapse_window_boundaries() -> None:
         confirmed = confirmed_disability_change(visits, relapse_days=[day]).confirmed
         assert confirmed is not None
         assert confirmed.relapse_associated is associated, day
+
+
+_EDSS_STEPS = [0.0, *(x / 2 for x in range(2, 21))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 400), st.sampled_from(_EDSS_STEPS)),
+        min_size=1,
+        max_size=10,
+        unique_by=lambda v: v[0],
+    ),
+    st.sampled_from(_EDSS_STEPS),
+    st.sampled_from(["nmosd_trial", "ms_cdw"]),
+    st.sampled_from([84, 168]),
+)
+def test_confirmed_worsening_is_held_from_onset_to_confirmation(
+    follow: list[tuple[int, float]], baseline: float, thresholds: str, days: int
+) -> None:
+    """§5 (fixed reference): a confirmed worsening has its confirming visit >= `confirmation_days` after
+    onset, and every visit from onset to confirmation is at least the threshold above the baseline."""
+    visits = [(0, baseline), *follow]
+    options = DisabilityOptions(thresholds=thresholds, confirmation_days=days)  # type: ignore[arg-type]
+    outcome = confirmed_disability_change(visits, options=options)
+    event = outcome.confirmed
+    if event is None:
+        return
+    need = worsening_threshold(baseline, thresholds)
+    assert event.confirmation_day - event.onset_day >= days
+    held = [e for d, e in visits if event.onset_day <= d <= event.confirmation_day]
+    assert all(e - baseline >= need for e in held)
+    # the confirming visit is the first one at least `days` after onset
+    assert not any(event.onset_day + days <= d < event.confirmation_day for d, _ in visits)
