@@ -109,10 +109,33 @@ def test_tie_break_rules() -> None:
     assert below == 1
     above = isotonic_mtd_batch(np.array([6, 6]), np.array([4, 4]), np.zeros(2, bool), 0.3)[0][0]
     assert above == 0
-    # (y+0.05)/(n+0.1) = 0.25 and 0.35 around 0.3: y = 0.25*(n+0.1)-0.05 -> n=3.9 not integer; use estimates
-    iso = np.array([[0.25, 0.35]])
-    rank = np.array([[1, 2]]) * 1e-10
-    assert int(np.argmin(np.abs(iso + rank - 0.3))) == 0
+    # Symmetric tie across the target: 1/6 and 2/6 give (y+0.05)/(n+0.1) = 1.05/6.1 and 2.05/6.1 (already
+    # increasing, so PAVA keeps them); a target at their midpoint is equidistant -> the level below.
+    low, high = 1.05 / 6.1, 2.05 / 6.1
+    midpoint = (low + high) / 2
+    across = isotonic_mtd_batch(np.array([6, 6]), np.array([1, 2]), np.zeros(2, bool), midpoint)[0][0]
+    assert across == 0
+    # the same tie one level higher (an untreated level in between is skipped but ranks follow kept levels)
+    shifted = isotonic_mtd_batch(np.array([6, 0, 6]), np.array([1, 0, 2]), np.zeros(3, bool), midpoint)[0][0]
+    assert shifted == 0
+
+
+def test_bound_mtd_filters_tie_broken_estimates_and_can_give_no_mtd() -> None:
+    """Section 4.5 step 5 (BOIN 2.7.2 select.mtd, boundMTD = TRUE): only levels whose (tie-broken) isotonic
+    estimate is <= lambda_d qualify; none -> no MTD. 0/6 and 3/6 give 0.008 and 0.5: unbounded, 3/6 is
+    closer to 0.3 (0.2 < 0.292); with lambda_d = 0.3585 only level 1 qualifies."""
+    n, y, elim = np.array([6, 6]), np.array([0, 3]), np.zeros(2, bool)
+    assert isotonic_mtd_batch(n, y, elim, 0.3)[0][0] == 1  # |0.5 - 0.3| < |0.008 - 0.3|
+    lam_d = Boin(2, 0.3).lambda_d
+    assert isotonic_mtd_batch(n, y, elim, 0.3, bound_mtd_at=lam_d)[0][0] == 0
+    none = isotonic_mtd_batch(np.array([6]), np.array([4]), np.zeros(1, bool), 0.3, bound_mtd_at=lam_d)
+    assert none[0][0] == -1
+    # the tie-break is part of the filtered estimate: a bound equal to the raw estimate excludes the level
+    p_hat = 2.05 / 6.1
+    assert (
+        isotonic_mtd_batch(np.array([6]), np.array([2]), np.zeros(1, bool), 0.3, bound_mtd_at=p_hat)[0][0]
+        == -1
+    )
 
 
 def test_eliminated_levels_are_never_selected_and_level1_eliminated_means_no_mtd() -> None:

@@ -3,7 +3,8 @@
 Source: R package `BOIN` 2.7.2, `select.mtd` (``dose-escalation.md`` section 4.5): drop eliminated and
 untreated levels; raw estimate (y + 0.05)/(n + 0.1) with variance (y + 0.05)(n - y + 0.05) /
 ((n + 0.1)^2 (n + 1.1)); PAVA with weights 1/var; add i x 1e-10 to level i; MTD = argmin |p - target|
-(first minimum); with `bound_mtd`, only levels with estimate <= lambda_d qualify.
+(first minimum); with `bound_mtd`, only levels whose tie-broken estimate is <= lambda_d qualify
+(none: no MTD).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def isotonic_mtd_batch(
     distance = np.abs(broken - target)
     usable = include.copy()
     if bound_mtd_at is not None:
-        usable &= iso <= bound_mtd_at
+        usable &= broken <= bound_mtd_at  # BOIN 2.7.2 filters the tie-broken estimates
     distance = np.where(usable, distance, np.inf)
     mtd = np.argmin(distance, axis=1)
     none = ~usable.any(axis=1) | eliminated[:, 0]
