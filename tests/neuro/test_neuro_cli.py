@@ -514,3 +514,22 @@ def test_responder_definition_without_its_form_is_an_error(study: Path) -> None:
     result = cli("score", "responders", "--infusions", infusions, "--definition", "t25fw_20pct_faster")
     assert result.exit_code == 2
     assert "t25fw_20pct_faster" in result.message and "--timed-walk" in result.message
+
+
+def test_va_numeric_notation_option_and_bad_notation_cell(tmp_path: Path) -> None:
+    """§2.1: a bare number is read as decimal, logMAR or ETDRS letters only; --numeric-notation names those
+    three when refused. A row whose own `notation` is bad is not read with the fallback notation, and the
+    visual FS derived from both eyes that day (§1.2) is left blank instead of using it."""
+    src = write(
+        tmp_path,
+        "va.csv",
+        "subject_id,assessed_at,eye,acuity,notation\nS1,2021-01-01,OD,0.5,decimal\nS1,2021-01-01,OS,0.5,feet\n",
+    )
+    refused = cli("score", "va", str(src), "--numeric-notation", "snellen")
+    assert refused.exit_code == 2
+    assert "--numeric-notation" in refused.message and "decimal, logmar, etdrs_letters" in refused.message
+    kept = cli("score", "va", str(src), "--numeric-notation", "logmar", "--keep-going")
+    assert kept.exit_code == 0, kept.message
+    rows = list(csv.DictReader(io.StringIO(kept.stdout)))
+    assert rows[1]["logmar"] == "" and "notation" in rows[1]["error"]
+    assert rows[0]["logmar"] == "0.301" and rows[0]["visual_fs_from_acuity"] == ""

@@ -369,6 +369,11 @@ def score_va(
 ) -> None:
     """Add logmar, decimal, snellen_20 (and letters, visual FS from acuity) to a visual acuity form."""
     convention = choose(OffChartConvention, offchart_convention, "--offchart-convention").value
+    bare_number = ("decimal", "logmar", "etdrs_letters")  # the notations a bare number can be read in
+    if numeric_notation is not None and numeric_notation not in bare_number:
+        raise ConfigurationError(
+            f"--numeric-notation: {numeric_notation!r} is not allowed; allowed: {', '.join(bare_number)}"
+        )
     frame = read_csv(file, required=VA_COLUMNS, optional=VA_OPTIONAL)
     problems = RowProblems(file)
     result = score_va_frame(

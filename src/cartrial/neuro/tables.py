@@ -265,9 +265,18 @@ def parse_va_table(
         if "notation" in frame.columns
         else np.full(len(frame), None, dtype=object)
     )
+    # a row whose own notation is bad is not read with the fallback notation (it has no acuity)
+    bad_notation = {
+        row - FIRST_DATA_ROW
+        for row, found in problems.by_row.items()
+        if any(p.field == "notation" for p in found)
+    }
     acuities: list[VisualAcuity | None] = []
     cells = frame["acuity"] if "acuity" in frame.columns else pd.Series([""] * len(frame))
     for i, cell in enumerate(cells):
+        if i in bad_notation:
+            acuities.append(None)
+            continue
         try:
             acuities.append(
                 parse_acuity(cell, convention=convention, numeric_notation=notations[i] or numeric_notation)
