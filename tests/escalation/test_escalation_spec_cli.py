@@ -225,11 +225,76 @@ def test_simulate_json_keys_and_exact() -> None:
         (["next", "--design", "boin", "--target", "0.3", "--doses", "5", "--outcomes", "6NNN"], "--outcomes"),
         (
             ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.3,0.2"],
-            "skeleton",
+            "--skeleton",
         ),
         (
             ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.3,1.2"],
-            "skeleton",
+            "--skeleton",
+        ),
+        (["next", "--design", "boin", "--doses", "3"], "--target"),
+        (["next", "--design", "3+3", "--doses", "3", "--variant", "storer"], "--variant"),
+        (
+            [
+                "next",
+                "--design",
+                "crm",
+                "--target",
+                "0.3",
+                "--doses",
+                "2",
+                "--skeleton",
+                "0.1,0.2",
+                "--model",
+                "x",
+            ],
+            "--model",
+        ),
+        (
+            [
+                "next",
+                "--design",
+                "crm",
+                "--target",
+                "0.3",
+                "--doses",
+                "2",
+                "--skeleton",
+                "0.1,0.2",
+                "--prior-var",
+                "0",
+            ],
+            "--prior-var",
+        ),
+        (
+            ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--cutoff-eliminate", "1"],
+            "--cutoff-eliminate",
+        ),
+        (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--max-n", "0"], "--max-n"),
+        (
+            ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--stop-n-at-dose", "0"],
+            "--stop-n-at-dose",
+        ),
+        (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,1.2"], "--truth"),
+        (
+            ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--cohorts", "0"],
+            "--cohorts",
+        ),
+        (["table", "--design", "crm", "--target", "0.3", "--max-n", "6"], "--design"),
+        (
+            [
+                "paths",
+                "--design",
+                "boin",
+                "--target",
+                "0.3",
+                "--doses",
+                "3",
+                "--cohorts",
+                "1",
+                "--window",
+                "28",
+            ],
+            "--window",
         ),
         (
             ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--trials", "0"],
@@ -247,10 +312,10 @@ def test_simulate_json_keys_and_exact() -> None:
                 "--truth",
                 "0.1,0.2",
             ],
-            "truth",
+            "--truth",
         ),
         (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--exact"], "--exact"),
-        (["next", "--design", "foo", "--doses", "3"], "design"),
+        (["next", "--design", "foo", "--doses", "3"], "--design"),
         (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--window", "28"], "--window"),
         (
             [
@@ -270,18 +335,53 @@ def test_simulate_json_keys_and_exact() -> None:
                 "--window",
                 "28",
             ],
-            "followup",
+            "--followup",
         ),
     ],
 )
 def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -> None:
-    """Bad input: a clear message naming the argument and what is allowed, exit 2 (issue 5)."""
+    """Bad input: a clear message naming the argument as the user typed it (``--target``, not the engine's
+    ``target``) and what is allowed, exit 2 (issue 5); plain numbers, no numpy reprs."""
     from cartrial.cli import main
 
     code = main(["escalate", *args])
     assert code == 2
     result = runner.invoke(app, ["escalate", *args])
-    assert fragment in str(result.exception) or fragment in result.output
+    message = str(result.exception) + result.output
+    assert f"{fragment}:" in message
+    assert "np.float64" not in message
+
+
+def test_paths_for_tite_crm_takes_window_and_followup() -> None:
+    """`paths` accepts the TITE-CRM options (issue 5: [design options] include --followup, --window)."""
+    code, out = _run(
+        "escalate",
+        "paths",
+        "--design",
+        "tite-crm",
+        "--target",
+        "0.2",
+        "--skeleton",
+        "0.1,0.2,0.3",
+        "--doses",
+        "3",
+        "--outcomes",
+        "1N 1N",
+        "--followup",
+        "28,3",
+        "--window",
+        "28",
+        "--cohorts",
+        "1",
+        "--cohort-size",
+        "1",
+        "--no-skip",
+        "--json",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["options"]["window_days"] == 28 and len(data["paths"]) == 2
+    assert {"next_dose", "continue", "admissible", "mtd"} <= set(data)
 
 
 def test_demo_step(tmp_path: Path, examples_dir: Path) -> None:

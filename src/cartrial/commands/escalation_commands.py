@@ -6,8 +6,11 @@ engine, print a rich table or JSON. Bad input raises `InputError` (exit 2) namin
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,6 +40,7 @@ from cartrial.escalation import (
     simulate,
     with_behaviours,
 )
+from cartrial.escalation.simulation import check_truth
 from cartrial.escalation.three_plus_three import ThreePlusThree
 from cartrial.tabular import dumps_json, write_atomic
 
@@ -66,6 +70,50 @@ NO_SKIP = typer.Option(False, "--no-skip", help="Never escalate more than one le
 FOLLOWUP = typer.Option(None, "--followup", help="TITE-CRM: follow-up days per patient (DLT: time to DLT).")
 WINDOW = typer.Option(None, "--window", help="TITE-CRM: DLT observation window, days.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+# Engine field names -> the CLI option the user typed, so that every error names the argument (issue 5).
+_CLI_NAMES = {
+    "design": "--design",
+    "doses": "--doses",
+    "outcomes": "--outcomes",
+    "variant": "--variant",
+    "target": "--target",
+    "skeleton": "--skeleton",
+    "prior_var": "--prior-var",
+    "model": "--model",
+    "method": "--method",
+    "cutoff_eliminate": "--cutoff-eliminate",
+    "max_n": "--max-n",
+    "stop_n_at_dose": "--stop-n-at-dose",
+    "cohort_size": "--cohort-size",
+    "cohorts": "--cohorts",
+    "trials": "--trials",
+    "truth": "--truth",
+    "window": "--window",
+    "followup": "--followup",
+    "scheme": "--tite-scheme",
+    "accrual_days": "--accrual-days",
+}
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def _names_cli_arguments(command: _Command) -> _Command:
+    """Re-raise engine `InputError`s with the CLI option names (``--target``, not ``target``)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except InputError as error:
+            problems = [
+                dataclasses.replace(p, field=_CLI_NAMES.get(p.field, p.field)) if p.field else p
+                for p in error.problems
+            ]
+            raise InputError(problems, header=error.header) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def register(app: typer.Typer) -> None:
@@ -146,6 +194,22 @@ def _design(
     return with_behaviours(bare, *behaviours) if behaviours else bare
 
 
+def _tite_only(design: str, *options: tuple[str, Any]) -> None:
+    """Refuse TITE-CRM options given with another design (they would be silently ignored)."""
+    if design == "tite-crm":
+        return
+    for name, value in options:
+        if value is not None:
+            raise InputError(
+                Problem(
+                    f"{name} applies to the tite-crm design only",
+                    field=name,
+                    value=value,
+                    allowed="--design tite-crm",
+                )
+            )
+
+
 def _fit_table(fit: Fit) -> Table:
     table = Table(title=f"{fit.design}: per-dose data and toxicity estimates")
     for column in ("level", "n", "DLT", "estimate", "interval", "status"):
@@ -176,6 +240,7 @@ def _print_fit(console: Console, fit: Fit) -> None:
 
 
 @escalate_app.command("next")
+@_names_cli_arguments
 def next_command(
     design: str = DESIGN,
     doses: int = typer.Option(..., "--doses", help="Number of dose levels K."),
@@ -199,17 +264,7 @@ def next_command(
     as_json: bool = JSON,
 ) -> None:
     """Recommend the next dose after the outcomes so far (and, separately, the current MTD estimate)."""
-    if design != "tite-crm":
-        for name, value in (("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme)):
-            if value is not None:
-                raise InputError(
-                    Problem(
-                        f"{name} applies to the tite-crm design only",
-                        field=name,
-                        value=value,
-                        allowed="--design tite-crm",
-                    )
-                )
+    _tite_only(design, ("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme))
     built = _design(
         design,
         doses,
@@ -239,6 +294,7 @@ def next_command(
 
 
 @escalate_app.command("table")
+@_names_cli_arguments
 def table_command(
     design: str = DESIGN,
     max_n: int = typer.Option(..., "--max-n", help="Largest number of patients at a dose to tabulate."),
@@ -254,6 +310,16 @@ def table_command(
     """Decision table: escalate / stay / de-escalate / eliminate by patients and DLTs at the current dose."""
     if max_n < 1:
         raise InputError(Problem("max_n must be ≥ 1", field="--max-n", value=max_n, allowed="≥ 1"))
+    if design in ("crm", "tite-crm"):
+        raise InputError(
+            Problem(
+                "a CRM decision depends on every dose's data, so it has no (n, DLT) decision table; "
+                "use `cartrial escalate paths` to see its decisions",
+                field="--design",
+                value=design,
+                allowed="3+3, boin, mtpi2, i3+3",
+            )
+        )
     built = _design(
         design,
         doses or 5,
@@ -295,6 +361,7 @@ def _na(value: int | None) -> str:
 
 
 @escalate_app.command("paths")
+@_names_cli_arguments
 def paths_command(
     design: str = DESIGN,
     doses: int = typer.Option(..., "--doses", help="Number of dose levels K."),
@@ -312,9 +379,15 @@ def paths_command(
     stop_n_at_dose: int | None = STOP_N,
     no_skip: bool = NO_SKIP,
     coherent: bool = COHERENT,
+    followup: str | None = FOLLOWUP,
+    window: float | None = WINDOW,
+    tite_scheme: str | None = typer.Option(
+        None, "--tite-scheme", help="TITE-CRM weights: linear (default, dfcrm) | adaptive."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Dose-transition pathways: every outcome of the next k cohorts and the decision after each."""
+    _tite_only(design, ("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme))
     if design == "3+3" and cohort_size not in (None, 3):
         raise InputError(
             Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
@@ -337,9 +410,15 @@ def paths_command(
         stop_n=stop_n_at_dose,
         no_skip=no_skip,
         coherent=coherent,
+        window=window,
         cohort_size=cohort_size if design != "3+3" else None,
+        tite_scheme=tite_scheme,
     )
-    paths = dose_pathways(built, parse_outcomes(outcomes, doses, field="--outcomes"), cohorts, cohort_size)
+    history = parse_outcomes(outcomes, doses, field="--outcomes")
+    followup_days = _floats(followup, "--followup")
+    if followup_days is not None:
+        history = history.with_followup(followup_days)
+    paths = dose_pathways(built, history, cohorts, cohort_size)
     if as_json:
         typer.echo(dumps_json(paths.as_dict()))
         return
@@ -357,6 +436,7 @@ def paths_command(
 
 
 @escalate_app.command("simulate")
+@_names_cli_arguments
 def simulate_command(
     design: str = DESIGN,
     truth: str = typer.Option(..., "--truth", help="True DLT probability per dose, comma-separated."),
@@ -384,17 +464,7 @@ def simulate_command(
     as_json: bool = JSON,
 ) -> None:
     """Operating characteristics under a true toxicity scenario (Monte Carlo, or exact for 3+3)."""
-    if design != "tite-crm":
-        for name, value in (("--window", window), ("--accrual-days", accrual_days)):
-            if value is not None:
-                raise InputError(
-                    Problem(
-                        f"{name} applies to the tite-crm design only",
-                        field=name,
-                        value=value,
-                        allowed="--design tite-crm",
-                    )
-                )
+    _tite_only(design, ("--window", window), ("--accrual-days", accrual_days))
     truth_values = _floats(truth, "--truth") or []
     skeleton_values = _floats(skeleton, "--skeleton")
     if skeleton_values is not None and len(truth_values) != len(skeleton_values):
@@ -410,6 +480,11 @@ def simulate_command(
         raise InputError(
             Problem("the number of trials must be ≥ 1", field="--trials", value=trials, allowed="≥ 1")
         )
+    if cohorts < 1:
+        raise InputError(
+            Problem("the number of cohorts must be ≥ 1", field="--cohorts", value=cohorts, allowed="≥ 1")
+        )
+    check_truth(truth_values, len(truth_values))  # before the progress bar starts
     built = _design(
         design,
         len(truth_values),

@@ -56,7 +56,7 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
             Problem(
                 "skeleton values must lie strictly between 0 and 1",
                 field="skeleton",
-                value=list(values),
+                value=values.tolist(),
                 allowed="0 < s_i < 1",
             )
         )
@@ -65,7 +65,7 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
             Problem(
                 "the skeleton must be strictly increasing",
                 field="skeleton",
-                value=list(values),
+                value=values.tolist(),
                 allowed="s_1 < s_2 < ... < s_K",
             )
         )

@@ -95,7 +95,7 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
             Problem(
                 "true toxicity probabilities must lie in [0, 1]",
                 field="truth",
-                value=list(values),
+                value=values.tolist(),
                 allowed="0 <= p <= 1",
             )
         )
