@@ -119,3 +119,13 @@ def test_more_dlts_never_give_a_higher_dose(cls: type, target: float) -> None:
     for n in range(1, 25):
         codes = [int(table[n, y]) for y in range(n + 1)]
         assert codes == sorted(codes), (n, codes)
+
+
+@pytest.mark.parametrize("cell", [(-1, 0), (3, 4), (0, 0), (3, -1), (2.0, 1)])
+def test_user_table_cells_must_be_valid(cell: tuple[int, int]) -> None:
+    """Bad input: a user-supplied table cell (n, y) must have n >= 1 and 0 <= y <= n (a negative n would
+    otherwise index the last row of the generated table and silently eliminate there)."""
+    from cartrial.errors import InputError
+
+    with pytest.raises(InputError, match="table"):
+        TableDesign(3, 0.3, {cell: "DU"})

@@ -548,6 +548,22 @@ class TableDesign(IntervalDesign):
             for k, v in table.items()
             if v not in codes
         ]
+        problems += [
+            Problem(
+                "a table cell needs n patients and y DLTs with 1 <= n and 0 <= y <= n",
+                field="table",
+                value=k,
+                allowed="(n, y) integers, 0 <= y <= n, n >= 1",
+            )
+            for k in table
+            if not (
+                isinstance(k, tuple)
+                and len(k) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in k)
+                and 0 <= k[1] <= k[0]
+                and k[0] >= 1
+            )
+        ]
         if problems:
             raise InputError(problems)
         self.table = {k: codes[v] for k, v in table.items()}
