@@ -76,6 +76,10 @@ def test_bad_inputs() -> None:
         simulate(ThreePlusThree(2), [0.1, 0.2], cohorts=10, trials=10, seed=1, cohort_size=2)
     with pytest.raises(InputError, match="accrual"):
         simulate(TiteCrm([0.1, 0.2], 0.25, window_days=28), [0.1, 0.2], cohorts=3, trials=10, seed=1)
+    with pytest.raises(InputError, match="seed"):
+        simulate(Boin(2, 0.3), [0.1, 0.2], cohorts=10, trials=10, seed=-1)
+    with pytest.raises(InputError, match="mtd_target"):
+        simulate(Boin(2, 0.3), [0.1, 0.2], cohorts=10, trials=10, seed=1, mtd_target=1.5)
     with pytest.raises(ConfigurationError):
         adaptive = TiteCrm([0.1, 0.2], 0.25, window_days=28, scheme="adaptive")
         simulate(adaptive, [0.1, 0.2], cohorts=3, trials=10, seed=1, accrual_days=7)

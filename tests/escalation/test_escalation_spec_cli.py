@@ -280,6 +280,15 @@ def test_simulate_json_keys_and_exact() -> None:
             "--cohorts",
         ),
         (["table", "--design", "crm", "--target", "0.3", "--max-n", "6"], "--design"),
+        (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--seed", "-1"], "--seed"),
+        (
+            ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--mtd-target", "5"],
+            "--mtd-target",
+        ),
+        (
+            ["simulate", "--design", "3+3", "--truth", "0.1,0.2", "--exact", "--mtd-target", "0"],
+            "--mtd-target",
+        ),
         (
             [
                 "paths",

@@ -94,6 +94,8 @@ _CLI_NAMES = {
     "followup": "--followup",
     "scheme": "--tite-scheme",
     "accrual_days": "--accrual-days",
+    "seed": "--seed",
+    "mtd_target": "--mtd-target",
 }
 
 _Command = TypeVar("_Command", bound=Callable[..., None])
@@ -485,6 +487,8 @@ def simulate_command(
             Problem("the number of cohorts must be ≥ 1", field="--cohorts", value=cohorts, allowed="≥ 1")
         )
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
     built = _design(
         design,
         len(truth_values),

@@ -104,6 +104,26 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
     return values
 
 
+def _check_seed_and_mtd_target(seed: int | None, mtd_target: float | None) -> None:
+    """A seed is a non-negative integer (numpy `SeedSequence`); the MTD target a probability in (0, 1)."""
+    problems: list[Problem] = []
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        problems.append(
+            Problem("the random seed must be a non-negative integer", field="seed", value=seed, allowed="≥ 0")
+        )
+    if mtd_target is not None and not (isinstance(mtd_target, int | float) and 0 < mtd_target < 1):
+        problems.append(
+            Problem(
+                "the toxicity defining the true MTD must lie strictly between 0 and 1",
+                field="mtd_target",
+                value=mtd_target,
+                allowed="0 < mtd_target < 1",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+
+
 def _mtd_target(design: Design, mtd_target: float | None) -> float:
     if mtd_target is not None:
         return mtd_target
@@ -151,6 +171,7 @@ def simulate(
                 "the number of cohorts must be ≥ 1", field="cohorts", value=cohorts, allowed="integer ≥ 1"
             )
         )
+    _check_seed_and_mtd_target(seed, mtd_target)
     size = design.cohort_size if cohort_size is None else cohort_size
     if size < 1:
         raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
@@ -388,6 +409,7 @@ def exact_three_plus_three(
     error; ``dose-escalation.md`` section 3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
     other behaviours are not supported here (use `simulate`)."""
     started = time.perf_counter()
+    _check_seed_and_mtd_target(None, mtd_target)
     inner = design.inner if isinstance(design, BehavingDesign) else design
     if not isinstance(inner, ThreePlusThree):
         raise ConfigurationError("exact operating characteristics are implemented for the 3+3 design only")
