@@ -280,6 +280,31 @@ def test_simulate_json_keys_and_exact() -> None:
             "--cohorts",
         ),
         (["table", "--design", "crm", "--target", "0.3", "--max-n", "6"], "--design"),
+        (["next", "--design", "3+3", "--doses", "3", "--target", "0.3"], "--target"),
+        (
+            ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.2,0.3"],
+            "--skeleton",
+        ),
+        (
+            ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--variant", "deescalation"],
+            "--variant",
+        ),
+        (
+            [
+                "next",
+                "--design",
+                "crm",
+                "--target",
+                "0.3",
+                "--doses",
+                "2",
+                "--skeleton",
+                "0.1,0.2",
+                "--cutoff-eliminate",
+                "0.9",
+            ],
+            "--cutoff-eliminate",
+        ),
         (["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--seed", "-1"], "--seed"),
         (
             ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--mtd-target", "5"],
@@ -414,3 +439,23 @@ def test_table_for_crm_is_refused_with_exit_2() -> None:
     from cartrial.cli import main
 
     assert main(["escalate", "table", "--design", "crm", "--target", "0.3", "--max-n", "6"]) == 2
+
+
+def test_simulate_3plus3_takes_target_as_the_true_mtd_definition() -> None:
+    """simulate --design 3+3 --target t: 3+3 has no target of its own; t defines the true MTD of the report
+    (an option that applies, so it is accepted and recorded)."""
+    code, out = _run(
+        "escalate",
+        "simulate",
+        "--design",
+        "3+3",
+        "--truth",
+        "0.1,0.2,0.4",
+        "--exact",
+        "--target",
+        "0.25",
+        "--json",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["mtd_target"] == 0.25 and data["true_mtd"] == 2

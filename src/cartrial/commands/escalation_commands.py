@@ -160,7 +160,30 @@ def _design(
     window: float | None = None,
     cohort_size: int | None = None,
     tite_scheme: str | None = None,
+    target_for_3plus3: bool = False,
 ) -> Design:
+    name = design.lower()
+    crm_like = name in ("crm", "tite-crm")
+    applies = {
+        "--variant": (variant, name == "3+3", "--design 3+3"),
+        "--target": (target, name != "3+3" or target_for_3plus3, "every design but 3+3 (simulate: true MTD)"),
+        "--skeleton": (skeleton, crm_like, "--design crm | tite-crm"),
+        "--prior-var": (prior_var, crm_like, "--design crm | tite-crm"),
+        "--model": (model, crm_like, "--design crm | tite-crm"),
+        "--method": (method, crm_like, "--design crm | tite-crm"),
+        "--cutoff-eliminate": (cutoff, name in ("boin", "mtpi2", "i3+3"), "--design boin | mtpi2 | i3+3"),
+    }
+    if name in DESIGNS:
+        for option, (value, ok, allowed) in applies.items():
+            if value is not None and not ok:
+                raise InputError(
+                    Problem(
+                        f"{option} does not apply to the {name} design (it would be ignored)",
+                        field=option,
+                        value=value,
+                        allowed=allowed,
+                    )
+                )
     skeleton_values = _floats(skeleton, "--skeleton")
     if n_doses is None:
         n_doses = len(skeleton_values) if skeleton_values else 5
@@ -505,6 +528,7 @@ def simulate_command(
         coherent=coherent,
         window=window,
         cohort_size=cohort_size if design != "3+3" else None,
+        target_for_3plus3=True,
     )
     if design == "3+3" and mtd_target is None and target is not None:
         mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
