@@ -98,6 +98,8 @@ _CLI_NAMES = {
     "mtd_target": "--mtd-target",
 }
 
+_MAX_PATHS = 50_000  # each pathway is a fitted history: beyond this the command would run for minutes
+
 _Command = TypeVar("_Command", bound=Callable[..., None])
 
 
@@ -420,6 +422,21 @@ def paths_command(
     if cohorts < 1 or cohorts > 6:
         raise InputError(
             Problem("number of cohorts to enumerate", field="--cohorts", value=cohorts, allowed="1..6")
+        )
+    if cohort_size is not None and cohort_size < 1:
+        raise InputError(
+            Problem("cohort size must be ≥ 1", field="--cohort-size", value=cohort_size, allowed="≥ 1")
+        )
+    size_for_count = cohort_size or (1 if design in ("crm", "tite-crm") else 3)
+    n_paths = (size_for_count + 1) ** cohorts
+    if n_paths > _MAX_PATHS:
+        raise InputError(
+            Problem(
+                f"too many pathways to enumerate ((cohort size + 1)^cohorts = {n_paths})",
+                field="--cohorts",
+                value=cohorts,
+                allowed=f"(cohort size + 1)^cohorts <= {_MAX_PATHS}",
+            )
         )
     built = _design(
         design,
