@@ -252,3 +252,18 @@ def test_start_dose_above_1_variant_b_keeps_korns_six_at_the_mtd() -> None:
         [*exact.selection_pct, exact.no_mtd_pct], [*mc.selection_pct, mc.no_mtd_pct], strict=True
     ):
         assert abs(e - m) <= 3 * 100 * np.sqrt(max(e / 100 * (1 - e / 100), 1e-12) / 20000) + 1e-9
+
+
+def test_report_definitions_by_hand_two_levels() -> None:
+    """Section 11 definitions on exact 3+3 (variant A, K = 2, truth 0.1 / 0.5, MTD target 0.3): early stop =
+    P(level 1 exceeded) = 1 - P(clear 1); % treated above the true MTD = mean n at level 2 / mean total n;
+    true MTD = level 1 (highest level with p <= 0.3)."""
+    p1, p2 = 0.1, 0.5
+    oc = exact_three_plus_three(ThreePlusThree(2, variant="escalation_only"), [p1, p2], mtd_target=0.3)
+    q1 = 3 * p1 * (1 - p1) ** 2
+    n1 = 3 + 3 * q1
+    n2 = _clear(p1) * (3 + 3 * 3 * p2 * (1 - p2) ** 2)
+    assert oc.early_stop_pct == pytest.approx(100 * (1 - _clear(p1)), abs=1e-10)
+    assert oc.total_n == pytest.approx(n1 + n2, abs=1e-10)
+    assert oc.pct_treated_above_mtd == pytest.approx(100 * n2 / (n1 + n2), abs=1e-10)
+    assert oc.true_mtd == 1
