@@ -54,7 +54,8 @@ def test_semicolon_delimiter_gets_a_hint(tmp_path: Path) -> None:
     """A European-locale export `a;b` is one column; the missing-column message says why."""
     with pytest.raises(InputError) as caught:
         read_csv(_file(tmp_path, b"a;b\n1;2\n"), required=["a", "b"])
-    assert all("';' as delimiter" in p.message for p in caught.value.problems)
+    problems = caught.value.problems
+    assert len(problems) == 1 and "';' as delimiter" in problems[0].message and problems[0].row == 1
 
 
 def test_header_only_gives_an_empty_frame(tmp_path: Path) -> None:

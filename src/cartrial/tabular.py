@@ -138,14 +138,14 @@ def read_csv(
         problems.append(Problem("column appears more than once", file=str(file), field=column))
     known = set(required) | set(optional) | {c for group in one_of for c in group}
     hint = _delimiter_hint(header, known)
+    if hint:
+        # every expected column is "missing" because the header was read as one cell: say why, once
+        raise InputError(Problem(hint, file=str(file), row=1, allowed="comma-separated values"))
     for column in required:
         if column not in frame.columns:
             problems.append(
                 Problem(
-                    "required column is missing" + hint,
-                    file=str(file),
-                    field=column,
-                    allowed=", ".join(required),
+                    "required column is missing", file=str(file), field=column, allowed=", ".join(required)
                 )
             )
     for group in one_of:
@@ -225,15 +225,13 @@ def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
 
 
 def _delimiter_hint(header: list[str], known: set[str]) -> str:
-    """A hint for a header read as one cell that holds expected names joined by ';', a tab or '|'."""
+    """A message when the header was read as one cell holding expected names joined by ';', tab or '|'."""
     if len(header) != 1:
         return ""
     for delimiter, name in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
         parts = {part.strip() for part in header[0].split(delimiter)}
         if len(parts) > 1 and parts & known:
-            return (
-                f" (the header is one cell {header[0]!r}: the file seems to use {name} as delimiter; use ',')"
-            )
+            return f"the header is a single column: the file seems to use {name} as delimiter, not ','"
     return ""
 
 
