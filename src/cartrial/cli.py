@@ -14,7 +14,7 @@ from rich.console import Console
 from cartrial import __version__
 from cartrial.commands import AREAS
 from cartrial.demo import DemoContext, repository_root
-from cartrial.errors import CartrialError
+from cartrial.errors import CartrialError, InputError, Problem
 
 app = typer.Typer(
     name="cartrial",
@@ -60,7 +60,12 @@ def demo(
         out_dir=out,
         console=console,
     )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(out), field="--out")
+        ) from None
     for area in AREAS:
         area.demo(ctx)
     console.print(f"[bold green]demo complete[/]: results in {out}/")
@@ -79,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:
+        # a file the user named cannot be read or written (folder, permissions, disk full): a user error
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130

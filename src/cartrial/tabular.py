@@ -414,14 +414,25 @@ def dumps_json(payload: Any) -> str:
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file."""
+    """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
+
+    A folder as `path`, or a place that cannot be written, is an `InputError` naming the file (nothing is
+    left behind)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
