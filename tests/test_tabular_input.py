@@ -62,3 +62,18 @@ def test_header_only_gives_an_empty_frame(tmp_path: Path) -> None:
     """A header without rows is valid input with no rows (commands decide whether that is an error)."""
     frame = read_csv(_file(tmp_path, b"a,b\n"), required=["a", "b"])
     assert len(frame) == 0 and list(frame.columns) == ["a", "b"]
+
+
+def test_empty_row_between_data_rows_is_an_error_at_its_row(tmp_path: Path) -> None:
+    """pandas skips blank lines by default, which shifted every later row number in our messages; an empty
+    line (or a row of empty cells) between data rows is now reported at its own spreadsheet row."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, b"a,b\n1,2\n\n3,4\n,\n5,6\n"), required=["a", "b"])
+    assert [p.row for p in caught.value.problems] == [3, 5]
+
+
+def test_empty_rows_at_the_end_are_dropped_and_rows_keep_their_numbers(tmp_path: Path) -> None:
+    """Trailing empty lines (common after editing in a spreadsheet) are not data; the frame position of a
+    data row plus 2 is its spreadsheet row."""
+    frame = read_csv(_file(tmp_path, b"a,b\n1,2\n3,4\n\n,\n\n"), required=["a", "b"])
+    assert frame.to_numpy().tolist() == [["1", "2"], ["3", "4"]]

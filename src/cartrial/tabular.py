@@ -122,6 +122,8 @@ def read_csv(
                 skipinitialspace=True,
                 encoding="utf-8-sig",
                 index_col=False,
+                # blank lines are kept so that frame position + 2 stays the spreadsheet row number
+                skip_blank_lines=False,
             )
     except pd.errors.EmptyDataError:
         raise InputError(Problem("the file is empty; expected a CSV header row", file=str(file))) from None
@@ -168,7 +170,32 @@ def read_csv(
         raise InputError(problems)
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
-    return frame.reset_index(drop=True)
+    return _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
+
+
+def _drop_trailing_empty_rows(file: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop empty rows at the end of the file; an empty row between data rows is an error at its row
+    (skipping it silently would shift every later row number)."""
+    if frame.empty or not len(frame.columns):
+        return frame
+    empty = (frame == "").all(axis=1).to_numpy()
+    filled = np.flatnonzero(~empty)
+    end = int(filled[-1]) + 1 if filled.size else 0
+    inner = np.flatnonzero(empty[:end])
+    if inner.size:
+        raise InputError(
+            [
+                Problem(
+                    "empty row between data rows",
+                    file=str(file),
+                    row=int(position) + FIRST_DATA_ROW,
+                    allowed="delete the empty row (empty rows are allowed only at the end of the file)",
+                )
+                for position in inner[:50]
+            ],
+            header=f"{file}: {inner.size} empty row(s) between data rows; nothing was written",
+        )
+    return frame.iloc[:end]
 
 
 def _decode_problem(file: Path, data: bytes, exc: UnicodeDecodeError) -> Problem:

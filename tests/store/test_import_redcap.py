@@ -212,6 +212,25 @@ def test_unknown_columns_duplicate_keys_and_bad_instances_are_errors(tmp_path: P
     assert "earlier row" in messages and "needs its instance" in messages
 
 
+def test_header_only_and_non_utf8_exports_are_located_errors(tmp_path: Path) -> None:
+    """An export with a header but no records used to import nothing silently; a Latin-1 byte was reported
+    by byte offset. Both are now errors naming the file (and the spreadsheet row of the bad byte)."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    header = (REDCAP / "records.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    empty = tmp_path / "empty.csv"
+    empty.write_text(header + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no records"):
+        read_records(empty, dictionary)
+    rows = example_records()
+    written = write_records(tmp_path / "latin1.csv", rows)
+    lines = written.read_bytes().split(b"\n")
+    lines[2] = lines[2] + b"\xe9"
+    written.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError) as caught:
+        read_records(written, dictionary)
+    assert caught.value.problems[0].row == 3 and "UTF-8" in (caught.value.problems[0].allowed or "")
+
+
 def test_unmapped_field_with_data_is_an_error_by_default_and_listed_when_ignored() -> None:
     """Issue 7: unknown REDCap fields are reported, not silently dropped. Default `unmapped_fields: error`;
     with `ignore` they are listed (with their value counts) as ignored."""

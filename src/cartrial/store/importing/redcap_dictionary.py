@@ -12,10 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from cartrial.errors import InputError, Problem
-from cartrial.tabular import FIRST_DATA_ROW
+from cartrial.tabular import FIRST_DATA_ROW, read_csv
 
 DICTIONARY_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name",
@@ -203,11 +201,8 @@ def read_dictionary(path: str | Path) -> DataDictionary:
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("data dictionary not found", file=name))
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(f"not a readable CSV data dictionary: {exc}", file=name)) from None
-    header = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    frame = read_csv(file)  # UTF-8 (BOM accepted), ragged and empty rows located, cells stripped
+    header = list(frame.columns)
     if tuple(header) not in (DICTIONARY_COLUMNS, API_DICTIONARY_COLUMNS):
         raise InputError(
             Problem(

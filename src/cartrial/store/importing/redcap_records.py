@@ -24,7 +24,7 @@ import pandas as pd
 
 from cartrial.errors import InputError, Problem
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, FieldSpec
-from cartrial.tabular import FIRST_DATA_ROW
+from cartrial.tabular import FIRST_DATA_ROW, read_csv
 
 EVENT_COLUMN = "redcap_event_name"
 REPEAT_INSTRUMENT_COLUMN = "redcap_repeat_instrument"
@@ -95,13 +95,15 @@ def read_records(
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("REDCap export not found", file=name))
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(f"not a readable CSV export: {exc}", file=name)) from None
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    for column in frame.columns:
-        frame[column] = frame[column].str.strip()
+    frame = read_csv(file)  # UTF-8 (BOM accepted), ragged and empty rows located, cells stripped
+    if frame.empty:
+        raise InputError(
+            Problem(
+                "the export has a header but no records; nothing to import",
+                file=name,
+                allowed="a REDCap 'CSV (raw data)' export with at least one record row",
+            )
+        )
     problems: list[Problem] = []
     record_id = dictionary.record_id_field
     columns = list(frame.columns)
