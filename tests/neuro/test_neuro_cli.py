@@ -516,6 +516,20 @@ def test_responder_definition_without_its_form_is_an_error(study: Path) -> None:
     assert "t25fw_20pct_faster" in result.message and "--timed-walk" in result.message
 
 
+def test_responders_name_subjects_assessed_but_never_infused(study: Path, tmp_path: Path) -> None:
+    """A subject with EDSS rows but no infusion has no day 0 and is left out of every denominator; that was
+    silent. It is now a warning on stderr and listed in the JSON (`subjects_without_infusion`)."""
+    edss = (study / "edss.csv").read_text()
+    extra = edss.splitlines()[1].split(",", 1)[1]
+    edss_file = write(tmp_path, "edss.csv", edss.rstrip("\n") + f"\nCT-999,{extra}\n")
+    result = cli("score", "responders", "--infusions", str(study / "infusions.csv"), "--edss", str(edss_file))
+    assert result.exit_code == 0 and "CT-999" in result.message and "no infusion" in result.message
+    as_json = cli(
+        "score", "responders", "--infusions", str(study / "infusions.csv"), "--edss", str(edss_file), "--json"
+    )
+    assert json.loads(as_json.stdout)["subjects_without_infusion"] == ["CT-999"]
+
+
 def test_va_numeric_notation_option_and_bad_notation_cell(tmp_path: Path) -> None:
     """§2.1: a bare number is read as decimal, logMAR or ETDRS letters only; --numeric-notation names those
     three when refused. A row whose own `notation` is bad is not read with the fallback notation, and the

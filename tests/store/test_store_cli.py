@@ -201,3 +201,22 @@ def test_bad_input_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 2 and "FIELD=VALUE" in err
     code, _, err = cli(capsys, "db", "summary", "--url", "sqlite:///no/such/folder/x.db")
     assert code == 2 and "folder" in err
+
+
+def test_blank_names_unknown_status_and_bad_limit_are_refused(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sweep findings: a blank site or user name was stored (and could never be referred to again), an
+    unknown `--status` listed every query, and a negative `--limit` listed the whole trail; each is exit 2."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert cli(capsys, "db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
+    as_alice = ("--url", url, "--user", "alice")
+    code, _, err = cli(capsys, "db", "site", "add", "", *as_alice)
+    assert code == 2 and "site" in err
+    code, _, err = cli(capsys, "db", "user", "add", " bob", "--role", "monitor", *as_alice)
+    assert code == 2 and "username" in err
+    code, _, err = cli(capsys, "db", "query", "list", "--status", "bogus", *as_alice)
+    assert code == 2 and "open, answered, closed" in err
+    code, _, err = cli(capsys, "audit", "log", "--limit", "-3", *as_alice)
+    assert code == 2 and "--limit" in err
+    assert cli(capsys, "audit", "log", "--limit", "1", *as_alice)[0] == 0

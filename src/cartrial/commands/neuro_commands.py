@@ -609,11 +609,22 @@ def score_responders(
         definitions=definition,
         follow_up=follow_up,
     )
+    forms = (edss_input[0] if edss_input else None, acuity, osis, timed_walk)
+    assessed = {str(sid) for form in forms if form is not None for sid in form.subject_id}
+    without_infusion = sorted(assessed - set(inf))
+    if without_infusion:
+        # no day 0, so no baseline: left out of every denominator, but never silently
+        typer.echo(
+            f"warning: {len(without_infusion)} subject(s) with assessments but no infusion in {infusions} "
+            f"are left out: {', '.join(without_infusion)}",
+            err=True,
+        )
     frame = _summary_frame(summaries)
     if as_json:
         payload = {
             "follow_up": follow_up,
             "offchart_convention": offchart_convention,
+            "subjects_without_infusion": without_infusion,
             "rows": _responder_json(summaries),
         }
         _write(out, dumps_json(payload) + "\n")

@@ -36,6 +36,7 @@ URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)
 USER_HELP = "Acting user (default: $CARTRIAL_USER)."
 JSON_HELP = "Print JSON instead of a table."
 DEMO_CUTOFF = dt.date(2022, 3, 20)
+QUERY_STATUSES = ("open", "answered", "closed")
 """Data cut-off of the reference study's publication (Qin C et al. 2023; ct103a-nmosd-trial.md)."""
 
 
@@ -449,6 +450,10 @@ def query_list_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List data queries."""
+    if status is not None and status not in QUERY_STATUSES:
+        raise InputError(
+            Problem("unknown query status", field="--status", value=status, allowed=", ".join(QUERY_STATUSES))
+        )
     filters = {"status": status} if status else {}
     rows = _service(url).find_records(_actor(user), "data_query", **filters)
     columns = ("query_code", "status", "subject_id", "table_name", "record_id", "field", "text", "answer")
@@ -496,7 +501,7 @@ def verify_command(
 @audit_app.command("log")
 def log_command(
     subject: str | None = typer.Option(None, "--subject", help="Subject id: the history of its records."),
-    limit: int = typer.Option(50, "--limit", help="Without --subject: the last N audit rows."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

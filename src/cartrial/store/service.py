@@ -263,6 +263,19 @@ def _require_reason(reason: str | None, what: str) -> str:
     return reason.strip()
 
 
+def _require_identifier(value: str, what: str) -> None:
+    """Refuse a blank identifier or one with leading/trailing spaces (easily mistyped, never matched)."""
+    if not value.strip() or value != value.strip():
+        raise InputError(
+            Problem(
+                f"not a usable {what}",
+                field=what,
+                value=value,
+                allowed="non-blank text without leading or trailing spaces",
+            )
+        )
+
+
 def _audit_value(column: str, value: Any) -> str | None:
     if value is None:
         return None
@@ -1246,6 +1259,7 @@ class StudyService:
 
     def add_site(self, actor: str, site_id: str, name: str | None = None, country: str | None = None) -> int:
         """Add a clinical site (admin or data manager)."""
+        _require_identifier(site_id, "site")
         return self.insert_record(
             actor, "site", {"site_id": site_id, "name": name, "country": country}, "cli"
         )
@@ -1260,6 +1274,7 @@ class StudyService:
         full_name: str | None = None,
     ) -> int:
         """Add a user (admin only); investigators need a site. The password is stored as an argon2id hash."""
+        _require_identifier(username, "username")
         _check_role(role)
         if role == "investigator" and not site_id:
             raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
