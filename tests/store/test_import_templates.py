@@ -156,7 +156,7 @@ def test_example_study_imports_completely_then_idempotently_then_as_an_audited_u
     assert row.subject_id == "CT-004"
     assert row.username == "admin"
     assert "weight corrected from source" in row.reason
-    assert "infusions.csv" in row.reason and new_hash in row.reason
+    assert "infusions.csv" in row.reason and row.source.endswith(f"infusions.csv sha256:{new_hash}")
     assert StudyService(study_url).verify_audit().ok
 
 

@@ -12,6 +12,8 @@ lock = frozen hashed snapshot, logged unlock with reason).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +23,15 @@ from sqlalchemy.exc import DBAPIError
 
 from cartrial.errors import ConflictError, InputError
 from cartrial.store import StudyService
-from cartrial.store.audit import GENESIS_HASH, format_timestamp, row_digest
+from cartrial.store.audit import (
+    AUDIT_COLUMNS,
+    GENESIS_HASH,
+    AuditEntry,
+    _digest,
+    canonical_json,
+    format_timestamp,
+    row_digest,
+)
 
 CUTOFF = dt.date(2022, 3, 20)
 
@@ -256,3 +266,54 @@ def test_timestamp_canonical_form_is_utc_with_z() -> None:
     """The hashed timestamp is ISO 8601 UTC with microseconds and Z (ICH E6(R3) 4.2.2(e): unambiguous)."""
     plus_two = dt.timezone(dt.timedelta(hours=2))
     assert format_timestamp(dt.datetime(2022, 3, 20, 10, 0, tzinfo=plus_two)) == "2022-03-20T08:00:00.000000Z"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.text()), max_size=16
+    )
+)
+def test_row_digest_serialisation_is_the_documented_json_list(values: list[object]) -> None:
+    """Property: the bytes hashed for a row are exactly `json.dumps(fields, separators=(",", ":"),
+    ensure_ascii=False)` in UTF-8 (the documented canonical form, so anyone can re-verify the chain with
+    the standard library), although the fast path serialises with orjson."""
+    expected = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert _digest(values) == hashlib.sha256(expected).hexdigest()
+
+
+def test_canonical_json_sorts_keys_and_writes_utc_dates() -> None:
+    """Record JSON in the audit trail: sorted keys, no spaces, UTC date-times with Z (microseconds only when
+    present, as `datetime.isoformat`), ISO dates, sets sorted (data-standards.md 8.2: unambiguous times)."""
+    record = {
+        "b": dt.datetime(2021, 6, 5, 8, 30, tzinfo=dt.UTC),
+        "a": dt.date(2021, 6, 5),
+        "c": {2, 1},
+        "d": dt.datetime(2021, 6, 5, 8, 30, 0, 5, tzinfo=dt.UTC),
+    }
+    assert canonical_json(record) == (
+        '{"a":"2021-06-05","b":"2021-06-05T08:30:00Z","c":[1,2],"d":"2021-06-05T08:30:00.000005Z"}'
+    )
+
+
+def test_service_stores_and_audits_date_times_in_utc(study) -> None:
+    """A date-time given with another offset is converted to UTC before it is stored and audited, and one
+    without a zone is refused (ICH E6(R3) 4.2.2(e); data-standards.md 8.2)."""
+    service: StudyService = study.service
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    row = {"subject_id": "CT-001", "analyte": "wbc", "value": 4.0}
+    record_id = service.insert_record(
+        "dm", "lab_result", {**row, "collected_at": dt.datetime(2021, 6, 5, 10, 30, tzinfo=plus_two)}
+    )
+    stored = service.get_record("dm", "lab_result", record_id)
+    assert stored["collected_at"] == dt.datetime(2021, 6, 5, 8, 30, tzinfo=dt.UTC)
+    audited = [r for r in service.audit_rows(actor="dm") if r["record_id"] == record_id]
+    assert '"collected_at":"2021-06-05T08:30:00Z"' in audited[-1]["new_value"]
+    with pytest.raises(InputError, match="without a time zone"):
+        service.insert_record("dm", "lab_result", {**row, "collected_at": dt.datetime(2021, 6, 6, 10, 30)})
+
+
+def test_audit_entry_fields_are_the_hashed_columns_in_order() -> None:
+    """The chain writer hashes `[id, *entry, prev_hash]` positionally (fast path); this holds only while
+    AuditEntry lists the audit columns between `id` and `prev_hash` in table order."""
+    assert AuditEntry._fields == AUDIT_COLUMNS[1:-2]

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
-from cartrial.grading.ctcae import ANALYTES, Analyte, allowed_units, unit_factor
+from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
     EDEMA_TYPES,
@@ -384,21 +384,21 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     analytes = parse_choice(frame, "analyte", [a.value for a in ANALYTES], problems)
     value = parse_float(frame, "value", problems, minimum=0)
     lln = parse_float(frame, "lln", problems, minimum=0)
+    units = frame["unit"].to_numpy(dtype=object) if "unit" in frame.columns else np.full(n, "", dtype=object)
     factor = np.full(n, np.nan)
-    units = frame["unit"] if "unit" in frame.columns else pd.Series([""] * n)
-    for i in range(n):
-        if analytes[i] is None:
+    # each distinct (analyte, unit) pair is looked up once: a study has a handful, and a million rows
+    looked_up: dict[tuple[str, str], tuple[float, str | None, str]] = {}
+    for i, (analyte, unit) in enumerate(zip(analytes, units, strict=True)):
+        if analyte is None:
             continue
-        unit = units.iat[i]
-        allowed = ", ".join(allowed_units(analytes[i]))
-        if unit == "":
-            problems.add(i, "unit", "", "unit is required", allowed)
-            continue
-        try:
-            factor[i] = unit_factor(analytes[i], unit)
-        except ValueError:
-            problems.add(i, "unit", unit, f"unknown unit for {analytes[i]}", allowed)
-    codes = np.array([ANALYTES.index(Analyte(a)) if a is not None else 0 for a in analytes], dtype=np.int8)
+        found = looked_up.get((analyte, unit))
+        if found is None:
+            found = looked_up[analyte, unit] = _unit_lookup(analyte, unit)
+        factor[i], message, allowed = found
+        if message is not None:
+            problems.add(i, "unit", unit, message, allowed)
+    code_of = {a.value: code for code, a in enumerate(ANALYTES)}
+    codes = np.array([code_of.get(a, 0) if a is not None else 0 for a in analytes], dtype=np.int8)
     return LabInputs(
         subject_id=subject,
         collected_at=collected,
@@ -407,6 +407,17 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         lln_canonical=lln * factor,
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
     )
+
+
+def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
+    """(factor to the canonical unit, problem message or None, allowed units) of one analyte and unit."""
+    allowed = ", ".join(allowed_units(analyte))
+    if unit == "":
+        return np.nan, "unit is required", allowed
+    try:
+        return unit_factor(analyte, unit), None, allowed
+    except ValueError:
+        return np.nan, f"unknown unit for {analyte}", allowed
 
 
 def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[str, datetime]:

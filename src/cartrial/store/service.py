@@ -28,6 +28,7 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -148,6 +149,9 @@ class Transaction:
     _head: audit_chain.ChainHead
     _pending: list[AuditEntry] = field(default_factory=list)
     audit_rows_written: int = 0
+    _new_table_keys: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
+    """Per table that was empty when this transaction first upserted into it: the key columns used and
+    every key inserted since, i.e. exactly the keys the table holds (later chunks skip the SELECT)."""
 
     def audit(
         self,
@@ -295,10 +299,12 @@ def _record_json(values: RowLike) -> str:
 def _coerce(column: Column[Any], value: Any, where: str) -> Any:
     """Accept ISO text for date and date-time columns; everything else is passed to the database."""
     if value is None or not isinstance(value, str):
-        if _is_datetime(column) and isinstance(value, dt.datetime) and value.tzinfo is None:
-            raise InputError(
-                Problem("date-time without a time zone", field=f"{where}.{column.name}", value=value)
-            )
+        if _is_datetime(column) and isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise InputError(
+                    Problem("date-time without a time zone", field=f"{where}.{column.name}", value=value)
+                )
+            return value.astimezone(dt.UTC)  # stored and audited in UTC
         return value
     if _is_datetime(column):
         try:
@@ -367,6 +373,29 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
     sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
     _SQLITE_INSERTS[table.name] = (sql, names, conversions)
     return sql, names, conversions
+
+
+def _key_tuples(rows: Sequence[RowLike], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The natural key of each row as a tuple (itemgetter: this runs for every row of a large import)."""
+    if not keys:
+        return [()] * len(rows)
+    if len(keys) == 1:
+        return [(value,) for value in map(operator.itemgetter(keys[0]), rows)]
+    return list(map(operator.itemgetter(*keys), rows))
+
+
+def _convert_column(values: list[Any], convert: Any) -> list[Any]:
+    """`convert` applied to the non-null values of one column (memoised unless JSON: lists are unhashable)."""
+    if convert is _json_text:
+        return [None if value is None else convert(value) for value in values]
+    memo: dict[Any, Any] = {None: None}
+    out = []
+    for value in values:
+        converted = memo.get(value)
+        if converted is None and value is not None:
+            converted = memo[value] = convert(value)
+        out.append(converted)
+    return out
 
 
 def _iso_date(value: Any) -> str:
@@ -543,12 +572,18 @@ class StudyService:
         self._check_subjects_and_sites(tx, model, table_name, prepared)
         table = _table_of(model)
         connection = tx.connection
-        table_empty = connection.execute(select(table.c.id).limit(1)).first() is None
+        tracked = tx._new_table_keys.get(table_name)
+        if tracked is not None and tracked[0] != keys:
+            del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
+            tracked = None
+        if tracked is None and connection.execute(select(table.c.id).limit(1)).first() is None:
+            tracked = tx._new_table_keys[table_name] = (keys, set())
+        known = tracked[1] if tracked is not None else None
         ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
         chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
         result = UpsertResult()
         for chunk in _chunks(prepared, chunk_size):
-            result = result + self._upsert_chunk(tx, model, table_name, keys, chunk, table_empty, ids)
+            result = result + self._upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
         if result.inserted and self.backend == "postgresql":
             # ids were assigned explicitly: keep the table's sequence in step for other writers
             connection.execute(
@@ -595,7 +630,8 @@ class StudyService:
                 for name, column in temporal_items:
                     value = row.get(name)
                     if value is not None and (
-                        value.__class__ is str or (value.__class__ is dt.datetime and value.tzinfo is None)
+                        value.__class__ is str
+                        or (value.__class__ is dt.datetime and value.tzinfo is not dt.UTC)
                     ):
                         if clean is row:
                             clean = dict(row)
@@ -715,42 +751,46 @@ class StudyService:
         table_name: str,
         keys: tuple[str, ...],
         chunk: Sequence[dict[str, Any]],
-        table_empty: bool,
+        known: set[tuple[Any, ...]] | None,
         ids: _IdCounter,
     ) -> UpsertResult:
+        """`known`: every key the table holds (it was empty when this transaction began writing it), or
+        None when unknown (then the stored rows are looked up)."""
         table = _table_of(model)
         columns = _columns(model)
         inserts: list[dict[str, Any]] = []
         updates: list[tuple[RowLike, dict[str, Any]]] = []
         unchanged = 0
-        if table_empty:
-            inserts = list(chunk)
+        candidates: list[dict[str, Any]] = []
+        chunk_keys: list[tuple[Any, ...]] = []
+        if known is not None:
+            chunk_keys = _key_tuples(chunk, keys)
+            for row, key in zip(chunk, chunk_keys, strict=True):
+                (candidates if key in known else inserts).append(row)
+        elif self.backend == "sqlite":
+            candidates, inserts, unchanged = self._presort_sqlite(tx, model, keys, chunk)
         else:
             candidates = list(chunk)
-            if self.backend == "sqlite":
-                candidates, inserts, unchanged = self._presort_sqlite(tx, model, keys, chunk)
-            if candidates:
-                key_cols = [columns[k] for k in keys]
-                wanted = [tuple(row[k] for k in keys) for row in candidates]
-                condition = (
-                    key_cols[0].in_([w[0] for w in wanted])
-                    if len(keys) == 1
-                    else tuple_(*key_cols).in_(wanted)
-                )
-                existing = {
-                    tuple(row[k] for k in keys): row
-                    for row in tx.connection.execute(select(table).where(condition)).mappings()
-                }
-                for row, key in zip(candidates, wanted, strict=True):
-                    current = existing.get(key)
-                    if current is None:
-                        inserts.append(row)
-                        continue
-                    changes = {name: value for name, value in row.items() if not _same(current[name], value)}
-                    if changes:
-                        updates.append((current, changes))
-                    else:
-                        unchanged += 1
+        if candidates:
+            key_cols = [columns[k] for k in keys]
+            wanted = [tuple(row[k] for k in keys) for row in candidates]
+            condition = (
+                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
+            )
+            existing = {
+                tuple(row[k] for k in keys): row
+                for row in tx.connection.execute(select(table).where(condition)).mappings()
+            }
+            for row, key in zip(candidates, wanted, strict=True):
+                current = existing.get(key)
+                if current is None:
+                    inserts.append(row)
+                    continue
+                changes = {name: value for name, value in row.items() if not _same(current[name], value)}
+                if changes:
+                    updates.append((current, changes))
+                else:
+                    unchanged += 1
         actor = tx.actor
         if inserts:
             check(
@@ -780,6 +820,8 @@ class StudyService:
             self._refuse_locked(tx, table_name, locked, keys)
         if inserts:
             self._insert_rows(tx, model, table_name, inserts, ids)
+            if known is not None:
+                known.update(chunk_keys if len(inserts) == len(chunk) else _key_tuples(inserts, keys))
         for stored, changes in updates:
             self._apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
         return UpsertResult(len(inserts), len(updates), unchanged)
@@ -859,14 +901,21 @@ class StudyService:
             if self.backend == "sqlite":
                 sql, names, conversions = _sqlite_insert(model)
                 stored_now = audit_chain.sqlite_timestamp(now)
-                get_values = operator.itemgetter(*names)
-                values: list[tuple[Any, ...]] = []
-                for record_id, record in enumerate(records, start=first_id):
-                    row_values = list(get_values(record)) if len(names) > 1 else [get_values(record)]
-                    for index, convert in conversions:
-                        if row_values[index] is not None:
-                            row_values[index] = convert(row_values[index])
-                    values.append((record_id, stored_now, stored_now, 1, *row_values))
+                # column by column: each distinct date or date-time is converted once (labs share times)
+                by_column = [[record[name] for record in records] for name in names]
+                for index, convert in conversions:
+                    by_column[index] = _convert_column(by_column[index], convert)
+                n = len(records)
+                values = list(
+                    zip(
+                        range(first_id, first_id + n),
+                        repeat(stored_now, n),
+                        repeat(stored_now, n),
+                        repeat(1, n),
+                        *by_column,
+                        strict=True,
+                    )
+                )
                 tx.connection.exec_driver_sql(sql, values)
             else:
                 housekeeping = {"created_at": now, "updated_at": now, "version": 1}
@@ -913,6 +962,7 @@ class StudyService:
     ) -> int:
         table = _table_of(model)
         record_id = int(current["id"])
+        tx._new_table_keys.pop(table_name, None)  # an update may change key columns
         try:
             result = tx.connection.execute(
                 update(table)
