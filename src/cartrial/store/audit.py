@@ -163,7 +163,7 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[AuditEntry
             stamp_text = format_timestamp(stamp)
             stamp_stored = sqlite_timestamp(stamp) if sqlite else stamp_text
         # an AuditEntry's fields after `recorded_at` are the hashed columns after it, in order
-        values = [last_id, stamp_text, *entry[1:], last_hash]
+        values: list[Any] = [last_id, stamp_text, *entry[1:], last_hash]
         last_hash = sha256(orjson.dumps(values)).hexdigest()  # = _digest(values), inlined: hot loop
         values.append(last_hash)
         if sqlite:
