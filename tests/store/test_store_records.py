@@ -277,3 +277,22 @@ def test_reimport_compares_every_column_type(study) -> None:
         with service.transaction("dm", "change", reason=f"corrected {field}") as tx:
             assert service.upsert_rows(tx, table, [{**row, field: value}]) == UpsertResult(0, 1, 0), field
     assert service.verify_audit().ok
+
+
+def test_rows_giving_different_columns_are_compared_on_what_each_gives(study) -> None:
+    """A batch mixing rows that give different columns (a column absent from a row leaves its stored value
+    alone): each row is compared on its own columns, so an omitted column is never a change and a changed
+    given column always is (issue 7: idempotent import, changes audited)."""
+    service: StudyService = study.service
+    with service.transaction("dm", "import v1") as tx:
+        service.upsert_rows(tx, "infusion", infusion_rows())
+    mixed: list[dict[str, object]] = infusion_rows()
+    del mixed[0]["weight_kg"]
+    with service.transaction("dm", "import v2") as tx:
+        assert service.upsert_rows(tx, "infusion", mixed) == UpsertResult(0, 0, 2)
+    mixed[0]["dose_level"] = 2
+    mixed[1]["infused_at"] = "2021-06-22T02:30:00+00:00"  # the same instant written differently
+    with service.transaction("dm", "import v3", reason="dose level corrected") as tx:
+        assert service.upsert_rows(tx, "infusion", mixed) == UpsertResult(0, 1, 1)
+    stored = service.find_records("dm", "infusion", subject_id="CT-001")[0]
+    assert stored["dose_level"] == 2 and stored["weight_kg"] == 58.0

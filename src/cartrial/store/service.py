@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -373,6 +373,16 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
     sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
     _SQLITE_INSERTS[table.name] = (sql, names, conversions)
     return sql, names, conversions
+
+
+def _tuple_getter(positions: Sequence[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the items at `positions` of a sequence as a tuple (also for 0 or 1 item)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda row: (row[only],)
+    return lambda row: ()
 
 
 def _key_tuples(rows: Sequence[RowLike], keys: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -835,47 +845,60 @@ class StudyService:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
         """SQLite fast path of the existence check: compare the rows with the stored values in storage form
         (driver level, no type processing). Returns (rows that may have changed, rows to insert, number of
-        rows certainly unchanged); the first group is re-checked with full typing by the caller."""
+        rows certainly unchanged); the first group is re-checked with full typing by the caller.
+
+        Rows are compared column by column (each distinct date or date-time converted once) and as whole
+        tuples; rows giving different sets of columns are compared per set."""
         table = _table_of(model)
         _sql, names, conversions = _sqlite_insert(model)
         position = {name: index for index, name in enumerate(names)}
         convert_at = dict(conversions)
         key_positions = [position[k] for k in keys]
+        by_columns: dict[tuple[str, ...], list[int]] = {}
+        for number, row in enumerate(chunk):
+            by_columns.setdefault(tuple(row), []).append(number)
+        # each row's (key, other plain columns, JSON columns) in storage form
+        prepared: list[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]] = [((), (), ())] * len(chunk)
+        layouts: dict[tuple[str, ...], tuple[Callable[[Any], tuple[Any, ...]], list[int]]] = {}
+        for given, numbers in by_columns.items():
+            plain = [n for n in given if n not in keys and convert_at.get(position[n]) is not _json_text]
+            as_json = [n for n in given if n not in keys and convert_at.get(position[n]) is _json_text]
+            layouts[given] = (_tuple_getter([position[n] for n in plain]), [position[n] for n in as_json])
 
-        def stored(name: str, value: Any) -> Any:
-            convert = convert_at.get(position[name])
-            return value if convert is None or value is None else convert(value)
+            def column(name: str, numbers: list[int] = numbers) -> list[Any]:
+                convert = convert_at.get(position[name])
+                values = [chunk[n][name] for n in numbers]
+                return values if convert in (None, _json_text) else _convert_column(values, convert)
 
-        stored_keys = [tuple(stored(k, row[k]) for k in keys) for row in chunk]
+            empty = [()] * len(numbers)
+            key_values = list(zip(*(column(k) for k in keys), strict=True))
+            plain_values = list(zip(*(column(n) for n in plain), strict=True)) if plain else empty
+            json_values = list(zip(*(column(n) for n in as_json), strict=True)) if as_json else empty
+            for number, key, others, documents in zip(
+                numbers, key_values, plain_values, json_values, strict=True
+            ):
+                prepared[number] = (key, others, documents)
         placeholders = ", ".join([f"({', '.join('?' * len(keys))})"] * len(chunk))
         sql = (
             f"SELECT {', '.join(names)} FROM {table.name} "
             f"WHERE ({', '.join(keys)}) IN (VALUES {placeholders})"
         )
-        parameters = tuple(value for key in stored_keys for value in key)
-        found = {
-            tuple(raw[i] for i in key_positions): raw
-            for raw in tx.connection.exec_driver_sql(sql, parameters).fetchall()
-        }
+        parameters = tuple(value for key, _, _ in prepared for value in key)
+        key_of = _tuple_getter(key_positions)
+        found = {key_of(raw): raw for raw in tx.connection.exec_driver_sql(sql, parameters).fetchall()}
         maybe_changed: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         unchanged = 0
-        json_positions = {index for index, convert in conversions if convert is _json_text}
-        for row, key in zip(chunk, stored_keys, strict=True):
+        for row, (key, others, documents) in zip(chunk, prepared, strict=True):
             raw = found.get(key)
             if raw is None:
                 inserts.append(row)
                 continue
-            same = True
-            for name, value in row.items():
-                index = position[name]
-                old = raw[index]
-                if index in json_positions:
-                    same = (None if old is None else json.loads(old)) == value
-                else:
-                    same = old == stored(name, value) if value is not None else old is None
-                if not same:
-                    break
+            plain_at, json_at = layouts[tuple(row)]
+            same = plain_at(raw) == others and all(
+                (None if raw[i] is None else json.loads(raw[i])) == value
+                for i, value in zip(json_at, documents, strict=True)
+            )
             if same:
                 unchanged += 1
             else:
