@@ -408,16 +408,9 @@ def _mtpi2_intervals(target: float, eps1: float, eps2: float) -> tuple[np.ndarra
     return edges, len(below)
 
 
-class Mtpi2(IntervalDesign):
-    """mTPI-2 (Guo et al. 2017) as in R `escalation` 0.2.3 `mtpi2_selector` (``dose-escalation.md`` 5).
-
-    Posterior Beta(1 + y, 1 + n - y); the unit probability mass (mass / truncated width) of the intervals
-    tiling [0, 1] around the equivalence interval [target - eps1, target + eps2]; E, S or D as the
-    interval of largest UPM lies below, is, or lies above the EI (ties: the lower interval). DU when
-    P(p > target) > `cutoff_eliminate` (xi) and n >= `exclusion_min_n` (default 3 [P]; 0 = `escalation`).
-    """
-
-    name = "mtpi2"
+class _EquivalenceIntervalDesign(IntervalDesign):
+    """An interval design around the equivalence interval [target - eps1, target + eps2] (mTPI-2, i3+3):
+    the shared parameters and their checks."""
 
     def __init__(
         self,
@@ -443,6 +436,18 @@ class Mtpi2(IntervalDesign):
 
     def options(self) -> dict[str, Any]:
         return {**self._common_options(), "eps1": self.eps1, "eps2": self.eps2}
+
+
+class Mtpi2(_EquivalenceIntervalDesign):
+    """mTPI-2 (Guo et al. 2017) as in R `escalation` 0.2.3 `mtpi2_selector` (``dose-escalation.md`` 5).
+
+    Posterior Beta(1 + y, 1 + n - y); the unit probability mass (mass / truncated width) of the intervals
+    tiling [0, 1] around the equivalence interval [target - eps1, target + eps2]; E, S or D as the
+    interval of largest UPM lies below, is, or lies above the EI (ties: the lower interval). DU when
+    P(p > target) > `cutoff_eliminate` (xi) and n >= `exclusion_min_n` (default 3 [P]; 0 = `escalation`).
+    """
+
+    name = "mtpi2"
 
     @cached_property
     def intervals(self) -> tuple[np.ndarray, int]:
@@ -463,7 +468,7 @@ class Mtpi2(IntervalDesign):
         return Decision.DEESCALATE
 
 
-class I3plus3(IntervalDesign):
+class I3plus3(_EquivalenceIntervalDesign):
     """i3+3 (Liu, Wang & Ji 2020) as in R `FIND` `get_decision_i3plus3` (``dose-escalation.md`` 6).
 
     y/n below the EI: E; inside [target - eps1, target + eps2] (inclusive): S; above: S if (y - 1)/n is below
@@ -471,31 +476,6 @@ class I3plus3(IntervalDesign):
     """
 
     name = "i3+3"
-
-    def __init__(
-        self,
-        n_doses: int,
-        target: float,
-        *,
-        eps1: float = 0.05,
-        eps2: float = 0.05,
-        cohort_size: int = 3,
-        start_dose: int = 1,
-        cutoff_eliminate: float = 0.95,
-        exclusion_min_n: int = 3,
-    ) -> None:
-        self.n_doses = check_n_doses(n_doses)
-        self.target = check_target(target)
-        _check_eps(self.target, eps1, eps2)
-        self.eps1, self.eps2 = eps1, eps2
-        self.cutoff_eliminate = _check_cutoff(cutoff_eliminate)
-        _check_cohort(cohort_size, start_dose, self.n_doses)
-        self.cohort_size = cohort_size
-        self.start_dose = start_dose
-        self.exclusion_min_n = exclusion_min_n
-
-    def options(self) -> dict[str, Any]:
-        return {**self._common_options(), "eps1": self.eps1, "eps2": self.eps2}
 
     def raw_decision(self, n: int, y: int) -> Decision:
         low = self.target_value - self.eps1
