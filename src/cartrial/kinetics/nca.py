@@ -42,6 +42,23 @@ BoolArray = npt.NDArray[np.bool_]
 PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
 PHOENIX_SOURCE = "Certara Phoenix WinNonlin 8.3 help, 'Lambda Z or Slope Estimation settings'"
 
+LAMBDA_Z_PARAMETERS: tuple[str, ...] = (
+    "lambda_z",
+    "half_life",
+    "r2",
+    "adj_r2",
+    "lambda_z_n",
+    "lambda_z_tfirst",
+    "lambda_z_tlast",
+    "span_ratio",
+    "clast_pred",
+    "aucinf_obs",
+    "aucinf_pred",
+    "auc_pct_extrap_obs",
+    "auc_pct_extrap_pred",
+)
+"""The parameters that need the terminal phase (blank with a reason when it cannot be estimated)."""
+
 PARAMETERS: tuple[str, ...] = (
     "cmax",
     "tmax",
@@ -50,38 +67,10 @@ PARAMETERS: tuple[str, ...] = (
     "auclast",
     "aucall",
     "aumclast",
-    "lambda_z",
-    "half_life",
-    "r2",
-    "adj_r2",
-    "lambda_z_n",
-    "lambda_z_tfirst",
-    "lambda_z_tlast",
-    "span_ratio",
-    "clast_pred",
-    "aucinf_obs",
-    "aucinf_pred",
-    "auc_pct_extrap_obs",
-    "auc_pct_extrap_pred",
+    *LAMBDA_Z_PARAMETERS,
     "persistence_days",
 )
 """Per-subject NCA parameters, in output order (interval AUC columns follow)."""
-
-LAMBDA_Z_PARAMETERS = (
-    "lambda_z",
-    "half_life",
-    "r2",
-    "adj_r2",
-    "lambda_z_n",
-    "lambda_z_tfirst",
-    "lambda_z_tlast",
-    "span_ratio",
-    "clast_pred",
-    "aucinf_obs",
-    "aucinf_pred",
-    "auc_pct_extrap_obs",
-    "auc_pct_extrap_pred",
-)
 
 
 class AucMethod(StrEnum):
