@@ -532,21 +532,7 @@ class TiteCrm(Crm):
         return {**super().options(), "window_days": self.window_days, "scheme": self.scheme}
 
     def _copy(self, **changes: Any) -> Crm:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "method": self.method,
-            "prior_var": self.prior_var,
-            "ptox": self.ptox,
-            "integration": self.integration,
-            "conf_level": self.conf_level,
-            "cohort_size": self.cohort_size,
-            "start_dose": self.start_dose,
-            "intercept": self.intercept,
-            "window_days": self.window_days,
-            "scheme": self.scheme,
-        }
-        kwargs.update(changes)
-        return TiteCrm(list(self.skeleton), self.target_value, **kwargs)
+        return super()._copy(**{"window_days": self.window_days, "scheme": self.scheme, **changes})
 
     def weights(self, outcomes: Outcomes) -> np.ndarray:
         """Likelihood weight per patient (section 8)."""
