@@ -16,7 +16,6 @@ Design (`data-standards.md` section 8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
@@ -113,7 +112,7 @@ _HASHED_FIELDS = AUDIT_COLUMNS[:-1]
 def _digest(values: list[Any]) -> str:
     # orjson writes a list of text, integers and nulls byte for byte as json.dumps(values,
     # separators=(",", ":"), ensure_ascii=False) does (tested), at a fraction of the cost
-    return hashlib.sha256(orjson.dumps(values)).hexdigest()
+    return sha256(orjson.dumps(values)).hexdigest()
 
 
 def row_digest(row: Mapping[Any, Any]) -> str:
