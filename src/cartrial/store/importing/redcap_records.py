@@ -116,9 +116,6 @@ def read_records(
                 allowed=record_id,
             )
         )
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    for column in duplicated:
-        problems.append(Problem("column appears more than once", file=name, field=column))
     owners = dictionary.column_owner()
     forms = set(dictionary.forms)
     status_columns: dict[str, str] = {}
