@@ -73,6 +73,24 @@ def test_dont_skip_doses() -> None:
     assert fit.admissible == (1, 2)
 
 
+def test_dont_skip_doses_restricts_the_final_mtd_by_default_and_dfcrm_option() -> None:
+    """dose-escalation.md section 10 invariant: an inadmissible level is never recommended as next dose
+    *or as MTD* (default `restrict_mtd=True`: after 1NNN the CRM's estimate, level 4, is two above the
+    highest admissible level 2, so the MTD is 2). `restrict_mtd=False` is R dfcrm's `crm()$mtd` and R
+    escalation: the MTD over every non-eliminated level, the same as without the rule."""
+    crm = Crm([0.02, 0.04, 0.06, 0.3, 0.5], 0.3)
+    history = parse_outcomes("1NNN", 5)
+    unrestricted = crm.fit(history).select_mtd().dose_level
+    assert unrestricted is not None and unrestricted > 2
+    assert with_behaviours(crm, DontSkipDoses()).fit(history).select_mtd().dose_level == 2
+    dfcrm_like = with_behaviours(crm, DontSkipDoses(restrict_mtd=False)).fit(history)
+    assert dfcrm_like.select_mtd().dose_level == unrestricted and dfcrm_like.next_dose == 2
+    tried_up_to_4 = parse_outcomes("1NNN 2NNN 3NNN 4NNN", 5)
+    assert with_behaviours(crm, DontSkipDoses()).fit(tried_up_to_4).select_mtd().dose_level == (
+        crm.fit(tried_up_to_4).select_mtd().dose_level
+    )
+
+
 def test_expansion_cohort_after_3plus3() -> None:
     """Expansion at a chosen dose after escalation ends; MTD from the escalation phase."""
     design = with_behaviours(ThreePlusThree(2, variant="escalation_only"), ExpansionCohort(6, 2))
@@ -121,6 +139,18 @@ def test_eliminated_never_recommended(cohorts: list[tuple[int, int]]) -> None:
         assert fit.next_dose not in fit.eliminated
     mtd = fit.select_mtd().dose_level
     assert mtd is None or mtd not in fit.eliminated
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(0, 3)), min_size=1, max_size=5))
+def test_crm_with_dont_skip_never_names_an_inadmissible_mtd(cohorts: list[tuple[int, int]]) -> None:
+    """Section 10 invariant for the model-based design: with dont_skip_doses (default `restrict_mtd`), the
+    final MTD is admissible, whatever the outcomes so far."""
+    text = " ".join(f"{lv}" + "T" * y + "N" * (3 - y) for lv, y in cohorts)
+    crm = Crm([0.02, 0.04, 0.06, 0.3, 0.5], 0.3, integration="grid")
+    fit = with_behaviours(crm, DontSkipDoses()).fit(parse_outcomes(text, 5))
+    mtd = fit.select_mtd().dose_level
+    assert mtd is None or mtd in fit.admissible
 
 
 def test_simulated_trials_never_select_eliminated_levels() -> None:

@@ -145,18 +145,29 @@ class StopWhenTooToxic(Behaviour):
 @dataclass(frozen=True)
 class DontSkipDoses(Behaviour):
     """Never more than one level above the highest level tried (`when_escalating`), and optionally never
-    more than one level below the current dose (`when_deescalating`)."""
+    more than one level below the current dose (`when_deescalating`).
+
+    `restrict_mtd` (default True): the final MTD is not a level this rule makes inadmissible either (a
+    model-based estimator may otherwise name an untried level two or more above the highest tried);
+    ``dose-escalation.md`` section 10 invariant "an eliminated or otherwise inadmissible level is never
+    recommended, as next dose or as MTD". False: the MTD is selected over every non-eliminated level, as
+    R `dfcrm` (`crm()$mtd`) and R `escalation` do.
+    """
 
     when_escalating: bool = True
     when_deescalating: bool = False
+    restrict_mtd: bool = True
     restricts_dose = True
+
+    def ceiling(self, design: Design, state: TrialState) -> np.ndarray:
+        """Per trial, the highest admissible level (0-based) under the escalation rule."""
+        return np.maximum(state.highest_tried() + 1, design.start_dose - 1)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         live = proposal.next_dose >= 0
         nxt = proposal.next_dose
         if self.when_escalating:
-            ceiling = np.maximum(state.highest_tried() + 1, design.start_dose - 1)
-            nxt = np.where(live, np.minimum(nxt, ceiling), nxt)
+            nxt = np.where(live, np.minimum(nxt, self.ceiling(design, state)), nxt)
         if self.when_deescalating:
             floor = np.maximum(state.dose - 1, 0)
             nxt = np.where(live & (state.dose >= 0), np.maximum(nxt, floor), nxt)
@@ -167,6 +178,7 @@ class DontSkipDoses(Behaviour):
             "behaviour": "dont_skip_doses",
             "when_escalating": self.when_escalating,
             "when_deescalating": self.when_deescalating,
+            "restrict_mtd": self.restrict_mtd,
         }
 
 
@@ -281,8 +293,7 @@ class BehavingDesign(Design):
         mask = self.inner.admissible_mask(state).copy()
         for behaviour in self.behaviours:
             if isinstance(behaviour, DontSkipDoses) and behaviour.when_escalating:
-                ceiling = np.maximum(state.highest_tried() + 1, self.start_dose - 1)
-                mask &= np.arange(self.n_doses)[None, :] <= ceiling[:, None]
+                mask &= np.arange(self.n_doses)[None, :] <= behaviour.ceiling(self, state)[:, None]
         return mask
 
     def step(self, state: TrialState, active: np.ndarray) -> Proposal:
@@ -297,7 +308,13 @@ class BehavingDesign(Design):
         return proposal
 
     def select_mtd_batch(self, state: TrialState) -> np.ndarray:
-        return self.inner.select_mtd_batch(state)
+        mtd = self.inner.select_mtd_batch(state)
+        for behaviour in self.behaviours:
+            if isinstance(behaviour, DontSkipDoses) and behaviour.when_escalating and behaviour.restrict_mtd:
+                # the estimators' distance to the target is unimodal in the level (toxicity increases with
+                # dose), so the best admissible level is the ceiling when the unrestricted choice lies above
+                mtd = np.where(mtd >= 0, np.minimum(mtd, behaviour.ceiling(self, state)), mtd)
+        return mtd
 
     def mtd_rule(self) -> str:
         return self.inner.mtd_rule()
