@@ -236,6 +236,26 @@ def test_dry_run_validates_and_writes_nothing(study_url: str) -> None:
     assert StudyService(study_url).table_counts() == before
 
 
+def test_the_grading_labs_flag_life_threatening_anemia_is_imported(study_url: str, tmp_path: Path) -> None:
+    """The grading template's optional `life_threatening_anemia` (CTCAE anaemia grade 4 is clinical;
+    toxicity-grading.md section 4) is stored since migration 0002; before, a filled cell refused the import
+    because the table had no column for it (issue 7: templates consistent with the grading templates)."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    rows = csv_rows(STUDY / "labs.csv")
+    with (folder / "labs.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, [*rows[0], "life_threatening_anemia"], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            flag = "true" if row is rows[2] else ""  # a haemoglobin result of CT-001
+            writer.writerow({**row, "life_threatening_anemia": flag})
+    shutil.copy(STUDY / "sites.csv", folder)
+    shutil.copy(STUDY / "subjects.csv", folder)
+    import_templates(study_url, folder, "admin")
+    stored = StudyService(study_url).find_records("admin", "lab_result", life_threatening_anemia=True)
+    assert [(r["subject_id"], r["analyte"]) for r in stored] == [(rows[2]["subject_id"], "hemoglobin")]
+
+
 def test_unknown_csv_and_unknown_column_are_errors(tmp_path: Path) -> None:
     """Nothing is silently skipped: a CSV that is not a form, and a column a form does not have, are errors
     naming the allowed values."""

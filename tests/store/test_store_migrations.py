@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from cartrial.errors import ConfigurationError
 from cartrial.store import StudyService, connect, upgrade
@@ -26,6 +26,27 @@ def test_upgrade_from_empty_creates_every_table_and_is_idempotent(db_url: str) -
     assert set(Base.metadata.tables) <= tables
     assert upgrade(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) == tables
+    engine.dispose()
+
+
+def test_upgrade_from_0001_adds_the_lab_flag_and_keeps_the_data(db_url: str) -> None:
+    """A database made by the first release (revision 0001) upgrades to head in place: migration 0002 adds
+    `lab_result.life_threatening_anemia` (blank for existing rows) and every stored row is kept; the service
+    refuses the old schema until then, naming `cartrial db upgrade` (issue 7: "same migrations")."""
+    engine = connect(db_url)
+    assert upgrade(engine, "0001") == "0001"
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO site (site_id, created_at, updated_at, version) VALUES ('S1', :t, :t, 1)"),
+            {"t": "2021-01-01 00:00:00.000000"},
+        )
+    with pytest.raises(ConfigurationError, match="db upgrade"):
+        StudyService(engine)
+    assert "life_threatening_anemia" not in {c["name"] for c in inspect(engine).get_columns("lab_result")}
+    assert upgrade(engine) == head_revision() != "0001"
+    assert "life_threatening_anemia" in {c["name"] for c in inspect(engine).get_columns("lab_result")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT site_id FROM site")).scalars().all() == ["S1"]
     engine.dispose()
 
 

@@ -412,6 +412,8 @@ class LabResult(StudyData, Base):
     lln: Mapped[float | None] = mapped_column(Float)
     uln: Mapped[float | None] = mapped_column(Float)
     laboratory: Mapped[str | None] = mapped_column(Text)
+    life_threatening_anemia: Mapped[bool | None]
+    """Anaemia with life-threatening consequences (clinical part of CTCAE anaemia grade 4); migration 0002."""
 
     __table_args__ = (UniqueConstraint("subject_id", "analyte", "collected_at", name="uq_lab_result"),)
 
