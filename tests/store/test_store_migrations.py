@@ -72,6 +72,8 @@ def test_sqlite_connection_settings(tmp_path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+        connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")  # the file is created now
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
     engine.dispose()
 
 

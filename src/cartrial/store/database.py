@@ -93,6 +93,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Take control of transactions from the sqlite3 module so that BEGIN IMMEDIATE can be issued.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # 16 KiB pages (SQLite's default is 4 KiB; applies only when the file is created): a million-row
+        # import runs ~9 % faster (fewer pages, WAL frames and B-tree splits; benchmarks/bench_store.py)
+        cursor.execute("PRAGMA page_size=16384")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
