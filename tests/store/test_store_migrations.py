@@ -50,6 +50,19 @@ def test_upgrade_from_0001_adds_the_lab_flag_and_keeps_the_data(db_url: str) -> 
     engine.dispose()
 
 
+def test_migrated_indexes_are_the_models_indexes(db_url: str) -> None:
+    """The migrations and the models agree on every named index (0003 dropped the single-column subject
+    indexes that the natural-key unique constraints, which start with subject_id, make redundant)."""
+    engine = connect(db_url)
+    upgrade(engine)
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        built = {i["name"] for i in inspector.get_indexes(table.name) if str(i["name"]).startswith("ix_")}
+        assert built == {str(i.name) for i in table.indexes}, table.name
+    assert "ix_lab_result_subject_id" not in {i["name"] for i in inspector.get_indexes("lab_result")}
+    engine.dispose()
+
+
 def test_service_refuses_an_uninitialised_database(db_url: str) -> None:
     """A database without the schema gives a clear message pointing to `cartrial db init`."""
     with pytest.raises(ConfigurationError, match="cartrial db init"):

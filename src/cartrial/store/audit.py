@@ -16,7 +16,7 @@ Design (`data-standards.md` section 8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any, NamedTuple, cast
@@ -52,6 +52,15 @@ def canonical_json(value: Any) -> str:
     orjson: this runs once per audited value, a million times in a large import."""
     try:
         return orjson.dumps(value, default=_json_default, option=_CANONICAL).decode()
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(str(exc)) from None
+
+
+def canonical_json_many(values: Iterable[Any]) -> list[str]:
+    """`canonical_json` of each value (the bulk path of an import: one call for a chunk of records)."""
+    dumps, option = orjson.dumps, _CANONICAL
+    try:
+        return [dumps(value, default=_json_default, option=option).decode() for value in values]
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
 
@@ -142,8 +151,10 @@ def read_head(connection: Connection) -> ChainHead:
     return ChainHead(int(last_id), str(last_hash))
 
 
-def append(connection: Connection, head: ChainHead, entries: Iterable[AuditEntry]) -> int:
+def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[Any]]) -> int:
     """Seal `entries` onto the chain after `head` (updated in place) and insert them; returns the count.
+
+    Each entry is an `AuditEntry` or a plain tuple of the same fields in the same order (the bulk path).
 
     On SQLite the rows go straight to the driver's executemany (values already in SQLAlchemy's storage
     format), which is what makes auditing a million-row import affordable."""
@@ -157,20 +168,21 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[AuditEntry
     stamp_text = stamp_stored = ""
     for entry in entries:
         last_id += 1
-        if entry.recorded_at is not stamp:  # bulk writes share one timestamp object: format it once
-            stamp = entry.recorded_at
+        recorded_at = entry[0]
+        if recorded_at is not stamp:  # bulk writes share one timestamp object: format it once
+            stamp = recorded_at
             stamp_text = format_timestamp(stamp)
             stamp_stored = sqlite_timestamp(stamp) if sqlite else stamp_text
-        # an AuditEntry's fields after `recorded_at` are the hashed columns after it, in order
-        values: list[Any] = [last_id, stamp_text, *entry[1:], last_hash]
-        last_hash = sha256(orjson.dumps(values)).hexdigest()  # = _digest(values), inlined: hot loop
-        values.append(last_hash)
+        # an entry's fields after `recorded_at` are the hashed columns after it, in order (AuditEntry)
+        fields = entry[1:]
+        row_hash = sha256(orjson.dumps((last_id, stamp_text, *fields, last_hash))).hexdigest()  # = _digest
         if sqlite:
-            values[1] = stamp_stored
-            batch.append(tuple(values))
+            batch.append((last_id, stamp_stored, *fields, last_hash, row_hash))
         else:
-            values[1] = entry.recorded_at
-            batch.append(dict(zip(AUDIT_COLUMNS, values, strict=True)))
+            batch.append(
+                dict(zip(AUDIT_COLUMNS, (last_id, recorded_at, *fields, last_hash, row_hash), strict=True))
+            )
+        last_hash = row_hash
         count += 1
         if len(batch) >= AUDIT_INSERT_CHUNK:
             _insert(connection, table, sql, batch, sqlite)

@@ -121,7 +121,10 @@ class StudyData(Timestamped):
 
 
 def _subject_fk() -> Mapped[str]:
-    return mapped_column(String(40), ForeignKey("subject.subject_id"), nullable=False, index=True)
+    """The subject of a study-data record. Not indexed on its own: every table using it has a natural-key
+    unique constraint that starts with `subject_id`, whose index serves subject lookups (migration 0003
+    dropped the redundant single-column indexes, one B-tree less to maintain per inserted row)."""
+    return mapped_column(String(40), ForeignKey("subject.subject_id"), nullable=False)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ class Transaction:
     reason: str | None
     lock: LockInfo | None
     _head: audit_chain.ChainHead
-    _pending: list[AuditEntry] = field(default_factory=list)
+    _pending: list[Sequence[Any]] = field(default_factory=list)
+    """Queued audit rows: `AuditEntry`s, or plain tuples of its fields in order (bulk inserts)."""
     audit_rows_written: int = 0
     _new_table_keys: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
     """Per table that was empty when this transaction first upserted into it: the key columns used and
@@ -197,26 +198,24 @@ class Transaction:
     ) -> None:
         """Queue the audit rows of consecutive new records (ids from `first_id`): one row each, the record
         as JSON, the transaction's reason (bulk form of `audit`)."""
-        username, role, reason, source = self.actor.username, self.actor.role, self.reason, self.source
-        field_name = audit_chain.INSERT_FIELD
+        n = len(records_json)
+        # plain tuples in AuditEntry's field order, built by zip (a million rows in a large import)
         self._pending.extend(
-            AuditEntry(
-                recorded_at,
-                username,
-                role,
-                "insert",
-                table_name,
-                record_id,
-                subject,
-                field_name,
-                None,
-                record_json,
-                reason,
-                source,
-                __version__,
-            )
-            for record_id, subject, record_json in zip(
-                range(first_id, first_id + len(records_json)), subjects, records_json, strict=True
+            zip(
+                repeat(recorded_at, n),
+                repeat(self.actor.username, n),
+                repeat(self.actor.role, n),
+                repeat("insert", n),
+                repeat(table_name, n),
+                range(first_id, first_id + n),
+                subjects,
+                repeat(audit_chain.INSERT_FIELD, n),
+                repeat(None, n),
+                records_json,
+                repeat(self.reason, n),
+                repeat(self.source, n),
+                repeat(__version__, n),
+                strict=True,
             )
         )
         if len(self._pending) >= 50_000:
@@ -955,7 +954,13 @@ class StudyService:
         subjects = (
             [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
         )
-        tx.audit_inserts(table_name, first_id, subjects, [_record_json(record) for record in records], now)
+        masked = any(name in MASKED_COLUMNS for name in data_names)
+        records_json = (
+            [_record_json(record) for record in records]
+            if masked
+            else audit_chain.canonical_json_many(records)
+        )
+        tx.audit_inserts(table_name, first_id, subjects, records_json, now)
 
     def _refuse_locked(
         self,
