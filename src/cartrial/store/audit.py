@@ -50,10 +50,7 @@ def canonical_json(value: Any) -> str:
     offset would be kept as written); floats their shortest round-trip decimal (``0.00001``, ``1e+16``);
     non-finite floats ``null`` (study data never holds them: the readers refuse them). Serialised by
     orjson: this runs once per audited value, a million times in a large import."""
-    try:
-        return orjson.dumps(value, default=_json_default, option=_CANONICAL).decode()
-    except orjson.JSONEncodeError as exc:
-        raise TypeError(str(exc)) from None
+    return canonical_json_many((value,))[0]
 
 
 def canonical_json_many(values: Iterable[Any]) -> list[str]:
@@ -118,7 +115,7 @@ AUDIT_COLUMNS = (
 _HASHED_FIELDS = AUDIT_COLUMNS[:-1]
 
 
-def _digest(values: list[Any]) -> str:
+def _digest(values: Sequence[Any]) -> str:
     # orjson writes a list of text, integers and nulls byte for byte as json.dumps(values,
     # separators=(",", ":"), ensure_ascii=False) does (tested), at a fraction of the cost
     return sha256(orjson.dumps(values)).hexdigest()
@@ -175,7 +172,7 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
             stamp_stored = sqlite_timestamp(stamp) if sqlite else stamp_text
         # an entry's fields after `recorded_at` are the hashed columns after it, in order (AuditEntry)
         fields = entry[1:]
-        row_hash = sha256(orjson.dumps((last_id, stamp_text, *fields, last_hash))).hexdigest()  # = _digest
+        row_hash = _digest((last_id, stamp_text, *fields, last_hash))
         if sqlite:
             batch.append((last_id, stamp_stored, *fields, last_hash, row_hash))
         else:

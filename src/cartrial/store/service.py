@@ -374,23 +374,15 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
     return sql, names, conversions
 
 
-def _tuple_getter(positions: Sequence[int]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function returning the items at `positions` of a sequence as a tuple (also for 0 or 1 item)."""
-    if len(positions) > 1:
-        return operator.itemgetter(*positions)
-    if positions:
-        only = positions[0]
+def _tuple_getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the given items (positions or keys) of a row as a tuple, also for 0 or 1 item
+    (itemgetter: this runs for every row of a large import)."""
+    if len(items) > 1:
+        return operator.itemgetter(*items)
+    if items:
+        only = items[0]
         return lambda row: (row[only],)
     return lambda row: ()
-
-
-def _key_tuples(rows: Sequence[RowLike], keys: Sequence[str]) -> list[tuple[Any, ...]]:
-    """The natural key of each row as a tuple (itemgetter: this runs for every row of a large import)."""
-    if not keys:
-        return [()] * len(rows)
-    if len(keys) == 1:
-        return [(value,) for value in map(operator.itemgetter(keys[0]), rows)]
-    return list(map(operator.itemgetter(*keys), rows))
 
 
 def _convert_column(values: list[Any], convert: Any) -> list[Any]:
@@ -770,10 +762,11 @@ class StudyService:
         inserts: list[dict[str, Any]] = []
         updates: list[tuple[RowLike, dict[str, Any]]] = []
         unchanged = 0
+        key_of = _tuple_getter(keys)
         candidates: list[dict[str, Any]] = []
         chunk_keys: list[tuple[Any, ...]] = []
         if known is not None:
-            chunk_keys = _key_tuples(chunk, keys)
+            chunk_keys = list(map(key_of, chunk))
             for row, key in zip(chunk, chunk_keys, strict=True):
                 (candidates if key in known else inserts).append(row)
         elif self.backend == "sqlite":
@@ -782,13 +775,12 @@ class StudyService:
             candidates = list(chunk)
         if candidates:
             key_cols = [columns[k] for k in keys]
-            wanted = [tuple(row[k] for k in keys) for row in candidates]
+            wanted = list(map(key_of, candidates))
             condition = (
                 key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
             )
             existing = {
-                tuple(row[k] for k in keys): row
-                for row in tx.connection.execute(select(table).where(condition)).mappings()
+                key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
             }
             for row, key in zip(candidates, wanted, strict=True):
                 current = existing.get(key)
@@ -830,7 +822,7 @@ class StudyService:
         if inserts:
             self._insert_rows(tx, model, table_name, inserts, ids)
             if known is not None:
-                known.update(chunk_keys if len(inserts) == len(chunk) else _key_tuples(inserts, keys))
+                known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
         for stored, changes in updates:
             self._apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
         return UpsertResult(len(inserts), len(updates), unchanged)
@@ -954,12 +946,10 @@ class StudyService:
         subjects = (
             [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
         )
-        masked = any(name in MASKED_COLUMNS for name in data_names)
-        records_json = (
-            [_record_json(record) for record in records]
-            if masked
-            else audit_chain.canonical_json_many(records)
-        )
+        if MASKED_COLUMNS.isdisjoint(data_names):
+            records_json = audit_chain.canonical_json_many(records)
+        else:
+            records_json = [_record_json(record) for record in records]
         tx.audit_inserts(table_name, first_id, subjects, records_json, now)
 
     def _refuse_locked(
