@@ -13,7 +13,7 @@ from rich.console import Console
 
 from cartrial import __version__
 from cartrial.commands import AREAS
-from cartrial.demo import DemoContext, repository_root
+from cartrial.demo import DemoContext, repository_root, run_demo
 from cartrial.errors import CartrialError, InputError, Problem
 
 app = typer.Typer(
@@ -66,8 +66,7 @@ def demo(
         raise InputError(
             Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(out), field="--out")
         ) from None
-    for area in AREAS:
-        area.demo(ctx)
+    run_demo(ctx)
     console.print(f"[bold green]demo complete[/]: results in {out}/")
 
 

@@ -1,10 +1,7 @@
-"""Reading and writing the CSV files of the batch commands, with column-wise validation.
+"""Reading and writing the CSV files of the command line: file checks, located read errors, CSV/JSON
+output written atomically.
 
-Every validator takes a DataFrame of strings (as read by `read_csv`), checks one column for all rows at
-once, appends a located `Problem` for each bad row to a `RowProblems` collection, and returns the parsed
-column (NaN / None where the value was bad or blank). Commands then either fail listing every problem
-(the default) or, with ``--keep-going``, process the good rows and write an ``error`` column for the bad
-ones: no row is ever dropped silently.
+The column validators the engines use on the frames read here live in `cartrial.columns` (no I/O there).
 """
 
 from __future__ import annotations
@@ -18,77 +15,16 @@ import re
 import sys
 import tempfile
 import warnings
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
-
-FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
-
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
-
-
-class RowProblems:
-    """Problems found in one CSV file, keyed by spreadsheet row number."""
-
-    def __init__(self, file: str | Path) -> None:
-        self.file = str(file)
-        self.by_row: dict[int, list[Problem]] = defaultdict(list)
-        self.file_level: list[Problem] = []
-
-    def add(
-        self,
-        index: int | np.integer,
-        column: str | None,
-        value: Any,
-        message: str,
-        allowed: str | None = None,
-    ) -> None:
-        """Record a problem for the data row at 0-based position `index`."""
-        row = int(index) + FIRST_DATA_ROW
-        self.by_row[row].append(
-            Problem(message, file=self.file, row=row, field=column, value=value, allowed=allowed)
-        )
-
-    def add_file_problem(self, message: str, field: str | None = None, allowed: str | None = None) -> None:
-        self.file_level.append(Problem(message, file=self.file, field=field, allowed=allowed))
-
-    def __bool__(self) -> bool:
-        return bool(self.by_row) or bool(self.file_level)
-
-    def all(self) -> list[Problem]:
-        return [*self.file_level, *(p for row in sorted(self.by_row) for p in self.by_row[row])]
-
-    def bad_mask(self, n_rows: int) -> np.ndarray:
-        mask = np.zeros(n_rows, dtype=bool)
-        for row in self.by_row:
-            mask[row - FIRST_DATA_ROW] = True
-        return mask
-
-    def error_column(self, n_rows: int) -> list[str]:
-        """One text per data row: the problems of that row joined with '; ', or '' for a good row."""
-        texts = [""] * n_rows
-        for row, problems in self.by_row.items():
-            texts[row - FIRST_DATA_ROW] = "; ".join(
-                f"{p.field}: {p.message}"
-                + (f" (got {p.value!r})" if p.value is not None else "")
-                + (f"; allowed: {p.allowed}" if p.allowed else "")
-                for p in problems
-            )
-        return texts
-
-    def raise_if_any(self, keep_going: bool = False) -> None:
-        """Raise an InputError listing every problem, unless `keep_going` and all problems are per-row."""
-        if self.file_level or (self.by_row and not keep_going):
-            problems = self.all()
-            raise InputError(problems, header=f"{self.file}: {len(problems)} problem(s); nothing was written")
 
 
 def read_csv(
@@ -280,172 +216,21 @@ def _delimiter_hint(header: list[str], known: set[str]) -> str:
     return ""
 
 
-def _cells(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame.columns:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    return frame[column]
-
-
-def parse_float(
-    frame: pd.DataFrame,
-    column: str,
-    problems: RowProblems,
-    *,
-    required: bool = True,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    exclusive_minimum: bool = False,
-    unit: str = "",
-) -> np.ndarray:
-    """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems."""
-    cells = _cells(frame, column)
-    values = pd.to_numeric(cells.mask(cells == ""), errors="coerce").to_numpy(dtype=float)
-    blank = (cells == "").to_numpy()
-    bounds = _bounds_text(minimum, maximum, exclusive_minimum, unit)
-    for i in np.flatnonzero(np.isnan(values) & ~blank):
-        problems.add(i, column, cells.iat[i], "not a number", bounds)
-    for i in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values)):
-        problems.add(i, column, cells.iat[i], "not a finite number", bounds)
-        values[i] = np.nan
-    if required:
-        for i in np.flatnonzero(blank):
-            problems.add(i, column, "", "value is required", bounds)
-    with np.errstate(invalid="ignore"):
-        low = np.zeros(len(values), dtype=bool)
-        if minimum is not None:
-            low = values <= minimum if exclusive_minimum else values < minimum
-        high = values > maximum if maximum is not None else np.zeros(len(values), dtype=bool)
-    for i in np.flatnonzero(low | high):
-        problems.add(i, column, cells.iat[i], "out of range", bounds)
-        values[i] = np.nan
-    return values
-
-
-def parse_int(
-    frame: pd.DataFrame,
-    column: str,
-    problems: RowProblems,
-    *,
-    required: bool = True,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> np.ndarray:
-    """Parse a whole-number column into float64 (NaN for blank or bad), checking range and integrality."""
-    values = parse_float(frame, column, problems, required=required, minimum=minimum, maximum=maximum)
-    cells = _cells(frame, column)
-    fractional = np.isfinite(values) & (values != np.round(values))
-    for i in np.flatnonzero(fractional):
-        problems.add(i, column, cells.iat[i], "not a whole number", _bounds_text(minimum, maximum, False, ""))
-        values[i] = np.nan
-    return values
-
-
-def parse_bool(
-    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True, default: bool = False
-) -> np.ndarray:
-    """Parse true/false (also yes/no, 1/0); blank is `default` unless `required`."""
-    cells = _cells(frame, column).str.lower()
-    out = np.full(len(cells), default, dtype=bool)
-    is_true = cells.isin(TRUE_WORDS).to_numpy()
-    is_false = cells.isin(FALSE_WORDS).to_numpy()
-    blank = (cells == "").to_numpy()
-    out[is_true] = True
-    out[is_false] = False
-    allowed = "true or false (also yes/no, 1/0)"
-    for i in np.flatnonzero(~(is_true | is_false | blank)):
-        problems.add(i, column, frame[column].iat[i], "not true or false", allowed)
-    if required and column in frame.columns:
-        for i in np.flatnonzero(blank):
-            problems.add(i, column, "", "value is required", allowed)
-    elif required:
-        problems.add_file_problem("required column is missing", field=column, allowed=allowed)
-    return out
-
-
-def parse_choice(
-    frame: pd.DataFrame,
-    column: str,
-    choices: Iterable[str],
-    problems: RowProblems,
-    *,
-    required: bool = True,
-    default: str | None = None,
-) -> np.ndarray:
-    """Parse a categorical column (case-insensitive) into an object array of the canonical choice strings."""
-    allowed_list = list(choices)
-    canonical = {c.lower(): c for c in allowed_list}
-    cells = _cells(frame, column)
-    out = np.empty(len(cells), dtype=object)
-    allowed = " | ".join(allowed_list)
-    for i, cell in enumerate(cells):
-        if cell == "":
-            out[i] = default
-            if required and default is None:
-                problems.add(i, column, "", "value is required", allowed)
-            continue
-        value = canonical.get(cell.lower())
-        if value is None:
-            problems.add(i, column, cell, "unknown category", allowed)
-        out[i] = value
-    return out
-
-
-def parse_datetime(
-    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
-) -> list[datetime | None]:
-    """Parse ISO 8601 dates or date-times to timezone-aware UTC; a value without offset is taken as UTC."""
-    out: list[datetime | None] = []
-    allowed = "ISO 8601 date or date-time, e.g. 2021-03-04 or 2021-03-04T08:30:00Z"
-    for i, cell in enumerate(_cells(frame, column)):
-        if cell == "":
-            if required:
-                problems.add(i, column, "", "value is required", allowed)
-            out.append(None)
-            continue
-        try:
-            moment = datetime.fromisoformat(cell.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            problems.add(i, column, cell, "not an ISO 8601 date or date-time", allowed)
-            out.append(None)
-            continue
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        out.append(moment.astimezone(UTC))
-    return out
-
-
-def parse_text(
-    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
-) -> np.ndarray:
-    """A free-text column (for example subject_id); blank is a problem when `required`."""
-    cells = _cells(frame, column)
-    if required:
-        for i in np.flatnonzero((cells == "").to_numpy()):
-            problems.add(i, column, "", "value is required", "any non-blank text")
-    return cells.to_numpy(dtype=object)
-
-
-def _bounds_text(minimum: float | None, maximum: float | None, exclusive_minimum: bool, unit: str) -> str:
-    unit_text = f" {unit}" if unit else ""
-    if minimum is not None and maximum is not None:
-        low = ">" if exclusive_minimum else "≥"
-        return f"a number {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
-    if minimum is not None:
-        return f"a number {'>' if exclusive_minimum else '≥'} {minimum:g}{unit_text}"
-    if maximum is not None:
-        return f"a number ≤ {maximum:g}{unit_text}"
-    return f"a number{unit_text}"
-
-
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    """A JSON-ready form of one value: non-finite numbers become null, numpy scalars Python numbers,
+    date-times and dates ISO 8601 text, containers converted element by element."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, np.generic):
         return _jsonable(value.item())
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return None if value is pd.NaT else value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
     return value
 
 
@@ -455,7 +240,9 @@ def to_json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def dumps_json(payload: Any) -> str:
-    return json.dumps(payload, indent=2, default=_jsonable, ensure_ascii=False, allow_nan=False)
+    """Indented JSON of `payload`; every non-finite number (NaN, ±inf) is written as null, never as the
+    invalid tokens NaN/Infinity."""
+    return json.dumps(_jsonable(payload), indent=2, default=_jsonable, ensure_ascii=False, allow_nan=False)
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cartrial.columns import RowProblems
 from cartrial.grading import (
     CrsOptions,
     EpisodeOptions,
@@ -25,7 +26,6 @@ from cartrial.grading import (
 )
 from cartrial.grading.tables import TherapyRecord
 from cartrial.protocol.dlt import DltRule, ToxicityCategory
-from cartrial.tabular import RowProblems
 
 INFUSED = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)
 INFUSIONS = {"S1": INFUSED}

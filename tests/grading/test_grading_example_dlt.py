@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cartrial.columns import RowProblems
 from cartrial.escalation.dlt import assess_dlt
 from cartrial.grading import (
     crs_episodes,
@@ -29,7 +30,7 @@ from cartrial.grading import (
 )
 from cartrial.protocol.dlt import GradedEvent, ToxicityCategory
 from cartrial.protocol.model import load_protocol
-from cartrial.tabular import RowProblems, read_csv
+from cartrial.tabular import read_csv
 
 
 def _example_events(study: Path) -> tuple[list[GradedEvent], dict[str, object]]:

@@ -7,10 +7,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cartrial.columns import RowProblems
 from cartrial.commands.grading_commands import grade_crs_frame, grade_icans_frame, grade_labs_frame
 from cartrial.grading import CrsOptions
 from cartrial.grading.tables import CRS_OPTIONAL, CRS_REQUIRED, ICANS_OPTIONAL, ICANS_REQUIRED, LABS_REQUIRED
-from cartrial.tabular import RowProblems
 
 CELL = st.sampled_from(
     [

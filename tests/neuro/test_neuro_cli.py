@@ -16,11 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cartrial.cli import app
+from cartrial.columns import RowProblems
 from cartrial.errors import CartrialError
 from cartrial.neuro.relapses import merge_attacks
 from cartrial.neuro.tables import parse_relapse_table
 from cartrial.protocol.calendar import count_events_in_window
-from cartrial.tabular import RowProblems, read_csv
+from cartrial.tabular import read_csv
 
 runner = CliRunner()
 

@@ -19,6 +19,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from cartrial.columns import RowProblems
 from cartrial.demo import DemoContext
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import (
@@ -75,7 +76,7 @@ from cartrial.grading.tables import (
     parse_labs_frame,
     parse_therapies_frame,
 )
-from cartrial.tabular import RowProblems, emit_table, read_csv, write_atomic
+from cartrial.tabular import emit_table, read_csv, write_atomic
 
 grade_app = typer.Typer(
     help="Grade toxicity from observation forms: ASTCT CRS/ICANS, CTCAE haematology, ICAHT, episodes.",

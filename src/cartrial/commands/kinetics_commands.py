@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from cartrial.columns import RowProblems, parse_bool, parse_float, parse_text
 from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.kinetics import (
@@ -33,17 +34,7 @@ from cartrial.kinetics import (
     stein2019_concentration,
 )
 from cartrial.kinetics.synthetic import PK_NOMINAL_DAYS, stein_parameters_for_example
-from cartrial.tabular import (
-    RowProblems,
-    dumps_json,
-    emit_table,
-    parse_bool,
-    parse_float,
-    parse_text,
-    read_csv,
-    to_json_records,
-    write_atomic,
-)
+from cartrial.tabular import dumps_json, emit_table, read_csv, to_json_records, write_atomic
 
 kinetics_app = typer.Typer(
     help="Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cartrial.columns import RowProblems
 from cartrial.demo import DemoContext
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
@@ -88,7 +89,7 @@ from cartrial.neuro.visual_acuity import (
     format_snellen,
     visual_fs_from_acuity,
 )
-from cartrial.tabular import RowProblems, dumps_json, emit_table, read_csv, to_json_records, write_atomic
+from cartrial.tabular import dumps_json, emit_table, read_csv, to_json_records, write_atomic
 
 score_app = typer.Typer(
     help="Score neurological forms: EDSS, visual acuity, OSIS, walking/bladder/vision responders.",
@@ -694,7 +695,7 @@ def _last_assessments(paths: list[Path], cutoff: date | None) -> dict[str, date]
     for path in paths:
         frame = read_csv(path, required=["subject_id", "assessed_at"])
         problems = RowProblems(path)
-        from cartrial.tabular import parse_datetime, parse_text
+        from cartrial.columns import parse_datetime, parse_text
 
         subjects = parse_text(frame, "subject_id", problems)
         moments = parse_datetime(frame, "assessed_at", problems)

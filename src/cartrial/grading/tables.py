@@ -16,6 +16,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.columns import (
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_datetime,
+    parse_float,
+    parse_int,
+    parse_text,
+)
 from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
 from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
 from cartrial.grading.icans import (
@@ -25,15 +34,6 @@ from cartrial.grading.icans import (
     MOTOR_FINDINGS,
     SEIZURE_TYPES,
     Consciousness,
-)
-from cartrial.tabular import (
-    RowProblems,
-    parse_bool,
-    parse_choice,
-    parse_datetime,
-    parse_float,
-    parse_int,
-    parse_text,
 )
 
 TEMPERATURE_RANGE_C = (30.0, 45.0)

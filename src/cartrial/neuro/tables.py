@@ -18,6 +18,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.columns import (
+    FIRST_DATA_ROW,
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_datetime,
+    parse_float,
+    parse_int,
+    parse_text,
+)
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
 from cartrial.neuro.edss_scale import (
@@ -37,16 +47,6 @@ from cartrial.neuro.visual_acuity import (
     OffChartConvention,
     VisualAcuity,
     parse_acuity,
-)
-from cartrial.tabular import (
-    FIRST_DATA_ROW,
-    RowProblems,
-    parse_bool,
-    parse_choice,
-    parse_datetime,
-    parse_float,
-    parse_int,
-    parse_text,
 )
 
 EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
-from cartrial.tabular import FIRST_DATA_ROW, read_csv
+from cartrial.tabular import read_csv
 
 DICTIONARY_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name",

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, FieldSpec
-from cartrial.tabular import FIRST_DATA_ROW, read_csv
+from cartrial.tabular import read_csv
 
 EVENT_COLUMN = "redcap_event_name"
 REPEAT_INSTRUMENT_COLUMN = "redcap_repeat_instrument"

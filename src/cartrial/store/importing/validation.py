@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.columns import FIRST_DATA_ROW, RowProblems, parse_bool, parse_float, parse_int
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store.importing.forms import ColumnKind, FormColumn, FormSpec
-from cartrial.tabular import FIRST_DATA_ROW, RowProblems, parse_bool, parse_float, parse_int
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")

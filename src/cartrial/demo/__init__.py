@@ -1,4 +1,9 @@
-"""`cartrial demo`: every capability on the shipped example data, results under `demo-output/`."""
+"""`cartrial demo`: every capability on the shipped example data, results under `demo-output/`.
+
+One module per area (`cartrial.demo.protocol`, `.grading`, ...), each with `run(ctx)`, called in the order of
+`STEPS`. A step calls the engines' public functions (the same ones a notebook uses) and prints what a person
+would want to see; it holds no scientific rule of its own.
+"""
 
 from __future__ import annotations
 
@@ -33,3 +38,15 @@ def repository_root() -> Path:
         "cannot find the shipped examples (examples/ct103a-nmosd); run `cartrial demo` from the cartrial "
         "source checkout or pass --examples DIR"
     )
+
+
+STEPS: tuple[str, ...] = ("protocol", "grading", "neuro", "escalation", "kinetics", "importing", "store")
+"""The demo steps, in the order they run: module names under `cartrial.demo`."""
+
+
+def run_demo(ctx: DemoContext) -> None:
+    """Run every demo step in order."""
+    import importlib
+
+    for step in STEPS:
+        importlib.import_module(f"cartrial.demo.{step}").run(ctx)

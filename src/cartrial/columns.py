@@ -1,0 +1,290 @@
+"""Column validators for the engines: plain DataFrames in, parsed numpy columns and located problems out.
+
+Every validator checks one column for all rows at once, appends a located `Problem` for each bad row to a
+`RowProblems` collection, and returns the parsed column (NaN / None where the value was bad or blank).
+Frames may hold strings (as read from a CSV file by `cartrial.tabular.read_csv`) or ordinary Python / pandas
+values: numbers, booleans, datetimes, dates, None and NaN are accepted and converted to the same text a
+CSV cell would hold (`text_cells`), so a frame built in a notebook and the same data read from a file give
+identical results and identical row numbers. Row numbers are spreadsheet rows (header = row 1, first data
+row = row 2), counted by position, whatever the frame's index.
+
+No file or terminal I/O lives here (that is `cartrial.tabular`, used by the command line).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.errors import InputError, Problem
+
+FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
+
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+
+
+class RowProblems:
+    """Problems found in one CSV file, keyed by spreadsheet row number."""
+
+    def __init__(self, file: str | Path) -> None:
+        self.file = str(file)
+        self.by_row: dict[int, list[Problem]] = defaultdict(list)
+        self.file_level: list[Problem] = []
+
+    def add(
+        self,
+        index: int | np.integer,
+        column: str | None,
+        value: Any,
+        message: str,
+        allowed: str | None = None,
+    ) -> None:
+        """Record a problem for the data row at 0-based position `index`."""
+        row = int(index) + FIRST_DATA_ROW
+        self.by_row[row].append(
+            Problem(message, file=self.file, row=row, field=column, value=value, allowed=allowed)
+        )
+
+    def add_file_problem(self, message: str, field: str | None = None, allowed: str | None = None) -> None:
+        self.file_level.append(Problem(message, file=self.file, field=field, allowed=allowed))
+
+    def __bool__(self) -> bool:
+        return bool(self.by_row) or bool(self.file_level)
+
+    def all(self) -> list[Problem]:
+        return [*self.file_level, *(p for row in sorted(self.by_row) for p in self.by_row[row])]
+
+    def bad_mask(self, n_rows: int) -> np.ndarray:
+        mask = np.zeros(n_rows, dtype=bool)
+        for row in self.by_row:
+            mask[row - FIRST_DATA_ROW] = True
+        return mask
+
+    def error_column(self, n_rows: int) -> list[str]:
+        """One text per data row: the problems of that row joined with '; ', or '' for a good row."""
+        texts = [""] * n_rows
+        for row, problems in self.by_row.items():
+            texts[row - FIRST_DATA_ROW] = "; ".join(
+                f"{p.field}: {p.message}"
+                + (f" (got {p.value!r})" if p.value is not None else "")
+                + (f"; allowed: {p.allowed}" if p.allowed else "")
+                for p in problems
+            )
+        return texts
+
+    def raise_if_any(self, keep_going: bool = False) -> None:
+        """Raise an InputError listing every problem, unless `keep_going` and all problems are per-row."""
+        if self.file_level or (self.by_row and not keep_going):
+            problems = self.all()
+            raise InputError(problems, header=f"{self.file}: {len(problems)} problem(s); nothing was written")
+
+
+def _text(value: Any) -> str:
+    """The CSV text of one cell value (see `text_cells`)."""
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else pd.Timestamp(value).isoformat()
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip()
+
+
+def text_cells(cells: pd.Series) -> pd.Series:
+    """A column as CSV text: strings kept, NaN/None/NaT blank, booleans ``true``/``false``, numbers in their
+    shortest round-trip form, datetimes and dates in ISO 8601. A column of strings is returned unchanged
+    (the fast path for frames read from CSV)."""
+    if cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=False) in ("string", "empty"):
+        return cells
+    return pd.Series([_text(v) for v in cells.tolist()], index=cells.index, dtype=object)
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column of `frame` as CSV text (`text_cells`), positions and column names kept."""
+    if all(
+        frame[c].dtype == object and pd.api.types.infer_dtype(frame[c], skipna=False) in ("string", "empty")
+        for c in frame.columns
+    ):
+        return frame
+    return pd.DataFrame({c: text_cells(frame[c]) for c in frame.columns}, index=frame.index)
+
+
+def _cells(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return text_cells(frame[column])
+
+
+def parse_float(
+    frame: pd.DataFrame,
+    column: str,
+    problems: RowProblems,
+    *,
+    required: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+    unit: str = "",
+) -> np.ndarray:
+    """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems."""
+    cells = _cells(frame, column)
+    values = pd.to_numeric(cells.mask(cells == ""), errors="coerce").to_numpy(dtype=float)
+    blank = (cells == "").to_numpy()
+    bounds = _bounds_text(minimum, maximum, exclusive_minimum, unit)
+    for i in np.flatnonzero(np.isnan(values) & ~blank):
+        problems.add(i, column, cells.iat[i], "not a number", bounds)
+    for i in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values)):
+        problems.add(i, column, cells.iat[i], "not a finite number", bounds)
+        values[i] = np.nan
+    if required:
+        for i in np.flatnonzero(blank):
+            problems.add(i, column, "", "value is required", bounds)
+    with np.errstate(invalid="ignore"):
+        low = np.zeros(len(values), dtype=bool)
+        if minimum is not None:
+            low = values <= minimum if exclusive_minimum else values < minimum
+        high = values > maximum if maximum is not None else np.zeros(len(values), dtype=bool)
+    for i in np.flatnonzero(low | high):
+        problems.add(i, column, cells.iat[i], "out of range", bounds)
+        values[i] = np.nan
+    return values
+
+
+def parse_int(
+    frame: pd.DataFrame,
+    column: str,
+    problems: RowProblems,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> np.ndarray:
+    """Parse a whole-number column into float64 (NaN for blank or bad), checking range and integrality."""
+    values = parse_float(frame, column, problems, required=required, minimum=minimum, maximum=maximum)
+    cells = _cells(frame, column)
+    fractional = np.isfinite(values) & (values != np.round(values))
+    for i in np.flatnonzero(fractional):
+        problems.add(i, column, cells.iat[i], "not a whole number", _bounds_text(minimum, maximum, False, ""))
+        values[i] = np.nan
+    return values
+
+
+def parse_bool(
+    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True, default: bool = False
+) -> np.ndarray:
+    """Parse true/false (also yes/no, 1/0); blank is `default` unless `required`."""
+    raw = _cells(frame, column)
+    cells = raw.str.lower()
+    out = np.full(len(cells), default, dtype=bool)
+    is_true = cells.isin(TRUE_WORDS).to_numpy()
+    is_false = cells.isin(FALSE_WORDS).to_numpy()
+    blank = (cells == "").to_numpy()
+    out[is_true] = True
+    out[is_false] = False
+    allowed = "true or false (also yes/no, 1/0)"
+    for i in np.flatnonzero(~(is_true | is_false | blank)):
+        problems.add(i, column, raw.iat[i], "not true or false", allowed)
+    if required and column in frame.columns:
+        for i in np.flatnonzero(blank):
+            problems.add(i, column, "", "value is required", allowed)
+    elif required:
+        problems.add_file_problem("required column is missing", field=column, allowed=allowed)
+    return out
+
+
+def parse_choice(
+    frame: pd.DataFrame,
+    column: str,
+    choices: Iterable[str],
+    problems: RowProblems,
+    *,
+    required: bool = True,
+    default: str | None = None,
+) -> np.ndarray:
+    """Parse a categorical column (case-insensitive) into an object array of the canonical choice strings."""
+    allowed_list = list(choices)
+    canonical = {c.lower(): c for c in allowed_list}
+    cells = _cells(frame, column)
+    out = np.empty(len(cells), dtype=object)
+    allowed = " | ".join(allowed_list)
+    for i, cell in enumerate(cells):
+        if cell == "":
+            out[i] = default
+            if required and default is None:
+                problems.add(i, column, "", "value is required", allowed)
+            continue
+        value = canonical.get(cell.lower())
+        if value is None:
+            problems.add(i, column, cell, "unknown category", allowed)
+        out[i] = value
+    return out
+
+
+def parse_datetime(
+    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
+) -> list[datetime | None]:
+    """Parse ISO 8601 dates or date-times to timezone-aware UTC; a value without offset is taken as UTC."""
+    out: list[datetime | None] = []
+    allowed = "ISO 8601 date or date-time, e.g. 2021-03-04 or 2021-03-04T08:30:00Z"
+    for i, cell in enumerate(_cells(frame, column)):
+        if cell == "":
+            if required:
+                problems.add(i, column, "", "value is required", allowed)
+            out.append(None)
+            continue
+        try:
+            moment = datetime.fromisoformat(cell.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            problems.add(i, column, cell, "not an ISO 8601 date or date-time", allowed)
+            out.append(None)
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        out.append(moment.astimezone(UTC))
+    return out
+
+
+def parse_text(
+    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
+) -> np.ndarray:
+    """A free-text column (for example subject_id); blank is a problem when `required`."""
+    cells = _cells(frame, column)
+    if required:
+        for i in np.flatnonzero((cells == "").to_numpy()):
+            problems.add(i, column, "", "value is required", "any non-blank text")
+    return cells.to_numpy(dtype=object)
+
+
+def _bounds_text(minimum: float | None, maximum: float | None, exclusive_minimum: bool, unit: str) -> str:
+    unit_text = f" {unit}" if unit else ""
+    if minimum is not None and maximum is not None:
+        low = ">" if exclusive_minimum else "≥"
+        return f"a number {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
+    if minimum is not None:
+        return f"a number {'>' if exclusive_minimum else '≥'} {minimum:g}{unit_text}"
+    if maximum is not None:
+        return f"a number ≤ {maximum:g}{unit_text}"
+    return f"a number{unit_text}"
