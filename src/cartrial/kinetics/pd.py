@@ -81,6 +81,10 @@ def load_pd_model(text: str | None = None) -> PdModel:
 
     Every parameter needs ``value``, ``unit``, ``iiv_sd_log`` and a non-empty ``source`` (a citation or
     "assumption ...").
+
+    >>> model = load_pd_model()
+    >>> model.parameters["igg_half_life_days"].value
+    21.0
     """
     if text is None:
         text = resources.files("cartrial.kinetics").joinpath("data/pd_model.yaml").read_text(encoding="utf-8")
@@ -141,6 +145,10 @@ def simulate_pd(
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
     of 4·N states is solved (LSODA, rtol 1e-6).
+
+    >>> sim = simulate_pd(2, [0, 14, 28], seed=1)
+    >>> sim.antibody_relative.shape, sim.antibody_relative[:, 0].tolist()
+    ((2, 3), [1.0, 1.0])
     """
     if n_subjects < 1:
         raise ConfigurationError("n_subjects must be at least 1")
@@ -195,7 +203,11 @@ def simulate_pd(
 
 def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """End-point titre text on the dilution grid: the highest dilution ≤ the latent titre, "negative"
-    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3)."""
+    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3).
+
+    >>> titre_endpoint([2.6, 0.5]).tolist()
+    ['1:320', 'negative']
+    """
     values = np.asarray(log10_titre, dtype=float)
     grid = np.log10(np.array(TITRE_DILUTIONS, dtype=float))
     index = np.searchsorted(grid, values + 1e-9, side="right") - 1
@@ -204,7 +216,11 @@ def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
 
 
 def parse_titre(text: str) -> float:
-    """log10 of a titre written "1:320" (or "320"); "negative" gives -inf."""
+    """log10 of a titre written "1:320" (or "320"); "negative" gives -inf.
+
+    >>> round(parse_titre("1:320"), 4), parse_titre("negative")
+    (2.5051, -inf)
+    """
     value = text.strip().lower()
     if value in ("negative", "neg", "<1:10"):
         return float("-inf")
