@@ -473,20 +473,36 @@ def derive_stein2019_fits(
             }
             for i in np.flatnonzero(refused.to_numpy())
         ],
-        "median_observed_cmax_fitted": float(table.loc[~refused, "observed_cmax"].median())
-        if len(table)
-        else None,
-        "median_observed_cmax_refused": float(table.loc[refused, "observed_cmax"].median())
-        if len(table)
-        else None,
+        "observed_cmax_by_group": [],
     }
-    if summary["n_refused"]:
-        notes.append(
-            f"{summary['n_refused']} of {summary['n_profiles']} profile(s) refused as not identifiable "
-            f"(median observed Cmax {summary['median_observed_cmax_refused']:.4g} vs "
-            f"{summary['median_observed_cmax_fitted']:.4g} in the fitted ones): the fitted subset is not the "
-            "population; do not summarise the fitted parameters as population values"
-        )
+    grouped = (
+        table.assign(_refused=refused).groupby(list(by), sort=False)
+        if by
+        else [((), table.assign(_refused=refused))]
+    )
+    for key, part in grouped:
+        label = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        fitted_part = part.loc[~part["_refused"], "observed_cmax"]
+        refused_part = part.loc[part["_refused"], "observed_cmax"]
+        entry = {
+            **label,
+            "n_fitted": len(fitted_part),
+            "n_refused": len(refused_part),
+            "median_observed_cmax_fitted": float(fitted_part.median()) if len(fitted_part) else None,
+            "median_observed_cmax_refused": float(refused_part.median()) if len(refused_part) else None,
+        }
+        summary["observed_cmax_by_group"].append(entry)
+        if len(refused_part):
+            where = ", ".join(f"{k}={v}" for k, v in label.items())
+            fitted_text = f"{entry['median_observed_cmax_fitted']:.4g}" if len(fitted_part) else "none"
+            notes.append(
+                f"{len(refused_part)} of {len(part)} profile(s)"
+                + (f" ({where})" if where else "")
+                + " refused as not identifiable; median observed Cmax "
+                f"{entry['median_observed_cmax_refused']:.4g} refused vs {fitted_text} fitted: "
+                "the fitted subset is not the population, do not summarise its parameters as "
+                "population values"
+            )
     notes.append(
         "residual_sd_log is the maximum-likelihood estimate, biased low by about sqrt((n - p)/n) with p = 6 "
         "structural parameters; residual_sd_log_df_corrected = residual_sd_log · sqrt(n / (n - 6)) "

@@ -616,7 +616,9 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
         )
         log_area = np.where((c1 == c2) & (c1 > 0), c1 * dt, log_area)
         linear_area = dt * (c1 + c2) / 2.0
-        area = np.where(segment, np.where(log, log_area, linear_area), 0.0).sum(axis=1)
+        seg_area = np.where(log, log_area, linear_area)
+        seg_area = np.where(np.isnan(c1) | np.isnan(c2), np.nan, seg_area)  # e.g. no lambda_z to extrapolate
+        area = np.where(segment, seg_area, 0.0).sum(axis=1)
         if kind == "inf_obs" and not finite_end:
             tail = np.where(after_tlast_a & ~sampled_a, c_a, p.clast) / p.lambda_z
             area = area + tail
