@@ -101,13 +101,16 @@ def stein2019_concentration(
     beta_per_day: npt.ArrayLike,
     *,
     rho_factor: npt.ArrayLike = 1.0,
+    rate_bound: float | None = None,
 ) -> FloatArray:
     """Transgene level C(t) (copies/µg) of the Stein 2019 closed form, broadcasting parameters over times.
 
     Parameters of shape (n,) and `days` of shape (m,) give an (n, m) array (parameters are reshaped to a
     column when `days` is 1-D and a parameter has more than one value). `rho_factor` multiplies rho (the
     optional co-medication factor Ftoci·Fster, default 1); R0 = Cmax/FOLDX is kept, so Cmax is reached
-    at Tmax only with the default factor. Source: Stein 2019 supplement (ref. doc 5.1).
+    at Tmax only with the default factor. `rate_bound` (optional) is the largest rate the evaluation on an
+    even grid must accommodate; give the population's when evaluating it in blocks of subjects, so that every
+    block rounds exactly as one call would. Source: Stein 2019 supplement (ref. doc 5.1).
 
     >>> stein2019_concentration([0, 9.3, 28], 3900, 9.3, 24000, 0.16, 0.0079, 0.0032).round(1).tolist()
     [6.2, 24000.0, 1373.6]
@@ -124,7 +127,7 @@ def stein2019_concentration(
     grid = _uniform_grid(t)
     if grid is not None and all(p.ndim == 2 and p.shape[1] == 1 for p in params):
         return _concentration_on_grid(
-            grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0]
+            grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0], rate_bound
         )
     after = t >= tm
     with np.errstate(over="ignore"):
@@ -170,6 +173,7 @@ def _concentration_on_grid(
     a: FloatArray,
     b_frac: FloatArray,
     b: FloatArray,
+    rate_bound: float | None = None,
 ) -> FloatArray:
     """The closed form on an arithmetic grid t_j = t0 + j·h (same values as the direct formula, to rounding).
 
@@ -181,6 +185,8 @@ def _concentration_on_grid(
     t0, h, m = grid
     n = len(rho)
     max_rate = float(max(np.max(np.abs(rho)), np.max(np.abs(a)), np.max(np.abs(b)))) if n else 0.0
+    if rate_bound is not None:
+        max_rate = max(max_rate, float(rate_bound))
     block = max(1, math.ceil(math.sqrt(m)))
     if max_rate > 0:
         block = max(1, min(block, int(300.0 / (max_rate * h))))

@@ -216,9 +216,16 @@ class Stein2019Chunks:
         the values equal those of one `simulate_stein2019` call."""
         n = self.parameter_values.shape[0]
         m = self.days.size
+        values = self.parameter_values
+        rho = np.log(values[:, 0]) / values[:, 1]
+        bound = float(max(np.abs(rho).max(), np.abs(values[:, 3]).max(), np.abs(values[:, 5]).max()))
         for start in range(0, n, self.chunk_subjects):
-            block = self.parameter_values[start : start + self.chunk_subjects]
-            conc = stein2019_concentration(self.days, *block.T)
+            block = values[start : start + self.chunk_subjects]
+            if self.chunk_subjects >= n:  # one block: exactly the call simulate_stein2019 makes
+                conc = stein2019_concentration(self.days, *block.T)
+            else:  # (k, 1) columns: the same evaluation path for a block of one subject as for many
+                columns = (block[:, [i]] for i in range(6))
+                conc = stein2019_concentration(self.days, *columns, rate_bound=bound)
             if conc.ndim == 1:
                 conc = conc[None, :]
             if self.residual_sd_log > 0:
@@ -240,11 +247,11 @@ def simulate_stein2019_chunks(
     seed: int | None = None,
     iiv: bool = True,
     residual_sd_log: float = 0.0,
-    chunk_samples: int = CHUNK_SAMPLES,
+    chunk_samples: int | None = None,
 ) -> Stein2019Chunks:
     """`simulate_stein2019` for large runs: the same individual parameters and values (same seed), delivered
-    in blocks of about `chunk_samples` rows. A run of at most `chunk_samples` rows is one block, computed by
-    `simulate_stein2019` itself.
+    in blocks of about `chunk_samples` rows (default `CHUNK_SAMPLES`); every block is evaluated with the
+    population's rate bound, so the text written is the same whatever the block size.
 
     >>> run = simulate_stein2019_chunks(3, [0, 7, 28], seed=1)
     >>> [len(t) for t in run.tables()]
@@ -252,6 +259,7 @@ def simulate_stein2019_chunks(
     >>> run.parameters["subject"].tolist()
     ['SIM-001', 'SIM-002', 'SIM-003']
     """
+    chunk_samples = CHUNK_SAMPLES if chunk_samples is None else int(chunk_samples)
     t = np.asarray(days, dtype=float)
     m = max(int(t.size), 1)
     rng = np.random.default_rng(seed)
