@@ -301,6 +301,9 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
             for piece in pieces():
                 handle.write(piece)
         os.replace(tmp, target)
+    except OSError as exc:  # e.g. disk full: nothing half-written is left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
