@@ -5,15 +5,20 @@ negative seeds or LLOQs refused with exit 2; long outputs written in chunks with
 from __future__ import annotations
 
 import io
+import math
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cartrial.cli import app, main
-from cartrial.kinetics import simulate_stein2019, simulate_stein2019_chunks
+from cartrial.errors import InputError
+from cartrial.kinetics import check_days, derive_stein2019_fits, simulate_stein2019, simulate_stein2019_chunks
+from cartrial.kinetics.simulation import MAX_DAYS_PER_SUBJECT
 
 runner = CliRunner()
 
@@ -129,3 +134,42 @@ def test_cli_chunked_output_is_the_same_text(monkeypatch, tmp_path, as_json):  #
     assert out.read_text() == single.stdout
     if not as_json:
         assert len(pd.read_csv(io.StringIO(single.stdout))) == 5 * 21
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.floats(min_value=0, max_value=1000),
+    length=st.floats(min_value=0, max_value=2000),
+    step=st.floats(min_value=0.01, max_value=50),
+)
+def test_day_grid_size_is_known_before_it_is_built(start, length, step):  # type: ignore[no-untyped-def]
+    """Invariant behind the pre-allocation check: the grid built has the size counted from START:STOP:STEP
+    (so the limit applies to what would be allocated), its ends lie within [START, STOP], and a grid over
+    the limit is refused without being built."""
+    stop = start + length
+    count = math.ceil((stop - start) / step + 0.5)
+    if count > MAX_DAYS_PER_SUBJECT:
+        with pytest.raises(InputError):
+            check_days((start, stop, step))
+        return
+    grid = check_days((start, stop, step))
+    assert grid.size == count
+    assert grid[0] == start and grid[-1] <= stop + step / 2
+
+
+def test_day_grid_half_step_end() -> None:
+    """0:1.5:1 is the days 0 and 1 (STOP is inclusive only when it falls on the grid)."""
+    assert check_days((0, 1.5, 1)).tolist() == [0.0, 1.0]
+
+
+def test_fit_rows_are_spreadsheet_rows_through_api_and_cli(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """kinetics fit names the same row as the API for a bad sample."""
+    file = tmp_path / "pk.csv"
+    file.write_text("subject_id,actual_day,value\nA,0,1\nA,1,abc\n")
+    with pytest.raises(InputError) as caught:
+        derive_stein2019_fits(
+            pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [0, 1], "value": ["1", "abc"]})
+        )
+    assert [p.row for p in caught.value.problems] == [3]
+    code, err, _ = _exit_and_err(["kinetics", "fit", str(file)], capsys)
+    assert code == 2 and "row 3" in err

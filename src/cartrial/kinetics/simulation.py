@@ -84,7 +84,7 @@ def check_days(days: Sequence[float] | tuple[float, float, float]) -> FloatArray
                 )
             )
         _check_range([start, stop], text, allowed)
-        count = math.floor((stop - start) / step + 0.5) + 1
+        count = math.ceil((stop - start) / step + 0.5)  # the length np.arange(start, stop + step/2, step) has
         if count > MAX_DAYS_PER_SUBJECT:
             raise InputError(
                 Problem(
