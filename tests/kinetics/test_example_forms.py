@@ -13,12 +13,11 @@ import pytest
 from cartrial.kinetics import nca
 from cartrial.kinetics.synthetic import (
     DATA_CUTOFF,
-    PD_COLUMNS,
-    PK_COLUMNS,
     example_pd_samples,
     example_pk_samples,
     titre_fell,
 )
+from cartrial.kinetics.templates import PD_COLUMNS, PK_COLUMNS
 
 
 @pytest.fixture

@@ -182,8 +182,8 @@ def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[
     pk_samples.csv, and writes the table and a PNG of the expansion curves by dose level."""
     from rich.console import Console
 
-    from cartrial.commands import kinetics_commands
     from cartrial.demo import DemoContext
+    from cartrial.demo.kinetics import run
 
     console = Console(record=True, width=120)
     ctx = DemoContext(
@@ -192,7 +192,7 @@ def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[
         out_dir=tmp_path,
         console=console,
     )
-    kinetics_commands.demo(ctx)
+    run(ctx)
     out = tmp_path / "kinetics"
     simulated = pd.read_csv(out / "nca_simulated.csv")
     assert len(simulated) == 12 and set(simulated["dose_level"]) == {1, 2}

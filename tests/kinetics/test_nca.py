@@ -111,7 +111,7 @@ def test_blq_pknca_default_drops_middle_keeps_first_and_last():
 
 def test_blq_zero_keeps_middle_as_zero_with_linear_segments():
     """Phoenix-style keep-as-zero (§2.3): 10→0 and 0→8 are linear (a log segment into 0 is impossible)."""
-    row = _one(T, C, NcaOptions.preset("zero"))
+    row = _one(T, C, NcaOptions.from_preset("zero"))
     assert row["auclast"] == pytest.approx(5 + 5 + 8 + 8 / math.log(2), rel=1e-12)
     assert row["aucall"] == pytest.approx(5 + 5 + 8 + 8 / math.log(2) + 4, rel=1e-12)
 
@@ -120,7 +120,7 @@ def test_blq_half_lloq_substitutes_half_lloq_after_first_quantifiable():
     """LLOQ/2 option (§2.3, a number substituted per position): with LLOQ 2, middle and trailing BLQ
     become 1, the pre-infusion BLQ stays 0. Segments: 5; log 9/ln 10; linear (1+8)/2·2 = 9;
     log 8/ln 2; log (4-1)·2/ln 4; flat 1·4 linear."""
-    row = _one(T, C, NcaOptions.preset("half_lloq"), lloq=2.0)
+    row = _one(T, C, NcaOptions.from_preset("half_lloq"), lloq=2.0)
     expected = 5 + 9 / math.log(10) + 9 + 8 / math.log(2) + 6 / math.log(4) + 4
     assert row["auclast"] == pytest.approx(expected, rel=1e-12)
     assert row["tlast"] == 12 and row["clast"] == 1
@@ -152,7 +152,7 @@ def test_lloq_and_blq_flag_code_values_as_blq():
 
 def test_half_lloq_without_lloq_is_a_configuration_error():
     with pytest.raises(ConfigurationError):
-        _one(T, C, NcaOptions.preset("half_lloq"))
+        _one(T, C, NcaOptions.from_preset("half_lloq"))
 
 
 def _tail_rising_profile():  # type: ignore[no-untyped-def]

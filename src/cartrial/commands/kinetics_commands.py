@@ -1,7 +1,10 @@
-"""CLI for cellular kinetics: ``cartrial nca`` and ``cartrial kinetics simulate|fit``, and the demo step.
+"""CLI for cellular kinetics: ``cartrial nca`` and ``cartrial kinetics simulate|fit``.
 
-Thin layer: read and validate the CSV (`cartrial.tabular`), call the engine (`cartrial.kinetics`), write the
-table (CSV by default, ``--json`` with options/units/notes) and print notes on stderr.
+Thin layer: parse the options, read the CSV (`cartrial.tabular`), call the frame-level derivations of the
+engine (`cartrial.kinetics.derive_nca`, `derive_stein2019_fits`, `simulate_*`), write the table (CSV by
+default, ``--json`` with options/units/notes) and print notes on stderr. Only the standard library, typer and
+rich are imported at module level; pandas, numpy and the engine are imported when a command runs, so the
+command line starts fast. The demo step is `cartrial.demo.kinetics`.
 """
 
 from __future__ import annotations
@@ -11,30 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import track
-from rich.table import Table
 
-from cartrial.columns import RowProblems, parse_bool, parse_float, parse_text
-from cartrial.demo import DemoContext
-from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
-from cartrial.kinetics import (
-    STEIN_PARAMETERS,
-    AucMethod,
-    LambdaZOrder,
-    NcaOptions,
-    PersistenceRule,
-    fit_stein2019,
-    nca,
-    simulate_pd,
-    simulate_stein2019,
-    stein2019_concentration,
-)
-from cartrial.kinetics.synthetic import PK_NOMINAL_DAYS, stein_parameters_for_example
-from cartrial.tabular import dumps_json, emit_table, read_csv, to_json_records, write_atomic
+from cartrial.errors import ConfigurationError, InputError, Problem
 
 kinetics_app = typer.Typer(
     help="Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
@@ -49,10 +32,11 @@ class AucMethodChoice(StrEnum):
 
 
 AUC_METHODS = {
-    AucMethodChoice.LIN_UP_LOG_DOWN: AucMethod.LIN_UP_LOG_DOWN,
-    AucMethodChoice.LINEAR: AucMethod.LINEAR,
-    AucMethodChoice.LOG: AucMethod.LIN_LOG,
+    AucMethodChoice.LIN_UP_LOG_DOWN: "lin_up_log_down",
+    AucMethodChoice.LINEAR: "linear",
+    AucMethodChoice.LOG: "lin_log",
 }
+"""CLI spelling → `cartrial.kinetics.AucMethod` value."""
 
 
 class BlqChoice(StrEnum):
@@ -64,6 +48,13 @@ class BlqChoice(StrEnum):
 class LambdaZChoice(StrEnum):
     PKNCA = "pknca"
     PHOENIX = "phoenix"
+
+
+class PersistenceChoice(StrEnum):
+    """CLI mirror of `cartrial.kinetics.PersistenceRule` (kept here so the module imports no engine)."""
+
+    TLAST = "tlast"
+    LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
 
 
 class ModelChoice(StrEnum):
@@ -91,91 +82,24 @@ def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]
     return start, end
 
 
-def parse_days(text: str) -> np.ndarray:
-    """``"0:365"`` (daily, inclusive), ``"0:365:7"`` (step) or ``"0,1,4,7"`` → sorted day array."""
+def parse_days(text: str) -> tuple[float, float, float] | list[float]:
+    """``"0:365"`` (daily, inclusive) or ``"0:365:7"`` → (start, stop, step); ``"0,1,4,7"`` → a list of days.
+
+    Only the syntax is checked here; ranges and sizes are checked by the engine (`check_day_grid`,
+    `check_days`) before anything is allocated.
+    """
+    allowed = "START:STOP[:STEP] or a,b,c (days ≥ 0)"
     try:
         if ":" in text:
             parts = [float(p) for p in text.split(":")]
             if len(parts) not in (2, 3):
                 raise ValueError
-            start, stop = parts[0], parts[1]
-            step = parts[2] if len(parts) == 3 else 1.0
-            if step <= 0 or stop < start:
-                raise ValueError
-            days = np.arange(start, stop + step / 2, step)
-        else:
-            days = np.array(sorted(float(p) for p in text.split(",")))
+            return parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
+        return [float(p) for p in text.split(",")]
     except ValueError:
         raise InputError(
-            Problem(
-                "not a day specification", field="--days", value=text, allowed="START:STOP[:STEP] or a,b,c"
-            )
+            Problem("not a day specification", field="--days", value=text, allowed=allowed)
         ) from None
-    if days.size == 0 or days[0] < 0:
-        raise InputError(Problem("days must be ≥ 0", field="--days", value=text))
-    return np.asarray(days, dtype=float)
-
-
-def _read_profiles(
-    file: Path,
-    subject: str,
-    time: str,
-    conc: str,
-    *,
-    by: list[str],
-    dose: str | None,
-    blq_col: str | None,
-    lloq_col: str | None,
-    unit_col: str | None,
-    keep_going: bool,
-) -> tuple[pd.DataFrame, RowProblems]:
-    """Read and validate the sample file; returns the parsed frame (bad rows marked) and the problems."""
-    optional = [c for c in (dose, blq_col, lloq_col, unit_col) if c]
-    raw = read_csv(file, required=[subject, time, conc, *by, *optional])
-    problems = RowProblems(file)
-    ids = parse_text(raw, subject, problems)
-    times = parse_float(raw, time, problems, required=True)
-    flags = parse_bool(raw, blq_col, problems, required=False) if blq_col else np.zeros(len(raw), dtype=bool)
-    values = parse_float(raw, conc, problems, required=False, minimum=0.0)
-    blank = (raw[conc] == "").to_numpy()
-    for i in np.flatnonzero(blank & ~flags):
-        problems.add(
-            i,
-            conc,
-            "",
-            "value is required unless the sample is flagged BLQ",
-            "a number ≥ 0" + (f", or blank with {blq_col}=true" if blq_col else ""),
-        )
-    frame = pd.DataFrame({"_subject": ids, "_time": times, "_conc": np.where(flags, 0.0, values)})
-    for column in by:
-        frame[column] = parse_text(raw, column, problems)
-    frame["_blq"] = flags
-    if lloq_col:
-        frame["_lloq"] = parse_float(
-            raw, lloq_col, problems, required=False, minimum=0.0, exclusive_minimum=True
-        )
-    if dose:
-        frame["_dose"] = parse_float(raw, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
-    if unit_col:
-        frame["_unit"] = parse_text(raw, unit_col, problems)
-    frame["_row"] = np.arange(len(raw))
-    keys = ["_subject", *by]
-    bad = problems.bad_mask(len(raw))
-    ok = frame[~bad]
-    duplicated = ok.duplicated([*keys, "_time"], keep=False)
-    for i in ok.index[duplicated.to_numpy()]:
-        problems.add(i, time, raw[time].iat[i], "duplicate time within a subject", "one sample per time")
-    for column, label in (("_unit", unit_col), ("_dose", dose)):
-        if column in frame.columns:
-            ok = frame[~problems.bad_mask(len(raw))]
-            counts = ok.groupby(keys, sort=False)[column].transform("nunique")
-            for i in ok.index[(counts > 1).to_numpy()]:
-                problems.add(
-                    i, label, raw[label].iat[i], "differs within one profile", "one value per profile"
-                )
-    problems.raise_if_any(keep_going)
-    frame["_bad"] = problems.bad_mask(len(raw))
-    return frame, problems
 
 
 def nca_command(
@@ -185,7 +109,7 @@ def nca_command(
     conc: str = typer.Option(..., "--conc", help="Column of concentration (blank or 0 when BLQ)."),
     dose: str | None = typer.Option(None, "--dose", help="Column of dose (adds dose-normalised Cmax/AUC)."),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
-    time_unit: str = typer.Option("day", "--time-unit", help="Unit of the time column."),
+    time_unit: str = typer.Option("day", "--time-unit", help="Unit of the time column: min, h, day or week."),
     conc_unit: str | None = typer.Option(
         None, "--conc-unit", help='Concentration unit, e.g. "copies/ug" (or give --unit-col).'
     ),
@@ -195,7 +119,7 @@ def nca_command(
         AucMethodChoice.LIN_UP_LOG_DOWN, "--auc-method", help="Trapezoid rule (default PKNCA's)."
     ),
     blq: BlqChoice = typer.Option(BlqChoice.PKNCA, "--blq", help="BLQ rule preset (default PKNCA's)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples (below it = BLQ)."),
+    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples (below it = BLQ); > 0."),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
     lambda_z: LambdaZChoice = typer.Option(
@@ -204,17 +128,75 @@ def nca_command(
     lambda_z_window: str | None = typer.Option(
         None, "--lambda-z-window", help="Manual lambda_z window START,END (e.g. Tmax to day 28)."
     ),
-    persistence: PersistenceRule = typer.Option(
-        PersistenceRule.TLAST, "--persistence", help="Definition of persistence_days."
+    persistence: PersistenceChoice = typer.Option(
+        PersistenceChoice.TLAST, "--persistence", help="Definition of persistence_days."
+    ),
+    exclude_flagged: bool = typer.Option(
+        False,
+        "--exclude-flagged",
+        help="Blank parameters that fail a quality flag (PKNCA exclude_nca_*).",
     ),
     as_json: bool = typer.Option(False, "--json", help="JSON with options, units and notes."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
     keep_going: bool = typer.Option(False, "--keep-going", help="Skip bad rows and report them."),
 ) -> None:
     """Non-compartmental analysis per subject (PKNCA rules by default)."""
-    if lloq is not None and lloq_col:
+    from cartrial.kinetics import NcaOptions, derive_nca
+    from cartrial.tabular import emit_table, read_csv
+
+    intervals = tuple(parse_interval(text) for text in interval)
+    options = NcaOptions.from_preset(
+        blq.value.replace("-", "_"),
+        auc_method=AUC_METHODS[auc_method],
+        lambda_z_order=lambda_z.value,
+        intervals=intervals,
+        persistence_rule=persistence.value,
+        lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
+        exclude_flagged=exclude_flagged,
+    )
+    arguments: dict[str, Any] = {
+        "subject": subject,
+        "time": time,
+        "conc": conc,
+        "by": list(by),
+        "time_unit": time_unit,
+        "conc_unit": conc_unit,
+        "unit_column": unit_col,
+        "dose": dose,
+        "lloq": lloq,
+        "lloq_column": lloq_col,
+        "blq_column": blq_col,
+        "options": options,
+        "keep_going": keep_going,
+        "source": str(file),
+    }
+    _check_nca_arguments(arguments, file)
+    optional = [c for c in (dose, blq_col, lloq_col, unit_col) if c]
+    raw = read_csv(file, required=[subject, time, conc, *by, *optional])
+    result = derive_nca(raw, **arguments)
+    meta = result.metadata()
+    console = _err_console()
+    for note in result.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    extra = {
+        "command": "nca",
+        "options": meta["options"],
+        "units_by_conc_unit": meta["units_by_conc_unit"],
+        "units": meta["units"],
+        "notes": meta["notes"],
+    }
+    emit_table(result.table, out, as_json, extra=extra)
+    if out is not None:
+        console.print(f"wrote {len(result.table)} profile(s) to {out}")
+
+
+def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
+    """Option errors before the file is read, with the CLI's option names."""
+    from cartrial.kinetics import check_conc_unit, check_lloq, check_time_unit
+
+    if arguments["lloq"] is not None and arguments["lloq_column"]:
         raise InputError(Problem("give --lloq or --lloq-col, not both", field="--lloq"))
-    if conc_unit is None and unit_col is None:
+    if arguments["conc_unit"] is None and arguments["unit_column"] is None:
         raise InputError(
             Problem(
                 "the concentration unit is missing",
@@ -223,99 +205,23 @@ def nca_command(
                 allowed='--conc-unit "copies/ug" or --unit-col COLUMN',
             )
         )
-    if not time_unit.strip():
-        raise InputError(Problem("the time unit is missing", field="--time-unit", allowed="e.g. day"))
-    intervals = tuple(parse_interval(text) for text in interval)
-    options = NcaOptions.preset(
-        blq.value.replace("-", "_"),
-        auc_method=AUC_METHODS[auc_method],
-        lambda_z_order=LambdaZOrder(lambda_z.value),
-        intervals=intervals,
-        persistence_rule=persistence,
-        lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
-    )
-    if blq == BlqChoice.HALF_LLOQ and lloq is None and not lloq_col:
+    check_time_unit(arguments["time_unit"], "--time-unit")
+    if arguments["conc_unit"] is not None:
+        check_conc_unit(arguments["conc_unit"], "--conc-unit")
+    check_lloq(arguments["lloq"], "--lloq")
+    options = arguments["options"]
+    if options.blq_middle == "half_lloq" and arguments["lloq"] is None and not arguments["lloq_column"]:
         raise InputError(Problem("--blq half-lloq needs --lloq or --lloq-col", field="--blq"))
-    frame, problems = _read_profiles(
-        file,
-        subject,
-        time,
-        conc,
-        by=list(by),
-        dose=dose,
-        blq_col=blq_col,
-        lloq_col=lloq_col,
-        unit_col=unit_col,
-        keep_going=keep_going,
-    )
-    good = frame[~frame["_bad"]]
-    keys = ["_subject", *by]
-    group_unit = ["_unit"] if unit_col and conc_unit is None else []
-    results: list[pd.DataFrame] = []
-    metadata: dict[str, Any] = {}
-    notes: list[str] = []
-    groups = good.groupby(group_unit, sort=False) if group_unit else [((conc_unit,), good)]
-    for key, part in groups:
-        unit = str(key[0] if isinstance(key, tuple) else key)
-        result = nca(
-            part.rename(columns={"_subject": subject}),
-            subject=[subject, *by],
-            time="_time",
-            conc="_conc",
-            time_unit=time_unit,
-            conc_unit=unit,
-            options=options,
-            lloq=lloq,
-            lloq_column="_lloq" if lloq_col else None,
-        )
-        table = result.table
-        if dose:
-            doses = part.groupby(keys, sort=False)["_dose"].first().reset_index()
-            doses = doses.rename(columns={"_subject": subject, "_dose": "dose"})
-            table = table.merge(doses, on=[subject, *by], how="left")
-            for name in ("cmax", "auclast", "aucinf_obs"):
-                table[f"{name}_dn"] = table[name] / table["dose"]
-        results.append(table)
-        meta = result.metadata()
-        metadata["options"] = meta["options"]
-        metadata.setdefault("units_by_conc_unit", {})[unit] = meta["units"]
-        metadata["units"] = (
-            meta["units"] if len(metadata["units_by_conc_unit"]) == 1 else "see units_by_conc_unit"
-        )
-        notes.extend(result.notes)
-    table = pd.concat(results, ignore_index=True) if results else pd.DataFrame()
-    if problems and keep_going:
-        bad_rows = frame[frame["_bad"]]
-        messages = problems.error_column(len(frame))
-        per_subject: dict[Any, list[str]] = {}
-        for i, row in bad_rows.iterrows():
-            per_subject.setdefault(row["_subject"], []).append(f"row {int(i) + 2}: {messages[int(i)]}")
-        present = set(table[subject]) if len(table) else set()
-        lost = [s for s in per_subject if s not in present]
-        if lost:  # every row of these subjects is bad: keep them in the output, with the reason
-            reason = "no valid sample: every row of this subject has an input error (see input_errors)"
-            table = pd.concat(
-                [table, pd.DataFrame({subject: lost, "not_estimable": reason})], ignore_index=True
-            )
-        table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
-        notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
-    metadata["notes"] = notes
-    console = _err_console()
-    for note in notes:
-        console.print(f"[yellow]note[/]: {note}")
-    emit_table(table, out, as_json, extra={"command": "nca", **metadata})
-    if out is not None:
-        console.print(f"wrote {len(table)} profile(s) to {out}")
 
 
 @kinetics_app.command("simulate")
 def simulate_command(
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to simulate."),
-    subjects: int = typer.Option(100, "--subjects", min=1, help="Number of virtual subjects."),
-    seed: int = typer.Option(1, "--seed", help="Random seed (results are reproducible)."),
-    days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c."),
+    subjects: int = typer.Option(100, "--subjects", help="Number of virtual subjects (1 to 1,000,000)."),
+    seed: int = typer.Option(1, "--seed", help="Random seed, 0 to 2^63-1 (results are reproducible)."),
+    days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c (0 to 36,500)."),
     residual_sd: float = typer.Option(
-        0.0, "--residual-sd", min=0.0, help="Residual SD on the log scale (Stein Table 1: 0.56)."
+        0.0, "--residual-sd", help="Residual SD on the log scale, 0 to 5 (Stein Table 1: 0.56)."
     ),
     no_iiv: bool = typer.Option(False, "--no-iiv", help="Typical subject only (no variability)."),
     params_out: Path | None = typer.Option(None, "--params-out", help="Write individual parameters here."),
@@ -323,32 +229,84 @@ def simulate_command(
     out: Path | None = typer.Option(None, "--out", help="Write the samples here instead of stdout."),
 ) -> None:
     """Simulate virtual subjects (long table: subject, day, level)."""
-    grid = parse_days(days)
-    settings: dict[str, Any]
+    from cartrial.kinetics import check_simulation, simulate_pd_table, simulate_stein2019_chunks
+    from cartrial.tabular import write_atomic
+
+    spec = parse_days(days)
+    grid = check_simulation(
+        subjects, spec, seed=seed, residual_sd_log=residual_sd, model=model.value.replace("-", "_")
+    )
     if model == ModelChoice.STEIN2019:
-        sim = simulate_stein2019(subjects, grid, seed=seed, iiv=not no_iiv, residual_sd_log=residual_sd)
-        samples = sim.long_table()
-        params = sim.parameters
-        settings = sim.settings
-    else:
-        pd_sim = simulate_pd(subjects, grid, seed=seed, iiv=not no_iiv)
-        n, m = pd_sim.car_t.shape
-        params = pd_sim.parameters
-        samples = pd.DataFrame(
-            {
-                "subject": np.repeat(params["subject"].to_numpy(), m),
-                "day": np.tile(grid, n),
-                "car_t_copies_per_ug": pd_sim.car_t.ravel(),
-                "plasma_cells_relative": pd_sim.plasma_cells_relative().ravel(),
-                "aqp4_igg_relative": pd_sim.antibody_relative.ravel(),
-            }
+        chunks = simulate_stein2019_chunks(
+            subjects, grid, seed=seed, iiv=not no_iiv, residual_sd_log=residual_sd
         )
-        settings = {**pd_sim.settings, "note": "cartrial proposed model, not published"}
+        settings = chunks.settings
+    else:
+        table, params, settings = simulate_pd_table(subjects, grid, seed=seed, iiv=not no_iiv)
+        chunks = None
     if params_out is not None:
-        write_atomic(params_out, params.to_csv(index=False, lineterminator="\n"))
-    emit_table(samples, out, as_json, extra={"command": "kinetics simulate", "settings": settings})
+        parameters = chunks.parameters if chunks is not None else params
+        write_atomic(params_out, parameters.to_csv(index=False, lineterminator="\n"))
+    extra = {"command": "kinetics simulate", "settings": settings}
+    if chunks is not None:
+        _write_chunks(chunks.tables(), out, as_json, extra)
+    else:
+        from cartrial.tabular import emit_table
+
+        emit_table(table, out, as_json, extra=extra)
     if out is not None:
-        _err_console().print(f"wrote {len(samples)} samples of {subjects} subject(s) to {out}")
+        _err_console().print(f"wrote {subjects * len(grid)} samples of {subjects} subject(s) to {out}")
+
+
+def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
+    """Write a stream of tables as one CSV (header once) or one JSON document ``{**extra, "rows": [...]}``,
+    chunk by chunk, so memory stays bounded; the text is the same as `cartrial.tabular.emit_table` would
+    write for the whole table. A file is written to a temporary name beside it and renamed at the end."""
+    import os
+    import sys
+    import tempfile
+
+    from cartrial.tabular import dumps_json, to_json_records
+
+    def pieces() -> Any:
+        if not as_json:
+            for i, table in enumerate(tables):
+                yield table.to_csv(index=False, header=i == 0, lineterminator="\n")
+            return
+        marker = '"@@rows@@"'
+        head, tail = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)
+        yield head
+        first = True
+        for table in tables:
+            records = [dumps_json(record).replace("\n", "\n    ") for record in to_json_records(table)]
+            if records:
+                yield ("" if first else ",\n    ") + ",\n    ".join(records)
+                first = False
+        yield tail + "\n"  # a simulation has at least one row, so the list is never empty
+
+    if out is None:
+        for piece in pieces():
+            sys.stdout.write(piece)
+        return
+    target = Path(out)
+    if target.is_dir():
+        raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            for piece in pieces():
+                handle.write(piece)
+        os.replace(tmp, target)
+    except OSError as exc:  # e.g. disk full: nothing half-written is left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @kinetics_app.command("fit")
@@ -358,7 +316,7 @@ def fit_command(
     subject: str = typer.Option("subject_id", "--subject", help="Column identifying a subject."),
     time: str = typer.Option("actual_day", "--time", help="Column of days since infusion."),
     conc: str = typer.Option("value", "--conc", help="Column of transgene level (copies/ug)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples."),
+    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
@@ -369,229 +327,50 @@ def fit_command(
     """Fit the Stein 2019 model to each subject's profile (censored likelihood for BLQ)."""
     if model != ModelChoice.STEIN2019:
         raise ConfigurationError("only --model stein2019 can be fitted (the PD model is simulate-only)")
-    frame, _ = _read_profiles(
-        file,
-        subject,
-        time,
-        conc,
+    from rich.progress import track
+
+    from cartrial.kinetics import check_lloq, derive_stein2019_fits
+    from cartrial.tabular import emit_table, read_csv
+
+    if lloq is not None and lloq_col:
+        raise InputError(Problem("give --lloq or --lloq-col, not both", field="--lloq"))
+    check_lloq(lloq, "--lloq")
+    optional = [c for c in (blq_col, lloq_col) if c]
+    raw = read_csv(file, required=[subject, time, conc, *by, *optional])
+
+    def progress(groups: list[Any]) -> Any:
+        return track(
+            groups, description="fitting", console=_err_console(), transient=True, disable=len(groups) < 20
+        )
+
+    result = derive_stein2019_fits(
+        raw,
+        subject=subject,
+        time=time,
+        conc=conc,
         by=list(by),
-        dose=None,
-        blq_col=blq_col,
-        lloq_col=lloq_col,
-        unit_col=None,
+        lloq=lloq,
+        lloq_column=lloq_col,
+        blq_column=blq_col,
         keep_going=keep_going,
+        source=str(file),
+        progress=progress,
     )
-    good = frame[~frame["_bad"]]
-    rows: list[dict[str, Any]] = []
-    details: list[dict[str, Any]] = []
-    groups = list(good.groupby(["_subject", *by], sort=False))
-    progress = track(
-        groups,
-        description="fitting",
-        console=_err_console(),
-        transient=True,
-        disable=len(groups) < 20,
-    )
-    for key, part in progress:
-        ident = dict(zip([subject, *by], key if isinstance(key, tuple) else (key,), strict=True))
-        part_lloq = part["_lloq"].to_numpy() if lloq_col else lloq
-        row: dict[str, Any] = dict(ident)
-        try:
-            fit = fit_stein2019(
-                part["_time"].to_numpy(),
-                part["_conc"].to_numpy(),
-                lloq=part_lloq,
-                blq=part["_blq"].to_numpy(),
-            )
-        except NotEstimableError as exc:
-            row.update({name: float("nan") for name in STEIN_PARAMETERS})
-            row["not_estimable"] = str(exc)
-            rows.append(row)
-            details.append({**ident, "not_estimable": str(exc)})
-            continue
-        for name in STEIN_PARAMETERS:
-            row[name] = fit.estimates[name]
-            row[f"{name}_se"] = fit.standard_errors[name]
-        row["residual_sd_log"] = fit.residual_sd_log
-        for name in ("n_quantifiable", "n_blq", "aic", "r2_log", "converged"):
-            row[name] = fit.diagnostics[name]
-        row["not_estimable"] = "; ".join(f"{k} SE: {v}" for k, v in fit.se_reasons.items())
-        rows.append(row)
-        details.append({**ident, **fit.as_dict(), "observations": to_json_records(fit.observations)})
-    columns = [
-        subject,
-        *by,
-        *(column for name in STEIN_PARAMETERS for column in (name, f"{name}_se")),
-        "residual_sd_log",
-        "n_quantifiable",
-        "n_blq",
-        "aic",
-        "r2_log",
-        "converged",
-        "not_estimable",
-    ]
-    table = pd.DataFrame(rows).reindex(columns=columns)
-    extra = {"command": "kinetics fit", "model": "stein2019", "fits": details}
-    emit_table(table, out, as_json, extra=extra)
+    meta = result.metadata()
+    console = _err_console()
+    for note in result.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    extra = {
+        "command": "kinetics fit",
+        "model": "stein2019",
+        "summary": meta["summary"],
+        "notes": meta["notes"],
+        "fits": meta["fits"],
+    }
+    emit_table(result.table, out, as_json, extra=extra)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``nca`` and the ``kinetics`` group (simulate, fit) to the root app."""
     app.command("nca")(nca_command)
     app.add_typer(kinetics_app, name="kinetics")
-
-
-def demo(ctx: DemoContext) -> None:
-    """Simulate the example study's 12 patients (dose by level), run NCA on them and on the shipped
-    pk_samples.csv, write tables (CSV + JSON) and a PNG of the expansion curves to ``<out>/kinetics/``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    study = ctx.examples_dir / "ct103a-nmosd" / "study"
-    out_dir = ctx.out_dir / "kinetics"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    infusions = read_csv(study / "infusions.csv", required=["subject_id", "dose_level", "cells_per_kg"])
-    params = stein_parameters_for_example(infusions)
-    theta = params[list(STEIN_PARAMETERS)].to_numpy().T
-    schedule = np.array([d for d in PK_NOMINAL_DAYS if d > 0], dtype=float)
-    levels = stein2019_concentration(schedule, *theta)
-    simulated = pd.DataFrame(
-        {
-            "subject_id": np.repeat(params["subject"].to_numpy(), len(schedule)),
-            "dose_level": np.repeat(params["dose_level"].to_numpy(), len(schedule)),
-            "day": np.tile(schedule, len(params)),
-            "copies_per_ug": levels.ravel(),
-        }
-    )
-    simulated = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "subject_id": params["subject"],
-                    "dose_level": params["dose_level"],
-                    "day": 0.0,
-                    "copies_per_ug": 0.0,
-                }
-            ),
-            simulated,
-        ],
-        ignore_index=True,
-    )
-    options = NcaOptions(intervals=((0.0, 28.0),))
-    sim_result = nca(
-        simulated,
-        subject=["subject_id", "dose_level"],
-        time="day",
-        conc="copies_per_ug",
-        time_unit="day",
-        conc_unit="copies/ug gDNA",
-        options=options,
-    )
-    sim_table = sim_result.table
-    write_atomic(out_dir / "nca_simulated.csv", sim_table.to_csv(index=False, lineterminator="\n"))
-    write_atomic(
-        out_dir / "nca_simulated.json",
-        dumps_json(
-            {
-                "source": "Stein 2019 model, example-study parameters",
-                **sim_result.metadata(),
-                "rows": to_json_records(sim_table),
-            }
-        )
-        + "\n",
-    )
-
-    pk = read_csv(study / "pk_samples.csv")
-    problems = RowProblems(study / "pk_samples.csv")
-    pk_frame = pd.DataFrame(
-        {
-            "subject_id": pk["subject_id"],
-            "analyte": pk["analyte"],
-            "actual_day": parse_float(pk, "actual_day", problems),
-            "value": parse_float(pk, "value", problems, required=False, minimum=0.0),
-            "blq": parse_bool(pk, "blq", problems),
-            "unit": pk["unit"],
-        }
-    )
-    problems.raise_if_any()
-    pk_tables = []
-    pk_meta = {}
-    for (analyte, unit), part in pk_frame.groupby(["analyte", "unit"], sort=False):
-        result = nca(
-            part,
-            subject=["subject_id", "analyte"],
-            time="actual_day",
-            conc="value",
-            time_unit="day",
-            conc_unit=str(unit),
-            options=options,
-            blq_column="blq",
-        )
-        pk_tables.append(result.table)
-        pk_meta[str(analyte)] = result.metadata()
-    pk_table = pd.concat(pk_tables, ignore_index=True)
-    write_atomic(out_dir / "nca_pk_samples.csv", pk_table.to_csv(index=False, lineterminator="\n"))
-    write_atomic(
-        out_dir / "nca_pk_samples.json",
-        dumps_json(
-            {
-                "source": "examples/ct103a-nmosd/study/pk_samples.csv (synthetic)",
-                "analytes": pk_meta,
-                "rows": to_json_records(pk_table),
-            }
-        )
-        + "\n",
-    )
-
-    grid = np.arange(0, 366.0)
-    curves = stein2019_concentration(grid, *theta)
-    figure, axis = plt.subplots(figsize=(8, 5))
-    colours = {"1": "tab:blue", "2": "tab:red"}
-    labels_done: set[str] = set()
-    for i, level in enumerate(params["dose_level"].astype(str)):
-        label = None
-        if level not in labels_done:
-            per_kg = float(params["cells_per_kg"].iat[i]) / 1e6
-            label = f"dose level {level} ({per_kg:g}×10⁶ CAR+ T cells/kg)"
-            labels_done.add(level)
-        axis.plot(grid[1:], curves[i, 1:], color=colours.get(level, "grey"), alpha=0.8, label=label)
-    axis.axhline(50, color="black", linestyle=":", linewidth=1, label="LLOQ 50 copies/µg")
-    axis.set_yscale("log")
-    axis.set_xlabel("days after infusion")
-    axis.set_ylabel("CAR transgene (copies/µg gDNA)")
-    axis.set_title("Simulated CAR-T expansion (Stein 2019 model), example study — synthetic")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(out_dir / "expansion_curves.png", dpi=120)
-    plt.close(figure)
-
-    summary = Table(title="Kinetics (simulated from the Stein 2019 model, by dose level)")
-    for column in (
-        "dose level",
-        "n",
-        "median Cmax (copies/µg)",
-        "median Tmax (day)",
-        "median AUC0-28 (copies·day/µg)",
-    ):
-        summary.add_column(column)
-    for level, part in sim_table.groupby("dose_level"):
-        summary.add_row(
-            str(level),
-            str(len(part)),
-            f"{part['cmax'].median():,.0f}",
-            f"{part['tmax'].median():g}",
-            f"{part['auc_0_28'].median():,.0f}",
-        )
-    ctx.console.print(summary)
-    transgene = pk_table[pk_table["analyte"] == "car_transgene"]
-    late = pk[(pk["analyte"] == "car_transgene") & (pk["blq"] == "false")]
-    persisting = late.loc[pd.to_numeric(late["nominal_day"]) >= 180, "subject_id"].nunique()
-    ctx.console.print(
-        f"NCA of pk_samples.csv: {len(transgene)} transgene profiles, median Cmax "
-        f"{transgene['cmax'].median():,.0f} copies/µg at day {transgene['tmax'].median():.1f}; "
-        f"quantifiable at the month-6 visit or later in {persisting}/{len(transgene)}"
-    )
-    ctx.console.print(f"NCA options: {options.describe()}")
-    ctx.console.print(f"kinetics: tables and expansion_curves.png in {out_dir}/")

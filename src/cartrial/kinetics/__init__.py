@@ -1,8 +1,20 @@
 """Cellular kinetics: NCA (PKNCA rules, Phoenix options), the Stein 2019 CAR-T model and our PD model.
 
-Engines are pure: DataFrames and arrays in, results out. Sources: ``shared/reference/cellular-kinetics.md``.
+Engines are pure: DataFrames and arrays in, results out. The frame-level derivations (`derive_nca`,
+`derive_stein2019_fits`) take a sample table — typed or read from a CSV as strings — and return a
+`cartrial.results.Result`; the template contract of the PK/PD forms is `cartrial.kinetics.templates`.
+Sources: ``shared/reference/cellular-kinetics.md``.
 """
 
+from cartrial.kinetics.frames import (
+    KineticsResult,
+    check_conc_unit,
+    check_lloq,
+    check_time_unit,
+    derive_nca,
+    derive_stein2019_fits,
+    validate_profiles,
+)
 from cartrial.kinetics.models import (
     STEIN_2019_OMEGA2,
     STEIN_2019_RESIDUAL_SD_LOG,
@@ -42,9 +54,24 @@ from cartrial.kinetics.pd import (
     simulate_pd,
     titre_endpoint,
 )
+from cartrial.kinetics.simulation import (
+    MAX_DAY,
+    MAX_PD_SUBJECTS,
+    MAX_SAMPLES,
+    MAX_SUBJECTS,
+    Stein2019Chunks,
+    check_days,
+    check_simulation,
+    simulate_pd_table,
+    simulate_stein2019_chunks,
+)
 
 __all__ = [
     "BLQ_PRESETS",
+    "MAX_DAY",
+    "MAX_PD_SUBJECTS",
+    "MAX_SAMPLES",
+    "MAX_SUBJECTS",
     "PARAMETERS",
     "PD_PARAMETERS",
     "STEIN_2019_OMEGA2",
@@ -55,6 +82,7 @@ __all__ = [
     "TITRE_DILUTIONS",
     "AucMethod",
     "FitOptions",
+    "KineticsResult",
     "LambdaZOrder",
     "NcaOptions",
     "NcaResult",
@@ -62,9 +90,17 @@ __all__ = [
     "PdParameter",
     "PdSimulation",
     "PersistenceRule",
+    "Stein2019Chunks",
     "Stein2019Fit",
     "Stein2019Parameters",
     "Stein2019Simulation",
+    "check_conc_unit",
+    "check_days",
+    "check_lloq",
+    "check_simulation",
+    "check_time_unit",
+    "derive_nca",
+    "derive_stein2019_fits",
     "derived_units",
     "fit_stein2019",
     "interval_column",
@@ -73,8 +109,11 @@ __all__ = [
     "nca_arrays",
     "parse_titre",
     "simulate_pd",
+    "simulate_pd_table",
     "simulate_stein2019",
+    "simulate_stein2019_chunks",
     "stein2019_concentration",
     "titre_endpoint",
     "typical_auc",
+    "validate_profiles",
 ]

@@ -101,13 +101,19 @@ def stein2019_concentration(
     beta_per_day: npt.ArrayLike,
     *,
     rho_factor: npt.ArrayLike = 1.0,
+    rate_bound: float | None = None,
 ) -> FloatArray:
     """Transgene level C(t) (copies/µg) of the Stein 2019 closed form, broadcasting parameters over times.
 
     Parameters of shape (n,) and `days` of shape (m,) give an (n, m) array (parameters are reshaped to a
     column when `days` is 1-D and a parameter has more than one value). `rho_factor` multiplies rho (the
     optional co-medication factor Ftoci·Fster, default 1); R0 = Cmax/FOLDX is kept, so Cmax is reached
-    at Tmax only with the default factor. Source: Stein 2019 supplement (ref. doc 5.1).
+    at Tmax only with the default factor. `rate_bound` (optional) is the largest rate the evaluation on an
+    even grid must accommodate; give the population's when evaluating it in blocks of subjects, so that every
+    block rounds exactly as one call would. Source: Stein 2019 supplement (ref. doc 5.1).
+
+    >>> stein2019_concentration([0, 9.3, 28], 3900, 9.3, 24000, 0.16, 0.0079, 0.0032).round(1).tolist()
+    [6.2, 24000.0, 1373.6]
     """
     t = np.asarray(days, dtype=float)
     params = [np.asarray(p, dtype=float) for p in (foldx, tmax_days, cmax, alpha_per_day, fb, beta_per_day)]
@@ -121,7 +127,7 @@ def stein2019_concentration(
     grid = _uniform_grid(t)
     if grid is not None and all(p.ndim == 2 and p.shape[1] == 1 for p in params):
         return _concentration_on_grid(
-            grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0]
+            grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0], rate_bound
         )
     after = t >= tm
     with np.errstate(over="ignore"):
@@ -167,6 +173,7 @@ def _concentration_on_grid(
     a: FloatArray,
     b_frac: FloatArray,
     b: FloatArray,
+    rate_bound: float | None = None,
 ) -> FloatArray:
     """The closed form on an arithmetic grid t_j = t0 + j·h (same values as the direct formula, to rounding).
 
@@ -178,6 +185,8 @@ def _concentration_on_grid(
     t0, h, m = grid
     n = len(rho)
     max_rate = float(max(np.max(np.abs(rho)), np.max(np.abs(a)), np.max(np.abs(b)))) if n else 0.0
+    if rate_bound is not None:
+        max_rate = max(max_rate, float(rate_bound))
     block = max(1, math.ceil(math.sqrt(m)))
     if max_rate > 0:
         block = max(1, min(block, int(300.0 / (max_rate * h))))
@@ -211,6 +220,9 @@ def typical_auc(
 
     Pieces: (C(b) - C(a))/rho in the expansion phase; (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
     F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (ref. doc 5.2 derived values).
+
+    >>> round(typical_auc(0, 28), -3)  # Table 1 typical subject: 1.72e5 copies·day/µg
+    172000.0
     """
     p = parameters
     rho, tm = p.rho_per_day, p.tmax_days
@@ -283,6 +295,10 @@ def simulate_stein2019(
     ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²). `cmax_scale`
     (scalar or per subject) multiplies the typical Cmax, e.g. for a dose-level assumption. Deterministic
     for a given `seed` (numpy PCG64).
+
+    >>> sim = simulate_stein2019(2, [0, 7, 28], seed=1)
+    >>> sim.concentration.shape, sim.parameters["subject"].tolist()
+    ((2, 3), ['SIM-001', 'SIM-002'])
     """
     if n_subjects < 1:
         raise ConfigurationError("n_subjects must be at least 1")
@@ -464,6 +480,20 @@ def fit_stein2019(
     (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a
     loaded machine.)
 
+    A saturated profile — no more quantifiable samples than the 7 estimated quantities — is refused as not
+    identifiable (it would fit every point exactly and report a residual SD near 0).
+
+    >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
+    >>> level = stein2019_concentration(days, 3900, 9.3, 24000, 0.16, 0.0079, 0.0032)
+    >>> noisy = level * np.exp(np.random.default_rng(3).normal(0, 0.2, days.size))
+    >>> fit = fit_stein2019(days, noisy)
+    >>> 8 < fit.estimates["tmax_days"] < 11, 0.1 < fit.residual_sd_log < 0.4
+    (True, True)
+    >>> fit_stein2019(days[:7], noisy[:7])
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.NotEstimableError: the profile cannot identify the Stein 2019 model: ...
+
     Raises:
         NotEstimableError: too few quantifiable samples overall, before or after the observed peak, or no
             start converged (the message says which).
@@ -505,8 +535,12 @@ def fit_stein2019(
             f"{after} quantifiable sample(s) after the observed peak (need {opts.min_points_after_tmax} to "
             "identify alpha, F_B and beta of the biphasic decline)"
         )
-    if n_q < 7:
-        problems.append(f"{n_q} quantifiable samples for 6 parameters and the residual SD (need ≥ 7)")
+    n_estimated = len(STEIN_PARAMETERS) + 1  # six structural parameters and the residual SD
+    if n_q <= n_estimated:
+        problems.append(
+            f"{n_q} quantifiable samples for {n_estimated} estimated quantities (6 parameters and the "
+            f"residual SD): a saturated fit is not identifiable (need at least {n_estimated + 1})"
+        )
     if problems:
         raise NotEstimableError("the profile cannot identify the Stein 2019 model: " + "; ".join(problems))
 

@@ -34,12 +34,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import ConfigurationError, InputError, Problem
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
+QUALITY_FLAGS_SOURCE = (
+    "PKNCA 0.12.0: PKNCA.options min.span.ratio (default 2) and max.aucinf.pext (default 20); "
+    "exclude_nca_span.ratio, exclude_nca_min.hl.adj.r.squared (default 0.9), exclude_nca_max.aucinf.pext"
+)
 PHOENIX_SOURCE = "Certara Phoenix WinNonlin 8.3 help, 'Lambda Z or Slope Estimation settings'"
 
 LAMBDA_Z_PARAMETERS: tuple[str, ...] = (
@@ -141,9 +146,14 @@ class NcaOptions:
             (for example a contraction half-life from Tmax to day 28); default automatic selection.
         intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
         persistence_rule: definition of ``persistence_days`` (default ``tlast``).
-        interval_interpolation: how the level at a partial-AUC boundary between samples is interpolated:
-            ``segment`` (default: the segment's AUC method, log for a log-down segment) or ``linear``.
-            The reference doc tags the exact PKNCA interpolation [U]: default awaiting confirmation.
+        min_span_ratio, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults 2, 0.9
+            and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a flag off. Flags are reported in
+            ``quality_flags``; with ``exclude_flagged`` the affected parameters are blanked (reason
+            "excluded by quality flag"), as PKNCA's ``exclude()``, so summaries leave them out.
+        interval_interpolation: how the level at a partial-AUC end between samples is interpolated:
+            ``segment`` (default, PKNCA ``interpolate.conc``: log inside a log-down segment, else linear) or
+            ``linear`` (a cartrial option: linear, and the segments touching the interpolated end are
+            integrated linearly).
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
@@ -158,6 +168,10 @@ class NcaOptions:
     intervals: tuple[tuple[float, float], ...] = ()
     persistence_rule: PersistenceRule = PersistenceRule.TLAST
     interval_interpolation: str = "segment"
+    min_span_ratio: float | None = 2.0
+    min_adj_r2: float | None = 0.9
+    max_auc_pct_extrap: float | None = 20.0
+    exclude_flagged: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auc_method", AucMethod(self.auc_method))
@@ -175,6 +189,12 @@ class NcaOptions:
             raise ConfigurationError(
                 f"interval_interpolation={self.interval_interpolation!r}; allowed: segment, linear"
             )
+        for name in ("min_span_ratio", "min_adj_r2", "max_auc_pct_extrap"):
+            limit = getattr(self, name)
+            if limit is not None and not (math.isfinite(float(limit)) and float(limit) >= 0):
+                raise ConfigurationError(
+                    f"{name}={limit!r}: a quality-flag threshold must be a number ≥ 0 or None"
+                )
         if self.min_lambda_z_points < 2:
             raise ConfigurationError("min_lambda_z_points must be at least 2")
         intervals = tuple((float(a), float(b)) for a, b in self.intervals)
@@ -189,10 +209,14 @@ class NcaOptions:
             object.__setattr__(self, "lambda_z_window", (a, b))
 
     @classmethod
-    def preset(cls, blq: str = "pknca", **overrides: Any) -> NcaOptions:
+    def from_preset(cls, blq: str = "pknca", **overrides: Any) -> NcaOptions:
         """Options with a named BLQ preset (`BLQ_PRESETS`: pknca, zero, phoenix, half_lloq).
 
         ``phoenix`` also selects the Phoenix lambda_z ordering unless ``lambda_z_order`` is given.
+
+        >>> options = NcaOptions.from_preset("phoenix")
+        >>> options.blq_middle, str(options.lambda_z_order)
+        ('keep', 'phoenix')
         """
         try:
             first, middle, last = BLQ_PRESETS[blq]
@@ -223,8 +247,14 @@ class NcaOptions:
             "intervals": [list(i) for i in self.intervals],
             "persistence_rule": str(self.persistence_rule),
             "interval_interpolation": self.interval_interpolation,
-            "interval_auc": "aucint.last: interpolated at interval ends by the segment's method, zero after "
-            "Tlast, 0 before the first sample (PKNCA conc.origin); auclast_<a>_<b>: samples inside only",
+            "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
+            "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
+            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast)",
+            "min_span_ratio": self.min_span_ratio,
+            "min_adj_r2": self.min_adj_r2,
+            "max_auc_pct_extrap": self.max_auc_pct_extrap,
+            "exclude_flagged": self.exclude_flagged,
+            "quality_flags_source": QUALITY_FLAGS_SOURCE,
             "source": PKNCA_SOURCE + ("; " + PHOENIX_SOURCE if self.lambda_z_order == "phoenix" else ""),
         }
 
@@ -238,17 +268,27 @@ class NcaOptions:
         )
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
-        return text + f"; persistence={self.persistence_rule}"
+        text += f"; persistence={self.persistence_rule}"
+        return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 
 def interval_column(start: float, end: float, prefix: str = "auc") -> str:
-    """Column name of a partial AUC, e.g. ``auc_0_28`` (issue 6) or ``auc_0_inf``."""
+    """Column name of a partial AUC, e.g. ``auc_0_28`` (issue 6) or ``auc_0_inf``.
+
+    >>> interval_column(0, 28), interval_column(0, float("inf"), prefix="aucint_inf_obs")
+    ('auc_0_28', 'aucint_inf_obs_0_inf')
+    """
     end_text = "inf" if math.isinf(end) else f"{end:g}"
     return f"{prefix}_{start:g}_{end_text}"
 
 
 def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
-    """Units of every output column given concentration and time units (copies/ug, day → copies·day/ug)."""
+    """Units of every output column given concentration and time units (copies/ug, day → copies·day/ug).
+
+    >>> units = derived_units("copies/ug", "day")
+    >>> units["auclast"], units["lambda_z"]
+    ('copies·day/ug', '1/day')
+    """
     if "/" in conc_unit:
         numerator, denominator = conc_unit.split("/", 1)
         auc = f"{numerator}·{time_unit}/{denominator}"
@@ -368,50 +408,6 @@ def _auclast_masked(
     )
 
 
-def _area_to(
-    bound: float,
-    t: FloatArray,
-    c: FloatArray,
-    seg_auc: FloatArray,
-    is_log: BoolArray,
-    ilast: npt.NDArray[np.intp],
-    auclast: FloatArray,
-) -> FloatArray:
-    """Area from the first used sample to `bound` (zero after Tlast), interpolating inside a segment.
-
-    Interpolation follows `is_log` per segment (the segment's AUC method by default; ref. doc 2.5, [U] on
-    the exact interpolation method). Bounds before the first sample give 0.
-    """
-    n, m = t.shape
-    rows = np.arange(n)
-    before = np.arange(m - 1)[None, :] < ilast[:, None]
-    cumulative = np.concatenate([np.zeros((n, 1)), np.cumsum(seg_auc * before, axis=1)], axis=1)
-    # index of the last used sample at or before the bound (unused entries are NaN and compare False)
-    with np.errstate(invalid="ignore"):
-        j = (t <= bound).sum(axis=1) - 1
-    j_clipped = np.clip(j, 0, m - 2) if m > 1 else np.zeros(n, dtype=np.intp)
-    if m == 1:
-        return np.where(j >= 0, 0.0, 0.0)
-    t1 = t[rows, j_clipped]
-    c1 = c[rows, j_clipped]
-    t2 = t[rows, j_clipped + 1]
-    c2 = c[rows, j_clipped + 1]
-    log_seg = is_log[rows, j_clipped]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        frac = (bound - t1) / (t2 - t1)
-        c_lin = c1 + (c2 - c1) * frac
-        c_log = c1 * np.exp(np.log(c2 / c1) * frac)
-        c_at = np.where(log_seg, c_log, c_lin)
-        partial_lin = (bound - t1) * (c1 + c_at) / 2.0
-        ratio = np.log(c1 / c_at)
-        partial_log = np.where(ratio != 0, (c1 - c_at) * (bound - t1) / ratio, (bound - t1) * c1)
-        partial = np.where(log_seg, partial_log, partial_lin)
-    area = cumulative[rows, j_clipped] + partial
-    area = np.where(j >= ilast, auclast, area)  # at or after Tlast: AUClast (zero extrapolation)
-    area = np.where(j < 0, 0.0, area)
-    return np.asarray(area, dtype=float)
-
-
 def _lambda_z(
     t: FloatArray,
     c: FloatArray,
@@ -496,6 +492,202 @@ def _lambda_z(
     }
 
 
+AUCINT_KINDS: tuple[str, ...] = ("last", "all", "inf_obs")
+"""The PKNCA interval-AUC types computed for every interval: ``aucint.last``, ``aucint.all``,
+``aucint.inf.obs`` (columns ``aucint_last_<a>_<b>``, ``aucint_all_<a>_<b>``, ``aucint_inf_obs_<a>_<b>``)."""
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """The cleaned profiles (after the BLQ rules, left-compacted) and what `_aucint` needs from them."""
+
+    t: FloatArray
+    c: FloatArray
+    use: BoolArray
+    is_log: BoolArray
+    ilast: npt.NDArray[np.intp]
+    has_last: BoolArray
+    clast: FloatArray
+    tlast: FloatArray
+    lambda_z: FloatArray
+    options: NcaOptions
+
+
+def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
+    """Concentration at time `x` as PKNCA ``interp.extrap.conc`` gives it (R/interpolate.conc.R): 0 before the
+    first sample (``conc.origin``); up to Tlast interpolated between the neighbouring samples (log for a
+    log-down segment, else linear; always linear with ``interval_interpolation='linear'``); after Tlast
+    extrapolated by the AUC type: 0 (``last``), Clast·exp(-lambda_z·(x - Tlast)) (``inf_obs``), or for
+    ``all`` the straight line from Clast down to the next (BLQ) sample and 0 after it."""
+    t, c, use = p.t, p.c, p.use
+    n, m = t.shape
+    rows = np.arange(n)
+    with np.errstate(invalid="ignore"):
+        j = (use & (t <= x)).sum(axis=1) - 1
+    jc = np.clip(j, 0, max(m - 2, 0))
+    t1, c1 = t[rows, jc], c[rows, jc]
+    t2 = t[rows, np.minimum(jc + 1, m - 1)]
+    c2 = c[rows, np.minimum(jc + 1, m - 1)]
+    log_seg = (
+        p.is_log[rows, np.minimum(jc, p.is_log.shape[1] - 1)] if p.is_log.shape[1] else np.zeros(n, bool)
+    )
+    if p.options.interval_interpolation == "linear":
+        log_seg = np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        frac = (x - t1) / (t2 - t1)
+        inside = np.where(log_seg, c1 * np.exp(np.log(c2 / c1) * frac), c1 + (c2 - c1) * frac)
+        inside = np.where(t1 == x, c1, inside)
+        after: FloatArray
+        if kind == "last":
+            after = np.zeros(n)
+        elif kind == "inf_obs":
+            after = p.clast * np.exp(-p.lambda_z * (x - p.tlast))
+        else:
+            n_use = use.sum(axis=1)
+            nxt = np.clip(p.ilast + 1, 0, m - 1)
+            t_next = t[rows, nxt]
+            triangle = p.clast * (t_next - x) / (t_next - p.tlast)
+            after = np.where((p.ilast + 1 < n_use) & (j == p.ilast), triangle, 0.0)
+        value = np.where(j < 0, 0.0, np.where(x <= p.tlast, inside, after))
+    return np.asarray(np.where(p.has_last, value, 0.0), dtype=float)
+
+
+def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
+    """AUC over [a, b] with PKNCA's ``pk.calc.aucint`` semantics (R/aucint.R; ``aucint.last``,
+    ``aucint.all``, ``aucint.inf.obs``), vectorised over profiles.
+
+    1. The cleaned profile (BLQ rules applied) keeps its samples inside [a, b]; an interval end that is not
+       a sample time gets the concentration `_conc_at` gives for the AUC type (the end only when finite).
+    2. Each segment between consecutive points is integrated by the AUC method, deciding on the pair itself
+       as PKNCA's ``choose_interval_method`` does with Tlast set to the last point of the interval: 0 for
+       0→0, log for a fall to a non-zero value (lin-up/log-down; lin-log: after the interval's Tmax, both
+       ends > 0), else linear. So a **BLQ sample kept as 0 at or before the interval end is reached by a
+       linear segment from the last quantifiable sample** (the CAR-T case of issue 12: 310 copies/µg at day
+       21 and BLQ at 28 add 7·310/2 to aucint.last(0, 28)).
+    3. A segment that ends at an extrapolated end (a missing end after Tlast) is integrated with the log rule
+       (a fall to 0 adds nothing).
+    4. ``inf_obs`` with an infinite end adds Clast/lambda_z (Clast,obs), or C(a)/lambda_z when a > Tlast.
+
+    With ``interval_interpolation='linear'`` (a cartrial option, not PKNCA), interpolated ends are
+    linear and the segments touching them are integrated linearly.
+    """
+    t, c, use = p.t, p.c, p.use
+    n, m = t.shape
+    finite_end = not math.isinf(b)
+    with np.errstate(invalid="ignore"):
+        sampled_a = (use & (t == a)).any(axis=1)
+        sampled_b = (use & (t == b)).any(axis=1) if finite_end else np.ones(n, dtype=bool)
+        in_range = use & (t >= a) & (t <= b)
+        after_tlast_a = a > p.tlast
+        after_tlast_b = (b > p.tlast) if finite_end else np.zeros(n, dtype=bool)
+    c_a = _conc_at(p, a, kind)
+    c_b = _conc_at(p, b, kind) if finite_end else np.zeros(n)
+    big_t = np.hstack([t, np.full((n, 1), a), np.full((n, 1), b if finite_end else np.inf)])
+    big_c = np.hstack([c, c_a[:, None], c_b[:, None]])
+    valid = np.hstack([in_range, ~sampled_a[:, None], (~sampled_b & finite_end)[:, None]])
+    extrapolated = np.hstack(
+        [np.zeros((n, m), bool), (~sampled_a & after_tlast_a)[:, None], (~sampled_b & after_tlast_b)[:, None]]
+    )
+    inserted = np.hstack([np.zeros((n, m), bool), ~sampled_a[:, None], (~sampled_b & finite_end)[:, None]])
+    order = np.argsort(np.where(valid, big_t, np.inf), axis=1, kind="stable")
+    big_t, big_c, valid, extrapolated, inserted = (
+        np.take_along_axis(x, order, axis=1) for x in (big_t, big_c, valid, extrapolated, inserted)
+    )
+    t1, t2 = big_t[:, :-1], big_t[:, 1:]
+    c1, c2 = big_c[:, :-1], big_c[:, 1:]
+    segment = valid[:, :-1] & valid[:, 1:]
+    method = p.options.auc_method
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if method == AucMethod.LINEAR:
+            log = np.zeros_like(segment)
+        elif method == AucMethod.LIN_UP_LOG_DOWN:
+            log = (c2 < c1) & (c2 != 0)
+        else:
+            peak = np.argmax(np.where(valid, big_c, -np.inf), axis=1)
+            tmax_interval = np.take_along_axis(big_t, peak[:, None], axis=1)
+            log = (t2 > tmax_interval) & (c1 != 0) & (c2 != 0)
+        if p.options.interval_interpolation == "linear":
+            log = log & ~inserted[:, :-1] & ~inserted[:, 1:]
+        log = log | extrapolated[:, 1:]
+        dt = t2 - t1
+        both_positive = (c1 > 0) & (c2 > 0) & (c1 != c2)
+        log_area = np.where(
+            both_positive, (c2 - c1) * dt / np.log(np.where(both_positive, c2 / c1, 2.0)), 0.0
+        )
+        log_area = np.where((c1 == c2) & (c1 > 0), c1 * dt, log_area)
+        linear_area = dt * (c1 + c2) / 2.0
+        seg_area = np.where(log, log_area, linear_area)
+        seg_area = np.where(np.isnan(c1) | np.isnan(c2), np.nan, seg_area)  # e.g. no lambda_z to extrapolate
+        area = np.where(segment, seg_area, 0.0).sum(axis=1)
+        if kind == "inf_obs" and not finite_end:
+            tail = np.where(after_tlast_a & ~sampled_a, c_a, p.clast) / p.lambda_z
+            area = area + tail
+    return np.asarray(np.where(p.has_last, area, np.nan), dtype=float)
+
+
+def _quality_flags(
+    values: dict[str, FloatArray], options: NcaOptions
+) -> tuple[npt.NDArray[np.object_], dict[str, npt.NDArray[np.object_]]]:
+    """PKNCA's result exclusions as flags (PKNCA 0.12 ``exclude_nca_span.ratio``,
+    ``exclude_nca_min.hl.adj.r.squared``, ``exclude_nca_max.aucinf.pext``): span ratio below
+    ``min_span_ratio`` (PKNCA option ``min.span.ratio``, default 2), adjusted R² below ``min_adj_r2``
+    (default 0.9) and % AUC extrapolated above ``max_auc_pct_extrap`` (PKNCA option ``max.aucinf.pext``,
+    default 20). Returns one text per profile and, per affected parameter, the text of the flags that
+    affect it (the half-life flags affect every terminal-phase parameter; the extrapolation flags the
+    AUCinf and %extrapolated of their own kind)."""
+    n = len(values["cmax"])
+    per_param: dict[str, npt.NDArray[np.object_]] = {}
+    texts = np.full(n, "", dtype=object)
+
+    def add(mask: BoolArray, label: npt.NDArray[np.object_], params: Sequence[str]) -> None:
+        nonlocal texts
+        piece = np.where(mask, label, "")
+        texts = np.where(mask, np.where(texts != "", texts + "; " + piece, piece), texts)
+        for name in params:
+            current = per_param.get(name, np.full(n, "", dtype=object))
+            per_param[name] = np.where(mask, np.where(current != "", current + "; " + piece, piece), current)
+
+    terminal = [
+        k
+        for k in values
+        if k in TERMINAL_ESTIMATES
+        or k.startswith("aucint_inf_obs_")
+        or (k.startswith("auc_") and k.endswith("_inf") and k not in PARAMETERS)
+    ]
+    fmt = np.vectorize(lambda v: f"{v:.3g}", otypes=[object])
+    with np.errstate(invalid="ignore"):
+        if options.min_span_ratio is not None:
+            span = values["span_ratio"]
+            bad = span < options.min_span_ratio
+            if bad.any():
+                add(bad, "span_ratio " + fmt(span) + f" < {options.min_span_ratio:g}", terminal)
+        if options.min_adj_r2 is not None:
+            adj = values["adj_r2"]
+            bad = adj < options.min_adj_r2
+            if bad.any():
+                add(bad, "adj_r2 " + fmt(adj) + f" < {options.min_adj_r2:g}", terminal)
+        if options.max_auc_pct_extrap is not None:
+            for kind in ("obs", "pred"):
+                pct = values[f"auc_pct_extrap_{kind}"]
+                bad = pct > options.max_auc_pct_extrap
+                if bad.any():
+                    label = f"auc_pct_extrap_{kind} " + fmt(pct) + f" > {options.max_auc_pct_extrap:g}"
+                    add(bad, label, [f"aucinf_{kind}", f"auc_pct_extrap_{kind}"])
+    return texts, per_param
+
+
+TERMINAL_ESTIMATES: tuple[str, ...] = (
+    "lambda_z",
+    "half_life",
+    "clast_pred",
+    "aucinf_obs",
+    "aucinf_pred",
+    "auc_pct_extrap_obs",
+    "auc_pct_extrap_pred",
+)
+"""Parameters resting on the terminal phase, excluded with the half-life quality flags."""
+
+
 def nca_arrays(
     times: FloatArray,
     concentrations: FloatArray,
@@ -508,6 +700,11 @@ def nca_arrays(
     `times` must be sorted within each row with no duplicates among present entries; `concentrations` ≥ 0
     where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution.
     Returns parameter arrays and per-parameter reason arrays ('' where the value is estimable).
+
+    >>> t, c = np.array([[0.0, 1.0, 2.0, 4.0]]), np.array([[0.0, 10.0, 5.0, 2.5]])
+    >>> values, reasons = nca_arrays(t, c, np.ones_like(t, bool), NcaOptions())
+    >>> round(float(values["auclast"][0]), 6), str(reasons["lambda_z"][0])
+    (19.42695, 'fewer than 3 quantifiable points after Tmax')
     """
     t = np.where(present, times, np.nan).astype(float)
     c = np.where(present, concentrations, np.nan).astype(float)
@@ -617,24 +814,27 @@ def nca_arrays(
         values[name] = np.where(too_few, np.nan, values[name])
         reasons[name] = np.where(too_few, "fewer than 2 usable samples", reasons[name])
 
-    interp_log = is_log if options.interval_interpolation == "segment" else np.zeros_like(is_log)
+    profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options)
     for a, b in options.intervals:
-        column = interval_column(a, b)
-        if math.isinf(b):
-            area_a = _area_to(a, t, c, seg_auc, interp_log, ilast, auclast)
-            values[column] = aucinf_obs - area_a
-            reasons[column] = np.where(np.isnan(values[column]), "lambda_z not estimable", "")
-        else:
-            area_b = _area_to(b, t, c, seg_auc, interp_log, ilast, auclast)
-            area_a = _area_to(a, t, c, seg_auc, interp_log, ilast, auclast)
-            first_t = t[:, 0]
-            # before the first sample the concentration is 0 (PKNCA conc.origin): a linear ramp to it
-            with np.errstate(invalid="ignore"):
-                ramp_end = np.minimum(b, first_t)
-                ramp = np.where(a < first_t, (ramp_end - a) * np.where(b >= first_t, c[:, 0], 0.0) / 2.0, 0.0)
-            values[column] = area_b - area_a + ramp
-            reasons[column] = np.where(too_few, "fewer than 2 usable samples", "")
-            values[column] = np.where(too_few, np.nan, values[column])
+        lz_missing = np.isnan(lambda_z)
+        kinds: dict[str, FloatArray] = {}
+        kind_reasons: dict[str, npt.NDArray[np.object_]] = {}
+        for kind in AUCINT_KINDS:
+            name = interval_column(a, b, prefix=f"aucint_{kind}")
+            area = _aucint(profile, a, b, kind)
+            reason = np.where(too_few, "fewer than 2 usable samples", "")
+            if kind == "inf_obs":
+                needs_lz = np.isnan(area) & lz_missing & ~too_few
+                reason = np.where(needs_lz, "lambda_z not estimable (" + lz["reason"] + ")", reason)
+            kinds[name] = np.where(too_few, np.nan, area)
+            kind_reasons[name] = reason
+        # auc_<a>_<b>: aucint.last for a finite end, aucint.inf.obs for an infinite one (reference doc §4)
+        primary = interval_column(a, b, prefix="aucint_inf_obs" if math.isinf(b) else "aucint_last")
+        values[interval_column(a, b)] = kinds[primary].copy()
+        reasons[interval_column(a, b)] = kind_reasons[primary].copy()
+        values.update(kinds)
+        reasons.update(kind_reasons)
+        if not math.isinf(b):
             inside = use & (t >= a) & (t <= b)
             last_inside, _ = _auclast_masked(t, c, inside, options.auc_method)
             samples_column = interval_column(a, b, prefix="auclast")
@@ -670,7 +870,13 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str, problems: list[
     bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
     for i in np.flatnonzero(bad)[:50]:
         problems.append(
-            Problem(f"{what} is not a number", row=int(i), field=column, value=raw.iat[i], allowed="a number")
+            Problem(
+                f"{what} is not a number",
+                row=int(i) + FIRST_DATA_ROW,
+                field=column,
+                value=raw.iat[i],
+                allowed="a number",
+            )
         )
     return values
 
@@ -704,9 +910,18 @@ def nca(
         parameter in `PARAMETERS`, the interval columns, ``not_estimable`` (``param: reason`` for every
         missing value), the unit columns and ``nca_options``.
 
+    A sample table read from a file, with units or BLQ flags in columns, is better served by
+    `cartrial.kinetics.derive_nca`, which validates it first (this function expects clean columns).
+
+    >>> frame = pd.DataFrame({"id": "S1", "t": [0, 1, 2, 4], "c": [0.0, 10.0, 5.0, 2.5]})
+    >>> result = nca(frame, subject="id", time="t", conc="c", time_unit="day", conc_unit="copies/ug")
+    >>> result.table[["cmax", "tmax"]].iloc[0].tolist(), round(float(result.table["auclast"].iloc[0]), 4)
+    ([10.0, 1.0], 19.427)
+
     Raises:
         InputError: blank units, missing columns, non-numeric or negative concentrations or times,
-            duplicate times within a subject (rows are 0-based positions in `data`).
+            duplicate times within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
+            as in `cartrial.errors`).
     """
     options = options or NcaOptions()
     keys = [subject] if isinstance(subject, str) else list(subject)
@@ -725,11 +940,19 @@ def nca(
     times = _numeric_column(data, time, "time", problems)
     concs = _numeric_column(data, conc, "concentration", problems)
     for i in np.flatnonzero(np.isnan(times))[:50]:
-        if not any(p.row == i and p.field == time for p in problems):
-            problems.append(Problem("time is missing", row=int(i), field=time, allowed="a number"))
+        if not any(p.row == i + FIRST_DATA_ROW and p.field == time for p in problems):
+            problems.append(
+                Problem("time is missing", row=int(i) + FIRST_DATA_ROW, field=time, allowed="a number")
+            )
     for i in np.flatnonzero(concs < 0)[:50]:
         problems.append(
-            Problem("negative concentration", row=int(i), field=conc, value=data[conc].iat[i], allowed="≥ 0")
+            Problem(
+                "negative concentration",
+                row=int(i) + FIRST_DATA_ROW,
+                field=conc,
+                value=data[conc].iat[i],
+                allowed="≥ 0",
+            )
         )
     lloq_values: FloatArray | None = None
     if lloq_column:
@@ -748,7 +971,7 @@ def nca(
         problems.append(
             Problem(
                 f"duplicate time within a subject ({ident})",
-                row=int(i),
+                row=int(i) + FIRST_DATA_ROW,
                 field=time,
                 value=data[time].iat[i],
                 allowed="one sample per time per subject",
@@ -802,6 +1025,12 @@ def nca(
     present_sorted, (t_arr, c_arr, l_arr) = _left_compact(present, t_arr, c_arr, l_arr)
 
     values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr)
+    flag_text, flagged = _quality_flags(values, options)
+    if options.exclude_flagged:
+        for name, texts in flagged.items():
+            hit = texts != ""
+            values[name] = np.where(hit, np.nan, values[name])
+            reasons[name] = np.where(hit, "excluded by quality flag: " + texts, reasons[name])
 
     first_rows = frame.iloc[order[starts]] if n_groups else frame.iloc[:0]
     out = pd.DataFrame({k: data[k].to_numpy()[first_rows["_row"].to_numpy()] for k in keys})
@@ -810,10 +1039,11 @@ def nca(
     out["n_missing"] = n_missing
     for name, array in values.items():
         out[name] = array
+    out["quality_flags"] = flag_text
     out["not_estimable"] = _reason_text(reasons, n_groups)
     units = derived_units(conc_unit, time_unit)
     for name in values:
-        if name.startswith(("auc_", "auclast_")):
+        if name.startswith(("aucint_", "auclast_")) or (name.startswith("auc_") and name not in PARAMETERS):
             units[name] = units["auclast"]
     out["time_unit"] = time_unit
     out["conc_unit"] = conc_unit

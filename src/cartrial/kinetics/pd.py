@@ -4,17 +4,28 @@ This is a project proposal, not a published model (``shared/reference/cellular-k
 tag [P]); its parameters (``kinetics/data/pd_model.yaml``) only make simulations realistic, each with its
 source or an "assumption" note. Equations (section 7.1-7.2)::
 
-    dE/dt = k_exp · P/(P + EC50) · E - (k_c + k_em) · E          effector CAR-T (copies/µg)
-    dM/dt = k_em · E - k_m · M                                    memory CAR-T (copies/µg)
-    dP/dt = k_out · P0 - k_out · P - k_kill · (E + M) · P         BCMA+ plasma cells in CAR-T reach
-    dA/dt = k_syn · (P + P_protected) - k_deg · A                 AQP4-IgG (relative to baseline = 1)
+    dE/dt = k_exp · p/(p + ec50_relative) · E - (k_c + k_em) · E    effector CAR-T (copies/µg)
+    dM/dt = k_em · E - k_m · M                                      memory CAR-T (copies/µg)
+    dp/dt = k_out · (1 - p) - k_kill · (E + M) · p                  BCMA+ plasma cells in reach, p = P/P0
+    dA/dt = k_syn · (p + p_protected) - k_deg · A                   AQP4-IgG (relative to baseline = 1)
 
-with k_deg = ln 2 / t1/2_IgG, P_protected = f_protected/(1 - f_protected) · P0 (a constant pool out of
-CAR-T reach that sets the floor of A), and k_syn chosen so that A(0) = 1. Assumptions: expansion is driven
-by the antigen-bearing pool only and stops when it is depleted; plasma-cell renewal is first-order towards
-P0; killing is mass-action (the saturable variant of 7.1 is not implemented); IgG half-life is constant
-(the FcRn concentration dependence of 7.2 is not implemented). Observed titres follow 7.3: log10 titre =
-log10(baseline titre · A) + error, reported as the end-point on the 0.5-log10 dilution grid.
+with k_deg = ln 2 / t1/2_IgG, p_protected = f_protected/(1 - f_protected) (a constant pool out of CAR-T
+reach that sets the floor of A) and k_syn = k_deg/(1 + p_protected), so that A(0) = 1.
+
+**Identifiability.** Section 7.1 writes the pool in absolute units with a baseline P0 and a half-maximal
+expansion at P = EC50. Dividing the P equation by P0 shows that P0 and EC50 act only through their ratio:
+(P0, EC50) = (100, 20) and (50, 10) give the same CAR-T, plasma-cell fraction and antibody trajectories, so
+the two cannot be estimated separately from any data. The model is therefore written with the pool relative
+to its baseline (P0 ≡ 1) and one parameter, ``ec50_relative`` = EC50/P0 (0.2 from the section's illustrative
+20/100). Its inter-individual variability is P0's (log-normal SD 0.5; EC50 had none), and it reuses P0's
+random draw with the sign flipped (EC50/P0 falls when P0 rises), while the retired EC50 draw is still made
+and discarded: a given seed simulates exactly the subjects it simulated before the reparameterisation.
+
+Assumptions: expansion is driven by the antigen-bearing pool only and stops when it is depleted; plasma-cell
+renewal is first-order towards the baseline; killing is mass-action (the saturable variant of 7.1 is not
+implemented); IgG half-life is constant (the FcRn concentration dependence of 7.2 is not implemented).
+Observed titres follow 7.3: log10 titre = log10(baseline titre · A) + error, reported as the end-point on
+the 0.5-log10 dilution grid.
 
 Solved with scipy ``solve_ivp`` (LSODA) on all subjects at once (state vector of 4·N).
 """
@@ -38,9 +49,8 @@ FloatArray = npt.NDArray[np.float64]
 
 PD_PARAMETERS: tuple[str, ...] = (
     "e0",
-    "p0",
+    "ec50_relative",
     "k_exp",
-    "ec50",
     "k_c",
     "k_em",
     "k_m",
@@ -49,6 +59,22 @@ PD_PARAMETERS: tuple[str, ...] = (
     "protected_fraction",
     "igg_half_life_days",
 )
+
+_DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
+    ("e0", 1.0),
+    ("ec50_relative", -1.0),  # the slot of P0 in the absolute parameterisation, sign flipped
+    ("k_exp", 1.0),
+    (None, 0.0),  # the retired EC50 slot (no IIV): drawn and discarded so seeds keep their subjects
+    ("k_c", 1.0),
+    ("k_em", 1.0),
+    ("k_m", 1.0),
+    ("k_out", 1.0),
+    ("k_kill", 1.0),
+    ("protected_fraction", 1.0),
+    ("igg_half_life_days", 1.0),
+)
+"""Order of the random draws of `simulate_pd` (one standard normal per subject and slot) and the sign of
+each draw; see the module docstring."""
 
 TITRE_DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
 """Cell-based-assay dilution grid, 0.5-log10 steps (neuro-outcomes.md section 6)."""
@@ -81,6 +107,10 @@ def load_pd_model(text: str | None = None) -> PdModel:
 
     Every parameter needs ``value``, ``unit``, ``iiv_sd_log`` and a non-empty ``source`` (a citation or
     "assumption ...").
+
+    >>> model = load_pd_model()
+    >>> model.parameters["igg_half_life_days"].value
+    21.0
     """
     if text is None:
         text = resources.files("cartrial.kinetics").joinpath("data/pd_model.yaml").read_text(encoding="utf-8")
@@ -110,7 +140,7 @@ class PdSimulation:
     parameters: pd.DataFrame
     effector: FloatArray
     memory: FloatArray
-    plasma_cells: FloatArray  # reachable pool P (relative units, baseline P0)
+    plasma_cells: FloatArray  # reachable pool p = P/P0 (relative to its baseline, 1 at day 0)
     antibody_relative: FloatArray  # A / A(0)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -120,11 +150,11 @@ class PdSimulation:
         return self.effector + self.memory
 
     def plasma_cells_relative(self) -> FloatArray:
-        """(P + P_protected) relative to baseline (P0 + P_protected)."""
-        p0 = self.parameters["p0"].to_numpy()[:, None]
+        """All antibody-secreting plasma cells (reachable p plus protected) relative to their baseline
+        (1 + p_protected)."""
         f = self.parameters["protected_fraction"].to_numpy()[:, None]
-        protected = f / (1 - f) * p0
-        return (self.plasma_cells + protected) / (p0 + protected)
+        protected = f / (1 - f)
+        return (self.plasma_cells + protected) / (1.0 + protected)
 
 
 def simulate_pd(
@@ -141,6 +171,10 @@ def simulate_pd(
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
     of 4·N states is solved (LSODA, rtol 1e-6).
+
+    >>> sim = simulate_pd(2, [0, 14, 28], seed=1)
+    >>> sim.antibody_relative.shape, sim.antibody_relative[:, 0].tolist()
+    ((2, 3), [1.0, 1.0])
     """
     if n_subjects < 1:
         raise ConfigurationError("n_subjects must be at least 1")
@@ -150,9 +184,12 @@ def simulate_pd(
         raise ConfigurationError("days must be an increasing 1-D array starting at day 0 or later")
     rng = np.random.default_rng(seed)
     values: dict[str, FloatArray] = {}
-    for name in PD_PARAMETERS:
+    for name, sign in _DRAW_SLOTS:
+        z = rng.standard_normal(n_subjects)
+        if name is None:
+            continue
         p = pd_model.parameters[name]
-        eta = rng.standard_normal(n_subjects) * p.iiv_sd_log if iiv else np.zeros(n_subjects)
+        eta = sign * z * p.iiv_sd_log if iiv else np.zeros(n_subjects)
         values[name] = p.value * np.exp(eta)
     for name, value in (overrides or {}).items():
         if name not in values:
@@ -160,20 +197,23 @@ def simulate_pd(
         values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
     values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
     k_deg = math.log(2) / values["igg_half_life_days"]
-    protected = values["protected_fraction"] / (1 - values["protected_fraction"]) * values["p0"]
-    k_syn = k_deg / (values["p0"] + protected)  # A(0) = 1
+    protected = values["protected_fraction"] / (1 - values["protected_fraction"])
+    k_syn = k_deg / (1.0 + protected)  # A(0) = 1
     n = n_subjects
 
     def rhs(_time: float, y: FloatArray) -> FloatArray:
         e, m, p, a = y[:n], y[n : 2 * n], y[2 * n : 3 * n], y[3 * n :]
         p_pos = np.maximum(p, 0.0)
-        de = values["k_exp"] * p_pos / (p_pos + values["ec50"]) * e - (values["k_c"] + values["k_em"]) * e
+        de = (
+            values["k_exp"] * p_pos / (p_pos + values["ec50_relative"]) * e
+            - (values["k_c"] + values["k_em"]) * e
+        )
         dm = values["k_em"] * e - values["k_m"] * m
-        dp = values["k_out"] * (values["p0"] - p) - values["k_kill"] * (e + m) * p
+        dp = values["k_out"] * (1.0 - p) - values["k_kill"] * (e + m) * p
         da = k_syn * (p_pos + protected) - k_deg * a
         return np.concatenate([de, dm, dp, da])
 
-    y0 = np.concatenate([values["e0"], np.zeros(n), values["p0"], np.ones(n)])
+    y0 = np.concatenate([values["e0"], np.zeros(n), np.ones(n), np.ones(n)])
     span = (0.0, float(t[-1]) if t[-1] > 0 else 1.0)
     solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=1e-6, atol=1e-9)
     if not solution.success:
@@ -195,7 +235,11 @@ def simulate_pd(
 
 def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """End-point titre text on the dilution grid: the highest dilution ≤ the latent titre, "negative"
-    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3)."""
+    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3).
+
+    >>> titre_endpoint([2.6, 0.5]).tolist()
+    ['1:320', 'negative']
+    """
     values = np.asarray(log10_titre, dtype=float)
     grid = np.log10(np.array(TITRE_DILUTIONS, dtype=float))
     index = np.searchsorted(grid, values + 1e-9, side="right") - 1
@@ -204,7 +248,11 @@ def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
 
 
 def parse_titre(text: str) -> float:
-    """log10 of a titre written "1:320" (or "320"); "negative" gives -inf."""
+    """log10 of a titre written "1:320" (or "320"); "negative" gives -inf.
+
+    >>> round(parse_titre("1:320"), 4), parse_titre("negative")
+    (2.5051, -inf)
+    """
     value = text.strip().lower()
     if value in ("negative", "neg", "<1:10"):
         return float("-inf")

@@ -24,13 +24,15 @@ import pandas as pd
 
 from cartrial.kinetics.models import STEIN_PARAMETERS, simulate_stein2019, stein2019_concentration
 from cartrial.kinetics.pd import parse_titre, simulate_pd, titre_endpoint
+from cartrial.kinetics.templates import (
+    PD_COLUMNS,
+    PD_NOMINAL_DAYS,
+    PK_ANALYTE_UNITS,
+    PK_COLUMNS,
+    PK_NOMINAL_DAYS,
+)
 
 DATA_CUTOFF = datetime(2022, 3, 20, 23, 59, tzinfo=UTC)
-PK_NOMINAL_DAYS: tuple[int, ...] = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365)
-"""Typical CAR-T sampling: pre-infusion (day 0), days 1, 4, 7, 10, 14, 21, 28, months 2, 3, 6, 9, 12."""
-PD_NOMINAL_DAYS: tuple[int, ...] = (-7, 14, 28, 60, 90, 180, 270, 365)
-"""Screening baseline (before lymphodepletion), then days 14, 28 and months 2, 3, 6, 9, 12."""
-
 TRANSGENE_LLOQ_COPIES_PER_UG = 50.0  # assumption ([U] "tens of copies/µg gDNA", cellular-kinetics.md §1)
 CAR_CELLS_LLOQ_PER_UL = 0.5  # assumption (flow cytometry LLOQ)
 RESIDUAL_SD_LOG = 0.3  # assumption (ddPCR; Stein 2019's pooled qPCR residual is 0.56)
@@ -45,33 +47,6 @@ B_CELL_RECOVERY_HALF_TIME_DAYS = 45.0  # assumption
 PLASMA_CELLS_BASELINE_PER_UL = 2.0  # assumption (circulating BCMA+ plasma cells)
 IG_BASELINE_G_PER_L = {"igg": 11.0, "iga": 2.2, "igm": 1.0}  # assumption (adult reference mid-range)
 IG_HALF_LIFE_DAYS = {"igg": 21.0, "iga": 6.0, "igm": 5.0}  # IgG: cellular-kinetics.md §8; IgA/IgM [U]
-
-PK_COLUMNS: tuple[str, ...] = (
-    "subject_id",
-    "analyte",
-    "assay",
-    "matrix",
-    "nominal_day",
-    "actual_day",
-    "sampled_at",
-    "value",
-    "unit",
-    "lloq",
-    "blq",
-)
-PD_COLUMNS: tuple[str, ...] = (
-    "subject_id",
-    "nominal_day",
-    "actual_day",
-    "sampled_at",
-    "aqp4_igg_titre",
-    "aqp4_igg_assay",
-    "cd19_b_cells_per_ul",
-    "bcma_plasma_cells_per_ul",
-    "igg_g_per_l",
-    "iga_g_per_l",
-    "igm_g_per_l",
-)
 
 
 def _infusion_times(infusions: pd.DataFrame) -> list[datetime]:
@@ -91,7 +66,14 @@ def _actual_day(nominal: int, rng: np.random.Generator) -> float:
 def stein_parameters_for_example(infusions: pd.DataFrame, seed: int = 20210601) -> pd.DataFrame:
     """Individual Stein 2019 parameters for the example subjects: Table 1 IIV, Cmax scaled by
     (cells_per_kg / 1e6)^0.5, F_B set so that exactly `PERSISTING_SUBJECTS` stay above 3×LLOQ at day 180
-    and the others fall below LLOQ/3 by then."""
+    and the others fall below LLOQ/3 by then.
+
+    >>> infusions = pd.DataFrame({"subject_id": ["CT-001", "CT-004"], "dose_level": ["1", "2"],
+    ...                           "cells_per_kg": [5e5, 1e6],
+    ...                           "infused_at": ["2021-08-03T02:00:00Z", "2021-08-10T02:00:00Z"]})
+    >>> stein_parameters_for_example(infusions)[["subject", "dose_level"]].values.tolist()
+    [['CT-001', '1'], ['CT-004', '2']]
+    """
     n = len(infusions)
     dose = infusions["cells_per_kg"].astype(float).to_numpy()
     sim = simulate_stein2019(n, np.array([0.0]), seed=seed, cmax_scale=(dose / 1e6) ** DOSE_EXPONENT)
@@ -116,7 +98,14 @@ def example_pk_samples(
     infusions: pd.DataFrame, *, seed: int = 20210601, cutoff: datetime = DATA_CUTOFF
 ) -> pd.DataFrame:
     """The ``pk_samples.csv`` form: CAR transgene (ddPCR, copies/ug gDNA) and CAR+ T cells (flow, cells/uL)
-    at `PK_NOMINAL_DAYS` up to the data cut-off, from `stein_parameters_for_example` with residual error."""
+    at `PK_NOMINAL_DAYS` up to the data cut-off, from `stein_parameters_for_example` with residual error.
+
+    >>> infusions = pd.DataFrame({"subject_id": ["CT-004"], "dose_level": ["2"], "cells_per_kg": [1e6],
+    ...                           "infused_at": ["2021-08-03T02:00:00Z"]})
+    >>> pk = example_pk_samples(infusions)
+    >>> tuple(pk.columns) == PK_COLUMNS, sorted(set(pk["analyte"]))
+    (True, ['car_t_cells', 'car_transgene'])
+    """
     params = stein_parameters_for_example(infusions, seed=seed)
     rng = np.random.default_rng(seed + 1)
     rows: list[dict[str, object]] = []
@@ -132,8 +121,22 @@ def example_pk_samples(
             copies = level * math.exp(float(rng.normal(0, RESIDUAL_SD_LOG)))
             cells = copies * CELLS_PER_UL_PER_COPY_PER_UG * math.exp(float(rng.normal(0, RESIDUAL_SD_LOG)))
             for analyte, assay, value, unit, lloq, digits in (
-                ("car_transgene", "ddPCR", copies, "copies/ug gDNA", TRANSGENE_LLOQ_COPIES_PER_UG, 0),
-                ("car_t_cells", "flow_cytometry", cells, "cells/uL", CAR_CELLS_LLOQ_PER_UL, 2),
+                (
+                    "car_transgene",
+                    "ddPCR",
+                    copies,
+                    PK_ANALYTE_UNITS["car_transgene"],
+                    TRANSGENE_LLOQ_COPIES_PER_UG,
+                    0,
+                ),
+                (
+                    "car_t_cells",
+                    "flow_cytometry",
+                    cells,
+                    PK_ANALYTE_UNITS["car_t_cells"],
+                    CAR_CELLS_LLOQ_PER_UL,
+                    2,
+                ),
             ):
                 blq = value < lloq
                 rows.append(
@@ -167,6 +170,13 @@ def example_pd_samples(
     `ANTIBODY_NON_RESPONDER` gets a protected plasma-cell fraction of 0.97 (titre does not fall); the
     others keep the YAML value with IIV. Total Ig: (1 - r) + r·A_x(t) with r = 0.6 and A_x the PD antibody
     turnover at the isotype's half-life. B cells: lymphodepletion nadir then exponential recovery.
+
+    >>> infusions = pd.DataFrame({"subject_id": ["CT-004"], "dose_level": ["2"], "cells_per_kg": [1e6],
+    ...                           "infused_at": ["2021-08-03T02:00:00Z"]})
+    >>> subjects = pd.DataFrame({"subject_id": ["CT-004"], "aqp4_igg_titre": ["1:320"]})
+    >>> samples = example_pd_samples(infusions, subjects)
+    >>> tuple(samples.columns) == PD_COLUMNS, samples["aqp4_igg_titre"].iloc[0]
+    (True, '1:320')
     """
     n = len(infusions)
     days = np.arange(0, max(PD_NOMINAL_DAYS) + 1, dtype=float)
@@ -240,7 +250,12 @@ def example_pd_samples(
 
 
 def titre_fell(pd_samples: pd.DataFrame, subject_ids: Sequence[str] | None = None) -> dict[str, bool]:
-    """Whether each subject's last AQP4-IgG titre is below the baseline (first) titre."""
+    """Whether each subject's last AQP4-IgG titre is below the baseline (first) titre.
+
+    >>> titre_fell(pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [-7, 90],
+    ...                          "aqp4_igg_titre": ["1:320", "1:32"]}))
+    {'A': True}
+    """
     out: dict[str, bool] = {}
     for subject, group in pd_samples.groupby("subject_id", sort=True):
         titres = [parse_titre(str(t)) for t in group.sort_values("actual_day")["aqp4_igg_titre"]]
@@ -252,8 +267,6 @@ def titre_fell(pd_samples: pd.DataFrame, subject_ids: Sequence[str] | None = Non
 
 __all__ = [
     "DATA_CUTOFF",
-    "PD_COLUMNS",
-    "PK_COLUMNS",
     "example_pd_samples",
     "example_pk_samples",
     "stein_parameters_for_example",

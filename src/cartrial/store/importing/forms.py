@@ -447,7 +447,7 @@ FORMS: tuple[FormSpec, ...] = (
         "kinetics",
         "Cellular-kinetics samples (per analyte: value, unit, LLOQ, BLQ); template owned by kinetics.",
         aliases={"sampled_at": "collected_at"},
-        template=TemplateSource("cartrial.kinetics.synthetic", (), ("PK_COLUMNS",)),
+        template=TemplateSource("cartrial.kinetics.templates", (), ("PK_COLUMNS",)),
     ),
     FormSpec(
         "pd_samples",
@@ -461,7 +461,7 @@ FORMS: tuple[FormSpec, ...] = (
             "iga_g_per_l": "iga_g_l",
             "igm_g_per_l": "igm_g_l",
         },
-        template=TemplateSource("cartrial.kinetics.synthetic", (), ("PD_COLUMNS",)),
+        template=TemplateSource("cartrial.kinetics.templates", (), ("PD_COLUMNS",)),
     ),
     FormSpec(
         "escalation_decisions",

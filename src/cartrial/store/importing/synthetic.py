@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+
 CRS_TIMES_H = np.arange(0, 28 * 24 + 1, 4)
 ICANS_TIMES_H = np.arange(0, 28 * 24 + 1, 12)
 LAB_DAYS = np.concatenate([np.arange(-7, 29), np.array([35, 42, 56, 90, 120, 150, 180, 270, 365])])
@@ -170,7 +172,7 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
             "actual_day": np.tile(PK_DAYS, n_subjects),
             "sampled_at": _iso(moments),
             "value": copies,
-            "unit": "copies/ug gDNA",
+            "unit": PK_ANALYTE_UNITS["car_transgene"],
             "lloq": 50.0,
             "blq": np.where(copies < 50, "true", "false"),
         }

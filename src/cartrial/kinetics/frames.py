@@ -1,0 +1,544 @@
+"""Frame-level kinetics derivations: a sample table in, a `Result` out (the admiral ``derive_*`` idea).
+
+`derive_nca` and `derive_stein2019_fits` are what the command line (``cartrial nca``, ``cartrial kinetics
+fit``), the demo and a notebook call: they validate the sample table (`validate_profiles`), group it by
+subject (and ``by`` columns such as the analyte), apply the units, the BLQ flags and the LLOQ, and run the
+engines (`cartrial.kinetics.nca.nca`, `cartrial.kinetics.models.fit_stein2019`). The table may be an
+all-string frame read from a CSV file or an ordinary typed DataFrame; row numbers in errors are spreadsheet
+rows (header = row 1, first data row = row 2) either way, so the API and the CLI name the same row.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.columns import RowProblems, parse_bool, parse_float, parse_text, text_cells
+from cartrial.errors import InputError, NotEstimableError, Problem
+from cartrial.kinetics.models import (
+    STEIN_2019_SOURCE,
+    STEIN_PARAMETERS,
+    FitOptions,
+    fit_stein2019,
+)
+from cartrial.kinetics.nca import PKNCA_SOURCE, NcaOptions, derived_units, nca
+from cartrial.kinetics.templates import CONC_UNIT_CHARACTERS, CONC_UNIT_MAX_LENGTH, TIME_UNITS
+from cartrial.results import Result, plain
+
+_CONC_UNIT = re.compile(r"^[A-Za-z0-9µμ/^·*.%\- ]+$")
+
+
+@dataclass(frozen=True)
+class KineticsResult(Result):
+    """A `Result` with area-specific metadata in `extra` (e.g. ``units_by_conc_unit`` or the per-subject
+    fit details), merged into `metadata()`.
+
+    >>> r = KineticsResult(pd.DataFrame({"a": [1]}), derivation="x", extra={"model": "stein2019"})
+    >>> r.metadata()["model"]
+    'stein2019'
+    """
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """`Result.metadata` plus the entries of `extra`."""
+        return {**super().metadata(), **{str(k): plain(v) for k, v in self.extra.items()}}
+
+
+def check_time_unit(time_unit: str, field_name: str = "time_unit") -> str:
+    """The time unit, checked against `TIME_UNITS` (min, h, day, week); an `InputError` otherwise.
+
+    >>> check_time_unit("h")
+    'h'
+    >>> check_time_unit("parsecs")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: time_unit: not a time unit the NCA knows (got 'parsecs'); allowed: ...
+    """
+    unit = str(time_unit).strip()
+    if not unit:
+        raise InputError(Problem("the time unit is missing", field=field_name, allowed=", ".join(TIME_UNITS)))
+    if unit not in TIME_UNITS:
+        raise InputError(
+            Problem(
+                "not a time unit the NCA knows", field=field_name, value=unit, allowed=", ".join(TIME_UNITS)
+            )
+        )
+    return unit
+
+
+def check_conc_unit(conc_unit: str, field_name: str = "conc_unit") -> str:
+    """A concentration unit: non-blank, at most `CONC_UNIT_MAX_LENGTH` characters of `CONC_UNIT_CHARACTERS`.
+
+    >>> check_conc_unit("copies/ug gDNA")
+    'copies/ug gDNA'
+    """
+    unit = str(conc_unit).strip()
+    allowed = f"a unit such as copies/ug gDNA, cells/uL or mg/L ({CONC_UNIT_CHARACTERS})"
+    if not unit:
+        raise InputError(Problem("the concentration unit is missing", field=field_name, allowed=allowed))
+    if len(unit) > CONC_UNIT_MAX_LENGTH or not _CONC_UNIT.match(unit):
+        raise InputError(Problem("not a concentration unit", field=field_name, value=unit, allowed=allowed))
+    return unit
+
+
+def check_lloq(lloq: float | None, field_name: str = "lloq") -> float | None:
+    """An LLOQ given for all samples must be a finite number > 0 (None: no common LLOQ).
+
+    >>> check_lloq(50)
+    50.0
+    >>> check_lloq(-5)
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: lloq: the LLOQ must be a finite number > 0 (got -5.0); allowed: a number > 0
+    """
+    if lloq is None:
+        return None
+    value = float(lloq)
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(
+            Problem(
+                "the LLOQ must be a finite number > 0", field=field_name, value=value, allowed="a number > 0"
+            )
+        )
+    return value
+
+
+def validate_profiles(
+    data: pd.DataFrame,
+    *,
+    subject: str,
+    time: str,
+    conc: str,
+    by: Sequence[str] = (),
+    dose: str | None = None,
+    blq_column: str | None = None,
+    lloq_column: str | None = None,
+    unit_column: str | None = None,
+    source: str = "data",
+    keep_going: bool = False,
+) -> tuple[pd.DataFrame, RowProblems]:
+    """Validate a sample table (one row per sample) and return the parsed frame and its problems.
+
+    Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
+    concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`; LLOQ > 0; dose > 0; one
+    sample per time in a profile; one unit and one dose per profile. The parsed frame has ``_subject``,
+    ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``, ``_dose``, ``_unit``, the ``by``
+    columns, ``_row`` (0-based position) and ``_bad``. Without `keep_going` any problem raises an
+    `InputError` naming every bad row (spreadsheet numbering: first data row = row 2); with it, bad rows
+    are marked in ``_bad`` and the problems returned.
+
+    >>> frame = pd.DataFrame({"id": ["A", "A"], "t": [0, 1], "c": [0.0, -3.0]})
+    >>> try:
+    ...     validate_profiles(frame, subject="id", time="t", conc="c")
+    ... except InputError as error:
+    ...     print(error.problems[0])
+    data, row 3, c: out of range (got '-3.0'); allowed: a number ≥ 0
+    """
+    optional = [c for c in (dose, blq_column, lloq_column, unit_column) if c]
+    needed = [subject, time, conc, *by, *optional]
+    missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
+    if missing:
+        raise InputError(
+            [
+                Problem("column is missing", file=source, field=c, allowed=", ".join(map(str, data.columns)))
+                for c in missing
+            ]
+        )
+    problems = RowProblems(source)
+    n = len(data)
+    ids = parse_text(data, subject, problems)
+    times = parse_float(data, time, problems, required=True)
+    flags = parse_bool(data, blq_column, problems, required=False) if blq_column else np.zeros(n, dtype=bool)
+    values = parse_float(data, conc, problems, required=False, minimum=0.0)
+    blank = (text_cells(data[conc]) == "").to_numpy()
+    for i in np.flatnonzero(blank & ~flags):
+        problems.add(
+            i,
+            conc,
+            "",
+            "value is required unless the sample is flagged BLQ",
+            "a number ≥ 0" + (f", or blank with {blq_column}=true" if blq_column else ""),
+        )
+    frame = pd.DataFrame({"_subject": ids, "_time": times, "_conc": np.where(flags, 0.0, values)})
+    for column in by:
+        frame[column] = parse_text(data, column, problems)
+    frame["_blq"] = flags
+    if lloq_column:
+        frame["_lloq"] = parse_float(
+            data, lloq_column, problems, required=False, minimum=0.0, exclusive_minimum=True
+        )
+    if dose:
+        frame["_dose"] = parse_float(data, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
+    if unit_column:
+        frame["_unit"] = parse_text(data, unit_column, problems)
+    frame["_row"] = np.arange(n)
+    keys = ["_subject", *by]
+    ok = frame[~problems.bad_mask(n)]
+    duplicated = ok.duplicated([*keys, "_time"], keep=False)
+    time_text = text_cells(data[time])
+    for i in ok.index[duplicated.to_numpy()]:
+        problems.add(i, time, time_text.iat[i], "duplicate time within a subject", "one sample per time")
+    for column, label in (("_unit", unit_column), ("_dose", dose)):
+        if column in frame.columns and label:
+            ok = frame[~problems.bad_mask(n)]
+            counts = ok.groupby(keys, sort=False)[column].transform("nunique")
+            cells = text_cells(data[label])
+            for i in ok.index[(counts > 1).to_numpy()]:
+                problems.add(i, label, cells.iat[i], "differs within one profile", "one value per profile")
+    problems.raise_if_any(keep_going)
+    frame["_bad"] = problems.bad_mask(n)
+    return frame, problems
+
+
+def _input_error_texts(frame: pd.DataFrame, problems: RowProblems) -> dict[Any, list[str]]:
+    """Per subject: 'row N: problem' texts of its bad rows (spreadsheet row numbers)."""
+    messages = problems.error_column(len(frame))
+    per_subject: dict[Any, list[str]] = {}
+    for i in np.flatnonzero(frame["_bad"].to_numpy()):
+        per_subject.setdefault(frame["_subject"].iat[i], []).append(f"row {int(i) + 2}: {messages[int(i)]}")
+    return per_subject
+
+
+def derive_nca(
+    data: pd.DataFrame,
+    *,
+    subject: str,
+    time: str,
+    conc: str,
+    by: Sequence[str] = (),
+    time_unit: str = "day",
+    conc_unit: str | None = None,
+    unit_column: str | None = None,
+    dose: str | None = None,
+    lloq: float | None = None,
+    lloq_column: str | None = None,
+    blq_column: str | None = None,
+    options: NcaOptions | None = None,
+    keep_going: bool = False,
+    source: str = "data",
+) -> KineticsResult:
+    """NCA per profile (subject and ``by`` groups) of a sample table, PKNCA rules by default.
+
+    Validates the table (`validate_profiles`), takes the concentration unit from `conc_unit` or per
+    profile from `unit_column` (one of them is required), checks the time unit against `TIME_UNITS`,
+    codes flagged BLQ samples and values below the LLOQ as 0, runs `cartrial.kinetics.nca.nca` per unit, and
+    with `dose` adds ``dose`` and dose-normalised ``cmax_dn``, ``auclast_dn``, ``aucinf_obs_dn``. With
+    `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
+    row is bad stays in the table with the reason); the problems are in the result's ``problems``.
+
+    Returns a `KineticsResult` (a `cartrial.results.Result`): ``table`` one row per profile; ``metadata()``
+    with the options (``NcaOptions.as_dict``), ``units`` (per column; ``"see units_by_conc_unit"`` when
+    profiles have different units), ``units_by_conc_unit``, sources and notes.
+
+    >>> samples = pd.DataFrame({"subject_id": "S1", "day": [0, 1, 2, 4, 7],
+    ...                         "copies": [0.0, 100.0, 400.0, 200.0, 50.0]})
+    >>> result = derive_nca(samples, subject="subject_id", time="day", conc="copies",
+    ...                     conc_unit="copies/ug", options=NcaOptions(intervals=((0, 4),)))
+    >>> float(result.table["cmax"].iloc[0]), float(result.table["auc_0_4"].iloc[0]) > 0
+    (400.0, True)
+    >>> result.metadata()["units"]["auclast"]
+    'copies·day/ug'
+    """
+    options = options or NcaOptions()
+    problems_first: list[Problem] = []
+    if lloq is not None and lloq_column:
+        problems_first.append(Problem("give lloq or lloq_column, not both", field="lloq"))
+    if conc_unit is None and unit_column is None:
+        problems_first.append(
+            Problem(
+                "the concentration unit is missing",
+                file=source,
+                field="conc_unit",
+                allowed='conc_unit="copies/ug" or unit_column=COLUMN (CLI: --conc-unit or --unit-col)',
+            )
+        )
+    if problems_first:
+        raise InputError(problems_first)
+    time_unit = check_time_unit(time_unit)
+    if conc_unit is not None:
+        conc_unit = check_conc_unit(conc_unit)
+    lloq = check_lloq(lloq)
+    uses_half = "half_lloq" in (options.blq_first, options.blq_middle, options.blq_last)
+    if uses_half and lloq is None and not lloq_column:
+        raise InputError(Problem("the half-LLOQ BLQ rule needs lloq or lloq_column", field="blq"))
+    frame, problems = validate_profiles(
+        data,
+        subject=subject,
+        time=time,
+        conc=conc,
+        by=by,
+        dose=dose,
+        blq_column=blq_column,
+        lloq_column=lloq_column,
+        unit_column=unit_column,
+        source=source,
+        keep_going=keep_going,
+    )
+    if unit_column and conc_unit is None:
+        for i in np.flatnonzero(~frame["_bad"].to_numpy()):
+            try:
+                check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
+            except InputError as exc:
+                problems.add(
+                    i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
+                )
+        problems.raise_if_any(keep_going)
+        frame["_bad"] = problems.bad_mask(len(frame))
+    good = frame[~frame["_bad"]]
+    keys = ["_subject", *by]
+    tables: list[pd.DataFrame] = []
+    units_by_unit: dict[str, dict[str, str]] = {}
+    notes: list[str] = []
+    groups: Iterable[tuple[Any, pd.DataFrame]] = (
+        good.groupby("_unit", sort=False) if unit_column and conc_unit is None else [(conc_unit, good)]
+    )
+    for key, part in groups:
+        unit = str(key[0] if isinstance(key, tuple) else key)
+        result = nca(
+            part.rename(columns={"_subject": subject}),
+            subject=[subject, *by],
+            time="_time",
+            conc="_conc",
+            time_unit=time_unit,
+            conc_unit=unit,
+            options=options,
+            lloq=lloq,
+            lloq_column="_lloq" if lloq_column else None,
+        )
+        table = result.table
+        if dose:
+            doses = part.groupby(keys, sort=False)["_dose"].first().reset_index()
+            doses = doses.rename(columns={"_subject": subject, "_dose": "dose"})
+            table = table.merge(doses, on=[subject, *by], how="left")
+            for name in ("cmax", "auclast", "aucinf_obs"):
+                table[f"{name}_dn"] = table[name] / table["dose"]
+        tables.append(table)
+        units_by_unit[unit] = dict(result.units)
+        notes.extend(result.notes)
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if problems and keep_going:
+        per_subject = _input_error_texts(frame, problems)
+        present = set(table[subject]) if len(table) else set()
+        lost = [s for s in per_subject if s not in present]
+        if lost:  # every row of these subjects is bad: keep them in the output, with the reason
+            reason = "no valid sample: every row of this subject has an input error (see input_errors)"
+            table = pd.concat(
+                [table, pd.DataFrame({subject: lost, "not_estimable": reason})], ignore_index=True
+            )
+        table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
+        notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
+    if not units_by_unit and conc_unit is not None:
+        units_by_unit[conc_unit] = derived_units(conc_unit, time_unit)
+    units: Mapping[str, str] = next(iter(units_by_unit.values())) if len(units_by_unit) == 1 else {}
+    return KineticsResult(
+        table=table,
+        derivation="cartrial.kinetics.derive_nca",
+        options=options.as_dict(),
+        sources=(PKNCA_SOURCE,),
+        units=units,
+        notes=tuple(notes),
+        problems=tuple(problems.all()) if keep_going else (),
+        extra={
+            "units_by_conc_unit": units_by_unit,
+            **({} if len(units_by_unit) == 1 else {"units": "see units_by_conc_unit"}),
+        },
+    )
+
+
+FIT_COLUMNS_TAIL: tuple[str, ...] = (
+    "residual_sd_log",
+    "residual_sd_log_df_corrected",
+    "n_quantifiable",
+    "n_blq",
+    "aic",
+    "r2_log",
+    "converged",
+    "observed_cmax",
+    "not_estimable",
+)
+"""Columns after the parameter/SE pairs in the `derive_stein2019_fits` table."""
+
+
+def derive_stein2019_fits(
+    data: pd.DataFrame,
+    *,
+    subject: str = "subject_id",
+    time: str = "actual_day",
+    conc: str = "value",
+    by: Sequence[str] = (),
+    lloq: float | None = None,
+    lloq_column: str | None = None,
+    blq_column: str | None = None,
+    options: FitOptions | None = None,
+    keep_going: bool = False,
+    source: str = "data",
+    progress: Callable[[list[Any]], Iterable[Any]] | None = None,
+) -> KineticsResult:
+    """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
+
+    One row per profile: the six estimates and their SEs, the ML residual SD on the log scale and the same
+    corrected for the degrees of freedom (`residual_sd_log_df_corrected`), counts, AIC, R² (log scale), the
+    observed Cmax, and ``not_estimable`` (why a profile was refused, or which SEs are missing). Profiles
+    that cannot identify the model — including saturated ones, with no more quantifiable samples than the
+    7 estimated quantities — are refused, not fitted. The metadata lists the refused profiles, compares
+    their observed Cmax with the fitted ones (refused profiles are typically the low expanders, so the
+    fitted subset is not the population) and states the residual-SD bias. `progress` wraps the list of
+    profiles (e.g. a progress bar).
+
+    >>> from cartrial.kinetics.models import stein2019_concentration
+    >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
+    >>> rng = np.random.default_rng(3)
+    >>> level = stein2019_concentration(days, 3900, 9.3, 24000, 0.16, 0.0079, 0.0032)
+    >>> samples = pd.DataFrame({"subject_id": "S1", "actual_day": days,
+    ...                         "value": level * np.exp(rng.normal(0, 0.2, days.size))})
+    >>> result = derive_stein2019_fits(samples, lloq=50)
+    >>> 5 < float(result.table["tmax_days"].iloc[0]) < 15
+    True
+    """
+    fit_options = options or FitOptions()
+    lloq = check_lloq(lloq)
+    frame, problems = validate_profiles(
+        data,
+        subject=subject,
+        time=time,
+        conc=conc,
+        by=by,
+        blq_column=blq_column,
+        lloq_column=lloq_column,
+        source=source,
+        keep_going=keep_going,
+    )
+    good = frame[~frame["_bad"]]
+    rows: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = []
+    groups = list(good.groupby(["_subject", *by], sort=False))
+    iterable: Iterable[Any] = progress(groups) if progress is not None else groups
+    n_structural = len(STEIN_PARAMETERS)
+    for key, part in iterable:
+        ident = dict(zip([subject, *by], key if isinstance(key, tuple) else (key,), strict=True))
+        part_lloq = part["_lloq"].to_numpy() if lloq_column else lloq
+        concs = part["_conc"].to_numpy()
+        observed = concs[(concs > 0) & ~part["_blq"].to_numpy()]
+        row: dict[str, Any] = {**ident, "observed_cmax": float(observed.max()) if observed.size else math.nan}
+        try:
+            fit = fit_stein2019(
+                part["_time"].to_numpy(),
+                concs,
+                lloq=part_lloq,
+                blq=part["_blq"].to_numpy(),
+                options=fit_options,
+            )
+        except NotEstimableError as exc:
+            row.update({name: math.nan for name in STEIN_PARAMETERS})
+            row["not_estimable"] = str(exc)
+            rows.append(row)
+            details.append({**ident, "not_estimable": str(exc), "observed_cmax": row["observed_cmax"]})
+            continue
+        for name in STEIN_PARAMETERS:
+            row[name] = fit.estimates[name]
+            row[f"{name}_se"] = fit.standard_errors[name]
+        row["residual_sd_log"] = fit.residual_sd_log
+        n_q = int(fit.diagnostics["n_quantifiable"])
+        row["residual_sd_log_df_corrected"] = fit.residual_sd_log * math.sqrt(n_q / (n_q - n_structural))
+        for name in ("n_quantifiable", "n_blq", "aic", "r2_log", "converged"):
+            row[name] = fit.diagnostics[name]
+        row["not_estimable"] = "; ".join(f"{k} SE: {v}" for k, v in fit.se_reasons.items())
+        rows.append(row)
+        details.append({**ident, **fit.as_dict(), "observations": fit.observations.to_dict(orient="records")})
+    columns = [
+        subject,
+        *by,
+        *(column for name in STEIN_PARAMETERS for column in (name, f"{name}_se")),
+        *FIT_COLUMNS_TAIL,
+    ]
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    refused = table["tmax_days"].isna() if len(table) else pd.Series(dtype=bool)
+    notes: list[str] = []
+    summary: dict[str, Any] = {
+        "n_profiles": len(table),
+        "n_fitted": int((~refused).sum()),
+        "n_refused": int(refused.sum()),
+        "refused": [
+            {
+                **{k: table[k].iat[i] for k in (subject, *by)},
+                "observed_cmax": table["observed_cmax"].iat[i],
+                "reason": table["not_estimable"].iat[i],
+            }
+            for i in np.flatnonzero(refused.to_numpy())
+        ],
+        "observed_cmax_by_group": [],
+    }
+    grouped = (
+        table.assign(_refused=refused).groupby(list(by), sort=False)
+        if by
+        else [((), table.assign(_refused=refused))]
+    )
+    for key, part in grouped:
+        label = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        fitted_part = part.loc[~part["_refused"], "observed_cmax"]
+        refused_part = part.loc[part["_refused"], "observed_cmax"]
+        entry = {
+            **label,
+            "n_fitted": len(fitted_part),
+            "n_refused": len(refused_part),
+            "median_observed_cmax_fitted": float(fitted_part.median()) if len(fitted_part) else None,
+            "median_observed_cmax_refused": float(refused_part.median()) if len(refused_part) else None,
+        }
+        summary["observed_cmax_by_group"].append(entry)
+        if len(refused_part):
+            where = ", ".join(f"{k}={v}" for k, v in label.items())
+            fitted_text = f"{entry['median_observed_cmax_fitted']:.4g}" if len(fitted_part) else "none"
+            notes.append(
+                f"{len(refused_part)} of {len(part)} profile(s)"
+                + (f" ({where})" if where else "")
+                + " refused as not identifiable; median observed Cmax "
+                f"{entry['median_observed_cmax_refused']:.4g} refused vs {fitted_text} fitted: "
+                "the fitted subset is not the population, do not summarise its parameters as "
+                "population values"
+            )
+    notes.append(
+        "residual_sd_log is the maximum-likelihood estimate, biased low by about sqrt((n - p)/n) with p = 6 "
+        "structural parameters; residual_sd_log_df_corrected = residual_sd_log · sqrt(n / (n - 6)) "
+        "(n quantifiable samples)"
+    )
+    if problems and keep_going:
+        per_subject = _input_error_texts(frame, problems)
+        table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
+        notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
+    return KineticsResult(
+        table=table,
+        derivation="cartrial.kinetics.derive_stein2019_fits",
+        options=fit_options,
+        sources=(STEIN_2019_SOURCE, "Beal SL. J Pharmacokinet Pharmacodyn 2001;28:481-504 (M3 censoring)"),
+        units={
+            "tmax_days": "day",
+            "cmax": "copies/ug gDNA",
+            "alpha_per_day": "1/day",
+            "beta_per_day": "1/day",
+            "foldx": "1",
+            "fb": "1",
+            "residual_sd_log": "log scale",
+        },
+        notes=tuple(notes),
+        problems=tuple(problems.all()) if keep_going else (),
+        extra={"model": "stein2019", "summary": summary, "fits": details},
+    )
+
+
+__all__ = [
+    "FIT_COLUMNS_TAIL",
+    "KineticsResult",
+    "check_conc_unit",
+    "check_lloq",
+    "check_time_unit",
+    "derive_nca",
+    "derive_stein2019_fits",
+    "validate_profiles",
+]

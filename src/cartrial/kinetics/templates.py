@@ -1,0 +1,88 @@
+"""The PK/PD form contract owned by the kinetics area: template columns, nominal days and units.
+
+These are the columns of ``docs/templates/pk_samples.csv`` and ``docs/templates/pd_samples.csv`` (described
+in ``docs/templates/kinetics.md``), the nominal sampling days of the reference study, the unit of each analyte
+and the time units the NCA accepts. The store's import (`cartrial.store.importing.forms`), the example-data
+generator (`cartrial.kinetics.synthetic`) and the benchmark generator (`cartrial.store.importing.synthetic`)
+read them from here, so the contract is declared once, beside the engine that analyses the forms.
+
+>>> PK_COLUMNS[:3]
+('subject_id', 'analyte', 'assay')
+>>> PK_ANALYTE_UNITS["car_transgene"]
+'copies/ug gDNA'
+>>> "h" in TIME_UNITS
+True
+"""
+
+from __future__ import annotations
+
+PK_COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "analyte",
+    "assay",
+    "matrix",
+    "nominal_day",
+    "actual_day",
+    "sampled_at",
+    "value",
+    "unit",
+    "lloq",
+    "blq",
+)
+"""Columns of ``pk_samples.csv``: one row per sample and analyte (value blank when ``blq`` is true)."""
+
+PD_COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "nominal_day",
+    "actual_day",
+    "sampled_at",
+    "aqp4_igg_titre",
+    "aqp4_igg_assay",
+    "cd19_b_cells_per_ul",
+    "bcma_plasma_cells_per_ul",
+    "igg_g_per_l",
+    "iga_g_per_l",
+    "igm_g_per_l",
+)
+"""Columns of ``pd_samples.csv``: one row per PD visit."""
+
+PK_NOMINAL_DAYS: tuple[int, ...] = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365)
+"""Reference-study CAR-T sampling: pre-infusion (day 0), days 1, 4, 7, 10, 14, 21, 28, months 2, 3, 6, 9, 12
+(``shared/reference/ct103a-nmosd-trial.md`` section 9)."""
+
+PD_NOMINAL_DAYS: tuple[int, ...] = (-7, 14, 28, 60, 90, 180, 270, 365)
+"""Screening baseline (before lymphodepletion), then days 14, 28 and months 2, 3, 6, 9, 12."""
+
+PK_ANALYTE_UNITS: dict[str, str] = {"car_transgene": "copies/ug gDNA", "car_t_cells": "cells/uL"}
+"""The unit of each PK analyte of the template (transgene by ddPCR/qPCR, CAR+ T cells by flow cytometry)."""
+
+PD_COLUMN_UNITS: dict[str, str] = {
+    "cd19_b_cells_per_ul": "cells/uL",
+    "bcma_plasma_cells_per_ul": "cells/uL",
+    "igg_g_per_l": "g/L",
+    "iga_g_per_l": "g/L",
+    "igm_g_per_l": "g/L",
+}
+"""Units of the numeric PD columns (also spelled in the column names)."""
+
+TIME_UNITS: tuple[str, ...] = ("min", "h", "day", "week")
+"""Time units the NCA accepts (``--time-unit``; docs/kinetics.md): minutes, hours, days, weeks."""
+
+CONC_UNIT_MAX_LENGTH = 40
+"""Longest concentration-unit text accepted (a unit, not a sentence)."""
+
+CONC_UNIT_CHARACTERS = "letters, digits, space and / ^ · * . % - µ"
+"""Characters a concentration unit may contain (e.g. ``copies/ug gDNA``, ``cells/uL``, ``mg/L``)."""
+
+
+__all__ = [
+    "CONC_UNIT_CHARACTERS",
+    "CONC_UNIT_MAX_LENGTH",
+    "PD_COLUMNS",
+    "PD_COLUMN_UNITS",
+    "PD_NOMINAL_DAYS",
+    "PK_ANALYTE_UNITS",
+    "PK_COLUMNS",
+    "PK_NOMINAL_DAYS",
+    "TIME_UNITS",
+]

@@ -1,0 +1,149 @@
+"""One derivation path (issue 11): `derive_nca` / `derive_stein2019_fits` are what the CLI and the demo call;
+typed frames and CSV strings give the same result and the same row numbers; the command module imports no
+engine at module level; the PK/PD template contract lives in `cartrial.kinetics.templates`."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cartrial.cli import app, main
+from cartrial.errors import InputError
+from cartrial.kinetics import NcaOptions, derive_nca, derive_stein2019_fits, stein2019_concentration
+from cartrial.tabular import read_csv
+
+runner = CliRunner()
+SRC = Path(__file__).resolve().parents[2] / "src" / "cartrial"
+
+
+def test_same_bad_sample_is_the_same_row_through_api_and_cli(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """The review's case: a negative sample was 'row 1' through the API and 'row 3' through the CLI.
+    Both now say row 3 (header row 1, first data row 2: the spreadsheet line)."""
+    text = "id,t,c\nA,0,0\nA,1,-3\nA,2,4\n"
+    file = tmp_path / "p.csv"
+    file.write_text(text)
+    typed = pd.DataFrame({"id": ["A", "A", "A"], "t": [0, 1, 2], "c": [0.0, -3.0, 4.0]})
+    with pytest.raises(InputError) as caught:
+        derive_nca(typed, subject="id", time="t", conc="c", conc_unit="u")
+    assert [p.row for p in caught.value.problems] == [3]
+    with pytest.raises(InputError) as from_strings:
+        derive_nca(read_csv(file), subject="id", time="t", conc="c", conc_unit="u")
+    assert [p.row for p in from_strings.value.problems] == [3]
+    code = main(["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "u"])
+    err = capsys.readouterr().err
+    assert code == 2 and "row 3" in err and "row 1," not in err
+
+
+def test_typed_frame_and_csv_strings_give_identical_nca(examples_dir):  # type: ignore[no-untyped-def]
+    """pandas' own reading (numbers, booleans, NaN) and cartrial's all-string reading give one table."""
+    path = examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv"
+    kwargs = {
+        "subject": "subject_id",
+        "by": ["analyte"],
+        "time": "actual_day",
+        "conc": "value",
+        "unit_column": "unit",
+        "blq_column": "blq",
+        "options": NcaOptions(intervals=((0, 28),)),
+    }
+    typed = derive_nca(pd.read_csv(path), **kwargs)
+    strings = derive_nca(read_csv(path), **kwargs)
+    pd.testing.assert_frame_equal(typed.table, strings.table)
+    assert typed.metadata()["derivation"] == "cartrial.kinetics.derive_nca"
+
+
+def test_cli_nca_is_the_api_result(examples_dir):  # type: ignore[no-untyped-def]
+    """The CLI writes exactly `derive_nca(...).table` and its metadata."""
+    path = examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv"
+    result = runner.invoke(
+        app,
+        [
+            "nca",
+            str(path),
+            "--subject",
+            "subject_id",
+            "--time",
+            "actual_day",
+            "--conc",
+            "value",
+            "--by",
+            "analyte",
+            "--unit-col",
+            "unit",
+            "--blq-col",
+            "blq",
+            "--interval",
+            "0,28",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    api = derive_nca(
+        read_csv(path),
+        subject="subject_id",
+        by=["analyte"],
+        time="actual_day",
+        conc="value",
+        unit_column="unit",
+        blq_column="blq",
+        options=NcaOptions(intervals=((0, 28),)),
+    )
+    cli_table = pd.DataFrame(payload["rows"])
+    assert list(cli_table.columns) == list(api.table.columns)
+    np.testing.assert_allclose(
+        cli_table["auc_0_28"].astype(float), api.table["auc_0_28"].astype(float), rtol=1e-12
+    )
+    assert payload["units"] == "see units_by_conc_unit"
+    assert payload["options"] == api.metadata()["options"]
+
+
+def test_fit_api_equals_cli(tmp_path):  # type: ignore[no-untyped-def]
+    """`cartrial kinetics fit` writes `derive_stein2019_fits(...).table`."""
+    days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
+    level = stein2019_concentration(days, 3900, 9.3, 24000, 0.16, 0.0079, 0.0032)
+    noisy = level * np.exp(np.random.default_rng(5).normal(0, 0.2, days.size))
+    frame = pd.DataFrame({"subject_id": "S1", "actual_day": days, "value": noisy})
+    file = tmp_path / "pk.csv"
+    frame.to_csv(file, index=False)
+    api = derive_stein2019_fits(read_csv(file), lloq=10)
+    cli = runner.invoke(app, ["kinetics", "fit", str(file), "--lloq", "10"])
+    assert cli.exit_code == 0, cli.output
+    table = pd.read_csv(io.StringIO(cli.stdout))
+    assert table["tmax_days"].iloc[0] == pytest.approx(api.table["tmax_days"].iloc[0], rel=1e-12)
+
+
+def test_command_module_imports_no_engine_at_top() -> None:
+    """Fast start-up (issue 11): only the standard library, typer, rich and cartrial.errors at the top."""
+    tree = ast.parse((SRC / "commands" / "kinetics_commands.py").read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+    heavy = [
+        n
+        for n in names
+        if n.split(".")[0] in {"numpy", "pandas", "scipy"} or n.startswith("cartrial.kinetics")
+    ]
+    assert heavy == [] and "typer" in names
+
+
+def test_template_contract_lives_with_the_kinetics_templates() -> None:
+    """The PK/PD column contract is declared in cartrial.kinetics.templates; the generators and the import
+    forms use it from there, not from the synthetic-data generator."""
+    from cartrial.kinetics import synthetic, templates
+
+    assert synthetic.PK_COLUMNS is templates.PK_COLUMNS and synthetic.PD_COLUMNS is templates.PD_COLUMNS
+    header = (SRC.parents[1] / "docs" / "templates" / "pk_samples.csv").read_text().splitlines()[0]
+    assert tuple(header.split(",")) == templates.PK_COLUMNS
+    header = (SRC.parents[1] / "docs" / "templates" / "pd_samples.csv").read_text().splitlines()[0]
+    assert tuple(header.split(",")) == templates.PD_COLUMNS
