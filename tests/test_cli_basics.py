@@ -52,3 +52,102 @@ def test_user_error_exits_2_and_debug_shows_traceback(tmp_path) -> None:
 
 def test_main_returns_exit_code_for_version() -> None:
     assert main(["--version"]) == 0
+
+
+# ------------------------------------------------------------------ fast start-up (issue 11 "What must hold")
+
+HEAVY_MODULES = ("pandas", "numpy", "scipy", "lifelines", "sqlalchemy", "matplotlib", "pydantic")
+
+
+def _modules_after(code: str) -> set[str]:
+    """Top-level module names imported by a fresh interpreter after running `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    """Issue 11: `cartrial --help` must not pay for pandas/numpy/scipy or any engine at start-up."""
+    loaded = _modules_after("import cartrial.cli")
+    assert not loaded & set(HEAVY_MODULES), loaded & set(HEAVY_MODULES)
+
+
+def test_root_help_loads_no_command_module() -> None:
+    """The root help is built from the `COMMANDS` table: no area module (and so no engine) is imported."""
+    code = (
+        "import sys\nfrom cartrial.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', *sorted(m for m in sys.modules if m.startswith('cartrial.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded_line = next(line for line in result.stdout.splitlines() if line.startswith("LOADED"))
+    loaded = set(loaded_line.split()[1:])
+    assert not {
+        m for m in loaded if m.startswith(("cartrial.commands.", "cartrial.protocol", "cartrial.grading"))
+    }
+    assert "protocol" in result.stdout and "grade" in result.stdout
+
+
+def test_protocol_command_module_imports_no_engine() -> None:
+    """The protocol command module (owned here) imports its engine inside the command functions."""
+    loaded = _modules_after("import cartrial.commands.protocol_commands")
+    assert not loaded & set(HEAVY_MODULES)
+
+
+def test_command_table_matches_what_each_module_registers() -> None:
+    """`COMMANDS` (names, modules, one-line help) is what the area modules really register: the lazy root
+    group can list them without importing anything, and cannot drift from them unnoticed."""
+    import importlib
+
+    import typer
+    import typer.main
+
+    from cartrial.commands import AREA_MODULES, COMMANDS
+
+    for module_name in AREA_MODULES:
+        scratch = typer.Typer()
+        importlib.import_module(module_name).register(scratch)
+        registered = typer.main.get_group(scratch).commands
+        listed = {e.name: e for e in COMMANDS if e.module == module_name}
+        assert set(registered) == set(listed), module_name
+        for name, command in registered.items():
+            real_help = (command.short_help or command.help or "").strip().split("\n\n")[0]
+            assert " ".join(real_help.split()) == listed[name].help, name
+
+
+def test_help_groups_commands_by_workflow_panels() -> None:
+    """Issue 20: commands in design / conduct / analyse panels, in workflow order, with a runnable example."""
+    result = run_cli("--help")
+    out = result.stdout
+    positions = [out.index(f"─ {title} ") for title in ("Get started", "Design", "Conduct", "Analyse")]
+    assert positions == sorted(positions)
+    design, conduct, analyse = (
+        out[positions[1] : positions[2]],
+        out[positions[2] : positions[3]],
+        out[positions[3] :],
+    )
+    assert "protocol" in design and "escalate" in design
+    assert all(name in conduct for name in ("screen", "import", "db", "audit"))
+    assert all(name in analyse for name in ("grade", "score", "relapses", "nca", "kinetics"))
+    assert "Example: cartrial demo" in out
+
+
+def test_lazy_command_runs_and_its_help_loads_it() -> None:
+    """A command's help imports its module on demand; a misspelt command still gets a suggestion."""
+    result = run_cli("protocol", "--help")
+    assert result.returncode == 0 and "check" in result.stdout and "show" in result.stdout
+    typo = run_cli("grad")
+    assert typo.returncode == 2 and "grade" in typo.stderr
+
+
+def test_cli_literals_match_the_engine_values() -> None:
+    """The light copies the protocol command module keeps for its help (to import no engine) equal the
+    engine's values."""
+    import typing
+
+    from cartrial.commands import protocol_commands
+    from cartrial.protocol import BsaMethod
+    from cartrial.protocol.summary import REFERENCE_BSA_M2
+
+    assert set(typing.get_args(protocol_commands.BsaMethodName)) == {m.value for m in BsaMethod}
+    assert protocol_commands.REFERENCE_BSA_HELP_M2 == REFERENCE_BSA_M2

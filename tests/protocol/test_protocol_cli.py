@@ -16,8 +16,8 @@ import pytest
 from rich.console import Console
 
 from cartrial.cli import main
-from cartrial.commands import protocol_commands
 from cartrial.demo import DemoContext
+from cartrial.demo import protocol as protocol_demo
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Pa
         out_dir=tmp_path,
         console=Console(record=True, width=120),
     )
-    protocol_commands.demo(ctx)
+    protocol_demo.run(ctx)
     summary = json.loads((tmp_path / "protocol-summary.json").read_text())
     screening = json.loads((tmp_path / "screening.json").read_text())
     assert summary["study"]["id"] == "CT103A-NMOSD"
