@@ -141,6 +141,13 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
                 f"{sum(r['dose_mg'] for r in rows):.1f}",
             )
         console.print(lympho)
+        for agent in protocol.lymphodepletion.agents:
+            if agent.renal_adjustment:
+                tiers = "; ".join(tier.describe() for tier in agent.renal_adjustment)
+                applied = next(d["renal_rule"] for d in example["doses"] if d["agent"] == agent.name)
+                console.print(
+                    f"[dim]{escape(agent.name)} renal tiers: {escape(tiers)} — {escape(applied)}[/]"
+                )
     esc = protocol.escalation
     params = ", ".join(
         f"{k}={v}" for k, v in summary["escalation"]["parameters"].items() if k != "design" and v is not None
@@ -206,6 +213,12 @@ def show(
     bsa_method: BsaMethodName | None = typer.Option(
         None, "--bsa-method", help="BSA formula (default: the protocol's)."
     ),
+    crcl: float | None = typer.Option(
+        None,
+        "--crcl",
+        help="Creatinine clearance (mL/min, 0-400) for the lymphodepletion example: applies the agents' "
+        "renal dose tiers.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise a protocol: worked doses, lymphodepletion, schedule, eligibility, DLT rules, endpoints."""
@@ -220,7 +233,7 @@ def show(
         raise InputError(Problem("--height needs --weight to compute the BSA", field="--height"))
     if bsa is not None and height is not None:
         raise InputError(Problem("give --bsa or --weight with --height, not both", field="--bsa"))
-    for name, value in (("--weight", weight), ("--height", height), ("--bsa", bsa)):
+    for name, value in (("--weight", weight), ("--height", height), ("--bsa", bsa), ("--crcl", crcl)):
         if value is not None and not math.isfinite(value):
             raise InputError(
                 Problem("not a finite number", field=name, value=value, allowed="a positive number")
@@ -228,14 +241,21 @@ def show(
     weights = list(WORKED_WEIGHTS_KG)
     if weight is not None and weight not in weights:
         weights.append(weight)
-    summary = protocol_summary(
-        protocol,
-        weights_kg=weights,
-        bsa_m2=bsa,
-        weight_kg=weight if height is not None else None,
-        height_cm=height,
-        bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
-    )
+    try:
+        summary = protocol_summary(
+            protocol,
+            weights_kg=weights,
+            bsa_m2=bsa,
+            weight_kg=weight if height is not None else None,
+            height_cm=height,
+            bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
+            creatinine_clearance_ml_min=crcl,
+        )
+    except InputError as exc:  # name the option the user typed
+        options = {"creatinine_clearance_ml_min": "--crcl", "bsa_m2": "--bsa"}
+        raise InputError(
+            [replace(p, field=options.get(p.field or "", p.field)) for p in exc.problems]
+        ) from None
     if weight is not None:
         # the patient's own weight must be valid for every level (the standard weights may fall outside a
         # level's bounds and are then shown as such)
