@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from cartrial import __version__
 from cartrial.cli import app, main
@@ -151,3 +154,44 @@ def test_cli_literals_match_the_engine_values() -> None:
 
     assert set(typing.get_args(protocol_commands.BsaMethodName)) == {m.value for m in BsaMethod}
     assert protocol_commands.REFERENCE_BSA_HELP_M2 == REFERENCE_BSA_M2
+
+
+def _example_of(epilog: str | None) -> list[str]:
+    """The argument list of the `Example: cartrial ...` line of a help epilog (rich markup removed)."""
+    import re
+    import shlex
+
+    assert epilog, "no example in the help"
+    text = re.sub(r"\[/?[a-z ]*\]", "", epilog)
+    line = next(part for part in text.split("\n") if part.startswith("Example: cartrial "))
+    command = line.removeprefix("Example: cartrial ").split("  (")[0]
+    return shlex.split(command)
+
+
+def test_every_owned_command_help_ends_with_a_runnable_example(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: the help of `protocol check|show`, `screen` (and the root and `demo`) ends with one
+    example, and the example runs from the repository root (exit 0)."""
+    import typer.main
+
+    from cartrial.cli import LazyGroup
+    from cartrial.commands import protocol_commands
+
+    group = typer.main.get_group(app)
+    assert isinstance(group, LazyGroup)
+    group.load_module(protocol_commands.__name__)
+    protocol_group = group.commands["protocol"]
+    commands = {
+        "protocol check": protocol_group.commands["check"],  # type: ignore[attr-defined]
+        "protocol show": protocol_group.commands["show"],  # type: ignore[attr-defined]
+        "screen": group.commands["screen"],
+    }
+    monkeypatch.chdir(repo_root)
+    for name, command in commands.items():
+        args = _example_of(command.epilog)
+        assert " ".join(args).startswith(name), (name, args)
+        assert main(args) == 0, (name, args, capsys.readouterr().err)
+    assert _example_of(group.commands["demo"].epilog) == ["demo", "--out", "demo-output"]
+    assert _example_of(group.epilog)[0] == "demo"
+    assert "--install-completion" in (group.epilog or "")
