@@ -112,10 +112,15 @@ def test_command_table_matches_what_each_module_registers() -> None:
         importlib.import_module(module_name).register(scratch)
         registered = typer.main.get_group(scratch).commands
         listed = {e.name: e for e in COMMANDS if e.module == module_name}
-        assert set(registered) == set(listed), module_name
+        assert set(registered) == set(listed), (
+            f"{module_name} registers {sorted(registered)} but cartrial.commands.COMMANDS lists "
+            f"{sorted(listed)}: add/remove the entry (name, module, one-line help, panel) there"
+        )
         for name, command in registered.items():
             real_help = (command.short_help or command.help or "").strip().split("\n\n")[0]
-            assert " ".join(real_help.split()) == listed[name].help, name
+            assert " ".join(real_help.split()) == listed[name].help, (
+                f"the one-line help of `{name}` changed: copy it into cartrial.commands.COMMANDS"
+            )
 
 
 def test_help_groups_commands_by_workflow_panels() -> None:
