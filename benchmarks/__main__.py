@@ -34,8 +34,8 @@ def main(argv: list[str]) -> int:
             print(
                 f"{entry['name']}: {entry['value']:.6g} {entry['unit']} (target {entry['target']}; {status})"
             )
-    if wanted:
-        results = _kept_entries(ran) + results
+    if wanted:  # keep the other modules' entries, in the order a full run writes them
+        results = sorted(_kept_entries(ran) + results, key=lambda entry: str(entry["module"]))
     payload = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
