@@ -160,3 +160,15 @@ def test_a_carriage_return_inside_a_cell_reads_back_intact(tmp_path: Path) -> No
     with out.open(encoding="utf-8") as handle:  # universal newlines, as a spreadsheet import would
         rows = list(csv.reader(handle))
     assert len(rows) == 3 and rows[2] == ["plain", "2"]
+
+
+def test_string_and_categorical_columns_are_neutralised_too() -> None:
+    """Typed frames from the Python API: pandas "string" and categorical columns get the same rule."""
+    frame = pd.DataFrame(
+        {
+            "a": pd.Series(["=1+1", "ok", None], dtype="string"),
+            "b": pd.Series(["@x", "y", "@x"], dtype="category"),
+        }
+    )
+    rows = _rows(csv_text(frame))
+    assert rows == [["a", "b"], ["'=1+1", "'@x"], ["ok", "y"], ["", "'@x"]]

@@ -279,6 +279,15 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return _neutralised(frame)[0]
 
 
+def _may_hold_text(dtype: Any) -> bool:
+    """Whether a column of this dtype can hold text cells (object, string or categorical)."""
+    return bool(
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
 def _joined_text(cells: pd.Series) -> str:
     """The column's text cells joined by NUL (one C-speed string for substring scans)."""
     values = cells.tolist()
@@ -295,7 +304,7 @@ def _neutralised(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     carriage_return = False
     for position in range(len(frame.columns)):
         cells = frame.iloc[:, position]
-        if not (pd.api.types.is_object_dtype(cells.dtype) or pd.api.types.is_string_dtype(cells.dtype)):
+        if not _may_hold_text(cells.dtype):
             continue
         joined = _joined_text(cells)
         carriage_return = carriage_return or "\r" in joined
