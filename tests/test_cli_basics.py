@@ -95,6 +95,16 @@ def test_protocol_command_module_imports_no_engine() -> None:
     """The protocol command module (owned here) imports its engine inside the command functions."""
     loaded = _modules_after("import cartrial.commands.protocol_commands")
     assert not loaded & set(HEAVY_MODULES)
+    probe = (
+        "import sys, cartrial.commands.protocol_commands\n"
+        "print(*sorted(m for m in sys.modules if m.startswith('cartrial.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert set(result.stdout.split()) == {
+        "cartrial.commands",
+        "cartrial.commands.protocol_commands",
+        "cartrial.errors",
+    }
 
 
 def test_command_table_matches_what_each_module_registers() -> None:
