@@ -2,7 +2,8 @@
 
 Each `bench_*.py` module defines `run() -> list[dict]`; each dict has at least `name`, `value`, `unit`,
 `target` (text, from the issue that set it) and `meets_target` (bool). Timings are never asserted in tests;
-they are recorded here. Usage: `python -m benchmarks [name-filter]`.
+they are recorded here. Usage: `python -m benchmarks [name-filter]`; with a filter, the entries of the
+modules that did not run are kept from the previous `results.json`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str]) -> int:
     wanted = argv[0] if argv else ""
     results = []
+    ran: set[str] = set()
     for module_path in sorted(HERE.glob("bench_*.py")):
         if wanted not in module_path.stem:
             continue
         module = importlib.import_module(f"benchmarks.{module_path.stem}")
+        ran.add(module_path.stem)
         for entry in module.run():
             entry = {"module": module_path.stem, **entry}
             results.append(entry)
@@ -31,6 +34,8 @@ def main(argv: list[str]) -> int:
             print(
                 f"{entry['name']}: {entry['value']:.6g} {entry['unit']} (target {entry['target']}; {status})"
             )
+    if wanted:  # keep the other modules' entries, in the order a full run writes them
+        results = sorted(_kept_entries(ran) + results, key=lambda entry: str(entry["module"]))
     payload = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
@@ -39,6 +44,15 @@ def main(argv: list[str]) -> int:
     (HERE / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {HERE / 'results.json'}")
     return 0
+
+
+def _kept_entries(ran: set[str]) -> list[dict[str, object]]:
+    """Entries of the previous results file from modules that did not run this time."""
+    try:
+        previous = json.loads((HERE / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [entry for entry in previous.get("results", []) if entry.get("module") not in ran]
 
 
 def _cpus() -> int:

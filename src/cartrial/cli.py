@@ -1,27 +1,94 @@
 """The `cartrial` command line: parse, call the engines, print. Every command lives in `cartrial.commands`.
 
+Start-up is fast because nothing heavy is imported until it is needed: the root group (`LazyGroup`) knows
+each top-level command's name, module, one-line help and help panel from `cartrial.commands.COMMANDS`, so
+``cartrial --help`` and ``cartrial --version`` import no engine, no pandas, no scipy. A command's module is
+imported when that command is invoked (or its own ``--help`` is asked), and the command modules import
+their engines inside the command functions.
+
 User errors (`CartrialError`) print their message and exit 2 without a traceback; `--debug` shows it.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from cartrial import __version__
-from cartrial.commands import AREAS
-from cartrial.demo import DemoContext, repository_root, run_demo
+from cartrial.commands import COMMANDS, CommandEntry
 from cartrial.errors import CartrialError, InputError, Problem
+
+ROOT_EXAMPLE = "Example: [bold]cartrial demo --out demo-output[/]  (then see `cartrial COMMAND --help`)"
+SHELL_COMPLETION_HINT = (
+    "Shell completion: [bold]cartrial --install-completion[/] (bash, zsh, fish, PowerShell)."
+)
+
+
+class LazyGroup(TyperGroup):
+    """The root command group: lists every command of `COMMANDS` without importing its module.
+
+    Until a command is resolved, the group holds a light placeholder (name, one-line help, help panel), which
+    is all `--help` and shell completion of command names need. Resolving a command (running it, or asking
+    its ``--help``) imports its module, calls the module's `register` on a scratch typer app, and swaps the
+    real commands of that module into the group in place of their placeholders (order kept)."""
+
+    entries: tuple[CommandEntry, ...] = COMMANDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ordered: dict[str, Any] = {}
+        for entry in self.entries:
+            if entry.module is None:
+                command = self.commands.get(entry.name)
+                if command is None:
+                    continue
+                command.rich_help_panel = entry.panel  # type: ignore[attr-defined]
+                ordered[entry.name] = command
+            else:
+                ordered[entry.name] = TyperCommand(
+                    entry.name, help=entry.help, short_help=entry.help, rich_help_panel=entry.panel
+                )
+        for name, command in self.commands.items():  # commands defined here but not in COMMANDS
+            ordered.setdefault(name, command)
+        self.commands = ordered
+        self._loaded: set[str] = set()
+
+    def load_module(self, module_name: str) -> None:
+        """Import `module_name` and put the real commands it registers into the group."""
+        if module_name in self._loaded:
+            return
+        module = importlib.import_module(module_name)
+        scratch = typer.Typer(rich_markup_mode="rich", add_completion=False)
+        module.register(scratch)
+        real = typer.main.get_group(scratch).commands
+        panels = {e.name: e.panel for e in self.entries}
+        for name, command in real.items():
+            if name in panels:
+                command.rich_help_panel = panels[name]  # type: ignore[attr-defined]
+            self.commands[name] = command
+        self._loaded.add(module_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args:
+            entry = next((e for e in self.entries if e.name == args[0]), None)
+            if entry is not None and entry.module is not None:
+                self.load_module(entry.module)
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="cartrial",
+    cls=LazyGroup,
     help="Design, run and analyse first-in-human CAR-T cell therapy trials in autoimmune disease.",
+    epilog=f"{ROOT_EXAMPLE}\n\n{SHELL_COMPLETION_HINT}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="rich",
 )
 
@@ -42,16 +109,16 @@ def _root(
     """cartrial: protocol, grading, neuro outcomes, escalation, kinetics and an audited study database."""
 
 
-for _area in AREAS:
-    _area.register(app)
-
-
-@app.command()
+@app.command(epilog="Example: [bold]cartrial demo --out demo-output[/]")
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder to write the results to."),
     examples: Path | None = typer.Option(None, "--examples", help="Source checkout holding examples/."),
 ) -> None:
     """Run every capability on the shipped example study and write the results to demo-output/."""
+    from rich.console import Console
+
+    from cartrial.demo import DemoContext, repository_root, run_demo
+
     root = examples or repository_root()
     console = Console()
     ctx = DemoContext(

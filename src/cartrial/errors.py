@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 
@@ -42,7 +43,9 @@ class Problem:
     def __str__(self) -> str:
         text = self.message
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            # dates and date-times as ISO 8601 (never Python's repr, datetime.date(2030, 6, 10))
+            shown = self.value.isoformat() if isinstance(self.value, date | datetime) else repr(self.value)
+            text += f" (got {shown})"
         if self.allowed:
             text += f"; allowed: {self.allowed}"
         where = self.location()

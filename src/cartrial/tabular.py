@@ -1,6 +1,10 @@
 """Reading and writing the CSV files of the command line: file checks, located read errors, CSV/JSON
 output written atomically.
 
+Output is safe to open (issue 19 §4): every CSV written through `csv_text` / `emit_table` neutralises the
+text cells a spreadsheet would execute as a formula (CSV injection), and `write_atomic` writes only to a
+regular file (never replaces a device node, a FIFO or a socket).
+
 The column validators the engines use on the frames read here live in `cartrial.columns` (no I/O there).
 """
 
@@ -12,6 +16,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 import warnings
@@ -245,14 +250,132 @@ def dumps_json(payload: Any) -> str:
     return json.dumps(_jsonable(payload), indent=2, default=_jsonable, ensure_ascii=False, allow_nan=False)
 
 
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a formula
+#: (OWASP, "CSV Injection": =, +, -, @, tab, carriage return).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = re.compile(r"[=+\-@\t\r]")
+#: A plain decimal number as text ("-5", "-0.3", "+1e-3"): a spreadsheet reads it as a number, not a formula.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """`value` made safe for a spreadsheet: a text cell starting with a formula trigger (`FORMULA_TRIGGERS`)
+    gets a leading single quote, as the OWASP CSV-injection guidance recommends; numbers, text that is a
+    plain number (``"-5"``, ``"-0.3"``) and every other value are returned unchanged.
+
+    >>> print(neutralise_cell('=HYPERLINK("http://x","click")'))
+    '=HYPERLINK("http://x","click")
+    >>> neutralise_cell("-0.3"), neutralise_cell(-5), neutralise_cell("SCR-001")
+    ('-0.3', -5, 'SCR-001')
+    """
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell and column name passed through `neutralise_cell` (a copy only when
+    something changes; numeric columns are never touched)."""
+    return _neutralised(frame)[0]
+
+
+def _may_hold_text(dtype: Any) -> bool:
+    """Whether a column of this dtype can hold text cells (object, string or categorical)."""
+    return bool(
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def _joined_text(cells: pd.Series) -> str:
+    """The column's text cells joined by NUL (one C-speed string for substring scans)."""
+    values = cells.tolist()
+    try:
+        return "\x00".join(values)
+    except TypeError:  # missing values or non-text objects among the text
+        return "\x00".join(v for v in values if isinstance(v, str))
+
+
+def _neutralised(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """`neutralise_frame`, and whether any text cell or column name holds a carriage return. Columns are
+    scanned as one joined string first (most have no risky cell), cell by cell only when needed."""
+    safe = frame
+    carriage_return = False
+    for position in range(len(frame.columns)):
+        cells = frame.iloc[:, position]
+        if not _may_hold_text(cells.dtype):
+            continue
+        joined = _joined_text(cells)
+        carriage_return = carriage_return or "\r" in joined
+        if not joined.startswith(FORMULA_TRIGGERS) and not any(
+            "\x00" + trigger in joined for trigger in FORMULA_TRIGGERS
+        ):
+            continue
+        fixed = cells.astype(object).map(neutralise_cell)
+        if fixed.equals(cells.astype(object)):
+            continue  # only plain numbers such as "-5"
+        if safe is frame:
+            safe = frame.copy()
+        safe.isetitem(position, fixed)
+    names = [neutralise_cell(c) for c in frame.columns]
+    carriage_return = carriage_return or any(isinstance(c, str) and "\r" in c for c in frame.columns)
+    if names != list(frame.columns):
+        if safe is frame:
+            safe = frame.copy()
+        safe.columns = names
+    return safe, carriage_return
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV text of `frame` (no index, ``\n`` line ends) with formula-like text cells neutralised
+    (`neutralise_frame`): the one way the command line writes a CSV.
+
+    A text cell holding a carriage return would be written unquoted (Python's csv quotes only the
+    characters of the line terminator), and a reader would split the row there; a table with such a cell is
+    written with every cell quoted, so it reads back intact."""
+    safe, carriage_return = _neutralised(frame)
+    quoting = csv.QUOTE_ALL if carriage_return else csv.QUOTE_MINIMAL
+    return str(safe.to_csv(index=False, lineterminator="\n", quoting=quoting))
+
+
+def _refuse_special_target(target: Path) -> None:
+    """`InputError` when `target` exists and is not a regular file (a folder, a device, a FIFO, a socket):
+    writing would replace or block on it."""
+    try:
+        mode = target.stat().st_mode  # follows a symbolic link to what it points at
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise InputError(
+            Problem(
+                f"is {kind}, not a regular file; refusing to replace it",
+                file=str(target),
+                allowed="a new file or an existing regular file",
+            )
+        )
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
 
-    A folder as `path`, or a place that cannot be written, is an `InputError` naming the file (nothing is
-    left behind)."""
+    A folder, a device, a FIFO or a socket as `path`, or a place that cannot be written, is an `InputError`
+    naming the file (nothing is left behind, nothing is replaced)."""
     target = Path(path)
-    if target.is_dir():
-        raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
+    _refuse_special_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -273,7 +396,8 @@ def write_atomic(path: str | Path, text: str) -> None:
 def emit_table(
     frame: pd.DataFrame, out: str | Path | None, as_json: bool, extra: dict[str, Any] | None = None
 ) -> None:
-    """Write a result table as CSV (default) or JSON to `out`, or to stdout when `out` is None.
+    """Write a result table as CSV (default; formula-like text cells neutralised, see `csv_text`) or JSON
+    to `out`, or to stdout when `out` is None.
 
     With `extra`, JSON output is an object ``{**extra, "rows": [...]}`` (for example the options used);
     without it, a plain list of rows.
@@ -282,7 +406,7 @@ def emit_table(
         rows = to_json_records(frame)
         text = dumps_json({**extra, "rows": rows} if extra else rows) + "\n"
     else:
-        text = frame.to_csv(index=False, lineterminator="\n")
+        text = csv_text(frame)
     if out is None:
         sys.stdout.write(text)
     else:

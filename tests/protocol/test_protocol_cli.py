@@ -16,8 +16,8 @@ import pytest
 from rich.console import Console
 
 from cartrial.cli import main
-from cartrial.commands import protocol_commands
 from cartrial.demo import DemoContext
+from cartrial.demo import protocol as protocol_demo
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Pa
         out_dir=tmp_path,
         console=Console(record=True, width=120),
     )
-    protocol_commands.demo(ctx)
+    protocol_demo.run(ctx)
     summary = json.loads((tmp_path / "protocol-summary.json").read_text())
     screening = json.loads((tmp_path / "screening.json").read_text())
     assert summary["study"]["id"] == "CT103A-NMOSD"
@@ -253,3 +253,20 @@ def test_show_marks_worked_weights_outside_level_bounds(
     assert "error" in rows[(1, 50.0)]
     assert rows[(1, 90.0)]["total_cells"] == 4e7 and rows[(1, 90.0)]["cap_applied"]  # 4.5e7 capped at 4e7
     assert rows[(1, 70.0)]["total_cells"] == 3.5e7 and not rows[(1, 70.0)]["cap_applied"]
+
+
+def test_show_applies_the_renal_tiers_with_crcl(
+    capsys: pytest.CaptureFixture[str], protocol_file: Path
+) -> None:
+    """Issue 12: `protocol show --crcl 45` gives fludarabine 80 % (30 × 1.7 × 0.8 = 40.8 mg/day) and says
+    which tier fired; an out-of-range clearance names the option."""
+    code, out, _ = run(capsys, "protocol", "show", str(protocol_file), "--crcl", "45", "--json")
+    assert code == 0
+    doses = json.loads(out)["lymphodepletion_example"]["doses"]
+    fludarabine = [d for d in doses if d["agent"] == "fludarabine"]
+    assert all(d["dose_mg"] == pytest.approx(40.8) and d["renal_dose_percent"] == 80 for d in fludarabine)
+    assert "CrCl ≤ 70 mL/min" in fludarabine[0]["renal_rule"]
+    code, out, _ = run(capsys, "protocol", "show", str(protocol_file), "--crcl", "45")
+    assert code == 0 and "fludarabine renal tiers" in out and "40.8" in out
+    code, _, err = run(capsys, "protocol", "show", str(protocol_file), "--crcl", "-1")
+    assert code == 2 and "--crcl" in err

@@ -9,15 +9,20 @@ Expected values are hand computations:
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.protocol import (
+    AgentDailyDose,
     DoseLevel,
     DoseRounding,
     Lymphodepletion,
+    LymphodepletionPlan,
     Protocol,
     body_surface_area_m2,
     dose_for,
@@ -262,3 +267,97 @@ def test_lymphodepletion_input_errors(reference: Protocol) -> None:
 def test_bsa_method_names_are_forgiving(name: str) -> None:
     """Method names in any case/spacing select the DuBois formula (90 kg, 180 cm → 2.098901 m²)."""
     assert body_surface_area_m2(90, 180, name) == pytest.approx(2.098901, abs=1e-6)
+
+
+# ------------------------------------------------- fludarabine renal dose adjustment (issue 12, protocol)
+
+FLUDARABINE_LABEL = "US prescribing information, fludarabine phosphate injection"
+
+
+def _fludarabine(plan: LymphodepletionPlan) -> list[AgentDailyDose]:
+    return [d for d in plan.doses if d.agent == "fludarabine"]
+
+
+@pytest.mark.parametrize(
+    ("crcl", "percent", "daily_mg"),
+    [
+        # label: CrCl 30 to 70 → 20 % reduction (both ends inside), < 30 → not given; 1.7 × 30 = 51 mg
+        (95.0, 100, 51.0),
+        (70.5, 100, 51.0),
+        (70.0, 80, 40.8),
+        (45.0, 80, 40.8),  # the review's case: 45 mL/min used to get 100 %
+        (30.0, 80, 40.8),
+        (29.9, 0, 0.0),
+        (0.0, 0, 0.0),
+    ],
+)
+def test_reference_fludarabine_renal_tiers(
+    reference: Protocol, crcl: float, percent: float, daily_mg: float
+) -> None:
+    """The reference protocol's fludarabine tiers, hand-computed from the label rule; cyclophosphamide has
+    no tier and stays at 300 × 1.7 = 510 mg."""
+    plan = lymphodepletion_doses(reference, bsa_m2=1.7, creatinine_clearance_ml_min=crcl)
+    for dose in _fludarabine(plan):
+        assert dose.renal_dose_percent == percent and dose.dose_mg == pytest.approx(daily_mg)
+        rule = dose.renal_rule
+        assert rule is not None and f"CrCl {crcl:g} mL/min" in rule
+        if percent < 100:
+            assert FLUDARABINE_LABEL in rule
+        if percent == 0:
+            assert "not given" in rule
+    cyclophosphamide = [d for d in plan.doses if d.agent == "cyclophosphamide"]
+    assert all(d.dose_mg == pytest.approx(510.0) and d.renal_rule is None for d in cyclophosphamide)
+
+
+def test_reference_tiers_carry_their_source_and_are_unverified(reference: Protocol) -> None:
+    """The thresholds are protocol data with their source, tagged [U] (not in the reference documents)."""
+    assert reference.lymphodepletion is not None
+    agent = next(a for a in reference.lymphodepletion.agents if a.name == "fludarabine")
+    assert [(t.below_ml_min, t.includes_threshold, t.dose_percent) for t in agent.renal_adjustment] == [
+        (70, True, 80),
+        (30, False, 0),
+    ]
+    assert all(
+        t.source and FLUDARABINE_LABEL in t.source and "[U]" in t.source for t in agent.renal_adjustment
+    )
+
+
+def test_without_a_clearance_the_dose_says_the_tiers_were_not_applied(reference: Protocol) -> None:
+    """No silent full dose: the rule text says no clearance was given."""
+    plan = lymphodepletion_doses(reference, bsa_m2=1.7)
+    assert all(
+        d.dose_mg == pytest.approx(51.0) and "not applied" in (d.renal_rule or "") for d in _fludarabine(plan)
+    )
+
+
+def test_tiers_giving_more_to_a_lower_clearance_are_refused() -> None:
+    """A lower clearance can never get a larger dose: such tiers are a protocol error at their line."""
+    from cartrial.protocol.dosing import LymphodepletionAgent
+
+    with pytest.raises(ValueError, match="larger dose"):
+        LymphodepletionAgent.model_validate(
+            {
+                "name": "fludarabine",
+                "dose_mg_per_m2_per_day": 30,
+                "days": [-4],
+                "renal_adjustment": [
+                    {"below_ml_min": 70, "dose_percent": 50},
+                    {"below_ml_min": 30, "dose_percent": 80},
+                ],
+            }
+        )
+
+
+@given(st.floats(min_value=0, max_value=400), st.floats(min_value=0, max_value=400))
+def test_fludarabine_dose_never_increases_as_clearance_falls(first: float, second: float) -> None:
+    """Property of the reference tiers: the dose is monotone non-decreasing in creatinine clearance."""
+    protocol = _reference_protocol()
+    low, high = sorted((first, second))
+    dose_low = _fludarabine(lymphodepletion_doses(protocol, bsa_m2=1.7, creatinine_clearance_ml_min=low))[0]
+    dose_high = _fludarabine(lymphodepletion_doses(protocol, bsa_m2=1.7, creatinine_clearance_ml_min=high))[0]
+    assert dose_low.dose_mg <= dose_high.dose_mg
+
+
+@functools.cache
+def _reference_protocol() -> Protocol:
+    return load_protocol(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml")

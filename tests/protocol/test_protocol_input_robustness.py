@@ -94,3 +94,169 @@ def test_show_refuses_bad_numbers_without_traceback(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and field in err
     assert err.count("(got") == 1  # the value is named once
+
+
+# ----------------------------------------------------------- alias expansion ("billion laughs", issue 19 §4)
+
+
+def _billion_laughs(levels: int = 9, fan_out: int = 9) -> str:
+    """The classic alias bomb: level k is a list of `fan_out` aliases to level k-1 (9^9 ≈ 4×10^8 values
+    from 10 lines)."""
+    lines = ["a0: &a0 [" + ", ".join(['"lol"'] * fan_out) + "]"]
+    lines += [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * fan_out) + "]" for k in range(1, levels)]
+    lines.append(f"id: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_at_once_with_its_line(tmp_path: Path) -> None:
+    """Before: 60–90 s and 6 GB, then a crash. Now an `InputError` at the innermost list that alone expands
+    beyond 100,000 values. By hand: size(a0) = 1 + 9 = 10, size(ak) = 1 + 9·size(ak-1): a4 = 66,430,
+    a5 = 597,871, so a5 (line 6) is named."""
+    import time
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_billion_laughs())
+    start = time.process_time()
+    for loader in (load_protocol, load_candidate):
+        with pytest.raises(InputError) as caught:
+            loader(bomb)
+        problem = caught.value.problems[0]
+        assert problem.line == 6 and "aliases" in problem.message and "100,000" in (problem.allowed or "")
+    assert time.process_time() - start < 5  # far below a second each; the bound only catches a regression
+
+
+def test_alias_bomb_in_the_cli_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`protocol check`, `protocol show`, `screen` and `db init` refuse it with exit 2 and no traceback."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_billion_laughs())
+    for args in (["protocol", "check"], ["protocol", "show"]):
+        assert main([*args, str(bomb)]) == 2
+        assert "billion laughs" in capsys.readouterr().err
+    good = Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    assert main(["screen", str(good), str(bomb)]) == 2
+    err = capsys.readouterr().err
+    assert "bomb.yaml, line 6" in err and "Traceback" not in err
+    database = tmp_path / "study.db"
+    assert (
+        main(["db", "init", "--url", f"sqlite:///{database}", "--protocol", str(bomb), "--admin", "a"]) == 2
+    )
+    assert "billion laughs" in capsys.readouterr().err and not database.exists()
+
+
+def test_recursive_alias_is_refused(tmp_path: Path) -> None:
+    """An alias inside the value it names would expand forever (a: &a [1, *a])."""
+    file = tmp_path / "rec.yaml"
+    file.write_text("a: &a [1, *a]\nid: *a\n")
+    with pytest.raises(InputError, match="recursive"):
+        load_candidate(file)
+
+
+def test_ordinary_aliases_still_work(tmp_path: Path) -> None:
+    """Anchors used as intended (a repeated value) are expanded as before."""
+    file = tmp_path / "c.yaml"
+    file.write_text("id: &who SCR-9\nnotes: *who\n")
+    candidate = load_candidate(file)
+    assert candidate.id == "SCR-9" and candidate.notes == "SCR-9"
+
+
+def test_a_document_just_within_the_budget_is_read(tmp_path: Path) -> None:
+    """The limit counts values after expansion: levels a0–a4 alone expand to 1 + 5 keys + 10 + 91 + 820 +
+    7,381 + 66,430 = 74,738 values and are read; one more alias to a4 (+66,430) is refused."""
+    from cartrial.protocol.yaml_source import MAX_YAML_VALUES, read_yaml
+
+    text = _billion_laughs(levels=5).replace("id: *a4\n", "")
+    data, _, problems = read_yaml(text, "ok.yaml")
+    assert not problems and len(data["a4"]) == 9 and MAX_YAML_VALUES == 100_000
+    with pytest.raises(InputError):
+        read_yaml(text + "again: *a4\n", "bomb.yaml")
+
+
+# ------------------------------------------------------------- screening candidates: bad values (issue 19 §4)
+
+
+def _candidate(tmp_path: Path, body: str) -> Path:
+    file = tmp_path / "cand.yaml"
+    file.write_text("id: SCR-X\nscreening_date: 2024-03-15\n" + body)
+    return file
+
+
+def test_unknown_sex_is_a_located_error(tmp_path: Path) -> None:
+    """`sex: banana` was accepted; the CDISC SEX values (in words, or F/M/U) are allowed."""
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, "sex: banana\n"))
+    problem = caught.value.problems[0]
+    assert problem.line == 3 and problem.field == "sex" and "female" in (problem.allowed or "")
+    assert load_candidate(_candidate(tmp_path, "sex: F\n")).sex == "female"
+    assert load_candidate(_candidate(tmp_path, "sex: Male\n")).sex == "male"
+
+
+def test_negative_lab_value_is_a_located_error(tmp_path: Path) -> None:
+    """A negative neutrophil count is a typing error, not a value to screen."""
+    body = "labs:\n  - {analyte: neutrophils, value: -1.5, unit: 10^9/L, date: 2024-03-12}\n"
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, body))
+    problem = caught.value.problems[0]
+    assert problem.line == 4 and problem.field == "labs[0].value" and problem.value == -1.5
+
+
+def test_records_dated_after_screening_are_located_errors_with_iso_dates(tmp_path: Path) -> None:
+    """Labs, relapses (and every other dated record) after the candidate's screening date are refused, each
+    at its line; the message shows ISO dates, never Python's `datetime.date(...)` repr."""
+    body = (
+        "date_of_birth: 2030-06-10\n"
+        "relapses:\n  - {onset_date: 2024-01-08}\n  - {onset_date: 2024-04-01}\n"
+        "edss: {score: 4.0, date: 2024-03-20}\n"
+        "labs:\n  - {analyte: neutrophils, value: 2.8, unit: 10^9/L, date: 2024-03-16}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, body))
+    located = {(p.field, p.line) for p in caught.value.problems}
+    assert located == {
+        ("date_of_birth", 3),
+        ("relapses[1].onset_date", 6),
+        ("edss.date", 7),
+        ("labs[0].date", 9),
+    }
+    text = str(caught.value)
+    assert "datetime.date" not in text and "(got 2030-06-10)" in text and "≤ 2024-03-15" in text
+
+
+def test_screen_cli_reports_records_after_screening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through `cartrial screen`: exit 2, located, no repr."""
+    good = Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    body = "labs:\n  - {analyte: neutrophils, value: 2.8, unit: 10^9/L, date: 2030-06-10}\n"
+    assert main(["screen", str(good), str(_candidate(tmp_path, body))]) == 2
+    err = capsys.readouterr().err
+    assert "cand.yaml, line 4, labs[0].date" in err and "2030-06-10" in err and "datetime" not in err
+
+
+def test_screening_date_option_still_screens_as_of_an_earlier_date(
+    examples_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--screening-date` before the candidate's records screens as of that date (later records are not
+    used, as the rules say); it is not a data error."""
+    study = examples_dir / "ct103a-nmosd"
+    code = main(
+        [
+            "screen",
+            str(study / "protocol.yaml"),
+            str(study / "candidates" / "cand-01-eligible.yaml"),
+            "--screening-date",
+            "2024-01-01",
+            "--json",
+        ]
+    )
+    assert code == 0 and '"SCR-001"' in capsys.readouterr().out
+
+
+def test_problem_shows_dates_as_iso_8601() -> None:
+    """`Problem.__str__` shows a date or date-time value in ISO 8601."""
+    import datetime as dt
+
+    from cartrial.errors import Problem
+
+    assert str(Problem("late", value=dt.date(2030, 6, 10))) == "late (got 2030-06-10)"
+    assert "2030-06-10T08:30:00" in str(Problem("late", value=dt.datetime(2030, 6, 10, 8, 30)))
+    assert str(Problem("bad", value="x")) == "bad (got 'x')"

@@ -1,31 +1,115 @@
-"""CLI command groups, one module per area. Each module exposes `register(app)` and `demo(ctx)`.
+"""CLI command groups, one module per area, each exposing `register(app)`.
 
-`cartrial demo` calls every area's `demo` in the order of `AREAS`, so each capability shows itself on the
-shipped example data and writes what it produced under `demo-output/`.
+The root command (`cartrial.cli`) does not import these modules at start-up: `COMMANDS` lists every
+top-level command with the module that registers it, its one-line help and the help panel it appears in,
+so that `cartrial --help` can be printed without importing any engine, and a module is imported only when
+one of its commands runs (or its own ``--help`` is asked). A test checks this table against what each
+module's `register` really adds, so the two cannot drift apart.
+
+Panels follow the trial's workflow (issue 20): design, conduct, analyse.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from dataclasses import dataclass
 
-from cartrial.commands import (
-    escalation_commands,
-    grading_commands,
-    import_commands,
-    kinetics_commands,
-    neuro_commands,
-    protocol_commands,
-    store_commands,
+PANEL_START = "Get started"
+PANEL_DESIGN = "Design"
+PANEL_CONDUCT = "Conduct"
+PANEL_ANALYSE = "Analyse"
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """One top-level command: its name, the module that registers it (None: defined in `cartrial.cli`),
+    its one-line help and its help panel."""
+
+    name: str
+    module: str | None
+    help: str
+    panel: str
+
+
+_AREA = "cartrial.commands."
+
+#: Every top-level command, in the order `cartrial --help` lists them (grouped by panel).
+COMMANDS: tuple[CommandEntry, ...] = (
+    CommandEntry(
+        "demo",
+        None,
+        "Run every capability on the shipped example study and write the results to demo-output/.",
+        PANEL_START,
+    ),
+    CommandEntry(
+        "protocol",
+        _AREA + "protocol_commands",
+        "Validate and summarise a study protocol (YAML).",
+        PANEL_DESIGN,
+    ),
+    CommandEntry(
+        "escalate",
+        _AREA + "escalation_commands",
+        "Dose escalation: next dose, decision tables, dose pathways, operating characteristics.",
+        PANEL_DESIGN,
+    ),
+    CommandEntry(
+        "screen",
+        _AREA + "protocol_commands",
+        "Screen candidates against a protocol's eligibility criteria.",
+        PANEL_CONDUCT,
+    ),
+    CommandEntry(
+        "import",
+        _AREA + "import_commands",
+        "Import study data (CSV templates, REDCap exports) into the study database: validated, atomic, "
+        "idempotent, audited.",
+        PANEL_CONDUCT,
+    ),
+    CommandEntry(
+        "db", _AREA + "store_commands", "Create and manage the audited study database.", PANEL_CONDUCT
+    ),
+    CommandEntry("audit", _AREA + "store_commands", "Verify and review the audit trail.", PANEL_CONDUCT),
+    CommandEntry(
+        "grade",
+        _AREA + "grading_commands",
+        "Grade toxicity: CRS, ICANS, CTCAE haematology, ICAHT, episodes.",
+        PANEL_ANALYSE,
+    ),
+    CommandEntry(
+        "score",
+        _AREA + "neuro_commands",
+        "Score neurological forms: EDSS, visual acuity, OSIS, responders.",
+        PANEL_ANALYSE,
+    ),
+    CommandEntry(
+        "relapses",
+        _AREA + "neuro_commands",
+        "ARR before/after infusion (exact Poisson CI) and relapse-free survival (KM).",
+        PANEL_ANALYSE,
+    ),
+    CommandEntry(
+        "nca",
+        _AREA + "kinetics_commands",
+        "Non-compartmental analysis per subject (PKNCA rules by default).",
+        PANEL_ANALYSE,
+    ),
+    CommandEntry(
+        "kinetics",
+        _AREA + "kinetics_commands",
+        "Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
+        PANEL_ANALYSE,
+    ),
 )
 
-AREAS: tuple[ModuleType, ...] = (
-    protocol_commands,
-    grading_commands,
-    neuro_commands,
-    escalation_commands,
-    kinetics_commands,
-    import_commands,
-    store_commands,
-)
+#: The area modules, each once, in the order of `COMMANDS`.
+AREA_MODULES: tuple[str, ...] = tuple(dict.fromkeys(e.module for e in COMMANDS if e.module is not None))
 
-__all__ = ["AREAS"]
+__all__ = [
+    "AREA_MODULES",
+    "COMMANDS",
+    "PANEL_ANALYSE",
+    "PANEL_CONDUCT",
+    "PANEL_DESIGN",
+    "PANEL_START",
+    "CommandEntry",
+]

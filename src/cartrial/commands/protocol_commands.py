@@ -8,46 +8,43 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cartrial.demo import DemoContext
 from cartrial.errors import InputError, Problem
-from cartrial.protocol import (
-    BsaMethod,
-    CriterionStatus,
-    Protocol,
-    ScreeningResult,
-    Verdict,
-    dose_for,
-    load_candidate,
-    load_protocol,
-    protocol_summary,
-    screen,
+
+if TYPE_CHECKING:
+    from cartrial.protocol import Protocol, ScreeningResult
+
+#: The BSA formulas of `cartrial.protocol.BsaMethod` (a Literal here so that the module imports no engine;
+#: a test keeps the two equal).
+BsaMethodName = Literal["mosteller", "dubois"]
+#: `cartrial.protocol.summary.REFERENCE_BSA_M2`, for the help text (a test keeps the two equal).
+REFERENCE_BSA_HELP_M2 = 1.7
+
+PROTOCOL_HELP = "Validate and summarise a study protocol (YAML)."
+SCREEN_HELP = "Screen candidates against a protocol's eligibility criteria."
+CHECK_EXAMPLE = "Example: [bold]cartrial protocol check examples/ct103a-nmosd/protocol.yaml[/]"
+SHOW_EXAMPLE = (
+    "Example: [bold]cartrial protocol show examples/ct103a-nmosd/protocol.yaml --weight 62 --height 168[/]"
 )
-from cartrial.protocol.summary import REFERENCE_BSA_M2, WORKED_WEIGHTS_KG
-from cartrial.tabular import dumps_json, write_atomic
+SCREEN_EXAMPLE = (
+    "Example: [bold]cartrial screen examples/ct103a-nmosd/protocol.yaml "
+    "examples/ct103a-nmosd/candidates/cand-01-eligible.yaml[/]"
+)
 
 protocol_app = typer.Typer(
-    help="Validate and summarise a study protocol (YAML).", no_args_is_help=True, add_completion=False
+    help=PROTOCOL_HELP, epilog=CHECK_EXAMPLE, no_args_is_help=True, add_completion=False
 )
 
-_STATUS_STYLE = {
-    CriterionStatus.MET: "green",
-    CriterionStatus.NOT_MET: "red",
-    CriterionStatus.CANNOT_ASSESS: "yellow",
-}
-_VERDICT_STYLE = {
-    Verdict.ELIGIBLE: "bold green",
-    Verdict.NOT_ELIGIBLE: "bold red",
-    Verdict.INCOMPLETE: "bold yellow",
-}
+#: Rich styles by `CriterionStatus` / `Verdict` value.
+STATUS_STYLE = {"met": "green", "not_met": "red", "cannot_assess": "yellow"}
+VERDICT_STYLE = {"eligible": "bold green", "not_eligible": "bold red", "incomplete": "bold yellow"}
 
 
 def _cells(value: float) -> str:
@@ -55,12 +52,15 @@ def _cells(value: float) -> str:
     return f"{float(mantissa):g}×10^{int(exponent)}"
 
 
-@protocol_app.command("check")
+@protocol_app.command("check", epilog=CHECK_EXAMPLE)
 def check(
     file: Path = typer.Argument(..., help="Protocol YAML file."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate a protocol file; print every problem with its line number (exit 0 valid, 2 invalid)."""
+    from cartrial.protocol import load_protocol
+    from cartrial.tabular import dumps_json
+
     try:
         protocol = load_protocol(file)
     except InputError as exc:
@@ -141,6 +141,13 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
                 f"{sum(r['dose_mg'] for r in rows):.1f}",
             )
         console.print(lympho)
+        for agent in protocol.lymphodepletion.agents:
+            if agent.renal_adjustment:
+                tiers = "; ".join(tier.describe() for tier in agent.renal_adjustment)
+                applied = next(d["renal_rule"] for d in example["doses"] if d["agent"] == agent.name)
+                console.print(
+                    f"[dim]{escape(agent.name)} renal tiers: {escape(tiers)} — {escape(applied)}[/]"
+                )
     esc = protocol.escalation
     params = ", ".join(
         f"{k}={v}" for k, v in summary["escalation"]["parameters"].items() if k != "design" and v is not None
@@ -193,28 +200,40 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
     console.print(endpoints)
 
 
-@protocol_app.command("show")
+@protocol_app.command("show", epilog=SHOW_EXAMPLE)
 def show(
     file: Path = typer.Argument(..., help="Protocol YAML file."),
     bsa: float | None = typer.Option(
-        None, "--bsa", help=f"BSA (m²) for the lymphodepletion example (default {REFERENCE_BSA_M2})."
+        None, "--bsa", help=f"BSA (m²) for the lymphodepletion example (default {REFERENCE_BSA_HELP_M2})."
     ),
     weight: float | None = typer.Option(
         None, "--weight", help="Weight (kg): added to the worked doses; with --height gives the BSA."
     ),
     height: float | None = typer.Option(None, "--height", help="Height (cm), with --weight, for the BSA."),
-    bsa_method: BsaMethod | None = typer.Option(
+    bsa_method: BsaMethodName | None = typer.Option(
         None, "--bsa-method", help="BSA formula (default: the protocol's)."
+    ),
+    crcl: float | None = typer.Option(
+        None,
+        "--crcl",
+        help="Creatinine clearance (mL/min, 0-400) for the lymphodepletion example: applies the agents' "
+        "renal dose tiers.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise a protocol: worked doses, lymphodepletion, schedule, eligibility, DLT rules, endpoints."""
+    from dataclasses import replace
+
+    from cartrial.protocol import BsaMethod, dose_for, load_protocol, protocol_summary
+    from cartrial.protocol.summary import WORKED_WEIGHTS_KG
+    from cartrial.tabular import dumps_json
+
     protocol = load_protocol(file)
     if height is not None and weight is None:
         raise InputError(Problem("--height needs --weight to compute the BSA", field="--height"))
     if bsa is not None and height is not None:
         raise InputError(Problem("give --bsa or --weight with --height, not both", field="--bsa"))
-    for name, value in (("--weight", weight), ("--height", height), ("--bsa", bsa)):
+    for name, value in (("--weight", weight), ("--height", height), ("--bsa", bsa), ("--crcl", crcl)):
         if value is not None and not math.isfinite(value):
             raise InputError(
                 Problem("not a finite number", field=name, value=value, allowed="a positive number")
@@ -222,14 +241,21 @@ def show(
     weights = list(WORKED_WEIGHTS_KG)
     if weight is not None and weight not in weights:
         weights.append(weight)
-    summary = protocol_summary(
-        protocol,
-        weights_kg=weights,
-        bsa_m2=bsa,
-        weight_kg=weight if height is not None else None,
-        height_cm=height,
-        bsa_method=bsa_method,
-    )
+    try:
+        summary = protocol_summary(
+            protocol,
+            weights_kg=weights,
+            bsa_m2=bsa,
+            weight_kg=weight if height is not None else None,
+            height_cm=height,
+            bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
+            creatinine_clearance_ml_min=crcl,
+        )
+    except InputError as exc:  # name the option the user typed
+        options = {"creatinine_clearance_ml_min": "--crcl", "bsa_m2": "--bsa"}
+        raise InputError(
+            [replace(p, field=options.get(p.field or "", p.field)) for p in exc.problems]
+        ) from None
     if weight is not None:
         # the patient's own weight must be valid for every level (the standard weights may fall outside a
         # level's bounds and are then shown as such)
@@ -248,7 +274,7 @@ def print_screening(console: Console, result: ScreeningResult) -> None:
     """Rich table of one candidate's screening result."""
     date_text = result.screening_date.isoformat() if result.screening_date else "unknown"
     table = Table(
-        title=f"{escape(result.candidate_id)}: [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/] "
+        title=f"{escape(result.candidate_id)}: [{VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/] "
         f"(screening date {date_text}, {result.screening_date_source})",
         show_lines=False,
     )
@@ -260,7 +286,7 @@ def print_screening(console: Console, result: ScreeningResult) -> None:
         table.add_row(
             escape(item.id),
             item.kind.value,
-            f"[{_STATUS_STYLE[item.status]}]{item.status.value}[/]",
+            f"[{STATUS_STYLE[item.status]}]{item.status.value}[/]",
             escape(reason),
         )
     console.print(table)
@@ -275,6 +301,8 @@ def screen_files(
     protocol_file: Path, candidate_files: list[Path], screening_date: dt.date | None = None
 ) -> tuple[Protocol, list[ScreeningResult]]:
     """Load the protocol and every candidate (all problems of all files at once), then screen each."""
+    from cartrial.protocol import load_candidate, load_protocol, screen
+
     protocol = load_protocol(protocol_file)
     problems: list[Problem] = []
     candidates = []
@@ -335,6 +363,8 @@ def screen_command(
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON results to this file."),
 ) -> None:
     """Screen candidates against a protocol's eligibility criteria (a report: exit 0 even if not eligible)."""
+    from cartrial.tabular import dumps_json, write_atomic
+
     day = _parse_date(screening_date)
     protocol, results = screen_files(protocol_file, candidates, day)
     payload = screening_payload(protocol_file, protocol, results)
@@ -350,47 +380,5 @@ def screen_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``protocol check|show`` and ``screen`` to the root app."""
-    app.add_typer(protocol_app, name="protocol", help="Validate and summarise a study protocol (YAML).")
-    app.command("screen", help="Screen candidates against a protocol's eligibility criteria.")(screen_command)
-
-
-def demo(ctx: DemoContext) -> None:
-    """Check and show the reference protocol, screen the example candidates; write protocol-summary.json
-    and screening.json under ``ctx.out_dir``."""
-    console = ctx.console
-    console.rule("[bold]Protocol as code[/]: check, show, screen")
-    protocol_file = ctx.protocol_file
-    protocol = load_protocol(protocol_file)
-    console.print(f"[green]ok[/]: {protocol_file} is a valid protocol")
-    summary = protocol_summary(protocol)
-    print_summary(console, protocol, summary, full=False)
-    write_atomic(
-        ctx.out_dir / "protocol-summary.json", dumps_json({"file": str(protocol_file), **summary}) + "\n"
-    )
-    candidate_files = sorted(
-        p
-        for p in (ctx.examples_dir / "ct103a-nmosd" / "candidates").iterdir()
-        if p.suffix.lower() in (".yaml", ".yml", ".json")
-    )
-    protocol, results = screen_files(protocol_file, candidate_files)
-    table = Table(title="Screening of the example candidates")
-    for column in ("candidate", "verdict", "not met / cannot assess"):
-        table.add_column(column)
-    for result in results:
-        flagged = [
-            f"{r.id} ({r.status.value})"
-            for r in result.criteria
-            if r.blocks_eligibility or r.status is CriterionStatus.CANNOT_ASSESS
-        ]
-        table.add_row(
-            escape(result.candidate_id),
-            f"[{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]",
-            escape(", ".join(flagged)) or "-",
-        )
-    console.print(table)
-    write_atomic(
-        ctx.out_dir / "screening.json", dumps_json(screening_payload(protocol_file, protocol, results)) + "\n"
-    )
-    console.print(
-        f"protocol: wrote {ctx.out_dir / 'protocol-summary.json'} and {ctx.out_dir / 'screening.json'}"
-    )
+    app.add_typer(protocol_app, name="protocol", help=PROTOCOL_HELP)
+    app.command("screen", help=SCREEN_HELP, epilog=SCREEN_EXAMPLE)(screen_command)

@@ -38,6 +38,26 @@ def _calendar_date(value: Any) -> Any:
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
 
+class Sex(StrEnum):
+    """Sex as recorded at screening: the CDISC SDTM SEX codelist (C66731: F, M, U, UNDIFFERENTIATED) in
+    words; the one-letter codes are accepted and read as these words."""
+
+    FEMALE = "female"
+    MALE = "male"
+    UNDIFFERENTIATED = "undifferentiated"
+    UNKNOWN = "unknown"
+
+
+_SEX_CODES = {"f": "female", "m": "male", "u": "unknown"}
+
+
+def _sex_word(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return _SEX_CODES.get(text, text)
+    return value
+
+
 class Aqp4Assay(StrEnum):
     """AQP4-IgG assay types (``neuro-outcomes.md`` section 6)."""
 
@@ -138,12 +158,15 @@ class EdssRecord(BaseModel):
 
 
 class LabResult(BaseModel):
-    """A laboratory value with its unit; `upper_limit_normal` is needed for rules expressed in × ULN."""
+    """A laboratory value with its unit; `upper_limit_normal` is needed for rules expressed in × ULN.
+
+    Values are counts, concentrations, activities or clearances, none of which can be negative (a negative
+    neutrophil count is a typing error and is refused)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     analyte: str = Field(min_length=1)
-    value: float
+    value: float = Field(ge=0)
     unit: str = Field(min_length=1)
     date: CalendarDate | None = None
     upper_limit_normal: float | None = Field(default=None, gt=0)
@@ -158,7 +181,7 @@ class Candidate(BaseModel):
     screening_date: CalendarDate | None = None
     date_of_birth: CalendarDate | None = None
     age_years: int | None = Field(default=None, ge=0, le=130)
-    sex: str | None = None
+    sex: Annotated[Sex, BeforeValidator(_sex_word)] | None = None
     diagnosis: DiagnosisRecord | None = None
     aqp4_igg: list[Aqp4Test] | None = None
     treatments: list[TreatmentRecord] | None = None
@@ -170,18 +193,50 @@ class Candidate(BaseModel):
 
     @model_validator(mode="after")
     def _dates_consistent(self) -> Candidate:
-        issues: list[Issue] = []
-        if self.date_of_birth and self.screening_date and self.date_of_birth > self.screening_date:
-            issues.append(
-                Issue(("date_of_birth",), "date of birth is after the screening date", self.date_of_birth)
+        """Nothing recorded at screening can be dated after the candidate's screening date (a typing
+        error). A screening run for another date (`screen(..., screening_date)`, ``--screening-date``)
+        screens as of that date: records after it are not used, as the rules say."""
+        day = self.screening_date
+        if day is None:
+            return self
+        issues = [
+            Issue(
+                path, f"{what} is after the screening date {day.isoformat()}", value, f"≤ {day.isoformat()}"
             )
+            for path, what, value in self._dated_records()
+            if value > day
+        ]
         if issues:
             raise semantic_error(issues)
         return self
 
+    def _dated_records(self) -> list[tuple[tuple[str | int, ...], str, dt.date]]:
+        """(path, what, date) of every dated entry of the candidate."""
+        records: list[tuple[tuple[str | int, ...], str, dt.date | None]] = [
+            (("date_of_birth",), "date of birth", self.date_of_birth)
+        ]
+        if self.diagnosis is not None:
+            records.append((("diagnosis", "date"), "the diagnosis", self.diagnosis.date))
+        for i, test in enumerate(self.aqp4_igg or ()):
+            records.append((("aqp4_igg", i, "date"), "the AQP4-IgG test", test.date))
+        for i, treatment in enumerate(self.treatments or ()):
+            records.append((("treatments", i, "start_date"), "the treatment start", treatment.start_date))
+            records.append((("treatments", i, "last_dose_date"), "the last dose", treatment.last_dose_date))
+        for i, relapse in enumerate(self.relapses or ()):
+            records.append((("relapses", i, "onset_date"), "the relapse onset", relapse.onset_date))
+        if self.edss is not None:
+            records.append((("edss", "date"), "the EDSS assessment", self.edss.date))
+        for i, lab in enumerate(self.labs or ()):
+            records.append((("labs", i, "date"), f"the {lab.analyte} result", lab.date))
+        return [(path, what, value) for path, what, value in records if value is not None]
+
 
 def parse_candidate(text: str, source: str = "<string>", fmt: str = "yaml") -> Candidate:
-    """Validate candidate `text` (``fmt`` "yaml" or "json"); every problem is reported with its line."""
+    """Validate candidate `text` (``fmt`` "yaml" or "json"); every problem is reported with its line.
+
+    >>> parse_candidate("id: SCR-9\\nsex: F\\nscreening_date: 2024-03-15").sex
+    <Sex.FEMALE: 'female'>
+    """
     reader = read_json if fmt == "json" else read_yaml
     data, positions, problems = reader(text, source)
     return validate_data(Candidate, data, positions, source, problems, what="candidate")
@@ -203,6 +258,7 @@ __all__ = [
     "LabResult",
     "RelapseRecord",
     "SerologyResult",
+    "Sex",
     "TherapyClass",
     "TreatmentRecord",
     "load_candidate",

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -274,12 +275,42 @@ def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod |
 
 
 class RenalAdjustmentTier(BaseModel):
-    """Give `dose_percent` % of the dose when creatinine clearance is below `below_ml_min` mL/min."""
+    """Give `dose_percent` % of the dose when creatinine clearance is below `below_ml_min` mL/min (at or
+    below it when `includes_threshold`); 0 % means the agent is not given (contraindicated). `source`
+    names where the tier comes from (prescribing information, protocol section).
+
+    Fludarabine, for example (US prescribing information of fludarabine phosphate injection, "Renal
+    insufficiency"): creatinine clearance 30 to 70 mL/min/1.73 m² → 20 % dose reduction; below 30 → not
+    to be given. As tiers: ``{below_ml_min: 70, includes_threshold: true, dose_percent: 80}`` and
+    ``{below_ml_min: 30, dose_percent: 0}``.
+
+    >>> tier = RenalAdjustmentTier(below_ml_min=70, includes_threshold=True, dose_percent=80)
+    >>> tier.applies(70.0), tier.applies(70.5), tier.describe()
+    (True, False, 'CrCl ≤ 70 mL/min: 80 % of the dose')
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     below_ml_min: float = Field(gt=0)
     dose_percent: float = Field(ge=0, le=100)
+    includes_threshold: bool = False
+    source: str | None = None
+
+    def applies(self, clearance_ml_min: float) -> bool:
+        """Whether a creatinine clearance (mL/min) falls in this tier."""
+        if self.includes_threshold:
+            return clearance_ml_min <= self.below_ml_min
+        return clearance_ml_min < self.below_ml_min
+
+    def describe(self) -> str:
+        """The tier in words, e.g. ``CrCl < 30 mL/min: not given (contraindicated)``."""
+        sign = "≤" if self.includes_threshold else "<"
+        action = (
+            "not given (contraindicated)"
+            if self.dose_percent == 0
+            else f"{self.dose_percent:g} % of the dose"
+        )
+        return f"CrCl {sign} {self.below_ml_min:g} mL/min: {action}"
 
 
 class LymphodepletionAgent(BaseModel):
@@ -317,6 +348,20 @@ class LymphodepletionAgent(BaseModel):
             issues.append(
                 Issue(("renal_adjustment",), "two renal tiers share a threshold", None, "distinct thresholds")
             )
+        else:
+            # a lower clearance never gets a larger dose
+            by_threshold = sorted(enumerate(self.renal_adjustment), key=lambda item: item[1].below_ml_min)
+            for (_, lower), (index, higher) in pairwise(by_threshold):
+                if lower.dose_percent > higher.dose_percent:
+                    issues.append(
+                        Issue(
+                            ("renal_adjustment", index, "dose_percent"),
+                            f"a lower clearance (< {lower.below_ml_min:g} mL/min) would get a larger dose "
+                            f"({lower.dose_percent:g} %) than this tier",
+                            higher.dose_percent,
+                            f"≥ {lower.dose_percent:g} (doses must not increase as clearance falls)",
+                        )
+                    )
         if issues:
             raise semantic_error(issues)
         return self
@@ -370,6 +415,8 @@ class AgentDailyDose:
     renal_dose_percent: float
     cap_applied: bool
     dose_mg: float
+    #: the renal tier that fired (with its source), or why none did; None when the agent has no tiers
+    renal_rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -399,13 +446,19 @@ class LymphodepletionPlan:
         }
 
 
-def _renal_percent(agent: LymphodepletionAgent, clearance: float | None) -> float:
-    if clearance is None or not agent.renal_adjustment:
-        return 100.0
-    applicable = [tier for tier in agent.renal_adjustment if clearance < tier.below_ml_min]
+def _renal_percent(agent: LymphodepletionAgent, clearance: float | None) -> tuple[float, str | None]:
+    """The percentage of the dose for `clearance` and the rule that gave it (None: the agent has no tiers).
+    Of the tiers the clearance falls in, the one with the lowest threshold applies."""
+    if not agent.renal_adjustment:
+        return 100.0, None
+    if clearance is None:
+        return 100.0, "no creatinine clearance given: full dose, renal tiers not applied"
+    applicable = [tier for tier in agent.renal_adjustment if tier.applies(clearance)]
     if not applicable:
-        return 100.0
-    return min(applicable, key=lambda tier: tier.below_ml_min).dose_percent
+        return 100.0, f"CrCl {clearance:g} mL/min: above every renal tier, full dose"
+    tier = min(applicable, key=lambda t: t.below_ml_min)
+    source = f" (source: {tier.source})" if tier.source else ""
+    return tier.dose_percent, f"CrCl {clearance:g} mL/min → {tier.describe()}{source}"
 
 
 def lymphodepletion_doses(
@@ -422,9 +475,11 @@ def lymphodepletion_doses(
     Mosteller unless set; see `body_surface_area_m2`), or given directly as `bsa_m2`; it is capped at
     the protocol's ``max_bsa_m2`` when set. Dose = mg/m²/day × BSA, times the renal tier's percentage,
     then capped at ``max_daily_dose_mg`` (flag ``cap_applied``). No rounding (pharmacy rounding is a
-    local rule). Renal adjustment hook: off by default — it applies only when the agent lists
-    ``renal_adjustment`` tiers *and* `creatinine_clearance_ml_min` is passed; the tier with the lowest
-    threshold above the clearance applies. Regimen source for the reference study: NCT04561557 registry
+    local rule). Renal adjustment: when the agent lists ``renal_adjustment`` tiers and
+    `creatinine_clearance_ml_min` is passed, the tier with the lowest threshold the clearance falls in
+    applies (0 % = not given); each dose records the rule that fired in ``renal_rule`` (without a
+    clearance the full dose is given and ``renal_rule`` says the tiers were not applied). Regimen source
+    for the reference study: NCT04561557 registry
     (cyclophosphamide 300 mg/m²/day, fludarabine 30 mg/m²/day, days −4 to −2) [V].
     """
     regimen = protocol if isinstance(protocol, Lymphodepletion) else protocol.lymphodepletion
@@ -456,7 +511,7 @@ def lymphodepletion_doses(
         bsa_source += f", capped at {regimen.max_bsa_m2:g} m²"
     doses: list[AgentDailyDose] = []
     for agent in regimen.agents:
-        percent = _renal_percent(agent, creatinine_clearance_ml_min)
+        percent, renal_rule = _renal_percent(agent, creatinine_clearance_ml_min)
         calculated = agent.dose_mg_per_m2_per_day * bsa * percent / 100.0
         capped = agent.max_daily_dose_mg is not None and calculated > agent.max_daily_dose_mg
         final = agent.max_daily_dose_mg if capped and agent.max_daily_dose_mg is not None else calculated
@@ -471,6 +526,7 @@ def lymphodepletion_doses(
                     renal_dose_percent=percent,
                     cap_applied=capped,
                     dose_mg=final,
+                    renal_rule=renal_rule,
                 )
             )
     doses.sort(key=lambda d: (d.day, [a.name for a in regimen.agents].index(d.agent)))

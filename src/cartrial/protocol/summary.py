@@ -42,11 +42,13 @@ def protocol_summary(
     weight_kg: float | None = None,
     height_cm: float | None = None,
     bsa_method: BsaMethod | str | None = None,
+    creatinine_clearance_ml_min: float | None = None,
 ) -> dict[str, Any]:
     """The protocol as data plus worked doses and a lymphodepletion example.
 
     The lymphodepletion example uses `weight_kg` and `height_cm` when both are given (BSA by
-    `bsa_method`, default the protocol's), else `bsa_m2` (default 1.7 m²).
+    `bsa_method`, default the protocol's), else `bsa_m2` (default 1.7 m²); with
+    `creatinine_clearance_ml_min` (mL/min) the agents' renal tiers apply.
     """
     data = protocol.model_dump(mode="json")
     summary: dict[str, Any] = {
@@ -67,9 +69,19 @@ def protocol_summary(
     }
     if protocol.lymphodepletion is not None:
         if weight_kg is not None and height_cm is not None:
-            plan = lymphodepletion_doses(protocol, weight_kg, height_cm, method=bsa_method)
+            plan = lymphodepletion_doses(
+                protocol,
+                weight_kg,
+                height_cm,
+                method=bsa_method,
+                creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+            )
         else:
-            plan = lymphodepletion_doses(protocol, bsa_m2=bsa_m2 if bsa_m2 is not None else REFERENCE_BSA_M2)
+            plan = lymphodepletion_doses(
+                protocol,
+                bsa_m2=bsa_m2 if bsa_m2 is not None else REFERENCE_BSA_M2,
+                creatinine_clearance_ml_min=creatinine_clearance_ml_min,
+            )
         summary["lymphodepletion_example"] = plan.to_dict()
     return summary
 

@@ -32,6 +32,12 @@ SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 #: Python. Both resolve tags by the YAML 1.1 safe schema.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+#: The most values (mapping keys and values, sequence items, scalars) one YAML document may hold once its
+#: aliases are expanded. The reference protocol holds about 1,000; an alias-expansion ("billion laughs")
+#: file of a few hundred bytes would expand to 10^9 and exhaust memory, so it is refused when the budget
+#: is spent, in well under a second.
+MAX_YAML_VALUES = 100_000
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -176,6 +182,72 @@ class _Builder:
             return node.value
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _expanded_sizes(root: yaml.Node, limit: int) -> dict[int, int] | None:
+    """How many values each node of the composed graph expands to once aliases are resolved (capped at
+    `limit` + 1), keyed by node id; None when an alias refers to a node that contains it (a cycle).
+
+    Aliases share one composed node, so this walks each distinct node once (memoised, iterative): linear
+    in the size of the file however large the expansion would be."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the ancestors of the node being visited
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[key] = min(total, limit + 1)
+            open_nodes.discard(key)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return None
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+    return sizes
+
+
+def _refuse_alias_bombs(root: yaml.Node, source: str, limit: int = MAX_YAML_VALUES) -> None:
+    """`InputError` when the document is an alias bomb: a cycle of aliases, or more than `limit` values
+    once its aliases are expanded. Located at the innermost value that alone expands beyond the limit."""
+    sizes = _expanded_sizes(root, limit)
+    if sizes is None:
+        raise InputError(
+            Problem(
+                "an alias (*name) refers to a value that contains it (a recursive document); refused",
+                file=source,
+                allowed="aliases to values defined before and outside them",
+            )
+        )
+    if sizes[id(root)] <= limit:
+        return
+    culprit = root
+    while True:
+        bigger = next((c for c in _children(culprit) if sizes[id(c)] > limit), None)
+        if bigger is None:
+            break
+        culprit = bigger
+    raise InputError(
+        Problem(
+            f"the document expands to more than {limit:,} values through its aliases (*name); refused "
+            "(an alias-expansion or 'billion laughs' file?)",
+            file=source,
+            line=_line(culprit),
+            allowed=f"at most {limit:,} values once aliases are expanded",
+        )
+    )
+
+
 def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     what = getattr(exc, "problem", None) or str(exc)
@@ -193,7 +265,8 @@ def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
 def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
     """Parse one YAML document into Python data with positions; returns the non-fatal problems found.
 
-    Raises `InputError` for malformed YAML (with the parser's line and column) or an empty document.
+    Raises `InputError` for malformed YAML (with the parser's line and column), an empty document, or one
+    that expands beyond `MAX_YAML_VALUES` values through aliases (refused before it can exhaust memory).
     Duplicate keys are returned as problems (the first value is kept) so that validation can go on.
     """
     loader = _Loader(text)
@@ -201,10 +274,12 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
         node = loader.get_single_node()
         if node is None:
             raise InputError(Problem("the file is empty; expected a YAML mapping", file=source, line=1))
+        _refuse_alias_bombs(node, source)
         builder = _Builder(loader, source)
         data, located = builder.build(node, _line(node), "")
     except yaml.YAMLError as exc:
         raise InputError(_syntax_problem(exc, source)) from None
+
     finally:
         loader.dispose()
     return data, YamlPositions(located), builder.problems
@@ -454,6 +529,7 @@ def read_text_file(path: Any) -> str:
 
 
 __all__ = [
+    "MAX_YAML_VALUES",
     "Issue",
     "YamlPositions",
     "parse_yaml_model",
