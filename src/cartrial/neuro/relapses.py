@@ -478,22 +478,36 @@ def _plain_median(values: Sequence[float]) -> float:
 
 
 def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float:
-    """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier median
-    of `durations_days` with the censoring indicator as the event. When the reverse curve never falls to
-    0.5 (no subject censored) the longest duration is returned.
+    """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier curve
+    of `durations_days` with the censoring indicator as the event (an end of follow-up without relapse is
+    the "event"; a relapse censors), and its median, the smallest time at which the curve is <= 0.5 (the
+    usual definition, Klein JP, Moeschberger ML, *Survival Analysis*, 2nd ed. 2003, §4.5). At tied times
+    the "events" are counted before the censorings. When the curve never falls to 0.5 (too many relapses)
+    the longest duration is returned.
 
     >>> reverse_km_median([100, 200, 300], [False, False, False])
     200.0
     >>> reverse_km_median([100, 200, 300], [False, True, False])
     300.0
     """
-    from lifelines import KaplanMeierFitter  # imported lazily: lifelines is slow to import
-
     if len(durations_days) == 0:
         raise NotEstimableError("no subjects: median follow-up is not estimable")
-    fitter = KaplanMeierFitter().fit(list(durations_days), event_observed=[not e for e in events])
-    median = float(fitter.median_survival_time_)
-    return median if median != float("inf") else float(max(durations_days))
+    if len(durations_days) != len(events):
+        raise InputError(Problem("one event flag per duration", field="events", value=len(events)))
+    ended: dict[float, int] = defaultdict(int)  # follow-up ended without relapse (reverse "event")
+    for duration, relapsed in zip(durations_days, events, strict=True):
+        if not relapsed:
+            ended[float(duration)] += 1
+    at_risk = len(durations_days)
+    survival = 1.0
+    for time in sorted({float(d) for d in durations_days}):
+        n_ended = ended.get(time, 0)
+        if n_ended:
+            survival *= 1.0 - n_ended / at_risk
+            if survival <= 0.5 + 1e-12:
+                return time
+        at_risk -= sum(1 for d in durations_days if float(d) == time)
+    return float(max(durations_days))
 
 
 def relapse_free_survival(
