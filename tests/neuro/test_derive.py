@@ -198,7 +198,17 @@ def test_command_module_holds_no_science_and_imports_lazily() -> None:
     tree = ast.parse(source.read_text())
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     modules = {n.module if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top}
-    assert modules <= {"__future__", "csv", "datetime", "pathlib", "typing", "typer", "cartrial.errors"}
+    allowed = {
+        "__future__",
+        "csv",
+        "dataclasses",
+        "datetime",
+        "pathlib",
+        "typing",
+        "typer",
+        "cartrial.errors",
+    }
+    assert modules <= allowed
 
 
 def test_responder_names_in_the_help_are_the_definitions() -> None:
@@ -454,3 +464,27 @@ def test_reverse_km_median_agrees_with_lifelines_where_the_curve_crosses_one_hal
     events = [False, False, True, *([False] * 9)]
     fitter = KaplanMeierFitter().fit(durations, event_observed=[not e for e in events])
     assert reverse_km_median(durations, events) == fitter.median_survival_time_ == 153
+
+
+def test_relapses_protocol_sets_adjudication_and_the_command_line_wins(study: Path, tmp_path: Path) -> None:
+    """Issue 12: the protocol sets require_adjudicated. The example has no adjudicated attack, so with
+    the protocol's relapse endpoints set to require adjudication no post-infusion attack counts (the
+    CT-003 relapse is listed as not adjudicated); --all-qualifying on the command line overrides."""
+    text = (
+        (study.parent / "protocol.yaml")
+        .read_text()
+        .replace("require_adjudicated: false", "require_adjudicated: true")
+    )
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(text)
+    args = ["relapses", str(study / "relapses.csv"), "--infusion-dates", str(study / "infusions.csv"),
+            "--assessments", str(study / "edss.csv"), "--cutoff", "2022-03-20", "--json",
+            "--protocol", str(protocol)]  # fmt: skip
+    code, stdout, message = cli(*args)
+    assert code == 0, message
+    payload = json.loads(stdout)
+    assert payload["options"]["require_adjudicated"] is True
+    assert payload["pooled"]["post"]["attacks"] == 0 and payload["pooled"]["pre"]["attacks"] == 0
+    assert any("not adjudicated" in r["reason"] for r in payload["not_relapses"])
+    code, stdout, message = cli(*args, "--all-qualifying")
+    assert json.loads(stdout)["pooled"]["post"]["attacks"] == 1

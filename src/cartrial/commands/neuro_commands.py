@@ -9,6 +9,7 @@ an ``error`` column for the bad ones. Engines and pandas are imported inside the
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -391,28 +392,36 @@ def relapses(
     subjects: Path | None = typer.Option(
         None, "--subjects", help="Subjects form (birth_date or birth_year): onsets before birth are errors."
     ),
-    merge_window_days: int = typer.Option(
-        30,
+    protocol: Path | None = typer.Option(
+        None,
+        "--protocol",
+        help="Protocol YAML: its relapse endpoints' parameters set the relapse options (an option given "
+        "on the command line wins).",
+    ),
+    merge_window_days: int | None = typer.Option(
+        None,
         min=MERGE_WINDOW_DAYS_MIN,
         max=MERGE_WINDOW_DAYS_MAX,
         help=f"Onsets less than this many days apart are one attack ({MERGE_WINDOW_DAYS_MIN}-"
-        f"{MERGE_WINDOW_DAYS_MAX}).",
+        f"{MERGE_WINDOW_DAYS_MAX}; default 30).",
     ),
-    merge_anchor: str = typer.Option(
-        "first", help="Merge window from the attack's first onset or the last (chain)."
+    merge_anchor: str | None = typer.Option(
+        None, help="Merge window from the attack's first onset (first, default) or the last (chain)."
     ),
-    pre_window_months: int = typer.Option(
-        24,
+    pre_window_months: int | None = typer.Option(
+        None,
         min=PRE_WINDOW_MONTHS_MIN,
         max=PRE_WINDOW_MONTHS_MAX,
         help=f"Pre-treatment ARR window in calendar months before infusion ({PRE_WINDOW_MONTHS_MIN}-"
-        f"{PRE_WINDOW_MONTHS_MAX}).",
+        f"{PRE_WINDOW_MONTHS_MAX}; default 24).",
     ),
-    require_objective_change: bool = typer.Option(
-        False, help="Count only episodes with an objective change."
+    require_objective_change: bool | None = typer.Option(
+        None,
+        "--require-objective-change/--no-require-objective-change",
+        help="Count only episodes with an objective change (default: no).",
     ),
-    require_adjudicated: bool = typer.Option(
-        False,
+    require_adjudicated: bool | None = typer.Option(
+        None,
         "--require-adjudicated/--all-qualifying",
         help="Count only attacks whose `adjudicated` column is `confirmed` (default: every qualifying one).",
     ),
@@ -439,13 +448,20 @@ def relapses(
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import dumps_json, emit_table, to_json_records, write_atomic
 
-    options = RelapseOptions(
-        merge_window_days=merge_window_days,
-        merge_anchor=choose(MergeAnchor, merge_anchor, "--merge-anchor"),
-        require_objective_change=require_objective_change,
-        require_adjudicated=require_adjudicated,
-        pre_window_months=pre_window_months,
-    )
+    given: dict[str, Any] = {
+        "merge_window_days": merge_window_days,
+        "merge_anchor": None if merge_anchor is None else choose(MergeAnchor, merge_anchor, "--merge-anchor"),
+        "require_objective_change": require_objective_change,
+        "require_adjudicated": require_adjudicated,
+        "pre_window_months": pre_window_months,
+    }
+    base = RelapseOptions()
+    if protocol is not None:
+        from cartrial.neuro.derive import relapse_options_from_protocol
+        from cartrial.protocol import load_protocol
+
+        base = relapse_options_from_protocol(load_protocol(protocol))
+    options = replace(base, **{k: v for k, v in given.items() if v is not None})
     cut = _date_option(cutoff, "--cutoff")
     infusion_frame = _infusions_frame(infusion_dates)
     subject_frame = (

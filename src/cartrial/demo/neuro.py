@@ -36,6 +36,7 @@ def run(ctx: DemoContext) -> None:
         format_ratio,
         km_frame,
         percent_of_infused,
+        relapse_options_from_protocol,
         responder_definitions_from_protocol,
     )
     from cartrial.protocol import load_protocol
@@ -82,6 +83,7 @@ def run(ctx: DemoContext) -> None:
         assessments=[edss_form],
         cutoff=cutoff,
         subjects=read_csv(study / "subjects.csv"),
+        options=relapse_options_from_protocol(protocol),  # the protocol's relapse definition
         source=str(study / "relapses.csv"),
     )
     save("arr_by_subject.csv", relapses.table)
