@@ -488,3 +488,49 @@ def test_relapses_protocol_sets_adjudication_and_the_command_line_wins(study: Pa
     assert any("not adjudicated" in r["reason"] for r in payload["not_relapses"])
     code, stdout, message = cli(*args, "--all-qualifying")
     assert json.loads(stdout)["pooled"]["post"]["attacks"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 700), st.sampled_from([None, *Adjudication])),
+        min_size=0,
+        max_size=10,
+        unique_by=lambda v: v[0],
+    )
+)
+def test_requiring_adjudication_never_adds_attacks(episodes: list[tuple[int, Adjudication | None]]) -> None:
+    """Counting only confirmed attacks gives a subset of the attacks counted without the requirement."""
+    start = date(2019, 1, 1)
+    records = [
+        RelapseEpisode("S1", start + timedelta(days=d), frozenset({Phenotype.MYELITIS}), adjudicated=a)
+        for d, a in episodes
+    ]
+    every = merge_attacks(records)
+    confirmed = merge_attacks(records, RelapseOptions(require_adjudicated=True))
+    assert len(confirmed) <= len(records)
+    assert sum(len(a.onsets) for a in confirmed) <= sum(len(a.onsets) for a in every)
+    kept = {o for a in confirmed for o in a.onsets}
+    assert kept <= {start + timedelta(days=d) for d, a in episodes if a is Adjudication.CONFIRMED}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.floats(0.2, 2.0), st.integers(0, 6), st.floats(0.2, 2.0)),
+        min_size=1,
+        max_size=5,
+    ),
+    st.floats(0.5, 4.0),
+)
+def test_rate_ratio_does_not_depend_on_the_time_unit(
+    strata: list[tuple[int, float, int, float]], factor: float
+) -> None:
+    """Expressing every exposure in another unit (days instead of years) leaves the ratio unchanged."""
+    scaled = [(a, t * factor, b, u * factor) for a, t, b, u in strata]
+    one, other = conditional_rate_ratio(strata), conditional_rate_ratio(scaled)
+    if one.ratio is None or one.ratio in (0.0, math.inf):
+        assert other.ratio == one.ratio
+    else:
+        assert other.ratio == pytest.approx(one.ratio, rel=1e-6)
+        assert other.ci_low == pytest.approx(one.ci_low, rel=1e-5, abs=1e-12)
