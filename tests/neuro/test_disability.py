@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cartrial.errors import ConfigurationError
 from cartrial.neuro.disability import (
     Direction,
     DisabilityOptions,
@@ -155,10 +156,12 @@ def test_improvement_boundaries_cdi_common_and_affirm() -> None:
 def test_relapse_window_boundaries() -> None:
     """§5: relapse-associated if a relapse began within 90 days before onset or between onset and
     confirmation. Onset day 100, confirmation day 200: relapse on day 10 (90 days before) or day 200 is
-    RAW; day 9 (91 days before) or day 201 (after confirmation) is PIRA."""
+    RAW; day 9 (91 days before) or day 201 (after confirmation) is PIRA. (The 30-day exclusion of
+    confirmation visits after a relapse is turned off here: it is tested on its own below.)"""
     visits = [(0, 3.0), (100, 4.0), (200, 4.0)]
+    no_exclusion = DisabilityOptions(relapse_exclusion_days=0)
     for day, associated in ((10, True), (200, True), (150, True), (9, False), (201, False)):
-        confirmed = confirmed_disability_change(visits, relapse_days=[day]).confirmed
+        confirmed = confirmed_disability_change(visits, "worsening", no_exclusion, [day]).confirmed
         assert confirmed is not None
         assert confirmed.relapse_associated is associated, day
 
@@ -195,3 +198,32 @@ def test_confirmed_worsening_is_held_from_onset_to_confirmation(
     assert all(e - baseline >= need for e in held)
     # the confirming visit is the first one at least `days` after onset
     assert not any(event.onset_day + days <= d < event.confirmation_day for d, _ in visits)
+
+
+def test_confirmation_visit_within_30_days_of_a_relapse_is_not_used() -> None:
+    """Issue 12: a confirmation visit within 30 days after a relapse onset neither confirms nor refutes.
+    Onset day 100 (EDSS 3.0 -> 4.0), relapse on day 190: the day-200 visit (10 days after) is excluded, so
+    the worsening is confirmed only at day 250 (>= 84 days after onset, 60 days after the relapse); with
+    the exclusion off it is confirmed at day 200."""
+    visits = [(0, 3.0), (100, 4.0), (200, 4.0), (250, 4.0)]
+    default = confirmed_disability_change(visits, "worsening", relapse_days=[190]).confirmed
+    assert default is not None and default.confirmation_day == 250
+    off = DisabilityOptions(relapse_exclusion_days=0)
+    assert confirmed_disability_change(visits, "worsening", off, [190]).confirmed.confirmation_day == 200  # type: ignore[union-attr]
+
+
+def test_relapse_visit_does_not_refute_an_improvement() -> None:
+    """Improvement 5.0 -> 3.5 at day 30; a relapse on day 60 raises the day-70 EDSS to 5.0 (10 days after
+    onset: excluded); day 150 at 3.5 confirms (120 days >= 84). Without the exclusion the day-70 visit
+    breaks the improvement."""
+    visits = [(0, 5.0), (30, 3.5), (70, 5.0), (150, 3.5)]
+    assert confirmed_disability_change(visits, "improvement", relapse_days=[60]).confirmed is not None
+    off = DisabilityOptions(relapse_exclusion_days=0)
+    assert confirmed_disability_change(visits, "improvement", off, [60]).confirmed is None
+
+
+def test_relapse_exclusion_days_range() -> None:
+    with pytest.raises(ConfigurationError):
+        DisabilityOptions(relapse_exclusion_days=-1)
+    with pytest.raises(ConfigurationError):
+        DisabilityOptions(relapse_exclusion_days=366)

@@ -269,15 +269,25 @@ def test_example_responders_reproduce_published_percentages(study: Path, tmp_pat
 
 
 def test_example_relapse_free_and_follow_up(study: Path) -> None:
-    """11 of 12 relapse-free at a median follow-up of 5.5 months (last EDSS visit), cut-off 2022-03-20."""
-    result = cli(*["relapses", str(study / "relapses.csv"), "--infusion-dates", str(study / "infusions.csv"),
-         "--assessments", str(study / "edss.csv"), "--subjects", str(study / "subjects.csv"),
-         "--cutoff", "2022-03-20", "--json"],
-    )  # fmt: skip
+    """11 of 12 relapse-free; the plain median follow-up (last EDSS visit) is the published 5.5 months,
+    cut-off 2022-03-20. Issue 12: the default is now the reverse Kaplan-Meier median (Schemper & Smith
+    1996). Hand calculation on the 12 relapse-free durations (days; the relapse at day 120 is censored in
+    the reverse curve): 95 (12 at risk) -> 11/12; 110 (11) -> 10/12; 120 censored; 125 (9) -> 0.7407;
+    140 (8) -> 0.6481; 150 (7) -> 0.5556; 153 (6) -> 0.4630 <= 0.5, so the median is day 153 = 5.03
+    months (153 / 30.4375)."""
+    args = ["relapses", str(study / "relapses.csv"), "--infusion-dates", str(study / "infusions.csv"),
+            "--assessments", str(study / "edss.csv"), "--subjects", str(study / "subjects.csv"),
+            "--cutoff", "2022-03-20", "--json"]  # fmt: skip
+    result = cli(*args)
     assert result.exit_code == 0, result.message
     km = json.loads(result.stdout)["relapse_free_survival"]
     assert km["relapse_free_at_last_assessment"] == 11 and km["n_subjects"] == 12
-    assert round(km["median_follow_up_months"], 1) == 5.5
+    assert km["median_follow_up_method"] == "reverse_km"
+    assert km["median_follow_up_days"] == 153.0
+    assert round(km["median_follow_up_months"], 2) == 5.03
+    assert round(km["observed_median_follow_up_days"] / 30.4375, 1) == 5.5
+    plain = cli(*args, "--follow-up-method", "observed_median")
+    assert round(json.loads(plain.stdout)["relapse_free_survival"]["median_follow_up_months"], 1) == 5.5
 
 
 def test_example_pre_treatment_histories_meet_eligibility(study: Path) -> None:
@@ -315,22 +325,27 @@ def test_demo_writes_results(tmp_path: Path, examples_dir: Path) -> None:
     """The demo step scores the example forms and writes its results under demo-output/neuro/."""
     from rich.console import Console
 
-    from cartrial.commands import neuro_commands
     from cartrial.demo import DemoContext
+    from cartrial.demo.neuro import run
 
     ctx = DemoContext(
         examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(record=True)
     )
-    neuro_commands.demo(ctx)
+    run(ctx)
     for name in (
         "edss_scored.csv",
         "visual_acuity_scored.csv",
         "osis_scored.csv",
         "responders.csv",
         "relapses.json",
+        "responders_protocol.csv",
+        "disability_change.csv",
     ):
         assert (tmp_path / "neuro" / name).exists()
-    assert "11/12" in ctx.console.export_text()
+    text = ctx.console.export_text()
+    assert "11/12" in text
+    # issue 12: proportions under the all-infused denominator too, and the regression-to-the-mean caveat
+    assert "infused" in text and "regression to the mean" in text
 
 
 def test_real_process_exit_code_and_nothing_written(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from cartrial.neuro.relapses import (
     Phenotype,
+    RelapseEpisode,
     RelapseOptions,
-    RelapseRecord,
     Severity,
     SubjectFollowUp,
     annualised_relapse_rates,
@@ -28,8 +28,8 @@ ON = frozenset({Phenotype.OPTIC_NEURITIS})
 MY = frozenset({Phenotype.MYELITIS})
 
 
-def rec(subject: str, day: date, phen: frozenset[Phenotype] = ON, **kw: object) -> RelapseRecord:
-    return RelapseRecord(subject, day, phen, **kw)  # type: ignore[arg-type]
+def rec(subject: str, day: date, phen: frozenset[Phenotype] = ON, **kw: object) -> RelapseEpisode:
+    return RelapseEpisode(subject, day, phen, **kw)  # type: ignore[arg-type]
 
 
 def test_onsets_less_than_30_days_apart_merge() -> None:
@@ -147,7 +147,12 @@ def test_kaplan_meier_hand_computed() -> None:
     assert km.at_risk == ((0.0, 4), (120.0, 3), (250.0, 1))
     assert km.n_events == 1
     assert km.relapse_free_at_last == 3
-    assert km.median_follow_up_days == 250.0
+    # reverse KM (issue 12; Schemper & Smith 1996): A (100) ends follow-up -> 3/4; C (relapse at 150) is
+    # censored; B (200) with 2 at risk -> 3/8 <= 1/2, so the median follow-up is day 200; the plain median
+    # of the observed follow-up (100, 200, 300, 400) is 250
+    assert km.median_follow_up_days == 200.0
+    assert km.observed_median_follow_up_days == 250.0
+    assert relapse_free_survival(arr, follow_up_method="observed_median").median_follow_up_days == 250.0
     assert km.durations_days["C"] == 150
 
 

@@ -1,7 +1,160 @@
-"""Demo step: neuro (to be moved here from `cartrial.commands.neuro_commands`)."""
+"""Demo step: neuro — score the example EDSS/VA/OSIS forms, responders (with the protocol's a-priori
+definitions, under both denominators), relapses (ARR, rate ratio, KM) and confirmed disability change;
+results in ``demo-output/neuro/``."""
 
 from __future__ import annotations
 
-from cartrial.commands.neuro_commands import demo as run
+from datetime import date
+from typing import Any
+
+from rich.table import Table
+
+from cartrial.demo import DemoContext
+
+
+def _rate_cell(rate: Any) -> str:
+    if rate.rate is None:
+        return "not estimable"
+    return f"{rate.rate:.2f} (95% CI {rate.ci_low:.2f}-{rate.ci_high:.2f})"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}%"
+
+
+def run(ctx: DemoContext) -> None:
+    """Score the example forms, derive responders, relapses and disability; print a summary table."""
+    from cartrial.neuro import (
+        DEFAULT_RESPONDERS,
+        RESPONDER_DEFINITIONS,
+        derive_disability,
+        derive_edss,
+        derive_osis,
+        derive_relapses,
+        derive_responders,
+        derive_visual_acuity,
+        format_ratio,
+        km_frame,
+        percent_of_infused,
+        relapse_options_from_protocol,
+        responder_definitions_from_protocol,
+    )
+    from cartrial.protocol import load_protocol
+    from cartrial.tabular import dumps_json, read_csv, write_atomic
+
+    study = ctx.examples_dir / "ct103a-nmosd" / "study"
+    out_dir = ctx.out_dir / "neuro"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cutoff = date(2022, 3, 20)
+
+    def save(name: str, frame: Any) -> None:
+        write_atomic(out_dir / name, frame.to_csv(index=False, lineterminator="\n"))
+
+    edss_form = read_csv(study / "edss.csv")
+    va_form = read_csv(study / "visual_acuity.csv")
+    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"))
+    save("edss_scored.csv", edss.table)
+    save("visual_acuity_scored.csv", derive_visual_acuity(va_form, cutoff=cutoff).table)
+    osis_form = read_csv(study / "osis.csv")
+    save("osis_scored.csv", derive_osis(osis_form, cutoff=cutoff).table)
+
+    infusions = read_csv(study / "infusions.csv")
+    forms = {
+        "edss": edss_form,
+        "visual_acuity": va_form,
+        "osis": osis_form,
+        "timed_walk": read_csv(study / "timed_walk.csv"),
+    }
+    responders = derive_responders(infusions, **forms, definitions=list(RESPONDER_DEFINITIONS), cutoff=cutoff)
+    save("responders.csv", responders.table)
+    write_atomic(out_dir / "responders.json", dumps_json(responders.payload()) + "\n")
+    # the endpoints of the protocol name the responder definitions chosen a priori (with their sources)
+    protocol = load_protocol(ctx.protocol_file)
+    a_priori = responder_definitions_from_protocol(protocol)
+    planned = derive_responders(
+        infusions, **forms, definitions=[d for d, _ in a_priori.values()],
+        parameters={d: p for d, p in a_priori.values()}, cutoff=cutoff,
+    )  # fmt: skip
+    save("responders_protocol.csv", planned.table)
+
+    relapses = derive_relapses(
+        read_csv(study / "relapses.csv"),
+        infusions,
+        assessments=[edss_form],
+        cutoff=cutoff,
+        subjects=read_csv(study / "subjects.csv"),
+        options=relapse_options_from_protocol(protocol),  # the protocol's relapse definition
+        source=str(study / "relapses.csv"),
+    )
+    save("arr_by_subject.csv", relapses.table)
+    write_atomic(out_dir / "relapses.json", dumps_json(relapses.payload()) + "\n")
+    assert relapses.arr is not None and relapses.km is not None and relapses.rate_ratio is not None
+    save("relapse_free_km.csv", km_frame(relapses.km))
+
+    disability = derive_disability(edss, infusions, relapses=relapses.attacks).table
+    save("disability_change.csv", disability)
+
+    # EDSS change baseline -> last visit per subject
+    first_last = edss.table.groupby("subject_id")["edss"].agg(["first", "last"])
+    reduced = int((first_last["last"] < first_last["first"]).sum())
+
+    table = Table(title="neuro: CT103A-like example (synthetic)", show_lines=False)
+    table.add_column("outcome")
+    table.add_column("result")
+    table.add_column("definition")
+    table.add_row(
+        "EDSS",
+        f"reduced in {reduced}/{len(first_last)} (median {first_last['first'].median():.1f} -> "
+        f"{first_last['last'].median():.1f})",
+        "Neurostatus-EDSS, default options",
+    )
+    for summary in responders.summaries:
+        if summary.definition in DEFAULT_RESPONDERS.values():
+            share = percent_of_infused(summary.n_responders, responders.n_infused)
+            table.add_row(
+                f"{summary.domain.value} improved",
+                f"{summary.label()}; "
+                f"{summary.n_responders}/{responders.n_infused} infused ({_percent(share)})",
+                summary.description,
+            )
+    for endpoint, summary in zip(a_priori, planned.summaries, strict=True):
+        share = percent_of_infused(summary.n_responders, planned.n_infused)
+        table.add_row(
+            f"{endpoint} (protocol)",
+            f"{summary.n_responders}/{summary.n_evaluable} evaluable ({_percent(summary.percent)}); "
+            f"{summary.n_responders}/{planned.n_infused} infused ({_percent(share)})",
+            summary.definition,
+        )
+    table.add_row(
+        "EDSS improvement",
+        f"confirmed in {int(disability['improvement_confirmed'].sum())}/{len(disability)}, "
+        f"unconfirmed in {int(disability['improvement_unconfirmed'].sum())}",
+        "cdi_common (>= 1.0 if baseline <= 5.5, else 0.5), confirmed at >= 84 days, fixed reference",
+    )
+    table.add_row(
+        "EDSS worsening",
+        f"confirmed in {int(disability['worsening_confirmed'].sum())}/{len(disability)}, "
+        f"unconfirmed in {int(disability['worsening_unconfirmed'].sum())}",
+        "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
+    )
+    options = relapses.relapse_options
+    table.add_row(
+        "ARR before", _rate_cell(relapses.arr.pre), f"{options.pre_window_months} months before infusion"
+    )
+    table.add_row("ARR after", _rate_cell(relapses.arr.post), "infusion to last assessment")
+    table.add_row(
+        "ARR after/before", format_ratio(relapses.rate_ratio), "within-patient; inflated baseline (see note)"
+    )
+    km = relapses.km
+    table.add_row(
+        "relapse-free",
+        f"{km.relapse_free_at_last}/{km.n_subjects} at median follow-up {km.median_follow_up_months:.1f} "
+        f"months",
+        "Kaplan-Meier from day 0, censored at last assessment; reverse-KM median follow-up",
+    )
+    ctx.console.print(table)
+    ctx.console.print(f"note: {relapses.rate_ratio.note}")
+    ctx.console.print(f"neuro results written to {out_dir}/")
+
 
 __all__ = ["run"]

@@ -60,15 +60,31 @@ class Reference(StrEnum):
 
 @dataclass(frozen=True)
 class DisabilityOptions:
-    """Options of CDW/CDI (neuro-outcomes §5); defaults: nmosd_trial, cdi_common, 84 days, fixed, 90 days."""
+    """Options of CDW/CDI (neuro-outcomes §5); defaults: nmosd_trial, cdi_common, 84 days, fixed, 90 days,
+    30 days.
+
+    ``relapse_exclusion_days`` (default **30**; 0 turns it off, range 0-365): an EDSS visit within this many
+    days after a relapse onset (0 <= visit day - onset day <= 30) neither confirms nor refutes a change —
+    the score then reflects the attack, not the sustained disability. This is the usual rule of MS trials
+    ("confirmation visits not within 30 days of a relapse"; Kappos L et al., *JAMA Neurol* 2020;77:1132,
+    PIRA definition; Lublin FD et al., *Neurology* 2014;83:278).
+
+    >>> DisabilityOptions().relapse_exclusion_days
+    30
+    """
 
     thresholds: WorseningThresholds = WorseningThresholds.NMOSD_TRIAL
     improvement: ImprovementDefinition = ImprovementDefinition.CDI_COMMON
     confirmation_days: int = 84
     reference: Reference = Reference.FIXED
     relapse_window_days: int = 90
+    relapse_exclusion_days: int = 30
 
     def __post_init__(self) -> None:
+        if isinstance(self.relapse_exclusion_days, bool) or not 0 <= self.relapse_exclusion_days <= 365:
+            raise ConfigurationError(
+                f"relapse_exclusion_days must be in 0-365 days, got {self.relapse_exclusion_days}"
+            )
         object.__setattr__(self, "thresholds", choose(WorseningThresholds, self.thresholds, "thresholds"))
         object.__setattr__(
             self, "improvement", choose(ImprovementDefinition, self.improvement, "improvement")
@@ -86,11 +102,16 @@ class DisabilityOptions:
             "confirmation_days": self.confirmation_days,
             "reference": self.reference.value,
             "relapse_window_days": self.relapse_window_days,
+            "relapse_exclusion_days": self.relapse_exclusion_days,
         }
 
 
 def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds | str) -> float:
-    """Minimum increase that counts as worsening from `reference_edss` (neuro-outcomes §5 table)."""
+    """Minimum increase that counts as worsening from `reference_edss` (neuro-outcomes §5 table).
+
+    >>> worsening_threshold(0.0, "nmosd_trial"), worsening_threshold(0.0, "ms_cdw")
+    (2.0, 1.5)
+    """
     kind = choose(WorseningThresholds, thresholds, "thresholds")
     if kind is WorseningThresholds.NMOSD_TRIAL:
         if reference_edss == 0:
@@ -102,7 +123,11 @@ def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds |
 
 
 def improvement_threshold(reference_edss: float, definition: ImprovementDefinition | str) -> float | None:
-    """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable."""
+    """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable.
+
+    >>> improvement_threshold(3.0, "cdi_common"), improvement_threshold(1.5, "affirm")
+    (1.0, None)
+    """
     kind = choose(ImprovementDefinition, definition, "improvement")
     if kind is ImprovementDefinition.AFFIRM:
         return 1.0 if reference_edss >= 2.0 else None
@@ -156,7 +181,14 @@ def confirmed_disability_change(
     A change still held when follow-up ends before a confirming visit is reported as unconfirmed
     ("follow-up ended before confirmation"), as is one that is lost ("not sustained"). A confirmed
     worsening is relapse-associated if a relapse began within ``relapse_window_days`` before onset or
-    between onset and confirmation, otherwise progression independent of relapse activity (PIRA).
+    between onset and confirmation, otherwise progression independent of relapse activity (PIRA). Visits
+    within ``relapse_exclusion_days`` after a relapse onset are not used to confirm or refute a change.
+
+    >>> out = confirmed_disability_change([(0, 3.0), (30, 4.5), (120, 4.5)], "worsening")
+    >>> out.confirmed.onset_day, out.confirmed.confirmation_day
+    (30, 120)
+    >>> visits = [(0, 3.0), (30, 4.5), (120, 4.5)]
+    >>> confirmed_disability_change(visits, "worsening", relapse_days=[100]).confirmed
     """
     options = options or DisabilityOptions()
     kind = choose(Direction, direction, "direction")
@@ -194,6 +226,8 @@ def confirmed_disability_change(
         change = value - reference if kind is Direction.WORSENING else reference - value
         return change >= limit - 1e-9
 
+    window = options.relapse_exclusion_days
+    excluded = [window > 0 and any(0 <= d - r <= window for r in relapse_days) for d, _ in ordered]
     unconfirmed: list[UnconfirmedChange] = []
     for i in range(1, len(ordered)):
         day_i, value_i = ordered[i]
@@ -207,11 +241,15 @@ def confirmed_disability_change(
             continue
         change = value_i - ref if kind is Direction.WORSENING else ref - value_i
         confirming = next(
-            (j for j in range(i + 1, len(ordered)) if ordered[j][0] - day_i >= options.confirmation_days),
+            (
+                j
+                for j in range(i + 1, len(ordered))
+                if ordered[j][0] - day_i >= options.confirmation_days and not excluded[j]
+            ),
             None,
         )
         last = confirming if confirming is not None else len(ordered) - 1
-        held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1))
+        held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1) if not excluded[k])
         if confirming is not None and held_all:
             associated = None
             if kind is Direction.WORSENING:

@@ -282,6 +282,9 @@ def convert_fs(raw: FunctionalSystems, options: EdssOptions | None = None) -> di
 
     Visual 0-6 -> 0-4 and bowel/bladder 0-6 -> 0-5 by the Neurostatus tables; cerebral grade 1 -> 0 when
     ``options.cerebral_grade1_as_zero``.
+
+    >>> convert_fs(FunctionalSystems(6, 0, 0, 0, 0, 6, 1))["visual"]
+    4
     """
     options = options or EdssOptions()
     cerebral = raw.cerebral
@@ -386,6 +389,10 @@ def edss(fs: FunctionalSystems, ambulation_score: int, options: EdssOptions | No
     Source: Kurtzke 1983 step definitions with the Neurostatus-EDSS conventions, evaluated by the ordered
     decision table of neuro-outcomes.md §1.8 (first matching row wins); ambulation table §1.6; options
     for the points where the open calculators disagree, §1.10 (see `EdssOptions`).
+
+    >>> result = edss(FunctionalSystems(3, 1, 2, 2, 1, 4, 1), ambulation_score=0)
+    >>> result.edss, result.rule
+    (4.0, 'fs3_one_with_3plus_grade2')
     """
     options = options or EdssOptions()
     _check_ambulation(ambulation_score)
@@ -411,6 +418,11 @@ def edss_array(
     `InputError`.
 
     Same source and decision table as `edss` (neuro-outcomes.md §1.3, §1.4, §1.6, §1.8, §1.10).
+
+    >>> import numpy as np
+    >>> values, rules = edss_array(np.array([[0, 0, 2, 0, 1, 0, 0]]), np.array([0]))
+    >>> values.tolist(), rule_codes(rules).tolist()
+    ([2.0], ['fs2_one'])
     """
     options = options or EdssOptions()
     raw = np.asarray(fs)
@@ -575,7 +587,12 @@ def _edss_select(
 
 
 def rule_codes(indices: npt.ArrayLike) -> npt.NDArray[np.object_]:
-    """Rule codes (`EdssRule.code`) for the indices returned by `edss_array`."""
+    """Rule codes (`EdssRule.code`) for the indices returned by `edss_array`.
+
+    >>> import numpy as np
+    >>> rule_codes(edss_array(np.zeros((1, 7), dtype=int), np.array([0]))[1]).tolist()
+    ['normal']
+    """
     codes = np.array([rule.code for rule in RULES], dtype=object)
     return codes[np.asarray(indices, dtype=np.intp)]
 
@@ -657,6 +674,9 @@ def kurtzke_walking_step(
     6.0 intermittent or unilateral constant aid for ~100 m; 6.5 constant bilateral aid for ~20 m; 7.0
     cannot walk beyond ~5 m even with aid; 7.5-10 by mobility level. Gaps in the text follow
     `KurtzkeGapOptions`. Returns (ambulation score 0-16 giving the same EDSS under the §1.8 table, rule).
+
+    >>> kurtzke_walking_step(150, "bilateral")[0]
+    8
     """
     gaps = gaps or KurtzkeGapOptions()
     try:
@@ -715,6 +735,9 @@ def edss_kurtzke(
 
     The walking step is mapped by `kurtzke_walking_step` and combined with the FS-combination rules of
     §1.8 exactly as a Neurostatus ambulation score would be; the result records both rules.
+
+    >>> edss_kurtzke(FunctionalSystems(0, 0, 3, 0, 0, 0, 0), 150, "bilateral").edss
+    6.5
     """
     gaps = gaps or KurtzkeGapOptions()
     score, walking_rule = kurtzke_walking_step(walking_distance_m, assistance, gaps)

@@ -99,6 +99,10 @@ def osis_visual_from_acuity(acuity: VisualAcuity, *, hand_motion_grade: int = 5)
     between CF (5) and LP (6); ``hand_motion_grade`` default **5** ("counts fingers only" is the last
     level above light perception only) [P, awaiting confirmation], option 6.
     Bands use the Snellen 20-ft denominator rounded to a whole number.
+
+    >>> from cartrial.neuro.visual_acuity import parse_acuity
+    >>> osis_visual_from_acuity(parse_acuity("20/200")), osis_visual_from_acuity(parse_acuity("LP"))
+    (4, 6)
     """
     if hand_motion_grade not in (5, 6):
         raise ConfigurationError(f"hand_motion_grade must be 5 or 6, got {hand_motion_grade}")

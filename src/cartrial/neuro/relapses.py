@@ -12,6 +12,7 @@ of Garwood F, *Biometrika* 1936;28:437 (chi-square quantiles); Kaplan-Meier (Kap
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from scipy import stats
 
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.protocol.attacks import MergeAnchor, group_onsets
 from cartrial.protocol.calendar import count_events_in_window, months_before
 
 DAYS_PER_YEAR = 365.25
@@ -51,54 +53,98 @@ class Severity(StrEnum):
 _SEVERITY_ORDER = {Severity.MILD: 1, Severity.MODERATE: 2, Severity.SEVERE: 3}
 
 
-class MergeAnchor(StrEnum):
-    """How the merging window is anchored (neuro-outcomes §4.2).
+#: Documented range of ``pre_window_months`` (calendar months before infusion). Eligibility look-backs are
+#: 12-24 months; 120 months (10 years) covers any pre-treatment history a trial records, and keeps the
+#: window start inside the calendar.
+PRE_WINDOW_MONTHS_RANGE: tuple[int, int] = (1, 120)
+#: Documented range of ``merge_window_days`` (0 = no merging; 365 days is far beyond any published window).
+MERGE_WINDOW_DAYS_RANGE: tuple[int, int] = (0, 365)
 
-    ``first`` (default): a new onset joins the current attack if within the window of the attack's *first*
-    onset. ``chain``: within the window of the most recent merged onset [U: the reference implementation's
-    anchoring was not checked; awaiting confirmation].
+
+class Adjudication(StrEnum):
+    """Outcome of the adjudication of a reported episode (the store's ``relapse.adjudicated``).
+
+    ``confirmed``: an adjudication committee (or the protocol's independent review) confirmed the attack;
+    ``not_confirmed``: it rejected it; ``pending``: not yet adjudicated. The NMOSD pivotal trials counted
+    committee-adjudicated attacks only (Pittock SJ et al., *NEJM* 2019;381:614, PREVENT; Cree BAC et al.,
+    *Lancet* 2019;394:1352, N-MOmentum).
     """
 
-    FIRST = "first"
-    CHAIN = "chain"
+    CONFIRMED = "confirmed"
+    NOT_CONFIRMED = "not_confirmed"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True)
 class RelapseOptions:
     """Options of the relapse definition and ARR windows (neuro-outcomes §4.2, §4.3).
 
-    - ``merge_window_days`` default **30**, strict "<" (onsets < 30 days apart are one attack).
+    - ``merge_window_days`` default **30**, strict "<" (onsets < 30 days apart are one attack), range
+      0-365.
     - ``merge_anchor`` default **first** (see `MergeAnchor`).
     - ``require_objective_change`` default **False**: when True an episode counts only if an objective
       change (EDSS >= 0.5, +1 in >= 2 FS or +2 in one FS) was recorded as True.
+    - ``require_adjudicated`` default **False** (an open-label phase 1 has no adjudication committee):
+      when True an episode counts only if its adjudication is ``confirmed`` (`Adjudication`), as in the
+      NMOSD pivotal trials; a protocol sets it in its relapse endpoint's parameters.
     - ``pre_window_months`` default **24** (calendar months before infusion; matches the eligibility
-      look-back) [P]; 12 is the usual alternative.
+      look-back) [P]; 12 is the usual alternative; range 1-120.
+
+    >>> RelapseOptions(require_adjudicated=True).as_dict()["require_adjudicated"]
+    True
     """
 
     merge_window_days: int = 30
     merge_anchor: MergeAnchor = MergeAnchor.FIRST
     require_objective_change: bool = False
     pre_window_months: int = 24
+    require_adjudicated: bool = False
 
     def __post_init__(self) -> None:
-        if self.merge_window_days < 0:
-            raise ConfigurationError(f"merge_window_days must be >= 0, got {self.merge_window_days}")
-        if self.pre_window_months <= 0:
-            raise ConfigurationError(f"pre_window_months must be > 0, got {self.pre_window_months}")
+        low, high = MERGE_WINDOW_DAYS_RANGE
+        if isinstance(self.merge_window_days, bool) or not low <= self.merge_window_days <= high:
+            raise ConfigurationError(
+                f"merge_window_days must be in {low}-{high} days, got {self.merge_window_days}"
+            )
+        low, high = PRE_WINDOW_MONTHS_RANGE
+        if isinstance(self.pre_window_months, bool) or not low <= self.pre_window_months <= high:
+            raise ConfigurationError(
+                f"pre_window_months must be in {low}-{high} calendar months, got {self.pre_window_months}"
+            )
         object.__setattr__(self, "merge_anchor", choose(MergeAnchor, self.merge_anchor, "merge_anchor"))
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> RelapseOptions:
+        """Options from a protocol endpoint's ``parameters`` (unknown keys are refused).
+
+        >>> RelapseOptions.from_parameters({"require_adjudicated": True}).require_adjudicated
+        True
+        """
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(parameters) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown relapse option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
+            )
+        return cls(**dict(parameters))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "merge_window_days": self.merge_window_days,
             "merge_anchor": self.merge_anchor.value,
             "require_objective_change": self.require_objective_change,
+            "require_adjudicated": self.require_adjudicated,
             "pre_window_months": self.pre_window_months,
         }
 
 
 @dataclass(frozen=True)
-class RelapseRecord:
-    """One recorded episode as entered (a row of the relapse form)."""
+class RelapseEpisode:
+    """One reported episode as entered (a row of the relapse form), before qualification and merging.
+
+    ``adjudicated`` is the adjudication outcome (`Adjudication`) or None when not recorded; ``row`` is the
+    spreadsheet row of the form.
+    """
 
     subject_id: str
     onset: date
@@ -108,6 +154,7 @@ class RelapseRecord:
     explained_by_fever_or_infection: bool = False
     objective_change: bool | None = None
     row: int | None = None
+    adjudicated: Adjudication | None = None
 
 
 @dataclass(frozen=True)
@@ -122,9 +169,16 @@ class Attack:
     rows: tuple[int | None, ...]
 
 
-def qualifies(record: RelapseRecord, options: RelapseOptions | None = None) -> tuple[bool, str]:
+def qualifies(record: RelapseEpisode, options: RelapseOptions | None = None) -> tuple[bool, str]:
     """Whether an episode is an NMOSD relapse (neuro-outcomes §4.2): symptoms > 24 h, not explained by fever
-    or infection, and (if required) an objective change. Returns (qualifies, reason)."""
+    or infection, and (if required) an objective change and a confirmed adjudication. Returns
+    (qualifies, reason).
+
+    >>> from datetime import date
+    >>> short = RelapseEpisode("S1", date(2021, 5, 1), frozenset({Phenotype.MYELITIS}), lasted_over_24h=False)
+    >>> qualifies(short)
+    (False, 'symptoms lasted 24 h or less')
+    """
     options = options or RelapseOptions()
     if not record.lasted_over_24h:
         return False, "symptoms lasted 24 h or less"
@@ -132,36 +186,39 @@ def qualifies(record: RelapseRecord, options: RelapseOptions | None = None) -> t
         return False, "explained by fever or infection"
     if options.require_objective_change and record.objective_change is not True:
         return False, "no objective change recorded (require_objective_change)"
+    if options.require_adjudicated and record.adjudicated is not Adjudication.CONFIRMED:
+        state = record.adjudicated.value if record.adjudicated is not None else "not adjudicated"
+        return False, f"adjudication {state}, not confirmed (require_adjudicated)"
     return True, "relapse"
 
 
-def merge_attacks(records: Iterable[RelapseRecord], options: RelapseOptions | None = None) -> list[Attack]:
-    """Merge qualifying episodes whose onsets are < ``merge_window_days`` apart into attacks, per subject
-    (neuro-outcomes §4.2; Thompson 2018 / ``msclinical`` convention). Non-qualifying episodes are left out
-    here; list them with `qualifies`. Returns attacks sorted by subject and onset.
+def merge_attacks(records: Iterable[RelapseEpisode], options: RelapseOptions | None = None) -> list[Attack]:
+    """Merge qualifying episodes whose onsets are < ``merge_window_days`` apart into attacks, per subject,
+    with the one merging rule `cartrial.protocol.group_onsets` (also used by the eligibility rule;
+    Thompson 2018 / ``msclinical`` convention). Non-qualifying episodes are left out here; list them with
+    `qualifies`. Returns attacks sorted by subject and onset.
+
+    >>> from datetime import date
+    >>> on = frozenset({Phenotype.OPTIC_NEURITIS})
+    >>> attacks = merge_attacks([RelapseEpisode("S1", date(2021, 1, 1), on),
+    ...                          RelapseEpisode("S1", date(2021, 1, 20), on)])
+    >>> [(a.onset.isoformat(), len(a.onsets)) for a in attacks]
+    [('2021-01-01', 2)]
     """
     options = options or RelapseOptions()
-    by_subject: dict[str, list[RelapseRecord]] = defaultdict(list)
+    by_subject: dict[str, list[RelapseEpisode]] = defaultdict(list)
     for record in records:
         if qualifies(record, options)[0]:
             by_subject[record.subject_id].append(record)
     attacks: list[Attack] = []
     for subject in sorted(by_subject):
-        group: list[RelapseRecord] = []
-        for record in sorted(by_subject[subject], key=lambda r: r.onset):
-            if group:
-                anchor = group[0].onset if options.merge_anchor is MergeAnchor.FIRST else group[-1].onset
-                if (record.onset - anchor).days < options.merge_window_days:
-                    group.append(record)
-                    continue
-                attacks.append(_attack(group))
-            group = [record]
-        if group:
-            attacks.append(_attack(group))
+        own = sorted(by_subject[subject], key=lambda r: r.onset)
+        for group in group_onsets([r.onset for r in own], options.merge_window_days, options.merge_anchor):
+            attacks.append(_attack([own[i] for i in group]))
     return attacks
 
 
-def _attack(group: Sequence[RelapseRecord]) -> Attack:
+def _attack(group: Sequence[RelapseEpisode]) -> Attack:
     severities = [r.severity for r in group if r.severity is not None]
     return Attack(
         subject_id=group[0].subject_id,
@@ -178,7 +235,13 @@ def count_attacks_in_window(
 ) -> int:
     """Number of attacks with first onset in the `months`-calendar-month window before `end`:
     [months_before(end, months), end), or [.., end] with `include_end` (``cartrial.protocol.calendar``
-    window convention, shared with the eligibility relapse rule)."""
+    window convention, shared with the eligibility relapse rule).
+
+    >>> from datetime import date
+    >>> a = Attack("S1", date(2021, 6, 1), (date(2021, 6, 1),), frozenset({Phenotype.MYELITIS}), None, (2,))
+    >>> count_attacks_in_window([a], date(2022, 1, 1), 12)
+    1
+    """
     return count_events_in_window(
         (a.onset for a in attacks), end, months, inclusive="both" if include_end else "start"
     )
@@ -203,7 +266,12 @@ class RateEstimate:
 def poisson_rate(events: int, patient_years: float, confidence: float = 0.95) -> RateEstimate:
     """Rate = events / patient-years with the exact (Garwood 1936) interval:
     lower = chi2.ppf(a/2, 2k) / (2T) (0 when k = 0), upper = chi2.ppf(1 - a/2, 2k + 2) / (2T).
-    With zero exposure the rate is not estimable (None)."""
+    With zero exposure the rate is not estimable (None).
+
+    >>> r = poisson_rate(2, 1.0)
+    >>> round(r.ci_low, 4), round(r.ci_high, 4)
+    (0.2422, 7.2247)
+    """
     if events < 0:
         raise InputError(Problem("event count must be >= 0", field="events", value=events))
     if not 0 < confidence < 1:
@@ -275,6 +343,14 @@ def annualised_relapse_rates(
     onset before the infusion day. Post-treatment: [infusion day, last assessment] - day 0 counts as after.
     Patient-years = days / 365.25. Pooled ARR = sum of attacks / sum of patient-years (the default summary;
     the mean of per-patient ARRs is reported alongside, as they differ).
+
+    >>> from datetime import date
+    >>> on = frozenset({Phenotype.OPTIC_NEURITIS})
+    >>> attacks = merge_attacks([RelapseEpisode("A", date(2020, 6, 1), on)])
+    >>> arr = annualised_relapse_rates(attacks, [SubjectFollowUp("A", date(2021, 1, 1), date(2022, 1, 1))],
+    ...                                RelapseOptions(pre_window_months=12))
+    >>> arr.pre.events, round(arr.pre.rate, 3), arr.post.events
+    (1, 0.998, 0)
     """
     options = options or RelapseOptions()
     by_subject: dict[str, list[Attack]] = defaultdict(list)
@@ -353,9 +429,28 @@ class KaplanMeierRow:
     ci_high: float
 
 
+class FollowUpMethod(StrEnum):
+    """How the median follow-up is summarised.
+
+    ``reverse_km`` (default): the reverse Kaplan-Meier median (Schemper M, Smith TL, *Control Clin Trials*
+    1996;17:343): the Kaplan-Meier estimator with the roles of event and censoring exchanged, so that a
+    relapse ends observation for the relapse-free endpoint without shortening the estimate of the
+    potential follow-up. ``observed_median``: the plain median of the observed durations (infusion to the
+    first post-infusion attack or the last assessment), which Schemper and Smith show underestimates
+    follow-up when events occur; kept because some reports use it.
+    """
+
+    REVERSE_KM = "reverse_km"
+    OBSERVED_MEDIAN = "observed_median"
+
+
 @dataclass(frozen=True)
 class RelapseFreeSurvival:
-    """Kaplan-Meier relapse-free survival from day 0 (infusion), censored at the last assessment."""
+    """Kaplan-Meier relapse-free survival from day 0 (infusion), censored at the last assessment.
+
+    ``median_follow_up_days`` is the median follow-up by ``follow_up_method`` (`FollowUpMethod`); both
+    summaries are also given (``reverse_km_median_follow_up_days``, ``observed_median_follow_up_days``).
+    """
 
     table: tuple[KaplanMeierRow, ...]
     at_risk: tuple[tuple[float, int], ...]
@@ -367,7 +462,52 @@ class RelapseFreeSurvival:
     durations_days: Mapping[str, int] = field(default_factory=dict)
     events: Mapping[str, bool] = field(default_factory=dict)
     confidence: float = 0.95
-    source: str = "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); neuro-outcomes §4.3"
+    follow_up_method: FollowUpMethod = FollowUpMethod.REVERSE_KM
+    reverse_km_median_follow_up_days: float | None = None
+    observed_median_follow_up_days: float | None = None
+    source: str = (
+        "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); neuro-outcomes §4.3; median "
+        "follow-up by reverse Kaplan-Meier (Schemper & Smith 1996)"
+    )
+
+
+def _plain_median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return float(ordered[n // 2]) if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
+
+
+def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float:
+    """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier curve
+    of `durations_days` with the censoring indicator as the event (an end of follow-up without relapse is
+    the "event"; a relapse censors), and its median, the smallest time at which the curve is <= 0.5 (the
+    usual definition, Klein JP, Moeschberger ML, *Survival Analysis*, 2nd ed. 2003, §4.5). At tied times
+    the "events" are counted before the censorings. When the curve never falls to 0.5 (too many relapses)
+    the longest duration is returned.
+
+    >>> reverse_km_median([100, 200, 300], [False, False, False])
+    200.0
+    >>> reverse_km_median([100, 200, 300], [False, True, False])
+    300.0
+    """
+    if len(durations_days) == 0:
+        raise NotEstimableError("no subjects: median follow-up is not estimable")
+    if len(durations_days) != len(events):
+        raise InputError(Problem("one event flag per duration", field="events", value=len(events)))
+    ended: dict[float, int] = defaultdict(int)  # follow-up ended without relapse (reverse "event")
+    for duration, relapsed in zip(durations_days, events, strict=True):
+        if not relapsed:
+            ended[float(duration)] += 1
+    at_risk = len(durations_days)
+    survival = 1.0
+    for time in sorted({float(d) for d in durations_days}):
+        n_ended = ended.get(time, 0)
+        if n_ended:
+            survival *= 1.0 - n_ended / at_risk
+            if survival <= 0.5 + 1e-12:
+                return time
+        at_risk -= sum(1 for d in durations_days if float(d) == time)
+    return float(max(durations_days))
 
 
 def relapse_free_survival(
@@ -375,14 +515,23 @@ def relapse_free_survival(
     *,
     at_risk_times_days: Sequence[float] | None = None,
     confidence: float = 0.95,
+    follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
 ) -> RelapseFreeSurvival:
     """Kaplan-Meier estimate of time to first post-infusion attack, from day 0, censored at the last
     assessment (neuro-outcomes §4.3; lifelines). Numbers at risk at ``at_risk_times_days`` (default every
-    30 days up to the longest follow-up). Median follow-up is the median of observed follow-up durations
-    (infusion to last assessment), in days and months (days / 30.4375).
+    30 days up to the longest follow-up). Median follow-up in days and months (days / 30.4375) by
+    `follow_up_method` (default reverse Kaplan-Meier; see `FollowUpMethod`).
+
+    >>> from datetime import date
+    >>> fu = [SubjectFollowUp("A", date(2021, 1, 1), date(2021, 7, 1)),
+    ...       SubjectFollowUp("B", date(2021, 1, 1), date(2021, 4, 1))]
+    >>> km = relapse_free_survival(annualised_relapse_rates([], fu))
+    >>> km.relapse_free_at_last, km.median_follow_up_days
+    (2, 90.0)
     """
     from lifelines import KaplanMeierFitter  # imported lazily: lifelines is slow to import
 
+    method = choose(FollowUpMethod, follow_up_method, "follow_up_method")
     subjects = arr.subjects
     if not subjects:
         raise NotEstimableError("no subjects: relapse-free survival is not estimable")
@@ -413,9 +562,10 @@ def relapse_free_survival(
         list(at_risk_times_days) if at_risk_times_days is not None else list(range(0, int(longest) + 1, 30))
     )
     at_risk = tuple((float(t), sum(1 for d in durations if d >= t)) for t in times)
-    follow = sorted(s.post_days for s in subjects)
-    n = len(follow)
-    median = float(follow[n // 2]) if n % 2 else (follow[n // 2 - 1] + follow[n // 2]) / 2.0
+    n = len(subjects)
+    observed_median = _plain_median([float(s.post_days) for s in subjects])
+    reverse = reverse_km_median(durations, observed)
+    median = reverse if method is FollowUpMethod.REVERSE_KM else observed_median
     return RelapseFreeSurvival(
         table=tuple(table),
         at_risk=at_risk,
@@ -427,29 +577,193 @@ def relapse_free_survival(
         durations_days={s.subject_id: d for s, d in zip(subjects, durations, strict=True)},
         events={s.subject_id: o for s, o in zip(subjects, observed, strict=True)},
         confidence=confidence,
+        follow_up_method=method,
+        reverse_km_median_follow_up_days=reverse,
+        observed_median_follow_up_days=observed_median,
     )
+
+
+# --- within-patient comparison of the rates before and after infusion ----------------------------------
+
+#: Stated with every pre/post comparison: why the ratio overstates the treatment effect.
+REGRESSION_TO_THE_MEAN_NOTE = (
+    "the pre-treatment rate is inflated by the eligibility rule (patients were enrolled because of recent "
+    "relapses, e.g. >= 2 in 12 months): part of the fall after infusion is regression to the mean, so the "
+    "post/pre rate ratio overstates the effect of treatment and is not a controlled comparison"
+)
+
+
+class RateRatioMethod(StrEnum):
+    """Exact conditional interval of the post/pre rate ratio.
+
+    ``stratified_conditional`` (default): each patient's post-infusion count is binomial given that
+    patient's total (pre + post) count, with probability theta * T_post / (T_pre + theta * T_post); the
+    patient's own baseline rate cancels (the conditional-Poisson likelihood of the self-controlled design,
+    Farrington CP, *Biometrics* 1995;51:228). The exact interval inverts the two tails of the sum of the
+    post-infusion counts (a convolution of binomials), as Clopper-Pearson does for one binomial.
+    ``pooled_conditional``: the same with one stratum (all patients' counts and patient-years pooled), the
+    classical exact comparison of two Poisson rates (Breslow NE, Day NE, *Statistical Methods in Cancer
+    Research* vol. II, IARC 1987, chapter 2; Clopper CJ, Pearson ES, *Biometrika* 1934;26:404); it ignores
+    between-patient heterogeneity.
+    """
+
+    STRATIFIED_CONDITIONAL = "stratified_conditional"
+    POOLED_CONDITIONAL = "pooled_conditional"
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """Post/pre ratio of relapse rates with its exact conditional confidence interval.
+
+    ``ratio`` is the conditional maximum-likelihood estimate (for ``pooled_conditional`` the ratio of the
+    pooled rates); ``math.inf`` when no informative stratum has a pre-infusion attack, None when no
+    informative stratum has an attack at all. ``n_informative`` counts the strata with >= 1 attack and
+    both periods observed.
+    """
+
+    method: RateRatioMethod
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    pre_attacks: int
+    post_attacks: int
+    n_informative: int
+    confidence: float = 0.95
+    note: str = REGRESSION_TO_THE_MEAN_NOTE
+
+
+def _sum_pmf(totals: Sequence[int], probabilities: Sequence[float]) -> Any:
+    import numpy as np
+
+    pmf = np.ones(1)
+    for n, p in zip(totals, probabilities, strict=True):
+        pmf = np.convolve(pmf, stats.binom.pmf(np.arange(n + 1), n, p))
+    return pmf
+
+
+def conditional_rate_ratio(
+    strata: Sequence[tuple[int, float, int, float]],
+    *,
+    confidence: float = 0.95,
+    method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
+) -> RateRatio:
+    """Post/pre rate ratio from per-patient ``(pre_attacks, pre_years, post_attacks, post_years)`` with an
+    exact interval conditional on each patient's total (or on the pooled total; see `RateRatioMethod`).
+
+    >>> r = conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional")
+    >>> round(r.ratio, 3), round(r.ci_low, 4), round(r.ci_high, 3)
+    (0.5, 0.0102, 5.053)
+    """
+    from scipy.optimize import brentq
+
+    how = choose(RateRatioMethod, method, "rate_ratio_method")
+    if not 0 < confidence < 1:
+        raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
+    for pre, t_pre, post, t_post in strata:
+        if pre < 0 or post < 0 or t_pre < 0 or t_post < 0:
+            raise InputError(Problem("attack counts and patient-years must be >= 0", field="strata"))
+    usable = [s for s in strata if s[1] > 0 and s[3] > 0]
+    if how is RateRatioMethod.POOLED_CONDITIONAL and usable:
+        usable = [
+            (
+                sum(s[0] for s in usable),
+                sum(s[1] for s in usable),
+                sum(s[2] for s in usable),
+                sum(s[3] for s in usable),
+            )
+        ]
+    informative = [s for s in usable if s[0] + s[2] > 0]
+    pre_total = sum(s[0] for s in informative)
+    post_total = sum(s[2] for s in informative)
+    if not informative:
+        return RateRatio(how, None, None, None, 0, 0, 0, confidence)
+    totals = [s[0] + s[2] for s in informative]
+    weights = [s[3] / s[1] for s in informative]  # T_post / T_pre
+
+    def probabilities(log_theta: float) -> list[float]:
+        theta = math.exp(log_theta)
+        return [theta * w / (1.0 + theta * w) for w in weights]
+
+    def expected_minus_observed(log_theta: float) -> float:
+        return sum(n * p for n, p in zip(totals, probabilities(log_theta), strict=True)) - post_total
+
+    def upper_tail(log_theta: float) -> float:  # P(S >= observed)
+        return float(_sum_pmf(totals, probabilities(log_theta))[post_total:].sum())
+
+    def lower_tail(log_theta: float) -> float:  # P(S <= observed)
+        return float(_sum_pmf(totals, probabilities(log_theta))[: post_total + 1].sum())
+
+    alpha = 1.0 - confidence
+    span = (-40.0, 40.0)
+    if post_total == 0:
+        ratio: float = 0.0
+    elif post_total == sum(totals):
+        ratio = math.inf
+    else:
+        ratio = math.exp(brentq(expected_minus_observed, *span, xtol=1e-12))
+    low = 0.0 if post_total == 0 else math.exp(brentq(lambda x: upper_tail(x) - alpha / 2, *span, xtol=1e-12))
+    high = (
+        math.inf
+        if post_total == sum(totals)
+        else math.exp(brentq(lambda x: lower_tail(x) - alpha / 2, *span, xtol=1e-12))
+    )
+    return RateRatio(how, ratio, low, high, pre_total, post_total, len(informative), confidence)
+
+
+def pre_post_rate_ratio(
+    arr: ArrSummary,
+    *,
+    confidence: float = 0.95,
+    method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
+) -> RateRatio:
+    """Within-patient comparison of the ARR after vs before infusion (`conditional_rate_ratio` on each
+    patient's pre/post counts and patient-years); the result carries `REGRESSION_TO_THE_MEAN_NOTE`.
+
+    >>> from datetime import date
+    >>> on = frozenset({Phenotype.OPTIC_NEURITIS})
+    >>> episodes = [RelapseEpisode("A", date(2020, 6, 1), on), RelapseEpisode("A", date(2020, 9, 1), on)]
+    >>> attacks = merge_attacks(episodes)
+    >>> arr = annualised_relapse_rates(attacks, [SubjectFollowUp("A", date(2021, 1, 1), date(2022, 1, 1))])
+    >>> pre_post_rate_ratio(arr).ratio
+    0.0
+    """
+    strata = [
+        (s.pre_attacks, s.pre_days / DAYS_PER_YEAR, s.post_attacks, s.post_days / DAYS_PER_YEAR)
+        for s in arr.subjects
+    ]
+    return conditional_rate_ratio(strata, confidence=confidence, method=method)
 
 
 __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
+    "MERGE_WINDOW_DAYS_RANGE",
+    "PRE_WINDOW_MONTHS_RANGE",
+    "REGRESSION_TO_THE_MEAN_NOTE",
+    "Adjudication",
     "ArrSummary",
     "Attack",
+    "FollowUpMethod",
     "KaplanMeierRow",
     "MergeAnchor",
     "Phenotype",
     "RateEstimate",
+    "RateRatio",
+    "RateRatioMethod",
+    "RelapseEpisode",
     "RelapseFreeSurvival",
     "RelapseOptions",
-    "RelapseRecord",
     "Severity",
     "SubjectArr",
     "SubjectFollowUp",
     "annualised_relapse_rates",
+    "conditional_rate_ratio",
     "count_attacks_in_window",
     "merge_attacks",
     "months_before",
     "poisson_rate",
+    "pre_post_rate_ratio",
     "qualifies",
     "relapse_free_survival",
+    "reverse_km_median",
 ]

@@ -220,7 +220,13 @@ def evaluate_responder(
     follow_up: Mapping[str, Any],
     parameters: Mapping[str, Any] | None = None,
 ) -> ResponderOutcome:
-    """Apply one named definition to one patient's baseline and follow-up measures (None = not recorded)."""
+    """Apply one named definition to one patient's baseline and follow-up measures (None = not recorded).
+
+    >>> name = "ambulation_score_decrease_1"
+    >>> outcome = evaluate_responder(name, "S1", {"ambulation": 3}, {"ambulation": 1})
+    >>> outcome.responder
+    True
+    """
     spec = get_definition(definition)
     params = _parameters(spec, parameters)
     base = {m: baseline.get(m) for m in spec.measures}
@@ -294,6 +300,12 @@ def responder_rate(
 
     ``measures`` maps subject_id to (baseline measures, follow-up measures). The summary records the
     definition, its parameters (defaults merged with ``parameters``), n evaluable and n responders.
+
+    >>> measures = {"S1": ({"bowel_bladder": 2}, {"bowel_bladder": 1}),
+    ...             "S2": ({"bowel_bladder": 0}, {"bowel_bladder": 0})}
+    >>> s = responder_rate("bowel_bladder_fs_decrease_1", measures)
+    >>> s.n_evaluable, s.n_responders, s.percent
+    (1, 1, 100.0)
     """
     spec = get_definition(definition)
     params = _parameters(spec, parameters)
@@ -331,7 +343,15 @@ def baseline_and_follow_up(
     key: Any = None,
 ) -> tuple[Any, Any]:
     """Baseline = the last value on or before the infusion day; follow-up = the last (or best = lowest) value
-    after it. ``key`` maps a value to a number for "best" (default: the value itself). None when absent."""
+    after it. ``key`` maps a value to a number for "best" (default: the value itself). None when absent.
+
+    >>> from datetime import date
+    >>> visits = [(date(2021, 1, 1), 4), (date(2021, 3, 1), 2), (date(2021, 6, 1), 3)]
+    >>> baseline_and_follow_up(visits, date(2021, 1, 2))
+    (4, 3)
+    >>> baseline_and_follow_up(visits, date(2021, 1, 2), "best")
+    (4, 2)
+    """
     chosen = choose(FollowUpChoice, choice, "follow_up")
     ordered = sorted((v for v in visits if v[1] is not None), key=lambda v: v[0])
     before = [v for d, v in ordered if d <= infusion]

@@ -40,7 +40,7 @@ from cartrial.neuro.edss_scale import (
     kurtzke_walking_step,
 )
 from cartrial.neuro.osis import OSIS_MAX
-from cartrial.neuro.relapses import Phenotype, RelapseRecord, Severity
+from cartrial.neuro.relapses import Adjudication, Phenotype, RelapseEpisode, Severity
 from cartrial.neuro.visual_acuity import (
     ALLOWED_TEXT,
     Notation,
@@ -71,6 +71,7 @@ RELAPSE_OPTIONAL: tuple[str, ...] = (
     "objective_change",
     "treatment",
     "notes",
+    "adjudicated",
 )
 INFUSION_COLUMNS: tuple[str, ...] = ("subject_id", "infused_at")
 INFUSION_ONE_OF: tuple[tuple[str, ...], ...] = (("infused_at", "infusion_date"),)
@@ -319,12 +320,13 @@ def parse_relapse_table(
     *,
     birth_dates: Mapping[str, date] | None = None,
     cutoff: date | None = None,
-) -> list[RelapseRecord | None]:
+) -> list[RelapseEpisode | None]:
     """Validate a relapse form (columns `RELAPSE_COLUMNS` + `RELAPSE_OPTIONAL`; neuro-outcomes §4).
 
     ``phenotype`` is one or more IPND 2015 phenotypes separated by ';' (`Phenotype`); ``severity`` mild /
     moderate / severe; ``lasted_over_24h`` (default true) and ``fever_or_infection`` (default false) decide
-    whether the episode qualifies as a relapse. An onset before birth (`birth_dates`: the birth date, or
+    whether the episode qualifies as a relapse; ``adjudicated`` (optional) is confirmed / not_confirmed /
+    pending (`Adjudication`). An onset before birth (`birth_dates`: the birth date, or
     1 January of the birth year when only the year is known) or after `cutoff` is an error; so are onsets
     out of order within a subject.
     """
@@ -335,6 +337,9 @@ def parse_relapse_table(
     fever = parse_bool(frame, "fever_or_infection", problems, required=False, default=False)
     objective_cells = frame["objective_change"] if "objective_change" in frame.columns else None
     objective = parse_bool(frame, "objective_change", problems, required=False, default=False)
+    adjudicated = parse_choice(
+        frame, "adjudicated", [a.value for a in Adjudication], problems, required=False
+    )
     allowed_phenotypes = " ; ".join(p.value for p in Phenotype)
     phenotypes: list[frozenset[Phenotype] | None] = []
     cells = frame["phenotype"] if "phenotype" in frame.columns else pd.Series([""] * len(frame))
@@ -381,7 +386,7 @@ def parse_relapse_table(
                 problems.add(
                     i, "onset_date", onset.isoformat(), "relapse dated before birth", f"on or after {born}"
                 )
-    records: list[RelapseRecord | None] = []
+    records: list[RelapseEpisode | None] = []
     bad = problems.bad_mask(len(frame))
     for i in range(len(frame)):
         onset, phenotype = onsets[i], phenotypes[i]
@@ -392,7 +397,7 @@ def parse_relapse_table(
             None if objective_cells is None or objective_cells.iat[i] == "" else bool(objective[i])
         )
         records.append(
-            RelapseRecord(
+            RelapseEpisode(
                 subject_id=str(subject[i]),
                 onset=onset,
                 phenotypes=phenotype,
@@ -401,6 +406,7 @@ def parse_relapse_table(
                 explained_by_fever_or_infection=bool(fever[i]),
                 objective_change=objective_value,
                 row=i + 2,
+                adjudicated=Adjudication(adjudicated[i]) if adjudicated[i] else None,
             )
         )
     return records

@@ -41,9 +41,18 @@ class Titre:
         return None if self.denominator is None else math.log10(self.denominator)
 
 
-def parse_titre(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
+def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
     """Parse an end-point titre (neuro-outcomes §6). The dilution must be one of `series`; "negative" (and
-    "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested."""
+    "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested.
+
+    Named for what it returns — the ordinal step of the dilution series (a `Titre`) — unlike
+    `cartrial.kinetics.pd.parse_titre`, which returns a log10 value for the PD model.
+
+    >>> parse_titre_step("1:320").index
+    4
+    >>> parse_titre_step("negative").positive
+    False
+    """
     raw = str(text).strip()
     key = raw.lower()
     if key in _NEGATIVE:
@@ -66,7 +75,11 @@ def parse_titre(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
 
 def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tuple[float, float]:
     """Interval holding the true end-point dilution denominator (§6): [D_k, D_k+1) for a positive titre;
-    [0, first dilution) for negative; [D_top, inf) when positive at the top dilution."""
+    [0, first dilution) for negative; [D_top, inf) when positive at the top dilution.
+
+    >>> titre_interval(parse_titre_step("1:320"))
+    (320.0, 1000.0)
+    """
     if titre.index == 0:
         return 0.0, float(series[0])
     low = float(series[titre.index - 1])
@@ -76,12 +89,20 @@ def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tu
 
 
 def titre_steps(before: Titre, after: Titre) -> int:
-    """Change in dilution steps (negative = fall); one step = a factor sqrt(10) (0.5 log10)."""
+    """Change in dilution steps (negative = fall); one step = a factor sqrt(10) (0.5 log10).
+
+    >>> titre_steps(parse_titre_step("1:1000"), parse_titre_step("1:100"))
+    -2
+    """
     return after.index - before.index
 
 
 def fold_change(before: Titre, after: Titre) -> float | None:
-    """after / before on the dilution scale; None when either is negative (not on the ratio scale)."""
+    """after / before on the dilution scale; None when either is negative (not on the ratio scale).
+
+    >>> fold_change(parse_titre_step("1:1000"), parse_titre_step("1:100"))
+    0.1
+    """
     if before.denominator is None or after.denominator is None:
         return None
     return after.denominator / before.denominator
@@ -93,6 +114,9 @@ def titre_fell(before: Titre, after: Titre, *, min_steps: int = 1) -> bool:
     Default **1 step** [P: the CT103A publication does not define "fell"; one step is the smallest change
     the assay can show; awaiting confirmation]. Use 2 for a change beyond the usual +/-1 dilution
     reproducibility of end-point titration.
+
+    >>> titre_fell(parse_titre_step("1:320"), parse_titre_step("1:100"))
+    True
     """
     if min_steps < 1:
         raise ConfigurationError(f"min_steps must be >= 1, got {min_steps}")
@@ -103,7 +127,7 @@ __all__ = [
     "DEFAULT_SERIES",
     "Titre",
     "fold_change",
-    "parse_titre",
+    "parse_titre_step",
     "titre_fell",
     "titre_interval",
     "titre_steps",

@@ -186,6 +186,9 @@ def parse_acuity(
     be decimal or logMAR) and needs ``numeric_notation`` (``decimal``, ``logmar`` or ``etdrs_letters``);
     otherwise it is an error. Off-chart levels get the logMAR of ``convention`` (default none:
     categorical). Raises `InputError` naming the value and what is allowed.
+
+    >>> round(parse_acuity("20/40").logmar, 3), parse_acuity("6/60").decimal
+    (0.301, 0.1)
     """
     conv = choose(OffChartConvention, convention, "offchart_convention")
     raw = str(text).strip()
@@ -296,6 +299,11 @@ def eye_change(
     Off-chart levels without a numeric convention are compared on their order (NLP < LP < HM < CF <
     any chart acuity): a move from off-chart onto the chart is improved, the reverse worsened, a move
     between off-chart levels is improved/worsened; numeric change is None then.
+
+    >>> eye_change(parse_acuity("logMAR 0.6"), parse_acuity("logMAR 0.3")).category.value
+    'improved'
+    >>> eye_change(parse_acuity("HM"), parse_acuity("CF")).category.value
+    'improved'
     """
     if threshold_logmar <= 0:
         raise ConfigurationError(f"threshold_logmar must be > 0, got {threshold_logmar}")
@@ -309,19 +317,35 @@ def eye_change(
         else:
             category = AcuityChange.STABLE
         return EyeChange(baseline, follow_up, delta, category, threshold_logmar, "logMAR change")
-    b_rank, f_rank = _ordinal(baseline), _ordinal(follow_up)
-    if f_rank > b_rank:
+    b_rank, f_rank = acuity_rank(baseline), acuity_rank(follow_up)
+    if f_rank < b_rank:
         category = AcuityChange.IMPROVED
-    elif f_rank < b_rank:
+    elif f_rank > b_rank:
         category = AcuityChange.WORSENED
     else:
         category = AcuityChange.STABLE
     return EyeChange(baseline, follow_up, None, category, threshold_logmar, "ordinal off-chart comparison")
 
 
-def _ordinal(acuity: VisualAcuity) -> int:
-    order = {OffChart.NLP: 0, OffChart.LP: 1, OffChart.HM: 2, OffChart.CF: 3}
-    return order[acuity.off_chart] if acuity.off_chart is not None else 4
+#: Off-chart levels from worst to best (NLP < LP < HM < CF < any chart acuity).
+OFF_CHART_ORDER: tuple[OffChart, ...] = (OffChart.NLP, OffChart.LP, OffChart.HM, OffChart.CF)
+
+
+def acuity_rank(acuity: VisualAcuity) -> float:
+    """The one ordering of acuities, lower = better: the logMAR when the acuity has one, otherwise (an
+    off-chart level under the ``none`` convention) a value above every chart logMAR that keeps the order
+    NLP < LP < HM < CF < any chart acuity (neuro-outcomes §2.2). Used by `eye_change` and by the
+    responder definitions ("best" follow-up value).
+
+    >>> acuity_rank(parse_acuity("CF")) < acuity_rank(parse_acuity("HM"))
+    True
+    >>> acuity_rank(parse_acuity("20/200")) < acuity_rank(parse_acuity("CF"))
+    True
+    """
+    if acuity.logmar is not None:
+        return acuity.logmar
+    level = acuity.off_chart if acuity.off_chart is not None else OffChart.CF
+    return 5.0 - 0.1 * OFF_CHART_ORDER.index(level)
 
 
 @dataclass(frozen=True)
@@ -353,6 +377,9 @@ def visual_fs_from_acuity(
     Fields, scotoma and disc pallor can only raise the grade, so this is a lower bound: use it where the
     examiner's FS is not recorded, and say so (§1.2 [P]). The arguments may be given in either order;
     the worse eye is the one with the lower acuity.
+
+    >>> visual_fs_from_acuity(parse_acuity("20/200"), parse_acuity("20/20"))
+    4
     """
     cuts = cut_points or VisualFsCutPoints()
     a, b = _decimal_for_grading(worse_eye), _decimal_for_grading(better_eye)
@@ -383,6 +410,7 @@ def _decimal_for_grading(acuity: VisualAcuity) -> float:
 
 __all__ = [
     "OFF_CHART_LOGMAR",
+    "OFF_CHART_ORDER",
     "AcuityChange",
     "EyeChange",
     "Notation",
@@ -390,6 +418,7 @@ __all__ = [
     "OffChartConvention",
     "VisualAcuity",
     "VisualFsCutPoints",
+    "acuity_rank",
     "eye_change",
     "format_decimal",
     "format_letters",

@@ -11,6 +11,7 @@ eligibility screen built on it.
   end-of-month clamping), reused for pre-treatment ARR windows.
 """
 
+from cartrial.protocol.attacks import MergeAnchor, group_onsets, merge_onset_dates
 from cartrial.protocol.calendar import (
     WindowInclusive,
     add_months,
@@ -85,7 +86,6 @@ from cartrial.protocol.screening import (
     ScreeningResult,
     Verdict,
     evaluate_criterion,
-    merge_attacks,
     screen,
 )
 from cartrial.protocol.summary import protocol_summary, worked_doses
@@ -131,6 +131,7 @@ __all__ = [
     "LymphodepletionAgent",
     "LymphodepletionPlan",
     "ManualRule",
+    "MergeAnchor",
     "PoorControlEvidence",
     "Product",
     "Protocol",
@@ -159,11 +160,12 @@ __all__ = [
     "count_events_in_window",
     "dose_for",
     "evaluate_criterion",
+    "group_onsets",
     "in_window",
     "load_candidate",
     "load_protocol",
     "lymphodepletion_doses",
-    "merge_attacks",
+    "merge_onset_dates",
     "months_before",
     "parse_candidate",
     "parse_protocol",

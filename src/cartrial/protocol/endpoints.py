@@ -39,8 +39,10 @@ class EndpointSpec(BaseModel):
 
     `measure` names the quantity (e.g. "dlt_rate", "edss_change", "cmax"); `timepoints` are the
     assessment times in the protocol's words (e.g. "day 28", "month 12"); `definition` names a responder
-    or derivation definition provided by the analysis engines (e.g. a neuro responder definition name);
-    `parameters` holds its options so that the analysis records them.
+    or derivation definition provided by the analysis engines (e.g. a neuro responder definition name,
+    `cartrial.neuro.RESPONDER_DEFINITIONS`); `parameters` holds its options so that the analysis records
+    them (for the relapse endpoints: `cartrial.neuro.RelapseOptions` fields such as ``require_adjudicated``);
+    `sources` cites the literature the definition was chosen from, a priori.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -54,6 +56,7 @@ class EndpointSpec(BaseModel):
     timepoints: list[str] = Field(default_factory=list)
     definition: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
 
 
 __all__ = ["ENDPOINT_KEY_PATTERN", "EndpointKind", "EndpointRole", "EndpointSpec"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cartrial.protocol.attacks import merge_onset_dates
 from cartrial.protocol.calendar import add_months, completed_years, months_before
 from cartrial.protocol.candidate import Candidate, LabResult, SerologyResult, TreatmentRecord
 from cartrial.protocol.eligibility import (
@@ -270,30 +271,6 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
     return _Outcome(False, f"{n_yes} qualifying agent(s); required {threshold}", qualifying)
 
 
-def merge_attacks(
-    onsets: list[dt.date], merge_window_days: int | None, anchor: str = "first"
-) -> list[dt.date]:
-    """Onset dates of attacks after merging (``neuro-outcomes.md`` 4.2): an onset less than
-    `merge_window_days` days after the anchor belongs to the current attack. `anchor` "first" (default)
-    compares with the first onset of the attack, "chain" with its latest merged onset. None keeps every
-    onset. Each attack is dated by its first onset."""
-    ordered = sorted(onsets)
-    if merge_window_days is None:
-        return ordered
-    if anchor not in ("first", "chain"):
-        raise ValueError(f"anchor must be 'first' or 'chain', got {anchor!r}")
-    merged: list[dt.date] = []
-    latest: dt.date | None = None
-    for onset in ordered:
-        reference = (merged[-1] if anchor == "first" else latest) if merged else None
-        if reference is not None and (onset - reference).days < merge_window_days:
-            latest = onset
-            continue
-        merged.append(onset)
-        latest = onset
-    return merged
-
-
 def _window_start(rule: RelapseActivityRule, day: dt.date, months: int) -> dt.date:
     if rule.window_unit == "days":
         return day - dt.timedelta(days=math.floor(months * rule.days_per_year / 12))
@@ -312,7 +289,7 @@ def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: s
     if day is None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     recorded = [r.onset_date for r in c.relapses]
-    onsets = merge_attacks(recorded, rule.merge_window_days, rule.merge_anchor)
+    onsets = merge_onset_dates(recorded, rule.merge_window_days, rule.merge_anchor)
     short_start = _window_start(rule, day, rule.short_window_months)
     long_start = _window_start(rule, day, rule.long_window_months)
     short = _count_in_window(onsets, short_start, day, rule.inclusive)
@@ -543,6 +520,5 @@ __all__ = [
     "ScreeningResult",
     "Verdict",
     "evaluate_criterion",
-    "merge_attacks",
     "screen",
 ]

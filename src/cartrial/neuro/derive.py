@@ -1,0 +1,1187 @@
+"""Frame-level derivations of the neuro engine (the admiral idea: ``derive_*`` on a dataset).
+
+Each ``derive_*`` function takes the input form as a `pandas.DataFrame` — typed (numbers, booleans,
+datetimes) or all strings as read from a CSV file — or as CSV text, validates it (`cartrial.neuro.tables`),
+computes with the engine and returns a `cartrial.results.Result`: ``.table`` (the input rows plus the
+derived columns, or one row per subject / definition) and ``.metadata()`` (options, units, sources, notes,
+the located problems of rows left out with ``keep_going``). The command line, the demo and a notebook call
+these same functions, so each rule lives once.
+
+Bad input raises `cartrial.errors.InputError` listing every bad row (spreadsheet row numbers: header = row
+1), unless ``keep_going`` is true: then the good rows are derived and an ``error`` column names the problems
+of the others.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
+from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.neuro.choices import choose
+from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
+from cartrial.neuro.edss_scale import (
+    FS_NAMES,
+    EdssMethod,
+    EdssOptions,
+    KurtzkeGapOptions,
+    edss_array,
+    rule_codes,
+)
+from cartrial.neuro.edss_scale import SOURCE as EDSS_SOURCE
+from cartrial.neuro.osis import OSIS_SOURCE
+from cartrial.neuro.relapses import (
+    REGRESSION_TO_THE_MEAN_NOTE,
+    ArrSummary,
+    Attack,
+    FollowUpMethod,
+    RateEstimate,
+    RateRatio,
+    RateRatioMethod,
+    RelapseEpisode,
+    RelapseFreeSurvival,
+    RelapseOptions,
+    SubjectFollowUp,
+    annualised_relapse_rates,
+    merge_attacks,
+    pre_post_rate_ratio,
+    qualifies,
+    relapse_free_survival,
+)
+from cartrial.neuro.responders import (
+    DEFAULT_RESPONDERS,
+    RESPONDER_DEFINITIONS,
+    FollowUpChoice,
+    ResponderSummary,
+    measures_at_baseline_and_follow_up,
+    responder_rate,
+)
+from cartrial.neuro.tables import (
+    LAST_ASSESSMENT_COLUMNS,
+    AcuityTable,
+    EdssTable,
+    OsisTable,
+    TimedWalkTable,
+    parse_birth_dates,
+    parse_edss_table,
+    parse_infusion_table,
+    parse_last_assessments,
+    parse_osis_table,
+    parse_relapse_table,
+    parse_timed_walk_table,
+    parse_va_table,
+)
+from cartrial.neuro.visual_acuity import (
+    Notation,
+    OffChartConvention,
+    VisualAcuity,
+    acuity_rank,
+    format_snellen,
+    visual_fs_from_acuity,
+)
+from cartrial.results import Result
+
+RATE_RATIO_SOURCE = (
+    "post/pre rate ratio: exact conditional binomial interval (Clopper & Pearson 1934; Breslow & Day 1987 "
+    "vol. II ch. 2), stratified by patient (Farrington 1995)"
+)
+#: A form as a DataFrame (typed or all strings) or as CSV text.
+FrameLike: TypeAlias = pd.DataFrame | str
+
+VA_SOURCE = "neuro-outcomes.md §2 (logmar 0.1.0, visual-acuity-conversion 0.9.1)"
+#: The notations a bare number can be read in (`derive_visual_acuity` ``numeric_notation``).
+BARE_NUMBER_NOTATIONS: tuple[str, ...] = (
+    Notation.DECIMAL.value,
+    Notation.LOGMAR.value,
+    Notation.ETDRS_LETTERS.value,
+)
+
+
+def as_frame(data: FrameLike) -> pd.DataFrame:
+    """A form as a DataFrame with a plain 0..n-1 index: a DataFrame is returned as is (index reset), CSV
+    text is read as strings (blank cells ''), as `cartrial.tabular.read_csv` reads a file.
+
+    >>> as_frame("subject_id,edss\\nS1,3.5\\n").edss.tolist()
+    ['3.5']
+    """
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True)
+    if isinstance(data, str):
+        frame = pd.read_csv(
+            io.StringIO(data), dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True
+        )
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame.apply(lambda cells: cells.str.strip())
+    raise TypeError(f"expected a DataFrame or CSV text, got {type(data).__name__}")
+
+
+def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -> pd.DataFrame:
+    if keep_going and problems:
+        frame = frame.copy()
+        frame["error"] = problems.error_column(len(frame))
+    return frame
+
+
+def _round(value: float | None, digits: int) -> float:
+    return np.nan if value is None else round(value, digits)
+
+
+def _day(moment: datetime | date) -> date:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+# --- EDSS -----------------------------------------------------------------------------------------------
+
+
+def _acuity_table(
+    visual_acuity: FrameLike | AcuityTable,
+    *,
+    convention: OffChartConvention | str,
+    cutoff: date | None,
+    keep_going: bool,
+    source: str,
+) -> AcuityTable:
+    if isinstance(visual_acuity, AcuityTable):
+        return visual_acuity
+    problems = RowProblems(source)
+    table = parse_va_table(
+        text_frame(as_frame(visual_acuity)), problems, convention=convention, cutoff=cutoff
+    )
+    problems.raise_if_any(keep_going)
+    return table
+
+
+def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
+    """Both eyes' acuity per subject and date."""
+    pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)
+    for sid, moment, eye, va in zip(
+        acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+    ):
+        if moment is not None and va is not None and eye:
+            pairs[(str(sid), moment.date())][str(eye)] = va
+    return pairs
+
+
+def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: RowProblems) -> list[str]:
+    """Fill blank visual FS from both eyes' acuity on the same date (neuro-outcomes §1.2; a lower bound)."""
+    eyes = _acuity_pairs(acuity)
+    source = ["recorded"] * len(table.subject_id)
+    already_bad = problems.bad_mask(len(table.subject_id))
+    for i in range(len(table.subject_id)):
+        moment = table.assessed_at[i]
+        if not np.isnan(table.fs[i, 0]) or moment is None or already_bad[i]:
+            continue
+        found = eyes.get((str(table.subject_id[i]), moment.date()), {})
+        if len(found) == 2:
+            table.fs[i, 0] = visual_fs_from_acuity(found["OD"], found["OS"])
+            source[i] = "derived_from_acuity"
+        else:
+            problems.add(
+                i,
+                "visual",
+                "",
+                "visual FS blank and no acuity for both eyes on that date",
+                "0-6, or both eyes' acuity",
+            )
+    return source
+
+
+def derive_edss(
+    frame: FrameLike,
+    *,
+    options: EdssOptions | None = None,
+    method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
+    gaps: KurtzkeGapOptions | None = None,
+    visual_acuity: FrameLike | AcuityTable | None = None,
+    offchart_convention: OffChartConvention | str = OffChartConvention.NONE,
+    cutoff: date | None = None,
+    keep_going: bool = False,
+    source: str = "edss",
+    acuity_source: str = "visual_acuity",
+) -> Result:
+    """EDSS of every row of an EDSS form (raw FS and Neurostatus ambulation 0-16, or with
+    ``method="kurtzke"`` walking distance and assistance): the input rows plus ``edss`` and ``edss_rule``
+    (Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2; neuro-outcomes §1). With `visual_acuity` a
+    blank visual FS is derived from both eyes' acuity on the same date (``visual_source``; a lower bound,
+    §1.2).
+
+    >>> form = pd.DataFrame({"subject_id": ["S1"], "assessed_at": [pd.Timestamp("2021-03-01", tz="UTC")],
+    ...     "visual": [0], "brainstem": [0], "pyramidal": [2], "cerebellar": [0], "sensory": [1],
+    ...     "bowel_bladder": [0], "cerebral": [0], "ambulation": [0]})
+    >>> scored = derive_edss(form).table
+    >>> float(scored.edss[0]), scored.edss_rule[0]
+    (2.0, 'fs2_one')
+    """
+    options = options or EdssOptions()
+    kind = choose(EdssMethod, method, "method")
+    data = as_frame(frame)
+    text = text_frame(data)
+    problems = RowProblems(source)
+    acuity = (
+        _acuity_table(
+            visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=keep_going,
+            source=acuity_source,
+        )
+        if visual_acuity is not None
+        else None
+    )  # fmt: skip
+    table = parse_edss_table(
+        text, problems, cutoff=cutoff, visual_required=acuity is None, method=kind, gaps=gaps
+    )
+    visual_source = _fill_visual_from_acuity(table, acuity, problems) if acuity is not None else None
+    problems.raise_if_any(keep_going)
+    good = ~problems.bad_mask(len(data)) & np.isfinite(table.fs).all(axis=1) & np.isfinite(table.ambulation)
+    scores = np.full(len(data), np.nan)
+    rules = np.full(len(data), "", dtype=object)
+    if good.any():
+        values, indices = edss_array(
+            table.fs[good].astype(np.int8), table.ambulation[good].astype(np.int8), options
+        )
+        scores[good] = values
+        rules[good] = rule_codes(indices)
+    result = data.copy()
+    if visual_source is not None:
+        result["visual"] = ["" if np.isnan(v) else str(int(v)) for v in table.fs[:, 0]]
+        result["visual_source"] = visual_source
+    if table.walking_rule is not None:
+        walking = np.asarray(table.walking_rule, dtype=object)
+        rules = np.where(rules == "ambulation_ge3", walking, rules)
+        result["ambulation_equivalent"] = table.ambulation
+    result["edss"] = scores
+    result["edss_rule"] = rules
+    if table.walking_rule is not None:
+        result["edss_method"] = EdssMethod.KURTZKE.value
+    recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
+    if kind is EdssMethod.KURTZKE:
+        recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
+    return Result(
+        _with_errors(result, problems, keep_going),
+        derivation="cartrial.neuro.derive_edss",
+        options=recorded,
+        sources=(EDSS_SOURCE,),
+        units={"edss": "EDSS step (0-10)"},
+        problems=tuple(problems.all()) if keep_going else (),
+    )
+
+
+# --- visual acuity --------------------------------------------------------------------------------------
+
+
+def derive_visual_acuity(
+    frame: FrameLike,
+    *,
+    convention: OffChartConvention | str = OffChartConvention.NONE,
+    numeric_notation: Notation | str | None = None,
+    cutoff: date | None = None,
+    keep_going: bool = False,
+    source: str = "visual_acuity",
+) -> Result:
+    """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
+    the visual FS implied by both eyes on that date (neuro-outcomes §1.2, §2).
+
+    >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
+    >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
+    [[0.301, 4], [1.0, 4]]
+    """
+    chosen = choose(OffChartConvention, convention, "--offchart-convention")
+    if numeric_notation is not None and str(numeric_notation) not in BARE_NUMBER_NOTATIONS:
+        raise ConfigurationError(
+            f"--numeric-notation: {str(numeric_notation)!r} is not allowed; allowed: "
+            f"{', '.join(BARE_NUMBER_NOTATIONS)}"
+        )
+    data = as_frame(frame)
+    problems = RowProblems(source)
+    table = parse_va_table(
+        text_frame(data), problems, convention=chosen, numeric_notation=numeric_notation, cutoff=cutoff
+    )
+    problems.raise_if_any(keep_going)
+    result = data.copy()
+    result["notation"] = [va.notation.value if va else "" for va in table.acuity]
+    result["logmar"] = [_round(va.logmar if va else None, 3) for va in table.acuity]
+    result["decimal"] = [_round(va.decimal if va else None, 3) for va in table.acuity]
+    result["snellen_20"] = [
+        format_snellen(va.logmar, 20) if va and va.logmar is not None else "" for va in table.acuity
+    ]
+    result["snellen_20_denominator"] = [_round(va.snellen_20 if va else None, 1) for va in table.acuity]
+    result["etdrs_letters"] = [_round(va.etdrs_letters if va else None, 0) for va in table.acuity]
+    result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
+    pairs = _acuity_pairs(table)
+    derived: list[int | None] = []
+    for sid, moment in zip(table.subject_id, table.assessed_at, strict=True):
+        both = pairs.get((str(sid), moment.date()), {}) if moment is not None else {}
+        derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
+    result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
+    result["offchart_convention"] = chosen.value
+    return Result(
+        _with_errors(result, problems, keep_going),
+        derivation="cartrial.neuro.derive_visual_acuity",
+        options={"offchart_convention": chosen.value, "numeric_notation": numeric_notation},
+        sources=(VA_SOURCE,),
+        units={"logmar": "logMAR", "decimal": "decimal acuity", "etdrs_letters": "letters"},
+        problems=tuple(problems.all()) if keep_going else (),
+    )
+
+
+# --- OSIS -----------------------------------------------------------------------------------------------
+
+
+def derive_osis(
+    frame: FrameLike, *, cutoff: date | None = None, keep_going: bool = False, source: str = "osis"
+) -> Result:
+    """Validated OSIS form (Wingerchuk 1999 Table 1) plus the worse-eye visual grade (no total is defined).
+
+    >>> form = pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2021-03-01"], "visual_od": [2],
+    ...     "visual_os": [4], "motor": [1], "sensory": [0], "sphincter": [1]})
+    >>> derive_osis(form).table.visual_worse_eye.tolist()
+    [4]
+    """
+    data = as_frame(frame)
+    problems = RowProblems(source)
+    table = parse_osis_table(text_frame(data), problems, cutoff=cutoff)
+    problems.raise_if_any(keep_going)
+    result = data.copy()
+    # np.maximum propagates NaN: with one eye's grade bad the worse eye is unknown (fmax gave the other)
+    worse = (
+        table.grades["visual"]
+        if "visual" in table.grades
+        else np.maximum(table.grades["visual_od"], table.grades["visual_os"])
+    )
+    # whole grades (Wingerchuk 1999 Table 1), blank where a grade is missing or bad
+    result["visual_worse_eye"] = pd.Series(
+        [None if np.isnan(g) else int(g) for g in worse], index=result.index, dtype=object
+    )
+    return Result(
+        _with_errors(result, problems, keep_going),
+        derivation="cartrial.neuro.derive_osis",
+        options={},
+        sources=(OSIS_SOURCE,),
+        units={"visual_worse_eye": "OSIS grade"},
+        problems=tuple(problems.all()) if keep_going else (),
+    )
+
+
+# --- infusions and follow-up ----------------------------------------------------------------------------
+
+
+def infusion_days(infusions: FrameLike | Mapping[str, date], *, source: str = "infusions") -> dict[str, date]:
+    """Day 0 per subject from an infusions form (``infused_at`` or ``infusion_date``) or a mapping.
+
+    >>> infusion_days("subject_id,infused_at\\nS1,2021-03-01T09:00:00Z\\n")
+    {'S1': datetime.date(2021, 3, 1)}
+    """
+    if isinstance(infusions, Mapping):
+        return {str(k): _day(v) for k, v in infusions.items()}
+    problems = RowProblems(source)
+    days = parse_infusion_table(text_frame(as_frame(infusions)), problems)
+    problems.raise_if_any()
+    return days
+
+
+@dataclass(frozen=True)
+class FollowUpEnd:
+    """End of follow-up per subject and where it came from (stated in every relapse result)."""
+
+    last_assessment: dict[str, date]
+    source: str
+    guessed: bool = False  # True when neither assessments nor a cut-off were given
+
+
+def end_of_follow_up(
+    infusions: FrameLike | Mapping[str, date],
+    *,
+    assessments: Sequence[FrameLike] = (),
+    cutoff: date | None = None,
+    latest_event: date | None = None,
+    source: str = "infusions",
+    assessment_sources: Sequence[str] = (),
+) -> FollowUpEnd:
+    """End of follow-up per infused subject, by the first rule that applies:
+
+    1. the last ``assessed_at`` per subject in `assessments` (on or before `cutoff`);
+    2. a last-assessment column of the infusions form (``last_assessed_at``, ``last_assessment``,
+       ``last_follow_up``), capped at `cutoff`;
+    3. the data cut-off for every subject;
+    4. the latest date in the data (infusions, `latest_event`) — a guess, flagged ``guessed``.
+
+    >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
+    {'S1': datetime.date(2021, 9, 1)}
+    """
+    days = infusion_days(infusions, source=source)
+    if assessments:
+        last: dict[str, date] = {}
+        for i, form in enumerate(assessments):
+            name = assessment_sources[i] if i < len(assessment_sources) else f"assessments[{i}]"
+            problems = RowProblems(name)
+            text = text_frame(as_frame(form))
+            subjects = parse_text(text, "subject_id", problems)
+            moments = parse_datetime(text, "assessed_at", problems)
+            problems.raise_if_any()
+            for sid, moment in zip(subjects, moments, strict=True):
+                if moment is None:
+                    continue
+                day = moment.date()
+                if cutoff is not None and day > cutoff:
+                    continue
+                last[str(sid)] = max(day, last.get(str(sid), day))
+        return FollowUpEnd(last, "last assessed_at per subject in --assessments (on or before the cut-off)")
+    if not isinstance(infusions, Mapping):
+        frame = text_frame(as_frame(infusions))
+        column = next((c for c in LAST_ASSESSMENT_COLUMNS if c in frame.columns), None)
+        if column is not None:
+            problems = RowProblems(source)
+            recorded = parse_last_assessments(frame, problems, column)
+            problems.raise_if_any()
+            return FollowUpEnd(
+                {sid: min(day, cutoff) if cutoff else day for sid, day in recorded.items()},
+                "last assessment column of --infusion-dates",
+            )
+    if cutoff is not None:
+        return FollowUpEnd(
+            dict.fromkeys(days, cutoff), f"data cut-off {cutoff.isoformat()} for every subject"
+        )
+    latest = max([*days.values(), *([latest_event] if latest_event else [])])
+    return FollowUpEnd(
+        dict.fromkeys(days, latest),
+        f"latest date in the data ({latest.isoformat()}): give --assessments or --cutoff",
+        guessed=True,
+    )
+
+
+# --- relapses -------------------------------------------------------------------------------------------
+
+
+def relapse_episodes(
+    frame: FrameLike,
+    *,
+    infusions: Mapping[str, date] | None = None,
+    birth_dates: Mapping[str, date] | FrameLike | None = None,
+    cutoff: date | None = None,
+    keep_going: bool = False,
+    source: str = "relapses",
+    subjects_source: str = "subjects",
+) -> tuple[list[RelapseEpisode], RowProblems]:
+    """Validated episodes of a relapse form (`cartrial.neuro.tables.parse_relapse_table`); with
+    `infusions`, an episode of a subject without an infusion date is an error. Returns the good episodes
+    and the problems (raised unless `keep_going`).
+
+    >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
+    >>> episodes, _ = relapse_episodes(form)
+    >>> episodes[0].onset
+    datetime.date(2020, 5, 1)
+    """
+    births: Mapping[str, date] | None
+    if birth_dates is None or isinstance(birth_dates, Mapping):
+        births = birth_dates
+    else:
+        birth_problems = RowProblems(subjects_source)
+        births = parse_birth_dates(text_frame(as_frame(birth_dates)), birth_problems)
+        birth_problems.raise_if_any()
+    data = text_frame(as_frame(frame))
+    problems = RowProblems(source)
+    parsed = parse_relapse_table(data, problems, birth_dates=births, cutoff=cutoff)
+    if infusions is not None:
+        for i, record in enumerate(parsed):
+            if record is not None and record.subject_id not in infusions:
+                problems.add(
+                    i,
+                    "subject_id",
+                    record.subject_id,
+                    "subject has no infusion date",
+                    "a subject in --infusion-dates",
+                )
+    problems.raise_if_any(keep_going)
+    bad = problems.bad_mask(len(data))
+    return [r for i, r in enumerate(parsed) if r is not None and not bad[i]], problems
+
+
+def _ci(rate: RateEstimate | None, side: str) -> float | None:
+    """One limit of a per-patient exact Poisson CI, rounded like the ARR (None when not estimable)."""
+    if rate is None:
+        return None
+    value = rate.ci_low if side == "low" else rate.ci_high
+    return None if value is None else round(value, 4)
+
+
+def arr_listing(arr: ArrSummary) -> pd.DataFrame:
+    """One row per subject: attacks, days and ARR (with exact Poisson CI) before and after infusion.
+
+    >>> r = derive_relapses("subject_id,onset_date,phenotype,severity\\n", {"S1": date(2021, 1, 1)},
+    ...                     cutoff=date(2021, 7, 1))
+    >>> arr_listing(r.arr).post_days.tolist()
+    [181]
+    """
+    return pd.DataFrame(
+        [
+            {
+                "subject_id": s.subject_id,
+                "infusion_date": s.pre_end.isoformat(),
+                "pre_window_start": s.pre_start.isoformat(),
+                "pre_attacks": s.pre_attacks,
+                "pre_days": s.pre_days,
+                "pre_arr": None if s.pre_arr is None else round(s.pre_arr, 4),
+                "pre_arr_ci_low": _ci(s.pre_rate, "low"),
+                "pre_arr_ci_high": _ci(s.pre_rate, "high"),
+                "post_attacks": s.post_attacks,
+                "post_days": s.post_days,
+                "post_arr": None if s.post_arr is None else round(s.post_arr, 4),
+                "post_arr_ci_low": _ci(s.post_rate, "low"),
+                "post_arr_ci_high": _ci(s.post_rate, "high"),
+                "first_post_attack_day": "" if s.first_post_attack_day is None else s.first_post_attack_day,
+                "relapse_free": s.post_attacks == 0,
+            }
+            for s in arr.subjects
+        ]
+    )
+
+
+def _iso_dates(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso_dates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso_dates(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RelapseResult(Result):
+    """`Result` of `derive_relapses`: ``table`` is the per-subject ARR listing; the engine objects are kept
+    (``arr``, ``km``, ``rate_ratio``, ``attacks``, ``episodes``) and `payload` gives the JSON summary."""
+
+    arr: ArrSummary | None = None
+    km: RelapseFreeSurvival | None = None
+    rate_ratio: RateRatio | None = None
+    attacks: tuple[Attack, ...] = ()
+    episodes: tuple[RelapseEpisode, ...] = ()
+    relapse_options: RelapseOptions = field(default_factory=RelapseOptions)
+    end_of_follow_up: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """JSON-ready results: options, pooled ARR with CI, rate ratio, KM with numbers at risk, attacks and
+        the episodes that are not relapses (with the reason)."""
+        arr, km, ratio = self.arr, self.km, self.rate_ratio
+        assert arr is not None and km is not None and ratio is not None
+        options = self.relapse_options
+        return _iso_dates(
+            {
+                "options": arr.options,
+                "source": arr.source,
+                "pooled": {
+                    period: {
+                        "attacks": rate.events,
+                        "patient_years": round(rate.patient_years, 4),
+                        "arr": rate.rate,
+                        "ci_low": rate.ci_low,
+                        "ci_high": rate.ci_high,
+                        "confidence": rate.confidence,
+                        "method": rate.method,
+                    }
+                    for period, rate in (("pre", arr.pre), ("post", arr.post))
+                },
+                "mean_of_subject_arr": {
+                    "pre": arr.mean_of_subject_pre_arr,
+                    "post": arr.mean_of_subject_post_arr,
+                },
+                "rate_ratio_post_vs_pre": {
+                    "method": ratio.method.value,
+                    "ratio": ratio.ratio,
+                    "ci_low": ratio.ci_low,
+                    "ci_high": ratio.ci_high,
+                    "confidence": ratio.confidence,
+                    "pre_attacks": ratio.pre_attacks,
+                    "post_attacks": ratio.post_attacks,
+                    "n_informative": ratio.n_informative,
+                    "note": ratio.note,
+                },
+                "relapse_free_survival": {
+                    "n_subjects": km.n_subjects,
+                    "n_events": km.n_events,
+                    "relapse_free_at_last_assessment": km.relapse_free_at_last,
+                    "median_follow_up_days": km.median_follow_up_days,
+                    "median_follow_up_months": round(km.median_follow_up_months, 2),
+                    "median_follow_up_method": km.follow_up_method.value,
+                    "reverse_km_median_follow_up_days": km.reverse_km_median_follow_up_days,
+                    "observed_median_follow_up_days": km.observed_median_follow_up_days,
+                    "numbers_at_risk": [{"day": t, "at_risk": n} for t, n in km.at_risk],
+                    "table": [vars(row) for row in km.table],
+                    "source": km.source,
+                },
+                "attacks": [
+                    {
+                        "subject_id": a.subject_id,
+                        "onset": a.onset,
+                        "merged_onsets": list(a.onsets),
+                        "phenotypes": sorted(p.value for p in a.phenotypes),
+                        "severity": a.severity.value if a.severity else None,
+                        "rows": list(a.rows),
+                    }
+                    for a in self.attacks
+                ],
+                "not_relapses": [
+                    {
+                        "subject_id": r.subject_id,
+                        "onset": r.onset,
+                        "row": r.row,
+                        "reason": qualifies(r, options)[1],
+                    }
+                    for r in self.episodes
+                    if not qualifies(r, options)[0]
+                ],
+                "end_of_follow_up": self.end_of_follow_up,
+                "notes": list(self.notes),
+            }
+        )
+
+    def summary_text(self) -> str:
+        """One line: ARR before and after, the rate ratio, relapse-free at median follow-up, at risk."""
+        arr, km, ratio = self.arr, self.km, self.rate_ratio
+        assert arr is not None and km is not None and ratio is not None
+
+        def rate(r: RateEstimate) -> str:
+            if r.rate is None or r.ci_low is None or r.ci_high is None:
+                return "not estimable"
+            return (
+                f"{r.rate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}; {r.events} attacks / "
+                f"{r.patient_years:.2f} PY)"
+            )
+
+        at_risk = ", ".join(f"d{int(t)}:{n}" for t, n in km.at_risk)
+        return (
+            f"ARR before infusion {rate(arr.pre)}; after {rate(arr.post)}; "
+            f"rate ratio after/before {format_ratio(ratio)}; "
+            f"relapse-free {km.relapse_free_at_last}/{km.n_subjects} at median follow-up "
+            f"{km.median_follow_up_months:.1f} months ({km.follow_up_method.value}); at risk {at_risk}"
+        )
+
+
+def format_ratio(ratio: RateRatio) -> str:
+    """A rate ratio with its interval as text ("not estimable" without attacks).
+
+    >>> from cartrial.neuro.relapses import conditional_rate_ratio
+    >>> format_ratio(conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional"))
+    '0.50 (95% CI 0.01-5.05, pooled_conditional)'
+    """
+    if ratio.ratio is None or ratio.ci_low is None or ratio.ci_high is None:
+        return "not estimable"
+    return (
+        f"{ratio.ratio:.2f} ({100 * ratio.confidence:.0f}% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f}, "
+        f"{ratio.method.value})"
+    )
+
+
+def derive_relapses(
+    relapses: FrameLike | Sequence[RelapseEpisode],
+    infusions: FrameLike | Mapping[str, date],
+    *,
+    last_assessment: Mapping[str, date] | None = None,
+    assessments: Sequence[FrameLike] = (),
+    cutoff: date | None = None,
+    subjects: FrameLike | Mapping[str, date] | None = None,
+    options: RelapseOptions | None = None,
+    confidence: float = 0.95,
+    follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
+    rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
+    keep_going: bool = False,
+    source: str = "relapses",
+    infusions_source: str = "infusions",
+    subjects_source: str = "subjects",
+    assessment_sources: Sequence[str] = (),
+) -> RelapseResult:
+    """ARR before and after infusion (exact Poisson CI), the within-patient post/pre rate ratio (exact
+    conditional CI, with the regression-to-the-mean caveat) and Kaplan-Meier relapse-free survival with the
+    median follow-up (reverse Kaplan-Meier by default), from a relapse form and the infusion dates
+    (neuro-outcomes §4). End of follow-up: `last_assessment`, else `end_of_follow_up`.
+
+    >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
+    ...        "S1,2020-11-01,optic_neuritis,mild\\n")
+    >>> r = derive_relapses(rel, {"S1": date(2021, 1, 1), "S2": date(2021, 2, 1)}, cutoff=date(2021, 7, 1))
+    >>> r.table[["subject_id", "pre_attacks", "post_attacks"]].values.tolist()
+    [['S1', 2, 0], ['S2', 0, 0]]
+    >>> r.km.relapse_free_at_last
+    2
+    """
+    options = options or RelapseOptions()
+    days = infusion_days(infusions, source=infusions_source)
+    if isinstance(relapses, pd.DataFrame | str):
+        episodes, problems = relapse_episodes(
+            relapses,
+            infusions=days,
+            birth_dates=subjects,
+            cutoff=cutoff,
+            keep_going=keep_going,
+            source=source,
+            subjects_source=subjects_source,
+        )
+        found = tuple(problems.all()) if keep_going else ()
+    else:
+        episodes, found = list(relapses), ()
+    if last_assessment is not None:
+        end = FollowUpEnd({str(k): _day(v) for k, v in last_assessment.items()}, "given per subject")
+    else:
+        end = end_of_follow_up(
+            infusions,
+            assessments=assessments,
+            cutoff=cutoff,
+            latest_event=max((e.onset for e in episodes), default=None),
+            source=infusions_source,
+            assessment_sources=assessment_sources,
+        )
+    missing = [
+        Problem("no last assessment for an infused subject", field="subject_id", value=sid)
+        for sid in sorted(days)
+        if sid not in end.last_assessment
+    ]
+    if missing:
+        raise InputError(missing)
+    follow = [SubjectFollowUp(sid, days[sid], end.last_assessment[sid]) for sid in sorted(days)]
+    attacks = merge_attacks(episodes, options)
+    arr = annualised_relapse_rates(attacks, follow, options, confidence)
+    km = relapse_free_survival(arr, confidence=confidence, follow_up_method=follow_up_method)
+    ratio = pre_post_rate_ratio(arr, confidence=confidence, method=rate_ratio_method)
+    notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
+    if end.guessed:
+        notes.append("warning: end of follow-up not given; the latest date in the data was used")
+    return RelapseResult(
+        arr_listing(arr),
+        derivation="cartrial.neuro.derive_relapses",
+        options={
+            **options.as_dict(),
+            "confidence": confidence,
+            "follow_up_method": km.follow_up_method.value,
+            "rate_ratio_method": ratio.method.value,
+        },
+        sources=(arr.source, km.source, RATE_RATIO_SOURCE),
+        units={
+            "pre_days": "days",
+            "post_days": "days",
+            "pre_arr": "attacks/year",
+            "post_arr": "attacks/year",
+        },
+        notes=tuple(notes),
+        problems=found,
+        arr=arr,
+        km=km,
+        rate_ratio=ratio,
+        attacks=tuple(attacks),
+        episodes=tuple(episodes),
+        relapse_options=options,
+        end_of_follow_up=end.source,
+    )
+
+
+def km_frame(km: RelapseFreeSurvival) -> pd.DataFrame:
+    """The Kaplan-Meier table (one row per distinct time) as a DataFrame.
+
+    >>> r = derive_relapses("subject_id,onset_date,phenotype,severity\\n", {"S1": date(2021, 1, 1)},
+    ...                     cutoff=date(2021, 7, 1))
+    >>> km_frame(r.km).survival.tolist()
+    [1.0, 1.0]
+    """
+    return pd.DataFrame([vars(r) for r in km.table])
+
+
+# --- responders -----------------------------------------------------------------------------------------
+
+
+#: The form that carries each responder measure (`derive_responders` argument).
+MEASURE_FORM: dict[str, str] = {
+    **dict.fromkeys(("ambulation", "visual", "pyramidal", "bowel_bladder", "edss"), "edss"),
+    **dict.fromkeys(("acuity_od", "acuity_os"), "visual_acuity"),
+    **dict.fromkeys(("osis_visual_od", "osis_visual_os", "osis_motor", "osis_sphincter"), "osis"),
+    "t25fw_seconds": "timed_walk",
+}
+
+
+def _series_from_edss(table: EdssTable, scores: np.ndarray) -> dict[str, dict[str, list[tuple[date, Any]]]]:
+    series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for i, sid in enumerate(table.subject_id):
+        moment = table.assessed_at[i]
+        if moment is None or not np.isfinite(scores[i]):
+            continue
+        day = moment.date()
+        for j, name in enumerate(FS_NAMES):
+            series[str(sid)][name].append((day, float(table.fs[i, j])))
+        series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
+        series[str(sid)]["edss"].append((day, float(scores[i])))
+    return series
+
+
+@dataclass(frozen=True)
+class ResponderResult(Result):
+    """`Result` of `derive_responders`: one row per definition; ``summaries`` keep every subject's
+    outcome, ``subjects_without_infusion`` those left out (no day 0)."""
+
+    summaries: tuple[ResponderSummary, ...] = ()
+    subjects_without_infusion: tuple[str, ...] = ()
+    n_infused: int = 0
+
+    def payload(self) -> list[dict[str, Any]]:
+        """JSON-ready rows: each definition with its numbers and every subject's outcome."""
+        return [
+            {
+                "definition": s.definition,
+                "domain": s.domain.value,
+                "description": s.description,
+                "source": s.source,
+                "parameters": s.parameters,
+                "n_subjects": s.n_subjects,
+                "n_evaluable": s.n_evaluable,
+                "n_responders": s.n_responders,
+                "percent": s.percent,
+                "subjects": [
+                    {
+                        "subject_id": o.subject_id,
+                        "evaluable": o.evaluable,
+                        "responder": o.responder,
+                        "reason": o.reason,
+                        "baseline": o.baseline,
+                        "follow_up": o.follow_up,
+                    }
+                    for o in s.subjects
+                ],
+            }
+            for s in self.summaries
+        ]
+
+
+def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
+    """Responders as a percentage of every infused patient (non-evaluable patients count as
+    non-responders: the all-treated denominator of an intention-to-treat reading); None when nobody was
+    infused.
+
+    >>> percent_of_infused(3, 12)
+    25.0
+    """
+    return 100.0 * n_responders / n_infused if n_infused else None
+
+
+def derive_responders(
+    infusions: FrameLike | Mapping[str, date],
+    *,
+    edss: FrameLike | None = None,
+    visual_acuity: FrameLike | None = None,
+    osis: FrameLike | None = None,
+    timed_walk: FrameLike | None = None,
+    definitions: Sequence[str] | None = None,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    follow_up: FollowUpChoice | str = FollowUpChoice.LAST,
+    offchart_convention: OffChartConvention | str = OffChartConvention.NONE,
+    edss_options: EdssOptions | None = None,
+    cutoff: date | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> ResponderResult:
+    """Responder percentages under the named definitions (`RESPONDER_DEFINITIONS`; default one per domain,
+    `DEFAULT_RESPONDERS`) from the forms given: baseline = last value on or before day 0, follow-up = the
+    last (or best) value after it. Each row gives n evaluable, n responders, the percentage of evaluable
+    patients and the percentage of all infused patients. A definition asked for by name whose form is not
+    given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
+
+    >>> edss = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-07-01"],
+    ...     "visual": [0, 0], "brainstem": [0, 0], "pyramidal": [3, 2], "cerebellar": [0, 0],
+    ...     "sensory": [0, 0], "bowel_bladder": [2, 1], "cerebral": [0, 0], "ambulation": [2, 1]})
+    >>> r = derive_responders({"S1": date(2021, 1, 2)}, edss=edss,
+    ...                       definitions=["bowel_bladder_fs_decrease_1"])
+    >>> r.table[["definition", "n_evaluable", "n_responders", "percent"]].values.tolist()
+    [['bowel_bladder_fs_decrease_1', 1, 1, 100.0]]
+    """
+    names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
+    days = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
+    for name in definitions or []:
+        if name not in RESPONDER_DEFINITIONS:
+            raise ConfigurationError(
+                f"unknown responder definition {name!r}; allowed: {', '.join(RESPONDER_DEFINITIONS)}"
+            )
+        needed = {MEASURE_FORM[m] for m in RESPONDER_DEFINITIONS[name].measures} - {
+            form for form, data in given.items() if data is not None
+        }
+        if needed:
+            flags = " and ".join(sorted(f"--{_FLAG.get(f, f)}" for f in needed))
+            raise ConfigurationError(f"responder definition {name!r} needs {flags}")
+    chosen_follow_up = choose(FollowUpChoice, follow_up, "--follow-up")
+    series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
+    assessed: set[str] = set()
+    if edss is not None:
+        scored = derive_edss(edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"))
+        problems = RowProblems(names.get("edss", "edss"))
+        table = parse_edss_table(text_frame(as_frame(edss)), problems)
+        assessed |= {str(s) for s in table.subject_id}
+        for sid, by_measure in _series_from_edss(table, scored.table["edss"].to_numpy(dtype=float)).items():
+            series[sid].update(by_measure)
+    if visual_acuity is not None:
+        acuity = _acuity_table(
+            visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
+            source=names.get("visual_acuity", "visual_acuity"),
+        )  # fmt: skip
+        assessed |= {str(s) for s in acuity.subject_id}
+        for sid, moment, eye, va in zip(
+            acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+        ):
+            if moment is not None and va is not None and eye:
+                series[str(sid)][f"acuity_{str(eye).lower()}"].append((moment.date(), va))
+    if osis is not None:
+        problems = RowProblems(names.get("osis", "osis"))
+        osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff)
+        problems.raise_if_any()
+        assessed |= {str(s) for s in osis_table.subject_id}
+        _add_osis(series, osis_table)
+    if timed_walk is not None:
+        problems = RowProblems(names.get("timed_walk", "timed_walk"))
+        walk = parse_timed_walk_table(text_frame(as_frame(timed_walk)), problems, cutoff=cutoff)
+        problems.raise_if_any()
+        assessed |= {str(s) for s in walk.subject_id}
+        _add_timed_walk(series, walk)
+    rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
+    measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
+    chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
+    summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
+    without_infusion = tuple(sorted(assessed - set(days)))
+    table = responder_table(summaries, len(days))
+    notes = []
+    if without_infusion:
+        notes.append(
+            f"{len(without_infusion)} subject(s) with assessments but no infusion are left out: "
+            + ", ".join(without_infusion)
+        )
+    return ResponderResult(
+        table,
+        derivation="cartrial.neuro.derive_responders",
+        options={
+            "definitions": chosen,
+            "follow_up": chosen_follow_up.value,
+            "offchart_convention": choose(OffChartConvention, offchart_convention, "convention").value,
+        },
+        sources=tuple(dict.fromkeys(s.source for s in summaries)),
+        units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
+        notes=tuple(notes),
+        summaries=summaries,
+        subjects_without_infusion=without_infusion,
+        n_infused=len(days),
+    )
+
+
+_FLAG = {"visual_acuity": "va", "timed_walk": "timed-walk"}
+
+
+def _add_osis(series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable) -> None:
+    for i, sid in enumerate(osis.subject_id):
+        moment = osis.assessed_at[i]
+        if moment is None:
+            continue
+        for name, values in osis.grades.items():
+            if np.isfinite(values[i]):
+                # a single (worse-eye) visual grade counts as one eye for osis_visual_decrease_1
+                measure = "osis_visual_od" if name == "visual" else f"osis_{name}"
+                series[str(sid)][measure].append((moment.date(), float(values[i])))
+
+
+def _add_timed_walk(series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable) -> None:
+    for sid, moment, seconds, unable in zip(
+        walk.subject_id, walk.assessed_at, walk.seconds, walk.unable_to_walk, strict=True
+    ):
+        if moment is not None:
+            # unable to walk = infinitely slow (worse than any time), not a missing value
+            value = float(seconds) if np.isfinite(seconds) else (np.inf if unable else None)
+            series[str(sid)]["t25fw_seconds"].append((moment.date(), value))
+
+
+def responder_table(summaries: Iterable[ResponderSummary], n_infused: int | None = None) -> pd.DataFrame:
+    """One row per definition: n subjects / evaluable / responders, percent of evaluable and (with
+    `n_infused`) of all infused patients, parameters and description.
+
+    >>> from cartrial.neuro.responders import responder_rate
+    >>> s = responder_rate("edss_decrease_0_5", {"S1": ({"edss": 4.0}, {"edss": 3.0})})
+    >>> row = responder_table([s], n_infused=2).iloc[0]
+    >>> int(row.n_responders), float(row.percent), float(row.percent_of_infused)
+    (1, 100.0, 50.0)
+    """
+    rows = []
+    for s in summaries:
+        row: dict[str, Any] = {
+            "domain": s.domain.value,
+            "definition": s.definition,
+            "n_subjects": s.n_subjects,
+            "n_evaluable": s.n_evaluable,
+            "n_responders": s.n_responders,
+            "percent": None if s.percent is None else round(s.percent, 1),
+        }
+        if n_infused is not None:
+            share = percent_of_infused(s.n_responders, n_infused)
+            row["n_infused"] = n_infused
+            row["percent_of_infused"] = None if share is None else round(share, 1)
+        row["parameters"] = ";".join(f"{k}={v}" for k, v in s.parameters.items())
+        row["description"] = s.description
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- what the protocol sets ----------------------------------------------------------------------------
+
+
+def responder_definitions_from_protocol(protocol: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The responder definitions a protocol chose a priori: endpoint key -> (definition name, parameters),
+    for every endpoint whose ``definition`` names one of `RESPONDER_DEFINITIONS` (in protocol order).
+
+    >>> from cartrial.protocol import load_protocol
+    >>> chosen = responder_definitions_from_protocol(load_protocol("examples/ct103a-nmosd/protocol.yaml"))
+    >>> chosen["walking_response"][0]
+    't25fw_20pct_faster'
+    """
+    chosen: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, endpoint in protocol.endpoints.items():
+        if endpoint.definition in RESPONDER_DEFINITIONS:
+            chosen[key] = (endpoint.definition, dict(endpoint.parameters))
+    return chosen
+
+
+#: Endpoint measures whose parameters set the relapse options.
+RELAPSE_MEASURES: tuple[str, ...] = ("annualized_relapse_rate", "relapse_free_survival")
+#: Endpoint parameters that describe the relapse analysis but are not `RelapseOptions` (fixed conventions).
+_FIXED_RELAPSE_PARAMETERS = {"days_per_year": 365.25}
+
+
+def relapse_options_from_protocol(protocol: Any) -> RelapseOptions:
+    """`RelapseOptions` set by the protocol's relapse endpoints (``annualized_relapse_rate``,
+    ``relapse_free_survival`` measures): e.g. ``require_adjudicated``, ``pre_window_months``,
+    ``merge_window_days``. Two endpoints giving one option different values are refused.
+
+    >>> from cartrial.protocol import load_protocol
+    >>> relapse_options_from_protocol(load_protocol("examples/ct103a-nmosd/protocol.yaml")).pre_window_months
+    24
+    """
+    merged: dict[str, Any] = {}
+    for key, endpoint in protocol.endpoints.items():
+        if endpoint.measure not in RELAPSE_MEASURES:
+            continue
+        for name, value in endpoint.parameters.items():
+            if name in _FIXED_RELAPSE_PARAMETERS:
+                if value != _FIXED_RELAPSE_PARAMETERS[name]:
+                    raise ConfigurationError(
+                        f"endpoint {key}: {name} = {value} is not supported; cartrial uses "
+                        f"{_FIXED_RELAPSE_PARAMETERS[name]}"
+                    )
+                continue
+            if name in merged and merged[name] != value:
+                raise ConfigurationError(f"endpoint {key}: {name} = {value} contradicts {merged[name]}")
+            merged[name] = value
+    return RelapseOptions.from_parameters(merged)
+
+
+# --- disability -----------------------------------------------------------------------------------------
+
+
+def derive_disability(
+    edss: FrameLike | Result,
+    infusions: FrameLike | Mapping[str, date],
+    *,
+    relapses: Sequence[RelapseEpisode] | Sequence[Attack] | FrameLike | None = None,
+    relapse_options: RelapseOptions | None = None,
+    options: DisabilityOptions | None = None,
+) -> Result:
+    """Confirmed and unconfirmed EDSS improvement and worsening per subject (neuro-outcomes §5), from the
+    baseline visit (last on or before day 0) on. `edss` is a scored form (``subject_id``, ``assessed_at``,
+    ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default options). Relapses
+    classify worsening as relapse-associated or PIRA, and visits within
+    ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change.
+
+    >>> edss = pd.DataFrame({"subject_id": ["S1"] * 3,
+    ...                      "assessed_at": ["2021-01-01", "2021-04-01", "2021-08-01"],
+    ...                      "edss": [4.0, 3.0, 3.0]})
+    >>> derive_disability(edss, {"S1": date(2021, 1, 1)}).table.improvement_confirmed.tolist()
+    [True]
+    """
+    options = options or DisabilityOptions()
+    relapse_options = relapse_options or RelapseOptions()
+    if isinstance(edss, Result):
+        scored = edss.table
+    else:
+        data = as_frame(edss)
+        scored = data if "edss" in data.columns else derive_edss(data).table
+    days = infusion_days(infusions)
+    attacks: list[Attack]
+    if relapses is None:
+        attacks = []
+    elif isinstance(relapses, pd.DataFrame | str):
+        attacks = merge_attacks(relapse_episodes(relapses)[0], relapse_options)
+    elif all(isinstance(r, Attack) for r in relapses):
+        attacks = [r for r in relapses if isinstance(r, Attack)]
+    else:
+        attacks = merge_attacks([r for r in relapses if isinstance(r, RelapseEpisode)], relapse_options)
+    rows = []
+    for sid, group in scored.groupby("subject_id", sort=True):
+        edss_values = pd.to_numeric(group["edss"], errors="coerce")
+        if str(sid) not in days or edss_values.isna().any():
+            continue
+        day0 = days[str(sid)]
+        visit_days = [(pd.Timestamp(t).date() - day0).days for t in group["assessed_at"]]
+        visits = [(d, float(e)) for d, e in zip(visit_days, edss_values, strict=True)]
+        baseline_days = [d for d, _ in visits if d <= 0]
+        start = max(baseline_days) if baseline_days else min(d for d, _ in visits)
+        visits = [(d, e) for d, e in visits if d >= start]
+        relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == str(sid)]
+        worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
+        better = confirmed_disability_change(visits, "improvement", options, relapse_days)
+        rows.append(
+            {
+                "subject_id": sid,
+                "baseline_edss": visits[0][1],
+                "last_edss": visits[-1][1],
+                "improvement_evaluable": better.evaluable,
+                "improvement_confirmed": better.confirmed is not None,
+                "improvement_confirmed_day": better.confirmed.confirmation_day if better.confirmed else None,
+                "improvement_unconfirmed": better.confirmed is None and bool(better.unconfirmed),
+                "worsening_confirmed": worse.confirmed is not None,
+                "worsening_relapse_associated": worse.confirmed.relapse_associated
+                if worse.confirmed
+                else None,
+                "worsening_unconfirmed": worse.confirmed is None and bool(worse.unconfirmed),
+                "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
+            }
+        )
+    return Result(
+        pd.DataFrame(rows),
+        derivation="cartrial.neuro.derive_disability",
+        options={**options.as_dict(), "relapses": relapse_options.as_dict()},
+        sources=("neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
+        units={
+            "baseline_edss": "EDSS step",
+            "last_edss": "EDSS step",
+            "improvement_confirmed_day": "study day",
+        },
+    )
+
+
+__all__ = [
+    "BARE_NUMBER_NOTATIONS",
+    "MEASURE_FORM",
+    "FollowUpEnd",
+    "FrameLike",
+    "RelapseResult",
+    "ResponderResult",
+    "arr_listing",
+    "as_frame",
+    "derive_disability",
+    "derive_edss",
+    "derive_osis",
+    "derive_relapses",
+    "derive_responders",
+    "derive_visual_acuity",
+    "end_of_follow_up",
+    "format_ratio",
+    "infusion_days",
+    "km_frame",
+    "percent_of_infused",
+    "relapse_episodes",
+    "relapse_options_from_protocol",
+    "responder_definitions_from_protocol",
+    "responder_table",
+]
