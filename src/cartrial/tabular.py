@@ -327,16 +327,17 @@ def _neutralised(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return safe, carriage_return
 
 
-def csv_text(frame: pd.DataFrame) -> str:
+def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     """The CSV text of `frame` (no index, ``\n`` line ends) with formula-like text cells neutralised
     (`neutralise_frame`): the one way the command line writes a CSV.
 
     A text cell holding a carriage return would be written unquoted (Python's csv quotes only the
     characters of the line terminator), and a reader would split the row there; a table with such a cell is
-    written with every cell quoted, so it reads back intact."""
+    written with every cell quoted, so it reads back intact. ``header=False`` writes the rows only (a later
+    chunk of a long output)."""
     safe, carriage_return = _neutralised(frame)
     quoting = csv.QUOTE_ALL if carriage_return else csv.QUOTE_MINIMAL
-    return str(safe.to_csv(index=False, lineterminator="\n", quoting=quoting))
+    return str(safe.to_csv(index=False, header=header, lineterminator="\n", quoting=quoting))
 
 
 def _refuse_special_target(target: Path) -> None:

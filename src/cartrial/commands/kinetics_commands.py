@@ -230,7 +230,7 @@ def simulate_command(
 ) -> None:
     """Simulate virtual subjects (long table: subject, day, level)."""
     from cartrial.kinetics import check_simulation, simulate_pd_table, simulate_stein2019_chunks
-    from cartrial.tabular import write_atomic
+    from cartrial.tabular import csv_text, write_atomic
 
     spec = parse_days(days)
     grid = check_simulation(
@@ -246,7 +246,7 @@ def simulate_command(
         chunks = None
     if params_out is not None:
         parameters = chunks.parameters if chunks is not None else params
-        write_atomic(params_out, parameters.to_csv(index=False, lineterminator="\n"))
+        write_atomic(params_out, csv_text(parameters))
     extra = {"command": "kinetics simulate", "settings": settings}
     if chunks is not None:
         _write_chunks(chunks.tables(), out, as_json, extra)
@@ -266,12 +266,12 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
     import sys
     import tempfile
 
-    from cartrial.tabular import dumps_json, to_json_records
+    from cartrial.tabular import csv_text, dumps_json, to_json_records
 
     def pieces() -> Any:
         if not as_json:
             for i, table in enumerate(tables):
-                yield table.to_csv(index=False, header=i == 0, lineterminator="\n")
+                yield csv_text(table, header=i == 0)
             return
         marker = '"@@rows@@"'
         head, tail = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)

@@ -446,7 +446,7 @@ def relapses(
     from cartrial.neuro.derive import derive_relapses, km_frame
     from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
-    from cartrial.tabular import dumps_json, emit_table, to_json_records, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
 
     given: dict[str, Any] = {
         "merge_window_days": merge_window_days,
@@ -491,7 +491,7 @@ def relapses(
     for problem in result.problems:
         _warn(f"skipped: {problem}")
     if km_out is not None and result.km is not None:
-        write_atomic(km_out, km_frame(result.km).to_csv(index=False, lineterminator="\n"))
+        write_atomic(km_out, csv_text(km_frame(result.km)))
     if as_json:
         payload = result.payload()
         payload["subjects"] = to_json_records(result.table)

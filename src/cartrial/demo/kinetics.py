@@ -20,7 +20,7 @@ def run(ctx: DemoContext) -> None:
     from cartrial.kinetics import STEIN_PARAMETERS, NcaOptions, derive_nca, stein2019_concentration
     from cartrial.kinetics.synthetic import stein_parameters_for_example
     from cartrial.kinetics.templates import PK_NOMINAL_DAYS
-    from cartrial.tabular import dumps_json, read_csv, to_json_records, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, read_csv, to_json_records, write_atomic
 
     study = ctx.examples_dir / "ct103a-nmosd" / "study"
     out_dir = ctx.out_dir / "kinetics"
@@ -65,7 +65,7 @@ def run(ctx: DemoContext) -> None:
     )
     sim_table = sim_result.table
     sim_meta = sim_result.metadata()
-    write_atomic(out_dir / "nca_simulated.csv", sim_table.to_csv(index=False, lineterminator="\n"))
+    write_atomic(out_dir / "nca_simulated.csv", csv_text(sim_table))
     write_atomic(
         out_dir / "nca_simulated.json",
         dumps_json(
@@ -103,7 +103,7 @@ def run(ctx: DemoContext) -> None:
         }
         for analyte, part in pk_table.groupby("analyte", sort=False)
     }
-    write_atomic(out_dir / "nca_pk_samples.csv", pk_table.to_csv(index=False, lineterminator="\n"))
+    write_atomic(out_dir / "nca_pk_samples.csv", csv_text(pk_table))
     write_atomic(
         out_dir / "nca_pk_samples.json",
         dumps_json(

@@ -40,7 +40,7 @@ def run(ctx: DemoContext) -> None:
         responder_definitions_from_protocol,
     )
     from cartrial.protocol import load_protocol
-    from cartrial.tabular import dumps_json, read_csv, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, read_csv, write_atomic
 
     study = ctx.examples_dir / "ct103a-nmosd" / "study"
     out_dir = ctx.out_dir / "neuro"
@@ -48,7 +48,7 @@ def run(ctx: DemoContext) -> None:
     cutoff = date(2022, 3, 20)
 
     def save(name: str, frame: Any) -> None:
-        write_atomic(out_dir / name, frame.to_csv(index=False, lineterminator="\n"))
+        write_atomic(out_dir / name, csv_text(frame))
 
     edss_form = read_csv(study / "edss.csv")
     va_form = read_csv(study / "visual_acuity.csv")
