@@ -144,8 +144,15 @@ class StopWhenTooToxic(Behaviour):
 
 @dataclass(frozen=True)
 class DontSkipDoses(Behaviour):
-    """Never more than one level above the highest level tried (`when_escalating`), and optionally never
+    """Never escalate more than one level above a reference level (`when_escalating`), and optionally never
     more than one level below the current dose (`when_deescalating`).
+
+    `relative_to` (the reference of the escalation cap):
+    - ``"current"`` (default): the dose of the latest cohort + 1 — R `escalation` 0.2.3
+      `dont_skip_doses(when_escalating = TRUE)` (caps at the last dose given + 1) and R `dfcrm` 0.2-2.1
+      `crmsim(restrict = TRUE)` rule (1). After ``1NNN 2NNN 3NNN 4TTT 2NNN`` the cap is level 3.
+    - ``"highest_tried"``: the highest level tried so far + 1 (the rule of cartrial 0.1.0); after the history
+      above the cap is level 5, so a model may return to level 4 directly.
 
     `restrict_mtd` (default True): the final MTD is not a level this rule makes inadmissible either (a
     model-based estimator may otherwise name an untried level two or more above the highest tried);
@@ -157,11 +164,25 @@ class DontSkipDoses(Behaviour):
     when_escalating: bool = True
     when_deescalating: bool = False
     restrict_mtd: bool = True
+    relative_to: Literal["current", "highest_tried"] = "current"
     restricts_dose = True
 
+    def __post_init__(self) -> None:
+        if self.relative_to not in ("current", "highest_tried"):
+            raise InputError(
+                Problem(
+                    "unknown no-skipping reference",
+                    field="skip_rule",
+                    value=self.relative_to,
+                    allowed="current, highest_tried",
+                )
+            )
+
     def ceiling(self, design: Design, state: TrialState) -> np.ndarray:
-        """Per trial, the highest admissible level (0-based) under the escalation rule."""
-        return np.maximum(state.highest_tried() + 1, design.start_dose - 1)
+        """Per trial, the highest admissible level (0-based) under the escalation rule (before the first
+        cohort: the start dose)."""
+        reference = state.dose if self.relative_to == "current" else state.highest_tried()
+        return np.maximum(reference + 1, design.start_dose - 1)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         live = proposal.next_dose >= 0
@@ -179,6 +200,7 @@ class DontSkipDoses(Behaviour):
             "when_escalating": self.when_escalating,
             "when_deescalating": self.when_deescalating,
             "restrict_mtd": self.restrict_mtd,
+            "relative_to": self.relative_to,
         }
 
 
@@ -322,7 +344,11 @@ class BehavingDesign(Design):
     def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
         return self.inner.estimates(state)
 
-    def fit(self, outcomes: Outcomes) -> Fit:
+    def check_history(self, outcomes: Outcomes) -> None:
+        self.inner.check_history(outcomes)
+
+    def fit(self, outcomes: Outcomes | str) -> Fit:
+        outcomes = self.as_outcomes(outcomes)
         if self.expansion is None:
             return super().fit(outcomes)
         cohorts = outcomes.cohorts()
