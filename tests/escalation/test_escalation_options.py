@@ -125,8 +125,10 @@ def test_boin_phi_options_from_the_cli() -> None:
 
 
 def test_start_dose_from_the_cli() -> None:
-    code, out = _run("escalate", "next", "--design", "boin", "--target", "0.3", "--doses", "4", "--start-dose", "2",
-                     "--json")  # fmt: skip
+    code, out = _run(
+        "escalate", "next", "--design", "boin", "--target", "0.3", "--doses", "4",
+        "--start-dose", "2", "--json",
+    )  # fmt: skip
     assert code == 0, out
     assert json.loads(out)["next_dose"] == 2
 
@@ -157,8 +159,10 @@ def test_fit_accepts_the_outcome_string() -> None:
 def test_spec_and_options_assemble_the_same_design() -> None:
     """One assembly point: a protocol spec and the same options give the same design (BOIN n.earlystop
     with requires_stay from the one place)."""
-    spec = SimpleNamespace(design="boin", target=0.3, cohort_size=3, max_n=30, stop_n_at_dose=12, no_skip=True,
-                           variant="deescalation", dlt_window_days=28, phi1=0.2)  # fmt: skip
+    spec = SimpleNamespace(
+        design="boin", target=0.3, cohort_size=3, max_n=30, stop_n_at_dose=12, no_skip=True,
+        variant="deescalation", dlt_window_days=28, phi1=0.2,
+    )  # fmt: skip
     from_spec = design_from_spec(spec, 5)
     direct = assemble_design(
         "boin",

@@ -114,8 +114,8 @@ class EscalationSpec(BaseModel):
     - `cohort_size` (default 3), `max_n` (maximum total patients; None for 3+3 means "by the rule"),
       `stop_n_at_dose` (stop when this many are at the recommended dose; None = off), `no_skip`
       (default True: never escalate more than one level above the current dose, R `escalation` 0.2.3
-      `dont_skip_doses`; `skip_rule: highest_tried` caps at the highest level tried + 1 instead), `start_level`
-      (1-based, default 1).
+      `dont_skip_doses`; `skip_rule: highest_tried` caps at the highest level tried + 1 instead),
+      `start_level` (1-based, default 1).
     - Every other design option of `cartrial.escalation.options.DESIGN_OPTIONS` under its own name
       (None = the engine's documented default): `incomplete_cohort`, `require_six_at_top` (3+3); `ptox`,
       `integration`, `conf_level`, `intercept` (crm/tite-crm); `exclusion_min_n` (mtpi2/i3+3, default 3;
