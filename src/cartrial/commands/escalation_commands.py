@@ -476,6 +476,38 @@ def simulate_command(
     print_oc(Console(), oc)
 
 
+@escalate_app.command("replay")
+@_names_cli_arguments
+def replay_command(
+    decisions: Path = typer.Option(..., "--decisions", help="Recorded decisions (escalation_decisions.csv)."),
+    infusions: Path = typer.Option(..., "--infusions", help="Infusions (infusions.csv)."),
+    protocol_file: Path = typer.Option(..., "--protocol", help="The study protocol (YAML)."),
+    dlts: Path | None = typer.Option(
+        None, "--dlts", help="Optional DLT assessment per subject (CSV: subject_id, dlt)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write the table to this file instead of stdout."),
+    as_json: bool = JSON,
+) -> None:
+    """Check recorded escalation decisions against the protocol: DLT window complete for every patient of
+    the cohort, next cohort treated after the decision, decision as the protocol's design gives it. Every
+    protocol deviation is listed (column `deviation`)."""
+    from rich.console import Console
+
+    from cartrial.escalation import replay_decisions
+    from cartrial.protocol import load_protocol
+    from cartrial.tabular import emit_table, read_csv
+
+    result = replay_decisions(
+        read_csv(decisions, required=("cohort", "dose_level", "decided_on", "outcomes", "decision")),
+        read_csv(infusions, required=("subject_id", "dose_level", "infused_at")),
+        read_csv(dlts, required=("subject_id", "dlt")) if dlts is not None else None,
+        load_protocol(protocol_file),
+    )
+    emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
+    deviations = int((result.table["deviation"] != "").sum())
+    Console(stderr=True).print(f"{deviations} of {len(result.table)} decisions with a protocol deviation")
+
+
 def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:
     """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries."""
     from rich.table import Table

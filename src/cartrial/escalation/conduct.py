@@ -22,6 +22,20 @@ from cartrial.escalation.spec import design_from_spec
 from cartrial.results import Result
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
+_COLUMNS = (
+    "cohort",
+    "dose_level",
+    "decided_on",
+    "subjects",
+    "last_infused_on",
+    "days_after_last_infusion",
+    "dlt_window_days",
+    "window_complete",
+    "recorded_decision",
+    "design_decision",
+    "design_next_dose",
+    "deviation",
+)
 
 
 def _design_decision(fit: Any, current: int) -> str:
@@ -180,7 +194,8 @@ def replay_decisions(
                 "deviation": "; ".join(deviations),
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=list(_COLUMNS))
+    table["design_next_dose"] = table["design_next_dose"].astype("Int64")
     n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
     return Result(
         table,
