@@ -426,7 +426,13 @@ def _application_order(behaviour: Behaviour) -> tuple[int, int]:
 
 
 def with_behaviours(design: Design, *behaviours: Behaviour) -> BehavingDesign:
-    """Wrap `design` with behaviours (see the module docstring for the order of application)."""
+    """Wrap `design` with behaviours (see the module docstring for the order of application).
+
+    >>> from cartrial.escalation import Boin, StopAtN
+    >>> fit = with_behaviours(Boin(5, 0.3), StopAtN(6)).fit("1NNN 2NTN")
+    >>> fit.continue_, fit.reasons[-1]
+    (False, 'the maximum number of patients is reached')
+    """
     if isinstance(design, BehavingDesign):
         extra: tuple[Behaviour, ...] = (design.expansion,) if design.expansion else ()
         return BehavingDesign(design.inner, design.behaviours + extra + tuple(behaviours))

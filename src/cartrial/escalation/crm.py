@@ -86,7 +86,11 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
 
 def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> np.ndarray:
     """Skeleton by the indifference-interval method of Lee & Cheung (empiric model), as `dfcrm::getprior`
-    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based."""
+    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based.
+
+    >>> [round(float(s), 4) for s in getprior(0.05, 0.25, 3, 5)]
+    [0.084, 0.1567, 0.25, 0.3545, 0.4603]
+    """
     theta = check_target(target)
     if not 0 < half_width < min(theta, 1 - theta):
         raise InputError(

@@ -246,6 +246,9 @@ def boin_boundaries(
 
     Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (``dose-escalation.md`` 4.1); phi1 = 0.6 phi and
     phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`).
+
+    >>> [round(v, 4) for v in boin_boundaries(0.3)]
+    [0.2365, 0.3585]
     """
     phi = check_target(target)
     phi1 = 0.6 * phi if phi1 is None else phi1

@@ -583,7 +583,13 @@ def exact_three_plus_three(
 ) -> OperatingCharacteristics:
     """Exact operating characteristics of a 3+3 design by enumerating all cohort outcomes (no Monte Carlo
     error; ``dose-escalation.md`` section 3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
-    other behaviours are not supported here (use `simulate`)."""
+    other behaviours are not supported here (use `simulate`).
+
+    >>> from cartrial.escalation import ThreePlusThree
+    >>> oc = exact_three_plus_three(ThreePlusThree(3), [0.05, 0.15, 0.5])
+    >>> [round(v, 2) for v in oc.selection_pct], round(oc.no_mtd_pct, 2)
+    ([21.0, 62.59, 13.62], 2.79)
+    """
     started = time.perf_counter()
     _check_seed_and_mtd_target(None, mtd_target)
     inner = design.inner if isinstance(design, BehavingDesign) else design
