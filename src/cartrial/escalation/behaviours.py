@@ -42,7 +42,12 @@ class Behaviour(ABC):
 @dataclass(frozen=True)
 class StopAtN(Behaviour):
     """Stop when the total number of patients reaches `n` (all patients, including a truncated last
-    cohort). The simulator truncates the last cohort so that the total is exactly `n` (BOIN `get.oc`)."""
+    cohort). The simulator truncates the last cohort so that the total is exactly `n` (BOIN `get.oc`).
+
+    >>> from cartrial.escalation import Boin, with_behaviours
+    >>> with_behaviours(Boin(3, 0.3), StopAtN(6)).fit("1NNN 2NNN").continue_
+    False
+    """
 
     n: int
 
@@ -102,7 +107,12 @@ class StopWhenNAtDose(Behaviour):
 class StopWhenTooToxic(Behaviour):
     """Stop with no recommended dose when P(p_dose > threshold) > confidence: under the model posterior for
     CRM designs (Zohar & Chevret 2001), otherwise under Beta(1, 1) with the data at that dose (only once
-    `min_n` patients were treated there). `threshold` None = the design's target."""
+    `min_n` patients were treated there). `threshold` None = the design's target.
+
+    >>> from cartrial.escalation import Boin, with_behaviours
+    >>> with_behaviours(Boin(3, 0.3), StopWhenTooToxic()).fit("1TTT").continue_
+    False
+    """
 
     dose: int = 1
     threshold: float | None = None
@@ -159,6 +169,11 @@ class DontSkipDoses(Behaviour):
     ``dose-escalation.md`` section 10 invariant "an eliminated or otherwise inadmissible level is never
     recommended, as next dose or as MTD". False: the MTD is selected over every non-eliminated level, as
     R `dfcrm` (`crm()$mtd`) and R `escalation` do.
+
+    >>> from cartrial.escalation import Crm, with_behaviours
+    >>> crm = Crm([0.05, 0.1, 0.2, 0.3, 0.4], 0.3, cohort_size=3)
+    >>> with_behaviours(crm, DontSkipDoses()).fit("1NNN 2NNN 3NNN 4TTT 2NNN").next_dose
+    3
     """
 
     when_escalating: bool = True
@@ -208,7 +223,12 @@ class DontSkipDoses(Behaviour):
 class CoherentEscalation(Behaviour):
     """No escalation immediately after a cohort with a DLT (coherence: Cheung 2005, Biometrika 92:863;
     the `restrict = TRUE` rule (2) of `dfcrm::crmsim` 0.2-2.1). Typically combined with `DontSkipDoses`
-    for CRM."""
+    for CRM.
+
+    >>> from cartrial.escalation import Crm, with_behaviours
+    >>> with_behaviours(Crm([0.05, 0.1, 0.2, 0.3, 0.4], 0.3), CoherentEscalation()).fit("1N 1T").next_dose
+    1
+    """
 
     restricts_dose = True
 
@@ -228,7 +248,13 @@ class ExpansionCohort(Behaviour):
     final MTD of the escalation phase, or a 1-based level). With a fixed level and `cap_at_mtd` (default
     True [P]), the expansion dose is never above the escalation-phase MTD, and there is no expansion when no
     MTD was found. The MTD is selected from the escalation-phase data; expansion patients are reported in
-    the per-dose counts."""
+    the per-dose counts.
+
+    >>> from cartrial.escalation import ThreePlusThree, with_behaviours
+    >>> fit = with_behaviours(ThreePlusThree(2), ExpansionCohort(3)).fit("1NNN 2NNN")
+    >>> fit.decision, fit.next_dose
+    ('expansion', 2)
+    """
 
     n_patients: int
     dose: Literal["mtd"] | int = "mtd"

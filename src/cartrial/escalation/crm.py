@@ -126,6 +126,9 @@ class Crm(Design):
     for simulation; quad: scipy adaptive quadrature, ~100 times slower, kept as the reference the grid is
     tested against to 1e-6; cartrial 0.1.0 used quad for live decisions), `conf_level` (0.90 as dfcrm, for
     the toxicity intervals p_i(beta_hat -/+ z sd)).
+
+    >>> Crm([0.05, 0.10, 0.20, 0.35, 0.50, 0.70], 0.2).fit("3N 4N 4T 3N 3N 4T 3T 2N 2N 2N").next_dose
+    2
     """
 
     name = "crm"
@@ -569,6 +572,11 @@ class TiteCrm(Crm):
     follow-up (days; time to DLT for DLT patients) comes from `Outcomes.with_followup`; patients without
     follow-up are taken as fully followed (so are batch states without patient data: the final analysis).
     Simulation: `cartrial.escalation.simulation` (`accrual_days`).
+
+    >>> from cartrial.escalation import parse_outcomes
+    >>> history = parse_outcomes("1N 1N 1N", 3).with_followup([28, 14, 3])
+    >>> TiteCrm([0.1, 0.2, 0.3], 0.25, window_days=28).fit(history).next_dose
+    3
     """
 
     name = "tite-crm"

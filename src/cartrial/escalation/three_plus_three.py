@@ -44,6 +44,9 @@ class ThreePlusThree(Design):
     `start_dose` > 1 is outside section 3 (every reference starts at level 1) [P]: in variant B a level
     reached by de-escalation that shows 0/3 below an exceeded level gets 3 more (Korn's 6 at the MTD) instead
     of stopping without an MTD; in variant A an exceeded start level gives no MTD (level d-1 is untested).
+
+    >>> ThreePlusThree(3).fit("1NNN 2NTN").next_dose  # 1/3: treat 3 more at level 2
+    2
     """
 
     name = "3+3"
@@ -146,8 +149,9 @@ class ThreePlusThree(Design):
     def check_history(self, outcomes: Outcomes) -> None:
         """Refuse a history the 3+3 rule cannot produce: a cohort at another level than the rule gave after
         the previous cohorts (escalation after 1/3, skipping, more than 6 at a level, a first cohort away
-        from the start dose) or treated after the rule stopped. The R package `escalation` 0.2.3 refuses
-        such histories too (its `three_plus_three` selector recomputes the decision from the counts)."""
+        from the start dose) or treated after the rule stopped. R `escalation` refuses such histories too
+        (`enforce_three_plus_three`, called by `three_plus_three(strict_mode = TRUE)`: more than 6 at a
+        dose, skipped doses, incomplete intermediate cohorts stop with an error)."""
         state = TrialState.empty(1, self.n_doses)
         outcomes.counts(self.n_doses)  # validates the levels
         active = np.ones(1, dtype=bool)
