@@ -189,3 +189,29 @@ def test_the_option_registry_loads_without_numpy() -> None:
     code = "import sys, cartrial.escalation.options; print('numpy' in sys.modules or 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_protocol_spec_takes_the_registry_options() -> None:
+    """The protocol's escalation section accepts every registry option under its name and refuses one
+    that does not apply to its design, naming it."""
+    from cartrial.protocol import EscalationSpec
+
+    spec = EscalationSpec(design="mtpi2", target=0.3, max_n=30, dlt_window_days=28, exclusion_min_n=0)
+    assert design_from_spec(spec, 5).options()["exclusion_min_n"] == 0
+    assert "exclusion_min_n" in spec.parameters()
+    assert "extrasafe" not in spec.parameters()  # unset new options stay out of the summary
+    with pytest.raises(Exception, match="exclusion_min_n"):
+        EscalationSpec(design="boin", target=0.3, max_n=30, dlt_window_days=28, exclusion_min_n=0)
+    skip = EscalationSpec(design="boin", target=0.3, max_n=30, dlt_window_days=28, skip_rule="highest_tried")
+    behaviours = design_from_spec(skip, 5).options()["behaviours"]
+    assert {"behaviour": "dont_skip_doses", "relative_to": "highest_tried"}.items() <= behaviours[-1].items()
+
+
+def test_simulate_refuses_an_infinite_accrual_interval(capsys: pytest.CaptureFixture[str]) -> None:
+    from cartrial.cli import main
+
+    code = main([
+        "escalate", "simulate", "--design", "tite-crm", "--target", "0.25", "--skeleton", "0.1,0.2,0.3",
+        "--truth", "0.1,0.2,0.3", "--window", "28", "--accrual-days", "inf", "--trials", "10",
+    ])  # fmt: skip
+    assert code == 2 and "--accrual-days" in capsys.readouterr().err

@@ -16,6 +16,7 @@ Definitions used in the reports:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -478,13 +479,13 @@ def _simulate_tite(
         )
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
-    if accrual_days is None or not accrual_days > 0:
+    if accrual_days is None or not (accrual_days > 0 and math.isfinite(accrual_days)):
         raise InputError(
             Problem(
                 "TITE-CRM simulation needs the time between cohorts",
                 field="accrual_days",
                 value=accrual_days,
-                allowed="days > 0",
+                allowed="finite days > 0",
             )
         )
     no_skip = next((b for b in behaviours if isinstance(b, DontSkipDoses) and b.when_escalating), None)
