@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from cartrial.escalation import Fit, OperatingCharacteristics
 
 escalate_app = typer.Typer(
-    help="Dose escalation: next dose, decision tables, dose pathways, operating characteristics.",
+    help="Dose escalation: next dose, decision tables, dose pathways, operating characteristics, replay of "
+    "recorded decisions.",
     no_args_is_help=True,
 )
 
