@@ -454,11 +454,11 @@ def test_demo_step(tmp_path: Path, examples_dir: Path) -> None:
     """Demo: replays 1NNN, 2NNN, expansion with the protocol's design and writes exact OCs (JSON + CSV)."""
     from rich.console import Console
 
-    from cartrial.commands import escalation_commands
     from cartrial.demo import DemoContext
+    from cartrial.demo.escalation import run
 
     ctx = DemoContext(examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(width=100))
-    escalation_commands.demo(ctx)
+    run(ctx)
     replay = json.loads((tmp_path / "escalation" / "replay.json").read_text())
     assert [s["next_dose"] for s in replay["steps"]] == [1, 2, 2, None]
     ocs = json.loads((tmp_path / "escalation" / "operating_characteristics.json").read_text())

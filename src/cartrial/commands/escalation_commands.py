@@ -1,106 +1,71 @@
-"""CLI for dose escalation: `cartrial escalate next | table | paths | simulate`, and the demo step.
+"""CLI for dose escalation: `cartrial escalate next | table | paths | simulate`.
 
-Thin layer: parse options, build the design (`cartrial.escalation.build_design` + behaviours), call the
-engine, print a rich table or JSON. Bad input raises `InputError` (exit 2) naming the option.
+Thin layer: parse options, assemble the design (`cartrial.escalation.assemble_design`, the one assembly
+point), call the engine, print a rich table or JSON. Every design option is declared once in
+`cartrial.escalation.options.DESIGN_OPTIONS`; `_with_design_options` turns the registry into the command's
+flags. Bad input raises `InputError` (exit 2) naming the option as typed. Engines are imported inside the
+command functions (fast start-up).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from cartrial.demo import DemoContext
 from cartrial.errors import InputError, Problem
-from cartrial.escalation import (
-    DESIGNS,
-    BehavingDesign,
-    Behaviour,
-    CoherentEscalation,
-    Design,
-    DontSkipDoses,
-    ExpansionCohort,
-    Fit,
-    OperatingCharacteristics,
-    StopAtN,
-    StopWhenNAtDose,
-    build_design,
-    decision_table,
-    design_from_spec,
-    dose_pathways,
-    exact_three_plus_three,
-    parse_outcomes,
-    simulate,
-    with_behaviours,
-)
-from cartrial.escalation.simulation import check_truth
-from cartrial.escalation.three_plus_three import ThreePlusThree
-from cartrial.tabular import dumps_json, write_atomic
+from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, DesignOption
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cartrial.escalation import Fit, OperatingCharacteristics
 
 escalate_app = typer.Typer(
-    help="Dose escalation: next dose, decision tables, dose pathways, operating characteristics.",
+    help="Dose escalation: next dose, decision tables, dose pathways, operating characteristics, replay of "
+    "recorded decisions.",
     no_args_is_help=True,
 )
 
 DESIGN = typer.Option(..., "--design", help=f"Design: {' | '.join(DESIGNS)}.")
-VARIANT = typer.Option(None, "--variant", help="3+3 variant: escalation_only | deescalation (default).")
-TARGET = typer.Option(None, "--target", help="Target DLT probability in (0, 1) (not 3+3).")
-SKELETON = typer.Option(
-    None, "--skeleton", help="CRM skeleton, comma-separated, strictly increasing in (0, 1)."
-)
-PRIOR_VAR = typer.Option(None, "--prior-var", help="CRM prior variance of beta (default 1.34, dfcrm).")
-MODEL = typer.Option(None, "--model", help="CRM model: empiric (default) | logistic.")
-METHOD = typer.Option(None, "--method", help="CRM estimation: bayes (default) | mle.")
-CUTOFF = typer.Option(None, "--cutoff-eliminate", help="Elimination cut-off P(p > target) (default 0.95).")
-MAX_N = typer.Option(None, "--max-n", help="Stop when this many patients are treated.")
-STOP_N = typer.Option(
-    None, "--stop-n-at-dose", help="Stop when this many patients are at the recommended dose."
-)
-COHERENT = typer.Option(
-    False, "--coherent", help="No escalation right after a cohort with a DLT (dfcrm crmsim coherence)."
-)
-NO_SKIP = typer.Option(False, "--no-skip", help="Never escalate more than one level above the highest tried.")
 FOLLOWUP = typer.Option(None, "--followup", help="TITE-CRM: follow-up days per patient (DLT: time to DLT).")
-WINDOW = typer.Option(None, "--window", help="TITE-CRM: DLT observation window, days.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
-
-# Engine field names -> the CLI option the user typed, so that every error names the argument (issue 5).
-_CLI_NAMES = {
+# Engine field names -> the CLI option the user typed, so that every error names the argument.
+_CLI_NAMES: dict[str, str] = {
+    **{option.name: option.flag for option in DESIGN_OPTIONS},
     "design": "--design",
     "doses": "--doses",
     "outcomes": "--outcomes",
-    "variant": "--variant",
-    "target": "--target",
-    "skeleton": "--skeleton",
-    "prior_var": "--prior-var",
-    "model": "--model",
-    "method": "--method",
-    "cutoff_eliminate": "--cutoff-eliminate",
-    "max_n": "--max-n",
-    "stop_n_at_dose": "--stop-n-at-dose",
-    "cohort_size": "--cohort-size",
     "cohorts": "--cohorts",
     "trials": "--trials",
     "truth": "--truth",
-    "window": "--window",
     "followup": "--followup",
+    "window_days": "--window",
     "scheme": "--tite-scheme",
     "accrual_days": "--accrual-days",
     "seed": "--seed",
     "mtd_target": "--mtd-target",
+    "trials_out": "--trials-out",
+    "phi1/phi2": "--phi1/--phi2",
+    "eps1/eps2": "--eps1/--eps2",
 }
 
 _MAX_PATHS = 50_000  # each pathway is a fitted history: beyond this the command would run for minutes
 
 _Command = TypeVar("_Command", bound=Callable[..., None])
+_TYPES: dict[str, Any] = {
+    "float": float | None,
+    "int": int | None,
+    "choice": str | None,
+    "floats": str | None,
+}
 
 
 def _names_cli_arguments(command: _Command) -> _Command:
@@ -118,6 +83,46 @@ def _names_cli_arguments(command: _Command) -> _Command:
             raise InputError(problems, header=error.header) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _cli_parameter(option: DesignOption) -> inspect.Parameter:
+    if option.kind == "bool":
+        default: Any = typer.Option(False, option.flag, help=option.help)
+        annotation: Any = bool
+    else:
+        allowed = f" Allowed: {option.allowed()}." if option.kind != "choice" else ""
+        default = typer.Option(None, option.flag, help=option.help + allowed)
+        annotation = _TYPES[option.kind]
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _with_design_options(
+    exclude: Iterable[str] = (), only: Callable[[DesignOption], bool] | None = None
+) -> Callable[[_Command], _Command]:
+    """Add one flag per registry option to the command; the command receives them as `design_options`."""
+    skipped = set(exclude)
+    chosen = [o for o in DESIGN_OPTIONS if o.name not in skipped and (only is None or only(o))]
+
+    def decorate(command: _Command) -> _Command:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "design_options"]
+        names = {o.name for o in chosen}
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            values = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+            if values.get("skeleton") is not None:
+                values["skeleton"] = _floats(values["skeleton"], "--skeleton")
+            command(*args, design_options=values, **kwargs)
+
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *(_cli_parameter(o) for o in chosen)]
+        )
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def register(app: typer.Typer) -> None:
@@ -144,85 +149,8 @@ def _floats(text: str | None, field: str) -> list[float] | None:
     return values
 
 
-def _design(
-    design: str,
-    n_doses: int | None,
-    *,
-    variant: str | None,
-    target: float | None,
-    skeleton: str | None,
-    prior_var: float | None,
-    model: str | None,
-    method: str | None,
-    cutoff: float | None,
-    max_n: int | None,
-    stop_n: int | None,
-    no_skip: bool,
-    coherent: bool = False,
-    window: float | None = None,
-    cohort_size: int | None = None,
-    tite_scheme: str | None = None,
-    target_for_3plus3: bool = False,
-) -> Design:
-    name = design.lower()
-    crm_like = name in ("crm", "tite-crm")
-    applies = {
-        "--variant": (variant, name == "3+3", "--design 3+3"),
-        "--target": (target, name != "3+3" or target_for_3plus3, "every design but 3+3 (simulate: true MTD)"),
-        "--skeleton": (skeleton, crm_like, "--design crm | tite-crm"),
-        "--prior-var": (prior_var, crm_like, "--design crm | tite-crm"),
-        "--model": (model, crm_like, "--design crm | tite-crm"),
-        "--method": (method, crm_like, "--design crm | tite-crm"),
-        "--cutoff-eliminate": (cutoff, name in ("boin", "mtpi2", "i3+3"), "--design boin | mtpi2 | i3+3"),
-    }
-    if name in DESIGNS:
-        for option, (value, ok, allowed) in applies.items():
-            if value is not None and not ok:
-                raise InputError(
-                    Problem(
-                        f"{option} does not apply to the {name} design (it would be ignored)",
-                        field=option,
-                        value=value,
-                        allowed=allowed,
-                    )
-                )
-    skeleton_values = _floats(skeleton, "--skeleton")
-    if n_doses is None:
-        n_doses = len(skeleton_values) if skeleton_values else 5
-    if n_doses < 1:
-        raise InputError(Problem("the number of dose levels must be ≥ 1", field="--doses", value=n_doses))
-    if target is not None and not 0 < target < 1:
-        raise InputError(
-            Problem("target outside (0, 1)", field="--target", value=target, allowed="0 < target < 1")
-        )
-    bare = build_design(
-        design,
-        n_doses,
-        variant=variant,
-        target=target,
-        skeleton=skeleton_values,
-        prior_var=prior_var,
-        model=model,
-        method=method,
-        cutoff_eliminate=cutoff,
-        cohort_size=cohort_size,
-        window_days=window,
-        tite_scheme=tite_scheme,
-    )
-    behaviours: list[Behaviour] = []
-    if max_n is not None:
-        behaviours.append(StopAtN(max_n))
-    if stop_n is not None:
-        behaviours.append(StopWhenNAtDose(stop_n, "recommended", requires_stay=bare.name == "boin"))
-    if no_skip:
-        behaviours.append(DontSkipDoses())
-    if coherent:
-        behaviours.append(CoherentEscalation())
-    return with_behaviours(bare, *behaviours) if behaviours else bare
-
-
 def _tite_only(design: str, *options: tuple[str, Any]) -> None:
-    """Refuse TITE-CRM options given with another design (they would be silently ignored)."""
+    """Refuse TITE-CRM run options given with another design (they would be silently ignored)."""
     if design == "tite-crm":
         return
     for name, value in options:
@@ -237,7 +165,9 @@ def _tite_only(design: str, *options: tuple[str, Any]) -> None:
             )
 
 
-def _fit_table(fit: Fit) -> Table:
+def _fit_table(fit: Fit) -> Any:
+    from rich.table import Table
+
     table = Table(title=f"{fit.design}: per-dose data and toxicity estimates")
     for column in ("level", "n", "DLT", "estimate", "interval", "status"):
         table.add_column(column)
@@ -253,7 +183,8 @@ def _fit_table(fit: Fit) -> Table:
     return table
 
 
-def _print_fit(console: Console, fit: Fit) -> None:
+def print_fit(console: Console, fit: Fit) -> None:
+    """Print a fitted design: per-dose table, reasons, next dose and the final MTD estimate."""
     mtd = fit.select_mtd()
     console.print(_fit_table(fit))
     console.print(f"outcomes: {fit.outcomes or '(none)'}")
@@ -266,77 +197,69 @@ def _print_fit(console: Console, fit: Fit) -> None:
     console.print(f"final MTD estimate (not the next dose): {mtd.dose_level} — {mtd.rule}")
 
 
-@escalate_app.command("next")
-@_names_cli_arguments
-def next_command(
-    design: str = DESIGN,
-    doses: int = typer.Option(..., "--doses", help="Number of dose levels K."),
-    outcomes: str = typer.Option("", "--outcomes", help='Outcomes so far, e.g. "1NNN 2NTN".'),
-    variant: str | None = VARIANT,
-    target: float | None = TARGET,
-    skeleton: str | None = SKELETON,
-    prior_var: float | None = PRIOR_VAR,
-    model: str | None = MODEL,
-    method: str | None = METHOD,
-    cutoff_eliminate: float | None = CUTOFF,
-    max_n: int | None = MAX_N,
-    stop_n_at_dose: int | None = STOP_N,
-    no_skip: bool = NO_SKIP,
-    coherent: bool = COHERENT,
-    followup: str | None = FOLLOWUP,
-    window: float | None = WINDOW,
-    tite_scheme: str | None = typer.Option(
-        None, "--tite-scheme", help="TITE-CRM weights: linear (default, dfcrm) | adaptive."
-    ),
-    as_json: bool = JSON,
-) -> None:
-    """Recommend the next dose after the outcomes so far (and, separately, the current MTD estimate)."""
-    _tite_only(design, ("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme))
-    built = _design(
-        design,
-        doses,
-        variant=variant,
-        target=target,
-        skeleton=skeleton,
-        prior_var=prior_var,
-        model=model,
-        method=method,
-        cutoff=cutoff_eliminate,
-        max_n=max_n,
-        stop_n=stop_n_at_dose,
-        no_skip=no_skip,
-        coherent=coherent,
-        window=window,
-        tite_scheme=tite_scheme,
-    )
+def _history(outcomes: str, doses: int, followup: str | None) -> Any:
+    from cartrial.escalation import parse_outcomes
+
     history = parse_outcomes(outcomes, doses, field="--outcomes")
     followup_days = _floats(followup, "--followup")
     if followup_days is not None:
         history = history.with_followup(followup_days)
-    fit = built.fit(history)
+    return history
+
+
+@escalate_app.command("next")
+@_names_cli_arguments
+@_with_design_options()
+def next_command(
+    design: str = DESIGN,
+    doses: int = typer.Option(..., "--doses", help="Number of dose levels K (1..50)."),
+    outcomes: str = typer.Option("", "--outcomes", help='Outcomes so far, e.g. "1NNN 2NTN".'),
+    followup: str | None = FOLLOWUP,
+    as_json: bool = JSON,
+    design_options: dict[str, Any] | None = None,
+) -> None:
+    """Recommend the next dose after the outcomes so far (and, separately, the current MTD estimate)."""
+    from rich.console import Console
+
+    from cartrial.escalation import assemble_design
+    from cartrial.tabular import dumps_json
+
+    _tite_only(design, ("--followup", followup))
+    built = assemble_design(design, doses, design_options)
+    fit = built.fit(_history(outcomes, doses, followup))
     if as_json:
         typer.echo(dumps_json(fit.as_dict()))
         return
-    _print_fit(Console(), fit)
+    print_fit(Console(), fit)
+
+
+def _table_option(option: DesignOption) -> bool:
+    return not option.behaviour and bool(option.designs & {"3+3", "boin", "mtpi2", "i3+3"})
 
 
 @escalate_app.command("table")
 @_names_cli_arguments
+@_with_design_options(only=_table_option)
 def table_command(
     design: str = DESIGN,
-    max_n: int = typer.Option(..., "--max-n", help="Largest number of patients at a dose to tabulate."),
-    cohort_size: int | None = typer.Option(None, "--cohort-size", help="Rows every this many patients."),
-    variant: str | None = VARIANT,
-    target: float | None = TARGET,
-    cutoff_eliminate: float | None = CUTOFF,
+    max_n: int = typer.Option(
+        ..., "--max-n", help="Largest number of patients at a dose to tabulate (1..200)."
+    ),
     doses: int | None = typer.Option(
         None, "--doses", help="Number of dose levels (does not change the table)."
     ),
     as_json: bool = JSON,
+    design_options: dict[str, Any] | None = None,
 ) -> None:
     """Decision table: escalate / stay / de-escalate / eliminate by patients and DLTs at the current dose."""
-    if max_n < 1:
-        raise InputError(Problem("max_n must be ≥ 1", field="--max-n", value=max_n, allowed="≥ 1"))
+    from rich.console import Console
+    from rich.table import Table
+
+    from cartrial.escalation import assemble_design, decision_table
+    from cartrial.escalation.tables import check_table_size
+    from cartrial.tabular import dumps_json
+
+    check_table_size(max_n)
     if design in ("crm", "tite-crm"):
         raise InputError(
             Problem(
@@ -347,21 +270,9 @@ def table_command(
                 allowed="3+3, boin, mtpi2, i3+3",
             )
         )
-    built = _design(
-        design,
-        doses or 5,
-        variant=variant,
-        target=target,
-        skeleton=None,
-        prior_var=None,
-        model=None,
-        method=None,
-        cutoff=cutoff_eliminate,
-        max_n=None,
-        stop_n=None,
-        no_skip=False,
-        cohort_size=cohort_size if design != "3+3" else None,
-    )
+    options = dict(design_options or {})
+    cohort_size = options.get("cohort_size")
+    built = assemble_design(design, doses or 5, options)
     table = decision_table(built, max_n, cohort_size if design != "3+3" else 3)
     if as_json:
         typer.echo(dumps_json(table.as_dict()))
@@ -389,32 +300,26 @@ def _na(value: int | None) -> str:
 
 @escalate_app.command("paths")
 @_names_cli_arguments
+@_with_design_options()
 def paths_command(
     design: str = DESIGN,
-    doses: int = typer.Option(..., "--doses", help="Number of dose levels K."),
+    doses: int = typer.Option(..., "--doses", help="Number of dose levels K (1..50)."),
     outcomes: str = typer.Option("", "--outcomes", help='Outcomes so far, e.g. "1NNN 2NTN".'),
-    cohorts: int = typer.Option(..., "--cohorts", help="Number of future cohorts to enumerate."),
-    cohort_size: int | None = typer.Option(None, "--cohort-size", help="Patients per future cohort."),
-    variant: str | None = VARIANT,
-    target: float | None = TARGET,
-    skeleton: str | None = SKELETON,
-    prior_var: float | None = PRIOR_VAR,
-    model: str | None = MODEL,
-    method: str | None = METHOD,
-    cutoff_eliminate: float | None = CUTOFF,
-    max_n: int | None = MAX_N,
-    stop_n_at_dose: int | None = STOP_N,
-    no_skip: bool = NO_SKIP,
-    coherent: bool = COHERENT,
+    cohorts: int = typer.Option(..., "--cohorts", help="Number of future cohorts to enumerate (1..6)."),
     followup: str | None = FOLLOWUP,
-    window: float | None = WINDOW,
-    tite_scheme: str | None = typer.Option(
-        None, "--tite-scheme", help="TITE-CRM weights: linear (default, dfcrm) | adaptive."
-    ),
     as_json: bool = JSON,
+    design_options: dict[str, Any] | None = None,
 ) -> None:
     """Dose-transition pathways: every outcome of the next k cohorts and the decision after each."""
-    _tite_only(design, ("--followup", followup), ("--window", window), ("--tite-scheme", tite_scheme))
+    from rich.console import Console
+    from rich.table import Table
+
+    from cartrial.escalation import assemble_design, dose_pathways
+    from cartrial.tabular import dumps_json
+
+    _tite_only(design, ("--followup", followup))
+    options = dict(design_options or {})
+    cohort_size = options.get("cohort_size")
     if design == "3+3" and cohort_size not in (None, 3):
         raise InputError(
             Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
@@ -438,34 +343,15 @@ def paths_command(
                 allowed=f"(cohort size + 1)^cohorts <= {_MAX_PATHS}",
             )
         )
-    built = _design(
-        design,
-        doses,
-        variant=variant,
-        target=target,
-        skeleton=skeleton,
-        prior_var=prior_var,
-        model=model,
-        method=method,
-        cutoff=cutoff_eliminate,
-        max_n=max_n,
-        stop_n=stop_n_at_dose,
-        no_skip=no_skip,
-        coherent=coherent,
-        window=window,
-        cohort_size=cohort_size if design != "3+3" else None,
-        tite_scheme=tite_scheme,
-    )
-    history = parse_outcomes(outcomes, doses, field="--outcomes")
-    followup_days = _floats(followup, "--followup")
-    if followup_days is not None:
-        history = history.with_followup(followup_days)
-    paths = dose_pathways(built, history, cohorts, cohort_size)
+    if design == "3+3":
+        options.pop("cohort_size", None)
+    built = assemble_design(design, doses, options)
+    paths = dose_pathways(built, _history(outcomes, doses, followup), cohorts, cohort_size)
     if as_json:
         typer.echo(dumps_json(paths.as_dict()))
         return
     console = Console()
-    _print_fit(console, paths.current)
+    print_fit(console, paths.current)
     out = Table(title=f"dose-transition pathways, next {cohorts} cohort(s)")
     out.add_column("path")
     out.add_column("next doses")
@@ -479,36 +365,41 @@ def paths_command(
 
 @escalate_app.command("simulate")
 @_names_cli_arguments
+@_with_design_options()
 def simulate_command(
     design: str = DESIGN,
     truth: str = typer.Option(..., "--truth", help="True DLT probability per dose, comma-separated."),
-    cohorts: int = typer.Option(10, "--cohorts", help="Maximum number of cohorts."),
-    cohort_size: int | None = typer.Option(None, "--cohort-size", help="Patients per cohort."),
-    trials: int = typer.Option(10000, "--trials", help="Number of simulated trials (Monte Carlo)."),
+    cohorts: int = typer.Option(10, "--cohorts", help="Maximum number of cohorts (1..1000)."),
+    trials: int = typer.Option(
+        10000, "--trials", help="Number of simulated trials (Monte Carlo; 1..1,000,000)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
     exact: bool = typer.Option(False, "--exact", help="Exact enumeration instead of Monte Carlo (3+3 only)."),
     mtd_target: float | None = typer.Option(None, "--mtd-target", help="Toxicity defining the true MTD."),
-    variant: str | None = VARIANT,
-    target: float | None = TARGET,
-    skeleton: str | None = SKELETON,
-    prior_var: float | None = PRIOR_VAR,
-    model: str | None = MODEL,
-    method: str | None = METHOD,
-    cutoff_eliminate: float | None = CUTOFF,
-    max_n: int | None = MAX_N,
-    stop_n_at_dose: int | None = STOP_N,
-    no_skip: bool = NO_SKIP,
-    coherent: bool = COHERENT,
-    window: float | None = WINDOW,
     accrual_days: float | None = typer.Option(
         None, "--accrual-days", help="TITE-CRM: days between consecutive cohorts (simulation)."
     ),
+    trials_out: Path | None = typer.Option(
+        None,
+        "--trials-out",
+        help="Write one CSV row per simulated trial (MTD, stop reason, n and DLTs per dose).",
+    ),
     as_json: bool = JSON,
+    design_options: dict[str, Any] | None = None,
 ) -> None:
     """Operating characteristics under a true toxicity scenario (Monte Carlo, or exact for 3+3)."""
-    _tite_only(design, ("--window", window), ("--accrual-days", accrual_days))
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
+    from cartrial.escalation.simulation import check_simulation_size, check_truth
+    from cartrial.escalation.three_plus_three import ThreePlusThree
+    from cartrial.tabular import dumps_json, write_atomic
+
+    _tite_only(design, ("--accrual-days", accrual_days))
+    options = dict(design_options or {})
     truth_values = _floats(truth, "--truth") or []
-    skeleton_values = _floats(skeleton, "--skeleton")
+    skeleton_values = options.get("skeleton")
     if skeleton_values is not None and len(truth_values) != len(skeleton_values):
         raise InputError(
             Problem(
@@ -518,37 +409,27 @@ def simulate_command(
                 allowed=f"{len(skeleton_values)} values (as the skeleton)",
             )
         )
-    if trials < 1:
-        raise InputError(
-            Problem("the number of trials must be ≥ 1", field="--trials", value=trials, allowed="≥ 1")
-        )
-    if cohorts < 1:
-        raise InputError(
-            Problem("the number of cohorts must be ≥ 1", field="--cohorts", value=cohorts, allowed="≥ 1")
-        )
+    if not exact:
+        check_simulation_size(trials, cohorts, options.get("cohort_size") or 3)
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
     if seed < 0:
         raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
-    built = _design(
-        design,
-        len(truth_values),
-        variant=variant,
-        target=target,
-        skeleton=skeleton,
-        prior_var=prior_var,
-        model=model,
-        method=method,
-        cutoff=cutoff_eliminate,
-        max_n=max_n,
-        stop_n=stop_n_at_dose,
-        no_skip=no_skip,
-        coherent=coherent,
-        window=window,
-        cohort_size=cohort_size if design != "3+3" else None,
-        target_for_3plus3=True,
-    )
-    if design == "3+3" and mtd_target is None and target is not None:
-        mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
+    if design == "3+3" and options.get("target") is not None:
+        target = options.pop("target")
+        if not 0 < target < 1:
+            raise InputError(
+                Problem("target outside (0, 1)", field="--target", value=target, allowed="0 < target < 1")
+            )
+        if mtd_target is None:
+            mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
+    cohort_size = options.get("cohort_size")
+    if design == "3+3":
+        options.pop("cohort_size", None)
+    built = assemble_design(design, len(truth_values), options)
+    if design == "3+3" and cohort_size not in (None, 3):
+        raise InputError(
+            Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
+        )
     if exact:
         if not isinstance(built, ThreePlusThree):
             raise InputError(
@@ -557,6 +438,15 @@ def simulate_command(
                     field="--exact",
                     value=design,
                     allowed="--design 3+3",
+                )
+            )
+        if trials_out is not None:
+            raise InputError(
+                Problem(
+                    "exact enumeration has no simulated trials to write",
+                    field="--trials-out",
+                    value=str(trials_out),
+                    allowed="Monte Carlo (without --exact)",
                 )
             )
         oc = exact_three_plus_three(built, truth_values, mtd_target=mtd_target)
@@ -577,14 +467,52 @@ def simulate_command(
                 mtd_target=mtd_target,
                 progress=advance,
                 accrual_days=accrual_days,
+                keep_trials=trials_out is not None,
             )
+    if trials_out is not None:
+        write_atomic(trials_out, oc.trials_table().to_csv(index=False))
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    _print_oc(Console(), oc)
+    print_oc(Console(), oc)
 
 
-def _print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:
+@escalate_app.command("replay")
+@_names_cli_arguments
+def replay_command(
+    decisions: Path = typer.Option(..., "--decisions", help="Recorded decisions (escalation_decisions.csv)."),
+    infusions: Path = typer.Option(..., "--infusions", help="Infusions (infusions.csv)."),
+    protocol_file: Path = typer.Option(..., "--protocol", help="The study protocol (YAML)."),
+    dlts: Path | None = typer.Option(
+        None, "--dlts", help="Optional DLT assessment per subject (CSV: subject_id, dlt)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write the table to this file instead of stdout."),
+    as_json: bool = JSON,
+) -> None:
+    """Check recorded escalation decisions against the protocol: DLT window complete for every patient of
+    the cohort, next cohort treated after the decision, decision as the protocol's design gives it. Every
+    protocol deviation is listed (column `deviation`)."""
+    from rich.console import Console
+
+    from cartrial.escalation import replay_decisions
+    from cartrial.protocol import load_protocol
+    from cartrial.tabular import emit_table, read_csv
+
+    result = replay_decisions(
+        read_csv(decisions, required=("cohort", "dose_level", "decided_on", "outcomes", "decision")),
+        read_csv(infusions, required=("subject_id", "dose_level", "infused_at")),
+        read_csv(dlts, required=("subject_id", "dlt")) if dlts is not None else None,
+        load_protocol(protocol_file),
+    )
+    emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
+    deviations = int((result.table["deviation"] != "").sum())
+    Console(stderr=True).print(f"{deviations} of {len(result.table)} decisions with a protocol deviation")
+
+
+def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:
+    """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries."""
+    from rich.table import Table
+
     how = "exact enumeration" if oc.method == "exact" else f"{oc.trials} simulated trials, seed {oc.seed}"
     table = Table(title=title or f"{oc.design} operating characteristics ({how})")
     for column in ("level", "true p(DLT)", "selected %", "mean n", "mean DLT"):
@@ -603,67 +531,12 @@ def _print_oc(console: Console, oc: OperatingCharacteristics, title: str | None 
         f"mean total n: {oc.total_n:.2f}; patients above the true MTD: {oc.pct_treated_above_mtd:.1f}% "
         f"(true MTD: {oc.true_mtd}, target {oc.mtd_target}); {oc.seconds:.3f} s"
     )
-
-
-DEMO_SCENARIOS: tuple[tuple[str, tuple[float, float]], ...] = (
-    ("both doses safe", (0.05, 0.10)),
-    ("target-like toxicity at level 2", (0.10, 0.25)),
-    ("level 2 too toxic", (0.15, 0.45)),
-    ("both doses too toxic", (0.40, 0.60)),
-)
-
-
-def demo(ctx: DemoContext) -> None:
-    """Replay the CT103A escalation with the protocol's design; write the two-dose design's exact OCs."""
-    from cartrial.protocol import load_protocol
-
-    console = ctx.console
-    protocol = load_protocol(ctx.protocol_file)
-    n_doses = len(protocol.dose_levels)
-    design = design_from_spec(protocol.escalation, n_doses, expansion=protocol.expansion)
-    console.rule("[bold]escalation[/]: replay of the reference study's escalation")
-    console.print(f"design from {ctx.protocol_file.name}: {design.name}, options {design.options()}")
-    steps = ["", "1NNN", "1NNN 2NNN", "1NNN 2NNN 2NNNNNN"]
-    replay: list[dict[str, Any]] = []
-    for history in steps:
-        fit = design.fit(parse_outcomes(history, n_doses))
-        mtd = fit.select_mtd()
-        replay.append({**fit.as_dict(), "mtd": mtd.dose_level})
+    if oc.method == "monte_carlo" and oc.total_n_se is not None:
         console.print(
-            f"after [cyan]{history or '(no patients)'}[/]: next dose {fit.next_dose}, "
-            f"continue {'yes' if fit.continue_ else 'no'}, MTD estimate {mtd.dose_level} — "
-            f"{fit.reasons[-1] if fit.reasons else 'start at the lowest level'}"
+            f"Monte Carlo standard errors: selected % ≤ {max(oc.selection_se_pct, default=0):.2f}; "
+            f"no MTD {oc.no_mtd_se_pct:.2f}%; mean total n {oc.total_n_se:.3f}; "
+            f"above the true MTD {oc.pct_treated_above_mtd_se:.2f}%"
         )
-    out_dir = ctx.out_dir / "escalation"
-    inner = design.inner if isinstance(design, BehavingDesign) else design
-    ocs = []
-    rows = [
-        "scenario,level,true_p_dlt,selection_pct,mean_n,mean_dlt,no_mtd_pct,early_stop_pct,total_n,method"
-    ]
-    expansion = (
-        ExpansionCohort(protocol.expansion.n_patients, protocol.expansion.dose_level)
-        if protocol.expansion
-        else None
-    )
-    for label, truth in DEMO_SCENARIOS:
-        if isinstance(inner, ThreePlusThree):
-            exact_design = with_behaviours(inner, expansion) if expansion else inner
-            oc = exact_three_plus_three(exact_design, truth)
-        else:
-            oc = simulate(design, truth, cohorts=20, trials=10000, seed=6)
-        ocs.append({"scenario": label, **oc.as_dict()})
-        _print_oc(console, oc, title=f"{label}: truth {truth}")
-        for i, p in enumerate(oc.truth):
-            rows.append(
-                f"{label},{i + 1},{p},{oc.selection_pct[i]:.6f},{oc.mean_n[i]:.6f},{oc.mean_dlt[i]:.6f},"
-                f"{oc.no_mtd_pct:.6f},{oc.early_stop_pct:.6f},{oc.total_n:.6f},{oc.method}"
-            )
-    write_atomic(
-        out_dir / "replay.json", dumps_json({"protocol": str(ctx.protocol_file), "steps": replay}) + "\n"
-    )
-    write_atomic(out_dir / "operating_characteristics.json", dumps_json(ocs) + "\n")
-    write_atomic(out_dir / "operating_characteristics.csv", "\n".join(rows) + "\n")
-    console.print(f"wrote {out_dir}/replay.json, operating_characteristics.json and .csv")
 
 
-__all__ = ["demo", "register"]
+__all__ = ["print_fit", "print_oc", "register"]

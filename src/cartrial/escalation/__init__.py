@@ -3,32 +3,167 @@ dose-transition pathways, and operating characteristics (vectorised Monte Carlo;
 
 Rules and sources: ``dose-escalation.md`` (shared reference). Dose levels are 1-based everywhere. A fitted
 design gives the next dose (`Fit.next_dose`) and, separately, the final MTD (`Fit.select_mtd()`).
+
+Modules load lazily (PEP 562): reading the option registry (`cartrial.escalation.options`) does not
+import numpy or scipy, so the command line starts fast.
 """
 
-from cartrial.escalation.behaviours import (
-    BehavingDesign,
-    Behaviour,
-    CoherentEscalation,
-    DontSkipDoses,
-    ExpansionCohort,
-    StopAtN,
-    StopWhenNAtDose,
-    StopWhenTooToxic,
-    with_behaviours,
-)
-from cartrial.escalation.crm import Crm, TiteCrm, getprior
-from cartrial.escalation.design import Decision, Design, DoseEstimate, Fit, MtdSelection, StopReason
-from cartrial.escalation.dlt import DltAssessment, SubjectDlt, assess_dlt, cohort_outcomes, subject_dlt
-from cartrial.escalation.interval import Boin, I3plus3, Mtpi2, TableDesign, boin_boundaries
-from cartrial.escalation.isotonic import pava
-from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
-from cartrial.escalation.simulation import OperatingCharacteristics, exact_three_plus_three, simulate
-from cartrial.escalation.spec import DESIGNS, build_design, design_from_spec
-from cartrial.escalation.tables import DecisionTable, DosePathways, decision_table, dose_pathways
-from cartrial.escalation.three_plus_three import ThreePlusThree
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cartrial.escalation.behaviours import (
+        BehavingDesign,
+        Behaviour,
+        CoherentEscalation,
+        DontSkipDoses,
+        ExpansionCohort,
+        StopAtN,
+        StopWhenNAtDose,
+        StopWhenTooToxic,
+        with_behaviours,
+    )
+    from cartrial.escalation.conduct import (
+        replay_decisions,
+    )
+    from cartrial.escalation.crm import (
+        Crm,
+        TiteCrm,
+        getprior,
+    )
+    from cartrial.escalation.design import (
+        Decision,
+        Design,
+        DoseEstimate,
+        Fit,
+        MtdSelection,
+        StopReason,
+    )
+    from cartrial.escalation.dlt import (
+        DltAssessment,
+        SubjectDlt,
+        assess_dlt,
+        cohort_outcomes,
+        subject_dlt,
+    )
+    from cartrial.escalation.interval import (
+        Boin,
+        I3plus3,
+        Mtpi2,
+        TableDesign,
+        boin_boundaries,
+    )
+    from cartrial.escalation.isotonic import (
+        pava,
+    )
+    from cartrial.escalation.options import (
+        DESIGN_OPTIONS,
+        DESIGNS,
+        OPTIONS,
+        DesignOption,
+    )
+    from cartrial.escalation.outcomes import (
+        Outcomes,
+        PatientOutcome,
+        format_outcomes,
+        parse_outcomes,
+    )
+    from cartrial.escalation.simulation import (
+        OperatingCharacteristics,
+        exact_three_plus_three,
+        simulate,
+    )
+    from cartrial.escalation.spec import (
+        assemble_design,
+        build_design,
+        check_design_options,
+        design_from_spec,
+        spec_options,
+    )
+    from cartrial.escalation.tables import (
+        DecisionTable,
+        DosePathways,
+        decision_table,
+        dose_pathways,
+    )
+    from cartrial.escalation.three_plus_three import (
+        ThreePlusThree,
+    )
+
+_WHERE: dict[str, str] = {
+    "BehavingDesign": "cartrial.escalation.behaviours",
+    "Behaviour": "cartrial.escalation.behaviours",
+    "Boin": "cartrial.escalation.interval",
+    "CoherentEscalation": "cartrial.escalation.behaviours",
+    "Crm": "cartrial.escalation.crm",
+    "DESIGNS": "cartrial.escalation.options",
+    "DESIGN_OPTIONS": "cartrial.escalation.options",
+    "Decision": "cartrial.escalation.design",
+    "DecisionTable": "cartrial.escalation.tables",
+    "Design": "cartrial.escalation.design",
+    "DesignOption": "cartrial.escalation.options",
+    "DltAssessment": "cartrial.escalation.dlt",
+    "DontSkipDoses": "cartrial.escalation.behaviours",
+    "DoseEstimate": "cartrial.escalation.design",
+    "DosePathways": "cartrial.escalation.tables",
+    "ExpansionCohort": "cartrial.escalation.behaviours",
+    "Fit": "cartrial.escalation.design",
+    "I3plus3": "cartrial.escalation.interval",
+    "MtdSelection": "cartrial.escalation.design",
+    "Mtpi2": "cartrial.escalation.interval",
+    "OPTIONS": "cartrial.escalation.options",
+    "OperatingCharacteristics": "cartrial.escalation.simulation",
+    "Outcomes": "cartrial.escalation.outcomes",
+    "PatientOutcome": "cartrial.escalation.outcomes",
+    "StopAtN": "cartrial.escalation.behaviours",
+    "StopReason": "cartrial.escalation.design",
+    "StopWhenNAtDose": "cartrial.escalation.behaviours",
+    "StopWhenTooToxic": "cartrial.escalation.behaviours",
+    "SubjectDlt": "cartrial.escalation.dlt",
+    "TableDesign": "cartrial.escalation.interval",
+    "ThreePlusThree": "cartrial.escalation.three_plus_three",
+    "TiteCrm": "cartrial.escalation.crm",
+    "assemble_design": "cartrial.escalation.spec",
+    "assess_dlt": "cartrial.escalation.dlt",
+    "boin_boundaries": "cartrial.escalation.interval",
+    "build_design": "cartrial.escalation.spec",
+    "check_design_options": "cartrial.escalation.spec",
+    "cohort_outcomes": "cartrial.escalation.dlt",
+    "decision_table": "cartrial.escalation.tables",
+    "design_from_spec": "cartrial.escalation.spec",
+    "dose_pathways": "cartrial.escalation.tables",
+    "exact_three_plus_three": "cartrial.escalation.simulation",
+    "format_outcomes": "cartrial.escalation.outcomes",
+    "getprior": "cartrial.escalation.crm",
+    "parse_outcomes": "cartrial.escalation.outcomes",
+    "pava": "cartrial.escalation.isotonic",
+    "replay_decisions": "cartrial.escalation.conduct",
+    "simulate": "cartrial.escalation.simulation",
+    "spec_options": "cartrial.escalation.spec",
+    "subject_dlt": "cartrial.escalation.dlt",
+    "with_behaviours": "cartrial.escalation.behaviours",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cartrial.escalation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DESIGNS",
+    "DESIGN_OPTIONS",
+    "OPTIONS",
     "BehavingDesign",
     "Behaviour",
     "Boin",
@@ -37,6 +172,7 @@ __all__ = [
     "Decision",
     "DecisionTable",
     "Design",
+    "DesignOption",
     "DltAssessment",
     "DontSkipDoses",
     "DoseEstimate",
@@ -57,9 +193,11 @@ __all__ = [
     "TableDesign",
     "ThreePlusThree",
     "TiteCrm",
+    "assemble_design",
     "assess_dlt",
     "boin_boundaries",
     "build_design",
+    "check_design_options",
     "cohort_outcomes",
     "decision_table",
     "design_from_spec",
@@ -69,7 +207,9 @@ __all__ = [
     "getprior",
     "parse_outcomes",
     "pava",
+    "replay_decisions",
     "simulate",
+    "spec_options",
     "subject_dlt",
     "with_behaviours",
 ]

@@ -42,7 +42,12 @@ class Behaviour(ABC):
 @dataclass(frozen=True)
 class StopAtN(Behaviour):
     """Stop when the total number of patients reaches `n` (all patients, including a truncated last
-    cohort). The simulator truncates the last cohort so that the total is exactly `n` (BOIN `get.oc`)."""
+    cohort). The simulator truncates the last cohort so that the total is exactly `n` (BOIN `get.oc`).
+
+    >>> from cartrial.escalation import Boin, with_behaviours
+    >>> with_behaviours(Boin(3, 0.3), StopAtN(6)).fit("1NNN 2NNN").continue_
+    False
+    """
 
     n: int
 
@@ -102,7 +107,12 @@ class StopWhenNAtDose(Behaviour):
 class StopWhenTooToxic(Behaviour):
     """Stop with no recommended dose when P(p_dose > threshold) > confidence: under the model posterior for
     CRM designs (Zohar & Chevret 2001), otherwise under Beta(1, 1) with the data at that dose (only once
-    `min_n` patients were treated there). `threshold` None = the design's target."""
+    `min_n` patients were treated there). `threshold` None = the design's target.
+
+    >>> from cartrial.escalation import Boin, with_behaviours
+    >>> with_behaviours(Boin(3, 0.3), StopWhenTooToxic()).fit("1TTT").continue_
+    False
+    """
 
     dose: int = 1
     threshold: float | None = None
@@ -144,24 +154,50 @@ class StopWhenTooToxic(Behaviour):
 
 @dataclass(frozen=True)
 class DontSkipDoses(Behaviour):
-    """Never more than one level above the highest level tried (`when_escalating`), and optionally never
+    """Never escalate more than one level above a reference level (`when_escalating`), and optionally never
     more than one level below the current dose (`when_deescalating`).
+
+    `relative_to` (the reference of the escalation cap):
+    - ``"current"`` (default): the dose of the latest cohort + 1 — R `escalation` 0.2.3
+      `dont_skip_doses(when_escalating = TRUE)` (caps at the last dose given + 1) and R `dfcrm` 0.2-2.1
+      `crmsim(restrict = TRUE)` rule (1). After ``1NNN 2NNN 3NNN 4TTT 2NNN`` the cap is level 3.
+    - ``"highest_tried"``: the highest level tried so far + 1 (the rule of cartrial 0.1.0); after the history
+      above the cap is level 5, so a model may return to level 4 directly.
 
     `restrict_mtd` (default True): the final MTD is not a level this rule makes inadmissible either (a
     model-based estimator may otherwise name an untried level two or more above the highest tried);
     ``dose-escalation.md`` section 10 invariant "an eliminated or otherwise inadmissible level is never
     recommended, as next dose or as MTD". False: the MTD is selected over every non-eliminated level, as
     R `dfcrm` (`crm()$mtd`) and R `escalation` do.
+
+    >>> from cartrial.escalation import Crm, with_behaviours
+    >>> crm = Crm([0.05, 0.1, 0.2, 0.3, 0.4], 0.3, cohort_size=3)
+    >>> with_behaviours(crm, DontSkipDoses()).fit("1NNN 2NNN 3NNN 4TTT 2NNN").next_dose
+    3
     """
 
     when_escalating: bool = True
     when_deescalating: bool = False
     restrict_mtd: bool = True
+    relative_to: Literal["current", "highest_tried"] = "current"
     restricts_dose = True
 
+    def __post_init__(self) -> None:
+        if self.relative_to not in ("current", "highest_tried"):
+            raise InputError(
+                Problem(
+                    "unknown no-skipping reference",
+                    field="skip_rule",
+                    value=self.relative_to,
+                    allowed="current, highest_tried",
+                )
+            )
+
     def ceiling(self, design: Design, state: TrialState) -> np.ndarray:
-        """Per trial, the highest admissible level (0-based) under the escalation rule."""
-        return np.maximum(state.highest_tried() + 1, design.start_dose - 1)
+        """Per trial, the highest admissible level (0-based) under the escalation rule (before the first
+        cohort: the start dose)."""
+        reference = state.dose if self.relative_to == "current" else state.highest_tried()
+        return np.maximum(reference + 1, design.start_dose - 1)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         live = proposal.next_dose >= 0
@@ -179,6 +215,7 @@ class DontSkipDoses(Behaviour):
             "when_escalating": self.when_escalating,
             "when_deescalating": self.when_deescalating,
             "restrict_mtd": self.restrict_mtd,
+            "relative_to": self.relative_to,
         }
 
 
@@ -186,7 +223,12 @@ class DontSkipDoses(Behaviour):
 class CoherentEscalation(Behaviour):
     """No escalation immediately after a cohort with a DLT (coherence: Cheung 2005, Biometrika 92:863;
     the `restrict = TRUE` rule (2) of `dfcrm::crmsim` 0.2-2.1). Typically combined with `DontSkipDoses`
-    for CRM."""
+    for CRM.
+
+    >>> from cartrial.escalation import Crm, with_behaviours
+    >>> with_behaviours(Crm([0.05, 0.1, 0.2, 0.3, 0.4], 0.3), CoherentEscalation()).fit("1N 1T").next_dose
+    1
+    """
 
     restricts_dose = True
 
@@ -206,7 +248,13 @@ class ExpansionCohort(Behaviour):
     final MTD of the escalation phase, or a 1-based level). With a fixed level and `cap_at_mtd` (default
     True [P]), the expansion dose is never above the escalation-phase MTD, and there is no expansion when no
     MTD was found. The MTD is selected from the escalation-phase data; expansion patients are reported in
-    the per-dose counts."""
+    the per-dose counts.
+
+    >>> from cartrial.escalation import ThreePlusThree, with_behaviours
+    >>> fit = with_behaviours(ThreePlusThree(2), ExpansionCohort(3)).fit("1NNN 2NNN")
+    >>> fit.decision, fit.next_dose
+    ('expansion', 2)
+    """
 
     n_patients: int
     dose: Literal["mtd"] | int = "mtd"
@@ -322,7 +370,11 @@ class BehavingDesign(Design):
     def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
         return self.inner.estimates(state)
 
-    def fit(self, outcomes: Outcomes) -> Fit:
+    def check_history(self, outcomes: Outcomes) -> None:
+        self.inner.check_history(outcomes)
+
+    def fit(self, outcomes: Outcomes | str) -> Fit:
+        outcomes = self.as_outcomes(outcomes)
         if self.expansion is None:
             return super().fit(outcomes)
         cohorts = outcomes.cohorts()
@@ -400,7 +452,13 @@ def _application_order(behaviour: Behaviour) -> tuple[int, int]:
 
 
 def with_behaviours(design: Design, *behaviours: Behaviour) -> BehavingDesign:
-    """Wrap `design` with behaviours (see the module docstring for the order of application)."""
+    """Wrap `design` with behaviours (see the module docstring for the order of application).
+
+    >>> from cartrial.escalation import Boin, StopAtN
+    >>> fit = with_behaviours(Boin(5, 0.3), StopAtN(6)).fit("1NNN 2NTN")
+    >>> fit.continue_, fit.reasons[-1]
+    (False, 'the maximum number of patients is reached')
+    """
     if isinstance(design, BehavingDesign):
         extra: tuple[Behaviour, ...] = (design.expansion,) if design.expansion else ()
         return BehavingDesign(design.inner, design.behaviours + extra + tuple(behaviours))

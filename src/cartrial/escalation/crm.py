@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -85,7 +86,11 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
 
 def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> np.ndarray:
     """Skeleton by the indifference-interval method of Lee & Cheung (empiric model), as `dfcrm::getprior`
-    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based."""
+    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based.
+
+    >>> [round(float(s), 4) for s in getprior(0.05, 0.25, 3, 5)]
+    [0.084, 0.1567, 0.25, 0.3545, 0.4603]
+    """
     theta = check_target(target)
     if not 0 < half_width < min(theta, 1 - theta):
         raise InputError(
@@ -116,9 +121,14 @@ class Crm(Design):
     """One-parameter CRM (``dose-escalation.md`` section 7; dfcrm 0.2-2.1 `crm` conventions).
 
     Options: `model` (empiric | logistic), `method` (bayes | mle), `prior_var` (1.34), `ptox` (plugin |
-    posterior_mean; default plugin as dfcrm), `integration` (quad: scipy adaptive quadrature for live
-    decisions; grid: trapezoid rule on a fixed grid, used for simulation), `conf_level` (0.90 as dfcrm, for
+    posterior_mean; default plugin as dfcrm), `integration` (grid, default: equal-spacing rule on a fixed
+    grid, refined around a narrow posterior — a live decision in well under 2 ms, the same rule vectorised
+    for simulation; quad: scipy adaptive quadrature, ~100 times slower, kept as the reference the grid is
+    tested against to 1e-6; cartrial 0.1.0 used quad for live decisions), `conf_level` (0.90 as dfcrm, for
     the toxicity intervals p_i(beta_hat -/+ z sd)).
+
+    >>> Crm([0.05, 0.10, 0.20, 0.35, 0.50, 0.70], 0.2).fit("3N 4N 4T 3N 3N 4T 3T 2N 2N 2N").next_dose
+    2
     """
 
     name = "crm"
@@ -132,7 +142,7 @@ class Crm(Design):
         method: Method = "bayes",
         prior_var: float = 1.34,
         ptox: PtoxKind = "plugin",
-        integration: Integration = "quad",
+        integration: Integration = "grid",
         conf_level: float = 0.90,
         cohort_size: int = 1,
         start_dose: int = 1,
@@ -269,6 +279,8 @@ class Crm(Design):
 
     def _posterior_summary(self, state: TrialState) -> tuple[float, float | None, np.ndarray]:
         if self.integration == "grid":
+            if state.patients is not None and state.trials == 1:
+                return self._single_grid_summary(state)
             b_hat, var, ptox = self._grid_batch(state)
             return float(b_hat[0]), (None if var is None else float(var[0])), ptox[0]
         levels, dlt, weights = self._patient_arrays(state)
@@ -318,15 +330,71 @@ class Crm(Design):
             )
         return m1, var, ptox
 
+    # -- estimation for one live decision (fixed grid, refined around a narrow posterior) -------------
+    def _single_grid_summary(self, state: TrialState) -> tuple[float, float | None, np.ndarray]:
+        """Posterior summary of one trial on the fixed grid (``_GRID_POINTS`` equally spaced points over
+        ±(12 prior sd + 2)); the equal-spacing rule on a smooth unimodal integrand is accurate to ~1e-9 while
+        the posterior sd exceeds ~4 grid spacings, and a narrower posterior (thousands of patients) is
+        re-integrated on an 801-point grid over its mean ± 12 sd. Agrees with the scipy adaptive quadrature
+        (`integration="quad"`) to 1e-6 (tested) at ~1/100 of its cost."""
+        levels, dlt, weights = self._patient_arrays(state)
+        if self.method == "mle" and (levels.size == 0 or dlt.all() or not dlt.any()):
+            raise NotEstimableError(
+                "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no "
+                "maximum otherwise); use method 'bayes' or more data"
+            )
+        unit = bool(np.all(weights == 1.0))
+        n = np.bincount(levels, minlength=self.n_doses).astype(float)
+        y = np.bincount(levels, weights=dlt.astype(float), minlength=self.n_doses)
+
+        def loglik_on(beta: np.ndarray) -> np.ndarray:
+            if not unit:
+                return np.asarray(self._loglik_patients(beta, levels, dlt, weights))
+            if beta is self._grid():
+                _, log_p, log_q = self._grid_logs()
+            else:
+                p = self.dose_toxicity(beta)
+                log_p = np.log(np.maximum(p, 1e-300))
+                log_q = np.log1p(-np.minimum(p, 1 - 1e-16))
+            return np.asarray(log_p @ y + log_q @ (n - y))
+
+        def loglik_points(beta: np.ndarray) -> np.ndarray:
+            return np.asarray(self._loglik_patients(beta, levels, dlt, weights))
+
+        grid = self._grid()
+        b_hat, var, ptox = self._grid_summary(grid, loglik_on(grid)[None, :], loglik_at=loglik_points)
+        if var is not None and math.sqrt(max(float(var[0]), 0.0)) < 4 * float(grid[1] - grid[0]):
+            sd = math.sqrt(max(float(var[0]), 1e-24))
+            local = np.linspace(float(b_hat[0]) - 12 * sd, float(b_hat[0]) + 12 * sd, 801)
+            b_hat, var, ptox = self._grid_summary(local, loglik_on(local)[None, :])
+        return float(b_hat[0]), (None if var is None else float(var[0])), ptox[0]
+
     # -- estimation for a batch (fixed grid, vectorised across trials) --------------------------------
     def _grid(self) -> np.ndarray:
-        half = 12.0 * math.sqrt(self.prior_var) + 2.0
-        return np.linspace(-half, half, _GRID_POINTS)
+        """The fixed integration grid (cached: the design is immutable)."""
+        cached: np.ndarray | None = self.__dict__.get("_grid_cache")
+        if cached is None:
+            half = 12.0 * math.sqrt(self.prior_var) + 2.0
+            cached = np.linspace(-half, half, _GRID_POINTS)
+            self.__dict__["_grid_cache"] = cached
+        return cached
+
+    def _grid_logs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """p, log p and log(1 - p) on the fixed grid, each (G, K) (cached)."""
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray] | None = self.__dict__.get("_grid_logs_cache")
+        if cached is None:
+            p = self.dose_toxicity(self._grid())
+            cached = (p, np.log(np.maximum(p, 1e-300)), np.log1p(-np.minimum(p, 1 - 1e-16)))
+            self.__dict__["_grid_logs_cache"] = cached
+        return cached
 
     def _batch_loglik(self, state: TrialState, grid: np.ndarray) -> np.ndarray:
-        p = self.dose_toxicity(grid)  # (G, K)
-        log_p = np.log(np.maximum(p, 1e-300))
-        log_q = np.log1p(-np.minimum(p, 1 - 1e-16))
+        if grid is self._grid():
+            _, log_p, log_q = self._grid_logs()
+        else:
+            p = self.dose_toxicity(grid)  # (G, K)
+            log_p = np.log(np.maximum(p, 1e-300))
+            log_q = np.log1p(-np.minimum(p, 1 - 1e-16))
         n = state.n.astype(float)
         y = state.y.astype(float)
         return y @ log_p.T + (n - y) @ log_q.T  # (T, G)
@@ -385,11 +453,14 @@ class Crm(Design):
         w /= w.sum(axis=1, keepdims=True)  # equal spacing: trapezoid ends are negligible
         b_hat = w @ grid
         var = w @ grid**2 - b_hat**2
-        ptox = self.dose_toxicity(b_hat) if self.ptox == "plugin" else w @ self.dose_toxicity(grid)
+        if self.ptox == "plugin":
+            ptox = self.dose_toxicity(b_hat)
+        else:
+            ptox = w @ (self._grid_logs()[0] if grid is self._grid() else self.dose_toxicity(grid))
         return b_hat, var, ptox
 
     def _ptox_batch(self, state: TrialState) -> np.ndarray:
-        if state.trials == 1 and self.integration == "quad" and state.patients is not None:
+        if state.trials == 1 and state.patients is not None:
             return self.posterior_summary(state)[2][None, :]
         return self._grid_batch(state)[2]
 
@@ -440,7 +511,7 @@ class Crm(Design):
         b_hat, var, ptox = self.posterior_summary(state)
         lo = hi = None
         if var is not None:
-            z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
+            z = NormalDist().inv_cdf(0.5 + self.conf_level / 2)
             p_a = self.dose_toxicity(b_hat - z * math.sqrt(var))
             p_b = self.dose_toxicity(b_hat + z * math.sqrt(var))
             lo, hi = np.minimum(p_a, p_b), np.maximum(p_a, p_b)
@@ -501,6 +572,11 @@ class TiteCrm(Crm):
     follow-up (days; time to DLT for DLT patients) comes from `Outcomes.with_followup`; patients without
     follow-up are taken as fully followed (so are batch states without patient data: the final analysis).
     Simulation: `cartrial.escalation.simulation` (`accrual_days`).
+
+    >>> from cartrial.escalation import parse_outcomes
+    >>> history = parse_outcomes("1N 1N 1N", 3).with_followup([28, 14, 3])
+    >>> TiteCrm([0.1, 0.2, 0.3], 0.25, window_days=28).fit(history).next_dose
+    3
     """
 
     name = "tite-crm"

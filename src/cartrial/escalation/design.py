@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.outcomes import Outcomes, format_outcomes
+from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
 
 
 class StopReason(IntEnum):
@@ -312,8 +312,26 @@ class Design(ABC):
         state.patients = outcomes
         return state
 
-    def fit(self, outcomes: Outcomes) -> Fit:
-        """Decide the next dose after `outcomes` and summarise the data (``dose-escalation.md`` 10)."""
+    def check_history(self, outcomes: Outcomes) -> None:  # noqa: B027
+        """Refuse a history the design's rule cannot have produced (default: every history is accepted)."""
+
+    def as_outcomes(self, outcomes: Outcomes | str) -> Outcomes:
+        """`outcomes` as `Outcomes`; a string is parsed in the standard notation (``"1NNN 2NTN"``)."""
+        if isinstance(outcomes, str):
+            return parse_outcomes(outcomes, self.n_doses)
+        return outcomes
+
+    def fit(self, outcomes: Outcomes | str) -> Fit:
+        """Decide the next dose after `outcomes` (an `Outcomes` or the outcome string, as R `escalation`'s
+        ``fit(selector, "1NNN 2NTN")``) and summarise the data (``docs/escalation.md``, behaviours).
+
+        >>> from cartrial.escalation import Boin
+        >>> fit = Boin(5, 0.3).fit("1NNN 2NTN")
+        >>> fit.next_dose, fit.select_mtd().dose_level
+        (2, 2)
+        """
+        outcomes = self.as_outcomes(outcomes)
+        self.check_history(outcomes)
         state = self.replay(outcomes)
         proposal = self.decide(state)
         stop = bool(proposal.stop[0])

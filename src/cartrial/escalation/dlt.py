@@ -97,7 +97,15 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
 
 
 def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float) -> DltAssessment:
-    """Is `event` a DLT under `rules` with a DLT window of `window_days` days after infusion (day 0)?"""
+    """Is `event` a DLT under `rules` with a DLT window of `window_days` days after infusion (day 0)?
+
+    >>> from cartrial.protocol.dlt import DltRule, GradedEvent
+    >>> rule = DltRule(id="crs_grade_4", description="CRS grade 4", category="crs", min_grade=4)
+    >>> event = GradedEvent("S1", "crs", "CRS", 4, "ASTCT 2019", onset_day=3)
+    >>> assessment = assess_dlt(event, [rule], window_days=28)
+    >>> assessment.is_dlt, assessment.fired
+    (True, ('crs_grade_4',))
+    """
     if not window_days > 0:
         raise InputError(
             Problem("the DLT window must be > 0 days", field="window_days", value=window_days, allowed="> 0")
@@ -117,7 +125,13 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
 
 
 def subject_dlt(events: Iterable[GradedEvent], rules: Sequence[DltRule], window_days: float) -> SubjectDlt:
-    """Whether one subject had a DLT: any of their events is a DLT (events of one subject only)."""
+    """Whether one subject had a DLT: any of their events is a DLT (events of one subject only).
+
+    >>> from cartrial.protocol.dlt import DltRule, GradedEvent
+    >>> rule = DltRule(id="crs_grade_4", description="CRS grade 4", category="crs", min_grade=4)
+    >>> subject_dlt([GradedEvent("S1", "crs", "CRS", 2, "ASTCT 2019", onset_day=3)], [rule], 28).is_dlt
+    False
+    """
     event_list = list(events)
     subjects = {e.subject_id for e in event_list}
     if len(subjects) > 1:
@@ -142,7 +156,16 @@ def cohort_outcomes(
 ) -> tuple[Outcomes, dict[str, SubjectDlt]]:
     """The trial history for the escalation engine from graded events: `cohorts` lists (1-based dose level,
     subject ids) in treatment order; each subject's DLT status comes from `subject_dlt` (a subject without
-    events had no DLT). Returns the outcomes and every subject's verdict (for the committee's record)."""
+    events had no DLT). Returns the outcomes and every subject's verdict (for the committee's record).
+
+    >>> from cartrial.escalation import format_outcomes
+    >>> from cartrial.protocol.dlt import DltRule, GradedEvent
+    >>> rule = DltRule(id="crs_grade_4", description="CRS grade 4", category="crs", min_grade=4)
+    >>> event = GradedEvent("S1", "crs", "CRS", 4, "ASTCT 2019", onset_day=3)
+    >>> outcomes, verdicts = cohort_outcomes([(1, ["S1", "S2", "S3"])], [event], [rule], 28)
+    >>> format_outcomes(outcomes), verdicts["S2"].is_dlt
+    ('1TNN', False)
+    """
     by_subject: dict[str, list[GradedEvent]] = {}
     for event in events:
         by_subject.setdefault(event.subject_id, []).append(event)

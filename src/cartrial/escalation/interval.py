@@ -246,6 +246,9 @@ def boin_boundaries(
 
     Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (``dose-escalation.md`` 4.1); phi1 = 0.6 phi and
     phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`).
+
+    >>> [round(v, 4) for v in boin_boundaries(0.3)]
+    [0.2365, 0.3585]
     """
     phi = check_target(target)
     phi1 = 0.6 * phi if phi1 is None else phi1
@@ -274,6 +277,9 @@ class Boin(IntervalDesign):
     Elimination needs n >= 3 and P(p > target) > `cutoff_eliminate` (0.95). `extrasafe`: also stop when
     n_1 >= 3 and P(p_1 > target) > cutoff - `offset` (0.05). `bound_mtd`: BOIN ``boundMTD``.
     BOIN's ``n.earlystop`` is the behaviour `StopWhenNAtDose(n, requires_stay=True)`.
+
+    >>> Boin(5, 0.3).fit("1NNN 2NTN").next_dose  # 1/3 > lambda_e = 0.236, < lambda_d = 0.359: stay
+    2
     """
 
     name = "boin"
@@ -445,6 +451,9 @@ class Mtpi2(_EquivalenceIntervalDesign):
     tiling [0, 1] around the equivalence interval [target - eps1, target + eps2]; E, S or D as the
     interval of largest UPM lies below, is, or lies above the EI (ties: the lower interval). DU when
     P(p > target) > `cutoff_eliminate` (xi) and n >= `exclusion_min_n` (default 3 [P]; 0 = `escalation`).
+
+    >>> Mtpi2(5, 0.3).fit("1NNN 2NTT").next_dose
+    1
     """
 
     name = "mtpi2"
@@ -473,6 +482,9 @@ class I3plus3(_EquivalenceIntervalDesign):
 
     y/n below the EI: E; inside [target - eps1, target + eps2] (inclusive): S; above: S if (y - 1)/n is below
     the EI, else D. DU when P(p > target) > 0.95 under Beta(1, 1) and n >= `exclusion_min_n` (default 3 [U]).
+
+    >>> I3plus3(5, 0.3).fit("1NNN 2NTT").next_dose  # 2/3 above the EI, 1/3 too: de-escalate
+    1
     """
 
     name = "i3+3"
@@ -502,7 +514,11 @@ def _check_eps(target: float, eps1: float, eps2: float) -> None:
 
 class TableDesign(IntervalDesign):
     """An interval design driven by a user-supplied decision table {(n, y): "E"|"S"|"D"|"DU"}
-    (``dose-escalation.md`` 6, last paragraph). Cells not given default to S; DU cells eliminate."""
+    (``dose-escalation.md`` 6, last paragraph). Cells not given default to S; DU cells eliminate.
+
+    >>> TableDesign(3, 0.3, {(3, 0): "E", (3, 3): "DU"}).fit("1NNN").next_dose
+    2
+    """
 
     name = "table"
 

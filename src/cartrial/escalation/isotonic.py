@@ -17,7 +17,11 @@ TIE_BREAK = 1e-10
 
 
 def pava(values: Sequence[float], weights: Sequence[float]) -> np.ndarray:
-    """Weighted non-decreasing isotonic regression by pool-adjacent-violators (``dose-escalation.md`` 4.5)."""
+    """Weighted non-decreasing isotonic regression by pool-adjacent-violators (``dose-escalation.md`` 4.5).
+
+    >>> pava([0.1, 0.3, 0.2], [1, 1, 1]).tolist()
+    [0.1, 0.25, 0.25]
+    """
     blocks: list[list[float]] = []  # [mean, weight, size]
     for value, weight in zip(values, weights, strict=True):
         blocks.append([float(value), float(weight), 1.0])

@@ -110,6 +110,10 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
     Raises `InputError` naming `field`, the bad block and what is allowed: unknown symbol, missing letters,
     dose level 0, a level written with a leading zero or non-ASCII digits (grammar: ``[1-9][0-9]*``), or a
     level above `n_doses` (when given).
+
+    >>> history = parse_outcomes("1NNN 2NTN", 5)
+    >>> history.n_patients, [n.tolist() for n in history.counts(5)]
+    (6, [[3, 3, 0, 0, 0], [0, 1, 0, 0, 0]])
     """
     problems: list[Problem] = []
     patients: list[PatientOutcome] = []
@@ -161,7 +165,11 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
 
 
 def format_outcomes(outcomes: Outcomes | Iterable[PatientOutcome]) -> str:
-    """Format patients back into the standard notation (inverse of `parse_outcomes`)."""
+    """Format patients back into the standard notation (inverse of `parse_outcomes`).
+
+    >>> format_outcomes(parse_outcomes("1NNN  2NTN"))
+    '1NNN 2NTN'
+    """
     patients = outcomes.patients if isinstance(outcomes, Outcomes) else tuple(outcomes)
     blocks: list[str] = []
     current: int | None = None

@@ -16,6 +16,7 @@ Definitions used in the reports:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,64 @@ class OperatingCharacteristics:
     true_mtd: int | None
     seconds: float
     selection_se_pct: tuple[float, ...] = field(default=())
+    no_mtd_se_pct: float = 0.0
+    mean_n_se: tuple[float, ...] = field(default=())
+    mean_dlt_se: tuple[float, ...] = field(default=())
+    early_stop_se_pct: float = 0.0
+    pct_treated_above_mtd_se: float = 0.0
+    total_n_se: float = 0.0
+    total_dlt_se: float = 0.0
+    per_trial: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def table(self) -> Any:
+        """Per-dose summary as a tidy `pandas.DataFrame` (one row per level, Monte Carlo standard errors
+        beside each estimate; 0 for exact enumeration)."""
+        import pandas as pd
+
+        k = len(self.truth)
+        return pd.DataFrame(
+            {
+                "dose_level": list(range(1, k + 1)),
+                "true_p_dlt": list(self.truth),
+                "selection_pct": list(self.selection_pct),
+                "selection_se_pct": list(self.selection_se_pct) or [0.0] * k,
+                "mean_n": list(self.mean_n),
+                "mean_n_se": list(self.mean_n_se) or [0.0] * k,
+                "mean_dlt": list(self.mean_dlt),
+                "mean_dlt_se": list(self.mean_dlt_se) or [0.0] * k,
+            }
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything but the per-dose table: design options, method, seed and trial-level summaries."""
+        data = self.as_dict()
+        for key in ("selection_pct", "selection_se_pct", "mean_n", "mean_n_se", "mean_dlt", "mean_dlt_se"):
+            data.pop(key)
+        return {"derivation": "cartrial.escalation.simulate", **data}
+
+    def trials_table(self) -> Any:
+        """One row per simulated trial (`keep_trials=True`): trial, mtd (1-based, empty = none), stop_reason,
+        n_total, dlt_total, n_1..n_K, dlt_1..dlt_K."""
+        import pandas as pd
+
+        if self.per_trial is None:
+            raise ConfigurationError("per-trial results were not kept: simulate(..., keep_trials=True)")
+        mtd = self.per_trial["mtd"]
+        reason = self.per_trial["reason"]
+        n, y = self.per_trial["n"], self.per_trial["y"]
+        columns: dict[str, Any] = {
+            "trial": np.arange(1, mtd.size + 1),
+            "mtd": pd.Series(np.where(mtd >= 0, mtd + 1, 0), dtype="Int64").where(mtd >= 0),
+            "stop_reason": [StopReason(int(r)).name.lower() for r in reason],
+            "n_total": n.sum(axis=1).astype(np.int64),
+            "dlt_total": y.sum(axis=1).astype(np.int64),
+        }
+        for i in range(n.shape[1]):
+            columns[f"n_{i + 1}"] = n[:, i].astype(np.int64)
+        for i in range(y.shape[1]):
+            columns[f"dlt_{i + 1}"] = y[:, i].astype(np.int64)
+        return pd.DataFrame(columns)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,7 +133,119 @@ class OperatingCharacteristics:
             "mtd_target": self.mtd_target,
             "true_mtd": self.true_mtd,
             "seconds": self.seconds,
+            "mean_n_se": list(self.mean_n_se),
+            "mean_dlt_se": list(self.mean_dlt_se),
+            "no_mtd_se_pct": self.no_mtd_se_pct,
+            "early_stop_se_pct": self.early_stop_se_pct,
+            "pct_treated_above_mtd_se": self.pct_treated_above_mtd_se,
+            "total_n_se": self.total_n_se,
+            "total_dlt_se": self.total_dlt_se,
         }
+
+
+#: Largest number of simulated trials: the per-trial state is a few (trials x doses) arrays.
+MAX_TRIALS = 1_000_000
+#: Largest number of cohorts per simulated trial (far above any phase I trial; each cohort is one pass).
+MAX_COHORTS = 1_000
+#: Largest trials x cohorts x cohort size (Bernoulli draws): about a minute of work on one core.
+MAX_DRAWS = 200_000_000
+#: Largest number of dose levels for exact 3+3 enumeration (paths double with each level).
+MAX_EXACT_DOSES = 12
+#: Largest trials x dose levels (about 80 MB per per-dose array).
+MAX_TRIAL_CELLS = 20_000_000
+
+
+def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
+    """Refuse a simulation above the documented limits before anything is allocated (issue 19):
+    trials 1..`MAX_TRIALS`, cohorts 1..`MAX_COHORTS`, trials x cohorts x cohort size <= `MAX_DRAWS`,
+    trials x dose levels <= `MAX_TRIAL_CELLS`.
+
+    >>> check_simulation_size(10_000, 10, 3)
+    >>> check_simulation_size(2_000_000_000, 10, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: trials: the number of simulated trials must be 1..1000000 (the per-trial ...
+    """
+    problems: list[Problem] = []
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
+        problems.append(
+            Problem(
+                f"the number of simulated trials must be 1..{MAX_TRIALS} (the per-trial state is held "
+                "in memory)",
+                field="trials",
+                value=trials,
+                allowed=f"1..{MAX_TRIALS}",
+            )
+        )
+    if isinstance(cohorts, bool) or not isinstance(cohorts, int) or not 1 <= cohorts <= MAX_COHORTS:
+        problems.append(
+            Problem(
+                f"the number of cohorts must be 1..{MAX_COHORTS} (each cohort is one pass over every trial)",
+                field="cohorts",
+                value=cohorts,
+                allowed=f"1..{MAX_COHORTS}",
+            )
+        )
+    if not problems:
+        draws = trials * cohorts * max(int(cohort_size), 1)
+        if draws > MAX_DRAWS:
+            problems.append(
+                Problem(
+                    f"trials x cohorts x cohort size = {draws} simulated patients is above the limit "
+                    f"{MAX_DRAWS} (about a minute of work); use fewer trials or cohorts",
+                    field="trials",
+                    value=trials,
+                    allowed=f"trials x cohorts x cohort size <= {MAX_DRAWS}",
+                )
+            )
+        elif trials * n_doses > MAX_TRIAL_CELLS:
+            problems.append(
+                Problem(
+                    f"trials x dose levels is above the limit {MAX_TRIAL_CELLS} (memory)",
+                    field="trials",
+                    value=trials,
+                    allowed=f"trials x dose levels <= {MAX_TRIAL_CELLS}",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _mc_summaries(
+    trials: int,
+    mtd: np.ndarray,
+    safety: np.ndarray,
+    n_final: np.ndarray,
+    y_final: np.ndarray,
+    above: np.ndarray,
+) -> dict[str, Any]:
+    """Monte Carlo standard errors of every summary: sd / sqrt(trials) of per-trial quantities; for the %
+    treated above the MTD (a ratio of means A/N) the delta method, sqrt(var(A - R N) / trials) / mean(N)."""
+    k = n_final.shape[1]
+    root = np.sqrt(trials)
+
+    def se_of(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values.std(axis=0, ddof=1) / root if trials > 1 else np.zeros(values.shape[1:]))
+
+    selection = np.array([(mtd == i).mean() for i in range(k)])
+    total_n = n_final.sum(axis=1)
+    total_dlt = y_final.sum(axis=1)
+    above_n = n_final[:, above].sum(axis=1)
+    mean_total = float(total_n.mean())
+    ratio = float(above_n.mean() / mean_total) if mean_total else 0.0
+    ratio_se = float(se_of((above_n - ratio * total_n)[:, None])[0] / mean_total) if mean_total else 0.0
+    no_mtd = float((mtd < 0).mean())
+    stop = float(safety.mean())
+    return {
+        "selection_se_pct": tuple(float(np.sqrt(s * (1 - s) / trials)) * 100 for s in selection),
+        "no_mtd_se_pct": float(np.sqrt(no_mtd * (1 - no_mtd) / trials)) * 100,
+        "early_stop_se_pct": float(np.sqrt(stop * (1 - stop) / trials)) * 100,
+        "mean_n_se": tuple(float(v) for v in se_of(n_final)),
+        "mean_dlt_se": tuple(float(v) for v in se_of(y_final)),
+        "total_n_se": float(se_of(total_n[:, None])[0]),
+        "total_dlt_se": float(se_of(total_dlt[:, None])[0]),
+        "pct_treated_above_mtd_se": ratio_se * 100,
+    }
 
 
 def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
@@ -146,8 +317,17 @@ def simulate(
     mtd_target: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     accrual_days: float | None = None,
+    keep_trials: bool = False,
 ) -> OperatingCharacteristics:
     """Monte Carlo operating characteristics, vectorised across `trials` (section 11).
+
+    Every summary comes with its Monte Carlo standard error (`*_se`); `keep_trials=True` keeps the
+    per-trial results (`OperatingCharacteristics.trials_table()`). Limits: `check_simulation_size`.
+
+    >>> from cartrial.escalation import Boin
+    >>> oc = simulate(Boin(3, 0.3), [0.1, 0.3, 0.5], cohorts=5, trials=200, seed=1, keep_trials=True)
+    >>> len(oc.trials_table()), round(oc.total_n, 1), oc.total_n_se > 0
+    (200, 14.9, True)
 
     `cohorts` is the maximum number of cohorts (BOIN ``ncohort``); `cohort_size` defaults to the design's.
     `progress(done, total)` is called after each cohort (for progress bars). TITE-CRM: see `_simulate_tite`
@@ -156,25 +336,11 @@ def simulate(
     until its own rule stops it: at least 2K cohorts are allowed (a level never holds more than 6).
     """
     started = time.perf_counter()
-    if not isinstance(trials, int) or trials < 1:
-        raise InputError(
-            Problem(
-                "the number of simulated trials must be ≥ 1",
-                field="trials",
-                value=trials,
-                allowed="integer ≥ 1",
-            )
-        )
-    if not isinstance(cohorts, int) or cohorts < 1:
-        raise InputError(
-            Problem(
-                "the number of cohorts must be ≥ 1", field="cohorts", value=cohorts, allowed="integer ≥ 1"
-            )
-        )
     _check_seed_and_mtd_target(seed, mtd_target)
     size = design.cohort_size if cohort_size is None else cohort_size
     if size < 1:
         raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
+    check_simulation_size(trials, cohorts, size, design.n_doses)
     inner = design.inner if isinstance(design, BehavingDesign) else design
     if isinstance(inner, ThreePlusThree):
         cohorts = max(cohorts, 2 * inner.n_doses)
@@ -194,6 +360,7 @@ def simulate(
             accrual_days=accrual_days,
             mtd_target=mtd_target,
             started=started,
+            keep_trials=keep_trials,
         )
     convert = getattr(design, "for_simulation", None)
     sim_design: Design = convert() if convert is not None else design
@@ -270,7 +437,8 @@ def simulate(
         mtd_target=target,
         true_mtd=_true_mtd(p, target),
         seconds=time.perf_counter() - started,
-        selection_se_pct=tuple(float(np.sqrt(s * (1 - s) / trials)) * 100 for s in selection),
+        per_trial={"mtd": mtd, "reason": reason, "n": n_final, "y": y_final} if keep_trials else None,
+        **_mc_summaries(trials, mtd, safety, n_final, y_final, above),
     )
 
 
@@ -285,6 +453,7 @@ def _simulate_tite(
     accrual_days: float | None,
     mtd_target: float | None,
     started: float,
+    keep_trials: bool = False,
 ) -> OperatingCharacteristics:
     """TITE-CRM operating characteristics (``dose-escalation.md`` section 8), linear weights.
 
@@ -310,16 +479,16 @@ def _simulate_tite(
         )
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
-    if accrual_days is None or not accrual_days > 0:
+    if accrual_days is None or not (accrual_days > 0 and math.isfinite(accrual_days)):
         raise InputError(
             Problem(
                 "TITE-CRM simulation needs the time between cohorts",
                 field="accrual_days",
                 value=accrual_days,
-                allowed="days > 0",
+                allowed="finite days > 0",
             )
         )
-    no_skip = any(isinstance(b, DontSkipDoses) and b.when_escalating for b in behaviours)
+    no_skip = next((b for b in behaviours if isinstance(b, DontSkipDoses) and b.when_escalating), None)
     caps = [b.n for b in behaviours if isinstance(b, StopAtN)]
     n_patients = min([cohorts * cohort_size, *caps])
     sim = inner.for_simulation()
@@ -355,8 +524,9 @@ def _simulate_tite(
             loglik = unique[:, :k] @ log_p + unique[:, k:] @ log_q
             ptox = sim._grid_summary(grid, loglik)[2][inverse]
             distance = np.abs(ptox - inner.target_value)
-            if no_skip:
-                distance = np.where(np.arange(k)[None, :] <= (highest + 1)[:, None], distance, np.inf)
+            if no_skip is not None:
+                reference = current if no_skip.relative_to == "current" else highest
+                distance = np.where(np.arange(k)[None, :] <= (reference + 1)[:, None], distance, np.inf)
             current = np.argmin(distance, axis=1)
             highest = np.maximum(highest, current)
         size = min(cohort_size, n_patients - j)
@@ -394,7 +564,14 @@ def _simulate_tite(
         mtd_target=target,
         true_mtd=_true_mtd(p, target),
         seconds=time.perf_counter() - started,
-        selection_se_pct=tuple(float(np.sqrt(s * (1 - s) / trials)) * 100 for s in selection),
+        per_trial=(
+            {"mtd": mtd, "reason": np.full(trials, int(StopReason.MAX_N_REACHED)), "n": n, "y": y}
+            if keep_trials
+            else None
+        ),
+        **_mc_summaries(
+            trials, mtd, np.zeros(trials, dtype=bool), n.astype(float), y.astype(float), p > target
+        ),
     )
 
 
@@ -407,7 +584,13 @@ def exact_three_plus_three(
 ) -> OperatingCharacteristics:
     """Exact operating characteristics of a 3+3 design by enumerating all cohort outcomes (no Monte Carlo
     error; ``dose-escalation.md`` section 3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
-    other behaviours are not supported here (use `simulate`)."""
+    other behaviours are not supported here (use `simulate`).
+
+    >>> from cartrial.escalation import ThreePlusThree
+    >>> oc = exact_three_plus_three(ThreePlusThree(3), [0.05, 0.15, 0.5])
+    >>> [round(v, 2) for v in oc.selection_pct], round(oc.no_mtd_pct, 2)
+    ([21.0, 62.59, 13.62], 2.79)
+    """
     started = time.perf_counter()
     _check_seed_and_mtd_target(None, mtd_target)
     inner = design.inner if isinstance(design, BehavingDesign) else design
@@ -416,6 +599,17 @@ def exact_three_plus_three(
     expansion = design.expansion if isinstance(design, BehavingDesign) else None
     if isinstance(design, BehavingDesign) and design.behaviours:
         raise ConfigurationError("exact 3+3 supports only an expansion cohort as behaviour; use Monte Carlo")
+    if inner.n_doses > MAX_EXACT_DOSES:
+        raise InputError(
+            Problem(
+                f"exact 3+3 enumeration is limited to {MAX_EXACT_DOSES} dose levels (the number of trial "
+                "paths doubles with every level: 12 levels give ~29,000 paths, 40 would need terabytes); "
+                "use Monte Carlo simulation",
+                field="doses",
+                value=inner.n_doses,
+                allowed=f"1..{MAX_EXACT_DOSES} (exact), any for Monte Carlo",
+            )
+        )
     p = check_truth(truth, inner.n_doses)
     k = inner.n_doses
     terminals = enumerate_three_plus_three(inner, p, max_cohorts)
@@ -459,7 +653,20 @@ def exact_three_plus_three(
         true_mtd=_true_mtd(p, target),
         seconds=time.perf_counter() - started,
         selection_se_pct=tuple(0.0 for _ in range(k)),
+        mean_n_se=tuple(0.0 for _ in range(k)),
+        mean_dlt_se=tuple(0.0 for _ in range(k)),
     )
 
 
-__all__ = ["OperatingCharacteristics", "check_truth", "exact_three_plus_three", "simulate"]
+__all__ = [
+    "MAX_COHORTS",
+    "MAX_DRAWS",
+    "MAX_EXACT_DOSES",
+    "MAX_TRIALS",
+    "MAX_TRIAL_CELLS",
+    "OperatingCharacteristics",
+    "check_simulation_size",
+    "check_truth",
+    "exact_three_plus_three",
+    "simulate",
+]

@@ -1,19 +1,22 @@
-"""Configure a design from the protocol's escalation section (`cartrial.protocol.EscalationSpec`).
+"""The one place a design is assembled: from option values (`assemble_design`) or from the protocol's
+escalation section (`design_from_spec`, which reads the same options from the spec's fields).
 
-Field names are the interface contract with the protocol area: design, variant, target, skeleton,
-prior_var, model, method, cutoff_eliminate, cohort_size, max_n, stop_n_at_dose, no_skip, dlt_window_days,
-stagger_days, dlt_rules (and, when present, tite_scheme, phi1, phi2, eps1, eps2, start_level). Any object
-with these attributes works (duck typing).
+Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, range, designs);
+here they are checked (range, design they apply to) before anything is allocated and turned into the bare
+design plus its behaviours. BOIN's ``n.earlystop`` stopping policy (`StopWhenNAtDose(requires_stay=True)`,
+BOIN 2.7.2 `get.oc`) is written here only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.behaviours import (
     BehavingDesign,
     Behaviour,
+    CoherentEscalation,
     DontSkipDoses,
     ExpansionCohort,
     StopAtN,
@@ -22,9 +25,8 @@ from cartrial.escalation.behaviours import (
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2
+from cartrial.escalation.options import DESIGNS, MAX_DOSE_LEVELS, OPTIONS
 from cartrial.escalation.three_plus_three import ThreePlusThree
-
-DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
 
 
 def _value(spec: Any, name: str, default: Any = None) -> Any:
@@ -32,82 +34,139 @@ def _value(spec: Any, name: str, default: Any = None) -> Any:
     return getattr(value, "value", value)
 
 
-def build_design(
-    design: str,
-    n_doses: int,
-    *,
-    variant: str | None = None,
-    target: float | None = None,
-    skeleton: list[float] | None = None,
-    prior_var: float | None = None,
-    model: str | None = None,
-    method: str | None = None,
-    cutoff_eliminate: float | None = None,
-    cohort_size: int | None = None,
-    start_dose: int = 1,
-    phi1: float | None = None,
-    phi2: float | None = None,
-    eps1: float | None = None,
-    eps2: float | None = None,
-    tite_scheme: str | None = None,
-    window_days: float | None = None,
-) -> Design:
-    """The bare design named `design` with the given options (None = the design's documented default)."""
+def _given(value: Any) -> bool:
+    """An option counts as given when it is not None and not a False flag."""
+    return value is not None and value is not False
+
+
+def check_design_options(
+    design: str, n_doses: int, options: Mapping[str, Any], *, strict: bool = True
+) -> dict[str, Any]:
+    """Validated option values for `design` (None / False flags dropped).
+
+    Refuses unknown option names, values outside the declared range, and (with `strict`) options that do not
+    apply to `design`, naming the option; with ``strict=False`` such options are dropped (a protocol spec
+    carries every field with its default).
+
+    >>> check_design_options("boin", 5, {"target": 0.3, "phi1": 0.2, "skeleton": None})
+    {'target': 0.3, 'phi1': 0.2}
+    >>> check_design_options("crm", 5, {"exclusion_min_n": 0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
+    """
     name = str(design).lower()
+    problems: list[Problem] = []
     if name not in DESIGNS:
         raise InputError(Problem("unknown design", field="design", value=design, allowed=", ".join(DESIGNS)))
-
-    def need_target() -> float:
-        if target is None:
-            raise InputError(
-                Problem(
-                    f"design {name!r} needs a target DLT probability",
-                    field="target",
-                    allowed="0 < target < 1",
-                )
+    if isinstance(n_doses, bool) or not isinstance(n_doses, int) or not 1 <= n_doses <= MAX_DOSE_LEVELS:
+        problems.append(
+            Problem(
+                f"the number of dose levels must be 1..{MAX_DOSE_LEVELS} (a design over more levels has "
+                "tables and enumerations that grow without bound)",
+                field="doses",
+                value=n_doses,
+                allowed=f"1..{MAX_DOSE_LEVELS}",
             )
-        return target
-
-    size = 3 if cohort_size is None else cohort_size
-    cut = 0.95 if cutoff_eliminate is None else cutoff_eliminate
-    if name == "3+3":
-        if cohort_size not in (None, 3):
-            raise InputError(
-                Problem(
-                    "a 3+3 design treats cohorts of 3", field="cohort_size", value=cohort_size, allowed="3"
-                )
-            )
-        chosen: Any = variant or "deescalation"
-        return ThreePlusThree(n_doses, variant=chosen, start_dose=start_dose)
-    if name == "boin":
-        return Boin(
-            n_doses,
-            need_target(),
-            phi1=phi1,
-            phi2=phi2,
-            start_dose=start_dose,
-            cohort_size=size,
-            cutoff_eliminate=cut,
         )
-    if name in ("mtpi2", "i3+3"):
+    chosen: dict[str, Any] = {}
+    for key, value in options.items():
+        option = OPTIONS.get(key)
+        if option is None:
+            problems.append(
+                Problem("unknown design option", field=key, value=value, allowed=", ".join(sorted(OPTIONS)))
+            )
+            continue
+        if not _given(value):
+            continue
+        if name not in option.designs:
+            if strict:
+                problems.append(
+                    Problem(
+                        f"{key} does not apply to the {name} design (it would be ignored)",
+                        field=key,
+                        value=value,
+                        allowed=", ".join(sorted(option.designs)),
+                    )
+                )
+            continue
+        wrong = option.check(value)
+        if wrong is not None:
+            problems.append(Problem(wrong, field=key, value=value, allowed=option.allowed()))
+            continue
+        chosen[key] = value
+    if _given(chosen.get("skip_rule")) and not chosen.get("no_skip"):
+        problems.append(
+            Problem(
+                "skip_rule applies only with no_skip",
+                field="skip_rule",
+                value=chosen["skip_rule"],
+                allowed="with no_skip",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return chosen
+
+
+def _need(name: str, design: str, values: Mapping[str, Any], allowed: str) -> Any:
+    if values.get(name) is None:
+        raise InputError(Problem(f"design {design!r} needs {name}", field=name, allowed=allowed))
+    return values[name]
+
+
+def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
+    start = int(v.get("start_dose", 1))
+    if name == "3+3":
+        if v.get("cohort_size") not in (None, 3):
+            raise InputError(
+                Problem(
+                    "a 3+3 design treats cohorts of 3",
+                    field="cohort_size",
+                    value=v["cohort_size"],
+                    allowed="3",
+                )
+            )
+        return ThreePlusThree(
+            n_doses,
+            variant=v.get("variant", "deescalation"),
+            require_six_at_top=bool(v.get("require_six_at_top", False)),
+            start_dose=start,
+            incomplete_cohort=v.get("incomplete_cohort", "decide"),
+        )
+    size = int(v.get("cohort_size", 3))
+    if name in ("boin", "mtpi2", "i3+3"):
+        target = _need("target", name, v, "0 < target < 1")
+        cutoff = float(v.get("cutoff_eliminate", 0.95))
+        if name == "boin":
+            return Boin(
+                n_doses,
+                target,
+                phi1=v.get("phi1"),
+                phi2=v.get("phi2"),
+                start_dose=start,
+                cohort_size=size,
+                cutoff_eliminate=cutoff,
+                extrasafe=bool(v.get("extrasafe", False)),
+                offset=float(v.get("offset", 0.05)),
+                deescalate_inequality=v.get("deescalate_inequality", "strict"),
+                bound_mtd=bool(v.get("bound_mtd", False)),
+            )
         cls = Mtpi2 if name == "mtpi2" else I3plus3
         return cls(
             n_doses,
-            need_target(),
-            eps1=0.05 if eps1 is None else eps1,
-            eps2=0.05 if eps2 is None else eps2,
-            start_dose=start_dose,
+            target,
+            eps1=float(v.get("eps1", 0.05)),
+            eps2=float(v.get("eps2", 0.05)),
+            start_dose=start,
             cohort_size=size,
-            cutoff_eliminate=cut,
+            cutoff_eliminate=cutoff,
+            exclusion_min_n=int(v.get("exclusion_min_n", 3)),
         )
-    if skeleton is None:
-        raise InputError(
-            Problem(
-                f"design {name!r} needs a skeleton",
-                field="skeleton",
-                allowed="strictly increasing probabilities in (0, 1), one per dose",
-            )
-        )
+    skeleton = [
+        float(s)
+        for s in _need("skeleton", name, v, "strictly increasing probabilities in (0, 1), one per dose")
+    ]
     if len(skeleton) != n_doses:
         raise InputError(
             Problem(
@@ -117,66 +176,107 @@ def build_design(
                 allowed=f"{n_doses} values",
             )
         )
+    target = _need("target", name, v, "0 < target < 1")
     crm_options: dict[str, Any] = {
-        "start_dose": start_dose,
-        "cohort_size": 1 if cohort_size is None else size,
+        "start_dose": start,
+        "cohort_size": int(v.get("cohort_size", 1)),
     }
-    if prior_var is not None:
-        crm_options["prior_var"] = prior_var
-    if model is not None:
-        crm_options["model"] = model
-    if method is not None:
-        crm_options["method"] = method
+    for key in ("prior_var", "model", "method", "ptox", "integration", "conf_level", "intercept"):
+        if v.get(key) is not None:
+            crm_options[key] = v[key]
     if name == "crm":
-        return Crm(skeleton, need_target(), **crm_options)
-    if window_days is None:
-        raise InputError(
-            Problem("TITE-CRM needs the DLT observation window", field="window", allowed="days > 0")
-        )
-    scheme: Any = tite_scheme or "linear"
-    return TiteCrm(skeleton, need_target(), window_days=window_days, scheme=scheme, **crm_options)
-
-
-def design_from_spec(spec: Any, n_doses: int, *, expansion: Any = None) -> Design:
-    """The design the protocol's escalation section describes, with its behaviours.
-
-    `max_n` -> `StopAtN`; `stop_n_at_dose` -> `StopWhenNAtDose(dose="recommended")`, with `requires_stay=True`
-    for BOIN (BOIN 2.7.2 ``n.earlystop``, ``dose-escalation.md`` 4.3); `no_skip` -> `DontSkipDoses()`;
-    `expansion` (an object with `dose_level` and `n_patients`, e.g. `cartrial.protocol.ExpansionSpec`) ->
-    `ExpansionCohort`. 3+3 with the protocol's `variant`; TITE-CRM window = `dlt_window_days`.
-    """
-    design_name = str(_value(spec, "design"))
-    bare = build_design(
-        design_name,
-        n_doses,
-        variant=_value(spec, "variant"),
-        target=_value(spec, "target"),
-        skeleton=_value(spec, "skeleton"),
-        prior_var=_value(spec, "prior_var"),
-        model=_value(spec, "model"),
-        method=_value(spec, "method"),
-        cutoff_eliminate=_value(spec, "cutoff_eliminate"),
-        cohort_size=_value(spec, "cohort_size"),
-        start_dose=int(_value(spec, "start_level", 1) or 1),
-        phi1=_value(spec, "phi1"),
-        phi2=_value(spec, "phi2"),
-        eps1=_value(spec, "eps1"),
-        eps2=_value(spec, "eps2"),
-        tite_scheme=_value(spec, "tite_scheme"),
-        window_days=_value(spec, "dlt_window_days"),
+        return Crm(skeleton, target, **crm_options)
+    window = _need("window", name, v, "days > 0")
+    return TiteCrm(
+        skeleton, target, window_days=float(window), scheme=v.get("tite_scheme", "linear"), **crm_options
     )
+
+
+def assemble_design(
+    design: str,
+    n_doses: int,
+    options: Mapping[str, Any] | None = None,
+    *,
+    expansion: Any = None,
+    strict: bool = True,
+) -> Design:
+    """The design named `design` over `n_doses` levels with its behaviours — the one assembly point.
+
+    `options` maps option names of `DESIGN_OPTIONS` to values (None = the documented default). Behaviours:
+    `max_n` -> `StopAtN`; `stop_n_at_dose` -> `StopWhenNAtDose(dose="recommended")` with
+    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` ->
+    `DontSkipDoses(relative_to=skip_rule)` (default ``"current"``, R escalation 0.2.3 `dont_skip_doses`);
+    `coherent` -> `CoherentEscalation`; `expansion` (an object with `dose_level` and `n_patients`) ->
+    `ExpansionCohort`.
+
+    >>> d = assemble_design("boin", 5, {"target": 0.3, "max_n": 30, "no_skip": True})
+    >>> d.name, [b["behaviour"] for b in d.options()["behaviours"]]
+    ('boin', ['stop_at_n', 'dont_skip_doses'])
+    >>> assemble_design("mtpi2", 5, {"target": 0.3, "exclusion_min_n": 0}).options()["exclusion_min_n"]
+    0
+    """
+    name = str(design).lower()
+    values = check_design_options(name, n_doses, options or {}, strict=strict)
+    bare = _bare(name, n_doses, values)
     behaviours: list[Behaviour] = []
-    max_n = _value(spec, "max_n")
-    if max_n is not None:
-        behaviours.append(StopAtN(int(max_n)))
-    stop_n = _value(spec, "stop_n_at_dose")
-    if stop_n is not None:
-        behaviours.append(StopWhenNAtDose(int(stop_n), "recommended", requires_stay=bare.name == "boin"))
-    if _value(spec, "no_skip", False):
-        behaviours.append(DontSkipDoses())
+    if values.get("max_n") is not None:
+        behaviours.append(StopAtN(int(values["max_n"])))
+    if values.get("stop_n_at_dose") is not None:
+        behaviours.append(
+            StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")
+        )
+    if values.get("no_skip"):
+        behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current")))
+    if values.get("coherent"):
+        behaviours.append(CoherentEscalation())
     if expansion is not None:
         behaviours.append(ExpansionCohort(int(expansion.n_patients), int(expansion.dose_level)))
     return BehavingDesign(bare, tuple(behaviours)) if behaviours else bare
 
 
-__all__ = ["DESIGNS", "build_design", "design_from_spec"]
+def build_design(design: str, n_doses: int, **options: Any) -> Design:
+    """The bare design (no behaviours) named `design` with the given options; None = documented default.
+    Kept for callers of earlier versions; `window_days` is accepted for `window`.
+
+    >>> build_design("3+3", 3).options()["variant"]
+    'deescalation'
+    """
+    if "window_days" in options:
+        options["window"] = options.pop("window_days")
+    bare_options = {k: v for k, v in options.items() if not (k in OPTIONS and OPTIONS[k].behaviour)}
+    built = assemble_design(design, n_doses, bare_options, strict=False)
+    return built
+
+
+def spec_options(spec: Any) -> dict[str, Any]:
+    """The design options a protocol escalation section (or any object with its field names) carries.
+
+    >>> from types import SimpleNamespace
+    >>> spec_options(SimpleNamespace(design="boin", target=0.3, start_level=2))["start_dose"]
+    2
+    """
+    return {option.name: _value(spec, option.field) for option in OPTIONS.values()}
+
+
+def design_from_spec(spec: Any, n_doses: int, *, expansion: Any = None) -> Design:
+    """The design the protocol's escalation section describes, with its behaviours (`assemble_design` on the
+    spec's fields; options that do not apply to the design are ignored — the protocol has refused them).
+
+    >>> from types import SimpleNamespace
+    >>> spec = SimpleNamespace(design="3+3", variant="escalation_only", no_skip=False, dlt_window_days=28)
+    >>> design_from_spec(spec, 2).options()["variant"]
+    'escalation_only'
+    """
+    return assemble_design(
+        str(_value(spec, "design")), n_doses, spec_options(spec), expansion=expansion, strict=False
+    )
+
+
+__all__ = [
+    "DESIGNS",
+    "assemble_design",
+    "build_design",
+    "check_design_options",
+    "design_from_spec",
+    "spec_options",
+]

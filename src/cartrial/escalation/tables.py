@@ -78,6 +78,33 @@ class DecisionTable:
             "rows": [r.as_dict() for r in self.rows],
         }
 
+    @property
+    def table(self) -> Any:
+        """One row per n: escalate_max, deescalate_min, eliminate_min (NA = never) and the decision codes
+        by DLT count (``"E S D DU"``), as a `pandas.DataFrame`."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {
+                "n": [r.n for r in self.rows],
+                "escalate_max": [r.escalate_max for r in self.rows],
+                "deescalate_min": [r.deescalate_min for r in self.rows],
+                "eliminate_min": [r.eliminate_min for r in self.rows],
+                "decisions": [" ".join(r.decisions) for r in self.rows],
+            }
+        )
+        for column in ("escalate_max", "deescalate_min", "eliminate_min"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "derivation": "cartrial.escalation.decision_table",
+            "design": self.design,
+            "options": self.options,
+            "legend": self.legend,
+        }
+
 
 _LEGEND = {
     "E": "escalate",
@@ -92,10 +119,39 @@ _LEGEND_3PLUS3 = {
 }
 
 
+#: Largest n of a decision table: the table has (n + 1)(n + 2)/2 cells, each a posterior computation
+#: (mTPI-2: a Beta distribution function per interval); 200 is far above any phase I cohort at one dose.
+MAX_TABLE_N = 200
+
+
+def check_table_size(max_n: int) -> int:
+    """Refuse a decision table outside 1..`MAX_TABLE_N` patients before anything is computed.
+
+    >>> check_table_size(30)
+    30
+    """
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or not 1 <= max_n <= MAX_TABLE_N:
+        raise InputError(
+            Problem(
+                f"the decision table covers 1..{MAX_TABLE_N} patients at a dose (its size grows with the "
+                "square of n)",
+                field="max_n",
+                value=max_n,
+                allowed=f"1..{MAX_TABLE_N}",
+            )
+        )
+    return max_n
+
+
 def decision_table(design: Design, max_n: int, cohort_size: int | None = None) -> DecisionTable:
-    """Decision table for n = cohort_size, 2 cohort_size, ... <= max_n (every n when cohort_size is 1)."""
-    if max_n < 1:
-        raise InputError(Problem("max_n must be ≥ 1", field="max_n", value=max_n, allowed="≥ 1"))
+    """Decision table for n = cohort_size, 2 cohort_size, ... <= max_n (every n when cohort_size is 1).
+
+    >>> from cartrial.escalation import Boin
+    >>> t = decision_table(Boin(5, 0.3), 9)
+    >>> t.table[["n", "escalate_max", "deescalate_min", "eliminate_min"]].values.tolist()
+    [[3, 0, 2, 3], [6, 1, 3, 4], [9, 2, 4, 5]]
+    """
+    check_table_size(max_n)
     inner = design.inner if isinstance(design, BehavingDesign) else design
     size = cohort_size if cohort_size is not None else inner.cohort_size
     if size < 1:
@@ -155,6 +211,30 @@ class DosePathways:
     cohort_size: int
     paths: tuple[tuple[PathStep, ...], ...]
 
+    @property
+    def table(self) -> Any:
+        """One row per pathway step: path (1-based), cohort, dose_level, outcome, next_dose, continue."""
+        import pandas as pd
+
+        rows = [
+            {
+                "path": i + 1,
+                "outcomes": " ".join(f"{s.dose_level}{s.outcome}" for s in path),
+                **step.as_dict(),
+            }
+            for i, path in enumerate(self.paths)
+            for step in path
+        ]
+        columns = ["path", "outcomes", "cohort", "dose_level", "outcome", "next_dose", "continue"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["next_dose"] = frame["next_dose"].astype("Int64")
+        return frame
+
+    def metadata(self) -> dict[str, Any]:
+        data = self.as_dict()
+        data.pop("paths")
+        return {"derivation": "cartrial.escalation.dose_pathways", **data}
+
     def as_dict(self) -> dict[str, Any]:
         fit = self.current.as_dict()
         return {
@@ -178,10 +258,17 @@ class DosePathways:
 
 
 def dose_pathways(
-    design: Design, outcomes: Outcomes, cohorts: int, cohort_size: int | None = None
+    design: Design, outcomes: Outcomes | str, cohorts: int, cohort_size: int | None = None
 ) -> DosePathways:
     """All dose-transition pathways for the next `cohorts` cohorts from `outcomes` (DLT order within a
-    cohort does not change any implemented design's decision, so each cohort has size + 1 outcomes)."""
+    cohort does not change any implemented design's decision, so each cohort has size + 1 outcomes).
+
+    >>> from cartrial.escalation import Boin
+    >>> paths = dose_pathways(Boin(5, 0.3), "1NNN 2NTN", 1)
+    >>> paths.table[["outcomes", "next_dose"]].values.tolist()
+    [['2NNN', 3], ['2NNT', 2], ['2NTT', 1], ['2TTT', 1]]
+    """
+    outcomes = design.as_outcomes(outcomes)
     if cohorts < 1:
         raise InputError(
             Problem("the number of cohorts must be ≥ 1", field="cohorts", value=cohorts, allowed="≥ 1")
@@ -210,4 +297,13 @@ def dose_pathways(
     return DosePathways(root, cohorts, size, tuple(paths))
 
 
-__all__ = ["DecisionRow", "DecisionTable", "DosePathways", "PathStep", "decision_table", "dose_pathways"]
+__all__ = [
+    "MAX_TABLE_N",
+    "DecisionRow",
+    "DecisionTable",
+    "DosePathways",
+    "PathStep",
+    "check_table_size",
+    "decision_table",
+    "dose_pathways",
+]

@@ -28,8 +28,10 @@ from cartrial.escalation.design import (
     TrialState,
     check_n_doses,
 )
+from cartrial.escalation.outcomes import Outcomes, format_outcomes
 
 Variant = Literal["escalation_only", "deescalation"]
+IncompleteCohort = Literal["decide", "complete"]
 VARIANTS: tuple[str, ...] = ("escalation_only", "deescalation")
 
 
@@ -42,6 +44,9 @@ class ThreePlusThree(Design):
     `start_dose` > 1 is outside section 3 (every reference starts at level 1) [P]: in variant B a level
     reached by de-escalation that shows 0/3 below an exceeded level gets 3 more (Korn's 6 at the MTD) instead
     of stopping without an MTD; in variant A an exceeded start level gives no MTD (level d-1 is untested).
+
+    >>> ThreePlusThree(3).fit("1NNN 2NTN").next_dose  # 1/3: treat 3 more at level 2
+    2
     """
 
     name = "3+3"
@@ -53,6 +58,7 @@ class ThreePlusThree(Design):
         variant: Variant = "deescalation",
         require_six_at_top: bool = False,
         start_dose: int = 1,
+        incomplete_cohort: IncompleteCohort = "decide",
     ) -> None:
         self.n_doses = check_n_doses(n_doses)
         if variant not in VARIANTS:
@@ -68,6 +74,16 @@ class ThreePlusThree(Design):
                     allowed=f"1..{self.n_doses}",
                 )
             )
+        if incomplete_cohort not in ("decide", "complete"):
+            raise InputError(
+                Problem(
+                    "unknown rule for an incomplete cohort",
+                    field="incomplete_cohort",
+                    value=incomplete_cohort,
+                    allowed="decide, complete",
+                )
+            )
+        self.incomplete_cohort: IncompleteCohort = incomplete_cohort
         self.variant: Variant = variant
         self.require_six_at_top = require_six_at_top
         self.cohort_size = 3
@@ -80,12 +96,15 @@ class ThreePlusThree(Design):
             "require_six_at_top": self.require_six_at_top,
             "cohort_size": 3,
             "start_dose": self.start_dose,
+            "incomplete_cohort": self.incomplete_cohort,
         }
 
     def update_eliminated(self, state: TrialState, active: np.ndarray) -> None:
         rows = np.arange(state.trials)
         d = np.maximum(state.dose, 0)
         hit = active & (state.dose >= 0) & (state.y[rows, d] >= 2)
+        if self.incomplete_cohort == "complete":
+            hit &= state.n[rows, d] % 3 == 0
         if hit.any():
             levels = np.arange(state.n_doses)
             state.eliminated |= hit[:, None] & (levels[None, :] >= d[:, None])
@@ -98,6 +117,8 @@ class ThreePlusThree(Design):
         up = np.minimum(d + 1, k - 1)
         down = np.maximum(d - 1, 0)
         exceeded = y_d >= 2
+        if self.incomplete_cohort == "complete":
+            exceeded &= n_d % 3 == 0  # R escalation 0.2.3: the cohort of 3 is completed before deciding
         cleared = ~exceeded & (((y_d == 0) & (n_d >= 3)) | ((y_d <= 1) & (n_d >= 6)))
         top = d == k - 1
         blocked_above = top | state.eliminated[rows, up] | (state.n[rows, up] >= 6)
@@ -124,6 +145,49 @@ class ThreePlusThree(Design):
             proposal.next_dose = np.where(go_down & ~proposal.stop, down, proposal.next_dose)
             proposal.stop_where(exceeded & ~go_down, StopReason.RULE_COMPLETE)
         return proposal
+
+    def check_history(self, outcomes: Outcomes) -> None:
+        """Refuse a history the 3+3 rule cannot produce: a cohort at another level than the rule gave after
+        the previous cohorts (escalation after 1/3, skipping, more than 6 at a level, a first cohort away
+        from the start dose) or treated after the rule stopped. R `escalation` refuses such histories too
+        (`enforce_three_plus_three`, called by `three_plus_three(strict_mode = TRUE)`: more than 6 at a
+        dose, skipped doses, incomplete intermediate cohorts stop with an error)."""
+        state = TrialState.empty(1, self.n_doses)
+        outcomes.counts(self.n_doses)  # validates the levels
+        active = np.ones(1, dtype=bool)
+        for number, (level, patients) in enumerate(outcomes.cohorts(), start=1):
+            proposal = self.decide(state)
+            expected = int(proposal.next_dose[0]) + 1
+            if bool(proposal.stop[0]) or expected != level:
+                done = format_outcomes(
+                    Outcomes(tuple(p for p in outcomes.patients if p.cohort < patients[0].cohort))
+                )
+                why = (
+                    f"the 3+3 rule stopped after {done!r}"
+                    if bool(proposal.stop[0])
+                    else f"the 3+3 rule gives level {expected} after {done or 'no patients'!r}"
+                )
+                raise InputError(
+                    Problem(
+                        f"cohort {number} at level {level} is not a 3+3 history: {why}",
+                        field="outcomes",
+                        value=format_outcomes(outcomes),
+                        allowed="a history the 3+3 rule produces",
+                    )
+                )
+            state.n[0, level - 1] += len(patients)
+            state.y[0, level - 1] += sum(p.dlt for p in patients)
+            state.dose[0] = level - 1
+            if state.n[0, level - 1] > 6:
+                raise InputError(
+                    Problem(
+                        f"cohort {number}: more than 6 patients at level {level} is not a 3+3 history",
+                        field="outcomes",
+                        value=format_outcomes(outcomes),
+                        allowed="at most 6 patients per level",
+                    )
+                )
+            self.update_eliminated(state, active)
 
     def select_mtd_batch(self, state: TrialState) -> np.ndarray:
         return three_plus_three_mtd(state.n, state.y, state.eliminated, self.variant)

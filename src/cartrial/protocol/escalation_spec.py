@@ -9,9 +9,11 @@ Dose levels are 1-based everywhere.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, MAX_DOSE_LEVELS, MAX_PATIENTS
 from cartrial.protocol.dlt import DltRule
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
@@ -61,21 +63,31 @@ _CRM_DESIGNS = {DesignName.CRM, DesignName.TITE_CRM}
 _INTERVAL_DESIGNS = {DesignName.MTPI2, DesignName.I3PLUS3}
 _ELIMINATING_DESIGNS = {DesignName.BOIN, DesignName.MTPI2, DesignName.I3PLUS3}
 
-#: Which explicitly given fields each design accepts (beyond the common ones).
+#: Which explicitly given fields each design accepts: read from the one declaration of the design options
+#: (`cartrial.escalation.options.DESIGN_OPTIONS`), for every option that does not apply to all designs.
 _DESIGN_FIELDS: dict[str, set[DesignName]] = {
-    "variant": {DesignName.THREE_PLUS_THREE},
-    "target": _TARGET_DESIGNS,
-    "skeleton": _CRM_DESIGNS,
-    "prior_var": _CRM_DESIGNS,
-    "model": _CRM_DESIGNS,
-    "method": _CRM_DESIGNS,
-    "tite_scheme": {DesignName.TITE_CRM},
-    "cutoff_eliminate": _ELIMINATING_DESIGNS,
-    "phi1": {DesignName.BOIN},
-    "phi2": {DesignName.BOIN},
-    "eps1": _INTERVAL_DESIGNS,
-    "eps2": _INTERVAL_DESIGNS,
+    option.field: {DesignName(d) for d in option.designs}
+    for option in DESIGN_OPTIONS
+    if option.designs != frozenset(DESIGNS) and option.field != "dlt_window_days"
 }
+
+#: Options added after cartrial 0.1.0: shown by `parameters()` only when set (None = engine default), so the
+#: summary of an existing protocol is unchanged.
+_OPTIONAL_FIELDS = (
+    "incomplete_cohort",
+    "require_six_at_top",
+    "ptox",
+    "integration",
+    "conf_level",
+    "intercept",
+    "exclusion_min_n",
+    "extrasafe",
+    "offset",
+    "deescalate_inequality",
+    "bound_mtd",
+    "skip_rule",
+    "coherent",
+)
 
 
 class EscalationSpec(BaseModel):
@@ -101,8 +113,15 @@ class EscalationSpec(BaseModel):
       interval half-widths below/above the target; None means the engine's default (0.05).
     - `cohort_size` (default 3), `max_n` (maximum total patients; None for 3+3 means "by the rule"),
       `stop_n_at_dose` (stop when this many are at the recommended dose; None = off), `no_skip`
-      (default True: never escalate more than one level above the highest level tried), `start_level`
-      (1-based, default 1).
+      (default True: never escalate more than one level above the current dose, R `escalation` 0.2.3
+      `dont_skip_doses`; `skip_rule: highest_tried` caps at the highest level tried + 1 instead),
+      `start_level` (1-based, default 1).
+    - Every other design option of `cartrial.escalation.options.DESIGN_OPTIONS` under its own name
+      (None = the engine's documented default): `incomplete_cohort`, `require_six_at_top` (3+3); `ptox`,
+      `integration`, `conf_level`, `intercept` (crm/tite-crm); `exclusion_min_n` (mtpi2/i3+3, default 3;
+      0 = R `escalation` 0.2.3); `extrasafe`, `offset`, `deescalate_inequality`, `bound_mtd` (boin);
+      `skip_rule` (with `no_skip`: ``current`` = R `dont_skip_doses`, default; ``highest_tried``) and
+      `coherent` (all designs).
     - `dlt_window_days`: DLT observation window after infusion (day 0), days (> 0).
     - `stagger_days`: minimum days between the first and the next patient of a cohort (sentinel dosing;
       default 0; NCT07488546 used 14 [V for that trial]).
@@ -124,11 +143,24 @@ class EscalationSpec(BaseModel):
     phi2: float | None = Field(default=None, gt=0, lt=1)
     eps1: float | None = Field(default=None, gt=0, lt=1)
     eps2: float | None = Field(default=None, gt=0, lt=1)
-    cohort_size: int = Field(default=3, ge=1)
-    max_n: int | None = Field(default=None, ge=1)
-    stop_n_at_dose: int | None = Field(default=None, ge=1)
+    cohort_size: int = Field(default=3, ge=1, le=100)
+    max_n: int | None = Field(default=None, ge=1, le=MAX_PATIENTS)
+    stop_n_at_dose: int | None = Field(default=None, ge=1, le=MAX_PATIENTS)
     no_skip: bool = True
-    start_level: int = Field(default=1, ge=1)
+    start_level: int = Field(default=1, ge=1, le=MAX_DOSE_LEVELS)
+    incomplete_cohort: Literal["decide", "complete"] | None = None
+    require_six_at_top: bool | None = None
+    ptox: Literal["plugin", "posterior_mean"] | None = None
+    integration: Literal["grid", "quad"] | None = None
+    conf_level: float | None = Field(default=None, gt=0, lt=1)
+    intercept: float | None = Field(default=None, ge=-20, le=20)
+    exclusion_min_n: int | None = Field(default=None, ge=0, le=MAX_PATIENTS)
+    extrasafe: bool | None = None
+    offset: float | None = Field(default=None, gt=0, lt=1)
+    deescalate_inequality: Literal["strict", "non_strict"] | None = None
+    bound_mtd: bool | None = None
+    skip_rule: Literal["current", "highest_tried"] | None = None
+    coherent: bool | None = None
     dlt_window_days: int = Field(gt=0)
     stagger_days: int = Field(default=0, ge=0)
     dlt_rules: list[DltRule] = Field(default_factory=list)
@@ -220,7 +252,8 @@ class EscalationSpec(BaseModel):
         return {
             key: value
             for key, value in data.items()
-            if key not in _DESIGN_FIELDS or self.design in _DESIGN_FIELDS[key]
+            if (key not in _DESIGN_FIELDS or self.design in _DESIGN_FIELDS[key])
+            and not (key in _OPTIONAL_FIELDS and value is None)
         }
 
 

@@ -1,0 +1,210 @@
+"""Replay of the recorded escalation decisions against the protocol: DLT window, order of treatment and the
+protocol's design (`replay_decisions`).
+
+A decision to escalate, expand or stop is taken once every patient of the cohort has completed the DLT
+observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
+"Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
+other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
+accepted (issue 12).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from cartrial.columns import RowProblems, parse_bool, parse_choice, parse_datetime, parse_int, parse_text
+from cartrial.errors import InputError, Problem
+from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
+from cartrial.escalation.spec import design_from_spec
+from cartrial.results import Result
+
+DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
+_COLUMNS = (
+    "cohort",
+    "dose_level",
+    "decided_on",
+    "subjects",
+    "last_infused_on",
+    "days_after_last_infusion",
+    "dlt_window_days",
+    "window_complete",
+    "recorded_decision",
+    "design_decision",
+    "design_next_dose",
+    "deviation",
+)
+
+
+def _design_decision(fit: Any, current: int) -> str:
+    """The recorded-decision vocabulary for a fitted design: stop / expand / escalate / stay / de-escalate."""
+    if not fit.continue_ or fit.next_dose is None:
+        return "stop"
+    if fit.decision == "expansion":
+        return "expand"
+    if fit.next_dose > current:
+        return "escalate"
+    return "stay" if fit.next_dose == current else "de-escalate"
+
+
+def replay_decisions(
+    decisions: pd.DataFrame,
+    infusions: pd.DataFrame,
+    dlts: pd.DataFrame | None,
+    protocol: Any,
+) -> Result:
+    """Check every recorded escalation decision against the protocol; one row per decision.
+
+    `decisions`: columns cohort, dose_level, decided_on, outcomes (the cohort's own outcome string, e.g.
+    ``2NNN``), decision (escalate | stay | de-escalate | expand | stop) — the `escalation_decisions` form.
+    `infusions`: subject_id, dose_level, infused_at (the `infusions` form); patients are assigned to cohorts
+    in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome letters.
+    `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
+
+    Columns: cohort, dose_level, decided_on, subjects, last_infused_on, days_after_last_infusion,
+    dlt_window_days, window_complete, recorded_decision, design_decision, design_next_dose, deviation
+    ('' when none; otherwise every deviation, joined with '; ').
+
+    >>> from types import SimpleNamespace
+    >>> spec = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
+    >>> protocol = SimpleNamespace(escalation=spec, dose_levels=[1, 2], expansion=None)
+    >>> decisions = pd.DataFrame({"cohort": [1], "dose_level": [1], "decided_on": ["2021-07-20"],
+    ...                           "outcomes": ["1NNN"], "decision": ["escalate"]})
+    >>> infusions = pd.DataFrame({"subject_id": ["A", "B", "C"], "dose_level": [1, 1, 1],
+    ...                           "infused_at": ["2021-06-01", "2021-06-08", "2021-07-01"]})
+    >>> row = replay_decisions(decisions, infusions, None, protocol).table.iloc[0]
+    >>> int(row.days_after_last_infusion), bool(row.window_complete)
+    (19, False)
+    >>> print(row.deviation)  # doctest: +NORMALIZE_WHITESPACE
+    decision taken 19 days after the last infusion of the cohort (C, 2021-07-01),
+    before the 28-day DLT window was complete
+    """
+    window = int(protocol.escalation.dlt_window_days)
+    n_doses = len(protocol.dose_levels)
+    design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
+
+    dec_problems = RowProblems("escalation_decisions")
+    cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
+    level = parse_int(decisions, "dose_level", dec_problems, minimum=1, maximum=n_doses)
+    decided = parse_datetime(decisions, "decided_on", dec_problems)
+    outcome_text = parse_text(decisions, "outcomes", dec_problems)
+    recorded = parse_choice(decisions, "decision", DECISIONS, dec_problems)
+    inf_problems = RowProblems("infusions")
+    subject = parse_text(infusions, "subject_id", inf_problems)
+    inf_level = parse_int(infusions, "dose_level", inf_problems, minimum=1, maximum=n_doses)
+    infused = parse_datetime(infusions, "infused_at", inf_problems)
+    dlt_of: dict[str, bool] = {}
+    if dlts is not None:
+        dlt_problems = RowProblems("dlts")
+        dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
+        dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
+        dlt_problems.raise_if_any()
+        dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
+    dec_problems.raise_if_any()
+    inf_problems.raise_if_any()
+
+    moments = [m for m in infused if m is not None]  # required: raise_if_any refused blanks
+    queue: list[tuple[datetime, str, int]] = sorted(
+        ((moments[i], str(subject[i]), int(inf_level[i])) for i in range(len(infusions))),
+        key=lambda item: (item[0], item[1]),
+    )
+    order = sorted(range(len(decisions)), key=lambda i: int(cohort[i]))
+    history = Outcomes()
+    used = 0
+    rows: list[dict[str, Any]] = []
+    for position, i in enumerate(order):
+        deviations: list[str] = []
+        cohort_level = int(level[i])
+        cohort_outcomes = parse_outcomes(str(outcome_text[i]), n_doses, field="outcomes")
+        letters = [p.dlt for p in cohort_outcomes.patients]
+        if {p.dose_level for p in cohort_outcomes.patients} - {cohort_level}:
+            deviations.append(f"the outcomes {outcome_text[i]!r} are not all at level {cohort_level}")
+        members = queue[used : used + len(letters)]
+        used += len(members)
+        if len(members) < len(letters):
+            raise InputError(
+                Problem(
+                    f"cohort {int(cohort[i])} has {len(letters)} patients but only {len(members)} "
+                    "infusions remain",
+                    file="escalation_decisions",
+                    field="outcomes",
+                    value=str(outcome_text[i]),
+                )
+            )
+        for _, name, at_level in members:
+            if at_level != cohort_level:
+                deviations.append(
+                    f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
+                )
+        for (_, name, _), had_dlt in zip(members, letters, strict=True):
+            if name in dlt_of and dlt_of[name] != had_dlt:
+                deviations.append(
+                    f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
+                    f"says {'DLT' if dlt_of[name] else 'no DLT'}"
+                )
+        decided_at = decided[i]
+        decided_on = decided_at.date() if decided_at is not None else None
+        last_moment, last_name, _ = max(members, key=lambda m: m[0])
+        last_day: date = last_moment.date()
+        days = (decided_on - last_day).days if decided_on is not None else None
+        complete = days is not None and days >= window
+        if days is not None and not complete:
+            deviations.append(
+                f"decision taken {days} days after the last infusion of the cohort ({last_name}, "
+                f"{last_day}), before the {window}-day DLT window was complete"
+            )
+        next_members = queue[used : used + 1]
+        if next_members and decided_on is not None and next_members[0][0].date() < decided_on:
+            moment, name, at_level = next_members[0]
+            deviations.append(
+                f"{name} (next cohort) was infused at level {at_level} on {moment.date()}, "
+                "before this decision"
+            )
+        history = Outcomes(
+            (
+                *history.patients,
+                *(
+                    type(p)(cohort=position + 1, dose_level=p.dose_level, dlt=p.dlt)
+                    for p in cohort_outcomes.patients
+                ),
+            )
+        )
+        fit = design.fit(history)
+        expected = _design_decision(fit, cohort_level)
+        if expected != recorded[i]:
+            deviations.append(
+                f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
+                f"{format_outcomes(history)!r}"
+            )
+        rows.append(
+            {
+                "cohort": int(cohort[i]),
+                "dose_level": cohort_level,
+                "decided_on": decided_on,
+                "subjects": " ".join(m[1] for m in members),
+                "last_infused_on": last_day,
+                "days_after_last_infusion": days,
+                "dlt_window_days": window,
+                "window_complete": complete,
+                "recorded_decision": recorded[i],
+                "design_decision": expected,
+                "design_next_dose": fit.next_dose,
+                "deviation": "; ".join(deviations),
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(_COLUMNS))
+    table["design_next_dose"] = table["design_next_dose"].astype("Int64")
+    n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
+    return Result(
+        table,
+        derivation="cartrial.escalation.replay_decisions",
+        options={"dlt_window_days": window, **design.options()},
+        sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
+        units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
+        notes=(f"{n_dev} of {len(table)} decisions with a protocol deviation",),
+    )
+
+
+__all__ = ["DECISIONS", "replay_decisions"]
