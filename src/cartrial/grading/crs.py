@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cartrial.errors import ConfigurationError
+from cartrial.grading.choices import MaskingClasses
 
 ASTCT_SOURCE = "Lee DW et al. ASTCT consensus grading, Biol Blood Marrow Transplant 2019;25:625-638"
 CRS_SOURCE = f"{ASTCT_SOURCE}, CRS table (PMC8021214 Table 1; PMC9327779 Table 2)"
@@ -66,25 +67,6 @@ _DEVICE_GRADE: dict[OxygenDevice, int] = {
     OxygenDevice.MECHANICAL_VENTILATION: 4,
 }
 _DEVICE_GRADE_TABLE = np.array([_DEVICE_GRADE[d] for d in OXYGEN_DEVICES], dtype=np.int8)
-
-
-class MaskingClasses(StrEnum):
-    """Which drug classes mask fever (ambiguity A2).
-
-    ``antipyretic_anticytokine_corticosteroid`` (default): PMC8021214 includes antipyretics, the broader
-    rule. ``anticytokine_corticosteroid``: the JITC rendering names only tocilizumab or steroids.
-    """
-
-    ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID = "antipyretic_anticytokine_corticosteroid"
-    ANTICYTOKINE_CORTICOSTEROID = "anticytokine_corticosteroid"
-
-    @property
-    def therapies(self) -> frozenset[str]:
-        """Therapy categories (as in the therapies form) that mask fever under this setting."""
-        anti_cytokine = {"tocilizumab", "anakinra", "corticosteroid"}
-        if self is MaskingClasses.ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID:
-            return frozenset(anti_cytokine | {"antipyretic"})
-        return frozenset(anti_cytokine)
 
 
 class HypotensionReason(IntEnum):

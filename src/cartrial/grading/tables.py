@@ -24,6 +24,7 @@ from cartrial.columns import (
     parse_float,
     parse_int,
     parse_text,
+    text_frame,
 )
 from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
 from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
@@ -126,6 +127,7 @@ def parse_crs_frame(
     ambiguity A4). Optional legacy-scale columns (FiO2, vasopressor doses, organ toxicity grades) are
     range-checked.
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -294,6 +296,7 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
     Categories: `consciousness` (alert | awakens_spontaneously | awakens_to_voice | awakens_to_tactile |
     unarousable), `seizure`, `motor`, `cerebral_edema`.
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -378,6 +381,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed. Optional
     `life_threatening_anemia` (true/false, default false): see `cartrial.grading.ctcae.grade_lab`.
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     collected = parse_datetime(frame, "collected_at", problems)
@@ -422,6 +426,7 @@ def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
 
 def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[str, datetime]:
     """Infusion time of each subject (columns `subject_id`, `infused_at`; other columns ignored)."""
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     subject = parse_text(frame, "subject_id", problems)
     infused = parse_datetime(frame, "infused_at", problems)
     out: dict[str, datetime] = {}
@@ -448,6 +453,7 @@ class TherapyRecord:
 def parse_therapies_frame(frame: pd.DataFrame, problems: RowProblems) -> list[TherapyRecord]:
     """Therapies given: `therapy` one of tocilizumab | corticosteroid | vasopressor | antipyretic | anakinra
     | other; `dose` ≥ 0 (optional, in `unit`)."""
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     subject = parse_text(frame, "subject_id", problems)
     given = parse_datetime(frame, "given_at", problems)
     therapy = parse_choice(frame, "therapy", THERAPY_CATEGORIES, problems)
