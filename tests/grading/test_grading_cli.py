@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from cartrial.cli import main
-from cartrial.demo import grading as grading_demo
 from cartrial.demo import DemoContext
+from cartrial.demo import grading as grading_demo
 
 CRS_HEADER = (
     "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,vasopressin,"

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cartrial.grading.frames import derive_crs_grades, derive_icans_grades, derive_lab_grades
 from cartrial.grading import CrsOptions
+from cartrial.grading.frames import derive_crs_grades, derive_icans_grades, derive_lab_grades
 from cartrial.grading.tables import CRS_OPTIONAL, CRS_REQUIRED, ICANS_OPTIONAL, ICANS_REQUIRED, LABS_REQUIRED
 
 CELL = st.sampled_from(

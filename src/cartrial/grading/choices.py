@@ -56,7 +56,7 @@ class MaskedResolution(StrEnum):
     for CRS) resolves when the investigator records no resolution.
 
     ``afebrile_stable`` (default): masking ends, and the episode can resolve, once the subject has been free
-    of hypotension and of oxygen need for `masked_stable_hours` (default 24 h) after the last masking drug
+    of fever, hypotension and oxygen need for `masked_stable_hours` (default 24 h) after the last masking drug
     — a grade-1-by-masking unit then counts as grade 0. The ASTCT 2019 text (Lee DW et al., BBMT
     2019;25:625, CRS table footnote) makes fever unnecessary for grading *subsequent* CRS after such
     therapy; it does not make an episode with no hypotension and no hypoxia last for ever. The 24 h period

@@ -6,9 +6,15 @@ reached, the duration from onset to resolution, when fever masking began, and th
 Source: ASTCT 2019 (Lee DW et al. *Biol Blood Marrow Transplant* 2019;25:625-638) for the grades; episode
 rules are the project's proposal in ``toxicity-grading.md`` §1.3 and ambiguity A6 [P].
 
+Only assessments from the infusion on count: CRS follows the immune-effector-cell infusion, so a fever during
+lymphodepletion (days −2/−1) never opens an episode; it is reported as ``pre_infusion_fever_assessments``.
+
 Fever masking is carried across time (CRS-2): once a row records ``fever_masked`` or (with a therapies list)
-a drug of the masking classes (option A2) has been given since the fever began, later assessments of the
-same episode are masked until a resolution is recorded (``crs_resolved``), which clears it.
+a drug of the masking classes (option A2) has been given after the infusion and since the fever began, later
+assessments of the same episode are masked until a resolution is recorded (``crs_resolved``) or, by default
+(`MaskedResolution.AFEBRILE_STABLE`), until the subject has been afebrile, normotensive and off oxygen for
+``masked_stable_hours`` after the last masking drug. With ``resolution_rule=recorded`` a recorded resolution
+wins over an earlier grade-0 day (as documented), unless CRS restarts before any resolution is recorded.
 """
 
 from __future__ import annotations
@@ -247,9 +253,9 @@ def _crs_effective_masking(
     Masking starts only with CRS: a masking drug counts when given after the infusion and at or after the
     first fever of the current CRS (paracetamol premedication before the infusion is not masking of CRS).
     It ends at a recorded resolution, or (``MaskedResolution.AFEBRILE_STABLE``) once the subject has been
-    free of hypotension and of oxygen need for `masked_stable_hours` after the last masking drug (or, with no
-    therapies list, after masking began); from then on a row's own ``fever_masked`` flag no longer masks
-    until CRS signs (fever, hypotension, oxygen) return."""
+    afebrile and free of hypotension and of oxygen need for `masked_stable_hours` after the last masking drug
+    (or, with no therapies list, after masking began); from then on a row's own ``fever_masked`` flag no
+    longer masks until CRS signs (fever, hypotension, oxygen) return."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
         t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
@@ -270,8 +276,8 @@ def _crs_effective_masking(
             carried, fever_since, masked_since, stable_since, settled = False, None, None, None, False
             continue
         fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
-        signs = bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
-        if fever_now or signs:
+        signs = fever_now or bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
+        if signs:
             settled = False
         if fever_now and fever_since is None:
             fever_since = at

@@ -89,7 +89,7 @@ def check_lab_plausibility(
     >>> inputs = LabInputs(np.array(["S1"], dtype=object), [datetime(2024, 1, 1, tzinfo=UTC)],
     ...     np.array([0], dtype=np.int8), np.array([3720.0]), np.array([1.8]), np.array([False]))
     >>> print(check_lab_plausibility(inputs, np.array([False]))[0])  # doctest: +ELLIPSIS
-    warning: labs row 2: neutrophils 3720 10^9/L is outside the plausible range 0-100 10^9/L (unit slip?); graded as given. Why: ...
+    warning: labs row 2: neutrophils 3720 10^9/L is outside the plausible range 0-100 10^9/L (unit slip?); ...
     """
     warnings: list[str] = []
     for code, analyte in enumerate(ANALYTES):
