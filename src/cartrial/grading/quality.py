@@ -150,7 +150,13 @@ def check_duplicate_assessments(
     moments = pd.to_datetime(
         text[time_column].mask(text[time_column] == ""), errors="coerce", utc=True, format="ISO8601"
     )
-    keys = pd.DataFrame({**{c: text[c].to_numpy() for c in key}, "_at": moments.to_numpy()})
+    # categories (analyte) compare case-insensitively, as the validators read them; subject ids exactly
+    keys = pd.DataFrame(
+        {
+            **{c: (text[c] if c == "subject_id" else text[c].str.lower()).to_numpy() for c in key},
+            "_at": moments.to_numpy(),
+        }
+    )
     keys = keys.reset_index(drop=True)
     # rows already refused for another reason are not compared: they will not be graded anyway
     usable = moments.notna().to_numpy() & ~problems.bad_mask(len(frame))
