@@ -13,9 +13,9 @@ from cartrial.cli import main
 from cartrial.errors import InputError
 from cartrial.grading import LAB_PLAUSIBLE_RANGES, Analyte, derive_crs_grades, derive_lab_grades
 
-CRS_HEADER = (
-    "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,vasopressin,oxygen,oxygen_l_min"
-)
+CRS_COLUMNS = "subject_id assessed_at temperature_c fever_masked hypotension vasopressors vasopressin oxygen"
+CRS_COLUMNS += " oxygen_l_min"
+CRS_HEADER = ",".join(CRS_COLUMNS.split())
 LABS_HEADER = "subject_id,collected_at,analyte,value,unit,lln"
 ICANS_HEADER = "subject_id,assessed_at,consciousness,seizure,motor,cerebral_edema,ice_total"
 

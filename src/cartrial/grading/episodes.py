@@ -430,6 +430,20 @@ def crs_episodes(
     `good` selects the rows to use (default all); every subject must be in `infusions` (raise KeyError
     otherwise; callers validate). Therapies are summarised per episode from onset to resolution (to the
     last assessment while unresolved).
+
+    >>> import pandas as pd
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.columns import RowProblems
+    >>> from cartrial.grading.tables import parse_crs_frame
+    >>> frame = pd.DataFrame({"subject_id": ["S1"] * 3,
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z", "2024-01-13T08:00Z"],
+    ...     "temperature_c": [38.6, 39.0, 36.9], "hypotension": [False, True, False], "fever_masked": False,
+    ...     "vasopressors": 0, "vasopressin": False, "oxygen": "none", "oxygen_l_min": 0})
+    >>> infused = {"S1": datetime(2024, 1, 10, tzinfo=UTC)}
+    >>> result = crs_episodes(parse_crs_frame(frame, RowProblems("crs")), infused)
+    >>> # fever on day 1, hypotension on day 2, grade 0 on day 3
+    >>> [(e.max_grade, e.duration_days) for e in result.episodes]
+    [(2, 2.0)]
     """
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
@@ -546,7 +560,21 @@ def icans_episodes(
     """ICANS episodes of each subject (ASTCT 2019 ICANS grades; episodes end at the first grade-0 unit;
     day grading takes the worst assessment of the day, the same as the worst value of each domain because
     the ICANS grade is the maximum over domains). Therapies (e.g. corticosteroids) are summarised per
-    episode as for CRS."""
+    episode as for CRS.
+
+    >>> import pandas as pd
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.columns import RowProblems
+    >>> from cartrial.grading.tables import parse_icans_frame
+    >>> frame = pd.DataFrame({"subject_id": ["S1"] * 2,
+    ...     "assessed_at": ["2024-01-15T08:00Z", "2024-01-16T08:00Z"],
+    ...     "consciousness": "alert", "seizure": "none", "motor": "none", "cerebral_edema": "none",
+    ...     "ice_total": [7, 10]})
+    >>> infused = {"S1": datetime(2024, 1, 10, tzinfo=UTC)}
+    >>> eps = icans_episodes(parse_icans_frame(frame, RowProblems("icans")), infused)
+    >>> [(e.max_grade, e.duration_days) for e in eps]  # ICE 7: grade 1, resolved the next day
+    [(1, 1.0)]
+    """
     ep_opts = episode_options or EpisodeOptions()
     n = len(inputs.subject_id)
     use = np.ones(n, dtype=bool) if good is None else good

@@ -179,6 +179,9 @@ def grade_icaht(
     last count of days 0-30) is grade 4. Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
     30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
     its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
+
+    >>> grade_icaht([7, 14], [400.0, 2000.0]).early_grade  # interpolated: only day 7 <= 500/µL
+    1
     """
     opts = options or IcahtOptions()
     if len(days) != len(anc_per_ul):
@@ -348,6 +351,9 @@ def grade_t_icaht(
     `late_min_values` (default 2) tests below the threshold. Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
+
+    >>> grade_t_icaht(list(range(8)), [30.0] * 7 + [200.0]).early_grade  # < 50 x10^9/L for 7 days
+    2
     """
     opts = options or IcahtOptions()
     if len(days) != len(platelets_10e9_l):
