@@ -192,6 +192,9 @@ class _Unit:
     rule: str
     resolved_at: datetime | None
     rows: list[int]
+    resolved_after_onset_at: datetime | None = None
+    """In the unit where an episode starts, the first recorded resolution at or after its first grade ≥ 1
+    assessment (a resolution recorded earlier that day belongs to what came before)."""
 
 
 def _find_episodes(units: list[_Unit], rule: ResolutionRule) -> list[tuple[int, int | None, str]]:
@@ -212,9 +215,11 @@ def _find_episodes(units: list[_Unit], rule: ResolutionRule) -> list[tuple[int, 
         end: int | None = None
         basis = "ongoing at last assessment"
         first_zero: int | None = None
-        j = k + 1 if not (rule is ResolutionRule.RECORDED and units[k].resolved_at) else k
+        j = k + 1 if not (rule is ResolutionRule.RECORDED and units[k].resolved_after_onset_at) else k
         while j < len(units):
-            if rule is ResolutionRule.RECORDED and units[j].resolved_at is not None:
+            own_unit = j == start
+            resolved = units[j].resolved_after_onset_at if own_unit else units[j].resolved_at
+            if rule is ResolutionRule.RECORDED and resolved is not None:
                 end, basis = j, "recorded"
                 break
             if units[j].grade == 0:
@@ -367,6 +372,9 @@ def _crs_units(
                 grade=int(unit_grades.grade[g]),
                 rule=str(texts[g]),
                 resolved_at=resolved[0] if resolved else None,
+                resolved_after_onset_at=next(
+                    (t for t in resolved if t >= times[positive[0] if positive else members[0]]), None
+                ),
                 rows=[int(rows[p]) for p in members],
             )
         )
@@ -515,7 +523,12 @@ def crs_episodes(
             onset_at = onset_unit.first_positive_at or onset_unit.first_at
             resolved_at = None
             if end is not None:
-                resolved_at = units[end].resolved_at if basis == "recorded" else units[end].first_at
+                if basis != "recorded":
+                    resolved_at = units[end].first_at
+                elif end == start:
+                    resolved_at = units[end].resolved_after_onset_at
+                else:
+                    resolved_at = units[end].resolved_at
             counts, details = _therapy_summary(own_therapies, onset_at, resolved_at or last_at)
             members = [i for u in span for i in u.rows]
             best_unit = span[best]
