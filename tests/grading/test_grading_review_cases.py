@@ -7,11 +7,14 @@ late days 31-100, duration of ANC ≤ 500/µL). The rules we settled on are in d
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from cartrial.cli import main
 from cartrial.grading import (
     EpisodeOptions,
     IcahtOptions,
@@ -21,6 +24,7 @@ from cartrial.grading import (
     UnsampledDays,
     derive_crs_episodes,
     derive_icaht,
+    derive_icans_episodes,
     grade_icaht,
 )
 
@@ -195,3 +199,45 @@ def test_masked_resolution_option_is_recorded_in_the_output(mode: MaskedResoluti
     )
     assert result.table["masked_resolution"].tolist() == [mode.value]
     assert result.metadata()["options"]["masked_resolution"] == mode.value
+
+
+def test_icaht_command_censors_at_new_therapy_dates(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`grade icaht --new-therapy-dates`: ANC 300/µL on days 40 and 50 is late grade 3 (two values ≤ 500);
+    a new therapy on day 45 leaves one value, grade 0."""
+    labs = tmp_path / "labs.csv"
+    lines = ["subject_id,collected_at,analyte,value,unit,lln"]
+    lines += [
+        f"S1,{at(d, 0)},neutrophils,{v},10^9/L,1.8"
+        for d, v in ((0, 2), (7, 2), (14, 2), (40, 0.3), (50, 0.3))
+    ]
+    labs.write_text("\n".join(lines) + "\n")
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(f"subject_id,infused_at\nS1,{at(0, 0)}\n")
+    censor = tmp_path / "new.csv"
+    censor.write_text(f"subject_id,new_therapy_at\nS1,{at(45, 0)}\n")
+    base = ["grade", "icaht", str(labs), "--infusion-dates", str(infusions)]
+    assert main(base) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["late_grade"].tolist() == [3]
+    assert main([*base, "--new-therapy-dates", str(censor)]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["late_grade"].tolist() == [0]
+    censor.write_text(f"subject_id,new_therapy_at\nS9,{at(45, 0)}\n")
+    assert main([*base, "--new-therapy-dates", str(censor)]) == 2
+    assert "subject has no infusion date" in capsys.readouterr().err
+
+
+def test_icans_before_the_infusion_never_opens_an_episode() -> None:
+    frame = pd.DataFrame(
+        {
+            "subject_id": "S1",
+            "assessed_at": [at(-1), at(2)],
+            "consciousness": "alert",
+            "seizure": "none",
+            "motor": "none",
+            "cerebral_edema": "none",
+            "ice_total": [6, 10],
+        }
+    )
+    table = derive_icans_episodes(frame, INFUSIONS).table
+    assert table["episode"].tolist() == [0] and table["n_assessments"].tolist() == [2]

@@ -316,6 +316,11 @@ def icaht_command(
     late_min_values: int = typer.Option(
         2, "--late-min-values", help="H3: values below a late threshold needed (2 or 1)."
     ),
+    new_therapy_dates: Path | None = typer.Option(
+        None,
+        "--new-therapy-dates",
+        help="CSV with subject_id, new_therapy_at: counts from that day on are censored (EHA/EBMT 2023).",
+    ),
     unsampled_days: UnsampledDays = typer.Option(
         UnsampledDays.LINEAR,
         "--unsampled-days",
@@ -334,7 +339,16 @@ def icaht_command(
         unsampled_days=unsampled_days,
     )
     infusions = _read_infusions(infusion_dates)
-    result = derive_icaht(_read_labs(file), infusions, options, keep_going=keep_going, file=file)
+    censor = None
+    if new_therapy_dates is not None:
+        from cartrial.grading import new_therapy_days
+        from cartrial.tabular import read_csv
+
+        frame = read_csv(new_therapy_dates, required=("subject_id", "new_therapy_at"))
+        censor = new_therapy_days(frame, infusions, file=new_therapy_dates)
+    result = derive_icaht(
+        _read_labs(file), infusions, options, new_therapy_days=censor, keep_going=keep_going, file=file
+    )
     _print_notes(result)
     emit_table(
         result.table,

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         episode_table,
         grade_crs_inputs,
         infusion_times,
+        new_therapy_days,
         prepare_crs_inputs,
         therapy_records,
     )
@@ -181,6 +182,7 @@ _EXPORTS: dict[str, str] = {
     "icans_episodes": "cartrial.grading.episodes",
     "ice_score": "cartrial.grading.icans",
     "infusion_times": "cartrial.grading.frames",
+    "new_therapy_days": "cartrial.grading.frames",
     "is_high_dose": "cartrial.grading.legacy",
     "oxygen_codes": "cartrial.grading.crs",
     "parse_crs_frame": "cartrial.grading.tables",
@@ -277,6 +279,7 @@ __all__ = [
     "is_high_dose",
     "lab_events",
     "lab_runs",
+    "new_therapy_days",
     "oxygen_codes",
     "parse_crs_frame",
     "parse_icans_frame",

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import RowProblems, text_frame
+from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -175,6 +175,34 @@ def therapy_records(frame: pd.DataFrame, *, file: FileName = "therapies") -> lis
     records = parse_therapies_frame(text_frame(frame), problems)
     problems.raise_if_any(False)
     return records
+
+
+def new_therapy_days(
+    frame: pd.DataFrame, infusions: Infusions, *, file: FileName = "new_therapies"
+) -> dict[str, int]:
+    """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
+    `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
+    progression, new therapy or death). A subject listed twice keeps the earliest date.
+
+    >>> import pandas as pd
+    >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
+    ...                  pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
+    {'S1': 45}
+    """
+    _check_columns(frame, ("subject_id", "new_therapy_at"), (), file)
+    times = _infusions(infusions)
+    problems = RowProblems(file)
+    text = text_frame(frame)
+    subjects = parse_text(text, "subject_id", problems)
+    moments = parse_datetime(text, "new_therapy_at", problems)
+    _check_subjects(subjects, times, problems)
+    problems.raise_if_any(False)
+    days: dict[str, int] = {}
+    for sid, moment in zip(subjects, moments, strict=True):
+        assert moment is not None
+        day = (moment.date() - times[str(sid)].date()).days
+        days[str(sid)] = min(day, days.get(str(sid), day))
+    return days
 
 
 def _infusions(value: Infusions) -> dict[str, datetime]:
@@ -848,6 +876,7 @@ __all__ = [
     "episode_table",
     "grade_crs_inputs",
     "infusion_times",
+    "new_therapy_days",
     "prepare_crs_inputs",
     "therapy_records",
 ]
