@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from cartrial.cli import main
-from cartrial.commands import grading_commands
 from cartrial.demo import DemoContext
+from cartrial.demo import grading as grading_demo
 
 CRS_HEADER = (
     "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,vasopressin,"
@@ -229,7 +229,7 @@ def test_demo_writes_graded_files(tmp_path: Path, examples_dir: Path, repo_root:
         out_dir=tmp_path,
         console=Console(file=open(tmp_path / "console.txt", "w"), width=160),  # noqa: SIM115
     )
-    grading_commands.demo(ctx)
+    grading_demo.run(ctx)
     written = {p.name for p in (tmp_path / "grading").iterdir()}
     assert {
         "crs_graded.csv",

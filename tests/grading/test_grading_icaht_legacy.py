@@ -14,6 +14,7 @@ from cartrial.grading import (
     IcahtOptions,
     LegacyObservation,
     OxygenDevice,
+    UnsampledDays,
     VasopressorDoses,
     grade_icaht,
     grade_legacy_crs,
@@ -96,11 +97,11 @@ def test_merging_short_recoveries_option_h2() -> None:
 
 
 def test_unsampled_days_option_h4() -> None:
-    """H4: by default a day is below when the last count on or before it is below (LOCF); sampled_only counts
-    sampled days only."""
+    """H4: with ``locf`` (the default before issue 12) a day is below when the last count on or before it is
+    below; sampled_only counts sampled days only."""
     days = [0, 4, 7, 14, 21]
     anc = [1500.0, 300.0, 300.0, 1500.0, 2000.0]
-    locf = grade_icaht(days, anc)
+    locf = grade_icaht(days, anc, IcahtOptions(unsampled_days=UnsampledDays.LOCF))
     assert locf.early_days_anc_le_500 == 10 and locf.early_grade == 2  # days 4-13
     sampled = grade_icaht(days, anc, IcahtOptions(unsampled_days="sampled_only"))  # type: ignore[arg-type]
     assert sampled.early_days_anc_le_500 == 2 and sampled.early_grade == 1
@@ -303,8 +304,13 @@ def test_t_icaht_late_needs_two_tests() -> None:
     one = IcahtOptions(late_min_values=1)
     assert grade_t_icaht([*early[0], *late_days], [*early[1], 45.0, 160.0, 160.0], one).late_grade == 2
     assert grade_t_icaht([*early[0], *late_days], [*early[1], 45.0, 48.0, 160.0]).late_grade == 2
-    result = grade_t_icaht([*early[0], *late_days], [*early[1], 15.0, 18.0, 160.0])
+    locf = IcahtOptions(unsampled_days=UnsampledDays.LOCF)  # the LOCF day count of this case
+    result = grade_t_icaht([*early[0], *late_days], [*early[1], 15.0, 18.0, 160.0], locf)
     assert result.late_grade == 4 and result.late_days_plt_lt_20 == 20  # LOCF days 40-59: ≥ 14 days
-    shorter = grade_t_icaht([*early[0], 40, 45, 50], [*early[1], 15.0, 18.0, 160.0])
+    shorter = grade_t_icaht([*early[0], 40, 45, 50], [*early[1], 15.0, 18.0, 160.0], locf)
     assert shorter.late_grade == 3 and shorter.late_days_plt_lt_20 == 10  # days 40-49: 1-13 days
+    # linear (default): day 28 = 150 to day 40 = 15 crosses 20 after day 39.5; 18 at day 45 to 160 at day 50
+    # is ≥ 20 from day 46: days 40-45 = 6 days
+    linear = grade_t_icaht([*early[0], 40, 45, 50], [*early[1], 15.0, 18.0, 160.0])
+    assert linear.late_grade == 3 and linear.late_days_plt_lt_20 == 6
     assert grade_t_icaht([1, 2], [150.0, 150.0]).late_grade is None

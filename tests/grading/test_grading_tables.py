@@ -7,9 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cartrial.columns import RowProblems
-from cartrial.commands.grading_commands import grade_crs_frame, grade_icans_frame, grade_labs_frame
 from cartrial.grading import CrsOptions
+from cartrial.grading.frames import derive_crs_grades, derive_icans_grades, derive_lab_grades
 from cartrial.grading.tables import CRS_OPTIONAL, CRS_REQUIRED, ICANS_OPTIONAL, ICANS_REQUIRED, LABS_REQUIRED
 
 CELL = st.sampled_from(
@@ -61,28 +60,26 @@ ICANS_COLUMNS = (*ICANS_REQUIRED, *ICANS_OPTIONAL)
 @given(frames(CRS_COLUMNS), st.booleans())
 def test_crs_forms_never_raise(frame: pd.DataFrame, legacy: bool) -> None:
     """Every CRS row is either graded (0-5) or has at least one located problem."""
-    problems = RowProblems("crs.csv")
-    columns, _ = grade_crs_frame(frame, problems, CrsOptions(), legacy=legacy)
-    bad = problems.bad_mask(len(frame))
-    assert all(0 <= g <= 5 for g in columns["grade"][~bad])
-    assert all(p.row is not None and p.field for p in problems.all())
+    result = derive_crs_grades(frame, CrsOptions(), legacy=legacy, keep_going=True, file="crs.csv")
+    table = result.table
+    bad = table["error"].astype(bool) if "error" in table else pd.Series(False, index=table.index)
+    assert all(0 <= g <= 5 for g in table["grade"][~bad])
+    assert all(p.row is not None and p.field for p in result.problems)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(ICANS_COLUMNS))
 def test_icans_forms_never_raise(frame: pd.DataFrame) -> None:
     """Every ICANS row is either graded (0-4) or has a located problem."""
-    problems = RowProblems("icans.csv")
-    columns, _ = grade_icans_frame(frame, problems)
-    bad = problems.bad_mask(len(frame))
-    assert all(0 <= g <= 4 for g in columns["grade"][~bad])
+    table = derive_icans_grades(frame, keep_going=True, file="icans.csv").table
+    bad = table["error"].astype(bool) if "error" in table else pd.Series(False, index=table.index)
+    assert all(0 <= g <= 4 for g in table["grade"][~bad])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(LABS_REQUIRED))
 def test_lab_forms_never_raise(frame: pd.DataFrame) -> None:
     """Every lab row is either graded (0-4) or has a located problem."""
-    problems = RowProblems("labs.csv")
-    columns, _ = grade_labs_frame(frame, problems, "5.0", False)
-    bad = problems.bad_mask(len(frame))
-    assert all(0 <= g <= 4 for g in columns["grade"][~bad])
+    table = derive_lab_grades(frame, keep_going=True, file="labs.csv").table
+    bad = table["error"].astype(bool) if "error" in table else pd.Series(False, index=table.index)
+    assert all(0 <= g <= 4 for g in table["grade"][~bad])

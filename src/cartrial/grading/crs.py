@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cartrial.errors import ConfigurationError
+from cartrial.grading.choices import MaskingClasses
 
 ASTCT_SOURCE = "Lee DW et al. ASTCT consensus grading, Biol Blood Marrow Transplant 2019;25:625-638"
 CRS_SOURCE = f"{ASTCT_SOURCE}, CRS table (PMC8021214 Table 1; PMC9327779 Table 2)"
@@ -66,25 +67,6 @@ _DEVICE_GRADE: dict[OxygenDevice, int] = {
     OxygenDevice.MECHANICAL_VENTILATION: 4,
 }
 _DEVICE_GRADE_TABLE = np.array([_DEVICE_GRADE[d] for d in OXYGEN_DEVICES], dtype=np.int8)
-
-
-class MaskingClasses(StrEnum):
-    """Which drug classes mask fever (ambiguity A2).
-
-    ``antipyretic_anticytokine_corticosteroid`` (default): PMC8021214 includes antipyretics, the broader
-    rule. ``anticytokine_corticosteroid``: the JITC rendering names only tocilizumab or steroids.
-    """
-
-    ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID = "antipyretic_anticytokine_corticosteroid"
-    ANTICYTOKINE_CORTICOSTEROID = "anticytokine_corticosteroid"
-
-    @property
-    def therapies(self) -> frozenset[str]:
-        """Therapy categories (as in the therapies form) that mask fever under this setting."""
-        anti_cytokine = {"tocilizumab", "anakinra", "corticosteroid"}
-        if self is MaskingClasses.ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID:
-            return frozenset(anti_cytokine | {"antipyretic"})
-        return frozenset(anti_cytokine)
 
 
 class HypotensionReason(IntEnum):
@@ -167,12 +149,20 @@ class CrsGrade:
 
 
 def celsius_from_fahrenheit(temperature_f: float | npt.NDArray[np.float64]) -> Any:
-    """Temperature in °C from °F: (F − 32) × 5/9."""
+    """Temperature in °C from °F: (F − 32) × 5/9.
+
+    >>> round(float(celsius_from_fahrenheit(101.3)), 2)  # (101.3 - 32) x 5/9
+    38.5
+    """
     return (temperature_f - 32.0) * 5.0 / 9.0
 
 
 def hypotension_from_sbp(systolic_bp_mmhg: float, options: CrsOptions | None = None) -> bool:
-    """Hypotension as systolic BP < `options.sbp_threshold_mmhg` (default 90 mmHg, adults; CRS-7, A4 [U])."""
+    """Hypotension as systolic BP < `options.sbp_threshold_mmhg` (default 90 mmHg, adults; CRS-7, A4 [U]).
+
+    >>> hypotension_from_sbp(84), hypotension_from_sbp(90)  # SBP < 90 mmHg (A4 default)
+    (True, False)
+    """
     return systolic_bp_mmhg < (options or CrsOptions()).sbp_threshold_mmhg
 
 
@@ -257,6 +247,11 @@ def grade_crs(
     grade (blow-by or nasal cannula ≤ 6 L/min 2; nasal cannula > 6 L/min, high-flow nasal cannula,
     facemask, non-rebreather, Venturi 3; CPAP, BiPAP, mechanical ventilation 4: CRS-5, CRS-6); with
     neither, grade 1 with fever, or `options.post_masking_grade` when masked without fever (A1).
+
+    >>> g = grade_crs(temperature_c=38.9, fever_masked=False, hypotension=True, vasopressors=1,
+    ...               vasopressin=False, oxygen="none")
+    >>> g.grade, g.hypotension_grade  # one vasopressor: grade 3
+    (3, 3)
     """
     opts = options or CrsOptions()
     device = OxygenDevice(oxygen)
@@ -344,7 +339,11 @@ class CrsGradeArrays:
 
 
 def oxygen_codes(devices: npt.ArrayLike) -> npt.NDArray[np.int8]:
-    """Integer codes (positions in `OXYGEN_DEVICES`) of an array of device names."""
+    """Integer codes (positions in `OXYGEN_DEVICES`) of an array of device names.
+
+    >>> oxygen_codes(["none", "nasal_cannula"]).tolist()  # positions in OXYGEN_DEVICES
+    [0, 2]
+    """
     lookup = {d.value: c for d, c in OXYGEN_CODES.items()}
     return np.array([lookup[str(d)] for d in np.asarray(devices, dtype=object)], dtype=np.int8)
 
@@ -367,6 +366,14 @@ def grade_crs_arrays(
     `oxygen_code` holds positions in `OXYGEN_DEVICES` (see `oxygen_codes`); `oxygen_l_min` is NaN where not
     applicable (a NaN flow with nasal cannula grades as high flow, so validate inputs first, as
     `cartrial.grading.tables.parse_crs_frame` does). Source: as `grade_crs`.
+
+    >>> import numpy as np
+    >>> graded = grade_crs_arrays(temperature_c=np.array([38.9, 37.0]), fever_masked=np.array([False, False]),
+    ...     hypotension=np.array([False, False]), vasopressors=np.array([0, 0]),
+    ...     vasopressin=np.array([False, False]), oxygen_code=oxygen_codes(["nasal_cannula", "none"]),
+    ...     oxygen_l_min=np.array([4.0, np.nan]))
+    >>> graded.grade.tolist()  # low-flow nasal cannula: 2; afebrile without hypotension or oxygen: 0
+    [2, 0]
     """
     opts = options or CrsOptions()
     n = len(temperature_c)

@@ -94,6 +94,9 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
 
     1 ×10^9/L = 1000/µL = 1000/mm³; 1 g/dL = 10 g/L; haemoglobin mmol/L × 16.11 = g/L. A missing or
     unknown unit raises ValueError (never guessed). Source: ``toxicity-grading.md`` §4 (units).
+
+    >>> unit_factor("neutrophils", "cells/µL"), unit_factor("hemoglobin", "g/dL")  # to 10^9/L, g/L
+    (0.001, 10.0)
     """
     table = _HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS
     key = unit.strip().lower().replace(" ", "").replace("μ", "µ")
@@ -149,7 +152,11 @@ def _criteria(analyte: Analyte, version: str) -> _Criteria:
 
 
 def ctcae_term(analyte: Analyte | str, ctcae_version: str = "5.0") -> str:
-    """The CTCAE term graded for `analyte` (e.g. 'Neutrophil count decreased')."""
+    """The CTCAE term graded for `analyte` (e.g. 'Neutrophil count decreased').
+
+    >>> ctcae_term("platelets")
+    'Platelet count decreased'
+    """
     return _criteria(Analyte(analyte), ctcae_version).term
 
 
@@ -220,6 +227,9 @@ def grade_lab(
     `life_threatening_anemia`: anaemia grades 3-4 have clinical components; the laboratory-only grade is
     capped at 3, and a haemoglobin below the LLN is grade 4 only when life-threatening consequences are
     recorded (``toxicity-grading.md`` §4 [U], awaiting confirmation). Ignored for other analytes.
+
+    >>> grade_lab("neutrophils", 0.4, "10^9/L", 1.8).grade  # ANC < 0.5 x10^9/L: grade 4
+    4
     """
     kind = Analyte(analyte)
     criteria = _criteria(kind, ctcae_version)
@@ -282,6 +292,12 @@ def grade_labs_arrays(
     `unit_factor`); a NaN LLN grades as not below the LLN (validate first). Raises ConfigurationError for an
     unimplemented version/analyte pair present in the data. `life_threatening_anemia` (per row) as in
     `grade_lab`. Source: as `grade_lab`.
+
+    >>> import numpy as np
+    >>> codes = np.array([ANALYTES.index(Analyte.NEUTROPHILS)] * 2)
+    >>> # ANC < 0.5 x10^9/L: grade 4; 1.0-1.5: grade 2
+    >>> grade_labs_arrays(codes, np.array([0.4, 1.2]), np.array([1.8, 1.8])).grade.tolist()
+    [4, 2]
     """
     codes = np.asarray(analyte_code, dtype=np.int8)
     x = np.asarray(value_canonical, dtype=float)

@@ -6,9 +6,15 @@ reached, the duration from onset to resolution, when fever masking began, and th
 Source: ASTCT 2019 (Lee DW et al. *Biol Blood Marrow Transplant* 2019;25:625-638) for the grades; episode
 rules are the project's proposal in ``toxicity-grading.md`` §1.3 and ambiguity A6 [P].
 
+Only assessments from the infusion on count: CRS follows the immune-effector-cell infusion, so a fever during
+lymphodepletion (days −2/−1) never opens an episode; it is reported as ``pre_infusion_fever_assessments``.
+
 Fever masking is carried across time (CRS-2): once a row records ``fever_masked`` or (with a therapies list)
-a drug of the masking classes (option A2) has been given since the fever began, later assessments of the
-same episode are masked until a resolution is recorded (``crs_resolved``), which clears it.
+a drug of the masking classes (option A2) has been given after the infusion and since the fever began, later
+assessments of the same episode are masked until a resolution is recorded (``crs_resolved``) or, by default
+(`MaskedResolution.AFEBRILE_STABLE`), until the subject has been afebrile, normotensive and off oxygen for
+``masked_stable_hours`` after the last masking drug. With ``resolution_rule=recorded`` a recorded resolution
+wins over an earlier grade-0 day (as documented), unless CRS restarts before any resolution is recorded.
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cartrial.errors import ConfigurationError
+from cartrial.grading.choices import GradingUnit, MaskedResolution, ResolutionRule
 from cartrial.grading.crs import (
     CRS_SCALE,
     CRS_SOURCE,
@@ -37,41 +43,39 @@ from cartrial.grading.tables import CrsInputs, IcansInputs, TherapyRecord
 EPISODE_SOURCE = "toxicity-grading.md §1.3 and A6 (project proposal [P]) on ASTCT 2019 per-assessment grades"
 
 
-class GradingUnit(StrEnum):
-    """What one grade is given to (ambiguity A6): ``day`` (default [P]: per calendar day relative to the
-    infusion, worst values of the day) or ``assessment`` (each assessment on its own)."""
-
-    DAY = "day"
-    ASSESSMENT = "assessment"
-
-
-class ResolutionRule(StrEnum):
-    """When an episode ends (ambiguity A6).
-
-    ``recorded`` (default [P]): at the investigator-recorded resolution (``crs_resolved=true``), falling back
-    to the first grade-0 unit after onset. ``first_grade_0``: at the first grade-0 unit, ignoring recorded
-    resolutions."""
-
-    RECORDED = "recorded"
-    FIRST_GRADE_0 = "first_grade_0"
-
-
 @dataclass(frozen=True)
 class EpisodeOptions:
-    """Episode construction choices (A6); defaults: calendar-day grading, investigator-recorded resolution."""
+    """Episode construction choices (A6); defaults: calendar-day grading, investigator-recorded resolution,
+    masked episodes resolving after `masked_stable_hours` (24 h) free of hypotension and oxygen need after
+    the last masking drug (`MaskedResolution`).
+
+    >>> EpisodeOptions().as_dict()["masked_resolution"]
+    'afebrile_stable'
+    """
 
     grading_unit: GradingUnit = GradingUnit.DAY
     resolution_rule: ResolutionRule = ResolutionRule.RECORDED
+    masked_resolution: MaskedResolution = MaskedResolution.AFEBRILE_STABLE
+    masked_stable_hours: float = 24.0
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "grading_unit", GradingUnit(self.grading_unit))
             object.__setattr__(self, "resolution_rule", ResolutionRule(self.resolution_rule))
+            object.__setattr__(self, "masked_resolution", MaskedResolution(self.masked_resolution))
         except ValueError as exc:
             raise ConfigurationError(f"episode option: {exc}") from None
+        hours = self.masked_stable_hours
+        if not (isinstance(hours, int | float) and 1.0 <= float(hours) <= 168.0):
+            raise ConfigurationError(f"masked_stable_hours must be 1-168 h, got {hours!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"grading_unit": self.grading_unit.value, "resolution_rule": self.resolution_rule.value}
+        return {
+            "grading_unit": self.grading_unit.value,
+            "resolution_rule": self.resolution_rule.value,
+            "masked_resolution": self.masked_resolution.value,
+            "masked_stable_hours": float(self.masked_stable_hours),
+        }
 
 
 THERAPY_SUMMARY_KEYS = ("tocilizumab", "corticosteroid", "vasopressor", "antipyretic", "anakinra", "other")
@@ -97,6 +101,8 @@ class EpisodeSummary:
     therapies: dict[str, int] = field(default_factory=dict)
     therapy_details: str = ""
     max_vasopressors: int = 0
+    pre_infusion_fevers: int = 0
+    """Febrile assessments before the infusion (lymphodepletion): reported, never part of a CRS episode."""
     options: dict[str, Any] = field(default_factory=dict)
     scale: str = CRS_SCALE
     source: str = ""
@@ -159,6 +165,7 @@ class EpisodeSummary:
                 self.fever_masked_from.isoformat() if self.fever_masked_from else None
             )
             record["max_vasopressors"] = self.max_vasopressors
+            record["pre_infusion_fever_assessments"] = self.pre_infusion_fevers
         for key in THERAPY_SUMMARY_KEYS:
             record[f"{key}_doses"] = self.therapies.get(key, 0)
         record["therapies_given"] = self.therapy_details
@@ -185,11 +192,20 @@ class _Unit:
     rule: str
     resolved_at: datetime | None
     rows: list[int]
+    resolved_after_onset_at: datetime | None = None
+    """In the unit where an episode starts, the first recorded resolution at or after its first grade ≥ 1
+    assessment (a resolution recorded earlier that day belongs to what came before)."""
 
 
 def _find_episodes(units: list[_Unit], rule: ResolutionRule) -> list[tuple[int, int | None, str]]:
-    """(first unit, resolving unit or None, basis) of each episode."""
+    """(first unit, resolving unit or None, basis) of each episode.
+
+    ``first_grade_0``: the first grade-0 unit after onset ends the episode. ``recorded``: an
+    investigator-recorded resolution ends it, and wins over earlier grade-0 units; without one, the episode
+    ends at its first grade-0 unit — also when CRS starts again (a grade ≥ 1 unit after a grade-0 unit)
+    before any resolution is recorded, so that a later episode's resolution never merges two episodes."""
     episodes: list[tuple[int, int | None, str]] = []
+    fallback = "first grade 0" + (" (no recorded resolution)" if rule is ResolutionRule.RECORDED else "")
     k = 0
     while k < len(units):
         if units[k].grade < 1:
@@ -198,15 +214,25 @@ def _find_episodes(units: list[_Unit], rule: ResolutionRule) -> list[tuple[int, 
         start = k
         end: int | None = None
         basis = "ongoing at last assessment"
-        j = k + 1 if not (rule is ResolutionRule.RECORDED and units[k].resolved_at) else k
+        first_zero: int | None = None
+        j = k + 1 if not (rule is ResolutionRule.RECORDED and units[k].resolved_after_onset_at) else k
         while j < len(units):
-            if rule is ResolutionRule.RECORDED and units[j].resolved_at is not None:
+            own_unit = j == start
+            resolved = units[j].resolved_after_onset_at if own_unit else units[j].resolved_at
+            if rule is ResolutionRule.RECORDED and resolved is not None:
                 end, basis = j, "recorded"
                 break
             if units[j].grade == 0:
-                end, basis = j, "first grade 0" + (" (no recorded resolution)" if rule == "recorded" else "")
-                break
+                if rule is ResolutionRule.FIRST_GRADE_0:
+                    end, basis = j, fallback
+                    break
+                if first_zero is None:
+                    first_zero = j
+            elif first_zero is not None:
+                break  # a new onset before any recorded resolution
             j += 1
+        if end is None and first_zero is not None:
+            end, basis = first_zero, fallback
         episodes.append((start, end, basis))
         k = (end + 1) if end is not None else len(units)
     return episodes
@@ -220,29 +246,60 @@ def _span_end(start: int, end: int | None, basis: str, n_units: int) -> int:
 
 
 def _crs_effective_masking(
-    inputs: CrsInputs, rows: npt.NDArray[np.int64], therapies: Sequence[TherapyRecord], options: CrsOptions
+    inputs: CrsInputs,
+    rows: npt.NDArray[np.int64],
+    therapies: Sequence[TherapyRecord],
+    options: CrsOptions,
+    infused_at: datetime,
+    episode_options: EpisodeOptions,
 ) -> tuple[npt.NDArray[np.bool_], datetime | None]:
-    """Masking carried forward within one subject's (time-sorted) rows; also when masking began."""
+    """Masking carried forward within one subject's (time-sorted, post-infusion) rows; also when it began.
+
+    Masking starts only with CRS: a masking drug counts when given after the infusion and at or after the
+    first fever of the current CRS (paracetamol premedication before the infusion is not masking of CRS).
+    It ends at a recorded resolution, or (``MaskedResolution.AFEBRILE_STABLE``) once the subject has been
+    afebrile and free of hypotension and of oxygen need for `masked_stable_hours` after the last masking drug
+    (or, with no therapies list, after masking began); from then on a row's own ``fever_masked`` flag no
+    longer masks until CRS signs (fever, hypotension, oxygen) return."""
     masking_classes = options.masking_classes.therapies
-    masking_times = sorted(t.given_at for t in therapies if t.therapy in masking_classes)
+    masking_times = sorted(
+        t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
+    )
+    stable_rule = episode_options.masked_resolution is MaskedResolution.AFEBRILE_STABLE
+    stable_needed = timedelta(hours=float(episode_options.masked_stable_hours))
     carried = False
     fever_since: datetime | None = None
     first_masked: datetime | None = None
+    masked_since: datetime | None = None
+    stable_since: datetime | None = None
+    settled = False  # masking ended by the stability rule; flags ignored until CRS signs return
     masked = np.zeros(len(rows), dtype=bool)
     for position, i in enumerate(rows):
         at = inputs.assessed_at[i]
         assert at is not None
         if inputs.crs_resolved[i]:
-            carried, fever_since = False, None
+            carried, fever_since, masked_since, stable_since, settled = False, None, None, None, False
             continue
         fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
+        signs = fever_now or bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
+        if signs:
+            settled = False
         if fever_now and fever_since is None:
             fever_since = at
         if fever_since is not None and any(fever_since <= t <= at for t in masking_times):
             carried = True
-        masked[position] = bool(inputs.fever_masked[i]) or carried
-        carried = masked[position]
-        if masked[position] and first_masked is None:
+        stable_since = None if signs else (stable_since or at)
+        now_masked = (bool(inputs.fever_masked[i]) and not settled) or carried
+        if now_masked and stable_rule and stable_since is not None:
+            given = [t for t in masking_times if t <= at]
+            reference = max(given[-1] if given else (masked_since or at), stable_since)
+            if at - reference >= stable_needed:
+                now_masked, carried, fever_since, masked_since, settled = False, False, None, None, True
+        masked[position] = now_masked
+        carried = now_masked
+        if now_masked and masked_since is None:
+            masked_since = at
+        if now_masked and first_masked is None:
             first_masked = at
     return masked, first_masked
 
@@ -315,6 +372,9 @@ def _crs_units(
                 grade=int(unit_grades.grade[g]),
                 rule=str(texts[g]),
                 resolved_at=resolved[0] if resolved else None,
+                resolved_after_onset_at=next(
+                    (t for t in resolved if t >= times[positive[0] if positive else members[0]]), None
+                ),
                 rows=[int(rows[p]) for p in members],
             )
         )
@@ -378,6 +438,20 @@ def crs_episodes(
     `good` selects the rows to use (default all); every subject must be in `infusions` (raise KeyError
     otherwise; callers validate). Therapies are summarised per episode from onset to resolution (to the
     last assessment while unresolved).
+
+    >>> import pandas as pd
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.columns import RowProblems
+    >>> from cartrial.grading.tables import parse_crs_frame
+    >>> frame = pd.DataFrame({"subject_id": ["S1"] * 3,
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z", "2024-01-13T08:00Z"],
+    ...     "temperature_c": [38.6, 39.0, 36.9], "hypotension": [False, True, False], "fever_masked": False,
+    ...     "vasopressors": 0, "vasopressin": False, "oxygen": "none", "oxygen_l_min": 0})
+    >>> infused = {"S1": datetime(2024, 1, 10, tzinfo=UTC)}
+    >>> result = crs_episodes(parse_crs_frame(frame, RowProblems("crs")), infused)
+    >>> # fever on day 1, hypotension on day 2, grade 0 on day 3
+    >>> [(e.max_grade, e.duration_days) for e in result.episodes]
+    [(2, 2.0)]
     """
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
@@ -388,16 +462,44 @@ def crs_episodes(
     masked_out = np.zeros(n, dtype=bool)
     summaries: list[EpisodeSummary] = []
     option_record = {**opts.as_dict(), **ep_opts.as_dict()}
-    for sid, rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
+    for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         own_therapies = [t for t in therapies if t.subject_id == sid]
-        masked, first_masked = _crs_effective_masking(inputs, rows, own_therapies, opts)
-        units, per_row = _crs_units(inputs, rows, masked, infused_at, opts, ep_opts.grading_unit)
-        grade_out[rows] = per_row.grade
-        rule_out[rows] = per_row.rule_texts()
-        masked_out[rows] = masked
-        last_at = inputs.assessed_at[rows[-1]]
-        found = _find_episodes(units, ep_opts.resolution_rule)
+        # CRS follows the infusion: earlier assessments (lymphodepletion) never open an episode
+        before = np.array([inputs.assessed_at[i] < infused_at for i in all_rows], dtype=bool)
+        pre_rows, rows = all_rows[before], all_rows[~before]
+        pre_fevers = int(
+            np.sum(
+                (inputs.temperature_c[pre_rows] >= FEVER_THRESHOLD_C) & ~inputs.fever_other_cause[pre_rows]
+            )
+        )
+        if len(pre_rows):
+            pre_graded = grade_crs_arrays(
+                temperature_c=inputs.temperature_c[pre_rows],
+                fever_masked=np.zeros(len(pre_rows), dtype=bool),
+                hypotension=inputs.hypotension[pre_rows],
+                vasopressors=inputs.vasopressors[pre_rows],
+                vasopressin=inputs.vasopressin[pre_rows],
+                oxygen_code=inputs.oxygen_code[pre_rows],
+                oxygen_l_min=inputs.oxygen_l_min[pre_rows],
+                death_due_to_crs=inputs.death_due_to_crs[pre_rows],
+                fever_other_cause=inputs.fever_other_cause[pre_rows],
+                options=opts,
+            )
+            grade_out[pre_rows] = pre_graded.grade
+            rule_out[pre_rows] = pre_graded.rule_texts()
+        last_at = inputs.assessed_at[all_rows[-1]]
+        if len(rows):
+            masked, first_masked = _crs_effective_masking(
+                inputs, rows, own_therapies, opts, infused_at, ep_opts
+            )
+            units, per_row = _crs_units(inputs, rows, masked, infused_at, opts, ep_opts.grading_unit)
+            grade_out[rows] = per_row.grade
+            rule_out[rows] = per_row.rule_texts()
+            masked_out[rows] = masked
+            found = _find_episodes(units, ep_opts.resolution_rule)
+        else:
+            units, found, first_masked = [], [], None
         if not found:
             summaries.append(
                 EpisodeSummary(
@@ -406,9 +508,10 @@ def crs_episodes(
                     episode=0,
                     infused_at=infused_at,
                     max_grade=0,
-                    n_assessments=len(rows),
+                    n_assessments=len(all_rows),
                     max_grade_rule="no assessment of CRS grade ≥ 1",
                     last_assessed_at=last_at,
+                    pre_infusion_fevers=pre_fevers,
                     options=option_record,
                     source=f"{CRS_SOURCE}; {EPISODE_SOURCE}",
                 )
@@ -420,7 +523,12 @@ def crs_episodes(
             onset_at = onset_unit.first_positive_at or onset_unit.first_at
             resolved_at = None
             if end is not None:
-                resolved_at = units[end].resolved_at if basis == "recorded" else units[end].first_at
+                if basis != "recorded":
+                    resolved_at = units[end].first_at
+                elif end == start:
+                    resolved_at = units[end].resolved_after_onset_at
+                else:
+                    resolved_at = units[end].resolved_at
             counts, details = _therapy_summary(own_therapies, onset_at, resolved_at or last_at)
             members = [i for u in span for i in u.rows]
             best_unit = span[best]
@@ -444,6 +552,7 @@ def crs_episodes(
                     therapies=counts,
                     therapy_details=details,
                     max_vasopressors=int(inputs.vasopressors[members].max()) if members else 0,
+                    pre_infusion_fevers=pre_fevers,
                     options=option_record,
                     source=f"{CRS_SOURCE}; {EPISODE_SOURCE}",
                 )
@@ -464,7 +573,21 @@ def icans_episodes(
     """ICANS episodes of each subject (ASTCT 2019 ICANS grades; episodes end at the first grade-0 unit;
     day grading takes the worst assessment of the day, the same as the worst value of each domain because
     the ICANS grade is the maximum over domains). Therapies (e.g. corticosteroids) are summarised per
-    episode as for CRS."""
+    episode as for CRS.
+
+    >>> import pandas as pd
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.columns import RowProblems
+    >>> from cartrial.grading.tables import parse_icans_frame
+    >>> frame = pd.DataFrame({"subject_id": ["S1"] * 2,
+    ...     "assessed_at": ["2024-01-15T08:00Z", "2024-01-16T08:00Z"],
+    ...     "consciousness": "alert", "seizure": "none", "motor": "none", "cerebral_edema": "none",
+    ...     "ice_total": [7, 10]})
+    >>> infused = {"S1": datetime(2024, 1, 10, tzinfo=UTC)}
+    >>> eps = icans_episodes(parse_icans_frame(frame, RowProblems("icans")), infused)
+    >>> [(e.max_grade, e.duration_days) for e in eps]  # ICE 7: grade 1, resolved the next day
+    [(1, 1.0)]
+    """
     ep_opts = episode_options or EpisodeOptions()
     n = len(inputs.subject_id)
     use = np.ones(n, dtype=bool) if good is None else good
@@ -478,9 +601,11 @@ def icans_episodes(
     )
     texts = graded.rule_texts()
     summaries: list[EpisodeSummary] = []
-    for sid, rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
+    for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
-        times = [inputs.assessed_at[i] for i in rows]
+        # ICANS follows the infusion: earlier assessments never open an episode
+        rows = np.array([i for i in all_rows if inputs.assessed_at[i] >= infused_at], dtype=np.int64)
+        times = [inputs.assessed_at[i] for i in rows] or [inputs.assessed_at[all_rows[-1]]]
         if ep_opts.grading_unit is GradingUnit.ASSESSMENT:
             groups = [[int(i)] for i in rows]
         else:
@@ -518,7 +643,7 @@ def icans_episodes(
                 EpisodeSummary(
                     episode=0,
                     max_grade=0,
-                    n_assessments=len(rows),
+                    n_assessments=len(all_rows),
                     max_grade_rule="no assessment of ICANS grade ≥ 1",
                     **common,
                 )

@@ -28,7 +28,17 @@ ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
 
 
 def episode_events(episodes: Sequence[EpisodeSummary]) -> list[GradedEvent]:
-    """One `GradedEvent` per CRS/ICANS episode of grade ≥ 1 (category crs/icans, scale 'ASTCT 2019')."""
+    """One `GradedEvent` per CRS/ICANS episode of grade ≥ 1 (category crs/icans, scale 'ASTCT 2019').
+
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.grading.episodes import EpisodeSummary
+    >>> ep = EpisodeSummary(subject_id="S1", kind="crs", episode=1,
+    ...     infused_at=datetime(2024, 1, 10, tzinfo=UTC),
+    ...     max_grade=2, n_assessments=3, onset_at=datetime(2024, 1, 11, tzinfo=UTC),
+    ...     resolved_at=datetime(2024, 1, 14, tzinfo=UTC))
+    >>> [(e.grade, e.onset_day, e.duration_days) for e in episode_events([ep])]
+    [(2, 1.0, 3.0)]
+    """
     events = []
     for ep in episodes:
         if ep.episode == 0 or ep.max_grade < 1 or ep.onset_day is None:
@@ -74,6 +84,15 @@ def lab_runs(
     """Runs of consecutive results at grade ≥ `min_grade` per subject and analyte (see module docstring).
 
     Rows with `good` false or without a collection time are ignored.
+
+    >>> import numpy as np
+    >>> from datetime import datetime, UTC
+    >>> times = [datetime(2024, 1, d, tzinfo=UTC) for d in (12, 15, 19)]
+    >>> from cartrial.grading.ctcae import Analyte
+    >>> platelets = ANALYTES.index(Analyte.PLATELETS)
+    >>> run = lab_runs(["S1"] * 3, times, np.array([platelets] * 3), np.array([3, 4, 1]))[0]
+    >>> run.max_grade, run.start_at.day, run.end_at.day  # grade >= 3 from the 12th until the 19th
+    (4, 12, 19)
     """
     n = len(subject_ids)
     use = np.ones(n, dtype=bool) if good is None else good
@@ -107,7 +126,15 @@ def lab_runs(
 def lab_events(
     runs: Sequence[LabRun], infusions: dict[str, datetime], scale: str = "CTCAE v5.0"
 ) -> list[GradedEvent]:
-    """`GradedEvent`s (category hematologic) from lab runs; days relative to each subject's infusion."""
+    """`GradedEvent`s (category hematologic) from lab runs; days relative to each subject's infusion.
+
+    >>> from datetime import datetime, UTC
+    >>> run = LabRun("S1", "platelets", "Platelet count decreased", 4, datetime(2024, 1, 12, tzinfo=UTC),
+    ...              datetime(2024, 1, 19, tzinfo=UTC), datetime(2024, 1, 19, tzinfo=UTC))
+    >>> event = lab_events([run], {"S1": datetime(2024, 1, 10, tzinfo=UTC)})[0]
+    >>> event.onset_day, event.duration_days
+    (2.0, 7.0)
+    """
     events = []
     for run in runs:
         infused = infusions[run.subject_id]

@@ -5,19 +5,20 @@ Source: Rejeski K et al. EHA/EBMT consensus grading of ICAHT, *Blood* 2023;142:8
 exact published wording is [U]). Ambiguities H1-H4 (§5.5) are options of `IcahtOptions`.
 
 Days are whole days relative to the infusion (day 0 = infusion day). Early ICAHT uses days 0-30, late ICAHT
-days > 30. ANC is in cells/µL.
+days 31-100 (as T-ICAHT), both censored at a new therapy when its day is given. The lowest count of a day
+decides that day. ANC is in cells/µL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from cartrial.errors import ConfigurationError
+from cartrial.grading.choices import UnsampledDays
 
 ICAHT_SOURCE = (
     "Rejeski K et al. EHA/EBMT consensus grading of ICAHT, Blood 2023;142:865-877 "
@@ -25,17 +26,8 @@ ICAHT_SOURCE = (
 )
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
-
-
-class UnsampledDays(StrEnum):
-    """How days between sparse counts are treated (ambiguity H4).
-
-    ``locf`` (default [P]): a day is below the threshold when the most recent count on or before it is
-    below. ``sampled_only``: only days with a count are counted.
-    """
-
-    LOCF = "locf"
-    SAMPLED_ONLY = "sampled_only"
+LATE_LAST_DAY = 100
+"""Late ICAHT and T-ICAHT use days 31-100 (EHA/EBMT 2023; the T-ICAHT table states day 31-100)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +40,9 @@ class IcahtOptions:
       merge two episodes into one (gap days counted). Default **3**.
     - `late_min_values` (H3): values at or below a late threshold needed (non-transient neutropenia);
       default **2** (consensus); 1 = grader behaviour.
-    - `unsampled_days` (H4): default **locf** [P].
+    - `unsampled_days` (H4): default **linear** — unsampled days interpolated linearly between counts, as
+      the grader published with the consensus does (Rejeski et al. Blood 2023); ``locf`` (the previous
+      default, a project proposal) and ``sampled_only`` remain options.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up is grade 4. Default **3**.
     G-CSF and transfusions (H5): counts are used as given [P].
@@ -57,7 +51,7 @@ class IcahtOptions:
     early_g4_min_days: int = 31
     min_recovery_days: int = 3
     late_min_values: int = 2
-    unsampled_days: UnsampledDays = UnsampledDays.LOCF
+    unsampled_days: UnsampledDays = UnsampledDays.LINEAR
     never_recovered_from_day: int = 3
 
     def __post_init__(self) -> None:
@@ -71,7 +65,7 @@ class IcahtOptions:
             object.__setattr__(self, "unsampled_days", UnsampledDays(self.unsampled_days))
         except ValueError:
             raise ConfigurationError(
-                f"unsampled_days must be locf or sampled_only, got {self.unsampled_days!r}"
+                f"unsampled_days must be linear, locf or sampled_only, got {self.unsampled_days!r}"
             ) from None
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,27 +90,45 @@ class IcahtGrade:
     source: str = ICAHT_SOURCE
 
 
+def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One value per sampled day: the lowest count of the day (a measured count at or below a threshold
+    makes the day cytopenic, whatever else was measured that day)."""
+    unique_days = np.unique(days)
+    lowest = np.array([values[days == d].min() for d in unique_days], dtype=float)
+    return unique_days, lowest
+
+
 def _daily_below(
-    days: np.ndarray, anc: np.ndarray, threshold: float, last_day: int, locf: bool
+    days: np.ndarray, anc: np.ndarray, threshold: float, last_day: int, mode: UnsampledDays
 ) -> np.ndarray:
-    """Boolean per day 0..last_day: below (≤) threshold on that day."""
+    """Boolean per day 0..last_day: at or below (≤) `threshold` on that day.
+
+    Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
+    neighbouring sampled days (days before the first count are not below); ``locf`` carries the last
+    sampled day forward (from a count before day 0 too); ``sampled_only`` leaves them not below."""
     below = np.zeros(last_day + 1, dtype=bool)
-    if locf:
+    if len(days) == 0:
+        return below
+    sampled_days, lowest = _daily_values(days, anc)
+    if mode is UnsampledDays.LINEAR:
+        grid = np.arange(last_day + 1)
+        inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
+        interpolated = np.interp(grid, sampled_days, lowest)
+        return inside & (interpolated <= threshold)
+    if mode is UnsampledDays.LOCF:
         current: bool | None = None
-        values_by_day: dict[int, float] = {}
-        for d, a in zip(days, anc, strict=True):
-            values_by_day[int(d)] = float(a)  # the latest count of a day wins (sorted input)
-        before = [(d, a) for d, a in zip(days, anc, strict=True) if d < 0]
-        if before:
-            current = before[-1][1] <= threshold
+        by_day = dict(zip(sampled_days.tolist(), lowest.tolist(), strict=True))
+        before = sampled_days < 0
+        if before.any():
+            current = bool(lowest[before][-1] <= threshold)
         for day in range(last_day + 1):
-            if day in values_by_day:
-                current = values_by_day[day] <= threshold
+            if day in by_day:
+                current = by_day[day] <= threshold
             below[day] = bool(current)
-    else:
-        for d, a in zip(days, anc, strict=True):
-            if 0 <= d <= last_day:
-                below[int(d)] = a <= threshold
+        return below
+    for d, a in zip(sampled_days, lowest, strict=True):
+        if 0 <= d <= last_day:
+            below[int(d)] = a <= threshold
     return below
 
 
@@ -155,6 +167,8 @@ def grade_icaht(
     days: Sequence[int],
     anc_per_ul: Sequence[float],
     options: IcahtOptions | None = None,
+    *,
+    censor_day: int | None = None,
 ) -> IcahtGrade:
     """Early (day 0-30) and late (> day 30) ICAHT grades from one subject's ANC series (cells/µL).
 
@@ -165,6 +179,9 @@ def grade_icaht(
     last count of days 0-30) is grade 4. Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
     30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
     its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
+
+    >>> grade_icaht([7, 14], [400.0, 2000.0]).early_grade  # interpolated: only day 7 <= 500/µL
+    1
     """
     opts = options or IcahtOptions()
     if len(days) != len(anc_per_ul):
@@ -175,6 +192,9 @@ def grade_icaht(
     if np.any(a < 0) or np.any(~np.isfinite(a)) or np.any(d != np.round(d)):
         raise ValueError("ANC values must be finite and ≥ 0 and days whole numbers")
     d = d.astype(int)
+    if censor_day is not None:  # new therapy: counts from that day on are not attributed to this product
+        keep = d < censor_day
+        d, a = d[keep], a[keep]
 
     early_mask = (d >= 0) & (d <= EARLY_LAST_DAY)
     if not early_mask.any():
@@ -183,12 +203,13 @@ def grade_icaht(
         days500 = days100 = 0
     else:
         last_day = int(d[early_mask].max())
-        locf = opts.unsampled_days is UnsampledDays.LOCF
+        mode = opts.unsampled_days
         sampled = np.zeros(last_day + 1, dtype=bool)
         sampled[d[early_mask]] = True
-        below500 = _daily_below(d, a, 500.0, last_day, locf)
-        below100 = _daily_below(d, a, 100.0, last_day, locf)
-        sampled_only = not locf
+        window = d <= last_day
+        below500 = _daily_below(d[window], a[window], 500.0, last_day, mode)
+        below100 = _daily_below(d[window], a[window], 100.0, last_day, mode)
+        sampled_only = mode is UnsampledDays.SAMPLED_ONLY
         days500, episode500 = _longest(below500, sampled, opts.min_recovery_days, sampled_only)
         days100, _ = _longest(below100, sampled, opts.min_recovery_days, sampled_only)
         g500 = 0
@@ -220,11 +241,11 @@ def grade_icaht(
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
 
-    late_values = np.sort(a[d > EARLY_LAST_DAY])
+    late_values = np.sort(a[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)])
     nadir = float(late_values[0]) if len(late_values) else None
     if not len(late_values):
         late_grade: int | None = None
-        late_rule = "not gradable: no ANC after day 30"
+        late_rule = f"not gradable: no ANC on days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY}"
     else:
         k = opts.late_min_values
         if len(late_values) < k:
@@ -244,12 +265,14 @@ def grade_icaht(
                 else 0
             )
         if reference is None:
-            late_rule = f"grade 0: only {len(late_values)} ANC after day 30; late_min_values={k} needed"
+            late_rule = f"grade 0: only {len(late_values)} ANC on days 31-100; late_min_values={k} needed"
         elif late_grade == 0:
-            late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL after day 30"
+            late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100"
         else:
             bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[late_grade]
-            late_rule = f"grade {late_grade}: {k} ANC value(s) ≤ {bound}/µL after day 30 (nadir {nadir:g}/µL)"
+            late_rule = (
+                f"grade {late_grade}: {k} ANC value(s) ≤ {bound}/µL on days 31-100 (nadir {nadir:g}/µL)"
+            )
     return IcahtGrade(
         early_grade=early_grade,
         early_rule=early_rule,
@@ -286,12 +309,22 @@ class TIcahtGrade:
 
 
 def _daily_below_strict(
-    days: np.ndarray, values: np.ndarray, threshold: float, first_day: int, last_day: int, locf: bool
+    days: np.ndarray,
+    values: np.ndarray,
+    threshold: float,
+    first_day: int,
+    last_day: int,
+    mode: UnsampledDays,
 ) -> np.ndarray:
     """Per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L)."""
-    # shift so that the window starts at index 0; earlier counts carry into it under LOCF
+    # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it
+    window = days <= last_day
     return _daily_below(
-        days - first_day, values, np.nextafter(threshold, -np.inf), last_day - first_day, locf
+        days[window] - first_day,
+        values[window],
+        np.nextafter(threshold, -np.inf),
+        last_day - first_day,
+        mode,
     )
 
 
@@ -306,6 +339,8 @@ def grade_t_icaht(
     days: Sequence[int],
     platelets_10e9_l: Sequence[float],
     options: IcahtOptions | None = None,
+    *,
+    censor_day: int | None = None,
 ) -> TIcahtGrade:
     """Early (day 0-30) and late (day 31-100) T-ICAHT grades from one subject's platelet series (× 10^9/L).
 
@@ -316,6 +351,9 @@ def grade_t_icaht(
     `late_min_values` (default 2) tests below the threshold. Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
+
+    >>> grade_t_icaht(list(range(8)), [30.0] * 7 + [200.0]).early_grade  # < 50 x10^9/L for 7 days
+    2
     """
     opts = options or IcahtOptions()
     if len(days) != len(platelets_10e9_l):
@@ -326,7 +364,11 @@ def grade_t_icaht(
     if np.any(v < 0) or np.any(~np.isfinite(v)) or np.any(d != np.round(d)):
         raise ValueError("platelet counts must be finite and ≥ 0 and days whole numbers")
     d = d.astype(int)
-    locf = opts.unsampled_days is UnsampledDays.LOCF
+    if censor_day is not None:  # censored at new therapy (EHA/EBMT 2023, T-ICAHT table)
+        keep = d < censor_day
+        d, v = d[keep], v[keep]
+    mode = opts.unsampled_days
+    sampled_only = mode is UnsampledDays.SAMPLED_ONLY
 
     def window(first: int, last_allowed: int) -> tuple[int, np.ndarray] | None:
         mask = (d >= first) & (d <= last_allowed)
@@ -345,10 +387,10 @@ def grade_t_icaht(
     else:
         last, sampled = early
         e50 = _cumulative(
-            _daily_below_strict(d, v, 50.0, 0, last, locf), sampled, opts.min_recovery_days, not locf
+            _daily_below_strict(d, v, 50.0, 0, last, mode), sampled, opts.min_recovery_days, sampled_only
         )
         e20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, 0, last, locf), sampled, opts.min_recovery_days, not locf
+            _daily_below_strict(d, v, 20.0, 0, last, mode), sampled, opts.min_recovery_days, sampled_only
         )
         g50 = 2 if e50 >= 7 else 1 if e50 >= 1 else 0
         g20 = 4 if e20 >= 14 else 3 if e20 >= 1 else 0
@@ -370,10 +412,10 @@ def grade_t_icaht(
         last, sampled = late
         late_values = v[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)]
         l20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, locf),
+            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, mode),
             sampled,
             opts.min_recovery_days,
-            not locf,
+            sampled_only,
         )
         n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
         late_grade = 0

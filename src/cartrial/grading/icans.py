@@ -87,6 +87,9 @@ def ice_score(orientation: int, naming: int, command: int, writing: int, attenti
     """ICE score (0-10) as the sum of its five items; each item must be within 0..its maximum.
 
     Source: ASTCT 2019 ICE score (PMC8153820 Table 2).
+
+    >>> ice_score(4, 3, 1, 1, 1), ice_score(2, 1, 0, 1, 0)  # the five items summed
+    (10, 4)
     """
     items = {
         "orientation": orientation,
@@ -167,6 +170,9 @@ def grade_icans(
     sedating medication, so that domain does not count (ICANS-5); nor does an ICE of 0 (or not assessable)
     that is due only to that unarousability (the ICE grade 4 is "because the patient is unarousable"; ICANS
     grades only findings not attributable to another cause). Source: PMC9327779 Table 2.
+
+    >>> grade_icans(consciousness="awakens_spontaneously", ice_total=6).grade  # ICE 3-6: grade 2
+    2
     """
     level = Consciousness(consciousness)
     unarousable = level is Consciousness.UNAROUSABLE
@@ -230,6 +236,12 @@ def grade_icans_arrays(
     Codes are positions in `CONSCIOUSNESS_LEVELS`, `SEIZURE_TYPES`, `MOTOR_FINDINGS`, `EDEMA_TYPES`;
     `ice_total` is NaN where not assessable (valid only for unarousable patients; rows with NaN ICE in an
     arousable patient are graded as ICE 0-2, so validate first). Source: as `grade_icans`.
+
+    >>> import numpy as np
+    >>> zeros = np.zeros(2, dtype=np.int8)
+    >>> grade_icans_arrays(ice_total=np.array([10.0, 2.0]), consciousness_code=zeros, seizure_code=zeros,
+    ...     motor_code=zeros, edema_code=zeros).grade.tolist()  # ICE 10: grade 0; ICE 0-2: grade 3
+    [0, 3]
     """
     ice = np.asarray(ice_total, dtype=float)
     level = np.asarray(consciousness_code, dtype=np.int8)

@@ -71,7 +71,11 @@ class VasopressorDoses:
 
 
 def is_high_dose(doses: VasopressorDoses, thresholds: HighDoseVasopressorThresholds | None = None) -> bool:
-    """Lee 2014 high-dose vasopressor test (§3.2 [U], thresholds are parameters; see the class)."""
+    """Lee 2014 high-dose vasopressor test (§3.2 [U], thresholds are parameters; see the class).
+
+    >>> is_high_dose(VasopressorDoses(norepinephrine_ug_min=20.0)), is_high_dose(VasopressorDoses())
+    (True, False)
+    """
     t = thresholds or HighDoseVasopressorThresholds()
     agents = {
         "norepinephrine": doses.norepinephrine_ug_min,
@@ -247,6 +251,14 @@ def grade_legacy_crs(
     `noninvasive_is_ventilator_support` [U], awaiting confirmation: whether CPAP/BiPAP count as the
     "ventilator support" of grade 4; default True (positive-pressure support), False grades them by
     FiO2. `thresholds`: Lee 2014 high-dose vasopressor thresholds (awaiting confirmation [U]).
+
+    >>> obs = LegacyObservation(temperature_c=38.5, hypotension=True, vasopressors=0, vasopressin=False,
+    ...     oxygen=OxygenDevice.NONE, organ_toxicity_grade=0, transaminase_grade=0,
+    ...     life_threatening_hypotension=False)
+    >>> grade_legacy_crs(obs, LegacyScale.CARTOX).grade  # hypotension without vasopressor: grade 2
+    2
+    >>> grade_legacy_crs(LegacyObservation(38.5, True, 0, False, OxygenDevice.NONE), "CARTOX").rule[:14]
+    'not gradable: '
     """
     kind = LegacyScale(scale)
     limits = thresholds or HighDoseVasopressorThresholds()

@@ -24,6 +24,7 @@ from cartrial.columns import (
     parse_float,
     parse_int,
     parse_text,
+    text_frame,
 )
 from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
 from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
@@ -125,7 +126,17 @@ def parse_crs_frame(
     may be blank when `systolic_bp_mmhg` is given (then hypotension = SBP < `sbp_threshold_mmhg`, ASTCT
     ambiguity A4). Optional legacy-scale columns (FiO2, vasopressor doses, organ toxicity grades) are
     range-checked.
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> problems = RowProblems("crs.csv")
+    >>> inputs = parse_crs_frame(pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2024-01-11T08:00Z"],
+    ...     "temperature_c": [50.0], "hypotension": [False], "fever_masked": [False], "vasopressors": [0],
+    ...     "vasopressin": [False], "oxygen": ["none"], "oxygen_l_min": [None]}), problems)
+    >>> [(p.row, p.field, p.message) for p in problems.all()]
+    [(2, 'temperature_c', 'out of range')]
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -293,7 +304,17 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
     ``consciousness=unarousable`` (not assessable), and an unarousable patient cannot score above 0.
     Categories: `consciousness` (alert | awakens_spontaneously | awakens_to_voice | awakens_to_tactile |
     unarousable), `seizure`, `motor`, `cerebral_edema`.
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> inputs = parse_icans_frame(pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2024-01-11T08:00Z"],
+    ...     "consciousness": ["alert"], "seizure": ["none"], "motor": ["none"], "cerebral_edema": ["none"],
+    ...     "ice_orientation": [4], "ice_naming": [3], "ice_command": [1], "ice_writing": [0],
+    ...     "ice_attention": [1]}), RowProblems("icans.csv"))
+    >>> inputs.ice_total.tolist()  # the items summed
+    [9.0]
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -377,7 +398,16 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     ≥ 0 in `unit`, which must be a known unit of the analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …;
     haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed. Optional
     `life_threatening_anemia` (true/false, default false): see `cartrial.grading.ctcae.grade_lab`.
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> inputs = parse_labs_frame(pd.DataFrame({"subject_id": ["S1"], "collected_at": ["2024-01-11"],
+    ...     "analyte": ["neutrophils"], "value": [450], "unit": ["cells/µL"], "lln": [1800]}),
+    ...     RowProblems("labs"))
+    >>> inputs.value_canonical.tolist()  # in 10^9/L
+    [0.45]
     """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     n = len(frame)
     subject = parse_text(frame, "subject_id", problems)
     collected = parse_datetime(frame, "collected_at", problems)
@@ -421,7 +451,15 @@ def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
 
 
 def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[str, datetime]:
-    """Infusion time of each subject (columns `subject_id`, `infused_at`; other columns ignored)."""
+    """Infusion time of each subject (columns `subject_id`, `infused_at`; other columns ignored).
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> frame = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10"]})
+    >>> parse_infusions_frame(frame, RowProblems("infusions"))
+    {'S1': datetime.datetime(2024, 1, 10, 0, 0, tzinfo=datetime.timezone.utc)}
+    """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     subject = parse_text(frame, "subject_id", problems)
     infused = parse_datetime(frame, "infused_at", problems)
     out: dict[str, datetime] = {}
@@ -447,7 +485,16 @@ class TherapyRecord:
 
 def parse_therapies_frame(frame: pd.DataFrame, problems: RowProblems) -> list[TherapyRecord]:
     """Therapies given: `therapy` one of tocilizumab | corticosteroid | vasopressor | antipyretic | anakinra
-    | other; `dose` ≥ 0 (optional, in `unit`)."""
+    | other; `dose` ≥ 0 (optional, in `unit`).
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> records = parse_therapies_frame(pd.DataFrame({"subject_id": ["S1"], "given_at": ["2024-01-12T10:00Z"],
+    ...     "therapy": ["tocilizumab"], "dose": [8]}), RowProblems("therapies"))
+    >>> records[0].therapy, records[0].dose
+    ('tocilizumab', 8.0)
+    """
+    frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     subject = parse_text(frame, "subject_id", problems)
     given = parse_datetime(frame, "given_at", problems)
     therapy = parse_choice(frame, "therapy", THERAPY_CATEGORIES, problems)

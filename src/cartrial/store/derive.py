@@ -6,8 +6,11 @@ data-standards.md 8.3). Deriving again with the same inputs, version and options
 result is an audited update. A stored input the engine cannot grade (a required input missing or invalid)
 is stored too, with no value and the reason in `rule`, never silently skipped.
 
-Engines used: `cartrial.grading.grade_crs` (ASTCT 2019 CRS, per assessment) and
-`cartrial.grading.grade_icans` (ASTCT 2019 ICANS, per assessment). EDSS and NCA derivations use the generic
+Engines used: `cartrial.grading.derive_crs_grades` (ASTCT 2019 CRS, per assessment) and
+`cartrial.grading.derive_icans_grades` (ASTCT 2019 ICANS, per assessment) — the same frame functions as
+`cartrial grade crs|icans`, so a stored grade always equals the command-line grade of the same row (one CRS
+input preparation: °F → °C, SBP → hypotension, required inputs, fever masking).
+EDSS and NCA derivations use the generic
 `StudyService.store_derived` (their engines take whole series; the CLI of those areas computes them).
 """
 
@@ -15,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
-from collections.abc import Mapping
 from typing import Any
 
 from cartrial import __version__
@@ -41,69 +42,27 @@ def _options_json(options: Any) -> dict[str, Any]:
     return {k: plain(v) for k, v in dataclasses.asdict(options).items()}
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _graded_rows(result: Any) -> list[tuple[float | None, str]]:
+    """(value, rule) of each row of a `cartrial.grading` Result table derived with keep_going: the grade and
+    its rule with scale and source, or no value and the located reason why the row cannot be graded."""
+    table = result.table
+    errors = table["error"] if "error" in table.columns else [""] * len(table)
+    source = result.sources[0]
+    out: list[tuple[float | None, str]] = []
+    for grade, reason, scale, error in zip(
+        table["grade"], table["grade_reason"], table["scale"], errors, strict=True
+    ):
+        if error:
+            out.append((None, f"not gradable: {error}"))
+        else:
+            out.append((float(grade), f"{reason} [{scale}; {source}]"))
+    return out
 
 
-def _crs_grade(row: Mapping[str, Any], options: Any) -> tuple[float | None, str]:
-    from cartrial.grading import celsius_from_fahrenheit, grade_crs, hypotension_from_sbp
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
 
-    temperature = row["temperature_c"]
-    if _missing(temperature) and not _missing(row["temperature_f"]):
-        temperature = float(celsius_from_fahrenheit(row["temperature_f"]))
-    hypotension = row["hypotension"]
-    if hypotension is None and not _missing(row["systolic_bp_mmhg"]):
-        hypotension = hypotension_from_sbp(row["systolic_bp_mmhg"], options)
-    missing = [
-        name
-        for name, value in (
-            ("temperature", temperature),
-            ("hypotension", hypotension),
-            ("oxygen", row["oxygen"]),
-        )
-        if _missing(value)
-    ]
-    if missing:
-        return None, f"not gradable: {', '.join(missing)} not recorded"
-    try:
-        result = grade_crs(
-            temperature_c=float(temperature),
-            fever_masked=bool(row["fever_masked"]),
-            hypotension=bool(hypotension),
-            vasopressors=int(row["vasopressors"] or 0),
-            vasopressin=bool(row["vasopressin"]),
-            oxygen=row["oxygen"],
-            oxygen_l_min=row["oxygen_l_min"],
-            death_due_to_crs=bool(row["death_due_to_crs"]),
-            fever_other_cause=bool(row["fever_other_cause"]),
-            options=options,
-        )
-    except ValueError as exc:
-        return None, f"not gradable: {exc}"
-    return float(result.grade), f"{result.rule} [{result.scale}; {result.source}]"
-
-
-def _icans_grade(row: Mapping[str, Any]) -> tuple[float | None, str]:
-    from cartrial.grading import grade_icans, ice_score
-
-    if row["consciousness"] is None:
-        return None, "not gradable: consciousness not recorded"
-    items = [row[f"ice_{name}"] for name in ("orientation", "naming", "command", "writing", "attention")]
-    try:
-        ice_total = row["ice_total"]
-        if ice_total is None and all(item is not None for item in items):
-            ice_total = ice_score(*items)  # total = sum of the five items (PMC8153820 Table 2)
-        result = grade_icans(
-            consciousness=row["consciousness"],
-            seizure=row["seizure"] or "none",
-            motor=row["motor"] or "none",
-            cerebral_edema=row["cerebral_edema"] or "none",
-            ice_total=ice_total,
-            consciousness_other_cause=bool(row["consciousness_other_cause"]),
-        )
-    except ValueError as exc:
-        return None, f"not gradable: {exc}"
-    return float(result.grade), f"{result.rule} [{result.scale}; {result.source}]"
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["subject_id", "assessed_at"])
 
 
 def derive_crs_grades(service: StudyService, actor: str, options: Any = None) -> UpsertResult:
@@ -115,14 +74,17 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
     another cause. Source: ASTCT 2019 (Lee DW et al. Biol Blood Marrow Transplant 2019;25:625), as cited
     by the grading engine in each stored `rule`."""
     from cartrial.grading import CrsOptions
+    from cartrial.grading import derive_crs_grades as grade_frame
 
     opts = options or CrsOptions()
     service.check(actor, Action.DERIVE, "CRS grades")
     rows = service.find_records(actor, "crs_assessment")
     now = utc_now()
     derived = []
-    for row in rows:
-        value, rule = _crs_grade(row, opts)
+    graded = (
+        _graded_rows(grade_frame(_frame(rows), opts, keep_going=True, file="crs_assessment")) if rows else []
+    )
+    for row, (value, rule) in zip(rows, graded, strict=True):
         derived.append(
             {
                 "subject_id": row["subject_id"],
@@ -144,12 +106,14 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
 def derive_icans_grades(service: StudyService, actor: str) -> UpsertResult:
     """Grade every stored ICANS assessment with ASTCT 2019 (`cartrial.grading.grade_icans`; source
     PMC9327779 Table 2, cited by the engine in each stored `rule`) and store the grades."""
+    from cartrial.grading import derive_icans_grades as grade_frame
+
     service.check(actor, Action.DERIVE, "ICANS grades")
     rows = service.find_records(actor, "icans_assessment")
     now = utc_now()
     derived = []
-    for row in rows:
-        value, rule = _icans_grade(row)
+    graded = _graded_rows(grade_frame(_frame(rows), keep_going=True, file="icans_assessment")) if rows else []
+    for row, (value, rule) in zip(rows, graded, strict=True):
         derived.append(
             {
                 "subject_id": row["subject_id"],

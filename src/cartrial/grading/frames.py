@@ -1,0 +1,882 @@
+"""Frame-level derivations of the grading engine: a form as a DataFrame in, a `cartrial.results.Result` out.
+
+These are the only implementations of each table-level rule; the command line (`cartrial grade …`), the
+study store (`cartrial db derive crs|icans`), the demo and a notebook all call them:
+
+- `derive_crs_grades` — ASTCT 2019 CRS grade of each assessment (optionally Lee 2014 and CARTOX too);
+- `derive_icans_grades` — ASTCT 2019 ICANS grade and ICE score of each assessment;
+- `derive_lab_grades` — CTCAE v5.0/v6.0 grade of each haematology result;
+- `derive_crs_episodes`, `derive_icans_episodes` — episodes per subject (onset, maximum, resolution);
+- `derive_icaht` — early/late ICAHT and T-ICAHT per subject (EHA/EBMT 2023);
+- `derive_graded_events` — the graded events the DLT rules evaluate.
+
+Frames may hold strings (as read from a CSV file) or ordinary values (numbers, booleans, datetimes, None):
+``derive_crs_grades(pd.read_csv(path))`` works. Bad rows are located problems (spreadsheet row numbers:
+header = row 1): by default an `InputError` listing all of them, or with ``keep_going=True`` the good rows
+are graded, the bad ones get an ``error`` column and blank results, and `Result.problems` lists them.
+
+The CRS input preparation (°F → °C, systolic pressure → hypotension, required inputs, fever masking of a
+single assessment) is `prepare_crs_inputs` + `grade_crs_inputs`, used by every CRS path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
+from cartrial.errors import InputError, Problem
+from cartrial.grading.crs import (
+    CRS_SCALE,
+    CRS_SOURCE,
+    OXYGEN_DEVICES,
+    CrsGradeArrays,
+    CrsOptions,
+    FeverState,
+    grade_crs_arrays,
+)
+from cartrial.grading.ctcae import (
+    ANALYTES,
+    CTCAE_SOURCE_V5,
+    CTCAE_SOURCE_V6,
+    Analyte,
+    grade_labs_arrays,
+)
+from cartrial.grading.episodes import (
+    EPISODE_SOURCE,
+    EpisodeOptions,
+    EpisodeSummary,
+    crs_episodes,
+    icans_episodes,
+)
+from cartrial.grading.events import episode_events, lab_events, lab_runs
+from cartrial.grading.icaht import (
+    ICAHT_SCALE,
+    ICAHT_SOURCE,
+    T_ICAHT_SOURCE,
+    IcahtOptions,
+    grade_icaht,
+    grade_t_icaht,
+)
+from cartrial.grading.icans import DOMAINS, ICANS_SCALE, ICANS_SOURCE, grade_icans_arrays
+from cartrial.grading.legacy import LegacyObservation, LegacyScale, VasopressorDoses, grade_legacy_crs
+from cartrial.grading.quality import check_duplicate_assessments, check_lab_plausibility
+from cartrial.grading.tables import (
+    CRS_ONE_OF,
+    CRS_REQUIRED,
+    ICANS_REQUIRED,
+    INFUSIONS_REQUIRED,
+    LABS_REQUIRED,
+    THERAPIES_REQUIRED,
+    CrsInputs,
+    IcansInputs,
+    LabInputs,
+    TherapyRecord,
+    parse_crs_frame,
+    parse_icans_frame,
+    parse_infusions_frame,
+    parse_labs_frame,
+    parse_therapies_frame,
+)
+from cartrial.results import Result
+
+FileName: TypeAlias = str | Path
+Infusions: TypeAlias = Mapping[str, datetime] | pd.DataFrame
+Therapies: TypeAlias = Sequence[TherapyRecord] | pd.DataFrame | None
+
+ICANS_ONE_OF = (("ice_orientation", "ice_total"),)
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def _check_columns(
+    frame: pd.DataFrame, required: Sequence[str], one_of: Sequence[Sequence[str]], file: FileName
+) -> None:
+    """Raise a located `InputError` when a required column (or every column of a one-of group) is absent."""
+    problems = [
+        Problem("required column is missing", file=str(file), field=c, allowed=", ".join(required))
+        for c in required
+        if c not in frame.columns
+    ]
+    problems += [
+        Problem(
+            "one of these columns is required",
+            file=str(file),
+            field=" | ".join(group),
+            allowed=" or ".join(group),
+        )
+        for group in one_of
+        if not any(c in frame.columns for c in group)
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def _columns_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {k: (list(v) if not isinstance(v, str | int | float) else v) for k, v in columns.items()}
+    )
+
+
+def _with_results(
+    frame: pd.DataFrame, problems: RowProblems, columns: pd.DataFrame, keep_going: bool
+) -> pd.DataFrame:
+    """Input rows plus result columns; with problems (and `keep_going`) an `error` column, blank results."""
+    out = frame.copy()
+    bad = problems.bad_mask(len(frame))
+    for name, values in columns.items():
+        series = pd.Series(list(values), index=out.index)
+        if bad.any():
+            series = series.astype(object).where(~bad, None)
+        out[name] = series
+    if keep_going and problems:
+        out["error"] = problems.error_column(len(frame))
+    return out
+
+
+def _row_problems(problems: RowProblems, keep_going: bool) -> tuple[Problem, ...]:
+    return tuple(problems.all()) if keep_going else ()
+
+
+def infusion_times(frame: pd.DataFrame, *, file: FileName = "infusions") -> dict[str, datetime]:
+    """Infusion time (day 0) of each subject from a frame with `subject_id`, `infused_at` (others ignored);
+    raises a located `InputError` for a bad or repeated row.
+
+    >>> import pandas as pd
+    >>> infusion_times(pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00:00Z"]}))
+    {'S1': datetime.datetime(2024, 1, 10, 9, 0, tzinfo=datetime.timezone.utc)}
+    """
+    _check_columns(frame, INFUSIONS_REQUIRED, (), file)
+    problems = RowProblems(file)
+    infusions = parse_infusions_frame(text_frame(frame), problems)
+    problems.raise_if_any(False)
+    return infusions
+
+
+def therapy_records(frame: pd.DataFrame, *, file: FileName = "therapies") -> list[TherapyRecord]:
+    """The therapies given (`subject_id`, `given_at`, `therapy`, optional `agent`, `dose`, `unit`); raises a
+    located `InputError` for a bad row.
+
+    >>> import pandas as pd
+    >>> [t.therapy for t in therapy_records(pd.DataFrame(
+    ...     {"subject_id": ["S1"], "given_at": ["2024-01-12"], "therapy": ["tocilizumab"]}))]
+    ['tocilizumab']
+    """
+    _check_columns(frame, THERAPIES_REQUIRED, (), file)
+    problems = RowProblems(file)
+    records = parse_therapies_frame(text_frame(frame), problems)
+    problems.raise_if_any(False)
+    return records
+
+
+def new_therapy_days(
+    frame: pd.DataFrame, infusions: Infusions, *, file: FileName = "new_therapies"
+) -> dict[str, int]:
+    """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
+    `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
+    progression, new therapy or death). A subject listed twice keeps the earliest date.
+
+    >>> import pandas as pd
+    >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
+    ...                  pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
+    {'S1': 45}
+    """
+    _check_columns(frame, ("subject_id", "new_therapy_at"), (), file)
+    times = _infusions(infusions)
+    problems = RowProblems(file)
+    text = text_frame(frame)
+    subjects = parse_text(text, "subject_id", problems)
+    moments = parse_datetime(text, "new_therapy_at", problems)
+    _check_subjects(subjects, times, problems)
+    problems.raise_if_any(False)
+    days: dict[str, int] = {}
+    for sid, moment in zip(subjects, moments, strict=True):
+        assert moment is not None
+        day = (moment.date() - times[str(sid)].date()).days
+        days[str(sid)] = min(day, days.get(str(sid), day))
+    return days
+
+
+def _infusions(value: Infusions) -> dict[str, datetime]:
+    return infusion_times(value) if isinstance(value, pd.DataFrame) else dict(value)
+
+
+def _therapies(value: Therapies) -> list[TherapyRecord]:
+    if value is None:
+        return []
+    return therapy_records(value) if isinstance(value, pd.DataFrame) else list(value)
+
+
+def _check_subjects(
+    subject_ids: npt.NDArray[np.object_], infusions: Mapping[str, datetime], problems: RowProblems
+) -> None:
+    for i, sid in enumerate(subject_ids):
+        if sid and str(sid) not in infusions:
+            problems.add(
+                i, "subject_id", sid, "subject has no infusion date", "a subject_id of the infusion file"
+            )
+
+
+def _excluded_rows(problems: RowProblems, subject_ids: npt.NDArray[np.object_]) -> dict[str, str]:
+    out: dict[str, list[str]] = {}
+    for row in sorted(problems.by_row):
+        out.setdefault(str(subject_ids[row - 2]), []).append(str(row))
+    return {sid: " ".join(rows) for sid, rows in out.items()}
+
+
+def _with_excluded_rows(frame: pd.DataFrame, excluded: dict[str, str] | None) -> pd.DataFrame:
+    """Add the `excluded_rows` column (keep_going), with a row for subjects whose rows were all bad."""
+    if not excluded:
+        return frame
+    missing = [sid for sid in excluded if sid not in set(frame.get("subject_id", []))]
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame({"subject_id": missing})], ignore_index=True)
+    frame["excluded_rows"] = [excluded.get(str(sid), "") for sid in frame["subject_id"]]
+    return frame
+
+
+def episode_table(episodes: Sequence[EpisodeSummary]) -> pd.DataFrame:
+    """One row per episode (`EpisodeSummary.as_record`), grades as nullable integers.
+
+    >>> episode_table([]).empty
+    True
+    """
+    frame = pd.DataFrame([ep.as_record() for ep in episodes])
+    if "max_grade" in frame:
+        frame["max_grade"] = frame["max_grade"].astype("Int64")
+        frame["episode"] = frame["episode"].astype("Int64")
+    return frame
+
+
+# ---------------------------------------------------------------- CRS
+
+
+def crs_assessment_masked(
+    fever_masked: npt.NDArray[np.bool_], crs_resolved: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Fever masking of single assessments (ASTCT 2019, CRS table footnote: fever is not needed after
+    antipyretic or anti-cytokine therapy): the recorded ``fever_masked`` counts, except on an assessment
+    that records the CRS as resolved (a resolved CRS has no fever left to mask). Episodes carry masking
+    across time with their own rule (`cartrial.grading.crs_episodes`).
+
+    >>> import numpy as np
+    >>> crs_assessment_masked(np.array([True, True, False]), np.array([False, True, False])).tolist()
+    [True, False, False]
+    """
+    return np.asarray(fever_masked, dtype=bool) & ~np.asarray(crs_resolved, dtype=bool)
+
+
+def prepare_crs_inputs(
+    frame: pd.DataFrame, problems: RowProblems, *, options: CrsOptions | None = None
+) -> CrsInputs:
+    """Validate and parse a CRS assessments frame (typed or all-string) into `CrsInputs`: temperature in
+    °C (°F converted), hypotension (or systolic pressure below ``options.sbp_threshold_mmhg``), required
+    inputs checked, every bad value recorded in `problems` (see `cartrial.grading.tables.parse_crs_frame`).
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> rows = pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2024-01-11T08:00Z"],
+    ...     "temperature_f": [101.3], "systolic_bp_mmhg": [84], "fever_masked": [False], "vasopressors": [0],
+    ...     "vasopressin": [False], "oxygen": ["none"], "oxygen_l_min": [None]})
+    >>> inputs = prepare_crs_inputs(rows, RowProblems("crs"))
+    >>> round(float(inputs.temperature_c[0]), 2), bool(inputs.hypotension[0])
+    (38.5, True)
+    """
+    opts = options or CrsOptions()
+    return parse_crs_frame(text_frame(frame), problems, sbp_threshold_mmhg=opts.sbp_threshold_mmhg)
+
+
+def grade_crs_inputs(inputs: CrsInputs, options: CrsOptions | None = None) -> CrsGradeArrays:
+    """ASTCT 2019 CRS grade of each prepared assessment, each on its own (masking by
+    `crs_assessment_masked`; a row whose temperature is missing is graded as afebrile, 37 °C — such rows
+    are problems of the preparation and are blanked by the callers).
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> rows = pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2024-01-11T08:00Z"],
+    ...     "temperature_c": [37.0], "hypotension": [False], "fever_masked": [True], "crs_resolved": [True],
+    ...     "vasopressors": [0], "vasopressin": [False], "oxygen": ["none"], "oxygen_l_min": [0]})
+    >>> grade_crs_inputs(prepare_crs_inputs(rows, RowProblems("crs"))).grade.tolist()
+    [0]
+    """
+    opts = options or CrsOptions()
+    return grade_crs_arrays(
+        temperature_c=np.nan_to_num(inputs.temperature_c, nan=37.0),
+        fever_masked=crs_assessment_masked(inputs.fever_masked, inputs.crs_resolved),
+        hypotension=inputs.hypotension,
+        vasopressors=inputs.vasopressors,
+        vasopressin=inputs.vasopressin,
+        oxygen_code=inputs.oxygen_code,
+        oxygen_l_min=inputs.oxygen_l_min,
+        death_due_to_crs=inputs.death_due_to_crs,
+        fever_other_cause=inputs.fever_other_cause,
+        options=opts,
+    )
+
+
+def _legacy_observation(inputs: CrsInputs, i: int) -> LegacyObservation:
+    def optional_grade(values: npt.NDArray[np.float64]) -> int | None:
+        return None if np.isnan(values[i]) else int(values[i])
+
+    doses = None
+    if inputs.doses_recorded[i]:
+        doses = VasopressorDoses(
+            norepinephrine_ug_min=float(inputs.norepinephrine_ug_min[i]),
+            dopamine_ug_kg_min=float(inputs.dopamine_ug_kg_min[i]),
+            phenylephrine_ug_min=float(inputs.phenylephrine_ug_min[i]),
+            epinephrine_ug_min=float(inputs.epinephrine_ug_min[i]),
+            vasopressin=bool(inputs.vasopressin[i]),
+        )
+    life = inputs.life_threatening_hypotension[i]
+    return LegacyObservation(
+        temperature_c=float(inputs.temperature_c[i]),
+        hypotension=bool(inputs.hypotension[i]),
+        vasopressors=int(inputs.vasopressors[i]),
+        vasopressin=bool(inputs.vasopressin[i]),
+        oxygen=OXYGEN_DEVICES[int(inputs.oxygen_code[i])],
+        fio2_pct=None if np.isnan(inputs.fio2_pct[i]) else float(inputs.fio2_pct[i]),
+        doses=doses,
+        organ_toxicity_grade=optional_grade(inputs.organ_toxicity_grade),
+        transaminase_grade=optional_grade(inputs.transaminase_grade),
+        life_threatening_hypotension=None if life is None else bool(life),
+        death_due_to_crs=bool(inputs.death_due_to_crs[i]),
+    )
+
+
+def derive_crs_grades(
+    frame: pd.DataFrame,
+    options: CrsOptions | None = None,
+    *,
+    legacy: bool = False,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> Result:
+    """ASTCT 2019 CRS grade of each assessment (Lee DW et al., BBMT 2019;25:625, CRS table), each row on its
+    own: the input rows plus ``grade``, ``grade_reason``, ``scale``, ``temperature_c_used`` (°C),
+    ``fever``, ``hypotension_grade``, ``hypoxia_grade`` and the option values; with ``legacy=True`` also
+    the Lee 2014 and CARTOX regrading (``lee2014_grade``, ``cartox_grade`` and reasons) where the inputs
+    allow. Contradictory duplicate assessments (same subject and time) are problems; identical ones are
+    noted (`cartrial.grading.check_duplicate_assessments`).
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1", "S1"],
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z"], "temperature_c": [38.9, 37.0],
+    ...     "hypotension": [False, False], "fever_masked": [False, True], "crs_resolved": [False, True],
+    ...     "vasopressors": [0, 0], "vasopressin": [False, False], "oxygen": ["nasal_cannula", "none"],
+    ...     "oxygen_l_min": [4, 0]})
+    >>> derive_crs_grades(rows).table["grade"].tolist()
+    [2, 0]
+    """
+    opts = options or CrsOptions()
+    _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
+    problems = RowProblems(file)
+    inputs = prepare_crs_inputs(frame, problems, options=opts)
+    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    graded = grade_crs_inputs(inputs, opts)
+    columns: dict[str, Any] = {
+        "grade": graded.grade.astype(int),
+        "grade_reason": graded.rule_texts(),
+        "scale": CRS_SCALE,
+        "temperature_c_used": np.round(inputs.temperature_c, 2),
+        "fever": [FeverState(int(v)).name.lower() for v in graded.fever],
+        "hypotension_grade": graded.hypotension_grade.astype(int),
+        "hypoxia_grade": graded.hypoxia_grade.astype(int),
+        **dict(opts.as_dict().items()),
+    }
+    if legacy:
+        bad = problems.bad_mask(len(frame))
+        for scale, prefix in ((LegacyScale.LEE_2014, "lee2014"), (LegacyScale.CARTOX, "cartox")):
+            grades: list[int | None] = []
+            reasons: list[str] = []
+            for i in range(len(frame)):
+                if bad[i]:
+                    grades.append(None)
+                    reasons.append("")
+                    continue
+                result = grade_legacy_crs(_legacy_observation(inputs, i), scale)
+                grades.append(result.grade)
+                reasons.append(result.rule)
+            columns[f"{prefix}_grade"] = pd.array(grades, dtype="Int64")
+            columns[f"{prefix}_reason"] = reasons
+    problems.raise_if_any(keep_going)
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
+    return Result(
+        table=table,
+        derivation="cartrial.grading.derive_crs_grades",
+        options=opts,
+        sources=(CRS_SOURCE,),
+        units={"temperature_c_used": "°C"},
+        notes=notes,
+        problems=_row_problems(problems, keep_going),
+    )
+
+
+# ---------------------------------------------------------------- ICANS
+
+
+def derive_icans_grades(
+    frame: pd.DataFrame, *, keep_going: bool = False, file: FileName = "icans_assessments"
+) -> Result:
+    """ASTCT 2019 ICANS grade of each assessment (Lee DW et al., BBMT 2019;25:625; PMC9327779 Table 2): the
+    input rows plus ``ice_score`` (0-10, blank when not assessable), ``grade``, ``grade_reason``, ``scale``
+    and the grade of each domain (``ice_grade``, ``consciousness_grade``, ``seizure_grade``,
+    ``motor_grade``, ``cerebral_edema_grade``).
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2024-01-13T08:00Z"],
+    ...     "consciousness": ["awakens_spontaneously"], "seizure": ["none"], "motor": ["none"],
+    ...     "cerebral_edema": ["none"], "ice_total": [6]})
+    >>> derive_icans_grades(rows).table[["ice_score", "grade"]].values.tolist()
+    [[6, 2]]
+    """
+    _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
+    problems = RowProblems(file)
+    inputs = parse_icans_frame(text_frame(frame), problems)
+    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    graded = _grade_icans_inputs(inputs)
+    columns: dict[str, Any] = {
+        "ice_score": pd.array([None if np.isnan(v) else int(v) for v in inputs.ice_total], dtype="Int64"),
+        "grade": graded.grade.astype(int),
+        "grade_reason": graded.rule_texts(),
+        "scale": ICANS_SCALE,
+        **{f"{d.lower()}_grade": graded.domain_grades[d].astype(int) for d in DOMAINS},
+    }
+    problems.raise_if_any(keep_going)
+    return Result(
+        table=_with_results(frame, problems, _columns_frame(columns), keep_going),
+        derivation="cartrial.grading.derive_icans_grades",
+        options={},
+        sources=(ICANS_SOURCE,),
+        notes=notes,
+        problems=_row_problems(problems, keep_going),
+    )
+
+
+def _grade_icans_inputs(inputs: IcansInputs) -> Any:
+    return grade_icans_arrays(
+        ice_total=inputs.ice_total,
+        consciousness_code=inputs.consciousness_code,
+        seizure_code=inputs.seizure_code,
+        motor_code=inputs.motor_code,
+        edema_code=inputs.edema_code,
+        consciousness_other_cause=inputs.consciousness_other_cause,
+    )
+
+
+# ---------------------------------------------------------------- labs
+
+
+def _parse_labs(frame: pd.DataFrame, file: FileName) -> tuple[RowProblems, LabInputs, tuple[str, ...]]:
+    _check_columns(frame, LABS_REQUIRED, (), file)
+    problems = RowProblems(file)
+    inputs = parse_labs_frame(text_frame(frame), problems)
+    notes = check_duplicate_assessments(frame, "collected_at", problems, key=("subject_id", "analyte"))
+    notes += check_lab_plausibility(inputs, problems.bad_mask(len(frame)), file)
+    return problems, inputs, notes
+
+
+def derive_lab_grades(
+    frame: pd.DataFrame,
+    *,
+    ctcae_version: str = "5.0",
+    lln_required_for_higher_grades: bool = False,
+    keep_going: bool = False,
+    file: FileName = "labs",
+) -> Result:
+    """CTCAE grade of each haematology result (NCI CTCAE v5.0 or v6.0, as encoded in pharmaverse admiral
+    ``atoxgr_criteria_ctcv5``/``ctcv6``): the input rows plus ``term``, ``value_canonical`` and
+    ``lln_canonical`` in ``canonical_unit`` (10^9/L for counts, g/L for haemoglobin), ``grade``,
+    ``grade_reason``, ``scale``. Implausible values in a valid unit (a unit slip such as ANC 3720 ×10^9/L)
+    are warnings in `Result.notes` naming the row (`cartrial.grading.LAB_PLAUSIBLE_RANGES`); contradictory
+    duplicate results (same subject, analyte and time) are problems.
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"], "collected_at": ["2024-01-15"], "analyte": ["neutrophils"],
+    ...     "value": [0.4], "unit": ["10^9/L"], "lln": [1.8]})
+    >>> derive_lab_grades(rows).table[["term", "grade"]].values.tolist()
+    [['Neutrophil count decreased', 4]]
+    """
+    problems, inputs, notes = _parse_labs(frame, file)
+    bad = problems.bad_mask(len(frame))
+    graded = grade_labs_arrays(
+        inputs.analyte_code,
+        np.where(bad, 0.0, inputs.value_canonical),
+        np.where(bad, 0.0, inputs.lln_canonical),
+        ctcae_version=ctcae_version,
+        lln_required_for_higher_grades=lln_required_for_higher_grades,
+        life_threatening_anemia=inputs.life_threatening_anemia,
+    )
+    canonical_unit = [
+        "g/L" if ANALYTES[int(c)].value == "hemoglobin" else "10^9/L" for c in inputs.analyte_code
+    ]
+    columns: dict[str, Any] = {
+        "term": graded.term,
+        "value_canonical": np.round(inputs.value_canonical, 6),
+        "lln_canonical": np.round(inputs.lln_canonical, 6),
+        "canonical_unit": canonical_unit,
+        "grade": graded.grade.astype(int),
+        "grade_reason": graded.rule,
+        "scale": f"CTCAE v{ctcae_version}",
+        "lln_required_for_higher_grades": lln_required_for_higher_grades,
+    }
+    problems.raise_if_any(keep_going)
+    return Result(
+        table=_with_results(frame, problems, _columns_frame(columns), keep_going),
+        derivation="cartrial.grading.derive_lab_grades",
+        options={
+            "ctcae_version": ctcae_version,
+            "lln_required_for_higher_grades": lln_required_for_higher_grades,
+        },
+        sources=(CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6,),
+        units={"value_canonical": "canonical_unit", "lln_canonical": "canonical_unit"},
+        notes=notes,
+        problems=_row_problems(problems, keep_going),
+    )
+
+
+# ---------------------------------------------------------------- episodes
+
+
+def _crs_episode_summaries(
+    frame: pd.DataFrame,
+    infusions: Mapping[str, datetime],
+    therapies: Therapies,
+    options: CrsOptions,
+    episode_options: EpisodeOptions,
+    keep_going: bool,
+    file: FileName,
+) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_], tuple[str, ...]]:
+    _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
+    problems = RowProblems(file)
+    inputs = prepare_crs_inputs(frame, problems, options=options)
+    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    _check_subjects(inputs.subject_id, infusions, problems)
+    records = _therapies(therapies)
+    problems.raise_if_any(keep_going)
+    good = ~problems.bad_mask(len(frame))
+    result = crs_episodes(
+        inputs,
+        dict(infusions),
+        good=good,
+        therapies=records,
+        options=options,
+        episode_options=episode_options,
+    )
+    return result.episodes, problems, inputs.subject_id, notes
+
+
+def _icans_episode_summaries(
+    frame: pd.DataFrame,
+    infusions: Mapping[str, datetime],
+    therapies: Therapies,
+    episode_options: EpisodeOptions,
+    keep_going: bool,
+    file: FileName,
+) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_], tuple[str, ...]]:
+    _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
+    problems = RowProblems(file)
+    inputs = parse_icans_frame(text_frame(frame), problems)
+    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    _check_subjects(inputs.subject_id, infusions, problems)
+    problems.raise_if_any(keep_going)
+    good = ~problems.bad_mask(len(frame))
+    records = _therapies(therapies)
+    episodes = icans_episodes(
+        inputs, dict(infusions), good=good, therapies=records, episode_options=episode_options
+    )
+    return episodes, problems, inputs.subject_id, notes
+
+
+def _episode_result(
+    episodes: list[EpisodeSummary],
+    problems: RowProblems,
+    subject_ids: npt.NDArray[np.object_],
+    keep_going: bool,
+    derivation: str,
+    options: dict[str, Any],
+    sources: tuple[str, ...],
+    notes: tuple[str, ...],
+) -> Result:
+    table = episode_table(episodes)
+    if keep_going and problems:
+        table = _with_excluded_rows(table, _excluded_rows(problems, subject_ids))
+    return Result(
+        table=table,
+        derivation=derivation,
+        options=options,
+        sources=sources,
+        units={"onset_day": "day", "onset_hours": "h", "max_grade_day": "day", "duration_days": "day"},
+        notes=notes,
+        problems=_row_problems(problems, keep_going),
+    )
+
+
+def derive_crs_episodes(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> Result:
+    """CRS episodes of each subject (one row per episode; ``episode`` 0 when a subject has none): onset,
+    maximum grade and when, resolution and its basis, duration, fever masking, therapies given, and
+    pre-infusion fever (assessments before day 0 never open an episode). Rules:
+    `cartrial.grading.crs_episodes`
+    (ASTCT 2019 grades; episode rules in docs/grading.md). `infusions`: subject → infusion time, or a frame
+    with `subject_id`, `infused_at`; `therapies`: records or a therapies frame (masking drugs, summaries).
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"] * 3,
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z", "2024-01-13T08:00Z"],
+    ...     "temperature_c": [38.6, 39.0, 36.9], "hypotension": [False, True, False],
+    ...     "fever_masked": [False] * 3, "vasopressors": [0, 0, 0], "vasopressin": [False] * 3,
+    ...     "oxygen": ["none"] * 3, "oxygen_l_min": [0, 0, 0]})
+    >>> infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]})
+    >>> derive_crs_episodes(rows, infused).table[["max_grade", "onset_day", "duration_days"]].values.tolist()
+    [[2, 0.958, 2.0]]
+    """
+    opts = options or CrsOptions()
+    ep_opts = episode_options or EpisodeOptions()
+    episodes, problems, subject_ids, notes = _crs_episode_summaries(
+        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
+    )
+    return _episode_result(
+        episodes,
+        problems,
+        subject_ids,
+        keep_going,
+        "cartrial.grading.derive_crs_episodes",
+        {**opts.as_dict(), **ep_opts.as_dict()},
+        (CRS_SOURCE, EPISODE_SOURCE),
+        notes,
+    )
+
+
+def derive_icans_episodes(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    episode_options: EpisodeOptions | None = None,
+    keep_going: bool = False,
+    file: FileName = "icans_assessments",
+) -> Result:
+    """ICANS episodes of each subject (ASTCT 2019 ICANS grades; an episode ends at the first grade-0 unit;
+    assessments before day 0 never open one). Arguments as `derive_crs_episodes`.
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"] * 2,
+    ...     "assessed_at": ["2024-01-15T08:00Z", "2024-01-17T08:00Z"],
+    ...     "consciousness": ["alert"] * 2, "seizure": ["none"] * 2, "motor": ["none"] * 2,
+    ...     "cerebral_edema": ["none"] * 2, "ice_total": [8, 10]})
+    >>> infused = {"S1": pd.Timestamp("2024-01-10T09:00Z").to_pydatetime()}
+    >>> derive_icans_episodes(rows, infused).table[["max_grade", "resolution_basis"]].values.tolist()
+    [[1, 'first grade 0']]
+    """
+    ep_opts = episode_options or EpisodeOptions()
+    episodes, problems, subject_ids, notes = _icans_episode_summaries(
+        frame, _infusions(infusions), therapies, ep_opts, keep_going, file
+    )
+    return _episode_result(
+        episodes,
+        problems,
+        subject_ids,
+        keep_going,
+        "cartrial.grading.derive_icans_episodes",
+        ep_opts.as_dict(),
+        (ICANS_SOURCE, EPISODE_SOURCE),
+        notes,
+    )
+
+
+# ---------------------------------------------------------------- ICAHT
+
+
+def _icaht_table(
+    inputs: LabInputs,
+    good: npt.NDArray[np.bool_],
+    infusions: Mapping[str, datetime],
+    options: IcahtOptions,
+    new_therapy_days: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    wanted = {Analyte.NEUTROPHILS: 1000.0, Analyte.PLATELETS: 1.0}  # ANC in cells/µL, platelets in 10^9/L
+    series: dict[tuple[str, Analyte], tuple[list[int], list[float]]] = {}
+    for i in np.flatnonzero(good):
+        analyte = ANALYTES[int(inputs.analyte_code[i])]
+        if analyte not in wanted:
+            continue
+        sid = str(inputs.subject_id[i])
+        moment = inputs.collected_at[i]
+        assert moment is not None
+        days, values = series.setdefault((sid, analyte), ([], []))
+        days.append((moment.date() - infusions[sid].date()).days)
+        values.append(float(inputs.value_canonical[i]) * wanted[analyte])
+    censor = new_therapy_days or {}
+    rows = []
+    for sid in sorted({sid for sid, _ in series}):
+        row: dict[str, Any] = {"subject_id": sid}
+        anc = series.get((sid, Analyte.NEUTROPHILS))
+        if anc is not None:
+            n = grade_icaht(*anc, options=options, censor_day=censor.get(sid))
+            row |= {
+                "early_grade": n.early_grade,
+                "early_reason": n.early_rule,
+                "early_days_anc_le_500": n.early_days_anc_le_500,
+                "early_days_anc_le_100": n.early_days_anc_le_100,
+                "late_grade": n.late_grade,
+                "late_reason": n.late_rule,
+                "late_nadir_per_ul": n.late_nadir_per_ul,
+                "n_anc_values": len(anc[0]),
+            }
+        plt = series.get((sid, Analyte.PLATELETS))
+        if plt is not None:
+            t = grade_t_icaht(*plt, options=options, censor_day=censor.get(sid))
+            row |= {
+                "t_early_grade": t.early_grade,
+                "t_early_reason": t.early_rule,
+                "t_late_grade": t.late_grade,
+                "t_late_reason": t.late_rule,
+                "n_platelet_values": len(plt[0]),
+            }
+        rows.append({**row, "scale": ICAHT_SCALE, **options.as_dict()})
+    frame = pd.DataFrame(rows)
+    for column in ("early_grade", "late_grade", "t_early_grade", "t_late_grade"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def derive_icaht(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    options: IcahtOptions | None = None,
+    *,
+    new_therapy_days: Mapping[str, int] | None = None,
+    keep_going: bool = False,
+    file: FileName = "labs",
+) -> Result:
+    """Early and late ICAHT (neutrophils) and T-ICAHT (platelets) per subject from a haematology results
+    frame (Rejeski K et al., EHA/EBMT consensus, Blood 2023;142:865-877; `cartrial.grading.grade_icaht`).
+    Day 0 is the infusion date; ``new_therapy_days`` (subject → study day of a new therapy) censors the
+    late windows. Other analytes are ignored.
+
+    >>> import pandas as pd
+    >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-17", "2024-01-24"],
+    ...     "analyte": ["neutrophils"] * 2, "value": [0.4, 2.0], "unit": ["10^9/L"] * 2, "lln": [1.8] * 2})
+    >>> infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10"]})
+    >>> # day 7: 400/µL, day 14: 2000/µL; interpolated, only day 7 is ≤ 500/µL
+    >>> derive_icaht(labs, infused).table[["early_grade", "early_days_anc_le_500"]].values.tolist()
+    [[1, 1]]
+    """
+    opts = options or IcahtOptions()
+    times = _infusions(infusions)
+    problems, inputs, notes = _parse_labs(frame, file)
+    _check_subjects(inputs.subject_id, times, problems)
+    problems.raise_if_any(keep_going)
+    table = _icaht_table(inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days)
+    if keep_going and problems:
+        table = _with_excluded_rows(table, _excluded_rows(problems, inputs.subject_id))
+    return Result(
+        table=table,
+        derivation="cartrial.grading.derive_icaht",
+        options=opts,
+        sources=(ICAHT_SOURCE, T_ICAHT_SOURCE),
+        units={"late_nadir_per_ul": "cells/µL"},
+        notes=notes,
+        problems=_row_problems(problems, keep_going),
+    )
+
+
+# ---------------------------------------------------------------- graded events
+
+
+def derive_graded_events(
+    infusions: Infusions,
+    *,
+    crs: pd.DataFrame | None = None,
+    icans: pd.DataFrame | None = None,
+    labs: pd.DataFrame | None = None,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    ctcae_version: str = "5.0",
+    min_lab_grade: int = 3,
+) -> Result:
+    """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
+    episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
+    (`cartrial.grading.lab_runs`), sorted by subject and onset day (days after the infusion).
+
+    >>> import pandas as pd
+    >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
+    ...     "analyte": ["platelets"] * 2, "value": [20, 80], "unit": ["10^9/L"] * 2, "lln": [150] * 2})
+    >>> infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10"]})
+    >>> derive_graded_events(infused, labs=labs).table[["term", "grade", "duration_days"]].values.tolist()
+    [['Platelet count decreased', 4, 8.0]]
+    """
+    times = _infusions(infusions)
+    records = _therapies(therapies)
+    opts = options or CrsOptions()
+    ep_opts = episode_options or EpisodeOptions()
+    events = []
+    if crs is not None:
+        crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
+        events += episode_events(crs_eps)
+    if icans is not None:
+        icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
+        events += episode_events(icans_eps)
+    if labs is not None:
+        graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
+        _, inputs, _ = _parse_labs(labs, "labs")
+        runs = lab_runs(
+            inputs.subject_id,
+            inputs.collected_at,
+            inputs.analyte_code,
+            graded.table["grade"].to_numpy(dtype=np.int8),
+            min_grade=min_lab_grade,
+            ctcae_version=ctcae_version,
+        )
+        events += lab_events(runs, times, scale=f"CTCAE v{ctcae_version}")
+    table = pd.DataFrame([asdict(e) for e in events])
+    if len(table):
+        table = table.sort_values(["subject_id", "onset_day"])
+    return Result(
+        table=table,
+        derivation="cartrial.grading.derive_graded_events",
+        options={
+            **opts.as_dict(),
+            **ep_opts.as_dict(),
+            "ctcae_version": ctcae_version,
+            "min_lab_grade": min_lab_grade,
+        },
+        sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
+        units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day"},
+    )
+
+
+__all__ = [
+    "crs_assessment_masked",
+    "derive_crs_episodes",
+    "derive_crs_grades",
+    "derive_graded_events",
+    "derive_icaht",
+    "derive_icans_episodes",
+    "derive_icans_grades",
+    "derive_lab_grades",
+    "episode_table",
+    "grade_crs_inputs",
+    "infusion_times",
+    "new_therapy_days",
+    "prepare_crs_inputs",
+    "therapy_records",
+]

@@ -1,0 +1,198 @@
+"""Checks of grading input that go beyond one cell: duplicate assessments and implausible laboratory values.
+
+- Two assessments of one subject at the same date-time (for labs: the same analyte too) that disagree are a
+  located problem on each of the rows: the study store's natural keys (subject, time) would refuse them, and
+  grading both side by side would report two grades for one moment. Identical duplicates are kept and noted.
+- A laboratory value in a valid unit but far outside what a living patient can have (ANC 3720 ×10^9/L is a
+  count per µL entered as ×10^9/L) is a warning naming the row — not a refusal, because extreme values do
+  occur; the ranges are data (`LAB_PLAUSIBLE_RANGES`) with their rationale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.columns import FIRST_DATA_ROW, RowProblems, text_frame
+from cartrial.grading.ctcae import ANALYTES, Analyte
+from cartrial.grading.tables import LabInputs
+
+
+@dataclass(frozen=True)
+class PlausibleRange:
+    """Values outside [low, high] (canonical unit) are implausible for a patient: most likely a unit slip."""
+
+    low: float
+    high: float
+    unit: str
+    rationale: str
+
+
+LAB_PLAUSIBLE_RANGES: Mapping[Analyte, PlausibleRange] = {
+    Analyte.NEUTROPHILS: PlausibleRange(
+        0.0,
+        100.0,
+        "10^9/L",
+        "ANC above 100 ×10^9/L is not seen outside leukaemic hyperleukocytosis (reference 1.8-7.7); a value "
+        "in the hundreds or thousands is a count per µL (or per mm³) entered as ×10^9/L",
+    ),
+    Analyte.LYMPHOCYTES: PlausibleRange(
+        0.0,
+        100.0,
+        "10^9/L",
+        "lymphocytes above 100 ×10^9/L occur only in untreated CLL (reference 1.0-4.8); larger values are a "
+        "count per µL entered as ×10^9/L",
+    ),
+    Analyte.WBC: PlausibleRange(
+        0.0,
+        300.0,
+        "10^9/L",
+        "WBC above 300 ×10^9/L exceeds even leukostasis ranges (reference 4-11); larger values are a count "
+        "per µL entered as ×10^9/L",
+    ),
+    Analyte.PLATELETS: PlausibleRange(
+        0.0,
+        2000.0,
+        "10^9/L",
+        "platelets above 2000 ×10^9/L exceed extreme thrombocytosis (reference 150-400); larger values are "
+        "a count per µL entered as ×10^9/L",
+    ),
+    Analyte.HEMOGLOBIN: PlausibleRange(
+        20.0,
+        250.0,
+        "g/L",
+        "haemoglobin below 20 g/L is incompatible with life and above 250 g/L beyond extreme polycythaemia "
+        "(reference 120-175 g/L); a value of 2-25 recorded as g/L is a g/dL value, one above 250 a g/dL "
+        "value ×10 or a mg/dL slip",
+    ),
+}
+"""Plausible range of each graded analyte in its canonical unit (10^9/L for counts, g/L for haemoglobin).
+
+Reference intervals: CTCAE v5.0 grades against the local LLN; the extremes are clinical limits stated in our
+own words (haematology reference texts). The ranges only warn, so a rare true extreme is still graded."""
+
+
+def check_lab_plausibility(
+    inputs: LabInputs, bad: npt.NDArray[np.bool_], file: str | Path = "labs"
+) -> tuple[str, ...]:
+    """Warnings (one text per implausible row, naming file, row, analyte, value and the range) for values
+    outside `LAB_PLAUSIBLE_RANGES`; rows in `bad` (already problems) are skipped.
+
+    >>> import numpy as np
+    >>> from datetime import datetime, UTC
+    >>> from cartrial.grading.tables import LabInputs
+    >>> inputs = LabInputs(np.array(["S1"], dtype=object), [datetime(2024, 1, 1, tzinfo=UTC)],
+    ...     np.array([0], dtype=np.int8), np.array([3720.0]), np.array([1.8]), np.array([False]))
+    >>> print(check_lab_plausibility(inputs, np.array([False]))[0])  # doctest: +ELLIPSIS
+    warning: labs row 2: neutrophils 3720 10^9/L is outside the plausible range 0-100 10^9/L (unit slip?); ...
+    """
+    warnings: list[str] = []
+    for code, analyte in enumerate(ANALYTES):
+        limits = LAB_PLAUSIBLE_RANGES.get(analyte)
+        if limits is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            outside = (
+                (inputs.analyte_code == code)
+                & ~bad
+                & ((inputs.value_canonical < limits.low) | (inputs.value_canonical > limits.high))
+            )
+        for i in np.flatnonzero(outside):
+            warnings.append(
+                f"warning: {file} row {int(i) + FIRST_DATA_ROW}: {analyte.value} "
+                f"{inputs.value_canonical[i]:g} {limits.unit} is outside the plausible range "
+                f"{limits.low:g}-{limits.high:g} {limits.unit} (unit slip?); graded as given. "
+                f"Why: {limits.rationale}"
+            )
+    return tuple(warnings)
+
+
+def _same_cell(a: str, b: str) -> bool:
+    """Equal as text, as numbers (``0.4`` = ``0.40``) or as true/false words (case-insensitive)."""
+    if a == b or a.lower() == b.lower():
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def check_duplicate_assessments(
+    frame: pd.DataFrame,
+    time_column: str,
+    problems: RowProblems,
+    *,
+    key: Sequence[str] = ("subject_id",),
+) -> tuple[str, ...]:
+    """Rows with the same `key` values (default the subject) and the same moment in `time_column`: when
+    their other cells differ, each such row gets a located problem naming the rows it contradicts; when
+    they are identical, a note is returned (both rows are kept and graded alike). Rows that already have a
+    problem are not compared.
+
+    >>> import pandas as pd
+    >>> from cartrial.columns import RowProblems
+    >>> frame = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2024-01-11T08:00Z",
+    ...     "2024-01-11T08:00:00+00:00"], "temperature_c": [38.5, 37.0]})
+    >>> problems = RowProblems("crs.csv")
+    >>> _ = check_duplicate_assessments(frame, "assessed_at", problems)
+    >>> print(problems.all()[1].message)
+    contradicts row 2 (same subject_id and assessed_at): differs in temperature_c
+    """
+    columns = [*key, time_column]
+    if len(frame) < 2 or any(c not in frame.columns for c in columns):
+        return ()
+    text = text_frame(frame)
+    moments = pd.to_datetime(
+        text[time_column].mask(text[time_column] == ""), errors="coerce", utc=True, format="ISO8601"
+    )
+    # categories (analyte) compare case-insensitively, as the validators read them; subject ids exactly
+    keys = pd.DataFrame(
+        {
+            **{c: (text[c] if c == "subject_id" else text[c].str.lower()).to_numpy() for c in key},
+            "_at": moments.to_numpy(),
+        }
+    )
+    keys = keys.reset_index(drop=True)
+    # rows already refused for another reason are not compared: they will not be graded anyway
+    usable = moments.notna().to_numpy() & ~problems.bad_mask(len(frame))
+    duplicated = np.zeros(len(frame), dtype=bool)
+    duplicated[usable] = keys[usable].duplicated(keep=False).to_numpy()
+    if not duplicated.any():
+        return ()
+    others = [c for c in frame.columns if c not in columns]
+    notes: list[str] = []
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i in np.flatnonzero(duplicated):
+        groups.setdefault(tuple(keys.iloc[int(i)]), []).append(int(i))
+    what = " and ".join(columns)
+    for rows in groups.values():
+        first = rows[0]
+        differing = sorted(
+            {c for r in rows[1:] for c in others if not _same_cell(text[c].iat[r], text[c].iat[first])},
+            key=others.index,
+        )
+        numbers = [r + FIRST_DATA_ROW for r in rows]
+        if not differing:
+            notes.append(
+                f"note: rows {', '.join(map(str, numbers))} of {problems.file} are identical duplicates "
+                f"(same {what}); each is graded"
+            )
+            continue
+        for r in rows:
+            peers = ", ".join(str(n) for n in numbers if n != r + FIRST_DATA_ROW)
+            problems.add(
+                r,
+                time_column,
+                text[time_column].iat[r],
+                f"contradicts row {peers} (same {what}): differs in {', '.join(differing)}",
+                f"one assessment per {what} (the study store's natural key)",
+            )
+    return tuple(notes)
+
+
+__all__ = ["LAB_PLAUSIBLE_RANGES", "PlausibleRange", "check_duplicate_assessments", "check_lab_plausibility"]

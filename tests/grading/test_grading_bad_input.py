@@ -1,0 +1,142 @@
+"""Bad grading input the review found getting through (issues 12 and 19): contradictory duplicate assessments
+(same subject, same date-time) and implausible laboratory values in a valid unit."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cartrial.cli import main
+from cartrial.errors import InputError
+from cartrial.grading import LAB_PLAUSIBLE_RANGES, Analyte, derive_crs_grades, derive_lab_grades
+
+CRS_COLUMNS = "subject_id assessed_at temperature_c fever_masked hypotension vasopressors vasopressin oxygen"
+CRS_COLUMNS += " oxygen_l_min"
+CRS_HEADER = ",".join(CRS_COLUMNS.split())
+LABS_HEADER = "subject_id,collected_at,analyte,value,unit,lln"
+ICANS_HEADER = "subject_id,assessed_at,consciousness,seizure,motor,cerebral_edema,ice_total"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_contradictory_crs_duplicates_are_a_located_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two assessments of S1 at the same moment (written two ways) disagree on temperature: exit 2 naming both
+    rows; with --keep-going both rows get an error and no grade, the third row is graded."""
+    path = write(
+        tmp_path,
+        "crs.csv",
+        f"{CRS_HEADER}\nS1,2024-01-11T08:00:00Z,38.5,false,false,0,false,none,\n"
+        "S1,2024-01-11T08:00:00+00:00,37.0,false,false,0,false,none,\n"
+        "S1,2024-01-12T08:00:00Z,37.0,false,false,0,false,none,\n",
+    )
+    code, out, err = run(capsys, "grade", "crs", str(path))
+    assert code == 2 and out == ""
+    assert "row 2, assessed_at" in err and "row 3, assessed_at" in err and "differs in temperature_c" in err
+    code, out, _ = run(capsys, "grade", "crs", str(path), "--keep-going")
+    table = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert code == 0 and table["grade"].astype(str).tolist() == ["", "", "0"]
+    assert "contradicts row 3" in table["error"][0] and "contradicts row 2" in table["error"][1]
+
+
+def test_identical_duplicates_are_graded_with_a_note(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    row = "S1,2024-01-11T08:00:00Z,38.5,false,false,0,false,none,\n"
+    path = write(tmp_path, "crs.csv", f"{CRS_HEADER}\n{row}{row}")
+    code, out, err = run(capsys, "grade", "crs", str(path))
+    assert code == 0 and "rows 2, 3" in err and "identical duplicates" in err
+    assert pd.read_csv(io.StringIO(out))["grade"].tolist() == [1, 1]
+
+
+def test_contradictory_lab_and_icans_duplicates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Labs: same subject, analyte and time, two values -> error; another analyte at that time is fine.
+    ICANS: same subject and time, two ICE scores -> error."""
+    labs = write(
+        tmp_path,
+        "labs.csv",
+        f"{LABS_HEADER}\nS1,2024-01-11T07:00:00Z,neutrophils,0.4,10^9/L,1.8\n"
+        "S1,2024-01-11T07:00:00Z,neutrophils,1.4,10^9/L,1.8\nS1,2024-01-11T07:00:00Z,platelets,140,10^9/L,150\n",
+    )
+    code, _, err = run(capsys, "grade", "labs", str(labs))
+    assert code == 2 and "row 2, collected_at" in err and "differs in value" in err and "row 4" not in err
+    icans = write(
+        tmp_path,
+        "icans.csv",
+        f"{ICANS_HEADER}\nS1,2024-01-13T08:00:00Z,alert,none,none,none,10\n"
+        "S1,2024-01-13T08:00:00Z,alert,none,none,none,6\n",
+    )
+    code, _, err = run(capsys, "grade", "icans", str(icans))
+    assert code == 2 and "differs in ice_total" in err
+
+
+def test_equal_numbers_written_differently_are_not_a_contradiction() -> None:
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S1"],
+            "collected_at": ["2024-01-11T07:00Z", "2024-01-11T07:00Z"],
+            "analyte": ["neutrophils", "Neutrophils"],
+            "value": ["0.4", "0.40"],
+            "unit": ["10^9/L", "10^9/L"],
+            "lln": ["1.8", "1.8"],
+        }
+    )
+    result = derive_lab_grades(frame)
+    assert result.table["grade"].tolist() == [4, 4] and "identical duplicates" in result.notes[0]
+
+
+def test_duplicates_through_the_python_api_raise_located_errors() -> None:
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S1"],
+            "assessed_at": pd.to_datetime(["2024-01-11T08:00Z", "2024-01-11T08:00Z"]),
+            "temperature_c": [38.5, 39.5],
+            "fever_masked": False,
+            "hypotension": False,
+            "vasopressors": 0,
+            "vasopressin": False,
+            "oxygen": "none",
+            "oxygen_l_min": None,
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        derive_crs_grades(frame)
+    assert [p.row for p in caught.value.problems] == [2, 3]
+
+
+def test_implausible_lab_value_warns_and_names_the_row(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """ANC 3720 ×10^9/L (a count per µL entered as ×10^9/L) and haemoglobin 9 g/L (a g/dL value): graded as
+    given (exit 0), with a warning on stderr naming file, row, analyte and the plausible range."""
+    path = write(
+        tmp_path,
+        "labs.csv",
+        f"{LABS_HEADER}\nS1,2024-01-11T07:00:00Z,neutrophils,3720,10^9/L,1.8\n"
+        "S1,2024-01-11T07:00:00Z,hemoglobin,9,g/L,120\nS1,2024-01-12T07:00:00Z,neutrophils,3.7,10^9/L,1.8\n",
+    )
+    code, out, err = run(capsys, "grade", "labs", str(path))
+    assert code == 0 and len(pd.read_csv(io.StringIO(out))) == 3
+    assert "row 2: neutrophils 3720 10^9/L is outside the plausible range 0-100" in err
+    assert "row 3: hemoglobin 9 g/L is outside the plausible range 20-250" in err
+    assert "row 4" not in err
+
+
+def test_plausible_ranges_cover_every_graded_analyte_with_a_rationale() -> None:
+    for analyte in Analyte:
+        limits = LAB_PLAUSIBLE_RANGES[analyte]
+        assert limits.low < limits.high and len(limits.rationale) > 40
