@@ -394,7 +394,7 @@ def simulate_command(
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
     from cartrial.escalation.simulation import check_simulation_size, check_truth
     from cartrial.escalation.three_plus_three import ThreePlusThree
-    from cartrial.tabular import dumps_json, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     _tite_only(design, ("--accrual-days", accrual_days))
     options = dict(design_options or {})
@@ -470,7 +470,7 @@ def simulate_command(
                 keep_trials=trials_out is not None,
             )
     if trials_out is not None:
-        write_atomic(trials_out, oc.trials_table().to_csv(index=False))
+        write_atomic(trials_out, csv_text(oc.trials_table()))
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return

@@ -36,7 +36,7 @@ def run(ctx: DemoContext) -> None:
         THERAPIES_OPTIONAL,
         THERAPIES_REQUIRED,
     )
-    from cartrial.tabular import read_csv, write_atomic
+    from cartrial.tabular import csv_text, read_csv, write_atomic
 
     study = ctx.examples_dir / "ct103a-nmosd" / "study"
     out_dir = ctx.out_dir / "grading"
@@ -64,21 +64,19 @@ def run(ctx: DemoContext) -> None:
 
     write_atomic(
         out_dir / "crs_graded.csv",
-        derive_crs_grades(crs, legacy=True, file=crs_file).table.to_csv(index=False),
+        csv_text(derive_crs_grades(crs, legacy=True, file=crs_file).table),
     )
     crs_episodes = derive_crs_episodes(crs, infusions, therapies=therapies, file=crs_file).table
-    write_atomic(out_dir / "crs_episodes.csv", crs_episodes.to_csv(index=False))
-    write_atomic(
-        out_dir / "icans_graded.csv", derive_icans_grades(icans, file=icans_file).table.to_csv(index=False)
-    )
+    write_atomic(out_dir / "crs_episodes.csv", csv_text(crs_episodes))
+    write_atomic(out_dir / "icans_graded.csv", csv_text(derive_icans_grades(icans, file=icans_file).table))
     icans_episodes = derive_icans_episodes(icans, infusions, therapies=therapies, file=icans_file).table
-    write_atomic(out_dir / "icans_episodes.csv", icans_episodes.to_csv(index=False))
+    write_atomic(out_dir / "icans_episodes.csv", csv_text(icans_episodes))
     labs_graded = derive_lab_grades(labs, file=labs_file).table
-    write_atomic(out_dir / "labs_graded.csv", labs_graded.to_csv(index=False))
+    write_atomic(out_dir / "labs_graded.csv", csv_text(labs_graded))
     icaht = derive_icaht(labs, infusions, file=labs_file).table
-    write_atomic(out_dir / "icaht.csv", icaht.to_csv(index=False))
+    write_atomic(out_dir / "icaht.csv", csv_text(icaht))
     events = derive_graded_events(infusions, crs=crs, icans=icans, labs=labs, therapies=therapies).table
-    write_atomic(out_dir / "graded_events.csv", events.to_csv(index=False))
+    write_atomic(out_dir / "graded_events.csv", csv_text(events))
 
     table = Table(
         title="Toxicity grading (ASTCT 2019 CRS/ICANS, CTCAE v5.0, ICAHT) — synthetic example study"
