@@ -56,6 +56,7 @@ from cartrial.errors import ConflictError, InputError, PermissionDeniedError, Pr
 from cartrial.store import audit as audit_chain
 from cartrial.store.audit import AuditEntry, AuditVerification, canonical_json
 from cartrial.store.database import SQLITE_BEGIN_OPTION, connect, require_current_schema
+from cartrial.store.fields import check_record_write
 from cartrial.store.models import (
     ROLES,
     STUDY_TABLES,
@@ -1024,6 +1025,7 @@ class StudyService:
                     f"{', '.join(str(prepared[0][k]) for k in keys)} (id {existing['id']}); update it instead"
                 )
             self.upsert_rows(tx, table_name, prepared, keys)
+            check_record_write(tx.connection, table_name, None, prepared[0])  # refused: rolled back
             found = self._find_by_key(tx.connection, model, prepared[0], keys)
             assert found is not None
             return int(found["id"])
@@ -1073,6 +1075,7 @@ class StudyService:
             diff = {name: value for name, value in clean.items() if not _same(current[name], value)}
             if not diff:
                 return int(current["version"])
+            check_record_write(tx.connection, table_name, current, {**current, **diff}, record_id)
             self._check_record_sites(tx, model, table_name, [current, {**current, **diff}])
             if model is Subject:
                 self._check_birth_date_privacy(tx.connection, [{**current, **diff}])

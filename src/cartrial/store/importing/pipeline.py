@@ -24,11 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Engine, select
 
 from cartrial.errors import InputError, Problem
-from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, FormSpec
+from cartrial.protocol.model import Protocol
+from cartrial.store.fields import study_protocol
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
 from cartrial.store.importing.redcap_dictionary import read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
@@ -179,6 +180,8 @@ class DatabaseState:
     subjects: frozenset[str]
     sites: frozenset[str]
     birth_date_precision: str = "year"
+    protocol: Protocol | None = None
+    """The study's protocol (dose levels for the field rules), None before `db init`."""
 
 
 def database_state(engine: Engine) -> DatabaseState:
@@ -186,7 +189,10 @@ def database_state(engine: Engine) -> DatabaseState:
         subjects = frozenset(connection.scalars(select(Subject.subject_id)).all())
         sites = frozenset(connection.scalars(select(Site.site_id)).all())
         precision = connection.scalars(select(Study.birth_date_precision)).first()
-    return DatabaseState(subjects=subjects, sites=sites, birth_date_precision=precision or "year")
+        protocol = study_protocol(connection)
+    return DatabaseState(
+        subjects=subjects, sites=sites, birth_date_precision=precision or "year", protocol=protocol
+    )
 
 
 def validate_all(forms: Sequence[FormData], state: DatabaseState) -> list[ValidatedForm]:
@@ -194,7 +200,7 @@ def validate_all(forms: Sequence[FormData], state: DatabaseState) -> list[Valida
     problems: list[Problem] = []
     validated: list[ValidatedForm] = []
     for data in forms:
-        result, form_problems = validate_form(data)
+        result, form_problems = validate_form(data, protocol=state.protocol)
         problems.extend(form_problems)
         if result is not None:
             validated.append(result)
@@ -274,14 +280,6 @@ def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
         return "(none known yet: import subjects.csv / sites.csv first or in the same import)"
     text = ", ".join(ordered[:limit])
     return text + (f", … ({len(ordered)} in all)" if len(ordered) > limit else "")
-
-
-def frame_counts(forms: Sequence[FormData]) -> dict[str, int]:
-    return {d.spec.name: len(d.frame) for d in forms}
-
-
-def _empty_frame(spec: FormSpec) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in spec.column_names()})
 
 
 def now() -> datetime:
