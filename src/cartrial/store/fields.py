@@ -616,7 +616,8 @@ def study_protocol(connection: Connection) -> Protocol | None:
 
 
 def check_record_write(
-    connection: Connection,
+    service: Any,
+    tx: Any,
     table: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
@@ -628,9 +629,14 @@ def check_record_write(
 
     An edit is refused for every problem on a field it changes, and for any problem the record did not
     have before (an edit may not make a record worse; a value that was already wrong elsewhere in the
-    record does not block correcting another field).
+    record does not block correcting another field). Then the edit checks across forms
+    (`cartrial.store.edit_checks.check_single_write`): hard ones refuse, soft ones raise data queries in
+    the open transaction `tx` of `service`.
     """
     from cartrial.errors import InputError
+    from cartrial.store.edit_checks import check_single_write
+
+    connection = tx.connection
 
     if table not in STUDY_TABLES:
         return
@@ -649,6 +655,7 @@ def check_record_write(
             [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
             header=f"{where}: {len(problems)} problem(s); nothing was written",
         )
+    check_single_write(service, tx, table, before, after, record_id)
 
 
 __all__ = [

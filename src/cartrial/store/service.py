@@ -1025,9 +1025,9 @@ class StudyService:
                     f"{', '.join(str(prepared[0][k]) for k in keys)} (id {existing['id']}); update it instead"
                 )
             self.upsert_rows(tx, table_name, prepared, keys)
-            check_record_write(tx.connection, table_name, None, prepared[0])  # refused: rolled back
             found = self._find_by_key(tx.connection, model, prepared[0], keys)
             assert found is not None
+            check_record_write(self, tx, table_name, None, found, int(found["id"]))  # refused: rolled back
             return int(found["id"])
 
     @staticmethod
@@ -1075,7 +1075,6 @@ class StudyService:
             diff = {name: value for name, value in clean.items() if not _same(current[name], value)}
             if not diff:
                 return int(current["version"])
-            check_record_write(tx.connection, table_name, current, {**current, **diff}, record_id)
             self._check_record_sites(tx, model, table_name, [current, {**current, **diff}])
             if model is Subject:
                 self._check_birth_date_privacy(tx.connection, [{**current, **diff}])
@@ -1085,6 +1084,7 @@ class StudyService:
                     f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
                     f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
                 )
+            check_record_write(self, tx, table_name, current, {**current, **diff}, record_id)
             return self._apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
 
     def delete_record(

@@ -75,6 +75,15 @@ class ValidatedForm:
     """Table columns the source gave (a column absent from the file leaves stored values untouched; a blank
     cell in a present column clears the stored value, as an audited update)."""
 
+    source_rows: np.ndarray | None = None
+    """Spreadsheet row of each row in its source file (None: a template CSV, position + 2)."""
+
+    def row_numbers(self) -> np.ndarray:
+        """The source row of every row (what errors and edit-check findings name)."""
+        if self.source_rows is not None:
+            return self.source_rows
+        return np.arange(self.n_rows) + FIRST_DATA_ROW
+
     def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
         """Rows `start`..`stop` as dicts of the present table columns (what `upsert_rows` takes)."""
         names = [c for c in self.columns if c in self.present or c in self.spec.key_columns]
@@ -196,7 +205,13 @@ def validate_form(
         c.table_column for c in columns if c.name in frame.columns and c.table_column is not None
     )
     validated = ValidatedForm(
-        spec=spec, file=data.file, sha256=data.sha256, columns=values, n_rows=n, present=present
+        spec=spec,
+        file=data.file,
+        sha256=data.sha256,
+        columns=values,
+        n_rows=n,
+        present=present,
+        source_rows=data.source_rows,
     )
     return validated, []
 
