@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import Problem
@@ -356,30 +357,56 @@ def _adult_under_30_kg(
             )
 
 
+@cache
+def _canonical_factor(analyte: str, unit: str) -> tuple[float, str] | None:
+    """(factor to the canonical unit, canonical unit) of a haematology analyte, None when not graded."""
+    from cartrial.grading.ctcae import CANONICAL_UNIT, Analyte, unit_factor
+
+    if analyte not in PLAUSIBLE_LAB_RANGE:
+        return None
+    try:
+        return unit_factor(analyte, unit), CANONICAL_UNIT[Analyte(analyte)]
+    except ValueError:
+        return None
+
+
+def lab_slip(analyte: Any, value: Any, unit: Any) -> str | None:
+    """The LAB-UNIT-SLIP message for one lab value, or None."""
+    if not isinstance(value, int | float) or not isinstance(unit, str) or not isinstance(analyte, str):
+        return None
+    found = _canonical_factor(analyte.lower(), unit)
+    if found is None:
+        return None
+    factor, target = found
+    canonical = value * factor
+    low, high = PLAUSIBLE_LAB_RANGE[analyte.lower()]
+    if not _plausible(analyte, canonical):
+        return (
+            f"{analyte} {value:g} {unit} (= {canonical:g} {target}) is far outside the plausible range "
+            f"{low:g}–{high:g} {target}: a unit slip?"
+        )
+    return None
+
+
+def _plausible(analyte: str, canonical: float) -> bool:
+    low, high = PLAUSIBLE_LAB_RANGE[analyte.lower()]
+    return not (canonical > LAB_SLIP_FACTOR * high or (low > 0 and 0 <= canonical < low))
+
+
 def _lab_unit_slip(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
-    from cartrial.grading.ctcae import CANONICAL_UNIT, Analyte, unit_factor
-
     for lab in records.of("lab_result"):
-        analyte, value, unit = lab.get("analyte"), lab.get("value"), lab.get("unit")
-        plausible = PLAUSIBLE_LAB_RANGE.get(str(analyte).lower())
-        if plausible is None or not isinstance(value, int | float) or not isinstance(unit, str):
-            continue
-        try:
-            canonical = value * unit_factor(str(analyte).lower(), unit)
-        except ValueError:
-            continue
-        low, high = plausible
-        target = CANONICAL_UNIT[Analyte(str(analyte).lower())]
-        if canonical > LAB_SLIP_FACTOR * high or (low > 0 and 0 <= canonical < low):
-            yield (
-                lab,
-                "value",
-                value,
-                f"{analyte} {value:g} {unit} (= {canonical:g} {target}) is far outside the plausible range "
-                f"{low:g}–{high:g} {target}: a unit slip?",
-            )
+        message = lab_slip(lab.get("analyte"), lab.get("value"), lab.get("unit"))
+        if message is not None:
+            yield lab, "value", lab.get("value"), message
+
+
+def earliest_assessment_day(protocol: Protocol | None) -> int:
+    """The earliest study day an assessment may have: the protocol's earliest visit minus its window."""
+    if protocol is None:
+        return DEFAULT_EARLIEST_DAY
+    return min(visit.earliest_day for visit in protocol.schedule.visits)
 
 
 def _assessment_long_before_infusion(
@@ -388,11 +415,7 @@ def _assessment_long_before_infusion(
     infused = records.infusion_day()
     if infused is None:
         return
-    earliest = (
-        min(visit.earliest_day for visit in protocol.schedule.visits)
-        if protocol is not None
-        else DEFAULT_EARLIEST_DAY
-    )
+    earliest = earliest_assessment_day(protocol)
     limit = infused + dt.timedelta(days=earliest)
     for table, column in ASSESSMENT_TABLES.items():
         for record in records.of(table):
@@ -656,16 +679,23 @@ def check_single_write(
     return created
 
 
+SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse"})
+"""Checked tables read whole (one record per row); the large assessment tables are pre-filtered by column
+(a row becomes a `Record` only when a check could fire on it), so a million-row import stays fast."""
+
+
 def import_findings(
     connection: Connection, forms: Sequence[Any], protocol: Protocol | None, today: dt.date | None = None
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
     the stored record's values it gives). Findings are located by file and spreadsheet row."""
+    from cartrial.store.models import STUDY_TABLES
+
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
-        if table not in CHECKED_TABLES:
+        if table not in SMALL_TABLES:
             continue
         numbers = form.row_numbers()
         for position, values in enumerate(form.rows()):
@@ -674,17 +704,17 @@ def import_findings(
                 continue
             record = Record(table, values, True, file=form.file, row=int(numbers[position]))
             imported.setdefault(str(subject_id), {}).setdefault(table, []).append(record)
-    if not imported:
+    large = [f for f in forms if f.spec.table in CHECKED_TABLES and f.spec.table not in SMALL_TABLES]
+    subject_ids = set(imported)
+    for form in large:
+        subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
+    if not subject_ids:
         return []
-    from cartrial.store.models import STUDY_TABLES
-
-    stored = stored_records(connection, imported)
-    subjects: list[SubjectRecords] = []
-    for subject_id, tables in imported.items():
-        by_table: dict[str, list[Record]] = {}
-        for table, rows in stored.get(subject_id, {}).items():
-            by_table[table] = list(rows)
-        for table, rows in tables.items():
+    stored = stored_records(connection, subject_ids)
+    subjects: dict[str, SubjectRecords] = {}
+    for subject_id in sorted(subject_ids):
+        by_table: dict[str, list[Record]] = {t: list(r) for t, r in stored.get(subject_id, {}).items()}
+        for table, rows in imported.get(subject_id, {}).items():
             keys = STUDY_TABLES[table].natural_key
             existing = {tuple(r.get(k) for k in keys): r for r in by_table.get(table, [])}
             kept = by_table.setdefault(table, [])
@@ -695,8 +725,44 @@ def import_findings(
                     record.values = {**old.values, **record.values}
                     record.record_id = old.record_id
                 kept.append(record)
-        subjects.append(SubjectRecords(subject_id, by_table))
-    return run_edit_checks(subjects, protocol, today)
+        subjects[subject_id] = SubjectRecords(subject_id, by_table)
+    earliest = dt.timedelta(days=earliest_assessment_day(protocol))
+    limits = {
+        s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
+        for s, records in subjects.items()
+        if (day := records.infusion_day())
+    }
+    for form in large:
+        table = form.spec.table
+        columns = form.columns
+        date_column = ASSESSMENT_TABLES[table]
+        candidates = [
+            i
+            for i, (sid, moment) in enumerate(zip(columns["subject_id"], columns[date_column], strict=True))
+            if moment is not None and (limit := limits.get(sid)) is not None and moment < limit
+        ]  # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
+        if table == "lab_result" and "value" in columns and "unit" in columns:
+            analytes, values, units = columns["analyte"], columns["value"], columns["unit"]
+            factors = {
+                pair: found[0]
+                for pair in set(zip(analytes, units, strict=True))
+                if isinstance(pair[0], str)
+                and isinstance(pair[1], str)
+                and (found := _canonical_factor(pair[0].lower(), pair[1])) is not None
+            }
+            candidates += [
+                i
+                for i, (analyte, value, unit) in enumerate(zip(analytes, values, units, strict=True))
+                if (factor := factors.get((analyte, unit))) is not None
+                and value is not None
+                and not _plausible(analyte, value * factor)
+            ]
+        numbers = form.row_numbers()
+        for i in sorted(set(candidates)):
+            values = form.rows(i, i + 1)[0]
+            record = Record(table, values, True, file=form.file, row=int(numbers[i]))
+            subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    return run_edit_checks(subjects.values(), protocol, today)
 
 
 def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
