@@ -237,3 +237,36 @@ def test_every_rule_says_what_is_allowed() -> None:
         for name, rule in rules.items():
             assert rule.allowed(PROTOCOL), (table, name)
             assert rule.source, (table, name)
+
+
+CELL = st.one_of(
+    st.sampled_from(["", "1", "-5", "1e309", "nan", "true", "2021-06-01", "2021-06-01T08:00:00Z", "1:320"]),
+    st.text(max_size=12),
+)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_cells_in_any_form_give_located_problems_never_an_exception(
+    form: object, data: st.DataObject
+) -> None:
+    """The frame path of the import (`validate_form`): hypothesis-generated cells for every column of a
+    form, several rows; whatever they are, the result is typed rows or located problems."""
+    import pandas as pd
+
+    from cartrial.store.importing.forms import FormSpec
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    assert isinstance(form, FormSpec)
+    names = [c.name for c in form.columns() if c.table_column is not None]
+    n_rows = data.draw(st.integers(1, 3), label="rows")
+    frame = pd.DataFrame(
+        {name: data.draw(st.lists(CELL, min_size=n_rows, max_size=n_rows), label=name) for name in names},
+        dtype=object,
+    )
+    validated, problems = validate_form(FormData(form, frame, "form.csv", "0" * 64), protocol=PROTOCOL)
+    assert (validated is None) == bool(problems)
+    for problem in problems:
+        assert problem.file == "form.csv"
+        assert problem.row is None or 2 <= problem.row <= n_rows + 1
