@@ -343,6 +343,16 @@ def field_reference_markdown() -> str:
                 f"{allowed.replace('|', '/')} |"
             )
         lines.append("")
+    from cartrial.store.edit_checks import CHECKS
+    from cartrial.store.fields import RECORD_RULES
+
+    lines += ["## Rules between fields of one record (refused)", ""]
+    lines += ["| id | table | field | rule | source |", "|---|---|---|---|---|"]
+    lines += [f"| `{r.id}` | {r.table} | `{r.field}` | {r.allowed} | {r.source} |" for r in RECORD_RULES]
+    lines += ["", "## Edit checks across forms (hard: refused; soft: accepted, a data query is raised)", ""]
+    lines += ["| id | severity | rule | source |", "|---|---|---|---|"]
+    lines += [f"| `{c.id}` | {c.severity.value} | {c.rule} | {c.source} |" for c in CHECKS]
+    lines.append("")
     return "\n".join(lines)
 
 
