@@ -34,12 +34,9 @@ PROTOCOL = load_protocol(REPO / "examples" / "ct103a-nmosd" / "protocol.yaml")
 N_LEVELS = len(PROTOCOL.dose_levels)
 
 FORM_FIELDS = [
-    (form.table, column.name)
-    for form in FORMS
-    for column in form.columns()
-    if column.rule is not None and column.name != "subject_id"
+    (table, name) for table, rules in all_field_rules().items() for name in rules if name != "subject_id"
 ]
-"""Every (table, field) that a template feeds (the subject code is free text checked against the store)."""
+"""Every (table, field) of the study database (the subject code is free text checked against the store)."""
 
 TITRES = ["negative", "1:10", "1:32", "1:100", "1:320", "1:1000", "1:3200", "1:10000"]
 SAFE_TEXT = st.text(alphabet=string.ascii_letters + string.digits + " -_", min_size=1, max_size=20).filter(
@@ -270,3 +267,13 @@ def test_any_cells_in_any_form_give_located_problems_never_an_exception(
     for problem in problems:
         assert problem.file == "form.csv"
         assert problem.row is None or 2 <= problem.row <= n_rows + 1
+
+
+def test_a_rule_as_data_for_web_forms() -> None:
+    """The dose-level choices are the protocol's (2 levels), the titre grid the assay's."""
+    level = field_rules("infusion")["dose_level"].as_dict(PROTOCOL)
+    assert level["choices"] == [1, 2] and level["type"] == "integer" and level["required"] is True
+    titre = field_rules("pd_sample")["aqp4_igg_titre"].as_dict()
+    assert titre["choices"][:3] == ["negative", "1:10", "1:32"]
+    viability = field_rules("infusion")["viability_pct"].as_dict()
+    assert (viability["minimum"], viability["maximum"], viability["unit"]) == (0, 100, "%")

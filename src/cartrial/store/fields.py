@@ -137,6 +137,31 @@ class FieldRule:
     help: str = ""
     source: str = ""
 
+    def as_dict(self, protocol: Protocol | None = None) -> dict[str, Any]:
+        """The rule as plain data (what a web form or the API describes next to the field)."""
+        choices: list[Any] | None = None if self.choices is None else list(self.choices)
+        if self.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
+            choices = list(dose_levels(protocol))
+        elif self.protocol_set is ProtocolSet.AQP4_TITRE:
+            choices = ["negative", *(f"1:{d}" for d in DEFAULT_SERIES)]
+        return {
+            "table": self.table,
+            "name": self.name,
+            "type": self.kind.value,
+            "required": self.required,
+            "unit": self.unit or None,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "exclusive_minimum": self.exclusive_minimum,
+            "choices": choices,
+            "pattern": self.pattern,
+            "max_length": self.max_length,
+            "protocol_set": None if self.protocol_set is None else self.protocol_set.value,
+            "allowed": self.allowed(protocol),
+            "help": self.help,
+            "source": self.source,
+        }
+
     def allowed(self, protocol: Protocol | None = None) -> str:
         """What is allowed, in words (shown with every problem and next to a form field)."""
         if self.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
