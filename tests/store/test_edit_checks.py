@@ -231,3 +231,18 @@ def test_dry_run_command_lists_what_would_fire(
     assert code == 0
     assert "DOSE-10X" in out and "would raise a data query" in out
     assert StudyService(connect(url)).find_records("admin", "infusion") == []
+
+
+def test_an_imported_consent_date_after_the_stored_infusion_is_refused(
+    study: StudyDb, tmp_path: Path
+) -> None:
+    study.service.insert_record("admin", "infusion", GOOD_INFUSION)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "subjects.csv").write_text(
+        "subject_id,site_id,consent_date\nCT-001,TJH,2021-06-15\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        import_templates(study.url, folder, "admin", reason="consent date correction")
+    (problem,) = caught.value.problems
+    assert problem.field == "infusion.infused_at" and "INFUSION-BEFORE-CONSENT" in problem.message

@@ -515,13 +515,17 @@ CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
 def run_edit_checks(
     subjects: Iterable[SubjectRecords], protocol: Protocol | None, today: dt.date | None = None
 ) -> list[Finding]:
-    """Every finding on a new record (`Record.new`) of the given subjects."""
+    """Every finding on a new record (`Record.new`) of the given subjects; a hard finding on a stored
+    record too when the subject row itself is new (a consent date moved after the stored infusion)."""
     today = today or dt.datetime.now(dt.UTC).date()
     findings: list[Finding] = []
     for records in subjects:
+        subject = records.subject
+        subject_new = subject is not None and subject.new
         for check, function in EDIT_CHECKS:
+            hard = check.severity is Severity.HARD
             for record, field_name, value, message in function(records, protocol, today):
-                if record.new:
+                if record.new or (hard and subject_new):
                     findings.append(Finding(check, record, field_name, value, message))
     return findings
 
