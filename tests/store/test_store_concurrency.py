@@ -27,7 +27,14 @@ def test_eight_processes_lose_no_update(study) -> None:
     record_id = service.insert_record(
         "dm",
         "lab_result",
-        {"subject_id": "CT-001", "analyte": "wbc", "collected_at": "2022-01-01T00:00:00Z", "value": 0.0},
+        {
+            "subject_id": "CT-001",
+            "analyte": "wbc",
+            "collected_at": "2022-01-01T00:00:00Z",
+            "value": 0.0,
+            "unit": "10^9/L",  # the labs form requires unit and LLN (the import's rules apply, issue 19)
+            "lln": 4.0,
+        },
     )
     audit_before = service.table_counts()["audit_log"]
     context = multiprocessing.get_context("spawn")

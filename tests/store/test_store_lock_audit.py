@@ -48,7 +48,14 @@ def add_labs(service: StudyService) -> dict[str, int]:
         ids[name] = service.insert_record(
             "dm",
             "lab_result",
-            {"subject_id": "CT-001", "analyte": "wbc", "collected_at": moment, "value": 4.0},
+            {
+                "subject_id": "CT-001",
+                "analyte": "wbc",
+                "collected_at": moment,
+                "value": 4.0,
+                "unit": "10^9/L",
+                "lln": 4.0,
+            },
         )
     return ids
 
@@ -301,7 +308,7 @@ def test_service_stores_and_audits_date_times_in_utc(study) -> None:
     without a zone is refused (ICH E6(R3) 4.2.2(e); data-standards.md 8.2)."""
     service: StudyService = study.service
     plus_two = dt.timezone(dt.timedelta(hours=2))
-    row = {"subject_id": "CT-001", "analyte": "wbc", "value": 4.0}
+    row = {"subject_id": "CT-001", "analyte": "wbc", "value": 4.0, "unit": "10^9/L", "lln": 4.0}
     record_id = service.insert_record(
         "dm", "lab_result", {**row, "collected_at": dt.datetime(2021, 6, 5, 10, 30, tzinfo=plus_two)}
     )

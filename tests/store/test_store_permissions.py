@@ -28,7 +28,14 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
         "enter": lambda u: service.insert_record(
             u,
             "lab_result",
-            {"subject_id": "CT-001", "analyte": "wbc", "collected_at": f"2021-06-0{len(u)}T00:00:00Z"},
+            {
+                "subject_id": "CT-001",
+                "analyte": "wbc",
+                "collected_at": f"2021-06-0{len(u)}T00:00:00Z",
+                "value": 4.0,  # the labs form's required values (issue 19: the import's rules apply)
+                "unit": "10^9/L",
+                "lln": 4.0,
+            },
         ),
         "enter_other_site": lambda u: service.insert_record(u, "infusion", FOREIGN_INFUSION),
         "edit": lambda u: service.update_record(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -142,6 +143,9 @@ def print_report(console: Console, report: object) -> None:
         *("-" if report.dry_run else str(n) for n in written_totals),
     )
     console.print(table)
+    for finding in report.edit_checks:  # soft edit checks: accepted, one data query each
+        verb = "would raise" if report.dry_run else "raised"
+        console.print(f"  [yellow]edit check[/] ({verb} a data query) {escape(str(finding.problem()))}")
     if not report.dry_run:
         unreconciled = [c.form for c in report.forms if not c.reconciled]
         console.print(

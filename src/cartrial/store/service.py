@@ -56,6 +56,7 @@ from cartrial.errors import ConflictError, InputError, PermissionDeniedError, Pr
 from cartrial.store import audit as audit_chain
 from cartrial.store.audit import AuditEntry, AuditVerification, canonical_json
 from cartrial.store.database import SQLITE_BEGIN_OPTION, connect, require_current_schema
+from cartrial.store.fields import check_record_write
 from cartrial.store.models import (
     ROLES,
     STUDY_TABLES,
@@ -1026,6 +1027,7 @@ class StudyService:
             self.upsert_rows(tx, table_name, prepared, keys)
             found = self._find_by_key(tx.connection, model, prepared[0], keys)
             assert found is not None
+            check_record_write(self, tx, table_name, None, found, int(found["id"]))  # refused: rolled back
             return int(found["id"])
 
     @staticmethod
@@ -1082,6 +1084,7 @@ class StudyService:
                     f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
                     f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
                 )
+            check_record_write(self, tx, table_name, current, {**current, **diff}, record_id)
             return self._apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
 
     def delete_record(

@@ -11,7 +11,7 @@ Public API:
 Rules and formats: docs/import.md; data-standards.md §6 (REDCap) and §8 (audit).
 """
 
-from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, ColumnRule, FormColumn, FormSpec
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, FormColumn, FormSpec
 from cartrial.store.importing.pipeline import (
     FormCounts,
     ImportReport,
@@ -30,7 +30,6 @@ from cartrial.store.importing.synthetic import synthetic_study, write_synthetic_
 __all__ = [
     "FORMS",
     "FORMS_BY_NAME",
-    "ColumnRule",
     "DataDictionary",
     "FieldSpec",
     "FormColumn",

@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Engine, select
 
 from cartrial.errors import InputError, Problem
-from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, FormSpec
+from cartrial.protocol.model import Protocol
+from cartrial.store.edit_checks import Finding, hard_problems, import_findings, record_queries
+from cartrial.store.fields import study_protocol
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
 from cartrial.store.importing.redcap_dictionary import read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
@@ -81,6 +83,8 @@ class ImportReport:
     options: dict[str, str] = field(default_factory=dict)
     redcap: RedcapSummary | None = None
     seconds: float = 0.0
+    edit_checks: list[Finding] = field(default_factory=list)
+    """Soft edit checks that fire (a data query each; listed by a dry run). Hard ones refuse the import."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -103,6 +107,7 @@ class ImportReport:
             "totals": self.totals,
             "options": self.options,
         }
+        payload["edit_checks"] = [f.as_dict() for f in self.edit_checks]
         if self.redcap is not None:
             payload["redcap"] = asdict(self.redcap)
         return payload
@@ -179,6 +184,8 @@ class DatabaseState:
     subjects: frozenset[str]
     sites: frozenset[str]
     birth_date_precision: str = "year"
+    protocol: Protocol | None = None
+    """The study's protocol (dose levels for the field rules), None before `db init`."""
 
 
 def database_state(engine: Engine) -> DatabaseState:
@@ -186,7 +193,10 @@ def database_state(engine: Engine) -> DatabaseState:
         subjects = frozenset(connection.scalars(select(Subject.subject_id)).all())
         sites = frozenset(connection.scalars(select(Site.site_id)).all())
         precision = connection.scalars(select(Study.birth_date_precision)).first()
-    return DatabaseState(subjects=subjects, sites=sites, birth_date_precision=precision or "year")
+        protocol = study_protocol(connection)
+    return DatabaseState(
+        subjects=subjects, sites=sites, birth_date_precision=precision or "year", protocol=protocol
+    )
 
 
 def validate_all(forms: Sequence[FormData], state: DatabaseState) -> list[ValidatedForm]:
@@ -194,7 +204,7 @@ def validate_all(forms: Sequence[FormData], state: DatabaseState) -> list[Valida
     problems: list[Problem] = []
     validated: list[ValidatedForm] = []
     for data in forms:
-        result, form_problems = validate_form(data)
+        result, form_problems = validate_form(data, protocol=state.protocol)
         problems.extend(form_problems)
         if result is not None:
             validated.append(result)
@@ -268,20 +278,25 @@ def _cross_file_problems(forms: Sequence[FormData], state: DatabaseState) -> lis
     return problems
 
 
+def plan_edit_checks(
+    engine: Engine, validated: Sequence[ValidatedForm], state: DatabaseState
+) -> list[Finding]:
+    """The edit checks that the validated forms fire (with the subjects' stored records): raise one
+    `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each)."""
+    with engine.connect() as connection:
+        findings = import_findings(connection, validated, state.protocol)
+    hard = hard_problems(findings)
+    if hard:
+        raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
+    return findings
+
+
 def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
     ordered = sorted(values)
     if not ordered:
         return "(none known yet: import subjects.csv / sites.csv first or in the same import)"
     text = ", ".join(ordered[:limit])
     return text + (f", … ({len(ordered)} in all)" if len(ordered) > limit else "")
-
-
-def frame_counts(forms: Sequence[FormData]) -> dict[str, int]:
-    return {d.spec.name: len(d.frame) for d in forms}
-
-
-def _empty_frame(spec: FormSpec) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in spec.column_names()})
 
 
 def now() -> datetime:
@@ -299,6 +314,7 @@ __all__ = [
     "convert_export",
     "database_state",
     "load_mapping",
+    "plan_edit_checks",
     "read_dictionary",
     "read_records",
     "read_template_dir",
@@ -333,6 +349,7 @@ def write_forms(
     reason: str | None = None,
     progress: ProgressCallback | None = None,
     manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
+    findings: Sequence[Finding] = (),
 ) -> list[FormCounts]:
     """Write every validated form in ONE transaction and record one manifest row per input file.
 
@@ -381,6 +398,7 @@ def write_forms(
             )
         tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
         tx.source = f"{kind} import"
+        record_queries(service, tx, findings)  # soft edit checks: one data query each, same transaction
         for entry in entries:
             mine = [c for c in counts if c.file == entry.file]
             row_counts: dict[str, Any] = (
@@ -421,15 +439,30 @@ def import_templates(
     engine = url if isinstance(url, Engine) else connect(url)
     StudyService(engine).check(user, _import_action(), "templates import")  # refuse early, before reading
     forms, entries = read_template_dir(directory)
-    validated = validate_all(forms, database_state(engine))
+    state = database_state(engine)
+    validated = validate_all(forms, state)
+    findings = plan_edit_checks(engine, validated, state)
     report = ImportReport(
-        kind="templates", user=user, started_at=started, dry_run=dry_run, files=entries, forms=[]
+        kind="templates",
+        user=user,
+        started_at=started,
+        dry_run=dry_run,
+        files=entries,
+        forms=[],
+        edit_checks=findings,
     )
     if dry_run:
         report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
     else:
         report.forms = write_forms(
-            engine, validated, entries, user=user, kind="templates", reason=reason, progress=progress
+            engine,
+            validated,
+            entries,
+            user=user,
+            kind="templates",
+            reason=reason,
+            progress=progress,
+            findings=findings,
         )
     report.seconds = (now() - started).total_seconds()
     return report
@@ -471,13 +504,15 @@ def import_redcap(
         )
     export = read_records(records, data_dictionary, mapping_model.missing_data_codes)
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
+    state = database_state(engine)
     try:
-        validated = validate_all(forms, database_state(engine))
+        validated = validate_all(forms, state)
     except InputError as exc:
         problems = [*problems, *exc.problems]
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+    findings = plan_edit_checks(engine, validated, state)
     report = ImportReport(
         kind="redcap",
         user=user,
@@ -487,6 +522,7 @@ def import_redcap(
         forms=[],
         options=mapping_model.options(),
         redcap=summary,
+        edit_checks=findings,
     )
     if dry_run:
         report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
@@ -514,6 +550,7 @@ def import_redcap(
             reason=reason,
             progress=progress,
             manifest_counts=redcap_counts,
+            findings=findings,
         )
         written = {c.form for c in report.forms}
         report.forms += [

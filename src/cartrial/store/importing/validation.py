@@ -7,24 +7,35 @@ million-row import validates in seconds.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, parse_bool, parse_float, parse_int
 from cartrial.errors import CartrialError, InputError, Problem
-from cartrial.store.importing.forms import ColumnKind, FormColumn, FormSpec
+from cartrial.store.fields import (
+    ISO_DATE,
+    ISO_DATETIME,
+    FieldKind,
+    FieldRule,
+    ProtocolSet,
+    dose_levels,
+    field_rules,
+    record_rules,
+    titre_on_grid,
+)
+from cartrial.store.importing.forms import FormColumn, FormSpec
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+if TYPE_CHECKING:
+    from cartrial.protocol.model import Protocol
+
+NAIVE_DATETIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+"""A date-time with a time of day but no offset: ambiguous, refused (docs/store.md)."""
 
 
 @dataclass
@@ -63,6 +74,15 @@ class ValidatedForm:
     present: frozenset[str] = frozenset()
     """Table columns the source gave (a column absent from the file leaves stored values untouched; a blank
     cell in a present column clears the stored value, as an audited update)."""
+
+    source_rows: np.ndarray | None = None
+    """Spreadsheet row of each row in its source file (None: a template CSV, position + 2)."""
+
+    def row_numbers(self) -> np.ndarray:
+        """The source row of every row (what errors and edit-check findings name)."""
+        if self.source_rows is not None:
+            return self.source_rows
+        return np.arange(self.n_rows) + FIRST_DATA_ROW
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
         """Rows `start`..`stop` as dicts of the present table columns (what `upsert_rows` takes)."""
@@ -117,20 +137,47 @@ def check_header(data: FormData) -> list[Problem]:
     return problems
 
 
-def validate_form(data: FormData) -> tuple[ValidatedForm | None, list[Problem]]:
-    """Check every row of one form; return the typed rows (None when any problem) and the problems."""
-    header = check_header(data)
-    if header:
-        return None, header
+def validate_form(
+    data: FormData,
+    *,
+    protocol: Protocol | None = None,
+    partial: bool = False,
+    check_keys: bool = True,
+) -> tuple[ValidatedForm | None, list[Problem]]:
+    """Check every row of one form; return the typed rows (None when any problem) and the problems.
+
+    Each column is checked by its field rule (`cartrial.store.fields.FieldRule`: type, unit, range,
+    allowed values, the protocol's dose levels and the titre grid when `protocol` is given), each row by
+    the rules between its fields (`RecordRule`) and by the owning engine's form validator. With
+    ``partial=True`` (one record being filled in: `validate_record`) only the columns present are checked,
+    each on its own: no header, record or engine check. `check_keys` reports natural keys repeated within
+    the file.
+    """
+    record_mode = partial or not check_keys
+    if not record_mode:
+        header = check_header(data)
+        if header:
+            return None, header
     spec = data.spec
     frame = data.frame.reset_index(drop=True)
     n = len(frame)
     sink = RowProblems(data.file)
     values: dict[str, list[Any]] = {}
-    by_table = {c.table_column: c.name for c in spec.columns() if c.table_column is not None}
-    for column in spec.columns():
+    columns = spec.columns()
+    if record_mode:
+        # one record: also the table's columns the form does not publish (e.g. raw CRS fields)
+        known = {c.name for c in columns}
+        rules = field_rules(spec.table)
+        columns = [c for c in columns if not partial or c.name in frame.columns]
+        columns += [
+            FormColumn(name, name, rules[name].kind, False, rules[name].max_length, rules[name],
+                       rules[name].required)
+            for name in frame.columns
+            if name not in known and name in rules
+        ]  # fmt: skip
+    for column in columns:
         cells = frame[column.name] if column.name in frame.columns else pd.Series([""] * n, dtype=object)
-        if column.table_column is None:
+        if column.table_column is None or column.rule is None:
             filled = cells != ""
             if filled.any():
                 sink.add_file_problem(
@@ -140,27 +187,58 @@ def validate_form(data: FormData) -> tuple[ValidatedForm | None, list[Problem]]:
                     allowed="upgrade the database schema (cartrial db upgrade) or leave the column blank",
                 )
             continue
-        source = spec.fill_blank_from.get(column.table_column)
-        if source is not None and source in frame.columns:
-            cells = cells.where(cells != "", frame[source])
         default = _scalar_default(spec, column)
         if default is not None:
             cells = cells.where(cells != "", default)
-        values[column.table_column] = _parse_column(frame, cells, column, sink)
-    del by_table
+        values[column.table_column] = _parse_column(cells, column, column.rule, sink, protocol)
     problems = sink.all()
-    problems.extend(_external_problems(data))
-    problems.extend(_duplicate_keys(spec, values, data.file))
+    if not partial:
+        problems.extend(_record_problems(spec, values, data.file))
+        flagged = {(p.row, p.field) for p in problems}
+        problems.extend(p for p in _external_problems(data) if (p.row, p.field) not in flagged)
+    if check_keys:
+        problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
     if problems:
         return None, problems
     present = frozenset(
-        c.table_column for c in spec.columns() if c.name in frame.columns and c.table_column is not None
+        c.table_column for c in columns if c.name in frame.columns and c.table_column is not None
     )
     validated = ValidatedForm(
-        spec=spec, file=data.file, sha256=data.sha256, columns=values, n_rows=n, present=present
+        spec=spec,
+        file=data.file,
+        sha256=data.sha256,
+        columns=values,
+        n_rows=n,
+        present=present,
+        source_rows=data.source_rows,
     )
     return validated, []
+
+
+def _record_problems(spec: FormSpec, values: dict[str, list[Any]], file: str) -> list[Problem]:
+    """Problems of the rules between fields of one record (`cartrial.store.fields.RECORD_RULES`)."""
+    rules = record_rules(spec.table)
+    if not rules:
+        return []
+    names = list(values)
+    problems: list[Problem] = []
+    for position, row_values in enumerate(zip(*(values[c] for c in names), strict=True)):
+        row = dict(zip(names, row_values, strict=True))
+        for rule in rules:
+            if rule.field in row and rule.violated(row):
+                value = row[rule.field]
+                problems.append(
+                    Problem(
+                        rule.message,
+                        file=file,
+                        row=position + FIRST_DATA_ROW,
+                        field=rule.field,
+                        value=value.isoformat() if isinstance(value, date) else value,
+                        allowed=rule.allowed,
+                    )
+                )
+    return problems
 
 
 def _locate(problem: Problem, data: FormData) -> Problem:
@@ -183,18 +261,21 @@ def _scalar_default(spec: FormSpec, column: FormColumn) -> str | None:
     return None
 
 
-def _parse_column(frame: pd.DataFrame, cells: pd.Series, column: FormColumn, sink: RowProblems) -> list[Any]:
-    rule = column.rule
-    blank = (cells == "").to_numpy()
+def _parse_column(
+    cells: pd.Series, column: FormColumn, rule: FieldRule, sink: RowProblems, protocol: Protocol | None
+) -> list[Any]:
+    """Typed values of one column (None for blank), every bad cell recorded in `sink`."""
     name = column.name
+    required = column.value_required
     sub = pd.DataFrame({name: cells.to_numpy(dtype=object)})
-    if column.kind in (ColumnKind.INTEGER, ColumnKind.NUMBER):
-        if column.kind is ColumnKind.INTEGER:
+    if column.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
+        as_int = column.kind is FieldKind.INTEGER
+        if as_int:
             parsed = parse_int(
                 sub,
                 name,
                 sink,
-                required=column.value_required,
+                required=required,
                 minimum=None if rule.minimum is None else int(rule.minimum),
                 maximum=None if rule.maximum is None else int(rule.maximum),
             )
@@ -203,24 +284,30 @@ def _parse_column(frame: pd.DataFrame, cells: pd.Series, column: FormColumn, sin
                 sub,
                 name,
                 sink,
-                required=column.value_required,
+                required=required,
                 minimum=rule.minimum,
                 maximum=rule.maximum,
                 exclusive_minimum=rule.exclusive_minimum,
                 unit=rule.unit,
             )
-        as_int = column.kind is ColumnKind.INTEGER
+        if rule.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
+            levels = dose_levels(protocol)
+            outside = np.isfinite(parsed) & ~np.isin(parsed, np.asarray(levels, dtype=float))
+            for i in np.flatnonzero(outside):
+                sink.add(i, name, cells.iat[i], "not a dose level of the protocol", rule.allowed(protocol))
+                parsed[i] = np.nan
         return [None if math.isnan(v) else (int(v) if as_int else float(v)) for v in parsed.tolist()]
-    if column.kind is ColumnKind.BOOLEAN:
-        flags = parse_bool(sub, name, sink, required=column.value_required)
+    blank = (cells == "").to_numpy()
+    if column.kind is FieldKind.BOOLEAN:
+        flags = parse_bool(sub, name, sink, required=required)
         return [None if b else bool(f) for f, b in zip(flags.tolist(), blank.tolist(), strict=True)]
-    if column.kind is ColumnKind.DATE:
-        return _parse_dates(cells, name, column.value_required, sink)
-    if column.kind is ColumnKind.DATETIME:
-        return _parse_datetimes(cells, name, column.value_required, sink)
-    if column.kind is ColumnKind.JSON:
-        return _parse_json(cells, name, column.value_required, sink)
-    return _parse_text(cells, column, sink)
+    if column.kind is FieldKind.DATE:
+        return _parse_dates(cells, name, required, sink)
+    if column.kind is FieldKind.DATETIME:
+        return _parse_datetimes(cells, name, required, sink)
+    if column.kind is FieldKind.JSON:
+        return _parse_json(cells, name, required, sink)
+    return _parse_text(cells, column, rule, sink, protocol)
 
 
 def _required_problems(blank: np.ndarray, name: str, required: bool, sink: RowProblems, allowed: str) -> None:
@@ -229,14 +316,14 @@ def _required_problems(blank: np.ndarray, name: str, required: bool, sink: RowPr
             sink.add(i, name, "", "value is required", allowed)
 
 
-def _parse_text(cells: pd.Series, column: FormColumn, sink: RowProblems) -> list[Any]:
-    rule = column.rule
+def _parse_text(
+    cells: pd.Series, column: FormColumn, rule: FieldRule, sink: RowProblems, protocol: Protocol | None
+) -> list[Any]:
     blank = (cells == "").to_numpy()
     out = cells.to_numpy(dtype=object).copy()
-    allowed = "any non-blank text"
+    allowed = rule.allowed(protocol)
     if rule.choices is not None:
         canonical = {c.lower(): c for c in rule.choices}
-        allowed = " | ".join(rule.choices)
         lowered = cells.str.lower()
         mapped = lowered.map(canonical)
         bad = (mapped.isna() & ~(cells == "")).to_numpy()
@@ -244,10 +331,14 @@ def _parse_text(cells: pd.Series, column: FormColumn, sink: RowProblems) -> list
             sink.add(i, column.name, cells.iat[i], "not an allowed value", allowed)
         out = np.where(mapped.isna().to_numpy(), out, mapped.to_numpy(dtype=object))
     if rule.pattern is not None:
-        allowed = rule.pattern_text or rule.pattern
         matches = cells.str.fullmatch(rule.pattern).to_numpy(dtype=bool)
         for i in np.flatnonzero(~matches & ~blank):
             sink.add(i, column.name, cells.iat[i], "not in the expected form", allowed)
+    if rule.protocol_set is ProtocolSet.AQP4_TITRE:
+        codes, uniques = pd.factorize(cells, sort=False)
+        off_grid = np.array([text != "" and not titre_on_grid(text) for text in uniques], dtype=bool)
+        for i in np.flatnonzero(off_grid[codes] if len(uniques) else np.zeros(0, dtype=bool)):
+            sink.add(i, column.name, cells.iat[i], "not a titre on the assay's dilution grid", allowed)
     if column.max_length is not None:
         too_long = (cells.str.len() > column.max_length).to_numpy()
         for i in np.flatnonzero(too_long):
@@ -279,10 +370,11 @@ def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems)
 
 
 def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> list[Any]:
-    allowed = "ISO 8601 date-time, e.g. 2021-06-01T08:30:00Z (no offset: UTC)"
+    allowed = "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (a bare date is 00:00 UTC)"
     codes, uniques = pd.factorize(cells, sort=False)
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
+    naive_u = texts.str.fullmatch(NAIVE_DATETIME).to_numpy(dtype=bool)
     parsed = pd.to_datetime(texts.where(shaped, None), format="ISO8601", errors="coerce", utc=True)
     blank_u = (texts == "").to_numpy()
     bad_u = ~blank_u & (~shaped | parsed.isna().to_numpy())
@@ -293,9 +385,11 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
         for position, moment in zip(good.tolist(), moments, strict=True):
             values_u[position] = moment.astimezone(UTC)
     bad = bad_u[codes]
+    naive = naive_u[codes]
     blank = blank_u[codes]
     for i in np.flatnonzero(bad):
-        sink.add(i, name, cells.iat[i], "not an ISO 8601 date-time", allowed)
+        message = "date-time without a time zone (ambiguous)" if naive[i] else "not an ISO 8601 date-time"
+        sink.add(i, name, cells.iat[i], message, allowed)
     _required_problems(blank, name, required, sink, allowed)
     return list(values_u[codes])
 
@@ -349,26 +443,14 @@ def _duplicate_keys(spec: FormSpec, values: dict[str, list[Any]], file: str) -> 
 
 
 def _external_problems(data: FormData) -> list[Problem]:
-    """Problems found by the validator the owning area publishes for this form (if it does)."""
-    template = data.spec.template
-    if template is None or template.validator is None:
-        return []
-    try:
-        module = importlib.import_module(template.module)
-    except ImportError:
-        return []
-    function: Callable[..., Any] | None = getattr(module, template.validator, None)
-    if function is None:
+    """Problems found by the form validator of the engine that owns the form (if it has one)."""
+    spec = data.spec
+    if spec.validator is None:
         return []
     frame = data.frame.reset_index(drop=True)
     positions = np.arange(len(frame))
-    if template.validator_rows is not None:
-        column, values_module, attribute = template.validator_rows
-        try:
-            allowed_values = getattr(importlib.import_module(values_module), attribute)
-        except (ImportError, AttributeError):
-            return []
-        wanted = {str(getattr(v, "value", v)).lower() for v in allowed_values}
+    if spec.validator_rows is not None:
+        column, wanted = spec.validator_rows
         if column not in frame.columns:
             return []
         positions = np.flatnonzero(frame[column].str.lower().isin(wanted).to_numpy())
@@ -377,7 +459,7 @@ def _external_problems(data: FormData) -> list[Problem]:
             return []
     sink = RowProblems(data.file)
     try:
-        function(frame, sink)
+        spec.validator(frame, sink)
     except InputError as exc:
         return list(exc.problems)
     except CartrialError as exc:
@@ -388,17 +470,3 @@ def _external_problems(data: FormData) -> list[Problem]:
             problem = replace(problem, row=int(positions[problem.row - FIRST_DATA_ROW]) + FIRST_DATA_ROW)
         out.append(problem)
     return out
-
-
-def parse_iso_date(text: str) -> date | None:
-    """A strict YYYY-MM-DD date, or None."""
-    if not ISO_DATE.match(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -1,0 +1,807 @@
+"""Edit checks across forms, as an EDC runs them: each with an id, its rule, a severity and its source.
+
+*Hard* checks refuse the data (a located error; nothing is written): the record is impossible (an infusion
+before the subject was born or consented, a consent dated in the future, a relapse before birth). *Soft*
+checks accept it and raise a data query that the study database records (`data_query`, raised by the
+system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm or correct: the value is
+implausible (ten times the protocol's dose, a total that does not match cells/kg × weight, an adult under
+30 kg, a lab value far outside any physiological range, an assessment long before the infusion).
+
+The checks work on the records of one subject across forms (`SubjectRecords`), whatever they come from: an
+import (rows of the validated files, located by file and row, merged with what the database already holds)
+or a single-record write (the record being written and the subject's stored records). Only findings on the
+records being written are reported (a stored record is not re-checked by every later write).
+
+`cartrial import templates DIR --dry-run` lists what would fire (`ImportReport.edit_checks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from cartrial.errors import Problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from cartrial.protocol.model import Protocol
+
+EDIT_CHECK_USER = "cartrial-edit-checks"
+"""The system user that raises the data queries of soft checks (recorded as such in the audit trail)."""
+EDIT_CHECK_ROLE = "data_manager"
+"""The role under which those queries are audited (a data manager may raise queries; no site limit)."""
+
+
+class Severity(StrEnum):
+    HARD = "hard"
+    """Refused with a located error."""
+    SOFT = "soft"
+    """Accepted; a data query is raised and recorded."""
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """One edit check: id, the rule in words, severity and source."""
+
+    id: str
+    rule: str
+    severity: Severity
+    source: str
+
+
+@dataclass
+class Record:
+    """One record of a subject: its table, typed values and where it comes from (`file` and spreadsheet
+    `row` for an imported row, `record_id` for a stored one); `new` marks the records being written."""
+
+    table: str
+    values: Mapping[str, Any]
+    new: bool
+    file: str | None = None
+    row: int | None = None
+    record_id: int | None = None
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check that fired on one record."""
+
+    check: EditCheck
+    record: Record
+    field: str
+    value: Any
+    message: str
+
+    @property
+    def subject_id(self) -> str | None:
+        value = self.record.get("subject_id")
+        return None if value is None else str(value)
+
+    def problem(self) -> Problem:
+        """The located problem (hard checks refuse with it; soft ones are listed with it)."""
+        record = self.record
+        where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
+        return Problem(
+            f"[{self.check.id}, {self.check.severity.value}] {self.message}",
+            file=record.file,
+            row=record.row,
+            field=where_field,
+            value=_text(self.value),
+            allowed=self.check.rule,
+        )
+
+    def query_text(self) -> str:
+        return f"Edit check {self.check.id} ({self.check.source}): {self.message}. Please confirm or correct."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check.id,
+            "severity": self.check.severity.value,
+            "rule": self.check.rule,
+            "source": self.check.source,
+            "subject_id": self.subject_id,
+            "table": self.record.table,
+            "file": self.record.file,
+            "row": self.record.row,
+            "record_id": self.record.record_id,
+            "field": self.field,
+            "value": _text(self.value),
+            "message": self.message,
+        }
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass
+class SubjectRecords:
+    """Every record of one subject that the checks look at, by table."""
+
+    subject_id: str
+    by_table: dict[str, list[Record]] = field(default_factory=dict)
+
+    def of(self, table: str) -> list[Record]:
+        return self.by_table.get(table, [])
+
+    @property
+    def subject(self) -> Record | None:
+        """The subject row (the new one when the subject is being written)."""
+        rows = self.of("subject")
+        new = [r for r in rows if r.new]
+        chosen = new or rows
+        return chosen[0] if chosen else None
+
+    def birth(self) -> tuple[dt.date | None, str]:
+        """The earliest possible birth date (birth date, or 1 January of the birth year) and its field."""
+        subject = self.subject
+        if subject is None:
+            return None, ""
+        if isinstance(subject.get("birth_date"), dt.date):
+            return subject.get("birth_date"), "birth_date"
+        year = subject.get("birth_year")
+        if isinstance(year, int) and 1 <= year <= 9999:
+            return dt.date(year, 1, 1), "birth_year"
+        return None, ""
+
+    def infusion_day(self) -> dt.date | None:
+        """The day of the (first) CAR-T infusion, UTC."""
+        days = [_day(r.get("infused_at")) for r in self.of("infusion")]
+        known = [d for d in days if d is not None]
+        return min(known) if known else None
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+# -------------------------------------------------------------------------------------------------------
+# The checks
+# -------------------------------------------------------------------------------------------------------
+
+ICH_CONSENT = "ICH E6(R3) 2.8 and 21 CFR 50.20: informed consent before any trial procedure"
+PROTOCOL_DOSE = "the protocol's dose_levels (cells/kg of the level)"
+EDC_PRACTICE = "EDC edit-check practice (plausibility; ALCOA+ accurate, data-standards.md §8.3)"
+
+DOSE_FACTOR = 10.0
+"""Cells/kg at least this many times the protocol dose of the level fire DOSE-10X."""
+TOTAL_TOLERANCE = 0.10
+"""Relative tolerance of total cells against cells/kg × weight."""
+ADULT_AGE_YEARS = 18
+MIN_ADULT_WEIGHT_KG = 30.0
+LAB_SLIP_FACTOR = 10.0
+"""A haematology value more than this many times the plausible maximum (canonical unit) is a unit slip:
+the usual slips (per µL vs per nL, g/L vs g/dL) are factors of 10 to 1000."""
+PLAUSIBLE_LAB_RANGE: Mapping[str, tuple[float, float]] = {
+    "neutrophils": (0.0, 100.0),
+    "lymphocytes": (0.0, 500.0),
+    "wbc": (0.0, 1000.0),
+    "platelets": (0.0, 3000.0),
+    "hemoglobin": (20.0, 250.0),
+}
+"""Widest physiologically possible values in the canonical unit (10^9/L for counts, g/L for haemoglobin):
+project choice, wider than any reference range (leukaemic counts, polycythaemia) so that only a unit slip
+falls outside by a factor of ten."""
+ASSESSMENT_TABLES: Mapping[str, str] = {
+    "crs_assessment": "assessed_at",
+    "icans_assessment": "assessed_at",
+    "therapy": "given_at",
+    "lab_result": "collected_at",
+    "edss_assessment": "assessed_at",
+    "visual_acuity": "assessed_at",
+    "osis_assessment": "assessed_at",
+    "timed_walk": "assessed_at",
+    "pk_sample": "sampled_at",
+    "pd_sample": "sampled_at",
+}
+"""Dated assessments of a subject (table → its date column)."""
+DEFAULT_EARLIEST_DAY = -42
+"""Earliest study day of an assessment when no protocol is known (the reference schedule's screening
+visit, day -28 with its 14-day window)."""
+
+
+CheckFunction = Callable[
+    ["SubjectRecords", "Protocol | None", dt.date], Iterator[tuple[Record, str, Any, str]]
+]
+
+
+def _consent_in_future(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    consent = None if subject is None else subject.get("consent_date")
+    if subject is not None and isinstance(consent, dt.date) and consent > today:
+        yield subject, "consent_date", consent, f"consent dated {consent} is after today ({today})"
+
+
+def _infusion_before_consent(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    consent = None if subject is None else subject.get("consent_date")
+    if not isinstance(consent, dt.date):
+        return
+    for infusion in records.of("infusion"):
+        day = _day(infusion.get("infused_at"))
+        if day is not None and day < consent:
+            yield (
+                infusion,
+                "infused_at",
+                infusion.get("infused_at"),
+                f"infusion on {day}, before consent on {consent}",
+            )
+
+
+def _infusion_before_birth(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    born, what = records.birth()
+    if born is None:
+        return
+    for infusion in records.of("infusion"):
+        day = _day(infusion.get("infused_at"))
+        if day is not None and day < born:
+            yield (
+                infusion,
+                "infused_at",
+                infusion.get("infused_at"),
+                f"infusion on {day}, before birth ({what})",
+            )
+
+
+def _relapse_before_birth(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    born, what = records.birth()
+    if born is None:
+        return
+    for relapse in records.of("relapse"):
+        onset = _day(relapse.get("onset_date"))
+        if onset is not None and onset < born:
+            yield relapse, "onset_date", onset, f"relapse onset {onset}, before birth ({what})"
+
+
+def _dose_ten_times(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    if protocol is None:
+        return
+    levels = {level.level: level for level in protocol.dose_levels}
+    for infusion in records.of("infusion"):
+        level = levels.get(infusion.get("dose_level"))
+        cells = infusion.get("cells_per_kg")
+        if level is None or not isinstance(cells, int | float):
+            continue
+        if cells >= DOSE_FACTOR * level.cells_per_kg:
+            yield (
+                infusion,
+                "cells_per_kg",
+                cells,
+                f"{cells:g} CAR+ cells/kg is {cells / level.cells_per_kg:.0f}× the protocol dose of level "
+                f"{level.level} ({level.cells_per_kg:g}/kg)",
+            )
+
+
+def _weight(records: SubjectRecords, infusion: Record) -> float | None:
+    weight = infusion.get("weight_kg")
+    if isinstance(weight, int | float) and weight > 0:
+        return float(weight)
+    subject = records.subject
+    weight = None if subject is None else subject.get("weight_kg")
+    return float(weight) if isinstance(weight, int | float) and weight > 0 else None
+
+
+def _total_mismatch(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for infusion in records.of("infusion"):
+        per_kg, total = infusion.get("cells_per_kg"), infusion.get("total_car_t_cells")
+        weight = _weight(records, infusion)
+        if not isinstance(per_kg, int | float) or not isinstance(total, int | float) or weight is None:
+            continue
+        expected = per_kg * weight
+        if expected > 0 and abs(total - expected) > TOTAL_TOLERANCE * expected * (
+            1 + 1e-9
+        ):  # ±10 % inclusive
+            yield (
+                infusion,
+                "total_car_t_cells",
+                total,
+                f"total {total:g} CAR+ cells differs by {abs(total - expected) / expected:.0%} from "
+                f"cells/kg × weight = {per_kg:g} × {weight:g} kg = {expected:g}",
+            )
+
+
+def _adult_under_30_kg(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    if subject is None:
+        return
+    consent, year = subject.get("consent_date"), subject.get("birth_year")
+    born = subject.get("birth_date")
+    if isinstance(born, dt.date) and isinstance(consent, dt.date):
+        age = consent.year - born.year - ((consent.month, consent.day) < (born.month, born.day))
+    elif isinstance(year, int) and isinstance(consent, dt.date):
+        age = consent.year - year - 1  # at least this old
+    else:
+        return
+    if age < ADULT_AGE_YEARS:
+        return
+    for record in (subject, *records.of("infusion")):
+        weight = record.get("weight_kg")
+        if isinstance(weight, int | float) and 0 < weight < MIN_ADULT_WEIGHT_KG:
+            yield (
+                record,
+                "weight_kg",
+                weight,
+                f"weight {weight:g} kg for an adult (at least {age} years at consent)",
+            )
+
+
+@cache
+def _canonical_factor(analyte: str, unit: str) -> tuple[float, str] | None:
+    """(factor to the canonical unit, canonical unit) of a haematology analyte, None when not graded."""
+    from cartrial.grading.ctcae import CANONICAL_UNIT, Analyte, unit_factor
+
+    if analyte not in PLAUSIBLE_LAB_RANGE:
+        return None
+    try:
+        return unit_factor(analyte, unit), CANONICAL_UNIT[Analyte(analyte)]
+    except ValueError:
+        return None
+
+
+def lab_slip(analyte: Any, value: Any, unit: Any) -> str | None:
+    """The LAB-UNIT-SLIP message for one lab value, or None."""
+    if not isinstance(value, int | float) or not isinstance(unit, str) or not isinstance(analyte, str):
+        return None
+    found = _canonical_factor(analyte.lower(), unit)
+    if found is None:
+        return None
+    factor, target = found
+    canonical = value * factor
+    low, high = PLAUSIBLE_LAB_RANGE[analyte.lower()]
+    if not _plausible(analyte, canonical):
+        return (
+            f"{analyte} {value:g} {unit} (= {canonical:g} {target}) is far outside the plausible range "
+            f"{low:g}–{high:g} {target}: a unit slip?"
+        )
+    return None
+
+
+def _plausible(analyte: str, canonical: float) -> bool:
+    low, high = PLAUSIBLE_LAB_RANGE[analyte.lower()]
+    return not (canonical > LAB_SLIP_FACTOR * high or (low > 0 and 0 <= canonical < low))
+
+
+def _lab_unit_slip(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for lab in records.of("lab_result"):
+        message = lab_slip(lab.get("analyte"), lab.get("value"), lab.get("unit"))
+        if message is not None:
+            yield lab, "value", lab.get("value"), message
+
+
+def earliest_assessment_day(protocol: Protocol | None) -> int:
+    """The earliest study day an assessment may have: the protocol's earliest visit minus its window."""
+    if protocol is None:
+        return DEFAULT_EARLIEST_DAY
+    return min(visit.earliest_day for visit in protocol.schedule.visits)
+
+
+def _assessment_long_before_infusion(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    infused = records.infusion_day()
+    if infused is None:
+        return
+    earliest = earliest_assessment_day(protocol)
+    limit = infused + dt.timedelta(days=earliest)
+    for table, column in ASSESSMENT_TABLES.items():
+        for record in records.of(table):
+            day = _day(record.get(column))
+            if day is not None and day < limit:
+                yield (
+                    record,
+                    column,
+                    record.get(column),
+                    f"{table} dated {day}, {(infused - day).days} days before the infusion ({infused}); the "
+                    f"protocol's earliest visit is day {earliest}",
+                )
+
+
+EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
+    (
+        EditCheck("CONSENT-FUTURE", "consent_date on or before today", Severity.HARD, ICH_CONSENT),
+        _consent_in_future,
+    ),
+    (
+        EditCheck(
+            "INFUSION-BEFORE-CONSENT", "infusion on or after the consent date", Severity.HARD, ICH_CONSENT
+        ),
+        _infusion_before_consent,
+    ),
+    (
+        EditCheck(
+            "INFUSION-BEFORE-BIRTH",
+            "infusion on or after birth (birth_date, or the birth year)",
+            Severity.HARD,
+            "logical date order",
+        ),
+        _infusion_before_birth,
+    ),
+    (
+        EditCheck(
+            "RELAPSE-BEFORE-BIRTH",
+            "relapse onset on or after birth (birth_date, or the birth year)",
+            Severity.HARD,
+            "logical date order (as cartrial.neuro.tables.parse_relapse_table)",
+        ),
+        _relapse_before_birth,
+    ),
+    (
+        EditCheck(
+            "DOSE-10X",
+            f"cells_per_kg below {DOSE_FACTOR:g}× the protocol dose of the dose level",
+            Severity.SOFT,
+            PROTOCOL_DOSE,
+        ),
+        _dose_ten_times,
+    ),
+    (
+        EditCheck(
+            "TOTAL-CELLS-MISMATCH",
+            f"total_car_t_cells within ±{TOTAL_TOLERANCE:.0%} of cells_per_kg × weight_kg",
+            Severity.SOFT,
+            "dose arithmetic of a weight-based dose (protocol dose_levels); " + EDC_PRACTICE,
+        ),
+        _total_mismatch,
+    ),
+    (
+        EditCheck(
+            "ADULT-WEIGHT-UNDER-30KG",
+            f"an adult (≥ {ADULT_AGE_YEARS} years at consent) weighs at least {MIN_ADULT_WEIGHT_KG:g} kg",
+            Severity.SOFT,
+            EDC_PRACTICE,
+        ),
+        _adult_under_30_kg,
+    ),
+    (
+        EditCheck(
+            "LAB-UNIT-SLIP",
+            f"a haematology value at most {LAB_SLIP_FACTOR:g}× the top of its plausible range (and not below "
+            "its bottom), in the canonical unit",
+            Severity.SOFT,
+            EDC_PRACTICE + "; units of cartrial.grading.ctcae.unit_factor",
+        ),
+        _lab_unit_slip,
+    ),
+    (
+        EditCheck(
+            "ASSESSMENT-LONG-BEFORE-INFUSION",
+            "assessments no earlier than the protocol's earliest visit (day and window) before the infusion",
+            Severity.SOFT,
+            "the protocol's schedule (visits and windows)",
+        ),
+        _assessment_long_before_infusion,
+    ),
+)
+"""Every edit check with the function that finds it."""
+
+CHECKS: tuple[EditCheck, ...] = tuple(check for check, _ in EDIT_CHECKS)
+CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
+
+
+def run_edit_checks(
+    subjects: Iterable[SubjectRecords], protocol: Protocol | None, today: dt.date | None = None
+) -> list[Finding]:
+    """Every finding on a new record (`Record.new`) of the given subjects; a hard finding on a stored
+    record too when the subject row itself is new (a consent date moved after the stored infusion)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    findings: list[Finding] = []
+    for records in subjects:
+        subject = records.subject
+        subject_new = subject is not None and subject.new
+        for check, function in EDIT_CHECKS:
+            hard = check.severity is Severity.HARD
+            for record, field_name, value, message in function(records, protocol, today):
+                if record.new or (hard and subject_new):
+                    findings.append(Finding(check, record, field_name, value, message))
+    return findings
+
+
+def hard_problems(findings: Sequence[Finding]) -> list[Problem]:
+    return [f.problem() for f in findings if f.check.severity is Severity.HARD]
+
+
+# -------------------------------------------------------------------------------------------------------
+# Stored records and queries
+# -------------------------------------------------------------------------------------------------------
+
+CONTEXT_TABLES = ("subject", "infusion")
+"""Tables whose stored records every check of a subject needs."""
+
+
+def stored_records(
+    connection: Connection, subject_ids: Iterable[str], tables: Iterable[str] = CONTEXT_TABLES
+) -> dict[str, dict[str, list[Record]]]:
+    """Stored records of `tables` for `subject_ids`: subject → table → records (not new)."""
+    from sqlalchemy import select
+
+    from cartrial.store.fields import DATABASE_COLUMNS
+    from cartrial.store.models import STUDY_TABLES
+
+    wanted = sorted({str(s) for s in subject_ids})
+    out: dict[str, dict[str, list[Record]]] = {s: {} for s in wanted}
+    if not wanted:
+        return out
+    for table in tables:
+        model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = select(model_table).where(model_table.c.subject_id.in_(chunk))
+            for row in connection.execute(query).mappings():
+                values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
+                record = Record(table, values, new=False, record_id=int(row["id"]))
+                out[str(row["subject_id"])].setdefault(table, []).append(record)
+    return out
+
+
+def record_queries(service: Any, tx: Any, findings: Sequence[Finding]) -> list[str]:
+    """Raise one data query per soft finding, in the open transaction `tx`, as the system user
+    `EDIT_CHECK_USER` (audited as such); returns the query codes. Records must be stored (a `record_id`,
+    or a natural key to find it by)."""
+    from sqlalchemy import func, select
+
+    from cartrial.store.models import STUDY_TABLES, utc_now
+
+    soft = [f for f in findings if f.check.severity is Severity.SOFT]
+    if not soft:
+        return []
+    queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
+    count = int(tx.connection.execute(select(func.count()).select_from(queries)).scalar_one())
+    raised = open_query_keys(tx.connection)
+    rows: list[dict[str, Any]] = []
+    for finding in soft:
+        record_id = finding.record.record_id or _find_id(tx.connection, finding.record)
+        key = (finding.record.table, record_id, finding.field, finding.check.id)
+        if key in raised:
+            continue  # already raised (a re-import or a later edit does not raise it again)
+        raised.add(key)
+        count += 1
+        rows.append(
+            {
+                "query_code": f"Q-{count:06d}",
+                "subject_id": finding.subject_id,
+                "table_name": finding.record.table,
+                "record_id": record_id,
+                "field": finding.field,
+                "text": finding.query_text(),
+                "status": "open",
+                "raised_by": EDIT_CHECK_USER,
+                "raised_at": utc_now(),
+            }
+        )
+    actor, source = tx.actor, tx.source
+    if not rows:
+        return []
+    tx.actor = type(actor)(username=EDIT_CHECK_USER, role=EDIT_CHECK_ROLE, site_id=None)
+    tx.source = f"edit checks ({source})"
+    try:
+        service.upsert_rows(tx, "data_query", rows)
+    finally:
+        tx.actor, tx.source = actor, source
+    return [str(r["query_code"]) for r in rows]
+
+
+def _find_id(connection: Connection, record: Record) -> int | None:
+    from sqlalchemy import and_, select
+
+    from cartrial.store.models import STUDY_TABLES
+
+    model = STUDY_TABLES[record.table]
+    table = model.__table__  # type: ignore[attr-defined]
+    keys = model.natural_key
+    if any(record.get(k) is None for k in keys):
+        return None
+    found = connection.execute(
+        select(table.c.id).where(and_(*(table.c[k] == record.get(k) for k in keys)))
+    ).first()
+    return None if found is None else int(found[0])
+
+
+CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES})
+"""Tables whose writes run the edit checks."""
+
+
+def _key(finding: Finding) -> tuple[Any, ...]:
+    record = finding.record
+    identity = record.record_id if record.record_id is not None else id(record.values)
+    return (finding.check.id, record.table, identity, finding.field, _text(finding.value))
+
+
+def check_single_write(
+    service: Any,
+    tx: Any,
+    table: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    record_id: int | None,
+) -> list[Finding]:
+    """The edit checks of one record being inserted (`before` None) or edited, with the subject's stored
+    records: a finding that the write creates (absent before it) refuses the write when hard (`InputError`;
+    the caller's transaction rolls back) and raises a data query when soft (in the same transaction).
+    Returns the findings the write created."""
+    from cartrial.errors import InputError
+    from cartrial.store.fields import study_protocol
+
+    subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
+    if subject_id is None:
+        return []
+    stored = stored_records(tx.connection, [str(subject_id)]).get(str(subject_id), {})
+
+    def state(values: Mapping[str, Any] | None) -> SubjectRecords:
+        by_table: dict[str, list[Record]] = {}
+        for name, rows in stored.items():
+            by_table[name] = [
+                Record(r.table, r.values, True, record_id=r.record_id)
+                for r in rows
+                if not (name == table and record_id is not None and r.record_id == record_id)
+            ]
+        if values is not None:
+            by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
+        return SubjectRecords(str(subject_id), by_table)
+
+    protocol = study_protocol(tx.connection)
+    earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+    created = [f for f in run_edit_checks([state(after)], protocol) if _key(f) not in earlier]
+    hard = hard_problems(created)
+    if hard:
+        where = f"{table} record {record_id}" if before is not None else f"new {table} record"
+        raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
+    record_queries(service, tx, created)
+    return created
+
+
+SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse"})
+"""Checked tables read whole (one record per row); the large assessment tables are pre-filtered by column
+(a row becomes a `Record` only when a check could fire on it), so a million-row import stays fast."""
+
+
+def import_findings(
+    connection: Connection, forms: Sequence[Any], protocol: Protocol | None, today: dt.date | None = None
+) -> list[Finding]:
+    """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
+    merged with the stored records of their subjects (an imported row with a stored natural key replaces
+    the stored record's values it gives). Findings are located by file and spreadsheet row."""
+    from cartrial.store.models import STUDY_TABLES
+
+    imported: dict[str, dict[str, list[Record]]] = {}
+    for form in forms:
+        table = form.spec.table
+        if table not in SMALL_TABLES:
+            continue
+        numbers = form.row_numbers()
+        for position, values in enumerate(form.rows()):
+            subject_id = values.get("subject_id")
+            if subject_id is None:
+                continue
+            record = Record(table, values, True, file=form.file, row=int(numbers[position]))
+            imported.setdefault(str(subject_id), {}).setdefault(table, []).append(record)
+    large = [f for f in forms if f.spec.table in CHECKED_TABLES and f.spec.table not in SMALL_TABLES]
+    subject_ids = set(imported)
+    for form in large:
+        subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
+    if not subject_ids:
+        return []
+    stored = stored_records(connection, subject_ids)
+    subjects: dict[str, SubjectRecords] = {}
+    for subject_id in sorted(subject_ids):
+        by_table: dict[str, list[Record]] = {t: list(r) for t, r in stored.get(subject_id, {}).items()}
+        for table, rows in imported.get(subject_id, {}).items():
+            keys = STUDY_TABLES[table].natural_key
+            existing = {tuple(r.get(k) for k in keys): r for r in by_table.get(table, [])}
+            kept = by_table.setdefault(table, [])
+            for record in rows:
+                old = existing.get(tuple(record.get(k) for k in keys))
+                if old is not None:
+                    kept.remove(old)
+                    record.values = {**old.values, **record.values}
+                    record.record_id = old.record_id
+                kept.append(record)
+        subjects[subject_id] = SubjectRecords(subject_id, by_table)
+    earliest = dt.timedelta(days=earliest_assessment_day(protocol))
+    limits = {
+        s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
+        for s, records in subjects.items()
+        if (day := records.infusion_day())
+    }
+    for form in large:
+        table = form.spec.table
+        columns = form.columns
+        date_column = ASSESSMENT_TABLES[table]
+        candidates = [
+            i
+            for i, (sid, moment) in enumerate(zip(columns["subject_id"], columns[date_column], strict=True))
+            if moment is not None and (limit := limits.get(sid)) is not None and moment < limit
+        ]  # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
+        if table == "lab_result" and "value" in columns and "unit" in columns:
+            analytes, values, units = columns["analyte"], columns["value"], columns["unit"]
+            factors = {
+                pair: found[0]
+                for pair in set(zip(analytes, units, strict=True))
+                if isinstance(pair[0], str)
+                and isinstance(pair[1], str)
+                and (found := _canonical_factor(pair[0].lower(), pair[1])) is not None
+            }
+            candidates += [
+                i
+                for i, (analyte, value, unit) in enumerate(zip(analytes, values, units, strict=True))
+                if (factor := factors.get((analyte, unit))) is not None
+                and value is not None
+                and not _plausible(analyte, value * factor)
+            ]
+        numbers = form.row_numbers()
+        for i in sorted(set(candidates)):
+            values = form.rows(i, i + 1)[0]
+            record = Record(table, values, True, file=form.file, row=int(numbers[i]))
+            subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    return run_edit_checks(subjects.values(), protocol, today)
+
+
+def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
+    """(table, record id, field, check id) of the edit-check queries already raised (not re-raised)."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import STUDY_TABLES
+
+    queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
+    rows = connection.execute(
+        select(queries.c.table_name, queries.c.record_id, queries.c.field, queries.c.text).where(
+            queries.c.raised_by == EDIT_CHECK_USER
+        )
+    )
+    out: set[tuple[Any, ...]] = set()
+    for table, record_id, field_name, text in rows:
+        check_id = str(text).removeprefix("Edit check ").split(" ", 1)[0]
+        out.add((table, record_id, field_name, check_id))
+    return out
+
+
+__all__ = [
+    "CHECKS",
+    "CHECKS_BY_ID",
+    "EDIT_CHECKS",
+    "EDIT_CHECK_USER",
+    "EditCheck",
+    "Finding",
+    "Record",
+    "Severity",
+    "SubjectRecords",
+    "check_single_write",
+    "hard_problems",
+    "import_findings",
+    "record_queries",
+    "run_edit_checks",
+    "stored_records",
+]

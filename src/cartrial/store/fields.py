@@ -1,0 +1,702 @@
+"""The field rules of every study-data table, declared once: what a value of each field must be.
+
+One `FieldRule` per table column (name, type, unit, range, allowed values, whether a value is required, a
+set taken from the protocol, help text and source). The same rules check every way data enters the study
+database: the CSV and REDCap import (`cartrial.store.importing.validation.validate_form`, the frame path),
+`db edit` and single-record inserts (`validate_record`, called by the store's single-record writes), and
+the web forms and API (which show `FieldRule.help` and `FieldRule.allowed()` next to each field). The CSV
+templates in ``docs/templates/`` carry exactly the columns of these rules (tested).
+
+Types, text lengths and NOT NULL come from the table (`cartrial.store.models`); domain rules come from the
+engine that owns the form (its published constants: temperature range and oxygen devices of the grading
+engine, the Neurostatus score ranges of the neuro engine…) or, for the forms the import owns, from
+`DOMAIN_RULES` below. Protocol-derived sets (`ProtocolSet`): the dose levels of the study's protocol and the
+AQP4-IgG end-point titre grid of the cell-based assay (`cartrial.neuro.titres.DEFAULT_SERIES`).
+
+Rules that relate two fields of one record (an adverse event that ends before it starts, a birth year after
+consent) are `RecordRule`s; rules across records and forms are the edit checks
+(`cartrial.store.edit_checks`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
+from sqlalchemy.sql.schema import Column
+
+from cartrial.errors import Problem
+from cartrial.grading.crs import OXYGEN_DEVICES
+from cartrial.grading.icans import (
+    CONSCIOUSNESS_LEVELS,
+    EDEMA_TYPES,
+    ICE_ITEM_MAXIMA,
+    MOTOR_FINDINGS,
+    SEIZURE_TYPES,
+)
+from cartrial.grading.tables import (
+    MAX_OXYGEN_L_MIN,
+    MAX_VASOPRESSORS,
+    TEMPERATURE_RANGE_C,
+    THERAPY_CATEGORIES,
+)
+from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, Assistance, EdssMethod
+from cartrial.neuro.osis import OSIS_MAX
+from cartrial.neuro.relapses import Severity
+from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
+from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
+from cartrial.protocol.dlt import Relatedness, ToxicityCategory
+from cartrial.store.models import STUDY_TABLES, UtcDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from cartrial.protocol.model import Protocol
+
+DATABASE_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
+"""Columns the database fills itself; no form, template or edit gives them."""
+
+
+class FieldKind(StrEnum):
+    """The type of a field's value."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    JSON = "json"
+
+
+class ProtocolSet(StrEnum):
+    """A set of allowed values that comes from the study's protocol (or its assay), not from the code."""
+
+    DOSE_LEVEL = "dose_level"
+    """1..K, the dose levels of the protocol (``dose_levels`` section)."""
+    AQP4_TITRE = "aqp4_titre"
+    """An end-point titre on the assay's dilution grid (neuro-outcomes.md §6: 1:10, 1:32 … 1:10000, or
+    negative; `cartrial.neuro.titres.parse_titre_step`)."""
+
+
+ALLOWED_TEXT = {
+    FieldKind.TEXT: "text",
+    FieldKind.INTEGER: "a whole number",
+    FieldKind.NUMBER: "a number",
+    FieldKind.BOOLEAN: "true or false (also yes/no, 1/0)",
+    FieldKind.DATE: "ISO 8601 date YYYY-MM-DD",
+    FieldKind.DATETIME: "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (or a date)",
+    FieldKind.JSON: 'JSON list or object, e.g. [{"drug": "rituximab", "stopped_on": "2020-01-05"}]',
+}
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The domain rule of one field beyond its database type (declared in `DOMAIN_RULES`)."""
+
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    pattern_text: str | None = None
+    protocol_set: ProtocolSet | None = None
+    required: bool | None = None
+    """Override the table's nullability (a column the table allows blank but the form requires)."""
+    help: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """Everything a value of one field must satisfy, and what to tell the user about it."""
+
+    table: str
+    name: str
+    kind: FieldKind
+    required: bool
+    """A value is required (the table's NOT NULL columns, or the form's rule)."""
+    max_length: int | None = None
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    pattern_text: str | None = None
+    protocol_set: ProtocolSet | None = None
+    help: str = ""
+    source: str = ""
+
+    def as_dict(self, protocol: Protocol | None = None) -> dict[str, Any]:
+        """The rule as plain data (what a web form or the API describes next to the field)."""
+        choices: list[Any] | None = None if self.choices is None else list(self.choices)
+        if self.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
+            choices = list(dose_levels(protocol))
+        elif self.protocol_set is ProtocolSet.AQP4_TITRE:
+            choices = ["negative", *(f"1:{d}" for d in DEFAULT_SERIES)]
+        return {
+            "table": self.table,
+            "name": self.name,
+            "type": self.kind.value,
+            "required": self.required,
+            "unit": self.unit or None,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "exclusive_minimum": self.exclusive_minimum,
+            "choices": choices,
+            "pattern": self.pattern,
+            "max_length": self.max_length,
+            "protocol_set": None if self.protocol_set is None else self.protocol_set.value,
+            "allowed": self.allowed(protocol),
+            "help": self.help,
+            "source": self.source,
+        }
+
+    def allowed(self, protocol: Protocol | None = None) -> str:
+        """What is allowed, in words (shown with every problem and next to a form field)."""
+        if self.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
+            return f"a dose level of the protocol: {', '.join(str(i) for i in dose_levels(protocol))}"
+        if self.protocol_set is ProtocolSet.AQP4_TITRE:
+            return "negative, or an end-point titre on the assay grid: " + ", ".join(
+                f"1:{d}" for d in DEFAULT_SERIES
+            )
+        if self.choices is not None:
+            return " | ".join(self.choices)
+        if self.pattern is not None:
+            return self.pattern_text or self.pattern
+        if self.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
+            return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
+        if self.kind is FieldKind.TEXT and self.max_length is not None:
+            return f"text of at most {self.max_length} characters"
+        return ALLOWED_TEXT[self.kind]
+
+
+def bounds_text(
+    minimum: float | None,
+    maximum: float | None,
+    exclusive_minimum: bool,
+    unit: str,
+    kind: FieldKind = FieldKind.NUMBER,
+) -> str:
+    """``a number ≥ 0 and ≤ 100 %`` (the same words as `cartrial.columns`)."""
+    noun = "a whole number" if kind is FieldKind.INTEGER else "a number"
+    unit_text = f" {unit}" if unit else ""
+    low = ">" if exclusive_minimum else "≥"
+    if minimum is not None and maximum is not None:
+        return f"{noun} {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
+    if minimum is not None:
+        return f"{noun} {low} {minimum:g}{unit_text}"
+    if maximum is not None:
+        return f"{noun} ≤ {maximum:g}{unit_text}"
+    return f"{noun}{unit_text}"
+
+
+def dose_levels(protocol: Protocol) -> tuple[int, ...]:
+    """The dose-level numbers of the protocol (1..K)."""
+    return tuple(level.level for level in protocol.dose_levels)
+
+
+def titre_on_grid(text: str) -> bool:
+    """Whether `text` is an AQP4-IgG end-point titre on the assay grid (or negative)."""
+    try:
+        parse_titre_step(text)
+    except Exception:  # InputError from the parser: not a titre or off the grid
+        return False
+    return True
+
+
+# -------------------------------------------------------------------------------------------------------
+# Domain rules, by table and column
+# -------------------------------------------------------------------------------------------------------
+
+SEX_CHOICES = ("F", "M")
+AQP4_STATUS_CHOICES = ("positive", "negative", "unknown")
+ESCALATION_DECISIONS = ("escalate", "stay", "de-escalate", "expand", "stop")
+"""Decisions of a dose-escalation step (escalate / stay / de-escalate, plus expanding a dose level and
+stopping the trial; docs/science dose escalation)."""
+OUTCOMES_PATTERN = r"(\d+[NT]+)(\s+\d+[NT]+)*"
+"""Outcome-string notation (e.g. ``1NNN 2NTN``: dose level then one letter per patient, N = no DLT,
+T = DLT; as in the R package escalation by Brock)."""
+AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal", "unknown")
+WEIGHT_KG = Domain(unit="kg", minimum=0, maximum=400, exclusive_minimum=True, help="Body weight in kg.")
+_COUNT = Domain(unit="cells/µL", minimum=0)
+_IG = Domain(unit="g/L", minimum=0, maximum=100)
+_GRADING = "cartrial.grading.tables (ASTCT 2019 consensus; docs/templates/grading.md)"
+_NEURO = "cartrial.neuro (Neurostatus / Wingerchuk 1999 / MSFC; docs/templates/neuro.md)"
+_TITRE = Domain(
+    protocol_set=ProtocolSet.AQP4_TITRE,
+    help="AQP4-IgG end-point titre of the cell-based assay.",
+    source="neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
+)
+
+DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
+    "subject": {
+        "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
+        "birth_year": Domain(minimum=1900, maximum=2100, help="Year of birth (no later than consent)."),
+        "weight_kg": WEIGHT_KG,
+        "height_cm": Domain(unit="cm", minimum=30, maximum=250, help="Height in cm."),
+        "aqp4_igg_status": Domain(choices=AQP4_STATUS_CHOICES, help="AQP4-IgG serostatus at screening."),
+        "aqp4_igg_titre": _TITRE,
+    },
+    "lymphodepletion_administration": {
+        "dose_mg_per_m2": Domain(unit="mg/m²", minimum=0, exclusive_minimum=True),
+        "dose_mg": Domain(unit="mg", minimum=0, exclusive_minimum=True),
+        "body_surface_area_m2": Domain(unit="m²", minimum=0.3, maximum=3.5),
+        "day_relative_to_infusion": Domain(unit="days", minimum=-60, maximum=0),
+    },
+    "infusion": {
+        "dose_level": Domain(
+            minimum=1,
+            protocol_set=ProtocolSet.DOSE_LEVEL,
+            help="Dose level assigned (1 = lowest), one of the protocol's levels.",
+            source="protocol dose_levels",
+        ),
+        "weight_kg": WEIGHT_KG,
+        "cells_per_kg": Domain(unit="CAR+ cells/kg", minimum=0, exclusive_minimum=True),
+        "total_car_t_cells": Domain(unit="CAR+ cells", minimum=0, exclusive_minimum=True),
+        "viability_pct": Domain(unit="%", minimum=0, maximum=100, help="Viability of the product (%)."),
+    },
+    "crs_assessment": {
+        "temperature_c": Domain(
+            unit="°C", minimum=TEMPERATURE_RANGE_C[0], maximum=TEMPERATURE_RANGE_C[1], source=_GRADING
+        ),
+        "temperature_f": Domain(
+            unit="°F",
+            minimum=TEMPERATURE_RANGE_C[0] * 9 / 5 + 32,
+            maximum=TEMPERATURE_RANGE_C[1] * 9 / 5 + 32,
+            source=_GRADING,
+        ),
+        "systolic_bp_mmhg": Domain(unit="mmHg", minimum=20, maximum=300, source=_GRADING),
+        "vasopressors": Domain(minimum=0, maximum=MAX_VASOPRESSORS, source=_GRADING),
+        "oxygen": Domain(choices=tuple(d.value for d in OXYGEN_DEVICES), source=_GRADING),
+        "oxygen_l_min": Domain(unit="L/min", minimum=0, maximum=MAX_OXYGEN_L_MIN, source=_GRADING),
+        "fio2_pct": Domain(unit="%", minimum=21, maximum=100, source=_GRADING),
+        "norepinephrine_ug_min": Domain(unit="µg/min", minimum=0, maximum=500, source=_GRADING),
+        "dopamine_ug_kg_min": Domain(unit="µg/kg/min", minimum=0, maximum=100, source=_GRADING),
+        "phenylephrine_ug_min": Domain(unit="µg/min", minimum=0, maximum=2000, source=_GRADING),
+        "epinephrine_ug_min": Domain(unit="µg/min", minimum=0, maximum=500, source=_GRADING),
+        "organ_toxicity_grade": Domain(minimum=0, maximum=5, source=_GRADING),
+        "transaminase_grade": Domain(minimum=0, maximum=5, source=_GRADING),
+    },
+    "icans_assessment": {
+        **{
+            f"ice_{item}": Domain(minimum=0, maximum=maximum, source=_GRADING)
+            for item, maximum in ICE_ITEM_MAXIMA.items()
+        },
+        "ice_total": Domain(minimum=0, maximum=sum(ICE_ITEM_MAXIMA.values()), source=_GRADING),
+        "consciousness": Domain(choices=tuple(c.value for c in CONSCIOUSNESS_LEVELS), source=_GRADING),
+        "seizure": Domain(choices=tuple(c.value for c in SEIZURE_TYPES), source=_GRADING),
+        "motor": Domain(choices=tuple(c.value for c in MOTOR_FINDINGS), source=_GRADING),
+        "cerebral_edema": Domain(choices=tuple(c.value for c in EDEMA_TYPES), source=_GRADING),
+    },
+    "therapy": {
+        "therapy": Domain(choices=THERAPY_CATEGORIES, source=_GRADING),
+        "dose": Domain(minimum=0, source=_GRADING),
+    },
+    "adverse_event": {
+        "category": Domain(choices=tuple(c.value for c in ToxicityCategory)),
+        "grade": Domain(minimum=1, maximum=5, required=True, help="CTCAE grade 1-5."),
+        "relatedness": Domain(choices=tuple(r.value for r in Relatedness)),
+        "outcome": Domain(choices=AE_OUTCOMES),
+    },
+    "lab_result": {
+        "lln": Domain(minimum=0),
+        "uln": Domain(minimum=0),
+    },
+    "edss_assessment": {
+        **{name: Domain(minimum=0, maximum=maximum, source=_NEURO) for name, maximum in FS_MAX.items()},
+        "ambulation": Domain(minimum=0, maximum=AMBULATION_MAX, source=_NEURO),
+        "walking_distance_m": Domain(unit="m", minimum=0, source=_NEURO),
+        "assistance": Domain(choices=tuple(a.value for a in Assistance), source=_NEURO),
+        "method": Domain(choices=tuple(m.value for m in EdssMethod), source=_NEURO),
+    },
+    "visual_acuity": {"eye": Domain(choices=EYES, source=_NEURO)},
+    "osis_assessment": {
+        **{name: Domain(minimum=0, maximum=maximum, source=_NEURO) for name, maximum in OSIS_MAX.items()},
+        "timed_25_foot_walk_s": Domain(
+            unit="s", minimum=0, maximum=T25FW_MAX_SECONDS, exclusive_minimum=True, source=_NEURO
+        ),
+    },
+    "timed_walk": {
+        name: Domain(unit="s", minimum=0, maximum=T25FW_MAX_SECONDS, exclusive_minimum=True, source=_NEURO)
+        for name in ("trial_1_seconds", "trial_2_seconds")
+    },
+    "relapse": {"severity": Domain(choices=tuple(s.value for s in Severity), source=_NEURO)},
+    "pk_sample": {
+        "value": Domain(minimum=0, help="Measured value in `unit` (blank when BLQ).", source="kinetics"),
+        "lloq": Domain(minimum=0, exclusive_minimum=True, help="Lower limit of quantification."),
+        "nominal_day": Domain(unit="days", minimum=-60, maximum=3650),
+        "actual_day": Domain(unit="days", minimum=-60, maximum=3650),
+    },
+    "pd_sample": {
+        "aqp4_igg_titre": _TITRE,
+        "cd19_b_cells_per_ul": _COUNT,
+        "bcma_plasma_cells_per_ul": _COUNT,
+        "igg_g_per_l": _IG,
+        "iga_g_per_l": _IG,
+        "igm_g_per_l": _IG,
+        "nominal_day": Domain(unit="days", minimum=-60, maximum=3650),
+        "actual_day": Domain(unit="days", minimum=-60, maximum=3650),
+    },
+    "escalation_decision": {
+        "cohort": Domain(minimum=1),
+        "dose_level": Domain(minimum=1, protocol_set=ProtocolSet.DOSE_LEVEL, source="protocol dose_levels"),
+        "outcomes": Domain(pattern=OUTCOMES_PATTERN, pattern_text="e.g. 1NNN 2NTN (N no DLT, T DLT)"),
+        "decision": Domain(choices=ESCALATION_DECISIONS),
+    },
+}
+"""Domain rules by table and column (columns without an entry get their database type's rule only)."""
+
+
+def _kind(column: Column[Any]) -> FieldKind:
+    column_type = column.type
+    if isinstance(column_type, UtcDateTime):
+        return FieldKind.DATETIME
+    if isinstance(column_type, Boolean):
+        return FieldKind.BOOLEAN
+    if isinstance(column_type, Integer):
+        return FieldKind.INTEGER
+    if isinstance(column_type, Float):
+        return FieldKind.NUMBER
+    if isinstance(column_type, Date):
+        return FieldKind.DATE
+    if isinstance(column_type, JSON):
+        return FieldKind.JSON
+    if isinstance(column_type, String | Text):
+        return FieldKind.TEXT
+    raise TypeError(f"column {column.name}: no field rule for type {column_type!r}")
+
+
+def _table_requires(column: Column[Any]) -> bool:
+    return not column.nullable and column.default is None and column.server_default is None
+
+
+@cache
+def field_rules(table: str) -> dict[str, FieldRule]:
+    """The rule of every data column of `table`, in table order (unknown table: `KeyError`)."""
+    model = STUDY_TABLES[table]
+    domains = DOMAIN_RULES.get(table, {})
+    out: dict[str, FieldRule] = {}
+    for column in model.__table__.columns:  # type: ignore[attr-defined]
+        if column.name in DATABASE_COLUMNS:
+            continue
+        domain = domains.get(column.name, Domain())
+        required = _table_requires(column) if domain.required is None else domain.required
+        out[column.name] = FieldRule(
+            table=table,
+            name=column.name,
+            kind=_kind(column),
+            required=required,
+            max_length=getattr(column.type, "length", None),
+            unit=domain.unit,
+            minimum=domain.minimum,
+            maximum=domain.maximum,
+            exclusive_minimum=domain.exclusive_minimum,
+            choices=domain.choices,
+            pattern=domain.pattern,
+            pattern_text=domain.pattern_text,
+            protocol_set=domain.protocol_set,
+            help=domain.help or (column.doc or ""),
+            source=domain.source or f"cartrial.store.models ({table})",
+        )
+    return out
+
+
+def all_field_rules() -> dict[str, dict[str, FieldRule]]:
+    """Every table's field rules (the registry the web forms and API describe)."""
+    return {table: field_rules(table) for table in STUDY_TABLES}
+
+
+# -------------------------------------------------------------------------------------------------------
+# Rules between two fields of one record
+# -------------------------------------------------------------------------------------------------------
+
+
+def _year(value: Any) -> int | None:
+    return value.year if isinstance(value, date) else None
+
+
+def _before(first: Any, second: Any) -> bool:
+    """Whether `first` is strictly before `second` (False when either is blank); a date and a date-time
+    are compared by calendar day (UTC)."""
+    if first is None or second is None:
+        return False
+    if isinstance(first, datetime) != isinstance(second, datetime):
+        first = first.date() if isinstance(first, datetime) else first
+        second = second.date() if isinstance(second, datetime) else second
+    return bool(first < second)
+
+
+@dataclass(frozen=True)
+class RecordRule:
+    """A rule between fields of one record: `violated(row)` on the typed values (None = blank)."""
+
+    id: str
+    table: str
+    field: str
+    """The field the problem is reported on."""
+    message: str
+    allowed: str
+    violated: Callable[[Mapping[str, Any]], bool]
+    source: str = "EDC edit-check practice (logical date order)"
+
+
+RECORD_RULES: tuple[RecordRule, ...] = (
+    RecordRule(
+        "AE-END-BEFORE-START",
+        "adverse_event",
+        "ended_on",
+        "the adverse event ends before it starts",
+        "on or after started_on",
+        lambda r: _before(r.get("ended_on"), r.get("started_on")),
+    ),
+    RecordRule(
+        "BIRTH-YEAR-AFTER-CONSENT",
+        "subject",
+        "birth_year",
+        "birth year after the consent date",
+        "no later than the year of consent_date",
+        lambda r: (
+            r.get("birth_year") is not None
+            and _year(r.get("consent_date")) is not None
+            and int(r["birth_year"]) > int(r["consent_date"].year)
+        ),
+    ),
+    RecordRule(
+        "BIRTH-DATE-AFTER-CONSENT",
+        "subject",
+        "birth_date",
+        "birth date after the consent date",
+        "on or before consent_date",
+        lambda r: _before(r.get("consent_date"), r.get("birth_date")),
+    ),
+    RecordRule(
+        "DIAGNOSIS-AFTER-CONSENT",
+        "subject",
+        "diagnosis_date",
+        "diagnosis dated after consent (the subject is enrolled for a diagnosed disease)",
+        "on or before consent_date",
+        lambda r: _before(r.get("consent_date"), r.get("diagnosis_date")),
+    ),
+    RecordRule(
+        "THERAPY-STOP-BEFORE-START",
+        "therapy",
+        "stopped_at",
+        "the therapy stops before it is given",
+        "on or after given_at",
+        lambda r: _before(r.get("stopped_at"), r.get("given_at")),
+    ),
+    RecordRule(
+        "LEUKAPHERESIS-AFTER-INFUSION",
+        "infusion",
+        "leukapheresis_on",
+        "leukapheresis dated after the infusion of the product made from it",
+        "on or before the day of infused_at",
+        lambda r: _before(r.get("infused_at"), r.get("leukapheresis_on")),
+    ),
+)
+"""Every rule between fields of one record."""
+
+
+def record_rules(table: str) -> tuple[RecordRule, ...]:
+    return tuple(rule for rule in RECORD_RULES if rule.table == table)
+
+
+# -------------------------------------------------------------------------------------------------------
+# One record: `validate_record`
+# -------------------------------------------------------------------------------------------------------
+
+
+def cell_text(rule: FieldRule, value: Any) -> str | None:
+    """The CSV text of one typed value (what the frame path validates), or None when the value cannot be
+    written as text at all (NaN / infinity: refused rather than stored as blank)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if rule.kind is FieldKind.JSON and not isinstance(value, str):
+        try:
+            return json.dumps(value, default=str)
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def validate_record(
+    table: str,
+    values: Mapping[str, Any],
+    *,
+    protocol: Protocol | None,
+    partial: bool = False,
+) -> list[Problem]:
+    """Every problem of one record of `table`: each field's rule (type, unit, range, allowed values,
+    protocol-derived set, required), the rules between its fields, and the owning engine's validator of the
+    form — the same code the import runs on a file (`validate_form`), on a one-row frame.
+
+    `values` are typed (numbers, dates, aware date-times, booleans, None for blank) or text as typed in a
+    form. With ``partial=True`` only the fields given are checked, each on its own (a form field checked
+    while being filled in); otherwise `values` is the whole record. A NaN or infinite number is refused,
+    never stored as blank. Problems name the field (`Problem.field`), the value and what is allowed.
+
+    >>> from cartrial.store.fields import validate_record
+    >>> [p.field for p in validate_record("infusion", {"viability_pct": 150}, protocol=None, partial=True)]
+    ['viability_pct']
+    >>> validate_record("infusion", {"viability_pct": 92.5}, protocol=None, partial=True)
+    []
+    """
+    import pandas as pd
+
+    from cartrial.store.importing.forms import form_for_table
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    rules = field_rules(table)
+    problems: list[Problem] = []
+    cells: dict[str, str] = {}
+    for name, value in values.items():
+        rule = rules.get(name)
+        if rule is None:
+            problems.append(
+                Problem(f"unknown field of {table}", field=name, value=value, allowed=", ".join(rules))
+            )
+            continue
+        text = cell_text(rule, value)
+        if text is None:
+            problems.append(
+                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
+            )
+            continue
+        cells[name] = text
+    form = form_for_table(table)
+    columns = list(cells) if partial else [c.name for c in form.columns() if c.table_column is not None]
+    frame = pd.DataFrame({name: [cells.get(name, "")] for name in columns}, dtype=object)
+    data = FormData(spec=form, frame=frame, file="", sha256="")
+    _, found = validate_form(data, protocol=protocol, partial=partial, check_keys=False)
+    bad_fields = {p.field for p in problems}
+    for problem in found:
+        if problem.field in bad_fields:
+            continue
+        problems.append(replace(problem, file=None, row=None))
+    return _unique(problems)
+
+
+def _unique(problems: Sequence[Problem]) -> list[Problem]:
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Problem] = []
+    for problem in problems:
+        key = (problem.file, problem.row, problem.field, problem.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
+"""A date, or a date-time WITH its offset (Z or ±hh:mm): a time of day without a zone is ambiguous and is
+refused (docs/store.md). A bare date means that day at 00:00 UTC."""
+
+
+# -------------------------------------------------------------------------------------------------------
+# The study's protocol, and the check of the store's single-record writes
+# -------------------------------------------------------------------------------------------------------
+
+
+@cache
+def _parsed_protocol(sha256: str, text: str) -> Protocol | None:
+    from cartrial.errors import CartrialError
+    from cartrial.protocol.model import parse_protocol
+
+    try:
+        return parse_protocol(text, "study protocol")
+    except CartrialError:  # a stored protocol that no longer validates: no protocol-derived sets
+        return None
+
+
+def study_protocol(connection: Connection) -> Protocol | None:
+    """The protocol stored with the study (parsed once per protocol SHA-256), or None before `db init`."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import Study
+
+    row = connection.execute(select(Study.protocol_sha256, Study.protocol_yaml)).first()
+    if row is None or not row[1]:
+        return None
+    return _parsed_protocol(str(row[0]), str(row[1]))
+
+
+def check_record_write(
+    service: Any,
+    tx: Any,
+    table: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    record_id: int | None = None,
+) -> None:
+    """Refuse (`InputError`, every problem located as ``table.field``) a single-record insert (`before`
+    None) or edit of `table` whose result breaks a field rule, a rule between its fields or the owning
+    engine's form validator — the rules of the import (`validate_record`).
+
+    An edit is refused for every problem on a field it changes, and for any problem the record did not
+    have before (an edit may not make a record worse; a value that was already wrong elsewhere in the
+    record does not block correcting another field). Then the edit checks across forms
+    (`cartrial.store.edit_checks.check_single_write`): hard ones refuse, soft ones raise data queries in
+    the open transaction `tx` of `service`.
+    """
+    from cartrial.errors import InputError
+    from cartrial.store.edit_checks import check_single_write
+
+    connection = tx.connection
+
+    if table not in STUDY_TABLES:
+        return
+    rules = field_rules(table)
+    protocol = study_protocol(connection)
+    record = {k: v for k, v in after.items() if k in rules}
+    problems = validate_record(table, record, protocol=protocol)
+    if before is not None and problems:
+        old = {k: v for k, v in before.items() if k in rules}
+        changed = {k for k in record if k not in old or old[k] != record[k]}
+        existing = {(p.field, p.message) for p in validate_record(table, old, protocol=protocol)}
+        problems = [p for p in problems if p.field in changed or (p.field, p.message) not in existing]
+    if problems:
+        where = f"{table} record {record_id}" if record_id is not None else f"new {table} record"
+        raise InputError(
+            [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
+            header=f"{where}: {len(problems)} problem(s); nothing was written",
+        )
+    check_single_write(service, tx, table, before, after, record_id)
+
+
+__all__ = [
+    "DOMAIN_RULES",
+    "RECORD_RULES",
+    "Domain",
+    "FieldKind",
+    "FieldRule",
+    "ProtocolSet",
+    "RecordRule",
+    "all_field_rules",
+    "check_record_write",
+    "dose_levels",
+    "field_rules",
+    "record_rules",
+    "study_protocol",
+    "titre_on_grid",
+    "validate_record",
+]

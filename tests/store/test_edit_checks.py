@@ -1,0 +1,248 @@
+"""Edit checks across forms (issue 19 §1): hard ones refuse with a located error, soft ones accept and raise
+a data query the store records; `import templates --dry-run` lists what would fire.
+
+Expected values are hand calculations: 58 kg × 5×10⁵ cells/kg = 2.9×10⁷ cells; the reference protocol's
+level 1 is 5×10⁵ CAR+ cells/kg (examples/ct103a-nmosd/protocol.yaml) and its earliest visit is screening,
+day -28 with a 14-day window, i.e. day -42.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cartrial.cli import main
+from cartrial.errors import InputError
+from cartrial.protocol.model import load_protocol
+from cartrial.store import StudyService, connect
+from cartrial.store.edit_checks import (
+    CHECKS,
+    EDIT_CHECK_USER,
+    Record,
+    Severity,
+    SubjectRecords,
+    run_edit_checks,
+)
+from cartrial.store.importing import import_templates
+
+from .conftest import PROTOCOL, StudyDb
+
+REFERENCE = load_protocol(PROTOCOL)
+TODAY = dt.date(2022, 6, 1)
+UTC = dt.UTC
+
+
+def subject(**values: object) -> Record:
+    base = {"subject_id": "CT-001", "site_id": "TJH", "consent_date": dt.date(2021, 5, 6), "birth_year": 1972}
+    return Record("subject", {**base, **values}, new=True)
+
+
+def infusion(**values: object) -> Record:
+    base = {
+        "subject_id": "CT-001",
+        "infused_at": dt.datetime(2021, 6, 1, 2, tzinfo=UTC),
+        "dose_level": 1,
+        "weight_kg": 58.0,
+        "cells_per_kg": 5e5,
+        "total_car_t_cells": 2.9e7,
+    }
+    return Record("infusion", {**base, **values}, new=True)
+
+
+def lab(value: float, unit: str = "10^9/L", analyte: str = "platelets") -> Record:
+    values = {"subject_id": "CT-001", "analyte": analyte, "collected_at": dt.datetime(2021, 6, 8, tzinfo=UTC)}
+    return Record("lab_result", {**values, "value": value, "unit": unit}, new=True)
+
+
+def fired(*records: Record) -> list[str]:
+    by_table: dict[str, list[Record]] = {}
+    for record in records:
+        by_table.setdefault(record.table, []).append(record)
+    findings = run_edit_checks([SubjectRecords("CT-001", by_table)], REFERENCE, TODAY)
+    return sorted(f.check.id for f in findings)
+
+
+def test_the_consistent_reference_subject_fires_nothing() -> None:
+    assert fired(subject(weight_kg=58.0), infusion(), lab(48.0)) == []
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ((subject(consent_date=dt.date(2022, 6, 2)),), ["CONSENT-FUTURE"]),
+        (
+            (subject(), infusion(infused_at=dt.datetime(2021, 5, 5, 23, tzinfo=UTC))),
+            ["INFUSION-BEFORE-CONSENT"],
+        ),
+        (
+            (subject(birth_year=2022, consent_date=dt.date(2021, 1, 1)), infusion()),
+            ["INFUSION-BEFORE-BIRTH"],
+        ),
+        (
+            (
+                subject(birth_year=1972),
+                Record("relapse", {"subject_id": "CT-001", "onset_date": dt.date(1971, 12, 31)}, new=True),
+            ),
+            ["RELAPSE-BEFORE-BIRTH"],
+        ),
+        ((subject(), infusion(cells_per_kg=5e6, total_car_t_cells=2.9e8)), ["DOSE-10X"]),
+        ((subject(), infusion(total_car_t_cells=3.2e7)), ["TOTAL-CELLS-MISMATCH"]),
+        ((subject(weight_kg=29.0),), ["ADULT-WEIGHT-UNDER-30KG"]),
+        ((subject(), lab(250_000.0)), ["LAB-UNIT-SLIP"]),
+        ((subject(), lab(12.0, "g/L", "hemoglobin")), ["LAB-UNIT-SLIP"]),
+        (
+            (
+                subject(),
+                infusion(),
+                Record(
+                    "edss_assessment",
+                    {"subject_id": "CT-001", "assessed_at": dt.datetime(2021, 4, 19, tzinfo=UTC)},
+                    new=True,
+                ),
+            ),
+            ["ASSESSMENT-LONG-BEFORE-INFUSION"],
+        ),
+    ],
+)
+def test_each_check_fires_on_its_fault(records: tuple[Record, ...], expected: list[str]) -> None:
+    assert fired(*records) == expected
+
+
+def test_boundaries_do_not_fire() -> None:
+    """Just inside each limit: infusion on the consent day, 9.9× the dose, total off by 10 %, 30 kg,
+    an assessment on day -42 (the protocol's earliest visit), a child's low weight."""
+    assert fired(subject(), infusion(infused_at=dt.datetime(2021, 5, 6, 0, tzinfo=UTC))) == []
+    assert fired(subject(), infusion(cells_per_kg=4.95e6, total_car_t_cells=4.95e6 * 58)) == []
+    assert fired(subject(), infusion(total_car_t_cells=2.9e7 * 1.1)) == []
+    assert fired(subject(weight_kg=30.0)) == []
+    assert fired(subject(weight_kg=25.0, birth_year=2010)) == []
+    day_minus_42 = Record(
+        "pk_sample",
+        {"subject_id": "CT-001", "sampled_at": dt.datetime(2021, 4, 20, 23, tzinfo=UTC)},
+        new=True,
+    )
+    assert fired(subject(), infusion(), day_minus_42) == []
+
+
+def test_every_check_has_an_id_rule_severity_and_source() -> None:
+    assert len({c.id for c in CHECKS}) == len(CHECKS) == 9
+    for check in CHECKS:
+        assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
+
+
+# -------------------------------------------------------------------------------------------------------
+# Through the store: single-record writes and imports, both backends
+# -------------------------------------------------------------------------------------------------------
+
+GOOD_INFUSION = {
+    "subject_id": "CT-001",
+    "infused_at": "2021-06-01T02:00:00Z",
+    "dose_level": 1,
+    "weight_kg": 58.0,
+    "cells_per_kg": 5e5,
+    "total_car_t_cells": 2.9e7,
+}
+
+
+def edit_check_queries(service: StudyService) -> list[dict[str, object]]:
+    return [q for q in service.find_records("admin", "data_query") if q["raised_by"] == EDIT_CHECK_USER]
+
+
+def test_single_record_writes_refuse_hard_and_query_soft(study: StudyDb) -> None:
+    service = study.service
+    with pytest.raises(InputError) as caught:
+        service.insert_record("inv", "infusion", {**GOOD_INFUSION, "infused_at": "2021-05-01T02:00:00Z"})
+    assert "INFUSION-BEFORE-CONSENT" in str(caught.value)
+    assert service.find_records("admin", "infusion") == []
+    record_id = service.insert_record("inv", "infusion", GOOD_INFUSION)
+    assert edit_check_queries(service) == []
+    record = service.get_record("inv", "infusion", record_id)
+    # the investigator may not raise queries; the system user does, in the same transaction
+    service.update_record(
+        "inv", "infusion", record_id, {"cells_per_kg": 5e6}, int(record["version"]), "typo?"
+    )
+    queries = edit_check_queries(service)
+    assert [(q["table_name"], q["record_id"], q["field"], q["status"]) for q in queries] == [
+        ("infusion", record_id, "cells_per_kg", "open"),
+        ("infusion", record_id, "total_car_t_cells", "open"),
+    ]
+    assert all(str(q["text"]).startswith("Edit check ") for q in queries)
+    record = service.get_record("inv", "infusion", record_id)
+    service.update_record("inv", "infusion", record_id, {"product_lot": "L1"}, int(record["version"]), "lot")
+    assert len(edit_check_queries(service)) == 2  # an unrelated edit raises nothing again
+    with pytest.raises(InputError) as caught:
+        (row,) = service.find_records("admin", "subject", subject_id="CT-001")
+        service.update_record(
+            "admin", "subject", int(row["id"]), {"birth_year": 2022}, int(row["version"]), "x"
+        )
+    assert "birth_year" in str(caught.value)
+    assert service.verify_audit().ok
+
+
+def write_infusions(folder: Path, *rows: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    header = "subject_id,infused_at,dose_level,weight_kg,cells_per_kg,total_car_t_cells"
+    (folder / "infusions.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_import_refuses_hard_checks_with_file_and_row(study: StudyDb, tmp_path: Path) -> None:
+    folder = write_infusions(
+        tmp_path / "in",
+        "CT-001,2021-06-01T02:00:00Z,1,58.0,500000,29000000",
+        "CT-002,2021-05-01T02:00:00Z,1,62.5,500000,31250000",
+    )
+    with pytest.raises(InputError) as caught:
+        import_templates(study.url, folder, "admin")
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (3, "infused_at") and "INFUSION-BEFORE-CONSENT" in problem.message
+    assert str(problem.file).endswith("infusions.csv")
+    assert study.service.find_records("admin", "infusion") == []
+
+
+def test_import_raises_one_query_per_soft_check_once(study: StudyDb, tmp_path: Path) -> None:
+    folder = write_infusions(tmp_path / "in", "CT-001,2021-06-01T02:00:00Z,1,58.0,500000,32000000")
+    planned = import_templates(study.url, folder, "admin", dry_run=True)
+    assert [(f.check.id, f.record.row, f.field) for f in planned.edit_checks] == [
+        ("TOTAL-CELLS-MISMATCH", 2, "total_car_t_cells")
+    ]
+    assert edit_check_queries(study.service) == []
+    report = import_templates(study.url, folder, "admin")
+    assert report.totals["inserted"] == 1
+    (query,) = edit_check_queries(study.service)
+    assert query["field"] == "total_car_t_cells" and query["subject_id"] == "CT-001"
+    import_templates(study.url, folder, "admin")  # unchanged re-import: no second query
+    assert len(edit_check_queries(study.service)) == 1
+    assert study.service.verify_audit().ok
+
+
+def test_dry_run_command_lists_what_would_fire(
+    sqlite_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "study.db"
+    shutil.copyfile(sqlite_template, target)
+    url = f"sqlite:///{target}"
+    folder = write_infusions(tmp_path / "in", "CT-001,2021-06-01T02:00:00Z,1,58.0,5000000,290000000")
+    code = main(["import", "templates", str(folder), "--user", "admin", "--url", url, "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "DOSE-10X" in out and "would raise a data query" in out
+    assert StudyService(connect(url)).find_records("admin", "infusion") == []
+
+
+def test_an_imported_consent_date_after_the_stored_infusion_is_refused(
+    study: StudyDb, tmp_path: Path
+) -> None:
+    study.service.insert_record("admin", "infusion", GOOD_INFUSION)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "subjects.csv").write_text(
+        "subject_id,site_id,consent_date\nCT-001,TJH,2021-06-15\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        import_templates(study.url, folder, "admin", reason="consent date correction")
+    (problem,) = caught.value.problems
+    assert problem.field == "infusion.infused_at" and "INFUSION-BEFORE-CONSENT" in problem.message

@@ -1,0 +1,207 @@
+"""One validation path: the import refuses what its docs forbid, and `db edit` / single-record writes apply
+the import's field rules, on SQLite and PostgreSQL.
+
+Requirements: issue 19 §1. The import must refuse naive date-times (docs/store.md), a negative PK value, an
+adverse event that ends before it starts, a birth year after consent, a dose level not in the protocol and
+an AQP4 titre off the assay grid; `db edit` must refuse `viability_pct=150`, `weight_kg=58000` or `-5`,
+`dose_level=9`, `temperature_c=101.3`, `oxygen=helmet`, EDSS ambulation 17, `birth_year=1800`, `sex=X` and
+`viability_pct=nan` with located errors, leaving the record unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cartrial.cli import main
+from cartrial.errors import InputError
+from cartrial.store import StudyService, connect
+from cartrial.store.importing import import_templates
+
+from .conftest import StudyDb
+
+HEADERS = {
+    "subjects": "subject_id,site_id,consent_date,sex,birth_year,aqp4_igg_status,aqp4_igg_titre",
+    "infusions": "subject_id,infused_at,dose_level,weight_kg,cells_per_kg,total_car_t_cells,viability_pct",
+    "pk_samples": "subject_id,analyte,assay,matrix,nominal_day,actual_day,sampled_at,value,unit,lloq,blq",
+    "adverse_events": "subject_id,term,category,started_on,ended_on,grade",
+    "pd_samples": "subject_id,nominal_day,actual_day,sampled_at,aqp4_igg_titre",
+    "crs_assessments": "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,"
+    "vasopressin,oxygen,oxygen_l_min",
+}
+GOOD = {
+    "subjects": "CT-201,TJH,2021-05-06,F,1972,positive,1:320",
+    "infusions": "CT-001,2021-06-01T02:00:00Z,1,58.0,500000,29000000,92",
+    "pk_samples": "CT-001,car_t_cells,flow_cytometry,peripheral_blood,7,7.0,2021-06-08T02:00:00Z,12.5,"
+    "cells/uL,0.5,false",
+    "adverse_events": "CT-001,Fever,crs,2021-06-02,2021-06-05,1",
+    "pd_samples": "CT-001,28,28.0,2021-06-29T02:00:00Z,1:100",
+    "crs_assessments": "CT-001,2021-06-04T10:00:00Z,38.9,false,false,0,false,none,0",
+}
+BAD_IMPORTS = [
+    (
+        "crs_assessments",
+        "CT-001,2021-06-04T10:00:00,38.9,false,false,0,false,none,0",
+        "assessed_at",
+        "time zone",
+    ),
+    (
+        "pk_samples",
+        "CT-001,car_t_cells,flow_cytometry,peripheral_blood,7,7.0,2021-06-08T02:00:00Z,-12.5,cells/uL,0.5,false",
+        "value",
+        "out of range",
+    ),
+    ("adverse_events", "CT-001,Fever,crs,2021-06-05,2021-06-02,1", "ended_on", "ends before it starts"),
+    ("subjects", "CT-201,TJH,2021-05-06,F,2022,positive,1:320", "birth_year", "after the consent"),
+    ("infusions", "CT-001,2021-06-01T02:00:00Z,9,58.0,500000,29000000,92", "dose_level", "dose level"),
+    ("pd_samples", "CT-001,28,28.0,2021-06-29T02:00:00Z,1:50", "aqp4_igg_titre", "dilution grid"),
+    ("subjects", "CT-201,TJH,2021-05-06,F,1972,positive,1:640", "aqp4_igg_titre", "dilution grid"),
+]
+
+
+@pytest.fixture
+def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
+    target = tmp_path / "study.db"
+    shutil.copyfile(sqlite_template, target)
+    url = f"sqlite:///{target}"
+    return StudyDb(url, StudyService(connect(url)))
+
+
+def write_form(folder: Path, form: str, row: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{form}.csv").write_text(f"{HEADERS[form]}\n{row}\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("form", sorted(GOOD))
+def test_the_good_row_of_each_form_is_accepted(sqlite_study: StudyDb, tmp_path: Path, form: str) -> None:
+    """Control: the same row without the fault passes (so each refusal below is the fault's)."""
+    write_form(tmp_path / "in", form, GOOD[form])
+    report = import_templates(sqlite_study.url, tmp_path / "in", "admin", dry_run=True)
+    assert report.forms[0].read == 1
+
+
+@pytest.mark.parametrize(("form", "row", "field", "words"), BAD_IMPORTS)
+def test_the_import_refuses_what_its_docs_forbid(
+    sqlite_study: StudyDb, tmp_path: Path, form: str, row: str, field: str, words: str
+) -> None:
+    write_form(tmp_path / "in", form, row)
+    with pytest.raises(InputError) as caught:
+        import_templates(sqlite_study.url, tmp_path / "in", "admin", dry_run=True)
+    problems = caught.value.problems
+    assert [(p.row, p.field) for p in problems] == [(2, field)], problems
+    assert words in problems[0].message + (problems[0].allowed or "")
+    assert problems[0].file is not None and problems[0].file.endswith(f"{form}.csv")
+
+
+def _infusion(study: StudyDb) -> dict[str, object]:
+    service = study.service
+    record_id = service.insert_record(
+        "admin",
+        "infusion",
+        {
+            "subject_id": "CT-001",
+            "infused_at": "2021-06-01T02:00:00Z",
+            "dose_level": 1,
+            "weight_kg": 58.0,
+            "cells_per_kg": 5e5,
+            "total_car_t_cells": 2.9e7,
+            "viability_pct": 92.0,
+        },
+    )
+    return service.get_record("admin", "infusion", record_id)
+
+
+def _crs(study: StudyDb) -> dict[str, object]:
+    record_id = study.service.insert_record(
+        "admin",
+        "crs_assessment",
+        {
+            "subject_id": "CT-001",
+            "assessed_at": "2021-06-04T10:00:00Z",
+            "temperature_c": 38.9,
+            "fever_masked": False,
+            "hypotension": False,
+            "vasopressors": 0,
+            "vasopressin": False,
+            "oxygen": "none",
+            "oxygen_l_min": 0.0,
+        },
+    )
+    return study.service.get_record("admin", "crs_assessment", record_id)
+
+
+def _edss(study: StudyDb) -> dict[str, object]:
+    scores = dict(visual=3, brainstem=1, pyramidal=2, cerebellar=2, sensory=1, bowel_bladder=4, cerebral=1)
+    record_id = study.service.insert_record(
+        "admin",
+        "edss_assessment",
+        {"subject_id": "CT-001", "assessed_at": "2021-05-29T09:00:00Z", **scores, "ambulation": 0},
+    )
+    return study.service.get_record("admin", "edss_assessment", record_id)
+
+
+def _subject(study: StudyDb) -> dict[str, object]:
+    (row,) = study.service.find_records("admin", "subject", subject_id="CT-001")
+    return row
+
+
+RECORDS = {"infusion": _infusion, "crs_assessment": _crs, "edss_assessment": _edss, "subject": _subject}
+BAD_EDITS = [
+    ("infusion", "viability_pct", 150.0),
+    ("infusion", "weight_kg", 58000.0),
+    ("infusion", "weight_kg", -5.0),
+    ("infusion", "dose_level", 9),
+    ("infusion", "viability_pct", float("nan")),
+    ("crs_assessment", "temperature_c", 101.3),
+    ("crs_assessment", "oxygen", "helmet"),
+    ("edss_assessment", "ambulation", 17),
+    ("subject", "birth_year", 1800),
+    ("subject", "sex", "X"),
+]
+
+
+def test_the_edit_path_refuses_each_bad_value_and_changes_nothing(study: StudyDb) -> None:
+    """On each backend: every bad value is refused with `table.field` named; the record keeps its
+    version and values; a good edit of the same field still works."""
+    service = study.service
+    records = {table: make(study) for table, make in RECORDS.items()}
+    for table, field, value in BAD_EDITS:
+        record = records[table]
+        with pytest.raises(InputError) as caught:
+            service.update_record(
+                "admin", table, int(record["id"]), {field: value}, int(record["version"]), "fix"
+            )
+        assert [p.field for p in caught.value.problems] == [f"{table}.{field}"], caught.value.problems
+        assert caught.value.problems[0].allowed
+        assert service.get_record("admin", table, int(record["id"])) == record
+    infusion = records["infusion"]
+    version = service.update_record(
+        "admin", "infusion", int(infusion["id"]), {"viability_pct": 95.0}, int(infusion["version"]), "fix"
+    )
+    assert version == int(infusion["version"]) + 1
+
+
+def test_a_new_record_is_checked_like_an_imported_row(study: StudyDb) -> None:
+    with pytest.raises(InputError) as caught:
+        study.service.insert_record(
+            "admin",
+            "infusion",
+            {"subject_id": "CT-002", "infused_at": "2021-06-22T02:30:00Z", "dose_level": 3},
+        )
+    assert [p.field for p in caught.value.problems] == ["infusion.dose_level"]
+    assert study.service.find_records("admin", "infusion", subject_id="CT-002") == []
+
+
+def test_db_edit_command_exits_2_naming_the_field(
+    sqlite_study: StudyDb, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = _infusion(sqlite_study)
+    args = ["db", "edit", "infusion", str(record["id"]), "--set", "viability_pct=nan"]
+    args += ["--expected-version", str(record["version"]), "--reason", "typo", "--user", "admin"]
+    code = main([*args, "--url", sqlite_study.url])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "infusion.viability_pct" in captured.err + captured.out
+    assert "Traceback" not in captured.err

@@ -1,0 +1,36 @@
+"""The CSV templates in docs/templates/ against the field rules they are generated from (issue 19 §1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, field_reference_markdown
+from cartrial.tabular import read_csv
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "docs" / "templates"
+
+
+def test_the_field_reference_is_generated_from_the_rules() -> None:
+    written = (TEMPLATES / "FIELDS.md").read_text(encoding="utf-8")
+    assert written == field_reference_markdown(), (
+        "docs/templates/FIELDS.md is out of date: python -m cartrial.store.importing.forms > "
+        "docs/templates/FIELDS.md"
+    )
+
+
+def test_every_form_has_a_template_and_every_template_a_form() -> None:
+    assert {p.stem for p in TEMPLATES.glob("*.csv")} == set(FORMS_BY_NAME)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
+def test_every_template_column_has_a_rule_and_the_required_ones_are_there(form: object) -> None:
+    from cartrial.store.importing.forms import FormSpec
+
+    assert isinstance(form, FormSpec)
+    header = list(read_csv(TEMPLATES / form.file_name).columns)
+    columns = {c.name: c for c in form.columns()}
+    assert set(header) <= set(columns), set(header) - set(columns)
+    assert all(columns[name].rule is not None for name in header), "a template column without a field rule"
+    assert {c.name for c in columns.values() if c.required} <= set(header)
