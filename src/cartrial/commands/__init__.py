@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from cartrial.commands import (
+    audit_commands,
+    auth_commands,
     escalation_commands,
     grading_commands,
     import_commands,
@@ -26,6 +28,8 @@ AREAS: tuple[ModuleType, ...] = (
     kinetics_commands,
     import_commands,
     store_commands,
+    audit_commands,  # after store_commands: adds sub-commands to its `audit` group
+    auth_commands,
 )
 
 __all__ = ["AREAS"]

@@ -477,25 +477,16 @@ def query_list_command(
 def verify_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Checkpoint file (`audit checkpoint`): detect truncation and rewrites."
+    ),
+    chain_only: bool = typer.Option(False, "--chain-only", help="Skip replaying the data against the trail."),
 ) -> None:
-    """Recompute the audit hash chain; name the first broken row (exit 1 if broken)."""
-    result = _service(url).verify_audit()
-    if as_json:
-        typer.echo(
-            dumps_json(
-                {
-                    "ok": result.ok,
-                    "rows_checked": result.rows_checked,
-                    "first_broken_id": result.first_broken_id,
-                    "message": result.message,
-                    "head_hash": result.head_hash,
-                }
-            )
-        )
-    else:
-        typer.echo(("OK: " if result.ok else "BROKEN: ") + result.message)
-    if not result.ok:
-        raise typer.Exit(code=1)
+    """Verify the audit trail: hash chain, keyed seals ($CARTRIAL_AUDIT_KEY_FILE), checkpoint, lock anchors,
+    and every data table against the trail; name each finding (exit 1 if any)."""
+    from cartrial.commands.audit_commands import run_verify  # security: issue 19 section 3
+
+    run_verify(url, as_json, checkpoint, chain_only)
 
 
 @audit_app.command("log")
