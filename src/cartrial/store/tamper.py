@@ -122,7 +122,7 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def _plain_row(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+def _plain_row(row: Mapping[Any, Any], columns: Sequence[str]) -> dict[str, Any]:
     """A stored row's data columns as plain JSON values, serialised exactly as the audit trail does
     (`canonical_json`), masked columns as ``"<set>"``."""
     values = {name: ("<set>" if name in MASKED and row[name] is not None else row[name]) for name in columns}
@@ -139,7 +139,7 @@ def _key_text(model: type[StudyData]) -> str:
     return f"natural key {', '.join(model.natural_key)}"
 
 
-def _audit_events(connection: Connection, table_name: str) -> Iterator[Mapping[str, Any]]:
+def _audit_events(connection: Connection, table_name: str) -> Iterator[Mapping[Any, Any]]:
     audit = cast(Table, AuditLog.__table__)
     query = (
         select(
@@ -152,7 +152,7 @@ def _audit_events(connection: Connection, table_name: str) -> Iterator[Mapping[s
 
 
 def _replay_record(
-    table_name: str, record_id: int, events: Sequence[Mapping[str, Any]], findings: list[Finding]
+    table_name: str, record_id: int, events: Sequence[Mapping[Any, Any]], findings: list[Finding]
 ) -> dict[str, Any] | None:
     """The state of one record after its audit events (None: absent); inconsistencies are findings."""
     state: dict[str, Any] | None = None
@@ -236,7 +236,7 @@ def _replay_table(
     connection: Connection, table_name: str, model: type[StudyData], findings: list[Finding]
 ) -> int:
     """Merge the replayed records of one table with its rows (both in id order); returns rows compared."""
-    table = cast(Table, model.__table__)
+    table = cast(Table, getattr(model, "__table__"))  # noqa: B009
     columns = [c.name for c in table.columns if c.name not in HOUSEKEEPING]
     key = _key_text(model)
     replayed = (
