@@ -239,9 +239,17 @@ def authenticate(
     if (password is None) == (token is None):
         raise InputError(Problem("give exactly one of a password or a session token", field="authentication"))
     engine = _engine(target)
-    if token is not None:
-        return _authenticate_token(engine, username, token)
-    assert password is not None
+    try:
+        if token is not None:
+            return _authenticate_token(engine, username, token)
+        assert password is not None
+        return _authenticate_password(engine, username, password)
+    finally:
+        if engine is not target and engine is not getattr(target, "engine", None):
+            engine.dispose()
+
+
+def _authenticate_password(engine: Engine, username: str, password: str) -> AuthenticatedUser:
     now = utc_now()
     with engine.connect() as connection:
         locked_until = _check_throttle(connection, username, now)
