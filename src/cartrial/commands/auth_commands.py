@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
     app.command("login")(login_command)
     app.command("logout")(logout_command)
     app.command("password")(password_command)
+    from cartrial.commands.store_commands import db_app
+
+    db_app.command("roles-sql")(roles_sql_command)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,3 +258,26 @@ def password_command(
     finally:
         service.engine.dispose()
     typer.echo(f"password of {whose} changed")
+
+
+def roles_sql_command(
+    database: str = typer.Option(..., "--database", help="PostgreSQL database name."),
+    owner: str = typer.Option("cartrial_owner", "--owner", help="Schema owner role (runs migrations)."),
+    app_role: str = typer.Option("cartrial_app", "--app", help="Application role (data rights only)."),
+    schema: str = typer.Option("cartrial", "--schema", help="Schema holding the study tables."),
+    out: Path | None = typer.Option(None, "--out", help="Write the SQL to this file instead of printing."),
+) -> None:
+    """PostgreSQL least privilege: print the SQL creating a schema owner and an application role that can
+    only read and write data (no DDL, no TRIGGER, INSERT-only on the audit trail). Run part 1 once as a
+    superuser, `cartrial db init` as the owner, then part 2 (again after every `db upgrade`); the
+    application then connects as the application role."""
+    from cartrial.store.roles import roles_sql
+
+    text = roles_sql(owner=owner, app=app_role, schema=schema, database=database).text()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from cartrial.tabular import write_atomic
+
+    write_atomic(out, text)
+    typer.echo(f"SQL written to {out}")
