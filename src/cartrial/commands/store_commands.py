@@ -111,6 +111,11 @@ def init_command(
         f"(sha256 {result.protocol_sha256[:16]}…), admin {result.admin_username}, schema {result.revision}: "
         f"{state}"
     )
+    if "postgres" in (url or os.environ.get("CARTRIAL_DB_URL", "")):  # security: issue 19 section 2
+        typer.echo(
+            "least privilege: connect day to day as an application role without DDL rights; "
+            "`cartrial db roles-sql --database NAME` prints the SQL (docs/security.md)"
+        )
 
 
 @db_app.command("upgrade")
