@@ -41,11 +41,13 @@ from cartrial import __version__
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData
+from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
 
 CHECKPOINT_FORMAT = "cartrial-audit-checkpoint/1"
-HOUSEKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
-MASKED = frozenset({"password_hash"})
-"""Columns the audit trail records only as set / not set (`cartrial.store.service.MASKED_COLUMNS`)."""
+HOUSEKEEPING = HOUSEKEEPING_COLUMNS
+"""Columns the service maintains itself (not in the audit records)."""
+MASKED = MASKED_COLUMNS
+"""Columns the audit trail records only as set / not set."""
 DATA_ACTIONS = ("insert", "import", "update", "delete")
 """Audit actions that change a study-data record (``import`` writes the import manifest)."""
 MAX_FINDINGS = 1_000
