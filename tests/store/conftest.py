@@ -23,6 +23,8 @@ from cartrial.store import StudyService, connect, init_study
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+TEST_PASSWORD = "test-password-0123"
+"""Every user's password (as `tests/conftest.py` gives the CLI through CARTRIAL_PASSWORD_FILE)."""
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -95,12 +97,12 @@ class StudyDb:
 def make_study(url: str) -> StudyDb:
     """Initialise a study (reference protocol), sites TJH and PUMCH, one user per role (`USERS`) and three
     subjects: CT-001 and CT-002 at TJH, CT-101 at PUMCH."""
-    init_study(url, PROTOCOL, "admin", admin_site="TJH")
+    init_study(url, PROTOCOL, "admin", admin_site="TJH", admin_password=TEST_PASSWORD)
     service = StudyService(connect(url))
     service.add_site("admin", "PUMCH", "Peking Union Medical College Hospital", "CN")
     for username, (role, site) in USERS.items():
         if username != "admin":
-            service.add_user("admin", username, role, site_id=site)
+            service.add_user("admin", username, role, site_id=site, password=TEST_PASSWORD)
     with service.transaction("admin", "test setup") as tx:
         service.upsert_rows(
             tx,

@@ -280,7 +280,9 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
     from cartrial.cli import main
 
     url = f"sqlite:///{tmp_path / 's.db'}"
-    init_study(url, PROTOCOL, "admin")
+    # the admin's password is the one the CLI reads from CARTRIAL_PASSWORD_FILE (tests/conftest.py)
+    password = Path(os.environ["CARTRIAL_PASSWORD_FILE"]).read_text().strip()
+    init_study(url, PROTOCOL, "admin", admin_password=password)
     small = tmp_path / "small"
     small.mkdir()
     for name in ("sites", "subjects"):

@@ -35,8 +35,9 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "nothing changed" in out
     assert cli(capsys, "db", "upgrade", *url)[0] == 0
     assert cli(capsys, "db", "upgrade", *url)[0] == 0
-    assert cli(capsys, "db", "user", "add", "bob", "--role", "data_manager", *url, "--user", "alice")[0] == 0
-    assert cli(capsys, "db", "user", "add", "sue", "--role", "statistician", *url, "--user", "alice")[0] == 0
+    add = ("db", "user", "add", "--password", *url, "--user", "alice")  # passwords: tests/conftest.py
+    assert cli(capsys, *add, "bob", "--role", "data_manager")[0] == 0
+    assert cli(capsys, *add, "sue", "--role", "statistician")[0] == 0
     service = StudyService(connect(db_url))
     with service.transaction("bob", "test data") as tx:
         service.upsert_rows(

@@ -70,6 +70,19 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("audit", _AREA + "store_commands", "Verify and review the audit trail.", PANEL_CONDUCT),
     CommandEntry(
+        "login",
+        _AREA + "auth_commands",
+        "Sign in to a study database (password checked; short-lived session).",
+        PANEL_CONDUCT,
+    ),
+    CommandEntry("logout", _AREA + "auth_commands", "End your session with a study database.", PANEL_CONDUCT),
+    CommandEntry(
+        "password",
+        _AREA + "auth_commands",
+        "Change your password (or, as admin, another user's).",
+        PANEL_CONDUCT,
+    ),
+    CommandEntry(
         "grade",
         _AREA + "grading_commands",
         "Grade toxicity: CRS, ICANS, CTCAE haematology, ICAHT, episodes.",

@@ -45,8 +45,10 @@ def templates_command(
     as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
 ) -> None:
     """Import a folder of CSV templates (one file per form) in one transaction."""
+    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
     from cartrial.store.importing import import_templates
 
+    user = acting_user(user, url)
     with _progress(as_json) as callback:
         report = import_templates(url, directory, user, dry_run=dry_run, reason=reason, progress=callback)
     _emit(report, as_json)
@@ -64,8 +66,10 @@ def redcap_command(
     as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
 ) -> None:
     """Import a flat REDCap export (events, repeating instruments, checkboxes) through a mapping."""
+    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
     from cartrial.store.importing import import_redcap
 
+    user = acting_user(user, url)
     with _progress(as_json) as callback:
         report = import_redcap(
             url, records, dictionary, mapping, user, dry_run=dry_run, reason=reason, progress=callback

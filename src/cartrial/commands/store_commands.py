@@ -42,6 +42,10 @@ QUERY_STATUSES = ("open", "answered", "closed")
 
 def register(app: typer.Typer) -> None:
     """Add the `db` and `audit` command groups to the root app."""
+    from cartrial.commands import audit_commands, auth_commands
+
+    audit_commands.register_audit_group(audit_app)
+    auth_commands.register_db_group(db_app)
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
 
@@ -52,11 +56,13 @@ def _service(url: str | None) -> Any:
     return StudyService(connect(url))
 
 
-def _actor(user: str | None) -> str:
+def _actor(user: str | None, url: str | None) -> str:
     name = user or os.environ.get("CARTRIAL_USER")
     if not name:
         raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
-    return name
+    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
+
+    return acting_user(name, url)  # authenticated on this --url: session, password file or prompt
 
 
 def _parse_date(text: str, option: str) -> dt.date:
@@ -86,9 +92,14 @@ def init_command(
     ),
 ) -> None:
     """Create the study database: migrations, the study from its protocol, the first admin user."""
+    from cartrial.commands.auth_commands import password_from_file  # security: issue 19 section 2
     from cartrial.store import init_study
 
-    secret = typer.prompt("admin password", hide_input=True, confirmation_prompt=True) if password else None
+    secret = (
+        typer.prompt("admin password", hide_input=True, confirmation_prompt=True)
+        if password
+        else password_from_file()
+    )
     result = init_study(
         url,
         protocol,
@@ -104,6 +115,11 @@ def init_command(
         f"(sha256 {result.protocol_sha256[:16]}…), admin {result.admin_username}, schema {result.revision}: "
         f"{state}"
     )
+    if "postgres" in (url or os.environ.get("CARTRIAL_DB_URL", "")):  # security: issue 19 section 2
+        typer.echo(
+            "least privilege: connect day to day as an application role without DDL rights; "
+            "`cartrial db roles-sql --database NAME` prints the SQL (docs/security.md)"
+        )
 
 
 @db_app.command("upgrade")
@@ -167,7 +183,7 @@ def records_command(
     """List the records of a table (with id and version, needed by `db edit`)."""
     service = _service(url)
     filters = {"subject_id": subject} if subject else {}
-    rows = service.find_records(_actor(user), table, **filters)
+    rows = service.find_records(_actor(user, url), table, **filters)
     if as_json:
         typer.echo(dumps_json(rows))
         return
@@ -247,7 +263,8 @@ def edit_command(
     """Correct fields of one record, with a reason (audited; refused on locked or changed records)."""
     service = _service(url)
     changes = parse_assignments(service, table, assignments)
-    version = service.update_record(_actor(user), table, record_id, changes, expected_version, reason, "cli")
+    actor = _actor(user, url)
+    version = service.update_record(actor, table, record_id, changes, expected_version, reason, "cli")
     typer.echo(f"{table} record {record_id} now at version {version}")
 
 
@@ -260,7 +277,7 @@ def delete_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Delete one record, with a reason (the whole record stays in the audit trail)."""
-    _service(url).delete_record(_actor(user), table, record_id, reason, "cli")
+    _service(url).delete_record(_actor(user, url), table, record_id, reason, "cli")
     typer.echo(f"{table} record {record_id} deleted")
 
 
@@ -275,9 +292,9 @@ def derive_command(
 
     service = _service(url)
     if what == "crs":
-        result = derive_crs_grades(service, _actor(user))
+        result = derive_crs_grades(service, _actor(user, url))
     elif what == "icans":
-        result = derive_icans_grades(service, _actor(user))
+        result = derive_icans_grades(service, _actor(user, url))
     else:
         raise InputError(Problem("unknown derivation", field="what", value=what, allowed="crs, icans"))
     typer.echo(
@@ -298,7 +315,7 @@ def lock_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Freeze every record dated on or before the cut-off (statistician or admin)."""
-    lock = _service(url).lock(_actor(user), _parse_date(cutoff, "--cutoff"), reason, "cli")
+    lock = _service(url).lock(_actor(user, url), _parse_date(cutoff, "--cutoff"), reason, "cli")
     typer.echo(
         f"locked {lock.records_locked} records dated on or before {lock.cutoff.isoformat()} "
         f"(snapshot sha256 {lock.snapshot_sha256})"
@@ -312,7 +329,7 @@ def unlock_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Lift the data lock (admin only, audited)."""
-    lock = _service(url).unlock(_actor(user), reason, "cli")
+    lock = _service(url).unlock(_actor(user, url), reason, "cli")
     typer.echo(f"unlocked: {lock.describe()}")
 
 
@@ -334,8 +351,15 @@ def user_add_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Add a user with a role (admin only; audited)."""
-    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
-    _service(url).add_user(_actor(user), username, role, site_id=site, password=secret, full_name=full_name)
+    from cartrial.commands.auth_commands import new_password_from_file  # security: issue 19 section 2
+
+    secret = (
+        (new_password_from_file() or typer.prompt("password", hide_input=True, confirmation_prompt=True))
+        if password
+        else None
+    )
+    actor = _actor(user, url)
+    _service(url).add_user(actor, username, role, site_id=site, password=secret, full_name=full_name)
     typer.echo(f"user {username} added with role {role}")
 
 
@@ -349,7 +373,7 @@ def user_role_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Change a user's role (admin only; audited with a reason)."""
-    _service(url).set_role(_actor(user), username, role, reason, site_id=site)
+    _service(url).set_role(_actor(user, url), username, role, reason, site_id=site)
     typer.echo(f"user {username} now has role {role}")
 
 
@@ -362,7 +386,7 @@ def user_list_command(
     """List users, roles and sites."""
     rows = [
         {k: row[k] for k in ("username", "role", "site_id", "full_name", "active")}
-        for row in _service(url).find_records(_actor(user), "app_user")
+        for row in _service(url).find_records(_actor(user, url), "app_user")
     ]
     if as_json:
         typer.echo(dumps_json(rows))
@@ -400,7 +424,7 @@ def site_add_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Add a clinical site (admin; audited)."""
-    _service(url).add_site(_actor(user), site_id, name, country)
+    _service(url).add_site(_actor(user, url), site_id, name, country)
     typer.echo(f"site {site_id} added")
 
 
@@ -414,7 +438,7 @@ def query_raise_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Raise a data query on a record (monitor, data manager, admin)."""
-    code = _service(url).raise_query(_actor(user), table, record_id, text, field)
+    code = _service(url).raise_query(_actor(user, url), table, record_id, text, field)
     typer.echo(f"query {code} raised")
 
 
@@ -426,7 +450,7 @@ def query_answer_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Answer a query (investigator of the site, data manager, admin)."""
-    _service(url).answer_query(_actor(user), code, answer)
+    _service(url).answer_query(_actor(user, url), code, answer)
     typer.echo(f"query {code} answered")
 
 
@@ -438,7 +462,7 @@ def query_close_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Close a query (monitor, data manager, admin)."""
-    _service(url).close_query(_actor(user), code, reason)
+    _service(url).close_query(_actor(user, url), code, reason)
     typer.echo(f"query {code} closed")
 
 
@@ -455,7 +479,7 @@ def query_list_command(
             Problem("unknown query status", field="--status", value=status, allowed=", ".join(QUERY_STATUSES))
         )
     filters = {"status": status} if status else {}
-    rows = _service(url).find_records(_actor(user), "data_query", **filters)
+    rows = _service(url).find_records(_actor(user, url), "data_query", **filters)
     columns = ("query_code", "status", "subject_id", "table_name", "record_id", "field", "text", "answer")
     if as_json:
         typer.echo(dumps_json([{c: row[c] for c in columns} for row in rows]))
@@ -477,25 +501,16 @@ def query_list_command(
 def verify_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Checkpoint file (`audit checkpoint`): detect truncation and rewrites."
+    ),
+    chain_only: bool = typer.Option(False, "--chain-only", help="Skip replaying the data against the trail."),
 ) -> None:
-    """Recompute the audit hash chain; name the first broken row (exit 1 if broken)."""
-    result = _service(url).verify_audit()
-    if as_json:
-        typer.echo(
-            dumps_json(
-                {
-                    "ok": result.ok,
-                    "rows_checked": result.rows_checked,
-                    "first_broken_id": result.first_broken_id,
-                    "message": result.message,
-                    "head_hash": result.head_hash,
-                }
-            )
-        )
-    else:
-        typer.echo(("OK: " if result.ok else "BROKEN: ") + result.message)
-    if not result.ok:
-        raise typer.Exit(code=1)
+    """Verify the audit trail: hash chain, keyed seals ($CARTRIAL_AUDIT_KEY_FILE), checkpoint, lock anchors,
+    and every data table against the trail; name each finding (exit 1 if any)."""
+    from cartrial.commands.audit_commands import run_verify  # security: issue 19 section 3
+
+    run_verify(url, as_json, checkpoint, chain_only)
 
 
 @audit_app.command("log")
@@ -508,7 +523,7 @@ def log_command(
 ) -> None:
     """Show a subject's audit trail (every insert, change, delete of its records), or the last rows."""
     service = _service(url)
-    actor = _actor(user)
+    actor = _actor(user, url)
     if subject:
         rows = service.audit_history(subject, actor=actor)
     else:

@@ -10,12 +10,19 @@ Design (`data-standards.md` section 8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
   field breaks that row's hash; removing or inserting a row breaks the link of the next row;
 - rows are appended only inside a write transaction holding the chain lock (SQLite `BEGIN IMMEDIATE`,
   PostgreSQL advisory lock), with ids assigned consecutively from the chain head, so concurrent writers keep
-  one linear chain; the database triggers refuse UPDATE and DELETE of audit rows.
+  one linear chain; the database triggers refuse UPDATE and DELETE of audit rows;
+- optionally keyed (issue 19 section 3c): when `CARTRIAL_AUDIT_KEY_FILE` names a key file, every row also
+  gets `row_mac` = HMAC-SHA256(key, ``cartrial-audit-v1:`` + `row_hash`) (RFC 2104). The key is kept outside
+  the database, so whoever rewrites rows and recomputes the unkeyed hashes cannot produce the seals. Once a
+  chain is keyed, writing without the key (or with another key) is refused. Verification:
+  `cartrial.store.tamper`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -24,6 +31,7 @@ from typing import Any, NamedTuple, cast
 import orjson
 from sqlalchemy import Connection, Table, func, insert, select
 
+from cartrial.errors import ConfigurationError
 from cartrial.store.models import AuditLog
 
 GENESIS_HASH = "0" * 64
@@ -31,6 +39,45 @@ GENESIS_HASH = "0" * 64
 INSERT_FIELD = "*"
 """`field` of the audit row of an inserted or deleted record (the value is the whole record as JSON)."""
 AUDIT_INSERT_CHUNK = 5_000
+AUDIT_KEY_ENVIRONMENT_VARIABLE = "CARTRIAL_AUDIT_KEY_FILE"
+"""Names the file holding the audit key (at least 32 bytes of secret; kept outside the database)."""
+MIN_AUDIT_KEY_BYTES = 32
+_MAC_PREFIX = b"cartrial-audit-v1:"
+_KEY_ID_MESSAGE = b"cartrial-audit-key-id"
+
+
+def load_audit_key(path: str | os.PathLike[str] | None = None) -> bytes | None:
+    """The audit key from `path`, else from the file named by `$CARTRIAL_AUDIT_KEY_FILE` (None: no key).
+
+    The file's content, stripped of surrounding white space, is the key; it must hold at least 32 bytes
+    (`cartrial audit keygen` writes 64 random hex digits). The key itself never appears in messages."""
+    chosen = path if path is not None else os.environ.get(AUDIT_KEY_ENVIRONMENT_VARIABLE)
+    if not chosen:
+        return None
+    try:
+        key = open(chosen, "rb").read().strip()  # noqa: SIM115 - small file, read once
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the audit key file {os.fspath(chosen)} ({AUDIT_KEY_ENVIRONMENT_VARIABLE}): "
+            f"{exc.strerror or exc}"
+        ) from None
+    if len(key) < MIN_AUDIT_KEY_BYTES:
+        raise ConfigurationError(
+            f"the audit key file {os.fspath(chosen)} holds {len(key)} bytes; at least "
+            f"{MIN_AUDIT_KEY_BYTES} are required (`cartrial audit keygen` writes one)"
+        )
+    return key
+
+
+def row_mac(key: bytes, row_hash: str) -> str:
+    """The keyed seal of an audit row: HMAC-SHA256 (RFC 2104) of ``cartrial-audit-v1:`` + `row_hash`, hex."""
+    return hmac.digest(key, _MAC_PREFIX + row_hash.encode("ascii"), "sha256").hex()
+
+
+def key_id(key: bytes) -> str:
+    """A public identifier of the key (16 hex digits of an HMAC of a fixed text): names the key in
+    checkpoints and messages without revealing it."""
+    return hmac.digest(key, _KEY_ID_MESSAGE, "sha256").hex()[:16]
 
 
 def _json_default(value: Any) -> Any:
@@ -113,6 +160,8 @@ AUDIT_COLUMNS = (
     "row_hash",
 )
 _HASHED_FIELDS = AUDIT_COLUMNS[:-1]
+_STORED_COLUMNS = (*AUDIT_COLUMNS, "row_mac")
+"""What `append` writes: the hashed columns, `row_hash`, and the keyed seal `row_mac` (NULL unkeyed)."""
 
 
 def _digest(values: Sequence[Any]) -> str:
@@ -137,6 +186,8 @@ class ChainHead:
 
     last_id: int
     last_hash: str
+    last_mac: str | None = None
+    """`row_mac` of the last row: not None once the chain is keyed."""
 
 
 def read_head(connection: Connection) -> ChainHead:
@@ -144,8 +195,28 @@ def read_head(connection: Connection) -> ChainHead:
     last_id = connection.execute(select(func.max(AuditLog.id))).scalar()
     if last_id is None:
         return ChainHead(0, GENESIS_HASH)
-    last_hash = connection.execute(select(AuditLog.row_hash).where(AuditLog.id == last_id)).scalar_one()
-    return ChainHead(int(last_id), str(last_hash))
+    last_hash, last_mac = connection.execute(
+        select(AuditLog.row_hash, AuditLog.row_mac).where(AuditLog.id == last_id)
+    ).one()
+    return ChainHead(int(last_id), str(last_hash), None if last_mac is None else str(last_mac))
+
+
+def _writing_key(head: ChainHead) -> bytes | None:
+    """The key to seal new rows with; refuses to extend a keyed chain without its key (or with another)."""
+    key = load_audit_key()
+    if head.last_mac is None:
+        return key
+    if key is None:
+        raise ConfigurationError(
+            "this study's audit trail is keyed: set CARTRIAL_AUDIT_KEY_FILE to the study's audit key file "
+            "before writing (rows written without it would not verify)"
+        )
+    if not hmac.compare_digest(row_mac(key, head.last_hash), head.last_mac):
+        raise ConfigurationError(
+            f"the audit key in CARTRIAL_AUDIT_KEY_FILE (key id {key_id(key)}) is not the key this study's "
+            "audit trail was sealed with; nothing was written"
+        )
+    return key
 
 
 def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[Any]]) -> int:
@@ -157,7 +228,9 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
     format), which is what makes auditing a million-row import affordable."""
     sqlite = connection.dialect.name == "sqlite"
     table = cast(Table, AuditLog.__table__)
-    sql = f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+    key = _writing_key(head)
+    placeholders = ", ".join("?" * len(_STORED_COLUMNS))
+    sql = f"INSERT INTO audit_log ({', '.join(_STORED_COLUMNS)}) VALUES ({placeholders})"
     batch: list[Any] = []
     count = 0
     last_id, last_hash = head.last_id, head.last_hash
@@ -173,11 +246,18 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
         # an entry's fields after `recorded_at` are the hashed columns after it, in order (AuditEntry)
         fields = entry[1:]
         row_hash = _digest((last_id, stamp_text, *fields, last_hash))
+        mac = None if key is None else row_mac(key, row_hash)
         if sqlite:
-            batch.append((last_id, stamp_stored, *fields, last_hash, row_hash))
+            batch.append((last_id, stamp_stored, *fields, last_hash, row_hash, mac))
         else:
             batch.append(
-                dict(zip(AUDIT_COLUMNS, (last_id, recorded_at, *fields, last_hash, row_hash), strict=True))
+                dict(
+                    zip(
+                        _STORED_COLUMNS,
+                        (last_id, recorded_at, *fields, last_hash, row_hash, mac),
+                        strict=True,
+                    )
+                )
             )
         last_hash = row_hash
         count += 1
@@ -187,6 +267,8 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
     if batch:
         _insert(connection, table, sql, batch, sqlite)
     head.last_id, head.last_hash = last_id, last_hash
+    if count:
+        head.last_mac = None if key is None else row_mac(key, last_hash)
     return count
 
 

@@ -700,6 +700,10 @@ class DataLock(Base):
     unlocked_by: Mapped[str | None] = mapped_column(String(80))
     unlocked_at: Mapped[dt.datetime | None]
     unlock_reason: Mapped[str | None] = mapped_column(Text)
+    audit_head_id: Mapped[int | None] = mapped_column(Integer)
+    """Id of the newest audit row when the lock was taken (filled by a trigger, migration 0004)."""
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64))
+    """`row_hash` of that audit row: anchors the trail as it was at the lock (`cartrial.store.tamper`)."""
 
 
 class AuditLog(Base):
@@ -733,6 +737,8 @@ class AuditLog(Base):
     software_version: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    row_mac: Mapped[str | None] = mapped_column(String(64))
+    """Keyed seal: HMAC-SHA256 of `row_hash` with the study's audit key (NULL unkeyed; migration 0004)."""
 
     __table_args__ = (
         Index("ix_audit_log_subject", "subject_id"),

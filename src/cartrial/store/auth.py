@@ -1,0 +1,386 @@
+"""Authentication: passwords verified against the stored argon2id hashes, login sessions, throttling.
+
+Issue 19 section 2; 21 CFR 11.10(d) (limiting system access to authorised individuals), 11.100/11.300
+(the identity behind each signed record: a user name and a password known only to its owner).
+
+- `authenticate(target, username, password=... | token=...)` is the one entry point of every front end
+  (CLI, later the web app): it returns an `AuthenticatedUser` or raises `AuthenticationError`;
+- passwords are checked with argon2-cffi against `app_user.password_hash` (argon2id, RFC 9106). A user
+  without a stored hash cannot authenticate (an admin sets one: `cartrial password --for NAME`);
+- failed attempts are counted per user name in `auth_throttle` (in the database, so the count holds across
+  processes and machines): from the `FREE_FAILURES`-th failure within `FAILURE_WINDOW` each further attempt
+  must wait 2, 4, 8, … seconds, up to `MAX_DELAY` (a lock-out); an attempt while waiting is refused
+  without checking the password. Failures and refusals are audited (``login_failed``,
+  ``login_throttled``); a login creating a session is audited (``login``). The password never appears in
+  an audit row, message or log; an unknown user name is recorded as ``?`` (it may be a mistyped password);
+- sessions (`create_session`): a random token (256 bits) given to the client; the database keeps only
+  its SHA-256 in `auth_session`, with the user, the last use and a hard expiry. A session expires after
+  `IDLE_TIMEOUT` without use and after `MAX_SESSION` in any case; logging out deletes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Integer, String, Table, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cartrial import __version__
+from cartrial.errors import InputError, PermissionDeniedError, Problem
+from cartrial.store import audit as audit_chain
+from cartrial.store.models import Base, User, utc_now
+
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+"""A session unused this long has expired."""
+MAX_SESSION = dt.timedelta(hours=12)
+"""A session expires this long after login, however it is used."""
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+"""Failures older than this (counted from the first of a run) are forgotten."""
+FREE_FAILURES = 2
+"""Failures allowed in a window before attempts are delayed."""
+MAX_DELAY = dt.timedelta(minutes=15)
+"""The longest wait imposed between attempts (reached at the 11th failure in a window)."""
+UNKNOWN_USER = "?"
+"""How an attempt on a user name that does not exist is recorded in the audit trail."""
+
+
+class AuthSession(Base):
+    """A login session; only the SHA-256 of its token is stored (migration 0004)."""
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class AuthThrottle(Base):
+    """Failed password attempts of one user name (migration 0004)."""
+
+    __tablename__ = "auth_throttle"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[dt.datetime]
+    last_failure_at: Mapped[dt.datetime]
+    locked_until: Mapped[dt.datetime | None]
+
+
+class AuthenticationError(PermissionDeniedError):
+    """Wrong user name or password, expired session, or too many failed attempts (CLI exit 2)."""
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """Who was authenticated, how (``password`` or ``token``), and the role and site stored for them."""
+
+    username: str
+    role: str
+    site_id: str | None
+    method: str
+
+
+def _engine(target: Any) -> Engine:
+    if isinstance(target, Engine):
+        return target
+    engine = getattr(target, "engine", None)
+    if isinstance(engine, Engine):
+        return engine
+    from cartrial.store.database import connect
+
+    return connect(cast(str | None, target))
+
+
+def throttle_delay(failures: int) -> dt.timedelta:
+    """The wait imposed after `failures` failed attempts in a window: none up to `FREE_FAILURES`, then
+    2 s, 4 s, 8 s, … doubling, at most `MAX_DELAY`.
+
+    >>> [throttle_delay(n).total_seconds() for n in (1, 2, 3, 4, 5)]
+    [0.0, 0.0, 2.0, 4.0, 8.0]
+    >>> throttle_delay(40) == MAX_DELAY
+    True
+    """
+    if failures <= FREE_FAILURES:
+        return dt.timedelta(0)
+    exponent = min(failures - FREE_FAILURES, 20)
+    return min(dt.timedelta(seconds=2**exponent), MAX_DELAY)
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the user has none, so that the time taken does not reveal it."""
+    if not _DUMMY_HASH:
+        from argon2 import PasswordHasher
+
+        _DUMMY_HASH.append(PasswordHasher().hash(secrets.token_hex(16)))
+    return _DUMMY_HASH[0]
+
+
+def _password_matches(stored: str | None, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(PasswordHasher().verify(stored or _dummy_hash(), password)) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _user(connection: Connection, username: str) -> Any:
+    return connection.execute(
+        select(User.id, User.username, User.role, User.site_id, User.active, User.password_hash).where(
+            User.username == username
+        )
+    ).first()
+
+
+def _audit(
+    connection: Connection, username: str, role: str, action: str, user_id: int | None, detail: Any
+) -> None:
+    """Append one authentication event to the audit chain (the caller holds the chain lock)."""
+    head = audit_chain.read_head(connection)
+    audit_chain.append(
+        connection,
+        head,
+        [
+            audit_chain.AuditEntry(
+                utc_now(),
+                username,
+                role,
+                action,
+                "app_user",
+                user_id,
+                None,
+                None,
+                None,
+                None if detail is None else audit_chain.canonical_json(detail),
+                None,
+                "authentication",
+                __version__,
+            )
+        ],
+    )
+
+
+def _write(engine: Engine) -> Any:
+    """A write transaction holding the audit-chain lock (as `StudyService.transaction` takes it)."""
+    from contextlib import contextmanager
+
+    from cartrial.store.database import SQLITE_BEGIN_OPTION
+
+    @contextmanager
+    def scope() -> Any:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    from cartrial.store.service import PG_CHAIN_LOCK_SQL
+
+                    connection.execute(text(PG_CHAIN_LOCK_SQL))
+                yield connection
+
+    return scope()
+
+
+def _throttle_key(username: str) -> str:
+    return username.strip().casefold()[:80]
+
+
+def _check_throttle(connection: Connection, username: str, now: dt.datetime) -> dt.datetime | None:
+    """`locked_until` if attempts on this user name must still wait, else None."""
+    row = connection.execute(
+        select(AuthThrottle.locked_until).where(AuthThrottle.username == _throttle_key(username))
+    ).first()
+    if row is None or row.locked_until is None or row.locked_until <= now:
+        return None
+    return cast(dt.datetime, row.locked_until)
+
+
+def _record_failure(connection: Connection, username: str, now: dt.datetime) -> int:
+    key = _throttle_key(username)
+    row = connection.execute(
+        select(AuthThrottle.failures, AuthThrottle.first_failure_at).where(AuthThrottle.username == key)
+    ).first()
+    if row is None or now - row.first_failure_at > FAILURE_WINDOW:
+        failures = 1
+        values = {"failures": 1, "first_failure_at": now, "last_failure_at": now}
+    else:
+        failures = int(row.failures) + 1
+        values = {"failures": failures, "last_failure_at": now}
+    delay = throttle_delay(failures)
+    values["locked_until"] = now + delay if delay else None
+    table = cast(Table, AuthThrottle.__table__)
+    if row is None:
+        connection.execute(insert(table).values(username=key, **values))
+    else:
+        connection.execute(update(table).where(table.c.username == key).values(**values))
+    return failures
+
+
+def authenticate(
+    target: Any, username: str, *, password: str | None = None, token: str | None = None
+) -> AuthenticatedUser:
+    """Verify `username` by `password` (against its argon2id hash) or by a session `token`.
+
+    `target`: a `StudyService`, an `Engine` or a database URL. Raises `AuthenticationError` (wrong user
+    name or password — the message does not say which —, expired or unknown session, deactivated user,
+    attempts throttled) and audits failures and throttled attempts; never records the password."""
+    if (password is None) == (token is None):
+        raise InputError(Problem("give exactly one of a password or a session token", field="authentication"))
+    engine = _engine(target)
+    try:
+        if token is not None:
+            return _authenticate_token(engine, username, token)
+        assert password is not None
+        return _authenticate_password(engine, username, password)
+    finally:
+        if engine is not target and engine is not getattr(target, "engine", None):
+            engine.dispose()
+
+
+def _authenticate_password(engine: Engine, username: str, password: str) -> AuthenticatedUser:
+    now = utc_now()
+    with engine.connect() as connection:
+        locked_until = _check_throttle(connection, username, now)
+        user = _user(connection, username)
+    if locked_until is None:
+        ok = _password_matches(user.password_hash if user is not None else None, password)
+        if ok and user.active:
+            _reset_throttle(engine, username)
+            return AuthenticatedUser(user.username, user.role, user.site_id, "password")
+    recorded_name = user.username if user is not None else UNKNOWN_USER
+    role = user.role if user is not None else "none"
+    user_id = int(user.id) if user is not None else None
+    try:
+        with _write(engine) as connection:
+            if locked_until is not None:
+                _audit(connection, recorded_name, role, "login_throttled", user_id, None)
+            else:
+                failures = _record_failure(connection, username, now)
+                _audit(connection, recorded_name, role, "login_failed", user_id, {"failures": failures})
+                delay = throttle_delay(failures)
+                if delay:
+                    locked_until = now + delay
+    except DBAPIError:  # a read-only archive cannot record the attempt; the attempt still fails
+        pass
+    if locked_until is not None and locked_until > now:
+        wait = max(1, int((locked_until - now).total_seconds() + 0.999))
+        raise AuthenticationError(
+            f"authentication failed; too many failed attempts for this user name: try again in {wait} s"
+        )
+    raise AuthenticationError("authentication failed: wrong user name or password, or the user is inactive")
+
+
+def _reset_throttle(engine: Engine, username: str) -> None:
+    try:
+        with engine.begin() as connection:
+            table = cast(Table, AuthThrottle.__table__)
+            connection.execute(delete(table).where(table.c.username == _throttle_key(username)))
+    except DBAPIError:  # read-only archive
+        pass
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _authenticate_token(engine: Engine, username: str, token: str) -> AuthenticatedUser:
+    now = utc_now()
+    table = cast(Table, AuthSession.__table__)
+    digest = _token_digest(token)
+    with engine.connect() as connection:
+        session = connection.execute(
+            select(
+                AuthSession.id, AuthSession.username, AuthSession.last_used_at, AuthSession.expires_at
+            ).where(AuthSession.token_sha256 == digest)
+        ).first()
+        user = _user(connection, username)
+    if (
+        session is None
+        or session.username != username
+        or now - session.last_used_at > IDLE_TIMEOUT
+        or now > session.expires_at
+        or user is None
+        or not user.active
+    ):
+        raise AuthenticationError(
+            "the login session has expired or is not valid: log in again (`cartrial login`)"
+        )
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(table).where(table.c.id == session.id).values(last_used_at=now))
+    except DBAPIError:  # read-only archive: the session still counts as used
+        pass
+    return AuthenticatedUser(user.username, user.role, user.site_id, "token")
+
+
+def create_session(target: Any, user: AuthenticatedUser, *, source: str = "cli login") -> str:
+    """Start a session for a user just authenticated by password; returns the token (give it only to the
+    user; the database keeps its SHA-256). Audited as ``login``. Expired sessions are purged."""
+    if user.method != "password":
+        raise InputError(Problem("a session is created only after a password check", field="login"))
+    engine = _engine(target)
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    table = cast(Table, AuthSession.__table__)
+    with _write(engine) as connection:
+        connection.execute(
+            delete(table).where((table.c.expires_at < now) | (table.c.last_used_at < now - IDLE_TIMEOUT))
+        )
+        connection.execute(
+            insert(table).values(
+                token_sha256=_token_digest(token),
+                username=user.username,
+                created_at=now,
+                last_used_at=now,
+                expires_at=now + MAX_SESSION,
+            )
+        )
+        row = _user(connection, user.username)
+        _audit(
+            connection,
+            user.username,
+            user.role,
+            "login",
+            int(row.id) if row is not None else None,
+            {"idle_timeout_min": IDLE_TIMEOUT.total_seconds() / 60, "source": source},
+        )
+    return token
+
+
+def end_session(target: Any, token: str) -> bool:
+    """Delete the session of `token` (logout); True if there was one."""
+    table = cast(Table, AuthSession.__table__)
+    with _engine(target).begin() as connection:
+        result = connection.execute(delete(table).where(table.c.token_sha256 == _token_digest(token)))
+    return bool(result.rowcount)
+
+
+def end_sessions_of(target: Any, username: str) -> int:
+    """Delete every session of `username` (after a password change or deactivation); returns how many."""
+    table = cast(Table, AuthSession.__table__)
+    with _engine(target).begin() as connection:
+        result = connection.execute(delete(table).where(table.c.username == username))
+    return int(result.rowcount or 0)
+
+
+def has_any_password(target: Any) -> bool:
+    """Whether any active user has a password (False only for a legacy study never given one)."""
+    with _engine(target).connect() as connection:
+        return (
+            connection.execute(
+                select(User.id).where(User.password_hash.is_not(None), User.active.is_(True)).limit(1)
+            ).first()
+            is not None
+        )

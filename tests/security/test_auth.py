@@ -1,0 +1,154 @@
+"""Issue 19 section 2: writes (and reads of identified data) need the user's password, verified against the
+stored argon2id hash, or a short-lived login session; failures are throttled and audited; passwords never
+appear in messages or audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from cartrial.cli import main
+from cartrial.store import connect
+from cartrial.store.auth import (
+    FREE_FAILURES,
+    AuthenticationError,
+    authenticate,
+    create_session,
+    throttle_delay,
+)
+from cartrial.store.tamper import verify_complete
+
+from .conftest import StudyDb
+
+PASSWORD = "test-password-0123"  # tests/conftest.py TEST_PASSWORD
+WRONG = "Wrong-Secret-987"
+
+
+def audit_actions(db: StudyDb) -> list[tuple[str, str]]:
+    with db.service.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT username, action FROM audit_log WHERE action LIKE 'login%' ORDER BY id")
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def all_audit_text(db: StudyDb) -> str:
+    with db.service.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM audit_log")).all()
+    return json.dumps([[str(v) for v in row] for row in rows])
+
+
+def test_password_is_verified_against_the_stored_hash_and_failures_are_audited(study: StudyDb) -> None:
+    user = authenticate(study.service, "dm", password=PASSWORD)
+    assert (user.username, user.role, user.method) == ("dm", "data_manager", "password")
+    with pytest.raises(AuthenticationError, match="wrong user name or password") as caught:
+        authenticate(study.service, "dm", password=WRONG)
+    assert WRONG not in str(caught.value)
+    with pytest.raises(AuthenticationError):
+        authenticate(study.service, "nobody", password=WRONG)
+    assert audit_actions(study) == [("dm", "login_failed"), ("?", "login_failed")]
+    assert WRONG not in all_audit_text(study) and PASSWORD not in all_audit_text(study)
+    assert verify_complete(study.service).ok  # authentication events do not disturb the replay
+
+
+def test_user_without_a_password_cannot_authenticate(study: StudyDb) -> None:
+    study.service.add_user("admin", "nopass", "monitor")
+    for attempt in ("", PASSWORD, "anything"):
+        with pytest.raises(AuthenticationError):
+            authenticate(study.service, "nopass", password=attempt)
+
+
+def test_throttle_delays_then_locks_out_and_is_persisted(study: StudyDb) -> None:
+    """From the third failure within the window attempts must wait (2 s, 4 s, …); meanwhile even the right
+    password is refused without being checked; the state is in the database (another engine sees it)."""
+    assert [throttle_delay(n).total_seconds() for n in range(1, 6)] == [0, 0, 2, 4, 8]
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(AuthenticationError, match="wrong user name"):
+            authenticate(study.url, "mon", password=WRONG)
+    with pytest.raises(AuthenticationError, match="try again in 2 s"):
+        authenticate(study.url, "mon", password=WRONG)
+    with pytest.raises(AuthenticationError, match="try again"):
+        authenticate(connect(study.url), "MON", password=PASSWORD)  # same user name, other case
+    assert audit_actions(study)[-1] == ("?", "login_throttled")  # "MON" is no user name
+    with study.service.engine.begin() as connection:
+        connection.execute(text("UPDATE auth_throttle SET locked_until = :t"), {"t": dt.datetime(2000, 1, 1)})
+    assert authenticate(study.service, "mon", password=PASSWORD).username == "mon"
+    with study.service.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM auth_throttle")).scalar() == 0
+
+
+def test_sessions_expire_when_idle_and_are_tied_to_their_database(study: StudyDb) -> None:
+    user = authenticate(study.service, "stat", password=PASSWORD)
+    token = create_session(study.service, user)
+    assert authenticate(study.service, "stat", token=token).method == "token"
+    with pytest.raises(AuthenticationError):
+        authenticate(study.service, "mon", token=token)  # another user's name
+    with study.service.engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM auth_session")).scalar() == 1
+        assert token not in str(connection.execute(text("SELECT * FROM auth_session")).all())
+        connection.execute(
+            text("UPDATE auth_session SET last_used_at = :t"),
+            {"t": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)},
+        )
+    with pytest.raises(AuthenticationError, match="expired"):
+        authenticate(study.service, "stat", token=token)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_login_session_file_logout_and_refusals(
+    study: StudyDb, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = ["--url", study.url]
+    code, out, err = cli(capsys, "login", "--user", "dm", *url)
+    assert code == 0, err
+    sessions = Path(os.environ["XDG_CONFIG_HOME"]) / "cartrial" / "sessions.json"
+    assert sessions.stat().st_mode & 0o777 == 0o600
+    assert PASSWORD not in sessions.read_text()
+    monkeypatch.delenv("CARTRIAL_PASSWORD_FILE")  # from now on only the session authenticates
+    code, out, err = cli(capsys, "db", "records", "subject", *url, "--user", "dm", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 3
+    code, out, err = cli(capsys, "db", "records", "subject", *url, "--user", "mon", "--json")
+    assert code == 2 and "authentication required" in err  # the session is dm's
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    code, out, err = cli(capsys, "db", "records", "subject", "--url", other, "--user", "dm")
+    assert code == 2  # the session is tied to its database
+    assert cli(capsys, "logout", *url)[0] == 0
+    code, out, err = cli(capsys, "db", "records", "subject", *url, "--user", "dm")
+    assert code == 2 and "authentication required" in err
+    wrong = tmp_path / "wrong"
+    wrong.write_text(WRONG)
+    monkeypatch.setenv("CARTRIAL_PASSWORD_FILE", str(wrong))
+    code, out, err = cli(capsys, "db", "site", "add", "NEW", *url, "--user", "admin")
+    assert code == 2 and "authentication failed" in err and WRONG not in out + err
+    assert ("admin", "login_failed") in audit_actions(study)
+
+
+def test_cli_password_change(
+    study: StudyDb, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = tmp_path / "new"
+    new.write_text("a-brand-new-secret\n")
+    monkeypatch.setenv("CARTRIAL_NEW_PASSWORD_FILE", str(new))
+    code, _out, err = cli(capsys, "password", "--user", "inv", "--url", study.url)
+    assert code == 0, err
+    with pytest.raises(AuthenticationError):
+        authenticate(study.service, "inv", password=PASSWORD)
+    assert authenticate(study.service, "inv", password="a-brand-new-secret").username == "inv"
+    assert "a-brand-new-secret" not in all_audit_text(study)
+    short = tmp_path / "short"
+    short.write_text("short")
+    monkeypatch.setenv("CARTRIAL_NEW_PASSWORD_FILE", str(short))
+    code, _out, err = cli(capsys, "password", "--user", "admin", "--for", "mon", "--url", study.url)
+    assert code == 2 and "too short" in err
+    assert verify_complete(study.service).ok
