@@ -29,11 +29,29 @@ def _read(path):  # type: ignore[no-untyped-def]
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+# Issue 12: after the forms were generated, every record of cohort 1 (CT-001..003) was moved 35 days earlier
+# and of cohort 2 (CT-004..006) 21 days earlier, so that each cohort completes the 28-day DLT window before
+# the next is infused (study README, "Dates shifted"). The generators ran on the original calendar: which
+# visits fall before the 2022-03-20 cut-off, and so the random draws, depend on it.
+CALENDAR_SHIFT_DAYS = {"CT-001": 35, "CT-002": 35, "CT-003": 35, "CT-004": 21, "CT-005": 21, "CT-006": 21}
+
+
+def _shift_column(frame, column, sign):  # type: ignore[no-untyped-def]
+    """`frame` with the ISO date-times of `column` moved by sign × each subject's calendar shift."""
+    out = frame.copy()
+    days = out["subject_id"].map(CALENDAR_SHIFT_DAYS).fillna(0).astype(int)
+    moments = pd.to_datetime(out[column], utc=True) + pd.to_timedelta(sign * days, unit="D")
+    out[column] = moments.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
 def test_shipped_forms_are_regenerated_exactly(study):  # type: ignore[no-untyped-def]
-    """The CSVs are the generators' output with the default seeds (nothing hand-edited)."""
+    """The CSVs are the generators' output with the default seeds (nothing hand-edited), run on the original
+    infusion calendar, then moved by each subject's calendar shift (CALENDAR_SHIFT_DAYS)."""
     infusions, subjects = _read(study / "infusions.csv"), _read(study / "subjects.csv")
-    pk = example_pk_samples(infusions).astype(str)
-    pd_ = example_pd_samples(infusions, subjects).astype(str)
+    original_calendar = _shift_column(infusions, "infused_at", +1)
+    pk = _shift_column(example_pk_samples(original_calendar).astype(str), "sampled_at", -1)
+    pd_ = _shift_column(example_pd_samples(original_calendar, subjects).astype(str), "sampled_at", -1)
     pd.testing.assert_frame_equal(_read(study / "pk_samples.csv"), pk, check_dtype=False)
     pd.testing.assert_frame_equal(_read(study / "pd_samples.csv"), pd_, check_dtype=False)
 

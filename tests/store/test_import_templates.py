@@ -131,7 +131,7 @@ def test_example_study_imports_completely_then_idempotently_then_as_an_audited_u
 
     infusions = folder / "infusions.csv"
     text_ = infusions.read_text(encoding="utf-8")
-    old = "CT-004,2,2021-08-03T02:00:00Z,73.0,"
+    old = "CT-004,2,2021-07-13T02:00:00Z,73.0,"  # CT-004's row (issue 12: cohort 2 moved 21 days earlier)
     assert old in text_
     infusions.write_text(text_.replace(old, old.replace("73.0", "74.5")))
     new_hash = hashlib.sha256(infusions.read_bytes()).hexdigest()
