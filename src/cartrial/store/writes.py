@@ -1,0 +1,164 @@
+"""Single-record writes inside a transaction: insert, update (optimistic concurrency), delete.
+
+Each takes the open `Transaction` (the write handle, bound to its user) and refuses: a natural key that
+exists already (insert), a stale `expected_version` (update: `ConflictError`, reload and retry), a record
+frozen by the data lock (`ConflictError` naming the lock), a record of another site for site-restricted
+roles. Update and delete need a reason; every change is audited (update: one row per changed field; delete:
+the whole record as the old value). The permission of the action is checked by the caller
+(`Transaction.update_record` / `delete_record`, or the `StudyService` facade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.store import audit as audit_chain
+from cartrial.store.bulk import (
+    apply_update,
+    check_birth_date_privacy,
+    prepare_rows,
+    subject_sites,
+    upsert_rows,
+)
+from cartrial.store.locking import is_locked
+from cartrial.store.models import StudyData, Subject
+from cartrial.store.permissions import check_sites
+from cartrial.store.tables import (
+    HOUSEKEEPING_COLUMNS,
+    RowLike,
+    columns_of,
+    model_of,
+    record_json,
+    same_value,
+    table_of,
+)
+
+if TYPE_CHECKING:
+    from cartrial.store.transaction import Transaction
+
+
+def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
+    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
+    model = model_of(table_name)
+    keys = model.natural_key
+    prepared = prepare_rows(model, table_name, [values], keys)
+    existing = find_by_key(tx.connection, model, prepared[0], keys)
+    if existing is not None:
+        raise ConflictError(
+            f"{table_name} already has a record with {', '.join(keys)} = "
+            f"{', '.join(str(prepared[0][k]) for k in keys)} (id {existing['id']}); update it instead"
+        )
+    upsert_rows(tx, table_name, prepared, keys)
+    found = find_by_key(tx.connection, model, prepared[0], keys)
+    assert found is not None
+    return int(found["id"])
+
+
+def find_by_key(
+    connection: Connection, model: type[StudyData], values: RowLike, keys: Sequence[str]
+) -> RowLike | None:
+    """The stored record whose `keys` columns equal `values` (None: none)."""
+    table = table_of(model)
+    return (
+        connection.execute(select(table).where(and_(*(table.c[k] == values[k] for k in keys))))
+        .mappings()
+        .first()
+    )
+
+
+def update_record(
+    tx: Transaction,
+    table_name: str,
+    record_id: int,
+    changes: RowLike,
+    expected_version: int,
+    reason: str,
+) -> int:
+    """Change fields of one record still at `expected_version`; returns the new version. Unchanged values
+    are ignored (no change, no audit row)."""
+    model = model_of(table_name)
+    current = current_record(tx.connection, model, table_name, record_id)
+    if int(current["version"]) != int(expected_version):
+        raise ConflictError(
+            f"{table_name} record {record_id} is at version {current['version']}, not "
+            f"{expected_version}: someone changed it since you read it; reload it and apply your "
+            "change again"
+        )
+    clean = prepare_rows(model, table_name, [changes], ())[0]
+    diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
+    if not diff:
+        return int(current["version"])
+    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
+    if model is Subject:
+        check_birth_date_privacy(tx.connection, [{**current, **diff}])
+    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
+            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
+        )
+    return apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
+
+
+def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
+    """Delete one record (audited with the whole record as the old value)."""
+    model = model_of(table_name)
+    current = current_record(tx.connection, model, table_name, record_id)
+    check_record_sites(tx, model, table_name, [current])
+    if is_locked(model, current, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is frozen by {tx.lock.describe()}; it cannot be deleted"
+        )
+    table = table_of(model)
+    try:
+        with tx.connection.begin_nested():
+            tx.connection.execute(delete(table).where(table.c.id == record_id))
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"{table_name} record {record_id} cannot be deleted: other records refer to it "
+            f"({str(exc.orig).splitlines()[0]})"
+        ) from exc
+    values = {k: v for k, v in current.items() if k not in HOUSEKEEPING_COLUMNS}
+    subject_column = model.subject_column
+    tx.audit(
+        "delete",
+        table_name,
+        record_id,
+        current.get(subject_column) if subject_column else None,
+        audit_chain.INSERT_FIELD,
+        record_json(values),
+        None,
+        reason=reason,
+    )
+
+
+def current_record(
+    connection: Connection, model: type[StudyData], table_name: str, record_id: int
+) -> RowLike:
+    """The stored record `record_id` of `table_name` (`InputError` if there is none)."""
+    table = table_of(model)
+    row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    if row is None:
+        raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
+    return row
+
+
+def check_record_sites(
+    tx: Transaction, model: type[StudyData], table_name: str, versions: Sequence[RowLike]
+) -> None:
+    """For site-restricted roles: refuse unless every version of the record belongs to the user's site."""
+    sites: set[Any]
+    if model is Subject:
+        sites = {v.get("site_id") for v in versions}
+    elif model.subject_column and model.subject_column in columns_of(model):
+        subjects = {v.get(model.subject_column) for v in versions} - {None}
+        sites = set(subject_sites(tx.connection, subjects).values())
+    else:
+        sites = set()
+    check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, f"this {table_name} record")
