@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cartrial.commands.store_commands import acting_user
 from cartrial.demo import DemoContext
 from cartrial.tabular import dumps_json
 
@@ -24,7 +25,7 @@ import_app = typer.Typer(
 )
 
 URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
-USER_HELP = "Acting user (must exist in the database with a role that may import)."
+USER_HELP = "Acting user (default: $CARTRIAL_USER; must exist in the database with a role that may import)."
 REASON_HELP = "Reason recorded in the audit trail for every update (the file and its SHA-256 are added)."
 DRY_RUN_HELP = "Validate everything (files, rows, references, permission) and write nothing."
 
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
 @import_app.command("templates")
 def templates_command(
     directory: Path = typer.Argument(..., help="Folder with one <form>.csv per form (see docs/templates/)."),
-    user: str = typer.Option(..., "--user", help=USER_HELP),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
@@ -47,7 +48,9 @@ def templates_command(
     from cartrial.store.importing import import_templates
 
     with _progress(as_json) as callback:
-        report = import_templates(url, directory, user, dry_run=dry_run, reason=reason, progress=callback)
+        report = import_templates(
+            url, directory, acting_user(user), dry_run=dry_run, reason=reason, progress=callback
+        )
     _emit(report, as_json)
 
 
@@ -56,7 +59,7 @@ def redcap_command(
     records: Path = typer.Argument(..., help="Flat REDCap record export (CSV, raw codes)."),
     dictionary: Path = typer.Option(..., "--dictionary", help="REDCap data dictionary (CSV, 18 columns)."),
     mapping: Path = typer.Option(..., "--mapping", help="Mapping YAML: REDCap fields to cartrial forms."),
-    user: str = typer.Option(..., "--user", help=USER_HELP),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
@@ -67,7 +70,14 @@ def redcap_command(
 
     with _progress(as_json) as callback:
         report = import_redcap(
-            url, records, dictionary, mapping, user, dry_run=dry_run, reason=reason, progress=callback
+            url,
+            records,
+            dictionary,
+            mapping,
+            acting_user(user),
+            dry_run=dry_run,
+            reason=reason,
+            progress=callback,
         )
     _emit(report, as_json)
 

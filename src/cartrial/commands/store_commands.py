@@ -52,11 +52,19 @@ def _service(url: str | None) -> Any:
     return StudyService(connect(url))
 
 
-def _actor(user: str | None) -> str:
-    name = user or os.environ.get("CARTRIAL_USER")
+USER_ENVIRONMENT_VARIABLE = "CARTRIAL_USER"
+
+
+def acting_user(user: str | None) -> str:
+    """The acting user of a command: `--user`, else `$CARTRIAL_USER` (the same rule for every command that
+    needs one); neither -> `InputError`."""
+    name = user or os.environ.get(USER_ENVIRONMENT_VARIABLE)
     if not name:
         raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
     return name
+
+
+_actor = acting_user
 
 
 def _parse_date(text: str, option: str) -> dt.date:
