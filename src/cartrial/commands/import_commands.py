@@ -83,7 +83,8 @@ def redcap_command(
 
 
 class _progress:
-    """A rich progress bar on stderr while rows are written (silent with --json)."""
+    """A rich progress bar on stderr while rows are written (silent with --json). Started at the first
+    progress report, so that a command failing before any write prints nothing but its error."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -91,7 +92,12 @@ class _progress:
         self.task: object = None
 
     def __enter__(self) -> _progress:
-        if not self.quiet:
+        return self
+
+    def __call__(self, form: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
             self.bar = Progress(
                 TextColumn("writing {task.description}"),
                 BarColumn(),
@@ -101,11 +107,6 @@ class _progress:
                 transient=True,
             )
             self.bar.__enter__()
-        return self
-
-    def __call__(self, form: str, done: int, total: int) -> None:
-        if self.bar is None:
-            return
         if self.task is None:
             self.task = self.bar.add_task(form, total=total)
         self.bar.update(self.task, completed=done, description=form)  # type: ignore[arg-type]

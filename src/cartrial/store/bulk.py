@@ -530,7 +530,7 @@ def _insert_rows(
                 ],
             )
     except IntegrityError as exc:
-        raise integrity_error(exc, table_name) from exc
+        raise integrity_error(exc, table_name) from None
     subject_column = model.subject_column
     subjects = [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
     if MASKED_COLUMNS.isdisjoint(data_names):
@@ -575,7 +575,7 @@ def apply_update(
             .values(**changes, version=table.c.version + 1, updated_at=utc_now())
         )
     except IntegrityError as exc:
-        raise integrity_error(exc, table_name) from exc
+        raise integrity_error(exc, table_name) from None
     if result.rowcount != 1:
         raise ConflictError(
             f"{table_name} record {record_id} was changed by someone else (expected version "

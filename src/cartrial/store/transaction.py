@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, select, text
 from cartrial import __version__
 from cartrial.errors import PermissionDeniedError
 from cartrial.store import audit as audit_chain
+from cartrial.store import database
 from cartrial.store.audit import AuditEntry
 from cartrial.store.database import SQLITE_BEGIN_OPTION
 from cartrial.store.locking import LockInfo, active_lock
@@ -78,7 +79,10 @@ def open_transaction(
             connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
             if backend == "postgresql":
+                # wait for another writer as long as SQLite does, then fail in one line (not forever)
+                connection.execute(text(f"SET LOCAL lock_timeout = {int(database.SQLITE_BUSY_TIMEOUT_MS)}"))
                 connection.execute(text(PG_CHAIN_LOCK_SQL))
+                connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
             tx = Transaction(
                 connection=connection,
                 actor=load_actor(connection, username),

@@ -93,6 +93,7 @@ def update_record(
     diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
     if not diff:
         return int(current["version"])
+    check_references(tx.connection, model, table_name, diff)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
@@ -123,7 +124,7 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         raise ConflictError(
             f"{table_name} record {record_id} cannot be deleted: other records refer to it "
             f"({str(exc.orig).splitlines()[0]})"
-        ) from exc
+        ) from None
     values = {k: v for k, v in current.items() if k not in HOUSEKEEPING_COLUMNS}
     subject_column = model.subject_column
     tx.audit(
@@ -136,6 +137,29 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         None,
         reason=reason,
     )
+
+
+def check_references(
+    connection: Connection, model: type[StudyData], table_name: str, values: RowLike
+) -> None:
+    """Refuse values of foreign-key columns that the referenced table does not hold, naming the value, the
+    column and the referenced table (before the database refuses the write with a bare constraint name)."""
+    columns = columns_of(model)
+    for name, value in values.items():
+        if value is None or name not in columns:
+            continue
+        for foreign_key in columns[name].foreign_keys:
+            target = foreign_key.column
+            found = connection.execute(select(target).where(target == value).limit(1)).first()
+            if found is None:
+                raise InputError(
+                    Problem(
+                        f"no {target.table.name} with {target.name} = {value!r}: add it first "
+                        f"(the {table_name}.{name} column refers to table {target.table.name})",
+                        field=f"{table_name}.{name}",
+                        value=value,
+                    )
+                )
 
 
 def current_record(
