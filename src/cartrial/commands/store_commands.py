@@ -361,6 +361,22 @@ def user_role_command(
     typer.echo(f"user {username} now has role {role}")
 
 
+@user_app.command("password")
+def user_password_command(
+    username: str = typer.Argument(..., help="User whose password is set (yourself, or anyone as admin)."),
+    reason: str = typer.Option("password change", "--reason", help="Reason recorded in the audit trail."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Set a password (prompted; stored as an argon2id hash; audited without the value). The only way a
+    password changes: `db edit … --set password_hash=` is refused."""
+    actor = acting_user(user)
+    service = _service(url)
+    secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    service.as_user(actor).set_password(username, secret, reason)
+    typer.echo(f"password of {username} set")
+
+
 @user_app.command("list")
 def user_list_command(
     user: str | None = typer.Option(None, "--user", help=USER_HELP),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, Problem
@@ -26,7 +26,7 @@ from cartrial.store.bulk import (
     upsert_rows,
 )
 from cartrial.store.locking import is_locked
-from cartrial.store.models import StudyData, Subject
+from cartrial.store.models import StudyData, Subject, User
 from cartrial.store.permissions import check_sites
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
@@ -41,12 +41,91 @@ from cartrial.store.tables import (
 if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
 
+PROTECTED_TABLES: dict[str, str] = {
+    "study": "the study row (protocol and its SHA-256) is written by `cartrial db init` only",
+    "import_manifest": "import manifests record what each import read; only imports write them",
+}
+"""Tables that define the study or its provenance: never edited or deleted record by record (issue 19 §2).
+The audit trail and the data locks are not record tables at all (`db lock` / `db unlock` manage locks)."""
+PASSWORD_COLUMNS = frozenset({"password_hash"})
+"""Columns changed only through the password call (`StudyUser.set_password`, `cartrial db user password`)."""
+
+
+def refuse_protected(table_name: str, action: str, changes: RowLike | None = None) -> None:
+    """`PermissionDeniedError` for a record-level write to a protected table or to a password column."""
+    from cartrial.errors import PermissionDeniedError
+
+    if table_name in PROTECTED_TABLES:
+        raise PermissionDeniedError(
+            f"{table_name} records cannot be {action}: {PROTECTED_TABLES[table_name]}"
+        )
+    if changes is not None and PASSWORD_COLUMNS & set(changes):
+        raise PermissionDeniedError(
+            "a password changes only through the password command (`cartrial db user password NAME`), "
+            "never as a field value"
+        )
+
+
+def check_text_lengths(model: type[StudyData], table_name: str, values: RowLike) -> None:
+    """Refuse text longer than its column allows (the limit an import applies; SQLite does not enforce it
+    and PostgreSQL would refuse it with a bare driver error)."""
+    columns = columns_of(model)
+    for name, value in values.items():
+        column = columns.get(name)
+        if column is None or not isinstance(value, str) or not isinstance(column.type, String):
+            continue
+        limit = column.type.length
+        if limit is not None and len(value) > limit:
+            raise InputError(
+                Problem(
+                    "text too long",
+                    field=f"{table_name}.{name}",
+                    value=value if len(value) <= 60 else value[:57] + "…",
+                    allowed=f"at most {limit} characters",
+                )
+            )
+
+
+def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
+    """`ConflictError` when another user has this name in any case (``Admin`` beside ``admin``)."""
+    query = select(User.username).where(func.lower(User.username) == username.lower())
+    if record_id is not None:
+        query = query.where(User.id != record_id)
+    taken = connection.execute(query).scalar()
+    if taken is not None:
+        raise ConflictError(
+            f"user name {username!r} is taken by user {taken!r}: user names are unique whatever their case"
+        )
+
+
+def check_last_admin(connection: Connection, current: RowLike, after: RowLike | None) -> None:
+    """`ConflictError` when deleting (`after` None), deactivating or demoting the last active admin."""
+    if current.get("role") != "admin" or not current.get("active"):
+        return
+    if after is not None and after.get("role") == "admin" and after.get("active"):
+        return
+    others = connection.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != current["id"])
+    ).scalar_one()
+    if not others:
+        what = "deleted" if after is None else "deactivated or demoted"
+        raise ConflictError(
+            f"user {current['username']!r} is the last active admin and cannot be {what}; "
+            "make another user admin first"
+        )
+
 
 def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
     model = model_of(table_name)
+    refuse_protected(table_name, "inserted one by one")
     keys = model.natural_key
     prepared = prepare_rows(model, table_name, [values], keys)
+    check_text_lengths(model, table_name, prepared[0])
+    if model is User:
+        check_username_free(tx.connection, str(prepared[0]["username"]))
     existing = find_by_key(tx.connection, model, prepared[0], keys)
     if existing is not None:
         raise ConflictError(
@@ -82,6 +161,7 @@ def update_record(
     """Change fields of one record still at `expected_version`; returns the new version. Unchanged values
     are ignored (no change, no audit row)."""
     model = model_of(table_name)
+    refuse_protected(table_name, "edited", changes)
     current = current_record(tx.connection, model, table_name, record_id)
     if int(current["version"]) != int(expected_version):
         raise ConflictError(
@@ -93,7 +173,12 @@ def update_record(
     diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
     if not diff:
         return int(current["version"])
+    check_text_lengths(model, table_name, diff)
     check_references(tx.connection, model, table_name, diff)
+    if model is User:
+        check_last_admin(tx.connection, current, {**current, **diff})
+        if "username" in diff:
+            check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
@@ -109,7 +194,10 @@ def update_record(
 def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
     """Delete one record (audited with the whole record as the old value)."""
     model = model_of(table_name)
+    refuse_protected(table_name, "deleted")
     current = current_record(tx.connection, model, table_name, record_id)
+    if model is User:
+        check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
     if is_locked(model, current, tx.lock):
         assert tx.lock is not None
