@@ -80,9 +80,7 @@ def test_0004_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
     with engine.begin() as connection:
         for name in ("admin", "Admin"):
             connection.execute(text(insert), {"name": name})
-    with pytest.raises(
-        ConfigurationError, match="must be renamed before this upgrade: admin"
-    ):
+    with pytest.raises(ConfigurationError, match="must be renamed before this upgrade: admin"):
         upgrade(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE app_user SET username = 'admin2' WHERE username = 'Admin'"))
