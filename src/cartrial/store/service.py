@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +139,9 @@ class StudyService:
 
     # -- kept for existing callers: the acting user as an argument ---------------------------------
 
-    def transaction(self, actor: str, source: str, reason: str | None = None) -> Any:
+    def transaction(
+        self, actor: str, source: str, reason: str | None = None
+    ) -> AbstractContextManager[Transaction]:
         """`as_user(actor).transaction(source, reason)`."""
         return self.as_user(actor).transaction(source, reason)
 
@@ -260,7 +262,7 @@ class StudyUser:
         with open_transaction(self.engine, self.username, source, reason) as tx:
             yield tx
 
-    def _write(self, source: str, reason: str | None = None) -> Any:
+    def _write(self, source: str, reason: str | None = None) -> AbstractContextManager[Transaction]:
         return open_transaction(self.engine, self.username, source, reason)
 
     def check(self, action: Action, what: str = "") -> Actor:
