@@ -70,6 +70,12 @@ def test_a_file_that_is_not_a_database(
     assert path.read_bytes() == content  # untouched
 
 
+def test_an_unreachable_server_is_one_line(cli: Cli) -> None:
+    result = cli("db", "summary", "--url", "postgresql://postgres@127.0.0.1:1/nowhere")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: cannot connect to the database server")
+
+
 def test_disk_full_is_one_line_and_nothing_is_kept(tmp_path: Path, cli: Cli) -> None:
     """SQLite `max_page_count` stands in for a full disk."""
     url = f"sqlite:///{tmp_path / 'full.db'}"

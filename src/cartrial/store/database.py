@@ -186,6 +186,8 @@ def database_error(error: BaseException, *, disconnected: bool = False) -> Datab
         message = "not a SQLite database file"
     elif "readonly database" in lowered or "read-only" in lowered:
         message = "the database is read-only (the file or its folder is not writable): it can only be read"
+    elif "connection failed" in lowered or "could not connect" in lowered or "connection refused" in lowered:
+        message = f"cannot connect to the database server: {first_line}"
     elif disconnected or "terminating connection" in lowered or "server closed the connection" in lowered:
         message = (
             "the connection to the database server was lost; the transaction was rolled back and nothing "
