@@ -1,7 +1,19 @@
-"""Shared test fixtures."""
+"""Shared test fixtures: repository paths, the one PostgreSQL fixture, and the CLI runner.
+
+PostgreSQL: `CARTRIAL_TEST_POSTGRES_URL` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+Without a reachable server the PostgreSQL cases skip with the reason shown, unless
+`CARTRIAL_REQUIRE_POSTGRES=1` (set by `.ci/run`), which turns the skip into a failure.
+
+CLI: the `cli` fixture runs `cartrial.cli.main` in-process with the given arguments (and optional
+environment variables) and returns the exit code, stdout and stderr.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +23,8 @@ TEST_PASSWORD = "test-password-0123"
 """Password of every test user (`make_study`, CLI `db init`, `db user add --password`): commands run
 non-interactively authenticate with it through CARTRIAL_PASSWORD_FILE (issue 19 section 2)."""
 VALIDATION = REPO_ROOT / "tests" / "data" / "validation"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture
@@ -41,3 +55,102 @@ def _test_credentials(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("CARTRIAL_PASSWORD_FILE", str(secret))
     monkeypatch.setenv("CARTRIAL_NEW_PASSWORD_FILE", str(secret))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------------------
+
+
+def postgres_base_url() -> str:
+    """The test server's URL (`CARTRIAL_TEST_POSTGRES_URL`, else the local default)."""
+    return os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The reachable test server's base URL; skips (fails under CARTRIAL_REQUIRE_POSTGRES=1) with the
+    reason when there is none."""
+    from sqlalchemy import create_engine, text
+
+    base = postgres_base_url()
+    try:
+        engine = create_engine(base)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any driver or connection failure means: no usable server
+        reason = f"PostgreSQL not reachable at {base} ({type(exc).__name__}: {exc})"
+        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CARTRIAL_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(f"{reason}; PostgreSQL tests skipped")
+    return base
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema (dropped afterwards)."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in postgres_server else "?"
+    try:
+        yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend (a SQLite file; a fresh PostgreSQL schema)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the command line
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one `cartrial` run gave: exit code, stdout, stderr."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def __iter__(self) -> Iterator[object]:  # `code, out, err = cli(...)`
+        return iter((self.exit_code, self.stdout, self.stderr))
+
+    def __getitem__(self, index: int) -> object:
+        return (self.exit_code, self.stdout, self.stderr)[index]
+
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run ``cartrial ARGS…`` in-process: ``cli("db", "summary", "--url", url, env={"CARTRIAL_USER":
+    "bob"})`` returns a `CliResult` (exit code, stdout, stderr). `env` values of None unset the variable."""
+    from cartrial.cli import main
+
+    def run(*args: object, env: Mapping[str, str | None] | None = None) -> CliResult:
+        for name, value in (env or {}).items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        capsys.readouterr()  # drop anything printed before
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,9 +1,8 @@
-"""Fixtures of the store tests: a fresh study database on each backend (SQLite file, PostgreSQL schema).
+"""Fixtures of the store tests: a small study database on each backend.
 
-PostgreSQL: `CARTRIAL_TEST_POSTGRES_URL` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each
-test gets its own database copied from a session template (or, without the CREATEDB privilege, its own
-schema), dropped afterwards. Without a server the PostgreSQL cases skip with the reason
-shown, unless `CARTRIAL_REQUIRE_POSTGRES=1` (set by `.ci/run`), which turns the skip into a failure.
+The server, a fresh schema (`postgres_url`), an empty database on each backend (`db_url`) and the CLI
+runner (`cli`) come from `tests/conftest.py`. On PostgreSQL each `study` gets its own database copied from a
+session template (or, without the CREATEDB privilege, its own schema), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -37,51 +36,6 @@ USERS = {
     "stat": ("statistician", None),
 }
 """Username -> (role, site) of the users every `study` fixture has."""
-
-
-def postgres_base_url() -> str:
-    return os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-def require_postgres() -> str:
-    """The server URL, or skip (fail under CARTRIAL_REQUIRE_POSTGRES=1) with the reason."""
-    base = postgres_base_url()
-    try:
-        engine = create_engine(base)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # any driver or connection failure means: no usable server
-        reason = f"PostgreSQL not reachable at {base} ({type(exc).__name__}: {exc})"
-        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"CARTRIAL_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(f"{reason}; PostgreSQL store tests skipped")
-    return base
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh, empty schema."""
-    base = require_postgres()
-    schema = f"t_store_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'study.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @dataclass
@@ -126,10 +80,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str | None]:
+def postgres_template(postgres_server: str) -> Iterator[str | None]:
     """A database made by `make_study` once per session, copied per test with CREATE DATABASE … TEMPLATE
     (fast). None when the server does not allow creating databases: tests then build a fresh schema."""
-    base = require_postgres()
+    base = postgres_server
     name = f"cartrial_tpl_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
@@ -153,7 +107,7 @@ def postgres_template() -> Iterator[str | None]:
 @contextmanager
 def postgres_copy(template_url: str) -> Iterator[str]:
     """A fresh database copied from the template database."""
-    base = postgres_base_url()
+    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     template = make_url(template_url).database
     name = f"cartrial_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

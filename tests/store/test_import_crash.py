@@ -11,17 +11,15 @@ import (no stale lock).
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from cartrial.store.importing import import_templates, write_synthetic_study
 from cartrial.store.models import Base
@@ -30,7 +28,6 @@ from cartrial.store.study_setup import init_study
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 KILL_AFTER_ROWS = 5_000
 
 CHILD = """
@@ -50,25 +47,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'crash.db'}"
         return
-    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
-    try:
-        engine = create_engine(base)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver/connection failure means "no server"
-        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {base}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}): PostgreSQL tests skipped")
-    schema = f"t_crash_{uuid.uuid4().hex[:12]}"
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    yield request.getfixturevalue("postgres_url")
 
 
 def snapshot(url: str) -> dict[str, tuple[int, str]]:

@@ -11,9 +11,7 @@ and issue 7 (unknown fields are reported, never silently dropped; atomic; idempo
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +45,6 @@ REPO = Path(__file__).resolve().parents[2]
 REDCAP = REPO / "examples" / "ct103a-nmosd" / "redcap"
 STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
 PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -310,27 +307,10 @@ def redcap_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         StudyService(url).add_site("admin", "TJH")
         yield url
         return
-    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
-    try:
-        engine = create_engine(base)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver/connection failure means "no server"
-        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {base}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}): PostgreSQL tests skipped")
-    schema = f"t_redcap_{uuid.uuid4().hex[:12]}"
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
-        init_study(url, PROTOCOL, "admin")
-        StudyService(url).add_site("admin", "TJH")
-        yield url
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    url = request.getfixturevalue("postgres_url")
+    init_study(url, PROTOCOL, "admin")
+    StudyService(url).add_site("admin", "TJH")
+    yield url
 
 
 def table_rows(url: str, table_name: str) -> list[tuple[object, ...]]:

@@ -13,9 +13,7 @@ import csv
 import datetime
 import hashlib
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,30 +31,6 @@ from cartrial.store.study_setup import init_study
 REPO = Path(__file__).resolve().parents[2]
 STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
 PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_schema_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL server (dropped afterwards), or a visible skip."""
-    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
-    try:
-        engine = create_engine(base)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver/connection failure means "no server"
-        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required (CARTRIAL_REQUIRE_POSTGRES=1) but unreachable at {base}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}): PostgreSQL tests skipped")
-    schema = f"t_import_{uuid.uuid4().hex[:12]}"
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,11 +41,9 @@ def study_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         init_study(url, PROTOCOL, "admin")
         yield url
     else:
-        generator = postgres_schema_url()
-        url = next(generator)
+        url = request.getfixturevalue("postgres_url")
         init_study(url, PROTOCOL, "admin")
         yield url
-        next(generator, None)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:

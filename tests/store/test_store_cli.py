@@ -9,35 +9,28 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import text
 
-from cartrial.cli import main
 from cartrial.store import StudyService, connect
 
+from ..conftest import Cli
 from .conftest import PROTOCOL
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_tour(db_url: str, cli: Cli) -> None:
     """init → users → data → reasoned edit → lock → refused edit → unlock → verify → history."""
     url = ["--url", db_url]
     code, out, _ = cli(
-        capsys, "db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice", "--admin-site", "TJH"
+        "db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice", "--admin-site", "TJH"
     )
     assert code == 0 and "created" in out
-    code, out, _ = cli(capsys, "db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice")
+    code, out, _ = cli("db", "init", *url, "--protocol", str(PROTOCOL), "--admin", "alice")
     assert code == 0 and "nothing changed" in out
-    assert cli(capsys, "db", "upgrade", *url)[0] == 0
-    assert cli(capsys, "db", "upgrade", *url)[0] == 0
+    assert cli("db", "upgrade", *url)[0] == 0
+    assert cli("db", "upgrade", *url)[0] == 0
     add = ("db", "user", "add", "--password", *url, "--user", "alice")  # passwords: tests/conftest.py
-    assert cli(capsys, *add, "bob", "--role", "data_manager")[0] == 0
-    assert cli(capsys, *add, "sue", "--role", "statistician")[0] == 0
+    assert cli(*add, "bob", "--role", "data_manager")[0] == 0
+    assert cli(*add, "sue", "--role", "statistician")[0] == 0
     service = StudyService(connect(db_url))
     with service.transaction("bob", "test data") as tx:
         service.upsert_rows(
@@ -55,12 +48,9 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
                 }
             ],
         )
-    code, out, _ = cli(
-        capsys, "db", "records", "infusion", "--subject", "CT-001", *url, "--user", "bob", "--json"
-    )
+    code, out, _ = cli("db", "records", "infusion", "--subject", "CT-001", *url, "--user", "bob", "--json")
     record = json.loads(out)[0]
     code, out, err = cli(
-        capsys,
         "db",
         "edit",
         "infusion",
@@ -77,7 +67,6 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0, err
     code, out, err = cli(
-        capsys,
         "db",
         "edit",
         "infusion",
@@ -93,16 +82,11 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
         "bob",
     )
     assert code == 2 and "version 2, not 1" in err
-    code, out, err = cli(
-        capsys, "db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "bob"
-    )
+    code, out, err = cli("db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "bob")
     assert code == 2 and "may not lock" in err
-    code, out, err = cli(
-        capsys, "db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "sue"
-    )
+    code, out, err = cli("db", "lock", "--cutoff", "2022-03-20", "--reason", "cut-off", *url, "--user", "sue")
     assert code == 0 and "locked 2 records" in out
     code, out, err = cli(
-        capsys,
         "db",
         "edit",
         "infusion",
@@ -118,15 +102,15 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
         "bob",
     )
     assert code == 2 and "frozen by data lock" in err and "2022-03-20" in err
-    code, out, err = cli(capsys, "db", "unlock", "--reason", "reopen", *url, "--user", "sue")
+    code, out, err = cli("db", "unlock", "--reason", "reopen", *url, "--user", "sue")
     assert code == 2 and "may not unlock" in err
-    assert cli(capsys, "db", "unlock", "--reason", "query follow-up", *url, "--user", "alice")[0] == 0
-    code, out, _ = cli(capsys, "db", "summary", *url, "--json")
+    assert cli("db", "unlock", "--reason", "query follow-up", *url, "--user", "alice")[0] == 0
+    code, out, _ = cli("db", "summary", *url, "--json")
     summary = json.loads(out)
     assert summary["tables"]["infusion"] == 1 and summary["lock"] is None
-    code, out, _ = cli(capsys, "audit", "verify", *url, "--json")
+    code, out, _ = cli("audit", "verify", *url, "--json")
     assert code == 0 and json.loads(out)["ok"] is True
-    code, out, _ = cli(capsys, "audit", "log", "--subject", "CT-001", *url, "--user", "bob", "--json")
+    code, out, _ = cli("audit", "log", "--subject", "CT-001", *url, "--user", "bob", "--json")
     history = json.loads(out)
     assert [(h["action"], h["table_name"], h["field"]) for h in history] == [
         ("insert", "subject", "*"),
@@ -138,13 +122,10 @@ def test_cli_tour(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     service.engine.dispose()
 
 
-def test_audit_verify_exits_1_and_names_the_broken_row(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_audit_verify_exits_1_and_names_the_broken_row(db_url: str, cli: Cli) -> None:
     """After the trigger is removed and a row edited, `audit verify` names that row and fails."""
     assert (
         cli(
-            capsys,
             "db",
             "init",
             "--url",
@@ -166,24 +147,23 @@ def test_audit_verify_exits_1_and_names_the_broken_row(
             connection.execute(text("DROP TRIGGER audit_log_no_update_delete ON audit_log"))
         connection.execute(text("UPDATE audit_log SET username = 'mallory' WHERE id = 2"))
     engine.dispose()
-    code, out, _ = cli(capsys, "audit", "verify", "--url", db_url)
+    code, out, _ = cli("audit", "verify", "--url", db_url)
     assert code == 1 and "BROKEN" in out and "audit row 2" in out
 
 
-def test_bad_input_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2(tmp_path, cli: Cli) -> None:
     """User errors: clear message, exit 2, no traceback."""
     url = f"sqlite:///{tmp_path / 's.db'}"
-    code, _, err = cli(capsys, "db", "summary", "--url", url)
+    code, _, err = cli("db", "summary", "--url", url)
     assert code == 2 and "cartrial db init" in err
-    assert cli(capsys, "db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
+    assert cli("db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
     code, _, err = cli(
-        capsys, "db", "lock", "--cutoff", "20-03-2022", "--reason", "x", "--url", url, "--user", "alice"
+        "db", "lock", "--cutoff", "20-03-2022", "--reason", "x", "--url", url, "--user", "alice"
     )
     assert code == 2 and "YYYY-MM-DD" in err
-    code, _, err = cli(capsys, "db", "user", "add", "x", "--role", "boss", "--url", url, "--user", "alice")
+    code, _, err = cli("db", "user", "add", "x", "--role", "boss", "--url", url, "--user", "alice")
     assert code == 2 and "unknown role" in err
     code, _, err = cli(
-        capsys,
         "db",
         "edit",
         "infusion",
@@ -200,24 +180,22 @@ def test_bad_input_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None
         "alice",
     )
     assert code == 2 and "FIELD=VALUE" in err
-    code, _, err = cli(capsys, "db", "summary", "--url", "sqlite:///no/such/folder/x.db")
+    code, _, err = cli("db", "summary", "--url", "sqlite:///no/such/folder/x.db")
     assert code == 2 and "folder" in err
 
 
-def test_blank_names_unknown_status_and_bad_limit_are_refused(
-    tmp_path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_blank_names_unknown_status_and_bad_limit_are_refused(tmp_path, cli: Cli) -> None:
     """Sweep findings: a blank site or user name was stored (and could never be referred to again), an
     unknown `--status` listed every query, and a negative `--limit` listed the whole trail; each is exit 2."""
     url = f"sqlite:///{tmp_path / 's.db'}"
-    assert cli(capsys, "db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
+    assert cli("db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
     as_alice = ("--url", url, "--user", "alice")
-    code, _, err = cli(capsys, "db", "site", "add", "", *as_alice)
+    code, _, err = cli("db", "site", "add", "", *as_alice)
     assert code == 2 and "site" in err
-    code, _, err = cli(capsys, "db", "user", "add", " bob", "--role", "monitor", *as_alice)
+    code, _, err = cli("db", "user", "add", " bob", "--role", "monitor", *as_alice)
     assert code == 2 and "username" in err
-    code, _, err = cli(capsys, "db", "query", "list", "--status", "bogus", *as_alice)
+    code, _, err = cli("db", "query", "list", "--status", "bogus", *as_alice)
     assert code == 2 and "open, answered, closed" in err
-    code, _, err = cli(capsys, "audit", "log", "--limit", "-3", *as_alice)
+    code, _, err = cli("audit", "log", "--limit", "-3", *as_alice)
     assert code == 2 and "--limit" in err
-    assert cli(capsys, "audit", "log", "--limit", "1", *as_alice)[0] == 0
+    assert cli("audit", "log", "--limit", "1", *as_alice)[0] == 0

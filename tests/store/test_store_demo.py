@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cartrial.commands import store_commands
 from cartrial.demo import DemoContext
+from cartrial.demo import store as store_demo
 from cartrial.store import StudyService, connect
 
 
@@ -26,7 +26,7 @@ def context(out_dir: Path) -> tuple[DemoContext, Console]:
 
 def test_demo_without_database_says_so(tmp_path: Path) -> None:
     ctx, console = context(tmp_path)
-    store_commands.demo(ctx)
+    store_demo.run(ctx)
     assert "does not exist" in console.export_text()
 
 
@@ -54,7 +54,7 @@ def test_demo_summarises_verifies_corrects_and_locks(tmp_path: Path, sqlite_temp
     before = service.table_counts()
     service.engine.dispose()
     ctx, console = context(tmp_path)
-    store_commands.demo(ctx)
+    store_demo.run(ctx)
     text = console.export_text()
     assert "audit verify: OK" in text
     assert "viability_pct 91.0 → 90.0" in text

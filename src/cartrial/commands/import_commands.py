@@ -6,7 +6,6 @@ JSON with ``--json``). Bad input exits 2 listing every problem; nothing is writt
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import typer
@@ -15,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cartrial.demo import DemoContext
+from cartrial.commands.auth_commands import acting_user
 from cartrial.tabular import dumps_json
 
 import_app = typer.Typer(
@@ -25,7 +24,7 @@ import_app = typer.Typer(
 )
 
 URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
-USER_HELP = "Acting user (must exist in the database with a role that may import)."
+USER_HELP = "Acting user (default: $CARTRIAL_USER; must exist in the database with a role that may import)."
 REASON_HELP = "Reason recorded in the audit trail for every update (the file and its SHA-256 are added)."
 DRY_RUN_HELP = "Validate everything (files, rows, references, permission) and write nothing."
 
@@ -38,14 +37,13 @@ def register(app: typer.Typer) -> None:
 @import_app.command("templates")
 def templates_command(
     directory: Path = typer.Argument(..., help="Folder with one <form>.csv per form (see docs/templates/)."),
-    user: str = typer.Option(..., "--user", help=USER_HELP),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
 ) -> None:
     """Import a folder of CSV templates (one file per form) in one transaction."""
-    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
     from cartrial.store.importing import import_templates
 
     user = acting_user(user, url)
@@ -59,26 +57,33 @@ def redcap_command(
     records: Path = typer.Argument(..., help="Flat REDCap record export (CSV, raw codes)."),
     dictionary: Path = typer.Option(..., "--dictionary", help="REDCap data dictionary (CSV, 18 columns)."),
     mapping: Path = typer.Option(..., "--mapping", help="Mapping YAML: REDCap fields to cartrial forms."),
-    user: str = typer.Option(..., "--user", help=USER_HELP),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     reason: str | None = typer.Option(None, "--reason", help=REASON_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the reconciliation report as JSON."),
 ) -> None:
     """Import a flat REDCap export (events, repeating instruments, checkboxes) through a mapping."""
-    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
     from cartrial.store.importing import import_redcap
 
     user = acting_user(user, url)
     with _progress(as_json) as callback:
         report = import_redcap(
-            url, records, dictionary, mapping, user, dry_run=dry_run, reason=reason, progress=callback
+            url,
+            records,
+            dictionary,
+            mapping,
+            user,
+            dry_run=dry_run,
+            reason=reason,
+            progress=callback,
         )
     _emit(report, as_json)
 
 
 class _progress:
-    """A rich progress bar on stderr while rows are written (silent with --json)."""
+    """A rich progress bar on stderr while rows are written (silent with --json). Started at the first
+    progress report, so that a command failing before any write prints nothing but its error."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -86,7 +91,12 @@ class _progress:
         self.task: object = None
 
     def __enter__(self) -> _progress:
-        if not self.quiet:
+        return self
+
+    def __call__(self, form: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
             self.bar = Progress(
                 TextColumn("writing {task.description}"),
                 BarColumn(),
@@ -96,11 +106,6 @@ class _progress:
                 transient=True,
             )
             self.bar.__enter__()
-        return self
-
-    def __call__(self, form: str, done: int, total: int) -> None:
-        if self.bar is None:
-            return
         if self.task is None:
             self.task = self.bar.add_task(form, total=total)
         self.bar.update(self.task, completed=done, description=form)  # type: ignore[arg-type]
@@ -195,49 +200,3 @@ def print_report(console: Console, report: object) -> None:
                 )
             )
     console.print(f"  {report.seconds:.2f} s")
-
-
-def demo(ctx: DemoContext) -> None:
-    """Create demo-output/study.db from the example templates, and demo-output/redcap-study.db from the
-    example REDCap export; print both reconciliation reports."""
-    from cartrial.store.importing import import_redcap, import_templates
-    from cartrial.store.service import StudyService
-    from cartrial.store.study_setup import init_study
-
-    console = ctx.console
-    console.rule("[bold]study data import")
-    study_db = _fresh_database(ctx.out_dir / "study.db")
-    url = f"sqlite:///{study_db}"
-    init_study(url, ctx.protocol_file, "admin")
-    report = import_templates(url, ctx.examples_dir / "ct103a-nmosd" / "study", "admin")
-    console.print(f"created {study_db} from the example study templates")
-    print_report(console, report)
-
-    redcap_dir = ctx.examples_dir / "ct103a-nmosd" / "redcap"
-    if not redcap_dir.is_dir():
-        console.print(f"[yellow]no REDCap example at {redcap_dir}; skipped[/]")
-        return
-    redcap_db = _fresh_database(ctx.out_dir / "redcap-study.db")
-    redcap_url = f"sqlite:///{redcap_db}"
-    init_study(redcap_url, ctx.protocol_file, "admin")
-    StudyService(redcap_url).add_site("admin", "TJH", "Tongji Hospital (synthetic example site)", "China")
-    redcap_report = import_redcap(
-        redcap_url,
-        redcap_dir / "records.csv",
-        redcap_dir / "dictionary.csv",
-        redcap_dir / "mapping.yaml",
-        "admin",
-    )
-    console.print(f"created {redcap_db} from the example REDCap export")
-    print_report(console, redcap_report)
-
-
-def _fresh_database(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = path.with_name(path.name + suffix)
-        if candidate.is_dir():
-            shutil.rmtree(candidate)
-        else:
-            candidate.unlink(missing_ok=True)
-    return path.resolve()

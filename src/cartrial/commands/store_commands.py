@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cartrial.demo import DemoContext
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.commands.auth_commands import acting_user
+from cartrial.errors import InputError, Problem
 from cartrial.tabular import dumps_json
 
 db_app = typer.Typer(help="Create and manage the audited study database.", no_args_is_help=True)
@@ -35,9 +34,7 @@ db_app.add_typer(query_app, name="query")
 URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 USER_HELP = "Acting user (default: $CARTRIAL_USER)."
 JSON_HELP = "Print JSON instead of a table."
-DEMO_CUTOFF = dt.date(2022, 3, 20)
 QUERY_STATUSES = ("open", "answered", "closed")
-"""Data cut-off of the reference study's publication (Qin C et al. 2023; ct103a-nmosd-trial.md)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -56,13 +53,7 @@ def _service(url: str | None) -> Any:
     return StudyService(connect(url))
 
 
-def _actor(user: str | None, url: str | None) -> str:
-    name = user or os.environ.get("CARTRIAL_USER")
-    if not name:
-        raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
-    from cartrial.commands.auth_commands import acting_user  # security: issue 19 section 2
-
-    return acting_user(name, url)  # authenticated on this --url: session, password file or prompt
+_actor = acting_user  # the one rule: --user, else $CARTRIAL_USER, authenticated on --url
 
 
 def _parse_date(text: str, option: str) -> dt.date:
@@ -377,6 +368,21 @@ def user_role_command(
     typer.echo(f"user {username} now has role {role}")
 
 
+@user_app.command("password")
+def user_password_command(
+    username: str = typer.Argument(..., help="User whose password is set (yourself, or anyone as admin)."),
+    reason: str = typer.Option("password change", "--reason", help="Reason recorded in the audit trail."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    """Set a password: the same as `cartrial password --for USERNAME` (prompted twice or read from
+    $CARTRIAL_NEW_PASSWORD_FILE; stored as an argon2id hash; audited without the value; ends the user's
+    sessions). The only way a password changes: `db edit … --set password_hash=` is refused."""
+    from cartrial.commands.auth_commands import password_command
+
+    password_command(user=user, target=username, reason=reason, url=url)
+
+
 @user_app.command("list")
 def user_list_command(
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -561,105 +567,3 @@ def _short(value: str | None, limit: int = 60) -> str:
     if value is None:
         return ""
     return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------------------------------
-# demo
-# --------------------------------------------------------------------------------------------------
-
-
-def demo(ctx: DemoContext) -> None:
-    """Summarise `demo-output/study.db` (made by the import demo) and verify its audit trail; then, on a
-    copy (`study-lock-demo.db`), show a reasoned correction by a data manager, a lock at the cut-off
-    2022-03-20 and an edit refused by the lock."""
-    from cartrial.errors import ConflictError
-    from cartrial.store import StudyService, connect
-
-    console = ctx.console
-    console.rule("[bold]study database: summary, audit trail, correction and lock")
-    study_db = ctx.out_dir / "study.db"
-    if not study_db.is_file():
-        console.print(
-            f"[yellow]{study_db} does not exist (the import demo step creates it); store demo skipped[/]"
-        )
-        return
-    try:
-        service = StudyService(connect(f"sqlite:///{study_db.resolve()}"))
-        print_summary(console, service)
-        result = service.verify_audit()
-        console.print(
-            ("[green]audit verify: OK[/] " if result.ok else "[red]audit verify: BROKEN[/] ") + result.message
-        )
-        service.engine.dispose()
-
-        copy = ctx.out_dir / "study-lock-demo.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(study_db, copy)
-        console.print(f"\ncorrection and lock on a copy: {copy}")
-        demo_service = StudyService(connect(f"sqlite:///{copy.resolve()}"))
-        admin = _first_admin(demo_service)
-        demo_service.add_user(admin, "demo_dm", "data_manager", full_name="Demo data manager")
-        demo_service.add_user(admin, "demo_stat", "statistician", full_name="Demo statistician")
-        infusion = demo_service.find_records("demo_dm", "infusion", subject_id="CT-004")
-        if not infusion:
-            console.print("[yellow]no infusion of CT-004 in the example study; correction skipped[/]")
-            return
-        record = infusion[0]
-        corrected = round(float(record["viability_pct"] or 90) - 1, 1)
-        demo_service.update_record(
-            "demo_dm",
-            "infusion",
-            record["id"],
-            {"viability_pct": corrected},
-            record["version"],
-            "viability re-read from the certificate of analysis",
-            "demo",
-        )
-        console.print(
-            f"  demo_dm corrected infusion {record['id']} (CT-004) viability_pct "
-            f"{record['viability_pct']} → {corrected}, reason recorded"
-        )
-        lock = demo_service.lock("demo_stat", DEMO_CUTOFF, "data cut-off of the primary publication", "demo")
-        console.print(f"  demo_stat locked {lock.records_locked} records: {lock.describe()}")
-        current = demo_service.get_record("demo_dm", "infusion", record["id"])
-        try:
-            demo_service.update_record(
-                "demo_dm",
-                "infusion",
-                record["id"],
-                {"viability_pct": corrected + 1},
-                current["version"],
-                "late correction",
-                "demo",
-            )
-            console.print("[red]  edit after the lock was NOT refused[/]")
-        except ConflictError as exc:
-            console.print(f"  [green]edit after the lock refused[/]: {exc}")
-        history = demo_service.audit_history("CT-004", actor="demo_dm")
-        print_audit(
-            console,
-            [row for row in history if row["table_name"] == "infusion" and row["record_id"] == record["id"]],
-            f"audit trail of infusion record {record['id']} (CT-004)",
-        )
-        after = demo_service.verify_audit()
-        console.print(
-            ("[green]audit verify: OK[/] " if after.ok else "[red]audit verify: BROKEN[/] ") + after.message
-        )
-        demo_service.engine.dispose()
-    except CartrialError as exc:
-        console.print(f"[red]store demo failed: {exc}[/]")
-
-
-def _first_admin(service: Any) -> str:
-    from sqlalchemy import select
-
-    from cartrial.store.models import User
-
-    with service.engine.connect() as connection:
-        name = connection.execute(
-            select(User.username).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
-        ).scalar()
-    if name is None:
-        raise CartrialError("the study database has no active admin user")
-    return str(name)

@@ -3,16 +3,20 @@
 Public API (see `docs/store.md`):
 
 - `connect(url)`, `upgrade(url)`, `init_study(url, protocol_path, admin_username)`;
-- `StudyService(engine)`: `transaction`, `upsert_rows`, `insert_record`, `update_record`, `delete_record`,
-  `lock`, `unlock`, `add_user`, `set_role`, `add_site`, `raise_query`, `answer_query`, `store_derived`,
-  `record_import`, `verify_audit`, `audit_history`, `table_counts`;
+- `StudyService(engine)` and `StudyService.as_user(name)` -> `StudyUser` (the acting user bound once):
+  `transaction` (a `Transaction`, the write handle: `upsert_rows`, `insert_record`, `update_record`,
+  `delete_record`, `record_import`), `insert_record`, `update_record`, `delete_record`, `lock`, `unlock`,
+  `add_user`, `set_role`, `set_password`, `add_site`, `raise_query`, `answer_query`, `close_query`,
+  `store_derived`, `get_record`, `find_records`, `audit_history`, `audit_rows`, `table_counts`,
+  `verify_audit` (the `StudyService` methods taking the user as first argument remain);
+- `DatabaseError`: a failure of the database itself, one line without record values;
 - `derive_crs_grades`, `derive_icans_grades` (engine results stored with provenance);
 - results `UpsertResult`, `AuditVerification`, `LockInfo`, `InitResult`; the permission matrix
   `PERMISSIONS` / `Action`; the models in `cartrial.store.models`.
 """
 
 from cartrial.store.audit import AuditVerification
-from cartrial.store.database import DEFAULT_URL, connect, resolve_url, upgrade
+from cartrial.store.database import DEFAULT_URL, DatabaseError, connect, resolve_url, upgrade
 from cartrial.store.derive import derive_crs_grades, derive_icans_grades
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.service import (
@@ -20,6 +24,7 @@ from cartrial.store.service import (
     InitResult,
     LockInfo,
     StudyService,
+    StudyUser,
     Transaction,
     UpsertResult,
     hash_password,
@@ -32,9 +37,11 @@ __all__ = [
     "Action",
     "Actor",
     "AuditVerification",
+    "DatabaseError",
     "InitResult",
     "LockInfo",
     "StudyService",
+    "StudyUser",
     "Transaction",
     "UpsertResult",
     "connect",

@@ -185,7 +185,7 @@ def _write(engine: Engine) -> Any:
                 connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             with connection.begin():
                 if engine.dialect.name == "postgresql":
-                    from cartrial.store.service import PG_CHAIN_LOCK_SQL
+                    from cartrial.store.transaction import PG_CHAIN_LOCK_SQL
 
                     connection.execute(text(PG_CHAIN_LOCK_SQL))
                 yield connection

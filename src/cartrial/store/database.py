@@ -12,6 +12,16 @@ the same purpose (`cartrial.store.service`).
 
 `upgrade(url)` runs the Alembic migrations shipped inside the package (`cartrial/store/migrations`) up to
 head; it is idempotent.
+
+Failures of the database itself (a file that is not a SQLite database, disk full, a lock held longer than
+the wait, a lost PostgreSQL connection, a read-only file) become one `DatabaseError` (a `CartrialError`: the
+CLI prints one line and exits 2). Record values never appear in an error: engines are created with
+`hide_parameters=True` and the translation keeps only the driver's first message line, never the SQL
+parameters, and does not chain the driver's exception.
+
+A SQLite file that is not writable (file mode 0444, or a read-only folder: an archived copy) is opened
+read-only (SQLite URI `mode=ro`, or `immutable=1` when its folder is read-only and it has no write-ahead
+log): reads, `audit verify` and listings work; a write is refused with one line.
 """
 
 from __future__ import annotations
@@ -25,15 +35,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
 
 DEFAULT_URL = "sqlite:///cartrial.db"
 URL_ENVIRONMENT_VARIABLE = "CARTRIAL_DB_URL"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-"""How long a SQLite writer waits for another writer's transaction before giving up (milliseconds)."""
+"""How long a writer waits for another writer's transaction before giving up (milliseconds; SQLite busy
+timeout, PostgreSQL `lock_timeout` on the audit-chain lock)."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BEGIN_OPTION = "cartrial_sqlite_begin"
 """Connection execution option: ``"IMMEDIATE"`` for write transactions, default ``"DEFERRED"``."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseError(CartrialError):
+    """The database failed (not a database, full, locked too long, connection lost, read-only). The message
+    is one line and never contains record values."""
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -63,14 +80,21 @@ def connect(url: str | None = None) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
+        read_only = False
         if database and database != ":memory:" and not database.startswith("file:"):
-            folder = Path(database).expanduser().resolve().parent
-            if not folder.is_dir():
+            path = Path(database).expanduser().resolve()
+            if not path.parent.is_dir():
                 raise InputError(
                     Problem("the folder of the SQLite database does not exist", field="url", value=text)
                 )
-        engine = create_engine(parsed, poolclass=NullPool)
-        _configure_sqlite(engine)
+            _refuse_non_sqlite_file(path, text)
+            read_only_uri = _read_only_uri(path)
+            if read_only_uri is not None:
+                parsed = parsed.set(database=read_only_uri, query={**parsed.query, "uri": "true"})
+                read_only = True
+        engine = create_engine(parsed, poolclass=NullPool, hide_parameters=True)
+        _configure_sqlite(engine, read_only=read_only)
+        _translate_errors(engine)
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
@@ -81,18 +105,109 @@ def connect(url: str | None = None) -> Engine:
             raise ConfigurationError(
                 "PostgreSQL needs the psycopg driver: pip install 'cartrial[postgres]'"
             ) from exc
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        _translate_errors(engine)
+        return engine
     raise InputError(
         Problem("unsupported database backend", field="url", value=text, allowed="sqlite, postgresql")
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _refuse_non_sqlite_file(path: Path, url: str) -> None:
+    """`InputError` when `path` is an existing file that is not a SQLite database (a text or binary file
+    given as the URL by mistake); an empty file is a new database."""
+    if path.is_dir():
+        raise InputError(Problem("a folder, not a SQLite database file", field="url", value=url))
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(
+            Problem(f"cannot read the database file: {exc.strerror or exc}", field="url", value=url)
+        ) from None
+    if header and header != SQLITE_HEADER:
+        raise InputError(Problem("not a SQLite database file", field="url", value=url))
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """A read-only SQLite URI for an existing file that cannot be written (None: open it normally)."""
+    import os
+    from urllib.parse import quote
+
+    if not path.is_file():
+        return None
+
+    def writable(target: Path) -> bool:  # permission bits too: root may write a 0444 file, but an
+        return os.access(target, os.W_OK) and bool(target.stat().st_mode & 0o222)  # archive means read-only
+
+    folder_writable = writable(path.parent)
+    if writable(path) and folder_writable:
+        return None
+    wal = Path(f"{path}-wal")
+    has_log = wal.is_file() and wal.stat().st_size > 0
+    # immutable: no locking and no -shm file (a read-only folder cannot hold one); only safe without a log
+    mode = "mode=ro" if folder_writable or has_log else "immutable=1"
+    return f"file:{quote(str(path))}?{mode}"
+
+
+def _translate_errors(engine: Engine) -> None:
+    """Replace the failures of the database itself (operational and interface errors, a file that is not a
+    database) by one-line `DatabaseError`s without SQL or parameters. Errors about the statement or the data
+    (integrity, programming, trigger refusals) are left to the code that issued it, which names table,
+    column and value."""
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> Exception | None:
+        error = context.sqlalchemy_exception
+        failure = (
+            isinstance(error, exc.OperationalError | exc.InterfaceError) or type(error) is exc.DatabaseError
+        )
+        if not failure and not context.is_disconnect:
+            return None
+        return database_error(error, disconnected=bool(context.is_disconnect))
+
+
+def database_error(error: BaseException, *, disconnected: bool = False) -> DatabaseError:
+    """The one-line user message for a failure of the database itself (see the module docstring)."""
+    original = getattr(error, "orig", None) or error
+    first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    lowered = first_line.lower()
+    if "database or disk is full" in lowered or "no space left" in lowered or "disk full" in lowered:
+        message = "the database is full (disk full or size limit reached); nothing of this write was kept"
+    elif "database is locked" in lowered or "table is locked" in lowered or "lock timeout" in lowered:
+        message = (
+            f"the database stayed locked by another writer longer than the wait "
+            f"({SQLITE_BUSY_TIMEOUT_MS // 1000} s); nothing was written: try again later"
+        )
+    elif "file is not a database" in lowered or "not a database" in lowered:
+        message = "not a SQLite database file"
+    elif "readonly database" in lowered or "read-only" in lowered:
+        message = "the database is read-only (the file or its folder is not writable): it can only be read"
+    elif "connection failed" in lowered or "could not connect" in lowered or "connection refused" in lowered:
+        message = f"cannot connect to the database server: {first_line}"
+    elif disconnected or "terminating connection" in lowered or "server closed the connection" in lowered:
+        message = (
+            "the connection to the database server was lost; the transaction was rolled back and nothing "
+            "of it was written"
+        )
+    else:
+        message = f"the database refused the operation: {first_line}"
+    return DatabaseError(message)
+
+
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take control of transactions from the sqlite3 module so that BEGIN IMMEDIATE can be issued.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        if read_only:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+            return
         # 16 KiB pages (SQLite's default is 4 KiB; applies only when the file is created): a million-row
         # import runs ~9 % faster (fewer pages, WAL frames and B-tree splits; benchmarks/bench_store.py)
         cursor.execute("PRAGMA page_size=16384")
@@ -135,7 +250,10 @@ def upgrade(url: str | Engine | None = None, revision: str = "head") -> str | No
             command.upgrade(config, revision)
         return current_revision(engine)
     except OperationalError as exc:
-        raise ConfigurationError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+        raise ConfigurationError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+            f"{database_error(exc)}"
+        ) from None
     finally:
         if owned:
             engine.dispose()
@@ -161,7 +279,10 @@ def require_current_schema(engine: Engine) -> None:
     try:
         revision = current_revision(engine)
     except OperationalError as exc:
-        raise ConfigurationError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+        raise ConfigurationError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+            f"{database_error(exc)}"
+        ) from None
     if revision is None:
         has_tables = bool(inspect(engine).get_table_names())
         hint = "it has tables but no migration record" if has_tables else "it is empty"

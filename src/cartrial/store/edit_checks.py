@@ -567,7 +567,7 @@ def stored_records(
     return out
 
 
-def record_queries(service: Any, tx: Any, findings: Sequence[Finding]) -> list[str]:
+def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
     """Raise one data query per soft finding, in the open transaction `tx`, as the system user
     `EDIT_CHECK_USER` (audited as such); returns the query codes. Records must be stored (a `record_id`,
     or a natural key to find it by)."""
@@ -608,7 +608,7 @@ def record_queries(service: Any, tx: Any, findings: Sequence[Finding]) -> list[s
     tx.actor = type(actor)(username=EDIT_CHECK_USER, role=EDIT_CHECK_ROLE, site_id=None)
     tx.source = f"edit checks ({source})"
     try:
-        service.upsert_rows(tx, "data_query", rows)
+        tx.upsert_rows("data_query", rows)
     finally:
         tx.actor, tx.source = actor, source
     return [str(r["query_code"]) for r in rows]
@@ -641,7 +641,6 @@ def _key(finding: Finding) -> tuple[Any, ...]:
 
 
 def check_single_write(
-    service: Any,
     tx: Any,
     table: str,
     before: Mapping[str, Any] | None,
@@ -679,7 +678,7 @@ def check_single_write(
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
-    record_queries(service, tx, created)
+    record_queries(tx, created)
     return created
 
 

@@ -641,7 +641,6 @@ def study_protocol(connection: Connection) -> Protocol | None:
 
 
 def check_record_write(
-    service: Any,
     tx: Any,
     table: str,
     before: Mapping[str, Any] | None,
@@ -656,7 +655,7 @@ def check_record_write(
     have before (an edit may not make a record worse; a value that was already wrong elsewhere in the
     record does not block correcting another field). Then the edit checks across forms
     (`cartrial.store.edit_checks.check_single_write`): hard ones refuse, soft ones raise data queries in
-    the open transaction `tx` of `service`.
+    the open transaction `tx` (the write handle).
     """
     from cartrial.errors import InputError
     from cartrial.store.edit_checks import check_single_write
@@ -680,7 +679,7 @@ def check_record_write(
             [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
             header=f"{where}: {len(problems)} problem(s); nothing was written",
         )
-    check_single_write(service, tx, table, before, after, record_id)
+    check_single_write(tx, table, before, after, record_id)
 
 
 __all__ = [

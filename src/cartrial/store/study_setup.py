@@ -14,7 +14,10 @@ from cartrial.store import audit as audit_chain
 from cartrial.store.audit import AuditEntry
 from cartrial.store.database import connect, upgrade
 from cartrial.store.models import Site, Study, User, utc_now
-from cartrial.store.service import InitResult, StudyService, _record_json, _table_of, hash_password
+from cartrial.store.service import InitResult, StudyService
+from cartrial.store.tables import record_json as _record_json
+from cartrial.store.tables import table_of as _table_of
+from cartrial.store.users import hash_password
 
 
 def _protocol_version(protocol: Any, sha256: str) -> str:
@@ -116,7 +119,7 @@ def _initialise(
             if service.backend == "postgresql":
                 from sqlalchemy import text as sql_text
 
-                from cartrial.store.service import PG_CHAIN_LOCK_SQL
+                from cartrial.store.transaction import PG_CHAIN_LOCK_SQL
 
                 connection.execute(sql_text(PG_CHAIN_LOCK_SQL))
             existing = connection.execute(select(Study.__table__)).mappings().first()

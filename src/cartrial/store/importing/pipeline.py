@@ -353,24 +353,23 @@ def write_forms(
 ) -> list[FormCounts]:
     """Write every validated form in ONE transaction and record one manifest row per input file.
 
-    Rows are upserted on the table's natural key (`StudyService.upsert_rows`): idempotent, audited, with
+    Rows are upserted on the table's natural key (`Transaction.upsert_rows`): idempotent, audited, with
     `import_reason` as the reason of each update. Any error (permission, lock, database) rolls everything
     back; so does the process dying, since nothing is committed before the end.
     """
-    from cartrial.store.permissions import Action, check
+    from cartrial.store.permissions import Action
     from cartrial.store.service import StudyService
 
-    service = StudyService(engine)
+    importer = StudyService(engine).as_user(user)
     counts: list[FormCounts] = []
     total = sum(form.n_rows for form in validated)
     done = 0
     first = validated[0] if validated else None
-    with service.transaction(
-        user,
+    with importer.transaction(
         source=f"{kind} import",
         reason=import_reason(kind, first.file, reason) if first else reason,
     ) as tx:
-        check(tx.actor.username, tx.actor.role, Action.IMPORT, f"{kind} import")
+        tx.require(Action.IMPORT, f"{kind} import")
         for form in validated:
             # Each form's writes carry the reason and source naming its own file and hash.
             tx.reason = import_reason(kind, form.file, reason)
@@ -380,7 +379,7 @@ def write_forms(
                 rows = form.rows(start, start + WRITE_CHUNK_ROWS)
                 if not rows:
                     break
-                chunk = service.upsert_rows(tx, form.spec.table, rows, form.spec.key_columns)
+                chunk = tx.upsert_rows(form.spec.table, rows, form.spec.key_columns)
                 result = chunk if result is None else result + chunk
                 done += len(rows)
                 if progress is not None:
@@ -398,7 +397,7 @@ def write_forms(
             )
         tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
         tx.source = f"{kind} import"
-        record_queries(service, tx, findings)  # soft edit checks: one data query each, same transaction
+        record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
         for entry in entries:
             mine = [c for c in counts if c.file == entry.file]
             row_counts: dict[str, Any] = (
@@ -414,7 +413,7 @@ def write_forms(
                     for c in mine
                 }
             )
-            service.record_import(tx, entry.file, entry.sha256, kind, row_counts)
+            tx.record_import(entry.file, entry.sha256, kind, row_counts)
     return counts
 
 
@@ -437,7 +436,8 @@ def import_templates(
 
     started = now()
     engine = url if isinstance(url, Engine) else connect(url)
-    StudyService(engine).check(user, _import_action(), "templates import")  # refuse early, before reading
+    # refuse early, before reading
+    StudyService(engine).as_user(user).check(_import_action(), "templates import")
     forms, entries = read_template_dir(directory)
     state = database_state(engine)
     validated = validate_all(forms, state)
@@ -488,7 +488,8 @@ def import_redcap(
 
     started = now()
     engine = url if isinstance(url, Engine) else connect(url)
-    StudyService(engine).check(user, _import_action(), "REDCap import")  # refuse early, before reading
+    # refuse early, before reading
+    StudyService(engine).as_user(user).check(_import_action(), "REDCap import")
     paths = [Path(records), Path(dictionary), Path(mapping)]
     for path in paths:
         if not path.is_file():

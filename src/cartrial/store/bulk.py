@@ -1,0 +1,597 @@
+"""Bulk upsert: the write path of imports and every multi-row write, with its SQLite fast path.
+
+`upsert_rows(tx, table_name, rows, key_columns)` inserts or updates rows matched on the natural key. It is
+idempotent (an unchanged row writes nothing), audits every insert (the record as JSON) and every changed
+value (old, new, the transaction's reason), refuses writes to records frozen by a data lock, and checks the
+acting user's enter/edit permission and site. Bulk: one SELECT of existing keys per chunk (none while the
+table was empty at the start of the transaction), executemany inserts with ids assigned under the write
+lock, no per-row ORM objects; on SQLite the existence check compares rows in storage form at driver level
+and the inserts go through the driver directly (benchmarks/bench_store.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import JSON, Connection, Date, func, insert, select, text, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.store import audit as audit_chain
+from cartrial.store.locking import is_locked
+from cartrial.store.models import STUDY_TABLES, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.permissions import Action, check_sites, write_action
+from cartrial.store.tables import (
+    MASKED_COLUMNS,
+    RowLike,
+    audit_value,
+    chunks,
+    coerce,
+    columns_of,
+    data_columns,
+    integrity_error,
+    is_temporal,
+    model_of,
+    python_default,
+    record_json,
+    same_value,
+    site_table,
+    table_of,
+)
+
+if TYPE_CHECKING:
+    from cartrial.store.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What `upsert_rows` did: rows inserted, updated (at least one value changed) and unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+@dataclass
+class _IdCounter:
+    """Ids for new records, assigned under the write lock (bulk inserts without RETURNING)."""
+
+    last: int
+
+    def take(self, n: int) -> int:
+        """Reserve `n` consecutive ids; returns the first."""
+        first = self.last + 1
+        self.last += n
+        return first
+
+
+_SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
+
+
+def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
+    """For the driver-level bulk insert on SQLite: the INSERT statement (columns id, created_at, updated_at,
+    version, then the data columns), the data column names, and (index, converter) for the data columns
+    whose values need converting to SQLAlchemy's SQLite storage format (what the column types' bind
+    processors would do: UTC date-times as text, dates as ISO text, JSON as text)."""
+    table = table_of(model)
+    cached = _SQLITE_INSERTS.get(table.name)
+    if cached is not None:
+        return cached
+    names = tuple(data_columns(model))
+    columns = columns_of(model)
+    conversions: list[tuple[int, Any]] = []
+    for index, name in enumerate(names):
+        kind = columns[name].type
+        if isinstance(kind, UtcDateTime):
+            conversions.append((index, audit_chain.sqlite_timestamp))
+        elif isinstance(kind, Date):
+            conversions.append((index, _iso_date))
+        elif isinstance(kind, JSON):
+            conversions.append((index, _json_text))
+    all_names = ("id", "created_at", "updated_at", "version", *names)
+    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
+    _SQLITE_INSERTS[table.name] = (sql, names, conversions)
+    return sql, names, conversions
+
+
+def _tuple_getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the given items (positions or keys) of a row as a tuple, also for 0 or 1 item
+    (itemgetter: this runs for every row of a large import)."""
+    if len(items) > 1:
+        return operator.itemgetter(*items)
+    if items:
+        only = items[0]
+        return lambda row: (row[only],)
+    return lambda row: ()
+
+
+def _convert_column(values: list[Any], convert: Any) -> list[Any]:
+    """`convert` applied to the non-null values of one column (memoised unless JSON: lists are unhashable)."""
+    if convert is _json_text:
+        return [None if value is None else convert(value) for value in values]
+    memo: dict[Any, Any] = {None: None}
+    out = []
+    for value in values:
+        converted = memo.get(value)
+        if converted is None and value is not None:
+            converted = memo[value] = convert(value)
+        out.append(converted)
+    return out
+
+
+def _iso_date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        raise InputError(Problem("a date-time given where a date is expected", value=value))
+    return str(value.isoformat())
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def upsert_rows(
+    tx: Transaction,
+    table_name: str,
+    rows: Sequence[RowLike],
+    key_columns: Sequence[str] | None = None,
+) -> UpsertResult:
+    """Insert or update `rows` of `table_name`, matched on `key_columns` (default: the natural key).
+
+    Idempotent: a row whose given values all equal the stored ones writes nothing. Columns absent from a
+    row are left as they are (on insert: their default). New records get one audit row each (the record
+    as JSON); each changed value of an existing record gets an audit row with old and new value and the
+    transaction's reason, which is then required (`InputError` otherwise). Records dated on or before an
+    active lock's cut-off cannot be inserted or changed (`ConflictError`). Date and date-time columns
+    accept ISO 8601 text; date-times must carry a zone. Bulk: one SELECT of existing keys per chunk
+    (none when the table is empty), executemany inserts with ids assigned under the write lock, no
+    per-row ORM objects.
+    """
+    model = model_of(table_name)
+    columns = columns_of(model)
+    keys = tuple(key_columns or model.natural_key)
+    unknown_keys = [k for k in keys if k not in columns]
+    if unknown_keys:
+        raise InputError(Problem("unknown key column", field=f"{table_name}", value=", ".join(unknown_keys)))
+    if not rows:
+        return UpsertResult()
+    prepared = prepare_rows(model, table_name, rows, keys)
+    check_subjects_and_sites(tx, model, table_name, prepared)
+    table = table_of(model)
+    connection = tx.connection
+    tracked = tx._new_table_keys.get(table_name)
+    if tracked is not None and tracked[0] != keys:
+        del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
+        tracked = None
+    if tracked is None and connection.execute(select(table.c.id).limit(1)).first() is None:
+        tracked = tx._new_table_keys[table_name] = (keys, set())
+    known = tracked[1] if tracked is not None else None
+    ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
+    result = UpsertResult()
+    for chunk in chunks(prepared, chunk_size):
+        result = result + _upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
+    if result.inserted and tx.backend == "postgresql":
+        # ids were assigned explicitly: keep the table's sequence in step for other writers
+        connection.execute(
+            text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
+            {"table": table_name, "last": ids.last},
+        )
+    return result
+
+
+def prepare_rows(
+    model: type[StudyData],
+    table_name: str,
+    rows: Sequence[RowLike],
+    keys: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Check and normalise rows: known columns only, ISO text for dates/date-times parsed (zone
+    required), natural key present and unique within the batch. Rows needing no change are passed on
+    as given (not copied; they are not modified later)."""
+    columns = columns_of(model)
+    allowed = frozenset(data_columns(model))
+    temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
+    temporal_items = list(temporal.items())
+    key_of: Any = operator.itemgetter(*keys) if keys else None
+    single_key = len(keys) == 1
+    problems: list[Problem] = []
+    prepared: list[RowLike] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for number, row in enumerate(rows, start=1):
+        if not allowed.issuperset(row):
+            bad = [name for name in row if name not in allowed]
+            problems.append(
+                Problem(
+                    "unknown or read-only column",
+                    field=f"{table_name}[{number}]",
+                    value=", ".join(map(str, bad)),
+                    allowed=", ".join(sorted(allowed)),
+                )
+            )
+            continue
+        clean: Any = row
+        try:
+            for name, column in temporal_items:
+                value = row.get(name)
+                if value is not None and (
+                    value.__class__ is str or (value.__class__ is dt.datetime and value.tzinfo is not dt.UTC)
+                ):
+                    if clean is row:
+                        clean = dict(row)
+                    clean[name] = coerce(column, value, f"{table_name}[{number}]")
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        try:
+            key = (key_of(clean),) if single_key else key_of(clean) if keys else ()
+        except KeyError:
+            key = (None,)
+        if None in key:
+            missing = [k for k in keys if clean.get(k) is None]
+            problems.append(
+                Problem(
+                    "natural-key value missing", field=f"{table_name}[{number}]", value=", ".join(missing)
+                )
+            )
+            continue
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"duplicate natural key (also row {seen[key]} of this batch)",
+                    field=f"{table_name}[{number}]",
+                    value=", ".join(map(str, key)),
+                )
+            )
+            continue
+        seen[key] = number
+        prepared.append(clean)
+        if len(problems) >= 200:
+            break
+    if problems:
+        raise InputError(problems, header=f"{len(problems)} bad row(s) for table {table_name}:")
+    return cast(list[dict[str, Any]], prepared)
+
+
+def check_subjects_and_sites(
+    tx: Transaction, model: type[StudyData], table_name: str, rows: list[dict[str, Any]]
+) -> None:
+    subject_column = model.subject_column
+    if model is Subject:
+        check_birth_date_privacy(tx.connection, rows)
+        sites = {row.get("site_id") for row in rows if "site_id" in row}
+        known = set(tx.connection.execute(select(site_table().c.site_id)).scalars())
+        unknown = sorted(str(s) for s in sites if s is not None and s not in known)
+        if unknown:
+            raise InputError(
+                Problem(
+                    "unknown site; add it first (`cartrial db site add`, or a site row in the import)",
+                    field="subject.site_id",
+                    value=", ".join(unknown),
+                )
+            )
+        existing_sites = subject_sites(tx.connection, {row["subject_id"] for row in rows})
+        check_sites(
+            tx.actor.username,
+            tx.actor.role,
+            tx.actor.site_id,
+            sites | set(existing_sites.values()),
+            "subject data written",
+        )
+        return
+    if subject_column is None or subject_column not in columns_of(model):
+        return
+    subject_ids = {row.get(subject_column) for row in rows} - {None}
+    sites_of_subjects = subject_sites(tx.connection, subject_ids)
+    unknown = sorted(str(s) for s in subject_ids if s not in sites_of_subjects)
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
+        raise InputError(
+            Problem(
+                f"unknown subject(s) in {table_name}; import or add the subject first",
+                field=f"{table_name}.{subject_column}",
+                value=shown,
+            )
+        )
+    check_sites(
+        tx.actor.username,
+        tx.actor.role,
+        tx.actor.site_id,
+        sites_of_subjects.values(),
+        f"data written to {table_name}",
+    )
+
+
+def check_birth_date_privacy(connection: Connection, rows: Sequence[RowLike]) -> None:
+    study = table_of(STUDY_TABLES["study"])
+    precision = connection.execute(select(study.c.birth_date_precision).limit(1)).scalar() or "year"
+    if precision == "date":
+        return
+    offending = [row["subject_id"] for row in rows if row.get("birth_date") is not None]
+    if offending:
+        raise InputError(
+            Problem(
+                "the study's privacy setting keeps the birth year only (birth_date_precision=year); "
+                "give birth_year instead of birth_date",
+                field="subject.birth_date",
+                value=", ".join(map(str, offending[:10])),
+            )
+        )
+
+
+def subject_sites(connection: Connection, subject_ids: Iterable[Any]) -> dict[str, str]:
+    wanted = list(subject_ids)
+    found: dict[str, str] = {}
+    for chunk in chunks(wanted, 10_000):
+        for subject_id, site_id in connection.execute(
+            select(Subject.subject_id, Subject.site_id).where(Subject.subject_id.in_(chunk))
+        ):
+            found[subject_id] = site_id
+    return found
+
+
+def _upsert_chunk(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    keys: tuple[str, ...],
+    chunk: Sequence[dict[str, Any]],
+    known: set[tuple[Any, ...]] | None,
+    ids: _IdCounter,
+) -> UpsertResult:
+    """`known`: every key the table holds (it was empty when this transaction began writing it), or
+    None when unknown (then the stored rows are looked up)."""
+    table = table_of(model)
+    columns = columns_of(model)
+    inserts: list[dict[str, Any]] = []
+    updates: list[tuple[RowLike, dict[str, Any]]] = []
+    unchanged = 0
+    key_of = _tuple_getter(keys)
+    candidates: list[dict[str, Any]] = []
+    chunk_keys: list[tuple[Any, ...]] = []
+    if known is not None:
+        chunk_keys = list(map(key_of, chunk))
+        for row, key in zip(chunk, chunk_keys, strict=True):
+            (candidates if key in known else inserts).append(row)
+    elif tx.backend == "sqlite":
+        candidates, inserts, unchanged = _presort_sqlite(tx, model, keys, chunk)
+    else:
+        candidates = list(chunk)
+    if candidates:
+        key_cols = [columns[k] for k in keys]
+        wanted = list(map(key_of, candidates))
+        condition = (
+            key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
+        )
+        existing = {
+            key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
+        }
+        for row, key in zip(candidates, wanted, strict=True):
+            current = existing.get(key)
+            if current is None:
+                inserts.append(row)
+                continue
+            changes = {name: value for name, value in row.items() if not same_value(current[name], value)}
+            if changes:
+                updates.append((current, changes))
+            else:
+                unchanged += 1
+    if inserts:
+        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+    if updates:
+        tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+        if tx.reason is None:
+            first = ", ".join(str(updates[0][0][k]) for k in keys)
+            raise InputError(
+                Problem(
+                    f"{len(updates)} existing record(s) of {table_name} would change (first: {first}); "
+                    "a reason is required for every update (give the import a reason)",
+                    field="reason",
+                )
+            )
+    if tx.lock is not None and model.clinical_date_column is not None:
+        locked: list[RowLike] = [row for row in inserts if is_locked(model, row, tx.lock)]
+        locked += [
+            stored
+            for stored, changes in updates
+            if is_locked(model, stored, tx.lock) or is_locked(model, {**stored, **changes}, tx.lock)
+        ]
+        _refuse_locked(tx, table_name, locked, keys)
+    if inserts:
+        _insert_rows(tx, model, table_name, inserts, ids)
+        if known is not None:
+            known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
+    for stored, changes in updates:
+        apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
+    return UpsertResult(len(inserts), len(updates), unchanged)
+
+
+def _presort_sqlite(
+    tx: Transaction,
+    model: type[StudyData],
+    keys: tuple[str, ...],
+    chunk: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """SQLite fast path of the existence check: compare the rows with the stored values in storage form
+    (driver level, no type processing). Returns (rows that may have changed, rows to insert, number of
+    rows certainly unchanged); the first group is re-checked with full typing by the caller.
+
+    Rows are compared column by column (each distinct date or date-time converted once) and as whole
+    tuples; rows giving different sets of columns are compared per set."""
+    table = table_of(model)
+    _sql, names, conversions = _sqlite_insert(model)
+    position = {name: index for index, name in enumerate(names)}
+    convert_at = dict(conversions)
+    key_positions = [position[k] for k in keys]
+    by_columns: dict[tuple[str, ...], list[int]] = {}
+    for number, row in enumerate(chunk):
+        by_columns.setdefault(tuple(row), []).append(number)
+    # each row's (key, other plain columns, JSON columns) in storage form
+    prepared: list[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]] = [((), (), ())] * len(chunk)
+    layouts: dict[tuple[str, ...], tuple[Callable[[Any], tuple[Any, ...]], list[int]]] = {}
+    for given, numbers in by_columns.items():
+        plain = [n for n in given if n not in keys and convert_at.get(position[n]) is not _json_text]
+        as_json = [n for n in given if n not in keys and convert_at.get(position[n]) is _json_text]
+        layouts[given] = (_tuple_getter([position[n] for n in plain]), [position[n] for n in as_json])
+
+        def column(name: str, numbers: list[int] = numbers) -> list[Any]:
+            convert = convert_at.get(position[name])
+            values = [chunk[n][name] for n in numbers]
+            return values if convert in (None, _json_text) else _convert_column(values, convert)
+
+        empty = [()] * len(numbers)
+        key_values = list(zip(*(column(k) for k in keys), strict=True))
+        plain_values = list(zip(*(column(n) for n in plain), strict=True)) if plain else empty
+        json_values = list(zip(*(column(n) for n in as_json), strict=True)) if as_json else empty
+        for number, key, others, documents in zip(
+            numbers, key_values, plain_values, json_values, strict=True
+        ):
+            prepared[number] = (key, others, documents)
+    placeholders = ", ".join([f"({', '.join('?' * len(keys))})"] * len(chunk))
+    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE ({', '.join(keys)}) IN (VALUES {placeholders})"
+    parameters = tuple(value for key, _, _ in prepared for value in key)
+    key_of = _tuple_getter(key_positions)
+    found = {key_of(raw): raw for raw in tx.connection.exec_driver_sql(sql, parameters).fetchall()}
+    maybe_changed: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    unchanged = 0
+    for row, (key, others, documents) in zip(chunk, prepared, strict=True):
+        raw = found.get(key)
+        if raw is None:
+            inserts.append(row)
+            continue
+        plain_at, json_at = layouts[tuple(row)]
+        same = plain_at(raw) == others and all(
+            (None if raw[i] is None else json.loads(raw[i])) == value
+            for i, value in zip(json_at, documents, strict=True)
+        )
+        if same:
+            unchanged += 1
+        else:
+            maybe_changed.append(row)
+    return maybe_changed, inserts, unchanged
+
+
+def _insert_rows(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    rows: Sequence[dict[str, Any]],
+    ids: _IdCounter,
+) -> None:
+    table = table_of(model)
+    columns = columns_of(model)
+    data_names = data_columns(model)
+    defaults = {name: python_default(columns[name]) for name in data_names}
+    now = utc_now()
+    records = [{**defaults, **row} for row in rows]
+    first_id = ids.take(len(records))
+    try:
+        if tx.backend == "sqlite":
+            sql, names, conversions = _sqlite_insert(model)
+            stored_now = audit_chain.sqlite_timestamp(now)
+            # column by column: each distinct date or date-time is converted once (labs share times)
+            by_column = [[record[name] for record in records] for name in names]
+            for index, convert in conversions:
+                by_column[index] = _convert_column(by_column[index], convert)
+            n = len(records)
+            values = list(
+                zip(
+                    range(first_id, first_id + n),
+                    repeat(stored_now, n),
+                    repeat(stored_now, n),
+                    repeat(1, n),
+                    *by_column,
+                    strict=True,
+                )
+            )
+            tx.connection.exec_driver_sql(sql, values)
+        else:
+            housekeeping = {"created_at": now, "updated_at": now, "version": 1}
+            tx.connection.execute(
+                insert(table),
+                [
+                    {**record, **housekeeping, "id": record_id}
+                    for record_id, record in enumerate(records, start=first_id)
+                ],
+            )
+    except IntegrityError as exc:
+        raise integrity_error(exc, table_name) from None
+    subject_column = model.subject_column
+    subjects = [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
+    if MASKED_COLUMNS.isdisjoint(data_names):
+        records_json = audit_chain.canonical_json_many(records)
+    else:
+        records_json = [record_json(record) for record in records]
+    tx.audit_inserts(table_name, first_id, subjects, records_json, now)
+
+
+def _refuse_locked(
+    tx: Transaction,
+    table_name: str,
+    locked: Sequence[RowLike],
+    keys: Sequence[str],
+) -> None:
+    if not locked or tx.lock is None:
+        return
+    shown = "; ".join(", ".join(str(row.get(k)) for k in keys) for row in locked[:5])
+    more = f" and {len(locked) - 5} more" if len(locked) > 5 else ""
+    raise ConflictError(
+        f"{len(locked)} record(s) of {table_name} dated on or before the cut-off are frozen by "
+        f"{tx.lock.describe()}: {shown}{more}; an admin must unlock (with a reason) first."
+    )
+
+
+def apply_update(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    current: RowLike,
+    changes: RowLike,
+    expected_version: int,
+    reason: str | None,
+) -> int:
+    table = table_of(model)
+    record_id = int(current["id"])
+    tx._new_table_keys.pop(table_name, None)  # an update may change key columns
+    try:
+        result = tx.connection.execute(
+            update(table)
+            .where(table.c.id == record_id, table.c.version == expected_version)
+            .values(**changes, version=table.c.version + 1, updated_at=utc_now())
+        )
+    except IntegrityError as exc:
+        raise integrity_error(exc, table_name) from None
+    if result.rowcount != 1:
+        raise ConflictError(
+            f"{table_name} record {record_id} was changed by someone else (expected version "
+            f"{expected_version}); reload it and apply your change again"
+        )
+    subject_column = model.subject_column
+    subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
+    for name, value in changes.items():
+        tx.audit(
+            "update",
+            table_name,
+            record_id,
+            subject,
+            name,
+            audit_value(name, current[name]),
+            audit_value(name, value),
+            reason=reason,
+        )
+    return expected_version + 1

@@ -1,0 +1,165 @@
+"""The data lock: freeze every record dated on or before a cut-off, with a hash of the frozen snapshot.
+
+`lock(tx, cutoff, reason)` stores a SHA-256 of the frozen records (canonical JSON, id order, per table) with
+the lock, so the locked snapshot can be re-hashed later (`snapshot_matches`). Records are frozen by their
+clinical date column (`StudyData.clinical_date_column`): dates up to the cut-off, UTC date-times up to the end
+of that day. Writes that would insert, change or delete a frozen record are refused by the write modules
+(`is_locked`). `unlock(tx, reason)` lifts the lock (audited).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from cartrial.errors import ConflictError
+from cartrial.store.audit import canonical_json
+from cartrial.store.models import STUDY_TABLES, DataLock, StudyData, utc_now
+from cartrial.store.tables import RowLike, columns_of, is_datetime, table_of
+
+if TYPE_CHECKING:
+    from cartrial.store.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The active data lock."""
+
+    id: int
+    cutoff: dt.date
+    locked_by: str
+    locked_at: dt.datetime
+    reason: str
+    snapshot_sha256: str | None
+    records_locked: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"data lock #{self.id} at cut-off {self.cutoff.isoformat()} "
+            f"(by {self.locked_by} on {self.locked_at:%Y-%m-%d %H:%M} UTC: {self.reason})"
+        )
+
+
+def is_locked(model: type[StudyData], values: RowLike, lock: LockInfo | None) -> bool:
+    """Whether a record with these values is frozen by `lock` (its clinical date on or before the cut-off)."""
+    column = model.clinical_date_column
+    if lock is None or column is None:
+        return False
+    value = values.get(column)
+    if value is None:
+        return False
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).date() <= lock.cutoff
+    if isinstance(value, dt.date):
+        return value <= lock.cutoff
+    return False
+
+
+def locked_condition(model: type[StudyData], cutoff: dt.date) -> ColumnElement[bool] | None:
+    """SQL condition selecting the records of `model` frozen at `cutoff` (None: the table is never locked)."""
+    name = model.clinical_date_column
+    if name is None:
+        return None
+    column = columns_of(model)[name]
+    if is_datetime(column):
+        if cutoff >= dt.date.max:  # the end of the last representable day: every dated record
+            return column.is_not(None)
+        end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        return column < end
+    return column <= cutoff
+
+
+def active_lock(connection: Connection) -> LockInfo | None:
+    """The active data lock, if any."""
+    table = table_of(DataLock)
+    row = (
+        connection.execute(select(table).where(table.c.active.is_(True)).order_by(table.c.id.desc()))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return LockInfo(
+        row["id"],
+        row["cutoff"],
+        row["locked_by"],
+        row["locked_at"],
+        row["reason"],
+        row["snapshot_sha256"],
+    )
+
+
+def snapshot(connection: Connection, cutoff: dt.date) -> tuple[str, int]:
+    """SHA-256 (hex) of every record frozen at `cutoff` and their number."""
+    digest = hashlib.sha256()
+    count = 0
+    for name, model in sorted(STUDY_TABLES.items()):
+        condition = locked_condition(model, cutoff)
+        if condition is None:
+            continue
+        table = table_of(model)
+        digest.update(f"\n#{name}\n".encode())
+        for row in connection.execute(select(table).where(condition).order_by(table.c.id)).mappings():
+            values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+            digest.update(canonical_json(values).encode())
+            digest.update(b"\n")
+            count += 1
+    return digest.hexdigest(), count
+
+
+def snapshot_matches(connection: Connection) -> bool | None:
+    """Whether the records frozen by the active lock still hash to the stored snapshot (None: no lock)."""
+    lock = active_lock(connection)
+    if lock is None:
+        return None
+    return snapshot(connection, lock.cutoff)[0] == lock.snapshot_sha256
+
+
+def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
+    """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``)."""
+    if tx.lock is not None:
+        raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
+    digest, count = snapshot(tx.connection, cutoff)
+    now = utc_now()
+    table = table_of(DataLock)
+    lock_id = tx.connection.execute(
+        insert(table).returning(table.c.id),
+        {
+            "cutoff": cutoff,
+            "locked_by": tx.actor.username,
+            "locked_at": now,
+            "reason": reason,
+            "snapshot_sha256": digest,
+            "active": True,
+        },
+    ).scalar_one()
+    tx.audit(
+        "lock",
+        "data_lock",
+        int(lock_id),
+        None,
+        "cutoff",
+        None,
+        canonical_json({"cutoff": cutoff, "snapshot_sha256": digest, "records": count}),
+        reason=reason,
+    )
+    return LockInfo(int(lock_id), cutoff, tx.actor.username, now, reason, digest, count)
+
+
+def unlock(tx: Transaction, reason: str) -> LockInfo:
+    """Lift the active lock (inside `tx`; audited ``unlock``); returns the lock that was lifted."""
+    if tx.lock is None:
+        raise ConflictError("the database is not locked")
+    table = table_of(DataLock)
+    tx.connection.execute(
+        update(table)
+        .where(table.c.id == tx.lock.id)
+        .values(active=False, unlocked_by=tx.actor.username, unlocked_at=utc_now(), unlock_reason=reason)
+    )
+    tx.audit("unlock", "data_lock", tx.lock.id, None, "active", "true", "false", reason=reason)
+    return tx.lock

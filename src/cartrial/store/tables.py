@@ -1,0 +1,176 @@
+"""Table and column helpers shared by the store's modules: model lookup, value coercion and comparison,
+the columns the service maintains itself, masked values, and the checks every write repeats.
+
+Nothing here touches a connection except `integrity_error`, which translates the database's refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Column, Date, DateTime, Table
+from sqlalchemy.exc import IntegrityError
+
+from cartrial.errors import InputError, Problem
+from cartrial.store.audit import canonical_json
+from cartrial.store.models import ROLES, STUDY_TABLES, StudyData, UtcDateTime
+
+RowLike = Mapping[Any, Any]
+"""A record as a mapping of column name to value (a dict or a SQLAlchemy `RowMapping`)."""
+
+HOUSEKEEPING_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
+"""Columns the service maintains itself; they cannot be written through the API."""
+MASKED_COLUMNS = frozenset({"password_hash"})
+"""Columns whose values never enter the audit trail (recorded as ``"<set>"``)."""
+
+
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def model_of(table_name: str) -> type[StudyData]:
+    model = STUDY_TABLES.get(table_name)
+    if model is None:
+        raise InputError(
+            Problem("unknown table", field="table", value=table_name, allowed=", ".join(sorted(STUDY_TABLES)))
+        )
+    return model
+
+
+def columns_of(model: type[StudyData]) -> dict[str, Column[Any]]:
+    return {c.name: c for c in table_of(model).columns}
+
+
+def data_columns(model: type[StudyData]) -> list[str]:
+    return [name for name in columns_of(model) if name not in HOUSEKEEPING_COLUMNS]
+
+
+def require_reason(reason: str | None, what: str) -> str:
+    if reason is None or not reason.strip():
+        raise InputError(
+            Problem(
+                f"a reason is required for every {what} (21 CFR 11.10(e), ICH E6(R3) 4.2.4)",
+                field="reason",
+                value=reason,
+            )
+        )
+    return reason.strip()
+
+
+def require_identifier(value: str, what: str) -> None:
+    """Refuse a blank identifier or one with leading/trailing spaces (easily mistyped, never matched)."""
+    if not value.strip() or value != value.strip():
+        raise InputError(
+            Problem(
+                f"not a usable {what}",
+                field=what,
+                value=value,
+                allowed="non-blank text without leading or trailing spaces",
+            )
+        )
+
+
+def audit_value(column: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if column in MASKED_COLUMNS:
+        return '"<set>"'
+    return canonical_json(value)
+
+
+def record_json(values: RowLike) -> str:
+    if "password_hash" not in values:
+        return canonical_json(values)
+    return canonical_json(
+        {k: ("<set>" if k in MASKED_COLUMNS and v is not None else v) for k, v in values.items()}
+    )
+
+
+def coerce(column: Column[Any], value: Any, where: str) -> Any:
+    """Accept ISO text for date and date-time columns; everything else is passed to the database."""
+    if value is None or not isinstance(value, str):
+        if is_datetime(column) and isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise InputError(
+                    Problem("date-time without a time zone", field=f"{where}.{column.name}", value=value)
+                )
+            return value.astimezone(dt.UTC)  # stored and audited in UTC
+        return value
+    if is_datetime(column):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError(
+                Problem("not an ISO 8601 date-time", field=f"{where}.{column.name}", value=value)
+            ) from exc
+        if parsed.tzinfo is None:
+            raise InputError(
+                Problem(
+                    "date-time without a time zone",
+                    field=f"{where}.{column.name}",
+                    value=value,
+                    allowed="ISO 8601 with Z or an offset",
+                )
+            )
+        return parsed.astimezone(dt.UTC)
+    if isinstance(column.type, Date):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise InputError(
+                Problem("not an ISO 8601 date (YYYY-MM-DD)", field=f"{where}.{column.name}", value=value)
+            ) from exc
+    return value
+
+
+def is_temporal(column: Column[Any]) -> bool:
+    return isinstance(column.type, UtcDateTime | DateTime | Date)
+
+
+def is_datetime(column: Column[Any]) -> bool:
+    return isinstance(column.type, UtcDateTime | DateTime)
+
+
+def same_value(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    if isinstance(old, float) or isinstance(new, float):
+        try:
+            return float(old) == float(new)
+        except (TypeError, ValueError):
+            return False
+    return bool(old == new)
+
+
+def integrity_error(exc: IntegrityError, table_name: str) -> InputError:
+    detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    return InputError(Problem(f"the database refused the write to {table_name}: {detail}", field=table_name))
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def python_default(column: Column[Any]) -> Any:
+    default: Any = column.default
+    if default is None:
+        return None
+    if getattr(default, "is_callable", False):
+        return default.arg(None)
+    return getattr(default, "arg", None)
+
+
+def site_table() -> Any:
+    return table_of(STUDY_TABLES["site"])
+
+
+def query_table() -> Any:
+    return table_of(STUDY_TABLES["data_query"])
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(Problem("unknown role", field="role", value=role, allowed=", ".join(ROLES)))

@@ -1,0 +1,280 @@
+"""Single-record writes inside a transaction: insert, update (optimistic concurrency), delete.
+
+Each takes the open `Transaction` (the write handle, bound to its user) and refuses: a natural key that
+exists already (insert), a stale `expected_version` (update: `ConflictError`, reload and retry), a record
+frozen by the data lock (`ConflictError` naming the lock), a record of another site for site-restricted
+roles. Update and delete need a reason; every change is audited (update: one row per changed field; delete:
+the whole record as the old value). The permission of the action is checked by the caller
+(`Transaction.update_record` / `delete_record`, or the `StudyService` facade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, String, and_, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.store import audit as audit_chain
+from cartrial.store.bulk import (
+    apply_update,
+    check_birth_date_privacy,
+    prepare_rows,
+    subject_sites,
+    upsert_rows,
+)
+from cartrial.store.fields import check_record_write
+from cartrial.store.locking import is_locked
+from cartrial.store.models import StudyData, Subject, User
+from cartrial.store.permissions import check_sites
+from cartrial.store.tables import (
+    HOUSEKEEPING_COLUMNS,
+    RowLike,
+    columns_of,
+    model_of,
+    record_json,
+    same_value,
+    table_of,
+)
+
+if TYPE_CHECKING:
+    from cartrial.store.transaction import Transaction
+
+PROTECTED_TABLES: dict[str, str] = {
+    "study": "the study row (protocol and its SHA-256) is written by `cartrial db init` only",
+    "import_manifest": "import manifests record what each import read; only imports write them",
+}
+"""Tables that define the study or its provenance: never edited or deleted record by record (issue 19 §2).
+The audit trail and the data locks are not record tables at all (`db lock` / `db unlock` manage locks)."""
+PASSWORD_COLUMNS = frozenset({"password_hash"})
+"""Columns changed only through the password call (`StudyUser.set_password`, `cartrial db user password`)."""
+
+
+def refuse_protected(table_name: str, action: str, changes: RowLike | None = None) -> None:
+    """`PermissionDeniedError` for a record-level write to a protected table or to a password column."""
+    from cartrial.errors import PermissionDeniedError
+
+    if table_name in PROTECTED_TABLES:
+        raise PermissionDeniedError(
+            f"{table_name} records cannot be {action}: {PROTECTED_TABLES[table_name]}"
+        )
+    if changes is not None and PASSWORD_COLUMNS & set(changes):
+        raise PermissionDeniedError(
+            "a password changes only through the password command (`cartrial db user password NAME`), "
+            "never as a field value"
+        )
+
+
+def check_text_lengths(model: type[StudyData], table_name: str, values: RowLike) -> None:
+    """Refuse text longer than its column allows (the limit an import applies; SQLite does not enforce it
+    and PostgreSQL would refuse it with a bare driver error)."""
+    columns = columns_of(model)
+    for name, value in values.items():
+        column = columns.get(name)
+        if column is None or not isinstance(value, str) or not isinstance(column.type, String):
+            continue
+        limit = column.type.length
+        if limit is not None and len(value) > limit:
+            raise InputError(
+                Problem(
+                    "text too long",
+                    field=f"{table_name}.{name}",
+                    value=value if len(value) <= 60 else value[:57] + "…",
+                    allowed=f"at most {limit} characters",
+                )
+            )
+
+
+def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
+    """`ConflictError` when another user has this name in any case (``Admin`` beside ``admin``)."""
+    query = select(User.username).where(func.lower(User.username) == username.lower())
+    if record_id is not None:
+        query = query.where(User.id != record_id)
+    taken = connection.execute(query).scalar()
+    if taken is not None:
+        raise ConflictError(
+            f"user name {username!r} is taken by user {taken!r}: user names are unique whatever their case"
+        )
+
+
+def check_last_admin(connection: Connection, current: RowLike, after: RowLike | None) -> None:
+    """`ConflictError` when deleting (`after` None), deactivating or demoting the last active admin."""
+    if current.get("role") != "admin" or not current.get("active"):
+        return
+    if after is not None and after.get("role") == "admin" and after.get("active"):
+        return
+    others = connection.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != current["id"])
+    ).scalar_one()
+    if not others:
+        what = "deleted" if after is None else "deactivated or demoted"
+        raise ConflictError(
+            f"user {current['username']!r} is the last active admin and cannot be {what}; "
+            "make another user admin first"
+        )
+
+
+def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
+    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
+    model = model_of(table_name)
+    refuse_protected(table_name, "inserted one by one")
+    keys = model.natural_key
+    prepared = prepare_rows(model, table_name, [values], keys)
+    check_text_lengths(model, table_name, prepared[0])
+    if model is User:
+        check_username_free(tx.connection, str(prepared[0]["username"]))
+    existing = find_by_key(tx.connection, model, prepared[0], keys)
+    if existing is not None:
+        raise ConflictError(
+            f"{table_name} already has a record with {', '.join(keys)} = "
+            f"{', '.join(str(prepared[0][k]) for k in keys)} (id {existing['id']}); update it instead"
+        )
+    upsert_rows(tx, table_name, prepared, keys)
+    found = find_by_key(tx.connection, model, prepared[0], keys)
+    assert found is not None
+    # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
+    check_record_write(tx, table_name, None, found, int(found["id"]))
+    return int(found["id"])
+
+
+def find_by_key(
+    connection: Connection, model: type[StudyData], values: RowLike, keys: Sequence[str]
+) -> RowLike | None:
+    """The stored record whose `keys` columns equal `values` (None: none)."""
+    table = table_of(model)
+    return (
+        connection.execute(select(table).where(and_(*(table.c[k] == values[k] for k in keys))))
+        .mappings()
+        .first()
+    )
+
+
+def update_record(
+    tx: Transaction,
+    table_name: str,
+    record_id: int,
+    changes: RowLike,
+    expected_version: int,
+    reason: str,
+) -> int:
+    """Change fields of one record still at `expected_version`; returns the new version. Unchanged values
+    are ignored (no change, no audit row)."""
+    model = model_of(table_name)
+    refuse_protected(table_name, "edited", changes)
+    current = current_record(tx.connection, model, table_name, record_id)
+    if int(current["version"]) != int(expected_version):
+        raise ConflictError(
+            f"{table_name} record {record_id} is at version {current['version']}, not "
+            f"{expected_version}: someone changed it since you read it; reload it and apply your "
+            "change again"
+        )
+    clean = prepare_rows(model, table_name, [changes], ())[0]
+    diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
+    if not diff:
+        return int(current["version"])
+    check_text_lengths(model, table_name, diff)
+    check_references(tx.connection, model, table_name, diff)
+    if model is User:
+        check_last_admin(tx.connection, current, {**current, **diff})
+        if "username" in diff:
+            check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
+    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
+    if model is Subject:
+        check_birth_date_privacy(tx.connection, [{**current, **diff}])
+    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
+            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
+        )
+    check_record_write(tx, table_name, current, {**current, **diff}, record_id)
+    return apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
+
+
+def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
+    """Delete one record (audited with the whole record as the old value)."""
+    model = model_of(table_name)
+    refuse_protected(table_name, "deleted")
+    current = current_record(tx.connection, model, table_name, record_id)
+    if model is User:
+        check_last_admin(tx.connection, current, None)
+    check_record_sites(tx, model, table_name, [current])
+    if is_locked(model, current, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is frozen by {tx.lock.describe()}; it cannot be deleted"
+        )
+    table = table_of(model)
+    try:
+        with tx.connection.begin_nested():
+            tx.connection.execute(delete(table).where(table.c.id == record_id))
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"{table_name} record {record_id} cannot be deleted: other records refer to it "
+            f"({str(exc.orig).splitlines()[0]})"
+        ) from None
+    values = {k: v for k, v in current.items() if k not in HOUSEKEEPING_COLUMNS}
+    subject_column = model.subject_column
+    tx.audit(
+        "delete",
+        table_name,
+        record_id,
+        current.get(subject_column) if subject_column else None,
+        audit_chain.INSERT_FIELD,
+        record_json(values),
+        None,
+        reason=reason,
+    )
+
+
+def check_references(
+    connection: Connection, model: type[StudyData], table_name: str, values: RowLike
+) -> None:
+    """Refuse values of foreign-key columns that the referenced table does not hold, naming the value, the
+    column and the referenced table (before the database refuses the write with a bare constraint name)."""
+    columns = columns_of(model)
+    for name, value in values.items():
+        if value is None or name not in columns:
+            continue
+        for foreign_key in columns[name].foreign_keys:
+            target = foreign_key.column
+            found = connection.execute(select(target).where(target == value).limit(1)).first()
+            if found is None:
+                raise InputError(
+                    Problem(
+                        f"no {target.table.name} with {target.name} = {value!r}: add it first "
+                        f"(the {table_name}.{name} column refers to table {target.table.name})",
+                        field=f"{table_name}.{name}",
+                        value=value,
+                    )
+                )
+
+
+def current_record(
+    connection: Connection, model: type[StudyData], table_name: str, record_id: int
+) -> RowLike:
+    """The stored record `record_id` of `table_name` (`InputError` if there is none)."""
+    table = table_of(model)
+    row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    if row is None:
+        raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
+    return row
+
+
+def check_record_sites(
+    tx: Transaction, model: type[StudyData], table_name: str, versions: Sequence[RowLike]
+) -> None:
+    """For site-restricted roles: refuse unless every version of the record belongs to the user's site."""
+    sites: set[Any]
+    if model is Subject:
+        sites = {v.get("site_id") for v in versions}
+    elif model.subject_column and model.subject_column in columns_of(model):
+        subjects = {v.get(model.subject_column) for v in versions} - {None}
+        sites = set(subject_sites(tx.connection, subjects).values())
+    else:
+        sites = set()
+    check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, f"this {table_name} record")

@@ -1,0 +1,47 @@
+"""`cartrial.store.locking`: which records a cut-off freezes, the snapshot hash, lock and unlock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cartrial.errors import ConflictError
+from cartrial.store import locking
+from cartrial.store.models import STUDY_TABLES
+
+
+def test_is_locked_by_clinical_date() -> None:
+    lock = locking.LockInfo(
+        1, dt.date(2022, 3, 20), "stat", dt.datetime(2022, 3, 21, tzinfo=dt.UTC), "r", None
+    )
+    lab = STUDY_TABLES["lab_result"]
+    last_second = dt.datetime(2022, 3, 20, 23, 59, 59, tzinfo=dt.UTC)
+    assert locking.is_locked(lab, {"collected_at": last_second}, lock)
+    assert not locking.is_locked(lab, {"collected_at": last_second + dt.timedelta(seconds=1)}, lock)
+    assert not locking.is_locked(lab, {"collected_at": None}, lock)
+    assert not locking.is_locked(STUDY_TABLES["site"], {}, lock)  # sites are never frozen
+
+
+def test_lock_snapshot_and_unlock(study) -> None:
+    user = study.service.as_user("admin")
+    with user.transaction("test", "cut-off") as tx:
+        info = locking.lock(tx, dt.date(2021, 5, 31), "cut-off")
+    assert info.records_locked == 2  # consent 2021-05-06 and 2021-05-27; CT-101 consented in June
+    with study.service.read() as connection:
+        assert locking.snapshot_matches(connection) is True
+        assert locking.active_lock(connection) == locking.LockInfo(
+            info.id, info.cutoff, "admin", info.locked_at, "cut-off", info.snapshot_sha256
+        )
+    with pytest.raises(ConflictError, match="already locked"), user.transaction("test", "again") as tx:
+        locking.lock(tx, dt.date(2021, 5, 31), "again")
+    with user.transaction("test", "done") as tx:
+        assert locking.unlock(tx, "done").id == info.id
+    with study.service.read() as connection:
+        assert locking.active_lock(connection) is None and locking.snapshot_matches(connection) is None
+
+
+def test_the_last_representable_day_locks_every_dated_record(study) -> None:
+    """`db lock --cutoff 9999-12-31` used to overflow computing the end of the cut-off day (issue 19 §4)."""
+    info = study.service.as_user("stat").lock(dt.date.max, "everything")
+    assert info.records_locked == 3

@@ -1,0 +1,31 @@
+"""`cartrial.store.users`: new users and sites, roles, passwords (argon2id, never audited in clear)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.store import users
+
+
+def test_new_user_values_are_checked_and_the_password_hashed() -> None:
+    values = users.new_user("alice", "monitor", None, "correct horse", "Alice A")
+    assert values["password_hash"].startswith("$argon2id$")
+    assert users.password_matches(values["password_hash"], "correct horse")
+    assert not users.password_matches(values["password_hash"], "wrong")
+    assert not users.password_matches(None, "x") and not users.password_matches("not a hash", "x")
+    with pytest.raises(InputError, match="unknown role"):
+        users.new_user("bob", "superuser", None, None, None)
+    with pytest.raises(InputError, match="investigator needs a site"):
+        users.new_user("bob", "investigator", None, None, None)
+    with pytest.raises(InputError, match="empty password"):
+        users.hash_password("")
+
+
+def test_set_password_is_audited_masked(study) -> None:
+    admin = study.service.as_user("admin")
+    with admin.transaction("cli", "reset") as tx:
+        users.set_password(tx, "mon", "s3cret-pass", "reset")
+    assert study.service.verify_password("mon", "s3cret-pass")
+    last = admin.audit_rows()[-1]
+    assert (last["field"], last["old_value"], last["new_value"]) == ("password_hash", None, '"<set>"')
