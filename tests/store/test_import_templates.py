@@ -13,6 +13,7 @@ import csv
 import datetime
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
