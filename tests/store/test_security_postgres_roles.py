@@ -14,15 +14,15 @@ from sqlalchemy.exc import DBAPIError
 from cartrial.store import StudyService, connect, init_study
 from cartrial.store.roles import roles_sql, statements
 
-from .conftest import PROTOCOL, require_postgres
+from .conftest import PROTOCOL
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def roles() -> Iterator[tuple[str, str]]:
+def roles(postgres_server: str) -> Iterator[tuple[str, str]]:
     """(owner URL, application URL) on a fresh schema owned by a fresh owner role."""
-    base = require_postgres()
+    base = postgres_server
     suffix = uuid.uuid4().hex[:10]
     owner, app, schema = f"t_owner_{suffix}", f"t_app_{suffix}", f"t_roles_{suffix}"
     database = str(make_url(base).database)
