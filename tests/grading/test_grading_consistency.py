@@ -11,6 +11,7 @@ table (Lee DW et al., BBMT 2019;25:625; toxicity-grading.md §1.5) and ICANS tab
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -144,10 +145,12 @@ def stored_grades(service: StudyService, table: str, frame: pd.DataFrame) -> lis
 @pytest.fixture
 def study(tmp_path: Path) -> tuple[str, StudyService]:
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, PROTOCOL, "admin", admin_site="TJH")
+    # the CLI authenticates with the password in CARTRIAL_PASSWORD_FILE (tests/conftest.py)
+    password = Path(os.environ["CARTRIAL_PASSWORD_FILE"]).read_text().strip()
+    init_study(url, PROTOCOL, "admin", admin_site="TJH", admin_password=password)
     service = StudyService(connect(url))
-    service.add_user("admin", "dm", "data_manager")
-    service.add_user("admin", "stat", "statistician")
+    service.add_user("admin", "dm", "data_manager", password=password)
+    service.add_user("admin", "stat", "statistician", password=password)
     with service.transaction("admin", "test setup") as tx:
         service.upsert_rows(
             tx,

@@ -22,7 +22,7 @@ from cartrial.store.database import DatabaseError
 from cartrial.store.importing import import_templates
 from cartrial.store.transaction import PG_CHAIN_LOCK_SQL
 
-from ..conftest import Cli
+from ..conftest import TEST_PASSWORD, Cli
 from .conftest import PROTOCOL, REPO
 
 STUDY_FOLDER = REPO / "examples" / "ct103a-nmosd" / "study"
@@ -173,7 +173,7 @@ def test_db_records_json_of_every_table_on_the_example_study(tmp_path: Path, cli
     """`db records subject --json` and `escalation_decision --json` crashed with "Circular reference
     detected" (issue 19 §4): every table of the example study prints as JSON equal to the stored rows."""
     url = f"sqlite:///{tmp_path / 'example.db'}"
-    init_study(url, PROTOCOL, "admin")
+    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
     import_templates(url, STUDY_FOLDER, "admin")
     service = StudyService(url)
     for table in ("subject", "escalation_decision", "infusion", "lab_result", "import_manifest"):

@@ -76,7 +76,11 @@ def test_a_password_changes_only_through_the_password_command(study, cli: Cli, m
     result = cli("db", "user", "password", "mon", "--url", study.url, "--user", "admin")
     assert result.exit_code == 0, result.stderr
     assert study.service.verify_password("mon", "new-secret-1")
-    denied = cli("db", "user", "password", "dm", "--url", study.url, "--user", "mon")
+    # mon now signs in with the new password (a password file, as a non-interactive job would)
+    denied = cli(
+        *("db", "user", "password", "dm", "--url", study.url, "--user", "mon"),
+        env={"CARTRIAL_PASSWORD_FILE": str(secret)},
+    )
     assert denied.exit_code == 2 and "may not manage users" in denied.stderr
     assert "new-secret-1" not in str(admin.audit_rows())
 

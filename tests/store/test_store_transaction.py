@@ -10,13 +10,23 @@ from cartrial.store.permissions import Action
 from cartrial.store.transaction import open_transaction
 
 
+LAB_VALUES = {"value": 3.9, "unit": "10^9/L", "lln": 4.0}
+"""A complete lab result: single-record writes run the import's field rules (value, unit and LLN required)."""
+
+
 def test_the_transaction_binds_the_user_and_writes_through_itself(study) -> None:
     service = study.service
     with open_transaction(service.engine, "inv", "test", "why") as tx:
         assert (tx.actor.username, tx.actor.role, tx.actor.site_id) == ("inv", "investigator", "TJH")
         assert tx.backend == study.backend and tx.reason == "why" and tx.lock is None
         record_id = tx.insert_record(
-            "lab_result", {"subject_id": "CT-001", "analyte": "wbc", "collected_at": "2021-06-02T00:00:00Z"}
+            "lab_result",
+            {
+                "subject_id": "CT-001",
+                "analyte": "wbc",
+                "collected_at": "2021-06-02T00:00:00Z",
+                **LAB_VALUES,
+            },
         )
         tx.update_record("lab_result", record_id, {"value": 4.2}, 1, "entered late")
     row = service.as_user("mon").get_record("lab_result", record_id)
@@ -30,7 +40,13 @@ def test_an_error_rolls_back_data_and_audit_rows(study) -> None:
     before = service.table_counts()
     with pytest.raises(RuntimeError), service.as_user("dm").transaction("test") as tx:
         tx.insert_record(
-            "lab_result", {"subject_id": "CT-001", "analyte": "wbc", "collected_at": "2021-06-02T00:00:00Z"}
+            "lab_result",
+            {
+                "subject_id": "CT-001",
+                "analyte": "wbc",
+                "collected_at": "2021-06-02T00:00:00Z",
+                **LAB_VALUES,
+            },
         )
         raise RuntimeError("crash before commit")
     assert service.table_counts() == before

@@ -28,4 +28,5 @@ def test_set_password_is_audited_masked(study) -> None:
         users.set_password(tx, "mon", "s3cret-pass", "reset")
     assert study.service.verify_password("mon", "s3cret-pass")
     last = admin.audit_rows()[-1]
-    assert (last["field"], last["old_value"], last["new_value"]) == ("password_hash", None, '"<set>"')
+    # every test user already has a password (tests/conftest.py TEST_PASSWORD): old and new are both masked
+    assert (last["field"], last["old_value"], last["new_value"]) == ("password_hash", '"<set>"', '"<set>"')

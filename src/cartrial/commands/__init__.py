@@ -49,7 +49,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "escalate",
         _AREA + "escalation_commands",
-        "Dose escalation: next dose, decision tables, dose pathways, operating characteristics.",
+        "Dose escalation: next dose, decision tables, dose pathways, operating characteristics, replay of "
+        "recorded decisions.",
         PANEL_DESIGN,
     ),
     CommandEntry(

@@ -35,9 +35,12 @@ MIN_PASSWORD_LENGTH = 8
 
 def register(app: typer.Typer) -> None:
     """Add `login`, `logout` and `password` to the root app."""
-    app.command("login")(login_command)
-    app.command("logout")(logout_command)
-    app.command("password")(password_command)
+    from cartrial.commands import COMMANDS
+
+    short = {entry.name: entry.help for entry in COMMANDS}
+    app.command("login", short_help=short["login"])(login_command)
+    app.command("logout", short_help=short["logout"])(logout_command)
+    app.command("password", short_help=short["password"])(password_command)
 
 
 def register_db_group(db_app: typer.Typer) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cartrial import __version__
 from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store.database import ReadOnlyDatabaseError
 from cartrial.store.models import Base, User, utc_now
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -272,7 +273,7 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
                 delay = throttle_delay(failures)
                 if delay:
                     locked_until = now + delay
-    except DBAPIError:  # a read-only archive cannot record the attempt; the attempt still fails
+    except (DBAPIError, ReadOnlyDatabaseError):  # an archive cannot record the attempt; it still fails
         pass
     if locked_until is not None and locked_until > now:
         wait = max(1, int((locked_until - now).total_seconds() + 0.999))
@@ -287,7 +288,7 @@ def _reset_throttle(engine: Engine, username: str) -> None:
         with engine.begin() as connection:
             table = cast(Table, AuthThrottle.__table__)
             connection.execute(delete(table).where(table.c.username == _throttle_key(username)))
-    except DBAPIError:  # read-only archive
+    except (DBAPIError, ReadOnlyDatabaseError):  # read-only archive
         pass
 
 
@@ -320,7 +321,7 @@ def _authenticate_token(engine: Engine, username: str, token: str) -> Authentica
     try:
         with engine.begin() as connection:
             connection.execute(update(table).where(table.c.id == session.id).values(last_used_at=now))
-    except DBAPIError:  # read-only archive: the session still counts as used
+    except (DBAPIError, ReadOnlyDatabaseError):  # read-only archive: the session still counts as used
         pass
     return AuthenticatedUser(user.username, user.role, user.site_id, "token")
 

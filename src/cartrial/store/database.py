@@ -53,6 +53,10 @@ class DatabaseError(CartrialError):
     is one line and never contains record values."""
 
 
+class ReadOnlyDatabaseError(DatabaseError):
+    """The database can only be read (an archived copy: the file or its folder is not writable)."""
+
+
 def resolve_url(url: str | None = None) -> str:
     """The database URL to use: `url`, else `$CARTRIAL_DB_URL`, else `sqlite:///cartrial.db`."""
     chosen = url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or DEFAULT_URL
@@ -185,7 +189,9 @@ def database_error(error: BaseException, *, disconnected: bool = False) -> Datab
     elif "file is not a database" in lowered or "not a database" in lowered:
         message = "not a SQLite database file"
     elif "readonly database" in lowered or "read-only" in lowered:
-        message = "the database is read-only (the file or its folder is not writable): it can only be read"
+        return ReadOnlyDatabaseError(
+            "the database is read-only (the file or its folder is not writable): it can only be read"
+        )
     elif "connection failed" in lowered or "could not connect" in lowered or "connection refused" in lowered:
         message = f"cannot connect to the database server: {first_line}"
     elif disconnected or "terminating connection" in lowered or "server closed the connection" in lowered:
