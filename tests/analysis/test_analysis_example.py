@@ -148,3 +148,40 @@ def test_relapses_kinetics_and_titres(analysis: Analysis) -> None:
     titre = analysis.datasets["aqp4_titre_change"].table
     assert titre["evaluable"].sum() == analysis.populations["efficacy:aqp4_titre"].n
     assert isinstance(titre, pd.DataFrame)
+
+
+def test_an_interim_cutoff_counts_the_not_yet_infused_and_the_later_records(example_sqlite: str) -> None:
+    cutoff = date(2021, 9, 30)
+    result = analyse(read_snapshot(example_sqlite, cutoff))
+    consented = {r["subject_id"] for r in rows("subjects") if r["consent_date"] <= str(cutoff)}
+    infused = {r["subject_id"] for r in rows("infusions") if r["infused_at"][:10] <= str(cutoff)}
+    assert set(result.populations["enrolled"].subject_ids) == consented
+    assert set(result.populations["safety"].subject_ids) == infused
+    assert set(result.populations["safety"].excluded["not infused by the cut-off"]) == consented - infused
+    window = 28
+    completed = {
+        r["subject_id"]
+        for r in rows("infusions")
+        if r["subject_id"] in infused and (cutoff - date.fromisoformat(r["infused_at"][:10])).days >= window
+    }
+    assert set(result.populations["dlt_evaluable"].subject_ids) == completed
+    data = result.findings[0]
+    assert data.domain == "data" and "dated after the cut-off left out" in data.statement
+
+
+def test_a_subject_without_any_assessment_is_named_everywhere(snapshot: StudySnapshot) -> None:
+    tables = {
+        name: (frame[frame["subject_id"] != "CT-003"].reset_index(drop=True) if name not in (
+            "subjects", "infusions", "lymphodepletion", "therapies", "escalation_decisions"
+        ) else frame)
+        for name, frame in snapshot.tables.items()
+    }  # fmt: skip
+    result = analyse(dataclasses.replace(snapshot, tables=tables))
+    assert result.populations["safety"].n == 12
+    assert result.populations["pk"].excluded == {"no PK sample": ("CT-003",)}
+    for name in ("efficacy:edss_change", "efficacy:aqp4_titre", "efficacy:walking_response"):
+        assert "CT-003" in {s for ids in result.populations[name].excluded.values() for s in ids}, name
+    by_subject = result.datasets["crs_icans_by_subject"].table.set_index("subject_id")
+    assert not by_subject.loc["CT-003", "crs_assessed"] and pd.isna(by_subject.loc["CT-003", "crs_max_grade"])
+    crs = next(f for f in result.findings if f.statement.startswith("CRS occurred"))
+    assert "Not assessed: 1 — CT-003" in crs.statement

@@ -214,11 +214,43 @@ def osis_dataset(
     }
 
 
+CONTACT_COLUMNS: dict[str, str] = {
+    "edss": "assessed_at",
+    "visual_acuity": "assessed_at",
+    "osis": "assessed_at",
+    "timed_walk": "assessed_at",
+    "crs_assessments": "assessed_at",
+    "icans_assessments": "assessed_at",
+    "labs": "collected_at",
+    "pk_samples": "sampled_at",
+    "pd_samples": "sampled_at",
+}
+"""Dated forms whose records count as a contact with the subject (end of relapse follow-up)."""
+
+
+def last_contact(tables: Mapping[str, pd.DataFrame], ids: Sequence[str]) -> dict[str, dt.date]:
+    """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
+    cut-off in a snapshot), never before the infusion day (day 0 when nothing followed the infusion)."""
+    from cartrial.analysis.populations import infusion_dates
+
+    day0 = infusion_dates(tables["infusions"])
+    out = {sid: day0[sid] for sid in ids}
+    for name, column in CONTACT_COLUMNS.items():
+        frame = tables[name]
+        for sid, moment in zip(frame["subject_id"], frame[column], strict=True):
+            if sid in out and moment:
+                day = dt.date.fromisoformat(str(moment)[:10])
+                if day > out[sid]:
+                    out[sid] = day
+    return out
+
+
 def relapse_datasets(
     tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, populations: Mapping[str, Population]
 ) -> tuple[dict[str, Dataset], Any]:
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
-    `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW)."""
+    `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
+    after infusion ends at the subject's last contact (`last_contact`)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
@@ -228,7 +260,7 @@ def relapse_datasets(
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
         _restrict(tables["infusions"], safety_ids),
-        assessments=[_restrict(tables["edss"], safety_ids)],
+        last_assessment=last_contact(tables, safety_ids),
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),

@@ -117,10 +117,12 @@ def safety_findings(
     icaht = datasets["icaht"].table
     if len(icaht):
         k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
+        missing = "".join(f" Not evaluable: {note}." for note in datasets["icaht"].notes)
         out.append(
             Finding(
                 "safety",
-                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(icaht)} patients with neutrophil counts.",
+                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(icaht)} patients with neutrophil counts."
+                f"{missing}",
                 k,
                 len(icaht),
                 SAFETY,

@@ -23,6 +23,18 @@ from cartrial.analysis.summaries import ALL
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; issue 13 and the press release)."""
 
+TITRE_COLUMNS = [
+    "subject_id",
+    "dose_level",
+    "baseline_titre",
+    "last_titre",
+    "last_titre_day",
+    "change_steps",
+    "titre_fell",
+    "evaluable",
+    "reason",
+]
+
 GEOMETRIC_PARAMETERS = ("cmax", "auclast", "auc_0_28", "half_life")
 MEDIAN_PARAMETERS = ("tmax", "tlast")
 
@@ -185,7 +197,7 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
         tuple(r["subject_id"] for r in rows if r["evaluable"]),
         {k: tuple(v) for k, v in excluded.items()},
     )
-    titre = pd.DataFrame(rows)
+    titre = pd.DataFrame(rows).reindex(columns=TITRE_COLUMNS)
     titre["dose_level"] = titre["dose_level"].astype("Int64")
     return {
         "aqp4_titre_change": Dataset(
