@@ -109,3 +109,49 @@ def test_sqlite_and_postgresql_give_the_same_datasets(
     for name in lite:
         if name.endswith(".csv"):
             assert lite[name] == pg[name], name
+
+
+def test_persisted_derived_values_are_idempotent_and_follow_an_edit(
+    example_sqlite: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--json", "--persist", "--user", "admin")
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    first = json.loads(out)["derived_values"]
+    assert first["inserted"] > 0 and first["updated"] == 0
+    code, out, _ = cli(capsys, *args)
+    assert json.loads(out)["derived_values"] == {"inserted": 0, "updated": 0, "unchanged": first["inserted"]}
+    service = StudyService(connect(example_sqlite))
+    stored = {
+        (r["subject_id"], r["parameter"]): r
+        for r in service.find_records("admin", "derived_value")
+        if r["engine"] == "cartrial.analysis.crs_icans_by_subject"
+    }
+    assert stored[("CT-004", "crs_max_grade")]["value_number"] == 1.0
+    assert stored[("CT-004", "crs_max_grade")]["options"]["cutoff"] == CUTOFF
+    with service.engine.connect() as connection:
+        record_id, version = connection.execute(
+            select(CrsAssessment.id, CrsAssessment.version)
+            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
+            .order_by(CrsAssessment.assessed_at)
+        ).first()  # type: ignore[misc]
+    service.update_record(
+        "admin",
+        "crs_assessment",
+        record_id,
+        {"hypotension": True, "vasopressors": 1},
+        version,
+        "source check",
+    )
+    code, out, _ = cli(capsys, *args)
+    counts = json.loads(out)["derived_values"]
+    assert counts["inserted"] == 0 and counts["updated"] > 0  # every value carries the new snapshot hash
+    stored = {
+        (r["subject_id"], r["parameter"]): r
+        for r in service.find_records("admin", "derived_value")
+        if r["engine"] == "cartrial.analysis.crs_icans_by_subject"
+    }
+    assert stored[("CT-004", "crs_max_grade")]["value_number"] == 3.0
+    monkeypatch.delenv("CARTRIAL_USER", raising=False)
+    code, _, err = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--persist")
+    assert code == 2 and "no acting user" in err

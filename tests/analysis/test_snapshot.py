@@ -88,3 +88,4 @@ def test_postgresql_snapshot_equals_sqlite(example_sqlite: str, example_postgres
         left = lite.tables[name].drop(columns=[RECORD_ID])
         right = pg.tables[name].drop(columns=[RECORD_ID])
         assert left.equals(right), name
+    assert lite.tables_sha256() == pg.tables_sha256()

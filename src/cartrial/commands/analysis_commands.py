@@ -9,6 +9,7 @@ at module level.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def analyse_command(
         None, "--out", help="Folder for the dataset CSVs, README.md and analysis.json."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings and metadata as JSON."),
+    persist: bool = typer.Option(
+        False, "--persist", help="Store the per-subject results as derived values (statistician or admin)."
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Acting user for --persist (default: $CARTRIAL_USER)."
+    ),
 ) -> None:
     """Analyse the study database as of a data cut-off: datasets (CSV) and key findings.
 
@@ -48,8 +55,25 @@ def analyse_command(
     from cartrial.store.snapshot import read_snapshot
     from cartrial.tabular import dumps_json, write_atomic
 
+    actor = None
+    if persist:
+        actor = user or os.environ.get("CARTRIAL_USER")
+        if not actor:
+            raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
     snapshot = read_snapshot(url, _cutoff(cutoff))
     analysis = analyse(snapshot)
+    stored = None
+    if actor is not None:
+        from cartrial.analysis.provenance import derived_value_rows
+        from cartrial.store import StudyService
+
+        subjects = snapshot.tables["subjects"]
+        record_ids = {
+            str(s): int(i) for s, i in zip(subjects["subject_id"], subjects["record_id"], strict=True)
+        }
+        stored = StudyService(url).store_derived(
+            actor, derived_value_rows(analysis, record_ids), source=f"cartrial analyse --cutoff {cutoff}"
+        )
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError(Problem("not a folder", field="--out", value=str(out)))
@@ -58,9 +82,17 @@ def analyse_command(
             write_atomic(out / name, text)
     console = Console()
     if as_json:
-        typer.echo(
-            dumps_json({"snapshot": analysis.snapshot, "findings": [f.as_dict() for f in analysis.findings]})
-        )
+        payload: dict[str, object] = {
+            "snapshot": analysis.snapshot,
+            "findings": [f.as_dict() for f in analysis.findings],
+        }
+        if stored is not None:
+            payload["derived_values"] = {
+                "inserted": stored.inserted,
+                "updated": stored.updated,
+                "unchanged": stored.unchanged,
+            }
+        typer.echo(dumps_json(payload))
         return
     from rich.table import Table
 
@@ -76,6 +108,11 @@ def analyse_command(
         fraction = "" if finding.denominator is None else f"{finding.numerator}/{finding.denominator}"
         table.add_row(finding.domain, finding.statement, fraction, f"{finding.population} / {finding.source}")
     console.print(table)
+    if stored is not None:
+        console.print(
+            f"derived values: {stored.inserted} inserted, {stored.updated} updated, "
+            f"{stored.unchanged} unchanged"
+        )
     if out is not None:
         console.print(
             f"{len(analysis.datasets)} datasets written to {out}/ (README.md describes the columns)"

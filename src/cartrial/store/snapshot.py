@@ -93,6 +93,16 @@ class StudySnapshot:
         """One snapshot table (a copy, so callers cannot change the snapshot)."""
         return self.tables[name].copy()
 
+    def tables_sha256(self) -> str:
+        """SHA-256 of the snapshot's content (every table, in order, as CSV text without the database ids):
+        equal for the same records on any backend, whatever was written to the audit trail since."""
+        digest = hashlib.sha256()
+        for name in sorted(self.tables):
+            frame = self.tables[name].drop(columns=[RECORD_ID])
+            digest.update(name.encode("utf-8") + b"\n")
+            digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        return digest.hexdigest()
+
     def metadata(self) -> dict[str, Any]:
         """JSON-ready description of the snapshot (what every analysis output records)."""
         return {
@@ -104,6 +114,7 @@ class StudySnapshot:
             "protocol_sha256": self.protocol_sha256,
             "audit_head_id": self.audit_head_id,
             "audit_head_hash": self.audit_head_hash,
+            "tables_sha256": self.tables_sha256(),
             "records": {name: len(frame) for name, frame in self.tables.items()},
             "records_after_cutoff": dict(self.after_cutoff),
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
