@@ -185,3 +185,25 @@ def test_a_subject_without_any_assessment_is_named_everywhere(snapshot: StudySna
     assert not by_subject.loc["CT-003", "crs_assessed"] and pd.isna(by_subject.loc["CT-003", "crs_max_grade"])
     crs = next(f for f in result.findings if f.statement.startswith("CRS occurred"))
     assert "Not assessed: 1 — CT-003" in crs.statement
+
+
+def test_escalation_replay_lists_deviations_from_the_design(
+    snapshot: StudySnapshot, analysis: Analysis
+) -> None:
+    # 3+3 by hand: 0/3 at level 1 -> escalate to 2; 0/3 at level 2 (top level) -> expansion at 2; after the
+    # 6-patient expansion the design ends (protocol: expansion of 6 at level 2), so "stay" is a deviation
+    replay = analysis.datasets["escalation_replay"].table.set_index("cohort")
+    assert list(replay["design_next_dose"].isna()) == [False, False, True]
+    assert (replay.loc[1, "design_next_dose"], replay.loc[2, "design_next_dose"]) == (2, 2)
+    assert list(replay["deviation"] != "") == [False, False, True]
+    decisions = snapshot.tables["escalation_decisions"].copy()
+    decisions.loc[decisions["cohort"] == "1", "decision"] = "stay"
+    changed = analyse(
+        dataclasses.replace(snapshot, tables={**snapshot.tables, "escalation_decisions": decisions})
+    )
+    replay = changed.datasets["escalation_replay"].table
+    assert list(replay["deviation"] != "") == [True, False, True]
+    dlt = analysis.datasets["dlt_by_dose_level"].table
+    assert dlt.loc[dlt["group"] == "all", "k"].item() == sum(
+        r["dlt"] == "true" for r in rows("adverse_events")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cartrial.analysis.dlt import dlt_datasets
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
 from cartrial.analysis.kinetics import PERSISTENCE_DAY, nca_datasets, pd_datasets
@@ -35,6 +36,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
             ("subjects", "infusions", "adverse_events"),
         )
     }
+    datasets |= dlt_datasets(tables, protocol, populations, membership)
     datasets |= crs_icans_datasets(tables, populations)
     datasets |= adverse_event_datasets(tables, populations)
     datasets |= lab_datasets(tables, populations)

@@ -147,6 +147,36 @@ def safety_findings(
             "populations",
         )
     )
+    if "escalation_replay" in datasets:
+        replay = datasets["escalation_replay"].table
+        deviations = replay[replay["deviation"] != ""]
+        text = (
+            f"{len(replay) - len(deviations)} of {len(replay)} recorded escalation decisions agree with the "
+            "protocol's design"
+        )
+        text += (
+            "."
+            if deviations.empty
+            else (
+                "; deviations: "
+                + "; ".join(
+                    f"cohort {c}: {d}"
+                    for c, d in zip(deviations["cohort"], deviations["deviation"], strict=True)
+                )
+                + "."
+            )
+        )
+        out.append(
+            Finding(
+                "safety",
+                text,
+                len(replay) - len(deviations),
+                len(replay),
+                DLT_EVALUABLE,
+                "decision replayed with the protocol's escalation design on the outcomes up to that cohort",
+                "escalation_replay",
+            )
+        )
     return out
 
 
