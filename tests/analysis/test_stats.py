@@ -53,3 +53,24 @@ def test_geometric_mean_is_between_min_and_max_and_scales(values: list[float], f
     assert scaled["geometric_mean"] == pytest.approx(s["geometric_mean"] * factor, rel=1e-9)
     if len(values) > 1:
         assert scaled["geometric_cv_pct"] == pytest.approx(s["geometric_cv_pct"], rel=1e-6, abs=1e-6)
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.booleans()), min_size=1, max_size=40))
+def test_incidence_per_dose_level_adds_up_to_the_overall_row(subjects: list[tuple[int, bool]]) -> None:
+    import pandas as pd
+
+    from cartrial.analysis.summaries import incidence
+
+    frame = pd.DataFrame(
+        {
+            "subject_id": [f"S{i:03d}" for i in range(len(subjects))],
+            "dose_level": [level for level, _ in subjects],
+            "event": [flag for _, flag in subjects],
+        }
+    )
+    table = incidence(frame, ["event"], "safety")
+    overall = table[table["group"] == "all"].iloc[0]
+    levels = table[table["group"] != "all"]
+    assert levels["k"].sum() == overall["k"] == sum(flag for _, flag in subjects)
+    assert levels["n"].sum() == overall["n"] == len(subjects)
+    assert len(overall["subjects"].split(";")) == overall["k"] or overall["k"] == 0
