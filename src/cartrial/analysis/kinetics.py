@@ -35,6 +35,15 @@ TITRE_COLUMNS = [
     "reason",
 ]
 
+PD_MARKERS = (
+    "cd19_b_cells_per_ul",
+    "bcma_plasma_cells_per_ul",
+    "igg_g_per_l",
+    "iga_g_per_l",
+    "igm_g_per_l",
+)
+"""Numeric PD analytes of the PD form summarised as baseline, post-infusion nadir and last value."""
+
 GEOMETRIC_PARAMETERS = ("cmax", "auclast", "auc_0_28", "half_life")
 MEDIAN_PARAMETERS = ("tmax", "tlast")
 
@@ -141,8 +150,8 @@ def nca_datasets(
 
 def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]) -> dict[str, Dataset]:
     """`aqp4_titre_change`: baseline (last on or before day 0) and last AQP4-IgG titre, change in dilution
-    steps (`cartrial.neuro.titre_steps`) and fell yes/no; `pd_markers`: CD19+ B cells and IgG baseline,
-    nadir, last."""
+    steps (`cartrial.neuro.titre_steps`) and fell yes/no; `pd_markers`: every numeric PD analyte
+    (`PD_MARKERS`) at baseline, post-infusion nadir and last."""
     from cartrial.neuro import parse_titre_step, titre_fell, titre_steps
 
     safety_ids = populations[SAFETY].subject_ids
@@ -177,7 +186,7 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
             excluded.setdefault(reason, []).append(sid)
             row |= {"evaluable": False, "reason": reason}
         rows.append(row)
-        for marker in ("cd19_b_cells_per_ul", "igg_g_per_l"):
+        for marker in PD_MARKERS:
             values = pd.to_numeric(own[marker], errors="coerce")
             b = values[(days <= 0).to_numpy()].dropna()
             after_values = values[(days > 0).to_numpy()].dropna()
@@ -211,7 +220,7 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
         ),
         "pd_markers": Dataset(
             "pd_markers",
-            "CD19+ B cells and serum IgG: baseline, post-infusion nadir, last",
+            "PD analytes (B cells, plasma cells, immunoglobulins): baseline, post-infusion nadir, last",
             pd.DataFrame(markers),
             SAFETY,
             "baseline/nadir/last of pd_samples",
