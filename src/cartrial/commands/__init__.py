@@ -113,6 +113,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
         PANEL_ANALYSE,
     ),
+    CommandEntry(
+        "analyse",
+        _AREA + "analysis_commands",
+        "Analyse the study database as of a data cut-off: datasets (CSV) and key findings.",
+        PANEL_ANALYSE,
+    ),
 )
 
 #: The area modules, each once, in the order of `COMMANDS`.

@@ -1,0 +1,24 @@
+"""The statistical analysis plan as code (issue 13 §1): a study snapshot (template-layout tables as of a
+data cut-off, plus the protocol) in, analysis datasets and key findings out. Pure: no file or database I/O;
+every rule is the engines' (grading through `cartrial.analysis.safety`, neuro, kinetics).
+
+Public API: `analyse(snapshot) -> Analysis`; the result objects `Analysis`, `Dataset`, `Population`,
+`Finding`; `proportion` (exact Clopper-Pearson) and `geometric_summary`. Populations, derivations and how to
+add an endpoint: docs/analysis.md.
+"""
+
+from cartrial.analysis.core import analyse
+from cartrial.analysis.model import Analysis, Dataset, Finding, Population, SnapshotLike
+from cartrial.analysis.stats import Proportion, geometric_summary, proportion
+
+__all__ = [
+    "Analysis",
+    "Dataset",
+    "Finding",
+    "Population",
+    "Proportion",
+    "SnapshotLike",
+    "analyse",
+    "geometric_summary",
+    "proportion",
+]

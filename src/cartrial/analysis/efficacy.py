@@ -1,0 +1,337 @@
+"""Efficacy datasets from the neuro engine (`cartrial.neuro.derive`): EDSS change and confirmed disability
+change, the protocol's named responder definitions (vision, walking, bladder...), OSIS, relapses (ARR before
+and after infusion, rate ratio, Kaplan-Meier relapse-free survival with numbers at risk).
+
+Efficacy-evaluable population per endpoint (default): infused subjects the engine finds evaluable — a
+baseline (last assessment on or before day 0) and at least one post-baseline assessment, plus the
+definition's own conditions (e.g. room to improve at baseline). The others are counted and named with the
+engine's reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.populations import SAFETY, dose_levels
+from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
+from cartrial.analysis.summaries import ALL
+
+
+def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    return frame[frame["subject_id"].isin(list(ids))].reset_index(drop=True)
+
+
+def responder_datasets(
+    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, populations: dict[str, Population]
+) -> dict[str, Dataset]:
+    """`responders_by_subject` and `responders_summary` for every responder endpoint of the protocol; adds
+    one ``efficacy:<endpoint>`` population per endpoint to `populations`."""
+    from cartrial.neuro.derive import derive_responders, responder_definitions_from_protocol
+
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    planned = responder_definitions_from_protocol(protocol)
+    if not planned:
+        return {}
+    result = derive_responders(
+        _restrict(tables["infusions"], safety_ids),
+        edss=_restrict(tables["edss"], safety_ids),
+        visual_acuity=_restrict(tables["visual_acuity"], safety_ids),
+        osis=_restrict(tables["osis"], safety_ids),
+        timed_walk=_restrict(tables["timed_walk"], safety_ids),
+        definitions=[d for d, _ in planned.values()],
+        parameters={d: p for d, p in planned.values()},
+        cutoff=cutoff,
+    )
+    subject_rows: list[dict[str, Any]] = []
+    summary_rows: list[dict[str, Any]] = []
+    for endpoint, summary in zip(planned, result.summaries, strict=True):
+        outcomes = {o.subject_id: o for o in summary.subjects}
+        excluded: dict[str, list[str]] = {}
+        for sid in safety_ids:
+            outcome = outcomes.get(sid)
+            evaluable = outcome is not None and outcome.evaluable
+            reason = "no assessment" if outcome is None else outcome.reason
+            if not evaluable:
+                excluded.setdefault(reason, []).append(sid)
+            subject_rows.append(
+                {
+                    "endpoint": endpoint,
+                    "definition": summary.definition,
+                    "subject_id": sid,
+                    "dose_level": levels.get(sid),
+                    "evaluable": evaluable,
+                    "responder": bool(outcome.responder) if evaluable and outcome is not None else None,
+                    "reason": reason,
+                }
+            )
+        population = Population(
+            f"efficacy:{endpoint}",
+            f"infused subjects evaluable for {summary.definition} (baseline, >= 1 post-baseline "
+            "assessment and "
+            "the definition's own conditions)",
+            tuple(s for s in safety_ids if outcomes.get(s) is not None and outcomes[s].evaluable),
+            {k: tuple(v) for k, v in excluded.items()},
+        )
+        populations[population.name] = population
+        own = pd.DataFrame([r for r in subject_rows if r["endpoint"] == endpoint])
+        groups = [
+            (f"dose level {lv}", own[own["dose_level"] == lv])
+            for lv in sorted(set(own["dose_level"].dropna()))
+        ]
+        for group, part in [*groups, (ALL, own)]:
+            evaluable_part = part[part["evaluable"]]
+            k = int(evaluable_part["responder"].astype(bool).sum())
+            p = proportion(k, len(evaluable_part))
+            infused = proportion(k, len(part))
+            summary_rows.append(
+                {
+                    "endpoint": endpoint,
+                    "definition": summary.definition,
+                    "description": summary.description,
+                    "parameters": ";".join(f"{k2}={v}" for k2, v in sorted(summary.parameters.items())),
+                    "group": group,
+                    "n_responders": k,
+                    "n_evaluable": p.n,
+                    "percent_of_evaluable": p.percent,
+                    "ci_low_pct": p.ci_low_pct,
+                    "ci_high_pct": p.ci_high_pct,
+                    "n_infused": infused.n,
+                    "percent_of_infused": infused.percent,
+                    "not_evaluable": len(part) - p.n,
+                    "not_evaluable_subjects": ";".join(sorted(part.loc[~part["evaluable"], "subject_id"])),
+                    "population": population.name,
+                    "ci_method": PROPORTION_CI_METHOD,
+                    "source": summary.source,
+                }
+            )
+    by_subject = pd.DataFrame(subject_rows)
+    by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")
+    return {
+        "responders_by_subject": Dataset(
+            "responders_by_subject",
+            "Responder outcome per subject and endpoint (protocol definitions)",
+            by_subject,
+            SAFETY,
+            "cartrial.neuro.derive_responders + responder_definitions_from_protocol",
+            ("edss", "visual_acuity", "osis", "timed_walk", "infusions"),
+        ),
+        "responders_summary": Dataset(
+            "responders_summary",
+            "Responders per endpoint, dose level and overall (exact 95 % CI)",
+            pd.DataFrame(summary_rows),
+            "efficacy:<endpoint>",
+            "cartrial.neuro.derive_responders",
+            ("responders_by_subject",),
+        ),
+    }
+
+
+def edss_datasets(
+    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: dict[str, Population], attacks: Any
+) -> dict[str, Dataset]:
+    """`edss_scored` (every visit) and `edss_change` (baseline, last, change, CDI/CDW per subject)."""
+    from cartrial.neuro.derive import derive_disability, derive_edss
+
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    edss = derive_edss(_restrict(tables["edss"], safety_ids), cutoff=cutoff, source="edss")
+    disability = derive_disability(edss, _restrict(tables["infusions"], safety_ids), relapses=attacks).table
+    change = disability.copy()
+    change.insert(1, "dose_level", [levels.get(s) for s in change["subject_id"]])
+    change["dose_level"] = change["dose_level"].astype("Int64")
+    change.insert(4, "edss_change", change["last_edss"] - change["baseline_edss"])
+    evaluable = change.loc[
+        change["baseline_edss"].notna() & change["last_edss"].notna(), "subject_id"
+    ].tolist()
+    missing = sorted(set(safety_ids) - set(evaluable))
+    populations["efficacy:edss_change"] = Population(
+        "efficacy:edss_change",
+        "infused subjects with a baseline EDSS (last on or before day 0) and >= 1 later EDSS",
+        tuple(s for s in safety_ids if s in evaluable),
+        {"no baseline or no post-baseline EDSS": tuple(missing)} if missing else {},
+    )
+    return {
+        "edss_scored": Dataset(
+            "edss_scored",
+            "EDSS per visit (Neurostatus rules)",
+            edss.table,
+            SAFETY,
+            "cartrial.neuro.derive_edss",
+            ("edss",),
+        ),
+        "edss_change": Dataset(
+            "edss_change",
+            "EDSS change from baseline and confirmed disability improvement/worsening",
+            change,
+            "efficacy:edss_change",
+            "cartrial.neuro.derive_disability",
+            ("edss_scored", "infusions", "relapses"),
+            columns={"edss_change": "last EDSS minus baseline EDSS, EDSS points (negative = better)"},
+        ),
+    }
+
+
+def osis_dataset(
+    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: Mapping[str, Population]
+) -> dict[str, Dataset]:
+    """`osis_change`: OSIS subscores at baseline (last on or before day 0) and at the last visit."""
+    from cartrial.analysis.populations import infusion_dates
+    from cartrial.neuro.derive import derive_osis
+
+    safety_ids = populations[SAFETY].subject_ids
+    scored = derive_osis(_restrict(tables["osis"], safety_ids), cutoff=cutoff).table
+    day0 = infusion_dates(tables["infusions"])
+    scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
+    rows = []
+    for sid in safety_ids:
+        own = scored[scored["subject_id"] == sid].sort_values("assessed_at", kind="mergesort")
+        days = own["assessed_at"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
+        base = own[(days <= day0[sid]).to_numpy()]
+        post = own[(days > day0[sid]).to_numpy()]
+        row: dict[str, Any] = {"subject_id": sid, "evaluable": bool(len(base) and len(post))}
+        for score in scores:
+            b = pd.to_numeric(base[score], errors="coerce").iloc[-1] if len(base) else None
+            last = pd.to_numeric(post[score], errors="coerce").iloc[-1] if len(post) else None
+            row[f"{score}_baseline"] = b
+            row[f"{score}_last"] = last
+            row[f"{score}_change"] = None if b is None or last is None else last - b
+        rows.append(row)
+    return {
+        "osis_change": Dataset(
+            "osis_change",
+            "OSIS subscores: baseline, last visit, change",
+            pd.DataFrame(rows),
+            SAFETY,
+            "cartrial.neuro.derive_osis",
+            ("osis", "infusions"),
+        )
+    }
+
+
+CONTACT_COLUMNS: dict[str, str] = {
+    "edss": "assessed_at",
+    "visual_acuity": "assessed_at",
+    "osis": "assessed_at",
+    "timed_walk": "assessed_at",
+    "crs_assessments": "assessed_at",
+    "icans_assessments": "assessed_at",
+    "labs": "collected_at",
+    "pk_samples": "sampled_at",
+    "pd_samples": "sampled_at",
+}
+"""Dated forms whose records count as a contact with the subject (end of relapse follow-up)."""
+
+
+def last_contact(tables: Mapping[str, pd.DataFrame], ids: Sequence[str]) -> dict[str, dt.date]:
+    """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
+    cut-off in a snapshot), never before the infusion day (day 0 when nothing followed the infusion)."""
+    from cartrial.analysis.populations import infusion_dates
+
+    day0 = infusion_dates(tables["infusions"])
+    out = {sid: day0[sid] for sid in ids}
+    for name, column in CONTACT_COLUMNS.items():
+        frame = tables[name]
+        for sid, moment in zip(frame["subject_id"], frame[column], strict=True):
+            if sid in out and moment:
+                day = dt.date.fromisoformat(str(moment)[:10])
+                if day > out[sid]:
+                    out[sid] = day
+    return out
+
+
+def relapse_datasets(
+    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, populations: Mapping[str, Population]
+) -> tuple[dict[str, Dataset], Any]:
+    """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
+    `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
+    after infusion ends at the subject's last contact (`last_contact`)."""
+    from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
+
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    subjects = tables["subjects"]
+    with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
+    result = derive_relapses(
+        _restrict(tables["relapses"], safety_ids),
+        _restrict(tables["infusions"], safety_ids),
+        last_assessment=last_contact(tables, safety_ids),
+        cutoff=cutoff,
+        subjects=_restrict(subjects, safety_ids) if with_birth else None,
+        options=relapse_options_from_protocol(protocol),
+        source="relapses",
+    )
+    by_subject = result.table.copy()
+    by_subject.insert(1, "dose_level", [levels.get(s) for s in by_subject["subject_id"]])
+    by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")
+    rates: list[dict[str, Any]] = []
+    assert result.arr is not None
+    for period, rate in (("before infusion", result.arr.pre), ("after infusion", result.arr.post)):
+        rates.append(
+            {
+                "measure": f"ARR {period}",
+                "events": rate.events,
+                "patient_years": rate.patient_years,
+                "estimate": rate.rate,
+                "ci_low": rate.ci_low,
+                "ci_high": rate.ci_high,
+                "method": rate.method,
+            }
+        )
+    if result.rate_ratio is not None:
+        ratio = result.rate_ratio
+        rates.append(
+            {
+                "measure": "ARR ratio after/before",
+                "events": ratio.post_attacks,
+                "patient_years": None,
+                "estimate": ratio.ratio,
+                "ci_low": ratio.ci_low,
+                "ci_high": ratio.ci_high,
+                "method": f"{ratio.method.value}; {ratio.note}",
+            }
+        )
+    km = result.km
+    km_table = km_frame(km) if km is not None else pd.DataFrame()
+    km_notes: tuple[str, ...] = ()
+    if km is not None:
+        km_notes = (
+            f"relapse-free at last follow-up: {km.relapse_free_at_last} of {km.n_subjects}; median follow-up "
+            f"{km.median_follow_up_months:.1f} months ({km.follow_up_method})",
+        )
+    return {
+        "relapses_by_subject": Dataset(
+            "relapses_by_subject",
+            "Relapses per subject: attacks and ARR before/after infusion",
+            by_subject,
+            SAFETY,
+            "cartrial.neuro.derive_relapses",
+            ("relapses", "infusions", "edss"),
+        ),
+        "relapse_rates": Dataset(
+            "relapse_rates",
+            "Annualised relapse rate before and after infusion, and their ratio",
+            pd.DataFrame(rates),
+            SAFETY,
+            "cartrial.neuro.derive_relapses",
+            ("relapses_by_subject",),
+            notes=(RATE_CI_METHOD,),
+        ),
+        "relapse_free_km": Dataset(
+            "relapse_free_km",
+            "Relapse-free survival from day 0 (Kaplan-Meier, numbers at risk)",
+            km_table,
+            SAFETY,
+            "cartrial.neuro.derive_relapses (km)",
+            ("relapses", "infusions", "edss"),
+            notes=km_notes,
+        ),
+    }, result
+
+
+__all__ = ["edss_datasets", "osis_dataset", "relapse_datasets", "responder_datasets"]

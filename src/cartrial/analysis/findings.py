@@ -1,0 +1,363 @@
+"""Key findings: plain-language statements generated from the derived datasets (never typed in). Each
+carries its numerator, denominator, population, definition and the dataset it comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Dataset, Finding, Population
+from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY
+from cartrial.analysis.stats import proportion
+
+
+def _pct(k: int, n: int) -> str:
+    p = proportion(k, n)
+    return "" if p.percent is None else f" ({p.percent:.0f} %)"
+
+
+def _names(ids: Any) -> str:
+    return ", ".join(sorted(str(i) for i in ids))
+
+
+def _count_row(summary: pd.DataFrame, measure: str) -> tuple[int, int]:
+    row = summary[(summary["measure"] == measure) & (summary["group"] == "all")].iloc[0]
+    return int(row["k"]), int(row["n"])
+
+
+def safety_findings(
+    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], protocol: Any
+) -> list[Finding]:
+    out: list[Finding] = []
+    pops = datasets["populations"].table
+    infused = pops[pops["safety"]]
+    levels = infused["dose_level"].value_counts().sort_index()
+    by_level = ", ".join(f"{int(n)} at dose level {int(lv)}" for lv, n in levels.items())
+    n = len(infused)
+    out.append(
+        Finding(
+            "disposition",
+            f"{n} of {len(pops)} enrolled patients were infused ({by_level}).",
+            n,
+            len(pops),
+            "enrolled",
+            "infused with CAR-T cells on or before the cut-off",
+            "populations",
+        )
+    )
+    by_subject = datasets["crs_icans_by_subject"].table
+    for kind, label in (("crs", "CRS"), ("icans", "ICANS")):
+        k = int(by_subject[f"{kind}_any"].sum())
+        grades = sorted(
+            int(g) for g in by_subject.loc[by_subject[f"{kind}_any"], f"{kind}_max_grade"].dropna()
+        )
+        not_assessed = by_subject.loc[~by_subject[f"{kind}_assessed"], "subject_id"].tolist()
+        if k == 0:
+            text = f"No patient had {label} (0 of {n} infused patients)."
+        else:
+            worst = max(grades)
+            spread = f"all grade {min(grades)}–{worst}" if min(grades) != worst else f"all grade {worst}"
+            ge3 = sum(g >= 3 for g in grades)
+            if ge3:
+                spread = f"maximum grade {worst}; grade ≥ 3 in {ge3}"
+            text = f"{label} occurred in {k} of {n} infused patients{_pct(k, n)}, {spread}."
+        if not_assessed:
+            text += f" Not assessed: {len(not_assessed)} — {_names(not_assessed)}."
+        out.append(
+            Finding(
+                "safety",
+                text,
+                k,
+                n,
+                SAFETY,
+                f"any {label} episode, ASTCT 2019 consensus grade (cartrial.grading, default options)",
+                "crs_icans_by_subject",
+            )
+        )
+    crs_cases = by_subject[by_subject["crs_any"]]
+    if len(crs_cases):
+        onset = pd.to_numeric(crs_cases["crs_first_onset_day"], errors="coerce").dropna()
+        toci = int(crs_cases["crs_tocilizumab"].sum())
+        steroid = int(crs_cases["crs_corticosteroid"].sum())
+        out.append(
+            Finding(
+                "safety",
+                f"CRS began at a median of day {onset.median():.1f} "
+                f"(range {onset.min():.1f}–{onset.max():.1f}); "
+                f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
+                f"of {len(crs_cases)} CRS cases.",
+                toci,
+                len(crs_cases),
+                SAFETY,
+                "onset day of the first CRS episode (day 0 = infusion); therapy "
+                "doses recorded during an episode",
+                "crs_icans_by_subject",
+            )
+        )
+    teae = datasets["teae_summary"].table
+    for measure, words in (
+        ("teae_grade_ge3", "had a treatment-emergent adverse event of grade ≥ 3"),
+        ("serious_teae", "had a serious treatment-emergent adverse event"),
+        ("infection", "had an infection"),
+    ):
+        k, total = _count_row(teae, measure)
+        out.append(
+            Finding(
+                "safety",
+                f"{k} of {total} infused patients{_pct(k, total)} {words}.",
+                k,
+                total,
+                SAFETY,
+                "adverse event starting on or after the first lymphodepletion dose, on or before the cut-off",
+                "teae_summary",
+            )
+        )
+    icaht = datasets["icaht"].table
+    if len(icaht):
+        k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
+        missing = "".join(f" Not evaluable: {note}." for note in datasets["icaht"].notes)
+        out.append(
+            Finding(
+                "safety",
+                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(icaht)} patients with neutrophil counts."
+                f"{missing}",
+                k,
+                len(icaht),
+                SAFETY,
+                "EHA/EBMT ICAHT 2023 early grade (day 0-30), cartrial.grading",
+                "icaht",
+            )
+        )
+    dlt_pop = populations[DLT_EVALUABLE]
+    dlt = pops[pops["dlt_evaluable"]]
+    k = int(dlt["dlt_in_window"].sum())
+    text = f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity."
+    if dlt_pop.excluded:
+        text += f" {dlt_pop.not_evaluable_text()}."
+    out.append(
+        Finding(
+            "safety",
+            text,
+            k,
+            dlt_pop.n,
+            DLT_EVALUABLE,
+            f"adverse event flagged DLT within the {protocol.escalation.dlt_window_days}-day DLT window",
+            "populations",
+        )
+    )
+    if "escalation_replay" in datasets:
+        replay = datasets["escalation_replay"].table
+        deviations = replay[replay["deviation"] != ""]
+        text = (
+            f"{len(replay) - len(deviations)} of {len(replay)} recorded escalation decisions agree with the "
+            "protocol's design"
+        )
+        text += (
+            "."
+            if deviations.empty
+            else (
+                "; deviations: "
+                + "; ".join(
+                    f"cohort {c}: {d}"
+                    for c, d in zip(deviations["cohort"], deviations["deviation"], strict=True)
+                )
+                + "."
+            )
+        )
+        out.append(
+            Finding(
+                "safety",
+                text,
+                len(replay) - len(deviations),
+                len(replay),
+                DLT_EVALUABLE,
+                "decision replayed with the protocol's escalation design on the outcomes up to that cohort",
+                "escalation_replay",
+            )
+        )
+    return out
+
+
+def efficacy_findings(
+    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], protocol: Any
+) -> list[Finding]:
+    out: list[Finding] = []
+    if "edss_change" in datasets:
+        change = datasets["edss_change"].table
+        evaluable = change[change["edss_change"].notna()]
+        fell = int((evaluable["edss_change"] < 0).sum())
+        rose = int((evaluable["edss_change"] > 0).sum())
+        pop = populations["efficacy:edss_change"]
+        text = (
+            f"EDSS fell from baseline in {fell} of {len(evaluable)} evaluable patients"
+            f"{_pct(fell, len(evaluable))} "
+            f"and rose in {rose} (median change {evaluable['edss_change'].median():+g} points)."
+        )
+        if pop.excluded:
+            text += f" {pop.not_evaluable_text()}."
+        out.append(
+            Finding(
+                "efficacy",
+                text,
+                fell,
+                len(evaluable),
+                pop.name,
+                "last EDSS minus baseline EDSS (last on or before day 0), Neurostatus rules",
+                "edss_change",
+            )
+        )
+        confirmed = int(evaluable["improvement_confirmed"].astype(bool).sum())
+        out.append(
+            Finding(
+                "efficacy",
+                f"Confirmed EDSS improvement in {confirmed} of {len(evaluable)} evaluable patients"
+                f"{_pct(confirmed, len(evaluable))}.",
+                confirmed,
+                len(evaluable),
+                pop.name,
+                "cartrial.neuro.derive_disability (CDI, default options)",
+                "edss_change",
+            )
+        )
+    if "responders_summary" in datasets:
+        summary = datasets["responders_summary"].table
+        for _, row in summary[summary["group"] == "all"].iterrows():
+            endpoint = str(row["endpoint"])
+            spec = protocol.endpoints.get(endpoint)
+            name = spec.name if spec is not None else endpoint
+            k, n_eval, n_inf = int(row["n_responders"]), int(row["n_evaluable"]), int(row["n_infused"])
+            pop = populations[f"efficacy:{endpoint}"]
+            text = (
+                f"{name}: {k} of {n_eval} evaluable patients responded{_pct(k, n_eval)}; "
+                f"{k} of {n_inf} infused"
+                f"{_pct(k, n_inf)}."
+            )
+            if pop.excluded:
+                text += f" {pop.not_evaluable_text()}."
+            out.append(
+                Finding(
+                    "efficacy",
+                    text,
+                    k,
+                    n_eval,
+                    pop.name,
+                    f"{row['definition']} ({row['parameters']}): {row['description']}",
+                    "responders_summary",
+                )
+            )
+    if "relapse_free_km" in datasets and datasets["relapse_free_km"].notes:
+        by_subject = datasets["relapses_by_subject"].table
+        post = by_subject.get("post_attacks", None)
+        n = len(by_subject)
+        free = int((post == 0).sum()) if post is not None else None
+        out.append(
+            Finding(
+                "efficacy",
+                datasets["relapse_free_km"].notes[0][0].upper()
+                + datasets["relapse_free_km"].notes[0][1:]
+                + ".",
+                free,
+                n,
+                SAFETY,
+                "no relapse (protocol relapse definition) from day 0 to the last assessment; "
+                "Kaplan-Meier, reverse-KM median follow-up",
+                "relapse_free_km",
+            )
+        )
+    if "relapse_rates" in datasets:
+        rates = datasets["relapse_rates"].table.set_index("measure")
+        pre, post = rates.loc["ARR before infusion"], rates.loc["ARR after infusion"]
+        text = (
+            f"Annualised relapse rate {pre['estimate']:.2f} "
+            f"(95 % CI {pre['ci_low']:.2f}–{pre['ci_high']:.2f}) "
+            f"before infusion and {post['estimate']:.2f} ({post['ci_low']:.2f}–{post['ci_high']:.2f}) after."
+        )
+        if "ARR ratio after/before" in rates.index:
+            ratio = rates.loc["ARR ratio after/before"]
+            text += (
+                f" Rate ratio {ratio['estimate']:.2f} ({ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}); the "
+                "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."
+            )
+        out.append(
+            Finding(
+                "efficacy",
+                text,
+                int(post["events"]),
+                None,
+                SAFETY,
+                "attacks / patient-years; exact Poisson CI (Garwood 1936); stratified conditional rate ratio",
+                "relapse_rates",
+            )
+        )
+    return out
+
+
+def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Population]) -> list[Finding]:
+    out: list[Finding] = []
+    if "persistence" in datasets:
+        persistence = datasets["persistence"].table
+        pk_pop = populations["pk"]
+        for analyte, part in persistence.groupby("analyte", sort=True):
+            k = int(part["detectable_beyond_day_180"].sum())
+            n = len(part)
+            text = (
+                f"{analyte}: quantifiable beyond day 180 in {k} of {n} patients with PK samples{_pct(k, n)}."
+            )
+            if pk_pop.excluded:
+                text += f" {pk_pop.not_evaluable_text()}."
+            out.append(
+                Finding(
+                    "pk",
+                    text,
+                    k,
+                    n,
+                    "pk",
+                    "last quantifiable sample (NCA tlast) after day 180",
+                    "persistence",
+                )
+            )
+    if "aqp4_titre_change" in datasets:
+        titre = datasets["aqp4_titre_change"].table
+        evaluable = titre[titre["evaluable"]]
+        k = int(evaluable["titre_fell"].astype(bool).sum())
+        pop = populations["efficacy:aqp4_titre"]
+        text = (
+            f"AQP4-IgG titre fell by ≥ 1 dilution step in {k} of {len(evaluable)} evaluable patients"
+            f"{_pct(k, len(evaluable))}."
+        )
+        if pop.excluded:
+            text += f" {pop.not_evaluable_text()}."
+        out.append(
+            Finding(
+                "pd",
+                text,
+                k,
+                len(evaluable),
+                pop.name,
+                "last post-infusion titre vs last titre on or before day 0, dilution-series steps "
+                "(neuro-outcomes §6)",
+                "aqp4_titre_change",
+            )
+        )
+    return out
+
+
+def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
+    after = {k: v for k, v in snapshot.get("records_after_cutoff", {}).items() if v}
+    lock = "unlocked (DRAFT)" if snapshot.get("unlocked") else f"locked (lock {snapshot.get('lock_id')})"
+    text = f"Data cut-off {snapshot.get('cutoff')}: {lock}."
+    if after:
+        subjects = snapshot.get("subjects_with_records_after_cutoff", {})
+        named = sorted({s for ids in subjects.values() for s in ids})
+        text += (
+            f" {sum(after.values())} record(s) dated after the cut-off left out "
+            f"({', '.join(f'{k}: {v}' for k, v in sorted(after.items()))}"
+            + (f"; subjects {', '.join(named)}" if named else "")
+            + ")."
+        )
+    return Finding("data", text, None, None, "enrolled", "records dated on or before the cut-off", "snapshot")
+
+
+__all__ = ["data_status_finding", "efficacy_findings", "pk_pd_findings", "safety_findings"]

@@ -1,0 +1,232 @@
+"""PK and PD datasets: NCA (`cartrial.kinetics.derive_nca`) per analyte and dose level with geometric
+summaries, CAR-T persistence, and the AQP4-IgG titre change (`cartrial.neuro` titre steps).
+
+NCA options: the protocol has no NCA section yet; the default is `NcaOptions(intervals=((0, 28),))` (AUC
+day 0-28, the reference trial's PK endpoint; ``ct103a-nmosd-trial.md`` §4). Persistence: the last day with
+a quantifiable value (`tlast` of the NCA) and whether it is beyond `PERSISTENCE_DAY` (day 180, "beyond 6
+months").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
+from cartrial.analysis.summaries import ALL
+
+PERSISTENCE_DAY = 180.0
+"""Day after which a quantifiable value counts as persistence (6 months; issue 13 and the press release)."""
+
+TITRE_COLUMNS = [
+    "subject_id",
+    "dose_level",
+    "baseline_titre",
+    "last_titre",
+    "last_titre_day",
+    "change_steps",
+    "titre_fell",
+    "evaluable",
+    "reason",
+]
+
+PD_MARKERS = (
+    "cd19_b_cells_per_ul",
+    "bcma_plasma_cells_per_ul",
+    "igg_g_per_l",
+    "iga_g_per_l",
+    "igm_g_per_l",
+)
+"""Numeric PD analytes of the PD form summarised as baseline, post-infusion nadir and last value."""
+
+GEOMETRIC_PARAMETERS = ("cmax", "auclast", "auc_0_28", "half_life")
+MEDIAN_PARAMETERS = ("tmax", "tlast")
+
+
+def nca_datasets(
+    tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]
+) -> dict[str, Dataset]:
+    """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
+    PK sample)."""
+    from cartrial.kinetics import NcaOptions, derive_nca
+
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    pk = tables["pk_samples"]
+    pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
+    with_pk = sorted(set(pk["subject_id"]))
+    without = tuple(s for s in safety_ids if s not in with_pk)
+    populations["pk"] = Population(
+        "pk",
+        "infused subjects with at least one PK sample",
+        tuple(s for s in safety_ids if s in with_pk),
+        {"no PK sample": without} if without else {},
+    )
+    options = NcaOptions(intervals=((0.0, 28.0),))
+    if len(pk) == 0:
+        return {}
+    result = derive_nca(
+        pk,
+        subject="subject_id",
+        by=["analyte"],
+        time="actual_day",
+        conc="value",
+        time_unit="day",
+        unit_column="unit",
+        blq_column="blq",
+        options=options,
+        source="pk_samples",
+    )
+    nca = result.table.copy()
+    nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
+    nca["dose_level"] = nca["dose_level"].astype("Int64")
+    rows: list[dict[str, Any]] = []
+    for analyte, part in nca.groupby("analyte", sort=True):
+        groups = [
+            (f"dose level {lv}", part[part["dose_level"] == lv])
+            for lv in sorted(set(part["dose_level"].dropna()))
+        ]
+        for group, sub in [*groups, (ALL, part)]:
+            for parameter in (*GEOMETRIC_PARAMETERS, *MEDIAN_PARAMETERS):
+                if parameter not in sub:
+                    continue
+                values = pd.to_numeric(sub[parameter], errors="coerce").tolist()
+                summary = geometric_summary(values)
+                if parameter in MEDIAN_PARAMETERS:  # Tmax and Tlast: median and range only
+                    summary["geometric_mean"] = summary["geometric_cv_pct"] = None
+                rows.append(
+                    {
+                        "analyte": analyte,
+                        "group": group,
+                        "parameter": parameter,
+                        "n_subjects": len(sub),
+                        **summary,
+                        "unit": result.units.get(parameter, ""),
+                        "conc_unit": str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else "",
+                    }
+                )
+    persistence = nca[["subject_id", "dose_level", "analyte", "tlast", "clast"]].copy()
+    persistence = persistence.rename(
+        columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
+    )
+    persistence["detectable_beyond_day_180"] = (
+        pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > PERSISTENCE_DAY
+    )
+    return {
+        "nca_by_subject": Dataset(
+            "nca_by_subject",
+            "NCA parameters per subject and analyte",
+            nca,
+            "pk",
+            "cartrial.kinetics.derive_nca",
+            ("pk_samples", "infusions"),
+            notes=tuple(result.notes),
+        ),
+        "nca_summary": Dataset(
+            "nca_summary",
+            "NCA summaries per analyte and dose level: n, geometric mean, geometric CV %, median, range",
+            pd.DataFrame(rows),
+            "pk",
+            "cartrial.analysis.stats.geometric_summary of nca_by_subject",
+            ("nca_by_subject",),
+            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range"),
+        ),
+        "persistence": Dataset(
+            "persistence",
+            "CAR-T persistence: last quantifiable day per subject and analyte",
+            persistence,
+            "pk",
+            "cartrial.kinetics.derive_nca (tlast)",
+            ("nca_by_subject",),
+            columns={"detectable_beyond_day_180": "a quantifiable value after day 180 (6 months)"},
+        ),
+    }
+
+
+def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]) -> dict[str, Dataset]:
+    """`aqp4_titre_change`: baseline (last on or before day 0) and last AQP4-IgG titre, change in dilution
+    steps (`cartrial.neuro.titre_steps`) and fell yes/no; `pd_markers`: every numeric PD analyte
+    (`PD_MARKERS`) at baseline, post-infusion nadir and last."""
+    from cartrial.neuro import parse_titre_step, titre_fell, titre_steps
+
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    day0 = infusion_dates(tables["infusions"])
+    pdt = tables["pd_samples"]
+    rows: list[dict[str, Any]] = []
+    markers: list[dict[str, Any]] = []
+    excluded: dict[str, list[str]] = {}
+    for sid in safety_ids:
+        own = pdt[pdt["subject_id"] == sid].sort_values("sampled_at", kind="mergesort")
+        start = day0[sid]
+        days = own["sampled_at"].map(lambda s, start=start: (dt.date.fromisoformat(str(s)[:10]) - start).days)
+        titres = own[own["aqp4_igg_titre"].astype(bool)]
+        tdays = days[own["aqp4_igg_titre"].astype(bool)]
+        base = titres[(tdays <= 0).to_numpy()]
+        post = titres[(tdays > 0).to_numpy()]
+        row: dict[str, Any] = {"subject_id": sid, "dose_level": levels.get(sid)}
+        if len(base) and len(post):
+            before = parse_titre_step(base["aqp4_igg_titre"].iloc[-1])
+            after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
+            row |= {
+                "baseline_titre": before.native,
+                "last_titre": after.native,
+                "last_titre_day": int(tdays[(tdays > 0).to_numpy()].iloc[-1]),
+                "change_steps": titre_steps(before, after),
+                "titre_fell": titre_fell(before, after),
+                "evaluable": True,
+            }
+        else:
+            reason = "no baseline AQP4-IgG titre" if not len(base) else "no post-baseline AQP4-IgG titre"
+            excluded.setdefault(reason, []).append(sid)
+            row |= {"evaluable": False, "reason": reason}
+        rows.append(row)
+        for marker in PD_MARKERS:
+            values = pd.to_numeric(own[marker], errors="coerce")
+            b = values[(days <= 0).to_numpy()].dropna()
+            after_values = values[(days > 0).to_numpy()].dropna()
+            markers.append(
+                {
+                    "subject_id": sid,
+                    "dose_level": levels.get(sid),
+                    "marker": marker,
+                    "baseline": float(b.iloc[-1]) if len(b) else None,
+                    "nadir": float(after_values.min()) if len(after_values) else None,
+                    "last": float(after_values.iloc[-1]) if len(after_values) else None,
+                }
+            )
+    populations["efficacy:aqp4_titre"] = Population(
+        "efficacy:aqp4_titre",
+        "infused subjects with a baseline and >= 1 post-baseline AQP4-IgG titre",
+        tuple(r["subject_id"] for r in rows if r["evaluable"]),
+        {k: tuple(v) for k, v in excluded.items()},
+    )
+    titre = pd.DataFrame(rows).reindex(columns=TITRE_COLUMNS)
+    titre["dose_level"] = titre["dose_level"].astype("Int64")
+    return {
+        "aqp4_titre_change": Dataset(
+            "aqp4_titre_change",
+            "AQP4-IgG titre: baseline, last, change in dilution steps",
+            titre,
+            "efficacy:aqp4_titre",
+            "cartrial.neuro.titre_steps / titre_fell",
+            ("pd_samples", "infusions"),
+            columns={"change_steps": "change in dilution-series steps (negative = fall; neuro-outcomes §6)"},
+        ),
+        "pd_markers": Dataset(
+            "pd_markers",
+            "PD analytes (B cells, plasma cells, immunoglobulins): baseline, post-infusion nadir, last",
+            pd.DataFrame(markers),
+            SAFETY,
+            "baseline/nadir/last of pd_samples",
+            ("pd_samples", "infusions"),
+        ),
+    }
+
+
+__all__ = ["PERSISTENCE_DAY", "nca_datasets", "pd_datasets"]

@@ -1,0 +1,132 @@
+"""The analysis result objects: datasets (tables with population and provenance), populations, findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+
+class SnapshotLike(Protocol):
+    """What the analysis needs of a study snapshot (`cartrial.store.snapshot.StudySnapshot` is one):
+    template-layout tables, the protocol, the cut-off, and a JSON-ready description."""
+
+    @property
+    def cutoff(self) -> dt.date: ...
+
+    @property
+    def tables(self) -> Mapping[str, pd.DataFrame]: ...
+
+    @property
+    def protocol(self) -> Any: ...
+
+    def metadata(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Population:
+    """An analysis population: who is in it, its definition, and who is not, by reason."""
+
+    name: str
+    definition: str
+    subject_ids: tuple[str, ...]
+    excluded: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Reason → subjects of the parent population left out for that reason."""
+
+    @property
+    def n(self) -> int:
+        return len(self.subject_ids)
+
+    def not_evaluable_text(self) -> str:
+        """``"not evaluable: 2 — no baseline VA: CT-003, CT-007"`` (empty string when nobody is left out)."""
+        if not self.excluded:
+            return ""
+        total = sum(len(v) for v in self.excluded.values())
+        parts = "; ".join(f"{reason}: {', '.join(ids)}" for reason, ids in sorted(self.excluded.items()))
+        return f"not evaluable: {total} — {parts}"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One analysis dataset: a table and where it comes from."""
+
+    name: str
+    title: str
+    table: pd.DataFrame
+    population: str
+    derivation: str
+    """Engine function(s) called, e.g. ``cartrial.grading.crs_episodes``."""
+    source_tables: tuple[str, ...]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Column → description (unit included) for the README of the output folder."""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-language statement generated from derived numbers, with what it rests on."""
+
+    domain: str
+    statement: str
+    numerator: int | None
+    denominator: int | None
+    population: str
+    definition: str
+    source: str
+    """The dataset the numbers come from."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "statement": self.statement,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "population": self.population,
+            "definition": self.definition,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything `analyse` derives from one snapshot."""
+
+    snapshot: Mapping[str, Any]
+    populations: Mapping[str, Population]
+    datasets: Mapping[str, Dataset]
+    findings: tuple[Finding, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready: snapshot, options, populations, datasets (population, derivation, sources, notes)."""
+        return {
+            "snapshot": dict(self.snapshot),
+            "options": dict(self.options),
+            "populations": {
+                name: {
+                    "definition": p.definition,
+                    "n": p.n,
+                    "subjects": list(p.subject_ids),
+                    "excluded": {k: list(v) for k, v in p.excluded.items()},
+                }
+                for name, p in self.populations.items()
+            },
+            "datasets": {
+                name: {
+                    "title": d.title,
+                    "population": d.population,
+                    "derivation": d.derivation,
+                    "source_tables": list(d.source_tables),
+                    "rows": len(d.table),
+                    "notes": list(d.notes),
+                }
+                for name, d in self.datasets.items()
+            },
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+__all__ = ["Analysis", "Dataset", "Finding", "Population", "SnapshotLike"]

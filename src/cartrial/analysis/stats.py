@@ -1,0 +1,102 @@
+"""Summary statistics of the analysis: exact binomial CIs, geometric summaries (no clinical rule here).
+
+- Proportions: exact Clopper-Pearson interval (Clopper CJ, Pearson ES. Biometrika 1934;26:404), computed by
+  `scipy.stats.binomtest(k, n).proportion_ci(method="exact")`.
+- Rates: the exact Poisson interval (Garwood F. Biometrika 1936;28:437) of `cartrial.neuro` (ARR) — not
+  re-implemented here.
+- Geometric mean and geometric CV % = 100·sqrt(exp(s²) − 1), s the SD (n − 1) of the natural logs (the
+  usual PK summary, e.g. FDA guidance on statistical approaches to bioequivalence 2001, appendix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson 1934; scipy.stats.binomtest)"
+RATE_CI_METHOD = "exact Poisson 95% CI (Garwood 1936; cartrial.neuro RateEstimate)"
+GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """k of n with its exact 95 % CI (None when n = 0)."""
+
+    k: int
+    n: int
+    percent: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+    method: str = PROPORTION_CI_METHOD
+
+    def text(self) -> str:
+        """``"4 of 8 (50 %; 95 % CI 16-84 %)"``."""
+        if self.percent is None:
+            return f"{self.k} of {self.n}"
+        ci = f"95 % CI {self.ci_low_pct:.0f}-{self.ci_high_pct:.0f} %"
+        return f"{self.k} of {self.n} ({self.percent:.0f} %; {ci})"
+
+
+def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
+    """k of n with the exact Clopper-Pearson interval, in percent.
+
+    >>> p = proportion(12, 12)
+    >>> (p.percent, round(p.ci_low_pct, 1), p.ci_high_pct)
+    (100.0, 73.5, 100.0)
+    >>> proportion(0, 0).percent is None
+    True
+    """
+    from scipy.stats import binomtest
+
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return Proportion(k, n, None, None, None)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return Proportion(k, n, round(100.0 * k / n, 4), round(100.0 * ci.low, 4), round(100.0 * ci.high, 4))
+
+
+def geometric_summary(values: Iterable[float]) -> dict[str, float | int | None]:
+    """n, geometric mean, geometric CV %, median, min, max of the finite values (geometric statistics
+    over the positive ones only; `n_nonpositive` says how many were left out of them).
+
+    >>> s = geometric_summary([1.0, 10.0, 100.0])
+    >>> (s["n"], round(s["geometric_mean"], 6), s["median"], s["min"], s["max"])
+    (3, 10.0, 10.0, 1.0, 100.0)
+    """
+    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    out: dict[str, float | int | None] = {
+        "n": int(data.size),
+        "geometric_mean": None,
+        "geometric_cv_pct": None,
+        "median": None,
+        "min": None,
+        "max": None,
+        "n_nonpositive": int(np.sum(data <= 0)),
+    }
+    if data.size == 0:
+        return out
+    out["median"] = float(np.median(data))
+    out["min"] = float(data.min())
+    out["max"] = float(data.max())
+    positive = data[data > 0]
+    if positive.size:
+        logs = np.log(positive)
+        out["geometric_mean"] = float(np.exp(logs.mean()))
+        if positive.size > 1:
+            s2 = float(np.var(logs, ddof=1))
+            out["geometric_cv_pct"] = float(100.0 * math.sqrt(math.expm1(s2)))
+    return out
+
+
+__all__ = [
+    "GEOMETRIC_METHOD",
+    "PROPORTION_CI_METHOD",
+    "RATE_CI_METHOD",
+    "Proportion",
+    "geometric_summary",
+    "proportion",
+]

@@ -1,0 +1,83 @@
+"""Per-dose-level and overall summaries of per-subject tables: incidences with exact CIs, medians/ranges.
+
+Generic (no clinical rule): counts subjects whose flag is true among the subjects of a population, per dose
+level and overall. The group column is ``group`` (``"dose level 1"``, ..., ``"all"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
+
+ALL = "all"
+
+
+def _groups(per_subject: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    out: list[tuple[str, pd.DataFrame]] = []
+    if "dose_level" in per_subject and len(per_subject):
+        for level in sorted(per_subject["dose_level"].dropna().unique()):
+            out.append((f"dose level {int(level)}", per_subject[per_subject["dose_level"] == level]))
+    out.append((ALL, per_subject))
+    return out
+
+
+def incidence(
+    per_subject: pd.DataFrame, flags: Sequence[str], population: str, labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per (group, flag): k subjects with the flag true of n in the group, percent, exact 95 % CI.
+
+    >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
+    >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
+    [['dose level 1', 'crs', 1, 2, 50.0], ['all', 'crs', 1, 2, 50.0]]
+    """
+    rows: list[dict[str, Any]] = []
+    for group, part in _groups(per_subject):
+        for flag in flags:
+            values = part[flag].astype("boolean").fillna(False)
+            p = proportion(int(values.sum()), len(part))
+            rows.append(
+                {
+                    "group": group,
+                    "measure": flag,
+                    "description": (labels or {}).get(flag, flag),
+                    "k": p.k,
+                    "n": p.n,
+                    "percent": p.percent,
+                    "ci_low_pct": p.ci_low_pct,
+                    "ci_high_pct": p.ci_high_pct,
+                    "population": population,
+                    "ci_method": PROPORTION_CI_METHOD,
+                    "subjects": ";".join(sorted(str(s) for s in part.loc[values.to_numpy(), "subject_id"])),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def distribution(per_subject: pd.DataFrame, measures: Sequence[str], population: str) -> pd.DataFrame:
+    """One row per (group, measure): n with a value, median, min, max, mean (values missing are counted)."""
+    rows: list[dict[str, Any]] = []
+    for group, part in _groups(per_subject):
+        for measure in measures:
+            values = pd.to_numeric(part[measure], errors="coerce").dropna().to_numpy(dtype=float)
+            rows.append(
+                {
+                    "group": group,
+                    "measure": measure,
+                    "n": int(values.size),
+                    "n_missing": int(len(part) - values.size),
+                    "median": float(np.median(values)) if values.size else None,
+                    "min": float(values.min()) if values.size else None,
+                    "max": float(values.max()) if values.size else None,
+                    "mean": float(values.mean()) if values.size else None,
+                    "population": population,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+__all__ = ["ALL", "distribution", "incidence"]

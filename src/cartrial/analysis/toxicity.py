@@ -1,0 +1,363 @@
+"""Safety datasets: CRS/ICANS per subject and per dose level, treatment-emergent AEs, CTCAE haematology
+worst grade and shift from baseline, ICAHT. Grades come from the grading engine via `analysis.safety`.
+
+Treatment-emergent (default, docs/analysis.md): an adverse event starting on or after the first
+lymphodepletion dose (or the infusion day when no lymphodepletion is recorded) and on or before the cut-off
+(ICH E9 glossary: "emergent during treatment"; lymphodepletion is study treatment in CAR-T trials).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis import safety
+from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.summaries import distribution, incidence
+
+RELATED = ("possible", "probable", "definite")
+
+
+def _episode_subjects(
+    kind: str,
+    graded: safety.GradedEpisodes,
+    safety_ids: Sequence[str],
+    levels: Mapping[str, int],
+    assessed: set[str],
+) -> pd.DataFrame:
+    episodes = graded.table
+    rows: list[dict[str, Any]] = []
+    for sid in safety_ids:
+        own = (
+            episodes[(episodes["subject_id"] == sid) & (episodes["max_grade"].fillna(0) >= 1)]
+            if len(episodes)
+            else episodes
+        )
+        grades = [int(g) for g in own["max_grade"].dropna()] if len(own) else []
+        onset = pd.to_numeric(own["onset_day"], errors="coerce").dropna() if len(own) else pd.Series([])
+        duration = (
+            pd.to_numeric(own["duration_days"], errors="coerce").dropna() if len(own) else pd.Series([])
+        )
+        worst = max(grades) if grades else 0
+        rows.append(
+            {
+                "subject_id": sid,
+                "dose_level": levels.get(sid),
+                f"{kind}_assessed": sid in assessed,
+                f"{kind}_any": worst >= 1,
+                f"{kind}_max_grade": worst if sid in assessed else None,
+                f"{kind}_grade_1_2": 1 <= worst <= 2,
+                f"{kind}_grade_ge3": worst >= 3,
+                f"{kind}_episodes": len(own),
+                f"{kind}_first_onset_day": float(onset.min()) if len(onset) else None,
+                f"{kind}_total_duration_days": float(duration.sum()) if len(duration) else None,
+                f"{kind}_ongoing": bool(len(own) and own["resolved_at"].isna().any()),
+                f"{kind}_tocilizumab": bool(len(own) and own["tocilizumab_doses"].sum() > 0),
+                f"{kind}_corticosteroid": bool(len(own) and own["corticosteroid_doses"].sum() > 0),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in ("dose_level", f"{kind}_max_grade"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def crs_icans_datasets(
+    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+) -> dict[str, Dataset]:
+    """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`."""
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    crs = safety.crs_episodes(dict(tables))
+    icans = safety.icans_episodes(dict(tables))
+    crs_subj = _episode_subjects("crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]))
+    icans_subj = _episode_subjects(
+        "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"])
+    )
+    by_subject = crs_subj.merge(icans_subj.drop(columns=["dose_level"]), on="subject_id", how="left")
+    flags = [
+        f"{k}_{m}"
+        for k in ("crs", "icans")
+        for m in ("any", "grade_1_2", "grade_ge3", "tocilizumab", "corticosteroid")
+    ]
+    labels = {
+        f"{k}_{m}": f"{k.upper()} {text}"
+        for k in ("crs", "icans")
+        for m, text in (
+            ("any", "any grade"),
+            ("grade_1_2", "maximum grade 1-2"),
+            ("grade_ge3", "grade >= 3"),
+            ("tocilizumab", "treated with tocilizumab"),
+            ("corticosteroid", "treated with corticosteroids"),
+        )
+    }
+    summary = incidence(by_subject, flags, SAFETY, labels)
+    timing = distribution(
+        by_subject,
+        [
+            "crs_first_onset_day",
+            "crs_total_duration_days",
+            "icans_first_onset_day",
+            "icans_total_duration_days",
+        ],
+        SAFETY,
+    )
+    grades = []
+    for kind in ("crs", "icans"):
+        for group, part in [
+            *(
+                (f"dose level {lv}", by_subject[by_subject["dose_level"] == lv])
+                for lv in sorted(set(levels.values()))
+            ),
+            ("all", by_subject),
+        ]:
+            counts = part[f"{kind}_max_grade"].value_counts(dropna=False)
+            row: dict[str, Any] = {"kind": kind, "group": group, "n": len(part)}
+            for grade in range(6):
+                row[f"max_grade_{grade}"] = int(counts.get(grade, 0))
+            row["not_assessed"] = int(part[f"{kind}_max_grade"].isna().sum())
+            grades.append(row)
+    return {
+        "crs_episodes": Dataset(
+            "crs_episodes",
+            "CRS episodes (one row per episode)",
+            crs.table,
+            SAFETY,
+            "cartrial.grading.crs_episodes (via cartrial.analysis.safety)",
+            ("crs_assessments", "infusions", "therapies"),
+            notes=(f"scale: {crs.scale}", *crs.problems),
+        ),
+        "icans_episodes": Dataset(
+            "icans_episodes",
+            "ICANS episodes (one row per episode)",
+            icans.table,
+            SAFETY,
+            "cartrial.grading.icans_episodes (via cartrial.analysis.safety)",
+            ("icans_assessments", "infusions", "therapies"),
+            notes=(f"scale: {icans.scale}", *icans.problems),
+        ),
+        "crs_icans_by_subject": Dataset(
+            "crs_icans_by_subject",
+            "CRS and ICANS per subject: maximum grade, onset, duration, episodes, therapy",
+            by_subject,
+            SAFETY,
+            "per-subject summary of the grading engine's episodes",
+            ("crs_assessments", "icans_assessments", "infusions", "therapies"),
+            columns={
+                "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
+                "(0 = none; blank = not assessed)",
+                "crs_first_onset_day": "study day of the first CRS episode's onset (day 0 = infusion)",
+                "crs_total_duration_days": "sum of the CRS episodes' durations, days",
+            },
+        ),
+        "crs_icans_summary": Dataset(
+            "crs_icans_summary",
+            "CRS and ICANS incidence per dose level and overall (exact 95 % CI)",
+            summary,
+            SAFETY,
+            "cartrial.analysis.summaries.incidence",
+            ("crs_icans_by_subject",),
+        ),
+        "crs_icans_grades": Dataset(
+            "crs_icans_grades",
+            "Subjects by maximum CRS / ICANS grade per dose level",
+            pd.DataFrame(grades),
+            SAFETY,
+            "count of crs_icans_by_subject",
+            ("crs_icans_by_subject",),
+        ),
+        "crs_icans_timing": Dataset(
+            "crs_icans_timing",
+            "CRS / ICANS onset day and duration (median, range)",
+            timing,
+            SAFETY,
+            "cartrial.analysis.summaries.distribution",
+            ("crs_icans_by_subject",),
+        ),
+    }
+
+
+def _teae_start(tables: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
+    start = dict(infusion_dates(tables["infusions"]))
+    ld = tables["lymphodepletion"]
+    for sid, day in zip(ld["subject_id"], ld["administered_on"], strict=True):
+        if day:
+            d = dt.date.fromisoformat(day[:10])
+            if sid in start and d < start[sid]:
+                start[sid] = d
+    return start
+
+
+def adverse_event_datasets(
+    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+) -> dict[str, Dataset]:
+    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`."""
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    start = _teae_start(tables)
+    ae = tables["adverse_events"].copy()
+    ae = ae[ae["subject_id"].isin(safety_ids)]
+    started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
+    ae["treatment_emergent"] = [d >= start[s] for s, d in zip(ae["subject_id"], started, strict=True)]
+    ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
+    ae["serious_flag"] = ae["serious"].str.lower().eq("true")
+    ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)
+    ae["infection_flag"] = ae["category"].str.lower().eq("infection")
+    teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
+    rows = []
+    for sid in safety_ids:
+        own = teae[teae["subject_id"] == sid]
+        worst = own["grade_int"].max() if len(own) else None
+        rows.append(
+            {
+                "subject_id": sid,
+                "dose_level": levels.get(sid),
+                "n_teae": len(own),
+                "worst_grade": None if worst is None or pd.isna(worst) else int(worst),
+                "any_teae": len(own) > 0,
+                "teae_grade_ge3": bool((own["grade_int"] >= 3).any()) if len(own) else False,
+                "serious_teae": bool(own["serious_flag"].any()),
+                "related_teae": bool(own["related_flag"].any()),
+                "infection": bool(own["infection_flag"].any()),
+                "infection_grade_ge3": bool((own["infection_flag"] & (own["grade_int"] >= 3)).any())
+                if len(own)
+                else False,
+            }
+        )
+    by_subject = pd.DataFrame(rows)
+    by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")
+    by_subject["worst_grade"] = by_subject["worst_grade"].astype("Int64")
+    labels = {
+        "any_teae": "any treatment-emergent AE",
+        "teae_grade_ge3": "TEAE grade >= 3",
+        "serious_teae": "serious TEAE",
+        "related_teae": "TEAE possibly, probably or definitely related",
+        "infection": "infection (AE category 'infection')",
+        "infection_grade_ge3": "infection grade >= 3",
+    }
+    summary = incidence(by_subject, list(labels), SAFETY, labels)
+    term_rows = []
+    n_safety = len(safety_ids)
+    for (category, term), part in teae.groupby(["category", "term"], sort=True):
+        worst = part.groupby("subject_id")["grade_int"].max()
+        row: dict[str, Any] = {
+            "category": category,
+            "term": term,
+            "n_subjects": int(part["subject_id"].nunique()),
+            "n_safety": n_safety,
+            "n_events": len(part),
+            "n_subjects_grade_ge3": int((worst >= 3).sum()),
+            "n_subjects_serious": int(part.loc[part["serious_flag"], "subject_id"].nunique()),
+        }
+        for grade in range(1, 6):
+            row[f"worst_grade_{grade}"] = int((worst == grade).sum())
+        term_rows.append(row)
+    listing = teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag"])
+    not_teae = int((~ae["treatment_emergent"]).sum())
+    return {
+        "teae_listing": Dataset(
+            "teae_listing",
+            "Treatment-emergent adverse events (listing)",
+            listing,
+            SAFETY,
+            "cartrial.analysis.toxicity (treatment-emergent filter)",
+            ("adverse_events", "lymphodepletion", "infusions"),
+            notes=(
+                f"{not_teae} adverse event(s) before the first lymphodepletion dose "
+                "are not treatment-emergent",
+            ),
+        ),
+        "teae_by_subject": Dataset(
+            "teae_by_subject",
+            "TEAEs per subject: worst grade, grade >= 3, serious, related, infections",
+            by_subject,
+            SAFETY,
+            "per-subject summary of teae_listing",
+            ("teae_listing",),
+        ),
+        "teae_summary": Dataset(
+            "teae_summary",
+            "TEAE incidence per dose level and overall (exact 95 % CI)",
+            summary,
+            SAFETY,
+            "cartrial.analysis.summaries.incidence",
+            ("teae_by_subject",),
+        ),
+        "teae_by_term": Dataset(
+            "teae_by_term",
+            "TEAEs by category and term: subjects, events, worst grade",
+            pd.DataFrame(term_rows),
+            SAFETY,
+            "count of teae_listing",
+            ("teae_listing",),
+            notes=(
+                "system organ class is not captured (no MedDRA dictionary); the AE category stands in for it",
+            ),
+        ),
+    }
+
+
+def lab_datasets(
+    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+) -> dict[str, Dataset]:
+    """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`."""
+    safety_ids = populations[SAFETY].subject_ids
+    levels = dose_levels(tables["infusions"])
+    graded, problems = safety.lab_grades(dict(tables))
+    rows = []
+    for (sid, analyte), part in graded.groupby(["subject_id", "analyte"], sort=True):
+        if sid not in safety_ids:
+            continue
+        before = part[part["collected_before_infusion"]]
+        after = part[~part["collected_before_infusion"]]
+        rows.append(
+            {
+                "subject_id": sid,
+                "dose_level": levels.get(sid),
+                "analyte": analyte,
+                "term": str(part["term"].iloc[0]),
+                "baseline_grade": int(before["grade"].iloc[-1]) if len(before) else None,
+                "worst_post_grade": int(after["grade"].max()) if len(after) else None,
+                "n_post_values": len(after),
+            }
+        )
+    shift = pd.DataFrame(rows)
+    if len(shift):
+        for column in ("dose_level", "baseline_grade", "worst_post_grade"):
+            shift[column] = shift[column].astype("Int64")
+        shift["shift"] = [
+            "" if pd.isna(b) or pd.isna(w) else f"{int(b)}->{int(w)}"
+            for b, w in zip(shift["baseline_grade"], shift["worst_post_grade"], strict=True)
+        ]
+        shift["worst_grade_ge3"] = shift["worst_post_grade"].fillna(0) >= 3
+    icaht = safety.icaht(dict(tables))
+    no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
+    icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])
+    icaht["dose_level"] = icaht["dose_level"].astype("Int64")
+    return {
+        "lab_shift": Dataset(
+            "lab_shift",
+            "CTCAE v5.0 haematology: baseline grade, worst post-infusion grade and shift",
+            shift,
+            SAFETY,
+            "cartrial.grading.grade_labs_arrays (via cartrial.analysis.safety)",
+            ("labs", "infusions"),
+            notes=("baseline = last value before the infusion time", *problems),
+        ),
+        "icaht": Dataset(
+            "icaht",
+            "ICAHT early (day 0-30) and late (> day 30) grade per subject",
+            icaht,
+            SAFETY,
+            "cartrial.grading.grade_icaht (via cartrial.analysis.safety)",
+            ("labs", "infusions"),
+            notes=(f"no neutrophil count: {', '.join(no_anc)}",) if no_anc else (),
+        ),
+    }
+
+
+__all__ = ["adverse_event_datasets", "crs_icans_datasets", "lab_datasets"]

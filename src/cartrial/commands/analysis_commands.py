@@ -1,0 +1,127 @@
+"""CLI of the study analysis: ``cartrial analyse --url URL --cutoff YYYY-MM-DD [--out DIR] [--json]``.
+
+Thin layer: read the study snapshot as of the cut-off (`cartrial.store.snapshot.read_snapshot`), run the
+analysis (`cartrial.analysis.analyse`), write one CSV per dataset with a README.md of the columns and
+``analysis.json`` (`cartrial.analysis.output.analysis_files`, written through
+`cartrial.tabular.write_atomic`), and print the key findings. Only the standard library, typer and rich
+at module level.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from cartrial.errors import InputError, Problem
+
+URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
+
+
+def _cutoff(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            Problem("not a date", field="--cutoff", value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
+        ) from None
+
+
+def analyse_command(
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    cutoff: str = typer.Option(
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the dataset CSVs, README.md and analysis.json."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings and metadata as JSON."),
+    persist: bool = typer.Option(
+        False, "--persist", help="Store the per-subject results as derived values (statistician or admin)."
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Acting user for --persist (default: $CARTRIAL_USER)."
+    ),
+) -> None:
+    """Analyse the study database as of a data cut-off: datasets (CSV) and key findings.
+
+    Populations, safety, efficacy, PK/PD datasets and the key findings (each with numerator, denominator,
+    population and source)."""
+    from cartrial.analysis import analyse
+    from cartrial.analysis.output import analysis_files
+    from cartrial.store.snapshot import read_snapshot
+    from cartrial.tabular import dumps_json, write_atomic
+
+    actor = None
+    if persist:
+        actor = user or os.environ.get("CARTRIAL_USER")
+        if not actor:
+            raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
+    snapshot = read_snapshot(url, _cutoff(cutoff))
+    analysis = analyse(snapshot)
+    stored = None
+    if actor is not None:
+        from cartrial.analysis.provenance import derived_value_rows
+        from cartrial.store import StudyService
+
+        subjects = snapshot.tables["subjects"]
+        record_ids = {
+            str(s): int(i) for s, i in zip(subjects["subject_id"], subjects["record_id"], strict=True)
+        }
+        stored = StudyService(url).store_derived(
+            actor, derived_value_rows(analysis, record_ids), source=f"cartrial analyse --cutoff {cutoff}"
+        )
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError(Problem("not a folder", field="--out", value=str(out)))
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in analysis_files(analysis).items():
+            write_atomic(out / name, text)
+    console = Console()
+    if as_json:
+        payload: dict[str, object] = {
+            "snapshot": analysis.snapshot,
+            "findings": [f.as_dict() for f in analysis.findings],
+        }
+        if stored is not None:
+            payload["derived_values"] = {
+                "inserted": stored.inserted,
+                "updated": stored.updated,
+                "unchanged": stored.unchanged,
+            }
+        typer.echo(dumps_json(payload))
+        return
+    from rich.table import Table
+
+    meta = analysis.snapshot
+    status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
+    console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")
+    table = Table(title="Key findings", show_lines=False)
+    table.add_column("domain")
+    table.add_column("finding")
+    table.add_column("n/N", justify="right")
+    table.add_column("population / source")
+    for finding in analysis.findings:
+        fraction = "" if finding.denominator is None else f"{finding.numerator}/{finding.denominator}"
+        table.add_row(finding.domain, finding.statement, fraction, f"{finding.population} / {finding.source}")
+    console.print(table)
+    if stored is not None:
+        console.print(
+            f"derived values: {stored.inserted} inserted, {stored.updated} updated, "
+            f"{stored.unchanged} unchanged"
+        )
+    if out is not None:
+        console.print(
+            f"{len(analysis.datasets)} datasets written to {out}/ (README.md describes the columns)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyse`` to the root app."""
+    app.command("analyse")(analyse_command)
+
+
+__all__ = ["analyse_command", "register"]

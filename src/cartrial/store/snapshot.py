@@ -1,0 +1,331 @@
+"""The study snapshot as of a data cut-off: the one read function behind `cartrial analyse` (issue 13 §1).
+
+`read_snapshot(url_or_service, cutoff)` reads, in one read-only transaction, every study-data table the
+analysis needs and returns plain pandas tables in the column layout of the CSV import templates
+(``docs/templates/*.csv``), as all-string frames exactly as `cartrial.tabular.read_csv` would give them
+(blank cells ``''``, booleans ``true``/``false``, date-times ISO 8601 UTC with ``Z``), so that the engines'
+``derive_*`` functions take them as if read from files.
+
+- Records whose clinical date (the table's `clinical_date_column`, the same column the data lock compares)
+  falls after the cut-off are left out, and counted per table in `StudySnapshot.after_cutoff` — never
+  silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
+- The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`); otherwise the
+  snapshot is `unlocked` (allowed, flagged in every output).
+- The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
+  text, study id, dose levels of the infusions); a mismatch is a `CartrialError` (CLI exit 2).
+- The audit-chain head (id and row hash of the last audit row) at the snapshot is recorded.
+
+No writes: the transaction is read-only on PostgreSQL (``SET TRANSACTION READ ONLY``, REPEATABLE READ, so
+every table is read at the same instant) and rolled back on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.store import models
+
+if TYPE_CHECKING:
+    from cartrial.protocol import Protocol
+
+SNAPSHOT_TABLES: dict[str, type[models.StudyData]] = {
+    "subjects": models.Subject,
+    "infusions": models.Infusion,
+    "lymphodepletion": models.LymphodepletionAdministration,
+    "crs_assessments": models.CrsAssessment,
+    "icans_assessments": models.IcansAssessment,
+    "therapies": models.Therapy,
+    "labs": models.LabResult,
+    "adverse_events": models.AdverseEvent,
+    "edss": models.EdssAssessment,
+    "visual_acuity": models.VisualAcuity,
+    "osis": models.OsisAssessment,
+    "timed_walk": models.TimedWalk,
+    "relapses": models.Relapse,
+    "pk_samples": models.PkSample,
+    "pd_samples": models.PdSample,
+    "escalation_decisions": models.EscalationDecision,
+}
+"""Snapshot table (the CSV template's name) → ORM model."""
+
+DATABASE_ONLY_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
+"""Columns the database fills itself (not in any template); `id` is kept as ``record_id`` for provenance."""
+
+RECORD_ID = "record_id"
+"""Last column of every snapshot table: the database id of the record (traceability of derived values)."""
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """The study as of `cutoff`: template-layout tables, what was left out, lock, protocol and audit head."""
+
+    cutoff: dt.date
+    tables: Mapping[str, pd.DataFrame]
+    protocol: Protocol
+    protocol_yaml: str
+    protocol_sha256: str
+    study_code: str
+    after_cutoff: Mapping[str, int]
+    """Records left out because dated after the cut-off, per table (every table listed, 0 included)."""
+    after_cutoff_subjects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Subjects with at least one record left out, per table (tables with none omitted)."""
+    lock_id: int | None = None
+    audit_head_id: int | None = None
+    audit_head_hash: str | None = None
+    backend: str = ""
+
+    @property
+    def unlocked(self) -> bool:
+        """True when no active data lock exists at this cut-off (results are a draft)."""
+        return self.lock_id is None
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One snapshot table (a copy, so callers cannot change the snapshot)."""
+        return self.tables[name].copy()
+
+    def tables_sha256(self) -> str:
+        """SHA-256 of the snapshot's content (every table, in order, as CSV text without the database ids):
+        equal for the same records on any backend, whatever was written to the audit trail since."""
+        digest = hashlib.sha256()
+        for name in sorted(self.tables):
+            frame = self.tables[name].drop(columns=[RECORD_ID])
+            digest.update(name.encode("utf-8") + b"\n")
+            digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        return digest.hexdigest()
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready description of the snapshot (what every analysis output records)."""
+        return {
+            "study": self.study_code,
+            "cutoff": self.cutoff.isoformat(),
+            "lock_id": self.lock_id,
+            "unlocked": self.unlocked,
+            "protocol_version": self.protocol.study.protocol_version,
+            "protocol_sha256": self.protocol_sha256,
+            "audit_head_id": self.audit_head_id,
+            "audit_head_hash": self.audit_head_hash,
+            "tables_sha256": self.tables_sha256(),
+            "records": {name: len(frame) for name, frame in self.tables.items()},
+            "records_after_cutoff": dict(self.after_cutoff),
+            "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
+        }
+
+
+def _cell(value: Any) -> str:
+    """A stored value as the CSV template cell that would have produced it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+def _clinical_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).date()
+    assert isinstance(value, dt.date)
+    return value
+
+
+def _read_table(
+    connection: Connection, model: type[models.StudyData], cutoff: dt.date
+) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
+    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [c for c in table.columns if c.name not in DATABASE_ONLY_COLUMNS]
+    names = [c.name for c in columns]
+    date_column = model.clinical_date_column
+    subject_column = model.subject_column
+    rows = connection.execute(select(*columns, table.c.id).order_by(table.c.id)).all()
+    kept: list[list[str]] = []
+    left_out = 0
+    left_out_subjects: set[str] = set()
+    date_index = names.index(date_column) if date_column else None
+    subject_index = names.index(subject_column) if subject_column and subject_column in names else None
+    for row in rows:
+        if date_index is not None:
+            clinical = _clinical_date(row[date_index])
+            if clinical is not None and clinical > cutoff:
+                left_out += 1
+                if subject_index is not None and row[subject_index] is not None:
+                    left_out_subjects.add(str(row[subject_index]))
+                continue
+        kept.append([_cell(v) for v in row])
+    frame = pd.DataFrame(kept, columns=[*names, RECORD_ID], dtype=object)
+    # a stable, backend-independent order: natural key, then id
+    key = [c for c in model.natural_key if c in frame.columns]
+    if len(frame):
+        frame = frame.sort_values([*key, RECORD_ID], key=_sort_key, kind="mergesort").reset_index(drop=True)
+    return frame.astype(str), left_out, tuple(sorted(left_out_subjects))
+
+
+def _sort_key(series: pd.Series) -> pd.Series:
+    if series.name == RECORD_ID or series.name == "cohort":
+        return pd.to_numeric(series, errors="coerce")
+    return series
+
+
+def _engine_of(url_or_service: Any) -> Engine:
+    from cartrial.store.database import connect
+
+    if isinstance(url_or_service, Engine):
+        return url_or_service
+    engine = getattr(url_or_service, "engine", None)
+    if isinstance(engine, Engine):
+        return engine
+    if url_or_service is None or isinstance(url_or_service, str):
+        return connect(url_or_service)
+    raise TypeError(f"expected a database URL, an Engine or a StudyService, got {type(url_or_service)!r}")
+
+
+def _check_protocol(study: Any, protocol: Protocol, infusions: pd.DataFrame, source: str) -> None:
+    """The stored protocol must be the study's: same text hash, same study id, and every infused dose
+    level defined."""
+    actual = hashlib.sha256(study.protocol_yaml.encode("utf-8")).hexdigest()
+    if actual != study.protocol_sha256:
+        raise CartrialError(
+            f"{source}: the stored protocol text does not match its recorded SHA-256 "
+            f"({actual[:12]}… != {study.protocol_sha256[:12]}…); the study row has been altered"
+        )
+    if protocol.study.id != study.study_code:
+        raise CartrialError(
+            f"{source}: the stored protocol is for study {protocol.study.id!r} but the database holds study "
+            f"{study.study_code!r}"
+        )
+    defined = {str(level.level) for level in protocol.dose_levels}
+    used = set(infusions["dose_level"]) if len(infusions) else set()
+    unknown = sorted(used - defined)
+    if unknown:
+        raise CartrialError(
+            f"{source}: infusions at dose level(s) {', '.join(unknown)} that the protocol does not define "
+            f"(protocol levels: {', '.join(sorted(defined))}); the protocol does not match the database"
+        )
+
+
+def read_snapshot(
+    url_or_service: Any,
+    cutoff: dt.date,
+    *,
+    protocol_text: str | None = None,
+) -> StudySnapshot:
+    """The study as of `cutoff` (see the module docstring).
+
+    `url_or_service`: a database URL, a SQLAlchemy `Engine` or a `StudyService`. `protocol_text`
+    (optional): a protocol YAML the caller expects; it must be the one stored (same SHA-256), else a
+    `CartrialError`. Raises `CartrialError` (CLI exit 2) for an empty database (no study, or no subject),
+    a cut-off before the first infusion, or a protocol that does not match the database.
+    """
+    from cartrial.protocol import parse_protocol
+
+    if not isinstance(cutoff, dt.date) or isinstance(cutoff, dt.datetime):
+        raise InputError(Problem("the cut-off must be a date", field="cutoff", value=str(cutoff)))
+    engine = _engine_of(url_or_service)
+    where = engine.url.render_as_string(hide_password=True)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        transaction = connection.begin()
+        try:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SET TRANSACTION READ ONLY"))
+            try:
+                study_rows = connection.execute(
+                    select(
+                        models.Study.study_code,
+                        models.Study.protocol_yaml,
+                        models.Study.protocol_sha256,
+                        models.Study.protocol_version,
+                    ).order_by(models.Study.id)
+                ).all()
+            except (OperationalError, ProgrammingError) as exc:
+                raise CartrialError(
+                    f"{where}: not a cartrial study database (no study table; run `cartrial db init`)"
+                ) from exc
+            if not study_rows:
+                raise CartrialError(f"{where}: the database is empty (no study; run `cartrial db init`)")
+            study = study_rows[0]
+            n_subjects = connection.execute(select(func.count()).select_from(models.Subject)).scalar_one()
+            if n_subjects == 0:
+                raise CartrialError(f"{where}: the database holds no subject (nothing to analyse)")
+            tables: dict[str, pd.DataFrame] = {}
+            after: dict[str, int] = {}
+            after_subjects: dict[str, tuple[str, ...]] = {}
+            for name, model in SNAPSHOT_TABLES.items():
+                frame, left_out, subjects = _read_table(connection, model, cutoff)
+                tables[name] = frame
+                after[name] = left_out
+                if subjects:
+                    after_subjects[name] = subjects
+            lock = connection.execute(
+                select(models.DataLock.id)
+                .where(models.DataLock.active.is_(True), models.DataLock.cutoff == cutoff)
+                .order_by(models.DataLock.id.desc())
+            ).first()
+            head = connection.execute(
+                select(models.AuditLog.id, models.AuditLog.row_hash)
+                .order_by(models.AuditLog.id.desc())
+                .limit(1)
+            ).first()
+        finally:
+            transaction.rollback()
+    first_infusion = _first_infusion(tables["infusions"])
+    if first_infusion is None:
+        raise CartrialError(
+            f"{where}: no infusion on or before the cut-off {cutoff.isoformat()} "
+            f"({after['infusions']} infusion(s) after it): the cut-off is before the first infusion"
+        )
+    try:
+        protocol = parse_protocol(study.protocol_yaml, source=f"{where} (stored protocol)")
+    except CartrialError as exc:
+        raise CartrialError(f"{where}: the stored protocol does not load: {exc}") from exc
+    _check_protocol(study, protocol, tables["infusions"], where)
+    if protocol_text is not None:
+        given = hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
+        if given != study.protocol_sha256:
+            raise CartrialError(
+                f"{where}: the protocol given (sha256 {given[:12]}…) is not the study's stored protocol "
+                f"(sha256 {study.protocol_sha256[:12]}…, version {study.protocol_version})"
+            )
+    return StudySnapshot(
+        cutoff=cutoff,
+        tables=tables,
+        protocol=protocol,
+        protocol_yaml=study.protocol_yaml,
+        protocol_sha256=study.protocol_sha256,
+        study_code=study.study_code,
+        after_cutoff=after,
+        after_cutoff_subjects=after_subjects,
+        lock_id=None if lock is None else int(lock[0]),
+        audit_head_id=None if head is None else int(head[0]),
+        audit_head_hash=None if head is None else str(head[1]),
+        backend=engine.dialect.name,
+    )
+
+
+def _first_infusion(infusions: pd.DataFrame) -> str | None:
+    """The earliest `infused_at` of a snapshot's infusions table (ISO text), or None when there is none."""
+    values = [v for v in infusions.get("infused_at", pd.Series(dtype=str)) if v]
+    return min(values) if values else None
+
+
+__all__ = ["RECORD_ID", "SNAPSHOT_TABLES", "StudySnapshot", "read_snapshot"]

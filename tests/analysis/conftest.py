@@ -1,0 +1,76 @@
+"""Fixtures of the analysis tests: the example study imported into a study database (SQLite file copied from
+a session template; PostgreSQL in a fresh schema), through the public import API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cartrial.store import init_study
+from cartrial.store.importing import import_templates
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "ct103a-nmosd"
+PROTOCOL = EXAMPLE / "protocol.yaml"
+STUDY = EXAMPLE / "study"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def build_example(url: str) -> str:
+    """Initialise the study with the example protocol and import the example study's templates."""
+    init_study(url, PROTOCOL, "admin")
+    import_templates(url, STUDY, "admin")
+    return url
+
+
+@pytest.fixture(scope="session")
+def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("analysis_template") / "study.db"
+    build_example(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
+    """A private copy of the imported example study (SQLite URL)."""
+    target = tmp_path / "study.db"
+    for suffix in ("", "-wal"):
+        source = Path(f"{example_sqlite_template}{suffix}")
+        if source.exists():
+            shutil.copyfile(source, f"{target}{suffix}")
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema (dropped afterwards), or a visible skip."""
+    base = os.environ.get("CARTRIAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        admin = create_engine(base)
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver or connection failure means: no usable server
+        if os.environ.get("CARTRIAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CARTRIAL_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {base}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {base} ({type(exc).__name__}); PostgreSQL tests skipped")
+    schema = f"t_analysis_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def example_postgres(postgres_schema_url: str) -> str:
+    return build_example(postgres_schema_url)
