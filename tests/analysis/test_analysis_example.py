@@ -191,18 +191,18 @@ def test_escalation_replay_lists_deviations_from_the_design(
     snapshot: StudySnapshot, analysis: Analysis
 ) -> None:
     # 3+3 by hand: 0/3 at level 1 -> escalate to 2; 0/3 at level 2 (top level) -> expansion at 2; after the
-    # 6-patient expansion the design ends (protocol: expansion of 6 at level 2), so "stay" is a deviation
+    # 6-patient expansion the design ends (protocol: expansion of 6 at level 2): the recorded "stop" agrees
     replay = analysis.datasets["escalation_replay"].table.set_index("cohort")
     assert list(replay["design_next_dose"].isna()) == [False, False, True]
     assert (replay.loc[1, "design_next_dose"], replay.loc[2, "design_next_dose"]) == (2, 2)
-    assert list(replay["deviation"] != "") == [False, False, True]
+    assert list(replay["deviation"] != "") == [False, False, False]
     decisions = snapshot.tables["escalation_decisions"].copy()
     decisions.loc[decisions["cohort"] == "1", "decision"] = "stay"
     changed = analyse(
         dataclasses.replace(snapshot, tables={**snapshot.tables, "escalation_decisions": decisions})
     )
     replay = changed.datasets["escalation_replay"].table
-    assert list(replay["deviation"] != "") == [True, False, True]
+    assert list(replay["deviation"] != "") == [True, False, False]
     dlt = analysis.datasets["dlt_by_dose_level"].table
     assert dlt.loc[dlt["group"] == "all", "k"].item() == sum(
         r["dlt"] == "true" for r in rows("adverse_events")

@@ -70,7 +70,7 @@ def test_empty_database_and_early_cutoff_are_clear_errors(tmp_path: Path, exampl
     with pytest.raises(CartrialError, match="no subject"):
         read_snapshot(url, CUTOFF)
     with pytest.raises(CartrialError, match="before the first infusion"):
-        read_snapshot(example_sqlite, date(2021, 5, 31))
+        read_snapshot(example_sqlite, date(2021, 4, 26))  # first infusion: CT-001 on 2021-04-27
 
 
 def test_a_protocol_that_does_not_match_the_database_is_refused(example_sqlite: str) -> None:

@@ -2,11 +2,8 @@
 
 - `dlt_by_dose_level`: DLT-evaluable subjects and those with a DLT (adverse event flagged ``dlt`` inside the
   protocol's DLT window), per dose level, with the exact CI.
-- `escalation_replay`: for each recorded cohort decision, the design of the protocol
-  (`cartrial.escalation.design_from_spec`, with its expansion) fitted to the outcomes of every cohort up to
-  and including it (`Design.fit`); the recorded decision is compared with the design's by the dose it
-  leads to (escalate → level + 1, de-escalate → level − 1, stay / expand → same level, stop → none). Any
-  difference is listed as a deviation.
+- `escalation_replay`: the escalation engine's `replay_decisions` — each recorded cohort decision next to
+  the protocol design's, with the DLT-window timing; every deviation listed.
 """
 
 from __future__ import annotations
@@ -19,18 +16,6 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import DLT_EVALUABLE
 from cartrial.analysis.summaries import incidence
-
-RECORDED_STEP: dict[str, int | None] = {
-    "escalate": 1,
-    "de-escalate": -1,
-    "deescalate": -1,
-    "de_escalate": -1,
-    "stay": 0,
-    "expand": 0,
-    "expansion": 0,
-    "stop": None,
-}
-"""Recorded decision word → change of dose level it implies (None: no next dose)."""
 
 
 def dlt_datasets(
@@ -56,60 +41,33 @@ def dlt_datasets(
     }
     decisions = tables["escalation_decisions"]
     if len(decisions):
-        out["escalation_replay"] = _replay(decisions, protocol)
+        dlts = pd.DataFrame(
+            {
+                "subject_id": membership["subject_id"],
+                "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
+            }
+        )
+        out["escalation_replay"] = _replay(decisions, tables["infusions"], dlts, protocol)
     return out
 
 
-def _replay(decisions: pd.DataFrame, protocol: Any) -> Dataset:
-    from cartrial.escalation import design_from_spec, parse_outcomes
+def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame, protocol: Any) -> Dataset:
+    """The escalation engine's replay (`cartrial.escalation.replay_decisions`): the one implementation of
+    the check of recorded decisions against the protocol's design and DLT window."""
+    from cartrial.escalation import replay_decisions
 
-    n_doses = len(protocol.dose_levels)
-    design = design_from_spec(protocol.escalation, n_doses, expansion=protocol.expansion)
-    ordered = decisions.assign(_cohort=pd.to_numeric(decisions["cohort"])).sort_values("_cohort")
-    history: list[str] = []
-    rows: list[dict[str, Any]] = []
-    for _, row in ordered.iterrows():
-        history.append(str(row["outcomes"]).strip())
-        fit = design.fit(parse_outcomes(" ".join(history), n_doses))
-        level = int(row["dose_level"])
-        word = str(row["decision"]).strip().lower()
-        step = RECORDED_STEP.get(word, "unknown")
-        recorded_next = None if step is None or step == "unknown" else level + int(step)
-        design_decision = fit.decision if fit.continue_ else "stop"
-        deviation = ""
-        if step == "unknown":
-            deviation = f"recorded decision {word!r} not understood"
-        elif recorded_next != fit.next_dose:
-            deviation = (
-                f"recorded {word} (next dose {recorded_next}), design: {design_decision} ({fit.reasons[-1]})"
-            )
-        rows.append(
-            {
-                "cohort": int(row["_cohort"]),
-                "dose_level": level,
-                "decided_on": row["decided_on"],
-                "outcomes_so_far": " ".join(history),
-                "recorded_decision": word,
-                "recorded_next_dose": recorded_next,
-                "design_decision": design_decision,
-                "design_next_dose": fit.next_dose,
-                "design_reasons": "; ".join(fit.reasons),
-                "deviation": deviation,
-            }
-        )
-    table = pd.DataFrame(rows)
-    for column in ("recorded_next_dose", "design_next_dose"):
-        table[column] = table[column].astype("Int64")
+    result = replay_decisions(decisions, infusions, dlts, protocol)
+    table = result.table
     n_dev = int((table["deviation"] != "").sum())
     return Dataset(
         "escalation_replay",
-        "Recorded escalation decisions next to the protocol design's replay",
+        "Recorded escalation decisions next to the protocol design's replay (timing, DLT window, decision)",
         table,
         DLT_EVALUABLE,
-        "cartrial.escalation.design_from_spec(...).fit",
-        ("escalation_decisions",),
-        notes=(f"{n_dev} deviation(s) from the design",),
+        result.derivation,
+        ("escalation_decisions", "infusions", "adverse_events"),
+        notes=(f"{n_dev} decision(s) with a protocol deviation", *result.notes),
     )
 
 
-__all__ = ["RECORDED_STEP", "dlt_datasets"]
+__all__ = ["dlt_datasets"]

@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store import models
+from cartrial.store.database import DatabaseError
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
@@ -257,7 +258,7 @@ def read_snapshot(
                         models.Study.protocol_version,
                     ).order_by(models.Study.id)
                 ).all()
-            except (OperationalError, ProgrammingError) as exc:
+            except (OperationalError, ProgrammingError, DatabaseError) as exc:
                 raise CartrialError(
                     f"{where}: not a cartrial study database (no study table; run `cartrial db init`)"
                 ) from exc
