@@ -1,8 +1,8 @@
-"""Escalation benchmarks (issue 5): BOIN operating characteristics and exact 3+3.
+"""Escalation benchmarks (decisions §5): BOIN operating characteristics and exact 3+3.
 
 Scenario: BOIN, target 0.3, truth 0.05/0.15/0.30/0.45/0.60, 10 cohorts of 3, 10,000 trials, in-process,
 vectorised across trials (target <= 0.05 s; R BOIN get.oc about 6.4 s on 2 cores). Also 100,000 trials to
-show scaling, and exact 3+3 enumeration for 5 doses (target <= 5 ms). CRM live decision (issue 12): one
+show scaling, and exact 3+3 enumeration for 5 doses (target <= 5 ms). CRM live decision (decisions §12): one
 `Crm.fit` on the dfcrm documentation example (decision, estimates, MTD), target <= 2 ms (dfcrm ~2 ms; the
 scipy-quadrature path of cartrial 0.1.0 took ~95 ms).
 """
@@ -30,7 +30,9 @@ def run() -> list[dict[str, Any]]:
                 "name": f"boin_oc_{trials}_trials",
                 "value": seconds,
                 "unit": "s",
-                "target": "<= 0.05 s (issue 5; R BOIN get.oc ~6.4 s)" if target_s else "scaling (no target)",
+                "target": "<= 0.05 s (decisions §5; R BOIN get.oc ~6.4 s)"
+                if target_s
+                else "scaling (no target)",
                 "meets_target": seconds <= target_s if target_s else True,
                 "trials": trials,
                 "selection_pct": [round(v, 2) for v in oc.selection_pct],
@@ -45,7 +47,7 @@ def run() -> list[dict[str, Any]]:
                 "name": f"exact_3plus3_5_doses_{variant}",
                 "value": seconds * 1000,
                 "unit": "ms",
-                "target": "<= 5 ms (issue 5)",
+                "target": "<= 5 ms (decisions §5)",
                 "meets_target": seconds <= 0.005,
             }
         )
@@ -57,7 +59,7 @@ def run() -> list[dict[str, Any]]:
             "name": "crm_live_decision",
             "value": seconds * 1000,
             "unit": "ms",
-            "target": "<= 2 ms (issue 12; dfcrm ~2 ms, cartrial 0.1.0 quadrature ~95 ms)",
+            "target": "<= 2 ms (decisions §12; dfcrm ~2 ms, cartrial 0.1.0 quadrature ~95 ms)",
             "meets_target": seconds <= 0.002,
         }
     )

@@ -1,6 +1,7 @@
-"""Benchmark of issue 3: grade 1,000,000 CRS assessments with the vectorised ASTCT 2019 grader.
+"""Benchmark of decisions §3: grade 1,000,000 CRS assessments with the vectorised ASTCT 2019 grader.
 
-Target (issue 3): ≥ 1,000,000 assessments/s. Inputs are random but valid (nasal cannula always has a flow;
+Target (decisions §3): ≥ 1,000,000 assessments/s. Inputs are random but valid (nasal cannula always has a
+flow;
 vasopressors only with hypotension). The first entry times the grades; the second adds the rule texts.
 """
 
@@ -51,7 +52,7 @@ def run() -> list[dict[str, Any]]:
                 "name": name,
                 "value": rate,
                 "unit": "assessments/s",
-                "target": "≥ 1,000,000 CRS assessments/s graded vectorised (issue 3)",
+                "target": "≥ 1,000,000 CRS assessments/s graded vectorised (decisions §3)",
                 "meets_target": rate >= TARGET_PER_SECOND,
                 "n_assessments": N_ASSESSMENTS,
                 "seconds": seconds,

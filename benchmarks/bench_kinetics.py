@@ -1,4 +1,4 @@
-"""Kinetics benchmarks (issue 6): NCA of 10,000 subjects × 12 samples (target ≤ 1 s) and Stein 2019
+"""Kinetics benchmarks (decisions §6): NCA of 10,000 subjects × 12 samples (target ≤ 1 s) and Stein 2019
 simulation of 10,000 subjects × 365 days (target ≤ 0.1 s)."""
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ def run() -> list[dict[str, object]]:
             "name": "nca_10000_subjects_x_12_samples",
             "value": nca_seconds,
             "unit": "s",
-            "target": "≤ 1 s for 10,000 subjects × 12 samples (issue 6)",
+            "target": "≤ 1 s for 10,000 subjects × 12 samples (decisions §6)",
             "meets_target": nca_seconds <= 1.0,
         },
         {
             "name": "stein2019_simulate_10000_subjects_x_365_days",
             "value": sim_seconds,
             "unit": "s",
-            "target": "≤ 0.1 s for 10,000 subjects × 365 days (issue 6)",
+            "target": "≤ 0.1 s for 10,000 subjects × 365 days (decisions §6)",
             "meets_target": sim_seconds <= 0.1,
             "includes": "IIV sampling, closed form, parameter table",
         },

@@ -1,4 +1,4 @@
-"""EDSS for 1,000,000 functional-system vectors (issue 4 target: >= 1,000,000 EDSS per second)."""
+"""EDSS for 1,000,000 functional-system vectors (decisions §4 target: >= 1,000,000 EDSS per second)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def run() -> list[dict]:
             "name": "edss_array_1M",
             "value": rate,
             "unit": "EDSS/s",
-            "target": ">= 1,000,000 EDSS/s (issue 4)",
+            "target": ">= 1,000,000 EDSS/s (decisions §4)",
             "meets_target": rate >= TARGET_PER_SECOND,
             "n": N,
             "seconds": seconds,

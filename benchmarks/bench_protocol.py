@@ -1,6 +1,6 @@
 """Protocol benchmarks: validating the reference protocol and screening candidates.
 
-Issue 2 sets no performance target; these numbers are recorded so that regressions are visible (a
+Decisions §2 sets no performance target; these numbers are recorded so that regressions are visible (a
 protocol is validated on every command that reads it, and screening may run over a registry export).
 """
 
@@ -32,14 +32,14 @@ def run() -> list[dict[str, Any]]:
             "name": "protocol_parse_reference",
             "value": parse_seconds * 1000,
             "unit": "ms",
-            "target": "none set by issue 2 (informational)",
+            "target": "none set by decisions §2 (informational)",
             "meets_target": True,
         },
         {
             "name": "protocol_screen_throughput",
             "value": len(batch) / screen_seconds,
             "unit": "candidates/s",
-            "target": "none set by issue 2 (informational)",
+            "target": "none set by decisions §2 (informational)",
             "meets_target": True,
             "criteria_per_candidate": len(protocol.eligibility.criteria),
         },

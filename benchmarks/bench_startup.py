@@ -1,6 +1,6 @@
 """Command-line start-up: CPU time of `cartrial --help`, `cartrial --version` and a command's `--help`.
 
-Issue 11 ("What must hold"): the command line starts fast — about 1.7 s of CPU before, because every
+Decisions §11 ("What must hold"): the command line starts fast — about 1.7 s of CPU before, because every
 engine (and scipy.stats) was imported at start-up. Targets: ≤ 0.3 s for `cartrial --help` (and
 `--version`), ≤ 0.6 s for a command's `--help`. Each run is a fresh process (the real cost a user pays);
 the value is the best of several runs of the child's user + system CPU time, with the wall time beside it.
@@ -56,7 +56,7 @@ def run(repeat: int = 5) -> list[dict[str, Any]]:
                 "name": name,
                 "value": cpu,
                 "unit": "s CPU",
-                "target": f"≤ {target} s CPU (issue 11; about 1.7 s before lazy loading)",
+                "target": f"≤ {target} s CPU (decisions §11; about 1.7 s before lazy loading)",
                 "meets_target": cpu <= target,
                 "command": " ".join(["cartrial", *args]),
                 "wall_seconds": wall,

@@ -21,7 +21,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_PASSWORD = "test-password-0123"
 """Password of every test user (`make_study`, CLI `db init`, `db user add --password`): commands run
-non-interactively authenticate with it through CARTRIAL_PASSWORD_FILE (issue 19 section 2)."""
+non-interactively authenticate with it through CARTRIAL_PASSWORD_FILE (decisions §19)."""
 VALIDATION = REPO_ROOT / "tests" / "data" / "validation"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")

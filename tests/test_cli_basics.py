@@ -1,4 +1,4 @@
-"""The CLI contract of issue 2 §1: --version, --help listing every command, exit 2 for user errors."""
+"""The CLI contract of decisions §2: --version, --help listing every command, exit 2 for user errors."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def test_main_returns_exit_code_for_version() -> None:
     assert main(["--version"]) == 0
 
 
-# ------------------------------------------------------------------ fast start-up (issue 11 "What must hold")
+# ------------------------------------------------------------------ fast start-up (decisions §11 "What must
+# hold")
 
 HEAVY_MODULES = ("pandas", "numpy", "scipy", "lifelines", "sqlalchemy", "matplotlib", "pydantic")
 
@@ -70,7 +71,7 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_importing_the_cli_imports_no_heavy_library() -> None:
-    """Issue 11: `cartrial --help` must not pay for pandas/numpy/scipy or any engine at start-up."""
+    """Decisions §11: `cartrial --help` must not pay for pandas/numpy/scipy or any engine at start-up."""
     loaded = _modules_after("import cartrial.cli")
     assert not loaded & set(HEAVY_MODULES), loaded & set(HEAVY_MODULES)
 
@@ -134,7 +135,8 @@ def test_command_table_matches_what_each_module_registers() -> None:
 
 
 def test_help_groups_commands_by_workflow_panels() -> None:
-    """Issue 20: commands in design / conduct / analyse panels, in workflow order, with a runnable example."""
+    """Decisions §20: commands in design / conduct / analyse panels, in workflow order, with a runnable
+    example."""
     result = run_cli("--help")
     out = result.stdout
     positions = [out.index(f"─ {title} ") for title in ("Get started", "Design", "Conduct", "Analyse")]
@@ -186,7 +188,7 @@ def _example_of(epilog: str | None) -> list[str]:
 def test_every_owned_command_help_ends_with_a_runnable_example(
     repo_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 20: the help of `protocol check|show`, `screen` (and the root and `demo`) ends with one
+    """Decisions §20: the help of `protocol check|show`, `screen` (and the root and `demo`) ends with one
     example, and the example runs from the repository root (exit 0)."""
     import typer.main
 

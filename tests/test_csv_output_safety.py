@@ -1,4 +1,4 @@
-"""Output safety (issue 19 §4): every CSV the tool writes neutralises text cells a spreadsheet would
+"""Output safety (decisions §19): every CSV the tool writes neutralises text cells a spreadsheet would
 execute (CSV injection; OWASP "CSV Injection": cells starting with =, +, -, @, tab or carriage return get a
 leading single quote), numbers are never altered, and `--out` never replaces a device, FIFO or socket."""
 

@@ -1,7 +1,8 @@
 """Reading and writing the CSV files of the command line: file checks, located read errors, CSV/JSON
 output written atomically.
 
-Output is safe to open (issue 19 §4): every CSV written through `csv_text` / `emit_table` neutralises the
+Output is safe to open (docs/science/decisions.md D-19.1): every CSV written through `csv_text` / `emit_table`
+neutralises the
 text cells a spreadsheet would execute as a formula (CSV injection), and `write_atomic` writes only to a
 regular file (never replaces a device node, a FIFO or a socket).
 

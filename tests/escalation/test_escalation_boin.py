@@ -173,7 +173,7 @@ def test_extrasafe_stops_at_level_1() -> None:
 
 
 def test_bad_targets() -> None:
-    """Bad input: target outside (0, 1) names the argument (issue 5)."""
+    """Bad input: target outside (0, 1) names the argument (decisions §5)."""
     for target in (0.0, 1.0, -0.1, 1.5):
         with pytest.raises(InputError, match="target"):
             Boin(5, target)

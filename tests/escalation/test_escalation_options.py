@@ -1,4 +1,4 @@
-"""Design options declared once (issue 11 item 4): the registry, the one assembly point, every API option
+"""Design options declared once (decisions §11 item 4): the registry, the one assembly point, every API option
 reachable from the CLI, options that do not apply refused by name, `fit("1NNN 2NTN")`, Result tables."""
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def test_results_follow_the_result_convention() -> None:
 
 
 def test_the_option_registry_loads_without_numpy() -> None:
-    """The CLI reads the registry at start-up: it must not pull numpy or scipy (issue 11, fast start)."""
+    """The CLI reads the registry at start-up: it must not pull numpy or scipy (decisions §11, fast start)."""
     code = "import sys, cartrial.escalation.options; print('numpy' in sys.modules or 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -57,7 +57,7 @@ def test_multi_digit_levels_and_extra_spaces() -> None:
     ],
 )
 def test_malformed_strings_name_the_argument(text: str, fragment: str) -> None:
-    """Bad input: a clear message naming the argument and what is allowed (issue 5, Bad input). Section 1
+    """Bad input: a clear message naming the argument and what is allowed (decisions §5, Bad input). Section 1
     grammar: level := [1-9][0-9]* (ASCII digits, no leading zero: "01NNN" would not round-trip)."""
     with pytest.raises(InputError) as info:
         parse_outcomes(text, 5, field="--outcomes")

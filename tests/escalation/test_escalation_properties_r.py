@@ -1,4 +1,4 @@
-"""Property tests for the issue 12 rules: the no-skipping cap, 3+3 histories produced by the rule, Monte
+"""Property tests for the decisions §12 rules: the no-skipping cap, 3+3 histories produced by the rule, Monte
 Carlo standard errors."""
 
 from __future__ import annotations

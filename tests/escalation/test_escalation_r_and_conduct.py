@@ -1,6 +1,6 @@
-"""Escalation against R (escalation 0.2.3, dfcrm 0.2-2.1) and conduct checks (issue 12): the no-skipping
+"""Escalation against R (escalation 0.2.3, dfcrm 0.2-2.1) and conduct checks (decisions §12): the no-skipping
 reference, the CRM grid against scipy quadrature, 3+3 incomplete cohorts and impossible histories, Monte
-Carlo standard errors and per-trial output, documented limits (issue 19), recorded decisions against the
+Carlo standard errors and per-trial output, documented limits (decisions §19), recorded decisions against the
 DLT window."""
 
 from __future__ import annotations
@@ -209,7 +209,8 @@ def test_standard_errors_vanish_when_every_trial_is_the_same() -> None:
     assert oc.selection_pct[2] == 100.0 and oc.selection_se_pct[2] == 0
 
 
-# -- documented limits (issue 19) ---------------------------------------------------------------------------
+# -- documented limits (decisions §19)
+# ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -317,7 +318,7 @@ def test_treatment_before_the_decision_and_a_wrong_decision_are_deviations() -> 
 
 def test_example_study_decisions_respect_the_dlt_window(examples_dir: Path) -> None:
     """The example's decisions are dated when the last patient of the cohort completed the 28-day window,
-    and each next cohort is infused after its decision (issue 12: cohorts 1 and 2 moved earlier)."""
+    and each next cohort is infused after its decision (decisions §12: cohorts 1 and 2 moved earlier)."""
     from cartrial.protocol import load_protocol
     from cartrial.tabular import read_csv
 

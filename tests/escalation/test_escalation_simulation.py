@@ -12,7 +12,7 @@ TRUTH = [0.05, 0.15, 0.30, 0.45, 0.60]
 
 
 def test_same_seed_same_result_and_different_seed_differs() -> None:
-    """Section 11 / issue 5 acceptance: simulation with a fixed seed is reproducible."""
+    """Section 11 / decisions §5 acceptance: simulation with a fixed seed is reproducible."""
     a = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=6).as_dict()
     b = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=6).as_dict()
     c = simulate(Boin(5, 0.3), TRUTH, cohorts=10, trials=3000, seed=7).as_dict()
@@ -65,7 +65,7 @@ def test_crm_simulation_runs_and_selects_near_target() -> None:
 
 
 def test_bad_inputs() -> None:
-    """Bad input: truth length != doses, trials < 1, probabilities outside [0, 1] (issue 5)."""
+    """Bad input: truth length != doses, trials < 1, probabilities outside [0, 1] (decisions §5)."""
     with pytest.raises(InputError, match="truth"):
         simulate(Boin(5, 0.3), [0.1, 0.2], cohorts=10, trials=10, seed=1)
     with pytest.raises(InputError, match="trials"):

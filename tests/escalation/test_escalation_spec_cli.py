@@ -1,4 +1,4 @@
-"""design_from_spec (protocol escalation section) and the `cartrial escalate` CLI contract (issue 5)."""
+"""design_from_spec (protocol escalation section) and the `cartrial escalate` CLI contract (decisions §5)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _spec(**fields: object) -> SimpleNamespace:
 
 
 def test_design_from_duck_typed_spec() -> None:
-    """The protocol's escalation section configures the design and its behaviours (issue 5)."""
+    """The protocol's escalation section configures the design and its behaviours (decisions §5)."""
     design = design_from_spec(_spec(), 5)
     assert isinstance(design, BehavingDesign) and isinstance(design.inner, Boin)
     names = [b["behaviour"] for b in design.options()["behaviours"]]
@@ -65,7 +65,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def test_next_json_keys() -> None:
-    """JSON keys next_dose, continue, admissible, mtd (issue 5 CLI contract); 1-based levels."""
+    """JSON keys next_dose, continue, admissible, mtd (decisions §5 CLI contract); 1-based levels."""
     code, out = _run(
         "escalate",
         "next",
@@ -176,7 +176,7 @@ def test_paths_json() -> None:
 
 
 def test_simulate_json_keys_and_exact() -> None:
-    """simulate JSON keys (issue 5); --exact for 3+3."""
+    """simulate JSON keys (decisions §5); --exact for 3+3."""
     code, out = _run(
         "escalate",
         "simulate",
@@ -407,7 +407,7 @@ def test_simulate_json_keys_and_exact() -> None:
 )
 def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -> None:
     """Bad input: a clear message naming the argument as the user typed it (``--target``, not the engine's
-    ``target``) and what is allowed, exit 2 (issue 5); plain numbers, no numpy reprs."""
+    ``target``) and what is allowed, exit 2 (decisions §5); plain numbers, no numpy reprs."""
     from cartrial.cli import main
 
     code = main(["escalate", *args])
@@ -419,7 +419,7 @@ def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -
 
 
 def test_paths_for_tite_crm_takes_window_and_followup() -> None:
-    """`paths` accepts the TITE-CRM options (issue 5: [design options] include --followup, --window)."""
+    """`paths` accepts the TITE-CRM options (decisions §5: [design options] include --followup, --window)."""
     code, out = _run(
         "escalate",
         "paths",

@@ -1,4 +1,4 @@
-"""The example study's conduct against its protocol's 28-day DLT window (issue 12).
+"""The example study's conduct against its protocol's 28-day DLT window (decisions §12).
 
 The checks read the CSV forms with the standard library and do the date arithmetic here, independently of
 `replay_decisions`; the replay itself must then agree that no recorded decision is a deviation.

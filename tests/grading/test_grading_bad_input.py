@@ -1,4 +1,5 @@
-"""Bad grading input the review found getting through (issues 12 and 19): contradictory duplicate assessments
+"""Bad grading input the review found getting through (decisions §12 and 19): contradictory duplicate
+assessments
 (same subject, same date-time) and implausible laboratory values in a valid unit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`cartrial grade …` batch commands (issue 3: batch CLI, bad input rules, templates, demo)."""
+"""`cartrial grade …` batch commands (decisions §3: batch CLI, bad input rules, templates, demo)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ S1,2021-06-08T10:00:00Z,38.5,maybe,false,0,false,none,
 def test_bad_crs_rows_are_all_reported_and_nothing_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Issue 3 bad-input rules: temperature outside 30-45 °C, negative flow, flow with oxygen=none,
+    """Decisions §3 bad-input rules: temperature outside 30-45 °C, negative flow, flow with oxygen=none,
     vasopressors > 0 with hypotension=false, unknown category, bad boolean: each reported with row, column,
     value and what is allowed; exit 2; --out not written."""
     path = write(tmp_path, "crs.csv", BAD_CRS)
@@ -222,7 +222,8 @@ def test_icaht_command(capsys: pytest.CaptureFixture[str], examples_dir: Path) -
 
 
 def test_demo_writes_graded_files(tmp_path: Path, examples_dir: Path, repo_root: Path) -> None:
-    """Issue 3 acceptance: the demo grades the shipped example files and writes graded CSVs and episodes."""
+    """Decisions §3 acceptance: the demo grades the shipped example files and writes graded CSVs and
+    episodes."""
     ctx = DemoContext(
         examples_dir=examples_dir,
         templates_dir=repo_root / "docs" / "templates",
@@ -289,7 +290,8 @@ def test_systolic_bp_and_temperature_checks(capsys: pytest.CaptureFixture[str], 
 
 
 def test_grams_per_litre_count_is_a_row_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """Issue 3 ("a missing or unknown unit is an error, never a guess"): a neutrophil count in 'g/L' (grams
+    """Decisions §3 ("a missing or unknown unit is an error, never a guess"): a neutrophil count in 'g/L'
+    (grams
     per litre, a haemoglobin unit) is reported with row, column, value and the allowed units (exit 2);
     'G/L' (giga per litre = 10^9/L) is graded."""
     path = write(

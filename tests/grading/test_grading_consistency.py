@@ -1,4 +1,5 @@
-"""One grade per assessment, whichever way it is computed (issue 11): the same CRS and ICANS assessments go
+"""One grade per assessment, whichever way it is computed (decisions §11): the same CRS and ICANS assessments
+go
 through the Python API (`cartrial.grading.derive_*` on a typed frame and on the CSV read back), the command
 line (`cartrial grade crs|icans`) and the study store (`cartrial db derive crs|icans` on a real SQLite study
 built with the store services), and give identical grades.

@@ -97,7 +97,8 @@ def test_merging_short_recoveries_option_h2() -> None:
 
 
 def test_unsampled_days_option_h4() -> None:
-    """H4: with ``locf`` (the default before issue 12) a day is below when the last count on or before it is
+    """H4: with ``locf`` (the default before decisions §12) a day is below when the last count on or before it
+    is
     below; sampled_only counts sampled days only."""
     days = [0, 4, 7, 14, 21]
     anc = [1500.0, 300.0, 300.0, 1500.0, 2000.0]
@@ -209,7 +210,7 @@ def test_legacy_grades(kwargs: dict[str, object], lee: int, cartox: int) -> None
 
 
 def test_legacy_not_gradable_names_missing_inputs() -> None:
-    """Issue 3 / §3.4: grade only where the inputs suffice, else name the missing inputs."""
+    """Decisions §3 / §3.4: grade only where the inputs suffice, else name the missing inputs."""
     result = grade_legacy_crs(obs(oxygen=OxygenDevice.NASAL_CANNULA, fio2_pct=None), "Lee 2014")
     assert result.grade is None and result.missing_inputs == ("fio2_pct",)
     result = grade_legacy_crs(obs(organ_toxicity_grade=None, transaminase_grade=None), "CARTOX")

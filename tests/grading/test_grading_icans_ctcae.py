@@ -227,7 +227,7 @@ def test_unit_conversion(analyte: str, value: float, unit: str, lln: float, expe
 
 
 def test_unknown_or_missing_unit_is_an_error() -> None:
-    """Issue 3: a missing or unknown unit is an error, never a guess."""
+    """Decisions §3: a missing or unknown unit is an error, never a guess."""
     with pytest.raises(ValueError, match="unknown unit"):
         unit_factor("neutrophils", "mg/dL")
     with pytest.raises(ValueError, match="unknown unit"):
@@ -237,7 +237,8 @@ def test_unknown_or_missing_unit_is_an_error() -> None:
 
 
 def test_grams_per_litre_is_not_a_count_unit() -> None:
-    """Issue 3 ("a missing or unknown unit is an error, never a guess"): 'G/L' (giga per litre) is a count
+    """Decisions §3 ("a missing or unknown unit is an error, never a guess"): 'G/L' (giga per litre) is a
+    count
     unit equal to 10^9/L, but lower-case 'g/L' is grams per litre (haemoglobin), so a neutrophil or platelet
     result in 'g/L' is an error, not silently read as 10^9/L."""
     assert unit_factor("neutrophils", "G/L") == 1.0
@@ -281,7 +282,7 @@ def test_ctcae_v6_neutrophils_and_platelets() -> None:
 
 
 def test_unimplemented_versions_raise_configuration_error() -> None:
-    """Issue 3: a CTCAE version whose thresholds are not implemented raises a clear error."""
+    """Decisions §3: a CTCAE version whose thresholds are not implemented raises a clear error."""
     with pytest.raises(ConfigurationError, match=r"4\.03"):
         grade_lab("neutrophils", 1.0, "10^9/L", 1.8, ctcae_version="4.03")
     with pytest.raises(ConfigurationError, match="hemoglobin"):

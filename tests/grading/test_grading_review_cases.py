@@ -1,4 +1,4 @@
-"""The independent review's cases for CRS episodes and ICAHT (issue 12), each worked by hand.
+"""The independent review's cases for CRS episodes and ICAHT (decisions §12), each worked by hand.
 
 Sources: ASTCT 2019 (Lee DW et al., BBMT 2019;25:625, CRS table and its footnote on antipyretic /
 anti-cytokine therapy); EHA/EBMT ICAHT consensus (Rejeski K et al., Blood 2023;142:865-877: early days 0-30,

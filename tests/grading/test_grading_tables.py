@@ -1,5 +1,5 @@
 """Validation of the grading forms (`cartrial.grading.tables`): bad input is reported per row and never raises
-(briefing: bad input never produces a traceback or a silent skip; issue 3 bad-input rules)."""
+(briefing: bad input never produces a traceback or a silent skip; decisions §3 bad-input rules)."""
 
 from __future__ import annotations
 

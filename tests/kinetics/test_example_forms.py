@@ -29,7 +29,8 @@ def _read(path):  # type: ignore[no-untyped-def]
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-# Issue 12: after the forms were generated, every record of cohort 1 (CT-001..003) was moved 35 days earlier
+# Decisions §12: after the forms were generated, every record of cohort 1 (CT-001..003) was moved 35 days
+# earlier
 # and of cohort 2 (CT-004..006) 21 days earlier, so that each cohort completes the 28-day DLT window before
 # the next is infused (study README, "Dates shifted"). The generators ran on the original calendar: which
 # visits fall before the 2022-03-20 cut-off, and so the random draws, depend on it.

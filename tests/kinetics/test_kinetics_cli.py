@@ -1,4 +1,4 @@
-"""CLI tests for `cartrial nca` and `cartrial kinetics simulate|fit` (issue 6 CLI and column names)."""
+"""CLI tests for `cartrial nca` and `cartrial kinetics simulate|fit` (decisions §6 CLI and column names)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_nca_bad_rows_are_listed_and_nothing_written(tmp_path, capsys):  # type:
 
 
 def test_nca_missing_unit_is_an_error(tmp_path, capsys):  # type: ignore[no-untyped-def]
-    """Missing units are bad input (issue 6): exit 2 with the fix named."""
+    """Missing units are bad input (decisions §6): exit 2 with the fix named."""
     file = tmp_path / "p.csv"
     file.write_text("id,t,c\nA,0,0\nA,1,1\n")
     code = main(["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c"])
@@ -178,7 +178,8 @@ def test_fit_reports_not_estimable_profiles(examples_dir):  # type: ignore[no-un
 
 
 def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[no-untyped-def]
-    """Issue 6 acceptance: the demo simulates the 12 example patients, runs NCA on them and on the shipped
+    """Decisions §6 acceptance: the demo simulates the 12 example patients, runs NCA on them and on the
+    shipped
     pk_samples.csv, and writes the table and a PNG of the expansion curves by dose level."""
     from rich.console import Console
 

@@ -1,4 +1,5 @@
-"""One derivation path (issue 11): `derive_nca` / `derive_stein2019_fits` are what the CLI and the demo call;
+"""One derivation path (decisions §11): `derive_nca` / `derive_stein2019_fits` are what the CLI and the demo
+call;
 typed frames and CSV strings give the same result and the same row numbers; the command module imports no
 engine at module level; the PK/PD template contract lives in `cartrial.kinetics.templates`."""
 
@@ -121,7 +122,8 @@ def test_fit_api_equals_cli(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_command_module_imports_no_engine_at_top() -> None:
-    """Fast start-up (issue 11): only the standard library, typer, rich and cartrial.errors at the top."""
+    """Fast start-up (decisions §11): only the standard library, typer, rich and cartrial.errors at the
+    top."""
     tree = ast.parse((SRC / "commands" / "kinetics_commands.py").read_text())
     names = []
     for node in tree.body:

@@ -1,4 +1,4 @@
-"""Bad input that got through (issues 12 and 19): units validated against the documented list; simulation
+"""Bad input that got through (decisions §12 and 19): units validated against the documented list; simulation
 limits checked before anything is allocated (each message names the limit and why); non-finite numbers and
 negative seeds or LLOQs refused with exit 2; long outputs written in chunks with the same text."""
 

@@ -1,4 +1,5 @@
-"""Issue 12 kinetics corrections, each with the review's case: PKNCA aucint semantics (BLQ at the interval
+"""Decisions §12 kinetics corrections, each with the review's case: PKNCA aucint semantics (BLQ at the
+interval
 end), quality flags with PKNCA's defaults, saturated per-subject fits refused and reported, every --json
 command valid on input that yields NaN. Expected values are hand-computed from the rules written out in each
 test (PKNCA R/aucint.R, R/interpolate.conc.R, R/auc_integrate.R; exclude_nca)."""

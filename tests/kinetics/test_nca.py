@@ -228,7 +228,7 @@ def test_persistence_rules():
 
 
 def test_all_blq_profile_is_not_estimable_with_reason():
-    """All-BLQ profile: every parameter NaN with a stated reason (issue 6, bad input)."""
+    """All-BLQ profile: every parameter NaN with a stated reason (decisions §6, bad input)."""
     row = _one([0, 7, 14], [0, 0, 0], NcaOptions(intervals=((0, 28),)))
     assert math.isnan(row["cmax"]) and math.isnan(row["auc_0_28"])
     assert "all samples BLQ" in row["not_estimable"]
@@ -262,7 +262,7 @@ def test_missing_concentration_dropped_and_counted():
 
 
 def test_units_and_options_are_in_the_output():
-    """Units carried through (issue 6: copies/µg and day → copies·day/µg) and options recorded."""
+    """Units carried through (decisions §6: copies/µg and day → copies·day/µg) and options recorded."""
     result = nca(
         pd.DataFrame({"id": "S", "t": [0, 1, 2], "c": [0, 5, 2]}),
         subject="id",

@@ -13,7 +13,7 @@ from cartrial.kinetics.pd import PD_PARAMETERS, load_pd_model, parse_titre, simu
 
 
 def test_yaml_has_every_parameter_with_a_source_or_assumption():
-    """Issue 6: parameters in a YAML file with a source or 'assumption' note for each; values of §7.1."""
+    """Decisions §6: parameters in a YAML file with a source or 'assumption' note for each; values of §7.1."""
     model = load_pd_model()
     assert set(model.parameters) == set(PD_PARAMETERS)
     for p in model.parameters.values():
@@ -98,7 +98,7 @@ def _absolute_model(p0: float, ec50: float, days: np.ndarray) -> np.ndarray:
 
 
 def test_p0_and_ec50_act_only_as_a_ratio_and_the_model_uses_the_ratio():
-    """Issue 12: (P0, EC50) = (100, 20) and (50, 10) give the same CAR-T and antibody trajectories (not
+    """Decisions §12: (P0, EC50) = (100, 20) and (50, 10) give the same CAR-T and antibody trajectories (not
     identifiable separately); cartrial's model with ec50_relative = 0.2 reproduces both."""
     days = np.array([0.0, 7, 14, 28, 90, 180])
     first, second = _absolute_model(100, 20, days), _absolute_model(50, 10, days)

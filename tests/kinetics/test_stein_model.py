@@ -102,7 +102,7 @@ def _rich_profile(noise_sd: float, seed: int):  # type: ignore[no-untyped-def]
 def test_simulate_then_fit_recovers_rich_profile_within_10_percent():
     """Simulate the typical subject (residual SD 0.05 on the log scale; daily to day 14, then weekly to
     day 365) and fit: every
-    estimate within 10 % of the true Table 1 value (issue 6 acceptance)."""
+    estimate within 10 % of the true Table 1 value (decisions §6 acceptance)."""
     days, conc = _rich_profile(0.05, seed=2)
     fit = fit_stein2019(days, conc)
     for name, truth in zip(STEIN_PARAMETERS, TYPICAL, strict=True):

@@ -1,7 +1,8 @@
-"""The neuro frame functions (issue 11): one derivation path for the CLI, the demo and Python; typed frames,
+"""The neuro frame functions (decisions §11): one derivation path for the CLI, the demo and Python; typed
+frames,
 CSV text and files give the same result and the same row numbers; each rule exists once; the command
-module holds no science. Issue 12: rate ratio, reverse Kaplan-Meier, adjudication, protocol-set options.
-Issue 19: ragged rows, option ranges, conflicting duplicates."""
+module holds no science. Decisions §12: rate ratio, reverse Kaplan-Meier, adjudication, protocol-set options.
+Decisions §19: ragged rows, option ranges, conflicting duplicates."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def test_relapses_api_equals_cli(study: Path) -> None:
 
 
 def test_responders_api_equals_cli_and_gives_all_infused_denominator(study: Path, tmp_path: Path) -> None:
-    """Issue 12: each row also gives the share of all infused patients (non-evaluable = non-responder)."""
+    """Decisions §12: each row also gives the share of all infused patients (non-evaluable =
+    non-responder)."""
     api = derive_responders(
         pd.read_csv(study / "infusions.csv"),
         edss=pd.read_csv(study / "edss.csv"),
@@ -172,7 +174,7 @@ def test_merge_window_is_strict_and_anchored() -> None:
 
 
 def test_same_name_means_one_thing() -> None:
-    """Issue 11: RelapseRecord, parse_titre and merge_attacks each have one meaning."""
+    """Decisions §11: RelapseRecord, parse_titre and merge_attacks each have one meaning."""
     import cartrial.kinetics as kinetics
     import cartrial.protocol as protocol
 
@@ -217,7 +219,8 @@ def test_responder_names_in_the_help_are_the_definitions() -> None:
     assert set(RESPONDER_NAMES) == set(neuro.RESPONDER_DEFINITIONS)
 
 
-# --- issue 12: rate ratio, reverse KM, adjudication, protocol ---------------------------------------------
+# --- decisions §12: rate ratio, reverse KM, adjudication, protocol
+# ---------------------------------------------
 
 
 def test_pooled_rate_ratio_matches_clopper_pearson() -> None:
@@ -297,7 +300,8 @@ RELAPSE_HEADER = "subject_id,onset_date,phenotype,severity,adjudicated\n"
 
 
 def test_require_adjudicated_counts_only_confirmed_attacks(tmp_path: Path) -> None:
-    """Issue 12: three post-infusion episodes, one confirmed, one rejected, one pending: all three count by
+    """Decisions §12: three post-infusion episodes, one confirmed, one rejected, one pending: all three count
+    by
     default, only the confirmed one with require_adjudicated (the others listed with the reason)."""
     text = (
         RELAPSE_HEADER
@@ -375,7 +379,8 @@ def test_example_readme_says_synthetic_and_shaped(study: Path) -> None:
     assert "a priori" in text
 
 
-# --- issue 19: ragged rows, ranges, duplicates ------------------------------------------------------------
+# --- decisions §19: ragged rows, ranges, duplicates
+# ------------------------------------------------------------
 
 
 def _infusions(tmp_path: Path) -> Path:
@@ -424,7 +429,7 @@ RANGE_CASES = [
 
 @pytest.mark.parametrize(("option", "value"), RANGE_CASES)
 def test_relapse_option_ranges_are_checked_first(tmp_path: Path, option: str, value: str) -> None:
-    """Issue 19: `relapses --pre-window-months 100000` gave a traceback; now exit 2 naming the range,
+    """Decisions §19: `relapses --pre-window-months 100000` gave a traceback; now exit 2 naming the range,
     before any file is read (the relapse file here does not even exist)."""
     code, _, message = cli(
         "relapses", str(tmp_path / "missing.csv"), "--infusion-dates", "x.csv", option, value
@@ -467,7 +472,7 @@ def test_reverse_km_median_agrees_with_lifelines_where_the_curve_crosses_one_hal
 
 
 def test_relapses_protocol_sets_adjudication_and_the_command_line_wins(study: Path, tmp_path: Path) -> None:
-    """Issue 12: the protocol sets require_adjudicated. The example has no adjudicated attack, so with
+    """Decisions §12: the protocol sets require_adjudicated. The example has no adjudicated attack, so with
     the protocol's relapse endpoints set to require adjudication no post-infusion attack counts (the
     CT-003 relapse is listed as not adjudicated); --all-qualifying on the command line overrides."""
     text = (

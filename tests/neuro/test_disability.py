@@ -201,7 +201,7 @@ def test_confirmed_worsening_is_held_from_onset_to_confirmation(
 
 
 def test_confirmation_visit_within_30_days_of_a_relapse_is_not_used() -> None:
-    """Issue 12: a confirmation visit within 30 days after a relapse onset neither confirms nor refutes.
+    """Decisions §12: a confirmation visit within 30 days after a relapse onset neither confirms nor refutes.
     Onset day 100 (EDSS 3.0 -> 4.0), relapse on day 190: the day-200 visit (10 days after) is excluded, so
     the worsening is confirmed only at day 250 (>= 84 days after onset, 60 days after the relapse); with
     the exclusion off it is confirmed at day 200."""

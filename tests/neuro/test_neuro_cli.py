@@ -270,7 +270,7 @@ def test_example_responders_reproduce_published_percentages(study: Path, tmp_pat
 
 def test_example_relapse_free_and_follow_up(study: Path) -> None:
     """11 of 12 relapse-free; the plain median follow-up (last EDSS visit) is the published 5.5 months,
-    cut-off 2022-03-20. Issue 12: the default is now the reverse Kaplan-Meier median (Schemper & Smith
+    cut-off 2022-03-20. Decisions §12: the default is now the reverse Kaplan-Meier median (Schemper & Smith
     1996). Hand calculation on the 12 relapse-free durations (days; the relapse at day 120 is censored in
     the reverse curve): 95 (12 at risk) -> 11/12; 110 (11) -> 10/12; 120 censored; 125 (9) -> 0.7407;
     140 (8) -> 0.6481; 150 (7) -> 0.5556; 153 (6) -> 0.4630 <= 0.5, so the median is day 153 = 5.03
@@ -344,7 +344,7 @@ def test_demo_writes_results(tmp_path: Path, examples_dir: Path) -> None:
         assert (tmp_path / "neuro" / name).exists()
     text = ctx.console.export_text()
     assert "11/12" in text
-    # issue 12: proportions under the all-infused denominator too, and the regression-to-the-mean caveat
+    # decisions §12: proportions under the all-infused denominator too, and the regression-to-the-mean caveat
     assert "infused" in text and "regression to the mean" in text
 
 

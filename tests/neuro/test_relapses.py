@@ -147,7 +147,7 @@ def test_kaplan_meier_hand_computed() -> None:
     assert km.at_risk == ((0.0, 4), (120.0, 3), (250.0, 1))
     assert km.n_events == 1
     assert km.relapse_free_at_last == 3
-    # reverse KM (issue 12; Schemper & Smith 1996): A (100) ends follow-up -> 3/4; C (relapse at 150) is
+    # reverse KM (decisions §12; Schemper & Smith 1996): A (100) ends follow-up -> 3/4; C (relapse at 150) is
     # censored; B (200) with 2 at risk -> 3/8 <= 1/2, so the median follow-up is day 200; the plain median
     # of the observed follow-up (100, 200, 300, 400) is 250
     assert km.median_follow_up_days == 200.0
@@ -171,7 +171,8 @@ def test_merging_never_increases_and_attacks_are_window_apart(days: list[int], w
 
 
 def test_per_patient_arr_has_exact_poisson_ci() -> None:
-    """Issue 4 / §4.3: ARR per patient and pooled, each with an exact Poisson 95 % CI. Per patient: 3 attacks
+    """Decisions §4 / §4.3: ARR per patient and pooled, each with an exact Poisson 95 % CI. Per patient: 3
+    attacks
     in 731 days (2.0014 PY): limits chi2.ppf(0.025, 6)/2 = 0.6187 and chi2.ppf(0.975, 8)/2 = 8.7673 events
     (Garwood table), divided by the patient-years; 0 attacks in 200 days (0.5476 PY): (0, 3.6889 / 0.5476)."""
     inf = date(2021, 6, 1)

@@ -1,4 +1,4 @@
-"""CLI of issue 2 §4: `cartrial protocol check|show`, `cartrial screen`, and the protocol demo step.
+"""CLI of decisions §2: `cartrial protocol check|show`, `cartrial screen`, and the protocol demo step.
 
 Exit codes: 0 for success (a screening report is a success even when a candidate is not eligible), 2 for
 bad files, with every problem and its line and no traceback. Expected numbers: hand computations from
@@ -37,7 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
-    """Issue 2 §4: `protocol check` on the reference protocol exits 0 and says it is valid."""
+    """Decisions §2: `protocol check` on the reference protocol exits 0 and says it is valid."""
     code, out, _ = run(capsys, "protocol", "check", str(protocol_file))
     assert code == 0 and "valid protocol" in out and "CT103A-NMOSD" in out
 
@@ -45,7 +45,7 @@ def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file:
 def test_check_reports_every_error_with_lines(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, protocol_file: Path
 ) -> None:
-    """Issue 2 §4: every error (not just the first) with its line number; exit 2; --json lists problems."""
+    """Decisions §2: every error (not just the first) with its line number; exit 2; --json lists problems."""
     text = (
         protocol_file.read_text()
         .replace('design: "3+3"', "design: 3+4")
@@ -78,7 +78,7 @@ def test_check_missing_and_malformed_files_exit_2(capsys: pytest.CaptureFixture[
 def test_show_prints_doses_lymphodepletion_schedule_eligibility(
     capsys: pytest.CaptureFixture[str], protocol_file: Path
 ) -> None:
-    """Issue 2 §4: `protocol show` prints worked doses (0.5×10^6 × 70 kg = 3.5×10^7; 1.0×10^6 × 90 kg =
+    """Decisions §2: `protocol show` prints worked doses (0.5×10^6 × 70 kg = 3.5×10^7; 1.0×10^6 × 90 kg =
     9×10^7), lymphodepletion for 1.7 m² (510/51 mg), schedule, eligibility, DLT rules and endpoints."""
     code, out, _ = run(capsys, "protocol", "show", str(protocol_file))
     assert code == 0
@@ -146,7 +146,7 @@ def test_show_bad_options_exit_2(capsys: pytest.CaptureFixture[str], protocol_fi
 def test_screen_table_and_json(
     capsys: pytest.CaptureFixture[str], protocol_file: Path, candidate_files: list[Path], tmp_path: Path
 ) -> None:
-    """Issue 2 §4: `screen` prints a table per candidate or JSON; a report exits 0 even when not eligible;
+    """Decisions §2: `screen` prints a table per candidate or JSON; a report exits 0 even when not eligible;
     --out writes the same JSON."""
     code, out, _ = run(capsys, "screen", str(protocol_file), *map(str, candidate_files))
     assert code == 0  # a report: exit 0 although two candidates are not eligible
@@ -193,7 +193,7 @@ def test_screen_date_override_and_bad_inputs(
 
 
 def test_subprocess_no_traceback_for_bad_protocol(tmp_path: Path) -> None:
-    """Issue 2 §1: user errors exit 2 with a message and no traceback (real process)."""
+    """Decisions §2: user errors exit 2 with a message and no traceback (real process)."""
     bad = tmp_path / "p.yaml"
     bad.write_text("study: 1\n")
     result = subprocess.run(
@@ -206,7 +206,7 @@ def test_subprocess_no_traceback_for_bad_protocol(tmp_path: Path) -> None:
 
 
 def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Path) -> None:
-    """Issue 2 §4: the demo step writes protocol-summary.json and screening.json with the three expected
+    """Decisions §2: the demo step writes protocol-summary.json and screening.json with the three expected
     verdicts."""
     ctx = DemoContext(
         examples_dir=examples_dir,
@@ -258,7 +258,7 @@ def test_show_marks_worked_weights_outside_level_bounds(
 def test_show_applies_the_renal_tiers_with_crcl(
     capsys: pytest.CaptureFixture[str], protocol_file: Path
 ) -> None:
-    """Issue 12: `protocol show --crcl 45` gives fludarabine 80 % (30 × 1.7 × 0.8 = 40.8 mg/day) and says
+    """Decisions §12: `protocol show --crcl 45` gives fludarabine 80 % (30 × 1.7 × 0.8 = 40.8 mg/day) and says
     which tier fired; an out-of-range clearance names the option."""
     code, out, _ = run(capsys, "protocol", "show", str(protocol_file), "--crcl", "45", "--json")
     assert code == 0

@@ -269,7 +269,8 @@ def test_bsa_method_names_are_forgiving(name: str) -> None:
     assert body_surface_area_m2(90, 180, name) == pytest.approx(2.098901, abs=1e-6)
 
 
-# ------------------------------------------------- fludarabine renal dose adjustment (issue 12, protocol)
+# ------------------------------------------------- fludarabine renal dose adjustment (decisions §12,
+# protocol)
 
 FLUDARABINE_LABEL = "US prescribing information, fludarabine phosphate injection"
 

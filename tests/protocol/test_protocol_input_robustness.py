@@ -1,4 +1,5 @@
-"""Bad-input robustness of protocol and candidate files and of `cartrial protocol show` (review of issue 2).
+"""Bad-input robustness of protocol and candidate files and of `cartrial protocol show` (review of decisions
+§2).
 
 House rule (briefing): bad input never produces a traceback or a silent skip; the message names the file,
 line, field, value and what is allowed, and the CLI exits 2.
@@ -96,7 +97,8 @@ def test_show_refuses_bad_numbers_without_traceback(
     assert err.count("(got") == 1  # the value is named once
 
 
-# ----------------------------------------------------------- alias expansion ("billion laughs", issue 19 §4)
+# ----------------------------------------------------------- alias expansion ("billion laughs", decisions
+# §19)
 
 
 def _billion_laughs(levels: int = 9, fan_out: int = 9) -> str:
@@ -171,7 +173,8 @@ def test_a_document_just_within_the_budget_is_read(tmp_path: Path) -> None:
         read_yaml(text + "again: *a4\n", "bomb.yaml")
 
 
-# ------------------------------------------------------------- screening candidates: bad values (issue 19 §4)
+# ------------------------------------------------------------- screening candidates: bad values (decisions
+# §19)
 
 
 def _candidate(tmp_path: Path, body: str) -> Path:

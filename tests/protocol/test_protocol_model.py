@@ -1,4 +1,4 @@
-"""The protocol model: every section of the reference protocol, and every bad-input case of issue 2
+"""The protocol model: every section of the reference protocol, and every bad-input case of decisions §2
 (malformed YAML, unknown key, duplicate key, zero/negative dose, weight bounds, overlapping visit windows,
 DLT window beyond follow-up, unknown design, CRM skeleton not increasing), each reported with its line.
 
@@ -221,7 +221,7 @@ def test_reference_endpoints(reference: Protocol) -> None:
 
 
 def test_unverified_reference_values_carry_a_comment(examples_dir) -> None:  # type: ignore[no-untyped-def]
-    """Issue 2 §3: every unverified value carries a YAML comment saying so ([U])."""
+    """Decisions §2: every unverified value carries a YAML comment saying so ([U])."""
     text = (examples_dir / "ct103a-nmosd" / "protocol.yaml").read_text()
     for marker in (
         "dlt_window_days",
@@ -276,7 +276,7 @@ def test_unknown_key_is_an_error_with_allowed_keys() -> None:
 
 
 def test_unknown_top_level_key_and_unknown_rule_key() -> None:
-    """Issue 2 §2: unknown keys are errors, also at the top level and inside an eligibility rule (allowed
+    """Decisions §2: unknown keys are errors, also at the top level and inside an eligibility rule (allowed
     keys listed)."""
     problems = problems_of(MINIMAL + "extras: 1\n")
     assert problems[0].field == "extras" and "endpoints" in (problems[0].allowed or "")
@@ -296,7 +296,7 @@ def test_duplicate_key_is_an_error_naming_both_lines() -> None:
 
 @pytest.mark.parametrize("dose", ["0", "-1000000"])
 def test_zero_or_negative_dose_is_an_error(dose: str) -> None:
-    """Issue 2 acceptance: a zero or negative cells/kg dose is an error at its line (allowed: > 0)."""
+    """Decisions §2 acceptance: a zero or negative cells/kg dose is an error at its line (allowed: > 0)."""
     text = MINIMAL.replace("cells_per_kg: 1000000", f"cells_per_kg: {dose}")
     problems = problems_of(text)
     assert problems[0].field == "dose_levels[1].cells_per_kg"
@@ -322,7 +322,7 @@ def test_dose_levels_must_increase_and_be_numbered_in_order() -> None:
     ],
 )
 def test_weight_bounds_outside_limits_are_errors(bounds: str, message: str) -> None:
-    """Issue 2 acceptance: weight bounds outside (0, 500] kg or min ≥ max are errors at their line."""
+    """Decisions §2 acceptance: weight bounds outside (0, 500] kg or min ≥ max are errors at their line."""
     text = MINIMAL.replace("    cells_per_kg: 500000\n", f"    cells_per_kg: 500000\n    {bounds}\n")
     problem = only_problem(text)
     assert message in problem.message
@@ -364,7 +364,8 @@ def test_dlt_window_longer_than_follow_up() -> None:
 
 
 def test_unknown_design_name_lists_the_designs() -> None:
-    """Issue 2 acceptance: an unknown design name is an error at its line listing the six designs of dose-
+    """Decisions §2 acceptance: an unknown design name is an error at its line listing the six designs of
+    dose-
     escalation.md."""
     problem = only_problem(MINIMAL.replace('design: "3+3"', "design: rolling-six"))
     assert problem.field == "escalation.design" and problem.line == LINE_DESIGN

@@ -98,8 +98,8 @@ def test_relapse_exactly_12_months_before_screening() -> None:
 
 def test_relapse_on_the_screening_date_counts_and_after_it_does_not() -> None:
     """The window ends on the screening date (inclusive); when screening as of an earlier date, later
-    relapses are ignored (counted from dated lists against the screening date, issue 2 §2). A candidate
-    file whose own screening date precedes a record is refused (issue 19 §4), so the as-of case is run
+    relapses are ignored (counted from dated lists against the screening date, decisions §2). A candidate
+    file whose own screening date precedes a record is refused (decisions §19), so the as-of case is run
     with the date given to `screen`."""
     assert status_of(RELAPSE_RULE, relapses("2023-09-01", "2024-03-15")) is MET
     as_of = {"relapses": [{"onset_date": d} for d in ("2023-09-01", "2024-03-16")]}
@@ -492,7 +492,7 @@ def reference() -> Protocol:
 def test_example_candidates(
     reference: Protocol, examples_dir: Path, file: str, verdict: Verdict, flagged: dict[str, CriterionStatus]
 ) -> None:
-    """Issue 2 §3: the shipped candidates are eligible, AQP4-IgG negative, and missing relapse history."""
+    """Decisions §2: the shipped candidates are eligible, AQP4-IgG negative, and missing relapse history."""
     candidate = load_candidate(examples_dir / "ct103a-nmosd" / "candidates" / file)
     result = screen(reference, candidate)
     assert result.verdict is verdict

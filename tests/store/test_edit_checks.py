@@ -1,4 +1,4 @@
-"""Edit checks across forms (issue 19 §1): hard ones refuse with a located error, soft ones accept and raise
+"""Edit checks across forms (decisions §19): hard ones refuse with a located error, soft ones accept and raise
 a data query the store records; `import templates --dry-run` lists what would fire.
 
 Expected values are hand calculations: 58 kg × 5×10⁵ cells/kg = 2.9×10⁷ cells; the reference protocol's

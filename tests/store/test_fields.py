@@ -1,6 +1,7 @@
 """The field-rule registry (`cartrial.store.fields`): one rule per field, applied the same way everywhere.
 
-Requirements: issue 19 §1 (the same field rules — types, units, ranges, enumerations, protocol-derived sets —
+Requirements: decisions §19 (the same field rules — types, units, ranges, enumerations, protocol-derived sets
+—
 for import, edit, web forms and API, declared once; templates generated from or tested against them).
 Property tests: for every field of every form, hypothesis draws values inside the rule (accepted) and
 values outside it (refused with the field named); never an exception.
@@ -176,7 +177,7 @@ def test_arbitrary_values_never_raise(table: str, values: dict[str, object]) -> 
 def test_the_values_db_edit_used_to_store_are_refused(
     table: str, values: dict[str, object], field: str
 ) -> None:
-    """Issue 19 §1: each value `db edit` stored silently is refused with the field named."""
+    """Decisions §19: each value `db edit` stored silently is refused with the field named."""
     problems = validate_record(table, values, protocol=PROTOCOL, partial=True)
     assert [p.field for p in problems] == [field]
     assert problems[0].allowed

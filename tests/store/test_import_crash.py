@@ -1,5 +1,5 @@
 """Crash safety of imports: a process killed with SIGKILL in the middle of a large import leaves the
-database exactly as it was (issue 7, "Reliability tests": both backends, real servers).
+database exactly as it was (decisions §7, "Reliability tests": both backends, real servers).
 
 The child process imports a synthetic study (~24,000 rows) and reports progress after each batch it has
 written inside the import's single transaction; the test kills it (SIGKILL: no cleanup, no rollback by the
@@ -65,7 +65,7 @@ def snapshot(url: str) -> dict[str, tuple[int, str]]:
 
 def test_sigkill_mid_import_leaves_the_database_exactly_as_before(database_url: str, tmp_path: Path) -> None:
     """SIGKILL during the write phase of a ~24,000-row import: contents unchanged, audit chain intact, and
-    the next import succeeds (issue 7 crash test; atomicity of one transaction per import)."""
+    the next import succeeds (decisions §7 crash test; atomicity of one transaction per import)."""
     init_study(database_url, PROTOCOL, "admin")
     base = tmp_path / "base"
     write_synthetic_study(base, n_subjects=1, seed=3, prefix="BASE")

@@ -5,7 +5,7 @@ Sources of the rules checked: data-standards.md §6.1 (18 dictionary columns in 
 choices ``code, label | …``), §6.2 (flat export layout: ``record_id`` first, ``redcap_event_name``,
 ``redcap_repeat_instrument`` / ``redcap_repeat_instance``, ``<field>___<code>`` checkbox columns with 0/1,
 ``<form>_complete`` 0/1/2), §6.3 (typed fields, split per instrument, blank vs data, form status, manifest)
-and issue 7 (unknown fields are reported, never silently dropped; atomic; idempotent).
+and decisions §7 (unknown fields are reported, never silently dropped; atomic; idempotent).
 """
 
 from __future__ import annotations
@@ -229,7 +229,8 @@ def test_header_only_and_non_utf8_exports_are_located_errors(tmp_path: Path) -> 
 
 
 def test_unmapped_field_with_data_is_an_error_by_default_and_listed_when_ignored() -> None:
-    """Issue 7: unknown REDCap fields are reported, not silently dropped. Default `unmapped_fields: error`;
+    """Decisions §7: unknown REDCap fields are reported, not silently dropped. Default `unmapped_fields:
+    error`;
     with `ignore` they are listed (with their value counts) as ignored."""
     dictionary = read_dictionary(REDCAP / "dictionary.csv")
     export = read_records(REDCAP / "records.csv", dictionary)

@@ -1,6 +1,6 @@
 """Template import into the study database: complete, idempotent, audited, validated first, atomic.
 
-Requirements: issue 7 ("Import": every import atomic, validated before writing with per-row errors,
+Requirements: decisions §7 ("Import": every import atomic, validated before writing with per-row errors,
 idempotent, a changed value is an update with the import's reason in the audit trail); data-standards.md
 §6.3 rule 6 (import manifest with the source file hash) and §8.1 (ICH E6(R3) 4.2.5: validated transfer with
 reconciliation). Expected counts are the rows of the shipped CSV files, counted here with the csv module.
@@ -65,9 +65,10 @@ def test_example_study_imports_completely_then_idempotently_then_as_an_audited_u
     1. every row of every form lands in its table; one manifest row per file with the file's SHA-256
        (data-standards.md §6.3 rule 6) and its per-table counts (reconciliation, ICH E6(R3) 4.2.5);
     2. re-importing the same files inserts and updates nothing and adds no data audit rows, only the
-       manifest's "import" rows (issue 7: idempotent);
+       manifest's "import" rows (decisions §7: idempotent);
     3. a changed value is an update (not a duplicate) whose audit row keeps the old and new value and whose
-       reason names the import, the file and its SHA-256 (issue 7; 21 CFR 11.10(e): changes do not obscure
+       reason names the import, the file and its SHA-256 (decisions §7; 21 CFR 11.10(e): changes do not
+       obscure
        earlier values). The audit chain verifies after each step (data-standards.md §8.2).
     """
     folder = tmp_path / "study"
@@ -104,7 +105,9 @@ def test_example_study_imports_completely_then_idempotently_then_as_an_audited_u
 
     infusions = folder / "infusions.csv"
     text_ = infusions.read_text(encoding="utf-8")
-    old = "CT-004,2,2021-07-13T02:00:00Z,73.0,"  # CT-004's row (issue 12: cohort 2 moved 21 days earlier)
+    old = (
+        "CT-004,2,2021-07-13T02:00:00Z,73.0,"  # CT-004's row (decisions §12: cohort 2 moved 21 days earlier)
+    )
     assert old in text_
     infusions.write_text(text_.replace(old, old.replace("73.0", "74.5")))
     new_hash = hashlib.sha256(infusions.read_bytes()).hexdigest()
@@ -136,7 +139,7 @@ def test_example_study_imports_completely_then_idempotently_then_as_an_audited_u
 def test_bad_rows_in_several_files_are_all_reported_and_nothing_is_written(
     study_url: str, tmp_path: Path
 ) -> None:
-    """Validated before writing (issue 7): problems in several files (bad date, value out of range,
+    """Validated before writing (decisions §7): problems in several files (bad date, value out of range,
     unknown category, unknown subject, duplicate natural key) are all reported with file, row, column and
     value, and the database is unchanged."""
     folder = tmp_path / "study"
@@ -173,7 +176,8 @@ def test_bad_rows_in_several_files_are_all_reported_and_nothing_is_written(
 
 
 def test_a_write_refused_midway_rolls_back_every_form(study_url: str, tmp_path: Path) -> None:
-    """Atomicity (issue 7: all rows or none): with a data lock at 2021-01-01, the forms dated after it are
+    """Atomicity (decisions §7: all rows or none): with a data lock at 2021-01-01, the forms dated after it
+    are
     written first in the import's transaction, then relapses.csv (relapse history before 2021) is refused
     by the lock; nothing of the import remains."""
     folder = tmp_path / "study"
@@ -190,7 +194,7 @@ def test_a_write_refused_midway_rolls_back_every_form(study_url: str, tmp_path: 
 
 
 def test_a_role_without_import_permission_writes_nothing(study_url: str) -> None:
-    """Roles (issue 7): a monitor may read and raise queries, not import: refused, nothing written."""
+    """Roles (decisions §7): a monitor may read and raise queries, not import: refused, nothing written."""
     service = StudyService(study_url)
     service.add_user("admin", "monica", "monitor")
     before = service.table_counts()
@@ -212,7 +216,7 @@ def test_dry_run_validates_and_writes_nothing(study_url: str) -> None:
 def test_the_grading_labs_flag_life_threatening_anemia_is_imported(study_url: str, tmp_path: Path) -> None:
     """The grading template's optional `life_threatening_anemia` (CTCAE anaemia grade 4 is clinical;
     toxicity-grading.md section 4) is stored since migration 0002; before, a filled cell refused the import
-    because the table had no column for it (issue 7: templates consistent with the grading templates)."""
+    because the table had no column for it (decisions §7: templates consistent with the grading templates)."""
     folder = tmp_path / "study"
     folder.mkdir()
     rows = csv_rows(STUDY / "labs.csv")
@@ -274,7 +278,7 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("form", sorted(FORMS_BY_NAME))
 def test_every_form_template_is_accepted_exactly_and_validates(form: str) -> None:
-    """The import accepts exactly each form's template in docs/templates/ (issue 7: templates consistent
+    """The import accepts exactly each form's template in docs/templates/ (decisions §7: templates consistent
     with the grading, neuro and kinetics templates): every header column has a place in the database, the
     required columns are there, and the illustrative rows pass the form's validation."""
     from cartrial.store.importing.validation import FormData, validate_form

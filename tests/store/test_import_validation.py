@@ -1,7 +1,7 @@
 """One validation path: the import refuses what its docs forbid, and `db edit` / single-record writes apply
 the import's field rules, on SQLite and PostgreSQL.
 
-Requirements: issue 19 §1. The import must refuse naive date-times (docs/store.md), a negative PK value, an
+Requirements: decisions §19 The import must refuse naive date-times (docs/store.md), a negative PK value, an
 adverse event that ends before it starts, a birth year after consent, a dose level not in the protocol and
 an AQP4 titre off the assay grid; `db edit` must refuse `viability_pct=150`, `weight_kg=58000` or `-5`,
 `dose_level=9`, `temperature_c=101.3`, `oxygen=helmet`, EDSS ambulation 17, `birth_year=1800`, `sex=X` and

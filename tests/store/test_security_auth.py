@@ -1,4 +1,4 @@
-"""Issue 19 section 2: writes (and reads of identified data) need the user's password, verified against the
+"""Decisions §19: writes (and reads of identified data) need the user's password, verified against the
 stored argon2id hash, or a short-lived login session; failures are throttled and audited; passwords never
 appear in messages or audit rows."""
 

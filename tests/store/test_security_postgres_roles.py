@@ -1,4 +1,4 @@
-"""Issue 19 section 2, least privilege on PostgreSQL: with the roles `cartrial db roles-sql` creates, the
+"""Decisions §19, least privilege on PostgreSQL: with the roles `cartrial db roles-sql` creates, the
 application role reads and writes study data but cannot drop or disable the audit trigger, update, delete or
 truncate audit rows, or run DDL (roles created in the test server, dropped afterwards)."""
 

@@ -1,4 +1,4 @@
-"""Issue 19 section 3: every tamper the independent test performed is detected, on SQLite and PostgreSQL.
+"""Decisions §19: every tamper the independent test performed is detected, on SQLite and PostgreSQL.
 
 Each test plays an attacker with direct database access (SQL, the triggers dropped or disabled as the
 file's owner or a superuser could) and checks that `cartrial.store.tamper.verify_complete` names the change

@@ -1,6 +1,6 @@
 """The `cartrial db` and `cartrial audit` commands end to end, on SQLite and PostgreSQL.
 
-Requirements: issue 7 (`cartrial db init --url URL --protocol FILE --admin NAME`, `cartrial db upgrade`,
+Requirements: decisions §7 (`cartrial db init --url URL --protocol FILE --admin NAME`, `cartrial db upgrade`,
 `cartrial db lock --cutoff DATE --reason …`, unlock audited, `cartrial audit verify` names the first broken
 row, `cartrial audit log --subject S` shows a record's history); README rule "bad input ... the CLI exits 2".
 """

@@ -1,5 +1,5 @@
 """`--user NAME` and `$CARTRIAL_USER` behave the same for every command that needs an acting user
-(issue 11 §4); with neither, the command exits 2 with one line saying how to give one."""
+(decisions §11); with neither, the command exits 2 with one line saying how to give one."""
 
 from __future__ import annotations
 

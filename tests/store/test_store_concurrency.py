@@ -1,6 +1,6 @@
 """Concurrency: 8 processes updating the same record lose no update and keep one verifiable audit chain.
 
-Requirement: issue 7 ("Concurrency: 8 processes updating the same records concurrently lose no update
+Requirement: decisions §7 ("Concurrency: 8 processes updating the same records concurrently lose no update
 (optimistic concurrency with a version column; the loser gets a clear conflict error) and the audit chain
 still verifies"), on SQLite (WAL, BEGIN IMMEDIATE) and PostgreSQL (advisory chain lock).
 """
@@ -32,7 +32,7 @@ def test_eight_processes_lose_no_update(study) -> None:
             "analyte": "wbc",
             "collected_at": "2022-01-01T00:00:00Z",
             "value": 0.0,
-            "unit": "10^9/L",  # the labs form requires unit and LLN (the import's rules apply, issue 19)
+            "unit": "10^9/L",  # the labs form requires unit and LLN (the import's rules apply, decisions §19)
             "lln": 4.0,
         },
     )

@@ -1,6 +1,7 @@
 """The store's `cartrial demo` step: summary, audit verify, reasoned correction, lock, refused edit.
 
-Requirement: issue 7 acceptance ("`cartrial demo` creates demo-output/study.db from the example templates,
+Requirement: decisions §7 acceptance ("`cartrial demo` creates demo-output/study.db from the example
+templates,
 prints a data summary per table, and runs `audit verify`"); the demo must say clearly when study.db is
 missing rather than fail.
 """

@@ -1,7 +1,7 @@
 """Derived values: grades computed by the grading engine from stored inputs, stored with engine, version
 and options; idempotent; inputs that cannot be graded are stored with the reason (never skipped).
 
-Requirement: issue 7 ("Derived values (grades, EDSS, NCA) are computed by the engines from stored inputs,
+Requirement: decisions §7 ("Derived values (grades, EDSS, NCA) are computed by the engines from stored inputs,
 and stored with the engine version when persisted"). Expected grades are the illustrative examples of
 toxicity-grading.md section 1.5 (ASTCT 2019 CRS) and section 2.2 (ICANS), worked by hand.
 """

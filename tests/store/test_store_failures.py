@@ -1,4 +1,4 @@
-"""Store failures give one line and exit 2, never a traceback, and never show record values (issue 19 §4):
+"""Store failures give one line and exit 2, never a traceback, and never show record values (decisions §19):
 a text or binary file as the database, disk full, a lock held longer than the wait, a lost PostgreSQL
 connection; a read-only archived copy opens for reading; `db records --json` of every table; the foreign-key
 error of an edit names value and table; a cut-off at the last representable day."""
@@ -171,7 +171,7 @@ def test_read_only_archive_opens_for_reading(tmp_path: Path, sqlite_template: Pa
 
 def test_db_records_json_of_every_table_on_the_example_study(tmp_path: Path, cli: Cli) -> None:
     """`db records subject --json` and `escalation_decision --json` crashed with "Circular reference
-    detected" (issue 19 §4): every table of the example study prints as JSON equal to the stored rows."""
+    detected" (decisions §19): every table of the example study prints as JSON equal to the stored rows."""
     url = f"sqlite:///{tmp_path / 'example.db'}"
     init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
     import_templates(url, STUDY_FOLDER, "admin")

@@ -1,6 +1,6 @@
 """Data lock at a cut-off, and the append-only hash-chained audit trail (tamper detection).
 
-Requirements: issue 7 ("`cartrial db lock --cutoff DATE --reason …` freezes all data up to the cut-off;
+Requirements: decisions §7 ("`cartrial db lock --cutoff DATE --reason …` freezes all data up to the cut-off;
 later edits to locked records are refused with a clear message; unlock is an audited admin action with a
 reason"; "The audit table is append-only in the database itself (triggers on both SQLite and PostgreSQL
 refuse UPDATE/DELETE on it), and rows are hash-chained; `cartrial audit verify` recomputes the chain and

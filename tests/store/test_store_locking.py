@@ -42,6 +42,6 @@ def test_lock_snapshot_and_unlock(study) -> None:
 
 
 def test_the_last_representable_day_locks_every_dated_record(study) -> None:
-    """`db lock --cutoff 9999-12-31` used to overflow computing the end of the cut-off day (issue 19 §4)."""
+    """`db lock --cutoff 9999-12-31` used to overflow computing the end of the cut-off day (decisions §19)."""
     info = study.service.as_user("stat").lock(dt.date.max, "everything")
     assert info.records_locked == 3

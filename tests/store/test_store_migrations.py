@@ -1,6 +1,7 @@
 """Migrations: upgrade from an empty database on both backends, idempotent, shipped inside the package.
 
-Requirements: issue 7 ("SQLAlchemy 2, Alembic migrations"; "Same code, same migrations, same tests on both";
+Requirements: decisions §7 ("SQLAlchemy 2, Alembic migrations"; "Same code, same migrations, same tests on
+both";
 `cartrial db upgrade`), and the append-only triggers being created by the migration itself.
 """
 
@@ -34,7 +35,7 @@ def test_upgrade_from_empty_creates_every_table_and_is_idempotent(db_url: str) -
 def test_upgrade_from_0001_adds_the_lab_flag_and_keeps_the_data(db_url: str) -> None:
     """A database made by the first release (revision 0001) upgrades to head in place: migration 0002 adds
     `lab_result.life_threatening_anemia` (blank for existing rows) and every stored row is kept; the service
-    refuses the old schema until then, naming `cartrial db upgrade` (issue 7: "same migrations")."""
+    refuses the old schema until then, naming `cartrial db upgrade` (decisions §7: "same migrations")."""
     engine = connect(db_url)
     assert upgrade(engine, "0001") == "0001"
     with engine.begin() as connection:
@@ -69,7 +70,7 @@ def test_migrated_indexes_are_the_models_indexes(db_url: str) -> None:
 
 
 def test_0005_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
-    """Migration 0005 adds a unique index on lower(username) (issue 19 §2); a database already holding names
+    """Migration 0005 adds a unique index on lower(username) (decisions §19); a database already holding names
     that differ only in case is refused with those names, and upgrades once they are renamed."""
     engine = connect(db_url)
     upgrade(engine, "0004")
@@ -97,7 +98,7 @@ def test_service_refuses_an_uninitialised_database(db_url: str) -> None:
 
 
 def test_migrations_ship_inside_the_package() -> None:
-    """Alembic's script location is package data, so a non-editable install finds it (issue 7)."""
+    """Alembic's script location is package data, so a non-editable install finds it (decisions §7)."""
     root = resources.files("cartrial.store.migrations")
     assert root.joinpath("env.py").is_file()
     assert root.joinpath("script.py.mako").is_file()
@@ -106,7 +107,7 @@ def test_migrations_ship_inside_the_package() -> None:
 
 
 def test_sqlite_connection_settings(tmp_path) -> None:
-    """SQLite: WAL journal, foreign keys on, busy timeout (issue 7: "WAL mode, foreign keys on")."""
+    """SQLite: WAL journal, foreign keys on, busy timeout (decisions §7: "WAL mode, foreign keys on")."""
     engine = connect(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -1,6 +1,7 @@
 """Role-based access enforced in the service layer: each role is refused what it may not do.
 
-Requirements: issue 7 (roles admin, investigator = enter/edit own site's data, data_manager = edit, query,
+Requirements: decisions §7 (roles admin, investigator = enter/edit own site's data, data_manager = edit,
+query,
 monitor = read, raise queries, statistician = read, lock, analyse; "permissions are enforced in the service
 layer, not only the CLI"; "Passwords ... hashed with a current algorithm from a well-kept library");
 ICH E6(R3) 4.2.2 via data-standards.md 8.1 (user account and role changes are logged).
@@ -32,7 +33,7 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
                 "subject_id": "CT-001",
                 "analyte": "wbc",
                 "collected_at": f"2021-06-0{len(u)}T00:00:00Z",
-                "value": 4.0,  # the labs form's required values (issue 19: the import's rules apply)
+                "value": 4.0,  # the labs form's required values (decisions §19: the import's rules apply)
                 "unit": "10^9/L",
                 "lln": 4.0,
             },
@@ -88,7 +89,7 @@ EXPECTED: dict[str, set[str]] = {
     "monitor": {"read", "audit_history", "raise_query"},
     "statistician": {"read", "audit_history", "lock_and_unlock", "derive"},
 }
-"""What each role may do, from the role descriptions of issue 7 (the investigator user `inv` is at TJH,
+"""What each role may do, from the role descriptions of decisions §7 (the investigator user `inv` is at TJH,
 CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin."""
 
 USER_OF_ROLE = {
@@ -123,7 +124,7 @@ def test_each_role_is_refused_what_it_may_not_do(study, role: str) -> None:
 
 
 def test_investigator_cannot_import_or_edit_another_sites_subjects(study) -> None:
-    """Investigators enter/edit their own site's data only (issue 7), also through bulk imports."""
+    """Investigators enter/edit their own site's data only (decisions §7), also through bulk imports."""
     service: StudyService = study.service
     with pytest.raises(PermissionDeniedError, match="own site"), service.transaction("inv", "import") as tx:
         service.upsert_rows(tx, "infusion", [INFUSION, FOREIGN_INFUSION])
@@ -137,7 +138,8 @@ def test_investigator_cannot_import_or_edit_another_sites_subjects(study) -> Non
 
 
 def test_permission_matrix_matches_issue_roles() -> None:
-    """The single permission matrix encodes issue 7's role list (unlock and user management: admin only)."""
+    """The single permission matrix encodes decisions §7's role list (unlock and user management: admin
+    only)."""
     assert set(PERMISSIONS) == {"admin", "investigator", "data_manager", "monitor", "statistician"}
     assert [r for r in PERMISSIONS if Action.UNLOCK in PERMISSIONS[r]] == ["admin"]
     assert [r for r in PERMISSIONS if Action.MANAGE_USERS in PERMISSIONS[r]] == ["admin"]

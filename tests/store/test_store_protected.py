@@ -1,4 +1,4 @@
-"""Records that define the study are not generic rows (issue 19 §2): the study row, import manifests and the
+"""Records that define the study are not generic rows (decisions §19): the study row, import manifests and the
 audit trail cannot be edited or deleted record by record; a password changes only through the password
 command; the last active admin cannot be deleted, deactivated or demoted; user names are unique whatever
 their case (migration 0005); site codes keep the import's length limit; an empty query text is refused."""

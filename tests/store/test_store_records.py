@@ -1,7 +1,7 @@
 """Writes through the study service: bulk upsert (idempotent, audited), single-record update/delete with a
 reason and optimistic concurrency, atomic transactions, UTC timestamps.
 
-Requirements: issue 7 ("Every insert, update and delete of study data writes audit rows: who, when (UTC),
+Requirements: decisions §7 ("Every insert, update and delete of study data writes audit rows: who, when (UTC),
 table, record id, field, old value, new value, and a reason, which is required for every update and
 delete"; imports idempotent and atomic); 21 CFR 11.10(e) and ICH E6(R3) 4.2.2/4.2.4 as summarised in
 data-standards.md section 8.1-8.2 (changes must not obscure earlier values; corrections justified).
@@ -28,7 +28,8 @@ def infusion_rows() -> list[dict[str, object]]:
 
 
 def test_upsert_is_idempotent_and_audits_each_insert_once(study) -> None:
-    """Re-importing the same rows changes nothing and writes no audit row (issue 7: idempotent import)."""
+    """Re-importing the same rows changes nothing and writes no audit row (decisions §7: idempotent
+    import)."""
     service: StudyService = study.service
     with service.transaction("dm", "import infusions.csv") as tx:
         first = service.upsert_rows(tx, "infusion", infusion_rows())
@@ -69,7 +70,7 @@ def test_changed_value_is_an_audited_update_with_the_transaction_reason(study) -
 
 
 def test_update_through_import_without_reason_is_refused(study) -> None:
-    """A reason is required for every update (issue 7), also when the update comes from an import."""
+    """A reason is required for every update (decisions §7), also when the update comes from an import."""
     service: StudyService = study.service
     with service.transaction("dm", "import v1") as tx:
         service.upsert_rows(tx, "infusion", infusion_rows())
@@ -81,7 +82,7 @@ def test_update_through_import_without_reason_is_refused(study) -> None:
 
 
 def test_transaction_is_atomic(study) -> None:
-    """All writes of a transaction or none (issue 7: every import is atomic)."""
+    """All writes of a transaction or none (decisions §7: every import is atomic)."""
     service: StudyService = study.service
     before = service.table_counts()
     with pytest.raises(InputError), service.transaction("dm", "import") as tx:
@@ -152,7 +153,7 @@ def test_delete_is_audited_with_the_old_record_and_reason(study) -> None:
 
 
 def test_deleting_a_referenced_subject_is_refused(study) -> None:
-    """Foreign keys are enforced (SQLite foreign_keys=ON; issue 7): a subject with data cannot vanish."""
+    """Foreign keys are enforced (SQLite foreign_keys=ON; decisions §7): a subject with data cannot vanish."""
     service: StudyService = study.service
     service.insert_record("dm", "infusion", infusion_rows()[0])
     subject = service.find_records("dm", "subject", subject_id="CT-001")[0]
@@ -195,7 +196,7 @@ def test_insert_record_refuses_an_existing_natural_key(study) -> None:
 
 
 def test_birth_date_refused_when_privacy_setting_is_year(study) -> None:
-    """Privacy setting (issue 7: "birth year/date per privacy setting"): with the default 'year', a full
+    """Privacy setting (decisions §7: "birth year/date per privacy setting"): with the default 'year', a full
     birth date is refused; the birth year is accepted."""
     service: StudyService = study.service
     with pytest.raises(InputError, match="birth_date"):
@@ -224,7 +225,8 @@ def test_unknown_user_is_refused(study) -> None:
 
 def test_reimport_compares_every_column_type(study) -> None:
     """Idempotence holds for dates, UTC date-times, booleans, integers, floats, text and JSON; a change in
-    any one of them is detected as an update (issue 7: re-importing changes nothing; a changed value is an
+    any one of them is detected as an update (decisions §7: re-importing changes nothing; a changed value is
+    an
     update)."""
     service: StudyService = study.service
     subject = {
@@ -282,7 +284,7 @@ def test_reimport_compares_every_column_type(study) -> None:
 def test_rows_giving_different_columns_are_compared_on_what_each_gives(study) -> None:
     """A batch mixing rows that give different columns (a column absent from a row leaves its stored value
     alone): each row is compared on its own columns, so an omitted column is never a change and a changed
-    given column always is (issue 7: idempotent import, changes audited)."""
+    given column always is (decisions §7: idempotent import, changes audited)."""
     service: StudyService = study.service
     with service.transaction("dm", "import v1") as tx:
         service.upsert_rows(tx, "infusion", infusion_rows())

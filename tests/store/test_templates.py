@@ -1,4 +1,4 @@
-"""The CSV templates in docs/templates/ against the field rules they are generated from (issue 19 §1)."""
+"""The CSV templates in docs/templates/ against the field rules they are generated from (decisions §19)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The statistical analysis plan as code (issue 13 §1): a study snapshot (template-layout tables as of a
+"""The statistical analysis plan as code (docs/science/decisions.md D-13.1): a study snapshot (template-layout
+tables as of a
 data cut-off, plus the protocol) in, analysis datasets and key findings out. Pure: no file or database I/O;
 every rule is the engines' (grading through `cartrial.analysis.safety`, neuro, kinetics).
 

@@ -337,7 +337,7 @@ def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Po
                 len(evaluable),
                 pop.name,
                 "last post-infusion titre vs last titre on or before day 0, dilution-series steps "
-                "(neuro-outcomes §6)",
+                "(docs/science/neuro-outcomes.md §6)",
                 "aqp4_titre_change",
             )
         )

@@ -2,7 +2,8 @@
 summaries, CAR-T persistence, and the AQP4-IgG titre change (`cartrial.neuro` titre steps).
 
 NCA options: the protocol has no NCA section yet; the default is `NcaOptions(intervals=((0, 28),))` (AUC
-day 0-28, the reference trial's PK endpoint; ``ct103a-nmosd-trial.md`` §4). Persistence: the last day with
+day 0-28, the reference trial's PK endpoint; docs/science/ct103a-nmosd-trial.md §4). Persistence: the last day
+with
 a quantifiable value (`tlast` of the NCA) and whether it is beyond `PERSISTENCE_DAY` (day 180, "beyond 6
 months").
 """
@@ -21,7 +22,8 @@ from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import ALL
 
 PERSISTENCE_DAY = 180.0
-"""Day after which a quantifiable value counts as persistence (6 months; issue 13 and the press release)."""
+"""Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
+the press release)."""
 
 TITRE_COLUMNS = [
     "subject_id",
@@ -216,7 +218,10 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
             "efficacy:aqp4_titre",
             "cartrial.neuro.titre_steps / titre_fell",
             ("pd_samples", "infusions"),
-            columns={"change_steps": "change in dilution-series steps (negative = fall; neuro-outcomes §6)"},
+            columns={
+                "change_steps": "change in dilution-series steps "
+                "(negative = fall; docs/science/neuro-outcomes.md §6)"
+            },
         ),
         "pd_markers": Dataset(
             "pd_markers",

@@ -1,4 +1,5 @@
-"""The analysis's per-subject results as rows of the store's `derived_value` table (provenance, issue 13
+"""The analysis's per-subject results as rows of the store's `derived_value` table (provenance,
+docs/science/decisions.md D-13.1
 §1). Pure: builds the rows; `cartrial analyse --persist` writes them with `StudyService.store_derived`.
 
 Each row: engine ``cartrial.analysis.<dataset>`` (the dataset's own derivation is in `options`), the cartrial

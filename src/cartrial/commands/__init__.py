@@ -6,7 +6,7 @@ so that `cartrial --help` can be printed without importing any engine, and a mod
 one of its commands runs (or its own ``--help`` is asked). A test checks this table against what each
 module's `register` really adds, so the two cannot drift apart.
 
-Panels follow the trial's workflow (issue 20): design, conduct, analyse.
+Panels follow the trial's workflow (docs/science/decisions.md D-20.1): design, conduct, analyse.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def init_command(
     ),
 ) -> None:
     """Create the study database: migrations, the study from its protocol, the first admin user."""
-    from cartrial.commands.auth_commands import password_from_file  # security: issue 19 section 2
+    from cartrial.commands.auth_commands import password_from_file
     from cartrial.store import init_study
 
     secret = (
@@ -106,7 +106,7 @@ def init_command(
         f"(sha256 {result.protocol_sha256[:16]}…), admin {result.admin_username}, schema {result.revision}: "
         f"{state}"
     )
-    if "postgres" in (url or os.environ.get("CARTRIAL_DB_URL", "")):  # security: issue 19 section 2
+    if "postgres" in (url or os.environ.get("CARTRIAL_DB_URL", "")):
         typer.echo(
             "least privilege: connect day to day as an application role without DDL rights; "
             "`cartrial db roles-sql --database NAME` prints the SQL (docs/security.md)"
@@ -342,7 +342,7 @@ def user_add_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Add a user with a role (admin only; audited)."""
-    from cartrial.commands.auth_commands import new_password_from_file  # security: issue 19 section 2
+    from cartrial.commands.auth_commands import new_password_from_file
 
     secret = (
         (new_password_from_file() or typer.prompt("password", hide_input=True, confirmation_prompt=True))
@@ -514,7 +514,7 @@ def verify_command(
 ) -> None:
     """Verify the audit trail: hash chain, keyed seals ($CARTRIAL_AUDIT_KEY_FILE), checkpoint, lock anchors,
     and every data table against the trail; name each finding (exit 1 if any)."""
-    from cartrial.commands.audit_commands import run_verify  # security: issue 19 section 3
+    from cartrial.commands.audit_commands import run_verify
 
     run_verify(url, as_json, checkpoint, chain_only)
 

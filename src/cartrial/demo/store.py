@@ -14,7 +14,8 @@ from cartrial.demo import DemoContext
 from cartrial.errors import CartrialError
 
 DEMO_CUTOFF = dt.date(2022, 3, 20)
-"""Data cut-off of the reference study's publication (Qin C et al. 2023; ct103a-nmosd-trial.md)."""
+"""Data cut-off of the reference study's publication (Qin C et al. 2023;
+docs/science/ct103a-nmosd-trial.md)."""
 
 __all__ = ["DEMO_CUTOFF", "run"]
 

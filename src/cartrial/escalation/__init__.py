@@ -1,7 +1,7 @@
 """Dose-escalation engine: 3+3, BOIN, mTPI-2, i3+3, CRM and TITE-CRM; live decisions, decision tables,
 dose-transition pathways, and operating characteristics (vectorised Monte Carlo; exact for 3+3).
 
-Rules and sources: ``dose-escalation.md`` (shared reference). Dose levels are 1-based everywhere. A fitted
+Rules and sources: ``docs/science/dose-escalation.md``. Dose levels are 1-based everywhere. A fitted
 design gives the next dose (`Fit.next_dose`) and, separately, the final MTD (`Fit.select_mtd()`).
 
 Modules load lazily (PEP 562): reading the option registry (`cartrial.escalation.options`) does not

@@ -1,4 +1,5 @@
-"""Composable behaviours applied to any design, in the spirit of decorators (``dose-escalation.md`` 10).
+"""Composable behaviours applied to any design, in the spirit of decorators (docs/science/dose-escalation.md
+§10).
 
 `with_behaviours(design, *behaviours)` returns a design that asks the inner design for its decision and
 then lets each behaviour modify it. Dose restrictions (`DontSkipDoses`) are applied first, then every
@@ -166,7 +167,7 @@ class DontSkipDoses(Behaviour):
 
     `restrict_mtd` (default True): the final MTD is not a level this rule makes inadmissible either (a
     model-based estimator may otherwise name an untried level two or more above the highest tried);
-    ``dose-escalation.md`` section 10 invariant "an eliminated or otherwise inadmissible level is never
+    docs/science/dose-escalation.md §10 invariant "an eliminated or otherwise inadmissible level is never
     recommended, as next dose or as MTD". False: the MTD is selected over every non-eliminated level, as
     R `dfcrm` (`crm()$mtd`) and R `escalation` do.
 

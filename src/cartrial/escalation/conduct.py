@@ -5,7 +5,7 @@ A decision to escalate, expand or stop is taken once every patient of the cohort
 observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
 "Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
 other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
-accepted (issue 12).
+accepted (docs/science/decisions.md D-12.1).
 """
 
 from __future__ import annotations

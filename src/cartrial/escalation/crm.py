@@ -1,6 +1,6 @@
 """The continual reassessment method (CRM) and its time-to-event version (TITE-CRM).
 
-Sources (``dose-escalation.md`` sections 7-8): O'Quigley, Pepe & Fisher, Biometrics 1990; Cheung YK,
+Sources (docs/science/dose-escalation.md §7-8): O'Quigley, Pepe & Fisher, Biometrics 1990; Cheung YK,
 *Dose Finding by the Continual Reassessment Method*, 2011; Cheung & Chappell 2000 (TITE-CRM [U citation]);
 conventions of R `dfcrm` 0.2-2.1 (`crm`, `titecrm`, `getprior`).
 
@@ -86,7 +86,7 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
 
 def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> np.ndarray:
     """Skeleton by the indifference-interval method of Lee & Cheung (empiric model), as `dfcrm::getprior`
-    (``dose-escalation.md`` 7.4); `prior_mtd` is 1-based.
+    (docs/science/dose-escalation.md §7.4); `prior_mtd` is 1-based.
 
     >>> [round(float(s), 4) for s in getprior(0.05, 0.25, 3, 5)]
     [0.084, 0.1567, 0.25, 0.3545, 0.4603]
@@ -118,7 +118,7 @@ def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> 
 
 
 class Crm(Design):
-    """One-parameter CRM (``dose-escalation.md`` section 7; dfcrm 0.2-2.1 `crm` conventions).
+    """One-parameter CRM (docs/science/dose-escalation.md §7; dfcrm 0.2-2.1 `crm` conventions).
 
     Options: `model` (empiric | logistic), `method` (bayes | mle), `prior_var` (1.34), `ptox` (plugin |
     posterior_mean; default plugin as dfcrm), `integration` (grid, default: equal-spacing rule on a fixed
@@ -564,7 +564,7 @@ def _refined_argmax(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 class TiteCrm(Crm):
-    """TITE-CRM (Cheung & Chappell 2000; dfcrm `titecrm`; ``dose-escalation.md`` section 8).
+    """TITE-CRM (Cheung & Chappell 2000; dfcrm `titecrm`; docs/science/dose-escalation.md §8).
 
     Each patient's likelihood contribution is [w p]^y [1 - w p]^(1 - y). Weights: DLT patients 1; others
     `scheme="linear"` min(u / window, 1) (dfcrm default) or `"adaptive"` (kappa + (u - t_kappa) /

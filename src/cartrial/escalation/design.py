@@ -3,7 +3,7 @@
 Every design decides on a *batch* of trials at once (numpy arrays with one row per trial): a live decision
 is a batch of one, and Monte Carlo simulation is a batch of thousands, so the rule that drives conduct is
 exactly the rule that is simulated. "Next dose" and "final MTD" are separate answers
-(``dose-escalation.md`` section 2): `Fit.next_dose` versus `Fit.select_mtd()`.
+(docs/science/dose-escalation.md §2): `Fit.next_dose` versus `Fit.select_mtd()`.
 
 Internally dose indices are 0-based; everything returned to callers is 1-based.
 """
@@ -58,7 +58,7 @@ _REASON_TEXT = {
 
 
 class Decision(IntEnum):
-    """Decision at the current dose (``dose-escalation.md``: E, S, D, DU)."""
+    """Decision at the current dose (``docs/science/dose-escalation.md``: E, S, D, DU)."""
 
     ESCALATE = 0
     STAY = 1
@@ -372,7 +372,8 @@ class Design(ABC):
 
 def step_to(state: TrialState, decision: np.ndarray, admissible: np.ndarray) -> np.ndarray:
     """Apply E/S/D/DU at the current dose: escalation into an eliminated level or from the top becomes
-    stay; de-escalation from level 1 becomes stay (BOIN 2.7.2 `get.oc`, ``dose-escalation.md`` 4.2)."""
+    stay; de-escalation from level 1 becomes stay (BOIN 2.7.2 `get.oc`, docs/science/dose-escalation.md
+    §4.2)."""
     k = state.n_doses
     d = state.dose
     flat_up = state.row_offsets() + np.minimum(d + 1, k - 1)

@@ -1,7 +1,7 @@
 """Whether a graded event is a dose-limiting toxicity (DLT) under the protocol's DLT rules.
 
 Semantics: `cartrial.protocol.dlt.DltRule` docstring (the protocol's DLT criteria as data; default template
-from the S103 BCMA CAR-T trial NCT06958939, ``ct103a-nmosd-trial.md`` section 4). An event is a DLT when its
+from the S103 BCMA CAR-T trial NCT06958939, docs/science/ct103a-nmosd-trial.md §4). An event is a DLT when its
 onset lies in the DLT window (day 0 = infusion to `window_days`, both inclusive [P]) and at least one rule
 matches; a rule matches when every condition it gives holds:
 category (None = any); grade >= `min_grade`, or >= `organ_min_grade[organ]` for the listed organs; term not in

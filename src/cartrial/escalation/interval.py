@@ -1,6 +1,6 @@
 """Interval designs driven by a decision table on (n, y) at the current dose: BOIN, mTPI-2, i3+3.
 
-Sources (``dose-escalation.md``):
+Sources (``docs/science/dose-escalation.md``):
 - BOIN: Liu S, Yuan Y. JRSS-C 2015;64:507-523 (erratum 2022); R `BOIN` 2.7.2 `get.boundary`, `get.oc`,
   `select.mtd` (sections 4.1-4.5).
 - mTPI-2: Guo et al. Contemp Clin Trials 2017 (doi:10.1016/j.cct.2017.04.006), as in R `escalation` 0.2.3
@@ -47,7 +47,7 @@ def prob_above(target: float, n: np.ndarray | int, y: np.ndarray | int) -> np.nd
 
 def elimination_count(target: float, n: int, cutoff: float, min_n: int = 3) -> int | None:
     """Smallest DLT count y with P(p > target | y, n) > cutoff (Beta(1, 1) prior), None if none or n < min_n
-    (BOIN 2.7.2 `get.boundary` elimination row; ``dose-escalation.md`` 4.3)."""
+    (BOIN 2.7.2 `get.boundary` elimination row; docs/science/dose-escalation.md §4.3)."""
     if n < max(min_n, 1):
         return None
     probs = prob_above(target, np.full(n + 1, n), np.arange(n + 1))
@@ -58,7 +58,8 @@ def elimination_count(target: float, n: int, cutoff: float, min_n: int = 3) -> i
 class IntervalDesign(Design):
     """A design whose decision depends only on (n, y) at the current dose, with persistent elimination.
 
-    Elimination (``dose-escalation.md`` 4.3, 5, 6): when n_d >= `exclusion_min_n` and P(p_d > target) >
+    Elimination (docs/science/dose-escalation.md §4.3, 5, 6): when n_d >= `exclusion_min_n` and P(p_d >
+    target) >
     `cutoff_eliminate` under Beta(1, 1), level d and all higher levels are eliminated for the rest of the
     trial; if level 1 is eliminated the trial stops with no MTD. Final MTD: BOIN `select.mtd` isotonic
     regression (section 4.5; `mtd_estimator="boin_isotonic"`, the only estimator implemented).
@@ -244,7 +245,7 @@ def boin_boundaries(
 ) -> tuple[float, float]:
     """BOIN escalation and de-escalation boundaries (lambda_e, lambda_d).
 
-    Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (``dose-escalation.md`` 4.1); phi1 = 0.6 phi and
+    Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (docs/science/dose-escalation.md §4.1); phi1 = 0.6 phi and
     phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`).
 
     >>> [round(v, 4) for v in boin_boundaries(0.3)]
@@ -268,7 +269,8 @@ def boin_boundaries(
 
 
 class Boin(IntervalDesign):
-    """BOIN (Liu & Yuan 2015; R `BOIN` 2.7.2), decisions exactly as coded in `get.oc` (``dose-escalation.md``
+    """BOIN (Liu & Yuan 2015; R `BOIN` 2.7.2), decisions exactly as coded in `get.oc`
+    (``docs/science/dose-escalation.md``
     4.2-4.3).
 
     Escalate when y <= floor(lambda_e n); de-escalate when y/n > lambda_d (`deescalate_inequality="strict"`,
@@ -445,7 +447,8 @@ class _EquivalenceIntervalDesign(IntervalDesign):
 
 
 class Mtpi2(_EquivalenceIntervalDesign):
-    """mTPI-2 (Guo et al. 2017) as in R `escalation` 0.2.3 `mtpi2_selector` (``dose-escalation.md`` 5).
+    """mTPI-2 (Guo et al. 2017) as in R `escalation` 0.2.3 `mtpi2_selector` (docs/science/dose-escalation.md
+    §5).
 
     Posterior Beta(1 + y, 1 + n - y); the unit probability mass (mass / truncated width) of the intervals
     tiling [0, 1] around the equivalence interval [target - eps1, target + eps2]; E, S or D as the
@@ -478,7 +481,7 @@ class Mtpi2(_EquivalenceIntervalDesign):
 
 
 class I3plus3(_EquivalenceIntervalDesign):
-    """i3+3 (Liu, Wang & Ji 2020) as in R `FIND` `get_decision_i3plus3` (``dose-escalation.md`` 6).
+    """i3+3 (Liu, Wang & Ji 2020) as in R `FIND` `get_decision_i3plus3` (docs/science/dose-escalation.md §6).
 
     y/n below the EI: E; inside [target - eps1, target + eps2] (inclusive): S; above: S if (y - 1)/n is below
     the EI, else D. DU when P(p > target) > 0.95 under Beta(1, 1) and n >= `exclusion_min_n` (default 3 [U]).
@@ -514,7 +517,7 @@ def _check_eps(target: float, eps1: float, eps2: float) -> None:
 
 class TableDesign(IntervalDesign):
     """An interval design driven by a user-supplied decision table {(n, y): "E"|"S"|"D"|"DU"}
-    (``dose-escalation.md`` 6, last paragraph). Cells not given default to S; DU cells eliminate.
+    (docs/science/dose-escalation.md §6, last paragraph). Cells not given default to S; DU cells eliminate.
 
     >>> TableDesign(3, 0.3, {(3, 0): "E", (3, 3): "DU"}).fit("1NNN").next_dose
     2

@@ -1,6 +1,6 @@
 """Isotonic (pool-adjacent-violators) estimation and the final MTD selection of interval designs.
 
-Source: R package `BOIN` 2.7.2, `select.mtd` (``dose-escalation.md`` section 4.5): drop eliminated and
+Source: R package `BOIN` 2.7.2, `select.mtd` (docs/science/dose-escalation.md §4.5): drop eliminated and
 untreated levels; raw estimate (y + 0.05)/(n + 0.1) with variance (y + 0.05)(n - y + 0.05) /
 ((n + 0.1)^2 (n + 1.1)); PAVA with weights 1/var; add i x 1e-10 to level i; MTD = argmin |p - target|
 (first minimum); with `bound_mtd`, only levels whose tie-broken estimate is <= lambda_d qualify
@@ -17,7 +17,8 @@ TIE_BREAK = 1e-10
 
 
 def pava(values: Sequence[float], weights: Sequence[float]) -> np.ndarray:
-    """Weighted non-decreasing isotonic regression by pool-adjacent-violators (``dose-escalation.md`` 4.5).
+    """Weighted non-decreasing isotonic regression by pool-adjacent-violators (docs/science/dose-escalation.md
+    §4.5).
 
     >>> pava([0.1, 0.3, 0.2], [1, 1, 1]).tolist()
     [0.1, 0.25, 0.25]
@@ -33,7 +34,8 @@ def pava(values: Sequence[float], weights: Sequence[float]) -> np.ndarray:
 
 
 def boin_raw_estimates(n: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """BOIN `select.mtd` raw estimate (y + 0.05)/(n + 0.1) and its variance (``dose-escalation.md`` 4.5)."""
+    """BOIN `select.mtd` raw estimate (y + 0.05)/(n + 0.1) and its variance (docs/science/dose-escalation.md
+    §4.5)."""
     n = np.asarray(n, dtype=float)
     y = np.asarray(y, dtype=float)
     p_hat = (y + 0.05) / (n + 0.1)

@@ -32,7 +32,7 @@ _ELIMINATING = frozenset({"boin", "mtpi2", "i3+3"})
 _EQUIVALENCE = frozenset({"mtpi2", "i3+3"})
 
 #: Largest number of dose levels: real escalation trials have 2-10; beyond 50 the per-dose tables, the
-#: isotonic regression and the exact 3+3 enumeration grow without bound (issue 19).
+#: isotonic regression and the exact 3+3 enumeration grow without bound (docs/science/decisions.md D-19.5).
 MAX_DOSE_LEVELS = 50
 #: Largest total sample size of a design (`max_n`, `stop_n_at_dose`): far above any phase I trial, small
 #: enough that per-patient arrays stay bounded.

@@ -1,6 +1,6 @@
 """Trial histories in the standard outcome-string notation (``"1NNN 2NTN"``) and as structured data.
 
-Grammar (``dose-escalation.md`` section 1, after the R package `escalation` 0.2.3): space-separated cohort
+Grammar (docs/science/dose-escalation.md §1, after the R package `escalation` 0.2.3): space-separated cohort
 blocks, each the 1-based dose level followed by one letter per patient in order of treatment, ``N`` = no
 DLT, ``T`` = DLT; the empty string means no patient treated yet. Dose levels are 1-based everywhere.
 """
@@ -105,7 +105,7 @@ class Outcomes:
 
 
 def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outcomes") -> Outcomes:
-    """Parse ``"1NNN 2NTN"`` into `Outcomes` (``dose-escalation.md`` section 1).
+    """Parse ``"1NNN 2NTN"`` into `Outcomes` (docs/science/dose-escalation.md §1).
 
     Raises `InputError` naming `field`, the bad block and what is allowed: unknown symbol, missing letters,
     dose level 0, a level written with a leading zero or non-ASCII digits (grammar: ``[1-9][0-9]*``), or a

@@ -1,6 +1,6 @@
 """Operating characteristics: vectorised Monte Carlo across trials, and exact enumeration for 3+3.
 
-``dose-escalation.md`` section 11. Per simulated trial: outcomes are drawn cohort by cohort (Bernoulli with
+docs/science/dose-escalation.md §11. Per simulated trial: outcomes are drawn cohort by cohort (Bernoulli with
 the scenario's true probabilities) from one `numpy.random.Generator(seed)` — the same seed gives the same
 result, and the uniforms of cohort c of trial i are the same for every design (common random numbers) —
 next-dose decisions are applied, the trial stops, then the final MTD is selected by the design's own rule.
@@ -156,7 +156,8 @@ MAX_TRIAL_CELLS = 20_000_000
 
 
 def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
-    """Refuse a simulation above the documented limits before anything is allocated (issue 19):
+    """Refuse a simulation above the documented limits before anything is allocated (docs/science/decisions.md
+    D-19.5):
     trials 1..`MAX_TRIALS`, cohorts 1..`MAX_COHORTS`, trials x cohorts x cohort size <= `MAX_DRAWS`,
     trials x dose levels <= `MAX_TRIAL_CELLS`.
 
@@ -455,7 +456,7 @@ def _simulate_tite(
     started: float,
     keep_trials: bool = False,
 ) -> OperatingCharacteristics:
-    """TITE-CRM operating characteristics (``dose-escalation.md`` section 8), linear weights.
+    """TITE-CRM operating characteristics (docs/science/dose-escalation.md §8), linear weights.
 
     Model [P]: a cohort of `cohort_size` patients arrives every `accrual_days`, treated at the dose
     recommended from the data observable on arrival; a DLT occurs with the scenario's probability at a
@@ -583,7 +584,7 @@ def exact_three_plus_three(
     max_cohorts: int | None = None,
 ) -> OperatingCharacteristics:
     """Exact operating characteristics of a 3+3 design by enumerating all cohort outcomes (no Monte Carlo
-    error; ``dose-escalation.md`` section 3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
+    error; docs/science/dose-escalation.md §3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
     other behaviours are not supported here (use `simulate`).
 
     >>> from cartrial.escalation import ThreePlusThree

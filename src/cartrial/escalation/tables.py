@@ -1,6 +1,6 @@
 """Decision tables (escalate / stay / de-escalate / eliminate by n and DLTs) and dose-transition pathways.
 
-Decision tables are generated from each design's own rule (``dose-escalation.md`` 4.4 for BOIN's
+Decision tables are generated from each design's own rule (docs/science/dose-escalation.md §4.4 for BOIN's
 `get.boundary` layout; sections 3, 5, 6 for 3+3, mTPI-2, i3+3). Pathways enumerate every outcome of the
 next k cohorts from the current state and the design's decision after each (the "dose transition
 pathways" of the R package `escalation`, `get_dose_paths`).

@@ -1,6 +1,6 @@
 """The 3+3 design in both variants, with exact operating characteristics by enumeration.
 
-Source: ``dose-escalation.md`` section 3 (Storer 1989; Reiner 1999; Korn et al. 1994; Chang et al. 2006;
+Source: docs/science/dose-escalation.md §3 (Storer 1989; Reiner 1999; Korn et al. 1994; Chang et al. 2006;
 rules as in R `escalation`, `bcrm::threep3`, `FIND`, Python `clintrials`).
 
 At the current level d after each cohort: 0/3 or <= 1/6 ("cleared"): escalate, unless d is the top level,
@@ -36,7 +36,7 @@ VARIANTS: tuple[str, ...] = ("escalation_only", "deescalation")
 
 
 class ThreePlusThree(Design):
-    """3+3 (``dose-escalation.md`` section 3).
+    """3+3 (docs/science/dose-escalation.md §3).
 
     `variant`: ``"deescalation"`` (B, default [P]: ensures 6 patients at the declared MTD below the top
     level, the form of most current protocols) or ``"escalation_only"`` (A). `require_six_at_top`

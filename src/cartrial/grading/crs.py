@@ -3,7 +3,7 @@
 Source: Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release syndrome and
 neurologic toxicity associated with immune effector cells. *Biol Blood Marrow Transplant* 2019;25:625-638,
 Table (CRS grading); renderings PMC8021214 Table 1 and PMC9327779 Table 2. Rule ids (CRS-1 … CRS-9) and
-ambiguity ids (A1 … A6) refer to ``toxicity-grading.md`` section 1.
+ambiguity ids (A1 … A6) refer to docs/science/toxicity-grading.md §1.
 
 Two layers that must agree (tested with hypothesis): `grade_crs` grades one assessment and returns a
 `CrsGrade` naming the rule that decided it; `grade_crs_arrays` grades columns (numpy arrays) for batch use.
@@ -90,7 +90,8 @@ class FeverState(IntEnum):
 
 @dataclass(frozen=True)
 class CrsOptions:
-    """The choices where the ASTCT 2019 sources are silent or disagree (``toxicity-grading.md`` §1.4).
+    """The choices where the ASTCT 2019 sources are silent or disagree (docs/science/toxicity-grading.md
+    §1.4).
 
     - `post_masking_grade` (A1): grade of a time point after masking therapy with no fever, hypotension or
       hypoxia. Default **1**: CRS grade 1 continues until a resolution is recorded; 0 treats CRS as
@@ -240,7 +241,8 @@ def grade_crs(
     `vasopressin`: vasopressin given; `oxygen`: delivery device; `oxygen_l_min`: flow in L/min (needed for
     nasal cannula); `death_due_to_crs`; `fever_other_cause`: fever attributed to another cause (CRS-1).
 
-    Rules (ASTCT 2019 CRS table; ``toxicity-grading.md`` §1.2-1.3): death due to CRS is grade 5 (CRS-9);
+    Rules (ASTCT 2019 CRS table; docs/science/toxicity-grading.md §1.2-1.3): death due to CRS is grade 5
+    (CRS-9);
     without fever (≥ 38.0 °C, not attributed elsewhere) or masking the grade is 0; otherwise the worse of
     the hypotension grade (2 without vasopressor, 3 with one vasopressor with or without vasopressin, 4 with
     two or more vasopressors, vasopressin not counted: CRS-4; vasopressin alone: option A3) and the hypoxia

@@ -2,7 +2,7 @@
 
 Source: NCI Common Terminology Criteria for Adverse Events v5.0 (and the v6.0 changes), as encoded in
 pharmaverse admiral (`atoxgr_criteria_ctcv5`, `atoxgr_criteria_ctcv6`; test file
-``tests/testthat/test-derive_var_atoxgr.R``); ``toxicity-grading.md`` section 4.
+``tests/testthat/test-derive_var_atoxgr.R``); docs/science/toxicity-grading.md §4.
 
 Conventions (§4): "< a - b" reads "below a and at least b"; a value exactly at a threshold falls in the
 milder grade; grade 1 needs a value below the LLN given with the result; values are converted to a canonical
@@ -93,7 +93,7 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
     """Multiplier from `unit` to the canonical unit of `analyte` (10^9/L for counts, g/L for haemoglobin).
 
     1 ×10^9/L = 1000/µL = 1000/mm³; 1 g/dL = 10 g/L; haemoglobin mmol/L × 16.11 = g/L. A missing or
-    unknown unit raises ValueError (never guessed). Source: ``toxicity-grading.md`` §4 (units).
+    unknown unit raises ValueError (never guessed). Source: docs/science/toxicity-grading.md §4 (units).
 
     >>> unit_factor("neutrophils", "cells/µL"), unit_factor("hemoglobin", "g/dL")  # to 10^9/L, g/L
     (0.001, 10.0)
@@ -218,7 +218,7 @@ def grade_lab(
     <0.8-0.5, <0.5-0.2, <0.2; WBC <LLN-3.0, <3.0-2.0, <2.0-1.0, <1.0. A value exactly at a threshold is the
     milder grade. v6.0 (neutrophils and platelets only): neutrophils <1.5-1.0, <1.0-0.5, <0.5-0.1, <0.1 (no
     LLN); platelets ("Thrombocytopenia") as v5 but grade 4 <10. Source: CTCAE v5.0/v6.0 as encoded in
-    admiral (``toxicity-grading.md`` §4, §4.1).
+    admiral (docs/science/toxicity-grading.md §4, §4.1).
 
     `lln_required_for_higher_grades` (ambiguity of §4, not settled [U], awaiting confirmation): default
     False, grades 2-4 use the absolute thresholds only; True requires every grade ≥ 1 to be below the
@@ -226,7 +226,7 @@ def grade_lab(
 
     `life_threatening_anemia`: anaemia grades 3-4 have clinical components; the laboratory-only grade is
     capped at 3, and a haemoglobin below the LLN is grade 4 only when life-threatening consequences are
-    recorded (``toxicity-grading.md`` §4 [U], awaiting confirmation). Ignored for other analytes.
+    recorded (docs/science/toxicity-grading.md §4 [U], awaiting confirmation). Ignored for other analytes.
 
     >>> grade_lab("neutrophils", 0.4, "10^9/L", 1.8).grade  # ANC < 0.5 x10^9/L: grade 4
     4

@@ -4,7 +4,7 @@ An episode starts at the first grading unit (calendar day or assessment) of grad
 resolution; it records onset (days and hours after the infusion), the maximum grade and when it was
 reached, the duration from onset to resolution, when fever masking began, and the therapies given.
 Source: ASTCT 2019 (Lee DW et al. *Biol Blood Marrow Transplant* 2019;25:625-638) for the grades; episode
-rules are the project's proposal in ``toxicity-grading.md`` §1.3 and ambiguity A6 [P].
+rules are the project's proposal in docs/science/toxicity-grading.md §1.3 and ambiguity A6 [P].
 
 Only assessments from the infusion on count: CRS follows the immune-effector-cell infusion, so a fever during
 lymphodepletion (days −2/−1) never opens an episode; it is reported as ``pre_infusion_fever_assessments``.
@@ -40,7 +40,9 @@ from cartrial.grading.crs import (
 from cartrial.grading.icans import ICANS_SCALE, ICANS_SOURCE, grade_icans_arrays
 from cartrial.grading.tables import CrsInputs, IcansInputs, TherapyRecord
 
-EPISODE_SOURCE = "toxicity-grading.md §1.3 and A6 (project proposal [P]) on ASTCT 2019 per-assessment grades"
+EPISODE_SOURCE = (
+    "docs/science/toxicity-grading.md §1.3 and A6 (project proposal [P]) on ASTCT 2019 per-assessment grades"
+)
 
 
 @dataclass(frozen=True)
@@ -433,7 +435,8 @@ def crs_episodes(
     options: CrsOptions | None = None,
     episode_options: EpisodeOptions | None = None,
 ) -> CrsEpisodeResult:
-    """CRS episodes of each subject (ASTCT 2019 grades; episode rules of ``toxicity-grading.md`` §1.3/A6).
+    """CRS episodes of each subject (ASTCT 2019 grades; episode rules of docs/science/toxicity-grading.md
+    §1.3/A6).
 
     `good` selects the rows to use (default all); every subject must be in `infusions` (raise KeyError
     otherwise; callers validate). Therapies are summarised per episode from onset to resolution (to the

@@ -1,7 +1,8 @@
 """Immune effector cell-associated haematotoxicity (ICAHT) grade from a subject's ANC time series.
 
 Source: Rejeski K et al. EHA/EBMT consensus grading of ICAHT, *Blood* 2023;142:865-877; cut-offs as in
-``toxicity-grading.md`` §5.1-5.2 (following an open-source grader, consistent with the published table; the
+docs/science/toxicity-grading.md §5.1-5.2 (following an open-source grader, consistent with the published
+table; the
 exact published wording is [U]). Ambiguities H1-H4 (§5.5) are options of `IcahtOptions`.
 
 Days are whole days relative to the infusion (day 0 = infusion day). Early ICAHT uses days 0-30, late ICAHT
@@ -22,7 +23,7 @@ from cartrial.grading.choices import UnsampledDays
 
 ICAHT_SOURCE = (
     "Rejeski K et al. EHA/EBMT consensus grading of ICAHT, Blood 2023;142:865-877 "
-    "(thresholds as in toxicity-grading.md §5.1-5.2)"
+    "(thresholds as in docs/science/toxicity-grading.md §5.1-5.2)"
 )
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
@@ -32,7 +33,7 @@ LATE_LAST_DAY = 100
 
 @dataclass(frozen=True)
 class IcahtOptions:
-    """Choices of ``toxicity-grading.md`` §5.5.
+    """Choices of docs/science/toxicity-grading.md §5.5.
 
     - `early_g4_min_days` (H1): days of ANC ≤ 500/µL for early grade 4; default **31** (grader; the
       published table's day-30/31 boundary awaits confirmation [U]).
@@ -287,7 +288,7 @@ def grade_icaht(
 
 T_ICAHT_SOURCE = (
     "Rejeski K et al. EHA/EBMT ICAHT consensus, Blood 2023;142:865-877, thrombocytopenia extension (T-ICAHT; "
-    "ASH table ash-sap.org/view-large/12809257; toxicity-grading.md §5.3)"
+    "ASH table ash-sap.org/view-large/12809257; docs/science/toxicity-grading.md §5.3)"
 )
 LATE_LAST_DAY = 100
 
@@ -344,7 +345,8 @@ def grade_t_icaht(
 ) -> TIcahtGrade:
     """Early (day 0-30) and late (day 31-100) T-ICAHT grades from one subject's platelet series (× 10^9/L).
 
-    ``toxicity-grading.md`` §5.3 (ASH table of the EHA/EBMT consensus): early: PLT < 50 for 1-6 days grade 1,
+    docs/science/toxicity-grading.md §5.3 (ASH table of the EHA/EBMT consensus): early: PLT < 50 for 1-6 days
+    grade 1,
     ≥ 7 days grade 2; PLT < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Late: PLT < 100 grade 1, < 50
     grade 2 (≥ 1 day), < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Days below a threshold are cumulative;
     recoveries shorter than `min_recovery_days` (non-stable) count as days below; late grades need at least

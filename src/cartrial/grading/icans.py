@@ -2,7 +2,7 @@
 
 Source: Lee DW et al. ASTCT consensus grading, *Biol Blood Marrow Transplant* 2019;25:625-638: ICE score
 (PMC8153820 Table 2; PMC9327779 Table 2) and ICANS grading table (PMC9327779 Table 2). Rule ids ICANS-1 …
-ICANS-5 refer to ``toxicity-grading.md`` section 2.
+ICANS-5 refer to docs/science/toxicity-grading.md §2.
 
 Two layers that must agree: `grade_icans` (one assessment, returns an `IcansGrade` naming the deciding
 domain) and `grade_icans_arrays` (columns, for batch use).

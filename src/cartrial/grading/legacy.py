@@ -2,7 +2,8 @@
 
 Sources: Lee DW et al. *Blood* 2014;124:188 (CRS grading); Neelapu SS et al. *Nat Rev Clin Oncol* 2018;15:47
 (CARTOX); both as tabulated in PMC7006459 Table 2 and *Exp Hematol Oncol* doi:10.1186/s40164-020-00171-5
-Table 2 (``toxicity-grading.md`` §3.1). Lee 2014 "high-dose vasopressor" definition: §3.2 [U: awaiting
+Table 2 (docs/science/toxicity-grading.md §3.1). Lee 2014 "high-dose vasopressor" definition: §3.2 [U:
+awaiting
 confirmation against Lee 2014 Table 2], so its thresholds are parameters (`HighDoseVasopressorThresholds`).
 
 These scales grade oxygen by FiO2 (40% cut), hypotension by vasopressor dose, and include organ toxicity,
@@ -32,7 +33,7 @@ class LegacyScale(StrEnum):
 
 @dataclass(frozen=True)
 class HighDoseVasopressorThresholds:
-    """Lee 2014 "high-dose vasopressor" thresholds (``toxicity-grading.md`` §3.2).
+    """Lee 2014 "high-dose vasopressor" thresholds (docs/science/toxicity-grading.md §3.2).
 
     Awaiting confirmation: the values are from recollection of Lee 2014 Table 2 [U]; they are parameters so
     that a verified table can replace them. Single agents: noradrenaline ≥ 20 µg/min, dopamine ≥ 10
@@ -241,7 +242,8 @@ def grade_legacy_crs(
 ) -> LegacyGrade:
     """Lee 2014 or CARTOX CRS grade where the inputs suffice, else None naming the missing inputs.
 
-    Criteria (PMC7006459 Table 2; ``toxicity-grading.md`` §3.1): grade 1 fever (Lee: non-life-threatening
+    Criteria (PMC7006459 Table 2; docs/science/toxicity-grading.md §3.1): grade 1 fever (Lee:
+    non-life-threatening
     symptoms; only fever is observed here) or grade 1 organ toxicity; grade 2 FiO2 < 40%, hypotension
     responsive to fluids or a low dose of one vasopressor, grade 2 organ toxicity; grade 3 FiO2 ≥ 40%,
     hypotension needing high-dose or multiple vasopressors, grade 3 organ toxicity or grade 4 transaminase

@@ -38,7 +38,7 @@ from cartrial.grading.icans import (
 )
 
 TEMPERATURE_RANGE_C = (30.0, 45.0)
-"""Plausible body temperature; values outside are data errors (issue 3)."""
+"""Plausible body temperature; values outside are data errors (docs/science/decisions.md D-3.1)."""
 MAX_OXYGEN_L_MIN = 100.0
 MAX_VASOPRESSORS = 10
 

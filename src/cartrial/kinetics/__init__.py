@@ -3,7 +3,7 @@
 Engines are pure: DataFrames and arrays in, results out. The frame-level derivations (`derive_nca`,
 `derive_stein2019_fits`) take a sample table — typed or read from a CSV as strings — and return a
 `cartrial.results.Result`; the template contract of the PK/PD forms is `cartrial.kinetics.templates`.
-Sources: ``shared/reference/cellular-kinetics.md``.
+Sources: ``docs/science/cellular-kinetics.md.
 """
 
 from cartrial.kinetics.frames import (

@@ -4,7 +4,7 @@ Source: Stein AM, Grupp SA, Levine JE, et al. Tisagenlecleucel model-based cellu
 chimeric antigen receptor-T cells. *CPT Pharmacometrics Syst Pharmacol* 2019;8(5):285-295,
 doi:10.1002/psp4.12388: Figure 2 (structure), supplement (analytical solution), Table 1 (typical values,
 IIV variances, residual error); transcription nlmixr2lib ``Stein_2019_Tisagenlecleucel.R`` (commit 7394947).
-See ``shared/reference/cellular-kinetics.md`` section 5.
+See ``docs/science/cellular-kinetics.md §5.
 
 Closed form (transgene, copies/µg gDNA; t in days after infusion)::
 
@@ -15,7 +15,7 @@ Closed form (transgene, copies/µg gDNA; t in days after infusion)::
 C(t) = R0 for t < 0 (as the nlmixr2lib transcription). Individual parameters are log-normal
 (theta_i = theta · exp(eta_i), eta_i ~ N(0, omega²), diagonal); residual error is additive on the log scale,
 SD 0.56. Co-medication factors Ftoci (1.2) and Fster (1.0) multiplying rho were not significant in the
-paper; they are optional factors here with default 1.0 (ref. doc 5.2, [P]).
+paper; they are optional factors here with default 1.0 (docs/science/cellular-kinetics.md §5.2, [P]).
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def stein2019_concentration(
     optional co-medication factor Ftoci·Fster, default 1); R0 = Cmax/FOLDX is kept, so Cmax is reached
     at Tmax only with the default factor. `rate_bound` (optional) is the largest rate the evaluation on an
     even grid must accommodate; give the population's when evaluating it in blocks of subjects, so that every
-    block rounds exactly as one call would. Source: Stein 2019 supplement (ref. doc 5.1).
+    block rounds exactly as one call would. Source: Stein 2019 supplement (docs/science/cellular-kinetics.md
+    §5.1).
 
     >>> stein2019_concentration([0, 9.3, 28], 3900, 9.3, 24000, 0.16, 0.0079, 0.0032).round(1).tolist()
     [6.2, 24000.0, 1373.6]
@@ -219,7 +220,8 @@ def typical_auc(
     """Exact AUC of the closed form over [start, end] (copies·day/µg), integrated analytically.
 
     Pieces: (C(b) - C(a))/rho in the expansion phase; (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
-    F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (ref. doc 5.2 derived values).
+    F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (docs/science/cellular-kinetics.md §5.2 derived
+    values).
 
     >>> round(typical_auc(0, 28), -3)  # Table 1 typical subject: 1.72e5 copies·day/µg
     172000.0

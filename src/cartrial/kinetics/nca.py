@@ -2,17 +2,18 @@
 
 Rules follow the documented business rules of the R package PKNCA (Denney W; examined at tag v0.12.1,
 files ``R/auc_integrate.R``, ``R/half.life.R``, ``R/pk.calc.simple.R``, ``R/cleaners.R``) as transcribed in
-``shared/reference/cellular-kinetics.md`` sections 2 and 4; Phoenix WinNonlin conventions (Phoenix 8.3 help,
+``docs/science/cellular-kinetics.md §2 and 4; Phoenix WinNonlin conventions (Phoenix 8.3 help,
 "Lambda Z or Slope Estimation settings") are options. Defaults reproduce PKNCA:
 
-* AUC method lin-up/log-down (``auc_method``; ref. doc 2.2);
+* AUC method lin-up/log-down (``auc_method``; docs/science/cellular-kinetics.md §2.2);
 * BLQ (concentration 0, or below ``lloq``): first kept as 0, middle dropped, last kept (``blq_first``,
-  ``blq_middle``, ``blq_last``; ref. doc 2.3, PKNCA ``clean.conc.blq``);
+  ``blq_middle``, ``blq_last``; docs/science/cellular-kinetics.md §2.3, PKNCA ``clean.conc.blq``);
 * lambda_z by adjusted R² over tail windows of ≥ 3 points strictly after Tmax, tolerance 1e-4, most
-  points among qualifying windows (``lambda_z_order``; ref. doc 2.4).
+  points among qualifying windows (``lambda_z_order``; docs/science/cellular-kinetics.md §2.4).
 
 Input: one long DataFrame (subject, time, concentration). Output: `NcaResult` with a tidy table, one row per
-subject, the columns named in issue 6 (``cmax, tmax, clast, tlast, auclast, aucall, aumclast, lambda_z,
+subject, the columns of docs/science/decisions.md D-6.1 (``cmax, tmax, clast, tlast, auclast, aucall,
+aumclast, lambda_z,
 half_life, adj_r2, lambda_z_n, lambda_z_tfirst, clast_pred, aucinf_obs, aucinf_pred``, ``auc_<a>_<b>``),
 a ``not_estimable`` column giving the reason for every missing value, and the options and units used.
 
@@ -79,7 +80,7 @@ PARAMETERS: tuple[str, ...] = (
 
 
 class AucMethod(StrEnum):
-    """Trapezoid rule per segment (ref. doc 2.2; PKNCA ``auc_integrate.R``).
+    """Trapezoid rule per segment (docs/science/cellular-kinetics.md §2.2; PKNCA ``auc_integrate.R``).
 
     ``linear``: linear for every segment. ``lin_up_log_down`` (PKNCA default): log when the concentration
     falls to a non-zero value, else linear. ``lin_log`` (PKNCA "lin-log", Phoenix "linear-log"; CLI
@@ -92,7 +93,7 @@ class AucMethod(StrEnum):
 
 
 class LambdaZOrder(StrEnum):
-    """Which rule picks the terminal window (ref. doc 2.4).
+    """Which rule picks the terminal window (docs/science/cellular-kinetics.md §2.4).
 
     ``pknca``: the maximum adjusted R² is taken over all windows before windows with lambda_z ≤ 0 are
     removed (PKNCA ``half.life.R``). ``phoenix``: windows with lambda_z ≤ 0 are discarded first
@@ -105,7 +106,7 @@ class LambdaZOrder(StrEnum):
 
 
 class PersistenceRule(StrEnum):
-    """Definition of ``persistence_days`` (ref. doc 4, [P]).
+    """Definition of ``persistence_days`` (docs/science/cellular-kinetics.md §4, [P]).
 
     ``tlast``: time of the last quantifiable sample (default). ``last_positive_before_2_negatives``: the
     last quantifiable sample before the first run of two consecutive BLQ samples (Tlast if there is no
@@ -125,9 +126,11 @@ BLQ_PRESETS: dict[str, tuple[BlqAction, BlqAction, BlqAction]] = {
     "phoenix": ("keep", "keep", "keep"),
     "half_lloq": ("keep", "half_lloq", "half_lloq"),
 }
-"""Named (first, middle, last) BLQ rules. ``pknca`` is PKNCA's default (ref. doc 2.3); ``zero``/``phoenix``
+"""Named (first, middle, last) BLQ rules. ``pknca`` is PKNCA's default (docs/science/cellular-kinetics.md
+§2.3); ``zero``/``phoenix``
 keep every BLQ as 0 and integrate linearly into and out of it; ``half_lloq`` keeps the pre-infusion BLQ as 0
-(ref. doc 4: pre-infusion BLQ counted as 0) and substitutes LLOQ/2 for middle and trailing BLQ values."""
+(docs/science/cellular-kinetics.md §4: pre-infusion BLQ counted as 0) and substitutes LLOQ/2 for middle and
+trailing BLQ values."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,7 @@ class NcaOptions:
 
 
 def interval_column(start: float, end: float, prefix: str = "auc") -> str:
-    """Column name of a partial AUC, e.g. ``auc_0_28`` (issue 6) or ``auc_0_inf``.
+    """Column name of a partial AUC, e.g. ``auc_0_28`` (docs/science/decisions.md D-6.2) or ``auc_0_inf``.
 
     >>> interval_column(0, 28), interval_column(0, float("inf"), prefix="aucint_inf_obs")
     ('auc_0_28', 'aucint_inf_obs_0_inf')
@@ -357,7 +360,8 @@ def _segments(
 ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
     """Area and first-moment area of each segment (j, j+1) between consecutive used points.
 
-    Returns (auc, aumc, valid, is_log), shape (n, m-1). Formulas: ref. doc 2.2 (linear and log trapezoid,
+    Returns (auc, aumc, valid, is_log), shape (n, m-1). Formulas: docs/science/cellular-kinetics.md §2.2
+    (linear and log trapezoid,
     linear and log AUMC).
     """
     t1, t2 = t[:, :-1], t[:, 1:]
@@ -415,7 +419,8 @@ def _lambda_z(
     tmax: FloatArray,
     options: NcaOptions,
 ) -> dict[str, Any]:
-    """Terminal log-linear regression by tail windows (ref. doc 2.4; PKNCA half.life.R / Phoenix)."""
+    """Terminal log-linear regression by tail windows (docs/science/cellular-kinetics.md §2.4; PKNCA
+    half.life.R / Phoenix)."""
     n, m = t.shape
     positive = use & (c > 0)
     if options.lambda_z_window is not None:
@@ -562,7 +567,8 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
        as PKNCA's ``choose_interval_method`` does with Tlast set to the last point of the interval: 0 for
        0→0, log for a fall to a non-zero value (lin-up/log-down; lin-log: after the interval's Tmax, both
        ends > 0), else linear. So a **BLQ sample kept as 0 at or before the interval end is reached by a
-       linear segment from the last quantifiable sample** (the CAR-T case of issue 12: 310 copies/µg at day
+       linear segment from the last quantifiable sample** (the CAR-T case of the engine review,
+       docs/science/decisions.md D-12.1: 310 copies/µg at day
        21 and BLQ at 28 add 7·310/2 to aucint.last(0, 28)).
     3. A segment that ends at an extrapolated end (a missing end after Tlast) is integrated with the log rule
        (a fall to 0 adds nothing).
@@ -763,7 +769,7 @@ def nca_arrays(
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         half_life = math.log(2) / lambda_z
         span_ratio = (lz["lambda_z_tlast"] - lz["lambda_z_tfirst"]) / half_life
-        # Clast,pred = exp(b0 - lambda_z * Tlast) from the regression (ref. doc 2.1)
+        # Clast,pred = exp(b0 - lambda_z * Tlast) from the regression (docs/science/cellular-kinetics.md §2.1)
         clast_pred = lz["clast_pred_at_tref"] * np.exp(-lambda_z * (tlast - lz["lambda_z_tlast"]))
         aucinf_obs = auclast + clast / lambda_z
         aucinf_pred = auclast + clast_pred / lambda_z

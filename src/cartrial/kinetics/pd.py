@@ -1,6 +1,6 @@
 """The cartrial **proposed** CAR-T → BCMA+ plasma cell → AQP4-IgG model (simulation only).
 
-This is a project proposal, not a published model (``shared/reference/cellular-kinetics.md`` section 7,
+This is a project proposal, not a published model (``docs/science/cellular-kinetics.md §7,
 tag [P]); its parameters (``kinetics/data/pd_model.yaml``) only make simulations realistic, each with its
 source or an "assumption" note. Equations (section 7.1-7.2)::
 
@@ -77,7 +77,7 @@ _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
 each draw; see the module docstring."""
 
 TITRE_DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
-"""Cell-based-assay dilution grid, 0.5-log10 steps (neuro-outcomes.md section 6)."""
+"""Cell-based-assay dilution grid, 0.5-log10 steps (docs/science/neuro-outcomes.md §6)."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,8 @@ def simulate_pd(
 
 def titre_endpoint(log10_titre: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """End-point titre text on the dilution grid: the highest dilution ≤ the latent titre, "negative"
-    below 1:10, the top dilution (1:10000) at or above it (neuro-outcomes.md section 6; ref. doc 7.3).
+    below 1:10, the top dilution (1:10000) at or above it (docs/science/neuro-outcomes.md §6;
+    docs/science/cellular-kinetics.md §7.3).
 
     >>> titre_endpoint([2.6, 0.5]).tolist()
     ['1:320', 'negative']

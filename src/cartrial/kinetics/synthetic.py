@@ -7,7 +7,8 @@ summary (Qin C et al. *Signal Transduct Target Ther* 2023;8:5): CAR-T persisting
 out); the test suite regenerates the shipped files and compares.
 
 Assumptions (each a named constant below): dose effect on Cmax ∝ dose^0.5 (weak dose effect, Liu 2021
-abstract, cellular-kinetics.md section 6); transgene LLOQ 50 copies/µg [U, "tens of copies"]; residual SD
+abstract, docs/science/cellular-kinetics.md §6); transgene LLOQ 50 copies/µg [U, "tens of copies"]; residual
+SD
 0.3 on the log scale; copies/µg → CAR+ cells/µL factor 0.0165 (1 µg gDNA ≈ 151 500 diploid cells at
 6.6 pg/cell, 2 vector copies per CAR+ cell, 5 000 leukocytes/µL); persistence beyond 6 months and the
 antibody non-responder are imposed on named subjects (the published summary gives counts, not who).
@@ -33,7 +34,9 @@ from cartrial.kinetics.templates import (
 )
 
 DATA_CUTOFF = datetime(2022, 3, 20, 23, 59, tzinfo=UTC)
-TRANSGENE_LLOQ_COPIES_PER_UG = 50.0  # assumption ([U] "tens of copies/µg gDNA", cellular-kinetics.md §1)
+TRANSGENE_LLOQ_COPIES_PER_UG = (
+    50.0  # assumption ([U] "tens of copies/µg gDNA", docs/science/cellular-kinetics.md §1)
+)
 CAR_CELLS_LLOQ_PER_UL = 0.5  # assumption (flow cytometry LLOQ)
 RESIDUAL_SD_LOG = 0.3  # assumption (ddPCR; Stein 2019's pooled qPCR residual is 0.56)
 CELLS_PER_UL_PER_COPY_PER_UG = 5000.0 / 151_500.0 / 2.0  # assumption, see module docstring
@@ -46,7 +49,11 @@ B_CELL_NADIR_FRACTION = 0.05  # assumption (after fludarabine/cyclophosphamide l
 B_CELL_RECOVERY_HALF_TIME_DAYS = 45.0  # assumption
 PLASMA_CELLS_BASELINE_PER_UL = 2.0  # assumption (circulating BCMA+ plasma cells)
 IG_BASELINE_G_PER_L = {"igg": 11.0, "iga": 2.2, "igm": 1.0}  # assumption (adult reference mid-range)
-IG_HALF_LIFE_DAYS = {"igg": 21.0, "iga": 6.0, "igm": 5.0}  # IgG: cellular-kinetics.md §8; IgA/IgM [U]
+IG_HALF_LIFE_DAYS = {
+    "igg": 21.0,
+    "iga": 6.0,
+    "igm": 5.0,
+}  # IgG: docs/science/cellular-kinetics.md §8; IgA/IgM [U]
 
 
 def _infusion_times(infusions: pd.DataFrame) -> list[datetime]:

@@ -48,7 +48,7 @@ PD_COLUMNS: tuple[str, ...] = (
 
 PK_NOMINAL_DAYS: tuple[int, ...] = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365)
 """Reference-study CAR-T sampling: pre-infusion (day 0), days 1, 4, 7, 10, 14, 21, 28, months 2, 3, 6, 9, 12
-(``shared/reference/ct103a-nmosd-trial.md`` section 9)."""
+(``docs/science/ct103a-nmosd-trial.md §9)."""
 
 PD_NOMINAL_DAYS: tuple[int, ...] = (-7, 14, 28, 60, 90, 180, 270, 365)
 """Screening baseline (before lymphodepletion), then days 14, 28 and months 2, 3, 6, 9, 12."""

@@ -1,5 +1,6 @@
 """Neurological and NMOSD outcomes (pure engine): EDSS, visual acuity, OSIS, responders, relapses and ARR,
-confirmed disability change, AQP4-IgG titres. Rules and sources: ``neuro-outcomes.md``; each module's
+confirmed disability change, AQP4-IgG titres. Rules and sources: ``docs/science/neuro-outcomes.md``; each
+module's
 docstrings cite the table or section it implements.
 """
 

@@ -96,7 +96,7 @@ RATE_RATIO_SOURCE = (
 #: A form as a DataFrame (typed or all strings) or as CSV text.
 FrameLike: TypeAlias = pd.DataFrame | str
 
-VA_SOURCE = "neuro-outcomes.md §2 (logmar 0.1.0, visual-acuity-conversion 0.9.1)"
+VA_SOURCE = "docs/science/neuro-outcomes.md §2 (logmar 0.1.0, visual-acuity-conversion 0.9.1)"
 #: The notations a bare number can be read in (`derive_visual_acuity` ``numeric_notation``).
 BARE_NUMBER_NOTATIONS: tuple[str, ...] = (
     Notation.DECIMAL.value,
@@ -171,7 +171,8 @@ def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, Visua
 
 
 def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: RowProblems) -> list[str]:
-    """Fill blank visual FS from both eyes' acuity on the same date (neuro-outcomes §1.2; a lower bound)."""
+    """Fill blank visual FS from both eyes' acuity on the same date (docs/science/neuro-outcomes.md §1.2; a
+    lower bound)."""
     eyes = _acuity_pairs(acuity)
     source = ["recorded"] * len(table.subject_id)
     already_bad = problems.bad_mask(len(table.subject_id))
@@ -209,7 +210,8 @@ def derive_edss(
 ) -> Result:
     """EDSS of every row of an EDSS form (raw FS and Neurostatus ambulation 0-16, or with
     ``method="kurtzke"`` walking distance and assistance): the input rows plus ``edss`` and ``edss_rule``
-    (Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2; neuro-outcomes §1). With `visual_acuity` a
+    (Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2; docs/science/neuro-outcomes.md §1). With
+    `visual_acuity` a
     blank visual FS is derived from both eyes' acuity on the same date (``visual_source``; a lower bound,
     §1.2).
 
@@ -285,7 +287,7 @@ def derive_visual_acuity(
     source: str = "visual_acuity",
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
-    the visual FS implied by both eyes on that date (neuro-outcomes §1.2, §2).
+    the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2).
 
     >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
@@ -699,7 +701,7 @@ def derive_relapses(
     """ARR before and after infusion (exact Poisson CI), the within-patient post/pre rate ratio (exact
     conditional CI, with the regression-to-the-mean caveat) and Kaplan-Meier relapse-free survival with the
     median follow-up (reverse Kaplan-Meier by default), from a relapse form and the infusion dates
-    (neuro-outcomes §4). End of follow-up: `last_assessment`, else `end_of_follow_up`.
+    (docs/science/neuro-outcomes.md §4). End of follow-up: `last_assessment`, else `end_of_follow_up`.
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -1087,7 +1089,8 @@ def derive_disability(
     relapse_options: RelapseOptions | None = None,
     options: DisabilityOptions | None = None,
 ) -> Result:
-    """Confirmed and unconfirmed EDSS improvement and worsening per subject (neuro-outcomes §5), from the
+    """Confirmed and unconfirmed EDSS improvement and worsening per subject (docs/science/neuro-outcomes.md
+    §5), from the
     baseline visit (last on or before day 0) on. `edss` is a scored form (``subject_id``, ``assessed_at``,
     ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default options). Relapses
     classify worsening as relapse-associated or PIRA, and visits within
@@ -1151,7 +1154,7 @@ def derive_disability(
         pd.DataFrame(rows),
         derivation="cartrial.neuro.derive_disability",
         options={**options.as_dict(), "relapses": relapse_options.as_dict()},
-        sources=("neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
+        sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
         units={
             "baseline_edss": "EDSS step",
             "last_edss": "EDSS step",

@@ -1,6 +1,7 @@
 """Confirmed disability worsening (CDW) and improvement (CDI) on the EDSS, with unconfirmed changes reported.
 
-Sources (neuro-outcomes.md §5): MS CDW thresholds and confirmation with the change maintained at every
+Sources (docs/science/neuro-outcomes.md §5): MS CDW thresholds and confirmation with the change maintained at
+every
 intermediate visit, fixed or roving reference, relapse-associated worsening vs PIRA (90-day window), from
 PyPI ``msclinical`` 0.1.0 (``edssplus``, ``pirma``) and Kappos L et al. *JAMA Neurol* 2020;77:1132; NMOSD
 trial-style worsening thresholds (PREVENT, N-MOmentum) [U]; sustained improvement as in the AFFIRM post hoc
@@ -24,7 +25,7 @@ class Direction(StrEnum):
 
 
 class WorseningThresholds(StrEnum):
-    """Minimum EDSS increase by reference EDSS (neuro-outcomes §5).
+    """Minimum EDSS increase by reference EDSS (docs/science/neuro-outcomes.md §5).
 
     ``nmosd_trial`` (default, [U] awaiting confirmation): >= 2.0 from 0; >= 1.0 from 1.0-5.0; >= 0.5 from
     >= 5.5 (PREVENT / N-MOmentum style). ``ms_cdw``: >= 1.5 from 0; >= 1.0 for 0 < ref <= 5.5; >= 0.5 above
@@ -36,7 +37,7 @@ class WorseningThresholds(StrEnum):
 
 
 class ImprovementDefinition(StrEnum):
-    """Minimum EDSS decrease (neuro-outcomes §5).
+    """Minimum EDSS decrease (docs/science/neuro-outcomes.md §5).
 
     ``cdi_common`` (default, [U]): >= 1.0 if reference <= 5.5, >= 0.5 above 5.5 (reference 0 cannot
     improve: not evaluable). ``affirm``: >= 1.0, only for reference >= 2.0 (AFFIRM post hoc).
@@ -47,7 +48,7 @@ class ImprovementDefinition(StrEnum):
 
 
 class Reference(StrEnum):
-    """Fixed (baseline) or roving reference EDSS (neuro-outcomes §5).
+    """Fixed (baseline) or roving reference EDSS (docs/science/neuro-outcomes.md §5).
 
     Roving [U: the exact ``msclinical`` reset rule was not recorded]: for worsening the reference is reset
     to a lower EDSS once that lower value is held at the next visit; for improvement, to a higher EDSS held
@@ -60,7 +61,8 @@ class Reference(StrEnum):
 
 @dataclass(frozen=True)
 class DisabilityOptions:
-    """Options of CDW/CDI (neuro-outcomes §5); defaults: nmosd_trial, cdi_common, 84 days, fixed, 90 days,
+    """Options of CDW/CDI (docs/science/neuro-outcomes.md §5); defaults: nmosd_trial, cdi_common, 84 days,
+    fixed, 90 days,
     30 days.
 
     ``relapse_exclusion_days`` (default **30**; 0 turns it off, range 0-365): an EDSS visit within this many
@@ -107,7 +109,8 @@ class DisabilityOptions:
 
 
 def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds | str) -> float:
-    """Minimum increase that counts as worsening from `reference_edss` (neuro-outcomes §5 table).
+    """Minimum increase that counts as worsening from `reference_edss` (docs/science/neuro-outcomes.md §5
+    table).
 
     >>> worsening_threshold(0.0, "nmosd_trial"), worsening_threshold(0.0, "ms_cdw")
     (2.0, 1.5)
@@ -164,7 +167,9 @@ class DisabilityOutcome:
     baseline_edss: float
     options: dict[str, Any]
     reason: str = ""
-    source: str = field(default="neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)")
+    source: str = field(
+        default="docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)"
+    )
 
 
 def confirmed_disability_change(
@@ -173,7 +178,8 @@ def confirmed_disability_change(
     options: DisabilityOptions | None = None,
     relapse_days: Sequence[int] = (),
 ) -> DisabilityOutcome:
-    """First confirmed EDSS worsening or improvement, and the unconfirmed changes (neuro-outcomes §5).
+    """First confirmed EDSS worsening or improvement, and the unconfirmed changes
+    (docs/science/neuro-outcomes.md §5).
 
     ``visits`` are (study day, EDSS) pairs; the first visit is the baseline (reference). A change meeting
     the threshold at visit i is confirmed at the first visit at least ``confirmation_days`` later, provided

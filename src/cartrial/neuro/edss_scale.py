@@ -1,6 +1,7 @@
 """Expanded Disability Status Scale (EDSS) from raw functional-system (FS) scores and walking ability.
 
-Sources (see ``neuro-outcomes.md`` §1): Kurtzke JF, *Neurology* 1983;33:1444 (step definitions and FS);
+Sources (see docs/science/neuro-outcomes.md §1): Kurtzke JF, *Neurology* 1983;33:1444 (step definitions and
+FS);
 Neurostatus-EDSS (Kappos, neurostatus.net: FS conversions, cerebral grade-1 rule, the 16-level ambulation
 score); the FS-combination table §1.8 restates the Neurostatus logic as implemented by the npm package
 ``edss`` (adobrasinovic/edss); the disagreements with the R package ``EDSScalculator`` 0.3.0
@@ -24,7 +25,8 @@ import numpy.typing as npt
 
 from cartrial.errors import ConfigurationError, InputError, Problem
 
-#: Functional systems in the order used throughout cartrial, with their raw ranges (neuro-outcomes §1.1).
+#: Functional systems in the order used throughout cartrial, with their raw ranges
+# (docs/science/neuro-outcomes.md §1.1).
 FS_NAMES: tuple[str, ...] = (
     "visual",
     "brainstem",
@@ -45,12 +47,14 @@ FS_MAX: dict[str, int] = {
 }
 AMBULATION_MAX = 16
 
-#: Raw visual FS 0-6 -> converted 0-4 (Neurostatus; neuro-outcomes §1.3, all calculators agree).
+#: Raw visual FS 0-6 -> converted 0-4 (Neurostatus; docs/science/neuro-outcomes.md §1.3, all calculators
+# agree).
 VISUAL_CONVERSION: tuple[int, ...] = (0, 1, 2, 2, 3, 3, 4)
-#: Raw bowel/bladder FS 0-6 -> converted 0-5 (Neurostatus; neuro-outcomes §1.3).
+#: Raw bowel/bladder FS 0-6 -> converted 0-5 (Neurostatus; docs/science/neuro-outcomes.md §1.3).
 BOWEL_BLADDER_CONVERSION: tuple[int, ...] = (0, 1, 2, 3, 3, 4, 5)
 
-#: Neurostatus ambulation score 0-16 -> EDSS for scores >= 3 (neuro-outcomes §1.6). Scores 0-2 are NaN:
+#: Neurostatus ambulation score 0-16 -> EDSS for scores >= 3 (docs/science/neuro-outcomes.md §1.6). Scores 0-2
+# are NaN:
 #: they do not fix the EDSS on their own (0/1: from the FS; 2: at least 4.5).
 AMBULATION_EDSS: tuple[float, ...] = (
     np.nan, np.nan, np.nan,  # 0, 1, 2
@@ -67,9 +71,11 @@ class EdssMethod(StrEnum):
 
 @dataclass(frozen=True)
 class EdssOptions:
-    """The points where open EDSS calculators disagree (neuro-outcomes §1.10), each a named option.
+    """The points where open EDSS calculators disagree (docs/science/neuro-outcomes.md §1.10), each a named
+    option.
 
-    Defaults follow the Neurostatus definitions as restated in neuro-outcomes §1.8/§1.10; they are
+    Defaults follow the Neurostatus definitions as restated in docs/science/neuro-outcomes.md §1.8/§1.10; they
+    are
     provisional (the official Neurostatus "Definitions" document was not available to adjudicate;
     awaiting confirmation).
 
@@ -139,7 +145,7 @@ class EdssOptions:
         return asdict(self)
 
 
-#: Presets for cross-checking against the open calculators (neuro-outcomes §1.10).
+#: Presets for cross-checking against the open calculators (docs/science/neuro-outcomes.md §1.10).
 PRESETS: dict[str, dict[str, Any]] = {
     "neurostatus_default": {},
     "edss_js": {
@@ -169,7 +175,8 @@ class EdssRule:
     description: str
 
 
-#: The decision rules in evaluation order (neuro-outcomes §1.8; "M" = highest converted FS grade,
+#: The decision rules in evaluation order (docs/science/neuro-outcomes.md §1.8; "M" = highest converted FS
+# grade,
 #: "c_k" = number of converted FS at grade k). `edss_array` returns indices into this tuple.
 RULES: tuple[EdssRule, ...] = (
     EdssRule("ambulation_ge3", "ambulation score >= 3 fixes the EDSS (Neurostatus table, §1.6; row 1)"),
@@ -221,7 +228,8 @@ RULE_INDEX: dict[str, int] = {rule.code: i for i, rule in enumerate(RULES)}
 
 SOURCE = (
     "Kurtzke 1983 Neurology 33:1444 step definitions; Neurostatus-EDSS (Kappos, neurostatus.net) FS "
-    "conversions and ambulation score; FS-combination table neuro-outcomes.md §1.8 (npm edss logic), "
+    "conversions and ambulation score; FS-combination table "
+    "docs/science/neuro-outcomes.md §1.8 (npm edss logic), "
     "options §1.10"
 )
 
@@ -278,7 +286,7 @@ class EdssResult:
 
 
 def convert_fs(raw: FunctionalSystems, options: EdssOptions | None = None) -> dict[str, int]:
-    """Converted FS grades used in the step calculation (neuro-outcomes §1.3 and §1.4).
+    """Converted FS grades used in the step calculation (docs/science/neuro-outcomes.md §1.3 and §1.4).
 
     Visual 0-6 -> 0-4 and bowel/bladder 0-6 -> 0-5 by the Neurostatus tables; cerebral grade 1 -> 0 when
     ``options.cerebral_grade1_as_zero``.
@@ -302,7 +310,7 @@ def convert_fs(raw: FunctionalSystems, options: EdssOptions | None = None) -> di
 
 
 def _step_from_rules(grades: tuple[int, ...], ambulation: int, options: EdssOptions) -> tuple[float, str]:
-    """Walk the ordered decision table of neuro-outcomes §1.8 for one examination."""
+    """Walk the ordered decision table of docs/science/neuro-outcomes.md §1.8 for one examination."""
     m = max(grades)
     c = [sum(1 for g in grades if g == k) for k in range(7)]
     if ambulation >= 3:
@@ -387,7 +395,8 @@ def edss(fs: FunctionalSystems, ambulation_score: int, options: EdssOptions | No
     """EDSS (0-10, steps of 0.5) from raw FS scores and the Neurostatus ambulation score (0-16).
 
     Source: Kurtzke 1983 step definitions with the Neurostatus-EDSS conventions, evaluated by the ordered
-    decision table of neuro-outcomes.md §1.8 (first matching row wins); ambulation table §1.6; options
+    decision table of docs/science/neuro-outcomes.md §1.8 (first matching row wins); ambulation table §1.6;
+    options
     for the points where the open calculators disagree, §1.10 (see `EdssOptions`).
 
     >>> result = edss(FunctionalSystems(3, 1, 2, 2, 1, 4, 1), ambulation_score=0)
@@ -417,7 +426,7 @@ def edss_array(
     (validate first, e.g. with `cartrial.neuro.tables.parse_edss_table`); out-of-range values raise
     `InputError`.
 
-    Same source and decision table as `edss` (neuro-outcomes.md §1.3, §1.4, §1.6, §1.8, §1.10).
+    Same source and decision table as `edss` (docs/science/neuro-outcomes.md §1.3, §1.4, §1.6, §1.8, §1.10).
 
     >>> import numpy as np
     >>> values, rules = edss_array(np.array([[0, 0, 2, 0, 1, 0, 0]]), np.array([0]))
@@ -620,7 +629,8 @@ class Assistance(StrEnum):
 
 @dataclass(frozen=True)
 class KurtzkeGapOptions:
-    """Gap rules for walking situations the Kurtzke 1983 text does not cover (neuro-outcomes §1.7) [P].
+    """Gap rules for walking situations the Kurtzke 1983 text does not cover (docs/science/neuro-outcomes.md
+    §1.7) [P].
 
     - ``no_aid_under_100m_step``: walks < 100 m without aid. Default **6.0** (as Neurostatus ambulation 5).
     - ``unilateral_under_100m_step``: unilateral aid, < 100 m. Default **6.5** (Kurtzke 6.0 needs ~100 m).
@@ -670,7 +680,8 @@ def kurtzke_walking_step(
 ) -> tuple[int, str]:
     """Kurtzke 1983 walking step as an equivalent Neurostatus ambulation score, and the rule that fired.
 
-    Kurtzke 1983 (neuro-outcomes §1.5, §1.7): 4.5 ~300 m, 5.0 ~200 m, 5.5 ~100 m without aid or rest;
+    Kurtzke 1983 (docs/science/neuro-outcomes.md §1.5, §1.7): 4.5 ~300 m, 5.0 ~200 m, 5.5 ~100 m without aid
+    or rest;
     6.0 intermittent or unilateral constant aid for ~100 m; 6.5 constant bilateral aid for ~20 m; 7.0
     cannot walk beyond ~5 m even with aid; 7.5-10 by mobility level. Gaps in the text follow
     `KurtzkeGapOptions`. Returns (ambulation score 0-16 giving the same EDSS under the §1.8 table, rule).
@@ -731,7 +742,8 @@ def edss_kurtzke(
     options: EdssOptions | None = None,
     gaps: KurtzkeGapOptions | None = None,
 ) -> EdssResult:
-    """EDSS with walking recorded as distance (m) and aid, Kurtzke 1983 variant (neuro-outcomes §1.7).
+    """EDSS with walking recorded as distance (m) and aid, Kurtzke 1983 variant
+    (docs/science/neuro-outcomes.md §1.7).
 
     The walking step is mapped by `kurtzke_walking_step` and combined with the FS-combination rules of
     §1.8 exactly as a Neurostatus ambulation score would be; the result records both rules.

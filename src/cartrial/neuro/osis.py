@@ -1,7 +1,8 @@
 """Opticospinal Impairment Scale (OSIS): visual (per eye), motor, sensory and sphincter subscales.
 
 Source: Wingerchuk DM et al., *Neurology* 1999;53:1107, Table 1 ("quantification of optic nerve and spinal
-cord impairment"), as summarised in neuro-outcomes.md §3. No total score is defined; subscales are kept
+cord impairment"), as summarised in docs/science/neuro-outcomes.md §3. No total score is defined; subscales
+are kept
 separately.
 """
 
@@ -16,7 +17,7 @@ from cartrial.neuro.visual_acuity import OffChart, VisualAcuity
 OSIS_MAX: dict[str, int] = {"visual_od": 7, "visual_os": 7, "motor": 6, "sensory": 4, "sphincter": 4}
 OSIS_SOURCE = "Wingerchuk DM et al. Neurology 1999;53:1107, Table 1 (OSIS)"
 
-#: Grade texts (Wingerchuk 1999 Table 1, paraphrased in neuro-outcomes §3).
+#: Grade texts (Wingerchuk 1999 Table 1, paraphrased in docs/science/neuro-outcomes.md §3).
 OSIS_GRADES: dict[str, tuple[str, ...]] = {
     "visual": (
         "normal",

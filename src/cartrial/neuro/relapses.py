@@ -1,7 +1,8 @@
 """NMOSD attacks: merging of close onsets, annualised relapse rate (ARR) with exact Poisson intervals, and
 Kaplan-Meier relapse-free survival.
 
-Sources (neuro-outcomes.md §4): attack phenotypes, IPND 2015 core clinical characteristics (Wingerchuk DM
+Sources (docs/science/neuro-outcomes.md §4): attack phenotypes, IPND 2015 core clinical characteristics
+(Wingerchuk DM
 et al., *Neurology* 2015;85:177); relapse definition (new or worsening symptoms > 24 h not explained by
 fever or infection) and the < 30-day merging convention (Thompson AJ et al., *Lancet Neurol*
 2018;17:162, as implemented in PyPI ``msclinical`` 0.1.0 ``relapses``); ARR = relapses / patient-years with
@@ -32,7 +33,8 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
 class Phenotype(StrEnum):
-    """The six core clinical characteristics of the IPND 2015 criteria (neuro-outcomes §4.1)."""
+    """The six core clinical characteristics of the IPND 2015 criteria (docs/science/neuro-outcomes.md
+    §4.1)."""
 
     OPTIC_NEURITIS = "optic_neuritis"
     MYELITIS = "myelitis"
@@ -77,7 +79,7 @@ class Adjudication(StrEnum):
 
 @dataclass(frozen=True)
 class RelapseOptions:
-    """Options of the relapse definition and ARR windows (neuro-outcomes §4.2, §4.3).
+    """Options of the relapse definition and ARR windows (docs/science/neuro-outcomes.md §4.2, §4.3).
 
     - ``merge_window_days`` default **30**, strict "<" (onsets < 30 days apart are one attack), range
       0-365.
@@ -170,7 +172,8 @@ class Attack:
 
 
 def qualifies(record: RelapseEpisode, options: RelapseOptions | None = None) -> tuple[bool, str]:
-    """Whether an episode is an NMOSD relapse (neuro-outcomes §4.2): symptoms > 24 h, not explained by fever
+    """Whether an episode is an NMOSD relapse (docs/science/neuro-outcomes.md §4.2): symptoms > 24 h, not
+    explained by fever
     or infection, and (if required) an objective change and a confirmed adjudication. Returns
     (qualifies, reason).
 
@@ -325,7 +328,8 @@ class ArrSummary:
     mean_of_subject_post_arr: float | None
     options: dict[str, Any]
     source: str = (
-        "ARR = attacks / (days / 365.25) (mstrial 0.1.0 endpoints; neuro-outcomes §4.3); exact Poisson CI "
+        "ARR = attacks / (days / 365.25) (mstrial 0.1.0 endpoints; docs/science/neuro-outcomes.md §4.3); "
+        "exact Poisson CI "
         "(Garwood 1936)"
     )
 
@@ -337,7 +341,7 @@ def annualised_relapse_rates(
     confidence: float = 0.95,
 ) -> ArrSummary:
     """ARR before and after infusion, per patient and pooled, each with its exact Poisson (Garwood) CI
-    (neuro-outcomes §4.3).
+    (docs/science/neuro-outcomes.md §4.3).
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
     onset before the infusion day. Post-treatment: [infusion day, last assessment] - day 0 counts as after.
@@ -466,7 +470,8 @@ class RelapseFreeSurvival:
     reverse_km_median_follow_up_days: float | None = None
     observed_median_follow_up_days: float | None = None
     source: str = (
-        "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); neuro-outcomes §4.3; median "
+        "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); "
+        "docs/science/neuro-outcomes.md §4.3; median "
         "follow-up by reverse Kaplan-Meier (Schemper & Smith 1996)"
     )
 
@@ -518,7 +523,8 @@ def relapse_free_survival(
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
 ) -> RelapseFreeSurvival:
     """Kaplan-Meier estimate of time to first post-infusion attack, from day 0, censored at the last
-    assessment (neuro-outcomes §4.3; lifelines). Numbers at risk at ``at_risk_times_days`` (default every
+    assessment (docs/science/neuro-outcomes.md §4.3; lifelines). Numbers at risk at ``at_risk_times_days``
+    (default every
     30 days up to the longest follow-up). Median follow-up in days and months (days / 30.4375) by
     `follow_up_method` (default reverse Kaplan-Meier; see `FollowUpMethod`).
 

@@ -1,6 +1,7 @@
 """Named responder definitions for vision, walking and bladder function, selected by name in a protocol.
 
-The CT103A reports ("vision improved in 50 %, walking in 67 %, bladder in 75 %"; ct103a-nmosd-trial.md §5)
+The CT103A reports ("vision improved in 50 %, walking in 67 %, bladder in 75 %";
+docs/science/ct103a-nmosd-trial.md §5)
 do not say which measure was used [U]. Each candidate measure is therefore a named, documented definition;
 a protocol endpoint selects one by ``definition`` (its name) with optional ``parameters``, and every
 percentage reports the definition, its parameters and the number of evaluable patients.
@@ -51,8 +52,10 @@ class ResponderDefinition:
     source: str
 
 
-_FS_SOURCE = "Kurtzke 1983 / Neurostatus FS grades (neuro-outcomes §1.2); threshold [P]"
-_OSIS_SOURCE = "Wingerchuk 1999 Neurology 53:1107 Table 1 (OSIS; neuro-outcomes §3); threshold [P]"
+_FS_SOURCE = "Kurtzke 1983 / Neurostatus FS grades (docs/science/neuro-outcomes.md §1.2); threshold [P]"
+_OSIS_SOURCE = (
+    "Wingerchuk 1999 Neurology 53:1107 Table 1 (OSIS; docs/science/neuro-outcomes.md §3); threshold [P]"
+)
 
 RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
     d.name: d
@@ -65,7 +68,7 @@ RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
             {"threshold_logmar": 0.2, "min_baseline_logmar": 0.2},
             "vision improved: logMAR fell by >= threshold_logmar (default 0.2 = 2 lines) in at least one eye "
             "whose baseline logMAR was >= min_baseline_logmar; off-chart levels compared on their order",
-            "neuro-outcomes §2.3 (0.2 logMAR [U]; 0.3 option); eligible-eye rule [P]",
+            "docs/science/neuro-outcomes.md §2.3 (0.2 logMAR [U]; 0.3 option); eligible-eye rule [P]",
         ),
         ResponderDefinition(
             "visual_fs_decrease_1",
@@ -92,7 +95,7 @@ RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
             RuleKind.DECREASE_BY,
             {"min_decrease": 1},
             "walking improved: Neurostatus ambulation score (0-16) fell by >= 1",
-            "Neurostatus ambulation score (neuro-outcomes §1.6); threshold [P]",
+            "Neurostatus ambulation score (docs/science/neuro-outcomes.md §1.6); threshold [P]",
         ),
         ResponderDefinition(
             "pyramidal_fs_decrease_1",

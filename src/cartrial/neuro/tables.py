@@ -170,8 +170,9 @@ def parse_edss_table(
     method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
     gaps: KurtzkeGapOptions | None = None,
 ) -> EdssTable:
-    """Validate an EDSS form (columns `EDSS_COLUMNS`): raw FS within their Neurostatus ranges (neuro-outcomes
-    §1.1), ambulation 0-16 (§1.6), dates in order per subject and not after `cutoff`. With
+    """Validate an EDSS form (columns `EDSS_COLUMNS`): raw FS within their Neurostatus ranges
+    (docs/science/neuro-outcomes.md §1.1), ambulation 0-16 (§1.6), dates in order per subject and not after
+    `cutoff`. With
     ``visual_required=False`` a blank visual FS is allowed (to be derived from acuity). With
     ``method="kurtzke"`` walking is read from ``walking_distance_m`` and ``assistance`` (Kurtzke 1983,
     §1.7) instead of ``ambulation``, and mapped to the equivalent ambulation score by
@@ -246,7 +247,8 @@ def parse_va_table(
     cutoff: date | None = None,
 ) -> AcuityTable:
     """Validate a visual-acuity form (columns `VA_COLUMNS`, optional ``notation`` for bare numbers): eye OD
-    or OS, acuity in any notation of `parse_acuity` (neuro-outcomes §2), one row per subject/date/eye, in
+    or OS, acuity in any notation of `parse_acuity` (docs/science/neuro-outcomes.md §2), one row per
+    subject/date/eye, in
     date order."""
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -298,8 +300,9 @@ class OsisTable:
 
 
 def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None) -> OsisTable:
-    """Validate an OSIS form (columns `OSIS_COLUMNS`; ranges of Wingerchuk 1999 Table 1, neuro-outcomes
-    §3). A form with a single ``visual`` column (one grade, the worse eye) instead of ``visual_od`` and
+    """Validate an OSIS form (columns `OSIS_COLUMNS`; ranges of Wingerchuk 1999 Table 1,
+    docs/science/neuro-outcomes.md §3). A form with a single ``visual`` column (one grade, the worse eye)
+    instead of ``visual_od`` and
     ``visual_os`` is accepted; its grades are keyed ``visual``."""
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
@@ -321,7 +324,8 @@ def parse_relapse_table(
     birth_dates: Mapping[str, date] | None = None,
     cutoff: date | None = None,
 ) -> list[RelapseEpisode | None]:
-    """Validate a relapse form (columns `RELAPSE_COLUMNS` + `RELAPSE_OPTIONAL`; neuro-outcomes §4).
+    """Validate a relapse form (columns `RELAPSE_COLUMNS` + `RELAPSE_OPTIONAL`; docs/science/neuro-outcomes.md
+    §4).
 
     ``phenotype`` is one or more IPND 2015 phenotypes separated by ';' (`Phenotype`); ``severity`` mild /
     moderate / severe; ``lasted_over_24h`` (default true) and ``fever_or_infection`` (default false) decide

@@ -1,6 +1,7 @@
 """AQP4-IgG end-point titres of a cell-based assay: parse, dilution steps, fold change, "fell".
 
-Source: neuro-outcomes.md §6 - EUROIMMUN fixed cell-based assay dilution series 1:10, 1:32, 1:100, 1:320,
+Source: docs/science/neuro-outcomes.md §6 - EUROIMMUN fixed cell-based assay dilution series 1:10, 1:32,
+1:100, 1:320,
 1:1000 (some kits extend to 1:3200 and 1:10 000 [U]); positive if reactive at 1:10; end-point = highest
 dilution with specific fluorescence (JNNP 2016 supplement). Dilutions are spaced by sqrt(10), so each step
 is 0.5 in log10; a titre is interval-censored between the last positive and the first negative dilution.
@@ -42,7 +43,8 @@ class Titre:
 
 
 def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
-    """Parse an end-point titre (neuro-outcomes §6). The dilution must be one of `series`; "negative" (and
+    """Parse an end-point titre (docs/science/neuro-outcomes.md §6). The dilution must be one of `series`;
+    "negative" (and
     "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested.
 
     Named for what it returns — the ordinal step of the dilution series (a `Titre`) — unlike

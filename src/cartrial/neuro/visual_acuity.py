@@ -1,6 +1,6 @@
 """Visual acuity: parse any common notation, convert, per-eye change, and the visual FS derived from acuity.
 
-Sources (neuro-outcomes.md §2): notation formulas from PyPI ``logmar`` 0.1.0 and
+Sources (docs/science/neuro-outcomes.md §2): notation formulas from PyPI ``logmar`` 0.1.0 and
 ``visual-acuity-conversion`` 0.9.1 (decimal = Snellen fraction, logMAR = -log10(decimal), ETDRS letters
 ~= 85 - 50 logMAR, one letter = 0.02 logMAR); off-chart values from ``visual-acuity-conversion``
 ("conventional"), Schulze-Bonsel et al. *IOVS* 2006;47:1236 and Lange et al. *Graefes Arch Clin Exp
@@ -39,7 +39,7 @@ class OffChart(StrEnum):
 
 
 class OffChartConvention(StrEnum):
-    """Numeric logMAR given to off-chart levels (neuro-outcomes §2.2).
+    """Numeric logMAR given to off-chart levels (docs/science/neuro-outcomes.md §2.2).
 
     Default **none**: off-chart values stay categorical and are left out of numeric summaries, because the
     sources disagree by up to 0.25 logMAR and LP/NLP are not quantifiable in two of them (§2.2 rule:
@@ -52,7 +52,8 @@ class OffChartConvention(StrEnum):
     LANGE_2009 = "lange_2009"
 
 
-#: logMAR per off-chart level and convention (neuro-outcomes §2.2, all cells [V]). Schulze-Bonsel gives
+#: logMAR per off-chart level and convention (docs/science/neuro-outcomes.md §2.2, all cells [V]).
+# Schulze-Bonsel gives
 #: decimal acuities (CF 0.014, HM 0.005), converted here with logMAR = -log10(decimal).
 OFF_CHART_LOGMAR: dict[OffChartConvention, dict[OffChart, float | None]] = {
     OffChartConvention.NONE: {OffChart.CF: None, OffChart.HM: None, OffChart.LP: None, OffChart.NLP: None},
@@ -131,7 +132,7 @@ class VisualAcuity:
 
     @property
     def decimal(self) -> float | None:
-        """Decimal acuity, 10 ** -logMAR (neuro-outcomes §2.1)."""
+        """Decimal acuity, 10 ** -logMAR (docs/science/neuro-outcomes.md §2.1)."""
         return None if self.logmar is None else 10.0 ** (-self.logmar)
 
     @property
@@ -146,7 +147,7 @@ class VisualAcuity:
 
     @property
     def etdrs_letters(self) -> float | None:
-        """ETDRS letters, 85 - 50 logMAR (neuro-outcomes §2.1 [D]).
+        """ETDRS letters, 85 - 50 logMAR (docs/science/neuro-outcomes.md §2.1 [D]).
 
         None for an off-chart level (CF/HM/LP/NLP read no chart letters; a numeric convention gives them a
         logMAR, not a letter score) and for an acuity outside the letter scale 0-100 (logMAR above 1.7),
@@ -179,7 +180,7 @@ def parse_acuity(
     convention: OffChartConvention | str = OffChartConvention.NONE,
     numeric_notation: Notation | str | None = None,
 ) -> VisualAcuity:
-    """Parse one acuity entry in any supported notation (neuro-outcomes §2.1, §2.2).
+    """Parse one acuity entry in any supported notation (docs/science/neuro-outcomes.md §2.1, §2.2).
 
     Snellen 20/x and 6/x are the same fraction (20/40 = 6/12 = decimal 0.5); a trailing "+n"/"-n" counts
     letters read on the next/missed on the line, at 0.02 logMAR each. A bare number is ambiguous (0.5 could
@@ -293,7 +294,8 @@ def eye_change(
     baseline: VisualAcuity, follow_up: VisualAcuity, *, threshold_logmar: float = 0.2
 ) -> EyeChange:
     """Classify one eye: improved when logMAR falls by >= `threshold_logmar`, worsened when it rises by as
-    much, else stable (neuro-outcomes §2.3: default 0.2 logMAR = 2 lines = 10 letters, option 0.3;
+    much, else stable (docs/science/neuro-outcomes.md §2.3: default 0.2 logMAR = 2 lines = 10 letters, option
+    0.3;
     [U] awaiting confirmation).
 
     Off-chart levels without a numeric convention are compared on their order (NLP < LP < HM < CF <
@@ -334,7 +336,8 @@ OFF_CHART_ORDER: tuple[OffChart, ...] = (OffChart.NLP, OffChart.LP, OffChart.HM,
 def acuity_rank(acuity: VisualAcuity) -> float:
     """The one ordering of acuities, lower = better: the logMAR when the acuity has one, otherwise (an
     off-chart level under the ``none`` convention) a value above every chart logMAR that keeps the order
-    NLP < LP < HM < CF < any chart acuity (neuro-outcomes §2.2). Used by `eye_change` and by the
+    NLP < LP < HM < CF < any chart acuity (docs/science/neuro-outcomes.md §2.2). Used by `eye_change` and by
+    the
     responder definitions ("best" follow-up value).
 
     >>> acuity_rank(parse_acuity("CF")) < acuity_rank(parse_acuity("HM"))
@@ -370,7 +373,7 @@ def visual_fs_from_acuity(
     worse_eye: VisualAcuity, better_eye: VisualAcuity, cut_points: VisualFsCutPoints | None = None
 ) -> int:
     """Visual FS grade (raw 0-6) implied by corrected acuity alone (Kurtzke 1983 / Neurostatus visual FS
-    text, neuro-outcomes §1.2).
+    text, docs/science/neuro-outcomes.md §1.2).
 
     Worse eye: 0 if >= 1.0; 1 if > 0.67; 2 if > 0.333; 3 if > 0.2; 4 if >= 0.1; 5 below 0.1 (off-chart
     levels are below 0.1 under every convention). Then +1 (grades 3-5 only) if the better eye is <= 0.333.

@@ -6,7 +6,7 @@ So 2024-02-29 minus 12 months is 2023-02-28, 2024-03-31 minus 1 month is 2024-02
 plus 12 months is 2024-02-28 (the clamp is not undone). This is the "same day, end-of-month aligned"
 convention of SAS ``INTNX('MONTH', date, n, 'SAMEDAY')``, of ``dateutil.relativedelta(months=n)`` and
 of lubridate's ``%m-%`` / ``%m+%``; it is the usual reading of "in the last 12 months" in registry
-eligibility text (e.g. NCT04561557, ``ct103a-nmosd-trial.md`` section 2). The alternative of a fixed
+eligibility text (e.g. NCT04561557, docs/science/ct103a-nmosd-trial.md §2). The alternative of a fixed
 365/730-day look-back is not used because it drifts by a day across leap years.
 """
 
@@ -85,7 +85,7 @@ def count_events_in_window(
     The window is [months_before(end, months), end]; `inclusive` decides whether its ends count (see
     `in_window`; default "both"). Used for the relapse-activity eligibility rule (NCT04561557: "≥ 2
     relapses in the last 12 months, or 3 in the last 24 months with ≥ 1 in the last 12") and for the
-    pre-treatment ARR window (``neuro-outcomes.md`` section 4.3). Dates after `end` never count.
+    pre-treatment ARR window (docs/science/neuro-outcomes.md §4.3). Dates after `end` never count.
     """
     inclusive = _inclusive(inclusive)
     return sum(1 for d in dates if in_window(d, end, months, inclusive))

@@ -59,7 +59,7 @@ def _sex_word(value: Any) -> Any:
 
 
 class Aqp4Assay(StrEnum):
-    """AQP4-IgG assay types (``neuro-outcomes.md`` section 6)."""
+    """AQP4-IgG assay types (docs/science/neuro-outcomes.md §6)."""
 
     CELL_BASED = "cell_based"  # cell-based assay, format not recorded
     FIXED_CELL_BASED = "fixed_cell_based"
@@ -141,7 +141,7 @@ class TreatmentRecord(BaseModel):
 
 
 class RelapseRecord(BaseModel):
-    """One NMOSD attack (onset date; ``neuro-outcomes.md`` section 4.2)."""
+    """One NMOSD attack (onset date; docs/science/neuro-outcomes.md §4.2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

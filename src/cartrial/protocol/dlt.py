@@ -6,7 +6,7 @@ an event is a DLT by evaluating the rules. Keeping both types here lets every en
 only.
 
 Default template (not the CT103A definition, which was not retrievable): the S103 BCMA CAR-T myasthenia
-gravis trial, NCT06958939, as summarised in ``ct103a-nmosd-trial.md`` section 4 [V for that trial].
+gravis trial, NCT06958939, as summarised in docs/science/ct103a-nmosd-trial.md §4 [V for that trial].
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cell dose per dose level and body-surface-area-based lymphodepletion doses.
 
 CAR-T cell doses are weight-based: total CAR+ T cells = cells/kg × actual body weight (kg), optionally
-capped at a maximum total (``ct103a-nmosd-trial.md`` section 3: level 1 = 0.5×10^6 and level 2 =
+capped at a maximum total (docs/science/ct103a-nmosd-trial.md §3: level 1 = 0.5×10^6 and level 2 =
 1.0×10^6 CAR+ T cells/kg [V]). Lymphodepletion chemotherapy is dosed per m² of body surface area (BSA);
 the registry regimen of NCT04561557 is cyclophosphamide 300 mg/m²/day and fludarabine 30 mg/m²/day on
 days −4, −3 and −2 [V].
@@ -54,7 +54,8 @@ class DoseRounding(BaseModel):
     """Rounding rule for the total CAR+ cell dose and the infusion volume.
 
     Default: **no rounding** — the total is exactly cells/kg × kg, as protocols state the dose
-    (``ct103a-nmosd-trial.md`` §3 gives doses per kg and no rounding rule [U]); the volume is likewise
+    (docs/science/ct103a-nmosd-trial.md §3 gives doses per kg and no rounding rule [U]); the volume is
+    likewise
     exact. Options: ``method: significant_figures`` rounds the total half-up (decimal arithmetic) to
     `significant_figures` (default 3) before the cap is applied, so rounding never takes a dose above its
     cap; `volume_ml_decimals` rounds the volume half-up to that many decimals (e.g. 1 for 0.1 mL). The
@@ -188,7 +189,7 @@ def dose_for(
     rule (`DoseRounding`; default none); then capped at ``max_total_cells`` (``cap_applied`` says whether
     it bound); volume_ml = total_cells / concentration_cells_per_ml (rounded only if the rule says so).
     Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside 1-500 kg) is an
-    `InputError`. Source of the weight-based dosing: ``ct103a-nmosd-trial.md`` section 3
+    `InputError`. Source of the weight-based dosing: docs/science/ct103a-nmosd-trial.md §3
     (doses in CAR+ T cells/kg, NCT04561557).
     """
     if isinstance(source, DoseLevel):

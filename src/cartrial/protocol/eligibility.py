@@ -6,7 +6,7 @@ eligible when every inclusion criterion is met and no exclusion criterion is met
 The `washout` rule states a requirement ("washout completed") and is therefore only allowed in inclusion
 criteria; express "received X within N days" as an inclusion washout.
 
-Reference rules: NCT04561557 registry eligibility (``ct103a-nmosd-trial.md`` section 2 [V]): age 18-75,
+Reference rules: NCT04561557 registry eligibility (docs/science/ct103a-nmosd-trial.md §2 [V]): age 18-75,
 AQP4-IgG+ NMOSD by the 2015 IPND criteria (Wingerchuk DM et al., *Neurology* 2015;85:177-189), ≥ 1
 immunosuppressant for > 1 year with poorly controlled disease, and "≥ 2 relapses in the last 12 months,
 or 3 relapses in the last 24 months with ≥ 1 in the 12 months before screening".
@@ -121,17 +121,18 @@ class RelapseActivityRule(_Rule):
     Met when (relapses in the last `short_window_months` ≥ `min_in_short_window`) or (relapses in the
     last `long_window_months` ≥ `min_in_long_window` and relapses in the last `short_window_months` ≥
     `min_in_short_window_with_long`). Defaults are the registry rule of NCT04561557 (12/24 months; 2, 3,
-    1) [V] (``ct103a-nmosd-trial.md`` section 2). Options (each recorded in the screening result):
+    1) [V] (docs/science/ct103a-nmosd-trial.md §2). Options (each recorded in the screening result):
 
     - `window_unit`: ``calendar_months`` (default: the window starts on the same day `n` calendar months
       before screening, end-of-month clamped, `calendar.months_before`) or ``days`` (the window is the
       last floor(n × `days_per_year` / 12) days: 365 and 730 days with the default 365.25, the year
-      length of ``neuro-outcomes.md`` 4.3) [U: the registry text does not define "month"].
+      length of docs/science/neuro-outcomes.md §4.3) [U: the registry text does not define "month"].
     - `inclusive`: which window ends count (default "both": a relapse exactly 12 months before
       screening, or on the screening date, counts) [U: the registry text does not say].
     - `merge_window_days` (default **30**) and `merge_anchor` (default **first**): onsets less than 30
       days after the first onset of the current attack ("chain": after the latest merged onset) are one
-      attack — the relapse definition of ``neuro-outcomes.md`` 4.2 [V], which ``ct103a-nmosd-trial.md``
+      attack — the relapse definition of docs/science/neuro-outcomes.md §4.2 [V], which
+      ``docs/science/ct103a-nmosd-trial.md``
       section 2 names for this rule. ``merge_window_days: null`` counts the records as given.
     """
 

@@ -2,7 +2,7 @@
 
 Endpoint domains of the reference study: primary safety (DLT rate, CRS/ICANS incidence and maximum
 grade), secondary efficacy (EDSS change, visual acuity response, relapse-free, ARR), PK (Cmax, Tmax,
-AUC0-28d) and PD (AQP4-IgG change) — ``ct103a-nmosd-trial.md`` section 4 (domains [V], exact list [U]).
+AUC0-28d) and PD (AQP4-IgG change) — docs/science/ct103a-nmosd-trial.md §4 (domains [V], exact list [U]).
 """
 
 from __future__ import annotations

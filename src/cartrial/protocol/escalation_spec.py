@@ -1,7 +1,8 @@
 """The escalation section of a protocol: design name and parameters, DLT window and DLT rules.
 
 Field names are the contract with `cartrial.escalation` (``design_from_spec(spec, n_doses)``); do not
-rename them. Design rules and defaults: ``dose-escalation.md`` (3+3 variants section 3; BOIN section 4;
+rename them. Design rules and defaults: ``docs/science/dose-escalation.md`` (3+3 variants section 3; BOIN
+section 4;
 mTPI-2 section 5; i3+3 section 6; CRM section 7 with the dfcrm prior variance 1.34; TITE-CRM section 8).
 Dose levels are 1-based everywhere.
 """
@@ -19,7 +20,7 @@ from cartrial.protocol.yaml_source import Issue, semantic_error
 
 
 class DesignName(StrEnum):
-    """Dose-escalation designs the protocol can name (``dose-escalation.md`` sections 3-8)."""
+    """Dose-escalation designs the protocol can name (docs/science/dose-escalation.md §3-8)."""
 
     THREE_PLUS_THREE = "3+3"
     BOIN = "boin"
@@ -30,7 +31,7 @@ class DesignName(StrEnum):
 
 
 class ThreePlusThreeVariant(StrEnum):
-    """3+3 variants (``dose-escalation.md`` section 3): A = escalation only (Storer 1989), B = with
+    """3+3 variants (docs/science/dose-escalation.md §3): A = escalation only (Storer 1989), B = with
     de-escalation (Korn 1994)."""
 
     ESCALATION_ONLY = "escalation_only"
@@ -38,21 +39,23 @@ class ThreePlusThreeVariant(StrEnum):
 
 
 class CrmModel(StrEnum):
-    """CRM dose-toxicity model (``dose-escalation.md`` 7.1): empiric power (dfcrm default) or logistic."""
+    """CRM dose-toxicity model (docs/science/dose-escalation.md §7.1): empiric power (dfcrm default) or
+    logistic."""
 
     EMPIRIC = "empiric"
     LOGISTIC = "logistic"
 
 
 class CrmMethod(StrEnum):
-    """CRM estimation (``dose-escalation.md`` 7.2): posterior mean ("bayes", dfcrm default) or "mle"."""
+    """CRM estimation (docs/science/dose-escalation.md §7.2): posterior mean ("bayes", dfcrm default) or
+    "mle"."""
 
     BAYES = "bayes"
     MLE = "mle"
 
 
 class TiteScheme(StrEnum):
-    """TITE-CRM weight scheme (``dose-escalation.md`` section 8): linear (dfcrm default) or adaptive."""
+    """TITE-CRM weight scheme (docs/science/dose-escalation.md §8): linear (dfcrm default) or adaptive."""
 
     LINEAR = "linear"
     ADAPTIVE = "adaptive"
@@ -93,23 +96,23 @@ _OPTIONAL_FIELDS = (
 class EscalationSpec(BaseModel):
     """Dose-escalation design as data.
 
-    Fields (defaults from ``dose-escalation.md``):
+    Fields (defaults from ``docs/science/dose-escalation.md``):
     - `design`: one of ``3+3``, ``boin``, ``mtpi2``, ``i3+3``, ``crm``, ``tite-crm``.
     - `variant` (3+3 only): ``deescalation`` (default) or ``escalation_only``. The default is variant
-      "B" of ``dose-escalation.md`` section 3 (Korn et al. 1994; it ensures 6 patients at a declared
+      "B" of docs/science/dose-escalation.md §3 (Korn et al. 1994; it ensures 6 patients at a declared
       MTD below the top level) [P], the same default as the escalation engine; the variants differ
       materially in operating characteristics, so a protocol should state its variant explicitly.
     - `target`: target DLT probability in (0, 1); required for boin, mtpi2, i3+3, crm, tite-crm.
     - `skeleton` (crm/tite-crm, required): prior DLT probabilities, strictly increasing in (0, 1), one
       per dose level.
     - `prior_var` (crm/tite-crm): prior variance of beta, default 1.34 (dfcrm 0.2-2.1 ``crm``, scale =
-      sqrt(1.34); ``dose-escalation.md`` 7.1 [V]).
+      sqrt(1.34); docs/science/dose-escalation.md §7.1 [V]).
     - `model` ``empiric`` | ``logistic`` (default empiric), `method` ``bayes`` | ``mle`` (default bayes),
       `tite_scheme` ``linear`` | ``adaptive`` (tite-crm; default linear).
     - `cutoff_eliminate` (boin/mtpi2/i3+3): elimination posterior cut-off, default 0.95 (BOIN 2.7.2
       ``cutoff.eli``; mTPI-2/i3+3 xi = 0.95).
     - `phi1`, `phi2` (boin): sub-therapeutic / overly toxic rates; None means 0.6 × and 1.4 × target
-      (Liu & Yuan 2015, ``dose-escalation.md`` 4.1). `eps1`, `eps2` (mtpi2/i3+3): equivalence
+      (Liu & Yuan 2015, docs/science/dose-escalation.md §4.1). `eps1`, `eps2` (mtpi2/i3+3): equivalence
       interval half-widths below/above the target; None means the engine's default (0.05).
     - `cohort_size` (default 3), `max_n` (maximum total patients; None for 3+3 means "by the rule"),
       `stop_n_at_dose` (stop when this many are at the recommended dose; None = off), `no_skip`

@@ -1,6 +1,6 @@
 """Schedule of assessments: visits on study days (day 0 = CAR-T infusion) with windows and assessments.
 
-The reference study's schedule was not retrieved; ``ct103a-nmosd-trial.md`` section 5 gives a typical
+The reference study's schedule was not retrieved; docs/science/ct103a-nmosd-trial.md §5 gives a typical
 schedule [U], which the shipped protocol encodes. Rule enforced here: the windows
 [study_day − window_minus_days, study_day + window_plus_days] of two scheduled visits must not share a
 day (a visit on a shared day could not be assigned to one nominal visit).

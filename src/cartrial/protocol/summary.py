@@ -13,9 +13,10 @@ from cartrial.errors import InputError
 from cartrial.protocol.dosing import BsaMethod, dose_for, lymphodepletion_doses
 from cartrial.protocol.model import Protocol
 
-#: Weights (kg) used for worked doses in protocol summaries (issue 2: 50, 70 and 90 kg).
+#: Weights (kg) used for worked doses in protocol summaries (docs/science/decisions.md D-2.1: 50, 70 and 90
+# kg).
 WORKED_WEIGHTS_KG: tuple[float, ...] = (50.0, 70.0, 90.0)
-#: Reference BSA (m²) for worked lymphodepletion doses (issue 2: a 1.7 m² patient).
+#: Reference BSA (m²) for worked lymphodepletion doses (docs/science/decisions.md D-2.1: a 1.7 m² patient).
 REFERENCE_BSA_M2 = 1.7
 
 

@@ -1,6 +1,6 @@
 """The hash-chained audit trail: canonical serialisation, row digests, appending and verification.
 
-Design (`data-standards.md` section 8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
+Design (docs/science/data-standards.md §8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
 
 - every audit row records who (username and role), when (UTC, server clock), what (action, table, record id,
   subject, field), the old and new value (canonical JSON), why (reason) and the source (CLI, import file with
@@ -11,7 +11,8 @@ Design (`data-standards.md` section 8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2):
 - rows are appended only inside a write transaction holding the chain lock (SQLite `BEGIN IMMEDIATE`,
   PostgreSQL advisory lock), with ids assigned consecutively from the chain head, so concurrent writers keep
   one linear chain; the database triggers refuse UPDATE and DELETE of audit rows;
-- optionally keyed (issue 19 section 3c): when `CARTRIAL_AUDIT_KEY_FILE` names a key file, every row also
+- optionally keyed (docs/science/decisions.md D-19.4): when `CARTRIAL_AUDIT_KEY_FILE` names a key file, every
+row also
   gets `row_mac` = HMAC-SHA256(key, ``cartrial-audit-v1:`` + `row_hash`) (RFC 2104). The key is kept outside
   the database, so whoever rewrites rows and recomputes the unkeyed hashes cannot produce the seals. Once a
   chain is keyed, writing without the key (or with another key) is refused. Verification:

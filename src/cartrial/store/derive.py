@@ -2,7 +2,8 @@
 
 Each derived value is stored in `derived_value` with the engine (module and function), the cartrial version,
 the options used (JSON), the source record, the rule that fired and its source (ALCOA+ "traceable",
-data-standards.md 8.3). Deriving again with the same inputs, version and options writes nothing; a changed
+docs/science/data-standards.md §8.3). Deriving again with the same inputs, version and options writes nothing;
+a changed
 result is an audited update. A stored input the engine cannot grade (a required input missing or invalid)
 is stored too, with no value and the reason in `rule`, never silently skipped.
 

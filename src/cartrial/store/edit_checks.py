@@ -179,7 +179,7 @@ def _day(value: Any) -> dt.date | None:
 
 ICH_CONSENT = "ICH E6(R3) 2.8 and 21 CFR 50.20: informed consent before any trial procedure"
 PROTOCOL_DOSE = "the protocol's dose_levels (cells/kg of the level)"
-EDC_PRACTICE = "EDC edit-check practice (plausibility; ALCOA+ accurate, data-standards.md §8.3)"
+EDC_PRACTICE = "EDC edit-check practice (plausibility; ALCOA+ accurate, docs/science/data-standards.md §8.3)"
 
 DOSE_FACTOR = 10.0
 """Cells/kg at least this many times the protocol dose of the level fire DOSE-10X."""

@@ -83,7 +83,8 @@ class ProtocolSet(StrEnum):
     DOSE_LEVEL = "dose_level"
     """1..K, the dose levels of the protocol (``dose_levels`` section)."""
     AQP4_TITRE = "aqp4_titre"
-    """An end-point titre on the assay's dilution grid (neuro-outcomes.md §6: 1:10, 1:32 … 1:10000, or
+    """An end-point titre on the assay's dilution grid (docs/science/neuro-outcomes.md §6: 1:10, 1:32 …
+    1:10000, or
     negative; `cartrial.neuro.titres.parse_titre_step`)."""
 
 
@@ -236,7 +237,7 @@ _NEURO = "cartrial.neuro (Neurostatus / Wingerchuk 1999 / MSFC; docs/templates/n
 _TITRE = Domain(
     protocol_set=ProtocolSet.AQP4_TITRE,
     help="AQP4-IgG end-point titre of the cell-based assay.",
-    source="neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
+    source="docs/science/neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
 )
 
 DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {

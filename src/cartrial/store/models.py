@@ -15,8 +15,10 @@ the subject by its trial code (`subject.subject_id`, e.g. ``CT-001``), not by th
 rows read from CSV or REDCap can be written without a lookup.
 
 Field lists follow `docs/templates/` and the fields a data system must capture
-(`ct103a-nmosd-trial.md` section 9, `toxicity-grading.md` section 1.3, `neuro-outcomes.md` section 1,
-`cellular-kinetics.md`). The audit trail (`AuditLog`) follows `data-standards.md` section 8.2.
+(docs/science/ct103a-nmosd-trial.md §9, docs/science/toxicity-grading.md §1.3, docs/science/neuro-outcomes.md
+§1,
+`docs/science/cellular-kinetics.md`). The audit trail (`AuditLog`) follows docs/science/data-standards.md
+§8.2.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
-"""The user roles (issue 7); what each may do is `cartrial.store.permissions.PERMISSIONS`."""
+"""The user roles (docs/science/decisions.md D-7.1); what each may do is
+`cartrial.store.permissions.PERMISSIONS`."""
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -286,7 +289,7 @@ class CrsAssessment(StudyData, Base):
     """One CRS assessment: exactly the columns of the grading engine's CRS form
     (`cartrial.grading.tables.parse_crs_frame`, `docs/templates/crs_assessments.csv`), plus raw fields kept
     for regrading with Lee 2014 / CARTOX (FiO2, pressor doses, organ toxicity) and `vasopressor_names`.
-    Source of the field list: `toxicity-grading.md` section 1.3 ("store per assessment")."""
+    Source of the field list: docs/science/toxicity-grading.md §1.3 ("store per assessment")."""
 
     __tablename__ = "crs_assessment"
     natural_key = ("subject_id", "assessed_at")
@@ -326,7 +329,7 @@ class CrsAssessment(StudyData, Base):
 class IcansAssessment(StudyData, Base):
     """One ICANS assessment: exactly the columns of the grading engine's ICANS form
     (`cartrial.grading.tables`, `docs/templates/icans_assessments.csv`): ICE item scores (not only the
-    total), consciousness, seizure, motor findings, cerebral oedema (`toxicity-grading.md` section 2)."""
+    total), consciousness, seizure, motor findings, cerebral oedema (docs/science/toxicity-grading.md §2)."""
 
     __tablename__ = "icans_assessment"
     natural_key = ("subject_id", "assessed_at")
@@ -429,7 +432,8 @@ class LabResult(StudyData, Base):
 class EdssAssessment(StudyData, Base):
     """EDSS examination: the neuro engine's form (`docs/templates/edss.csv`): raw functional-system scores
     (`visual` and `bowel_bladder` before conversion, `cerebral` including grade 1) and the ambulation score,
-    plus walking distance, assistance, the EDSS method and examiner. Source: `neuro-outcomes.md` section 1."""
+    plus walking distance, assistance, the EDSS method and examiner. Source: docs/science/neuro-outcomes.md
+    §1."""
 
     __tablename__ = "edss_assessment"
     natural_key = ("subject_id", "assessed_at")
@@ -511,7 +515,7 @@ class TimedWalk(StudyData, Base):
 
 
 class Relapse(StudyData, Base):
-    """An NMOSD relapse (attack) record (`docs/templates/relapses.csv`; `neuro-outcomes.md` section 4):
+    """An NMOSD relapse (attack) record (`docs/templates/relapses.csv`; docs/science/neuro-outcomes.md §4):
     onset, phenotype(s), severity, duration ≥ 24 h, fever/infection, objective change, treatment,
     adjudication."""
 
@@ -543,7 +547,8 @@ class PkSample(StudyData, Base):
     """A cellular-kinetics sample in the kinetics engine's long format (`docs/templates/pk_samples.csv`):
     one row per analyte — CAR transgene copies/µg gDNA (``car_transgene``, qPCR/ddPCR) or CAR+ T cells/µL
     (``car_t_cells``, flow cytometry) — with the value, its unit, the assay's LLOQ and the BLQ flag
-    (value blank when BLQ). Source: `cellular-kinetics.md`; `ct103a-nmosd-trial.md` section 9."""
+    (value blank when BLQ). Source: `docs/science/cellular-kinetics.md`; docs/science/ct103a-nmosd-trial.md
+    §9."""
 
     __tablename__ = "pk_sample"
     natural_key = ("subject_id", "analyte", "sampled_at")
@@ -707,7 +712,7 @@ class DataLock(Base):
 
 
 class AuditLog(Base):
-    """The audit trail (21 CFR 11.10(e), ICH E6(R3) 4.2.2; `data-standards.md` section 8.2).
+    """The audit trail (21 CFR 11.10(e), ICH E6(R3) 4.2.2; docs/science/data-standards.md §8.2).
 
     Append-only: database triggers (created by the migration) refuse UPDATE and DELETE on both backends.
     Hash-chained: `row_hash` = SHA-256 of the canonical serialisation of the row including `prev_hash`

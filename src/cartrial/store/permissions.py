@@ -1,13 +1,15 @@
 """Who may do what: the role/permission matrix of the study database, in one place.
 
-Roles (issue 7; `data-standards.md` section 8.2): `admin` (everything, the only role that may unlock or manage
+Roles (docs/science/decisions.md D-7.1; docs/science/data-standards.md §8.2): `admin` (everything, the only
+role that may unlock or manage
 users), `investigator` (enter and edit data of subjects at their own site, answer queries), `data_manager`
 (enter, edit, import, raise and answer queries, set up sites), `monitor` (read, raise queries),
 `statistician` (read, lock, derive/analyse). The matrix is checked by the service layer on every call
 (`cartrial.store.service.StudyService`), not only by the CLI.
 
-Where the sources differ: `data-standards.md` 8.2 gives *lock* to the data manager, issue 7 gives it to the
-statistician. cartrial follows issue 7 (`statistician` and `admin` lock); an admin can grant another user the
+Where the sources differ: docs/science/data-standards.md §8.2 gives *lock* to the data manager, decision D-7.2
+gives it to the
+statistician. cartrial follows D-7.2 (`statistician` and `admin` lock); an admin can grant another user the
 statistician role if the data manager must lock.
 """
 

@@ -1,5 +1,5 @@
 """Least privilege on PostgreSQL: a schema owner that runs the migrations, and an application role that only
-reads and writes data (issue 19 section 2; 21 CFR 11.10(d) and (e)).
+reads and writes data (docs/science/decisions.md D-19.4; 21 CFR 11.10(d) and (e)).
 
 The application role gets SELECT/INSERT/UPDATE/DELETE on the data tables, SELECT and INSERT only on
 `audit_log`, SELECT on `alembic_version`, and use of the id sequences. It owns nothing, so it cannot drop or

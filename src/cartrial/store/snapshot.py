@@ -1,4 +1,5 @@
-"""The study snapshot as of a data cut-off: the one read function behind `cartrial analyse` (issue 13 §1).
+"""The study snapshot as of a data cut-off: the one read function behind `cartrial analyse`
+(docs/science/decisions.md D-13.1).
 
 `read_snapshot(url_or_service, cutoff)` reads, in one read-only transaction, every study-data table the
 analysis needs and returns plain pandas tables in the column layout of the CSV import templates

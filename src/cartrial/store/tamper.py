@@ -21,7 +21,7 @@ other. Issue 19 section 3 lists what it misses, and this module closes each gap:
 `verify_complete` runs all of them and returns a `CompleteVerification`.
 
 Sources: 21 CFR 11.10(a) (ability to discern invalid or altered records) and 11.10(e) (audit trail);
-ICH E6(R3) 4.2.2; `docs/science/data-standards.md` section 8; RFC 2104 (HMAC).
+ICH E6(R3) 4.2.2; docs/science/data-standards.md §8; RFC 2104 (HMAC).
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ PROTECTED_TABLES: dict[str, str] = {
     "study": "the study row (protocol and its SHA-256) is written by `cartrial db init` only",
     "import_manifest": "import manifests record what each import read; only imports write them",
 }
-"""Tables that define the study or its provenance: never edited or deleted record by record (issue 19 §2).
+"""Tables that define the study or its provenance: never edited or deleted record by record
+(docs/science/decisions.md D-19.3).
 The audit trail and the data locks are not record tables at all (`db lock` / `db unlock` manage locks)."""
 PASSWORD_COLUMNS = frozenset({"password_hash"})
 """Columns changed only through the password call (`StudyUser.set_password`, `cartrial db user password`)."""

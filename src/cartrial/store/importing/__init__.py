@@ -8,7 +8,7 @@ Public API:
 - REDCap pieces: `read_dictionary`, `read_records`, `load_mapping`, `RedcapMapping`, `convert_export`
 - `synthetic_study` / `write_synthetic_study`: a valid synthetic study of any size (benchmarks, tests)
 
-Rules and formats: docs/import.md; data-standards.md §6 (REDCap) and §8 (audit).
+Rules and formats: docs/import.md; docs/science/data-standards.md §6 (REDCap) and §8 (audit).
 """
 
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME, FormColumn, FormSpec

@@ -12,7 +12,8 @@ Every import runs in three phases:
    value is an audited update whose reason names the import and the file's SHA-256. One manifest row per file
    (file, SHA-256, kind, rows read / inserted / updated / unchanged per table, user, time) is written in the
    same transaction. If anything fails, or the process dies, the transaction is rolled back and the database
-   is exactly as before (data-standards.md §6.3 rule 6, §8.1 "validated transfer … with reconciliation").
+   is exactly as before (docs/science/data-standards.md §6.3 rule 6, §8.1 "validated transfer … with
+   reconciliation").
 """
 
 from __future__ import annotations
@@ -333,7 +334,8 @@ WRITE_CHUNK_ROWS = 20_000
 
 def import_reason(kind: str, file: str, reason: str | None) -> str:
     """The audit reason of every row written by an import: the user's reason (if any), the import kind and
-    the file name. The file's SHA-256 is in each row's `source` (data-standards.md §8.2: source = import
+    the file name. The file's SHA-256 is in each row's `source` (docs/science/data-standards.md §8.2: source =
+    import
     file with its hash); repeating it in the reason would add ~75 bytes to each of a million audit rows."""
     base = f"{kind} import of {Path(file).name}"
     return f"{reason.strip()}: {base}" if reason and reason.strip() else base

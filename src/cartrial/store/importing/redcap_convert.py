@@ -1,6 +1,7 @@
 """Turn a checked REDCap export into cartrial form rows, following a mapping.
 
-Source: data-standards.md §6.3 (rule 2: split the flat export into one table per instrument using the
+Source: docs/science/data-standards.md §6.3 (rule 2: split the flat export into one table per instrument using
+the
 repeating configuration, dropping other forms' blank columns; rule 3: record / event / repeat instance as
 subject / visit / sequence; rule 4: ``<form>_complete``, blank vs data). The result is one `FormData` per
 mapped form, with every row traced to its export row and every column to its REDCap field, so the form

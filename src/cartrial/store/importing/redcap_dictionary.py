@@ -1,6 +1,7 @@
 """The REDCap data dictionary: typed field specifications read from the dictionary CSV.
 
-Source: data-standards.md §6.1 (the 18 dictionary columns, in order, as REDCap's "Data Dictionary" CSV
+Source: docs/science/data-standards.md §6.1 (the 18 dictionary columns, in order, as REDCap's "Data
+Dictionary" CSV
 download names them, or their snake_case names as the API's ``content=metadata`` returns them; choices
 written ``code, label | code, label``) and §6.3 rule 1 (choices to code/label maps, checkbox fields expand
 to ``<field>___<code>`` columns, calc fields are derived, descriptive fields carry no data).
@@ -36,7 +37,8 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     "Matrix Ranking?",
     "Field Annotation",
 )
-"""The 18 columns of a REDCap data-dictionary CSV, in REDCap's order (data-standards.md §6.1 [V])."""
+"""The 18 columns of a REDCap data-dictionary CSV, in REDCap's order (docs/science/data-standards.md §6.1
+[V])."""
 
 API_DICTIONARY_COLUMNS: tuple[str, ...] = (
     "field_name",
@@ -58,7 +60,8 @@ API_DICTIONARY_COLUMNS: tuple[str, ...] = (
     "matrix_ranking",
     "field_annotation",
 )
-"""The same 18 columns as the REDCap API (``content=metadata``) names them (data-standards.md §6.1 [V])."""
+"""The same 18 columns as the REDCap API (``content=metadata``) names them (docs/science/data-standards.md
+§6.1 [V])."""
 
 FIELD_TYPES = frozenset(
     {
@@ -76,7 +79,8 @@ FIELD_TYPES = frozenset(
         "sql",
     }
 )
-"""REDCap field types (data-standards.md §6.1; the list is tagged [U] there "for completeness")."""
+"""REDCap field types (docs/science/data-standards.md §6.1; the list is tagged [U] there "for
+completeness")."""
 
 CHOICE_FIELD_TYPES = frozenset({"radio", "dropdown", "checkbox", "yesno", "truefalse"})
 FIXED_CHOICES: dict[str, dict[str, str]] = {
@@ -86,7 +90,7 @@ FIXED_CHOICES: dict[str, dict[str, str]] = {
 """REDCap's built-in choices of yes/no and true/false fields (raw export codes 1 and 0)."""
 
 FORM_STATUS_CODES: dict[str, str] = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
-"""Codes of the ``<form>_complete`` columns (data-standards.md §6.2 [V])."""
+"""Codes of the ``<form>_complete`` columns (docs/science/data-standards.md §6.2 [V])."""
 
 _CHECKBOX_CODE = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
@@ -114,12 +118,12 @@ class FieldSpec:
 
     @property
     def carries_data(self) -> bool:
-        """Descriptive fields are text on the form, not data (data-standards.md §6.3 rule 1)."""
+        """Descriptive fields are text on the form, not data (docs/science/data-standards.md §6.3 rule 1)."""
         return self.field_type != "descriptive"
 
     @property
     def derived(self) -> bool:
-        """Calc fields are computed by REDCap (data-standards.md §6.3 rule 1)."""
+        """Calc fields are computed by REDCap (docs/science/data-standards.md §6.3 rule 1)."""
         return self.field_type == "calc"
 
     def export_columns(self) -> list[str]:
@@ -130,10 +134,11 @@ class FieldSpec:
 
 
 def checkbox_column(field_name: str, code: str) -> str:
-    """Export column of one checkbox choice: ``<field>___<code>`` (data-standards.md §6.2).
+    """Export column of one checkbox choice: ``<field>___<code>`` (docs/science/data-standards.md §6.2).
 
     REDCap rewrites codes that are not valid in variable names (for example a minus sign in negative
-    codes becomes an underscore); this follows that rule, which is tagged [U] in data-standards.md §6.3
+    codes becomes an underscore); this follows that rule, which is tagged [U] in
+    docs/science/data-standards.md §6.3
     rule 4 (verify on the installation).
     """
     return f"{field_name}___{code.lower().replace('-', '_').replace('.', '_')}"
@@ -148,7 +153,8 @@ class DataDictionary:
 
     @property
     def record_id_field(self) -> str:
-        """REDCap's record identifier is the first field of the dictionary (data-standards.md §6.2)."""
+        """REDCap's record identifier is the first field of the dictionary (docs/science/data-standards.md
+        §6.2)."""
         return next(iter(self.fields))
 
     @property
@@ -171,7 +177,7 @@ class DataDictionary:
 
 
 def parse_choices(text: str) -> dict[str, str]:
-    """Parse ``1, Yes | 0, No`` into ``{"1": "Yes", "0": "No"}`` (data-standards.md §6.1 [V]).
+    """Parse ``1, Yes | 0, No`` into ``{"1": "Yes", "0": "No"}`` (docs/science/data-standards.md §6.1 [V]).
 
     The code is everything before the first comma; the label may itself contain commas. Raises
     ValueError on an item without a comma or a repeated code.

@@ -63,7 +63,8 @@ class UnmappedFields(StrEnum):
 
 
 class FormStatus(StrEnum):
-    """``<form>_complete`` levels (data-standards.md §6.2: 0 Incomplete, 1 Unverified, 2 Complete)."""
+    """``<form>_complete`` levels (docs/science/data-standards.md §6.2: 0 Incomplete, 1 Unverified, 2
+    Complete)."""
 
     INCOMPLETE = "incomplete"
     UNVERIFIED = "unverified"

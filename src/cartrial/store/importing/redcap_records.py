@@ -1,6 +1,6 @@
 """The flat REDCap record export: read, check against the data dictionary, split into instrument rows.
 
-Source: data-standards.md §6.2 (flat layout: ``record_id`` first, ``redcap_event_name``,
+Source: docs/science/data-standards.md §6.2 (flat layout: ``record_id`` first, ``redcap_event_name``,
 ``redcap_repeat_instrument``, ``redcap_repeat_instance``, optional ``redcap_data_access_group``, the
 fields, checkbox fields as ``<field>___<code>`` columns holding 0/1 (or Unchecked/Checked), one
 ``<form>_complete`` column per instrument coded 0 Incomplete, 1 Unverified, 2 Complete; non-repeating rows
@@ -35,7 +35,8 @@ SURVEY_IDENTIFIER_COLUMN = "redcap_survey_identifier"
 KEY_COLUMNS = (EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN, DAG_COLUMN)
 
 CHECKBOX_VALUES = {"0": False, "1": True, "unchecked": False, "checked": True}
-"""Checkbox cells: 0/1 raw, Unchecked/Checked when exported with labels (data-standards.md §6.2)."""
+"""Checkbox cells: 0/1 raw, Unchecked/Checked when exported with labels (docs/science/data-standards.md
+§6.2)."""
 
 DATE_FORMATS: dict[str, tuple[str, ...]] = {
     # REDCap exports every date in Y-M-D whatever the entry format (date_mdy, date_dmy only change entry).
@@ -49,7 +50,8 @@ DATE_FORMATS: dict[str, tuple[str, ...]] = {
     "datetime_seconds_mdy": ("%Y-%m-%d %H:%M:%S",),
     "datetime_seconds_dmy": ("%Y-%m-%d %H:%M:%S",),
 }
-"""Raw-export layout of each REDCap date validation type (data-standards.md §6.1: dates and date-times map
+"""Raw-export layout of each REDCap date validation type (docs/science/data-standards.md §6.1: dates and
+date-times map
 to ISO 8601; raw exports write them year first)."""
 
 INTEGER_PATTERN = re.compile(r"^[+-]?\d+$")
@@ -89,7 +91,8 @@ def read_records(
     min/max. Derived (calc) fields are checked as numbers but never imported as entered data.
 
     `missing_codes` are the project's missing-data codes (REDCap "Missing Data Codes", e.g. ``UNK``,
-    ``NASK``; data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is blanked before
+    ``NASK``; docs/science/data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is
+    blanked before
     the checks; the count per code is kept for the report.
     """
     file = Path(path)
@@ -260,7 +263,7 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
 
     Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_FORMATS`; ``integer``
     is a whole number; ``number``, ``number_Ndp`` are decimals with a point and ``*_comma_decimal`` with a
-    comma (data-standards.md §6.3 rule 4: decimal comma); calc fields are numbers.
+    comma (docs/science/data-standards.md §6.3 rule 4: decimal comma); calc fields are numbers.
     """
     validation = spec.validation
     bounds = _bounds(spec)

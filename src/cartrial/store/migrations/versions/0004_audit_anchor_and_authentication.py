@@ -1,4 +1,4 @@
-"""Tamper evidence and authentication (issue 19 sections 2 and 3):
+"""Tamper evidence and authentication (docs/science/decisions.md D-19.4):
 
 - `audit_log.row_mac`: the optional keyed seal of each audit row (HMAC-SHA256 of its `row_hash` with a key
   kept outside the database, `cartrial.store.audit`); NULL when the study is not keyed;

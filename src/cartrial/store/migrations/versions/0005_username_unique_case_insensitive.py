@@ -1,4 +1,5 @@
-"""User names are unique whatever their case: a unique index on ``lower(username)`` (issue 19 §2: ``Admin``
+"""User names are unique whatever their case: a unique index on ``lower(username)`` (docs/science/decisions.md
+D-19.3: ``Admin``
 was accepted beside ``admin``, two accounts a reader of the audit trail cannot tell apart).
 
 An expression index (SQLite ≥ 3.9 and PostgreSQL both support it); it is declared here only, not on the
