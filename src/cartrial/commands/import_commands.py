@@ -7,6 +7,7 @@ JSON with ``--json``). Bad input exits 2 listing every problem; nothing is writt
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,7 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cartrial.commands.auth_commands import acting_user
-from cartrial.tabular import dumps_json
+
+
+def dumps_json(payload: Any) -> str:
+    """`cartrial.tabular.dumps_json`, imported on first use (pandas stays out of `--help`)."""
+    from cartrial.tabular import dumps_json as dumps
+
+    return dumps(payload)
+
 
 import_app = typer.Typer(
     help="Import study data (CSV templates, REDCap exports) into the study database: validated, atomic, "

@@ -20,7 +20,14 @@ from rich.table import Table
 
 from cartrial.commands.auth_commands import acting_user
 from cartrial.errors import InputError, Problem
-from cartrial.tabular import dumps_json
+
+
+def dumps_json(payload: Any) -> str:
+    """`cartrial.tabular.dumps_json`, imported on first use (pandas stays out of `--help`)."""
+    from cartrial.tabular import dumps_json as dumps
+
+    return dumps(payload)
+
 
 db_app = typer.Typer(help="Create and manage the audited study database.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles (admin only).", no_args_is_help=True)
