@@ -74,13 +74,17 @@ def _therapies(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
 
 
 def _problem_notes(result: Result, frame: pd.DataFrame, what: str) -> list[str]:
-    """Grading's notes plus one note per row left out (``keep_going``), naming subject, row and reason."""
+    """Grading's notes plus one note per row left out (``keep_going``), naming the subject, the record id
+    (the snapshot's ``record_id``; the problem's row number counts the rows handed to grading) and the
+    reason."""
     notes = list(result.notes)
     for problem in result.problems:
-        row = getattr(problem, "row", None)
+        row = problem.row
         subject = ""
-        if isinstance(row, int) and 2 <= row < len(frame) + 2:
+        if row is not None and 2 <= row < len(frame) + 2:
             subject = f" of {frame['subject_id'].iloc[row - 2]}"
+            if "record_id" in frame:
+                subject += f" (record {frame['record_id'].iloc[row - 2]})"
         notes.append(f"{what}{subject} left out: {problem}")
     return notes
 
