@@ -41,6 +41,19 @@ class Graded:
     metadata: Mapping[str, Any]
 
 
+METHOD_NOTE_PREFIXES = ("derivation: ", "source: ", "options: ", "method: ")
+"""How notes that describe the method (not a subject or a row) begin; see `is_method_note`."""
+
+
+def is_method_note(note: str) -> bool:
+    """Whether a dataset note describes the method (derivation, source, options) rather than data left out.
+
+    >>> is_method_note("options: unsampled_days=linear"), is_method_note("labs of S9 left out: no infusion")
+    (True, False)
+    """
+    return note.startswith(METHOD_NOTE_PREFIXES)
+
+
 def method_notes(metadata: Mapping[str, Any]) -> tuple[str, ...]:
     """The derivation, its sources and its option values as note lines (for the report's methods section).
 
@@ -228,7 +241,7 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
     for column in ("n_anc_values", "n_platelet_values", "early_days_anc_le_500", "early_days_anc_le_100"):
         out[column] = out[column].astype("Int64")
     notes += _problem_notes(result, frame, "lab result")
-    notes.append("no censoring at new therapy: the snapshot records no new-therapy dates")
+    notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
     return Graded(out, tuple(notes), result.metadata())
 
 
@@ -240,6 +253,7 @@ def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 __all__ = [
     "ICAHT_COLUMNS",
     "LAB_COLUMNS",
+    "METHOD_NOTE_PREFIXES",
     "Graded",
     "GradedEpisodes",
     "crs_episodes",
@@ -247,6 +261,7 @@ __all__ = [
     "graded_labs",
     "icaht",
     "icans_episodes",
+    "is_method_note",
     "lab_grades",
     "method_notes",
 ]
