@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Finding, Population
 from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY
 from cartrial.analysis.stats import proportion
@@ -117,7 +118,9 @@ def safety_findings(
     icaht = datasets["icaht"].table
     if len(icaht):
         k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
-        missing = "".join(f" Not evaluable: {note}." for note in datasets["icaht"].notes)
+        missing = "".join(
+            f" Not evaluable: {note}." for note in datasets["icaht"].notes if not safety.is_method_note(note)
+        )
         out.append(
             Finding(
                 "safety",

@@ -63,6 +63,9 @@ class Dataset:
     columns: Mapping[str, str] = field(default_factory=dict)
     """Column → description (unit included) for the README of the output folder."""
     notes: tuple[str, ...] = ()
+    engine: tuple[Mapping[str, Any], ...] = ()
+    """The engine `Result.metadata()` of each derivation behind the table (derivation, options, sources,
+    cartrial version): what the report's methods section cites."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class Analysis:
                     "source_tables": list(d.source_tables),
                     "rows": len(d.table),
                     "notes": list(d.notes),
+                    "engine": [dict(m) for m in d.engine],
                 }
                 for name, d in self.datasets.items()
             },

@@ -1,21 +1,22 @@
 """THE adapter between the analysis and the grading engine (the one place that calls `cartrial.grading`).
 
-Today it calls grading's public value/array API (``parse_*_frame``, ``crs_episodes``, ``icans_episodes``,
-``grade_labs_arrays``, ``grade_icaht``); when grading's frame-level ``derive_*`` functions land, only this
-module changes. Every rule (ASTCT 2019 CRS/ICANS grades, episode rules, CTCAE v5.0 haematology, EHA/EBMT
-ICAHT 2023) is grading's; this module only moves data in and out.
+It calls only grading's frame-level derivations — `derive_crs_episodes`, `derive_icans_episodes`,
+`derive_lab_grades`, `derive_icaht` — the same functions the command line, the store and the demo call, so
+every rule (ASTCT 2019 CRS/ICANS grades, episode rules, CTCAE v5.0 haematology, EHA/EBMT ICAHT 2023 with
+its lowest-count-of-the-day, interpolation and late-window rules) exists once, in grading. This module only
+selects the snapshot's rows (infused subjects, haematology analytes), keeps the column names the analysis
+datasets use, and turns the located problems of rows left out into notes naming subject and reason.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from cartrial.columns import RowProblems
+from cartrial.results import Result
 
 
 @dataclass(frozen=True)
@@ -26,186 +27,241 @@ class GradedEpisodes:
     options: dict[str, Any]
     scale: str
     problems: tuple[str, ...] = ()
+    """Rows left out (and why), naming the subject; plus grading's notes (e.g. identical duplicates)."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """The grading `Result.metadata()` (derivation, options, sources, cartrial version)."""
 
 
-def _infusions(infusions: pd.DataFrame) -> dict[str, datetime]:
-    from cartrial.grading import parse_infusions_frame
+@dataclass(frozen=True)
+class Graded:
+    """A graded table of the analysis with its notes and the grading `Result.metadata()` it comes from."""
 
-    problems = RowProblems("infusions")
-    out = parse_infusions_frame(infusions, problems)
-    problems.raise_if_any(False)
-    return out
-
-
-def _therapies(therapies: pd.DataFrame) -> list[Any]:
-    from cartrial.grading import parse_therapies_frame
-
-    problems = RowProblems("therapies")
-    if len(therapies) == 0:
-        return []
-    records = parse_therapies_frame(therapies, problems)
-    problems.raise_if_any(False)
-    return list(records)
+    table: pd.DataFrame
+    notes: tuple[str, ...]
+    metadata: Mapping[str, Any]
 
 
-def _known(frame: pd.DataFrame, infused: dict[str, datetime]) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Rows of subjects with an infusion (others cannot be placed on the study-day axis)."""
-    keep = frame["subject_id"].isin(list(infused))
-    dropped = tuple(sorted(set(frame.loc[~keep, "subject_id"])))
-    return frame[keep].reset_index(drop=True), dropped
+METHOD_NOTE_PREFIXES = ("derivation: ", "source: ", "options: ", "method: ")
+"""How notes that describe the method (not a subject or a row) begin; see `is_method_note`."""
 
 
-def _episode_frame(episodes: list[Any]) -> pd.DataFrame:
-    frame = pd.DataFrame([ep.as_record() for ep in episodes])
-    if len(frame):
-        frame["max_grade"] = frame["max_grade"].astype("Int64")
-        frame["episode"] = frame["episode"].astype("Int64")
-    return frame
+def is_method_note(note: str) -> bool:
+    """Whether a dataset note describes the method (derivation, source, options) rather than data left out.
+
+    >>> is_method_note("options: unsampled_days=linear"), is_method_note("labs of S9 left out: no infusion")
+    (True, False)
+    """
+    return note.startswith(METHOD_NOTE_PREFIXES)
 
 
-def crs_episodes(tables: dict[str, pd.DataFrame]) -> GradedEpisodes:
-    """CRS episodes (ASTCT 2019, default `CrsOptions` and `EpisodeOptions`) of every infused subject."""
-    from cartrial.grading import CRS_SCALE, CrsOptions, EpisodeOptions, parse_crs_frame
-    from cartrial.grading import crs_episodes as grade_episodes
+def method_notes(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The derivation, its sources and its option values as note lines (for the report's methods section).
 
-    infused = _infusions(tables["infusions"])
-    frame, dropped = _known(tables["crs_assessments"], infused)
-    options, ep_options = CrsOptions(), EpisodeOptions()
-    problems = RowProblems("crs_assessments")
-    inputs = parse_crs_frame(frame, problems, sbp_threshold_mmhg=options.sbp_threshold_mmhg)
-    good = ~problems.bad_mask(len(frame))
-    result = grade_episodes(
-        inputs,
-        infused,
-        good=good,
-        therapies=_therapies(tables["therapies"]),
-        options=options,
-        episode_options=ep_options,
-    )
-    notes = [str(p) for p in problems.all()]
-    notes += [f"CRS assessments of {sid} left out: no infusion" for sid in dropped]
+    >>> method_notes({"derivation": "cartrial.grading.derive_icaht", "sources": ["EHA/EBMT 2023"],
+    ...               "options": {"unsampled_days": "linear"}})
+    ('derivation: cartrial.grading.derive_icaht', 'source: EHA/EBMT 2023', 'options: unsampled_days=linear')
+    """
+    options = metadata.get("options") or {}
+    lines = [f"derivation: {metadata.get('derivation', '')}"]
+    lines += [f"source: {s}" for s in metadata.get("sources", [])]
+    if options:
+        lines.append("options: " + ", ".join(f"{k}={v}" for k, v in options.items()))
+    return tuple(lines)
+
+
+def _infused(tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    return {str(s) for s in tables["infusions"]["subject_id"]}
+
+
+def _known(frame: pd.DataFrame, infused: set[str], what: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of subjects with an infusion (others cannot be placed on the study-day axis), and a note per
+    subject left out."""
+    keep = frame["subject_id"].astype(str).isin(infused)
+    dropped = sorted({str(s) for s in frame.loc[~keep, "subject_id"]})
+    return frame[keep].reset_index(drop=True), [f"{what} of {sid} left out: no infusion" for sid in dropped]
+
+
+def _therapies(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    therapies = tables["therapies"]
+    return therapies if len(therapies) else None
+
+
+def _problem_notes(result: Result, frame: pd.DataFrame, what: str) -> list[str]:
+    """Grading's notes plus one note per row left out (``keep_going``), naming the subject, the record id
+    (the snapshot's ``record_id``; the problem's row number counts the rows handed to grading) and the
+    reason."""
+    notes = list(result.notes)
+    for problem in result.problems:
+        row = problem.row
+        subject = ""
+        if row is not None and 2 <= row < len(frame) + 2:
+            subject = f" of {frame['subject_id'].iloc[row - 2]}"
+            if "record_id" in frame:
+                subject += f" (record {frame['record_id'].iloc[row - 2]})"
+        notes.append(f"{what}{subject} left out: {problem}")
+    return notes
+
+
+def _episodes(result: Result, frame: pd.DataFrame, scale: str, notes: list[str], what: str) -> GradedEpisodes:
+    metadata = result.metadata()
     return GradedEpisodes(
-        _episode_frame(result.episodes),
-        {**options.as_dict(), **ep_options.as_dict()},
-        CRS_SCALE,
-        tuple(notes),
+        result.table,
+        dict(metadata["options"]),
+        scale,
+        tuple(notes + _problem_notes(result, frame, what)),
+        metadata,
     )
 
 
-def icans_episodes(tables: dict[str, pd.DataFrame]) -> GradedEpisodes:
-    """ICANS episodes (ASTCT 2019 with ICE) of every infused subject."""
-    from cartrial.grading import EpisodeOptions, parse_icans_frame
-    from cartrial.grading import icans_episodes as grade_episodes
+def crs_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
+    """CRS episodes (ASTCT 2019, default `CrsOptions` and `EpisodeOptions`) of every infused subject
+    (`cartrial.grading.derive_crs_episodes`)."""
+    from cartrial.grading import CRS_SCALE, derive_crs_episodes
+
+    frame, notes = _known(tables["crs_assessments"], _infused(tables), "CRS assessments")
+    result = derive_crs_episodes(
+        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file="crs_assessments"
+    )
+    return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment")
+
+
+def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
+    """ICANS episodes (ASTCT 2019 with ICE) of every infused subject
+    (`cartrial.grading.derive_icans_episodes`)."""
+    from cartrial.grading import derive_icans_episodes
     from cartrial.grading.icans import ICANS_SCALE
 
-    infused = _infusions(tables["infusions"])
-    frame, dropped = _known(tables["icans_assessments"], infused)
-    ep_options = EpisodeOptions()
-    problems = RowProblems("icans_assessments")
-    inputs = parse_icans_frame(frame, problems)
-    good = ~problems.bad_mask(len(frame))
-    episodes = grade_episodes(
-        inputs, infused, good=good, therapies=_therapies(tables["therapies"]), episode_options=ep_options
+    frame, notes = _known(tables["icans_assessments"], _infused(tables), "ICANS assessments")
+    result = derive_icans_episodes(
+        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file="icans_assessments"
     )
-    notes = [str(p) for p in problems.all()]
-    notes += [f"ICANS assessments of {sid} left out: no infusion" for sid in dropped]
-    return GradedEpisodes(_episode_frame(episodes), ep_options.as_dict(), ICANS_SCALE, tuple(notes))
+    return _episodes(result, frame, ICANS_SCALE, notes, "ICANS assessment")
+
+
+LAB_COLUMNS = [
+    "subject_id",
+    "analyte",
+    "collected_at",
+    "collected_before_infusion",
+    "study_day",
+    "value_canonical",
+    "canonical_unit",
+    "grade",
+    "term",
+    "rule",
+]
+
+
+def _haematology(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    from cartrial.grading import ANALYTES
+
+    labs = tables["labs"]
+    names = [a.value for a in ANALYTES]
+    return _known(labs[labs["analyte"].isin(names)].reset_index(drop=True), _infused(tables), "labs")
+
+
+def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") -> Graded:
+    """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
+    with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``); columns
+    `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's ``lln_canonical``, ``grade_reason``
+    and ``scale``. Rows left out are named in the notes."""
+    from cartrial.grading import derive_lab_grades
+
+    frame, notes = _haematology(tables)
+    result = derive_lab_grades(
+        frame, ctcae_version=ctcae_version, infusions=tables["infusions"], keep_going=True, file="labs"
+    )
+    table = result.table
+    if "error" in table:
+        table = table[table["error"].fillna("") == ""]
+    table = table.rename(columns={"grade_reason": "rule"}).assign(grade_reason=lambda t: t["rule"])
+    extra = ["lln_canonical", "grade_reason", "scale"]
+    out = table.reindex(columns=[*LAB_COLUMNS, *extra]).reset_index(drop=True)
+    if len(out):
+        out["grade"] = out["grade"].astype(int)
+        out["study_day"] = out["study_day"].astype("Int64")
+        out["collected_before_infusion"] = out["collected_before_infusion"].astype(bool)
+        out["subject_id"] = out["subject_id"].astype(str)
+    return Graded(out, tuple(notes + _problem_notes(result, frame, "lab result")), result.metadata())
 
 
 def lab_grades(
-    tables: dict[str, pd.DataFrame], ctcae_version: str = "5.0"
+    tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0"
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """CTCAE grade of every haematology result (neutrophils, platelets, haemoglobin, lymphocytes, WBC), with
-    the study day; other analytes are not graded here. Columns: subject_id, analyte, collected_at, study_day,
-    value_canonical, canonical_unit, grade, term, rule."""
-    from cartrial.grading import ANALYTES, grade_labs_arrays, parse_labs_frame
+    """`graded_labs` as (table, notes): the CTCAE grade of every haematology result (neutrophils, platelets,
+    haemoglobin, lymphocytes, WBC) with the study day; other analytes are not graded here."""
+    graded = graded_labs(tables, ctcae_version)
+    return graded.table, graded.notes
 
-    infused = _infusions(tables["infusions"])
-    labs = tables["labs"]
-    names = [a.value for a in ANALYTES]
-    frame, dropped = _known(labs[labs["analyte"].isin(names)].reset_index(drop=True), infused)
-    columns = ["subject_id", "analyte", "collected_at", "study_day", "value_canonical", "canonical_unit"]
-    if len(frame) == 0:
-        return pd.DataFrame(columns=[*columns, "grade", "term", "rule"]), ()
-    problems = RowProblems("labs")
-    inputs = parse_labs_frame(frame, problems)
-    bad = problems.bad_mask(len(frame))
-    graded = grade_labs_arrays(
-        inputs.analyte_code,
-        np.where(bad, 0.0, inputs.value_canonical),
-        np.where(bad, 0.0, inputs.lln_canonical),
-        ctcae_version=ctcae_version,
-        lln_required_for_higher_grades=False,
-        life_threatening_anemia=inputs.life_threatening_anemia,
-    )
-    analytes = [ANALYTES[int(c)].value for c in inputs.analyte_code]
-    days = [
-        (m.date() - infused[str(s)].date()).days if m is not None else None
-        for s, m in zip(inputs.subject_id, inputs.collected_at, strict=True)
-    ]
-    out = pd.DataFrame(
-        {
-            "subject_id": inputs.subject_id.astype(str),
-            "analyte": analytes,
-            "collected_at": frame["collected_at"].to_numpy(),
-            "collected_before_infusion": [
-                m is not None and m < infused[str(s)]
-                for s, m in zip(inputs.subject_id, inputs.collected_at, strict=True)
-            ],
-            "study_day": pd.array(days, dtype="Int64"),
-            "value_canonical": np.round(inputs.value_canonical, 6),
-            "canonical_unit": ["g/L" if a == "hemoglobin" else "10^9/L" for a in analytes],
-            "grade": graded.grade.astype(int),
-            "term": graded.term,
-            "rule": graded.rule,
+
+ICAHT_COLUMNS = [
+    "subject_id",
+    "early_icaht_grade",
+    "early_icaht_rule",
+    "late_icaht_grade",
+    "late_icaht_rule",
+    "n_anc_values",
+    "scale",
+]
+
+
+def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
+    """Early and late ICAHT grade per subject from the neutrophil counts (`cartrial.grading.derive_icaht`,
+    default `IcahtOptions`: lowest count of a day, unsampled days interpolated, late window days 31-100);
+    subjects without a neutrophil count are absent (the caller names them). Columns `ICAHT_COLUMNS` plus
+    grading's ``early_days_anc_le_500``, ``early_days_anc_le_100``, ``late_nadir_per_ul`` and T-ICAHT
+    (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted)."""
+    from cartrial.grading import derive_icaht
+
+    frame, notes = _haematology(tables)
+    result = derive_icaht(frame, tables["infusions"], keep_going=True, file="labs")
+    table = result.table.rename(
+        columns={
+            "early_grade": "early_icaht_grade",
+            "early_reason": "early_icaht_rule",
+            "late_grade": "late_icaht_grade",
+            "late_reason": "late_icaht_rule",
         }
-    )[~bad].reset_index(drop=True)
-    notes = tuple(
-        [str(p) for p in problems.all()] + [f"labs of {sid} left out: no infusion" for sid in dropped]
     )
-    return out, notes
+    if "n_anc_values" in table:
+        table = table[table["n_anc_values"].notna()]
+    extra = [
+        "early_days_anc_le_500",
+        "early_days_anc_le_100",
+        "late_nadir_per_ul",
+        "t_early_grade",
+        "t_early_reason",
+        "t_late_grade",
+        "t_late_reason",
+        "n_platelet_values",
+    ]
+    out = table.reindex(columns=[*ICAHT_COLUMNS, *extra]).reset_index(drop=True)
+    for column in ("early_icaht_grade", "late_icaht_grade", "t_early_grade", "t_late_grade"):
+        out[column] = out[column].astype("Int64")
+    for column in ("n_anc_values", "n_platelet_values", "early_days_anc_le_500", "early_days_anc_le_100"):
+        out[column] = out[column].astype("Int64")
+    notes += _problem_notes(result, frame, "lab result")
+    notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
+    return Graded(out, tuple(notes), result.metadata())
 
 
-def icaht(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Early and late ICAHT grade per subject from the neutrophil counts (grading's `grade_icaht`, default
-    `IcahtOptions`); subjects without a neutrophil count are absent (the caller names them)."""
-    from cartrial.grading import IcahtOptions, grade_icaht
-    from cartrial.grading.icaht import ICAHT_SCALE
-
-    graded, _ = lab_grades(tables)
-    anc = graded[(graded["analyte"] == "neutrophils") & graded["study_day"].notna()]
-    options = IcahtOptions()
-    rows = []
-    for sid, part in anc.groupby("subject_id", sort=True):
-        days = [int(d) for d in part["study_day"]]
-        values = [float(v) * 1000.0 for v in part["value_canonical"]]  # 10^9/L -> cells/µL
-        result = grade_icaht(days, values, options=options)
-        rows.append(
-            {
-                "subject_id": sid,
-                "early_icaht_grade": result.early_grade,
-                "early_icaht_rule": result.early_rule,
-                "late_icaht_grade": result.late_grade,
-                "late_icaht_rule": result.late_rule,
-                "n_anc_values": len(days),
-                "scale": ICAHT_SCALE,
-            }
-        )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "subject_id",
-            "early_icaht_grade",
-            "early_icaht_rule",
-            "late_icaht_grade",
-            "late_icaht_rule",
-            "n_anc_values",
-            "scale",
-        ],
-    )
-    for column in ("early_icaht_grade", "late_icaht_grade"):
-        frame[column] = frame[column].astype("Int64")
-    return frame
+def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The table of `graded_icaht`."""
+    return graded_icaht(tables).table
 
 
-__all__ = ["GradedEpisodes", "crs_episodes", "icaht", "icans_episodes", "lab_grades"]
+__all__ = [
+    "ICAHT_COLUMNS",
+    "LAB_COLUMNS",
+    "METHOD_NOTE_PREFIXES",
+    "Graded",
+    "GradedEpisodes",
+    "crs_episodes",
+    "graded_icaht",
+    "graded_labs",
+    "icaht",
+    "icans_episodes",
+    "is_method_note",
+    "lab_grades",
+    "method_notes",
+]

@@ -72,8 +72,8 @@ def crs_icans_datasets(
     """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    crs = safety.crs_episodes(dict(tables))
-    icans = safety.icans_episodes(dict(tables))
+    crs = safety.crs_episodes(tables)
+    icans = safety.icans_episodes(tables)
     crs_subj = _episode_subjects("crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]))
     icans_subj = _episode_subjects(
         "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"])
@@ -127,18 +127,20 @@ def crs_icans_datasets(
             "CRS episodes (one row per episode)",
             crs.table,
             SAFETY,
-            "cartrial.grading.crs_episodes (via cartrial.analysis.safety)",
+            "cartrial.grading.derive_crs_episodes (via cartrial.analysis.safety)",
             ("crs_assessments", "infusions", "therapies"),
-            notes=(f"scale: {crs.scale}", *crs.problems),
+            notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems),
+            engine=(crs.metadata,),
         ),
         "icans_episodes": Dataset(
             "icans_episodes",
             "ICANS episodes (one row per episode)",
             icans.table,
             SAFETY,
-            "cartrial.grading.icans_episodes (via cartrial.analysis.safety)",
+            "cartrial.grading.derive_icans_episodes (via cartrial.analysis.safety)",
             ("icans_assessments", "infusions", "therapies"),
-            notes=(f"scale: {icans.scale}", *icans.problems),
+            notes=(f"scale: {icans.scale}", *safety.method_notes(icans.metadata), *icans.problems),
+            engine=(icans.metadata,),
         ),
         "crs_icans_by_subject": Dataset(
             "crs_icans_by_subject",
@@ -147,6 +149,7 @@ def crs_icans_datasets(
             SAFETY,
             "per-subject summary of the grading engine's episodes",
             ("crs_assessments", "icans_assessments", "infusions", "therapies"),
+            engine=(crs.metadata, icans.metadata),
             columns={
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
@@ -307,7 +310,8 @@ def lab_datasets(
     """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    graded, problems = safety.lab_grades(dict(tables))
+    labs = safety.graded_labs(tables)
+    graded = labs.table
     rows = []
     for (sid, analyte), part in graded.groupby(["subject_id", "analyte"], sort=True):
         if sid not in safety_ids:
@@ -334,7 +338,8 @@ def lab_datasets(
             for b, w in zip(shift["baseline_grade"], shift["worst_post_grade"], strict=True)
         ]
         shift["worst_grade_ge3"] = shift["worst_post_grade"].fillna(0) >= 3
-    icaht = safety.icaht(dict(tables))
+    graded_icaht = safety.graded_icaht(tables)
+    icaht = graded_icaht.table
     no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
     icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])
     icaht["dose_level"] = icaht["dose_level"].astype("Int64")
@@ -344,18 +349,28 @@ def lab_datasets(
             "CTCAE v5.0 haematology: baseline grade, worst post-infusion grade and shift",
             shift,
             SAFETY,
-            "cartrial.grading.grade_labs_arrays (via cartrial.analysis.safety)",
+            "cartrial.grading.derive_lab_grades (via cartrial.analysis.safety)",
             ("labs", "infusions"),
-            notes=("baseline = last value before the infusion time", *problems),
+            notes=(
+                "baseline = last value before the infusion time",
+                *safety.method_notes(labs.metadata),
+                *labs.notes,
+            ),
+            engine=(labs.metadata,),
         ),
         "icaht": Dataset(
             "icaht",
             "ICAHT early (day 0-30) and late (> day 30) grade per subject",
             icaht,
             SAFETY,
-            "cartrial.grading.grade_icaht (via cartrial.analysis.safety)",
+            "cartrial.grading.derive_icaht (via cartrial.analysis.safety)",
             ("labs", "infusions"),
-            notes=(f"no neutrophil count: {', '.join(no_anc)}",) if no_anc else (),
+            notes=(
+                *((f"no neutrophil count: {', '.join(no_anc)}",) if no_anc else ()),
+                *safety.method_notes(graded_icaht.metadata),
+                *graded_icaht.notes,
+            ),
+            engine=(graded_icaht.metadata,),
         ),
     }
 

@@ -483,11 +483,33 @@ def _parse_labs(frame: pd.DataFrame, file: FileName) -> tuple[RowProblems, LabIn
     return problems, inputs, notes
 
 
+def _study_day_columns(
+    inputs: LabInputs, bad: npt.NDArray[np.bool_], infusions: Mapping[str, datetime]
+) -> dict[str, Any]:
+    """``study_day`` (calendar days from the infusion date) and ``collected_before_infusion`` of each row
+    (blank on a bad row)."""
+    days: list[int | None] = []
+    before: list[bool | None] = []
+    for i, (sid, moment) in enumerate(zip(inputs.subject_id, inputs.collected_at, strict=True)):
+        infused = infusions.get(str(sid))
+        if bad[i] or moment is None or infused is None:
+            days.append(None)
+            before.append(None)
+            continue
+        days.append((moment.date() - infused.date()).days)
+        before.append(bool(moment < infused))
+    return {
+        "study_day": pd.array(days, dtype="Int64"),
+        "collected_before_infusion": pd.array(before, dtype="boolean"),
+    }
+
+
 def derive_lab_grades(
     frame: pd.DataFrame,
     *,
     ctcae_version: str = "5.0",
     lln_required_for_higher_grades: bool = False,
+    infusions: Infusions | None = None,
     keep_going: bool = False,
     file: FileName = "labs",
 ) -> Result:
@@ -498,13 +520,25 @@ def derive_lab_grades(
     are warnings in `Result.notes` naming the row (`cartrial.grading.LAB_PLAUSIBLE_RANGES`); contradictory
     duplicate results (same subject, analyte and time) are problems.
 
+    With ``infusions`` (subject → infusion time, or a frame with `subject_id`, `infused_at`) each row also
+    gets ``study_day`` (calendar days from the infusion date, day 0 = infusion day, as `derive_icaht`
+    counts) and ``collected_before_infusion`` (collected before the infusion time: a baseline value); a
+    subject without an infusion is a problem of its rows.
+
     >>> import pandas as pd
     >>> rows = pd.DataFrame({"subject_id": ["S1"], "collected_at": ["2024-01-15"], "analyte": ["neutrophils"],
     ...     "value": [0.4], "unit": ["10^9/L"], "lln": [1.8]})
     >>> derive_lab_grades(rows).table[["term", "grade"]].values.tolist()
     [['Neutrophil count decreased', 4]]
+    >>> infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]})
+    >>> graded = derive_lab_grades(rows, infusions=infused).table
+    >>> graded[["study_day", "collected_before_infusion"]].values.tolist()
+    [[5, False]]
     """
     problems, inputs, notes = _parse_labs(frame, file)
+    times = None if infusions is None else _infusions(infusions)
+    if times is not None:
+        _check_subjects(inputs.subject_id, times, problems)
     bad = problems.bad_mask(len(frame))
     graded = grade_labs_arrays(
         inputs.analyte_code,
@@ -527,6 +561,8 @@ def derive_lab_grades(
         "scale": f"CTCAE v{ctcae_version}",
         "lln_required_for_higher_grades": lln_required_for_higher_grades,
     }
+    if times is not None:
+        columns |= _study_day_columns(inputs, bad, times)
     problems.raise_if_any(keep_going)
     return Result(
         table=_with_results(frame, problems, _columns_frame(columns), keep_going),
