@@ -67,6 +67,20 @@ class Dataset:
     """The engine `Result.metadata()` of each derivation behind the table (derivation, options, sources,
     cartrial version): what the report's methods section cites."""
 
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready description, in the `cartrial.results.Result` convention: what the table is, its
+        population, the derivation and source tables, column descriptions, notes and the engine metadata."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "population": self.population,
+            "derivation": self.derivation,
+            "source_tables": list(self.source_tables),
+            "columns": dict(self.columns),
+            "notes": list(self.notes),
+            "engine": [dict(e) for e in self.engine],
+        }
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -119,13 +133,8 @@ class Analysis:
             },
             "datasets": {
                 name: {
-                    "title": d.title,
-                    "population": d.population,
-                    "derivation": d.derivation,
-                    "source_tables": list(d.source_tables),
+                    **{k: v for k, v in d.metadata().items() if k not in ("name", "columns")},
                     "rows": len(d.table),
-                    "notes": list(d.notes),
-                    "engine": [dict(m) for m in d.engine],
                 }
                 for name, d in self.datasets.items()
             },
