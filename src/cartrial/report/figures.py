@@ -125,7 +125,11 @@ def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure 
         risk_ax.text(tick, 0.5, str(n), ha="center", va="center")
     risk_ax.set_xticks(ticks)
     risk_ax.set_xlabel("days after infusion")
-    return Figure("km_relapse_free", "Kaplan–Meier relapse-free survival after infusion, with numbers at risk.", _svg(fig))
+    return Figure(
+        "km_relapse_free",
+        "Kaplan–Meier relapse-free survival after infusion, with numbers at risk.",
+        _svg(fig),
+    )
 
 
 def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
@@ -142,8 +146,12 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     subjects = list(safety["subject_id"].astype(str))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4))
     for row, (subject, level, follow_up) in enumerate(
-        zip(safety["subject_id"].astype(str)[::-1], safety["dose_level"][::-1], safety["follow_up_days"][::-1],
-            strict=True)
+        zip(
+            safety["subject_id"].astype(str)[::-1],
+            safety["dose_level"][::-1],
+            safety["follow_up_days"][::-1],
+            strict=True,
+        )
     ):
         days = float(follow_up) if not pd.isna(follow_up) else 0.0
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
@@ -160,8 +168,15 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
             duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
             width = float(duration) if not pd.isna(duration) else 1.0
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
-            ax.barh(positions[subject], max(width, 1.0), left=float(onset), height=0.6,
-                    color=GRADE_COLOURS[min(grade, 5)], edgecolor="black", linewidth=0.5)
+            ax.barh(
+                positions[subject],
+                max(width, 1.0),
+                left=float(onset),
+                height=0.6,
+                color=GRADE_COLOURS[min(grade, 5)],
+                edgecolor="black",
+                linewidth=0.5,
+            )
     relapses = tables.get("relapses")
     if relapses is not None and not relapses.empty and "onset_date" in relapses:
         days = _study_day(relapses, "onset_date", infusion)
@@ -172,7 +187,9 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     ax.set_yticklabels(subjects)
     ax.set_xlabel("days after infusion (bar ends at last contact)")
     levels = sorted({str(v) for v in safety["dose_level"]})
-    handles = [Patch(color=_colour(level), alpha=0.55, label=f"dose level {level}") for level in levels]
+    handles: list[Any] = [
+        Patch(color=_colour(level), alpha=0.55, label=f"dose level {level}") for level in levels
+    ]
     handles += [
         Patch(facecolor=GRADE_COLOURS[1], edgecolor="black", label="CRS grade 1"),
         Patch(facecolor=GRADE_COLOURS[2], edgecolor="black", label="CRS grade 2"),
@@ -180,7 +197,11 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         Line2D([], [], marker="X", color="black", linestyle="", label="relapse"),
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
-    return Figure("swimmer", "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade) and relapses.", _svg(fig))
+    return Figure(
+        "swimmer",
+        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade) and relapses.",
+        _svg(fig),
+    )
 
 
 def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
@@ -212,25 +233,47 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
     quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
     fig, ax = plt.subplots(figsize=(7, 4))
-    for subject, rows in quantified.groupby("subject_id", sort=True):
+    for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
-        ax.plot(rows["day"], rows["value_num"], color=_colour(rows["dose_level"].iloc[0]), alpha=0.3,
-                linewidth=0.8)
+        ax.plot(
+            rows["day"],
+            rows["value_num"],
+            color=_colour(rows["dose_level"].iloc[0]),
+            alpha=0.3,
+            linewidth=0.8,
+        )
     for level, rows in quantified.groupby("dose_level", sort=True):
         median = rows.groupby("nominal_day")["value_num"].median()
         days = _num(pd.Series(median.index)).to_numpy()
         order = days.argsort()
-        ax.plot(days[order], median.to_numpy()[order], color=_colour(level), linewidth=2.2, marker="o",
-                markersize=3, label=f"dose level {level}: median")
+        ax.plot(
+            days[order],
+            median.to_numpy()[order],
+            color=_colour(level),
+            linewidth=2.2,
+            marker="o",
+            markersize=3,
+            label=f"dose level {level}: median",
+        )
     lloq = pk["lloq_num"].dropna()
     if not lloq.empty:
-        ax.axhline(float(lloq.iloc[0]), color="grey", linestyle="--", linewidth=1,
-                   label=f"LLOQ {float(lloq.iloc[0]):g}")
+        ax.axhline(
+            float(lloq.iloc[0]),
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"LLOQ {float(lloq.iloc[0]):g}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("days after infusion")
     ax.set_ylabel(f"{analyte.replace('_', ' ')} ({unit})")
     ax.legend(frameon=False, fontsize=8)
-    return Figure("expansion", f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients (thin) and median per dose level (thick).", _svg(fig))
+    return Figure(
+        "expansion",
+        f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
+        "(thin) and median per dose level (thick).",
+        _svg(fig),
+    )
 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
@@ -275,7 +318,11 @@ def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
 
     handles = [Patch(facecolor=GRADE_COLOURS[g], edgecolor="black", label=f"grade {g}") for g in range(5)]
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.06))
-    return Figure("crs_icans_heatmap", "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).", _svg(fig))
+    return Figure(
+        "crs_icans_heatmap",
+        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
+        _svg(fig),
+    )
 
 
 def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
@@ -298,12 +345,21 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
             continue
         baseline = float(baseline_rows["edss_num"].iloc[-1])
         post = rows[rows["day"] >= 0]
-        ax.plot([0, *post["day"][post["day"] > 0]], [0, *(post["edss_num"][post["day"] > 0] - baseline)],
-                marker="o", markersize=3, color=_colour(levels.get(str(subject))), alpha=0.8, linewidth=1)
+        ax.plot(
+            [0, *post["day"][post["day"] > 0]],
+            [0, *(post["edss_num"][post["day"] > 0] - baseline)],
+            marker="o",
+            markersize=3,
+            color=_colour(levels.get(str(subject))),
+            alpha=0.8,
+            linewidth=1,
+        )
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("EDSS change from baseline")
-    return Figure("edss_spider", "Spider plot of EDSS change from baseline per patient (colour: dose level).", _svg(fig))
+    return Figure(
+        "edss_spider", "Spider plot of EDSS change from baseline per patient (colour: dose level).", _svg(fig)
+    )
 
 
 def _reciprocal(titre: Any) -> float:
@@ -336,12 +392,21 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for subject, rows in frame.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
-        ax.plot(rows["day"], rows["titre"].clip(lower=1), marker="o", markersize=3, linewidth=1,
-                color=_colour(levels.get(str(subject))), alpha=0.8)
+        ax.plot(
+            rows["day"],
+            rows["titre"].clip(lower=1),
+            marker="o",
+            markersize=3,
+            linewidth=1,
+            color=_colour(levels.get(str(subject))),
+            alpha=0.8,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
-    return Figure("aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig))
+    return Figure(
+        "aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig)
+    )
 
 
 CTCAE_BANDS: dict[str, tuple[tuple[float, float, int], ...]] = {
@@ -351,6 +416,16 @@ CTCAE_BANDS: dict[str, tuple[tuple[float, float, int], ...]] = {
 }
 """CTCAE v5.0 grade bands drawn behind the counts (NCI CTCAE v5.0, Investigations: neutrophil count
 decreased, platelet count decreased; grade 1 lower bound is the LLN, drawn at the usual 2.0 and 150)."""
+
+
+def _to_10e9_per_l_factor(unit: Any) -> float:
+    """Factor from a count unit to 10^9/L (10^9/L = 10^3/µL = 10^3/mm³); NaN for an unknown unit."""
+    text = str(unit).strip().lower().replace("μ", "u").replace("µ", "u").replace(" ", "")
+    if text in {"10^9/l", "10e9/l", "x10^9/l", "10^3/ul", "10^3/mm3", "k/ul", "g/l"}:
+        return 1.0
+    if text in {"/mm3", "/ul", "cells/ul", "cells/mm3"}:
+        return 1e-3
+    return float("nan")
 
 
 def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
@@ -363,7 +438,7 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
     infusion = _infusion_days(analysis)
     frame = labs.copy()
     frame["day"] = _study_day(frame, "collected_at", infusion)
-    frame["value_num"] = _num(frame["value"])
+    frame["value_num"] = _num(frame["value"]) * frame["unit"].map(_to_10e9_per_l_factor)
     levels = _dose_levels(analysis)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
     drawn = False
@@ -371,22 +446,32 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
         rows = frame[(frame["analyte"].astype(str) == analyte) & frame["day"].between(-14, 60)]
         for _lower, upper, grade in CTCAE_BANDS[analyte]:
             ax.axhspan(_lower, upper, color=GRADE_COLOURS[min(grade, 5)], alpha=0.25, linewidth=0)
-            ax.text(60.5, (_lower + upper) / 2, f"G{grade}", va="center", fontsize=7)
+            ax.text(61, (_lower + upper) / 2, f"G{grade}", va="center", fontsize=7)
         for subject, subject_rows in rows.groupby("subject_id", sort=True):
             subject_rows = subject_rows.sort_values("day")
-            ax.plot(subject_rows["day"], subject_rows["value_num"], linewidth=0.9, marker=".",
-                    color=_colour(levels.get(str(subject))), alpha=0.8)
+            ax.plot(
+                subject_rows["day"],
+                subject_rows["value_num"],
+                linewidth=0.9,
+                marker=".",
+                color=_colour(levels.get(str(subject))),
+                alpha=0.8,
+            )
             drawn = True
-        unit = str(rows["unit"].iloc[0]) if not rows.empty else ""
         ax.set_title("ANC" if analyte == "neutrophils" else "Platelets")
         ax.set_xlabel("days after infusion")
-        ax.set_ylabel(unit)
+        ax.set_ylabel("10^9/L")
+        ax.set_xlim(-14, 64)
     if not drawn:
         import matplotlib.pyplot as plt2
 
         plt2.close(fig)
         return None
-    return Figure("blood_counts", "ANC and platelet counts by day after infusion (bands: CTCAE v5.0 grades 1–4).", _svg(fig))
+    return Figure(
+        "blood_counts",
+        "ANC and platelet counts by day after infusion (bands: CTCAE v5.0 grades 1–4).",
+        _svg(fig),
+    )
 
 
 FIGURE_BUILDERS: tuple[Callable[[Analysis, Mapping[str, pd.DataFrame]], Figure | None], ...] = (
@@ -408,7 +493,7 @@ def build_figures(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> dic
     import matplotlib.pyplot as plt
 
     figures: dict[str, Figure] = {}
-    with plt.rc_context(SVG_RC):
+    with plt.rc_context(SVG_RC):  # type: ignore[arg-type]
         for builder in FIGURE_BUILDERS:
             figure = builder(analysis, tables)
             if figure is not None:

@@ -42,7 +42,8 @@ def typst_data(report: Report) -> dict[str, Any]:
                 "intro": section.intro,
                 "findings": section.findings,
                 "figures": [
-                    {"file": f"figures/{figure.name}.svg", "caption": figure.caption} for figure in section.figures
+                    {"file": f"figures/{figure.name}.svg", "caption": figure.caption}
+                    for figure in section.figures
                 ],
                 "tables": [
                     {k: v for k, v in asdict(table).items() if k != "notes"} for table in section.tables

@@ -168,7 +168,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "worsening_confirmed",
                 ),
             ),
-            TableSpec("relapse_rates", ("measure", "events", "patient_years", "estimate", "ci_low", "ci_high")),
+            TableSpec(
+                "relapse_rates", ("measure", "events", "patient_years", "estimate", "ci_low", "ci_high")
+            ),
             TableSpec("relapse_free_km"),
             TableSpec("osis_change"),
         ),
@@ -327,8 +329,15 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
     return out
 
 
-def _table(name: str, title: str, population: str, derivation: str, frame: pd.DataFrame,
-           columns: Sequence[str], notes: tuple[str, ...] = ()) -> ReportTable:
+def _table(
+    name: str,
+    title: str,
+    population: str,
+    derivation: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    notes: tuple[str, ...] = (),
+) -> ReportTable:
     shown = [c for c in columns if c in frame.columns] if columns else list(frame.columns)
     header, rows = _cells(frame[shown])
     return ReportTable(name, title, population, derivation, header, rows, notes, bool(columns))
@@ -374,8 +383,14 @@ def build_report(
             name = f"records_{table_spec.dataset}"
             csv_files[f"{name}.csv"] = csv_text(frame)
             section_tables.append(
-                _table(name, f"Records: {table_spec.dataset}", "enrolled", "snapshot records as captured",
-                       frame, table_spec.columns)
+                _table(
+                    name,
+                    f"Records: {table_spec.dataset}",
+                    "enrolled",
+                    "snapshot records as captured",
+                    frame,
+                    table_spec.columns,
+                )
             )
         for table_spec in spec.tables:
             if table_spec.dataset in analysis.datasets:
