@@ -25,8 +25,10 @@ def report_command(
     out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, tables/ and figures/."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4, via typst)."),
 ) -> None:
-    """Write the interim report as of a data cut-off: report.html (self-contained), report.pdf,
-    tables/*.csv and figures/*.svg; print the key findings."""
+    """Interim report as of a data cut-off: report.html, report.pdf, tables and figures.
+
+    report.html is one self-contained file; report.pdf is A4 with page numbers and a running header;
+    tables/*.csv and figures/*.svg hold each table and figure. The key findings are printed."""
     from cartrial.analysis import analyse
     from cartrial.report import report_files
     from cartrial.store.snapshot import read_snapshot
