@@ -62,6 +62,17 @@ def _svg(fig: Any) -> str:
     return buffer.getvalue()
 
 
+def _dose_legend(ax: Any, levels: Mapping[str, Any], **kwargs: Any) -> None:
+    """A legend of the dose-level colours used by the per-patient lines."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=_colour(level), marker="o", markersize=3, label=f"dose level {level}")
+        for level in sorted({str(v) for v in levels.values()})
+    ]
+    ax.legend(handles=handles, frameon=False, fontsize=8, **kwargs)
+
+
 def _num(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
@@ -357,6 +368,7 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("EDSS change from baseline")
+    _dose_legend(ax, levels, loc="lower left")
     return Figure(
         "edss_spider", "Spider plot of EDSS change from baseline per patient (colour: dose level).", _svg(fig)
     )
@@ -404,6 +416,7 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
     ax.set_yscale("log")
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
+    _dose_legend(ax, levels, loc="upper right")
     return Figure(
         "aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig)
     )
@@ -462,6 +475,7 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
         ax.set_xlabel("days after infusion")
         ax.set_ylabel("10^9/L")
         ax.set_xlim(-14, 64)
+    _dose_legend(axes[1], levels, loc="lower right")
     if not drawn:
         import matplotlib.pyplot as plt2
 

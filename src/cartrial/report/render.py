@@ -60,7 +60,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "demographics",
         "Demographics and baseline disease",
         "Subject records as captured (consent, sex, birth year, weight, diagnosis date, AQP4-IgG at "
-        "baseline, treatment and relapse history).",
+        "baseline, treatment and relapse history), and the baseline values of the analysis datasets.",
+        tables=(TableSpec("baseline_by_subject"),),
         snapshot_tables=(
             TableSpec(
                 "subjects",
@@ -301,10 +302,42 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+BASELINE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("edss_change", ("baseline_edss",)),
+    ("relapses_by_subject", ("pre_window_start", "pre_attacks", "pre_arr")),
+    ("aqp4_titre_change", ("baseline_titre",)),
+)
+"""Baseline columns taken from the analysis datasets (no derivation in the report)."""
+
+
+def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
+    """Subject and dose level of the safety set with the baseline columns of `BASELINE_COLUMNS`."""
+    membership = analysis.datasets["populations"].table
+    if "safety" not in membership:
+        return None
+    frame = membership[membership["safety"].astype(bool)][["subject_id", "dose_level"]].copy()
+    for dataset_name, columns in BASELINE_COLUMNS:
+        dataset = analysis.datasets.get(dataset_name)
+        if dataset is None:
+            continue
+        present = [c for c in columns if c in dataset.table.columns]
+        part = dataset.table[["subject_id", *present]].drop_duplicates("subject_id")
+        frame = frame.merge(part, on="subject_id", how="left")
+    return frame.reset_index(drop=True)
+
+
 def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, str, str]]:
     """Listings the report derives by *selecting rows* of analysis datasets (no rule): DLTs and serious
     TEAEs from ``teae_listing``."""
     out: dict[str, tuple[str, pd.DataFrame, str, str]] = {}
+    baseline = _baseline_by_subject(analysis)
+    if baseline is not None:
+        out["baseline_by_subject"] = (
+            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre",
+            baseline,
+            "safety",
+            "columns of edss_change, relapses_by_subject and aqp4_titre_change joined by subject",
+        )
     teae = analysis.datasets.get("teae_listing")
     if teae is not None:
         table = teae.table
