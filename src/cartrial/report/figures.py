@@ -156,18 +156,12 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     infusion = _infusion_days(analysis)
     subjects = list(safety["subject_id"].astype(str))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4))
-    for row, (subject, level, follow_up) in enumerate(
-        zip(
-            safety["subject_id"].astype(str)[::-1],
-            safety["dose_level"][::-1],
-            safety["follow_up_days"][::-1],
-            strict=True,
-        )
+    for row, (level, follow_up) in enumerate(
+        zip(safety["dose_level"][::-1], safety["follow_up_days"][::-1], strict=True)
     ):
         days = float(follow_up) if not pd.isna(follow_up) else 0.0
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
-        ax.plot(days, row, ">", color=_colour(level), markersize=5)
-        del subject
+        ax.plot(days, row, ">", color=_colour(level), markersize=5)  # last contact
     positions = {subject: i for i, subject in enumerate(subjects)}
     episodes = analysis.datasets.get("crs_episodes")
     if episodes is not None and not episodes.table.empty:
