@@ -119,6 +119,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Analyse the study database as of a data cut-off: datasets (CSV) and key findings.",
         PANEL_ANALYSE,
     ),
+    CommandEntry(
+        "report",
+        _AREA + "report_commands",
+        "Interim report as of a data cut-off: report.html, report.pdf, tables and figures.",
+        PANEL_ANALYSE,
+    ),
 )
 
 #: The area modules, each once, in the order of `COMMANDS`.

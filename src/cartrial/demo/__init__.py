@@ -40,7 +40,16 @@ def repository_root() -> Path:
     )
 
 
-STEPS: tuple[str, ...] = ("protocol", "grading", "neuro", "escalation", "kinetics", "importing", "store")
+STEPS: tuple[str, ...] = (
+    "protocol",
+    "grading",
+    "neuro",
+    "escalation",
+    "kinetics",
+    "importing",
+    "store",
+    "analysis",
+)
 """The demo steps, in the order they run: module names under `cartrial.demo`."""
 
 

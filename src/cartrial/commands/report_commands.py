@@ -1,0 +1,85 @@
+"""CLI of the interim report: ``cartrial report --url URL --cutoff YYYY-MM-DD --out DIR``.
+
+Thin layer: read the study snapshot as of the cut-off (`cartrial.store.snapshot.read_snapshot`), run the
+analysis (`cartrial.analysis.analyse`), render the report (`cartrial.report.report_files`) and write
+``report.html``, ``report.pdf``, ``tables/*.csv`` and ``figures/*.svg`` through
+`cartrial.tabular.write_atomic`. Only the standard library, typer and rich at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.errors import InputError, Problem
+
+
+def report_command(
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    cutoff: str = typer.Option(
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, tables/ and figures/."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4, via typst)."),
+) -> None:
+    """Interim report as of a data cut-off: report.html, report.pdf, tables and figures.
+
+    report.html is one self-contained file; report.pdf is A4 with page numbers and a running header;
+    tables/*.csv and figures/*.svg hold each table and figure. The key findings are printed."""
+    from cartrial.analysis import analyse
+    from cartrial.report import report_files
+    from cartrial.store.snapshot import read_snapshot
+
+    cutoff_date = _cutoff(cutoff)
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem("not a folder", field="--out", value=str(out)))
+    snapshot = read_snapshot(url, cutoff_date)
+    analysis = analyse(snapshot)
+    files = report_files(analysis, snapshot.tables, pdf=pdf)
+    write_report(out, files)
+    console = Console()
+    meta = analysis.snapshot
+    status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
+    console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")
+    for finding in analysis.findings:
+        console.print(f"  • {finding.statement}")
+    n_tables = sum(name.startswith("tables/") for name in files)
+    n_figures = sum(name.startswith("figures/") for name in files)
+    written = ", ".join(name for name in ("report.html", "report.pdf") if name in files)
+    console.print(f"{written}, {n_tables} tables and {n_figures} figures written to {out}/")
+
+
+def write_report(out: Path, files: dict[str, str | bytes]) -> None:
+    """Write each report file under `out` atomically: text through `cartrial.tabular.write_atomic`, the
+    PDF's bytes through a temporary file and a rename."""
+    import os
+    import tempfile
+
+    from cartrial.tabular import write_atomic
+
+    for name, content in files.items():
+        target = out / name
+        if isinstance(content, str):
+            write_atomic(target, content)
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(
+                Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))
+            ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` to the root app."""
+    app.command("report")(report_command)
+
+
+__all__ = ["register", "report_command", "write_report"]

@@ -1,0 +1,49 @@
+"""The interim report (issue 13 §2): renderers over the analysis layer.
+
+`report_files(analysis, tables, ...)` returns file name → content (text or bytes): ``report.html`` (one
+self-contained file), ``report.pdf`` (A4, paginated, from a Typst source compiled by the bundled `typst`
+compiler), ``tables/<name>.csv`` and ``figures/<name>.svg``. No file or database I/O here; the command
+(`cartrial report`) reads the snapshot, calls `cartrial.analysis.analyse`, and writes the files.
+
+How to read the report: docs/report.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import pandas as pd
+
+from cartrial.analysis.model import Analysis
+from cartrial.report.figures import Figure, build_figures
+from cartrial.report.render import DRAFT_TEXT, Report, build_report, render_html
+
+
+def report_files(
+    analysis: Analysis,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    generated_at: dt.datetime | None = None,
+    pdf: bool = True,
+) -> dict[str, str | bytes]:
+    """Every file of the report folder, by relative path: ``report.html``, ``report.pdf`` (when `pdf`),
+    ``tables/*.csv``, ``figures/*.svg``. `tables` are the snapshot's record tables (for the record
+    listings and the individual time courses in the figures)."""
+    from cartrial import __version__
+
+    when = generated_at or dt.datetime.now(dt.UTC)
+    report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when)
+    files: dict[str, str | bytes] = {"report.html": render_html(report)}
+    for name, text in sorted(report.csv_files.items()):
+        files[f"tables/{name}"] = text
+    for name, figure in report.figures.items():
+        files[f"figures/{name}.svg"] = figure.svg
+    if pdf:
+        from cartrial.report.pdf import render_pdf
+
+        files["report.pdf"] = render_pdf(report)
+    return files
+
+
+__all__ = ["DRAFT_TEXT", "Figure", "Report", "build_figures", "build_report", "render_html", "report_files"]

@@ -1,0 +1,512 @@
+"""The report's figures (matplotlib, Agg backend), each returned as deterministic SVG text.
+
+Every figure is drawn from the analysis datasets (populations, episodes, Kaplan–Meier table, EDSS, AQP4-IgG
+change) and, for the individual time courses the datasets summarise (transgene copies, titres, blood
+counts), from the snapshot's records of the same subjects. Deterministic output: ``svg.hashsalt`` fixed,
+text kept as text (``svg.fonttype = 'none'``) and no creation date in the metadata, so the same snapshot
+gives byte-identical SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Analysis
+
+SVG_RC: dict[str, Any] = {
+    "svg.hashsalt": "cartrial-report",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+"""matplotlib settings of every figure (deterministic, readable on paper and on screen)."""
+
+DOSE_LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+"""Colour per dose level (1, 2, ...): distinguishable in colour and, with markers, in grey print."""
+
+GRADE_COLOURS = ("#ffffff", "#fde68a", "#f59e0b", "#dc2626", "#7f1d1d", "#000000")
+"""CRS/ICANS grade 0–5 fill of the heat map."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One report figure: file stem, caption and the SVG text."""
+
+    name: str
+    caption: str
+    svg: str
+
+
+def _colour(dose_level: Any) -> str:
+    try:
+        index = int(dose_level) - 1
+    except (TypeError, ValueError):
+        return "#555555"
+    return DOSE_LEVEL_COLOURS[index % len(DOSE_LEVEL_COLOURS)]
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _dose_legend(ax: Any, levels: Mapping[str, Any], **kwargs: Any) -> None:
+    """A legend of the dose-level colours used by the per-patient lines."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=_colour(level), marker="o", markersize=3, label=f"dose level {level}")
+        for level in sorted({str(v) for v in levels.values()})
+    ]
+    ax.legend(handles=handles, frameon=False, fontsize=8, **kwargs)
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _infusion_days(analysis: Analysis) -> dict[str, pd.Timestamp]:
+    membership = analysis.datasets["populations"].table
+    out: dict[str, pd.Timestamp] = {}
+    for subject, day in zip(membership["subject_id"], membership["infusion_date"], strict=True):
+        stamp = pd.to_datetime(day, errors="coerce")
+        if not pd.isna(stamp):
+            out[str(subject)] = pd.Timestamp(stamp).tz_localize(None).normalize()
+    return out
+
+
+def _dose_levels(analysis: Analysis) -> dict[str, Any]:
+    membership = analysis.datasets["populations"].table
+    return dict(zip(membership["subject_id"].astype(str), membership["dose_level"], strict=True))
+
+
+def _study_day(frame: pd.DataFrame, column: str, infusion: Mapping[str, pd.Timestamp]) -> pd.Series:
+    stamps = pd.to_datetime(frame[column], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
+    base = frame["subject_id"].astype(str).map(infusion)
+    return (stamps - pd.to_datetime(base)).dt.days
+
+
+def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Kaplan–Meier relapse-free survival (dataset ``relapse_free_km``) with numbers at risk."""
+    import matplotlib.pyplot as plt
+
+    km = analysis.datasets.get("relapse_free_km")
+    if km is None or km.table.empty:
+        return None
+    table = km.table
+    days = _num(table["time_days"]).to_numpy()
+    survival = _num(table["survival"]).to_numpy()
+    fig, (ax, risk_ax) = plt.subplots(
+        2, 1, figsize=(7, 4.2), gridspec_kw={"height_ratios": [5, 1]}, sharex=True
+    )
+    ax.step(days, survival, where="post", color="#1f77b4", linewidth=1.8, label="relapse-free survival")
+    if "ci_low" in table and "ci_high" in table:
+        ax.fill_between(
+            days, _num(table["ci_low"]), _num(table["ci_high"]), step="post", alpha=0.15, color="#1f77b4"
+        )
+    censored = _num(table["censored"]).to_numpy() > 0
+    ax.plot(days[censored], survival[censored], "|", color="#1f77b4", markersize=9, label="censored")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("proportion relapse-free")
+    ax.legend(loc="lower left", frameon=False)
+    horizon = float(days.max()) if len(days) else 0.0
+    step = 30.0 if horizon <= 400 else 90.0
+    ticks = [step * i for i in range(int(horizon // step) + 1)]
+    at_risk = _num(table["at_risk"]).to_numpy()
+    risk_ax.set_yticks([])
+    risk_ax.set_ylabel("at risk", rotation=0, ha="right", va="center")
+    for spine in ("left", "top", "right", "bottom"):
+        risk_ax.spines[spine].set_visible(False)
+    for tick in ticks:
+        # numbers at risk at `tick`: the at-risk count of the first row at or after it (0 past the end)
+        later = days >= tick
+        n = int(at_risk[later][0]) if later.any() else 0
+        risk_ax.text(tick, 0.5, str(n), ha="center", va="center")
+    risk_ax.set_xticks(ticks)
+    risk_ax.set_xlabel("days after infusion")
+    return Figure(
+        "km_relapse_free",
+        "Kaplan–Meier relapse-free survival after infusion, with numbers at risk.",
+        _svg(fig),
+    )
+
+
+def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Follow-up per subject (bar to last contact) by dose level, CRS episodes and relapses after infusion."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    membership = analysis.datasets["populations"].table
+    safety = membership[membership["safety"].astype(bool)]
+    if safety.empty:
+        return None
+    infusion = _infusion_days(analysis)
+    subjects = list(safety["subject_id"].astype(str))[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4))
+    for row, (level, follow_up) in enumerate(
+        zip(safety["dose_level"][::-1], safety["follow_up_days"][::-1], strict=True)
+    ):
+        days = float(follow_up) if not pd.isna(follow_up) else 0.0
+        ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
+        ax.plot(days, row, ">", color=_colour(level), markersize=5)  # last contact
+    positions = {subject: i for i, subject in enumerate(subjects)}
+    episodes = analysis.datasets.get("crs_episodes")
+    if episodes is not None and not episodes.table.empty:
+        for _, episode in episodes.table.iterrows():
+            onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
+            subject = str(episode["subject_id"])
+            if pd.isna(onset) or subject not in positions:
+                continue
+            duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
+            width = float(duration) if not pd.isna(duration) else 1.0
+            grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
+            ax.barh(
+                positions[subject],
+                max(width, 1.0),
+                left=float(onset),
+                height=0.6,
+                color=GRADE_COLOURS[min(grade, 5)],
+                edgecolor="black",
+                linewidth=0.5,
+            )
+    relapses = tables.get("relapses")
+    if relapses is not None and not relapses.empty and "onset_date" in relapses:
+        days = _study_day(relapses, "onset_date", infusion)
+        for subject, day in zip(relapses["subject_id"].astype(str), days, strict=True):
+            if subject in positions and not pd.isna(day) and day >= 0:
+                ax.plot(day, positions[subject], "X", color="black", markersize=7)
+    ax.set_yticks(range(len(subjects)))
+    ax.set_yticklabels(subjects)
+    ax.set_xlabel("days after infusion (bar ends at last contact)")
+    levels = sorted({str(v) for v in safety["dose_level"]})
+    handles: list[Any] = [
+        Patch(color=_colour(level), alpha=0.55, label=f"dose level {level}") for level in levels
+    ]
+    handles += [
+        Patch(facecolor=GRADE_COLOURS[1], edgecolor="black", label="CRS grade 1"),
+        Patch(facecolor=GRADE_COLOURS[2], edgecolor="black", label="CRS grade 2"),
+        Patch(facecolor=GRADE_COLOURS[3], edgecolor="black", label="CRS grade ≥ 3"),
+        Line2D([], [], marker="X", color="black", linestyle="", label="relapse"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    return Figure(
+        "swimmer",
+        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade) and relapses.",
+        _svg(fig),
+    )
+
+
+def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
+    pk = tables.get("pk_samples")
+    if pk is None or pk.empty:
+        return pd.DataFrame()
+    pk = pk[pk["analyte"].astype(str) == analyte].copy()
+    day = _num(pk["actual_day"])
+    pk["day"] = day.where(day.notna(), _num(pk["nominal_day"]))
+    pk["value_num"] = _num(pk["value"])
+    pk["lloq_num"] = _num(pk["lloq"])
+    return pk
+
+
+def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Transgene copies vs day (log scale): individual curves and the median per dose level, LLOQ line."""
+    import matplotlib.pyplot as plt
+
+    pk = _pk_frame(tables, "car_transgene")
+    if pk.empty:
+        pk = _pk_frame(tables, "car_t_cells")
+        analyte = "car_t_cells"
+    else:
+        analyte = "car_transgene"
+    if pk.empty:
+        return None
+    levels = _dose_levels(analysis)
+    pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
+    unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
+    quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for _subject, rows in quantified.groupby("subject_id", sort=True):
+        rows = rows.sort_values("day")
+        ax.plot(
+            rows["day"],
+            rows["value_num"],
+            color=_colour(rows["dose_level"].iloc[0]),
+            alpha=0.3,
+            linewidth=0.8,
+        )
+    for level, rows in quantified.groupby("dose_level", sort=True):
+        median = rows.groupby("nominal_day")["value_num"].median()
+        days = _num(pd.Series(median.index)).to_numpy()
+        order = days.argsort()
+        ax.plot(
+            days[order],
+            median.to_numpy()[order],
+            color=_colour(level),
+            linewidth=2.2,
+            marker="o",
+            markersize=3,
+            label=f"dose level {level}: median",
+        )
+    lloq = pk["lloq_num"].dropna()
+    if not lloq.empty:
+        ax.axhline(
+            float(lloq.iloc[0]),
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"LLOQ {float(lloq.iloc[0]):g}",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("days after infusion")
+    ax.set_ylabel(f"{analyte.replace('_', ' ')} ({unit})")
+    ax.legend(frameon=False, fontsize=8)
+    return Figure(
+        "expansion",
+        f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
+        "(thin) and median per dose level (thick).",
+        _svg(fig),
+    )
+
+
+def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """CRS / ICANS grade by day after infusion (days 0–28) per subject: each episode's maximum grade over
+    its onset-to-resolution span (datasets ``crs_episodes``, ``icans_episodes``)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    membership = analysis.datasets["populations"].table
+    subjects = list(membership[membership["safety"].astype(bool)]["subject_id"].astype(str))
+    if not subjects:
+        return None
+    n_days = 29
+    fig, axes = plt.subplots(1, 2, figsize=(8, 0.3 * len(subjects) + 1.6), sharey=True)
+    cmap = ListedColormap(list(GRADE_COLOURS))
+    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5], cmap.N)
+    for ax, kind in zip(axes, ("crs", "icans"), strict=True):
+        grid = np.zeros((len(subjects), n_days))
+        dataset = analysis.datasets.get(f"{kind}_episodes")
+        if dataset is not None:
+            for _, episode in dataset.table.iterrows():
+                onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
+                subject = str(episode["subject_id"])
+                if pd.isna(onset) or subject not in subjects:
+                    continue
+                duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
+                end = float(onset) + (float(duration) if not pd.isna(duration) else 1.0)
+                grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
+                first, last = math.floor(float(onset)), min(math.ceil(end), n_days)
+                row = subjects.index(subject)
+                grid[row, first:last] = np.maximum(grid[row, first:last], grade)
+        ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        ax.set_title(kind.upper())
+        ax.set_xlabel("day after infusion")
+        ax.set_xticks(range(0, n_days, 7))
+        ax.set_yticks(range(len(subjects)))
+        ax.set_yticklabels(subjects)
+        ax.set_xticks(np.arange(-0.5, n_days, 1), minor=True)
+        ax.grid(which="minor", axis="x", color="#eeeeee", linewidth=0.3)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=GRADE_COLOURS[g], edgecolor="black", label=f"grade {g}") for g in range(5)]
+    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.06))
+    return Figure(
+        "crs_icans_heatmap",
+        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
+        _svg(fig),
+    )
+
+
+def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """EDSS change from baseline per subject over days after infusion (dataset ``edss_scored``)."""
+    import matplotlib.pyplot as plt
+
+    dataset = analysis.datasets.get("edss_scored")
+    if dataset is None or dataset.table.empty:
+        return None
+    frame = dataset.table.copy()
+    infusion = _infusion_days(analysis)
+    frame["day"] = _study_day(frame, "assessed_at", infusion)
+    frame["edss_num"] = _num(frame["edss"])
+    levels = _dose_levels(analysis)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for subject, rows in frame.groupby("subject_id", sort=True):
+        rows = rows.dropna(subset=["day", "edss_num"]).sort_values("day")
+        baseline_rows = rows[rows["day"] <= 0]
+        if baseline_rows.empty:
+            continue
+        baseline = float(baseline_rows["edss_num"].iloc[-1])
+        post = rows[rows["day"] >= 0]
+        ax.plot(
+            [0, *post["day"][post["day"] > 0]],
+            [0, *(post["edss_num"][post["day"] > 0] - baseline)],
+            marker="o",
+            markersize=3,
+            color=_colour(levels.get(str(subject))),
+            alpha=0.8,
+            linewidth=1,
+        )
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("days after infusion")
+    ax.set_ylabel("EDSS change from baseline")
+    _dose_legend(ax, levels, loc="lower left")
+    return Figure(
+        "edss_spider", "Spider plot of EDSS change from baseline per patient (colour: dose level).", _svg(fig)
+    )
+
+
+def _reciprocal(titre: Any) -> float:
+    text = str(titre).strip()
+    if not text or text.lower() in {"nan", "none"}:
+        return float("nan")
+    if ":" in text:
+        text = text.split(":", 1)[1]
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """AQP4-IgG titre (reciprocal dilution, log scale) over days after infusion per subject."""
+    import matplotlib.pyplot as plt
+
+    pd_samples = tables.get("pd_samples")
+    if pd_samples is None or pd_samples.empty:
+        return None
+    frame = pd_samples.copy()
+    frame["titre"] = frame["aqp4_igg_titre"].map(_reciprocal)
+    day = _num(frame["actual_day"])
+    frame["day"] = day.where(day.notna(), _num(frame["nominal_day"]))
+    frame = frame.dropna(subset=["titre", "day"])
+    if frame.empty:
+        return None
+    levels = _dose_levels(analysis)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for subject, rows in frame.groupby("subject_id", sort=True):
+        rows = rows.sort_values("day")
+        ax.plot(
+            rows["day"],
+            rows["titre"].clip(lower=1),
+            marker="o",
+            markersize=3,
+            linewidth=1,
+            color=_colour(levels.get(str(subject))),
+            alpha=0.8,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("days after infusion")
+    ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
+    _dose_legend(ax, levels, loc="upper right")
+    return Figure(
+        "aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig)
+    )
+
+
+CTCAE_BANDS: dict[str, tuple[tuple[float, float, int], ...]] = {
+    # analyte: (lower, upper, grade) in 10^9/L — CTCAE v5.0 neutrophil / platelet count decreased
+    "neutrophils": ((1.5, 2.0, 1), (1.0, 1.5, 2), (0.5, 1.0, 3), (0.0, 0.5, 4)),
+    "platelets": ((75.0, 150.0, 1), (50.0, 75.0, 2), (25.0, 50.0, 3), (0.0, 25.0, 4)),
+}
+"""CTCAE v5.0 grade bands drawn behind the counts (NCI CTCAE v5.0, Investigations: neutrophil count
+decreased, platelet count decreased; grade 1 lower bound is the LLN, drawn at the usual 2.0 and 150)."""
+
+
+def _to_10e9_per_l_factor(unit: Any) -> float:
+    """Factor from a count unit to 10^9/L (10^9/L = 10^3/µL = 10^3/mm³); NaN for an unknown unit."""
+    text = str(unit).strip().lower().replace("μ", "u").replace("µ", "u").replace(" ", "")
+    if text in {"10^9/l", "10e9/l", "x10^9/l", "10^3/ul", "10^3/mm3", "k/ul", "g/l"}:
+        return 1.0
+    if text in {"/mm3", "/ul", "cells/ul", "cells/mm3"}:
+        return 1e-3
+    return float("nan")
+
+
+def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """ANC and platelets by day after infusion per subject, on CTCAE v5.0 grade bands."""
+    import matplotlib.pyplot as plt
+
+    labs = tables.get("labs")
+    if labs is None or labs.empty:
+        return None
+    infusion = _infusion_days(analysis)
+    frame = labs.copy()
+    frame["day"] = _study_day(frame, "collected_at", infusion)
+    frame["value_num"] = _num(frame["value"]) * frame["unit"].map(_to_10e9_per_l_factor)
+    levels = _dose_levels(analysis)
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
+    drawn = False
+    for ax, analyte in zip(axes, ("neutrophils", "platelets"), strict=True):
+        rows = frame[(frame["analyte"].astype(str) == analyte) & frame["day"].between(-14, 60)]
+        for _lower, upper, grade in CTCAE_BANDS[analyte]:
+            ax.axhspan(_lower, upper, color=GRADE_COLOURS[min(grade, 5)], alpha=0.25, linewidth=0)
+            ax.text(61, (_lower + upper) / 2, f"G{grade}", va="center", fontsize=7)
+        for subject, subject_rows in rows.groupby("subject_id", sort=True):
+            subject_rows = subject_rows.sort_values("day")
+            ax.plot(
+                subject_rows["day"],
+                subject_rows["value_num"],
+                linewidth=0.9,
+                marker=".",
+                color=_colour(levels.get(str(subject))),
+                alpha=0.8,
+            )
+            drawn = True
+        ax.set_title("ANC" if analyte == "neutrophils" else "Platelets")
+        ax.set_xlabel("days after infusion")
+        ax.set_ylabel("10^9/L")
+        ax.set_xlim(-14, 64)
+    _dose_legend(axes[1], levels, loc="lower right")
+    if not drawn:
+        import matplotlib.pyplot as plt2
+
+        plt2.close(fig)
+        return None
+    return Figure(
+        "blood_counts",
+        "ANC and platelet counts by day after infusion (bands: CTCAE v5.0 grades 1–4).",
+        _svg(fig),
+    )
+
+
+FIGURE_BUILDERS: tuple[Callable[[Analysis, Mapping[str, pd.DataFrame]], Figure | None], ...] = (
+    km_figure,
+    swimmer_figure,
+    expansion_figure,
+    crs_heatmap_figure,
+    edss_spider_figure,
+    aqp4_figure,
+    blood_counts_figure,
+)
+
+
+def build_figures(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """Every figure the data allow, by name (a figure without data is left out)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures: dict[str, Figure] = {}
+    with plt.rc_context(SVG_RC):  # type: ignore[arg-type]
+        for builder in FIGURE_BUILDERS:
+            figure = builder(analysis, tables)
+            if figure is not None:
+                figures[figure.name] = figure
+    return figures
+
+
+__all__ = ["FIGURE_BUILDERS", "Figure", "build_figures"]

@@ -1,0 +1,525 @@
+"""The interim report as text: HTML (one self-contained file), the tables (CSV) and the figures (SVG), and
+the Typst source of the PDF. No file I/O here: `report_files` returns file name → text/bytes; the command
+writes them.
+
+Every number shown comes from the analysis datasets (`cartrial.analysis.analyse`): tables are the datasets'
+own CSV text (`cartrial.tabular.csv_text`) read back as strings, the key findings are the analysis's
+findings, and the methods section lists the analysis options and each dataset's derivation, population,
+sources and notes. The only line that differs between two runs on the same snapshot is "generated at".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Analysis
+from cartrial.report.figures import Figure, build_figures
+
+DRAFT_TEXT = "DRAFT — unlocked data"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A dataset shown in a section, optionally reduced to some of its columns (the CSV keeps them all)."""
+
+    dataset: str
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One report section: anchor, title, finding domains, tables and figures, in display order."""
+
+    anchor: str
+    title: str
+    intro: str = ""
+    finding_domains: tuple[str, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+    figures: tuple[str, ...] = ()
+    snapshot_tables: tuple[TableSpec, ...] = ()
+    """Snapshot (record) tables listed as they were captured: demographics and exposure."""
+
+
+SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec(
+        "disposition",
+        "Disposition",
+        "Enrolled → infused (safety set) → DLT-evaluable, per subject, with the reason a subject is not "
+        "evaluable.",
+        ("disposition", "data"),
+        (TableSpec("populations"),),
+    ),
+    SectionSpec(
+        "demographics",
+        "Demographics and baseline disease",
+        "Subject records as captured (consent, sex, birth year, weight, diagnosis date, AQP4-IgG at "
+        "baseline, treatment and relapse history), and the baseline values of the analysis datasets.",
+        tables=(TableSpec("baseline_by_subject"),),
+        snapshot_tables=(
+            TableSpec(
+                "subjects",
+                (
+                    "subject_id",
+                    "sex",
+                    "birth_year",
+                    "weight_kg",
+                    "height_cm",
+                    "diagnosis_date",
+                    "aqp4_igg_status",
+                    "aqp4_igg_titre",
+                    "treatment_history",
+                    "relapse_history",
+                    "disposition",
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "exposure",
+        "Exposure",
+        "Infusion records as captured: dose level, cells/kg, total CAR-T cells, viability.",
+        snapshot_tables=(
+            TableSpec(
+                "infusions",
+                (
+                    "subject_id",
+                    "infused_at",
+                    "dose_level",
+                    "weight_kg",
+                    "cells_per_kg",
+                    "total_car_t_cells",
+                    "viability_pct",
+                    "product_lot",
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "escalation",
+        "Dose escalation",
+        "Cohorts, DLTs per dose level, and each recorded escalation decision next to the protocol design's "
+        "replay of it.",
+        (),
+        (TableSpec("dlt_by_dose_level"), TableSpec("escalation_replay")),
+    ),
+    SectionSpec(
+        "crs-icans",
+        "CRS and ICANS",
+        "",
+        (),
+        (
+            TableSpec("crs_icans_summary"),
+            TableSpec("crs_icans_grades"),
+            TableSpec("crs_icans_timing"),
+        ),
+        ("crs_icans_heatmap", "swimmer"),
+    ),
+    SectionSpec(
+        "adverse-events",
+        "Adverse events",
+        "",
+        (),
+        (TableSpec("teae_summary"), TableSpec("teae_by_term")),
+    ),
+    SectionSpec(
+        "laboratory",
+        "Laboratory toxicity and ICAHT",
+        "",
+        (),
+        (TableSpec("lab_shift"), TableSpec("icaht")),
+        ("blood_counts",),
+    ),
+    SectionSpec(
+        "efficacy",
+        "Efficacy endpoints",
+        "",
+        ("efficacy",),
+        (
+            TableSpec(
+                "responders_summary",
+                (
+                    "endpoint",
+                    "group",
+                    "n_responders",
+                    "n_evaluable",
+                    "percent_of_evaluable",
+                    "ci_low_pct",
+                    "ci_high_pct",
+                    "n_infused",
+                    "percent_of_infused",
+                    "not_evaluable_subjects",
+                ),
+            ),
+            TableSpec(
+                "edss_change",
+                (
+                    "subject_id",
+                    "dose_level",
+                    "baseline_edss",
+                    "last_edss",
+                    "edss_change",
+                    "improvement_confirmed",
+                    "worsening_confirmed",
+                ),
+            ),
+            TableSpec(
+                "relapse_rates", ("measure", "events", "patient_years", "estimate", "ci_low", "ci_high")
+            ),
+            TableSpec("relapse_free_km"),
+            TableSpec("osis_change"),
+        ),
+        ("km_relapse_free", "edss_spider"),
+    ),
+    SectionSpec(
+        "pk",
+        "Pharmacokinetics (cellular kinetics)",
+        "",
+        ("pk",),
+        (
+            TableSpec(
+                "nca_summary",
+                (
+                    "analyte",
+                    "group",
+                    "parameter",
+                    "n",
+                    "geometric_mean",
+                    "geometric_cv_pct",
+                    "median",
+                    "min",
+                    "max",
+                    "unit",
+                ),
+            ),
+            TableSpec("persistence"),
+        ),
+        ("expansion",),
+    ),
+    SectionSpec(
+        "pd",
+        "Pharmacodynamics",
+        "",
+        ("pd",),
+        (TableSpec("aqp4_titre_change"), TableSpec("pd_markers")),
+        ("aqp4_titre",),
+    ),
+    SectionSpec(
+        "listings",
+        "Listings",
+        "Per-subject CRS episodes, DLTs, serious adverse events and relapses.",
+        (),
+        (
+            TableSpec(
+                "crs_episodes",
+                (
+                    "subject_id",
+                    "episode",
+                    "onset_day",
+                    "max_grade",
+                    "max_grade_day",
+                    "duration_days",
+                    "tocilizumab_doses",
+                    "corticosteroid_doses",
+                    "max_grade_rule",
+                ),
+            ),
+            TableSpec("dlt_listing"),
+            TableSpec("serious_ae_listing"),
+            TableSpec(
+                "relapses_by_subject",
+                (
+                    "subject_id",
+                    "dose_level",
+                    "pre_attacks",
+                    "post_attacks",
+                    "post_days",
+                    "first_post_attack_day",
+                    "relapse_free",
+                ),
+            ),
+        ),
+    ),
+)
+"""The report's sections after the title page and the key findings (issue 13 §2 order)."""
+
+
+def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `frame` exactly as its CSV (`cartrial.tabular.csv_text`) writes them."""
+    from cartrial.tabular import csv_text
+
+    rows = list(csv.reader(io.StringIO(csv_text(frame))))
+    if not rows:
+        return [str(c) for c in frame.columns], []
+    return rows[0], rows[1:]
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table as shown: name (CSV file stem), title, population, derivation, header, rows."""
+
+    name: str
+    title: str
+    population: str
+    derivation: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: tuple[str, ...] = ()
+    shown_columns_only: bool = False
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    anchor: str
+    title: str
+    intro: str
+    findings: list[str]
+    tables: list[ReportTable]
+    figures: list[Figure]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the renderers need: title page fields, findings, sections, methods, all tables and
+    figures (the files), and the one varying line."""
+
+    title: dict[str, str]
+    findings: list[dict[str, Any]]
+    sections: list[ReportSection]
+    methods: list[tuple[str, str]]
+    datasets_methods: list[dict[str, str]]
+    populations: list[dict[str, str]]
+    csv_files: dict[str, str]
+    figures: dict[str, Figure]
+    generated_at: str
+    unlocked: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+BASELINE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("edss_change", ("baseline_edss",)),
+    ("relapses_by_subject", ("pre_window_start", "pre_attacks", "pre_arr")),
+    ("aqp4_titre_change", ("baseline_titre",)),
+)
+"""Baseline columns taken from the analysis datasets (no derivation in the report)."""
+
+
+def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
+    """Subject and dose level of the safety set with the baseline columns of `BASELINE_COLUMNS`."""
+    membership = analysis.datasets["populations"].table
+    if "safety" not in membership:
+        return None
+    frame = membership[membership["safety"].astype(bool)][["subject_id", "dose_level"]].copy()
+    for dataset_name, columns in BASELINE_COLUMNS:
+        dataset = analysis.datasets.get(dataset_name)
+        if dataset is None:
+            continue
+        present = [c for c in columns if c in dataset.table.columns]
+        part = dataset.table[["subject_id", *present]].drop_duplicates("subject_id")
+        frame = frame.merge(part, on="subject_id", how="left")
+    return frame.reset_index(drop=True)
+
+
+def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, str, str]]:
+    """Listings the report derives by *selecting rows* of analysis datasets (no rule): DLTs and serious
+    TEAEs from ``teae_listing``."""
+    out: dict[str, tuple[str, pd.DataFrame, str, str]] = {}
+    baseline = _baseline_by_subject(analysis)
+    if baseline is not None:
+        out["baseline_by_subject"] = (
+            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre",
+            baseline,
+            "safety",
+            "columns of edss_change, relapses_by_subject and aqp4_titre_change joined by subject",
+        )
+    teae = analysis.datasets.get("teae_listing")
+    if teae is not None:
+        table = teae.table
+
+        def flag(column: str) -> pd.Series:
+            if column not in table:
+                return pd.Series(False, index=table.index)
+            return table[column].astype(str).str.lower().isin({"true", "1", "yes"})
+
+        out["dlt_listing"] = (
+            "Listing: adverse events flagged as DLT",
+            table[flag("dlt")].reset_index(drop=True),
+            teae.population,
+            "rows of teae_listing with dlt = true",
+        )
+        out["serious_ae_listing"] = (
+            "Listing: serious treatment-emergent adverse events",
+            table[flag("serious")].reset_index(drop=True),
+            teae.population,
+            "rows of teae_listing with serious = true",
+        )
+    return out
+
+
+def _table(
+    name: str,
+    title: str,
+    population: str,
+    derivation: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    notes: tuple[str, ...] = (),
+) -> ReportTable:
+    shown = [c for c in columns if c in frame.columns] if columns else list(frame.columns)
+    header, rows = _cells(frame[shown])
+    return ReportTable(name, title, population, derivation, header, rows, notes, bool(columns))
+
+
+def build_report(
+    analysis: Analysis,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    cartrial_version: str,
+    generated_at: dt.datetime,
+) -> Report:
+    """Assemble the report from one analysis (and the snapshot's record tables, for the listings of
+    demographics and exposure and for the individual time courses of the figures)."""
+    from cartrial.tabular import csv_text
+
+    meta = analysis.snapshot
+    unlocked = bool(meta.get("unlocked"))
+    title = {
+        "study": str(meta.get("study", "")),
+        "protocol_version": str(meta.get("protocol_version") or "not stated"),
+        "protocol_sha256": str(meta.get("protocol_sha256", "")),
+        "cutoff": str(meta.get("cutoff", "")),
+        "lock": DRAFT_TEXT if unlocked else f"lock {meta.get('lock_id')}",
+        "audit_head": f"id {meta.get('audit_head_id')}, {meta.get('audit_head_hash')}",
+        "tables_sha256": str(meta.get("tables_sha256", "")),
+        "cartrial_version": cartrial_version,
+    }
+    findings = [f.as_dict() for f in analysis.findings]
+    figures = build_figures(analysis, tables)
+    listings = _listing_datasets(analysis)
+    csv_files = {f"{name}.csv": csv_text(d.table) for name, d in analysis.datasets.items()}
+    for name, (_title, frame, _population, _derivation) in listings.items():
+        csv_files[f"{name}.csv"] = csv_text(frame)
+    sections: list[ReportSection] = []
+    for spec in SECTIONS:
+        section_tables: list[ReportTable] = []
+        for table_spec in spec.snapshot_tables:
+            frame = tables.get(table_spec.dataset)
+            if frame is None:
+                continue
+            frame = frame.drop(columns=["record_id"], errors="ignore")
+            name = f"records_{table_spec.dataset}"
+            csv_files[f"{name}.csv"] = csv_text(frame)
+            section_tables.append(
+                _table(
+                    name,
+                    f"Records: {table_spec.dataset}",
+                    "enrolled",
+                    "snapshot records as captured",
+                    frame,
+                    table_spec.columns,
+                )
+            )
+        for table_spec in spec.tables:
+            if table_spec.dataset in analysis.datasets:
+                d = analysis.datasets[table_spec.dataset]
+                section_tables.append(
+                    _table(d.name, d.title, d.population, d.derivation, d.table, table_spec.columns, d.notes)
+                )
+            elif table_spec.dataset in listings:
+                list_title, frame, population, derivation = listings[table_spec.dataset]
+                section_tables.append(
+                    _table(table_spec.dataset, list_title, population, derivation, frame, table_spec.columns)
+                )
+        domains = spec.finding_domains
+        section_findings = [f["statement"] for f in findings if f["domain"] in domains]
+        if spec.anchor == "crs-icans":
+            section_findings = [f["statement"] for f in findings if f["source"].startswith("crs_icans")]
+        elif spec.anchor == "adverse-events":
+            section_findings = [f["statement"] for f in findings if f["source"].startswith("teae")]
+        elif spec.anchor == "laboratory":
+            section_findings = [f["statement"] for f in findings if f["source"] in {"icaht", "lab_shift"}]
+        elif spec.anchor == "escalation":
+            section_findings = [
+                f["statement"] for f in findings if f["source"] in {"dlt_by_dose_level", "escalation_replay"}
+            ]
+        sections.append(
+            ReportSection(
+                spec.anchor,
+                spec.title,
+                spec.intro,
+                section_findings,
+                section_tables,
+                [figures[name] for name in spec.figures if name in figures],
+            )
+        )
+    methods = [(str(k), _option_text(v)) for k, v in sorted(analysis.options.items())]
+    datasets_methods = [
+        {
+            "name": name,
+            "title": d.title,
+            "population": d.population,
+            "derivation": d.derivation,
+            "sources": ", ".join(d.source_tables),
+            "notes": " ".join(d.notes),
+        }
+        for name, d in analysis.datasets.items()
+    ]
+    populations = [
+        {
+            "name": p.name,
+            "n": str(p.n),
+            "definition": p.definition,
+            "not_evaluable": p.not_evaluable_text(),
+        }
+        for p in analysis.populations.values()
+    ]
+    return Report(
+        title=title,
+        findings=findings,
+        sections=sections,
+        methods=methods,
+        datasets_methods=datasets_methods,
+        populations=populations,
+        csv_files=csv_files,
+        figures=figures,
+        generated_at=generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        unlocked=unlocked,
+    )
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_option_text(v) for v in value)
+    return str(value)
+
+
+def render_html(report: Report) -> str:
+    """The self-contained HTML of the report (CSS and SVG figures inline; no external resource)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("cartrial.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["b64"] = _base64
+    template = environment.get_template("report.html.j2")
+    return template.render(report=report, draft_text=DRAFT_TEXT)
+
+
+def _base64(svg: str) -> str:
+    """Base64 of the SVG text, for a ``data:`` image (keeps each figure's ids apart from the page's)."""
+    import base64
+
+    return base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+__all__ = ["DRAFT_TEXT", "SECTIONS", "Report", "build_report", "render_html"]

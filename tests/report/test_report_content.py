@@ -1,0 +1,211 @@
+"""`cartrial report` on the example study: files, content in the issue's order, numbers from the data,
+reproducible output, an audited edit that changes the report, the same tables on SQLite and PostgreSQL, and
+clear errors (exit 2)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cartrial.analysis import analyse
+from cartrial.cli import main
+from cartrial.report import report_files
+from cartrial.store import StudyService, connect, init_study
+from cartrial.store.models import CrsAssessment
+from cartrial.store.snapshot import read_snapshot
+
+from .conftest import CUTOFF, PROTOCOL, STUDY
+
+SECTION_ORDER = (
+    "title-page",
+    "contents",
+    "key-findings",
+    "disposition",
+    "demographics",
+    "exposure",
+    "escalation",
+    "crs-icans",
+    "adverse-events",
+    "laboratory",
+    "efficacy",
+    "pk",
+    "pd",
+    "listings",
+    "methods",
+)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def infused_by_dose_level() -> Counter[str]:
+    """Independent count from the example's infusion records (CSV), not from cartrial."""
+    with open(STUDY / "infusions.csv", newline="", encoding="utf-8") as handle:
+        return Counter(
+            row["dose_level"] for row in csv.DictReader(handle) if row["infused_at"][:10] <= CUTOFF
+        )
+
+
+def html_text(html: str) -> str:
+    """Visible text of the HTML (tags dropped, whitespace collapsed)."""
+    import html as html_module
+
+    return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_report_folder_has_html_pdf_tables_and_figures(example_report: Path) -> None:
+    assert (example_report / "report.html").is_file()
+    assert (example_report / "report.pdf").read_bytes().startswith(b"%PDF")
+    tables = {p.name for p in (example_report / "tables").iterdir()}
+    assert {"crs_icans_summary.csv", "responders_summary.csv", "relapse_free_km.csv"} <= tables
+    figures = {p.name for p in (example_report / "figures").iterdir()}
+    assert {"km_relapse_free.svg", "swimmer.svg", "expansion.svg", "crs_icans_heatmap.svg"} <= figures
+    for figure in figures:
+        svg = (example_report / "figures" / figure).read_text(encoding="utf-8")
+        assert "<svg" in svg and "<dc:date>" not in svg
+
+
+def test_html_is_self_contained_with_sections_in_order(example_report: Path) -> None:
+    html = (example_report / "report.html").read_text(encoding="utf-8")
+    positions = [html.find(f'id="{anchor}"') for anchor in SECTION_ORDER]
+    assert all(p >= 0 for p in positions), dict(zip(SECTION_ORDER, positions, strict=True))
+    assert positions == sorted(positions)
+    # the contents list links every section after it
+    for anchor in SECTION_ORDER[2:]:
+        assert f'href="#{anchor}"' in html
+    # no external resource: no http(s) src/href, no <link> or <script src>
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html and "<script" not in html
+    assert html.count('src="data:image/svg+xml;base64,') >= 4
+    assert "DRAFT — unlocked data" in html
+
+
+def test_example_report_states_infused_crs_and_icans_from_the_data(example_report: Path) -> None:
+    counts = infused_by_dose_level()
+    assert counts == {"1": 3, "2": 9}  # the example data, counted independently
+    text = html_text((example_report / "report.html").read_text(encoding="utf-8"))
+    total = sum(counts.values())
+    assert (
+        f"{total} of {total} enrolled patients were infused "
+        f"({counts['1']} at dose level 1, {counts['2']} at dose level 2)"
+    ) in text
+    assert f"CRS occurred in {total} of {total} infused patients (100 %), all grade 1–2." in text
+    assert f"No patient had ICANS (0 of {total} infused patients)." in text
+    # the grade table shown is the dataset's CSV: CRS max grade 1-2 only, ICANS grade 0 in all
+    grades = list(csv.DictReader((example_report / "tables" / "crs_icans_grades.csv").open(encoding="utf-8")))
+    overall = {row["kind"]: row for row in grades if row["group"] == "all"}
+    assert int(overall["crs"]["max_grade_1"]) + int(overall["crs"]["max_grade_2"]) == total
+    assert int(overall["icans"]["max_grade_0"]) == total
+
+
+def test_same_snapshot_gives_identical_output_apart_from_generated_at(report_sqlite: str) -> None:
+    snapshot = read_snapshot(report_sqlite, dt.date.fromisoformat(CUTOFF))
+    analysis = analyse(snapshot)
+    first = report_files(
+        analysis, snapshot.tables, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pdf=False
+    )
+    again = read_snapshot(report_sqlite, dt.date.fromisoformat(CUTOFF))
+    second = report_files(
+        analyse(again), again.tables, generated_at=dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC), pdf=False
+    )
+    assert set(first) == set(second)
+    for name in first:
+        if name != "report.html":
+            assert first[name] == second[name], name
+    html_1, html_2 = str(first["report.html"]), str(second["report.html"])
+    assert html_1 != html_2
+    differing = [(a, b) for a, b in zip(html_1.splitlines(), html_2.splitlines(), strict=True) if a != b]
+    assert len(differing) == 1 and "Generated at" in differing[0][0]
+
+
+def _edit_ct004_crs_to_grade_3(url: str) -> None:
+    service = StudyService(connect(url))
+    with service.engine.connect() as connection:
+        record_id, version = connection.execute(
+            select(CrsAssessment.id, CrsAssessment.version)
+            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
+            .order_by(CrsAssessment.assessed_at)
+        ).first()  # type: ignore[misc]
+    # ASTCT 2019 grade 3: fever with hypotension needing one vasopressor (Lee et al. 2019, Table 3)
+    service.update_record(
+        "admin",
+        "crs_assessment",
+        record_id,
+        {"hypotension": True, "vasopressors": 1},
+        version,
+        "source check",
+    )
+    service.engine.dispose()
+
+
+def test_an_audited_crs_edit_changes_statements_tables_and_figures(
+    report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    assert (
+        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(before), "--no-pdf")[0]
+        == 0
+    )
+    _edit_ct004_crs_to_grade_3(report_sqlite)
+    assert (
+        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(after), "--no-pdf")[0]
+        == 0
+    )
+    text_before = html_text((before / "report.html").read_text(encoding="utf-8"))
+    text_after = html_text((after / "report.html").read_text(encoding="utf-8"))
+    assert "all grade 1–2" in text_before and "all grade 1–2" not in text_after
+    assert "maximum grade 3; grade ≥ 3 in 1." in text_after
+    for table in ("crs_icans_grades.csv", "crs_icans_by_subject.csv", "crs_episodes.csv"):
+        assert (before / "tables" / table).read_bytes() != (after / "tables" / table).read_bytes(), table
+    for figure in ("crs_icans_heatmap.svg", "swimmer.svg"):
+        assert (before / "figures" / figure).read_bytes() != (after / "figures" / figure).read_bytes(), figure
+    grades = list(csv.DictReader((after / "tables" / "crs_icans_grades.csv").open(encoding="utf-8")))
+    overall = next(row for row in grades if row["kind"] == "crs" and row["group"] == "all")
+    assert overall["max_grade_3"] == "1"
+
+
+def test_bad_input_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], report_sqlite: str
+) -> None:
+    out = str(tmp_path / "r")
+    code, _, err = cli(capsys, "report", "--url", report_sqlite, "--cutoff", "2021-01-01", "--out", out)
+    assert code == 2 and "before the first infusion" in err
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    init_study(empty, PROTOCOL, "admin")
+    code, _, err = cli(capsys, "report", "--url", empty, "--cutoff", CUTOFF, "--out", out)
+    assert code == 2 and "no subject" in err
+    code, _, err = cli(capsys, "report", "--url", report_sqlite, "--cutoff", "20-03-2022", "--out", out)
+    assert code == 2 and "not a date" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r" / "report.html").exists()
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgresql_give_identical_tables(
+    report_sqlite: str, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .conftest import build_example
+
+    build_example(postgres_url)
+    lite, pg = tmp_path / "lite", tmp_path / "pg"
+    assert (
+        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(lite), "--no-pdf")[0]
+        == 0
+    )
+    assert (
+        cli(capsys, "report", "--url", postgres_url, "--cutoff", CUTOFF, "--out", str(pg), "--no-pdf")[0] == 0
+    )
+    lite_tables = {p.name: p.read_bytes() for p in (lite / "tables").iterdir()}
+    pg_tables = {p.name: p.read_bytes() for p in (pg / "tables").iterdir()}
+    assert lite_tables.keys() == pg_tables.keys() and len(lite_tables) > 20
+    for name, content in lite_tables.items():
+        assert content == pg_tables[name], name
