@@ -36,7 +36,9 @@ def names() -> tuple[str, ...]:
     True
     """
     return tuple(
-        sorted(entry.name for entry in _root().iterdir() if entry.is_dir() and (entry / PROTOCOL_FILE).is_file())
+        sorted(
+            entry.name for entry in _root().iterdir() if entry.is_dir() and (entry / PROTOCOL_FILE).is_file()
+        )
     )
 
 
