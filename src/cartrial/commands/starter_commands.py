@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,7 +39,7 @@ def list_command(
 
     from cartrial import examples
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "title": examples.title(name),
