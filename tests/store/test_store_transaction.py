@@ -9,7 +9,6 @@ from cartrial.errors import PermissionDeniedError
 from cartrial.store.permissions import Action
 from cartrial.store.transaction import open_transaction
 
-
 LAB_VALUES = {"value": 3.9, "unit": "10^9/L", "lln": 4.0}
 """A complete lab result: single-record writes run the import's field rules (value, unit and LLN required)."""
 
