@@ -127,6 +127,32 @@ def _record(wheel: Path) -> set[str]:
     return {line for line in lines if line and not line.startswith(name + ",")}
 
 
+def _installed_files_unchanged(site_packages: Path) -> list[str]:
+    """The installed package's files that differ from the wheel's RECORD (added, changed or missing),
+    bytecode caches aside: the commands must write into the user's folder, never into the package."""
+    import base64
+    import hashlib
+
+    (record,) = site_packages.glob("cartrial-*.dist-info/RECORD")
+    expected = {}
+    for line in record.read_text().splitlines():
+        name, digest, _ = line.rsplit(",", 2)
+        if name.startswith("cartrial/"):
+            expected[name] = digest
+    found = {
+        str(p.relative_to(site_packages)): p
+        for p in (site_packages / "cartrial").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    differing = sorted(set(expected) ^ set(found))
+    for name, path in found.items():
+        if name in expected:
+            sha = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
+            if expected[name] != f"sha256={sha}":
+                differing.append(name)
+    return differing
+
+
 def test_build_makes_sdist_and_wheel_that_pass_twine_and_the_sdist_builds_the_same_wheel(
     release: Release,
 ) -> None:
@@ -205,4 +231,5 @@ def test_the_installed_wheel_runs_the_newcomer_path_reading_nothing_from_the_che
     outside = [p for p in package_files if not (p.is_relative_to(installed) or p.is_relative_to(work))]
     assert not outside, f"cartrial files read from outside the installed package: {outside[:10]}"
     assert installed / "examples" / "ct103a-nmosd" / "protocol.yaml" in opened
+    assert _installed_files_unchanged(release.site_packages) == []
     assert installed / "templates" / "FIELDS.md" in opened or installed / "templates" / "labs.csv" in opened
