@@ -137,7 +137,7 @@ def _installed_files_unchanged(site_packages: Path) -> list[str]:
     expected = {}
     for line in record.read_text().splitlines():
         name, digest, _ = line.rsplit(",", 2)
-        if name.startswith("cartrial/"):
+        if name.startswith("cartrial/") and "__pycache__" not in name:
             expected[name] = digest
     found = {
         str(p.relative_to(site_packages)): p
