@@ -6,13 +6,13 @@ protocol is validated on every command that reads it, and screening may run over
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import best_seconds
+from cartrial import examples as cartrial_examples
 from cartrial.protocol import load_candidate, parse_protocol, screen
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ct103a-nmosd"
+EXAMPLE = cartrial_examples.path("ct103a-nmosd")
 
 
 def run() -> list[dict[str, Any]]:

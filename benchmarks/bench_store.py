@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cartrial import examples as cartrial_examples
+
 REPO = Path(__file__).resolve().parents[1]
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 N_SUBJECTS = 1_000
 TARGET_SECONDS = 60.0
 TARGET_TEXT = "≤ 60 s for a 1,000-subject study with full schedules (~1,000,000 rows) into SQLite (issue 7)"

@@ -34,7 +34,10 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def examples_dir() -> Path:
-    return REPO_ROOT / "examples"
+    """The folder holding the shipped example studies (package data, `cartrial.examples`)."""
+    from cartrial import examples
+
+    return examples.path("ct103a-nmosd").parent
 
 
 @pytest.fixture

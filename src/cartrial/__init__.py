@@ -1,10 +1,6 @@
 """cartrial: design, run and analyse first-in-human CAR-T cell therapy trials in autoimmune disease."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("cartrial")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
+"""The version: the one place it is written (``pyproject.toml`` reads it; see CHANGELOG.md)."""
 
 __all__ = ["__version__"]

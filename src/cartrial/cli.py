@@ -112,21 +112,19 @@ def _root(
 @app.command(epilog="Example: [bold]cartrial demo --out demo-output[/]")
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder to write the results to."),
-    examples: Path | None = typer.Option(None, "--examples", help="Source checkout holding examples/."),
+    examples: Path | None = typer.Option(
+        None,
+        "--examples",
+        help="Folder holding ct103a-nmosd/ to run on (default: the example shipped in the package).",
+    ),
 ) -> None:
     """Run every capability on the shipped example study and write the results to demo-output/."""
     from rich.console import Console
 
-    from cartrial.demo import DemoContext, repository_root, run_demo
+    from cartrial.demo import run_demo, shipped_context
 
-    root = examples or repository_root()
     console = Console()
-    ctx = DemoContext(
-        examples_dir=root / "examples",
-        templates_dir=root / "docs" / "templates",
-        out_dir=out,
-        console=console,
-    )
+    ctx = shipped_context(out, console, examples)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

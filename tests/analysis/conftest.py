@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from cartrial import examples as cartrial_examples
 from cartrial.store import init_study
 from cartrial.store.importing import import_templates
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "ct103a-nmosd"
+EXAMPLE = cartrial_examples.path("ct103a-nmosd")
 PROTOCOL = EXAMPLE / "protocol.yaml"
 STUDY = EXAMPLE / "study"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
+from cartrial import templates as cartrial_templates
 from cartrial.cli import app
 from cartrial.escalation import BehavingDesign, Boin, ThreePlusThree, design_from_spec, parse_outcomes
 
@@ -457,7 +458,7 @@ def test_demo_step(tmp_path: Path, examples_dir: Path) -> None:
     from cartrial.demo import DemoContext
     from cartrial.demo.escalation import run
 
-    ctx = DemoContext(examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(width=100))
+    ctx = DemoContext(examples_dir, cartrial_templates.path(), tmp_path, Console(width=100))
     run(ctx)
     replay = json.loads((tmp_path / "escalation" / "replay.json").read_text())
     assert [s["next_dose"] for s in replay["steps"]] == [1, 2, 2, None]

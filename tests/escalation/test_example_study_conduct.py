@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cartrial import templates as cartrial_templates
 from cartrial.escalation import replay_decisions
 
 
@@ -103,5 +104,5 @@ def test_dated_records_agree_with_each_subjects_infusion(study: Path) -> None:
 
 
 def test_the_template_sample_of_decisions_mirrors_the_example(study: Path) -> None:
-    template = study.parents[2] / "docs" / "templates" / "escalation_decisions.csv"
+    template = cartrial_templates.path() / "escalation_decisions.csv"
     assert _rows(template) == _rows(study / "escalation_decisions.csv")

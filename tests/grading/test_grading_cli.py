@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from cartrial import templates as cartrial_templates
 from cartrial.cli import main
 from cartrial.demo import DemoContext
 from cartrial.demo import grading as grading_demo
@@ -35,7 +36,7 @@ def test_grade_crs_template(capsys: pytest.CaptureFixture[str], repo_root: Path)
     """The CRS template grades by ASTCT 2019 (grades hand-checked against the CRS table: 4 L/min nasal
     cannula with fever = 2; masked + non-rebreather = 3; masked + one vasopressor + facemask = 3; afebrile and
     resolved = 0) and keeps every input column."""
-    template = repo_root / "docs" / "templates" / "crs_assessments.csv"
+    template = cartrial_templates.path() / "crs_assessments.csv"
     code, out, err = run(capsys, "grade", "crs", str(template))
     assert code == 0, err
     frame = pd.read_csv(pd.io.common.StringIO(out))
@@ -144,7 +145,7 @@ def test_grade_labs_units_and_errors(
     """CTCAE v5.0 with explicit units (template: 0.45 x10^9/L neutrophils grade 4; 48000/mm³ platelets
     grade 3; Hb 9.4 g/dL grade 2; 4.8 mmol/L = 77 g/L grade 3); unknown unit → exit 2; v6 haemoglobin →
     configuration error exit 2."""
-    template = repo_root / "docs" / "templates" / "labs.csv"
+    template = cartrial_templates.path() / "labs.csv"
     code, out, _ = run(capsys, "grade", "labs", str(template))
     assert code == 0
     frame = pd.read_csv(pd.io.common.StringIO(out))
@@ -226,7 +227,7 @@ def test_demo_writes_graded_files(tmp_path: Path, examples_dir: Path, repo_root:
     episodes."""
     ctx = DemoContext(
         examples_dir=examples_dir,
-        templates_dir=repo_root / "docs" / "templates",
+        templates_dir=cartrial_templates.path(),
         out_dir=tmp_path,
         console=Console(file=open(tmp_path / "console.txt", "w"), width=160),  # noqa: SIM115
     )

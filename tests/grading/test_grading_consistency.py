@@ -18,12 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cartrial import examples as cartrial_examples
 from cartrial.cli import main
 from cartrial.grading import derive_crs_grades, derive_icans_grades
 from cartrial.store import StudyService, connect, init_study
 
 REPO = Path(__file__).resolve().parents[2]
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 
 BASE = {
     "subject_id": "CT-001",

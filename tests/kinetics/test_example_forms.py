@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from cartrial import templates as cartrial_templates
 from cartrial.kinetics import nca
 from cartrial.kinetics.synthetic import (
     DATA_CUTOFF,
@@ -61,7 +62,7 @@ def test_forms_use_template_columns(study, repo_root):  # type: ignore[no-untype
     """Every example form has exactly the columns of its template in docs/templates/."""
     for name, columns in (("pk_samples.csv", PK_COLUMNS), ("pd_samples.csv", PD_COLUMNS)):
         assert list(_read(study / name).columns) == list(columns)
-        assert list(_read(repo_root / "docs" / "templates" / name).columns) == list(columns)
+        assert list(_read(cartrial_templates.path() / name).columns) == list(columns)
 
 
 def test_samples_consistent_with_infusions_and_cutoff(study):  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cartrial import examples as cartrial_examples
+from cartrial import templates as cartrial_templates
 from cartrial.cli import app, main
 
 runner = CliRunner()
@@ -188,8 +190,8 @@ def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[
 
     console = Console(record=True, width=120)
     ctx = DemoContext(
-        examples_dir=repo_root / "examples",
-        templates_dir=repo_root / "docs" / "templates",
+        examples_dir=cartrial_examples.path("ct103a-nmosd").parent,
+        templates_dir=cartrial_templates.path(),
         out_dir=tmp_path,
         console=console,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cartrial import templates as cartrial_templates
 from cartrial.cli import app, main
 from cartrial.errors import InputError
 from cartrial.kinetics import NcaOptions, derive_nca, derive_stein2019_fits, stein2019_concentration
@@ -145,7 +146,7 @@ def test_template_contract_lives_with_the_kinetics_templates() -> None:
     from cartrial.kinetics import synthetic, templates
 
     assert synthetic.PK_COLUMNS is templates.PK_COLUMNS and synthetic.PD_COLUMNS is templates.PD_COLUMNS
-    header = (SRC.parents[1] / "docs" / "templates" / "pk_samples.csv").read_text().splitlines()[0]
+    header = (cartrial_templates.path() / "pk_samples.csv").read_text().splitlines()[0]
     assert tuple(header.split(",")) == templates.PK_COLUMNS
-    header = (SRC.parents[1] / "docs" / "templates" / "pd_samples.csv").read_text().splitlines()[0]
+    header = (cartrial_templates.path() / "pd_samples.csv").read_text().splitlines()[0]
     assert tuple(header.split(",")) == templates.PD_COLUMNS

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cartrial import templates as cartrial_templates
 from cartrial.cli import app
 from cartrial.columns import RowProblems
 from cartrial.errors import CartrialError
@@ -328,9 +329,7 @@ def test_demo_writes_results(tmp_path: Path, examples_dir: Path) -> None:
     from cartrial.demo import DemoContext
     from cartrial.demo.neuro import run
 
-    ctx = DemoContext(
-        examples_dir, examples_dir.parent / "docs" / "templates", tmp_path, Console(record=True)
-    )
+    ctx = DemoContext(examples_dir, cartrial_templates.path(), tmp_path, Console(record=True))
     run(ctx)
     for name in (
         "edss_scored.csv",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from cartrial import templates as cartrial_templates
 from cartrial.cli import main
 from cartrial.demo import DemoContext
 from cartrial.demo import protocol as protocol_demo
@@ -210,7 +211,7 @@ def test_demo_step_writes_summary_and_screening(examples_dir: Path, tmp_path: Pa
     verdicts."""
     ctx = DemoContext(
         examples_dir=examples_dir,
-        templates_dir=examples_dir.parent / "docs" / "templates",
+        templates_dir=cartrial_templates.path(),
         out_dir=tmp_path,
         console=Console(record=True, width=120),
     )

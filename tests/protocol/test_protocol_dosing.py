@@ -10,12 +10,12 @@ Expected values are hand computations:
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
 from cartrial.protocol import (
     AgentDailyDose,
@@ -361,4 +361,4 @@ def test_fludarabine_dose_never_increases_as_clearance_falls(first: float, secon
 
 @functools.cache
 def _reference_protocol() -> Protocol:
-    return load_protocol(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml")
+    return load_protocol(cartrial_examples.path("ct103a-nmosd") / "protocol.yaml")

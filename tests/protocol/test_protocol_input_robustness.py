@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cartrial import examples as cartrial_examples
 from cartrial.cli import main
 from cartrial.errors import InputError
 from cartrial.protocol import load_candidate, load_protocol, parse_protocol
@@ -134,7 +135,7 @@ def test_alias_bomb_in_the_cli_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     for args in (["protocol", "check"], ["protocol", "show"]):
         assert main([*args, str(bomb)]) == 2
         assert "billion laughs" in capsys.readouterr().err
-    good = Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    good = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
     assert main(["screen", str(good), str(bomb)]) == 2
     err = capsys.readouterr().err
     assert "bomb.yaml, line 6" in err and "Traceback" not in err
@@ -228,7 +229,7 @@ def test_screen_cli_reports_records_after_screening(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Through `cartrial screen`: exit 2, located, no repr."""
-    good = Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    good = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
     body = "labs:\n  - {analyte: neutrophils, value: 2.8, unit: 10^9/L, date: 2030-06-10}\n"
     assert main(["screen", str(good), str(_candidate(tmp_path, body))]) == 2
     err = capsys.readouterr().err

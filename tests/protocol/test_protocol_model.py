@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError, Problem
 from cartrial.protocol import (
     Assessment,
@@ -87,9 +88,8 @@ def only_problem(text: str) -> Problem:
 
 @pytest.fixture(scope="module")
 def reference() -> Protocol:
-    from pathlib import Path
 
-    return load_protocol(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml")
+    return load_protocol(cartrial_examples.path("ct103a-nmosd") / "protocol.yaml")
 
 
 def test_minimal_protocol_is_valid_with_documented_defaults() -> None:

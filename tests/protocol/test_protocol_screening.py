@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cartrial import examples as cartrial_examples
 from cartrial.protocol import (
     Candidate,
     CriterionStatus,
@@ -478,7 +479,7 @@ def test_verdict_not_eligible_wins_over_incomplete() -> None:
 
 @pytest.fixture(scope="module")
 def reference() -> Protocol:
-    return load_protocol(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "protocol.yaml")
+    return load_protocol(cartrial_examples.path("ct103a-nmosd") / "protocol.yaml")
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
 
 REPO = Path(__file__).resolve().parents[2]
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 TEST_PASSWORD = "test-password-0123"
 """Every user's password (as `tests/conftest.py` gives the CLI through CARTRIAL_PASSWORD_FILE)."""
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cartrial import examples as cartrial_examples
 from cartrial.errors import Problem
 from cartrial.protocol.model import load_protocol
 from cartrial.store.fields import (
@@ -31,7 +32,7 @@ from cartrial.store.fields import (
 from cartrial.store.importing.forms import FORMS
 
 REPO = Path(__file__).resolve().parents[2]
-PROTOCOL = load_protocol(REPO / "examples" / "ct103a-nmosd" / "protocol.yaml")
+PROTOCOL = load_protocol(cartrial_examples.path("ct103a-nmosd") / "protocol.yaml")
 N_LEVELS = len(PROTOCOL.dose_levels)
 
 FORM_FIELDS = [

@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from cartrial import examples as cartrial_examples
 from cartrial.store.importing import import_templates, write_synthetic_study
 from cartrial.store.models import Base
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
 REPO = Path(__file__).resolve().parents[2]
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 KILL_AFTER_ROWS = 5_000
 
 CHILD = """

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
+from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
 from cartrial.store.importing import (
     convert_export,
@@ -42,9 +43,9 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
 REPO = Path(__file__).resolve().parents[2]
-REDCAP = REPO / "examples" / "ct103a-nmosd" / "redcap"
-STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+REDCAP = cartrial_examples.path("ct103a-nmosd") / "redcap"
+STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
+from cartrial import examples as cartrial_examples
+from cartrial import templates as cartrial_templates
 from cartrial.cli import app
 from cartrial.errors import ConflictError, InputError, PermissionDeniedError
 from cartrial.store.importing import FORMS_BY_NAME, import_templates
@@ -30,8 +32,8 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
 REPO = Path(__file__).resolve().parents[2]
-STUDY = REPO / "examples" / "ct103a-nmosd" / "study"
-PROTOCOL = REPO / "examples" / "ct103a-nmosd" / "protocol.yaml"
+STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
+PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -284,7 +286,7 @@ def test_every_form_template_is_accepted_exactly_and_validates(form: str) -> Non
     from cartrial.store.importing.validation import FormData, validate_form
     from cartrial.tabular import read_csv
 
-    path = REPO / "docs" / "templates" / f"{form}.csv"
+    path = cartrial_templates.path() / f"{form}.csv"
     assert path.is_file(), f"no template {path}"
     spec = FORMS_BY_NAME[form]
     frame = read_csv(path)

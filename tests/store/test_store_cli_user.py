@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import Cli
-from .conftest import REPO
+from cartrial import examples as cartrial_examples
 
-STUDY_FOLDER = REPO / "examples" / "ct103a-nmosd" / "study"
+from ..conftest import Cli
+
+STUDY_FOLDER = cartrial_examples.path("ct103a-nmosd") / "study"
 
 COMMANDS: dict[str, tuple[str, ...]] = {
     "db records": ("db", "records", "subject", "--json"),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from cartrial import examples as cartrial_examples
+from cartrial import templates as cartrial_templates
 from cartrial.demo import DemoContext
 from cartrial.demo import store as store_demo
 from cartrial.store import StudyService, connect
@@ -21,7 +23,10 @@ from cartrial.store import StudyService, connect
 def context(out_dir: Path) -> tuple[DemoContext, Console]:
     console = Console(record=True, width=140)
     return DemoContext(
-        examples_dir=Path("examples"), templates_dir=Path("docs/templates"), out_dir=out_dir, console=console
+        examples_dir=cartrial_examples.path("ct103a-nmosd").parent,
+        templates_dir=cartrial_templates.path(),
+        out_dir=out_dir,
+        console=console,
     ), console
 
 

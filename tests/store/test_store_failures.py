@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
 from cartrial.store import StudyService, connect, init_study
 from cartrial.store.database import DatabaseError
@@ -23,9 +24,9 @@ from cartrial.store.importing import import_templates
 from cartrial.store.transaction import PG_CHAIN_LOCK_SQL
 
 from ..conftest import TEST_PASSWORD, Cli
-from .conftest import PROTOCOL, REPO
+from .conftest import PROTOCOL
 
-STUDY_FOLDER = REPO / "examples" / "ct103a-nmosd" / "study"
+STUDY_FOLDER = cartrial_examples.path("ct103a-nmosd") / "study"
 SECRET_VALUE = 987654.321
 """A lab value written in the failing batch: it must never appear in an error."""
 

@@ -41,6 +41,18 @@ COMMANDS: tuple[CommandEntry, ...] = (
         PANEL_START,
     ),
     CommandEntry(
+        "examples",
+        _AREA + "starter_commands",
+        "Example studies shipped with cartrial: list them, copy one to start from.",
+        PANEL_START,
+    ),
+    CommandEntry(
+        "templates",
+        _AREA + "starter_commands",
+        "Blank CSV import templates with their column documentation.",
+        PANEL_START,
+    ),
+    CommandEntry(
         "protocol",
         _AREA + "protocol_commands",
         "Validate and summarise a study protocol (YAML).",

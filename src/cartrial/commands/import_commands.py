@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
 
 @import_app.command("templates")
 def templates_command(
-    directory: Path = typer.Argument(..., help="Folder with one <form>.csv per form (see docs/templates/)."),
+    directory: Path = typer.Argument(
+        ..., help="Folder with one <form>.csv per form (blank templates: `cartrial templates write DIR`)."
+    ),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),

@@ -17,7 +17,8 @@ from cartrial.errors import CartrialError
 
 @dataclass(frozen=True)
 class DemoContext:
-    """What each area's demo step gets: where the shipped examples are and where to write."""
+    """What each area's demo step gets: where the shipped examples are (`examples_dir` holds
+    ``ct103a-nmosd/``), the CSV templates, and where to write."""
 
     examples_dir: Path
     templates_dir: Path
@@ -29,14 +30,30 @@ class DemoContext:
         return self.examples_dir / "ct103a-nmosd" / "protocol.yaml"
 
 
-def repository_root() -> Path:
-    """The source checkout holding `examples/` and `docs/templates/` (the package is installed editable)."""
-    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if (candidate / "examples" / "ct103a-nmosd").is_dir():
-            return candidate
-    raise CartrialError(
-        "cannot find the shipped examples (examples/ct103a-nmosd); run `cartrial demo` from the cartrial "
-        "source checkout or pass --examples DIR"
+DEMO_EXAMPLE = "ct103a-nmosd"
+"""The shipped example the demo runs on (`cartrial.examples`)."""
+
+
+def shipped_context(out_dir: Path, console: Console, examples_dir: Path | None = None) -> DemoContext:
+    """The demo's context on the data shipped inside the installed package (`cartrial.examples`,
+    `cartrial.templates`), so the demo runs from any folder after a plain ``pip install``.
+
+    `examples_dir`, when given, is a folder holding ``ct103a-nmosd/`` (for instance the parent of a folder
+    written by ``cartrial examples copy ct103a-nmosd DIR/ct103a-nmosd``) to run the demo on instead; a
+    source checkout (a folder with ``examples/ct103a-nmosd``) is accepted too."""
+    from cartrial import examples, templates
+
+    if examples_dir is None:
+        examples_dir = examples.path(DEMO_EXAMPLE).parent
+    elif not (examples_dir / DEMO_EXAMPLE).is_dir() and (examples_dir / "examples" / DEMO_EXAMPLE).is_dir():
+        examples_dir = examples_dir / "examples"
+    if not (examples_dir / DEMO_EXAMPLE / "protocol.yaml").is_file():
+        raise CartrialError(
+            f"cannot find {DEMO_EXAMPLE}/protocol.yaml in {examples_dir}; --examples takes a folder holding "
+            f"{DEMO_EXAMPLE}/ (see `cartrial examples copy`)"
+        )
+    return DemoContext(
+        examples_dir=examples_dir, templates_dir=templates.path(), out_dir=out_dir, console=console
     )
 
 

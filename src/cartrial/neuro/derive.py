@@ -1033,8 +1033,10 @@ def responder_definitions_from_protocol(protocol: Any) -> dict[str, tuple[str, d
     """The responder definitions a protocol chose a priori: endpoint key -> (definition name, parameters),
     for every endpoint whose ``definition`` names one of `RESPONDER_DEFINITIONS` (in protocol order).
 
+    >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
-    >>> chosen = responder_definitions_from_protocol(load_protocol("examples/ct103a-nmosd/protocol.yaml"))
+    >>> reference = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> chosen = responder_definitions_from_protocol(reference)
     >>> chosen["walking_response"][0]
     't25fw_20pct_faster'
     """
@@ -1056,8 +1058,10 @@ def relapse_options_from_protocol(protocol: Any) -> RelapseOptions:
     ``relapse_free_survival`` measures): e.g. ``require_adjudicated``, ``pre_window_months``,
     ``merge_window_days``. Two endpoints giving one option different values are refused.
 
+    >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
-    >>> relapse_options_from_protocol(load_protocol("examples/ct103a-nmosd/protocol.yaml")).pre_window_months
+    >>> reference = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> relapse_options_from_protocol(reference).pre_window_months
     24
     """
     merged: dict[str, Any] = {}

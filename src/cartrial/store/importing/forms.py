@@ -310,9 +310,10 @@ __all__ = [
 
 
 def field_reference_markdown() -> str:
-    """The reference of every template column, generated from the field rules (``docs/templates/FIELDS.md``):
-    per form, each column with its type, unit, whether the column and a value are required, and what is
-    allowed. Regenerate with ``python -m cartrial.store.importing.forms > docs/templates/FIELDS.md``."""
+    """The reference of every template column, generated from the field rules (``FIELDS.md`` of the
+    shipped templates, `cartrial.templates`; ``cartrial templates write DIR`` writes it fresh): per form, each
+    column with its type, unit, whether the column and a value are required, and what is allowed.
+    Regenerate with ``python -m cartrial.store.importing.forms > src/cartrial/templates/FIELDS.md``."""
     lines = [
         "# Template columns and their rules (generated)",
         "",
@@ -320,7 +321,7 @@ def field_reference_markdown() -> str:
         "These rules check the import, `cartrial db edit`, single-record writes and the web forms alike.",
         "Protocol-derived sets (dose levels) are those of the study's protocol; the AQP4-IgG titre grid is",
         "the cell-based assay's dilution series. Rules between fields and across forms:",
-        "`docs/templates/README.md`.",
+        "`README.md` beside this file.",
         "",
     ]
     for form in FORMS:

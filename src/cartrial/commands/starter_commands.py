@@ -1,0 +1,98 @@
+"""CLI to start a study from what ships in the package: `cartrial examples list|copy` (the example studies,
+`cartrial.examples`) and `cartrial templates write` (the blank CSV import templates with their column
+documentation, `cartrial.templates`). Only stdlib, typer and rich at module top."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+EXAMPLES_HELP = "Example studies shipped with cartrial: list them, copy one to start from."
+TEMPLATES_HELP = "Blank CSV import templates with their column documentation."
+LIST_EXAMPLE = "Example: [bold]cartrial examples list[/]"
+COPY_EXAMPLE = (
+    "Example: [bold]cartrial examples copy ct103a-nmosd my-study[/]  "
+    "(then `cartrial protocol check my-study/protocol.yaml`)"
+)
+WRITE_EXAMPLE = (
+    "Example: [bold]cartrial templates write my-templates[/]  (then fill in and `cartrial import templates`)"
+)
+
+examples_app = typer.Typer(
+    help=EXAMPLES_HELP, epilog=LIST_EXAMPLE, no_args_is_help=True, add_completion=False
+)
+templates_app = typer.Typer(
+    help=TEMPLATES_HELP, epilog=WRITE_EXAMPLE, no_args_is_help=True, add_completion=False
+)
+
+
+@examples_app.command("list", epilog=LIST_EXAMPLE)
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (name, title, files) instead of a table."),
+) -> None:
+    """List the example studies shipped inside the package."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cartrial import examples
+
+    rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "title": examples.title(name),
+            "files": sorted(
+                str(p.relative_to(examples.path(name))) for p in examples.path(name).rglob("*") if p.is_file()
+            ),
+        }
+        for name in examples.names()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "title", "files")
+    for row in rows:
+        table.add_row(row["name"], row["title"], str(len(row["files"])))
+    console = Console()
+    console.print(table)
+    console.print("Copy one to start from: [bold]cartrial examples copy NAME DIR[/]")
+
+
+@examples_app.command("copy", epilog=COPY_EXAMPLE)
+def copy_command(
+    name: str = typer.Argument(..., help="The example's name (see `cartrial examples list`)."),
+    directory: Path = typer.Argument(..., help="Folder to copy into (created; must be empty or new)."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty."),
+) -> None:
+    """Copy an example study (protocol, candidates, study forms, REDCap export) into DIR to start from."""
+    from cartrial import examples
+
+    written = examples.copy(name, directory, force=force)
+    typer.echo(f"copied {name}: {len(written)} files into {directory}/")
+    typer.echo(f"next: cartrial protocol check {directory / examples.PROTOCOL_FILE}")
+
+
+@templates_app.command("write", epilog=WRITE_EXAMPLE)
+def write_command(
+    directory: Path = typer.Argument(..., help="Folder to write into (created; must be empty or new)."),
+    example_rows: bool = typer.Option(
+        False, "--example-rows", help="Keep the example rows of each template (default: header only)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty."),
+) -> None:
+    """Write the CSV import templates (one per form) and their column documentation (FIELDS.md, generated
+    from the field rules the import checks) into DIR."""
+    from cartrial import templates
+
+    written = templates.write(directory, force=force, example_rows=example_rows)
+    forms = sum(1 for p in written if p.suffix == ".csv")
+    typer.echo(f"wrote {forms} templates and {len(written) - forms} documentation pages into {directory}/")
+    typer.echo(f"column rules: {directory / templates.FIELD_REFERENCE}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `examples` and `templates` groups to the root app."""
+    app.add_typer(examples_app, name="examples", help=EXAMPLES_HELP)
+    app.add_typer(templates_app, name="templates", help=TEMPLATES_HELP)

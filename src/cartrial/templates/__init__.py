@@ -1,0 +1,113 @@
+"""The CSV import templates shipped inside the package (package data, read with `importlib.resources`).
+
+One ``<form>.csv`` per importable form (`cartrial.store.importing.forms.FORMS`): its header is the form's
+contract and its rows a valid example. Beside them the column documentation: ``FIELDS.md``, generated from
+the field rules the import validates against (`cartrial.store.fields`, via
+`cartrial.store.importing.forms.field_reference_markdown`), and the per-area pages (``README.md``,
+``import.md``, ``grading.md``, ``neuro.md``, ``kinetics.md``). In the source checkout ``docs/templates`` is a
+link to this folder.
+
+>>> "subjects.csv" in template_files()
+True
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from cartrial.errors import InputError, Problem
+
+FIELD_REFERENCE = "FIELDS.md"
+"""The generated column reference (written fresh from the field rules by `write`)."""
+
+
+def _root() -> Traversable:
+    return files(__name__)
+
+
+def path() -> Path:
+    """The templates folder on disk (inside the installed package).
+
+    >>> (path() / "labs.csv").is_file()
+    True
+    """
+    folder = _root()
+    if not isinstance(folder, Path):  # a zipped install: not supported (the wheel is installed unpacked)
+        raise InputError(Problem("the templates are not available as a folder", value=str(folder)))
+    return folder
+
+
+def template_files() -> tuple[str, ...]:
+    """The file names of the CSV templates, sorted.
+
+    >>> template_files()[:2]
+    ('adverse_events.csv', 'crs_assessments.csv')
+    """
+    return tuple(sorted(e.name for e in _root().iterdir() if e.is_file() and e.name.endswith(".csv")))
+
+
+def documentation_files() -> tuple[str, ...]:
+    """The Markdown pages that document the templates (``FIELDS.md`` among them), sorted.
+
+    >>> "README.md" in documentation_files()
+    True
+    """
+    return tuple(sorted(e.name for e in _root().iterdir() if e.is_file() and e.name.endswith(".md")))
+
+
+def header(file_name: str) -> str:
+    """The header line of the template `file_name` (its column names, comma-separated).
+
+    >>> header("sites.csv")
+    'site_id,name,country'
+    """
+    if file_name not in template_files():
+        raise InputError(Problem("no such template", value=file_name, allowed=", ".join(template_files())))
+    text = (_root() / file_name).read_text(encoding="utf-8")
+    return text.splitlines()[0]
+
+
+def write(destination: Path, *, force: bool = False, example_rows: bool = False) -> list[Path]:
+    """Write the blank templates (header only; with `example_rows`, the shipped example rows too) and their
+    column documentation into `destination` (created if needed); returns the files written.
+
+    ``FIELDS.md`` is generated from the field rules at the time of writing, so it always describes the
+    rules this version of cartrial validates against. A `destination` that exists and is not empty is
+    refused (`InputError`) unless `force`.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = write(Path(tmp))
+    ...     (Path(tmp) / "sites.csv").read_text()
+    'site_id,name,country\\n'
+    """
+    from cartrial.store.importing.forms import field_reference_markdown
+
+    if destination.exists() and not destination.is_dir():
+        raise InputError(Problem("not a folder", file=str(destination), field="DIR"))
+    if destination.is_dir() and any(destination.iterdir()) and not force:
+        raise InputError(
+            Problem(
+                "the folder is not empty; choose an empty or new folder, or pass --force to write over it",
+                file=str(destination),
+                field="DIR",
+            )
+        )
+    destination.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name in template_files():
+        text = (_root() / name).read_text(encoding="utf-8") if example_rows else header(name) + "\n"
+        target = destination / name
+        target.write_text(text, encoding="utf-8", newline="")
+        written.append(target)
+    for name in documentation_files():
+        text = field_reference_markdown() if name == FIELD_REFERENCE else (_root() / name).read_text("utf-8")
+        target = destination / name
+        target.write_text(text, encoding="utf-8", newline="")
+        written.append(target)
+    return written
+
+
+__all__ = ["FIELD_REFERENCE", "documentation_files", "header", "path", "template_files", "write"]
