@@ -38,7 +38,9 @@ def _modules() -> list[str]:
 
 
 @pytest.mark.parametrize("module_name", _modules())
-def test_docstring_examples(module_name: str) -> None:
+def test_docstring_examples(module_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repository root: examples that read a shipped file give its path relative to it."""
+    monkeypatch.chdir(REPO_ROOT)
     module = importlib.import_module(module_name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

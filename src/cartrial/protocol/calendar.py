@@ -24,7 +24,13 @@ def add_months(d: date, months: int) -> date:
     """`d` moved by `months` calendar months (negative goes back), clamping to the end of the month.
 
     Source: calendar-month convention of this module's docstring (SAS INTNX 'SAMEDAY',
-    dateutil.relativedelta). Example: ``add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)``.
+    dateutil.relativedelta). 31 January + 1 month is clamped to the last day of February (2024 is a leap
+    year); going back works the same way:
+
+    >>> add_months(date(2024, 1, 31), 1)
+    datetime.date(2024, 2, 29)
+    >>> add_months(date(2024, 3, 31), -1)
+    datetime.date(2024, 2, 29)
     """
     if isinstance(months, bool) or not isinstance(months, int):
         raise TypeError(f"months must be an integer number of calendar months, got {months!r}")
@@ -39,8 +45,11 @@ def add_months(d: date, months: int) -> date:
 def months_before(d: date, months: int) -> date:
     """The date `months` calendar months before `d` (end-of-month clamping).
 
-    ``months_before(date(2024, 2, 29), 12) == date(2023, 2, 28)``. `months` must be ≥ 0. Source: the
-    calendar-month convention of this module's docstring.
+    `months` must be ≥ 0. Source: the calendar-month convention of this module's docstring; 29 February
+    has no counterpart in 2023, so it is clamped to 28 February:
+
+    >>> months_before(date(2024, 2, 29), 12)
+    datetime.date(2023, 2, 28)
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 0:
         raise ValueError(f"months must be a non-negative integer, got {months!r}")
@@ -68,7 +77,12 @@ def in_window(d: date, end: date, months: int, inclusive: WindowInclusive | bool
 
     `inclusive` says which ends belong to the window: "both" (default: an event exactly `months`
     calendar months before `end`, or on `end` itself, counts), "start", "end" or "neither"; True and
-    False mean "both" and "neither".
+    False mean "both" and "neither". A date exactly 12 months before `end` is the window's first day:
+
+    >>> in_window(date(2023, 3, 15), end=date(2024, 3, 15), months=12)
+    True
+    >>> in_window(date(2023, 3, 15), end=date(2024, 3, 15), months=12, inclusive="end")
+    False
     """
     inclusive = _inclusive(inclusive)
     start = months_before(end, months)
@@ -86,6 +100,13 @@ def count_events_in_window(
     `in_window`; default "both"). Used for the relapse-activity eligibility rule (NCT04561557: "≥ 2
     relapses in the last 12 months, or 3 in the last 24 months with ≥ 1 in the last 12") and for the
     pre-treatment ARR window (docs/science/neuro-outcomes.md §4.3). Dates after `end` never count.
+    Relapses of the synthetic candidate SCR-001, screened on 2024-03-15 (windows start 2023-03-15 and
+    2022-03-15):
+
+    >>> onsets = [date(2022, 9, 20), date(2023, 7, 2), date(2024, 1, 8)]
+    >>> screening = date(2024, 3, 15)
+    >>> count_events_in_window(onsets, screening, 12), count_events_in_window(onsets, screening, 24)
+    (2, 3)
     """
     inclusive = _inclusive(inclusive)
     return sum(1 for d in dates if in_window(d, end, months, inclusive))
@@ -96,6 +117,11 @@ def completed_years(born: date, on: date) -> int:
 
     A birthday is reached when ``add_months(born, 12 * years) <= on``; so someone born on 29 February
     turns a year older on 28 February in common years (the clamping convention of this module).
+
+    >>> completed_years(date(1975, 6, 10), on=date(2024, 3, 15))  # birthday in 2024 not reached yet
+    48
+    >>> completed_years(date(2000, 2, 29), on=date(2018, 2, 28))
+    18
     """
     if on < born:
         raise ValueError(f"date {on.isoformat()} is before the date of birth {born.isoformat()}")

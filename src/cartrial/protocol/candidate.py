@@ -243,7 +243,14 @@ def parse_candidate(text: str, source: str = "<string>", fmt: str = "yaml") -> C
 
 
 def load_candidate(path: str | Path) -> Candidate:
-    """Read a candidate from a ``.yaml``/``.yml`` or ``.json`` file (line-numbered errors, `InputError`)."""
+    """Read a candidate from a ``.yaml``/``.yml`` or ``.json`` file (line-numbered errors, `InputError`).
+
+    A synthetic candidate shipped with the reference protocol (path relative to the repository root):
+
+    >>> candidate = load_candidate("examples/ct103a-nmosd/candidates/cand-01-eligible.yaml")
+    >>> candidate.id, candidate.screening_date, len(candidate.relapses or [])
+    ('SCR-001', datetime.date(2024, 3, 15), 3)
+    """
     text = read_text_file(path)
     fmt = "json" if str(path).lower().endswith(".json") else "yaml"
     return parse_candidate(text, str(path), fmt)

@@ -190,7 +190,14 @@ def dose_for(
     it bound); volume_ml = total_cells / concentration_cells_per_ml (rounded only if the rule says so).
     Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside 1-500 kg) is an
     `InputError`. Source of the weight-based dosing: docs/science/ct103a-nmosd-trial.md §3
-    (doses in CAR+ T cells/kg, NCT04561557).
+    (doses in CAR+ T cells/kg, NCT04561557). 0.5×10^6 cells/kg × 70 kg = 3.5×10^7 cells; with a cap of
+    3×10^7 cells the cap binds:
+
+    >>> dose_for(DoseLevel(level=1, label="low", cells_per_kg=5e5), weight_kg=70).total_cells
+    35000000.0
+    >>> capped = dose_for(DoseLevel(level=1, label="low", cells_per_kg=5e5, max_total_cells=3e7), 70)
+    >>> capped.total_cells, capped.cap_applied, capped.effective_cells_per_kg
+    (30000000.0, True, 428571.428...)
     """
     if isinstance(source, DoseLevel):
         dose_level = source
@@ -261,6 +268,12 @@ def body_surface_area_m2(weight_kg: float, height_cm: float, method: BsaMethod |
       most oncology protocols and pharmacy systems use for chemotherapy dosing.
     - ``"dubois"``: 0.007184 × weight_kg^0.425 × height_cm^0.725 — Du Bois D & Du Bois EF, *Arch Intern
       Med* 1916;17:863-871 (the formula as usually restated with weight in kg and height in cm).
+
+    70 kg and 170 cm: Mosteller sqrt(170 × 70 / 3600) = 1.818 m²; DuBois 0.007184 × 70^0.425 × 170^0.725
+    = 1.810 m².
+
+    >>> round(body_surface_area_m2(70, 170), 4), round(body_surface_area_m2(70, 170, "dubois"), 4)
+    (1.8181, 1.8097)
     """
     try:
         chosen = _bsa_method(method)
@@ -481,7 +494,13 @@ def lymphodepletion_doses(
     applies (0 % = not given); each dose records the rule that fired in ``renal_rule`` (without a
     clearance the full dose is given and ``renal_rule`` says the tiers were not applied). Regimen source
     for the reference study: NCT04561557 registry
-    (cyclophosphamide 300 mg/m²/day, fludarabine 30 mg/m²/day, days −4 to −2) [V].
+    (cyclophosphamide 300 mg/m²/day, fludarabine 30 mg/m²/day, days −4 to −2) [V]. Fludarabine
+    30 mg/m²/day × 1.7 m² = 51 mg a day, 153 mg over the three days:
+
+    >>> flu = LymphodepletionAgent(name="fludarabine", dose_mg_per_m2_per_day=30, days=[-4, -3, -2])
+    >>> plan = lymphodepletion_doses(Lymphodepletion(agents=[flu]), bsa_m2=1.7)
+    >>> [dose.dose_mg for dose in plan.doses], round(plan.total_mg("fludarabine"), 6)
+    ([51.0, 51.0, 51.0], 153.0)
     """
     regimen = protocol if isinstance(protocol, Lymphodepletion) else protocol.lymphodepletion
     if regimen is None:

@@ -208,7 +208,20 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
     """Validate protocol YAML `text`; `InputError` lists every problem with its YAML path and line.
 
     Cross-section rules are also checked for the sections that are valid on their own, so they are
-    reported in the same run as field errors elsewhere.
+    reported in the same run as field errors elsewhere. A minimal protocol (required sections only):
+
+    >>> protocol = parse_protocol('''
+    ... study: {id: DEMO, title: Demo, indication: NMOSD, phase: "1", sponsor: Demo,
+    ...         product: {name: CAR-T, target_antigen: BCMA}}
+    ... dose_levels: [{level: 1, label: low, cells_per_kg: 500000},
+    ...               {level: 2, label: high, cells_per_kg: 1000000}]
+    ... escalation: {design: "3+3", dlt_window_days: 28}
+    ... schedule: {visits: [{name: Day 28, study_day: 28, assessments: [edss]}]}
+    ... eligibility: {criteria: [{id: adult, kind: inclusion, text: Adult,
+    ...                           rule: {type: age_range, min_years: 18}}]}
+    ... ''')
+    >>> protocol.n_dose_levels, protocol.dose_level(2).cells_per_kg, protocol.escalation.variant.value
+    (2, 1000000.0, 'deescalation')
     """
     data, positions, prior = read_yaml(text, source)
     try:
@@ -228,7 +241,14 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
 
 
 def load_protocol(path: str | Path) -> Protocol:
-    """Read and validate a protocol YAML file (`InputError` naming the file for every problem)."""
+    """Read and validate a protocol YAML file (`InputError` naming the file for every problem).
+
+    The shipped reference protocol (path relative to the repository root):
+
+    >>> protocol = load_protocol("examples/ct103a-nmosd/protocol.yaml")
+    >>> protocol.study.registry_id, [level.cells_per_kg for level in protocol.dose_levels]
+    ('NCT04561557', [500000.0, 1000000.0])
+    """
     return parse_protocol(read_text_file(path), str(path))
 
 

@@ -455,7 +455,18 @@ _EVALUATORS: dict[type, Callable[[Any, Candidate, dt.date | None, str], _Outcome
 def evaluate_criterion(
     criterion: Criterion, candidate: Candidate, screening_date: dt.date | None
 ) -> CriterionResult:
-    """Evaluate one criterion (status met / not_met / cannot_assess with reason and value)."""
+    """Evaluate one criterion (status met / not_met / cannot_assess with reason and value).
+
+    Someone born on 29 February 2000 has 18 completed years on 28 February 2018 (calendar clamping,
+    `completed_years`), so an "aged 18 or over" inclusion criterion is met:
+
+    >>> adult = Criterion(id="adult", kind="inclusion", text="Aged 18 or over",
+    ...                   rule=AgeRangeRule(type="age_range", min_years=18))
+    >>> result = evaluate_criterion(adult, Candidate(id="SCR-9", date_of_birth=dt.date(2000, 2, 29)),
+    ...                             screening_date=dt.date(2018, 2, 28))
+    >>> result.status.value, result.value
+    ('met', 18)
+    """
     outcome = _EVALUATORS[type(criterion.rule)](criterion.rule, candidate, screening_date, criterion.id)
     status = {
         True: CriterionStatus.MET,
@@ -484,7 +495,14 @@ def screen(
     The screening date is `screening_date` when given (it overrides the candidate's), else the
     candidate's ``screening_date``; without one, date-dependent criteria cannot be assessed. Verdict
     rules: module docstring. Relapse counts come from the dated relapse list (registry rule of
-    NCT04561557 via `RelapseActivityRule`).
+    NCT04561557 via `RelapseActivityRule`). The synthetic candidate SCR-001 (48 years old, AQP4-IgG
+    positive, 2 relapses in the last 12 months) meets every criterion of the reference protocol:
+
+    >>> from cartrial.protocol import load_candidate, load_protocol
+    >>> protocol = load_protocol("examples/ct103a-nmosd/protocol.yaml")
+    >>> result = screen(protocol, load_candidate("examples/ct103a-nmosd/candidates/cand-01-eligible.yaml"))
+    >>> result.verdict.value, result.by_id("inc_relapse_activity").status.value
+    ('eligible', 'met')
     """
     if screening_date is not None:
         day: dt.date | None = screening_date

@@ -21,7 +21,15 @@ REFERENCE_BSA_M2 = 1.7
 
 
 def worked_doses(protocol: Protocol, weights_kg: Sequence[float] = WORKED_WEIGHTS_KG) -> list[dict[str, Any]]:
-    """One row per dose level and weight; a weight outside a level's bounds gets ``error`` instead."""
+    """One row per dose level and weight; a weight outside a level's bounds gets ``error`` instead.
+
+    Reference protocol, 70 kg: 0.5×10^6 and 1.0×10^6 cells/kg × 70 kg = 3.5×10^7 and 7.0×10^7 cells.
+
+    >>> from cartrial.protocol import load_protocol
+    >>> rows = worked_doses(load_protocol("examples/ct103a-nmosd/protocol.yaml"), weights_kg=[70.0])
+    >>> [(row["level"], row["total_cells"]) for row in rows]
+    [(1, 35000000.0), (2, 70000000.0)]
+    """
     rows: list[dict[str, Any]] = []
     for level in protocol.dose_levels:
         for weight in weights_kg:
@@ -49,7 +57,13 @@ def protocol_summary(
 
     The lymphodepletion example uses `weight_kg` and `height_cm` when both are given (BSA by
     `bsa_method`, default the protocol's), else `bsa_m2` (default 1.7 m²); with
-    `creatinine_clearance_ml_min` (mL/min) the agents' renal tiers apply.
+    `creatinine_clearance_ml_min` (mL/min) the agents' renal tiers apply. For the reference protocol
+    and the default 1.7 m² patient: cyclophosphamide 300 × 1.7 = 510 mg, fludarabine 30 × 1.7 = 51 mg a day.
+
+    >>> from cartrial.protocol import load_protocol
+    >>> summary = protocol_summary(load_protocol("examples/ct103a-nmosd/protocol.yaml"))
+    >>> [(d["agent"], d["day"], d["dose_mg"]) for d in summary["lymphodepletion_example"]["doses"][:2]]
+    [('cyclophosphamide', -4, 510.0), ('fludarabine', -4, 51.0)]
     """
     data = protocol.model_dump(mode="json")
     summary: dict[str, Any] = {
