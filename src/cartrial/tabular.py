@@ -113,6 +113,7 @@ def read_csv(
     for column in frame.columns:
         if _needs_strip(frame[column]):
             frame[column] = frame[column].str.strip()
+    _refuse_short_rows(file, frame)
     return _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
 
 
@@ -208,6 +209,33 @@ def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
                 )
             )
     return problems or [Problem("not a readable CSV file", file=str(file))]
+
+
+def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
+    """`InputError` naming every data row with fewer cells than the header (issue 19 §1: one rule for ragged
+    rows in every reader). pandas pads a short row with blanks silently; a row whose last cell is blank is the
+    only candidate, so the file is re-scanned with the csv module only when there is one. A blank line (only
+    white space) is not a short row: empty rows are handled by `_drop_trailing_empty_rows`."""
+    n_columns = len(frame.columns)
+    if frame.empty or n_columns < 2 or not (frame.iloc[:, -1].to_numpy(dtype=object) == "").any():
+        return
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(_read_text(file)))
+    next(reader, None)
+    for position, row in enumerate(reader):
+        if len(row) < n_columns and any(cell.strip() for cell in row):
+            problems.append(
+                Problem(
+                    f"the row has {len(row)} cells but the header has {n_columns} columns",
+                    file=str(file),
+                    row=position + FIRST_DATA_ROW,
+                    allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
+                )
+            )
+    if len(problems) > 50:
+        raise InputError(problems[:50], header=f"{file}: {len(problems)} rows with fewer cells than the header")
+    if problems:
+        raise InputError(problems)
 
 
 def _delimiter_hint(header: list[str], known: set[str]) -> str:

@@ -8,7 +8,6 @@ an ``error`` column for the bad ones. Engines and pandas are imported inside the
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -69,29 +68,10 @@ def _date_option(value: str | None, name: str) -> date | None:
 
 
 def _read(path: Path, **columns: Any) -> pd.DataFrame:
-    """`cartrial.tabular.read_csv`, refusing a data row with fewer cells than the header (a row with more is
-    refused by `read_csv`): one rule for ragged rows, never padded with blanks."""
+    """`cartrial.tabular.read_csv` (which refuses ragged rows, short or long: never padded with blanks)."""
     from cartrial.tabular import read_csv
 
-    frame = read_csv(path, **columns)
-    n_columns = len(frame.columns)
-    problems = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        for row in reader:
-            if row and 0 < len(row) < n_columns and any(cell.strip() for cell in row):
-                problems.append(
-                    Problem(
-                        f"the row has {len(row)} cells but the header has {n_columns} columns",
-                        file=str(path),
-                        row=reader.line_num,
-                        allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
-                    )
-                )
-    if problems:
-        raise InputError(problems)
-    return frame
+    return read_csv(path, **columns)
 
 
 def _write(out: Path | None, text: str) -> None:
