@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, Cli
+REPO_ROOT = Path(__file__).resolve().parents[1]
+Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
 STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
 INFUSIONS = str(STUDY / "infusions.csv")
@@ -80,7 +82,7 @@ SLOW = {"kinetics fit"}
 
 
 def _run(cli: Cli, reader: str, file: Path) -> tuple[int, str, str]:
-    example, extra = READERS[reader]
+    _example, extra = READERS[reader]
     code, out, err = cli(*reader.split(), str(file), *extra)
     assert "Traceback" not in out + err
     return code, out, err  # type: ignore[return-value]
@@ -135,8 +137,8 @@ def test_blank_trailing_lines_are_allowed(reader: str, cli: Cli, tmp_path: Path)
 
 
 def test_read_csv_short_row_rule_directly(tmp_path: Path) -> None:
-    """`cartrial.tabular.read_csv` itself refuses a short row (every reader inherits the rule); a short row
-    with a quoted multi-line cell is numbered by record, and a row whose last cell is written empty is fine."""
+    """`cartrial.tabular.read_csv` itself refuses a short row (every reader inherits the rule); rows are
+    numbered by record (a quoted multi-line cell is one row); a last cell written empty is fine."""
     from cartrial.errors import InputError
     from cartrial.tabular import read_csv
 

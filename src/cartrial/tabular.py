@@ -20,7 +20,7 @@ import stat
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -193,18 +193,29 @@ def _read_header(file: Path) -> list[str]:
     return [cell.strip() for cell in first]
 
 
+def _data_records(file: Path) -> Iterator[list[str]]:
+    """The data rows of `file` as the csv module splits them (universal newlines, as pandas reads them); a
+    file the csv module cannot split is an `InputError` at the row where it stops."""
+    reader = csv.reader(io.StringIO(_read_text(file), newline=None))
+    try:
+        next(reader, None)
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(
+            Problem(f"not a readable CSV file: {exc}", file=str(file), row=reader.line_num)
+        ) from None
+
+
 def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
     """One problem per data row with more cells than the header (spreadsheet row numbers)."""
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(_read_text(file)))
-    next(reader, None)
-    for row in reader:
+    for position, row in enumerate(_data_records(file)):
         if len(row) > n_columns:
             problems.append(
                 Problem(
                     f"the row has {len(row)} cells but the header has {n_columns} columns",
                     file=str(file),
-                    row=reader.line_num,
+                    row=position + FIRST_DATA_ROW,
                     allowed=f"at most {n_columns} cells per row (quote cells that contain commas)",
                 )
             )
@@ -220,9 +231,7 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
     if frame.empty or n_columns < 2 or not (frame.iloc[:, -1].to_numpy(dtype=object) == "").any():
         return
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(_read_text(file)))
-    next(reader, None)
-    for position, row in enumerate(reader):
+    for position, row in enumerate(_data_records(file)):
         if len(row) < n_columns and any(cell.strip() for cell in row):
             problems.append(
                 Problem(
@@ -233,7 +242,9 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
                 )
             )
     if len(problems) > 50:
-        raise InputError(problems[:50], header=f"{file}: {len(problems)} rows with fewer cells than the header")
+        raise InputError(
+            problems[:50], header=f"{file}: {len(problems)} rows with fewer cells than the header"
+        )
     if problems:
         raise InputError(problems)
 
