@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -26,11 +27,14 @@ STUDY = EXAMPLE / "study"
 INFUSIONS = str(STUDY / "infusions.csv")
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
+EXAMPLES = int(os.environ.get("CARTRIAL_FUZZ_EXAMPLES", "12"))
+"""Examples per reader: small (and derandomised) by default so the file runs in well under a minute; set
+`CARTRIAL_FUZZ_EXAMPLES=500` for a deep, random search."""
 FUZZ = settings(
-    max_examples=12,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=True,
+    derandomize="CARTRIAL_FUZZ_EXAMPLES" not in os.environ,
 )
 
 READERS: dict[str, tuple[str, list[str]]] = {
@@ -216,7 +220,7 @@ def test_generated_csv_for_import_dry_run(form: str, cli: Cli, tmp_path: Path, e
     """`import templates --dry-run` with one generated form beside the example's other forms."""
     counter = iter(range(10**6))
 
-    @settings(FUZZ, max_examples=6)
+    @settings(FUZZ, max_examples=max(6, EXAMPLES // 2))
     @given(data=csv_files(form))
     def run(data: bytes) -> None:
         folder = tmp_path / f"study-{next(counter)}"
@@ -250,7 +254,7 @@ YAML_SCALARS = st.one_of(
 
 
 @given(data=st.data())
-@settings(FUZZ, max_examples=25)
+@settings(FUZZ, max_examples=2 * EXAMPLES)
 def test_generated_candidate_yaml_never_gives_a_traceback(
     data: st.DataObject, cli: Cli, tmp_path: Path
 ) -> None:
@@ -267,7 +271,7 @@ def test_generated_candidate_yaml_never_gives_a_traceback(
         elif action == 1:
             candidate[key] = data.draw(YAML_SCALARS)
         elif action == 2 and isinstance(candidate[key], list):
-            candidate[key] = [data.draw(YAML_SCALARS)] + candidate[key][:1]
+            candidate[key] = [data.draw(YAML_SCALARS), *candidate[key][:1]]
     if data.draw(st.integers(0, 5)) == 0:
         candidate = data.draw(st.one_of(YAML_SCALARS, st.lists(YAML_SCALARS, max_size=2)))
     file = tmp_path / f"candidate-{data.draw(st.integers(0, 10**9))}.yaml"
