@@ -393,6 +393,9 @@ class Case:
 
 BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
 BAD_PATHS_OUT = ("folder", "under-a-file")
+BAD_FOLDERS_OUT = ("a-file", "under-a-file")
+FOLDER_OUTPUTS = {("demo", "--out"), ("analyse", "--out")}
+"""Output options that name a folder (every other output option names a file)."""
 BAD_FLOATS = (("nan", {2}), ("inf", {2}), ("-inf", {2}), ("-1", {0, 2}), ("1e300", {0, 2}))
 BAD_INTS = (("-1", {0, 2}), ("1000000000000", {0, 2}), ("2000000000", {0, 2}), ("abc", {2}))
 BAD_DATES = (("9999-12-31", {0, 2}), ("2021-13-40", {2}), ("31/12/2021", {2}))
@@ -418,6 +421,8 @@ def _cases() -> Iterator[Any]:
             values: tuple[tuple[str, set[int]], ...]
             if kind == "path-in":
                 values = tuple((v, {2}) for v in BAD_PATHS_IN)
+            elif kind == "path-out" and (path, option) in FOLDER_OUTPUTS:
+                values = tuple((v, {2}) for v in BAD_FOLDERS_OUT)
             elif kind == "path-out":
                 values = tuple((v, {2}) for v in BAD_PATHS_OUT)
             elif kind == "float":
@@ -486,6 +491,9 @@ def bad_value(key: str, tmp: Path) -> str:
     if key == "url-text":
         (tmp / "notes.txt").write_text("this is not a database\n" * 200)
         return f"sqlite:///{tmp / 'notes.txt'}"
+    if key == "a-file":
+        (tmp / "plain").write_text("x")
+        return str(tmp / "plain")
     if key == "under-a-file":
         (tmp / "plain").write_text("x")
         return str(tmp / "plain" / "out.csv")

@@ -311,7 +311,7 @@ def icaht_command(
         31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4."
     ),
     min_recovery_days: int = typer.Option(
-        3, "--min-recovery-days", help="H2: days above threshold that end an episode."
+        3, "--min-recovery-days", help="H2: days above threshold that end an episode (1-100)."
     ),
     late_min_values: int = typer.Option(
         2, "--late-min-values", help="H3: values below a late threshold needed (2 or 1)."
