@@ -31,7 +31,10 @@ KEEP_GOING_OPTION = typer.Option(
     False, "--keep-going", help="Score the good rows and add an `error` column for bad ones (default: fail)."
 )
 CUTOFF_OPTION = typer.Option(
-    None, "--cutoff", "--data-cutoff", help="Data cut-off date (YYYY-MM-DD); later dates are errors."
+    None,
+    "--cutoff",
+    "--data-cutoff",
+    help="Data cut-off date (YYYY-MM-DD, not after today); later dates are errors.",
 )
 CONVENTION_OPTION = typer.Option(
     "none",
@@ -62,9 +65,29 @@ def _date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        chosen = date.fromisoformat(value)
     except ValueError:
         raise InputError(Problem("not a date", field=name, value=value, allowed="YYYY-MM-DD")) from None
+    today = date.today()
+    if chosen > today:
+        # follow-up after today has not happened: a future cut-off would count years of event-free time
+        raise InputError(
+            Problem(
+                "a data cut-off cannot be in the future",
+                field=name,
+                value=value,
+                allowed=f"a date up to today ({today.isoformat()})",
+            )
+        )
+    return chosen
+
+
+def _check_convention(value: str) -> None:
+    """Refuse an unknown --offchart-convention even when no visual acuity is read (never silently ignored)."""
+    from cartrial.neuro.choices import choose
+    from cartrial.neuro.visual_acuity import OffChartConvention
+
+    choose(OffChartConvention, value, "--offchart-convention")
 
 
 def _read(path: Path, **columns: Any) -> pd.DataFrame:
@@ -174,6 +197,7 @@ def score_edss(
         ambulation1_floor,
     )
     cut = _date_option(cutoff, "--cutoff")
+    _check_convention(offchart_convention)
     columns = EDSS_KURTZKE_COLUMNS if kind is EdssMethod.KURTZKE else EDSS_COLUMNS
     frame = _read(file, required=[c for c in columns if c not in ("visual", "walking_distance_m")
                                   or (c == "visual" and visual_acuity is None)])  # fmt: skip
@@ -317,6 +341,7 @@ def score_responders(
         "osis": (osis_file, {"required": OSIS_REQUIRED, "one_of": OSIS_ONE_OF}),
         "timed_walk": (timed_walk_file, {"required": TIMED_WALK_COLUMNS, "optional": TIMED_WALK_OPTIONAL}),
     }
+    _check_convention(offchart_convention)
     infusion_frame = _infusions_frame(infusions)
     frames = {name: _read(path, **cols) if path is not None else None for name, (path, cols) in forms.items()}
     result = derive_responders(
@@ -367,7 +392,8 @@ def relapses(
         None,
         "--cutoff",
         "--data-cutoff",
-        help="Data cut-off (YYYY-MM-DD): later onsets are errors; end of follow-up if no --assessments.",
+        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; end of follow-up if no "
+        "--assessments.",
     ),
     subjects: Path | None = typer.Option(
         None, "--subjects", help="Subjects form (birth_date or birth_year): onsets before birth are errors."
