@@ -171,8 +171,12 @@ def score_edss(
         help="neurostatus_16 (ambulation column; default) or kurtzke (walking_distance_m, assistance).",
     ),
     no_aid_under_100m_step: float = typer.Option(6.0, help="Kurtzke gap rule: no aid, < 100 m (6.0 or 5.5)."),
-    unilateral_under_100m_step: float = typer.Option(6.5, help="Kurtzke gap rule: unilateral aid, < 100 m."),
-    bilateral_over_20m_step: float = typer.Option(6.5, help="Kurtzke gap rule: bilateral aid, > 20 m."),
+    unilateral_under_100m_step: float = typer.Option(
+        6.5, help="Kurtzke gap rule: unilateral aid, < 100 m (6.5 or 6.0)."
+    ),
+    bilateral_over_20m_step: float = typer.Option(
+        6.5, help="Kurtzke gap rule: bilateral aid, > 20 m (6.5 or 6.0)."
+    ),
 ) -> None:
     """Add `edss` and `edss_rule` to an EDSS form of raw FS scores and Neurostatus ambulation (0-16)."""
     from cartrial.neuro.choices import choose
