@@ -151,6 +151,12 @@ def test_read_csv_short_row_rule_directly(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_csv(bad, required=["a"])
     assert "row 3" in str(caught.value) and "2 cells but the header has 3" in str(caught.value)
+    # without any quote a line is a row (the fast path): Windows line ends, a last cell left empty
+    unquoted = tmp_path / "unquoted.csv"
+    unquoted.write_bytes(b"a,b,c\r\n1,2,\r\n4,5\r\n7,8,9\r\n\r\n")
+    with pytest.raises(InputError) as caught:
+        read_csv(unquoted, required=["a"])
+    assert "row 3" in str(caught.value) and "row 2" not in str(caught.value)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -224,23 +224,38 @@ def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
 
 def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
     """`InputError` naming every data row with fewer cells than the header (issue 19 §1: one rule for ragged
-    rows in every reader). pandas pads a short row with blanks silently; a row whose last cell is blank is the
-    only candidate, so the file is re-scanned with the csv module only when there is one. A blank line (only
-    white space) is not a short row: empty rows are handled by `_drop_trailing_empty_rows`."""
+    rows in every reader). pandas pads a short row with blanks silently; only a row whose last cell is blank
+    can be one, so only those rows are checked: by counting commas when the file has no quote character (a
+    line is then exactly a row), else by splitting the file with the csv module. A blank line (only white
+    space) is not a short row: empty rows are handled by `_drop_trailing_empty_rows`."""
     n_columns = len(frame.columns)
-    if frame.empty or n_columns < 2 or not (frame.iloc[:, -1].to_numpy(dtype=object) == "").any():
+    if frame.empty or n_columns < 2:
         return
-    problems: list[Problem] = []
-    for position, row in enumerate(_data_records(file)):
-        if len(row) < n_columns and any(cell.strip() for cell in row):
-            problems.append(
-                Problem(
-                    f"the row has {len(row)} cells but the header has {n_columns} columns",
-                    file=str(file),
-                    row=position + FIRST_DATA_ROW,
-                    allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
-                )
-            )
+    candidates = np.flatnonzero(frame.iloc[:, -1].to_numpy(dtype=object) == "")
+    if not candidates.size:
+        return
+    text = _read_text(file)
+    lengths: dict[int, int] = {}
+    if '"' not in text:
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for position in candidates.tolist():
+            line = lines[position + 1] if position + 1 < len(lines) else ""
+            if line.strip() and line.count(",") < n_columns - 1:
+                lengths[position] = line.count(",") + 1
+    else:
+        wanted = set(candidates.tolist())
+        for position, row in enumerate(_data_records(file)):
+            if position in wanted and len(row) < n_columns and any(cell.strip() for cell in row):
+                lengths[position] = len(row)
+    problems = [
+        Problem(
+            f"the row has {cells} cells but the header has {n_columns} columns",
+            file=str(file),
+            row=position + FIRST_DATA_ROW,
+            allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
+        )
+        for position, cells in sorted(lengths.items())
+    ]
     if len(problems) > 50:
         raise InputError(
             problems[:50], header=f"{file}: {len(problems)} rows with fewer cells than the header"
