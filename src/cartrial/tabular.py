@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ def read_csv(
     for column in frame.columns:
         if _needs_strip(frame[column]):
             frame[column] = frame[column].str.strip()
+    _refuse_short_rows(file, frame)
     return _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
 
 
@@ -193,22 +194,75 @@ def _read_header(file: Path) -> list[str]:
     return [cell.strip() for cell in first]
 
 
+def _data_records(file: Path) -> Iterator[list[str]]:
+    """The data rows of `file` as the csv module splits them (universal newlines, as pandas reads them); a
+    file the csv module cannot split is an `InputError` at the row where it stops."""
+    reader = csv.reader(io.StringIO(_read_text(file), newline=None))
+    try:
+        next(reader, None)
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(
+            Problem(f"not a readable CSV file: {exc}", file=str(file), row=reader.line_num)
+        ) from None
+
+
 def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
     """One problem per data row with more cells than the header (spreadsheet row numbers)."""
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(_read_text(file)))
-    next(reader, None)
-    for row in reader:
+    for position, row in enumerate(_data_records(file)):
         if len(row) > n_columns:
             problems.append(
                 Problem(
                     f"the row has {len(row)} cells but the header has {n_columns} columns",
                     file=str(file),
-                    row=reader.line_num,
+                    row=position + FIRST_DATA_ROW,
                     allowed=f"at most {n_columns} cells per row (quote cells that contain commas)",
                 )
             )
     return problems or [Problem("not a readable CSV file", file=str(file))]
+
+
+def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
+    """`InputError` naming every data row with fewer cells than the header (issue 19 §1: one rule for ragged
+    rows in every reader). pandas pads a short row with blanks silently; only a row whose last cell is blank
+    can be one, so only those rows are checked: by counting commas when the file has no quote character (a
+    line is then exactly a row), else by splitting the file with the csv module. A blank line (only white
+    space) is not a short row: empty rows are handled by `_drop_trailing_empty_rows`."""
+    n_columns = len(frame.columns)
+    if frame.empty or n_columns < 2:
+        return
+    candidates = np.flatnonzero(frame.iloc[:, -1].to_numpy(dtype=object) == "")
+    if not candidates.size:
+        return
+    text = _read_text(file)
+    lengths: dict[int, int] = {}
+    if '"' not in text:
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for position in candidates.tolist():
+            line = lines[position + 1] if position + 1 < len(lines) else ""
+            if line.strip() and line.count(",") < n_columns - 1:
+                lengths[position] = line.count(",") + 1
+    else:
+        wanted = set(candidates.tolist())
+        for position, row in enumerate(_data_records(file)):
+            if position in wanted and len(row) < n_columns and any(cell.strip() for cell in row):
+                lengths[position] = len(row)
+    problems = [
+        Problem(
+            f"the row has {cells} cells but the header has {n_columns} columns",
+            file=str(file),
+            row=position + FIRST_DATA_ROW,
+            allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
+        )
+        for position, cells in sorted(lengths.items())
+    ]
+    if len(problems) > 50:
+        raise InputError(
+            problems[:50], header=f"{file}: {len(problems)} rows with fewer cells than the header"
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def _delimiter_hint(header: list[str], known: set[str]) -> str:

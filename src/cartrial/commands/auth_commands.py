@@ -65,11 +65,9 @@ def sessions_file() -> Path:
 
 def database_key(url: str | None) -> str:
     """The database a session belongs to: its URL without password (SQLite: the absolute file path)."""
-    from sqlalchemy.engine import make_url
+    from cartrial.store.database import parse_url
 
-    from cartrial.store.database import resolve_url
-
-    parsed = make_url(resolve_url(url))
+    parsed = parse_url(url)  # a located error, not a traceback, for text that is not a URL
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return "sqlite:///" + str(Path(str(parsed.database)).expanduser().resolve())
     return parsed.render_as_string(hide_password=True)

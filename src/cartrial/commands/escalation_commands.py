@@ -272,7 +272,8 @@ def table_command(
         )
     options = dict(design_options or {})
     cohort_size = options.get("cohort_size")
-    built = assemble_design(design, doses or 5, options)
+    # `doses or 5` would take --doses 0 for "not given": an explicit value is checked like every --doses
+    built = assemble_design(design, 5 if doses is None else doses, options)
     table = decision_table(built, max_n, cohort_size if design != "3+3" else 3)
     if as_json:
         typer.echo(dumps_json(table.as_dict()))

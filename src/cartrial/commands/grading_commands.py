@@ -59,7 +59,7 @@ VASOPRESSIN_OPTION = typer.Option(
 SBP_OPTION = typer.Option(
     90.0,
     "--sbp-threshold",
-    help="A4: SBP (mmHg) below which hypotension is present, used with systolic_bp_mmhg.",
+    help="A4: SBP (mmHg, 40-140) below which hypotension is present, used with systolic_bp_mmhg.",
 )
 
 
@@ -308,10 +308,10 @@ def icaht_command(
     as_json: bool = JSON_OPTION,
     keep_going: bool = KEEP_GOING_OPTION,
     early_g4_min_days: int = typer.Option(
-        31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4."
+        31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4 (15-31)."
     ),
     min_recovery_days: int = typer.Option(
-        3, "--min-recovery-days", help="H2: days above threshold that end an episode."
+        3, "--min-recovery-days", help="H2: days above threshold that end an episode (1-100)."
     ),
     late_min_values: int = typer.Option(
         2, "--late-min-values", help="H3: values below a late threshold needed (2 or 1)."

@@ -8,7 +8,6 @@ an ``error`` column for the bad ones. Engines and pandas are imported inside the
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -32,7 +31,10 @@ KEEP_GOING_OPTION = typer.Option(
     False, "--keep-going", help="Score the good rows and add an `error` column for bad ones (default: fail)."
 )
 CUTOFF_OPTION = typer.Option(
-    None, "--cutoff", "--data-cutoff", help="Data cut-off date (YYYY-MM-DD); later dates are errors."
+    None,
+    "--cutoff",
+    "--data-cutoff",
+    help="Data cut-off date (YYYY-MM-DD, not after today); later dates are errors.",
 )
 CONVENTION_OPTION = typer.Option(
     "none",
@@ -63,35 +65,36 @@ def _date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        chosen = date.fromisoformat(value)
     except ValueError:
         raise InputError(Problem("not a date", field=name, value=value, allowed="YYYY-MM-DD")) from None
+    today = date.today()
+    if chosen > today:
+        # follow-up after today has not happened: a future cut-off would count years of event-free time
+        raise InputError(
+            Problem(
+                "a data cut-off cannot be in the future",
+                field=name,
+                value=value,
+                allowed=f"a date up to today ({today.isoformat()})",
+            )
+        )
+    return chosen
+
+
+def _check_convention(value: str) -> None:
+    """Refuse an unknown --offchart-convention even when no visual acuity is read (never silently ignored)."""
+    from cartrial.neuro.choices import choose
+    from cartrial.neuro.visual_acuity import OffChartConvention
+
+    choose(OffChartConvention, value, "--offchart-convention")
 
 
 def _read(path: Path, **columns: Any) -> pd.DataFrame:
-    """`cartrial.tabular.read_csv`, refusing a data row with fewer cells than the header (a row with more is
-    refused by `read_csv`): one rule for ragged rows, never padded with blanks."""
+    """`cartrial.tabular.read_csv` (which refuses ragged rows, short or long: never padded with blanks)."""
     from cartrial.tabular import read_csv
 
-    frame = read_csv(path, **columns)
-    n_columns = len(frame.columns)
-    problems = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        for row in reader:
-            if row and 0 < len(row) < n_columns and any(cell.strip() for cell in row):
-                problems.append(
-                    Problem(
-                        f"the row has {len(row)} cells but the header has {n_columns} columns",
-                        file=str(path),
-                        row=reader.line_num,
-                        allowed=f"{n_columns} cells per row (leave a cell empty with ,,)",
-                    )
-                )
-    if problems:
-        raise InputError(problems)
-    return frame
+    return read_csv(path, **columns)
 
 
 def _write(out: Path | None, text: str) -> None:
@@ -168,8 +171,12 @@ def score_edss(
         help="neurostatus_16 (ambulation column; default) or kurtzke (walking_distance_m, assistance).",
     ),
     no_aid_under_100m_step: float = typer.Option(6.0, help="Kurtzke gap rule: no aid, < 100 m (6.0 or 5.5)."),
-    unilateral_under_100m_step: float = typer.Option(6.5, help="Kurtzke gap rule: unilateral aid, < 100 m."),
-    bilateral_over_20m_step: float = typer.Option(6.5, help="Kurtzke gap rule: bilateral aid, > 20 m."),
+    unilateral_under_100m_step: float = typer.Option(
+        6.5, help="Kurtzke gap rule: unilateral aid, < 100 m (6.5 or 6.0)."
+    ),
+    bilateral_over_20m_step: float = typer.Option(
+        6.5, help="Kurtzke gap rule: bilateral aid, > 20 m (6.5 or 6.0)."
+    ),
 ) -> None:
     """Add `edss` and `edss_rule` to an EDSS form of raw FS scores and Neurostatus ambulation (0-16)."""
     from cartrial.neuro.choices import choose
@@ -194,6 +201,7 @@ def score_edss(
         ambulation1_floor,
     )
     cut = _date_option(cutoff, "--cutoff")
+    _check_convention(offchart_convention)
     columns = EDSS_KURTZKE_COLUMNS if kind is EdssMethod.KURTZKE else EDSS_COLUMNS
     frame = _read(file, required=[c for c in columns if c not in ("visual", "walking_distance_m")
                                   or (c == "visual" and visual_acuity is None)])  # fmt: skip
@@ -337,6 +345,7 @@ def score_responders(
         "osis": (osis_file, {"required": OSIS_REQUIRED, "one_of": OSIS_ONE_OF}),
         "timed_walk": (timed_walk_file, {"required": TIMED_WALK_COLUMNS, "optional": TIMED_WALK_OPTIONAL}),
     }
+    _check_convention(offchart_convention)
     infusion_frame = _infusions_frame(infusions)
     frames = {name: _read(path, **cols) if path is not None else None for name, (path, cols) in forms.items()}
     result = derive_responders(
@@ -387,7 +396,8 @@ def relapses(
         None,
         "--cutoff",
         "--data-cutoff",
-        help="Data cut-off (YYYY-MM-DD): later onsets are errors; end of follow-up if no --assessments.",
+        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; end of follow-up if no "
+        "--assessments.",
     ),
     subjects: Path | None = typer.Option(
         None, "--subjects", help="Subjects form (birth_date or birth_year): onsets before birth are errors."

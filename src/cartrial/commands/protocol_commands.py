@@ -204,12 +204,16 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
 def show(
     file: Path = typer.Argument(..., help="Protocol YAML file."),
     bsa: float | None = typer.Option(
-        None, "--bsa", help=f"BSA (m²) for the lymphodepletion example (default {REFERENCE_BSA_HELP_M2})."
+        None,
+        "--bsa",
+        help=f"BSA (m², 0.1-5) for the lymphodepletion example (default {REFERENCE_BSA_HELP_M2}).",
     ),
     weight: float | None = typer.Option(
-        None, "--weight", help="Weight (kg): added to the worked doses; with --height gives the BSA."
+        None, "--weight", help="Weight (kg, 1-500): added to the worked doses; with --height gives the BSA."
     ),
-    height: float | None = typer.Option(None, "--height", help="Height (cm), with --weight, for the BSA."),
+    height: float | None = typer.Option(
+        None, "--height", help="Height (cm, 30-272), with --weight, for the BSA."
+    ),
     bsa_method: BsaMethodName | None = typer.Option(
         None, "--bsa-method", help="BSA formula (default: the protocol's)."
     ),

@@ -529,7 +529,7 @@ def verify_command(
 @audit_app.command("log")
 def log_command(
     subject: str | None = typer.Option(None, "--subject", help="Subject id: the history of its records."),
-    limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows (N ≥ 1)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

@@ -38,7 +38,8 @@ class IcahtOptions:
     - `early_g4_min_days` (H1): days of ANC ≤ 500/µL for early grade 4; default **31** (grader; the
       published table's day-30/31 boundary awaits confirmation [U]).
     - `min_recovery_days` (H2): consecutive days above the threshold that count as a recovery; shorter gaps
-      merge two episodes into one (gap days counted). Default **3**.
+      merge two episodes into one (gap days counted). Default **3**; range 1-100 (the grading window ends
+      at day 100: a longer recovery cannot be observed).
     - `late_min_values` (H3): values at or below a late threshold needed (non-transient neutropenia);
       default **2** (consensus); 1 = grader behaviour.
     - `unsampled_days` (H4): default **linear** — unsampled days interpolated linearly between counts, as
@@ -58,8 +59,8 @@ class IcahtOptions:
     def __post_init__(self) -> None:
         if not 15 <= self.early_g4_min_days <= 31:
             raise ConfigurationError(f"early_g4_min_days must be 15-31, got {self.early_g4_min_days!r}")
-        if self.min_recovery_days < 1:
-            raise ConfigurationError(f"min_recovery_days must be ≥ 1, got {self.min_recovery_days!r}")
+        if not 1 <= self.min_recovery_days <= 100:
+            raise ConfigurationError(f"min_recovery_days must be 1-100, got {self.min_recovery_days!r}")
         if self.late_min_values not in (1, 2):
             raise ConfigurationError(f"late_min_values must be 1 or 2, got {self.late_min_values!r}")
         try:

@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from scipy.integrate import solve_ivp
 
 from cartrial.errors import ConfigurationError
@@ -114,7 +113,12 @@ def load_pd_model(text: str | None = None) -> PdModel:
     """
     if text is None:
         text = resources.files("cartrial.kinetics").joinpath("data/pd_model.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    from cartrial.protocol.yaml_source import read_yaml
+
+    # the guarded reader (alias bombs refused, line-numbered syntax errors): the text may be user input
+    raw, _positions, _duplicates = read_yaml(text, "PD model")
+    if not isinstance(raw, dict) or not isinstance(raw.get("parameters", {}), dict):
+        raise ConfigurationError("the PD model must be a YAML mapping with a 'parameters' mapping")
     params: dict[str, PdParameter] = {}
     for name in PD_PARAMETERS:
         entry = raw.get("parameters", {}).get(name)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -67,11 +67,11 @@ def resolve_url(url: str | None = None) -> str:
     return chosen
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine on the study database (see the module docstring for the URL and SQLite settings)."""
+def parse_url(url: str | None = None) -> URL:
+    """The parsed database URL (`resolve_url`); `InputError` naming the value when it is not a URL."""
     text = resolve_url(url)
     try:
-        parsed = make_url(text)
+        return make_url(text)
     except ArgumentError as exc:
         raise InputError(
             Problem(
@@ -81,6 +81,12 @@ def connect(url: str | None = None) -> Engine:
                 allowed="sqlite:///path.db or postgresql+psycopg://user@host:port/database",
             )
         ) from exc
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine on the study database (see the module docstring for the URL and SQLite settings)."""
+    text = resolve_url(url)
+    parsed = parse_url(text)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""

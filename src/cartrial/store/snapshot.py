@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cartrial.errors import CartrialError, InputError, Problem
@@ -250,6 +250,11 @@ def read_snapshot(
         try:
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SET TRANSACTION READ ONLY"))
+            if not inspect(connection).has_table(models.Study.__tablename__):
+                # checked first: the engine turns a failed query into a generic DatabaseError
+                raise CartrialError(
+                    f"{where}: not a cartrial study database (no study table; run `cartrial db init`)"
+                )
             try:
                 study_rows = connection.execute(
                     select(

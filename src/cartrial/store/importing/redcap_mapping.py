@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.errors import InputError, Problem
@@ -204,12 +203,12 @@ def load_mapping(path: str | Path) -> RedcapMapping:
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("mapping file not found", file=name))
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(Problem(f"not valid YAML: {exc}", file=name, line=line)) from None
+    from cartrial.protocol.yaml_source import read_text_file, read_yaml
+
+    # the mapping is user input: the guarded reader (alias bombs refused, line-numbered syntax errors)
+    data, _positions, duplicates = read_yaml(read_text_file(file), name)
+    if duplicates:
+        raise InputError(duplicates, header=f"{name}: {len(duplicates)} problem(s) in the mapping")
     if not isinstance(data, dict):
         raise InputError(Problem("the mapping must be a YAML mapping with a 'forms' section", file=name))
     try:

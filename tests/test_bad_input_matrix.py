@@ -1,0 +1,662 @@
+"""Table-driven bad-input suite over every command and option (issue 19, "What must hold").
+
+Every command and sub-command is found by walking the typer tree (`cartrial.cli` with the lazy command
+table `cartrial.commands.COMMANDS`); `VALID` holds one valid invocation of each, and a test checks that the
+table covers the whole tree, so a new command cannot escape the suite. Each option and argument of each
+command is then given bad values chosen by its type — for a file: a missing file, a folder, an empty file,
+a binary file, a file with a wrong header; for a number: NaN, ±inf, a negative and a huge value; for a
+date: 9999-12-31 and 2021-13-40; for a text choice: an unknown value; for ``--url``: files that are not a
+database — and the run must end with exit 0 (the value is valid) or 2 (a located message on stderr),
+never a traceback, a Python repr or an unhandled exception, and within a few seconds (numeric limits are
+checked before anything is allocated).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_PASSWORD = "test-password-0123"  # as tests/conftest.py gives the CLI
+Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
+
+EXAMPLE = REPO_ROOT / "examples" / "ct103a-nmosd"
+STUDY = EXAMPLE / "study"
+PROTOCOL = EXAMPLE / "protocol.yaml"
+REDCAP = EXAMPLE / "redcap"
+CASE_SECONDS = 20
+"""Wall-clock limit of one case: a bad number must be refused before any work, not after."""
+
+# placeholders replaced per case: a fresh copy of the example study database, the case's temp folder
+DB = "{db}"
+TMP = "{tmp}"
+QUERY = "{query}"
+
+
+def _file(path: Path) -> str:
+    return str(path)
+
+
+VALID: dict[str, list[str]] = {
+    "demo": ["demo", "--out", f"{TMP}/demo-out"],
+    "protocol check": ["protocol", "check", _file(PROTOCOL)],
+    "protocol show": ["protocol", "show", _file(PROTOCOL), "--weight", "60", "--height", "165"],
+    "escalate next": [
+        "escalate",
+        "next",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--doses",
+        "5",
+        "--outcomes",
+        "1NNN 2NTN",
+    ],
+    "escalate table": [
+        "escalate",
+        "table",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--max-n",
+        "9",
+        "--cohort-size",
+        "3",
+    ],
+    "escalate paths": [
+        "escalate",
+        "paths",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--doses",
+        "3",
+        "--outcomes",
+        "1NNN",
+        "--cohorts",
+        "1",
+    ],
+    "escalate simulate": [
+        "escalate",
+        "simulate",
+        "--design",
+        "boin",
+        "--target",
+        "0.3",
+        "--truth",
+        "0.05,0.15,0.30",
+        "--cohorts",
+        "3",
+        "--trials",
+        "20",
+        "--seed",
+        "1",
+    ],
+    "escalate replay": [
+        "escalate",
+        "replay",
+        "--decisions",
+        _file(STUDY / "escalation_decisions.csv"),
+        "--infusions",
+        _file(STUDY / "infusions.csv"),
+        "--protocol",
+        _file(PROTOCOL),
+    ],
+    "screen": ["screen", _file(PROTOCOL), _file(EXAMPLE / "candidates" / "cand-01-eligible.yaml")],
+    "import templates": ["import", "templates", _file(STUDY), "--url", DB, "--user", "admin", "--dry-run"],
+    "import redcap": [
+        "import",
+        "redcap",
+        _file(REDCAP / "records.csv"),
+        "--dictionary",
+        _file(REDCAP / "dictionary.csv"),
+        "--mapping",
+        _file(REDCAP / "mapping.yaml"),
+        "--url",
+        DB,
+        "--user",
+        "admin",
+        "--dry-run",
+    ],
+    "db init": [
+        "db",
+        "init",
+        "--protocol",
+        _file(PROTOCOL),
+        "--admin",
+        "admin",
+        "--url",
+        f"sqlite:///{TMP}/new.db",
+    ],
+    "db upgrade": ["db", "upgrade", "--url", DB],
+    "db summary": ["db", "summary", "--url", DB],
+    "db records": ["db", "records", "site", "--url", DB, "--user", "admin"],
+    "db edit": [
+        "db",
+        "edit",
+        "site",
+        "1",
+        "--set",
+        "name=Renamed",
+        "--expected-version",
+        "1",
+        "--reason",
+        "typo",
+        "--url",
+        DB,
+        "--user",
+        "admin",
+    ],
+    "db delete": [
+        "db",
+        "delete",
+        "therapy",
+        "1",
+        "--reason",
+        "entered twice",
+        "--url",
+        DB,
+        "--user",
+        "admin",
+    ],
+    "db derive": ["db", "derive", "crs", "--url", DB, "--user", "admin"],
+    "db lock": ["db", "lock", "--cutoff", "2030-01-01", "--reason", "cut", "--url", DB, "--user", "admin"],
+    "db unlock": ["db", "unlock", "--reason", "reopen", "--url", DB, "--user", "admin"],
+    "db roles": ["db", "roles"],
+    "db roles-sql": ["db", "roles-sql", "--database", "trial"],
+    "db user add": ["db", "user", "add", "bob", "--role", "monitor", "--url", DB, "--user", "admin"],
+    "db user role": [
+        "db",
+        "user",
+        "role",
+        "admin",
+        "--role",
+        "admin",
+        "--reason",
+        "same",
+        "--url",
+        DB,
+        "--user",
+        "admin",
+    ],
+    "db user password": [
+        "db",
+        "user",
+        "password",
+        "admin",
+        "--reason",
+        "rotate",
+        "--url",
+        DB,
+        "--user",
+        "admin",
+    ],
+    "db user list": ["db", "user", "list", "--url", DB, "--user", "admin"],
+    "db site add": ["db", "site", "add", "NEW", "--name", "New site", "--url", DB, "--user", "admin"],
+    "db query raise": [
+        "db",
+        "query",
+        "raise",
+        "site",
+        "1",
+        "--text",
+        "check the name",
+        "--url",
+        DB,
+        "--user",
+        "admin",
+    ],
+    "db query answer": ["db", "query", "answer", QUERY, "--answer", "fine", "--url", DB, "--user", "admin"],
+    "db query close": ["db", "query", "close", QUERY, "--reason", "fine", "--url", DB, "--user", "admin"],
+    "db query list": ["db", "query", "list", "--url", DB, "--user", "admin"],
+    "audit verify": ["audit", "verify", "--url", DB],
+    "audit log": ["audit", "log", "--limit", "5", "--url", DB, "--user", "admin"],
+    "audit checkpoint": ["audit", "checkpoint", "--out", f"{TMP}/head.json", "--url", DB],
+    "audit keygen": ["audit", "keygen", "--out", f"{TMP}/audit.key"],
+    "login": ["login", "--user", "admin", "--url", DB],
+    "logout": ["logout", "--url", DB],
+    "password": ["password", "--user", "admin", "--reason", "rotate", "--url", DB],
+    "grade crs": ["grade", "crs", _file(STUDY / "crs_assessments.csv")],
+    "grade icans": ["grade", "icans", _file(STUDY / "icans_assessments.csv")],
+    "grade labs": ["grade", "labs", _file(STUDY / "labs.csv")],
+    "grade episodes": [
+        "grade",
+        "episodes",
+        _file(STUDY / "crs_assessments.csv"),
+        "--infusion-dates",
+        _file(STUDY / "infusions.csv"),
+        "--therapies",
+        _file(STUDY / "therapies.csv"),
+    ],
+    "grade icaht": [
+        "grade",
+        "icaht",
+        _file(STUDY / "labs.csv"),
+        "--infusion-dates",
+        _file(STUDY / "infusions.csv"),
+    ],
+    "score edss": ["score", "edss", _file(STUDY / "edss.csv")],
+    "score va": ["score", "va", _file(STUDY / "visual_acuity.csv")],
+    "score osis": ["score", "osis", _file(STUDY / "osis.csv")],
+    "score responders": [
+        "score",
+        "responders",
+        "--infusions",
+        _file(STUDY / "infusions.csv"),
+        "--edss",
+        _file(STUDY / "edss.csv"),
+        "--va",
+        _file(STUDY / "visual_acuity.csv"),
+        "--osis",
+        _file(STUDY / "osis.csv"),
+        "--timed-walk",
+        _file(STUDY / "timed_walk.csv"),
+    ],
+    "relapses": [
+        "relapses",
+        _file(STUDY / "relapses.csv"),
+        "--infusion-dates",
+        _file(STUDY / "infusions.csv"),
+    ],
+    "nca": [
+        "nca",
+        _file(STUDY / "pk_samples.csv"),
+        "--subject",
+        "subject_id",
+        "--time",
+        "actual_day",
+        "--conc",
+        "value",
+        "--by",
+        "analyte",
+        "--unit-col",
+        "unit",
+        "--blq-col",
+        "blq",
+    ],
+    "kinetics simulate": ["kinetics", "simulate", "--subjects", "2", "--days", "0:28", "--seed", "1"],
+    "kinetics fit": [
+        "kinetics",
+        "fit",
+        _file(STUDY / "pk_samples.csv"),
+        "--by",
+        "analyte",
+        "--blq-col",
+        "blq",
+        "--lloq-col",
+        "lloq",
+        "--subject",
+        "subject_id",
+        "--time",
+        "actual_day",
+        "--conc",
+        "value",
+    ],
+    "analyse": [
+        "analyse",
+        "--url",
+        DB,
+        "--cutoff",
+        "2030-01-01",
+        "--out",
+        f"{TMP}/analysis",
+        "--user",
+        "admin",
+    ],
+}
+"""One valid invocation of every command (placeholders: `{db}` a copy of the example study, `{tmp}` a
+temporary folder)."""
+
+SETUP: dict[str, str] = {"db unlock": "db lock"}
+"""Commands whose valid run needs another command first (on the same database copy)."""
+
+SLOW_COMMANDS = {"demo", "kinetics fit", "import templates", "import redcap", "analyse", "db init", "screen"}
+"""Commands whose every run takes seconds: their bad-input cases are marked slow."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the command tree
+# ---------------------------------------------------------------------------------------------------------
+
+
+def command_tree() -> dict[str, Any]:
+    """Every leaf command of the CLI by its space-separated path, with all area modules loaded."""
+    import typer
+
+    from cartrial.cli import app
+    from cartrial.commands import COMMANDS
+
+    group: Any = typer.main.get_command(app)
+    for entry in COMMANDS:
+        if entry.module is not None:
+            group.load_module(entry.module)
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+        children = getattr(command, "commands", None)
+        if isinstance(children, dict) and children:
+            for name, child in children.items():
+                yield from walk(child, (*path, name))
+        else:
+            yield " ".join(path), command
+
+    return dict(walk(group, ()))
+
+
+TREE = command_tree()
+
+
+def _kind(param: Any) -> str:
+    """'path-in', 'path-out', 'float', 'int', 'bool', 'date', 'url', 'text' or 'list' for one parameter."""
+    annotation = param.type_descriptor.annotation
+    name = (param.name or "").lower()
+    text = str(annotation)
+    if annotation is bool:
+        return "bool"
+    if "Path" in text:
+        return "path-out" if "out" in name or name in {"trials_out", "km_out", "params_out"} else "path-in"
+    if annotation is float:
+        return "float"
+    if annotation is int:
+        return "int"
+    if name == "url":
+        return "url"
+    if name in {"cutoff", "screening_date", "decided_on"}:
+        return "date"
+    if "list" in text:
+        return "list"
+    return "text"
+
+
+def _option_name(param: Any) -> str | None:
+    """The long option (`--x`), or None for a positional argument."""
+    longs = [o for o in param.opts if o.startswith("--")]
+    return longs[0] if longs else None
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str
+    target: str  # option name, or "#N" for the N-th positional argument
+    value: str  # a value key of `bad_values` or literal text
+    expected: frozenset[int]
+
+
+BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
+BAD_PATHS_OUT = ("folder", "under-a-file")
+BAD_FOLDERS_OUT = ("a-file", "under-a-file")
+FOLDER_OUTPUTS = {("demo", "--out"), ("analyse", "--out")}
+"""Output options that name a folder (every other output option names a file)."""
+BAD_FLOATS = (("nan", {2}), ("inf", {2}), ("-inf", {2}), ("-1", {0, 2}), ("1e300", {0, 2}))
+BAD_INTS = (("0", {0, 2}), ("-1", {0, 2}), ("1000000000000", {0, 2}), ("2000000000", {0, 2}), ("abc", {2}))
+BAD_DATES = (("9999-12-31", {0, 2}), ("2021-13-40", {2}), ("31/12/2021", {2}))
+BAD_TEXT = (("banana", {0, 2}), ("", {0, 2}))
+FREE_TEXT = {
+    ("audit log", "--subject"),  # a subject id: an unknown one lists nothing
+    ("db query raise", "--text"),
+    ("db roles-sql", "--database"),
+    ("db roles-sql", "--owner"),
+    ("db roles-sql", "--app"),
+    ("db roles-sql", "--schema"),
+    ("db site add", "--name"),
+    ("db site add", "--country"),
+    ("db user add", "--name"),
+    ("nca", "--conc-unit"),  # a unit is free text (letters, digits and / ^ · * . % - µ)
+    ("db init", "--admin"),  # a new user name
+    ("db init", "--admin-site"),  # a new site code
+    ("db init", "--protocol-version"),  # a label
+    ("db query answer", "--answer"),
+    ("db site add", "#0"),  # a new site code
+    ("db user add", "#0"),  # a new user name
+}
+"""Text options where any word is valid; every other text option is a choice: an unknown value is exit 2."""
+FUTURE_ALLOWED = {"db lock", "analyse", "screen"}
+"""Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
+planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
+cut-off (follow-up after today has not happened)."""
+BAD_URLS = ("url-text", "url-binary", "folder", "missing-url")
+
+
+REFUSED: set[tuple[str, str, str]] = {
+    # (command, option, value) that must be refused though the generic rule allows exit 0: each was once
+    # accepted silently
+    ("escalate table", "--doses", "0"),  # was taken for "not given" (`doses or 5`)
+    ("escalate next", "--doses", "0"),
+    ("escalate paths", "--doses", "0"),
+    ("grade icaht", "--min-recovery-days", "1000000000000"),  # bounded 1-100
+    ("score edss", "--offchart-convention", "banana"),  # ignored when no acuity file was given
+}
+
+
+def _positionals(command: Any) -> list[Any]:
+    return [p for p in command.params if not _option_name(p)]
+
+
+def _cases() -> Iterator[Any]:
+    for path, command in sorted(TREE.items()):
+        if path not in VALID:
+            continue
+        positionals = _positionals(command)
+        for param in command.params:
+            option = _option_name(param)
+            if option in {"--help", "--user", "--reason", "--json", "--keep-going"}:
+                continue
+            target = f"#{positionals.index(param)}" if option is None else option
+            kind = _kind(param)
+            values: tuple[tuple[str, set[int]], ...]
+            if kind == "path-in":
+                values = tuple((v, {2}) for v in BAD_PATHS_IN)
+            elif kind == "path-out" and (path, option) in FOLDER_OUTPUTS:
+                values = tuple((v, {2}) for v in BAD_FOLDERS_OUT)
+            elif kind == "path-out":
+                values = tuple((v, {2}) for v in BAD_PATHS_OUT)
+            elif kind == "float":
+                values = BAD_FLOATS
+            elif kind == "int":
+                values = BAD_INTS
+            elif kind == "date":
+                values = tuple(
+                    (v, expected if path in FUTURE_ALLOWED or v != "9999-12-31" else {2})
+                    for v, expected in BAD_DATES
+                )
+            elif kind == "url":
+                # logout only forgets a saved session: it never opens the database
+                values = tuple((v, {0, 2} if path == "logout" else {2}) for v in BAD_URLS)
+            elif kind in {"text", "list"}:
+                values = BAD_TEXT if (path, target) in FREE_TEXT else (("banana", {2}), ("", {0, 2}))
+            else:
+                continue
+            for value, allowed in values:
+                expected = {2} if (path, target, value) in REFUSED else allowed
+                # the database commands each copy and open a study: only their --url cases run by default
+                heavy = path in SLOW_COMMANDS or (_needs_db(VALID[path]) and kind != "url")
+                marks = [pytest.mark.slow] if heavy else []
+                yield pytest.param(
+                    Case(path, target, value, frozenset(expected)),
+                    id=f"{path.replace(' ', '-')}[{target}={value}]",
+                    marks=marks,
+                )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fixtures and the checks of one run
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def study_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example study imported once into SQLite (tests get a copy), with one open data query."""
+    from cartrial.store import StudyService, connect, init_study
+    from cartrial.store.importing import import_templates
+
+    path = tmp_path_factory.mktemp("matrix") / "study.db"
+    url = f"sqlite:///{path}"
+    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    import_templates(url, STUDY, "admin")
+    service = StudyService(connect(url))
+    code = service.raise_query("admin", "site", 1, "check the name", None)
+    service.engine.dispose()
+    (path.parent / "query-code").write_text(code)
+    return path
+
+
+def bad_value(key: str, tmp: Path) -> str:
+    """The text passed on the command line for the bad-value key `key`."""
+    if key == "missing":
+        return str(tmp / "no-such-file.csv")
+    if key == "missing-url":
+        return f"sqlite:///{tmp}/no-such-folder/study.db"
+    if key == "folder":
+        folder = tmp / "a-folder"
+        folder.mkdir(exist_ok=True)
+        return str(folder)
+    if key == "empty":
+        (tmp / "empty.csv").write_bytes(b"")
+        return str(tmp / "empty.csv")
+    if key in {"binary", "url-binary"}:
+        (tmp / "binary.bin").write_bytes(bytes(range(256)) * 8)
+        return str(tmp / "binary.bin") if key == "binary" else f"sqlite:///{tmp / 'binary.bin'}"
+    if key == "wrong-header":
+        (tmp / "wrong.csv").write_text("foo,bar\n1,2\n")
+        return str(tmp / "wrong.csv")
+    if key == "url-text":
+        (tmp / "notes.txt").write_text("this is not a database\n" * 200)
+        return f"sqlite:///{tmp / 'notes.txt'}"
+    if key == "a-file":
+        (tmp / "plain").write_text("x")
+        return str(tmp / "plain")
+    if key == "under-a-file":
+        (tmp / "plain").write_text("x")
+        return str(tmp / "plain" / "out.csv")
+    return key
+
+
+REPR = re.compile(
+    r"datetime\.(date|datetime)\(|<[\w.]+ object at 0x|<\w+(\.\w+)+: |<class '"
+    r"|Traceback \(most recent call last\)"
+)
+"""What a user must never see: a traceback, or a Python repr (a date, an object, an enum member, a class)."""
+
+
+def check_run(cli: Cli, args: list[str], expected: frozenset[int], seconds: int = CASE_SECONDS) -> Any:
+    """Run `args`; assert exit code in `expected`, a message on stderr for exit 2, no traceback or repr."""
+
+    def too_slow(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"cartrial {' '.join(args)} ran longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(seconds)
+    try:
+        result = cli(*args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    shown = result.stdout + result.stderr
+    assert not REPR.search(shown), shown[-2000:]
+    assert result.exit_code in expected, (result.exit_code, shown[-2000:])
+    if result.exit_code == 2:
+        # a message on stderr: ours ("error: ... field/row/value") or the usage error of the parser
+        assert re.search(r"error|usage", result.stderr, re.IGNORECASE), f"exit 2 without a message: {shown}"
+    return result
+
+
+def _prepare(args: list[str], tmp: Path, template: Path | None) -> list[str]:
+    out = []
+    for arg in args:
+        if DB in arg:
+            assert template is not None
+            database = tmp / "study.db"
+            if not database.exists():
+                shutil.copyfile(template, database)
+            arg = arg.replace(DB, f"sqlite:///{database}")
+        if QUERY in arg:
+            assert template is not None
+            arg = arg.replace(QUERY, (template.parent / "query-code").read_text())
+        out.append(arg.replace(TMP, str(tmp)))
+    return out
+
+
+def _needs_db(args: list[str]) -> bool:
+    return any(DB in a or QUERY in a for a in args)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the tests
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_command_has_a_valid_invocation() -> None:
+    """The table covers the whole command tree (a new command must be added here)."""
+    assert sorted(set(TREE) - set(VALID)) == []
+    assert sorted(set(VALID) - set(TREE)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(VALID))
+def test_valid_invocation_runs(path: str, cli: Cli, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The base of every case is itself valid (so a bad value, not a missing argument, is what fails)."""
+    args = VALID[path]
+    template = request.getfixturevalue("study_template") if _needs_db(args) else None
+    if path in SETUP:
+        check_run(cli, _prepare(VALID[SETUP[path]], tmp_path, template), frozenset({0}))
+    check_run(cli, _prepare(args, tmp_path, template), frozenset({0}), seconds=120)
+
+
+def _replace(args: list[str], command: Any, case: Case, value: str) -> list[str]:
+    """`args` with the target option or positional argument set to `value` (added if absent)."""
+    args = list(args)
+    if case.target.startswith("#"):
+        index = int(case.target[1:])
+        n_words = len(case.command.split())
+        # positionals follow the command words, before the first option
+        positions = [i for i in range(n_words, len(args)) if not args[i].startswith("-")]
+        # skip option values: a positional is a word not preceded by an option that takes a value
+        words = []
+        i = n_words
+        while i < len(args):
+            if args[i].startswith("--"):
+                i += 1
+                param = next((p for p in command.params if args[i - 1] in p.opts), None)
+                if param is not None and _kind(param) != "bool":
+                    i += 1
+                continue
+            words.append(i)
+            i += 1
+        del positions
+        if index < len(words):
+            args[words[index]] = value
+        else:
+            args.insert(n_words, value)
+        return args
+    if case.target in args:
+        args[args.index(case.target) + 1] = value
+    else:
+        args += [case.target, value]
+    return args
+
+
+@pytest.mark.parametrize("case", list(_cases()))
+def test_bad_value(case: Case, cli: Cli, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    command = TREE[case.command]
+    value = bad_value(case.value, tmp_path)
+    base = VALID[case.command]
+    template = request.getfixturevalue("study_template") if _needs_db(base) else None
+    if case.command in SETUP:
+        check_run(cli, _prepare(VALID[SETUP[case.command]], tmp_path, template), frozenset({0}))
+    args = _prepare(_replace(base, command, case, value), tmp_path, template)
+    check_run(cli, args, case.expected)
+
+
+def test_every_refused_case_is_generated() -> None:
+    """Each entry of `REFUSED` names a real command, option and bad value of the matrix."""
+    generated = {(p.values[0].command, p.values[0].target, p.values[0].value) for p in _cases()}
+    assert sorted(REFUSED - generated) == []

@@ -1,0 +1,206 @@
+"""One rule everywhere for every CSV reader (issue 19 §1, last bullet): conflicting duplicates (same subject,
+same time, different values) are refused; a ragged row — shorter or longer than the header — is refused with
+its row number, never padded with blanks; empty lines at the end of a file stay allowed.
+
+Each case edits a copy of the example study's file, so the base run is a real, valid input.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
+
+STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
+INFUSIONS = str(STUDY / "infusions.csv")
+
+Rows = list[list[str]]
+
+
+def _edited(source: Path, target: Path, edit: Callable[[Rows], Rows]) -> Path:
+    """`source` rewritten to `target` after `edit` on its rows (header first)."""
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(edit(rows))
+    return target
+
+
+READERS: dict[str, tuple[str, list[str]]] = {
+    # reader: (example file, arguments after the file)
+    "grade crs": ("crs_assessments.csv", []),
+    "grade icans": ("icans_assessments.csv", []),
+    "grade labs": ("labs.csv", []),
+    "grade episodes": ("crs_assessments.csv", ["--infusion-dates", INFUSIONS]),
+    "grade icaht": ("labs.csv", ["--infusion-dates", INFUSIONS]),
+    "score edss": ("edss.csv", []),
+    "score va": ("visual_acuity.csv", []),
+    "score osis": ("osis.csv", []),
+    "relapses": ("relapses.csv", ["--infusion-dates", INFUSIONS]),
+    "nca": (
+        "pk_samples.csv",
+        [
+            "--subject",
+            "subject_id",
+            "--time",
+            "actual_day",
+            "--conc",
+            "value",
+            "--by",
+            "analyte",
+            "--unit-col",
+            "unit",
+            "--blq-col",
+            "blq",
+        ],
+    ),
+    "kinetics fit": (
+        "pk_samples.csv",
+        [
+            "--subject",
+            "subject_id",
+            "--time",
+            "actual_day",
+            "--conc",
+            "value",
+            "--by",
+            "analyte",
+            "--blq-col",
+            "blq",
+            "--lloq-col",
+            "lloq",
+        ],
+    ),
+}
+SLOW = {"kinetics fit"}
+
+
+def _run(cli: Cli, reader: str, file: Path) -> tuple[int, str, str]:
+    _example, extra = READERS[reader]
+    code, out, err = cli(*reader.split(), str(file), *extra)
+    assert "Traceback" not in out + err
+    return code, out, err  # type: ignore[return-value]
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(r, marks=[pytest.mark.slow] if r in SLOW else [], id=r.replace(" ", "-"))
+        for r in READERS
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ragged rows
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_short_row_is_refused_with_its_row(reader: str, cli: Cli, tmp_path: Path) -> None:
+    """A data row with one cell fewer than the header (pandas would pad it with a blank) is an error at
+    its spreadsheet row (header = row 1)."""
+
+    def shorten_second_data_row(rows: Rows) -> Rows:
+        rows[2] = rows[2][:-1]
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "short.csv", shorten_second_data_row)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "cells but the header has" in err and "row 3" in err, err
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_long_row_is_refused_with_its_row(reader: str, cli: Cli, tmp_path: Path) -> None:
+    def lengthen_second_data_row(rows: Rows) -> Rows:
+        rows[2] = [*rows[2], "extra"]
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "long.csv", lengthen_second_data_row)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "cells but the header has" in err and "row 3" in err, err
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_blank_trailing_lines_are_allowed(reader: str, cli: Cli, tmp_path: Path) -> None:
+    """Empty lines at the end of the file (a spreadsheet's export habit) are not short rows."""
+    file = tmp_path / "trailing.csv"
+    file.write_text((STUDY / READERS[reader][0]).read_text(encoding="utf-8").rstrip("\n") + "\n\n\n")
+    code, _out, err = _run(cli, reader, file)
+    assert code == 0, err
+
+
+def test_read_csv_short_row_rule_directly(tmp_path: Path) -> None:
+    """`cartrial.tabular.read_csv` itself refuses a short row (every reader inherits the rule); rows are
+    numbered by record (a quoted multi-line cell is one row); a last cell written empty is fine."""
+    from cartrial.errors import InputError
+    from cartrial.tabular import read_csv
+
+    good = tmp_path / "good.csv"
+    good.write_text('a,b,c\n1,"two\nlines",\n4,5,6\n\n')
+    frame = read_csv(good, required=["a"])
+    assert frame["c"].tolist() == ["", "6"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text('a,b,c\n1,"two\nlines",3\n4,5\n')
+    with pytest.raises(InputError) as caught:
+        read_csv(bad, required=["a"])
+    assert "row 3" in str(caught.value) and "2 cells but the header has 3" in str(caught.value)
+    # without any quote a line is a row (the fast path): Windows line ends, a last cell left empty
+    unquoted = tmp_path / "unquoted.csv"
+    unquoted.write_bytes(b"a,b,c\r\n1,2,\r\n4,5\r\n7,8,9\r\n\r\n")
+    with pytest.raises(InputError) as caught:
+        read_csv(unquoted, required=["a"])
+    assert "row 3" in str(caught.value) and "row 2" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# conflicting duplicates
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _duplicate_first_row(column: str, value: str) -> Callable[[Rows], Rows]:
+    """Append a copy of the first data row with `column` set to `value` (same subject, same time)."""
+
+    def edit(rows: Rows) -> Rows:
+        index = rows[0].index(column)
+        copy = list(rows[1])
+        assert copy[index] != value
+        copy[index] = value
+        return [*rows, copy]
+
+    return edit
+
+
+DUPLICATES: dict[str, tuple[str, str]] = {
+    # reader: (column changed in the copy, new value)
+    "score edss": ("visual", "4"),
+    "relapses": ("severity", "severe"),
+    "nca": ("value", "123456"),
+    "kinetics fit": ("value", "123456"),
+    "grade crs": ("temperature_c", "40.2"),
+    "grade labs": ("value", "0.01"),
+}
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        pytest.param(r, marks=[pytest.mark.slow] if r in SLOW else [], id=r.replace(" ", "-"))
+        for r in DUPLICATES
+    ],
+)
+def test_conflicting_duplicates_are_refused(reader: str, cli: Cli, tmp_path: Path) -> None:
+    """Same subject, same time, different values: an error naming the rows, not two results side by side."""
+    column, value = DUPLICATES[reader]
+    file = _edited(
+        STUDY / READERS[reader][0], tmp_path / "duplicate.csv", _duplicate_first_row(column, value)
+    )
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "duplicate" in err.lower(), err
