@@ -4,7 +4,6 @@ documentation, `cartrial.templates`). Only stdlib, typer and rich at module top.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,9 @@ def list_command(
         for name in examples.names()
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        from cartrial.tabular import dumps_json
+
+        typer.echo(dumps_json(rows))
         return
     table = Table("name", "title", "files")
     for row in rows:

@@ -9,7 +9,6 @@ can be read as a Typst command.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import asdict
 from importlib import resources
@@ -62,15 +61,15 @@ def render_pdf(report: Report) -> bytes:
     when the data are not locked)."""
     import typst
 
+    from cartrial.tabular import dumps_json
+
     template = resources.files("cartrial.report").joinpath("templates/report.typ").read_text("utf-8")
     with tempfile.TemporaryDirectory(prefix="cartrial-report-") as folder:
         root = Path(folder)
         (root / "figures").mkdir()
         for name, figure in report.figures.items():
             (root / "figures" / f"{name}.svg").write_text(figure.svg, encoding="utf-8")
-        (root / "report.json").write_text(
-            json.dumps(typst_data(report), ensure_ascii=False, default=str), encoding="utf-8"
-        )
+        (root / "report.json").write_text(dumps_json(typst_data(report)), encoding="utf-8")
         (root / "report.typ").write_text(template, encoding="utf-8")
         pdf = typst.compile(str(root / "report.typ"), root=str(root))
     if not isinstance(pdf, bytes):
