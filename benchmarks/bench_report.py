@@ -1,8 +1,8 @@
-"""Benchmark of the analysis and the interim report (issue 13 §3): the 12-subject example study, imported
+"""Benchmark of the analysis and the interim report (decisions §13): the 12-subject example study, imported
 into a fresh SQLite database (not timed), then snapshot + analyse + report (HTML, PDF, tables, figures,
 written to a temporary folder).
 
-Target (issue 13): analyse + report of the 12-subject example ≤ 15 s. Recorded: the best of 3 runs of the
+Target (decisions §13): analyse + report of the 12-subject example ≤ 15 s. Recorded: the best of 3 runs of the
 whole pipeline, and its parts (snapshot + analyse; report rendering with the PDF).
 """
 
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "ct103a-nmosd"
 CUTOFF = dt.date(2022, 3, 20)
 TARGET_SECONDS = 15.0
-TARGET_TEXT = "≤ 15 s for analyse + report of the 12-subject example (issue 13)"
+TARGET_TEXT = "≤ 15 s for analyse + report of the 12-subject example (decisions §13)"
 REPEAT = 3
 
 
