@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, Connection, Date, func, insert, select, text, tuple_, update
+from sqlalchemy import JSON, Connection, Date, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, UtcDateTime, utc_now
 from cartrial.store.permissions import Action, check_sites, write_action
@@ -47,6 +48,10 @@ from cartrial.store.tables import (
 
 if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
+
+
+PG_CHUNK_ROWS = 20_000
+"""Rows per staged diff and COPY on PostgreSQL (the import pipeline passes at most this many per call)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,10 @@ def upsert_rows(
         tracked = tx._new_table_keys[table_name] = (keys, set())
     known = tracked[1] if tracked is not None else None
     ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
+    if tx.backend == "postgresql":
+        chunk_size = PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
+    else:
+        chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
         result = result + _upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
@@ -372,14 +380,18 @@ def _upsert_chunk(
     else:
         candidates = list(chunk)
     if candidates:
-        key_cols = [columns[k] for k in keys]
         wanted = list(map(key_of, candidates))
-        condition = (
-            key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
-        )
-        existing = {
-            key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
-        }
+        existing: dict[tuple[Any, ...], Any]
+        if tx.backend == "postgresql":
+            existing = pg_bulk.stored_rows_by_key(tx.connection, table, keys, wanted, key_of)
+        else:
+            key_cols = [columns[k] for k in keys]
+            condition = (
+                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
+            )
+            existing = {
+                key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
+            }
         for row, key in zip(candidates, wanted, strict=True):
             current = existing.get(key)
             if current is None:
@@ -521,13 +533,14 @@ def _insert_rows(
             )
             tx.connection.exec_driver_sql(sql, values)
         else:
-            housekeeping = {"created_at": now, "updated_at": now, "version": 1}
-            tx.connection.execute(
-                insert(table),
-                [
-                    {**record, **housekeeping, "id": record_id}
+            pg_bulk.copy_rows(
+                tx.connection,
+                table,
+                ("id", "created_at", "updated_at", "version", *data_names),
+                (
+                    (record_id, now, now, 1, *[record[name] for name in data_names])
                     for record_id, record in enumerate(records, start=first_id)
-                ],
+                ),
             )
     except IntegrityError as exc:
         raise integrity_error(exc, table_name) from None
