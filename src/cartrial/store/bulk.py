@@ -377,6 +377,8 @@ def _upsert_chunk(
             (candidates if key in known else inserts).append(row)
     elif tx.backend == "sqlite":
         candidates, inserts, unchanged = _presort_sqlite(tx, model, keys, chunk)
+    elif tx.backend == "postgresql":
+        candidates, inserts, unchanged = _presort_postgresql(tx, model, keys, chunk)
     else:
         candidates = list(chunk)
     if candidates:
@@ -492,6 +494,47 @@ def _presort_sqlite(
             for i, value in zip(json_at, documents, strict=True)
         )
         if same:
+            unchanged += 1
+        else:
+            maybe_changed.append(row)
+    return maybe_changed, inserts, unchanged
+
+
+def _presort_postgresql(
+    tx: Transaction,
+    model: type[StudyData],
+    keys: tuple[str, ...],
+    chunk: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """PostgreSQL fast path of the existence check (a set-based diff): the chunk's keys are COPYed into a
+    staging table and joined with the table by the server (`pg_bulk.stored_storage_rows`); each matched
+    row's given values are compared with the stored values as the driver returns them. Returns (rows
+    that may have changed, rows to insert, number of rows certainly unchanged); the first group is
+    re-checked with full typing by the caller (equal driver values imply `same_value`; the converse is
+    left to that check)."""
+    table = table_of(model)
+    names = tuple(data_columns(model))
+    position = {name: index for index, name in enumerate(names)}
+    found = pg_bulk.stored_storage_rows(
+        tx.connection, table, keys, list(map(_tuple_getter(keys), chunk)), names
+    )
+    layouts: dict[
+        tuple[str, ...], tuple[Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]]]
+    ] = {}
+    maybe_changed: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    unchanged = 0
+    for number, row in enumerate(chunk):
+        stored = found.get(number)
+        if stored is None:
+            inserts.append(row)
+            continue
+        given = tuple(row)
+        layout = layouts.get(given)
+        if layout is None:
+            layout = layouts[given] = (_tuple_getter([position[n] for n in given]), _tuple_getter(given))
+        stored_values, given_values = layout
+        if stored_values(stored) == given_values(row):
             unchanged += 1
         else:
             maybe_changed.append(row)

@@ -42,14 +42,17 @@ def copy_rows(
     rows: Iterable[Sequence[Any]],
     *,
     table_name: str | None = None,
+    leading: Sequence[str] = (),
 ) -> int:
     """``COPY`` `rows` (tuples in `column_names` order) into `target` (or the table named `table_name`,
     e.g. a staging table with the same columns) inside the connection's transaction; returns the count.
-    Values go through the columns' bind processors first (see the module docstring)."""
+    Values go through the columns' bind processors first (see the module docstring). `leading`: names
+    of extra columns of `table_name` given first in each row, written as they are."""
     processors = bind_processors(target, column_names, connection)
-    converting = [(index, process) for index, process in enumerate(processors) if process is not None]
+    skip = len(leading)
+    converting = [(skip + index, process) for index, process in enumerate(processors) if process is not None]
     name = table_name or target.fullname
-    sql = COPY_FORMAT.format(table=name, columns=", ".join(column_names))
+    sql = COPY_FORMAT.format(table=name, columns=", ".join((*leading, *column_names)))
     count = 0
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -82,9 +85,71 @@ def _as_dbapi_error(exc: Exception, sql: str) -> Exception:
     return exc
 
 
+ROW_NUMBER_COLUMN = "cartrial_row"
+"""The staging table's column numbering the batch's rows (0-based), so matches need no key hashing."""
+
+
 def _stage_name(target: Table, keys: Sequence[str]) -> str:
     digest = hashlib.sha256(f"{target.name}:{','.join(keys)}".encode()).hexdigest()[:8]
     return f"cartrial_stage_{target.name}_{digest}"[:63]
+
+
+def stage_keys(
+    connection: Connection, target: Table, keys: Sequence[str], wanted: Iterable[Sequence[Any]]
+) -> str:
+    """COPY the natural keys `wanted` (with their position in the batch, column `cartrial_row`) into a
+    temporary staging table of the key columns' types (``ON COMMIT DROP``, emptied before each use);
+    returns its name."""
+    stage_name = _stage_name(target, keys)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(keys)
+    create = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage_name} ON COMMIT DROP AS "
+        f"SELECT 0 AS {ROW_NUMBER_COLUMN}, {columns} FROM {target.fullname} WITH NO DATA"
+    )
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(create)
+            cursor.execute(f"TRUNCATE {stage_name}")
+    except Exception as exc:
+        raise _as_dbapi_error(exc, create) from None
+    copy_rows(
+        connection,
+        target,
+        keys,
+        ((number, *key) for number, key in enumerate(wanted)),
+        table_name=stage_name,
+        leading=(ROW_NUMBER_COLUMN,),
+    )
+    return stage_name
+
+
+def stored_storage_rows(
+    connection: Connection,
+    target: Table,
+    keys: Sequence[str],
+    wanted: Sequence[Sequence[Any]],
+    column_names: Sequence[str],
+) -> dict[int, tuple[Any, ...]]:
+    """Position in `wanted` -> the stored values of `column_names` of the record with that natural key,
+    as the driver returns them (no SQLAlchemy result processing): the fast first pass of a re-import's
+    comparison. Matching is done by the server (staging table joined on the key)."""
+    if not wanted:
+        return {}
+    stage_name = stage_keys(connection, target, keys, wanted)
+    selected = ", ".join(f"t.{name}" for name in column_names)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    sql = f"SELECT s.{ROW_NUMBER_COLUMN}, {selected} FROM {target.fullname} t JOIN {stage_name} s ON {on}"
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(sql)
+            found = cursor.fetchall()
+    except Exception as exc:
+        raise _as_dbapi_error(exc, sql) from None
+    return {int(row[0]): row[1:] for row in found}
 
 
 def stored_rows_by_key(
@@ -94,26 +159,12 @@ def stored_rows_by_key(
     wanted: Sequence[tuple[Any, ...]],
     key_of: Callable[[Any], tuple[Any, ...]],
 ) -> dict[tuple[Any, ...], RowMapping]:
-    """The stored rows of `target` whose natural key (`keys`) is one of `wanted`, by key (typed as
-    SQLAlchemy reads them). The keys are COPYed into a temporary staging table (``ON COMMIT DROP``,
-    emptied before each use) and joined with the table in one statement."""
+    """The stored rows of `target` whose natural key (`keys`) is one of `wanted`, by key, typed as
+    SQLAlchemy reads them: the keys are staged (`stage_keys`) and joined with the table in one statement
+    whose size does not depend on the batch."""
     if not wanted:
         return {}
-    stage_name = _stage_name(target, keys)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    columns = ", ".join(keys)
-    create = (
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage_name} ON COMMIT DROP AS "
-        f"SELECT {columns} FROM {target.fullname} WITH NO DATA"
-    )
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(create)
-            cursor.execute(f"TRUNCATE {stage_name}")
-    except Exception as exc:
-        raise _as_dbapi_error(exc, create) from None
-    copy_rows(connection, target, keys, wanted, table_name=stage_name)
+    stage_name = stage_keys(connection, target, keys, wanted)
     stage = table(stage_name, *(column(k) for k in keys))
     query = select(target).join(stage, and_(*(target.c[k] == stage.c[k] for k in keys)))
-    return {key_of(row): row for row in connection.execute(query).mappings()}
+    return {key_of(row): row for row in connection.execute(query).mappings().all()}
