@@ -56,7 +56,10 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
     ``<prefix>-00001`` …, site ``<prefix>``."""
     rng = np.random.default_rng(seed)
     ids = np.array([f"{prefix}-{i:05d}" for i in range(1, n_subjects + 1)])
-    infused = START + (np.arange(n_subjects) * 7).astype("timedelta64[D]")
+    # one infusion a week up to 100 subjects; more share the weeks, so that every date stays in the past
+    # (consent in the future is a hard edit check, issue 19 section 1)
+    per_week = -(-n_subjects // 100)
+    infused = START + (np.arange(n_subjects) * 7 // per_week).astype("timedelta64[D]")
     weight = np.round(rng.normal(65, 10, n_subjects).clip(40, 120), 1)
     height = np.round(rng.normal(165, 8, n_subjects).clip(145, 195), 0)
     level = np.where(np.arange(n_subjects) < 3, 1, 2)
