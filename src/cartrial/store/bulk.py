@@ -6,7 +6,11 @@ value (old, new, the transaction's reason), refuses writes to records frozen by 
 acting user's enter/edit permission and site. Bulk: one SELECT of existing keys per chunk (none while the
 table was empty at the start of the transaction), executemany inserts with ids assigned under the write
 lock, no per-row ORM objects; on SQLite the existence check compares rows in storage form at driver level
-and the inserts go through the driver directly (benchmarks/bench_store.py).
+and the inserts go through the driver directly (benchmarks/bench_store.py). On PostgreSQL
+(`cartrial.store.pg_bulk`, issue 19 section 5) a chunk's keys are COPYed into a temporary staging table and
+joined with the table by the server (a set-based diff: no expanded ``IN (...)`` lists), matched rows are
+compared in driver form first (only possible changes are re-read typed), and new rows and their audit rows
+are written by binary COPY; the audit digests are computed exactly as before.
 """
 
 from __future__ import annotations
