@@ -226,7 +226,8 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
     Each entry is an `AuditEntry` or a plain tuple of the same fields in the same order (the bulk path).
 
     On SQLite the rows go straight to the driver's executemany (values already in SQLAlchemy's storage
-    format), which is what makes auditing a million-row import affordable."""
+    format), on PostgreSQL through ``COPY`` (`cartrial.store.pg_bulk.copy_rows`, values bound as SQLAlchemy
+    would), which is what makes auditing a million-row import affordable."""
     sqlite = connection.dialect.name == "sqlite"
     table = cast(Table, AuditLog.__table__)
     key = _writing_key(head)
@@ -251,15 +252,7 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
         if sqlite:
             batch.append((last_id, stamp_stored, *fields, last_hash, row_hash, mac))
         else:
-            batch.append(
-                dict(
-                    zip(
-                        _STORED_COLUMNS,
-                        (last_id, recorded_at, *fields, last_hash, row_hash, mac),
-                        strict=True,
-                    )
-                )
-            )
+            batch.append((last_id, recorded_at, *fields, last_hash, row_hash, mac))
         last_hash = row_hash
         count += 1
         if len(batch) >= AUDIT_INSERT_CHUNK:
@@ -276,8 +269,12 @@ def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[A
 def _insert(connection: Connection, table: Table, sql: str, batch: list[Any], sqlite: bool) -> None:
     if sqlite:
         connection.exec_driver_sql(sql, batch)
+    elif connection.dialect.name == "postgresql":
+        from cartrial.store import pg_bulk  # the rows as sealed above, written by COPY (issue 19 section 5)
+
+        pg_bulk.copy_rows(connection, table, _STORED_COLUMNS, batch)
     else:
-        connection.execute(insert(table), batch)
+        connection.execute(insert(table), [dict(zip(_STORED_COLUMNS, row, strict=True)) for row in batch])
 
 
 @dataclass(frozen=True)

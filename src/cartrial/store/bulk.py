@@ -6,7 +6,11 @@ value (old, new, the transaction's reason), refuses writes to records frozen by 
 acting user's enter/edit permission and site. Bulk: one SELECT of existing keys per chunk (none while the
 table was empty at the start of the transaction), executemany inserts with ids assigned under the write
 lock, no per-row ORM objects; on SQLite the existence check compares rows in storage form at driver level
-and the inserts go through the driver directly (benchmarks/bench_store.py).
+and the inserts go through the driver directly (benchmarks/bench_store.py). On PostgreSQL
+(`cartrial.store.pg_bulk`, issue 19 section 5) a chunk's keys are COPYed into a temporary staging table and
+joined with the table by the server (a set-based diff: no expanded ``IN (...)`` lists), matched rows are
+compared in driver form first (only possible changes are re-read typed), and new rows and their audit rows
+are written by binary COPY; the audit digests are computed exactly as before.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, Connection, Date, func, insert, select, text, tuple_, update
+from sqlalchemy import JSON, Connection, Date, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, UtcDateTime, utc_now
 from cartrial.store.permissions import Action, check_sites, write_action
@@ -47,6 +52,10 @@ from cartrial.store.tables import (
 
 if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
+
+
+PG_CHUNK_ROWS = 20_000
+"""Rows per staged diff and COPY on PostgreSQL (the import pipeline passes at most this many per call)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,10 @@ def upsert_rows(
         tracked = tx._new_table_keys[table_name] = (keys, set())
     known = tracked[1] if tracked is not None else None
     ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
+    if tx.backend == "postgresql":
+        chunk_size = PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
+    else:
+        chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
         result = result + _upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
@@ -369,17 +381,23 @@ def _upsert_chunk(
             (candidates if key in known else inserts).append(row)
     elif tx.backend == "sqlite":
         candidates, inserts, unchanged = _presort_sqlite(tx, model, keys, chunk)
+    elif tx.backend == "postgresql":
+        candidates, inserts, unchanged = _presort_postgresql(tx, model, keys, chunk)
     else:
         candidates = list(chunk)
     if candidates:
-        key_cols = [columns[k] for k in keys]
         wanted = list(map(key_of, candidates))
-        condition = (
-            key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
-        )
-        existing = {
-            key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
-        }
+        existing: dict[tuple[Any, ...], Any]
+        if tx.backend == "postgresql":
+            existing = pg_bulk.stored_rows_by_key(tx.connection, table, keys, wanted, key_of)
+        else:
+            key_cols = [columns[k] for k in keys]
+            condition = (
+                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
+            )
+            existing = {
+                key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
+            }
         for row, key in zip(candidates, wanted, strict=True):
             current = existing.get(key)
             if current is None:
@@ -486,6 +504,47 @@ def _presort_sqlite(
     return maybe_changed, inserts, unchanged
 
 
+def _presort_postgresql(
+    tx: Transaction,
+    model: type[StudyData],
+    keys: tuple[str, ...],
+    chunk: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """PostgreSQL fast path of the existence check (a set-based diff): the chunk's keys are COPYed into a
+    staging table and joined with the table by the server (`pg_bulk.stored_storage_rows`); each matched
+    row's given values are compared with the stored values as the driver returns them. Returns (rows
+    that may have changed, rows to insert, number of rows certainly unchanged); the first group is
+    re-checked with full typing by the caller (equal driver values imply `same_value`; the converse is
+    left to that check)."""
+    table = table_of(model)
+    names = tuple(data_columns(model))
+    position = {name: index for index, name in enumerate(names)}
+    found = pg_bulk.stored_storage_rows(
+        tx.connection, table, keys, list(map(_tuple_getter(keys), chunk)), names
+    )
+    layouts: dict[
+        tuple[str, ...], tuple[Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]]]
+    ] = {}
+    maybe_changed: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    unchanged = 0
+    for number, row in enumerate(chunk):
+        stored = found.get(number)
+        if stored is None:
+            inserts.append(row)
+            continue
+        given = tuple(row)
+        layout = layouts.get(given)
+        if layout is None:
+            layout = layouts[given] = (_tuple_getter([position[n] for n in given]), _tuple_getter(given))
+        stored_values, given_values = layout
+        if stored_values(stored) == given_values(row):
+            unchanged += 1
+        else:
+            maybe_changed.append(row)
+    return maybe_changed, inserts, unchanged
+
+
 def _insert_rows(
     tx: Transaction,
     model: type[StudyData],
@@ -521,13 +580,14 @@ def _insert_rows(
             )
             tx.connection.exec_driver_sql(sql, values)
         else:
-            housekeeping = {"created_at": now, "updated_at": now, "version": 1}
-            tx.connection.execute(
-                insert(table),
-                [
-                    {**record, **housekeeping, "id": record_id}
+            pg_bulk.copy_rows(
+                tx.connection,
+                table,
+                ("id", "created_at", "updated_at", "version", *data_names),
+                (
+                    (record_id, now, now, 1, *[record[name] for name in data_names])
                     for record_id, record in enumerate(records, start=first_id)
-                ],
+                ),
             )
     except IntegrityError as exc:
         raise integrity_error(exc, table_name) from None

@@ -41,10 +41,6 @@ PK_DAYS = np.array([0.04, 1, 2, 4, 7, 10, 14, 21, 28, 42, 56, 90, 120, 150, 180,
 PD_DAYS = np.array([-28, 0, 7, 14, 28, 56, 90, 120, 180, 240, 300, 365])
 NEURO_DAYS = np.array([-28, 28, 56, 90, 120, 180, 240, 270, 300, 365])
 START = np.datetime64("2021-01-04T08:00:00")
-ACCRUAL_DAYS = 1000
-"""Infusions are spread evenly over this many days from `START`, whatever the number of subjects, so every
-synthetic record (follow-up ≤ 1 year) lies in the past: a consent dated in the future is refused by the
-import's edit checks (CONSENT-FUTURE). Subjects may share an infusion day when there are more than 1,000."""
 
 
 def _iso(moments: np.ndarray) -> np.ndarray:
@@ -60,7 +56,10 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
     ``<prefix>-00001`` …, site ``<prefix>``."""
     rng = np.random.default_rng(seed)
     ids = np.array([f"{prefix}-{i:05d}" for i in range(1, n_subjects + 1)])
-    infused = START + (np.arange(n_subjects) * ACCRUAL_DAYS // max(n_subjects, 1)).astype("timedelta64[D]")
+    # one infusion a week up to 100 subjects; more share the weeks, so that every date stays in the past
+    # (consent in the future is a hard edit check, decisions §19)
+    per_week = -(-n_subjects // 100)
+    infused = START + (np.arange(n_subjects) * 7 // per_week).astype("timedelta64[D]")
     weight = np.round(rng.normal(65, 10, n_subjects).clip(40, 120), 1)
     height = np.round(rng.normal(165, 8, n_subjects).clip(145, 195), 0)
     level = np.where(np.arange(n_subjects) < 3, 1, 2)
