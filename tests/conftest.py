@@ -10,6 +10,8 @@ environment variables) and returns the exit code, stdout and stderr.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -135,15 +137,66 @@ class CliResult:
     def __getitem__(self, index: int) -> object:
         return (self.exit_code, self.stdout, self.stderr)[index]
 
+    @property
+    def output(self) -> str:
+        """stdout then stderr (what `typer.testing.CliRunner`'s ``.output`` gave the tests that used it)."""
+        return self.stdout + self.stderr
+
+    def astuple(self) -> tuple[int, str, str]:
+        """``(exit_code, stdout, stderr)`` typed, for helpers that return a plain tuple."""
+        return self.exit_code, self.stdout, self.stderr
+
 
 Cli = Callable[..., CliResult]
+
+
+def run_cartrial(
+    *args: object,
+    capsys: pytest.CaptureFixture[str] | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> CliResult:
+    """THE test runner of ``cartrial ARGS…``: `cartrial.cli.main` in-process (so a `CartrialError` is exit 2
+    with ``error: …`` on stderr, exactly as the installed command reports it), returning a `CliResult`.
+
+    Output is read from `capsys` when a test has it (anything printed before the run is dropped); without
+    it (module-level helpers) stdout and stderr are captured with `redirect_stdout`/`redirect_stderr` —
+    typer and rich look up `sys.stdout`/`sys.stderr` when they print, so both ways see everything.
+    `env` sets variables for this run only (a value of None unsets one); the old values come back after.
+
+    Deliberately separate runners: `tests/test_cli_basics.py::run_cli` (a real subprocess, for start-up and
+    import checks) and `tests/packaging/test_release.py::_run` (the installed wheel)."""
+    from cartrial.cli import main
+
+    argv = [str(arg) for arg in args]
+    saved = {name: os.environ.get(name) for name in env or {}}
+    try:
+        for name, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if capsys is not None:
+            capsys.readouterr()  # drop anything printed before
+            code = main(argv)
+            captured = capsys.readouterr()
+            return CliResult(code, captured.out, captured.err)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        return CliResult(code, out.getvalue(), err.getvalue())
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run ``cartrial ARGS…`` in-process: ``cli("db", "summary", "--url", url, env={"CARTRIAL_USER":
-    "bob"})`` returns a `CliResult` (exit code, stdout, stderr). `env` values of None unset the variable."""
-    from cartrial.cli import main
+    "bob"})`` returns a `CliResult` (exit code, stdout, stderr). `env` values of None unset the variable
+    (for the rest of the test, as with `monkeypatch`)."""
 
     def run(*args: object, env: Mapping[str, str | None] | None = None) -> CliResult:
         for name, value in (env or {}).items():
@@ -151,9 +204,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, value)
-        capsys.readouterr()  # drop anything printed before
-        code = main([str(arg) for arg in args])
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
+        return run_cartrial(*args, capsys=capsys)
 
     return run

@@ -13,6 +13,8 @@ from cartrial.cli import app, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # Deliberately NOT the shared in-process runner (tests/conftest.py `run_cartrial` / `cli`): a real
+    # `python -m cartrial.cli` subprocess, so start-up, imports and the process exit code are what is tested.
     return subprocess.run(
         [sys.executable, "-m", "cartrial.cli", *args], capture_output=True, text=True, check=False
     )

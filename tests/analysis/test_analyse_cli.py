@@ -9,19 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cartrial.cli import main
 from cartrial.store import StudyService, connect, init_study
 from cartrial.store.models import CrsAssessment
 
+from ..conftest import run_cartrial
 from .conftest import PROTOCOL
 
 CUTOFF = "2022-03-20"
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

@@ -12,9 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
-from cartrial.cli import app
 from cartrial.commands.escalation_commands import escalate_app
 from cartrial.escalation import (
     DESIGN_OPTIONS,
@@ -33,7 +31,7 @@ from cartrial.escalation import (
     simulate,
 )
 
-runner = CliRunner()
+from ..conftest import run_cartrial
 
 # API keyword -> registry name where they differ
 _API_ALIASES = {"window_days": "window", "scheme": "tite_scheme"}
@@ -42,7 +40,7 @@ _POSITIONAL = {"self", "n_doses", "skeleton", "target", "kwargs"}
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = run_cartrial(*args)
     return result.exit_code, result.output
 
 

@@ -7,13 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
 
 from cartrial import templates as cartrial_templates
-from cartrial.cli import app
 from cartrial.escalation import BehavingDesign, Boin, ThreePlusThree, design_from_spec, parse_outcomes
 
-runner = CliRunner()
+from ..conftest import run_cartrial
 
 
 def _spec(**fields: object) -> SimpleNamespace:
@@ -61,7 +59,7 @@ def test_design_from_real_protocol(examples_dir: Path) -> None:
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = run_cartrial(*args)
     return result.exit_code, result.output
 
 
@@ -409,12 +407,9 @@ def test_simulate_json_keys_and_exact() -> None:
 def test_bad_input_exits_2_naming_the_argument(args: list[str], fragment: str) -> None:
     """Bad input: a clear message naming the argument as the user typed it (``--target``, not the engine's
     ``target``) and what is allowed, exit 2 (decisions §5); plain numbers, no numpy reprs."""
-    from cartrial.cli import main
-
-    code = main(["escalate", *args])
-    assert code == 2
-    result = runner.invoke(app, ["escalate", *args])
-    message = str(result.exception) + result.output
+    result = run_cartrial("escalate", *args)
+    assert result.exit_code == 2
+    message = result.stderr
     assert f"{fragment}:" in message
     assert "np.float64" not in message
 

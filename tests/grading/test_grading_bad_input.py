@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cartrial.cli import main
 from cartrial.errors import InputError
 from cartrial.grading import LAB_PLAUSIBLE_RANGES, Analyte, derive_crs_grades, derive_lab_grades
+
+from ..conftest import run_cartrial
 
 CRS_COLUMNS = "subject_id assessed_at temperature_c fever_masked hypotension vasopressors vasopressin oxygen"
 CRS_COLUMNS += " oxygen_l_min"
@@ -28,9 +29,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def test_contradictory_crs_duplicates_are_a_located_error(

@@ -10,9 +10,10 @@ import pytest
 from rich.console import Console
 
 from cartrial import templates as cartrial_templates
-from cartrial.cli import main
 from cartrial.demo import DemoContext
 from cartrial.demo import grading as grading_demo
+
+from ..conftest import run_cartrial
 
 CRS_HEADER = (
     "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,vasopressin,"
@@ -27,9 +28,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def test_grade_crs_template(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:

@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 from cartrial import examples as cartrial_examples
-from cartrial.cli import main
 from cartrial.grading import derive_crs_grades, derive_icans_grades
 from cartrial.store import StudyService, connect, init_study
+
+from ..conftest import run_cartrial
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
@@ -122,10 +123,9 @@ def store_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return captured.out
+    result = run_cartrial(*args, capsys=capsys)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
 
 
 def stored_grades(service: StudyService, table: str, frame: pd.DataFrame) -> list[int | None]:

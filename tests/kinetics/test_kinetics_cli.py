@@ -7,17 +7,16 @@ import math
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from cartrial import examples as cartrial_examples
 from cartrial import templates as cartrial_templates
-from cartrial.cli import app, main
+from cartrial.cli import main
 
-runner = CliRunner()
+from ..conftest import CliResult, run_cartrial
 
 
-def _run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args))
+def _run(*args: str) -> CliResult:
+    return run_cartrial(*args)
 
 
 def test_nca_theoph_json_records_options_and_units(validation_dir):  # type: ignore[no-untyped-def]

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from cartrial import templates as cartrial_templates
-from cartrial.cli import app, main
+from cartrial.cli import main
 from cartrial.errors import InputError
 from cartrial.kinetics import NcaOptions, derive_nca, derive_stein2019_fits, stein2019_concentration
 from cartrial.tabular import read_csv
 
-runner = CliRunner()
+from ..conftest import run_cartrial
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "cartrial"
 
 
@@ -64,27 +64,24 @@ def test_typed_frame_and_csv_strings_give_identical_nca(examples_dir):  # type: 
 def test_cli_nca_is_the_api_result(examples_dir):  # type: ignore[no-untyped-def]
     """The CLI writes exactly `derive_nca(...).table` and its metadata."""
     path = examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv"
-    result = runner.invoke(
-        app,
-        [
-            "nca",
-            str(path),
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--unit-col",
-            "unit",
-            "--blq-col",
-            "blq",
-            "--interval",
-            "0,28",
-            "--json",
-        ],
+    result = run_cartrial(
+        "nca",
+        str(path),
+        "--subject",
+        "subject_id",
+        "--time",
+        "actual_day",
+        "--conc",
+        "value",
+        "--by",
+        "analyte",
+        "--unit-col",
+        "unit",
+        "--blq-col",
+        "blq",
+        "--interval",
+        "0,28",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -116,7 +113,7 @@ def test_fit_api_equals_cli(tmp_path):  # type: ignore[no-untyped-def]
     file = tmp_path / "pk.csv"
     frame.to_csv(file, index=False)
     api = derive_stein2019_fits(read_csv(file), lloq=10)
-    cli = runner.invoke(app, ["kinetics", "fit", str(file), "--lloq", "10"])
+    cli = run_cartrial("kinetics", "fit", str(file), "--lloq", "10")
     assert cli.exit_code == 0, cli.output
     table = pd.read_csv(io.StringIO(cli.stdout))
     assert table["tmax_days"].iloc[0] == pytest.approx(api.table["tmax_days"].iloc[0], rel=1e-12)

@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from cartrial.cli import app, main
+from cartrial.cli import main
 from cartrial.errors import InputError
 from cartrial.kinetics import check_days, derive_stein2019_fits, simulate_stein2019, simulate_stein2019_chunks
 from cartrial.kinetics.simulation import MAX_DAYS_PER_SUBJECT
 
-runner = CliRunner()
+from ..conftest import run_cartrial
 
 
 @pytest.fixture
@@ -124,13 +123,13 @@ def test_cli_chunked_output_is_the_same_text(monkeypatch, tmp_path, as_json):  #
     ]
     if as_json:
         args.append("--json")
-    single = runner.invoke(app, args)
+    single = run_cartrial(*args)
     assert single.exit_code == 0, single.output
     monkeypatch.setattr("cartrial.kinetics.simulation.CHUNK_SAMPLES", 21)
-    chunked = runner.invoke(app, args)
+    chunked = run_cartrial(*args)
     assert chunked.stdout == single.stdout
     out = tmp_path / "sim.out"
-    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    assert run_cartrial(*args, "--out", str(out)).exit_code == 0
     assert out.read_text() == single.stdout
     if not as_json:
         assert len(pd.read_csv(io.StringIO(single.stdout))) == 5 * 21

@@ -15,9 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from cartrial.cli import app
 from cartrial.errors import NotEstimableError
 from cartrial.kinetics import (
     NcaOptions,
@@ -27,7 +25,8 @@ from cartrial.kinetics import (
     stein2019_concentration,
 )
 
-runner = CliRunner()
+from ..conftest import run_cartrial
+
 INF = float("inf")
 
 
@@ -196,39 +195,44 @@ def test_every_kinetics_json_command_writes_null_for_nan(tmp_path, examples_dir)
     """`kinetics fit --json` on the example study crashed on NaN; every kinetics --json command now writes
     strict JSON with null for a value that is not a number."""
     pk = examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv"
-    fit = runner.invoke(
-        app,
-        ["kinetics", "fit", str(pk), "--by", "analyte", "--blq-col", "blq", "--lloq-col", "lloq", "--json"],
+    fit = run_cartrial(
+        "kinetics",
+        "fit",
+        str(pk),
+        "--by",
+        "analyte",
+        "--blq-col",
+        "blq",
+        "--lloq-col",
+        "lloq",
+        "--json",
     )
     assert fit.exit_code == 0, fit.output
     payload = _strict_json(fit.stdout)
     assert any(row["cmax"] is None for row in payload["rows"])  # type: ignore[index]
     short = tmp_path / "short.csv"
     short.write_text("id,t,c\nA,0,0\nA,1,10\nA,2,5\n")  # lambda_z not estimable → NaN
-    nca = runner.invoke(
-        app,
-        [
-            "nca",
-            str(short),
-            "--subject",
-            "id",
-            "--time",
-            "t",
-            "--conc",
-            "c",
-            "--conc-unit",
-            "u",
-            "--interval",
-            "0,inf",
-            "--json",
-        ],
+    nca = run_cartrial(
+        "nca",
+        str(short),
+        "--subject",
+        "id",
+        "--time",
+        "t",
+        "--conc",
+        "c",
+        "--conc-unit",
+        "u",
+        "--interval",
+        "0,inf",
+        "--json",
     )
     assert nca.exit_code == 0, nca.output
     rows = _strict_json(nca.stdout)["rows"]  # type: ignore[index]
     assert rows[0]["lambda_z"] is None and rows[0]["auc_0_inf"] is None
     for model in ("stein2019", "cartrial-pd"):
-        sim = runner.invoke(
-            app, ["kinetics", "simulate", "--model", model, "--subjects", "2", "--days", "0,7", "--json"]
+        sim = run_cartrial(
+            "kinetics", "simulate", "--model", model, "--subjects", "2", "--days", "0,7", "--json"
         )
         assert sim.exit_code == 0, sim.output
         assert len(_strict_json(sim.stdout)["rows"]) == 4  # type: ignore[index]
@@ -238,9 +242,9 @@ def test_nca_csv_has_quality_flags_column(tmp_path):  # type: ignore[no-untyped-
     file = tmp_path / "p.csv"
     file.write_text("id,t,c\nA,0,0\nA,1,100\nA,2,90.48\nA,3,81.87\nA,4,74.08\n")
     base = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "u"]
-    table = pd.read_csv(io.StringIO(runner.invoke(app, base).stdout))
+    table = pd.read_csv(io.StringIO(run_cartrial(*base).stdout))
     assert "span_ratio" in table["quality_flags"].iloc[0] and not math.isnan(table["half_life"].iloc[0])
-    excluded = pd.read_csv(io.StringIO(runner.invoke(app, [*base, "--exclude-flagged"]).stdout))
+    excluded = pd.read_csv(io.StringIO(run_cartrial(*base, "--exclude-flagged").stdout))
     assert math.isnan(excluded["half_life"].iloc[0])
 
 

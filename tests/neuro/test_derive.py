@@ -18,11 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from typer.testing import CliRunner
 
 import cartrial.neuro as neuro
-from cartrial.cli import app
-from cartrial.errors import CartrialError, ConfigurationError, InputError
+from cartrial.errors import ConfigurationError, InputError
 from cartrial.neuro import (
     Adjudication,
     Phenotype,
@@ -42,17 +40,15 @@ from cartrial.neuro import (
 from cartrial.protocol import group_onsets, load_protocol, merge_onset_dates
 from cartrial.tabular import read_csv
 
-runner = CliRunner()
+from ..conftest import run_cartrial
+
 CUTOFF = date(2022, 3, 20)
 
 
 def cli(*args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, message) as `cartrial.cli.main` reports them: a CartrialError is exit 2."""
-    result = runner.invoke(app, list(args))
-    if isinstance(result.exception, CartrialError):
-        return 2, result.stdout, str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    """(exit code, stdout, message) as `cartrial.cli.main` reports them (a CartrialError is exit 2); the
+    message is everything printed, stdout then stderr."""
+    result = run_cartrial(*args)
     return result.exit_code, result.stdout, result.output
 
 

@@ -13,33 +13,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from cartrial import templates as cartrial_templates
-from cartrial.cli import app
 from cartrial.columns import RowProblems
-from cartrial.errors import CartrialError
 from cartrial.neuro.relapses import merge_attacks
 from cartrial.neuro.tables import parse_relapse_table
 from cartrial.protocol.calendar import count_events_in_window
 from cartrial.tabular import read_csv
 
-runner = CliRunner()
+from ..conftest import run_cartrial
 
 
 class Run:
-    """A CLI run as `cartrial.cli.main` reports it: a `CartrialError` is exit 2 with its message."""
+    """A CLI run as `cartrial.cli.main` reports it (a `CartrialError` is exit 2 with its message on stderr):
+    `message` is everything printed, stdout then stderr."""
 
     def __init__(self, args: list[str]) -> None:
-        result = runner.invoke(app, args)
+        result = run_cartrial(*args)
         self.stdout = result.stdout
         self.exit_code = result.exit_code
         self.message = result.output
-        if isinstance(result.exception, CartrialError):
-            self.exit_code = 2
-            self.message = str(result.exception)
-        elif result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
 
 
 def cli(*args: str) -> Run:

@@ -60,6 +60,8 @@ class Release:
 
 
 def _run(args: list[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    # Deliberately a subprocess, not the shared in-process runner (tests/conftest.py `run_cartrial`): it runs
+    # the build tools and the command installed from the wheel.
     result = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
     )

@@ -16,9 +16,10 @@ import pytest
 from rich.console import Console
 
 from cartrial import templates as cartrial_templates
-from cartrial.cli import main
 from cartrial.demo import DemoContext
 from cartrial.demo import protocol as protocol_demo
+
+from ..conftest import run_cartrial
 
 
 @pytest.fixture
@@ -32,9 +33,7 @@ def candidate_files(examples_dir: Path) -> list[Path]:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from cartrial.analysis import analyse
-from cartrial.cli import main
 from cartrial.report import report_files
 from cartrial.store import StudyService, connect, init_study
 from cartrial.store.models import CrsAssessment
 from cartrial.store.snapshot import read_snapshot
 
+from ..conftest import run_cartrial
 from .conftest import CUTOFF, PROTOCOL, STUDY
 
 SECTION_ORDER = (
@@ -42,9 +42,7 @@ SECTION_ORDER = (
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def infused_by_dose_level() -> Counter[str]:

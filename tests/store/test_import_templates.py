@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from typer.testing import CliRunner
 
 from cartrial import examples as cartrial_examples
 from cartrial import templates as cartrial_templates
-from cartrial.cli import app
 from cartrial.errors import ConflictError, InputError, PermissionDeniedError
 from cartrial.store.importing import FORMS_BY_NAME, import_templates
 from cartrial.store.models import AuditLog, ImportManifest
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
+
+from ..conftest import run_cartrial
 
 REPO = Path(__file__).resolve().parents[2]
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
@@ -256,8 +256,6 @@ def test_unknown_csv_and_unknown_column_are_errors(tmp_path: Path) -> None:
 def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
     """CLI: exit 0 with a JSON reconciliation report; exit 2 with every problem and nothing written on bad
     input (briefing: bad input never produces a traceback)."""
-    from cartrial.cli import main
-
     url = f"sqlite:///{tmp_path / 's.db'}"
     # the admin's password is the one the CLI reads from CARTRIAL_PASSWORD_FILE (tests/conftest.py)
     password = Path(os.environ["CARTRIAL_PASSWORD_FILE"]).read_text().strip()
@@ -266,16 +264,15 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path) -> None:
     small.mkdir()
     for name in ("sites", "subjects"):
         shutil.copy(STUDY / f"{name}.csv", small)
-    runner = CliRunner()
     arguments = ["import", "templates", str(small), "--user", "admin", "--url", url, "--json"]
-    result = runner.invoke(app, arguments)
+    result = run_cartrial(*arguments)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["totals"]["inserted"] == payload["totals"]["read"] > 0
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "sites.csv").write_text("site_id,name,country\n,Nowhere,X\n")
-    assert main(["import", "templates", str(folder), "--user", "admin", "--url", url]) == 2
+    assert run_cartrial("import", "templates", folder, "--user", "admin", "--url", url).exit_code == 2
 
 
 @pytest.mark.parametrize("form", sorted(FORMS_BY_NAME))

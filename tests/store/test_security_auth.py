@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from cartrial.cli import main
 from cartrial.store import connect
 from cartrial.store.auth import (
     FREE_FAILURES,
@@ -23,6 +22,7 @@ from cartrial.store.auth import (
 )
 from cartrial.store.tamper import verify_complete
 
+from ..conftest import run_cartrial
 from .conftest import StudyDb
 
 PASSWORD = "test-password-0123"  # tests/conftest.py TEST_PASSWORD
@@ -100,9 +100,7 @@ def test_sessions_expire_when_idle_and_are_tied_to_their_database(study: StudyDb
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def test_cli_login_session_file_logout_and_refusals(
