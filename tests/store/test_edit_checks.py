@@ -350,3 +350,23 @@ def test_dry_run_command_lists_the_early_decision(tmp_path: Path, capsys: pytest
     assert code == 0
     assert out.count("DECISION-BEFORE-DLT-WINDOW") == 1 and "would raise a data query" in out
     assert StudyService(connect(url)).find_records("admin", "escalation_decision") == []
+
+
+def test_a_decision_inserted_inside_the_window_raises_a_query(empty_study_url: str, tmp_path: Path) -> None:
+    """The example study without its decisions, then cohort 1's decision entered by hand on 2021-07-01:
+    23 days after CT-003's infusion (2021-06-08), 28 - 23 = 5 days missing (hand count)."""
+    folder = example_copy(tmp_path)
+    (folder / "escalation_decisions.csv").unlink()
+    import_templates(empty_study_url, folder, "admin")
+    service = StudyService(connect(empty_study_url))
+    decision = {
+        "cohort": 1,
+        "dose_level": 1,
+        "decided_on": "2021-07-01",
+        "outcomes": "1NNN",
+        "decision": "escalate",
+    }
+    record_id = service.insert_record("admin", "escalation_decision", decision)
+    (query,) = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
+    assert (query["record_id"], query["field"]) == (record_id, "decided_on")
+    assert "cohort 1" in str(query["text"]) and "5 day(s) before" in str(query["text"])

@@ -908,6 +908,8 @@ def _import_decision_findings(
     infusion and the stored decisions (an imported row with a stored natural key replaces it)."""
     from cartrial.store.models import STUDY_TABLES
 
+    if protocol is None or not any(form.spec.table == "escalation_decision" for form in forms):
+        return []
     new: dict[str, list[Record]] = {"escalation_decision": [], "infusion": []}
     for form in forms:
         table = form.spec.table
@@ -918,7 +920,7 @@ def _import_decision_findings(
             Record(table, values, True, file=form.file, row=int(numbers[position]))
             for position, values in enumerate(form.rows())
         ]
-    if protocol is None or not new["escalation_decision"]:
+    if not new["escalation_decision"]:
         return []
     merged = {
         table: _merged(stored_table_records(connection, table), rows, STUDY_TABLES[table].natural_key)
