@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from cartrial.store import StudyService, connect
 from cartrial.store.edit_checks import (
     CHECKS,
     EDIT_CHECK_USER,
+    Finding,
     Record,
     Severity,
     SubjectRecords,
@@ -28,7 +30,7 @@ from cartrial.store.edit_checks import (
 )
 from cartrial.store.importing import import_templates
 
-from .conftest import PROTOCOL, StudyDb
+from .conftest import PROTOCOL, TEST_PASSWORD, StudyDb
 
 REFERENCE = load_protocol(PROTOCOL)
 TODAY = dt.date(2022, 6, 1)
@@ -128,7 +130,7 @@ def test_boundaries_do_not_fire() -> None:
 
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
-    assert len({c.id for c in CHECKS}) == len(CHECKS) == 9
+    assert len({c.id for c in CHECKS}) == len(CHECKS) == 10  # issue 12: DECISION-BEFORE-DLT-WINDOW
     for check in CHECKS:
         assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
 
@@ -246,3 +248,125 @@ def test_an_imported_consent_date_after_the_stored_infusion_is_refused(
         import_templates(study.url, folder, "admin", reason="consent date correction")
     (problem,) = caught.value.problems
     assert problem.field == "infusion.infused_at" and "INFUSION-BEFORE-CONSENT" in problem.message
+
+
+# -------------------------------------------------------------------------------------------------------
+# DECISION-BEFORE-DLT-WINDOW: an escalation decision taken inside the cohort's DLT window
+# -------------------------------------------------------------------------------------------------------
+
+EXAMPLE_STUDY = PROTOCOL.parent / "study"
+
+
+def example_copy(tmp_path: Path, days_earlier: int = 0) -> Path:
+    """The example study; the first decision (cohort 1, 2021-07-06) moved `days_earlier` days earlier."""
+    folder = tmp_path / "example"
+    shutil.copytree(EXAMPLE_STUDY, folder)
+    decisions = folder / "escalation_decisions.csv"
+    text_ = decisions.read_text(encoding="utf-8")
+    moved = (dt.date(2021, 7, 6) - dt.timedelta(days=days_earlier)).isoformat()
+    assert text_.count("\n1,1,2021-07-06,") == 1
+    decisions.write_text(text_.replace("\n1,1,2021-07-06,", f"\n1,1,{moved},"), encoding="utf-8")
+    return folder
+
+
+def window_findings(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.check.id == "DECISION-BEFORE-DLT-WINDOW"]
+
+
+@pytest.fixture
+def empty_study_url(db_url: str) -> str:
+    """An initialised study database with no subjects on each backend (the example study brings its own)."""
+    from cartrial.store.study_setup import init_study
+
+    init_study(db_url, PROTOCOL, "admin")
+    return db_url
+
+
+def test_the_example_study_raises_no_decision_window_finding(empty_study_url: str, tmp_path: Path) -> None:
+    """Cohort 1's last patient (CT-003) was infused on 2021-06-08 and the decision is dated 2021-07-06:
+    28 days, the reference protocol's whole DLT window; the later cohorts likewise."""
+    folder = example_copy(tmp_path)
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True)
+    assert window_findings(planned.edit_checks) == []
+    import_templates(empty_study_url, folder, "admin")
+    queries = edit_check_queries(StudyService(connect(empty_study_url)))
+    assert [q for q in queries if q["table_name"] == "escalation_decision"] == []
+
+
+def test_a_decision_ten_days_early_is_listed_and_queried_once(empty_study_url: str, tmp_path: Path) -> None:
+    """Decision of cohort 1 on 2021-06-26: 18 days after CT-003's infusion (2021-06-08), 28 - 18 = 10 days
+    of the window missing (hand count)."""
+    folder = example_copy(tmp_path, days_earlier=10)
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True)
+    (finding,) = window_findings(planned.edit_checks)
+    assert finding.check.severity is Severity.SOFT
+    problem = finding.problem()
+    assert str(problem.file).endswith("escalation_decisions.csv")
+    assert (problem.row, problem.field, problem.value) == (2, "decided_on", "2021-06-26")
+    assert "cohort 1" in problem.message and "2021-06-26" in problem.message
+    assert "18 days after" in problem.message and "10 day(s) before" in problem.message
+    service = StudyService(connect(empty_study_url))
+    assert service.find_records("admin", "escalation_decision") == []  # a dry run writes nothing
+
+    import_templates(empty_study_url, folder, "admin")
+    (decision,) = service.find_records("admin", "escalation_decision", cohort=1)
+    queries = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
+    assert [(q["record_id"], q["field"], q["status"], q["subject_id"]) for q in queries] == [
+        (decision["id"], "decided_on", "open", None)
+    ]
+    assert "DECISION-BEFORE-DLT-WINDOW" in str(queries[0]["text"])
+    import_templates(empty_study_url, folder, "admin")  # unchanged re-import: not raised twice
+    assert len([q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]) == 1
+    assert service.verify_audit().ok
+
+
+def test_a_decision_moved_inside_the_window_by_an_edit_raises_a_query(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    import_templates(empty_study_url, example_copy(tmp_path), "admin")
+    service = StudyService(connect(empty_study_url))
+    (decision,) = service.find_records("admin", "escalation_decision", cohort=1)
+    service.update_record(
+        "admin",
+        "escalation_decision",
+        int(decision["id"]),
+        {"decided_on": "2021-07-05"},
+        int(decision["version"]),
+        "date typo",
+    )
+    (query,) = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
+    assert (query["record_id"], query["field"]) == (decision["id"], "decided_on")
+    assert "1 day(s) before" in str(query["text"])
+
+
+def test_dry_run_command_lists_the_early_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cartrial.store.study_setup import init_study
+
+    url = f"sqlite:///{tmp_path / 'example.db'}"
+    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    folder = example_copy(tmp_path, days_earlier=10)
+    code = main(["import", "templates", str(folder), "--user", "admin", "--url", url, "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("DECISION-BEFORE-DLT-WINDOW") == 1 and "would raise a data query" in out
+    assert StudyService(connect(url)).find_records("admin", "escalation_decision") == []
+
+
+def test_a_decision_inserted_inside_the_window_raises_a_query(empty_study_url: str, tmp_path: Path) -> None:
+    """The example study without its decisions, then cohort 1's decision entered by hand on 2021-07-01:
+    23 days after CT-003's infusion (2021-06-08), 28 - 23 = 5 days missing (hand count)."""
+    folder = example_copy(tmp_path)
+    (folder / "escalation_decisions.csv").unlink()
+    import_templates(empty_study_url, folder, "admin")
+    service = StudyService(connect(empty_study_url))
+    decision = {
+        "cohort": 1,
+        "dose_level": 1,
+        "decided_on": "2021-07-01",
+        "outcomes": "1NNN",
+        "decision": "escalate",
+    }
+    record_id = service.insert_record("admin", "escalation_decision", decision)
+    (query,) = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
+    assert (query["record_id"], query["field"]) == (record_id, "decided_on")
+    assert "cohort 1" in str(query["text"]) and "5 day(s) before" in str(query["text"])

@@ -12,6 +12,11 @@ import (rows of the validated files, located by file and row, merged with what t
 or a single-record write (the record being written and the subject's stored records). Only findings on the
 records being written are reported (a stored record is not re-checked by every later write).
 
+One soft check looks across the study rather than one subject: a recorded escalation decision taken before
+every patient of its cohort completed the protocol's DLT window (`DECISION_BEFORE_DLT_WINDOW`, a protocol
+deviation). It calls the escalation engine's replay (`cartrial.escalation.replay_decisions`), the one
+implementation of the cohort and window rule, on the stored and imported decisions and infusions.
+
 `cartrial import templates DIR --dry-run` lists what would fire (`ImportReport.edit_checks`).
 """
 
@@ -506,9 +511,21 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
         _assessment_long_before_infusion,
     ),
 )
-"""Every edit check with the function that finds it."""
+"""Every edit check of one subject's records with the function that finds it."""
 
-CHECKS: tuple[EditCheck, ...] = tuple(check for check, _ in EDIT_CHECKS)
+DECISION_BEFORE_DLT_WINDOW = EditCheck(
+    "DECISION-BEFORE-DLT-WINDOW",
+    "an escalation decision is taken once every patient of its cohort has completed the DLT window "
+    "(decided_on ≥ the cohort's last infusion day + escalation.dlt_window_days; day 0 = infusion)",
+    Severity.SOFT,
+    "the protocol's escalation.dlt_window_days; docs/science/dose-escalation.md (DLT observation window "
+    "before the next dose decision); docs/science/decisions.md D-12.1 (deviations listed, never silently "
+    "accepted); rule of cartrial.escalation.replay_decisions",
+)
+"""Study-level check (decisions and infusions of every subject), run by `decision_window_findings`."""
+STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
+
+CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CHECKS)
 CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
 
 
@@ -527,6 +544,56 @@ def run_edit_checks(
             for record, field_name, value, message in function(records, protocol, today):
                 if record.new or (hard and subject_new):
                     findings.append(Finding(check, record, field_name, value, message))
+    return findings
+
+
+DECISION_COLUMNS = ("cohort", "dose_level", "decided_on", "outcomes", "decision")
+"""Columns of an `escalation_decision` record that the replay reads."""
+INFUSION_COLUMNS = ("subject_id", "dose_level", "infused_at")
+"""Columns of an `infusion` record that the replay reads."""
+
+
+def decision_window_findings(
+    decisions: Sequence[Record], infusions: Sequence[Record], protocol: Protocol | None
+) -> list[Finding]:
+    """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
+    `window_complete` False, given every decision and infusion of the study (stored and new).
+
+    The cohorts, their last infusion and the window come from `cartrial.escalation.replay_decisions` (not
+    re-implemented here). When the replay cannot run (no protocol, no infusions yet, fewer infusions than
+    the decisions' cohorts hold), nothing fires: `cartrial escalate replay` and the analysis report the
+    inconsistency itself."""
+    if protocol is None or not infusions or not any(r.new for r in decisions):
+        return []
+    import pandas as pd
+
+    from cartrial.errors import InputError
+    from cartrial.escalation import replay_decisions
+
+    decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
+    infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
+    try:
+        replay = replay_decisions(decision_frame, infusion_frame, None, protocol).table
+    except InputError:
+        return []
+    new_by_cohort = {r.get("cohort"): r for r in decisions if r.new}
+    findings: list[Finding] = []
+    for row in replay.to_dict("records"):
+        record = new_by_cohort.get(row["cohort"])
+        days = row["days_after_last_infusion"]
+        if record is None or bool(row["window_complete"]) or days is None or pd.isna(days):
+            continue
+        window = int(row["dlt_window_days"])
+        missing = window - int(days)
+        message = (
+            f"cohort {row['cohort']} (level {row['dose_level']}: {row['subjects']}): decision "
+            f"{row['recorded_decision']!r} on {row['decided_on']}, {int(days)} days after the cohort's last "
+            f"infusion ({row['last_infused_on']}), {missing} day(s) before every patient completed the "
+            f"{window}-day DLT window (a protocol deviation)"
+        )
+        findings.append(
+            Finding(DECISION_BEFORE_DLT_WINDOW, record, "decided_on", record.get("decided_on"), message)
+        )
     return findings
 
 
@@ -564,6 +631,40 @@ def stored_records(
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
+    return out
+
+
+def stored_table_records(connection: Connection, table: str) -> list[Record]:
+    """Every stored record of `table` (not new), whatever its subject."""
+    from sqlalchemy import select
+
+    from cartrial.store.fields import DATABASE_COLUMNS
+    from cartrial.store.models import STUDY_TABLES
+
+    model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+    return [
+        Record(
+            table,
+            {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"},
+            new=False,
+            record_id=int(row["id"]),
+        )
+        for row in connection.execute(select(model_table)).mappings()
+    ]
+
+
+def _merged(stored: Sequence[Record], new: Sequence[Record], keys: Sequence[str]) -> list[Record]:
+    """Stored records with the new ones on top: a new record with a stored natural key replaces the stored
+    one (keeping its id and the values it does not give)."""
+    by_key = {tuple(r.get(k) for k in keys): r for r in stored}
+    out = list(stored)
+    for record in new:
+        old = by_key.get(tuple(record.get(k) for k in keys))
+        if old is not None:
+            out.remove(old)
+            record.values = {**old.values, **record.values}
+            record.record_id = old.record_id
+        out.append(record)
     return out
 
 
@@ -654,6 +755,8 @@ def check_single_write(
     from cartrial.errors import InputError
     from cartrial.store.fields import study_protocol
 
+    if table == "escalation_decision":
+        return _check_decision_write(tx, before, after, record_id)
     subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
     if subject_id is None:
         return []
@@ -678,6 +781,33 @@ def check_single_write(
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
+    record_queries(tx, created)
+    return created
+
+
+def _check_decision_write(
+    tx: Any, before: Mapping[str, Any] | None, after: Mapping[str, Any], record_id: int | None
+) -> list[Finding]:
+    """`DECISION_BEFORE_DLT_WINDOW` of one escalation decision being inserted or edited, with every stored
+    decision and infusion: a finding the write creates raises a data query (same transaction)."""
+    from cartrial.store.fields import study_protocol
+
+    protocol = study_protocol(tx.connection)
+    infusions = stored_table_records(tx.connection, "infusion")
+    stored = [
+        r
+        for r in stored_table_records(tx.connection, "escalation_decision")
+        if record_id is None or r.record_id != record_id
+    ]
+
+    def state(values: Mapping[str, Any] | None) -> list[Finding]:
+        if values is None:
+            return []
+        record = Record("escalation_decision", dict(values), True, record_id=record_id)
+        return decision_window_findings([*stored, record], infusions, protocol)
+
+    earlier = {_key(f) for f in state(before)}
+    created = [f for f in state(after) if _key(f) not in earlier]
     record_queries(tx, created)
     return created
 
@@ -712,7 +842,7 @@ def import_findings(
     for form in large:
         subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
     if not subject_ids:
-        return []
+        return _import_decision_findings(connection, forms, protocol)
     stored = stored_records(connection, subject_ids)
     subjects: dict[str, SubjectRecords] = {}
     for subject_id in sorted(subject_ids):
@@ -765,7 +895,38 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
-    return run_edit_checks(subjects.values(), protocol, today)
+    return [
+        *run_edit_checks(subjects.values(), protocol, today),
+        *_import_decision_findings(connection, forms, protocol),
+    ]
+
+
+def _import_decision_findings(
+    connection: Connection, forms: Sequence[Any], protocol: Protocol | None
+) -> list[Finding]:
+    """`DECISION_BEFORE_DLT_WINDOW` of the imported escalation decisions, with every stored and imported
+    infusion and the stored decisions (an imported row with a stored natural key replaces it)."""
+    from cartrial.store.models import STUDY_TABLES
+
+    if protocol is None or not any(form.spec.table == "escalation_decision" for form in forms):
+        return []
+    new: dict[str, list[Record]] = {"escalation_decision": [], "infusion": []}
+    for form in forms:
+        table = form.spec.table
+        if table not in new:
+            continue
+        numbers = form.row_numbers()
+        new[table] += [
+            Record(table, values, True, file=form.file, row=int(numbers[position]))
+            for position, values in enumerate(form.rows())
+        ]
+    if not new["escalation_decision"]:
+        return []
+    merged = {
+        table: _merged(stored_table_records(connection, table), rows, STUDY_TABLES[table].natural_key)
+        for table, rows in new.items()
+    }
+    return decision_window_findings(merged["escalation_decision"], merged["infusion"], protocol)
 
 
 def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
@@ -790,6 +951,7 @@ def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
 __all__ = [
     "CHECKS",
     "CHECKS_BY_ID",
+    "DECISION_BEFORE_DLT_WINDOW",
     "EDIT_CHECKS",
     "EDIT_CHECK_USER",
     "EditCheck",
@@ -798,9 +960,11 @@ __all__ = [
     "Severity",
     "SubjectRecords",
     "check_single_write",
+    "decision_window_findings",
     "hard_problems",
     "import_findings",
     "record_queries",
     "run_edit_checks",
     "stored_records",
+    "stored_table_records",
 ]
