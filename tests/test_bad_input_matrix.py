@@ -220,6 +220,10 @@ VALID: dict[str, list[str]] = {
     "db query close": ["db", "query", "close", QUERY, "--reason", "fine", "--url", DB, "--user", "admin"],
     "db query list": ["db", "query", "list", "--url", DB, "--user", "admin"],
     "audit verify": ["audit", "verify", "--url", DB],
+    "examples list": ["examples", "list", "--json"],
+    "examples copy": ["examples", "copy", "ct103a-nmosd", f"{TMP}/example-copy"],
+    "templates write": ["templates", "write", f"{TMP}/blank-templates"],
+    "report": ["report", "--url", DB, "--cutoff", "2022-03-20", "--out", f"{TMP}/report-out", "--no-pdf"],
     "audit log": ["audit", "log", "--limit", "5", "--url", DB, "--user", "admin"],
     "audit checkpoint": ["audit", "checkpoint", "--out", f"{TMP}/head.json", "--url", DB],
     "audit keygen": ["audit", "keygen", "--out", f"{TMP}/audit.key"],
@@ -394,7 +398,9 @@ class Case:
 BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
 BAD_PATHS_OUT = ("folder", "under-a-file")
 BAD_FOLDERS_OUT = ("a-file", "under-a-file")
-FOLDER_OUTPUTS = {("demo", "--out"), ("analyse", "--out")}
+FOLDER_OUTPUTS = {("demo", "--out"), ("analyse", "--out"), ("report", "--out")}
+OUTPUT_FOLDER_ARGUMENTS = {("examples copy", "directory"), ("templates write", "directory")}
+"""Positional arguments that name a folder to write into (new or empty)."""
 """Output options that name a folder (every other output option names a file)."""
 BAD_FLOATS = (("nan", {2}), ("inf", {2}), ("-inf", {2}), ("-1", {0, 2}), ("1e300", {0, 2}))
 BAD_INTS = (("0", {0, 2}), ("-1", {0, 2}), ("1000000000000", {0, 2}), ("2000000000", {0, 2}), ("abc", {2}))
@@ -419,7 +425,7 @@ FREE_TEXT = {
     ("db user add", "#0"),  # a new user name
 }
 """Text options where any word is valid; every other text option is a choice: an unknown value is exit 2."""
-FUTURE_ALLOWED = {"db lock", "analyse", "screen"}
+FUTURE_ALLOWED = {"db lock", "analyse", "report", "screen"}
 """Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
 planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
 cut-off (follow-up after today has not happened)."""
@@ -453,7 +459,9 @@ def _cases() -> Iterator[Any]:
             target = f"#{positionals.index(param)}" if option is None else option
             kind = _kind(param)
             values: tuple[tuple[str, set[int]], ...]
-            if kind == "path-in":
+            if (path, param.name) in OUTPUT_FOLDER_ARGUMENTS:
+                values = tuple((v, {2}) for v in BAD_FOLDERS_OUT)
+            elif kind == "path-in":
                 values = tuple((v, {2}) for v in BAD_PATHS_IN)
             elif kind == "path-out" and (path, option) in FOLDER_OUTPUTS:
                 values = tuple((v, {2}) for v in BAD_FOLDERS_OUT)
