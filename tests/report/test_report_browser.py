@@ -29,14 +29,16 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
+        for command in (
+            ["apt-get", "update", "-qq"],
             ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
-            check=False,
-            capture_output=True,
-            timeout=900,
-        )
+        ):
+            subprocess.run(command, check=False, capture_output=True, timeout=900)
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CARTRIAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CARTRIAL_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
     return CHROMIUM
 
 
