@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -207,3 +208,39 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return run_cartrial(*args, capsys=capsys)
 
     return run
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the example study in a database (analysis and report tests)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_example(url: str) -> str:
+    """Initialise the study with the example protocol and import the example study's templates."""
+    from cartrial import examples as cartrial_examples
+    from cartrial.store import init_study
+    from cartrial.store.importing import import_templates
+
+    example = cartrial_examples.path("ct103a-nmosd")
+    init_study(url, example / "protocol.yaml", "admin")
+    import_templates(url, example / "study", "admin")
+    return url
+
+
+@pytest.fixture(scope="session")
+def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The imported example study, built once per session (read only: copy it with `example_sqlite`)."""
+    path = tmp_path_factory.mktemp("example_template") / "study.db"
+    build_example(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
+    """A private copy of the imported example study (SQLite URL)."""
+    target = tmp_path / "study.db"
+    for suffix in ("", "-wal"):
+        source = Path(f"{example_sqlite_template}{suffix}")
+        if source.exists():
+            shutil.copyfile(source, f"{target}{suffix}")
+    return f"sqlite:///{target}"

@@ -4,7 +4,6 @@ a session template; PostgreSQL in a fresh schema), through the public import API
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,39 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cartrial import examples as cartrial_examples
-from cartrial.store import init_study
-from cartrial.store.importing import import_templates
+
+from ..conftest import build_example
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = cartrial_examples.path("ct103a-nmosd")
 PROTOCOL = EXAMPLE / "protocol.yaml"
 STUDY = EXAMPLE / "study"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def build_example(url: str) -> str:
-    """Initialise the study with the example protocol and import the example study's templates."""
-    init_study(url, PROTOCOL, "admin")
-    import_templates(url, STUDY, "admin")
-    return url
-
-
-@pytest.fixture(scope="session")
-def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("analysis_template") / "study.db"
-    build_example(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
-    """A private copy of the imported example study (SQLite URL)."""
-    target = tmp_path / "study.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{example_sqlite_template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture

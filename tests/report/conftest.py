@@ -4,14 +4,11 @@ written once per session by `cartrial report`."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cartrial.cli import main
-from cartrial.store import init_study
-from cartrial.store.importing import import_templates
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ct103a-nmosd"
@@ -20,29 +17,16 @@ STUDY = EXAMPLE / "study"
 CUTOFF = "2022-03-20"
 
 
-def build_example(url: str) -> str:
-    """Initialise the study with the example protocol and import the example study's templates."""
-    init_study(url, PROTOCOL, "admin")
-    import_templates(url, STUDY, "admin")
-    return url
-
-
 @pytest.fixture(scope="session")
-def report_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("report_template") / "study.db"
-    build_example(f"sqlite:///{path}")
-    return path
+def report_sqlite_template(example_sqlite_template: Path) -> Path:
+    """The session's imported example study (tests/conftest.py), shared with the analysis tests."""
+    return example_sqlite_template
 
 
 @pytest.fixture
-def report_sqlite(report_sqlite_template: Path, tmp_path: Path) -> str:
+def report_sqlite(example_sqlite: str) -> str:
     """A private copy of the imported example study (SQLite URL)."""
-    target = tmp_path / "study.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{report_sqlite_template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
-    return f"sqlite:///{target}"
+    return example_sqlite
 
 
 @pytest.fixture(scope="session")

@@ -191,7 +191,7 @@ def test_bad_input_is_a_clear_error(
 def test_sqlite_and_postgresql_give_identical_tables(
     report_sqlite: str, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from .conftest import build_example
+    from ..conftest import build_example
 
     build_example(postgres_url)
     lite, pg = tmp_path / "lite", tmp_path / "pg"
