@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test bench lint clean dist browser
+.PHONY: demo test nightly bench lint clean dist browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ dist: $(STAMP_DEV)
 	rm -rf dist
 	$(BIN)/python -m build --no-isolation --outdir dist .
 	$(BIN)/python -m twine check --strict dist/*
+
+# the long studies (marked nightly) that every `make test` skips
+nightly: $(STAMP_DEV) browser
+	CARTRIAL_NIGHTLY=1 $(BIN)/pytest -m nightly
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m benchmarks

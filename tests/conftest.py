@@ -30,6 +30,16 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long studies marked `nightly` run only with CARTRIAL_NIGHTLY=1 (`make nightly`), not in `make test`."""
+    if os.environ.get("CARTRIAL_NIGHTLY") == "1":
+        return
+    skip = pytest.mark.skip(reason="nightly study: run with `make nightly` (CARTRIAL_NIGHTLY=1)")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
