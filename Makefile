@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test nightly bench lint clean dist browser
+.PHONY: demo test nightly bench lint clean dist browser docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ dist: $(STAMP_DEV)
 	$(BIN)/python -m build --no-isolation --outdir dist .
 	$(BIN)/python -m twine check --strict dist/*
 
+# the documentation site: tutorials executed, warnings are errors; then its checks in a real browser
+# (tests marked `docs`, which plain `make test` skips while no site is built); decisions D-20.2, D-20.3
+docs: $(STAMP_DEV) browser
+	rm -rf docs/_build/html docs/_build/jupyter_execute
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	CARTRIAL_REQUIRE_DOCS=1 $(BIN)/pytest -m docs tests/docs
+	@echo "documentation built: open docs/_build/html/index.html (file://$(CURDIR)/docs/_build/html/index.html)"
+
 # the long studies (marked nightly) that every `make test` skips
 nightly: $(STAMP_DEV) browser
 	CARTRIAL_NIGHTLY=1 $(BIN)/pytest -m nightly
@@ -48,4 +56,4 @@ bench: $(STAMP_DEV)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache build dist docs/_build docs/api/generated
