@@ -76,3 +76,7 @@ html_copy_source = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True
+
+# the theme's colour mode when the reader has not chosen one (without it the theme logs a console error on
+# a first visit)
+html_context = {"default_mode": "auto"}
