@@ -121,7 +121,12 @@ def analyse_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``analyse`` to the root app."""
-    app.command("analyse")(analyse_command)
+    app.command(
+        "analyse",
+        epilog=(
+            "Example: [bold]cartrial analyse --url sqlite:///study.db --cutoff 2022-03-20 --out analysis/[/]"
+        ),
+    )(analyse_command)
 
 
 __all__ = ["analyse_command", "register"]

@@ -20,8 +20,15 @@ URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)
 def register_audit_group(audit_app: typer.Typer) -> None:
     """Add `audit checkpoint` and `audit keygen` to the `audit` group (created by `store_commands`, which
     calls this when it registers the group)."""
-    audit_app.command("checkpoint")(checkpoint_command)
-    audit_app.command("keygen")(keygen_command)
+    audit_app.command(
+        "checkpoint",
+        epilog=(
+            "Example: [bold]cartrial audit checkpoint --url sqlite:///study.db --out study-checkpoint.json[/]"
+        ),
+    )(checkpoint_command)
+    audit_app.command("keygen", epilog="Example: [bold]cartrial audit keygen --out audit.key[/]")(
+        keygen_command
+    )
 
 
 def checkpoint_command(

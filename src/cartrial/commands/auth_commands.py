@@ -38,14 +38,28 @@ def register(app: typer.Typer) -> None:
     from cartrial.commands import COMMANDS
 
     short = {entry.name: entry.help for entry in COMMANDS}
-    app.command("login", short_help=short["login"])(login_command)
-    app.command("logout", short_help=short["logout"])(logout_command)
-    app.command("password", short_help=short["password"])(password_command)
+    app.command(
+        "login",
+        short_help=short["login"],
+        epilog="Example: [bold]cartrial login --user admin --url sqlite:///study.db[/]",
+    )(login_command)
+    app.command(
+        "logout",
+        short_help=short["logout"],
+        epilog="Example: [bold]cartrial logout --url sqlite:///study.db[/]",
+    )(logout_command)
+    app.command(
+        "password",
+        short_help=short["password"],
+        epilog="Example: [bold]cartrial password --user admin --url sqlite:///study.db[/]",
+    )(password_command)
 
 
 def register_db_group(db_app: typer.Typer) -> None:
     """Add `db roles-sql` to the `db` group (created by `store_commands`, which calls this)."""
-    db_app.command("roles-sql")(roles_sql_command)
+    db_app.command(
+        "roles-sql", epilog="Example: [bold]cartrial db roles-sql --database cartrial --out roles.sql[/]"
+    )(roles_sql_command)
 
 
 # --------------------------------------------------------------------------------------------------

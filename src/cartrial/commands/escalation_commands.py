@@ -207,7 +207,12 @@ def _history(outcomes: str, doses: int, followup: str | None) -> Any:
     return history
 
 
-@escalate_app.command("next")
+@escalate_app.command(
+    "next",
+    epilog=(
+        'Example: [bold]cartrial escalate next --design boin --target 0.3 --doses 5 --outcomes "1NNN 2NTN"[/]'
+    ),
+)
 @_names_cli_arguments
 @_with_design_options()
 def next_command(
@@ -237,7 +242,9 @@ def _table_option(option: DesignOption) -> bool:
     return not option.behaviour and bool(option.designs & {"3+3", "boin", "mtpi2", "i3+3"})
 
 
-@escalate_app.command("table")
+@escalate_app.command(
+    "table", epilog="Example: [bold]cartrial escalate table --design boin --target 0.3 --max-n 12[/]"
+)
 @_names_cli_arguments
 @_with_design_options(only=_table_option)
 def table_command(
@@ -299,7 +306,10 @@ def _na(value: int | None) -> str:
     return "NA" if value is None else str(value)
 
 
-@escalate_app.command("paths")
+@escalate_app.command(
+    "paths",
+    epilog="Example: [bold]cartrial escalate paths --design 3+3 --doses 3 --outcomes 1NNN --cohorts 2[/]",
+)
 @_names_cli_arguments
 @_with_design_options()
 def paths_command(
@@ -364,7 +374,12 @@ def paths_command(
     console.print(out)
 
 
-@escalate_app.command("simulate")
+@escalate_app.command(
+    "simulate",
+    epilog=(
+        "Example: [bold]cartrial escalate simulate --design 3+3 --truth 0.05,0.15,0.30,0.45,0.60 --exact[/]"
+    ),
+)
 @_names_cli_arguments
 @_with_design_options()
 def simulate_command(
@@ -478,7 +493,14 @@ def simulate_command(
     print_oc(Console(), oc)
 
 
-@escalate_app.command("replay")
+@escalate_app.command(
+    "replay",
+    epilog=(
+        "Example: [bold]cartrial escalate replay --decisions "
+        "examples/ct103a-nmosd/study/escalation_decisions.csv --infusions "
+        "examples/ct103a-nmosd/study/infusions.csv --protocol examples/ct103a-nmosd/protocol.yaml[/]"
+    ),
+)
 @_names_cli_arguments
 def replay_command(
     decisions: Path = typer.Option(..., "--decisions", help="Recorded decisions (escalation_decisions.csv)."),

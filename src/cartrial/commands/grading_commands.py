@@ -125,7 +125,13 @@ def _read_therapies(path: Path) -> Any:
 # ---------------------------------------------------------------- CRS
 
 
-@grade_app.command("crs")
+@grade_app.command(
+    "crs",
+    epilog=(
+        "Example: [bold]cartrial grade crs examples/ct103a-nmosd/study/crs_assessments.csv --out "
+        "crs-graded.csv[/]"
+    ),
+)
 def crs_command(
     file: Path = typer.Argument(..., help="CRS assessments CSV (docs/templates/crs_assessments.csv)."),
     out: Path | None = OUT_OPTION,
@@ -160,7 +166,13 @@ def crs_command(
 # ---------------------------------------------------------------- ICANS
 
 
-@grade_app.command("icans")
+@grade_app.command(
+    "icans",
+    epilog=(
+        "Example: [bold]cartrial grade icans examples/ct103a-nmosd/study/icans_assessments.csv --out "
+        "icans-graded.csv[/]"
+    ),
+)
 def icans_command(
     file: Path = typer.Argument(..., help="ICANS assessments CSV (docs/templates/icans_assessments.csv)."),
     out: Path | None = OUT_OPTION,
@@ -186,7 +198,10 @@ LLN_OPTION = typer.Option(
 )
 
 
-@grade_app.command("labs")
+@grade_app.command(
+    "labs",
+    epilog="Example: [bold]cartrial grade labs examples/ct103a-nmosd/study/labs.csv --out labs-graded.csv[/]",
+)
 def labs_command(
     file: Path = typer.Argument(..., help="Haematology results CSV (docs/templates/labs.csv)."),
     out: Path | None = OUT_OPTION,
@@ -215,7 +230,14 @@ def labs_command(
 # ---------------------------------------------------------------- episodes and ICAHT
 
 
-@grade_app.command("episodes")
+@grade_app.command(
+    "episodes",
+    epilog=(
+        "Example: [bold]cartrial grade episodes examples/ct103a-nmosd/study/crs_assessments.csv "
+        "--infusion-dates examples/ct103a-nmosd/study/infusions.csv --therapies "
+        "examples/ct103a-nmosd/study/therapies.csv[/]"
+    ),
+)
 def episodes_command(
     file: Path = typer.Argument(..., help="CRS or ICANS assessments CSV (kind detected from the columns)."),
     infusion_dates: Path = typer.Option(..., "--infusion-dates", help="CSV with subject_id, infused_at."),
@@ -300,7 +322,13 @@ def episodes_command(
     emit_table(result.table, out, as_json, extra=extra)
 
 
-@grade_app.command("icaht")
+@grade_app.command(
+    "icaht",
+    epilog=(
+        "Example: [bold]cartrial grade icaht examples/ct103a-nmosd/study/labs.csv --infusion-dates "
+        "examples/ct103a-nmosd/study/infusions.csv[/]"
+    ),
+)
 def icaht_command(
     file: Path = typer.Argument(..., help="Haematology results CSV (neutrophil rows are used)."),
     infusion_dates: Path = typer.Option(..., "--infusion-dates", help="CSV with subject_id, infused_at."),

@@ -42,7 +42,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
 
 
-@import_app.command("templates")
+@import_app.command(
+    "templates",
+    epilog=(
+        "Example: [bold]cartrial import templates examples/ct103a-nmosd/study --user admin --url "
+        "sqlite:///study.db --dry-run[/]"
+    ),
+)
 def templates_command(
     directory: Path = typer.Argument(
         ..., help="Folder with one <form>.csv per form (blank templates: `cartrial templates write DIR`)."
@@ -62,7 +68,14 @@ def templates_command(
     _emit(report, as_json)
 
 
-@import_app.command("redcap")
+@import_app.command(
+    "redcap",
+    epilog=(
+        "Example: [bold]cartrial import redcap examples/ct103a-nmosd/redcap/records.csv --dictionary "
+        "examples/ct103a-nmosd/redcap/dictionary.csv --mapping examples/ct103a-nmosd/redcap/mapping.yaml "
+        "--user admin --url sqlite:///study.db --dry-run[/]"
+    ),
+)
 def redcap_command(
     records: Path = typer.Argument(..., help="Flat REDCap record export (CSV, raw codes)."),
     dictionary: Path = typer.Option(..., "--dictionary", help="REDCap data dictionary (CSV, 18 columns)."),

@@ -214,7 +214,13 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
         raise InputError(Problem("--blq half-lloq needs --lloq or --lloq-col", field="--blq"))
 
 
-@kinetics_app.command("simulate")
+@kinetics_app.command(
+    "simulate",
+    epilog=(
+        "Example: [bold]cartrial kinetics simulate --model stein2019 --subjects 100 --seed 1 --days 0:365 "
+        "--out sim.csv[/]"
+    ),
+)
 def simulate_command(
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to simulate."),
     subjects: int = typer.Option(100, "--subjects", help="Number of virtual subjects (1 to 1,000,000)."),
@@ -309,7 +315,13 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
         raise
 
 
-@kinetics_app.command("fit")
+@kinetics_app.command(
+    "fit",
+    epilog=(
+        "Example: [bold]cartrial kinetics fit examples/ct103a-nmosd/study/pk_samples.csv --by analyte "
+        "--blq-col blq --lloq-col lloq[/]"
+    ),
+)
 def fit_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to fit (stein2019)."),
@@ -372,5 +384,11 @@ def fit_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``nca`` and the ``kinetics`` group (simulate, fit) to the root app."""
-    app.command("nca")(nca_command)
+    app.command(
+        "nca",
+        epilog=(
+            "Example: [bold]cartrial nca examples/ct103a-nmosd/study/pk_samples.csv --subject subject_id "
+            "--time actual_day --conc value --by analyte --unit-col unit --blq-col blq --interval 0,28[/]"
+        ),
+    )(nca_command)
     app.add_typer(kinetics_app, name="kinetics")

@@ -142,7 +142,10 @@ def edss_options(
     return EdssOptions.from_preset(preset, **overrides)
 
 
-@score_app.command("edss")
+@score_app.command(
+    "edss",
+    epilog="Example: [bold]cartrial score edss examples/ct103a-nmosd/study/edss.csv --out edss-scored.csv[/]",
+)
 def score_edss(
     file: Path = typer.Argument(..., help="EDSS form (docs/templates/edss.csv)."),
     out: Path | None = OUT_OPTION,
@@ -237,7 +240,13 @@ def score_edss(
 # --- visual acuity --------------------------------------------------------------------------------------
 
 
-@score_app.command("va")
+@score_app.command(
+    "va",
+    epilog=(
+        "Example: [bold]cartrial score va examples/ct103a-nmosd/study/visual_acuity.csv --out "
+        "va-scored.csv[/]"
+    ),
+)
 def score_va(
     file: Path = typer.Argument(..., help="Visual acuity form (docs/templates/visual_acuity.csv)."),
     out: Path | None = OUT_OPTION,
@@ -278,7 +287,9 @@ def score_va(
 # --- OSIS -----------------------------------------------------------------------------------------------
 
 
-@score_app.command("osis")
+@score_app.command(
+    "osis", epilog="Example: [bold]cartrial score osis examples/ct103a-nmosd/study/osis.csv[/]"
+)
 def score_osis(
     file: Path = typer.Argument(..., help="OSIS form (docs/templates/osis.csv)."),
     out: Path | None = OUT_OPTION,
@@ -308,7 +319,13 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
     return _read(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
 
 
-@score_app.command("responders")
+@score_app.command(
+    "responders",
+    epilog=(
+        "Example: [bold]cartrial score responders --infusions examples/ct103a-nmosd/study/infusions.csv "
+        "--edss examples/ct103a-nmosd/study/edss.csv --va examples/ct103a-nmosd/study/visual_acuity.csv[/]"
+    ),
+)
 def score_responders(
     infusions: Path = typer.Option(..., "--infusions", help="Infusions form (subject_id, infused_at)."),
     edss_file: Path | None = typer.Option(None, "--edss", help="EDSS form."),
@@ -523,5 +540,10 @@ def register(app: typer.Typer) -> None:
         score_app, name="score", help="Score neurological forms: EDSS, visual acuity, OSIS, responders."
     )
     app.command(
-        "relapses", help="ARR before/after infusion (exact Poisson CI) and relapse-free survival (KM)."
+        "relapses",
+        help="ARR before/after infusion (exact Poisson CI) and relapse-free survival (KM).",
+        epilog=(
+            "Example: [bold]cartrial relapses examples/ct103a-nmosd/study/relapses.csv --infusion-dates "
+            "examples/ct103a-nmosd/study/infusions.csv[/]"
+        ),
     )(relapses)

@@ -79,7 +79,10 @@ def write_report(out: Path, files: dict[str, str | bytes]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``report`` to the root app."""
-    app.command("report")(report_command)
+    app.command(
+        "report",
+        epilog="Example: [bold]cartrial report --url sqlite:///study.db --cutoff 2022-03-20 --out report/[/]",
+    )(report_command)
 
 
 __all__ = ["register", "report_command", "write_report"]

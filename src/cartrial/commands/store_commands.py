@@ -75,7 +75,13 @@ def _parse_date(text: str, option: str) -> dt.date:
 # --------------------------------------------------------------------------------------------------
 
 
-@db_app.command("init")
+@db_app.command(
+    "init",
+    epilog=(
+        "Example: [bold]cartrial db init --url sqlite:///study.db --protocol "
+        "examples/ct103a-nmosd/protocol.yaml --admin admin[/]"
+    ),
+)
 def init_command(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol YAML file of the study."),
     admin: str = typer.Option(..., "--admin", help="Username of the first admin user."),
@@ -120,7 +126,7 @@ def init_command(
         )
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog="Example: [bold]cartrial db upgrade --url sqlite:///study.db[/]")
 def upgrade_command(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
     """Bring the database schema up to this cartrial's migrations (idempotent)."""
     from cartrial.store import upgrade
@@ -133,7 +139,7 @@ def upgrade_command(url: str | None = typer.Option(None, "--url", help=URL_HELP)
 # --------------------------------------------------------------------------------------------------
 
 
-@db_app.command("summary")
+@db_app.command("summary", epilog="Example: [bold]cartrial db summary --url sqlite:///study.db[/]")
 def summary_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -170,7 +176,13 @@ def print_summary(console: Console, service: Any) -> None:
     console.print(f"  lock: {lock.describe()}" if lock else "  lock: none (all records editable)")
 
 
-@db_app.command("records")
+@db_app.command(
+    "records",
+    epilog=(
+        "Example: [bold]cartrial db records infusion --subject CT-001 --user admin --url "
+        "sqlite:///study.db[/]"
+    ),
+)
 def records_command(
     table: str = typer.Argument(..., help="Table name (e.g. infusion, lab_result)."),
     subject: str | None = typer.Option(None, "--subject", help="Only this subject's records."),
@@ -246,7 +258,13 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     return changes
 
 
-@db_app.command("edit")
+@db_app.command(
+    "edit",
+    epilog=(
+        "Example: [bold]cartrial db edit infusion 1 --set viability_pct=91 --expected-version 1 --reason "
+        '"corrected from the batch record" --user admin --url sqlite:///study.db[/]'
+    ),
+)
 def edit_command(
     table: str = typer.Argument(..., help="Table name."),
     record_id: int = typer.Argument(..., help="Record id (see `db records`)."),
@@ -266,7 +284,13 @@ def edit_command(
     typer.echo(f"{table} record {record_id} now at version {version}")
 
 
-@db_app.command("delete")
+@db_app.command(
+    "delete",
+    epilog=(
+        'Example: [bold]cartrial db delete therapy 1 --reason "entered twice" --user admin --url '
+        "sqlite:///study.db[/]"
+    ),
+)
 def delete_command(
     table: str = typer.Argument(..., help="Table name."),
     record_id: int = typer.Argument(..., help="Record id."),
@@ -279,7 +303,9 @@ def delete_command(
     typer.echo(f"{table} record {record_id} deleted")
 
 
-@db_app.command("derive")
+@db_app.command(
+    "derive", epilog="Example: [bold]cartrial db derive crs --user admin --url sqlite:///study.db[/]"
+)
 def derive_command(
     what: str = typer.Argument(..., help="crs or icans: grade every stored assessment (ASTCT 2019)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -305,7 +331,13 @@ def derive_command(
 # --------------------------------------------------------------------------------------------------
 
 
-@db_app.command("lock")
+@db_app.command(
+    "lock",
+    epilog=(
+        'Example: [bold]cartrial db lock --cutoff 2022-03-20 --reason "interim analysis" --user admin --url '
+        "sqlite:///study.db[/]"
+    ),
+)
 def lock_command(
     cutoff: str = typer.Option(..., "--cutoff", help="Data cut-off date YYYY-MM-DD (UTC, inclusive)."),
     reason: str = typer.Option(..., "--reason", help="Why the data are locked (audit trail)."),
@@ -320,7 +352,13 @@ def lock_command(
     )
 
 
-@db_app.command("unlock")
+@db_app.command(
+    "unlock",
+    epilog=(
+        'Example: [bold]cartrial db unlock --reason "late data for the interim analysis" --user admin --url '
+        "sqlite:///study.db[/]"
+    ),
+)
 def unlock_command(
     reason: str = typer.Option(..., "--reason", help="Why the lock is lifted (audit trail)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -336,7 +374,13 @@ def unlock_command(
 # --------------------------------------------------------------------------------------------------
 
 
-@user_app.command("add")
+@user_app.command(
+    "add",
+    epilog=(
+        'Example: [bold]cartrial db user add bob --role monitor --name "Bob Smith" --user admin --url '
+        "sqlite:///study.db[/]"
+    ),
+)
 def user_add_command(
     username: str = typer.Argument(..., help="New username."),
     role: str = typer.Option(
@@ -361,7 +405,13 @@ def user_add_command(
     typer.echo(f"user {username} added with role {role}")
 
 
-@user_app.command("role")
+@user_app.command(
+    "role",
+    epilog=(
+        'Example: [bold]cartrial db user role bob --role data_manager --reason "new responsibilities" '
+        "--user admin --url sqlite:///study.db[/]"
+    ),
+)
 def user_role_command(
     username: str = typer.Argument(..., help="Existing username."),
     role: str = typer.Option(..., "--role", help="New role."),
@@ -375,7 +425,9 @@ def user_role_command(
     typer.echo(f"user {username} now has role {role}")
 
 
-@user_app.command("password")
+@user_app.command(
+    "password", epilog="Example: [bold]cartrial db user password bob --user admin --url sqlite:///study.db[/]"
+)
 def user_password_command(
     username: str = typer.Argument(..., help="User whose password is set (yourself, or anyone as admin)."),
     reason: str = typer.Option("password change", "--reason", help="Reason recorded in the audit trail."),
@@ -390,7 +442,9 @@ def user_password_command(
     password_command(user=user, target=username, reason=reason, url=url)
 
 
-@user_app.command("list")
+@user_app.command(
+    "list", epilog="Example: [bold]cartrial db user list --user admin --url sqlite:///study.db[/]"
+)
 def user_list_command(
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
@@ -412,7 +466,7 @@ def user_list_command(
     Console().print(view)
 
 
-@db_app.command("roles")
+@db_app.command("roles", epilog="Example: [bold]cartrial db roles[/]")
 def roles_command() -> None:
     """Show the role/permission matrix enforced by the service layer."""
     from cartrial.store.permissions import PERMISSIONS, Action
@@ -428,7 +482,13 @@ def roles_command() -> None:
     Console().print(view)
 
 
-@site_app.command("add")
+@site_app.command(
+    "add",
+    epilog=(
+        'Example: [bold]cartrial db site add UKB --name "University Hospital Bonn" --country DE --user '
+        "admin --url sqlite:///study.db[/]"
+    ),
+)
 def site_add_command(
     site_id: str = typer.Argument(..., help="Site code, e.g. TJH."),
     name: str | None = typer.Option(None, "--name", help="Site name."),
@@ -441,7 +501,13 @@ def site_add_command(
     typer.echo(f"site {site_id} added")
 
 
-@query_app.command("raise")
+@query_app.command(
+    "raise",
+    epilog=(
+        'Example: [bold]cartrial db query raise infusion 1 --field viability_pct --text "Please confirm the '
+        'viability" --user admin --url sqlite:///study.db[/]'
+    ),
+)
 def query_raise_command(
     table: str = typer.Argument(..., help="Table of the record queried."),
     record_id: int = typer.Argument(..., help="Record id."),
@@ -455,7 +521,13 @@ def query_raise_command(
     typer.echo(f"query {code} raised")
 
 
-@query_app.command("answer")
+@query_app.command(
+    "answer",
+    epilog=(
+        'Example: [bold]cartrial db query answer Q-000001 --answer "Confirmed from the batch record" --user '
+        "admin --url sqlite:///study.db[/]"
+    ),
+)
 def query_answer_command(
     code: str = typer.Argument(..., help="Query code, e.g. Q-000001."),
     answer: str = typer.Option(..., "--answer", help="The answer."),
@@ -467,7 +539,13 @@ def query_answer_command(
     typer.echo(f"query {code} answered")
 
 
-@query_app.command("close")
+@query_app.command(
+    "close",
+    epilog=(
+        'Example: [bold]cartrial db query close Q-000001 --reason "answer accepted" --user admin --url '
+        "sqlite:///study.db[/]"
+    ),
+)
 def query_close_command(
     code: str = typer.Argument(..., help="Query code."),
     reason: str = typer.Option(..., "--reason", help="Why the query is closed."),
@@ -479,7 +557,9 @@ def query_close_command(
     typer.echo(f"query {code} closed")
 
 
-@query_app.command("list")
+@query_app.command(
+    "list", epilog="Example: [bold]cartrial db query list --user admin --url sqlite:///study.db[/]"
+)
 def query_list_command(
     status: str | None = typer.Option(None, "--status", help="open, answered or closed."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -510,7 +590,7 @@ def query_list_command(
 # --------------------------------------------------------------------------------------------------
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", epilog="Example: [bold]cartrial audit verify --url sqlite:///study.db[/]")
 def verify_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -526,7 +606,10 @@ def verify_command(
     run_verify(url, as_json, checkpoint, chain_only)
 
 
-@audit_app.command("log")
+@audit_app.command(
+    "log",
+    epilog="Example: [bold]cartrial audit log --subject CT-001 --user admin --url sqlite:///study.db[/]",
+)
 def log_command(
     subject: str | None = typer.Option(None, "--subject", help="Subject id: the history of its records."),
     limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows (N ≥ 1)."),
