@@ -1,9 +1,12 @@
-"""Checks of the built documentation site, marked `docs` (decisions D-20.3).
+"""The documentation's own checks, marked `docs` (decisions D-20.3): the built site in a real browser and
+the shell commands the documents show.
 
 `make docs` builds the site and then runs ``pytest -m docs tests/docs`` with CARTRIAL_REQUIRE_DOCS=1. In
 any other run (plain `make test`, which runs before `make docs` in CI) the `docs` tests are skipped with
-the reason: they check a build, and a site left over from an earlier build would be checked stale. With
-``-m docs`` but no built site they skip too, unless CARTRIAL_REQUIRE_DOCS=1 turns that into a failure.
+the reason: the browser check needs the build of this run (a site left over from an earlier build would be
+checked stale), and the documents' commands take about a minute that `make test` need not spend twice.
+With ``-m docs`` but no built site the browser check skips too, unless CARTRIAL_REQUIRE_DOCS=1 turns that
+into a failure.
 
 The browser is Debian's chromium (/usr/bin/chromium) driven by Playwright, never a downloaded browser; the
 same set-up as the report's browser check (tests/report/test_report_browser.py)."""
