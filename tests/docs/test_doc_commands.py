@@ -14,6 +14,9 @@ from __future__ import annotations
 import glob
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,18 @@ def commands(document: Path) -> list[list[str]]:
     return found
 
 
+def _show_completion_in_bash(argv: list[str]) -> None:
+    """``--show-completion`` answers for the shell it is started from: run it from bash, as documented."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash to start `cartrial --show-completion` from")
+    cartrial = Path(sys.executable).with_name("cartrial")
+    command = [bash, "-c", shlex.join([str(cartrial), *argv]) + "; exit $?"]  # no exec: bash stays the parent
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "complete" in done.stdout and "cartrial" in done.stdout, done.stdout[:500]
+
+
 def test_every_document_has_commands() -> None:
     assert all(commands(document) for document in DOCUMENTS), [d.name for d in DOCUMENTS if not commands(d)]
 
@@ -60,6 +75,9 @@ def test_document_commands_run(document: Path, tmp_path: Path, monkeypatch: pyte
     needed = [document.parent / m["page"] for m in NEEDS.finditer(document.read_text(encoding="utf-8"))]
     for argv in [*(a for page in needed for a in commands(page)), *commands(document)]:
         expanded = [m for a in argv for m in (sorted(glob.glob(a)) if "*" in a else [a])]
+        if "--show-completion" in argv:
+            _show_completion_in_bash(expanded)
+            continue
         result = run_cartrial(*expanded)
         assert result.exit_code == 0, (
             f"{document.name}: cartrial {shlex.join(argv)} exited {result.exit_code}\n{result.output[-2000:]}"
