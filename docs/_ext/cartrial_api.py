@@ -55,6 +55,16 @@ def _kind(obj: Any) -> str:
     return "data"
 
 
+def _directive(module: Any, name: str, member: str) -> str:
+    """The autodoc directive of one public name; a constant's value is shown when it is short."""
+    obj = getattr(module, member, None)
+    kind = _kind(obj)
+    text = f".. auto{kind}:: {name}.{member}\n"
+    if kind == "data" and len(repr(obj)) > 80:
+        text += "   :no-value:\n"
+    return text + "\n"
+
+
 def _page(name: str, packages: list[str]) -> str:
     """The page of one package: its module docstring, then each name of its ``__all__``; a name that
     another public package defines and exports is listed with its home instead (documented once)."""
@@ -70,7 +80,7 @@ def _page(name: str, packages: list[str]) -> str:
             own.append(member)
     text = f"# `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :no-members:\n```\n\n"
     if own:
-        directives = "".join(f".. auto{_kind(getattr(module, m, None))}:: {name}.{m}\n\n" for m in own)
+        directives = "".join(_directive(module, name, m) for m in own)
         text += "```{eval-rst}\n" + directives + "```\n\n"
     if elsewhere:
         listed = ", ".join(f"`{m}` (`{o}`)" for m, o in elsewhere)
@@ -134,6 +144,11 @@ def plain_when_not_rst(app: Any, what: str, name: str, obj: Any, options: Any, l
     """Docstrings are written for people reading the code, not always as valid reStructuredText: fix the
     common Markdown habit (a list straight after a paragraph line); a docstring that still is not valid
     reStructuredText is shown as preformatted text, so a new docstring never breaks the docs build."""
+    if what in ("data", "attribute") and lines:
+        inherited = inspect.getdoc(type(obj))
+        if inherited and "\n".join(lines).strip() == inherited.strip():
+            lines[:] = []  # a constant without its own doc: not the docstring of its type (tuple, str, ...)
+            return
     fixed = _spaced(lines)
     if fixed and _problems("\n".join(fixed)):
         LOGGER.info("docstring of %s shown as plain text (not valid reStructuredText)", name)

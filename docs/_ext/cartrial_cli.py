@@ -2,7 +2,7 @@
 
 The directive ``{cartrial-cli}`` walks the real `cartrial` command tree (every area module loaded, so
 commands added later appear without an edit here) and writes one section per command and sub-command with
-its full ``--help`` text, exactly as the terminal shows it (80 columns, no colour)."""
+its full ``--help`` text, exactly as a terminal of 76 columns shows it (no colour)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def help_text(path: list[str]) -> str:
     from cartrial.cli import main
 
     saved = {k: os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "TERM", "TERMINAL_WIDTH")}
-    os.environ.update({"COLUMNS": "88", "NO_COLOR": "1", "TERM": "dumb", "TERMINAL_WIDTH": "88"})
+    os.environ.update({"COLUMNS": "76", "NO_COLOR": "1", "TERM": "dumb", "TERMINAL_WIDTH": "76"})
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -66,7 +66,8 @@ class CliReference(SphinxDirective):
         for path, _command in command_tree():
             title = " ".join(["cartrial", *path])
             level = "#" * min(len(path) + 2, 6)
-            lines += [f"{level} `{title}`", "", "```text", *help_text(path).splitlines(), "```", ""]
+            lines += [f"{level} `{title}`", "", "```{code-block} text", ":class: cli-help", ""]
+            lines += [*help_text(path).splitlines(), "```", ""]
         container = nodes.section()
         container.document = self.state.document
         nested_parse_with_titles(self.state, StringList(lines, source="cartrial command tree"), container)
