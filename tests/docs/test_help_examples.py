@@ -62,7 +62,7 @@ def study_with_passwords(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _leaves() -> Iterator[tuple[tuple[str, ...], Any]]:
+def _tree() -> Iterator[tuple[tuple[str, ...], Any]]:
     import typer
 
     from cartrial.cli import app
@@ -73,22 +73,21 @@ def _leaves() -> Iterator[tuple[tuple[str, ...], Any]]:
         root.load_module(module)  # type: ignore[attr-defined]
 
     def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                if not getattr(sub, "hidden", False):
-                    yield from walk(sub, (*path, name))
-        else:
-            yield path, command
+        yield path, command
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            if not getattr(sub, "hidden", False):
+                yield from walk(sub, (*path, name))
 
     yield from walk(root, ())
 
 
-LEAVES = dict(_leaves())
+TREE = dict(_tree())
+LEAVES = {path: command for path, command in TREE.items() if not getattr(command, "commands", None)}
+GROUPS = {path: command for path, command in TREE.items() if getattr(command, "commands", None)}
 
 
 def _example(path: tuple[str, ...]) -> list[str]:
-    epilog = LEAVES[path].epilog or ""
+    epilog = TREE[path].epilog or ""
     found = EXAMPLE.findall(epilog)
     assert len(found) == 1, f"`cartrial {' '.join(path)} --help` needs one 'Example: [bold]…[/]' line"
     argv = shlex.split(" ".join(found[0].split()))
@@ -112,6 +111,13 @@ def test_help_ends_with_an_example(path: tuple[str, ...]) -> None:
     result = run_cartrial(*path, "--help", env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "Example: cartrial " + " ".join(path) in " ".join(result.stdout.split()), result.stdout[-800:]
+
+
+@pytest.mark.parametrize("path", sorted(GROUPS), ids=lambda p: " ".join(p) or "cartrial")
+def test_group_help_ends_with_an_example(path: tuple[str, ...]) -> None:
+    """A group's help shows one example of one of its commands (run with that command's own test)."""
+    argv = _example(path)
+    assert any(argv[: len(leaf)] == list(leaf) for leaf in LEAVES), argv
 
 
 @pytest.mark.slow

@@ -31,6 +31,9 @@ escalate_app = typer.Typer(
     help="Dose escalation: next dose, decision tables, dose pathways, operating characteristics, replay of "
     "recorded decisions.",
     no_args_is_help=True,
+    epilog=(
+        'Example: [bold]cartrial escalate next --design boin --target 0.3 --doses 5 --outcomes "1NNN 2NTN"[/]'
+    ),
 )
 
 DESIGN = typer.Option(..., "--design", help=f"Design: {' | '.join(DESIGNS)}.")

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 grade_app = typer.Typer(
     help="Grade toxicity from observation forms: ASTCT CRS/ICANS, CTCAE haematology, ICAHT, episodes.",
     no_args_is_help=True,
+    epilog=(
+        "Example: [bold]cartrial grade crs examples/ct103a-nmosd/study/crs_assessments.csv --out "
+        "crs-graded.csv[/]"
+    ),
 )
 
 OUT_OPTION = typer.Option(None, "--out", "-o", help="Write the result to this file instead of stdout.")

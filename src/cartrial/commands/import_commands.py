@@ -29,6 +29,10 @@ import_app = typer.Typer(
     help="Import study data (CSV templates, REDCap exports) into the study database: validated, atomic, "
     "idempotent, audited.",
     no_args_is_help=True,
+    epilog=(
+        "Example: [bold]cartrial import templates examples/ct103a-nmosd/study --user admin --url "
+        "sqlite:///study.db --dry-run[/]"
+    ),
 )
 
 URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."

@@ -22,6 +22,10 @@ from cartrial.errors import ConfigurationError, InputError, Problem
 kinetics_app = typer.Typer(
     help="Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
     no_args_is_help=True,
+    epilog=(
+        "Example: [bold]cartrial kinetics simulate --model stein2019 --subjects 100 --seed 1 --days 0:365 "
+        "--out sim.csv[/]"
+    ),
 )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 score_app = typer.Typer(
     help="Score neurological forms: EDSS, visual acuity, OSIS, walking/bladder/vision responders.",
     no_args_is_help=True,
+    epilog="Example: [bold]cartrial score edss examples/ct103a-nmosd/study/edss.csv --out edss-scored.csv[/]",
 )
 
 OUT_OPTION = typer.Option(None, "--out", "-o", help="Write the result to this file instead of stdout.")

@@ -29,11 +29,34 @@ def dumps_json(payload: Any) -> str:
     return dumps(payload)
 
 
-db_app = typer.Typer(help="Create and manage the audited study database.", no_args_is_help=True)
-user_app = typer.Typer(help="Users and roles (admin only).", no_args_is_help=True)
-site_app = typer.Typer(help="Clinical sites.", no_args_is_help=True)
-query_app = typer.Typer(help="Data queries raised by monitors and data managers.", no_args_is_help=True)
-audit_app = typer.Typer(help="Verify and review the audit trail.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Create and manage the audited study database.",
+    no_args_is_help=True,
+    epilog="Example: [bold]cartrial db summary --url sqlite:///study.db[/]",
+)
+user_app = typer.Typer(
+    help="Users and roles (admin only).",
+    no_args_is_help=True,
+    epilog="Example: [bold]cartrial db user list --user admin --url sqlite:///study.db[/]",
+)
+site_app = typer.Typer(
+    help="Clinical sites.",
+    no_args_is_help=True,
+    epilog=(
+        'Example: [bold]cartrial db site add UKB --name "University Hospital Bonn" --country DE --user '
+        "admin --url sqlite:///study.db[/]"
+    ),
+)
+query_app = typer.Typer(
+    help="Data queries raised by monitors and data managers.",
+    no_args_is_help=True,
+    epilog="Example: [bold]cartrial db query list --user admin --url sqlite:///study.db[/]",
+)
+audit_app = typer.Typer(
+    help="Verify and review the audit trail.",
+    no_args_is_help=True,
+    epilog="Example: [bold]cartrial audit verify --url sqlite:///study.db[/]",
+)
 db_app.add_typer(user_app, name="user")
 db_app.add_typer(site_app, name="site")
 db_app.add_typer(query_app, name="query")
