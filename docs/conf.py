@@ -27,6 +27,7 @@ extensions = [
     "cartrial_api",
     "cartrial_cli",
     "cartrial_links",
+    "cartrial_toc",
 ]
 
 root_doc = "index"
