@@ -34,7 +34,11 @@ def public_packages() -> list[str]:
         name = info.name
         if name in EXCLUDED or name.rsplit(".", 1)[-1].startswith("_"):
             continue
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:  # an optional extra that is not installed: no page, said in the log
+            LOGGER.info("no API page for %s: %s", name, exc)
+            continue
         if getattr(module, "__all__", None):
             names.append(name)
     return sorted(names)
@@ -65,17 +69,43 @@ def _directive(module: Any, name: str, member: str) -> str:
     return text + "\n"
 
 
-def _page(name: str, packages: list[str]) -> str:
-    """The page of one package: its module docstring, then each name of its ``__all__``; a name that
-    another public package defines and exports is listed with its home instead (documented once)."""
+def _canonical(obj: Any) -> tuple[str, str] | None:
+    """Where a class or function is defined (autodoc registers that name too, so it is documented once)."""
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        return (getattr(obj, "__module__", ""), getattr(obj, "__qualname__", ""))
+    return None
+
+
+def homes(packages: list[str]) -> dict[tuple[str, str], str]:
+    """The one package page that documents each class or function exported by several packages: the
+    package that defines it when it exports it, else the first (by name) that does."""
+    found: dict[tuple[str, str], str] = {}
+    for name in packages:
+        module = importlib.import_module(name)
+        for member in module.__all__:
+            obj = getattr(module, member, None)
+            key = _canonical(obj)
+            if key is None:
+                continue
+            owner = _owner(obj, packages)
+            if owner is not None and member in getattr(importlib.import_module(owner), "__all__", ()):
+                found[key] = owner
+            else:
+                found.setdefault(key, name)
+    return found
+
+
+def _page(name: str, home: dict[tuple[str, str], str]) -> str:
+    """The page of one package: its module docstring, then each name of its ``__all__``; a class or
+    function documented on another package's page (`homes`) is listed with that package instead."""
     module = importlib.import_module(name)
     own: list[str] = []
     elsewhere: list[tuple[str, str]] = []
     for member in module.__all__:
-        obj = getattr(module, member, None)
-        owner = _owner(obj, packages)
-        if owner not in (None, name) and member in getattr(importlib.import_module(owner), "__all__", ()):
-            elsewhere.append((member, str(owner)))
+        key = _canonical(getattr(module, member, None))
+        where = home.get(key, name) if key is not None else name
+        if where != name:
+            elsewhere.append((member, where))
         else:
             own.append(member)
     text = f"# `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :no-members:\n```\n\n"
@@ -84,7 +114,7 @@ def _page(name: str, packages: list[str]) -> str:
         text += "```{eval-rst}\n" + directives + "```\n\n"
     if elsewhere:
         listed = ", ".join(f"`{m}` (`{o}`)" for m, o in elsewhere)
-        text += f"Also exported here, documented with the package that defines it: {listed}.\n"
+        text += f"Also exported here, documented with another package: {listed}.\n"
     return text
 
 
@@ -92,7 +122,8 @@ def generate(app: Any) -> None:
     out = Path(app.srcdir) / "api" / "generated"
     out.mkdir(parents=True, exist_ok=True)
     packages = public_packages()
-    wanted = {f"{name}.md": _page(name, packages) for name in packages}
+    home = homes(packages)
+    wanted = {f"{name}.md": _page(name, home) for name in packages}
     for stale in out.glob("*.md"):
         if stale.name not in wanted:
             stale.unlink()
