@@ -40,7 +40,7 @@ def _docs_selected(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _docs_selected(config):
         return
-    skip = pytest.mark.skip(reason="checks the built documentation site: run by `make docs` (pytest -m docs)")
+    skip = pytest.mark.skip(reason="a check of the documentation: run by `make docs` (pytest -m docs)")
     for item in items:
         if "docs" in item.keywords and item.get_closest_marker("docs") is not None:
             item.add_marker(skip)
