@@ -1,0 +1,156 @@
+"""CLI for in-silico trials: `cartrial simulate trial | study | sweep`.
+
+Thin layer: read the scenario and its protocol, call `cartrial.simulation`, print a rich table or JSON and
+write the outputs. Engines are imported inside the command functions (fast start-up).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cartrial.simulation import TrialOc
+
+simulate_app = typer.Typer(
+    help="In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
+    "parameter sweeps (local or Dask).",
+    no_args_is_help=True,
+)
+
+SCENARIO = typer.Option(..., "--scenario", help="Scenario YAML (names the protocol file).")
+SEED = typer.Option(0, "--seed", help="Random seed (same seed, same result).")
+JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` group to the root app."""
+    app.add_typer(simulate_app, name="simulate")
+
+
+def _load(scenario_path: Path) -> tuple[Any, Any]:
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario
+
+    scenario, protocol_path = load_scenario(scenario_path)
+    return scenario, load_protocol(protocol_path)
+
+
+def _progress_bar(disable: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=disable,
+        console=Console(stderr=True),
+    )
+
+
+@simulate_app.command(
+    "trial",
+    epilog="Example: cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml --trials 1000 "
+    "--out oc/",
+)
+def trial_command(
+    scenario_path: Path = SCENARIO,
+    trials: int = typer.Option(1000, "--trials", help="Number of virtual trials (1..1,000,000)."),
+    seed: int = SEED,
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for oc.json, doses.csv, metrics.csv, trials.csv and summary.html."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Operating characteristics of many virtual trials of the scenario's protocol (Monte Carlo SEs)."""
+    from rich.console import Console
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
+    from cartrial.tabular import csv_text, dumps_json, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    if not 1 <= trials <= 1_000_000:
+        raise InputError(Problem("out of range", field="--trials", value=trials, allowed="1..1000000"))
+    scenario, protocol = _load(scenario_path)
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("screening the virtual population", total=None)
+        prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
+        bar.update(task, description=f"simulating {trials} trials", total=trials, completed=0)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        batch = simulate_trials(prepared, trials, progress=advance)
+    labels = [level.label for level in protocol.dose_levels]
+    oc = summarise(batch, labels=labels, settings=_settings(scenario, prepared))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
+        write_atomic(out / "doses.csv", csv_text(oc.doses))
+        write_atomic(out / "metrics.csv", csv_text(oc.metrics))
+        write_atomic(out / "trials.csv", csv_text(trials_table(batch)))
+        write_atomic(out / "summary.html", html_summary(oc, batch, f"Virtual trials: {scenario.name}"))
+    if as_json:
+        typer.echo(dumps_json(oc.as_dict()))
+        return
+    print_oc(Console(), oc, f"{trials} virtual trials of {scenario.name}")
+
+
+def _settings(scenario: Any, prepared: Any) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "design": prepared.design.name,
+        "design_options": prepared.design.options(),
+        "pool_screened": len(prepared.pool.covariates),
+        "pool_eligible": len(prepared.eligible),
+        "screening_pass_pct": prepared.pool.pass_rate * 100,
+        "screen_failures_by_criterion": prepared.pool.blocked_by,
+    }
+
+
+def print_oc(console: Console, oc: TrialOc, title: str) -> None:
+    """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
+    from rich.table import Table
+
+    doses = Table(title=title)
+    for column in ("level", "dose", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
+        doses.add_column(column, justify="right")
+    for row in oc.doses.itertuples():
+        doses.add_row(
+            str(row.dose_level),
+            str(row.label),
+            f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
+            f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
+            f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
+        )
+    console.print(doses)
+    s = oc.summary
+    console.print(
+        f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
+        f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
+        f"{s['p_any_crs_grade3plus_pct']:.1f} %; P(≥ 50 % with EDSS improvement) "
+        f"{s['p_edss_improved_half_pct']:.1f} %"
+    )
+    metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
+    for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
+        metrics.add_column(column, justify="right")
+    for row in oc.metrics.to_dict(orient="records"):
+        if "mean" not in row:
+            continue
+        metrics.add_row(
+            row["label"],
+            f"{row['mean']:.2f} ({row['se']:.2f})",
+            f"{row['p5']:.1f}",
+            f"{row['p50']:.1f}",
+            f"{row['p95']:.1f}",
+        )
+    console.print(metrics)
