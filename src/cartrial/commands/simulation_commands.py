@@ -154,3 +154,53 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             f"{row['p95']:.1f}",
         )
     console.print(metrics)
+
+
+@simulate_app.command(
+    "study",
+    epilog="Example: cartrial simulate study --scenario examples/ct103a-nmosd/scenario.yaml --seed 1 "
+    "--out virtual-study/",
+)
+def study_command(
+    scenario_path: Path = SCENARIO,
+    seed: int = SEED,
+    out: Path = typer.Option(..., "--out", help="Folder for the CSV import templates (created if needed)."),
+    patients: int | None = typer.Option(
+        None, "--expansion-patients", help="Resize the protocol's expansion cohort (e.g. a large test study)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
+    from rich.console import Console
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation import prepare
+    from cartrial.simulation.study import simulate_study
+    from cartrial.tabular import csv_text, dumps_json, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    scenario, protocol = _load(scenario_path)
+    if patients is not None:
+        if not 1 <= patients <= 100_000:
+            raise InputError(
+                Problem("out of range", field="--expansion-patients", value=patients, allowed="1..100000")
+            )
+        design = scenario.design.model_copy(update={"expansion_patients": patients})
+        scenario = scenario.model_copy(update={"design": design})
+    prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
+    study = simulate_study(prepared, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in study.forms.items():
+        write_atomic(out / f"{name}.csv", csv_text(frame))
+    if as_json:
+        typer.echo(dumps_json(study.summary))
+        return
+    console = Console()
+    console.print(
+        f"{study.summary['patients']} virtual patients, data cut-off {study.summary['data_cutoff']}: "
+        f"{sum(study.summary['rows'].values())} rows in {len(study.forms)} templates written to {out}"
+    )
+    console.print(
+        f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
+    )

@@ -242,6 +242,12 @@ class DesignSettings(_Model):
 
     overrides: dict[str, Any] = Field(default_factory=dict)
     max_cohorts: int | None = Field(default=None, ge=1, le=1000)
+    expansion_patients: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="size of the protocol's expansion cohort (e.g. a large study)",
+    )
 
 
 class Scenario(_Model):

@@ -102,7 +102,20 @@ def build_design(protocol: Protocol, scenario: Scenario) -> Any:
     from cartrial.escalation.spec import design_from_spec
 
     spec = escalation_spec(protocol, scenario)
-    design = design_from_spec(spec, protocol.n_dose_levels, expansion=protocol.expansion)
+    expansion = protocol.expansion
+    size = scenario.design.expansion_patients
+    if size is not None:
+        if expansion is None:
+            raise InputError(
+                Problem(
+                    "the protocol has no expansion cohort to resize",
+                    field="design.expansion_patients",
+                    value=size,
+                    allowed="a protocol with an expansion section",
+                )
+            )
+        expansion = expansion.model_copy(update={"n_patients": size})
+    design = design_from_spec(spec, protocol.n_dose_levels, expansion=expansion)
     if design.name == "tite-crm":
         raise ConfigurationError(
             "the trial simulator does not run TITE-CRM yet (its decisions need partial follow-up); "
@@ -239,6 +252,12 @@ class PatientDraws:
     relapse_u: FloatArray
     improve_u: FloatArray
     fs_u: FloatArray  # (T, S, R, 3)
+    kinetic_params: FloatArray  # (T, S, 6) Stein parameters at the reference dose
+    crs_onset: npt.NDArray[np.int64]  # (T, S) days after infusion
+    crs_duration: npt.NDArray[np.int64]
+    icans_onset: npt.NDArray[np.int64]
+    icans_duration: npt.NDArray[np.int64]
+    cytopenia: dict[str, npt.NDArray[np.int64]]  # neutrophils/platelets grade and days (T, S, K)
 
 
 def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slots: int) -> PatientDraws:
@@ -283,6 +302,10 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
 
     neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
     one = np.ones(shape, dtype=np.int64)
+    cyto = {
+        name: np.zeros((*shape, k_levels), dtype=np.int64)
+        for name in ("neutrophils_grade", "neutrophils_days", "platelets_grade", "platelets_days")
+    }
     for k, dose in enumerate(prepared.cells_per_kg):
         factor = m.dose_factor(dose, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent)
         ex = m.exposures(params, np.full(shape, float(factor)), sc.kinetics)
@@ -296,11 +319,13 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
             m.ordinal_grade(tox.icans, x, {**covariates, "crs_grade": crs[..., k].astype(float)}, u_icans), 4
         )
         icans[..., k] = icans_map[latent_icans]
+        n_grade, n_days = m.cytopenia_course(tox.neutropenia, x, *neut)
+        p_grade, p_days = m.cytopenia_course(tox.thrombocytopenia, x, *plt_)
+        cyto["neutrophils_grade"][..., k], cyto["neutrophils_days"][..., k] = n_grade, n_days
+        cyto["platelets_grade"][..., k], cyto["platelets_days"][..., k] = p_grade, p_days
         if tox.fixed_dlt_probability is not None:
             dlt[..., k] = u_dlt < tox.fixed_dlt_probability[k]
             continue
-        n_grade, n_days = m.cytopenia_course(tox.neutropenia, x, *neut)
-        p_grade, p_days = m.cytopenia_course(tox.thrombocytopenia, x, *plt_)
         judge = prepared.judge
         dlt[..., k] = (
             judge.judge(ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], crs_onset, crs_duration)
@@ -329,6 +354,12 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         relapse_u=rng.random(shape),
         improve_u=rng.random((*shape, 2)),
         fs_u=rng.random((*shape, 8, 3)),
+        kinetic_params=params,
+        crs_onset=crs_onset,
+        crs_duration=crs_duration,
+        icans_onset=icans_onset,
+        icans_duration=icans_duration,
+        cytopenia=cyto,
     )
 
 
@@ -461,18 +492,8 @@ def _efficacy(
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
-    fs = cov.fs[p].copy()
-    rows = np.arange(fs.shape[0])
-    # improvement: one affected FS above 0 falls by one grade when AQP4-IgG fell [assumption]
-    improve = fell & (draws.improve_u[t_idx, s_idx, 0] < eff.improvement_probability)
-    pick = AFFECTED_FS[np.minimum((draws.improve_u[t_idx, s_idx, 1] * 4).astype(np.int64), 3)]
-    fs[rows, pick] = np.where(improve, np.maximum(fs[rows, pick] - 1, 0), fs[rows, pick])
-    u = draws.fs_u[t_idx, s_idx]
-    for r in range(u.shape[1]):
-        happens = relapses > r
-        step = happens & (u[:, r, 0] < eff.fs_step_at_relapse) & (u[:, r, 1] >= eff.recovery_probability)
-        col = AFFECTED_FS[np.minimum((u[:, r, 2] * 4).astype(np.int64), 3)]
-        fs[rows, col] = np.where(step, np.minimum(fs[rows, col] + 1, FS_MAXIMA[col]), fs[rows, col])
+    changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
+    fs = fs_at(cov.fs[p], changes, follow_days[t_idx, s_idx] >= IMPROVEMENT_DAY, relapses)
     edss_end = edss_of(fs, cov.ambulation[p])
     out_shape = slot_dose.shape
     result: dict[str, FloatArray] = {}
@@ -486,6 +507,51 @@ def _efficacy(
         full[t_idx, s_idx] = values
         result[name] = full
     return result
+
+
+#: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
+IMPROVEMENT_DAY = 90.0
+
+
+@dataclass(frozen=True)
+class FsChanges:
+    """Which FS change for each treated patient: an improvement (one affected FS down one grade, when
+    AQP4-IgG fell) and a step per relapse (one affected FS up one grade unless it recovers)."""
+
+    improve: npt.NDArray[np.bool_]
+    improve_column: npt.NDArray[np.int64]
+    step: npt.NDArray[np.bool_]  # (n, R)
+    step_column: npt.NDArray[np.int64]  # (n, R)
+
+
+def fs_changes(
+    prepared: Prepared, draws: PatientDraws, t_idx: np.ndarray, s_idx: np.ndarray, fell: np.ndarray
+) -> FsChanges:
+    """The FS changes of the treated slots (t_idx, s_idx) [assumptions, docs/simulation.md §5]."""
+    eff = prepared.scenario.efficacy
+    improve = fell & (draws.improve_u[t_idx, s_idx, 0] < eff.improvement_probability)
+    pick = AFFECTED_FS[np.minimum((draws.improve_u[t_idx, s_idx, 1] * 4).astype(np.int64), 3)]
+    u = draws.fs_u[t_idx, s_idx]
+    step = (u[:, :, 0] < eff.fs_step_at_relapse) & (u[:, :, 1] >= eff.recovery_probability)
+    column = AFFECTED_FS[np.minimum((u[:, :, 2] * 4).astype(np.int64), 3)]
+    return FsChanges(improve, pick, step, column)
+
+
+def fs_at(
+    baseline: np.ndarray, changes: FsChanges, improved_by_now: np.ndarray, relapses_so_far: np.ndarray
+) -> np.ndarray:
+    """Raw FS (n, 7) after the improvement (where `improved_by_now`) and the first `relapses_so_far`
+    relapse steps (at most the 8 drawn per patient)."""
+    fs = baseline.copy()
+    rows = np.arange(fs.shape[0])
+    pick = changes.improve_column
+    apply = changes.improve & improved_by_now
+    fs[rows, pick] = np.where(apply, np.maximum(fs[rows, pick] - 1, 0), fs[rows, pick])
+    for r in range(changes.step.shape[1]):
+        happens = (relapses_so_far > r) & changes.step[:, r]
+        col = changes.step_column[:, r]
+        fs[rows, col] = np.where(happens, np.minimum(fs[rows, col] + 1, FS_MAXIMA[col]), fs[rows, col])
+    return fs
 
 
 def _poisson_from_uniform(mean: FloatArray, u: FloatArray) -> npt.NDArray[np.int64]:

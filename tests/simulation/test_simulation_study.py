@@ -1,0 +1,72 @@
+"""`cartrial simulate study`: a virtual study (import templates) flows through import, analyse and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+
+from cartrial.analysis import analyse
+from cartrial.grading import grade_crs
+from cartrial.report import report_files
+from cartrial.store import init_study
+from cartrial.store.importing import import_templates
+from cartrial.store.snapshot import read_snapshot
+
+SCENARIO = "examples/ct103a-nmosd/scenario.yaml"
+
+
+def test_study_imports_with_no_rejected_row_and_builds_the_report(cli, tmp_path):
+    out = tmp_path / "study"
+    result = cli("simulate", "study", "--scenario", SCENARIO, "--seed", "3", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["patients"] >= 3
+    # the template headers are the import contract
+    from cartrial import templates
+
+    for name, count in summary["rows"].items():
+        header = (templates.path() / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+        written = pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert len(written) == count
+        assert set(written.columns) <= set(header), name
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, "examples/ct103a-nmosd/protocol.yaml", "admin")
+    report = import_templates(url, out, "admin")  # raises InputError on any rejected row
+    read = {f.file.split("/")[-1]: f.read for f in report.forms}
+    assert sum(read.values()) == sum(summary["rows"].values())
+    snapshot = read_snapshot(url, dt.date.fromisoformat(summary["data_cutoff"]))
+    analysis = analyse(snapshot)
+    files = report_files(
+        analysis, snapshot.tables, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pdf=False
+    )
+    assert "report.html" in files and "SIM-" in str(files["report.html"])
+
+
+def test_study_is_deterministic_and_its_crs_rows_grade_to_the_recorded_events(cli, tmp_path, make_scenario):
+    scenario = make_scenario({"pool_size": 200})
+    paths = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert (
+            cli("simulate", "study", "--scenario", scenario, "--seed", "9", "--out", str(out)).exit_code == 0
+        )
+        paths.append(out)
+    for file in sorted(p.name for p in paths[0].iterdir()):
+        assert (paths[0] / file).read_bytes() == (paths[1] / file).read_bytes(), file
+    crs = pd.read_csv(paths[0] / "crs_assessments.csv", keep_default_na=False)
+    events = pd.read_csv(paths[0] / "adverse_events.csv", keep_default_na=False)
+    worst = {}
+    for row in crs.itertuples():
+        grade = grade_crs(
+            temperature_c=row.temperature_c,
+            fever_masked=row.fever_masked,
+            hypotension=row.hypotension,
+            vasopressors=row.vasopressors,
+            vasopressin=row.vasopressin,
+            oxygen=row.oxygen,
+        ).grade
+        worst[row.subject_id] = max(worst.get(row.subject_id, 0), grade)
+    recorded = events[events.category == "crs"].groupby("subject_id").grade.max().to_dict()
+    assert {s: g for s, g in worst.items() if g > 0} == recorded
