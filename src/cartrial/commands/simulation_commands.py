@@ -204,3 +204,77 @@ def study_command(
     console.print(
         f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
     )
+
+
+@simulate_app.command(
+    "sweep",
+    epilog="Example: cartrial simulate sweep --scenario examples/ct103a-nmosd/scenario.yaml "
+    "--grid examples/ct103a-nmosd/sweep.yaml --workers 2 --out sweep/",
+)
+def sweep_command(
+    scenario_path: Path = SCENARIO,
+    grid_path: Path = typer.Option(..., "--grid", help="Grid YAML: axes (dotted scenario paths) and trials."),
+    seed: int = SEED,
+    workers: int = typer.Option(
+        2, "--workers", help="Local Dask worker processes (0 = run in this process, no Dask)."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        "--dask-scheduler",
+        help="Address of an existing Dask distributed scheduler, e.g. tcp://HOST:8786 (instead of local "
+        "workers).",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder for sweep.csv and sweep.json."),
+    as_json: bool = JSON,
+) -> None:
+    """Operating characteristics over a grid of scenario/design parameters, in parallel (same seed, same
+    results whatever the number of workers)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation.sweep import load_grid, run_sweep
+    from cartrial.tabular import csv_text, dumps_json, to_json_records, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    if not 0 <= workers <= 256:
+        raise InputError(Problem("out of range", field="--workers", value=workers, allowed="0..256"))
+    from cartrial.simulation import load_scenario
+
+    scenario, protocol_path = load_scenario(scenario_path)
+    grid = load_grid(grid_path)
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("sweep", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"sweep: {done}/{total} points")
+
+        result = run_sweep(
+            scenario,
+            protocol_path,
+            grid,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=advance,
+            source=str(grid_path),
+        )
+    payload = {**result.settings, "points_table": to_json_records(result.table)}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "sweep.csv", csv_text(result.table))
+        write_atomic(out / "sweep.json", dumps_json(payload) + "\n")
+    if as_json:
+        typer.echo(dumps_json(payload))
+        return
+    table = Table(
+        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials"
+    )
+    shown = [c for c in result.table.columns if c != "seed"][:10]
+    for column in shown:
+        table.add_column(column, justify="right")
+    for row in result.table[shown].itertuples(index=False):
+        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
+    Console().print(table)
