@@ -371,7 +371,6 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
             so_far = np.array([sum(r <= visit for r in relapse_days[j])])
             sub = type(changes)(
                 changes.improve[j : j + 1],
-                changes.improve_column[j : j + 1],
                 changes.step[j : j + 1],
                 changes.step_column[j : j + 1],
             )

@@ -352,7 +352,7 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         vein_to_vein_days=v2v,
         dropout_days=dropout,
         relapse_u=rng.random(shape),
-        improve_u=rng.random((*shape, 2)),
+        improve_u=rng.random((*shape, 4)),
         fs_u=rng.random((*shape, 8, 3)),
         kinetic_params=params,
         crs_onset=crs_onset,
@@ -515,11 +515,11 @@ IMPROVEMENT_DAY = 90.0
 
 @dataclass(frozen=True)
 class FsChanges:
-    """Which FS change for each treated patient: an improvement (one affected FS down one grade, when
-    AQP4-IgG fell) and a step per relapse (one affected FS up one grade unless it recovers)."""
+    """Which FS change for each treated patient: improvements (each affected FS — visual, pyramidal,
+    sensory, bowel/bladder — down one grade with the improvement probability, when AQP4-IgG fell) and a step
+    per relapse (one affected FS up one grade unless it recovers)."""
 
-    improve: npt.NDArray[np.bool_]
-    improve_column: npt.NDArray[np.int64]
+    improve: npt.NDArray[np.bool_]  # (n, 4): which affected FS improve
     step: npt.NDArray[np.bool_]  # (n, R)
     step_column: npt.NDArray[np.int64]  # (n, R)
 
@@ -529,12 +529,11 @@ def fs_changes(
 ) -> FsChanges:
     """The FS changes of the treated slots (t_idx, s_idx) [assumptions, docs/simulation.md §5]."""
     eff = prepared.scenario.efficacy
-    improve = fell & (draws.improve_u[t_idx, s_idx, 0] < eff.improvement_probability)
-    pick = AFFECTED_FS[np.minimum((draws.improve_u[t_idx, s_idx, 1] * 4).astype(np.int64), 3)]
+    improve = fell[:, None] & (draws.improve_u[t_idx, s_idx] < eff.improvement_probability)
     u = draws.fs_u[t_idx, s_idx]
     step = (u[:, :, 0] < eff.fs_step_at_relapse) & (u[:, :, 1] >= eff.recovery_probability)
     column = AFFECTED_FS[np.minimum((u[:, :, 2] * 4).astype(np.int64), 3)]
-    return FsChanges(improve, pick, step, column)
+    return FsChanges(improve, step, column)
 
 
 def fs_at(
@@ -544,9 +543,8 @@ def fs_at(
     relapse steps (at most the 8 drawn per patient)."""
     fs = baseline.copy()
     rows = np.arange(fs.shape[0])
-    pick = changes.improve_column
-    apply = changes.improve & improved_by_now
-    fs[rows, pick] = np.where(apply, np.maximum(fs[rows, pick] - 1, 0), fs[rows, pick])
+    apply = changes.improve & improved_by_now[:, None]
+    fs[:, AFFECTED_FS] = np.where(apply, np.maximum(fs[:, AFFECTED_FS] - 1, 0), fs[:, AFFECTED_FS])
     for r in range(changes.step.shape[1]):
         happens = (relapses_so_far > r) & changes.step[:, r]
         col = changes.step_column[:, r]
