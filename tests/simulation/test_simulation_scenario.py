@@ -108,3 +108,12 @@ def test_cli_bad_scenario_exit_2(cli, tmp_path):
     result = cli("simulate", "trial", "--scenario", str(path))
     assert result.exit_code == 2
     assert "nowhere.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_docstring_examples_of_the_simulation_package():
+    import doctest
+
+    from cartrial.simulation import scenario
+
+    result = doctest.testmod(scenario)
+    assert result.attempted >= 1 and result.failed == 0
