@@ -113,3 +113,20 @@ def test_same_seed_same_trials(make_scenario):
     for key, values in first.metrics.items():
         assert np.array_equal(values, second.metrics[key], equal_nan=True), key
     assert not np.array_equal(first.metrics["n_crs_any"], other.metrics["n_crs_any"])
+
+
+def test_listed_accrual_dates_drive_the_calendar(make_scenario):
+    import datetime as dt
+
+    def dates(step_days, n):
+        start = dt.date(2021, 4, 1)
+        return [(start + dt.timedelta(days=step_days * i)).isoformat() for i in range(n)]
+
+    fast = _prepared(make_scenario({"pool_size": 100, "accrual": {"dates": dates(5, 400)}}))
+    slow = _prepared(make_scenario({"pool_size": 100, "accrual": {"dates": dates(40, 400)}}))
+    short = _prepared(make_scenario({"pool_size": 100, "accrual": {"dates": dates(5, 2)}}))
+    a, b, c = (simulate_trials(p, 200, seed=1) for p in (fast, slow, short))
+    # same seed, same patients: only the arrivals differ, so enrolment takes longer with sparser dates
+    assert np.all(b.metrics["enrolment_months"] >= a.metrics["enrolment_months"])
+    assert a.metrics["accrual_beyond_list"].sum() == 0
+    assert c.metrics["accrual_beyond_list"].mean() == 1.0

@@ -117,3 +117,23 @@ def test_docstring_examples_of_the_simulation_package():
 
     result = doctest.testmod(scenario)
     assert result.attempted >= 1 and result.failed == 0
+
+
+def test_unknown_covariates_and_pd_parameters_are_located(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\n"
+        "protocol: p.yaml\n"
+        "toxicity:\n"
+        "  crs:\n"
+        "    intercepts: [1.0]\n"
+        "    covariates: {shoe_size: 0.1}\n"
+        "pd:\n"
+        "  overrides: {k_magic: 1.0, k_kill: -1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    located = {(p.line, str(p.value)) for p in caught.value.problems}
+    assert (6, "shoe_size") in located
+    assert {line for line, _ in located} >= {6, 8}

@@ -38,6 +38,7 @@ METRIC_LABELS: dict[str, str] = {
     "arr_reduction_pct": "ARR reduction %",
     "duration_months": "trial duration (months)",
     "enrolment_months": "last infusion (months)",
+    "accrual_beyond_list": "needed more candidates than the listed dates (share of trials)",
 }
 
 

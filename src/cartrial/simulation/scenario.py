@@ -9,6 +9,7 @@ section.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,10 +113,37 @@ class Population(_Model):
 
 
 class Accrual(_Model):
-    """Screening visits arrive as a Poisson process (`candidates_per_month`) or on listed study days."""
+    """Screening candidates arrive as a Poisson process (`candidates_per_month`), or on the listed `dates`
+    (one candidate per date, in order; past the list, at the list's mean rate — the share of trials that
+    needed more candidates than listed is reported)."""
 
     candidates_per_month: float = Field(default=2.0, gt=0, le=1000)
     start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Accrual:
+        if self.dates is not None:
+            start = dt.date.fromisoformat(self.start_date)
+            if any(b < a for a, b in zip(self.dates, self.dates[1:], strict=False)) or self.dates[0] < start:
+                raise semantic_error(
+                    [
+                        Issue(
+                            ("dates",),
+                            "dates must be in order and not before start_date",
+                            None,
+                            "ordered dates",
+                        )
+                    ]
+                )
+        return self
+
+    def arrival_days(self) -> list[float] | None:
+        """The listed arrivals as study days (day 0 = `start_date`)."""
+        if self.dates is None:
+            return None
+        start = dt.date.fromisoformat(self.start_date)
+        return [float((d - start).days) for d in self.dates]
 
 
 class Manufacturing(_Model):
@@ -154,6 +182,28 @@ class PdSettings(_Model):
     dose_exponent: float = Field(default=0.5, ge=0, le=3)
     titre_fall_steps: float = Field(default=0.5, gt=0, description="log10 fall counted as 'falling'")
 
+    @model_validator(mode="after")
+    def _known_parameters(self) -> PdSettings:
+        from cartrial.kinetics.pd import PD_PARAMETERS
+
+        issues = [
+            Issue(("overrides", name), "unknown PD parameter", name, ", ".join(PD_PARAMETERS))
+            for name in self.overrides
+            if name not in PD_PARAMETERS
+        ]
+        issues += [
+            Issue(("overrides", name), "must be > 0", value, "> 0")
+            for name, value in self.overrides.items()
+            if name in PD_PARAMETERS and not value > 0
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+#: Covariates a toxicity model may use (docs/simulation.md §4); ``crs_grade`` only in the ICANS model.
+TOXICITY_COVARIATES: tuple[str, ...] = ("age_per_decade", "female", "edss", "weight_per_10kg", "crs_grade")
+
 
 class Ordinal(_Model):
     """Cumulative-logit (proportional odds) grade model: logit P(grade ≥ g) = intercepts[g-1] +
@@ -167,10 +217,16 @@ class Ordinal(_Model):
 
     @model_validator(mode="after")
     def _decreasing(self) -> Ordinal:
+        issues = []
         if any(b > a for a, b in zip(self.intercepts, self.intercepts[1:], strict=False)):
-            raise semantic_error(
-                [Issue(("intercepts",), "intercepts must not increase with grade", self.intercepts)]
-            )
+            issues.append(Issue(("intercepts",), "intercepts must not increase with grade", self.intercepts))
+        for name in self.covariates:
+            if name not in TOXICITY_COVARIATES:
+                issues.append(
+                    Issue(("covariates", name), "unknown covariate", name, ", ".join(TOXICITY_COVARIATES))
+                )
+        if issues:
+            raise semantic_error(issues)
         return self
 
 
@@ -211,6 +267,16 @@ class Toxicity(_Model):
 
     @model_validator(mode="after")
     def _probabilities(self) -> Toxicity:
+        if "crs_grade" in self.crs.covariates:
+            raise semantic_error(
+                [
+                    Issue(
+                        ("crs", "covariates", "crs_grade"),
+                        "the CRS model cannot depend on the CRS grade",
+                        "crs_grade",
+                    )
+                ]
+            )
         if self.fixed_dlt_probability is not None and any(
             not 0 <= p <= 1 for p in self.fixed_dlt_probability
         ):

@@ -453,7 +453,16 @@ def _calendar(
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
-    ready = np.cumsum(np.where(treated, draws.gap_days, 0.0), axis=1) + draws.vein_to_vein_days
+    listed = prepared.scenario.accrual.arrival_days()
+    if listed is None:
+        arrival = np.cumsum(np.where(treated, draws.gap_days, 0.0), axis=1)
+    else:
+        days = np.asarray(listed)
+        mean_gap = (days[-1] - days[0]) / (days.size - 1)
+        count = np.cumsum(np.where(treated, draws.screened, 0), axis=1)  # candidates screened so far
+        beyond = days[-1] + (count - days.size) * mean_gap
+        arrival = np.where(count <= days.size, days[np.clip(count - 1, 0, days.size - 1)], beyond)
+    ready = arrival + draws.vein_to_vein_days
     trials, slots = slot_dose.shape
     infusion = np.full((trials, slots), np.nan)
     gate = np.zeros(trials)
@@ -688,6 +697,11 @@ def _simulate_batch(
         "arr_post": arr_post,
         "arr_reduction_pct": (1.0 - arr_post / np.where(pre_rate > 0, pre_rate, np.nan)) * 100,
         "duration_months": end / DAYS_PER_MONTH,
+        "accrual_beyond_list": (
+            (np.where(treated, draws.screened, 0).sum(axis=1) > len(sc.accrual.dates)).astype(float)
+            if sc.accrual.dates is not None
+            else np.zeros(trials)
+        ),
         "enrolment_months": last_infusion / DAYS_PER_MONTH,
     }
     return metrics
