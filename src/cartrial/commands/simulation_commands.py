@@ -40,6 +40,17 @@ def _load(scenario_path: Path) -> tuple[Any, Any]:
     return scenario, load_protocol(protocol_path)
 
 
+def _out_folder(out: Path) -> None:
+    """Create the output folder; a path that exists and is not a folder is refused (exit 2)."""
+    from cartrial.errors import InputError, Problem
+
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            Problem("not a folder", field="--out", value=str(out), allowed="a folder (new or existing)")
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+
 def _progress_bar(disable: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -93,7 +104,7 @@ def trial_command(
     labels = [level.label for level in protocol.dose_levels]
     oc = summarise(batch, labels=labels, settings=_settings(scenario, prepared))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        _out_folder(out)
         write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
         write_atomic(out / "doses.csv", csv_text(oc.doses))
         write_atomic(out / "metrics.csv", csv_text(oc.metrics))
@@ -190,7 +201,7 @@ def study_command(
         scenario = scenario.model_copy(update={"design": design})
     prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
     study = simulate_study(prepared, seed)
-    out.mkdir(parents=True, exist_ok=True)
+    _out_folder(out)
     for name, frame in study.forms.items():
         write_atomic(out / f"{name}.csv", csv_text(frame))
     if as_json:
@@ -216,7 +227,7 @@ def sweep_command(
     grid_path: Path = typer.Option(..., "--grid", help="Grid YAML: axes (dotted scenario paths) and trials."),
     seed: int = SEED,
     workers: int = typer.Option(
-        2, "--workers", help="Local Dask worker processes (0 = run in this process, no Dask)."
+        2, "--workers", help="Local Dask worker processes, 0..64 (0 = run in this process, no Dask)."
     ),
     scheduler: str | None = typer.Option(
         None,
@@ -239,8 +250,20 @@ def sweep_command(
 
     if seed < 0:
         raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
-    if not 0 <= workers <= 256:
-        raise InputError(Problem("out of range", field="--workers", value=workers, allowed="0..256"))
+    if not 0 <= workers <= 64:
+        raise InputError(Problem("out of range", field="--workers", value=workers, allowed="0..64"))
+    if scheduler is not None:
+        import re
+
+        if not re.fullmatch(r"(tcp|tls|ucx|ws|wss)://[^\s/]+(:\d+)?/?", scheduler):
+            raise InputError(
+                Problem(
+                    "not a Dask scheduler address",
+                    field="--scheduler",
+                    value=scheduler,
+                    allowed="PROTOCOL://HOST:PORT, e.g. tcp://127.0.0.1:8786",
+                )
+            )
     from cartrial.simulation import load_scenario
 
     scenario, protocol_path = load_scenario(scenario_path)
@@ -263,7 +286,7 @@ def sweep_command(
         )
     payload = {**result.settings, "points_table": to_json_records(result.table)}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        _out_folder(out)
         write_atomic(out / "sweep.csv", csv_text(result.table))
         write_atomic(out / "sweep.json", dumps_json(payload) + "\n")
     if as_json:

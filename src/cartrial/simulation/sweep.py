@@ -221,7 +221,7 @@ def _execute(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
             client = Client(cluster)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(
             Problem(
                 f"cannot reach the Dask scheduler: {exc}",
