@@ -6,8 +6,10 @@ import datetime as dt
 import json
 
 import pandas as pd
+import pytest
 
 from cartrial.analysis import analyse
+from cartrial.errors import InputError
 from cartrial.grading import grade_crs
 from cartrial.report import report_files
 from cartrial.store import init_study
@@ -70,3 +72,45 @@ def test_study_is_deterministic_and_its_crs_rows_grade_to_the_recorded_events(cl
         worst[row.subject_id] = max(worst.get(row.subject_id, 0), grade)
     recorded = events[events.category == "crs"].groupby("subject_id").grade.max().to_dict()
     assert {s: g for s, g in worst.items() if g > 0} == recorded
+
+
+def test_data_cutoff_limits_the_written_study(make_scenario):
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.study import simulate_study
+
+    scenario, protocol = load_scenario(make_scenario({"pool_size": 100, "data_cutoff_day": 200}))
+    study = simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
+    cutoff = dt.date(2021, 4, 1) + dt.timedelta(days=200)
+    infused = pd.to_datetime(study.forms["infusions"]["infused_at"]).dt.date
+    assert len(infused) >= 1 and (infused <= cutoff).all()
+    for name, column in (
+        ("crs_assessments", "assessed_at"),
+        ("labs", "collected_at"),
+        ("edss", "assessed_at"),
+    ):
+        assert (pd.to_datetime(study.forms[name][column]).dt.date <= cutoff).all(), name
+    early = load_scenario(make_scenario({"pool_size": 100, "data_cutoff_day": 1}))[0]
+    with pytest.raises(InputError, match="no virtual patient"):
+        simulate_study(prepare(early, load_protocol(protocol), 1), 1)
+
+
+@pytest.mark.nightly
+def test_large_virtual_study_imports_with_no_rejected_row(make_scenario, tmp_path):
+    """200 patients (expansion resized, fast accrual): every row of every form passes the import."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.study import simulate_study
+
+    changes = {"accrual": {"candidates_per_month": 60}, "design": {"expansion_patients": 194}}
+    scenario, protocol = load_scenario(make_scenario(changes))
+    study = simulate_study(prepare(scenario, load_protocol(protocol), 11), 11)
+    out = tmp_path / "study"
+    out.mkdir()
+    for name, frame in study.forms.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    init_study(url, protocol, "admin")
+    report = import_templates(url, out, "admin")
+    assert sum(f.read for f in report.forms) == sum(study.summary["rows"].values())
+    assert study.summary["patients"] == 200

@@ -120,9 +120,19 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     eff = _efficacy(prepared, draws, slot_dose, follow)
     start = dt.datetime.combine(dt.date.fromisoformat(sc.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC)
     cov = prepared.eligible
-    order = [
-        int(s) for s in np.argsort(np.where(slot_dose[0] >= 0, infusion[0], np.inf)) if slot_dose[0, s] >= 0
-    ]
+    infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)
+    order = [int(s) for s in np.argsort(np.where(infused, infusion[0], np.inf)) if infused[s]]
+    if not order:
+        from cartrial.errors import InputError, Problem
+
+        raise InputError(
+            Problem(
+                "no virtual patient is infused by the data cut-off",
+                field="data_cutoff_day",
+                value=cutoff,
+                allowed="a cut-off after the first infusion",
+            )
+        )
     width = max(3, len(str(len(order))))
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FORMS}
     rows["sites"].append({"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": "N/A"})
