@@ -130,3 +130,28 @@ def test_listed_accrual_dates_drive_the_calendar(make_scenario):
     assert np.all(b.metrics["enrolment_months"] >= a.metrics["enrolment_months"])
     assert a.metrics["accrual_beyond_list"].sum() == 0
     assert c.metrics["accrual_beyond_list"].mean() == 1.0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"design": "mtpi2", "target": 0.3, "max_n": 15, "cohort_size": 3},
+        {"design": "i3+3", "target": 0.3, "max_n": 15, "cohort_size": 3},
+        {"design": "crm", "target": 0.3, "skeleton": [0.1, 0.25, 0.4], "max_n": 12, "cohort_size": 3},
+    ],
+    ids=lambda o: o["design"],
+)
+def test_other_designs_match_the_engine_simulation(make_scenario, overrides):
+    truth = [0.1, 0.3, 0.5]
+    path = make_scenario(
+        {"toxicity": {"fixed_dlt_probability": truth}, "pool_size": 60, "design": {"overrides": overrides}},
+        THREE_LEVELS,
+    )
+    prepared = _prepared(path)
+    trials = 3000
+    ours = summarise(simulate_trials(prepared, trials, seed=8))
+    engine = simulate(prepared.design, truth, cohorts=max_cohorts(prepared), trials=trials, seed=9)
+    for level in range(3):
+        row = ours.doses.iloc[level]
+        se = np.hypot(row.selection_se_pct, engine.selection_se_pct[level])
+        assert abs(row.selection_pct - engine.selection_pct[level]) < 4.5 * max(se, 0.1)
