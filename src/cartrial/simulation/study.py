@@ -51,6 +51,13 @@ ICE_ITEMS = {  # ICE total -> (orientation, naming, command, writing, attention)
     5: (2, 2, 1, 0, 0),
     1: (1, 0, 0, 0, 0),
 }
+#: Worse-eye Snellen acuity for each raw visual FS grade 0-6 (Kurtzke 1983 visual FS bands, the middle of
+#: each band) [assumption, docs/simulation.md §7]; the better eye sees 20/20 (20/70 at grade 6).
+VISUAL_FS_ACUITY = ("20/20", "20/25", "20/40", "20/70", "20/150", "20/400", "20/400")
+#: Timed 25-foot walk: 5 s × exp(0.25 · pyramidal FS + 0.2 · ambulation score), unable from ambulation 10
+#: [assumption, docs/simulation.md §7].
+T25FW_BASE_SECONDS = 5.0
+
 FORMS = (
     "sites",
     "subjects",
@@ -60,6 +67,8 @@ FORMS = (
     "labs",
     "adverse_events",
     "edss",
+    "visual_acuity",
+    "timed_walk",
     "relapses",
     "pk_samples",
     "pd_samples",
@@ -391,6 +400,31 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     "assessed_at": _iso(when(visit, 9)),
                     **{name: int(fs[i]) for i, name in enumerate(FS_COLUMNS)},
                     "ambulation": int(cov.ambulation[p]),
+                }
+            )
+            worse = VISUAL_FS_ACUITY[int(fs[0])]
+            better = "20/70" if int(fs[0]) == 6 else "20/20"
+            worse_eye = "OD" if (int(cov.fs[p, 0]) + j) % 2 == 0 else "OS"
+            for eye in ("OD", "OS"):
+                rows["visual_acuity"].append(
+                    {
+                        "subject_id": sid,
+                        "assessed_at": _iso(when(visit, 9)),
+                        "eye": eye,
+                        "acuity": worse if eye == worse_eye else better,
+                    }
+                )
+            ambulation = int(cov.ambulation[p])
+            unable = ambulation >= 10
+            walk = T25FW_BASE_SECONDS * np.exp(0.25 * int(fs[2]) + 0.2 * ambulation)
+            trials = np.clip(walk * np.exp(rng.normal(0, 0.05, 2)), 2.0, 180.0)
+            rows["timed_walk"].append(
+                {
+                    "subject_id": sid,
+                    "assessed_at": _iso(when(visit, 9)),
+                    "trial_1_seconds": "" if unable else round(float(trials[0]), 1),
+                    "trial_2_seconds": "" if unable else round(float(trials[1]), 1),
+                    "unable_to_walk": str(unable).lower(),
                 }
             )
     # escalation decisions: the design's own decision after each escalation cohort (escalation engine)
