@@ -40,6 +40,9 @@ def test_study_imports_with_no_rejected_row_and_builds_the_report(cli, tmp_path)
     assert sum(read.values()) == sum(summary["rows"].values())
     snapshot = read_snapshot(url, dt.date.fromisoformat(summary["data_cutoff"]))
     analysis = analyse(snapshot)
+    # the recorded decisions are the design's own, taken after each DLT window (the engine's replay agrees)
+    replay = analysis.datasets["escalation_replay"].table
+    assert len(replay) >= 1 and (replay["deviation"] == "").all()
     files = report_files(
         analysis, snapshot.tables, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pdf=False
     )

@@ -43,6 +43,9 @@ from cartrial.simulation.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 DAYS_PER_MONTH = 30.4375
+#: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
+#: review decides the day after the window closes, the next patient is infused from the day after [P].
+DECISION_LAG_DAYS = 2.0
 #: Largest trials × patient slots of one run (memory: about 40 float arrays of this size).
 MAX_TRIAL_SLOTS = 20_000_000
 #: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
@@ -448,8 +451,8 @@ def _calendar(
 ) -> FloatArray:
     """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
     as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
-    cohort's DLT window has closed, patients of a cohort at least `stagger_days` apart; the expansion starts
-    after the last escalation cohort's window."""
+    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
+    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision."""
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
@@ -479,7 +482,7 @@ def _calendar(
             infusion[here, j] = day[here]
             last = np.where(here, day, last)
         ended = np.isfinite(last)
-        gate = np.where(ended, last + window, gate)
+        gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
     return infusion
 
 
