@@ -137,3 +137,28 @@ def test_unknown_covariates_and_pd_parameters_are_located(tmp_path):
     located = {(p.line, str(p.value)) for p in caught.value.problems}
     assert (6, "shoe_size") in located
     assert {line for line, _ in located} >= {6, 8}
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize("kind", ["scenario", "grid"])
+def test_alias_bombs_and_duplicate_keys_are_refused(tmp_path, kind):
+    import time
+
+    from cartrial.simulation.sweep import load_grid
+
+    load = load_scenario if kind == "scenario" else load_grid
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BOMB + "name: x\n", encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(InputError):
+        load(bomb)
+    assert time.perf_counter() - started < 1.0
+    duplicate = tmp_path / "dup.yaml"
+    duplicate.write_text("name: x\nname: y\nprotocol: p.yaml\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load(duplicate)
+    assert any(p.line == 2 for p in caught.value.problems)
