@@ -19,9 +19,16 @@ from cartrial.store.snapshot import read_snapshot
 SCENARIO = "examples/ct103a-nmosd/scenario.yaml"
 
 
-def test_study_imports_with_no_rejected_row_and_builds_the_report(cli, tmp_path):
+def test_study_imports_with_no_rejected_row_and_builds_the_report(cli, tmp_path, make_scenario):
+    # longer neutropenia than the reference scenario: DLTs occur (seed 3: 1NNT 1NNN 2NNT 2NNN, expansion)
+    scenario = make_scenario(
+        {
+            "pool_size": 200,
+            "toxicity": {"neutropenia": {"duration_days": {"median": 5, "sd_log": 0.5, "max": 60}}},
+        }
+    )
     out = tmp_path / "study"
-    result = cli("simulate", "study", "--scenario", SCENARIO, "--seed", "3", "--out", str(out), "--json")
+    result = cli("simulate", "study", "--scenario", scenario, "--seed", "3", "--out", str(out), "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["patients"] >= 3
@@ -43,6 +50,15 @@ def test_study_imports_with_no_rejected_row_and_builds_the_report(cli, tmp_path)
     # the recorded decisions are the design's own, taken after each DLT window (the engine's replay agrees)
     replay = analysis.datasets["escalation_replay"].table
     assert len(replay) >= 1 and (replay["deviation"] == "").all()
+    decisions = pd.read_csv(out / "escalation_decisions.csv")
+    events = pd.read_csv(out / "adverse_events.csv", keep_default_na=False)
+    n_dlt_letters = sum(o.count("T") for o in decisions.outcomes)
+    assert n_dlt_letters >= 2
+    # subjects are numbered in infusion order: the escalation cohorts are the first ones
+    n_escalation = sum(len(o) - 1 for o in decisions.outcomes)
+    escalation_ids = {f"SIM-{i:03d}" for i in range(1, n_escalation + 1)}
+    flagged = events[events.dlt.astype(str).str.lower() == "true"].subject_id
+    assert flagged[flagged.isin(escalation_ids)].nunique() == n_dlt_letters
     files = report_files(
         analysis, snapshot.tables, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pdf=False
     )

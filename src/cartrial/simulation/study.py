@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.protocol import ToxicityCategory
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
@@ -258,7 +259,26 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 }
             )
         related = sc.toxicity.relatedness
+        mechanistic = sc.toxicity.fixed_dlt_probability is None
+
+        def is_dlt(
+            category: ToxicityCategory,
+            term: str,
+            grade: int,
+            onset: int,
+            days: int,
+            mechanistic: bool = mechanistic,
+        ) -> bool:
+            """The protocol's DLT verdict for this event (the same judge the escalation used)."""
+            verdict = prepared.judge.judge(
+                category, term, np.array([grade]), np.array([onset]), np.array([days])
+            )
+            return mechanistic and bool(verdict[0])
+
+        flagged = False
         if crs_grade and visible(crs_on):
+            crs_dlt = is_dlt(ToxicityCategory.CRS, m.CRS_TERM, crs_grade, crs_on, crs_len)
+            flagged |= crs_dlt
             rows["adverse_events"].append(
                 _ae(
                     sid,
@@ -270,9 +290,12 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     "ASTCT",
                     "2019",
                     related,
+                    crs_dlt,
                 )
             )
         if icans_grade and visible(ic_on):
+            icans_dlt = is_dlt(ToxicityCategory.ICANS, m.ICANS_TERM, icans_grade, ic_on, ic_len)
+            flagged |= icans_dlt
             rows["adverse_events"].append(
                 _ae(
                     sid,
@@ -284,6 +307,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     "ASTCT",
                     "2019",
                     related,
+                    icans_dlt,
                 )
             )
         # labs: neutrophils and platelets
@@ -321,9 +345,38 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     }
                 )
             if grade >= 3 and visible(1):
+                cyto_dlt = is_dlt(ToxicityCategory.HEMATOLOGIC, term, grade, 1, days)
+                flagged |= cyto_dlt
                 rows["adverse_events"].append(
-                    _ae(sid, term, "hematologic", when(1), when(1 + days), grade, "CTCAE", "5.0", related)
+                    _ae(
+                        sid,
+                        term,
+                        "hematologic",
+                        when(1),
+                        when(1 + days),
+                        grade,
+                        "CTCAE",
+                        "5.0",
+                        related,
+                        cyto_dlt,
+                    )
                 )
+        if bool(draws.dlt[0, s, k]) and not flagged and visible(7):
+            # a DLT of the fixed-probability model (no mechanistic event): recorded as such [P]
+            rows["adverse_events"].append(
+                _ae(
+                    sid,
+                    "Dose-limiting toxicity (fixed-probability model)",
+                    "non_hematologic",
+                    when(7),
+                    when(14),
+                    3,
+                    "CTCAE",
+                    "5.0",
+                    related,
+                    True,
+                )
+            )
         # PK: CAR transgene (Stein 2019 with the dose effect and residual error)
         params = draws.kinetic_params[0, s]
         factor = float(m.dose_factor(cells, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent))
@@ -484,6 +537,7 @@ def _ae(
     scale: str,
     version: str,
     related: str,
+    dlt: bool = False,
 ) -> dict[str, Any]:
     return {
         "subject_id": sid,
@@ -496,6 +550,7 @@ def _ae(
         "grading_scale_version": version,
         "serious": str(grade >= 3).lower(),
         "relatedness": related,
+        "dlt": str(dlt).lower(),
         "outcome": "recovered",
     }
 
