@@ -31,6 +31,7 @@ EXAMPLE = REPO_ROOT / "examples" / "ct103a-nmosd"
 STUDY = EXAMPLE / "study"
 PROTOCOL = EXAMPLE / "protocol.yaml"
 REDCAP = EXAMPLE / "redcap"
+SIM = REPO_ROOT / "tests" / "simulation" / "data"
 CASE_SECONDS = 20
 """Wall-clock limit of one case: a bad number must be refused before any work, not after."""
 
@@ -317,6 +318,36 @@ VALID: dict[str, list[str]] = {
         "--user",
         "admin",
     ],
+    "simulate trial": [
+        "simulate",
+        "trial",
+        "--scenario",
+        _file(SIM / "tiny_scenario.yaml"),
+        "--trials",
+        "20",
+        "--out",
+        f"{TMP}/oc",
+    ],
+    "simulate study": [
+        "simulate",
+        "study",
+        "--scenario",
+        _file(SIM / "tiny_scenario.yaml"),
+        "--out",
+        f"{TMP}/study",
+    ],
+    "simulate sweep": [
+        "simulate",
+        "sweep",
+        "--scenario",
+        _file(SIM / "tiny_scenario.yaml"),
+        "--grid",
+        _file(SIM / "tiny_grid.yaml"),
+        "--workers",
+        "0",
+        "--out",
+        f"{TMP}/sweep",
+    ],
 }
 """One valid invocation of every command (placeholders: `{db}` a copy of the example study, `{tmp}` a
 temporary folder)."""
@@ -398,7 +429,14 @@ class Case:
 BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
 BAD_PATHS_OUT = ("folder", "under-a-file")
 BAD_FOLDERS_OUT = ("a-file", "under-a-file")
-FOLDER_OUTPUTS = {("demo", "--out"), ("analyse", "--out"), ("report", "--out")}
+FOLDER_OUTPUTS = {
+    ("demo", "--out"),
+    ("analyse", "--out"),
+    ("report", "--out"),
+    ("simulate trial", "--out"),
+    ("simulate study", "--out"),
+    ("simulate sweep", "--out"),
+}
 OUTPUT_FOLDER_ARGUMENTS = {("examples copy", "directory"), ("templates write", "directory")}
 """Positional arguments that name a folder to write into (new or empty)."""
 """Output options that name a folder (every other output option names a file)."""

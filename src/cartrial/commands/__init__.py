@@ -137,6 +137,13 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Interim report as of a data cut-off: report.html, report.pdf, tables and figures.",
         PANEL_ANALYSE,
     ),
+    CommandEntry(
+        "simulate",
+        _AREA + "simulation_commands",
+        "In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
+        "parameter sweeps (local or Dask).",
+        PANEL_DESIGN,
+    ),
 )
 
 #: The area modules, each once, in the order of `COMMANDS`.

@@ -27,6 +27,7 @@ from cartrial.kinetics.models import (
     Stein2019Simulation,
     fit_stein2019,
     simulate_stein2019,
+    stein2019_auc,
     stein2019_concentration,
     typical_auc,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "simulate_pd_table",
     "simulate_stein2019",
     "simulate_stein2019_chunks",
+    "stein2019_auc",
     "stein2019_concentration",
     "titre_endpoint",
     "typical_auc",

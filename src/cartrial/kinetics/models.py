@@ -241,6 +241,43 @@ def typical_auc(
     return total
 
 
+def stein2019_auc(
+    start_days: float,
+    end_days: float,
+    foldx: npt.ArrayLike,
+    tmax_days: npt.ArrayLike,
+    cmax: npt.ArrayLike,
+    alpha_per_day: npt.ArrayLike,
+    fb: npt.ArrayLike,
+    beta_per_day: npt.ArrayLike,
+) -> FloatArray:
+    """Vectorised `typical_auc`: exact AUC of the closed form over [start, end] (copies·day/µg) for arrays of
+    individual parameters (broadcast together), integrated analytically piece by piece as `typical_auc`
+    (docs/science/cellular-kinetics.md §5.2 derived values). Added for the trial simulator (issue 16).
+
+    >>> float(stein2019_auc(0, 28, 3900, 9.3, 24000, 0.16, 0.0079, 0.0032)) == typical_auc(0, 28)
+    True
+    """
+    f, tm, cm, a, b_frac, b = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (foldx, tmax_days, cmax, alpha_per_day, fb, beta_per_day))
+    )
+    rho = np.log(f) / tm
+    r0 = cm / f
+    lo, hi = max(float(start_days), 0.0), float(end_days)
+    total = np.zeros(f.shape)
+    up = np.minimum(hi, tm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expansion = r0 * (np.exp(rho * up) - np.exp(rho * lo)) / rho
+    total = np.where(lo < tm, expansion, 0.0)
+    u = np.maximum(lo, tm) - tm
+    v = hi - tm
+    contraction = (1 - b_frac) * cm / a * (np.exp(-a * u) - np.exp(-a * v)) + b_frac * cm / b * (
+        np.exp(-b * u) - np.exp(-b * v)
+    )
+    total = total + np.where(hi > tm, contraction, 0.0)
+    return np.asarray(total, dtype=float)
+
+
 @dataclass(frozen=True)
 class Stein2019Simulation:
     """Simulated virtual subjects: individual parameters and concentrations (subjects × days, copies/µg,
@@ -674,6 +711,7 @@ __all__ = [
     "Stein2019Simulation",
     "fit_stein2019",
     "simulate_stein2019",
+    "stein2019_auc",
     "stein2019_concentration",
     "typical_auc",
 ]

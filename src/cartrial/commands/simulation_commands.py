@@ -1,0 +1,303 @@
+"""CLI for in-silico trials: `cartrial simulate trial | study | sweep`.
+
+Thin layer: read the scenario and its protocol, call `cartrial.simulation`, print a rich table or JSON and
+write the outputs. Engines are imported inside the command functions (fast start-up).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cartrial.simulation import TrialOc
+
+simulate_app = typer.Typer(
+    help="In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
+    "parameter sweeps (local or Dask).",
+    no_args_is_help=True,
+)
+
+SCENARIO = typer.Option(..., "--scenario", help="Scenario YAML (names the protocol file).")
+SEED = typer.Option(0, "--seed", help="Random seed (same seed, same result).")
+JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` group to the root app."""
+    app.add_typer(simulate_app, name="simulate")
+
+
+def _load(scenario_path: Path) -> tuple[Any, Any]:
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario
+
+    scenario, protocol_path = load_scenario(scenario_path)
+    return scenario, load_protocol(protocol_path)
+
+
+def _out_folder(out: Path) -> None:
+    """Create the output folder; a path that exists and is not a folder is refused (exit 2)."""
+    from cartrial.errors import InputError, Problem
+
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            Problem("not a folder", field="--out", value=str(out), allowed="a folder (new or existing)")
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _progress_bar(disable: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=disable,
+        console=Console(stderr=True),
+    )
+
+
+@simulate_app.command(
+    "trial",
+    epilog="Example: cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml --trials 1000 "
+    "--out oc/",
+)
+def trial_command(
+    scenario_path: Path = SCENARIO,
+    trials: int = typer.Option(1000, "--trials", help="Number of virtual trials (1..1,000,000)."),
+    seed: int = SEED,
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for oc.json, doses.csv, metrics.csv, trials.csv and summary.html."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Operating characteristics of many virtual trials of the scenario's protocol (Monte Carlo SEs)."""
+    from rich.console import Console
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
+    from cartrial.tabular import csv_text, dumps_json, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    if not 1 <= trials <= 1_000_000:
+        raise InputError(Problem("out of range", field="--trials", value=trials, allowed="1..1000000"))
+    scenario, protocol = _load(scenario_path)
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("screening the virtual population", total=None)
+        prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
+        bar.update(task, description=f"simulating {trials} trials", total=trials, completed=0)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        batch = simulate_trials(prepared, trials, progress=advance)
+    labels = [level.label for level in protocol.dose_levels]
+    oc = summarise(batch, labels=labels, settings=_settings(scenario, prepared))
+    if out is not None:
+        _out_folder(out)
+        write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
+        write_atomic(out / "doses.csv", csv_text(oc.doses))
+        write_atomic(out / "metrics.csv", csv_text(oc.metrics))
+        write_atomic(out / "trials.csv", csv_text(trials_table(batch)))
+        write_atomic(out / "summary.html", html_summary(oc, batch, f"Virtual trials: {scenario.name}"))
+    if as_json:
+        typer.echo(dumps_json(oc.as_dict()))
+        return
+    print_oc(Console(), oc, f"{trials} virtual trials of {scenario.name}")
+
+
+def _settings(scenario: Any, prepared: Any) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "design": prepared.design.name,
+        "design_options": prepared.design.options(),
+        "pool_screened": len(prepared.pool.covariates),
+        "pool_eligible": len(prepared.eligible),
+        "screening_pass_pct": prepared.pool.pass_rate * 100,
+        "screen_failures_by_criterion": prepared.pool.blocked_by,
+    }
+
+
+def print_oc(console: Console, oc: TrialOc, title: str) -> None:
+    """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
+    from rich.table import Table
+
+    doses = Table(title=title)
+    for column in ("level", "dose", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
+        doses.add_column(column, justify="right")
+    for row in oc.doses.itertuples():
+        doses.add_row(
+            str(row.dose_level),
+            str(row.label),
+            f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
+            f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
+            f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
+        )
+    console.print(doses)
+    s = oc.summary
+    console.print(
+        f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
+        f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
+        f"{s['p_any_crs_grade3plus_pct']:.1f} %; P(≥ 50 % with EDSS improvement) "
+        f"{s['p_edss_improved_half_pct']:.1f} %"
+    )
+    metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
+    for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
+        metrics.add_column(column, justify="right")
+    for row in oc.metrics.to_dict(orient="records"):
+        if "mean" not in row:
+            continue
+        metrics.add_row(
+            row["label"],
+            f"{row['mean']:.2f} ({row['se']:.2f})",
+            f"{row['p5']:.1f}",
+            f"{row['p50']:.1f}",
+            f"{row['p95']:.1f}",
+        )
+    console.print(metrics)
+
+
+@simulate_app.command(
+    "study",
+    epilog="Example: cartrial simulate study --scenario examples/ct103a-nmosd/scenario.yaml --seed 1 "
+    "--out virtual-study/",
+)
+def study_command(
+    scenario_path: Path = SCENARIO,
+    seed: int = SEED,
+    out: Path = typer.Option(..., "--out", help="Folder for the CSV import templates (created if needed)."),
+    patients: int | None = typer.Option(
+        None, "--expansion-patients", help="Resize the protocol's expansion cohort (e.g. a large test study)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
+    from rich.console import Console
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation import prepare
+    from cartrial.simulation.study import simulate_study
+    from cartrial.tabular import csv_text, dumps_json, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    scenario, protocol = _load(scenario_path)
+    if patients is not None:
+        if not 1 <= patients <= 100_000:
+            raise InputError(
+                Problem("out of range", field="--expansion-patients", value=patients, allowed="1..100000")
+            )
+        design = scenario.design.model_copy(update={"expansion_patients": patients})
+        scenario = scenario.model_copy(update={"design": design})
+    prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
+    study = simulate_study(prepared, seed)
+    _out_folder(out)
+    for name, frame in study.forms.items():
+        write_atomic(out / f"{name}.csv", csv_text(frame))
+    if as_json:
+        typer.echo(dumps_json(study.summary))
+        return
+    console = Console()
+    console.print(
+        f"{study.summary['patients']} virtual patients, data cut-off {study.summary['data_cutoff']}: "
+        f"{sum(study.summary['rows'].values())} rows in {len(study.forms)} templates written to {out}"
+    )
+    console.print(
+        f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
+    )
+
+
+@simulate_app.command(
+    "sweep",
+    epilog="Example: cartrial simulate sweep --scenario examples/ct103a-nmosd/scenario.yaml "
+    "--grid examples/ct103a-nmosd/sweep.yaml --workers 2 --out sweep/",
+)
+def sweep_command(
+    scenario_path: Path = SCENARIO,
+    grid_path: Path = typer.Option(..., "--grid", help="Grid YAML: axes (dotted scenario paths) and trials."),
+    seed: int = SEED,
+    workers: int = typer.Option(
+        2, "--workers", help="Local Dask worker processes, 0..64 (0 = run in this process, no Dask)."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        "--dask-scheduler",
+        help="Address of an existing Dask distributed scheduler, e.g. tcp://HOST:8786 (instead of local "
+        "workers).",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder for sweep.csv and sweep.json."),
+    as_json: bool = JSON,
+) -> None:
+    """Operating characteristics over a grid of scenario/design parameters, in parallel (same seed, same
+    results whatever the number of workers)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.simulation.sweep import load_grid, run_sweep
+    from cartrial.tabular import csv_text, dumps_json, to_json_records, write_atomic
+
+    if seed < 0:
+        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    if not 0 <= workers <= 64:
+        raise InputError(Problem("out of range", field="--workers", value=workers, allowed="0..64"))
+    if scheduler is not None:
+        import re
+
+        if not re.fullmatch(r"(tcp|tls|ucx|ws|wss)://[^\s/]+(:\d+)?/?", scheduler):
+            raise InputError(
+                Problem(
+                    "not a Dask scheduler address",
+                    field="--scheduler",
+                    value=scheduler,
+                    allowed="PROTOCOL://HOST:PORT, e.g. tcp://127.0.0.1:8786",
+                )
+            )
+    from cartrial.simulation import load_scenario
+
+    scenario, protocol_path = load_scenario(scenario_path)
+    grid = load_grid(grid_path)
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("sweep", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"sweep: {done}/{total} points")
+
+        result = run_sweep(
+            scenario,
+            protocol_path,
+            grid,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=advance,
+            source=str(grid_path),
+        )
+    payload = {**result.settings, "points_table": to_json_records(result.table)}
+    if out is not None:
+        _out_folder(out)
+        write_atomic(out / "sweep.csv", csv_text(result.table))
+        write_atomic(out / "sweep.json", dumps_json(payload) + "\n")
+    if as_json:
+        typer.echo(dumps_json(payload))
+        return
+    table = Table(
+        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials"
+    )
+    shown = [c for c in result.table.columns if c != "seed"][:10]
+    for column in shown:
+        table.add_column(column, justify="right")
+    for row in result.table[shown].itertuples(index=False):
+        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
+    Console().print(table)

@@ -1,0 +1,206 @@
+"""Operating characteristics of many virtual trials, with Monte Carlo standard errors (docs/simulation.md §6).
+
+`summarise(batch)` turns the per-trial results of `simulate_trials` into:
+- per dose level: selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
+- trial level: each metric's mean with its SE and the 5/25/50/75/95 % quantiles (patients with grade ≥ 3
+  CRS or any ICANS, early stops, duration and sample size, the efficacy endpoints);
+- derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.simulation.trials import TrialBatch
+
+QUANTILES = (5, 25, 50, 75, 95)
+
+METRIC_LABELS: dict[str, str] = {
+    "n_treated": "patients treated",
+    "n_screened": "candidates screened",
+    "n_dlt": "patients with a DLT",
+    "n_crs_any": "patients with CRS (any grade)",
+    "n_crs_grade3plus": "patients with grade ≥ 3 CRS",
+    "n_icans_any": "patients with ICANS (any grade)",
+    "pct_crs_any": "% with CRS",
+    "pct_crs_grade3plus": "% with grade ≥ 3 CRS",
+    "pct_icans_any": "% with ICANS",
+    "pct_persistence": "% CAR-T persisting at the persistence day",
+    "pct_aqp4_fell": "% with AQP4-IgG falling",
+    "pct_edss_improved": "% with EDSS improvement",
+    "pct_relapse_free": "% relapse-free",
+    "arr_pre": "ARR before (24 months)",
+    "arr_post": "ARR after infusion",
+    "arr_reduction_pct": "ARR reduction %",
+    "duration_months": "trial duration (months)",
+    "enrolment_months": "last infusion (months)",
+    "accrual_beyond_list": "needed more candidates than the listed dates (share of trials)",
+}
+
+
+@dataclass(frozen=True)
+class TrialOc:
+    """Operating characteristics: `doses` (one row per level), `metrics` (one row per trial metric) and the
+    run's settings; `as_dict()` is JSON-ready."""
+
+    doses: pd.DataFrame
+    metrics: pd.DataFrame
+    summary: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "derivation": "cartrial.simulation.summarise",
+            **self.summary,
+            "doses": self.doses.to_dict(orient="records"),
+            "metrics": self.metrics.to_dict(orient="records"),
+        }
+
+
+def _prop(values: np.ndarray) -> tuple[float, float]:
+    p = float(np.mean(values)) if values.size else float("nan")
+    return p * 100, float(np.sqrt(p * (1 - p) / max(values.size, 1))) * 100
+
+
+def summarise(
+    batch: TrialBatch, *, labels: list[str] | None = None, settings: dict[str, Any] | None = None
+) -> TrialOc:
+    """Operating characteristics of `batch` (see the module docstring)."""
+    t = batch.trials
+    root = np.sqrt(t)
+    k = batch.n_doses
+    rows = []
+    for level in range(k):
+        sel, sel_se = _prop(batch.mtd == level)
+        n, y = batch.n[:, level], batch.y[:, level]
+        rows.append(
+            {
+                "dose_level": level + 1,
+                "label": labels[level] if labels else str(level + 1),
+                "selection_pct": sel,
+                "selection_se_pct": sel_se,
+                "mean_n": float(n.mean()),
+                "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else 0.0,
+                "mean_dlt": float(y.mean()),
+                "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else 0.0,
+            }
+        )
+    metric_rows = []
+    for name, values in batch.metrics.items():
+        if name not in METRIC_LABELS:
+            continue
+        finite = values[np.isfinite(values)]
+        row: dict[str, Any] = {"metric": name, "label": METRIC_LABELS[name], "n_trials": int(finite.size)}
+        if finite.size:
+            row["mean"] = float(finite.mean())
+            row["se"] = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else 0.0
+            for q, v in zip(QUANTILES, np.percentile(finite, QUANTILES), strict=True):
+                row[f"p{q}"] = float(v)
+        metric_rows.append(row)
+    no_mtd, no_mtd_se = _prop(batch.mtd < 0)
+    stop, stop_se = _prop(batch.safety_stop)
+    half, half_se = _prop(batch.metrics["edss_half_improved"] > 0)
+    any_g3, any_g3_se = _prop(batch.metrics["n_crs_grade3plus"] > 0)
+    summary = {
+        "trials": t,
+        "seed": batch.seed,
+        "seconds": batch.seconds,
+        "no_mtd_pct": no_mtd,
+        "no_mtd_se_pct": no_mtd_se,
+        "early_stop_pct": stop,
+        "early_stop_se_pct": stop_se,
+        "p_edss_improved_half_pct": half,
+        "p_edss_improved_half_se_pct": half_se,
+        "p_any_crs_grade3plus_pct": any_g3,
+        "p_any_crs_grade3plus_se_pct": any_g3_se,
+        **(settings or {}),
+    }
+    return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def trials_table(batch: TrialBatch) -> pd.DataFrame:
+    """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, n and DLTs per level,
+    and every metric."""
+    columns: dict[str, Any] = {
+        "trial": np.arange(1, batch.trials + 1),
+        "mtd": pd.Series(np.where(batch.mtd >= 0, batch.mtd + 1, 0), dtype="Int64").where(batch.mtd >= 0),
+        "safety_stop": batch.safety_stop,
+    }
+    for level in range(batch.n_doses):
+        columns[f"n_{level + 1}"] = batch.n[:, level].astype(np.int64)
+        columns[f"dlt_{level + 1}"] = batch.y[:, level].astype(np.int64)
+    for name in METRIC_LABELS:
+        if name in batch.metrics:
+            columns[name] = batch.metrics[name]
+    return pd.DataFrame(columns)
+
+
+def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
+    """A short self-contained HTML page: the dose table, the metrics table and histograms (matplotlib SVG
+    inline)."""
+    import html
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.fonttype"] = "none"  # text as text: smaller and much faster than glyph paths
+
+    figures = []
+    panels = [
+        ("n_treated", "patients treated"),
+        ("duration_months", "trial duration (months)"),
+        ("pct_crs_any", "% with CRS"),
+        ("pct_edss_improved", "% with EDSS improvement"),
+        ("arr_reduction_pct", "ARR reduction %"),
+        ("pct_aqp4_fell", "% with AQP4-IgG falling"),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(10, 5.5))
+    for ax, (name, label) in zip(axes.ravel(), panels, strict=True):
+        values = batch.metrics[name]
+        values = values[np.isfinite(values)]
+        ax.hist(values, bins=30, color="#4C72B0")
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    figures.append(svg[svg.index("<svg") :])
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(oc.doses["label"].astype(str), oc.doses["selection_pct"], yerr=1.96 * oc.doses["selection_se_pct"])
+    ax.set_ylabel("selected as MTD (%)")
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    figures.append(svg[svg.index("<svg") :])
+    s = oc.summary
+    head = (
+        f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
+        f"{s['early_stop_pct']:.1f} % "
+        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %; P(≥ 50 % of patients with EDSS "
+        f"improvement) {s['p_edss_improved_half_pct']:.1f} % (SE {s['p_edss_improved_half_se_pct']:.1f}).</p>"
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{head}"
+        f"<h2>Dose levels</h2>{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}')}"
+        f"{figures[1]}<h2>Trial metrics</h2>"
+        f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='')}"
+        f"{figures[0]}<p>Simulated with cartrial (docs/simulation.md): virtual data, not evidence.</p>"
+        "</body></html>"
+    )
+
+
+__all__ = ["METRIC_LABELS", "QUANTILES", "TrialOc", "html_summary", "summarise", "trials_table"]

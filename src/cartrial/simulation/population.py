@@ -1,0 +1,300 @@
+"""Virtual candidates: covariates (Gaussian copula), screening records, and the protocol's screen.
+
+docs/simulation.md §2. Covariates are drawn on normal scores with the scenario's correlations (a Gaussian
+copula), transformed to their marginals; each candidate becomes a `cartrial.protocol.Candidate` (dated
+relapse list, AQP4-IgG test, treatments, EDSS computed by the neuro engine from simulated functional
+systems, labs, answers to the manual criteria) and `cartrial.protocol.screen` decides eligibility — the
+protocol's rules, never a copy of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol import Candidate, Protocol, screen
+from cartrial.simulation.scenario import POPULATION_COVARIATES, LogNormal, Normal, Population
+
+FloatArray = npt.NDArray[np.float64]
+TITRE_GRID = np.array([10, 32, 100, 320, 1000, 3200, 10000], dtype=float)
+FS_COLUMNS = ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder", "cerebral")
+
+
+def _normal(spec: Normal, z: FloatArray) -> FloatArray:
+    lo = -np.inf if spec.min is None else spec.min
+    hi = np.inf if spec.max is None else spec.max
+    return np.asarray(np.clip(spec.mean + spec.sd * z, lo, hi), dtype=float)
+
+
+def _lognormal(spec: LogNormal, z: FloatArray) -> FloatArray:
+    values = spec.median * np.exp(spec.sd_log * z)
+    return np.asarray(values if spec.max is None else np.minimum(values, spec.max), dtype=float)
+
+
+def lognormal_draw(spec: LogNormal, rng: np.random.Generator, size: Any) -> FloatArray:
+    """Draws from a scenario `LogNormal` (median · exp(sd_log · z), capped at `max`)."""
+    return _lognormal(spec, rng.standard_normal(size))
+
+
+def correlation_matrix(population: Population) -> FloatArray:
+    """The copula's correlation matrix over `POPULATION_COVARIATES` (refused if not positive definite)."""
+    names = list(POPULATION_COVARIATES)
+    matrix = np.eye(len(names))
+    for c in population.correlations:
+        i, j = names.index(c.between[0]), names.index(c.between[1])
+        matrix[i, j] = matrix[j, i] = c.rho
+    if np.linalg.eigvalsh(matrix).min() <= 1e-9:
+        raise InputError(
+            Problem(
+                "the correlations do not form a valid correlation matrix (not positive definite)",
+                field="population.correlations",
+                value=[f"{c.between[0]}~{c.between[1]}={c.rho}" for c in population.correlations],
+                allowed="a positive definite set of correlations",
+            )
+        )
+    return matrix
+
+
+@dataclass(frozen=True)
+class Covariates:
+    """Covariates of virtual candidates (arrays of one length; units in the names)."""
+
+    age_years: FloatArray
+    female: npt.NDArray[np.bool_]
+    weight_kg: FloatArray
+    height_cm: FloatArray
+    disease_duration_years: FloatArray
+    relapses_24m: npt.NDArray[np.int64]
+    relapses_12m: npt.NDArray[np.int64]
+    relapse_days_before: list[list[int]]
+    fs: npt.NDArray[np.int64]  # (n, 7) raw FS in FS_COLUMNS order
+    ambulation: npt.NDArray[np.int64]
+    edss: FloatArray
+    aqp4_titre: FloatArray
+    aqp4_positive: npt.NDArray[np.bool_]
+    aqp4_cell_based: npt.NDArray[np.bool_]
+    refractory: npt.NDArray[np.bool_]
+    recent_b_cell_depletion: npt.NDArray[np.bool_]
+    neutrophils: FloatArray
+    platelets: FloatArray
+    alt_x_uln: FloatArray
+    creatinine_clearance: FloatArray
+    infection: npt.NDArray[np.bool_]
+    pregnancy: npt.NDArray[np.bool_]
+    cardiac: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.age_years.size)
+
+    def take(self, index: npt.ArrayLike) -> Covariates:
+        """The candidates at `index` (array indexing of every field)."""
+        idx = np.asarray(index, dtype=np.int64)
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            values[name] = [value[i] for i in idx] if isinstance(value, list) else value[idx]
+        return Covariates(**values)
+
+
+def functional_systems(severity: FloatArray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Raw FS grades and ambulation score from a latent disability severity (EDSS-like, 0-9.5) [assumption,
+    docs/simulation.md §2]: NMOSD mostly affects vision, motor, sensory and bladder function."""
+    n = severity.size
+    weights = np.array([0.45, 0.15, 0.6, 0.2, 0.45, 0.45, 0.15])  # FS_COLUMNS order
+    maxima = np.array([6, 5, 6, 5, 6, 6, 5])
+    raw = np.rint(severity[:, None] * weights[None, :] + rng.normal(0, 0.6, (n, 7)))
+    fs = np.clip(raw, 0, maxima).astype(np.int64)
+    ambulation = np.clip(np.rint((severity - 4.0) * 2.5 + rng.normal(0, 0.5, n)), 0, 12).astype(np.int64)
+    return fs, ambulation
+
+
+def edss_of(fs: np.ndarray, ambulation: np.ndarray) -> FloatArray:
+    """EDSS from raw FS and ambulation score by the neuro engine (`cartrial.neuro.edss_array`)."""
+    from cartrial.neuro.edss_scale import edss_array
+
+    values, _rules = edss_array(fs, ambulation)
+    return np.asarray(values, dtype=float)
+
+
+def draw_covariates(population: Population, n: int, rng: np.random.Generator) -> Covariates:
+    """`n` virtual candidates (docs/simulation.md §2)."""
+    matrix = correlation_matrix(population)
+    z = rng.standard_normal((n, len(POPULATION_COVARIATES))) @ np.linalg.cholesky(matrix).T
+    col = {name: z[:, i] for i, name in enumerate(POPULATION_COVARIATES)}
+    rate24 = _lognormal(population.relapses_24m, col["relapses_24m"])
+    relapses_24m = rng.poisson(rate24)
+    # onsets uniform over the 24 months before screening (days 1..730 before)
+    days_before = [sorted(rng.integers(1, 731, size=int(k)).tolist()) for k in relapses_24m]
+    relapses_12m = np.array([sum(d <= 365 for d in days) for days in days_before], dtype=np.int64)
+    fs, ambulation = functional_systems(_normal(population.edss, col["edss"]), rng)
+    titre_log10 = _normal(population.aqp4_log10_titre, col["aqp4_log10_titre"])
+    titre = TITRE_GRID[np.abs(np.log10(TITRE_GRID)[None, :] - titre_log10[:, None]).argmin(axis=1)]
+    s = population.screening
+    return Covariates(
+        age_years=_normal(population.age_years, col["age_years"]),
+        female=rng.random(n) < population.female_fraction,
+        weight_kg=_normal(population.weight_kg, col["weight_kg"]),
+        height_cm=_normal(population.height_cm, rng.standard_normal(n)),
+        disease_duration_years=_lognormal(population.disease_duration_years, col["disease_duration_years"]),
+        relapses_24m=relapses_24m.astype(np.int64),
+        relapses_12m=relapses_12m,
+        relapse_days_before=days_before,
+        fs=fs,
+        ambulation=ambulation,
+        edss=edss_of(fs, ambulation),
+        aqp4_titre=titre,
+        aqp4_positive=rng.random(n) < s.aqp4_positive_fraction,
+        aqp4_cell_based=rng.random(n) < s.aqp4_cell_based_fraction,
+        refractory=rng.random(n) < s.refractory_fraction,
+        recent_b_cell_depletion=rng.random(n) < s.recent_b_cell_depletion_fraction,
+        neutrophils=lognormal_draw(s.neutrophils_10e9_l, rng, n),
+        platelets=lognormal_draw(s.platelets_10e9_l, rng, n),
+        alt_x_uln=lognormal_draw(s.alt_x_uln, rng, n),
+        creatinine_clearance=lognormal_draw(s.creatinine_clearance_ml_min, rng, n),
+        infection=rng.random(n) < s.active_infection_fraction,
+        pregnancy=rng.random(n) < s.pregnancy_fraction,
+        cardiac=rng.random(n) < s.cardiac_fraction,
+    )
+
+
+def _shift(day: dt.date, days: float) -> str:
+    return (day - dt.timedelta(days=round(days))).isoformat()
+
+
+def candidate_record(c: Covariates, i: int, screening_date: dt.date, candidate_id: str) -> dict[str, Any]:
+    """Candidate `i` as screening data (the `cartrial.protocol.Candidate` fields)."""
+    age = float(c.age_years[i])
+    duration_days = max(float(c.disease_duration_years[i]) * 365.25, 400.0)
+    alt_uln = 40.0
+    treatments: list[dict[str, Any]] = [
+        {
+            "agent": "azathioprine",
+            "therapy_classes": ["immunosuppressant"],
+            "start_date": _shift(screening_date, min(duration_days - 30, 800)),
+            "ongoing": True,
+            "poor_control": bool(c.refractory[i]),
+        }
+    ]
+    if c.recent_b_cell_depletion[i]:
+        treatments.append(
+            {
+                "agent": "rituximab",
+                "therapy_classes": ["anti_cd20", "b_cell_depleting", "immunosuppressant"],
+                "start_date": _shift(screening_date, 300),
+                "last_dose_date": _shift(screening_date, 90),
+                "poor_control": bool(c.refractory[i]),
+            }
+        )
+    return {
+        "id": candidate_id,
+        "screening_date": screening_date.isoformat(),
+        "age_years": int(age),
+        "sex": "female" if c.female[i] else "male",
+        "diagnosis": {
+            "condition": "nmosd",
+            "criteria": "ipnd_2015",
+            "date": _shift(screening_date, duration_days),
+        },
+        "aqp4_igg": [
+            {
+                "result": "positive" if c.aqp4_positive[i] else "negative",
+                "assay": "fixed_cell_based" if c.aqp4_cell_based[i] else "elisa",
+                "date": _shift(screening_date, 7),
+                "titre": f"1:{int(c.aqp4_titre[i])}" if c.aqp4_positive[i] else None,
+            }
+        ],
+        "treatments": treatments,
+        "relapses": [{"onset_date": _shift(screening_date, d)} for d in c.relapse_days_before[i]],
+        "edss": {"score": float(c.edss[i]), "date": _shift(screening_date, 3)},
+        "labs": [
+            {"analyte": "neutrophils", "value": round(float(c.neutrophils[i]), 2), "unit": "10^9/L"},
+            {"analyte": "platelets", "value": round(float(c.platelets[i]), 0), "unit": "10^9/L"},
+            {
+                "analyte": "alt",
+                "value": round(float(c.alt_x_uln[i]) * alt_uln, 1),
+                "unit": "U/L",
+                "upper_limit_normal": alt_uln,
+            },
+            {
+                "analyte": "creatinine_clearance",
+                "value": round(float(c.creatinine_clearance[i]), 1),
+                "unit": "mL/min",
+            },
+        ],
+        "answers": {
+            "exc_active_infection": bool(c.infection[i]),
+            "exc_pregnancy": bool(c.pregnancy[i]),
+            "exc_cardiac": bool(c.cardiac[i]),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ScreenedPool:
+    """Screened virtual candidates: who is eligible, and the criteria that blocked the others."""
+
+    covariates: Covariates
+    eligible: npt.NDArray[np.bool_]
+    blocked_by: dict[str, int]
+
+    @property
+    def pass_rate(self) -> float:
+        return float(self.eligible.mean()) if self.eligible.size else 0.0
+
+    def eligible_covariates(self) -> Covariates:
+        return self.covariates.take(np.flatnonzero(self.eligible))
+
+
+def screen_covariates(protocol: Protocol, covariates: Covariates, screening_date: dt.date) -> ScreenedPool:
+    """Screen each candidate with `cartrial.protocol.screen` (the protocol's eligibility rules)."""
+    eligible = np.zeros(len(covariates), dtype=bool)
+    blocked: Counter[str] = Counter()
+    for i in range(len(covariates)):
+        candidate = Candidate.model_validate(candidate_record(covariates, i, screening_date, f"V{i + 1}"))
+        result = screen(protocol, candidate, screening_date)
+        eligible[i] = result.verdict.value == "eligible"
+        for criterion in result.criteria:
+            if criterion.blocks_eligibility:
+                blocked[criterion.id] += 1
+    return ScreenedPool(covariates, eligible, dict(sorted(blocked.items())))
+
+
+def check_feasible(pool: ScreenedPool, scenario_file: str | None = None) -> None:
+    """Refuse a population in which nobody meets the protocol's eligibility (an `InputError` naming the
+    criteria that blocked the candidates), instead of screening forever."""
+    if pool.eligible.any():
+        return
+    n = len(pool.covariates)
+    worst = sorted(pool.blocked_by.items(), key=lambda kv: -kv[1])
+    detail = ", ".join(f"{cid} blocked {k} of {n}" for cid, k in worst[:5]) or "no criterion met"
+    raise InputError(
+        Problem(
+            f"no virtual candidate meets the protocol's eligibility ({n} screened): {detail}; the trial "
+            "could never enrol — change the population (or the protocol)",
+            file=scenario_file,
+            field="population",
+            value=f"0 of {n} eligible",
+            allowed="a population in which some candidates are eligible",
+        )
+    )
+
+
+__all__ = [
+    "FS_COLUMNS",
+    "Covariates",
+    "ScreenedPool",
+    "candidate_record",
+    "check_feasible",
+    "correlation_matrix",
+    "draw_covariates",
+    "edss_of",
+    "functional_systems",
+    "lognormal_draw",
+    "screen_covariates",
+]

@@ -1,0 +1,382 @@
+"""The scenario file: what a virtual trial assumes (population, accrual, models), validated like the protocol.
+
+A scenario is one YAML file (`load_scenario`) that names a protocol file (relative to the scenario) and gives
+the models of docs/simulation.md. Every problem is reported at once with its line (`cartrial.errors.
+InputError`, the protocol's YAML reader `cartrial.protocol.yaml_source`). Every parameter carries a default
+whose source or "assumption" note is in docs/simulation.md (§2-§7); a scenario may add a ``source`` note per
+section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
+
+SCENARIO_SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Normal(_Model):
+    """A normal distribution truncated to [min, max] (values outside are redrawn by clipping)."""
+
+    mean: float
+    sd: float = Field(ge=0)
+    min: float | None = None
+    max: float | None = None
+
+
+class LogNormal(_Model):
+    """A log-normal distribution: median and SD of the natural log."""
+
+    median: float = Field(gt=0)
+    sd_log: float = Field(default=0.0, ge=0)
+    max: float | None = None
+
+
+class Correlation(_Model):
+    """A correlation between two population covariates (Gaussian copula on their normal scores)."""
+
+    between: tuple[str, str]
+    rho: float = Field(gt=-1, lt=1)
+
+
+POPULATION_COVARIATES: tuple[str, ...] = (
+    "age_years",
+    "weight_kg",
+    "disease_duration_years",
+    "relapses_24m",
+    "edss",
+    "aqp4_log10_titre",
+)
+"""Covariates that take part in the Gaussian copula (names usable in `correlations`)."""
+
+
+class Screening(_Model):
+    """Screening mix: the share of candidates with each eligibility-relevant feature (the protocol's rules,
+    evaluated by `cartrial.protocol.screen`, decide who is eligible)."""
+
+    aqp4_positive_fraction: float = Field(default=0.95, ge=0, le=1)
+    aqp4_cell_based_fraction: float = Field(default=0.9, ge=0, le=1)
+    refractory_fraction: float = Field(default=0.9, ge=0, le=1)
+    recent_b_cell_depletion_fraction: float = Field(default=0.1, ge=0, le=1)
+    active_infection_fraction: float = Field(default=0.03, ge=0, le=1)
+    pregnancy_fraction: float = Field(default=0.01, ge=0, le=1)
+    cardiac_fraction: float = Field(default=0.02, ge=0, le=1)
+    neutrophils_10e9_l: LogNormal = LogNormal(median=3.5, sd_log=0.35)
+    platelets_10e9_l: LogNormal = LogNormal(median=220, sd_log=0.25)
+    alt_x_uln: LogNormal = LogNormal(median=0.6, sd_log=0.5)
+    creatinine_clearance_ml_min: LogNormal = LogNormal(median=105, sd_log=0.25)
+
+
+class Population(_Model):
+    """Virtual candidates (docs/simulation.md §2)."""
+
+    age_years: Normal = Normal(mean=45, sd=12, min=16, max=80)
+    female_fraction: float = Field(default=0.85, ge=0, le=1)
+    weight_kg: Normal = Normal(mean=62, sd=11, min=38, max=130)
+    height_cm: Normal = Normal(mean=162, sd=7, min=140, max=200)
+    disease_duration_years: LogNormal = LogNormal(median=5.0, sd_log=0.7, max=40)
+    relapses_24m: LogNormal = LogNormal(median=3.0, sd_log=0.45, max=12)
+    edss: Normal = Normal(mean=4.0, sd=1.6, min=0, max=8.5)
+    aqp4_log10_titre: Normal = Normal(mean=2.5, sd=0.5, min=1.0, max=4.0)
+    correlations: list[Correlation] = Field(default_factory=list)
+    screening: Screening = Screening()
+
+    @model_validator(mode="after")
+    def _known_covariates(self) -> Population:
+        issues = []
+        for i, c in enumerate(self.correlations):
+            for name in c.between:
+                if name not in POPULATION_COVARIATES:
+                    issues.append(
+                        Issue(
+                            ("correlations", i, "between"),
+                            "unknown covariate",
+                            name,
+                            ", ".join(POPULATION_COVARIATES),
+                        )
+                    )
+            if c.between[0] == c.between[1]:
+                issues.append(Issue(("correlations", i, "between"), "a covariate with itself", c.between[0]))
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+class Accrual(_Model):
+    """Screening candidates arrive as a Poisson process (`candidates_per_month`), or on the listed `dates`
+    (one candidate per date, in order; past the list, at the list's mean rate — the share of trials that
+    needed more candidates than listed is reported)."""
+
+    candidates_per_month: float = Field(default=2.0, gt=0, le=1000)
+    start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Accrual:
+        if self.dates is not None:
+            start = dt.date.fromisoformat(self.start_date)
+            if any(b < a for a, b in zip(self.dates, self.dates[1:], strict=False)) or self.dates[0] < start:
+                raise semantic_error(
+                    [
+                        Issue(
+                            ("dates",),
+                            "dates must be in order and not before start_date",
+                            None,
+                            "ordered dates",
+                        )
+                    ]
+                )
+        return self
+
+    def arrival_days(self) -> list[float] | None:
+        """The listed arrivals as study days (day 0 = `start_date`)."""
+        if self.dates is None:
+            return None
+        start = dt.date.fromisoformat(self.start_date)
+        return [float((d - start).days) for d in self.dates]
+
+
+class Manufacturing(_Model):
+    failure_probability: float = Field(default=0.03, ge=0, lt=1)
+    vein_to_vein_days: LogNormal = LogNormal(median=28, sd_log=0.2, max=120)
+
+
+class Dropout(_Model):
+    hazard_per_year: float = Field(default=0.03, ge=0, le=10)
+
+
+class Kinetics(_Model):
+    """Stein 2019 cellular kinetics with IIV and a power dose effect on Cmax (docs/simulation.md §3)."""
+
+    model: Literal["stein2019"] = "stein2019"
+    foldx: float = Field(default=3900.0, gt=1)
+    tmax_days: float = Field(default=9.3, gt=0)
+    cmax: float = Field(default=24000.0, gt=0)
+    alpha_per_day: float = Field(default=0.16, gt=0)
+    fb: float = Field(default=0.0079, gt=0, le=1)
+    beta_per_day: float = Field(default=0.0032, gt=0)
+    iiv: bool = True
+    omega2_scale: float = Field(default=1.0, ge=0, le=10)
+    reference_cells_per_kg: float = Field(default=1.0e6, gt=0)
+    dose_exponent: float = Field(default=0.5, ge=0, le=3)
+    residual_sd_log: float = Field(default=0.3, ge=0, le=5)
+    lloq_copies_per_ug: float = Field(default=50.0, gt=0)
+    persistence_day: float = Field(default=180.0, gt=0)
+
+
+class PdSettings(_Model):
+    """The proposed CAR-T → plasma cell → AQP4-IgG model (kinetics/data/pd_model.yaml) with overrides."""
+
+    model: Literal["cartrial_pd_2026"] = "cartrial_pd_2026"
+    overrides: dict[str, float] = Field(default_factory=dict)
+    dose_exponent: float = Field(default=0.5, ge=0, le=3)
+    titre_fall_steps: float = Field(default=0.5, gt=0, description="log10 fall counted as 'falling'")
+
+    @model_validator(mode="after")
+    def _known_parameters(self) -> PdSettings:
+        from cartrial.kinetics.pd import PD_PARAMETERS
+
+        issues = [
+            Issue(("overrides", name), "unknown PD parameter", name, ", ".join(PD_PARAMETERS))
+            for name in self.overrides
+            if name not in PD_PARAMETERS
+        ]
+        issues += [
+            Issue(("overrides", name), "must be > 0", value, "> 0")
+            for name, value in self.overrides.items()
+            if name in PD_PARAMETERS and not value > 0
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+#: Covariates a toxicity model may use (docs/simulation.md §4); ``crs_grade`` only in the ICANS model.
+TOXICITY_COVARIATES: tuple[str, ...] = ("age_per_decade", "female", "edss", "weight_per_10kg", "crs_grade")
+
+
+class Ordinal(_Model):
+    """Cumulative-logit (proportional odds) grade model: logit P(grade ≥ g) = intercepts[g-1] +
+    slope · ln(exposure / reference) + Σ covariate effects (docs/simulation.md §4)."""
+
+    intercepts: list[float] = Field(min_length=1, max_length=5)
+    slope_log_exposure: float = 0.0
+    covariates: dict[str, float] = Field(default_factory=dict)
+    onset_days: LogNormal = LogNormal(median=3.0, sd_log=0.4, max=27)
+    duration_days: LogNormal = LogNormal(median=4.0, sd_log=0.5, max=60)
+
+    @model_validator(mode="after")
+    def _decreasing(self) -> Ordinal:
+        issues = []
+        if any(b > a for a, b in zip(self.intercepts, self.intercepts[1:], strict=False)):
+            issues.append(Issue(("intercepts",), "intercepts must not increase with grade", self.intercepts))
+        for name in self.covariates:
+            if name not in TOXICITY_COVARIATES:
+                issues.append(
+                    Issue(("covariates", name), "unknown covariate", name, ", ".join(TOXICITY_COVARIATES))
+                )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+class Cytopenia(_Model):
+    """Grade ≥ 3 cytopenia after lymphodepletion and CAR-T: probability and duration of the grade ≥ 3 run
+    (log-normal), exposure effect on the log duration (docs/simulation.md §4.3)."""
+
+    probability_grade3: float = Field(ge=0, le=1)
+    probability_grade4_given_3: float = Field(default=0.4, ge=0, le=1)
+    duration_days: LogNormal
+    slope_log_exposure: float = 0.0
+
+
+class Toxicity(_Model):
+    """Toxicity model; `fixed_dlt_probability` (one per dose level) replaces it by Bernoulli DLTs."""
+
+    exposure: Literal["cmax", "auc_0_28"] = "cmax"
+    crs: Ordinal = Ordinal(intercepts=[2.2, -1.2, -3.6, -5.5], slope_log_exposure=0.8)
+    icans: Ordinal = Ordinal(
+        intercepts=[-3.5, -4.2, -5.0, -6.5],
+        slope_log_exposure=0.8,
+        covariates={"crs_grade": 0.5},
+        onset_days=LogNormal(median=6.0, sd_log=0.4, max=27),
+        duration_days=LogNormal(median=3.0, sd_log=0.5, max=30),
+    )
+    neutropenia: Cytopenia = Cytopenia(
+        probability_grade3=0.6,
+        duration_days=LogNormal(median=3.0, sd_log=0.45, max=60),
+        slope_log_exposure=0.2,
+    )
+    thrombocytopenia: Cytopenia = Cytopenia(
+        probability_grade3=0.15,
+        duration_days=LogNormal(median=3.0, sd_log=0.45, max=60),
+        slope_log_exposure=0.2,
+    )
+    relatedness: Literal["possible", "probable", "definite"] = "probable"
+    fixed_dlt_probability: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> Toxicity:
+        if "crs_grade" in self.crs.covariates:
+            raise semantic_error(
+                [
+                    Issue(
+                        ("crs", "covariates", "crs_grade"),
+                        "the CRS model cannot depend on the CRS grade",
+                        "crs_grade",
+                    )
+                ]
+            )
+        if self.fixed_dlt_probability is not None and any(
+            not 0 <= p <= 1 for p in self.fixed_dlt_probability
+        ):
+            raise semantic_error(
+                [
+                    Issue(
+                        ("fixed_dlt_probability",),
+                        "probabilities must lie in [0, 1]",
+                        self.fixed_dlt_probability,
+                    )
+                ]
+            )
+        return self
+
+
+class Efficacy(_Model):
+    """Relapse hazard linked to AQP4-IgG and EDSS course (docs/simulation.md §5)."""
+
+    regression_to_mean: float = Field(default=0.6, gt=0, le=1, description="post/pre rate without effect")
+    hazard_exponent: float = Field(default=2.0, ge=0, le=10, description="h = h0 · A(t)^exponent")
+    fs_step_at_relapse: float = Field(default=0.8, ge=0, le=1, description="P(+1 FS grade) per relapse")
+    recovery_probability: float = Field(default=0.4, ge=0, le=1)
+    improvement_probability: float = Field(default=0.5, ge=0, le=1, description="P(-1 FS grade) if IgG falls")
+
+
+class DesignSettings(_Model):
+    """The design comes from the protocol's escalation section; `overrides` change its fields (a sweep axis),
+    `max_cohorts` bounds designs without their own stop (default: 2 × levels for 3+3, else max_n)."""
+
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    max_cohorts: int | None = Field(default=None, ge=1, le=1000)
+    expansion_patients: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="size of the protocol's expansion cohort (e.g. a large study)",
+    )
+
+
+class Scenario(_Model):
+    """A complete simulation scenario (docs/simulation.md)."""
+
+    schema_version: int = Field(default=SCENARIO_SCHEMA_VERSION, ge=1, le=SCENARIO_SCHEMA_VERSION)
+    name: str = Field(min_length=1)
+    protocol: str = Field(min_length=1, description="protocol YAML file, relative to the scenario file")
+    population: Population = Population()
+    accrual: Accrual = Accrual()
+    manufacturing: Manufacturing = Manufacturing()
+    dropout: Dropout = Dropout()
+    kinetics: Kinetics = Kinetics()
+    pd: PdSettings = PdSettings()
+    toxicity: Toxicity = Toxicity()
+    efficacy: Efficacy = Efficacy()
+    design: DesignSettings = DesignSettings()
+    follow_up_days: float = Field(default=365.0, gt=28, le=3650)
+    data_cutoff_day: float | None = Field(default=None, gt=0, description="study day of the cut-off")
+    pool_size: int = Field(default=1000, ge=50, le=20000, description="screened virtual candidates per run")
+    sources: list[str] = Field(default_factory=list)
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
+    """Read and validate a scenario file; returns it and the resolved protocol path.
+
+    >>> scenario, protocol = load_scenario("examples/ct103a-nmosd/scenario.yaml")
+    >>> scenario.name, protocol.name
+    ('ct103a-nmosd-reference', 'protocol.yaml')
+    """
+    text = read_text_file(path)
+    scenario = parse_yaml_model(Scenario, text, str(path), "scenario")
+    protocol_path = (Path(path).parent / scenario.protocol).resolve()
+    if not protocol_path.is_file():
+        raise InputError(
+            Problem(
+                "the protocol file named by the scenario does not exist",
+                file=str(path),
+                line=_line_of(text, "protocol"),
+                field="protocol",
+                value=scenario.protocol,
+                allowed="a protocol YAML file, relative to the scenario file",
+            )
+        )
+    return scenario, protocol_path
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Validate scenario YAML `text` (no protocol file check)."""
+    return parse_yaml_model(Scenario, text, source, "scenario")
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
+__all__ = [
+    "POPULATION_COVARIATES",
+    "SCENARIO_SCHEMA_VERSION",
+    "Scenario",
+    "load_scenario",
+    "parse_scenario",
+]

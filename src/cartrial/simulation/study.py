@@ -1,0 +1,572 @@
+"""One virtual trial written as the study's CSV import templates (docs/simulation.md §7).
+
+`simulate_study(prepared, seed)` runs one trial through the same code as `simulate_trials` (screened pool,
+kinetics, graded toxicity judged by the protocol's DLT rules, the escalation design, the expansion cohort,
+relapses and EDSS) and returns one DataFrame per form with the template columns
+(`cartrial.templates`; the same files `cartrial import templates` reads): sites, subjects, infusions,
+crs_assessments, icans_assessments, labs, adverse_events, edss, relapses, pk_samples, pd_samples,
+escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written.
+
+Representative assessments: a CRS or ICANS episode of latent grade g is recorded daily with the assessment
+of `models.crs_assessment(g)` / `models.icans_assessment(g)` (so the grading engine grades it g again);
+cytopenias as neutrophil/platelet counts below the CTCAE grade 3/4 limits for the drawn duration; CAR-T
+transgene with the Stein 2019 model and a log-normal residual error; AQP4-IgG titres from the PD model on
+the cell-based assay grid (`cartrial.kinetics.titre_endpoint`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.protocol import ToxicityCategory
+from cartrial.simulation import models as m
+from cartrial.simulation.population import FS_COLUMNS
+from cartrial.simulation.trials import (
+    IMPROVEMENT_DAY,
+    Prepared,
+    _calendar,
+    _efficacy,
+    _escalate,
+    draw_patients,
+    fs_at,
+    fs_changes,
+    max_cohorts,
+)
+
+SITE_ID = "SIM"
+PK_DAYS = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
+PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
+LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
+EDSS_DAYS = (-3, 28, 90, 180, 365, 545, 730)
+CRS_DAYS = 15  # daily CRS/ICANS assessments on days 0-14 (longer while an episode lasts)
+LLN = {"neutrophils": 1.8, "platelets": 125.0}  # 10^9/L, typical adult reference limits [assumption]
+ICE_ITEMS = {  # ICE total -> (orientation, naming, command, writing, attention)
+    10: (4, 3, 1, 1, 1),
+    8: (3, 3, 1, 1, 0),
+    5: (2, 2, 1, 0, 0),
+    1: (1, 0, 0, 0, 0),
+}
+#: Worse-eye Snellen acuity for each raw visual FS grade 0-6 (Kurtzke 1983 visual FS bands, the middle of
+#: each band) [assumption, docs/simulation.md §7]; the better eye sees 20/20 (20/70 at grade 6).
+VISUAL_FS_ACUITY = ("20/20", "20/25", "20/40", "20/70", "20/150", "20/400", "20/400")
+#: Timed 25-foot walk: 5 s × exp(0.25 · pyramidal FS + 0.2 · ambulation score), unable from ambulation 10
+#: [assumption, docs/simulation.md §7].
+T25FW_BASE_SECONDS = 5.0
+
+FORMS = (
+    "sites",
+    "subjects",
+    "infusions",
+    "crs_assessments",
+    "icans_assessments",
+    "labs",
+    "adverse_events",
+    "edss",
+    "visual_acuity",
+    "timed_walk",
+    "relapses",
+    "pk_samples",
+    "pd_samples",
+    "escalation_decisions",
+)
+
+
+@dataclass(frozen=True)
+class SimulatedStudy:
+    """The forms of one virtual study (one DataFrame per template) and a short summary."""
+
+    forms: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
+    """A count course: baseline before infusion, at the grade's nadir for `days` days from day 1, then a
+    recovery towards baseline over 30 days (linear) [assumption, docs/simulation.md §4.3]."""
+    if day < 0:
+        return baseline
+    low = nadir.get(grade, floor)
+    end = 1 + max(days, 0) if grade >= 3 else 1
+    if day == 0:
+        return max(baseline * 0.7, low)
+    if 1 <= day < end:
+        return low
+    start = floor if grade >= 3 else low
+    weight = min(1.0, (day - end) / 30.0)
+    return start + (baseline - start) * max(weight, 0.0)
+
+
+def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
+    """One virtual trial as import templates (see the module docstring). Deterministic for `seed`."""
+    from cartrial.escalation.conduct import _design_decision
+    from cartrial.grading.ctcae import ctcae_term
+    from cartrial.kinetics.pd import titre_endpoint
+
+    sc = prepared.scenario
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    size = int(prepared.design.cohort_size)
+    cohorts = max_cohorts(prepared)
+    from cartrial.escalation.behaviours import BehavingDesign
+
+    expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
+    slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
+    draws = draw_patients(prepared, rng, 1, slots)
+    slot_dose, cohort_of, _mtd, _safety, _n, _y = _escalate(prepared, draws, 1, size, cohorts)
+    infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
+    follow = np.minimum(draws.dropout_days, sc.follow_up_days)
+    last_infusion = float(np.nanmax(np.where(slot_dose >= 0, infusion, -np.inf)))
+    cutoff = sc.data_cutoff_day if sc.data_cutoff_day is not None else last_infusion + sc.follow_up_days
+    follow = np.minimum(follow, np.maximum(cutoff - np.nan_to_num(infusion), 0.0))
+    follow = np.where(slot_dose >= 0, follow, np.nan)
+    eff = _efficacy(prepared, draws, slot_dose, follow)
+    start = dt.datetime.combine(dt.date.fromisoformat(sc.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC)
+    cov = prepared.eligible
+    infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)
+    order = [int(s) for s in np.argsort(np.where(infused, infusion[0], np.inf)) if infused[s]]
+    if not order:
+        from cartrial.errors import InputError, Problem
+
+        raise InputError(
+            Problem(
+                "no virtual patient is infused by the data cut-off",
+                field="data_cutoff_day",
+                value=cutoff,
+                allowed="a cut-off after the first infusion",
+            )
+        )
+    width = max(3, len(str(len(order))))
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FORMS}
+    rows["sites"].append({"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": "N/A"})
+    neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
+    ids: dict[int, str] = {}
+    t_idx = np.zeros(len(order), dtype=np.int64)
+    s_idx = np.array(order, dtype=np.int64)
+    pools = draws.pool_index[0, s_idx]
+    ends = np.array([float(follow[0, s]) for s in order])
+    antibody_end = prepared.antibody[pools, slot_dose[0, s_idx], np.clip(ends.astype(np.int64), 0, None)]
+    fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
+    changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
+    relapse_counts = eff["relapses"][0, s_idx].astype(np.int64)
+    relapse_days: list[list[float]] = []
+    for j, s in enumerate(order):
+        # relapse onsets: i.i.d. with density ∝ hazard on [0, follow-up] (inverse of the cumulative hazard)
+        curve = prepared.cum_hazard_days[pools[j], slot_dose[0, s]]
+        end = int(min(ends[j], curve.size - 1))
+        u = np.sort(rng.random(relapse_counts[j]))
+        grid = curve[: end + 1]
+        relapse_days.append(list(np.interp(u * grid[-1], grid, np.arange(end + 1))) if grid[-1] > 0 else [])
+    for j, s in enumerate(order):
+        sid = f"SIM-{j + 1:0{width}d}"
+        ids[s] = sid
+        p = int(pools[j])
+        k = int(slot_dose[0, s])
+        day0 = float(infusion[0, s])
+        infused_at = start + dt.timedelta(days=day0)
+        follow_end = float(follow[0, s])
+        v2v = float(draws.vein_to_vein_days[0, s])
+        consent = (infused_at - dt.timedelta(days=v2v + 14)).date()
+        weight = round(float(cov.weight_kg[p]), 1)
+        cells = float(prepared.cells_per_kg[k])
+        birth_year = consent.year - int(cov.age_years[p]) - 1
+        rows["subjects"].append(
+            {
+                "subject_id": sid,
+                "site_id": SITE_ID,
+                "screening_number": f"S-{j + 1:0{width}d}",
+                "consent_date": consent.isoformat(),
+                "sex": "F" if cov.female[p] else "M",
+                "birth_year": birth_year,
+                "weight_kg": weight,
+                "height_cm": round(float(cov.height_cm[p]), 0),
+                "aqp4_igg_status": "positive",
+                "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
+            }
+        )
+        rows["infusions"].append(
+            {
+                "subject_id": sid,
+                "dose_level": k + 1,
+                "infused_at": _iso(infused_at),
+                "weight_kg": weight,
+                "cells_per_kg": int(cells),
+                "total_car_t_cells": round(cells * weight),
+                "product_lot": f"SIM-L{j + 1:0{width}d}",
+                "viability_pct": 90,
+            }
+        )
+
+        def when(day: float, hour: int = 10, infused_at: dt.datetime = infused_at) -> dt.datetime:
+            return (infused_at + dt.timedelta(days=day)).replace(hour=hour, minute=0, second=0)
+
+        def visible(day: float, follow_end: float = follow_end) -> bool:
+            return day <= follow_end
+
+        # CRS and ICANS: daily assessments, the latent grade's representative assessment during the episode
+        crs_grade = int(draws.crs[0, s, k])
+        crs_on, crs_len = int(draws.crs_onset[0, s]), int(draws.crs_duration[0, s])
+        icans_grade = int(draws.icans[0, s, k])
+        ic_on, ic_len = int(draws.icans_onset[0, s]), int(draws.icans_duration[0, s])
+        last_day = max(
+            CRS_DAYS - 1, crs_on + crs_len if crs_grade else 0, ic_on + ic_len if icans_grade else 0
+        )
+        for day in range(0, last_day + 1):
+            if not visible(day):
+                break
+            g = crs_grade if crs_grade and crs_on <= day < crs_on + crs_len else 0
+            a = m.crs_assessment(g)
+            rows["crs_assessments"].append(
+                {
+                    "subject_id": sid,
+                    "assessed_at": _iso(when(day)),
+                    "temperature_c": a["temperature_c"],
+                    "fever_masked": "false",
+                    "hypotension": str(a["hypotension"]).lower(),
+                    "vasopressors": a["vasopressors"],
+                    "vasopressin": "false",
+                    "oxygen": "none",
+                    "oxygen_l_min": "",
+                    "death_due_to_crs": str(a["death_due_to_crs"]).lower(),
+                    "fever_other_cause": "false",
+                    "crs_resolved": str(bool(crs_grade) and day == crs_on + crs_len).lower(),
+                }
+            )
+            gi = icans_grade if icans_grade and ic_on <= day < ic_on + ic_len else 0
+            b = m.icans_assessment(gi)
+            items = ICE_ITEMS.get(b["ice_total"]) if b["ice_total"] is not None else None
+            rows["icans_assessments"].append(
+                {
+                    "subject_id": sid,
+                    "assessed_at": _iso(when(day, 11)),
+                    "ice_orientation": items[0] if items else "",
+                    "ice_naming": items[1] if items else "",
+                    "ice_command": items[2] if items else "",
+                    "ice_writing": items[3] if items else "",
+                    "ice_attention": items[4] if items else "",
+                    "ice_total": "",
+                    "consciousness": b["consciousness"],
+                    "seizure": "none",
+                    "motor": "none",
+                    "cerebral_edema": "none",
+                }
+            )
+        related = sc.toxicity.relatedness
+        mechanistic = sc.toxicity.fixed_dlt_probability is None
+
+        def is_dlt(
+            category: ToxicityCategory,
+            term: str,
+            grade: int,
+            onset: int,
+            days: int,
+            mechanistic: bool = mechanistic,
+        ) -> bool:
+            """The protocol's DLT verdict for this event (the same judge the escalation used)."""
+            verdict = prepared.judge.judge(
+                category, term, np.array([grade]), np.array([onset]), np.array([days])
+            )
+            return mechanistic and bool(verdict[0])
+
+        flagged = False
+        if crs_grade and visible(crs_on):
+            crs_dlt = is_dlt(ToxicityCategory.CRS, m.CRS_TERM, crs_grade, crs_on, crs_len)
+            flagged |= crs_dlt
+            rows["adverse_events"].append(
+                _ae(
+                    sid,
+                    m.CRS_TERM,
+                    "crs",
+                    when(crs_on),
+                    when(crs_on + crs_len),
+                    crs_grade,
+                    "ASTCT",
+                    "2019",
+                    related,
+                    crs_dlt,
+                )
+            )
+        if icans_grade and visible(ic_on):
+            icans_dlt = is_dlt(ToxicityCategory.ICANS, m.ICANS_TERM, icans_grade, ic_on, ic_len)
+            flagged |= icans_dlt
+            rows["adverse_events"].append(
+                _ae(
+                    sid,
+                    m.ICANS_TERM,
+                    "icans",
+                    when(ic_on),
+                    when(ic_on + ic_len),
+                    icans_grade,
+                    "ASTCT",
+                    "2019",
+                    related,
+                    icans_dlt,
+                )
+            )
+        # labs: neutrophils and platelets
+        courses = {
+            "neutrophils": (
+                float(cov.neutrophils[p]),
+                int(draws.cytopenia["neutrophils_grade"][0, s, k]),
+                int(draws.cytopenia["neutrophils_days"][0, s, k]),
+                {3: 0.7, 4: 0.3},
+                1.2,
+                neut_term,
+            ),
+            "platelets": (
+                float(cov.platelets[p]),
+                int(draws.cytopenia["platelets_grade"][0, s, k]),
+                int(draws.cytopenia["platelets_days"][0, s, k]),
+                {3: 40.0, 4: 18.0},
+                90.0,
+                plt_term,
+            ),
+        }
+        for analyte, (baseline, grade, days, nadir, floor, term) in courses.items():
+            for day in LAB_DAYS:
+                if not visible(day):
+                    break
+                value = _anc(day, baseline, grade, days, nadir, floor)
+                rows["labs"].append(
+                    {
+                        "subject_id": sid,
+                        "collected_at": _iso(when(day, 7)),
+                        "analyte": analyte,
+                        "value": round(value, 2 if analyte == "neutrophils" else 0),
+                        "unit": "10^9/L",
+                        "lln": LLN[analyte],
+                    }
+                )
+            if grade >= 3 and visible(1):
+                cyto_dlt = is_dlt(ToxicityCategory.HEMATOLOGIC, term, grade, 1, days)
+                flagged |= cyto_dlt
+                rows["adverse_events"].append(
+                    _ae(
+                        sid,
+                        term,
+                        "hematologic",
+                        when(1),
+                        when(1 + days),
+                        grade,
+                        "CTCAE",
+                        "5.0",
+                        related,
+                        cyto_dlt,
+                    )
+                )
+        if bool(draws.dlt[0, s, k]) and not flagged and visible(7):
+            # a DLT of the fixed-probability model (no mechanistic event): recorded as such [P]
+            rows["adverse_events"].append(
+                _ae(
+                    sid,
+                    "Dose-limiting toxicity (fixed-probability model)",
+                    "non_hematologic",
+                    when(7),
+                    when(14),
+                    3,
+                    "CTCAE",
+                    "5.0",
+                    related,
+                    True,
+                )
+            )
+        # PK: CAR transgene (Stein 2019 with the dose effect and residual error)
+        params = draws.kinetic_params[0, s]
+        factor = float(m.dose_factor(cells, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent))
+        pk_days = np.array([d for d in PK_DAYS if visible(d)], dtype=float)
+        if pk_days.size:
+            conc = m.stein2019_concentration(
+                pk_days, params[0], params[1], params[2] * factor, params[3], params[4], params[5]
+            )
+            conc = np.atleast_1d(conc) * np.exp(rng.normal(0, sc.kinetics.residual_sd_log, pk_days.size))
+            lloq = sc.kinetics.lloq_copies_per_ug
+            for day, value in zip(pk_days, conc, strict=True):
+                blq = bool(value < lloq)
+                rows["pk_samples"].append(
+                    {
+                        "subject_id": sid,
+                        "analyte": "car_transgene",
+                        "assay": "ddPCR",
+                        "matrix": "peripheral_blood",
+                        "nominal_day": int(day),
+                        "actual_day": float(day),
+                        "sampled_at": _iso(when(day, 9)),
+                        "value": "" if blq else round(float(value), 1),
+                        "unit": "copies/ug gDNA",
+                        "lloq": lloq,
+                        "blq": str(blq).lower(),
+                    }
+                )
+        # PD: AQP4-IgG end-point titre on the assay grid (PD model + assay error)
+        course = prepared.antibody[p, k]
+        error_sd = 0.15
+        for day in PD_DAYS:
+            if not visible(day):
+                break
+            relative = course[max(day, 0)] if day < course.size else course[-1]
+            log10_titre = np.log10(cov.aqp4_titre[p] * relative) + rng.normal(0, error_sd)
+            rows["pd_samples"].append(
+                {
+                    "subject_id": sid,
+                    "nominal_day": day,
+                    "actual_day": float(day),
+                    "sampled_at": _iso(when(day, 9)),
+                    "aqp4_igg_titre": str(titre_endpoint([log10_titre])[0]),
+                    "aqp4_igg_assay": "fixed_cba",
+                }
+            )
+        # relapses: the screening history, then the simulated post-infusion attacks
+        seen: set[str] = set()
+        for days_before in sorted(cov.relapse_days_before[p], reverse=True):
+            onset = consent + dt.timedelta(days=1) - dt.timedelta(days=int(days_before))
+            if onset.isoformat() in seen:
+                continue
+            seen.add(onset.isoformat())
+            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history (screening)"))
+        for relapse_day in relapse_days[j]:
+            onset = when(relapse_day).date()
+            if onset.isoformat() in seen:
+                continue
+            seen.add(onset.isoformat())
+            rows["relapses"].append(_relapse(sid, onset, rng, "post-infusion relapse"))
+        # EDSS visits: baseline FS, the improvement from day 90, +1 FS grade per relapse step
+        visits = [d for d in EDSS_DAYS if visible(d)]
+        one = np.ones(1, dtype=bool)
+        for visit in visits:
+            so_far = np.array([sum(r <= visit for r in relapse_days[j])])
+            sub = type(changes)(
+                changes.improve[j : j + 1],
+                changes.step[j : j + 1],
+                changes.step_column[j : j + 1],
+            )
+            fs = fs_at(cov.fs[p : p + 1], sub, one & (visit >= IMPROVEMENT_DAY), so_far)[0]
+            rows["edss"].append(
+                {
+                    "subject_id": sid,
+                    "assessed_at": _iso(when(visit, 9)),
+                    **{name: int(fs[i]) for i, name in enumerate(FS_COLUMNS)},
+                    "ambulation": int(cov.ambulation[p]),
+                }
+            )
+            worse = VISUAL_FS_ACUITY[int(fs[0])]
+            better = "20/70" if int(fs[0]) == 6 else "20/20"
+            worse_eye = "OD" if (int(cov.fs[p, 0]) + j) % 2 == 0 else "OS"
+            for eye in ("OD", "OS"):
+                rows["visual_acuity"].append(
+                    {
+                        "subject_id": sid,
+                        "assessed_at": _iso(when(visit, 9)),
+                        "eye": eye,
+                        "acuity": worse if eye == worse_eye else better,
+                    }
+                )
+            ambulation = int(cov.ambulation[p])
+            unable = ambulation >= 10
+            walk = T25FW_BASE_SECONDS * np.exp(0.25 * int(fs[2]) + 0.2 * ambulation)
+            trials = np.clip(walk * np.exp(rng.normal(0, 0.05, 2)), 2.0, 180.0)
+            rows["timed_walk"].append(
+                {
+                    "subject_id": sid,
+                    "assessed_at": _iso(when(visit, 9)),
+                    "trial_1_seconds": "" if unable else round(float(trials[0]), 1),
+                    "trial_2_seconds": "" if unable else round(float(trials[1]), 1),
+                    "unable_to_walk": str(unable).lower(),
+                }
+            )
+    # escalation decisions: the design's own decision after each escalation cohort (escalation engine)
+    history: list[str] = []
+    design = prepared.design
+    window = prepared.settings["window_days"]
+    n_dose = np.zeros(prepared.n_doses, dtype=int)
+    n_dlt = np.zeros(prepared.n_doses, dtype=int)
+    for cohort in range(cohorts):
+        members = [s for s in order if cohort_of[0, s] == cohort]
+        if not members:
+            break
+        level = int(slot_dose[0, members[0]])
+        outcome = "".join("T" if draws.dlt[0, s, level] else "N" for s in members)
+        history.append(f"{level + 1}{outcome}")
+        n_dose[level] += len(members)
+        n_dlt[level] += outcome.count("T")
+        decided = start + dt.timedelta(days=max(float(infusion[0, s]) for s in members) + window + 1)
+        if decided.date() > (start + dt.timedelta(days=cutoff)).date():
+            break
+        fit = design.fit(" ".join(history))
+        rows["escalation_decisions"].append(
+            {
+                "cohort": cohort + 1,
+                "dose_level": level + 1,
+                "decided_on": decided.date().isoformat(),
+                "outcomes": history[-1],
+                "design": design.name,
+                "design_state": json.dumps(
+                    {
+                        "n_treated": {str(i + 1): int(v) for i, v in enumerate(n_dose) if v},
+                        "n_dlt": {str(i + 1): int(v) for i, v in enumerate(n_dlt) if n_dose[i]},
+                    }
+                ),
+                "decision": _design_decision(fit, level + 1),
+                "approved_by": "safety review committee (simulated)",
+            }
+        )
+    forms = {name: pd.DataFrame(records) for name, records in rows.items()}
+    summary = {
+        "scenario": sc.name,
+        "seed": seed,
+        "patients": len(order),
+        "data_cutoff": (start + dt.timedelta(days=cutoff)).date().isoformat(),
+        "rows": {name: len(frame) for name, frame in forms.items()},
+    }
+    return SimulatedStudy(forms, summary)
+
+
+def _ae(
+    sid: str,
+    term: str,
+    category: str,
+    started: dt.datetime,
+    ended: dt.datetime,
+    grade: int,
+    scale: str,
+    version: str,
+    related: str,
+    dlt: bool = False,
+) -> dict[str, Any]:
+    return {
+        "subject_id": sid,
+        "term": term,
+        "category": category,
+        "started_on": started.date().isoformat(),
+        "ended_on": ended.date().isoformat(),
+        "grade": grade,
+        "grading_scale": scale,
+        "grading_scale_version": version,
+        "serious": str(grade >= 3).lower(),
+        "relatedness": related,
+        "dlt": str(dlt).lower(),
+        "outcome": "recovered",
+    }
+
+
+def _relapse(sid: str, onset: dt.date, rng: np.random.Generator, note: str) -> dict[str, Any]:
+    phenotype = ("optic_neuritis", "myelitis", "area_postrema")[int(rng.choice(3, p=[0.4, 0.5, 0.1]))]
+    return {
+        "subject_id": sid,
+        "onset_date": onset.isoformat(),
+        "phenotype": phenotype,
+        "severity": "moderate",
+        "lasted_over_24h": "true",
+        "fever_or_infection": "false",
+        "treatment": "IVMP",
+        "notes": note,
+    }
+
+
+__all__ = ["FORMS", "SimulatedStudy", "simulate_study"]

@@ -1,0 +1,258 @@
+"""Parameter sweeps: the operating characteristics over a grid of scenario and design parameters.
+
+docs/simulation.md §8. A grid file (YAML, validated with located errors) lists axes — dotted paths into the
+scenario (``toxicity.crs.slope_log_exposure``, ``design.overrides.cohort_size``, ``accrual.
+candidates_per_month``…) with their values — and the number of trials per point; the sweep runs every
+combination (cartesian product). Each point is one task with its own seed from
+`numpy.random.SeedSequence(seed).spawn(points)`, so the results do not depend on where or in which order the
+tasks run. Execution: in this process (`workers=0`), a local Dask cluster of worker processes (default), or
+an existing Dask distributed cluster (`scheduler="tcp://host:port"`); no home-made distribution layer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cartrial.errors import InputError, Problem
+from cartrial.protocol.yaml_source import parse_yaml_model, read_text_file
+from cartrial.simulation.scenario import Scenario
+
+#: Largest number of grid points of one sweep (each is a full simulation run).
+MAX_POINTS = 10_000
+
+
+class Axis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    parameter: str = Field(min_length=1, description="dotted path into the scenario")
+    values: list[Any] = Field(min_length=1)
+
+
+class Grid(BaseModel):
+    """A sweep grid: `axes` (cartesian product) and `trials` per point."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    trials: int = Field(default=1000, ge=1, le=1_000_000)
+    axes: list[Axis] = Field(min_length=1)
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read and validate a grid file (line-numbered errors)."""
+    return parse_yaml_model(Grid, read_text_file(path), str(path), "sweep grid")
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = {}
+            node[part] = child
+        if not isinstance(child, dict):
+            raise KeyError(dotted)
+        node = child
+    node[parts[-1]] = value
+
+
+def grid_points(scenario: Scenario, grid: Grid, source: str = "grid") -> list[dict[str, Any]]:
+    """Every combination of the axes' values, each checked by building its scenario (a bad path or value is
+    an `InputError` naming the axis)."""
+    n_points = 1
+    for axis in grid.axes:
+        n_points *= len(axis.values)
+    if n_points > MAX_POINTS:
+        raise InputError(
+            Problem(
+                f"the grid has {n_points} points, above the limit {MAX_POINTS}",
+                file=source,
+                field="axes",
+                value=n_points,
+                allowed=f"≤ {MAX_POINTS} points",
+            )
+        )
+    points = []
+    for combo in itertools.product(*(axis.values for axis in grid.axes)):
+        point = {axis.parameter: value for axis, value in zip(grid.axes, combo, strict=True)}
+        scenario_for(scenario, point, source)
+        points.append(point)
+    return points
+
+
+def scenario_for(scenario: Scenario, point: dict[str, Any], source: str = "grid") -> Scenario:
+    """The scenario with the point's values set (validated again)."""
+    data = scenario.model_dump()
+    for parameter, value in point.items():
+        try:
+            _set(data, parameter, value)
+        except KeyError:
+            raise InputError(
+                Problem("not a scenario parameter", file=source, field="axes.parameter", value=parameter)
+            ) from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            [
+                Problem(
+                    f"sweep point {point}: {e['msg']}",
+                    file=source,
+                    field=".".join(str(p) for p in e["loc"]),
+                    value=e.get("input"),
+                )
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+def run_point(task: dict[str, Any]) -> dict[str, Any]:
+    """One grid point (a Dask task; plain data in and out): prepare, simulate, summarise."""
+    from cartrial.protocol import parse_protocol
+    from cartrial.simulation.oc import summarise
+    from cartrial.simulation.trials import prepare, simulate_trials
+
+    scenario = Scenario.model_validate(task["scenario"])
+    protocol = parse_protocol(task["protocol_text"], task["protocol_source"])
+    prepared = prepare(scenario, protocol, task["seed"])
+    batch = simulate_trials(prepared, task["trials"])
+    oc = summarise(batch)
+    row: dict[str, Any] = {"point": task["index"] + 1, **task["point"], "seed": task["seed"]}
+    for dose in oc.doses.itertuples():
+        row[f"selection_pct_{dose.dose_level}"] = dose.selection_pct
+        row[f"mean_n_{dose.dose_level}"] = dose.mean_n
+    for key in ("no_mtd_pct", "early_stop_pct", "p_edss_improved_half_pct", "p_any_crs_grade3plus_pct"):
+        row[key] = oc.summary[key]
+    for metric in oc.metrics.to_dict(orient="records"):
+        if "mean" in metric:
+            row[f"{metric['metric']}_mean"] = metric["mean"]
+    return row
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    table: pd.DataFrame
+    settings: dict[str, Any]
+
+
+def point_seeds(seed: int, n: int) -> list[int]:
+    """One 63-bit integer seed per point from `SeedSequence(seed).spawn(n)`."""
+    import numpy as np
+
+    return [
+        int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        for child in np.random.SeedSequence(seed).spawn(n)
+    ]
+
+
+def run_sweep(
+    scenario: Scenario,
+    protocol_path: Path,
+    grid: Grid,
+    *,
+    seed: int = 0,
+    workers: int = 2,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    source: str = "grid",
+) -> SweepResult:
+    """Run every grid point (see the module docstring); rows in grid order whatever the execution order."""
+    points = grid_points(scenario, grid, source)
+    seeds = point_seeds(seed, len(points))
+    text = read_text_file(protocol_path)
+    tasks = [
+        {
+            "index": i,
+            "point": point,
+            "scenario": scenario_for(scenario, point, source).model_dump(mode="json"),
+            "protocol_text": text,
+            "protocol_source": str(protocol_path),
+            "seed": seeds[i],
+            "trials": grid.trials,
+        }
+        for i, point in enumerate(points)
+    ]
+    rows = _execute(tasks, workers=workers, scheduler=scheduler, progress=progress)
+    table = pd.DataFrame(sorted(rows, key=lambda r: r["point"]))
+    return SweepResult(
+        table,
+        {
+            "points": len(points),
+            "trials_per_point": grid.trials,
+            "seed": seed,
+            "executor": scheduler
+            or ("in-process" if workers == 0 else f"local Dask cluster, {workers} workers"),
+        },
+    )
+
+
+def _execute(
+    tasks: Sequence[dict[str, Any]],
+    *,
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[dict[str, Any]]:
+    total = len(tasks)
+    if scheduler is None and workers == 0:
+        rows = []
+        for i, task in enumerate(tasks):
+            if progress is not None:
+                progress(i, total)
+            rows.append(run_point(task))
+        if progress is not None:
+            progress(total, total)
+        return rows
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    try:
+        if scheduler is not None:
+            client = Client(scheduler, timeout="3s")
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            Problem(
+                f"cannot reach the Dask scheduler: {exc}",
+                field="--scheduler",
+                value=scheduler,
+                allowed="the address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786",
+            )
+        ) from None
+    try:
+        futures = client.map(run_point, list(tasks), pure=False)
+        rows = []
+        if progress is not None:
+            progress(0, total)
+        for done, future in enumerate(as_completed(futures), start=1):
+            rows.append(future.result())
+            if progress is not None:
+                progress(done, total)
+        return rows
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+__all__ = [
+    "MAX_POINTS",
+    "Grid",
+    "SweepResult",
+    "grid_points",
+    "load_grid",
+    "point_seeds",
+    "run_point",
+    "run_sweep",
+]

@@ -1,0 +1,724 @@
+"""Many virtual trials at once: operating characteristics of the protocol under a scenario.
+
+docs/simulation.md §6. A run has two stages:
+
+1. `prepare` (once per scenario and seed): a pool of `scenario.pool_size` virtual candidates is drawn and
+   screened by the protocol (`cartrial.protocol.screen`); the eligible ones get their AQP4-IgG course at
+   every dose level from the PD model (`cartrial.kinetics.simulate_pd`, an ODE: too costly per trial). An
+   empty eligible pool is refused with the blocking criteria (`population.check_feasible`).
+2. `simulate_trials` (vectorised across trials, numpy): patient slots draw a pool patient (with
+   replacement), fresh Stein 2019 kinetics with IIV and the dose effect, toxicity (graded by the grading
+   engine, judged by the protocol's DLT rules at every dose level), dropout, accrual and manufacturing;
+   the protocol's escalation design (`cartrial.escalation.design_from_spec`, any design but TITE-CRM)
+   decides cohort by cohort from those DLTs, as `cartrial.escalation.simulate` does for a fixed
+   probability per dose; the expansion cohort follows; relapses (hazard linked to AQP4-IgG) and EDSS (neuro
+   engine) complete each patient.
+
+Deterministic for a seed: the pool uses the first child of `SeedSequence(seed)`, the trials the second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
+from cartrial.simulation import models as m
+from cartrial.simulation.population import (
+    Covariates,
+    ScreenedPool,
+    check_feasible,
+    draw_covariates,
+    edss_of,
+    screen_covariates,
+)
+from cartrial.simulation.scenario import Scenario
+
+FloatArray = npt.NDArray[np.float64]
+DAYS_PER_MONTH = 30.4375
+#: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
+#: review decides the day after the window closes, the next patient is infused from the day after [P].
+DECISION_LAG_DAYS = 2.0
+#: Largest trials × patient slots of one run (memory: about 40 float arrays of this size).
+MAX_TRIAL_SLOTS = 20_000_000
+#: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
+#: sensory, bowel/bladder in `population.FS_COLUMNS` order [assumption, docs/simulation.md §5].
+AFFECTED_FS = np.array([0, 2, 4, 5])
+FS_MAXIMA = np.array([6, 5, 6, 5, 6, 6, 5])
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every trial of a run shares: protocol, design, dose levels, screened pool and its PD courses."""
+
+    scenario: Scenario
+    protocol: Protocol
+    design: Any
+    cells_per_kg: FloatArray
+    pool: ScreenedPool
+    eligible: Covariates
+    antibody: FloatArray  # (P, K, D) relative AQP4-IgG A(t) on days 0..D-1
+    cum_hazard_days: FloatArray  # (P, K, D) ∫0^t A(s)^exponent ds (days)
+    judge: m.DltJudge
+    seed: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_doses(self) -> int:
+        return int(self.cells_per_kg.size)
+
+
+def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
+    """The protocol's escalation section with the scenario's design overrides (validated by the protocol's
+    own model, so a bad override is a located error)."""
+    from pydantic import ValidationError
+
+    from cartrial.protocol.escalation_spec import EscalationSpec
+
+    if not scenario.design.overrides:
+        return protocol.escalation
+    data = {**protocol.escalation.model_dump(), **scenario.design.overrides}
+    try:
+        return EscalationSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            [
+                Problem(
+                    f"design override: {e['msg']}",
+                    field="design.overrides." + ".".join(str(p) for p in e["loc"]),
+                    value=e.get("input"),
+                )
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+def build_design(protocol: Protocol, scenario: Scenario) -> Any:
+    """The escalation design of the protocol (with overrides), built by the escalation engine."""
+    from cartrial.escalation.spec import design_from_spec
+
+    spec = escalation_spec(protocol, scenario)
+    expansion = protocol.expansion
+    size = scenario.design.expansion_patients
+    if size is not None:
+        if expansion is None:
+            raise InputError(
+                Problem(
+                    "the protocol has no expansion cohort to resize",
+                    field="design.expansion_patients",
+                    value=size,
+                    allowed="a protocol with an expansion section",
+                )
+            )
+        expansion = expansion.model_copy(update={"n_patients": size})
+    design = design_from_spec(spec, protocol.n_dose_levels, expansion=expansion)
+    if design.name == "tite-crm":
+        raise ConfigurationError(
+            "the trial simulator does not run TITE-CRM yet (its decisions need partial follow-up); "
+            "use `cartrial escalate simulate` for its operating characteristics"
+        )
+    return design
+
+
+def _pd_courses(
+    scenario: Scenario, eligible: Covariates, cells_per_kg: FloatArray, seed: np.random.SeedSequence
+) -> FloatArray:
+    from cartrial.kinetics.pd import PdModel, load_pd_model, simulate_pd
+
+    base = load_pd_model()
+    params = dict(base.parameters)
+    for name, value in scenario.pd.overrides.items():
+        if name not in params:
+            raise InputError(
+                Problem(
+                    "unknown PD parameter",
+                    field=f"pd.overrides.{name}",
+                    value=name,
+                    allowed=", ".join(params),
+                )
+            )
+        params[name] = replace(params[name], value=float(value))
+    model = PdModel(label=base.label, parameters=params)
+    n = len(eligible)
+    days = np.arange(0.0, scenario.follow_up_days + 1.0)
+    out = np.empty((n, cells_per_kg.size, days.size))
+    chunk = 250
+    seeds = seed.spawn(-(-n // chunk))
+    ref = scenario.kinetics.reference_cells_per_kg
+    for c, start in enumerate(range(0, n, chunk)):
+        size = min(chunk, n - start)
+        s = int(seeds[c].generate_state(1)[0])
+        e0 = simulate_pd(size, [0.0], seed=s, model=model).parameters["e0"].to_numpy()
+        for k, dose in enumerate(cells_per_kg):
+            factor = float(m.dose_factor(dose, ref, scenario.pd.dose_exponent))
+            sim = simulate_pd(size, days, seed=s, model=model, overrides={"e0": e0 * factor})
+            out[start : start + size, k, :] = sim.antibody_relative
+    return np.maximum(out, 1e-9)
+
+
+def prepare(
+    scenario: Scenario, protocol: Protocol, seed: int = 0, *, scenario_file: str | None = None
+) -> Prepared:
+    """Screen the virtual pool and compute its PD courses (stage 1 of a run; see the module docstring)."""
+    _check_seed(seed)
+    design = build_design(protocol, scenario)
+    cells = np.array([level.cells_per_kg for level in protocol.dose_levels], dtype=float)
+    m.dlt_probability_check(scenario, cells.size)
+    pool_seed, _trial_seed = np.random.SeedSequence(seed).spawn(2)
+    pop_seed, pd_seed = pool_seed.spawn(2)
+    rng = np.random.default_rng(pop_seed)
+    covariates = draw_covariates(scenario.population, scenario.pool_size, rng)
+    start = dt.date.fromisoformat(scenario.accrual.start_date)
+    pool = screen_covariates(protocol, covariates, start)
+    check_feasible(pool, scenario_file)
+    eligible = pool.eligible_covariates()
+    antibody = _pd_courses(scenario, eligible, cells, pd_seed)
+    powered = antibody**scenario.efficacy.hazard_exponent
+    cum = np.concatenate(
+        [np.zeros((*powered.shape[:2], 1)), np.cumsum((powered[..., 1:] + powered[..., :-1]) / 2, axis=-1)],
+        axis=-1,
+    )
+    spec = escalation_spec(protocol, scenario)
+    judge = m.DltJudge(
+        tuple(spec.dlt_rules), float(spec.dlt_window_days), Relatedness(scenario.toxicity.relatedness)
+    )
+    return Prepared(
+        scenario=scenario,
+        protocol=protocol,
+        design=design,
+        cells_per_kg=cells,
+        pool=pool,
+        eligible=eligible,
+        antibody=antibody,
+        cum_hazard_days=cum,
+        judge=judge,
+        seed=seed,
+        settings={"window_days": float(spec.dlt_window_days), "stagger_days": float(spec.stagger_days)},
+    )
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(
+            Problem("the random seed must be a non-negative integer", field="seed", value=seed, allowed="≥ 0")
+        )
+
+
+def max_cohorts(prepared: Prepared) -> int:
+    """Most escalation cohorts a trial can need: the scenario's `design.max_cohorts`, else 2 × levels for
+    3+3 (a level never holds more than 6), else ceil(max_n / cohort size)."""
+    from cartrial.escalation.behaviours import BehavingDesign
+    from cartrial.escalation.three_plus_three import ThreePlusThree
+
+    if prepared.scenario.design.max_cohorts is not None:
+        return prepared.scenario.design.max_cohorts
+    design = prepared.design
+    inner = design.inner if isinstance(design, BehavingDesign) else design
+    if isinstance(inner, ThreePlusThree):
+        return 2 * inner.n_doses
+    max_n = design.max_n if isinstance(design, BehavingDesign) else None
+    if max_n is None:
+        raise InputError(
+            Problem(
+                "the design has no maximum sample size: give design.max_cohorts in the scenario (or max_n in "
+                "the protocol's escalation section)",
+                field="design.max_cohorts",
+                value=None,
+                allowed="1..1000",
+            )
+        )
+    return -(-int(max_n) // int(design.cohort_size))
+
+
+@dataclass(frozen=True)
+class PatientDraws:
+    """Per-slot random draws and derived per-dose quantities of a batch of trials (shape (T, S[, K]))."""
+
+    pool_index: npt.NDArray[np.int64]
+    exposure: FloatArray  # (T, S, K)
+    cmax: FloatArray  # (T, S, K)
+    persistence_level: FloatArray  # (T, S, K)
+    crs: npt.NDArray[np.int64]  # (T, S, K) graded
+    icans: npt.NDArray[np.int64]
+    dlt: npt.NDArray[np.bool_]  # (T, S, K)
+    screened: npt.NDArray[np.int64]  # candidates screened per infused patient
+    gap_days: FloatArray
+    vein_to_vein_days: FloatArray
+    dropout_days: FloatArray
+    relapse_u: FloatArray
+    improve_u: FloatArray
+    fs_u: FloatArray  # (T, S, R, 3)
+    kinetic_params: FloatArray  # (T, S, 6) Stein parameters at the reference dose
+    crs_onset: npt.NDArray[np.int64]  # (T, S) days after infusion
+    crs_duration: npt.NDArray[np.int64]
+    icans_onset: npt.NDArray[np.int64]
+    icans_duration: npt.NDArray[np.int64]
+    cytopenia: dict[str, npt.NDArray[np.int64]]  # neutrophils/platelets grade and days (T, S, K)
+
+
+def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slots: int) -> PatientDraws:
+    """Draw every slot's patient and outcomes at every dose level (docs/simulation.md §3-§4)."""
+    sc = prepared.scenario
+    tox = sc.toxicity
+    shape = (trials, slots)
+    pool_index = rng.integers(0, len(prepared.eligible), size=shape)
+    cov = prepared.eligible
+    eta = rng.standard_normal((*shape, 6))
+    u_crs, u_icans, u_dlt = rng.random(shape), rng.random(shape), rng.random(shape)
+    z_crs_on, z_crs_dur, z_ic_on, z_ic_dur = (rng.standard_normal(shape) for _ in range(4))
+    neut = (rng.random(shape), rng.random(shape), rng.standard_normal(shape))
+    plt_ = (rng.random(shape), rng.random(shape), rng.standard_normal(shape))
+    params = m.kinetic_parameters(sc.kinetics, eta)
+    ref_exposure = m.reference_exposure(sc)
+    k_levels = prepared.n_doses
+    exposure = np.empty((*shape, k_levels))
+    cmax = np.empty_like(exposure)
+    persist = np.empty_like(exposure)
+    crs = np.empty((*shape, k_levels), dtype=np.int64)
+    icans = np.empty_like(crs)
+    dlt = np.zeros((*shape, k_levels), dtype=bool)
+    crs_map = np.array(m.crs_engine_grades())
+    icans_map = np.array(m.icans_engine_grades())
+    covariates = {
+        "age_per_decade": (cov.age_years[pool_index] - 45.0) / 10.0,
+        "female": cov.female[pool_index].astype(float),
+        "edss": cov.edss[pool_index] - 4.0,
+        "weight_per_10kg": (cov.weight_kg[pool_index] - 62.0) / 10.0,
+    }
+
+    def lognormal(spec: Any, z: FloatArray) -> FloatArray:
+        values = spec.median * np.exp(spec.sd_log * z)
+        return values if spec.max is None else np.minimum(values, spec.max)
+
+    crs_onset = np.rint(lognormal(tox.crs.onset_days, z_crs_on)).astype(np.int64)
+    crs_duration = np.maximum(np.rint(lognormal(tox.crs.duration_days, z_crs_dur)), 1).astype(np.int64)
+    icans_onset = np.rint(lognormal(tox.icans.onset_days, z_ic_on)).astype(np.int64)
+    icans_duration = np.maximum(np.rint(lognormal(tox.icans.duration_days, z_ic_dur)), 1).astype(np.int64)
+    from cartrial.grading.ctcae import ctcae_term
+
+    neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
+    one = np.ones(shape, dtype=np.int64)
+    cyto = {
+        name: np.zeros((*shape, k_levels), dtype=np.int64)
+        for name in ("neutrophils_grade", "neutrophils_days", "platelets_grade", "platelets_days")
+    }
+    for k, dose in enumerate(prepared.cells_per_kg):
+        factor = m.dose_factor(dose, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent)
+        ex = m.exposures(params, np.full(shape, float(factor)), sc.kinetics)
+        exposure[..., k] = ex[tox.exposure]
+        cmax[..., k] = ex["cmax"]
+        persist[..., k] = ex["level_persistence_day"]
+        x = m.log_ratio(exposure[..., k], ref_exposure)
+        latent_crs = np.minimum(m.ordinal_grade(tox.crs, x, covariates, u_crs), 5)
+        crs[..., k] = crs_map[latent_crs]
+        latent_icans = np.minimum(
+            m.ordinal_grade(tox.icans, x, {**covariates, "crs_grade": crs[..., k].astype(float)}, u_icans), 4
+        )
+        icans[..., k] = icans_map[latent_icans]
+        n_grade, n_days = m.cytopenia_course(tox.neutropenia, x, *neut)
+        p_grade, p_days = m.cytopenia_course(tox.thrombocytopenia, x, *plt_)
+        cyto["neutrophils_grade"][..., k], cyto["neutrophils_days"][..., k] = n_grade, n_days
+        cyto["platelets_grade"][..., k], cyto["platelets_days"][..., k] = p_grade, p_days
+        if tox.fixed_dlt_probability is not None:
+            dlt[..., k] = u_dlt < tox.fixed_dlt_probability[k]
+            continue
+        judge = prepared.judge
+        dlt[..., k] = (
+            judge.judge(ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], crs_onset, crs_duration)
+            | judge.judge(ToxicityCategory.ICANS, m.ICANS_TERM, icans[..., k], icans_onset, icans_duration)
+            | judge.judge(ToxicityCategory.HEMATOLOGIC, neut_term, n_grade, one, n_days)
+            | judge.judge(ToxicityCategory.HEMATOLOGIC, plt_term, p_grade, one, p_days)
+        )
+    pass_rate = prepared.pool.pass_rate * (1.0 - sc.manufacturing.failure_probability)
+    screened = rng.geometric(pass_rate, size=shape).astype(np.int64)
+    gap = rng.gamma(screened.astype(float), DAYS_PER_MONTH / sc.accrual.candidates_per_month)
+    v2v = lognormal(sc.manufacturing.vein_to_vein_days, rng.standard_normal(shape))
+    hazard = sc.dropout.hazard_per_year / 365.25
+    dropout = rng.exponential(1.0 / hazard, size=shape) if hazard > 0 else np.full(shape, np.inf)
+    return PatientDraws(
+        pool_index=pool_index,
+        exposure=exposure,
+        cmax=cmax,
+        persistence_level=persist,
+        crs=crs,
+        icans=icans,
+        dlt=dlt,
+        screened=screened,
+        gap_days=gap,
+        vein_to_vein_days=v2v,
+        dropout_days=dropout,
+        relapse_u=rng.random(shape),
+        improve_u=rng.random((*shape, 4)),
+        fs_u=rng.random((*shape, 8, 3)),
+        kinetic_params=params,
+        crs_onset=crs_onset,
+        crs_duration=crs_duration,
+        icans_onset=icans_onset,
+        icans_duration=icans_duration,
+        cytopenia=cyto,
+    )
+
+
+@dataclass(frozen=True)
+class TrialBatch:
+    """Per-trial and per-slot results of `simulate_trials` (0-based dose levels; -1 = none)."""
+
+    trials: int
+    seed: int
+    n_doses: int
+    slot_dose: npt.NDArray[np.int64]  # (T, S)
+    mtd: npt.NDArray[np.int64]
+    safety_stop: npt.NDArray[np.bool_]
+    n: FloatArray  # (T, K)
+    y: FloatArray  # (T, K)
+    metrics: dict[str, FloatArray]  # per-trial metrics (T,)
+    seconds: float
+
+
+def _escalate(
+    prepared: Prepared, draws: PatientDraws, trials: int, size: int, cohorts: int
+) -> tuple[Any, ...]:
+    """Run the design cohort by cohort on the slots' DLTs (the loop of `cartrial.escalation.simulate`)."""
+    from cartrial.escalation.behaviours import BehavingDesign
+    from cartrial.escalation.design import StopReason, TrialState
+
+    design = prepared.design
+    convert = getattr(design, "for_simulation", None)
+    sim_design = convert() if convert is not None else design
+    max_n = sim_design.max_n if isinstance(sim_design, BehavingDesign) else None
+    expansion = sim_design.expansion if isinstance(sim_design, BehavingDesign) else None
+    k = prepared.n_doses
+    state = TrialState.empty(trials, k)
+    rows = np.arange(trials)
+    active = np.ones(trials, dtype=bool)
+    reason = np.zeros(trials, dtype=np.int64)
+    dose = sim_design.decide(state).next_dose.copy()
+    column = np.arange(size)
+    offsets = state.row_offsets()
+    slots = draws.dlt.shape[1]
+    slot_dose = np.full((trials, slots), -1, dtype=np.int64)
+    cohort_of = np.full((trials, slots), -1, dtype=np.int64)
+    for cohort in range(cohorts):
+        if max_n is not None:
+            this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
+            active &= this_size > 0
+            treated = active[:, None] & (column[None, :] < this_size[:, None])
+        else:
+            treated = np.broadcast_to(active[:, None], (trials, size))
+        if not active.any():
+            break
+        cols = cohort * size + column
+        outcome = draws.dlt[rows[:, None], cols[None, :], dose[:, None]]
+        dlts = np.count_nonzero(treated & outcome, axis=1)
+        flat = offsets + dose
+        state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
+        state.y.ravel()[flat] += dlts
+        slot_dose[:, cols] = np.where(treated, dose[:, None], -1)
+        cohort_of[:, cols] = np.where(treated, cohort, -1)
+        state.dose = np.where(active, dose, state.dose)
+        state.last_cohort_dlts = np.where(active, dlts, 0)
+        proposal = sim_design.step(state, active)
+        stopping = active & proposal.stop
+        reason[stopping] = proposal.reason[stopping]
+        active &= ~proposal.stop
+        dose = np.where(active, proposal.next_dose, dose)
+    reason[active] = int(StopReason.MAX_N_REACHED)
+    safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
+    mtd = np.where(safety, -1, sim_design.select_mtd_batch(state))
+    n_final, y_final = state.n.astype(float), state.y.astype(float)
+    first_expansion = cohorts * size
+    if expansion is not None:
+        exp_dose = expansion.level_for(mtd)
+        go = (exp_dose >= 0) & ~safety
+        cols = first_expansion + np.arange(expansion.n_patients)
+        slot_dose[:, cols] = np.where(go[:, None], exp_dose[:, None], -1)
+        cohort_of[:, cols] = np.where(go[:, None], cohorts, -1)
+        outcome = draws.dlt[rows[:, None], cols[None, :], np.maximum(exp_dose, 0)[:, None]]
+        np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
+        np.add.at(y_final, (rows[go], exp_dose[go]), outcome[go].sum(axis=1))
+    return slot_dose, cohort_of, mtd, safety, n_final, y_final
+
+
+def _calendar(
+    prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, cohort_of: np.ndarray, cohorts: int
+) -> FloatArray:
+    """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
+    as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
+    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
+    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision."""
+    window = prepared.settings["window_days"]
+    stagger = prepared.settings["stagger_days"]
+    treated = slot_dose >= 0
+    listed = prepared.scenario.accrual.arrival_days()
+    if listed is None:
+        arrival = np.cumsum(np.where(treated, draws.gap_days, 0.0), axis=1)
+    else:
+        days = np.asarray(listed)
+        mean_gap = (days[-1] - days[0]) / (days.size - 1)
+        count = np.cumsum(np.where(treated, draws.screened, 0), axis=1)  # candidates screened so far
+        beyond = days[-1] + (count - days.size) * mean_gap
+        arrival = np.where(count <= days.size, days[np.clip(count - 1, 0, days.size - 1)], beyond)
+    ready = arrival + draws.vein_to_vein_days
+    trials, slots = slot_dose.shape
+    infusion = np.full((trials, slots), np.nan)
+    gate = np.zeros(trials)
+    for cohort in range(cohorts + 1):
+        in_cohort = cohort_of == cohort
+        if not in_cohort.any():
+            continue
+        cols = np.flatnonzero(in_cohort.any(axis=0))
+        last = np.full(trials, -np.inf)
+        for j in cols:
+            here = in_cohort[:, j]
+            day = np.maximum(ready[:, j], gate)
+            day = np.maximum(day, last + (stagger if cohort < cohorts else 0.0))
+            infusion[here, j] = day[here]
+            last = np.where(here, day, last)
+        ended = np.isfinite(last)
+        gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
+    return infusion
+
+
+def _efficacy(
+    prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow_days: FloatArray
+) -> dict[str, FloatArray]:
+    """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot."""
+    sc = prepared.scenario
+    eff = sc.efficacy
+    treated = slot_dose >= 0
+    t_idx, s_idx = np.nonzero(treated)
+    p = draws.pool_index[t_idx, s_idx]
+    k = slot_dose[t_idx, s_idx]
+    cov = prepared.eligible
+    day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
+    pre_rate = cov.relapses_24m[p] / 2.0  # per year, 24 months before screening
+    h0 = pre_rate * eff.regression_to_mean / 365.25
+    mean = h0 * prepared.cum_hazard_days[p, k, day]
+    relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
+    antibody_end = prepared.antibody[p, k, day]
+    fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
+    changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
+    fs = fs_at(cov.fs[p], changes, follow_days[t_idx, s_idx] >= IMPROVEMENT_DAY, relapses)
+    edss_end = edss_of(fs, cov.ambulation[p])
+    out_shape = slot_dose.shape
+    result: dict[str, FloatArray] = {}
+    for name, values in (
+        ("relapses", relapses.astype(float)),
+        ("edss_change", edss_end - cov.edss[p]),
+        ("aqp4_fell", fell.astype(float)),
+        ("pre_rate", pre_rate.astype(float)),
+    ):
+        full = np.full(out_shape, np.nan)
+        full[t_idx, s_idx] = values
+        result[name] = full
+    return result
+
+
+#: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
+IMPROVEMENT_DAY = 90.0
+
+
+@dataclass(frozen=True)
+class FsChanges:
+    """Which FS change for each treated patient: improvements (each affected FS — visual, pyramidal,
+    sensory, bowel/bladder — down one grade with the improvement probability, when AQP4-IgG fell) and a step
+    per relapse (one affected FS up one grade unless it recovers)."""
+
+    improve: npt.NDArray[np.bool_]  # (n, 4): which affected FS improve
+    step: npt.NDArray[np.bool_]  # (n, R)
+    step_column: npt.NDArray[np.int64]  # (n, R)
+
+
+def fs_changes(
+    prepared: Prepared, draws: PatientDraws, t_idx: np.ndarray, s_idx: np.ndarray, fell: np.ndarray
+) -> FsChanges:
+    """The FS changes of the treated slots (t_idx, s_idx) [assumptions, docs/simulation.md §5]."""
+    eff = prepared.scenario.efficacy
+    improve = fell[:, None] & (draws.improve_u[t_idx, s_idx] < eff.improvement_probability)
+    u = draws.fs_u[t_idx, s_idx]
+    step = (u[:, :, 0] < eff.fs_step_at_relapse) & (u[:, :, 1] >= eff.recovery_probability)
+    column = AFFECTED_FS[np.minimum((u[:, :, 2] * 4).astype(np.int64), 3)]
+    return FsChanges(improve, step, column)
+
+
+def fs_at(
+    baseline: np.ndarray, changes: FsChanges, improved_by_now: np.ndarray, relapses_so_far: np.ndarray
+) -> np.ndarray:
+    """Raw FS (n, 7) after the improvement (where `improved_by_now`) and the first `relapses_so_far`
+    relapse steps (at most the 8 drawn per patient)."""
+    fs = baseline.copy()
+    rows = np.arange(fs.shape[0])
+    apply = changes.improve & improved_by_now[:, None]
+    fs[:, AFFECTED_FS] = np.where(apply, np.maximum(fs[:, AFFECTED_FS] - 1, 0), fs[:, AFFECTED_FS])
+    for r in range(changes.step.shape[1]):
+        happens = (relapses_so_far > r) & changes.step[:, r]
+        col = changes.step_column[:, r]
+        fs[rows, col] = np.where(happens, np.minimum(fs[rows, col] + 1, FS_MAXIMA[col]), fs[rows, col])
+    return fs
+
+
+def _poisson_from_uniform(mean: FloatArray, u: FloatArray) -> npt.NDArray[np.int64]:
+    """Poisson counts by inversion of one uniform each (so the draw count does not depend on the means)."""
+    count = np.zeros(mean.shape, dtype=np.int64)
+    term = np.exp(-mean)
+    cdf = term.copy()
+    for j in range(1, 60):
+        below = u > cdf
+        if not below.any():
+            break
+        count += below
+        term = term * mean / j
+        cdf = cdf + term
+    return count
+
+
+def simulate_trials(
+    prepared: Prepared,
+    trials: int,
+    *,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 2000,
+) -> TrialBatch:
+    """Simulate `trials` virtual trials (vectorised in batches of `batch_size`; results do not depend on it
+    beyond the random stream: each batch has its own child of the trial seed)."""
+    started = time.perf_counter()
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 1_000_000:
+        raise InputError(
+            Problem(
+                "the number of trials must be 1..1000000", field="trials", value=trials, allowed="1..1000000"
+            )
+        )
+    seed = prepared.seed if seed is None else seed
+    _check_seed(seed)
+    size = int(prepared.design.cohort_size)
+    cohorts = max_cohorts(prepared)
+    from cartrial.escalation.behaviours import BehavingDesign
+
+    expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
+    slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
+    if trials * slots > MAX_TRIAL_SLOTS:
+        raise InputError(
+            Problem(
+                f"trials × patients per trial = {trials * slots} is above the limit {MAX_TRIAL_SLOTS} "
+                "(memory)",
+                field="trials",
+                value=trials,
+                allowed=f"≤ {MAX_TRIAL_SLOTS // slots}",
+            )
+        )
+    trial_seed = np.random.SeedSequence(seed).spawn(2)[1]
+    batches = [(start, min(batch_size, trials - start)) for start in range(0, trials, batch_size)]
+    children = trial_seed.spawn(len(batches))
+    parts = []
+    for i, (start, count) in enumerate(batches):
+        if progress is not None:
+            progress(start, trials)
+        parts.append(
+            _simulate_batch(prepared, np.random.default_rng(children[i]), count, slots, size, cohorts)
+        )
+    if progress is not None:
+        progress(trials, trials)
+    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return TrialBatch(
+        trials=trials,
+        seed=seed,
+        n_doses=prepared.n_doses,
+        slot_dose=merged.pop("slot_dose"),
+        mtd=merged.pop("mtd"),
+        safety_stop=merged.pop("safety"),
+        n=merged.pop("n"),
+        y=merged.pop("y"),
+        metrics=merged,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _simulate_batch(
+    prepared: Prepared, rng: np.random.Generator, trials: int, slots: int, size: int, cohorts: int
+) -> dict[str, np.ndarray]:
+    sc = prepared.scenario
+    draws = draw_patients(prepared, rng, trials, slots)
+    slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
+    treated = slot_dose >= 0
+    infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
+    follow = np.minimum(draws.dropout_days, sc.follow_up_days)
+    if sc.data_cutoff_day is not None:
+        follow = np.minimum(follow, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
+    follow = np.where(treated, follow, np.nan)
+    eff = _efficacy(prepared, draws, slot_dose, follow)
+    rows = np.arange(trials)[:, None]
+    k = np.maximum(slot_dose, 0)
+    cols = np.arange(slots)[None, :]
+
+    def at_dose(values: np.ndarray) -> np.ndarray:
+        return np.where(treated, values[rows, cols, k], np.nan)
+
+    crs, icans = at_dose(draws.crs), at_dose(draws.icans)
+    persist = at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug
+    n_treated = treated.sum(axis=1).astype(float)
+    safe_n = np.maximum(n_treated, 1)
+    last_infusion = np.nanmax(np.where(treated, infusion, -np.inf), axis=1)
+    end = last_infusion + sc.follow_up_days
+    if sc.data_cutoff_day is not None:
+        end = np.minimum(end, sc.data_cutoff_day)
+    years = np.nansum(np.where(treated, follow, 0.0), axis=1) / 365.25
+    post_relapses = np.nansum(eff["relapses"], axis=1)
+    pre_rate = (
+        np.nanmean(np.where(treated, eff["pre_rate"], np.nan), axis=1) if treated.any() else np.zeros(trials)
+    )
+    arr_post = np.where(years > 0, post_relapses / np.maximum(years, 1e-12), np.nan)
+    improved = np.nansum(eff["edss_change"] < 0, axis=1) / safe_n
+    metrics = {
+        "slot_dose": slot_dose,
+        "mtd": mtd,
+        "safety": safety,
+        "n": n,
+        "y": y,
+        "n_treated": n_treated,
+        "n_screened": np.where(treated, draws.screened, 0).sum(axis=1).astype(float),
+        "n_dlt": y.sum(axis=1),
+        "n_crs_any": np.nansum(crs >= 1, axis=1).astype(float),
+        "n_crs_grade3plus": np.nansum(crs >= 3, axis=1).astype(float),
+        "n_icans_any": np.nansum(icans >= 1, axis=1).astype(float),
+        "pct_crs_any": np.nansum(crs >= 1, axis=1) / safe_n * 100,
+        "pct_crs_grade3plus": np.nansum(crs >= 3, axis=1) / safe_n * 100,
+        "pct_icans_any": np.nansum(icans >= 1, axis=1) / safe_n * 100,
+        "pct_persistence": np.nansum(persist & treated, axis=1) / safe_n * 100,
+        "pct_aqp4_fell": np.nansum(eff["aqp4_fell"], axis=1) / safe_n * 100,
+        "pct_edss_improved": improved * 100,
+        "edss_half_improved": (improved >= 0.5).astype(float),
+        "pct_relapse_free": np.nansum(treated & (np.nan_to_num(eff["relapses"]) == 0), axis=1) / safe_n * 100,
+        "arr_pre": pre_rate,
+        "arr_post": arr_post,
+        "arr_reduction_pct": (1.0 - arr_post / np.where(pre_rate > 0, pre_rate, np.nan)) * 100,
+        "duration_months": end / DAYS_PER_MONTH,
+        "accrual_beyond_list": (
+            (np.where(treated, draws.screened, 0).sum(axis=1) > len(sc.accrual.dates)).astype(float)
+            if sc.accrual.dates is not None
+            else np.zeros(trials)
+        ),
+        "enrolment_months": last_infusion / DAYS_PER_MONTH,
+    }
+    return metrics
+
+
+__all__ = [
+    "MAX_TRIAL_SLOTS",
+    "PatientDraws",
+    "Prepared",
+    "TrialBatch",
+    "build_design",
+    "draw_patients",
+    "escalation_spec",
+    "max_cohorts",
+    "prepare",
+    "simulate_trials",
+]

@@ -1,0 +1,24 @@
+"""The simulation demo step: 1,000 virtual trials of the reference scenario and the OC table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from cartrial.demo import STEPS, shipped_context
+from cartrial.demo import simulation as demo_simulation
+
+
+def test_demo_step_prints_the_oc_table_and_writes_files(tmp_path: Path) -> None:
+    assert "simulation" in STEPS
+    console = Console(record=True, width=120)
+    demo_simulation.run(shipped_context(tmp_path, console))
+    text = console.export_text()
+    assert "1000 virtual trials" in text and "selected as MTD" in text and "0.5×10^6" in text
+    data = json.loads((tmp_path / "simulation" / "oc.json").read_text(encoding="utf-8"))
+    assert data["trials"] == 1000
+    assert {"doses.csv", "metrics.csv", "summary.html"} <= {
+        p.name for p in (tmp_path / "simulation").iterdir()
+    }
