@@ -1,0 +1,1366 @@
+"""Plain-data views of the study for the web pages (and any other client): what each page shows, computed
+through the store services, the analysis layer and the engines — never a rule of its own.
+
+Every function takes the acting user's store handle (`cartrial.store.StudyUser`, which checks the role's
+permission on every read) and, for reads of subject data, the sites the user may see (`visible_sites`):
+investigators see the subjects of their own site only (the store's site restriction,
+`cartrial.store.permissions.SITE_RESTRICTED_ROLES`, applied to reads as it is to writes); every other role
+sees all sites. Results are dataclasses and dicts of plain values, so that templates only format them and
+tests can check them without HTML.
+
+Where the content comes from: the schedule of assessments is the protocol's (`cartrial.protocol.schedule`);
+CRS/ICANS episodes, cytopenias and serious adverse events are `cartrial.analysis` datasets of a snapshot
+(`cartrial.store.snapshot.read_snapshot`); the escalation recommendation and decision table come from the
+escalation engine with the protocol's design (`design_from_spec`, `decision_table`, `replay_decisions`);
+the DLT window and DLT flags of each patient from `cartrial.analysis.populations.derive_populations`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cartrial.errors import CartrialError, ConflictError
+from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action, allowed
+
+if TYPE_CHECKING:
+    from cartrial.store import LockInfo, StudyUser
+    from cartrial.store.importing.forms import FormSpec
+
+Sites = frozenset[str] | None
+"""The sites a user may see; None: every site."""
+
+ASSESSMENT_FORMS: Mapping[str, str] = {
+    "informed_consent": "subject",
+    "lymphodepletion": "lymphodepletion_administration",
+    "infusion": "infusion",
+    "crs_monitoring": "crs_assessment",
+    "ice": "icans_assessment",
+    "labs": "lab_result",
+    "hematology": "lab_result",
+    "chemistry": "lab_result",
+    "coagulation": "lab_result",
+    "pk": "pk_sample",
+    "pd": "pd_sample",
+    "b_cells": "pd_sample",
+    "aqp4_igg": "pd_sample",
+    "immunoglobulins": "pd_sample",
+    "edss": "edss_assessment",
+    "visual_acuity": "visual_acuity",
+    "osis": "osis_assessment",
+    "timed_25_foot_walk": "timed_walk",
+}
+"""Protocol schedule assessment (`cartrial.protocol.schedule.Assessment`) → the table whose form records it.
+Assessments without a form in the study database (vitals, ECG, MRI, …) are not listed: the casebook cannot
+tell whether they were done."""
+
+EVENT_TABLES: tuple[str, ...] = ("adverse_event", "therapy", "relapse")
+"""Forms filled when something happens, not at a scheduled visit: listed in the casebook, never 'missing'."""
+
+STATUS_TEXT: Mapping[str, str] = {
+    "complete": "complete",
+    "missing": "missing (window closed)",
+    "overdue": "overdue (past the visit day)",
+    "due": "due (window open)",
+    "upcoming": "upcoming",
+    "not_scheduled": "not scheduled (no infusion yet)",
+}
+"""Casebook cell status → the text shown (the colour is never the only cue)."""
+
+
+class NotVisible(CartrialError):
+    """The record or subject does not exist, or belongs to a site the user may not see (page 404)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# who sees what
+# ---------------------------------------------------------------------------------------------------------
+
+
+def visible_sites(role: str, sites: Iterable[str] | None) -> Sites:
+    """The sites a user of `role` may see: their own for site-restricted roles (investigators), else all.
+
+    >>> sorted(visible_sites("investigator", ["TJH"]))
+    ['TJH']
+    >>> visible_sites("monitor", ["TJH"]) is None
+    True
+    """
+    if role in SITE_RESTRICTED_ROLES:
+        return frozenset(s for s in (sites or ()) if s)
+    return None
+
+
+def _site_ok(site: str | None, sites: Sites) -> bool:
+    return sites is None or (site is not None and site in sites)
+
+
+def subject_sites(handle: StudyUser) -> dict[str, str]:
+    """Subject id → site id of every subject (READ permission)."""
+    return {str(r["subject_id"]): str(r["site_id"]) for r in handle.find_records("subject")}
+
+
+def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
+    """Subject id → site id of the subjects the user may see."""
+    return {s: site for s, site in subject_sites(handle).items() if _site_ok(site, sites)}
+
+
+def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[str, Any]:
+    """The subject record, or `NotVisible` (unknown subject or a site the user may not see)."""
+    rows = handle.find_records("subject", subject_id=subject_id)
+    if not rows or not _site_ok(rows[0].get("site_id"), sites):
+        raise NotVisible(f"no subject {subject_id!r} that you may see")
+    return rows[0]
+
+
+def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
+    """The subject a record belongs to (None for study-level tables)."""
+    from cartrial.store.tables import model_of
+
+    column = model_of(table).subject_column
+    value = record.get(column) if column else None
+    return None if value is None else str(value)
+
+
+def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) -> dict[str, Any]:
+    """One record the user may see (`NotVisible` otherwise)."""
+    from cartrial.errors import InputError
+
+    try:
+        record = handle.get_record(table, record_id)
+    except InputError as exc:
+        raise NotVisible(f"no {table} record {record_id}") from exc
+    subject = record_subject(table, record)
+    if sites is not None:
+        if subject is None and table not in ("escalation_decision",):
+            raise NotVisible(f"no {table} record {record_id} that you may see")
+        if subject is not None:
+            require_subject(handle, sites, subject)
+    return record
+
+
+# ---------------------------------------------------------------------------------------------------------
+# values
+# ---------------------------------------------------------------------------------------------------------
+
+
+def utc_date(value: Any) -> dt.date | None:
+    """The UTC calendar date of a stored date or aware date-time (None for anything else)."""
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def display(value: Any) -> str:
+    """A stored value as a person reads it (blank for None; ISO dates; UTC date-times with 'Z')."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M") + ("Z" if value.tzinfo else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def form_value(value: Any) -> str:
+    """A stored value as the text an input field holds (ISO date-times with their offset; true/false)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def typed_values(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form text as the store's typed values, by each field's kind (`cartrial.store.fields.FieldKind`):
+    whole numbers, numbers, true/false (the words `cartrial.columns` accepts), JSON; dates stay ISO text
+    (the store parses them). Call after validation: text that does not convert is passed on unchanged, so
+    the store refuses it with its own located message."""
+    import json
+
+    from cartrial.columns import FALSE_WORDS, TRUE_WORDS
+    from cartrial.store.fields import FieldKind, field_rules
+
+    rules = field_rules(table)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        rule = rules.get(name)
+        if rule is None or not isinstance(value, str):
+            out[name] = value
+            continue
+        text = value.strip()
+        try:
+            if rule.kind is FieldKind.INTEGER:
+                out[name] = int(text)
+            elif rule.kind is FieldKind.NUMBER:
+                out[name] = float(text)
+            elif rule.kind is FieldKind.BOOLEAN and text.lower() in TRUE_WORDS | FALSE_WORDS:
+                out[name] = text.lower() in TRUE_WORDS
+            elif rule.kind is FieldKind.JSON:
+                out[name] = json.loads(text)
+            else:
+                out[name] = text
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def form_of_table(table: str) -> FormSpec:
+    """The import form (template) of a table (`cartrial.store.importing.forms.form_for_table`)."""
+    from cartrial.store.importing.forms import form_for_table
+
+    return form_for_table(table)
+
+
+def lock_of(handle: StudyUser) -> LockInfo | None:
+    """The active data lock (None: no lock)."""
+    return handle.service.active_lock()
+
+
+def record_locked(table: str, record: Mapping[str, Any], lock: LockInfo | None) -> bool:
+    """Whether the lock freezes this record (`cartrial.store.locking.is_locked`)."""
+    from cartrial.store.locking import is_locked
+    from cartrial.store.tables import model_of
+
+    return is_locked(model_of(table), record, lock)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# casebook
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseCell:
+    """One form of one visit in a subject's casebook."""
+
+    table: str
+    form: str
+    status: str
+    record_ids: tuple[int, ...] = ()
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT[self.status]
+
+
+@dataclass(frozen=True)
+class CaseVisit:
+    """One scheduled visit of a subject: nominal date, window and its forms."""
+
+    name: str
+    study_day: int
+    nominal: dt.date | None
+    window_start: dt.date | None
+    window_end: dt.date | None
+    cells: tuple[CaseCell, ...]
+
+
+@dataclass(frozen=True)
+class Casebook:
+    """A subject's casebook: visits from the protocol schedule and every other record by form."""
+
+    subject: dict[str, Any]
+    infusion_date: dt.date | None
+    dose_level: int | None
+    visits: tuple[CaseVisit, ...]
+    other: dict[str, list[dict[str, Any]]]
+    """Form name → records not matched to a scheduled visit (events, unscheduled visits)."""
+    counts: dict[str, int]
+    """Status → number of cells."""
+    open_queries: list[dict[str, Any]]
+    as_of: dt.date
+
+
+def _date_column(table: str) -> str | None:
+    from cartrial.store.tables import model_of
+
+    return model_of(table).clinical_date_column
+
+
+def _scheduled_tables() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ASSESSMENT_FORMS.values()))
+
+
+def subject_tables() -> tuple[str, ...]:
+    """The tables of subject data that have an entry form (import templates), in writing order."""
+    from cartrial.store.importing.forms import FORMS
+
+    return tuple(f.table for f in FORMS if f.table not in ("site", "escalation_decision"))
+
+
+def _cells_for(
+    protocol: Any,
+    records: Mapping[str, Sequence[Mapping[str, Any]]],
+    infusion_date: dt.date | None,
+    today: dt.date,
+) -> tuple[list[CaseVisit], set[tuple[str, int]]]:
+    """The casebook cells of one subject; also the (table, id) of the records matched to a visit."""
+    visits: list[CaseVisit] = []
+    matched: set[tuple[str, int]] = set()
+    for visit in protocol.schedule.visits:
+        tables = list(
+            dict.fromkeys(ASSESSMENT_FORMS[a.value] for a in visit.assessments if a.value in ASSESSMENT_FORMS)
+        )
+        if infusion_date is None:
+            start = end = nominal = None
+        else:
+            nominal = infusion_date + dt.timedelta(days=visit.study_day)
+            start = infusion_date + dt.timedelta(days=visit.earliest_day)
+            end = infusion_date + dt.timedelta(days=visit.latest_day)
+        cells: list[CaseCell] = []
+        for table in tables:
+            rows = records.get(table, ())
+            column = _date_column(table)
+            if table == "subject":
+                ids = tuple(int(r["id"]) for r in rows)
+                status = "complete" if ids else "missing"
+            elif start is None or end is None or nominal is None:
+                ids, status = (), "not_scheduled"
+            else:
+                ids = tuple(
+                    int(r["id"])
+                    for r in rows
+                    if column and (day := utc_date(r.get(column))) is not None and start <= day <= end
+                )
+                if ids:
+                    status = "complete"
+                elif today > end:
+                    status = "missing"
+                elif today > nominal:
+                    status = "overdue"
+                elif today >= start:
+                    status = "due"
+                else:
+                    status = "upcoming"
+            matched.update((table, i) for i in ids)
+            cells.append(CaseCell(table, form_of_table(table).name, status, ids))
+        visits.append(CaseVisit(visit.name, visit.study_day, nominal, start, end, tuple(cells)))
+    return visits, matched
+
+
+def _first_infusion(rows: Sequence[Mapping[str, Any]]) -> tuple[dt.date | None, int | None]:
+    dated = [(r["infused_at"], r) for r in rows if r.get("infused_at") is not None]
+    if not dated:
+        return None, None
+    moment, row = min(dated, key=lambda item: item[0])
+    return utc_date(moment), int(row["dose_level"]) if row.get("dose_level") is not None else None
+
+
+def study_protocol(handle: StudyUser) -> Any:
+    """The protocol stored with the study (`cartrial.store.fields.study_protocol`, parsed once)."""
+    from cartrial.store.fields import study_protocol as stored
+
+    with handle.service.read() as connection:
+        protocol = stored(connection)
+    if protocol is None:
+        raise CartrialError("the study database holds no valid protocol (run `cartrial db init`)")
+    return protocol
+
+
+def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | None = None) -> Casebook:
+    """Every form of a subject by visit (schedule from the protocol), missing/overdue marked, plus every
+    record not matched to a visit (events, unscheduled visits) and the subject's open queries."""
+    today = today or dt.date.today()
+    subject = require_subject(handle, sites, subject_id)
+    protocol = study_protocol(handle)
+    records: dict[str, list[dict[str, Any]]] = {"subject": [subject]}
+    for table in subject_tables():
+        if table != "subject":
+            records[table] = handle.find_records(table, subject_id=subject_id)
+    infusion_date, level = _first_infusion(records.get("infusion", []))
+    visits, matched = _cells_for(protocol, records, infusion_date, today)
+    other: dict[str, list[dict[str, Any]]] = {}
+    for table in subject_tables():
+        if table == "subject":
+            continue
+        rest = [r for r in records.get(table, []) if (table, int(r["id"])) not in matched]
+        if rest:
+            column = _date_column(table)
+            rest.sort(key=lambda r: (form_value(r.get(column)) if column else "", int(r["id"])))
+            other[form_of_table(table).name] = rest
+    counts: dict[str, int] = {}
+    for visit in visits:
+        for cell in visit.cells:
+            counts[cell.status] = counts.get(cell.status, 0) + 1
+    open_queries = [
+        q for q in handle.find_records("data_query", subject_id=subject_id) if q.get("status") != "closed"
+    ]
+    return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    """One subject in the subject list."""
+
+    subject_id: str
+    site_id: str
+    consent_date: dt.date | None
+    infusion_date: dt.date | None
+    dose_level: int | None
+    open_queries: int
+    disposition: str | None
+
+
+def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
+    """The subjects the user may see (optionally of one site), with infusion, dose level and open queries."""
+    infusions: dict[str, list[dict[str, Any]]] = {}
+    for row in handle.find_records("infusion"):
+        infusions.setdefault(str(row["subject_id"]), []).append(row)
+    queries: dict[str, int] = {}
+    for q in handle.find_records("data_query"):
+        if q.get("status") == "open" and q.get("subject_id"):
+            queries[str(q["subject_id"])] = queries.get(str(q["subject_id"]), 0) + 1
+    out = []
+    for subject in handle.find_records("subject"):
+        site_id = str(subject["site_id"])
+        if not _site_ok(site_id, sites) or (site and site_id != site):
+            continue
+        sid = str(subject["subject_id"])
+        day0, level = _first_infusion(infusions.get(sid, []))
+        out.append(
+            SubjectRow(
+                sid,
+                site_id,
+                subject.get("consent_date"),
+                day0,
+                level,
+                queries.get(sid, 0),
+                subject.get("disposition"),
+            )
+        )
+    return sorted(out, key=lambda r: r.subject_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# study home
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyHome:
+    """The study home: enrolment by site and dose level, open queries, data completeness, current lock."""
+
+    study_code: str
+    title: str
+    dose_levels: tuple[int, ...]
+    enrolment: list[dict[str, Any]]
+    """Per site: site_id, by_level {level: n}, not_infused, total; the last row is 'all sites'."""
+    open_queries: int
+    answered_queries: int
+    completeness: dict[str, int]
+    """Status → number of scheduled form cells over the visible subjects (casebook statuses)."""
+    completeness_pct: float | None
+    """complete / (complete + missing + overdue) in %, None when nothing was due."""
+    lock: str | None
+    as_of: dt.date
+
+
+def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
+    """What the study home shows (see `StudyHome`)."""
+    today = today or dt.date.today()
+    protocol = study_protocol(handle)
+    levels = tuple(int(d.level) for d in protocol.dose_levels)
+    subjects = [s for s in handle.find_records("subject") if _site_ok(s.get("site_id"), sites)]
+    ids = {str(s["subject_id"]) for s in subjects}
+    by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for table in _scheduled_tables():
+        if table == "subject":
+            continue
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in handle.find_records(table):
+            sid = str(row["subject_id"])
+            if sid in ids:
+                grouped.setdefault(sid, []).append(row)
+        by_table[table] = grouped
+    site_rows: dict[str, dict[str, Any]] = {}
+    total = {"site_id": "all sites", "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
+    counts: dict[str, int] = {}
+    for subject in sorted(subjects, key=lambda s: str(s["subject_id"])):
+        sid = str(subject["subject_id"])
+        site = str(subject["site_id"])
+        row = site_rows.setdefault(
+            site, {"site_id": site, "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
+        )
+        day0, level = _first_infusion(by_table["infusion"].get(sid, []))
+        for target in (row, total):
+            target["total"] += 1
+            if level is None:
+                target["not_infused"] += 1
+            else:
+                target["by_level"][level] = target["by_level"].get(level, 0) + 1
+        records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
+        visits, _ = _cells_for(protocol, records, day0, today)
+        for visit in visits:
+            for cell in visit.cells:
+                counts[cell.status] = counts.get(cell.status, 0) + 1
+    queries = [q for q in handle.find_records("data_query") if _query_visible(q, ids, sites)]
+    due = counts.get("complete", 0) + counts.get("missing", 0) + counts.get("overdue", 0)
+    study = handle.find_records("study")
+    lock = lock_of(handle)
+    return StudyHome(
+        study_code=str(study[0]["study_code"]) if study else "",
+        title=str(study[0].get("title") or "") if study else "",
+        dose_levels=levels,
+        enrolment=[*(site_rows[s] for s in sorted(site_rows)), total],
+        open_queries=sum(q.get("status") == "open" for q in queries),
+        answered_queries=sum(q.get("status") == "answered" for q in queries),
+        completeness=counts,
+        completeness_pct=None if not due else round(100.0 * counts.get("complete", 0) / due, 1),
+        lock=lock.describe() if lock else None,
+        as_of=today,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# queries
+# ---------------------------------------------------------------------------------------------------------
+
+QUERY_STATUSES = ("open", "answered", "closed")
+
+
+def _query_visible(query: Mapping[str, Any], subjects: set[str], sites: Sites) -> bool:
+    sid = query.get("subject_id")
+    return sites is None or (sid is not None and str(sid) in subjects)
+
+
+def query_list(
+    handle: StudyUser,
+    sites: Sites,
+    *,
+    site: str | None = None,
+    subject: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Data queries the user may see, filtered by site, subject and status, newest first; each row has the
+    query's fields plus `site_id` and `form` (the template name of its table)."""
+    known = visible_subjects(handle, sites)
+    out = []
+    for query in handle.find_records("data_query"):
+        sid = query.get("subject_id")
+        if not _query_visible(query, set(known), sites):
+            continue
+        row = dict(query)
+        row["site_id"] = known.get(str(sid)) if sid is not None else None
+        if site and row["site_id"] != site:
+            continue
+        if subject and str(sid) != subject:
+            continue
+        if status and query.get("status") != status:
+            continue
+        try:
+            row["form"] = form_of_table(str(query["table_name"])).name
+        except KeyError:
+            row["form"] = str(query["table_name"])
+        out.append(row)
+    return sorted(out, key=lambda q: str(q["query_code"]), reverse=True)
+
+
+def record_queries(handle: StudyUser, table: str, record_id: int) -> list[dict[str, Any]]:
+    """Every query on one record, oldest first."""
+    return handle.find_records("data_query", table_name=table, record_id=record_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# audit trail
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """Audit rows (who, when, what, old → new, reason) and the chain verification."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    verified: bool
+    rows_checked: int
+    message: str
+
+
+def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    keep = (
+        "id",
+        "recorded_at",
+        "username",
+        "user_role",
+        "action",
+        "table_name",
+        "record_id",
+        "subject_id",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+        "source",
+    )
+    out = []
+    for row in rows:
+        item = {k: row.get(k) for k in keep}
+        if item["table_name"] == "app_user" and item["field"] in (None, "*", "password_hash"):
+            # a user record's JSON carries the password hash: never shown
+            item["old_value"] = _without_hash(item["old_value"])
+            item["new_value"] = _without_hash(item["new_value"])
+        out.append(item)
+    return out
+
+
+def _without_hash(value: Any) -> Any:
+    import json
+
+    if not isinstance(value, str) or "password_hash" not in value:
+        return value
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return "(hidden)"
+    if isinstance(data, dict) and "password_hash" in data:
+        data["password_hash"] = "(hidden)"
+        return json.dumps(data, sort_keys=True)
+    return "(hidden)"
+
+
+def _verified(handle: StudyUser) -> tuple[bool, int, str]:
+    result = handle.verify_audit()
+    return bool(result.ok), int(result.rows_checked), str(result.message)
+
+
+def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView:
+    """The audit trail of one subject (its subject record and all its data), in chain order."""
+    require_subject(handle, sites, subject_id)
+    ok, n, message = _verified(handle)
+    rows = audit_table_rows(handle.audit_history(subject_id))
+    return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
+
+
+def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
+    """The audit trail of one record (its insert, every changed field, its queries are separate rows)."""
+    record = require_record(handle, sites, table, record_id)
+    subject = record_subject(table, record)
+    source = handle.audit_history(subject) if subject is not None else handle.audit_rows()
+    rows = [r for r in source if r.get("table_name") == table and r.get("record_id") == record_id]
+    ok, n, message = _verified(handle)
+    return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# snapshot and analysis (safety and escalation dashboards)
+# ---------------------------------------------------------------------------------------------------------
+
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def _cached(key: tuple[Any, ...], make: Any) -> Any:
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = make()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _audit_head(handle: StudyUser) -> int:
+    from sqlalchemy import func, select
+
+    from cartrial.store.models import AuditLog
+
+    with handle.service.read() as connection:
+        return int(connection.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
+
+def snapshot_for(handle: StudyUser, sites: Sites, cutoff: dt.date) -> Any:
+    """The study snapshot at `cutoff` restricted to the subjects the user may see (READ permission).
+
+    Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
+    snapshot is never stale."""
+    from cartrial.store.snapshot import read_snapshot
+
+    handle.check(Action.READ, "study snapshot")
+    key = ("snapshot", str(handle.engine.url), _audit_head(handle), cutoff, sites)
+
+    def make() -> Any:
+        snapshot = read_snapshot(handle.engine, cutoff)
+        if sites is None:
+            return snapshot
+        keep = {
+            str(s)
+            for s, site in zip(
+                snapshot.tables["subjects"]["subject_id"], snapshot.tables["subjects"]["site_id"], strict=True
+            )
+            if site in sites
+        }
+        tables = {
+            name: (
+                frame[frame["subject_id"].isin(keep)].reset_index(drop=True)
+                if "subject_id" in frame
+                else frame
+            )
+            for name, frame in snapshot.tables.items()
+        }
+        return replace(snapshot, tables=tables)
+
+    return _cached(key, make)
+
+
+def analysis_for(handle: StudyUser, sites: Sites, cutoff: dt.date) -> Any:
+    """`cartrial.analysis.analyse` of `snapshot_for` (cached the same way)."""
+    from cartrial.analysis import analyse
+
+    snapshot = snapshot_for(handle, sites, cutoff)
+    key = ("analysis", str(handle.engine.url), _audit_head(handle), cutoff, sites)
+    return _cached(key, lambda: analyse(snapshot))
+
+
+HEATMAP_DAYS = 29
+"""Days 0–28 after infusion in the CRS/ICANS heat map (the report's `crs_heatmap_figure` span)."""
+
+
+@dataclass(frozen=True)
+class SafetyView:
+    """The safety dashboard: CRS/ICANS grade by patient and day, cytopenias, serious adverse events."""
+
+    cutoff: dt.date
+    days: tuple[int, ...]
+    heatmap: dict[str, list[dict[str, Any]]]
+    """'crs' / 'icans' → one row per safety-set subject: subject_id, dose_level, grades (one per day,
+    None = no episode that day), max_grade."""
+    cytopenias: list[dict[str, Any]]
+    """One row per subject: subject_id, dose_level, early/late ICAHT grade, and per analyte
+    {baseline, worst, term} (CTCAE grade)."""
+    cytopenia_analytes: list[str]
+    serious: list[dict[str, Any]]
+    serious_columns: list[str]
+    notes: list[str]
+    draft: bool
+
+
+def _num(value: Any) -> float | None:
+    import math
+
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _plain(value: Any) -> Any:
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(frame: Any, columns: Sequence[str]) -> list[dict[str, Any]]:
+    present = [c for c in columns if c in frame.columns]
+    return [{c: _plain(row[c]) for c in present} for _, row in frame[present].iterrows()]
+
+
+CYTOPENIA_ANALYTES: tuple[str, ...] = ("neutrophils", "platelets", "hemoglobin", "lymphocytes", "wbc")
+"""Haematology analytes of the cytopenia table (as graded by `cartrial.grading` CTCAE in `lab_shift`)."""
+
+
+def _cytopenias(
+    analysis: Any, subjects: Sequence[str], levels: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per safety-set subject: ICAHT early/late grade (`icaht` dataset, EHA/EBMT 2023) and the
+    worst post-infusion CTCAE grade of each haematology analyte with its baseline (`lab_shift`)."""
+    rows: dict[str, dict[str, Any]] = {s: {"subject_id": s, "dose_level": levels.get(s)} for s in subjects}
+    icaht = analysis.datasets.get("icaht")
+    if icaht is not None:
+        for _, r in icaht.table.iterrows():
+            if str(r["subject_id"]) in rows:
+                rows[str(r["subject_id"])]["early_icaht_grade"] = _plain(r.get("early_icaht_grade"))
+                rows[str(r["subject_id"])]["late_icaht_grade"] = _plain(r.get("late_icaht_grade"))
+    shift = analysis.datasets.get("lab_shift")
+    present: list[str] = []
+    if shift is not None:
+        for _, r in shift.table.iterrows():
+            analyte = str(r["analyte"])
+            if analyte not in CYTOPENIA_ANALYTES or str(r["subject_id"]) not in rows:
+                continue
+            if analyte not in present:
+                present.append(analyte)
+            rows[str(r["subject_id"])][analyte] = {
+                "baseline": _plain(r.get("baseline_grade")),
+                "worst": _plain(r.get("worst_post_grade")),
+                "term": str(r.get("term") or analyte),
+            }
+    ordered = [a for a in CYTOPENIA_ANALYTES if a in present]
+    return list(rows.values()), ordered
+
+
+def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
+    """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
+    lock's cut-off, else today). Grades are the grading engine's episodes (`crs_episodes`,
+    `icans_episodes`): each episode's maximum grade fills its onset-to-resolution days, as in the report's
+    heat map; cytopenias are the `icaht` grades and the haematology CTCAE shifts (`lab_shift`); serious
+    adverse events the treatment-emergent events flagged serious (`teae_listing`)."""
+    import math
+
+    lock = lock_of(handle)
+    cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
+    analysis = analysis_for(handle, sites, cutoff)
+    membership = analysis.datasets["populations"].table
+    safety = membership[membership["safety"].astype(bool)]
+    subjects = [str(s) for s in safety["subject_id"]]
+    levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
+    heatmap: dict[str, list[dict[str, Any]]] = {}
+    for kind in ("crs", "icans"):
+        grid: dict[str, list[int | None]] = {s: [None] * HEATMAP_DAYS for s in subjects}
+        dataset = analysis.datasets.get(f"{kind}_episodes")
+        if dataset is not None:
+            for _, episode in dataset.table.iterrows():
+                subject = str(episode["subject_id"])
+                onset = _num(episode.get("onset_day"))
+                grade = _num(episode.get("max_grade"))
+                if subject not in grid or onset is None or grade is None:
+                    continue
+                duration = _num(episode.get("duration_days"))
+                end = onset + (duration if duration is not None else 1.0)
+                first, last = (
+                    max(math.floor(onset), 0),
+                    min(max(math.ceil(end), math.floor(onset) + 1), HEATMAP_DAYS),
+                )
+                for day in range(first, last):
+                    current = grid[subject][day]
+                    grid[subject][day] = int(grade) if current is None else max(current, int(grade))
+        heatmap[kind] = [
+            {
+                "subject_id": s,
+                "dose_level": levels.get(s),
+                "grades": grid[s],
+                "max_grade": max((g for g in grid[s] if g is not None), default=None),
+            }
+            for s in subjects
+        ]
+    cytopenias, cyto_columns = _cytopenias(analysis, subjects, levels)
+    serious_columns: list[str] = []
+    serious: list[dict[str, Any]] = []
+    dataset = analysis.datasets.get("teae_listing")
+    if dataset is not None and "serious" in dataset.table.columns:
+        table = dataset.table
+        flags = table["serious"].astype(str).str.lower().isin(["true", "1", "yes"])
+        serious_columns = [
+            c
+            for c in (
+                "subject_id",
+                "term",
+                "grade",
+                "started_on",
+                "ended_on",
+                "relatedness",
+                "dlt",
+                "outcome",
+            )
+            if c in table.columns
+        ]
+        serious = _records(table[flags], serious_columns)
+    notes = [
+        n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes
+    ]
+    return SafetyView(
+        cutoff,
+        tuple(range(HEATMAP_DAYS)),
+        heatmap,
+        cytopenias,
+        cyto_columns,
+        serious,
+        serious_columns,
+        notes,
+        bool(analysis.snapshot.get("unlocked", True)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# escalation
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """The escalation dashboard for the safety review committee."""
+
+    design: str
+    design_options: dict[str, Any]
+    dlt_window_days: int
+    as_of: dt.date
+    dose_levels: list[dict[str, Any]]
+    """Per level: level, label, n treated, n evaluable, n DLT."""
+    cohorts: list[dict[str, Any]]
+    """Per cohort (recorded, then the pending one): cohort, dose_level, decision, design_decision,
+    deviation, patients [{subject_id, infusion_date, window_end, window_open, days_left, dlt}]."""
+    recommendation: dict[str, Any]
+    """The design's decision for the next cohort: decision, next_dose, outcomes, reasons, mtd, complete
+    (every patient of the pending cohort finished the DLT window), pending."""
+    decision_table: dict[str, Any] | None
+    next_cohort: int
+    decisions: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+
+
+def _design_decision(fit: Any, current: int | None) -> str:
+    """The recorded-decision vocabulary of a fitted design (as `cartrial.escalation.conduct` names it)."""
+    from cartrial.escalation.conduct import _design_decision as conduct_decision
+
+    return str(conduct_decision(fit, current or 1))
+
+
+def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> EscalationView:
+    """Cohorts by dose level, each patient's DLT window (open/closed, days left), DLTs so far, the design's
+    recommendation for the next cohort and its decision table (escalation engine with the protocol's
+    design). Patients are assigned to cohorts in order of infusion, as `replay_decisions` does."""
+    import pandas as pd
+
+    from cartrial.analysis.populations import derive_populations
+    from cartrial.escalation import decision_table, format_outcomes, parse_outcomes, replay_decisions
+    from cartrial.escalation.outcomes import Outcomes, PatientOutcome
+    from cartrial.escalation.spec import design_from_spec
+
+    today = today or dt.date.today()
+    protocol = study_protocol(handle)
+    spec = protocol.escalation
+    window = int(spec.dlt_window_days)
+    n_doses = len(protocol.dose_levels)
+    design = design_from_spec(spec, n_doses, expansion=getattr(protocol, "expansion", None))
+    notes: list[str] = []
+    # the committee works on the whole study: escalation is never site-restricted in what it counts
+    try:
+        snapshot = snapshot_for(handle, None, today)
+        _, membership = derive_populations(snapshot.tables, snapshot.protocol, today)
+        infusions = snapshot.tables["infusions"]
+        decisions = snapshot.tables["escalation_decisions"]
+    except CartrialError as exc:
+        notes.append(str(exc))
+        membership = pd.DataFrame(
+            columns=["subject_id", "dose_level", "infusion_date", "dlt_in_window", "dlt_evaluable"]
+        )
+        infusions = pd.DataFrame(columns=["subject_id", "dose_level", "infused_at"])
+        decisions = pd.DataFrame(columns=["cohort", "dose_level", "decided_on", "outcomes", "decision"])
+    info = {str(r["subject_id"]): r for _, r in membership.iterrows()}
+    queue = sorted(
+        (
+            (str(at), str(sid), int(level))
+            for sid, level, at in zip(
+                infusions["subject_id"], infusions["dose_level"], infusions["infused_at"], strict=True
+            )
+        ),
+    )
+    seen: set[str] = set()
+    order = []
+    for at, sid, level in queue:  # first infusion per subject
+        if sid not in seen:
+            seen.add(sid)
+            order.append((at, sid, level))
+
+    def patient(sid: str) -> dict[str, Any]:
+        row = info.get(sid)
+        day0 = (
+            dt.date.fromisoformat(str(row["infusion_date"]))
+            if row is not None and row["infusion_date"]
+            else None
+        )
+        end = day0 + dt.timedelta(days=window) if day0 else None
+        dlt = bool(row["dlt_in_window"]) if row is not None else False
+        is_open = end is not None and today < end and not dlt
+        return {
+            "subject_id": sid,
+            "infusion_date": day0,
+            "window_end": end,
+            "window_open": is_open,
+            "days_left": (end - today).days if is_open and end else 0,
+            "dlt": dlt,
+        }
+
+    replay = None
+    if len(decisions):
+        dlts = pd.DataFrame(
+            {
+                "subject_id": membership["subject_id"],
+                "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
+            }
+        )
+        try:
+            replay = replay_decisions(decisions, infusions, dlts, protocol).table
+        except CartrialError as exc:
+            notes.append(f"the recorded decisions do not replay: {exc}")
+    cohorts: list[dict[str, Any]] = []
+    used = 0
+    history: list[Any] = []
+    decided = decisions.sort_values("cohort", key=lambda s: s.astype(int)) if len(decisions) else decisions
+    for position, (_, dec) in enumerate(decided.iterrows()):
+        outcomes = parse_outcomes(str(dec["outcomes"]), n_doses, field="outcomes")
+        members = order[used : used + len(outcomes.patients)]
+        used += len(members)
+        history.extend(
+            PatientOutcome(cohort=position + 1, dose_level=p.dose_level, dlt=p.dlt) for p in outcomes.patients
+        )
+        replayed = None
+        if replay is not None:
+            match = replay[replay["cohort"] == int(dec["cohort"])]
+            replayed = match.iloc[0] if len(match) else None
+        cohorts.append(
+            {
+                "cohort": int(dec["cohort"]),
+                "dose_level": int(dec["dose_level"]),
+                "decided_on": dec.get("decided_on"),
+                "outcomes": str(dec["outcomes"]),
+                "decision": str(dec["decision"]),
+                "design_decision": None if replayed is None else str(replayed["design_decision"]),
+                "deviation": "" if replayed is None else str(replayed["deviation"]),
+                "patients": [patient(sid) for _, sid, _ in members],
+                "pending": False,
+            }
+        )
+    pending = order[used:]
+    pending_patients = [patient(sid) for _, sid, _ in pending]
+    complete = bool(pending_patients) and not any(p["window_open"] for p in pending_patients)
+    current = int(decided.iloc[-1]["dose_level"]) if len(decided) else int(spec.start_level)
+    if pending:
+        levels_pending = {level for _, _, level in pending}
+        current = min(levels_pending) if len(levels_pending) > 1 else next(iter(levels_pending))
+        cohorts.append(
+            {
+                "cohort": len(cohorts) + 1,
+                "dose_level": current,
+                "decided_on": None,
+                "outcomes": "",
+                "decision": "",
+                "design_decision": None,
+                "deviation": "",
+                "patients": pending_patients,
+                "pending": True,
+            }
+        )
+        if complete:
+            history.extend(
+                PatientOutcome(cohort=len(cohorts), dose_level=level, dlt=info_dlt)
+                for (_, _, level), info_dlt in zip(pending, (p["dlt"] for p in pending_patients), strict=True)
+            )
+    outcomes = Outcomes(tuple(history))
+    fit = design.fit(outcomes)
+    mtd = fit.select_mtd()
+    pending_text = (
+        format_outcomes(Outcomes(tuple(h for h in history if h.cohort == len(cohorts))))
+        if pending and complete
+        else ""
+    )
+    recommendation = {
+        "decision": _design_decision(fit, current),
+        "next_dose": fit.next_dose,
+        "continue": bool(fit.continue_),
+        "outcomes": format_outcomes(outcomes) if history else "",
+        "pending_outcomes": pending_text,
+        "reasons": list(fit.reasons),
+        "mtd": mtd.dose_level,
+        "mtd_rule": mtd.rule,
+        "complete": complete or not pending,
+        "pending": len(pending),
+        "current_dose": current,
+    }
+    levels_info = []
+    for level in protocol.dose_levels:
+        lv = int(level.level)
+        rows = membership[membership["dose_level"].astype("Int64") == lv] if len(membership) else membership
+        levels_info.append(
+            {
+                "level": lv,
+                "label": str(getattr(level, "label", "") or ""),
+                "treated": len(rows),
+                "evaluable": int(rows["dlt_evaluable"].astype(bool).sum()) if len(rows) else 0,
+                "dlt": int(rows["dlt_in_window"].astype(bool).sum()) if len(rows) else 0,
+            }
+        )
+    table: dict[str, Any] | None
+    try:
+        max_n = int(getattr(spec, "max_n", None) or 0) or 12
+        table = decision_table(design, min(max_n, 30)).as_dict()
+    except CartrialError as exc:
+        table = None
+        notes.append(str(exc))
+    from cartrial.escalation.conduct import DECISIONS
+
+    return EscalationView(
+        design=str(spec.design),
+        design_options=dict(fit.options),
+        dlt_window_days=window,
+        as_of=today,
+        dose_levels=levels_info,
+        cohorts=cohorts,
+        recommendation=recommendation,
+        decision_table=table,
+        next_cohort=len([c for c in cohorts if not c["pending"]]) + 1,
+        decisions=DECISIONS,
+        notes=notes,
+    )
+
+
+def record_decision(
+    handle: StudyUser,
+    view: EscalationView,
+    *,
+    decision: str,
+    dose_level: int,
+    decided_on: dt.date,
+    approved_by: str,
+    reason: str | None,
+) -> int:
+    """Record the committee's decision for the pending cohort (one `escalation_decision` record, audited).
+
+    A decision other than the design's needs a reason, which the audit row of the insert keeps."""
+    from cartrial.errors import InputError, Problem
+
+    rec = view.recommendation
+    if not rec["pending"]:
+        raise InputError(Problem("no cohort is waiting for a decision", field="cohort"))
+    if not rec["complete"]:
+        raise InputError(
+            Problem(
+                "a patient of the cohort is still inside the DLT window",
+                field="decided_on",
+                value=decided_on.isoformat(),
+            )
+        )
+    differs = decision != rec["decision"]
+    text = (reason or "").strip()
+    if differs and not text:
+        raise InputError(
+            Problem(
+                f"the decision differs from the design's ({rec['decision']!r}): a reason is required",
+                field="reason",
+                allowed="the committee's reason",
+            )
+        )
+    values = {
+        "cohort": view.next_cohort,
+        "dose_level": dose_level,
+        "decided_on": decided_on,
+        "outcomes": rec["pending_outcomes"],
+        "design": view.design,
+        "design_state": {"recommendation": rec["decision"], "next_dose": rec["next_dose"]},
+        "decision": decision,
+        "approved_by": approved_by,
+    }
+    why = text or f"decision of the safety review committee as the design recommends ({rec['decision']})"
+    with handle.transaction("web", why) as tx:
+        return int(tx.insert_record("escalation_decision", values))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# export, import, users
+# ---------------------------------------------------------------------------------------------------------
+
+
+def export_forms() -> list[FormSpec]:
+    """The forms with a CSV template (what the export page offers)."""
+    from cartrial.store.importing.forms import FORMS
+
+    return list(FORMS)
+
+
+def export_csv(handle: StudyUser, sites: Sites, form_name: str) -> str:
+    """The records of one form as its CSV template (template columns; values as the import reads them),
+    restricted to the subjects the user may see."""
+    from cartrial.errors import InputError, Problem
+    from cartrial.store.fields import cell_text, field_rules
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
+    spec = FORMS_BY_NAME.get(form_name)
+    if spec is None:
+        raise InputError(
+            Problem("unknown form", field="form", value=form_name, allowed=", ".join(FORMS_BY_NAME))
+        )
+    columns = [c.name for c in spec.columns() if c.table_column is not None]
+    rules = field_rules(spec.table)
+    rows = handle.find_records(spec.table)
+    if sites is not None:
+        if spec.table == "site":
+            rows = [r for r in rows if r.get("site_id") in sites]
+        elif "subject_id" in columns:
+            known = visible_subjects(handle, sites)
+            rows = [r for r in rows if str(r.get("subject_id")) in known]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import from the web page did: counts per form (or the problems, nothing written)."""
+
+    ok: bool
+    forms: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    message: str
+
+
+def import_upload(
+    handle: StudyUser,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    kind: str = "templates",
+    dry_run: bool = False,
+    reason: str | None = None,
+) -> ImportOutcome:
+    """Import uploaded CSV templates (``<form>.csv`` each) or a REDCap export (records, dictionary and
+    mapping files, in that order) through the store's atomic import: all files are checked, every problem
+    is reported with file, row and field, and nothing is written unless all pass."""
+    import tempfile
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.store.importing import import_redcap, import_templates
+
+    handle.check(Action.IMPORT, "import")
+    with tempfile.TemporaryDirectory(prefix="cartrial-upload-") as folder:
+        paths = []
+        for name, content in files:
+            base = Path(name).name
+            if not base or base.startswith("."):
+                raise InputError(Problem("not a file name", field="file", value=name))
+            path = Path(folder) / base
+            path.write_bytes(content)
+            paths.append(path)
+        try:
+            if kind == "redcap":
+                if len(paths) != 3:
+                    raise InputError(
+                        Problem(
+                            "a REDCap import needs three files",
+                            field="files",
+                            value=str(len(paths)),
+                            allowed="records export, data dictionary, mapping",
+                        )
+                    )
+                report = import_redcap(
+                    handle.engine,
+                    paths[0],
+                    paths[1],
+                    paths[2],
+                    handle.username,
+                    dry_run=dry_run,
+                    reason=reason,
+                )
+            else:
+                report = import_templates(
+                    handle.engine, folder, handle.username, dry_run=dry_run, reason=reason
+                )
+        except InputError as exc:
+            problems = [
+                {
+                    "file": Path(p.file).name if p.file else "",
+                    "row": p.row,
+                    "field": p.field,
+                    "value": p.value,
+                    "message": p.message,
+                    "allowed": p.allowed,
+                }
+                for p in exc.problems
+            ]
+            return ImportOutcome(False, [], problems, str(exc).splitlines()[0] if str(exc) else "")
+        except ConflictError as exc:
+            return ImportOutcome(False, [], [], str(exc))
+    forms = [
+        {
+            "form": f.form,
+            "table": f.table,
+            "read": getattr(f, "read", None),
+            "inserted": getattr(f, "inserted", None),
+            "updated": getattr(f, "updated", None),
+            "unchanged": getattr(f, "unchanged", None),
+        }
+        for f in report.forms
+    ]
+    what = "checked (dry run, nothing written)" if dry_run else "imported"
+    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}")
+
+
+def user_list(handle: StudyUser) -> list[dict[str, Any]]:
+    """Every user (never the password hash): username, role, site, full name, active, version."""
+    handle.check(Action.MANAGE_USERS, "user list")
+    keep = ("id", "username", "role", "site_id", "full_name", "active", "version")
+    return [{k: r.get(k) for k in keep} for r in handle.find_records("app_user")]
+
+
+def site_ids(handle: StudyUser) -> list[str]:
+    """Every site id, sorted."""
+    return sorted(str(r["site_id"]) for r in handle.find_records("site"))
+
+
+def can(role: str, action: Action) -> bool:
+    """Whether `role` may perform `action` (`cartrial.store.permissions.allowed`), for showing controls."""
+    return allowed(role, action)
+
+
+__all__ = [
+    "ASSESSMENT_FORMS",
+    "EVENT_TABLES",
+    "STATUS_TEXT",
+    "AuditView",
+    "CaseCell",
+    "CaseVisit",
+    "Casebook",
+    "EscalationView",
+    "ImportOutcome",
+    "NotVisible",
+    "SafetyView",
+    "StudyHome",
+    "SubjectRow",
+    "can",
+    "casebook",
+    "escalation_view",
+    "export_csv",
+    "import_upload",
+    "query_list",
+    "record_audit",
+    "record_decision",
+    "safety_view",
+    "study_home",
+    "subject_audit",
+    "subject_list",
+    "user_list",
+    "visible_sites",
+]
