@@ -17,9 +17,7 @@ the DLT window and DLT flags of each patient from `cartrial.analysis.populations
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -101,9 +99,15 @@ def _site_ok(site: str | None, sites: Sites) -> bool:
     return sites is None or (site is not None and site in sites)
 
 
+def rows_of(handle: StudyUser, table: str, **equals: Any) -> list[dict[str, Any]]:
+    """Records of `table` the user may read (`StudyUser.page_records`: READ permission, and only the own
+    site's subjects for site-restricted roles), in id order."""
+    return handle.page_records(table, equals=equals or None)[0]
+
+
 def subject_sites(handle: StudyUser) -> dict[str, str]:
     """Subject id → site id of every subject (READ permission)."""
-    return {str(r["subject_id"]): str(r["site_id"]) for r in handle.find_records("subject")}
+    return {str(r["subject_id"]): str(r["site_id"]) for r in rows_of(handle, "subject")}
 
 
 def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
@@ -113,7 +117,7 @@ def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
 
 def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[str, Any]:
     """The subject record, or `NotVisible` (unknown subject or a site the user may not see)."""
-    rows = handle.find_records("subject", subject_id=subject_id)
+    rows = rows_of(handle, "subject", subject_id=subject_id)
     if not rows or not _site_ok(rows[0].get("site_id"), sites):
         raise NotVisible(f"no subject {subject_id!r} that you may see")
     return rows[0]
@@ -129,20 +133,13 @@ def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
 
 
 def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) -> dict[str, Any]:
-    """One record the user may see (`NotVisible` otherwise)."""
+    """One record the user may see (`StudyUser.visible_record`), else `NotVisible`."""
     from cartrial.errors import InputError
 
     try:
-        record = handle.get_record(table, record_id)
+        return handle.visible_record(table, record_id)
     except InputError as exc:
-        raise NotVisible(f"no {table} record {record_id}") from exc
-    subject = record_subject(table, record)
-    if sites is not None:
-        if subject is None and table not in ("escalation_decision",):
-            raise NotVisible(f"no {table} record {record_id} that you may see")
-        if subject is not None:
-            require_subject(handle, sites, subject)
-    return record
+        raise NotVisible(f"no {table} record {record_id} that you may see") from exc
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -288,8 +285,9 @@ class Casebook:
     infusion_date: dt.date | None
     dose_level: int | None
     visits: tuple[CaseVisit, ...]
-    other: dict[str, list[dict[str, Any]]]
-    """Form name → records not matched to a scheduled visit (events, unscheduled visits)."""
+    other: dict[str, dict[str, Any]]
+    """Form name → {table, rows: [{id, label}]}: records not matched to a scheduled visit (events,
+    unscheduled visits); the label is the natural key without the subject."""
     counts: dict[str, int]
     """Status → number of cells."""
     open_queries: list[dict[str, Any]]
@@ -391,10 +389,10 @@ def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | 
     records: dict[str, list[dict[str, Any]]] = {"subject": [subject]}
     for table in subject_tables():
         if table != "subject":
-            records[table] = handle.find_records(table, subject_id=subject_id)
+            records[table] = rows_of(handle, table, subject_id=subject_id)
     infusion_date, level = _first_infusion(records.get("infusion", []))
     visits, matched = _cells_for(protocol, records, infusion_date, today)
-    other: dict[str, list[dict[str, Any]]] = {}
+    other: dict[str, dict[str, Any]] = {}
     for table in subject_tables():
         if table == "subject":
             continue
@@ -402,13 +400,20 @@ def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | 
         if rest:
             column = _date_column(table)
             rest.sort(key=lambda r: (form_value(r.get(column)) if column else "", int(r["id"])))
-            other[form_of_table(table).name] = rest
+            key = [k for k in form_of_table(table).key_columns if k != "subject_id"]
+            other[form_of_table(table).name] = {
+                "table": table,
+                "rows": [
+                    {"id": int(r["id"]), "label": " · ".join(display(r.get(k)) for k in key) or f"#{r['id']}"}
+                    for r in rest
+                ],
+            }
     counts: dict[str, int] = {}
     for visit in visits:
         for cell in visit.cells:
             counts[cell.status] = counts.get(cell.status, 0) + 1
     open_queries = [
-        q for q in handle.find_records("data_query", subject_id=subject_id) if q.get("status") != "closed"
+        q for q in rows_of(handle, "data_query", subject_id=subject_id) if q.get("status") != "closed"
     ]
     return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
 
@@ -429,14 +434,14 @@ class SubjectRow:
 def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
     """The subjects the user may see (optionally of one site), with infusion, dose level and open queries."""
     infusions: dict[str, list[dict[str, Any]]] = {}
-    for row in handle.find_records("infusion"):
+    for row in rows_of(handle, "infusion"):
         infusions.setdefault(str(row["subject_id"]), []).append(row)
     queries: dict[str, int] = {}
-    for q in handle.find_records("data_query"):
+    for q in rows_of(handle, "data_query"):
         if q.get("status") == "open" and q.get("subject_id"):
             queries[str(q["subject_id"])] = queries.get(str(q["subject_id"]), 0) + 1
     out = []
-    for subject in handle.find_records("subject"):
+    for subject in rows_of(handle, "subject"):
         site_id = str(subject["site_id"])
         if not _site_ok(site_id, sites) or (site and site_id != site):
             continue
@@ -485,20 +490,25 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
     today = today or dt.date.today()
     protocol = study_protocol(handle)
     levels = tuple(int(d.level) for d in protocol.dose_levels)
-    subjects = [s for s in handle.find_records("subject") if _site_ok(s.get("site_id"), sites)]
+    subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
     ids = {str(s["subject_id"]) for s in subjects}
     by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for table in _scheduled_tables():
         if table == "subject":
             continue
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in handle.find_records(table):
+        for row in rows_of(handle, table):
             sid = str(row["subject_id"])
             if sid in ids:
                 grouped.setdefault(sid, []).append(row)
         by_table[table] = grouped
     site_rows: dict[str, dict[str, Any]] = {}
-    total = {"site_id": "all sites", "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
+    total: dict[str, Any] = {
+        "site_id": "all sites",
+        "by_level": dict.fromkeys(levels, 0),
+        "not_infused": 0,
+        "total": 0,
+    }
     counts: dict[str, int] = {}
     for subject in sorted(subjects, key=lambda s: str(s["subject_id"])):
         sid = str(subject["subject_id"])
@@ -518,9 +528,9 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
         for visit in visits:
             for cell in visit.cells:
                 counts[cell.status] = counts.get(cell.status, 0) + 1
-    queries = [q for q in handle.find_records("data_query") if _query_visible(q, ids, sites)]
+    queries = [q for q in rows_of(handle, "data_query") if _query_visible(q, ids, sites)]
     due = counts.get("complete", 0) + counts.get("missing", 0) + counts.get("overdue", 0)
-    study = handle.find_records("study")
+    study = rows_of(handle, "study")
     lock = lock_of(handle)
     return StudyHome(
         study_code=str(study[0]["study_code"]) if study else "",
@@ -560,7 +570,7 @@ def query_list(
     query's fields plus `site_id` and `form` (the template name of its table)."""
     known = visible_subjects(handle, sites)
     out = []
-    for query in handle.find_records("data_query"):
+    for query in rows_of(handle, "data_query"):
         sid = query.get("subject_id")
         if not _query_visible(query, set(known), sites):
             continue
@@ -582,7 +592,7 @@ def query_list(
 
 def record_queries(handle: StudyUser, table: str, record_id: int) -> list[dict[str, Any]]:
     """Every query on one record, oldest first."""
-    return handle.find_records("data_query", table_name=table, record_id=record_id)
+    return rows_of(handle, "data_query", table_name=table, record_id=record_id)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -657,11 +667,10 @@ def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView
 
 
 def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
-    """The audit trail of one record (its insert, every changed field, its queries are separate rows)."""
-    record = require_record(handle, sites, table, record_id)
-    subject = record_subject(table, record)
-    source = handle.audit_history(subject) if subject is not None else handle.audit_rows()
-    rows = [r for r in source if r.get("table_name") == table and r.get("record_id") == record_id]
+    """The audit trail of one record: its insert, every changed field, its deletion
+    (`StudyUser.record_audit`, site-restricted like every read)."""
+    require_record(handle, sites, table, record_id)
+    rows = handle.record_audit(table, record_id)
     ok, n, message = _verified(handle)
     return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
 
@@ -697,14 +706,18 @@ def _audit_head(handle: StudyUser) -> int:
         return int(connection.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
 
-def snapshot_for(handle: StudyUser, sites: Sites, cutoff: dt.date) -> Any:
-    """The study snapshot at `cutoff` restricted to the subjects the user may see (READ permission).
+def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = False) -> Any:
+    """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
+    the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
+    subject, for results that need all of them (the escalation design) — the caller then shows no other
+    site's subject.
 
     Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
     snapshot is never stale."""
     from cartrial.store.snapshot import read_snapshot
 
-    handle.check(Action.READ, "study snapshot")
+    readable = handle.read_sites()
+    sites = None if whole_study or readable is None else frozenset(s for s in readable if s)
     key = ("snapshot", str(handle.engine.url), _audit_head(handle), cutoff, sites)
 
     def make() -> Any:
@@ -731,12 +744,20 @@ def snapshot_for(handle: StudyUser, sites: Sites, cutoff: dt.date) -> Any:
     return _cached(key, make)
 
 
-def analysis_for(handle: StudyUser, sites: Sites, cutoff: dt.date) -> Any:
-    """`cartrial.analysis.analyse` of `snapshot_for` (cached the same way)."""
+def analysis_for(handle: StudyUser, cutoff: dt.date) -> Any:
+    """`cartrial.analysis.analyse` of `snapshot_for` (the user's subjects; cached the same way)."""
     from cartrial.analysis import analyse
 
-    snapshot = snapshot_for(handle, sites, cutoff)
-    key = ("analysis", str(handle.engine.url), _audit_head(handle), cutoff, sites)
+    snapshot = snapshot_for(handle, cutoff)
+    key = (
+        "analysis",
+        str(handle.engine.url),
+        _audit_head(handle),
+        cutoff,
+        snapshot.study_code,
+        snapshot.tables["subjects"].shape[0],
+        handle.read_sites(),
+    )
     return _cached(key, lambda: analyse(snapshot))
 
 
@@ -841,7 +862,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
 
     lock = lock_of(handle)
     cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
-    analysis = analysis_for(handle, sites, cutoff)
+    analysis = analysis_for(handle, cutoff)
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
@@ -967,7 +988,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
     notes: list[str] = []
     # the committee works on the whole study: escalation is never site-restricted in what it counts
     try:
-        snapshot = snapshot_for(handle, None, today)
+        snapshot = snapshot_for(handle, today, whole_study=True)
         _, membership = derive_populations(snapshot.tables, snapshot.protocol, today)
         infusions = snapshot.tables["infusions"]
         decisions = snapshot.tables["escalation_decisions"]
@@ -994,6 +1015,8 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
             seen.add(sid)
             order.append((at, sid, level))
 
+    readable = {str(r["subject_id"]) for r in rows_of(handle, "subject")}
+
     def patient(sid: str) -> dict[str, Any]:
         row = info.get(sid)
         day0 = (
@@ -1005,7 +1028,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
         dlt = bool(row["dlt_in_window"]) if row is not None else False
         is_open = end is not None and today < end and not dlt
         return {
-            "subject_id": sid,
+            "subject_id": sid if sid in readable else None,
             "infusion_date": day0,
             "window_end": end,
             "window_open": is_open,
@@ -1199,35 +1222,6 @@ def export_forms() -> list[FormSpec]:
     return list(FORMS)
 
 
-def export_csv(handle: StudyUser, sites: Sites, form_name: str) -> str:
-    """The records of one form as its CSV template (template columns; values as the import reads them),
-    restricted to the subjects the user may see."""
-    from cartrial.errors import InputError, Problem
-    from cartrial.store.fields import cell_text, field_rules
-    from cartrial.store.importing.forms import FORMS_BY_NAME
-
-    spec = FORMS_BY_NAME.get(form_name)
-    if spec is None:
-        raise InputError(
-            Problem("unknown form", field="form", value=form_name, allowed=", ".join(FORMS_BY_NAME))
-        )
-    columns = [c.name for c in spec.columns() if c.table_column is not None]
-    rules = field_rules(spec.table)
-    rows = handle.find_records(spec.table)
-    if sites is not None:
-        if spec.table == "site":
-            rows = [r for r in rows if r.get("site_id") in sites]
-        elif "subject_id" in columns:
-            known = visible_subjects(handle, sites)
-            rows = [r for r in rows if str(r.get("subject_id")) in known]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns])
-    return out.getvalue()
-
-
 @dataclass(frozen=True)
 class ImportOutcome:
     """What an import from the web page did: counts per form (or the problems, nothing written)."""
@@ -1319,15 +1313,14 @@ def import_upload(
 
 
 def user_list(handle: StudyUser) -> list[dict[str, Any]]:
-    """Every user (never the password hash): username, role, site, full name, active, version."""
+    """Every user without the password hash (`StudyUser.list_users`; the page needs MANAGE_USERS)."""
     handle.check(Action.MANAGE_USERS, "user list")
-    keep = ("id", "username", "role", "site_id", "full_name", "active", "version")
-    return [{k: r.get(k) for k in keep} for r in handle.find_records("app_user")]
+    return handle.list_users()
 
 
 def site_ids(handle: StudyUser) -> list[str]:
     """Every site id, sorted."""
-    return sorted(str(r["site_id"]) for r in handle.find_records("site"))
+    return sorted(str(r["site_id"]) for r in rows_of(handle, "site"))
 
 
 def can(role: str, action: Action) -> bool:
@@ -1352,7 +1345,6 @@ __all__ = [
     "can",
     "casebook",
     "escalation_view",
-    "export_csv",
     "import_upload",
     "query_list",
     "record_audit",

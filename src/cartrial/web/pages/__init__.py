@@ -1,26 +1,33 @@
-"""The HTML pages of the web application (owned by the pages branch).
+"""The HTML pages of the web application (server-rendered Jinja2 templates, htmx for partial updates).
 
-`ROUTERS` lists the routers that `cartrial.web.app.create_app` includes. Each route declares the store
-action it needs with `dependencies=[Depends(permit(Action.X))]` (or `page_user` for any logged-in user),
-so that the role x route matrix test can enumerate it.
+`ROUTERS` lists the routers that `cartrial.web.app.create_app` includes. Every route declares the store
+action it needs with ``Depends(permit(Action.X))`` (the role x route matrix test enumerates them) and every
+form POST verifies the CSRF token (`cartrial.web.security.CSRF`). What a page shows is computed by the
+plain-data functions of `cartrial.web.views` through the store services; templates only format it.
+
+- `study`: study home, subject list, casebook;
+- `entry`: new record, saved record (view / edit with a reason / queries), live form check (htmx);
+- `queries`: query list, raise, answer, close;
+- `audit`: audit trail of a subject and of a record, chain verification;
+- `dashboards`: escalation (safety review committee) and safety;
+- `data`: import (CSV templates or REDCap) and export links;
+- `admin`: users.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter
 
-from cartrial.store.permissions import Action
-from cartrial.web.security import WebUser, permit
-from cartrial.web.templating import render
+from cartrial.web.pages import admin, audit, dashboards, data, entry, queries, study
 
-home = APIRouter()
+ROUTERS: list[APIRouter] = [
+    study.router,
+    entry.router,
+    queries.router,
+    audit.router,
+    dashboards.router,
+    data.router,
+    admin.router,
+]
 
-
-@home.get("/", response_class=HTMLResponse, name="home")
-def study_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
-    """The study home (placeholder until the pages branch fills it)."""
-    return render(request, "base.html", {"title": "Study home"})
-
-
-ROUTERS: list[APIRouter] = [home]
+__all__ = ["ROUTERS"]

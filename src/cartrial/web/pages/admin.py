@@ -64,7 +64,9 @@ def add_user(
     return _attempt(
         request,
         user,
-        lambda: user.service.add_user(username.strip(), role, site_id or None, password or None, full_name or None),
+        lambda: user.service.add_user(
+            username.strip(), role, site_id or None, password or None, full_name or None
+        ),
         "user_added",
     )
 
@@ -79,7 +81,12 @@ def set_role(
     user: WebUser = Depends(permit(Action.MANAGE_USERS)),
 ) -> Response:
     """Change a user's role and site (reason required)."""
-    return _attempt(request, user, lambda: user.service.set_role(username, role, reason or None, site_id or None), "role_set")
+    return _attempt(
+        request,
+        user,
+        lambda: user.service.set_role(username, role, reason or None, site_id or None),
+        "role_set",
+    )
 
 
 @router.post("/admin/users/{username}/password", dependencies=[CSRF], name="reset_password")
@@ -105,12 +112,9 @@ def set_active(
     user: WebUser = Depends(permit(Action.MANAGE_USERS)),
 ) -> Response:
     """Deactivate (or reactivate) a user: their sessions stop working at once (reason required)."""
-    target = next((u for u in views.user_list(user.service) if u["username"] == username), None)
-    if target is None:
-        raise views.NotVisible(f"no user {username!r}")
     value = active == "1"
 
     def change() -> None:
-        user.service.update_record("app_user", int(target["id"]), {"active": value}, int(target["version"]), reason or None, "web")
+        user.service.set_active(username, value, reason or None)
 
     return _attempt(request, user, change, "activated" if value else "deactivated")

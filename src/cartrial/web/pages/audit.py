@@ -22,12 +22,18 @@ def audit_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -
     if sites(user) is None:
         newest = user.service.audit_rows(since_id=max(0, result.rows_checked - 50))
         rows = views.audit_table_rows(reversed(newest))
-    view = views.AuditView("Audit trail", rows, bool(result.ok), int(result.rows_checked), str(result.message))
-    return render(request, "audit.html", {"title": "Audit trail", "view": view, "nav": "audit", "recent": True})
+    view = views.AuditView(
+        "Audit trail", rows, bool(result.ok), int(result.rows_checked), str(result.message)
+    )
+    return render(
+        request, "audit.html", {"title": "Audit trail", "view": view, "nav": "audit", "recent": True}
+    )
 
 
 @router.get("/audit/subjects/{subject_id}", response_class=HTMLResponse, name="subject_audit")
-def subject_audit(request: Request, subject_id: str, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
+def subject_audit(
+    request: Request, subject_id: str, user: WebUser = Depends(permit(Action.READ))
+) -> HTMLResponse:
     """Who changed what of one subject, when, old → new, and why."""
     view = views.subject_audit(user.service, sites(user), subject_id)
     return render(request, "audit.html", {"title": view.title, "view": view, "nav": "audit"})

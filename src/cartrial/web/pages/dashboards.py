@@ -77,7 +77,9 @@ def record_decision(
     }
     problems: list[Problem] = []
     if decision not in view.decisions:
-        problems.append(Problem("choose a decision", field="decision", value=decision, allowed=" | ".join(view.decisions)))
+        problems.append(
+            Problem("choose a decision", field="decision", value=decision, allowed=" | ".join(view.decisions))
+        )
     try:
         level = int(dose_level)
     except ValueError:

@@ -4,13 +4,13 @@ export (one CSV template per form) pages."""
 from __future__ import annotations
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import page_router, sites
+from cartrial.web.pages.common import page_router
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -20,7 +20,9 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """Largest upload accepted by the import page (all files together): far above a phase I study's data."""
 
 
-def _page(request: Request, user: WebUser, outcome: views.ImportOutcome | None = None, status_code: int = 200) -> HTMLResponse:
+def _page(
+    request: Request, user: WebUser, outcome: views.ImportOutcome | None = None, status_code: int = 200
+) -> HTMLResponse:
     return render(
         request,
         "data.html",
@@ -41,17 +43,6 @@ def data_page(request: Request, user: WebUser = Depends(permit(Action.READ))) ->
     return _page(request, user)
 
 
-@router.get("/data/export/{form_name}.csv", name="export_form")
-def export_form(form_name: str, user: WebUser = Depends(permit(Action.READ))) -> Response:
-    """One form's records as its CSV template (the subjects the user may see)."""
-    text = views.export_csv(user.service, sites(user), form_name)
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{form_name}.csv"'},
-    )
-
-
 @router.post("/data/import", dependencies=[CSRF], response_class=HTMLResponse, name="import_files")
 async def import_files(request: Request, user: WebUser = Depends(permit(Action.IMPORT))) -> HTMLResponse:
     """Import uploaded files atomically: all problems listed (file, row, field), nothing written unless
@@ -68,7 +59,9 @@ async def import_files(request: Request, user: WebUser = Depends(permit(Action.I
             total += len(content)
             files.append((item.filename, content))
     if not files or total > MAX_UPLOAD_BYTES:
-        message = "choose at least one file" if not files else f"the upload is larger than {MAX_UPLOAD_BYTES} bytes"
+        message = (
+            "choose at least one file" if not files else f"the upload is larger than {MAX_UPLOAD_BYTES} bytes"
+        )
         return _page(request, user, views.ImportOutcome(False, [], [], message), status_code=422)
     outcome = await run_in_threadpool(
         views.import_upload,

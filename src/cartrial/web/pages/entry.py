@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import page_router, done_message, field_views, other_problems, redirect, sites
+from cartrial.web.pages.common import done_message, field_views, other_problems, page_router, redirect, sites
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -98,6 +98,7 @@ def _form_page(
         "query_fields": spec.field_names,
         "may_raise": user.may(Action.RAISE_QUERY),
         "may_answer": user.may(Action.ANSWER_QUERY),
+        "may_close": user.may(Action.RAISE_QUERY),
         "done": done_message(request),
         "nav": "subjects",
     }
@@ -116,7 +117,13 @@ def new_record(
     spec = _entry_form(form_name)
     views.require_subject(user.service, sites(user), subject_id)
     return _form_page(
-        request, user, spec=spec, subject_id=subject_id, values={"subject_id": subject_id}, problems=[], mode="new"
+        request,
+        user,
+        spec=spec,
+        subject_id=subject_id,
+        values={"subject_id": subject_id},
+        problems=[],
+        mode="new",
     )
 
 
@@ -130,7 +137,9 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
     problems = validate(spec.name, values, protocol=protocol)
     if not problems:
         try:
-            record_id = handle.insert_record(spec.table, views.typed_values(spec.table, clean_values(values)), "web")
+            record_id = handle.insert_record(
+                spec.table, views.typed_values(spec.table, clean_values(values)), "web"
+            )
         except InputError as exc:
             problems = _problems_of(exc)
         except ConflictError as exc:
@@ -148,7 +157,14 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "saved")
     return _form_page(
-        request, user, spec=spec, subject_id=subject_id, values=values, problems=problems, mode="new", status_code=422
+        request,
+        user,
+        spec=spec,
+        subject_id=subject_id,
+        values=values,
+        problems=problems,
+        mode="new",
+        status_code=422,
     )
 
 
@@ -179,11 +195,19 @@ def record_page(
     spec = _record_form(table)
     record = views.require_record(user.service, sites(user), spec.table, record_id)
     subject = views.record_subject(spec.table, record)
-    return _form_page(request, user, spec=spec, subject_id=subject, values=record, problems=[], mode="edit", record=record)
+    return _form_page(
+        request, user, spec=spec, subject_id=subject, values=record, problems=[], mode="edit", record=record
+    )
 
 
 def _update(
-    request: Request, user: WebUser, spec: Any, record_id: int, values: dict[str, Any], version: str, reason: str
+    request: Request,
+    user: WebUser,
+    spec: Any,
+    record_id: int,
+    values: dict[str, Any],
+    version: str,
+    reason: str,
 ) -> Response:
     from cartrial.web.forms import clean_values
 
@@ -194,7 +218,9 @@ def _update(
         values["subject_id"] = subject
     problems: list[Problem] = []
     if not reason.strip():
-        problems.append(Problem("a reason for the change is required", field="reason", allowed="why the data change"))
+        problems.append(
+            Problem("a reason for the change is required", field="reason", allowed="why the data change")
+        )
     try:
         expected = int(version)
     except ValueError:
@@ -207,8 +233,10 @@ def _update(
         except InputError as exc:
             problems = _problems_of(exc)
         except ConflictError as exc:
+            from cartrial.store.writes import StaleVersionError
+
             text = str(exc)
-            if "changed by someone else" in text:
+            if isinstance(exc, StaleVersionError):
                 text = (
                     "This record was changed since you opened it (by someone else); nothing was saved. "
                     "Reload the record and apply your change again."
@@ -297,7 +325,9 @@ def _check(request: Request, user: WebUser, form_name: str, values: dict[str, An
 
 
 @router.post("/forms/{form_name}/check", dependencies=[CSRF], response_class=HTMLResponse, name="check_form")
-async def check_form(request: Request, form_name: str, user: WebUser = Depends(permit(Action.ENTER))) -> Response:
+async def check_form(
+    request: Request, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
+) -> Response:
     """htmx fragment: the problems of the form as filled in so far, next to each field (out-of-band swaps),
     and the engine's conclusion (CRS/ICANS grade, EDSS, logMAR) — nothing is saved."""
     from cartrial.web.forms import form

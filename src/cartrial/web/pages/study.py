@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import page_router, done_message, sites
+from cartrial.web.pages.common import done_message, page_router, sites
 from cartrial.web.security import WebUser, permit
 from cartrial.web.templating import render
 
