@@ -735,6 +735,9 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
             name: (
                 frame[frame["subject_id"].isin(keep)].reset_index(drop=True)
                 if "subject_id" in frame
+                # study-level cohorts span every site: a site's subset cannot replay them
+                else frame.iloc[0:0]
+                if name == "escalation_decisions"
                 else frame
             )
             for name, frame in snapshot.tables.items()
@@ -862,7 +865,18 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
 
     lock = lock_of(handle)
     cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
-    analysis = analysis_for(handle, cutoff)
+
+    def empty(note: str) -> SafetyView:
+        return SafetyView(
+            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], [note], True
+        )
+
+    try:
+        if not len(snapshot_for(handle, cutoff).tables["infusions"]):
+            return empty("no patient you may see was infused by the cut-off")
+        analysis = analysis_for(handle, cutoff)
+    except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
+        return empty(str(exc))
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]

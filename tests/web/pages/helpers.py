@@ -20,17 +20,20 @@ SITE_B_SUBJECT = "PU-101"
 """The one subject of site PUMCH (not infused)."""
 
 
-def build_web_study(path: Path) -> str:
-    """The example study with a second site, its subject, and the users of `USERS`; returns the URL."""
-    import sys
+def build_web_study(path: Path, example: Path | None = None) -> str:
+    """The example study (a copy of the database file `example`, else imported anew) with a second site,
+    its subject, and the users of `USERS`; returns the URL."""
+    import shutil
 
     from cartrial.store import StudyService
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from conftest import TEST_PASSWORD, build_example
+    from ...conftest import TEST_PASSWORD, build_example
 
     url = f"sqlite:///{path}"
-    build_example(url)
+    if example is not None:
+        shutil.copyfile(example, path)
+    else:
+        build_example(url)
     service = StudyService(url)
     admin = service.as_user("admin")
     admin.set_password("admin", TEST_PASSWORD, "test setup")
