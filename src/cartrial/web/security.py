@@ -56,6 +56,7 @@ __all__ = [
     "LoginRequired",
     "LoginThrottle",
     "NotAuthenticated",
+    "RoutePermission",
     "WebSettings",
     "WebUser",
     "api_user",
@@ -63,7 +64,8 @@ __all__ = [
     "current_user",
     "page_user",
     "permit",
-    "route_action",
+    "public",
+    "route_permission",
     "verify_csrf",
 ]
 
@@ -286,18 +288,42 @@ def permit(action: Action) -> Callable[[Request], WebUser]:
     return dependency
 
 
-def route_action(route: Any) -> tuple[bool, Action | None]:
-    """(needs login, action) of an app route, read from its dependencies (for the matrix test and docs)."""
+PUBLIC_ATTRIBUTE = "cartrial_public"
+
+
+def public() -> None:
+    """Dependency marking a route as open to anonymous users (the login page, the token endpoint). Every
+    route of the app declares either this, `page_user` / `api_user` (any logged-in user) or
+    `permit(action)`; the route × role matrix test refuses a route that declares none."""
+
+
+setattr(public, PUBLIC_ATTRIBUTE, True)
+
+
+@dataclass(frozen=True)
+class RoutePermission:
+    """What a route declares: `public` (anyone), else a login, and the `action` needed (None: any role)."""
+
+    public: bool
+    declared: bool
+    action: Action | None
+
+
+def route_permission(route: Any) -> RoutePermission:
+    """The permission a route declares, read from its dependencies (for the matrix test and docs)."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:
-        return False, None
+        return RoutePermission(False, False, None)
     stack = list(dependant.dependencies)
+    found: RoutePermission | None = None
     while stack:
         dep = stack.pop()
         if hasattr(dep.call, ACTION_ATTRIBUTE):
-            return True, getattr(dep.call, ACTION_ATTRIBUTE)
+            return RoutePermission(False, True, getattr(dep.call, ACTION_ATTRIBUTE))
+        if getattr(dep.call, PUBLIC_ATTRIBUTE, False):
+            found = RoutePermission(True, True, None)
         stack.extend(dep.dependencies)
-    return False, None
+    return found or RoutePermission(False, False, None)
 
 
 # -- CSRF ---------------------------------------------------------------------------------------------
