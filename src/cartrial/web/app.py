@@ -66,6 +66,8 @@ def login_user(request: Request, username: str, password: str, source: str) -> t
 
     throttle: LoginThrottle = request.app.state.login_throttle
     address = client_address(request)
+    if not username.strip() or not password:
+        raise AuthenticationError("authentication failed: give a user name and a password")
     if throttle.blocked(address):
         raise ThrottledError("too many failed logins from this address; try again later")
     service = request.app.state.service
@@ -108,6 +110,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         ),
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
+        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
         redoc_url=None,
     )
     app.state.service = service
