@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web.errors import NotFoundError
-from cartrial.web.security import WebUser, api_user, credential, permit
+from cartrial.web.security import WebUser, api_user, credential, permit, public
 
 __all__ = ["router"]
 
@@ -59,6 +59,9 @@ class Me(BaseModel):
     role: str
     site_id: str | None
     actions: list[str]
+    csrf_token: str | None = None
+    """For a session-cookie client: the token to send as ``X-CSRF-Token`` on writes (None with a bearer
+    token, which needs none)."""
 
 
 class RecordIn(BaseModel):
@@ -265,7 +268,7 @@ def _stale(exc: ConflictError) -> ConflictError:
 # -- authentication -----------------------------------------------------------------------------------
 
 
-@router.post("/token", response_model=Token, tags=["auth"])
+@router.post("/token", response_model=Token, tags=["auth"], dependencies=[Depends(public)])
 def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """OAuth2 password flow: a bearer token for `Authorization: Bearer <token>` (a store session: it
     expires after the idle timeout, and at logout)."""
@@ -286,13 +289,16 @@ def logout(user: Annotated[WebUser, Depends(api_user)]) -> Response:
 
 
 @router.get("/me", response_model=Me, tags=["auth"])
-def me(user: Annotated[WebUser, Depends(api_user)]) -> Me:
+def me(request: Request, user: Annotated[WebUser, Depends(api_user)]) -> Me:
     """Who is logged in, and the actions the role may perform (the store's permission matrix)."""
+    from cartrial.web.security import csrf_token
+
     return Me(
         username=user.username,
         role=user.role,
         site_id=user.site_id,
         actions=[a.value for a in Action if user.may(a)],
+        csrf_token=csrf_token(request) if user.method == "session" else None,
     )
 
 
@@ -399,6 +405,7 @@ def read_record(
 
 @router.post("/records/{form}", response_model=Saved, status_code=201, tags=["records"])
 def create_record(
+    request: Request,
     form: str,
     body: RecordIn,
     response: Response,
@@ -406,10 +413,11 @@ def create_record(
 ) -> Saved:
     """Enter a new record (the import's validation and edit checks; the subject's site for investigators;
     refused while the data lock covers its date)."""
-    from cartrial.web.forms import clean_values
+    from cartrial.web.forms import typed_values
 
     spec = _form(form)
-    record_id = user.service.insert_record(spec.table, clean_values(body.values), "web")
+    values = typed_values(spec.name, body.values, protocol=_protocol(request))
+    record_id = user.service.insert_record(spec.table, values, "web")
     row = user.service.get_record(spec.table, record_id)
     response.headers["ETag"] = f'"{version_token(row)}"'
     response.headers["Location"] = f"/api/v1/records/{spec.name}/{record_id}"
@@ -417,18 +425,23 @@ def create_record(
 
 
 def _update(
-    form: str, record_id: int, body: RecordChange, if_match: str | None, response: Response, user: WebUser
+    form: str,
+    record_id: int,
+    body: RecordChange,
+    if_match: str | None,
+    response: Response,
+    user: WebUser,
+    protocol: Any,
 ) -> Saved:
     from cartrial.store.writes import StaleVersionError
-    from cartrial.web.forms import clean_values
+    from cartrial.web.forms import typed_values
 
     spec = _form(form)
     expected = _expected_version(record_id, if_match or body.version_token)
     _visible(user, spec.table, record_id)
+    values = typed_values(spec.name, body.values, protocol=protocol)
     try:
-        version = user.service.update_record(
-            spec.table, record_id, clean_values(body.values), expected, body.reason, "web"
-        )
+        version = user.service.update_record(spec.table, record_id, values, expected, body.reason, "web")
     except StaleVersionError as exc:
         raise _stale(exc) from None
     token_ = f"{record_id}-{version}"
@@ -438,6 +451,7 @@ def _update(
 
 @router.put("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
 def replace_record(
+    request: Request,
     form: str,
     record_id: RecordId,
     body: RecordChange,
@@ -447,11 +461,12 @@ def replace_record(
 ) -> Saved:
     """Change a record (the fields given; a reason is required): refused with 409 if it changed since the
     version token was read."""
-    return _update(form, record_id, body, if_match, response, user)
+    return _update(form, record_id, body, if_match, response, user, _protocol(request))
 
 
 @router.patch("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
 def patch_record(
+    request: Request,
     form: str,
     record_id: RecordId,
     body: RecordChange,
@@ -460,7 +475,7 @@ def patch_record(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Saved:
     """Same as PUT: only the fields given change."""
-    return _update(form, record_id, body, if_match, response, user)
+    return _update(form, record_id, body, if_match, response, user, _protocol(request))
 
 
 @router.delete("/records/{form}/{record_id}", status_code=204, tags=["records"])
@@ -798,3 +813,51 @@ def _numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- escalation ---------------------------------------------------------------------------------------
+
+
+class DecisionIn(BaseModel):
+    """The safety review committee's decision for one cohort."""
+
+    model_config = ConfigDict(extra="forbid")
+    cohort: int = Field(ge=1, le=1000)
+    dose_level: int = Field(ge=1, le=50)
+    decided_on: dt.date
+    outcomes: str = Field(min_length=1, max_length=2000)
+    decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/escalation", tags=["escalation"])
+def escalation(
+    request: Request,
+    user: Annotated[WebUser, Depends(permit(Action.READ))],
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """Cohorts by dose level, each patient's DLT window, DLTs so far, the protocol design's recommendation
+    for the next cohort and its decision table (escalation engine with the protocol's design)."""
+    from cartrial.web.escalation import escalation_state
+
+    return escalation_state(request.app.state.service, user.sites, as_of or dt.date.today())
+
+
+@router.post("/escalation/decisions", status_code=201, tags=["escalation"])
+def record_escalation_decision(
+    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.ENTER))]
+) -> dict[str, Any]:
+    """Record the committee's decision (a reason is required when it differs from the design's)."""
+    from cartrial.web.escalation import record_decision
+
+    return record_decision(
+        request.app.state.service,
+        user.service,
+        cohort=body.cohort,
+        dose_level=body.dose_level,
+        decided_on=body.decided_on,
+        outcomes=body.outcomes,
+        decision=body.decision,
+        reason=body.reason,
+        today=dt.date.today(),
+    )

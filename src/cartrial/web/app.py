@@ -24,6 +24,7 @@ from cartrial.web.security import (
     WebSettings,
     credential,
     current_user,
+    public,
     verify_csrf,
 )
 
@@ -65,6 +66,8 @@ def login_user(request: Request, username: str, password: str, source: str) -> t
 
     throttle: LoginThrottle = request.app.state.login_throttle
     address = client_address(request)
+    if not username.strip() or not password:
+        raise AuthenticationError("authentication failed: give a user name and a password")
     if throttle.blocked(address):
         raise ThrottledError("too many failed logins from this address; try again later")
     service = request.app.state.service
@@ -107,6 +110,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         ),
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
+        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
         redoc_url=None,
     )
     app.state.service = service
@@ -140,14 +144,17 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router, prefix="/api/v1")
 
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(public)])
     def login_page(request: Request, next: str = "/") -> Response:
         if current_user(request) is not None:
             return RedirectResponse(safe_next(next), status_code=303)
         return render(request, "login.html", {"title": "Log in", "next_url": safe_next(next)})
 
     @app.post(
-        "/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(verify_csrf)]
+        "/login",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+        dependencies=[Depends(public), Depends(verify_csrf)],
     )
     def login_submit(
         request: Request,
@@ -179,7 +186,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         )
         return response
 
-    @app.post("/logout", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+    @app.post("/logout", include_in_schema=False, dependencies=[Depends(public), Depends(verify_csrf)])
     def logout(request: Request) -> Response:
         from cartrial.store.auth import end_session
 

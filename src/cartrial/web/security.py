@@ -46,24 +46,31 @@ CSRF_HEADER = "X-CSRF-Token"
 ACTION_ATTRIBUTE = "cartrial_action"
 """Attribute of a permission dependency: the `Action` the route needs (None: any logged-in user)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOUCH_AFTER = dt.timedelta(seconds=15)
+"""A session's last use is written at most this often (at most a quarter of the idle timeout), so that
+reads do not each write to the database; the idle timeout is exact to that."""
 
 __all__ = [
     "ACTION_ATTRIBUTE",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SESSION_COOKIE",
+    "AppRoute",
     "CsrfError",
     "LoginRequired",
     "LoginThrottle",
     "NotAuthenticated",
+    "RoutePermission",
     "WebSettings",
     "WebUser",
     "api_user",
+    "app_routes",
     "csrf_token",
     "current_user",
     "page_user",
     "permit",
-    "route_action",
+    "public",
+    "route_permission",
     "verify_csrf",
 ]
 
@@ -178,25 +185,11 @@ def _settings(request: Request) -> WebSettings:
     return request.app.state.settings
 
 
-def _idle_expired(service: StudyService, token: str, minutes: float) -> bool:
-    """Whether the store session of `token` has been idle longer than `minutes` (the web setting)."""
-    from sqlalchemy import select
-
-    from cartrial.store.auth import AuthSession, _token_digest
-    from cartrial.store.models import utc_now
-
-    with service.read() as connection:
-        last = connection.execute(
-            select(AuthSession.last_used_at).where(AuthSession.token_sha256 == _token_digest(token))
-        ).scalar()
-    return last is None or utc_now() - last > dt.timedelta(minutes=minutes)
-
-
 def _authenticate(request: Request) -> WebUser | None:
     """The user of a valid session cookie or bearer token, or None (cached on the request)."""
     if hasattr(request.state, "web_user"):
         return request.state.web_user
-    from cartrial.store.auth import AuthenticationError, authenticate, end_session
+    from cartrial.store.auth import AuthenticationError, authenticate_session
 
     user: WebUser | None = None
     value, method = None, "session"
@@ -209,17 +202,17 @@ def _authenticate(request: Request) -> WebUser | None:
     if parts is not None:
         token, username = parts
         service = _service(request)
-        if _idle_expired(service, token, _settings(request).session_minutes):
-            end_session(service, token)
-        else:
-            try:
-                found = authenticate(service, username, token=token)
-            except AuthenticationError:
-                found = None
-            if found is not None:
-                user = WebUser(
-                    found.username, found.role, found.site_id, service.as_user(found.username), method, token
-                )
+        idle = dt.timedelta(minutes=_settings(request).session_minutes)
+        try:
+            found = authenticate_session(
+                service, username, token, idle_timeout=idle, touch_after=min(idle / 4, TOUCH_AFTER)
+            )
+        except AuthenticationError:
+            found = None
+        if found is not None:
+            user = WebUser(
+                found.username, found.role, found.site_id, service.as_user(found.username), method, token
+            )
     request.state.web_user = user
     return user
 
@@ -286,18 +279,74 @@ def permit(action: Action) -> Callable[[Request], WebUser]:
     return dependency
 
 
-def route_action(route: Any) -> tuple[bool, Action | None]:
-    """(needs login, action) of an app route, read from its dependencies (for the matrix test and docs)."""
+PUBLIC_ATTRIBUTE = "cartrial_public"
+
+
+def public() -> None:
+    """Dependency marking a route as open to anonymous users (the login page, the token endpoint). Every
+    route of the app declares either this, `page_user` / `api_user` (any logged-in user) or
+    `permit(action)`; the route × role matrix test refuses a route that declares none."""
+
+
+setattr(public, PUBLIC_ATTRIBUTE, True)
+
+
+@dataclass(frozen=True)
+class RoutePermission:
+    """What a route declares: `public` (anyone), else a login, and the `action` needed (None: any role)."""
+
+    public: bool
+    declared: bool
+    action: Action | None
+
+
+@dataclass(frozen=True)
+class AppRoute:
+    """One route of the app as served: full path, methods and the route object (with its dependencies)."""
+
+    path: str
+    methods: frozenset[str]
+    route: Any
+
+
+def app_routes(app: Any) -> list[AppRoute]:
+    """Every route of `app`, including those of included routers (flattened; FastAPI ≥ 0.120 keeps an
+    included router as one entry of `app.routes`), without mounts (``/static``)."""
+    out: list[AppRoute] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            if hasattr(route, "effective_candidates"):  # an included router
+                for candidate in route.effective_candidates():
+                    if hasattr(candidate, "effective_candidates"):
+                        walk([candidate])
+                    else:
+                        original = candidate.original_route
+                        methods = frozenset(getattr(original, "methods", None) or ())
+                        if methods:
+                            out.append(AppRoute(candidate.path, methods, original))
+            elif getattr(route, "methods", None):
+                out.append(AppRoute(route.path, frozenset(route.methods), route))
+
+    walk(app.routes)
+    return out
+
+
+def route_permission(route: Any) -> RoutePermission:
+    """The permission a route declares, read from its dependencies (for the matrix test and docs)."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:
-        return False, None
+        return RoutePermission(False, False, None)
     stack = list(dependant.dependencies)
+    found: RoutePermission | None = None
     while stack:
         dep = stack.pop()
         if hasattr(dep.call, ACTION_ATTRIBUTE):
-            return True, getattr(dep.call, ACTION_ATTRIBUTE)
+            return RoutePermission(False, True, getattr(dep.call, ACTION_ATTRIBUTE))
+        if getattr(dep.call, PUBLIC_ATTRIBUTE, False):
+            found = RoutePermission(True, True, None)
         stack.extend(dep.dependencies)
-    return False, None
+    return found or RoutePermission(False, False, None)
 
 
 # -- CSRF ---------------------------------------------------------------------------------------------
