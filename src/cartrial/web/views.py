@@ -12,7 +12,8 @@ Where the content comes from: the schedule of assessments is the protocol's (`ca
 CRS/ICANS episodes, cytopenias and serious adverse events are `cartrial.analysis` datasets of a snapshot
 (`cartrial.store.snapshot.read_snapshot`); the escalation recommendation and decision table come from the
 escalation engine with the protocol's design (`design_from_spec`, `decision_table`, `replay_decisions`);
-the DLT window and DLT flags of each patient from `cartrial.analysis.populations.derive_populations`.
+the DLT window and DLT flags of each patient from `cartrial.analysis.populations.derive_populations`
+(both through `cartrial.web.escalation`, shared with the API).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,40 +191,6 @@ def form_value(value: Any) -> str:
 
         return json.dumps(value)
     return str(value)
-
-
-def typed_values(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Form text as the store's typed values, by each field's kind (`cartrial.store.fields.FieldKind`):
-    whole numbers, numbers, true/false (the words `cartrial.columns` accepts), JSON; dates stay ISO text
-    (the store parses them). Call after validation: text that does not convert is passed on unchanged, so
-    the store refuses it with its own located message."""
-    import json
-
-    from cartrial.columns import FALSE_WORDS, TRUE_WORDS
-    from cartrial.store.fields import FieldKind, field_rules
-
-    rules = field_rules(table)
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        rule = rules.get(name)
-        if rule is None or not isinstance(value, str):
-            out[name] = value
-            continue
-        text = value.strip()
-        try:
-            if rule.kind is FieldKind.INTEGER:
-                out[name] = int(text)
-            elif rule.kind is FieldKind.NUMBER:
-                out[name] = float(text)
-            elif rule.kind is FieldKind.BOOLEAN and text.lower() in TRUE_WORDS | FALSE_WORDS:
-                out[name] = text.lower() in TRUE_WORDS
-            elif rule.kind is FieldKind.JSON:
-                out[name] = json.loads(text)
-            else:
-                out[name] = text
-        except ValueError:
-            out[name] = text
-    return out
 
 
 def form_of_table(table: str) -> FormSpec:
@@ -747,21 +714,51 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
     return _cached(key, make)
 
 
-def analysis_for(handle: StudyUser, cutoff: dt.date) -> Any:
-    """`cartrial.analysis.analyse` of `snapshot_for` (the user's subjects; cached the same way)."""
-    from cartrial.analysis import analyse
+@dataclass(frozen=True)
+class SafetyData:
+    """The analysis datasets behind the safety dashboard (names as in `cartrial.analysis.analyse`)."""
+
+    datasets: dict[str, Any]
+    snapshot: dict[str, Any]
+    notes: list[str]
+
+
+SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
+    ("crs_icans_datasets", "CRS/ICANS episodes"),
+    ("lab_datasets", "laboratory grades and ICAHT"),
+    ("adverse_event_datasets", "adverse events"),
+)
+"""The `cartrial.analysis.toxicity` derivations the safety dashboard shows (and what they are)."""
+
+
+def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
+    """The safety datasets of `snapshot_for` (the user's subjects): the analysis layer's populations and its
+    toxicity derivations (`cartrial.analysis.toxicity`), cached like the snapshot. A derivation the analysis
+    layer cannot make from this snapshot (e.g. a table it needs is still empty) is left out and named in
+    `notes`, so that the rest of the dashboard still shows."""
+    from cartrial.analysis import toxicity
+    from cartrial.analysis.model import Dataset
+    from cartrial.analysis.populations import ENROLLED, derive_populations
 
     snapshot = snapshot_for(handle, cutoff)
-    key = (
-        "analysis",
-        str(handle.engine.url),
-        _audit_head(handle),
-        cutoff,
-        snapshot.study_code,
-        snapshot.tables["subjects"].shape[0],
-        handle.read_sites(),
-    )
-    return _cached(key, lambda: analyse(snapshot))
+    key = ("safety", str(handle.engine.url), _audit_head(handle), cutoff, handle.read_sites())
+
+    def make() -> SafetyData:
+        tables = dict(snapshot.tables)
+        populations, membership = derive_populations(tables, snapshot.protocol, cutoff)
+        datasets: dict[str, Any] = {
+            "populations": Dataset("populations", "populations", membership, ENROLLED, "", ("subjects",))
+        }
+        notes: list[str] = []
+        for name, what in SAFETY_DATASETS:
+            try:
+                datasets |= getattr(toxicity, name)(tables, populations)
+            except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
+                notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__}: {exc})")
+        return SafetyData(datasets, snapshot.metadata(), notes)
+
+    result: SafetyData = _cached(key, make)
+    return result
 
 
 HEATMAP_DAYS = 29
@@ -874,7 +871,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     try:
         if not len(snapshot_for(handle, cutoff).tables["infusions"]):
             return empty("no patient you may see was infused by the cut-off")
-        analysis = analysis_for(handle, cutoff)
+        analysis = safety_data(handle, cutoff)
     except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
         return empty(str(exc))
     membership = analysis.datasets["populations"].table
@@ -933,7 +930,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         ]
         serious = _records(table[flags], serious_columns)
     notes = [
-        n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes
+        *analysis.notes,
+        *(n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes),
     ]
     return SafetyView(
         cutoff,
@@ -953,275 +951,57 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
 # ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EscalationView:
-    """The escalation dashboard for the safety review committee."""
-
-    design: str
-    design_options: dict[str, Any]
-    dlt_window_days: int
-    as_of: dt.date
-    dose_levels: list[dict[str, Any]]
-    """Per level: level, label, n treated, n evaluable, n DLT."""
-    cohorts: list[dict[str, Any]]
-    """Per cohort (recorded, then the pending one): cohort, dose_level, decision, design_decision,
-    deviation, patients [{subject_id, infusion_date, window_end, window_open, days_left, dlt}]."""
-    recommendation: dict[str, Any]
-    """The design's decision for the next cohort: decision, next_dose, outcomes, reasons, mtd, complete
-    (every patient of the pending cohort finished the DLT window), pending."""
-    decision_table: dict[str, Any] | None
-    next_cohort: int
-    decisions: tuple[str, ...]
-    notes: list[str] = field(default_factory=list)
+DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
+"""The recorded-decision vocabulary (`cartrial.escalation.conduct.DECISIONS`)."""
 
 
-def _design_decision(fit: Any, current: int | None) -> str:
-    """The recorded-decision vocabulary of a fitted design (as `cartrial.escalation.conduct` names it)."""
-    from cartrial.escalation.conduct import _design_decision as conduct_decision
+def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> dict[str, Any]:
+    """The escalation dashboard: `cartrial.web.escalation.escalation_state` (the one implementation the
+    API uses as well) plus, for the page, each cohort's patients with their DLT window (patients are
+    assigned to cohorts in order of infusion, as `replay_decisions` does; the pending cohort last)."""
+    from cartrial.web.escalation import escalation_state
 
-    return str(conduct_decision(fit, current or 1))
-
-
-def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> EscalationView:
-    """Cohorts by dose level, each patient's DLT window (open/closed, days left), DLTs so far, the design's
-    recommendation for the next cohort and its decision table (escalation engine with the protocol's
-    design). Patients are assigned to cohorts in order of infusion, as `replay_decisions` does."""
-    import pandas as pd
-
-    from cartrial.analysis.populations import derive_populations
-    from cartrial.escalation import decision_table, format_outcomes, parse_outcomes, replay_decisions
-    from cartrial.escalation.outcomes import Outcomes, PatientOutcome
-    from cartrial.escalation.spec import design_from_spec
-
-    today = today or dt.date.today()
-    protocol = study_protocol(handle)
-    spec = protocol.escalation
-    window = int(spec.dlt_window_days)
-    n_doses = len(protocol.dose_levels)
-    design = design_from_spec(spec, n_doses, expansion=getattr(protocol, "expansion", None))
-    notes: list[str] = []
-    # the committee works on the whole study: escalation is never site-restricted in what it counts
-    try:
-        snapshot = snapshot_for(handle, today, whole_study=True)
-        _, membership = derive_populations(snapshot.tables, snapshot.protocol, today)
-        infusions = snapshot.tables["infusions"]
-        decisions = snapshot.tables["escalation_decisions"]
-    except CartrialError as exc:
-        notes.append(str(exc))
-        membership = pd.DataFrame(
-            columns=["subject_id", "dose_level", "infusion_date", "dlt_in_window", "dlt_evaluable"]
-        )
-        infusions = pd.DataFrame(columns=["subject_id", "dose_level", "infused_at"])
-        decisions = pd.DataFrame(columns=["cohort", "dose_level", "decided_on", "outcomes", "decision"])
-    info = {str(r["subject_id"]): r for _, r in membership.iterrows()}
-    queue = sorted(
-        (
-            (str(at), str(sid), int(level))
-            for sid, level, at in zip(
-                infusions["subject_id"], infusions["dose_level"], infusions["infused_at"], strict=True
-            )
-        ),
+    handle.check(Action.READ, "escalation state")
+    state = escalation_state(
+        handle.service, None if sites is None else tuple(sites), today or dt.date.today()
     )
-    seen: set[str] = set()
-    order = []
-    for at, sid, level in queue:  # first infusion per subject
-        if sid not in seen:
-            seen.add(sid)
-            order.append((at, sid, level))
-
-    readable = {str(r["subject_id"]) for r in rows_of(handle, "subject")}
-
-    def patient(sid: str) -> dict[str, Any]:
-        row = info.get(sid)
-        day0 = (
-            dt.date.fromisoformat(str(row["infusion_date"]))
-            if row is not None and row["infusion_date"]
-            else None
-        )
-        end = day0 + dt.timedelta(days=window) if day0 else None
-        dlt = bool(row["dlt_in_window"]) if row is not None else False
-        is_open = end is not None and today < end and not dlt
-        return {
-            "subject_id": sid if sid in readable else None,
-            "infusion_date": day0,
-            "window_end": end,
-            "window_open": is_open,
-            "days_left": (end - today).days if is_open and end else 0,
-            "dlt": dlt,
-        }
-
-    replay = None
-    if len(decisions):
-        dlts = pd.DataFrame(
-            {
-                "subject_id": membership["subject_id"],
-                "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
-            }
-        )
-        try:
-            replay = replay_decisions(decisions, infusions, dlts, protocol).table
-        except CartrialError as exc:
-            notes.append(f"the recorded decisions do not replay: {exc}")
+    if not state.get("available"):
+        return state
+    patients = list(state["patients"])
+    replay = {int(r["cohort"]): r for r in state.get("replay", [])}
     cohorts: list[dict[str, Any]] = []
     used = 0
-    history: list[Any] = []
-    decided = decisions.sort_values("cohort", key=lambda s: s.astype(int)) if len(decisions) else decisions
-    for position, (_, dec) in enumerate(decided.iterrows()):
-        outcomes = parse_outcomes(str(dec["outcomes"]), n_doses, field="outcomes")
-        members = order[used : used + len(outcomes.patients)]
+    for cohort in state["cohorts"]:
+        members = patients[used : used + len(cohort["patients"])]
         used += len(members)
-        history.extend(
-            PatientOutcome(cohort=position + 1, dose_level=p.dose_level, dlt=p.dlt) for p in outcomes.patients
-        )
-        replayed = None
-        if replay is not None:
-            match = replay[replay["cohort"] == int(dec["cohort"])]
-            replayed = match.iloc[0] if len(match) else None
+        replayed = replay.get(int(cohort["cohort"]), {})
         cohorts.append(
             {
-                "cohort": int(dec["cohort"]),
-                "dose_level": int(dec["dose_level"]),
-                "decided_on": dec.get("decided_on"),
-                "outcomes": str(dec["outcomes"]),
-                "decision": str(dec["decision"]),
-                "design_decision": None if replayed is None else str(replayed["design_decision"]),
-                "deviation": "" if replayed is None else str(replayed["deviation"]),
-                "patients": [patient(sid) for _, sid, _ in members],
+                **cohort,
+                "members": members,
+                "design_decision": replayed.get("design_decision"),
+                "deviation": replayed.get("deviation") or "",
                 "pending": False,
             }
         )
-    pending = order[used:]
-    pending_patients = [patient(sid) for _, sid, _ in pending]
-    complete = bool(pending_patients) and not any(p["window_open"] for p in pending_patients)
-    current = int(decided.iloc[-1]["dose_level"]) if len(decided) else int(spec.start_level)
+    pending = patients[used:]
     if pending:
-        levels_pending = {level for _, _, level in pending}
-        current = min(levels_pending) if len(levels_pending) > 1 else next(iter(levels_pending))
         cohorts.append(
             {
-                "cohort": len(cohorts) + 1,
-                "dose_level": current,
-                "decided_on": None,
-                "outcomes": "",
-                "decision": "",
-                "design_decision": None,
-                "deviation": "",
-                "patients": pending_patients,
+                "cohort": state["next_cohort"],
+                "dose_level": pending[-1]["dose_level"],
+                "outcomes": state["pending"]["outcomes"],
+                "members": pending,
                 "pending": True,
             }
         )
-        if complete:
-            history.extend(
-                PatientOutcome(cohort=len(cohorts), dose_level=level, dlt=info_dlt)
-                for (_, _, level), info_dlt in zip(pending, (p["dlt"] for p in pending_patients), strict=True)
-            )
-    outcomes = Outcomes(tuple(history))
-    fit = design.fit(outcomes)
-    mtd = fit.select_mtd()
-    pending_text = (
-        format_outcomes(Outcomes(tuple(h for h in history if h.cohort == len(cohorts))))
-        if pending and complete
-        else ""
-    )
-    recommendation = {
-        "decision": _design_decision(fit, current),
-        "next_dose": fit.next_dose,
-        "continue": bool(fit.continue_),
-        "outcomes": format_outcomes(outcomes) if history else "",
-        "pending_outcomes": pending_text,
-        "reasons": list(fit.reasons),
-        "mtd": mtd.dose_level,
-        "mtd_rule": mtd.rule,
-        "complete": complete or not pending,
-        "pending": len(pending),
-        "current_dose": current,
+    return {
+        **state,
+        "cohort_rows": cohorts,
+        "decisions": DECISIONS,
+        "decidable": bool(pending) and not state["recommendation"]["provisional"],
+        "pending_level": pending[-1]["dose_level"] if pending else None,
     }
-    levels_info = []
-    for level in protocol.dose_levels:
-        lv = int(level.level)
-        rows = membership[membership["dose_level"].astype("Int64") == lv] if len(membership) else membership
-        levels_info.append(
-            {
-                "level": lv,
-                "label": str(getattr(level, "label", "") or ""),
-                "treated": len(rows),
-                "evaluable": int(rows["dlt_evaluable"].astype(bool).sum()) if len(rows) else 0,
-                "dlt": int(rows["dlt_in_window"].astype(bool).sum()) if len(rows) else 0,
-            }
-        )
-    table: dict[str, Any] | None
-    try:
-        max_n = int(getattr(spec, "max_n", None) or 0) or 12
-        table = decision_table(design, min(max_n, 30)).as_dict()
-    except CartrialError as exc:
-        table = None
-        notes.append(str(exc))
-    from cartrial.escalation.conduct import DECISIONS
-
-    return EscalationView(
-        design=str(spec.design),
-        design_options=dict(fit.options),
-        dlt_window_days=window,
-        as_of=today,
-        dose_levels=levels_info,
-        cohorts=cohorts,
-        recommendation=recommendation,
-        decision_table=table,
-        next_cohort=len([c for c in cohorts if not c["pending"]]) + 1,
-        decisions=DECISIONS,
-        notes=notes,
-    )
-
-
-def record_decision(
-    handle: StudyUser,
-    view: EscalationView,
-    *,
-    decision: str,
-    dose_level: int,
-    decided_on: dt.date,
-    approved_by: str,
-    reason: str | None,
-) -> int:
-    """Record the committee's decision for the pending cohort (one `escalation_decision` record, audited).
-
-    A decision other than the design's needs a reason, which the audit row of the insert keeps."""
-    from cartrial.errors import InputError, Problem
-
-    rec = view.recommendation
-    if not rec["pending"]:
-        raise InputError(Problem("no cohort is waiting for a decision", field="cohort"))
-    if not rec["complete"]:
-        raise InputError(
-            Problem(
-                "a patient of the cohort is still inside the DLT window",
-                field="decided_on",
-                value=decided_on.isoformat(),
-            )
-        )
-    differs = decision != rec["decision"]
-    text = (reason or "").strip()
-    if differs and not text:
-        raise InputError(
-            Problem(
-                f"the decision differs from the design's ({rec['decision']!r}): a reason is required",
-                field="reason",
-                allowed="the committee's reason",
-            )
-        )
-    values = {
-        "cohort": view.next_cohort,
-        "dose_level": dose_level,
-        "decided_on": decided_on,
-        "outcomes": rec["pending_outcomes"],
-        "design": view.design,
-        "design_state": {"recommendation": rec["decision"], "next_dose": rec["next_dose"]},
-        "decision": decision,
-        "approved_by": approved_by,
-    }
-    why = text or f"decision of the safety review committee as the design recommends ({rec['decision']})"
-    with handle.transaction("web", why) as tx:
-        return int(tx.insert_record("escalation_decision", values))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1350,7 +1130,6 @@ __all__ = [
     "CaseCell",
     "CaseVisit",
     "Casebook",
-    "EscalationView",
     "ImportOutcome",
     "NotVisible",
     "SafetyView",
@@ -1362,7 +1141,6 @@ __all__ = [
     "import_upload",
     "query_list",
     "record_audit",
-    "record_decision",
     "safety_view",
     "study_home",
     "subject_audit",

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
-from .helpers import build_web_study, csrf_of
+from .helpers import build_web_study
 
 
 @pytest.fixture(scope="session")
@@ -40,17 +39,20 @@ Login = Callable[[str | None], Any]
 
 
 def _login(app: Any, username: str | None) -> Any:
+    """A client with a session of `username` created through the store, as after a successful password
+    check (the login form itself, with its argon2 check, is tested by the browser tests and tests/web)."""
     from fastapi.testclient import TestClient
+
+    from cartrial.store.auth import AuthenticatedUser, create_session
+    from cartrial.web.security import SESSION_COOKIE, credential
 
     client = TestClient(app, follow_redirects=False)
     if username is None:
         return client
-    page = client.get("/login")
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": TEST_PASSWORD, "csrf_token": csrf_of(page.text), "next": "/"},
-    )
-    assert answer.status_code == 303, answer.text[:400]
+    service = app.state.service
+    actor = service.actor(username)
+    token = create_session(service, AuthenticatedUser(username, actor.role, actor.site_id, "password"))
+    client.cookies.set(SESSION_COOKIE, credential(token, username))
     return client
 
 

@@ -3,6 +3,7 @@ plus a second site PUMCH with one subject, and one user per role (password `TEST
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -17,7 +18,7 @@ USERS: dict[str, tuple[str, str | None]] = {
 """User name → (role, site)."""
 
 SITE_B_SUBJECT = "PU-101"
-"""The one subject of site PUMCH (not infused)."""
+"""The one subject of site PUMCH (consented 60 days before the test run, not infused)."""
 
 
 def build_web_study(path: Path, example: Path | None = None) -> str:
@@ -41,9 +42,10 @@ def build_web_study(path: Path, example: Path | None = None) -> str:
     for name, (role, site) in USERS.items():
         if name != "admin":
             admin.add_user(name, role, site, TEST_PASSWORD)
+    consent = dt.date.today() - dt.timedelta(days=60)
     admin.insert_record(
         "subject",
-        {"subject_id": SITE_B_SUBJECT, "site_id": "PUMCH", "consent_date": "2026-11-02", "sex": "M"},
+        {"subject_id": SITE_B_SUBJECT, "site_id": "PUMCH", "consent_date": consent.isoformat(), "sex": "M"},
         "test",
     )
     service.engine.dispose()

@@ -336,6 +336,51 @@ def test_escalation_dashboard_shows_the_3_plus_3_recommendation(read_login: Any)
     assert "DLT window ends" in page
 
 
+def test_the_committee_records_a_decision_with_a_reason_when_it_differs(login: Any, web_app: Any) -> None:
+    """A new patient at site PUMCH infused 40 days ago (window of 28 days closed) without DLT forms a
+    pending cohort of one; the committee's decision is stored, a reason required when it differs."""
+    import datetime as dt
+
+    infused = (dt.date.today() - dt.timedelta(days=40)).isoformat()
+    web_app.state.service.as_user("dm").insert_record(
+        "infusion",
+        {"subject_id": SITE_B_SUBJECT, "infused_at": f"{infused}T09:00:00Z", "dose_level": 2},
+        "test",
+    )
+    client = login("dm")
+    page = client.get("/escalation").text
+    assert 'id="decision-form"' in page and f"{SITE_B_SUBJECT}" in page
+    recommended = re.search(r'id="rec-decision">([^<]+)<', page)
+    assert recommended
+    other = next(
+        d for d in ("escalate", "stay", "de-escalate", "expand", "stop") if d != recommended.group(1)
+    )
+    token = csrf_of(page)
+    refused = client.post(
+        "/escalation/decision",
+        data={
+            "decision": other,
+            "dose_level": "2",
+            "decided_on": dt.date.today().isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert refused.status_code == 422 and "reason" in _text(refused.text)
+    saved = client.post(
+        "/escalation/decision",
+        data={
+            "decision": other,
+            "dose_level": "2",
+            "decided_on": dt.date.today().isoformat(),
+            "reason": "committee prefers caution",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 303, saved.text[:600]
+    rows = web_app.state.service.as_user("admin").find_records("escalation_decision")
+    assert rows[-1]["decision"] == other and rows[-1]["cohort"] == len(rows)
+
+
 def test_safety_dashboard_heat_map_has_every_infused_patient(read_login: Any) -> None:
     infused = {r["subject_id"] for r in _rows("infusions.csv")}
     page = read_login("stat").get("/safety").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,7 +21,7 @@ router = page_router()
 def _escalation_page(
     request: Request,
     user: WebUser,
-    view: views.EscalationView,
+    view: dict[str, Any],
     *,
     problems: list[Problem] | None = None,
     values: dict[str, str] | None = None,
@@ -61,24 +62,25 @@ def record_decision(
     decision: str = Form(""),
     dose_level: str = Form(""),
     decided_on: str = Form(""),
-    approved_by: str = Form(""),
     reason: str = Form(""),
     user: WebUser = Depends(permit(Action.ENTER)),
 ) -> Response:
-    """Record the committee's decision for the pending cohort (reason required when it differs from the
-    design's recommendation)."""
+    """Record the committee's decision for the pending cohort (`cartrial.web.escalation.record_decision`:
+    a reason is required when it differs from the design's recommendation)."""
+    from cartrial.web.escalation import record_decision as store_decision
+
     view = views.escalation_view(user.service, sites(user))
-    values = {
-        "decision": decision,
-        "dose_level": dose_level,
-        "decided_on": decided_on,
-        "approved_by": approved_by,
-        "reason": reason,
-    }
+    values = {"decision": decision, "dose_level": dose_level, "decided_on": decided_on, "reason": reason}
     problems: list[Problem] = []
-    if decision not in view.decisions:
+    if not view.get("decidable"):
         problems.append(
-            Problem("choose a decision", field="decision", value=decision, allowed=" | ".join(view.decisions))
+            Problem("no cohort has completed its DLT window waiting for a decision", field="cohort")
+        )
+    if decision not in views.DECISIONS:
+        problems.append(
+            Problem(
+                "choose a decision", field="decision", value=decision, allowed=" | ".join(views.DECISIONS)
+            )
         )
     try:
         level = int(dose_level)
@@ -90,18 +92,18 @@ def record_decision(
     except ValueError:
         day = dt.date.today()
         problems.append(Problem("not an ISO 8601 date (YYYY-MM-DD)", field="decided_on", value=decided_on))
-    if not approved_by.strip():
-        problems.append(Problem("who approved the decision is required", field="approved_by"))
     if not problems:
         try:
-            views.record_decision(
+            store_decision(
+                request.app.state.service,
                 user.service,
-                view,
-                decision=decision,
+                cohort=int(view["next_cohort"]),
                 dose_level=level,
                 decided_on=day,
-                approved_by=approved_by.strip(),
-                reason=reason,
+                outcomes=str(view["pending"]["outcomes"]),
+                decision=decision,
+                reason=reason or None,
+                today=dt.date.today(),
             )
         except InputError as exc:
             problems = list(exc.problems)

@@ -128,7 +128,7 @@ def new_record(
 
 
 def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values: dict[str, Any]) -> Response:
-    from cartrial.web.forms import clean_values, validate
+    from cartrial.web.forms import typed_values, validate
 
     handle = user.service
     views.require_subject(handle, sites(user), subject_id)
@@ -138,7 +138,7 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
     if not problems:
         try:
             record_id = handle.insert_record(
-                spec.table, views.typed_values(spec.table, clean_values(values)), "web"
+                spec.table, typed_values(spec.name, values, protocol=protocol), "web"
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -209,7 +209,7 @@ def _update(
     version: str,
     reason: str,
 ) -> Response:
-    from cartrial.web.forms import clean_values
+    from cartrial.web.forms import typed_values
 
     handle = user.service
     record = views.require_record(handle, sites(user), spec.table, record_id)
@@ -227,8 +227,8 @@ def _update(
         expected = -1
         problems.append(Problem("missing version of the record", field="version", value=version))
     if not problems:
-        changes = views.typed_values(spec.table, clean_values(values))
         try:
+            changes = typed_values(spec.name, values, protocol=views.study_protocol(handle))
             handle.update_record(spec.table, record_id, changes, expected, reason.strip(), "web")
         except InputError as exc:
             problems = _problems_of(exc)
