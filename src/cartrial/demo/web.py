@@ -110,9 +110,8 @@ def run(ctx: DemoContext) -> None:
         status, body = _get(f"{base}/api/v1/records/subjects?limit=5", auth)
         listing = json.loads(body) if status == 200 else {}
         shown = ", ".join(item["values"]["subject_id"] for item in listing.get("items", []))
-        console.print(
-            f"  GET /api/v1/records/subjects?limit=5: HTTP {status}, {listing.get('total', 0)} subjects ({shown} …)"
-        )
+        total = listing.get("total", 0)
+        console.print(f"  GET /api/v1/records/subjects?limit=5: HTTP {status}, {total} subjects ({shown} …)")
         status, body = _get(f"{base}/api/v1/escalation", auth)
         if status == 200:
             recommendation = json.loads(body).get("recommendation") or {}
