@@ -15,6 +15,7 @@ checks it inside the write transaction that holds the audit-chain lock
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
@@ -43,6 +44,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429)
 }
 router = APIRouter(responses=ERRORS)
+
+
+def _form_names() -> list[str]:
+    from cartrial.web.forms import form_names
+
+    return form_names()
+
+
+FormName = StrEnum("FormName", {name: name for name in _form_names()})  # type: ignore[misc]
+"""The data-entry forms (the import templates' names), so that the schema lists them."""
+QUERY_CODE = r"^Q-[0-9]{6}$"
 
 
 # -- bodies -------------------------------------------------------------------------------------------
@@ -134,7 +146,7 @@ class Validation(BaseModel):
 
 class QueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    form: str
+    form: FormName
     record_id: int
     text: str
     field: str | None = None
@@ -318,7 +330,7 @@ def list_forms(
 
 @router.get("/forms/{form}", tags=["forms"])
 def describe_form(
-    request: Request, form: str, user: Annotated[WebUser, Depends(permit(Action.READ))]
+    request: Request, form: FormName, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> dict[str, Any]:
     """One form's fields and rules."""
     return dict(_form(form).describe(_protocol(request)))
@@ -326,7 +338,7 @@ def describe_form(
 
 @router.post("/forms/{form}/validate", response_model=Validation, tags=["forms"])
 def validate_values(
-    request: Request, form: str, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
+    request: Request, form: FormName, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> Validation:
     """The import's validation of (unsaved) form values: every problem located by field."""
     from cartrial.web.forms import validate
@@ -338,7 +350,7 @@ def validate_values(
 
 @router.post("/forms/{form}/preview", tags=["forms"])
 def preview_values(
-    form: str, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
+    form: FormName, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> dict[str, Any]:
     """What the engine concludes from (unsaved) form values: CRS/ICANS grade and rule, EDSS, logMAR."""
     from cartrial.web.preview import preview
@@ -355,7 +367,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 @router.get("/records/{form}", response_model=RecordPage, tags=["records"])
 def list_records(
-    form: str,
+    form: FormName,
     user: Annotated[WebUser, Depends(permit(Action.READ))],
     limit: Limit = 100,
     offset: Offset = 0,
@@ -391,7 +403,7 @@ RecordId = Annotated[int, Path(ge=1, le=2**62)]
 
 @router.get("/records/{form}/{record_id}", response_model=Record, tags=["records"])
 def read_record(
-    form: str,
+    form: FormName,
     record_id: RecordId,
     response: Response,
     user: Annotated[WebUser, Depends(permit(Action.READ))],
@@ -406,7 +418,7 @@ def read_record(
 @router.post("/records/{form}", response_model=Saved, status_code=201, tags=["records"])
 def create_record(
     request: Request,
-    form: str,
+    form: FormName,
     body: RecordIn,
     response: Response,
     user: Annotated[WebUser, Depends(permit(Action.ENTER))],
@@ -425,7 +437,7 @@ def create_record(
 
 
 def _update(
-    form: str,
+    form: FormName,
     record_id: int,
     body: RecordChange,
     if_match: str | None,
@@ -452,7 +464,7 @@ def _update(
 @router.put("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
 def replace_record(
     request: Request,
-    form: str,
+    form: FormName,
     record_id: RecordId,
     body: RecordChange,
     response: Response,
@@ -467,7 +479,7 @@ def replace_record(
 @router.patch("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
 def patch_record(
     request: Request,
-    form: str,
+    form: FormName,
     record_id: RecordId,
     body: RecordChange,
     response: Response,
@@ -480,7 +492,7 @@ def patch_record(
 
 @router.delete("/records/{form}/{record_id}", status_code=204, tags=["records"])
 def delete_record(
-    form: str,
+    form: FormName,
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
     reason: Annotated[str | None, Query(max_length=2000)] = None,
@@ -529,7 +541,7 @@ def raise_query(
     return {"query_code": code}
 
 
-QueryCode = Annotated[str, Path(max_length=40)]
+QueryCode = Annotated[str, Path(pattern=QUERY_CODE)]
 
 
 @router.post("/queries/{query_code}/answer", tags=["queries"])
@@ -583,7 +595,7 @@ def _audit_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @router.get("/audit/records/{form}/{record_id}", tags=["audit"])
 def record_audit(
-    form: str, record_id: RecordId, user: Annotated[WebUser, Depends(permit(Action.READ))]
+    form: FormName, record_id: RecordId, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:
     """The audit trail of one record: who, when, old → new, reason."""
     spec = _form(form)
@@ -775,7 +787,7 @@ def import_redcap(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def export_form(form: str, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
+def export_form(form: FormName, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
     """The records of a form as its CSV import template (the template's columns; re-importable)."""
     import csv
     import io
