@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
@@ -333,5 +334,8 @@ async def check_form(
     from cartrial.web.forms import form
 
     spec = form(form_name)
-    values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+    try:
+        values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+    except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
+        return Response(status_code=204)
     return await run_in_threadpool(_check, request, user, spec.name, values)
