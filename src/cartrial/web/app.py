@@ -140,8 +140,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
             )
         return response
 
-    STATIC_DIR.mkdir(exist_ok=True)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(api.router, prefix="/api/v1")
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(public)])
