@@ -106,6 +106,20 @@ def rows_of(handle: StudyUser, table: str, **equals: Any) -> list[dict[str, Any]
     return handle.page_records(table, equals=equals or None)[0]
 
 
+def rows_by_table(handle: StudyUser, tables: Iterable[str], **equals: Any) -> dict[str, list[dict[str, Any]]]:
+    """`rows_of` for several tables in one read transaction (one permission check, one connection): what
+    a casebook needs per request. The same store read (`cartrial.store.reads.page_records`) restricted to
+    the sites `StudyUser.read_sites` allows."""
+    from cartrial.store import reads
+
+    allowed_sites = handle.read_sites()
+    out: dict[str, list[dict[str, Any]]] = {}
+    with handle.service.read() as connection:
+        for table in tables:
+            out[table] = reads.page_records(connection, table, equals=equals or None, sites=allowed_sites)[0]
+    return out
+
+
 def subject_sites(handle: StudyUser) -> dict[str, str]:
     """Subject id → site id of every subject (READ permission)."""
     return {str(r["subject_id"]): str(r["site_id"]) for r in rows_of(handle, "subject")}
@@ -353,10 +367,10 @@ def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | 
     today = today or dt.date.today()
     subject = require_subject(handle, sites, subject_id)
     protocol = study_protocol(handle)
-    records: dict[str, list[dict[str, Any]]] = {"subject": [subject]}
-    for table in subject_tables():
-        if table != "subject":
-            records[table] = rows_of(handle, table, subject_id=subject_id)
+    wanted = [t for t in subject_tables() if t != "subject"] + ["data_query"]
+    records = rows_by_table(handle, wanted, subject_id=subject_id)
+    queries = records.pop("data_query")
+    records["subject"] = [subject]
     infusion_date, level = _first_infusion(records.get("infusion", []))
     visits, matched = _cells_for(protocol, records, infusion_date, today)
     other: dict[str, dict[str, Any]] = {}
@@ -379,9 +393,7 @@ def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | 
     for visit in visits:
         for cell in visit.cells:
             counts[cell.status] = counts.get(cell.status, 0) + 1
-    open_queries = [
-        q for q in rows_of(handle, "data_query", subject_id=subject_id) if q.get("status") != "closed"
-    ]
+    open_queries = [q for q in queries if q.get("status") != "closed"]
     return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
 
 
@@ -460,11 +472,10 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
     subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
     ids = {str(s["subject_id"]) for s in subjects}
     by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for table in _scheduled_tables():
-        if table == "subject":
-            continue
+    every = rows_by_table(handle, [t for t in _scheduled_tables() if t != "subject"])
+    for table, table_rows in every.items():
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in rows_of(handle, table):
+        for row in table_rows:
             sid = str(row["subject_id"])
             if sid in ids:
                 grouped.setdefault(sid, []).append(row)
