@@ -605,9 +605,13 @@ def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         "reason",
         "source",
     )
+    from cartrial.store.importing.forms import FORMS
+
+    linkable = {f.table for f in FORMS}
     out = []
     for row in rows:
         item = {k: row.get(k) for k in keep}
+        item["linkable"] = item["table_name"] in linkable and item["action"] != "delete"
         if item["table_name"] == "app_user" and item["field"] in (None, "*", "password_hash"):
             # a user record's JSON carries the password hash: never shown
             item["old_value"] = _without_hash(item["old_value"])

@@ -414,6 +414,28 @@ def test_import_page_reports_row_errors_and_writes_nothing(login: Any, web_app: 
     assert web_app.state.service.as_user("admin").find_records("subject", subject_id="NEW-1")
 
 
+def test_import_page_checks_a_redcap_export_in_a_dry_run(login: Any, web_app: Any) -> None:
+    """The example REDCap project (records, dictionary, mapping) through the page: a dry run reads the
+    four forms its mapping covers (subjects, infusions, adverse events, EDSS) and writes nothing."""
+    redcap = examples.path("ct103a-nmosd") / "redcap"
+    client = login("dm")
+    page = client.get("/data").text
+    counts = web_app.state.service.table_counts()
+    files = [
+        ("files", (name, (redcap / name).read_bytes(), "text/plain"))
+        for name in ("records.csv", "dictionary.csv", "mapping.yaml")
+    ]
+    answer = client.post(
+        "/data/import", data={"kind": "redcap", "dry_run": "1", "csrf_token": csrf_of(page)}, files=files
+    )
+    assert answer.status_code == 200, _text(answer.text)[:800]
+    result = _text(answer.text[answer.text.index('id="import-result"') :])
+    assert "dry run, nothing written" in result
+    for form in ("subjects", "infusions", "adverse_events", "edss"):
+        assert form in result
+    assert web_app.state.service.table_counts() == counts
+
+
 def test_admin_creates_deactivates_and_resets_users_without_showing_passwords(
     login: Any, web_app: Any
 ) -> None:

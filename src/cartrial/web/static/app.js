@@ -31,3 +31,14 @@
     }
   });
 })();
+
+/* After a refused save, move the focus to the error summary (or the conflict / import message), so that
+   keyboard and screen-reader users land on what went wrong (GOV.UK error summary pattern). */
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var target = document.querySelector("#error-summary, #conflict, #import-result[role='alert']");
+  if (target) {
+    if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+    target.focus();
+  }
+});
