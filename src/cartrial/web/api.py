@@ -698,6 +698,28 @@ def reset_password(
 # -- import / export ----------------------------------------------------------------------------------
 
 
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+"""Largest uploaded file accepted (a 1,000-subject study's largest template is about 60 MB)."""
+
+
+def _copy_upload(upload: UploadFile, target: Any) -> None:
+    """Copy an upload to `target` in chunks, refusing (422) a file larger than `MAX_UPLOAD_BYTES`."""
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                raise InputError(
+                    Problem(
+                        "the uploaded file is too large",
+                        field="files",
+                        value=upload.filename,
+                        allowed=f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB per file",
+                    )
+                )
+            out.write(chunk)
+
+
 def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | None) -> list[str]:
     from pathlib import Path as FilePath
 
@@ -713,7 +735,7 @@ def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | N
                     allowed=", ".join(sorted(allowed or ())),
                 )
             )
-        (FilePath(directory) / name).write_bytes(upload.file.read())
+        _copy_upload(upload, FilePath(directory) / name)
         names.append(name)
     return names
 
@@ -767,7 +789,7 @@ def import_redcap(
         ):
             name = FilePath(upload.filename or "").name or f"{key}{suffix}"
             path = FilePath(directory) / f"{key}-{name}"
-            path.write_bytes(upload.file.read())
+            _copy_upload(upload, path)
             paths[key] = path
         report = run_import(
             request.app.state.service.engine,
