@@ -698,6 +698,28 @@ def reset_password(
 # -- import / export ----------------------------------------------------------------------------------
 
 
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+"""Largest uploaded file accepted (a 1,000-subject study's largest template is about 60 MB)."""
+
+
+def _copy_upload(upload: UploadFile, target: Any) -> None:
+    """Copy an upload to `target` in chunks, refusing (422) a file larger than `MAX_UPLOAD_BYTES`."""
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                raise InputError(
+                    Problem(
+                        "the uploaded file is too large",
+                        field="files",
+                        value=upload.filename,
+                        allowed=f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB per file",
+                    )
+                )
+            out.write(chunk)
+
+
 def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | None) -> list[str]:
     from pathlib import Path as FilePath
 
@@ -713,7 +735,7 @@ def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | N
                     allowed=", ".join(sorted(allowed or ())),
                 )
             )
-        (FilePath(directory) / name).write_bytes(upload.file.read())
+        _copy_upload(upload, FilePath(directory) / name)
         names.append(name)
     return names
 
@@ -767,7 +789,7 @@ def import_redcap(
         ):
             name = FilePath(upload.filename or "").name or f"{key}{suffix}"
             path = FilePath(directory) / f"{key}-{name}"
-            path.write_bytes(upload.file.read())
+            _copy_upload(upload, path)
             paths[key] = path
         report = run_import(
             request.app.state.service.engine,
@@ -782,6 +804,31 @@ def import_redcap(
 
 
 @router.get(
+    "/export/templates.zip",
+    tags=["import"],
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def export_templates(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
+    """Every form as its CSV template in one zip (the folder `cartrial import templates` reads back)."""
+    import io
+    import zipfile
+
+    from cartrial.web.forms import form_names
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in form_names():
+            spec = _form(name)
+            archive.writestr(spec.spec.file_name, _form_csv(spec, user))
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="study-templates.zip"'},
+    )
+
+
+@router.get(
     "/export/{form}.csv",
     tags=["import"],
     response_class=Response,
@@ -789,12 +836,22 @@ def import_redcap(
 )
 def export_form(form: FormName, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
     """The records of a form as its CSV import template (the template's columns; re-importable)."""
+    spec = _form(form)
+    return Response(
+        _form_csv(spec, user),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{spec.spec.file_name}"'},
+    )
+
+
+def _form_csv(spec: Any, user: WebUser) -> str:
+    """The CSV template text of one form with the records this user may read (spreadsheet-safe cells)."""
     import csv
     import io
 
     from cartrial.store.fields import cell_text
+    from cartrial.tabular import neutralise_cell
 
-    spec = _form(form)
     rows, _ = user.service.page_records(spec.table)
     columns = [c.table_column for c in spec.spec.columns() if c.table_column]
     rules = {f.name: f.rule for f in spec.fields}
@@ -803,73 +860,6 @@ def export_form(form: FormName, user: Annotated[WebUser, Depends(permit(Action.R
     writer.writerow(columns)
     for row in rows:
         writer.writerow(
-            [_csv_safe(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns]
+            [neutralise_cell(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns]
         )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{spec.spec.file_name}"'},
-    )
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas (OWASP CSV injection): a cell starting with = + - @ gets a quote."""
-    if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _numeric(text)):
-        return "'" + text
-    return text
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-# -- escalation ---------------------------------------------------------------------------------------
-
-
-class DecisionIn(BaseModel):
-    """The safety review committee's decision for one cohort."""
-
-    model_config = ConfigDict(extra="forbid")
-    cohort: int = Field(ge=1, le=1000)
-    dose_level: int = Field(ge=1, le=50)
-    decided_on: dt.date
-    outcomes: str = Field(min_length=1, max_length=2000)
-    decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-@router.get("/escalation", tags=["escalation"])
-def escalation(
-    request: Request,
-    user: Annotated[WebUser, Depends(permit(Action.READ))],
-    as_of: dt.date | None = None,
-) -> dict[str, Any]:
-    """Cohorts by dose level, each patient's DLT window, DLTs so far, the protocol design's recommendation
-    for the next cohort and its decision table (escalation engine with the protocol's design)."""
-    from cartrial.web.escalation import escalation_state
-
-    return escalation_state(request.app.state.service, user.sites, as_of or dt.date.today())
-
-
-@router.post("/escalation/decisions", status_code=201, tags=["escalation"])
-def record_escalation_decision(
-    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.ENTER))]
-) -> dict[str, Any]:
-    """Record the committee's decision (a reason is required when it differs from the design's)."""
-    from cartrial.web.escalation import record_decision
-
-    return record_decision(
-        request.app.state.service,
-        user.service,
-        cohort=body.cohort,
-        dose_level=body.dose_level,
-        decided_on=body.decided_on,
-        outcomes=body.outcomes,
-        decision=body.decision,
-        reason=body.reason,
-        today=dt.date.today(),
-    )
+    return out.getvalue()
