@@ -292,13 +292,16 @@ def subject_tables() -> tuple[str, ...]:
     return tuple(f.table for f in FORMS if f.table not in ("site", "escalation_decision"))
 
 
-def _cells_for(
+def schedule_cells(
     protocol: Any,
     records: Mapping[str, Sequence[Mapping[str, Any]]],
     infusion_date: dt.date | None,
     today: dt.date,
 ) -> tuple[list[CaseVisit], set[tuple[str, int]]]:
-    """The casebook cells of one subject; also the (table, id) of the records matched to a visit."""
+    """The casebook cells of one subject (docs/science/decisions.md D-14.21): for each visit of the
+    protocol's schedule, each form its assessments need (`ASSESSMENT_FORMS`), with its status on `today`
+    (the records' clinical dates against the visit window, day 0 = `infusion_date`); also the (table, id)
+    of the records matched to a visit. `records`: table → the subject's records."""
     visits: list[CaseVisit] = []
     matched: set[tuple[str, int]] = set()
     for visit in protocol.schedule.visits:
@@ -372,7 +375,7 @@ def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | 
     queries = records.pop("data_query")
     records["subject"] = [subject]
     infusion_date, level = _first_infusion(records.get("infusion", []))
-    visits, matched = _cells_for(protocol, records, infusion_date, today)
+    visits, matched = schedule_cells(protocol, records, infusion_date, today)
     other: dict[str, dict[str, Any]] = {}
     for table in subject_tables():
         if table == "subject":
@@ -502,7 +505,7 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
             else:
                 target["by_level"][level] = target["by_level"].get(level, 0) + 1
         records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
-        visits, _ = _cells_for(protocol, records, day0, today)
+        visits, _ = schedule_cells(protocol, records, day0, today)
         for visit in visits:
             for cell in visit.cells:
                 counts[cell.status] = counts.get(cell.status, 0) + 1
@@ -1152,6 +1155,7 @@ __all__ = [
     "SubjectRow",
     "can",
     "casebook",
+    "schedule_cells",
     "escalation_view",
     "import_upload",
     "query_list",
