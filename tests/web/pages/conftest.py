@@ -15,9 +15,9 @@ from .helpers import build_web_study
 
 
 @pytest.fixture(scope="session")
-def web_study_template(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The web test study, built once per session from the example study (copy it with `web_study`)."""
-    path = tmp_path_factory.mktemp("web_study") / "study.db"
+def pages_study_template(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web test study, built once per session from the example study (copy it with `pages_study`)."""
+    path = tmp_path_factory.mktemp("pages_study") / "study.db"
     build_web_study(path, example_sqlite_template)
     return path
 
@@ -57,15 +57,15 @@ def _login(app: Any, username: str | None) -> Any:
 
 
 @pytest.fixture
-def web_study(web_study_template: Path, tmp_path: Path) -> str:
+def pages_study(pages_study_template: Path, tmp_path: Path) -> str:
     """A private copy of the web test study (SQLite URL)."""
-    return _copy(web_study_template, tmp_path)
+    return _copy(pages_study_template, tmp_path)
 
 
 @pytest.fixture
-def web_app(web_study: str) -> Iterator[Any]:
+def web_app(pages_study: str) -> Iterator[Any]:
     """The app on a private copy (for tests that write)."""
-    app = _app(web_study)
+    app = _app(pages_study)
     yield app
     app.state.service.engine.dispose()
 
@@ -77,9 +77,9 @@ def login(web_app: Any) -> Login:
 
 
 @pytest.fixture(scope="module")
-def read_app(web_study_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def read_app(pages_study_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The app on one copy shared by a module's read-only tests."""
-    app = _app(_copy(web_study_template, tmp_path_factory.mktemp("read_study")))
+    app = _app(_copy(pages_study_template, tmp_path_factory.mktemp("read_study")))
     yield app
     app.state.service.engine.dispose()
 
