@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import CartrialError, ConflictError
-from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action, allowed
+from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 
 if TYPE_CHECKING:
     from cartrial.store import LockInfo, StudyUser
@@ -1135,11 +1135,6 @@ def site_ids(handle: StudyUser) -> list[str]:
     return sorted(str(r["site_id"]) for r in rows_of(handle, "site"))
 
 
-def can(role: str, action: Action) -> bool:
-    """Whether `role` may perform `action` (`cartrial.store.permissions.allowed`), for showing controls."""
-    return allowed(role, action)
-
-
 __all__ = [
     "ASSESSMENT_FORMS",
     "EVENT_TABLES",
@@ -1153,7 +1148,6 @@ __all__ = [
     "SafetyView",
     "StudyHome",
     "SubjectRow",
-    "can",
     "casebook",
     "escalation_view",
     "import_upload",

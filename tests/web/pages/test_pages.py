@@ -259,8 +259,9 @@ def test_a_stale_version_is_refused_and_nothing_is_overwritten(login: Any, web_a
 def test_after_a_lock_the_record_is_read_only_and_a_forced_post_is_refused(login: Any, web_app: Any) -> None:
     import datetime as dt
 
-    web_app.state.service.as_user("stat").lock(dt.date(2022, 12, 31), "database lock for the analysis")
     client = login("inv_a")
+    assert 'aria-label="enter labs for Screening"' in client.get("/subjects/CT-001").text
+    web_app.state.service.as_user("stat").lock(dt.date(2022, 12, 31), "database lock for the analysis")
     page = client.get("/records/crs_assessment/1").text
     main = page[page.index("<main") : page.index("Queries on")]
     assert 'id="record-form"' not in main and 'id="save"' not in main
@@ -281,6 +282,8 @@ def test_after_a_lock_the_record_is_read_only_and_a_forced_post_is_refused(login
     assert "lock" in forced.text
     after = web_app.state.service.as_user("admin").get_record("crs_assessment", 1)
     assert after == before
+    casebook = client.get("/subjects/CT-001").text
+    assert '/forms/crs_assessments/new" aria-label="enter' not in casebook  # no entry into locked visits
 
 
 # -- queries, escalation, safety, import, users -------------------------------------------------------
