@@ -212,6 +212,26 @@ def test_live_check_shows_the_engine_grade_and_field_errors(read_login: Any) -> 
     assert box and "sum of the ICE items (10)" in box.group(1)
 
 
+def test_an_investigator_enrols_a_subject_at_their_own_site_only(login: Any, web_app: Any) -> None:
+    client = login("inv_a")
+    page = client.get("/subjects/new").text
+    assert 'value="TJH"' in page
+    values = {
+        "subject_id": "CT-050",
+        "site_id": "TJH",
+        "consent_date": "2024-02-01",
+        "sex": "F",
+        "csrf_token": csrf_of(page),
+    }
+    saved = client.post("/subjects", data=values)
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/subjects/CT-050")
+    assert client.get("/subjects/CT-050").status_code == 200
+    elsewhere = client.post("/subjects", data={**values, "subject_id": "PU-050", "site_id": "PUMCH"})
+    assert elsewhere.status_code in (403, 422)
+    assert not web_app.state.service.as_user("admin").find_records("subject", subject_id="PU-050")
+    assert login("mon").get("/subjects/new").status_code == 403
+
+
 def test_save_edit_with_reason_and_audit_trail(login: Any) -> None:
     client = login("inv_a")
     saved = _new_crs(client)

@@ -21,8 +21,8 @@ from fastapi import APIRouter
 from cartrial.web.pages import admin, audit, dashboards, data, entry, queries, study
 
 ROUTERS: list[APIRouter] = [
+    entry.router,  # first: /subjects/new before study's /subjects/{subject_id}
     study.router,
-    entry.router,
     queries.router,
     audit.router,
     dashboards.router,

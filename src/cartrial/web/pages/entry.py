@@ -70,6 +70,7 @@ def _form_page(
     conflict: str | None = None,
     reason: str = "",
     status_code: int = 200,
+    action: str | None = None,
 ) -> HTMLResponse:
     handle = user.service
     protocol = views.study_protocol(handle)
@@ -102,12 +103,79 @@ def _form_page(
         "may_close": user.may(Action.RAISE_QUERY),
         "done": done_message(request),
         "nav": "subjects",
+        "action": action,
     }
     return render(request, "record_form.html", context, status_code=status_code)
 
 
 def _problems_of(exc: InputError) -> list[Problem]:
     return list(exc.problems) or [Problem(str(exc))]
+
+
+@router.get("/subjects/new", response_class=HTMLResponse, name="new_subject")
+def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER))) -> HTMLResponse:
+    """Enrol a subject: an empty subjects form (investigators: their own site)."""
+    from cartrial.web.forms import form
+
+    values = {"site_id": user.site_id} if user.site_id else {}
+    return _form_page(
+        request,
+        user,
+        spec=form("subjects"),
+        subject_id=None,
+        values=values,
+        problems=[],
+        mode="new",
+        action="/subjects",
+    )
+
+
+def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
+    from cartrial.web.forms import form, typed_values, validate
+
+    spec = form("subjects")
+    protocol = views.study_protocol(user.service)
+    problems = validate(spec.name, values, protocol=protocol)
+    if not problems:
+        try:
+            user.service.insert_record(spec.table, typed_values(spec.name, values, protocol=protocol), "web")
+        except InputError as exc:
+            problems = _problems_of(exc)
+        except ConflictError as exc:
+            return _form_page(
+                request,
+                user,
+                spec=spec,
+                subject_id=None,
+                values=values,
+                problems=[],
+                mode="new",
+                conflict=str(exc),
+                status_code=409,
+                action="/subjects",
+            )
+        else:
+            return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved")
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=None,
+        values=values,
+        problems=problems,
+        mode="new",
+        status_code=422,
+        action="/subjects",
+    )
+
+
+@router.post("/subjects", dependencies=[CSRF], name="create_subject")
+async def create_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER))) -> Response:
+    """Save a new subject (the import's validation; the store refuses another site for investigators)."""
+    from cartrial.web.forms import form
+
+    values: dict[str, Any] = dict(await _posted(request, form("subjects").field_names))
+    return await run_in_threadpool(_create_subject, request, user, values)
 
 
 @router.get("/subjects/{subject_id}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record")
