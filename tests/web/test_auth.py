@@ -6,9 +6,10 @@ then 2 s, 4 s, … — cartrial.store.auth); the web app adds a per-address limi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import time
 
+from cartrial.store.models import utc_now
 from cartrial.web.security import SESSION_COOKIE
 
 PASSWORD = "test-password-0123"
@@ -80,20 +81,44 @@ def test_logout_ends_the_session(web_study):
     assert bearer.get("/api/v1/me").status_code == 401
 
 
+def _age_sessions(study, seconds: float) -> None:
+    """Move every session's last use `seconds` into the past (instead of waiting: no timing in tests)."""
+    from sqlalchemy import update
+
+    from cartrial.store.auth import AuthSession
+    from cartrial.store.models import utc_now
+
+    with study.service.engine.begin() as connection:
+        connection.execute(update(AuthSession).values(last_used_at=utc_now() - dt.timedelta(seconds=seconds)))
+
+
+def _last_use(study):
+    from sqlalchemy import select
+
+    from cartrial.store.auth import AuthSession
+
+    with study.service.engine.connect() as connection:
+        return connection.execute(select(AuthSession.last_used_at)).scalars().all()
+
+
 def test_session_expires_when_idle_and_slides_with_use(serve_study):
-    study = serve_study(session_minutes=1.5 / 60)  # 1.5 s idle timeout
+    study = serve_study(session_minutes=1.0)  # 60 s idle timeout (sliding)
     client = study.bearer("dm")
-    page = study.client()
-    page.cookies.set(SESSION_COOKIE, study.session_token("dm"))
-    for _ in range(3):  # each use renews the bearer's session (sliding); the page session is not used
-        time.sleep(0.6)
+    for _ in range(3):  # 50 s idle, then used: still valid, and the use renews it (sliding)
+        _age_sessions(study, 50)
         assert client.get("/api/v1/me").status_code == 200
-    redirected = page.get("/", follow_redirects=False)
-    assert redirected.status_code == 303 and redirected.headers["location"].startswith("/login")
-    time.sleep(1.8)
+        (last,) = _last_use(study)
+        assert utc_now() - last < dt.timedelta(seconds=15)  # written again at this use
+    _age_sessions(study, 61)  # idle longer than the server's 60 s: expired, and deleted
     expired = client.get("/api/v1/me")
     assert expired.status_code == 401
     assert set(expired.json()) >= {"error", "field", "value", "allowed"}
+    assert _last_use(study) == []
+    page = study.client()
+    page.cookies.set(SESSION_COOKIE, study.session_token("dm"))
+    _age_sessions(study, 61)
+    redirected = page.get("/", follow_redirects=False)
+    assert redirected.status_code == 303 and redirected.headers["location"].startswith("/login")
 
 
 def test_throttling_per_user_name_and_per_address(serve_study):

@@ -322,9 +322,15 @@ class StudyUser:
         """The sites whose subjects this user may read: None (every site), or the user's own site for the
         site-restricted roles (`permissions.SITE_RESTRICTED_ROLES`; a front end lists no other site's
         subjects, the same restriction as on writes)."""
+        with self.service.read() as connection:
+            return self._read_sites(connection)
+
+    def _read_sites(self, connection: Connection) -> tuple[str | None, ...] | None:
+        """`read_sites` on an open read connection (the user loaded in the same transaction)."""
         from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 
-        user = self.check(Action.READ, "study data")
+        user = load_actor(connection, self.username)
+        check(user.username, user.role, Action.READ, "study data")
         return (user.site_id,) if user.role in SITE_RESTRICTED_ROLES else None
 
     def page_records(
@@ -341,13 +347,13 @@ class StudyUser:
         """One page of records and the count of all matching (READ permission; `reads.page_records`).
         Site-restricted roles see only their own site's subjects; `sites` narrows further."""
         model_of(table_name)
-        allowed_sites = self.read_sites()
-        if sites is not None:
-            wanted = tuple(sites)
-            allowed_sites = (
-                wanted if allowed_sites is None else tuple(s for s in wanted if s in allowed_sites)
-            )
         with self.service.read() as connection:
+            allowed_sites = self._read_sites(connection)
+            if sites is not None:
+                wanted = tuple(sites)
+                allowed_sites = (
+                    wanted if allowed_sites is None else tuple(s for s in wanted if s in allowed_sites)
+                )
             return reads.page_records(
                 connection,
                 table_name,
@@ -363,8 +369,8 @@ class StudyUser:
         """`get_record`, refused (`InputError` "no … record with this id", as for a missing one) when a
         site-restricted user asks for a record of another site's subject."""
         model_of(table_name)
-        allowed_sites = self.read_sites()
         with self.service.read() as connection:
+            allowed_sites = self._read_sites(connection)
             record = reads.get_record(connection, table_name, record_id)
             if allowed_sites is not None:
                 sites = reads.record_sites(connection, table_name, [record])

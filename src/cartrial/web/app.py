@@ -29,6 +29,9 @@ from cartrial.web.security import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
+SQLITE_POOL_SIZE = 8
+"""SQLite connections kept open by the server (one per concurrent request up to this, more opened on
+demand); PostgreSQL uses SQLAlchemy's default pool."""
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,6 +45,50 @@ SECURITY_HEADERS = {
 """Headers on every response (OWASP Secure Headers): no sniffing, no framing, scripts only from the app."""
 
 __all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "safe_next"]
+
+
+class SecurityHeaders:
+    """ASGI middleware: `SECURITY_HEADERS` on every response, ``Cache-Control: no-store`` on pages and API
+    answers, and the pre-session cookie (CSRF seed before login) when a page made one
+    (`cartrial.web.security.csrf_token`). Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task
+    or stream per request."""
+
+    def __init__(self, app: Any, *, cookie_secure: bool) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+        from starlette.requests import cookie_parser
+
+        scope.setdefault("state", {})
+        path = str(scope.get("path", ""))
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if path.startswith(("/api/", "/login", "/logout")) or "text/html" in headers.get(
+                    "content-type", ""
+                ):
+                    headers.setdefault("Cache-Control", "no-store")
+                state = scope.get("state") or {}
+                seed = state.get("presession") if isinstance(state, dict) else None
+                if seed is not None:
+                    raw = dict(scope.get("headers") or ()).get(b"cookie", b"").decode("latin-1")
+                    if PRESESSION_COOKIE not in cookie_parser(raw):
+                        secure = "; Secure" if self.cookie_secure else ""
+                        headers.append(
+                            "set-cookie",
+                            f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax{secure}",
+                        )
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def safe_next(target: str | None) -> str:
@@ -93,13 +140,13 @@ def _set_session_cookie(response: Response, request: Request, value: str) -> Non
 
 def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     """The web application on the study database at `url` (SQLite path URL or PostgreSQL URL)."""
-    from cartrial.store import StudyService
+    from cartrial.store import StudyService, connect
     from cartrial.web import api, errors
     from cartrial.web.pages import ROUTERS
     from cartrial.web.templating import render
 
     settings = settings or WebSettings()
-    service = StudyService(url)
+    service = StudyService(connect(url, sqlite_pool_size=SQLITE_POOL_SIZE))
     app = FastAPI(
         title="cartrial study API",
         version=__version__,
@@ -119,26 +166,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     app.state.study_code = _study_code(service)
     errors.install(app)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith(("/api/", "/login", "/logout")) or "text/html" in response.headers.get(
-            "content-type", ""
-        ):
-            response.headers.setdefault("Cache-Control", "no-store")
-        seed = getattr(request.state, "presession", None)
-        if seed is not None and PRESESSION_COOKIE not in request.cookies:
-            response.set_cookie(
-                PRESESSION_COOKIE,
-                seed,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                path="/",
-            )
-        return response
+    app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(api.router, prefix="/api/v1")
