@@ -435,6 +435,9 @@ def test_import_page_reports_row_errors_and_writes_nothing(login: Any, web_app: 
     )
     assert done.status_code == 200 and 'id="import-result"' in done.text
     assert web_app.state.service.as_user("admin").find_records("subject", subject_id="NEW-1")
+    exported = client.get("/api/v1/export/subjects.csv")  # the export link of the page
+    assert exported.status_code == 200 and "\nNEW-1,TJH,,2022-02-01," in exported.text
+    assert 'href="/api/v1/export/subjects.csv"' in page and 'href="/api/v1/export/templates.zip"' in page
 
 
 def test_import_page_checks_a_redcap_export_in_a_dry_run(login: Any, web_app: Any) -> None:
