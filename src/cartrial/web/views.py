@@ -60,9 +60,6 @@ ASSESSMENT_FORMS: Mapping[str, str] = {
 Assessments without a form in the study database (vitals, ECG, MRI, …) are not listed: the casebook cannot
 tell whether they were done."""
 
-EVENT_TABLES: tuple[str, ...] = ("adverse_event", "therapy", "relapse")
-"""Forms filled when something happens, not at a scheduled visit: listed in the casebook, never 'missing'."""
-
 STATUS_TEXT: Mapping[str, str] = {
     "complete": "complete",
     "missing": "missing (window closed)",
@@ -1137,7 +1134,6 @@ def site_ids(handle: StudyUser) -> list[str]:
 
 __all__ = [
     "ASSESSMENT_FORMS",
-    "EVENT_TABLES",
     "STATUS_TEXT",
     "AuditView",
     "CaseCell",
