@@ -90,6 +90,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("logout", _AREA + "auth_commands", "End your session with a study database.", PANEL_CONDUCT),
     CommandEntry(
+        "serve",
+        _AREA + "web_commands",
+        "Serve the study web application and REST API (data entry, queries, audit, escalation).",
+        PANEL_CONDUCT,
+    ),
+    CommandEntry(
         "password",
         _AREA + "auth_commands",
         "Change your password (or, as admin, another user's).",

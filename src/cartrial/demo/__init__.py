@@ -67,6 +67,7 @@ STEPS: tuple[str, ...] = (
     "store",
     "analysis",
     "simulation",
+    "web",
 )
 """The demo steps, in the order they run: module names under `cartrial.demo`."""
 

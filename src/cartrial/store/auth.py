@@ -296,7 +296,35 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _authenticate_token(engine: Engine, username: str, token: str) -> AuthenticatedUser:
+def authenticate_session(
+    target: Any,
+    username: str,
+    token: str,
+    *,
+    idle_timeout: dt.timedelta = IDLE_TIMEOUT,
+    touch_after: dt.timedelta = dt.timedelta(0),
+) -> AuthenticatedUser:
+    """`authenticate(target, username, token=token)` for a server checking a session on every request:
+    `idle_timeout` (at most `IDLE_TIMEOUT`) is the server's own idle limit, and the last use is written
+    only when older than `touch_after` (fewer writes; the idle limit is then exact to `touch_after`).
+    An expired session is deleted. Raises `AuthenticationError` like `authenticate`."""
+    return _authenticate_token(
+        _engine(target),
+        username,
+        token,
+        idle_timeout=min(idle_timeout, IDLE_TIMEOUT),
+        touch_after=touch_after,
+    )
+
+
+def _authenticate_token(
+    engine: Engine,
+    username: str,
+    token: str,
+    *,
+    idle_timeout: dt.timedelta = IDLE_TIMEOUT,
+    touch_after: dt.timedelta = dt.timedelta(0),
+) -> AuthenticatedUser:
     now = utc_now()
     table = cast(Table, AuthSession.__table__)
     digest = _token_digest(token)
@@ -310,19 +338,22 @@ def _authenticate_token(engine: Engine, username: str, token: str) -> Authentica
     if (
         session is None
         or session.username != username
-        or now - session.last_used_at > IDLE_TIMEOUT
+        or now - session.last_used_at > idle_timeout
         or now > session.expires_at
         or user is None
         or not user.active
     ):
+        if session is not None and idle_timeout < IDLE_TIMEOUT and now - session.last_used_at > idle_timeout:
+            end_session(engine, token)  # expired by the server's own, shorter idle limit
         raise AuthenticationError(
             "the login session has expired or is not valid: log in again (`cartrial login`)"
         )
-    try:
-        with engine.begin() as connection:
-            connection.execute(update(table).where(table.c.id == session.id).values(last_used_at=now))
-    except (DBAPIError, ReadOnlyDatabaseError):  # read-only archive: the session still counts as used
-        pass
+    if now - session.last_used_at >= touch_after:
+        try:
+            with engine.begin() as connection:
+                connection.execute(update(table).where(table.c.id == session.id).values(last_used_at=now))
+        except (DBAPIError, ReadOnlyDatabaseError):  # read-only archive: the session still counts as used
+            pass
     return AuthenticatedUser(user.username, user.role, user.site_id, "token")
 
 

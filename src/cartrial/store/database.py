@@ -83,8 +83,12 @@ def parse_url(url: str | None = None) -> URL:
         ) from exc
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine on the study database (see the module docstring for the URL and SQLite settings)."""
+def connect(url: str | None = None, *, sqlite_pool_size: int = 0) -> Engine:
+    """An engine on the study database (see the module docstring for the URL and SQLite settings).
+
+    `sqlite_pool_size`: 0 (default) opens a new SQLite connection for every use (nothing stays open); a
+    long-running server passes a pool size to keep that many SQLite connections open (each connection's
+    settings are made once, when it opens). PostgreSQL always pools."""
     text = resolve_url(url)
     parsed = parse_url(text)
     backend = parsed.get_backend_name()
@@ -102,7 +106,18 @@ def connect(url: str | None = None) -> Engine:
             if read_only_uri is not None:
                 parsed = parsed.set(database=read_only_uri, query={**parsed.query, "uri": "true"})
                 read_only = True
-        engine = create_engine(parsed, poolclass=NullPool, hide_parameters=True)
+        if sqlite_pool_size > 0:
+            from sqlalchemy.pool import QueuePool
+
+            engine = create_engine(
+                parsed,
+                poolclass=QueuePool,
+                pool_size=sqlite_pool_size,
+                max_overflow=2 * sqlite_pool_size,
+                hide_parameters=True,
+            )
+        else:
+            engine = create_engine(parsed, poolclass=NullPool, hide_parameters=True)
         _configure_sqlite(engine, read_only=read_only)
         _translate_errors(engine)
         return engine

@@ -318,6 +318,70 @@ class StudyUser:
         with self.service.read() as connection:
             return reads.find_records(connection, table_name, equals)
 
+    def read_sites(self) -> tuple[str | None, ...] | None:
+        """The sites whose subjects this user may read: None (every site), or the user's own site for the
+        site-restricted roles (`permissions.SITE_RESTRICTED_ROLES`; a front end lists no other site's
+        subjects, the same restriction as on writes)."""
+        with self.service.read() as connection:
+            return self._read_sites(connection)
+
+    def _read_sites(self, connection: Connection) -> tuple[str | None, ...] | None:
+        """`read_sites` on an open read connection (the user loaded in the same transaction)."""
+        from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+
+        user = load_actor(connection, self.username)
+        check(user.username, user.role, Action.READ, "study data")
+        return (user.site_id,) if user.role in SITE_RESTRICTED_ROLES else None
+
+    def page_records(
+        self,
+        table_name: str,
+        *,
+        equals: dict[str, Any] | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sites: Sequence[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of records and the count of all matching (READ permission; `reads.page_records`).
+        Site-restricted roles see only their own site's subjects; `sites` narrows further."""
+        model_of(table_name)
+        with self.service.read() as connection:
+            allowed_sites = self._read_sites(connection)
+            if sites is not None:
+                wanted = tuple(sites)
+                allowed_sites = (
+                    wanted if allowed_sites is None else tuple(s for s in wanted if s in allowed_sites)
+                )
+            return reads.page_records(
+                connection,
+                table_name,
+                equals=equals,
+                sites=allowed_sites,
+                date_from=date_from,
+                date_to=date_to,
+                limit=limit,
+                offset=offset,
+            )
+
+    def visible_record(self, table_name: str, record_id: int) -> dict[str, Any]:
+        """`get_record`, refused (`InputError` "no … record with this id", as for a missing one) when a
+        site-restricted user asks for a record of another site's subject."""
+        model_of(table_name)
+        with self.service.read() as connection:
+            allowed_sites = self._read_sites(connection)
+            record = reads.get_record(connection, table_name, record_id)
+            if allowed_sites is not None:
+                sites = reads.record_sites(connection, table_name, [record])
+                if sites - set(allowed_sites):
+                    from cartrial.errors import InputError, Problem
+
+                    raise InputError(
+                        Problem(f"no {table_name} record with this id", field="id", value=record_id)
+                    )
+        return record
+
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (READ permission)."""
         self.check(Action.READ, "table counts")
@@ -329,6 +393,22 @@ class StudyUser:
         self.check(Action.READ, "audit trail")
         with self.service.read() as connection:
             return reads.audit_history(connection, subject_id)
+
+    def record_audit(self, table_name: str, record_id: int) -> list[dict[str, Any]]:
+        """Every audit row about one record, in order (READ permission). A site-restricted user gets the
+        trail only of a record of their site (a deleted record: by the subject named in its audit rows)."""
+        model_of(table_name)
+        allowed_sites = self.read_sites()
+        with self.service.read() as connection:
+            rows = reads.record_audit(connection, table_name, record_id)
+            if allowed_sites is not None and rows:
+                from cartrial.store.bulk import subject_sites
+
+                subjects = {r["subject_id"] for r in rows} - {None}
+                sites = set(subject_sites(connection, subjects).values())
+                if (table_name == "subject" or subjects) and (not sites or sites - set(allowed_sites)):
+                    return []
+        return rows
 
     def audit_rows(self, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit rows in chain order (for review listings)."""
@@ -398,6 +478,24 @@ class StudyUser:
             reason = require_reason(reason, "password change")
         with self._write("cli", reason) as tx:
             users.set_password(tx, username, password, reason)
+
+    def set_active(self, username: str, active: bool, reason: str | None) -> None:
+        """Deactivate (or reactivate) a user: admin only, reason required, audited. A deactivated user can
+        no longer log in and their sessions end (`cartrial.store.auth.end_sessions_of`)."""
+        from cartrial.store.auth import end_sessions_of
+
+        with self.service.read() as connection:
+            user = users.user_row(connection, username)
+        self.update_record(
+            "app_user", int(user["id"]), {"active": bool(active)}, int(user["version"]), reason, "cli"
+        )
+        if not active:
+            end_sessions_of(self.engine, username)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user without the password hash (READ permission)."""
+        rows = self.find_records("app_user")
+        return [{k: v for k, v in row.items() if k not in MASKED_COLUMNS} for row in rows]
 
     # -- queries ------------------------------------------------------------------------------------
 

@@ -49,6 +49,14 @@ PROTECTED_TABLES: dict[str, str] = {
 """Tables that define the study or its provenance: never edited or deleted record by record
 (docs/science/decisions.md D-19.3).
 The audit trail and the data locks are not record tables at all (`db lock` / `db unlock` manage locks)."""
+
+
+class StaleVersionError(ConflictError):
+    """An update sent with a version the record no longer has (optimistic concurrency: someone changed
+    it since it was read). Checked inside the write transaction that holds the audit-chain lock, so of
+    concurrent editors of one version exactly one succeeds."""
+
+
 PASSWORD_COLUMNS = frozenset({"password_hash"})
 """Columns changed only through the password call (`StudyUser.set_password`, `cartrial db user password`)."""
 
@@ -168,7 +176,7 @@ def update_record(
     refuse_protected(table_name, "edited", changes)
     current = current_record(tx.connection, model, table_name, record_id)
     if int(current["version"]) != int(expected_version):
-        raise ConflictError(
+        raise StaleVersionError(
             f"{table_name} record {record_id} is at version {current['version']}, not "
             f"{expected_version}: someone changed it since you read it; reload it and apply your "
             "change again"

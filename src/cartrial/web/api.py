@@ -1,0 +1,865 @@
+"""The JSON API under ``/api/v1``: every operation through the store services.
+
+Roles, site restriction, reason for change, the data lock and the audit chain apply exactly as on the
+command line, because every call goes through `cartrial.store.StudyUser`. Each route declares the store
+action it needs (`cartrial.web.security.permit`). Errors are ``{error, field, value, allowed}`` with a 4xx
+status (`cartrial.web.errors`).
+
+Optimistic concurrency: reading a record returns its version token (``version_token`` and the ``ETag``
+header); an update must send it back (``If-Match`` header or ``version_token`` in the body). The store
+checks it inside the write transaction that holds the audit-chain lock
+(`cartrial.store.writes.update_record`), so of concurrent editors exactly one wins; the others get 409
+"changed since you opened it" and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+
+from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.store.permissions import Action
+from cartrial.web.errors import NotFoundError
+from cartrial.web.security import WebUser, api_user, credential, permit, public
+
+__all__ = ["router"]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str
+    field: str | None = None
+    value: str | None = None
+    allowed: str | None = None
+    problems: list[dict[str, Any]] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429)
+}
+router = APIRouter(responses=ERRORS)
+
+
+def _form_names() -> list[str]:
+    from cartrial.web.forms import form_names
+
+    return form_names()
+
+
+FormName = StrEnum("FormName", {name: name for name in _form_names()})  # type: ignore[misc]
+"""The data-entry forms (the import templates' names), so that the schema lists them."""
+QUERY_CODE = r"^Q-[0-9]{6}$"
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in_minutes: float
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    site_id: str | None
+    actions: list[str]
+    csrf_token: str | None = None
+    """For a session-cookie client: the token to send as ``X-CSRF-Token`` on writes (None with a bearer
+    token, which needs none)."""
+
+
+class RecordIn(BaseModel):
+    """A new record: field values as typed (text) or JSON values."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, Any]
+
+
+class RecordChange(BaseModel):
+    """Changed field values, the reason for the change, and the version token read with the record
+    (or send it as the ``If-Match`` header)."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, Any]
+    reason: str | None = None
+    version_token: str | None = None
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None
+
+
+class Values(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    values: dict[str, Any]
+    partial: bool = True
+
+
+class Record(BaseModel):
+    """One stored record with its id, version and version token."""
+
+    form: str
+    id: int
+    version: int
+    version_token: str
+    values: dict[str, Any]
+
+
+class RecordPage(BaseModel):
+    form: str
+    total: int
+    limit: int
+    offset: int
+    items: list[Record]
+
+
+class Saved(BaseModel):
+    form: str
+    id: int
+    version: int
+    version_token: str
+
+
+class ProblemOut(BaseModel):
+    message: str
+    field: str | None = None
+    value: str | None = None
+    allowed: str | None = None
+    file: str | None = None
+    row: int | None = None
+    line: int | None = None
+
+
+class Validation(BaseModel):
+    ok: bool
+    problems: list[ProblemOut]
+
+
+class QueryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    form: FormName
+    record_id: int
+    text: str
+    field: str | None = None
+
+
+class QueryAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str
+
+
+class Page(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[dict[str, Any]]
+
+
+class LockOut(BaseModel):
+    locked: bool
+    description: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=80)
+    role: str
+    site_id: str | None = None
+    full_name: str | None = None
+    password: str | None = Field(default=None, min_length=1)
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None
+    role: str | None = None
+    site_id: str | None = None
+    active: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1)
+    reason: str | None = None
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _form(name: str) -> Any:
+    from cartrial.web.forms import form
+
+    try:
+        return form(name)
+    except InputError as exc:
+        raise NotFoundError(exc.problems) from None
+
+
+def version_token(record: dict[str, Any]) -> str:
+    """The version token of a record: its table, id and version (the store's optimistic-concurrency
+    column; no schema change)."""
+    return f"{record['id']}-{record['version']}"
+
+
+def _expected_version(record_id: int, token: str | None) -> int:
+    if not token:
+        raise InputError(
+            Problem(
+                "an update must send the version token read with the record",
+                field="If-Match",
+                allowed="the ETag / version_token of the record (read it with GET first)",
+            )
+        )
+    text = token.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    ident, _, version = text.partition("-")
+    if ident != str(record_id) or not version.isdigit():
+        raise InputError(
+            Problem(
+                "not a version token of this record",
+                field="If-Match",
+                value=token,
+                allowed=f"{record_id}-<version>, as returned by GET",
+            )
+        )
+    return int(version)
+
+
+def _public(values: dict[str, Any]) -> dict[str, Any]:
+    from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
+
+    return {
+        k: v
+        for k, v in values.items()
+        if k not in MASKED_COLUMNS
+        and k not in ("id", "version")
+        and (k not in HOUSEKEEPING_COLUMNS or k in ("created_at", "updated_at"))
+    }
+
+
+def _record(form_name: str, row: dict[str, Any]) -> Record:
+    return Record(
+        form=form_name,
+        id=int(row["id"]),
+        version=int(row["version"]),
+        version_token=version_token(row),
+        values=_public(row),
+    )
+
+
+def _visible(user: WebUser, table: str, record_id: int) -> dict[str, Any]:
+    try:
+        return user.service.visible_record(table, record_id)
+    except InputError as exc:
+        raise NotFoundError(exc.problems) from None
+
+
+def _protocol(request: Request) -> Any:
+    from cartrial.store.fields import study_protocol
+
+    with request.app.state.service.read() as connection:
+        return study_protocol(connection)
+
+
+def _stale(exc: ConflictError) -> ConflictError:
+    return ConflictError(f"the record changed since you opened it; nothing was saved: reload it ({exc})")
+
+
+# -- authentication -----------------------------------------------------------------------------------
+
+
+@router.post("/token", response_model=Token, tags=["auth"], dependencies=[Depends(public)])
+def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: a bearer token for `Authorization: Bearer <token>` (a store session: it
+    expires after the idle timeout, and at logout)."""
+    from cartrial.web.app import login_user
+
+    user, session = login_user(request, form.username, form.password, "web api token")
+    minutes = request.app.state.settings.session_minutes
+    return Token(access_token=credential(session, user.username), expires_in_minutes=minutes)
+
+
+@router.post("/logout", status_code=204, tags=["auth"])
+def logout(user: Annotated[WebUser, Depends(api_user)]) -> Response:
+    """End the session of this token (or cookie)."""
+    from cartrial.store.auth import end_session
+
+    end_session(user.service.engine, user.token)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=Me, tags=["auth"])
+def me(request: Request, user: Annotated[WebUser, Depends(api_user)]) -> Me:
+    """Who is logged in, and the actions the role may perform (the store's permission matrix)."""
+    from cartrial.web.security import csrf_token
+
+    return Me(
+        username=user.username,
+        role=user.role,
+        site_id=user.site_id,
+        actions=[a.value for a in Action if user.may(a)],
+        csrf_token=csrf_token(request) if user.method == "session" else None,
+    )
+
+
+# -- forms --------------------------------------------------------------------------------------------
+
+
+@router.get("/forms", tags=["forms"])
+def list_forms(
+    request: Request, user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> list[dict[str, Any]]:
+    """Every data-entry form with its fields and their rules (type, unit, range, allowed values)."""
+    from cartrial.web.forms import forms
+
+    protocol = _protocol(request)
+    return [f.describe(protocol) for f in forms().values()]
+
+
+@router.get("/forms/{form}", tags=["forms"])
+def describe_form(
+    request: Request, form: FormName, user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> dict[str, Any]:
+    """One form's fields and rules."""
+    return dict(_form(form).describe(_protocol(request)))
+
+
+@router.post("/forms/{form}/validate", response_model=Validation, tags=["forms"])
+def validate_values(
+    request: Request, form: FormName, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> Validation:
+    """The import's validation of (unsaved) form values: every problem located by field."""
+    from cartrial.web.forms import validate
+
+    spec = _form(form)
+    problems = validate(spec.name, body.values, protocol=_protocol(request), partial=body.partial)
+    return Validation(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
+
+
+@router.post("/forms/{form}/preview", tags=["forms"])
+def preview_values(
+    form: FormName, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> dict[str, Any]:
+    """What the engine concludes from (unsaved) form values: CRS/ICANS grade and rule, EDSS, logMAR."""
+    from cartrial.web.preview import preview
+
+    spec = _form(form)
+    return {"form": spec.name, "preview": preview(spec.name, body.values)}
+
+
+# -- records ------------------------------------------------------------------------------------------
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+@router.get("/records/{form}", response_model=RecordPage, tags=["records"])
+def list_records(
+    form: FormName,
+    user: Annotated[WebUser, Depends(permit(Action.READ))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    subject_id: Annotated[str | None, Query(max_length=40)] = None,
+    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> RecordPage:
+    """Records of a form, in id order: a page (`limit`, `offset`), filtered by subject, site and the
+    form's clinical date. An investigator sees only the subjects of their own site."""
+    spec = _form(form)
+    equals: dict[str, Any] = {}
+    if subject_id is not None:
+        if spec.subject_column is None:
+            raise InputError(Problem("this form has no subject", field="subject_id", value=subject_id))
+        equals[spec.subject_column] = subject_id
+    rows, total = user.service.page_records(
+        spec.table,
+        equals=equals,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+        sites=None if site_id is None else [site_id],
+    )
+    return RecordPage(
+        form=spec.name, total=total, limit=limit, offset=offset, items=[_record(spec.name, r) for r in rows]
+    )
+
+
+RecordId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/records/{form}/{record_id}", response_model=Record, tags=["records"])
+def read_record(
+    form: FormName,
+    record_id: RecordId,
+    response: Response,
+    user: Annotated[WebUser, Depends(permit(Action.READ))],
+) -> Record:
+    """One record with its version token (also the `ETag` header; send it back as `If-Match`)."""
+    spec = _form(form)
+    row = _visible(user, spec.table, record_id)
+    response.headers["ETag"] = f'"{version_token(row)}"'
+    return _record(spec.name, row)
+
+
+@router.post("/records/{form}", response_model=Saved, status_code=201, tags=["records"])
+def create_record(
+    request: Request,
+    form: FormName,
+    body: RecordIn,
+    response: Response,
+    user: Annotated[WebUser, Depends(permit(Action.ENTER))],
+) -> Saved:
+    """Enter a new record (the import's validation and edit checks; the subject's site for investigators;
+    refused while the data lock covers its date)."""
+    from cartrial.web.forms import typed_values
+
+    spec = _form(form)
+    values = typed_values(spec.name, body.values, protocol=_protocol(request))
+    record_id = user.service.insert_record(spec.table, values, "web")
+    row = user.service.get_record(spec.table, record_id)
+    response.headers["ETag"] = f'"{version_token(row)}"'
+    response.headers["Location"] = f"/api/v1/records/{spec.name}/{record_id}"
+    return Saved(form=spec.name, id=record_id, version=int(row["version"]), version_token=version_token(row))
+
+
+def _update(
+    form: FormName,
+    record_id: int,
+    body: RecordChange,
+    if_match: str | None,
+    response: Response,
+    user: WebUser,
+    protocol: Any,
+) -> Saved:
+    from cartrial.store.writes import StaleVersionError
+    from cartrial.web.forms import typed_values
+
+    spec = _form(form)
+    expected = _expected_version(record_id, if_match or body.version_token)
+    _visible(user, spec.table, record_id)
+    values = typed_values(spec.name, body.values, protocol=protocol)
+    try:
+        version = user.service.update_record(spec.table, record_id, values, expected, body.reason, "web")
+    except StaleVersionError as exc:
+        raise _stale(exc) from None
+    token_ = f"{record_id}-{version}"
+    response.headers["ETag"] = f'"{token_}"'
+    return Saved(form=spec.name, id=record_id, version=version, version_token=token_)
+
+
+@router.put("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
+def replace_record(
+    request: Request,
+    form: FormName,
+    record_id: RecordId,
+    body: RecordChange,
+    response: Response,
+    user: Annotated[WebUser, Depends(permit(Action.EDIT))],
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> Saved:
+    """Change a record (the fields given; a reason is required): refused with 409 if it changed since the
+    version token was read."""
+    return _update(form, record_id, body, if_match, response, user, _protocol(request))
+
+
+@router.patch("/records/{form}/{record_id}", response_model=Saved, tags=["records"])
+def patch_record(
+    request: Request,
+    form: FormName,
+    record_id: RecordId,
+    body: RecordChange,
+    response: Response,
+    user: Annotated[WebUser, Depends(permit(Action.EDIT))],
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> Saved:
+    """Same as PUT: only the fields given change."""
+    return _update(form, record_id, body, if_match, response, user, _protocol(request))
+
+
+@router.delete("/records/{form}/{record_id}", status_code=204, tags=["records"])
+def delete_record(
+    form: FormName,
+    record_id: RecordId,
+    user: Annotated[WebUser, Depends(permit(Action.DELETE))],
+    reason: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    """Delete a record (reason required; the whole record is kept in the audit trail)."""
+    spec = _form(form)
+    _visible(user, spec.table, record_id)
+    user.service.delete_record(spec.table, record_id, reason, "web")
+    return Response(status_code=204)
+
+
+# -- queries ------------------------------------------------------------------------------------------
+
+QUERY_STATUSES = ("open", "answered", "closed")
+
+
+@router.get("/queries", response_model=Page, tags=["queries"])
+def list_queries(
+    user: Annotated[WebUser, Depends(permit(Action.READ))],
+    limit: Limit = 100,
+    offset: Offset = 0,
+    status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
+    subject_id: Annotated[str | None, Query(max_length=40)] = None,
+    site_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> Page:
+    """Data queries, filterable by status, subject and site."""
+    equals: dict[str, Any] = {}
+    if status:
+        equals["status"] = status
+    if subject_id:
+        equals["subject_id"] = subject_id
+    rows, total = user.service.page_records(
+        "data_query", equals=equals, limit=limit, offset=offset, sites=None if site_id is None else [site_id]
+    )
+    return Page(total=total, limit=limit, offset=offset, items=[_public(r) for r in rows])
+
+
+@router.post("/queries", status_code=201, tags=["queries"])
+def raise_query(
+    body: QueryIn, user: Annotated[WebUser, Depends(permit(Action.RAISE_QUERY))]
+) -> dict[str, str]:
+    """Raise a query on one record (and field)."""
+    spec = _form(body.form)
+    _visible(user, spec.table, body.record_id)
+    code = user.service.raise_query(spec.table, body.record_id, body.text, body.field)
+    return {"query_code": code}
+
+
+QueryCode = Annotated[str, Path(pattern=QUERY_CODE)]
+
+
+@router.post("/queries/{query_code}/answer", tags=["queries"])
+def answer_query(
+    query_code: QueryCode, body: QueryAnswer, user: Annotated[WebUser, Depends(permit(Action.ANSWER_QUERY))]
+) -> dict[str, str]:
+    """Answer an open query (investigators: queries of their own site)."""
+    _query_visible(user, query_code)
+    user.service.answer_query(query_code, body.answer)
+    return {"query_code": query_code, "status": "answered"}
+
+
+@router.post("/queries/{query_code}/close", tags=["queries"])
+def close_query(
+    query_code: QueryCode, body: Reason, user: Annotated[WebUser, Depends(permit(Action.RAISE_QUERY))]
+) -> dict[str, str]:
+    """Close a query (reason required)."""
+    _query_visible(user, query_code)
+    user.service.close_query(query_code, body.reason)
+    return {"query_code": query_code, "status": "closed"}
+
+
+def _query_visible(user: WebUser, query_code: str) -> dict[str, Any]:
+    rows, _ = user.service.page_records("data_query", equals={"query_code": query_code}, limit=1)
+    if not rows:
+        raise NotFoundError(Problem("unknown query", field="query", value=query_code))
+    return rows[0]
+
+
+# -- audit, lock --------------------------------------------------------------------------------------
+
+
+def _audit_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = (
+        "id",
+        "recorded_at",
+        "username",
+        "user_role",
+        "action",
+        "table_name",
+        "record_id",
+        "subject_id",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+        "source",
+    )
+    return [{k: r.get(k) for k in keep} for r in rows]
+
+
+@router.get("/audit/records/{form}/{record_id}", tags=["audit"])
+def record_audit(
+    form: FormName, record_id: RecordId, user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> list[dict[str, Any]]:
+    """The audit trail of one record: who, when, old → new, reason."""
+    spec = _form(form)
+    return _audit_out(user.service.record_audit(spec.table, record_id))
+
+
+@router.get("/audit/subjects/{subject_id}", tags=["audit"])
+def subject_audit(
+    subject_id: Annotated[str, Path(max_length=40)], user: Annotated[WebUser, Depends(permit(Action.READ))]
+) -> list[dict[str, Any]]:
+    """The audit trail of a subject (the subject record and all its data)."""
+    rows, _ = user.service.page_records("subject", equals={"subject_id": subject_id}, limit=1)
+    if not rows:
+        raise NotFoundError(Problem("unknown subject", field="subject_id", value=subject_id))
+    return _audit_out(user.service.audit_history(subject_id))
+
+
+@router.get("/audit/verify", tags=["audit"])
+def audit_verify(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> dict[str, Any]:
+    """Recompute the audit hash chain (`cartrial audit verify`)."""
+    result = user.service.verify_audit()
+    return {
+        "ok": bool(result.ok),
+        "message": result.message,
+        "first_broken_id": getattr(result, "first_broken_id", None),
+    }
+
+
+@router.get("/lock", response_model=LockOut, tags=["lock"])
+def lock_state(request: Request, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> LockOut:
+    """The active data lock, if any."""
+    lock = request.app.state.service.active_lock()
+    if lock is None:
+        return LockOut(locked=False)
+    details = {
+        k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v)
+        for k, v in vars(lock).items()
+        if isinstance(v, str | int | float | bool | dt.date | type(None))
+    }
+    return LockOut(locked=True, description=lock.describe(), details=details)
+
+
+# -- users (admin) ------------------------------------------------------------------------------------
+
+
+@router.get("/users", tags=["users"])
+def list_users(user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]) -> list[dict[str, Any]]:
+    """Every user (never a password hash)."""
+    keep = ("username", "role", "site_id", "full_name", "active")
+    return [{k: row.get(k) for k in keep} for row in user.service.list_users()]
+
+
+@router.post("/users", status_code=201, tags=["users"])
+def create_user(
+    body: UserIn, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
+) -> dict[str, Any]:
+    """Create a user (argon2id hash of the password; investigators need a site)."""
+    user.service.add_user(body.username, body.role, body.site_id, body.password, body.full_name)
+    return {"username": body.username, "role": body.role, "site_id": body.site_id}
+
+
+Username = Annotated[str, Path(min_length=1, max_length=80)]
+
+
+@router.patch("/users/{username}", tags=["users"])
+def change_user(
+    request: Request,
+    username: Username,
+    body: UserChange,
+    user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))],
+) -> dict[str, Any]:
+    """Set a user's role and site, or (de)activate them (reason required; audited)."""
+    if body.role is None and body.active is None and body.site_id is None:
+        raise InputError(Problem("nothing to change", field="role", allowed="role, site_id or active"))
+    if body.role is not None or body.site_id is not None:
+        role = body.role
+        if role is None:
+            current = [u for u in user.service.list_users() if u["username"] == username]
+            if not current:
+                raise NotFoundError(Problem("unknown user", field="username", value=username))
+            role = str(current[0]["role"])
+        user.service.set_role(username, role, body.reason, body.site_id)
+    if body.active is not None:
+        user.service.set_active(username, body.active, body.reason)
+    return {"username": username, "changed": True}
+
+
+@router.post("/users/{username}/password", status_code=204, tags=["users"])
+def reset_password(
+    username: Username, body: PasswordReset, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
+) -> Response:
+    """Reset a user's password (audited as ``<set>``; the user's sessions end)."""
+    from cartrial.store.auth import end_sessions_of
+
+    user.service.set_password(username, body.password, body.reason or "password reset by an admin")
+    end_sessions_of(user.service.engine, username)
+    return Response(status_code=204)
+
+
+# -- import / export ----------------------------------------------------------------------------------
+
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+"""Largest uploaded file accepted (a 1,000-subject study's largest template is about 60 MB)."""
+
+
+def _copy_upload(upload: UploadFile, target: Any) -> None:
+    """Copy an upload to `target` in chunks, refusing (422) a file larger than `MAX_UPLOAD_BYTES`."""
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                raise InputError(
+                    Problem(
+                        "the uploaded file is too large",
+                        field="files",
+                        value=upload.filename,
+                        allowed=f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB per file",
+                    )
+                )
+            out.write(chunk)
+
+
+def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | None) -> list[str]:
+    from pathlib import Path as FilePath
+
+    names = []
+    for upload in files:
+        name = FilePath(upload.filename or "").name
+        if not name or (allowed is not None and name not in allowed):
+            raise InputError(
+                Problem(
+                    "not an import template file name",
+                    field="files",
+                    value=upload.filename,
+                    allowed=", ".join(sorted(allowed or ())),
+                )
+            )
+        _copy_upload(upload, FilePath(directory) / name)
+        names.append(name)
+    return names
+
+
+@router.post("/import/templates", tags=["import"])
+def import_templates(
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="CSV templates, one <form>.csv per form")],
+    user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
+    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    dry_run: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Import uploaded CSV templates: the same atomic, validated import as `cartrial import templates`
+    (every row-level problem as JSON, nothing written if any)."""
+    import tempfile
+
+    from cartrial.store.importing import FORMS
+    from cartrial.store.importing import import_templates as run_import
+
+    allowed = {spec.file_name for spec in FORMS}
+    with tempfile.TemporaryDirectory(prefix="cartrial-web-import-") as directory:
+        _save_uploads(files, directory, allowed)
+        report = run_import(
+            request.app.state.service.engine, directory, user.username, dry_run=dry_run, reason=reason
+        )
+    return dict(report.as_dict())
+
+
+@router.post("/import/redcap", tags=["import"])
+def import_redcap(
+    request: Request,
+    records: Annotated[UploadFile, File(description="REDCap flat CSV export")],
+    dictionary: Annotated[UploadFile, File(description="REDCap data dictionary (CSV)")],
+    mapping: Annotated[UploadFile, File(description="cartrial REDCap mapping (YAML)")],
+    user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
+    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    dry_run: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Import a REDCap export through a mapping: the same atomic import as `cartrial import redcap`."""
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from cartrial.store.importing import import_redcap as run_import
+
+    with tempfile.TemporaryDirectory(prefix="cartrial-web-redcap-") as directory:
+        paths = {}
+        for key, upload, suffix in (
+            ("records", records, ".csv"),
+            ("dictionary", dictionary, ".csv"),
+            ("mapping", mapping, ".yaml"),
+        ):
+            name = FilePath(upload.filename or "").name or f"{key}{suffix}"
+            path = FilePath(directory) / f"{key}-{name}"
+            _copy_upload(upload, path)
+            paths[key] = path
+        report = run_import(
+            request.app.state.service.engine,
+            paths["records"],
+            paths["dictionary"],
+            paths["mapping"],
+            user.username,
+            dry_run=dry_run,
+            reason=reason,
+        )
+    return dict(report.as_dict())
+
+
+@router.get(
+    "/export/templates.zip",
+    tags=["import"],
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def export_templates(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
+    """Every form as its CSV template in one zip (the folder `cartrial import templates` reads back)."""
+    import io
+    import zipfile
+
+    from cartrial.web.forms import form_names
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in form_names():
+            spec = _form(name)
+            archive.writestr(spec.spec.file_name, _form_csv(spec, user))
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="study-templates.zip"'},
+    )
+
+
+@router.get(
+    "/export/{form}.csv",
+    tags=["import"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_form(form: FormName, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
+    """The records of a form as its CSV import template (the template's columns; re-importable)."""
+    spec = _form(form)
+    return Response(
+        _form_csv(spec, user),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{spec.spec.file_name}"'},
+    )
+
+
+def _form_csv(spec: Any, user: WebUser) -> str:
+    """The CSV template text of one form with the records this user may read (spreadsheet-safe cells)."""
+    import csv
+    import io
+
+    from cartrial.store.fields import cell_text
+    from cartrial.tabular import neutralise_cell
+
+    rows, _ = user.service.page_records(spec.table)
+    columns = [c.table_column for c in spec.spec.columns() if c.table_column]
+    rules = {f.name: f.rule for f in spec.fields}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [neutralise_cell(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns]
+        )
+    return out.getvalue()

@@ -1,0 +1,247 @@
+"""The web application: `create_app(url)` builds the FastAPI app on one study database.
+
+It mounts ``/static`` (files served by the app: no CDN, works offline), the JSON API at ``/api/v1``
+(`cartrial.web.api`), the login and logout pages, and every router of `cartrial.web.pages.ROUTERS`.
+Run it with ``cartrial serve --url URL`` (uvicorn; docs/web.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from cartrial import __version__
+from cartrial.web.security import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    LoginThrottle,
+    WebSettings,
+    credential,
+    current_user,
+    public,
+    verify_csrf,
+)
+
+STATIC_DIR = Path(__file__).parent / "static"
+SQLITE_POOL_SIZE = 8
+"""SQLite connections kept open by the server (one per concurrent request up to this, more opened on
+demand); PostgreSQL uses SQLAlchemy's default pool."""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+    ),
+}
+"""Headers on every response (OWASP Secure Headers): no sniffing, no framing, scripts only from the app."""
+
+__all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "safe_next"]
+
+
+class SecurityHeaders:
+    """ASGI middleware: `SECURITY_HEADERS` on every response, ``Cache-Control: no-store`` on pages and API
+    answers, and the pre-session cookie (CSRF seed before login) when a page made one
+    (`cartrial.web.security.csrf_token`). Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task
+    or stream per request."""
+
+    def __init__(self, app: Any, *, cookie_secure: bool) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+        from starlette.requests import cookie_parser
+
+        scope.setdefault("state", {})
+        path = str(scope.get("path", ""))
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if path.startswith(("/api/", "/login", "/logout")) or "text/html" in headers.get(
+                    "content-type", ""
+                ):
+                    headers.setdefault("Cache-Control", "no-store")
+                state = scope.get("state") or {}
+                seed = state.get("presession") if isinstance(state, dict) else None
+                if seed is not None:
+                    raw = dict(scope.get("headers") or ()).get(b"cookie", b"").decode("latin-1")
+                    if PRESESSION_COOKIE not in cookie_parser(raw):
+                        secure = "; Secure" if self.cookie_secure else ""
+                        headers.append(
+                            "set-cookie",
+                            f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax{secure}",
+                        )
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (anything else — another host, ``//host`` — goes home)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def login_user(request: Request, username: str, password: str, source: str) -> tuple[Any, str]:
+    """Check a password with the store (argon2id, per-user-name throttling, audited failures) after the
+    per-address throttle; returns (the authenticated user, the new session token)."""
+    from cartrial.store.auth import AuthenticationError, authenticate, create_session
+    from cartrial.web.errors import ThrottledError
+
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = client_address(request)
+    if not username.strip() or not password:
+        raise AuthenticationError("authentication failed: give a user name and a password")
+    if throttle.blocked(address):
+        raise ThrottledError("too many failed logins from this address; try again later")
+    service = request.app.state.service
+    try:
+        user = authenticate(service, username, password=password)
+    except AuthenticationError:
+        throttle.failed(address)
+        raise
+    return user, create_session(service, user, source=source)
+
+
+def _set_session_cookie(response: Response, request: Request, value: str) -> None:
+    settings: WebSettings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
+    """The web application on the study database at `url` (SQLite path URL or PostgreSQL URL)."""
+    from cartrial.store import StudyService, connect
+    from cartrial.web import api, errors
+    from cartrial.web.pages import ROUTERS
+    from cartrial.web.templating import render
+
+    settings = settings or WebSettings()
+    service = StudyService(connect(url, sqlite_pool_size=SQLITE_POOL_SIZE))
+    app = FastAPI(
+        title="cartrial study API",
+        version=__version__,
+        description=(
+            "The study database of a CAR-T first-in-human trial: data entry with the import's validation, "
+            "queries, audit trail, data lock, import/export and dose escalation. Authenticate with "
+            "`POST /api/v1/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`."
+        ),
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(settings.ip_failures, settings.ip_window_s)
+    app.state.study_code = _study_code(service)
+    errors.install(app)
+
+    app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.include_router(api.router, prefix="/api/v1")
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(public)])
+    def login_page(request: Request, next: str = "/") -> Response:
+        if current_user(request) is not None:
+            return RedirectResponse(safe_next(next), status_code=303)
+        return render(request, "login.html", {"title": "Log in", "next_url": safe_next(next)})
+
+    @app.post(
+        "/login",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+        dependencies=[Depends(public), Depends(verify_csrf)],
+    )
+    def login_submit(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        from cartrial.errors import PermissionDeniedError
+
+        try:
+            _user, token = login_user(request, username, password, "web login")
+        except PermissionDeniedError as exc:
+            return render(
+                request,
+                "login.html",
+                {"title": "Log in", "next_url": safe_next(next), "username": username, "error": str(exc)},
+                status_code=429 if exc.__class__.__name__ == "ThrottledError" else 401,
+            )
+        response = RedirectResponse(safe_next(next), status_code=303)
+        _set_session_cookie(response, request, credential(token, username))
+        # a new session: a new pre-session seed for the next login on this browser (no fixation)
+        response.set_cookie(
+            PRESESSION_COOKIE,
+            secrets.token_urlsafe(32),
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            path="/",
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False, dependencies=[Depends(public), Depends(verify_csrf)])
+    def logout(request: Request) -> Response:
+        from cartrial.store.auth import end_session
+
+        user = current_user(request)
+        if user is not None and user.method == "session":
+            end_session(service, user.token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `cartrial serve` (uvicorn factory; one per worker process): the database URL from
+    ``CARTRIAL_WEB_URL``, the idle minutes from ``CARTRIAL_WEB_SESSION_MINUTES``."""
+    import os
+
+    minutes = float(os.environ.get("CARTRIAL_WEB_SESSION_MINUTES", "30"))
+    return create_app(os.environ["CARTRIAL_WEB_URL"], settings=WebSettings(session_minutes=minutes))
+
+
+def _study_code(service: Any) -> str | None:
+    from sqlalchemy import select
+
+    from cartrial.store.models import Study
+
+    with service.read() as connection:
+        return connection.execute(select(Study.study_code)).scalar()

@@ -1,0 +1,152 @@
+"""Errors as HTTP answers: every `CartrialError` becomes a 4xx with ``{error, field, value, allowed}``.
+
+- `InputError` → 422 (each located problem in ``problems``; the first one's field/value/allowed on top);
+- `NotAuthenticated` → 401 (with ``WWW-Authenticate: Bearer``); `PermissionDeniedError` (role, site,
+  throttled or failed login, CSRF) → 403 (the login throttle → 429);
+- `ConflictError` (changed since read, data lock, existing key) → 409;
+- any other `CartrialError` (configuration, not estimable) → 400;
+- a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
+- pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
+
+No message shows a password or a stored record's values (the store's messages follow that rule; a typed
+field value is echoed only as the offending ``value``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError
+from cartrial.web.security import LoginRequired, NotAuthenticated
+
+__all__ = ["NotFoundError", "ThrottledError", "error_body", "install", "status_of"]
+
+
+class ThrottledError(PermissionDeniedError):
+    """Too many failed logins from one address (429)."""
+
+
+class NotFoundError(InputError):
+    """No such form, record, query or subject — or not one this user may see (404)."""
+
+
+def status_of(exc: CartrialError) -> int:
+    if isinstance(exc, NotAuthenticated):
+        return 401
+    if isinstance(exc, ThrottledError):
+        return 429
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, InputError):
+        return 422
+    return 400
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def error_body(exc: CartrialError) -> dict[str, Any]:
+    """``{error, field, value, allowed}`` (+ ``problems`` for input errors)."""
+    body: dict[str, Any] = {"error": str(exc), "field": None, "value": None, "allowed": None}
+    if isinstance(exc, InputError) and exc.problems:
+        first = exc.problems[0]
+        body.update(field=first.field, value=_text(first.value), allowed=first.allowed)
+        if len(exc.problems) == 1 and exc.header is None:
+            body["error"] = first.message
+        body["problems"] = [p.as_dict() for p in exc.problems]
+    return body
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page(request: Request, status: int, message: str) -> Response:
+    from cartrial.web.templating import render
+
+    try:
+        return render(
+            request,
+            "error.html",
+            {"title": f"Error {status}", "message": message, "status": status},
+            status_code=status,
+        )
+    except Exception:  # the error page itself must never fail
+        from fastapi.responses import PlainTextResponse
+
+        return PlainTextResponse(message, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on `app`."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+    @app.exception_handler(CartrialError)
+    async def _cartrial(request: Request, exc: CartrialError) -> Response:
+        status = status_of(exc)
+        if not _is_api(request):
+            return _page(request, status, str(exc))
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(error_body(exc), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+            problems.append(
+                {
+                    "field": ".".join(location) or None,
+                    "value": _shown(location, error.get("input")),
+                    "allowed": error.get("msg"),
+                    "message": error.get("msg"),
+                }
+            )
+        first = problems[0] if problems else {"field": None, "value": None, "allowed": None}
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
+        if not _is_api(request):
+            return _page(request, 422, message)
+        return JSONResponse(
+            {
+                "error": message,
+                "field": first["field"],
+                "value": first["value"],
+                "allowed": first["allowed"],
+                "problems": problems,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if not _is_api(request):
+            return _page(request, exc.status_code, message)
+        return JSONResponse(
+            {"error": message, "field": None, "value": None, "allowed": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+
+def _shown(location: list[str], value: Any) -> str | None:
+    """The offending value as typed (never a password, never a whole body)."""
+    if value is None or any("password" in part for part in location) or isinstance(value, dict | list):
+        return None
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"

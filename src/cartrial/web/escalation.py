@@ -1,0 +1,245 @@
+"""The escalation state for the safety review committee, from the analysis layer and the escalation engine.
+
+`escalation_state(service, user, today)`:
+
+- the study as of `today` (`cartrial.store.snapshot.read_snapshot`) and its populations
+  (`cartrial.analysis.populations.derive_populations`: DLT = an adverse event flagged ``dlt`` inside the
+  protocol's DLT window, day 0 = infusion);
+- each infused patient's DLT window (open/closed, days left; protocol `escalation.dlt_window_days`);
+- the recorded cohorts and their replay against the protocol's design (`cartrial.escalation.replay_decisions`,
+  via the analysis layer's convention);
+- the design's recommendation for the next cohort: the protocol's design (`design_from_spec`) fitted to every
+  patient so far — the recorded cohorts' outcome strings, then the patients infused since the last
+  recorded decision (their DLT status from the adverse events). While a window of that pending cohort is
+  open without a DLT the recommendation is marked provisional;
+- the design's decision table (`cartrial.escalation.tables.decision_table`, designs that have one).
+
+`record_decision(...)` stores the committee's decision through the store (`escalation_decision`), with the
+design's recommendation in `design_state`; a decision that differs from the design needs a reason, which is
+kept in the audit row and in `design_state`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cartrial.errors import CartrialError, InputError, Problem
+
+__all__ = ["escalation_state", "record_decision"]
+
+DECISION_TABLE_MAX_N = 12
+"""Patients per dose level covered by the decision table shown."""
+
+
+def _letters(dlt: bool) -> str:
+    return "T" if dlt else "N"
+
+
+def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: dt.date) -> dict[str, Any]:
+    """The escalation state as plain data (see the module docstring). `sites`: the sites whose patients are
+    listed by name (None: all; others are counted, not named)."""
+    from cartrial.analysis.populations import derive_populations
+    from cartrial.escalation.outcomes import parse_outcomes
+    from cartrial.escalation.spec import design_from_spec
+    from cartrial.store.snapshot import read_snapshot
+
+    try:
+        snapshot = read_snapshot(service, today)
+    except CartrialError as exc:
+        return {"available": False, "reason": str(exc)}
+    protocol = snapshot.protocol
+    tables = snapshot.tables
+    window = int(protocol.escalation.dlt_window_days)
+    n_doses = len(protocol.dose_levels)
+    _, membership = derive_populations(tables, protocol, today)
+    site_of = {
+        str(s): str(site)
+        for s, site in zip(tables["subjects"]["subject_id"], tables["subjects"]["site_id"], strict=True)
+    }
+    infused = membership[membership["safety"]].copy()
+    infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
+    patients: list[dict[str, Any]] = []
+    for row in infused.itertuples(index=False):
+        day0 = dt.date.fromisoformat(str(row.infusion_date))
+        closes = day0 + dt.timedelta(days=window)
+        visible = sites is None or site_of.get(str(row.subject_id)) in sites
+        patients.append(
+            {
+                "subject_id": str(row.subject_id) if visible else None,
+                "dose_level": int(row.dose_level),
+                "infused_on": day0.isoformat(),
+                "window_closes_on": closes.isoformat(),
+                "window_open": today < closes,
+                "days_left": max(0, (closes - today).days),
+                "dlt": bool(row.dlt_in_window),
+                "evaluable": bool(row.dlt_evaluable),
+            }
+        )
+
+    decisions = tables["escalation_decisions"].copy()
+    recorded: list[dict[str, Any]] = []
+    used = 0
+    outcome_blocks: list[str] = []
+    if len(decisions):
+        decisions["_cohort"] = decisions["cohort"].astype(int)
+        for row in decisions.sort_values("_cohort").itertuples(index=False):
+            text = str(row.outcomes)
+            n = parse_outcomes(text, n_doses).n_patients
+            members = patients[used : used + n]
+            used += n
+            outcome_blocks.append(text)
+            recorded.append(
+                {
+                    "cohort": int(row.cohort),
+                    "dose_level": int(row.dose_level),
+                    "decided_on": str(row.decided_on),
+                    "outcomes": text,
+                    "decision": str(row.decision),
+                    "approved_by": str(row.approved_by or ""),
+                    "patients": [p["subject_id"] for p in members],
+                }
+            )
+    pending = patients[used:]
+    provisional = any(p["window_open"] and not p["dlt"] for p in pending)
+    pending_blocks: list[str] = []
+    for patient in pending:
+        letter = _letters(patient["dlt"])
+        if pending_blocks and pending_blocks[-1][0] == str(patient["dose_level"]):
+            pending_blocks[-1] += letter
+        else:
+            pending_blocks.append(f"{patient['dose_level']}{letter}")
+    history_text = " ".join([*outcome_blocks, *pending_blocks])
+
+    design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
+    fit = design.fit(parse_outcomes(history_text, n_doses))
+    mtd = fit.select_mtd()
+    recommendation = {
+        "design": fit.design,
+        "outcomes": history_text,
+        "decision": design_decision(fit),
+        "next_dose": fit.next_dose,
+        "continue": bool(fit.continue_),
+        "admissible": list(fit.admissible),
+        "eliminated": list(fit.eliminated),
+        "reasons": list(fit.reasons),
+        "mtd_estimate": mtd.dose_level,
+        "mtd_rule": mtd.rule,
+        "provisional": provisional,
+        "per_dose": [
+            {"dose_level": i + 1, "n": int(n), "dlt": int(y)}
+            for i, (n, y) in enumerate(zip(fit.n_per_dose, fit.dlt_per_dose, strict=True))
+        ],
+    }
+    replay: list[dict[str, Any]] = []
+    if len(tables["escalation_decisions"]):
+        from cartrial.analysis.dlt import dlt_datasets
+        from cartrial.analysis.populations import derive_populations as populations_of
+
+        populations, members = populations_of(tables, protocol, today)
+        datasets = dlt_datasets(tables, protocol, populations, members)
+        if "escalation_replay" in datasets:
+            replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
+    return {
+        "available": True,
+        "as_of": today.isoformat(),
+        "design": str(protocol.escalation.design),
+        "dose_levels": n_doses,
+        "dlt_window_days": window,
+        "patients": patients,
+        "cohorts": recorded,
+        "pending": {"patients": [p["subject_id"] for p in pending], "outcomes": " ".join(pending_blocks)},
+        "next_cohort": len(recorded) + 1,
+        "recommendation": recommendation,
+        "replay": replay,
+        "decision_table": _decision_table(design, protocol),
+    }
+
+
+def design_decision(fit: Any) -> str:
+    """The recorded-decision vocabulary (escalate | stay | de-escalate | expand | stop) for a fitted design
+    (`cartrial.escalation.conduct._design_decision`, the replay's own mapping)."""
+    from cartrial.escalation.conduct import _design_decision
+
+    current = fit.current_dose or 1
+    return str(_design_decision(fit, current))
+
+
+def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if hasattr(value, "item"):
+            value = value.item()
+        if isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()
+        if isinstance(value, float) and value != value:
+            value = None
+        out[str(key)] = value
+    return out
+
+
+def _decision_table(design: Any, protocol: Any) -> dict[str, Any] | None:
+    from cartrial.escalation.tables import decision_table
+
+    try:
+        table = decision_table(
+            design, DECISION_TABLE_MAX_N, getattr(protocol.escalation, "cohort_size", None)
+        )
+    except (CartrialError, TypeError, ValueError, NotImplementedError, AttributeError):
+        return None
+    return {
+        "design": table.design,
+        "legend": dict(table.legend),
+        "rows": [row.as_dict() for row in table.rows],
+    }
+
+
+def record_decision(
+    service: Any,
+    user: Any,
+    *,
+    cohort: int,
+    dose_level: int,
+    decided_on: dt.date,
+    outcomes: str,
+    decision: str,
+    reason: str | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Store the committee's decision for `cohort` (`escalation_decision`, through the store: ENTER
+    permission, edit checks, lock, audit). The design's recommendation at `today` is kept in
+    `design_state`; a decision other than the design's needs `reason` (audited)."""
+    state = escalation_state(service, None, today)
+    if not state.get("available"):
+        raise InputError(Problem(str(state.get("reason")), field="cohort", value=cohort))
+    recommended = state["recommendation"]
+    differs = decision != recommended["decision"]
+    if differs and not (reason and reason.strip()):
+        raise InputError(
+            Problem(
+                "the decision differs from the design's recommendation: give the committee's reason",
+                field="reason",
+                value=decision,
+                allowed=f"a reason, or the design's decision {recommended['decision']!r}",
+            )
+        )
+    values = {
+        "cohort": cohort,
+        "dose_level": dose_level,
+        "decided_on": decided_on,
+        "outcomes": outcomes,
+        "design": state["design"],
+        "design_state": {
+            "design_decision": recommended["decision"],
+            "design_next_dose": recommended["next_dose"],
+            "outcomes_at_decision": recommended["outcomes"],
+            "provisional": recommended["provisional"],
+            "committee_reason": reason if differs else None,
+        },
+        "decision": decision,
+        "approved_by": user.username,
+    }
+    audit_reason = reason if reason and reason.strip() else "safety review committee decision"
+    with user.transaction("web escalation decision", audit_reason) as tx:
+        record_id = int(tx.insert_record("escalation_decision", values))
+    return {"id": record_id, "design_decision": recommended["decision"], "differs": differs}

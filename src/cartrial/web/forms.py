@@ -1,0 +1,189 @@
+"""The data-entry forms of the web app, derived from the store's one field-rule source.
+
+A `WebForm` is an import template form (`cartrial.store.importing.FORMS`: subjects, lymphodepletion,
+infusions, CRS and ICANS assessments with the ICE items, therapies, labs, adverse events, EDSS functional
+systems, visual acuity, OSIS, timed walk, relapses, PK and PD samples, escalation decisions, sites) with
+its table and the rule of each field (`cartrial.store.fields.field_rules`: type, unit, range, allowed
+values including the protocol-derived sets, required; docs/templates/FIELDS.md). `validate(form, values)`
+runs the import's own validation (`cartrial.store.fields.validate_record`, which calls the owning engine's
+form validator, e.g. ICE total = items) — there is no second copy of any rule here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from cartrial.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from cartrial.protocol.model import Protocol
+    from cartrial.store.fields import FieldRule
+    from cartrial.store.importing.forms import FormSpec
+
+__all__ = ["WebField", "WebForm", "clean_values", "form", "form_names", "forms", "typed_values", "validate"]
+
+
+def _label(name: str) -> str:
+    """A readable label of a column name: ``temperature_c`` → ``Temperature (°C)``."""
+    units = {"_c": " (°C)", "_f": " (°F)", "_pct": " (%)", "_kg": " (kg)", "_l_min": " (L/min)", "_s": " (s)"}
+    for suffix, unit in units.items():
+        if name.endswith(suffix):
+            return name[: -len(suffix)].replace("_", " ").capitalize() + unit
+    return name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class WebField:
+    """One field of a form: its store rule and a label."""
+
+    rule: FieldRule
+    label: str
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    def describe(self, protocol: Protocol | None = None) -> dict[str, Any]:
+        """The field as plain data (API and form rendering): the rule's `as_dict` plus the label."""
+        return {"label": self.label, **self.rule.as_dict(protocol)}
+
+
+@dataclass(frozen=True)
+class WebForm:
+    """One data-entry form: the import template's name, its table, and its fields in template order."""
+
+    name: str
+    table: str
+    description: str
+    spec: FormSpec
+    fields: tuple[WebField, ...]
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return self.spec.key_columns
+
+    @property
+    def subject_column(self) -> str | None:
+        return self.spec.subject_column
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def describe(self, protocol: Protocol | None = None) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "table": self.table,
+            "description": self.description,
+            "key": list(self.key_columns),
+            "subject_column": self.subject_column,
+            "fields": [f.describe(protocol) for f in self.fields],
+        }
+
+
+@cache
+def forms() -> dict[str, WebForm]:
+    """Every data-entry form, by its template name, in the import's order."""
+    from cartrial.store.fields import field_rules
+    from cartrial.store.importing import FORMS
+
+    out: dict[str, WebForm] = {}
+    for spec in FORMS:
+        rules = field_rules(spec.table)
+        names = [c.table_column for c in spec.columns() if c.table_column in rules]
+        names += [n for n in rules if n not in names]  # every table column is editable
+        fields = tuple(WebField(rules[n], _label(n)) for n in dict.fromkeys(n for n in names if n))
+        out[spec.name] = WebForm(spec.name, spec.table, spec.description, spec, fields)
+    return out
+
+
+def form_names() -> list[str]:
+    return list(forms())
+
+
+def form(name: str) -> WebForm:
+    """The form `name` (a template name such as ``crs_assessments``, or its table name)."""
+    registry = forms()
+    if name in registry:
+        return registry[name]
+    for candidate in registry.values():
+        if candidate.table == name:
+            return candidate
+    raise InputError(Problem("unknown form", field="form", value=name, allowed=", ".join(registry)))
+
+
+def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values as the store takes them: blank text → None (a cleared field), text stripped."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+            out[name] = value if value != "" else None
+        else:
+            out[name] = value
+    return out
+
+
+def validate(
+    form_name: str,
+    values: Mapping[str, Any],
+    *,
+    protocol: Protocol | None = None,
+    partial: bool = False,
+) -> list[Problem]:
+    """Every problem of `values` for the form `form_name`, located by field, with the import's messages
+    (`cartrial.store.fields.validate_record`: each field's rule, the rules between fields, the owning
+    engine's validator — e.g. the ICE total must equal the sum of the items). `partial=True` checks only the
+    fields given (a form being filled in)."""
+    from cartrial.store.fields import validate_record
+
+    spec = form(form_name)
+    return validate_record(spec.table, clean_values(values), protocol=protocol, partial=partial)
+
+
+def typed_values(
+    form_name: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
+) -> dict[str, Any]:
+    """Form values (text as typed, or JSON values) as the typed values the store writes, parsed by the
+    import's own column parser (`cartrial.store.importing.validation.validate_form`, one record, only the
+    fields given): ``"true"`` → True, ``"38.5"`` → 38.5, ISO dates → dates, blank → None (or the form's
+    default). Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from cartrial.store.fields import cell_text, field_rules
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    spec = form(form_name)
+    rules = field_rules(spec.table)
+    problems: list[Problem] = []
+    cells: dict[str, str] = {}
+    for name, value in clean_values(values).items():
+        rule = rules.get(name)
+        if rule is None:
+            problems.append(
+                Problem(f"unknown field of {spec.table}", field=name, value=value, allowed=", ".join(rules))
+            )
+            continue
+        text = cell_text(rule, value)
+        if text is None:
+            problems.append(
+                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
+            )
+            continue
+        cells[name] = text
+    if not problems:
+        frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)
+        data = FormData(spec=spec.spec, frame=frame, file="", sha256="")
+        validated, found = validate_form(data, protocol=protocol, partial=True, check_keys=False)
+        problems.extend(replace(p, file=None, row=None) for p in found)
+        if validated is not None and not problems:
+            return {name: column[0] for name, column in validated.columns.items()}
+    raise InputError(
+        [replace(p, field=f"{spec.table}.{p.field}" if p.field else spec.table) for p in problems],
+        header=f"{spec.table}: {len(problems)} problem(s); nothing was written",
+    )

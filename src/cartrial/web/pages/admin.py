@@ -1,0 +1,120 @@
+"""User administration (admin only): create, role and site, reset the password, deactivate/activate.
+Every change is the store's (`add_user`, `set_role`, `set_password`, `update_record` of ``app_user``:
+audited, reason required); passwords are only ever hashed by the store and never shown."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from cartrial.errors import CartrialError
+from cartrial.store.permissions import PERMISSIONS, Action
+from cartrial.web import views
+from cartrial.web.pages.common import done_message, page_router, redirect
+from cartrial.web.security import CSRF, WebUser, permit
+from cartrial.web.templating import render
+
+router = page_router()
+
+
+def _page(request: Request, user: WebUser, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    return render(
+        request,
+        "users.html",
+        {
+            "title": "Users",
+            "users": views.user_list(user.service),
+            "roles": list(PERMISSIONS),
+            "sites": views.site_ids(user.service),
+            "error": error,
+            "done": done_message(request),
+            "nav": "admin",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse, name="users")
+def users(request: Request, user: WebUser = Depends(permit(Action.MANAGE_USERS))) -> HTMLResponse:
+    """Every user with role, site and state, and the forms to change them."""
+    return _page(request, user)
+
+
+def _attempt(request: Request, user: WebUser, action: object, done: str) -> Response:
+    try:
+        action()  # type: ignore[operator]
+    except CartrialError as exc:
+        from cartrial.web.errors import status_of
+
+        return _page(request, user, str(exc), status_code=status_of(exc))
+    return redirect("/admin/users", done)
+
+
+@router.post("/admin/users", dependencies=[CSRF], name="add_user")
+def add_user(
+    request: Request,
+    username: str = Form(""),
+    role: str = Form(""),
+    site_id: str = Form(""),
+    full_name: str = Form(""),
+    password: str = Form(""),
+    user: WebUser = Depends(permit(Action.MANAGE_USERS)),
+) -> Response:
+    """Create a user with an initial password (stored as an argon2id hash)."""
+    return _attempt(
+        request,
+        user,
+        lambda: user.service.add_user(
+            username.strip(), role, site_id or None, password or None, full_name or None
+        ),
+        "user_added",
+    )
+
+
+@router.post("/admin/users/{username}/role", dependencies=[CSRF], name="set_role")
+def set_role(
+    request: Request,
+    username: str,
+    role: str = Form(""),
+    site_id: str = Form(""),
+    reason: str = Form(""),
+    user: WebUser = Depends(permit(Action.MANAGE_USERS)),
+) -> Response:
+    """Change a user's role and site (reason required)."""
+    return _attempt(
+        request,
+        user,
+        lambda: user.service.set_role(username, role, reason or None, site_id or None),
+        "role_set",
+    )
+
+
+@router.post("/admin/users/{username}/password", dependencies=[CSRF], name="reset_password")
+def reset_password(
+    request: Request,
+    username: str,
+    password: str = Form(""),
+    reason: str = Form(""),
+    user: WebUser = Depends(permit(Action.MANAGE_USERS)),
+) -> Response:
+    """Set a new password for a user (reason required)."""
+    return _attempt(
+        request, user, lambda: user.service.set_password(username, password, reason or None), "password_set"
+    )
+
+
+@router.post("/admin/users/{username}/active", dependencies=[CSRF], name="set_active")
+def set_active(
+    request: Request,
+    username: str,
+    active: str = Form(""),
+    reason: str = Form(""),
+    user: WebUser = Depends(permit(Action.MANAGE_USERS)),
+) -> Response:
+    """Deactivate (or reactivate) a user: their sessions stop working at once (reason required)."""
+    value = active == "1"
+
+    def change() -> None:
+        user.service.set_active(username, value, reason or None)
+
+    return _attempt(request, user, change, "activated" if value else "deactivated")

@@ -1,0 +1,180 @@
+"""What every page module shares: the user's visible sites, redirects with a fixed message, the protocol
+and the data-entry form context (fields, values, problems)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from cartrial.web import views
+
+if TYPE_CHECKING:
+    from cartrial.errors import Problem
+    from cartrial.web.security import WebUser
+
+DONE_MESSAGES: Mapping[str, str] = {
+    "saved": "Saved.",
+    "updated": "Changes saved (the reason is in the audit trail).",
+    "raised": "Query raised.",
+    "answered": "Query answered.",
+    "closed": "Query closed.",
+    "decision": "The committee's decision is recorded.",
+    "user_added": "User created.",
+    "role_set": "Role and site changed.",
+    "password_set": "Password reset.",
+    "deactivated": "User deactivated.",
+    "activated": "User activated.",
+}
+"""Fixed confirmation texts a redirect may name (``?done=saved``): never text taken from the URL."""
+
+
+def not_found() -> Iterator[None]:
+    """Router dependency: a `views.NotVisible` (unknown record, or a subject of another site) is a 404 page,
+    which says the same whether the record does not exist or may not be seen."""
+    try:
+        yield
+    except views.NotVisible as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+
+def page_router() -> APIRouter:
+    """A router of HTML pages (not in the API schema; `views.NotVisible` → 404)."""
+    return APIRouter(include_in_schema=False, dependencies=[Depends(not_found)])
+
+
+def sites(user: WebUser) -> views.Sites:
+    """The sites `user` may see (None: every site)."""
+    return None if user.sites is None else frozenset(s for s in user.sites if s)
+
+
+def done_message(request: Request) -> str | None:
+    return DONE_MESSAGES.get(request.query_params.get("done", ""))
+
+
+def redirect(path: str, done: str | None = None, **params: Any) -> RedirectResponse:
+    """A 303 redirect to `path` (with a fixed confirmation `done` and other query parameters)."""
+    query = {k: v for k, v in {**params, "done": done}.items() if v is not None}
+    return RedirectResponse(path + (f"?{urlencode(query)}" if query else ""), status_code=303)
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One input of a data-entry form, ready for the template."""
+
+    name: str
+    label: str
+    kind: str
+    required: bool
+    unit: str
+    allowed: str
+    help: str
+    choices: list[str] | None
+    value: str
+    problems: list[str]
+    readonly: bool = False
+
+    @property
+    def input_id(self) -> str:
+        return f"in-{self.name}"
+
+
+GROUPS: Mapping[str, Sequence[tuple[str, Sequence[str]]]] = {
+    "icans_assessment": (
+        (
+            "ICE score items (Immune effector Cell-associated Encephalopathy; ASTCT 2019)",
+            ("ice_orientation", "ice_naming", "ice_command", "ice_writing", "ice_attention", "ice_total"),
+        ),
+    ),
+    "crs_assessment": (
+        ("Fever", ("temperature_c", "temperature_f", "fever_masked", "fever_other_cause")),
+        (
+            "Hypotension",
+            (
+                "hypotension",
+                "systolic_bp_mmhg",
+                "vasopressors",
+                "vasopressin",
+                "vasopressor_names",
+                "norepinephrine_ug_min",
+                "dopamine_ug_kg_min",
+                "phenylephrine_ug_min",
+                "epinephrine_ug_min",
+                "life_threatening_hypotension",
+            ),
+        ),
+        ("Hypoxia", ("oxygen", "oxygen_l_min", "fio2_pct")),
+    ),
+    "edss_assessment": (
+        (
+            "Functional systems (Neurostatus raw scores)",
+            ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder", "cerebral"),
+        ),
+        ("Ambulation", ("ambulation", "walking_distance_m", "assistance")),
+    ),
+}
+"""Fields shown together in a fieldset with a legend (the rest go under 'Record' and 'Details')."""
+
+
+def field_views(
+    form_name: str,
+    values: Mapping[str, Any],
+    problems: Sequence[Problem],
+    protocol: Any,
+    *,
+    fixed: Sequence[str] = (),
+) -> list[tuple[str, list[FieldView]]]:
+    """The form's fields grouped into (legend, fields): values as text, problems by field."""
+    from cartrial.web.forms import form
+
+    spec = form(form_name)
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        name = (problem.field or "").split(".")[-1]
+        text = problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
+        by_field.setdefault(name, []).append(text)
+    made: dict[str, FieldView] = {}
+    for web_field in spec.fields:
+        described = web_field.describe(protocol)
+        choices = described.get("choices")
+        made[web_field.name] = FieldView(
+            name=web_field.name,
+            label=web_field.label,
+            kind=str(described["type"]),
+            required=bool(described["required"]),
+            unit=str(described.get("unit") or ""),
+            allowed=str(described.get("allowed") or ""),
+            help=str(described.get("help") or ""),
+            choices=None if choices is None else [str(c) for c in choices],
+            value=views.form_value(values.get(web_field.name)),
+            problems=by_field.get(web_field.name, []),
+            readonly=web_field.name in fixed,
+        )
+    key = [n for n in (*spec.key_columns, *fixed) if n in made]
+    groups: list[tuple[str, list[FieldView]]] = [("Record", [made[n] for n in dict.fromkeys(key)])]
+    used = set(key)
+    for legend, names in GROUPS.get(spec.table, ()):
+        members = [made[n] for n in names if n in made and n not in used]
+        used.update(n for n in names)
+        if members:
+            groups.append((legend, members))
+    rest = [f for n, f in made.items() if n not in used]
+    if rest:
+        groups.append(("Details", rest))
+    return [(legend, fields) for legend, fields in groups if fields]
+
+
+def other_problems(problems: Sequence[Problem], form_name: str) -> list[str]:
+    """Problems that name no field of the form (shown above it)."""
+    from cartrial.web.forms import form
+
+    names = set(form(form_name).field_names)
+    return [
+        p.message + (f" (allowed: {p.allowed})" if p.allowed else "")
+        for p in problems
+        if (p.field or "").split(".")[-1] not in names
+    ]

@@ -1,0 +1,74 @@
+"""Import (CSV templates or a REDCap export; the store's atomic import with its row-level errors) and
+export (one CSV template per form) pages."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from cartrial.store.permissions import Action
+from cartrial.web import views
+from cartrial.web.pages.common import page_router
+from cartrial.web.security import CSRF, WebUser, permit
+from cartrial.web.templating import render
+
+router = page_router()
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""Largest upload accepted by the import page (all files together): far above a phase I study's data."""
+
+
+def _page(
+    request: Request, user: WebUser, outcome: views.ImportOutcome | None = None, status_code: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "data.html",
+        {
+            "title": "Import and export",
+            "forms": views.export_forms(),
+            "may_import": user.may(Action.IMPORT),
+            "outcome": outcome,
+            "nav": "data",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/data", response_class=HTMLResponse, name="data")
+def data_page(request: Request, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
+    """Export links for every form; the import form for roles that may import."""
+    return _page(request, user)
+
+
+@router.post("/data/import", dependencies=[CSRF], response_class=HTMLResponse, name="import_files")
+async def import_files(request: Request, user: WebUser = Depends(permit(Action.IMPORT))) -> HTMLResponse:
+    """Import uploaded files atomically: all problems listed (file, row, field), nothing written unless
+    every file passes; a dry run checks only."""
+    data = await request.form()
+    kind = data.get("kind")
+    dry_run = data.get("dry_run") == "1"
+    reason = data.get("reason")
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for item in data.getlist("files"):
+        if isinstance(item, UploadFile) and item.filename:
+            content = await item.read()
+            total += len(content)
+            files.append((item.filename, content))
+    if not files or total > MAX_UPLOAD_BYTES:
+        message = (
+            "choose at least one file" if not files else f"the upload is larger than {MAX_UPLOAD_BYTES} bytes"
+        )
+        return _page(request, user, views.ImportOutcome(False, [], [], message), status_code=422)
+    outcome = await run_in_threadpool(
+        views.import_upload,
+        user.service,
+        files,
+        kind="redcap" if kind == "redcap" else "templates",
+        dry_run=dry_run,
+        reason=reason if isinstance(reason, str) and reason.strip() else None,
+    )
+    return _page(request, user, outcome, status_code=200 if outcome.ok else 422)

@@ -1,0 +1,409 @@
+"""Data entry: a new record of any subject form, a saved record (view, edit with a reason, queries), and
+the live check of a form being filled in (validation next to each field and the engine's conclusion).
+
+Validation is the import's (`cartrial.web.forms.validate` → `cartrial.store.fields.validate_record`), the
+preview is the engines' (`cartrial.web.preview.preview`); every write is a store call (`insert_record`,
+`update_record` with the version read when the form was opened — a stale one is refused: "changed since
+you opened it"); locked records are shown read-only with the lock named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.store.permissions import Action
+from cartrial.web import views
+from cartrial.web.pages.common import done_message, field_views, other_problems, page_router, redirect, sites
+from cartrial.web.security import CSRF, WebUser, permit
+from cartrial.web.templating import render
+
+router = page_router()
+
+NOT_ENTERED_HERE = frozenset({"subject", "site", "escalation_decision"})
+"""Tables whose records are not created from a subject's casebook (subjects by import or the API; sites by
+an administrator; escalation decisions on the escalation dashboard)."""
+
+
+def _entry_form(form_name: str) -> Any:
+    from cartrial.web.forms import form
+
+    spec = form(form_name)
+    if spec.table in NOT_ENTERED_HERE:
+        raise views.NotVisible(f"form {form_name!r} is not entered from a casebook")
+    return spec
+
+
+async def _posted(request: Request, names: list[str]) -> dict[str, str]:
+    data = await request.form()
+    out: dict[str, str] = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str):
+            out[name] = value
+    return out
+
+
+def _preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    from cartrial.web.preview import preview
+
+    filled = {k: views.form_value(v) for k, v in values.items() if v not in (None, "") and k != "subject_id"}
+    return preview(form_name, filled) if filled else None
+
+
+def _form_page(
+    request: Request,
+    user: WebUser,
+    *,
+    spec: Any,
+    subject_id: str | None,
+    values: Mapping[str, Any],
+    problems: list[Problem],
+    mode: str,
+    record: Mapping[str, Any] | None = None,
+    conflict: str | None = None,
+    reason: str = "",
+    status_code: int = 200,
+    action: str | None = None,
+) -> HTMLResponse:
+    handle = user.service
+    protocol = views.study_protocol(handle)
+    lock = views.lock_of(handle)
+    locked = record is not None and views.record_locked(spec.table, record, lock)
+    if mode == "edit" and (locked or not user.may(Action.EDIT)):
+        mode = "view"
+    fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
+    queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
+    context = {
+        "title": f"{spec.name.replace('_', ' ').capitalize()}"
+        + (f" · record {record['id']}" if record is not None else " · new record")
+        + (f" · {subject_id}" if subject_id else ""),
+        "spec": spec,
+        "mode": mode,
+        "record": record,
+        "subject_id": subject_id,
+        "groups": field_views(spec.name, values, problems, protocol, fixed=fixed),
+        "form_problems": other_problems(problems, spec.name),
+        "problem_count": len(problems),
+        "preview": _preview(spec.name, values),
+        "locked": locked,
+        "lock_text": lock.describe() if (locked and lock) else None,
+        "conflict": conflict,
+        "reason": reason,
+        "queries": queries,
+        "query_fields": spec.field_names,
+        "may_raise": user.may(Action.RAISE_QUERY),
+        "may_answer": user.may(Action.ANSWER_QUERY),
+        "may_close": user.may(Action.RAISE_QUERY),
+        "done": done_message(request),
+        "nav": "subjects",
+        "action": action,
+    }
+    return render(request, "record_form.html", context, status_code=status_code)
+
+
+def _problems_of(exc: InputError) -> list[Problem]:
+    return list(exc.problems) or [Problem(str(exc))]
+
+
+@router.get("/subjects/new", response_class=HTMLResponse, name="new_subject")
+def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER))) -> HTMLResponse:
+    """Enrol a subject: an empty subjects form (investigators: their own site)."""
+    from cartrial.web.forms import form
+
+    values = {"site_id": user.site_id} if user.site_id else {}
+    return _form_page(
+        request,
+        user,
+        spec=form("subjects"),
+        subject_id=None,
+        values=values,
+        problems=[],
+        mode="new",
+        action="/subjects",
+    )
+
+
+def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
+    from cartrial.web.forms import form, typed_values, validate
+
+    spec = form("subjects")
+    protocol = views.study_protocol(user.service)
+    problems = validate(spec.name, values, protocol=protocol)
+    if not problems:
+        try:
+            user.service.insert_record(spec.table, typed_values(spec.name, values, protocol=protocol), "web")
+        except InputError as exc:
+            problems = _problems_of(exc)
+        except ConflictError as exc:
+            return _form_page(
+                request,
+                user,
+                spec=spec,
+                subject_id=None,
+                values=values,
+                problems=[],
+                mode="new",
+                conflict=str(exc),
+                status_code=409,
+                action="/subjects",
+            )
+        else:
+            return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved")
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=None,
+        values=values,
+        problems=problems,
+        mode="new",
+        status_code=422,
+        action="/subjects",
+    )
+
+
+@router.post("/subjects", dependencies=[CSRF], name="create_subject")
+async def create_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER))) -> Response:
+    """Save a new subject (the import's validation; the store refuses another site for investigators)."""
+    from cartrial.web.forms import form
+
+    values: dict[str, Any] = dict(await _posted(request, form("subjects").field_names))
+    return await run_in_threadpool(_create_subject, request, user, values)
+
+
+@router.get("/subjects/{subject_id}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record")
+def new_record(
+    request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
+) -> HTMLResponse:
+    """An empty form of `form_name` for the subject."""
+    spec = _entry_form(form_name)
+    views.require_subject(user.service, sites(user), subject_id)
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=subject_id,
+        values={"subject_id": subject_id},
+        problems=[],
+        mode="new",
+    )
+
+
+def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values: dict[str, Any]) -> Response:
+    from cartrial.web.forms import typed_values, validate
+
+    handle = user.service
+    views.require_subject(handle, sites(user), subject_id)
+    values["subject_id"] = subject_id
+    protocol = views.study_protocol(handle)
+    problems = validate(spec.name, values, protocol=protocol)
+    if not problems:
+        try:
+            record_id = handle.insert_record(
+                spec.table, typed_values(spec.name, values, protocol=protocol), "web"
+            )
+        except InputError as exc:
+            problems = _problems_of(exc)
+        except ConflictError as exc:
+            return _form_page(
+                request,
+                user,
+                spec=spec,
+                subject_id=subject_id,
+                values=values,
+                problems=[],
+                mode="new",
+                conflict=str(exc),
+                status_code=409,
+            )
+        else:
+            return redirect(f"/records/{spec.table}/{record_id}", "saved")
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=subject_id,
+        values=values,
+        problems=problems,
+        mode="new",
+        status_code=422,
+    )
+
+
+@router.post("/subjects/{subject_id}/forms/{form_name}", dependencies=[CSRF], name="create_record")
+async def create_record(
+    request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
+) -> Response:
+    """Save a new record (the import's validation first; every problem shown next to its field)."""
+    spec = _entry_form(form_name)
+    values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+    return await run_in_threadpool(_create, request, user, subject_id, spec, values)
+
+
+def _record_form(table: str) -> Any:
+    from cartrial.web.forms import form
+
+    try:
+        return form(table)
+    except InputError as exc:
+        raise views.NotVisible(f"no form for table {table!r}") from exc
+
+
+@router.get("/records/{table}/{record_id}", response_class=HTMLResponse, name="record")
+def record_page(
+    request: Request, table: str, record_id: int, user: WebUser = Depends(permit(Action.READ))
+) -> HTMLResponse:
+    """A saved record: editable (with a reason) for roles that may edit unless locked; its queries."""
+    spec = _record_form(table)
+    record = views.require_record(user.service, sites(user), spec.table, record_id)
+    subject = views.record_subject(spec.table, record)
+    return _form_page(
+        request, user, spec=spec, subject_id=subject, values=record, problems=[], mode="edit", record=record
+    )
+
+
+def _update(
+    request: Request,
+    user: WebUser,
+    spec: Any,
+    record_id: int,
+    values: dict[str, Any],
+    version: str,
+    reason: str,
+) -> Response:
+    from cartrial.web.forms import typed_values
+
+    handle = user.service
+    record = views.require_record(handle, sites(user), spec.table, record_id)
+    subject = views.record_subject(spec.table, record)
+    if subject is not None and "subject_id" in values:
+        values["subject_id"] = subject
+    problems: list[Problem] = []
+    if not reason.strip():
+        problems.append(
+            Problem("a reason for the change is required", field="reason", allowed="why the data change")
+        )
+    try:
+        expected = int(version)
+    except ValueError:
+        expected = -1
+        problems.append(Problem("missing version of the record", field="version", value=version))
+    if not problems:
+        try:
+            changes = typed_values(spec.name, values, protocol=views.study_protocol(handle))
+            handle.update_record(spec.table, record_id, changes, expected, reason.strip(), "web")
+        except InputError as exc:
+            problems = _problems_of(exc)
+        except ConflictError as exc:
+            from cartrial.store.writes import StaleVersionError
+
+            text = str(exc)
+            if isinstance(exc, StaleVersionError):
+                text = (
+                    "This record was changed since you opened it (by someone else); nothing was saved. "
+                    "Reload the record and apply your change again."
+                )
+            return _form_page(
+                request,
+                user,
+                spec=spec,
+                subject_id=subject,
+                values={**values, "id": record_id, "version": expected},
+                problems=[],
+                mode="edit",
+                record={**record, "version": expected},
+                conflict=text,
+                reason=reason,
+                status_code=409,
+            )
+        else:
+            return redirect(f"/records/{spec.table}/{record_id}", "updated")
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=subject,
+        values=values,
+        problems=problems,
+        mode="edit",
+        record={**record, "version": expected if expected >= 0 else record["version"]},
+        reason=reason,
+        status_code=422,
+    )
+
+
+@router.post("/records/{table}/{record_id}", dependencies=[CSRF], name="update_record")
+async def update_record(
+    request: Request, table: str, record_id: int, user: WebUser = Depends(permit(Action.EDIT))
+) -> Response:
+    """Save changes to a record: reason required; refused when the record changed since it was opened
+    (version) or is locked (the store's answer, 409)."""
+    spec = _record_form(table)
+    data = await request.form()
+    values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+    version = data.get("version")
+    reason = data.get("reason")
+    return await run_in_threadpool(
+        _update,
+        request,
+        user,
+        spec,
+        record_id,
+        values,
+        version if isinstance(version, str) else "",
+        reason if isinstance(reason, str) else "",
+    )
+
+
+def _check(request: Request, user: WebUser, form_name: str, values: dict[str, Any]) -> HTMLResponse:
+    from cartrial.web.forms import form, validate
+
+    spec = form(form_name)
+    protocol = views.study_protocol(user.service)
+    problems = [
+        p
+        for p in validate(spec.name, values, protocol=protocol)
+        # while typing, a blank field is not yet a problem (it is when the form is saved)
+        if values.get((p.field or "").split(".")[-1]) not in (None, "")
+        or (p.field or "").split(".")[-1] not in values
+    ]
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        name = (problem.field or "").split(".")[-1]
+        by_field.setdefault(name, []).append(
+            problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
+        )
+    return render(
+        request,
+        "partials/check.html",
+        {
+            "spec": spec,
+            "names": spec.field_names,
+            "by_field": by_field,
+            "form_problems": [t for n, texts in by_field.items() if n not in spec.field_names for t in texts],
+            "preview": _preview(spec.name, values),
+        },
+    )
+
+
+@router.post("/forms/{form_name}/check", dependencies=[CSRF], response_class=HTMLResponse, name="check_form")
+async def check_form(
+    request: Request, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
+) -> Response:
+    """htmx fragment: the problems of the form as filled in so far, next to each field (out-of-band swaps),
+    and the engine's conclusion (CRS/ICANS grade, EDSS, logMAR) — nothing is saved."""
+    from cartrial.web.forms import form
+
+    spec = form(form_name)
+    try:
+        values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+    except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
+        return Response(status_code=204)
+    return await run_in_threadpool(_check, request, user, spec.name, values)

@@ -1,0 +1,95 @@
+"""Data queries: the list (filter by site, subject, status), raise on a field of a record, answer, close.
+Every step is the store's (`raise_query`, `answer_query`, `close_query`: roles, site, audit)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from cartrial.store.permissions import Action
+from cartrial.web import views
+from cartrial.web.pages.common import done_message, page_router, redirect, sites
+from cartrial.web.security import CSRF, WebUser, permit
+from cartrial.web.templating import render
+
+router = page_router()
+
+
+@router.get("/queries", response_class=HTMLResponse, name="queries")
+def query_list(
+    request: Request,
+    site: str | None = None,
+    subject: str | None = None,
+    status: str | None = None,
+    user: WebUser = Depends(permit(Action.READ)),
+) -> HTMLResponse:
+    """Queries the user may see, filtered by site, subject and status."""
+    visible = sites(user)
+    status = status if status in views.QUERY_STATUSES else None
+    rows = views.query_list(user.service, visible, site=site or None, subject=subject or None, status=status)
+    return render(
+        request,
+        "queries.html",
+        {
+            "title": "Queries",
+            "rows": rows,
+            "site": site or "",
+            "subject": subject or "",
+            "status": status or "",
+            "statuses": views.QUERY_STATUSES,
+            "sites": views.site_ids(user.service) if visible is None else sorted(visible),
+            "may_answer": user.may(Action.ANSWER_QUERY),
+            "may_close": user.may(Action.RAISE_QUERY),
+            "done": done_message(request),
+            "nav": "queries",
+        },
+    )
+
+
+def _back(request: Request, default: str) -> str:
+    target = request.headers.get("referer", "")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return default
+    return parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else default
+
+
+@router.post("/records/{table}/{record_id}/queries", dependencies=[CSRF], name="raise_query")
+def raise_query(
+    request: Request,
+    table: str,
+    record_id: int,
+    text: str = Form(""),
+    field: str = Form(""),
+    user: WebUser = Depends(permit(Action.RAISE_QUERY)),
+) -> Response:
+    """Raise a query on a record (optionally on one field)."""
+    views.require_record(user.service, sites(user), table, record_id)
+    user.service.raise_query(table, record_id, text, field or None)
+    return redirect(f"/records/{table}/{record_id}", "raised")
+
+
+@router.post("/queries/{query_code}/answer", dependencies=[CSRF], name="answer_query")
+def answer_query(
+    request: Request,
+    query_code: str,
+    answer: str = Form(""),
+    user: WebUser = Depends(permit(Action.ANSWER_QUERY)),
+) -> Response:
+    """Answer an open query (investigators: of their site's subjects)."""
+    user.service.answer_query(query_code, answer)
+    return redirect(_back(request, "/queries"), "answered")
+
+
+@router.post("/queries/{query_code}/close", dependencies=[CSRF], name="close_query")
+def close_query(
+    request: Request,
+    query_code: str,
+    reason: str = Form(""),
+    user: WebUser = Depends(permit(Action.RAISE_QUERY)),
+) -> Response:
+    """Close a query (reason required)."""
+    user.service.close_query(query_code, reason)
+    return redirect(_back(request, "/queries"), "closed")

@@ -1,0 +1,106 @@
+"""What the engine concludes from a form before it is saved (shown live next to the form).
+
+- CRS assessments: the ASTCT 2019 CRS grade and the rule that fired (`cartrial.grading.derive_crs_grades`;
+  Lee DW et al., Biol Blood Marrow Transplant 2019;25:625);
+- ICANS assessments: the ASTCT 2019 ICANS grade, ICE score and rule (`cartrial.grading.derive_icans_grades`);
+- EDSS: the EDSS step from the functional systems and ambulation (`cartrial.neuro.derive.derive_edss`;
+  Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2);
+- visual acuity: logMAR (and the other notations) of the acuity as written, e.g. Snellen 20/40
+  (`cartrial.neuro.derive.derive_visual_acuity`).
+
+The engines run on a one-row frame, exactly as on an imported file; an incomplete form gives the engine's
+located problems instead of a conclusion. Other forms have no preview (``None``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from cartrial.errors import CartrialError, InputError
+
+__all__ = ["PREVIEW_FORMS", "preview"]
+
+PREVIEW_FORMS = ("crs_assessments", "icans_assessments", "edss", "visual_acuity")
+"""The forms with a live preview."""
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _frame(form_name: str, values: Mapping[str, Any]) -> Any:
+    """A one-row frame with every template column of the form (blank when not given), as a CSV reads."""
+    import pandas as pd
+
+    from cartrial.web.forms import clean_values, form
+
+    row = {c.name: "" for c in form(form_name).spec.columns()}
+    row.update({k: ("" if v is None else v) for k, v in clean_values(values).items()})
+    if not row.get("subject_id"):
+        row["subject_id"] = "preview"
+    return pd.DataFrame([row], dtype=object)
+
+
+def _first(table: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in columns:
+        if column in table.columns and len(table):
+            out[column] = _plain(table[column].iloc[0])
+    return out
+
+
+def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The engine's conclusion for one unsaved form: ``{"engine", "result": {...}, "problems": [...]}``,
+    or None when the form has no preview. Never raises for bad input: the engine's problems are returned
+    (each ``{field, value, allowed, message}``)."""
+    from cartrial.web.forms import form
+
+    name = form(form_name).name
+    if name not in PREVIEW_FORMS:
+        return None
+    frame = _frame(name, values)
+    try:
+        if name == "crs_assessments":
+            from cartrial.grading import derive_crs_grades
+
+            table = derive_crs_grades(frame, keep_going=True, file="form").table
+            engine = "cartrial.grading.derive_crs_grades (ASTCT 2019)"
+            result = _first(table, ("grade", "grade_reason", "scale", "temperature_c_used", "error"))
+        elif name == "icans_assessments":
+            from cartrial.grading import derive_icans_grades
+
+            table = derive_icans_grades(frame, keep_going=True, file="form").table
+            engine = "cartrial.grading.derive_icans_grades (ASTCT 2019)"
+            result = _first(table, ("grade", "ice_score", "grade_reason", "scale", "error"))
+        elif name == "edss":
+            from cartrial.neuro.derive import derive_edss
+
+            table = derive_edss(frame, keep_going=True, source="form").table
+            engine = "cartrial.neuro.derive_edss (Neurostatus-EDSS)"
+            result = _first(table, ("edss", "edss_rule", "error"))
+        else:
+            from cartrial.neuro.derive import derive_visual_acuity
+
+            table = derive_visual_acuity(frame, keep_going=True, source="form").table
+            engine = "cartrial.neuro.derive_visual_acuity"
+            result = _first(
+                table,
+                ("logmar", "decimal", "snellen_20ft", "etdrs_letters", "visual_fs_from_acuity", "error"),
+            )
+    except InputError as exc:
+        return {"engine": name, "result": None, "problems": [p.as_dict() for p in exc.problems]}
+    except CartrialError as exc:
+        return {"engine": name, "result": None, "problems": [{"message": str(exc)}]}
+    error = result.pop("error", None)
+    problems = [{"message": str(error)}] if error else []
+    return {"engine": engine, "result": None if error else result, "problems": problems}

@@ -1,0 +1,1159 @@
+"""Plain-data views of the study for the web pages (and any other client): what each page shows, computed
+through the store services, the analysis layer and the engines — never a rule of its own.
+
+Every function takes the acting user's store handle (`cartrial.store.StudyUser`, which checks the role's
+permission on every read) and, for reads of subject data, the sites the user may see (`visible_sites`):
+investigators see the subjects of their own site only (the store's site restriction,
+`cartrial.store.permissions.SITE_RESTRICTED_ROLES`, applied to reads as it is to writes); every other role
+sees all sites. Results are dataclasses and dicts of plain values, so that templates only format them and
+tests can check them without HTML.
+
+Where the content comes from: the schedule of assessments is the protocol's (`cartrial.protocol.schedule`);
+CRS/ICANS episodes, cytopenias and serious adverse events are `cartrial.analysis` datasets of a snapshot
+(`cartrial.store.snapshot.read_snapshot`); the escalation recommendation and decision table come from the
+escalation engine with the protocol's design (`design_from_spec`, `decision_table`, `replay_decisions`);
+the DLT window and DLT flags of each patient from `cartrial.analysis.populations.derive_populations`
+(both through `cartrial.web.escalation`, shared with the API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cartrial.errors import CartrialError, ConflictError
+from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
+
+if TYPE_CHECKING:
+    from cartrial.store import LockInfo, StudyUser
+    from cartrial.store.importing.forms import FormSpec
+
+Sites = frozenset[str] | None
+"""The sites a user may see; None: every site."""
+
+ASSESSMENT_FORMS: Mapping[str, str] = {
+    "informed_consent": "subject",
+    "lymphodepletion": "lymphodepletion_administration",
+    "infusion": "infusion",
+    "crs_monitoring": "crs_assessment",
+    "ice": "icans_assessment",
+    "labs": "lab_result",
+    "hematology": "lab_result",
+    "chemistry": "lab_result",
+    "coagulation": "lab_result",
+    "pk": "pk_sample",
+    "pd": "pd_sample",
+    "b_cells": "pd_sample",
+    "aqp4_igg": "pd_sample",
+    "immunoglobulins": "pd_sample",
+    "edss": "edss_assessment",
+    "visual_acuity": "visual_acuity",
+    "osis": "osis_assessment",
+    "timed_25_foot_walk": "timed_walk",
+}
+"""Protocol schedule assessment (`cartrial.protocol.schedule.Assessment`) → the table whose form records it.
+Assessments without a form in the study database (vitals, ECG, MRI, …) are not listed: the casebook cannot
+tell whether they were done."""
+
+STATUS_TEXT: Mapping[str, str] = {
+    "complete": "complete",
+    "missing": "missing (window closed)",
+    "overdue": "overdue (past the visit day)",
+    "due": "due (window open)",
+    "upcoming": "upcoming",
+    "not_scheduled": "not scheduled (no infusion yet)",
+}
+"""Casebook cell status → the text shown (the colour is never the only cue)."""
+
+
+class NotVisible(CartrialError):
+    """The record or subject does not exist, or belongs to a site the user may not see (page 404)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# who sees what
+# ---------------------------------------------------------------------------------------------------------
+
+
+def visible_sites(role: str, sites: Iterable[str] | None) -> Sites:
+    """The sites a user of `role` may see: their own for site-restricted roles (investigators), else all.
+
+    >>> sorted(visible_sites("investigator", ["TJH"]))
+    ['TJH']
+    >>> visible_sites("monitor", ["TJH"]) is None
+    True
+    """
+    if role in SITE_RESTRICTED_ROLES:
+        return frozenset(s for s in (sites or ()) if s)
+    return None
+
+
+def _site_ok(site: str | None, sites: Sites) -> bool:
+    return sites is None or (site is not None and site in sites)
+
+
+def rows_of(handle: StudyUser, table: str, **equals: Any) -> list[dict[str, Any]]:
+    """Records of `table` the user may read (`StudyUser.page_records`: READ permission, and only the own
+    site's subjects for site-restricted roles), in id order."""
+    return handle.page_records(table, equals=equals or None)[0]
+
+
+def rows_by_table(handle: StudyUser, tables: Iterable[str], **equals: Any) -> dict[str, list[dict[str, Any]]]:
+    """`rows_of` for several tables in one read transaction (one permission check, one connection): what
+    a casebook needs per request. The same store read (`cartrial.store.reads.page_records`) restricted to
+    the sites `StudyUser.read_sites` allows."""
+    from cartrial.store import reads
+
+    allowed_sites = handle.read_sites()
+    out: dict[str, list[dict[str, Any]]] = {}
+    with handle.service.read() as connection:
+        for table in tables:
+            out[table] = reads.page_records(connection, table, equals=equals or None, sites=allowed_sites)[0]
+    return out
+
+
+def subject_sites(handle: StudyUser) -> dict[str, str]:
+    """Subject id → site id of every subject (READ permission)."""
+    return {str(r["subject_id"]): str(r["site_id"]) for r in rows_of(handle, "subject")}
+
+
+def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
+    """Subject id → site id of the subjects the user may see."""
+    return {s: site for s, site in subject_sites(handle).items() if _site_ok(site, sites)}
+
+
+def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[str, Any]:
+    """The subject record, or `NotVisible` (unknown subject or a site the user may not see)."""
+    rows = rows_of(handle, "subject", subject_id=subject_id)
+    if not rows or not _site_ok(rows[0].get("site_id"), sites):
+        raise NotVisible(f"no subject {subject_id!r} that you may see")
+    return rows[0]
+
+
+def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
+    """The subject a record belongs to (None for study-level tables)."""
+    from cartrial.store.tables import model_of
+
+    column = model_of(table).subject_column
+    value = record.get(column) if column else None
+    return None if value is None else str(value)
+
+
+def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) -> dict[str, Any]:
+    """One record the user may see (`StudyUser.visible_record`), else `NotVisible`."""
+    from cartrial.errors import InputError
+
+    try:
+        return handle.visible_record(table, record_id)
+    except InputError as exc:
+        raise NotVisible(f"no {table} record {record_id} that you may see") from exc
+
+
+# ---------------------------------------------------------------------------------------------------------
+# values
+# ---------------------------------------------------------------------------------------------------------
+
+
+def utc_date(value: Any) -> dt.date | None:
+    """The UTC calendar date of a stored date or aware date-time (None for anything else)."""
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def display(value: Any) -> str:
+    """A stored value as a person reads it (blank for None; ISO dates; UTC date-times with 'Z')."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M") + ("Z" if value.tzinfo else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def form_value(value: Any) -> str:
+    """A stored value as the text an input field holds (ISO date-times with their offset; true/false)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if value.tzinfo else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def form_of_table(table: str) -> FormSpec:
+    """The import form (template) of a table (`cartrial.store.importing.forms.form_for_table`)."""
+    from cartrial.store.importing.forms import form_for_table
+
+    return form_for_table(table)
+
+
+def lock_of(handle: StudyUser) -> LockInfo | None:
+    """The active data lock (None: no lock)."""
+    return handle.service.active_lock()
+
+
+def record_locked(table: str, record: Mapping[str, Any], lock: LockInfo | None) -> bool:
+    """Whether the lock freezes this record (`cartrial.store.locking.is_locked`)."""
+    from cartrial.store.locking import is_locked
+    from cartrial.store.tables import model_of
+
+    return is_locked(model_of(table), record, lock)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# casebook
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseCell:
+    """One form of one visit in a subject's casebook."""
+
+    table: str
+    form: str
+    status: str
+    record_ids: tuple[int, ...] = ()
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT[self.status]
+
+
+@dataclass(frozen=True)
+class CaseVisit:
+    """One scheduled visit of a subject: nominal date, window and its forms."""
+
+    name: str
+    study_day: int
+    nominal: dt.date | None
+    window_start: dt.date | None
+    window_end: dt.date | None
+    cells: tuple[CaseCell, ...]
+
+
+@dataclass(frozen=True)
+class Casebook:
+    """A subject's casebook: visits from the protocol schedule and every other record by form."""
+
+    subject: dict[str, Any]
+    infusion_date: dt.date | None
+    dose_level: int | None
+    visits: tuple[CaseVisit, ...]
+    other: dict[str, dict[str, Any]]
+    """Form name → {table, rows: [{id, label}]}: records not matched to a scheduled visit (events,
+    unscheduled visits); the label is the natural key without the subject."""
+    counts: dict[str, int]
+    """Status → number of cells."""
+    open_queries: list[dict[str, Any]]
+    as_of: dt.date
+
+
+def _date_column(table: str) -> str | None:
+    from cartrial.store.tables import model_of
+
+    return model_of(table).clinical_date_column
+
+
+def _scheduled_tables() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ASSESSMENT_FORMS.values()))
+
+
+def subject_tables() -> tuple[str, ...]:
+    """The tables of subject data that have an entry form (import templates), in writing order."""
+    from cartrial.store.importing.forms import FORMS
+
+    return tuple(f.table for f in FORMS if f.table not in ("site", "escalation_decision"))
+
+
+def schedule_cells(
+    protocol: Any,
+    records: Mapping[str, Sequence[Mapping[str, Any]]],
+    infusion_date: dt.date | None,
+    today: dt.date,
+) -> tuple[list[CaseVisit], set[tuple[str, int]]]:
+    """The casebook cells of one subject (docs/science/decisions.md D-14.21): for each visit of the
+    protocol's schedule, each form its assessments need (`ASSESSMENT_FORMS`), with its status on `today`
+    (the records' clinical dates against the visit window, day 0 = `infusion_date`); also the (table, id)
+    of the records matched to a visit. `records`: table → the subject's records."""
+    visits: list[CaseVisit] = []
+    matched: set[tuple[str, int]] = set()
+    for visit in protocol.schedule.visits:
+        tables = list(
+            dict.fromkeys(ASSESSMENT_FORMS[a.value] for a in visit.assessments if a.value in ASSESSMENT_FORMS)
+        )
+        if infusion_date is None:
+            start = end = nominal = None
+        else:
+            nominal = infusion_date + dt.timedelta(days=visit.study_day)
+            start = infusion_date + dt.timedelta(days=visit.earliest_day)
+            end = infusion_date + dt.timedelta(days=visit.latest_day)
+        cells: list[CaseCell] = []
+        for table in tables:
+            rows = records.get(table, ())
+            column = _date_column(table)
+            if table == "subject":
+                ids = tuple(int(r["id"]) for r in rows)
+                status = "complete" if ids else "missing"
+            elif start is None or end is None or nominal is None:
+                ids, status = (), "not_scheduled"
+            else:
+                ids = tuple(
+                    int(r["id"])
+                    for r in rows
+                    if column and (day := utc_date(r.get(column))) is not None and start <= day <= end
+                )
+                if ids:
+                    status = "complete"
+                elif today > end:
+                    status = "missing"
+                elif today > nominal:
+                    status = "overdue"
+                elif today >= start:
+                    status = "due"
+                else:
+                    status = "upcoming"
+            matched.update((table, i) for i in ids)
+            cells.append(CaseCell(table, form_of_table(table).name, status, ids))
+        visits.append(CaseVisit(visit.name, visit.study_day, nominal, start, end, tuple(cells)))
+    return visits, matched
+
+
+def _first_infusion(rows: Sequence[Mapping[str, Any]]) -> tuple[dt.date | None, int | None]:
+    dated = [(r["infused_at"], r) for r in rows if r.get("infused_at") is not None]
+    if not dated:
+        return None, None
+    moment, row = min(dated, key=lambda item: item[0])
+    return utc_date(moment), int(row["dose_level"]) if row.get("dose_level") is not None else None
+
+
+def study_protocol(handle: StudyUser) -> Any:
+    """The protocol stored with the study (`cartrial.store.fields.study_protocol`, parsed once)."""
+    from cartrial.store.fields import study_protocol as stored
+
+    with handle.service.read() as connection:
+        protocol = stored(connection)
+    if protocol is None:
+        raise CartrialError("the study database holds no valid protocol (run `cartrial db init`)")
+    return protocol
+
+
+def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | None = None) -> Casebook:
+    """Every form of a subject by visit (schedule from the protocol), missing/overdue marked, plus every
+    record not matched to a visit (events, unscheduled visits) and the subject's open queries."""
+    today = today or dt.date.today()
+    subject = require_subject(handle, sites, subject_id)
+    protocol = study_protocol(handle)
+    wanted = [t for t in subject_tables() if t != "subject"] + ["data_query"]
+    records = rows_by_table(handle, wanted, subject_id=subject_id)
+    queries = records.pop("data_query")
+    records["subject"] = [subject]
+    infusion_date, level = _first_infusion(records.get("infusion", []))
+    visits, matched = schedule_cells(protocol, records, infusion_date, today)
+    other: dict[str, dict[str, Any]] = {}
+    for table in subject_tables():
+        if table == "subject":
+            continue
+        rest = [r for r in records.get(table, []) if (table, int(r["id"])) not in matched]
+        if rest:
+            column = _date_column(table)
+            rest.sort(key=lambda r: (form_value(r.get(column)) if column else "", int(r["id"])))
+            key = [k for k in form_of_table(table).key_columns if k != "subject_id"]
+            other[form_of_table(table).name] = {
+                "table": table,
+                "rows": [
+                    {"id": int(r["id"]), "label": " · ".join(display(r.get(k)) for k in key) or f"#{r['id']}"}
+                    for r in rest
+                ],
+            }
+    counts: dict[str, int] = {}
+    for visit in visits:
+        for cell in visit.cells:
+            counts[cell.status] = counts.get(cell.status, 0) + 1
+    open_queries = [q for q in queries if q.get("status") != "closed"]
+    return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    """One subject in the subject list."""
+
+    subject_id: str
+    site_id: str
+    consent_date: dt.date | None
+    infusion_date: dt.date | None
+    dose_level: int | None
+    open_queries: int
+    disposition: str | None
+
+
+def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
+    """The subjects the user may see (optionally of one site), with infusion, dose level and open queries."""
+    infusions: dict[str, list[dict[str, Any]]] = {}
+    for row in rows_of(handle, "infusion"):
+        infusions.setdefault(str(row["subject_id"]), []).append(row)
+    queries: dict[str, int] = {}
+    for q in rows_of(handle, "data_query"):
+        if q.get("status") == "open" and q.get("subject_id"):
+            queries[str(q["subject_id"])] = queries.get(str(q["subject_id"]), 0) + 1
+    out = []
+    for subject in rows_of(handle, "subject"):
+        site_id = str(subject["site_id"])
+        if not _site_ok(site_id, sites) or (site and site_id != site):
+            continue
+        sid = str(subject["subject_id"])
+        day0, level = _first_infusion(infusions.get(sid, []))
+        out.append(
+            SubjectRow(
+                sid,
+                site_id,
+                subject.get("consent_date"),
+                day0,
+                level,
+                queries.get(sid, 0),
+                subject.get("disposition"),
+            )
+        )
+    return sorted(out, key=lambda r: r.subject_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# study home
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyHome:
+    """The study home: enrolment by site and dose level, open queries, data completeness, current lock."""
+
+    study_code: str
+    title: str
+    dose_levels: tuple[int, ...]
+    enrolment: list[dict[str, Any]]
+    """Per site: site_id, by_level {level: n}, not_infused, total; the last row is 'all sites'."""
+    open_queries: int
+    answered_queries: int
+    completeness: dict[str, int]
+    """Status → number of scheduled form cells over the visible subjects (casebook statuses)."""
+    completeness_pct: float | None
+    """complete / (complete + missing + overdue) in %, None when nothing was due."""
+    lock: str | None
+    as_of: dt.date
+
+
+def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
+    """What the study home shows (see `StudyHome`)."""
+    today = today or dt.date.today()
+    protocol = study_protocol(handle)
+    levels = tuple(int(d.level) for d in protocol.dose_levels)
+    subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
+    ids = {str(s["subject_id"]) for s in subjects}
+    by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    every = rows_by_table(handle, [t for t in _scheduled_tables() if t != "subject"])
+    for table, table_rows in every.items():
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in table_rows:
+            sid = str(row["subject_id"])
+            if sid in ids:
+                grouped.setdefault(sid, []).append(row)
+        by_table[table] = grouped
+    site_rows: dict[str, dict[str, Any]] = {}
+    total: dict[str, Any] = {
+        "site_id": "all sites",
+        "by_level": dict.fromkeys(levels, 0),
+        "not_infused": 0,
+        "total": 0,
+    }
+    counts: dict[str, int] = {}
+    for subject in sorted(subjects, key=lambda s: str(s["subject_id"])):
+        sid = str(subject["subject_id"])
+        site = str(subject["site_id"])
+        row = site_rows.setdefault(
+            site, {"site_id": site, "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
+        )
+        day0, level = _first_infusion(by_table["infusion"].get(sid, []))
+        for target in (row, total):
+            target["total"] += 1
+            if level is None:
+                target["not_infused"] += 1
+            else:
+                target["by_level"][level] = target["by_level"].get(level, 0) + 1
+        records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
+        visits, _ = schedule_cells(protocol, records, day0, today)
+        for visit in visits:
+            for cell in visit.cells:
+                counts[cell.status] = counts.get(cell.status, 0) + 1
+    queries = [q for q in rows_of(handle, "data_query") if _query_visible(q, ids, sites)]
+    due = counts.get("complete", 0) + counts.get("missing", 0) + counts.get("overdue", 0)
+    study = rows_of(handle, "study")
+    lock = lock_of(handle)
+    return StudyHome(
+        study_code=str(study[0]["study_code"]) if study else "",
+        title=str(study[0].get("title") or "") if study else "",
+        dose_levels=levels,
+        enrolment=[*(site_rows[s] for s in sorted(site_rows)), total],
+        open_queries=sum(q.get("status") == "open" for q in queries),
+        answered_queries=sum(q.get("status") == "answered" for q in queries),
+        completeness=counts,
+        completeness_pct=None if not due else round(100.0 * counts.get("complete", 0) / due, 1),
+        lock=lock.describe() if lock else None,
+        as_of=today,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# queries
+# ---------------------------------------------------------------------------------------------------------
+
+QUERY_STATUSES = ("open", "answered", "closed")
+
+
+def _query_visible(query: Mapping[str, Any], subjects: set[str], sites: Sites) -> bool:
+    sid = query.get("subject_id")
+    return sites is None or (sid is not None and str(sid) in subjects)
+
+
+def query_list(
+    handle: StudyUser,
+    sites: Sites,
+    *,
+    site: str | None = None,
+    subject: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Data queries the user may see, filtered by site, subject and status, newest first; each row has the
+    query's fields plus `site_id` and `form` (the template name of its table)."""
+    known = visible_subjects(handle, sites)
+    out = []
+    for query in rows_of(handle, "data_query"):
+        sid = query.get("subject_id")
+        if not _query_visible(query, set(known), sites):
+            continue
+        row = dict(query)
+        row["site_id"] = known.get(str(sid)) if sid is not None else None
+        if site and row["site_id"] != site:
+            continue
+        if subject and str(sid) != subject:
+            continue
+        if status and query.get("status") != status:
+            continue
+        try:
+            row["form"] = form_of_table(str(query["table_name"])).name
+        except KeyError:
+            row["form"] = str(query["table_name"])
+        out.append(row)
+    return sorted(out, key=lambda q: str(q["query_code"]), reverse=True)
+
+
+def record_queries(handle: StudyUser, table: str, record_id: int) -> list[dict[str, Any]]:
+    """Every query on one record, oldest first."""
+    return rows_of(handle, "data_query", table_name=table, record_id=record_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# audit trail
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """Audit rows (who, when, what, old → new, reason) and the chain verification."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    verified: bool
+    rows_checked: int
+    message: str
+
+
+def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    keep = (
+        "id",
+        "recorded_at",
+        "username",
+        "user_role",
+        "action",
+        "table_name",
+        "record_id",
+        "subject_id",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+        "source",
+    )
+    from cartrial.store.importing.forms import FORMS
+
+    linkable = {f.table for f in FORMS}
+    out = []
+    for row in rows:
+        item = {k: row.get(k) for k in keep}
+        item["linkable"] = item["table_name"] in linkable and item["action"] != "delete"
+        if item["table_name"] == "app_user" and item["field"] in (None, "*", "password_hash"):
+            # a user record's JSON carries the password hash: never shown
+            item["old_value"] = _without_hash(item["old_value"])
+            item["new_value"] = _without_hash(item["new_value"])
+        out.append(item)
+    return out
+
+
+def _without_hash(value: Any) -> Any:
+    import json
+
+    if not isinstance(value, str) or "password_hash" not in value:
+        return value
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return "(hidden)"
+    if isinstance(data, dict) and "password_hash" in data:
+        data["password_hash"] = "(hidden)"
+        return json.dumps(data, sort_keys=True)
+    return "(hidden)"
+
+
+def _verified(handle: StudyUser) -> tuple[bool, int, str]:
+    result = handle.verify_audit()
+    return bool(result.ok), int(result.rows_checked), str(result.message)
+
+
+def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView:
+    """The audit trail of one subject (its subject record and all its data), in chain order."""
+    require_subject(handle, sites, subject_id)
+    ok, n, message = _verified(handle)
+    rows = audit_table_rows(handle.audit_history(subject_id))
+    return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
+
+
+def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
+    """The audit trail of one record: its insert, every changed field, its deletion
+    (`StudyUser.record_audit`, site-restricted like every read)."""
+    require_record(handle, sites, table, record_id)
+    rows = handle.record_audit(table, record_id)
+    ok, n, message = _verified(handle)
+    return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# snapshot and analysis (safety and escalation dashboards)
+# ---------------------------------------------------------------------------------------------------------
+
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def _cached(key: tuple[Any, ...], make: Any) -> Any:
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = make()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _audit_head(handle: StudyUser) -> int:
+    from sqlalchemy import func, select
+
+    from cartrial.store.models import AuditLog
+
+    with handle.service.read() as connection:
+        return int(connection.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
+
+def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = False) -> Any:
+    """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
+    the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
+    subject, for results that need all of them (the escalation design) — the caller then shows no other
+    site's subject.
+
+    Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
+    snapshot is never stale."""
+    from cartrial.store.snapshot import read_snapshot
+
+    readable = handle.read_sites()
+    sites = None if whole_study or readable is None else frozenset(s for s in readable if s)
+    key = ("snapshot", str(handle.engine.url), _audit_head(handle), cutoff, sites)
+
+    def make() -> Any:
+        snapshot = read_snapshot(handle.engine, cutoff)
+        if sites is None:
+            return snapshot
+        keep = {
+            str(s)
+            for s, site in zip(
+                snapshot.tables["subjects"]["subject_id"], snapshot.tables["subjects"]["site_id"], strict=True
+            )
+            if site in sites
+        }
+        tables = {
+            name: (
+                frame[frame["subject_id"].isin(keep)].reset_index(drop=True)
+                if "subject_id" in frame
+                # study-level cohorts span every site: a site's subset cannot replay them
+                else frame.iloc[0:0]
+                if name == "escalation_decisions"
+                else frame
+            )
+            for name, frame in snapshot.tables.items()
+        }
+        return replace(snapshot, tables=tables)
+
+    return _cached(key, make)
+
+
+@dataclass(frozen=True)
+class SafetyData:
+    """The analysis datasets behind the safety dashboard (names as in `cartrial.analysis.analyse`)."""
+
+    datasets: dict[str, Any]
+    snapshot: dict[str, Any]
+    notes: list[str]
+
+
+SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
+    ("crs_icans_datasets", "CRS/ICANS episodes"),
+    ("lab_datasets", "laboratory grades and ICAHT"),
+    ("adverse_event_datasets", "adverse events"),
+)
+"""The `cartrial.analysis.toxicity` derivations the safety dashboard shows (and what they are)."""
+
+
+def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
+    """The safety datasets of `snapshot_for` (the user's subjects): the analysis layer's populations and its
+    toxicity derivations (`cartrial.analysis.toxicity`), cached like the snapshot. A derivation the analysis
+    layer cannot make from this snapshot (e.g. a table it needs is still empty) is left out and named in
+    `notes`, so that the rest of the dashboard still shows."""
+    from cartrial.analysis import toxicity
+    from cartrial.analysis.model import Dataset
+    from cartrial.analysis.populations import ENROLLED, derive_populations
+
+    snapshot = snapshot_for(handle, cutoff)
+    key = ("safety", str(handle.engine.url), _audit_head(handle), cutoff, handle.read_sites())
+
+    def make() -> SafetyData:
+        tables = dict(snapshot.tables)
+        populations, membership = derive_populations(tables, snapshot.protocol, cutoff)
+        datasets: dict[str, Any] = {
+            "populations": Dataset("populations", "populations", membership, ENROLLED, "", ("subjects",))
+        }
+        notes: list[str] = []
+        for name, what in SAFETY_DATASETS:
+            try:
+                datasets |= getattr(toxicity, name)(tables, populations)
+            except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
+                notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__}: {exc})")
+        return SafetyData(datasets, snapshot.metadata(), notes)
+
+    result: SafetyData = _cached(key, make)
+    return result
+
+
+HEATMAP_DAYS = 29
+"""Days 0–28 after infusion in the CRS/ICANS heat map (the report's `crs_heatmap_figure` span)."""
+
+
+@dataclass(frozen=True)
+class SafetyView:
+    """The safety dashboard: CRS/ICANS grade by patient and day, cytopenias, serious adverse events."""
+
+    cutoff: dt.date
+    days: tuple[int, ...]
+    heatmap: dict[str, list[dict[str, Any]]]
+    """'crs' / 'icans' → one row per safety-set subject: subject_id, dose_level, grades (one per day,
+    None = no episode that day), max_grade."""
+    cytopenias: list[dict[str, Any]]
+    """One row per subject: subject_id, dose_level, early/late ICAHT grade, and per analyte
+    {baseline, worst, term} (CTCAE grade)."""
+    cytopenia_analytes: list[str]
+    serious: list[dict[str, Any]]
+    serious_columns: list[str]
+    notes: list[str]
+    draft: bool
+
+
+def _num(value: Any) -> float | None:
+    import math
+
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _plain(value: Any) -> Any:
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(frame: Any, columns: Sequence[str]) -> list[dict[str, Any]]:
+    present = [c for c in columns if c in frame.columns]
+    return [{c: _plain(row[c]) for c in present} for _, row in frame[present].iterrows()]
+
+
+CYTOPENIA_ANALYTES: tuple[str, ...] = ("neutrophils", "platelets", "hemoglobin", "lymphocytes", "wbc")
+"""Haematology analytes of the cytopenia table (as graded by `cartrial.grading` CTCAE in `lab_shift`)."""
+
+
+def _cytopenias(
+    analysis: Any, subjects: Sequence[str], levels: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per safety-set subject: ICAHT early/late grade (`icaht` dataset, EHA/EBMT 2023) and the
+    worst post-infusion CTCAE grade of each haematology analyte with its baseline (`lab_shift`)."""
+    rows: dict[str, dict[str, Any]] = {s: {"subject_id": s, "dose_level": levels.get(s)} for s in subjects}
+    icaht = analysis.datasets.get("icaht")
+    if icaht is not None:
+        for _, r in icaht.table.iterrows():
+            if str(r["subject_id"]) in rows:
+                rows[str(r["subject_id"])]["early_icaht_grade"] = _plain(r.get("early_icaht_grade"))
+                rows[str(r["subject_id"])]["late_icaht_grade"] = _plain(r.get("late_icaht_grade"))
+    shift = analysis.datasets.get("lab_shift")
+    present: list[str] = []
+    if shift is not None:
+        for _, r in shift.table.iterrows():
+            analyte = str(r["analyte"])
+            if analyte not in CYTOPENIA_ANALYTES or str(r["subject_id"]) not in rows:
+                continue
+            if analyte not in present:
+                present.append(analyte)
+            rows[str(r["subject_id"])][analyte] = {
+                "baseline": _plain(r.get("baseline_grade")),
+                "worst": _plain(r.get("worst_post_grade")),
+                "term": str(r.get("term") or analyte),
+            }
+    ordered = [a for a in CYTOPENIA_ANALYTES if a in present]
+    return list(rows.values()), ordered
+
+
+def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
+    """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
+    lock's cut-off, else today). Grades are the grading engine's episodes (`crs_episodes`,
+    `icans_episodes`): each episode's maximum grade fills its onset-to-resolution days, as in the report's
+    heat map; cytopenias are the `icaht` grades and the haematology CTCAE shifts (`lab_shift`); serious
+    adverse events the treatment-emergent events flagged serious (`teae_listing`)."""
+    import math
+
+    lock = lock_of(handle)
+    cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
+
+    def empty(note: str) -> SafetyView:
+        return SafetyView(
+            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], [note], True
+        )
+
+    try:
+        if not len(snapshot_for(handle, cutoff).tables["infusions"]):
+            return empty("no patient you may see was infused by the cut-off")
+        analysis = safety_data(handle, cutoff)
+    except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
+        return empty(str(exc))
+    membership = analysis.datasets["populations"].table
+    safety = membership[membership["safety"].astype(bool)]
+    subjects = [str(s) for s in safety["subject_id"]]
+    levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
+    heatmap: dict[str, list[dict[str, Any]]] = {}
+    for kind in ("crs", "icans"):
+        grid: dict[str, list[int | None]] = {s: [None] * HEATMAP_DAYS for s in subjects}
+        dataset = analysis.datasets.get(f"{kind}_episodes")
+        if dataset is not None:
+            for _, episode in dataset.table.iterrows():
+                subject = str(episode["subject_id"])
+                onset = _num(episode.get("onset_day"))
+                grade = _num(episode.get("max_grade"))
+                if subject not in grid or onset is None or grade is None:
+                    continue
+                duration = _num(episode.get("duration_days"))
+                end = onset + (duration if duration is not None else 1.0)
+                first, last = (
+                    max(math.floor(onset), 0),
+                    min(max(math.ceil(end), math.floor(onset) + 1), HEATMAP_DAYS),
+                )
+                for day in range(first, last):
+                    current = grid[subject][day]
+                    grid[subject][day] = int(grade) if current is None else max(current, int(grade))
+        heatmap[kind] = [
+            {
+                "subject_id": s,
+                "dose_level": levels.get(s),
+                "grades": grid[s],
+                "max_grade": max((g for g in grid[s] if g is not None), default=None),
+            }
+            for s in subjects
+        ]
+    cytopenias, cyto_columns = _cytopenias(analysis, subjects, levels)
+    serious_columns: list[str] = []
+    serious: list[dict[str, Any]] = []
+    dataset = analysis.datasets.get("teae_listing")
+    if dataset is not None and "serious" in dataset.table.columns:
+        table = dataset.table
+        flags = table["serious"].astype(str).str.lower().isin(["true", "1", "yes"])
+        serious_columns = [
+            c
+            for c in (
+                "subject_id",
+                "term",
+                "grade",
+                "started_on",
+                "ended_on",
+                "relatedness",
+                "dlt",
+                "outcome",
+            )
+            if c in table.columns
+        ]
+        serious = _records(table[flags], serious_columns)
+    notes = [
+        *analysis.notes,
+        *(n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes),
+    ]
+    return SafetyView(
+        cutoff,
+        tuple(range(HEATMAP_DAYS)),
+        heatmap,
+        cytopenias,
+        cyto_columns,
+        serious,
+        serious_columns,
+        notes,
+        bool(analysis.snapshot.get("unlocked", True)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# escalation
+# ---------------------------------------------------------------------------------------------------------
+
+
+DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
+"""The recorded-decision vocabulary (`cartrial.escalation.conduct.DECISIONS`)."""
+
+
+def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> dict[str, Any]:
+    """The escalation dashboard: `cartrial.web.escalation.escalation_state` (the one implementation the
+    API uses as well) plus, for the page, each cohort's patients with their DLT window (patients are
+    assigned to cohorts in order of infusion, as `replay_decisions` does; the pending cohort last)."""
+    from cartrial.web.escalation import escalation_state
+
+    handle.check(Action.READ, "escalation state")
+    state = escalation_state(
+        handle.service, None if sites is None else tuple(sites), today or dt.date.today()
+    )
+    if not state.get("available"):
+        return state
+    patients = list(state["patients"])
+    replay = {int(r["cohort"]): r for r in state.get("replay", [])}
+    cohorts: list[dict[str, Any]] = []
+    used = 0
+    for cohort in state["cohorts"]:
+        members = patients[used : used + len(cohort["patients"])]
+        used += len(members)
+        replayed = replay.get(int(cohort["cohort"]), {})
+        cohorts.append(
+            {
+                **cohort,
+                "members": members,
+                "design_decision": replayed.get("design_decision"),
+                "deviation": replayed.get("deviation") or "",
+                "pending": False,
+            }
+        )
+    pending = patients[used:]
+    if pending:
+        cohorts.append(
+            {
+                "cohort": state["next_cohort"],
+                "dose_level": pending[-1]["dose_level"],
+                "outcomes": state["pending"]["outcomes"],
+                "members": pending,
+                "pending": True,
+            }
+        )
+    return {
+        **state,
+        "cohort_rows": cohorts,
+        "decisions": DECISIONS,
+        "decidable": bool(pending) and not state["recommendation"]["provisional"],
+        "pending_level": pending[-1]["dose_level"] if pending else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# export, import, users
+# ---------------------------------------------------------------------------------------------------------
+
+
+def export_forms() -> list[FormSpec]:
+    """The forms with a CSV template (what the export page offers)."""
+    from cartrial.store.importing.forms import FORMS
+
+    return list(FORMS)
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import from the web page did: counts per form (or the problems, nothing written)."""
+
+    ok: bool
+    forms: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    message: str
+
+
+def import_upload(
+    handle: StudyUser,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    kind: str = "templates",
+    dry_run: bool = False,
+    reason: str | None = None,
+) -> ImportOutcome:
+    """Import uploaded CSV templates (``<form>.csv`` each) or a REDCap export (records, dictionary and
+    mapping files, in that order) through the store's atomic import: all files are checked, every problem
+    is reported with file, row and field, and nothing is written unless all pass."""
+    import tempfile
+
+    from cartrial.errors import InputError, Problem
+    from cartrial.store.importing import import_redcap, import_templates
+
+    handle.check(Action.IMPORT, "import")
+    with tempfile.TemporaryDirectory(prefix="cartrial-upload-") as folder:
+        paths = []
+        for name, content in files:
+            base = Path(name).name
+            if not base or base.startswith("."):
+                raise InputError(Problem("not a file name", field="file", value=name))
+            path = Path(folder) / base
+            path.write_bytes(content)
+            paths.append(path)
+        try:
+            if kind == "redcap":
+                if len(paths) != 3:
+                    raise InputError(
+                        Problem(
+                            "a REDCap import needs three files",
+                            field="files",
+                            value=str(len(paths)),
+                            allowed="records export, data dictionary, mapping",
+                        )
+                    )
+                report = import_redcap(
+                    handle.engine,
+                    paths[0],
+                    paths[1],
+                    paths[2],
+                    handle.username,
+                    dry_run=dry_run,
+                    reason=reason,
+                )
+            else:
+                report = import_templates(
+                    handle.engine, folder, handle.username, dry_run=dry_run, reason=reason
+                )
+        except InputError as exc:
+            problems = [
+                {
+                    "file": Path(p.file).name if p.file else "",
+                    "row": p.row,
+                    "field": p.field,
+                    "value": p.value,
+                    "message": p.message,
+                    "allowed": p.allowed,
+                }
+                for p in exc.problems
+            ]
+            return ImportOutcome(False, [], problems, str(exc).splitlines()[0] if str(exc) else "")
+        except ConflictError as exc:
+            return ImportOutcome(False, [], [], str(exc))
+    forms = [
+        {
+            "form": f.form,
+            "table": f.table,
+            "read": getattr(f, "read", None),
+            "inserted": getattr(f, "inserted", None),
+            "updated": getattr(f, "updated", None),
+            "unchanged": getattr(f, "unchanged", None),
+        }
+        for f in report.forms
+    ]
+    what = "checked (dry run, nothing written)" if dry_run else "imported"
+    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}")
+
+
+def user_list(handle: StudyUser) -> list[dict[str, Any]]:
+    """Every user without the password hash (`StudyUser.list_users`; the page needs MANAGE_USERS)."""
+    handle.check(Action.MANAGE_USERS, "user list")
+    return handle.list_users()
+
+
+def site_ids(handle: StudyUser) -> list[str]:
+    """Every site id, sorted."""
+    return sorted(str(r["site_id"]) for r in rows_of(handle, "site"))
+
+
+__all__ = [
+    "ASSESSMENT_FORMS",
+    "STATUS_TEXT",
+    "AuditView",
+    "CaseCell",
+    "CaseVisit",
+    "Casebook",
+    "ImportOutcome",
+    "NotVisible",
+    "SafetyView",
+    "StudyHome",
+    "SubjectRow",
+    "casebook",
+    "escalation_view",
+    "import_upload",
+    "query_list",
+    "record_audit",
+    "safety_view",
+    "schedule_cells",
+    "study_home",
+    "subject_audit",
+    "subject_list",
+    "user_list",
+    "visible_sites",
+]

@@ -1,0 +1,122 @@
+"""The browser tests' server: the web test study (`tests/web/pages/helpers.build_web_study`) served by a real
+uvicorn on 127.0.0.1 (a free port, in a thread), and one headless Debian Chromium (/usr/bin/chromium) driven
+by Playwright — never a browser downloaded by the test tool. When /usr/bin/chromium is missing and we are
+root, Debian's `chromium` is installed with apt (as in tests/report/test_report_browser.py); otherwise the
+tests skip with the reason (they fail under CARTRIAL_REQUIRE_BROWSER=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..pages.helpers import build_web_study
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS_ENV = "CARTRIAL_WEB_SCREENSHOTS"
+"""Folder to also write the documentation screenshots to (e.g. docs/images/web); unset: test output only."""
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
+        ):
+            subprocess.run(command, check=False, capture_output=True, timeout=900)
+    if not CHROMIUM.exists():
+        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CARTRIAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CARTRIAL_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """A running server: its base URL, the app (for store calls) and the artefact folder."""
+
+    url: str
+    app: Any
+    artefacts: Path
+    console_errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, page: Any, name: str, *, docs: bool = False) -> Path:
+        """Save a screenshot as a test artefact (and, for `docs` ones, in $CARTRIAL_WEB_SCREENSHOTS)."""
+        path = self.artefacts / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        folder = os.environ.get(SCREENSHOTS_ENV)
+        if docs and folder:
+            from PIL import Image  # Pillow comes with matplotlib
+
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            with Image.open(path) as image:  # a 64-colour palette keeps the committed PNGs small
+                image.convert("RGB").quantize(colors=64).save(Path(folder) / f"{name}.png", optimize=True)
+        return path
+
+
+@pytest.fixture(scope="module")
+def served(
+    example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, chromium_path: Path
+) -> Iterator[Served]:
+    """The web test study on a real uvicorn server (one per test module)."""
+    import uvicorn
+
+    from cartrial.web.app import create_app
+    from cartrial.web.security import WebSettings
+
+    folder = tmp_path_factory.mktemp("browser_study")
+    url = build_web_study(folder / "study.db", example_sqlite_template)
+    app = create_app(url, settings=WebSettings(secret_key="browser-tests"))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    artefacts = tmp_path_factory.mktemp("web_screenshots")
+    try:
+        yield Served(f"http://127.0.0.1:{port}", app, artefacts)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        app.state.service.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -1,0 +1,325 @@
+"""The JSON API on both backends: records (list, filter, page, read, create, update, delete), the version
+check, reasons, the data lock, site restriction, queries, audit trail, import and export, escalation, users.
+
+Expectations come from the fixture's own data (tests/web/conftest.py) and the store's rules, never from a
+previous run of the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def _error_shape(body: dict) -> None:
+    assert set(body) >= {"error", "field", "value", "allowed"}, body
+
+
+def test_list_filter_and_page(any_web_study):
+    dm = any_web_study.bearer("dm")
+    body = dm.get("/api/v1/records/subjects").json()
+    assert body["total"] == 3
+    assert [r["values"]["subject_id"] for r in body["items"]] == ["CT-001", "CT-002", "CT-101"]
+    page = dm.get("/api/v1/records/subjects?limit=1&offset=1").json()
+    assert page["total"] == 3 and [r["values"]["subject_id"] for r in page["items"]] == ["CT-002"]
+    at_pumch = dm.get("/api/v1/records/crs_assessments?site_id=PUMCH").json()
+    assert [r["values"]["subject_id"] for r in at_pumch["items"]] == ["CT-101"]
+    one = dm.get("/api/v1/records/infusions?subject_id=CT-001").json()
+    assert one["total"] == 1
+    # the clinical date filter: consent dates 2021-04-01, 2021-05-01, 2021-04-02
+    april = dm.get("/api/v1/records/subjects?date_from=2021-04-01&date_to=2021-04-30").json()
+    assert {r["values"]["subject_id"] for r in april["items"]} == {"CT-001", "CT-101"}
+    day = dm.get("/api/v1/records/crs_assessments?date_from=2021-04-30&date_to=2021-04-30").json()
+    assert day["total"] == 2
+    assert dm.get("/api/v1/records/crs_assessments?date_to=2021-04-29").json()["total"] == 0
+
+
+def test_create_read_update_delete_with_version_and_reason(any_web_study):
+    inv = any_web_study.bearer("inv")
+    created = inv.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-001", **_crs("2021-05-01T10:00:00Z", 38.4)}},
+    )
+    assert created.status_code == 201, created.text
+    record_id = created.json()["id"]
+    read = inv.get(f"/api/v1/records/crs_assessments/{record_id}")
+    assert read.status_code == 200
+    etag = read.headers["ETag"]
+    assert read.json()["values"]["temperature_c"] == 38.4
+    # no reason: refused, nothing written
+    refused = inv.patch(
+        f"/api/v1/records/crs_assessments/{record_id}",
+        headers={"If-Match": etag},
+        json={"values": {"temperature_c": 38.6}},
+    )
+    assert refused.status_code == 422
+    _error_shape(refused.json())
+    # no version token: refused
+    assert (
+        inv.patch(
+            f"/api/v1/records/crs_assessments/{record_id}",
+            json={"values": {"temperature_c": 38.6}, "reason": "re-read"},
+        ).status_code
+        == 422
+    )
+    saved = inv.patch(
+        f"/api/v1/records/crs_assessments/{record_id}",
+        headers={"If-Match": etag},
+        json={"values": {"temperature_c": 38.6}, "reason": "re-read from the chart"},
+    )
+    assert saved.status_code == 200, saved.text
+    # the old token is stale now
+    stale = inv.put(
+        f"/api/v1/records/crs_assessments/{record_id}",
+        headers={"If-Match": etag},
+        json={"values": {"temperature_c": 39.9}, "reason": "late edit"},
+    )
+    assert stale.status_code == 409
+    assert "changed since you opened it" in stale.json()["error"]
+    assert inv.get(f"/api/v1/records/crs_assessments/{record_id}").json()["values"]["temperature_c"] == 38.6
+    trail = inv.get(f"/api/v1/audit/records/crs_assessments/{record_id}").json()
+    changes = [(r["action"], r["field"], r["old_value"], r["new_value"], r["reason"]) for r in trail]
+    assert changes[0][:2] == ("insert", "*")
+    assert changes[1] == ("update", "temperature_c", "38.4", "38.6", "re-read from the chart")
+    assert inv.delete(f"/api/v1/records/crs_assessments/{record_id}").status_code == 422  # no reason
+    assert inv.delete(f"/api/v1/records/crs_assessments/{record_id}?reason=entered twice").status_code == 204
+    assert inv.get(f"/api/v1/records/crs_assessments/{record_id}").status_code == 404
+    assert inv.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+def _crs(at: str, temperature: float) -> dict:
+    return {
+        "assessed_at": at,
+        "temperature_c": temperature,
+        "fever_masked": "false",
+        "hypotension": "false",
+        "vasopressors": "0",
+        "vasopressin": "false",
+        "oxygen": "none",
+    }
+
+
+def test_bad_values_are_located_422_never_500(any_web_study):
+    dm = any_web_study.bearer("dm")
+    bad = dm.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-001", **_crs("2021-05-02T10:00:00Z", 48.0)}},
+    )
+    assert bad.status_code == 422
+    body = bad.json()
+    _error_shape(body)
+    assert any(p["field"] == "crs_assessment.temperature_c" for p in body["problems"]), body
+    assert dm.get("/api/v1/records/crs_assessments?subject_id=CT-001").json()["total"] == 1
+    assert dm.get("/api/v1/records/no_such_form").status_code == 404
+    assert dm.get("/api/v1/records/subjects/999999").status_code == 404
+    assert dm.get("/api/v1/records/subjects?limit=5000").status_code == 422
+    assert dm.get("/api/v1/records/subjects?date_from=yesterday").status_code == 422
+    unknown = dm.post("/api/v1/records/subjects", json={"values": {"subject_id": "CT-9", "colour": "red"}})
+    assert unknown.status_code == 422
+    _error_shape(unknown.json())
+
+
+def test_site_restriction_of_reads_and_writes(any_web_study):
+    inv = any_web_study.bearer("inv")  # TJH
+    subjects = inv.get("/api/v1/records/subjects").json()
+    assert {r["values"]["subject_id"] for r in subjects["items"]} == {"CT-001", "CT-002"}
+    assert inv.get("/api/v1/records/subjects?site_id=PUMCH").json()["total"] == 0
+    dm = any_web_study.bearer("dm")
+    foreign = dm.get("/api/v1/records/crs_assessments?subject_id=CT-101").json()["items"][0]
+    assert inv.get(f"/api/v1/records/crs_assessments/{foreign['id']}").status_code == 404
+    assert inv.get(f"/api/v1/audit/records/crs_assessments/{foreign['id']}").json() == []
+    assert inv.get("/api/v1/audit/subjects/CT-101").status_code == 404
+    edit = inv.patch(
+        f"/api/v1/records/crs_assessments/{foreign['id']}",
+        headers={"If-Match": foreign["version_token"]},
+        json={"values": {"temperature_c": 37.0}, "reason": "x"},
+    )
+    assert edit.status_code == 404
+    created = inv.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-101", **_crs("2021-05-03T10:00:00Z", 37.0)}},
+    )
+    assert created.status_code == 403  # the store's own-site rule
+    inv2 = any_web_study.bearer("inv2")
+    assert {r["values"]["subject_id"] for r in inv2.get("/api/v1/records/subjects").json()["items"]} == {
+        "CT-101"
+    }
+
+
+def test_lock_makes_data_read_only(any_web_study):
+    stat = any_web_study.bearer("stat")
+    dm = any_web_study.bearer("dm")
+    record = dm.get("/api/v1/records/crs_assessments?subject_id=CT-001").json()["items"][0]
+    assert dm.get("/api/v1/lock").json() == {"locked": False, "description": None, "details": None}
+    any_web_study.service.lock("stat", dt.date(2021, 12, 31), "interim analysis")
+    lock = stat.get("/api/v1/lock").json()
+    assert lock["locked"] is True and "2021-12-31" in lock["description"]
+    edit = dm.patch(
+        f"/api/v1/records/crs_assessments/{record['id']}",
+        headers={"If-Match": record["version_token"]},
+        json={"values": {"temperature_c": 38.0}, "reason": "after lock"},
+    )
+    assert edit.status_code == 409
+    assert "lock" in edit.json()["error"]
+    new = dm.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-002", **_crs("2021-06-01T10:00:00Z", 37.0)}},
+    )
+    assert new.status_code == 409
+    assert dm.get(f"/api/v1/records/crs_assessments/{record['id']}").json()["values"]["temperature_c"] == 39.2
+
+
+def test_query_lifecycle_and_filters(any_web_study):
+    mon = any_web_study.bearer("mon")
+    inv = any_web_study.bearer("inv")
+    inv2 = any_web_study.bearer("inv2")
+    record = mon.get("/api/v1/records/crs_assessments?subject_id=CT-001").json()["items"][0]
+    raised = mon.post(
+        "/api/v1/queries",
+        json={
+            "form": "crs_assessments",
+            "record_id": record["id"],
+            "field": "temperature_c",
+            "text": "Source?",
+        },
+    )
+    assert raised.status_code == 201, raised.text
+    code = raised.json()["query_code"]
+    assert (
+        inv.post("/api/v1/queries", json={"form": "subjects", "record_id": 1, "text": "x"}).status_code == 403
+    )
+    open_ = mon.get("/api/v1/queries?status=open&subject_id=CT-001").json()
+    assert [q["query_code"] for q in open_["items"]] == [code]
+    assert inv2.get("/api/v1/queries").json()["total"] == 0  # another site's query is not listed
+    assert inv2.post(f"/api/v1/queries/{code}/answer", json={"answer": "x"}).status_code == 404
+    assert inv.post(f"/api/v1/queries/{code}/answer", json={"answer": "chart p. 3"}).status_code == 200
+    assert mon.get("/api/v1/queries?status=answered").json()["items"][0]["answer"] == "chart p. 3"
+    assert mon.post(f"/api/v1/queries/{code}/close", json={}).status_code == 422  # reason required
+    assert mon.post(f"/api/v1/queries/{code}/close", json={"reason": "resolved"}).status_code == 200
+    assert mon.get("/api/v1/queries?status=closed&site_id=TJH").json()["total"] == 1
+    assert mon.get("/api/v1/queries?status=bogus").status_code == 422
+
+
+def test_subject_audit_trail(any_web_study):
+    dm = any_web_study.bearer("dm")
+    trail = dm.get("/api/v1/audit/subjects/CT-001").json()
+    tables = {r["table_name"] for r in trail}
+    assert tables == {"subject", "infusion", "crs_assessment"}
+    assert all(r["subject_id"] == "CT-001" for r in trail)
+
+
+def test_import_upload_same_errors_and_export_roundtrip(any_web_study):
+    dm = any_web_study.bearer("dm")
+    csv_text = "subject_id,site_id,consent_date,sex\nCT-003,TJH,2021-06-01,F\nCT-004,TJH,2021-13-01,X\n"
+    bad = dm.post("/api/v1/import/templates", files=[("files", ("subjects.csv", csv_text, "text/csv"))])
+    assert bad.status_code == 422
+    rows = {(p["row"], p["field"]) for p in bad.json()["problems"]}
+    assert (3, "consent_date") in rows and (3, "sex") in rows
+    assert dm.get("/api/v1/records/subjects").json()["total"] == 3  # atomic: nothing written
+    good = csv_text.replace("2021-13-01,X", "2021-06-02,M")
+    ok = dm.post(
+        "/api/v1/import/templates",
+        files=[("files", ("subjects.csv", good, "text/csv"))],
+        data={"reason": "site upload"},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["totals"]["inserted"] == 2
+    wrong_name = dm.post("/api/v1/import/templates", files=[("files", ("../x.csv", "a\n", "text/csv"))])
+    assert wrong_name.status_code == 422
+    exported = dm.get("/api/v1/export/subjects.csv")
+    assert exported.status_code == 200
+    lines = exported.text.strip().splitlines()
+    assert lines[0].split(",")[:3] == ["subject_id", "site_id", "screening_number"]
+    assert len(lines) == 1 + 5
+    # the export re-imports unchanged
+    again = dm.post(
+        "/api/v1/import/templates", files=[("files", ("subjects.csv", exported.text, "text/csv"))]
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["totals"]["inserted"] == 0 and again.json()["totals"]["updated"] == 0
+    mon = any_web_study.bearer("mon")
+    assert (
+        mon.post(
+            "/api/v1/import/templates", files=[("files", ("subjects.csv", good, "text/csv"))]
+        ).status_code
+        == 403
+    )
+
+
+def test_admin_manages_users(any_web_study):
+    admin = any_web_study.bearer("admin")
+    made = admin.post(
+        "/api/v1/users",
+        json={"username": "inv3", "role": "investigator", "site_id": "PUMCH", "password": "Secret-pass-1"},
+    )
+    assert made.status_code == 201, made.text
+    listed = {u["username"]: u for u in admin.get("/api/v1/users").json()}
+    assert listed["inv3"]["role"] == "investigator" and "password_hash" not in listed["inv3"]
+    assert admin.patch("/api/v1/users/inv3", json={"role": "monitor"}).status_code == 422  # reason
+    assert admin.patch("/api/v1/users/inv3", json={"role": "monitor", "reason": "moved"}).status_code == 200
+    inv3 = any_web_study.client()
+    token = inv3.post("/api/v1/token", data={"username": "inv3", "password": "Secret-pass-1"})
+    assert token.status_code == 200
+    inv3.headers["Authorization"] = "Bearer " + token.json()["access_token"]
+    assert inv3.get("/api/v1/me").json()["role"] == "monitor"
+    reset = admin.post(
+        "/api/v1/users/inv3/password", json={"password": "Other-pass-2", "reason": "forgotten"}
+    )
+    assert reset.status_code == 204
+    assert inv3.get("/api/v1/me").status_code == 401  # sessions end at a reset
+    assert admin.patch("/api/v1/users/inv3", json={"active": False, "reason": "left"}).status_code == 200
+    again = any_web_study.client().post(
+        "/api/v1/token", data={"username": "inv3", "password": "Other-pass-2"}
+    )
+    assert again.status_code == 403
+    assert any_web_study.bearer("dm").get("/api/v1/users").status_code == 403
+    # the last admin cannot be deactivated
+    last = admin.patch("/api/v1/users/admin", json={"active": False, "reason": "x"})
+    assert last.status_code == 409
+    trail = any_web_study.service.audit_rows(actor="admin")
+    assert not any("Secret-pass-1" in str(r) or "Other-pass-2" in str(r) for r in trail)
+
+
+def test_escalation_state_and_committee_decision(example_web):
+    """On the shipped example study (Qin C et al. 2023: 1NNN → escalate, 2NNN → expand at level 2,
+    2NNNNNN → stop): the state lists 12 infused patients, no DLT, every recorded decision agrees with the
+    protocol's 3+3 design; as of 2021-08-01 (after CT-004 at level 2, window open) the design says stay
+    at level 2, provisionally."""
+    dm = example_web.bearer("admin")
+    state = dm.get("/api/v1/escalation?as_of=2022-06-01").json()
+    assert state["available"] is True
+    assert len(state["patients"]) == 12 and not any(p["dlt"] for p in state["patients"])
+    assert [c["outcomes"] for c in state["cohorts"]] == ["1NNN", "2NNN", "2NNNNNN"]
+    assert all(r["deviation"] == "" for r in state["replay"])
+    assert state["recommendation"]["decision"] == "stop"
+    assert state["decision_table"]["rows"][0]["n"] >= 1
+    early = dm.get("/api/v1/escalation?as_of=2021-08-01").json()
+    assert early["pending"]["outcomes"] == "2N"
+    rec = early["recommendation"]
+    assert (rec["next_dose"], rec["decision"], rec["provisional"]) == (2, "stay", True)
+    ct004 = next(p for p in early["patients"] if p["subject_id"] == "CT-004")
+    # infused 2021-07-13, 28-day window closes 2021-08-10: 9 days left on 2021-08-01
+    assert (ct004["window_open"], ct004["days_left"], ct004["window_closes_on"]) == (True, 9, "2021-08-10")
+
+
+def test_committee_decision_needs_reason_when_it_differs(any_web_study):
+    """The small study: CT-001 and CT-101 infused at level 1 on 2021-04-27, no DLT, no recorded cohort;
+    the design (3+3) after 1NN wants a third patient at level 1 ("stay")."""
+    dm = any_web_study.bearer("dm")
+    state = dm.get("/api/v1/escalation?as_of=2021-06-30").json()
+    assert state["recommendation"]["outcomes"] == "1NN"
+    assert state["recommendation"]["decision"] == "stay"
+    body = {
+        "cohort": 1,
+        "dose_level": 1,
+        "decided_on": "2021-06-30",
+        "outcomes": "1NN",
+        "decision": "escalate",
+    }
+    refused = dm.post("/api/v1/escalation/decisions", json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == "reason"
+    ok = dm.post("/api/v1/escalation/decisions", json={**body, "reason": "third patient withdrew consent"})
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["differs"] is True
+    stored = dm.get("/api/v1/records/escalation_decisions").json()["items"][0]["values"]
+    assert stored["design_state"]["committee_reason"] == "third patient withdrew consent"
+    assert stored["approved_by"] == "dm"
+    assert any_web_study.bearer("mon").post("/api/v1/escalation/decisions", json=body).status_code == 403
