@@ -108,7 +108,8 @@ def test_bad_values_are_located_422_never_500(any_web_study):
     _error_shape(body)
     assert any(p["field"] == "crs_assessment.temperature_c" for p in body["problems"]), body
     assert dm.get("/api/v1/records/crs_assessments?subject_id=CT-001").json()["total"] == 1
-    assert dm.get("/api/v1/records/no_such_form").status_code == 404
+    unknown_form = dm.get("/api/v1/records/no_such_form")  # not one of the schema's form names
+    assert unknown_form.status_code == 422 and unknown_form.json()["field"] == "form"
     assert dm.get("/api/v1/records/subjects/999999").status_code == 404
     assert dm.get("/api/v1/records/subjects?limit=5000").status_code == 422
     assert dm.get("/api/v1/records/subjects?date_from=yesterday").status_code == 422

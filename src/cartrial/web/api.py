@@ -863,3 +863,51 @@ def _form_csv(spec: Any, user: WebUser) -> str:
             [neutralise_cell(cell_text(rules[c], row.get(c)) or "") if c in rules else "" for c in columns]
         )
     return out.getvalue()
+
+
+# -- escalation ---------------------------------------------------------------------------------------
+
+
+class DecisionIn(BaseModel):
+    """The safety review committee's decision for one cohort."""
+
+    model_config = ConfigDict(extra="forbid")
+    cohort: int = Field(ge=1, le=1000)
+    dose_level: int = Field(ge=1, le=50)
+    decided_on: dt.date
+    outcomes: str = Field(min_length=1, max_length=2000)
+    decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/escalation", tags=["escalation"])
+def escalation(
+    request: Request,
+    user: Annotated[WebUser, Depends(permit(Action.READ))],
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """Cohorts by dose level, each patient's DLT window, DLTs so far, the protocol design's recommendation
+    for the next cohort and its decision table (escalation engine with the protocol's design)."""
+    from cartrial.web.escalation import escalation_state
+
+    return escalation_state(request.app.state.service, user.sites, as_of or dt.date.today())
+
+
+@router.post("/escalation/decisions", status_code=201, tags=["escalation"])
+def record_escalation_decision(
+    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.ENTER))]
+) -> dict[str, Any]:
+    """Record the committee's decision (a reason is required when it differs from the design's)."""
+    from cartrial.web.escalation import record_decision
+
+    return record_decision(
+        request.app.state.service,
+        user.service,
+        cohort=body.cohort,
+        dose_level=body.dose_level,
+        decided_on=body.decided_on,
+        outcomes=body.outcomes,
+        decision=body.decision,
+        reason=body.reason,
+        today=dt.date.today(),
+    )
