@@ -421,7 +421,8 @@ def popfit_command(
     figure_format: str = typer.Option("png", "--figure-format", help="png or svg."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and estimates as JSON."),
 ) -> None:
-    """Population (mixed-effects) fit by SAEM with BLQ censoring (M3): estimates, EBEs, diagnostics, figures."""
+    """Population (mixed-effects) fit by SAEM with BLQ censoring (M3): estimates, EBEs, diagnostics,
+    figures."""
     import pandas as pd
 
     from cartrial.kinetics.popfit import (

@@ -98,8 +98,9 @@ class PopulationData:
         source: str = "data",
         allow_unquantified: bool = False,
         min_subjects: int = 2,
+        zero_is_blq: bool = True,
     ) -> PopulationData:
-        """From per-subject arrays; a value that is NaN, 0 or below the LLOQ is BLQ."""
+        """From per-subject arrays; a value that is NaN, below the LLOQ (or 0, with `zero_is_blq`) is BLQ."""
         n = len(subjects)
         t_list = [np.asarray(t, float) for t in times]
         v_list = [np.asarray(v, float) for v in values]
@@ -108,11 +109,14 @@ class PopulationData:
         elif np.isscalar(lloq):
             l_list = [np.full(t.shape, float(lloq)) for t in t_list]  # type: ignore[arg-type]
         else:
-            l_list = [np.broadcast_to(np.asarray(x, float), t.shape).copy() for x, t in zip(lloq, t_list)]  # type: ignore[arg-type]
+            l_list = [
+                np.broadcast_to(np.asarray(x, float), t.shape).copy()
+                for x, t in zip(lloq, t_list, strict=True)  # type: ignore[arg-type]
+            ]
         b_list = []
         for v, ll in zip(v_list, l_list, strict=True):
             with np.errstate(invalid="ignore"):
-                b_list.append(np.isnan(v) | (v <= 0) | (v < ll))
+                b_list.append(np.isnan(v) | ((v <= 0) & zero_is_blq) | (v < ll))
         d = np.ones(n) if dose is None else np.broadcast_to(np.asarray(dose, float), (n,)).copy()
         data = _pack(tuple(subjects), t_list, v_list, b_list, l_list, d, covariates, source)
         data.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
@@ -135,8 +139,14 @@ class PopulationData:
         source: str = "data",
         allow_unquantified: bool = False,
         min_subjects: int = 2,
+        zero_is_blq: bool = True,
     ) -> PopulationData:
-        """From a sample table (the PK template by default; `analyte` selects one analyte's rows)."""
+        """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
+
+        A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
+        CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
+        (e.g. a pre-dose concentration fitted on the linear scale).
+        """
         from cartrial.kinetics.frames import validate_profiles
 
         data = table
@@ -174,7 +184,7 @@ class PopulationData:
             ll = part["_lloq"].to_numpy(float)
             v = part["_conc"].to_numpy(float)
             with np.errstate(invalid="ignore"):
-                b = part["_blq"].to_numpy(bool) | (v <= 0) | (v < ll)
+                b = part["_blq"].to_numpy(bool) | ((v <= 0) & zero_is_blq) | (v < ll)
             missing = b & np.isnan(ll)
             if missing.any():
                 row = int(part["_row"].to_numpy()[np.argmax(missing)]) + 2
@@ -381,7 +391,8 @@ def covariate_design(
             x = np.log(values / centre) if kind != "linear" else values - centre
             if np.ptp(x) == 0:
                 raise NotEstimableError(
-                    f"covariate {name!r} on {par} is the same for every subject: its effect is not identifiable "
+                    f"covariate {name!r} on {par} is the same for every subject: its effect is not "
+                    "identifiable "
                     "(remove the --covariate, or use data where it varies)"
                 )
             columns.append(x)
@@ -421,7 +432,8 @@ def covariate_design(
         if np.linalg.matrix_rank(design) < design.shape[1]:
             names = ", ".join(labels[k][1] for k in idx)
             raise NotEstimableError(
-                f"covariate effects on {parameters[j]} are not identifiable ({names}): a covariate is constant "
+                f"covariate effects on {parameters[j]} are not identifiable ({names}): a covariate is "
+                "constant "
                 "or a combination of the others for these subjects; remove one of them"
             )
         if data.n_subjects <= design.shape[1]:

@@ -148,9 +148,10 @@ def fit_population(
     spec = PopulationSpec(
         struct, error, tuple(iiv) if iiv else struct.parameters, omega, blq, tuple(labels), info
     )
-    if data.quantified.sum() <= spec.p + spec.q + len(labels) + len(error.names):
+    n_pop = spec.p + spec.q + len(labels) + len(error.names)
+    if data.quantified.sum() <= n_pop:
         raise NotEstimableError(
-            f"{data.quantified.sum()} quantifiable samples cannot identify {spec.p + spec.q + len(labels) + len(error.names)} "
+            f"{data.quantified.sum()} quantifiable samples cannot identify {n_pop} "
             "population parameters: add data or remove IIV/covariates"
         )
     work = Work(spec, data, x)
@@ -205,7 +206,7 @@ def fit_population(
     if compute_se:
         fim_rng = np.random.default_rng(None if settings.seed is None else settings.seed + 2)
         fim_lik = MarginalLikelihood(work, make_draws(mode_phi, hess, settings.fim_draws, fim_rng), theta)
-        info_mat, codec = observed_information(fim_lik, theta)
+        info_mat, _ = observed_information(fim_lik, theta)
         try:
             w = np.linalg.eigvalsh(info_mat)
             if np.all(np.isfinite(w)) and w.min() > 0:
@@ -213,7 +214,8 @@ def fit_population(
                 se_vec = np.sqrt(np.diag(cov))
             else:
                 problems.append(
-                    "Fisher information not positive definite: some parameters are not identifiable from these "
+                    "Fisher information not positive definite: some parameters are not identifiable "
+                    "from these "
                     "data (standard errors not given); simplify the model (fewer IIV terms or covariates)"
                 )
         except np.linalg.LinAlgError:
@@ -269,8 +271,9 @@ def _convergence_problems(
     """Stationarity of the exploration phase and sanity of the estimates (documented in docs/popfit.md).
 
     The last 20 % of the K1 iterations are compared with the 20 % before them: a typical value that moved
-    by more than 10 % (0.1 on the log scale), a variance or residual parameter that moved by more than 50 % (a residual parameter by more than 25 %),
-    is still drifting — more iterations (--k1) or better initial values are needed.
+    by more than 10 % (0.1 on the log scale), a variance that moved by more than 50 % or a residual parameter
+    that moved by more than 25 % is still drifting — more iterations (--k1) or better initial values are
+    needed.
     """
     problems: list[str] = []
     k1 = settings.k1
@@ -343,7 +346,7 @@ def _estimates_table(
                 float("nan"),
             )
         )
-    for kk, (j, label, kind) in enumerate(spec.covariate_effects):
+    for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
         rows.append(_row("covariate", label, b, s, b - Z95 * s, b + Z95 * s, "-", kind, float("nan")))
     pos = p + k

@@ -91,18 +91,19 @@ def observation_loglik(
 ) -> FloatArray:
     """Log-likelihood of each sample (rows × samples; 0 where neither quantified nor censored).
 
-    `yt`, `lloq_t`: observation and LLOQ on the transformed scale. Non-finite predictions give -inf.
+    `yt`, `lloq_t`: observation and LLOQ on the transformed scale. A non-finite prediction gives -inf.
     """
     ft = error.transform(pred)
-    g = error.sd(pred, sigma)
+    additive = error.kind == "additive"
+    g: FloatArray | float = float(sigma[0]) if additive else error.sd(pred, sigma)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         z = (yt - ft) / g
-        ll_q = -0.5 * (LOG_2PI + z * z) - np.log(g)
-        zc = (lloq_t - ft) / g
-        ll_c = special.log_ndtr(np.where(censored, zc, 0.0))
-    out = np.where(quantified, ll_q, 0.0) + np.where(censored, ll_c, 0.0)
-    bad = ~np.isfinite(pred) | ((pred <= 0) & (error.scale == "log"))
-    out = np.where((quantified | censored) & (bad | np.isnan(out)), -np.inf, out)
+        out = np.where(quantified, -0.5 * z * z - (0.5 * LOG_2PI + np.log(g)), 0.0)
+        ci = np.nonzero(censored)
+        if ci[0].size:
+            gc = g if additive else np.asarray(g)[ci]
+            out[ci] = special.log_ndtr((lloq_t[ci] - ft[ci]) / gc)
+    out[~np.isfinite(out)] = -np.inf
     return np.asarray(out, dtype=float)
 
 

@@ -94,13 +94,17 @@ def write_fit(
 def _html(fit: PopulationFit, figures: list[str], out: Path) -> str:
     e = html.escape
     status = fit.status
-    banner = (
-        '<p style="background:#fdd;padding:8px;border:1px solid #c00"><b>NOT CONVERGED</b>: '
-        + "; ".join(e(p) for p in fit.convergence_problems)
-        + "</p>"
-        if not fit.converged
-        else '<p style="background:#dfd;padding:8px">Converged (stationarity, identifiability and likelihood checks passed).</p>'
-    )
+    if fit.converged:
+        banner = (
+            '<p style="background:#dfd;padding:8px">Converged (stationarity, identifiability and '
+            "likelihood checks passed).</p>"
+        )
+    else:
+        banner = (
+            '<p style="background:#fdd;padding:8px;border:1px solid #c00"><b>NOT CONVERGED</b>: '
+            + "; ".join(e(p) for p in fit.convergence_problems)
+            + "</p>"
+        )
     cols = [
         "kind",
         "parameter",
@@ -114,24 +118,31 @@ def _html(fit: PopulationFit, figures: list[str], out: Path) -> str:
     table = fit.estimates[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–")
     ll = fit.likelihood
     imgs = "".join(
-        f'<figure><img src="{e(Path(f).name)}" style="max-width:100%"><figcaption>{e(Path(f).stem)}</figcaption></figure>'
+        f'<figure><img src="{e(Path(f).name)}" style="max-width:100%">'
+        f"<figcaption>{e(Path(f).stem)}</figcaption></figure>"
         for f in figures
     )
     d = fit.data.summary()
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>cartrial population fit ({e(status)})</title></head>
-<body style="font-family:sans-serif;max-width:1100px;margin:auto">
-<h1>Population fit: {e(fit.model.spec.model.name)} — {e(status)}</h1>
-{banner}
-<p>{d["n_subjects"]} subjects, {d["n_observations"]} samples, {d["n_blq"]} BLQ ({d["blq_percent"]:.1f} %, BLQ method
-{e(fit.model.spec.blq.upper())}). Error model: {e(fit.model.spec.error.kind)} on the {e(fit.model.spec.error.scale)} scale.
-Method: SAEM (K1 = {fit.settings["k1"]}, K2 = {fit.settings["k2"]}, {fit.settings["n_chains"]} chain(s), seed {fit.settings["seed"]}).</p>
-<p>−2LL (importance sampling, {int(ll["importance_draws"])} draws/subject) = {ll["minus_2_log_likelihood"]:.2f}
-(MC SE {ll["minus_2_log_likelihood_mc_se"]:.2f}); AIC = {ll["aic"]:.2f}; BIC = {ll["bic"]:.2f}.</p>
-<h2>Estimates</h2>{table}
-<h2>Figures</h2>{imgs}
-<p style="font-size:small">{e(fit.to_dict()["source"])}</p>
-</body></html>
-"""
+    spec, st = fit.model.spec, fit.settings
+    parts = [
+        '<!doctype html><html><head><meta charset="utf-8">',
+        f"<title>cartrial population fit ({e(status)})</title></head>",
+        '<body style="font-family:sans-serif;max-width:1100px;margin:auto">',
+        f"<h1>Population fit: {e(spec.model.name)} — {e(status)}</h1>",
+        banner,
+        f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
+        f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
+        f"on the {e(spec.error.scale)} scale. Method: SAEM (K1 = {st['k1']}, K2 = {st['k2']}, "
+        f"{st['n_chains']} chain(s), seed {st['seed']}).</p>",
+        f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
+        f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
+        f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
+        f"<h2>Estimates</h2>{table}",
+        f"<h2>Figures</h2>{imgs}",
+        f'<p style="font-size:small">{e(fit.to_dict()["source"])}</p>',
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
 
 
 def write_map(result: MapResult, out: Path) -> dict[str, str]:

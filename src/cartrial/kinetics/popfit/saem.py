@@ -128,7 +128,7 @@ def _prior_quad(eta: FloatArray, omega_inv: FloatArray) -> FloatArray:
 
 def _safe_cholesky(omega: FloatArray) -> FloatArray:
     try:
-        return np.linalg.cholesky(omega)
+        return np.asarray(np.linalg.cholesky(omega), dtype=float)
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(omega)
         return np.linalg.cholesky((v * np.maximum(w, 1e-10)) @ v.T)
@@ -173,7 +173,7 @@ def run_saem(
 
     def state(th: Theta) -> tuple[FloatArray, FloatArray, FloatArray]:
         base = spec.typical_phi(th, x_rows)
-        omega_inv = np.linalg.inv(th.omega)
+        omega_inv = np.asarray(np.linalg.inv(th.omega), dtype=float)
         return base, omega_inv, _safe_cholesky(th.omega)
 
     base, omega_inv, chol = state(theta)
@@ -340,9 +340,9 @@ def _residual_step(
         if nsig == 1:
             res = optimize.minimize_scalar(
                 lambda s: nll_s(np.array([s])),
-                bounds=(x0[0] - 3, x0[0] + 3),
+                bounds=(x0[0] - 0.7, x0[0] + 0.7),
                 method="bounded",
-                options={"xatol": 1e-5},
+                options={"xatol": 1e-4},
             )
             return np.exp(np.array([res.x])), np.zeros(0)
         res2 = optimize.minimize(nll_s, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-6})
@@ -361,7 +361,7 @@ def _residual_step(
 
     x0 = np.concatenate([np.log(theta.sigma), theta.mu[fixed]])
     res = optimize.minimize(
-        nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-4, "maxiter": 60 * x0.size}
+        nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-4, "maxiter": 10 * x0.size}
     )
     return np.exp(res.x[:nsig]), np.asarray(res.x[nsig:], dtype=float)
 
@@ -422,14 +422,14 @@ def conditional_modes(
     spec = work.spec
     rows = np.arange(work.n) if rows is None else rows
     x_all = work.x
-    omega_inv = np.linalg.inv(theta.omega)
+    omega_inv = np.asarray(np.linalg.inv(theta.omega), dtype=float)
     base_all = spec.typical_phi(theta, x_all)
 
     def f(e: FloatArray, rr: IntArray) -> FloatArray:
         phi = base_all[rr].copy()
         phi[:, spec.iiv_index] += e
         pred = work.predict(phi, rr)
-        val = -work.loglik(pred, rr, theta.sigma) + _prior_quad(e, omega_inv)
+        val = _prior_quad(e, omega_inv) - work.loglik(pred, rr, theta.sigma)
         return np.where(np.isfinite(val), val, 1e300)
 
     eta = eta0.copy()
@@ -475,8 +475,8 @@ def make_draws(
     mode_phi: FloatArray, hess: FloatArray, k: int, rng: np.random.Generator, df: float = 5.0
 ) -> ImportanceDraws:
     n, q = mode_phi.shape
-    cov = np.linalg.inv(_pd(hess))
-    chol = np.linalg.cholesky(_pd(cov))
+    cov = np.asarray(np.linalg.inv(_pd(hess)), dtype=float)
+    chol = np.asarray(np.linalg.cholesky(_pd(cov)), dtype=float)
     z = rng.standard_normal((n, k, q))
     w = rng.chisquare(df, size=(n, k, 1)) / df
     t = z / np.sqrt(w)
@@ -550,7 +550,8 @@ class MarginalLikelihood:
             chol = np.linalg.cholesky(theta.omega)
         except np.linalg.LinAlgError:
             return np.full(self.n, -np.inf), np.full(self.n, np.inf)
-        sol = np.linalg.solve(chol, eta.reshape(-1, self.q).T).T.reshape(self.n, self.k, self.q)
+        chol_inv = np.linalg.inv(chol)
+        sol = eta @ chol_inv.T
         log_prior = (
             -0.5 * np.sum(sol * sol, axis=2)
             - np.sum(np.log(np.diag(chol)))

@@ -89,6 +89,14 @@ def predict_one_compartment_oral(params: FloatArray, times: FloatArray, dose: Fl
     return np.asarray(np.where(safe, general, limit), dtype=float)
 
 
+def predict_one_compartment_oral_ke(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
+    """The same model parametrised by cl, ka, ke (columns in that order): C = D·ke·ka/(cl·(ka - ke))·
+    (e^{-ke t} - e^{-ka t}) — the parametrisation of Pinheiro & Bates (SSfol) and the SAS NLMIXED example."""
+    p = np.asarray(params, dtype=float)
+    cl, ka, ke = p[:, [0]], p[:, [1]], p[:, [2]]
+    return predict_one_compartment_oral(np.column_stack([ka[:, 0], (cl / ke)[:, 0], cl[:, 0]]), times, dose)
+
+
 STEIN2019 = StructuralModel(
     name="stein2019",
     parameters=STEIN_PARAMETERS,
@@ -104,11 +112,28 @@ ONE_COMPARTMENT_ORAL = StructuralModel(
     units=("1/time", "dose/conc", "dose/conc/time"),
     default_typical=(1.0, 0.5, 0.05),
     predict=predict_one_compartment_oral,
-    source="one-compartment model, first-order absorption (Gibaldi & Perrier 1982; Pinheiro & Bates 2000 §6.4)",
+    source=(
+        "one-compartment model, first-order absorption (Gibaldi & Perrier 1982; Pinheiro & Bates 2000 §6.4)"
+    ),
     uses_dose=True,
 )
 
-MODELS: dict[str, StructuralModel] = {m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL)}
+ONE_COMPARTMENT_ORAL_KE = StructuralModel(
+    name="one_compartment_oral_ke",
+    parameters=("cl", "ka", "ke"),
+    units=("dose/conc/time", "1/time", "1/time"),
+    default_typical=(0.05, 1.0, 0.1),
+    predict=predict_one_compartment_oral_ke,
+    source=(
+        "one-compartment model, first-order absorption, (cl, ka, ke) parametrisation (Pinheiro & Bates 2000 "
+        "SSfol; SAS/STAT NLMIXED Example 'One-Compartment Model with Pharmacokinetic Data')"
+    ),
+    uses_dose=True,
+)
+
+MODELS: dict[str, StructuralModel] = {
+    m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE)
+}
 
 
 def get_model(name: str) -> StructuralModel:
