@@ -57,7 +57,7 @@ def _oracle(frame: pd.DataFrame) -> dict[str, float]:
         out = []
         for t, y, dose in subjects:
 
-            def nlp(u: np.ndarray) -> float:
+            def nlp(u: np.ndarray, t: np.ndarray = t, y: np.ndarray = y, dose: float = dose) -> float:
                 r = y - _pred(u, b, t, dose)
                 return float(0.5 * r @ r / s2 + 0.5 * u @ d_inv @ u)
 
@@ -81,7 +81,7 @@ def _oracle(frame: pd.DataFrame) -> dict[str, float]:
     v = SAS_START.copy()
     for _ in range(3):
         grid = centres(v)
-        v = optimize.minimize(lambda x: -loglik(x, grid), v, method="BFGS").x
+        v = optimize.minimize(lambda x, g=grid: -loglik(x, g), v, method="BFGS").x
     b, d, s2 = _unpack(v)
     return {
         "cl": math.exp(b[0]),
