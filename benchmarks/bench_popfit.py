@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.timing import best_seconds
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population, map_estimate
@@ -59,9 +60,13 @@ def run() -> list[dict[str, object]]:
     replicates = int(os.environ.get("CARTRIAL_POPFIT_REPLICATES", "100"))
     if replicates > 0:
         tables = []
-        for n in (12, 100):
+        for n in (100, 12):
             start = time.perf_counter()
-            _, summary = recovery_study(n, replicates, seed=11)
+
+            def partial(r: int, per: pd.DataFrame, n: int = n) -> None:
+                per.to_csv(HERE / f"popfit_recovery_{n}_replicates.csv", index=False)
+
+            _, summary = recovery_study(n, replicates, seed=11, progress=partial)
             summary.insert(0, "n_subjects", n)
             summary.insert(1, "replicates", replicates)
             tables.append(summary)
@@ -86,7 +91,5 @@ def run() -> list[dict[str, object]]:
                     "seconds": time.perf_counter() - start,
                 }
             )
-        import pandas as pd
-
         pd.concat(tables).to_csv(HERE / "popfit_recovery.csv", index=False, float_format="%.4g")
     return results

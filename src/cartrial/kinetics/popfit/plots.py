@@ -25,7 +25,7 @@ def draw_all(
 
     def save(fig: object, name: str) -> None:
         path = out / f"{name}.{fmt}"
-        fig.savefig(path, dpi=90, bbox_inches="tight")  # type: ignore[attr-defined]
+        fig.savefig(path, dpi=72)  # type: ignore[attr-defined]
         plt.close(fig)  # type: ignore[arg-type]
         files.append(str(path))
 

@@ -80,7 +80,7 @@ def recovery_study(
     *,
     seed: int = 1,
     settings: SaemSettings | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, pd.DataFrame], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit `n_replicates` simulated datasets; returns (per-replicate estimates, summary per parameter).
 
@@ -114,8 +114,14 @@ def recovery_study(
                 }
             )
         if progress is not None:
-            progress(r)
+            progress(r, pd.DataFrame(rows))
     per = pd.DataFrame(rows)
+    return per, summarise(per)
+
+
+def summarise(per: pd.DataFrame) -> pd.DataFrame:
+    """Summary per parameter of per-replicate estimates (see `recovery_study`)."""
+    truth = truth_table()
     summary = []
     for key, part in per.groupby("parameter", sort=False):
         t = truth[str(key)]
@@ -135,4 +141,4 @@ def recovery_study(
                 "blq_percent": float(part["blq_percent"].mean()),
             }
         )
-    return per, pd.DataFrame(summary)
+    return pd.DataFrame(summary)
