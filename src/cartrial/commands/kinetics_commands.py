@@ -375,7 +375,8 @@ POPFIT_EXAMPLE = (
     "--seed 1 --out popfit-out"
 )
 MAP_EXAMPLE = (
-    "Example: cartrial kinetics map new_patient.csv --population popfit-out/estimates.json --out map-out"
+    "Example: cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "
+    "--population popfit-out/estimates.json  (after the popfit example)"
 )
 
 

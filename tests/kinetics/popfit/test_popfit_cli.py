@@ -26,9 +26,20 @@ def popfit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_popfit_writes_estimates_ebes_diagnostics_figures_and_html(popfit_dir: Path) -> None:
-    for name in ("estimates.json", "estimates.csv", "ebe.csv", "diagnostics.csv", "vpc.csv", "trace.csv",
-                 "summary.html", "obs_vs_pred.png", "npde.png", "individual_fits.png", "vpc.png",
-                 "saem_trace.png"):
+    for name in (
+        "estimates.json",
+        "estimates.csv",
+        "ebe.csv",
+        "diagnostics.csv",
+        "vpc.csv",
+        "trace.csv",
+        "summary.html",
+        "obs_vs_pred.png",
+        "npde.png",
+        "individual_fits.png",
+        "vpc.png",
+        "saem_trace.png",
+    ):
         assert (popfit_dir / name).stat().st_size > 0, name
     doc = json.loads((popfit_dir / "estimates.json").read_text())
     assert doc["model"] == "stein2019" and doc["blq"] == "m3"
@@ -52,21 +63,47 @@ def test_map_of_a_new_patient_from_the_population_file(popfit_dir: Path, tmp_pat
         "NEW-1,car_transgene,14,,50,true\n",
         encoding="utf-8",
     )
-    result = run_cartrial("kinetics", "map", str(patient), "--population", str(popfit_dir / "estimates.json"),
-                          "--json", "--out", str(tmp_path / "map"))
+    result = run_cartrial(
+        "kinetics",
+        "map",
+        str(patient),
+        "--population",
+        str(popfit_dir / "estimates.json"),
+        "--json",
+        "--out",
+        str(tmp_path / "map"),
+    )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["subject"] == "NEW-1"
     assert {p["parameter"] for p in doc["parameters"]} == {
-        "foldx", "tmax_days", "cmax", "alpha_per_day", "fb", "beta_per_day"}
+        "foldx",
+        "tmax_days",
+        "cmax",
+        "alpha_per_day",
+        "fb",
+        "beta_per_day",
+    }
     assert "1 quantifiable and 1 BLQ" in doc["notes"][0]
     assert (tmp_path / "map" / "map_profile.csv").exists()
 
 
 def test_popfit_from_the_store_with_a_dose_level_covariate(example_sqlite: str, tmp_path: Path) -> None:
-    result = run_cartrial("kinetics", "popfit", "--url", example_sqlite, "--cutoff", "2022-03-20",
-                          "--covariate", "cmax~dose_level:cat", *FAST, "--no-figures", "--json",
-                          "--out", str(tmp_path / "o"))
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        "--url",
+        example_sqlite,
+        "--cutoff",
+        "2022-03-20",
+        "--covariate",
+        "cmax~dose_level:cat",
+        *FAST,
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["n_subjects"] >= 2
@@ -74,8 +111,19 @@ def test_popfit_from_the_store_with_a_dose_level_covariate(example_sqlite: str, 
 
 
 def test_non_convergence_is_labelled_everywhere(tmp_path: Path) -> None:
-    result = run_cartrial("kinetics", "popfit", str(PK), "--k1", "5", "--k2", "5", "--no-figures", "--json",
-                          "--out", str(tmp_path / "o"))
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(PK),
+        "--k1",
+        "5",
+        "--k2",
+        "5",
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["status"] == "NOT CONVERGED" and doc["convergence_problems"]
@@ -124,8 +172,17 @@ def test_constant_covariate_is_not_identifiable(tmp_path: Path) -> None:
     ids = sorted(set(pd.read_csv(PK)["subject_id"]))
     cov = tmp_path / "cov.csv"
     pd.DataFrame({"subject_id": ids, "weight_kg": 70.0}).to_csv(cov, index=False)
-    result = run_cartrial("kinetics", "popfit", str(PK), "--covariates", str(cov), "--covariate",
-                          "cmax~weight_kg", "--out", str(tmp_path / "o"))
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(PK),
+        "--covariates",
+        str(cov),
+        "--covariate",
+        "cmax~weight_kg",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert result.exit_code == 2
     assert "not identifiable" in result.stderr and "weight_kg" in result.stderr
 
@@ -138,3 +195,24 @@ def test_map_rejects_a_file_that_is_not_a_population_model(tmp_path: Path) -> No
     result = run_cartrial("kinetics", "map", str(patient), "--population", str(bad))
     assert result.exit_code == 2
     assert "not a cartrial population model" in result.stderr
+
+
+def test_help_examples_run(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `Example:` lines of `kinetics popfit --help` and `kinetics map --help` run from the repository root
+    (output folder moved to a temporary one; fewer SAEM iterations to keep the test short)."""
+    import shlex
+
+    from cartrial.commands.kinetics_commands import MAP_EXAMPLE, POPFIT_EXAMPLE
+
+    monkeypatch.chdir(repo_root)
+    out = str(tmp_path / "popfit-out")
+
+    def args(example: str) -> list[str]:
+        line = example.removeprefix("Example: cartrial ").split("  (")[0]
+        return [out if a == "popfit-out" else a.replace("popfit-out/", out + "/") for a in shlex.split(line)]
+
+    first = run_cartrial(*args(POPFIT_EXAMPLE), *FAST, "--no-figures")
+    assert first.exit_code == 0, first.stderr
+    second = run_cartrial(*args(MAP_EXAMPLE))
+    assert second.exit_code == 0, second.stderr
+    assert "MAP estimate" in second.stdout and "CT-001" in second.stdout

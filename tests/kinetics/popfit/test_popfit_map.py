@@ -26,14 +26,19 @@ OMEGA2 = np.array([STEIN_2019_OMEGA2[n] for n in STEIN_PARAMETERS])
 
 
 def _population() -> PopulationModel:
-    theta = Theta(np.log(STEIN_2019_TYPICAL.as_array()), np.zeros(0), np.diag(OMEGA2),
-                  np.array([STEIN_2019_RESIDUAL_SD_LOG]))
+    theta = Theta(
+        np.log(STEIN_2019_TYPICAL.as_array()),
+        np.zeros(0),
+        np.diag(OMEGA2),
+        np.array([STEIN_2019_RESIDUAL_SD_LOG]),
+    )
     return PopulationModel(PopulationSpec(STEIN2019), theta)
 
 
 def _patient(days: list[float], values: list[float], lloq: float = 50.0) -> PopulationData:
-    return PopulationData.from_arrays(["NEW"], [np.array(days)], [np.array(values)], lloq=lloq,
-                                      min_subjects=1, allow_unquantified=True)
+    return PopulationData.from_arrays(
+        ["NEW"], [np.array(days)], [np.array(values)], lloq=lloq, min_subjects=1, allow_unquantified=True
+    )
 
 
 def _oracle(days: list[float], values: list[float], lloq: float = 50.0) -> np.ndarray:
@@ -51,8 +56,12 @@ def _oracle(days: list[float], values: list[float], lloq: float = 50.0) -> np.nd
 
     best = None
     for start in (np.zeros(6), np.full(6, 0.2), np.full(6, -0.2)):
-        res = optimize.minimize(nlp, start, method="Nelder-Mead",
-                                options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 20000, "maxfev": 20000})
+        res = optimize.minimize(
+            nlp,
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 20000, "maxfev": 20000},
+        )
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
@@ -61,7 +70,11 @@ def _oracle(days: list[float], values: list[float], lloq: float = 50.0) -> np.nd
 
 @pytest.mark.parametrize(
     ("days", "values"),
-    [([7.0, 14.0], [5000.0, 2500.0]), ([10.0], [30000.0]), ([4.0, 28.0, 90.0], [400.0, 1500.0, float("nan")])],
+    [
+        ([7.0, 14.0], [5000.0, 2500.0]),
+        ([10.0], [30000.0]),
+        ([4.0, 28.0, 90.0], [400.0, 1500.0, float("nan")]),
+    ],
 )
 def test_map_equals_the_posterior_mode_written_out(days: list[float], values: list[float]) -> None:
     result = map_estimate(_population(), _patient(days, values))
