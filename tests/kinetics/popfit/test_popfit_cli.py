@@ -216,3 +216,24 @@ def test_help_examples_run(repo_root: Path, tmp_path: Path, monkeypatch: pytest.
     second = run_cartrial(*args(MAP_EXAMPLE))
     assert second.exit_code == 0, second.stderr
     assert "MAP estimate" in second.stdout and "CT-001" in second.stdout
+
+
+def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from cartrial import templates as cartrial_templates
+    from cartrial.demo import STEPS, DemoContext
+    from cartrial.demo.popfit import run
+
+    assert "popfit" in STEPS
+    console = Console(record=True, width=120)
+    run(
+        DemoContext(
+            cartrial_examples.path("ct103a-nmosd").parent, cartrial_templates.path(), tmp_path, console
+        )
+    )
+    text = console.export_text()
+    status = json.loads((tmp_path / "popfit" / "estimates.json").read_text())["status"]
+    assert f"Population fit (SAEM, M3): {status}" in text
+    assert "MAP of a new patient" in text
+    assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
