@@ -422,8 +422,10 @@ def popfit_command(
     figure_format: str = typer.Option("png", "--figure-format", help="png or svg."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and estimates as JSON."),
 ) -> None:
-    """Population (mixed-effects) fit by SAEM with BLQ censoring (M3): estimates, EBEs, diagnostics,
-    figures."""
+    """Population (mixed-effects) fit by SAEM with BLQ censoring (M3).
+
+    Writes estimates (CSV + JSON), EBEs, diagnostics (NPDE, VPC), figures and summary.html to --out; a fit
+    that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
     import pandas as pd
 
     from cartrial.kinetics.popfit import (
