@@ -5,7 +5,6 @@ banner, figure titles)."""
 from __future__ import annotations
 
 import html
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,6 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.fit import PopulationFit
 from cartrial.kinetics.popfit.map import MapResult
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def clean(value: Any) -> Any:
@@ -52,6 +43,7 @@ def write_fit(
 ) -> dict[str, str]:
     """Write every output of `fit` into `out` (created); returns {what: path}."""
     from cartrial.kinetics.popfit.diagnostics import observation_table, vpc_table
+    from cartrial.tabular import dumps_json
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -61,9 +53,7 @@ def write_fit(
         ) from None
     files: dict[str, str] = {}
     doc = clean(fit.to_dict())
-    (out / "estimates.json").write_text(
-        json.dumps(doc, indent=2, default=_json_default) + "\n", encoding="utf-8"
-    )
+    (out / "estimates.json").write_text(dumps_json(doc) + "\n", encoding="utf-8")
     files["estimates_json"] = str(out / "estimates.json")
     fit.estimates.to_csv(out / "estimates.csv", index=False)
     files["estimates_csv"] = str(out / "estimates.csv")
@@ -146,11 +136,13 @@ def _html(fit: PopulationFit, figures: list[str], out: Path) -> str:
 
 
 def write_map(result: MapResult, out: Path) -> dict[str, str]:
-    """MAP outputs: parameters CSV, profile CSV, JSON and a figure."""
+    """MAP outputs: parameters CSV, profile CSV and JSON."""
+    from cartrial.tabular import dumps_json
+
     out.mkdir(parents=True, exist_ok=True)
     result.parameters.to_csv(out / "map_parameters.csv", index=False)
     result.profile.to_csv(out / "map_profile.csv", index=False)
-    (out / "map.json").write_text(json.dumps(clean(result.to_dict()), indent=2) + "\n", encoding="utf-8")
+    (out / "map.json").write_text(dumps_json(clean(result.to_dict())) + "\n", encoding="utf-8")
     return {
         "parameters": str(out / "map_parameters.csv"),
         "profile": str(out / "map_profile.csv"),
