@@ -462,8 +462,20 @@ def popfit_command(
             raise InputError(
                 Problem("not an allowed value", field=name, value=value, allowed=", ".join(allowed))
             )
-    if k1 < 1 or k2 < 1:
-        raise InputError(Problem("iterations must be ≥ 1", field="--k1/--k2", value=f"{k1}/{k2}"))
+    if not (1 <= k1 <= 5000 and 1 <= k2 <= 5000):
+        raise InputError(
+            Problem(
+                "SAEM iterations out of range", field="--k1/--k2", value=f"{k1}/{k2}", allowed="1 to 5000"
+            )
+        )
+    from cartrial.kinetics.popfit import get_model
+
+    if get_model(model).uses_dose and dose_col is None:
+        raise InputError(
+            Problem(
+                f"the {model} model needs each subject's dose", field="--dose-col", allowed="a dose column"
+            )
+        )
     effects = [parse_covariate_spec(c) for c in covariate]
     covariates = None
     if file is not None and url is not None:

@@ -160,6 +160,9 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
         (("--covariate", "cmax-dose"), "PARAMETER~COVARIATE"),
         (("--blq", "m2"), "allowed: m3, m1"),
         (("--initial", "cmax"), "NAME=VALUE"),
+        (("--model", "one_compartment_oral"), "needs each subject's dose"),
+        (("--model", "nope"), "unknown population model"),
+        (("--k1", "0"), "out of range"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
