@@ -119,3 +119,44 @@ def test_is_loglik_is_the_closed_form_at_other_parameter_values(linear_case) -> 
             np.array([moved.mu[0], math.log(moved.omega[0, 0]), math.log(th.sigma[0])]), log_y
         )
         assert lik.total(moved) == pytest.approx(exact, abs=0.05)
+
+
+def test_covariate_effects_equal_the_exact_mle() -> None:
+    """Power covariate (weight, centred on the median) and a categorical one (sex, reference = most frequent)
+    on the random-intercept model: β̂ of SAEM equal the exact MLE of log y_ij = μ + β_w·log(w/median) +
+    β_s·[sex = F] + η_i + ε_ij within 0.03."""
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    n, m = 40, 4
+    weight = rng.uniform(50, 100, n)
+    female = np.arange(n) % 3 == 0  # M is the most frequent level (reference)
+    x_w = np.log(weight / np.median(weight))
+    log_y = (
+        math.log(20.0)
+        + 0.75 * x_w[:, None]
+        + 0.4 * female[:, None]
+        + rng.normal(0, 0.3, (n, 1))
+        + rng.normal(0, 0.2, (n, m))
+    )
+    ids = [f"S{i}" for i in range(n)]
+    data = PopulationData.from_arrays(ids, [np.arange(m, dtype=float)] * n, list(np.exp(log_y)))
+    cov = pd.DataFrame({"weight_kg": weight, "sex": np.where(female, "F", "M")}, index=ids)
+    fit = fit_population(
+        data.with_covariates(cov),
+        CONSTANT,
+        covariates=[("level", "weight_kg", "auto"), ("level", "sex", "auto")],
+        initial={"level": 5.0},
+        settings=SaemSettings(seed=2, k1=200, k2=200),
+    )
+
+    def nll(v: np.ndarray) -> float:
+        mean = v[0] + v[1] * x_w + v[2] * female
+        c = math.exp(v[3]) * np.ones((m, m)) + math.exp(2 * v[4]) * np.eye(m)
+        return -float(stats.multivariate_normal(np.zeros(m), c).logpdf(log_y - mean[:, None]).sum())
+
+    exact = optimize.minimize(nll, np.array([3.0, 0.0, 0.0, math.log(0.1), math.log(0.3)]), method="BFGS").x
+    est = fit.estimates.set_index("parameter")
+    assert est.loc["beta_level_weight_kg", "estimate"] == pytest.approx(exact[1], abs=0.03)
+    assert est.loc["beta_level_sex_F", "estimate"] == pytest.approx(exact[2], abs=0.03)
+    assert fit.model.theta.mu[0] == pytest.approx(exact[0], abs=0.03)
