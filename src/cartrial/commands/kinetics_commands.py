@@ -396,7 +396,7 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
 def popfit_command(
     file: Path | None = typer.Argument(None, help="PK sample CSV (the pk_samples template); or use --url."),
     model: str = typer.Option("stein2019", "--model", help="stein2019 or one_compartment_oral."),
-    method: str = typer.Option("saem", "--method", help="Estimation method: saem."),
+    method: str = typer.Option("saem", "--method", help="saem, or laplace (Laplacian, FOCE-I family)."),
     covariates_file: Path | None = typer.Option(None, "--covariates", help="CSV, one row per subject."),
     covariate: list[str] = typer.Option([], "--covariate", help="Effect PARAM~COVARIATE[:power|cat|linear]."),
     iiv: str | None = typer.Option(None, "--iiv", help="Comma-separated parameters with IIV (default all)."),
@@ -439,13 +439,14 @@ def popfit_command(
     from cartrial.kinetics.popfit.report import clean, write_fit
     from cartrial.tabular import dumps_json, read_csv
 
-    if method != "saem":
+    if method not in ("saem", "laplace"):
         raise InputError(
             Problem(
                 "estimation method not available",
                 field="--method",
                 value=method,
-                allowed="saem (FOCE-I is not implemented yet)",
+                allowed="saem, laplace (FOCE-I proper, with the first-order Hessian, is not implemented; "
+                "laplace is the Laplacian conditional method with interaction)",
             )
         )
     if figure_format not in ("png", "svg"):
@@ -516,6 +517,7 @@ def popfit_command(
         analyte=analyte,
         source=source,
         allow_unquantified=allow_unquantified,
+        zero_is_blq=scale == "log",
     )
     if covariates_file is not None:
         covariates = read_csv(covariates_file, required=[subject]).rename(columns={subject: "subject_id"})
@@ -553,6 +555,7 @@ def popfit_command(
             initial=init,
             settings=settings,
             progress=progress,
+            method=method,
         )
     files = write_fit(fit, out, figures=not no_figures, figure_format=figure_format, seed=seed)
     if as_json:

@@ -240,3 +240,47 @@ def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -
     assert f"Population fit (SAEM, M3): {status}" in text
     assert "MAP of a new patient" in text
     assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
+
+
+def test_theophylline_by_the_laplacian_method_on_the_linear_scale(
+    validation_dir: Path, tmp_path: Path
+) -> None:
+    """A non-template file (Theoph columns), a dose column, the linear scale (a 0 pre-dose concentration is an
+    observation, not BLQ) and `--method laplace`."""
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(validation_dir / "theoph.csv"),
+        "--model",
+        "one_compartment_oral_ke",
+        "--method",
+        "laplace",
+        "--subject",
+        "Subject",
+        "--time",
+        "Time",
+        "--conc",
+        "conc",
+        "--dose-col",
+        "Dose",
+        "--scale",
+        "linear",
+        "--iiv",
+        "cl,ka",
+        "--omega",
+        "full",
+        "--initial",
+        "cl=0.04",
+        "--initial",
+        "ka=1.6",
+        "--initial",
+        "ke=0.086",
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["method"] == "laplace" and doc["n_observations"] == 132 and doc["n_blq"] == 0
+    assert doc["status"] == "converged"

@@ -70,7 +70,7 @@ class PopulationFit:
     def summary(self) -> dict[str, Any]:
         return {
             "model": self.model.spec.model.name,
-            "method": "saem",
+            "method": self.settings.get("method", "saem"),
             "status": self.status,
             "converged": self.converged,
             "convergence_problems": list(self.convergence_problems),
@@ -84,7 +84,7 @@ class PopulationFit:
         out.update(
             {
                 "status": self.status,
-                "method": "saem",
+                "method": self.settings.get("method", "saem"),
                 "likelihood": self.likelihood,
                 "data": self.data.summary(),
                 "estimates": _records(self.estimates),
@@ -130,6 +130,7 @@ def fit_population(
     settings: SaemSettings | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     compute_se: bool = True,
+    method: str = "saem",
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
 
@@ -166,12 +167,22 @@ def fit_population(
         om2 = np.full(spec.q, float(initial_omega2))
     sigma0 = np.asarray(initial_sigma, float) if initial_sigma is not None else default_sigma(error, data)
     theta0 = Theta(np.log(typical), np.zeros(len(labels)), np.diag(om2), sigma0)
-    theta, trace, eta_chains, details = run_saem(work, theta0, settings, progress)
-    t_saem = _time.perf_counter() - t0
-
     n, q = data.n_subjects, spec.q
-    chains = details["n_chains"]
-    eta_start = eta_chains.reshape(chains, n, q).mean(axis=0)
+    outer_problems: list[str] = []
+    if method == "saem":
+        theta, trace, eta_chains, details = run_saem(work, theta0, settings, progress)
+        chains = details["n_chains"]
+        eta_start = eta_chains.reshape(chains, n, q).mean(axis=0)
+    elif method == "laplace":
+        from cartrial.kinetics.popfit.laplace import fit_laplace
+
+        theta, _, ok, message, eta_start, _ = fit_laplace(work, theta0)
+        trace, chains, details = SaemTrace(), 0, {"acceptance_last": []}
+        if not ok and "precision loss" not in message:
+            outer_problems.append(f"Laplacian outer optimisation did not converge ({message})")
+    else:
+        raise ConfigurationError(f"unknown estimation method {method!r}; allowed: saem, laplace")
+    t_saem = _time.perf_counter() - t0
     eta_mode, hess, _, mode_ok = conditional_modes(work, theta, eta_start)
     t_modes = _time.perf_counter() - t0 - t_saem
     rng = np.random.default_rng(None if settings.seed is None else settings.seed + 1)
@@ -195,7 +206,7 @@ def fit_population(
     }
     t_ll = _time.perf_counter() - t0 - t_saem - t_modes
 
-    problems = _convergence_problems(trace, settings, spec, theta)
+    problems = _convergence_problems(trace, settings, spec, theta) if method == "saem" else outer_problems
     if not mode_ok.all():
         problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
     if not math.isfinite(log_lik):
@@ -241,7 +252,7 @@ def fit_population(
         eta_mode=eta_mode,
         eta_hessian=hess,
         settings={
-            "method": "saem",
+            "method": method,
             "k1": settings.k1,
             "k2": settings.k2,
             "n_burn": settings.n_burn,

@@ -114,6 +114,11 @@ def _html(fit: PopulationFit, figures: list[str], out: Path) -> str:
     )
     d = fit.data.summary()
     spec, st = fit.model.spec, fit.settings
+    method_text = (
+        f"SAEM (K1 = {st['k1']}, K2 = {st['k2']}, {st['n_chains']} chain(s), seed {st['seed']})"
+        if st.get("method", "saem") == "saem"
+        else "Laplacian conditional estimation with interaction"
+    )
     parts = [
         '<!doctype html><html><head><meta charset="utf-8">',
         f"<title>cartrial population fit ({e(status)})</title></head>",
@@ -122,8 +127,7 @@ def _html(fit: PopulationFit, figures: list[str], out: Path) -> str:
         banner,
         f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
         f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
-        f"on the {e(spec.error.scale)} scale. Method: SAEM (K1 = {st['k1']}, K2 = {st['k2']}, "
-        f"{st['n_chains']} chain(s), seed {st['seed']}).</p>",
+        f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
         f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
         f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
