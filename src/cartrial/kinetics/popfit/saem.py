@@ -413,7 +413,12 @@ def grad_hess(
 
 
 def conditional_modes(
-    work: Work, theta: Theta, eta0: FloatArray, rows: IntArray | None = None, max_iter: int = 60
+    work: Work,
+    theta: Theta,
+    eta0: FloatArray,
+    rows: IntArray | None = None,
+    max_iter: int = 60,
+    tol: float = 1e-4,
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """Modes of p(η_i | y_i; θ) for every subject (damped Newton with finite-difference derivatives).
 
@@ -451,7 +456,7 @@ def conditional_modes(
                 break
             f0 = np.where(better, f1, f0)
         gnorm = np.max(np.abs(g), axis=1)
-        done = (gnorm < 1e-4) | (np.max(np.abs(step), axis=1) < 1e-7)
+        done = (gnorm < tol) | (np.max(np.abs(step), axis=1) < 1e-9)
         if done.all():
             break
     f0, g, hmat = grad_hess(f, eta, rows)
