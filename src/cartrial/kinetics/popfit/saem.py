@@ -456,7 +456,7 @@ def conditional_modes(
                 break
             f0 = np.where(better, f1, f0)
         gnorm = np.max(np.abs(g), axis=1)
-        done = (gnorm < tol) | (np.max(np.abs(step), axis=1) < 1e-9)
+        done = (gnorm < tol) | (np.max(np.abs(step), axis=1) < 1e-7)
         if done.all():
             break
     f0, g, hmat = grad_hess(f, eta, rows)
