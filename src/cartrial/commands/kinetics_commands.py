@@ -386,8 +386,320 @@ def fit_command(
     emit_table(result.table, out, as_json, extra=extra)
 
 
+POPFIT_EXAMPLE = (
+    "Example: cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
+    "--seed 1 --out popfit-out"
+)
+MAP_EXAMPLE = (
+    "Example: cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "
+    "--population popfit-out/estimates.json  (after the popfit example)"
+)
+
+
+def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(
+                Problem("expected NAME=VALUE", field=option, value=item, allowed="e.g. cmax=20000")
+            )
+        name, value = item.split("=", 1)
+        out[name.strip()] = value.strip()
+    return out
+
+
+@kinetics_app.command("popfit", epilog=POPFIT_EXAMPLE)
+def popfit_command(
+    file: Path | None = typer.Argument(None, help="PK sample CSV (the pk_samples template); or use --url."),
+    model: str = typer.Option("stein2019", "--model", help="stein2019 or one_compartment_oral."),
+    method: str = typer.Option("saem", "--method", help="saem, or laplace (Laplacian, FOCE-I family)."),
+    covariates_file: Path | None = typer.Option(None, "--covariates", help="CSV, one row per subject."),
+    covariate: list[str] = typer.Option([], "--covariate", help="Effect PARAM~COVARIATE[:power|cat|linear]."),
+    iiv: str | None = typer.Option(None, "--iiv", help="Comma-separated parameters with IIV (default all)."),
+    omega: str = typer.Option("diagonal", "--omega", help="Omega structure: diagonal or full."),
+    error: str = typer.Option("additive", "--error", help="additive, proportional or combined."),
+    scale: str = typer.Option("log", "--scale", help="Residual scale: log or linear."),
+    blq: str = typer.Option("m3", "--blq", help="BLQ method: m3 (censored likelihood) or m1 (drop)."),
+    subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
+    time: str = typer.Option("actual_day", "--time", help="Time column."),
+    conc: str = typer.Option("value", "--conc", help="Value column."),
+    dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
+    analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
+    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    initial: list[str] = typer.Option([], "--initial", help="Initial typical value NAME=VALUE (repeatable)."),
+    k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations."),
+    k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations."),
+    seed: int = typer.Option(12345, "--seed", help="Random seed."),
+    url: str | None = typer.Option(None, "--url", help="Fit the store's PK samples (study database URL)."),
+    cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off (YYYY-MM-DD) with --url."),
+    allow_unquantified: bool = typer.Option(False, "--allow-unquantified", help="Keep all-BLQ subjects."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures."),
+    figure_format: str = typer.Option("png", "--figure-format", help="png or svg."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary and estimates as JSON."),
+) -> None:
+    """Population (mixed-effects) fit by SAEM with BLQ censoring (M3).
+
+    Writes estimates (CSV + JSON), EBEs, diagnostics (NPDE, VPC), figures and summary.html to --out; a fit
+    that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
+    import pandas as pd
+
+    from cartrial.kinetics.popfit import (
+        ErrorModel,
+        PopulationData,
+        SaemSettings,
+        fit_population,
+        parse_covariate_spec,
+        read_covariates,
+    )
+    from cartrial.kinetics.popfit.report import clean, write_fit
+    from cartrial.tabular import dumps_json, read_csv
+
+    if method not in ("saem", "laplace"):
+        raise InputError(
+            Problem(
+                "estimation method not available",
+                field="--method",
+                value=method,
+                allowed="saem, laplace (FOCE-I proper, with the first-order Hessian, is not implemented; "
+                "laplace is the Laplacian conditional method with interaction)",
+            )
+        )
+    if figure_format not in ("png", "svg"):
+        raise InputError(
+            Problem("unknown figure format", field="--figure-format", value=figure_format, allowed="png, svg")
+        )
+    for name, value, allowed in (
+        ("--omega", omega, ("diagonal", "full")),
+        ("--blq", blq, ("m3", "m1")),
+        ("--scale", scale, ("log", "linear")),
+        ("--error", error, ("additive", "proportional", "combined")),
+    ):
+        if value not in allowed:
+            raise InputError(
+                Problem("not an allowed value", field=name, value=value, allowed=", ".join(allowed))
+            )
+    if not (1 <= k1 <= 5000 and 1 <= k2 <= 5000):
+        raise InputError(
+            Problem(
+                "SAEM iterations out of range", field="--k1/--k2", value=f"{k1}/{k2}", allowed="1 to 5000"
+            )
+        )
+    from cartrial.kinetics.popfit import get_model
+
+    if get_model(model).uses_dose and dose_col is None:
+        raise InputError(
+            Problem(
+                f"the {model} model needs each subject's dose", field="--dose-col", allowed="a dose column"
+            )
+        )
+    effects = [parse_covariate_spec(c) for c in covariate]
+    covariates = None
+    if file is not None and url is not None:
+        raise InputError(Problem("give a FILE or --url, not both", field="--url"))
+    if file is None and url is None and cutoff is None:
+        raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
+    if file is not None:
+        table = read_csv(file, required=[subject, time, conc])
+        source = str(file)
+    else:
+        from datetime import date
+
+        from cartrial.analysis.populations import dose_levels
+        from cartrial.store.snapshot import read_snapshot
+
+        if cutoff is None:
+            raise InputError(Problem("--url needs --cutoff", field="--cutoff", allowed="YYYY-MM-DD"))
+        try:
+            cut = date.fromisoformat(cutoff)
+        except ValueError:
+            raise InputError(
+                Problem("not a date", field="--cutoff", value=cutoff, allowed="YYYY-MM-DD")
+            ) from None
+        snapshot = read_snapshot(url, cut)
+        table = snapshot.table("pk_samples")
+        source = f"store pk_samples (cut-off {cutoff})"
+        levels = dose_levels(snapshot.table("infusions"))
+        covariates = pd.DataFrame(
+            {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
+        )
+    data = PopulationData.from_frame(
+        table,
+        subject=subject,
+        time=time,
+        conc=conc,
+        lloq=lloq,
+        dose_column=dose_col,
+        analyte=analyte,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        zero_is_blq=scale == "log",
+    )
+    if covariates_file is not None:
+        covariates = read_csv(covariates_file, required=[subject]).rename(columns={subject: "subject_id"})
+    if effects:
+        if covariates is None:
+            raise InputError(Problem("--covariate needs --covariates FILE (or --url)", field="--covariates"))
+        data = data.with_covariates(read_covariates(covariates, source=str(covariates_file or "store")))
+    init = {k: float(v) for k, v in _parse_named_values(initial, "--initial").items()}
+    err_console = _err_console()
+    settings = SaemSettings(k1=k1, k2=k2, seed=seed)
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("SAEM"),
+        BarColumn(),
+        TextColumn("iteration {task.completed}/{task.total}"),
+        TextColumn("complete-data LL {task.fields[ll]:.1f}"),
+        console=err_console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("saem", total=k1 + k2, ll=float("nan"))
+
+        def progress(it: int, total: int, ll: float) -> None:
+            bar.update(task, completed=it, ll=ll)
+
+        fit = fit_population(
+            data,
+            model,
+            error=ErrorModel(error, scale),
+            iiv=iiv.split(",") if iiv else None,
+            omega=omega,
+            blq=blq,
+            covariates=effects,
+            initial=init,
+            settings=settings,
+            progress=progress,
+            method=method,
+        )
+    files = write_fit(fit, out, figures=not no_figures, figure_format=figure_format, seed=seed)
+    if as_json:
+        print(dumps_json(clean({**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files})))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    color = "green" if fit.converged else "red"
+    console.print(
+        f"[bold {color}]{fit.status}[/]: {model}, {data.n_subjects} subjects, "
+        f"{data.n_observations} samples ({data.n_blq} BLQ, {blq.upper()})"
+    )
+    for p in fit.convergence_problems:
+        console.print(f"[red]- {p}[/]")
+    grid = Table("kind", "parameter", "estimate", "RSE %", "95 % CI", "shrinkage %")
+    for r in fit.estimates.itertuples():
+        grid.add_row(
+            str(r.kind),
+            str(r.parameter),
+            f"{r.estimate:.4g}",
+            "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
+            f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
+            "" if r.shrinkage_percent != r.shrinkage_percent else f"{r.shrinkage_percent:.0f}",
+        )
+    console.print(grid)
+    ll = fit.likelihood
+    console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
+    console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")
+
+
+@kinetics_app.command("map", epilog=MAP_EXAMPLE)
+def map_command(
+    file: Path = typer.Argument(..., help="The new patient's samples (pk_samples template columns)."),
+    population: Path = typer.Option(..., "--population", help="estimates.json of `kinetics popfit`."),
+    subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
+    time: str = typer.Option("actual_day", "--time", help="Time column."),
+    conc: str = typer.Option("value", "--conc", help="Value column."),
+    dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
+    analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
+    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    patient: str | None = typer.Option(None, "--patient", help="Subject id when the file has several."),
+    covariate_value: list[str] = typer.Option([], "--covariate-value", help="NAME=VALUE (repeatable)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for map_parameters.csv, map_profile.csv."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
+    import json
+
+    from cartrial.kinetics.popfit import PopulationData, PopulationModel, map_estimate
+    from cartrial.kinetics.popfit.report import clean, write_map
+    from cartrial.tabular import dumps_json, read_csv
+
+    try:
+        doc = json.loads(population.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            Problem(
+                f"cannot read the population model: {exc}",
+                file=str(population),
+                allowed="estimates.json of `cartrial kinetics popfit`",
+            )
+        ) from None
+    pop = PopulationModel.from_dict(doc, source=str(population))
+    table = read_csv(file, required=[subject, time, conc])
+    data = PopulationData.from_frame(
+        table,
+        subject=subject,
+        time=time,
+        conc=conc,
+        lloq=lloq,
+        dose_column=dose_col,
+        analyte=analyte,
+        source=str(file),
+        allow_unquantified=True,
+        min_subjects=1,
+    )
+    if patient is None and data.n_subjects > 1:
+        raise InputError(
+            Problem(
+                "the file has several subjects; choose one",
+                field="--patient",
+                allowed=", ".join(data.subjects[:10]),
+            )
+        )
+    index = 0 if patient is None else (data.subjects.index(patient) if patient in data.subjects else -1)
+    if index < 0:
+        raise InputError(
+            Problem(
+                "subject not in the file",
+                field="--patient",
+                value=patient,
+                allowed=", ".join(data.subjects[:10]),
+            )
+        )
+    result = map_estimate(
+        pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
+    )
+    if out is not None:
+        write_map(result, out)
+    if as_json:
+        print(dumps_json(clean(result.to_dict())))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]MAP estimate[/] for {result.subject}"
+        + ("" if result.population_converged else " [red](population model NOT CONVERGED)[/]")
+    )
+    grid = Table("parameter", "MAP", "typical", "90 % interval", "unit")
+    for r in result.parameters.itertuples():
+        grid.add_row(
+            str(r.parameter),
+            f"{r.map_estimate:.4g}",
+            f"{r.typical:.4g}",
+            f"{r.p05:.4g} – {r.p95:.4g}",
+            str(r.unit),
+        )
+    console.print(grid)
+    for note in result.notes:
+        console.print(f"note: {note}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``nca`` and the ``kinetics`` group (simulate, fit) to the root app."""
+    """Add ``nca`` and the ``kinetics`` group (simulate, fit, popfit, map) to the root app."""
     app.command(
         "nca",
         epilog=(

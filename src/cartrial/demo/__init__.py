@@ -68,6 +68,7 @@ STEPS: tuple[str, ...] = (
     "analysis",
     "simulation",
     "web",
+    "popfit",
 )
 """The demo steps, in the order they run: module names under `cartrial.demo`."""
 

@@ -1,0 +1,474 @@
+"""Population data: one padded row per subject (times, observations, BLQ flags, LLOQ, dose, covariates).
+
+`PopulationData.from_frame` reads the same sample table as ``cartrial kinetics fit`` (the PK template of
+`cartrial.kinetics.templates`: subject_id, actual_day, value, lloq, blq, …; validated by
+`cartrial.kinetics.frames.validate_profiles`, so a bad row is reported the same way), or any table given its
+column names. A BLQ sample is one flagged in the BLQ column, with a value of 0, or below its LLOQ; its LLOQ is
+required (the censored likelihood needs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.errors import InputError, NotEstimableError, Problem
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class PopulationData:
+    """Observations padded to (n_subjects, max_samples); `observed` marks real samples (False = padding).
+
+    times: sampling times (model time unit); y: observed value (NaN for BLQ and padding); blq: censored
+    sample; lloq: its LLOQ (NaN where unknown); dose: per subject (1.0 when the model has none);
+    covariates: one row per subject (index = subject id).
+    """
+
+    subjects: tuple[str, ...]
+    times: FloatArray
+    y: FloatArray
+    blq: BoolArray
+    lloq: FloatArray
+    observed: BoolArray
+    dose: FloatArray
+    covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source: str = "data"
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+    @property
+    def n_observations(self) -> int:
+        return int(self.observed.sum())
+
+    @property
+    def n_blq(self) -> int:
+        return int((self.blq & self.observed).sum())
+
+    @property
+    def quantified(self) -> BoolArray:
+        return np.asarray(self.observed & ~self.blq)
+
+    def drop_blq(self) -> PopulationData:
+        """The same data with every BLQ sample removed (Beal's M1)."""
+        keep = self.observed & ~self.blq
+        return _pack(
+            self.subjects,
+            [self.times[i][keep[i]] for i in range(self.n_subjects)],
+            [self.y[i][keep[i]] for i in range(self.n_subjects)],
+            [np.zeros(int(keep[i].sum()), bool) for i in range(self.n_subjects)],
+            [self.lloq[i][keep[i]] for i in range(self.n_subjects)],
+            self.dose,
+            self.covariates,
+            self.source,
+        )
+
+    def long_table(self) -> pd.DataFrame:
+        """One row per sample: subject, time, value (NaN when BLQ), blq, lloq."""
+        rows = np.nonzero(self.observed)
+        return pd.DataFrame(
+            {
+                "subject": np.asarray(self.subjects, dtype=object)[rows[0]],
+                "time": self.times[rows],
+                "value": self.y[rows],
+                "blq": self.blq[rows],
+                "lloq": self.lloq[rows],
+            }
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        subjects: Sequence[str],
+        times: Sequence[npt.ArrayLike],
+        values: Sequence[npt.ArrayLike],
+        *,
+        lloq: float | Sequence[npt.ArrayLike] | None = None,
+        dose: npt.ArrayLike | None = None,
+        covariates: pd.DataFrame | None = None,
+        source: str = "data",
+        allow_unquantified: bool = False,
+        min_subjects: int = 2,
+        zero_is_blq: bool = True,
+    ) -> PopulationData:
+        """From per-subject arrays; a value that is NaN, below the LLOQ (or 0, with `zero_is_blq`) is BLQ."""
+        n = len(subjects)
+        t_list = [np.asarray(t, float) for t in times]
+        v_list = [np.asarray(v, float) for v in values]
+        if lloq is None:
+            l_list = [np.full(t.shape, np.nan) for t in t_list]
+        elif np.isscalar(lloq):
+            l_list = [np.full(t.shape, float(lloq)) for t in t_list]  # type: ignore[arg-type]
+        else:
+            l_list = [
+                np.broadcast_to(np.asarray(x, float), t.shape).copy()
+                for x, t in zip(lloq, t_list, strict=True)  # type: ignore[arg-type]
+            ]
+        b_list = []
+        for v, ll in zip(v_list, l_list, strict=True):
+            with np.errstate(invalid="ignore"):
+                b_list.append(np.isnan(v) | ((v <= 0) & zero_is_blq) | (v < ll))
+        d = np.ones(n) if dose is None else np.broadcast_to(np.asarray(dose, float), (n,)).copy()
+        data = _pack(tuple(subjects), t_list, v_list, b_list, l_list, d, covariates, source)
+        data.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
+        return data
+
+    @classmethod
+    def from_frame(
+        cls,
+        table: pd.DataFrame,
+        *,
+        subject: str = "subject_id",
+        time: str = "actual_day",
+        conc: str = "value",
+        blq_column: str | None = "blq",
+        lloq_column: str | None = "lloq",
+        lloq: float | None = None,
+        dose_column: str | None = None,
+        analyte_column: str | None = "analyte",
+        analyte: str | None = "car_transgene",
+        source: str = "data",
+        allow_unquantified: bool = False,
+        min_subjects: int = 2,
+        zero_is_blq: bool = True,
+    ) -> PopulationData:
+        """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
+
+        A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
+        CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
+        (e.g. a pre-dose concentration fitted on the linear scale).
+        """
+        from cartrial.kinetics.frames import validate_profiles
+
+        data = table
+        if analyte_column and analyte_column in data.columns and analyte is not None:
+            data = data[data[analyte_column].astype(str).str.strip() == analyte].reset_index(drop=True)
+            if len(data) == 0:
+                raise InputError(
+                    Problem(
+                        "no sample of this analyte",
+                        file=source,
+                        field=analyte_column,
+                        value=analyte,
+                        allowed=", ".join(sorted(set(map(str, table[analyte_column])))) or "an analyte",
+                    )
+                )
+        blq_col = blq_column if blq_column and blq_column in data.columns else None
+        lloq_col = lloq_column if lloq_column and lloq_column in data.columns else None
+        frame, _ = validate_profiles(
+            data,
+            subject=subject,
+            time=time,
+            conc=conc,
+            blq_column=blq_col,
+            lloq_column=lloq_col,
+            dose=dose_column,
+            source=source,
+        )
+        if lloq is not None:
+            frame["_lloq"] = float(lloq)
+        if "_lloq" not in frame:
+            frame["_lloq"] = np.nan
+        frame = frame.sort_values(["_subject", "_time"], kind="stable")
+        subjects, t_list, v_list, b_list, l_list, doses = [], [], [], [], [], []
+        for sid, part in frame.groupby("_subject", sort=False):
+            ll = part["_lloq"].to_numpy(float)
+            v = part["_conc"].to_numpy(float)
+            with np.errstate(invalid="ignore"):
+                b = part["_blq"].to_numpy(bool) | ((v <= 0) & zero_is_blq) | (v < ll)
+            missing = b & np.isnan(ll)
+            if missing.any():
+                row = int(part["_row"].to_numpy()[np.argmax(missing)]) + 2
+                raise InputError(
+                    Problem(
+                        "a BLQ sample has no LLOQ: the censored likelihood (M3) needs it",
+                        file=source,
+                        row=row,
+                        field=lloq_column or "--lloq",
+                        allowed="an LLOQ > 0 in the LLOQ column, or --lloq for all samples",
+                    )
+                )
+            subjects.append(str(sid))
+            t_list.append(part["_time"].to_numpy(float))
+            v_list.append(np.where(b, np.nan, v))
+            b_list.append(b)
+            l_list.append(ll)
+            doses.append(float(part["_dose"].iloc[0]) if "_dose" in part else 1.0)
+        out = _pack(tuple(subjects), t_list, v_list, b_list, l_list, np.array(doses), None, source)
+        out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
+        return out
+
+    def with_covariates(self, covariates: pd.DataFrame) -> PopulationData:
+        """The same data with a covariate table (index = subject id; every subject must be present)."""
+        missing = [s for s in self.subjects if s not in covariates.index]
+        if missing:
+            raise InputError(
+                Problem(
+                    f"{len(missing)} subject(s) of the data have no covariate row (first: {missing[0]!r})",
+                    file="covariates",
+                    field="subject_id",
+                    allowed="one row per subject of the data",
+                )
+            )
+        return PopulationData(
+            self.subjects,
+            self.times,
+            self.y,
+            self.blq,
+            self.lloq,
+            self.observed,
+            self.dose,
+            covariates.loc[list(self.subjects)],
+            self.source,
+        )
+
+    def check(self, *, allow_unquantified: bool = False, min_subjects: int = 2) -> None:
+        """Refuse data a population fit cannot use: no subject, or a subject without a quantifiable sample."""
+        if self.n_subjects == 0:
+            raise NotEstimableError(f"{self.source}: no subject with samples: nothing to fit")
+        q = self.quantified.sum(axis=1)
+        empty = [s for s, k in zip(self.subjects, q, strict=True) if k == 0]
+        if empty and not allow_unquantified:
+            raise NotEstimableError(
+                f"{self.source}: subject(s) {', '.join(empty[:5])}{' …' if len(empty) > 5 else ''} have no "
+                "quantifiable sample (every sample BLQ): their parameters are not informed by the data. "
+                "Remove them from the file, or keep them on purpose with --allow-unquantified (the censored "
+                "likelihood then uses their BLQ samples only)"
+            )
+        if self.n_subjects < min_subjects:
+            raise NotEstimableError(
+                f"{self.source}: a population fit needs at least 2 subjects (got {self.n_subjects}); for one "
+                "patient use `cartrial kinetics map` with a population model"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "n_subjects": self.n_subjects,
+            "n_observations": self.n_observations,
+            "n_blq": self.n_blq,
+            "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
+        }
+
+
+def _pack(
+    subjects: tuple[str, ...],
+    t_list: Sequence[FloatArray],
+    v_list: Sequence[FloatArray],
+    b_list: Sequence[BoolArray],
+    l_list: Sequence[FloatArray],
+    dose: FloatArray,
+    covariates: pd.DataFrame | None,
+    source: str,
+) -> PopulationData:
+    n = len(subjects)
+    m = max((len(t) for t in t_list), default=0)
+    times = np.zeros((n, m))
+    y = np.full((n, m), np.nan)
+    blq = np.zeros((n, m), bool)
+    ll = np.full((n, m), np.nan)
+    observed = np.zeros((n, m), bool)
+    for i in range(n):
+        k = len(t_list[i])
+        if k:
+            times[i, :k] = t_list[i]
+            times[i, k:] = t_list[i][-1]
+        y[i, :k] = np.where(b_list[i], np.nan, v_list[i])
+        blq[i, :k] = b_list[i]
+        ll[i, :k] = l_list[i]
+        observed[i, :k] = True
+    cov = covariates if covariates is not None else pd.DataFrame(index=list(subjects))
+    return PopulationData(subjects, times, y, blq, ll, observed, np.asarray(dose, float), cov, source)
+
+
+def parse_covariate_spec(spec: str) -> tuple[str, str, str]:
+    """``'cmax~dose_level'`` → (parameter, covariate, kind); kind from a suffix: ``cmax~weight_kg:power``
+    (continuous, power model centred on the median; the default for numbers) or ``cmax~sex:cat``.
+
+    >>> parse_covariate_spec("cmax~dose_level")
+    ('cmax', 'dose_level', 'auto')
+    >>> parse_covariate_spec("cl~wt:power")
+    ('cl', 'wt', 'power')
+    """
+    text = str(spec).strip()
+    if text.count("~") != 1:
+        raise InputError(
+            Problem(
+                "a covariate effect is PARAMETER~COVARIATE",
+                field="--covariate",
+                value=text,
+                allowed="e.g. cmax~dose_level, cl~weight_kg:power, cmax~sex:cat",
+            )
+        )
+    par, cov = (s.strip() for s in text.split("~"))
+    kind = "auto"
+    if ":" in cov:
+        cov, kind = (s.strip() for s in cov.split(":", 1))
+    if kind not in ("auto", "power", "cat", "linear"):
+        raise InputError(
+            Problem(
+                "unknown covariate model", field="--covariate", value=text, allowed="power, cat or linear"
+            )
+        )
+    if not par or not cov:
+        raise InputError(
+            Problem(
+                "a covariate effect is PARAMETER~COVARIATE",
+                field="--covariate",
+                value=text,
+                allowed="e.g. cmax~dose_level",
+            )
+        )
+    return par, cov, kind
+
+
+def covariate_design(
+    data: PopulationData, effects: Sequence[tuple[str, str, str]], parameters: Sequence[str]
+) -> tuple[list[tuple[int, str, str]], FloatArray, dict[str, Any]]:
+    """Covariate columns of the log-parameter model: log θ_ij = log θ_j + Σ β_jk·x_ik + η_ij.
+
+    Continuous covariates enter as a power model centred on the median: x = log(c/median) (so θ_j is the
+    typical value of a median subject); ``linear``: x = c - median; categorical: one indicator per
+    non-reference level (reference = most frequent). Returns [(parameter index, label, kind)], the
+    (n, k) matrix and a description for the report. A covariate that is missing, constant, or identical
+    to another effect on the same parameter is refused (not identifiable).
+    """
+    columns: list[FloatArray] = []
+    labels: list[tuple[int, str, str]] = []
+    described: dict[str, Any] = {}
+    cov = data.covariates
+    for par, name, kind in effects:
+        if par not in parameters:
+            raise InputError(
+                Problem(
+                    "not a parameter of the model",
+                    field="--covariate",
+                    value=par,
+                    allowed=", ".join(parameters),
+                )
+            )
+        j = parameters.index(par)
+        if name not in cov.columns:
+            raise InputError(
+                Problem(
+                    "covariate column not found",
+                    field="--covariate",
+                    value=name,
+                    allowed=", ".join(map(str, cov.columns)) or "a covariates file with that column",
+                )
+            )
+        raw = cov[name]
+        numeric = pd.to_numeric(raw, errors="coerce")
+        is_num = kind in ("power", "linear") or (kind == "auto" and numeric.notna().all())
+        if is_num:
+            values = numeric.to_numpy(float)
+            if np.isnan(values).any():
+                bad = list(np.asarray(data.subjects)[np.isnan(values)])[:3]
+                raise InputError(
+                    Problem(
+                        f"covariate missing or not a number for subject(s) {', '.join(bad)}",
+                        field=name,
+                        allowed="a number for every subject",
+                    )
+                )
+            centre = float(np.median(values))
+            if kind != "linear" and (values <= 0).any():
+                raise InputError(
+                    Problem(
+                        "a power covariate model needs values > 0",
+                        field=name,
+                        allowed="positive numbers, or ':linear' / ':cat'",
+                    )
+                )
+            x = np.log(values / centre) if kind != "linear" else values - centre
+            if np.ptp(x) == 0:
+                raise NotEstimableError(
+                    f"covariate {name!r} on {par} is the same for every subject: its effect is not "
+                    "identifiable "
+                    "(remove the --covariate, or use data where it varies)"
+                )
+            columns.append(x)
+            model = "power" if kind != "linear" else "linear"
+            labels.append((j, f"beta_{par}_{name}", model))
+            described[f"beta_{par}_{name}"] = {
+                "parameter": par,
+                "covariate": name,
+                "model": model,
+                "centre": centre,
+            }
+        else:
+            levels = raw.astype(str).str.strip()
+            counts = levels.value_counts()
+            if len(counts) < 2:
+                raise NotEstimableError(
+                    f"covariate {name!r} on {par} has one level only: its effect is not identifiable "
+                    "(remove the --covariate)"
+                )
+            reference = str(counts.index[0])
+            for level in sorted(counts.index[1:], key=str):
+                columns.append((levels == level).to_numpy(float))
+                label = f"beta_{par}_{name}_{level}"
+                labels.append((j, label, "categorical"))
+                described[label] = {
+                    "parameter": par,
+                    "covariate": name,
+                    "model": "categorical",
+                    "level": level,
+                    "reference": reference,
+                }
+    x = np.column_stack(columns) if columns else np.zeros((data.n_subjects, 0))
+    # identifiability: per parameter, intercept + its covariates must be of full column rank
+    for j in sorted({lab[0] for lab in labels}):
+        idx = [k for k, lab in enumerate(labels) if lab[0] == j]
+        design = np.column_stack([np.ones(data.n_subjects), x[:, idx]])
+        if np.linalg.matrix_rank(design) < design.shape[1]:
+            names = ", ".join(labels[k][1] for k in idx)
+            raise NotEstimableError(
+                f"covariate effects on {parameters[j]} are not identifiable ({names}): a covariate is "
+                "constant "
+                "or a combination of the others for these subjects; remove one of them"
+            )
+        if data.n_subjects <= design.shape[1]:
+            raise NotEstimableError(
+                f"{data.n_subjects} subjects cannot identify {design.shape[1] - 1} covariate effect(s) on "
+                f"{parameters[j]}; remove covariates"
+            )
+    return labels, x, described
+
+
+def read_covariates(
+    table: pd.DataFrame, *, subject: str = "subject_id", source: str = "covariates"
+) -> pd.DataFrame:
+    """A covariate table (one row per subject) indexed by subject id; duplicate subjects are refused."""
+    if subject not in table.columns:
+        raise InputError(
+            Problem(
+                "column is missing", file=source, field=subject, allowed=", ".join(map(str, table.columns))
+            )
+        )
+    ids = table[subject].astype(str).str.strip()
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(
+            Problem(
+                "subject listed twice",
+                file=source,
+                field=subject,
+                value=str(dup.iloc[0]),
+                allowed="one row per subject",
+            )
+        )
+    out = table.copy()
+    out.index = pd.Index(ids)
+    return out
+
+
+__all__ = ["PopulationData", "covariate_design", "parse_covariate_spec", "read_covariates"]

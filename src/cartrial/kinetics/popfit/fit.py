@@ -1,0 +1,515 @@
+"""`fit_population`: SAEM fit, standard errors, -2LL, EBEs, shrinkage and the convergence label.
+
+The result (`PopulationFit`) has the estimates table (typical values, covariate effects, Ω, residual error;
+SE, RSE %, 95 % CI, shrinkage), per-subject EBEs, the iteration trace, the log-likelihood with AIC/BIC, and
+`converged` with the reasons when it is not — every output (tables, JSON, HTML, CLI) carries that label.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.errors import ConfigurationError, NotEstimableError
+from cartrial.kinetics.popfit.data import PopulationData, covariate_design
+from cartrial.kinetics.popfit.likelihood import ErrorModel
+from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta
+from cartrial.kinetics.popfit.saem import (
+    MarginalLikelihood,
+    SaemSettings,
+    SaemTrace,
+    Work,
+    _pd,
+    conditional_modes,
+    make_draws,
+    observed_information,
+    run_saem,
+)
+from cartrial.kinetics.popfit.structural import StructuralModel, get_model
+
+FloatArray = npt.NDArray[np.float64]
+Z95 = 1.959963984540054
+
+SAEM_SOURCE = (
+    "SAEM: Kuhn E, Lavielle M. Comput Stat Data Anal 2005;49:1020-1038; kernels and settings as saemix "
+    "(Comets E, Lavenu A, Lavielle M. J Stat Softw 2017;80(3)); BLQ M3: Beal SL. J Pharmacokinet "
+    "Pharmacodyn 2001;28:481-504"
+)
+
+
+@dataclass(frozen=True)
+class PopulationFit:
+    """Everything a population fit produced (see the module docstring)."""
+
+    model: PopulationModel
+    estimates: pd.DataFrame
+    ebe: pd.DataFrame
+    trace: pd.DataFrame
+    likelihood: dict[str, float]
+    converged: bool
+    convergence_problems: tuple[str, ...]
+    covariance: FloatArray
+    data: PopulationData
+    work: Work
+    eta_mode: FloatArray
+    eta_hessian: FloatArray
+    settings: dict[str, Any] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "converged" if self.converged else "NOT CONVERGED"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model.spec.model.name,
+            "method": self.settings.get("method", "saem"),
+            "status": self.status,
+            "converged": self.converged,
+            "convergence_problems": list(self.convergence_problems),
+            **self.data.summary(),
+            **self.likelihood,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The population model (`estimates.json`): what `map` reads, plus the estimates table."""
+        out = self.model.to_dict()
+        out.update(
+            {
+                "status": self.status,
+                "method": self.settings.get("method", "saem"),
+                "likelihood": self.likelihood,
+                "data": self.data.summary(),
+                "estimates": _records(self.estimates),
+                "settings": self.settings,
+                "source": SAEM_SOURCE + "; model: " + self.model.spec.model.source,
+            }
+        )
+        return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.to_dict(orient="records")
+    return [
+        {str(k): (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in rows
+    ]
+
+
+def default_sigma(error: ErrorModel, data: PopulationData) -> FloatArray:
+    """Starting residual parameters: 0.5 on the log scale; 20 % of the mean value / 0.2 on the linear one."""
+    if error.scale == "log":
+        return np.array([0.5])
+    level = float(np.nanmean(np.where(data.quantified, data.y, np.nan)))
+    return {
+        "additive": np.array([0.2 * level]),
+        "proportional": np.array([0.2]),
+        "combined": np.array([0.1 * level, 0.1]),
+    }[error.kind]
+
+
+def fit_population(
+    data: PopulationData,
+    model: str | StructuralModel = "stein2019",
+    *,
+    error: ErrorModel | None = None,
+    iiv: Sequence[str] | None = None,
+    omega: str = "diagonal",
+    blq: str = "m3",
+    covariates: Sequence[tuple[str, str, str]] = (),
+    initial: Mapping[str, float] | None = None,
+    initial_omega2: float | Mapping[str, float] = 1.0,
+    initial_sigma: Sequence[float] | None = None,
+    settings: SaemSettings | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+    compute_se: bool = True,
+    method: str = "saem",
+) -> PopulationFit:
+    """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
+
+    `blq`: ``m3`` (censored likelihood, default) or ``m1`` (BLQ samples dropped). `covariates`: effects
+    (parameter, covariate column of ``data.covariates``, kind) — see `covariate_design`. `initial`: starting
+    typical values (natural scale; default: the model's). Raises `NotEstimableError` with what to change
+    when the data cannot identify the model; a fit that ran but did not converge is returned labelled.
+    """
+    t0 = _time.perf_counter()
+    settings = settings or SaemSettings()
+    struct = get_model(model) if isinstance(model, str) else model
+    error = error or ErrorModel()
+    if blq == "m1":
+        data = data.drop_blq()
+    labels, x, info = covariate_design(data, list(covariates), list(struct.parameters))
+    spec = PopulationSpec(
+        struct, error, tuple(iiv) if iiv else struct.parameters, omega, blq, tuple(labels), info
+    )
+    n_pop = spec.p + spec.q + len(labels) + len(error.names)
+    if data.quantified.sum() <= n_pop:
+        raise NotEstimableError(
+            f"{data.quantified.sum()} quantifiable samples cannot identify {n_pop} "
+            "population parameters: add data or remove IIV/covariates"
+        )
+    work = Work(spec, data, x)
+    typical = np.array(struct.default_typical, float)
+    for name, value in (initial or {}).items():
+        if not (math.isfinite(float(value)) and float(value) > 0):
+            raise ConfigurationError(f"initial value of {name} must be a finite number > 0 (got {value})")
+        typical[struct.index(name)] = float(value)
+    if isinstance(initial_omega2, Mapping):
+        om2 = np.array([float(initial_omega2.get(n, 1.0)) for n in spec.iiv_names])
+    else:
+        om2 = np.full(spec.q, float(initial_omega2))
+    sigma0 = np.asarray(initial_sigma, float) if initial_sigma is not None else default_sigma(error, data)
+    theta0 = Theta(np.log(typical), np.zeros(len(labels)), np.diag(om2), sigma0)
+    n, q = data.n_subjects, spec.q
+    outer_problems: list[str] = []
+    if method == "saem":
+        theta, trace, eta_chains, details = run_saem(work, theta0, settings, progress)
+        chains = details["n_chains"]
+        eta_start = eta_chains.reshape(chains, n, q).mean(axis=0)
+    elif method == "laplace":
+        from cartrial.kinetics.popfit.laplace import fit_laplace
+
+        theta, _, ok, message, eta_start, _ = fit_laplace(work, theta0)
+        trace, chains, details = SaemTrace(), 0, {"acceptance_last": []}
+        if not ok and "precision loss" not in message:
+            outer_problems.append(f"Laplacian outer optimisation did not converge ({message})")
+    else:
+        raise ConfigurationError(f"unknown estimation method {method!r}; allowed: saem, laplace")
+    t_saem = _time.perf_counter() - t0
+    eta_mode, hess, _, mode_ok = conditional_modes(work, theta, eta_start)
+    t_modes = _time.perf_counter() - t0 - t_saem
+    rng = np.random.default_rng(None if settings.seed is None else settings.seed + 1)
+    base = spec.typical_phi(theta, x)[:, spec.iiv_index]
+    mode_phi = base + eta_mode
+    lik = MarginalLikelihood(work, make_draws(mode_phi, hess, settings.is_draws, rng), theta)
+    ll_i, ll_var = lik.per_subject(theta)
+    log_lik = float(np.sum(ll_i))
+    jac = float(np.sum(np.log(data.y[work.quantified]))) if error.scale == "log" else 0.0
+    n_par = spec.p + len(labels) + (q if omega == "diagonal" else q * (q + 1) // 2) + len(error.names)
+    m2ll = -2 * log_lik + 2 * jac
+    likelihood = {
+        "minus_2_log_likelihood": m2ll,
+        "minus_2_log_likelihood_mc_se": float(2 * math.sqrt(np.sum(ll_var)))
+        if np.all(np.isfinite(ll_var))
+        else float("nan"),
+        "aic": m2ll + 2 * n_par,
+        "bic": m2ll + n_par * math.log(n),
+        "n_parameters": float(n_par),
+        "importance_draws": float(settings.is_draws),
+    }
+    t_ll = _time.perf_counter() - t0 - t_saem - t_modes
+
+    problems = _convergence_problems(trace, settings, spec, theta) if method == "saem" else outer_problems
+    if not mode_ok.all():
+        problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
+    if not math.isfinite(log_lik):
+        problems.append("log-likelihood by importance sampling is not finite")
+
+    cov = np.full((0, 0), np.nan)
+    se_vec = None
+    if compute_se:
+        fim_rng = np.random.default_rng(None if settings.seed is None else settings.seed + 2)
+        fim_lik = MarginalLikelihood(work, make_draws(mode_phi, hess, settings.fim_draws, fim_rng), theta)
+        info_mat, _ = observed_information(fim_lik, theta)
+        try:
+            w = np.linalg.eigvalsh(info_mat)
+            if np.all(np.isfinite(w)) and w.min() > 0:
+                cov = np.linalg.inv(info_mat)
+                se_vec = np.sqrt(np.diag(cov))
+            else:
+                problems.append(
+                    "Fisher information not positive definite: some parameters are not identifiable "
+                    "from these "
+                    "data (standard errors not given); simplify the model (fewer IIV terms or covariates)"
+                )
+        except np.linalg.LinAlgError:
+            problems.append("Fisher information could not be inverted: standard errors not given")
+    t_se = _time.perf_counter() - t0 - t_saem - t_modes - t_ll
+
+    converged = not problems
+    pop = PopulationModel(spec, theta, converged, tuple(problems))
+    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged)
+    ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
+    trace_df = _trace_table(spec, trace)
+    return PopulationFit(
+        model=pop,
+        estimates=estimates,
+        ebe=ebe,
+        trace=trace_df,
+        likelihood=likelihood,
+        converged=converged,
+        convergence_problems=tuple(problems),
+        covariance=cov,
+        data=data,
+        work=work,
+        eta_mode=eta_mode,
+        eta_hessian=hess,
+        settings={
+            "method": method,
+            "k1": settings.k1,
+            "k2": settings.k2,
+            "n_burn": settings.n_burn,
+            "kernels": list(settings.kernels),
+            "n_chains": chains,
+            "seed": settings.seed,
+            "is_draws": settings.is_draws,
+            "fim_draws": settings.fim_draws,
+            "blq": blq,
+            "omega": omega,
+            "error": {"kind": error.kind, "scale": error.scale},
+            "acceptance_last": details["acceptance_last"],
+        },
+        timings_s={
+            "saem": t_saem,
+            "modes": t_modes,
+            "likelihood": t_ll,
+            "standard_errors": t_se,
+            "total": _time.perf_counter() - t0,
+        },
+    )
+
+
+def _convergence_problems(
+    trace: SaemTrace, settings: SaemSettings, spec: PopulationSpec, theta: Theta
+) -> list[str]:
+    """Stationarity of the exploration phase and sanity of the estimates (documented in docs/popfit.md).
+
+    The last 20 % of the K1 iterations are compared with the 20 % before them: a typical value that moved
+    by more than 10 % (0.1 on the log scale), a variance by more than 50 % or a residual parameter by more
+    than 25 % — and by more than the iterates' own standard deviation in those windows (a trend, not the
+    noise of the γ = 1 phase) — is still drifting: more iterations (--k1) or better initial values are
+    needed.
+    """
+    problems: list[str] = []
+    k1 = settings.k1
+    w = max(k1 // 5, 1)
+    if k1 < 20:
+        problems.append(f"too few exploration iterations (K1 = {k1}) to judge convergence; use ≥ 100")
+        return problems
+    mu = np.array(trace.mu[:k1])
+    om = np.log(np.maximum(np.array(trace.omega_diag[:k1]), 1e-300))
+    sg = np.log(np.array(trace.sigma[:k1]))
+    a, b = slice(k1 - 2 * w, k1 - w), slice(k1 - w, k1)
+
+    def drifting(x: FloatArray, threshold: float) -> FloatArray:
+        """|mean(last window) - mean(window before)| above `threshold` and above the iterates' own SD."""
+        delta = np.abs(x[b].mean(0) - x[a].mean(0))
+        noise = np.sqrt((x[a].var(0) + x[b].var(0)) / 2)
+        return np.asarray(np.flatnonzero((delta > threshold) & (delta > noise)), dtype=np.int64)
+
+    names = spec.model.parameters
+    for j in drifting(mu, 0.1):
+        problems.append(
+            f"typical {names[j]} still drifting at the end of the exploration phase: increase --k1 or give "
+            "initial values"
+        )
+    for j in drifting(om, math.log(1.5)):
+        problems.append(
+            f"omega² of {spec.iiv_names[j]} still drifting at the end of the exploration phase: increase --k1"
+        )
+    for j in drifting(sg, math.log(1.25)):
+        problems.append(f"residual parameter {spec.error.names[j]} still drifting: increase --k1")
+    diag = np.diag(theta.omega)
+    for j in np.flatnonzero(diag < 1e-4):
+        problems.append(
+            f"omega² of {spec.iiv_names[j]} collapsed to {diag[j]:.2g}: the data do not support IIV "
+            "on it; remove it from --iiv"
+        )
+    if not np.all(np.isfinite(theta.mu)) or not np.all(np.isfinite(theta.omega)):
+        problems.append("non-finite estimates")
+    return problems
+
+
+def _estimates_table(
+    spec: PopulationSpec,
+    theta: Theta,
+    cov: FloatArray,
+    se_vec: FloatArray | None,
+    eta_mode: FloatArray,
+    converged: bool,
+) -> pd.DataFrame:
+    from cartrial.kinetics.popfit.saem import ThetaCodec
+
+    codec = ThetaCodec(spec)
+    rows: list[dict[str, Any]] = []
+    p, k = spec.p, len(spec.covariate_effects)
+    se = se_vec if se_vec is not None else np.full(codec.encode(theta).size, np.nan)
+    shrink = {}
+    for a, name in enumerate(spec.iiv_names):
+        om = math.sqrt(theta.omega[a, a])
+        shrink[name] = 100 * (1 - float(np.std(eta_mode[:, a], ddof=0)) / om) if om > 0 else float("nan")
+    for j, name in enumerate(spec.model.parameters):
+        est = math.exp(theta.mu[j])
+        s = se[j]
+        rows.append(
+            _row(
+                "typical",
+                name,
+                est,
+                est * s,
+                math.exp(theta.mu[j] - Z95 * s),
+                math.exp(theta.mu[j] + Z95 * s),
+                spec.model.units[j],
+                "log-normal: CI exp(log θ ± 1.96 SE)",
+                float("nan"),
+            )
+        )
+    for kk, (_, label, kind) in enumerate(spec.covariate_effects):
+        b, s = theta.beta[kk], se[p + kk]
+        rows.append(_row("covariate", label, b, s, b - Z95 * s, b + Z95 * s, "-", kind, float("nan")))
+    pos = p + k
+    q = spec.q
+    if spec.omega_structure == "diagonal":
+        for a, name in enumerate(spec.iiv_names):
+            om2 = theta.omega[a, a]
+            s = se[pos + a]
+            rows.append(
+                _row(
+                    "omega2",
+                    name,
+                    om2,
+                    om2 * s,
+                    om2 * math.exp(-Z95 * s),
+                    om2 * math.exp(Z95 * s),
+                    "-",
+                    "variance of eta (log scale); CI on the log scale",
+                    shrink[name],
+                )
+            )
+        pos += q
+    else:
+        # delta method from the Cholesky parametrisation to the Omega entries
+        v0 = codec.encode(theta)
+        npar = q * (q + 1) // 2
+        jac = np.zeros((npar, npar))
+        h = 1e-6
+
+        def entries(v: FloatArray) -> FloatArray:
+            om = codec.decode(v).omega
+            return np.array([om[i, j] for i in range(q) for j in range(i + 1)])
+
+        base_e = entries(v0)
+        for c in range(npar):
+            vv = v0.copy()
+            vv[pos + c] += h
+            jac[:, c] = (entries(vv) - base_e) / h
+        sub = cov[pos : pos + npar, pos : pos + npar] if cov.size else np.full((npar, npar), np.nan)
+        cov_e = jac @ sub @ jac.T
+        c = 0
+        for i in range(q):
+            for j in range(i + 1):
+                val = base_e[c]
+                s = math.sqrt(cov_e[c, c]) if np.isfinite(cov_e[c, c]) and cov_e[c, c] >= 0 else float("nan")
+                if i == j:
+                    rows.append(
+                        _row(
+                            "omega2",
+                            spec.iiv_names[i],
+                            val,
+                            s,
+                            val - Z95 * s,
+                            val + Z95 * s,
+                            "-",
+                            "variance of eta (log scale)",
+                            shrink[spec.iiv_names[i]],
+                        )
+                    )
+                else:
+                    rows.append(
+                        _row(
+                            "omega_cov",
+                            f"{spec.iiv_names[i]}~{spec.iiv_names[j]}",
+                            val,
+                            s,
+                            val - Z95 * s,
+                            val + Z95 * s,
+                            "-",
+                            "covariance of etas",
+                            float("nan"),
+                        )
+                    )
+                c += 1
+        pos += npar
+    for a, name in enumerate(spec.error.names):
+        sig = theta.sigma[a]
+        s = se[pos + a]
+        unit = "log scale SD" if spec.error.scale == "log" else ("SD" if name == "a" else "fraction")
+        rows.append(
+            _row(
+                "residual",
+                name,
+                sig,
+                sig * s,
+                sig * math.exp(-Z95 * s),
+                sig * math.exp(Z95 * s),
+                unit,
+                f"{spec.error.kind} on the {spec.error.scale} scale",
+                float("nan"),
+            )
+        )
+    table = pd.DataFrame(rows)
+    table["status"] = "converged" if converged else "NOT CONVERGED"
+    return table
+
+
+def _row(
+    kind: str, name: str, est: float, se: float, lo: float, hi: float, unit: str, note: str, shrinkage: float
+) -> dict[str, Any]:
+    est_f = float(est)
+    se_f = float(se)
+    return {
+        "kind": kind,
+        "parameter": name,
+        "estimate": est_f,
+        "se": se_f,
+        "rse_percent": 100 * se_f / abs(est_f) if est_f and math.isfinite(se_f) else float("nan"),
+        "ci95_low": float(lo),
+        "ci95_high": float(hi),
+        "shrinkage_percent": float(shrinkage),
+        "unit": unit,
+        "note": note,
+    }
+
+
+def _ebe_table(
+    spec: PopulationSpec,
+    data: PopulationData,
+    theta: Theta,
+    x: FloatArray,
+    eta_mode: FloatArray,
+    eta_mean: FloatArray,
+    hess: FloatArray,
+) -> pd.DataFrame:
+    phi = spec.phi(theta, x, eta_mode)
+    out = pd.DataFrame({"subject": list(data.subjects)})
+    for a, name in enumerate(spec.iiv_names):
+        out[f"eta_{name}"] = eta_mode[:, a]
+    cov = np.linalg.inv(_pd(hess))
+    for a, name in enumerate(spec.iiv_names):
+        out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
+    for j, name in enumerate(spec.model.parameters):
+        out[name] = np.exp(phi[:, j])
+    out["n_quantified"] = data.quantified.sum(axis=1)
+    out["n_blq"] = (data.blq & data.observed).sum(axis=1)
+    return out
+
+
+def _trace_table(spec: PopulationSpec, trace: SaemTrace) -> pd.DataFrame:
+    out = pd.DataFrame({"iteration": trace.iteration, "complete_data_ll": trace.complete_ll})
+    mu = np.array(trace.mu)
+    for j, name in enumerate(spec.model.parameters):
+        out[f"typical_{name}"] = np.exp(mu[:, j]) if len(mu) else []
+    om = np.array(trace.omega_diag)
+    for a, name in enumerate(spec.iiv_names):
+        out[f"omega2_{name}"] = om[:, a] if len(om) else []
+    sg = np.array(trace.sigma)
+    for a, name in enumerate(spec.error.names):
+        out[f"sigma_{name}"] = sg[:, a] if len(sg) else []
+    return out

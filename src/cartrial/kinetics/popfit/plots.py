@@ -1,0 +1,123 @@
+"""Diagnostic figures of a population fit (matplotlib, Agg backend): observations vs PRED/IPRED, NPDE vs time
+and vs PRED, individual fits, VPC with a BLQ-fraction panel, SAEM trace. Titles carry the fit's status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cartrial.kinetics.popfit.fit import PopulationFit
+
+
+def draw_all(
+    fit: PopulationFit, obs: pd.DataFrame, vpc: pd.DataFrame, out: Path, fmt: str = "png"
+) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = fit.model.spec.error.scale == "log"
+    tag = "" if fit.converged else " — NOT CONVERGED"
+    files: list[str] = []
+
+    def save(fig: object, name: str) -> None:
+        path = out / f"{name}.{fmt}"
+        fig.savefig(path, dpi=72)  # type: ignore[attr-defined]
+        plt.close(fig)  # type: ignore[arg-type]
+        files.append(str(path))
+
+    q = obs[~obs["blq"]]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, col, label in ((axes[0], "pred", "PRED"), (axes[1], "ipred", "IPRED")):
+        ax.scatter(q[col], q["dv"], s=10, alpha=0.6)
+        lo = float(np.nanmin([q[col].min(), q["dv"].min()]))
+        hi = float(np.nanmax([q[col].max(), q["dv"].max()]))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        if log:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("observed")
+        ax.set_title(f"observed vs {label}{tag}")
+    save(fig, "obs_vs_pred")
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, col in ((axes[0], "time"), (axes[1], "pred")):
+        colors = np.where(obs["blq"], "tab:red", "tab:blue")
+        ax.scatter(obs[col], obs["npde"], s=10, c=colors, alpha=0.7)
+        for y in (-1.96, 0, 1.96):
+            ax.axhline(y, color="k", lw=0.8, ls="--" if y else "-")
+        if col == "pred" and log:
+            ax.set_xscale("log")
+        ax.set_xlabel(col)
+        ax.set_ylabel("NPDE (red: BLQ imputed)")
+        ax.set_title(f"NPDE vs {col}{tag}")
+    save(fig, "npde")
+
+    subjects = list(dict.fromkeys(obs["subject"]))[:16]
+    ncol = 4
+    nrow = max(1, -(-len(subjects) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2.6 * nrow), squeeze=False)
+    spec, theta, work = fit.model.spec, fit.model.theta, fit.work
+    for k, sid in enumerate(subjects):
+        ax = axes[k // ncol][k % ncol]
+        i = fit.data.subjects.index(sid)
+        part = obs[obs["subject"] == sid]
+        tmax = float(part["time"].max())
+        grid = np.linspace(0, max(tmax, 1e-6), 150)[None, :]
+        phi_i = spec.phi(theta, work.x[[i]], fit.eta_mode[[i]])
+        phi_p = spec.typical_phi(theta, work.x[[i]])
+        dose = fit.data.dose[[i]]
+        ax.plot(grid[0], spec.model.predict(np.exp(phi_i), grid, dose)[0], "b-", lw=1, label="IPRED")
+        ax.plot(grid[0], spec.model.predict(np.exp(phi_p), grid, dose)[0], "k--", lw=0.8, label="PRED")
+        qq = part[~part["blq"]]
+        bb = part[part["blq"]]
+        ax.plot(qq["time"], qq["dv"], "o", ms=3, color="tab:blue")
+        ax.plot(bb["time"], bb["lloq"], "v", ms=4, color="tab:red")
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(str(sid), fontsize=8)
+    for k in range(len(subjects), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    fig.suptitle(f"individual fits (red ▼: BLQ at LLOQ){tag}")
+    save(fig, "individual_fits")
+
+    if len(vpc):
+        fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        ax = axes[0]
+        t = vpc["time_mid"]
+        for name, color in (("p05", "tab:blue"), ("p50", "tab:red"), ("p95", "tab:blue")):
+            ax.fill_between(t, vpc[f"sim_{name}_lo"], vpc[f"sim_{name}_hi"], color=color, alpha=0.2)
+            ax.plot(t, vpc[f"obs_{name}"], "o-", color=color, ms=3, lw=1)
+        q2 = obs[~obs["blq"]]
+        ax.plot(q2["time"], q2["dv"], ".", color="grey", ms=2, alpha=0.6)
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel("value")
+        ax.set_title(f"VPC: observed 5/50/95th percentiles vs simulated 90 % intervals{tag}")
+        axes[1].fill_between(
+            t, vpc["sim_blq_fraction_p05"], vpc["sim_blq_fraction_p95"], color="tab:red", alpha=0.2
+        )
+        axes[1].plot(t, vpc["obs_blq_fraction"], "o-", color="tab:red", ms=3)
+        axes[1].set_ylabel("BLQ fraction")
+        axes[1].set_xlabel("time")
+        save(fig, "vpc")
+
+    tr = fit.trace
+    cols = [c for c in tr.columns if c.startswith(("typical_", "omega2_", "sigma_"))]
+    ncol = 4
+    nrow = max(1, -(-len(cols) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3 * ncol, 2.2 * nrow), squeeze=False)
+    for k, c in enumerate(cols):
+        ax = axes[k // ncol][k % ncol]
+        ax.plot(tr["iteration"], tr[c], lw=0.8)
+        ax.axvline(fit.settings["k1"], color="k", lw=0.5, ls="--")
+        ax.set_title(c, fontsize=8)
+    for k in range(len(cols), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    fig.suptitle(f"SAEM trace (dashed: end of exploration){tag}")
+    save(fig, "saem_trace")
+    return files

@@ -1,0 +1,208 @@
+"""The population model (structure, error model, IIV and covariate design) and its parameter vector θ.
+
+Individual log-parameters: φ_i = μ + X_i·B + η_i, η_i ~ N(0, Ω) on the parameters with IIV (log-normal
+individual parameters θ_i = exp(φ_i)); parameters without IIV have η = 0. X_i holds the covariate columns of
+`cartrial.kinetics.popfit.data.covariate_design` (power model centred on the median, or indicators).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.popfit.likelihood import ErrorModel
+from cartrial.kinetics.popfit.structural import StructuralModel, get_model
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Theta:
+    """Population parameters: mu (p,) log typical values; beta (k,) covariate effects; omega (q, q) IIV
+    covariance of η (log scale); sigma residual error parameters (a and/or b)."""
+
+    mu: FloatArray
+    beta: FloatArray
+    omega: FloatArray
+    sigma: FloatArray
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """What is estimated: structural model, residual error, which parameters have IIV, Ω structure
+    (``diagonal`` or ``full``), BLQ method (``m3`` or ``m1``) and covariate effects
+    [(parameter index, label, kind)] with their description (centres, reference levels)."""
+
+    model: StructuralModel
+    error: ErrorModel = field(default_factory=ErrorModel)
+    iiv: tuple[str, ...] = ()
+    omega_structure: str = "diagonal"
+    blq: str = "m3"
+    covariate_effects: tuple[tuple[int, str, str], ...] = ()
+    covariate_info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.omega_structure not in ("diagonal", "full"):
+            raise ConfigurationError(
+                f"unknown Omega structure {self.omega_structure!r}; allowed: diagonal, full"
+            )
+        if self.blq not in ("m3", "m1"):
+            raise ConfigurationError(f"unknown BLQ method {self.blq!r}; allowed: m3 (censored), m1 (drop)")
+        for name in self.iiv:
+            self.model.index(name)
+
+    @property
+    def p(self) -> int:
+        return len(self.model.parameters)
+
+    @property
+    def iiv_index(self) -> npt.NDArray[np.int64]:
+        names = self.iiv or self.model.parameters
+        return np.array([self.model.index(n) for n in names], dtype=np.int64)
+
+    @property
+    def iiv_names(self) -> tuple[str, ...]:
+        return tuple(self.model.parameters[j] for j in self.iiv_index)
+
+    @property
+    def fixed_only_index(self) -> npt.NDArray[np.int64]:
+        with_iiv = set(self.iiv_index.tolist())
+        return np.array([j for j in range(self.p) if j not in with_iiv], dtype=np.int64)
+
+    @property
+    def q(self) -> int:
+        return int(self.iiv_index.size)
+
+    def beta_matrix(self, beta: FloatArray) -> FloatArray:
+        """(k, p) matrix placing each covariate coefficient in its parameter's column."""
+        out = np.zeros((len(self.covariate_effects), self.p))
+        for k, (j, _, _) in enumerate(self.covariate_effects):
+            out[k, j] = beta[k]
+        return out
+
+    def typical_phi(self, theta: Theta, x: FloatArray) -> FloatArray:
+        """μ + X·B for each subject (n, p) (log scale)."""
+        base = np.broadcast_to(theta.mu, (x.shape[0], self.p)).copy()
+        if len(self.covariate_effects):
+            base += x @ self.beta_matrix(theta.beta)
+        return base
+
+    def phi(self, theta: Theta, x: FloatArray, eta: FloatArray) -> FloatArray:
+        out = self.typical_phi(theta, x)
+        out[:, self.iiv_index] += eta
+        return out
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """A fitted (or given) population model: what `map` and the simulations need."""
+
+    spec: PopulationSpec
+    theta: Theta
+    converged: bool = True
+    convergence_problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        s, t = self.spec, self.theta
+        return {
+            "format": "cartrial.popfit/1",
+            "model": s.model.name,
+            "parameters": list(s.model.parameters),
+            "units": list(s.model.units),
+            "typical": {n: float(math.exp(v)) for n, v in zip(s.model.parameters, t.mu, strict=True)},
+            "iiv": list(s.iiv_names),
+            "omega_structure": s.omega_structure,
+            "omega": t.omega.tolist(),
+            "error": {"kind": s.error.kind, "scale": s.error.scale, "names": list(s.error.names)},
+            "sigma": {n: float(v) for n, v in zip(s.error.names, t.sigma, strict=True)},
+            "blq": s.blq,
+            "covariates": [
+                {
+                    "parameter": s.model.parameters[j],
+                    "label": label,
+                    "kind": kind,
+                    "estimate": float(t.beta[k]),
+                    **s.covariate_info.get(label, {}),
+                }
+                for k, (j, label, kind) in enumerate(s.covariate_effects)
+            ],
+            "converged": self.converged,
+            "convergence_problems": list(self.convergence_problems),
+            "source": s.model.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "population") -> PopulationModel:
+        try:
+            model = get_model(str(data["model"]))
+            error = ErrorModel(str(data["error"]["kind"]), str(data["error"]["scale"]))
+            mu = np.log([float(data["typical"][n]) for n in model.parameters])
+            iiv = tuple(str(n) for n in data["iiv"])
+            omega = np.asarray(data["omega"], dtype=float).reshape(len(iiv), len(iiv))
+            sigma = np.array([float(data["sigma"][n]) for n in error.names])
+            covs = data.get("covariates", [])
+            effects = tuple((model.index(c["parameter"]), str(c["label"]), str(c["kind"])) for c in covs)
+            info = {str(c["label"]): {k: v for k, v in c.items() if k not in ("estimate",)} for c in covs}
+            beta = np.array([float(c["estimate"]) for c in covs])
+            spec = PopulationSpec(
+                model,
+                error,
+                iiv,
+                str(data.get("omega_structure", "diagonal")),
+                str(data.get("blq", "m3")),
+                effects,
+                info,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                Problem(
+                    f"not a cartrial population model ({type(exc).__name__}: {exc})",
+                    file=source,
+                    allowed="the estimates.json written by `cartrial kinetics popfit`",
+                )
+            ) from None
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
+            raise InputError(Problem("population model has non-finite or non-positive values", file=source))
+        return cls(
+            spec,
+            Theta(mu, beta, omega, sigma),
+            bool(data.get("converged", True)),
+            tuple(data.get("convergence_problems", [])),
+        )
+
+    def covariate_row(self, covariates: dict[str, Any] | None) -> FloatArray:
+        """The covariate columns (1, k) of one new subject from its covariate values."""
+        s = self.spec
+        x = np.zeros((1, len(s.covariate_effects)))
+        for k, (_, label, kind) in enumerate(s.covariate_effects):
+            info = s.covariate_info.get(label, {})
+            name = info.get("covariate", label)
+            if covariates is None or name not in covariates:
+                raise InputError(
+                    Problem(
+                        "the population model has a covariate effect; give its value",
+                        field=str(name),
+                        allowed="--covariate-value NAME=VALUE",
+                    )
+                )
+            value = covariates[name]
+            if kind == "categorical":
+                x[0, k] = float(str(value).strip() == str(info.get("level")))
+            else:
+                v = float(value)
+                centre = float(info["centre"])
+                if kind == "power":
+                    if v <= 0:
+                        raise InputError(Problem("must be > 0 (power model)", field=str(name), value=v))
+                    x[0, k] = math.log(v / centre)
+                else:
+                    x[0, k] = v - centre
+        return x
+
+    def with_theta(self, theta: Theta) -> PopulationModel:
+        return replace(self, theta=theta)

@@ -1,0 +1,654 @@
+"""SAEM estimation (Kuhn & Lavielle 2005; Monolix, saemix), conditional modes, importance-sampling
+log-likelihood and the Fisher information.
+
+Algorithm (Kuhn E, Lavielle M. Maximum likelihood estimation in nonlinear mixed effects models. Comput
+Stat Data Anal 2005;49:1020-1038; Delyon, Lavielle & Moulines, Ann Stat 1999;27:94-128; the kernels of
+Comets, Lavenu & Lavielle, J Stat Softw 2017;80(3), saemix):
+
+* E-step by MCMC (Metropolis-Hastings) on η for all subjects at once (and `n_chains` chains per subject):
+  kernel 1 proposes from the prior N(0, Ω); kernel 2 is a random walk on the whole vector; kernel 3 a
+  component-wise random walk; the random-walk scales adapt towards an acceptance rate of 0.4.
+* Stochastic approximation of the sufficient statistics S1 = E[φ_i] (per subject) and S2 = Σ E[φ_i φ_iᵀ]
+  with step γ_k = 1 during the K1 exploration iterations, then γ_k = 1/(k - K1) (decreasing: the estimates
+  converge almost surely to a local maximum of the likelihood).
+* M-step in closed form for μ, covariate effects (least squares of S1 on the covariate design) and Ω;
+  residual-error parameters and parameters without IIV maximise the complete-data likelihood of the current
+  draws (including the M3 censored terms), stochastically averaged (as saemix does for combined errors).
+* Simulated annealing during the first half of K1: diagonal of Ω and the residual variance may decrease by at
+  most 5 % per iteration (saemix's default), which keeps the chain exploring.
+
+After SAEM: conditional modes of η (MAP/EBE) by a damped Newton method vectorised over subjects, the
+-2 log-likelihood by importance sampling (multivariate t proposal with 5 degrees of freedom at the mode with
+the inverse Hessian as scale — the conditional-distribution proposal of Monolix), and standard errors from
+the observed Fisher information: the Hessian of the importance-sampled log-likelihood with the draws held
+fixed in φ-space (common random numbers), so it is a smooth function of θ; -H⁻¹ is the covariance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, special
+
+from cartrial.kinetics.popfit.data import PopulationData
+from cartrial.kinetics.popfit.likelihood import subject_loglik
+from cartrial.kinetics.popfit.population import PopulationSpec, Theta
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class SaemSettings:
+    """SAEM settings (saemix names in brackets).
+
+    k1: exploration iterations with γ = 1 [nbiter.saemix[1]]; k2: smoothing iterations with decreasing step
+    [nbiter.saemix[2]]; n_burn: initial MCMC-only iterations [nbiter.burn]; n_chains: chains per subject
+    (None: enough for ≥ 50 chains in all) [nb.chains]; kernels: passes of kernels 1-3 per iteration
+    [nbiter.mcmc]; annealing: iterations with the 5 % variance-decrease limit (None: k1 // 2);
+    is_draws: importance-sampling draws per subject for -2LL [nmc.is]; fim_draws: draws for the Fisher
+    information; seed: random seed (numpy PCG64).
+    """
+
+    k1: int = 250
+    k2: int = 150
+    n_burn: int = 5
+    n_chains: int | None = None
+    kernels: tuple[int, int, int] = (2, 2, 2)
+    annealing: int | None = None
+    is_draws: int = 1000
+    fim_draws: int = 300
+    seed: int | None = 12345
+    target_acceptance: float = 0.4
+
+
+@dataclass
+class Work:
+    """Arrays of one estimation problem (data on the transformed scale, design, model)."""
+
+    spec: PopulationSpec
+    data: PopulationData
+    x: FloatArray
+    yt: FloatArray = field(init=False)
+    lloq_t: FloatArray = field(init=False)
+    quantified: npt.NDArray[np.bool_] = field(init=False)
+    censored: npt.NDArray[np.bool_] = field(init=False)
+    n_predictions: int = 0
+
+    def __post_init__(self) -> None:
+        err = self.spec.error
+        d = self.data
+        self.quantified = d.observed & ~d.blq
+        self.censored = d.observed & d.blq if self.spec.blq == "m3" else np.zeros_like(d.blq)
+        self.yt = np.where(self.quantified, err.transform(np.where(self.quantified, d.y, 1.0)), 0.0)
+        self.lloq_t = np.where(self.censored, err.transform(np.where(self.censored, d.lloq, 1.0)), 0.0)
+
+    @property
+    def n(self) -> int:
+        return self.data.n_subjects
+
+    def predict(self, phi: FloatArray, rows: IntArray) -> FloatArray:
+        self.n_predictions += 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            psi = np.exp(phi)
+        return self.spec.model.predict(psi, self.data.times[rows], self.data.dose[rows])
+
+    def loglik(self, pred: FloatArray, rows: IntArray, sigma: FloatArray) -> FloatArray:
+        return subject_loglik(
+            pred,
+            self.yt[rows],
+            self.lloq_t[rows],
+            self.quantified[rows],
+            self.censored[rows],
+            self.spec.error,
+            sigma,
+        )
+
+
+@dataclass
+class SaemTrace:
+    """Per-iteration values for the convergence plot and check."""
+
+    iteration: list[int] = field(default_factory=list)
+    mu: list[FloatArray] = field(default_factory=list)
+    omega_diag: list[FloatArray] = field(default_factory=list)
+    sigma: list[FloatArray] = field(default_factory=list)
+    complete_ll: list[float] = field(default_factory=list)
+    acceptance: list[FloatArray] = field(default_factory=list)
+
+
+def _prior_quad(eta: FloatArray, omega_inv: FloatArray) -> FloatArray:
+    return np.asarray(0.5 * np.einsum("ri,ij,rj->r", eta, omega_inv, eta), dtype=float)
+
+
+def _safe_cholesky(omega: FloatArray) -> FloatArray:
+    try:
+        return np.asarray(np.linalg.cholesky(omega), dtype=float)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(omega)
+        return np.linalg.cholesky((v * np.maximum(w, 1e-10)) @ v.T)
+
+
+def initial_theta(work: Work, typical: FloatArray, omega2: FloatArray, sigma: FloatArray) -> Theta:
+    spec = work.spec
+    return Theta(
+        mu=np.log(np.asarray(typical, float)),
+        beta=np.zeros(len(spec.covariate_effects)),
+        omega=np.diag(np.asarray(omega2, float)),
+        sigma=np.asarray(sigma, float),
+    )
+
+
+def run_saem(
+    work: Work,
+    theta0: Theta,
+    settings: SaemSettings,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[Theta, SaemTrace, FloatArray, dict[str, Any]]:
+    """Run SAEM from `theta0`; returns θ̂, the trace, the last η of every chain (R, q) and run details."""
+    spec, n = work.spec, work.n
+    rng = np.random.default_rng(settings.seed)
+    q, iiv = spec.q, spec.iiv_index
+    fixed = spec.fixed_only_index
+    chains = settings.n_chains or max(1, math.ceil(50 / n))
+    rows = np.tile(np.arange(n), chains)
+    x_rows = work.x[rows]
+    r = rows.size
+    theta = theta0
+    eta = np.zeros((r, q))
+    scale2 = np.full(q, 0.5)
+    scale3 = np.full(q, 0.5)
+    s1 = np.zeros((n, q))
+    s2 = np.zeros((q, q))
+    trace = SaemTrace()
+    k_total = settings.n_burn + settings.k1 + settings.k2
+    anneal = settings.annealing if settings.annealing is not None else settings.k1 // 2
+    target = settings.target_acceptance
+    cov_cols = [[k for k, (jj, _, _) in enumerate(spec.covariate_effects) if jj == j] for j in range(spec.p)]
+
+    def state(th: Theta) -> tuple[FloatArray, FloatArray, FloatArray]:
+        base = spec.typical_phi(th, x_rows)
+        omega_inv = np.asarray(np.linalg.inv(th.omega), dtype=float)
+        return base, omega_inv, _safe_cholesky(th.omega)
+
+    base, omega_inv, chol = state(theta)
+
+    def data_ll(e: FloatArray, th: Theta, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+        phi = b.copy()
+        phi[:, iiv] += e
+        pred = work.predict(phi, rows)
+        return work.loglik(pred, rows, th.sigma), pred
+
+    ll, pred = data_ll(eta, theta, base)
+    if not np.all(np.isfinite(ll)):
+        bad = np.unique(rows[~np.isfinite(ll)])
+        # try prior draws until each chain has a finite starting point
+        for _ in range(50):
+            trial = rng.standard_normal((r, q)) @ chol.T
+            ll_t, pred_t = data_ll(trial, theta, base)
+            better = ~np.isfinite(ll) & np.isfinite(ll_t)
+            eta[better], ll[better], pred[better] = trial[better], ll_t[better], pred_t[better]
+            if np.all(np.isfinite(ll)):
+                break
+        else:
+            bad = np.unique(rows[~np.isfinite(ll)])
+            raise_start(work, bad)
+    accept_history = np.zeros(3)
+    for k in range(1, k_total + 1):
+        sd = np.sqrt(np.diag(theta.omega))
+        acc = np.zeros(3)
+        tries = np.zeros(3)
+        # kernel 1: independent proposal from the prior
+        for _ in range(settings.kernels[0]):
+            prop = rng.standard_normal((r, q)) @ chol.T
+            ll_p, pred_p = data_ll(prop, theta, base)
+            ok = np.log(rng.random(r)) < ll_p - ll
+            eta[ok], ll[ok], pred[ok] = prop[ok], ll_p[ok], pred_p[ok]
+            acc[0] += ok.mean()
+            tries[0] += 1
+        # kernel 2: random walk on the whole vector
+        for _ in range(settings.kernels[1]):
+            prop = eta + rng.standard_normal((r, q)) * (scale2 * sd)
+            ll_p, pred_p = data_ll(prop, theta, base)
+            delta = ll_p - ll - _prior_quad(prop, omega_inv) + _prior_quad(eta, omega_inv)
+            ok = np.log(rng.random(r)) < delta
+            eta[ok], ll[ok], pred[ok] = prop[ok], ll_p[ok], pred_p[ok]
+            rate = ok.mean()
+            scale2 *= 1 + 0.4 * (rate - target)
+            acc[1] += rate
+            tries[1] += 1
+        # kernel 3: component-wise random walk
+        for _ in range(settings.kernels[2]):
+            for j in range(q):
+                prop = eta.copy()
+                prop[:, j] += rng.standard_normal(r) * scale3[j] * sd[j]
+                ll_p, pred_p = data_ll(prop, theta, base)
+                delta = ll_p - ll - _prior_quad(prop, omega_inv) + _prior_quad(eta, omega_inv)
+                ok = np.log(rng.random(r)) < delta
+                eta[ok], ll[ok], pred[ok] = prop[ok], ll_p[ok], pred_p[ok]
+                rate = ok.mean()
+                scale3[j] *= 1 + 0.4 * (rate - target)
+                acc[2] += rate / q
+            tries[2] += 1
+        accept_history = acc / np.maximum(tries, 1)
+        if k <= settings.n_burn:
+            continue
+        it = k - settings.n_burn
+        gamma = 1.0 if it <= settings.k1 else 1.0 / (it - settings.k1)
+        phi = base.copy()
+        phi[:, iiv] += eta
+        phi_iiv = phi[:, iiv]
+        stat1 = phi_iiv.reshape(chains, n, q).mean(axis=0)
+        stat2 = phi_iiv.T @ phi_iiv / chains
+        s1 = s1 + gamma * (stat1 - s1)
+        s2 = s2 + gamma * (stat2 - s2)
+        # M-step: mu and covariate effects of IIV parameters (least squares), then Omega
+        mu = theta.mu.copy()
+        beta = theta.beta.copy()
+        m = np.zeros((n, q))
+        for a, j in enumerate(iiv):
+            cols = cov_cols[j]
+            design = np.column_stack([np.ones(n), work.x[:, cols]]) if cols else np.ones((n, 1))
+            coef = np.linalg.lstsq(design, s1[:, a], rcond=None)[0]
+            mu[j] = coef[0]
+            if cols:
+                beta[cols] = coef[1:]
+            m[:, a] = design @ coef
+        omega_new = (s2 - s1.T @ m - m.T @ s1 + m.T @ m) / n
+        omega_new = (omega_new + omega_new.T) / 2
+        if spec.omega_structure == "diagonal":
+            omega_new = np.diag(np.diag(omega_new))
+        if it <= anneal:
+            d_old = np.diag(theta.omega)
+            d_new = np.maximum(np.diag(omega_new), 0.95 * d_old)
+            scale = np.sqrt(d_new / np.maximum(np.diag(omega_new), 1e-300))
+            omega_new = omega_new * np.outer(scale, scale)
+        omega_new = omega_new + np.eye(q) * 1e-10
+        # residual error (and parameters without IIV): maximise the complete-data likelihood of the draws
+        sigma_hat, fixed_hat = _residual_step(work, theta, eta, pred, rows, x_rows, chains, fixed)
+        var_old = theta.sigma**2
+        var_hat = sigma_hat**2
+        if it <= anneal:
+            var_hat = np.maximum(var_hat, 0.95 * var_old)
+        sigma_new = np.sqrt(var_old + gamma * (var_hat - var_old))
+        if fixed.size:
+            mu[fixed] = theta.mu[fixed] + gamma * (fixed_hat - theta.mu[fixed])
+        theta = Theta(mu=mu, beta=beta, omega=omega_new, sigma=sigma_new)
+        base, omega_inv, chol = state(theta)
+        ll, pred = data_ll(eta, theta, base)
+        complete = float(
+            np.sum(ll) / chains
+            - 0.5 * np.sum(np.einsum("ri,ij,rj->r", eta, omega_inv, eta)) / chains
+            - 0.5 * n * np.linalg.slogdet(theta.omega)[1]
+        )
+        trace.iteration.append(it)
+        trace.mu.append(theta.mu.copy())
+        trace.omega_diag.append(np.diag(theta.omega).copy())
+        trace.sigma.append(theta.sigma.copy())
+        trace.complete_ll.append(complete)
+        trace.acceptance.append(accept_history.copy())
+        if progress is not None:
+            progress(it, settings.k1 + settings.k2, complete)
+    details = {
+        "n_chains": chains,
+        "acceptance_last": accept_history.tolist(),
+        "n_model_evaluations": work.n_predictions,
+    }
+    return theta, trace, eta, details
+
+
+def raise_start(work: Work, bad: IntArray) -> None:
+    from cartrial.errors import NotEstimableError
+
+    names = ", ".join(work.data.subjects[i] for i in bad[:5])
+    raise NotEstimableError(
+        f"the initial values give an impossible prediction for subject(s) {names} (zero or non-finite "
+        "likelihood): give initial typical values closer to the data (--initial NAME=VALUE)"
+    )
+
+
+def _residual_step(
+    work: Work,
+    theta: Theta,
+    eta: FloatArray,
+    pred: FloatArray,
+    rows: IntArray,
+    x_rows: FloatArray,
+    chains: int,
+    fixed: IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Maximise Σ log p(y | φ) over the residual parameters (and μ of parameters without IIV)."""
+    spec = work.spec
+    nsig = theta.sigma.size
+    if fixed.size == 0:
+        if spec.error.kind == "additive" and not work.censored.any():
+            # closed form: the mean squared residual on the transformed scale
+            resid = np.where(work.quantified[rows], work.yt[rows] - spec.error.transform(pred), 0.0)
+            n_q = work.quantified[rows].sum()
+            return np.array([math.sqrt(max(float(np.sum(resid**2)) / max(n_q, 1), 1e-12))]), np.zeros(0)
+
+        def nll_s(v: FloatArray) -> float:
+            val = -float(np.sum(work.loglik(pred, rows, np.exp(v))))
+            return val if math.isfinite(val) else 1e300
+
+        x0 = np.log(theta.sigma)
+        if nsig == 1:
+            res = optimize.minimize_scalar(
+                lambda s: nll_s(np.array([s])),
+                bounds=(x0[0] - 0.7, x0[0] + 0.7),
+                method="bounded",
+                options={"xatol": 1e-4},
+            )
+            return np.exp(np.array([res.x])), np.zeros(0)
+        res2 = optimize.minimize(nll_s, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-6})
+        return np.exp(res2.x), np.zeros(0)
+
+    base_iiv = spec.typical_phi(theta, x_rows)
+
+    def nll(v: FloatArray) -> float:
+        th = Theta(theta.mu.copy(), theta.beta, theta.omega, np.exp(v[:nsig]))
+        th.mu[fixed] = v[nsig:]
+        b = spec.typical_phi(th, x_rows)
+        b[:, spec.iiv_index] = base_iiv[:, spec.iiv_index] + eta
+        p = work.predict(b, rows)
+        val = -float(np.sum(work.loglik(p, rows, th.sigma)))
+        return val if math.isfinite(val) else 1e300
+
+    x0 = np.concatenate([np.log(theta.sigma), theta.mu[fixed]])
+    res = optimize.minimize(
+        nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-4, "maxiter": 10 * x0.size}
+    )
+    return np.exp(res.x[:nsig]), np.asarray(res.x[nsig:], dtype=float)
+
+
+# ------------------------------------------------------------------------------------------------------
+# conditional modes (EBE / MAP)
+# ------------------------------------------------------------------------------------------------------
+
+
+def _offsets(q: int, h: float) -> FloatArray:
+    offs = [np.zeros(q)]
+    for i in range(q):
+        for s in (1, -1):
+            e = np.zeros(q)
+            e[i] = s * h
+            offs.append(e)
+    for i in range(q):
+        for j in range(i + 1, q):
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                e = np.zeros(q)
+                e[i], e[j] = si * h, sj * h
+                offs.append(e)
+    return np.array(offs)
+
+
+def grad_hess(
+    f: Callable[[FloatArray, IntArray], FloatArray], eta: FloatArray, rows: IntArray, h: float = 1e-3
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Value, gradient and Hessian of f at each row of `eta` by central differences, in one batched call."""
+    r, q = eta.shape
+    offs = _offsets(q, h)
+    k = offs.shape[0]
+    pts = (eta[:, None, :] + offs[None, :, :]).reshape(r * k, q)
+    vals = f(pts, np.repeat(rows, k)).reshape(r, k)
+    f0 = vals[:, 0]
+    plus = vals[:, 1 : 1 + 2 * q : 2]
+    minus = vals[:, 2 : 2 + 2 * q : 2]
+    grad = (plus - minus) / (2 * h)
+    hess = np.zeros((r, q, q))
+    idx = np.arange(q)
+    hess[:, idx, idx] = (plus - 2 * f0[:, None] + minus) / (h * h)
+    c = 1 + 2 * q
+    for i in range(q):
+        for j in range(i + 1, q):
+            pp, pm, mp, mm = vals[:, c], vals[:, c + 1], vals[:, c + 2], vals[:, c + 3]
+            hess[:, i, j] = hess[:, j, i] = (pp - pm - mp + mm) / (4 * h * h)
+            c += 4
+    return f0, grad, hess
+
+
+def conditional_modes(
+    work: Work,
+    theta: Theta,
+    eta0: FloatArray,
+    rows: IntArray | None = None,
+    max_iter: int = 60,
+    tol: float = 1e-4,
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Modes of p(η_i | y_i; θ) for every subject (damped Newton with finite-difference derivatives).
+
+    Returns (η̂ (n, q), Hessian of -log p at η̂ (n, q, q), -log p at η̂ (n,), converged (n,)).
+    """
+    spec = work.spec
+    rows = np.arange(work.n) if rows is None else rows
+    x_all = work.x
+    omega_inv = np.asarray(np.linalg.inv(theta.omega), dtype=float)
+    base_all = spec.typical_phi(theta, x_all)
+
+    def f(e: FloatArray, rr: IntArray) -> FloatArray:
+        phi = base_all[rr].copy()
+        phi[:, spec.iiv_index] += e
+        pred = work.predict(phi, rr)
+        val = _prior_quad(e, omega_inv) - work.loglik(pred, rr, theta.sigma)
+        return np.where(np.isfinite(val), val, 1e300)
+
+    eta = eta0.copy()
+    lam = np.full(rows.size, 1e-3)
+    done = np.zeros(rows.size, bool)
+    for _ in range(max_iter):
+        f0, g, hmat = grad_hess(f, eta, rows)
+        w, v = np.linalg.eigh(hmat)
+        w_pos = np.maximum(np.abs(w), 1e-8)
+        for _inner in range(8):
+            step = -np.einsum("rij,rj->ri", v, np.einsum("rji,rj->ri", v, g) / (w_pos + lam[:, None]))
+            step = np.clip(step, -2.0, 2.0)
+            trial = eta + step
+            f1 = f(trial, rows)
+            better = f1 <= f0 + 1e-12
+            eta = np.where(better[:, None], trial, eta)
+            lam = np.where(better, np.maximum(lam / 3, 1e-9), lam * 5)
+            if better.all():
+                break
+            f0 = np.where(better, f1, f0)
+        gnorm = np.max(np.abs(g), axis=1)
+        done = (gnorm < tol) | (np.max(np.abs(step), axis=1) < 1e-7)
+        if done.all():
+            break
+    f0, g, hmat = grad_hess(f, eta, rows)
+    return eta, hmat, f0, done
+
+
+# ------------------------------------------------------------------------------------------------------
+# importance sampling and the Fisher information
+# ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportanceDraws:
+    """Draws φ (n, K, q) of the IIV log-parameters from a t proposal, with log q(φ)."""
+
+    phi_iiv: FloatArray
+    log_q: FloatArray
+
+
+def make_draws(
+    mode_phi: FloatArray, hess: FloatArray, k: int, rng: np.random.Generator, df: float = 5.0
+) -> ImportanceDraws:
+    n, q = mode_phi.shape
+    cov = np.asarray(np.linalg.inv(_pd(hess)), dtype=float)
+    chol = np.asarray(np.linalg.cholesky(_pd(cov)), dtype=float)
+    z = rng.standard_normal((n, k, q))
+    w = rng.chisquare(df, size=(n, k, 1)) / df
+    t = z / np.sqrt(w)
+    phi = mode_phi[:, None, :] + np.einsum("nij,nkj->nki", chol, t)
+    logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    quad = np.sum(t * t, axis=2)
+    log_q = (
+        special.gammaln((df + q) / 2)
+        - special.gammaln(df / 2)
+        - 0.5 * q * math.log(df * math.pi)
+        - 0.5 * logdet[:, None]
+        - 0.5 * (df + q) * np.log1p(quad / df)
+    )
+    return ImportanceDraws(phi, log_q)
+
+
+def _pd(a: FloatArray) -> FloatArray:
+    w, v = np.linalg.eigh((a + np.swapaxes(a, -1, -2)) / 2)
+    w = np.maximum(w, 1e-8 * np.maximum(np.max(np.abs(w), axis=-1, keepdims=True), 1e-12))
+    return np.asarray((v * w[..., None, :]) @ np.swapaxes(v, -1, -2), dtype=float)
+
+
+class MarginalLikelihood:
+    """Importance-sampling estimate of log L(θ) = Σ_i log ∫ p(y_i|φ) p(φ; θ) dφ with fixed draws.
+
+    The data part log p(y_i | φ_ik) depends on θ only through σ (and parameters without IIV); it is cached,
+    so θ ↦ log L(θ) is cheap and smooth (common random numbers) — used for -2LL and its Hessian.
+    """
+
+    def __init__(self, work: Work, draws: ImportanceDraws, theta: Theta) -> None:
+        self.work, self.draws, self.theta = work, draws, theta
+        n, k, q = draws.phi_iiv.shape
+        self.n, self.k, self.q = n, k, q
+        self.rows = np.repeat(np.arange(n), k)
+        self._cache: dict[tuple[float, ...], FloatArray] = {}
+        self._pred_cache: dict[tuple[float, ...], FloatArray] = {}
+
+    def _pred(self, theta: Theta) -> FloatArray:
+        spec = self.work.spec
+        fixed = spec.fixed_only_index
+        key = tuple(np.round(theta.mu[fixed], 12).tolist()) + tuple(
+            np.round(
+                theta.beta[[k for k, e in enumerate(spec.covariate_effects) if e[0] in set(fixed.tolist())]],
+                12,
+            ).tolist()
+        )
+        if key not in self._pred_cache:
+            phi = spec.typical_phi(theta, self.work.x[self.rows])
+            phi[:, spec.iiv_index] = self.draws.phi_iiv.reshape(self.n * self.k, self.q)
+            self._pred_cache = {key: self.work.predict(phi, self.rows)}
+        return self._pred_cache[key]
+
+    def data_ll(self, theta: Theta) -> FloatArray:
+        spec = self.work.spec
+        key = tuple(np.round(theta.sigma, 14).tolist()) + tuple(
+            np.round(theta.mu[spec.fixed_only_index], 14).tolist()
+        )
+        if key not in self._cache:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            pred = self._pred(theta)
+            self._cache[key] = self.work.loglik(pred, self.rows, theta.sigma).reshape(self.n, self.k)
+        return self._cache[key]
+
+    def per_subject(self, theta: Theta) -> tuple[FloatArray, FloatArray]:
+        """(log L_i (n,), Monte-Carlo variance of log L_i (n,))."""
+        spec = self.work.spec
+        m = spec.typical_phi(theta, self.work.x)[:, spec.iiv_index]
+        eta = self.draws.phi_iiv - m[:, None, :]
+        try:
+            chol = np.linalg.cholesky(theta.omega)
+        except np.linalg.LinAlgError:
+            return np.full(self.n, -np.inf), np.full(self.n, np.inf)
+        chol_inv = np.linalg.inv(chol)
+        sol = eta @ chol_inv.T
+        log_prior = (
+            -0.5 * np.sum(sol * sol, axis=2)
+            - np.sum(np.log(np.diag(chol)))
+            - 0.5 * self.q * math.log(2 * math.pi)
+        )
+        lw = self.data_ll(theta) + log_prior - self.draws.log_q
+        lmax = np.max(lw, axis=1, keepdims=True)
+        w = np.exp(lw - lmax)
+        mean_w = w.mean(axis=1)
+        ll = np.log(mean_w) + lmax[:, 0]
+        var = w.var(axis=1) / (self.k * np.maximum(mean_w, 1e-300) ** 2)
+        return ll, var
+
+    def total(self, theta: Theta) -> float:
+        ll, _ = self.per_subject(theta)
+        return float(np.sum(ll))
+
+
+@dataclass(frozen=True)
+class ThetaCodec:
+    """θ ↔ unconstrained vector: μ, β, Ω (log variances, or Cholesky with log diagonal), log σ."""
+
+    spec: PopulationSpec
+
+    def names(self) -> list[str]:
+        s = self.spec
+        out = [f"mu_{n}" for n in s.model.parameters]
+        out += [lab for _, lab, _ in s.covariate_effects]
+        iiv = s.iiv_names
+        if s.omega_structure == "diagonal":
+            out += [f"logomega2_{n}" for n in iiv]
+        else:
+            for i in range(s.q):
+                for j in range(i + 1):
+                    out.append(f"chol_{iiv[i]}_{iiv[j]}")
+        out += [f"logsigma_{n}" for n in s.error.names]
+        return out
+
+    def encode(self, theta: Theta) -> FloatArray:
+        s = self.spec
+        if s.omega_structure == "diagonal":
+            om = np.log(np.diag(theta.omega))
+        else:
+            c = np.linalg.cholesky(theta.omega)
+            om = np.array(
+                [math.log(c[i, j]) if i == j else c[i, j] for i in range(s.q) for j in range(i + 1)]
+            )
+        return np.concatenate([theta.mu, theta.beta, om, np.log(theta.sigma)])
+
+    def decode(self, v: FloatArray) -> Theta:
+        s = self.spec
+        p, k, q = s.p, len(s.covariate_effects), s.q
+        mu, beta = v[:p], v[p : p + k]
+        pos = p + k
+        if s.omega_structure == "diagonal":
+            omega = np.diag(np.exp(v[pos : pos + q]))
+            pos += q
+        else:
+            c = np.zeros((q, q))
+            for i in range(q):
+                for j in range(i + 1):
+                    c[i, j] = math.exp(v[pos]) if i == j else v[pos]
+                    pos += 1
+            omega = c @ c.T
+        return Theta(np.asarray(mu, float), np.asarray(beta, float), omega, np.exp(v[pos:]))
+
+
+def observed_information(
+    lik: MarginalLikelihood, theta: Theta, h: float = 1e-3
+) -> tuple[FloatArray, ThetaCodec]:
+    """-Hessian of the importance-sampled log-likelihood in the `ThetaCodec` parametrisation."""
+    codec = ThetaCodec(lik.work.spec)
+    v0 = codec.encode(theta)
+    n = v0.size
+
+    def f(v: FloatArray) -> float:
+        return lik.total(codec.decode(v))
+
+    f0 = f(v0)
+    hess = np.zeros((n, n))
+    fp = np.zeros(n)
+    fm = np.zeros(n)
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = h
+        fp[i], fm[i] = f(v0 + e), f(v0 - e)
+        hess[i, i] = (fp[i] - 2 * f0 + fm[i]) / (h * h)
+    for i in range(n):
+        for j in range(i + 1, n):
+            ei = np.zeros(n)
+            ej = np.zeros(n)
+            ei[i], ej[j] = h, h
+            val = (f(v0 + ei + ej) - f(v0 + ei - ej) - f(v0 - ei + ej) + f(v0 - ei - ej)) / (4 * h * h)
+            hess[i, j] = hess[j, i] = val
+    return -hess, codec

@@ -1,0 +1,146 @@
+"""Structural models the population estimator can fit, evaluated for many subjects at once.
+
+A `StructuralModel` maps individual parameters (natural scale, one row per subject or per MCMC draw) and
+each row's own sampling times to predictions. The Stein 2019 model is the kinetics engine's closed form
+(`cartrial.kinetics.models.stein2019_concentration`, called with parameter columns and a time matrix, so one
+call evaluates every subject at its own times); no second implementation of it exists here.
+
+The one-compartment model with first-order absorption (used for the Theophylline validation) is
+C(t) = D·ka/(V·(ka - k))·(e^{-k t} - e^{-ka t}), k = CL/V (Gibaldi & Perrier, Pharmacokinetics 2nd ed. 1982,
+ch. 1; the model of Pinheiro & Bates 2000 §6.4 and of the SAS NLMIXED Theophylline example).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from cartrial.errors import ConfigurationError
+from cartrial.kinetics.models import (
+    STEIN_2019_SOURCE,
+    STEIN_2019_TYPICAL,
+    STEIN_PARAMETERS,
+    stein2019_concentration,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class StructuralModel:
+    """A model f(params, times, dose) → prediction, vectorised over rows.
+
+    `predict(params, times, dose)`: params (n, p) natural scale, times (n, m), dose (n,) → (n, m).
+    `default_typical`: starting typical values (natural scale); `units`: unit of each parameter.
+    """
+
+    name: str
+    parameters: tuple[str, ...]
+    units: tuple[str, ...]
+    default_typical: tuple[float, ...]
+    predict: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+    source: str
+    uses_dose: bool = False
+
+    def index(self, name: str) -> int:
+        try:
+            return self.parameters.index(name)
+        except ValueError:
+            raise ConfigurationError(
+                f"{name!r} is not a parameter of the {self.name} model; allowed: {', '.join(self.parameters)}"
+            ) from None
+
+
+def predict_stein2019(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
+    """Stein 2019 transgene level (copies/µg) for rows of parameters at their own times (days).
+
+    F_B is capped at 1 and FOLDX kept ≥ 1 (as `simulate_stein2019` does), so an extreme MCMC proposal
+    gives a finite, non-negative level instead of NaN.
+    """
+    p = np.asarray(params, dtype=float)
+    t = np.asarray(times, dtype=float)
+    cols = [p[:, [j]] for j in range(6)]
+    cols[0] = np.maximum(cols[0], 1.0 + 1e-9)
+    cols[4] = np.minimum(cols[4], 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = stein2019_concentration(t, *cols)
+    return np.array(np.broadcast_to(out, t.shape), dtype=float)
+
+
+def predict_one_compartment_oral(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
+    """Concentration of a one-compartment model with first-order absorption after one oral dose.
+
+    params columns: ka (1/h), v (volume, in dose-unit/concentration-unit), cl (volume/h). When ka ≈ k the
+    limit D·k·t·e^{-k t}/V is used. Source: Gibaldi & Perrier 1982 (Bateman function).
+    """
+    p = np.asarray(params, dtype=float)
+    t = np.maximum(np.asarray(times, dtype=float), 0.0)
+    ka, v, cl = p[:, [0]], p[:, [1]], p[:, [2]]
+    k = cl / v
+    d = np.asarray(dose, dtype=float).reshape(-1, 1)
+    diff = ka - k
+    safe = np.abs(diff) > 1e-8 * ka
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        general = d * ka / (v * np.where(safe, diff, 1.0)) * (np.exp(-k * t) - np.exp(-ka * t))
+        limit = d * k * t * np.exp(-k * t) / v
+    return np.asarray(np.where(safe, general, limit), dtype=float)
+
+
+def predict_one_compartment_oral_ke(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
+    """The same model parametrised by cl, ka, ke (columns in that order): C = D·ke·ka/(cl·(ka - ke))·
+    (e^{-ke t} - e^{-ka t}) — the parametrisation of Pinheiro & Bates (SSfol) and the SAS NLMIXED example."""
+    p = np.asarray(params, dtype=float)
+    cl, ka, ke = p[:, [0]], p[:, [1]], p[:, [2]]
+    return predict_one_compartment_oral(np.column_stack([ka[:, 0], (cl / ke)[:, 0], cl[:, 0]]), times, dose)
+
+
+STEIN2019 = StructuralModel(
+    name="stein2019",
+    parameters=STEIN_PARAMETERS,
+    units=("-", "day", "copies/ug", "1/day", "-", "1/day"),
+    default_typical=tuple(float(v) for v in STEIN_2019_TYPICAL.as_array()),
+    predict=predict_stein2019,
+    source=STEIN_2019_SOURCE,
+)
+
+ONE_COMPARTMENT_ORAL = StructuralModel(
+    name="one_compartment_oral",
+    parameters=("ka", "v", "cl"),
+    units=("1/time", "dose/conc", "dose/conc/time"),
+    default_typical=(1.0, 0.5, 0.05),
+    predict=predict_one_compartment_oral,
+    source=(
+        "one-compartment model, first-order absorption (Gibaldi & Perrier 1982; Pinheiro & Bates 2000 §6.4)"
+    ),
+    uses_dose=True,
+)
+
+ONE_COMPARTMENT_ORAL_KE = StructuralModel(
+    name="one_compartment_oral_ke",
+    parameters=("cl", "ka", "ke"),
+    units=("dose/conc/time", "1/time", "1/time"),
+    default_typical=(0.05, 1.0, 0.1),
+    predict=predict_one_compartment_oral_ke,
+    source=(
+        "one-compartment model, first-order absorption, (cl, ka, ke) parametrisation (Pinheiro & Bates 2000 "
+        "SSfol; SAS/STAT NLMIXED Example 'One-Compartment Model with Pharmacokinetic Data')"
+    ),
+    uses_dose=True,
+)
+
+MODELS: dict[str, StructuralModel] = {
+    m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE)
+}
+
+
+def get_model(name: str) -> StructuralModel:
+    """The structural model called `name` (stein2019, one_compartment_oral)."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown population model {name!r}; allowed: {', '.join(sorted(MODELS))}"
+        ) from None

@@ -1,0 +1,284 @@
+"""`cartrial kinetics popfit` and `cartrial kinetics map` (issue 17): outputs, the store route, and bad input
+(a clear message and exit 2, never a traceback; a non-converged fit labelled in every output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cartrial import examples as cartrial_examples
+
+from ...conftest import run_cartrial
+
+PK = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study" / "pk_samples.csv"
+FAST = ("--k1", "60", "--k2", "30")
+
+
+@pytest.fixture(scope="module")
+def popfit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("popfit")
+    result = run_cartrial("kinetics", "popfit", str(PK), "--seed", "3", *FAST, "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_popfit_writes_estimates_ebes_diagnostics_figures_and_html(popfit_dir: Path) -> None:
+    for name in (
+        "estimates.json",
+        "estimates.csv",
+        "ebe.csv",
+        "diagnostics.csv",
+        "vpc.csv",
+        "trace.csv",
+        "summary.html",
+        "obs_vs_pred.png",
+        "npde.png",
+        "individual_fits.png",
+        "vpc.png",
+        "saem_trace.png",
+    ):
+        assert (popfit_dir / name).stat().st_size > 0, name
+    doc = json.loads((popfit_dir / "estimates.json").read_text())
+    assert doc["model"] == "stein2019" and doc["blq"] == "m3"
+    status = doc["status"]
+    estimates = pd.read_csv(popfit_dir / "estimates.csv")
+    assert set(estimates["status"]) == {status}
+    assert status in (popfit_dir / "summary.html").read_text()
+    diag = pd.read_csv(popfit_dir / "diagnostics.csv")
+    raw = pd.read_csv(PK)
+    assert len(diag) == int((raw["analyte"] == "car_transgene").sum())
+    assert diag.loc[~diag["blq"], "npde"].notna().all()
+    vpc = pd.read_csv(popfit_dir / "vpc.csv")
+    assert vpc["obs_blq_fraction"].between(0, 1).all()
+
+
+def test_map_of_a_new_patient_from_the_population_file(popfit_dir: Path, tmp_path: Path) -> None:
+    patient = tmp_path / "new.csv"
+    patient.write_text(
+        "subject_id,analyte,actual_day,value,lloq,blq\n"
+        "NEW-1,car_transgene,7,3100,50,false\n"
+        "NEW-1,car_transgene,14,,50,true\n",
+        encoding="utf-8",
+    )
+    result = run_cartrial(
+        "kinetics",
+        "map",
+        str(patient),
+        "--population",
+        str(popfit_dir / "estimates.json"),
+        "--json",
+        "--out",
+        str(tmp_path / "map"),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["subject"] == "NEW-1"
+    assert {p["parameter"] for p in doc["parameters"]} == {
+        "foldx",
+        "tmax_days",
+        "cmax",
+        "alpha_per_day",
+        "fb",
+        "beta_per_day",
+    }
+    assert "1 quantifiable and 1 BLQ" in doc["notes"][0]
+    assert (tmp_path / "map" / "map_profile.csv").exists()
+
+
+def test_popfit_from_the_store_with_a_dose_level_covariate(example_sqlite: str, tmp_path: Path) -> None:
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        "--url",
+        example_sqlite,
+        "--cutoff",
+        "2022-03-20",
+        "--covariate",
+        "cmax~dose_level:cat",
+        *FAST,
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["n_subjects"] >= 2
+    assert any(e["kind"] == "covariate" for e in doc["estimates"])
+
+
+def test_non_convergence_is_labelled_everywhere(tmp_path: Path) -> None:
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(PK),
+        "--k1",
+        "5",
+        "--k2",
+        "5",
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "NOT CONVERGED" and doc["convergence_problems"]
+    assert set(pd.read_csv(tmp_path / "o" / "estimates.csv")["status"]) == {"NOT CONVERGED"}
+    assert set(pd.read_csv(tmp_path / "o" / "ebe.csv")["status"]) == {"NOT CONVERGED"}
+    assert "NOT CONVERGED" in (tmp_path / "o" / "summary.html").read_text()
+    assert json.loads((tmp_path / "o" / "estimates.json").read_text())["converged"] is False
+
+
+def _with_unquantified_subject(tmp_path: Path) -> Path:
+    raw = pd.read_csv(PK, dtype=str, keep_default_na=False)
+    first = raw["subject_id"].iloc[0]
+    mask = (raw["subject_id"] == first) & (raw["analyte"] == "car_transgene")
+    raw.loc[mask, "value"] = ""
+    raw.loc[mask, "blq"] = "true"
+    path = tmp_path / "pk.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) -> None:
+    path = _with_unquantified_subject(tmp_path)
+    result = run_cartrial("kinetics", "popfit", str(path), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "no quantifiable sample" in result.stderr and "--allow-unquantified" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--covariate", "cmax~dose_level"), "needs --covariates"),
+        (("--method", "focei"), "not implemented"),
+        (("--covariate", "cmax-dose"), "PARAMETER~COVARIATE"),
+        (("--blq", "m2"), "allowed: m3, m1"),
+        (("--initial", "cmax"), "NAME=VALUE"),
+        (("--model", "one_compartment_oral"), "needs each subject's dose"),
+        (("--model", "nope"), "unknown population model"),
+        (("--k1", "0"), "out of range"),
+    ],
+)
+def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = run_cartrial("kinetics", "popfit", str(PK), *args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_constant_covariate_is_not_identifiable(tmp_path: Path) -> None:
+    ids = sorted(set(pd.read_csv(PK)["subject_id"]))
+    cov = tmp_path / "cov.csv"
+    pd.DataFrame({"subject_id": ids, "weight_kg": 70.0}).to_csv(cov, index=False)
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(PK),
+        "--covariates",
+        str(cov),
+        "--covariate",
+        "cmax~weight_kg",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2
+    assert "not identifiable" in result.stderr and "weight_kg" in result.stderr
+
+
+def test_map_rejects_a_file_that_is_not_a_population_model(tmp_path: Path) -> None:
+    bad = tmp_path / "estimates.json"
+    bad.write_text('{"model": "stein2019"}', encoding="utf-8")
+    patient = tmp_path / "p.csv"
+    patient.write_text("subject_id,actual_day,value\nP,7,100\n", encoding="utf-8")
+    result = run_cartrial("kinetics", "map", str(patient), "--population", str(bad))
+    assert result.exit_code == 2
+    assert "not a cartrial population model" in result.stderr
+
+
+def test_help_examples_run(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `Example:` lines of `kinetics popfit --help` and `kinetics map --help` run from the repository root
+    (output folder moved to a temporary one; fewer SAEM iterations to keep the test short)."""
+    import shlex
+
+    from cartrial.commands.kinetics_commands import MAP_EXAMPLE, POPFIT_EXAMPLE
+
+    monkeypatch.chdir(repo_root)
+    out = str(tmp_path / "popfit-out")
+
+    def args(example: str) -> list[str]:
+        line = example.removeprefix("Example: cartrial ").split("  (")[0]
+        return [out if a == "popfit-out" else a.replace("popfit-out/", out + "/") for a in shlex.split(line)]
+
+    first = run_cartrial(*args(POPFIT_EXAMPLE), *FAST, "--no-figures")
+    assert first.exit_code == 0, first.stderr
+    second = run_cartrial(*args(MAP_EXAMPLE))
+    assert second.exit_code == 0, second.stderr
+    assert "MAP estimate" in second.stdout and "CT-001" in second.stdout
+
+
+def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from cartrial import templates as cartrial_templates
+    from cartrial.demo import STEPS, DemoContext
+    from cartrial.demo.popfit import run
+
+    assert "popfit" in STEPS
+    console = Console(record=True, width=120)
+    run(
+        DemoContext(
+            cartrial_examples.path("ct103a-nmosd").parent, cartrial_templates.path(), tmp_path, console
+        )
+    )
+    text = console.export_text()
+    status = json.loads((tmp_path / "popfit" / "estimates.json").read_text())["status"]
+    assert f"Population fit (SAEM, M3): {status}" in text
+    assert "MAP of a new patient" in text
+    assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
+
+
+def test_theophylline_by_the_laplacian_method_on_the_linear_scale(
+    validation_dir: Path, tmp_path: Path
+) -> None:
+    """A non-template file (Theoph columns), a dose column, the linear scale (a 0 pre-dose concentration is an
+    observation, not BLQ); `--method laplace` is checked in test_popfit_theoph.py."""
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(validation_dir / "theoph.csv"),
+        "--model",
+        "one_compartment_oral_ke",
+        *FAST,
+        "--subject",
+        "Subject",
+        "--time",
+        "Time",
+        "--conc",
+        "conc",
+        "--dose-col",
+        "Dose",
+        "--scale",
+        "linear",
+        "--iiv",
+        "cl,ka",
+        "--omega",
+        "full",
+        "--initial",
+        "cl=0.04",
+        "--initial",
+        "ka=1.6",
+        "--initial",
+        "ke=0.086",
+        "--no-figures",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["method"] == "saem" and doc["n_observations"] == 132 and doc["n_blq"] == 0
