@@ -37,6 +37,12 @@ PRELUDES: dict[tuple[str, ...], list[list[str]]] = {
     ("db", "query", "answer"): [RAISE_QUERY],
     ("db", "query", "close"): [RAISE_QUERY],
     ("logout",): [["login", *AS_ADMIN]],
+    ("kinetics", "map"): [
+        [
+            *("kinetics", "popfit", "examples/ct103a-nmosd/study/pk_samples.csv", "--model", "stein2019"),
+            *("--seed", "1", "--out", "popfit-out", "--no-figures"),
+        ]
+    ],
 }
 #: Examples that create the database themselves (no example database is put in the folder).
 NO_DATABASE = {("db", "init")}

@@ -387,12 +387,12 @@ def fit_command(
 
 
 POPFIT_EXAMPLE = (
-    "Example: cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
-    "--seed 1 --out popfit-out"
+    "Example: [bold]cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
+    "--seed 1 --out popfit-out[/]"
 )
 MAP_EXAMPLE = (
-    "Example: cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "
-    "--population popfit-out/estimates.json  (after the popfit example)"
+    "Example: [bold]cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "
+    "--population popfit-out/estimates.json[/]  (after the popfit example)"
 )
 
 

@@ -20,6 +20,8 @@ simulate_app = typer.Typer(
     help="In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
     "parameter sweeps (local or Dask).",
     no_args_is_help=True,
+    epilog="Example: [bold]cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml "
+    "--trials 1000[/]",
 )
 
 SCENARIO = typer.Option(..., "--scenario", help="Scenario YAML (names the protocol file).")
@@ -68,8 +70,8 @@ def _progress_bar(disable: bool) -> Any:
 
 @simulate_app.command(
     "trial",
-    epilog="Example: cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml --trials 1000 "
-    "--out oc/",
+    epilog="Example: [bold]cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml "
+    "--trials 1000 --out oc/[/]",
 )
 def trial_command(
     scenario_path: Path = SCENARIO,
@@ -169,8 +171,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
 
 @simulate_app.command(
     "study",
-    epilog="Example: cartrial simulate study --scenario examples/ct103a-nmosd/scenario.yaml --seed 1 "
-    "--out virtual-study/",
+    epilog="Example: [bold]cartrial simulate study --scenario examples/ct103a-nmosd/scenario.yaml --seed 1 "
+    "--out virtual-study/[/]",
 )
 def study_command(
     scenario_path: Path = SCENARIO,
@@ -219,8 +221,8 @@ def study_command(
 
 @simulate_app.command(
     "sweep",
-    epilog="Example: cartrial simulate sweep --scenario examples/ct103a-nmosd/scenario.yaml "
-    "--grid examples/ct103a-nmosd/sweep.yaml --workers 2 --out sweep/",
+    epilog="Example: [bold]cartrial simulate sweep --scenario examples/ct103a-nmosd/scenario.yaml "
+    "--grid examples/ct103a-nmosd/sweep.yaml --workers 2 --out sweep/[/]",
 )
 def sweep_command(
     scenario_path: Path = SCENARIO,

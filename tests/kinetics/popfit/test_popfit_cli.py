@@ -200,27 +200,6 @@ def test_map_rejects_a_file_that_is_not_a_population_model(tmp_path: Path) -> No
     assert "not a cartrial population model" in result.stderr
 
 
-def test_help_examples_run(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The `Example:` lines of `kinetics popfit --help` and `kinetics map --help` run from the repository root
-    (output folder moved to a temporary one; fewer SAEM iterations to keep the test short)."""
-    import shlex
-
-    from cartrial.commands.kinetics_commands import MAP_EXAMPLE, POPFIT_EXAMPLE
-
-    monkeypatch.chdir(repo_root)
-    out = str(tmp_path / "popfit-out")
-
-    def args(example: str) -> list[str]:
-        line = example.removeprefix("Example: cartrial ").split("  (")[0]
-        return [out if a == "popfit-out" else a.replace("popfit-out/", out + "/") for a in shlex.split(line)]
-
-    first = run_cartrial(*args(POPFIT_EXAMPLE), *FAST, "--no-figures")
-    assert first.exit_code == 0, first.stderr
-    second = run_cartrial(*args(MAP_EXAMPLE))
-    assert second.exit_code == 0, second.stderr
-    assert "MAP estimate" in second.stdout and "CT-001" in second.stdout
-
-
 def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -> None:
     from rich.console import Console
 
