@@ -127,11 +127,9 @@ def sha256_of(path: Path) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def read_template_dir(directory: str | Path) -> tuple[list[FormData], list[ManifestEntry]]:
-    """Read every ``<form>.csv`` of a folder; a CSV that is not a cartrial form is an error (never skipped).
-
-    Files other than ``*.csv`` (a README, say) are not inputs and are left alone.
-    """
+def template_files(directory: str | Path) -> list[ManifestEntry]:
+    """The ``<form>.csv`` files of a folder in form order, each with its SHA-256 and size; a CSV that is
+    not a cartrial form, or a folder without any, is an error (`InputError`)."""
     folder = Path(directory)
     if not folder.is_dir():
         raise InputError(Problem("not a folder of CSV templates", file=str(folder)))
@@ -156,18 +154,34 @@ def read_template_dir(directory: str | Path) -> tuple[list[FormData], list[Manif
         )
     if problems:
         raise InputError(problems, header=f"{folder}: {len(problems)} problem(s); nothing was written")
-    forms: list[FormData] = []
-    entries: list[ManifestEntry] = []
     order = {spec.name: i for i, spec in enumerate(FORMS)}
-    for file in sorted(files, key=lambda f: order[f.stem]):
-        digest = sha256_of(file)
-        entries.append(ManifestEntry(file=str(file), sha256=digest, size_bytes=file.stat().st_size))
+    return [
+        ManifestEntry(file=str(file), sha256=sha256_of(file), size_bytes=file.stat().st_size)
+        for file in sorted(files, key=lambda f: order[f.stem])
+    ]
+
+
+def read_template_dir(
+    directory: str | Path, entries: Sequence[ManifestEntry] | None = None
+) -> tuple[list[FormData], list[ManifestEntry]]:
+    """Read every ``<form>.csv`` of a folder; a CSV that is not a cartrial form is an error (never skipped).
+
+    Files other than ``*.csv`` (a README, say) are not inputs and are left alone. `entries`: the folder's
+    `template_files` when already listed (their SHA-256 is not computed again).
+    """
+    entries = list(entries) if entries is not None else template_files(directory)
+    problems: list[Problem] = []
+    forms: list[FormData] = []
+    for entry in entries:
+        file = Path(entry.file)
         try:
             frame = read_csv(file)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        forms.append(FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=digest))
+        forms.append(
+            FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=entry.sha256)
+        )
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s); nothing was written")
     return forms, entries
@@ -320,6 +334,8 @@ __all__ = [
     "read_records",
     "read_template_dir",
     "sha256_of",
+    "template_files",
+    "unchanged_since_import",
     "validate_all",
 ]
 
@@ -440,7 +456,14 @@ def import_templates(
     engine = url if isinstance(url, Engine) else connect(url)
     # refuse early, before reading
     StudyService(engine).as_user(user).check(_import_action(), "templates import")
-    forms, entries = read_template_dir(directory)
+    listed = template_files(directory)
+    if not dry_run:
+        unchanged = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)
+        if unchanged is not None:
+            report = ImportReport("templates", user, started, False, listed, unchanged)
+            report.seconds = (now() - started).total_seconds()
+            return report
+    forms, entries = read_template_dir(directory, listed)
     state = database_state(engine)
     validated = validate_all(forms, state)
     findings = plan_edit_checks(engine, validated, state)
@@ -567,3 +590,104 @@ def _import_action() -> Any:
     from cartrial.store.permissions import Action
 
     return Action.IMPORT
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Unchanged re-import: a file-level set-based diff against the audit trail (issue 19 section 5)
+# ---------------------------------------------------------------------------------------------------------
+
+UNCHANGED_TAIL_ROWS = 10_000
+"""How many of the newest audit rows `unchanged_since_import` looks at (a run of manifest rows only)."""
+
+
+def unchanged_since_import(
+    connection: Any, entries: Sequence[ManifestEntry], kind: str
+) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
+    """For a re-import of byte-identical files into a database nothing has changed since: each entry with
+    the row counts of its earlier manifest; None when that cannot be shown (then the full path runs).
+
+    It holds when every file's (form name, SHA-256) is the manifest of an import of the same kind whose
+    audit row lies in the run of ``import`` audit rows that ends the trail, each written by this software
+    version. Every write is audited (data, locks, protocol, queries), and an import's manifest rows are its
+    last audit rows, so such a run means: after the import that wrote those files' rows committed, only
+    imports that changed nothing were made. The files being identical, each of their rows is stored exactly
+    as given and passed this version's validation then: a full re-import would read, validate and
+    compare every row only to find it unchanged. A change made outside the application (no audit row) is
+    what `cartrial db audit verify` reports (store/tamper.py, replay of the trail)."""
+    from sqlalchemy import desc
+
+    from cartrial import __version__
+    from cartrial.store.models import AuditLog, ImportManifest
+
+    tail = connection.execute(
+        select(AuditLog.action, AuditLog.table_name, AuditLog.record_id, AuditLog.software_version)
+        .order_by(desc(AuditLog.id))
+        .limit(UNCHANGED_TAIL_ROWS)
+    ).all()
+    manifest_ids: list[int] = []
+    for action, table_name, record_id, version in tail:
+        if action != "import" or table_name != "import_manifest" or record_id is None:
+            break
+        if version != __version__:
+            return None
+        manifest_ids.append(int(record_id))
+    else:
+        if len(tail) == UNCHANGED_TAIL_ROWS:
+            return None  # the run may go on: not shown
+    if not manifest_ids:
+        return None
+    earlier: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(manifest_ids), 1_000):
+        for file_name, sha256, manifest_kind, row_counts in connection.execute(
+            select(
+                ImportManifest.file_name,
+                ImportManifest.sha256,
+                ImportManifest.kind,
+                ImportManifest.row_counts,
+            ).where(ImportManifest.id.in_(manifest_ids[start : start + 1_000]))
+        ):
+            if manifest_kind == kind:
+                earlier.setdefault((Path(file_name).name, sha256), dict(row_counts or {}))
+    found: list[tuple[ManifestEntry, dict[str, Any]]] = []
+    for entry in entries:
+        counts = earlier.get((Path(entry.file).name, entry.sha256))
+        if counts is None or not counts:
+            return None
+        found.append((entry, counts))
+    return found
+
+
+def _write_unchanged(
+    engine: Engine, entries: Sequence[ManifestEntry], *, user: str, kind: str, reason: str | None
+) -> list[FormCounts] | None:
+    """Inside one write transaction (chain lock held): re-check `unchanged_since_import` and, when it
+    holds, record one manifest per file with every row unchanged; None (nothing written) otherwise."""
+    from cartrial.store.permissions import Action
+    from cartrial.store.service import StudyService
+
+    with engine.connect() as connection:  # a look first, without taking the write lock
+        if unchanged_since_import(connection, entries, kind) is None:
+            return None
+    counts: list[FormCounts] = []
+    with (
+        StudyService(engine)
+        .as_user(user)
+        .transaction(
+            source=f"{kind} import",
+            reason=reason.strip() if reason and reason.strip() else f"{kind} import",
+        ) as tx
+    ):
+        tx.require(Action.IMPORT, f"{kind} import")
+        found = unchanged_since_import(tx.connection, entries, kind)
+        if found is None:
+            return None
+        for entry, earlier in found:
+            form = FORMS_BY_NAME[Path(entry.file).stem]
+            read = {table: int(c.get("read", 0)) for table, c in earlier.items() if isinstance(c, dict)}
+            row_counts = {
+                table: {"read": n, "inserted": 0, "updated": 0, "unchanged": n} for table, n in read.items()
+            }
+            tx.record_import(entry.file, entry.sha256, kind, row_counts)
+            n = sum(read.values())
+            counts.append(FormCounts(form.name, form.table, entry.file, n, unchanged=n))
+    return counts
