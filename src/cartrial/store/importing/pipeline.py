@@ -29,8 +29,9 @@ from sqlalchemy import Engine, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.model import Protocol
-from cartrial.store.edit_checks import Finding, hard_problems, import_findings, record_queries
+from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
 from cartrial.store.fields import study_protocol
+from cartrial.store.importing import streaming
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
 from cartrial.store.importing.redcap_dictionary import read_dictionary
@@ -389,50 +390,89 @@ def write_forms(
     ) as tx:
         tx.require(Action.IMPORT, f"{kind} import")
         for form in validated:
-            # Each form's writes carry the reason and source naming its own file and hash.
-            tx.reason = import_reason(kind, form.file, reason)
-            tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
-            result = None
-            for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
-                rows = form.rows(start, start + WRITE_CHUNK_ROWS)
-                if not rows:
-                    break
-                chunk = tx.upsert_rows(form.spec.table, rows, form.spec.key_columns)
-                result = chunk if result is None else result + chunk
-                done += len(rows)
-                if progress is not None:
-                    progress(form.spec.name, done, total)
-            counts.append(
-                FormCounts(
-                    form=form.spec.name,
-                    table=form.spec.table,
-                    file=form.file,
-                    read=form.n_rows,
-                    inserted=result.inserted if result else 0,
-                    updated=result.updated if result else 0,
-                    unchanged=result.unchanged if result else 0,
-                )
+            result, done = write_form(
+                tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
-        tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
-        tx.source = f"{kind} import"
-        record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
-        for entry in entries:
-            mine = [c for c in counts if c.file == entry.file]
-            row_counts: dict[str, Any] = (
-                manifest_counts(entry, counts)
-                if manifest_counts is not None
-                else {
-                    c.table: {
-                        "read": c.read,
-                        "inserted": c.inserted,
-                        "updated": c.updated,
-                        "unchanged": c.unchanged,
-                    }
-                    for c in mine
-                }
-            )
-            tx.record_import(entry.file, entry.sha256, kind, row_counts)
+            counts.append(form_counts(form, result))
+        record_manifests(
+            tx, entries, counts, kind=kind, reason=reason, manifest_counts=manifest_counts, findings=findings
+        )
     return counts
+
+
+def write_form(
+    tx: Any,
+    form: ValidatedForm,
+    *,
+    kind: str,
+    reason: str | None,
+    progress: ProgressCallback | None = None,
+    done: int = 0,
+    total: int = 0,
+    known_new: bool = False,
+) -> tuple[Any, int]:
+    """Upsert one validated form in `WRITE_CHUNK_ROWS` calls (its reason and source name its file and
+    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
+    from cartrial.store import bulk
+
+    tx.reason = import_reason(kind, form.file, reason)
+    tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
+    result = None
+    for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
+        rows = form.rows(start, start + WRITE_CHUNK_ROWS)
+        if not rows:
+            break
+        chunk = bulk.upsert_rows(tx, form.spec.table, rows, form.spec.key_columns, known_new=known_new)
+        result = chunk if result is None else result + chunk
+        done += len(rows)
+        if progress is not None:
+            progress(form.spec.name, done, max(total, done))
+    return result, done
+
+
+def form_counts(form: ValidatedForm, result: Any, read: int | None = None) -> FormCounts:
+    return FormCounts(
+        form=form.spec.name,
+        table=form.spec.table,
+        file=form.file,
+        read=form.n_rows if read is None else read,
+        inserted=result.inserted if result else 0,
+        updated=result.updated if result else 0,
+        unchanged=result.unchanged if result else 0,
+    )
+
+
+def record_manifests(
+    tx: Any,
+    entries: Sequence[ManifestEntry],
+    counts: Sequence[FormCounts],
+    *,
+    kind: str,
+    reason: str | None,
+    manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
+    findings: Sequence[Finding] = (),
+) -> None:
+    """The end of an import's transaction: one data query per soft edit-check finding, one manifest row per
+    input file."""
+    tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
+    tx.source = f"{kind} import"
+    record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
+    for entry in entries:
+        mine = [c for c in counts if c.file == entry.file]
+        row_counts: dict[str, Any] = (
+            manifest_counts(entry, list(counts))
+            if manifest_counts is not None
+            else {
+                c.table: {
+                    "read": c.read,
+                    "inserted": c.inserted,
+                    "updated": c.updated,
+                    "unchanged": c.unchanged,
+                }
+                for c in mine
+            }
+        )
+        tx.record_import(entry.file, entry.sha256, kind, row_counts)
 
 
 def import_templates(
@@ -443,10 +483,14 @@ def import_templates(
     dry_run: bool = False,
     reason: str | None = None,
     progress: ProgressCallback | None = None,
+    stream_bytes: int | None = None,
+    chunk_rows: int = streaming.CHUNK_ROWS,
 ) -> ImportReport:
     """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
 
     `dry_run` validates everything (including the cross-file and database checks) and writes nothing.
+    Files larger than `stream_bytes` (default `streaming.STREAM_BYTES`) are read, validated and written
+    `chunk_rows` rows at a time in the same one transaction (`cartrial.store.importing.streaming`).
     Raises `InputError` (every problem, nothing written), `PermissionDeniedError`, `ConflictError` (lock).
     """
     from cartrial.store.database import connect
@@ -457,12 +501,29 @@ def import_templates(
     # refuse early, before reading
     StudyService(engine).as_user(user).check(_import_action(), "templates import")
     listed = template_files(directory)
+    large = [
+        e for e in listed if streaming.streamed(FORMS_BY_NAME[Path(e.file).stem], e.size_bytes, stream_bytes)
+    ]
     if not dry_run:
         unchanged = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)
         if unchanged is not None:
             report = ImportReport("templates", user, started, False, listed, unchanged)
             report.seconds = (now() - started).total_seconds()
             return report
+    if large:
+        report = _import_streamed(
+            engine,
+            listed,
+            large,
+            user=user,
+            dry_run=dry_run,
+            reason=reason,
+            progress=progress,
+            chunk_rows=chunk_rows,
+        )
+        report.started_at = started
+        report.seconds = (now() - started).total_seconds()
+        return report
     forms, entries = read_template_dir(directory, listed)
     state = database_state(engine)
     validated = validate_all(forms, state)
@@ -691,3 +752,176 @@ def _write_unchanged(
             n = sum(read.values())
             counts.append(FormCounts(form.name, form.table, entry.file, n, unchanged=n))
     return counts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Large files: streamed in chunks inside the one transaction (`cartrial.store.importing.streaming`)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _DryRunDone(Exception):
+    """Raised at the end of a streamed dry run: everything was checked; the transaction rolls back."""
+
+
+def _import_streamed(
+    engine: Engine,
+    listed: Sequence[ManifestEntry],
+    large: Sequence[ManifestEntry],
+    *,
+    user: str,
+    dry_run: bool,
+    reason: str | None,
+    progress: ProgressCallback | None,
+    chunk_rows: int,
+) -> ImportReport:
+    """A templates import with some files streamed: the other files are read, validated (with their
+    cross-file and edit checks) and written first, then each large file chunk by chunk; every problem of
+    every file is collected and raised together, and then nothing is written (one transaction)."""
+    from cartrial.store.permissions import Action
+    from cartrial.store.service import StudyService
+
+    kind = "templates"
+    whole_entries = [e for e in listed if e not in large]
+    problems: list[Problem] = []
+    forms: list[FormData] = []
+    if whole_entries:
+        try:
+            forms, _ = read_template_dir(Path(whole_entries[0].file).parent, whole_entries)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    state = database_state(engine)
+    validated: list[ValidatedForm] = []
+    findings: list[Finding] = []
+    try:
+        validated = validate_all(forms, state)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if not problems:
+        try:
+            findings = plan_edit_checks(engine, validated, state)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    imported_subjects: set[str] = set()
+    for data in forms:
+        if data.spec.name == "subjects" and "subject_id" in data.frame:
+            imported_subjects.update(data.frame["subject_id"])
+    known = DatabaseState(
+        subjects=state.subjects | imported_subjects,
+        sites=state.sites,
+        birth_date_precision=state.birth_date_precision,
+        protocol=state.protocol,
+    )
+    del forms
+    counts: list[FormCounts] = []
+    report = ImportReport(
+        kind=kind, user=user, started_at=now(), dry_run=dry_run, files=list(listed), forms=[]
+    )
+    try:
+        with (
+            StudyService(engine)
+            .as_user(user)
+            .transaction(source=f"{kind} import", reason=import_reason(kind, listed[0].file, reason)) as tx
+        ):
+            tx.require(Action.IMPORT, f"{kind} import")
+            done = 0
+            if not problems:
+                for form in validated:
+                    result, done = write_form(
+                        tx, form, kind=kind, reason=reason, progress=progress, done=done
+                    )
+                    counts.append(form_counts(form, result))
+            del validated
+            for entry in large:
+                form_count, done = _stream_file(
+                    tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
+                    done=done, chunk_rows=chunk_rows,
+                )  # fmt: skip
+                counts.append(form_count)
+            if problems:
+                raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+            record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
+            if dry_run:
+                raise _DryRunDone
+    except _DryRunDone:
+        counts = [FormCounts(c.form, c.table, c.file, c.read) for c in counts]
+    report.forms = counts
+    report.edit_checks = findings
+    return report
+
+
+def _stream_file(
+    tx: Any,
+    entry: ManifestEntry,
+    known: DatabaseState,
+    problems: list[Problem],
+    findings: list[Finding],
+    *,
+    kind: str,
+    reason: str | None,
+    progress: ProgressCallback | None,
+    done: int,
+    chunk_rows: int,
+) -> tuple[FormCounts, int]:
+    """Validate and (while no problem was found anywhere) write one large file chunk by chunk; problems and
+    soft edit-check findings are appended to the given lists."""
+    from sqlalchemy import select as select_
+
+    from cartrial.store.tables import table_of
+
+    file = Path(entry.file)
+    spec = FORMS_BY_NAME[file.stem]
+    table = table_of(spec.model)
+    empty_at_start = tx.connection.execute(select_(table.c.id).limit(1)).first() is None
+    seen = streaming.KeyRuns()
+    read = 0
+    total: Any = None
+    if streaming.plain_layout(file):
+        source: Any = streaming.read_chunks(file, entry.sha256, chunk_rows)
+    else:  # the whole-file reader (its located errors); memory as for a small file
+        try:
+            source = iter([streaming.read_whole(file, entry.sha256)])
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return FormCounts(spec.name, spec.table, str(file), 0), done
+    try:
+        for data in source:
+            validated, chunk_problems = validate_form(data, protocol=known.protocol)
+            chunk_problems += _cross_file_problems([data], known)
+            read += len(data.frame)
+            if validated is None:
+                problems.extend(chunk_problems)
+                continue
+            hashes = streaming.key_hashes(validated)
+            earlier = seen.earlier_rows(hashes)
+            chunk_problems += streaming.repeated_key_problems(validated, earlier, chunk_rows)
+            seen.add(hashes, validated.row_numbers())
+            if not problems and not chunk_problems:
+                found = [
+                    f for f in import_findings(tx.connection, [validated], known.protocol) if f.record.new
+                ]
+                chunk_problems += hard_problems(found)
+                findings.extend(f for f in found if f.check.severity is not Severity.HARD)
+            problems.extend(chunk_problems)
+            if problems:
+                continue  # validate the rest; nothing will be written
+            result, done = write_form(
+                tx,
+                validated,
+                kind=kind,
+                reason=reason,
+                progress=progress,
+                done=done,
+                known_new=empty_at_start,
+            )
+            total = result if total is None else total + result
+    except streaming.ReadWhole:
+        problems.append(Problem("the file changed while it was imported; import it again", file=str(file)))
+    return FormCounts(
+        spec.name,
+        spec.table,
+        str(file),
+        read,
+        total.inserted if total else 0,
+        total.updated if total else 0,
+        total.unchanged if total else 0,
+    ), done
