@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select
 
 from cartrial.errors import InputError, Problem
@@ -824,19 +825,20 @@ def _import_streamed(
         ):
             tx.require(Action.IMPORT, f"{kind} import")
             done = 0
-            if not problems:
-                for form in validated:
+            by_file = {form.file: form for form in validated}
+            del validated
+            for entry in listed:  # form order: subjects and infusions are stored before what needs them
+                if entry in large:
+                    form_count, done = _stream_file(
+                        tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
+                        done=done, chunk_rows=chunk_rows,
+                    )  # fmt: skip
+                    counts.append(form_count)
+                elif not problems and (form := by_file.pop(entry.file, None)) is not None:
                     result, done = write_form(
                         tx, form, kind=kind, reason=reason, progress=progress, done=done
                     )
                     counts.append(form_counts(form, result))
-            del validated
-            for entry in large:
-                form_count, done = _stream_file(
-                    tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
-                    done=done, chunk_rows=chunk_rows,
-                )  # fmt: skip
-                counts.append(form_count)
             if problems:
                 raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
             record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
@@ -888,13 +890,14 @@ def _stream_file(
             validated, chunk_problems = validate_form(data, protocol=known.protocol)
             chunk_problems += _cross_file_problems([data], known)
             read += len(data.frame)
+            keys = streaming.parsed_keys(data, known.protocol)
+            hashes = streaming.key_hashes(keys)
+            earlier = seen.earlier_rows(hashes)
+            chunk_problems += streaming.repeated_key_problems(data, keys, earlier, chunk_rows)
+            seen.add(hashes, data.rows_of(np.arange(len(data.frame))))
             if validated is None:
                 problems.extend(chunk_problems)
                 continue
-            hashes = streaming.key_hashes(validated)
-            earlier = seen.earlier_rows(hashes)
-            chunk_problems += streaming.repeated_key_problems(validated, earlier, chunk_rows)
-            seen.add(hashes, validated.row_numbers())
             if not problems and not chunk_problems:
                 found = [
                     f for f in import_findings(tx.connection, [validated], known.protocol) if f.record.new

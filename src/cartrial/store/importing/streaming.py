@@ -32,7 +32,7 @@ import pandas as pd
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
-from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
+from cartrial.store.importing.validation import FormData
 from cartrial.tabular import _needs_strip, _read_header, read_csv
 
 STREAM_BYTES = 64 * 1024 * 1024
@@ -143,11 +143,33 @@ def read_whole(file: Path, sha256: str) -> FormData:
     return FormData(spec=FORMS_BY_NAME[file.stem], frame=read_csv(file), file=str(file), sha256=sha256)
 
 
-def key_hashes(form: ValidatedForm) -> np.ndarray:
-    """A 64-bit hash of each row's typed natural key (rows with a missing key part: hash 0)."""
-    texts = pd.DataFrame(
-        {c: [None if v is None else repr(v) for v in form.columns[c]] for c in form.spec.key_columns}
-    )
+def parsed_keys(data: FormData, protocol: Any = None) -> dict[str, list[Any]]:
+    """The typed natural-key values of each row of a chunk (None where a key cell is blank or bad), parsed
+    by the same field rules as `validate_form` (the chunk's own problems are reported by that)."""
+    from cartrial.columns import RowProblems
+    from cartrial.store.importing.validation import _parse_column, _scalar_default
+
+    spec = data.spec
+    frame = data.frame.reset_index(drop=True)
+    by_table_column = {c.table_column: c for c in spec.columns() if c.table_column is not None}
+    out: dict[str, list[Any]] = {}
+    for name in spec.key_columns:
+        column = by_table_column[name]
+        if column.name not in frame.columns or column.rule is None:
+            out[name] = [None] * len(frame)
+            continue
+        cells = frame[column.name]
+        default = _scalar_default(spec, column)
+        if default is not None:
+            cells = cells.where(cells != "", default)
+        out[name] = _parse_column(cells, column, column.rule, RowProblems(data.file), protocol)
+    return out
+
+
+def key_hashes(keys: dict[str, list[Any]]) -> np.ndarray:
+    """A 64-bit hash of each row's typed natural key (rows with a missing key part: hash 0, never
+    compared, as `validate_form` does not compare keys that failed to parse)."""
+    texts = pd.DataFrame({c: [None if v is None else repr(v) for v in values] for c, values in keys.items()})
     hashes = pd.util.hash_pandas_object(texts, index=False).to_numpy(dtype=np.uint64)
     hashes[texts.isna().any(axis=1).to_numpy()] = 0
     return hashes
@@ -184,41 +206,39 @@ class KeyRuns:
 
 
 def repeated_key_problems(
-    form: ValidatedForm, earlier: np.ndarray, chunk_rows: int = CHUNK_ROWS
+    data: FormData, keys: dict[str, list[Any]], earlier: np.ndarray, chunk_rows: int = CHUNK_ROWS
 ) -> list[Problem]:
     """The rows of a chunk whose natural key an earlier chunk gave (`earlier`: the row of the earlier chunk
-    with the same key hash, 0 for none). A hash match is confirmed by reading that earlier row's typed key
-    again (rare: a repeated key, or a 64-bit hash collision, which is then no problem)."""
+    with the same key hash, 0 for none), with the message `validate_form` gives for a repeated key. A hash
+    match is confirmed by parsing that earlier row's key again (rare: a repeated key, or a 64-bit hash
+    collision, which is then no problem)."""
     hits = np.flatnonzero(earlier)
     if not hits.size:
         return []
     wanted = {int(earlier[i]) for i in hits.tolist()}
     earlier_keys: dict[int, tuple[Any, ...]] = {}
     last = max(wanted)
-    for data in read_chunks(Path(form.file), form.sha256, chunk_rows):
-        rows = data.source_rows if data.source_rows is not None else np.zeros(0, dtype=np.int64)
+    for chunk in read_chunks(Path(data.file), data.sha256, chunk_rows):
+        rows = chunk.source_rows if chunk.source_rows is not None else np.zeros(0, dtype=np.int64)
         inside = [r for r in wanted if rows.size and int(rows[0]) <= r <= int(rows[-1])]
         if inside:
-            validated, _ = validate_form(data, check_keys=False)
-            if validated is not None:
-                keys = validated.key_tuples()
-                for r in inside:
-                    earlier_keys[r] = keys[r - int(rows[0])]
+            parsed = parsed_keys(chunk)
+            for r in inside:
+                earlier_keys[r] = tuple(parsed[c][r - int(rows[0])] for c in data.spec.key_columns)
         if rows.size and int(rows[-1]) >= last:
             break
     problems: list[Problem] = []
-    template_key = form.spec.template_key()
-    numbers = form.row_numbers()
-    keys = form.key_tuples()
+    template_key = data.spec.template_key()
+    numbers = data.rows_of(np.arange(len(data.frame)))
     for position in hits.tolist():
         first = int(earlier[position])
-        key = keys[position]
+        key = tuple(keys[c][position] for c in data.spec.key_columns)
         if earlier_keys.get(first) != key:
             continue
         problems.append(
             Problem(
                 f"the same {' + '.join(template_key)} already appears on row {first}",
-                file=form.file,
+                file=data.file,
                 row=int(numbers[position]),
                 field=", ".join(template_key),
                 value=" / ".join(str(v) for v in key),
