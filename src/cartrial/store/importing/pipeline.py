@@ -502,8 +502,11 @@ def import_templates(
     # refuse early, before reading
     StudyService(engine).as_user(user).check(_import_action(), "templates import")
     listed = template_files(directory)
+    folder_bytes = sum(e.size_bytes for e in listed)
     large = [
-        e for e in listed if streaming.streamed(FORMS_BY_NAME[Path(e.file).stem], e.size_bytes, stream_bytes)
+        e
+        for e in listed
+        if streaming.streamed(FORMS_BY_NAME[Path(e.file).stem], e.size_bytes, folder_bytes, stream_bytes)
     ]
     if not dry_run:
         unchanged = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)

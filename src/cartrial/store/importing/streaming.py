@@ -1,7 +1,8 @@
 """Large template files read, validated and written in chunks, so memory stays flat (issue 19 section 5).
 
-A template file larger than `STREAM_BYTES` (a lab or CRS form of a large study; never ``sites.csv`` or
-``subjects.csv``, which the other forms' checks need whole) is not read whole. Inside the import's one
+A template file larger than `STREAM_BYTES` (a lab or CRS form of a large study), and every file over a
+sixteenth of it when the folder is larger than that (never ``sites.csv`` or ``subjects.csv``, which the other
+forms' checks need whole), is not read whole. Inside the import's one
 transaction, after the files read whole have been validated and written, it is read `CHUNK_ROWS` rows at a
 time; each chunk is validated exactly like a whole file (the same field, record and engine rules, located at
 its spreadsheet rows), checked against the subjects of the import and the database, run through the edit
@@ -47,10 +48,14 @@ class ReadWhole(Exception):
     """The file needs the whole-file reader (see the module docstring)."""
 
 
-def streamed(spec: FormSpec, size_bytes: int, stream_bytes: int | None) -> bool:
-    """Whether a template file of this form and size is streamed."""
+def streamed(spec: FormSpec, size_bytes: int, total_bytes: int, stream_bytes: int | None) -> bool:
+    """Whether a template file of this form and size is streamed, in a folder of `total_bytes` of templates:
+    a file over `stream_bytes` (default `STREAM_BYTES`), and, when the folder is over it, every file over a
+    sixteenth of it (so the files read whole stay small together, whatever the study's size)."""
     limit = STREAM_BYTES if stream_bytes is None else stream_bytes
-    return spec.name not in NEVER_STREAMED and size_bytes > limit
+    if spec.name in NEVER_STREAMED:
+        return False
+    return size_bytes > limit or (total_bytes > limit and size_bytes > limit // 16)
 
 
 def plain_layout(file: Path, block_bytes: int = 1 << 24) -> bool:
