@@ -173,3 +173,71 @@ def test_a_file_with_quoted_cells_is_read_whole_and_imported(synthetic: Path, tm
         == report.totals["read"]
         == sum(len(f.read_text(encoding="utf-8").splitlines()) - 1 for f in folder.glob("*.csv"))
     )
+
+
+STREAMING_CHILD = """
+import sys
+from cartrial.store.importing import import_templates
+
+def progress(form, done, total):
+    print(f"PROGRESS {form} {done} {total}", flush=True)
+
+import_templates(sys.argv[1], sys.argv[2], "admin", progress=progress, stream_bytes=20_000, chunk_rows=1_000)
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.nightly)])
+def test_sigkill_during_a_streamed_import_leaves_the_database_as_before(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """As `test_import_crash` for the streamed path: killed after several chunks were written inside the
+    one transaction, the database holds exactly what it held before and the trail verifies."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .test_import_crash import snapshot
+
+    url = (
+        f"sqlite:///{tmp_path / 'crash.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    init_study(url, PROTOCOL, "admin")
+    base = tmp_path / "base"
+    write_synthetic_study(base, n_subjects=1, seed=3, prefix="BASE")
+    import_templates(url, base, "admin")
+    before = snapshot(url)
+    large = tmp_path / "large"
+    write_synthetic_study(large, n_subjects=8, seed=7)
+    child = subprocess.Popen(
+        [sys.executable, "-c", STREAMING_CHILD, url, str(large)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    written: list[int] = []
+    deadline = time.monotonic() + 120
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("PROGRESS labs"):  # the streamed lab chunks, after other forms
+                written.append(int(line.split()[2]))
+                if len(written) == 2:  # two chunks of labs.csv written in the transaction
+                    child.send_signal(signal.SIGKILL)
+                    break
+            assert not line.startswith("DONE"), "the import finished before it could be killed"
+            assert time.monotonic() < deadline, "no progress from the importing process"
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
+    assert len(written) == 2 and written[1] > written[0], written
+    assert child.returncode == -signal.SIGKILL
+    assert snapshot(url) == before
+    assert verify_complete(connect(url)).ok
+    report = import_templates(url, base, "admin")
+    assert report.totals["inserted"] == report.totals["updated"] == 0
