@@ -14,6 +14,11 @@ Every import runs in three phases:
    same transaction. If anything fails, or the process dies, the transaction is rolled back and the database
    is exactly as before (docs/science/data-standards.md §6.3 rule 6, §8.1 "validated transfer … with
    reconciliation").
+
+Two bulk paths keep large imports near the physical limit (issue 19 section 5, docs/store.md "Bulk path"):
+an unchanged re-import of identical files into a database nothing was written to since is decided per
+file against the audit trail (`unchanged_since_import`: manifests only, no row read), and large template
+files are streamed in chunks inside the one transaction (`cartrial.store.importing.streaming`).
 """
 
 from __future__ import annotations
