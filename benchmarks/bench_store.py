@@ -10,6 +10,10 @@ per file into all-text tables of a fresh schema, committed. Recorded: total seco
 validate, write, audit), the read + validate part measured separately (a dry run), rows per second, and
 the ratios. Generating the synthetic CSVs is not timed.
 
+Also recorded: a re-import with one value changed (no file-level shortcut: every row is compared), and the
+peak resident memory of a `LARGE_SUBJECTS` (10,000-subject, about 10 million rows) import on PostgreSQL in
+a child process (skip with ``CARTRIAL_BENCH_STORE_SKIP_LARGE=1``); the load average of each measurement.
+
 PostgreSQL: `$CARTRIAL_BENCH_POSTGRES_URL` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
 each run works in a fresh schema, dropped afterwards. Without a reachable server the PostgreSQL entries are
 recorded as not run (`meets_target` false, with the reason).
@@ -18,8 +22,11 @@ recorded as not run (`meets_target` false, with the reason).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -40,6 +47,28 @@ TARGET_TEXT = (
 )
 IMPORT_RATIO_TARGET = 4.0
 REIMPORT_RATIO_TARGET = 1.5
+LARGE_SUBJECTS = int(os.environ.get("CARTRIAL_BENCH_STORE_LARGE_SUBJECTS", "10000"))
+"""The large study imported on PostgreSQL for its peak memory (decisions §19); skipped with
+``CARTRIAL_BENCH_STORE_SKIP_LARGE=1`` (it takes minutes: about 10 million rows)."""
+SKIP_LARGE = os.environ.get("CARTRIAL_BENCH_STORE_SKIP_LARGE", "") not in ("", "0")
+PEAK_MEMORY_TARGET_MB = 2048.0
+
+_LARGE_IMPORT = """
+import json, resource, sys, time
+from cartrial.store.importing import import_templates
+start = time.perf_counter()
+report = import_templates(sys.argv[1], sys.argv[2], "admin")
+print(json.dumps({
+    "seconds": time.perf_counter() - start,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    **report.totals,
+}))
+"""
+_WRITE_STUDY = """
+import json, sys
+from cartrial.store.importing import write_synthetic_study
+print(json.dumps(write_synthetic_study(sys.argv[1], int(sys.argv[2]))))
+"""
 
 
 def _csv_files(folder: Path) -> list[Path]:
@@ -121,10 +150,22 @@ def time_imports(url: str, folder: Path) -> dict[str, Any]:
     start = time.perf_counter()
     again = import_templates(url, folder, "admin")
     reimport_seconds = time.perf_counter() - start
+    # one value changed in infusions.csv: no file-level shortcut, every row of every file is compared
+    infusions = folder / "infusions.csv"
+    original = infusions.read_bytes()
+    infusions.write_bytes(original.replace(b",LOT-00001,", b",LOT-00001B,", 1))
+    try:
+        start = time.perf_counter()
+        changed = import_templates(url, folder, "admin", reason="benchmark: one value changed")
+        changed_seconds = time.perf_counter() - start
+    finally:
+        infusions.write_bytes(original)
+    assert changed.totals["updated"] == 1, changed.totals
     return {
         "validate": validate_seconds,
         "import": import_seconds,
         "reimport": reimport_seconds,
+        "reimport_changed": changed_seconds,
         "inserted": report.totals["inserted"],
         "unchanged": again.totals["unchanged"],
     }
@@ -168,6 +209,15 @@ def _backend_entries(
             **common,
         },
         {
+            "name": f"store_reimport_one_value_changed_{N_SUBJECTS}_subjects_{backend}_seconds",
+            "value": times["reimport_changed"],
+            "unit": "s",
+            "target": "recorded only: a re-import with one changed value compares every row (full path)",
+            "meets_target": True,
+            "ratio_to_raw_load": times["reimport_changed"] / raw_seconds,
+            **common,
+        },
+        {
             "name": f"store_import_vs_raw_load_{backend}_ratio",
             "value": import_ratio,
             "unit": "x",
@@ -199,6 +249,79 @@ def _backend_entries(
     return entries
 
 
+def large_postgresql_import(tmp: Path) -> dict[str, Any]:
+    """Write the `LARGE_SUBJECTS` synthetic study (in a child process) and import it into PostgreSQL in
+    another child process, whose peak resident memory (``ru_maxrss``, interpreter included) is recorded."""
+    from cartrial.store.study_setup import init_study
+
+    folder = tmp / "large"
+    written = subprocess.run(
+        [sys.executable, "-c", _WRITE_STUDY, str(folder), str(LARGE_SUBJECTS)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    counts = json.loads(written.stdout)
+    size_mb = sum(f.stat().st_size for f in folder.glob("*.csv")) / 1e6
+    with postgres_schema(POSTGRES_URL) as url:
+        init_study(url, PROTOCOL, "admin")
+        done = subprocess.run(
+            [sys.executable, "-c", _LARGE_IMPORT, url, str(folder)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for file in folder.glob("*.csv"):
+        file.unlink()
+    return {**result, "rows": sum(counts.values()), "csv_mb": round(size_mb, 1)}
+
+
+def _large_entries(common: dict[str, Any], tmp: Path) -> list[dict[str, Any]]:
+    name = f"store_import_{LARGE_SUBJECTS}_subjects_postgresql_peak_memory_mb"
+    target = f"≤ {PEAK_MEMORY_TARGET_MB:,.0f} MB peak resident memory (decisions §19: streamed, flat memory)"
+    if SKIP_LARGE:
+        return [
+            {
+                "name": name,
+                "value": 0.0,
+                "unit": "MB",
+                "target": target,
+                "meets_target": False,
+                "reason": "skipped (CARTRIAL_BENCH_STORE_SKIP_LARGE=1)",
+                **common,
+            }
+        ]
+    result = large_postgresql_import(tmp)
+    assert result["inserted"] == result["rows"], result
+    details = {
+        **common,
+        "subjects": LARGE_SUBJECTS,
+        "rows": result["rows"],
+        "forms": None,
+        "csv_mb": result["csv_mb"],
+        "load_average": _load_average(),
+    }
+    return [
+        {
+            "name": name,
+            "value": result["peak_rss_mb"],
+            "unit": "MB",
+            "target": target,
+            "meets_target": result["peak_rss_mb"] <= PEAK_MEMORY_TARGET_MB,
+            "kb_per_row": result["peak_rss_mb"] * 1024 / result["rows"],
+            "import_seconds": result["seconds"],
+            "rows_per_second": result["rows"] / result["seconds"],
+            **details,
+        }
+    ]
+
+
+def _load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages when measured (2 shared cores: the ratios are of one run)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run() -> list[dict[str, Any]]:
     from cartrial.store.importing import write_synthetic_study
 
@@ -212,7 +335,13 @@ def run() -> list[dict[str, Any]]:
         database = Path(tmp) / "bench.db"
         times = time_imports(f"sqlite:///{database}", folder)
         assert times["inserted"] == rows and times["unchanged"] == rows
-        common = {"subjects": N_SUBJECTS, "rows": rows, "forms": counts, "backend": "sqlite"}
+        common = {
+            "subjects": N_SUBJECTS,
+            "rows": rows,
+            "forms": counts,
+            "backend": "sqlite",
+            "load_average": _load_average(),
+        }
         entries += _backend_entries("sqlite", times, raw_sqlite, common)
         entries[1]["database_mb"] = round(database.stat().st_size / 1e6, 1)
 
@@ -222,6 +351,7 @@ def run() -> list[dict[str, Any]]:
                 raw_postgresql = raw_load_postgresql(folder, url)
             with postgres_schema(POSTGRES_URL) as url:
                 times = time_imports(url, folder)
+            common["load_average"] = _load_average()
         except Exception as exc:  # no server: recorded, not fatal for the other benchmarks
             entries.append(
                 {
@@ -237,4 +367,5 @@ def run() -> list[dict[str, Any]]:
             return entries
         assert times["inserted"] == rows and times["unchanged"] == rows
         entries += _backend_entries("postgresql", times, raw_postgresql, common)
+        entries += _large_entries(common, Path(tmp))
     return entries

@@ -158,8 +158,14 @@ def upsert_rows(
     table_name: str,
     rows: Sequence[RowLike],
     key_columns: Sequence[str] | None = None,
+    *,
+    known_new: bool = False,
 ) -> UpsertResult:
     """Insert or update `rows` of `table_name`, matched on `key_columns` (default: the natural key).
+
+    `known_new`: the caller guarantees that no row's key is stored (the table was empty when the
+    transaction began and the keys are unique across calls: a streamed import, `importing.streaming`),
+    so nothing is looked up and no key is kept in memory.
 
     Idempotent: a row whose given values all equal the stored ones writes nothing. Columns absent from a
     row are left as they are (on insert: their default). New records get one audit row each (the record
@@ -182,13 +188,17 @@ def upsert_rows(
     check_subjects_and_sites(tx, model, table_name, prepared)
     table = table_of(model)
     connection = tx.connection
-    tracked = tx._new_table_keys.get(table_name)
-    if tracked is not None and tracked[0] != keys:
-        del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
-        tracked = None
-    if tracked is None and connection.execute(select(table.c.id).limit(1)).first() is None:
-        tracked = tx._new_table_keys[table_name] = (keys, set())
-    known = tracked[1] if tracked is not None else None
+    known: set[tuple[Any, ...]] | frozenset[tuple[Any, ...]] | None
+    if known_new:
+        known = frozenset()
+    else:
+        tracked = tx._new_table_keys.get(table_name)
+        if tracked is not None and tracked[0] != keys:
+            del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
+            tracked = None
+        if tracked is None and connection.execute(select(table.c.id).limit(1)).first() is None:
+            tracked = tx._new_table_keys[table_name] = (keys, set())
+        known = tracked[1] if tracked is not None else None
     ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
     if tx.backend == "postgresql":
         chunk_size = PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
@@ -362,7 +372,7 @@ def _upsert_chunk(
     table_name: str,
     keys: tuple[str, ...],
     chunk: Sequence[dict[str, Any]],
-    known: set[tuple[Any, ...]] | None,
+    known: set[tuple[Any, ...]] | frozenset[tuple[Any, ...]] | None,
     ids: _IdCounter,
 ) -> UpsertResult:
     """`known`: every key the table holds (it was empty when this transaction began writing it), or
@@ -431,7 +441,7 @@ def _upsert_chunk(
         _refuse_locked(tx, table_name, locked, keys)
     if inserts:
         _insert_rows(tx, model, table_name, inserts, ids)
-        if known is not None:
+        if isinstance(known, set):
             known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
     for stored, changes in updates:
         apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)

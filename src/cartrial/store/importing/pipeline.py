@@ -14,6 +14,11 @@ Every import runs in three phases:
    same transaction. If anything fails, or the process dies, the transaction is rolled back and the database
    is exactly as before (docs/science/data-standards.md §6.3 rule 6, §8.1 "validated transfer … with
    reconciliation").
+
+Two bulk paths keep large imports near the physical limit (issue 19 section 5, docs/store.md "Bulk path"):
+an unchanged re-import of identical files into a database nothing was written to since is decided per
+file against the audit trail (`unchanged_since_import`: manifests only, no row read), and large template
+files are streamed in chunks inside the one transaction (`cartrial.store.importing.streaming`).
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.model import Protocol
-from cartrial.store.edit_checks import Finding, hard_problems, import_findings, record_queries
+from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
 from cartrial.store.fields import study_protocol
+from cartrial.store.importing import streaming
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
 from cartrial.store.importing.redcap_dictionary import read_dictionary
@@ -127,11 +134,9 @@ def sha256_of(path: Path) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def read_template_dir(directory: str | Path) -> tuple[list[FormData], list[ManifestEntry]]:
-    """Read every ``<form>.csv`` of a folder; a CSV that is not a cartrial form is an error (never skipped).
-
-    Files other than ``*.csv`` (a README, say) are not inputs and are left alone.
-    """
+def template_files(directory: str | Path) -> list[ManifestEntry]:
+    """The ``<form>.csv`` files of a folder in form order, each with its SHA-256 and size; a CSV that is
+    not a cartrial form, or a folder without any, is an error (`InputError`)."""
     folder = Path(directory)
     if not folder.is_dir():
         raise InputError(Problem("not a folder of CSV templates", file=str(folder)))
@@ -156,18 +161,34 @@ def read_template_dir(directory: str | Path) -> tuple[list[FormData], list[Manif
         )
     if problems:
         raise InputError(problems, header=f"{folder}: {len(problems)} problem(s); nothing was written")
-    forms: list[FormData] = []
-    entries: list[ManifestEntry] = []
     order = {spec.name: i for i, spec in enumerate(FORMS)}
-    for file in sorted(files, key=lambda f: order[f.stem]):
-        digest = sha256_of(file)
-        entries.append(ManifestEntry(file=str(file), sha256=digest, size_bytes=file.stat().st_size))
+    return [
+        ManifestEntry(file=str(file), sha256=sha256_of(file), size_bytes=file.stat().st_size)
+        for file in sorted(files, key=lambda f: order[f.stem])
+    ]
+
+
+def read_template_dir(
+    directory: str | Path, entries: Sequence[ManifestEntry] | None = None
+) -> tuple[list[FormData], list[ManifestEntry]]:
+    """Read every ``<form>.csv`` of a folder; a CSV that is not a cartrial form is an error (never skipped).
+
+    Files other than ``*.csv`` (a README, say) are not inputs and are left alone. `entries`: the folder's
+    `template_files` when already listed (their SHA-256 is not computed again).
+    """
+    entries = list(entries) if entries is not None else template_files(directory)
+    problems: list[Problem] = []
+    forms: list[FormData] = []
+    for entry in entries:
+        file = Path(entry.file)
         try:
             frame = read_csv(file)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        forms.append(FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=digest))
+        forms.append(
+            FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=entry.sha256)
+        )
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s); nothing was written")
     return forms, entries
@@ -320,6 +341,8 @@ __all__ = [
     "read_records",
     "read_template_dir",
     "sha256_of",
+    "template_files",
+    "unchanged_since_import",
     "validate_all",
 ]
 
@@ -373,50 +396,89 @@ def write_forms(
     ) as tx:
         tx.require(Action.IMPORT, f"{kind} import")
         for form in validated:
-            # Each form's writes carry the reason and source naming its own file and hash.
-            tx.reason = import_reason(kind, form.file, reason)
-            tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
-            result = None
-            for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
-                rows = form.rows(start, start + WRITE_CHUNK_ROWS)
-                if not rows:
-                    break
-                chunk = tx.upsert_rows(form.spec.table, rows, form.spec.key_columns)
-                result = chunk if result is None else result + chunk
-                done += len(rows)
-                if progress is not None:
-                    progress(form.spec.name, done, total)
-            counts.append(
-                FormCounts(
-                    form=form.spec.name,
-                    table=form.spec.table,
-                    file=form.file,
-                    read=form.n_rows,
-                    inserted=result.inserted if result else 0,
-                    updated=result.updated if result else 0,
-                    unchanged=result.unchanged if result else 0,
-                )
+            result, done = write_form(
+                tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
-        tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
-        tx.source = f"{kind} import"
-        record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
-        for entry in entries:
-            mine = [c for c in counts if c.file == entry.file]
-            row_counts: dict[str, Any] = (
-                manifest_counts(entry, counts)
-                if manifest_counts is not None
-                else {
-                    c.table: {
-                        "read": c.read,
-                        "inserted": c.inserted,
-                        "updated": c.updated,
-                        "unchanged": c.unchanged,
-                    }
-                    for c in mine
-                }
-            )
-            tx.record_import(entry.file, entry.sha256, kind, row_counts)
+            counts.append(form_counts(form, result))
+        record_manifests(
+            tx, entries, counts, kind=kind, reason=reason, manifest_counts=manifest_counts, findings=findings
+        )
     return counts
+
+
+def write_form(
+    tx: Any,
+    form: ValidatedForm,
+    *,
+    kind: str,
+    reason: str | None,
+    progress: ProgressCallback | None = None,
+    done: int = 0,
+    total: int = 0,
+    known_new: bool = False,
+) -> tuple[Any, int]:
+    """Upsert one validated form in `WRITE_CHUNK_ROWS` calls (its reason and source name its file and
+    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
+    from cartrial.store import bulk
+
+    tx.reason = import_reason(kind, form.file, reason)
+    tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
+    result = None
+    for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
+        rows = form.rows(start, start + WRITE_CHUNK_ROWS)
+        if not rows:
+            break
+        chunk = bulk.upsert_rows(tx, form.spec.table, rows, form.spec.key_columns, known_new=known_new)
+        result = chunk if result is None else result + chunk
+        done += len(rows)
+        if progress is not None:
+            progress(form.spec.name, done, max(total, done))
+    return result, done
+
+
+def form_counts(form: ValidatedForm, result: Any, read: int | None = None) -> FormCounts:
+    return FormCounts(
+        form=form.spec.name,
+        table=form.spec.table,
+        file=form.file,
+        read=form.n_rows if read is None else read,
+        inserted=result.inserted if result else 0,
+        updated=result.updated if result else 0,
+        unchanged=result.unchanged if result else 0,
+    )
+
+
+def record_manifests(
+    tx: Any,
+    entries: Sequence[ManifestEntry],
+    counts: Sequence[FormCounts],
+    *,
+    kind: str,
+    reason: str | None,
+    manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
+    findings: Sequence[Finding] = (),
+) -> None:
+    """The end of an import's transaction: one data query per soft edit-check finding, one manifest row per
+    input file."""
+    tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
+    tx.source = f"{kind} import"
+    record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
+    for entry in entries:
+        mine = [c for c in counts if c.file == entry.file]
+        row_counts: dict[str, Any] = (
+            manifest_counts(entry, list(counts))
+            if manifest_counts is not None
+            else {
+                c.table: {
+                    "read": c.read,
+                    "inserted": c.inserted,
+                    "updated": c.updated,
+                    "unchanged": c.unchanged,
+                }
+                for c in mine
+            }
+        )
+        tx.record_import(entry.file, entry.sha256, kind, row_counts)
 
 
 def import_templates(
@@ -427,10 +489,14 @@ def import_templates(
     dry_run: bool = False,
     reason: str | None = None,
     progress: ProgressCallback | None = None,
+    stream_bytes: int | None = None,
+    chunk_rows: int = streaming.CHUNK_ROWS,
 ) -> ImportReport:
     """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
 
     `dry_run` validates everything (including the cross-file and database checks) and writes nothing.
+    Files larger than `stream_bytes` (default `streaming.STREAM_BYTES`) are read, validated and written
+    `chunk_rows` rows at a time in the same one transaction (`cartrial.store.importing.streaming`).
     Raises `InputError` (every problem, nothing written), `PermissionDeniedError`, `ConflictError` (lock).
     """
     from cartrial.store.database import connect
@@ -440,7 +506,34 @@ def import_templates(
     engine = url if isinstance(url, Engine) else connect(url)
     # refuse early, before reading
     StudyService(engine).as_user(user).check(_import_action(), "templates import")
-    forms, entries = read_template_dir(directory)
+    listed = template_files(directory)
+    folder_bytes = sum(e.size_bytes for e in listed)
+    large = [
+        e
+        for e in listed
+        if streaming.streamed(FORMS_BY_NAME[Path(e.file).stem], e.size_bytes, folder_bytes, stream_bytes)
+    ]
+    if not dry_run:
+        unchanged = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)
+        if unchanged is not None:
+            report = ImportReport("templates", user, started, False, listed, unchanged)
+            report.seconds = (now() - started).total_seconds()
+            return report
+    if large:
+        report = _import_streamed(
+            engine,
+            listed,
+            large,
+            user=user,
+            dry_run=dry_run,
+            reason=reason,
+            progress=progress,
+            chunk_rows=chunk_rows,
+        )
+        report.started_at = started
+        report.seconds = (now() - started).total_seconds()
+        return report
+    forms, entries = read_template_dir(directory, listed)
     state = database_state(engine)
     validated = validate_all(forms, state)
     findings = plan_edit_checks(engine, validated, state)
@@ -567,3 +660,279 @@ def _import_action() -> Any:
     from cartrial.store.permissions import Action
 
     return Action.IMPORT
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Unchanged re-import: a file-level set-based diff against the audit trail (issue 19 section 5)
+# ---------------------------------------------------------------------------------------------------------
+
+UNCHANGED_TAIL_ROWS = 10_000
+"""How many of the newest audit rows `unchanged_since_import` looks at (a run of manifest rows only)."""
+
+
+def unchanged_since_import(
+    connection: Any, entries: Sequence[ManifestEntry], kind: str
+) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
+    """For a re-import of byte-identical files into a database nothing has changed since: each entry with
+    the row counts of its earlier manifest; None when that cannot be shown (then the full path runs).
+
+    It holds when every file's (form name, SHA-256) is the manifest of an import of the same kind whose
+    audit row lies in the run of ``import`` audit rows that ends the trail, each written by this software
+    version. Every write is audited (data, locks, protocol, queries), and an import's manifest rows are its
+    last audit rows, so such a run means: after the import that wrote those files' rows committed, only
+    imports that changed nothing were made. The files being identical, each of their rows is stored exactly
+    as given and passed this version's validation then: a full re-import would read, validate and
+    compare every row only to find it unchanged. A change made outside the application (no audit row) is
+    what `cartrial db audit verify` reports (store/tamper.py, replay of the trail)."""
+    from sqlalchemy import desc
+
+    from cartrial import __version__
+    from cartrial.store.models import AuditLog, ImportManifest
+
+    tail = connection.execute(
+        select(AuditLog.action, AuditLog.table_name, AuditLog.record_id, AuditLog.software_version)
+        .order_by(desc(AuditLog.id))
+        .limit(UNCHANGED_TAIL_ROWS)
+    ).all()
+    manifest_ids: list[int] = []
+    for action, table_name, record_id, version in tail:
+        if action != "import" or table_name != "import_manifest" or record_id is None:
+            break
+        if version != __version__:
+            return None
+        manifest_ids.append(int(record_id))
+    else:
+        if len(tail) == UNCHANGED_TAIL_ROWS:
+            return None  # the run may go on: not shown
+    if not manifest_ids:
+        return None
+    earlier: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(manifest_ids), 1_000):
+        for file_name, sha256, manifest_kind, row_counts in connection.execute(
+            select(
+                ImportManifest.file_name,
+                ImportManifest.sha256,
+                ImportManifest.kind,
+                ImportManifest.row_counts,
+            ).where(ImportManifest.id.in_(manifest_ids[start : start + 1_000]))
+        ):
+            if manifest_kind == kind:
+                earlier.setdefault((Path(file_name).name, sha256), dict(row_counts or {}))
+    found: list[tuple[ManifestEntry, dict[str, Any]]] = []
+    for entry in entries:
+        counts = earlier.get((Path(entry.file).name, entry.sha256))
+        if counts is None or not counts:
+            return None
+        found.append((entry, counts))
+    return found
+
+
+def _write_unchanged(
+    engine: Engine, entries: Sequence[ManifestEntry], *, user: str, kind: str, reason: str | None
+) -> list[FormCounts] | None:
+    """Inside one write transaction (chain lock held): re-check `unchanged_since_import` and, when it
+    holds, record one manifest per file with every row unchanged; None (nothing written) otherwise."""
+    from cartrial.store.permissions import Action
+    from cartrial.store.service import StudyService
+
+    with engine.connect() as connection:  # a look first, without taking the write lock
+        if unchanged_since_import(connection, entries, kind) is None:
+            return None
+    counts: list[FormCounts] = []
+    with (
+        StudyService(engine)
+        .as_user(user)
+        .transaction(
+            source=f"{kind} import",
+            reason=reason.strip() if reason and reason.strip() else f"{kind} import",
+        ) as tx
+    ):
+        tx.require(Action.IMPORT, f"{kind} import")
+        found = unchanged_since_import(tx.connection, entries, kind)
+        if found is None:
+            return None
+        for entry, earlier in found:
+            form = FORMS_BY_NAME[Path(entry.file).stem]
+            read = {table: int(c.get("read", 0)) for table, c in earlier.items() if isinstance(c, dict)}
+            row_counts = {
+                table: {"read": n, "inserted": 0, "updated": 0, "unchanged": n} for table, n in read.items()
+            }
+            tx.record_import(entry.file, entry.sha256, kind, row_counts)
+            n = sum(read.values())
+            counts.append(FormCounts(form.name, form.table, entry.file, n, unchanged=n))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Large files: streamed in chunks inside the one transaction (`cartrial.store.importing.streaming`)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _DryRunDone(Exception):
+    """Raised at the end of a streamed dry run: everything was checked; the transaction rolls back."""
+
+
+def _import_streamed(
+    engine: Engine,
+    listed: Sequence[ManifestEntry],
+    large: Sequence[ManifestEntry],
+    *,
+    user: str,
+    dry_run: bool,
+    reason: str | None,
+    progress: ProgressCallback | None,
+    chunk_rows: int,
+) -> ImportReport:
+    """A templates import with some files streamed: the other files are read, validated (with their
+    cross-file and edit checks) and written first, then each large file chunk by chunk; every problem of
+    every file is collected and raised together, and then nothing is written (one transaction)."""
+    from cartrial.store.permissions import Action
+    from cartrial.store.service import StudyService
+
+    kind = "templates"
+    whole_entries = [e for e in listed if e not in large]
+    problems: list[Problem] = []
+    forms: list[FormData] = []
+    if whole_entries:
+        try:
+            forms, _ = read_template_dir(Path(whole_entries[0].file).parent, whole_entries)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    state = database_state(engine)
+    validated: list[ValidatedForm] = []
+    findings: list[Finding] = []
+    try:
+        validated = validate_all(forms, state)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if not problems:
+        try:
+            findings = plan_edit_checks(engine, validated, state)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    imported_subjects: set[str] = set()
+    for data in forms:
+        if data.spec.name == "subjects" and "subject_id" in data.frame:
+            imported_subjects.update(data.frame["subject_id"])
+    known = DatabaseState(
+        subjects=state.subjects | imported_subjects,
+        sites=state.sites,
+        birth_date_precision=state.birth_date_precision,
+        protocol=state.protocol,
+    )
+    del forms
+    counts: list[FormCounts] = []
+    report = ImportReport(
+        kind=kind, user=user, started_at=now(), dry_run=dry_run, files=list(listed), forms=[]
+    )
+    try:
+        with (
+            StudyService(engine)
+            .as_user(user)
+            .transaction(source=f"{kind} import", reason=import_reason(kind, listed[0].file, reason)) as tx
+        ):
+            tx.require(Action.IMPORT, f"{kind} import")
+            done = 0
+            by_file = {form.file: form for form in validated}
+            del validated
+            for entry in listed:  # form order: subjects and infusions are stored before what needs them
+                if entry in large:
+                    form_count, done = _stream_file(
+                        tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
+                        done=done, chunk_rows=chunk_rows,
+                    )  # fmt: skip
+                    counts.append(form_count)
+                elif not problems and (form := by_file.pop(entry.file, None)) is not None:
+                    result, done = write_form(
+                        tx, form, kind=kind, reason=reason, progress=progress, done=done
+                    )
+                    counts.append(form_counts(form, result))
+            if problems:
+                raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+            record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
+            if dry_run:
+                raise _DryRunDone
+    except _DryRunDone:
+        counts = [FormCounts(c.form, c.table, c.file, c.read) for c in counts]
+    report.forms = counts
+    report.edit_checks = findings
+    return report
+
+
+def _stream_file(
+    tx: Any,
+    entry: ManifestEntry,
+    known: DatabaseState,
+    problems: list[Problem],
+    findings: list[Finding],
+    *,
+    kind: str,
+    reason: str | None,
+    progress: ProgressCallback | None,
+    done: int,
+    chunk_rows: int,
+) -> tuple[FormCounts, int]:
+    """Validate and (while no problem was found anywhere) write one large file chunk by chunk; problems and
+    soft edit-check findings are appended to the given lists."""
+    from sqlalchemy import select as select_
+
+    from cartrial.store.tables import table_of
+
+    file = Path(entry.file)
+    spec = FORMS_BY_NAME[file.stem]
+    table = table_of(spec.model)
+    empty_at_start = tx.connection.execute(select_(table.c.id).limit(1)).first() is None
+    seen = streaming.KeyRuns()
+    read = 0
+    total: Any = None
+    if streaming.plain_layout(file):
+        source: Any = streaming.read_chunks(file, entry.sha256, chunk_rows)
+    else:  # the whole-file reader (its located errors); memory as for a small file
+        try:
+            source = iter([streaming.read_whole(file, entry.sha256)])
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return FormCounts(spec.name, spec.table, str(file), 0), done
+    try:
+        for data in source:
+            validated, chunk_problems = validate_form(data, protocol=known.protocol)
+            chunk_problems += _cross_file_problems([data], known)
+            read += len(data.frame)
+            keys = streaming.parsed_keys(data, known.protocol)
+            hashes = streaming.key_hashes(keys)
+            earlier = seen.earlier_rows(hashes)
+            chunk_problems += streaming.repeated_key_problems(data, keys, earlier, chunk_rows)
+            seen.add(hashes, data.rows_of(np.arange(len(data.frame))))
+            if validated is None:
+                problems.extend(chunk_problems)
+                continue
+            if not problems and not chunk_problems:
+                found = [
+                    f for f in import_findings(tx.connection, [validated], known.protocol) if f.record.new
+                ]
+                chunk_problems += hard_problems(found)
+                findings.extend(f for f in found if f.check.severity is not Severity.HARD)
+            problems.extend(chunk_problems)
+            if problems:
+                continue  # validate the rest; nothing will be written
+            result, done = write_form(
+                tx,
+                validated,
+                kind=kind,
+                reason=reason,
+                progress=progress,
+                done=done,
+                known_new=empty_at_start,
+            )
+            total = result if total is None else total + result
+    except streaming.ReadWhole:
+        problems.append(Problem("the file changed while it was imported; import it again", file=str(file)))
+    return FormCounts(
+        spec.name,
+        spec.table,
+        str(file),
+        read,
+        total.inserted if total else 0,
+        total.updated if total else 0,
+        total.unchanged if total else 0,
+    ), done

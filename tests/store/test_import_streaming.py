@@ -1,0 +1,243 @@
+"""Large template files streamed in chunks (issue 19 section 5: memory stays flat).
+
+The oracle is the whole-file import of the same folder (its own tests pin its rows, messages and audit
+rows): a streamed import must store the same records and audit the same way, and a bad file must give the
+same problems (file, row, field, value, message) and write nothing. Small files and small chunks stand in
+for large ones (`stream_bytes`, `chunk_rows`), so every chunk boundary is crossed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from cartrial.errors import InputError
+from cartrial.store.database import connect
+from cartrial.store.importing import import_templates, write_synthetic_study
+from cartrial.store.importing.streaming import plain_layout
+from cartrial.store.service import StudyService
+from cartrial.store.study_setup import init_study
+from cartrial.store.tamper import verify_complete
+
+from .conftest import PROTOCOL
+
+STREAM = {"stream_bytes": 20_000, "chunk_rows": 500}
+"""labs.csv (about 108 kB, 2,025 rows: 5 chunks) and crs_assessments.csv (31 kB: 2 chunks) are streamed."""
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synthetic") / "study"
+    write_synthetic_study(folder, 3)
+    return folder
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two empty study databases on the same backend."""
+    if request.param == "sqlite":
+        urls = (f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}")
+    else:
+        first = request.getfixturevalue("postgres_url")
+        urls = (first, request.getfixturevalue("postgres_url_2"))
+    for url in urls:
+        init_study(url, PROTOCOL, "admin")
+    yield urls
+
+
+@pytest.fixture
+def postgres_url_2(postgres_server: str) -> Iterator[str]:
+    """A second fresh PostgreSQL schema (the `postgres_url` fixture gives one per test)."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in postgres_server else "?"
+    try:
+        yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def data_rows(url: str, table: str) -> list[tuple[object, ...]]:
+    """Every record of `table` without its timestamps, in id order."""
+    engine = connect(url)
+    with engine.connect() as connection:
+        result = connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))
+        names = [n for n in list(result.keys()) if n not in ("created_at", "updated_at")]
+        rows = [tuple(row[n] for n in names) for row in result.mappings()]
+    engine.dispose()
+    return rows
+
+
+def audit_rows(url: str) -> list[tuple[object, ...]]:
+    """The data audit rows (what changed, not when or the hash chain)."""
+    engine = connect(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT action, table_name, record_id, subject_id, field, old_value, new_value, reason "
+                "FROM audit_log WHERE table_name <> 'import_manifest' ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_a_streamed_import_stores_and_audits_what_the_whole_file_import_does(
+    synthetic: Path, two_databases: tuple[str, str]
+) -> None:
+    streamed_url, whole_url = two_databases
+    assert plain_layout(synthetic / "labs.csv")
+    streamed = import_templates(streamed_url, synthetic, "admin", **STREAM)
+    whole = import_templates(whole_url, synthetic, "admin")
+    assert streamed.totals == whole.totals
+    assert [(c.form, c.read, c.inserted) for c in streamed.forms] == [
+        (c.form, c.read, c.inserted) for c in whole.forms
+    ]
+    assert StudyService(streamed_url).table_counts() == StudyService(whole_url).table_counts()
+    for table in ("lab_result", "crs_assessment", "infusion"):
+        assert data_rows(streamed_url, table) == data_rows(whole_url, table)
+    assert audit_rows(streamed_url) == audit_rows(whole_url)
+    assert verify_complete(connect(streamed_url)).ok
+    dry = import_templates(streamed_url, synthetic, "admin", dry_run=True, **STREAM)
+    assert dry.totals["read"] == whole.totals["read"]
+    assert StudyService(streamed_url).table_counts() == StudyService(whole_url).table_counts()
+
+
+def _bad_copy(synthetic: Path, folder: Path) -> None:
+    """labs.csv with a bad value on spreadsheet rows 10 (chunk 1) and 1,700 (chunk 4) and row 20's line
+    repeated on row 1,200 (chunk 3): the same natural key twice, across chunks."""
+    folder.mkdir()
+    for file in synthetic.glob("*.csv"):
+        (folder / file.name).write_bytes(file.read_bytes())
+    lines = (synthetic / "labs.csv").read_text(encoding="utf-8").splitlines()
+    for row, bad in ((10, "abc"), (1700, "xyz")):
+        cells = lines[row - 1].split(",")
+        cells[3] = bad
+        lines[row - 1] = ",".join(cells)
+    lines[1200 - 1] = lines[20 - 1]
+    (folder / "labs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_problems_in_several_chunks_are_all_reported_as_for_a_whole_file_and_nothing_is_written(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad"
+    _bad_copy(synthetic, bad)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, PROTOCOL, "admin")
+    before = StudyService(url).table_counts()
+    with pytest.raises(InputError) as streamed:
+        import_templates(url, bad, "admin", **STREAM)
+    with pytest.raises(InputError) as whole:
+        import_templates(url, bad, "admin")
+    assert StudyService(url).table_counts() == before
+
+    def located(exc: InputError) -> list[tuple[object, ...]]:
+        return sorted((p.file, p.row, p.field, str(p.value), p.message, p.allowed) for p in exc.problems)  # type: ignore[misc]
+
+    assert located(streamed.value) == located(whole.value)
+    rows = sorted(p.row for p in streamed.value.problems)  # type: ignore[type-var]
+    assert rows == [10, 1200, 1700]
+    (repeated,) = [p for p in streamed.value.problems if p.row == 1200]
+    assert "already appears on row 20" in repeated.message
+
+
+def test_a_file_with_quoted_cells_is_read_whole_and_imported(synthetic: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "quoted"
+    folder.mkdir()
+    for file in synthetic.glob("*.csv"):
+        (folder / file.name).write_bytes(file.read_bytes())
+    labs = folder / "labs.csv"
+    lines = labs.read_text(encoding="utf-8").splitlines()
+    cells = lines[1500].split(",")
+    cells[1] = f'"{cells[1]}"'
+    lines[1500] = ",".join(cells)
+    labs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert not plain_layout(labs)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, PROTOCOL, "admin")
+    report = import_templates(url, folder, "admin", **STREAM)
+    assert (
+        report.totals["inserted"]
+        == report.totals["read"]
+        == sum(len(f.read_text(encoding="utf-8").splitlines()) - 1 for f in folder.glob("*.csv"))
+    )
+
+
+STREAMING_CHILD = """
+import sys
+from cartrial.store.importing import import_templates
+
+def progress(form, done, total):
+    print(f"PROGRESS {form} {done} {total}", flush=True)
+
+import_templates(sys.argv[1], sys.argv[2], "admin", progress=progress, stream_bytes=20_000, chunk_rows=1_000)
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.nightly)])
+def test_sigkill_during_a_streamed_import_leaves_the_database_as_before(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """As `test_import_crash` for the streamed path: killed after several chunks were written inside the
+    one transaction, the database holds exactly what it held before and the trail verifies."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .test_import_crash import snapshot
+
+    url = (
+        f"sqlite:///{tmp_path / 'crash.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    init_study(url, PROTOCOL, "admin")
+    base = tmp_path / "base"
+    write_synthetic_study(base, n_subjects=1, seed=3, prefix="BASE")
+    import_templates(url, base, "admin")
+    before = snapshot(url)
+    large = tmp_path / "large"
+    write_synthetic_study(large, n_subjects=8, seed=7)
+    child = subprocess.Popen(
+        [sys.executable, "-c", STREAMING_CHILD, url, str(large)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    written: list[int] = []
+    deadline = time.monotonic() + 120
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("PROGRESS labs"):  # the streamed lab chunks, after other forms
+                written.append(int(line.split()[2]))
+                if len(written) == 2:  # two chunks of labs.csv written in the transaction
+                    child.send_signal(signal.SIGKILL)
+                    break
+            assert not line.startswith("DONE"), "the import finished before it could be killed"
+            assert time.monotonic() < deadline, "no progress from the importing process"
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
+    assert len(written) == 2 and written[1] > written[0], written
+    assert child.returncode == -signal.SIGKILL
+    assert snapshot(url) == before
+    assert verify_complete(connect(url)).ok
+    report = import_templates(url, base, "admin")
+    assert report.totals["inserted"] == report.totals["updated"] == 0
