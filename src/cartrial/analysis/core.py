@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cartrial.analysis.dlt import dlt_datasets
+from cartrial.analysis.demographics import demographics_datasets
+from cartrial.analysis.dlt import dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
 from cartrial.analysis.kinetics import PERSISTENCE_DAY, nca_datasets, pd_datasets
@@ -25,7 +26,10 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     protocol = snapshot.protocol
     cutoff = snapshot.cutoff
     populations: dict[str, Population]
-    populations, membership = derive_populations(tables, protocol, cutoff)
+    evaluation = evaluate_dlts(tables, protocol, cutoff)
+    populations, membership = derive_populations(
+        tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
+    )
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",
@@ -36,7 +40,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
             ("subjects", "infusions", "adverse_events"),
         )
     }
-    datasets |= dlt_datasets(tables, protocol, populations, membership)
+    datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
     datasets |= crs_icans_datasets(tables, populations)
     datasets |= adverse_event_datasets(tables, populations)
     datasets |= lab_datasets(tables, populations)
@@ -45,6 +49,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     datasets |= responder_datasets(tables, protocol, cutoff, populations)
     datasets |= osis_dataset(tables, cutoff, populations)
     datasets |= relapses
+    datasets |= demographics_datasets(tables, protocol, populations, datasets)
     datasets |= nca_datasets(tables, populations)
     datasets |= pd_datasets(tables, populations)
     meta = snapshot.metadata()

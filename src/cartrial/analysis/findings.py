@@ -136,7 +136,9 @@ def safety_findings(
     dlt_pop = populations[DLT_EVALUABLE]
     dlt = pops[pops["dlt_evaluable"]]
     k = int(dlt["dlt_in_window"].sum())
-    text = f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity."
+    text = (
+        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules."
+    )
     if dlt_pop.excluded:
         text += f" {dlt_pop.not_evaluable_text()}."
     out.append(
@@ -146,10 +148,43 @@ def safety_findings(
             k,
             dlt_pop.n,
             DLT_EVALUABLE,
-            f"adverse event flagged DLT within the {protocol.escalation.dlt_window_days}-day DLT window",
-            "populations",
+            "a graded event meeting a protocol DLT rule (escalation.dlt_rules) within the "
+            f"{protocol.escalation.dlt_window_days}-day DLT window",
+            "dlt_by_dose_level",
         )
     )
+    if "dlt_by_subject" in datasets:
+        by_subject = datasets["dlt_by_subject"].table
+        differ = by_subject[by_subject["agreement"] != "agree"]
+        n_safety = len(by_subject)
+        if differ.empty:
+            text = (
+                f"The protocol's DLT rules and the investigators' DLT flags agree for all {n_safety} infused "
+                "patients."
+            )
+        else:
+            text = (
+                f"The protocol's DLT rules and the investigators' DLT flags disagree for {len(differ)} of "
+                f"{n_safety} infused patients: "
+                + "; ".join(
+                    f"{sid} ({what})"
+                    for sid, what in zip(differ["subject_id"], differ["agreement"], strict=True)
+                )
+                + "."
+            )
+        out.append(
+            Finding(
+                "safety",
+                text,
+                len(differ),
+                n_safety,
+                SAFETY,
+                "DLT by the protocol's rules on graded events vs adverse events flagged DLT by the "
+                "investigator, "
+                "both within the DLT window",
+                "dlt_disagreements",
+            )
+        )
     if "escalation_replay" in datasets:
         replay = datasets["escalation_replay"].table
         deviations = replay[replay["deviation"] != ""]

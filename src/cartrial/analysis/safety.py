@@ -250,13 +250,53 @@ def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return graded_icaht(tables).table
 
 
+GRADED_EVENT_COLUMNS = [
+    "subject_id",
+    "category",
+    "term",
+    "grade",
+    "scale",
+    "onset_day",
+    "duration_days",
+    "ongoing_at_day",
+]
+
+
+def graded_events(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") -> Graded:
+    """The graded events the protocol's DLT rules evaluate, from the grading engine
+    (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
+    default options, the same episodes as `crs_episodes`/`icans_episodes`) and one per run of haematology
+    results at CTCAE grade >= 3 (`cartrial.grading.lab_runs`), days after the infusion; infused subjects
+    only. Columns: the `cartrial.protocol.GradedEvent` fields."""
+    from cartrial.grading import derive_graded_events
+
+    infused = _infused(tables)
+    crs, crs_notes = _known(tables["crs_assessments"], infused, "CRS assessments")
+    icans, icans_notes = _known(tables["icans_assessments"], infused, "ICANS assessments")
+    labs, lab_notes = _haematology(tables)
+    result = derive_graded_events(
+        tables["infusions"],
+        crs=crs,
+        icans=icans,
+        labs=labs,
+        therapies=_therapies(tables),
+        ctcae_version=ctcae_version,
+    )
+    table = result.table
+    if not len(table):
+        table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)
+    return Graded(table.reset_index(drop=True), tuple(crs_notes + icans_notes + lab_notes), result.metadata())
+
+
 __all__ = [
+    "GRADED_EVENT_COLUMNS",
     "ICAHT_COLUMNS",
     "LAB_COLUMNS",
     "METHOD_NOTE_PREFIXES",
     "Graded",
     "GradedEpisodes",
     "crs_episodes",
+    "graded_events",
     "graded_icaht",
     "graded_labs",
     "icaht",
