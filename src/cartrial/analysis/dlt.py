@@ -188,7 +188,9 @@ def investigator_dlt_days(
     return {k: tuple(v) for k, v in out.items()}
 
 
-def evaluate_dlts(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> DltEvaluation:
+def evaluate_dlts(
+    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, *, ctcae_version: str = "5.0"
+) -> DltEvaluation:
     """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
     from cartrial.analysis.safety import graded_events
     from cartrial.escalation.dlt import assess_dlt
@@ -198,7 +200,7 @@ def evaluate_dlts(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.
     described = {r.id: r.description for r in rules}
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
-    graded = graded_events(tables)
+    graded = graded_events(tables, ctcae_version)
     events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff)
     rows: list[dict[str, Any]] = []
     engine_days: dict[str, list[float]] = {}

@@ -332,16 +332,21 @@ def efficacy_findings(
     return out
 
 
-def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Population]) -> list[Finding]:
+def pk_pd_findings(
+    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], persistence_day: float = 180.0
+) -> list[Finding]:
+    from cartrial.analysis.kinetics import persistence_column
+
     out: list[Finding] = []
     if "persistence" in datasets:
         persistence = datasets["persistence"].table
         pk_pop = populations["pk"]
         for analyte, part in persistence.groupby("analyte", sort=True):
-            k = int(part["detectable_beyond_day_180"].sum())
+            k = int(part[persistence_column(persistence_day)].sum())
             n = len(part)
             text = (
-                f"{analyte}: quantifiable beyond day 180 in {k} of {n} patients with PK samples{_pct(k, n)}."
+                f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients with PK "
+                f"samples{_pct(k, n)}."
             )
             if pk_pop.excluded:
                 text += f" {pk_pop.not_evaluable_text()}."
@@ -352,7 +357,7 @@ def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Po
                     k,
                     n,
                     "pk",
-                    "last quantifiable sample (NCA tlast) after day 180",
+                    f"last quantifiable sample (NCA tlast) after day {persistence_day:g}",
                     "persistence",
                 )
             )

@@ -21,6 +21,12 @@ from cartrial.analysis.summaries import distribution, incidence
 
 RELATED = ("possible", "probable", "definite")
 
+TREATMENT_EMERGENT_TEXT = {
+    "lymphodepletion": "onset on or after the first lymphodepletion dose (infusion day without one)",
+    "infusion": "onset on or after the infusion day",
+}
+"""The treatment-emergence rule in words, per `cartrial.protocol.TreatmentEmergentStart` value."""
+
 
 def _episode_subjects(
     kind: str,
@@ -184,8 +190,10 @@ def crs_icans_datasets(
     }
 
 
-def _teae_start(tables: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
+def _teae_start(tables: Mapping[str, pd.DataFrame], from_: str = "lymphodepletion") -> dict[str, dt.date]:
     start = dict(infusion_dates(tables["infusions"]))
+    if str(getattr(from_, "value", from_)) == "infusion":
+        return start
     ld = tables["lymphodepletion"]
     for sid, day in zip(ld["subject_id"], ld["administered_on"], strict=True):
         if day:
@@ -196,12 +204,16 @@ def _teae_start(tables: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
 
 
 def adverse_event_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    treatment_emergent_start: str = "lymphodepletion",
 ) -> dict[str, Dataset]:
-    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`."""
+    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
+    lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    start = _teae_start(tables)
+    rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
+    start = _teae_start(tables, rule)
     ae = tables["adverse_events"].copy()
     ae = ae[ae["subject_id"].isin(safety_ids)]
     started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
@@ -270,7 +282,8 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             notes=(
-                f"{not_teae} adverse event(s) before the first lymphodepletion dose "
+                f"{not_teae} adverse event(s) before the "
+                f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
                 "are not treatment-emergent",
             ),
         ),
@@ -305,12 +318,12 @@ def adverse_event_datasets(
 
 
 def lab_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population], ctcae_version: str = "5.0"
 ) -> dict[str, Dataset]:
     """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    labs = safety.graded_labs(tables)
+    labs = safety.graded_labs(tables, ctcae_version)
     graded = labs.table
     rows = []
     for (sid, analyte), part in graded.groupby(["subject_id", "analyte"], sort=True):

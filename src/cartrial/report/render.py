@@ -491,7 +491,14 @@ def build_report(
                 [figures[name] for name in spec.figures if name in figures],
             )
         )
-    methods = [(str(k), _option_text(v)) for k, v in sorted(analysis.options.items())]
+    methods = [
+        (
+            str(k),
+            _option_text(v)
+            + (f" (source: {analysis.option_sources[k]})" if k in analysis.option_sources else ""),
+        )
+        for k, v in sorted(analysis.options.items())
+    ]
     datasets_methods = [
         {
             "name": name,
@@ -528,7 +535,9 @@ def build_report(
 
 def _option_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(_option_text(v) for v in value)
+        return ", ".join(_option_text(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_option_text(v)}" for k, v in value.items()) or "none"
     return str(value)
 
 
