@@ -3,11 +3,21 @@ states them explicitly, and every bad value is an error at its YAML line."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError, Problem
-from cartrial.protocol import AnalysisSpec, EfficacyEvaluableRule, load_protocol, parse_protocol
+from cartrial.protocol import (
+    AnalysisSpec,
+    EfficacyEvaluableRule,
+    dlt_window_complete,
+    load_protocol,
+    parse_protocol,
+)
 
 BASE = """\
 study: {id: DEMO, title: Demo, indication: NMOSD, phase: "1", sponsor: Demo,
@@ -107,3 +117,16 @@ def test_bad_values_are_errors_at_their_line(section: str, line: int, field: str
     assert problem.line == line, problem
     assert field in (problem.field or ""), problem
     assert fragment in f"{problem.message} {problem.allowed or ''}", problem
+
+
+@given(st.dates(), st.integers(-400, 400), st.integers(1, 120))
+def test_dlt_window_complete_counts_calendar_days_from_day_0(
+    infused: dt.date, offset: int, window: int
+) -> None:
+    try:
+        as_of = infused + dt.timedelta(days=offset)
+    except OverflowError:
+        return
+    days, complete = dlt_window_complete(infused, as_of, window)
+    assert days == offset
+    assert complete == (offset >= window)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population
+from cartrial.protocol.dlt import dlt_window_complete
 
 ENROLLED = "enrolled"
 SAFETY = "safety"
@@ -81,7 +82,7 @@ def derive_populations(
         else:
             safety.append(sid)
             assert follow_up is not None
-            if follow_up >= window or in_window:
+            if dlt_window_complete(day0[sid], cutoff, window)[1] or in_window:
                 evaluable.append(sid)
             else:
                 reason = f"DLT window ({window} days) not complete at the cut-off"

@@ -43,7 +43,7 @@ from cartrial.protocol.candidate import (
     load_candidate,
     parse_candidate,
 )
-from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
+from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory, dlt_window_complete
 from cartrial.protocol.dosing import (
     AgentDailyDose,
     BsaMethod,
@@ -172,6 +172,7 @@ __all__ = [
     "body_surface_area_m2",
     "completed_years",
     "count_events_in_window",
+    "dlt_window_complete",
     "dose_for",
     "evaluate_criterion",
     "group_onsets",
