@@ -10,7 +10,7 @@ Graded events (`cartrial.protocol.GradedEvent`), each with its source:
   investigator's grade and relatedness (``adverse_events``); an adverse event of grade 5 is also a death
   event. CRS, ICANS and haematological adverse-event records are not evaluated: their grades come from
   the assessments and the laboratory results (the records' dates span the whole episode at any grade,
-  not its duration at grade >= 3; docs/science/decisions.md D-13.9). An adverse event without an end date
+  not its duration at grade >= 3; docs/science/decisions.md D-13.2). An adverse event without an end date
   is taken as ongoing at the cut-off (``ongoing_at_day``).
 
 Each event is assessed by the escalation engine (`cartrial.escalation.assess_dlt`: DLT window from day 0
