@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -149,31 +150,73 @@ def _clinical_date(value: Any) -> dt.date | None:
     return value
 
 
+def _cells(values: list[Any]) -> list[str]:
+    """`_cell` of every value of one column, vectorised for the column types the store returns (text,
+    integers, floats, booleans, UTC date-times, dates); any other mix falls back to `_cell` per value."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return [""] * len(values)
+    if kinds == {str}:
+        return ["" if v is None else v for v in values]
+    if kinds == {bool}:
+        return ["" if v is None else ("true" if v else "false") for v in values]
+    if kinds == {int}:
+        return ["" if v is None else str(v) for v in values]
+    if kinds <= {float, int}:
+        array = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+        whole = np.isfinite(array) & (np.mod(array, 1.0) == 0.0) & (np.abs(array) < 1e15)
+        out = np.where(np.isnan(array), "", "").astype(object)
+        if whole.any():
+            out[whole] = array[whole].astype(np.int64).astype(str)
+        other = ~whole & ~np.isnan(array)
+        if other.any():
+            out[other] = [repr(v) for v in array[other].tolist()]
+        return [str(v) for v in out]
+    if kinds == {dt.datetime}:
+        aware = [v for v in values if v is not None]
+        if all(v.tzinfo is not None for v in aware):
+            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+            text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return [str(t) if isinstance(t, str) else "" for t in text]
+    if kinds == {dt.date}:
+        return ["" if v is None else v.isoformat() for v in values]
+    return [_cell(v) for v in values]
+
+
 def _read_table(
     connection: Connection, model: type[models.StudyData], cutoff: dt.date
 ) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
-    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out)."""
+    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out).
+
+    Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
     table = model.__table__  # type: ignore[attr-defined]
     columns = [c for c in table.columns if c.name not in DATABASE_ONLY_COLUMNS]
     names = [c.name for c in columns]
     date_column = model.clinical_date_column
     subject_column = model.subject_column
-    rows = connection.execute(select(*columns, table.c.id).order_by(table.c.id)).all()
-    kept: list[list[str]] = []
-    left_out = 0
+    result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
+    data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
+    keep = np.ones(len(data[0]), dtype=bool)
     left_out_subjects: set[str] = set()
-    date_index = names.index(date_column) if date_column else None
-    subject_index = names.index(subject_column) if subject_column and subject_column in names else None
-    for row in rows:
-        if date_index is not None:
-            clinical = _clinical_date(row[date_index])
-            if clinical is not None and clinical > cutoff:
-                left_out += 1
-                if subject_index is not None and row[subject_index] is not None:
-                    left_out_subjects.add(str(row[subject_index]))
-                continue
-        kept.append([_cell(v) for v in row])
-    frame = pd.DataFrame(kept, columns=[*names, RECORD_ID], dtype=object)
+    if date_column:
+        clinical = [_clinical_date(v) for v in data[names.index(date_column)]]
+        keep = np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
+        if subject_column and subject_column in names and not keep.all():
+            subjects = data[names.index(subject_column)]
+            left_out_subjects = {str(subjects[i]) for i in np.flatnonzero(~keep) if subjects[i] is not None}
+    left_out = int((~keep).sum())
+    index = np.flatnonzero(keep)
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(
+                _cells(list(column) if keep.all() else [column[i] for i in index]) if len(index) else [],
+                dtype=object,
+            )
+            for name, column in zip([*names, RECORD_ID], data, strict=True)
+        },
+        columns=[*names, RECORD_ID],
+    )
     # a stable, backend-independent order: natural key, then id
     key = [c for c in model.natural_key if c in frame.columns]
     if len(frame):
