@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cartrial.analysis import safety
 from cartrial.analysis.demographics import demographics_datasets
 from cartrial.analysis.dlt import dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
@@ -33,7 +34,12 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     spec = analysis_spec(protocol)
     opts = spec.options
     populations: dict[str, Population]
-    evaluation = evaluate_dlts(tables, protocol, cutoff, ctcae_version=opts.ctcae_version)
+    # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
+    crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
+    labs = safety.graded_labs(tables, opts.ctcae_version)
+    evaluation = evaluate_dlts(
+        tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
+    )
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
     )
@@ -48,9 +54,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         )
     }
     datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
-    datasets |= crs_icans_datasets(tables, populations)
+    datasets |= crs_icans_datasets(tables, populations, (crs, icans))
     datasets |= adverse_event_datasets(tables, populations, opts.treatment_emergent_start)
-    datasets |= lab_datasets(tables, populations, opts.ctcae_version)
+    datasets |= lab_datasets(tables, populations, opts.ctcae_version, labs)
     relapses, relapse_result = relapse_datasets(
         tables, protocol, cutoff, populations, opts.relapse_follow_up_end
     )

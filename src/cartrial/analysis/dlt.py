@@ -189,7 +189,14 @@ def investigator_dlt_days(
 
 
 def evaluate_dlts(
-    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, *, ctcae_version: str = "5.0"
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    *,
+    ctcae_version: str = "5.0",
+    crs: Any = None,
+    icans: Any = None,
+    labs: Any = None,
 ) -> DltEvaluation:
     """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
     from cartrial.analysis.safety import graded_events
@@ -200,7 +207,7 @@ def evaluate_dlts(
     described = {r.id: r.description for r in rules}
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
-    graded = graded_events(tables, ctcae_version)
+    graded = graded_events(tables, ctcae_version, crs=crs, icans=icans, labs=labs)
     events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff)
     rows: list[dict[str, Any]] = []
     engine_days: dict[str, list[float]] = {}
@@ -264,9 +271,11 @@ def dlt_datasets(
         ["subject_id", "dose_level", "dlt_evaluable", "dlt_in_window", "investigator_dlt_in_window"]
     ].reset_index(drop=True)
     fired = assessments[assessments["is_dlt"]]
+    fired_rules: dict[str, set[str]] = {}
+    for sid, ids in zip(fired["subject_id"], fired["rules_fired"], strict=True):
+        fired_rules.setdefault(str(sid), set()).update(r for r in str(ids).split(";") if r)
     per_subject["rules_fired"] = [
-        ";".join(sorted(set(";".join(fired.loc[fired["subject_id"] == s, "rules_fired"]).split(";")) - {""}))
-        for s in per_subject["subject_id"]
+        ";".join(sorted(fired_rules.get(s, set()))) for s in per_subject["subject_id"]
     ]
     per_subject["agreement"] = [
         "agree" if a == b else ("protocol rules only" if a else "investigator flag only")

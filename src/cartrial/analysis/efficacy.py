@@ -19,7 +19,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
-from cartrial.analysis.summaries import ALL
+from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -215,8 +215,9 @@ def osis_dataset(
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
     rows = []
+    groups = by_subject(scored)
     for sid in safety_ids:
-        own = scored[scored["subject_id"] == sid].sort_values("assessed_at", kind="mergesort")
+        own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
         days = own["assessed_at"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
         base = own[(days <= day0[sid]).to_numpy()]
         post = own[(days > day0[sid]).to_numpy()]

@@ -19,7 +19,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
-from cartrial.analysis.summaries import ALL
+from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
@@ -182,8 +182,9 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
     rows: list[dict[str, Any]] = []
     markers: list[dict[str, Any]] = []
     excluded: dict[str, list[str]] = {}
+    groups = by_subject(pdt)
     for sid in safety_ids:
-        own = pdt[pdt["subject_id"] == sid].sort_values("sampled_at", kind="mergesort")
+        own = rows_of(groups, pdt, sid).sort_values("sampled_at", kind="mergesort")
         start = day0[sid]
         days = own["sampled_at"].map(lambda s, start=start: (dt.date.fromisoformat(str(s)[:10]) - start).days)
         titres = own[own["aqp4_igg_titre"].astype(bool)]

@@ -25,13 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy import Connection, Date, DateTime, Engine, String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cartrial.errors import CartrialError, InputError, Problem
@@ -157,8 +158,8 @@ def _cells(values: list[Any]) -> list[str]:
     kinds.discard(type(None))
     if not kinds:
         return [""] * len(values)
-    if kinds == {str}:
-        return ["" if v is None else v for v in values]
+    if kinds <= {str, _IsoText}:
+        return ["" if v is None else str(v) for v in values]
     if kinds == {bool}:
         return ["" if v is None else ("true" if v else "false") for v in values]
     if kinds == {int}:
@@ -175,13 +176,62 @@ def _cells(values: list[Any]) -> list[str]:
         return [str(v) for v in out]
     if kinds == {dt.datetime}:
         aware = [v for v in values if v is not None]
-        if all(v.tzinfo is not None for v in aware):
-            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-            text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-            return [str(t) if isinstance(t, str) else "" for t in text]
+        if all(v.tzinfo is not None for v in aware) and all(v.year >= 1970 for v in aware):
+            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.tz_localize(None)
+            text = np.datetime_as_string(stamps.to_numpy(dtype="datetime64[s]"), unit="s")
+            return ["" if t == "NaT" else f"{t}Z" for t in text.tolist()]
     if kinds == {dt.date}:
         return ["" if v is None else v.isoformat() for v in values]
     return [_cell(v) for v in values]
+
+
+class _IsoText(str):
+    """A date or UTC date-time read from SQLite as its stored text (``YYYY-MM-DD`` or
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC by `cartrial.store.models.UtcDateTime`), already formatted as the
+    template cell would be (``YYYY-MM-DD`` / ``YYYY-MM-DDTHH:MM:SSZ``)."""
+
+    __slots__ = ()
+
+
+_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
+_SQLITE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _raw_sqlite_columns(
+    connection: Connection, table: Any, columns: list[Any]
+) -> list[tuple[Any, ...]] | None:
+    """SQLite only: the columns with dates and date-times read as their stored text (no per-value type
+    processing), converted to the template cells in bulk; None when a stored value is not in the format
+    SQLAlchemy writes (the caller then reads the typed values)."""
+    kinds: list[str] = []
+    selected: list[Any] = []
+    for column in columns:
+        if isinstance(column.type, models.UtcDateTime):
+            kinds.append("datetime")
+            selected.append(type_coerce(column, String).label(column.name))
+        elif isinstance(column.type, Date) and not isinstance(column.type, DateTime):
+            kinds.append("date")
+            selected.append(type_coerce(column, String).label(column.name))
+        else:
+            kinds.append("")
+            selected.append(column)
+    if not any(kinds):
+        return None
+    rows = connection.execute(select(*selected, table.c.id).order_by(table.c.id)).all()
+    data = list(zip(*rows, strict=False)) or [() for _ in range(len(columns) + 1)]
+    out: list[tuple[Any, ...]] = []
+    for kind, values in zip([*kinds, ""], data, strict=True):
+        if not kind:
+            out.append(values)
+            continue
+        pattern = _SQLITE_DATETIME if kind == "datetime" else _SQLITE_DATE
+        if not all(v is None or pattern.fullmatch(v) for v in values):
+            return None
+        if kind == "datetime":
+            out.append(tuple(None if v is None else _IsoText(f"{v[:10]}T{v[11:19]}Z") for v in values))
+        else:
+            out.append(tuple(None if v is None else _IsoText(v) for v in values))
+    return out
 
 
 def _read_table(
@@ -195,13 +245,20 @@ def _read_table(
     names = [c.name for c in columns]
     date_column = model.clinical_date_column
     subject_column = model.subject_column
-    result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
-    data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
+    data = _raw_sqlite_columns(connection, table, columns) if connection.dialect.name == "sqlite" else None
+    if data is None:
+        result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
+        data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
     keep = np.ones(len(data[0]), dtype=bool)
     left_out_subjects: set[str] = set()
     if date_column:
-        clinical = [_clinical_date(v) for v in data[names.index(date_column)]]
-        keep = np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
+        dates = data[names.index(date_column)]
+        if next((isinstance(v, _IsoText) for v in dates if v is not None), False):
+            day = cutoff.isoformat()
+            keep = np.array([v is None or v[:10] <= day for v in dates], dtype=bool)
+        else:
+            clinical = [_clinical_date(v) for v in dates]
+            keep = np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
         if subject_column and subject_column in names and not keep.all():
             subjects = data[names.index(subject_column)]
             left_out_subjects = {str(subjects[i]) for i in np.flatnonzero(~keep) if subjects[i] is not None}
