@@ -8,7 +8,7 @@ import statistics
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.analysis.demographics import Characteristic, demographics_table
@@ -28,6 +28,7 @@ def test_hand_computed_summary() -> None:
     assert (empty.n, empty.n_missing, empty.mean) == (0, 2, None)
 
 
+@settings(deadline=None)  # pandas work per example; no timing assertions (shared machine)
 @given(st.lists(maybe, max_size=60))
 def test_continuous_summary_invariants(values: list[float | None]) -> None:
     s = continuous_summary(values)
@@ -48,6 +49,7 @@ def test_continuous_summary_invariants(values: list[float | None]) -> None:
         assert s.sd is None
 
 
+@settings(deadline=None)  # pandas work per example; no timing assertions (shared machine)
 @given(st.lists(st.one_of(st.none(), st.just(""), st.sampled_from(["F", "M", "X"])), max_size=40))
 def test_category_counts_add_up(values: list[str | None]) -> None:
     counts = category_counts(values, levels=["F", "M"])
@@ -59,6 +61,7 @@ def test_category_counts_add_up(values: list[str | None]) -> None:
     assert all(k == present.count(c) for c, k, _ in counts)
 
 
+@settings(deadline=None)  # pandas work per example; no timing assertions (shared machine)
 @given(
     st.lists(
         st.tuples(

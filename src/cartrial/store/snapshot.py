@@ -100,11 +100,15 @@ class StudySnapshot:
     def tables_sha256(self) -> str:
         """SHA-256 of the snapshot's content (every table, in order, as CSV text without the database ids):
         equal for the same records on any backend, whatever was written to the audit trail since."""
+        cached = self.__dict__.get("_tables_sha256")
+        if cached is not None:
+            return str(cached)
         digest = hashlib.sha256()
         for name in sorted(self.tables):
             frame = self.tables[name].drop(columns=[RECORD_ID])
             digest.update(name.encode("utf-8") + b"\n")
             digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        self.__dict__["_tables_sha256"] = digest.hexdigest()  # computed once per snapshot (tables are fixed)
         return digest.hexdigest()
 
     def metadata(self) -> dict[str, Any]:
