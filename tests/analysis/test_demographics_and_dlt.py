@@ -249,3 +249,29 @@ def test_a_dlt_makes_a_subject_dlt_evaluable_before_the_window_ends(example_sqli
         )
     )
     assert "CT-012" in after.populations["dlt_evaluable"].subject_ids
+
+
+def test_relapse_follow_up_ends_at_the_last_dated_record(analysis: Analysis) -> None:
+    # last contact by hand: the latest date of any assessment, lab or sample record on or before the cut-off
+    forms = {
+        "edss": "assessed_at",
+        "visual_acuity": "assessed_at",
+        "osis": "assessed_at",
+        "timed_walk": "assessed_at",
+        "crs_assessments": "assessed_at",
+        "icans_assessments": "assessed_at",
+        "labs": "collected_at",
+        "pk_samples": "sampled_at",
+        "pd_samples": "sampled_at",
+    }
+    infused = {r["subject_id"]: date.fromisoformat(r["infused_at"][:10]) for r in rows("infusions")}
+    last = dict(infused)
+    for name, column in forms.items():
+        for r in rows(name):
+            day = date.fromisoformat(r[column][:10])
+            if day <= CUTOFF and day > last[r["subject_id"]]:
+                last[r["subject_id"]] = day
+    by_subject = analysis.datasets["relapses_by_subject"].table.set_index("subject_id")
+    for sid, day0 in infused.items():
+        assert by_subject.loc[sid, "post_days"] == (last[sid] - day0).days, sid
+    assert last["CT-001"] == date(2022, 2, 1)  # CT-001's last EDSS visit
