@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from cartrial.analysis.dlt import dlt_datasets
+from cartrial.analysis import safety
+from cartrial.analysis.demographics import demographics_datasets
+from cartrial.analysis.dlt import dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
-from cartrial.analysis.kinetics import PERSISTENCE_DAY, nca_datasets, pd_datasets
+from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
+from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.populations import ENROLLED, derive_populations
-from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD
-from cartrial.analysis.toxicity import adverse_event_datasets, crs_icans_datasets, lab_datasets
+from cartrial.analysis.toxicity import (
+    TREATMENT_EMERGENT_TEXT,
+    adverse_event_datasets,
+    crs_icans_datasets,
+    lab_datasets,
+)
 
 
 def analyse(snapshot: SnapshotLike) -> Analysis:
@@ -24,8 +31,18 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     tables = dict(snapshot.tables)
     protocol = snapshot.protocol
     cutoff = snapshot.cutoff
+    spec = analysis_spec(protocol)
+    opts = spec.options
     populations: dict[str, Population]
-    populations, membership = derive_populations(tables, protocol, cutoff)
+    # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
+    crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
+    labs = safety.graded_labs(tables, opts.ctcae_version)
+    evaluation = evaluate_dlts(
+        tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
+    )
+    populations, membership = derive_populations(
+        tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
+    )
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",
@@ -36,35 +53,51 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
             ("subjects", "infusions", "adverse_events"),
         )
     }
-    datasets |= dlt_datasets(tables, protocol, populations, membership)
-    datasets |= crs_icans_datasets(tables, populations)
-    datasets |= adverse_event_datasets(tables, populations)
-    datasets |= lab_datasets(tables, populations)
-    relapses, relapse_result = relapse_datasets(tables, protocol, cutoff, populations)
+    datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
+    datasets |= crs_icans_datasets(tables, populations, (crs, icans))
+    datasets |= adverse_event_datasets(tables, populations, opts.treatment_emergent_start)
+    datasets |= lab_datasets(tables, populations, opts.ctcae_version, labs)
+    relapses, relapse_result = relapse_datasets(
+        tables, protocol, cutoff, populations, opts.relapse_follow_up_end
+    )
     datasets |= edss_datasets(tables, cutoff, populations, relapse_result.attacks)
-    datasets |= responder_datasets(tables, protocol, cutoff, populations)
+    datasets |= responder_datasets(tables, protocol, cutoff, populations, spec.populations)
     datasets |= osis_dataset(tables, cutoff, populations)
     datasets |= relapses
-    datasets |= nca_datasets(tables, populations)
+    datasets |= demographics_datasets(tables, protocol, populations, datasets)
+    datasets |= nca_datasets(tables, populations, opts)
     datasets |= pd_datasets(tables, populations)
     meta = snapshot.metadata()
     findings = (
         data_status_finding(meta),
         *safety_findings(datasets, populations, protocol),
         *efficacy_findings(datasets, populations, protocol),
-        *pk_pd_findings(datasets, populations),
+        *pk_pd_findings(datasets, populations, opts.persistence_day),
     )
+    sources = option_sources(spec)
     options: dict[str, Any] = {
-        "proportion_ci": PROPORTION_CI_METHOD,
-        "rate_ci": RATE_CI_METHOD,
-        "persistence_day": PERSISTENCE_DAY,
-        "treatment_emergent": "onset on or after the first lymphodepletion dose (infusion day without one)",
+        "proportion_ci": sources["proportion_ci"]["value"],
+        "rate_ci": sources["rate_ci"]["value"],
+        "persistence_day": opts.persistence_day,
+        "treatment_emergent": TREATMENT_EMERGENT_TEXT[opts.treatment_emergent_start],
         "dlt_window_days": protocol.escalation.dlt_window_days,
-        "nca_intervals": [[0.0, 28.0]],
+        "dlt_rules": [r.id for r in protocol.escalation.dlt_rules],
+        "nca_intervals": [list(i) for i in opts.nca_intervals_days],
+        "nca_options": dict(opts.nca_options),
+        "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
+        "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
-        "ctcae_version": "5.0",
+        "ctcae_version": opts.ctcae_version,
     }
-    return Analysis(meta, populations, datasets, findings, options)
+    fixed = {
+        "dlt_window_days": "protocol escalation.dlt_window_days",
+        "dlt_rules": "protocol escalation.dlt_rules",
+        "crs_icans": "cartrial.grading defaults (CrsOptions, EpisodeOptions)",
+        "treatment_emergent": sources["treatment_emergent_start"]["source"],
+        "nca_intervals": sources["nca_intervals_days"]["source"],
+    }
+    option_source = {name: fixed.get(name) or sources[name]["source"] for name in options}
+    return Analysis(meta, populations, datasets, findings, options, option_source)
 
 
 __all__ = ["analyse"]

@@ -1,21 +1,258 @@
-"""DLTs per dose level and the replay of the recorded escalation decisions with the protocol's design.
+"""Dose-limiting toxicities: the protocol's DLT rules applied to the graded events, per subject and dose
+level, next to the investigator's flag; and the replay of the recorded escalation decisions.
 
-- `dlt_by_dose_level`: DLT-evaluable subjects and those with a DLT (adverse event flagged ``dlt`` inside the
-  protocol's DLT window), per dose level, with the exact CI.
-- `escalation_replay`: the escalation engine's `replay_decisions` — each recorded cohort decision next to
-  the protocol design's, with the DLT-window timing; every deviation listed.
+Graded events (`cartrial.protocol.GradedEvent`), each with its source:
+
+- CRS and ICANS episodes (ASTCT 2019) and runs of haematology results at CTCAE grade >= 3 (with their
+  duration), from the grading engine (`cartrial.analysis.safety.graded_events` →
+  `cartrial.grading.derive_graded_events`);
+- adverse events of the other categories (`AE_CATEGORIES`: non-haematological, infection, death) with the
+  investigator's grade and relatedness (``adverse_events``); an adverse event of grade 5 is also a death
+  event. CRS, ICANS and haematological adverse-event records are not evaluated: their grades come from
+  the assessments and the laboratory results (the records' dates span the whole episode at any grade,
+  not its duration at grade >= 3; docs/science/decisions.md D-13.2). An adverse event without an end date
+  is taken as ongoing at the cut-off (``ongoing_at_day``).
+
+Each event is assessed by the escalation engine (`cartrial.escalation.assess_dlt`: DLT window from day 0
+to `escalation.dlt_window_days` inclusive, every rule of `escalation.dlt_rules`). Datasets:
+
+- `dlt_assessments`: every graded event with its verdict, the rule(s) that fired (id and the protocol's
+  description) or why none did, and its source;
+- `dlt_by_subject`: per infused subject, DLT by the protocol's rules, by the investigator's flag
+  (``adverse_events.dlt`` inside the window), and whether they agree;
+- `dlt_disagreements`: the subjects where the two differ (also a key finding);
+- `dlt_by_dose_level`: DLT-evaluable subjects with a DLT by the protocol's rules (and by the investigator's
+  flag), per dose level, with the exact CI;
+- `escalation_replay`: the escalation engine's `replay_decisions` with the rule-derived DLTs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import DLT_EVALUABLE
+from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.summaries import incidence
+
+AE_CATEGORIES = ("non_hematologic", "infection", "death")
+"""Adverse-event categories evaluated from the adverse-event records (the others are graded by the
+grading engine from assessments and laboratory results)."""
+
+GRADING_SOURCE = {
+    "crs": "crs_assessments graded by cartrial.grading.derive_graded_events",
+    "icans": "icans_assessments graded by cartrial.grading.derive_graded_events",
+    "hematologic": "labs graded by cartrial.grading.derive_graded_events (run at grade >= 3)",
+}
+
+ASSESSMENT_COLUMNS = [
+    "subject_id",
+    "dose_level",
+    "category",
+    "term",
+    "grade",
+    "scale",
+    "onset_day",
+    "duration_days",
+    "ongoing_at_day",
+    "relatedness",
+    "in_window",
+    "is_dlt",
+    "rules_fired",
+    "rule_descriptions",
+    "not_fired",
+    "source",
+]
+
+
+@dataclass(frozen=True)
+class DltEvaluation:
+    """Every graded event's DLT verdict, and per subject the onset days of DLTs inside the window by the
+    protocol's rules (`engine_days`) and by the investigator's flag (`investigator_days`)."""
+
+    assessments: pd.DataFrame
+    engine_days: Mapping[str, tuple[float, ...]]
+    investigator_days: Mapping[str, tuple[float, ...]]
+    window_days: int
+    notes: tuple[str, ...] = ()
+    engine: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+
+def _relatedness(text: str) -> Any:
+    from cartrial.protocol import Relatedness
+
+    try:
+        return Relatedness(text.strip().lower())
+    except ValueError:
+        return None
+
+
+def _true(value: Any) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes"}
+
+
+def _ae_events(
+    adverse_events: pd.DataFrame, day0: Mapping[str, dt.date], cutoff: dt.date
+) -> list[tuple[Any, str]]:
+    """(GradedEvent, source) for the adverse-event records of `AE_CATEGORIES` and of grade 5."""
+    from cartrial.protocol import GradedEvent, ToxicityCategory
+
+    out: list[tuple[Any, str]] = []
+    if not len(adverse_events):
+        return out
+    for row in adverse_events.to_dict("records"):
+        sid = str(row["subject_id"])
+        category = str(row.get("category") or "").strip().lower()
+        grade_text = str(row.get("grade") or "").strip()
+        if sid not in day0 or not grade_text or not str(row.get("started_on") or ""):
+            continue
+        grade = int(float(grade_text))
+        categories = [c for c in (category,) if c in AE_CATEGORIES]
+        if grade == 5 and "death" not in categories:
+            categories.append("death")
+        if not categories:
+            continue
+        started = dt.date.fromisoformat(str(row["started_on"])[:10])
+        ended_text = str(row.get("ended_on") or "")
+        onset = float((started - day0[sid]).days)
+        duration = float((dt.date.fromisoformat(ended_text[:10]) - started).days) if ended_text else None
+        scale = " ".join(
+            p for p in (str(row.get("grading_scale") or ""), str(row.get("grading_scale_version") or "")) if p
+        )
+        source = f"adverse_events record {row.get('record_id', '')} (investigator grade and relatedness)"
+        for cat in categories:
+            event = GradedEvent(
+                subject_id=sid,
+                category=ToxicityCategory(cat),
+                term=str(row.get("term") or ""),
+                grade=grade,
+                scale=scale or "investigator",
+                onset_day=onset,
+                duration_days=duration,
+                relatedness=_relatedness(str(row.get("relatedness") or "")),
+                ongoing_at_day=None if ended_text else float((cutoff - day0[sid]).days),
+            )
+            out.append((event, source))
+    return out
+
+
+def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str]]:
+    from cartrial.protocol import GradedEvent, ToxicityCategory
+
+    out: list[tuple[Any, str]] = []
+
+    def value(row: Mapping[str, Any], name: str) -> Any:
+        v = row.get(name)
+        return None if v is None or (isinstance(v, float) and v != v) else v
+
+    for row in graded.to_dict("records"):
+        category = ToxicityCategory(str(row["category"]))
+        event = GradedEvent(
+            subject_id=str(row["subject_id"]),
+            category=category,
+            term=str(row["term"]),
+            grade=int(row["grade"]),
+            scale=str(row["scale"]),
+            onset_day=float(row["onset_day"]),
+            duration_days=value(row, "duration_days"),
+            ongoing_at_day=value(row, "ongoing_at_day"),
+        )
+        out.append((event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events")))
+    return out
+
+
+def investigator_dlt_days(
+    adverse_events: pd.DataFrame, day0: Mapping[str, dt.date], window_days: int
+) -> dict[str, tuple[float, ...]]:
+    """Onset days (after day 0) of adverse events the investigator flagged ``dlt`` inside the DLT window
+    (the window rule of `cartrial.escalation.assess_dlt`)."""
+    from cartrial.escalation.dlt import assess_dlt
+    from cartrial.protocol import GradedEvent, ToxicityCategory
+
+    out: dict[str, list[float]] = {}
+    if not len(adverse_events) or "dlt" not in adverse_events:
+        return {}
+    flagged = adverse_events[adverse_events["dlt"].map(_true)]
+    for sid, started in zip(flagged["subject_id"], flagged["started_on"], strict=True):
+        sid = str(sid)
+        if sid not in day0 or not started:
+            continue
+        onset = float((dt.date.fromisoformat(str(started)[:10]) - day0[sid]).days)
+        probe = GradedEvent(sid, ToxicityCategory.NON_HEMATOLOGIC, "investigator DLT flag", 1, "", onset)
+        if assess_dlt(probe, [], window_days).in_window:
+            out.setdefault(sid, []).append(onset)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def evaluate_dlts(
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    *,
+    ctcae_version: str = "5.0",
+    crs: Any = None,
+    icans: Any = None,
+    labs: Any = None,
+) -> DltEvaluation:
+    """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
+    from cartrial.analysis.safety import graded_events
+    from cartrial.escalation.dlt import assess_dlt
+
+    window = int(protocol.escalation.dlt_window_days)
+    rules = list(protocol.escalation.dlt_rules)
+    described = {r.id: r.description for r in rules}
+    day0 = infusion_dates(tables["infusions"])
+    levels = dose_levels(tables["infusions"])
+    graded = graded_events(tables, ctcae_version, crs=crs, icans=icans, labs=labs)
+    events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff)
+    rows: list[dict[str, Any]] = []
+    engine_days: dict[str, list[float]] = {}
+    for event, source in events:
+        verdict = assess_dlt(event, rules, window)
+        if verdict.is_dlt:
+            engine_days.setdefault(event.subject_id, []).append(event.onset_day)
+        rows.append(
+            {
+                "subject_id": event.subject_id,
+                "dose_level": levels.get(event.subject_id),
+                "category": event.category.value,
+                "term": event.term,
+                "grade": event.grade,
+                "scale": event.scale,
+                "onset_day": event.onset_day,
+                "duration_days": event.duration_days,
+                "ongoing_at_day": event.ongoing_at_day,
+                "relatedness": event.relatedness.value if event.relatedness is not None else "",
+                "in_window": verdict.in_window,
+                "is_dlt": verdict.is_dlt,
+                "rules_fired": ";".join(verdict.fired),
+                "rule_descriptions": "; ".join(described[r] for r in verdict.fired),
+                "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
+                if not verdict.is_dlt
+                else "",
+                "source": source,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
+    if len(frame):
+        frame = frame.sort_values(["subject_id", "onset_day", "category", "term"], kind="mergesort")
+        frame = frame.reset_index(drop=True)
+    frame["dose_level"] = frame["dose_level"].astype("Int64")
+    notes: list[str] = list(graded.notes)
+    if not rules:
+        notes.append("the protocol defines no DLT rules (escalation.dlt_rules): no event can be a DLT")
+    return DltEvaluation(
+        frame,
+        {k: tuple(v) for k, v in engine_days.items()},
+        investigator_dlt_days(tables["adverse_events"], day0, window),
+        window,
+        tuple(notes),
+        (graded.metadata,),
+    )
 
 
 def dlt_datasets(
@@ -23,21 +260,93 @@ def dlt_datasets(
     protocol: Any,
     populations: Mapping[str, Population],
     membership: pd.DataFrame,
+    evaluation: DltEvaluation,
 ) -> dict[str, Dataset]:
-    """`dlt_by_dose_level` and `escalation_replay`."""
+    """`dlt_assessments`, `dlt_by_subject`, `dlt_disagreements`, `dlt_by_dose_level` and (when decisions
+    are recorded) `escalation_replay`."""
+    window = evaluation.window_days
+    assessments = evaluation.assessments
+    safety_ids = set(populations[SAFETY].subject_ids)
+    per_subject = membership[membership["subject_id"].isin(safety_ids)][
+        ["subject_id", "dose_level", "dlt_evaluable", "dlt_in_window", "investigator_dlt_in_window"]
+    ].reset_index(drop=True)
+    fired = assessments[assessments["is_dlt"]]
+    fired_rules: dict[str, set[str]] = {}
+    for sid, ids in zip(fired["subject_id"], fired["rules_fired"], strict=True):
+        fired_rules.setdefault(str(sid), set()).update(r for r in str(ids).split(";") if r)
+    per_subject["rules_fired"] = [
+        ";".join(sorted(fired_rules.get(s, set()))) for s in per_subject["subject_id"]
+    ]
+    per_subject["agreement"] = [
+        "agree" if a == b else ("protocol rules only" if a else "investigator flag only")
+        for a, b in zip(per_subject["dlt_in_window"], per_subject["investigator_dlt_in_window"], strict=True)
+    ]
+    disagreements = per_subject[per_subject["agreement"] != "agree"].reset_index(drop=True)
     evaluable = membership[membership["dlt_evaluable"]].copy()
     summary = incidence(
-        evaluable, ["dlt_in_window"], DLT_EVALUABLE, {"dlt_in_window": "DLT within the DLT window"}
+        evaluable,
+        ["dlt_in_window"],
+        DLT_EVALUABLE,
+        {"dlt_in_window": "DLT within the DLT window by the protocol's DLT rules (graded events)"},
+    )
+    investigator = incidence(evaluable, ["investigator_dlt_in_window"], DLT_EVALUABLE)
+    summary["investigator_k"] = investigator["k"].to_numpy()
+    summary["investigator_subjects"] = investigator["subjects"].to_numpy()
+    rules_text = "; ".join(f"{r.id}: {r.description}" for r in protocol.escalation.dlt_rules) or "none"
+    method = (
+        f"protocol escalation.dlt_rules ({rules_text}) applied by cartrial.escalation.assess_dlt to the "
+        f"graded events within days 0-{window}"
     )
     out = {
+        "dlt_assessments": Dataset(
+            "dlt_assessments",
+            "Every graded event with its DLT verdict under the protocol's DLT rules, the rule that fired and "
+            "its source",
+            assessments,
+            SAFETY,
+            "cartrial.escalation.assess_dlt on cartrial.grading.derive_graded_events + adverse_events",
+            ("crs_assessments", "icans_assessments", "labs", "adverse_events", "infusions"),
+            columns={
+                "onset_day": "days after the infusion (day 0)",
+                "duration_days": "days",
+                "rules_fired": "ids of the protocol DLT rules the event meets (escalation.dlt_rules)",
+                "not_fired": "why no rule fired, per rule",
+                "source": "the records and engine the grade comes from",
+            },
+            notes=(f"method: {method}", *evaluation.notes),
+            engine=evaluation.engine,
+        ),
+        "dlt_by_subject": Dataset(
+            "dlt_by_subject",
+            "DLT per subject: protocol rules on graded events vs the investigator's DLT flag",
+            per_subject,
+            SAFETY,
+            "cartrial.escalation.assess_dlt (dlt_in_window); adverse_events.dlt (investigator_dlt_in_window)",
+            ("dlt_assessments", "adverse_events"),
+        ),
+        "dlt_disagreements": Dataset(
+            "dlt_disagreements",
+            "Subjects whose DLT status by the protocol's rules differs from the investigator's flag",
+            disagreements,
+            SAFETY,
+            "rows of dlt_by_subject with agreement != agree",
+            ("dlt_by_subject",),
+        ),
         "dlt_by_dose_level": Dataset(
             "dlt_by_dose_level",
-            "Dose-limiting toxicities per dose level (DLT-evaluable subjects, exact 95 % CI)",
+            "Dose-limiting toxicities per dose level (DLT-evaluable subjects, exact 95 % CI): protocol rules "
+            "and investigator flag",
             summary,
             DLT_EVALUABLE,
-            "cartrial.analysis.populations (AE dlt flag inside escalation.dlt_window_days)",
-            ("adverse_events", "infusions"),
-        )
+            "cartrial.escalation.assess_dlt (protocol escalation.dlt_rules) inside "
+            "escalation.dlt_window_days",
+            ("dlt_assessments", "adverse_events", "infusions"),
+            columns={
+                "k": "subjects with a DLT by the protocol's DLT rules",
+                "investigator_k": "subjects with an adverse event flagged DLT by the investigator in the "
+                "window",
+            },
+        ),
     }
     decisions = tables["escalation_decisions"]
     if len(decisions):
@@ -65,9 +374,9 @@ def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame
         table,
         DLT_EVALUABLE,
         result.derivation,
-        ("escalation_decisions", "infusions", "adverse_events"),
+        ("escalation_decisions", "infusions", "dlt_assessments"),
         notes=(f"{n_dev} decision(s) with a protocol deviation", *result.notes),
     )
 
 
-__all__ = ["dlt_datasets"]
+__all__ = ["AE_CATEGORIES", "DltEvaluation", "dlt_datasets", "evaluate_dlts", "investigator_dlt_days"]

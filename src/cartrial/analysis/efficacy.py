@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import SAFETY, dose_levels
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
-from cartrial.analysis.summaries import ALL
+from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -27,11 +27,21 @@ def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
 
 
 def responder_datasets(
-    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, populations: dict[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    populations: dict[str, Population],
+    rules: Any = None,
 ) -> dict[str, Dataset]:
     """`responders_by_subject` and `responders_summary` for every responder endpoint of the protocol; adds
-    one ``efficacy:<endpoint>`` population per endpoint to `populations`."""
+    one ``efficacy:<endpoint>`` population per endpoint to `populations`, by the endpoint's evaluable rule
+    (`rules`: the protocol's ``analysis.populations``, `cartrial.protocol.AnalysisPopulations`; default
+    ``baseline_and_post_baseline``; ``all_infused`` counts the subjects the engine cannot evaluate as
+    non-responders)."""
     from cartrial.neuro.derive import derive_responders, responder_definitions_from_protocol
+    from cartrial.protocol.analysis_spec import AnalysisPopulations, EfficacyEvaluableRule
+
+    rule_of = rules if isinstance(rules, AnalysisPopulations) else AnalysisPopulations()
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
@@ -52,6 +62,8 @@ def responder_datasets(
     summary_rows: list[dict[str, Any]] = []
     for endpoint, summary in zip(planned, result.summaries, strict=True):
         outcomes = {o.subject_id: o for o in summary.subjects}
+        rule = rule_of.efficacy_rule(endpoint)
+        all_infused = rule == EfficacyEvaluableRule.ALL_INFUSED
         excluded: dict[str, list[str]] = {}
         for sid in safety_ids:
             outcome = outcomes.get(sid)
@@ -59,6 +71,7 @@ def responder_datasets(
             reason = "no assessment" if outcome is None else outcome.reason
             if not evaluable:
                 excluded.setdefault(reason, []).append(sid)
+            responder = bool(outcome.responder) if evaluable and outcome is not None else None
             subject_rows.append(
                 {
                     "endpoint": endpoint,
@@ -66,18 +79,29 @@ def responder_datasets(
                     "subject_id": sid,
                     "dose_level": levels.get(sid),
                     "evaluable": evaluable,
-                    "responder": bool(outcome.responder) if evaluable and outcome is not None else None,
+                    "responder": False if all_infused and responder is None else responder,
                     "reason": reason,
+                    "in_population": evaluable or all_infused,
+                    "evaluable_rule": rule.value,
                 }
             )
-        population = Population(
-            f"efficacy:{endpoint}",
-            f"infused subjects evaluable for {summary.definition} (baseline, >= 1 post-baseline "
-            "assessment and "
-            "the definition's own conditions)",
-            tuple(s for s in safety_ids if outcomes.get(s) is not None and outcomes[s].evaluable),
-            {k: tuple(v) for k, v in excluded.items()},
-        )
+        if all_infused:
+            imputed = sorted(s for v in excluded.values() for s in v)
+            population = Population(
+                f"efficacy:{endpoint}",
+                f"every infused subject (analysis rule all_infused); not evaluable for {summary.definition} "
+                f"and counted as non-responders: {', '.join(imputed) or 'none'}",
+                tuple(safety_ids),
+            )
+        else:
+            population = Population(
+                f"efficacy:{endpoint}",
+                f"infused subjects evaluable for {summary.definition} (baseline, >= 1 post-baseline "
+                "assessment and "
+                "the definition's own conditions)",
+                tuple(s for s in safety_ids if outcomes.get(s) is not None and outcomes[s].evaluable),
+                {k: tuple(v) for k, v in excluded.items()},
+            )
         populations[population.name] = population
         own = pd.DataFrame([r for r in subject_rows if r["endpoint"] == endpoint])
         groups = [
@@ -85,7 +109,7 @@ def responder_datasets(
             for lv in sorted(set(own["dose_level"].dropna()))
         ]
         for group, part in [*groups, (ALL, own)]:
-            evaluable_part = part[part["evaluable"]]
+            evaluable_part = part[part["in_population"]]
             k = int(evaluable_part["responder"].astype(bool).sum())
             p = proportion(k, len(evaluable_part))
             infused = proportion(k, len(part))
@@ -104,7 +128,10 @@ def responder_datasets(
                     "n_infused": infused.n,
                     "percent_of_infused": infused.percent,
                     "not_evaluable": len(part) - p.n,
-                    "not_evaluable_subjects": ";".join(sorted(part.loc[~part["evaluable"], "subject_id"])),
+                    "not_evaluable_subjects": ";".join(
+                        sorted(part.loc[~part["in_population"], "subject_id"])
+                    ),
+                    "evaluable_rule": rule.value,
                     "population": population.name,
                     "ci_method": PROPORTION_CI_METHOD,
                     "source": summary.source,
@@ -181,7 +208,6 @@ def osis_dataset(
     tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: Mapping[str, Population]
 ) -> dict[str, Dataset]:
     """`osis_change`: OSIS subscores at baseline (last on or before day 0) and at the last visit."""
-    from cartrial.analysis.populations import infusion_dates
     from cartrial.neuro.derive import derive_osis
 
     safety_ids = populations[SAFETY].subject_ids
@@ -189,8 +215,9 @@ def osis_dataset(
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
     rows = []
+    groups = by_subject(scored)
     for sid in safety_ids:
-        own = scored[scored["subject_id"] == sid].sort_values("assessed_at", kind="mergesort")
+        own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
         days = own["assessed_at"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
         base = own[(days <= day0[sid]).to_numpy()]
         post = own[(days > day0[sid]).to_numpy()]
@@ -228,29 +255,42 @@ CONTACT_COLUMNS: dict[str, str] = {
 """Dated forms whose records count as a contact with the subject (end of relapse follow-up)."""
 
 
-def last_contact(tables: Mapping[str, pd.DataFrame], ids: Sequence[str]) -> dict[str, dt.date]:
+def last_contact(
+    tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date | None = None
+) -> dict[str, dt.date]:
     """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
-    cut-off in a snapshot), never before the infusion day (day 0 when nothing followed the infusion)."""
-    from cartrial.analysis.populations import infusion_dates
+    cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
+    the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
+    implementation of the end of follow-up."""
+    from cartrial.neuro.derive import end_of_follow_up
 
-    day0 = infusion_dates(tables["infusions"])
-    out = {sid: day0[sid] for sid in ids}
+    wanted = set(ids)
+    infusions = tables["infusions"]
+    infusions = infusions[infusions["subject_id"].isin(wanted)]
+    forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
+    names = ["infusions"]
     for name, column in CONTACT_COLUMNS.items():
         frame = tables[name]
-        for sid, moment in zip(frame["subject_id"], frame[column], strict=True):
-            if sid in out and moment:
-                day = dt.date.fromisoformat(str(moment)[:10])
-                if day > out[sid]:
-                    out[sid] = day
-    return out
+        frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
+        forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
+        names.append(name)
+    end = end_of_follow_up(
+        infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
+    )
+    return {sid: end.last_assessment[sid] for sid in ids}
 
 
 def relapse_datasets(
-    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    populations: Mapping[str, Population],
+    follow_up_end: str = "last_contact",
 ) -> tuple[dict[str, Dataset], Any]:
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
-    after infusion ends at the subject's last contact (`last_contact`)."""
+    after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
+    (protocol ``analysis.options.relapse_follow_up_end: cutoff``)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
@@ -260,7 +300,11 @@ def relapse_datasets(
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
         _restrict(tables["infusions"], safety_ids),
-        last_assessment=last_contact(tables, safety_ids),
+        last_assessment=(
+            dict.fromkeys(safety_ids, cutoff)
+            if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
+            else last_contact(tables, safety_ids, cutoff)
+        ),
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),

@@ -136,7 +136,9 @@ def safety_findings(
     dlt_pop = populations[DLT_EVALUABLE]
     dlt = pops[pops["dlt_evaluable"]]
     k = int(dlt["dlt_in_window"].sum())
-    text = f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity."
+    text = (
+        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules."
+    )
     if dlt_pop.excluded:
         text += f" {dlt_pop.not_evaluable_text()}."
     out.append(
@@ -146,10 +148,43 @@ def safety_findings(
             k,
             dlt_pop.n,
             DLT_EVALUABLE,
-            f"adverse event flagged DLT within the {protocol.escalation.dlt_window_days}-day DLT window",
-            "populations",
+            "a graded event meeting a protocol DLT rule (escalation.dlt_rules) within the "
+            f"{protocol.escalation.dlt_window_days}-day DLT window",
+            "dlt_by_dose_level",
         )
     )
+    if "dlt_by_subject" in datasets:
+        by_subject = datasets["dlt_by_subject"].table
+        differ = by_subject[by_subject["agreement"] != "agree"]
+        n_safety = len(by_subject)
+        if differ.empty:
+            text = (
+                f"The protocol's DLT rules and the investigators' DLT flags agree for all {n_safety} infused "
+                "patients."
+            )
+        else:
+            text = (
+                f"The protocol's DLT rules and the investigators' DLT flags disagree for {len(differ)} of "
+                f"{n_safety} infused patients: "
+                + "; ".join(
+                    f"{sid} ({what})"
+                    for sid, what in zip(differ["subject_id"], differ["agreement"], strict=True)
+                )
+                + "."
+            )
+        out.append(
+            Finding(
+                "safety",
+                text,
+                len(differ),
+                n_safety,
+                SAFETY,
+                "DLT by the protocol's rules on graded events vs adverse events flagged DLT by the "
+                "investigator, "
+                "both within the DLT window",
+                "dlt_disagreements",
+            )
+        )
     if "escalation_replay" in datasets:
         replay = datasets["escalation_replay"].table
         deviations = replay[replay["deviation"] != ""]
@@ -297,16 +332,21 @@ def efficacy_findings(
     return out
 
 
-def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Population]) -> list[Finding]:
+def pk_pd_findings(
+    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], persistence_day: float = 180.0
+) -> list[Finding]:
+    from cartrial.analysis.kinetics import persistence_column
+
     out: list[Finding] = []
     if "persistence" in datasets:
         persistence = datasets["persistence"].table
         pk_pop = populations["pk"]
         for analyte, part in persistence.groupby("analyte", sort=True):
-            k = int(part["detectable_beyond_day_180"].sum())
+            k = int(part[persistence_column(persistence_day)].sum())
             n = len(part)
             text = (
-                f"{analyte}: quantifiable beyond day 180 in {k} of {n} patients with PK samples{_pct(k, n)}."
+                f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients with PK "
+                f"samples{_pct(k, n)}."
             )
             if pk_pop.excluded:
                 text += f" {pk_pop.not_evaluable_text()}."
@@ -317,7 +357,7 @@ def pk_pd_findings(datasets: Mapping[str, Dataset], populations: Mapping[str, Po
                     k,
                     n,
                     "pk",
-                    "last quantifiable sample (NCA tlast) after day 180",
+                    f"last quantifiable sample (NCA tlast) after day {persistence_day:g}",
                     "persistence",
                 )
             )

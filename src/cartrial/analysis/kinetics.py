@@ -1,11 +1,11 @@
 """PK and PD datasets: NCA (`cartrial.kinetics.derive_nca`) per analyte and dose level with geometric
 summaries, CAR-T persistence, and the AQP4-IgG titre change (`cartrial.neuro` titre steps).
 
-NCA options: the protocol has no NCA section yet; the default is `NcaOptions(intervals=((0, 28),))` (AUC
-day 0-28, the reference trial's PK endpoint; docs/science/ct103a-nmosd-trial.md §4). Persistence: the last day
-with
-a quantifiable value (`tlast` of the NCA) and whether it is beyond `PERSISTENCE_DAY` (day 180, "beyond 6
-months").
+NCA options: the protocol's ``analysis.options`` (`nca_intervals_days`, `nca_options`); the default is
+`NcaOptions(intervals=((0, 28),))` (AUC day 0-28, the reference trial's PK endpoint;
+docs/science/ct103a-nmosd-trial.md §4). Persistence: the last day with a quantifiable value (`tlast` of the
+NCA) and whether it is beyond ``analysis.options.persistence_day`` (default `PERSISTENCE_DAY`, day 180,
+"beyond 6 months").
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
-from cartrial.analysis.summaries import ALL
+from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
@@ -50,8 +50,13 @@ GEOMETRIC_PARAMETERS = ("cmax", "auclast", "auc_0_28", "half_life")
 MEDIAN_PARAMETERS = ("tmax", "tlast")
 
 
+def persistence_column(persistence_day: float) -> str:
+    """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
+    return f"detectable_beyond_day_{persistence_day:g}"
+
+
 def nca_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]
+    tables: Mapping[str, pd.DataFrame], populations: dict[str, Population], options: Any = None
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
     PK sample)."""
@@ -69,7 +74,20 @@ def nca_datasets(
         tuple(s for s in safety_ids if s in with_pk),
         {"no PK sample": without} if without else {},
     )
-    options = NcaOptions(intervals=((0.0, 28.0),))
+    from cartrial.errors import CartrialError
+    from cartrial.protocol.analysis_spec import AnalysisOptions
+
+    spec = options if isinstance(options, AnalysisOptions) else AnalysisOptions()
+    persistence_day = float(spec.persistence_day)
+    try:
+        nca_options = NcaOptions(
+            intervals=tuple((float(a), float(b)) for a, b in spec.nca_intervals_days), **spec.nca_options
+        )
+    except (TypeError, ValueError, CartrialError) as exc:
+        raise CartrialError(
+            f"protocol analysis.options.nca_options: not valid NCA options ({exc}); allowed: the fields of "
+            "cartrial.kinetics.NcaOptions"
+        ) from exc
     if len(pk) == 0:
         return {}
     result = derive_nca(
@@ -81,7 +99,7 @@ def nca_datasets(
         time_unit="day",
         unit_column="unit",
         blq_column="blq",
-        options=options,
+        options=nca_options,
         source="pk_samples",
     )
     nca = result.table.copy()
@@ -116,9 +134,8 @@ def nca_datasets(
     persistence = persistence.rename(
         columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
     )
-    persistence["detectable_beyond_day_180"] = (
-        pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > PERSISTENCE_DAY
-    )
+    flag = persistence_column(persistence_day)
+    persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
     return {
         "nca_by_subject": Dataset(
             "nca_by_subject",
@@ -145,7 +162,9 @@ def nca_datasets(
             "pk",
             "cartrial.kinetics.derive_nca (tlast)",
             ("nca_by_subject",),
-            columns={"detectable_beyond_day_180": "a quantifiable value after day 180 (6 months)"},
+            columns={
+                flag: f"a quantifiable value after day {persistence_day:g} (analysis.options.persistence_day)"
+            },
         ),
     }
 
@@ -163,8 +182,9 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
     rows: list[dict[str, Any]] = []
     markers: list[dict[str, Any]] = []
     excluded: dict[str, list[str]] = {}
+    groups = by_subject(pdt)
     for sid in safety_ids:
-        own = pdt[pdt["subject_id"] == sid].sort_values("sampled_at", kind="mergesort")
+        own = rows_of(groups, pdt, sid).sort_values("sampled_at", kind="mergesort")
         start = day0[sid]
         days = own["sampled_at"].map(lambda s, start=start: (dt.date.fromisoformat(str(s)[:10]) - start).days)
         titres = own[own["aqp4_igg_titre"].astype(bool)]
@@ -234,4 +254,4 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
     }
 
 
-__all__ = ["PERSISTENCE_DAY", "nca_datasets", "pd_datasets"]
+__all__ = ["PERSISTENCE_DAY", "nca_datasets", "pd_datasets", "persistence_column"]

@@ -116,12 +116,15 @@ class Analysis:
     datasets: Mapping[str, Dataset]
     findings: tuple[Finding, ...]
     options: Mapping[str, Any] = field(default_factory=dict)
+    option_sources: Mapping[str, str] = field(default_factory=dict)
+    """Option → where its value comes from (``protocol analysis.options.<name>``, ``default (...)``)."""
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready: snapshot, options, populations, datasets (population, derivation, sources, notes)."""
         return {
             "snapshot": dict(self.snapshot),
             "options": dict(self.options),
+            "option_sources": dict(self.option_sources),
             "populations": {
                 name: {
                     "definition": p.definition,

@@ -6,19 +6,21 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
 - **enrolled**: every subject in the snapshot (consented on or before the cut-off);
 - **safety**: enrolled subjects with a CAR-T infusion on or before the cut-off (ICH E9 "all treated");
 - **dlt_evaluable**: safety-set subjects who completed the protocol's DLT window by the cut-off
-  (infusion day + `escalation.dlt_window_days` ≤ cut-off) or had a DLT (adverse event flagged ``dlt``) inside
-  the window — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section).
+  (infusion day + `escalation.dlt_window_days` ≤ cut-off) or had a DLT inside the window by the protocol's
+  DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`) — the usual 3+3 rule
+  (Storer 1989; the protocol's `escalation` section).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from cartrial.analysis.model import Population
+from cartrial.protocol.dlt import dlt_window_complete
 
 ENROLLED = "enrolled"
 SAFETY = "safety"
@@ -26,16 +28,14 @@ DLT_EVALUABLE = "dlt_evaluable"
 
 
 def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
-    """First infusion date (UTC calendar date; day 0) per subject from a template-layout infusions table."""
-    out: dict[str, dt.date] = {}
+    """Day 0 per subject (UTC calendar date of ``infused_at``): the neuro engine's
+    `cartrial.neuro.derive.infusion_days`, the one implementation the analysis uses (a subject infused twice
+    is an error there, as in grading)."""
+    from cartrial.neuro.derive import infusion_days
+
     if len(infusions) == 0:
-        return out
-    moments = pd.to_datetime(infusions["infused_at"], utc=True)
-    for sid, moment in zip(infusions["subject_id"], moments, strict=True):
-        day = moment.date()
-        if sid not in out or day < out[sid]:
-            out[str(sid)] = day
-    return out
+        return {}
+    return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
 
 
 def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
@@ -49,26 +49,23 @@ def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def _dlt_days(adverse_events: pd.DataFrame, day0: Mapping[str, dt.date]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    if len(adverse_events) == 0 or "dlt" not in adverse_events:
-        return out
-    flagged = adverse_events[adverse_events["dlt"].str.lower().isin(["true", "1", "yes"])]
-    for sid, started in zip(flagged["subject_id"], flagged["started_on"], strict=True):
-        if sid in day0 and started:
-            out.setdefault(str(sid), []).append((dt.date.fromisoformat(started[:10]) - day0[sid]).days)
-    return out
-
-
 def derive_populations(
-    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    dlt_days: Mapping[str, Sequence[float]],
+    investigator_dlt_days: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[dict[str, Population], pd.DataFrame]:
-    """(populations by name, one row per enrolled subject with membership flags and reasons)."""
+    """(populations by name, one row per enrolled subject with membership flags and reasons).
+
+    `dlt_days`: onset days of the DLTs inside the window by the protocol's DLT rules, per subject
+    (`cartrial.analysis.dlt.evaluate_dlts`); `investigator_dlt_days`: the same for the investigator's flag
+    (shown beside it, not used for membership)."""
     subjects = sorted(str(s) for s in tables["subjects"]["subject_id"])
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
     window = int(protocol.escalation.dlt_window_days)
-    dlt_days = _dlt_days(tables["adverse_events"], day0)
+    flagged = investigator_dlt_days or {}
     rows: list[dict[str, Any]] = []
     safety: list[str] = []
     evaluable: list[str] = []
@@ -77,7 +74,7 @@ def derive_populations(
     for sid in subjects:
         infused = sid in day0
         follow_up = (cutoff - day0[sid]).days if infused else None
-        in_window = [d for d in dlt_days.get(sid, []) if 0 <= d <= window]
+        in_window = list(dlt_days.get(sid, ()))
         reason = ""
         if not infused:
             not_infused.append(sid)
@@ -85,7 +82,7 @@ def derive_populations(
         else:
             safety.append(sid)
             assert follow_up is not None
-            if follow_up >= window or in_window:
+            if dlt_window_complete(day0[sid], cutoff, window)[1] or in_window:
                 evaluable.append(sid)
             else:
                 reason = f"DLT window ({window} days) not complete at the cut-off"
@@ -100,6 +97,7 @@ def derive_populations(
                 "safety": infused,
                 "dlt_evaluable": sid in evaluable,
                 "dlt_in_window": bool(in_window),
+                "investigator_dlt_in_window": bool(flagged.get(sid)),
                 "reason_not_dlt_evaluable": reason,
             }
         )

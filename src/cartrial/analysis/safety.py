@@ -250,13 +250,88 @@ def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return graded_icaht(tables).table
 
 
+GRADED_EVENT_COLUMNS = [
+    "subject_id",
+    "category",
+    "term",
+    "grade",
+    "scale",
+    "onset_day",
+    "duration_days",
+    "ongoing_at_day",
+]
+
+
+def graded_events(
+    tables: Mapping[str, pd.DataFrame],
+    ctcae_version: str = "5.0",
+    *,
+    crs: GradedEpisodes | None = None,
+    icans: GradedEpisodes | None = None,
+    labs: Graded | None = None,
+) -> Graded:
+    """The graded events the protocol's DLT rules evaluate, from the grading engine
+    (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
+    default options, the same episodes as `crs_episodes`/`icans_episodes`) and one per run of haematology
+    results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`), days after the infusion;
+    infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields.
+
+    Given the episodes and lab grades already derived (`crs`, `icans`, `labs`), only the records that can
+    give an event are handed to the engine — the assessments of subjects with an episode of grade >= 1 and
+    the series (subject, analyte) with a result at grade >= `MIN_LAB_GRADE`: events are built per subject
+    (episodes) and per series (runs), so the events are the same, for a fraction of the work."""
+    from cartrial.grading import derive_graded_events
+
+    infused = _infused(tables)
+    crs_frame, crs_notes = _known(tables["crs_assessments"], infused, "CRS assessments")
+    icans_frame, icans_notes = _known(tables["icans_assessments"], infused, "ICANS assessments")
+    lab_frame, lab_notes = _haematology(tables)
+    if crs is not None:
+        crs_frame = crs_frame[crs_frame["subject_id"].isin(_with_episode(crs))].reset_index(drop=True)
+    if icans is not None:
+        icans_frame = icans_frame[icans_frame["subject_id"].isin(_with_episode(icans))].reset_index(drop=True)
+    if labs is not None:
+        table = labs.table
+        series = table.loc[table["grade"] >= MIN_LAB_GRADE, ["subject_id", "analyte"]].drop_duplicates()
+        wanted = set(zip(series["subject_id"], series["analyte"], strict=True))
+        pairs = zip(lab_frame["subject_id"].astype(str), lab_frame["analyte"], strict=True)
+        lab_frame = lab_frame[[pair in wanted for pair in pairs]].reset_index(drop=True)
+    result = derive_graded_events(
+        tables["infusions"],
+        crs=crs_frame,
+        icans=icans_frame,
+        labs=lab_frame,
+        therapies=_therapies(tables),
+        ctcae_version=ctcae_version,
+        min_lab_grade=MIN_LAB_GRADE,
+    )
+    table = result.table
+    if not len(table):
+        table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)
+    return Graded(table.reset_index(drop=True), tuple(crs_notes + icans_notes + lab_notes), result.metadata())
+
+
+MIN_LAB_GRADE = 3
+"""Haematology results at this CTCAE grade or above form the lab events of the DLT rules
+(`cartrial.grading.derive_graded_events` default)."""
+
+
+def _with_episode(episodes: GradedEpisodes) -> set[str]:
+    table = episodes.table
+    if not len(table):
+        return set()
+    return {str(s) for s in table.loc[table["max_grade"].fillna(0) >= 1, "subject_id"]}
+
+
 __all__ = [
+    "GRADED_EVENT_COLUMNS",
     "ICAHT_COLUMNS",
     "LAB_COLUMNS",
     "METHOD_NOTE_PREFIXES",
     "Graded",
     "GradedEpisodes",
     "crs_episodes",
+    "graded_events",
     "graded_icaht",
     "graded_labs",
     "icaht",

@@ -92,11 +92,72 @@ def geometric_summary(values: Iterable[float]) -> dict[str, float | int | None]:
     return out
 
 
+@dataclass(frozen=True)
+class ContinuousSummary:
+    """n, mean, SD (n − 1), median, minimum and maximum of the finite values, and how many were missing.
+
+    The usual "n, mean (SD), median (range)" of a demographics table (ICH E3 §11.2). SD is None for n < 2;
+    everything but `n` and `n_missing` is None for n = 0.
+    """
+
+    n: int
+    n_missing: int
+    mean: float | None
+    sd: float | None
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+
+
+def continuous_summary(values: Iterable[float | None]) -> ContinuousSummary:
+    """Summary of the finite values; None and NaN count as missing.
+
+    >>> s = continuous_summary([1.0, 2.0, 4.0, None])
+    >>> (s.n, s.n_missing, round(s.mean, 4), round(s.sd, 4), s.median, s.minimum, s.maximum)
+    (3, 1, 2.3333, 1.5275, 2.0, 1.0, 4.0)
+    """
+    raw = list(values)
+    data = np.asarray([float(v) for v in raw if v is not None and math.isfinite(float(v))], dtype=float)
+    missing = len(raw) - int(data.size)
+    if data.size == 0:
+        return ContinuousSummary(0, missing, None, None, None, None, None)
+    return ContinuousSummary(
+        int(data.size),
+        missing,
+        float(data.mean()),
+        float(np.std(data, ddof=1)) if data.size > 1 else None,
+        float(np.median(data)),
+        float(data.min()),
+        float(data.max()),
+    )
+
+
+def category_counts(values: Iterable[str | None], levels: Iterable[str] = ()) -> list[tuple[str, int, float]]:
+    """(category, n, percent of the non-missing values) for `levels` (in that order, zero counts kept) and
+    then every other category seen, sorted; None and '' are missing and not counted (the caller reports
+    them). Percentages of the non-missing values sum to 100.
+
+    >>> category_counts(["F", "F", "M", None], levels=["F", "M"])
+    [('F', 2, 66.6667), ('M', 1, 33.3333)]
+    """
+    present = [str(v) for v in values if v is not None and str(v) != ""]
+    order = list(dict.fromkeys(levels))
+    order += sorted(set(present) - set(order))
+    total = len(present)
+    return [
+        (level, present.count(level), round(100.0 * present.count(level) / total, 4) if total else 0.0)
+        for level in order
+    ]
+
+
 __all__ = [
     "GEOMETRIC_METHOD",
     "PROPORTION_CI_METHOD",
     "RATE_CI_METHOD",
+    "ContinuousSummary",
     "Proportion",
+    "category_counts",
+    "continuous_summary",
     "geometric_summary",
     "proportion",
 ]

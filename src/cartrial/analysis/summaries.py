@@ -26,6 +26,26 @@ def _groups(per_subject: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
+def by_subject(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each subject (original order kept), in one pass: for per-subject loops, instead of
+    filtering the whole frame once per subject. `rows_of(groups, frame, sid)` gives an empty frame with the
+    same columns for a subject without rows.
+
+    >>> t = pd.DataFrame({"subject_id": ["A", "B", "A"], "x": [1, 2, 3]})
+    >>> by_subject(t)["A"]["x"].tolist()
+    [1, 3]
+    """
+    if not len(frame):
+        return {}
+    return {str(sid): part for sid, part in frame.groupby(frame["subject_id"].astype(str), sort=False)}
+
+
+def rows_of(groups: dict[str, pd.DataFrame], frame: pd.DataFrame, sid: str) -> pd.DataFrame:
+    """`groups[sid]`, or the empty slice of `frame` when the subject has no row."""
+    part = groups.get(str(sid))
+    return part if part is not None else frame.iloc[0:0]
+
+
 def incidence(
     per_subject: pd.DataFrame, flags: Sequence[str], population: str, labels: dict[str, str] | None = None
 ) -> pd.DataFrame:
@@ -80,4 +100,4 @@ def distribution(per_subject: pd.DataFrame, measures: Sequence[str], population:
     return pd.DataFrame(rows)
 
 
-__all__ = ["ALL", "distribution", "incidence"]
+__all__ = ["ALL", "by_subject", "distribution", "incidence", "rows_of"]

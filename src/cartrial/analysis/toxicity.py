@@ -17,9 +17,16 @@ import pandas as pd
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
-from cartrial.analysis.summaries import distribution, incidence
+from cartrial.analysis.summaries import by_subject as group_by_subject
+from cartrial.analysis.summaries import distribution, incidence, rows_of
 
 RELATED = ("possible", "probable", "definite")
+
+TREATMENT_EMERGENT_TEXT = {
+    "lymphodepletion": "onset on or after the first lymphodepletion dose (infusion day without one)",
+    "infusion": "onset on or after the infusion day",
+}
+"""The treatment-emergence rule in words, per `cartrial.protocol.TreatmentEmergentStart` value."""
 
 
 def _episode_subjects(
@@ -31,12 +38,10 @@ def _episode_subjects(
 ) -> pd.DataFrame:
     episodes = graded.table
     rows: list[dict[str, Any]] = []
+    graded_episodes = episodes[episodes["max_grade"].fillna(0) >= 1] if len(episodes) else episodes
+    groups = group_by_subject(graded_episodes)
     for sid in safety_ids:
-        own = (
-            episodes[(episodes["subject_id"] == sid) & (episodes["max_grade"].fillna(0) >= 1)]
-            if len(episodes)
-            else episodes
-        )
+        own = rows_of(groups, graded_episodes, sid)
         grades = [int(g) for g in own["max_grade"].dropna()] if len(own) else []
         onset = pd.to_numeric(own["onset_day"], errors="coerce").dropna() if len(own) else pd.Series([])
         duration = (
@@ -67,13 +72,17 @@ def _episode_subjects(
 
 
 def crs_icans_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    episodes: tuple[safety.GradedEpisodes, safety.GradedEpisodes] | None = None,
 ) -> dict[str, Dataset]:
-    """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`."""
+    """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`
+    (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    crs = safety.crs_episodes(tables)
-    icans = safety.icans_episodes(tables)
+    crs, icans = (
+        episodes if episodes is not None else (safety.crs_episodes(tables), safety.icans_episodes(tables))
+    )
     crs_subj = _episode_subjects("crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]))
     icans_subj = _episode_subjects(
         "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"])
@@ -184,8 +193,10 @@ def crs_icans_datasets(
     }
 
 
-def _teae_start(tables: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
+def _teae_start(tables: Mapping[str, pd.DataFrame], from_: str = "lymphodepletion") -> dict[str, dt.date]:
     start = dict(infusion_dates(tables["infusions"]))
+    if str(getattr(from_, "value", from_)) == "infusion":
+        return start
     ld = tables["lymphodepletion"]
     for sid, day in zip(ld["subject_id"], ld["administered_on"], strict=True):
         if day:
@@ -196,12 +207,16 @@ def _teae_start(tables: Mapping[str, pd.DataFrame]) -> dict[str, dt.date]:
 
 
 def adverse_event_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    treatment_emergent_start: str = "lymphodepletion",
 ) -> dict[str, Dataset]:
-    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`."""
+    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
+    lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    start = _teae_start(tables)
+    rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
+    start = _teae_start(tables, rule)
     ae = tables["adverse_events"].copy()
     ae = ae[ae["subject_id"].isin(safety_ids)]
     started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
@@ -211,9 +226,10 @@ def adverse_event_datasets(
     ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
+    teae_groups = group_by_subject(teae)
     rows = []
     for sid in safety_ids:
-        own = teae[teae["subject_id"] == sid]
+        own = rows_of(teae_groups, teae, sid)
         worst = own["grade_int"].max() if len(own) else None
         rows.append(
             {
@@ -270,7 +286,8 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             notes=(
-                f"{not_teae} adverse event(s) before the first lymphodepletion dose "
+                f"{not_teae} adverse event(s) before the "
+                f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
                 "are not treatment-emergent",
             ),
         ),
@@ -305,30 +322,41 @@ def adverse_event_datasets(
 
 
 def lab_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    ctcae_version: str = "5.0",
+    graded_labs: safety.Graded | None = None,
 ) -> dict[str, Dataset]:
     """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    labs = safety.graded_labs(tables)
+    labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version)
     graded = labs.table
-    rows = []
-    for (sid, analyte), part in graded.groupby(["subject_id", "analyte"], sort=True):
-        if sid not in safety_ids:
-            continue
-        before = part[part["collected_before_infusion"]]
-        after = part[~part["collected_before_infusion"]]
-        rows.append(
-            {
-                "subject_id": sid,
-                "dose_level": levels.get(sid),
-                "analyte": analyte,
-                "term": str(part["term"].iloc[0]),
-                "baseline_grade": int(before["grade"].iloc[-1]) if len(before) else None,
-                "worst_post_grade": int(after["grade"].max()) if len(after) else None,
-                "n_post_values": len(after),
-            }
-        )
+    own = graded[graded["subject_id"].isin(set(safety_ids))]
+    keys = ["subject_id", "analyte"]
+    if len(own):
+        grouped = own.groupby(keys, sort=True)
+        before = own[own["collected_before_infusion"]].groupby(keys, sort=True)["grade"].last()
+        after = own[~own["collected_before_infusion"]].groupby(keys, sort=True)["grade"]
+        table = pd.DataFrame({"term": grouped["term"].first().astype(str)})
+        table["baseline_grade"] = before.reindex(table.index)
+        table["worst_post_grade"] = after.max().reindex(table.index)
+        table["n_post_values"] = after.size().reindex(table.index).fillna(0).astype(int)
+        table = table.reset_index()
+        table.insert(1, "dose_level", [levels.get(s) for s in table["subject_id"]])
+        rows = table[
+            [
+                "subject_id",
+                "dose_level",
+                "analyte",
+                "term",
+                "baseline_grade",
+                "worst_post_grade",
+                "n_post_values",
+            ]
+        ].to_dict("records")
+    else:
+        rows = []
     shift = pd.DataFrame(rows)
     if len(shift):
         for column in ("dose_level", "baseline_grade", "worst_post_grade"):

@@ -19,6 +19,7 @@ from cartrial.columns import RowProblems, parse_bool, parse_choice, parse_dateti
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
+from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
@@ -148,8 +149,9 @@ def replay_decisions(
         decided_on = decided_at.date() if decided_at is not None else None
         last_moment, last_name, _ = max(members, key=lambda m: m[0])
         last_day: date = last_moment.date()
-        days = (decided_on - last_day).days if decided_on is not None else None
-        complete = days is not None and days >= window
+        days, complete = (
+            dlt_window_complete(last_day, decided_on, window) if decided_on is not None else (None, False)
+        )
         if days is not None and not complete:
             deviations.append(
                 f"decision taken {days} days after the last infusion of the cohort ({last_name}, "

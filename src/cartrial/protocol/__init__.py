@@ -11,6 +11,14 @@ eligibility screen built on it.
   end-of-month clamping), reused for pre-treatment ARR windows.
 """
 
+from cartrial.protocol.analysis_spec import (
+    AnalysisOptions,
+    AnalysisPopulations,
+    AnalysisSpec,
+    EfficacyEvaluableRule,
+    FollowUpEnd,
+    TreatmentEmergentStart,
+)
 from cartrial.protocol.attacks import MergeAnchor, group_onsets, merge_onset_dates
 from cartrial.protocol.calendar import (
     WindowInclusive,
@@ -35,7 +43,7 @@ from cartrial.protocol.candidate import (
     load_candidate,
     parse_candidate,
 )
-from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
+from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory, dlt_window_complete
 from cartrial.protocol.dosing import (
     AgentDailyDose,
     BsaMethod,
@@ -93,6 +101,9 @@ from cartrial.protocol.summary import protocol_summary, worked_doses
 __all__ = [
     "AgeRangeRule",
     "AgentDailyDose",
+    "AnalysisOptions",
+    "AnalysisPopulations",
+    "AnalysisSpec",
     "Aqp4Assay",
     "Aqp4AssayRequirement",
     "Aqp4IggSeropositiveRule",
@@ -116,6 +127,7 @@ __all__ = [
     "DoseRoundingMethod",
     "EdssRangeRule",
     "EdssRecord",
+    "EfficacyEvaluableRule",
     "Eligibility",
     "EligibilityRule",
     "EndpointKind",
@@ -123,6 +135,7 @@ __all__ = [
     "EndpointSpec",
     "EscalationSpec",
     "ExpansionSpec",
+    "FollowUpEnd",
     "GradedEvent",
     "ImmunosuppressantRefractoryRule",
     "LabResult",
@@ -148,6 +161,7 @@ __all__ = [
     "ThreePlusThreeVariant",
     "TiteScheme",
     "ToxicityCategory",
+    "TreatmentEmergentStart",
     "TreatmentRecord",
     "UnscheduledVisit",
     "Verdict",
@@ -158,6 +172,7 @@ __all__ = [
     "body_surface_area_m2",
     "completed_years",
     "count_events_in_window",
+    "dlt_window_complete",
     "dose_for",
     "evaluate_criterion",
     "group_onsets",

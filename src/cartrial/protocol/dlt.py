@@ -11,6 +11,7 @@ gravis trial, NCT06958939, as summarised in docs/science/ct103a-nmosd-trial.md Â
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -119,4 +120,19 @@ class DltRule(BaseModel):
         return self
 
 
-__all__ = ["DltRule", "GradedEvent", "Relatedness", "ToxicityCategory"]
+def dlt_window_complete(infused_on: dt.date, as_of: dt.date, window_days: int) -> tuple[int, bool]:
+    """(days from day 0 to `as_of`, whether the DLT window is complete by then): complete when at least
+    `window_days` calendar days have passed since the infusion day (day 0 to day `window_days` observed,
+    the protocol's `escalation.dlt_window_days` [P]). The one rule behind the escalation engine's replay of
+    recorded decisions (`cartrial.escalation.replay_decisions`) and the analysis's DLT-evaluable population.
+
+    >>> dlt_window_complete(dt.date(2021, 6, 1), dt.date(2021, 6, 29), 28)
+    (28, True)
+    >>> dlt_window_complete(dt.date(2021, 6, 1), dt.date(2021, 6, 28), 28)
+    (27, False)
+    """
+    days = (as_of - infused_on).days
+    return days, days >= window_days
+
+
+__all__ = ["DltRule", "GradedEvent", "Relatedness", "ToxicityCategory", "dlt_window_complete"]

@@ -1,7 +1,8 @@
 """The study protocol as one validated document (root model `Protocol`), loaded from YAML with lines.
 
 Sections: ``study``, ``dose_levels`` (+ ``dose_rounding``), ``lymphodepletion``, ``escalation``,
-``expansion``, ``schedule``, ``eligibility``, ``endpoints``. Unknown keys are errors everywhere.
+``expansion``, ``schedule``, ``eligibility``, ``endpoints``, ``analysis`` (optional; populations and options
+of the statistical analysis plan, `cartrial.protocol.analysis_spec`). Unknown keys are errors everywhere.
 Cross-section rules checked here: dose levels numbered 1..K in order with increasing cells/kg; the CRM
 skeleton has one value per dose level; escalation start level, stop-at-dose and the expansion level name
 existing levels; the DLT window does not extend beyond the schedule's last visit (day of the last visit).
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.analysis_spec import AnalysisSpec, analysis_issues
 from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
 from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
@@ -84,10 +86,12 @@ class Protocol(BaseModel):
     schedule: Schedule
     eligibility: Eligibility
     endpoints: dict[EndpointKey, EndpointSpec] = Field(default_factory=dict)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
 
     @model_validator(mode="after")
     def _cross_section(self) -> Protocol:
         issues = cross_section_issues(self.dose_levels, self.escalation, self.expansion, self.schedule)
+        issues += analysis_issues(self.analysis, set(self.endpoints))
         if issues:
             raise semantic_error(issues)
         return self

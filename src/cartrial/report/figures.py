@@ -156,10 +156,18 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     infusion = _infusion_days(analysis)
     subjects = list(safety["subject_id"].astype(str))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4))
-    for row, (level, follow_up) in enumerate(
-        zip(safety["dose_level"][::-1], safety["follow_up_days"][::-1], strict=True)
+    # the bar ends at the last contact: the end of relapse follow-up of `relapses_by_subject` (post_days,
+    # cartrial.neuro.end_of_follow_up); the cut-off when that dataset is absent
+    relapses = analysis.datasets.get("relapses_by_subject")
+    contact: dict[str, float] = {}
+    if relapses is not None and "post_days" in relapses.table:
+        for sid, post in zip(relapses.table["subject_id"], relapses.table["post_days"], strict=True):
+            if not pd.isna(post):
+                contact[str(sid)] = float(post)
+    for row, (sid, level, follow_up) in enumerate(
+        zip(subjects, safety["dose_level"][::-1], safety["follow_up_days"][::-1], strict=True)
     ):
-        days = float(follow_up) if not pd.isna(follow_up) else 0.0
+        days = contact.get(sid, float(follow_up) if not pd.isna(follow_up) else 0.0)
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
         ax.plot(days, row, ">", color=_colour(level), markersize=5)  # last contact
     positions = {subject: i for i, subject in enumerate(subjects)}

@@ -59,9 +59,11 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "demographics",
         "Demographics and baseline disease",
-        "Subject records as captured (consent, sex, birth year, weight, diagnosis date, AQP4-IgG at "
-        "baseline, treatment and relapse history), and the baseline values of the analysis datasets.",
-        tables=(TableSpec("baseline_by_subject"),),
+        "Summary per dose level and overall (safety set; n, mean (SD), median (min-max) for continuous "
+        "characteristics, n (%) of the subjects with a value for categorical ones, missing counted and "
+        "named, characteristics the store does not hold shown as not captured); then the subject records as "
+        "captured and the baseline values of the analysis datasets.",
+        tables=(TableSpec("demographics"), TableSpec("baseline_by_subject")),
         snapshot_tables=(
             TableSpec(
                 "subjects",
@@ -107,7 +109,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "Cohorts, DLTs per dose level, and each recorded escalation decision next to the protocol design's "
         "replay of it.",
         (),
-        (TableSpec("dlt_by_dose_level"), TableSpec("escalation_replay")),
+        (
+            TableSpec("dlt_by_dose_level"),
+            TableSpec("dlt_by_subject"),
+            TableSpec("dlt_disagreements"),
+            TableSpec("escalation_replay"),
+        ),
     ),
     SectionSpec(
         "crs-icans",
@@ -230,7 +237,22 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "max_grade_rule",
                 ),
             ),
-            TableSpec("dlt_listing"),
+            TableSpec(
+                "dlt_listing",
+                (
+                    "subject_id",
+                    "dose_level",
+                    "category",
+                    "term",
+                    "grade",
+                    "onset_day",
+                    "duration_days",
+                    "rules_fired",
+                    "rule_descriptions",
+                    "source",
+                ),
+            ),
+            TableSpec("investigator_dlt_listing"),
             TableSpec("serious_ae_listing"),
             TableSpec(
                 "relapses_by_subject",
@@ -338,6 +360,15 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
             "safety",
             "columns of edss_change, relapses_by_subject and aqp4_titre_change joined by subject",
         )
+    assessed = analysis.datasets.get("dlt_assessments")
+    if assessed is not None:
+        events = assessed.table
+        out["dlt_listing"] = (
+            "Listing: DLTs by the protocol's DLT rules (graded events in the DLT window; rule fired, source)",
+            events[events["is_dlt"].astype(bool)].reset_index(drop=True),
+            assessed.population,
+            "rows of dlt_assessments with is_dlt = true",
+        )
     teae = analysis.datasets.get("teae_listing")
     if teae is not None:
         table = teae.table
@@ -347,8 +378,8 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
                 return pd.Series(False, index=table.index)
             return table[column].astype(str).str.lower().isin({"true", "1", "yes"})
 
-        out["dlt_listing"] = (
-            "Listing: adverse events flagged as DLT",
+        out["investigator_dlt_listing"] = (
+            "Listing: adverse events flagged as DLT by the investigator",
             table[flag("dlt")].reset_index(drop=True),
             teae.population,
             "rows of teae_listing with dlt = true",
@@ -446,7 +477,9 @@ def build_report(
             section_findings = [f["statement"] for f in findings if f["source"] in {"icaht", "lab_shift"}]
         elif spec.anchor == "escalation":
             section_findings = [
-                f["statement"] for f in findings if f["source"] in {"dlt_by_dose_level", "escalation_replay"}
+                f["statement"]
+                for f in findings
+                if f["source"] in {"dlt_by_dose_level", "dlt_disagreements", "escalation_replay"}
             ]
         sections.append(
             ReportSection(
@@ -458,7 +491,14 @@ def build_report(
                 [figures[name] for name in spec.figures if name in figures],
             )
         )
-    methods = [(str(k), _option_text(v)) for k, v in sorted(analysis.options.items())]
+    methods = [
+        (
+            str(k),
+            _option_text(v)
+            + (f" (source: {analysis.option_sources[k]})" if k in analysis.option_sources else ""),
+        )
+        for k, v in sorted(analysis.options.items())
+    ]
     datasets_methods = [
         {
             "name": name,
@@ -495,7 +535,9 @@ def build_report(
 
 def _option_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(_option_text(v) for v in value)
+        return ", ".join(_option_text(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_option_text(v)}" for k, v in value.items()) or "none"
     return str(value)
 
 

@@ -25,12 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy import Connection, Date, DateTime, Engine, String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cartrial.errors import CartrialError, InputError, Problem
@@ -98,11 +100,15 @@ class StudySnapshot:
     def tables_sha256(self) -> str:
         """SHA-256 of the snapshot's content (every table, in order, as CSV text without the database ids):
         equal for the same records on any backend, whatever was written to the audit trail since."""
+        cached = self.__dict__.get("_tables_sha256")
+        if cached is not None:
+            return str(cached)
         digest = hashlib.sha256()
         for name in sorted(self.tables):
             frame = self.tables[name].drop(columns=[RECORD_ID])
             digest.update(name.encode("utf-8") + b"\n")
             digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        self.__dict__["_tables_sha256"] = digest.hexdigest()  # computed once per snapshot (tables are fixed)
         return digest.hexdigest()
 
     def metadata(self) -> dict[str, Any]:
@@ -149,31 +155,129 @@ def _clinical_date(value: Any) -> dt.date | None:
     return value
 
 
+def _cells(values: list[Any]) -> list[str]:
+    """`_cell` of every value of one column, vectorised for the column types the store returns (text,
+    integers, floats, booleans, UTC date-times, dates); any other mix falls back to `_cell` per value."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return [""] * len(values)
+    if kinds <= {str, _IsoText}:
+        return ["" if v is None else str(v) for v in values]
+    if kinds == {bool}:
+        return ["" if v is None else ("true" if v else "false") for v in values]
+    if kinds == {int}:
+        return ["" if v is None else str(v) for v in values]
+    if kinds <= {float, int}:
+        array = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+        whole = np.isfinite(array) & (np.mod(array, 1.0) == 0.0) & (np.abs(array) < 1e15)
+        out = np.where(np.isnan(array), "", "").astype(object)
+        if whole.any():
+            out[whole] = array[whole].astype(np.int64).astype(str)
+        other = ~whole & ~np.isnan(array)
+        if other.any():
+            out[other] = [repr(v) for v in array[other].tolist()]
+        return [str(v) for v in out]
+    if kinds == {dt.datetime}:
+        aware = [v for v in values if v is not None]
+        if all(v.tzinfo is not None for v in aware) and all(v.year >= 1970 for v in aware):
+            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True).dt.tz_localize(None)
+            text = np.datetime_as_string(stamps.to_numpy(dtype="datetime64[s]"), unit="s")
+            return ["" if t == "NaT" else f"{t}Z" for t in text.tolist()]
+    if kinds == {dt.date}:
+        return ["" if v is None else v.isoformat() for v in values]
+    return [_cell(v) for v in values]
+
+
+class _IsoText(str):
+    """A date or UTC date-time read from SQLite as its stored text (``YYYY-MM-DD`` or
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC by `cartrial.store.models.UtcDateTime`), already formatted as the
+    template cell would be (``YYYY-MM-DD`` / ``YYYY-MM-DDTHH:MM:SSZ``)."""
+
+    __slots__ = ()
+
+
+_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
+_SQLITE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _raw_sqlite_columns(
+    connection: Connection, table: Any, columns: list[Any]
+) -> list[tuple[Any, ...]] | None:
+    """SQLite only: the columns with dates and date-times read as their stored text (no per-value type
+    processing), converted to the template cells in bulk; None when a stored value is not in the format
+    SQLAlchemy writes (the caller then reads the typed values)."""
+    kinds: list[str] = []
+    selected: list[Any] = []
+    for column in columns:
+        if isinstance(column.type, models.UtcDateTime):
+            kinds.append("datetime")
+            selected.append(type_coerce(column, String).label(column.name))
+        elif isinstance(column.type, Date) and not isinstance(column.type, DateTime):
+            kinds.append("date")
+            selected.append(type_coerce(column, String).label(column.name))
+        else:
+            kinds.append("")
+            selected.append(column)
+    if not any(kinds):
+        return None
+    rows = connection.execute(select(*selected, table.c.id).order_by(table.c.id)).all()
+    data = list(zip(*rows, strict=False)) or [() for _ in range(len(columns) + 1)]
+    out: list[tuple[Any, ...]] = []
+    for kind, values in zip([*kinds, ""], data, strict=True):
+        if not kind:
+            out.append(values)
+            continue
+        pattern = _SQLITE_DATETIME if kind == "datetime" else _SQLITE_DATE
+        if not all(v is None or pattern.fullmatch(v) for v in values):
+            return None
+        if kind == "datetime":
+            out.append(tuple(None if v is None else _IsoText(f"{v[:10]}T{v[11:19]}Z") for v in values))
+        else:
+            out.append(tuple(None if v is None else _IsoText(v) for v in values))
+    return out
+
+
 def _read_table(
     connection: Connection, model: type[models.StudyData], cutoff: dt.date
 ) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
-    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out)."""
+    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out).
+
+    Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
     table = model.__table__  # type: ignore[attr-defined]
     columns = [c for c in table.columns if c.name not in DATABASE_ONLY_COLUMNS]
     names = [c.name for c in columns]
     date_column = model.clinical_date_column
     subject_column = model.subject_column
-    rows = connection.execute(select(*columns, table.c.id).order_by(table.c.id)).all()
-    kept: list[list[str]] = []
-    left_out = 0
+    data = _raw_sqlite_columns(connection, table, columns) if connection.dialect.name == "sqlite" else None
+    if data is None:
+        result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
+        data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
+    keep = np.ones(len(data[0]), dtype=bool)
     left_out_subjects: set[str] = set()
-    date_index = names.index(date_column) if date_column else None
-    subject_index = names.index(subject_column) if subject_column and subject_column in names else None
-    for row in rows:
-        if date_index is not None:
-            clinical = _clinical_date(row[date_index])
-            if clinical is not None and clinical > cutoff:
-                left_out += 1
-                if subject_index is not None and row[subject_index] is not None:
-                    left_out_subjects.add(str(row[subject_index]))
-                continue
-        kept.append([_cell(v) for v in row])
-    frame = pd.DataFrame(kept, columns=[*names, RECORD_ID], dtype=object)
+    if date_column:
+        dates = data[names.index(date_column)]
+        if next((isinstance(v, _IsoText) for v in dates if v is not None), False):
+            day = cutoff.isoformat()
+            keep = np.array([v is None or v[:10] <= day for v in dates], dtype=bool)
+        else:
+            clinical = [_clinical_date(v) for v in dates]
+            keep = np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
+        if subject_column and subject_column in names and not keep.all():
+            subjects = data[names.index(subject_column)]
+            left_out_subjects = {str(subjects[i]) for i in np.flatnonzero(~keep) if subjects[i] is not None}
+    left_out = int((~keep).sum())
+    index = np.flatnonzero(keep)
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(
+                _cells(list(column) if keep.all() else [column[i] for i in index]) if len(index) else [],
+                dtype=object,
+            )
+            for name, column in zip([*names, RECORD_ID], data, strict=True)
+        },
+        columns=[*names, RECORD_ID],
+    )
     # a stable, backend-independent order: natural key, then id
     key = [c for c in model.natural_key if c in frame.columns]
     if len(frame):

@@ -1,0 +1,382 @@
+"""Demographics and baseline disease characteristics of the safety set, per dose level and overall.
+
+Two datasets (population: safety set; denominator: the subjects of the group):
+
+- `demographics_by_subject`: one row per infused subject with the value of every characteristic and where
+  it comes from (no rule beyond arithmetic on the captured values; the relapse count and the baseline EDSS
+  are the neuro engine's, taken from the analysis datasets `relapses_by_subject` and `edss_change`).
+- `demographics`: the summary table of a clinical study report (ICH E3 §11.2): continuous characteristics
+  as n, mean (SD), median (min-max); categorical ones as n (%) of the subjects with a value; for every
+  characteristic the number missing, naming the subjects; a characteristic the store does not hold for
+  anyone is shown as "not captured" (never dropped).
+
+Characteristics (`CHARACTERISTICS`):
+
+- age at infusion, completed years (`cartrial.protocol.completed_years`; from ``subjects.birth_date``, or
+  1 January of ``birth_year`` when only the year is captured, which gives the year difference);
+- sex (``subjects.sex``); weight at screening, kg (``subjects.weight_kg``);
+- disease duration at infusion, years (day 0 − ``subjects.diagnosis_date``, days / 365.25);
+- prior immunosuppressants: entries of ``subjects.treatment_history`` whose ``therapy_classes`` include
+  ``immunosuppressant`` (`cartrial.protocol.TherapyClass`), count and any/none;
+- relapses in the pre-infusion window (`cartrial.neuro.RelapseOptions.pre_window_months`, 24 calendar months
+  by default; `relapses_by_subject.pre_attacks`);
+- baseline EDSS (`edss_change.baseline_edss`, last EDSS on or before day 0, Neurostatus scoring);
+- AQP4-IgG titre at screening (``subjects.aqp4_igg_titre``; categories in dilution order, and the median
+  and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`) and serostatus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.stats import category_counts, continuous_summary
+from cartrial.analysis.summaries import ALL
+
+YEAR_DAYS = 365.25
+"""Days per year for durations in years (Julian year)."""
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """One row group of the table: the per-subject column, its kind, label, unit and source."""
+
+    column: str
+    label: str
+    kind: str  # "continuous" | "categorical"
+    source: str
+    levels: tuple[str, ...] = ()
+    decimals: int = 1
+    show_mean: bool = True
+
+
+def _age(subjects: pd.DataFrame, day0: Mapping[str, dt.date]) -> dict[str, int | None]:
+    from cartrial.protocol import completed_years
+
+    out: dict[str, int | None] = {}
+    for row in subjects.to_dict("records"):
+        sid = str(row["subject_id"])
+        born: dt.date | None = None
+        if str(row.get("birth_date") or ""):
+            born = dt.date.fromisoformat(str(row["birth_date"])[:10])
+        elif str(row.get("birth_year") or ""):
+            born = dt.date(int(float(row["birth_year"])), 1, 1)
+        out[sid] = completed_years(born, day0[sid]) if born is not None and sid in day0 else None
+    return out
+
+
+def _float(value: Any) -> float | None:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _immunosuppressants(text: str) -> int | None:
+    """Number of entries of a stored treatment history (JSON list of `TreatmentRecord`-like dicts) that are
+    immunosuppressants; None when no history was captured."""
+    if not text.strip():
+        return None
+    try:
+        history = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(history, list):
+        return None
+    agents = {
+        str(item.get("agent", "")).strip().lower()
+        for item in history
+        if isinstance(item, dict) and "immunosuppressant" in (item.get("therapy_classes") or [])
+    }
+    return len(agents)
+
+
+def _reciprocal_titre(text: str) -> float | None:
+    from cartrial.errors import CartrialError
+    from cartrial.neuro import parse_titre_step
+
+    if not text.strip():
+        return None
+    try:
+        titre = parse_titre_step(text)
+    except CartrialError:
+        return None
+    return float(titre.denominator) if titre.denominator is not None else 0.0
+
+
+def _titre_levels(values: Sequence[str]) -> tuple[str, ...]:
+    """Distinct titres in dilution order (negative first); unparsable ones last, sorted."""
+    known = {v: _reciprocal_titre(v) for v in set(values) if v}
+    parsed = sorted((r, v) for v, r in known.items() if r is not None)
+    return tuple(v for _, v in parsed) + tuple(sorted(v for v, r in known.items() if r is None))
+
+
+def demographics_by_subject(
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    datasets: Mapping[str, Dataset],
+) -> pd.DataFrame:
+    """One row per safety-set subject: dose level and the value of every characteristic (None = missing)."""
+    safety_ids = list(populations[SAFETY].subject_ids)
+    day0 = infusion_dates(tables["infusions"])
+    levels = dose_levels(tables["infusions"])
+    subjects = tables["subjects"]
+    subjects = subjects[subjects["subject_id"].isin(safety_ids)]
+    record = {str(r["subject_id"]): r for r in subjects.to_dict("records")}
+    age = _age(subjects, day0)
+
+    def column(frame_name: str, name: str) -> dict[str, Any]:
+        dataset = datasets.get(frame_name)
+        if dataset is None or name not in dataset.table:
+            return {}
+        table = dataset.table.drop_duplicates("subject_id")
+        return {str(s): v for s, v in zip(table["subject_id"], table[name], strict=True)}
+
+    relapses = column("relapses_by_subject", "pre_attacks")
+    edss = column("edss_change", "baseline_edss")
+    rows: list[dict[str, Any]] = []
+    for sid in safety_ids:
+        own = record.get(sid, {})
+        diagnosed = str(own.get("diagnosis_date") or "")
+        duration = (
+            round((day0[sid] - dt.date.fromisoformat(diagnosed[:10])).days / YEAR_DAYS, 4)
+            if diagnosed
+            else None
+        )
+        n_immuno = _immunosuppressants(str(own.get("treatment_history") or ""))
+        titre = str(own.get("aqp4_igg_titre") or "")
+        rel = relapses.get(sid)
+        base_edss = _float(edss.get(sid))
+        rows.append(
+            {
+                "subject_id": sid,
+                "dose_level": levels.get(sid),
+                "infusion_date": day0[sid].isoformat(),
+                "age_years": age.get(sid),
+                "sex": str(own.get("sex") or "") or None,
+                "weight_kg": _float(own.get("weight_kg")),
+                "disease_duration_years": duration,
+                "prior_immunosuppressants": n_immuno,
+                "any_prior_immunosuppressant": None if n_immuno is None else ("yes" if n_immuno else "no"),
+                "relapses_pre_window": None if rel is None or pd.isna(rel) else int(rel),
+                "baseline_edss": base_edss,
+                "aqp4_igg_status": str(own.get("aqp4_igg_status") or "") or None,
+                "aqp4_igg_titre": titre or None,
+                "aqp4_igg_titre_reciprocal": _reciprocal_titre(titre),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for name in ("dose_level", "age_years", "prior_immunosuppressants", "relapses_pre_window"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tuple[Characteristic, ...]:
+    """The rows of the table, in display order, with their sources."""
+    return (
+        Characteristic(
+            "age_years",
+            "Age at infusion, years",
+            "continuous",
+            "subjects.birth_date or birth_year (1 January) to day 0; cartrial.protocol.completed_years",
+        ),
+        Characteristic("sex", "Sex", "categorical", "subjects.sex", ("F", "M")),
+        Characteristic("weight_kg", "Weight at screening, kg", "continuous", "subjects.weight_kg"),
+        Characteristic(
+            "disease_duration_years",
+            "Disease duration at infusion, years",
+            "continuous",
+            "day 0 minus subjects.diagnosis_date, days / 365.25",
+            decimals=2,
+        ),
+        Characteristic(
+            "prior_immunosuppressants",
+            "Prior immunosuppressants, number of agents",
+            "continuous",
+            "subjects.treatment_history entries with therapy class immunosuppressant",
+        ),
+        Characteristic(
+            "any_prior_immunosuppressant",
+            "Any prior immunosuppressant",
+            "categorical",
+            "subjects.treatment_history entries with therapy class immunosuppressant",
+            ("yes", "no"),
+        ),
+        Characteristic(
+            "relapses_pre_window",
+            f"Relapses in the {pre_window_months} months before infusion",
+            "continuous",
+            "relapses_by_subject.pre_attacks (cartrial.neuro.derive_relapses, pre_window_months="
+            f"{pre_window_months})",
+        ),
+        Characteristic(
+            "baseline_edss",
+            "Baseline EDSS",
+            "continuous",
+            "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0)",
+        ),
+        Characteristic(
+            "aqp4_igg_status", "AQP4-IgG serostatus at screening", "categorical", "subjects.aqp4_igg_status"
+        ),
+        Characteristic(
+            "aqp4_igg_titre",
+            "AQP4-IgG titre at screening",
+            "categorical",
+            "subjects.aqp4_igg_titre (dilution order)",
+            titre_levels,
+        ),
+        Characteristic(
+            "aqp4_igg_titre_reciprocal",
+            "AQP4-IgG titre at screening, reciprocal dilution",
+            "continuous",
+            "subjects.aqp4_igg_titre (cartrial.neuro.parse_titre_step)",
+            decimals=0,
+            show_mean=False,
+        ),
+    )
+
+
+def _fmt(value: float | None, decimals: int) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
+
+
+def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
+    """(statistic, text) rows of one characteristic in one group."""
+    values = part[spec.column]
+    missing = sorted(
+        str(s) for s, v in zip(part["subject_id"], values, strict=True) if v is None or pd.isna(v)
+    )
+    missing_text = f"{len(missing)}" + (f" ({', '.join(missing)})" if missing else "")
+    if spec.kind == "continuous":
+        summary = continuous_summary(None if pd.isna(v) else float(v) for v in values)
+        d = spec.decimals
+        sd = _fmt(summary.sd, d + 1) if summary.sd is not None else "-"
+        rows = [("n", str(summary.n))]
+        if summary.n:
+            if spec.show_mean:
+                rows.append(("mean (SD)", f"{_fmt(summary.mean, d + 1)} ({sd})"))
+            rows += [
+                (
+                    "median (min-max)",
+                    f"{_fmt(summary.median, d)} ({_fmt(summary.minimum, d)}-{_fmt(summary.maximum, d)})",
+                ),
+            ]
+        return [*rows, ("missing", missing_text)]
+    present = [None if v is None or pd.isna(v) else str(v) for v in values]
+    counts = category_counts(present, spec.levels)
+    n = sum(k for _, k, _ in counts)
+    rows = [("n", str(n))]
+    rows += [(level, f"{k} ({pct:.1f} %)" if n else "0") for level, k, pct in counts]
+    return [*rows, ("missing", missing_text)]
+
+
+def demographics_table(per_subject: pd.DataFrame, specs: Sequence[Characteristic]) -> pd.DataFrame:
+    """The summary table: columns characteristic, statistic, one column per dose level, ``all``, source.
+
+    The first row gives N (subjects in the group, the denominator). A characteristic missing for every
+    subject of the safety set has a single row "not captured" naming the store field."""
+    groups: list[tuple[str, pd.DataFrame]] = [
+        (f"dose level {int(level)}", per_subject[per_subject["dose_level"] == level])
+        for level in sorted(per_subject["dose_level"].dropna().unique())
+    ]
+    groups.append((ALL, per_subject))
+    names = [g for g, _ in groups]
+    rows: list[dict[str, Any]] = [
+        {
+            "characteristic": "Subjects (safety set)",
+            "statistic": "N",
+            **{g: str(len(p)) for g, p in groups},
+            "source": "infusions",
+        }
+    ]
+    for spec in specs:
+        values = per_subject[spec.column]
+        if len(per_subject) and all(v is None or pd.isna(v) for v in values):
+            rows.append(
+                {
+                    "characteristic": spec.label,
+                    "statistic": "not captured",
+                    **{g: f"not captured for any of {len(p)}" for g, p in groups},
+                    "source": f"{spec.source} (blank for every subject)",
+                }
+            )
+            continue
+        per_group = {g: _cells(spec, p) for g, p in groups}
+        statistics = [s for s, _ in per_group[ALL]]
+        for position, statistic in enumerate(statistics):
+            row: dict[str, Any] = {"characteristic": spec.label, "statistic": statistic}
+            for g in names:
+                cells = dict(per_group[g])
+                row[g] = cells.get(statistic, "0" if position else "")
+            row["source"] = spec.source
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["characteristic", "statistic", *names, "source"])
+
+
+def demographics_datasets(
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    populations: Mapping[str, Population],
+    datasets: Mapping[str, Dataset],
+) -> dict[str, Dataset]:
+    """`demographics_by_subject` and `demographics` (see the module docstring)."""
+    from cartrial.neuro.derive import relapse_options_from_protocol
+
+    per_subject = demographics_by_subject(tables, populations, datasets)
+    months = int(relapse_options_from_protocol(protocol).pre_window_months)
+    titres = [str(v) for v in per_subject["aqp4_igg_titre"].dropna()]
+    specs = characteristics(months, _titre_levels(titres))
+    table = demographics_table(per_subject, specs)
+    not_captured = [
+        s.label
+        for s in specs
+        if (table["characteristic"] == s.label).any()
+        and (table.loc[table["characteristic"] == s.label, "statistic"] == "not captured").all()
+    ]
+    notes = tuple(f"not captured in the store: {label}" for label in not_captured)
+    describe: Callable[[str], str] = lambda c: next((s.source for s in specs if s.column == c), "")  # noqa: E731
+    return {
+        "demographics_by_subject": Dataset(
+            "demographics_by_subject",
+            "Demographics and baseline disease per subject (safety set)",
+            per_subject,
+            SAFETY,
+            "cartrial.analysis.demographics.demographics_by_subject",
+            ("subjects", "infusions", "relapses_by_subject", "edss_change"),
+            columns={c: describe(c) for c in per_subject.columns if describe(c)},
+            notes=notes,
+        ),
+        "demographics": Dataset(
+            "demographics",
+            "Demographics and baseline disease characteristics per dose level and overall (safety set)",
+            table,
+            SAFETY,
+            "cartrial.analysis.demographics.demographics_table (n, mean (SD), median (min-max); n (%))",
+            ("demographics_by_subject",),
+            columns={"source": "store field or analysis dataset the characteristic comes from"},
+            notes=(
+                "denominator of each percentage: subjects of the group with a value (missing shown apart)",
+                *notes,
+            ),
+        ),
+    }
+
+
+__all__ = [
+    "YEAR_DAYS",
+    "Characteristic",
+    "characteristics",
+    "demographics_by_subject",
+    "demographics_datasets",
+    "demographics_table",
+]

@@ -1,0 +1,182 @@
+"""The protocol's ``analysis:`` section: analysis populations and options of the statistical analysis plan.
+
+Every field has a default, and the defaults are the analysis conventions documented in docs/analysis.md
+before this section existed (issue 13), so a protocol without the section is analysed as before. The
+analysis (`cartrial.analysis`) records every option used, and where it came from (``protocol`` when the
+section sets it, ``default`` otherwise), in its methods output.
+
+- ``populations.efficacy_evaluable``: the evaluable-population rule per efficacy endpoint key
+  (``default`` for the endpoints not listed): `EfficacyEvaluableRule`.
+- ``options``: `AnalysisOptions` (CI methods, PK persistence day, NCA intervals and options, end of the
+  relapse follow-up, start of treatment emergence, CTCAE version).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.protocol.yaml_source import Issue, semantic_error
+
+
+class EfficacyEvaluableRule(StrEnum):
+    """Who is evaluable for an efficacy endpoint.
+
+    - ``baseline_and_post_baseline`` (default): infused subjects with a baseline assessment (last on or
+      before day 0), at least one post-baseline assessment, and the definition's own conditions (the neuro
+      engine's evaluability); the others are counted and named.
+    - ``all_infused``: every infused subject is in the denominator; a subject the engine cannot evaluate
+      counts as a non-responder (a conservative, "non-responder imputation" reading).
+    """
+
+    BASELINE_AND_POST_BASELINE = "baseline_and_post_baseline"
+    ALL_INFUSED = "all_infused"
+
+
+class ProportionCi(StrEnum):
+    """Confidence interval of a proportion: exact Clopper-Pearson (Clopper & Pearson 1934)."""
+
+    CLOPPER_PEARSON = "clopper_pearson"
+
+
+class RateCi(StrEnum):
+    """Confidence interval of an event rate: exact Poisson (Garwood 1936)."""
+
+    EXACT_POISSON = "exact_poisson"
+
+
+class FollowUpEnd(StrEnum):
+    """End of a subject's relapse follow-up after infusion.
+
+    - ``last_contact`` (default): the latest dated record of the subject on or before the cut-off
+      (`cartrial.neuro.end_of_follow_up` on the dated forms);
+    - ``cutoff``: the data cut-off for every subject.
+    """
+
+    LAST_CONTACT = "last_contact"
+    CUTOFF = "cutoff"
+
+
+class TreatmentEmergentStart(StrEnum):
+    """From when an adverse event is treatment-emergent (ICH E9 glossary).
+
+    - ``lymphodepletion`` (default): on or after the first lymphodepletion dose (the infusion day when
+      none is recorded) — lymphodepletion is study treatment in CAR-T trials;
+    - ``infusion``: on or after the infusion day.
+    """
+
+    LYMPHODEPLETION = "lymphodepletion"
+    INFUSION = "infusion"
+
+
+class AnalysisPopulations(BaseModel):
+    """Analysis population rules (enrolled, safety and DLT-evaluable are fixed by ICH E9 and the escalation
+    section; the efficacy-evaluable rule is chosen per endpoint)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    efficacy_evaluable: dict[str, EfficacyEvaluableRule] = Field(
+        default_factory=lambda: {"default": EfficacyEvaluableRule.BASELINE_AND_POST_BASELINE},
+        description="Endpoint key (or 'default') → evaluable-population rule.",
+    )
+
+    def efficacy_rule(self, endpoint: str) -> EfficacyEvaluableRule:
+        """The rule for `endpoint` (its own entry, else ``default``, else baseline_and_post_baseline)."""
+        return self.efficacy_evaluable.get(
+            endpoint, self.efficacy_evaluable.get("default", EfficacyEvaluableRule.BASELINE_AND_POST_BASELINE)
+        )
+
+
+class AnalysisOptions(BaseModel):
+    """Options of the analysis (defaults: docs/analysis.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    proportion_ci: ProportionCi = ProportionCi.CLOPPER_PEARSON
+    rate_ci: RateCi = RateCi.EXACT_POISSON
+    persistence_day: float = Field(
+        default=180.0,
+        gt=0,
+        le=3650,
+        description="CAR-T persistence: last quantifiable sample strictly after this study day (day 180 = "
+        "'beyond 6 months').",
+    )
+    nca_intervals_days: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 28.0)],
+        min_length=1,
+        description="Partial-AUC intervals (start, end) in days after infusion.",
+    )
+    nca_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further `cartrial.kinetics.NcaOptions` fields (e.g. auc_method, blq_middle); checked "
+        "by the kinetics engine when the analysis runs.",
+    )
+    relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
+    treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
+    ctcae_version: str = Field(default="5.0", pattern=r"^(5\.0|6\.0)$")
+
+    @model_validator(mode="after")
+    def _intervals_ordered(self) -> AnalysisOptions:
+        issues = [
+            Issue(
+                ("nca_intervals_days", index),
+                "an NCA interval must start at day 0 or later and end after it starts",
+                [start, end],
+                "[start, end] with 0 <= start < end",
+            )
+            for index, (start, end) in enumerate(self.nca_intervals_days)
+            if not 0 <= start < end
+        ]
+        if "intervals" in self.nca_options:
+            issues.append(
+                Issue(
+                    ("nca_options", "intervals"),
+                    "give the NCA intervals as nca_intervals_days",
+                    self.nca_options["intervals"],
+                    "nca_intervals_days",
+                )
+            )
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+class AnalysisSpec(BaseModel):
+    """The ``analysis:`` section (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    populations: AnalysisPopulations = Field(default_factory=AnalysisPopulations)
+    options: AnalysisOptions = Field(default_factory=AnalysisOptions)
+
+
+def analysis_issues(analysis: AnalysisSpec | None, endpoint_keys: set[str]) -> list[Issue]:
+    """Cross-section rule: every endpoint named in ``analysis.populations.efficacy_evaluable`` (other than
+    ``default``) is an endpoint of the protocol (paths relative to the protocol root)."""
+    if analysis is None:
+        return []
+    return [
+        Issue(
+            ("analysis", "populations", "efficacy_evaluable", key),
+            "no such endpoint",
+            key,
+            ", ".join(["default", *sorted(endpoint_keys)]),
+        )
+        for key in analysis.populations.efficacy_evaluable
+        if key != "default" and key not in endpoint_keys
+    ]
+
+
+__all__ = [
+    "AnalysisOptions",
+    "AnalysisPopulations",
+    "AnalysisSpec",
+    "EfficacyEvaluableRule",
+    "FollowUpEnd",
+    "ProportionCi",
+    "RateCi",
+    "TreatmentEmergentStart",
+    "analysis_issues",
+]

@@ -1,0 +1,129 @@
+"""The protocol's `analysis:` options change the analysis as documented; expectations by hand from the
+example CSVs. The report's methods section lists every option with its source."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+from datetime import date
+
+import pytest
+
+from cartrial.analysis import Analysis, analyse
+from cartrial.protocol import parse_protocol
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
+
+from .conftest import STUDY
+
+CUTOFF = date(2022, 3, 20)
+
+
+def rows(name: str) -> list[dict[str, str]]:
+    with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def snapshot(example_sqlite_template: object) -> StudySnapshot:
+    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
+
+
+@pytest.fixture(scope="module")
+def default(snapshot: StudySnapshot) -> Analysis:
+    return analyse(snapshot)
+
+
+def with_analysis(snapshot: StudySnapshot, section: str) -> Analysis:
+    text = snapshot.protocol_yaml
+    text = text[: text.index("\nanalysis:\n")] + "\n" + section
+    return analyse(dataclasses.replace(snapshot, protocol=parse_protocol(text)))
+
+
+def test_treatment_emergence_from_the_infusion_day(snapshot: StudySnapshot, default: Analysis) -> None:
+    changed = with_analysis(snapshot, "analysis:\n  options:\n    treatment_emergent_start: infusion\n")
+    day0 = {r["subject_id"]: r["infused_at"][:10] for r in rows("infusions")}
+    first_ld: dict[str, str] = {}
+    for r in rows("lymphodepletion"):
+        first_ld[r["subject_id"]] = min(
+            first_ld.get(r["subject_id"], r["administered_on"]), r["administered_on"]
+        )
+    ae = rows("adverse_events")
+    from_ld = sum(1 for r in ae if r["started_on"] >= first_ld.get(r["subject_id"], day0[r["subject_id"]]))
+    from_infusion = sum(1 for r in ae if r["started_on"] >= day0[r["subject_id"]])
+    assert len(default.datasets["teae_listing"].table) == from_ld
+    assert len(changed.datasets["teae_listing"].table) == from_infusion
+    assert (
+        changed.option_sources["treatment_emergent"] == "protocol analysis.options.treatment_emergent_start"
+    )
+
+
+def test_relapse_follow_up_to_the_cutoff(snapshot: StudySnapshot, default: Analysis) -> None:
+    changed = with_analysis(snapshot, "analysis:\n  options:\n    relapse_follow_up_end: cutoff\n")
+    by_subject = changed.datasets["relapses_by_subject"].table.set_index("subject_id")
+    for r in rows("infusions"):
+        infused = dt.date.fromisoformat(r["infused_at"][:10])
+        assert by_subject.loc[r["subject_id"], "post_days"] == (CUTOFF - infused).days
+    # default: last contact (CT-001's last dated record is before the cut-off)
+    before = default.datasets["relapses_by_subject"].table.set_index("subject_id")
+    assert before.loc["CT-001", "post_days"] < (CUTOFF - date(2021, 4, 27)).days
+
+
+def test_persistence_day_and_nca_interval(snapshot: StudySnapshot) -> None:
+    changed = with_analysis(
+        snapshot, "analysis:\n  options:\n    persistence_day: 90\n    nca_intervals_days: [[0, 14]]\n"
+    )
+    persistence = changed.datasets["persistence"].table
+    last: dict[tuple[str, str], float] = {}
+    for r in rows("pk_samples"):
+        if r["blq"] != "true" and r["value"]:
+            key = (r["subject_id"], r["analyte"])
+            last[key] = max(last.get(key, -1e9), float(r["actual_day"]))
+    for row in persistence.to_dict("records"):
+        assert row["detectable_beyond_day_90"] == (last[(row["subject_id"], row["analyte"])] > 90)
+    assert "detectable_beyond_day_180" not in persistence
+    nca = changed.datasets["nca_by_subject"].table
+    assert any("0_14" in c or "0-14" in c for c in nca.columns), list(nca.columns)
+    assert any("beyond day 90" in f.statement for f in changed.findings)
+
+
+def test_all_infused_counts_the_non_evaluable_as_non_responders(
+    snapshot: StudySnapshot, default: Analysis
+) -> None:
+    default_summary = default.datasets["responders_summary"].table
+    changed = with_analysis(
+        snapshot, "analysis:\n  populations:\n    efficacy_evaluable: {visual_acuity_response: all_infused}\n"
+    )
+    summary = changed.datasets["responders_summary"].table
+    vision = summary[(summary["endpoint"] == "visual_acuity_response") & (summary["group"] == "all")].iloc[0]
+    before = default_summary[
+        (default_summary["endpoint"] == "visual_acuity_response") & (default_summary["group"] == "all")
+    ].iloc[0]
+    assert (vision["n_evaluable"], vision["n_responders"]) == (12, before["n_responders"])
+    assert vision["not_evaluable"] == 0 and vision["evaluable_rule"] == "all_infused"
+    # other endpoints keep the default rule
+    walking = summary[(summary["endpoint"] == "walking_response") & (summary["group"] == "all")].iloc[0]
+    assert walking["evaluable_rule"] == "baseline_and_post_baseline"
+    assert changed.populations["efficacy:visual_acuity_response"].n == 12
+
+
+def test_every_option_is_listed_with_its_source(snapshot: StudySnapshot, default: Analysis) -> None:
+    from cartrial.report.render import build_report
+
+    report = build_report(
+        default,
+        snapshot.tables,
+        cartrial_version="test",
+        generated_at=dt.datetime(2022, 3, 21, tzinfo=dt.UTC),
+    )
+    methods = dict(report.methods)
+    for name in (
+        "persistence_day",
+        "relapse_follow_up_end",
+        "efficacy_evaluable",
+        "nca_options",
+        "dlt_rules",
+    ):
+        assert name in methods
+        assert "(source: " in methods[name]
+    assert methods["persistence_day"] == "180.0 (source: protocol analysis.options.persistence_day)"

@@ -1,0 +1,132 @@
+"""The protocol's `analysis:` section: defaults equal the documented conventions, the example protocol
+states them explicitly, and every bad value is an error at its YAML line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cartrial import examples as cartrial_examples
+from cartrial.errors import InputError, Problem
+from cartrial.protocol import (
+    AnalysisSpec,
+    EfficacyEvaluableRule,
+    dlt_window_complete,
+    load_protocol,
+    parse_protocol,
+)
+
+BASE = """\
+study: {id: DEMO, title: Demo, indication: NMOSD, phase: "1", sponsor: Demo,
+        product: {name: CAR-T, target_antigen: BCMA}}
+dose_levels: [{level: 1, label: low, cells_per_kg: 500000}]
+escalation: {design: "3+3", dlt_window_days: 28}
+schedule: {visits: [{name: Day 28, study_day: 28, assessments: [edss]}]}
+eligibility: {criteria: [{id: adult, kind: inclusion, text: Adult, rule: {type: age_range, min_years: 18}}]}
+endpoints:
+  vision:
+    name: Vision
+    kind: efficacy
+    description: Visual acuity response
+    measure: visual_acuity_response
+"""
+# BASE has 12 lines; the analysis section below starts on line 13
+
+
+def problems_of(text: str) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(text, "test.yaml")
+    return caught.value.problems
+
+
+def test_without_the_section_every_option_is_the_documented_default() -> None:
+    protocol = parse_protocol(BASE)
+    options = protocol.analysis.options
+    assert (options.persistence_day, options.nca_intervals_days) == (180.0, [(0.0, 28.0)])
+    assert options.relapse_follow_up_end.value == "last_contact"
+    assert options.treatment_emergent_start.value == "lymphodepletion"
+    assert (options.proportion_ci.value, options.rate_ci.value, options.ctcae_version) == (
+        "clopper_pearson",
+        "exact_poisson",
+        "5.0",
+    )
+    assert (
+        protocol.analysis.populations.efficacy_rule("vision")
+        is EfficacyEvaluableRule.BASELINE_AND_POST_BASELINE
+    )
+    assert protocol.analysis == AnalysisSpec()
+
+
+def test_the_example_protocol_states_the_defaults_explicitly() -> None:
+    path = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
+    assert "\nanalysis:\n" in path.read_text(encoding="utf-8")
+    protocol = load_protocol(path)
+    assert protocol.analysis == AnalysisSpec()  # same values as the defaults
+    assert "persistence_day" in protocol.analysis.options.model_fields_set  # but written out
+
+
+def test_per_endpoint_rule() -> None:
+    text = (
+        BASE
+        + "analysis:\n  populations:\n    efficacy_evaluable:\n"
+        + "      {default: all_infused, vision: baseline_and_post_baseline}\n"
+    )
+    rules = parse_protocol(text).analysis.populations
+    assert rules.efficacy_rule("vision") is EfficacyEvaluableRule.BASELINE_AND_POST_BASELINE
+    assert rules.efficacy_rule("other") is EfficacyEvaluableRule.ALL_INFUSED
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "field", "fragment"),
+    [
+        (
+            "analysis:\n  options:\n    persistence_day: -5\n",
+            15,
+            "analysis.options.persistence_day",
+            "greater than 0",
+        ),
+        ("analysis:\n  options:\n    rate_ci: wald\n", 15, "analysis.options.rate_ci", "exact_poisson"),
+        (
+            "analysis:\n  options:\n    nca_intervals_days: [[28, 0]]\n",
+            15,
+            "analysis.options.nca_intervals_days[0]",
+            "end after it starts",
+        ),
+        ("analysis:\n  options:\n    colour: blue\n", 15, "analysis.options.colour", ""),
+        (
+            "analysis:\n  populations:\n    efficacy_evaluable: {walking: all_infused}\n",
+            15,
+            "analysis.populations.efficacy_evaluable.walking",
+            "no such endpoint",
+        ),
+        (
+            "analysis:\n  populations:\n    efficacy_evaluable: {vision: everyone}\n",
+            15,
+            "analysis.populations.efficacy_evaluable.vision",
+            "all_infused",
+        ),
+    ],
+)
+def test_bad_values_are_errors_at_their_line(section: str, line: int, field: str, fragment: str) -> None:
+    problems = problems_of(BASE + section)
+    assert len(problems) == 1, problems
+    problem = problems[0]
+    assert problem.line == line, problem
+    assert field in (problem.field or ""), problem
+    assert fragment in f"{problem.message} {problem.allowed or ''}", problem
+
+
+@given(st.dates(), st.integers(-400, 400), st.integers(1, 120))
+def test_dlt_window_complete_counts_calendar_days_from_day_0(
+    infused: dt.date, offset: int, window: int
+) -> None:
+    try:
+        as_of = infused + dt.timedelta(days=offset)
+    except OverflowError:
+        return
+    days, complete = dlt_window_complete(infused, as_of, window)
+    assert days == offset
+    assert complete == (offset >= window)
