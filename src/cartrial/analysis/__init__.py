@@ -3,12 +3,13 @@ tables as of a
 data cut-off, plus the protocol) in, analysis datasets and key findings out. Pure: no file or database I/O;
 every rule is the engines' (grading through `cartrial.analysis.safety`, neuro, kinetics).
 
-Public API: `analyse(snapshot) -> Analysis`; the result objects `Analysis`, `Dataset`, `Population`,
+Public API: `analyse(snapshot) -> Analysis`; `study_populations(tables, protocol, cutoff)` (the populations
+with the DLT evaluation they rest on); the result objects `Analysis`, `Dataset`, `Population`,
 `Finding`; `proportion` (exact Clopper-Pearson) and `geometric_summary`. Populations, derivations and how to
 add an endpoint: docs/analysis.md.
 """
 
-from cartrial.analysis.core import analyse
+from cartrial.analysis.core import StudyPopulations, analyse, study_populations
 from cartrial.analysis.model import Analysis, Dataset, Finding, Population, SnapshotLike
 from cartrial.analysis.stats import Proportion, geometric_summary, proportion
 
@@ -19,7 +20,9 @@ __all__ = [
     "Population",
     "Proportion",
     "SnapshotLike",
+    "StudyPopulations",
     "analyse",
     "geometric_summary",
     "proportion",
+    "study_populations",
 ]

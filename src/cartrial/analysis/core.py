@@ -3,11 +3,16 @@ calling its engine), then the key findings. Pure: plain tables and the protocol 
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.demographics import demographics_datasets
-from cartrial.analysis.dlt import dlt_datasets, evaluate_dlts
+from cartrial.analysis.dlt import DltEvaluation, dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
 from cartrial.analysis.kinetics import nca_datasets, pd_datasets
@@ -22,6 +27,36 @@ from cartrial.analysis.toxicity import (
 )
 
 
+@dataclass(frozen=True)
+class StudyPopulations:
+    """The analysis populations of a snapshot with the DLT evaluation they rest on (and the graded CRS/ICANS
+    episodes and labs it used, so that callers grade once)."""
+
+    populations: dict[str, Population]
+    membership: pd.DataFrame
+    evaluation: DltEvaluation
+    crs: Any
+    icans: Any
+    labs: Any
+
+
+def study_populations(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
+    """Populations (enrolled, safety, DLT-evaluable) as of `cutoff`, the DLTs judged by the protocol's DLT
+    rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
+    reader of the populations: `analyse`, the web dashboards and the CDISC export."""
+    opts = analysis_spec(protocol).options
+    # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
+    crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
+    labs = safety.graded_labs(tables, opts.ctcae_version)
+    evaluation = evaluate_dlts(
+        tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
+    )
+    populations, membership = derive_populations(
+        tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
+    )
+    return StudyPopulations(populations, membership, evaluation, crs, icans, labs)
+
+
 def analyse(snapshot: SnapshotLike) -> Analysis:
     """Populations, datasets and key findings of one study snapshot (see docs/analysis.md).
 
@@ -33,16 +68,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     cutoff = snapshot.cutoff
     spec = analysis_spec(protocol)
     opts = spec.options
-    populations: dict[str, Population]
-    # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
-    crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
-    labs = safety.graded_labs(tables, opts.ctcae_version)
-    evaluation = evaluate_dlts(
-        tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
-    )
-    populations, membership = derive_populations(
-        tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
-    )
+    study = study_populations(tables, protocol, cutoff)
+    crs, icans, labs = study.crs, study.icans, study.labs
+    evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",

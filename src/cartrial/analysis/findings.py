@@ -231,7 +231,8 @@ def efficacy_findings(
         text = (
             f"EDSS fell from baseline in {fell} of {len(evaluable)} evaluable patients"
             f"{_pct(fell, len(evaluable))} "
-            f"and rose in {rose} (median change {evaluable['edss_change'].median():+g} points)."
+            f"and rose in {rose}"
+            + (f" (median change {evaluable['edss_change'].median():+g} points)." if len(evaluable) else ".")
         )
         if pop.excluded:
             text += f" {pop.not_evaluable_text()}."
@@ -312,8 +313,9 @@ def efficacy_findings(
             f"(95 % CI {pre['ci_low']:.2f}–{pre['ci_high']:.2f}) "
             f"before infusion and {post['estimate']:.2f} ({post['ci_low']:.2f}–{post['ci_high']:.2f}) after."
         )
-        if "ARR ratio after/before" in rates.index:
-            ratio = rates.loc["ARR ratio after/before"]
+        ratio_row = "ARR ratio after/before"
+        if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
+            ratio = rates.loc[ratio_row]
             text += (
                 f" Rate ratio {ratio['estimate']:.2f} ({ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}); the "
                 "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."

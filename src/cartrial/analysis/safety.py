@@ -295,7 +295,9 @@ def graded_events(
         series = table.loc[table["grade"] >= MIN_LAB_GRADE, ["subject_id", "analyte"]].drop_duplicates()
         wanted = set(zip(series["subject_id"], series["analyte"], strict=True))
         pairs = zip(lab_frame["subject_id"].astype(str), lab_frame["analyte"], strict=True)
-        lab_frame = lab_frame[[pair in wanted for pair in pairs]].reset_index(drop=True)
+        # a boolean Series, not a list: an empty list would select no *columns* of an empty frame
+        mask = pd.Series([pair in wanted for pair in pairs], index=lab_frame.index, dtype=bool)
+        lab_frame = lab_frame[mask].reset_index(drop=True)
     result = derive_graded_events(
         tables["infusions"],
         crs=crs_frame,

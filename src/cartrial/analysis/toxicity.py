@@ -220,7 +220,9 @@ def adverse_event_datasets(
     ae = tables["adverse_events"].copy()
     ae = ae[ae["subject_id"].isin(safety_ids)]
     started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
-    ae["treatment_emergent"] = [d >= start[s] for s, d in zip(ae["subject_id"], started, strict=True)]
+    ae["treatment_emergent"] = pd.Series(
+        [d >= start[s] for s, d in zip(ae["subject_id"], started, strict=True)], index=ae.index, dtype=bool
+    )
     ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
     ae["serious_flag"] = ae["serious"].str.lower().eq("true")
     ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)

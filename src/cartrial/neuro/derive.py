@@ -1154,8 +1154,21 @@ def derive_disability(
                 "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
             }
         )
+    columns = [
+        "subject_id",
+        "baseline_edss",
+        "last_edss",
+        "improvement_evaluable",
+        "improvement_confirmed",
+        "improvement_confirmed_day",
+        "improvement_unconfirmed",
+        "worsening_confirmed",
+        "worsening_relapse_associated",
+        "worsening_unconfirmed",
+        "options",
+    ]
     return Result(
-        pd.DataFrame(rows),
+        pd.DataFrame(rows, columns=columns),  # the same columns when no subject has a scored EDSS
         derivation="cartrial.neuro.derive_disability",
         options={**options.as_dict(), "relapses": relapse_options.as_dict()},
         sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),

@@ -3,7 +3,7 @@
 `escalation_state(service, user, today)`:
 
 - the study as of `today` (`cartrial.store.snapshot.read_snapshot`) and its populations
-  (`cartrial.analysis.populations.derive_populations`: DLT = an adverse event flagged ``dlt`` inside the
+  (`cartrial.analysis.core.study_populations`: DLT = an event judged a DLT by the protocol's rules inside the
   protocol's DLT window, day 0 = infusion);
 - each infused patient's DLT window (open/closed, days left; protocol `escalation.dlt_window_days`);
 - the recorded cohorts and their replay against the protocol's design (`cartrial.escalation.replay_decisions`,
@@ -39,7 +39,7 @@ def _letters(dlt: bool) -> str:
 def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: dt.date) -> dict[str, Any]:
     """The escalation state as plain data (see the module docstring). `sites`: the sites whose patients are
     listed by name (None: all; others are counted, not named)."""
-    from cartrial.analysis.populations import derive_populations
+    from cartrial.analysis.core import study_populations
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
@@ -52,7 +52,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     tables = snapshot.tables
     window = int(protocol.escalation.dlt_window_days)
     n_doses = len(protocol.dose_levels)
-    _, membership = derive_populations(tables, protocol, today)
+    study = study_populations(tables, protocol, today)
+    membership = study.membership
     site_of = {
         str(s): str(site)
         for s, site in zip(tables["subjects"]["subject_id"], tables["subjects"]["site_id"], strict=True)
@@ -134,10 +135,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     replay: list[dict[str, Any]] = []
     if len(tables["escalation_decisions"]):
         from cartrial.analysis.dlt import dlt_datasets
-        from cartrial.analysis.populations import derive_populations as populations_of
 
-        populations, members = populations_of(tables, protocol, today)
-        datasets = dlt_datasets(tables, protocol, populations, members)
+        datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
         if "escalation_replay" in datasets:
             replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
     return {

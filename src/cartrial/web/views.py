@@ -12,7 +12,7 @@ Where the content comes from: the schedule of assessments is the protocol's (`ca
 CRS/ICANS episodes, cytopenias and serious adverse events are `cartrial.analysis` datasets of a snapshot
 (`cartrial.store.snapshot.read_snapshot`); the escalation recommendation and decision table come from the
 escalation engine with the protocol's design (`design_from_spec`, `decision_table`, `replay_decisions`);
-the DLT window and DLT flags of each patient from `cartrial.analysis.populations.derive_populations`
+the DLT window and DLT flags of each patient from `cartrial.analysis.core.study_populations`
 (both through `cartrial.web.escalation`, shared with the API).
 """
 
@@ -752,15 +752,17 @@ def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
     layer cannot make from this snapshot (e.g. a table it needs is still empty) is left out and named in
     `notes`, so that the rest of the dashboard still shows."""
     from cartrial.analysis import toxicity
+    from cartrial.analysis.core import study_populations
     from cartrial.analysis.model import Dataset
-    from cartrial.analysis.populations import ENROLLED, derive_populations
+    from cartrial.analysis.populations import ENROLLED
 
     snapshot = snapshot_for(handle, cutoff)
     key = ("safety", str(handle.engine.url), _audit_head(handle), cutoff, handle.read_sites())
 
     def make() -> SafetyData:
         tables = dict(snapshot.tables)
-        populations, membership = derive_populations(tables, snapshot.protocol, cutoff)
+        study = study_populations(tables, snapshot.protocol, cutoff)
+        populations, membership = study.populations, study.membership
         datasets: dict[str, Any] = {
             "populations": Dataset("populations", "populations", membership, ENROLLED, "", ("subjects",))
         }
