@@ -137,6 +137,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Interim report as of a data cut-off: report.html, report.pdf, tables and figures.",
         PANEL_ANALYSE,
     ),
+    CommandEntry(
+        "export",
+        _AREA + "cdisc_commands",
+        "Export study data in submission formats: CDISC SDTM and ADaM (XPT v5, Dataset-JSON, Define-XML).",
+        PANEL_ANALYSE,
+    ),
 )
 
 #: The area modules, each once, in the order of `COMMANDS`.
