@@ -27,7 +27,7 @@ class Exported:
 def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
     """The example study exported once (both formats) as of the README cut-off, with the frames written."""
     from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all, export_cdisc, read_sites
+    from cartrial.cdisc.export import export_cdisc, read_sites
     from cartrial.store.snapshot import read_snapshot
 
     folder = tmp_path_factory.mktemp("cdisc_export")
@@ -38,6 +38,5 @@ def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFac
     analysis = analyse(snapshot)
     sites = read_sites(url)
     out = folder / "out"
-    export_cdisc(snapshot, analysis, out, formats="both", sites=sites, created="2026-01-01T00:00:00")
-    frames = build_all(snapshot, analysis, sites)
-    return Exported(url, out, snapshot, analysis, frames)
+    result = export_cdisc(snapshot, analysis, out, formats="both", sites=sites, created="2026-01-01T00:00:00")
+    return Exported(url, out, snapshot, analysis, dict(result.frames))

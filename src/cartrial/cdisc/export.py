@@ -56,6 +56,8 @@ class ExportResult:
     datasets: tuple[DatasetSummary, ...]
     snapshot: Mapping[str, Any]
     files: tuple[str, ...] = field(default_factory=tuple)
+    frames: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """The datasets as written (for callers that summarise or test them)."""
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,16 @@ def validate_all(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Finding]]
     return {name: validate_dataset(frame, specs[name]) for name, frame in frames.items()}
 
 
+def check_options(formats: str, sdtmig: str) -> None:
+    """A ConfigurationError (exit 2) for a format or SDTMIG version cartrial does not offer."""
+    if formats not in FORMATS:
+        raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {', '.join(FORMATS)}")
+    if sdtmig not in SDTMIG_VERSIONS:
+        raise ConfigurationError(
+            f"--sdtmig: {sdtmig!r} is not offered; allowed: {', '.join(SDTMIG_VERSIONS)}"
+        )
+
+
 def export_cdisc(
     snapshot: Any,
     analysis: Any,
@@ -99,12 +111,7 @@ def export_cdisc(
     from cartrial.cdisc.transport import dataset_json, write_dataset_json, write_xpt
     from cartrial.tabular import write_atomic
 
-    if formats not in FORMATS:
-        raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {', '.join(FORMATS)}")
-    if sdtmig not in SDTMIG_VERSIONS:
-        raise ConfigurationError(
-            f"--sdtmig: {sdtmig!r} is not offered; allowed: {', '.join(SDTMIG_VERSIONS)}"
-        )
+    check_options(formats, sdtmig)
     frames = build_all(snapshot, analysis, sites)
     findings = validate_all(frames)
     problems = [f for fs in findings.values() for f in fs]
@@ -147,7 +154,7 @@ def export_cdisc(
         )
         (target / "define.xml").write_bytes(define)
         written.append(f"{folder}/define.xml")
-    result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written))
+    result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
     manifest = {**result.metadata(), "options": {"format": formats, "sdtmig": sdtmig, "adamig": "1.3"}}
     write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return result
@@ -193,6 +200,8 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
                 Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
             )
         seen.append((relative, len(frame), len(frame.columns)))
+    if not files:
+        raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
     return findings, seen
 
 
@@ -231,6 +240,7 @@ __all__ = [
     "ExportResult",
     "build_all",
     "check_folder",
+    "check_options",
     "export_cdisc",
     "read_sites",
 ]

@@ -91,8 +91,12 @@ def cdisc_command(
         return
     if cutoff is None or out is None:
         raise InputError(Problem("--cutoff and --out are required (or --check DIR)", field="--cutoff"))
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem("not a folder", field="--out", value=str(out)))
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise InputError(Problem("not a folder", field="--out", value=str(folder)))
+    from cartrial.cdisc.export import check_options
+
+    check_options(file_format, sdtmig)  # refused before any work
     core_path = None
     if core is not None:
         from cartrial.cdisc.core_adapter import resolve_core

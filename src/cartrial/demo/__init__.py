@@ -66,6 +66,7 @@ STEPS: tuple[str, ...] = (
     "importing",
     "store",
     "analysis",
+    "cdisc",
 )
 """The demo steps, in the order they run: module names under `cartrial.demo`."""
 
