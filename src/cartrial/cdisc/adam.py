@@ -61,7 +61,7 @@ def build_adsl(
     pops = analysis.populations
     membership = analysis.datasets["populations"].table
     dm = {r["SUBJID"]: r for r in _rows(sdtm["DM"])}
-    ex = sdtm["EX"]
+    ex_by_subject = {str(u): part for u, part in sdtm["EX"].groupby("USUBJID", sort=False)}
     edss = {r["subject_id"]: r for r in _rows(analysis.datasets["edss_change"].table)}
     arr = {r["subject_id"]: r for r in _rows(analysis.datasets["relapses_by_subject"].table)}
     flags = {
@@ -79,7 +79,7 @@ def build_adsl(
         sid = str(m["subject_id"])
         d = dm.get(sid, {})
         usubjid = f"{study_id}-{sid}"
-        mine = ex[ex["USUBJID"] == usubjid]
+        mine = ex_by_subject.get(usubjid, sdtm["EX"].iloc[0:0])
         cart = mine[mine["EXCAT"] == "CAR-T CELL INFUSION"]
         ld = mine[mine["EXCAT"] == "LYMPHODEPLETION"]
         level = m["dose_level"]

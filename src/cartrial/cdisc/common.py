@@ -208,9 +208,8 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
         if v.name not in frame.columns:
             continue
         if v.type == "Char":
-            frame[v.name] = [
-                "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in frame[v.name]
-            ]
+            column = frame[v.name]
+            frame[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date is None:
             frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)
         else:

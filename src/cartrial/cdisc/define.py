@@ -349,6 +349,9 @@ def _value_list(
     codes = _vlm_values(frame, spec.testcd)
     if not codes:
         return None
+    assert frame is not None
+    if variable.type == "Char":
+        longest = frame[variable.name].astype(str).str.len().groupby(frame[spec.testcd]).max()
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, code in enumerate(codes, start=1):
         wc_oid = _oid("WC", spec.name, spec.testcd, code)
@@ -364,10 +367,8 @@ def _value_list(
         vl_item = _oid(item_oid, code)
         ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
         ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
-        assert frame is not None
-        values = frame.loc[frame[spec.testcd] == code, variable.name]
         if variable.type == "Char":
-            length = max((len(str(v)) for v in values), default=1) or 1
+            length = max(1, int(longest.get(code, 1)))
             attrs = {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
         else:
             attrs = {"OID": vl_item, "Name": variable.name, "DataType": "float", "Length": "8"}

@@ -50,6 +50,10 @@ LB_TESTS: Mapping[str, tuple[str, str, str]] = {
     "crp": ("CRP", "C Reactive Protein", "CHEMISTRY"),
     "ferritin": ("FERRITIN", "Ferritin", "CHEMISTRY"),
     "il6": ("IL6", "Interleukin 6", "CHEMISTRY"),
+    "bilirubin": ("BILI", "Bilirubin", "CHEMISTRY"),
+    "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
+    "iga": ("IGA", "Immunoglobulin A", "IMMUNOLOGY"),
+    "igm": ("IGM", "Immunoglobulin M", "IMMUNOLOGY"),
 }
 PD_TESTS: Mapping[str, tuple[str, str, str, str]] = {
     # pd_samples column: (LBTESTCD, LBTEST, LBCAT, unit)
@@ -163,6 +167,7 @@ class SdtmContext:
     timelines: dict[str, SubjectTimeline] = field(default_factory=dict)
     visits: VisitAssigner | None = None
     built: dict[str, pd.DataFrame] = field(default_factory=dict)
+    last_dates: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         protocol = self.snapshot.protocol
@@ -230,13 +235,14 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     infusions = ctx.table("infusions")
     level = {r["subject_id"]: r["dose_level"] for _, r in infusions.iterrows()}
     last_dates = _last_dates(ctx)
+    first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
     rows = []
     for r in _rows(ctx.table("subjects")):
         sid = r["subject_id"]
         tl = ctx.timeline(sid)
         armcd, arm = _arm(protocol, level.get(sid, ""))
-        infusion = dtc(r_inf) if (r_inf := _first_infusion(infusions, sid)) else ""
+        infusion = dtc(first_infusion.get(sid, ""))
         first_ex = infusion
         if ex_first.get(sid) is not None and tl.infusion is not None and ex_first[sid] < tl.infusion.date():  # type: ignore[operator]
             first_ex = ex_first[sid].isoformat()  # type: ignore[union-attr]
@@ -282,39 +288,40 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec)
 
 
-def _first_infusion(infusions: pd.DataFrame, sid: str) -> str:
-    part = infusions[infusions["subject_id"] == sid]
-    return str(sorted(part["infused_at"])[0]) if len(part) else ""
-
-
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
-    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot."""
-    out: dict[str, str] = {}
+    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot (computed
+    once per export). Snapshot cells are ISO 8601 in UTC, so their first ten characters are the date."""
+    if ctx.last_dates is not None:
+        return ctx.last_dates
+    cutoff = ctx.snapshot.cutoff.isoformat()
+    parts = []
     for frame in ctx.snapshot.tables.values():
         if "subject_id" not in frame.columns:
             continue
-        for column in (
-            "collected_at",
-            "assessed_at",
-            "sampled_at",
-            "given_at",
-            "infused_at",
-            "started_on",
-            "ended_on",
-            "administered_on",
-            "consent_date",
-        ):
-            if column not in frame.columns:
-                continue
-            for sid, value in zip(frame["subject_id"], frame[column], strict=True):
-                d = date_of(dtc(value))
-                if (
-                    d is not None
-                    and d <= ctx.snapshot.cutoff
-                    and (sid not in out or d.isoformat() > out[sid])
-                ):
-                    out[sid] = d.isoformat()
+        for column in LAST_DATE_COLUMNS:
+            if column in frame.columns and len(frame):
+                days = frame[column].astype(str).str.slice(0, 10)
+                keep = (days.str.len() == 10) & (days <= cutoff)
+                parts.append(pd.DataFrame({"sid": frame["subject_id"][keep], "day": days[keep]}))
+    out: dict[str, str] = {}
+    if parts:
+        both = pd.concat(parts, ignore_index=True)
+        out = {str(k): str(v) for k, v in both.groupby("sid")["day"].max().items()}
+    ctx.last_dates = out
     return out
+
+
+LAST_DATE_COLUMNS = (
+    "collected_at",
+    "assessed_at",
+    "sampled_at",
+    "given_at",
+    "infused_at",
+    "started_on",
+    "ended_on",
+    "administered_on",
+    "consent_date",
+)
 
 
 def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
@@ -1203,16 +1210,22 @@ def build_relrec(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     rows = []
     if ae is None or not len(ae):
         return empty_frame(spec)
+    fa_groups: set[tuple[str, str]] = set()
+    if fa is not None and len(fa):
+        fa_groups = set(zip(fa["USUBJID"], fa["FAGRPID"], strict=True))
+    cm_by_subject: dict[str, list[tuple[str, float]]] = {}
+    if cm is not None and len(cm):
+        for u, start_cm, seq in zip(cm["USUBJID"], cm["CMSTDTC"], cm["CMSEQ"], strict=True):
+            cm_by_subject.setdefault(u, []).append((start_cm, seq))
     for r in _rows(ae[ae["AEGRPID"] != ""]):
         relid = f"{r['AEGRPID']}"
         base = {"STUDYID": ctx.study_id, "USUBJID": r["USUBJID"], "RELTYPE": "", "RELID": relid}
         rows.append({**base, "RDOMAIN": "AE", "IDVAR": "AESEQ", "IDVARVAL": str(int(r["AESEQ"]))})
-        if fa is not None and len(fa) and ((fa["USUBJID"] == r["USUBJID"]) & (fa["FAGRPID"] == relid)).any():
+        if (r["USUBJID"], relid) in fa_groups:
             rows.append({**base, "RDOMAIN": "FA", "IDVAR": "FAGRPID", "IDVARVAL": relid})
-        if cm is not None and len(cm):
-            start, end = r["AESTDTC"], r["AEENDTC"] or "9999"
-            mine = cm[(cm["USUBJID"] == r["USUBJID"]) & (cm["CMSTDTC"] >= start) & (cm["CMSTDTC"] <= end)]
-            for seq in mine["CMSEQ"]:
+        start, end = r["AESTDTC"], r["AEENDTC"] or "9999"
+        for start_cm, seq in cm_by_subject.get(r["USUBJID"], []):
+            if start <= start_cm <= end:
                 rows.append({**base, "RDOMAIN": "CM", "IDVAR": "CMSEQ", "IDVARVAL": str(int(seq))})
     return _frame(rows, spec, ["USUBJID", "RELID", "RDOMAIN", "IDVARVAL"])
 

@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.spec import DatasetSpec
@@ -34,7 +35,9 @@ def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
             continue
-        longest = max((len(str(x).encode("utf-8")) for x in frame[v.name] if isinstance(x, str)), default=0)
+        # values are ASCII once validated, so characters = bytes
+        lengths = frame[v.name].astype(str).str.len() if len(frame) else pd.Series([0])
+        longest = int(lengths.max()) if len(lengths) else 0
         out[v.name] = v.length or max(1, longest)
     return out
 
@@ -47,7 +50,7 @@ def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, di
             continue
         column = frame[v.name]
         if v.type == "Char":
-            data[v.name] = ["" if not isinstance(x, str) else x for x in column]
+            data[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date == "sasdate":
             data[v.name] = [
                 float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column
@@ -99,6 +102,23 @@ def _json_type(spec: DatasetSpec, name: str, frame: pd.DataFrame) -> dict[str, A
     return {"dataType": "integer" if integral else "double"}
 
 
+def _json_column(series: pd.Series, data_type: str) -> list[Any]:
+    """One column as JSON-ready Python values (None for missing), vectorised."""
+    if data_type == "string":
+        text = series.where(series.notna(), "").astype(str)
+        return text.where(text != "", None).tolist()
+    if data_type == "date":
+        return [_json_value(v, data_type) for v in series]
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    missing = np.isnan(numbers)
+    if data_type == "integer":
+        out = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+    else:
+        out = numbers.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
 def _json_value(value: Any, data_type: str) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
@@ -136,10 +156,8 @@ def dataset_json(
             column["keySequence"] = keys[name]
         columns.append(column)
     names = [c["name"] for c in columns]
-    rows = [
-        [_json_value(value, types[name]) for name, value in zip(names, row, strict=True)]
-        for row in frame[names].itertuples(index=False, name=None)
-    ]
+    values = [_json_column(frame[name], types[name]) for name in names]
+    rows = [list(row) for row in zip(*values, strict=True)] if values else []
     return {
         "datasetJSONCreationDateTime": created,
         "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -160,7 +178,9 @@ def dataset_json(
 
 def write_dataset_json(document: dict[str, Any], path: Path) -> None:
     """Write a Dataset-JSON document (UTF-8; the content itself is ASCII after validation)."""
-    path.write_text(json.dumps(document, ensure_ascii=True, allow_nan=False), encoding="utf-8")
+    import orjson
+
+    path.write_bytes(orjson.dumps(document))
 
 
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -29,7 +29,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.spec import Codelist, DatasetSpec, codelists
@@ -39,6 +41,7 @@ MAX_LABEL = 40
 MAX_CHAR_BYTES = 200
 NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
+NON_ASCII_RE = r"[^\x00-\x7f]"
 
 # ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
 # THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial.
@@ -172,9 +175,16 @@ def validate_dataset(
     return out
 
 
+def _rows_of(mask: Any) -> list[int]:
+    """1-based record numbers where a boolean mask is true."""
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
+
+
 def _check_values(
     series: pd.Series, spec: DatasetSpec, column: str, terms: Mapping[str, Codelist]
 ) -> list[Finding]:
+    """The value rules of one column, vectorised (pandas string and numeric operations); a per-value Python
+    check runs only on the distinct values (ISO 8601) or when the column is not homogeneous."""
     variable = spec.variable(column)
     name = spec.name
     out: list[Finding] = []
@@ -183,84 +193,92 @@ def _check_values(
         if rows:
             out.append(Finding(name, rule, f"{message} (records {_records(rows)})", column, rows[0]))
 
-    values = list(series)
-    missing = [i + 1 for i, v in enumerate(values) if _missing(v)]
-    if variable.core == "Req":
-        add("required-null", "required variable is empty", missing)
-    if variable.type == "Num":
-        if variable.date in ("sasdate", "sasdatetime"):
-            bad = [
-                i + 1
-                for i, v in enumerate(values)
-                if not _missing(v) and not isinstance(v, dt.date | pd.Timestamp)
-            ]
-            add("type", "not a date", bad)
-            return out
+    series = series.reset_index(drop=True)
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if variable.type == "Num" and variable.date in ("sasdate", "sasdatetime"):
+        missing = np.array([_missing(v) for v in series], dtype=bool)
+        if variable.core == "Req":
+            add("required-null", "required variable is empty", _rows_of(missing))
         bad = [
-            i + 1
-            for i, v in enumerate(values)
-            if not _missing(v) and not (isinstance(v, int | float) and not isinstance(v, bool))
+            not m and not isinstance(v, dt.date | pd.Timestamp) for v, m in zip(series, missing, strict=True)
         ]
-        add("type", "numeric variable holds a non-numeric value", bad)
-        if _is_dy(column, spec):
-            add(
-                "day-zero",
-                "study day 0 does not exist (SDTMIG 3.4 §4.4.4)",
-                [i + 1 for i, v in enumerate(values) if not _missing(v) and v == 0],
+        add("type", "not a date", _rows_of(bad))
+        return out
+    if variable.type == "Num":
+        if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            missing = np.isnan(numbers)
+            bad_type = np.zeros(len(series), dtype=bool)
+        else:
+            missing = np.array([_missing(v) for v in series], dtype=bool)
+            is_number = np.array(
+                [isinstance(v, int | float) and not isinstance(v, bool) for v in series], dtype=bool
             )
+            bad_type = ~missing & ~is_number
+            numbers = np.array(
+                [float(v) if ok else math.nan for v, ok in zip(series, is_number, strict=True)]
+            )
+        if variable.core == "Req":
+            add("required-null", "required variable is empty", _rows_of(missing))
+        add("type", "numeric variable holds a non-numeric value", _rows_of(bad_type))
+        if _is_dy(column, spec):
+            add("day-zero", "study day 0 does not exist (SDTMIG 3.4 §4.4.4)", _rows_of(numbers == 0))
         if variable.codelist and variable.codelist in terms:
-            allowed = {float(t) for t in terms[variable.codelist].values()}
+            allowed = [float(t) for t in terms[variable.codelist].values()]
             add(
                 "codelist",
                 f"value outside codelist {variable.codelist}",
-                [i + 1 for i, v in enumerate(values) if not _missing(v) and float(v) not in allowed],
+                _rows_of(~np.isnan(numbers) & ~np.isin(numbers, allowed)),
             )
         return out
-    texts = ["" if _missing(v) else str(v) for v in values]
-    bad_type = [i + 1 for i, v in enumerate(values) if not _missing(v) and not isinstance(v, str)]
-    add("type", "character variable holds a non-text value", bad_type)
+    if kind in ("string", "empty"):
+        texts = series.fillna("").astype(str)
+        bad_type = np.zeros(len(series), dtype=bool)
+    else:
+        missing_any = np.array([_missing(v) for v in series], dtype=bool)
+        bad_type = np.array(
+            [not m and not isinstance(v, str) for v, m in zip(series, missing_any, strict=True)], dtype=bool
+        )
+        texts = pd.Series(
+            ["" if m else str(v) for v, m in zip(series, missing_any, strict=True)], dtype=object
+        )
+    empty = (texts == "").to_numpy()
+    if variable.core == "Req":
+        add("required-null", "required variable is empty", _rows_of(empty))
+    add("type", "character variable holds a non-text value", _rows_of(bad_type))
+    non_ascii = texts.str.contains(NON_ASCII_RE, regex=True).to_numpy(dtype=bool)
+    lengths = texts.str.len().to_numpy()
+    if non_ascii.any():  # bytes, not characters, for the few non-ASCII values
+        lengths = lengths.copy()
+        for i in np.flatnonzero(non_ascii):
+            lengths[i] = len(texts.iloc[i].encode("utf-8"))
     limit = min(MAX_CHAR_BYTES, variable.length or MAX_CHAR_BYTES)
-    add(
-        "value-length",
-        f"value longer than {limit} bytes",
-        [i + 1 for i, t in enumerate(texts) if len(t.encode("utf-8")) > limit],
-    )
-    add("ascii", "value has non-ASCII characters", [i + 1 for i, t in enumerate(texts) if not t.isascii()])
+    add("value-length", f"value longer than {limit} bytes", _rows_of(lengths > limit))
+    add("ascii", "value has non-ASCII characters", _rows_of(non_ascii))
     if _is_test_code(column, spec):
         add(
             "testcd",
             "test code must be <= 8 characters, A-Z, 0-9, _, not starting with a digit",
-            [i + 1 for i, t in enumerate(texts) if t and not TESTCD_RE.match(t)],
+            _rows_of(~empty & ~texts.str.match(TESTCD_RE).to_numpy(dtype=bool)),
         )
     if _is_test_name(column, spec):
-        add(
-            "test-length",
-            "test name longer than 40 characters",
-            [i + 1 for i, t in enumerate(texts) if len(t) > MAX_LABEL],
-        )
+        add("test-length", "test name longer than 40 characters", _rows_of(lengths > MAX_LABEL))
     if variable.date == "iso8601":
-        add(
-            "iso8601",
-            "not an ISO 8601 date/time",
-            [i + 1 for i, t in enumerate(texts) if t and not is_iso8601(t)],
-        )
+        distinct = {t for t in texts.unique() if t}
+        bad_dates = [t for t in distinct if not is_iso8601(t)]
+        add("iso8601", "not an ISO 8601 date/time", _rows_of(texts.isin(bad_dates).to_numpy()))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
         if codelist is None:
             out.append(Finding(name, "codelist", f"codelist {variable.codelist!r} is not shipped", column))
         else:
-            allowed_terms = codelist.values()
-            outside = [i + 1 for i, t in enumerate(texts) if t and t not in allowed_terms]
+            outside = ~empty & ~texts.isin(list(codelist.values())).to_numpy()
             what = "extensible" if codelist.extensible else "non-extensible"
+            hint = " (an extension must be listed in ct/codelists.yaml with extended: true)"
             add(
                 "codelist",
-                f"value outside {what} codelist {codelist.name}"
-                + (
-                    " (an extension must be listed in ct/codelists.yaml with extended: true)"
-                    if codelist.extensible
-                    else ""
-                ),
-                outside,
+                f"value outside {what} codelist {codelist.name}" + (hint if codelist.extensible else ""),
+                _rows_of(outside),
             )
     return out
 
