@@ -23,7 +23,8 @@ EXAMPLE = (
 URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 
 export_app = typer.Typer(
-    help="Export study data in submission formats (CDISC SDTM/ADaM).", no_args_is_help=True
+    help="Export study data in submission formats: CDISC SDTM and ADaM (XPT v5, Dataset-JSON, Define-XML).",
+    no_args_is_help=True,
 )
 
 
