@@ -44,20 +44,23 @@ def run() -> list[dict[str, Any]]:
         snapshot_seconds = time.perf_counter() - start
         analysis = analyse(snapshot)
         analyse_seconds = time.perf_counter() - start - snapshot_seconds
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         # the synthetic site's country ("Nowhere") is not an ISO 3166 country: DM.COUNTRY (required) would
         # fail validation, so the benchmark names one
         sites = {site: "China" for site in read_sites(url)}
         result = export_cdisc(snapshot, analysis, Path(tmp) / "cdisc", formats="both", sites=sites)
         export_seconds = time.perf_counter() - begin
+        export_cpu_seconds = time.process_time() - cpu
         records = sum(d.records for d in result.datasets)
     return [
         {
-            "name": "cdisc_export_synthetic_1000_subjects_both_formats",
+            "name": f"cdisc_export_synthetic_{N_SUBJECTS}_subjects_both_formats",
             "value": export_seconds,
             "unit": "s",
             "target": TARGET_TEXT,
-            "meets_target": export_seconds <= TARGET_SECONDS,
+            # the target is for 1,000 subjects: a smaller run (CARTRIAL_BENCH_CDISC_SUBJECTS) never meets it
+            "meets_target": N_SUBJECTS >= 1000 and export_seconds <= TARGET_SECONDS,
+            "export_cpu_seconds": export_cpu_seconds,
             "subjects": N_SUBJECTS,
             "datasets": len(result.datasets),
             "records": records,
