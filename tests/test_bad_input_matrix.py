@@ -225,6 +225,7 @@ VALID: dict[str, list[str]] = {
     "examples copy": ["examples", "copy", "ct103a-nmosd", f"{TMP}/example-copy"],
     "templates write": ["templates", "write", f"{TMP}/blank-templates"],
     "report": ["report", "--url", DB, "--cutoff", "2022-03-20", "--out", f"{TMP}/report-out", "--no-pdf"],
+    "export cdisc": ["export", "cdisc", "--url", DB, "--cutoff", "2022-03-20", "--out", f"{TMP}/cdisc-out"],
     "audit log": ["audit", "log", "--limit", "5", "--url", DB, "--user", "admin"],
     "audit checkpoint": ["audit", "checkpoint", "--out", f"{TMP}/head.json", "--url", DB],
     "audit keygen": ["audit", "keygen", "--out", f"{TMP}/audit.key"],
@@ -356,6 +357,7 @@ SETUP: dict[str, str] = {"db unlock": "db lock"}
 """Commands whose valid run needs another command first (on the same database copy)."""
 
 SLOW_COMMANDS = {"demo", "kinetics fit", "import templates", "import redcap", "analyse", "db init", "screen"}
+SLOW_COMMANDS |= {"export cdisc"}
 """Commands whose every run takes seconds: their bad-input cases are marked slow."""
 
 
@@ -437,6 +439,7 @@ FOLDER_OUTPUTS = {
     ("simulate study", "--out"),
     ("simulate sweep", "--out"),
 }
+FOLDER_OUTPUTS |= {("export cdisc", "--out")}
 OUTPUT_FOLDER_ARGUMENTS = {("examples copy", "directory"), ("templates write", "directory")}
 """Positional arguments that name a folder to write into (new or empty)."""
 """Output options that name a folder (every other output option names a file)."""
@@ -464,6 +467,7 @@ FREE_TEXT = {
 }
 """Text options where any word is valid; every other text option is a choice: an unknown value is exit 2."""
 FUTURE_ALLOWED = {"db lock", "analyse", "report", "screen"}
+FUTURE_ALLOWED |= {"export cdisc"}
 """Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
 planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
 cut-off (follow-up after today has not happened)."""

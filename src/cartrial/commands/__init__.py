@@ -66,6 +66,13 @@ COMMANDS: tuple[CommandEntry, ...] = (
         PANEL_DESIGN,
     ),
     CommandEntry(
+        "simulate",
+        _AREA + "simulation_commands",
+        "In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
+        "parameter sweeps (local or Dask).",
+        PANEL_DESIGN,
+    ),
+    CommandEntry(
         "screen",
         _AREA + "protocol_commands",
         "Screen candidates against a protocol's eligibility criteria.",
@@ -144,11 +151,10 @@ COMMANDS: tuple[CommandEntry, ...] = (
         PANEL_ANALYSE,
     ),
     CommandEntry(
-        "simulate",
-        _AREA + "simulation_commands",
-        "In-silico trials of a protocol: operating characteristics, one virtual study as import templates, "
-        "parameter sweeps (local or Dask).",
-        PANEL_DESIGN,
+        "export",
+        _AREA + "cdisc_commands",
+        "Export study data in submission formats: CDISC SDTM and ADaM (XPT v5, Dataset-JSON, Define-XML).",
+        PANEL_ANALYSE,
     ),
 )
 

@@ -66,9 +66,10 @@ STEPS: tuple[str, ...] = (
     "importing",
     "store",
     "analysis",
-    "simulation",
-    "web",
     "popfit",
+    "simulation",
+    "cdisc",
+    "web",
 )
 """The demo steps, in the order they run: module names under `cartrial.demo`."""
 

@@ -1,0 +1,563 @@
+"""ADaM (ADaMIG 1.3, OCCDS 1.1, ADaMIG-NCA 1.0, ADaM-TTE 1.0) datasets from the analysis layer.
+
+Every analysis value — population flags, treatment-emergence, ASTCT/CTCAE grades, baseline and worst grades,
+responders, EDSS change and confirmation, relapse times, NCA parameters — is taken from
+`cartrial.analysis.analyse` (which calls the engines); nothing here re-derives a grade, a responder or an NCA
+parameter. Identifiers, dates and record links come from the SDTM datasets built from the same snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from cartrial.cdisc.common import ascii_text, date_of, empty_frame, finalize, parse_instant, study_day
+from cartrial.cdisc.spec import ADAM_ORDER, DatasetSpec, dataset_specs
+
+RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
+    "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
+    "walking_response": ("WALKRESP", "Walking (T25FW) Response"),
+    "bladder_response": ("BLADRESP", "Bladder Response"),
+    "edss_response": ("EDSSRESP", "EDSS Response"),
+}
+TTE_PARAMS: Mapping[str, str] = {
+    "TTRELAP": "Time to First Relapse After Infusion (days)",
+    "TTCRSON": "Time to CRS Onset (days)",
+    "TTCRSRES": "Time to CRS Resolution (days)",
+}
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records")
+
+
+def _yn(flag: Any) -> str:
+    if flag is None or (isinstance(flag, float) and math.isnan(flag)) or flag is pd.NA:
+        return ""
+    return "Y" if bool(flag) else "N"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str]) -> pd.DataFrame:
+    if not rows:
+        return empty_frame(spec)
+    frame = pd.DataFrame(rows)
+    if sort and len(frame):
+        frame = frame.sort_values(sort, kind="mergesort").reset_index(drop=True)
+    return finalize(frame, spec, sort=[])
+
+
+def build_adsl(
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str
+) -> pd.DataFrame:
+    """One record per enrolled subject; population flags are membership of the analysis populations."""
+    pops = analysis.populations
+    membership = analysis.datasets["populations"].table
+    dm = {r["SUBJID"]: r for r in _rows(sdtm["DM"])}
+    ex_by_subject = {str(u): part for u, part in sdtm["EX"].groupby("USUBJID", sort=False)}
+    edss = {r["subject_id"]: r for r in _rows(analysis.datasets["edss_change"].table)}
+    arr = {r["subject_id"]: r for r in _rows(analysis.datasets["relapses_by_subject"].table)}
+    flags = {
+        "ENRLFL": "enrolled",
+        "SAFFL": "safety",
+        "DLTEVLFL": "dlt_evaluable",
+        "PKFL": "pk",
+        "EDSSEFL": "efficacy:edss_change",
+        "VAEFL": "efficacy:visual_acuity_response",
+        "WALKEFL": "efficacy:walking_response",
+        "BLADEFL": "efficacy:bladder_response",
+    }
+    rows = []
+    for m in _rows(membership):
+        sid = str(m["subject_id"])
+        d = dm.get(sid, {})
+        usubjid = f"{study_id}-{sid}"
+        mine = ex_by_subject.get(usubjid, sdtm["EX"].iloc[0:0])
+        cart = mine[mine["EXCAT"] == "CAR-T CELL INFUSION"]
+        ld = mine[mine["EXCAT"] == "LYMPHODEPLETION"]
+        level = m["dose_level"]
+        has_level = not _missing(level)
+        row: dict[str, Any] = {
+            "STUDYID": study_id,
+            "USUBJID": usubjid,
+            "SUBJID": sid,
+            "SITEID": d.get("SITEID", ""),
+            "AGE": d.get("AGE", math.nan),
+            "AGEU": d.get("AGEU", ""),
+            "SEX": d.get("SEX", ""),
+            "RACE": d.get("RACE", ""),
+            "ETHNIC": d.get("ETHNIC", ""),
+            "ARMCD": d.get("ARMCD", ""),
+            "ARM": d.get("ARM", ""),
+            "ACTARMCD": d.get("ACTARMCD", ""),
+            "ACTARM": d.get("ACTARM", ""),
+            "TRT01P": d.get("ARM", ""),
+            "TRT01PN": float(level) if has_level else math.nan,
+            "TRT01A": d.get("ACTARM", ""),
+            "TRT01AN": float(level) if has_level else math.nan,
+            "TRTSDT": date_of(cart["EXSTDTC"].min()) if len(cart) else None,
+            "TRTEDT": date_of(cart["EXSTDTC"].max()) if len(cart) else None,
+            "LDSTDT": date_of(ld["EXSTDTC"].min()) if len(ld) else None,
+            "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
+            "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
+            "BEDSS": float(edss[sid]["baseline_edss"])
+            if sid in edss and not _missing(edss[sid]["baseline_edss"])
+            else math.nan,
+            "PREARR": float(arr[sid]["pre_arr"])
+            if sid in arr and not _missing(arr[sid]["pre_arr"])
+            else math.nan,
+            "DTHFL": d.get("DTHFL", ""),
+            "EOSSTT": "ONGOING",
+        }
+        for flag, pop in flags.items():
+            row[flag] = "Y" if pop in pops and sid in pops[pop].subject_ids else "N"
+        rows.append(row)
+    return _frame(rows, spec, ["USUBJID"])
+
+
+def build_adae(
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date
+) -> pd.DataFrame:
+    """OCCDS: one record per SDTM AE record. TRTEMFL from the analysis layer (`teae_listing`
+    treatment_emergent; CRS/ICANS episodes are post-infusion by the grading engine's construction), ATOXGR =
+    AETOXGR (analysis-layer ASTCT grade for episodes), CQ01NAM/CQ02NAM = CRS/ICANS customised queries,
+    first-occurrence flags among treatment-emergent records."""
+    ae = sdtm["AE"]
+    teae = analysis.datasets["teae_listing"].table
+    emergent = {f"AE-{r['record_id']}": bool(r["treatment_emergent"]) for r in _rows(teae)}
+    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
+    supp = sdtm.get("SUPPAE")
+    scale: dict[tuple[str, str], str] = {}
+    if supp is not None and len(supp):
+        for r in _rows(supp[supp["QNAM"] == "AEGRSCL"]):
+            scale[(r["USUBJID"], r["IDVARVAL"])] = r["QVAL"]
+    rows = []
+    for r in _rows(ae):
+        s = subjects.get(r["USUBJID"], {})
+        start, end = date_of(r["AESTDTC"]), date_of(r["AEENDTC"])
+        trtsdt = s.get("TRTSDT")
+        spid = r["AESPID"]
+        if spid.startswith(("CRS-", "ICANS-")):
+            trtem = "Y"
+        else:
+            trtem = _yn(emergent.get(spid)) if spid in emergent else ""
+        grade = r["AETOXGR"]
+        rows.append(
+            {
+                "STUDYID": r["STUDYID"],
+                "USUBJID": r["USUBJID"],
+                "AESEQ": r["AESEQ"],
+                "AESPID": spid,
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "SAFFL": s.get("SAFFL", ""),
+                "AETERM": r["AETERM"],
+                "AEDECOD": r["AEDECOD"],
+                "AECAT": r["AECAT"],
+                "AESER": r["AESER"],
+                "AEREL": r["AEREL"],
+                "AETOXGR": grade,
+                "ASTDT": start,
+                "AENDT": end,
+                "ASTDY": study_day(start, trtsdt) if start and trtsdt else math.nan,
+                "AENDY": study_day(end, trtsdt) if end and trtsdt else math.nan,
+                "ADURN": float((end - start).days + 1) if start and end else math.nan,
+                "ADURU": "DAYS" if start and end else "",
+                "AENRF": "ONGOING" if not r["AEENDTC"] else "",
+                "TRTEMFL": trtem,
+                "ATOXGR": grade,
+                "ATOXGRN": float(grade) if grade else math.nan,
+                "ATOXSCL": scale.get((r["USUBJID"], str(int(r["AESEQ"]))), ""),
+                "CQ01NAM": "CRS" if r["AECAT"] == "CRS" else "",
+                "CQ02NAM": "ICANS" if r["AECAT"] == "ICANS" else "",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not len(frame):
+        return empty_frame(spec)
+    frame = frame.sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="mergesort", key=_date_key).reset_index(
+        drop=True
+    )
+    for flag in ("AOCCFL", "AOCCPFL", "AOCCIFL"):
+        frame[flag] = ""
+    te = frame[frame["TRTEMFL"] == "Y"]
+    frame.loc[te.groupby("USUBJID").head(1).index, "AOCCFL"] = "Y"
+    frame.loc[te.groupby(["USUBJID", "AEDECOD"]).head(1).index, "AOCCPFL"] = "Y"
+    worst = te.sort_values(["USUBJID", "ATOXGRN"], ascending=[True, False], kind="mergesort")
+    frame.loc[worst.groupby("USUBJID").head(1).index, "AOCCIFL"] = "Y"
+    return finalize(frame, spec, sort=[])
+
+
+def _date_key(series: pd.Series) -> pd.Series:
+    if series.name in ("ASTDT", "ADT"):
+        return series.map(lambda d: d.isoformat() if isinstance(d, dt.date) else "9999")
+    return series
+
+
+def build_adlb(
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, snapshot: Any
+) -> pd.DataFrame:
+    """BDS: the CTCAE-graded haematology results of the analysis layer
+    (`cartrial.analysis.safety.graded_labs`)
+    with ATOXGR, BTOXGR (the analysis `lab_shift` baseline grade), SHIFT1 and the worst-grade flag."""
+    from cartrial.analysis import safety
+
+    graded = safety.graded_labs(snapshot.tables).table
+    shift = {(r["subject_id"], r["analyte"]): r for r in _rows(analysis.datasets["lab_shift"].table)}
+    lb = sdtm["LB"]
+    study_id = str(adsl["STUDYID"].iloc[0]) if len(adsl) else ""
+    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
+    from cartrial.cdisc.sdtm import LB_TESTS
+
+    rows = []
+    for r in _rows(graded):
+        sid = str(r["subject_id"])
+        usubjid = f"{study_id}-{sid}"
+        s = subjects.get(usubjid, {})
+        code, test, cat = LB_TESTS.get(r["analyte"], (str(r["analyte"]).upper(), str(r["analyte"]), ""))
+        sh = shift.get((sid, r["analyte"]), {})
+        when = parse_instant(r["collected_at"])
+        adt = when.date() if when else None
+        base_grade = sh.get("baseline_grade")
+        rows.append(
+            {
+                "STUDYID": study_id,
+                "USUBJID": usubjid,
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "SAFFL": s.get("SAFFL", ""),
+                "PARAMCD": code,
+                "PARAM": f"{test} ({r['canonical_unit']})",
+                "PARCAT1": cat,
+                "AVAL": float(r["value_canonical"]),
+                "ADT": adt,
+                "ADY": study_day(adt, s.get("TRTSDT")) if adt and s.get("TRTSDT") else math.nan,
+                "ONTRTFL": "N" if bool(r["collected_before_infusion"]) else "Y",
+                "ATOXGR": str(int(r["grade"])),
+                "ATOXGRN": float(r["grade"]),
+                "BTOXGR": "" if _missing(base_grade) else str(int(base_grade)),  # type: ignore[arg-type]
+                "BTOXGRN": math.nan if _missing(base_grade) else float(base_grade),  # type: ignore[arg-type]
+                "ATOXDSCL": ascii_text(r["term"]),
+                "ATOXSCL": r["scale"],
+                "_instant": r["collected_at"],
+                "_analyte": r["analyte"],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not len(frame):
+        return empty_frame(spec)
+    frame = frame.sort_values(["USUBJID", "PARAMCD", "_instant"], kind="mergesort").reset_index(drop=True)
+    frame["ABLFL"] = ""
+    pre = frame[frame["ONTRTFL"] == "N"]
+    frame.loc[pre.groupby(["USUBJID", "PARAMCD"]).tail(1).index, "ABLFL"] = "Y"
+    post = frame[frame["ONTRTFL"] == "Y"]
+    frame["WGRFL"] = ""
+    worst = post.sort_values(
+        ["USUBJID", "PARAMCD", "ATOXGRN"], ascending=[True, True, False], kind="mergesort"
+    )
+    frame.loc[worst.groupby(["USUBJID", "PARAMCD"]).head(1).index, "WGRFL"] = "Y"
+    frame["SHIFT1"] = [
+        f"{b} to {a}" if o == "Y" and b != "" else ""
+        for b, a, o in zip(frame["BTOXGR"], frame["ATOXGR"], frame["ONTRTFL"], strict=True)
+    ]
+    base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    frame["BASE"] = [
+        base.get((u, p), math.nan) for u, p in zip(frame["USUBJID"], frame["PARAMCD"], strict=True)
+    ]
+    frame["CHG"] = [
+        a - b if o == "Y" else math.nan
+        for a, b, o in zip(frame["AVAL"], frame["BASE"], frame["ONTRTFL"], strict=True)
+    ]
+    frame["LBSEQ"] = _lb_seq(frame, lb)
+    return finalize(frame.drop(columns=["_instant", "_analyte"]), spec, sort=[])
+
+
+def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> list[float]:
+    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date/time)."""
+    index: dict[tuple[str, str, str], list[float]] = {}
+    for u, code, dtc, seq in zip(lb["USUBJID"], lb["LBTESTCD"], lb["LBDTC"], lb["LBSEQ"], strict=True):
+        index.setdefault((u, code, dtc[:10]), []).append(seq)
+    out = []
+    used: dict[tuple[str, str, str], int] = {}
+    for u, code, adt in zip(frame["USUBJID"], frame["PARAMCD"], frame["ADT"], strict=True):
+        key = (u, code, adt.isoformat() if adt else "")
+        k = used.get(key, 0)
+        seqs = index.get(key, [])
+        out.append(float(seqs[k]) if k < len(seqs) else math.nan)
+        used[key] = k + 1
+    return out
+
+
+def build_adpc(
+    sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, snapshot: Any
+) -> pd.DataFrame:
+    """ADaMIG-NCA concentration dataset: one record per PC record, nominal/actual days from the infusion."""
+    pc = sdtm["PC"]
+    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
+    pk = {f"PK-{r['record_id']}": r for r in _rows(snapshot.tables["pk_samples"])}
+    rows = []
+    for r in _rows(pc):
+        s = subjects.get(r["USUBJID"], {})
+        src = pk.get(r["PCREFID"], {})
+        adt = date_of(r["PCDTC"])
+        actual = src.get("actual_day", "")
+        rows.append(
+            {
+                "STUDYID": r["STUDYID"],
+                "USUBJID": r["USUBJID"],
+                "PCSEQ": r["PCSEQ"],
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "PKFL": s.get("PKFL", ""),
+                "PARAMCD": r["PCTESTCD"],
+                "PARAM": f"{r['PCTEST']} ({r['PCSTRESU']})",
+                "AVAL": r["PCSTRESN"],
+                "AVALC": r["PCSTRESC"],
+                "AVALU": r["PCSTRESU"],
+                "ALLOQ": r["PCLLOQ"],
+                "BLQFL": "Y" if r["PCSTRESC"].startswith("<") or r["PCSTRESC"] == "BLQ" else "N",
+                "ADT": adt,
+                "NFRLT": r["PCTPTNUM"],
+                "AFRLT": float(actual) if actual not in ("", None) else math.nan,
+                "FRLTU": "DAY",
+                "PCSPEC": r["PCSPEC"],
+            }
+        )
+    return _frame(rows, spec, [])
+
+
+def build_adpp(
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec
+) -> pd.DataFrame:
+    """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's)."""
+    pp = sdtm["PP"]
+    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
+    rows = []
+    for r in _rows(pp):
+        s = subjects.get(r["USUBJID"], {})
+        rows.append(
+            {
+                "STUDYID": r["STUDYID"],
+                "USUBJID": r["USUBJID"],
+                "PPSEQ": r["PPSEQ"],
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "PKFL": s.get("PKFL", ""),
+                "PARAMCD": r["PPTESTCD"],
+                "PARAM": f"{r['PPTEST']} ({r['PPSTRESU']})" if r["PPSTRESU"] else r["PPTEST"],
+                "PARCAT1": r["PPCAT"],
+                "AVAL": r["PPSTRESN"],
+                "AVALU": r["PPSTRESU"],
+                "PPSTINT": r["PPSTINT"],
+                "PPENINT": r["PPENINT"],
+            }
+        )
+    return _frame(rows, spec, [])
+
+
+def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date) -> pd.DataFrame:
+    """ADaM-TTE: time to first relapse after the infusion (analysis `relapses_by_subject`), time to CRS
+    onset (analysis `crs_icans_by_subject`, censored at the follow-up end) and from CRS onset to resolution
+    (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days."""
+    subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    rows: list[dict[str, Any]] = []
+
+    def add(
+        sid: str, code: str, aval: float, cnsr: int, start: dt.date | None, desc: str, src: str, var: str
+    ) -> None:
+        s = subjects.get(sid, {})
+        adt = start + dt.timedelta(days=aval) if start is not None and not math.isnan(aval) else None
+        rows.append(
+            {
+                "STUDYID": s.get("STUDYID", ""),
+                "USUBJID": s.get("USUBJID", ""),
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "SAFFL": s.get("SAFFL", ""),
+                "PARAMCD": code,
+                "PARAM": TTE_PARAMS[code],
+                "AVAL": aval,
+                "CNSR": float(cnsr),
+                "STARTDT": start,
+                "ADT": adt,
+                "EVNTDESC": desc if cnsr == 0 else "",
+                "CNSDTDSC": desc if cnsr == 1 else "",
+                "SRCDOM": src,
+                "SRCVAR": var,
+            }
+        )
+
+    for r in _rows(analysis.datasets["relapses_by_subject"].table):
+        sid = str(r["subject_id"])
+        start = date_of(str(r["infusion_date"]))
+        first = r["first_post_attack_day"]
+        if not _missing(first):
+            add(sid, "TTRELAP", float(first), 0, start, "FIRST NMOSD ATTACK AFTER INFUSION", "CE", "CESTDTC")
+        else:
+            add(sid, "TTRELAP", float(r["post_days"]), 1, start, "END OF RELAPSE FOLLOW-UP", "ADSL", "FUPDUR")
+    by_subject = {str(r["subject_id"]): r for r in _rows(analysis.datasets["crs_icans_by_subject"].table)}
+    followup = {str(r["subject_id"]): r for r in _rows(analysis.datasets["populations"].table)}
+    for sid, r in by_subject.items():
+        s = subjects.get(sid, {})
+        start = s.get("TRTSDT")
+        if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
+            add(sid, "TTCRSON", float(r["crs_first_onset_day"]), 0, start, "CRS ONSET", "AE", "AESTDTC")
+        else:
+            add(
+                sid,
+                "TTCRSON",
+                float(followup[sid]["follow_up_days"]),
+                1,
+                start,
+                "END OF FOLLOW-UP WITHOUT CRS",
+                "ADSL",
+                "FUPDUR",
+            )
+    crs = analysis.datasets["crs_episodes"].table
+    first = crs[crs["episode"] >= 1].sort_values(["subject_id", "episode"]).groupby("subject_id").head(1)
+    for r in _rows(first):
+        sid = str(r["subject_id"])
+        onset = parse_instant(str(r["onset_at"]).replace("+00:00", "Z"))
+        if onset is None:
+            continue
+        if not _missing(r["duration_days"]) and not _missing(r["resolved_at"]):
+            add(sid, "TTCRSRES", float(r["duration_days"]), 0, onset.date(), "CRS RESOLVED", "AE", "AEENDTC")
+        else:
+            days = (dt.datetime.combine(cutoff, dt.time()) - onset).total_seconds() / 86400
+            add(
+                sid,
+                "TTCRSRES",
+                round(days, 3),
+                1,
+                onset.date(),
+                "CRS ONGOING AT DATA CUT-OFF",
+                "AE",
+                "AEENRTPT",
+            )
+    return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+
+
+def build_adrs(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
+    endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason); CRIT1 = the definition."""
+    subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    summary = analysis.datasets["responders_summary"].table
+    descriptions = {str(r["endpoint"]): str(r["description"]) for r in _rows(summary)}
+    rows = []
+    for r in _rows(analysis.datasets["responders_by_subject"].table):
+        endpoint = str(r["endpoint"])
+        code, name = RESPONDER_PARAMS.get(endpoint, (endpoint.upper()[:8], endpoint))
+        s = subjects.get(str(r["subject_id"]), {})
+        evaluable = bool(r["evaluable"])
+        responder = r["responder"]
+        avalc = _yn(responder) if evaluable and not _missing(responder) else ""
+        rows.append(
+            {
+                "STUDYID": s.get("STUDYID", ""),
+                "USUBJID": s.get("USUBJID", ""),
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "PARAMCD": code,
+                "PARAM": f"{name} ({r['definition']})",
+                "AVAL": (1.0 if avalc == "Y" else 0.0) if avalc else math.nan,
+                "AVALC": avalc,
+                "CRIT1": ascii_text(descriptions.get(endpoint, str(r["definition"])))[:200],
+                "CRIT1FL": avalc,
+                "ANL01FL": "Y" if evaluable else "N",
+                "NEVALRS": "" if evaluable else ascii_text(r["reason"])[:200],
+            }
+        )
+    return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+
+
+def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """BDS of the EDSS: one record per scored assessment (analysis `edss_scored`), BASE = the analysis
+    baseline (`edss_change.baseline_edss`), CHG = AVAL - BASE; plus one EDSSCHG record per subject with the
+    last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL)."""
+    subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    change = {str(r["subject_id"]): r for r in _rows(analysis.datasets["edss_change"].table)}
+    rows = []
+    for r in _rows(analysis.datasets["edss_scored"].table):
+        sid = str(r["subject_id"])
+        s = subjects.get(sid, {})
+        when = parse_instant(str(r["assessed_at"]))
+        adt = when.date() if when else None
+        c = change.get(sid, {})
+        base = c.get("baseline_edss")
+        aval = r["edss"]
+        before = when is not None and s.get("TRTSDT") is not None and adt <= s["TRTSDT"]
+        rows.append(
+            {
+                "STUDYID": s.get("STUDYID", ""),
+                "USUBJID": s.get("USUBJID", ""),
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "PARAMCD": "EDSS",
+                "PARAM": "EDSS Score",
+                "AVAL": math.nan if _missing(aval) else float(aval),
+                "ADT": adt,
+                "ADY": study_day(adt, s.get("TRTSDT")) if adt and s.get("TRTSDT") else math.nan,
+                "BASE": math.nan if _missing(base) else float(base),  # type: ignore[arg-type]
+                "CHG": math.nan if _missing(base) or _missing(aval) or before else float(aval) - float(base),  # type: ignore[arg-type]
+                "ONTRTFL": "N" if before else "Y",
+                "_t": str(r["assessed_at"]),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame = frame.sort_values(["USUBJID", "_t"], kind="mergesort").reset_index(drop=True)
+        frame["ABLFL"] = ""
+        pre = frame[(frame["ONTRTFL"] == "N") & frame["AVAL"].notna()]
+        frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
+    extra = []
+    for sid, c in change.items():
+        s = subjects.get(sid, {})
+        extra.append(
+            {
+                "STUDYID": s.get("STUDYID", ""),
+                "USUBJID": s.get("USUBJID", ""),
+                "TRT01A": s.get("TRT01A", ""),
+                "TRT01AN": s.get("TRT01AN", math.nan),
+                "PARAMCD": "EDSSCHG",
+                "PARAM": "EDSS Change from Baseline to Last Assessment",
+                "AVAL": math.nan if _missing(c["edss_change"]) else float(c["edss_change"]),
+                "BASE": math.nan if _missing(c["baseline_edss"]) else float(c["baseline_edss"]),
+                "CRIT1": "Confirmed EDSS improvement (analysis layer options)",
+                "CRIT1FL": _yn(c["improvement_confirmed"]),
+                "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
+                "CRIT2FL": _yn(c["worsening_confirmed"]),
+                "_t": "9999",
+            }
+        )
+    if extra:
+        frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
+    if not len(frame):
+        return empty_frame(spec)
+    frame = frame.sort_values(["USUBJID", "PARAMCD", "_t"], kind="mergesort").reset_index(drop=True)
+    return finalize(frame.drop(columns=["_t"]), spec, sort=[])
+
+
+def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every ADaM dataset, in `ADAM_ORDER`."""
+    specs = dataset_specs()
+    study_id = ascii_text(snapshot.protocol.study.id)
+    out: dict[str, pd.DataFrame] = {}
+    out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id)
+    out["ADAE"] = build_adae(analysis, sdtm, out["ADSL"], specs["ADAE"], snapshot.cutoff)
+    out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
+    out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
+    out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"])
+    out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff)
+    out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"])
+    out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"])
+    return {name: out[name] for name in ADAM_ORDER}
+
+
+__all__ = ["RESPONDER_PARAMS", "build_adam"]

@@ -1,0 +1,246 @@
+"""Shared helpers of the SDTM and ADaM builders: ISO 8601 text, study days, epochs, visits, ASCII text.
+
+No scientific rule lives here; these are the SDTMIG 3.4 representation conventions, each cited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cartrial.cdisc.spec import DatasetSpec
+
+# Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
+# Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
+# a documented representation, never a silent deletion.
+ASCII_MAP: Mapping[str, str] = {
+    "≥": ">=",
+    "≤": "<=",
+    "×": "x",
+    "µ": "u",
+    "μ": "u",
+    "–": "-",
+    "—": "-",
+    "−": "-",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "°": " deg ",
+    "²": "2",
+    "³": "3",
+    "·": ".",
+    "…": "...",
+    "→": "->",
+    "é": "e",
+    "è": "e",
+    "ü": "u",
+    "ö": "o",
+    "ä": "a",
+    "\u00a0": " ",
+}
+
+
+def ascii_text(text: object) -> str:
+    """`text` with the characters of `ASCII_MAP` transliterated (documented in docs/cdisc.md)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    out = str(text)
+    if out.isascii():
+        return out
+    for char, repl in ASCII_MAP.items():
+        out = out.replace(char, repl)
+    return " ".join(out.split()) if "deg" in out else out
+
+
+def parse_instant(text: str) -> dt.datetime | None:
+    """A snapshot date-time cell (ISO 8601 UTC with ``Z``) or date cell as a naive UTC datetime."""
+    if not text:
+        return None
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def dtc(text: str) -> str:
+    """SDTM --DTC of a snapshot cell: dates stay ``YYYY-MM-DD``; date-times become ``YYYY-MM-DDTHH:MM``
+    (UTC, seconds dropped when zero; SDTMIG 3.4 §4.4.2). Partial dates (``YYYY``, ``YYYY-MM``) stay partial
+    (ISO 8601 right truncation), never imputed."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if "T" not in text:
+        return text
+    value = parse_instant(text)
+    assert value is not None
+    return value.strftime("%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S")
+
+
+def date_of(text: str) -> dt.date | None:
+    """The calendar date of a complete --DTC (None for blank or partial dates)."""
+    text = (text or "").strip()
+    if len(text) < 10:
+        return None
+    return dt.date.fromisoformat(text[:10])
+
+
+def study_day(value: str | dt.date | None, reference: dt.date | None) -> float:
+    """--DY: (date − reference) + 1 on or after the reference date, (date − reference) before it; there is no
+    day 0 (SDTMIG 3.4 §4.4.4). NaN when either date is missing or partial."""
+    day = value if isinstance(value, dt.date) else date_of(value or "")
+    if day is None or reference is None:
+        return math.nan
+    delta = (day - reference).days
+    return float(delta + 1 if delta >= 0 else delta)
+
+
+@dataclass(frozen=True)
+class Visit:
+    number: float
+    name: str
+    protocol_day: int
+    minus: int
+    plus: int
+
+    @property
+    def visitdy(self) -> int:
+        """Planned study day in SDTM numbering (protocol day 0 = infusion = SDTM day 1)."""
+        return self.protocol_day + 1 if self.protocol_day >= 0 else self.protocol_day
+
+
+def protocol_visits(protocol: Any) -> tuple[Visit, ...]:
+    """The scheduled visits of the protocol (`schedule.visits`), numbered 1..n in protocol order."""
+    out = []
+    for i, v in enumerate(protocol.schedule.visits, start=1):
+        out.append(
+            Visit(
+                float(i),
+                ascii_text(v.name),
+                int(v.study_day),
+                int(getattr(v, "window_minus_days", 0) or 0),
+                int(getattr(v, "window_plus_days", 0) or 0),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass
+class SubjectTimeline:
+    """Reference dates of one subject: CAR-T infusion (RFSTDTC, day 1) and lymphodepletion start."""
+
+    infusion: dt.datetime | None = None
+    ld_start: dt.date | None = None
+    dlt_window_days: int = 28
+
+    @property
+    def reference(self) -> dt.date | None:
+        return self.infusion.date() if self.infusion else None
+
+    def epoch(self, value: str) -> str:
+        """EPOCH (SDTMIG 3.4 §4.1.3.1): SCREENING before lymphodepletion (or before the infusion without
+        one), TREATMENT from lymphodepletion to the end of the DLT window after the infusion, FOLLOW-UP
+        after; blank for partial dates or subjects never infused."""
+        day = date_of(value)
+        if day is None or self.infusion is None:
+            return ""
+        start = self.ld_start or self.infusion.date()
+        if day < start:
+            return "SCREENING"
+        if (day - self.infusion.date()).days < self.dlt_window_days:
+            return "TREATMENT"
+        return "FOLLOW-UP"
+
+
+@dataclass
+class VisitAssigner:
+    """VISITNUM/VISIT from the protocol schedule: a record belongs to the scheduled visit whose window
+    (target day ± window, protocol days relative to the infusion) holds its date, the nearest target first;
+    otherwise it is an unscheduled visit numbered after the last scheduled visit before it (x.01, x.02, …
+    per subject and date)."""
+
+    visits: Sequence[Visit]
+    _unscheduled: dict[tuple[str, float], list[dt.date]] = field(default_factory=dict)
+
+    def assign(self, subject: str, value: str, timeline: SubjectTimeline) -> tuple[float, str]:
+        day = date_of(value)
+        if day is None or timeline.infusion is None:
+            return math.nan, ""
+        pday = (day - timeline.infusion.date()).days
+        best = None
+        for v in self.visits:
+            if v.protocol_day - v.minus <= pday <= v.protocol_day + v.plus:
+                distance = abs(pday - v.protocol_day)
+                if best is None or distance < best[0]:
+                    best = (distance, v)
+        if best is not None:
+            return best[1].number, best[1].name
+        before = [v for v in self.visits if v.protocol_day < pday]
+        base = before[-1].number if before else 0.0
+        dates = self._unscheduled.setdefault((subject, base), [])
+        if day not in dates:
+            dates.append(day)
+            dates.sort()
+        k = dates.index(day) + 1
+        number = round(base + k / 100, 2)
+        return number, f"UNSCHEDULED {number:.2f}"
+
+
+def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None = None) -> pd.DataFrame:
+    """Columns in spec order (variables the builder did not produce are left out), rows sorted by `sort`
+    (default: the keys without --SEQ), --SEQ assigned 1..n per subject in that order, character blanks
+    as ``''`` and numeric blanks as NaN."""
+    frame = frame.copy()
+    seq = next((v.name for v in spec.variables if v.name.endswith("SEQ") and len(v.name) == 5), None)
+    order = [k for k in (sort or spec.keys) if k in frame.columns and k != seq]
+    if order and len(frame):
+        frame = frame.sort_values(order, kind="mergesort", key=_sort_key).reset_index(drop=True)
+    if seq is not None and "USUBJID" in frame.columns:
+        frame[seq] = (frame.groupby("USUBJID", sort=False).cumcount() + 1).astype(float)
+    columns = [v.name for v in spec.variables if v.name in frame.columns]
+    frame = frame[columns]
+    for v in spec.variables:
+        if v.name not in frame.columns:
+            continue
+        if v.type == "Char":
+            column = frame[v.name]
+            frame[v.name] = column.where(column.notna(), "").astype(str)
+        elif v.date is None:
+            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)
+        else:
+            frame[v.name] = [x if isinstance(x, dt.date) else None for x in frame[v.name]]
+    return frame.reset_index(drop=True)
+
+
+def _sort_key(series: pd.Series) -> pd.Series:
+    numeric = pd.to_numeric(series, errors="coerce")
+    if numeric.notna().sum() == series.replace("", pd.NA).notna().sum():
+        return numeric
+    return series.astype(str)
+
+
+def empty_frame(spec: DatasetSpec) -> pd.DataFrame:
+    return pd.DataFrame(
+        {v.name: pd.Series(dtype=object if v.type == "Char" else float) for v in spec.variables}
+    )
+
+
+__all__ = [
+    "ASCII_MAP",
+    "SubjectTimeline",
+    "Visit",
+    "VisitAssigner",
+    "ascii_text",
+    "date_of",
+    "dtc",
+    "empty_frame",
+    "finalize",
+    "parse_instant",
+    "protocol_visits",
+    "study_day",
+]

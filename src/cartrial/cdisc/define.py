@@ -1,0 +1,430 @@
+"""Define-XML 2.1 (ODM 1.3.2 + the ``def:`` v2.1 namespace) for the SDTM and the ADaM datasets, built from
+the dataset specs and the shipped codelists with the standard library's ElementTree.
+
+What it carries (CDISC Define-XML 2.1 specification; shared reference data-standards.md §4.3):
+- def:Standards: the IG (SDTMIG 3.4 or ADaMIG 1.3) and the CT packages of the shipped codelists;
+- one ItemGroupDef per dataset (structure, class, keys as KeySequence, def:leaf to the XPT file);
+- one ItemDef per variable (type, length = the longest value written, def:Origin, codelist, method);
+- MethodDef per derivation, citing its source (README rule 1);
+- value-level metadata (def:ValueListDef + def:WhereClauseDef) per test code of QS/LB/PC/PP/FA/... and, for
+  AETOXGR, the grading scale and version per AE category (ASTCT 2019 for CRS/ICANS, NCI CTCAE v5.0 otherwise;
+  data-standards.md §2.3, CORE rule CG0428);
+- CodeLists with NCI C-codes as ``Alias Context="nci:ExtCodeID"``; sponsor-defined codelists carry
+  ``def:IsNonStandard="Yes"`` and sponsor extensions of extensible codelists ``def:ExtendedValue="Yes"``.
+
+odmlib (0.2.1) was not used to build: its model objects add nothing the ElementTree code needs and it would
+become a runtime dependency; the tests validate every file against the Define-XML 2.1 XSD that odmlib bundles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
+from cartrial.cdisc.transport import char_lengths
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+ET.register_namespace("", ODM_NS)
+ET.register_namespace("def", DEF_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+IG_VERSIONS = {"SDTMIG": "3.4", "ADaMIG": "1.3"}
+AE_SCALES = {"CRS": "ASTCT 2019", "ICANS": "ASTCT 2019"}
+"""AETOXGR grading scale per AECAT (value-level metadata); any other category: NCI CTCAE v5.0."""
+CTCAE = "NCI CTCAE v5.0"
+
+
+def _o(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def _d(tag: str) -> str:
+    return f"{{{DEF_NS}}}{tag}"
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    translated = ET.SubElement(element, _o("TranslatedText"), {f"{{{XML_NS}}}lang": "en"})
+    translated.text = text
+    return element
+
+
+def _oid(*parts: str) -> str:
+    return ".".join(p.replace(" ", "_") for p in parts if p)
+
+
+def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
+    if variable.type == "Char":
+        if variable.date == "iso8601":
+            has_time = (
+                frame is not None
+                and variable.name in frame.columns
+                and any("T" in str(x) for x in frame[variable.name])
+            )
+            return "datetime" if has_time else "date"
+        return "text"
+    if variable.date == "sasdate":
+        return "integer"
+    if frame is not None and variable.name in frame.columns:
+        values = pd.to_numeric(frame[variable.name], errors="coerce").dropna()
+        if len(values) and bool((values == values.round()).all()):
+            return "integer"
+    return "float"
+
+
+def _method_oid(dataset: str, variable: str) -> str:
+    return _oid("MT", dataset, variable)
+
+
+def _vlm_values(frame: pd.DataFrame | None, testcd: str) -> list[str]:
+    if frame is None or testcd not in frame.columns:
+        return []
+    return sorted({str(v) for v in frame[testcd] if str(v)})
+
+
+def build_define(
+    standard: str,
+    specs: Sequence[DatasetSpec],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    study_id: str,
+    study_title: str,
+    created: str,
+    version: str,
+    file_format: str = "xpt",
+) -> bytes:
+    """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``)."""
+    terms = codelists()
+    odm = ET.Element(
+        _o("ODM"),
+        {
+            "FileType": "Snapshot",
+            "FileOID": _oid("DEF", study_id, standard),
+            "CreationDateTime": created,
+            "ODMVersion": "1.3.2",
+            "Originator": "cartrial",
+            "SourceSystem": "cartrial",
+            "SourceSystemVersion": version,
+            _d("Context"): "Submission",
+        },
+    )
+    study = ET.SubElement(odm, _o("Study"), {"OID": _oid("ST", study_id)})
+    gv = ET.SubElement(study, _o("GlobalVariables"))
+    ET.SubElement(gv, _o("StudyName")).text = study_id
+    ET.SubElement(gv, _o("StudyDescription")).text = study_title
+    ET.SubElement(gv, _o("ProtocolName")).text = study_id
+    mdv = ET.SubElement(
+        study,
+        _o("MetaDataVersion"),
+        {
+            "OID": _oid("MDV", study_id, standard),
+            "Name": f"{study_id} {standard} {IG_VERSIONS[standard]}",
+            "Description": f"{standard} {IG_VERSIONS[standard]} datasets written by cartrial",
+            _d("DefineVersion"): "2.1.0",
+        },
+    )
+    standards = ET.SubElement(mdv, _d("Standards"))
+    ig_oid = _oid("STD", standard)
+    ET.SubElement(
+        standards,
+        _d("Standard"),
+        {"OID": ig_oid, "Name": standard, "Type": "IG", "Version": IG_VERSIONS[standard], "Status": "Final"},
+    )
+    ct_oids: dict[str, str] = {}
+    for publishing, version_text in ct_package().items():
+        oid = _oid("STD.CT", publishing)
+        ct_oids[publishing] = oid
+        ET.SubElement(
+            standards,
+            _d("Standard"),
+            {
+                "OID": oid,
+                "Name": "CDISC/NCI",
+                "Type": "CT",
+                # QRS terminology is published within the SDTM CT package set
+                "PublishingSet": "SDTM",
+                "Version": version_text.rsplit(" ", 1)[-1],
+                "Status": "Final",
+            },
+        )
+
+    used_codelists: set[str] = set()
+    methods: dict[str, tuple[str, str]] = {}
+    comments: dict[str, str] = {}
+    value_lists: list[ET.Element] = []
+    where_clauses: list[ET.Element] = []
+    item_groups: list[ET.Element] = []
+    item_defs: list[ET.Element] = []
+
+    for spec in specs:
+        frame = frames.get(spec.name)
+        lengths = char_lengths(frame, spec) if frame is not None else {}
+        purpose = "Tabulation" if standard == "SDTMIG" else "Analysis"
+        attrs = {
+            "OID": _oid("IG", spec.name),
+            "Name": spec.name,
+            "SASDatasetName": spec.name,
+            "Repeating": "No" if spec.name in ("DM", "ADSL") or spec.klass == "TRIAL DESIGN" else "Yes",
+            "IsReferenceData": "Yes" if spec.klass == "TRIAL DESIGN" else "No",
+            "Purpose": purpose,
+            _d("Structure"): spec.structure,
+            _d("StandardOID"): ig_oid,
+            _d("ArchiveLocationID"): _oid("LF", spec.name),
+        }
+        if standard == "SDTMIG" and not spec.name.startswith(("SUPP", "RELREC")):
+            attrs["Domain"] = spec.name
+        if spec.name.startswith("SUPP"):
+            attrs["Domain"] = spec.name[4:]
+        if frame is not None and not len(frame):
+            attrs[_d("HasNoData")] = "Yes"
+        group = ET.Element(_o("ItemGroupDef"), attrs)
+        _text(group, _o("Description"), spec.label)
+        keys = {k: i + 1 for i, k in enumerate(spec.keys)}
+        order = 0
+        for variable in spec.variables:
+            if frame is not None and variable.name not in frame.columns:
+                continue
+            order += 1
+            item_oid = _oid("IT", spec.name, variable.name)
+            ref = {
+                "ItemOID": item_oid,
+                "OrderNumber": str(order),
+                "Mandatory": "Yes" if variable.core == "Req" else "No",
+            }
+            if variable.name in keys:
+                ref["KeySequence"] = str(keys[variable.name])
+            if variable.method:
+                ref["MethodOID"] = _method_oid(spec.name, variable.name)
+                methods[ref["MethodOID"]] = (f"{spec.name}.{variable.name}", _method_text(variable))
+            ET.SubElement(group, _o("ItemRef"), ref)
+            item_defs.append(
+                _item_def(item_oid, variable, frame, lengths, terms, used_codelists, comments, spec.name)
+            )
+            vl = _value_list(spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists)
+            if vl is not None:
+                value_lists.append(vl)
+                ET.SubElement(item_defs[-1], _d("ValueListRef"), {"ValueListOID": vl.get("OID", "")})
+        ET.SubElement(group, _d("Class"), {"Name": spec.klass})
+        name = f"{spec.name.lower()}.{file_format}"
+        leaf = ET.SubElement(group, _d("leaf"), {"ID": _oid("LF", spec.name), f"{{{XLINK_NS}}}href": name})
+        ET.SubElement(leaf, _d("title")).text = name
+        item_groups.append(group)
+
+    mdv.extend(value_lists)
+    mdv.extend(where_clauses)
+    mdv.extend(item_groups)
+    mdv.extend(item_defs)
+    for name in sorted(used_codelists):
+        mdv.append(_codelist(terms[name], ct_oids))
+    for oid, (name, text) in methods.items():
+        method = ET.SubElement(
+            mdv, _o("MethodDef"), {"OID": oid, "Name": f"Algorithm for {name}", "Type": "Computation"}
+        )
+        _text(method, _o("Description"), text)
+    for oid, text in comments.items():
+        comment = ET.SubElement(mdv, _d("CommentDef"), {"OID": oid})
+        _text(comment, _o("Description"), text)
+    ET.indent(odm)
+    return ET.tostring(odm, encoding="UTF-8", xml_declaration=True)
+
+
+def _method_text(variable: Variable) -> str:
+    text = variable.method or ""
+    if variable.source:
+        text += f" [source: {variable.source}]"
+    return text
+
+
+def _item_def(
+    oid: str,
+    variable: Variable,
+    frame: pd.DataFrame | None,
+    lengths: Mapping[str, int],
+    terms: Mapping[str, Codelist],
+    used: set[str],
+    comments: dict[str, str],
+    dataset: str,
+) -> ET.Element:
+    data_type = _data_type(variable, frame)
+    attrs = {"OID": oid, "Name": variable.name, "DataType": data_type, "SASFieldName": variable.name}
+    if data_type == "text":
+        attrs["Length"] = str(lengths.get(variable.name, variable.length or 1))
+    elif data_type in ("integer", "float"):
+        attrs["Length"] = "8"
+    if variable.date == "sasdate":
+        attrs[_d("DisplayFormat")] = "DATE9."
+    if variable.name == "AETOXGR":
+        cid = _oid("COM", dataset, variable.name)
+        comments[cid] = (
+            "Grading scale and version per record: ASTCT 2019 (Lee DW et al., BBMT 2019;25:625-638) where "
+            "AECAT is CRS or ICANS, NCI CTCAE v5.0 otherwise; see the value-level metadata and SUPPAE "
+            "QNAM AEGRSCL"
+        )
+        attrs[_d("CommentOID")] = cid
+    item = ET.Element(_o("ItemDef"), attrs)
+    _text(item, _o("Description"), variable.label)
+    if variable.codelist and variable.codelist in terms:
+        used.add(variable.codelist)
+        ET.SubElement(item, _o("CodeListRef"), {"CodeListOID": _oid("CL", variable.codelist)})
+    item.append(_origin(variable))
+    return item
+
+
+def _origin(variable: Variable) -> ET.Element:
+    attrs: dict[str, str] = {"Type": str(variable.origin)}
+    if variable.origin == "Collected":
+        attrs["Source"] = "Investigator"
+    origin = ET.Element(_d("Origin"), attrs)
+    if variable.source and variable.origin in ("Collected", "Predecessor"):
+        _text(origin, _o("Description"), variable.source)
+    return origin
+
+
+def _value_list(
+    spec: DatasetSpec,
+    variable: Variable,
+    frame: pd.DataFrame | None,
+    item_oid: str,
+    where_clauses: list[ET.Element],
+    item_defs: list[ET.Element],
+    terms: Mapping[str, Codelist],
+    used: set[str],
+) -> ET.Element | None:
+    """def:ValueListDef for a result variable (one entry per test code in the data) and for AETOXGR (one
+    entry per grading scale)."""
+    if variable.name == "AETOXGR" or (spec.name == "ADAE" and variable.name == "ATOXGR"):
+        by = "AECAT"
+        if frame is None or by not in frame.columns:
+            return None
+        groups: dict[str, list[str]] = {}
+        for cat in sorted({str(v) for v in frame[by] if str(v)}):
+            groups.setdefault(AE_SCALES.get(cat, CTCAE), []).append(cat)
+        vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
+        for i, (scale, cats) in enumerate(sorted(groups.items()), start=1):
+            wc_oid = _oid("WC", spec.name, variable.name, scale.replace(".", "_").replace(" ", "_"))
+            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
+            check = ET.SubElement(
+                wc,
+                _o("RangeCheck"),
+                {
+                    "SoftHard": "Soft",
+                    _d("ItemOID"): _oid("IT", spec.name, by),
+                    "Comparator": "IN" if len(cats) > 1 else "EQ",
+                },
+            )
+            for cat in cats:
+                ET.SubElement(check, _o("CheckValue")).text = cat
+            where_clauses.append(wc)
+            vl_item = _oid(item_oid, scale.replace(".", "_").replace(" ", "_"))
+            ref = ET.SubElement(
+                vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"}
+            )
+            ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+            d = ET.Element(
+                _o("ItemDef"), {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": "1"}
+            )
+            _text(d, _o("Description"), f"{variable.label}: {scale}")
+            if variable.codelist:
+                ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", variable.codelist)})
+            d.append(
+                ET.Element(
+                    _d("Origin"),
+                    {
+                        "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
+                        **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
+                    },
+                )
+            )
+            item_defs.append(d)
+        return vl
+    if not variable.vlm or not spec.testcd or variable.name == spec.testcd:
+        return None
+    codes = _vlm_values(frame, spec.testcd)
+    if not codes:
+        return None
+    assert frame is not None
+    if variable.type == "Char":
+        longest = frame[variable.name].astype(str).str.len().groupby(frame[spec.testcd]).max()
+    vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
+    for i, code in enumerate(codes, start=1):
+        wc_oid = _oid("WC", spec.name, spec.testcd, code)
+        if not any(w.get("OID") == wc_oid for w in where_clauses):
+            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
+            check = ET.SubElement(
+                wc,
+                _o("RangeCheck"),
+                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, spec.testcd), "Comparator": "EQ"},
+            )
+            ET.SubElement(check, _o("CheckValue")).text = code
+            where_clauses.append(wc)
+        vl_item = _oid(item_oid, code)
+        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
+        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        if variable.type == "Char":
+            length = max(1, int(longest.get(code, 1)))
+            attrs = {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
+        else:
+            attrs = {"OID": vl_item, "Name": variable.name, "DataType": "float", "Length": "8"}
+        d = ET.Element(_o("ItemDef"), attrs)
+        sponsor = _is_sponsor_code(spec, code, terms)
+        _text(
+            d,
+            _o("Description"),
+            f"{variable.label} for {spec.testcd} = {code}"
+            + (" (sponsor-defined test code)" if sponsor else ""),
+        )
+        d.append(_origin(variable))
+        item_defs.append(d)
+    return vl
+
+
+def _is_sponsor_code(spec: DatasetSpec, code: str, terms: Mapping[str, Codelist]) -> bool:
+    variable = spec.variable(spec.testcd) if spec.testcd else None
+    if variable is None or not variable.codelist or variable.codelist not in terms:
+        return True
+    codelist = terms[variable.codelist]
+    if codelist.sponsor_defined:
+        return True
+    return any(t.value == code and t.extended for t in codelist.terms)
+
+
+def _codelist(codelist: Codelist, ct_oids: Mapping[str, str]) -> ET.Element:
+    attrs = {"OID": _oid("CL", codelist.name), "Name": codelist.label, "DataType": codelist.data_type}
+    if codelist.sponsor_defined:
+        attrs[_d("IsNonStandard")] = "Yes"
+    else:
+        package = "QRS" if codelist.ct_version.startswith("QRS") else "SDTM"
+        if codelist.ct_version.startswith(("SDTM", "QRS")):
+            attrs[_d("StandardOID")] = ct_oids.get(package, "")
+        else:
+            attrs[_d("IsNonStandard")] = "Yes"
+    element = ET.Element(_o("CodeList"), attrs)
+    decoded = any(t.decode for t in codelist.terms)
+    for i, term in enumerate(codelist.terms, start=1):
+        item_attrs = {"CodedValue": term.value, "OrderNumber": str(i)}
+        if term.extended:
+            item_attrs[_d("ExtendedValue")] = "Yes"
+        if decoded:
+            item = ET.SubElement(element, _o("CodeListItem"), item_attrs)
+            _text(item, _o("Decode"), term.decode or term.value)
+        else:
+            item = ET.SubElement(element, _o("EnumeratedItem"), item_attrs)
+        if term.nci_code:
+            ET.SubElement(item, _o("Alias"), {"Context": "nci:ExtCodeID", "Name": term.nci_code})
+    if codelist.nci_code:
+        ET.SubElement(element, _o("Alias"), {"Context": "nci:ExtCodeID", "Name": codelist.nci_code})
+    return element
+
+
+def define_sha256(document: bytes) -> str:
+    return hashlib.sha256(document).hexdigest()
+
+
+__all__ = ["build_define", "define_sha256"]

@@ -1,0 +1,246 @@
+"""`export_cdisc`: SDTM and ADaM of one cut-off snapshot, validated, then written as XPT v5 and/or
+Dataset-JSON v1.1 with a define.xml per standard; `check_folder` re-validates a written folder.
+
+Layout of the output folder::
+
+    OUT/sdtm/<name>.xpt, <name>.json, define.xml
+    OUT/adam/<name>.xpt, <name>.json, define.xml
+    OUT/cdisc-export.json   (snapshot metadata, options, per-dataset records/variables/findings)
+
+Nothing is written when any dataset has a finding (`CdiscValidationError`, CLI exit 2): the export fails, it
+never truncates or drops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cartrial.cdisc.spec import DatasetSpec, dataset_specs
+from cartrial.cdisc.validate import Finding, validate_dataset
+from cartrial.errors import CartrialError, ConfigurationError
+
+FORMATS = ("xpt", "json", "both")
+SDTMIG_VERSIONS = ("3.4",)
+
+
+class CdiscValidationError(CartrialError):
+    """One or more datasets break a transport/SDTM rule: nothing was written."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        shown = "\n".join(f"  {f}" for f in findings[:50])
+        more = f"\n  … and {len(findings) - 50} more" if len(findings) > 50 else ""
+        super().__init__(f"{len(findings)} CDISC validation finding(s); nothing was written:\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    standard: str
+    name: str
+    records: int
+    variables: int
+    findings: int
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    datasets: tuple[DatasetSummary, ...]
+    snapshot: Mapping[str, Any]
+    files: tuple[str, ...] = field(default_factory=tuple)
+    frames: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """The datasets as written (for callers that summarise or test them)."""
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "snapshot": dict(self.snapshot),
+            "datasets": [d.__dict__ | {"files": list(d.files)} for d in self.datasets],
+            "files": list(self.files),
+        }
+
+
+def build_all(
+    snapshot: Any, analysis: Any, sites: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files)."""
+    from cartrial.cdisc.adam import build_adam
+    from cartrial.cdisc.sdtm import build_sdtm
+
+    sdtm = build_sdtm(snapshot, analysis, sites)
+    adam = build_adam(snapshot, analysis, sdtm)
+    return {**sdtm, **adam}
+
+
+def validate_all(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Finding]]:
+    specs = dataset_specs()
+    return {name: validate_dataset(frame, specs[name]) for name, frame in frames.items()}
+
+
+def check_options(formats: str, sdtmig: str) -> None:
+    """A ConfigurationError (exit 2) for a format or SDTMIG version cartrial does not offer."""
+    if formats not in FORMATS:
+        raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {', '.join(FORMATS)}")
+    if sdtmig not in SDTMIG_VERSIONS:
+        raise ConfigurationError(
+            f"--sdtmig: {sdtmig!r} is not offered; allowed: {', '.join(SDTMIG_VERSIONS)}"
+        )
+
+
+def export_cdisc(
+    snapshot: Any,
+    analysis: Any,
+    out_dir: Path,
+    *,
+    formats: str = "both",
+    sdtmig: str = "3.4",
+    sites: Mapping[str, str] | None = None,
+    created: str | None = None,
+) -> ExportResult:
+    """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot."""
+    from cartrial import __version__
+    from cartrial.cdisc.define import build_define
+    from cartrial.cdisc.transport import dataset_json, write_dataset_json, write_xpt
+    from cartrial.tabular import write_atomic
+
+    check_options(formats, sdtmig)
+    frames = build_all(snapshot, analysis, sites)
+    findings = validate_all(frames)
+    problems = [f for fs in findings.values() for f in fs]
+    if problems:
+        raise CdiscValidationError(problems)
+    specs = dataset_specs()
+    created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
+    summaries: list[DatasetSummary] = []
+    written: list[str] = []
+    for standard, folder in (("SDTMIG", "sdtm"), ("ADaMIG", "adam")):
+        target = out_dir / folder
+        target.mkdir(parents=True, exist_ok=True)
+        group = [specs[n] for n in frames if specs[n].standard == standard]
+        for spec in group:
+            frame = frames[spec.name]
+            files = []
+            if formats in ("xpt", "both"):
+                path = target / f"{spec.name.lower()}.xpt"
+                write_xpt(frame, spec, path)
+                files.append(str(path.relative_to(out_dir)))
+            if formats in ("json", "both"):
+                path = target / f"{spec.name.lower()}.json"
+                document = dataset_json(frame, spec, study_oid=study_id, created=created, version=__version__)
+                write_dataset_json(document, path)
+                files.append(str(path.relative_to(out_dir)))
+            written.extend(files)
+            summaries.append(
+                DatasetSummary(standard, spec.name, len(frame), len(frame.columns), 0, tuple(files))
+            )
+        define = build_define(
+            standard,
+            group,
+            frames,
+            study_id=study_id,
+            study_title=str(snapshot.protocol.study.title),
+            created=created,
+            version=__version__,
+            file_format="xpt" if formats != "json" else "json",
+        )
+        (target / "define.xml").write_bytes(define)
+        written.append(f"{folder}/define.xml")
+    result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
+    manifest = {**result.metadata(), "options": {"format": formats, "sdtmig": sdtmig, "adamig": "1.3"}}
+    write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    return result
+
+
+def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]]]:
+    """Re-validate every ``*.xpt`` and ``*.json`` dataset under `folder` (recursively) against its spec.
+
+    Returns (findings, [(file, records, variables)]). A file whose name is not a known dataset is a
+    finding."""
+    from cartrial.cdisc.transport import read_dataset_json, read_xpt
+
+    if not folder.is_dir():
+        raise CartrialError(f"--check: {folder} is not a folder")
+    specs = dataset_specs()
+    findings: list[Finding] = []
+    seen: list[tuple[str, int, int]] = []
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in (".xpt", ".json") and p.name != "cdisc-export.json"
+    )
+    for path in files:
+        name = path.stem.upper()
+        relative = str(path.relative_to(folder))
+        if name not in specs:
+            findings.append(Finding(relative, "unknown-dataset", f"no cartrial spec for dataset {name!r}"))
+            continue
+        spec = specs[name]
+        try:
+            if path.suffix.lower() == ".xpt":
+                frame, label, labels = read_xpt(path)
+                frame = _restore_types(frame, spec)
+            else:
+                frame, meta = read_dataset_json(path)
+                label = str(meta.get("label", ""))
+                labels = {c["name"]: c.get("label", "") for c in meta["columns"]}
+        except (OSError, ValueError, KeyError) as exc:
+            findings.append(Finding(relative, "unreadable", f"cannot read the file: {type(exc).__name__}"))
+            continue
+        for f in validate_dataset(frame, spec, labels=labels, dataset_label=label):
+            findings.append(
+                Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
+            )
+        seen.append((relative, len(frame), len(frame.columns)))
+    if not files:
+        raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
+    return findings, seen
+
+
+def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """XPT read back: dates formatted DATE9. come back as dates; integers as floats (fine for the checks)."""
+    frame = frame.copy()
+    for v in spec.variables:
+        if v.name in frame.columns and v.date == "sasdate":
+            frame[v.name] = [
+                x.date() if isinstance(x, dt.datetime) else x if isinstance(x, dt.date) else None
+                for x in frame[v.name]
+            ]
+    return frame
+
+
+def read_sites(url: str | None) -> dict[str, str]:
+    """site_id → country of the study database's sites (for DM.COUNTRY); read-only."""
+    from sqlalchemy import select
+
+    from cartrial.store import models
+    from cartrial.store.database import connect
+
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(models.Site.site_id, models.Site.country)).all()
+    finally:
+        engine.dispose()
+    return {str(site): str(country or "") for site, country in rows}
+
+
+__all__ = [
+    "FORMATS",
+    "CdiscValidationError",
+    "DatasetSummary",
+    "ExportResult",
+    "build_all",
+    "check_folder",
+    "check_options",
+    "export_cdisc",
+    "read_sites",
+]

@@ -1,0 +1,1418 @@
+"""SDTM (SDTMIG 3.4) datasets from a study snapshot and its analysis.
+
+Every collected value comes from the snapshot (`cartrial.store.snapshot.read_snapshot`, the same cut-off
+snapshot `cartrial analyse` reads); every graded or derived value (CRS/ICANS episodes and their ASTCT grades,
+CTCAE lab grades, the EDSS, NCA parameters) comes from the analysis layer (`cartrial.analysis`), which calls
+the engines. This module only re-shapes: the representation decisions are in the dataset specs
+(`specs/sdtm/*.yaml`, rendered in docs/cdisc.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cartrial.cdisc.common import (
+    SubjectTimeline,
+    VisitAssigner,
+    ascii_text,
+    date_of,
+    dtc,
+    empty_frame,
+    finalize,
+    parse_instant,
+    protocol_visits,
+    study_day,
+)
+from cartrial.cdisc.spec import DatasetSpec, dataset_specs
+
+CRS_TERM = "Cytokine release syndrome"
+ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
+CRS_SCALE = "ASTCT 2019"
+CTCAE_SCALE = "NCI CTCAE v5.0"
+
+LB_TESTS: Mapping[str, tuple[str, str, str]] = {
+    # analyte: (LBTESTCD, LBTEST, LBCAT) — SDTM CT LBTESTCD/LBTEST (C65047/C67154)
+    "hemoglobin": ("HGB", "Hemoglobin", "HEMATOLOGY"),
+    "neutrophils": ("NEUT", "Neutrophils", "HEMATOLOGY"),
+    "lymphocytes": ("LYM", "Lymphocytes", "HEMATOLOGY"),
+    "platelets": ("PLAT", "Platelets", "HEMATOLOGY"),
+    "wbc": ("WBC", "Leukocytes", "HEMATOLOGY"),
+    "alt": ("ALT", "Alanine Aminotransferase", "CHEMISTRY"),
+    "ast": ("AST", "Aspartate Aminotransferase", "CHEMISTRY"),
+    "creatinine": ("CREAT", "Creatinine", "CHEMISTRY"),
+    "crp": ("CRP", "C Reactive Protein", "CHEMISTRY"),
+    "ferritin": ("FERRITIN", "Ferritin", "CHEMISTRY"),
+    "il6": ("IL6", "Interleukin 6", "CHEMISTRY"),
+    "bilirubin": ("BILI", "Bilirubin", "CHEMISTRY"),
+    "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
+    "iga": ("IGA", "Immunoglobulin A", "IMMUNOLOGY"),
+    "igm": ("IGM", "Immunoglobulin M", "IMMUNOLOGY"),
+}
+PD_TESTS: Mapping[str, tuple[str, str, str, str]] = {
+    # pd_samples column: (LBTESTCD, LBTEST, LBCAT, unit)
+    "aqp4_igg_titre": ("AQP4AB", "Aquaporin-4 IgG Antibody Titer", "IMMUNOLOGY", "titer"),
+    "cd19_b_cells_per_ul": ("CD19BC", "CD19+ B Cells", "IMMUNOLOGY", "cells/uL"),
+    "bcma_plasma_cells_per_ul": ("BCMAPC", "BCMA+ Plasma Cells", "IMMUNOLOGY", "cells/uL"),
+    "igg_g_per_l": ("IGG", "Immunoglobulin G", "IMMUNOLOGY", "g/L"),
+    "iga_g_per_l": ("IGA", "Immunoglobulin A", "IMMUNOLOGY", "g/L"),
+    "igm_g_per_l": ("IGM", "Immunoglobulin M", "IMMUNOLOGY", "g/L"),
+}
+PC_TESTS: Mapping[str, tuple[str, str]] = {
+    "car_t_cells": ("CARTCELL", "CAR-T Cells"),
+    "car_transgene": ("CARTRGN", "CAR Transgene Copies"),
+}
+KFSS: Mapping[str, tuple[str, str]] = {
+    # store column: (QSTESTCD C112443, QSTEST C112442) — QRS KFSS v1.1 (data-standards.md §2.2)
+    "pyramidal": ("KFSS101", "KFSS1-Pyramidal Functions"),
+    "cerebellar": ("KFSS102", "KFSS1-Cerebellar Functions"),
+    "brainstem": ("KFSS103", "KFSS1-Brain Stem Functions"),
+    "sensory": ("KFSS104", "KFSS1-Sensory Functions"),
+    "bowel_bladder": ("KFSS105", "KFSS1-Bowel and Bladder Functions"),
+    "visual": ("KFSS106", "KFSS1-Visual or Optic Functions"),
+    "cerebral": ("KFSS107", "KFSS1-Cerebral or Mental Functions"),
+}
+FA_CRS: Mapping[str, tuple[str, str, str]] = {
+    # crs_assessments column: (FATESTCD, FATEST, unit) — sponsor-defined extensions of FATESTCD (C101832)
+    "temperature_c": ("TEMP", "Temperature", "C"),
+    "hypotension": ("HYPOTEN", "Hypotension", ""),
+    "systolic_bp_mmhg": ("SYSBP", "Systolic Blood Pressure", "mmHg"),
+    "vasopressors": ("VASOPNUM", "Number of Vasopressors", ""),
+    "vasopressin": ("VASOPSIN", "Vasopressin Given", ""),
+    "oxygen": ("OXYDEV", "Oxygen Delivery Device", ""),
+    "oxygen_l_min": ("OXYFLOW", "Oxygen Flow Rate", "L/min"),
+    "fio2_pct": ("FIO2", "Fraction of Inspired Oxygen", "%"),
+}
+FA_ICANS: Mapping[str, tuple[str, str, str]] = {
+    # icans_assessments column: ICE items (Lee 2019 ASTCT ICE score) and ICANS domains — sponsor-defined
+    "ice_orientation": ("ICEORIEN", "ICE-Orientation", ""),
+    "ice_naming": ("ICENAMIN", "ICE-Naming", ""),
+    "ice_command": ("ICECOMND", "ICE-Following Commands", ""),
+    "ice_writing": ("ICEWRITE", "ICE-Writing", ""),
+    "ice_attention": ("ICEATTN", "ICE-Attention", ""),
+    "ice_total": ("ICETOTAL", "ICE-Total Score", ""),
+    "consciousness": ("CONSC", "Depressed Level of Consciousness", ""),
+    "seizure": ("SEIZURE", "Seizure", ""),
+    "motor": ("MOTORFND", "Motor Findings", ""),
+    "cerebral_edema": ("CEREDEMA", "Elevated ICP/Cerebral Edema", ""),
+}
+OUTCOME = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+ROUTE = {
+    "iv": "INTRAVENOUS",
+    "intravenous": "INTRAVENOUS",
+    "oral": "ORAL",
+    "po": "ORAL",
+    "sc": "SUBCUTANEOUS",
+    "subcutaneous": "SUBCUTANEOUS",
+}
+COUNTRY = {
+    "china": "CHN",
+    "united states": "USA",
+    "usa": "USA",
+    "germany": "DEU",
+    "france": "FRA",
+    "united kingdom": "GBR",
+    "japan": "JPN",
+    "italy": "ITA",
+    "spain": "ESP",
+}
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts (much faster than iterrows)."""
+    return frame.to_dict("records")
+
+
+def _yn(text: str) -> str:
+    return {"true": "Y", "false": "N"}.get(str(text).strip().lower(), "")
+
+
+def _num(text: Any) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return math.nan
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@dataclass
+class SdtmContext:
+    """What the SDTM builders share: the snapshot tables, the analysis, study id and subject timelines."""
+
+    snapshot: Any
+    analysis: Any
+    sites: Mapping[str, str] = field(default_factory=dict)
+    """site_id → country (name as stored)."""
+    timelines: dict[str, SubjectTimeline] = field(default_factory=dict)
+    visits: VisitAssigner | None = None
+    built: dict[str, pd.DataFrame] = field(default_factory=dict)
+    last_dates: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        protocol = self.snapshot.protocol
+        window = int(protocol.escalation.dlt_window_days)
+        for row in _rows(self.table("subjects")):
+            self.timelines[row["subject_id"]] = SubjectTimeline(dlt_window_days=window)
+        for row in _rows(self.table("infusions")):
+            tl = self.timelines.setdefault(row["subject_id"], SubjectTimeline(dlt_window_days=window))
+            when = parse_instant(row["infused_at"])
+            if tl.infusion is None or (when is not None and when < tl.infusion):
+                tl.infusion = when
+        for row in _rows(self.table("lymphodepletion")):
+            tl = self.timelines.setdefault(row["subject_id"], SubjectTimeline(dlt_window_days=window))
+            day = date_of(row["administered_on"])
+            if day is not None and (tl.ld_start is None or day < tl.ld_start):
+                tl.ld_start = day
+        self.visits = VisitAssigner(protocol_visits(protocol))
+
+    @property
+    def study_id(self) -> str:
+        return ascii_text(self.snapshot.protocol.study.id)
+
+    def usubjid(self, subject: str) -> str:
+        return f"{self.study_id}-{subject}"
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.snapshot.tables[name]
+
+    def timeline(self, subject: str) -> SubjectTimeline:
+        return self.timelines.get(subject) or SubjectTimeline()
+
+    def timing(self, subject: str, value: str, prefix: str, *, visit: bool = True) -> dict[str, Any]:
+        """--DTC, --DY, EPOCH and (optionally) VISITNUM/VISIT of one record."""
+        tl = self.timeline(subject)
+        text = dtc(value)
+        out: dict[str, Any] = {
+            f"{prefix}DTC": text,
+            f"{prefix}DY": study_day(text, tl.reference),
+            "EPOCH": tl.epoch(text),
+        }
+        if visit:
+            assert self.visits is not None
+            out["VISITNUM"], out["VISIT"] = self.visits.assign(subject, text, tl)
+        return out
+
+    def base(self, subject: str, domain: str) -> dict[str, Any]:
+        return {"STUDYID": self.study_id, "DOMAIN": domain, "USUBJID": self.usubjid(subject)}
+
+
+def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str] | None = None) -> pd.DataFrame:
+    if not rows:
+        return empty_frame(spec)
+    return finalize(pd.DataFrame(rows), spec, sort)
+
+
+def _arm(protocol: Any, level: str) -> tuple[str, str]:
+    for d in protocol.dose_levels:
+        if str(d.level) == str(level):
+            return f"DL{d.level}", f"{d.cells_per_kg / 1e6:g}x10^6 CAR+ T cells/kg"
+    return "", ""
+
+
+def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    protocol = ctx.snapshot.protocol
+    infusions = ctx.table("infusions")
+    level = {r["subject_id"]: r["dose_level"] for _, r in infusions.iterrows()}
+    last_dates = _last_dates(ctx)
+    first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
+    ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
+    rows = []
+    for r in _rows(ctx.table("subjects")):
+        sid = r["subject_id"]
+        tl = ctx.timeline(sid)
+        armcd, arm = _arm(protocol, level.get(sid, ""))
+        infusion = dtc(first_infusion.get(sid, ""))
+        first_ex = infusion
+        if ex_first.get(sid) is not None and tl.infusion is not None and ex_first[sid] < tl.infusion.date():  # type: ignore[operator]
+            first_ex = ex_first[sid].isoformat()  # type: ignore[union-attr]
+        birth = r["birth_date"] or r["birth_year"]
+        consent = date_of(r["consent_date"])
+        age = math.nan
+        if consent is not None and r["birth_date"]:
+            b = dt.date.fromisoformat(r["birth_date"])
+            age = float(consent.year - b.year - ((consent.month, consent.day) < (b.month, b.day)))
+        elif consent is not None and r["birth_year"]:
+            age = float(consent.year - int(r["birth_year"]))
+        country_name = ctx.sites.get(r["site_id"], "")
+        rows.append(
+            {
+                **ctx.base(sid, "DM"),
+                "SUBJID": sid,
+                "RFSTDTC": infusion,
+                "RFENDTC": last_dates.get(sid, ""),
+                "RFXSTDTC": first_ex,
+                "RFXENDTC": infusion,
+                "RFICDTC": dtc(r["consent_date"]),
+                "RFPENDTC": last_dates.get(sid, ""),
+                "DTHDTC": "",
+                "DTHFL": "",
+                "SITEID": r["site_id"],
+                "BRTHDTC": birth,
+                "AGE": age,
+                "AGEU": "YEARS" if not math.isnan(age) else "",
+                "SEX": {"F": "F", "M": "M"}.get(r["sex"].upper(), "U"),
+                "RACE": "NOT REPORTED",
+                "ETHNIC": "NOT REPORTED",
+                "ARMCD": armcd,
+                "ARM": arm,
+                "ACTARMCD": armcd,
+                "ACTARM": arm,
+                "ARMNRS": "" if armcd else "ASSIGNED, NOT TREATED",
+                "ACTARMUD": "",
+                "COUNTRY": COUNTRY.get(country_name.strip().lower(), ""),
+                "DMDTC": dtc(r["consent_date"]),
+                "DMDY": study_day(r["consent_date"], tl.reference),
+            }
+        )
+    return _frame(rows, spec)
+
+
+def _last_dates(ctx: SdtmContext) -> dict[str, str]:
+    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot (computed
+    once per export). Snapshot cells are ISO 8601 in UTC, so their first ten characters are the date."""
+    if ctx.last_dates is not None:
+        return ctx.last_dates
+    cutoff = ctx.snapshot.cutoff.isoformat()
+    parts = []
+    for frame in ctx.snapshot.tables.values():
+        if "subject_id" not in frame.columns:
+            continue
+        for column in LAST_DATE_COLUMNS:
+            if column in frame.columns and len(frame):
+                days = frame[column].astype(str).str.slice(0, 10)
+                keep = (days.str.len() == 10) & (days <= cutoff)
+                parts.append(pd.DataFrame({"sid": frame["subject_id"][keep], "day": days[keep]}))
+    out: dict[str, str] = {}
+    if parts:
+        both = pd.concat(parts, ignore_index=True)
+        out = {str(k): str(v) for k, v in both.groupby("sid")["day"].max().items()}
+    ctx.last_dates = out
+    return out
+
+
+LAST_DATE_COLUMNS = (
+    "collected_at",
+    "assessed_at",
+    "sampled_at",
+    "given_at",
+    "infused_at",
+    "started_on",
+    "ended_on",
+    "administered_on",
+    "consent_date",
+)
+
+
+def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    product = ascii_text(ctx.snapshot.protocol.study.product.name).upper()
+    rows = []
+    for r in _rows(ctx.table("infusions")):
+        sid = r["subject_id"]
+        t = ctx.timing(sid, r["infused_at"], "EXST")
+        rows.append(
+            {
+                **ctx.base(sid, "EX"),
+                "EXTRT": product,
+                "EXCAT": "CAR-T CELL INFUSION",
+                "EXDOSE": _num(r["cells_per_kg"]) / 1e6,
+                "EXDOSU": "10^6 cells/kg",
+                "EXDOSFRM": "SUSPENSION",
+                "EXDOSFRQ": "ONCE",
+                "EXROUTE": "INTRAVENOUS",
+                "EXLOT": r["product_lot"],
+                "VISITNUM": t["VISITNUM"],
+                "VISIT": t["VISIT"],
+                "EPOCH": t["EPOCH"],
+                "EXSTDTC": t["EXSTDTC"],
+                "EXENDTC": t["EXSTDTC"],
+                "EXSTDY": t["EXSTDY"],
+                "EXENDY": t["EXSTDY"],
+            }
+        )
+    for r in _rows(ctx.table("lymphodepletion")):
+        sid = r["subject_id"]
+        t = ctx.timing(sid, r["administered_on"], "EXST")
+        rows.append(
+            {
+                **ctx.base(sid, "EX"),
+                "EXTRT": ascii_text(r["drug"]).upper(),
+                "EXCAT": "LYMPHODEPLETION",
+                "EXDOSE": _num(r["dose_mg_per_m2"]),
+                "EXDOSU": "mg/m2",
+                "EXDOSFRM": "INJECTION",
+                "EXDOSFRQ": "QD",
+                "EXROUTE": "INTRAVENOUS",
+                "EXLOT": "",
+                "VISITNUM": t["VISITNUM"],
+                "VISIT": t["VISIT"],
+                "EPOCH": t["EPOCH"],
+                "EXSTDTC": t["EXSTDTC"],
+                "EXENDTC": t["EXSTDTC"],
+                "EXSTDY": t["EXSTDY"],
+                "EXENDY": t["EXSTDY"],
+            }
+        )
+    return _frame(rows, spec, ["USUBJID", "EXSTDTC", "EXCAT", "EXTRT"])
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    subject: str
+    kind: str
+    episode: int
+    onset: str
+    resolved: str
+    grade: int
+
+
+def episodes(analysis: Any) -> list[EpisodeRow]:
+    """CRS and ICANS episodes (episode >= 1) with their ASTCT grade, from the analysis layer."""
+    out = []
+    for name in ("crs_episodes", "icans_episodes"):
+        table = analysis.datasets[name].table
+        for r in _rows(table):
+            if int(r["episode"]) < 1:
+                continue
+            out.append(
+                EpisodeRow(
+                    str(r["subject_id"]),
+                    str(r["kind"]),
+                    int(r["episode"]),
+                    str(r["onset_at"] or ""),
+                    "" if r["resolved_at"] is None or pd.isna(r["resolved_at"]) else str(r["resolved_at"]),
+                    int(r["max_grade"]),
+                )
+            )
+    return out
+
+
+def build_ae(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """One record per AE of the AE form that is not CRS/ICANS, one per CRS/ICANS episode graded by the
+    analysis layer (ASTCT 2019), and the reported CRS/ICANS rows that match no episode (kept, never dropped).
+    A reported CRS/ICANS row is matched to the episode of the same subject and kind in onset order."""
+    ae = ctx.table("adverse_events")
+    cutoff = ctx.snapshot.cutoff.isoformat()
+    rows: list[dict[str, Any]] = []
+    reported: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in _rows(ae):
+        category = r["category"].strip().lower()
+        if category in ("crs", "icans"):
+            reported.setdefault((r["subject_id"], category), []).append(r)
+            continue
+        rows.append(_ae_row(ctx, r, cutoff))
+    by_subject: dict[tuple[str, str], list[EpisodeRow]] = {}
+    for e in episodes(ctx.analysis):
+        by_subject.setdefault((e.subject, e.kind), []).append(e)
+    for key, eps in by_subject.items():
+        eps.sort(key=lambda e: e.onset)
+        reports = sorted(reported.get(key, []), key=lambda r: r["started_on"])
+        for i, e in enumerate(eps):
+            match = reports[i] if i < len(reports) else None
+            rows.append(_episode_row(ctx, e, match, cutoff))
+        for r in reports[len(eps) :]:
+            rows.append(_ae_row(ctx, r, cutoff))
+    for key, reports in reported.items():
+        if key not in by_subject:
+            rows.extend(_ae_row(ctx, r, cutoff) for r in reports)
+    return _frame(rows, spec, ["USUBJID", "AESTDTC", "AECAT", "AETERM", "AESPID"])
+
+
+def _ae_common(ctx: SdtmContext, sid: str, start: str, end: str, cutoff: str) -> dict[str, Any]:
+    tl = ctx.timeline(sid)
+    s, e = dtc(start), dtc(end)
+    return {
+        **ctx.base(sid, "AE"),
+        "EPOCH": tl.epoch(s),
+        "AESTDTC": s,
+        "AEENDTC": e,
+        "AESTDY": study_day(s, tl.reference),
+        "AEENDY": study_day(e, tl.reference),
+        "AEENRTPT": "" if e else "ONGOING",
+        "AEENTPT": "" if e else cutoff,
+    }
+
+
+def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
+    scale = r["grading_scale"].strip().upper()
+    category = r["category"].strip().lower()
+    return {
+        **_ae_common(ctx, r["subject_id"], r["started_on"], r["ended_on"], cutoff),
+        "AESPID": f"AE-{r['record_id']}",
+        "AETERM": ascii_text(r["term"]),
+        "AEDECOD": ascii_text(r["term"]),
+        "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
+        "AECAT": category.upper(),
+        "AESER": _yn(r["serious"]),
+        "AEREL": r["relatedness"].upper(),
+        "AEACNOTH": ascii_text(r["action_taken"]).upper(),
+        "AEOUT": OUTCOME.get(r["outcome"].strip().lower(), ""),
+        "AETOXGR": r["grade"],
+        "AEGRSCL": (CRS_SCALE if scale == "ASTCT" else f"NCI CTCAE v{r['grading_scale_version'] or '5.0'}")
+        if r["grade"]
+        else "",
+        "AEDLTFL": _yn(r["dlt"]),
+    }
+
+
+def _episode_row(
+    ctx: SdtmContext, e: EpisodeRow, match: dict[str, Any] | None, cutoff: str
+) -> dict[str, Any]:
+    term = CRS_TERM if e.kind == "crs" else ICANS_TERM
+    common = _ae_common(ctx, e.subject, e.onset, e.resolved, cutoff)
+    return {
+        **common,
+        "AESPID": f"{e.kind.upper()}-{e.episode}",
+        "AEGRPID": f"{e.kind.upper()}-{e.episode}",
+        "AETERM": term,
+        "AEDECOD": term,
+        "AEPTCD": float(match["meddra_code"])
+        if match is not None and _is_number(match["meddra_code"])
+        else math.nan,
+        "AECAT": e.kind.upper(),
+        "AESER": _yn(match["serious"]) if match is not None else "",
+        "AEREL": match["relatedness"].upper() if match is not None else "",
+        "AEACNOTH": ascii_text(match["action_taken"]).upper() if match is not None else "",
+        "AEOUT": OUTCOME.get(match["outcome"].strip().lower(), "")
+        if match is not None and common["AEENDTC"] == ""
+        else ("RECOVERED/RESOLVED" if common["AEENDTC"] else ""),
+        "AETOXGR": str(e.grade),
+        "AEGRSCL": CRS_SCALE,
+        "AEREPGR": match["grade"] if match is not None else "",
+        "AEDLTFL": _yn(match["dlt"]) if match is not None else "",
+    }
+
+
+def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    rows = []
+    for r in _rows(ctx.table("therapies")):
+        sid = r["subject_id"]
+        tl = ctx.timeline(sid)
+        start, end = dtc(r["given_at"]), dtc(r["stopped_at"])
+        rows.append(
+            {
+                **ctx.base(sid, "CM"),
+                "CMSPID": f"CM-{r['record_id']}",
+                "CMTRT": ascii_text(r["agent"] or r["therapy"]).upper(),
+                "CMCAT": ascii_text(r["therapy"]).upper(),
+                "CMINDC": ascii_text(r["indication"]).upper(),
+                "CMDOSE": _num(r["dose"]),
+                "CMDOSU": r["unit"],
+                "CMROUTE": ROUTE.get(r["route"].strip().lower(), r["route"].upper()),
+                "EPOCH": tl.epoch(start),
+                "CMSTDTC": start,
+                "CMENDTC": end,
+                "CMSTDY": study_day(start, tl.reference),
+                "CMENDY": study_day(end, tl.reference),
+            }
+        )
+    for r in _rows(ctx.table("subjects")):
+        for item in _json_list(r["treatment_history"]):
+            sid = r["subject_id"]
+            tl = ctx.timeline(sid)
+            start, end = dtc(str(item.get("started_on") or "")), dtc(str(item.get("stopped_on") or ""))
+            rows.append(
+                {
+                    **ctx.base(sid, "CM"),
+                    "CMSPID": "HISTORY",
+                    "CMTRT": ascii_text(item.get("drug") or item.get("agent") or "").upper(),
+                    "CMCAT": "PRIOR IMMUNOTHERAPY",
+                    "CMINDC": "NMOSD",
+                    "CMDOSE": math.nan,
+                    "CMDOSU": "",
+                    "CMROUTE": "",
+                    "EPOCH": tl.epoch(start),
+                    "CMSTDTC": start,
+                    "CMENDTC": end,
+                    "CMSTDY": study_day(start, tl.reference),
+                    "CMENDY": study_day(end, tl.reference),
+                }
+            )
+    return _frame(rows, spec, ["USUBJID", "CMSTDTC", "CMTRT", "CMSPID"])
+
+
+def _json_list(text: str) -> list[dict[str, Any]]:
+    if not text:
+        return []
+    value = json.loads(text)
+    if isinstance(value, dict):
+        value = [value]
+    return [v for v in value if isinstance(v, dict)]
+
+
+def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Labs of the lab form and the immunology markers of the PD form; LBTOXGR from the analysis layer's
+    CTCAE grading (`cartrial.analysis.safety.graded_labs`); a value that is not a number (e.g. ``<0.1``)
+    stays in LBORRES/LBSTRESC with LBSTRESN empty."""
+    from cartrial.analysis import safety
+
+    graded = safety.graded_labs(ctx.snapshot.tables).table
+    grade = {
+        (s, a, c): (int(g), str(sc), float(v), str(u))
+        for s, a, c, g, sc, v, u in zip(
+            graded["subject_id"],
+            graded["analyte"],
+            graded["collected_at"],
+            graded["grade"],
+            graded["scale"],
+            graded["value_canonical"],
+            graded["canonical_unit"],
+            strict=True,
+        )
+    }
+    rows = []
+    for r in _rows(ctx.table("labs")):
+        sid = r["subject_id"]
+        analyte = r["analyte"].strip().lower()
+        testcd, test, cat = LB_TESTS.get(analyte, (analyte.upper()[:8], analyte, "OTHER"))
+        t = ctx.timing(sid, r["collected_at"], "LB")
+        g = grade.get((sid, r["analyte"], r["collected_at"]))
+        value = r["value"].strip()
+        rows.append(
+            {
+                **ctx.base(sid, "LB"),
+                "LBREFID": f"LB-{r['record_id']}",
+                "LBTESTCD": testcd,
+                "LBTEST": test,
+                "LBCAT": cat,
+                "LBORRES": value,
+                "LBORRESU": r["unit"],
+                "LBORNRLO": r["lln"],
+                "LBORNRHI": r["uln"],
+                # standard units: the grading engine's canonical value and unit (analysis layer),
+                # else as collected
+                "LBSTRESC": f"{g[2]:g}" if g else value,
+                "LBSTRESN": g[2] if g else (float(value) if _is_number(value) else math.nan),
+                "LBSTRESU": g[3] if g else r["unit"],
+                "LBNAM": ascii_text(r["laboratory"]),
+                "LBSPEC": "BLOOD",
+                "LBTOXGR": str(g[0]) if g else "",
+                "LBTOXSCL": g[1] if g else "",
+                "_instant": r["collected_at"],
+                **t,
+            }
+        )
+    for r in _rows(ctx.table("pd_samples")):
+        sid = r["subject_id"]
+        for column, (testcd, test, cat, unit) in PD_TESTS.items():
+            value = r[column].strip()
+            if not value:
+                continue
+            t = ctx.timing(sid, r["sampled_at"], "LB")
+            if column == "aqp4_igg_titre":
+                # "1:320" stays as text in LBORRES; the reciprocal (320) in LBSTRESC/LBSTRESN; "negative" is
+                # below the first dilution: LBSTRESC "NEGATIVE", LBSTRESN empty (data-standards.md §2.1)
+                reciprocal = value.split(":", 1)[1] if value.startswith("1:") else ""
+                stresc = reciprocal or value.upper()
+                stresn = float(reciprocal) if reciprocal else math.nan
+            else:
+                stresc, stresn = value, (float(value) if _is_number(value) else math.nan)
+            rows.append(
+                {
+                    **ctx.base(sid, "LB"),
+                    "LBREFID": f"PD-{r['record_id']}",
+                    "LBTESTCD": testcd,
+                    "LBTEST": test,
+                    "LBCAT": cat,
+                    "LBORRES": value,
+                    "LBORRESU": unit,
+                    "LBORNRLO": "",
+                    "LBORNRHI": "",
+                    "LBSTRESC": stresc,
+                    "LBSTRESN": stresn,
+                    "LBSTRESU": unit,
+                    "LBNAM": "",
+                    "LBSPEC": "SERUM"
+                    if column.endswith("g_per_l") or column == "aqp4_igg_titre"
+                    else "BLOOD",
+                    "LBMETHOD": "CELL-BASED ASSAY" if column == "aqp4_igg_titre" else "",
+                    "LBTOXGR": "",
+                    "LBTOXSCL": "",
+                    "_instant": r["sampled_at"],
+                    **t,
+                }
+            )
+    return _baseline_flag(_frame_with_instant(rows, spec, "LB"), ctx, "LB")
+
+
+def _frame_with_instant(rows: list[dict[str, Any]], spec: DatasetSpec, prefix: str) -> pd.DataFrame:
+    """Frame sorted by subject, test, date-time (full precision) then finalised; keeps `_instant`."""
+    if not rows:
+        return empty_frame(spec)
+    frame = pd.DataFrame(rows)
+    test = f"{prefix}TESTCD" if f"{prefix}TESTCD" in frame.columns else None
+    order = ["USUBJID", *([test] if test else []), "_instant"]
+    frame = frame.sort_values(order, kind="mergesort").reset_index(drop=True)
+    instants = list(frame["_instant"])
+    out = finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+    out["_instant"] = instants
+    return out
+
+
+def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.DataFrame:
+    """--LOBXFL = "Y" on the last non-missing result of each subject and test before the CAR-T infusion
+    (SDTMIG 3.4 --LOBXFL; the study treatment is the infusion — documented in docs/cdisc.md)."""
+    flag = f"{prefix}LOBXFL"
+    if flag not in frame.columns and len(frame):
+        frame[flag] = ""
+    if not len(frame):
+        return frame.drop(columns=["_instant"], errors="ignore")
+    frame[flag] = ""
+    test = f"{prefix}TESTCD"
+    result = f"{prefix}ORRES"
+    sid_of = {ctx.usubjid(s): s for s in ctx.timelines}
+    best: dict[tuple[str, str], int] = {}
+    for i, (u, code, value, instant) in enumerate(
+        zip(frame["USUBJID"], frame[test], frame[result], frame["_instant"], strict=True)
+    ):
+        tl = ctx.timeline(sid_of.get(u, ""))
+        when = parse_instant(instant)
+        if not value or tl.infusion is None or when is None or when >= tl.infusion:
+            continue
+        key = (u, code)
+        if key not in best or parse_instant(frame["_instant"].iloc[best[key]]) <= when:  # type: ignore[operator]
+            best[key] = i
+    for i in best.values():
+        frame.loc[i, flag] = "Y"
+    frame = frame.drop(columns=["_instant"])
+    spec = dataset_specs()[frame["DOMAIN"].iloc[0]]
+    return frame[[v.name for v in spec.variables if v.name in frame.columns]]
+
+
+def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set."""
+    rows = []
+    for r in _rows(ctx.table("pk_samples")):
+        sid = r["subject_id"]
+        testcd, test = PC_TESTS.get(r["analyte"], (r["analyte"].upper()[:8], r["analyte"]))
+        tl = ctx.timeline(sid)
+        t = ctx.timing(sid, r["sampled_at"], "PC")
+        blq = r["blq"].strip().lower() == "true"
+        value = r["value"].strip()
+        if blq:
+            orres = f"<{r['lloq']}" if r["lloq"] else "BLQ"
+            stresn = math.nan
+        else:
+            orres, stresn = value, (float(value) if _is_number(value) else math.nan)
+        nominal = _num(r["nominal_day"])
+        rows.append(
+            {
+                **ctx.base(sid, "PC"),
+                "PCREFID": f"PK-{r['record_id']}",
+                "PCTESTCD": testcd,
+                "PCTEST": test,
+                "PCCAT": ascii_text(r["assay"]).upper().replace("_", " "),
+                "PCORRES": orres,
+                "PCORRESU": ascii_text(r["unit"]),
+                "PCSTRESC": orres,
+                "PCSTRESN": stresn,
+                "PCSTRESU": ascii_text(r["unit"]),
+                "PCSPEC": "BLOOD",
+                "PCLLOQ": _num(r["lloq"]),
+                "PCTPT": "" if math.isnan(nominal) else f"DAY {int(nominal)}",
+                "PCTPTNUM": nominal,
+                "PCELTM": ""
+                if math.isnan(nominal)
+                else f"P{int(nominal)}D"
+                if nominal >= 0
+                else f"-P{int(-nominal)}D",
+                "PCTPTREF": "CAR-T INFUSION",
+                "PCRFTDTC": dtc(tl.infusion.isoformat()) if tl.infusion else "",
+                "_instant": r["sampled_at"],
+                **t,
+            }
+        )
+    frame = _frame_with_instant(rows, spec, "PC")
+    return frame.drop(columns=["_instant"])
+
+
+PP_PARAMS: Mapping[str, tuple[str, str, str]] = {
+    # nca_by_subject column: (PPTESTCD C85839, PPTEST C85493, unit column)
+    "cmax": ("CMAX", "Max Conc", "conc_unit"),
+    "tmax": ("TMAX", "Time of CMAX", "time_unit"),
+    "clast": ("CLST", "Last Nonzero Conc", "conc_unit"),
+    "tlast": ("TLST", "Time of Last Nonzero Conc", "time_unit"),
+    "auclast": ("AUCLST", "AUC to Last Nonzero Conc", "auc_unit"),
+    "aucall": ("AUCALL", "AUC All", "auc_unit"),
+    "aucinf_obs": ("AUCIFO", "AUC Infinity Obs", "auc_unit"),
+    "half_life": ("LAMZHL", "Half-Life Lambda z", "time_unit"),
+    "auc_0_28": ("AUCINT", "AUC from T1 to T2", "auc_unit"),
+}
+
+
+def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """NCA parameters of the analysis layer (`nca_by_subject`, cartrial.kinetics via the analysis); a
+    parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped)."""
+    table = ctx.analysis.datasets["nca_by_subject"].table
+    rows = []
+    for r in _rows(table):
+        sid = str(r["subject_id"])
+        tl = ctx.timeline(sid)
+        testcd_pc = PC_TESTS.get(str(r["analyte"]), (str(r["analyte"]).upper(), ""))[0]
+        for column, (code, test, unit_col) in PP_PARAMS.items():
+            value = r[column]
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            unit = ascii_text(r[unit_col]).replace("cells.day/uL", "day*cells/uL")
+            rows.append(
+                {
+                    **ctx.base(sid, "PP"),
+                    "PPTESTCD": code,
+                    "PPTEST": test,
+                    "PPCAT": testcd_pc,
+                    "PPORRES": "" if missing else f"{float(value):.6g}",
+                    "PPORRESU": unit,
+                    "PPSTRESC": "" if missing else f"{float(value):.6g}",
+                    "PPSTRESN": math.nan if missing else float(value),
+                    "PPSTRESU": unit,
+                    "PPSTAT": "NOT DONE" if missing else "",
+                    "PPREASND": ascii_text(r["not_estimable"])[:200] if missing else "",
+                    "PPSPEC": "BLOOD",
+                    "PPSTINT": "P0D" if code == "AUCINT" else "",
+                    "PPENINT": "P28D" if code == "AUCINT" else "",
+                    "PPRFTDTC": dtc(tl.infusion.isoformat()) if tl.infusion else "",
+                    "PPDTC": "",
+                }
+            )
+    return _frame(rows, spec, ["USUBJID", "PPCAT", "PPTESTCD"])
+
+
+def build_qs(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """EDSS (EDSS0101, the analysis layer's score of each assessment) and the Kurtzke FS (KFSS101-107, raw
+    scores as collected); ambulation score and walking distance as sponsor-defined codes."""
+    scored = ctx.analysis.datasets["edss_scored"].table
+    rows = []
+    for r in _rows(scored):
+        sid = str(r["subject_id"])
+        t = ctx.timing(sid, r["assessed_at"], "QS")
+        common = {
+            **ctx.base(sid, "QS"),
+            "QSREFID": f"EDSS-{r['record_id']}",
+            "QSEVAL": "INVESTIGATOR",
+            "_instant": r["assessed_at"],
+            **t,
+        }
+        edss = r["edss"]
+        if edss is not None and not (isinstance(edss, float) and math.isnan(edss)):
+            rows.append(
+                {
+                    **common,
+                    "QSCAT": "EDSS",
+                    "QSTESTCD": "EDSS0101",
+                    "QSTEST": "EDSS01-Expanded Disability Score",
+                    "QSORRES": f"{float(edss):g}",
+                    "QSSTRESC": f"{float(edss):g}",
+                    "QSSTRESN": float(edss),
+                }
+            )
+        for column, (code, test) in KFSS.items():
+            value = str(r[column]).strip()
+            if not value:
+                continue
+            rows.append(
+                {
+                    **common,
+                    "QSCAT": "KFSS",
+                    "QSTESTCD": code,
+                    "QSTEST": test,
+                    "QSORRES": value,
+                    "QSSTRESC": value,
+                    "QSSTRESN": _num(value),
+                }
+            )
+        for column, code, test in (
+            ("ambulation", "EDSSAMB", "EDSS01-Ambulation Score"),
+            ("walking_distance_m", "EDSSWDST", "EDSS01-Walking Distance"),
+        ):
+            value = str(r[column]).strip()
+            if value:
+                rows.append(
+                    {
+                        **common,
+                        "QSCAT": "EDSS",
+                        "QSTESTCD": code,
+                        "QSTEST": test,
+                        "QSORRES": value,
+                        "QSSTRESC": value,
+                        "QSSTRESN": _num(value),
+                    }
+                )
+    if not rows:
+        return empty_frame(spec)
+    return _baseline_flag(_frame_with_instant(rows, spec, "QS"), ctx, "QS")
+
+
+def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Visual acuity per eye: OEORRES as entered, OESTRESN logMAR from the neuro engine's conversion
+    (`cartrial.neuro.derive_visual_acuity`, off-chart convention none: off-chart levels keep OESTRESN
+    empty)."""
+    from cartrial.neuro import derive_visual_acuity
+
+    va = ctx.table("visual_acuity")
+    if not len(va):
+        return empty_frame(spec)
+    derived = derive_visual_acuity(va.drop(columns=["record_id"]), keep_going=True).table
+    rows = []
+    for i, r in enumerate(_rows(va)):
+        sid = r["subject_id"]
+        t = ctx.timing(sid, r["assessed_at"], "OE")
+        logmar = derived["logmar"].iloc[i] if "logmar" in derived.columns and i < len(derived) else math.nan
+        logmar = math.nan if logmar is None or pd.isna(logmar) else float(logmar)
+        rows.append(
+            {
+                **ctx.base(sid, "OE"),
+                "OEREFID": f"VA-{r['record_id']}",
+                "OETESTCD": "LOGSCORE",
+                "OETEST": "Log Score",
+                "OECAT": "VISUAL ACUITY",
+                "OESCAT": "LOW CONTRAST" if r["low_contrast"].strip().lower() == "true" else "HIGH CONTRAST",
+                "OEORRES": ascii_text(r["acuity"]),
+                "OESTRESC": "" if math.isnan(logmar) else f"{logmar:.2f}",
+                "OESTRESN": round(logmar, 4) if not math.isnan(logmar) else math.nan,
+                "OESTRESU": "LogMAR",
+                "OELOC": "EYE",
+                "OELAT": {"OD": "RIGHT", "OS": "LEFT"}.get(r["eye"].strip().upper(), r["eye"].upper()),
+                "OEMETHOD": ascii_text(r["notation"]).upper(),
+                "_instant": r["assessed_at"] + r["eye"],
+                **t,
+            }
+        )
+    frame = _frame_with_instant(rows, spec, "OE")
+    return frame.drop(columns=["_instant"])
+
+
+def build_ft(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Timed 25-Foot Walk (FTCAT T25FW, FTTESTCD T25FW101 per trial, FTREPNUM 1-2); unable to walk is
+    FTSTAT NOT DONE with the reason."""
+    rows = []
+    for r in _rows(ctx.table("timed_walk")):
+        sid = r["subject_id"]
+        t = ctx.timing(sid, r["assessed_at"], "FT")
+        unable = r["unable_to_walk"].strip().lower() == "true"
+        for rep, column in ((1, "trial_1_seconds"), (2, "trial_2_seconds")):
+            value = r[column].strip()
+            if not value and not unable:
+                continue
+            rows.append(
+                {
+                    **ctx.base(sid, "FT"),
+                    "FTREFID": f"T25FW-{r['record_id']}",
+                    "FTCAT": "T25FW",
+                    "FTTESTCD": "T25FW101",
+                    "FTTEST": "T25FW1-Complete Time",
+                    "FTREPNUM": float(rep),
+                    "FTORRES": value,
+                    "FTORRESU": "sec" if value else "",
+                    "FTSTRESC": value,
+                    "FTSTRESN": _num(value),
+                    "FTSTRESU": "sec" if value else "",
+                    "FTSTAT": "NOT DONE" if unable else "",
+                    "FTREASND": "UNABLE TO WALK" if unable else "",
+                    **t,
+                }
+            )
+    return _frame(rows, spec, ["USUBJID", "FTDTC", "FTTESTCD", "FTREPNUM"])
+
+
+def _relapse_rows(ctx: SdtmContext, pre: bool) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for r in _rows(ctx.table("relapses")):
+        tl = ctx.timeline(r["subject_id"])
+        onset = date_of(r["onset_date"])
+        before = tl.infusion is None or onset is None or onset < tl.infusion.date()
+        if before == pre:
+            out.append((r["subject_id"], r))
+    return out
+
+
+def build_ce(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """NMOSD attacks on or after the infusion (earlier attacks are history: MH)."""
+    rows = []
+    for sid, r in _relapse_rows(ctx, pre=False):
+        tl = ctx.timeline(sid)
+        start = dtc(r["onset_date"])
+        rows.append(
+            {
+                **ctx.base(sid, "CE"),
+                "CESPID": f"REL-{r['record_id']}",
+                "CETERM": "NMOSD attack: " + ascii_text(r["phenotype"]).replace("_", " ").replace(";", ", "),
+                "CEDECOD": "NMOSD RELAPSE",
+                "CECAT": "NMOSD ATTACK",
+                "CESCAT": ascii_text(r["phenotype"]).upper().replace("_", " ").replace(";", ", "),
+                "CESEV": r["severity"].upper(),
+                "CEPRESP": "Y",
+                "CEOCCUR": "Y",
+                "EPOCH": tl.epoch(start),
+                "CESTDTC": start,
+                "CESTDY": study_day(start, tl.reference),
+            }
+        )
+    return _frame(rows, spec, ["USUBJID", "CESTDTC", "CESPID"])
+
+
+def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """NMOSD diagnosis and the attacks before the infusion (relapse form rows dated before the infusion and
+    the subject form's relapse history)."""
+    rows = []
+    for r in _rows(ctx.table("subjects")):
+        sid = r["subject_id"]
+        start = dtc(r["diagnosis_date"])
+        rows.append(
+            {
+                **ctx.base(sid, "MH"),
+                "MHSPID": "DIAGNOSIS",
+                "MHTERM": "Neuromyelitis optica spectrum disorder",
+                "MHDECOD": "Neuromyelitis optica spectrum disorder",
+                "MHCAT": "PRIMARY DIAGNOSIS",
+                "MHSCAT": f"AQP4-IGG {r['aqp4_igg_status'].upper()}".strip(),
+                "MHPRESP": "",
+                "MHOCCUR": "",
+                "MHSTDTC": start,
+                "MHENRTPT": "ONGOING",
+                "MHENTPT": dtc(r["consent_date"]),
+            }
+        )
+        for item in _json_list(r["relapse_history"]):
+            phen = ascii_text(item.get("phenotype") or "").replace("_", " ")
+            rows.append(
+                {
+                    **ctx.base(sid, "MH"),
+                    "MHSPID": "HISTORY",
+                    "MHTERM": f"NMOSD attack: {phen}".strip(),
+                    "MHDECOD": "NMOSD RELAPSE",
+                    "MHCAT": "NMOSD ATTACK HISTORY",
+                    "MHSCAT": phen.upper(),
+                    "MHPRESP": "Y",
+                    "MHOCCUR": "Y",
+                    "MHSTDTC": dtc(str(item.get("onset_date") or "")),
+                    "MHENRTPT": "",
+                    "MHENTPT": "",
+                }
+            )
+    for sid, r in _relapse_rows(ctx, pre=True):
+        phen = ascii_text(r["phenotype"]).replace("_", " ").replace(";", ", ")
+        rows.append(
+            {
+                **ctx.base(sid, "MH"),
+                "MHSPID": f"REL-{r['record_id']}",
+                "MHTERM": f"NMOSD attack: {phen}",
+                "MHDECOD": "NMOSD RELAPSE",
+                "MHCAT": "NMOSD ATTACK HISTORY",
+                "MHSCAT": phen.upper(),
+                "MHPRESP": "Y",
+                "MHOCCUR": "Y",
+                "MHSTDTC": dtc(r["onset_date"]),
+                "MHENRTPT": "",
+                "MHENTPT": "",
+            }
+        )
+    for row in rows:
+        tl = ctx.timeline(row["USUBJID"].removeprefix(ctx.study_id + "-"))
+        row["MHSTDY"] = study_day(row["MHSTDTC"], tl.reference)
+    return _frame(rows, spec, ["USUBJID", "MHCAT", "MHSTDTC", "MHSPID"])
+
+
+def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Informed consent (protocol milestone) and, when recorded, the subject's disposition."""
+    rows = []
+    for r in _rows(ctx.table("subjects")):
+        sid = r["subject_id"]
+        tl = ctx.timeline(sid)
+        consent = dtc(r["consent_date"])
+        rows.append(
+            {
+                **ctx.base(sid, "DS"),
+                "DSTERM": "INFORMED CONSENT OBTAINED",
+                "DSDECOD": "INFORMED CONSENT OBTAINED",
+                "DSCAT": "PROTOCOL MILESTONE",
+                "EPOCH": "SCREENING",
+                "DSSTDTC": consent,
+                "DSSTDY": study_day(consent, tl.reference),
+            }
+        )
+        disposition = r["disposition"].strip()
+        if disposition:
+            head = disposition.split(":", 1)[0].strip().lower()
+            decod = {
+                "completed": "COMPLETED",
+                "withdrawn": "WITHDRAWAL BY SUBJECT",
+                "death": "DEATH",
+                "lost": "LOST TO FOLLOW-UP",
+            }.get(head, "")
+            if decod:  # "ongoing" is not a disposition event
+                last = _last_dates(ctx).get(sid, "")
+                rows.append(
+                    {
+                        **ctx.base(sid, "DS"),
+                        "DSTERM": ascii_text(disposition).upper(),
+                        "DSDECOD": decod,
+                        "DSCAT": "DISPOSITION EVENT",
+                        "EPOCH": tl.epoch(last),
+                        "DSSTDTC": last,
+                        "DSSTDY": study_day(last, tl.reference),
+                    }
+                )
+    return _frame(rows, spec, ["USUBJID", "DSSTDTC", "DSCAT"])
+
+
+def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """CRS components and ICE items/ICANS domains of every assessment as collected (blank cells are not
+    collected, not a record); FAGRPID links the assessments inside a CRS/ICANS episode to its AE (RELREC)."""
+    windows: dict[tuple[str, str], list[tuple[dt.datetime, dt.datetime | None, str]]] = {}
+    for e in episodes(ctx.analysis):
+        onset = parse_instant(e.onset)
+        if onset is not None:
+            windows.setdefault((e.subject, e.kind), []).append(
+                (onset, parse_instant(e.resolved), f"{e.kind.upper()}-{e.episode}")
+            )
+    rows = []
+    for table, tests, kind, obj in (
+        ("crs_assessments", FA_CRS, "crs", "CYTOKINE RELEASE SYNDROME"),
+        ("icans_assessments", FA_ICANS, "icans", "IMMUNE EFFECTOR CELL-ASSOCIATED NEUROTOXICITY SYNDROME"),
+    ):
+        for r in _rows(ctx.table(table)):
+            sid = r["subject_id"]
+            when = parse_instant(r["assessed_at"])
+            group = ""
+            for start, end, gid in windows.get((sid, kind), []):
+                if when is not None and start <= when and (end is None or when <= end):
+                    group = gid
+            t = ctx.timing(sid, r["assessed_at"], "FA")
+            for column, (code, test, unit) in tests.items():
+                value = str(r[column]).strip()
+                if not value:
+                    continue
+                if value in ("true", "false"):
+                    value = _yn(value)
+                rows.append(
+                    {
+                        **ctx.base(sid, "FA"),
+                        "FAGRPID": group,
+                        "FAREFID": f"{kind.upper()}A-{r['record_id']}",
+                        "FATESTCD": code,
+                        "FATEST": test,
+                        "FAOBJ": obj,
+                        "FACAT": "CRS ASSESSMENT" if kind == "crs" else "ICANS ASSESSMENT",
+                        "FASCAT": "ICE" if code.startswith("ICE") else "",
+                        "FAORRES": ascii_text(value).upper() if not _is_number(value) else value,
+                        "FAORRESU": unit,
+                        "FASTRESC": ascii_text(value).upper() if not _is_number(value) else value,
+                        "FASTRESN": _num(value),
+                        "FASTRESU": unit,
+                        "_instant": r["assessed_at"] + kind,
+                        **t,
+                    }
+                )
+    frame = _frame_with_instant(rows, spec, "FA")
+    return frame.drop(columns=["_instant"])
+
+
+def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain."""
+    seen: dict[tuple[str, float], dict[str, Any]] = {}
+    for name, frame in ctx.built.items():
+        if "VISITNUM" not in frame.columns or not len(frame):
+            continue
+        dtc_col = next(
+            (c for c in frame.columns if c.endswith("DTC") and c[:2] == name[:2] and len(c) in (5, 7)), None
+        )
+        if dtc_col is None:
+            continue
+        for u, num, visit, when in zip(
+            frame["USUBJID"], frame["VISITNUM"], frame["VISIT"], frame[dtc_col], strict=True
+        ):
+            if (isinstance(num, float) and math.isnan(num)) or not when:
+                continue
+            item = seen.setdefault((u, float(num)), {"VISIT": visit, "dates": []})
+            item["dates"].append(when[:10])
+    rows = []
+    sid_of = {ctx.usubjid(s): s for s in ctx.timelines}
+    for (u, num), item in seen.items():
+        first, last = min(item["dates"]), max(item["dates"])
+        tl = ctx.timeline(sid_of.get(u, ""))
+        rows.append(
+            {
+                "STUDYID": ctx.study_id,
+                "DOMAIN": "SV",
+                "USUBJID": u,
+                "VISITNUM": num,
+                "VISIT": item["VISIT"],
+                "EPOCH": tl.epoch(first),
+                "SVSTDTC": first,
+                "SVENDTC": last,
+                "SVSTDY": study_day(first, tl.reference),
+                "SVENDY": study_day(last, tl.reference),
+                "SVUPDES": "UNSCHEDULED VISIT" if item["VISIT"].startswith("UNSCHEDULED") else "",
+            }
+        )
+    return _frame(rows, spec, ["USUBJID", "VISITNUM"])
+
+
+def build_supp(ctx: SdtmContext, spec: DatasetSpec, parent: str) -> pd.DataFrame:
+    """SUPPAE: the grading scale and version of each AE's AETOXGR (sponsor QNAM AEGRSCL), the grade reported
+    on the AE form for CRS/ICANS episodes graded by the analysis layer (AEREPGR), and the DLT flag
+    (AEDLTFL)."""
+    source = ctx.built.get(parent)
+    rows = []
+    qualifiers = {
+        "AEGRSCL": "Toxicity Grading Scale and Version",
+        "AEREPGR": "Grade Reported on the AE Form",
+        "AEDLTFL": "Dose-Limiting Toxicity Flag",
+    }
+    extra = ctx.built.get(f"_{parent}_extra")
+    if source is None or extra is None:
+        return empty_frame(spec)
+    for i, (u, seq) in enumerate(zip(source["USUBJID"], source[f"{parent}SEQ"], strict=True)):
+        for qnam, qlabel in qualifiers.items():
+            value = str(extra[qnam].iloc[i]) if qnam in extra.columns else ""
+            if not value:
+                continue
+            rows.append(
+                {
+                    "STUDYID": ctx.study_id,
+                    "RDOMAIN": parent,
+                    "USUBJID": u,
+                    "IDVAR": f"{parent}SEQ",
+                    "IDVARVAL": str(int(seq)),
+                    "QNAM": qnam,
+                    "QLABEL": qlabel,
+                    "QVAL": value,
+                    "QORIG": "Derived" if qnam == "AEGRSCL" else "Collected",
+                    "QEVAL": "",
+                }
+            )
+    return _frame(rows, spec, ["USUBJID", "IDVARVAL", "QNAM"])
+
+
+def build_relrec(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """Each CRS/ICANS episode's AE record related to its FA component records (FAGRPID) and to the CM
+    records of therapies given during the episode (RELID = the episode id)."""
+    ae, fa, cm = ctx.built.get("AE"), ctx.built.get("FA"), ctx.built.get("CM")
+    rows = []
+    if ae is None or not len(ae):
+        return empty_frame(spec)
+    fa_groups: set[tuple[str, str]] = set()
+    if fa is not None and len(fa):
+        fa_groups = set(zip(fa["USUBJID"], fa["FAGRPID"], strict=True))
+    cm_by_subject: dict[str, list[tuple[str, float]]] = {}
+    if cm is not None and len(cm):
+        for u, start_cm, seq in zip(cm["USUBJID"], cm["CMSTDTC"], cm["CMSEQ"], strict=True):
+            cm_by_subject.setdefault(u, []).append((start_cm, seq))
+    for r in _rows(ae[ae["AEGRPID"] != ""]):
+        relid = f"{r['AEGRPID']}"
+        base = {"STUDYID": ctx.study_id, "USUBJID": r["USUBJID"], "RELTYPE": "", "RELID": relid}
+        rows.append({**base, "RDOMAIN": "AE", "IDVAR": "AESEQ", "IDVARVAL": str(int(r["AESEQ"]))})
+        if (r["USUBJID"], relid) in fa_groups:
+            rows.append({**base, "RDOMAIN": "FA", "IDVAR": "FAGRPID", "IDVARVAL": relid})
+        start, end = r["AESTDTC"], r["AEENDTC"] or "9999"
+        for start_cm, seq in cm_by_subject.get(r["USUBJID"], []):
+            if start <= start_cm <= end:
+                rows.append({**base, "RDOMAIN": "CM", "IDVAR": "CMSEQ", "IDVARVAL": str(int(seq))})
+    return _frame(rows, spec, ["USUBJID", "RELID", "RDOMAIN", "IDVARVAL"])
+
+
+def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> dict[str, pd.DataFrame]:
+    """TA, TE, TV, TI, TS from the protocol (SDTMIG 3.4 §7)."""
+    protocol = ctx.snapshot.protocol
+    sid = ctx.study_id
+    window = int(protocol.escalation.dlt_window_days)
+    elements = [
+        ("SCRN", "Screening", "Informed consent", "Start of lymphodepletion", "P28D", "SCREENING"),
+        ("LD", "Lymphodepletion", "First lymphodepletion dose", "CAR-T infusion", "P4D", "TREATMENT"),
+        (
+            "CART",
+            "CAR-T infusion and DLT observation",
+            "CAR-T infusion",
+            f"{window} days after the infusion",
+            f"P{window}D",
+            "TREATMENT",
+        ),
+        (
+            "FU",
+            "Follow-up",
+            f"{window} days after the infusion",
+            "End of study or data cut-off",
+            "",
+            "FOLLOW-UP",
+        ),
+    ]
+    te = [
+        {"STUDYID": sid, "DOMAIN": "TE", "ETCD": c, "ELEMENT": e, "TESTRL": s, "TEENRL": en, "TEDUR": d}
+        for c, e, s, en, d, _ in elements
+    ]
+    ta = []
+    for d in protocol.dose_levels:
+        armcd, arm = _arm(protocol, str(d.level))
+        for i, (c, e, *_, epoch) in enumerate(elements, start=1):
+            ta.append(
+                {
+                    "STUDYID": sid,
+                    "DOMAIN": "TA",
+                    "ARMCD": armcd,
+                    "ARM": arm,
+                    "TAETORD": float(i),
+                    "ETCD": c,
+                    "ELEMENT": e,
+                    "TABRANCH": "",
+                    "TATRANS": "",
+                    "EPOCH": epoch,
+                }
+            )
+    tv = []
+    assert ctx.visits is not None
+    for v in ctx.visits.visits:
+        tv.append(
+            {
+                "STUDYID": sid,
+                "DOMAIN": "TV",
+                "VISITNUM": v.number,
+                "VISIT": v.name,
+                "VISITDY": float(v.visitdy),
+                "TVSTRL": f"Study day {v.visitdy} (protocol day {v.protocol_day})"
+                + (f", window -{v.minus}/+{v.plus} days" if v.minus or v.plus else ""),
+            }
+        )
+    ti = []
+    counters = {"inclusion": 0, "exclusion": 0}
+    for c in protocol.eligibility.criteria:
+        kind = str(getattr(c.kind, "value", c.kind))
+        counters[kind] = counters.get(kind, 0) + 1
+        code = f"{'INCL' if kind == 'inclusion' else 'EXCL'}{counters[kind]:02d}"
+        ti.append(
+            {
+                "STUDYID": sid,
+                "DOMAIN": "TI",
+                "IETESTCD": code,
+                "IETEST": ascii_text(c.text),
+                "IECAT": kind.upper(),
+                "TIRL": c.id,
+                "TIVERS": "",
+            }
+        )
+    study = protocol.study
+    phase = {
+        "early_phase_1": "PHASE 0 TRIAL",
+        "phase_1": "PHASE I TRIAL",
+        "phase_1_2": "PHASE I/II TRIAL",
+        "phase_2": "PHASE II TRIAL",
+    }.get(str(study.phase), str(study.phase).upper())
+    infusions = ctx.table("infusions")
+    first = min((dtc(x)[:10] for x in infusions["infused_at"]), default="")
+    consent = min((dtc(x)[:10] for x in ctx.table("subjects")["consent_date"] if x), default="")
+    ages = [
+        (c.rule.min_years, c.rule.max_years)
+        for c in protocol.eligibility.criteria
+        if getattr(c.rule, "type", "") == "age_range"
+    ]
+    ts_values = [
+        ("TITLE", "Trial Title", ascii_text(study.title)),
+        ("INDIC", "Trial Disease/Condition Indication", ascii_text(study.indication)),
+        ("TPHASE", "Trial Phase Classification", phase),
+        ("REGID", "Registry Identifier", study.registry_id or ""),
+        ("SPONSOR", "Clinical Study Sponsor", ascii_text(study.sponsor)),
+        ("TRT", "Investigational Therapy or Treatment", ascii_text(study.product.name).upper()),
+        ("STYPE", "Study Type", "INTERVENTIONAL"),
+        ("INTTYPE", "Intervention Type", "BIOLOGIC"),
+        ("INTMODEL", "Intervention Model", "SINGLE GROUP"),
+        ("TBLIND", "Trial Blinding Schema", "OPEN LABEL"),
+        ("TCNTRL", "Control Type", "NONE"),
+        ("RANDOM", "Trial is Randomized", "N"),
+        ("ADAPT", "Adaptive Design", "Y"),
+        ("NARMS", "Planned Number of Arms", str(len(protocol.dose_levels))),
+        ("SSTDTC", "Study Start Date", consent or first),
+        ("AGEMIN", "Planned Minimum Age of Subjects", f"P{ages[0][0]}Y" if ages and ages[0][0] else ""),
+        ("AGEMAX", "Planned Maximum Age of Subjects", f"P{ages[0][1]}Y" if ages and ages[0][1] else ""),
+        ("SEXPOP", "Sex of Participants", "BOTH"),
+        ("RLPSCRIT", "Relapse Criteria", "NMOSD attack per protocol endpoints (Wingerchuk 2015 IPND)"),
+    ]
+    ts = []
+    counts: dict[str, int] = {}
+    for code, parm, value in ts_values:
+        counts[code] = counts.get(code, 0) + 1
+        ts.append(
+            {
+                "STUDYID": sid,
+                "DOMAIN": "TS",
+                "TSSEQ": float(counts[code]),
+                "TSPARMCD": code,
+                "TSPARM": parm,
+                "TSVAL": value,
+                "TSVALNF": "" if value else "NI",
+            }
+        )
+    return {
+        "TA": _frame(ta, specs["TA"], ["ARMCD", "TAETORD"]),
+        "TE": _frame(te, specs["TE"], []),
+        "TV": _frame(tv, specs["TV"], ["VISITNUM"]),
+        "TI": _frame(ti, specs["TI"], ["IETESTCD"]),
+        "TS": _frame(ts, specs["TS"], []),
+    }
+
+
+def build_sdtm(
+    snapshot: Any, analysis: Any, sites: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every SDTM dataset of the snapshot, in `SDTM_ORDER`."""
+    from cartrial.cdisc.spec import SDTM_ORDER
+
+    specs = dataset_specs()
+    ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
+    out: dict[str, pd.DataFrame] = {}
+    out.update(build_trial_design(ctx, specs))
+    simple = {
+        "DM": build_dm,
+        "EX": build_ex,
+        "CM": build_cm,
+        "CE": build_ce,
+        "MH": build_mh,
+        "DS": build_ds,
+        "LB": build_lb,
+        "PC": build_pc,
+        "PP": build_pp,
+        "QS": build_qs,
+        "OE": build_oe,
+        "FT": build_ft,
+        "FA": build_fa,
+    }
+    for name, builder in simple.items():
+        out[name] = builder(ctx, specs[name])
+        ctx.built[name] = out[name]
+    ae_full = build_ae(ctx, _ae_spec_with_extras(specs["AE"]))
+    extras = ["AEGRSCL", "AEREPGR", "AEDLTFL"]
+    ctx.built["_AE_extra"] = ae_full[[c for c in extras if c in ae_full.columns]]
+    out["AE"] = ae_full[[c for c in specs["AE"].names if c in ae_full.columns]]
+    ctx.built["AE"] = out["AE"]
+    out["SUPPAE"] = build_supp(ctx, specs["SUPPAE"], "AE")
+    out["RELREC"] = build_relrec(ctx, specs["RELREC"])
+    out["SV"] = build_sv(ctx, specs["SV"])
+    return {name: out[name] for name in SDTM_ORDER if name in out}
+
+
+def _ae_spec_with_extras(spec: DatasetSpec) -> DatasetSpec:
+    """The AE spec plus the supplemental qualifiers, so they survive sorting and SEQ assignment together."""
+    from cartrial.cdisc.spec import Variable
+
+    extra = tuple(Variable(name=n, label=n, origin="Collected") for n in ("AEGRSCL", "AEREPGR", "AEDLTFL"))
+    return spec.model_copy(update={"variables": spec.variables + extra})
+
+
+__all__ = ["SdtmContext", "build_sdtm", "episodes"]

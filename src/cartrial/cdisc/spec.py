@@ -1,0 +1,215 @@
+"""The CDISC mapping as data: one spec per dataset (`specs/sdtm/*.yaml`, `specs/adam/*.yaml`) and the
+controlled terminology the mapping uses (`ct/codelists.yaml`), loaded into pydantic models.
+
+A dataset spec lists, in order, every variable with its label, type, length (optional: character lengths
+default to the longest value written), core status (Req/Exp/Perm), origin (Collected, Derived, Assigned,
+Protocol, Predecessor), codelist, and for derived variables the derivation method with its source. The
+builders (`cartrial.cdisc.sdtm`, `cartrial.cdisc.adam`), the validator, the writers, Define-XML and
+docs/cdisc.md all read these specs, so the mapping is written once.
+
+Sources: CDISC SDTMIG 3.4, ADaMIG 1.3, ADaM OCCDS 1.1, ADaMIG-NCA 1.0, ADaM-TTE 1.0, Define-XML 2.1
+(see the shared reference data-standards.md §1-§4).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.errors import ConfigurationError
+
+Origin = Literal["Collected", "Derived", "Assigned", "Protocol", "Predecessor"]
+Core = Literal["Req", "Exp", "Perm", "Cond"]
+
+
+class Variable(BaseModel):
+    """One variable of a dataset spec."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    label: str
+    type: Literal["Char", "Num"] = "Char"
+    length: int | None = None
+    """Fixed character length (bytes); None: the longest value written (at least 1)."""
+    core: Core = "Perm"
+    origin: Origin = "Collected"
+    source: str = ""
+    """Where the value comes from: ``table.column`` of the snapshot, ``analysis:dataset.column`` of the
+    analysis layer, or the protocol field."""
+    codelist: str | None = None
+    method: str | None = None
+    """Derivation method for Derived variables, citing its source (becomes a Define-XML MethodDef)."""
+    date: Literal["iso8601", "sasdate", "sasdatetime"] | None = None
+    """iso8601: character ISO 8601 (SDTM --DTC); sasdate/sasdatetime: numeric ADaM date (DATE9./E8601DT.)."""
+    vlm: bool = False
+    """Value-level metadata by the dataset's test-code variable (Define-XML def:ValueListDef)."""
+
+    @model_validator(mode="after")
+    def _derived_has_method(self) -> Variable:
+        if self.origin == "Derived" and not self.method:
+            raise ValueError(f"{self.name}: a Derived variable needs a method citing its source")
+        return self
+
+
+class DatasetSpec(BaseModel):
+    """One dataset (an SDTM domain or an ADaM dataset)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    label: str
+    standard: Literal["SDTMIG", "ADaMIG"]
+    klass: str = Field(alias="class")
+    structure: str
+    keys: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    testcd: str | None = None
+    """The test-code variable (--TESTCD, PARAMCD, TSPARMCD, QNAM) that value-level metadata hangs on."""
+    notes: tuple[str, ...] = ()
+    """Mapping decisions where the standard leaves a choice (rendered in docs/cdisc.md)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables)
+
+    def variable(self, name: str) -> Variable:
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    @model_validator(mode="after")
+    def _keys_are_variables(self) -> DatasetSpec:
+        missing = [k for k in self.keys if k not in self.names]
+        if missing:
+            raise ValueError(f"{self.name}: key variables not in the spec: {missing}")
+        return self
+
+
+class Term(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str
+    decode: str = ""
+    nci_code: str | None = None
+    """NCI C-code of the term; None for a sponsor-defined term or extension."""
+    extended: bool = False
+    """True: a sponsor extension of an extensible CDISC codelist (flagged in Define-XML)."""
+
+
+class Codelist(BaseModel):
+    """A controlled-terminology codelist as shipped with cartrial."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    label: str
+    nci_code: str | None = None
+    """NCI code of the codelist; None for a sponsor-defined codelist."""
+    extensible: bool = False
+    ct_version: str
+    """CDISC CT package (e.g. ``SDTM CT 2015-12-18``) or ``sponsor``."""
+    source: str
+    data_type: Literal["text", "integer", "float"] = "text"
+    note: str = ""
+    """What was and was not verified (term C-codes left empty where not checked against the CT file)."""
+    terms: tuple[Term, ...]
+
+    @property
+    def sponsor_defined(self) -> bool:
+        return self.nci_code is None
+
+    def values(self) -> frozenset[str]:
+        return frozenset(t.value for t in self.terms)
+
+    @model_validator(mode="after")
+    def _extension_only_if_extensible(self) -> Codelist:
+        if not self.extensible and any(t.extended for t in self.terms):
+            raise ValueError(f"{self.name}: sponsor extension in a non-extensible codelist")
+        return self
+
+
+SDTM_ORDER: tuple[str, ...] = (
+    "TA",
+    "TE",
+    "TV",
+    "TI",
+    "TS",
+    "DM",
+    "SV",
+    "EX",
+    "CM",
+    "AE",
+    "CE",
+    "MH",
+    "DS",
+    "LB",
+    "PC",
+    "PP",
+    "QS",
+    "OE",
+    "FT",
+    "FA",
+    "SUPPAE",
+    "RELREC",
+)
+"""SDTM datasets in the order cartrial writes and documents them."""
+
+ADAM_ORDER: tuple[str, ...] = ("ADSL", "ADAE", "ADLB", "ADPC", "ADPP", "ADTTE", "ADRS", "ADEDSS")
+"""ADaM datasets in order."""
+
+
+def _load_yaml(relative: str) -> object:
+    text = resources.files("cartrial.cdisc").joinpath(relative).read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
+@cache
+def dataset_specs() -> dict[str, DatasetSpec]:
+    """Every dataset spec shipped with cartrial, SDTM then ADaM, by dataset name."""
+    specs: dict[str, DatasetSpec] = {}
+    for folder, order in (("sdtm", SDTM_ORDER), ("adam", ADAM_ORDER)):
+        for name in order:
+            raw = _load_yaml(f"specs/{folder}/{name}.yaml")
+            try:
+                specs[name] = DatasetSpec.model_validate(raw)
+            except ValueError as exc:  # a broken shipped file is a bug, but say which file
+                raise ConfigurationError(f"cdisc spec {folder}/{name}.yaml: {exc}") from None
+    return specs
+
+
+@cache
+def codelists() -> dict[str, Codelist]:
+    """The codelists the mapping uses (`ct/codelists.yaml`), by codelist name."""
+    raw = _load_yaml("ct/codelists.yaml")
+    assert isinstance(raw, dict)
+    out = {}
+    for name, body in raw["codelists"].items():
+        out[name] = Codelist.model_validate({"name": name, **body})
+    return out
+
+
+def ct_package() -> dict[str, str]:
+    """The CT packages the shipped codelists come from (name → version), for Define-XML def:Standard."""
+    raw = _load_yaml("ct/codelists.yaml")
+    assert isinstance(raw, dict)
+    return {k: v for k, v in raw["packages"].items() if k != "note"}
+
+
+__all__ = [
+    "ADAM_ORDER",
+    "SDTM_ORDER",
+    "Codelist",
+    "DatasetSpec",
+    "Term",
+    "Variable",
+    "codelists",
+    "ct_package",
+    "dataset_specs",
+]

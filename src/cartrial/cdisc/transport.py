@@ -1,0 +1,213 @@
+"""Transport files: SAS XPORT version 5 (pyreadstat) and CDISC Dataset-JSON v1.1, written and read back.
+
+Writer choice: pyreadstat `write_xport(..., file_format_version=5)` (shared reference data-standards.md §4.1:
+the call verified to work; ReadStat is a maintained C library that also reads the files back, so the same
+dependency gives the writer and one independent reader — pandas `read_sas` is the other). The `xport`
+package (3.6.1) was the alternative; it is pure Python and slower on the 1,000-subject study. Neither
+enforces the v5 limits: `cartrial.cdisc.validate` does, before this module is called.
+
+Dataset-JSON v1.1 (CDISC, 2024): top-level ``datasetJSONCreationDateTime``, ``datasetJSONVersion``
+(``1.1.0``), ``itemGroupOID``, ``records``, ``name``, ``label``, ``columns`` (itemOID, name, label, dataType,
+targetDataType, length, displayFormat, keySequence) and ``rows`` (data-standards.md §4.2). ADaM numeric dates
+are ``dataType: date`` with ``targetDataType: integer`` (ISO 8601 text in JSON, a SAS date number in XPT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.cdisc.spec import DatasetSpec
+
+DATASET_JSON_VERSION = "1.1.0"
+SAS_EPOCH = dt.date(1960, 1, 1)
+
+
+def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
+    """Character length per Char variable: the spec's fixed length, else the longest value (at least 1)."""
+    out = {}
+    for v in spec.variables:
+        if v.type != "Char" or v.name not in frame.columns:
+            continue
+        # values are ASCII once validated, so characters = bytes
+        lengths = frame[v.name].astype(str).str.len() if len(frame) else pd.Series([0])
+        longest = int(lengths.max()) if len(lengths) else 0
+        out[v.name] = v.length or max(1, longest)
+    return out
+
+
+def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, dict[str, str]]:
+    data: dict[str, Any] = {}
+    formats: dict[str, str] = {}
+    for v in spec.variables:
+        if v.name not in frame.columns:
+            continue
+        column = frame[v.name]
+        if v.type == "Char":
+            data[v.name] = column.where(column.notna(), "").astype(str)
+        elif v.date == "sasdate":
+            data[v.name] = [
+                float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column
+            ]
+            formats[v.name] = "DATE9."
+        else:
+            data[v.name] = pd.to_numeric(column, errors="raise").astype(float)
+    return pd.DataFrame(data, columns=list(data)), formats
+
+
+def write_xpt(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> None:
+    """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits)."""
+    import pyreadstat
+
+    data, formats = _xpt_frame(frame, spec)
+    labels: list[str | None] = [spec.variable(c).label for c in data.columns]
+    pyreadstat.write_xport(
+        data,
+        str(path),
+        file_label=spec.label,
+        column_labels=labels,
+        table_name=spec.name,
+        file_format_version=5,
+        variable_format=formats or None,
+    )
+
+
+def read_xpt(path: Path) -> tuple[pd.DataFrame, str, dict[str, str]]:
+    """(frame, dataset label, variable labels) of an XPT file, read with pyreadstat."""
+    import pyreadstat
+
+    frame, meta = pyreadstat.read_xport(str(path))
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    return frame, meta.file_label or "", {k: v or "" for k, v in labels.items()}
+
+
+def _json_type(spec: DatasetSpec, name: str, frame: pd.DataFrame) -> dict[str, Any]:
+    v = spec.variable(name)
+    if v.type == "Char":
+        return {"dataType": "string"}
+    if v.date == "sasdate":
+        return {"dataType": "date", "targetDataType": "integer", "displayFormat": "DATE9."}
+    values = pd.to_numeric(frame[name], errors="coerce").dropna()
+    integral = (
+        bool(len(values))
+        and bool((values == values.round()).all())
+        and not v.name.endswith(("STRESN", "AVAL", "AGE_"))
+    )
+    return {"dataType": "integer" if integral else "double"}
+
+
+def _json_column(series: pd.Series, data_type: str) -> list[Any]:
+    """One column as JSON-ready Python values (None for missing), vectorised."""
+    if data_type == "string":
+        text = series.where(series.notna(), "").astype(str)
+        return text.where(text != "", None).tolist()
+    if data_type == "date":
+        return [_json_value(v, data_type) for v in series]
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    missing = np.isnan(numbers)
+    if data_type == "integer":
+        out = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+    else:
+        out = numbers.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _json_value(value: Any, data_type: str) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if data_type == "string":
+        return None if value == "" else str(value)
+    if data_type == "date":
+        return value.isoformat() if isinstance(value, dt.date) else None
+    if data_type == "integer":
+        return int(value)
+    return float(value)
+
+
+def dataset_json(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    study_oid: str,
+    created: str,
+    originator: str = "cartrial",
+    version: str = "",
+) -> dict[str, Any]:
+    """The Dataset-JSON v1.1 document of one dataset (as a dict)."""
+    lengths = char_lengths(frame, spec)
+    keys = {k: i + 1 for i, k in enumerate(spec.keys)}
+    columns = []
+    types = {}
+    for name in [c for c in spec.names if c in frame.columns]:
+        v = spec.variable(name)
+        column: dict[str, Any] = {"itemOID": f"IT.{spec.name}.{name}", "name": name, "label": v.label}
+        column |= _json_type(spec, name, frame)
+        types[name] = column["dataType"]
+        if name in lengths:
+            column["length"] = lengths[name]
+        if name in keys:
+            column["keySequence"] = keys[name]
+        columns.append(column)
+    names = [c["name"] for c in columns]
+    values = [_json_column(frame[name], types[name]) for name in names]
+    rows = [list(row) for row in zip(*values, strict=True)] if values else []
+    return {
+        "datasetJSONCreationDateTime": created,
+        "datasetJSONVersion": DATASET_JSON_VERSION,
+        "fileOID": f"cartrial.{study_oid}.{spec.name}",
+        "originator": originator,
+        "sourceSystem": {"name": "cartrial", "version": version or "0"},
+        "studyOID": study_oid,
+        "metaDataVersionOID": f"MDV.{study_oid}.{spec.standard}",
+        "metaDataRef": "define.xml",
+        "itemGroupOID": f"IG.{spec.name}",
+        "records": len(rows),
+        "name": spec.name,
+        "label": spec.label,
+        "columns": columns,
+        "rows": rows,
+    }
+
+
+def write_dataset_json(document: dict[str, Any], path: Path) -> None:
+    """Write a Dataset-JSON document (UTF-8; the content itself is ASCII after validation)."""
+    import orjson
+
+    path.write_bytes(orjson.dumps(document))
+
+
+def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(frame, document without rows) of a Dataset-JSON file; dates come back as `datetime.date`,
+    missing character values as ``''``."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    columns = document["columns"]
+    names = [c["name"] for c in columns]
+    frame = pd.DataFrame(document.get("rows", []), columns=names, dtype=object)
+    for c in columns:
+        n = c["name"]
+        if c["dataType"] == "string":
+            frame[n] = ["" if x is None else x for x in frame[n]]
+        elif c["dataType"] == "date":
+            frame[n] = [None if x is None else dt.date.fromisoformat(x) for x in frame[n]]
+        else:
+            frame[n] = pd.to_numeric(frame[n]).astype(float)
+    meta = {k: v for k, v in document.items() if k != "rows"}
+    return frame, meta
+
+
+__all__ = [
+    "DATASET_JSON_VERSION",
+    "char_lengths",
+    "dataset_json",
+    "read_dataset_json",
+    "read_xpt",
+    "write_dataset_json",
+    "write_xpt",
+]

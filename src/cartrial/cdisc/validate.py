@@ -1,0 +1,339 @@
+"""Pre-write validation of a CDISC dataset against its spec and the SAS XPORT v5 / SDTM limits.
+
+The writer libraries do not enforce these limits (pyreadstat 1.3.7 silently truncates labels > 40 and writes
+character values > 200 bytes and non-ASCII text; shared reference data-standards.md §4.1), so cartrial
+checks every dataset BEFORE anything is written and fails — never truncates — on a violation:
+
+- dataset name <= 8 (letter first, letters/digits/underscore), dataset label <= 40;
+- variable names <= 8 upper-case ASCII, labels <= 40, every variable in the spec (and in its order);
+- character values <= 200 bytes and <= the spec's fixed length, ASCII only (FDA Study Data Technical
+  Conformance Guide: ASCII character set);
+- --TESTCD / PARAMCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
+  (SDTMIG 3.4 §4.1.5.3.1: they may become variable names and labels after transposition);
+- required (Req) variables present and populated, expected (Exp) variables present;
+- no duplicate natural keys;
+- --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4);
+- --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
+- --SEQ unique per subject;
+- values of a variable with a codelist in the codelist: for an extensible codelist a sponsor extension must be
+  listed in `ct/codelists.yaml` flagged ``extended: true`` — anything else is an error.
+
+A finding names the dataset, the variable, the record number (1-based) and the rule, never the value of a
+record (data-protection convention of the store); metadata values (names, labels, codes) are named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cartrial.cdisc.spec import Codelist, DatasetSpec, codelists
+
+MAX_NAME = 8
+MAX_LABEL = 40
+MAX_CHAR_BYTES = 200
+NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
+NON_ASCII_RE = r"[^\x00-\x7f]"
+
+# ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
+# THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial.
+ISO8601_RE = re.compile(
+    r"^(?P<y>\d{4})(-(?P<m>\d{2})(-(?P<d>\d{2})(T(?P<H>\d{2})(:(?P<M>\d{2})(:(?P<S>\d{2})(\.\d+)?)?)?"
+    r"(Z|[+-]\d{2}(:\d{2})?)?)?)?)?$"
+)
+
+TEST_CODE_VARIABLES = ("TESTCD", "PARMCD", "PARAMCD", "QNAM", "IETESTCD")
+TEST_NAME_VARIABLES = ("TEST", "TSPARM", "QLABEL")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation finding, located: dataset, variable, record (1-based; None for dataset-level)."""
+
+    dataset: str
+    rule: str
+    message: str
+    variable: str = ""
+    record: int | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.dataset
+        if self.variable:
+            where += f".{self.variable}"
+        if self.record is not None:
+            where += f" record {self.record}"
+        return f"{where}: [{self.rule}] {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dataset": self.dataset,
+            "variable": self.variable,
+            "record": self.record,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+def is_iso8601(text: str) -> bool:
+    """True when `text` is an ISO 8601 date/date-time, complete or right-truncated (SDTMIG 3.4 §4.4.2),
+    with valid month/day/hour/minute/second ranges."""
+    m = ISO8601_RE.match(text)
+    if not m:
+        return False
+    y = int(m["y"])
+    if m["m"] is not None and not 1 <= int(m["m"]) <= 12:
+        return False
+    if m["d"] is not None:
+        try:
+            dt.date(y, int(m["m"]), int(m["d"]))
+        except ValueError:
+            return False
+    if m["H"] is not None and int(m["H"]) > 23:
+        return False
+    if m["M"] is not None and int(m["M"]) > 59:
+        return False
+    return not (m["S"] is not None and int(m["S"]) > 59)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NaT:
+        return True
+    return isinstance(value, str) and value == ""
+
+
+def _records(values: Iterable[int]) -> str:
+    items = [str(i) for i in values]
+    return ", ".join(items[:10]) + (f" … ({len(items)} in all)" if len(items) > 10 else "")
+
+
+def validate_dataset(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    labels: Mapping[str, str] | None = None,
+    dataset_label: str | None = None,
+    terms: Mapping[str, Codelist] | None = None,
+) -> list[Finding]:
+    """Every finding of `frame` against `spec` (see the module docstring for the rules).
+
+    `labels`/`dataset_label` are the labels that will be written (default: the spec's); passing the labels
+    read back from a file lets `--check` re-validate a written folder with the same rules."""
+    name = spec.name
+    terms = codelists() if terms is None else terms
+    labels = {v.name: v.label for v in spec.variables} if labels is None else labels
+    dataset_label = spec.label if dataset_label is None else dataset_label
+    out: list[Finding] = []
+
+    def add(rule: str, message: str, variable: str = "", record: int | None = None) -> None:
+        out.append(Finding(name, rule, message, variable, record))
+
+    if not NAME_RE.match(name):
+        add(
+            "dataset-name", f"dataset name {name!r} must be 1-8 characters A-Z, 0-9, _ starting with a letter"
+        )
+    if len(dataset_label) > MAX_LABEL:
+        add("dataset-label", f"dataset label is {len(dataset_label)} characters; at most {MAX_LABEL}")
+    if not dataset_label.isascii():
+        add("ascii", "dataset label has non-ASCII characters")
+    columns = list(frame.columns)
+    for column in columns:
+        if not NAME_RE.match(str(column)):
+            add("variable-name", f"variable name {column!r} must be 1-8 upper-case A-Z, 0-9, _", str(column))
+        if column not in spec.names:
+            add("not-in-spec", f"variable {column!r} is not in the {name} spec", str(column))
+    order = [c for c in spec.names if c in columns]
+    if [c for c in columns if c in spec.names] != order:
+        add("variable-order", "variables are not in the spec's order")
+    for variable in spec.variables:
+        present = variable.name in columns
+        if not present:
+            if variable.core in ("Req", "Exp"):
+                add("missing-variable", f"{variable.core} variable missing", variable.name)
+            continue
+        label = labels.get(variable.name, "")
+        if len(label) > MAX_LABEL:
+            add("label-length", f"label is {len(label)} characters; at most {MAX_LABEL}", variable.name)
+        if not label.isascii():
+            add("ascii", "label has non-ASCII characters", variable.name)
+        out.extend(_check_values(frame[variable.name], spec, variable.name, terms))
+    out.extend(_check_keys(frame, spec))
+    out.extend(_check_seq(frame, spec))
+    return out
+
+
+def _rows_of(mask: Any) -> list[int]:
+    """1-based record numbers where a boolean mask is true."""
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
+
+
+def _check_values(
+    series: pd.Series, spec: DatasetSpec, column: str, terms: Mapping[str, Codelist]
+) -> list[Finding]:
+    """The value rules of one column, vectorised (pandas string and numeric operations); a per-value Python
+    check runs only on the distinct values (ISO 8601) or when the column is not homogeneous."""
+    variable = spec.variable(column)
+    name = spec.name
+    out: list[Finding] = []
+
+    def add(rule: str, message: str, rows: list[int]) -> None:
+        if rows:
+            out.append(Finding(name, rule, f"{message} (records {_records(rows)})", column, rows[0]))
+
+    series = series.reset_index(drop=True)
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if variable.type == "Num" and variable.date in ("sasdate", "sasdatetime"):
+        missing = np.array([_missing(v) for v in series], dtype=bool)
+        if variable.core == "Req":
+            add("required-null", "required variable is empty", _rows_of(missing))
+        bad = [
+            not m and not isinstance(v, dt.date | pd.Timestamp) for v, m in zip(series, missing, strict=True)
+        ]
+        add("type", "not a date", _rows_of(bad))
+        return out
+    if variable.type == "Num":
+        if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            missing = np.isnan(numbers)
+            bad_type = np.zeros(len(series), dtype=bool)
+        else:
+            missing = np.array([_missing(v) for v in series], dtype=bool)
+            is_number = np.array(
+                [isinstance(v, int | float) and not isinstance(v, bool) for v in series], dtype=bool
+            )
+            bad_type = ~missing & ~is_number
+            numbers = np.array(
+                [float(v) if ok else math.nan for v, ok in zip(series, is_number, strict=True)]
+            )
+        if variable.core == "Req":
+            add("required-null", "required variable is empty", _rows_of(missing))
+        add("type", "numeric variable holds a non-numeric value", _rows_of(bad_type))
+        if _is_dy(column, spec):
+            add("day-zero", "study day 0 does not exist (SDTMIG 3.4 §4.4.4)", _rows_of(numbers == 0))
+        if variable.codelist and variable.codelist in terms:
+            allowed = [float(t) for t in terms[variable.codelist].values()]
+            add(
+                "codelist",
+                f"value outside codelist {variable.codelist}",
+                _rows_of(~np.isnan(numbers) & ~np.isin(numbers, allowed)),
+            )
+        return out
+    if kind in ("string", "empty"):
+        texts = series.fillna("").astype(str)
+        bad_type = np.zeros(len(series), dtype=bool)
+    else:
+        missing_any = np.array([_missing(v) for v in series], dtype=bool)
+        bad_type = np.array(
+            [not m and not isinstance(v, str) for v, m in zip(series, missing_any, strict=True)], dtype=bool
+        )
+        texts = pd.Series(
+            ["" if m else str(v) for v, m in zip(series, missing_any, strict=True)], dtype=object
+        )
+    empty = (texts == "").to_numpy()
+    if variable.core == "Req":
+        add("required-null", "required variable is empty", _rows_of(empty))
+    add("type", "character variable holds a non-text value", _rows_of(bad_type))
+    non_ascii = texts.str.contains(NON_ASCII_RE, regex=True).to_numpy(dtype=bool)
+    lengths = texts.str.len().to_numpy()
+    if non_ascii.any():  # bytes, not characters, for the few non-ASCII values
+        lengths = lengths.copy()
+        for i in np.flatnonzero(non_ascii):
+            lengths[i] = len(texts.iloc[i].encode("utf-8"))
+    limit = min(MAX_CHAR_BYTES, variable.length or MAX_CHAR_BYTES)
+    add("value-length", f"value longer than {limit} bytes", _rows_of(lengths > limit))
+    add("ascii", "value has non-ASCII characters", _rows_of(non_ascii))
+    if _is_test_code(column, spec):
+        add(
+            "testcd",
+            "test code must be <= 8 characters, A-Z, 0-9, _, not starting with a digit",
+            _rows_of(~empty & ~texts.str.match(TESTCD_RE).to_numpy(dtype=bool)),
+        )
+    if _is_test_name(column, spec):
+        add("test-length", "test name longer than 40 characters", _rows_of(lengths > MAX_LABEL))
+    if variable.date == "iso8601":
+        distinct = {t for t in texts.unique() if t}
+        bad_dates = [t for t in distinct if not is_iso8601(t)]
+        add("iso8601", "not an ISO 8601 date/time", _rows_of(texts.isin(bad_dates).to_numpy()))
+    if variable.codelist:
+        codelist = terms.get(variable.codelist)
+        if codelist is None:
+            out.append(Finding(name, "codelist", f"codelist {variable.codelist!r} is not shipped", column))
+        else:
+            outside = ~empty & ~texts.isin(list(codelist.values())).to_numpy()
+            what = "extensible" if codelist.extensible else "non-extensible"
+            hint = " (an extension must be listed in ct/codelists.yaml with extended: true)"
+            add(
+                "codelist",
+                f"value outside {what} codelist {codelist.name}" + (hint if codelist.extensible else ""),
+                _rows_of(outside),
+            )
+    return out
+
+
+def _is_dy(column: str, spec: DatasetSpec) -> bool:
+    return spec.standard == "SDTMIG" and (column.endswith("DY") and len(column) >= 4) and column != "VISITDY"
+
+
+def _is_test_code(column: str, spec: DatasetSpec) -> bool:
+    return column == spec.testcd or column.endswith(TEST_CODE_VARIABLES) or column in ("ETCD", "TSPARMCD")
+
+
+def _is_test_name(column: str, spec: DatasetSpec) -> bool:
+    # IETEST holds the criterion text (up to 200 characters in TI/IE; it is never transposed)
+    return column.endswith(TEST_NAME_VARIABLES) and column != "IETEST"
+
+
+def _check_keys(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
+    keys = [k for k in spec.keys if k in frame.columns]
+    if not keys or not len(frame):
+        return []
+    key_frame = frame[keys].astype(str)
+    duplicated = key_frame.duplicated(keep=False)
+    if not duplicated.any():
+        return []
+    rows = [i + 1 for i in range(len(frame)) if duplicated.iloc[i]]
+    return [
+        Finding(
+            spec.name,
+            "duplicate-key",
+            f"records share the key ({', '.join(keys)}) (records {_records(rows)})",
+            ",".join(keys),
+            rows[0],
+        )
+    ]
+
+
+def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
+    seq = next((c for c in frame.columns if str(c).endswith("SEQ") and len(str(c)) == 5), None)
+    if seq is None or "USUBJID" not in frame.columns or spec.standard != "SDTMIG" or not len(frame):
+        return []
+    key = frame[["USUBJID", seq]].astype(str)
+    duplicated = key.duplicated(keep=False)
+    if not duplicated.any():
+        return []
+    rows = [i + 1 for i in range(len(frame)) if duplicated.iloc[i]]
+    return [
+        Finding(
+            spec.name,
+            "seq-unique",
+            f"{seq} is not unique within a subject (records {_records(rows)})",
+            seq,
+            rows[0],
+        )
+    ]
+
+
+__all__ = ["Finding", "is_iso8601", "validate_dataset"]
