@@ -429,7 +429,7 @@ def popfit_command(
     initial: list[str] = typer.Option([], "--initial", help="Initial typical value NAME=VALUE (repeatable)."),
     k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations."),
     k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations."),
-    seed: int = typer.Option(12345, "--seed", help="Random seed."),
+    seed: int = typer.Option(12345, "--seed", min=0, max=2**32 - 1, help="Random seed (0 to 2^32 - 1)."),
     url: str | None = typer.Option(None, "--url", help="Fit the store's PK samples (study database URL)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off (YYYY-MM-DD) with --url."),
     allow_unquantified: bool = typer.Option(False, "--allow-unquantified", help="Keep all-BLQ subjects."),
@@ -464,6 +464,13 @@ def popfit_command(
                 allowed="saem, laplace (FOCE-I proper, with the first-order Hessian, is not implemented; "
                 "laplace is the Laplacian conditional method with interaction)",
             )
+        )
+    from cartrial.kinetics import check_lloq
+
+    check_lloq(lloq, "--lloq")
+    if cutoff is not None and url is None:
+        raise InputError(
+            Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
         )
     if figure_format not in ("png", "svg"):
         raise InputError(
@@ -622,9 +629,12 @@ def map_command(
     """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
     import json
 
+    from cartrial.kinetics import check_lloq
     from cartrial.kinetics.popfit import PopulationData, PopulationModel, map_estimate
     from cartrial.kinetics.popfit.report import clean, write_map
     from cartrial.tabular import dumps_json, read_csv
+
+    check_lloq(lloq, "--lloq")
 
     try:
         doc = json.loads(population.read_text(encoding="utf-8"))
