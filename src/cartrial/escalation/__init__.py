@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         with_behaviours,
     )
     from cartrial.escalation.conduct import (
+        design_decision,
         replay_decisions,
     )
     from cartrial.escalation.crm import (
@@ -132,6 +133,7 @@ _WHERE: dict[str, str] = {
     "check_design_options": "cartrial.escalation.spec",
     "cohort_outcomes": "cartrial.escalation.dlt",
     "decision_table": "cartrial.escalation.tables",
+    "design_decision": "cartrial.escalation.conduct",
     "design_from_spec": "cartrial.escalation.spec",
     "dose_pathways": "cartrial.escalation.tables",
     "exact_three_plus_three": "cartrial.escalation.simulation",
@@ -200,6 +202,7 @@ __all__ = [
     "check_design_options",
     "cohort_outcomes",
     "decision_table",
+    "design_decision",
     "design_from_spec",
     "dose_pathways",
     "exact_three_plus_three",

@@ -39,8 +39,14 @@ _COLUMNS = (
 )
 
 
-def _design_decision(fit: Any, current: int) -> str:
-    """The recorded-decision vocabulary for a fitted design: stop / expand / escalate / stay / de-escalate."""
+def design_decision(fit: Any, current: int) -> str:
+    """The recorded-decision vocabulary for a fitted design at dose level `current` (1-based): stop / expand /
+    escalate / stay / de-escalate — what `replay_decisions` compares each recorded decision with.
+
+    >>> from cartrial.escalation import ThreePlusThree, parse_outcomes
+    >>> design_decision(ThreePlusThree(3).fit(parse_outcomes("1NNN", 3)), 1)
+    'escalate'
+    """
     if not fit.continue_ or fit.next_dose is None:
         return "stop"
     if fit.decision == "expansion":
@@ -174,7 +180,7 @@ def replay_decisions(
             )
         )
         fit = design.fit(history)
-        expected = _design_decision(fit, cohort_level)
+        expected = design_decision(fit, cohort_level)
         if expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "

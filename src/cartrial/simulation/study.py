@@ -107,7 +107,7 @@ def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, fl
 
 def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     """One virtual trial as import templates (see the module docstring). Deterministic for `seed`."""
-    from cartrial.escalation.conduct import _design_decision
+    from cartrial.escalation import design_decision
     from cartrial.grading.ctcae import ctcae_term
     from cartrial.kinetics.pd import titre_endpoint
 
@@ -512,7 +512,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                         "n_dlt": {str(i + 1): int(v) for i, v in enumerate(n_dlt) if n_dose[i]},
                     }
                 ),
-                "decision": _design_decision(fit, level + 1),
+                "decision": design_decision(fit, level + 1),
                 "approved_by": "safety review committee (simulated)",
             }
         )

@@ -157,11 +157,10 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
 
 def design_decision(fit: Any) -> str:
     """The recorded-decision vocabulary (escalate | stay | de-escalate | expand | stop) for a fitted design
-    (`cartrial.escalation.conduct._design_decision`, the replay's own mapping)."""
-    from cartrial.escalation.conduct import _design_decision
+    at its current dose (`cartrial.escalation.design_decision`, the replay's own mapping)."""
+    from cartrial.escalation import design_decision as decision_of
 
-    current = fit.current_dose or 1
-    return str(_design_decision(fit, current))
+    return decision_of(fit, fit.current_dose or 1)
 
 
 def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
