@@ -161,6 +161,8 @@ AUDIT_COLUMNS = (
     "row_hash",
 )
 _HASHED_FIELDS = AUDIT_COLUMNS[:-1]
+AUDIT_DISPLAY_COLUMNS = AUDIT_COLUMNS[: AUDIT_COLUMNS.index("software_version")]
+"""What an audit trail shows a person (who, when, what, old → new, reason, source); not the chain hashes."""
 _STORED_COLUMNS = (*AUDIT_COLUMNS, "row_mac")
 """What `append` writes: the hashed columns, `row_hash`, and the keyed seal `row_mac` (NULL unkeyed)."""
 

@@ -575,21 +575,8 @@ def _query_visible(user: WebUser, query_code: str) -> dict[str, Any]:
 
 
 def _audit_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keep = (
-        "id",
-        "recorded_at",
-        "username",
-        "user_role",
-        "action",
-        "table_name",
-        "record_id",
-        "subject_id",
-        "field",
-        "old_value",
-        "new_value",
-        "reason",
-        "source",
-    )
+    from cartrial.store.audit import AUDIT_DISPLAY_COLUMNS as keep
+
     return [{k: r.get(k) for k in keep} for r in rows]
 
 

@@ -590,21 +590,7 @@ class AuditView:
 
 
 def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    keep = (
-        "id",
-        "recorded_at",
-        "username",
-        "user_role",
-        "action",
-        "table_name",
-        "record_id",
-        "subject_id",
-        "field",
-        "old_value",
-        "new_value",
-        "reason",
-        "source",
-    )
+    from cartrial.store.audit import AUDIT_DISPLAY_COLUMNS as keep
     from cartrial.store.importing.forms import FORMS
 
     linkable = {f.table for f in FORMS}
