@@ -25,6 +25,7 @@ URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartria
 export_app = typer.Typer(
     help="Export study data in submission formats: CDISC SDTM and ADaM (XPT v5, Dataset-JSON, Define-XML).",
     no_args_is_help=True,
+    epilog=EXAMPLE,
 )
 
 
