@@ -298,6 +298,9 @@ def graded_events(
         # a boolean Series, not a list: an empty list would select no *columns* of an empty frame
         mask = pd.Series([pair in wanted for pair in pairs], index=lab_frame.index, dtype=bool)
         lab_frame = lab_frame[mask].reset_index(drop=True)
+    lab_frame, refused = _gradable_labs(lab_frame, ctcae_version)
+    if labs is None:
+        lab_notes += refused
     result = derive_graded_events(
         tables["infusions"],
         crs=crs_frame,
@@ -311,6 +314,26 @@ def graded_events(
     if not len(table):
         table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)
     return Graded(table.reset_index(drop=True), tuple(crs_notes + icans_notes + lab_notes), result.metadata())
+
+
+def _gradable_labs(frame: pd.DataFrame, ctcae_version: str) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of `frame` the lab grading accepts (`derive_lab_grades` with ``keep_going``), and a note per
+    row left out: a value that is not a number (e.g. "<0.1") is named, not allowed to stop the analysis.
+    (`graded_labs` names the same rows in its own notes.)"""
+    from cartrial.grading import derive_lab_grades
+
+    if not len(frame):
+        return frame, []
+    checked = derive_lab_grades(frame, ctcae_version=ctcae_version, keep_going=True, file="labs")
+    if not checked.problems:
+        return frame, []
+    errors = checked.table["error"].fillna("").astype(str) if "error" in checked.table else None
+    if errors is None or len(errors) != len(frame):
+        bad = {p.row - 2 for p in checked.problems if p.row is not None}
+        keep = pd.Series([i not in bad for i in range(len(frame))], index=frame.index, dtype=bool)
+    else:
+        keep = pd.Series(errors.eq("").to_numpy(), index=frame.index, dtype=bool)
+    return frame[keep].reset_index(drop=True), _problem_notes(checked, frame, "lab result")
 
 
 MIN_LAB_GRADE = 3
