@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,35 @@ non-interactively authenticate with it through CARTRIAL_PASSWORD_FILE (decisions
 VALIDATION = REPO_ROOT / "tests" / "data" / "validation"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium: every browser test drives it through Playwright, never a downloaded browser."""
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium; installed with apt when missing and we are root; otherwise the browser tests skip
+    with the reason (they fail when CARTRIAL_REQUIRE_BROWSER=1 or CARTRIAL_REQUIRE_DOCS=1)."""
+    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
+        ):
+            subprocess.run(command, check=False, capture_output=True, timeout=900)
+    if not CHROMIUM.exists():
+        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if "1" in (os.environ.get("CARTRIAL_REQUIRE_BROWSER"), os.environ.get("CARTRIAL_REQUIRE_DOCS")):
+            pytest.fail(f"browser check required but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

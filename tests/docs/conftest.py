@@ -9,13 +9,11 @@ With ``-m docs`` but no built site the browser check skips too, unless CARTRIAL_
 into a failure.
 
 The browser is Debian's chromium (/usr/bin/chromium) driven by Playwright, never a downloaded browser; the
-same set-up as the report's browser check (tests/report/test_report_browser.py)."""
+`chromium` fixture of tests/conftest.py, shared with the report and web browser checks."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,14 +21,6 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE = REPO_ROOT / "docs" / "_build" / "html"
 ARTEFACTS = REPO_ROOT / "docs" / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 def _docs_selected(config: pytest.Config) -> bool:
@@ -55,20 +45,3 @@ def site() -> Path:
             pytest.fail(f"CARTRIAL_REQUIRE_DOCS=1 but {reason}")
         pytest.skip(reason)
     return SITE
-
-
-@pytest.fixture(scope="session")
-def docs_chromium() -> Path:
-    """Debian's chromium; installed with apt when missing and we are root; else skip (fail when required)."""
-    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        for command in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
-        ):
-            subprocess.run(command, check=False, capture_output=True, timeout=900)
-    if not CHROMIUM.exists():
-        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-        if "1" in (os.environ.get("CARTRIAL_REQUIRE_BROWSER"), os.environ.get("CARTRIAL_REQUIRE_DOCS")):
-            pytest.fail(f"browser check required but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM

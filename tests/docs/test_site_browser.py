@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import ARTEFACTS, CHROMIUM_ARGS
+from ..conftest import CHROMIUM_ARGS
+from .conftest import ARTEFACTS
 
 pytestmark = pytest.mark.docs
 
@@ -75,10 +76,10 @@ def _common_checks(seen: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_landing_page_and_tutorial_in_chromium(site: Path, docs_chromium: Path) -> None:
+def test_landing_page_and_tutorial_in_chromium(site: Path, chromium: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(docs_chromium), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             landing = _visit(browser, site / "index.html", ARTEFACTS / "landing.png")
             tutorial = _visit(

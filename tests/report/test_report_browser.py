@@ -7,39 +7,12 @@ When /usr/bin/chromium is missing and we are root, the session fixture installs 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from ..conftest import CHROMIUM_ARGS
 from .test_report_content import SECTION_ORDER
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        for command in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
-        ):
-            subprocess.run(command, check=False, capture_output=True, timeout=900)
-    if not CHROMIUM.exists():
-        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-        if os.environ.get("CARTRIAL_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CARTRIAL_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
 
 
 @pytest.mark.slow

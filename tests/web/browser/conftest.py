@@ -1,15 +1,13 @@
 """The browser tests' server: the web test study (`tests/web/pages/helpers.build_web_study`) served by a real
 uvicorn on 127.0.0.1 (a free port, in a thread), and one headless Debian Chromium (/usr/bin/chromium) driven
 by Playwright — never a browser downloaded by the test tool. When /usr/bin/chromium is missing and we are
-root, Debian's `chromium` is installed with apt (as in tests/report/test_report_browser.py); otherwise the
+root, Debian's `chromium` is installed with apt (the `chromium` fixture of tests/conftest.py); otherwise the
 tests skip with the reason (they fail under CARTRIAL_REQUIRE_BROWSER=1)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,34 +17,11 @@ from typing import Any
 
 import pytest
 
+from ...conftest import CHROMIUM_ARGS
 from ..pages.helpers import build_web_study
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 SCREENSHOTS_ENV = "CARTRIAL_WEB_SCREENSHOTS"
 """Folder to also write the documentation screenshots to (e.g. docs/images/web); unset: test output only."""
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        for command in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
-        ):
-            subprocess.run(command, check=False, capture_output=True, timeout=900)
-    if not CHROMIUM.exists():
-        reason = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-        if os.environ.get("CARTRIAL_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CARTRIAL_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
 
 
 def _free_port() -> int:
@@ -80,7 +55,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(
-    example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, chromium_path: Path
+    example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, chromium: Path
 ) -> Iterator[Served]:
     """The web test study on a real uvicorn server (one per test module)."""
     import uvicorn
@@ -112,10 +87,10 @@ def served(
 
 
 @pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Any]:
+def browser(chromium: Path) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
