@@ -444,6 +444,7 @@ def popfit_command(
     that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
     import pandas as pd
 
+    from cartrial.commands.report_commands import write_report
     from cartrial.kinetics.popfit import (
         ErrorModel,
         PopulationData,
@@ -452,7 +453,8 @@ def popfit_command(
         parse_covariate_spec,
         read_covariates,
     )
-    from cartrial.kinetics.popfit.report import clean, write_fit
+    from cartrial.kinetics.popfit.diagnostics import clean
+    from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
     if method not in ("saem", "laplace"):
@@ -580,7 +582,10 @@ def popfit_command(
             progress=progress,
             method=method,
         )
-    files = write_fit(fit, out, figures=not no_figures, figure_format=figure_format, seed=seed)
+    _make_folder(out)
+    outputs = popfit_files(fit, figures=not no_figures, figure_format=figure_format, seed=seed)
+    write_report(out, outputs)
+    files = file_listing(outputs, out)
     if as_json:
         print(dumps_json(clean({**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files})))
         return
@@ -631,7 +636,7 @@ def map_command(
 
     from cartrial.kinetics import check_lloq
     from cartrial.kinetics.popfit import PopulationData, PopulationModel, map_estimate
-    from cartrial.kinetics.popfit.report import clean, write_map
+    from cartrial.kinetics.popfit.diagnostics import clean
     from cartrial.tabular import dumps_json, read_csv
 
     check_lloq(lloq, "--lloq")
@@ -682,7 +687,11 @@ def map_command(
         pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
     )
     if out is not None:
-        write_map(result, out)
+        from cartrial.commands.report_commands import write_report
+        from cartrial.report.popfit import map_files
+
+        _make_folder(out)
+        write_report(out, dict(map_files(result)))
     if as_json:
         print(dumps_json(clean(result.to_dict())))
         return
@@ -706,6 +715,16 @@ def map_command(
     console.print(grid)
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+def _make_folder(out: Path) -> None:
+    """Create the output folder; one that cannot be created is an `InputError` naming it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(out))
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -24,21 +24,29 @@ def report_command(
     ),
     out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, tables/ and figures/."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4, via typst)."),
+    popfit: Path | None = typer.Option(
+        None,
+        "--popfit",
+        help="Folder (or its estimates.json) of `cartrial kinetics popfit`: adds a population-PK section.",
+    ),
 ) -> None:
     """Interim report as of a data cut-off: report.html, report.pdf, tables and figures.
 
     report.html is one self-contained file; report.pdf is A4 with page numbers and a running header;
-    tables/*.csv and figures/*.svg hold each table and figure. The key findings are printed."""
+    tables/*.csv and figures/*.svg hold each table and figure. The key findings are printed. With --popfit,
+    a population-PK section shows the fit's estimates, variability, shrinkage, OFV/AIC/BIC, convergence
+    status and GOF/VPC figures (docs/report.md)."""
     from cartrial.analysis import analyse
-    from cartrial.report import report_files
+    from cartrial.report import read_popfit, report_files
     from cartrial.store.snapshot import read_snapshot
 
     cutoff_date = _cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
+    population_fit = read_popfit(popfit) if popfit is not None else None
     snapshot = read_snapshot(url, cutoff_date)
     analysis = analyse(snapshot)
-    files = report_files(analysis, snapshot.tables, pdf=pdf)
+    files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
     write_report(out, files)
     console = Console()
     meta = analysis.snapshot
@@ -46,6 +54,9 @@ def report_command(
     console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")
     for finding in analysis.findings:
         console.print(f"  • {finding.statement}")
+    if population_fit is not None:
+        color = "green" if population_fit.converged else "red"
+        console.print(f"  • population fit ({population_fit.source}): [{color}]{population_fit.status}[/]")
     n_tables = sum(name.startswith("tables/") for name in files)
     n_figures = sum(name.startswith("figures/") for name in files)
     written = ", ".join(name for name in ("report.html", "report.pdf") if name in files)

@@ -1,6 +1,7 @@
 """Demo step: population fit. Fits the Stein 2019 model to the example study's CAR-T transgene samples by
 SAEM with the censored likelihood for BLQ samples (`cartrial.kinetics.popfit.fit_population`), writes the
-estimates, EBEs, diagnostics and a short HTML summary (no figures, to stay fast) to ``<out>/popfit/`` and
+estimates, EBEs, diagnostics and a short HTML summary (`cartrial.report.popfit.popfit_files`; no figures,
+to stay fast) to ``<out>/popfit/`` and
 predicts a new patient from two samples by MAP (`map_estimate`). The status line says whether the fit
 converged (12 subjects is little for 13 population parameters)."""
 
@@ -14,15 +15,16 @@ def run(ctx: DemoContext) -> None:
     import numpy as np
     from rich.table import Table
 
+    from cartrial.commands.report_commands import write_report
     from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population, map_estimate
-    from cartrial.kinetics.popfit.report import write_fit, write_map
+    from cartrial.report.popfit import map_files, popfit_files
     from cartrial.tabular import read_csv
 
     pk = read_csv(ctx.examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv", required=["subject_id"])
     data = PopulationData.from_frame(pk, source="pk_samples.csv")
     fit = fit_population(data, "stein2019", settings=SaemSettings(seed=1, k1=150, k2=80, is_draws=300))
     out_dir = ctx.out_dir / "popfit"
-    write_fit(fit, out_dir, figures=False, n_sim=100)
+    write_report(out_dir, popfit_files(fit, figures=False, n_sim=100))
     color = "green" if fit.converged else "red"
     ctx.console.print(
         f"Population fit (SAEM, M3): [{color}]{fit.status}[/] — {data.n_subjects} subjects, "
@@ -46,7 +48,7 @@ def run(ctx: DemoContext) -> None:
         allow_unquantified=True,
     )
     result = map_estimate(fit.model, patient)
-    write_map(result, out_dir / "map")
+    write_report(out_dir / "map", dict(map_files(result)))
     cmax = result.parameters.set_index("parameter").loc["cmax"]
     ctx.console.print(
         f"MAP of a new patient (day 7: 3100 copies/µg, day 14: BLQ): Cmax {cmax['map_estimate']:.0f} "

@@ -17,6 +17,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.report.figures import Figure, build_figures
+from cartrial.report.popfit import PopfitResult, read_popfit
 from cartrial.report.render import DRAFT_TEXT, Report, build_report, render_html
 
 
@@ -26,14 +27,16 @@ def report_files(
     *,
     generated_at: dt.datetime | None = None,
     pdf: bool = True,
+    popfit: PopfitResult | None = None,
 ) -> dict[str, str | bytes]:
     """Every file of the report folder, by relative path: ``report.html``, ``report.pdf`` (when `pdf`),
     ``tables/*.csv``, ``figures/*.svg``. `tables` are the snapshot's record tables (for the record
-    listings and the individual time courses in the figures)."""
+    listings and the individual time courses in the figures). `popfit`: a population fit
+    (`cartrial.report.popfit.read_popfit`) adds the population-PK section, its tables and figures."""
     from cartrial import __version__
 
     when = generated_at or dt.datetime.now(dt.UTC)
-    report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when)
+    report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when, popfit=popfit)
     files: dict[str, str | bytes] = {"report.html": render_html(report)}
     for name, text in sorted(report.csv_files.items()):
         files[f"tables/{name}"] = text
@@ -46,4 +49,14 @@ def report_files(
     return files
 
 
-__all__ = ["DRAFT_TEXT", "Figure", "Report", "build_figures", "build_report", "render_html", "report_files"]
+__all__ = [
+    "DRAFT_TEXT",
+    "Figure",
+    "PopfitResult",
+    "Report",
+    "build_figures",
+    "build_report",
+    "read_popfit",
+    "render_html",
+    "report_files",
+]

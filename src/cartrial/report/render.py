@@ -15,12 +15,15 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.report.figures import Figure, build_figures
+
+if TYPE_CHECKING:
+    from cartrial.report.popfit import PopfitResult
 
 DRAFT_TEXT = "DRAFT — unlocked data"
 
@@ -413,9 +416,12 @@ def build_report(
     *,
     cartrial_version: str,
     generated_at: dt.datetime,
+    popfit: PopfitResult | None = None,
 ) -> Report:
     """Assemble the report from one analysis (and the snapshot's record tables, for the listings of
-    demographics and exposure and for the individual time courses of the figures)."""
+    demographics and exposure and for the individual time courses of the figures). With `popfit` (a
+    population fit read by `cartrial.report.popfit.read_popfit`), a population-PK section follows the
+    pharmacokinetics section (`cartrial.report.popfit.popfit_report_section`)."""
     from cartrial.tabular import csv_text
 
     meta = analysis.snapshot
@@ -491,6 +497,14 @@ def build_report(
                 [figures[name] for name in spec.figures if name in figures],
             )
         )
+    if popfit is not None:
+        from cartrial.report.popfit import popfit_report_section
+
+        section, popfit_csv, popfit_figures = popfit_report_section(popfit)
+        after = next((k + 1 for k, sec in enumerate(sections) if sec.anchor == "pk"), len(sections))
+        sections.insert(after, section)
+        csv_files.update(popfit_csv)
+        figures = {**figures, **{f.name: f for f in popfit_figures}}
     methods = [
         (
             str(k),

@@ -16,6 +16,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -162,3 +165,34 @@ def _pctl(values: FloatArray, p: float) -> float:
     if not np.isfinite(v[lo]) or not np.isfinite(v[hi]):
         return float("-inf")
     return float(v[lo] + (v[hi] - v[lo]) * (pos - lo))
+
+
+def clean(value: Any) -> Any:
+    """NaN/inf → None, numpy scalars → Python numbers, recursively (strict JSON of a fit's dictionaries)."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def fit_tables(fit: PopulationFit, *, n_sim: int = 200, seed: int | None = 7) -> dict[str, pd.DataFrame]:
+    """Every table of a population fit, each carrying the fit's status: ``estimates``, ``ebe`` (with a
+    ``status`` column), ``diagnostics`` (`observation_table`, at least 100 simulations for the NPDE),
+    ``vpc`` (`vpc_table`, seed + 3) and ``trace`` (the SAEM iterations). Plain data, no I/O: the renderers
+    (`cartrial.report.popfit`) turn them into files."""
+    ebe = fit.ebe.copy()
+    ebe["status"] = fit.status
+    return {
+        "estimates": fit.estimates,
+        "ebe": ebe,
+        "diagnostics": observation_table(fit, n_sim=max(n_sim, 100), seed=seed),
+        "vpc": vpc_table(fit, n_sim=n_sim, seed=None if seed is None else seed + 3),
+        "trace": fit.trace,
+    }

@@ -1,0 +1,407 @@
+"""Renderers of a population fit (issue 17): the files of ``cartrial kinetics popfit`` / ``map`` and the
+population-PK section of the interim report.
+
+* `popfit_files(fit)` → file name → content (text or bytes): ``estimates.json``, ``estimates.csv``,
+  ``ebe.csv``, ``diagnostics.csv``, ``vpc.csv``, ``trace.csv``, the figures
+  (`cartrial.report.popfit_figures`) and ``summary.html``. A non-converged fit says so in every file (status
+  column, JSON ``status``, HTML banner, figure titles). `map_files(result)`: a MAP estimate's files.
+  Nothing is written here; the command (or `cartrial.commands.report_commands.write_report`) writes them.
+* `read_popfit(path)` reads what a popfit wrote (its folder or its ``estimates.json``, with the
+  ``diagnostics.csv`` and ``vpc.csv`` beside it) into a `PopfitResult`; `popfit_report_section` turns it into
+  the interim report's "Population pharmacokinetics" section: typical values with RSE % and 95 % CIs,
+  between-subject variability (ω², CV %) with shrinkage, −2LL/AIC/BIC, the convergence status (a fit that
+  did not converge is labelled NOT CONVERGED in the section title, text and figures) and the GOF, NPDE and
+  VPC figures redrawn as SVG from the tables.
+
+The tables come from the engine (`cartrial.kinetics.popfit.diagnostics.fit_tables`); no number is derived
+here except the CV % of a log-normal variance, CV = sqrt(exp(ω²) − 1) (the usual reading of ω²).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from cartrial.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from cartrial.kinetics.popfit.fit import PopulationFit
+    from cartrial.kinetics.popfit.map import MapResult
+    from cartrial.report.figures import Figure
+    from cartrial.report.render import ReportSection
+
+ESTIMATE_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "parameter",
+    "estimate",
+    "se",
+    "rse_percent",
+    "ci95_low",
+    "ci95_high",
+    "shrinkage_percent",
+)
+"""Columns of the estimates table shown in summary.html."""
+
+FILE_KEYS: dict[str, str] = {
+    "estimates.json": "estimates_json",
+    "estimates.csv": "estimates_csv",
+    "ebe.csv": "ebe",
+    "diagnostics.csv": "diagnostics",
+    "vpc.csv": "vpc",
+    "trace.csv": "trace",
+    "summary.html": "summary_html",
+}
+"""The key of each file in the command's ``files`` listing (figures: ``figure_<stem>``)."""
+
+
+def popfit_files(
+    fit: PopulationFit,
+    *,
+    figures: bool = True,
+    figure_format: str = "png",
+    n_sim: int = 200,
+    seed: int | None = 7,
+) -> dict[str, str | bytes]:
+    """Every output of `fit` by file name (see the module docstring); `n_sim` simulations for the VPC
+    (NPDE: at least 100), `seed` for them."""
+    from cartrial.kinetics.popfit.diagnostics import clean, fit_tables
+    from cartrial.tabular import dumps_json
+
+    tables = fit_tables(fit, n_sim=n_sim, seed=seed)
+    files: dict[str, str | bytes] = {"estimates.json": dumps_json(clean(fit.to_dict())) + "\n"}
+    for name, frame in (
+        ("estimates.csv", tables["estimates"]),
+        ("ebe.csv", tables["ebe"]),
+        ("diagnostics.csv", tables["diagnostics"]),
+        ("vpc.csv", tables["vpc"]),
+        ("trace.csv", tables["trace"]),
+    ):
+        files[name] = frame.to_csv(index=False)
+    figure_names: list[str] = []
+    if figures:
+        from cartrial.report.popfit_figures import popfit_figures
+
+        drawn = popfit_figures(fit, tables, figure_format)
+        files.update(drawn)
+        figure_names = list(drawn)
+    files["summary.html"] = summary_html(fit, figure_names)
+    return files
+
+
+def file_listing(files: dict[str, str | bytes], out: Path) -> dict[str, str]:
+    """{what: path} of the files written to `out` (the command's ``--json`` ``files`` entry)."""
+    listing: dict[str, str] = {}
+    for name in files:
+        key = FILE_KEYS.get(name, f"figure_{Path(name).stem}")
+        listing[key] = str(out / name)
+    return listing
+
+
+def summary_html(fit: PopulationFit, figures: list[str]) -> str:
+    """The short HTML summary of a fit: status banner, data, method, −2LL/AIC/BIC, estimates, figures
+    (referenced by file name, beside the HTML)."""
+    e = html.escape
+    status = fit.status
+    if fit.converged:
+        banner = (
+            '<p style="background:#dfd;padding:8px">Converged (stationarity, identifiability and '
+            "likelihood checks passed).</p>"
+        )
+    else:
+        banner = (
+            '<p style="background:#fdd;padding:8px;border:1px solid #c00"><b>NOT CONVERGED</b>: '
+            + "; ".join(e(p) for p in fit.convergence_problems)
+            + "</p>"
+        )
+    table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(
+        index=False, float_format=lambda v: f"{v:.4g}", na_rep="–"
+    )
+    ll = fit.likelihood
+    imgs = "".join(
+        f'<figure><img src="{e(Path(f).name)}" style="max-width:100%">'
+        f"<figcaption>{e(Path(f).stem)}</figcaption></figure>"
+        for f in figures
+    )
+    d = fit.data.summary()
+    spec, st = fit.model.spec, fit.settings
+    method_text = (
+        f"SAEM (K1 = {st['k1']}, K2 = {st['k2']}, {st['n_chains']} chain(s), seed {st['seed']})"
+        if st.get("method", "saem") == "saem"
+        else "Laplacian conditional estimation with interaction"
+    )
+    parts = [
+        '<!doctype html><html><head><meta charset="utf-8">',
+        f"<title>cartrial population fit ({e(status)})</title></head>",
+        '<body style="font-family:sans-serif;max-width:1100px;margin:auto">',
+        f"<h1>Population fit: {e(spec.model.name)} — {e(status)}</h1>",
+        banner,
+        f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
+        f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
+        f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
+        f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
+        f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
+        f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
+        f"<h2>Estimates</h2>{table}",
+        f"<h2>Figures</h2>{imgs}",
+        f'<p style="font-size:small">{e(fit.to_dict()["source"])}</p>',
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def map_files(result: MapResult) -> dict[str, str]:
+    """A MAP estimate's files: ``map_parameters.csv``, ``map_profile.csv``, ``map.json``."""
+    from cartrial.kinetics.popfit.diagnostics import clean
+    from cartrial.tabular import dumps_json
+
+    return {
+        "map_parameters.csv": result.parameters.to_csv(index=False),
+        "map_profile.csv": result.profile.to_csv(index=False),
+        "map.json": dumps_json(clean(result.to_dict())) + "\n",
+    }
+
+
+# --- the interim report's population-PK section -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PopfitResult:
+    """What a popfit wrote, as read back: the ``estimates.json`` document and, when present beside it, the
+    ``diagnostics`` and ``vpc`` tables; `source` names the file."""
+
+    document: dict[str, Any]
+    source: str
+    diagnostics: pd.DataFrame | None = None
+    vpc: pd.DataFrame | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def converged(self) -> bool:
+        return self.document.get("status") == "converged" and bool(self.document.get("converged", True))
+
+    @property
+    def status(self) -> str:
+        return "converged" if self.converged else "NOT CONVERGED"
+
+
+REQUIRED_KEYS: tuple[str, ...] = ("model", "status", "estimates", "likelihood")
+"""Keys of ``estimates.json`` the report section needs."""
+
+
+def read_popfit(path: Path) -> PopfitResult:
+    """Read a popfit's folder (or its ``estimates.json``): the document, and ``diagnostics.csv`` and
+    ``vpc.csv`` when they are beside it (the figures need them; their absence is noted, not an error).
+    A missing or malformed ``estimates.json`` is an `InputError` naming the file."""
+    from cartrial.tabular import read_csv
+
+    target = path / "estimates.json" if path.is_dir() else path
+    allowed = "the folder (or its estimates.json) written by `cartrial kinetics popfit --out DIR`"
+    try:
+        document = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(
+            Problem(f"cannot read the population fit: {reason}", file=str(target), allowed=allowed)
+        ) from None
+    missing = [k for k in REQUIRED_KEYS if not isinstance(document, dict) or k not in document]
+    if missing:
+        raise InputError(
+            Problem(
+                "not a population fit: no " + ", ".join(missing),
+                file=str(target),
+                field="estimates.json",
+                allowed=allowed,
+            )
+        )
+    if not isinstance(document["estimates"], list) or not isinstance(document["likelihood"], dict):
+        raise InputError(
+            Problem("not a population fit: malformed estimates/likelihood", file=str(target), allowed=allowed)
+        )
+    tables: dict[str, pd.DataFrame | None] = {}
+    notes: list[str] = []
+    for name in ("diagnostics", "vpc"):
+        csv_path = target.parent / f"{name}.csv"
+        if csv_path.is_file():
+            tables[name] = read_csv(csv_path)
+        else:
+            tables[name] = None
+            notes.append(f"{name}.csv not found beside {target.name}: its figure is not shown")
+    return PopfitResult(document, str(target), tables["diagnostics"], tables["vpc"], tuple(notes))
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out
+
+
+def _fmt(value: Any, digits: str = ".4g") -> str:
+    v = _num(value)
+    return "–" if not math.isfinite(v) else format(v, digits)
+
+
+def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fixed effects, between-subject variability) as shown in the report: typical values, covariate
+    effects and residual parameters with SE, RSE % and 95 % CI; ω² with its CV % and shrinkage %."""
+    rows = pd.DataFrame(result.document["estimates"])
+    for col in ESTIMATE_COLUMNS:
+        if col not in rows:
+            rows[col] = float("nan")
+    if "unit" not in rows:
+        rows["unit"] = ""
+    fixed = rows[rows["kind"].isin(["typical", "covariate", "residual"])]
+    fixed_out = pd.DataFrame(
+        {
+            "kind": fixed["kind"].astype(str),
+            "parameter": fixed["parameter"].astype(str),
+            "estimate": [_fmt(v) for v in fixed["estimate"]],
+            "unit": fixed["unit"].fillna("").astype(str),
+            "rse_percent": [_fmt(v, ".1f") for v in fixed["rse_percent"]],
+            "ci95": [
+                f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(fixed["ci95_low"], fixed["ci95_high"], strict=True)
+            ],
+        }
+    ).reset_index(drop=True)
+    bsv = rows[rows["kind"].isin(["omega2", "omega_cov"])]
+    cv = [
+        _fmt(100 * math.sqrt(math.expm1(_num(v))), ".1f") if k == "omega2" and _num(v) >= 0 else "–"
+        for k, v in zip(bsv["kind"], bsv["estimate"], strict=True)
+    ]
+    bsv_out = pd.DataFrame(
+        {
+            "kind": bsv["kind"].astype(str),
+            "parameter": bsv["parameter"].astype(str),
+            "omega2": [_fmt(v) for v in bsv["estimate"]],
+            "cv_percent": cv,
+            "rse_percent": [_fmt(v, ".1f") for v in bsv["rse_percent"]],
+            "ci95": [
+                f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(bsv["ci95_low"], bsv["ci95_high"], strict=True)
+            ],
+            "shrinkage_percent": [_fmt(v, ".0f") for v in bsv["shrinkage_percent"]],
+        }
+    ).reset_index(drop=True)
+    return fixed_out, bsv_out
+
+
+def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
+    """The GOF, NPDE and VPC figures of the fit as deterministic SVG (the report's settings), drawn from
+    the diagnostics and VPC tables; titles carry NOT CONVERGED when the fit did not converge."""
+    import matplotlib
+
+    from cartrial.report.figures import SVG_RC, Figure, _svg
+    from cartrial.report.popfit_figures import gof_figure, npde_figure, vpc_figure
+
+    doc = result.document
+    log = str((doc.get("error") or {}).get("scale", "log")) == "log"
+    ok = result.converged
+    tag = "" if ok else " (NOT CONVERGED)"
+    out: list[Figure] = []
+    obs = result.diagnostics
+    with matplotlib.rc_context(SVG_RC):
+        if obs is not None and {"dv", "pred", "ipred", "npde", "blq", "time"} <= set(obs.columns):
+            out.append(
+                Figure(
+                    "popfit_gof",
+                    f"Population fit: observed vs population (PRED) and individual (IPRED) predictions{tag}",
+                    _svg(gof_figure(obs, log=log, converged=ok)),
+                )
+            )
+            out.append(
+                Figure(
+                    "popfit_npde",
+                    f"Population fit: NPDE vs time and vs PRED (red: BLQ samples, imputed){tag}",
+                    _svg(npde_figure(obs, log=log, converged=ok)),
+                )
+            )
+            vpc = result.vpc
+            if vpc is not None and len(vpc):
+                out.append(
+                    Figure(
+                        "popfit_vpc",
+                        "Population fit: visual predictive check (observed 5/50/95th percentiles vs "
+                        f"simulated 90 % intervals) and BLQ fraction{tag}",
+                        _svg(vpc_figure(vpc, obs, log=log, converged=ok)),
+                    )
+                )
+    return out
+
+
+def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str, str], list[Figure]]:
+    """The interim report's population-PK section, its CSV files (``popfit_estimates.csv``,
+    ``popfit_bsv.csv``) and its figures (see the module docstring)."""
+    from cartrial.report.render import ReportSection, _table
+    from cartrial.tabular import csv_text
+
+    doc = result.document
+    ll = doc.get("likelihood") or {}
+    data = doc.get("data") or {}
+    status = result.status
+    problems = [str(p) for p in doc.get("convergence_problems") or []]
+    method = str(doc.get("method", "saem"))
+    intro = (
+        f"Population (mixed-effects) fit of the {doc.get('model')} model by {method.upper()} "
+        f"(cartrial kinetics popfit; {result.source}): "
+        f"{data.get('n_subjects', '?')} subjects, {data.get('n_observations', '?')} samples, "
+        f"{data.get('n_blq', '?')} BLQ (BLQ method {str(doc.get('blq', 'm3')).upper()}). "
+        f"Status: {status}. −2LL (importance sampling) {_fmt(ll.get('minus_2_log_likelihood'), '.2f')}, "
+        f"AIC {_fmt(ll.get('aic'), '.2f')}, BIC {_fmt(ll.get('bic'), '.2f')}. "
+        "Typical values with their relative standard errors (RSE %) and 95 % confidence intervals; "
+        "between-subject variability as ω² (log scale) and CV % = sqrt(exp(ω²) − 1); shrinkage of the "
+        "empirical Bayes estimates. Method: docs/popfit.md."
+    )
+    if result.converged:
+        findings = [f"The population fit converged ({doc.get('model')}, {method.upper()})."]
+    else:
+        findings = [
+            "The population fit did NOT CONVERGE; its estimates are not reliable"
+            + (": " + "; ".join(problems) if problems else ".")
+        ]
+    findings.extend(result.notes)
+    fixed, bsv = estimates_tables(result)
+    population = "subjects of the population fit"
+    derivation = f"estimates.json of cartrial kinetics popfit ({status})"
+    tables = [
+        _table(
+            "popfit_estimates",
+            f"Population fit: typical values, covariate effects and residual error ({status})",
+            population,
+            derivation,
+            fixed,
+            (),
+        ),
+        _table(
+            "popfit_bsv",
+            f"Population fit: between-subject variability and shrinkage ({status})",
+            population,
+            derivation,
+            bsv,
+            (),
+        ),
+    ]
+    csv_files = {"popfit_estimates.csv": csv_text(fixed), "popfit_bsv.csv": csv_text(bsv)}
+    figures = popfit_figures_svg(result)
+    title = "Population pharmacokinetics (population fit)"
+    if not result.converged:
+        title += " — NOT CONVERGED"
+    section = ReportSection("popfit", title, intro, findings, tables, figures)
+    return section, csv_files, figures
+
+
+__all__ = [
+    "PopfitResult",
+    "estimates_tables",
+    "file_listing",
+    "map_files",
+    "popfit_files",
+    "popfit_report_section",
+    "read_popfit",
+    "summary_html",
+]
