@@ -411,7 +411,17 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
 @kinetics_app.command("popfit", epilog=POPFIT_EXAMPLE)
 def popfit_command(
     file: Path | None = typer.Argument(None, help="PK sample CSV (the pk_samples template); or use --url."),
-    model: str = typer.Option("stein2019", "--model", help="stein2019 or one_compartment_oral."),
+    model: str = typer.Option(
+        "stein2019",
+        "--model",
+        help="stein2019, one_compartment_oral, one_compartment_oral_ke, or cartrial_pd (alias pd: the "
+        "CAR-T → plasma cell → AQP4-IgG model, with --individual-parameters).",
+    ),
+    individual_parameters: Path | None = typer.Option(
+        None,
+        "--individual-parameters",
+        help="With --model cartrial_pd: ebe.csv of a stein2019 popfit (each subject's kinetic parameters).",
+    ),
     method: str = typer.Option("saem", "--method", help="saem, or laplace (Laplacian, FOCE-I family)."),
     covariates_file: Path | None = typer.Option(None, "--covariates", help="CSV, one row per subject."),
     covariate: list[str] = typer.Option([], "--covariate", help="Effect PARAM~COVARIATE[:power|cat|linear]."),
@@ -442,6 +452,7 @@ def popfit_command(
 
     Writes estimates (CSV + JSON), EBEs, diagnostics (NPDE, VPC), figures and summary.html to --out; a fit
     that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
+    import numpy as np
     import pandas as pd
 
     from cartrial.commands.report_commands import write_report
@@ -495,8 +506,35 @@ def popfit_command(
             )
         )
     from cartrial.kinetics.popfit import get_model
+    from cartrial.kinetics.popfit.pdmodel import is_pd_model
 
-    if get_model(model).uses_dose and dose_col is None:
+    pd_model = is_pd_model(model)
+    if pd_model and individual_parameters is None:
+        raise InputError(
+            Problem(
+                f"the {model} model is fitted on each subject's kinetic parameters",
+                field="--individual-parameters",
+                allowed="the ebe.csv of a `cartrial kinetics popfit --model stein2019` of the same subjects",
+            )
+        )
+    if not pd_model and individual_parameters is not None:
+        raise InputError(
+            Problem(
+                "--individual-parameters applies to the PD model only",
+                field="--individual-parameters",
+                value=str(individual_parameters),
+                allowed="--model cartrial_pd (alias pd)",
+            )
+        )
+    if pd_model and url is not None:
+        raise InputError(
+            Problem(
+                "the PD model is fitted from a PD sample file (the store route fits the PK samples)",
+                field="--url",
+                allowed="a PD sample FILE (e.g. pd_samples.csv) with --individual-parameters",
+            )
+        )
+    if not pd_model and get_model(model).uses_dose and dose_col is None:
         raise InputError(
             Problem(
                 f"the {model} model needs each subject's dose", field="--dose-col", allowed="a dose column"
@@ -508,7 +546,20 @@ def popfit_command(
         raise InputError(Problem("give a FILE or --url, not both", field="--url"))
     if file is None and url is None and cutoff is None:
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
-    if file is not None:
+    titres = False
+    if file is not None and pd_model:
+        from cartrial.kinetics.popfit.pdmodel import titre_observations
+
+        table = read_csv(file, required=[subject, time])
+        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
+            conc = "aqp4_igg_titre"
+        if conc not in table.columns:
+            raise InputError(
+                Problem("no such column", file=str(file), field="--conc", value=conc, allowed="a column")
+            )
+        table, titres = titre_observations(table, conc, source=str(file))
+        source = str(file)
+    elif file is not None:
         table = read_csv(file, required=[subject, time, conc])
         source = str(file)
     else:
@@ -536,14 +587,38 @@ def popfit_command(
         table,
         subject=subject,
         time=time,
-        conc=conc,
+        conc="_pd_value" if pd_model else conc,
+        blq_column="_pd_blq" if titres else "blq",
+        lloq_column="_pd_lloq" if titres else "lloq",
         lloq=lloq,
-        dose_column=dose_col,
+        dose_column=None if pd_model else dose_col,
+        analyte_column=None if pd_model else "analyte",
         analyte=analyte,
         source=source,
         allow_unquantified=allow_unquantified,
         zero_is_blq=scale == "log",
     )
+    structural: Any = model
+    kinetic_notes: list[str] = []
+    if pd_model and individual_parameters is not None:
+        from cartrial.kinetics.popfit.pdmodel import (
+            attach_kinetics,
+            initial_baseline,
+            pd_structural_model,
+            read_individual_parameters,
+        )
+
+        ip_table = read_csv(individual_parameters)
+        kinetic = read_individual_parameters(ip_table, data.subjects, source=str(individual_parameters))
+        if "status" in ip_table.columns and set(ip_table["status"].astype(str)) - {"converged"}:
+            kinetic_notes.append(
+                f"the kinetic fit of {individual_parameters} is labelled NOT CONVERGED: its individual "
+                "parameters (and this PD fit) are not reliable"
+            )
+        data = attach_kinetics(data)
+        structural = pd_structural_model(
+            kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
+        )
     if covariates_file is not None:
         covariates = read_csv(covariates_file, required=[subject]).rename(columns={subject: "subject_id"})
     if effects:
@@ -571,7 +646,7 @@ def popfit_command(
 
         fit = fit_population(
             data,
-            model,
+            structural,
             error=ErrorModel(error, scale),
             iiv=iiv.split(",") if iiv else None,
             omega=omega,
@@ -587,7 +662,10 @@ def popfit_command(
     write_report(out, outputs)
     files = file_listing(outputs, out)
     if as_json:
-        print(dumps_json(clean({**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files})))
+        summary = {**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files}
+        if kinetic_notes:
+            summary["notes"] = kinetic_notes
+        print(dumps_json(clean(summary)))
         return
     from rich.console import Console
     from rich.table import Table
@@ -600,6 +678,8 @@ def popfit_command(
     )
     for p in fit.convergence_problems:
         console.print(f"[red]- {p}[/]")
+    for note in kinetic_notes:
+        console.print(f"[red]- {note}[/]")
     grid = Table("kind", "parameter", "estimate", "RSE %", "95 % CI", "shrinkage %")
     for r in fit.estimates.itertuples():
         grid.add_row(
@@ -651,6 +731,18 @@ def map_command(
                 allowed="estimates.json of `cartrial kinetics popfit`",
             )
         ) from None
+    from cartrial.kinetics.popfit.pdmodel import is_pd_model
+
+    if isinstance(doc, dict) and is_pd_model(str(doc.get("model"))):
+        raise InputError(
+            Problem(
+                "MAP prediction is available for the kinetic models, not yet for the PD model",
+                file=str(population),
+                field="model",
+                value=str(doc.get("model")),
+                allowed="estimates.json of a stein2019 or one-compartment popfit",
+            )
+        )
     pop = PopulationModel.from_dict(doc, source=str(population))
     table = read_csv(file, required=[subject, time, conc])
     data = PopulationData.from_frame(

@@ -1,0 +1,342 @@
+"""Population fit of the CAR-T → plasma cell → AQP4-IgG model, sequential on the kinetic parameters.
+
+The proposed PD model (`cartrial.kinetics.pd`, docs/science/cellular-kinetics.md §7, tag [P]) is fitted by
+the same SAEM estimator as the kinetic models (`fit_population` with a `StructuralModel`), in the
+*sequential* way of PK/PD analysis: each subject's CAR-T level CAR(t) is the Stein 2019 closed form at
+that subject's kinetic parameters — the empirical Bayes estimates of a ``cartrial kinetics popfit`` of the
+transgene samples (its ``ebe.csv``), fixed, not re-estimated (the IPP approach of Zhang L, Beal SL, Sheiner
+LB. J Pharmacokinet Pharmacodyn 2003;30:387-404). Given CAR(t), the plasma-cell pool and the antibody follow
+§7.1-7.2 (the same equations as `simulate_pd`)::
+
+    dp/dt = k_out · (1 - p) - k_kill · CAR(t) · p          p(0) = 1 (reachable pool relative to baseline)
+    dA/dt = k_syn · (p + p_protected) - k_deg · A         A(0) = 1, k_deg = ln 2 / t½, k_syn = k_deg/(1 + p_p)
+    y(t)  = a0 · A(t)                                      (a0: the subject's baseline level; t ≤ 0: y = a0)
+
+with p_protected = f/(1 - f) (f = ``protected_fraction``, capped at 0.99 as `simulate_pd` does).
+
+Estimated (log-normal, IIV chosen with ``--iiv``): ``a0`` (baseline antibody level, in the unit of the
+data: titre dilution or concentration), ``k_kill`` (1/(copies/µg)/day), ``protected_fraction`` and
+``igg_half_life_days``. ``k_out`` (plasma-cell renewal, 0.002/day) is fixed at the packaged value
+(``kinetics/data/pd_model.yaml``): over a trial's months it changes A by a few per cent and is not
+identifiable from titres.
+
+**Numerical solution.** ∫CAR is the exact piecewise integral of the closed form (`stein2019_auc`),
+precomputed once per subject on a time grid (0.5-day steps to day 28, then 2-day steps). On each step the
+pool is advanced exactly for its loss term, p ← p·exp(-Δa) + k_out·Δt·(1 - e^{-Δa})/Δa with
+Δa = k_out·Δt + k_kill·∫CAR over the step, and the antibody exactly for its degradation with the step's mean
+p (trapezoid); predictions at the sampling times are interpolated linearly on the grid. All rows (subjects
+or MCMC draws) are advanced together (numpy).
+
+**Titres.** The example's AQP4-IgG end-point titres ("1:320") are read by `titre_observations`: a titre on
+the 0.5-log10 dilution grid is taken at the geometric centre of its interval (latent titre in
+[1:g, next step), docs/science/cellular-kinetics.md §7.3), i.e. g·10^0.25, fitted on the log scale (the
+rounding adds a uniform error of SD 0.144 log10 to the residual); "negative" is BLQ with LLOQ 1:10 (M3).
+
+The estimator's per-subject input slot (``PopulationData.dose``, the dose of the dose-based PK models) carries
+each subject's row in the kinetic-parameter table (`attach_kinetics`); the model has no dose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cartrial.errors import InputError, Problem
+from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
+from cartrial.kinetics.popfit.data import PopulationData
+from cartrial.kinetics.popfit.structural import StructuralModel
+
+FloatArray = npt.NDArray[np.float64]
+
+PD_MODEL_NAME = "cartrial_pd"
+"""Name of the population PD model (``--model cartrial_pd``, alias ``pd``)."""
+
+PD_MODEL_ALIASES: tuple[str, ...] = (PD_MODEL_NAME, "pd")
+
+PD_POPULATION_PARAMETERS: tuple[str, ...] = ("a0", "k_kill", "protected_fraction", "igg_half_life_days")
+PD_POPULATION_UNITS: tuple[str, ...] = ("data unit", "1/(copies/ug)/day", "-", "day")
+
+PD_SOURCE = (
+    "cartrial proposed CAR-T -> plasma cell -> AQP4-IgG model (docs/science/cellular-kinetics.md §7, [P], "
+    "not published), fitted sequentially on the individual Stein 2019 kinetic parameters "
+    "(Zhang, Beal & Sheiner, "
+    "J Pharmacokinet Pharmacodyn 2003;30:387-404)"
+)
+
+EARLY_END_DAYS = 28.0
+EARLY_STEP_DAYS = 0.5
+LATE_STEP_DAYS = 2.0
+
+
+def is_pd_model(name: str) -> bool:
+    """Whether `name` names the population PD model (``cartrial_pd`` or ``pd``)."""
+    return name in PD_MODEL_ALIASES
+
+
+def time_grid(t_max_days: float) -> FloatArray:
+    """The integration grid: 0.5-day steps to day 28, then 2-day steps, to at least `t_max_days`."""
+    early = np.arange(0.0, EARLY_END_DAYS + 1e-9, EARLY_STEP_DAYS)
+    end = max(float(t_max_days), EARLY_END_DAYS) + LATE_STEP_DAYS
+    late = np.arange(EARLY_END_DAYS + LATE_STEP_DAYS, end + 1e-9, LATE_STEP_DAYS)
+    return np.concatenate([early, late])
+
+
+def cumulative_car_auc(kinetic: FloatArray, grid: FloatArray) -> FloatArray:
+    """(n, G) ∫₀ᵗ CAR(s) ds (copies·day/µg) at each grid time for each row of Stein 2019 parameters
+    (columns in `STEIN_PARAMETERS` order), exact (`stein2019_auc`)."""
+    k = np.asarray(kinetic, dtype=float)
+    cols = [k[:, j] for j in range(len(STEIN_PARAMETERS))]
+    steps = np.empty((k.shape[0], grid.size - 1))
+    for g in range(grid.size - 1):
+        steps[:, g] = stein2019_auc(float(grid[g]), float(grid[g + 1]), *cols)
+    steps = np.where(np.isfinite(steps) & (steps > 0), steps, 0.0)
+    return np.concatenate([np.zeros((k.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
+
+
+def solve_antibody(
+    params: FloatArray, car_auc_steps: FloatArray, grid: FloatArray, k_out_per_day: float
+) -> FloatArray:
+    """(R, G) antibody A(t)/A(0) on `grid` for rows of (a0, k_kill, protected_fraction, t½) and each row's
+    per-step ∫CAR (R, G-1); see the module docstring for the scheme."""
+    p = np.asarray(params, dtype=float)
+    k_kill = p[:, 1]
+    frac = np.clip(p[:, 2], 0.0, 0.99)
+    protected = frac / (1.0 - frac)
+    k_deg = math.log(2) / p[:, 3]
+    k_syn = k_deg / (1.0 + protected)
+    dt = np.diff(grid)
+    rows, steps = car_auc_steps.shape
+    # the pool, step by step in (G, R) layout (contiguous rows): exact loss, renewal with the step's rate
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        da = k_out_per_day * dt[:, None] + car_auc_steps.T * k_kill[None, :]
+        decay = np.exp(-da)
+        small = da < 1e-6
+        renew = (
+            k_out_per_day
+            * dt[:, None]
+            * np.where(small, 1.0 - 0.5 * da, (1.0 - decay) / np.where(small, 1.0, da))
+        )
+        a_decay = np.exp(-k_deg[None, :] * dt[:, None])
+        gain = k_syn[None, :] * (1.0 - a_decay) / k_deg[None, :]
+    antibody = np.empty((steps + 1, rows))
+    antibody[0] = 1.0
+    pool = np.ones(rows)
+    level = np.ones(rows)
+    for g in range(steps):
+        previous = pool
+        pool = pool * decay[g] + renew[g]
+        # exact for the degradation, the step's mean pool (trapezoid) for the synthesis
+        level = level * a_decay[g] + gain[g] * (0.5 * (previous + pool) + protected)
+        antibody[g + 1] = level
+    return np.ascontiguousarray(antibody.T)
+
+
+def _interpolate(values: FloatArray, grid: FloatArray, times: FloatArray) -> FloatArray:
+    """Row-wise linear interpolation of `values` (R, G) on the shared `grid` at `times` (R, m)."""
+    t = np.clip(times, grid[0], grid[-1])
+    right = np.clip(np.searchsorted(grid, t, side="right"), 1, grid.size - 1)
+    left = right - 1
+    w = (t - grid[left]) / (grid[right] - grid[left])
+    lo = np.take_along_axis(values, left, axis=1)
+    hi = np.take_along_axis(values, right, axis=1)
+    return np.asarray(lo + w * (hi - lo), dtype=float)
+
+
+def pd_structural_model(
+    kinetic: FloatArray,
+    *,
+    t_max_days: float,
+    initial_a0: float = 100.0,
+    k_out_per_day: float | None = None,
+) -> StructuralModel:
+    """The population PD model for subjects whose Stein 2019 parameters are the rows of `kinetic`
+    (n, 6); predictions at times up to `t_max_days`. A row's input slot (``dose``) is its row index in
+    `kinetic` (`attach_kinetics`)."""
+    from cartrial.kinetics.pd import load_pd_model
+
+    yaml_model = load_pd_model()
+    k_out = float(yaml_model.parameters["k_out"].value if k_out_per_day is None else k_out_per_day)
+    grid = time_grid(t_max_days)
+    auc = cumulative_car_auc(np.asarray(kinetic, dtype=float), grid)
+    auc_steps = np.diff(auc, axis=1)
+
+    def predict(params: FloatArray, times: FloatArray, rows: FloatArray) -> FloatArray:
+        index = np.asarray(rows, dtype=float).astype(int).reshape(-1)
+        p = np.asarray(params, dtype=float)
+        antibody = solve_antibody(p, auc_steps[index], grid, k_out)
+        t = np.asarray(times, dtype=float)
+        level = _interpolate(antibody, grid, np.maximum(t, 0.0))
+        return np.asarray(p[:, 0:1] * level, dtype=float)
+
+    typical = yaml_model.typical()
+    return StructuralModel(
+        name=PD_MODEL_NAME,
+        parameters=PD_POPULATION_PARAMETERS,
+        units=PD_POPULATION_UNITS,
+        default_typical=(
+            float(initial_a0),
+            float(typical["k_kill"]),
+            float(typical["protected_fraction"]),
+            float(typical["igg_half_life_days"]),
+        ),
+        predict=predict,
+        source=PD_SOURCE + f"; k_out fixed at {k_out:g}/day (kinetics/data/pd_model.yaml)",
+    )
+
+
+def read_individual_parameters(
+    table: pd.DataFrame, subjects: Sequence[str], *, source: str = "individual parameters"
+) -> FloatArray:
+    """(n, 6) Stein 2019 parameters of `subjects` (in that order) from a table with a ``subject`` (or
+    ``subject_id``) column and one column per parameter (the ``ebe.csv`` of ``cartrial kinetics popfit``).
+
+    A subject of the PD data missing from the table, a missing parameter column, or a value that is not a
+    finite number > 0 is an `InputError` naming the file, the subject/row and the column."""
+    subject_col = next((c for c in ("subject", "subject_id") if c in table.columns), None)
+    if subject_col is None:
+        raise InputError(
+            Problem(
+                "no subject column",
+                file=source,
+                field="subject",
+                allowed="the ebe.csv of `cartrial kinetics popfit` (columns subject, foldx, tmax_days, …)",
+            )
+        )
+    absent = [p for p in STEIN_PARAMETERS if p not in table.columns]
+    if absent:
+        raise InputError(
+            Problem(
+                "missing kinetic parameter column(s): " + ", ".join(absent),
+                file=source,
+                field=absent[0],
+                allowed="columns " + ", ".join(STEIN_PARAMETERS) + " (the ebe.csv of a stein2019 popfit)",
+            )
+        )
+    ids = table[subject_col].astype(str).str.strip()
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        row = int(duplicated.index[0]) + 2
+        raise InputError(
+            Problem("subject listed twice", file=source, row=row, field=subject_col, value=duplicated.iloc[0])
+        )
+    lookup = dict(zip(ids, range(len(ids)), strict=True))
+    missing = [s for s in subjects if s not in lookup]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise InputError(
+            Problem(
+                f"subject {missing[0]}{more} of the PD data has no individual kinetic parameters",
+                file=source,
+                field=subject_col,
+                value=missing[0],
+                allowed="one row per subject of the PD data (fit the kinetics of the same subjects first)",
+            )
+        )
+    order = [lookup[s] for s in subjects]
+    out = np.empty((len(subjects), len(STEIN_PARAMETERS)))
+    for j, name in enumerate(STEIN_PARAMETERS):
+        values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)[order]
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise InputError(
+                Problem(
+                    f"kinetic parameter of subject {subjects[k]} is not a number > 0",
+                    file=source,
+                    row=order[k] + 2,
+                    field=name,
+                    allowed="a finite number > 0",
+                )
+            )
+        out[:, j] = values
+    return out
+
+
+def attach_kinetics(data: PopulationData) -> PopulationData:
+    """The same data with each subject's input slot set to its row (0..n-1) in the kinetic-parameter
+    table given to `pd_structural_model` (rows in the order of ``data.subjects``)."""
+    return replace(data, dose=np.arange(data.n_subjects, dtype=float))
+
+
+def initial_baseline(data: PopulationData) -> float:
+    """Starting value of the typical baseline ``a0``: geometric mean of the quantified samples taken at or
+    before day 0, else of the first quantified sample of each subject."""
+    q = data.quantified
+    pre = q & (data.times <= 0)
+    values = (
+        data.y[pre]
+        if pre.any()
+        else np.array([data.y[i][q[i]][0] for i in range(data.n_subjects) if q[i].any()])
+    )
+    values = values[np.isfinite(values) & (values > 0)]
+    return float(np.exp(np.mean(np.log(values)))) if values.size else 100.0
+
+
+def titre_observations(
+    table: pd.DataFrame, column: str, *, source: str = "data"
+) -> tuple[pd.DataFrame, bool]:
+    """`table` with numeric ``_pd_value``, ``_pd_blq`` and ``_pd_lloq`` columns from `column`, and whether
+    the column held titres. End-point titres ("1:320", "negative") become the geometric centre of their
+    0.5-log10 interval (g·10^0.25), "negative" BLQ with LLOQ 10 (see the module docstring); numbers are
+    kept as they are (no BLQ). A cell that is neither is an `InputError` naming the row."""
+    from cartrial.errors import ConfigurationError
+    from cartrial.kinetics.pd import TITRE_DILUTIONS, parse_titre
+
+    out = table.copy()
+    cells = out[column]
+    numeric = pd.to_numeric(cells, errors="coerce")
+    text = cells.astype(str).str.strip()
+    titre_like = text.str.contains(":") | text.str.lower().isin({"negative", "neg", "<1:10"})
+    present = cells.notna() & (text != "")
+    if not (titre_like & present).any():
+        out["_pd_value"] = numeric
+        out["_pd_blq"] = False
+        out["_pd_lloq"] = np.nan
+        return out, False
+    values = np.full(len(out), np.nan)
+    blq = np.zeros(len(out), dtype=bool)
+    lowest = float(min(TITRE_DILUTIONS))
+    for k, (cell, here) in enumerate(zip(text, present, strict=True)):
+        if not here:
+            continue
+        try:
+            log10 = parse_titre(cell)
+        except ConfigurationError:
+            raise InputError(
+                Problem(
+                    "not a titre",
+                    file=source,
+                    row=k + 2,
+                    field=column,
+                    value=cell,
+                    allowed="an end-point titre such as 1:320, or negative",
+                )
+            ) from None
+        if math.isinf(log10):
+            blq[k] = True
+        else:
+            values[k] = 10 ** (log10 + 0.25)
+    out["_pd_value"] = values
+    out["_pd_blq"] = blq
+    out["_pd_lloq"] = lowest
+    return out, True
+
+
+__all__ = [
+    "PD_MODEL_NAME",
+    "PD_POPULATION_PARAMETERS",
+    "attach_kinetics",
+    "cumulative_car_auc",
+    "initial_baseline",
+    "is_pd_model",
+    "pd_structural_model",
+    "read_individual_parameters",
+    "solve_antibody",
+    "time_grid",
+    "titre_observations",
+]

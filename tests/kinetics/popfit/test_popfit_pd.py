@@ -1,0 +1,207 @@
+"""Population fit of the CAR-T → plasma cell → AQP4-IgG model, sequential on the individual kinetic parameters
+(issue 17): the solver against an ODE solver, rough parameter recovery on simulated data, the titre reading,
+and bad input (a subject without kinetic parameters, the options used with the wrong model)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.integrate import solve_ivp
+
+from cartrial import examples as cartrial_examples
+from cartrial.errors import InputError
+from cartrial.kinetics.models import (
+    STEIN_2019_OMEGA2,
+    STEIN_2019_TYPICAL,
+    STEIN_PARAMETERS,
+    stein2019_concentration,
+)
+from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
+from cartrial.kinetics.popfit.pdmodel import (
+    attach_kinetics,
+    initial_baseline,
+    pd_structural_model,
+    read_individual_parameters,
+    titre_observations,
+)
+
+from ...conftest import run_cartrial
+
+STUDY = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study"
+K_OUT = 0.002
+
+
+def _kinetics(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Stein 2019 individual parameters: typical values with a third of the published variances."""
+    typical = STEIN_2019_TYPICAL.as_array()
+    omega2 = np.array([STEIN_2019_OMEGA2[p] for p in STEIN_PARAMETERS]) * 0.3
+    kin = typical * np.exp(rng.standard_normal((n, 6)) * np.sqrt(omega2))
+    kin[:, 0] = np.maximum(kin[:, 0], 2.0)
+    kin[:, 4] = np.minimum(kin[:, 4], 0.5)
+    return np.asarray(kin, dtype=float)
+
+
+def test_prediction_agrees_with_an_ode_solver() -> None:
+    """The grid scheme against LSODA on the same equations with CAR(t) from the Stein closed form."""
+    rng = np.random.default_rng(4)
+    kin = _kinetics(3, rng)
+    params = np.array([[320.0, 2e-4, 0.05, 21.0], [100.0, 8e-4, 0.3, 30.0], [50.0, 5e-5, 0.01, 15.0]])
+    days = np.array([-7.0, 3.0, 10.0, 21.0, 60.0, 120.0, 200.0])
+    model = pd_structural_model(kin, t_max_days=200, k_out_per_day=K_OUT)
+    pred = model.predict(params, np.tile(days, (3, 1)), np.arange(3.0))
+    for i in range(3):
+        a0, k_kill, frac, half_life = params[i]
+        protected = frac / (1 - frac)
+        k_deg = math.log(2) / half_life
+        k_syn = k_deg / (1 + protected)
+
+        def rhs(t: float, y: np.ndarray, i: int = i, k_kill: float = k_kill) -> list[float]:
+            car = float(stein2019_concentration([t], *kin[i])[0])
+            pool, antibody = y
+            return [K_OUT * (1 - pool) - k_kill * car * pool, k_syn * (pool + protected) - k_deg * antibody]
+
+        sol = solve_ivp(rhs, (0, 200), [1.0, 1.0], t_eval=days[1:], rtol=1e-9, atol=1e-12, max_step=0.05)
+        assert pred[i, 0] == pytest.approx(a0)
+        np.testing.assert_allclose(pred[i, 1:], a0 * sol.y[1], rtol=2e-3)
+
+
+def test_parameters_are_recovered_roughly_from_simulated_data() -> None:
+    rng = np.random.default_rng(5)
+    n = 24
+    kin = _kinetics(n, rng)
+    true = np.array([300.0, 2e-4, 0.1, 21.0])
+    omega2 = np.array([0.25, 0.25, 0.25, 0.0])
+    individual = true * np.exp(rng.standard_normal((n, 4)) * np.sqrt(omega2))
+    days = np.array([-7.0, 14.0, 28.0, 56.0, 90.0, 180.0, 270.0])
+    times = np.tile(days, (n, 1))
+    model = pd_structural_model(kin, t_max_days=270)
+    f = model.predict(individual, times, np.arange(float(n)))
+    y = f * np.exp(0.15 * rng.standard_normal(f.shape))
+    data = attach_kinetics(PopulationData.from_arrays([f"S{i:02d}" for i in range(n)], list(times), list(y)))
+    model = pd_structural_model(kin, t_max_days=270, initial_a0=initial_baseline(data))
+    fit = fit_population(
+        data,
+        model,
+        iiv=["a0", "k_kill", "protected_fraction"],
+        settings=SaemSettings(seed=3, k1=150, k2=80, is_draws=200, fim_draws=100),
+    )
+    est = fit.estimates.set_index(["kind", "parameter"])["estimate"]
+    assert est[("typical", "a0")] == pytest.approx(300.0, rel=0.25)
+    assert est[("typical", "protected_fraction")] == pytest.approx(0.1, rel=0.4)
+    assert est[("typical", "igg_half_life_days")] == pytest.approx(21.0, rel=0.2)
+    assert 0.5 < est[("typical", "k_kill")] / 2e-4 < 2.0
+    assert est[("residual", "a")] == pytest.approx(0.15, rel=0.3)
+    assert est[("omega2", "a0")] == pytest.approx(0.25, rel=0.6)
+    # the EBEs are the individual PD parameters of the right subjects
+    ebe = fit.ebe.set_index("subject")
+    assert np.corrcoef(np.log(ebe["a0"]), np.log(individual[:, 0]))[0, 1] > 0.9
+
+
+def test_a_subject_without_kinetic_parameters_is_named_with_the_file() -> None:
+    table = pd.DataFrame({"subject": ["A", "B"], **{p: [1.5, 2.0] for p in STEIN_PARAMETERS}})
+    with pytest.raises(InputError) as caught:
+        read_individual_parameters(table, ["A", "B", "C"], source="fit/ebe.csv")
+    text = str(caught.value)
+    assert "C" in text and "fit/ebe.csv" in text
+    bad = table.assign(cmax=[1.0, -3.0])
+    with pytest.raises(InputError, match="cmax"):
+        read_individual_parameters(bad, ["A", "B"], source="fit/ebe.csv")
+    with pytest.raises(InputError, match="foldx"):
+        read_individual_parameters(table.drop(columns=["foldx"]), ["A"], source="fit/ebe.csv")
+
+
+def test_titres_are_read_at_their_interval_centre_and_negative_is_blq() -> None:
+    table = pd.DataFrame({"titre": ["1:320", "negative", "1:10", None]})
+    out, titres = titre_observations(table, "titre")
+    assert titres
+    assert out["_pd_value"].iloc[0] == pytest.approx(320 * 10**0.25)
+    assert bool(out["_pd_blq"].iloc[1]) and out["_pd_lloq"].iloc[1] == 10
+    assert out["_pd_value"].iloc[2] > 10
+    with pytest.raises(InputError) as caught:
+        titre_observations(pd.DataFrame({"titre": ["1:320", "lots"]}), "titre", source="pd.csv")
+    assert "pd.csv" in str(caught.value) and "lots" in str(caught.value)
+
+
+def _ebe_file(path: Path, drop: str | None = None) -> Path:
+    subjects = sorted(set(pd.read_csv(STUDY / "pd_samples.csv")["subject_id"]))
+    rows = [
+        {"subject": s, **dict(zip(STEIN_PARAMETERS, STEIN_2019_TYPICAL.as_array(), strict=True))}
+        for s in subjects
+        if s != drop
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None:
+    import json
+
+    ebe = _ebe_file(tmp_path / "ebe.csv")
+    out = tmp_path / "pd-fit"
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(STUDY / "pd_samples.csv"),
+        "--model",
+        "pd",
+        "--individual-parameters",
+        str(ebe),
+        "--iiv",
+        "a0,protected_fraction",
+        "--k1",
+        "40",
+        "--k2",
+        "20",
+        "--no-figures",
+        "--json",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads((out / "estimates.json").read_text())
+    assert doc["model"] == "cartrial_pd"
+    assert doc["parameters"] == ["a0", "k_kill", "protected_fraction", "igg_half_life_days"]
+    summary = json.loads(result.stdout)
+    raw = pd.read_csv(STUDY / "pd_samples.csv")
+    assert summary["n_observations"] == int(raw["aqp4_igg_titre"].notna().sum())
+    assert summary["n_blq"] == int((raw["aqp4_igg_titre"] == "negative").sum())
+
+
+def test_cli_names_the_subject_missing_from_the_ebe_file(tmp_path: Path) -> None:
+    ebe = _ebe_file(tmp_path / "ebe.csv", drop="CT-003")
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(STUDY / "pd_samples.csv"),
+        "--model",
+        "pd",
+        "--individual-parameters",
+        str(ebe),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2
+    assert "CT-003" in result.stderr and "ebe.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_refuses_the_pd_options_with_the_wrong_model(tmp_path: Path) -> None:
+    no_ebe = run_cartrial(
+        "kinetics", "popfit", str(STUDY / "pd_samples.csv"), "--model", "pd", "--out", str(tmp_path / "a")
+    )
+    assert no_ebe.exit_code == 2 and "--individual-parameters" in no_ebe.stderr
+    ebe = _ebe_file(tmp_path / "ebe.csv")
+    wrong = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(STUDY.parent / "study" / "pk_samples.csv"),
+        "--individual-parameters",
+        str(ebe),
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert wrong.exit_code == 2 and "PD model only" in wrong.stderr
