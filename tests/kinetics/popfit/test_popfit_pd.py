@@ -1,6 +1,6 @@
 """Population fit of the CAR-T → plasma cell → AQP4-IgG model, sequential on the individual kinetic parameters
-(issue 17): the solver against an ODE solver, rough parameter recovery on simulated data, the titre reading,
-and bad input (a subject without kinetic parameters, the options used with the wrong model)."""
+(issue 17): the solver against an ODE solver, the titre reading, the CLI, and bad input (a subject without
+kinetic parameters, the options used with the wrong model). Recovery: test_popfit_pd_recovery.py."""
 
 from __future__ import annotations
 
@@ -20,10 +20,7 @@ from cartrial.kinetics.models import (
     STEIN_PARAMETERS,
     stein2019_concentration,
 )
-from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
 from cartrial.kinetics.popfit.pdmodel import (
-    attach_kinetics,
-    initial_baseline,
     pd_structural_model,
     read_individual_parameters,
     titre_observations,
@@ -35,7 +32,7 @@ STUDY = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "st
 K_OUT = 0.002
 
 
-def _kinetics(n: int, rng: np.random.Generator) -> np.ndarray:
+def kinetics_sample(n: int, rng: np.random.Generator) -> np.ndarray:
     """Stein 2019 individual parameters: typical values with a third of the published variances."""
     typical = STEIN_2019_TYPICAL.as_array()
     omega2 = np.array([STEIN_2019_OMEGA2[p] for p in STEIN_PARAMETERS]) * 0.3
@@ -48,7 +45,7 @@ def _kinetics(n: int, rng: np.random.Generator) -> np.ndarray:
 def test_prediction_agrees_with_an_ode_solver() -> None:
     """The grid scheme against LSODA on the same equations with CAR(t) from the Stein closed form."""
     rng = np.random.default_rng(4)
-    kin = _kinetics(3, rng)
+    kin = kinetics_sample(3, rng)
     params = np.array([[320.0, 2e-4, 0.05, 21.0], [100.0, 8e-4, 0.3, 30.0], [50.0, 5e-5, 0.01, 15.0]])
     days = np.array([-7.0, 3.0, 10.0, 21.0, 60.0, 120.0, 200.0])
     model = pd_structural_model(kin, t_max_days=200, k_out_per_day=K_OUT)
@@ -59,46 +56,17 @@ def test_prediction_agrees_with_an_ode_solver() -> None:
         k_deg = math.log(2) / half_life
         k_syn = k_deg / (1 + protected)
 
-        def rhs(t: float, y: np.ndarray, i: int = i, k_kill: float = k_kill) -> list[float]:
+        def rhs(
+            t: float, y: np.ndarray, i: int = i, rates: tuple[float, ...] = (k_kill, k_syn, k_deg, protected)
+        ) -> list[float]:
+            kill, syn, deg, floor = rates
             car = float(stein2019_concentration([t], *kin[i])[0])
             pool, antibody = y
-            return [K_OUT * (1 - pool) - k_kill * car * pool, k_syn * (pool + protected) - k_deg * antibody]
+            return [K_OUT * (1 - pool) - kill * car * pool, syn * (pool + floor) - deg * antibody]
 
-        sol = solve_ivp(rhs, (0, 200), [1.0, 1.0], t_eval=days[1:], rtol=1e-9, atol=1e-12, max_step=0.05)
+        sol = solve_ivp(rhs, (0, 200), [1.0, 1.0], t_eval=days[1:], rtol=1e-9, atol=1e-12, max_step=0.25)
         assert pred[i, 0] == pytest.approx(a0)
         np.testing.assert_allclose(pred[i, 1:], a0 * sol.y[1], rtol=2e-3)
-
-
-def test_parameters_are_recovered_roughly_from_simulated_data() -> None:
-    rng = np.random.default_rng(5)
-    n = 24
-    kin = _kinetics(n, rng)
-    true = np.array([300.0, 2e-4, 0.1, 21.0])
-    omega2 = np.array([0.25, 0.25, 0.25, 0.0])
-    individual = true * np.exp(rng.standard_normal((n, 4)) * np.sqrt(omega2))
-    days = np.array([-7.0, 14.0, 28.0, 56.0, 90.0, 180.0, 270.0])
-    times = np.tile(days, (n, 1))
-    model = pd_structural_model(kin, t_max_days=270)
-    f = model.predict(individual, times, np.arange(float(n)))
-    y = f * np.exp(0.15 * rng.standard_normal(f.shape))
-    data = attach_kinetics(PopulationData.from_arrays([f"S{i:02d}" for i in range(n)], list(times), list(y)))
-    model = pd_structural_model(kin, t_max_days=270, initial_a0=initial_baseline(data))
-    fit = fit_population(
-        data,
-        model,
-        iiv=["a0", "k_kill", "protected_fraction"],
-        settings=SaemSettings(seed=3, k1=150, k2=80, is_draws=200, fim_draws=100),
-    )
-    est = fit.estimates.set_index(["kind", "parameter"])["estimate"]
-    assert est[("typical", "a0")] == pytest.approx(300.0, rel=0.25)
-    assert est[("typical", "protected_fraction")] == pytest.approx(0.1, rel=0.4)
-    assert est[("typical", "igg_half_life_days")] == pytest.approx(21.0, rel=0.2)
-    assert 0.5 < est[("typical", "k_kill")] / 2e-4 < 2.0
-    assert est[("residual", "a")] == pytest.approx(0.15, rel=0.3)
-    assert est[("omega2", "a0")] == pytest.approx(0.25, rel=0.6)
-    # the EBEs are the individual PD parameters of the right subjects
-    ebe = fit.ebe.set_index("subject")
-    assert np.corrcoef(np.log(ebe["a0"]), np.log(individual[:, 0]))[0, 1] > 0.9
 
 
 def test_a_subject_without_kinetic_parameters_is_named_with_the_file() -> None:
@@ -153,9 +121,9 @@ def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None
         "--iiv",
         "a0,protected_fraction",
         "--k1",
-        "40",
+        "30",
         "--k2",
-        "20",
+        "15",
         "--no-figures",
         "--json",
         "--out",
