@@ -228,11 +228,25 @@ def read_popfit(path: Path) -> PopfitResult:
     for name in ("diagnostics", "vpc"):
         csv_path = target.parent / f"{name}.csv"
         if csv_path.is_file():
-            tables[name] = read_csv(csv_path)
+            tables[name] = _numeric_columns(read_csv(csv_path))
         else:
             tables[name] = None
             notes.append(f"{name}.csv not found beside {target.name}: its figure is not shown")
     return PopfitResult(document, str(target), tables["diagnostics"], tables["vpc"], tuple(notes))
+
+
+def _numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose every non-empty cell is a number, as numbers (the CSV reader keeps text)."""
+    out = frame.copy()
+    for column in out.columns:
+        cells = out[column]
+        if cells.dtype != object:
+            continue
+        present = cells.notna() & (cells.astype(str).str.strip() != "")
+        converted = pd.to_numeric(cells.where(present), errors="coerce")
+        if int(converted.notna().sum()) == int(present.sum()):
+            out[column] = converted
+    return out
 
 
 def _num(value: Any) -> float:
@@ -361,7 +375,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
         findings = [f"The population fit converged ({doc.get('model')}, {method.upper()})."]
     else:
         findings = [
-            "The population fit did NOT CONVERGE; its estimates are not reliable"
+            "The population fit is labelled NOT CONVERGED; its estimates are not reliable"
             + (": " + "; ".join(problems) if problems else ".")
         ]
     findings.extend(result.notes)

@@ -39,11 +39,13 @@ ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
 # ------------------------------------------------------------------------------------------------ kinetics
 def kinetic_parameters(kinetics: Kinetics, eta: FloatArray) -> FloatArray:
     """Individual Stein 2019 parameters (..., 6) in `STEIN_PARAMETERS` order from standard-normal draws
-    `eta` (..., 6): theta · exp(sqrt(omega² · scale) · eta) (Stein 2019 Table 1 variances); F_B capped at 1
+    `eta` (..., 6): theta · exp(sqrt(omega² · scale) · eta) (Stein 2019 Table 1 variances, or the scenario's
+    ``kinetics.omega2``, e.g. from a population fit); F_B capped at 1
     and FOLDX kept ≥ 1 as `cartrial.kinetics.simulate_stein2019` does."""
     typical = np.array([getattr(kinetics, name) for name in STEIN_PARAMETERS], dtype=float)
     if kinetics.iiv:
-        sd = np.sqrt(np.array([STEIN_2019_OMEGA2[name] for name in STEIN_PARAMETERS]) * kinetics.omega2_scale)
+        omega2 = [kinetics.omega2.get(name, STEIN_2019_OMEGA2[name]) for name in STEIN_PARAMETERS]
+        sd = np.sqrt(np.array(omega2) * kinetics.omega2_scale)
         values = typical * np.exp(eta * sd)
     else:
         values = np.broadcast_to(typical, eta.shape).copy()

@@ -172,6 +172,33 @@ class Kinetics(_Model):
     residual_sd_log: float = Field(default=0.3, ge=0, le=5)
     lloq_copies_per_ug: float = Field(default=50.0, gt=0)
     persistence_day: float = Field(default=180.0, gt=0)
+    omega2: dict[str, float] = Field(
+        default_factory=dict,
+        description="IIV variance (log scale) per Stein parameter; a parameter left out keeps Stein 2019's",
+    )
+    population_model: str | None = Field(
+        default=None,
+        description="estimates.json of a `cartrial kinetics popfit --model stein2019`, relative to the "
+        "scenario file: its typical values, omega² and residual SD replace the ones above",
+    )
+
+    @model_validator(mode="after")
+    def _known_omega2(self) -> Kinetics:
+        from cartrial.kinetics.models import STEIN_PARAMETERS
+
+        issues = [
+            Issue(("omega2", name), "unknown Stein 2019 parameter", name, ", ".join(STEIN_PARAMETERS))
+            for name in self.omega2
+            if name not in STEIN_PARAMETERS
+        ]
+        issues += [
+            Issue(("omega2", name), "must be ≥ 0 and ≤ 10", value, "0 to 10")
+            for name, value in self.omega2.items()
+            if name in STEIN_PARAMETERS and not 0 <= value <= 10
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
 
 
 class PdSettings(_Model):
@@ -346,6 +373,8 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     """
     text = read_text_file(path)
     scenario = parse_yaml_model(Scenario, text, str(path), "scenario")
+    if scenario.kinetics.population_model is not None:
+        scenario = _with_population_model(scenario, Path(path), text)
     protocol_path = (Path(path).parent / scenario.protocol).resolve()
     if not protocol_path.is_file():
         raise InputError(
@@ -359,6 +388,86 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
             )
         )
     return scenario, protocol_path
+
+
+def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: str) -> Kinetics:
+    """`kinetics` with the typical values, omega² (parameters without IIV: 0) and, for an additive error on
+    the log scale, the residual SD of a stein2019 population fit (its ``estimates.json`` document). A fit
+    of another model, with covariate effects (the simulator's dose effect is its own), or labelled NOT
+    CONVERGED is refused (`InputError` naming `source`)."""
+    from cartrial.kinetics.models import STEIN_PARAMETERS
+
+    allowed = (
+        "the estimates.json of a converged `cartrial kinetics popfit --model stein2019` without covariates"
+    )
+
+    def refuse(message: str, field: str, value: Any = None) -> InputError:
+        return InputError(Problem(message, file=source, field=field, value=value, allowed=allowed))
+
+    if not isinstance(document, dict) or document.get("model") != "stein2019":
+        model = document.get("model") if isinstance(document, dict) else None
+        raise refuse("not a stein2019 population model", "model", model)
+    if document.get("status") != "converged" or not document.get("converged", False):
+        raise refuse(
+            "the population fit is labelled NOT CONVERGED: its estimates cannot drive a simulation",
+            "status",
+            document.get("status"),
+        )
+    if document.get("covariates"):
+        raise refuse(
+            "covariate effects cannot be carried into the simulator (it applies its own dose effect)",
+            "covariates",
+            ", ".join(str(c.get("label")) for c in document["covariates"] if isinstance(c, dict)),
+        )
+    try:
+        typical = {name: float(document["typical"][name]) for name in STEIN_PARAMETERS}
+        iiv = [str(n) for n in document.get("iiv", [])]
+        omega = [[float(v) for v in row] for row in document.get("omega", [])]
+        omega2 = {name: 0.0 for name in STEIN_PARAMETERS}
+        for k, name in enumerate(iiv):
+            omega2[name] = omega[k][k]
+        error = document.get("error", {})
+        sigma = document.get("sigma", {})
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise refuse(f"malformed population model ({type(exc).__name__})", "typical") from None
+    update: dict[str, Any] = {**kinetics.model_dump(), **typical, "omega2": omega2, "iiv": True}
+    if error.get("kind") == "additive" and error.get("scale") == "log" and "a" in sigma:
+        update["residual_sd_log"] = float(sigma["a"])
+    try:
+        return Kinetics.model_validate(update)
+    except ValueError as exc:
+        raise refuse(f"population model values out of range: {exc}".splitlines()[0], "typical") from None
+
+
+def _with_population_model(scenario: Scenario, path: Path, text: str) -> Scenario:
+    """The scenario with ``kinetics.population_model`` (relative to the scenario file) applied."""
+    import json
+
+    name = scenario.kinetics.population_model or ""
+    target = (path.parent / name).resolve()
+    try:
+        document = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(
+            Problem(
+                f"cannot read the population model: {reason}",
+                file=str(path),
+                line=_line_of_nested(text, "population_model"),
+                field="kinetics.population_model",
+                value=name,
+                allowed="an estimates.json written by `cartrial kinetics popfit`, relative to the scenario",
+            )
+        ) from None
+    kinetics = population_kinetics(scenario.kinetics, document, str(target))
+    return scenario.model_copy(update={"kinetics": kinetics})
+
+
+def _line_of_nested(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(f"{key}:"):
+            return number
+    return None
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -379,4 +488,5 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "parse_scenario",
+    "population_kinetics",
 ]
