@@ -1,0 +1,88 @@
+"""A fitted population model referenced by a simulation scenario (issue 17): ``kinetics.population_model``
+names the estimates.json of `cartrial kinetics popfit`, whose typical values, omega² and residual SD then
+drive the virtual patients' kinetics; a fit that did not converge, of another model, or with covariates is
+refused with the file named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.kinetics.models import STEIN_PARAMETERS
+from cartrial.simulation import load_scenario
+from cartrial.simulation.models import kinetic_parameters
+
+REPO = Path(__file__).resolve().parents[2]
+FIT = REPO / "tests" / "data" / "popfit" / "estimates.json"
+PROTOCOL = REPO / "src" / "cartrial" / "examples" / "ct103a-nmosd" / "protocol.yaml"
+
+
+def _scenario(tmp_path: Path, **changes: object) -> tuple[Path, dict]:
+    doc = json.loads(FIT.read_text())
+    doc.update({"status": "converged", "converged": True, **changes})
+    fit_dir = tmp_path / "fit"
+    fit_dir.mkdir()
+    (fit_dir / "estimates.json").write_text(json.dumps(doc))
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        f"name: popfit\nprotocol: {PROTOCOL}\nkinetics:\n  population_model: fit/estimates.json\n",
+        encoding="utf-8",
+    )
+    return scenario, doc
+
+
+def test_scenario_takes_typical_values_variability_and_residual_from_the_fit(tmp_path: Path) -> None:
+    path, doc = _scenario(tmp_path)
+    scenario, _ = load_scenario(path)
+    kin = scenario.kinetics
+    for name in STEIN_PARAMETERS:
+        assert getattr(kin, name) == pytest.approx(doc["typical"][name])
+    omega = np.asarray(doc["omega"])
+    for k, name in enumerate(doc["iiv"]):
+        assert kin.omega2[name] == pytest.approx(omega[k, k])
+    assert kin.residual_sd_log == pytest.approx(doc["sigma"]["a"])
+    # the virtual patients' log-parameters have the fitted variances (F_B capped at 1 aside)
+    eta = np.random.default_rng(1).standard_normal((20000, 6))
+    values = kinetic_parameters(kin, eta)
+    for j, name in enumerate(STEIN_PARAMETERS):
+        if name == "fb":
+            continue
+        assert np.var(np.log(values[:, j])) == pytest.approx(kin.omega2[name], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"status": "NOT CONVERGED", "converged": False}, "NOT CONVERGED"),
+        ({"model": "one_compartment_oral"}, "not a stein2019"),
+        (
+            {
+                "covariates": [
+                    {"parameter": "cmax", "label": "cmax~dose_level", "kind": "cat", "estimate": 0.1}
+                ]
+            },
+            "covariate",
+        ),
+    ],
+)
+def test_unusable_fits_are_refused_with_the_file_named(
+    tmp_path: Path, changes: dict[str, object], expected: str
+) -> None:
+    path, _ = _scenario(tmp_path, **changes)
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert expected in str(caught.value) and "estimates.json" in str(caught.value)
+
+
+def test_a_missing_fit_file_names_the_scenario_line(tmp_path: Path) -> None:
+    path, _ = _scenario(tmp_path)
+    (tmp_path / "fit" / "estimates.json").unlink()
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    problem = caught.value.problems[0]
+    assert problem.file == str(path) and problem.line == 4
+    assert "population_model" in str(problem.field)
