@@ -173,3 +173,29 @@ def test_cli_refuses_the_pd_options_with_the_wrong_model(tmp_path: Path) -> None
         str(tmp_path / "b"),
     )
     assert wrong.exit_code == 2 and "PD model only" in wrong.stderr
+
+
+@pytest.mark.parametrize("kind", ["empty", "binary", "wrong-header", "folder"])
+def test_cli_refuses_an_unreadable_ebe_file(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "ebe.csv"
+    if kind == "empty":
+        target.write_bytes(b"")
+    elif kind == "binary":
+        target.write_bytes(bytes(range(256)) * 4)
+    elif kind == "wrong-header":
+        target.write_text("foo,bar\n1,2\n")
+    else:
+        target.mkdir()
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(STUDY / "pd_samples.csv"),
+        "--model",
+        "pd",
+        "--individual-parameters",
+        str(target),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "ebe.csv" in result.stderr and "Traceback" not in result.stderr
