@@ -3,11 +3,20 @@ SAEM with the censored likelihood for BLQ samples (`cartrial.kinetics.popfit.fit
 estimates, EBEs, diagnostics and a short HTML summary (`cartrial.report.popfit.popfit_files`; no figures,
 to stay fast) to ``<out>/popfit/`` and
 predicts a new patient from two samples by MAP (`map_estimate`). The status line says whether the fit
-converged (12 subjects is little for 13 population parameters)."""
+converged (12 subjects is little for 13 population parameters). Then the CAR-T → plasma cell → AQP4-IgG
+model is fitted to the example's AQP4-IgG titres sequentially on those EBEs
+(`cartrial.kinetics.popfit.pdmodel`, a short run) into ``<out>/popfit/pd/``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cartrial.demo import DemoContext
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
 
 
 def run(ctx: DemoContext) -> None:
@@ -53,4 +62,54 @@ def run(ctx: DemoContext) -> None:
     ctx.console.print(
         f"MAP of a new patient (day 7: 3100 copies/µg, day 14: BLQ): Cmax {cmax['map_estimate']:.0f} "
         f"(90 % interval {cmax['p05']:.0f}–{cmax['p95']:.0f}) copies/µg; written to {out_dir}"
+    )
+    _pd_fit(ctx, fit.ebe, out_dir / "pd")
+
+
+def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
+    """The PD population model on the example's titres, with the kinetic fit's EBEs as fixed inputs."""
+    import numpy as np
+
+    from cartrial.commands.report_commands import write_report
+    from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
+    from cartrial.kinetics.popfit.pdmodel import (
+        attach_kinetics,
+        initial_baseline,
+        pd_structural_model,
+        read_individual_parameters,
+        titre_observations,
+    )
+    from cartrial.report.popfit import popfit_files
+    from cartrial.tabular import read_csv
+
+    source = ctx.examples_dir / "ct103a-nmosd" / "study" / "pd_samples.csv"
+    table, _ = titre_observations(
+        read_csv(source, required=["subject_id"]), "aqp4_igg_titre", source=str(source)
+    )
+    data = PopulationData.from_frame(
+        table,
+        conc="_pd_value",
+        blq_column="_pd_blq",
+        lloq_column="_pd_lloq",
+        analyte_column=None,
+        source="pd_samples.csv",
+    )
+    kinetic = read_individual_parameters(ebe, data.subjects, source="EBEs of the kinetic fit")
+    data = attach_kinetics(data)
+    model = pd_structural_model(
+        kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
+    )
+    fit = fit_population(
+        data,
+        model,
+        iiv=["a0", "protected_fraction"],
+        settings=SaemSettings(seed=1, k1=60, k2=30, is_draws=200, fim_draws=100),
+    )
+    write_report(out_dir, popfit_files(fit, figures=False, n_sim=100))
+    est = fit.estimates.set_index(["kind", "parameter"])["estimate"]
+    color = "green" if fit.converged else "red"
+    ctx.console.print(
+        f"PD population fit (AQP4-IgG titres on the kinetic EBEs): [{color}]{fit.status}[/] — typical "
+        f"protected fraction {est[('typical', 'protected_fraction')]:.2f}, IgG half-life "
+        f"{est[('typical', 'igg_half_life_days')]:.0f} days; written to {out_dir}"
     )
