@@ -319,7 +319,7 @@ def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
     tag = "" if ok else " (NOT CONVERGED)"
     out: list[Figure] = []
     obs = result.diagnostics
-    with matplotlib.rc_context(SVG_RC):
+    with matplotlib.rc_context(SVG_RC):  # type: ignore[arg-type]
         if obs is not None and {"dv", "pred", "ipred", "npde", "blq", "time"} <= set(obs.columns):
             out.append(
                 Figure(
