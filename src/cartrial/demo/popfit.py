@@ -102,7 +102,6 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     fit = fit_population(
         data,
         model,
-        iiv=["a0", "protected_fraction"],
         settings=SaemSettings(seed=1, k1=60, k2=30, is_draws=200, fim_draws=100),
     )
     write_report(out_dir, popfit_files(fit, figures=False, n_sim=100))
