@@ -219,6 +219,8 @@ def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -
     assert f"Population fit (SAEM, M3): {status}" in text
     assert "MAP of a new patient" in text
     assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
+    pd_status = json.loads((tmp_path / "popfit" / "pd" / "estimates.json").read_text())["status"]
+    assert f"PD population fit (AQP4-IgG titres on the kinetic EBEs): {pd_status}" in text
 
 
 def test_theophylline_by_the_laplacian_method_on_the_linear_scale(
