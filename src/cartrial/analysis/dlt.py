@@ -80,6 +80,9 @@ class DltEvaluation:
     window_days: int
     notes: tuple[str, ...] = ()
     engine: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    refused: tuple[Any, ...] = ()
+    """Records the grading refused (`cartrial.analysis.safety.RefusedRow`): not in any graded event, named
+    in `notes` and in the DLT key finding."""
 
 
 def _relatedness(text: str) -> Any:
@@ -252,6 +255,7 @@ def evaluate_dlts(
         window,
         tuple(notes),
         (graded.metadata,),
+        graded.refused,
     )
 
 
