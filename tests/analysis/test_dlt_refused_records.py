@@ -91,6 +91,9 @@ def test_refused_crs_icans_and_lab_records_are_left_out_and_named(corrupted: tup
     for text in (finding, *named):
         assert "got" not in text and "furlongs" not in text and "(10)" not in text and " 7" not in text
     assert any("allowed: 0 when hypotension=false" in n for n in named)
+    # nor in the analysis metadata written beside the datasets (analysis.json: engine metadata and notes)
+    written = json.dumps(analysis.metadata(), default=str)
+    assert "furlongs" not in written and '"value": "2"' not in written and '"value": "7"' not in written
     # everything else goes on: the DLT evaluation equals that of the study without the refused records
     clean = analyse(_without(snapshot, ids))
     for name in ("dlt_assessments", "dlt_by_subject", "dlt_by_dose_level", "escalation_replay"):

@@ -148,6 +148,18 @@ def refused_rows(problems: Iterable[Problem], frame: pd.DataFrame, form: str) ->
     return out
 
 
+def _metadata(result: Result) -> dict[str, Any]:
+    """The grading `Result.metadata()` for the analysis datasets (``analysis.json``, the report's methods),
+    with the located problems' values removed (and numbers in their messages masked, as in `refused_rows`):
+    a refused record is described by its form, row, field and rule, never by its values (`RefusedRow`)."""
+    metadata = result.metadata()
+    metadata["problems"] = [
+        {**p, "value": None, "message": _NUMBER.sub("…", str(p.get("message") or ""))}
+        for p in metadata.get("problems", [])
+    ]
+    return metadata
+
+
 def _problem_notes(result: Result, frame: pd.DataFrame, what: str, form: str) -> list[str]:
     """Grading's notes plus one note per row left out (``keep_going``), naming the subject, the record id
     (the snapshot's ``record_id``), the form's row (counting the rows handed to grading), the field and the
@@ -158,7 +170,7 @@ def _problem_notes(result: Result, frame: pd.DataFrame, what: str, form: str) ->
 def _episodes(
     result: Result, frame: pd.DataFrame, scale: str, notes: list[str], what: str, form: str
 ) -> GradedEpisodes:
-    metadata = result.metadata()
+    metadata = _metadata(result)
     return GradedEpisodes(
         result.table,
         dict(metadata["options"]),
@@ -241,7 +253,7 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
     return Graded(
         out,
         tuple(notes + _problem_notes(result, frame, "lab result", LAB_FORM)),
-        result.metadata(),
+        _metadata(result),
         tuple(refused_rows(result.problems, frame, LAB_FORM)),
     )
 
@@ -303,7 +315,7 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
         out[column] = out[column].astype("Int64")
     notes += _problem_notes(result, frame, "lab result", LAB_FORM)
     notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
-    return Graded(out, tuple(notes), result.metadata())
+    return Graded(out, tuple(notes), _metadata(result))
 
 
 def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -400,7 +412,7 @@ def graded_events(
     if not len(table):
         table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)
     notes = tuple(crs_notes + icans_notes + lab_notes + refused_notes)
-    return Graded(table.reset_index(drop=True), notes, result.metadata(), refused)
+    return Graded(table.reset_index(drop=True), notes, _metadata(result), refused)
 
 
 def gradable(
