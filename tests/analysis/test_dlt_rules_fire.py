@@ -110,6 +110,21 @@ def edited(tmp_path_factory: pytest.TempPathFactory, example_sqlite_template: Pa
             "dlt": True,
         },
     )
+    # CT-006: a flagged adverse event without a category is read by the committee rule too
+    service.insert_record(
+        "admin",
+        "adverse_event",
+        BLANK_AE
+        | {
+            "subject_id": "CT-006",
+            "term": "Headache",
+            "category": None,
+            "started_on": dt.date(2021, 9, 10),
+            "grade": 2,
+            "relatedness": "possible",
+            "dlt": True,
+        },
+    )
     # CT-001's grade 1 CRS adverse-event record flagged DLT: the committee rule reads the flag
     service.update_record("admin", "adverse_event", crs_ae, {"dlt": True}, crs_version, "DLT rule check")
     return analyse(read_snapshot(url, CUTOFF))
@@ -145,6 +160,10 @@ def test_the_committee_rule_reads_the_investigators_dlt_flag(edited: Analysis) -
     crs = _dlts(edited, "CT-001")
     assert list(crs["category"]) == ["crs"] and list(crs["rules_fired"]) == ["committee_judged"]
     assert "adverse_events record" in crs["source"].item()
+    blank = _dlts(edited, "CT-006")
+    assert list(blank["rules_fired"]) == ["committee_judged"]
+    assert "category not recorded" in blank["source"].item()
     by_subject = edited.datasets["dlt_by_subject"].table.set_index("subject_id")
+    assert by_subject.loc["CT-006", "agreement"] == "agree"
     assert by_subject.loc["CT-002", "agreement"] == "agree" and by_subject.loc["CT-002", "dlt_in_window"]
     assert by_subject.loc["CT-001", "agreement"] == "agree" and by_subject.loc["CT-001", "dlt_in_window"]

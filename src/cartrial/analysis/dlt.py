@@ -133,9 +133,12 @@ def _ae_events(
         categories = [c for c in (category,) if c in AE_CATEGORIES]
         if grade == 5 and "death" not in categories:
             categories.append("death")
-        committee_only = not categories and flagged and category in {c.value for c in ToxicityCategory}
+        committee_only = not categories and flagged
         if committee_only:
-            categories = [category]
+            # a category the store does not know (blank) is read as non-haematological: the committee-judged
+            # rules select by the judgement, not by the category
+            known = category in {c.value for c in ToxicityCategory}
+            categories = [category if known else ToxicityCategory.NON_HEMATOLOGIC.value]
         if not categories:
             continue
         started = dt.date.fromisoformat(str(row["started_on"])[:10])
@@ -148,10 +151,12 @@ def _ae_events(
         record = f"adverse_events record {row.get('record_id', '')}"
         source = f"{record} (investigator grade, relatedness and DLT flag)"
         if committee_only:
-            source = (
-                f"{record} (investigator's DLT flag; read by the committee-judged rules only: {category} "
-                "grades come from the assessments and laboratory results, D-13.2)"
+            why = (
+                f"{category} grades come from the assessments and laboratory results, D-13.2"
+                if category in {c.value for c in ToxicityCategory}
+                else "category not recorded"
             )
+            source = f"{record} (investigator's DLT flag; read by the committee-judged rules only: {why})"
         for cat in categories:
             event = GradedEvent(
                 subject_id=sid,
