@@ -160,7 +160,8 @@ def test_rows_left_out_are_named_with_subject_and_reason() -> None:
     tables = small_tables([("2024-01-12T08:00:00Z", 1.0)], [bad, stranger])
     datasets = lab_datasets(tables, POPULATIONS)
     notes = datasets["lab_shift"].notes
-    assert any("S1 (record 77) left out" in n and "not a number" in n for n in notes), notes
+    assert any("S1 (labs record 77) left out" in n and "not a number" in n for n in notes), notes
+    assert not any("lots" in n for n in notes)  # the rule, never the value
     assert "labs of S9 left out: no infusion" in notes
     assert any("S9" in n for n in datasets["icaht"].notes)
     assert list(datasets["lab_shift"].table["analyte"]) == ["neutrophils"]

@@ -185,7 +185,8 @@ def test_adverse_event_grades_and_the_investigator_flag(snapshot: StudySnapshot)
             "dlt": "true",
             "record_id": "9001",
         },
-        # grade 2 non-haematological event flagged DLT by the investigator: no protocol rule fires
+        # grade 2 non-haematological event flagged DLT by the investigator: only the committee-judged rule
+        # fires (it reads the flag, D-13.8)
         blank
         | {
             "subject_id": "CT-003",
@@ -214,16 +215,19 @@ def test_adverse_event_grades_and_the_investigator_flag(snapshot: StudySnapshot)
     changed = analyse(_with(snapshot, adverse_events=pd.concat([ae, pd.DataFrame(added)], ignore_index=True)))
     events = changed.datasets["dlt_assessments"].table
     death = events[(events["subject_id"] == "CT-002") & (events["category"] == "death")].iloc[0]
-    assert bool(death["is_dlt"]) and death["rules_fired"] == "treatment_related_death"
-    assert death["rule_descriptions"] == "Treatment-related death"
+    # flagged DLT too: the committee-judged rule also fires
+    assert bool(death["is_dlt"]) and death["rules_fired"] == "treatment_related_death;committee_judged"
+    assert death["rule_descriptions"].startswith("Treatment-related death; ")
+    rash = events[(events["subject_id"] == "CT-003") & (events["term"] == "Rash maculo-papular")].iloc[0]
+    assert bool(rash["is_dlt"]) and rash["rules_fired"] == "committee_judged"
     assert death["source"].startswith("adverse_events record 9001")
     late = events[(events["subject_id"] == "CT-004") & (events["category"] == "death")].iloc[0]
     assert not late["is_dlt"] and not late["in_window"]
     by_subject = changed.datasets["dlt_by_subject"].table.set_index("subject_id")
     assert by_subject.loc["CT-002", "agreement"] == "agree" and by_subject.loc["CT-002", "dlt_in_window"]
-    assert by_subject.loc["CT-003", "agreement"] == "investigator flag only"
+    assert by_subject.loc["CT-003", "agreement"] == "agree" and by_subject.loc["CT-003", "dlt_in_window"]
     assert by_subject.loc["CT-004", "agreement"] == "agree" and not by_subject.loc["CT-004", "dlt_in_window"]
-    assert sorted(changed.datasets["dlt_disagreements"].table["subject_id"]) == ["CT-003"]
+    assert changed.datasets["dlt_disagreements"].table.empty
 
 
 def test_a_dlt_makes_a_subject_dlt_evaluable_before_the_window_ends(example_sqlite_template: object) -> None:

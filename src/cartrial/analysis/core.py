@@ -98,7 +98,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     meta = snapshot.metadata()
     findings = (
         data_status_finding(meta),
-        *safety_findings(datasets, populations, protocol),
+        *safety_findings(datasets, populations, protocol, refused=evaluation.refused),
         *efficacy_findings(datasets, populations, protocol),
         *pk_pd_findings(datasets, populations, opts.persistence_day),
     )

@@ -7,11 +7,20 @@ Graded events (`cartrial.protocol.GradedEvent`), each with its source:
   duration), from the grading engine (`cartrial.analysis.safety.graded_events` →
   `cartrial.grading.derive_graded_events`);
 - adverse events of the other categories (`AE_CATEGORIES`: non-haematological, infection, death) with the
-  investigator's grade and relatedness (``adverse_events``); an adverse event of grade 5 is also a death
-  event. CRS, ICANS and haematological adverse-event records are not evaluated: their grades come from
-  the assessments and the laboratory results (the records' dates span the whole episode at any grade,
-  not its duration at grade >= 3; docs/science/decisions.md D-13.2). An adverse event without an end date
-  is taken as ongoing at the cut-off (``ongoing_at_day``).
+  investigator's grade, relatedness and DLT flag (``adverse_events``); an adverse event of grade 5 is also a
+  death event. The organ the organ rules read comes from the CTCAE term
+  (`cartrial.escalation.dlt.event_organ`). CRS, ICANS and haematological adverse-event records are not
+  evaluated by the other rules: their grades come from the assessments and the laboratory results (the
+  records' dates span the whole episode at any grade, not its duration at grade >= 3;
+  docs/science/decisions.md D-13.2). An adverse event without an end date is taken as ongoing at the
+  cut-off (``ongoing_at_day``).
+- the committee-judged rules (``committee_judgement``) read the investigator's DLT flag
+  (``adverse_events.dlt``) as the recorded judgement, on every adverse event, whatever its category
+  (D-13.8): a flagged CRS, ICANS or haematological record is an event evaluated by those rules only.
+
+Graded CRS and ICANS are related to the product by definition
+(`cartrial.escalation.dlt.attributed_relatedness`, ASTCT 2019; D-13.6); the ``relatedness`` column shows
+what the rules read and ``rule_sources`` cites each fired rule's source.
 
 Each event is assessed by the escalation engine (`cartrial.escalation.assess_dlt`: DLT window from day 0
 to `escalation.dlt_window_days` inclusive, every rule of `escalation.dlt_rules`). Datasets:
@@ -60,10 +69,13 @@ ASSESSMENT_COLUMNS = [
     "duration_days",
     "ongoing_at_day",
     "relatedness",
+    "organ",
+    "judged_dlt",
     "in_window",
     "is_dlt",
     "rules_fired",
     "rule_descriptions",
+    "rule_sources",
     "not_fired",
     "source",
 ]
@@ -80,6 +92,9 @@ class DltEvaluation:
     window_days: int
     notes: tuple[str, ...] = ()
     engine: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    refused: tuple[Any, ...] = ()
+    """Records the grading refused (`cartrial.analysis.safety.RefusedRow`): not in any graded event, named
+    in `notes` and in the DLT key finding."""
 
 
 def _relatedness(text: str) -> Any:
@@ -97,11 +112,14 @@ def _true(value: Any) -> bool:
 
 def _ae_events(
     adverse_events: pd.DataFrame, day0: Mapping[str, dt.date], cutoff: dt.date
-) -> list[tuple[Any, str]]:
-    """(GradedEvent, source) for the adverse-event records of `AE_CATEGORIES` and of grade 5."""
+) -> list[tuple[Any, str, bool]]:
+    """(GradedEvent, source, committee rules only) for the adverse-event records of `AE_CATEGORIES` and
+    of grade 5, each carrying the investigator's DLT flag as the recorded judgement; and for the records of
+    the other categories (CRS, ICANS, haematological) flagged DLT, an event for the committee-judged rules
+    only."""
     from cartrial.protocol import GradedEvent, ToxicityCategory
 
-    out: list[tuple[Any, str]] = []
+    out: list[tuple[Any, str, bool]] = []
     if not len(adverse_events):
         return out
     for row in adverse_events.to_dict("records"):
@@ -111,9 +129,16 @@ def _ae_events(
         if sid not in day0 or not grade_text or not str(row.get("started_on") or ""):
             continue
         grade = int(float(grade_text))
+        flagged = _true(row.get("dlt"))
         categories = [c for c in (category,) if c in AE_CATEGORIES]
         if grade == 5 and "death" not in categories:
             categories.append("death")
+        committee_only = not categories and flagged
+        if committee_only:
+            # a category the store does not know (blank) is read as non-haematological: the committee-judged
+            # rules select by the judgement, not by the category
+            known = category in {c.value for c in ToxicityCategory}
+            categories = [category if known else ToxicityCategory.NON_HEMATOLOGIC.value]
         if not categories:
             continue
         started = dt.date.fromisoformat(str(row["started_on"])[:10])
@@ -123,7 +148,15 @@ def _ae_events(
         scale = " ".join(
             p for p in (str(row.get("grading_scale") or ""), str(row.get("grading_scale_version") or "")) if p
         )
-        source = f"adverse_events record {row.get('record_id', '')} (investigator grade and relatedness)"
+        record = f"adverse_events record {row.get('record_id', '')}"
+        source = f"{record} (investigator grade, relatedness and DLT flag)"
+        if committee_only:
+            why = (
+                f"{category} grades come from the assessments and laboratory results, D-13.2"
+                if category in {c.value for c in ToxicityCategory}
+                else "category not recorded"
+            )
+            source = f"{record} (investigator's DLT flag; read by the committee-judged rules only: {why})"
         for cat in categories:
             event = GradedEvent(
                 subject_id=sid,
@@ -134,16 +167,17 @@ def _ae_events(
                 onset_day=onset,
                 duration_days=duration,
                 relatedness=_relatedness(str(row.get("relatedness") or "")),
+                judged_dlt_by_committee=flagged,
                 ongoing_at_day=None if ended_text else float((cutoff - day0[sid]).days),
             )
-            out.append((event, source))
+            out.append((event, source, committee_only))
     return out
 
 
-def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str]]:
+def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
     from cartrial.protocol import GradedEvent, ToxicityCategory
 
-    out: list[tuple[Any, str]] = []
+    out: list[tuple[Any, str, bool]] = []
 
     def value(row: Mapping[str, Any], name: str) -> Any:
         v = row.get(name)
@@ -161,7 +195,9 @@ def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str]]:
             duration_days=value(row, "duration_days"),
             ongoing_at_day=value(row, "ongoing_at_day"),
         )
-        out.append((event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events")))
+        out.append(
+            (event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events"), False)
+        )
     return out
 
 
@@ -200,10 +236,11 @@ def evaluate_dlts(
 ) -> DltEvaluation:
     """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
     from cartrial.analysis.safety import graded_events
-    from cartrial.escalation.dlt import assess_dlt
+    from cartrial.escalation.dlt import assess_dlt, attributed_relatedness, event_organ
 
     window = int(protocol.escalation.dlt_window_days)
     rules = list(protocol.escalation.dlt_rules)
+    committee_rules = [r for r in rules if r.committee_judgement]
     described = {r.id: r.description for r in rules}
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
@@ -211,8 +248,9 @@ def evaluate_dlts(
     events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff)
     rows: list[dict[str, Any]] = []
     engine_days: dict[str, list[float]] = {}
-    for event, source in events:
-        verdict = assess_dlt(event, rules, window)
+    for event, source, committee_only in events:
+        verdict = assess_dlt(event, committee_rules if committee_only else rules, window)
+        relatedness = attributed_relatedness(event)[0]
         if verdict.is_dlt:
             engine_days.setdefault(event.subject_id, []).append(event.onset_day)
         rows.append(
@@ -226,11 +264,14 @@ def evaluate_dlts(
                 "onset_day": event.onset_day,
                 "duration_days": event.duration_days,
                 "ongoing_at_day": event.ongoing_at_day,
-                "relatedness": event.relatedness.value if event.relatedness is not None else "",
+                "relatedness": relatedness.value if relatedness is not None else "",
+                "organ": event_organ(event) or "",
+                "judged_dlt": event.judged_dlt_by_committee,
                 "in_window": verdict.in_window,
                 "is_dlt": verdict.is_dlt,
                 "rules_fired": ";".join(verdict.fired),
                 "rule_descriptions": "; ".join(described[r] for r in verdict.fired),
+                "rule_sources": " | ".join(verdict.citations[r] for r in verdict.fired),
                 "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
                 if not verdict.is_dlt
                 else "",
@@ -252,6 +293,7 @@ def evaluate_dlts(
         window,
         tuple(notes),
         (graded.metadata,),
+        graded.refused,
     )
 
 
@@ -310,6 +352,12 @@ def dlt_datasets(
                 "onset_day": "days after the infusion (day 0)",
                 "duration_days": "days",
                 "rules_fired": "ids of the protocol DLT rules the event meets (escalation.dlt_rules)",
+                "rule_sources": "per fired rule, its source: the protocol rule and the basis of the "
+                "relatedness, organ and committee judgement it read (cartrial.escalation.dlt.rule_citation)",
+                "relatedness": "what the rules read: definite for CRS/ICANS by definition (ASTCT 2019), else "
+                "the investigator's",
+                "organ": "the organ of the CTCAE term (cartrial.escalation.organs)",
+                "judged_dlt": "the investigator's DLT flag, read by the committee-judged rules",
                 "not_fired": "why no rule fired, per rule",
                 "source": "the records and engine the grade comes from",
             },

@@ -3,7 +3,7 @@ carries its numerator, denominator, population, definition and the dataset it co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,8 +29,14 @@ def _count_row(summary: pd.DataFrame, measure: str) -> tuple[int, int]:
 
 
 def safety_findings(
-    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], protocol: Any
+    datasets: Mapping[str, Dataset],
+    populations: Mapping[str, Population],
+    protocol: Any,
+    *,
+    refused: Sequence[Any] = (),
 ) -> list[Finding]:
+    """Safety key findings; `refused` (`cartrial.analysis.safety.RefusedRow`) are the records the grading
+    refused, named in the DLT finding (subject, form, record id, field, rule; never a value)."""
     out: list[Finding] = []
     pops = datasets["populations"].table
     infused = pops[pops["safety"]]
@@ -141,6 +147,17 @@ def safety_findings(
     )
     if dlt_pop.excluded:
         text += f" {dlt_pop.not_evaluable_text()}."
+    if refused:
+        text += (
+            f" Records the grading refused, left out of the graded events: {len(refused)} — "
+            + "; ".join(
+                f"{r.subject_id or 'unknown subject'} ({r.form} "
+                + (f"record {r.record_id}" if r.record_id else f"row {r.row}")
+                + f", {r.field or 'record'}: {r.rule})"
+                for r in refused
+            )
+            + "."
+        )
     out.append(
         Finding(
             "safety",

@@ -10,13 +10,21 @@ datasets use, and turns the located problems of rows left out into notes naming 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from cartrial.errors import InputError, Problem
 from cartrial.results import Result
+
+CRS_FORM = "crs_assessments"
+ICANS_FORM = "icans_assessments"
+LAB_FORM = "labs"
+REFUSED_WHAT = {CRS_FORM: "CRS assessment", ICANS_FORM: "ICANS assessment", LAB_FORM: "lab result"}
+"""How a refused record of each form is named in the notes."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class GradedEpisodes:
     """Rows left out (and why), naming the subject; plus grading's notes (e.g. identical duplicates)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """The grading `Result.metadata()` (derivation, options, sources, cartrial version)."""
+    refused: tuple[RefusedRow, ...] = ()
+    """Assessments the grading refused (left out of every episode; also named in `problems`)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Graded:
     table: pd.DataFrame
     notes: tuple[str, ...]
     metadata: Mapping[str, Any]
+    refused: tuple[RefusedRow, ...] = ()
+    """Records the grading refused, left out of `table` (also named in `notes`)."""
 
 
 METHOD_NOTE_PREFIXES = ("derivation: ", "source: ", "options: ", "method: ")
@@ -86,30 +98,86 @@ def _therapies(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
     return therapies if len(therapies) else None
 
 
-def _problem_notes(result: Result, frame: pd.DataFrame, what: str) -> list[str]:
-    """Grading's notes plus one note per row left out (``keep_going``), naming the subject, the record id
-    (the snapshot's ``record_id``; the problem's row number counts the rows handed to grading) and the
-    reason."""
-    notes = list(result.notes)
-    for problem in result.problems:
+@dataclass(frozen=True)
+class RefusedRow:
+    """A record the grading refused (``keep_going``): left out of the graded table, named by form, subject,
+    record id, spreadsheet row, field and the rule it breaks — never the record's values."""
+
+    form: str
+    subject_id: str
+    record_id: str
+    row: int | None
+    field: str
+    rule: str
+
+    def note(self, what: str) -> str:
+        """One line for the dataset notes and the report, e.g. "CRS assessment of CT-004
+        (crs_assessments record 47) left out: vasopressors — vasopressors given with hypotension=false;
+        allowed: 0 when hypotension=false" (the record id when the snapshot has one, else the form's row)."""
+        if self.record_id:
+            where = f"{self.form} record {self.record_id}"
+        elif self.row is not None:
+            where = f"{self.form} row {self.row}"
+        else:
+            where = self.form
+        subject = f" of {self.subject_id}" if self.subject_id else ""
+        return f"{what}{subject} ({where}) left out: {self.field or 'record'} — {self.rule}"
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def refused_rows(problems: Iterable[Problem], frame: pd.DataFrame, form: str) -> list[RefusedRow]:
+    """The located problems of the grading as `RefusedRow`s: the subject and record id are read from the row
+    of `frame` the problem's spreadsheet row points at (row 2 = the first row handed to grading); the rule is
+    the problem's message and what is allowed, with any number in the message masked ("…"), since a message
+    may quote a cell (e.g. "disagrees with temperature_c 38.2") and a record's values never go into a note."""
+    out: list[RefusedRow] = []
+    for problem in problems:
         row = problem.row
-        subject = ""
+        subject = record = ""
         if row is not None and 2 <= row < len(frame) + 2:
-            subject = f" of {frame['subject_id'].iloc[row - 2]}"
+            subject = str(frame["subject_id"].iloc[row - 2])
             if "record_id" in frame:
-                subject += f" (record {frame['record_id'].iloc[row - 2]})"
-        notes.append(f"{what}{subject} left out: {problem}")
-    return notes
+                record = str(frame["record_id"].iloc[row - 2])
+        rule = _NUMBER.sub("…", problem.message)
+        if problem.allowed:
+            rule += f"; allowed: {problem.allowed}"
+        field_name = str(problem.field or "")
+        out.append(RefusedRow(str(problem.file or form), subject, record, row, field_name, rule))
+    return out
 
 
-def _episodes(result: Result, frame: pd.DataFrame, scale: str, notes: list[str], what: str) -> GradedEpisodes:
+def _metadata(result: Result) -> dict[str, Any]:
+    """The grading `Result.metadata()` for the analysis datasets (``analysis.json``, the report's methods),
+    with the located problems' values removed (and numbers in their messages masked, as in `refused_rows`):
+    a refused record is described by its form, row, field and rule, never by its values (`RefusedRow`)."""
     metadata = result.metadata()
+    metadata["problems"] = [
+        {**p, "value": None, "message": _NUMBER.sub("…", str(p.get("message") or ""))}
+        for p in metadata.get("problems", [])
+    ]
+    return metadata
+
+
+def _problem_notes(result: Result, frame: pd.DataFrame, what: str, form: str) -> list[str]:
+    """Grading's notes plus one note per row left out (``keep_going``), naming the subject, the record id
+    (the snapshot's ``record_id``), the form's row (counting the rows handed to grading), the field and the
+    rule (`RefusedRow`; no values)."""
+    return list(result.notes) + [r.note(what) for r in refused_rows(result.problems, frame, form)]
+
+
+def _episodes(
+    result: Result, frame: pd.DataFrame, scale: str, notes: list[str], what: str, form: str
+) -> GradedEpisodes:
+    metadata = _metadata(result)
     return GradedEpisodes(
         result.table,
         dict(metadata["options"]),
         scale,
-        tuple(notes + _problem_notes(result, frame, what)),
+        tuple(notes + _problem_notes(result, frame, what, form)),
         metadata,
+        tuple(refused_rows(result.problems, frame, form)),
     )
 
 
@@ -120,9 +188,9 @@ def crs_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
 
     frame, notes = _known(tables["crs_assessments"], _infused(tables), "CRS assessments")
     result = derive_crs_episodes(
-        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file="crs_assessments"
+        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=CRS_FORM
     )
-    return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment")
+    return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment", CRS_FORM)
 
 
 def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
@@ -133,9 +201,9 @@ def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
 
     frame, notes = _known(tables["icans_assessments"], _infused(tables), "ICANS assessments")
     result = derive_icans_episodes(
-        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file="icans_assessments"
+        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=ICANS_FORM
     )
-    return _episodes(result, frame, ICANS_SCALE, notes, "ICANS assessment")
+    return _episodes(result, frame, ICANS_SCALE, notes, "ICANS assessment", ICANS_FORM)
 
 
 LAB_COLUMNS = [
@@ -182,7 +250,12 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
         out["study_day"] = out["study_day"].astype("Int64")
         out["collected_before_infusion"] = out["collected_before_infusion"].astype(bool)
         out["subject_id"] = out["subject_id"].astype(str)
-    return Graded(out, tuple(notes + _problem_notes(result, frame, "lab result")), result.metadata())
+    return Graded(
+        out,
+        tuple(notes + _problem_notes(result, frame, "lab result", LAB_FORM)),
+        _metadata(result),
+        tuple(refused_rows(result.problems, frame, LAB_FORM)),
+    )
 
 
 def lab_grades(
@@ -240,9 +313,9 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
         out[column] = out[column].astype("Int64")
     for column in ("n_anc_values", "n_platelet_values", "early_days_anc_le_500", "early_days_anc_le_100"):
         out[column] = out[column].astype("Int64")
-    notes += _problem_notes(result, frame, "lab result")
+    notes += _problem_notes(result, frame, "lab result", LAB_FORM)
     notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
-    return Graded(out, tuple(notes), result.metadata())
+    return Graded(out, tuple(notes), _metadata(result))
 
 
 def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -280,12 +353,38 @@ def graded_events(
     give an event are handed to the engine — the assessments of subjects with an episode of grade >= 1 and
     the series (subject, analyte) with a result at grade >= `MIN_LAB_GRADE`: events are built per subject
     (episodes) and per series (runs), so the events are the same, for a fraction of the work."""
-    from cartrial.grading import derive_graded_events
+    from cartrial.grading import (
+        derive_crs_episodes,
+        derive_graded_events,
+        derive_icans_episodes,
+        derive_lab_grades,
+    )
 
     infused = _infused(tables)
+    infusions, therapies = tables["infusions"], _therapies(tables)
     crs_frame, crs_notes = _known(tables["crs_assessments"], infused, "CRS assessments")
     icans_frame, icans_notes = _known(tables["icans_assessments"], infused, "ICANS assessments")
     lab_frame, lab_notes = _haematology(tables)
+    # first the rows the grading refuses (those of the episodes and lab grades handed in, which were derived
+    # from these very frames, or found by the grading here), then the rows that can give an event
+    crs_frame, crs_refused = gradable(
+        crs_frame,
+        lambda f: derive_crs_episodes(f, infusions, therapies=therapies, keep_going=True, file=CRS_FORM),
+        CRS_FORM,
+        None if crs is None else crs.refused,
+    )
+    icans_frame, icans_refused = gradable(
+        icans_frame,
+        lambda f: derive_icans_episodes(f, infusions, therapies=therapies, keep_going=True, file=ICANS_FORM),
+        ICANS_FORM,
+        None if icans is None else icans.refused,
+    )
+    lab_frame, lab_refused = gradable(
+        lab_frame,
+        lambda f: derive_lab_grades(f, ctcae_version=ctcae_version, keep_going=True, file=LAB_FORM),
+        LAB_FORM,
+        None if labs is None else labs.refused,
+    )
     if crs is not None:
         crs_frame = crs_frame[crs_frame["subject_id"].isin(_with_episode(crs))].reset_index(drop=True)
     if icans is not None:
@@ -298,42 +397,52 @@ def graded_events(
         # a boolean Series, not a list: an empty list would select no *columns* of an empty frame
         mask = pd.Series([pair in wanted for pair in pairs], index=lab_frame.index, dtype=bool)
         lab_frame = lab_frame[mask].reset_index(drop=True)
-    lab_frame, refused = _gradable_labs(lab_frame, ctcae_version)
-    if labs is None:
-        lab_notes += refused
+    refused = (*crs_refused, *icans_refused, *lab_refused)
+    refused_notes = [r.note(REFUSED_WHAT[r.form]) for r in refused]
     result = derive_graded_events(
-        tables["infusions"],
+        infusions,
         crs=crs_frame,
         icans=icans_frame,
         labs=lab_frame,
-        therapies=_therapies(tables),
+        therapies=therapies,
         ctcae_version=ctcae_version,
         min_lab_grade=MIN_LAB_GRADE,
     )
     table = result.table
     if not len(table):
         table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)
-    return Graded(table.reset_index(drop=True), tuple(crs_notes + icans_notes + lab_notes), result.metadata())
+    notes = tuple(crs_notes + icans_notes + lab_notes + refused_notes)
+    return Graded(table.reset_index(drop=True), notes, _metadata(result), refused)
 
 
-def _gradable_labs(frame: pd.DataFrame, ctcae_version: str) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of `frame` the lab grading accepts (`derive_lab_grades` with ``keep_going``), and a note per
-    row left out: a value that is not a number (e.g. "<0.1") is named, not allowed to stop the analysis.
-    (`graded_labs` names the same rows in its own notes.)"""
-    from cartrial.grading import derive_lab_grades
+def gradable(
+    frame: pd.DataFrame,
+    check: Callable[[pd.DataFrame], Result],
+    form: str,
+    known: tuple[RefusedRow, ...] | None = None,
+) -> tuple[pd.DataFrame, tuple[RefusedRow, ...]]:
+    """The rows of `frame` the grading accepts, and the rows it refuses (`RefusedRow`). One rule for every
+    form: a record the grading refuses (a lab value "<0.1", CRS vasopressors recorded without hypotension,
+    an ICE total that is not the sum of its items) is left out of the graded events and named, never
+    allowed to stop the analysis.
 
+    `check` runs the grading's own derivation with ``keep_going`` (`derive_lab_grades`,
+    `derive_crs_episodes`, `derive_icans_episodes`), whose located problems name the refused rows; `known`
+    (the refused rows of a derivation already run on this very `frame`, e.g. `crs_episodes`) saves that
+    run. A problem without a row (a missing column) is not a row to leave out: it is raised."""
     if not len(frame):
-        return frame, []
-    checked = derive_lab_grades(frame, ctcae_version=ctcae_version, keep_going=True, file="labs")
-    if not checked.problems:
-        return frame, []
-    errors = checked.table["error"].fillna("").astype(str) if "error" in checked.table else None
-    if errors is None or len(errors) != len(frame):
-        bad = {p.row - 2 for p in checked.problems if p.row is not None}
-        keep = pd.Series([i not in bad for i in range(len(frame))], index=frame.index, dtype=bool)
-    else:
-        keep = pd.Series(errors.eq("").to_numpy(), index=frame.index, dtype=bool)
-    return frame[keep].reset_index(drop=True), _problem_notes(checked, frame, "lab result")
+        return frame, ()
+    if known is None:
+        checked = check(frame)
+        unlocated = [p for p in checked.problems if p.row is None or not 2 <= p.row < len(frame) + 2]
+        if unlocated:
+            raise InputError(unlocated)
+        known = tuple(refused_rows(checked.problems, frame, form))
+    if not known:
+        return frame, ()
+    bad = {int(r.row) - 2 for r in known if r.row is not None}
+    keep = pd.Series([i not in bad for i in range(len(frame))], index=frame.index, dtype=bool)
+    return frame[keep].reset_index(drop=True), known
 
 
 MIN_LAB_GRADE = 3
@@ -355,7 +464,9 @@ __all__ = [
     "METHOD_NOTE_PREFIXES",
     "Graded",
     "GradedEpisodes",
+    "RefusedRow",
     "crs_episodes",
+    "gradable",
     "graded_events",
     "graded_icaht",
     "graded_labs",
@@ -364,4 +475,5 @@ __all__ = [
     "is_method_note",
     "lab_grades",
     "method_notes",
+    "refused_rows",
 ]

@@ -46,7 +46,9 @@ if TYPE_CHECKING:
         DltAssessment,
         SubjectDlt,
         assess_dlt,
+        attributed_relatedness,
         cohort_outcomes,
+        event_organ,
         subject_dlt,
     )
     from cartrial.escalation.interval import (
@@ -65,6 +67,9 @@ if TYPE_CHECKING:
         OPTIONS,
         DesignOption,
     )
+    from cartrial.escalation.organs import (
+        organ_of,
+    )
     from cartrial.escalation.outcomes import (
         Outcomes,
         PatientOutcome,
@@ -72,8 +77,10 @@ if TYPE_CHECKING:
         parse_outcomes,
     )
     from cartrial.escalation.simulation import (
+        CohortRun,
         OperatingCharacteristics,
         exact_three_plus_three,
+        run_cohorts,
         simulate,
     )
     from cartrial.escalation.spec import (
@@ -98,6 +105,7 @@ _WHERE: dict[str, str] = {
     "Behaviour": "cartrial.escalation.behaviours",
     "Boin": "cartrial.escalation.interval",
     "CoherentEscalation": "cartrial.escalation.behaviours",
+    "CohortRun": "cartrial.escalation.simulation",
     "Crm": "cartrial.escalation.crm",
     "DESIGNS": "cartrial.escalation.options",
     "DESIGN_OPTIONS": "cartrial.escalation.options",
@@ -128,6 +136,7 @@ _WHERE: dict[str, str] = {
     "TiteCrm": "cartrial.escalation.crm",
     "assemble_design": "cartrial.escalation.spec",
     "assess_dlt": "cartrial.escalation.dlt",
+    "attributed_relatedness": "cartrial.escalation.dlt",
     "boin_boundaries": "cartrial.escalation.interval",
     "build_design": "cartrial.escalation.spec",
     "check_design_options": "cartrial.escalation.spec",
@@ -136,12 +145,15 @@ _WHERE: dict[str, str] = {
     "design_decision": "cartrial.escalation.conduct",
     "design_from_spec": "cartrial.escalation.spec",
     "dose_pathways": "cartrial.escalation.tables",
+    "event_organ": "cartrial.escalation.dlt",
     "exact_three_plus_three": "cartrial.escalation.simulation",
     "format_outcomes": "cartrial.escalation.outcomes",
     "getprior": "cartrial.escalation.crm",
+    "organ_of": "cartrial.escalation.organs",
     "parse_outcomes": "cartrial.escalation.outcomes",
     "pava": "cartrial.escalation.isotonic",
     "replay_decisions": "cartrial.escalation.conduct",
+    "run_cohorts": "cartrial.escalation.simulation",
     "simulate": "cartrial.escalation.simulation",
     "spec_options": "cartrial.escalation.spec",
     "subject_dlt": "cartrial.escalation.dlt",
@@ -170,6 +182,7 @@ __all__ = [
     "Behaviour",
     "Boin",
     "CoherentEscalation",
+    "CohortRun",
     "Crm",
     "Decision",
     "DecisionTable",
@@ -197,6 +210,7 @@ __all__ = [
     "TiteCrm",
     "assemble_design",
     "assess_dlt",
+    "attributed_relatedness",
     "boin_boundaries",
     "build_design",
     "check_design_options",
@@ -205,12 +219,15 @@ __all__ = [
     "design_decision",
     "design_from_spec",
     "dose_pathways",
+    "event_organ",
     "exact_three_plus_three",
     "format_outcomes",
     "getprior",
+    "organ_of",
     "parse_outcomes",
     "pava",
     "replay_decisions",
+    "run_cohorts",
     "simulate",
     "spec_options",
     "subject_dlt",

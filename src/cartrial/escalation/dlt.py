@@ -10,6 +10,20 @@ category (None = any); grade >= `min_grade`, or >= `organ_min_grade[organ]` for 
 long enough); relatedness at least `min_relatedness` (unrelated < unlikely < possible < probable <
 definite; unassessed relatedness does not qualify); not due to the underlying disease when
 `exclude_underlying_disease`; judged a DLT by the safety review committee when `committee_judgement`.
+
+What the rules read (docs/science/decisions.md D-13.6-D-13.8):
+
+- relatedness (`attributed_relatedness`): CRS and ICANS are related to the product by definition — the ASTCT
+  consensus defines them as toxicities of immune effector cell therapy — so their relatedness is
+  ``definite`` whatever is recorded (`RELATEDNESS_BY_DEFINITION_SOURCE`); other events carry the
+  investigator's causality assessment;
+- organ (`event_organ`): the event's organ when given, else the organ of its CTCAE term
+  (`cartrial.escalation.organs.organ_of`);
+- committee judgement: the recorded judgement on the event (`GradedEvent.judged_dlt_by_committee`; in the
+  analysis the investigator's DLT flag on the adverse-event record).
+
+Every fired rule cites its source (`DltAssessment.citations`): the protocol rule, and where the rule reads
+them, the basis of the relatedness, of the organ and of the committee judgement.
 """
 
 from __future__ import annotations
@@ -19,10 +33,68 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cartrial.errors import InputError, Problem
+from cartrial.escalation.organs import ORGAN_SOURCE, organ_of
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
-from cartrial.protocol.dlt import DltRule, GradedEvent
+from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
 
 SOURCE = "protocol DLT rules (cartrial.protocol.dlt.DltRule); template NCT06958939"
+
+RELATED_BY_DEFINITION = frozenset({ToxicityCategory.CRS, ToxicityCategory.ICANS})
+"""Categories whose relatedness to the product is ``definite`` by definition (`attributed_relatedness`)."""
+
+RELATEDNESS_BY_DEFINITION_SOURCE = (
+    "related by definition: CRS and ICANS are toxicities of the immune effector cell therapy "
+    "(ASTCT consensus, Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-638)"
+)
+COMMITTEE_SOURCE = "the recorded DLT judgement of the event (safety review committee / investigator DLT flag)"
+
+
+def attributed_relatedness(event: GradedEvent) -> tuple[Relatedness | None, str]:
+    """(relatedness the DLT rules read, its basis): ``definite`` for CRS and ICANS (`RELATED_BY_DEFINITION`,
+    ASTCT 2019: after a CAR-T infusion they are attributed to the product, whatever a record says), else the
+    event's own (the investigator's causality assessment; None = not assessed).
+
+    >>> from cartrial.protocol.dlt import GradedEvent
+    >>> attributed_relatedness(GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", 5.0))[0]
+    <Relatedness.DEFINITE: 'definite'>
+    """
+    if event.category in RELATED_BY_DEFINITION:
+        return Relatedness.DEFINITE, RELATEDNESS_BY_DEFINITION_SOURCE
+    if event.relatedness is None:
+        return None, "not assessed"
+    return event.relatedness, "investigator's causality assessment"
+
+
+def event_organ(event: GradedEvent) -> str | None:
+    """The organ the DLT rules read: the event's `organ` when given, else the organ of its CTCAE term
+    (`cartrial.escalation.organs.organ_of`; None when the term has none).
+
+    >>> from cartrial.protocol.dlt import GradedEvent
+    >>> event_organ(GradedEvent("S1", "non_hematologic", "Acute kidney injury", 2, "CTCAE v5.0", 4.0))
+    'renal'
+    """
+    given = (event.organ or "").strip().lower()
+    return given or organ_of(event.term)
+
+
+def _organ_basis(event: GradedEvent) -> str:
+    if (event.organ or "").strip():
+        return f"organ {event.organ} given with the event"
+    return f"organ {organ_of(event.term)} of the term {event.term!r}: {ORGAN_SOURCE}"
+
+
+def rule_citation(event: GradedEvent, rule: DltRule) -> str:
+    """The source of a fired rule: the protocol rule, plus the basis of what it read — relatedness
+    (`attributed_relatedness`), organ (`event_organ`), committee judgement."""
+    parts = [f"protocol escalation.dlt_rules {rule.id} ({SOURCE})"]
+    if rule.min_relatedness is not None:
+        relatedness, basis = attributed_relatedness(event)
+        parts.append(f"relatedness {relatedness.value if relatedness else 'not assessed'}: {basis}")
+    if (rule.organs is not None or rule.organ_min_grade) and event_organ(event):
+        parts.append(_organ_basis(event))
+    if rule.committee_judgement:
+        parts.append(f"judged a DLT: {COMMITTEE_SOURCE}")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -35,6 +107,8 @@ class DltAssessment:
     fired: tuple[str, ...]
     not_fired: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = SOURCE
+    citations: dict[str, str] = field(default_factory=dict)
+    """Per fired rule, its source (`rule_citation`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +121,7 @@ class DltAssessment:
             "fired": list(self.fired),
             "not_fired": {k: list(v) for k, v in self.not_fired.items()},
             "source": self.source,
+            "citations": dict(self.citations),
         }
 
 
@@ -65,16 +140,17 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
     why: list[str] = []
     if rule.category is not None and event.category != rule.category:
         why.append(f"category {event.category.value} is not {rule.category.value}")
-    organ = (event.organ or "").strip().lower()
+    organ = event_organ(event) or ""
     organ_grades = {k.strip().lower(): v for k, v in rule.organ_min_grade.items()}
     needed = organ_grades.get(organ, rule.min_grade) if organ else rule.min_grade
     if event.grade < needed:
-        where = f" for organ {event.organ}" if organ in organ_grades else ""
+        where = f" for organ {organ}" if organ in organ_grades else ""
         why.append(f"grade {event.grade} is below {needed}{where}")
     if event.term.strip().lower() in {t.strip().lower() for t in rule.exclude_terms}:
         why.append(f"term {event.term!r} is excluded")
     if rule.organs is not None and organ not in {o.strip().lower() for o in rule.organs}:
-        why.append(f"organ {event.organ or 'unknown'} is not one of {', '.join(rule.organs)}")
+        shown = organ or f"unknown (term {event.term!r} has no organ in cartrial.escalation.organs)"
+        why.append(f"organ {shown} is not one of {', '.join(rule.organs)}")
     if rule.min_duration_days is not None:
         limit = rule.min_duration_days
         if event.duration_days is not None:
@@ -85,10 +161,11 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
         else:
             why.append(f"duration unknown (needs > {limit:g} days)")
     if rule.min_relatedness is not None:
-        if event.relatedness is None:
+        relatedness, _ = attributed_relatedness(event)
+        if relatedness is None:
             why.append(f"relatedness not assessed (needs at least {rule.min_relatedness.value})")
-        elif event.relatedness.rank < rule.min_relatedness.rank:
-            why.append(f"relatedness {event.relatedness.value} is below {rule.min_relatedness.value}")
+        elif relatedness.rank < rule.min_relatedness.rank:
+            why.append(f"relatedness {relatedness.value} is below {rule.min_relatedness.value}")
     if rule.exclude_underlying_disease and event.due_to_underlying_disease:
         why.append("due to the underlying disease")
     if rule.committee_judgement and not event.judged_dlt_by_committee:
@@ -113,6 +190,7 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
     in_window = 0 <= event.onset_day <= window_days
     fired: list[str] = []
     not_fired: dict[str, tuple[str, ...]] = {}
+    citations: dict[str, str] = {}
     for rule in rules:
         reasons = rule_failures(event, rule)
         if not in_window:
@@ -121,7 +199,8 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
             not_fired[rule.id] = reasons
         else:
             fired.append(rule.id)
-    return DltAssessment(event, bool(fired), in_window, tuple(fired), not_fired)
+            citations[rule.id] = rule_citation(event, rule)
+    return DltAssessment(event, bool(fired), in_window, tuple(fired), not_fired, citations=citations)
 
 
 def subject_dlt(events: Iterable[GradedEvent], rules: Sequence[DltRule], window_days: float) -> SubjectDlt:
@@ -200,4 +279,17 @@ def cohort_outcomes(
     return Outcomes(tuple(patients)), verdicts
 
 
-__all__ = ["DltAssessment", "SubjectDlt", "assess_dlt", "cohort_outcomes", "rule_failures", "subject_dlt"]
+__all__ = [
+    "COMMITTEE_SOURCE",
+    "RELATEDNESS_BY_DEFINITION_SOURCE",
+    "RELATED_BY_DEFINITION",
+    "DltAssessment",
+    "SubjectDlt",
+    "assess_dlt",
+    "attributed_relatedness",
+    "cohort_outcomes",
+    "event_organ",
+    "rule_citation",
+    "rule_failures",
+    "subject_dlt",
+]

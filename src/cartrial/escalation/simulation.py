@@ -307,6 +307,126 @@ def _true_mtd(truth: np.ndarray, target: float) -> int | None:
     return int(ok[-1]) + 1 if ok.size else None
 
 
+OutcomeSource = Callable[[int, np.ndarray, int], np.ndarray]
+"""DLT outcomes of one cohort for every trial: ``source(cohort, dose, n_patients)`` returns a boolean array
+(trials, n_patients) — True = DLT — for the patients of cohort `cohort` (0-based; the expansion cohort is
+number `cohorts`) treated at the 0-based `dose` (one per trial). It is called once per cohort, in order,
+for every trial (also for trials that have stopped: their outcomes are ignored), so a source that draws
+random numbers consumes the same stream whatever the designs decide (common random numbers)."""
+
+
+@dataclass(frozen=True)
+class CohortRun:
+    """The result of `run_cohorts` (0-based levels; -1 = none).
+
+    `state` holds the escalation cohorts' patients and DLTs per level (expansion not included); `n` and `y`
+    add the expansion cohort (float, as the summaries use them). `slot_dose` and `slot_cohort` (kept with
+    ``keep_slots``) give, per trial and patient slot (cohort c's patients are slots c·size … c·size + size
+    − 1, the expansion's follow slot cohorts·size), the level treated and the cohort number (the expansion
+    is number `cohorts`), -1 for a slot nobody filled."""
+
+    state: TrialState
+    reason: np.ndarray
+    safety: np.ndarray
+    mtd: np.ndarray
+    n: np.ndarray
+    y: np.ndarray
+    expansion_dose: np.ndarray | None
+    slot_dose: np.ndarray | None = None
+    slot_cohort: np.ndarray | None = None
+
+
+def run_cohorts(
+    design: Design,
+    outcomes: OutcomeSource,
+    *,
+    trials: int,
+    cohorts: int,
+    cohort_size: int,
+    progress: Callable[[int, int], None] | None = None,
+    keep_slots: bool = False,
+) -> CohortRun:
+    """Run `design` cohort by cohort in `trials` trials at once (vectorised across trials), with the DLT
+    outcomes from `outcomes` (`OutcomeSource`): the one cohort loop of the escalation engine's Monte Carlo
+    simulation (`simulate`: Bernoulli outcomes) and of the trial simulator (`cartrial.simulation`: the
+    virtual patients' graded DLTs).
+
+    Per cohort: a `StopAtN` behaviour truncates the cohort so that the total is exactly its n; each active
+    trial treats the cohort at its current dose and records the DLTs; the design's `step` proposes the next
+    dose or a stop (with its `StopReason`). Trials still running after `cohorts` cohorts stop with
+    `MAX_N_REACHED`. The MTD is the design's own selection (`select_mtd_batch`; -1 after a safety stop);
+    an `ExpansionCohort` then treats its patients at its level in the trials that selected one.
+    `progress(done, total)` is called before each cohort and once at the end.
+
+    >>> from cartrial.escalation import Boin
+    >>> p = np.array([0.1, 0.3, 0.5]); rng = np.random.default_rng(1)
+    >>> run = run_cohorts(Boin(3, 0.3), lambda c, dose, m: rng.random((200, m)) < p[dose][:, None],
+    ...                   trials=200, cohorts=5, cohort_size=3)
+    >>> int(run.n.sum(axis=1).max()), run.mtd.shape
+    (15, (200,))
+    """
+    convert = getattr(design, "for_simulation", None)
+    sim_design: Design = convert() if convert is not None else design
+    max_n = sim_design.max_n if isinstance(sim_design, BehavingDesign) else None
+    expansion = sim_design.expansion if isinstance(sim_design, BehavingDesign) else None
+    size = cohort_size
+    state = TrialState.empty(trials, design.n_doses)
+    rows = np.arange(trials)
+    active = np.ones(trials, dtype=bool)
+    reason = np.zeros(trials, dtype=np.int64)
+    dose = sim_design.decide(state).next_dose.copy()
+    column = np.arange(size)
+    offsets = state.row_offsets()
+    n_slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
+    slot_dose = np.full((trials, n_slots), -1, dtype=np.int64) if keep_slots else None
+    slot_cohort = np.full((trials, n_slots), -1, dtype=np.int64) if keep_slots else None
+    for cohort in range(cohorts):
+        if progress is not None:
+            progress(cohort, cohorts)
+        outcome = outcomes(cohort, dose, size)
+        if max_n is not None:
+            this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
+            active &= this_size > 0
+            treated = active[:, None] & (column[None, :] < this_size[:, None])
+        else:
+            treated = np.broadcast_to(active[:, None], (trials, size))
+        if not active.any():
+            break
+        dlts = np.count_nonzero(treated & outcome, axis=1)
+        flat = offsets + dose  # one cell per trial: plain fancy-index addition is exact
+        state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
+        state.y.ravel()[flat] += dlts
+        if slot_dose is not None and slot_cohort is not None:
+            cols = cohort * size + column
+            slot_dose[:, cols] = np.where(treated, dose[:, None], -1)
+            slot_cohort[:, cols] = np.where(treated, cohort, -1)
+        state.dose = np.where(active, dose, state.dose)
+        state.last_cohort_dlts = np.where(active, dlts, 0)
+        proposal = sim_design.step(state, active)
+        stopping = active & proposal.stop
+        reason[stopping] = proposal.reason[stopping]
+        active &= ~proposal.stop
+        dose = np.where(active, proposal.next_dose, dose)
+    reason[active] = int(StopReason.MAX_N_REACHED)
+    if progress is not None:
+        progress(cohorts, cohorts)
+    safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
+    mtd = np.where(safety, -1, sim_design.select_mtd_batch(state))
+    n_final, y_final = state.n.astype(float), state.y.astype(float)
+    exp_dose = None
+    if expansion is not None:
+        exp_dose = expansion.level_for(mtd)
+        go = (exp_dose >= 0) & ~safety
+        outcome = outcomes(cohorts, np.maximum(exp_dose, 0), expansion.n_patients)
+        if slot_dose is not None and slot_cohort is not None:
+            cols = cohorts * size + np.arange(expansion.n_patients)
+            slot_dose[:, cols] = np.where(go[:, None], exp_dose[:, None], -1)
+            slot_cohort[:, cols] = np.where(go[:, None], cohorts, -1)
+        np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
+        np.add.at(y_final, (rows[go], exp_dose[go]), outcome[go].sum(axis=1))
+    return CohortRun(state, reason, safety, mtd, n_final, y_final, exp_dose, slot_dose, slot_cohort)
+
+
 def simulate(
     design: Design,
     truth: Sequence[float],
@@ -363,57 +483,14 @@ def simulate(
             started=started,
             keep_trials=keep_trials,
         )
-    convert = getattr(design, "for_simulation", None)
-    sim_design: Design = convert() if convert is not None else design
-    max_n = sim_design.max_n if isinstance(sim_design, BehavingDesign) else None
-    expansion = sim_design.expansion if isinstance(sim_design, BehavingDesign) else None
-
     rng = np.random.default_rng(seed)
     k = design.n_doses
-    state = TrialState.empty(trials, k)
-    rows = np.arange(trials)
-    active = np.ones(trials, dtype=bool)
-    reason = np.zeros(trials, dtype=np.int64)
-    dose = sim_design.decide(state).next_dose.copy()
-    column = np.arange(size)
-    offsets = state.row_offsets()
-    for cohort in range(cohorts):
-        if progress is not None:
-            progress(cohort, cohorts)
-        uniforms = rng.random((trials, size))
-        if max_n is not None:
-            this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
-            active &= this_size > 0
-            treated = active[:, None] & (column[None, :] < this_size[:, None])
-        else:
-            treated = np.broadcast_to(active[:, None], (trials, size))
-        if not active.any():
-            break
-        dlts = np.count_nonzero(treated & (uniforms < p[dose][:, None]), axis=1)
-        flat = offsets + dose  # one cell per trial: plain fancy-index addition is exact
-        state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
-        state.y.ravel()[flat] += dlts
-        state.dose = np.where(active, dose, state.dose)
-        state.last_cohort_dlts = np.where(active, dlts, 0)
-        proposal = sim_design.step(state, active)
-        stopping = active & proposal.stop
-        reason[stopping] = proposal.reason[stopping]
-        active &= ~proposal.stop
-        dose = np.where(active, proposal.next_dose, dose)
-    reason[active] = int(StopReason.MAX_N_REACHED)
-    if progress is not None:
-        progress(cohorts, cohorts)
 
-    safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
-    mtd = sim_design.select_mtd_batch(state)
-    mtd = np.where(safety, -1, mtd)
-    n_final, y_final = state.n.astype(float), state.y.astype(float)
-    if expansion is not None:
-        exp_dose = expansion.level_for(mtd)
-        go = (exp_dose >= 0) & ~safety
-        draws = rng.random((trials, expansion.n_patients)) < p[np.maximum(exp_dose, 0)][:, None]
-        np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
-        np.add.at(y_final, (rows[go], exp_dose[go]), draws[go].sum(axis=1))
+    def bernoulli(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
+        return rng.random((trials, n_patients)) < p[dose][:, None]
+
+    run = run_cohorts(design, bernoulli, trials=trials, cohorts=cohorts, cohort_size=size, progress=progress)
+    reason, safety, mtd, n_final, y_final = run.reason, run.safety, run.mtd, run.n, run.y
 
     target = _mtd_target(design, mtd_target)
     selection = np.array([(mtd == i).mean() for i in range(k)])
@@ -665,9 +742,12 @@ __all__ = [
     "MAX_EXACT_DOSES",
     "MAX_TRIALS",
     "MAX_TRIAL_CELLS",
+    "CohortRun",
     "OperatingCharacteristics",
+    "OutcomeSource",
     "check_simulation_size",
     "check_truth",
     "exact_three_plus_three",
+    "run_cohorts",
     "simulate",
 ]

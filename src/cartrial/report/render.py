@@ -252,6 +252,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "duration_days",
                     "rules_fired",
                     "rule_descriptions",
+                    "rule_sources",
                     "source",
                 ),
             ),

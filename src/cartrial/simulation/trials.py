@@ -10,9 +10,10 @@ docs/simulation.md §6. A run has two stages:
    replacement), fresh Stein 2019 kinetics with IIV and the dose effect, toxicity (graded by the grading
    engine, judged by the protocol's DLT rules at every dose level), dropout, accrual and manufacturing;
    the protocol's escalation design (`cartrial.escalation.design_from_spec`, any design but TITE-CRM)
-   decides cohort by cohort from those DLTs, as `cartrial.escalation.simulate` does for a fixed
-   probability per dose; the expansion cohort follows; relapses (hazard linked to AQP4-IgG) and EDSS (neuro
-   engine) complete each patient.
+   decides cohort by cohort from those DLTs — the escalation engine's own cohort loop
+   (`cartrial.escalation.simulation.run_cohorts`, the loop of `cartrial.escalation.simulate`, which draws a
+   fixed probability per dose instead); the expansion cohort follows; relapses (hazard linked to AQP4-IgG)
+   and EDSS (neuro engine) complete each patient.
 
 Deterministic for a seed: the pool uses the first child of `SeedSequence(seed)`, the trials the second.
 """
@@ -385,65 +386,24 @@ class TrialBatch:
 def _escalate(
     prepared: Prepared, draws: PatientDraws, trials: int, size: int, cohorts: int
 ) -> tuple[Any, ...]:
-    """Run the design cohort by cohort on the slots' DLTs (the loop of `cartrial.escalation.simulate`)."""
-    from cartrial.escalation.behaviours import BehavingDesign
-    from cartrial.escalation.design import StopReason, TrialState
+    """Run the design cohort by cohort on the slots' DLTs: the escalation engine's cohort loop
+    (`cartrial.escalation.simulation.run_cohorts`) with the virtual patients' graded DLTs as the outcome
+    source — cohort c's patients are slots c·size …, the expansion's follow slot cohorts·size, each slot's
+    outcome at the dose it is treated with. Returns (slot_dose, cohort_of, mtd, safety, n, y)."""
+    from cartrial.escalation.simulation import run_cohorts
 
-    design = prepared.design
-    convert = getattr(design, "for_simulation", None)
-    sim_design = convert() if convert is not None else design
-    max_n = sim_design.max_n if isinstance(sim_design, BehavingDesign) else None
-    expansion = sim_design.expansion if isinstance(sim_design, BehavingDesign) else None
-    k = prepared.n_doses
-    state = TrialState.empty(trials, k)
-    rows = np.arange(trials)
-    active = np.ones(trials, dtype=bool)
-    reason = np.zeros(trials, dtype=np.int64)
-    dose = sim_design.decide(state).next_dose.copy()
-    column = np.arange(size)
-    offsets = state.row_offsets()
-    slots = draws.dlt.shape[1]
-    slot_dose = np.full((trials, slots), -1, dtype=np.int64)
-    cohort_of = np.full((trials, slots), -1, dtype=np.int64)
-    for cohort in range(cohorts):
-        if max_n is not None:
-            this_size = np.clip(max_n - state.n.sum(axis=1), 0, size)
-            active &= this_size > 0
-            treated = active[:, None] & (column[None, :] < this_size[:, None])
-        else:
-            treated = np.broadcast_to(active[:, None], (trials, size))
-        if not active.any():
-            break
-        cols = cohort * size + column
-        outcome = draws.dlt[rows[:, None], cols[None, :], dose[:, None]]
-        dlts = np.count_nonzero(treated & outcome, axis=1)
-        flat = offsets + dose
-        state.n.ravel()[flat] += np.count_nonzero(treated, axis=1)
-        state.y.ravel()[flat] += dlts
-        slot_dose[:, cols] = np.where(treated, dose[:, None], -1)
-        cohort_of[:, cols] = np.where(treated, cohort, -1)
-        state.dose = np.where(active, dose, state.dose)
-        state.last_cohort_dlts = np.where(active, dlts, 0)
-        proposal = sim_design.step(state, active)
-        stopping = active & proposal.stop
-        reason[stopping] = proposal.reason[stopping]
-        active &= ~proposal.stop
-        dose = np.where(active, proposal.next_dose, dose)
-    reason[active] = int(StopReason.MAX_N_REACHED)
-    safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
-    mtd = np.where(safety, -1, sim_design.select_mtd_batch(state))
-    n_final, y_final = state.n.astype(float), state.y.astype(float)
-    first_expansion = cohorts * size
-    if expansion is not None:
-        exp_dose = expansion.level_for(mtd)
-        go = (exp_dose >= 0) & ~safety
-        cols = first_expansion + np.arange(expansion.n_patients)
-        slot_dose[:, cols] = np.where(go[:, None], exp_dose[:, None], -1)
-        cohort_of[:, cols] = np.where(go[:, None], cohorts, -1)
-        outcome = draws.dlt[rows[:, None], cols[None, :], np.maximum(exp_dose, 0)[:, None]]
-        np.add.at(n_final, (rows[go], exp_dose[go]), expansion.n_patients)
-        np.add.at(y_final, (rows[go], exp_dose[go]), outcome[go].sum(axis=1))
-    return slot_dose, cohort_of, mtd, safety, n_final, y_final
+    rows = np.arange(trials)[:, None]
+
+    def graded_dlts(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
+        cols = cohort * size + np.arange(n_patients)
+        return draws.dlt[rows, cols[None, :], dose[:, None]]
+
+    run = run_cohorts(
+        prepared.design, graded_dlts, trials=trials, cohorts=cohorts, cohort_size=size, keep_slots=True
+    )
+    assert run.slot_dose is not None and run.slot_cohort is not None
+    assert run.slot_dose.shape == draws.dlt.shape[:2]  # the slots the draws were made for
+    return run.slot_dose, run.slot_cohort, run.mtd, run.safety, run.n, run.y
 
 
 def _calendar(
