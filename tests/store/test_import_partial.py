@@ -1,5 +1,5 @@
 """Partial re-import: byte-identical files are not read again, the changed ones take the full path
-(issue 19 section 5: a set-based diff, so a re-import's cost follows what changed; decisions D-19.9).
+(issue 19 section 5: a set-based diff, so a re-import's cost follows what changed; decisions D-19.7).
 
 Each test compares the partial path with the full path (`partial=False`: every file read and compared)
 on two copies of the same database, on both backends: same counts, same stored rows, same data queries

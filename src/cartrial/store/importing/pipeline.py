@@ -823,7 +823,7 @@ def _unchanged_form_counts(entry: ManifestEntry, earlier: dict[str, Any]) -> For
 class UnchangedFiles:
     """The files of a partial re-import that are not read: each byte-identical to a file whose rows an
     earlier import stored, with nothing written since (the set-based diff at file level of issue 19
-    section 5, so a re-import's cost follows what changed; docs/science/decisions.md D-19.9).
+    section 5, so a re-import's cost follows what changed; docs/science/decisions.md D-19.7).
 
     Every file's (name, SHA-256) is looked up in the manifests of the run of ``import`` audit rows that
     ends the trail (`earlier_manifests`, the argument of `unchanged_since_import`): each such file's rows
