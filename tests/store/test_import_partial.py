@@ -191,3 +191,20 @@ def test_a_write_between_the_look_and_the_lock_sends_the_import_down_the_full_pa
     ]
     assert restored["value"] == record["value"]
     assert verify_complete(connect(url)).ok
+
+
+def test_the_partial_path_with_streamed_files(two: tuple[str, str, Path]) -> None:
+    """Files streamed in chunks (`stream_bytes`) on the partial path: the changed one is streamed, the
+    left-out ones get their manifests, and everything verifies."""
+    partial_url, full_url, folder = two
+    for url in (partial_url, full_url):
+        import_templates(url, folder, "admin")
+    edit(folder, "labs", 5, "value", "6.5")
+    partial = import_templates(
+        partial_url, folder, "admin", reason="lab corrected", stream_bytes=2_000, chunk_rows=40
+    )
+    full = import_templates(full_url, folder, "admin", reason="lab corrected", partial=False)
+    assert partial.totals == full.totals
+    assert partial.totals["updated"] == 1
+    assert stored(partial_url) == stored(full_url)
+    assert verify_complete(connect(partial_url)).ok
