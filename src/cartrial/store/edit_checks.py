@@ -818,11 +818,19 @@ SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse"})
 
 
 def import_findings(
-    connection: Connection, forms: Sequence[Any], protocol: Protocol | None, today: dt.date | None = None
+    connection: Connection,
+    forms: Sequence[Any],
+    protocol: Protocol | None,
+    today: dt.date | None = None,
+    restated: Mapping[str, Mapping[str, Sequence[Record]]] | None = None,
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
-    the stored record's values it gives). Findings are located by file and spreadsheet row."""
+    the stored record's values it gives). Findings are located by file and spreadsheet row.
+
+    `restated`: subject -> table -> stored records checked as if imported (`new`), located by table and
+    record id: the rows of a byte-identical file that a partial re-import does not read again
+    (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
     from cartrial.store.models import STUDY_TABLES
 
     imported: dict[str, dict[str, list[Record]]] = {}
@@ -838,7 +846,7 @@ def import_findings(
             record = Record(table, values, True, file=form.file, row=int(numbers[position]))
             imported.setdefault(str(subject_id), {}).setdefault(table, []).append(record)
     large = [f for f in forms if f.spec.table in CHECKED_TABLES and f.spec.table not in SMALL_TABLES]
-    subject_ids = set(imported)
+    subject_ids = set(imported) | set(restated or {})
     for form in large:
         subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
     if not subject_ids:
@@ -858,6 +866,8 @@ def import_findings(
                     record.values = {**old.values, **record.values}
                     record.record_id = old.record_id
                 kept.append(record)
+        for table, again in (restated or {}).get(subject_id, {}).items():
+            by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {

@@ -301,12 +301,17 @@ def _cross_file_problems(forms: Sequence[FormData], state: DatabaseState) -> lis
 
 
 def plan_edit_checks(
-    engine: Engine, validated: Sequence[ValidatedForm], state: DatabaseState
+    engine: Engine,
+    validated: Sequence[ValidatedForm],
+    state: DatabaseState,
+    unchanged: UnchangedFiles | None = None,
 ) -> list[Finding]:
     """The edit checks that the validated forms fire (with the subjects' stored records): raise one
-    `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each)."""
+    `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
+    `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`)."""
     with engine.connect() as connection:
-        findings = import_findings(connection, validated, state.protocol)
+        restated = unchanged.restated(connection, validated) if unchanged is not None else None
+        findings = import_findings(connection, validated, state.protocol, restated=restated)
     hard = hard_problems(findings)
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
@@ -332,6 +337,7 @@ __all__ = [
     "ManifestEntry",
     "ProgressCallback",
     "RedcapSummary",
+    "UnchangedFiles",
     "check_mapping",
     "convert_export",
     "database_state",
@@ -375,12 +381,14 @@ def write_forms(
     progress: ProgressCallback | None = None,
     manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
     findings: Sequence[Finding] = (),
+    unchanged: UnchangedFiles | None = None,
 ) -> list[FormCounts]:
     """Write every validated form in ONE transaction and record one manifest row per input file.
 
     Rows are upserted on the table's natural key (`Transaction.upsert_rows`): idempotent, audited, with
     `import_reason` as the reason of each update. Any error (permission, lock, database) rolls everything
-    back; so does the process dying, since nothing is committed before the end.
+    back; so does the process dying, since nothing is committed before the end. `unchanged`: files of a
+    partial re-import that are not read (re-checked under the write lock; `UnchangedFiles`).
     """
     from cartrial.store.permissions import Action
     from cartrial.store.service import StudyService
@@ -395,11 +403,15 @@ def write_forms(
         reason=import_reason(kind, first.file, reason) if first else reason,
     ) as tx:
         tx.require(Action.IMPORT, f"{kind} import")
+        if unchanged is not None:
+            unchanged.recheck(tx.connection)
         for form in validated:
             result, done = write_form(
                 tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
             counts.append(form_counts(form, result))
+        if unchanged is not None:
+            counts += unchanged.counts()
         record_manifests(
             tx, entries, counts, kind=kind, reason=reason, manifest_counts=manifest_counts, findings=findings
         )
@@ -491,8 +503,12 @@ def import_templates(
     progress: ProgressCallback | None = None,
     stream_bytes: int | None = None,
     chunk_rows: int = streaming.CHUNK_ROWS,
+    partial: bool = True,
 ) -> ImportReport:
     """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
+
+    `partial`: a re-import may leave out (not read) the files that are byte-identical to the ones an earlier
+    import stored when nothing was written since (`UnchangedFiles`); False reads and compares every file.
 
     `dry_run` validates everything (including the cross-file and database checks) and writes nothing.
     Files larger than `stream_bytes` (default `streaming.STREAM_BYTES`) are read, validated and written
@@ -513,36 +529,70 @@ def import_templates(
         for e in listed
         if streaming.streamed(FORMS_BY_NAME[Path(e.file).stem], e.size_bytes, folder_bytes, stream_bytes)
     ]
+    unchanged: UnchangedFiles | None = None
     if not dry_run:
-        unchanged = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)
-        if unchanged is not None:
-            report = ImportReport("templates", user, started, False, listed, unchanged)
+        written = _write_unchanged(engine, listed, user=user, kind="templates", reason=reason)
+        if written is not None:
+            report = ImportReport("templates", user, started, False, listed, written)
             report.seconds = (now() - started).total_seconds()
             return report
+        if partial:
+            with engine.connect() as connection:  # a look first; re-checked under the write lock
+                unchanged = UnchangedFiles.find(connection, listed, "templates")
+    try:
+        report = _import_templates(
+            engine, listed, large, user=user, dry_run=dry_run, reason=reason, progress=progress,
+            chunk_rows=chunk_rows, unchanged=unchanged,
+        )  # fmt: skip
+    except _ChangedSince:  # written to since the look: the full path, every file read and compared
+        return import_templates(
+            engine, directory, user, reason=reason, progress=progress, stream_bytes=stream_bytes,
+            chunk_rows=chunk_rows, partial=False,
+        )  # fmt: skip
+    report.started_at = started
+    report.seconds = (now() - started).total_seconds()
+    return report
+
+
+def _import_templates(
+    engine: Engine,
+    listed: Sequence[ManifestEntry],
+    large: Sequence[ManifestEntry],
+    *,
+    user: str,
+    dry_run: bool,
+    reason: str | None,
+    progress: ProgressCallback | None,
+    chunk_rows: int,
+    unchanged: UnchangedFiles | None,
+) -> ImportReport:
+    """`import_templates` after the listing: the files not in `unchanged` are read (streamed when in
+    `large`), validated and written."""
+    skipped = set(unchanged.entries()) if unchanged is not None else set()
+    read = [e for e in listed if e not in skipped]
     if large:
-        report = _import_streamed(
+        return _import_streamed(
             engine,
-            listed,
-            large,
+            read,
+            [e for e in large if e not in skipped],
             user=user,
             dry_run=dry_run,
             reason=reason,
             progress=progress,
             chunk_rows=chunk_rows,
+            unchanged=unchanged,
+            listed=listed,
         )
-        report.started_at = started
-        report.seconds = (now() - started).total_seconds()
-        return report
-    forms, entries = read_template_dir(directory, listed)
+    forms, _ = read_template_dir(Path(listed[0].file).parent, read)
     state = database_state(engine)
     validated = validate_all(forms, state)
-    findings = plan_edit_checks(engine, validated, state)
+    findings = plan_edit_checks(engine, validated, state, unchanged)
     report = ImportReport(
         kind="templates",
         user=user,
-        started_at=started,
+        started_at=now(),
         dry_run=dry_run,
-        files=entries,
+        files=list(listed),
         forms=[],
         edit_checks=findings,
     )
@@ -552,14 +602,14 @@ def import_templates(
         report.forms = write_forms(
             engine,
             validated,
-            entries,
+            listed,
             user=user,
             kind="templates",
             reason=reason,
             progress=progress,
             findings=findings,
+            unchanged=unchanged,
         )
-    report.seconds = (now() - started).total_seconds()
     return report
 
 
@@ -670,20 +720,10 @@ UNCHANGED_TAIL_ROWS = 10_000
 """How many of the newest audit rows `unchanged_since_import` looks at (a run of manifest rows only)."""
 
 
-def unchanged_since_import(
-    connection: Any, entries: Sequence[ManifestEntry], kind: str
-) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
-    """For a re-import of byte-identical files into a database nothing has changed since: each entry with
-    the row counts of its earlier manifest; None when that cannot be shown (then the full path runs).
-
-    It holds when every file's (form name, SHA-256) is the manifest of an import of the same kind whose
-    audit row lies in the run of ``import`` audit rows that ends the trail, each written by this software
-    version. Every write is audited (data, locks, protocol, queries), and an import's manifest rows are its
-    last audit rows, so such a run means: after the import that wrote those files' rows committed, only
-    imports that changed nothing were made. The files being identical, each of their rows is stored exactly
-    as given and passed this version's validation then: a full re-import would read, validate and
-    compare every row only to find it unchanged. A change made outside the application (no audit row) is
-    what `cartrial db audit verify` reports (store/tamper.py, replay of the trail)."""
+def earlier_manifests(connection: Any, kind: str) -> dict[tuple[str, str], dict[str, Any]] | None:
+    """(file name, SHA-256) -> row counts of the manifests of `kind` imports in the run of ``import`` audit
+    rows that ends the trail, each written by this software version; None when there is no such run (or
+    it cannot be shown whole). What such a run means: see `unchanged_since_import`."""
     from sqlalchemy import desc
 
     from cartrial import __version__
@@ -718,13 +758,153 @@ def unchanged_since_import(
         ):
             if manifest_kind == kind:
                 earlier.setdefault((Path(file_name).name, sha256), dict(row_counts or {}))
+    return earlier
+
+
+def unchanged_since_import(
+    connection: Any, entries: Sequence[ManifestEntry], kind: str
+) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
+    """For a re-import of byte-identical files into a database nothing has changed since: each entry with
+    the row counts of its earlier manifest; None when that cannot be shown (then the full path runs).
+
+    It holds when every file's (form name, SHA-256) is the manifest of an import of the same kind whose
+    audit row lies in the run of ``import`` audit rows that ends the trail, each written by this software
+    version. Every write is audited (data, locks, protocol, queries), and an import's manifest rows are its
+    last audit rows, so such a run means: after the import that wrote those files' rows committed, only
+    imports that changed nothing were made. The files being identical, each of their rows is stored exactly
+    as given and passed this version's validation then: a full re-import would read, validate and
+    compare every row only to find it unchanged. A change made outside the application (no audit row) is
+    what `cartrial db audit verify` reports (store/tamper.py, replay of the trail)."""
+    found = unchanged_files(connection, entries, kind)
+    if found is None or len(found) != len(entries):
+        return None
+    return found
+
+
+def unchanged_files(
+    connection: Any,
+    entries: Sequence[ManifestEntry],
+    kind: str,
+    skippable: Callable[[str], bool] | None = None,
+) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
+    """The entries (of those `skippable` allows, by form name) whose (file name, SHA-256) is a manifest in
+    the trailing run of import rows (`earlier_manifests`), each with that manifest's row counts; None when
+    there is no such run."""
+    earlier = earlier_manifests(connection, kind)
+    if earlier is None:
+        return None
     found: list[tuple[ManifestEntry, dict[str, Any]]] = []
     for entry in entries:
+        if skippable is not None and not skippable(Path(entry.file).stem):
+            continue
         counts = earlier.get((Path(entry.file).name, entry.sha256))
-        if counts is None or not counts:
-            return None
-        found.append((entry, counts))
+        if counts:
+            found.append((entry, counts))
     return found
+
+
+class _ChangedSince(Exception):
+    """Under the write lock, the files a partial re-import leaves out are no longer shown unchanged."""
+
+
+READ_ON_REIMPORT = frozenset({"sites", "subjects", "infusions", "relapses", "escalation_decisions"})
+"""Forms a partial re-import always reads, even when byte-identical: small, and the edit checks of a
+subject's other records (or of the study's decisions) read them whole (`cartrial.store.edit_checks`)."""
+
+
+def _unchanged_form_counts(entry: ManifestEntry, earlier: dict[str, Any]) -> FormCounts:
+    """The counts of a byte-identical file: every row it gave at the earlier import, unchanged."""
+    form = FORMS_BY_NAME[Path(entry.file).stem]
+    n = sum(int(c.get("read", 0)) for c in earlier.values() if isinstance(c, dict))
+    return FormCounts(form.name, form.table, entry.file, n, unchanged=n)
+
+
+@dataclass(frozen=True)
+class UnchangedFiles:
+    """The files of a partial re-import that are not read: each byte-identical to a file whose rows an
+    earlier import stored, with nothing written since (the set-based diff at file level of issue 19
+    section 5, so a re-import's cost follows what changed; docs/science/decisions.md D-19.7).
+
+    Every file's (name, SHA-256) is looked up in the manifests of the run of ``import`` audit rows that
+    ends the trail (`earlier_manifests`, the argument of `unchanged_since_import`): each such file's rows
+    are stored exactly as given, and one table is written by one form, so reading and comparing them
+    would find every row unchanged. The other files take the full path (read, validate, compare, write)
+    in the same one transaction, and every file gets its manifest. The forms in `READ_ON_REIMPORT` are
+    always read. The edit checks that the full path would run on a left-out file's rows for a subject whose
+    context records (subject, infusion) this import changes are run on those rows as stored
+    (`restated`). The look is repeated under the write lock (`recheck`)."""
+
+    kind: str
+    files: tuple[tuple[ManifestEntry, dict[str, Any]], ...]
+
+    @classmethod
+    def find(cls, connection: Any, entries: Sequence[ManifestEntry], kind: str) -> UnchangedFiles | None:
+        """The left-out files of a re-import of `entries` (None: every file is read)."""
+        found = unchanged_files(connection, entries, kind, lambda name: name not in READ_ON_REIMPORT)
+        return cls(kind, tuple(found)) if found else None
+
+    def entries(self) -> list[ManifestEntry]:
+        return [entry for entry, _ in self.files]
+
+    def recheck(self, connection: Any) -> None:
+        """Under the write lock: raise `_ChangedSince` unless every left-out file is still shown unchanged."""
+        found = unchanged_files(connection, self.entries(), self.kind)
+        if found is None or [e for e, _ in found] != self.entries():
+            raise _ChangedSince
+
+    def counts(self) -> list[FormCounts]:
+        return [_unchanged_form_counts(entry, earlier) for entry, earlier in self.files]
+
+    def restated(
+        self, connection: Any, validated: Sequence[ValidatedForm]
+    ) -> dict[str, dict[str, list[Any]]]:
+        """Subject -> table -> the stored records of the left-out assessment tables, for each subject whose
+        context records (subject, infusion) the validated forms change (or add), marked as imported (their
+        edit checks run as on the full path, located by table and record id)."""
+        from cartrial.store.edit_checks import ASSESSMENT_TABLES, CONTEXT_TABLES, stored_records
+        from cartrial.store.models import STUDY_TABLES
+        from cartrial.store.tables import same_value
+
+        tables = [
+            FORMS_BY_NAME[Path(e.file).stem].table
+            for e in self.entries()
+            if FORMS_BY_NAME[Path(e.file).stem].table in ASSESSMENT_TABLES
+        ]
+        context = [form for form in validated if form.spec.table in CONTEXT_TABLES]
+        if not tables or not context:
+            return {}
+        rows_by_form = [(form, form.rows()) for form in context]
+        subject_ids = {
+            str(values["subject_id"])
+            for _, rows in rows_by_form
+            for values in rows
+            if values.get("subject_id") is not None
+        }
+        stored = stored_records(connection, subject_ids)
+        changed: set[str] = set()
+        for form, rows in rows_by_form:
+            keys = STUDY_TABLES[form.spec.table].natural_key
+            for values in rows:
+                subject_id = values.get("subject_id")
+                if subject_id is None or str(subject_id) in changed:
+                    continue
+                key = tuple(values.get(k) for k in keys)
+                old = next(
+                    (
+                        r
+                        for r in stored.get(str(subject_id), {}).get(form.spec.table, [])
+                        if tuple(r.get(k) for k in keys) == key
+                    ),
+                    None,
+                )
+                if old is None or not all(same_value(old.get(n), v) for n, v in values.items()):
+                    changed.add(str(subject_id))
+        restated = stored_records(connection, changed, tables)
+        for by_table in restated.values():
+            for records in by_table.values():
+                for record in records:
+                    record.new = True
+        return {s: {t: list(r) for t, r in by_table.items()} for s, by_table in restated.items()}
 
 
 def _write_unchanged(
@@ -752,14 +932,12 @@ def _write_unchanged(
         if found is None:
             return None
         for entry, earlier in found:
-            form = FORMS_BY_NAME[Path(entry.file).stem]
             read = {table: int(c.get("read", 0)) for table, c in earlier.items() if isinstance(c, dict)}
             row_counts = {
                 table: {"read": n, "inserted": 0, "updated": 0, "unchanged": n} for table, n in read.items()
             }
             tx.record_import(entry.file, entry.sha256, kind, row_counts)
-            n = sum(read.values())
-            counts.append(FormCounts(form.name, form.table, entry.file, n, unchanged=n))
+            counts.append(_unchanged_form_counts(entry, earlier))
     return counts
 
 
@@ -774,7 +952,7 @@ class _DryRunDone(Exception):
 
 def _import_streamed(
     engine: Engine,
-    listed: Sequence[ManifestEntry],
+    read: Sequence[ManifestEntry],
     large: Sequence[ManifestEntry],
     *,
     user: str,
@@ -782,15 +960,20 @@ def _import_streamed(
     reason: str | None,
     progress: ProgressCallback | None,
     chunk_rows: int,
+    unchanged: UnchangedFiles | None = None,
+    listed: Sequence[ManifestEntry] | None = None,
 ) -> ImportReport:
     """A templates import with some files streamed: the other files are read, validated (with their
     cross-file and edit checks) and written first, then each large file chunk by chunk; every problem of
-    every file is collected and raised together, and then nothing is written (one transaction)."""
+    every file is collected and raised together, and then nothing is written (one transaction).
+    `read`: the files read; `listed`: every file of the import (default `read`; the others are in
+    `unchanged`)."""
     from cartrial.store.permissions import Action
     from cartrial.store.service import StudyService
 
     kind = "templates"
-    whole_entries = [e for e in listed if e not in large]
+    listed = list(read) if listed is None else list(listed)
+    whole_entries = [e for e in read if e not in large]
     problems: list[Problem] = []
     forms: list[FormData] = []
     if whole_entries:
@@ -807,7 +990,7 @@ def _import_streamed(
         problems.extend(exc.problems)
     if not problems:
         try:
-            findings = plan_edit_checks(engine, validated, state)
+            findings = plan_edit_checks(engine, validated, state, unchanged)
         except InputError as exc:
             problems.extend(exc.problems)
     imported_subjects: set[str] = set()
@@ -832,10 +1015,12 @@ def _import_streamed(
             .transaction(source=f"{kind} import", reason=import_reason(kind, listed[0].file, reason)) as tx
         ):
             tx.require(Action.IMPORT, f"{kind} import")
+            if unchanged is not None:
+                unchanged.recheck(tx.connection)
             done = 0
             by_file = {form.file: form for form in validated}
             del validated
-            for entry in listed:  # form order: subjects and infusions are stored before what needs them
+            for entry in read:  # form order: subjects and infusions are stored before what needs them
                 if entry in large:
                     form_count, done = _stream_file(
                         tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
@@ -849,6 +1034,8 @@ def _import_streamed(
                     counts.append(form_counts(form, result))
             if problems:
                 raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
+            if unchanged is not None:
+                counts += unchanged.counts()
             record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
             if dry_run:
                 raise _DryRunDone
