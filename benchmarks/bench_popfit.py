@@ -2,10 +2,11 @@
 (target ≤ 10 s), MAP estimate of one patient (target ≤ 50 ms), and the parameter-recovery study (100
 replicate datasets of 12 and of 100 subjects; targets: fixed effects relative bias within 5 %, variances
 within 20 %, 95 % CI coverage 90-98 %). The recovery table is also written to
-benchmarks/popfit_recovery.csv and copied into docs/popfit.md. CARTRIAL_POPFIT_REPLICATES sets the number of
-replicates (default 100; 0 skips the study). Per-replicate estimates are kept in
-benchmarks/popfit_recovery_<N>_replicates.csv; a complete file is summarised again instead of refitted (the
-study takes about an hour on a shared 2-core machine; delete the file to rerun it)."""
+benchmarks/popfit_recovery.csv and regenerated into docs/popfit.md (between the recovery-table markers).
+CARTRIAL_POPFIT_REPLICATES sets the number of replicates (default 100; 0 skips the study). Per-replicate
+estimates are kept in benchmarks/popfit_recovery_<N>_replicates.csv; a complete file is summarised again
+instead of refitted (the study takes about an hour on a shared 2-core machine; delete the file to rerun it;
+`recovery_study(first=...)` runs it in parts)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ import pandas as pd
 
 from benchmarks.timing import best_seconds
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population, map_estimate
-from cartrial.kinetics.popfit.recovery import recovery_study, simulate_cart_dataset, summarise
+from cartrial.kinetics.popfit.recovery import (
+    recovery_markdown,
+    recovery_study,
+    replace_generated_block,
+    simulate_cart_dataset,
+    summarise,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -102,4 +109,7 @@ def run() -> list[dict[str, object]]:
                 }
             )
         pd.concat(tables).to_csv(HERE / "popfit_recovery.csv", index=False, float_format="%.4g")
+        docs = HERE.parent / "docs" / "popfit.md"
+        table = recovery_markdown(pd.read_csv(HERE / "popfit_recovery.csv"))
+        docs.write_text(replace_generated_block(docs.read_text(encoding="utf-8"), table), encoding="utf-8")
     return results

@@ -422,7 +422,7 @@ def popfit_command(
         "--individual-parameters",
         help="With --model cartrial_pd: ebe.csv of a stein2019 popfit (each subject's kinetic parameters).",
     ),
-    method: str = typer.Option("saem", "--method", help="saem, or laplace (Laplacian, FOCE-I family)."),
+    method: str = typer.Option("saem", "--method", help="saem, focei (FOCE-I) or laplace (Laplacian)."),
     covariates_file: Path | None = typer.Option(None, "--covariates", help="CSV, one row per subject."),
     covariate: list[str] = typer.Option([], "--covariate", help="Effect PARAM~COVARIATE[:power|cat|linear]."),
     iiv: str | None = typer.Option(None, "--iiv", help="Comma-separated parameters with IIV (default all)."),
@@ -468,14 +468,14 @@ def popfit_command(
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
-    if method not in ("saem", "laplace"):
+    if method not in ("saem", "focei", "laplace"):
         raise InputError(
             Problem(
                 "estimation method not available",
                 field="--method",
                 value=method,
-                allowed="saem, laplace (FOCE-I proper, with the first-order Hessian, is not implemented; "
-                "laplace is the Laplacian conditional method with interaction)",
+                allowed="saem, focei (first-order conditional with interaction), laplace (Laplacian "
+                "conditional with interaction)",
             )
         )
     from cartrial.kinetics import check_lloq

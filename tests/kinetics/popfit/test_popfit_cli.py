@@ -156,7 +156,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
     ("args", "message"),
     [
         (("--covariate", "cmax~dose_level"), "needs --covariates"),
-        (("--method", "focei"), "not implemented"),
+        (("--method", "foce"), "allowed: saem, focei"),
         (("--covariate", "cmax-dose"), "PARAMETER~COVARIATE"),
         (("--blq", "m2"), "allowed: m3, m1"),
         (("--initial", "cmax"), "NAME=VALUE"),

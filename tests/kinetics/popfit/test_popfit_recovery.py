@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
 from cartrial.kinetics.popfit.recovery import recovery_study, simulate_cart_dataset, truth_table
@@ -35,7 +36,10 @@ def test_100_subject_fit_recovers_the_simulation_values(fit_100) -> None:  # typ
             assert abs(np.log(row.estimate / t)) <= min(3 * row.se / row.estimate, np.log(1.5)), row.parameter
         if row.kind == "residual":
             assert row.estimate == pytest.approx(t, rel=0.1)
-    assert covered >= len(est) - 1  # at most one of 13 intervals may miss in one replicate
+    # one replicate says little about coverage (that is the 100-replicate study); this only catches gross
+    # miscalibration: misses beyond the 99.9 % quantile of Binomial(13, 0.05), i.e. more than 4 of 13
+    misses = len(est) - covered
+    assert misses <= binom.ppf(0.999, len(est), 0.05), misses
 
 
 def test_fit_outputs_are_consistent(fit_100) -> None:  # type: ignore[no-untyped-def]

@@ -25,10 +25,12 @@ from cartrial.kinetics.popfit.saem import (
     MarginalLikelihood,
     SaemSettings,
     SaemTrace,
+    ThetaCodec,
     Work,
     _pd,
     conditional_modes,
     make_draws,
+    maximise_is_likelihood,
     observed_information,
     run_saem,
 )
@@ -93,6 +95,14 @@ class PopulationFit:
             }
         )
         return out
+
+
+def codec_vector(spec: PopulationSpec, theta: Theta) -> FloatArray:
+    """θ as the unconstrained vector of `ThetaCodec` (μ, β, Ω terms, log σ)."""
+    try:
+        return ThetaCodec(spec).encode(theta)
+    except (np.linalg.LinAlgError, ValueError):
+        return np.full(1, np.nan)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -173,17 +183,44 @@ def fit_population(
         theta, trace, eta_chains, details = run_saem(work, theta0, settings, progress)
         chains = details["n_chains"]
         eta_start = eta_chains.reshape(chains, n, q).mean(axis=0)
-    elif method == "laplace":
+    elif method in ("laplace", "focei"):
         from cartrial.kinetics.popfit.laplace import fit_laplace
 
-        theta, _, ok, message, eta_start, _ = fit_laplace(work, theta0)
+        theta, _, ok, message, eta_start, _ = fit_laplace(work, theta0, approximation=method)
         trace, chains, details = SaemTrace(), 0, {"acceptance_last": []}
         if not ok and "precision loss" not in message:
-            outer_problems.append(f"Laplacian outer optimisation did not converge ({message})")
+            label = "Laplacian" if method == "laplace" else "FOCE-I"
+            outer_problems.append(f"{label} outer optimisation did not converge ({message})")
     else:
-        raise ConfigurationError(f"unknown estimation method {method!r}; allowed: saem, laplace")
+        raise ConfigurationError(f"unknown estimation method {method!r}; allowed: saem, laplace, focei")
     t_saem = _time.perf_counter() - t0
     eta_mode, hess, _, mode_ok = conditional_modes(work, theta, eta_start)
+    saem_notes: list[str] = []
+    polish_info: dict[str, Any] = {}
+    if method == "saem" and settings.polish_rounds > 0:
+        polished = maximise_is_likelihood(
+            work,
+            theta,
+            eta_mode,
+            hess,
+            np.random.default_rng(None if settings.seed is None else settings.seed + 3),
+            draws=settings.polish_draws,
+            rounds=settings.polish_rounds,
+            tol=settings.polish_tol,
+        )
+        if np.all(np.isfinite(codec_vector(spec, polished.theta))):
+            theta, eta_mode, hess, mode_ok = (
+                polished.theta,
+                polished.eta_mode,
+                polished.hessian,
+                polished.mode_converged,
+            )
+        polish_info = {
+            "rounds": polished.rounds,
+            "settled": polished.success,
+            "log_likelihood_gain_per_round": [round(g, 4) for g in polished.gains],
+            "draws": settings.polish_draws,
+        }
     t_modes = _time.perf_counter() - t0 - t_saem
     rng = np.random.default_rng(None if settings.seed is None else settings.seed + 1)
     base = spec.typical_phi(theta, x)[:, spec.iiv_index]
@@ -207,6 +244,17 @@ def fit_population(
     t_ll = _time.perf_counter() - t0 - t_saem - t_modes
 
     problems = _convergence_problems(trace, settings, spec, theta) if method == "saem" else outer_problems
+    if polish_info:
+        if polish_info["settled"]:
+            # the reported estimate is the maximum of the importance-sampled likelihood (re-centred until
+            # it stopped rising), not SAEM's last iterate: SAEM's drift is a note on the starting point
+            saem_notes = [p for p in problems if "drifting" in p]
+            problems = [p for p in problems if "drifting" not in p]
+        else:
+            problems.append(
+                "the importance-sampling maximisation was still gaining log-likelihood after "
+                f"{polish_info['rounds']} rounds: increase --k1/--k2 (or the importance draws)"
+            )
     if not mode_ok.all():
         problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
     if not math.isfinite(log_lik):
@@ -265,6 +313,8 @@ def fit_population(
             "omega": omega,
             "error": {"kind": error.kind, "scale": error.scale},
             "acceptance_last": details["acceptance_last"],
+            "final_maximisation": polish_info,
+            "saem_notes": saem_notes,
         },
         timings_s={
             "saem": t_saem,

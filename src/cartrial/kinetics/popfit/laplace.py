@@ -11,6 +11,17 @@ this is the Laplacian method. The outer problem maximises Σ log L_i over θ (sc
 with the modes re-found (warm-started) at every θ. Source: Wang Y. Derivation of various NONMEM estimation
 methods. J Pharmacokinet Pharmacodyn 2007;34:575-593. Practical for small models (Theophylline); the SAEM
 method is the default for the Stein model.
+
+FOCE-I (``approximation="focei"``, NONMEM's METHOD=COND INTERACTION): the same formula with H_i replaced by
+its first-order form at the conditional mode,
+
+    H_i ≈ Ω⁻¹ + Σ_j [ J_j J_jᵀ / g_j² + ½ · (∂ log g_j²/∂η)(∂ log g_j²/∂η)ᵀ ],
+
+J_j = ∂h(f_j)/∂η on the transformed scale and g_j the residual SD at the individual prediction (interaction:
+the variance term is the expected information of N(h(f), g²) in η; Wang 2007 eq. for FOCEI). Only first
+derivatives of the model enter (central differences). BLQ samples (M3) keep their exact second derivative —
+NONMEM requires LAPLACIAN for M3 (Beal 2001; Ahn et al. J Pharmacokinet Pharmacodyn 2008;35:401-421), so the
+censored terms are the Laplacian ones and the likelihood is the same one the other methods use.
 """
 
 from __future__ import annotations
@@ -21,16 +32,72 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
+from cartrial.kinetics.popfit.likelihood import subject_loglik
 from cartrial.kinetics.popfit.population import Theta
-from cartrial.kinetics.popfit.saem import ThetaCodec, Work, _pd, conditional_modes
+from cartrial.kinetics.popfit.saem import ThetaCodec, Work, _pd, conditional_modes, grad_hess
+
+APPROXIMATIONS = ("laplace", "focei")
+
+
+def first_order_hessian(work: Work, theta: Theta, eta: FloatArray, h: float = 1e-4) -> FloatArray:
+    """FOCE-I Hessian (n, q, q) of -log p(y_i, η) at η (see the module docstring)."""
+    spec, err = work.spec, work.spec.error
+    n, q = eta.shape
+    rows = np.arange(n)
+    base = spec.typical_phi(theta, work.x)
+    omega_inv = np.asarray(np.linalg.inv(theta.omega), dtype=float)
+
+    def transformed(e: FloatArray) -> tuple[FloatArray, FloatArray]:
+        phi = base.copy()
+        phi[:, spec.iiv_index] += e
+        pred = work.predict(phi, rows)
+        return err.transform(pred), np.log(err.sd(pred, theta.sigma) ** 2)
+
+    jac = np.zeros((n, work.yt.shape[1], q))
+    jac_v = np.zeros_like(jac)
+    for a in range(q):
+        step = np.zeros(q)
+        step[a] = h
+        fp, vp = transformed(eta + step)
+        fm, vm = transformed(eta - step)
+        jac[:, :, a] = (fp - fm) / (2 * h)
+        jac_v[:, :, a] = (vp - vm) / (2 * h)
+    _, logvar = transformed(eta)
+    with np.errstate(over="ignore"):
+        inv_var = np.where(work.quantified, np.exp(-logvar), 0.0)
+    quant = work.quantified[:, :, None]
+    jac = np.where(quant, jac, 0.0)
+    jac_v = np.where(quant, jac_v, 0.0)
+    hess = np.einsum("nj,nja,njb->nab", inv_var, jac, jac) + 0.5 * np.einsum("nja,njb->nab", jac_v, jac_v)
+    hess = hess + omega_inv[None, :, :]
+    if work.censored.any():
+        none = np.zeros_like(work.quantified)
+
+        def censored_nll(e: FloatArray, rr: npt.NDArray[np.int64]) -> FloatArray:
+            phi = base[rr].copy()
+            phi[:, spec.iiv_index] += e
+            pred = work.predict(phi, rr)
+            val = -subject_loglik(
+                pred, work.yt[rr], work.lloq_t[rr], none[rr], work.censored[rr], err, theta.sigma
+            )
+            return np.where(np.isfinite(val), val, 1e300)
+
+        _, _, h_c = grad_hess(censored_nll, eta, rows)
+        hess = hess + h_c
+    return np.asarray(hess, dtype=float)
+
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def laplace_loglik(work: Work, theta: Theta, eta0: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-    """(Σ log L_i, modes, Hessians) of the Laplacian approximation at θ."""
+def laplace_loglik(
+    work: Work, theta: Theta, eta0: FloatArray, approximation: str = "laplace"
+) -> tuple[float, FloatArray, FloatArray]:
+    """(Σ log L_i, modes, Hessians) of the Laplacian (or FOCE-I) approximation at θ."""
     q = work.spec.q
     eta, hess, f0, _ = conditional_modes(work, theta, eta0, max_iter=30)
+    if approximation == "focei":
+        hess = first_order_hessian(work, theta, eta)
     sign, logdet_omega = np.linalg.slogdet(theta.omega)
     if sign <= 0:
         return -math.inf, eta, hess
@@ -47,15 +114,16 @@ def laplace_loglik(work: Work, theta: Theta, eta0: FloatArray) -> tuple[float, F
 
 
 def fit_laplace(
-    work: Work, theta0: Theta, max_iter: int = 200
+    work: Work, theta0: Theta, max_iter: int = 200, approximation: str = "laplace"
 ) -> tuple[Theta, float, bool, str, FloatArray, FloatArray]:
-    """Maximise the Laplacian log-likelihood from `theta0`; returns (θ̂, log L, success, message, η̂, H)."""
+    """Maximise the Laplacian (or FOCE-I) log-likelihood from `theta0`; returns (θ̂, log L, success,
+    message, η̂, H)."""
     codec = ThetaCodec(work.spec)
     state = {"eta": np.zeros((work.n, work.spec.q))}
 
     def objective(v: FloatArray) -> float:
         try:
-            value, eta, _ = laplace_loglik(work, codec.decode(v), state["eta"])
+            value, eta, _ = laplace_loglik(work, codec.decode(v), state["eta"], approximation)
         except np.linalg.LinAlgError:
             return 1e300
         if math.isfinite(value):
@@ -70,5 +138,5 @@ def fit_laplace(
         options={"maxiter": max_iter, "gtol": 1e-4, "eps": 1e-5},
     )
     theta = codec.decode(res.x)
-    value, eta, hess = laplace_loglik(work, theta, state["eta"])
+    value, eta, hess = laplace_loglik(work, theta, state["eta"], approximation)
     return theta, value, bool(res.success), str(res.message), eta, hess

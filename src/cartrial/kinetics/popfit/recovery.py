@@ -81,17 +81,19 @@ def recovery_study(
     seed: int = 1,
     settings: SaemSettings | None = None,
     progress: Callable[[int, pd.DataFrame], None] | None = None,
+    first: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit `n_replicates` simulated datasets; returns (per-replicate estimates, summary per parameter).
 
     Summary: truth, mean estimate, relative bias % of the mean, coverage % of the 95 % CI, number of
-    replicates with a CI, converged fraction and mean BLQ %.
+    replicates with a CI, converged fraction and mean BLQ %. `first`: index of the first replicate (its
+    dataset seed is seed + 1000·r, its SAEM seed seed + r), so a study can be run in parts and concatenated.
     """
     from cartrial.kinetics.popfit.fit import fit_population
 
     truth = truth_table()
     rows: list[dict[str, Any]] = []
-    for r in range(n_replicates):
+    for r in range(first, first + n_replicates):
         data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * r)
         fit = fit_population(
             data,
@@ -120,7 +122,8 @@ def recovery_study(
 
 
 def summarise(per: pd.DataFrame) -> pd.DataFrame:
-    """Summary per parameter of per-replicate estimates (see `recovery_study`)."""
+    """Summary per parameter of per-replicate estimates (see `recovery_study`); `sd_over_se` is the SD of
+    log θ̂ over replicates divided by the median SE of log θ̂ (≈ 1 when the SEs are calibrated)."""
     truth = truth_table()
     summary = []
     for key, part in per.groupby("parameter", sort=False):
@@ -129,6 +132,12 @@ def summarise(per: pd.DataFrame) -> pd.DataFrame:
         covered = (
             ((with_ci["ci95_low"] <= t) & (t <= with_ci["ci95_high"])).mean() if len(with_ci) else math.nan
         )
+        # calibration of the SEs: SD over replicates of log θ̂ against the median SE of log θ̂ (the CIs of
+        # typical values, variances and residual parameters are exp(log θ̂ ± 1.96·SE)); ≈ 1 when calibrated
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_log = (np.log(with_ci["ci95_high"]) - np.log(with_ci["ci95_low"])) / (2 * 1.959963984540054)
+            sd_log = float(np.log(with_ci["estimate"]).std(ddof=1)) if len(with_ci) > 1 else math.nan
+        se_med = float(np.nanmedian(se_log)) if len(with_ci) else math.nan
         summary.append(
             {
                 "parameter": key,
@@ -136,9 +145,56 @@ def summarise(per: pd.DataFrame) -> pd.DataFrame:
                 "mean_estimate": float(part["estimate"].mean()),
                 "relative_bias_percent": 100 * (float(part["estimate"].mean()) / t - 1),
                 "coverage_percent": 100 * float(covered),
+                "sd_over_se": sd_log / se_med if se_med > 0 else math.nan,
                 "replicates_with_ci": len(with_ci),
                 "converged_percent": 100 * float(part["converged"].mean()),
                 "blq_percent": float(part["blq_percent"].mean()),
             }
         )
     return pd.DataFrame(summary)
+
+
+TABLE_BEGIN = "<!-- recovery-table:begin (generated from benchmarks/popfit_recovery.csv; do not edit) -->"
+TABLE_END = "<!-- recovery-table:end -->"
+
+
+def recovery_markdown(summary: pd.DataFrame) -> str:
+    """The docs/popfit.md recovery table from the study summary (`benchmarks/popfit_recovery.csv`: columns
+    n_subjects, replicates and those of `summarise`), one bias/coverage column pair per study size."""
+    sizes = sorted({int(v) for v in summary["n_subjects"]}, reverse=True)
+    by = {n: summary[summary["n_subjects"] == n].set_index("parameter") for n in sizes}
+    params = list(by[sizes[0]].index)
+    head = "| parameter | truth |"
+    rule = "|---|---|"
+    for n in sizes:
+        head += f" {n} subj.: bias % | coverage % | SD/SE | CIs |"
+        rule += "---|---|---|---|"
+    lines = [head, rule]
+    for name in params:
+        row = f"| {name} | {float(by[sizes[0]].loc[name, 'truth']):.4g} |"
+        for n in sizes:
+            rec = by[n].loc[name]
+            cov = float(rec["coverage_percent"])
+            cov_s = "—" if math.isnan(cov) else f"{cov:.0f}"
+            ratio = float(rec["sd_over_se"]) if "sd_over_se" in rec else math.nan
+            ratio_s = "—" if math.isnan(ratio) else f"{ratio:.2f}"
+            row += (
+                f" {float(rec['relative_bias_percent']):+.1f} | {cov_s} | {ratio_s} |"
+                f" {int(rec['replicates_with_ci'])}/{int(rec['replicates'])} |"
+            )
+        lines.append(row)
+    lines.append("")
+    for n in sizes:
+        first = by[n].iloc[0]
+        lines.append(
+            f"{n} subjects: {int(first['replicates'])} replicates, {float(first['converged_percent']):.0f} % "
+            f"labelled converged, mean BLQ {float(first['blq_percent']):.1f} %."
+        )
+    return "\n".join(lines)
+
+
+def replace_generated_block(text: str, block: str) -> str:
+    """`text` with the part between `TABLE_BEGIN` and `TABLE_END` replaced by `block`."""
+    start = text.index(TABLE_BEGIN) + len(TABLE_BEGIN)
+    end = text.index(TABLE_END)
+    return text[:start] + "\n" + block + "\n" + text[end:]

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from cartrial.kinetics.popfit.data import PopulationData
-from cartrial.kinetics.popfit.likelihood import subject_loglik
+from cartrial.kinetics.popfit.likelihood import LOG_2PI, subject_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
 
 FloatArray = npt.NDArray[np.float64]
@@ -52,7 +52,10 @@ class SaemSettings:
     (None: enough for ≥ 50 chains in all) [nb.chains]; kernels: passes of kernels 1-3 per iteration
     [nbiter.mcmc]; annealing: iterations with the 5 % variance-decrease limit (None: k1 // 2);
     is_draws: importance-sampling draws per subject for -2LL [nmc.is]; fim_draws: draws for the Fisher
-    information; seed: random seed (numpy PCG64).
+    information; seed: random seed (numpy PCG64); k2_chains: chains per subject in the smoothing phase
+    (None: enough for ≥ `k2_chain_subjects` subject-chains, at least `n_chains`); polish_rounds,
+    polish_draws, polish_tol: the final maximisation of the importance-sampled likelihood
+    (`maximise_is_likelihood`; 0 rounds: report SAEM's last iterate).
     """
 
     k1: int = 250
@@ -65,6 +68,11 @@ class SaemSettings:
     fim_draws: int = 300
     seed: int | None = 12345
     target_acceptance: float = 0.4
+    k2_chains: int | None = None
+    k2_chain_subjects: int = 200
+    polish_rounds: int = 2
+    polish_draws: int = 300
+    polish_tol: float = 0.5
 
 
 @dataclass
@@ -123,7 +131,7 @@ class SaemTrace:
 
 
 def _prior_quad(eta: FloatArray, omega_inv: FloatArray) -> FloatArray:
-    return np.asarray(0.5 * np.einsum("ri,ij,rj->r", eta, omega_inv, eta), dtype=float)
+    return np.asarray(0.5 * np.sum((eta @ omega_inv) * eta, axis=1), dtype=float)
 
 
 def _safe_cholesky(omega: FloatArray) -> FloatArray:
@@ -199,7 +207,20 @@ def run_saem(
             bad = np.unique(rows[~np.isfinite(ll)])
             raise_start(work, bad)
     accept_history = np.zeros(3)
+    k2_chains = settings.k2_chains or max(chains, math.ceil(settings.k2_chain_subjects / n))
     for k in range(1, k_total + 1):
+        if k == settings.n_burn + settings.k1 + 1 and k2_chains > chains:
+            # smoothing phase: more chains per subject (started from the current states) average the
+            # sufficient statistics over more draws, so the Monte-Carlo error of the estimate falls
+            extra = k2_chains // chains + 1
+            eta = np.tile(eta, (extra, 1))[: k2_chains * n]
+            ll = np.tile(ll, extra)[: k2_chains * n]
+            pred = np.tile(pred, (extra, 1))[: k2_chains * n]
+            chains = k2_chains
+            rows = np.tile(np.arange(n), chains)
+            x_rows = work.x[rows]
+            r = rows.size
+            base, omega_inv, chol = state(theta)
         sd = np.sqrt(np.diag(theta.omega))
         acc = np.zeros(3)
         tries = np.zeros(3)
@@ -212,12 +233,14 @@ def run_saem(
             acc[0] += ok.mean()
             tries[0] += 1
         # kernel 2: random walk on the whole vector
+        quad = _prior_quad(eta, omega_inv)
         for _ in range(settings.kernels[1]):
             prop = eta + rng.standard_normal((r, q)) * (scale2 * sd)
             ll_p, pred_p = data_ll(prop, theta, base)
-            delta = ll_p - ll - _prior_quad(prop, omega_inv) + _prior_quad(eta, omega_inv)
+            quad_p = _prior_quad(prop, omega_inv)
+            delta = ll_p - ll - quad_p + quad
             ok = np.log(rng.random(r)) < delta
-            eta[ok], ll[ok], pred[ok] = prop[ok], ll_p[ok], pred_p[ok]
+            eta[ok], ll[ok], pred[ok], quad[ok] = prop[ok], ll_p[ok], pred_p[ok], quad_p[ok]
             rate = ok.mean()
             scale2 *= 1 + 0.4 * (rate - target)
             acc[1] += rate
@@ -228,9 +251,10 @@ def run_saem(
                 prop = eta.copy()
                 prop[:, j] += rng.standard_normal(r) * scale3[j] * sd[j]
                 ll_p, pred_p = data_ll(prop, theta, base)
-                delta = ll_p - ll - _prior_quad(prop, omega_inv) + _prior_quad(eta, omega_inv)
+                quad_p = _prior_quad(prop, omega_inv)
+                delta = ll_p - ll - quad_p + quad
                 ok = np.log(rng.random(r)) < delta
-                eta[ok], ll[ok], pred[ok] = prop[ok], ll_p[ok], pred_p[ok]
+                eta[ok], ll[ok], pred[ok], quad[ok] = prop[ok], ll_p[ok], pred_p[ok], quad_p[ok]
                 rate = ok.mean()
                 scale3[j] *= 1 + 0.4 * (rate - target)
                 acc[2] += rate / q
@@ -337,6 +361,25 @@ def _residual_step(
             return val if math.isfinite(val) else 1e300
 
         x0 = np.log(theta.sigma)
+        if spec.error.kind == "additive":
+            # M3 with an additive error: the quantified part depends on σ only through the sum of squared
+            # residuals, so only the censored samples are evaluated at each trial σ
+            ft = spec.error.transform(pred)
+            qm, cm = work.quantified[rows], work.censored[rows]
+            with np.errstate(invalid="ignore"):
+                ss = float(np.sum(np.where(qm, work.yt[rows] - ft, 0.0) ** 2))
+            n_q = float(qm.sum())
+            d = (work.lloq_t[rows] - ft)[cm]
+
+            def nll_a(log_s: float) -> float:
+                sig = math.exp(log_s)
+                val = ss / (2 * sig * sig) + n_q * log_s - float(np.sum(special.log_ndtr(d / sig)))
+                return val if math.isfinite(val) else 1e300
+
+            res_a = optimize.minimize_scalar(
+                nll_a, bounds=(x0[0] - 0.7, x0[0] + 0.7), method="bounded", options={"xatol": 1e-4}
+            )
+            return np.exp(np.array([res_a.x])), np.zeros(0)
         if nsig == 1:
             res = optimize.minimize_scalar(
                 lambda s: nll_s(np.array([s])),
@@ -534,8 +577,51 @@ class MarginalLikelihood:
             self._pred_cache = {key: self.work.predict(phi, self.rows)}
         return self._pred_cache[key]
 
+    def _additive_parts(self, theta: Theta) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+        """σ-free parts of an additive-error log-likelihood at the cached predictions: per draw the sum of
+        squared residuals S and the number of quantified samples, and (row, LLOQ - f) of censored samples."""
+        pred = self._pred(theta)
+        cached = getattr(self, "_parts", None)
+        if cached is not None and cached[0] is pred:
+            return cached[1]
+        work, rows = self.work, self.rows
+        ft = work.spec.error.transform(pred)
+        qmask = work.quantified[rows]
+        cmask = work.censored[rows]
+        with np.errstate(invalid="ignore"):
+            resid = np.where(qmask, work.yt[rows] - ft, 0.0)
+        ss = np.sum(resid * resid, axis=1)
+        nq = qmask.sum(axis=1).astype(float)
+        ci = np.nonzero(cmask)
+        d = work.lloq_t[rows][ci] - ft[ci]
+        parts = (ss, nq, ci[0].astype(np.int64), d)
+        self._parts = (pred, parts)
+        return parts
+
+    def additive_ll_and_dlogsigma(self, theta: Theta) -> tuple[FloatArray, FloatArray]:
+        """Additive error: log p(y_i | φ_ik; σ) (n, K) and its derivative in log σ, in one pass.
+
+        Quantified: -S/(2σ²) - n_q (log σ + ½ log 2π), derivative S/σ² - n_q; censored (M3): log Φ(d/σ),
+        derivative -(d/σ)·φ(d/σ)/Φ(d/σ)."""
+        ss, nq, crow, d = self._additive_parts(theta)
+        sig = float(theta.sigma[0])
+        ll = -ss / (2 * sig * sig) - nq * (math.log(sig) + 0.5 * LOG_2PI)
+        dl = ss / (sig * sig) - nq
+        if d.size:
+            z = d / sig
+            logcdf = special.log_ndtr(z)
+            ll = ll + np.bincount(crow, weights=logcdf, minlength=ll.size)
+            mills = np.exp(-0.5 * z * z - 0.5 * LOG_2PI - logcdf)
+            dl = dl + np.bincount(crow, weights=-z * mills, minlength=ll.size)
+        bad = ~np.isfinite(ll)
+        ll[bad] = -np.inf
+        dl[bad] = 0.0
+        return ll.reshape(self.n, self.k), dl.reshape(self.n, self.k)
+
     def data_ll(self, theta: Theta) -> FloatArray:
         spec = self.work.spec
+        if spec.error.kind == "additive":
+            return self.additive_ll_and_dlogsigma(theta)[0]
         key = tuple(np.round(theta.sigma, 14).tolist()) + tuple(
             np.round(theta.mu[spec.fixed_only_index], 14).tolist()
         )
@@ -625,30 +711,182 @@ class ThetaCodec:
 
 
 def observed_information(
-    lik: MarginalLikelihood, theta: Theta, h: float = 1e-3
+    lik: MarginalLikelihood, theta: Theta, h: float = 1e-4
 ) -> tuple[FloatArray, ThetaCodec]:
-    """-Hessian of the importance-sampled log-likelihood in the `ThetaCodec` parametrisation."""
+    """-Hessian of the importance-sampled log-likelihood in the `ThetaCodec` parametrisation.
+
+    Central differences of the analytic gradient (`is_value_and_gradient`), symmetrised: 2·dim gradient
+    evaluations instead of the O(dim²) function values of a second-difference Hessian, and one order of
+    finite-difference error less."""
     codec = ThetaCodec(lik.work.spec)
     v0 = codec.encode(theta)
     n = v0.size
-
-    def f(v: FloatArray) -> float:
-        return lik.total(codec.decode(v))
-
-    f0 = f(v0)
     hess = np.zeros((n, n))
-    fp = np.zeros(n)
-    fm = np.zeros(n)
     for i in range(n):
         e = np.zeros(n)
         e[i] = h
-        fp[i], fm[i] = f(v0 + e), f(v0 - e)
-        hess[i, i] = (fp[i] - 2 * f0 + fm[i]) / (h * h)
-    for i in range(n):
-        for j in range(i + 1, n):
-            ei = np.zeros(n)
-            ej = np.zeros(n)
-            ei[i], ej[j] = h, h
-            val = (f(v0 + ei + ej) - f(v0 + ei - ej) - f(v0 - ei + ej) + f(v0 - ei - ej)) / (4 * h * h)
-            hess[i, j] = hess[j, i] = val
+        _, gp = is_value_and_gradient(lik, v0 + e)
+        _, gm = is_value_and_gradient(lik, v0 - e)
+        hess[:, i] = (gp - gm) / (2 * h)
+    hess = (hess + hess.T) / 2
     return -hess, codec
+
+
+# ------------------------------------------------------------------------------------------------------
+# final maximisation of the importance-sampled likelihood (the estimate the standard errors belong to)
+# ------------------------------------------------------------------------------------------------------
+
+
+def is_value_and_gradient(
+    lik: MarginalLikelihood, v: FloatArray, h: float = 1e-5
+) -> tuple[float, FloatArray]:
+    """log L_IS(θ) and its gradient in the `ThetaCodec` parametrisation.
+
+    With the draws φ_ik fixed, ∂ log L_i/∂θ = Σ_k ŵ_ik ∂/∂θ [log p(y_i|φ_ik; σ) + log N(φ_ik; m_i(θ), Ω)]
+    (ŵ the normalised importance weights — Louis' identity applied to the IS estimate). The prior part is
+    analytic: ∂/∂m_i = Ω⁻¹ E_ŵ[η_i]; ∂/∂Ω = ½ Σ_i (Ω⁻¹ E_ŵ[η_i η_iᵀ] Ω⁻¹ - Ω⁻¹), chained to log variances or
+    to the Cholesky factor (∂/∂L = 2·G·L). Residual parameters and parameters without IIV change the data
+    part: central differences.
+    """
+    spec = lik.work.spec
+    codec = ThetaCodec(spec)
+    theta = codec.decode(v)
+    n, k, q = lik.n, lik.k, lik.q
+    iiv = spec.iiv_index
+    x = lik.work.x
+    m = spec.typical_phi(theta, x)[:, iiv]
+    eta = lik.draws.phi_iiv - m[:, None, :]
+    try:
+        chol = np.linalg.cholesky(theta.omega)
+    except np.linalg.LinAlgError:
+        return -math.inf, np.zeros_like(v)
+    omega_inv = np.linalg.inv(theta.omega)
+    chol_inv = np.linalg.inv(chol)
+    sol = eta @ chol_inv.T
+    log_prior = (
+        -0.5 * np.sum(sol * sol, axis=2) - np.sum(np.log(np.diag(chol))) - 0.5 * q * math.log(2 * math.pi)
+    )
+    additive = spec.error.kind == "additive"
+    if additive:
+        data_ll, d_logsigma = lik.additive_ll_and_dlogsigma(theta)
+    else:
+        data_ll, d_logsigma = lik.data_ll(theta), None
+    lw = data_ll + log_prior - lik.draws.log_q
+    lmax = np.max(lw, axis=1, keepdims=True)
+    if not np.all(np.isfinite(lmax)):
+        return -math.inf, np.zeros_like(v)
+    w = np.exp(lw - lmax)
+    total_w = w.sum(axis=1)
+    value = float(np.sum(np.log(total_w / k) + lmax[:, 0]))
+    wn = w / total_w[:, None]
+    e1 = np.einsum("nk,nkq->nq", wn, eta)
+    e2 = np.einsum("nk,nka,nkb->ab", wn, eta, eta)
+    grad = np.zeros_like(v)
+    d_m = e1 @ omega_inv  # (n, q): ∂ log L_i / ∂ m_i
+    p = spec.p
+    grad[iiv] = d_m.sum(axis=0)
+    iiv_pos = {int(j): a for a, j in enumerate(iiv)}
+    numeric: list[int] = [int(j) for j in spec.fixed_only_index]
+    for kk, (j, _, _) in enumerate(spec.covariate_effects):
+        if j in iiv_pos:
+            grad[p + kk] = float(x[:, kk] @ d_m[:, iiv_pos[j]])
+        else:
+            numeric.append(p + kk)
+    g = 0.5 * (omega_inv @ e2 @ omega_inv - n * omega_inv)
+    pos = p + len(spec.covariate_effects)
+    if spec.omega_structure == "diagonal":
+        grad[pos : pos + q] = np.diag(g) * np.diag(theta.omega)
+        pos += q
+    else:
+        d_l = 2 * g @ chol
+        for i in range(q):
+            for j in range(i + 1):
+                grad[pos] = d_l[i, j] * (chol[i, i] if i == j else 1.0)
+                pos += 1
+    if d_logsigma is not None:
+        grad[pos] = float(np.sum(wn * d_logsigma))
+    else:
+        numeric += list(range(pos, v.size))
+    for idx in numeric:
+        e = np.zeros_like(v)
+        e[idx] = h
+        grad[idx] = (lik.total(codec.decode(v + e)) - lik.total(codec.decode(v - e))) / (2 * h)
+    return value, grad
+
+
+@dataclass
+class PolishResult:
+    """Outcome of `maximise_is_likelihood`: θ̂, the modes and Hessians at θ̂, and what happened."""
+
+    theta: Theta
+    eta_mode: FloatArray
+    hessian: FloatArray
+    mode_converged: npt.NDArray[np.bool_]
+    rounds: int
+    success: bool
+    log_lik_gain: float
+    message: str
+    gains: list[float] = field(default_factory=list)
+
+
+def maximise_is_likelihood(
+    work: Work,
+    theta: Theta,
+    eta_mode: FloatArray,
+    hessian: FloatArray,
+    rng: np.random.Generator,
+    draws: int = 300,
+    rounds: int = 3,
+    tol: float = 0.05,
+) -> PolishResult:
+    """Maximise the importance-sampled log-likelihood from the SAEM estimate.
+
+    SAEM's last iterate carries Monte-Carlo noise and, for variances of parameters with high shrinkage
+    (little information per subject), can still be moving after K1 + K2 iterations (the EM rate of
+    convergence is the fraction of missing information). Each round draws K = `draws` η per subject from
+    the t proposal at the conditional modes (common random numbers) and maximises θ ↦ log L_IS(θ) by BFGS
+    with the gradient of `is_value_and_gradient`; the modes are then re-found at the new θ and a new
+    proposal drawn. The rounds stop when a round gains less than `tol`; the result is *settled* when the last
+    round gained less than max(`tol`, 2 × the Monte-Carlo SD of the importance-sampled log-likelihood) over
+    the previous θ (the MLE of the simulated likelihood; Monolix and NONMEM's IMP step use the
+    same importance-sampling surface). The standard errors are the curvature of that surface at θ̂.
+    """
+    codec = ThetaCodec(work.spec)
+    base_all = work.spec.typical_phi
+    gain_total = 0.0
+    success = False
+    message = "not run"
+    mode_ok = np.ones(work.n, bool)
+    rounds_run = 0
+    gains: list[float] = []
+    for rounds_run in range(1, rounds + 1):  # noqa: B007 - the count is reported
+        mode_phi = base_all(theta, work.x)[:, work.spec.iiv_index] + eta_mode
+        lik = MarginalLikelihood(work, make_draws(mode_phi, hessian, draws, rng), theta)
+        v0 = codec.encode(theta)
+        f0 = lik.total(theta)
+
+        def objective(v: FloatArray, lik: MarginalLikelihood = lik) -> tuple[float, FloatArray]:
+            val, grad = is_value_and_gradient(lik, v)
+            if not math.isfinite(val):
+                return 1e300, np.zeros_like(v)
+            return -val, -grad
+
+        res = optimize.minimize(
+            objective, v0, jac=True, method="BFGS", options={"gtol": 1e-3, "maxiter": 200}
+        )
+        gain = -float(res.fun) - f0 if math.isfinite(f0) else math.inf
+        message = str(res.message)
+        if not np.all(np.isfinite(res.x)) or float(res.fun) >= 1e299:
+            break
+        theta = codec.decode(res.x)
+        gain_total += gain
+        gains.append(gain)
+        eta_mode, hessian, _, mode_ok = conditional_modes(work, theta, eta_mode)
+        # a fresh set of draws moves the maximum of the simulated surface by its Monte-Carlo error: a gain
+        # within twice the Monte-Carlo SD of the importance-sampled log-likelihood is noise, not a trend
+        _, var_i = lik.per_subject(theta)
+        mc_sd = math.sqrt(float(np.sum(var_i))) if np.all(np.isfinite(var_i)) else math.inf
+        success = gain < max(tol, 2 * mc_sd)
+        if gain < tol:
+            break
+    return PolishResult(theta, eta_mode, hessian, mode_ok, rounds_run, success, gain_total, message, gains)

@@ -62,7 +62,7 @@ def predict_stein2019(params: FloatArray, times: FloatArray, dose: FloatArray) -
     """
     p = np.asarray(params, dtype=float)
     t = np.asarray(times, dtype=float)
-    cols = [p[:, [j]] for j in range(6)]
+    cols = [p[:, j : j + 1] for j in range(6)]
     cols[0] = np.maximum(cols[0], 1.0 + 1e-9)
     cols[4] = np.minimum(cols[4], 1.0)
     with np.errstate(over="ignore", invalid="ignore"):
