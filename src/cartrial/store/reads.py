@@ -210,26 +210,52 @@ def record_days(
 ) -> list[tuple[int, Any]]:
     """(id, clinical day or None) of every record of `table_name` matching `equals` and `sites` (as
     `page_records`), in id order: what placing records on a schedule needs, read from the natural-key
-    index where it covers the date (no record is loaded). A table without a date column gives None
-    days."""
+    index where it covers the date (no record is loaded). The clinical day is the UTC calendar day of the
+    `clinical_date_column`; a table without one gives None days."""
+    return record_days_by_table(connection, [table_name], equals=equals, sites=sites)[table_name]
+
+
+def record_days_by_table(
+    connection: Connection,
+    table_names: Sequence[str],
+    *,
+    equals: dict[str, Any] | None = None,
+    sites: tuple[str | None, ...] | None = None,
+) -> dict[str, list[tuple[int, Any]]]:
+    """`record_days` of several tables in one statement (``UNION ALL``: one round trip for a casebook's
+    fifteen forms), table name → [(id, day or None)] in id order."""
     import datetime as dt
 
-    model = model_of(table_name)
-    columns = columns_of(model)
-    equals = equals or {}
-    bad = [name for name in equals if name not in columns]
-    if bad:
-        raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
-    table = table_of(model)
-    conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
-    conditions += _site_condition(model, sites)
-    day = _day_expression(connection, model)
-    if day is None:
-        ids = connection.execute(select(table.c.id).where(*conditions).order_by(table.c.id)).scalars()
-        return [(int(i), None) for i in ids]
+    from sqlalchemy import String, literal, null, type_coerce, union_all
+
+    selects = []
+    for table_name in table_names:
+        model = model_of(table_name)
+        columns = columns_of(model)
+        wanted = equals or {}
+        bad = [name for name in wanted if name not in columns]
+        if bad:
+            raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
+        table = table_of(model)
+        conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in wanted.items()]
+        conditions += _site_condition(model, sites)
+        day = _day_expression(connection, model)
+        selects.append(
+            select(
+                type_coerce(literal(table_name), String).label("form_table"),
+                table.c.id.label("record_id"),
+                (day if day is not None else type_coerce(null(), String)).label("day"),
+            ).where(*conditions)
+        )
+    out: dict[str, list[tuple[int, Any]]] = {name: [] for name in table_names}
+    if not selects:
+        return out
     parse = dt.date.fromisoformat
-    rows = connection.execute(select(table.c.id, day).where(*conditions).order_by(table.c.id)).all()
-    return [(int(i), parse(text) if text else None) for i, text in rows]
+    for name, record_id, text in connection.execute(union_all(*selects)).all():
+        out[name].append((int(record_id), parse(text) if text else None))
+    for rows in out.values():
+        rows.sort(key=lambda row: row[0])
+    return out
 
 
 def records_by_id(

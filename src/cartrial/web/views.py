@@ -420,12 +420,10 @@ def casebook(
     records: dict[str, list[dict[str, Any]]] = {}
     with handle.service.read() as connection:
         allowed = handle._read_sites(connection)
+        days = reads.record_days_by_table(connection, tables, equals=equals, sites=allowed)
         for table in tables:
             column = str(_date_column(table))
-            records[table] = [
-                {"id": i, column: day}
-                for i, day in reads.record_days(connection, table, equals=equals, sites=allowed)
-            ]
+            records[table] = [{"id": i, column: day} for i, day in days[table]]
         infusions, _ = reads.page_records(
             connection,
             "infusion",
