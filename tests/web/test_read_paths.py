@@ -226,3 +226,32 @@ def test_sqlite_reads_date_times_stored_in_other_text_forms(tmp_path: Path) -> N
             ("2020-12-28T15:00:00+02:00", dt.datetime(2020, 12, 28, 13, tzinfo=dt.UTC)),
         ):
             assert connection.execute(select(literal_column(repr(text), UtcDateTime()))).scalar() == expected
+
+
+def test_subject_list_and_casebook_pages_link_to_the_rest(
+    synthetic: StudyService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from cartrial.store.auth import AuthenticatedUser, create_session
+    from cartrial.web import views
+    from cartrial.web.app import create_app
+    from cartrial.web.pages import study
+    from cartrial.web.security import SESSION_COOKIE, WebSettings, credential
+
+    monkeypatch.setattr(study, "SUBJECTS_PER_PAGE", 3)
+    monkeypatch.setattr(views, "OTHER_SHOWN", 2)
+    app = create_app(synthetic.engine.url.render_as_string(hide_password=False), settings=WebSettings("t"))
+    token = create_session(synthetic, AuthenticatedUser("admin", "admin", None, "password"))
+    with TestClient(app) as client:
+        client.cookies.set(SESSION_COOKIE, credential(token, "admin"))
+        ids = sorted(s["subject_id"] for s in views.rows_of(synthetic.as_user("admin"), "subject"))
+        first, second = client.get("/subjects").text, client.get("/subjects?page=2").text
+        assert all(f">{sid}</a>" in first for sid in ids[:3]) and f">{ids[3]}</a>" not in first
+        assert f">{ids[3]}</a>" in second and f">{ids[0]}</a>" not in second
+        assert 'href="/subjects?page=2"' in first and 'href="/subjects?page=1"' in second
+        assert client.get("/subjects?page=0").status_code in (400, 422)
+        book = client.get(f"/subjects/{ids[0]}").text
+        assert "?all=labs#other" in book
+        everything = client.get(f"/subjects/{ids[0]}?all=labs").text
+        assert everything.count('href="/records/lab_result/') > book.count('href="/records/lab_result/')
