@@ -255,3 +255,17 @@ def test_subject_list_and_casebook_pages_link_to_the_rest(
         assert "?all=labs#other" in book
         everything = client.get(f"/subjects/{ids[0]}?all=labs").text
         assert everything.count('href="/records/lab_result/') > book.count('href="/records/lab_result/')
+
+
+def test_request_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cartrial.errors import InputError
+    from cartrial.web import app
+
+    monkeypatch.delenv("CARTRIAL_WEB_THREADS", raising=False)
+    assert app._request_threads() == app.REQUEST_THREADS
+    monkeypatch.setenv("CARTRIAL_WEB_THREADS", "12")
+    assert app._request_threads() == 12
+    for bad in ("0", "65", "four"):
+        monkeypatch.setenv("CARTRIAL_WEB_THREADS", bad)
+        with pytest.raises(InputError, match="CARTRIAL_WEB_THREADS"):
+            app._request_threads()
