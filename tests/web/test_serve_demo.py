@@ -32,6 +32,21 @@ def test_serve_without_url_uses_study_db_and_says_so(cli, tmp_path, monkeypatch)
     assert "no study database" in err
 
 
+def test_serve_passes_workers_and_keep_alive_to_uvicorn(cli, tmp_path, monkeypatch, example_sqlite):
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    for name in ("CARTRIAL_WEB_URL", "CARTRIAL_WEB_SESSION_MINUTES"):  # the command sets them: restored after
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("CARTRIAL_WEB_SECRET", "test-secret")
+    code, _out, _err = cli("serve", "--url", example_sqlite, "--workers", "3", "--keep-alive", "40")
+    assert code == 0
+    assert seen["workers"] == 3 and seen["timeout_keep_alive"] == 40
+    code, _out, err = cli("serve", "--url", example_sqlite, "--keep-alive", "0")
+    assert code == 2 and "--keep-alive" in err
+
+
 def test_serve_help_has_an_example(cli):
     code, out, _ = cli("serve", "--help")
     assert code == 0 and "Example: cartrial serve --url" in out

@@ -37,6 +37,14 @@ def serve_command(
     secure_cookie: bool = typer.Option(
         False, "--secure-cookie", help="Send the session cookie over HTTPS only (behind a TLS proxy)."
     ),
+    keep_alive: int = typer.Option(
+        5,
+        "--keep-alive",
+        min=1,
+        max=600,
+        help="Seconds an idle client connection is kept open (uvicorn's keep-alive); behind a reverse proxy, "
+        "longer than the proxy's idle timeout for upstream connections (docs/web.md).",
+    ),
 ) -> None:
     """Serve the web app (see SERVE_HELP)."""
     import os
@@ -83,6 +91,7 @@ def serve_command(
         port=port,
         workers=workers,
         proxy_headers=True,
+        timeout_keep_alive=keep_alive,
         log_level="info",
         access_log=True,
     )

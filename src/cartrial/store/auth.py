@@ -328,20 +328,34 @@ def _authenticate_token(
     now = utc_now()
     table = cast(Table, AuthSession.__table__)
     digest = _token_digest(token)
-    with engine.connect() as connection:
+    with engine.connect() as connection:  # the session and its user in one query (every web request)
         session = connection.execute(
             select(
-                AuthSession.id, AuthSession.username, AuthSession.last_used_at, AuthSession.expires_at
-            ).where(AuthSession.token_sha256 == digest)
+                AuthSession.id,
+                AuthSession.username,
+                AuthSession.last_used_at,
+                AuthSession.expires_at,
+                User.username.label("user_username"),
+                User.role,
+                User.site_id,
+                User.active,
+            )
+            .select_from(AuthSession)
+            .outerjoin(User, User.username == AuthSession.username)
+            .where(AuthSession.token_sha256 == digest)
         ).first()
-        user = _user(connection, username)
+    user = (
+        None
+        if session is None or session.user_username is None
+        else AuthenticatedUser(session.user_username, session.role, session.site_id, "token")
+    )
     if (
         session is None
         or session.username != username
         or now - session.last_used_at > idle_timeout
         or now > session.expires_at
         or user is None
-        or not user.active
+        or not session.active
     ):
         if session is not None and idle_timeout < IDLE_TIMEOUT and now - session.last_used_at > idle_timeout:
             end_session(engine, token)  # expired by the server's own, shorter idle limit
@@ -354,7 +368,7 @@ def _authenticate_token(
                 connection.execute(update(table).where(table.c.id == session.id).values(last_used_at=now))
         except (DBAPIError, ReadOnlyDatabaseError):  # read-only archive: the session still counts as used
             pass
-    return AuthenticatedUser(user.username, user.role, user.site_id, "token")
+    return user
 
 
 def create_session(target: Any, user: AuthenticatedUser, *, source: str = "cli login") -> str:

@@ -647,6 +647,8 @@ def check_record_write(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
     record_id: int | None = None,
+    *,
+    fields_checked: bool = False,
 ) -> None:
     """Refuse (`InputError`, every problem located as ``table.field``) a single-record insert (`before`
     None) or edit of `table` whose result breaks a field rule, a rule between its fields or the owning
@@ -657,11 +659,31 @@ def check_record_write(
     record does not block correcting another field). Then the edit checks across forms
     (`cartrial.store.edit_checks.check_single_write`): hard ones refuse, soft ones raise data queries in
     the open transaction `tx` (the write handle).
+
+    `fields_checked`: the field rules were already checked (`check_record_fields`) on exactly this
+    `before` and `after` (`cartrial.store.writes.prevalidate_update`, outside the audit-chain lock); only
+    the edit checks across forms run here.
     """
-    from cartrial.errors import InputError
     from cartrial.store.edit_checks import check_single_write
 
-    connection = tx.connection
+    if table not in STUDY_TABLES:
+        return
+    if not fields_checked:
+        check_record_fields(tx.connection, table, before, after, record_id)
+    check_single_write(tx, table, before, after, record_id)
+
+
+def check_record_fields(
+    connection: Any,
+    table: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    record_id: int | None = None,
+) -> None:
+    """The field part of `check_record_write` (field rules, rules between fields, the engine's form
+    validator: `validate_record`), on any open connection (it reads only the stored protocol); raises
+    `InputError` like it."""
+    from cartrial.errors import InputError
 
     if table not in STUDY_TABLES:
         return
@@ -680,7 +702,6 @@ def check_record_write(
             [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
             header=f"{where}: {len(problems)} problem(s); nothing was written",
         )
-    check_single_write(tx, table, before, after, record_id)
 
 
 __all__ = [
@@ -692,6 +713,7 @@ __all__ = [
     "ProtocolSet",
     "RecordRule",
     "all_field_rules",
+    "check_record_fields",
     "check_record_write",
     "dose_levels",
     "field_rules",

@@ -5,9 +5,10 @@ The permission to read is checked by the caller (the `StudyService` facade).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
@@ -30,6 +31,31 @@ def find_records(connection: Connection, table_name: str, equals: dict[str, Any]
     table = table_of(model)
     query = select(table).where(*(table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()))
     return [dict(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
+
+
+AUTHENTICATION_SOURCE = "authentication"
+"""The `audit_log.source` of authentication events (logins, failed and throttled attempts,
+`cartrial.store.auth`): they change no study data, so they do not change `data_version`."""
+
+
+def data_version(connection: Connection) -> int:
+    """A number that changes with every committed write of study data: the id of the newest audit row
+    that is not an authentication event (0 for an empty trail).
+
+    Every write of data, queries, users, locks or decisions goes through a `Transaction`, which appends
+    its audit rows in the same commit (an update that changes nothing writes neither data nor an audit
+    row), and audit ids only grow; so a value computed from the data read in the same transaction as
+    this number, cached under it, is never served after a later commit. Logins do not count (they would
+    otherwise empty every cache at each login). Cheap on both backends: a backward walk of the primary
+    key that stops at the first row that is not a login event."""
+    table = table_of(AuditLog)
+    newest = connection.execute(
+        select(table.c.id)
+        .where(or_(table.c.source.is_(None), table.c.source != AUTHENTICATION_SOURCE))
+        .order_by(table.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return int(newest or 0)
 
 
 def table_counts(connection: Connection) -> dict[str, int]:
@@ -67,46 +93,184 @@ def page_records(
     date_to: Any = None,
     limit: int | None = None,
     offset: int = 0,
+    columns: Sequence[str] | None = None,
+    count: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the records of `table_name` (in id order) and the number of all that match.
 
     `equals`: column values (as `find_records`); `sites`: only records of subjects at these sites (None:
     every site; a table without a subject column is not restricted); `date_from` / `date_to`: the table's
     clinical date (`clinical_date_column`) on or after / on or before these days (a table without one
-    ignores them); `limit` / `offset`: the page."""
+    ignores them); `limit` / `offset`: the page; `columns`: only these columns of each record (always with
+    `id`; None: all); `count=False` skips counting (the count returned is then the number of rows
+    returned, for a caller that reads every match)."""
     import datetime as dt
 
-    from cartrial.store.models import Subject
-
     model = model_of(table_name)
-    columns = columns_of(model)
+    known = columns_of(model)
     equals = equals or {}
-    bad = [name for name in equals if name not in columns]
+    bad = [name for name in equals if name not in known]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
     table = table_of(model)
-    conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
-    if sites is not None:
-        if model is Subject:
-            conditions.append(table.c.site_id.in_(list(sites)))
-        elif model.subject_column and model.subject_column in columns:
-            at_sites = select(Subject.subject_id).where(Subject.site_id.in_(list(sites)))
-            conditions.append(table.c[model.subject_column].in_(at_sites))
+    conditions = [table.c[k] == coerce(known[k], v, table_name) for k, v in equals.items()]
+    conditions += _site_condition(model, sites)
     date_column = getattr(model, "clinical_date_column", None)
-    if date_column and date_column in columns:
+    if date_column and date_column in known:
         column = table.c[date_column]
-        as_datetime = is_datetime(columns[date_column])
+        as_datetime = is_datetime(known[date_column])
         if date_from is not None:
             start = dt.datetime.combine(date_from, dt.time(), dt.UTC) if as_datetime else date_from
             conditions.append(column >= start)
         if date_to is not None:
             end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
             conditions.append(column < end if as_datetime else column <= date_to)
-    total = int(connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
-    query = select(table).where(*conditions).order_by(table.c.id).offset(offset)
+    if columns is None:
+        selected: Any = select(table)
+    else:
+        unknown = [name for name in columns if name not in known]
+        if unknown:
+            raise InputError(Problem("unknown column", field=table_name, value=", ".join(unknown)))
+        selected = select(*(table.c[name] for name in dict.fromkeys(("id", *columns))))
+    query = selected.where(*conditions).order_by(table.c.id)
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return [dict(row) for row in connection.execute(query).mappings()], total
+    result = connection.execute(query)
+    keys = tuple(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, no row mappings
+    if not count:
+        return rows, len(rows)
+    if (rows or offset == 0) and (limit is None or len(rows) < limit):
+        return rows, offset + len(rows)  # the last page: the count needs no second query
+    total = int(connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
+    return rows, total
+
+
+def _day_expression(connection: Connection, model: Any) -> Any:
+    """SQL for the UTC calendar day (ISO text) of the model's `clinical_date_column` (None: no such
+    column): a date-time's UTC date, as `cartrial.web.views.utc_date` makes it in Python."""
+    from sqlalchemy import String, type_coerce
+
+    columns = columns_of(model)
+    date_column = model.clinical_date_column
+    if not date_column or date_column not in columns:
+        return None
+    column = table_of(model).c[date_column]
+    if connection.dialect.name == "postgresql":
+        moment = func.timezone("UTC", column) if is_datetime(columns[date_column]) else column
+        day: Any = func.to_char(moment, "YYYY-MM-DD")
+    else:  # SQLite keeps dates as ISO text and date-times as UTC ISO text without zone
+        day = func.substr(type_coerce(column, String), 1, 10)
+    return type_coerce(day, String)
+
+
+def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
+    from cartrial.store.models import Subject
+
+    if sites is None:
+        return []
+    table = table_of(model)
+    if model is Subject:
+        return [table.c.site_id.in_(list(sites))]
+    column = model.subject_column
+    if column and column in columns_of(model):
+        return [table.c[column].in_(select(Subject.subject_id).where(Subject.site_id.in_(list(sites))))]
+    return []
+
+
+def subject_days(
+    connection: Connection, table_name: str, *, sites: tuple[str | None, ...] | None = None
+) -> list[tuple[str, Any]]:
+    """The distinct (subject id, clinical day) pairs of `table_name`'s records, grouped in the database
+    (a study-wide view needs the days, not the thousand records of each subject): the UTC calendar day of
+    the table's `clinical_date_column`, undated records left out; `sites` as in `page_records`. An empty
+    list for a table without subject or date column."""
+    import datetime as dt
+
+    model = model_of(table_name)
+    day = _day_expression(connection, model)
+    subject_column = model.subject_column
+    if day is None or not subject_column or subject_column not in columns_of(model):
+        return []
+    table = table_of(model)
+    conditions = [table.c[str(model.clinical_date_column)].is_not(None), *_site_condition(model, sites)]
+    query = select(table.c[subject_column], day).where(*conditions).distinct()
+    parse = dt.date.fromisoformat
+    return [(str(subject), parse(text)) for subject, text in connection.execute(query).all()]
+
+
+def record_days(
+    connection: Connection,
+    table_name: str,
+    *,
+    equals: dict[str, Any] | None = None,
+    sites: tuple[str | None, ...] | None = None,
+) -> list[tuple[int, Any]]:
+    """(id, clinical day or None) of every record of `table_name` matching `equals` and `sites` (as
+    `page_records`), in id order: what placing records on a schedule needs, read from the natural-key
+    index where it covers the date (no record is loaded). The clinical day is the UTC calendar day of the
+    `clinical_date_column`; a table without one gives None days."""
+    return record_days_by_table(connection, [table_name], equals=equals, sites=sites)[table_name]
+
+
+def record_days_by_table(
+    connection: Connection,
+    table_names: Sequence[str],
+    *,
+    equals: dict[str, Any] | None = None,
+    sites: tuple[str | None, ...] | None = None,
+) -> dict[str, list[tuple[int, Any]]]:
+    """`record_days` of several tables in one statement (``UNION ALL``: one round trip for a casebook's
+    fifteen forms), table name → [(id, day or None)] in id order."""
+    import datetime as dt
+
+    from sqlalchemy import String, literal, null, type_coerce, union_all
+
+    selects = []
+    for table_name in table_names:
+        model = model_of(table_name)
+        columns = columns_of(model)
+        wanted = equals or {}
+        bad = [name for name in wanted if name not in columns]
+        if bad:
+            raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
+        table = table_of(model)
+        conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in wanted.items()]
+        conditions += _site_condition(model, sites)
+        day = _day_expression(connection, model)
+        selects.append(
+            select(
+                type_coerce(literal(table_name), String).label("form_table"),
+                table.c.id.label("record_id"),
+                (day if day is not None else type_coerce(null(), String)).label("day"),
+            ).where(*conditions)
+        )
+    out: dict[str, list[tuple[int, Any]]] = {name: [] for name in table_names}
+    if not selects:
+        return out
+    parse = dt.date.fromisoformat
+    for name, record_id, text in connection.execute(union_all(*selects)).all():
+        out[name].append((int(record_id), parse(text) if text else None))
+    for rows in out.values():
+        rows.sort(key=lambda row: row[0])
+    return out
+
+
+def records_by_id(
+    connection: Connection, table_name: str, ids: Sequence[int], columns: Sequence[str]
+) -> dict[int, dict[str, Any]]:
+    """The given `columns` (and `id`) of the records `ids` of `table_name`, by id (no permission or site
+    check: for a caller that got the ids from a checked read)."""
+    if not ids:
+        return {}
+    model = model_of(table_name)
+    table = table_of(model)
+    selected = select(*(table.c[name] for name in dict.fromkeys(("id", *columns))))
+    result = connection.execute(selected.where(table.c.id.in_(list(ids))))
+    keys = tuple(result.keys())
+    return {int(row[0]): dict(zip(keys, row, strict=True)) for row in result.all()}
 
 
 def record_sites(connection: Connection, table_name: str, records: list[dict[str, Any]]) -> set[str | None]:

@@ -292,9 +292,15 @@ class StudyUser:
 
         Stale version -> `ConflictError` (reload and retry); locked record -> `ConflictError` naming the lock;
         missing reason -> `InputError`. Unchanged values are ignored (no change, no audit row)."""
+        from cartrial.store.writes import prevalidate_update
+
         reason = require_reason(reason, "update")
+        # the costly field validation before the audit-chain lock (re-checked inside when the record
+        # changed meanwhile): concurrent writers wait on each other only for the write itself
+        with self.service.read() as connection:
+            validated = prevalidate_update(connection, table_name, record_id, changes)
         with self._write(source, reason) as tx:
-            return int(tx.update_record(table_name, record_id, changes, expected_version, reason))
+            return int(tx.update_record(table_name, record_id, changes, expected_version, reason, validated))
 
     def delete_record(self, table_name: str, record_id: int, reason: str | None, source: str = "api") -> None:
         """Delete one record (audited with the whole record as the old value); reason required."""

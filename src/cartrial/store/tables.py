@@ -40,7 +40,15 @@ def model_of(table_name: str) -> type[StudyData]:
 
 
 def columns_of(model: type[StudyData]) -> dict[str, Column[Any]]:
-    return {c.name: c for c in table_of(model).columns}
+    """Column name → column of the model's table (a fresh dict over a per-model cache: the tables are
+    fixed at import, and this is called for every read)."""
+    cached = _COLUMNS_BY_MODEL.get(model)
+    if cached is None:
+        cached = _COLUMNS_BY_MODEL[model] = {c.name: c for c in table_of(model).columns}
+    return dict(cached)
+
+
+_COLUMNS_BY_MODEL: dict[Any, dict[str, Column[Any]]] = {}
 
 
 def data_columns(model: type[StudyData]) -> list[str]:

@@ -32,6 +32,7 @@ from cartrial.store.tables import RowLike
 
 if TYPE_CHECKING:
     from cartrial.store.bulk import UpsertResult
+    from cartrial.store.writes import ValidatedUpdate
 
 PG_CHAIN_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.cartrial.audit_chain'))"
 
@@ -139,13 +140,20 @@ class Transaction:
         return writes.insert_record(self, table_name, values)
 
     def update_record(
-        self, table_name: str, record_id: int, changes: RowLike, expected_version: int, reason: str
+        self,
+        table_name: str,
+        record_id: int,
+        changes: RowLike,
+        expected_version: int,
+        reason: str,
+        validated: ValidatedUpdate | None = None,
     ) -> int:
-        """Change fields of one record still at `expected_version`; returns the new version."""
+        """Change fields of one record still at `expected_version`; returns the new version
+        (`validated`: see `cartrial.store.writes.update_record`)."""
         from cartrial.store import writes
 
         self.require(write_action(table_name, Action.EDIT), f"update {table_name}")
-        return writes.update_record(self, table_name, record_id, changes, expected_version, reason)
+        return writes.update_record(self, table_name, record_id, changes, expected_version, reason, validated)
 
     def delete_record(self, table_name: str, record_id: int, reason: str) -> None:
         """Delete one record (audited with the whole record as the old value)."""

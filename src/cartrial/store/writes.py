@@ -11,6 +11,7 @@ the whole record as the old value). The permission of the action is checked by t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, String, and_, delete, func, select
@@ -162,6 +163,46 @@ def find_by_key(
     )
 
 
+@dataclass(frozen=True)
+class ValidatedUpdate:
+    """An update whose field rules passed (`prevalidate_update`): the record's version when checked and
+    the whole record as it would be after the change."""
+
+    table_name: str
+    record_id: int
+    version: int
+    after: dict[str, Any]
+
+
+def prevalidate_update(
+    connection: Connection, table_name: str, record_id: int, changes: RowLike
+) -> ValidatedUpdate | None:
+    """The field validation of an update (`check_record_fields`: the import's rules, the costly part of a
+    single-record write), run before the write transaction takes the audit-chain lock, so that writers
+    wait on each other only for the short write itself.
+
+    Returns what was validated, or None whenever anything fails or does not apply (then `update_record`
+    runs every check in its usual order inside the lock, and raises what it raises). `update_record`
+    uses the result only if the record is still at the same version — the version changes with every
+    write of the record, so the same version means the same stored values — and the change gives the
+    same record."""
+    from cartrial.store.fields import check_record_fields
+
+    try:
+        model = model_of(table_name)
+        refuse_protected(table_name, "edited", changes)
+        current = current_record(connection, model, table_name, record_id)
+        clean = prepare_rows(model, table_name, [changes], ())[0]
+        diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
+        if not diff:
+            return None
+        after = {**current, **diff}
+        check_record_fields(connection, table_name, current, after, record_id)
+    except Exception:  # whatever it is, the checks inside the lock raise it, in their order
+        return None
+    return ValidatedUpdate(table_name, record_id, int(current["version"]), after)
+
+
 def update_record(
     tx: Transaction,
     table_name: str,
@@ -169,9 +210,11 @@ def update_record(
     changes: RowLike,
     expected_version: int,
     reason: str,
+    validated: ValidatedUpdate | None = None,
 ) -> int:
     """Change fields of one record still at `expected_version`; returns the new version. Unchanged values
-    are ignored (no change, no audit row)."""
+    are ignored (no change, no audit row). `validated`: the field rules already checked outside the lock
+    (`prevalidate_update`), used only for the same record at the same version with the same result."""
     model = model_of(table_name)
     refuse_protected(table_name, "edited", changes)
     current = current_record(tx.connection, model, table_name, record_id)
@@ -200,7 +243,15 @@ def update_record(
             f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
             f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
         )
-    check_record_write(tx, table_name, current, {**current, **diff}, record_id)
+    after = {**current, **diff}
+    fields_checked = (
+        validated is not None
+        and validated.table_name == table_name
+        and validated.record_id == record_id
+        and validated.version == int(current["version"])
+        and validated.after == after
+    )
+    check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
     return apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
 
 

@@ -8,6 +8,8 @@ Run it with ``cartrial serve --url URL`` (uvicorn; docs/web.md).
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,9 +31,14 @@ from cartrial.web.security import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
-SQLITE_POOL_SIZE = 8
-"""SQLite connections kept open by the server (one per concurrent request up to this, more opened on
-demand); PostgreSQL uses SQLAlchemy's default pool."""
+REQUEST_THREADS = 4
+"""Requests handled at once by one worker process (the threads that run the routes; more wait their turn
+in the event loop). FastAPI's default, 40 threads, lets a loaded worker switch between 40 requests at
+once: each waits longer, connections beyond the pool are opened and closed per request, and the server
+spends more CPU per request (docs/web.md "Performance"). Environment: ``CARTRIAL_WEB_THREADS``."""
+SQLITE_POOL_SIZE = REQUEST_THREADS
+"""SQLite connections kept open by the server: one per request thread (more are opened on demand for a
+request that nests reads); PostgreSQL uses SQLAlchemy's default pool (5 + 10)."""
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -146,8 +153,18 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     from cartrial.web.templating import render
 
     settings = settings or WebSettings()
-    service = StudyService(connect(url, sqlite_pool_size=SQLITE_POOL_SIZE))
+    threads = _request_threads()
+    service = StudyService(connect(url, sqlite_pool_size=max(SQLITE_POOL_SIZE, threads)))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cartrial study API",
         version=__version__,
         description=(
@@ -227,6 +244,22 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _request_threads() -> int:
+    """`REQUEST_THREADS`, or ``CARTRIAL_WEB_THREADS`` (1–64)."""
+    import os
+
+    from cartrial.errors import InputError, Problem
+
+    text = os.environ.get("CARTRIAL_WEB_THREADS", "").strip()
+    if not text:
+        return REQUEST_THREADS
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise InputError(
+            Problem("not a thread count", field="CARTRIAL_WEB_THREADS", value=text, allowed="1..64")
+        )
+    return int(text)
 
 
 def app_from_environment() -> FastAPI:

@@ -103,17 +103,29 @@ def rows_of(handle: StudyUser, table: str, **equals: Any) -> list[dict[str, Any]
     return handle.page_records(table, equals=equals or None)[0]
 
 
-def rows_by_table(handle: StudyUser, tables: Iterable[str], **equals: Any) -> dict[str, list[dict[str, Any]]]:
+def rows_by_table(
+    handle: StudyUser,
+    tables: Iterable[str],
+    columns: Mapping[str, Sequence[str]] | None = None,
+    **equals: Any,
+) -> dict[str, list[dict[str, Any]]]:
     """`rows_of` for several tables in one read transaction (one permission check, one connection): what
     a casebook needs per request. The same store read (`cartrial.store.reads.page_records`) restricted to
-    the sites `StudyUser.read_sites` allows."""
+    the sites `StudyUser.read_sites` allows; `columns`: table → the only columns to read (with `id`)."""
     from cartrial.store import reads
 
-    allowed_sites = handle.read_sites()
     out: dict[str, list[dict[str, Any]]] = {}
     with handle.service.read() as connection:
+        allowed_sites = handle._read_sites(connection)
         for table in tables:
-            out[table] = reads.page_records(connection, table, equals=equals or None, sites=allowed_sites)[0]
+            out[table] = reads.page_records(
+                connection,
+                table,
+                equals=equals or None,
+                sites=allowed_sites,
+                columns=None if columns is None else columns.get(table),
+                count=False,
+            )[0]
     return out
 
 
@@ -299,8 +311,17 @@ def schedule_cells(
     protocol's schedule, each form its assessments need (`ASSESSMENT_FORMS`), with its status on `today`
     (the records' clinical dates against the visit window, day 0 = `infusion_date`); also the (table, id)
     of the records matched to a visit. `records`: table → the subject's records."""
+    import bisect
+
     visits: list[CaseVisit] = []
     matched: set[tuple[str, int]] = set()
+    dated: dict[str, tuple[list[dt.date], list[int]]] = {}
+    for table, rows in records.items():  # each table's records by clinical day, once (bisected per visit)
+        column = _date_column(table)
+        pairs = sorted(
+            (day, int(r["id"])) for r in rows if column and (day := utc_date(r.get(column))) is not None
+        )
+        dated[table] = ([day for day, _ in pairs], [i for _, i in pairs])
     for visit in protocol.schedule.visits:
         tables = list(
             dict.fromkeys(ASSESSMENT_FORMS[a.value] for a in visit.assessments if a.value in ASSESSMENT_FORMS)
@@ -314,18 +335,14 @@ def schedule_cells(
         cells: list[CaseCell] = []
         for table in tables:
             rows = records.get(table, ())
-            column = _date_column(table)
             if table == "subject":
                 ids = tuple(int(r["id"]) for r in rows)
                 status = "complete" if ids else "missing"
             elif start is None or end is None or nominal is None:
                 ids, status = (), "not_scheduled"
             else:
-                ids = tuple(
-                    int(r["id"])
-                    for r in rows
-                    if column and (day := utc_date(r.get(column))) is not None and start <= day <= end
-                )
+                days, day_ids = dated.get(table, ([], []))
+                ids = tuple(sorted(day_ids[bisect.bisect_left(days, start) : bisect.bisect_right(days, end)]))
                 if ids:
                     status = "complete"
                 elif today > end:
@@ -361,32 +378,87 @@ def study_protocol(handle: StudyUser) -> Any:
     return protocol
 
 
-def casebook(handle: StudyUser, sites: Sites, subject_id: str, today: dt.date | None = None) -> Casebook:
-    """Every form of a subject by visit (schedule from the protocol), missing/overdue marked, plus every
-    record not matched to a visit (events, unscheduled visits) and the subject's open queries."""
+def casebook_columns(table: str) -> tuple[str, ...]:
+    """The columns of `table` a casebook shows or places by: the id, the clinical date, the natural key
+    (the label of an unscheduled record) and, for infusions, the dose level (day 0 and the cohort); the
+    casebook reads only these (a subject has about a thousand records)."""
+    from cartrial.store.tables import model_of
+
+    model = model_of(table)
+    extra = ("infused_at", "dose_level") if table == "infusion" else ()
+    key = tuple(form_of_table(table).key_columns)
+    wanted = ("id", model.clinical_date_column, *key, *extra)
+    return tuple(dict.fromkeys(c for c in wanted if c))
+
+
+OTHER_SHOWN = 25
+"""Records listed per form under "other records" of a casebook (the first by clinical date); the page
+links to the whole list of a form (a subject has hundreds of unscheduled lab results)."""
+
+
+def casebook(
+    handle: StudyUser,
+    sites: Sites,
+    subject_id: str,
+    today: dt.date | None = None,
+    *,
+    show_all: str | None = None,
+) -> Casebook:
+    """Every form of a subject by visit (schedule from the protocol), missing/overdue marked, plus the
+    records not matched to a visit (events, unscheduled visits: the first `OTHER_SHOWN` of each form, or
+    all of the form named `show_all`) and the subject's open queries.
+
+    Reads the id and clinical day of each record (`cartrial.store.reads.record_days`, from the index),
+    the infusions, and the labels of the records listed: not the thousand whole records of a subject."""
+    from cartrial.store import reads
+
     today = today or dt.date.today()
     subject = require_subject(handle, sites, subject_id)
     protocol = study_protocol(handle)
-    wanted = [t for t in subject_tables() if t != "subject"] + ["data_query"]
-    records = rows_by_table(handle, wanted, subject_id=subject_id)
-    queries = records.pop("data_query")
-    records["subject"] = [subject]
-    infusion_date, level = _first_infusion(records.get("infusion", []))
-    visits, matched = schedule_cells(protocol, records, infusion_date, today)
-    other: dict[str, dict[str, Any]] = {}
-    for table in subject_tables():
-        if table == "subject":
-            continue
-        rest = [r for r in records.get(table, []) if (table, int(r["id"])) not in matched]
-        if rest:
-            column = _date_column(table)
-            rest.sort(key=lambda r: (form_value(r.get(column)) if column else "", int(r["id"])))
+    tables = [t for t in subject_tables() if t != "subject"]
+    equals = {"subject_id": subject_id}
+    records: dict[str, list[dict[str, Any]]] = {}
+    with handle.service.read() as connection:
+        allowed = handle._read_sites(connection)
+        days = reads.record_days_by_table(connection, tables, equals=equals, sites=allowed)
+        for table in tables:
+            column = str(_date_column(table))
+            records[table] = [{"id": i, column: day} for i, day in days[table]]
+        infusions, _ = reads.page_records(
+            connection,
+            "infusion",
+            equals=equals,
+            sites=allowed,
+            columns=casebook_columns("infusion"),
+            count=False,
+        )
+        queries, _ = reads.page_records(connection, "data_query", equals=equals, sites=allowed, count=False)
+        records["infusion"] = infusions
+        records["subject"] = [subject]
+        infusion_date, level = _first_infusion(infusions)
+        visits, matched = schedule_cells(protocol, records, infusion_date, today)
+        other: dict[str, dict[str, Any]] = {}
+        for table in tables:
+            rest = [r for r in records.get(table, []) if (table, int(r["id"])) not in matched]
+            if not rest:
+                continue
+            if _date_column(table):  # by clinical day (undated first), then id
+                day_of = str(_date_column(table))
+                rest.sort(key=lambda r: (r.get(day_of) is not None, r.get(day_of) or dt.date.min, r["id"]))
+            name = form_of_table(table).name
+            shown = rest if name == show_all else rest[:OTHER_SHOWN]
             key = [k for k in form_of_table(table).key_columns if k != "subject_id"]
-            other[form_of_table(table).name] = {
+            labels = reads.records_by_id(connection, table, [int(r["id"]) for r in shown], key)
+            other[name] = {
                 "table": table,
+                "total": len(rest),
                 "rows": [
-                    {"id": int(r["id"]), "label": " · ".join(display(r.get(k)) for k in key) or f"#{r['id']}"}
-                    for r in rest
+                    {
+                        "id": int(r["id"]),
+                        "label": " · ".join(display(labels.get(int(r["id"]), {}).get(k)) for k in key)
+                        or f"#{r['id']}",
+                    }
+                    for r in shown
                 ],
             }
     counts: dict[str, int] = {}
@@ -413,7 +485,8 @@ class SubjectRow:
 def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
     """The subjects the user may see (optionally of one site), with infusion, dose level and open queries."""
     infusions: dict[str, list[dict[str, Any]]] = {}
-    for row in rows_of(handle, "infusion"):
+    narrow = {"infusion": casebook_columns("infusion")}
+    for row in rows_by_table(handle, ["infusion"], narrow)["infusion"]:
         infusions.setdefault(str(row["subject_id"]), []).append(row)
     queries: dict[str, int] = {}
     for q in rows_of(handle, "data_query"):
@@ -465,21 +538,44 @@ class StudyHome:
 
 
 def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
-    """What the study home shows (see `StudyHome`)."""
+    """What the study home shows (see `StudyHome`). Cached per (database, data version, day, sites): the
+    data version changes with every committed write, so a cached home is never stale; between writes
+    the page costs one indexed query."""
     today = today or dt.date.today()
+    readable = handle.read_sites()  # the READ permission, checked on every call (also when cached)
+    key = ("home", str(handle.engine.url), _audit_head(handle), today, sites, readable)
+    home: StudyHome = _cached(key, lambda: _study_home(handle, sites, today))
+    return home
+
+
+def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
+    from cartrial.store import reads
+
     protocol = study_protocol(handle)
     levels = tuple(int(d.level) for d in protocol.dose_levels)
     subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
     ids = {str(s["subject_id"]) for s in subjects}
+    scheduled = [t for t in _scheduled_tables() if t not in ("subject", "infusion")]
+    # the schedule needs, per subject and form, only the days that have a record (grouped in the
+    # database: a study of a thousand subjects has about a million records)
     by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    every = rows_by_table(handle, [t for t in _scheduled_tables() if t != "subject"])
-    for table, table_rows in every.items():
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in table_rows:
-            sid = str(row["subject_id"])
-            if sid in ids:
-                grouped.setdefault(sid, []).append(row)
-        by_table[table] = grouped
+    with handle.service.read() as connection:
+        allowed = handle._read_sites(connection)
+        for table in scheduled:
+            column = _date_column(table)
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for sid, day in reads.subject_days(connection, table, sites=allowed):
+                if sid in ids:
+                    grouped.setdefault(sid, []).append({"id": 0, str(column): day})
+            by_table[table] = grouped
+        infusions, _ = reads.page_records(
+            connection, "infusion", sites=allowed, columns=casebook_columns("infusion"), count=False
+        )
+    grouped_infusions: dict[str, list[dict[str, Any]]] = {}
+    for row in infusions:
+        if str(row["subject_id"]) in ids:
+            grouped_infusions.setdefault(str(row["subject_id"]), []).append(row)
+    by_table["infusion"] = grouped_infusions
     site_rows: dict[str, dict[str, Any]] = {}
     total: dict[str, Any] = {
         "site_id": "all sites",
@@ -666,12 +762,13 @@ def _cached(key: tuple[Any, ...], make: Any) -> Any:
 
 
 def _audit_head(handle: StudyUser) -> int:
-    from sqlalchemy import func, select
-
-    from cartrial.store.models import AuditLog
+    """The study's data version (`cartrial.store.reads.data_version`): it changes with every committed
+    write of data, and not with logins. A value computed after reading it and cached under it is never
+    served after a later write."""
+    from cartrial.store.reads import data_version
 
     with handle.service.read() as connection:
-        return int(connection.execute(select(func.max(AuditLog.id))).scalar() or 0)
+        return data_version(connection)
 
 
 def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = False) -> Any:

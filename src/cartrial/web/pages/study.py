@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from cartrial.store.permissions import Action
@@ -23,25 +24,52 @@ def study_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -
     return render(request, "home.html", {"title": "Study home", "home": home, "nav": "home"})
 
 
+SUBJECTS_PER_PAGE = 100
+"""Subjects listed per page of the subject list (a study of a thousand subjects is ten pages)."""
+
+
 @router.get("/subjects", response_class=HTMLResponse, name="subjects")
 def subject_list(
-    request: Request, site: str | None = None, user: WebUser = Depends(permit(Action.READ))
+    request: Request,
+    site: str | None = None,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    user: WebUser = Depends(permit(Action.READ)),
 ) -> HTMLResponse:
-    """The subjects the user may see (investigators: their site's), optionally of one site."""
+    """The subjects the user may see (investigators: their site's), optionally of one site; a page of
+    `SUBJECTS_PER_PAGE` at a time, in subject-id order."""
     visible = sites(user)
     rows = views.subject_list(user.service, visible, site or None)
     all_sites = views.site_ids(user.service) if visible is None else sorted(visible)
+    pages = max(1, -(-len(rows) // SUBJECTS_PER_PAGE))
+    page = min(page, pages)
+    shown = rows[(page - 1) * SUBJECTS_PER_PAGE : page * SUBJECTS_PER_PAGE]
     return render(
         request,
         "subjects.html",
-        {"title": "Subjects", "rows": rows, "site": site or "", "sites": all_sites, "nav": "subjects"},
+        {
+            "title": "Subjects",
+            "rows": shown,
+            "total": len(rows),
+            "first": (page - 1) * SUBJECTS_PER_PAGE + 1,
+            "page": page,
+            "pages": pages,
+            "site": site or "",
+            "sites": all_sites,
+            "nav": "subjects",
+        },
     )
 
 
 @router.get("/subjects/{subject_id}", response_class=HTMLResponse, name="casebook")
-def casebook(request: Request, subject_id: str, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
-    """Every form of one subject by visit (protocol schedule), missing and overdue marked."""
-    book = views.casebook(user.service, sites(user), subject_id, dt.date.today())
+def casebook(
+    request: Request,
+    subject_id: str,
+    all: Annotated[str | None, Query(max_length=60)] = None,
+    user: WebUser = Depends(permit(Action.READ)),
+) -> HTMLResponse:
+    """Every form of one subject by visit (protocol schedule), missing and overdue marked; the records
+    outside the schedule, a few per form (`all`: every record of that form)."""
+    book = views.casebook(user.service, sites(user), subject_id, dt.date.today(), show_all=all)
     from cartrial.web.forms import form
 
     entry_forms = [form(form_of).name for form_of in views.subject_tables() if form_of != "subject"]
