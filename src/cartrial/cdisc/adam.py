@@ -233,7 +233,8 @@ def build_adlb(
     usubjid = (study_id + "-") + sid
     subjects = adsl.set_index("USUBJID")
     analyte = graded["analyte"]
-    codes = analyte.map({a: LB_TESTS.get(a, (str(a).upper(), str(a), "")) for a in pd.unique(analyte)})
+    table = {a: LB_TESTS.get(a, (str(a).upper(), str(a), "")) for a in pd.unique(analyte)}
+    codes = [analyte.map({a: v[i] for a, v in table.items()}) for i in range(3)]
     shift = analysis.datasets["lab_shift"].table
     base_grade = pd.Series(math.nan, index=graded.index, dtype=float)
     if len(shift):
@@ -261,9 +262,9 @@ def build_adlb(
             "TRT01A": usubjid.map(subjects["TRT01A"]).fillna(""),
             "TRT01AN": usubjid.map(subjects["TRT01AN"]).astype(float),
             "SAFFL": usubjid.map(subjects["SAFFL"]).fillna(""),
-            "PARAMCD": codes.str[0],
-            "PARAM": codes.str[1] + " (" + unit + ")",
-            "PARCAT1": codes.str[2],
+            "PARAMCD": codes[0],
+            "PARAM": codes[1] + " (" + unit + ")",
+            "PARCAT1": codes[2],
             "AVAL": graded["value_canonical"].astype(float),
             "ADT": np.array([d.date() if not pd.isna(d) else None for d in day], dtype=object),
             "ADY": study_day_column(day, trtsdt),

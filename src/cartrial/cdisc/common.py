@@ -196,11 +196,20 @@ FAST_INSTANT_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 """The snapshot's usual date-time cell (UTC, whole seconds): its --DTC is a plain slice of the text."""
 
 
-def dtc_column(values: pd.Series) -> pd.Series:
-    """`dtc` of every cell of a column, vectorised: ``YYYY-MM-DDTHH:MM:SSZ`` cells are sliced (seconds
-    dropped when zero), every other cell goes through `dtc` once per distinct value."""
-    text = values.fillna("").astype(str).str.strip().reset_index(drop=True)
-    out = text.copy()
+def by_distinct(values: pd.Series | np.ndarray, function: Any) -> np.ndarray:
+    """`function` (array of distinct values → array of results) applied once per distinct value and spread
+    back to every row (pandas factorize: the hashing runs in C). Missing values count as ``''``."""
+    array = pd.Series(values).fillna("").to_numpy(dtype=object)
+    codes, uniques = pd.factorize(array)
+    if not len(codes):
+        return np.asarray(function(pd.Series([], dtype=object)))[:0]
+    results = np.asarray(function(pd.Series(uniques, dtype=object)))
+    return results[codes]
+
+
+def _dtc_distinct(text: pd.Series) -> np.ndarray:
+    text = text.astype(str).str.strip()
+    out = text.to_numpy(dtype=object).copy()
     fast = text.str.match(FAST_INSTANT_RE).to_numpy(dtype=bool)
     if fast.any():
         part = text[fast]
@@ -208,15 +217,26 @@ def dtc_column(values: pd.Series) -> pd.Series:
         out[fast] = np.where(zero, part.str.slice(0, 16), part.str.slice(0, 19))
     timed = ~fast & text.str.contains("T", regex=False).to_numpy(dtype=bool)
     if timed.any():
-        distinct = {v: dtc(v) for v in pd.unique(text[timed])}
-        out[timed] = text[timed].map(distinct)
+        out[timed] = [dtc(v) for v in text[timed]]
     return out
+
+
+def dtc_column(values: pd.Series) -> pd.Series:
+    """`dtc` of every cell of a column, vectorised: once per distinct cell; ``YYYY-MM-DDTHH:MM:SSZ`` cells
+    are sliced (seconds dropped when zero), other date-times go through `dtc`."""
+    return pd.Series(by_distinct(values, _dtc_distinct), dtype=object)
+
+
+def _day_distinct(dtcs: pd.Series) -> np.ndarray:
+    dtcs = dtcs.astype(str)
+    head = dtcs.str.slice(0, 10)
+    parsed = pd.to_datetime(head.where(dtcs.str.len() >= 10), format="%Y-%m-%d", errors="coerce")
+    return parsed.to_numpy(dtype="datetime64[ns]")
 
 
 def day_column(dtcs: pd.Series) -> pd.Series:
     """The calendar date (datetime64, NaT for blank, partial or impossible dates) of --DTC values."""
-    head = dtcs.str.slice(0, 10)
-    return pd.to_datetime(head.where(dtcs.str.len() >= 10), format="%Y-%m-%d", errors="coerce")
+    return pd.Series(by_distinct(dtcs, _day_distinct), dtype="datetime64[ns]")
 
 
 def study_day_column(days: pd.Series, reference: pd.Series) -> np.ndarray:
@@ -269,7 +289,7 @@ def timing_columns(
     before it: `number_unscheduled` numbers those visits once all domains are built."""
     subjects = subjects.astype(str).reset_index(drop=True)
     text = dtc_column(values)
-    day = day_column(text)
+    day = pd.Series(by_distinct(text, _day_distinct), dtype="datetime64[ns]")
     reference = subjects.map(tables.infusion_day)
     out = pd.DataFrame({f"{prefix}DTC": text, f"{prefix}DY": study_day_column(day, reference)})
     day_ns = day.to_numpy(dtype="datetime64[ns]")
@@ -373,9 +393,12 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
 
 
 def _sort_key(series: pd.Series) -> pd.Series:
-    numeric = pd.to_numeric(series, errors="coerce")
-    if numeric.notna().sum() == series.replace("", pd.NA).notna().sum():
-        return numeric
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
+    numeric = pd.to_numeric(distinct, errors="coerce")
+    filled = distinct.replace("", pd.NA).notna()
+    if numeric.notna().sum() == filled.sum():
+        return pd.Series(numeric.to_numpy(dtype=float)[codes], index=series.index)
     return series.astype(str)
 
 
@@ -393,6 +416,7 @@ __all__ = [
     "Visit",
     "VisitAssigner",
     "ascii_text",
+    "by_distinct",
     "date_of",
     "day_column",
     "dtc",

@@ -24,6 +24,7 @@ from cartrial.cdisc.common import (
     TimingTables,
     Visit,
     ascii_text,
+    by_distinct,
     date_of,
     dtc,
     empty_frame,
@@ -352,20 +353,36 @@ LAST_DATE_COLUMNS = (
 
 
 def _strip(series: pd.Series) -> pd.Series:
-    """A snapshot text column as stripped strings (index 0..n-1)."""
-    return series.astype(str).str.strip().reset_index(drop=True)
+    """A snapshot text column as stripped strings (index 0..n-1), once per distinct value."""
+    return pd.Series(by_distinct(series, lambda u: u.astype(str).str.strip().to_numpy()), dtype=object)
 
 
 def _map_distinct(series: pd.Series, function: Any) -> pd.Series:
     """`function` of every value, computed once per distinct value (index 0..n-1)."""
-    series = series.reset_index(drop=True)
-    distinct = {v: function(v) for v in pd.unique(series)}
-    return series.map(distinct)
+    return pd.Series(by_distinct(series, lambda u: _apply(u, function)), dtype=object)
+
+
+def _apply(values: pd.Series, function: Any) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [function(v) for v in values]
+    return out
+
+
+def _map_parts(series: pd.Series, function: Any, n: int) -> list[np.ndarray]:
+    """`function` (value → tuple of `n`) once per distinct value; the `n` result columns as arrays."""
+    codes, uniques = pd.factorize(pd.Series(series).fillna("").to_numpy(dtype=object))
+    results = [function(u) for u in uniques]
+    out = []
+    for i in range(n):
+        part = np.empty(len(results), dtype=object)
+        part[:] = [r[i] for r in results]
+        out.append(part[codes] if len(codes) else part[:0])
+    return out
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
     """`_num` of every value (NaN where the text is not a number), once per distinct value."""
-    return _map_distinct(series, _num).to_numpy(dtype=float)
+    return by_distinct(series, lambda u: np.array([_num(v) for v in u], dtype=float)).astype(float)
 
 
 def _vector_frame(
@@ -666,7 +683,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         m = labs[keys].astype(str).merge(g, how="left", on=keys, sort=False)
         has = m["_graded"].notna().to_numpy(dtype=bool)
         analyte = _strip(labs["analyte"]).str.lower()
-        codes = _map_distinct(analyte, lambda a: LB_TESTS.get(a, (a.upper()[:8], a, "OTHER")))
+        codes = _map_parts(analyte, lambda a: LB_TESTS.get(a, (a.upper()[:8], a, "OTHER")), 3)
         value = _strip(labs["value"])
         canonical = m["value_canonical"].to_numpy(dtype=float)
         formatted = _map_distinct(pd.Series(canonical[has]), lambda v: f"{float(v):g}").to_numpy(dtype=object)
@@ -680,9 +697,9 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             {
                 **ctx.base_columns(labs["subject_id"], "LB"),
                 "LBREFID": ("LB-" + labs["record_id"].astype(str)).to_numpy(),
-                "LBTESTCD": codes.str[0].to_numpy(),
-                "LBTEST": codes.str[1].to_numpy(),
-                "LBCAT": codes.str[2].to_numpy(),
+                "LBTESTCD": codes[0],
+                "LBTEST": codes[1],
+                "LBCAT": codes[2],
                 "LBORRES": value.to_numpy(),
                 "LBORRESU": unit,
                 "LBORNRLO": labs["lln"].to_numpy(),
@@ -788,7 +805,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
-    codes = _map_distinct(pk["analyte"], lambda a: PC_TESTS.get(a, (a.upper()[:8], a)))
+    codes = _map_parts(pk["analyte"], lambda a: PC_TESTS.get(a, (a.upper()[:8], a)), 2)
     t = ctx.timing(pk["subject_id"], pk["sampled_at"], "PC", "PC")
     blq = (_strip(pk["blq"]).str.lower() == "true").to_numpy()
     value = _strip(pk["value"])
@@ -813,8 +830,8 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             {
                 **ctx.base_columns(pk["subject_id"], "PC"),
                 "PCREFID": ("PK-" + pk["record_id"].astype(str)).to_numpy(),
-                "PCTESTCD": codes.str[0].to_numpy(),
-                "PCTEST": codes.str[1].to_numpy(),
+                "PCTESTCD": codes[0],
+                "PCTEST": codes[1],
                 "PCCAT": _map_distinct(
                     pk["assay"], lambda a: ascii_text(a).upper().replace("_", " ")
                 ).to_numpy(),
@@ -1227,8 +1244,7 @@ def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             keep = (values != "").to_numpy()
             if not keep.any():
                 continue
-            converted = _map_distinct(values[keep], _fa_value)
-            text = converted.str[0].to_numpy()
+            text, number = _map_parts(values[keep], _fa_value, 2)
             parts.append(
                 {
                     **{k: v[keep] for k, v in common.items()},
@@ -1240,7 +1256,7 @@ def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "FAORRES": text,
                     "FAORRESU": unit,
                     "FASTRESC": text,
-                    "FASTRESN": converted.str[1].to_numpy(dtype=float),
+                    "FASTRESN": number.astype(float),
                     "FASTRESU": unit,
                 }
             )
@@ -1275,12 +1291,17 @@ def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             )
     if not parts:
         return empty_frame(spec)
-    seen = (
-        pd.concat(parts, ignore_index=True)
-        .groupby(["USUBJID", "VISITNUM"], sort=False)
-        .agg(VISIT=("VISIT", "first"), first=("DAY", "min"), last=("DAY", "max"))
-        .reset_index()
-    )
+    # per subject and visit (in the order first seen): the first VISIT text, the first and last date
+    every = pd.concat(parts, ignore_index=True)
+    every = every.drop_duplicates(["USUBJID", "VISITNUM", "DAY"]).reset_index(drop=True)
+    key = ["USUBJID", "VISITNUM"]
+    seen = every.drop_duplicates(key)[[*key, "VISIT"]].reset_index(drop=True)
+    by_day = every.sort_values("DAY", kind="mergesort")
+    firsts = by_day.drop_duplicates(key, keep="first").set_index(key)["DAY"]
+    lasts = by_day.drop_duplicates(key, keep="last").set_index(key)["DAY"]
+    index = pd.MultiIndex.from_frame(seen[key])
+    seen["first"] = firsts.reindex(index).to_numpy()
+    seen["last"] = lasts.reindex(index).to_numpy()
     sid_of = {ctx.usubjid(s): s for s in ctx.timelines}
     subjects = seen["USUBJID"].map(sid_of).fillna("")
     assert ctx._timing_tables is not None

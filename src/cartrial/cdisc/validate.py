@@ -246,27 +246,36 @@ def _check_values(
     if variable.core == "Req":
         add("required-null", "required variable is empty", _rows_of(empty))
     add("type", "character variable holds a non-text value", _rows_of(bad_type))
-    non_ascii = texts.str.contains(NON_ASCII_RE, regex=True).to_numpy(dtype=bool)
-    lengths = texts.str.len().to_numpy()
-    if non_ascii.any():  # bytes, not characters, for the few non-ASCII values
-        lengths = lengths.copy()
-        for i in np.flatnonzero(non_ascii):
-            lengths[i] = len(texts.iloc[i].encode("utf-8"))
+    # per distinct value (factorize hashes in C): length in bytes, ASCII, test-code pattern
+    codes, uniques = pd.factorize(texts.to_numpy(dtype=object))
+    distinct = [str(u) for u in uniques]
+    ascii_distinct = np.fromiter((u.isascii() for u in distinct), dtype=bool, count=len(distinct))
+    bytes_distinct = np.fromiter(
+        (len(u) if a else len(u.encode("utf-8")) for u, a in zip(distinct, ascii_distinct, strict=True)),
+        dtype=np.int64,
+        count=len(distinct),
+    )
+    non_ascii = ~ascii_distinct[codes] if len(codes) else np.zeros(0, dtype=bool)
+    lengths = bytes_distinct[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     limit = min(MAX_CHAR_BYTES, variable.length or MAX_CHAR_BYTES)
     add("value-length", f"value longer than {limit} bytes", _rows_of(lengths > limit))
     add("ascii", "value has non-ASCII characters", _rows_of(non_ascii))
     if _is_test_code(column, spec):
+        good = np.fromiter((bool(TESTCD_RE.match(u)) for u in distinct), dtype=bool, count=len(distinct))
+        matched = good[codes] if len(codes) else np.zeros(0, dtype=bool)
         add(
             "testcd",
             "test code must be <= 8 characters, A-Z, 0-9, _, not starting with a digit",
-            _rows_of(~empty & ~texts.str.match(TESTCD_RE).to_numpy(dtype=bool)),
+            _rows_of(~empty & ~matched),
         )
     if _is_test_name(column, spec):
-        add("test-length", "test name longer than 40 characters", _rows_of(lengths > MAX_LABEL))
+        # characters, not bytes (a non-ASCII name is already an ascii finding)
+        chars = np.fromiter((len(u) for u in distinct), dtype=np.int64, count=len(distinct))
+        longer = chars[codes] > MAX_LABEL if len(codes) else np.zeros(0, dtype=bool)
+        add("test-length", "test name longer than 40 characters", _rows_of(longer))
     if variable.date == "iso8601":
-        distinct = {t for t in texts.unique() if t}
-        bad_dates = [t for t in distinct if not is_iso8601(t)]
-        add("iso8601", "not an ISO 8601 date/time", _rows_of(texts.isin(bad_dates).to_numpy()))
+        bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
+        add("iso8601", "not an ISO 8601 date/time", _rows_of(bad[codes] if len(codes) else bad[:0]))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
         if codelist is None:
