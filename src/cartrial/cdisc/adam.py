@@ -311,20 +311,28 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     return kept.table
 
 
-def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> list[float]:
-    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date/time)."""
-    index: dict[tuple[str, str, str], list[float]] = {}
-    for u, code, dtc, seq in zip(lb["USUBJID"], lb["LBTESTCD"], lb["LBDTC"], lb["LBSEQ"], strict=True):
-        index.setdefault((u, code, dtc[:10]), []).append(seq)
-    out = []
-    used: dict[tuple[str, str, str], int] = {}
-    for u, code, adt in zip(frame["USUBJID"], frame["PARAMCD"], frame["ADT"], strict=True):
-        key = (u, code, adt.isoformat() if adt else "")
-        k = used.get(key, 0)
-        seqs = index.get(key, [])
-        out.append(float(seqs[k]) if k < len(seqs) else math.nan)
-        used[key] = k + 1
-    return out
+def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
+    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date): the k-th ADLB
+    record of a subject, test and date takes the k-th LB record of that key (both in record order)."""
+    left = pd.DataFrame(
+        {
+            "u": frame["USUBJID"].to_numpy(),
+            "c": frame["PARAMCD"].to_numpy(),
+            "d": [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["ADT"]],
+        }
+    )
+    left["k"] = left.groupby(["u", "c", "d"], sort=False).cumcount()
+    right = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(),
+            "c": lb["LBTESTCD"].to_numpy(),
+            "d": lb["LBDTC"].astype(str).str.slice(0, 10).to_numpy(),
+            "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+        }
+    )
+    right["k"] = right.groupby(["u", "c", "d"], sort=False).cumcount()
+    merged = left.merge(right, on=["u", "c", "d", "k"], how="left", sort=False)
+    return merged["seq"].to_numpy(dtype=float)
 
 
 def build_adpc(

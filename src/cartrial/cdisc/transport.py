@@ -35,9 +35,8 @@ def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
             continue
-        # values are ASCII once validated, so characters = bytes
-        lengths = frame[v.name].astype(str).str.len() if len(frame) else pd.Series([0])
-        longest = int(lengths.max()) if len(lengths) else 0
+        # values are ASCII once validated, so characters = bytes; the longest of the distinct values
+        longest = max(map(len, pd.unique(frame[v.name].astype(str))), default=0)
         out[v.name] = v.length or max(1, longest)
     return out
 
