@@ -131,7 +131,7 @@ def export_cdisc(
             files = []
             if formats in ("xpt", "both"):
                 path = target / f"{spec.name.lower()}.xpt"
-                write_xpt(frame, spec, path)
+                write_xpt(frame, spec, path, created=created)
                 files.append(str(path.relative_to(out_dir)))
             if formats in ("json", "both"):
                 path = target / f"{spec.name.lower()}.json"

@@ -60,12 +60,39 @@ def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, di
     return pd.DataFrame(data, columns=list(data)), formats
 
 
-def write_xpt(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> None:
-    """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits)."""
-    import pyreadstat
+def write_xpt(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    path: Path,
+    *,
+    engine: str = "cartrial",
+    created: str | None = None,
+) -> None:
+    """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits).
 
+    ``engine="cartrial"`` (default): `cartrial.cdisc.xport`, vectorised, character lengths as in define.xml
+    (`char_lengths`); ``engine="pyreadstat"``: pyreadstat's writer (value by value; kept for comparison)."""
     data, formats = _xpt_frame(frame, spec)
     labels: list[str | None] = [spec.variable(c).label for c in data.columns]
+    if engine == "cartrial":
+        from cartrial.cdisc.xport import XptColumn, write_xport
+
+        lengths = char_lengths(frame, spec)
+        columns = [
+            XptColumn(
+                name,
+                str(label or ""),
+                "Char" if name in lengths else "Num",
+                lengths.get(name, 8),
+                *(("DATE", 9, 0) if name in formats else ()),
+            )
+            for name, label in zip(data.columns, labels, strict=True)
+        ]
+        when = dt.datetime.fromisoformat(created) if created else None
+        write_xport(data, columns, path, dataset_name=spec.name, dataset_label=spec.label, created=when)
+        return
+    import pyreadstat
+
     pyreadstat.write_xport(
         data,
         str(path),
