@@ -51,13 +51,18 @@ def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, di
         if v.type == "Char":
             data[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date == "sasdate":
-            data[v.name] = [
-                float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column
-            ]
+            data[v.name] = _sas_days(column)
             formats[v.name] = "DATE9."
         else:
             data[v.name] = pd.to_numeric(column, errors="raise").astype(float)
     return pd.DataFrame(data, columns=list(data)), formats
+
+
+def _sas_days(column: pd.Series) -> np.ndarray:
+    """SAS date numbers (days since 1960-01-01) of a column of `datetime.date` (NaN otherwise)."""
+    return np.array(
+        [float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column], dtype=float
+    )
 
 
 def write_xpt(
@@ -72,26 +77,32 @@ def write_xpt(
 
     ``engine="cartrial"`` (default): `cartrial.cdisc.xport`, vectorised, character lengths as in define.xml
     (`char_lengths`); ``engine="pyreadstat"``: pyreadstat's writer (value by value; kept for comparison)."""
-    data, formats = _xpt_frame(frame, spec)
-    labels: list[str | None] = [spec.variable(c).label for c in data.columns]
     if engine == "cartrial":
         from cartrial.cdisc.xport import XptColumn, write_xport
 
         lengths = char_lengths(frame, spec)
-        columns = [
-            XptColumn(
-                name,
-                str(label or ""),
-                "Char" if name in lengths else "Num",
-                lengths.get(name, 8),
-                *(("DATE", 9, 0) if name in formats else ()),
-            )
-            for name, label in zip(data.columns, labels, strict=True)
-        ]
+        arrays: dict[str, Any] = {}
+        columns = []
+        for v in spec.variables:
+            if v.name not in frame.columns:
+                continue
+            column = frame[v.name]
+            if v.type == "Char":
+                arrays[v.name] = column.to_numpy(dtype=object)
+                columns.append(XptColumn(v.name, v.label, "Char", lengths[v.name]))
+            elif v.date == "sasdate":
+                arrays[v.name] = _sas_days(column)
+                columns.append(XptColumn(v.name, v.label, "Num", 8, "DATE", 9, 0))
+            else:
+                arrays[v.name] = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
+                columns.append(XptColumn(v.name, v.label, "Num", 8))
         when = dt.datetime.fromisoformat(created) if created else None
-        write_xport(data, columns, path, dataset_name=spec.name, dataset_label=spec.label, created=when)
+        write_xport(arrays, columns, path, dataset_name=spec.name, dataset_label=spec.label, created=when)
         return
     import pyreadstat
+
+    data, formats = _xpt_frame(frame, spec)
+    labels: list[str | None] = [spec.variable(c).label for c in data.columns]
 
     pyreadstat.write_xport(
         data,
@@ -128,13 +139,19 @@ def _json_type(spec: DatasetSpec, name: str, frame: pd.DataFrame) -> dict[str, A
     return {"dataType": "integer" if integral else "double"}
 
 
-def _json_column(series: pd.Series, data_type: str) -> list[Any]:
-    """One column as JSON-ready Python values (None for missing), vectorised."""
+def _json_column(series: pd.Series, data_type: str) -> np.ndarray:
+    """One column as JSON-ready Python values (None for missing), vectorised (object array)."""
     if data_type == "string":
-        text = series.where(series.notna(), "").astype(str)
-        return text.where(text != "", None).tolist()
+        text = series.to_numpy(dtype=object)
+        if not all(isinstance(u, str) for u in pd.unique(text)):
+            text = series.where(series.notna(), "").astype(str).to_numpy(dtype=object)
+        out = text.copy()
+        out[text == ""] = None
+        return out
     if data_type == "date":
-        return [_json_value(v, data_type) for v in series]
+        dates = np.empty(len(series), dtype=object)
+        dates[:] = [_json_value(v, data_type) for v in series]
+        return dates
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     missing = np.isnan(numbers)
     if data_type == "integer":
@@ -142,7 +159,7 @@ def _json_column(series: pd.Series, data_type: str) -> list[Any]:
     else:
         out = numbers.astype(object)
     out[missing] = None
-    return out.tolist()
+    return out
 
 
 def _json_value(value: Any, data_type: str) -> Any:
@@ -183,7 +200,12 @@ def dataset_json(
         columns.append(column)
     names = [c["name"] for c in columns]
     values = [_json_column(frame[name], types[name]) for name in names]
-    rows = [list(row) for row in zip(*values, strict=True)] if values else []
+    rows: list[list[Any]] = []
+    if values and len(frame):
+        grid = np.empty((len(frame), len(values)), dtype=object)
+        for j, column_values in enumerate(values):
+            grid[:, j] = column_values
+        rows = grid.tolist()
     return {
         "datasetJSONCreationDateTime": created,
         "datasetJSONVersion": DATASET_JSON_VERSION,

@@ -17,9 +17,10 @@ The caller validates first (`cartrial.cdisc.validate`): names <= 8, labels <= 40
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,21 +110,25 @@ def _pad(data: bytes, fill: bytes = b" ") -> bytes:
     return data + fill * extra
 
 
-def _character_block(values: pd.Series, width: int) -> np.ndarray:
+def _character_block(values: pd.Series | np.ndarray, width: int) -> np.ndarray:
     """(rows, width) bytes: ASCII values left-aligned and blank-padded (a longer value is an error, never
-    cut)."""
-    text = values.fillna("").astype(str)
-    longest = max(map(len, pd.unique(text)), default=0)
+    cut); missing values are blank."""
+    text = np.asarray(values, dtype=object)
+    distinct = pd.unique(text)
+    if not all(isinstance(u, str) for u in distinct):
+        text = pd.Series(text).fillna("").astype(str).to_numpy(dtype=object)
+        distinct = pd.unique(text)
+    longest = max(map(len, distinct), default=0)
     if longest > width:
         raise ValueError(f"a value of {longest} characters does not fit the length {width}")
-    array = np.asarray(text.to_numpy(), dtype=f"S{width}")
+    array = np.asarray(text, dtype=f"S{width}")
     block = array.view(np.uint8).reshape(len(array), width).copy()
     block[block == 0] = 0x20
     return block
 
 
 def write_xport(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Mapping[str, Any],
     columns: Sequence[XptColumn],
     path: Path,
     *,
@@ -131,8 +136,9 @@ def write_xport(
     dataset_label: str,
     created: dt.datetime | None = None,
 ) -> None:
-    """Write `frame` (numeric columns as floats, character columns as ASCII text) as one SAS XPORT v5
-    member. `columns` gives the order, labels, lengths and formats."""
+    """Write `frame` (a DataFrame or a mapping of column arrays; numeric columns as floats, character
+    columns as ASCII text) as one SAS XPORT v5 member. `columns` gives the order, labels, lengths and
+    formats."""
     created = created or dt.datetime.now(dt.UTC)
     stamp = _sas_datetime(created)
     head = [
@@ -152,11 +158,11 @@ def write_xport(
         position += column.length
     head.append(_pad(b"".join(names)))
     head.append(_header("OBS"))
-    n = len(frame)
+    n = len(frame[columns[0].name]) if columns else 0
     blocks = []
     for column in columns:
         if column.type == "Num":
-            numbers = pd.to_numeric(frame[column.name], errors="raise").to_numpy(dtype=float)
+            numbers = np.asarray(frame[column.name], dtype=float)
             blocks.append(ibm_double(numbers).view(np.uint8).reshape(n, 8))
         else:
             blocks.append(_character_block(frame[column.name], column.length))
