@@ -19,6 +19,7 @@ import pandas as pd
 from cartrial.cdisc.common import (
     ascii_text,
     date_of,
+    date_part,
     empty_frame,
     finalize,
     parse_instant,
@@ -326,7 +327,7 @@ def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
         {
             "u": lb["USUBJID"].to_numpy(),
             "c": lb["LBTESTCD"].to_numpy(),
-            "d": lb["LBDTC"].astype(str).str.slice(0, 10).to_numpy(),
+            "d": date_part(lb["LBDTC"]),
             "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
         }
     )

@@ -207,6 +207,11 @@ def by_distinct(values: pd.Series | np.ndarray, function: Any) -> np.ndarray:
     return results[codes]
 
 
+def date_part(values: pd.Series | np.ndarray) -> np.ndarray:
+    """The first ten characters (the date of an ISO 8601 value) of every value, once per distinct value."""
+    return by_distinct(values, lambda u: u.astype(str).str.slice(0, 10).to_numpy(dtype=object))
+
+
 def _dtc_distinct(text: pd.Series) -> np.ndarray:
     text = text.astype(str).str.strip()
     out = text.to_numpy(dtype=object).copy()
@@ -341,7 +346,7 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
                     {
                         "USUBJID": frame.loc[mask, "USUBJID"],
                         "BASE": frame.loc[mask, "VISITNUM"],
-                        "DAY": frame.loc[mask, column].str.slice(0, 10),
+                        "DAY": date_part(frame.loc[mask, column]),
                     }
                 )
             )
@@ -359,7 +364,7 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
         if not mask.any():
             continue
         keys = pd.MultiIndex.from_arrays(
-            [frame["USUBJID"][mask], frame["VISITNUM"][mask], frame[column][mask].str.slice(0, 10)]
+            [frame["USUBJID"][mask], frame["VISITNUM"][mask], date_part(frame[column][mask])]
         )
         number = lookup.reindex(keys).to_numpy(dtype=float)
         frame.loc[mask, "VISITNUM"] = number
@@ -384,7 +389,9 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
             continue
         if v.type == "Char":
             column = frame[v.name]
-            frame[v.name] = column.where(column.notna(), "").astype(str)
+            # already text (the usual case): checked on the distinct values only
+            if column.dtype != object or not all(isinstance(u, str) for u in pd.unique(column)):
+                frame[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date is None:
             frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)
         else:
@@ -418,6 +425,7 @@ __all__ = [
     "ascii_text",
     "by_distinct",
     "date_of",
+    "date_part",
     "day_column",
     "dtc",
     "dtc_column",

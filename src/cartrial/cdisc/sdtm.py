@@ -26,6 +26,7 @@ from cartrial.cdisc.common import (
     ascii_text,
     by_distinct,
     date_of,
+    date_part,
     dtc,
     empty_frame,
     finalize,
@@ -328,13 +329,16 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
             continue
         for column in LAST_DATE_COLUMNS:
             if column in frame.columns and len(frame):
-                days = frame[column].astype(str).str.slice(0, 10)
-                keep = (days.str.len() == 10) & (days <= cutoff)
-                parts.append(pd.DataFrame({"sid": frame["subject_id"][keep], "day": days[keep]}))
+                days = date_part(frame[column])
+                keep = by_distinct(
+                    days, lambda u: np.array([len(d) == 10 and d <= cutoff for d in u], dtype=bool)
+                ).astype(bool)
+                parts.append(pd.DataFrame({"sid": frame["subject_id"].to_numpy()[keep], "day": days[keep]}))
     out: dict[str, str] = {}
     if parts:
-        both = pd.concat(parts, ignore_index=True)
-        out = {str(k): str(v) for k, v in both.groupby("sid")["day"].max().items()}
+        both = pd.concat(parts, ignore_index=True).drop_duplicates()
+        last = both.sort_values("day", kind="mergesort").drop_duplicates("sid", keep="last")
+        out = {str(k): str(v) for k, v in zip(last["sid"], last["day"], strict=True)}
     ctx.last_dates = out
     return out
 
@@ -1285,7 +1289,7 @@ def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                         "USUBJID": frame["USUBJID"].to_numpy()[keep],
                         "VISITNUM": number.to_numpy(dtype=float)[keep],
                         "VISIT": frame["VISIT"].to_numpy()[keep],
-                        "DAY": when.str.slice(0, 10).to_numpy()[keep],
+                        "DAY": date_part(when)[keep],
                     }
                 )
             )
