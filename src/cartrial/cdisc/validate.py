@@ -196,13 +196,17 @@ def _check_values(
     series = series.reset_index(drop=True)
     kind = pd.api.types.infer_dtype(series, skipna=True)
     if variable.type == "Num" and variable.date in ("sasdate", "sasdatetime"):
-        missing = np.array([_missing(v) for v in series], dtype=bool)
+        # per distinct value (dates hash): missing, or not a date
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+        u_missing = np.array([_missing(u) for u in uniques] + [True], dtype=bool)
+        u_bad = np.array(
+            [not _missing(u) and not isinstance(u, dt.date | pd.Timestamp) for u in uniques] + [False],
+            dtype=bool,
+        )
+        missing = u_missing[codes]  # code -1 (None, NaN, NaT) takes the last entry: missing
         if variable.core == "Req":
             add("required-null", "required variable is empty", _rows_of(missing))
-        bad = [
-            not m and not isinstance(v, dt.date | pd.Timestamp) for v, m in zip(series, missing, strict=True)
-        ]
-        add("type", "not a date", _rows_of(bad))
+        add("type", "not a date", _rows_of(u_bad[codes]))
         return out
     if variable.type == "Num":
         if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
@@ -248,13 +252,18 @@ def _check_values(
     add("type", "character variable holds a non-text value", _rows_of(bad_type))
     # per distinct value (factorize hashes in C): length in bytes, ASCII, test-code pattern
     codes, uniques = pd.factorize(texts.to_numpy(dtype=object))
-    distinct = [str(u) for u in uniques]
-    ascii_distinct = np.fromiter((u.isascii() for u in distinct), dtype=bool, count=len(distinct))
-    bytes_distinct = np.fromiter(
-        (len(u) if a else len(u.encode("utf-8")) for u, a in zip(distinct, ascii_distinct, strict=True)),
-        dtype=np.int64,
-        count=len(distinct),
-    )
+    distinct = uniques.tolist() if uniques.dtype == object else [str(u) for u in uniques]
+    if not all(type(u) is str for u in distinct):
+        distinct = [str(u) for u in distinct]
+    chars_distinct = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
+    if "".join(distinct).isascii():  # the usual case: one C-level scan
+        ascii_distinct = np.ones(len(distinct), dtype=bool)
+        bytes_distinct = chars_distinct
+    else:
+        ascii_distinct = np.fromiter((u.isascii() for u in distinct), dtype=bool, count=len(distinct))
+        bytes_distinct = np.fromiter(
+            (len(u.encode("utf-8")) for u in distinct), dtype=np.int64, count=len(distinct)
+        )
     non_ascii = ~ascii_distinct[codes] if len(codes) else np.zeros(0, dtype=bool)
     lengths = bytes_distinct[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     limit = min(MAX_CHAR_BYTES, variable.length or MAX_CHAR_BYTES)
@@ -270,8 +279,7 @@ def _check_values(
         )
     if _is_test_name(column, spec):
         # characters, not bytes (a non-ASCII name is already an ascii finding)
-        chars = np.fromiter((len(u) for u in distinct), dtype=np.int64, count=len(distinct))
-        longer = chars[codes] > MAX_LABEL if len(codes) else np.zeros(0, dtype=bool)
+        longer = chars_distinct[codes] > MAX_LABEL if len(codes) else np.zeros(0, dtype=bool)
         add("test-length", "test name longer than 40 characters", _rows_of(longer))
     if variable.date == "iso8601":
         bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
