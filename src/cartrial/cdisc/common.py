@@ -390,7 +390,7 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
         if v.type == "Char":
             column = frame[v.name]
             # already text (the usual case): checked on the distinct values only
-            if column.dtype != object or not all(isinstance(u, str) for u in pd.unique(column)):
+            if column.dtype != object or pd.api.types.infer_dtype(column, skipna=False) != "string":
                 frame[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date is None:
             frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)

@@ -143,7 +143,7 @@ def _json_column(series: pd.Series, data_type: str) -> np.ndarray:
     """One column as JSON-ready Python values (None for missing), vectorised (object array)."""
     if data_type == "string":
         text = series.to_numpy(dtype=object)
-        if not all(isinstance(u, str) for u in pd.unique(text)):
+        if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):
             text = series.where(series.notna(), "").astype(str).to_numpy(dtype=object)
         out = text.copy()
         out[text == ""] = None

@@ -114,10 +114,9 @@ def _character_block(values: pd.Series | np.ndarray, width: int) -> np.ndarray:
     """(rows, width) bytes: ASCII values left-aligned and blank-padded (a longer value is an error, never
     cut); missing values are blank."""
     text = np.asarray(values, dtype=object)
-    distinct = pd.unique(text)
-    if not all(isinstance(u, str) for u in distinct):
+    if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):
         text = pd.Series(text).fillna("").astype(str).to_numpy(dtype=object)
-        distinct = pd.unique(text)
+    distinct = pd.unique(text)
     longest = max(map(len, distinct), default=0)
     if longest > width:
         raise ValueError(f"a value of {longest} characters does not fit the length {width}")
