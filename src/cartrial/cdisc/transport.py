@@ -174,7 +174,7 @@ def _json_value(value: Any, data_type: str) -> Any:
     return float(value)
 
 
-def dataset_json(
+def _dataset_json_parts(
     frame: pd.DataFrame,
     spec: DatasetSpec,
     *,
@@ -182,8 +182,8 @@ def dataset_json(
     created: str,
     originator: str = "cartrial",
     version: str = "",
-) -> dict[str, Any]:
-    """The Dataset-JSON v1.1 document of one dataset (as a dict)."""
+) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """The Dataset-JSON v1.1 document without ``rows``, and the row values column by column."""
     lengths = char_lengths(frame, spec)
     keys = {k: i + 1 for i, k in enumerate(spec.keys)}
     columns = []
@@ -198,15 +198,8 @@ def dataset_json(
         if name in keys:
             column["keySequence"] = keys[name]
         columns.append(column)
-    names = [c["name"] for c in columns]
-    values = [_json_column(frame[name], types[name]) for name in names]
-    rows: list[list[Any]] = []
-    if values and len(frame):
-        grid = np.empty((len(frame), len(values)), dtype=object)
-        for j, column_values in enumerate(values):
-            grid[:, j] = column_values
-        rows = grid.tolist()
-    return {
+    values = [_json_column(frame[c["name"]], types[c["name"]]) for c in columns]
+    header = {
         "datasetJSONCreationDateTime": created,
         "datasetJSONVersion": DATASET_JSON_VERSION,
         "fileOID": f"cartrial.{study_oid}.{spec.name}",
@@ -216,12 +209,38 @@ def dataset_json(
         "metaDataVersionOID": f"MDV.{study_oid}.{spec.standard}",
         "metaDataRef": "define.xml",
         "itemGroupOID": f"IG.{spec.name}",
-        "records": len(rows),
+        "records": len(frame) if values else 0,
         "name": spec.name,
         "label": spec.label,
         "columns": columns,
-        "rows": rows,
     }
+    return header, values
+
+
+def _rows(values: list[np.ndarray], start: int, stop: int) -> list[list[Any]]:
+    """Rows start..stop-1 as lists (one object grid, converted in C)."""
+    grid = np.empty((stop - start, len(values)), dtype=object)
+    for j, column_values in enumerate(values):
+        grid[:, j] = column_values[start:stop]
+    rows: list[list[Any]] = grid.tolist()
+    return rows
+
+
+def dataset_json(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    study_oid: str,
+    created: str,
+    originator: str = "cartrial",
+    version: str = "",
+) -> dict[str, Any]:
+    """The Dataset-JSON v1.1 document of one dataset (as a dict)."""
+    header, values = _dataset_json_parts(
+        frame, spec, study_oid=study_oid, created=created, originator=originator, version=version
+    )
+    rows = _rows(values, 0, len(frame)) if values and len(frame) else []
+    return {**header, "rows": rows}
 
 
 def write_dataset_json(document: dict[str, Any], path: Path) -> None:
@@ -229,6 +248,37 @@ def write_dataset_json(document: dict[str, Any], path: Path) -> None:
     import orjson
 
     path.write_bytes(orjson.dumps(document))
+
+
+JSON_CHUNK_ROWS = 50_000
+
+
+def write_dataset_json_frame(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    path: Path,
+    *,
+    study_oid: str,
+    created: str,
+    originator: str = "cartrial",
+    version: str = "",
+) -> None:
+    """`dataset_json` + `write_dataset_json` without holding every row as Python lists at once: the rows
+    are encoded (orjson) and written in chunks of `JSON_CHUNK_ROWS`; the same document."""
+    import orjson
+
+    header, values = _dataset_json_parts(
+        frame, spec, study_oid=study_oid, created=created, originator=originator, version=version
+    )
+    n = len(frame) if values else 0
+    with path.open("wb") as handle:
+        handle.write(orjson.dumps(header)[:-1] + b',"rows":[')
+        for start in range(0, n, JSON_CHUNK_ROWS):
+            chunk = orjson.dumps(_rows(values, start, min(n, start + JSON_CHUNK_ROWS)))
+            if start:
+                handle.write(b",")
+            handle.write(chunk[1:-1])
+        handle.write(b"]}")
 
 
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -257,5 +307,6 @@ __all__ = [
     "read_dataset_json",
     "read_xpt",
     "write_dataset_json",
+    "write_dataset_json_frame",
     "write_xpt",
 ]

@@ -110,20 +110,28 @@ def _pad(data: bytes, fill: bytes = b" ") -> bytes:
     return data + fill * extra
 
 
-def _character_block(values: pd.Series | np.ndarray, width: int) -> np.ndarray:
-    """(rows, width) bytes: ASCII values left-aligned and blank-padded (a longer value is an error, never
-    cut); missing values are blank."""
+def _character_text(values: pd.Series | np.ndarray, width: int) -> np.ndarray:
+    """The values as an object array of ASCII text (missing → blank); a value longer than `width` is an
+    error, never cut."""
     text = np.asarray(values, dtype=object)
     if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):
         text = pd.Series(text).fillna("").astype(str).to_numpy(dtype=object)
-    distinct = pd.unique(text)
-    longest = max(map(len, distinct), default=0)
+    longest = max(map(len, pd.unique(text)), default=0)
     if longest > width:
         raise ValueError(f"a value of {longest} characters does not fit the length {width}")
+    return text
+
+
+def _character_block(text: np.ndarray, width: int) -> np.ndarray:
+    """(rows, width) bytes: left-aligned, blank-padded."""
     array = np.asarray(text, dtype=f"S{width}")
     block = array.view(np.uint8).reshape(len(array), width).copy()
     block[block == 0] = 0x20
     return block
+
+
+CHUNK_ROWS = 65536
+"""Observations encoded and written per step (keeps the buffers small and cache-friendly)."""
 
 
 def write_xport(
@@ -158,15 +166,29 @@ def write_xport(
     head.append(_pad(b"".join(names)))
     head.append(_header("OBS"))
     n = len(frame[columns[0].name]) if columns else 0
-    blocks = []
+    prepared: list[np.ndarray] = []
     for column in columns:
         if column.type == "Num":
-            numbers = np.asarray(frame[column.name], dtype=float)
-            blocks.append(ibm_double(numbers).view(np.uint8).reshape(n, 8))
+            prepared.append(ibm_double(np.asarray(frame[column.name], dtype=float)).view(np.uint8))
         else:
-            blocks.append(_character_block(frame[column.name], column.length))
-    body = np.hstack(blocks).tobytes() if blocks and n else b""
-    path.write_bytes(b"".join(head) + _pad(body))
+            prepared.append(_character_text(frame[column.name], column.length))
+    width = sum(c.length for c in columns)
+    with path.open("wb") as handle:
+        handle.write(b"".join(head))
+        for start in range(0, n, CHUNK_ROWS):
+            stop = min(n, start + CHUNK_ROWS)
+            buffer = np.empty((stop - start, width), dtype=np.uint8)
+            offset = 0
+            for column, data in zip(columns, prepared, strict=True):
+                if column.type == "Num":
+                    buffer[:, offset : offset + 8] = data[start * 8 : stop * 8].reshape(stop - start, 8)
+                else:
+                    buffer[:, offset : offset + column.length] = _character_block(
+                        data[start:stop], column.length
+                    )
+                offset += column.length
+            handle.write(buffer.tobytes())
+        handle.write(b" " * ((-(n * width)) % RECORD))
 
 
 __all__ = ["XptColumn", "ibm_double", "write_xport"]
