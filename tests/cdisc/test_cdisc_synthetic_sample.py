@@ -1,5 +1,5 @@
 """The regular-suite form of the nightly synthetic-study check (tests/cdisc/test_cdisc_synthetic.py): a small
-synthetic study (CARTRIAL_CDISC_SAMPLE_SUBJECTS, default 40) exported in both formats with zero validation
+synthetic study (CARTRIAL_CDISC_SAMPLE_SUBJECTS, default 25) exported in both formats with zero validation
 findings; every Dataset-JSON file's structure (all top-level members and columns) plus a sample of its rows
 (first, last and up to 200 spread evenly) against the Dataset-JSON 1.1 schema; both define.xml files against
 the Define-XML 2.1 XSD; `--check` re-reads every file with zero findings. The nightly test checks every row
@@ -38,7 +38,7 @@ def test_small_synthetic_study_exports_valid_files(tmp_path: Path) -> None:
     from cartrial.store.snapshot import read_snapshot
     from cartrial.store.study_setup import init_study
 
-    n = int(os.environ.get("CARTRIAL_CDISC_SAMPLE_SUBJECTS", "40"))
+    n = int(os.environ.get("CARTRIAL_CDISC_SAMPLE_SUBJECTS", "25"))
     folder = tmp_path / "study"
     write_synthetic_study(folder, n)
     url = f"sqlite:///{tmp_path / 'study.db'}"
