@@ -66,5 +66,10 @@ def run() -> list[dict[str, Any]]:
             "records": records,
             "snapshot_seconds": snapshot_seconds,
             "analyse_seconds": analyse_seconds,
+            # what `cartrial export cdisc` does end to end (one snapshot, one analysis, the export)
+            "end_to_end_seconds": snapshot_seconds + analyse_seconds + export_seconds,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "note": "wall seconds on a shared machine (load_average at the end); export_cpu_seconds is the "
+            "export's CPU time in this process",
         }
     ]

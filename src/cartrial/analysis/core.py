@@ -125,7 +125,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "nca_intervals": sources["nca_intervals_days"]["source"],
     }
     option_source = {name: fixed.get(name) or sources[name]["source"] for name in options}
-    return Analysis(meta, populations, datasets, findings, options, option_source)
+    return Analysis(
+        meta, populations, datasets, findings, options, option_source, intermediates={"graded_labs": labs}
+    )
 
 
 __all__ = ["analyse"]

@@ -118,6 +118,10 @@ class Analysis:
     options: Mapping[str, Any] = field(default_factory=dict)
     option_sources: Mapping[str, str] = field(default_factory=dict)
     """Option → where its value comes from (``protocol analysis.options.<name>``, ``default (...)``)."""
+    intermediates: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Engine results the datasets were built from, for renderers that need them row by row without grading
+    again (``graded_labs``: `cartrial.analysis.safety.graded_labs` of this snapshot); not part of
+    `metadata`."""
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready: snapshot, options, populations, datasets (population, derivation, sources, notes)."""

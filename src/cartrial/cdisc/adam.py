@@ -13,9 +13,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from cartrial.cdisc.common import ascii_text, date_of, empty_frame, finalize, parse_instant, study_day
+from cartrial.cdisc.common import (
+    ascii_text,
+    date_of,
+    date_part,
+    empty_frame,
+    finalize,
+    parse_instant,
+    study_day,
+    study_day_column,
+)
 from cartrial.cdisc.spec import ADAM_ORDER, DatasetSpec, dataset_specs
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
@@ -202,57 +212,73 @@ def _date_key(series: pd.Series) -> pd.Series:
 
 
 def build_adlb(
-    analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, snapshot: Any
+    analysis: Any,
+    sdtm: Mapping[str, pd.DataFrame],
+    adsl: pd.DataFrame,
+    spec: DatasetSpec,
+    snapshot: Any,
+    graded_labs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """BDS: the CTCAE-graded haematology results of the analysis layer
-    (`cartrial.analysis.safety.graded_labs`)
+    (`cartrial.analysis.safety.graded_labs`, the table the analysis graded when it carries it)
     with ATOXGR, BTOXGR (the analysis `lab_shift` baseline grade), SHIFT1 and the worst-grade flag."""
-    from cartrial.analysis import safety
-
-    graded = safety.graded_labs(snapshot.tables).table
-    shift = {(r["subject_id"], r["analyte"]): r for r in _rows(analysis.datasets["lab_shift"].table)}
-    lb = sdtm["LB"]
-    study_id = str(adsl["STUDYID"].iloc[0]) if len(adsl) else ""
-    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
     from cartrial.cdisc.sdtm import LB_TESTS
 
-    rows = []
-    for r in _rows(graded):
-        sid = str(r["subject_id"])
-        usubjid = f"{study_id}-{sid}"
-        s = subjects.get(usubjid, {})
-        code, test, cat = LB_TESTS.get(r["analyte"], (str(r["analyte"]).upper(), str(r["analyte"]), ""))
-        sh = shift.get((sid, r["analyte"]), {})
-        when = parse_instant(r["collected_at"])
-        adt = when.date() if when else None
-        base_grade = sh.get("baseline_grade")
-        rows.append(
-            {
-                "STUDYID": study_id,
-                "USUBJID": usubjid,
-                "TRT01A": s.get("TRT01A", ""),
-                "TRT01AN": s.get("TRT01AN", math.nan),
-                "SAFFL": s.get("SAFFL", ""),
-                "PARAMCD": code,
-                "PARAM": f"{test} ({r['canonical_unit']})",
-                "PARCAT1": cat,
-                "AVAL": float(r["value_canonical"]),
-                "ADT": adt,
-                "ADY": study_day(adt, s.get("TRTSDT")) if adt and s.get("TRTSDT") else math.nan,
-                "ONTRTFL": "N" if bool(r["collected_before_infusion"]) else "Y",
-                "ATOXGR": str(int(r["grade"])),
-                "ATOXGRN": float(r["grade"]),
-                "BTOXGR": "" if _missing(base_grade) else str(int(base_grade)),  # type: ignore[arg-type]
-                "BTOXGRN": math.nan if _missing(base_grade) else float(base_grade),  # type: ignore[arg-type]
-                "ATOXDSCL": ascii_text(r["term"]),
-                "ATOXSCL": r["scale"],
-                "_instant": r["collected_at"],
-                "_analyte": r["analyte"],
-            }
-        )
-    frame = pd.DataFrame(rows)
-    if not len(frame):
+    graded = graded_labs if graded_labs is not None else _graded_labs(analysis, snapshot)
+    lb = sdtm["LB"]
+    if not len(graded):
         return empty_frame(spec)
+    graded = graded.reset_index(drop=True)
+    study_id = str(adsl["STUDYID"].iloc[0]) if len(adsl) else ""
+    sid = graded["subject_id"].astype(str)
+    usubjid = (study_id + "-") + sid
+    subjects = adsl.set_index("USUBJID")
+    analyte = graded["analyte"]
+    table = {a: LB_TESTS.get(a, (str(a).upper(), str(a), "")) for a in pd.unique(analyte)}
+    codes = [analyte.map({a: v[i] for a, v in table.items()}) for i in range(3)]
+    shift = analysis.datasets["lab_shift"].table
+    base_grade = pd.Series(math.nan, index=graded.index, dtype=float)
+    if len(shift):
+        lookup = (
+            shift.assign(subject_id=shift["subject_id"].astype(str))
+            .drop_duplicates(["subject_id", "analyte"], keep="last")
+            .set_index(["subject_id", "analyte"])["baseline_grade"]
+        )
+        keys = pd.MultiIndex.from_arrays([sid, analyte])
+        base_grade = pd.Series(
+            pd.to_numeric(lookup.reindex(keys), errors="coerce").to_numpy(dtype=float), index=graded.index
+        )
+    when = pd.to_datetime(graded["collected_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
+    day = when.dt.tz_localize(None).dt.normalize()
+    trtsdt = usubjid.map(pd.Series(pd.to_datetime(subjects["TRTSDT"], errors="coerce"), index=subjects.index))
+    grade = graded["grade"].astype(int)
+    has_base = ~np.isnan(base_grade.to_numpy())
+    btoxgr = np.full(len(graded), "", dtype=object)
+    btoxgr[has_base] = base_grade[has_base].astype(int).astype(str).to_numpy()
+    unit = graded["canonical_unit"].astype(str)
+    frame = pd.DataFrame(
+        {
+            "STUDYID": study_id,
+            "USUBJID": usubjid,
+            "TRT01A": usubjid.map(subjects["TRT01A"]).fillna(""),
+            "TRT01AN": usubjid.map(subjects["TRT01AN"]).astype(float),
+            "SAFFL": usubjid.map(subjects["SAFFL"]).fillna(""),
+            "PARAMCD": codes[0],
+            "PARAM": codes[1] + " (" + unit + ")",
+            "PARCAT1": codes[2],
+            "AVAL": graded["value_canonical"].astype(float),
+            "ADT": np.array([d.date() if not pd.isna(d) else None for d in day], dtype=object),
+            "ADY": study_day_column(day, trtsdt),
+            "ONTRTFL": np.where(graded["collected_before_infusion"].astype(bool), "N", "Y"),
+            "ATOXGR": grade.astype(str),
+            "ATOXGRN": grade.astype(float),
+            "BTOXGR": btoxgr,
+            "BTOXGRN": base_grade.to_numpy(),
+            "ATOXDSCL": graded["term"].map({t: ascii_text(t) for t in pd.unique(graded["term"])}),
+            "ATOXSCL": graded["scale"],
+            "_instant": graded["collected_at"],
+        }
+    )
     frame = frame.sort_values(["USUBJID", "PARAMCD", "_instant"], kind="mergesort").reset_index(drop=True)
     frame["ABLFL"] = ""
     pre = frame[frame["ONTRTFL"] == "N"]
@@ -263,36 +289,51 @@ def build_adlb(
         ["USUBJID", "PARAMCD", "ATOXGRN"], ascending=[True, True, False], kind="mergesort"
     )
     frame.loc[worst.groupby(["USUBJID", "PARAMCD"]).head(1).index, "WGRFL"] = "Y"
-    frame["SHIFT1"] = [
-        f"{b} to {a}" if o == "Y" and b != "" else ""
-        for b, a, o in zip(frame["BTOXGR"], frame["ATOXGR"], frame["ONTRTFL"], strict=True)
-    ]
+    on = (frame["ONTRTFL"] == "Y").to_numpy()
+    frame["SHIFT1"] = np.where(
+        on & (frame["BTOXGR"] != "").to_numpy(), frame["BTOXGR"] + " to " + frame["ATOXGR"], ""
+    )
     base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["AVAL"]
-    frame["BASE"] = [
-        base.get((u, p), math.nan) for u, p in zip(frame["USUBJID"], frame["PARAMCD"], strict=True)
-    ]
-    frame["CHG"] = [
-        a - b if o == "Y" else math.nan
-        for a, b, o in zip(frame["AVAL"], frame["BASE"], frame["ONTRTFL"], strict=True)
-    ]
+    frame["BASE"] = base.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]])).to_numpy(
+        dtype=float
+    )
+    frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb)
-    return finalize(frame.drop(columns=["_instant", "_analyte"]), spec, sort=[])
+    return finalize(frame.drop(columns=["_instant"]), spec, sort=[])
 
 
-def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> list[float]:
-    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date/time)."""
-    index: dict[tuple[str, str, str], list[float]] = {}
-    for u, code, dtc, seq in zip(lb["USUBJID"], lb["LBTESTCD"], lb["LBDTC"], lb["LBSEQ"], strict=True):
-        index.setdefault((u, code, dtc[:10]), []).append(seq)
-    out = []
-    used: dict[tuple[str, str, str], int] = {}
-    for u, code, adt in zip(frame["USUBJID"], frame["PARAMCD"], frame["ADT"], strict=True):
-        key = (u, code, adt.isoformat() if adt else "")
-        k = used.get(key, 0)
-        seqs = index.get(key, [])
-        out.append(float(seqs[k]) if k < len(seqs) else math.nan)
-        used[key] = k + 1
-    return out
+def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
+    """The analysis layer's graded labs: the table the analysis graded, else `safety.graded_labs` once."""
+    kept = getattr(analysis, "intermediates", {}).get("graded_labs")
+    if kept is None:
+        from cartrial.analysis import safety
+
+        kept = safety.graded_labs(snapshot.tables)
+    return kept.table
+
+
+def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
+    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date): the k-th ADLB
+    record of a subject, test and date takes the k-th LB record of that key (both in record order)."""
+    left = pd.DataFrame(
+        {
+            "u": frame["USUBJID"].to_numpy(),
+            "c": frame["PARAMCD"].to_numpy(),
+            "d": [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["ADT"]],
+        }
+    )
+    left["k"] = left.groupby(["u", "c", "d"], sort=False).cumcount()
+    right = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(),
+            "c": lb["LBTESTCD"].to_numpy(),
+            "d": date_part(lb["LBDTC"]),
+            "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+        }
+    )
+    right["k"] = right.groupby(["u", "c", "d"], sort=False).cumcount()
+    merged = left.merge(right, on=["u", "c", "d", "k"], how="left", sort=False)
+    return merged["seq"].to_numpy(dtype=float)
 
 
 def build_adpc(

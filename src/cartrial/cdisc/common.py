@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.spec import DatasetSpec
@@ -191,6 +192,185 @@ class VisitAssigner:
         return number, f"UNSCHEDULED {number:.2f}"
 
 
+FAST_INSTANT_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+"""The snapshot's usual date-time cell (UTC, whole seconds): its --DTC is a plain slice of the text."""
+
+
+def by_distinct(values: pd.Series | np.ndarray, function: Any) -> np.ndarray:
+    """`function` (array of distinct values → array of results) applied once per distinct value and spread
+    back to every row (pandas factorize: the hashing runs in C). Missing values count as ``''``."""
+    array = pd.Series(values).fillna("").to_numpy(dtype=object)
+    codes, uniques = pd.factorize(array)
+    if not len(codes):
+        return np.asarray(function(pd.Series([], dtype=object)))[:0]
+    results = np.asarray(function(pd.Series(uniques, dtype=object)))
+    return results[codes]
+
+
+def date_part(values: pd.Series | np.ndarray) -> np.ndarray:
+    """The first ten characters (the date of an ISO 8601 value) of every value, once per distinct value."""
+    return by_distinct(values, lambda u: u.astype(str).str.slice(0, 10).to_numpy(dtype=object))
+
+
+def _dtc_distinct(text: pd.Series) -> np.ndarray:
+    text = text.astype(str).str.strip()
+    out = text.to_numpy(dtype=object).copy()
+    fast = text.str.match(FAST_INSTANT_RE).to_numpy(dtype=bool)
+    if fast.any():
+        part = text[fast]
+        zero = (part.str.slice(17, 19) == "00").to_numpy(dtype=bool)
+        out[fast] = np.where(zero, part.str.slice(0, 16), part.str.slice(0, 19))
+    timed = ~fast & text.str.contains("T", regex=False).to_numpy(dtype=bool)
+    if timed.any():
+        out[timed] = [dtc(v) for v in text[timed]]
+    return out
+
+
+def dtc_column(values: pd.Series) -> pd.Series:
+    """`dtc` of every cell of a column, vectorised: once per distinct cell; ``YYYY-MM-DDTHH:MM:SSZ`` cells
+    are sliced (seconds dropped when zero), other date-times go through `dtc`."""
+    return pd.Series(by_distinct(values, _dtc_distinct), dtype=object)
+
+
+def _day_distinct(dtcs: pd.Series) -> np.ndarray:
+    dtcs = dtcs.astype(str)
+    head = dtcs.str.slice(0, 10)
+    parsed = pd.to_datetime(head.where(dtcs.str.len() >= 10), format="%Y-%m-%d", errors="coerce")
+    return parsed.to_numpy(dtype="datetime64[ns]")
+
+
+def day_column(dtcs: pd.Series) -> pd.Series:
+    """The calendar date (datetime64, NaT for blank, partial or impossible dates) of --DTC values."""
+    return pd.Series(by_distinct(dtcs, _day_distinct), dtype="datetime64[ns]")
+
+
+def study_day_column(days: pd.Series, reference: pd.Series) -> np.ndarray:
+    """`study_day` vectorised: (date − reference) + 1 on or after the reference, (date − reference) before
+    it, never 0 (SDTMIG 3.4 §4.4.4); NaN when either is missing. Both arguments datetime64."""
+    delta = (days.to_numpy(dtype="datetime64[ns]") - reference.to_numpy(dtype="datetime64[ns]")).astype(
+        "timedelta64[D]"
+    )
+    missing = np.isnat(delta)
+    number = delta.astype("int64").astype(float)
+    number = np.where(number >= 0, number + 1, number)
+    number[missing] = np.nan
+    return number
+
+
+def _as_day(value: dt.date | dt.datetime | None) -> Any:
+    if value is None:
+        return pd.NaT
+    return pd.Timestamp(value.date() if isinstance(value, dt.datetime) else value)
+
+
+@dataclass
+class TimingTables:
+    """Per-subject reference dates of the timelines as lookup Series (subject_id → datetime64)."""
+
+    infusion_day: pd.Series
+    ld_start: pd.Series
+    window: pd.Series
+
+    @classmethod
+    def of(cls, timelines: Mapping[str, SubjectTimeline]) -> TimingTables:
+        ids = list(timelines)
+        return cls(
+            pd.Series([_as_day(t.infusion) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
+            pd.Series([_as_day(t.ld_start) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
+            pd.Series([t.dlt_window_days for t in timelines.values()], index=ids, dtype=float),
+        )
+
+
+def timing_columns(
+    subjects: pd.Series,
+    values: pd.Series,
+    prefix: str,
+    tables: TimingTables,
+    visits: Sequence[Visit] | None,
+) -> pd.DataFrame:
+    """--DTC, --DY, EPOCH and (with `visits`) VISITNUM/VISIT of many records at once (the vectorised form of
+    `dtc`, `study_day`, `SubjectTimeline.epoch` and the visit windows of `VisitAssigner`). A record outside
+    every visit window gets VISIT ``UNSCHEDULED`` and, as VISITNUM, the number of the last scheduled visit
+    before it: `number_unscheduled` numbers those visits once all domains are built."""
+    subjects = subjects.astype(str).reset_index(drop=True)
+    text = dtc_column(values)
+    day = pd.Series(by_distinct(text, _day_distinct), dtype="datetime64[ns]")
+    reference = subjects.map(tables.infusion_day)
+    out = pd.DataFrame({f"{prefix}DTC": text, f"{prefix}DY": study_day_column(day, reference)})
+    day_ns = day.to_numpy(dtype="datetime64[ns]")
+    ref_ns = reference.to_numpy(dtype="datetime64[ns]")
+    known = ~np.isnat(day_ns) & ~np.isnat(ref_ns)
+    start = subjects.map(tables.ld_start).to_numpy(dtype="datetime64[ns]")
+    start = np.where(np.isnat(start), ref_ns, start)
+    pday = np.where(known, (day_ns - ref_ns).astype("timedelta64[D]").astype("int64"), 0)
+    window = subjects.map(tables.window).fillna(28).to_numpy(dtype=float)
+    epoch = np.where(day_ns < start, "SCREENING", np.where(pday < window, "TREATMENT", "FOLLOW-UP"))
+    out["EPOCH"] = np.where(known, epoch, "")
+    if visits is not None:
+        n = len(out)
+        best = np.full(n, -1)
+        distance = np.full(n, np.iinfo(np.int64).max)
+        base = np.zeros(n, dtype=float)
+        for i, v in enumerate(visits):
+            inside = known & (pday >= v.protocol_day - v.minus) & (pday <= v.protocol_day + v.plus)
+            d = np.abs(pday - v.protocol_day)
+            better = inside & (d < distance)
+            best = np.where(better, i, best)
+            distance = np.where(better, d, distance)
+            base = np.where(known & (v.protocol_day < pday), v.number, base)
+        numbers = np.array([v.number for v in visits] + [math.nan], dtype=float)
+        names = np.array([v.name for v in visits] + [""], dtype=object)
+        scheduled = best >= 0
+        out["VISITNUM"] = np.where(scheduled, numbers[best], np.where(known, base, math.nan))
+        out["VISIT"] = np.where(scheduled, names[best], np.where(known, UNSCHEDULED, ""))
+    return out
+
+
+UNSCHEDULED = "UNSCHEDULED"
+"""Placeholder VISIT of a record outside every visit window until `number_unscheduled` numbers it."""
+
+
+def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[str, str]) -> None:
+    """Number the unscheduled visits of every domain at once (in place): per subject and last scheduled
+    visit before it (VISITNUM x), the distinct dates of unscheduled records in any domain get x.01, x.02, …
+    in date order, VISIT ``UNSCHEDULED x.0k`` — the same date is the same visit in every domain."""
+    parts = []
+    for name, column in dtc_columns.items():
+        frame = frames.get(name)
+        if frame is None or not len(frame) or "VISIT" not in frame.columns:
+            continue
+        mask = frame["VISIT"] == UNSCHEDULED
+        if mask.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "USUBJID": frame.loc[mask, "USUBJID"],
+                        "BASE": frame.loc[mask, "VISITNUM"],
+                        "DAY": date_part(frame.loc[mask, column]),
+                    }
+                )
+            )
+    if not parts:
+        return
+    days = pd.concat(parts, ignore_index=True).drop_duplicates().sort_values(["USUBJID", "BASE", "DAY"])
+    k = days.groupby(["USUBJID", "BASE"], sort=False).cumcount() + 1
+    days["NUMBER"] = (days["BASE"] + k / 100).round(2)
+    lookup = days.set_index(["USUBJID", "BASE", "DAY"])["NUMBER"]
+    for name, column in dtc_columns.items():
+        frame = frames.get(name)
+        if frame is None or not len(frame) or "VISIT" not in frame.columns:
+            continue
+        mask = (frame["VISIT"] == UNSCHEDULED).to_numpy()
+        if not mask.any():
+            continue
+        keys = pd.MultiIndex.from_arrays(
+            [frame["USUBJID"][mask], frame["VISITNUM"][mask], date_part(frame[column][mask])]
+        )
+        number = lookup.reindex(keys).to_numpy(dtype=float)
+        frame.loc[mask, "VISITNUM"] = number
+        frame.loc[mask, "VISIT"] = [f"UNSCHEDULED {x:.2f}" for x in number]
+
+
 def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None = None) -> pd.DataFrame:
     """Columns in spec order (variables the builder did not produce are left out), rows sorted by `sort`
     (default: the keys without --SEQ), --SEQ assigned 1..n per subject in that order, character blanks
@@ -209,7 +389,9 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
             continue
         if v.type == "Char":
             column = frame[v.name]
-            frame[v.name] = column.where(column.notna(), "").astype(str)
+            # already text (the usual case): checked on the distinct values only
+            if column.dtype != object or pd.api.types.infer_dtype(column, skipna=False) != "string":
+                frame[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date is None:
             frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)
         else:
@@ -218,9 +400,12 @@ def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None 
 
 
 def _sort_key(series: pd.Series) -> pd.Series:
-    numeric = pd.to_numeric(series, errors="coerce")
-    if numeric.notna().sum() == series.replace("", pd.NA).notna().sum():
-        return numeric
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
+    numeric = pd.to_numeric(distinct, errors="coerce")
+    filled = distinct.replace("", pd.NA).notna()
+    if numeric.notna().sum() == filled.sum():
+        return pd.Series(numeric.to_numpy(dtype=float)[codes], index=series.index)
     return series.astype(str)
 
 
@@ -232,15 +417,24 @@ def empty_frame(spec: DatasetSpec) -> pd.DataFrame:
 
 __all__ = [
     "ASCII_MAP",
+    "UNSCHEDULED",
     "SubjectTimeline",
+    "TimingTables",
     "Visit",
     "VisitAssigner",
     "ascii_text",
+    "by_distinct",
     "date_of",
+    "date_part",
+    "day_column",
     "dtc",
+    "dtc_column",
     "empty_frame",
     "finalize",
+    "number_unscheduled",
     "parse_instant",
     "protocol_visits",
     "study_day",
+    "study_day_column",
+    "timing_columns",
 ]

@@ -66,7 +66,7 @@ def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
             has_time = (
                 frame is not None
                 and variable.name in frame.columns
-                and any("T" in str(x) for x in frame[variable.name])
+                and any("T" in str(x) for x in pd.unique(frame[variable.name]))
             )
             return "datetime" if has_time else "date"
         return "text"
@@ -86,7 +86,7 @@ def _method_oid(dataset: str, variable: str) -> str:
 def _vlm_values(frame: pd.DataFrame | None, testcd: str) -> list[str]:
     if frame is None or testcd not in frame.columns:
         return []
-    return sorted({str(v) for v in frame[testcd] if str(v)})
+    return sorted({str(v) for v in pd.unique(frame[testcd]) if str(v)})
 
 
 def build_define(
@@ -351,7 +351,9 @@ def _value_list(
         return None
     assert frame is not None
     if variable.type == "Char":
-        longest = frame[variable.name].astype(str).str.len().groupby(frame[spec.testcd]).max()
+        pairs = pd.DataFrame({"code": frame[spec.testcd], "value": frame[variable.name].astype(str)})
+        pairs = pairs.drop_duplicates()
+        longest = pairs["value"].map(len).groupby(pairs["code"]).max()
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, code in enumerate(codes, start=1):
         wc_oid = _oid("WC", spec.name, spec.testcd, code)

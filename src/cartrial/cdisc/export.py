@@ -108,7 +108,7 @@ def export_cdisc(
     """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot."""
     from cartrial import __version__
     from cartrial.cdisc.define import build_define
-    from cartrial.cdisc.transport import dataset_json, write_dataset_json, write_xpt
+    from cartrial.cdisc.transport import write_dataset_json_frame, write_xpt
     from cartrial.tabular import write_atomic
 
     check_options(formats, sdtmig)
@@ -131,12 +131,13 @@ def export_cdisc(
             files = []
             if formats in ("xpt", "both"):
                 path = target / f"{spec.name.lower()}.xpt"
-                write_xpt(frame, spec, path)
+                write_xpt(frame, spec, path, created=created)
                 files.append(str(path.relative_to(out_dir)))
             if formats in ("json", "both"):
                 path = target / f"{spec.name.lower()}.json"
-                document = dataset_json(frame, spec, study_oid=study_id, created=created, version=__version__)
-                write_dataset_json(document, path)
+                write_dataset_json_frame(
+                    frame, spec, path, study_oid=study_id, created=created, version=__version__
+                )
                 files.append(str(path.relative_to(out_dir)))
             written.extend(files)
             summaries.append(

@@ -16,19 +16,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.common import (
     SubjectTimeline,
-    VisitAssigner,
+    TimingTables,
+    Visit,
     ascii_text,
+    by_distinct,
     date_of,
+    date_part,
     dtc,
     empty_frame,
     finalize,
+    number_unscheduled,
     parse_instant,
     protocol_visits,
     study_day,
+    timing_columns,
 )
 from cartrial.cdisc.spec import DatasetSpec, dataset_specs
 
@@ -165,9 +171,13 @@ class SdtmContext:
     sites: Mapping[str, str] = field(default_factory=dict)
     """site_id → country (name as stored)."""
     timelines: dict[str, SubjectTimeline] = field(default_factory=dict)
-    visits: VisitAssigner | None = None
+    visits: tuple[Visit, ...] = ()
     built: dict[str, pd.DataFrame] = field(default_factory=dict)
     last_dates: dict[str, str] | None = None
+    visit_dtc: dict[str, str] = field(default_factory=dict)
+    """Domain → its --DTC column, for the domains with VISITNUM (`number_unscheduled`)."""
+    _timing_tables: TimingTables | None = None
+    _graded_labs: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         protocol = self.snapshot.protocol
@@ -184,7 +194,8 @@ class SdtmContext:
             day = date_of(row["administered_on"])
             if day is not None and (tl.ld_start is None or day < tl.ld_start):
                 tl.ld_start = day
-        self.visits = VisitAssigner(protocol_visits(protocol))
+        self.visits = protocol_visits(protocol)
+        self._timing_tables = TimingTables.of(self.timelines)
 
     @property
     def study_id(self) -> str:
@@ -199,22 +210,40 @@ class SdtmContext:
     def timeline(self, subject: str) -> SubjectTimeline:
         return self.timelines.get(subject) or SubjectTimeline()
 
-    def timing(self, subject: str, value: str, prefix: str, *, visit: bool = True) -> dict[str, Any]:
-        """--DTC, --DY, EPOCH and (optionally) VISITNUM/VISIT of one record."""
-        tl = self.timeline(subject)
-        text = dtc(value)
-        out: dict[str, Any] = {
-            f"{prefix}DTC": text,
-            f"{prefix}DY": study_day(text, tl.reference),
-            "EPOCH": tl.epoch(text),
-        }
+    def timing(
+        self, subjects: pd.Series, values: pd.Series, prefix: str, domain: str, *, visit: bool = True
+    ) -> pd.DataFrame:
+        """--DTC, --DY, EPOCH and (with `visit`) VISITNUM/VISIT of many records (`timing_columns`); the
+        unscheduled visits are numbered across all domains by `build_sdtm` (`number_unscheduled`)."""
+        assert self._timing_tables is not None
         if visit:
-            assert self.visits is not None
-            out["VISITNUM"], out["VISIT"] = self.visits.assign(subject, text, tl)
-        return out
+            self.visit_dtc[domain] = f"{prefix}DTC"
+        return timing_columns(subjects, values, prefix, self._timing_tables, self.visits if visit else None)
 
     def base(self, subject: str, domain: str) -> dict[str, Any]:
         return {"STUDYID": self.study_id, "DOMAIN": domain, "USUBJID": self.usubjid(subject)}
+
+    def base_columns(self, subjects: pd.Series, domain: str) -> dict[str, Any]:
+        """STUDYID, DOMAIN, USUBJID of many records (arrays)."""
+        ids = subjects.astype(str).to_numpy(dtype=object)
+        return {
+            "STUDYID": np.full(len(ids), self.study_id, dtype=object),
+            "DOMAIN": np.full(len(ids), domain, dtype=object),
+            "USUBJID": (self.study_id + "-") + ids,
+        }
+
+    def graded_labs(self) -> pd.DataFrame:
+        """The analysis layer's CTCAE-graded labs (`cartrial.analysis.safety.graded_labs`): the table the
+        analysis graded (`Analysis.intermediates['graded_labs']`) when it carries it, else graded here once
+        (SDTM LB and ADaM ADLB share it)."""
+        if self._graded_labs is None:
+            kept = getattr(self.analysis, "intermediates", {}).get("graded_labs")
+            if kept is None:
+                from cartrial.analysis import safety
+
+                kept = safety.graded_labs(self.snapshot.tables)
+            self._graded_labs = kept.table
+        return self._graded_labs
 
 
 def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str] | None = None) -> pd.DataFrame:
@@ -300,13 +329,16 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
             continue
         for column in LAST_DATE_COLUMNS:
             if column in frame.columns and len(frame):
-                days = frame[column].astype(str).str.slice(0, 10)
-                keep = (days.str.len() == 10) & (days <= cutoff)
-                parts.append(pd.DataFrame({"sid": frame["subject_id"][keep], "day": days[keep]}))
+                days = date_part(frame[column])
+                keep = by_distinct(
+                    days, lambda u: np.array([len(d) == 10 and d <= cutoff for d in u], dtype=bool)
+                ).astype(bool)
+                parts.append(pd.DataFrame({"sid": frame["subject_id"].to_numpy()[keep], "day": days[keep]}))
     out: dict[str, str] = {}
     if parts:
-        both = pd.concat(parts, ignore_index=True)
-        out = {str(k): str(v) for k, v in both.groupby("sid")["day"].max().items()}
+        both = pd.concat(parts, ignore_index=True).drop_duplicates()
+        last = both.sort_values("day", kind="mergesort").drop_duplicates("sid", keep="last")
+        out = {str(k): str(v) for k, v in zip(last["sid"], last["day"], strict=True)}
     ctx.last_dates = out
     return out
 
@@ -324,56 +356,134 @@ LAST_DATE_COLUMNS = (
 )
 
 
+def _strip(series: pd.Series) -> pd.Series:
+    """A snapshot text column as stripped strings (index 0..n-1), once per distinct value."""
+    return pd.Series(by_distinct(series, lambda u: u.astype(str).str.strip().to_numpy()), dtype=object)
+
+
+def _map_distinct(series: pd.Series, function: Any) -> pd.Series:
+    """`function` of every value, computed once per distinct value (index 0..n-1)."""
+    return pd.Series(by_distinct(series, lambda u: _apply(u, function)), dtype=object)
+
+
+def _apply(values: pd.Series, function: Any) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [function(v) for v in values]
+    return out
+
+
+def _map_parts(series: pd.Series, function: Any, n: int) -> list[np.ndarray]:
+    """`function` (value → tuple of `n`) once per distinct value; the `n` result columns as arrays."""
+    codes, uniques = pd.factorize(pd.Series(series).fillna("").to_numpy(dtype=object))
+    results = [function(u) for u in uniques]
+    out = []
+    for i in range(n):
+        part = np.empty(len(results), dtype=object)
+        part[:] = [r[i] for r in results]
+        out.append(part[codes] if len(codes) else part[:0])
+    return out
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """`_num` of every value (NaN where the text is not a number), once per distinct value."""
+    return by_distinct(series, lambda u: np.array([_num(v) for v in u], dtype=float)).astype(float)
+
+
+def _vector_frame(
+    parts: list[dict[str, Any]], spec: DatasetSpec, sort: list[str] | None = None
+) -> pd.DataFrame:
+    """Column blocks (dicts of equal-length arrays) concatenated in order, then `finalize`d."""
+    frames = [pd.DataFrame(p) for p in parts if len(next(iter(p.values()), ()))]
+    if not frames:
+        return empty_frame(spec)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return finalize(frame, spec, sort)
+
+
+def _vector_frame_with_instant(parts: list[dict[str, Any]], spec: DatasetSpec, prefix: str) -> pd.DataFrame:
+    """Column blocks concatenated in order, sorted by subject, test and `_instant` (stable), finalised; keeps
+    `_instant` (the vectorised `_frame_with_instant`)."""
+    frames = [pd.DataFrame(p) for p in parts if len(next(iter(p.values()), ()))]
+    if not frames:
+        return empty_frame(spec)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    test = f"{prefix}TESTCD" if f"{prefix}TESTCD" in frame.columns else None
+    order = ["USUBJID", *([test] if test else []), "_instant"]
+    frame = frame.sort_values(order, kind="mergesort").reset_index(drop=True)
+    instants = frame["_instant"].to_numpy()
+    out = finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+    out["_instant"] = instants
+    return out
+
+
+def _instants(values: pd.Series) -> np.ndarray:
+    """Snapshot date-time cells as naive-UTC datetime64 (NaT when blank or not a date-time)."""
+    parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601", errors="coerce")
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _timing_block(t: pd.DataFrame, rows: Any = None) -> dict[str, Any]:
+    """The timing columns of `SdtmContext.timing` as arrays (optionally only the rows `rows`)."""
+    return {c: (t[c].to_numpy() if rows is None else t[c].to_numpy()[rows]) for c in t.columns}
+
+
+def _grade_text(grade: np.ndarray, has: np.ndarray) -> np.ndarray:
+    out = np.full(len(grade), "", dtype=object)
+    if has.any():
+        out[has] = pd.Series(grade[has]).astype(float).astype(int).astype(str).to_numpy(dtype=object)
+    return out
+
+
 def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     product = ascii_text(ctx.snapshot.protocol.study.product.name).upper()
-    rows = []
-    for r in _rows(ctx.table("infusions")):
-        sid = r["subject_id"]
-        t = ctx.timing(sid, r["infused_at"], "EXST")
-        rows.append(
+    parts = []
+    inf = ctx.table("infusions").reset_index(drop=True)
+    if len(inf):
+        t = ctx.timing(inf["subject_id"], inf["infused_at"], "EXST", "EX")
+        parts.append(
             {
-                **ctx.base(sid, "EX"),
+                **ctx.base_columns(inf["subject_id"], "EX"),
                 "EXTRT": product,
                 "EXCAT": "CAR-T CELL INFUSION",
-                "EXDOSE": _num(r["cells_per_kg"]) / 1e6,
+                "EXDOSE": _numbers(inf["cells_per_kg"]) / 1e6,
                 "EXDOSU": "10^6 cells/kg",
                 "EXDOSFRM": "SUSPENSION",
                 "EXDOSFRQ": "ONCE",
                 "EXROUTE": "INTRAVENOUS",
-                "EXLOT": r["product_lot"],
-                "VISITNUM": t["VISITNUM"],
-                "VISIT": t["VISIT"],
-                "EPOCH": t["EPOCH"],
-                "EXSTDTC": t["EXSTDTC"],
-                "EXENDTC": t["EXSTDTC"],
-                "EXSTDY": t["EXSTDY"],
-                "EXENDY": t["EXSTDY"],
+                "EXLOT": inf["product_lot"].to_numpy(),
+                "VISITNUM": t["VISITNUM"].to_numpy(),
+                "VISIT": t["VISIT"].to_numpy(),
+                "EPOCH": t["EPOCH"].to_numpy(),
+                "EXSTDTC": t["EXSTDTC"].to_numpy(),
+                "EXENDTC": t["EXSTDTC"].to_numpy(),
+                "EXSTDY": t["EXSTDY"].to_numpy(),
+                "EXENDY": t["EXSTDY"].to_numpy(),
             }
         )
-    for r in _rows(ctx.table("lymphodepletion")):
-        sid = r["subject_id"]
-        t = ctx.timing(sid, r["administered_on"], "EXST")
-        rows.append(
+    ld = ctx.table("lymphodepletion").reset_index(drop=True)
+    if len(ld):
+        t = ctx.timing(ld["subject_id"], ld["administered_on"], "EXST", "EX")
+        parts.append(
             {
-                **ctx.base(sid, "EX"),
-                "EXTRT": ascii_text(r["drug"]).upper(),
+                **ctx.base_columns(ld["subject_id"], "EX"),
+                "EXTRT": _map_distinct(ld["drug"], lambda x: ascii_text(x).upper()).to_numpy(),
                 "EXCAT": "LYMPHODEPLETION",
-                "EXDOSE": _num(r["dose_mg_per_m2"]),
+                "EXDOSE": _numbers(ld["dose_mg_per_m2"]),
                 "EXDOSU": "mg/m2",
                 "EXDOSFRM": "INJECTION",
                 "EXDOSFRQ": "QD",
                 "EXROUTE": "INTRAVENOUS",
                 "EXLOT": "",
-                "VISITNUM": t["VISITNUM"],
-                "VISIT": t["VISIT"],
-                "EPOCH": t["EPOCH"],
-                "EXSTDTC": t["EXSTDTC"],
-                "EXENDTC": t["EXSTDTC"],
-                "EXSTDY": t["EXSTDY"],
-                "EXENDY": t["EXSTDY"],
+                "VISITNUM": t["VISITNUM"].to_numpy(),
+                "VISIT": t["VISIT"].to_numpy(),
+                "EPOCH": t["EPOCH"].to_numpy(),
+                "EXSTDTC": t["EXSTDTC"].to_numpy(),
+                "EXENDTC": t["EXSTDTC"].to_numpy(),
+                "EXSTDY": t["EXSTDY"].to_numpy(),
+                "EXENDY": t["EXSTDY"].to_numpy(),
             }
         )
-    return _frame(rows, spec, ["USUBJID", "EXSTDTC", "EXCAT", "EXTRT"])
+    return _vector_frame(parts, spec, ["USUBJID", "EXSTDTC", "EXCAT", "EXTRT"])
 
 
 @dataclass(frozen=True)
@@ -564,136 +674,131 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Labs of the lab form and the immunology markers of the PD form; LBTOXGR from the analysis layer's
     CTCAE grading (`cartrial.analysis.safety.graded_labs`); a value that is not a number (e.g. ``<0.1``)
     stays in LBORRES/LBSTRESC with LBSTRESN empty."""
-    from cartrial.analysis import safety
-
-    graded = safety.graded_labs(ctx.snapshot.tables).table
-    grade = {
-        (s, a, c): (int(g), str(sc), float(v), str(u))
-        for s, a, c, g, sc, v, u in zip(
-            graded["subject_id"],
-            graded["analyte"],
-            graded["collected_at"],
-            graded["grade"],
-            graded["scale"],
-            graded["value_canonical"],
-            graded["canonical_unit"],
-            strict=True,
+    parts: list[dict[str, Any]] = []
+    labs = ctx.table("labs").reset_index(drop=True)
+    if len(labs):
+        keys = ["subject_id", "analyte", "collected_at"]
+        graded = ctx.graded_labs()
+        g = graded[[*keys, "grade", "scale", "value_canonical", "canonical_unit"]].astype(
+            {k: str for k in keys}
         )
-    }
-    rows = []
-    for r in _rows(ctx.table("labs")):
-        sid = r["subject_id"]
-        analyte = r["analyte"].strip().lower()
-        testcd, test, cat = LB_TESTS.get(analyte, (analyte.upper()[:8], analyte, "OTHER"))
-        t = ctx.timing(sid, r["collected_at"], "LB")
-        g = grade.get((sid, r["analyte"], r["collected_at"]))
-        value = r["value"].strip()
-        rows.append(
+        g = g.drop_duplicates(keys, keep="last")
+        g["_graded"] = True
+        m = labs[keys].astype(str).merge(g, how="left", on=keys, sort=False)
+        has = m["_graded"].notna().to_numpy(dtype=bool)
+        analyte = _strip(labs["analyte"]).str.lower()
+        codes = _map_parts(analyte, lambda a: LB_TESTS.get(a, (a.upper()[:8], a, "OTHER")), 3)
+        value = _strip(labs["value"])
+        canonical = m["value_canonical"].to_numpy(dtype=float)
+        formatted = _map_distinct(pd.Series(canonical[has]), lambda v: f"{float(v):g}").to_numpy(dtype=object)
+        stresc = value.to_numpy(dtype=object).copy()
+        stresc[has] = formatted
+        stresn = np.where(has, canonical, _numbers(value))
+        unit = labs["unit"].to_numpy(dtype=object)
+        grade = m["grade"].to_numpy(dtype=object)
+        t = ctx.timing(labs["subject_id"], labs["collected_at"], "LB", "LB")
+        parts.append(
             {
-                **ctx.base(sid, "LB"),
-                "LBREFID": f"LB-{r['record_id']}",
-                "LBTESTCD": testcd,
-                "LBTEST": test,
-                "LBCAT": cat,
-                "LBORRES": value,
-                "LBORRESU": r["unit"],
-                "LBORNRLO": r["lln"],
-                "LBORNRHI": r["uln"],
+                **ctx.base_columns(labs["subject_id"], "LB"),
+                "LBREFID": ("LB-" + labs["record_id"].astype(str)).to_numpy(),
+                "LBTESTCD": codes[0],
+                "LBTEST": codes[1],
+                "LBCAT": codes[2],
+                "LBORRES": value.to_numpy(),
+                "LBORRESU": unit,
+                "LBORNRLO": labs["lln"].to_numpy(),
+                "LBORNRHI": labs["uln"].to_numpy(),
                 # standard units: the grading engine's canonical value and unit (analysis layer),
                 # else as collected
-                "LBSTRESC": f"{g[2]:g}" if g else value,
-                "LBSTRESN": g[2] if g else (float(value) if _is_number(value) else math.nan),
-                "LBSTRESU": g[3] if g else r["unit"],
-                "LBNAM": ascii_text(r["laboratory"]),
+                "LBSTRESC": stresc,
+                "LBSTRESN": stresn,
+                "LBSTRESU": np.where(has, m["canonical_unit"].astype(str).to_numpy(dtype=object), unit),
+                "LBNAM": _map_distinct(labs["laboratory"], ascii_text).to_numpy(),
                 "LBSPEC": "BLOOD",
-                "LBTOXGR": str(g[0]) if g else "",
-                "LBTOXSCL": g[1] if g else "",
-                "_instant": r["collected_at"],
-                **t,
+                "LBTOXGR": _grade_text(grade, has),
+                "LBTOXSCL": np.where(has, m["scale"].astype(str).to_numpy(dtype=object), ""),
+                "_instant": labs["collected_at"].to_numpy(),
+                **_timing_block(t),
             }
         )
-    for r in _rows(ctx.table("pd_samples")):
-        sid = r["subject_id"]
-        for column, (testcd, test, cat, unit) in PD_TESTS.items():
-            value = r[column].strip()
-            if not value:
+    pd_samples = ctx.table("pd_samples").reset_index(drop=True)
+    if len(pd_samples):
+        t = ctx.timing(pd_samples["subject_id"], pd_samples["sampled_at"], "LB", "LB")
+        for column, (testcd, test, cat, unit_text) in PD_TESTS.items():
+            values = _strip(pd_samples[column])
+            keep = (values != "").to_numpy()
+            if not keep.any():
                 continue
-            t = ctx.timing(sid, r["sampled_at"], "LB")
+            value = values[keep].reset_index(drop=True)
+            subjects = pd_samples["subject_id"][keep]
             if column == "aqp4_igg_titre":
                 # "1:320" stays as text in LBORRES; the reciprocal (320) in LBSTRESC/LBSTRESN; "negative" is
                 # below the first dilution: LBSTRESC "NEGATIVE", LBSTRESN empty (data-standards.md §2.1)
-                reciprocal = value.split(":", 1)[1] if value.startswith("1:") else ""
-                stresc = reciprocal or value.upper()
-                stresn = float(reciprocal) if reciprocal else math.nan
+                reciprocal = value.map(lambda v: v.split(":", 1)[1] if v.startswith("1:") else "")
+                stresc = np.where(reciprocal != "", reciprocal, value.str.upper())
+                stresn = np.where(reciprocal != "", _numbers(reciprocal), math.nan)
             else:
-                stresc, stresn = value, (float(value) if _is_number(value) else math.nan)
-            rows.append(
+                stresc, stresn = value.to_numpy(), _numbers(value)
+            serum = column.endswith("g_per_l") or column == "aqp4_igg_titre"
+            parts.append(
                 {
-                    **ctx.base(sid, "LB"),
-                    "LBREFID": f"PD-{r['record_id']}",
+                    **ctx.base_columns(subjects, "LB"),
+                    "LBREFID": ("PD-" + pd_samples["record_id"][keep].astype(str)).to_numpy(),
                     "LBTESTCD": testcd,
                     "LBTEST": test,
                     "LBCAT": cat,
-                    "LBORRES": value,
-                    "LBORRESU": unit,
+                    "LBORRES": value.to_numpy(),
+                    "LBORRESU": unit_text,
                     "LBORNRLO": "",
                     "LBORNRHI": "",
                     "LBSTRESC": stresc,
                     "LBSTRESN": stresn,
-                    "LBSTRESU": unit,
+                    "LBSTRESU": unit_text,
                     "LBNAM": "",
-                    "LBSPEC": "SERUM"
-                    if column.endswith("g_per_l") or column == "aqp4_igg_titre"
-                    else "BLOOD",
+                    "LBSPEC": "SERUM" if serum else "BLOOD",
                     "LBMETHOD": "CELL-BASED ASSAY" if column == "aqp4_igg_titre" else "",
                     "LBTOXGR": "",
                     "LBTOXSCL": "",
-                    "_instant": r["sampled_at"],
-                    **t,
+                    "_instant": pd_samples["sampled_at"][keep].to_numpy(),
+                    **_timing_block(t, keep),
                 }
             )
-    return _baseline_flag(_frame_with_instant(rows, spec, "LB"), ctx, "LB")
-
-
-def _frame_with_instant(rows: list[dict[str, Any]], spec: DatasetSpec, prefix: str) -> pd.DataFrame:
-    """Frame sorted by subject, test, date-time (full precision) then finalised; keeps `_instant`."""
-    if not rows:
-        return empty_frame(spec)
-    frame = pd.DataFrame(rows)
-    test = f"{prefix}TESTCD" if f"{prefix}TESTCD" in frame.columns else None
-    order = ["USUBJID", *([test] if test else []), "_instant"]
-    frame = frame.sort_values(order, kind="mergesort").reset_index(drop=True)
-    instants = list(frame["_instant"])
-    out = finalize(frame.drop(columns=["_instant"]), spec, sort=[])
-    out["_instant"] = instants
-    return out
+    return _baseline_flag(_vector_frame_with_instant(parts, spec, "LB"), ctx, "LB")
 
 
 def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.DataFrame:
     """--LOBXFL = "Y" on the last non-missing result of each subject and test before the CAR-T infusion
     (SDTMIG 3.4 --LOBXFL; the study treatment is the infusion — documented in docs/cdisc.md)."""
     flag = f"{prefix}LOBXFL"
-    if flag not in frame.columns and len(frame):
-        frame[flag] = ""
     if not len(frame):
         return frame.drop(columns=["_instant"], errors="ignore")
-    frame[flag] = ""
     test = f"{prefix}TESTCD"
     result = f"{prefix}ORRES"
-    sid_of = {ctx.usubjid(s): s for s in ctx.timelines}
-    best: dict[tuple[str, str], int] = {}
-    for i, (u, code, value, instant) in enumerate(
-        zip(frame["USUBJID"], frame[test], frame[result], frame["_instant"], strict=True)
-    ):
-        tl = ctx.timeline(sid_of.get(u, ""))
-        when = parse_instant(instant)
-        if not value or tl.infusion is None or when is None or when >= tl.infusion:
-            continue
-        key = (u, code)
-        if key not in best or parse_instant(frame["_instant"].iloc[best[key]]) <= when:  # type: ignore[operator]
-            best[key] = i
-    for i in best.values():
-        frame.loc[i, flag] = "Y"
+    infusion = {ctx.usubjid(s): tl.infusion for s, tl in ctx.timelines.items() if tl.infusion is not None}
+    reference = (
+        frame["USUBJID"].map(pd.Series(infusion, dtype="datetime64[ns]")).to_numpy(dtype="datetime64[ns]")
+    )
+    when = _instants(frame["_instant"])
+    candidate = (
+        (frame[result].astype(str) != "").to_numpy()
+        & ~np.isnat(reference)
+        & ~np.isnat(when)
+        & (when < reference)
+    )
+    flags = np.full(len(frame), "", dtype=object)
+    if candidate.any():
+        rows = pd.DataFrame(
+            {
+                "u": frame["USUBJID"].to_numpy()[candidate],
+                "c": frame[test].to_numpy()[candidate],
+                "w": when[candidate],
+                "i": np.flatnonzero(candidate),
+            }
+        )
+        rows = rows.sort_values(["u", "c", "w", "i"], kind="mergesort")
+        last = rows.groupby(["u", "c"], sort=False).tail(1)["i"].to_numpy()
+        flags[last] = "Y"
+    frame[flag] = flags
     frame = frame.drop(columns=["_instant"])
     spec = dataset_specs()[frame["DOMAIN"].iloc[0]]
     return frame[[v.name for v in spec.variables if v.name in frame.columns]]
@@ -701,48 +806,58 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
 
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set."""
-    rows = []
-    for r in _rows(ctx.table("pk_samples")):
-        sid = r["subject_id"]
-        testcd, test = PC_TESTS.get(r["analyte"], (r["analyte"].upper()[:8], r["analyte"]))
-        tl = ctx.timeline(sid)
-        t = ctx.timing(sid, r["sampled_at"], "PC")
-        blq = r["blq"].strip().lower() == "true"
-        value = r["value"].strip()
-        if blq:
-            orres = f"<{r['lloq']}" if r["lloq"] else "BLQ"
-            stresn = math.nan
-        else:
-            orres, stresn = value, (float(value) if _is_number(value) else math.nan)
-        nominal = _num(r["nominal_day"])
-        rows.append(
+    pk = ctx.table("pk_samples").reset_index(drop=True)
+    if not len(pk):
+        return empty_frame(spec)
+    codes = _map_parts(pk["analyte"], lambda a: PC_TESTS.get(a, (a.upper()[:8], a)), 2)
+    t = ctx.timing(pk["subject_id"], pk["sampled_at"], "PC", "PC")
+    blq = (_strip(pk["blq"]).str.lower() == "true").to_numpy()
+    value = _strip(pk["value"])
+    lloq = pk["lloq"].astype(str).reset_index(drop=True)
+    blq_text = np.where(lloq != "", "<" + lloq, "BLQ")
+    orres = np.where(blq, blq_text, value.to_numpy(dtype=object))
+    stresn = np.where(blq, math.nan, _numbers(value))
+    nominal = _numbers(pk["nominal_day"])
+    whole = np.where(np.isnan(nominal), 0, nominal).astype(np.int64)
+    tpt = np.where(np.isnan(nominal), "", np.char.add("DAY ", whole.astype(str)).astype(object))
+    eltm = np.where(
+        np.isnan(nominal),
+        "",
+        np.where(
+            nominal >= 0, "P" + pd.Series(whole).astype(str) + "D", "-P" + pd.Series(-whole).astype(str) + "D"
+        ),
+    )
+    unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
+    rftdtc = {s: dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
+    frame = _vector_frame_with_instant(
+        [
             {
-                **ctx.base(sid, "PC"),
-                "PCREFID": f"PK-{r['record_id']}",
-                "PCTESTCD": testcd,
-                "PCTEST": test,
-                "PCCAT": ascii_text(r["assay"]).upper().replace("_", " "),
+                **ctx.base_columns(pk["subject_id"], "PC"),
+                "PCREFID": ("PK-" + pk["record_id"].astype(str)).to_numpy(),
+                "PCTESTCD": codes[0],
+                "PCTEST": codes[1],
+                "PCCAT": _map_distinct(
+                    pk["assay"], lambda a: ascii_text(a).upper().replace("_", " ")
+                ).to_numpy(),
                 "PCORRES": orres,
-                "PCORRESU": ascii_text(r["unit"]),
+                "PCORRESU": unit,
                 "PCSTRESC": orres,
                 "PCSTRESN": stresn,
-                "PCSTRESU": ascii_text(r["unit"]),
+                "PCSTRESU": unit,
                 "PCSPEC": "BLOOD",
-                "PCLLOQ": _num(r["lloq"]),
-                "PCTPT": "" if math.isnan(nominal) else f"DAY {int(nominal)}",
+                "PCLLOQ": _numbers(pk["lloq"]),
+                "PCTPT": tpt,
                 "PCTPTNUM": nominal,
-                "PCELTM": ""
-                if math.isnan(nominal)
-                else f"P{int(nominal)}D"
-                if nominal >= 0
-                else f"-P{int(-nominal)}D",
+                "PCELTM": eltm,
                 "PCTPTREF": "CAR-T INFUSION",
-                "PCRFTDTC": dtc(tl.infusion.isoformat()) if tl.infusion else "",
-                "_instant": r["sampled_at"],
-                **t,
+                "PCRFTDTC": pk["subject_id"].astype(str).map(rftdtc).fillna("").to_numpy(),
+                "_instant": pk["sampled_at"].to_numpy(),
+                **_timing_block(t),
             }
-        )
-    frame = _frame_with_instant(rows, spec, "PC")
+        ],
+        spec,
+        "PC",
+    )
     return frame.drop(columns=["_instant"])
 
 
@@ -799,66 +914,50 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 def build_qs(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """EDSS (EDSS0101, the analysis layer's score of each assessment) and the Kurtzke FS (KFSS101-107, raw
     scores as collected); ambulation score and walking distance as sponsor-defined codes."""
-    scored = ctx.analysis.datasets["edss_scored"].table
-    rows = []
-    for r in _rows(scored):
-        sid = str(r["subject_id"])
-        t = ctx.timing(sid, r["assessed_at"], "QS")
-        common = {
-            **ctx.base(sid, "QS"),
-            "QSREFID": f"EDSS-{r['record_id']}",
-            "QSEVAL": "INVESTIGATOR",
-            "_instant": r["assessed_at"],
-            **t,
-        }
-        edss = r["edss"]
-        if edss is not None and not (isinstance(edss, float) and math.isnan(edss)):
-            rows.append(
-                {
-                    **common,
-                    "QSCAT": "EDSS",
-                    "QSTESTCD": "EDSS0101",
-                    "QSTEST": "EDSS01-Expanded Disability Score",
-                    "QSORRES": f"{float(edss):g}",
-                    "QSSTRESC": f"{float(edss):g}",
-                    "QSSTRESN": float(edss),
-                }
-            )
-        for column, (code, test) in KFSS.items():
-            value = str(r[column]).strip()
-            if not value:
-                continue
-            rows.append(
-                {
-                    **common,
-                    "QSCAT": "KFSS",
-                    "QSTESTCD": code,
-                    "QSTEST": test,
-                    "QSORRES": value,
-                    "QSSTRESC": value,
-                    "QSSTRESN": _num(value),
-                }
-            )
-        for column, code, test in (
-            ("ambulation", "EDSSAMB", "EDSS01-Ambulation Score"),
-            ("walking_distance_m", "EDSSWDST", "EDSS01-Walking Distance"),
-        ):
-            value = str(r[column]).strip()
-            if value:
-                rows.append(
-                    {
-                        **common,
-                        "QSCAT": "EDSS",
-                        "QSTESTCD": code,
-                        "QSTEST": test,
-                        "QSORRES": value,
-                        "QSSTRESC": value,
-                        "QSSTRESN": _num(value),
-                    }
-                )
-    if not rows:
+    scored = ctx.analysis.datasets["edss_scored"].table.reset_index(drop=True)
+    if not len(scored):
         return empty_frame(spec)
-    return _baseline_flag(_frame_with_instant(rows, spec, "QS"), ctx, "QS")
+    t = ctx.timing(scored["subject_id"].astype(str), scored["assessed_at"], "QS", "QS")
+    common_all = {
+        **ctx.base_columns(scored["subject_id"], "QS"),
+        "QSREFID": ("EDSS-" + scored["record_id"].astype(str)).to_numpy(),
+        "QSEVAL": np.full(len(scored), "INVESTIGATOR", dtype=object),
+        "_instant": scored["assessed_at"].to_numpy(),
+        **_timing_block(t),
+    }
+
+    def block(keep: np.ndarray, cat: str, code: str, test: str, text: Any, number: Any) -> dict[str, Any]:
+        return {
+            **{k: v[keep] for k, v in common_all.items()},
+            "QSCAT": cat,
+            "QSTESTCD": code,
+            "QSTEST": test,
+            "QSORRES": text,
+            "QSSTRESC": text,
+            "QSSTRESN": number,
+        }
+
+    # per assessment in the original order: EDSS, the FS, ambulation and walking distance; the stable sort
+    # by subject, test and date-time below gives the same record order as appending row by row
+    parts = []
+    edss = pd.to_numeric(scored["edss"], errors="coerce").to_numpy(dtype=float)
+    keep = ~np.isnan(edss)
+    if keep.any():
+        text = _map_distinct(pd.Series(edss[keep]), lambda v: f"{float(v):g}").to_numpy()
+        parts.append(block(keep, "EDSS", "EDSS0101", "EDSS01-Expanded Disability Score", text, edss[keep]))
+    columns = [(c, "KFSS", code, test) for c, (code, test) in KFSS.items()] + [
+        ("ambulation", "EDSS", "EDSSAMB", "EDSS01-Ambulation Score"),
+        ("walking_distance_m", "EDSS", "EDSSWDST", "EDSS01-Walking Distance"),
+    ]
+    for column, cat, code, test in columns:
+        values = _strip(scored[column])
+        keep = (values != "").to_numpy()
+        if keep.any():
+            value = values[keep].reset_index(drop=True)
+            parts.append(block(keep, cat, code, test, value.to_numpy(), _numbers(value)))
+    if not parts:
+        return empty_frame(spec)
+    return _baseline_flag(_vector_frame_with_instant(parts, spec, "QS"), ctx, "QS")
 
 
 def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
@@ -867,70 +966,84 @@ def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     empty)."""
     from cartrial.neuro import derive_visual_acuity
 
-    va = ctx.table("visual_acuity")
+    va = ctx.table("visual_acuity").reset_index(drop=True)
     if not len(va):
         return empty_frame(spec)
     derived = derive_visual_acuity(va.drop(columns=["record_id"]), keep_going=True).table
-    rows = []
-    for i, r in enumerate(_rows(va)):
-        sid = r["subject_id"]
-        t = ctx.timing(sid, r["assessed_at"], "OE")
-        logmar = derived["logmar"].iloc[i] if "logmar" in derived.columns and i < len(derived) else math.nan
-        logmar = math.nan if logmar is None or pd.isna(logmar) else float(logmar)
-        rows.append(
+    logmar = np.full(len(va), math.nan)
+    if "logmar" in derived.columns:
+        n = min(len(va), len(derived))
+        logmar[:n] = pd.to_numeric(derived["logmar"].iloc[:n], errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(logmar)
+    stresc = np.full(len(va), "", dtype=object)
+    stresc[ok] = [f"{x:.2f}" for x in logmar[ok]]
+    t = ctx.timing(va["subject_id"], va["assessed_at"], "OE", "OE")
+    eye = va["eye"].astype(str)
+    frame = _vector_frame_with_instant(
+        [
             {
-                **ctx.base(sid, "OE"),
-                "OEREFID": f"VA-{r['record_id']}",
+                **ctx.base_columns(va["subject_id"], "OE"),
+                "OEREFID": ("VA-" + va["record_id"].astype(str)).to_numpy(),
                 "OETESTCD": "LOGSCORE",
                 "OETEST": "Log Score",
                 "OECAT": "VISUAL ACUITY",
-                "OESCAT": "LOW CONTRAST" if r["low_contrast"].strip().lower() == "true" else "HIGH CONTRAST",
-                "OEORRES": ascii_text(r["acuity"]),
-                "OESTRESC": "" if math.isnan(logmar) else f"{logmar:.2f}",
-                "OESTRESN": round(logmar, 4) if not math.isnan(logmar) else math.nan,
+                "OESCAT": np.where(
+                    _strip(va["low_contrast"]).str.lower() == "true", "LOW CONTRAST", "HIGH CONTRAST"
+                ),
+                "OEORRES": _map_distinct(va["acuity"], ascii_text).to_numpy(),
+                "OESTRESC": stresc,
+                "OESTRESN": np.where(ok, np.round(logmar, 4), math.nan),
                 "OESTRESU": "LogMAR",
                 "OELOC": "EYE",
-                "OELAT": {"OD": "RIGHT", "OS": "LEFT"}.get(r["eye"].strip().upper(), r["eye"].upper()),
-                "OEMETHOD": ascii_text(r["notation"]).upper(),
-                "_instant": r["assessed_at"] + r["eye"],
-                **t,
+                "OELAT": _map_distinct(
+                    eye, lambda e: {"OD": "RIGHT", "OS": "LEFT"}.get(e.strip().upper(), e.upper())
+                ).to_numpy(),
+                "OEMETHOD": _map_distinct(va["notation"], lambda x: ascii_text(x).upper()).to_numpy(),
+                "_instant": (va["assessed_at"].astype(str) + eye).to_numpy(),
+                **_timing_block(t),
             }
-        )
-    frame = _frame_with_instant(rows, spec, "OE")
+        ],
+        spec,
+        "OE",
+    )
     return frame.drop(columns=["_instant"])
 
 
 def build_ft(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Timed 25-Foot Walk (FTCAT T25FW, FTTESTCD T25FW101 per trial, FTREPNUM 1-2); unable to walk is
     FTSTAT NOT DONE with the reason."""
-    rows = []
-    for r in _rows(ctx.table("timed_walk")):
-        sid = r["subject_id"]
-        t = ctx.timing(sid, r["assessed_at"], "FT")
-        unable = r["unable_to_walk"].strip().lower() == "true"
-        for rep, column in ((1, "trial_1_seconds"), (2, "trial_2_seconds")):
-            value = r[column].strip()
-            if not value and not unable:
-                continue
-            rows.append(
-                {
-                    **ctx.base(sid, "FT"),
-                    "FTREFID": f"T25FW-{r['record_id']}",
-                    "FTCAT": "T25FW",
-                    "FTTESTCD": "T25FW101",
-                    "FTTEST": "T25FW1-Complete Time",
-                    "FTREPNUM": float(rep),
-                    "FTORRES": value,
-                    "FTORRESU": "sec" if value else "",
-                    "FTSTRESC": value,
-                    "FTSTRESN": _num(value),
-                    "FTSTRESU": "sec" if value else "",
-                    "FTSTAT": "NOT DONE" if unable else "",
-                    "FTREASND": "UNABLE TO WALK" if unable else "",
-                    **t,
-                }
-            )
-    return _frame(rows, spec, ["USUBJID", "FTDTC", "FTTESTCD", "FTREPNUM"])
+    walk = ctx.table("timed_walk").reset_index(drop=True)
+    if not len(walk):
+        return empty_frame(spec)
+    t = ctx.timing(walk["subject_id"], walk["assessed_at"], "FT", "FT")
+    unable = (_strip(walk["unable_to_walk"]).str.lower() == "true").to_numpy()
+    parts = []
+    for rep, column in ((1, "trial_1_seconds"), (2, "trial_2_seconds")):
+        values = _strip(walk[column])
+        keep = (values != "").to_numpy() | unable
+        if not keep.any():
+            continue
+        value = values[keep].reset_index(drop=True)
+        has = (value != "").to_numpy()
+        parts.append(
+            {
+                **ctx.base_columns(walk["subject_id"][keep], "FT"),
+                "FTREFID": ("T25FW-" + walk["record_id"][keep].astype(str)).to_numpy(),
+                "FTCAT": "T25FW",
+                "FTTESTCD": "T25FW101",
+                "FTTEST": "T25FW1-Complete Time",
+                "FTREPNUM": float(rep),
+                "FTORRES": value.to_numpy(),
+                "FTORRESU": np.where(has, "sec", ""),
+                "FTSTRESC": value.to_numpy(),
+                "FTSTRESN": _numbers(value),
+                "FTSTRESU": np.where(has, "sec", ""),
+                "FTSTAT": np.where(unable[keep], "NOT DONE", ""),
+                "FTREASND": np.where(unable[keep], "UNABLE TO WALK", ""),
+                **_timing_block(t, keep),
+            }
+        )
+    return _vector_frame(parts, spec, ["USUBJID", "FTDTC", "FTTESTCD", "FTREPNUM"])
 
 
 def _relapse_rows(ctx: SdtmContext, pre: bool) -> list[tuple[str, dict[str, Any]]]:
@@ -1074,61 +1187,90 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec, ["USUBJID", "DSSTDTC", "DSCAT"])
 
 
+def _fa_value(value: str) -> tuple[str, float]:
+    """FAORRES/FASTRESC text and FASTRESN of one collected cell (true/false → Y/N)."""
+    if value in ("true", "false"):
+        value = _yn(value)
+    text = ascii_text(value).upper() if not _is_number(value) else value
+    return text, _num(value)
+
+
+def _episode_groups(ctx: SdtmContext, kind: str, subjects: pd.Series, when: np.ndarray) -> np.ndarray:
+    """FAGRPID of each assessment: the id of the analysis layer's episode (same subject and kind) whose
+    onset..resolution holds the assessment time; the last such episode in the analysis order."""
+    groups = np.full(len(subjects), "", dtype=object)
+    windows = []
+    for order, e in enumerate(episodes(ctx.analysis)):
+        if e.kind != kind:
+            continue
+        onset = parse_instant(e.onset)
+        if onset is not None:
+            windows.append(
+                (e.subject, onset, parse_instant(e.resolved), f"{e.kind.upper()}-{e.episode}", order)
+            )
+    if not windows or not len(subjects):
+        return groups
+    ep = pd.DataFrame(windows, columns=["s", "start", "end", "gid", "order"])
+    ep["start"] = ep["start"].astype("datetime64[ns]")
+    ep["end"] = pd.to_datetime(ep["end"]).astype("datetime64[ns]")
+    rows = pd.DataFrame({"s": subjects.astype(str).to_numpy(), "w": when, "i": np.arange(len(subjects))})
+    both = rows.merge(ep, on="s", how="inner")
+    inside = (
+        ~both["w"].isna() & (both["start"] <= both["w"]) & (both["end"].isna() | (both["w"] <= both["end"]))
+    )
+    hit = both[inside.to_numpy()].sort_values(["i", "order"], kind="mergesort").groupby("i").tail(1)
+    groups[hit["i"].to_numpy()] = hit["gid"].to_numpy()
+    return groups
+
+
 def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """CRS components and ICE items/ICANS domains of every assessment as collected (blank cells are not
     collected, not a record); FAGRPID links the assessments inside a CRS/ICANS episode to its AE (RELREC)."""
-    windows: dict[tuple[str, str], list[tuple[dt.datetime, dt.datetime | None, str]]] = {}
-    for e in episodes(ctx.analysis):
-        onset = parse_instant(e.onset)
-        if onset is not None:
-            windows.setdefault((e.subject, e.kind), []).append(
-                (onset, parse_instant(e.resolved), f"{e.kind.upper()}-{e.episode}")
-            )
-    rows = []
+    parts = []
     for table, tests, kind, obj in (
         ("crs_assessments", FA_CRS, "crs", "CYTOKINE RELEASE SYNDROME"),
         ("icans_assessments", FA_ICANS, "icans", "IMMUNE EFFECTOR CELL-ASSOCIATED NEUROTOXICITY SYNDROME"),
     ):
-        for r in _rows(ctx.table(table)):
-            sid = r["subject_id"]
-            when = parse_instant(r["assessed_at"])
-            group = ""
-            for start, end, gid in windows.get((sid, kind), []):
-                if when is not None and start <= when and (end is None or when <= end):
-                    group = gid
-            t = ctx.timing(sid, r["assessed_at"], "FA")
-            for column, (code, test, unit) in tests.items():
-                value = str(r[column]).strip()
-                if not value:
-                    continue
-                if value in ("true", "false"):
-                    value = _yn(value)
-                rows.append(
-                    {
-                        **ctx.base(sid, "FA"),
-                        "FAGRPID": group,
-                        "FAREFID": f"{kind.upper()}A-{r['record_id']}",
-                        "FATESTCD": code,
-                        "FATEST": test,
-                        "FAOBJ": obj,
-                        "FACAT": "CRS ASSESSMENT" if kind == "crs" else "ICANS ASSESSMENT",
-                        "FASCAT": "ICE" if code.startswith("ICE") else "",
-                        "FAORRES": ascii_text(value).upper() if not _is_number(value) else value,
-                        "FAORRESU": unit,
-                        "FASTRESC": ascii_text(value).upper() if not _is_number(value) else value,
-                        "FASTRESN": _num(value),
-                        "FASTRESU": unit,
-                        "_instant": r["assessed_at"] + kind,
-                        **t,
-                    }
-                )
-    frame = _frame_with_instant(rows, spec, "FA")
-    return frame.drop(columns=["_instant"])
+        data = ctx.table(table).reset_index(drop=True)
+        if not len(data):
+            continue
+        group = _episode_groups(ctx, kind, data["subject_id"], _instants(data["assessed_at"]))
+        t = ctx.timing(data["subject_id"], data["assessed_at"], "FA", "FA")
+        common = {
+            **ctx.base_columns(data["subject_id"], "FA"),
+            "FAGRPID": group,
+            "FAREFID": (f"{kind.upper()}A-" + data["record_id"].astype(str)).to_numpy(),
+            "_instant": (data["assessed_at"].astype(str) + kind).to_numpy(),
+            **_timing_block(t),
+        }
+        for column, (code, test, unit) in tests.items():
+            values = _strip(data[column])
+            keep = (values != "").to_numpy()
+            if not keep.any():
+                continue
+            text, number = _map_parts(values[keep], _fa_value, 2)
+            parts.append(
+                {
+                    **{k: v[keep] for k, v in common.items()},
+                    "FATESTCD": code,
+                    "FATEST": test,
+                    "FAOBJ": obj,
+                    "FACAT": "CRS ASSESSMENT" if kind == "crs" else "ICANS ASSESSMENT",
+                    "FASCAT": "ICE" if code.startswith("ICE") else "",
+                    "FAORRES": text,
+                    "FAORRESU": unit,
+                    "FASTRESC": text,
+                    "FASTRESN": number.astype(float),
+                    "FASTRESU": unit,
+                }
+            )
+    frame = _vector_frame_with_instant(parts, spec, "FA")
+    return frame.drop(columns=["_instant"], errors="ignore")
 
 
 def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain."""
-    seen: dict[tuple[str, float], dict[str, Any]] = {}
+    parts = []
     for name, frame in ctx.built.items():
         if "VISITNUM" not in frame.columns or not len(frame):
             continue
@@ -1137,34 +1279,56 @@ def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         )
         if dtc_col is None:
             continue
-        for u, num, visit, when in zip(
-            frame["USUBJID"], frame["VISITNUM"], frame["VISIT"], frame[dtc_col], strict=True
-        ):
-            if (isinstance(num, float) and math.isnan(num)) or not when:
-                continue
-            item = seen.setdefault((u, float(num)), {"VISIT": visit, "dates": []})
-            item["dates"].append(when[:10])
-    rows = []
+        when = frame[dtc_col].astype(str)
+        number = pd.to_numeric(frame["VISITNUM"], errors="coerce")
+        keep = (number.notna() & (when != "")).to_numpy()
+        if keep.any():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "USUBJID": frame["USUBJID"].to_numpy()[keep],
+                        "VISITNUM": number.to_numpy(dtype=float)[keep],
+                        "VISIT": frame["VISIT"].to_numpy()[keep],
+                        "DAY": date_part(when)[keep],
+                    }
+                )
+            )
+    if not parts:
+        return empty_frame(spec)
+    # per subject and visit (in the order first seen): the first VISIT text, the first and last date
+    every = pd.concat(parts, ignore_index=True)
+    every = every.drop_duplicates(["USUBJID", "VISITNUM", "DAY"]).reset_index(drop=True)
+    key = ["USUBJID", "VISITNUM"]
+    seen = every.drop_duplicates(key)[[*key, "VISIT"]].reset_index(drop=True)
+    by_day = every.sort_values("DAY", kind="mergesort")
+    firsts = by_day.drop_duplicates(key, keep="first").set_index(key)["DAY"]
+    lasts = by_day.drop_duplicates(key, keep="last").set_index(key)["DAY"]
+    index = pd.MultiIndex.from_frame(seen[key])
+    seen["first"] = firsts.reindex(index).to_numpy()
+    seen["last"] = lasts.reindex(index).to_numpy()
     sid_of = {ctx.usubjid(s): s for s in ctx.timelines}
-    for (u, num), item in seen.items():
-        first, last = min(item["dates"]), max(item["dates"])
-        tl = ctx.timeline(sid_of.get(u, ""))
-        rows.append(
-            {
-                "STUDYID": ctx.study_id,
-                "DOMAIN": "SV",
-                "USUBJID": u,
-                "VISITNUM": num,
-                "VISIT": item["VISIT"],
-                "EPOCH": tl.epoch(first),
-                "SVSTDTC": first,
-                "SVENDTC": last,
-                "SVSTDY": study_day(first, tl.reference),
-                "SVENDY": study_day(last, tl.reference),
-                "SVUPDES": "UNSCHEDULED VISIT" if item["VISIT"].startswith("UNSCHEDULED") else "",
-            }
-        )
-    return _frame(rows, spec, ["USUBJID", "VISITNUM"])
+    subjects = seen["USUBJID"].map(sid_of).fillna("")
+    assert ctx._timing_tables is not None
+    start = timing_columns(subjects, seen["first"], "SVST", ctx._timing_tables, None)
+    end = timing_columns(subjects, seen["last"], "SVEN", ctx._timing_tables, None)
+    frame = pd.DataFrame(
+        {
+            "STUDYID": ctx.study_id,
+            "DOMAIN": "SV",
+            "USUBJID": seen["USUBJID"],
+            "VISITNUM": seen["VISITNUM"],
+            "VISIT": seen["VISIT"],
+            "EPOCH": start["EPOCH"],
+            "SVSTDTC": seen["first"],
+            "SVENDTC": seen["last"],
+            "SVSTDY": start["SVSTDY"],
+            "SVENDY": end["SVENDY"],
+            "SVUPDES": np.where(
+                seen["VISIT"].astype(str).str.startswith("UNSCHEDULED"), "UNSCHEDULED VISIT", ""
+            ),
+        }
+    )
+    return finalize(frame, spec, ["USUBJID", "VISITNUM"])
 
 
 def build_supp(ctx: SdtmContext, spec: DatasetSpec, parent: str) -> pd.DataFrame:
@@ -1172,35 +1336,45 @@ def build_supp(ctx: SdtmContext, spec: DatasetSpec, parent: str) -> pd.DataFrame
     on the AE form for CRS/ICANS episodes graded by the analysis layer (AEREPGR), and the DLT flag
     (AEDLTFL)."""
     source = ctx.built.get(parent)
-    rows = []
     qualifiers = {
         "AEGRSCL": "Toxicity Grading Scale and Version",
         "AEREPGR": "Grade Reported on the AE Form",
         "AEDLTFL": "Dose-Limiting Toxicity Flag",
     }
     extra = ctx.built.get(f"_{parent}_extra")
-    if source is None or extra is None:
+    if source is None or extra is None or not len(source):
         return empty_frame(spec)
-    for i, (u, seq) in enumerate(zip(source["USUBJID"], source[f"{parent}SEQ"], strict=True)):
-        for qnam, qlabel in qualifiers.items():
-            value = str(extra[qnam].iloc[i]) if qnam in extra.columns else ""
-            if not value:
-                continue
-            rows.append(
+    seq = pd.to_numeric(source[f"{parent}SEQ"]).astype(int).astype(str).to_numpy()
+    parts = []
+    for qnam, qlabel in qualifiers.items():
+        if qnam not in extra.columns:
+            continue
+        value = extra[qnam].astype(str).to_numpy()
+        keep = value != ""
+        if not keep.any():
+            continue
+        parts.append(
+            pd.DataFrame(
                 {
                     "STUDYID": ctx.study_id,
                     "RDOMAIN": parent,
-                    "USUBJID": u,
+                    "USUBJID": source["USUBJID"].to_numpy()[keep],
                     "IDVAR": f"{parent}SEQ",
-                    "IDVARVAL": str(int(seq)),
+                    "IDVARVAL": seq[keep],
                     "QNAM": qnam,
                     "QLABEL": qlabel,
-                    "QVAL": value,
+                    "QVAL": value[keep],
                     "QORIG": "Derived" if qnam == "AEGRSCL" else "Collected",
                     "QEVAL": "",
+                    "_row": np.flatnonzero(keep),
                 }
             )
-    return _frame(rows, spec, ["USUBJID", "IDVARVAL", "QNAM"])
+        )
+    if not parts:
+        return empty_frame(spec)
+    # the record order of the parent, then the qualifiers in their order (as appended row by row)
+    frame = pd.concat(parts, ignore_index=True).sort_values("_row", kind="mergesort").drop(columns="_row")
+    return finalize(frame.reset_index(drop=True), spec, ["USUBJID", "IDVARVAL", "QNAM"])
 
 
 def build_relrec(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
@@ -1278,8 +1452,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
                 }
             )
     tv = []
-    assert ctx.visits is not None
-    for v in ctx.visits.visits:
+    for v in ctx.visits:
         tv.append(
             {
                 "STUDYID": sid,
@@ -1396,6 +1569,8 @@ def build_sdtm(
     for name, builder in simple.items():
         out[name] = builder(ctx, specs[name])
         ctx.built[name] = out[name]
+    # unscheduled visits numbered once every domain with visits is built (same date, same visit everywhere)
+    number_unscheduled(out, ctx.visit_dtc)
     ae_full = build_ae(ctx, _ae_spec_with_extras(specs["AE"]))
     extras = ["AEGRSCL", "AEREPGR", "AEDLTFL"]
     ctx.built["_AE_extra"] = ae_full[[c for c in extras if c in ae_full.columns]]

@@ -35,9 +35,8 @@ def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
             continue
-        # values are ASCII once validated, so characters = bytes
-        lengths = frame[v.name].astype(str).str.len() if len(frame) else pd.Series([0])
-        longest = int(lengths.max()) if len(lengths) else 0
+        # values are ASCII once validated, so characters = bytes; the longest of the distinct values
+        longest = max(map(len, pd.unique(frame[v.name].astype(str))), default=0)
         out[v.name] = v.length or max(1, longest)
     return out
 
@@ -52,21 +51,59 @@ def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, di
         if v.type == "Char":
             data[v.name] = column.where(column.notna(), "").astype(str)
         elif v.date == "sasdate":
-            data[v.name] = [
-                float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column
-            ]
+            data[v.name] = _sas_days(column)
             formats[v.name] = "DATE9."
         else:
             data[v.name] = pd.to_numeric(column, errors="raise").astype(float)
     return pd.DataFrame(data, columns=list(data)), formats
 
 
-def write_xpt(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> None:
-    """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits)."""
+def _sas_days(column: pd.Series) -> np.ndarray:
+    """SAS date numbers (days since 1960-01-01) of a column of `datetime.date` (NaN otherwise)."""
+    return np.array(
+        [float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column], dtype=float
+    )
+
+
+def write_xpt(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    path: Path,
+    *,
+    engine: str = "cartrial",
+    created: str | None = None,
+) -> None:
+    """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits).
+
+    ``engine="cartrial"`` (default): `cartrial.cdisc.xport`, vectorised, character lengths as in define.xml
+    (`char_lengths`); ``engine="pyreadstat"``: pyreadstat's writer (value by value; kept for comparison)."""
+    if engine == "cartrial":
+        from cartrial.cdisc.xport import XptColumn, write_xport
+
+        lengths = char_lengths(frame, spec)
+        arrays: dict[str, Any] = {}
+        columns = []
+        for v in spec.variables:
+            if v.name not in frame.columns:
+                continue
+            column = frame[v.name]
+            if v.type == "Char":
+                arrays[v.name] = column.to_numpy(dtype=object)
+                columns.append(XptColumn(v.name, v.label, "Char", lengths[v.name]))
+            elif v.date == "sasdate":
+                arrays[v.name] = _sas_days(column)
+                columns.append(XptColumn(v.name, v.label, "Num", 8, "DATE", 9, 0))
+            else:
+                arrays[v.name] = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
+                columns.append(XptColumn(v.name, v.label, "Num", 8))
+        when = dt.datetime.fromisoformat(created) if created else None
+        write_xport(arrays, columns, path, dataset_name=spec.name, dataset_label=spec.label, created=when)
+        return
     import pyreadstat
 
     data, formats = _xpt_frame(frame, spec)
     labels: list[str | None] = [spec.variable(c).label for c in data.columns]
+
     pyreadstat.write_xport(
         data,
         str(path),
@@ -102,13 +139,19 @@ def _json_type(spec: DatasetSpec, name: str, frame: pd.DataFrame) -> dict[str, A
     return {"dataType": "integer" if integral else "double"}
 
 
-def _json_column(series: pd.Series, data_type: str) -> list[Any]:
-    """One column as JSON-ready Python values (None for missing), vectorised."""
+def _json_column(series: pd.Series, data_type: str) -> np.ndarray:
+    """One column as JSON-ready Python values (None for missing), vectorised (object array)."""
     if data_type == "string":
-        text = series.where(series.notna(), "").astype(str)
-        return text.where(text != "", None).tolist()
+        text = series.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):
+            text = series.where(series.notna(), "").astype(str).to_numpy(dtype=object)
+        out = text.copy()
+        out[text == ""] = None
+        return out
     if data_type == "date":
-        return [_json_value(v, data_type) for v in series]
+        dates = np.empty(len(series), dtype=object)
+        dates[:] = [_json_value(v, data_type) for v in series]
+        return dates
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     missing = np.isnan(numbers)
     if data_type == "integer":
@@ -116,7 +159,7 @@ def _json_column(series: pd.Series, data_type: str) -> list[Any]:
     else:
         out = numbers.astype(object)
     out[missing] = None
-    return out.tolist()
+    return out
 
 
 def _json_value(value: Any, data_type: str) -> Any:
@@ -131,7 +174,7 @@ def _json_value(value: Any, data_type: str) -> Any:
     return float(value)
 
 
-def dataset_json(
+def _dataset_json_parts(
     frame: pd.DataFrame,
     spec: DatasetSpec,
     *,
@@ -139,8 +182,8 @@ def dataset_json(
     created: str,
     originator: str = "cartrial",
     version: str = "",
-) -> dict[str, Any]:
-    """The Dataset-JSON v1.1 document of one dataset (as a dict)."""
+) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """The Dataset-JSON v1.1 document without ``rows``, and the row values column by column."""
     lengths = char_lengths(frame, spec)
     keys = {k: i + 1 for i, k in enumerate(spec.keys)}
     columns = []
@@ -155,10 +198,8 @@ def dataset_json(
         if name in keys:
             column["keySequence"] = keys[name]
         columns.append(column)
-    names = [c["name"] for c in columns]
-    values = [_json_column(frame[name], types[name]) for name in names]
-    rows = [list(row) for row in zip(*values, strict=True)] if values else []
-    return {
+    values = [_json_column(frame[c["name"]], types[c["name"]]) for c in columns]
+    header = {
         "datasetJSONCreationDateTime": created,
         "datasetJSONVersion": DATASET_JSON_VERSION,
         "fileOID": f"cartrial.{study_oid}.{spec.name}",
@@ -168,12 +209,38 @@ def dataset_json(
         "metaDataVersionOID": f"MDV.{study_oid}.{spec.standard}",
         "metaDataRef": "define.xml",
         "itemGroupOID": f"IG.{spec.name}",
-        "records": len(rows),
+        "records": len(frame) if values else 0,
         "name": spec.name,
         "label": spec.label,
         "columns": columns,
-        "rows": rows,
     }
+    return header, values
+
+
+def _rows(values: list[np.ndarray], start: int, stop: int) -> list[list[Any]]:
+    """Rows start..stop-1 as lists (one object grid, converted in C)."""
+    grid = np.empty((stop - start, len(values)), dtype=object)
+    for j, column_values in enumerate(values):
+        grid[:, j] = column_values[start:stop]
+    rows: list[list[Any]] = grid.tolist()
+    return rows
+
+
+def dataset_json(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    study_oid: str,
+    created: str,
+    originator: str = "cartrial",
+    version: str = "",
+) -> dict[str, Any]:
+    """The Dataset-JSON v1.1 document of one dataset (as a dict)."""
+    header, values = _dataset_json_parts(
+        frame, spec, study_oid=study_oid, created=created, originator=originator, version=version
+    )
+    rows = _rows(values, 0, len(frame)) if values and len(frame) else []
+    return {**header, "rows": rows}
 
 
 def write_dataset_json(document: dict[str, Any], path: Path) -> None:
@@ -181,6 +248,37 @@ def write_dataset_json(document: dict[str, Any], path: Path) -> None:
     import orjson
 
     path.write_bytes(orjson.dumps(document))
+
+
+JSON_CHUNK_ROWS = 50_000
+
+
+def write_dataset_json_frame(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    path: Path,
+    *,
+    study_oid: str,
+    created: str,
+    originator: str = "cartrial",
+    version: str = "",
+) -> None:
+    """`dataset_json` + `write_dataset_json` without holding every row as Python lists at once: the rows
+    are encoded (orjson) and written in chunks of `JSON_CHUNK_ROWS`; the same document."""
+    import orjson
+
+    header, values = _dataset_json_parts(
+        frame, spec, study_oid=study_oid, created=created, originator=originator, version=version
+    )
+    n = len(frame) if values else 0
+    with path.open("wb") as handle:
+        handle.write(orjson.dumps(header)[:-1] + b',"rows":[')
+        for start in range(0, n, JSON_CHUNK_ROWS):
+            chunk = orjson.dumps(_rows(values, start, min(n, start + JSON_CHUNK_ROWS)))
+            if start:
+                handle.write(b",")
+            handle.write(chunk[1:-1])
+        handle.write(b"]}")
 
 
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -209,5 +307,6 @@ __all__ = [
     "read_dataset_json",
     "read_xpt",
     "write_dataset_json",
+    "write_dataset_json_frame",
     "write_xpt",
 ]

@@ -196,13 +196,17 @@ def _check_values(
     series = series.reset_index(drop=True)
     kind = pd.api.types.infer_dtype(series, skipna=True)
     if variable.type == "Num" and variable.date in ("sasdate", "sasdatetime"):
-        missing = np.array([_missing(v) for v in series], dtype=bool)
+        # per distinct value (dates hash): missing, or not a date
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+        u_missing = np.array([_missing(u) for u in uniques] + [True], dtype=bool)
+        u_bad = np.array(
+            [not _missing(u) and not isinstance(u, dt.date | pd.Timestamp) for u in uniques] + [False],
+            dtype=bool,
+        )
+        missing = u_missing[codes]  # code -1 (None, NaN, NaT) takes the last entry: missing
         if variable.core == "Req":
             add("required-null", "required variable is empty", _rows_of(missing))
-        bad = [
-            not m and not isinstance(v, dt.date | pd.Timestamp) for v, m in zip(series, missing, strict=True)
-        ]
-        add("type", "not a date", _rows_of(bad))
+        add("type", "not a date", _rows_of(u_bad[codes]))
         return out
     if variable.type == "Num":
         if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
@@ -246,27 +250,40 @@ def _check_values(
     if variable.core == "Req":
         add("required-null", "required variable is empty", _rows_of(empty))
     add("type", "character variable holds a non-text value", _rows_of(bad_type))
-    non_ascii = texts.str.contains(NON_ASCII_RE, regex=True).to_numpy(dtype=bool)
-    lengths = texts.str.len().to_numpy()
-    if non_ascii.any():  # bytes, not characters, for the few non-ASCII values
-        lengths = lengths.copy()
-        for i in np.flatnonzero(non_ascii):
-            lengths[i] = len(texts.iloc[i].encode("utf-8"))
+    # per distinct value (factorize hashes in C): length in bytes, ASCII, test-code pattern
+    codes, uniques = pd.factorize(texts.to_numpy(dtype=object))
+    distinct = uniques.tolist() if uniques.dtype == object else [str(u) for u in uniques]
+    if not all(type(u) is str for u in distinct):
+        distinct = [str(u) for u in distinct]
+    chars_distinct = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))
+    if "".join(distinct).isascii():  # the usual case: one C-level scan
+        ascii_distinct = np.ones(len(distinct), dtype=bool)
+        bytes_distinct = chars_distinct
+    else:
+        ascii_distinct = np.fromiter((u.isascii() for u in distinct), dtype=bool, count=len(distinct))
+        bytes_distinct = np.fromiter(
+            (len(u.encode("utf-8")) for u in distinct), dtype=np.int64, count=len(distinct)
+        )
+    non_ascii = ~ascii_distinct[codes] if len(codes) else np.zeros(0, dtype=bool)
+    lengths = bytes_distinct[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     limit = min(MAX_CHAR_BYTES, variable.length or MAX_CHAR_BYTES)
     add("value-length", f"value longer than {limit} bytes", _rows_of(lengths > limit))
     add("ascii", "value has non-ASCII characters", _rows_of(non_ascii))
     if _is_test_code(column, spec):
+        good = np.fromiter((bool(TESTCD_RE.match(u)) for u in distinct), dtype=bool, count=len(distinct))
+        matched = good[codes] if len(codes) else np.zeros(0, dtype=bool)
         add(
             "testcd",
             "test code must be <= 8 characters, A-Z, 0-9, _, not starting with a digit",
-            _rows_of(~empty & ~texts.str.match(TESTCD_RE).to_numpy(dtype=bool)),
+            _rows_of(~empty & ~matched),
         )
     if _is_test_name(column, spec):
-        add("test-length", "test name longer than 40 characters", _rows_of(lengths > MAX_LABEL))
+        # characters, not bytes (a non-ASCII name is already an ascii finding)
+        longer = chars_distinct[codes] > MAX_LABEL if len(codes) else np.zeros(0, dtype=bool)
+        add("test-length", "test name longer than 40 characters", _rows_of(longer))
     if variable.date == "iso8601":
-        distinct = {t for t in texts.unique() if t}
-        bad_dates = [t for t in distinct if not is_iso8601(t)]
-        add("iso8601", "not an ISO 8601 date/time", _rows_of(texts.isin(bad_dates).to_numpy()))
+        bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
+        add("iso8601", "not an ISO 8601 date/time", _rows_of(bad[codes] if len(codes) else bad[:0]))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
         if codelist is None:
