@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import stat
+import time
 import traceback
 from pathlib import Path
 
@@ -136,6 +137,35 @@ def test_a_lost_postgresql_connection_shows_no_record_values(study) -> None:
     assert str(SECRET_VALUE) not in shown and "secret1" not in shown and "CT-001" not in shown
     assert service.table_counts() == before
     assert service.verify_audit().ok
+
+
+def test_a_pooled_connection_closed_by_the_server_is_replaced(study) -> None:
+    """A pooled PostgreSQL connection whose backend was terminated while idle is replaced at checkout
+    (no error for the next request), without a ping query per checkout."""
+    if study.backend != "postgresql":
+        pytest.skip("terminating a server backend is a PostgreSQL test")
+    engine = study.service.engine
+    before = study.service.table_counts()
+    engine.dispose()
+    with engine.connect() as connection:  # the pool now holds exactly this connection
+        old_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = create_engine(study.url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": old_pid})
+        for _ in range(500):  # the backend has exited (and closed the socket): at most 5 s
+            gone = connection.execute(
+                text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"), {"pid": old_pid}
+            ).scalar_one()
+            if gone:
+                break
+            time.sleep(0.01)
+    killer.dispose()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert study.service.table_counts() == before
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != old_pid
+    assert not any(statement.strip() in {"", ";", "SELECT 1"} for statement in statements)
 
 
 def test_read_only_archive_opens_for_reading(tmp_path: Path, sqlite_template: Path, cli: Cli) -> None:

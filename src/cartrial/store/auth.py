@@ -328,7 +328,9 @@ def _authenticate_token(
     now = utc_now()
     table = cast(Table, AuthSession.__table__)
     digest = _token_digest(token)
-    with engine.connect() as connection:  # the session and its user in one query (every web request)
+    from cartrial.store.transaction import read_connection
+
+    with read_connection(engine) as connection:  # the session and its user in one query (every web request)
         session = connection.execute(
             select(
                 AuthSession.id,

@@ -130,12 +130,40 @@ def connect(url: str | None = None, *, sqlite_pool_size: int = 0) -> Engine:
             raise ConfigurationError(
                 "PostgreSQL needs the psycopg driver: pip install 'cartrial[postgres]'"
             ) from exc
-        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(parsed, hide_parameters=True)
+        _check_pooled_postgresql_connections(engine)
         _translate_errors(engine)
         return engine
     raise InputError(
         Problem("unsupported database backend", field="url", value=text, allowed="sqlite, postgresql")
     )
+
+
+def _check_pooled_postgresql_connections(engine: Engine) -> None:
+    """Replace a pooled PostgreSQL connection that the server closed while it sat idle in the pool (backend
+    terminated, server restarted) by a new one, without a round trip per checkout (SQLAlchemy's
+    ``pool_pre_ping`` sends one query per checkout, the largest share of a short web request's round trips).
+
+    An idle connection outside a transaction receives nothing from the server unless the server closes it
+    (PostgreSQL then sends the termination notice and closes the socket), so a readable socket at checkout
+    means the connection is gone (a pending notice of any other kind is treated the same: the connection is
+    replaced, which is always safe). `DisconnectionError` makes the pool open a new connection (SQLAlchemy
+    "custom pessimistic ping"). A connection lost during use is still detected by the driver's error
+    (invalidated by SQLAlchemy, translated to one line by `_translate_errors`)."""
+    import select
+
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the pooled connection is closed")
+        try:
+            readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        except (OSError, ValueError) as exc:  # the socket is gone
+            raise DisconnectionError("the pooled connection has no socket") from exc
+        if readable:
+            raise DisconnectionError("the server closed the pooled connection")
 
 
 def _refuse_non_sqlite_file(path: Path, url: str) -> None:

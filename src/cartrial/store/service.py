@@ -87,10 +87,13 @@ class StudyService:
     def backend(self) -> str:
         return self.engine.dialect.name
 
-    def as_user(self, username: str) -> StudyUser:
+    def as_user(self, username: str, *, loaded: Actor | None = None) -> StudyUser:
         """The service acting as `username` (loaded and checked at each call: a role change or
-        deactivation takes effect at once)."""
-        return StudyUser(self, username)
+        deactivation takes effect at once). `loaded`: the user's role and site as the caller has just
+        loaded them from `app_user` (active users only; the web server's session check joins the user
+        row): reads of this short-lived handle (one request) use it instead of loading the user again;
+        write transactions always load the user inside the transaction."""
+        return StudyUser(self, username, loaded=loaded)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -248,9 +251,10 @@ class StudyService:
 class StudyUser:
     """The study service acting as one user: every call checks that user's permission first."""
 
-    def __init__(self, service: StudyService, username: str) -> None:
+    def __init__(self, service: StudyService, username: str, *, loaded: Actor | None = None) -> None:
         self.service = service
         self.username = username
+        self._loaded = loaded if loaded is not None and loaded.username == username else None
 
     @property
     def engine(self) -> Engine:
@@ -267,7 +271,7 @@ class StudyUser:
 
     def check(self, action: Action, what: str = "") -> Actor:
         """Raise `PermissionDeniedError` unless this user may perform `action`; returns the user."""
-        user = self.service.actor(self.username)
+        user = self._loaded or self.service.actor(self.username)
         check(user.username, user.role, action, what)
         return user
 
@@ -335,7 +339,7 @@ class StudyUser:
         """`read_sites` on an open read connection (the user loaded in the same transaction)."""
         from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 
-        user = load_actor(connection, self.username)
+        user = self._loaded or load_actor(connection, self.username)
         check(user.username, user.role, Action.READ, "study data")
         return (user.site_id,) if user.role in SITE_RESTRICTED_ROLES else None
 

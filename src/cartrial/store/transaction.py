@@ -62,9 +62,16 @@ def load_actor(connection: Connection, username: str) -> Actor:
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection in a read transaction (one consistent view)."""
-    with engine.connect() as connection, connection.begin():
-        yield connection
+    """A connection for reads: on SQLite in one read transaction (one consistent view); on PostgreSQL in
+    autocommit mode, which reads the same as the default READ COMMITTED transaction (every statement sees the
+    data committed when it starts) without the ``BEGIN`` and ``COMMIT`` round trips."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+            return
+        with connection.begin():
+            yield connection
 
 
 @contextmanager

@@ -210,8 +210,17 @@ def _authenticate(request: Request) -> WebUser | None:
         except AuthenticationError:
             found = None
         if found is not None:
+            from cartrial.store.transaction import Actor
+
+            # the session check loaded the (active) user's role and site: the request's reads use them
+            loaded = Actor(found.username, found.role, found.site_id)
             user = WebUser(
-                found.username, found.role, found.site_id, service.as_user(found.username), method, token
+                found.username,
+                found.role,
+                found.site_id,
+                service.as_user(found.username, loaded=loaded),
+                method,
+                token,
             )
     request.state.web_user = user
     return user
