@@ -150,8 +150,6 @@ def _check_pooled_postgresql_connections(engine: Engine) -> None:
     replaced, which is always safe). `DisconnectionError` makes the pool open a new connection (SQLAlchemy
     "custom pessimistic ping"). A connection lost during use is still detected by the driver's error
     (invalidated by SQLAlchemy, translated to one line by `_translate_errors`)."""
-    import select
-
     from sqlalchemy.exc import DisconnectionError
 
     @event.listens_for(engine, "checkout")
@@ -159,11 +157,24 @@ def _check_pooled_postgresql_connections(engine: Engine) -> None:
         if dbapi_connection.closed or dbapi_connection.broken:
             raise DisconnectionError("the pooled connection is closed")
         try:
-            readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+            readable = _socket_readable(dbapi_connection.fileno())
         except (OSError, ValueError) as exc:  # the socket is gone
             raise DisconnectionError("the pooled connection has no socket") from exc
         if readable:
             raise DisconnectionError("the server closed the pooled connection")
+
+
+def _socket_readable(fileno: int) -> bool:
+    """Whether the socket has data (or end-of-file) waiting, without blocking; `poll` where the platform has
+    it (no limit on descriptor numbers, unlike `select`'s FD_SETSIZE of 1,024)."""
+    import select
+
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fileno], [], [], 0)
+    return bool(readable)
 
 
 def _refuse_non_sqlite_file(path: Path, url: str) -> None:
