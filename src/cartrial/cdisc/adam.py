@@ -308,7 +308,7 @@ def build_adlb(
             "PARAM": codes[1] + " (" + unit + ")",
             "PARCAT1": codes[2],
             "AVAL": graded["value_canonical"].astype(float),
-            "ADT": np.array([d.date() if not pd.isna(d) else None for d in day], dtype=object),
+            "ADT": _calendar_dates(day),
             "ADY": study_day_column(day, trtsdt),
             "ONTRTFL": np.where(graded["collected_before_infusion"].astype(bool), "N", "Y"),
             "ATOXGR": grade.astype(str),
@@ -341,6 +341,13 @@ def build_adlb(
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb)
     return finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+
+
+def _calendar_dates(day: pd.Series) -> np.ndarray:
+    """`Timestamp.date()` of every value (None where NaT), once per distinct value."""
+    codes, uniques = pd.factorize(day)
+    dates = _object_array([u.date() for u in uniques] + [None])
+    return dates[codes]
 
 
 def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
