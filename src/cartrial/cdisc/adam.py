@@ -18,6 +18,7 @@ import pandas as pd
 
 from cartrial.cdisc.common import (
     ascii_text,
+    by_distinct,
     date_of,
     date_part,
     empty_frame,
@@ -55,6 +56,34 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
+def _subject_values(
+    keys: pd.Series | np.ndarray, adsl: pd.DataFrame, name: str, default: Any, key: str = "USUBJID"
+) -> np.ndarray:
+    """ADSL column `name` of each row's subject (`key` = USUBJID or SUBJID), `default` where the subject
+    is not in ADSL (the column-wise ``subjects.get(key, {}).get(name, default)``)."""
+    values = adsl[name].to_numpy()
+    where = pd.Index(adsl[key].to_numpy(dtype=object)).get_indexer(np.asarray(keys, dtype=object))
+    found = where >= 0
+    if values.dtype.kind == "f" and isinstance(default, float):
+        out: np.ndarray = np.full(len(where), default, dtype=float)
+    else:
+        out = np.empty(len(where), dtype=object)
+        out[:] = [default] * len(where)
+    out[found] = values[where[found]]
+    return out
+
+
+def _dates_of(values: pd.Series) -> np.ndarray:
+    """`date_of` of every --DTC value, once per distinct value (object array of date/None)."""
+    return by_distinct(values, lambda u: _object_array([date_of(v) for v in u]))
+
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
 def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str]) -> pd.DataFrame:
     if not rows:
         return empty_frame(spec)
@@ -71,7 +100,12 @@ def build_adsl(
     pops = analysis.populations
     membership = analysis.datasets["populations"].table
     dm = {r["SUBJID"]: r for r in _rows(sdtm["DM"])}
-    ex_by_subject = {str(u): part for u, part in sdtm["EX"].groupby("USUBJID", sort=False)}
+    ex = sdtm["EX"]
+    # first/last CAR-T infusion and first lymphodepletion EXSTDTC per subject (one groupby each, not one
+    # filter per subject); Series.min/max of the same ISO text, so the same values
+    cart_dtc = ex[ex["EXCAT"] == "CAR-T CELL INFUSION"].groupby("USUBJID", sort=False)["EXSTDTC"]
+    first_cart, last_cart = cart_dtc.min().to_dict(), cart_dtc.max().to_dict()
+    first_ld = ex[ex["EXCAT"] == "LYMPHODEPLETION"].groupby("USUBJID", sort=False)["EXSTDTC"].min().to_dict()
     edss = {r["subject_id"]: r for r in _rows(analysis.datasets["edss_change"].table)}
     arr = {r["subject_id"]: r for r in _rows(analysis.datasets["relapses_by_subject"].table)}
     flags = {
@@ -89,9 +123,6 @@ def build_adsl(
         sid = str(m["subject_id"])
         d = dm.get(sid, {})
         usubjid = f"{study_id}-{sid}"
-        mine = ex_by_subject.get(usubjid, sdtm["EX"].iloc[0:0])
-        cart = mine[mine["EXCAT"] == "CAR-T CELL INFUSION"]
-        ld = mine[mine["EXCAT"] == "LYMPHODEPLETION"]
         level = m["dose_level"]
         has_level = not _missing(level)
         row: dict[str, Any] = {
@@ -112,9 +143,9 @@ def build_adsl(
             "TRT01PN": float(level) if has_level else math.nan,
             "TRT01A": d.get("ACTARM", ""),
             "TRT01AN": float(level) if has_level else math.nan,
-            "TRTSDT": date_of(cart["EXSTDTC"].min()) if len(cart) else None,
-            "TRTEDT": date_of(cart["EXSTDTC"].max()) if len(cart) else None,
-            "LDSTDT": date_of(ld["EXSTDTC"].min()) if len(ld) else None,
+            "TRTSDT": date_of(first_cart[usubjid]) if usubjid in first_cart else None,
+            "TRTEDT": date_of(last_cart[usubjid]) if usubjid in last_cart else None,
+            "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "BEDSS": float(edss[sid]["baseline_edss"])
@@ -142,56 +173,66 @@ def build_adae(
     ae = sdtm["AE"]
     teae = analysis.datasets["teae_listing"].table
     emergent = {f"AE-{r['record_id']}": bool(r["treatment_emergent"]) for r in _rows(teae)}
-    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
     supp = sdtm.get("SUPPAE")
     scale: dict[tuple[str, str], str] = {}
     if supp is not None and len(supp):
         for r in _rows(supp[supp["QNAM"] == "AEGRSCL"]):
             scale[(r["USUBJID"], r["IDVARVAL"])] = r["QVAL"]
-    rows = []
-    for r in _rows(ae):
-        s = subjects.get(r["USUBJID"], {})
-        start, end = date_of(r["AESTDTC"]), date_of(r["AEENDTC"])
-        trtsdt = s.get("TRTSDT")
-        spid = r["AESPID"]
-        if spid.startswith(("CRS-", "ICANS-")):
-            trtem = "Y"
-        else:
-            trtem = _yn(emergent.get(spid)) if spid in emergent else ""
-        grade = r["AETOXGR"]
-        rows.append(
-            {
-                "STUDYID": r["STUDYID"],
-                "USUBJID": r["USUBJID"],
-                "AESEQ": r["AESEQ"],
-                "AESPID": spid,
-                "TRT01A": s.get("TRT01A", ""),
-                "TRT01AN": s.get("TRT01AN", math.nan),
-                "SAFFL": s.get("SAFFL", ""),
-                "AETERM": r["AETERM"],
-                "AEDECOD": r["AEDECOD"],
-                "AECAT": r["AECAT"],
-                "AESER": r["AESER"],
-                "AEREL": r["AEREL"],
-                "AETOXGR": grade,
-                "ASTDT": start,
-                "AENDT": end,
-                "ASTDY": study_day(start, trtsdt) if start and trtsdt else math.nan,
-                "AENDY": study_day(end, trtsdt) if end and trtsdt else math.nan,
-                "ADURN": float((end - start).days + 1) if start and end else math.nan,
-                "ADURU": "DAYS" if start and end else "",
-                "AENRF": "ONGOING" if not r["AEENDTC"] else "",
-                "TRTEMFL": trtem,
-                "ATOXGR": grade,
-                "ATOXGRN": float(grade) if grade else math.nan,
-                "ATOXSCL": scale.get((r["USUBJID"], str(int(r["AESEQ"]))), ""),
-                "CQ01NAM": "CRS" if r["AECAT"] == "CRS" else "",
-                "CQ02NAM": "ICANS" if r["AECAT"] == "ICANS" else "",
-            }
-        )
-    frame = pd.DataFrame(rows)
-    if not len(frame):
+    if not len(ae):
         return empty_frame(spec)
+    usubjid = ae["USUBJID"]
+    spid = ae["AESPID"].astype(str)
+    episode = spid.str.startswith(("CRS-", "ICANS-")).to_numpy()
+    known = spid.isin(list(emergent)).to_numpy()
+    trtem = np.full(len(ae), "", dtype=object)
+    trtem[known] = [_yn(emergent[x]) for x in spid.to_numpy()[known]]
+    trtem[episode] = "Y"
+    start, end = _dates_of(ae["AESTDTC"]), _dates_of(ae["AEENDTC"])
+    trtsdt = _subject_values(usubjid, adsl, "TRTSDT", None)
+    grade = ae["AETOXGR"].to_numpy()
+    aeseq = ae["AESEQ"].to_numpy()
+    both = np.array([bool(a and b) for a, b in zip(start, end, strict=True)], dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "STUDYID": ae["STUDYID"].to_numpy(),
+            "USUBJID": usubjid.to_numpy(),
+            "AESEQ": aeseq,
+            "AESPID": ae["AESPID"].to_numpy(),
+            "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
+            "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
+            "SAFFL": _subject_values(usubjid, adsl, "SAFFL", ""),
+            "AETERM": ae["AETERM"].to_numpy(),
+            "AEDECOD": ae["AEDECOD"].to_numpy(),
+            "AECAT": ae["AECAT"].to_numpy(),
+            "AESER": ae["AESER"].to_numpy(),
+            "AEREL": ae["AEREL"].to_numpy(),
+            "AETOXGR": grade,
+            "ASTDT": start,
+            "AENDT": end,
+            "ASTDY": np.array(
+                [study_day(a, t) if a and t else math.nan for a, t in zip(start, trtsdt, strict=True)],
+                dtype=float,
+            ),
+            "AENDY": np.array(
+                [study_day(b, t) if b and t else math.nan for b, t in zip(end, trtsdt, strict=True)],
+                dtype=float,
+            ),
+            "ADURN": np.array(
+                [float((b - a).days + 1) if a and b else math.nan for a, b in zip(start, end, strict=True)],
+                dtype=float,
+            ),
+            "ADURU": np.where(both, "DAYS", "").astype(object),
+            "AENRF": np.where(~ae["AEENDTC"].astype(bool).to_numpy(), "ONGOING", "").astype(object),
+            "TRTEMFL": trtem,
+            "ATOXGR": grade,
+            "ATOXGRN": np.array([float(g) if g else math.nan for g in grade], dtype=float),
+            "ATOXSCL": _object_array(
+                [scale.get((u, str(int(q))), "") for u, q in zip(usubjid.to_numpy(), aeseq, strict=True)]
+            ),
+            "CQ01NAM": np.where((ae["AECAT"] == "CRS").to_numpy(), "CRS", "").astype(object),
+            "CQ02NAM": np.where((ae["AECAT"] == "ICANS").to_numpy(), "ICANS", "").astype(object),
+        }
+    )
     frame = frame.sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="mergesort", key=_date_key).reset_index(
         drop=True
     )
@@ -267,7 +308,7 @@ def build_adlb(
             "PARAM": codes[1] + " (" + unit + ")",
             "PARCAT1": codes[2],
             "AVAL": graded["value_canonical"].astype(float),
-            "ADT": np.array([d.date() if not pd.isna(d) else None for d in day], dtype=object),
+            "ADT": _calendar_dates(day),
             "ADY": study_day_column(day, trtsdt),
             "ONTRTFL": np.where(graded["collected_before_infusion"].astype(bool), "N", "Y"),
             "ATOXGR": grade.astype(str),
@@ -300,6 +341,13 @@ def build_adlb(
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb)
     return finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+
+
+def _calendar_dates(day: pd.Series) -> np.ndarray:
+    """`Timestamp.date()` of every value (None where NaT), once per distinct value."""
+    codes, uniques = pd.factorize(day)
+    dates = _object_array([u.date() for u in uniques] + [None])
+    return dates[codes]
 
 
 def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
@@ -341,37 +389,39 @@ def build_adpc(
 ) -> pd.DataFrame:
     """ADaMIG-NCA concentration dataset: one record per PC record, nominal/actual days from the infusion."""
     pc = sdtm["PC"]
-    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
+    if not len(pc):
+        return empty_frame(spec)
     pk = {f"PK-{r['record_id']}": r for r in _rows(snapshot.tables["pk_samples"])}
-    rows = []
-    for r in _rows(pc):
-        s = subjects.get(r["USUBJID"], {})
-        src = pk.get(r["PCREFID"], {})
-        adt = date_of(r["PCDTC"])
-        actual = src.get("actual_day", "")
-        rows.append(
-            {
-                "STUDYID": r["STUDYID"],
-                "USUBJID": r["USUBJID"],
-                "PCSEQ": r["PCSEQ"],
-                "TRT01A": s.get("TRT01A", ""),
-                "TRT01AN": s.get("TRT01AN", math.nan),
-                "PKFL": s.get("PKFL", ""),
-                "PARAMCD": r["PCTESTCD"],
-                "PARAM": f"{r['PCTEST']} ({r['PCSTRESU']})",
-                "AVAL": r["PCSTRESN"],
-                "AVALC": r["PCSTRESC"],
-                "AVALU": r["PCSTRESU"],
-                "ALLOQ": r["PCLLOQ"],
-                "BLQFL": "Y" if r["PCSTRESC"].startswith("<") or r["PCSTRESC"] == "BLQ" else "N",
-                "ADT": adt,
-                "NFRLT": r["PCTPTNUM"],
-                "AFRLT": float(actual) if actual not in ("", None) else math.nan,
-                "FRLTU": "DAY",
-                "PCSPEC": r["PCSPEC"],
-            }
-        )
-    return _frame(rows, spec, [])
+
+    def actual_days(refs: pd.Series) -> np.ndarray:
+        days = [pk.get(ref, {}).get("actual_day", "") for ref in refs]
+        return np.array([float(a) if a not in ("", None) else math.nan for a in days], dtype=float)
+
+    usubjid = pc["USUBJID"]
+    resc = pc["PCSTRESC"].astype(str)
+    frame = pd.DataFrame(
+        {
+            "STUDYID": pc["STUDYID"].to_numpy(),
+            "USUBJID": usubjid.to_numpy(),
+            "PCSEQ": pc["PCSEQ"].to_numpy(),
+            "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
+            "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
+            "PKFL": _subject_values(usubjid, adsl, "PKFL", ""),
+            "PARAMCD": pc["PCTESTCD"].to_numpy(),
+            "PARAM": (pc["PCTEST"].astype(str) + " (" + pc["PCSTRESU"].astype(str) + ")").to_numpy(),
+            "AVAL": pc["PCSTRESN"].to_numpy(),
+            "AVALC": pc["PCSTRESC"].to_numpy(),
+            "AVALU": pc["PCSTRESU"].to_numpy(),
+            "ALLOQ": pc["PCLLOQ"].to_numpy(),
+            "BLQFL": np.where(resc.str.startswith("<") | (resc == "BLQ"), "Y", "N").astype(object),
+            "ADT": _dates_of(pc["PCDTC"]),
+            "NFRLT": pc["PCTPTNUM"].to_numpy(),
+            "AFRLT": by_distinct(pc["PCREFID"], actual_days),
+            "FRLTU": "DAY",
+            "PCSPEC": pc["PCSPEC"].to_numpy(),
+        }
+    )
+    return finalize(frame, spec, sort=[])
 
 
 def build_adpp(
@@ -379,28 +429,29 @@ def build_adpp(
 ) -> pd.DataFrame:
     """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's)."""
     pp = sdtm["PP"]
-    subjects = {r["USUBJID"]: r for r in _rows(adsl)}
-    rows = []
-    for r in _rows(pp):
-        s = subjects.get(r["USUBJID"], {})
-        rows.append(
-            {
-                "STUDYID": r["STUDYID"],
-                "USUBJID": r["USUBJID"],
-                "PPSEQ": r["PPSEQ"],
-                "TRT01A": s.get("TRT01A", ""),
-                "TRT01AN": s.get("TRT01AN", math.nan),
-                "PKFL": s.get("PKFL", ""),
-                "PARAMCD": r["PPTESTCD"],
-                "PARAM": f"{r['PPTEST']} ({r['PPSTRESU']})" if r["PPSTRESU"] else r["PPTEST"],
-                "PARCAT1": r["PPCAT"],
-                "AVAL": r["PPSTRESN"],
-                "AVALU": r["PPSTRESU"],
-                "PPSTINT": r["PPSTINT"],
-                "PPENINT": r["PPENINT"],
-            }
-        )
-    return _frame(rows, spec, [])
+    if not len(pp):
+        return empty_frame(spec)
+    usubjid = pp["USUBJID"]
+    test, unit = pp["PPTEST"].astype(str), pp["PPSTRESU"].astype(str)
+    has_unit = (pp["PPSTRESU"].astype(bool)).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "STUDYID": pp["STUDYID"].to_numpy(),
+            "USUBJID": usubjid.to_numpy(),
+            "PPSEQ": pp["PPSEQ"].to_numpy(),
+            "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
+            "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
+            "PKFL": _subject_values(usubjid, adsl, "PKFL", ""),
+            "PARAMCD": pp["PPTESTCD"].to_numpy(),
+            "PARAM": np.where(has_unit, (test + " (" + unit + ")").to_numpy(), pp["PPTEST"].to_numpy()),
+            "PARCAT1": pp["PPCAT"].to_numpy(),
+            "AVAL": pp["PPSTRESN"].to_numpy(),
+            "AVALU": pp["PPSTRESU"].to_numpy(),
+            "PPSTINT": pp["PPSTINT"].to_numpy(),
+            "PPENINT": pp["PPENINT"].to_numpy(),
+        }
+    )
+    return finalize(frame, spec, sort=[])
 
 
 def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date) -> pd.DataFrame:

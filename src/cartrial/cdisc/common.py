@@ -374,29 +374,48 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
 def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None = None) -> pd.DataFrame:
     """Columns in spec order (variables the builder did not produce are left out), rows sorted by `sort`
     (default: the keys without --SEQ), --SEQ assigned 1..n per subject in that order, character blanks
-    as ``''`` and numeric blanks as NaN."""
-    frame = frame.copy()
+    as ``''`` and numeric blanks as NaN.
+
+    Built column by column into one new frame (one block consolidation, not one per column)."""
     seq = next((v.name for v in spec.variables if v.name.endswith("SEQ") and len(v.name) == 5), None)
     order = [k for k in (sort or spec.keys) if k in frame.columns and k != seq]
+    perm: np.ndarray | None = None
     if order and len(frame):
-        frame = frame.sort_values(order, kind="mergesort", key=_sort_key).reset_index(drop=True)
-    if seq is not None and "USUBJID" in frame.columns:
-        frame[seq] = (frame.groupby("USUBJID", sort=False).cumcount() + 1).astype(float)
-    columns = [v.name for v in spec.variables if v.name in frame.columns]
-    frame = frame[columns]
+        keys = frame[order].reset_index(drop=True)
+        perm = keys.sort_values(order, kind="mergesort", key=_sort_key).index.to_numpy()
+    present = set(frame.columns)
+
+    def column(name: str) -> pd.Series:
+        values = frame[name].to_numpy()
+        # a new array either way: the result never shares memory with `frame`
+        return pd.Series(values.copy() if perm is None else values[perm])
+
+    out: dict[str, Any] = {}
+    seq_values: np.ndarray | None = None
+    if seq is not None and "USUBJID" in present:
+        seq_values = (column("USUBJID").groupby(column("USUBJID"), sort=False).cumcount() + 1).to_numpy(
+            dtype=float
+        )
     for v in spec.variables:
-        if v.name not in frame.columns:
+        if v.name == seq and seq_values is not None:
+            out[v.name] = seq_values
             continue
+        if v.name not in present:
+            continue
+        values = column(v.name)
         if v.type == "Char":
-            column = frame[v.name]
             # already text (the usual case): checked on the distinct values only
-            if column.dtype != object or pd.api.types.infer_dtype(column, skipna=False) != "string":
-                frame[v.name] = column.where(column.notna(), "").astype(str)
+            if values.dtype != object or pd.api.types.infer_dtype(values, skipna=False) != "string":
+                values = values.where(values.notna(), "").astype(str)
+            out[v.name] = values.to_numpy()
         elif v.date is None:
-            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype(float)
+            out[v.name] = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
         else:
-            frame[v.name] = [x if isinstance(x, dt.date) else None for x in frame[v.name]]
-    return frame.reset_index(drop=True)
+            dates = np.empty(len(values), dtype=object)
+            dates[:] = [x if isinstance(x, dt.date) else None for x in values]
+            out[v.name] = dates
+    # copy=False: the arrays are new; no block consolidation (one pass less over every cell)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)), copy=False)
 
 
 def _sort_key(series: pd.Series) -> pd.Series:
@@ -406,7 +425,10 @@ def _sort_key(series: pd.Series) -> pd.Series:
     filled = distinct.replace("", pd.NA).notna()
     if numeric.notna().sum() == filled.sum():
         return pd.Series(numeric.to_numpy(dtype=float)[codes], index=series.index)
-    return series.astype(str)
+    # the rank of each row's text among the distinct texts: sorts as ``series.astype(str)`` does, without
+    # comparing every row's text
+    rank, _ = pd.factorize(distinct.astype(str).to_numpy(dtype=object), sort=True)
+    return pd.Series(rank[codes], index=series.index)
 
 
 def empty_frame(spec: DatasetSpec) -> pd.DataFrame:

@@ -403,17 +403,34 @@ def _vector_frame(
 def _vector_frame_with_instant(parts: list[dict[str, Any]], spec: DatasetSpec, prefix: str) -> pd.DataFrame:
     """Column blocks concatenated in order, sorted by subject, test and `_instant` (stable), finalised; keeps
     `_instant` (the vectorised `_frame_with_instant`)."""
-    frames = [pd.DataFrame(p) for p in parts if len(next(iter(p.values()), ()))]
-    if not frames:
+    parts = [p for p in parts if len(next(iter(p.values()), ()))]
+    if not parts:
         return empty_frame(spec)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = _concat_blocks(parts)
     test = f"{prefix}TESTCD" if f"{prefix}TESTCD" in frame.columns else None
     order = ["USUBJID", *([test] if test else []), "_instant"]
-    frame = frame.sort_values(order, kind="mergesort").reset_index(drop=True)
-    instants = frame["_instant"].to_numpy()
-    out = finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+    perm = frame[order].sort_values(order, kind="mergesort").index.to_numpy()
+    instants = frame["_instant"].to_numpy()[perm]
+    columns = {c: frame[c].to_numpy()[perm] for c in frame.columns if c != "_instant"}
+    out = finalize(pd.DataFrame(columns, copy=False), spec, sort=[])
     out["_instant"] = instants
     return out
+
+
+def _concat_blocks(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """`pd.concat` of one frame per block (RangeIndex), without consolidating each block first when every
+    block has the same columns of the same kind (the usual case)."""
+    frames = [pd.DataFrame(p, copy=False) for p in parts]
+    if len(frames) == 1:
+        return frames[0]
+    names = list(frames[0].columns)
+    same = all(list(f.columns) == names for f in frames) and all(
+        len({f[c].dtype for f in frames}) == 1 and isinstance(frames[0][c].dtype, np.dtype) for c in names
+    )
+    if not same:
+        return pd.concat(frames, ignore_index=True)
+    columns = {c: np.concatenate([f[c].to_numpy() for f in frames]) for c in names}
+    return pd.DataFrame(columns, copy=False)
 
 
 def _instants(values: pd.Series) -> np.ndarray:
