@@ -72,6 +72,13 @@ def test_throttle_delays_then_locks_out_and_is_persisted(study: StudyDb) -> None
             authenticate(study.url, "mon", password=WRONG)
     with pytest.raises(AuthenticationError, match="try again in 2 s"):
         authenticate(study.url, "mon", password=WRONG)
+    with study.service.engine.begin() as connection:  # the wait was stored; hold it so that a slow machine
+        locked_until = connection.execute(text("SELECT locked_until FROM auth_throttle")).scalar_one()
+        assert locked_until is not None  # (taking more than 2 s to the next attempt) cannot end it early
+        connection.execute(
+            text("UPDATE auth_throttle SET locked_until = :t"),
+            {"t": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)},
+        )
     with pytest.raises(AuthenticationError, match="try again"):
         authenticate(connect(study.url), "MON", password=PASSWORD)  # same user name, other case
     assert audit_actions(study)[-1] == ("?", "login_throttled")  # "MON" is no user name
