@@ -45,18 +45,24 @@ TERMS = {
         name="TCD",
         label="Test codes",
         nci_code="C1",
+        code_source="test",
         extensible=True,
         ct_version="test",
         source="test",
-        terms=(Term(value="AAA"), Term(value="BBB"), Term(value="EXTCODE", extended=True)),
+        terms=(
+            Term(value="AAA", unverified=True),
+            Term(value="BBB", unverified=True),
+            Term(value="EXTCODE", extended=True),
+        ),
     ),
     "CLOSED": Codelist(
         name="CLOSED",
         label="Closed",
         nci_code="C2",
+        code_source="test",
         ct_version="test",
         source="test",
-        terms=(Term(value="Y"),),
+        terms=(Term(value="Y", unverified=True),),
     ),
 }
 

@@ -19,6 +19,7 @@ import pandas as pd
 from cartrial.cdisc.common import (
     ascii_text,
     by_distinct,
+    cdisc_unit,
     date_of,
     date_part,
     empty_frame,
@@ -296,7 +297,7 @@ def build_adlb(
     has_base = ~np.isnan(base_grade.to_numpy())
     btoxgr = np.full(len(graded), "", dtype=object)
     btoxgr[has_base] = base_grade[has_base].astype(int).astype(str).to_numpy()
-    unit = graded["canonical_unit"].astype(str)
+    unit = pd.Series(cdisc_unit(graded["canonical_unit"].astype(str)), index=graded.index)
     frame = pd.DataFrame(
         {
             "STUDYID": study_id,

@@ -47,6 +47,24 @@ ASCII_MAP: Mapping[str, str] = {
 }
 
 
+# Collected unit texts that CDISC UNIT (C71620) lists as synonyms of another submission value: the submission
+# value goes to --ORRESU/--STRESU (SEND CT 2025-03-28 UNIT rows: 's' has synonym 'sec'; '10^6/L' has '/mm3'
+# and '/uL'; 'ng/L' has 'pg/mL'; 'ug/L' has 'ng/mL'). Same quantity, so the numbers are unchanged (D-15.7).
+UNIT_SYNONYMS: Mapping[str, str] = {
+    "sec": "s",
+    "/mm3": "10^6/L",
+    "/uL": "10^6/L",
+    "pg/mL": "ng/L",
+    "ng/mL": "ug/L",
+}
+
+
+def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Unit texts as CDISC UNIT submission values (`UNIT_SYNONYMS`); any other text unchanged."""
+    texts = pd.Series(np.asarray(values, dtype=object))
+    return texts.map(lambda u: UNIT_SYNONYMS.get(u, u) if isinstance(u, str) else u).to_numpy(dtype=object)
+
+
 def ascii_text(text: object) -> str:
     """`text` with the characters of `ASCII_MAP` transliterated (documented in docs/cdisc.md)."""
     if text is None or (isinstance(text, float) and math.isnan(text)):
@@ -439,6 +457,7 @@ def empty_frame(spec: DatasetSpec) -> pd.DataFrame:
 
 __all__ = [
     "ASCII_MAP",
+    "UNIT_SYNONYMS",
     "UNSCHEDULED",
     "SubjectTimeline",
     "TimingTables",
@@ -446,6 +465,7 @@ __all__ = [
     "VisitAssigner",
     "ascii_text",
     "by_distinct",
+    "cdisc_unit",
     "date_of",
     "date_part",
     "day_column",

@@ -418,9 +418,9 @@ def _codelist(codelist: Codelist, ct_oids: Mapping[str, str]) -> ET.Element:
             _text(item, _o("Decode"), term.decode or term.value)
         else:
             item = ET.SubElement(element, _o("EnumeratedItem"), item_attrs)
-        if term.nci_code:
+        if term.nci_code and not term.unverified:  # an unverified C-code is not published (D-15.6)
             ET.SubElement(item, _o("Alias"), {"Context": "nci:ExtCodeID", "Name": term.nci_code})
-    if codelist.nci_code:
+    if codelist.nci_code and not codelist.unverified:
         ET.SubElement(element, _o("Alias"), {"Context": "nci:ExtCodeID", "Name": codelist.nci_code})
     return element
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cartrial.cdisc.spec import Variable, codelists, ct_package, dataset_specs
+from cartrial.cdisc.spec import Variable, codelists, ct_package, ct_sources, dataset_specs
 
 BEGIN = "<!-- BEGIN GENERATED MAPPING (python -m cartrial.cdisc.docs docs/cdisc.md) -->"
 END = "<!-- END GENERATED MAPPING -->"
@@ -67,21 +67,39 @@ def render_mapping() -> str:
         "### Controlled terminology shipped",
         "",
         f"CT packages: {packages}. `ext` = extensible; terms marked `*` are sponsor extensions (Define-XML "
-        "`def:ExtendedValue`); codelists without an NCI code are sponsor-defined (`def:IsNonStandard`).",
+        "`def:ExtendedValue`); codelists without an NCI code are sponsor-defined (`def:IsNonStandard`). "
+        "A C-code in brackets was checked against the public CT copy named in the source column (keys "
+        "below); `[U]` marks a CDISC code that could not be found in any public copy and stays unverified "
+        "(D-15.6).",
         "",
         "| codelist | NCI code | ext | CT version | terms | source |",
         "|---|---|---|---|---|---|",
     ]
     for name, cl in sorted(codelists().items()):
         terms = ", ".join(
-            t.value + ("*" if t.extended else "") + (f" ({t.nci_code})" if t.nci_code else "")
+            t.value
+            + ("*" if t.extended else "")
+            + (f" ({t.nci_code})" if t.nci_code else "")
+            + (" [U]" if t.unverified else "")
             for t in cl.terms
         )
-        source = cl.source + (f". {cl.note}" if cl.note else "")
+        code = cl.nci_code or ("[U]" if cl.unverified else "sponsor")
+        if cl.nci_code and cl.unverified:
+            code += " [U]"
+        checked = sorted({t.source for t in cl.terms if t.source})
+        source = cl.source
+        if cl.code_source:
+            source += f"; codelist code: {cl.code_source}"
+        if checked:
+            source += f"; term codes: {', '.join(checked)}"
+        if cl.note:
+            source += f". {cl.note}"
         lines.append(
-            f"| {name} | {cl.nci_code or 'sponsor'} | {'yes' if cl.extensible else 'no'} | {cl.ct_version} "
+            f"| {name} | {code} | {'yes' if cl.extensible else 'no'} | {cl.ct_version} "
             f"| {_cell(terms)} | {_cell(source)} |"
         )
+    lines += ["", "Sources of the C-codes:", "", "| key | public copy |", "|---|---|"]
+    lines += [f"| {key} | {_cell(text)} |" for key, text in ct_sources().items()]
     lines += ["", END]
     return "\n".join(lines)
 

@@ -25,6 +25,7 @@ from cartrial.cdisc.common import (
     Visit,
     ascii_text,
     by_distinct,
+    cdisc_unit,
     date_of,
     date_part,
     dtc,
@@ -55,7 +56,7 @@ LB_TESTS: Mapping[str, tuple[str, str, str]] = {
     "creatinine": ("CREAT", "Creatinine", "CHEMISTRY"),
     "crp": ("CRP", "C Reactive Protein", "CHEMISTRY"),
     "ferritin": ("FERRITIN", "Ferritin", "CHEMISTRY"),
-    "il6": ("IL6", "Interleukin 6", "CHEMISTRY"),
+    "il6": ("INTLK6", "Interleukin 6", "CHEMISTRY"),
     "bilirubin": ("BILI", "Bilirubin", "CHEMISTRY"),
     "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
     "iga": ("IGA", "Immunoglobulin A", "IMMUNOLOGY"),
@@ -711,7 +712,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         stresc = value.to_numpy(dtype=object).copy()
         stresc[has] = formatted
         stresn = np.where(has, canonical, _numbers(value))
-        unit = labs["unit"].to_numpy(dtype=object)
+        unit = cdisc_unit(labs["unit"])
         grade = m["grade"].to_numpy(dtype=object)
         t = ctx.timing(labs["subject_id"], labs["collected_at"], "LB", "LB")
         parts.append(
@@ -729,7 +730,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 # else as collected
                 "LBSTRESC": stresc,
                 "LBSTRESN": stresn,
-                "LBSTRESU": np.where(has, m["canonical_unit"].astype(str).to_numpy(dtype=object), unit),
+                "LBSTRESU": np.where(has, cdisc_unit(m["canonical_unit"].astype(str)), unit),
                 "LBNAM": _map_distinct(labs["laboratory"], ascii_text).to_numpy(),
                 "LBSPEC": "BLOOD",
                 "LBTOXGR": _grade_text(grade, has),
@@ -1051,10 +1052,10 @@ def build_ft(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "FTTEST": "T25FW1-Complete Time",
                 "FTREPNUM": float(rep),
                 "FTORRES": value.to_numpy(),
-                "FTORRESU": np.where(has, "sec", ""),
+                "FTORRESU": np.where(has, "s", ""),
                 "FTSTRESC": value.to_numpy(),
                 "FTSTRESN": _numbers(value),
-                "FTSTRESU": np.where(has, "sec", ""),
+                "FTSTRESU": np.where(has, "s", ""),
                 "FTSTAT": np.where(unable[keep], "NOT DONE", ""),
                 "FTREASND": np.where(unable[keep], "UNABLE TO WALK", ""),
                 **_timing_block(t, keep),

@@ -100,6 +100,10 @@ class Term(BaseModel):
     """NCI C-code of the term; None for a sponsor-defined term or extension."""
     extended: bool = False
     """True: a sponsor extension of an extensible CDISC codelist (flagged in Define-XML)."""
+    source: str = ""
+    """Key of the public CT copy (`sources` in ct/codelists.yaml) the term's C-code was checked against."""
+    unverified: bool = False
+    """True: a CDISC term whose C-code was not found in any public copy of the CT (flagged in the docs)."""
 
 
 class Codelist(BaseModel):
@@ -110,7 +114,12 @@ class Codelist(BaseModel):
     name: str
     label: str
     nci_code: str | None = None
-    """NCI code of the codelist; None for a sponsor-defined codelist."""
+    """NCI code of the codelist; None for a sponsor-defined codelist (or, with `unverified`, a CDISC codelist
+    whose code could not be verified)."""
+    code_source: str = ""
+    """Key of the public CT copy (`sources` in ct/codelists.yaml) the codelist C-code was checked against."""
+    unverified: bool = False
+    """True: a CDISC codelist whose C-code could not be verified in any public copy of the CT."""
     extensible: bool = False
     ct_version: str
     """CDISC CT package (e.g. ``SDTM CT 2015-12-18``) or ``sponsor``."""
@@ -122,7 +131,7 @@ class Codelist(BaseModel):
 
     @property
     def sponsor_defined(self) -> bool:
-        return self.nci_code is None
+        return self.nci_code is None and not self.unverified
 
     def values(self) -> frozenset[str]:
         return frozenset(t.value for t in self.terms)
@@ -131,6 +140,23 @@ class Codelist(BaseModel):
     def _extension_only_if_extensible(self) -> Codelist:
         if not self.extensible and any(t.extended for t in self.terms):
             raise ValueError(f"{self.name}: sponsor extension in a non-extensible codelist")
+        return self
+
+    @model_validator(mode="after")
+    def _cited_or_flagged(self) -> Codelist:
+        """A CDISC codelist and each of its CDISC terms carry either a checked C-code with its source or the
+        explicit `unverified` flag (D-15.6)."""
+        if self.sponsor_defined:
+            return self
+        if not self.unverified and not (self.nci_code and self.code_source):
+            raise ValueError(f"{self.name}: codelist C-code without a source and not flagged unverified")
+        bad = [
+            t.value
+            for t in self.terms
+            if not t.extended and not t.unverified and not (t.nci_code and t.source)
+        ]
+        if bad:
+            raise ValueError(f"{self.name}: terms without a cited C-code and not flagged unverified: {bad}")
         return self
 
 
@@ -195,6 +221,15 @@ def codelists() -> dict[str, Codelist]:
     return out
 
 
+@cache
+def ct_sources() -> dict[str, str]:
+    """The public copies of the CDISC/NCI EVS controlled terminology the shipped C-codes were checked against
+    (key → repository, path, commit and CT release), as cited by `Codelist.code_source` and `Term.source`."""
+    raw = _load_yaml("ct/codelists.yaml")
+    assert isinstance(raw, dict)
+    return {str(k): str(v) for k, v in raw["sources"].items()}
+
+
 def ct_package() -> dict[str, str]:
     """The CT packages the shipped codelists come from (name → version), for Define-XML def:Standard."""
     raw = _load_yaml("ct/codelists.yaml")
@@ -211,5 +246,6 @@ __all__ = [
     "Variable",
     "codelists",
     "ct_package",
+    "ct_sources",
     "dataset_specs",
 ]
