@@ -1,9 +1,12 @@
-"""Shared fixtures of the CDISC tests: one export of the example study per session (read only)."""
+"""Shared fixtures of the CDISC tests: one export of the example study per session (read only); the setup
+of the synthetic-study checks (a synthetic study imported into a fresh SQLite study and exported, the
+Dataset-JSON 1.1 schema validator and the Define-XML 2.1 XSD)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import pandas as pd
 import pytest
 
 CUTOFF = dt.date(2022, 3, 20)
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "cdisc" / "dataset.schema.json"
 
 
 @dataclass(frozen=True)
@@ -40,3 +44,60 @@ def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFac
     out = folder / "out"
     result = export_cdisc(snapshot, analysis, out, formats="both", sites=sites, created="2026-01-01T00:00:00")
     return Exported(url, out, snapshot, analysis, dict(result.frames))
+
+
+@dataclass(frozen=True)
+class SyntheticExport:
+    subjects: int
+    out: Path
+    result: Any
+
+
+@pytest.fixture
+def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
+    """Writes the store benchmark's synthetic study of `n` subjects, imports it into a fresh SQLite study of
+    the example protocol and exports it in both formats (cut-off 2030-12-31)."""
+
+    def run(n: int) -> SyntheticExport:
+        from cartrial import examples
+        from cartrial.analysis import analyse
+        from cartrial.cdisc.export import export_cdisc, read_sites
+        from cartrial.store.importing import import_templates, write_synthetic_study
+        from cartrial.store.snapshot import read_snapshot
+        from cartrial.store.study_setup import init_study
+
+        folder = tmp_path / "study"
+        write_synthetic_study(folder, n)
+        url = f"sqlite:///{tmp_path / 'study.db'}"
+        init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+        import_templates(url, folder, "admin")
+        snapshot = read_snapshot(url, dt.date(2030, 12, 31))
+        # the synthetic site's country ("Nowhere") is not an ISO 3166 country; DM.COUNTRY is required
+        sites = {site: "China" for site in read_sites(url)}
+        out = tmp_path / "cdisc"
+        result = export_cdisc(snapshot, analyse(snapshot), out, formats="both", sites=sites)
+        return SyntheticExport(n, out, result)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def dataset_json_validator() -> Any:
+    """A validator of the Dataset-JSON 1.1 schema (tests/data/cdisc/dataset.schema.json)."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+@pytest.fixture(scope="session")
+def define_xsd() -> Any:
+    """The Define-XML 2.1 XSD bundled with odmlib."""
+    import odmlib
+    from lxml import etree
+
+    return etree.XMLSchema(
+        etree.parse(str(Path(odmlib.__file__).parent / "schemas/define/2.1/define2-1-0.xsd"))
+    )

@@ -398,16 +398,10 @@ def build_adpc(
         days = [pk.get(ref, {}).get("actual_day", "") for ref in refs]
         return np.array([float(a) if a not in ("", None) else math.nan for a in days], dtype=float)
 
-    usubjid = pc["USUBJID"]
     resc = pc["PCSTRESC"].astype(str)
     frame = pd.DataFrame(
         {
-            "STUDYID": pc["STUDYID"].to_numpy(),
-            "USUBJID": usubjid.to_numpy(),
-            "PCSEQ": pc["PCSEQ"].to_numpy(),
-            "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
-            "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
-            "PKFL": _subject_values(usubjid, adsl, "PKFL", ""),
+            **_pk_subject_columns(pc, "PCSEQ", adsl),
             "PARAMCD": pc["PCTESTCD"].to_numpy(),
             "PARAM": (pc["PCTEST"].astype(str) + " (" + pc["PCSTRESU"].astype(str) + ")").to_numpy(),
             "AVAL": pc["PCSTRESN"].to_numpy(),
@@ -425,6 +419,20 @@ def build_adpc(
     return finalize(frame, spec, sort=[])
 
 
+def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> dict[str, Any]:
+    """The identifiers and ADSL treatment/PK-population columns ADPC and ADPP share, one per SDTM PC/PP
+    record (`seq` = its --SEQ)."""
+    usubjid = records["USUBJID"]
+    return {
+        "STUDYID": records["STUDYID"].to_numpy(),
+        "USUBJID": usubjid.to_numpy(),
+        seq: records[seq].to_numpy(),
+        "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
+        "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
+        "PKFL": _subject_values(usubjid, adsl, "PKFL", ""),
+    }
+
+
 def build_adpp(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec
 ) -> pd.DataFrame:
@@ -432,17 +440,11 @@ def build_adpp(
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
-    usubjid = pp["USUBJID"]
     test, unit = pp["PPTEST"].astype(str), pp["PPSTRESU"].astype(str)
     has_unit = (pp["PPSTRESU"].astype(bool)).to_numpy()
     frame = pd.DataFrame(
         {
-            "STUDYID": pp["STUDYID"].to_numpy(),
-            "USUBJID": usubjid.to_numpy(),
-            "PPSEQ": pp["PPSEQ"].to_numpy(),
-            "TRT01A": _subject_values(usubjid, adsl, "TRT01A", ""),
-            "TRT01AN": _subject_values(usubjid, adsl, "TRT01AN", math.nan),
-            "PKFL": _subject_values(usubjid, adsl, "PKFL", ""),
+            **_pk_subject_columns(pp, "PPSEQ", adsl),
             "PARAMCD": pp["PPTESTCD"].to_numpy(),
             "PARAM": np.where(has_unit, (test + " (" + unit + ")").to_numpy(), pp["PPTEST"].to_numpy()),
             "PARCAT1": pp["PPCAT"].to_numpy(),

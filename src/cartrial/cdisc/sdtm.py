@@ -452,6 +452,21 @@ def _grade_text(grade: np.ndarray, has: np.ndarray) -> np.ndarray:
     return out
 
 
+def _single_day_timing(t: pd.DataFrame, prefix: str) -> dict[str, np.ndarray]:
+    """Visit, epoch and timing of a one-day administration from `SdtmContext.timing(..., f"{prefix}ST", ...)`:
+    the end repeats the start (--ENDTC = --STDTC, --ENDY = --STDY)."""
+    start, day = t[f"{prefix}STDTC"].to_numpy(), t[f"{prefix}STDY"].to_numpy()
+    return {
+        "VISITNUM": t["VISITNUM"].to_numpy(),
+        "VISIT": t["VISIT"].to_numpy(),
+        "EPOCH": t["EPOCH"].to_numpy(),
+        f"{prefix}STDTC": start,
+        f"{prefix}ENDTC": start,
+        f"{prefix}STDY": day,
+        f"{prefix}ENDY": day,
+    }
+
+
 def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     product = ascii_text(ctx.snapshot.protocol.study.product.name).upper()
     parts = []
@@ -469,13 +484,7 @@ def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "EXDOSFRQ": "ONCE",
                 "EXROUTE": "INTRAVENOUS",
                 "EXLOT": inf["product_lot"].to_numpy(),
-                "VISITNUM": t["VISITNUM"].to_numpy(),
-                "VISIT": t["VISIT"].to_numpy(),
-                "EPOCH": t["EPOCH"].to_numpy(),
-                "EXSTDTC": t["EXSTDTC"].to_numpy(),
-                "EXENDTC": t["EXSTDTC"].to_numpy(),
-                "EXSTDY": t["EXSTDY"].to_numpy(),
-                "EXENDY": t["EXSTDY"].to_numpy(),
+                **_single_day_timing(t, "EX"),
             }
         )
     ld = ctx.table("lymphodepletion").reset_index(drop=True)
@@ -492,13 +501,7 @@ def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "EXDOSFRQ": "QD",
                 "EXROUTE": "INTRAVENOUS",
                 "EXLOT": "",
-                "VISITNUM": t["VISITNUM"].to_numpy(),
-                "VISIT": t["VISIT"].to_numpy(),
-                "EPOCH": t["EPOCH"].to_numpy(),
-                "EXSTDTC": t["EXSTDTC"].to_numpy(),
-                "EXENDTC": t["EXSTDTC"].to_numpy(),
-                "EXSTDY": t["EXSTDY"].to_numpy(),
-                "EXENDY": t["EXSTDY"].to_numpy(),
+                **_single_day_timing(t, "EX"),
             }
         )
     return _vector_frame(parts, spec, ["USUBJID", "EXSTDTC", "EXCAT", "EXTRT"])
