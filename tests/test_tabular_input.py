@@ -36,6 +36,22 @@ def test_non_utf8_byte_is_reported_with_its_row(tmp_path: Path) -> None:
     assert problem.row == 3 and "0xe9" in problem.message and "UTF-8" in (problem.allowed or "")
 
 
+@pytest.mark.parametrize("block_bytes", [1 << 24, 3])
+def test_nul_byte_is_refused_at_its_row(tmp_path: Path, block_bytes: int) -> None:
+    """A NUL is valid UTF-8 but binary data; pandas' parser would end the cell there and drop "tail"
+    silently (issue 19: never a silent wrong value). Blocks of 3 bytes test the row count across blocks."""
+    from cartrial.tabular import refuse_nul_bytes
+
+    file = _file(tmp_path, b"a,b\n1,2\n3,head\x00tail\n")
+    with pytest.raises(InputError) as caught:
+        refuse_nul_bytes(file, block_bytes)
+    assert caught.value.problems[0].row == 3
+    with pytest.raises(InputError) as caught:
+        read_csv(file, required=["a"])
+    problem = caught.value.problems[0]
+    assert problem.row == 3 and "NUL" in problem.message and "tail" not in str(caught.value)
+
+
 def test_repeated_column_is_reported(tmp_path: Path) -> None:
     """pandas renames a repeated header `a` to `a.1`; the repetition is reported, not hidden."""
     with pytest.raises(InputError) as caught:

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from cartrial.cdisc.adam import _calendar_dates, _subject_values
 from cartrial.cdisc.common import _sort_key
 
-TEXT = st.one_of(st.sampled_from(["", "A", "B", "10", "9", "1:320"]), st.text(max_size=4))
+# no NUL: pandas' hash table ends a string at an embedded NUL, so factorize() treats "\x00" as ""; a NUL
+# never reaches the export (every CSV reader refuses a file with NUL bytes as binary, issue 19)
+TEXT = st.one_of(
+    st.sampled_from(["", "A", "B", "10", "9", "1:320"]),
+    st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=4),
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -241,3 +241,11 @@ def test_sigkill_during_a_streamed_import_leaves_the_database_as_before(
     assert verify_complete(connect(url)).ok
     report = import_templates(url, base, "admin")
     assert report.totals["inserted"] == report.totals["updated"] == 0
+
+
+def test_a_file_with_a_nul_byte_is_not_streamed(tmp_path: Path) -> None:
+    """The streamed reader would let pandas cut the cell at the NUL: the file goes to `read_csv`, which
+    refuses it at its row (tests/test_tabular_input.py)."""
+    file = tmp_path / "labs.csv"
+    file.write_bytes(b"a,b\n1,2\n3,x\x00y\n")
+    assert not plain_layout(file)

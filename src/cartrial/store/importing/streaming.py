@@ -59,9 +59,10 @@ def streamed(spec: FormSpec, size_bytes: int, total_bytes: int, stream_bytes: in
 
 
 def plain_layout(file: Path, block_bytes: int = 1 << 24) -> bool:
-    """Whether the file can be streamed: UTF-8, no quote character, no carriage return except before a line
-    feed, and every line after the header has exactly as many commas as the header (so one line is one row
-    with every cell: no blank, short or long row). One vectorised pass over the bytes."""
+    """Whether the file can be streamed: UTF-8, no quote character or NUL byte (`read_csv` locates it), no
+    carriage return except before a line feed, and every line after the header has exactly as many commas as
+    the header (so one line is one row with every cell: no blank, short or long row). One vectorised pass
+    over the bytes."""
     import codecs
 
     header = _read_header(file)
@@ -85,7 +86,7 @@ def plain_layout(file: Path, block_bytes: int = 1 << 24) -> bool:
             else:
                 lines_end = data.rfind(b"\n") + 1
             whole, carry = data[:lines_end], data[lines_end:]
-            if b'"' in whole or b"\r" in whole.replace(b"\r\n", b"\n"):
+            if b'"' in whole or b"\x00" in whole or b"\r" in whole.replace(b"\r\n", b"\n"):
                 return False
             if whole:
                 array = np.frombuffer(whole, dtype=np.uint8)
