@@ -306,6 +306,27 @@ def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
+def edit_ct004_crs_to_grade_3(url: str) -> None:
+    """An audited edit of the example study at `url`: CT-004's first febrile CRS assessment gets hypotension
+    needing one vasopressor, ASTCT 2019 CRS grade 3 (Lee et al. 2019, Table 3); before it, CT-004's maximum
+    CRS grade is 1."""
+    from sqlalchemy import select
+
+    from cartrial.store import StudyService, connect
+    from cartrial.store.models import CrsAssessment
+
+    service = StudyService(connect(url))
+    with service.engine.connect() as connection:
+        record_id, version = connection.execute(
+            select(CrsAssessment.id, CrsAssessment.version)
+            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
+            .order_by(CrsAssessment.assessed_at)
+        ).first()  # type: ignore[misc]
+    grade_3 = {"hypotension": True, "vasopressors": 1}
+    service.update_record("admin", "crs_assessment", record_id, grade_3, version, "source check")
+    service.engine.dispose()
+
+
 THEOPH = VALIDATION / "theoph.csv"
 """R datasets::Theoph (Boeckmann, Sheiner & Beal 1994): 12 subjects, 132 samples, one oral dose each."""
 THEOPH_SAS_START = {

@@ -21,6 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .conftest import EXAMPLE_PK_NCA_OPTIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "ct103a-nmosd"
 STUDY = EXAMPLE / "study"
@@ -50,18 +52,7 @@ READERS: dict[str, tuple[str, list[str]]] = {
     "nca": (
         "pk_samples.csv",
         [
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--unit-col",
-            "unit",
-            "--blq-col",
-            "blq",
+            *EXAMPLE_PK_NCA_OPTIONS,
         ],
     ),
     "kinetics fit": (

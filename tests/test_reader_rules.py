@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import EXAMPLE_PK_NCA_OPTIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
@@ -46,18 +48,7 @@ READERS: dict[str, tuple[str, list[str]]] = {
     "nca": (
         "pk_samples.csv",
         [
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--unit-col",
-            "unit",
-            "--blq-col",
-            "blq",
+            *EXAMPLE_PK_NCA_OPTIONS,
         ],
     ),
     "kinetics fit": (
