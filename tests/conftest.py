@@ -36,6 +36,26 @@ EXAMPLE_PK_NCA_OPTIONS: tuple[str, ...] = (
 )
 """The column options of `cartrial nca` for the example study's pk_samples.csv (per analyte, units and BLQ
 flags from its columns)."""
+EXAMPLE_STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
+"""The example study's CSV forms (the repository's copy of `cartrial.examples`' ct103a-nmosd/study)."""
+EXAMPLE_READERS: dict[str, tuple[str, list[str]]] = {
+    "grade crs": ("crs_assessments.csv", []),
+    "grade icans": ("icans_assessments.csv", []),
+    "grade labs": ("labs.csv", []),
+    "grade episodes": ("crs_assessments.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "grade icaht": ("labs.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "score edss": ("edss.csv", []),
+    "score va": ("visual_acuity.csv", []),
+    "score osis": ("osis.csv", []),
+    "relapses": ("relapses.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "nca": ("pk_samples.csv", list(EXAMPLE_PK_NCA_OPTIONS)),
+    "kinetics fit": (
+        "pk_samples.csv",
+        [*EXAMPLE_PK_NCA_OPTIONS[:6], "--by", "analyte", "--blq-col", "blq", "--lloq-col", "lloq"],
+    ),
+}
+"""Every command that reads a CSV form: (the example study's file it reads, the arguments after the file);
+the reader tests edit a copy of the file, so the base run is a real, valid input."""
 BACKENDS = ("sqlite", "postgresql")
 
 
