@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,32 @@ TEST_PASSWORD = "test-password-0123"
 non-interactively authenticate with it through CARTRIAL_PASSWORD_FILE (decisions §19)."""
 VALIDATION = REPO_ROOT / "tests" / "data" / "validation"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+EXAMPLE_PK_NCA_OPTIONS: tuple[str, ...] = (
+    *("--subject", "subject_id", "--time", "actual_day", "--conc", "value"),
+    *("--by", "analyte", "--unit-col", "unit", "--blq-col", "blq"),
+)
+"""The column options of `cartrial nca` for the example study's pk_samples.csv (per analyte, units and BLQ
+flags from its columns)."""
+EXAMPLE_STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
+"""The example study's CSV forms (the repository's copy of `cartrial.examples`' ct103a-nmosd/study)."""
+EXAMPLE_READERS: dict[str, tuple[str, list[str]]] = {
+    "grade crs": ("crs_assessments.csv", []),
+    "grade icans": ("icans_assessments.csv", []),
+    "grade labs": ("labs.csv", []),
+    "grade episodes": ("crs_assessments.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "grade icaht": ("labs.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "score edss": ("edss.csv", []),
+    "score va": ("visual_acuity.csv", []),
+    "score osis": ("osis.csv", []),
+    "relapses": ("relapses.csv", ["--infusion-dates", str(EXAMPLE_STUDY / "infusions.csv")]),
+    "nca": ("pk_samples.csv", list(EXAMPLE_PK_NCA_OPTIONS)),
+    "kinetics fit": (
+        "pk_samples.csv",
+        [*EXAMPLE_PK_NCA_OPTIONS[:6], "--by", "analyte", "--blq-col", "blq", "--lloq-col", "lloq"],
+    ),
+}
+"""Every command that reads a CSV form: (the example study's file it reads, the arguments after the file);
+the reader tests edit a copy of the file, so the base run is a real, valid input."""
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -233,6 +261,18 @@ def run_cartrial(
                 os.environ[name] = old
 
 
+def run_captured(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`run_cartrial` with the test's `capsys`, as (exit code, stdout, stderr)."""
+    return run_cartrial(*args, capsys=capsys).astuple()
+
+
+def write_file(folder: Path, name: str, text: str) -> Path:
+    """Write `text` (UTF-8) to `folder`/`name` and return the path (a test's input file)."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run ``cartrial ARGS…`` in-process: ``cli("db", "summary", "--url", url, env={"CARTRIAL_USER":
@@ -284,3 +324,66 @@ def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
         if source.exists():
             shutil.copyfile(source, f"{target}{suffix}")
     return f"sqlite:///{target}"
+
+
+def edit_ct004_crs_to_grade_3(url: str) -> None:
+    """An audited edit of the example study at `url`: CT-004's first febrile CRS assessment gets hypotension
+    needing one vasopressor, ASTCT 2019 CRS grade 3 (Lee et al. 2019, Table 3); before it, CT-004's maximum
+    CRS grade is 1."""
+    from sqlalchemy import select
+
+    from cartrial.store import StudyService, connect
+    from cartrial.store.models import CrsAssessment
+
+    service = StudyService(connect(url))
+    with service.engine.connect() as connection:
+        record_id, version = connection.execute(
+            select(CrsAssessment.id, CrsAssessment.version)
+            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
+            .order_by(CrsAssessment.assessed_at)
+        ).first()  # type: ignore[misc]
+    grade_3 = {"hypotension": True, "vasopressors": 1}
+    service.update_record("admin", "crs_assessment", record_id, grade_3, version, "source check")
+    service.engine.dispose()
+
+
+THEOPH = VALIDATION / "theoph.csv"
+"""R datasets::Theoph (Boeckmann, Sheiner & Beal 1994): 12 subjects, 132 samples, one oral dose each."""
+THEOPH_SAS_START = {
+    "initial": {"cl": math.exp(-3.22), "ka": math.exp(0.47), "ke": math.exp(-2.45)},
+    "initial_omega2": {"cl": 0.03, "ka": 0.4},
+    "initial_sigma": [math.sqrt(0.5)],
+}
+"""The start values of the SAS/STAT PROC NLMIXED Theophylline example (PARMS beta1..3, s2b1, s2b2, s2)."""
+
+
+def fit_theoph(*, omega: str, **options: Any) -> Any:
+    """The Theophylline population fit of the popfit validation tests: `one_compartment_oral_ke` (SSfol),
+    log-normal IIV on Cl and ka (`omega` "full" or "diagonal"), additive error on the linear scale, from
+    `THEOPH_SAS_START`; `options` go to `fit_population` (settings, method)."""
+    import pandas as pd
+
+    from cartrial.kinetics.popfit import ErrorModel, PopulationData, fit_population
+
+    data = PopulationData.from_frame(
+        pd.read_csv(THEOPH).astype(str),
+        subject="Subject",
+        time="Time",
+        conc="conc",
+        blq_column=None,
+        lloq_column=None,
+        dose_column="Dose",
+        analyte_column=None,
+        zero_is_blq=False,
+        source=str(THEOPH),
+    )
+    assert data.n_subjects == 12 and data.n_observations == 132
+    return fit_population(
+        data,
+        "one_compartment_oral_ke",
+        error=ErrorModel("additive", "linear"),
+        iiv=["cl", "ka"],
+        omega=omega,
+        **THEOPH_SAS_START,
+        **options,
+    )

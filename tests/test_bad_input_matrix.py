@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import EXAMPLE_PK_NCA_OPTIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_PASSWORD = "test-password-0123"  # as tests/conftest.py gives the CLI
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
@@ -277,18 +279,7 @@ VALID: dict[str, list[str]] = {
     "nca": [
         "nca",
         _file(STUDY / "pk_samples.csv"),
-        "--subject",
-        "subject_id",
-        "--time",
-        "actual_day",
-        "--conc",
-        "value",
-        "--by",
-        "analyte",
-        "--unit-col",
-        "unit",
-        "--blq-col",
-        "blq",
+        *EXAMPLE_PK_NCA_OPTIONS,
     ],
     "kinetics simulate": ["kinetics", "simulate", "--subjects", "2", "--days", "0:28", "--seed", "1"],
     "kinetics fit": [

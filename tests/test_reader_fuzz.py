@@ -21,10 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .conftest import EXAMPLE_READERS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "ct103a-nmosd"
 STUDY = EXAMPLE / "study"
-INFUSIONS = str(STUDY / "infusions.csv")
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
 EXAMPLES = int(os.environ.get("CARTRIAL_FUZZ_EXAMPLES", "12"))
@@ -37,33 +38,8 @@ FUZZ = settings(
     derandomize="CARTRIAL_FUZZ_EXAMPLES" not in os.environ,
 )
 
-READERS: dict[str, tuple[str, list[str]]] = {
-    "grade crs": ("crs_assessments.csv", []),
-    "grade icans": ("icans_assessments.csv", []),
-    "grade labs": ("labs.csv", []),
-    "grade episodes": ("crs_assessments.csv", ["--infusion-dates", INFUSIONS]),
-    "grade icaht": ("labs.csv", ["--infusion-dates", INFUSIONS]),
-    "score edss": ("edss.csv", []),
-    "score va": ("visual_acuity.csv", []),
-    "score osis": ("osis.csv", []),
-    "relapses": ("relapses.csv", ["--infusion-dates", INFUSIONS]),
-    "nca": (
-        "pk_samples.csv",
-        [
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--unit-col",
-            "unit",
-            "--blq-col",
-            "blq",
-        ],
-    ),
+READERS = EXAMPLE_READERS | {
+    # the fit without --by and BLQ flags: every fuzzed sample of a subject in one profile
     "kinetics fit": (
         "pk_samples.csv",
         ["--subject", "subject_id", "--time", "actual_day", "--conc", "value", "--lloq-col", "lloq"],

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from .conftest import EXAMPLE_READERS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
 STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
-INFUSIONS = str(STUDY / "infusions.csv")
 
 Rows = list[list[str]]
 
@@ -32,52 +33,7 @@ def _edited(source: Path, target: Path, edit: Callable[[Rows], Rows]) -> Path:
     return target
 
 
-READERS: dict[str, tuple[str, list[str]]] = {
-    # reader: (example file, arguments after the file)
-    "grade crs": ("crs_assessments.csv", []),
-    "grade icans": ("icans_assessments.csv", []),
-    "grade labs": ("labs.csv", []),
-    "grade episodes": ("crs_assessments.csv", ["--infusion-dates", INFUSIONS]),
-    "grade icaht": ("labs.csv", ["--infusion-dates", INFUSIONS]),
-    "score edss": ("edss.csv", []),
-    "score va": ("visual_acuity.csv", []),
-    "score osis": ("osis.csv", []),
-    "relapses": ("relapses.csv", ["--infusion-dates", INFUSIONS]),
-    "nca": (
-        "pk_samples.csv",
-        [
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--unit-col",
-            "unit",
-            "--blq-col",
-            "blq",
-        ],
-    ),
-    "kinetics fit": (
-        "pk_samples.csv",
-        [
-            "--subject",
-            "subject_id",
-            "--time",
-            "actual_day",
-            "--conc",
-            "value",
-            "--by",
-            "analyte",
-            "--blq-col",
-            "blq",
-            "--lloq-col",
-            "lloq",
-        ],
-    ),
-}
+READERS = EXAMPLE_READERS
 SLOW = {"kinetics fit"}
 
 

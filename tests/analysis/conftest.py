@@ -1,17 +1,22 @@
 """Fixtures of the analysis tests: the example study imported into a study database (SQLite file copied from
-a session template; PostgreSQL in a fresh schema), through the public import API."""
+a session template; PostgreSQL in a fresh schema), through the public import API; its snapshot and analysis
+at the tests' cut-off (module-scoped, one per test module); the example's CSV rows."""
 
 from __future__ import annotations
 
+import csv
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from cartrial import examples as cartrial_examples
+from cartrial.analysis import Analysis, analyse
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 from ..conftest import build_example
 
@@ -20,6 +25,26 @@ EXAMPLE = cartrial_examples.path("ct103a-nmosd")
 PROTOCOL = EXAMPLE / "protocol.yaml"
 STUDY = EXAMPLE / "study"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CUTOFF = date(2022, 3, 20)
+"""The data cut-off of the analysis tests on the example study (after its last record)."""
+
+
+def rows(name: str) -> list[dict[str, str]]:
+    """The rows of the example study's CSV form `name` (e.g. "infusions"), as text."""
+    with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def snapshot(example_sqlite_template: object) -> StudySnapshot:
+    """The example study's snapshot at `CUTOFF` (read from the session's SQLite template)."""
+    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
+
+
+@pytest.fixture(scope="module")
+def analysis(snapshot: StudySnapshot) -> Analysis:
+    """The default analysis of `snapshot`."""
+    return analyse(snapshot)
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from cartrial.store import StudyService, connect, init_study
-from cartrial.store.models import CrsAssessment
 
-from ..conftest import run_cartrial
+from ..conftest import edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import PROTOCOL
 
 CUTOFF = "2022-03-20"
@@ -51,22 +49,7 @@ def test_an_audited_edit_to_crs_grade_3_changes_the_findings(
     code, out, _ = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--json")
     assert code == 0
     before = json.loads(out)["findings"]
-    service = StudyService(connect(example_sqlite))
-    with service.engine.connect() as connection:
-        record_id, version = connection.execute(
-            select(CrsAssessment.id, CrsAssessment.version)
-            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
-            .order_by(CrsAssessment.assessed_at)
-        ).first()  # type: ignore[misc]
-    # ASTCT 2019 grade 3: fever with hypotension needing one vasopressor
-    service.update_record(
-        "admin",
-        "crs_assessment",
-        record_id,
-        {"hypotension": True, "vasopressors": 1},
-        version,
-        "source check",
-    )
+    edit_ct004_crs_to_grade_3(example_sqlite)  # ASTCT 2019 grade 3
     code, out, _ = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--json")
     assert code == 0
     after = json.loads(out)
@@ -127,20 +110,7 @@ def test_persisted_derived_values_are_idempotent_and_follow_an_edit(
     }
     assert stored[("CT-004", "crs_max_grade")]["value_number"] == 1.0
     assert stored[("CT-004", "crs_max_grade")]["options"]["cutoff"] == CUTOFF
-    with service.engine.connect() as connection:
-        record_id, version = connection.execute(
-            select(CrsAssessment.id, CrsAssessment.version)
-            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
-            .order_by(CrsAssessment.assessed_at)
-        ).first()  # type: ignore[misc]
-    service.update_record(
-        "admin",
-        "crs_assessment",
-        record_id,
-        {"hypotension": True, "vasopressors": 1},
-        version,
-        "source check",
-    )
+    edit_ct004_crs_to_grade_3(example_sqlite)
     code, out, _ = cli(capsys, *args)
     counts = json.loads(out)["derived_values"]
     assert counts["inserted"] == 0 and counts["updated"] > 0  # every value carries the new snapshot hash

@@ -3,7 +3,6 @@ PK/PD and the key findings, checked against numbers derived independently from t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from collections import Counter, defaultdict
 from datetime import date
@@ -14,24 +13,7 @@ import pytest
 from cartrial.analysis import Analysis, analyse
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
-from .conftest import STUDY
-
-CUTOFF = date(2022, 3, 20)
-
-
-def rows(name: str) -> list[dict[str, str]]:
-    with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
+from .conftest import CUTOFF, rows
 
 
 def test_populations_are_the_infused_patients_by_dose_level(analysis: Analysis) -> None:

@@ -5,30 +5,17 @@ small snapshot shows the ICAHT rules that a second implementation could get wron
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
-from cartrial.analysis import Analysis, analyse, safety
+from cartrial.analysis import Analysis, safety
 from cartrial.analysis.model import Population
 from cartrial.analysis.populations import SAFETY
 from cartrial.analysis.toxicity import lab_datasets
 from cartrial.grading import derive_crs_episodes, derive_icaht, derive_icans_episodes, derive_lab_grades
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
+from cartrial.store.snapshot import StudySnapshot
 
-CUTOFF = date(2022, 3, 20)
 HAEMATOLOGY = ("neutrophils", "platelets", "hemoglobin", "lymphocytes", "wbc")
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
 
 
 def test_crs_and_icans_episodes_are_grading_derive_outputs(

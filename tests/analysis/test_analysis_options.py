@@ -3,7 +3,6 @@ example CSVs. The report's methods section lists every option with its source.""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 from datetime import date
@@ -12,21 +11,9 @@ import pytest
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.protocol import parse_protocol
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
+from cartrial.store.snapshot import StudySnapshot
 
-from .conftest import STUDY
-
-CUTOFF = date(2022, 3, 20)
-
-
-def rows(name: str) -> list[dict[str, str]]:
-    with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
+from .conftest import CUTOFF, rows
 
 
 @pytest.fixture(scope="module")

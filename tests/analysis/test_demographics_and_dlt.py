@@ -3,7 +3,6 @@ real store; expectations derived by hand from the example CSVs (and from the pro
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import statistics
 from collections import Counter
@@ -15,24 +14,7 @@ import pytest
 from cartrial.analysis import Analysis, analyse
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
-from .conftest import STUDY
-
-CUTOFF = date(2022, 3, 20)
-
-
-def rows(name: str) -> list[dict[str, str]]:
-    with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
+from .conftest import CUTOFF, rows
 
 
 def cell(table: pd.DataFrame, characteristic: str, statistic: str, group: str = "all") -> str:

@@ -20,7 +20,8 @@ from cartrial.store.models import AdverseEvent, IcansAssessment
 from cartrial.store.service import StudyService
 from cartrial.store.snapshot import read_snapshot
 
-CUTOFF = dt.date(2022, 3, 20)
+from .conftest import CUTOFF
+
 BLANK_AE = {
     "meddra_code": None,
     "ended_on": None,
@@ -32,6 +33,23 @@ BLANK_AE = {
     "pathogen": None,
     "infection_site": None,
 }
+
+
+def _add_adverse_event(
+    service: StudyService,
+    subject: str,
+    term: str,
+    started_on: dt.date,
+    grade: int,
+    relatedness: str,
+    *,
+    dlt: bool,
+    category: str | None = "non_hematologic",
+) -> None:
+    """Record one adverse event through the store's audited insert (the other fields as `BLANK_AE`)."""
+    record = {"subject_id": subject, "term": term, "category": category, "started_on": started_on}
+    record |= {"grade": grade, "relatedness": relatedness, "dlt": dlt}
+    service.insert_record("admin", "adverse_event", BLANK_AE | record)
 
 
 def _dlts(analysis: Analysis, subject: str) -> pd.DataFrame:
@@ -66,64 +84,24 @@ def edited(tmp_path_factory: pytest.TempPathFactory, example_sqlite_template: Pa
     service.update_record("admin", "icans_assessment", record_id, zero, version, "DLT rule check")
     # CT-003 (infused 2021-06-08): grade 3 ALT increase on day 10, possibly related, not flagged by the
     # investigator -> organ toxicity (hepatic) by the protocol's rule only
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        BLANK_AE
-        | {
-            "subject_id": "CT-003",
-            "term": "Alanine aminotransferase increased",
-            "category": "non_hematologic",
-            "started_on": dt.date(2021, 6, 18),
-            "grade": 3,
-            "relatedness": "possible",
-            "dlt": False,
-        },
+    _add_adverse_event(
+        service,
+        "CT-003",
+        "Alanine aminotransferase increased",
+        dt.date(2021, 6, 18),
+        3,
+        "possible",
+        dlt=False,
     )
     # CT-007 (infused 2021-09-28): grade 2 acute kidney injury on day 4, probable: renal from grade 2
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        BLANK_AE
-        | {
-            "subject_id": "CT-007",
-            "term": "Acute kidney injury",
-            "category": "non_hematologic",
-            "started_on": dt.date(2021, 10, 2),
-            "grade": 2,
-            "relatedness": "probable",
-            "dlt": False,
-        },
+    _add_adverse_event(
+        service, "CT-007", "Acute kidney injury", dt.date(2021, 10, 2), 2, "probable", dlt=False
     )
     # CT-002 (infused 2021-05-18): grade 2 fatigue on day 6 judged a DLT (investigator's DLT flag)
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        BLANK_AE
-        | {
-            "subject_id": "CT-002",
-            "term": "Fatigue",
-            "category": "non_hematologic",
-            "started_on": dt.date(2021, 5, 24),
-            "grade": 2,
-            "relatedness": "possible",
-            "dlt": True,
-        },
-    )
+    _add_adverse_event(service, "CT-002", "Fatigue", dt.date(2021, 5, 24), 2, "possible", dlt=True)
     # CT-006: a flagged adverse event without a category is read by the committee rule too
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        BLANK_AE
-        | {
-            "subject_id": "CT-006",
-            "term": "Headache",
-            "category": None,
-            "started_on": dt.date(2021, 9, 10),
-            "grade": 2,
-            "relatedness": "possible",
-            "dlt": True,
-        },
+    _add_adverse_event(
+        service, "CT-006", "Headache", dt.date(2021, 9, 10), 2, "possible", dlt=True, category=None
     )
     # CT-001's grade 1 CRS adverse-event record flagged DLT: the committee rule reads the flag
     service.update_record("admin", "adverse_event", crs_ae, {"dlt": True}, crs_version, "DLT rule check")

@@ -1,12 +1,16 @@
 """One cohort loop for the escalation engine's simulation and the trial simulator: results are
-bit-identical to the two loops it replaced (frozen copies in `_frozen_cohort_loops.py`) for fixed seeds,
-over the designs, the behaviours (maximum sample size with a truncated last cohort, expansion cohort,
-safety stops, no skipping, coherence) and both outcome sources (Bernoulli draws per cohort; the virtual
-patients' graded DLTs)."""
+bit-identical to the two loops it replaced, for fixed seeds, over the designs, the behaviours (maximum sample
+size with a truncated last cohort, expansion cohort, safety stops, no skipping, coherence) and both outcome
+sources (Bernoulli draws per cohort; the virtual patients' graded DLTs).
+
+The oracle is the recorded output of the two old loops (tests/data/escalation/, produced by the frozen copies
+of commit da0c2a8 — never by `run_cohorts`; README.md there says how), not a copy of the old code."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +31,8 @@ from cartrial.escalation import (
     with_behaviours,
 )
 from cartrial.escalation.behaviours import CoherentEscalation
-from cartrial.protocol import load_protocol
-from cartrial.simulation import load_scenario, prepare, simulate_trials
-from cartrial.simulation import trials as trials_module
 
-from ._frozen_cohort_loops import old_escalate, old_simulate_per_trial
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "escalation"
 
 TRUTH = [0.05, 0.15, 0.3, 0.5]
 
@@ -54,65 +55,102 @@ DESIGNS: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(DESIGNS))
-@pytest.mark.parametrize("seed", [0, 17])
-def test_escalation_simulate_matches_the_frozen_loop(name: str, seed: int) -> None:
-    design = DESIGNS[name]()
-    oc = simulate(design, TRUTH, cohorts=8, trials=400, seed=seed, keep_trials=True)
-    old = old_simulate_per_trial(design, TRUTH, cohorts=8, trials=400, seed=seed)
-    assert oc.per_trial is not None
-    for key in ("mtd", "reason", "n", "y"):
-        np.testing.assert_array_equal(oc.per_trial[key], old[key], err_msg=key)
+@dataclasses.dataclass(frozen=True)
+class SimulateCase:
+    """One run of `cartrial.escalation.simulate` whose per-trial results were recorded."""
+
+    design: str
+    seed: int
+    cohorts: int = 8
+    trials: int = 400
+    cohort_size: int | None = None
+
+    @property
+    def key(self) -> str:
+        size = f", cohort size {self.cohort_size}" if self.cohort_size is not None else ""
+        return f"{self.design}, seed {self.seed}, {self.cohorts} cohorts, {self.trials} trials{size}"
 
 
-def test_escalation_simulate_with_another_cohort_size_matches_the_frozen_loop() -> None:
-    design = Boin(4, 0.3)
-    oc = simulate(design, TRUTH, cohorts=6, trials=300, seed=5, cohort_size=2, keep_trials=True)
-    old = old_simulate_per_trial(design, TRUTH, cohorts=6, trials=300, seed=5, cohort_size=2)
-    assert oc.per_trial is not None
-    for key in ("mtd", "reason", "n", "y"):
-        np.testing.assert_array_equal(oc.per_trial[key], old[key], err_msg=key)
-
-
+SIMULATE_CASES = [SimulateCase(name, seed) for name in sorted(DESIGNS) for seed in (0, 17)] + [
+    SimulateCase("boin", 5, cohorts=6, trials=300, cohort_size=2)
+]
 SCENARIO = Path(__file__).resolve().parents[1] / "simulation" / "data" / "tiny_scenario.yaml"
+TRIAL_SIMULATOR_CASES: dict[str, dict[str, Any] | None] = {
+    "protocol": None,  # the protocol's design (3+3 with the expansion cohort)
+    "boin": {"design": "boin", "target": 0.3, "max_n": 10, "cohort_size": 3},
+    "crm": {"design": "crm", "target": 0.3, "skeleton": [0.1, 0.3], "max_n": 9, "cohort_size": 3},
+}
+TRIAL_SIMULATOR_RUN = {"trials": 300, "seed": 21, "batch_size": 128}
+
+
+def with_overrides(prepared: Any, overrides: dict[str, Any] | None) -> Any:
+    """`prepared` with the scenario's design overrides replaced (None: the protocol's design)."""
+    if overrides is None:
+        return prepared
+    from cartrial.simulation import trials as trials_module
+
+    scenario = prepared.scenario
+    scenario = scenario.model_copy(
+        update={"design": scenario.design.model_copy(update={"overrides": overrides})}
+    )
+    return dataclasses.replace(
+        prepared, scenario=scenario, design=trials_module.build_design(prepared.protocol, scenario)
+    )
+
+
+@functools.cache
+def _recorded(name: str) -> dict[str, dict[str, Any]]:
+    loaded: dict[str, dict[str, Any]] = json.loads((RECORDED / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _assert_equal(ours: Any, recorded: Any, key: str) -> None:
+    """Bit-identical: integers and booleans as recorded, floats to the last bit (NaN recorded as null)."""
+    ours = np.asarray(ours)
+    expected = np.array(recorded, dtype=float if ours.dtype.kind == "f" else None)
+    assert ours.shape == expected.shape, key
+    np.testing.assert_array_equal(ours, expected, err_msg=key)
+
+
+def test_the_recorded_cases_are_the_cases_of_this_test() -> None:
+    assert set(_recorded("simulate_per_trial.json")) == {case.key for case in SIMULATE_CASES}
+    assert set(_recorded("trial_simulator.json")) == set(TRIAL_SIMULATOR_CASES)
+
+
+@pytest.mark.parametrize("case", SIMULATE_CASES, ids=lambda case: case.key)
+def test_escalation_simulate_matches_the_recorded_old_loop(case: SimulateCase) -> None:
+    oc = simulate(
+        DESIGNS[case.design](),
+        TRUTH,
+        cohorts=case.cohorts,
+        trials=case.trials,
+        seed=case.seed,
+        cohort_size=case.cohort_size,
+        keep_trials=True,
+    )
+    assert oc.per_trial is not None
+    old = _recorded("simulate_per_trial.json")[case.key]
+    for key in ("mtd", "reason", "n", "y"):
+        _assert_equal(oc.per_trial[key], old[key], key)
 
 
 @pytest.fixture(scope="module")
 def prepared() -> Any:
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+
     scenario, protocol_path = load_scenario(SCENARIO)
     return prepare(scenario, load_protocol(protocol_path), 3)
 
 
-def _batch_fields(batch: Any) -> dict[str, Any]:
-    fields = {f.name: getattr(batch, f.name) for f in dataclasses.fields(batch) if f.name != "seconds"}
-    metrics = fields.pop("metrics")
-    return fields | {f"metrics.{k}": v for k, v in metrics.items()}
+@pytest.mark.parametrize("name", sorted(TRIAL_SIMULATOR_CASES))
+def test_trial_simulator_matches_the_recorded_old_loop(prepared: Any, name: str) -> None:
+    from cartrial.simulation import simulate_trials
 
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        None,  # the protocol's design (3+3 with the expansion cohort)
-        {"design": "boin", "target": 0.3, "max_n": 10, "cohort_size": 3},
-        {"design": "crm", "target": 0.3, "skeleton": [0.1, 0.3], "max_n": 9, "cohort_size": 3},
-    ],
-    ids=["protocol", "boin", "crm"],
-)
-def test_trial_simulator_matches_the_frozen_loop(
-    prepared: Any, overrides: dict[str, Any] | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if overrides is not None:
-        scenario = prepared.scenario
-        scenario = scenario.model_copy(
-            update={"design": scenario.design.model_copy(update={"overrides": overrides})}
+    batch = simulate_trials(with_overrides(prepared, TRIAL_SIMULATOR_CASES[name]), **TRIAL_SIMULATOR_RUN)
+    old = _recorded("trial_simulator.json")[name]
+    for key, recorded in old.items():
+        ours = (
+            batch.metrics[key.removeprefix("metrics.")] if key.startswith("metrics.") else getattr(batch, key)
         )
-        prepared = dataclasses.replace(
-            prepared, scenario=scenario, design=trials_module.build_design(prepared.protocol, scenario)
-        )
-    new = simulate_trials(prepared, 300, seed=21, batch_size=128)
-    monkeypatch.setattr(trials_module, "_escalate", old_escalate)
-    old = simulate_trials(prepared, 300, seed=21, batch_size=128)
-    ours, theirs = _batch_fields(new), _batch_fields(old)
-    assert ours.keys() == theirs.keys()
-    for key in ours:
-        np.testing.assert_array_equal(np.asarray(ours[key]), np.asarray(theirs[key]), err_msg=key)
+        _assert_equal(ours, recorded, key)

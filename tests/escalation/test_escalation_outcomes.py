@@ -44,15 +44,15 @@ def test_multi_digit_levels_and_extra_spaces() -> None:
     ("text", "fragment"),
     [
         ("1NNX", "unknown symbol"),
-        ("0NNN", "dose level 0"),
-        ("6NNN", "dose level 6"),
+        ("0NNN", "dose level does not exist (got '0NNN'); allowed: 1..5"),
+        ("6NNN", "dose level does not exist (got '6NNN'); allowed: 1..5"),
         ("NNN", "needs a dose level"),
         ("1", "needs a dose level and letters"),
         ("1N-N", "unknown symbol"),
         ("1nnn", "unknown symbol"),
         ("01NNN", "leading zero"),
         ("2NNN 010NT", "leading zero"),
-        ("00NNN", "dose level 0"),
+        ("00NNN", "dose level does not exist"),
         ("\u0661NNN", "unknown symbol"),
     ],
 )

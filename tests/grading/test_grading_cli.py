@@ -13,22 +13,9 @@ from cartrial import templates as cartrial_templates
 from cartrial.demo import DemoContext
 from cartrial.demo import grading as grading_demo
 
-from ..conftest import run_cartrial
-
-CRS_HEADER = (
-    "subject_id,assessed_at,temperature_c,fever_masked,hypotension,vasopressors,vasopressin,"
-    "oxygen,oxygen_l_min"
-)
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    return run_cartrial(*args, capsys=capsys).astuple()
+from ..conftest import run_captured as run
+from ..conftest import write_file as write
+from .conftest import CRS_HEADER
 
 
 def test_grade_crs_template(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from cartrial.errors import ConfigurationError
 from cartrial.grading import (
     OXYGEN_DEVICES,
+    CrsGrade,
     CrsOptions,
     OxygenDevice,
     grade_crs,
@@ -21,7 +22,8 @@ from cartrial.grading import (
 )
 
 
-def crs(**kwargs: object) -> int:
+def crs_result(**kwargs: object) -> CrsGrade:
+    """`grade_crs` of a febrile, normotensive patient without oxygen, with `kwargs` changed."""
     base: dict[str, object] = {
         "temperature_c": 38.5,
         "fever_masked": False,
@@ -32,7 +34,12 @@ def crs(**kwargs: object) -> int:
         "oxygen_l_min": None,
     }
     base.update(kwargs)
-    return grade_crs(**base).grade  # type: ignore[arg-type]
+    return grade_crs(**base)  # type: ignore[arg-type]
+
+
+def crs(**kwargs: object) -> int:
+    """The grade of `crs_result`."""
+    return crs_result(**kwargs).grade
 
 
 def test_worked_example_fever_with_low_flow_nasal_cannula() -> None:
@@ -82,18 +89,7 @@ def test_no_fever_no_masking_is_grade_0_even_with_hypoxia() -> None:
 
 def test_fever_attributed_to_another_cause_does_not_count() -> None:
     """CRS-1: fever must not be attributable to another cause."""
-    assert (
-        grade_crs(
-            temperature_c=39.0,
-            fever_masked=False,
-            hypotension=False,
-            vasopressors=0,
-            vasopressin=False,
-            oxygen="none",
-            fever_other_cause=True,
-        ).grade
-        == 0
-    )
+    assert crs(temperature_c=39.0, fever_other_cause=True) == 0
 
 
 @pytest.mark.parametrize(
@@ -115,15 +111,7 @@ def test_vasopressin_alone_option_a3() -> None:
     """A3: vasopressin alone is grade 3 by default ('a vasopressor with or without vasopressin'), grade 2 with
     vasopressin_alone_grade=2 (counting only non-vasopressin drugs)."""
     assert crs(hypotension=True, vasopressin=True) == 3
-    result = grade_crs(
-        temperature_c=38.5,
-        fever_masked=False,
-        hypotension=True,
-        vasopressors=0,
-        vasopressin=True,
-        oxygen="none",
-        options=CrsOptions(vasopressin_alone_grade=2),
-    )
+    result = crs_result(hypotension=True, vasopressin=True, options=CrsOptions(vasopressin_alone_grade=2))
     assert result.grade == 2 and "vasopressin_alone_grade=2" in result.rule
 
 
@@ -157,15 +145,7 @@ def test_worst_of_hypotension_and_hypoxia() -> None:
 def test_post_masking_grade_option_a1() -> None:
     """A1: masked, afebrile, no hypotension or hypoxia is grade 1 by default, 0 with post_masking_grade=0."""
     assert crs(temperature_c=37.0, fever_masked=True) == 1
-    result = grade_crs(
-        temperature_c=37.0,
-        fever_masked=True,
-        hypotension=False,
-        vasopressors=0,
-        vasopressin=False,
-        oxygen="none",
-        options=CrsOptions(post_masking_grade=0),
-    )
+    result = crs_result(temperature_c=37.0, fever_masked=True, options=CrsOptions(post_masking_grade=0))
     assert result.grade == 0 and "post_masking_grade=0" in result.rule
 
 
@@ -307,11 +287,4 @@ def test_grade_in_range_and_deterministic(obs: dict[str, object], options: CrsOp
 def test_nasal_cannula_without_flow_is_an_error() -> None:
     """CRS-5: nasal cannula is graded by flow, so the flow is required (never guessed)."""
     with pytest.raises(ValueError, match="oxygen_l_min"):
-        grade_crs(
-            temperature_c=38.5,
-            fever_masked=False,
-            hypotension=False,
-            vasopressors=0,
-            vasopressin=False,
-            oxygen=OxygenDevice.NASAL_CANNULA,
-        )
+        crs_result(oxygen=OxygenDevice.NASAL_CANNULA)

@@ -12,7 +12,7 @@ from cartrial import examples as cartrial_examples
 from cartrial import templates as cartrial_templates
 from cartrial.cli import main
 
-from ..conftest import CliResult, run_cartrial
+from ..conftest import EXAMPLE_PK_NCA_OPTIONS, CliResult, run_cartrial
 
 
 def _run(*args: str) -> CliResult:
@@ -113,18 +113,7 @@ def test_nca_example_pk_samples_by_analyte(examples_dir):  # type: ignore[no-unt
     result = _run(
         "nca",
         str(examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv"),
-        "--subject",
-        "subject_id",
-        "--time",
-        "actual_day",
-        "--conc",
-        "value",
-        "--by",
-        "analyte",
-        "--unit-col",
-        "unit",
-        "--blq-col",
-        "blq",
+        *EXAMPLE_PK_NCA_OPTIONS,
         "--interval",
         "0,28",
     )

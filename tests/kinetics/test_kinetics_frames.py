@@ -20,7 +20,7 @@ from cartrial.errors import InputError
 from cartrial.kinetics import NcaOptions, derive_nca, derive_stein2019_fits, stein2019_concentration
 from cartrial.tabular import read_csv
 
-from ..conftest import run_cartrial
+from ..conftest import EXAMPLE_PK_NCA_OPTIONS, run_cartrial
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "cartrial"
 
@@ -67,18 +67,7 @@ def test_cli_nca_is_the_api_result(examples_dir):  # type: ignore[no-untyped-def
     result = run_cartrial(
         "nca",
         str(path),
-        "--subject",
-        "subject_id",
-        "--time",
-        "actual_day",
-        "--conc",
-        "value",
-        "--by",
-        "analyte",
-        "--unit-col",
-        "unit",
-        "--blq-col",
-        "blq",
+        *EXAMPLE_PK_NCA_OPTIONS,
         "--interval",
         "0,28",
         "--json",

@@ -27,17 +27,7 @@ from cartrial.neuro.edss_scale import (
     rule_codes,
 )
 
-
-def fs(
-    visual: int = 0,
-    brainstem: int = 0,
-    pyramidal: int = 0,
-    cerebellar: int = 0,
-    sensory: int = 0,
-    bowel_bladder: int = 0,
-    cerebral: int = 0,
-) -> FunctionalSystems:
-    return FunctionalSystems(visual, brainstem, pyramidal, cerebellar, sensory, bowel_bladder, cerebral)
+from .conftest import fs
 
 
 def test_worked_illustration_section_1_9() -> None:

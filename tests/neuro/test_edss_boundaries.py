@@ -21,17 +21,7 @@ from cartrial.neuro.edss_scale import (
 )
 from cartrial.neuro.edss_scale import KurtzkeGapOptions as Gaps
 
-
-def fs(
-    visual: int = 0,
-    brainstem: int = 0,
-    pyramidal: int = 0,
-    cerebellar: int = 0,
-    sensory: int = 0,
-    bowel_bladder: int = 0,
-    cerebral: int = 0,
-) -> FunctionalSystems:
-    return FunctionalSystems(visual, brainstem, pyramidal, cerebellar, sensory, bowel_bladder, cerebral)
+from .conftest import fs
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from cartrial.protocol.calendar import count_events_in_window
 from cartrial.tabular import read_csv
 
 from ..conftest import run_cartrial
+from ..conftest import write_file as write
 
 
 class Run:
@@ -47,12 +48,6 @@ EDSS_HEADER = (
 @pytest.fixture
 def study(examples_dir: Path) -> Path:
     return examples_dir / "ct103a-nmosd" / "study"
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_score_edss_adds_edss_and_rule(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from cartrial import templates as cartrial_templates
 from cartrial.demo import DemoContext
 from cartrial.demo import protocol as protocol_demo
 
-from ..conftest import run_cartrial
+from ..conftest import run_captured as run
 
 
 @pytest.fixture
@@ -30,10 +30,6 @@ def protocol_file(examples_dir: Path) -> Path:
 @pytest.fixture
 def candidate_files(examples_dir: Path) -> list[Path]:
     return sorted((examples_dir / "ct103a-nmosd" / "candidates").iterdir())
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    return run_cartrial(*args, capsys=capsys).astuple()
 
 
 def test_check_valid_protocol(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:

@@ -11,15 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from cartrial.analysis import analyse
 from cartrial.report import report_files
-from cartrial.store import StudyService, connect, init_study
-from cartrial.store.models import CrsAssessment
+from cartrial.store import init_study
 from cartrial.store.snapshot import read_snapshot
 
-from ..conftest import run_cartrial
+from ..conftest import edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import CUTOFF, PROTOCOL, STUDY
 
 SECTION_ORDER = (
@@ -125,26 +123,6 @@ def test_same_snapshot_gives_identical_output_apart_from_generated_at(report_sql
     assert len(differing) == 1 and "Generated at" in differing[0][0]
 
 
-def _edit_ct004_crs_to_grade_3(url: str) -> None:
-    service = StudyService(connect(url))
-    with service.engine.connect() as connection:
-        record_id, version = connection.execute(
-            select(CrsAssessment.id, CrsAssessment.version)
-            .where(CrsAssessment.subject_id == "CT-004", CrsAssessment.temperature_c >= 38.0)
-            .order_by(CrsAssessment.assessed_at)
-        ).first()  # type: ignore[misc]
-    # ASTCT 2019 grade 3: fever with hypotension needing one vasopressor (Lee et al. 2019, Table 3)
-    service.update_record(
-        "admin",
-        "crs_assessment",
-        record_id,
-        {"hypotension": True, "vasopressors": 1},
-        version,
-        "source check",
-    )
-    service.engine.dispose()
-
-
 def test_an_audited_crs_edit_changes_statements_tables_and_figures(
     report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -153,7 +131,7 @@ def test_an_audited_crs_edit_changes_statements_tables_and_figures(
         cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(before), "--no-pdf")[0]
         == 0
     )
-    _edit_ct004_crs_to_grade_3(report_sqlite)
+    edit_ct004_crs_to_grade_3(report_sqlite)
     assert (
         cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(after), "--no-pdf")[0]
         == 0

@@ -61,6 +61,7 @@ def nca_datasets(
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
     PK sample)."""
     from cartrial.kinetics import NcaOptions, derive_nca
+    from cartrial.kinetics.templates import PK_NCA_COLUMNS
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
@@ -92,13 +93,7 @@ def nca_datasets(
         return {}
     result = derive_nca(
         pk,
-        subject="subject_id",
-        by=["analyte"],
-        time="actual_day",
-        conc="value",
-        time_unit="day",
-        unit_column="unit",
-        blq_column="blq",
+        **PK_NCA_COLUMNS,
         options=nca_options,
         source="pk_samples",
     )

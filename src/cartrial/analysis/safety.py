@@ -10,7 +10,6 @@ datasets use, and turns the located problems of rows left out into notes naming 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,14 +123,11 @@ class RefusedRow:
         return f"{what}{subject} ({where}) left out: {self.field or 'record'} — {self.rule}"
 
 
-_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
-
-
 def refused_rows(problems: Iterable[Problem], frame: pd.DataFrame, form: str) -> list[RefusedRow]:
     """The located problems of the grading as `RefusedRow`s: the subject and record id are read from the row
     of `frame` the problem's spreadsheet row points at (row 2 = the first row handed to grading); the rule is
-    the problem's message and what is allowed, with any number in the message masked ("…"), since a message
-    may quote a cell (e.g. "disagrees with temperature_c 38.2") and a record's values never go into a note."""
+    the problem's message and what is allowed (grading's messages never quote a cell: the value given is
+    only in `Problem.value`, which is not used here)."""
     out: list[RefusedRow] = []
     for problem in problems:
         row = problem.row
@@ -140,7 +136,7 @@ def refused_rows(problems: Iterable[Problem], frame: pd.DataFrame, form: str) ->
             subject = str(frame["subject_id"].iloc[row - 2])
             if "record_id" in frame:
                 record = str(frame["record_id"].iloc[row - 2])
-        rule = _NUMBER.sub("…", problem.message)
+        rule = problem.message
         if problem.allowed:
             rule += f"; allowed: {problem.allowed}"
         field_name = str(problem.field or "")
@@ -150,13 +146,10 @@ def refused_rows(problems: Iterable[Problem], frame: pd.DataFrame, form: str) ->
 
 def _metadata(result: Result) -> dict[str, Any]:
     """The grading `Result.metadata()` for the analysis datasets (``analysis.json``, the report's methods),
-    with the located problems' values removed (and numbers in their messages masked, as in `refused_rows`):
-    a refused record is described by its form, row, field and rule, never by its values (`RefusedRow`)."""
+    with the located problems' values removed: a refused record is described by its form, row, field and
+    rule, never by its values (`RefusedRow`)."""
     metadata = result.metadata()
-    metadata["problems"] = [
-        {**p, "value": None, "message": _NUMBER.sub("…", str(p.get("message") or ""))}
-        for p in metadata.get("problems", [])
-    ]
+    metadata["problems"] = [{**p, "value": None} for p in metadata.get("problems", [])]
     return metadata
 
 

@@ -19,7 +19,7 @@ def run(ctx: DemoContext) -> None:
 
     from cartrial.kinetics import STEIN_PARAMETERS, NcaOptions, derive_nca, stein2019_concentration
     from cartrial.kinetics.synthetic import stein_parameters_for_example
-    from cartrial.kinetics.templates import PK_NOMINAL_DAYS
+    from cartrial.kinetics.templates import PK_NCA_COLUMNS, PK_NOMINAL_DAYS
     from cartrial.tabular import csv_text, dumps_json, read_csv, to_json_records, write_atomic
 
     study = ctx.examples_dir / "ct103a-nmosd" / "study"
@@ -84,13 +84,7 @@ def run(ctx: DemoContext) -> None:
     pk = read_csv(pk_file)
     pk_result = derive_nca(
         pk,
-        subject="subject_id",
-        by=["analyte"],
-        time="actual_day",
-        conc="value",
-        time_unit="day",
-        unit_column="unit",
-        blq_column="blq",
+        **PK_NCA_COLUMNS,
         options=options,
         source=str(pk_file),
     )

@@ -122,7 +122,7 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
         match = _BLOCK.match(block)
         if match is None:
             bad = next((ch for ch in block if not (ch in "0123456789" or ch in "NTnt")), None)
-            why = f"unknown symbol {bad!r}" if bad is not None else "a block needs a dose level and letters"
+            why = "unknown symbol" if bad is not None else "a block needs a dose level and letters"
             problems.append(Problem(f"cohort {cohort}: {why}", field=field, value=block, allowed=_ALLOWED))
             continue
         level, letters = int(match.group(1)), match.group(2)
@@ -140,7 +140,7 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
         if unknown:
             problems.append(
                 Problem(
-                    f"cohort {cohort}: unknown symbol(s) {', '.join(unknown)}",
+                    f"cohort {cohort}: unknown symbol(s) among the letters",
                     field=field,
                     value=block,
                     allowed="N (no DLT) or T (DLT), upper case",
@@ -151,7 +151,7 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
             allowed = f"1..{n_doses}" if n_doses is not None else "≥ 1"
             problems.append(
                 Problem(
-                    f"cohort {cohort}: dose level {level} does not exist",
+                    f"cohort {cohort}: the dose level does not exist",
                     field=field,
                     value=block,
                     allowed=allowed,

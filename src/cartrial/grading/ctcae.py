@@ -104,12 +104,12 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
         # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin unit:
         # accepting it for a count would be a guess.
         raise ValueError(
-            f"unknown unit {unit!r} for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
+            f"unknown unit for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
             f"10^9/L or G/L); allowed: {', '.join(allowed_units(analyte))}"
         )
     if key not in table:
         allowed = ", ".join(allowed_units(analyte))
-        raise ValueError(f"unknown unit {unit!r} for {Analyte(analyte).value}; allowed: {allowed}")
+        raise ValueError(f"unknown unit for {Analyte(analyte).value}; allowed: {allowed}")
     return table[key]
 
 

@@ -100,7 +100,7 @@ def ice_score(orientation: int, naming: int, command: int, writing: int, attenti
     }
     for name, value in items.items():
         if not 0 <= value <= ICE_ITEM_MAXIMA[name] or value != int(value):
-            raise ValueError(f"ICE {name} must be a whole number 0-{ICE_ITEM_MAXIMA[name]}, got {value!r}")
+            raise ValueError(f"ICE {name} must be a whole number 0-{ICE_ITEM_MAXIMA[name]}")
     return int(sum(items.values()))
 
 
@@ -177,7 +177,7 @@ def grade_icans(
     level = Consciousness(consciousness)
     unarousable = level is Consciousness.UNAROUSABLE
     if ice_total is not None and not 0 <= ice_total <= 10:
-        raise ValueError(f"ICE total must be 0-10, got {ice_total!r}")
+        raise ValueError("ICE total must be 0-10")
     sedated = unarousable and consciousness_other_cause and (ice_total is None or ice_total == 0)
     grades = {
         "ICE": 0 if sedated else ice_domain_grade(ice_total, unarousable),

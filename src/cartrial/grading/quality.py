@@ -80,8 +80,8 @@ own words (haematology reference texts). The ranges only warn, so a rare true ex
 def check_lab_plausibility(
     inputs: LabInputs, bad: npt.NDArray[np.bool_], file: str | Path = "labs"
 ) -> tuple[str, ...]:
-    """Warnings (one text per implausible row, naming file, row, analyte, value and the range) for values
-    outside `LAB_PLAUSIBLE_RANGES`; rows in `bad` (already problems) are skipped.
+    """Warnings (one text per implausible row, naming file, row, analyte and range, never the value) for
+    values outside `LAB_PLAUSIBLE_RANGES`; rows in `bad` (already problems) are skipped.
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC
@@ -89,7 +89,7 @@ def check_lab_plausibility(
     >>> inputs = LabInputs(np.array(["S1"], dtype=object), [datetime(2024, 1, 1, tzinfo=UTC)],
     ...     np.array([0], dtype=np.int8), np.array([3720.0]), np.array([1.8]), np.array([False]))
     >>> print(check_lab_plausibility(inputs, np.array([False]))[0])  # doctest: +ELLIPSIS
-    warning: labs row 2: neutrophils 3720 10^9/L is outside the plausible range 0-100 10^9/L (unit slip?); ...
+    warning: labs row 2: the neutrophils value is outside the plausible range 0-100 10^9/L (unit slip?); ...
     """
     warnings: list[str] = []
     for code, analyte in enumerate(ANALYTES):
@@ -104,8 +104,8 @@ def check_lab_plausibility(
             )
         for i in np.flatnonzero(outside):
             warnings.append(
-                f"warning: {file} row {int(i) + FIRST_DATA_ROW}: {analyte.value} "
-                f"{inputs.value_canonical[i]:g} {limits.unit} is outside the plausible range "
+                f"warning: {file} row {int(i) + FIRST_DATA_ROW}: the {analyte.value} value is outside the "
+                f"plausible range "
                 f"{limits.low:g}-{limits.high:g} {limits.unit} (unit slip?); graded as given. "
                 f"Why: {limits.rationale}"
             )

@@ -168,7 +168,7 @@ def parse_crs_frame(
                     i,
                     "temperature_f",
                     frame["temperature_f"].iat[i],
-                    f"disagrees with temperature_c {frame['temperature_c'].iat[i]}",
+                    "disagrees with temperature_c by more than 0.2 °C",
                     "one temperature, or both agreeing within 0.2 °C",
                 )
             temp_c = np.where(blank_c, from_f, temp_c)
@@ -352,7 +352,7 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
                     i,
                     "ice_total",
                     frame["ice_total"].iat[i],
-                    f"does not equal the sum of the ICE items ({item_sum[i]:g})",
+                    "does not equal the sum of the five ICE items",
                     allowed_ice,
                 )
         elif total_given[i]:
@@ -364,7 +364,7 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
                 i,
                 "consciousness",
                 "unarousable",
-                f"an unarousable patient cannot score ICE {ice[i]:g}",
+                "an unarousable patient cannot score ICE above 0",
                 "ICE blank or 0 when unarousable",
             )
     return IcansInputs(

@@ -972,11 +972,11 @@ def nca(
     frame["_row"] = np.arange(len(data))
     key_cols = [f"_k{i}" for i in range(len(keys))]
     duplicated = frame.duplicated([*key_cols, "_t"], keep=False) & ~np.isnan(times)
+    ident = ", ".join(map(str, keys))
     for i in np.flatnonzero(duplicated.to_numpy())[:50]:
-        ident = ", ".join(f"{k}={data[k].iat[i]}" for k in keys)
         problems.append(
             Problem(
-                f"duplicate time within a subject ({ident})",
+                f"duplicate time within a subject (same {ident})",
                 row=int(i) + FIRST_DATA_ROW,
                 field=time,
                 value=data[time].iat[i],

@@ -266,9 +266,9 @@ def parse_titre(text: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ConfigurationError(f"not a titre: {text!r}; expected e.g. 1:320 or negative") from None
+        raise ConfigurationError("not a titre; allowed: e.g. 1:320, 320 or negative") from None
     if number <= 0:
-        raise ConfigurationError(f"not a titre: {text!r}")
+        raise ConfigurationError("not a titre: the dilution must be above 0; allowed: e.g. 1:320 or negative")
     return math.log10(number)
 
 

@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 PK_COLUMNS: tuple[str, ...] = (
     "subject_id",
     "analyte",
@@ -53,6 +55,18 @@ PK_NOMINAL_DAYS: tuple[int, ...] = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270
 PD_NOMINAL_DAYS: tuple[int, ...] = (-7, 14, 28, 60, 90, 180, 270, 365)
 """Screening baseline (before lymphodepletion), then days 14, 28 and months 2, 3, 6, 9, 12."""
 
+PK_NCA_COLUMNS: dict[str, Any] = {
+    "subject": "subject_id",
+    "by": ("analyte",),
+    "time": "actual_day",
+    "time_unit": "day",
+    "conc": "value",
+    "unit_column": "unit",
+    "blq_column": "blq",
+}
+"""How `cartrial.kinetics.derive_nca` reads ``pk_samples.csv`` (keyword arguments): one profile per subject
+and analyte, days since infusion, the unit and the BLQ flag of each sample from its columns."""
+
 PK_ANALYTE_UNITS: dict[str, str] = {"car_transgene": "copies/ug gDNA", "car_t_cells": "cells/uL"}
 """The unit of each PK analyte of the template (transgene by ddPCR/qPCR, CAR+ T cells by flow cytometry)."""
 
@@ -83,6 +97,7 @@ __all__ = [
     "PD_NOMINAL_DAYS",
     "PK_ANALYTE_UNITS",
     "PK_COLUMNS",
+    "PK_NCA_COLUMNS",
     "PK_NOMINAL_DAYS",
     "TIME_UNITS",
 ]

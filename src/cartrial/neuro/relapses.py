@@ -369,7 +369,7 @@ def annualised_relapse_rates(
                     "last assessment is before the infusion",
                     field="last_assessment",
                     value=f"{fu.subject_id}: {fu.last_assessment.isoformat()}",
-                    allowed=f"on or after {fu.infusion.isoformat()}",
+                    allowed="on or after the subject's infusion date",
                 )
             )
             continue

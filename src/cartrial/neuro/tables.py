@@ -111,7 +111,7 @@ def check_chronology(
                 i,
                 column,
                 _iso(moment),
-                f"duplicate: same subject{' and ' + str(key) if key is not None else ''} and date as row "
+                f"duplicate: same subject{' and eye' if key is not None else ''} and date as row "
                 f"{seen[(subject, moment, key)] + 2}",
                 "one row per subject, date" + (" and eye" if key is not None else ""),
             )
@@ -123,7 +123,7 @@ def check_chronology(
                 i,
                 column,
                 _iso(moment),
-                f"dates out of order: earlier than row {previous[0] + 2} ({_iso(previous[1])}) of {subject}",
+                f"dates out of order: earlier than row {previous[0] + 2} of the same subject",
                 "rows of one subject in chronological order",
             )
             continue
@@ -375,7 +375,7 @@ def parse_relapse_table(
     for i, (onset, born_here) in enumerate(zip(onsets, row_births, strict=True)):
         if onset is not None and born_here is not None and onset < born_here:
             problems.add(
-                i, "onset_date", onset.isoformat(), "relapse dated before birth", f"on or after {born_here}"
+                i, "onset_date", onset.isoformat(), "relapse dated before birth", "on or after the birth date"
             )
     if birth_dates is not None:
         for i, (sid, onset) in enumerate(zip(subject, onsets, strict=True)):
@@ -388,7 +388,11 @@ def parse_relapse_table(
                 )
             elif onset < born:
                 problems.add(
-                    i, "onset_date", onset.isoformat(), "relapse dated before birth", f"on or after {born}"
+                    i,
+                    "onset_date",
+                    onset.isoformat(),
+                    "relapse dated before birth",
+                    "on or after the subject's birth date (subjects file)",
                 )
     records: list[RelapseEpisode | None] = []
     bad = problems.bad_mask(len(frame))

@@ -26,7 +26,7 @@ from cartrial.kinetics.popfit.pdmodel import (
     titre_observations,
 )
 
-from ...conftest import run_cartrial
+from ...conftest import CliResult, run_cartrial
 
 STUDY = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study"
 K_OUT = 0.002
@@ -105,28 +105,28 @@ def _ebe_file(path: Path, drop: str | None = None) -> Path:
     return path
 
 
-def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None:
-    import json
-
-    ebe = _ebe_file(tmp_path / "ebe.csv")
-    out = tmp_path / "pd-fit"
-    result = run_cartrial(
+def _popfit_pd(individual_parameters: Path, out: Path, *options: str) -> CliResult:
+    """`cartrial kinetics popfit` of the example titres with the PD model on `individual_parameters`."""
+    return run_cartrial(
         "kinetics",
         "popfit",
         str(STUDY / "pd_samples.csv"),
         "--model",
         "pd",
         "--individual-parameters",
-        str(ebe),
-        "--k1",
-        "40",
-        "--k2",
-        "20",
-        "--no-figures",
-        "--json",
+        str(individual_parameters),
+        *options,
         "--out",
         str(out),
     )
+
+
+def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None:
+    import json
+
+    ebe = _ebe_file(tmp_path / "ebe.csv")
+    out = tmp_path / "pd-fit"
+    result = _popfit_pd(ebe, out, "--k1", "40", "--k2", "20", "--no-figures", "--json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads((out / "estimates.json").read_text())
     assert doc["model"] == "cartrial_pd"
@@ -139,17 +139,7 @@ def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None
 
 def test_cli_names_the_subject_missing_from_the_ebe_file(tmp_path: Path) -> None:
     ebe = _ebe_file(tmp_path / "ebe.csv", drop="CT-003")
-    result = run_cartrial(
-        "kinetics",
-        "popfit",
-        str(STUDY / "pd_samples.csv"),
-        "--model",
-        "pd",
-        "--individual-parameters",
-        str(ebe),
-        "--out",
-        str(tmp_path / "o"),
-    )
+    result = _popfit_pd(ebe, tmp_path / "o")
     assert result.exit_code == 2
     assert "CT-003" in result.stderr and "ebe.csv" in result.stderr
     assert "Traceback" not in result.stderr
@@ -184,16 +174,6 @@ def test_cli_refuses_an_unreadable_ebe_file(tmp_path: Path, kind: str) -> None:
         target.write_text("foo,bar\n1,2\n")
     else:
         target.mkdir()
-    result = run_cartrial(
-        "kinetics",
-        "popfit",
-        str(STUDY / "pd_samples.csv"),
-        "--model",
-        "pd",
-        "--individual-parameters",
-        str(target),
-        "--out",
-        str(tmp_path / "o"),
-    )
+    result = _popfit_pd(target, tmp_path / "o")
     assert result.exit_code == 2, result.stderr
     assert "ebe.csv" in result.stderr and "Traceback" not in result.stderr

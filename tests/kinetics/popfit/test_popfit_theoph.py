@@ -15,16 +15,16 @@ quadrature MLE is the reference; SAEM must agree within 5 %.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from cartrial.kinetics.popfit import ErrorModel, PopulationData, SaemSettings, fit_population
+from cartrial.kinetics.popfit import SaemSettings
 
-THEOPH = Path(__file__).resolve().parents[2] / "data" / "validation" / "theoph.csv"
+from ...conftest import THEOPH, fit_theoph
+
 SAS_START = np.array([-3.22, 0.47, -2.45, math.log(0.03), 0.0, math.log(0.4), math.log(0.5)])
 """PARMS of the NLMIXED example: beta1..3, s2b1=0.03, cb12=0, s2b2=0.4, s2=0.5 (log-variances, Cholesky)."""
 
@@ -99,29 +99,7 @@ def _oracle(frame: pd.DataFrame) -> dict[str, float]:
 def theoph_fits() -> tuple[dict[str, float], object]:
     frame = pd.read_csv(THEOPH)
     oracle = _oracle(frame)
-    data = PopulationData.from_frame(
-        frame.astype(str),
-        subject="Subject",
-        time="Time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column="Dose",
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(THEOPH),
-    )
-    fit = fit_population(
-        data,
-        "one_compartment_oral_ke",
-        error=ErrorModel("additive", "linear"),
-        iiv=["cl", "ka"],
-        omega="full",
-        initial={"cl": math.exp(-3.22), "ka": math.exp(0.47), "ke": math.exp(-2.45)},
-        initial_omega2={"cl": 0.03, "ka": 0.4},
-        initial_sigma=[math.sqrt(0.5)],
-        settings=SaemSettings(seed=2024, k1=250, k2=200),
-    )
+    fit = fit_theoph(omega="full", settings=SaemSettings(seed=2024, k1=250, k2=200))
     return oracle, fit
 
 
@@ -158,30 +136,7 @@ def test_laplacian_method_agrees_with_the_quadrature_mle_within_5_percent(theoph
     """`method="laplace"` (Laplacian conditional estimation with interaction, the FOCE-I family) on the same
     model: a one-node adaptive quadrature, so within 5 % of the 20×20-node oracle."""
     oracle, _ = theoph_fits
-    frame = pd.read_csv(THEOPH)
-    data = PopulationData.from_frame(
-        frame.astype(str),
-        subject="Subject",
-        time="Time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column="Dose",
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(THEOPH),
-    )
-    fit = fit_population(
-        data,
-        "one_compartment_oral_ke",
-        error=ErrorModel("additive", "linear"),
-        iiv=["cl", "ka"],
-        omega="full",
-        initial={"cl": math.exp(-3.22), "ka": math.exp(0.47), "ke": math.exp(-2.45)},
-        initial_omega2={"cl": 0.03, "ka": 0.4},
-        initial_sigma=[math.sqrt(0.5)],
-        method="laplace",
-    )
+    fit = fit_theoph(omega="full", method="laplace")
     theta = fit.model.theta
     got = {
         "cl": math.exp(theta.mu[0]),

@@ -19,13 +19,13 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from cartrial.kinetics.popfit import ErrorModel, PopulationData, SaemSettings, fit_population
+from cartrial.kinetics.popfit import SaemSettings
+
+from ...conftest import fit_theoph
 
 HERE = Path(__file__).resolve().parents[2]
-THEOPH = HERE / "data" / "validation" / "theoph.csv"
 REFERENCE = json.loads((HERE / "data" / "popfit" / "theoph_nlme_reference.json").read_text())
 
 
@@ -48,33 +48,8 @@ _FITS: dict[str, object] = {}
 def _fit(method: str):  # type: ignore[no-untyped-def]
     if method in _FITS:
         return _FITS[method]
-    frame = pd.read_csv(THEOPH)
-    data = PopulationData.from_frame(
-        frame.astype(str),
-        subject="Subject",
-        time="Time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column="Dose",
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(THEOPH),
-    )
-    assert data.n_subjects == 12 and data.n_observations == 132
-    _FITS[method] = fit_population(
-        data,
-        "one_compartment_oral_ke",
-        error=ErrorModel("additive", "linear"),
-        iiv=["cl", "ka"],
-        omega="diagonal",
-        # the book's starting values are nlsList's; these are the SAS NLMIXED example's PARMS
-        initial={"cl": math.exp(-3.22), "ka": math.exp(0.47), "ke": math.exp(-2.45)},
-        initial_omega2={"cl": 0.03, "ka": 0.4},
-        initial_sigma=[math.sqrt(0.5)],
-        settings=SaemSettings(seed=2024),
-        method=method,
-    )
+    # the book's starting values are nlsList's; these are the SAS NLMIXED example's PARMS
+    _FITS[method] = fit_theoph(omega="diagonal", settings=SaemSettings(seed=2024), method=method)
     return _FITS[method]
 
 

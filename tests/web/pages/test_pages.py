@@ -209,7 +209,7 @@ def test_live_check_shows_the_engine_grade_and_field_errors(read_login: Any) -> 
         headers={"X-CSRF-Token": token},
     )
     box = re.search(r'id="err-ice_total"[^>]*>(.*?)</div>', ice.text, re.S)
-    assert box and "sum of the ICE items (10)" in box.group(1)
+    assert box and "sum of the five ICE items" in box.group(1)
 
 
 def test_an_investigator_enrols_a_subject_at_their_own_site_only(login: Any, web_app: Any) -> None:
