@@ -50,7 +50,8 @@ PD_POPULATION: dict[str, object] = {
 def pd_map_benchmark(repeat: int = 20) -> dict[str, object]:
     """MAP of a new patient's PD parameters from two interval-censored titres (day -7 1:320, day 28 1:100)
     and the patient's (typical Stein 2019) kinetic parameters: the best wall time of the MAP alone and with
-    building the patient's PD model (∫CAR on the grid), and the mean CPU time of the whole."""
+    building the patient's PD model (∫CAR on the grid), and the mean CPU time of each (the wall time of a
+    shared machine is inflated by the other processes; the load average is recorded)."""
     from cartrial.kinetics.models import STEIN_2019_TYPICAL
     from cartrial.kinetics.popfit.pdmodel import attach_kinetics, pd_map_population, pd_population_data
 
@@ -65,7 +66,10 @@ def pd_map_benchmark(repeat: int = 20) -> dict[str, object]:
         return map_estimate(population, data)
 
     population = pd_map_population(PD_POPULATION, kinetic, t_max_days=43.0)
-    map_only = best_seconds(lambda: map_estimate(population, data), repeat=repeat, warmup=2)
+    map_estimate(population, data)  # warm-up
+    start_cpu = time.process_time()
+    map_only = best_seconds(lambda: map_estimate(population, data), repeat=repeat, warmup=0)
+    cpu_map = (time.process_time() - start_cpu) / repeat
     start_cpu = time.process_time()
     with_model = best_seconds(whole, repeat=repeat, warmup=0)
     cpu = (time.process_time() - start_cpu) / repeat
@@ -75,6 +79,7 @@ def pd_map_benchmark(repeat: int = 20) -> dict[str, object]:
         "unit": "ms",
         "target": "≤ 50 ms (issue 17: MAP estimate of one patient; PD model, interval-censored titres)",
         "meets_target": map_only <= 0.05,
+        "cpu_ms_mean": cpu_map * 1000,
         "with_model_build_ms": with_model * 1000,
         "cpu_ms_mean_with_model_build": cpu * 1000,
         "load_average_1min": os.getloadavg()[0],
