@@ -699,6 +699,9 @@ def popfit_command(
     outputs = popfit_files(fit, figures=not no_figures, figure_format=figure_format, seed=seed)
     write_report(out, outputs)
     files = file_listing(outputs, out)
+    kinetic_folder = out / "kinetics" if pd_model and individual_parameters is None else None
+    if kinetic_folder is not None:
+        files["kinetic_fit"] = str(kinetic_folder)
     if as_json:
         summary = {**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files}
         if kinetic_notes:
@@ -732,6 +735,8 @@ def popfit_command(
     ll = fit.likelihood
     console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
     console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")
+    if kinetic_folder is not None:
+        console.print(f"the kinetic fit whose EBEs this PD fit used: {kinetic_folder}/")
 
 
 def _store_kinetic_fit(

@@ -51,6 +51,7 @@ def test_pd_fit_from_the_store_fits_the_kinetics_first_and_map_reuses_them(
     assert summary["n_observations"] == len(titres)
     assert summary["n_blq"] == negative
     assert summary["n_interval_censored"] == len(titres) - negative
+    assert summary["files"]["kinetic_fit"] == str(out / "kinetics")
     kinetic = json.loads((out / "kinetics" / "estimates.json").read_text())
     assert kinetic["model"] == "stein2019"
     ebe = pd.read_csv(out / "kinetics" / "ebe.csv")

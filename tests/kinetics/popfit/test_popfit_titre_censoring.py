@@ -118,3 +118,36 @@ def test_interval_likelihood_recovers_the_decline_with_less_bias_than_the_centre
     bias = {name: abs(value / k - 1) for name, value in estimates.items()}
     assert bias["interval"] < bias["centre"]
     assert bias["interval"] < 0.1
+
+
+def test_rows_without_a_titre_are_not_observations_and_rows_keep_their_file_numbers() -> None:
+    table = pd.DataFrame(
+        {
+            "subject_id": ["A", "A", "A", "B", "B", "B"],
+            "actual_day": [0.0, 14.0, 28.0, 0.0, 14.0, 28.0],
+            "titre": ["1:320", None, "1:100", "1:1000", "", "negative"],
+        }
+    )
+    data = pd_population_data(table, "titre", source="pd.csv")
+    assert data.n_observations == 4 and data.n_blq == 1 and data.n_interval == 3
+    bad = table.assign(actual_day=[0.0, 14.0, 28.0, 0.0, 14.0, "x"])
+    with pytest.raises(InputError) as caught:
+        pd_population_data(bad, "titre", source="pd.csv")
+    assert "row 7" in str(caught.value) and "actual_day" in str(caught.value)
+    with pytest.raises(InputError, match="no PD sample"):
+        pd_population_data(table.assign(titre=None), "titre", source="pd.csv")
+
+
+def test_a_subject_with_only_negative_titres_is_named() -> None:
+    from cartrial.errors import NotEstimableError
+
+    table = pd.DataFrame(
+        {
+            "subject_id": ["A", "A", "B", "B"],
+            "actual_day": [0.0, 14.0, 0.0, 14.0],
+            "titre": ["1:320", "1:100", "negative", "negative"],
+        }
+    )
+    with pytest.raises(NotEstimableError, match="B") as caught:
+        pd_population_data(table, "titre", source="pd.csv")
+    assert "pd.csv" in str(caught.value) and "quantifiable" in str(caught.value)

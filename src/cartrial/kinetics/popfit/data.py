@@ -182,10 +182,13 @@ class PopulationData:
         min_subjects: int = 2,
         zero_is_blq: bool = True,
         interval_columns: tuple[str, str] | None = None,
+        skip: npt.ArrayLike | None = None,
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
 
         `interval_columns`: (low, high) columns of interval-censored samples (NaN where the sample is not).
+        `skip`: rows (a mask over the table) that are not samples, dropped after validation so the row
+        numbers of any problem are those of the file.
 
         A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
         CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
@@ -218,6 +221,8 @@ class PopulationData:
             dose=dose_column,
             source=source,
         )
+        if skip is not None:
+            frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
         if lloq is not None:
             frame["_lloq"] = float(lloq)
         if "_lloq" not in frame:

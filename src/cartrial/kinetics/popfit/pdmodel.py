@@ -442,13 +442,28 @@ def pd_population_data(
 ) -> PopulationData:
     """The PD observations of `table` (titres or numbers in `column`) as `PopulationData`: titres
     interval-censored (``censoring="interval"``) or at their interval centre (``"centre"``), negative
-    titres BLQ (M3). The kinetic rows are attached by `attach_kinetics`."""
+    titres BLQ (M3); a row without a titre (a PD sample with other measures only) is not an observation.
+    The kinetic rows are attached by `attach_kinetics`."""
     frame, titres = titre_observations(table, column, source=source, censoring=censoring)
+    blank = (frame[column].isna() | (frame[column].astype(str).str.strip() == "")).to_numpy(bool)
+    if blank.all():
+        raise InputError(
+            Problem(
+                "no PD sample: the column is empty",
+                file=source,
+                field=column,
+                allowed="end-point titres (1:320, negative) or numbers",
+            )
+        )
+    skip = None
+    if titres:
+        skip = blank
+        frame.loc[skip, "_pd_blq"] = True  # passes validation as a flagged sample, then dropped
     return PopulationData.from_frame(
         frame,
         subject=subject,
         time=time,
-        conc="_pd_value",
+        conc="_pd_value" if titres else column,
         blq_column="_pd_blq" if titres else "blq",
         lloq_column="_pd_lloq" if titres else "lloq",
         lloq=lloq,
@@ -458,6 +473,7 @@ def pd_population_data(
         min_subjects=min_subjects,
         zero_is_blq=zero_is_blq,
         interval_columns=("_pd_low", "_pd_high") if titres and censoring == "interval" else None,
+        skip=skip,
     )
 
 
