@@ -151,3 +151,56 @@ def test_a_subject_with_only_negative_titres_is_named() -> None:
     with pytest.raises(NotEstimableError, match="B") as caught:
         pd_population_data(table, "titre", source="pd.csv")
     assert "pd.csv" in str(caught.value) and "quantifiable" in str(caught.value)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.05, 1.5))
+def test_the_fast_additive_path_and_its_sigma_derivative_hold_for_intervals(seed: int, sig: float) -> None:
+    """The importance-sampling likelihood's additive fast path (used by -2LL, the final maximisation and the
+    standard errors) equals the general likelihood on interval-censored titres, and its d/d log σ equals
+    central differences."""
+    from cartrial.kinetics.popfit import ErrorModel, PopulationSpec, Theta
+    from cartrial.kinetics.popfit.likelihood import subject_loglik
+    from cartrial.kinetics.popfit.saem import MarginalLikelihood, Work, conditional_modes, make_draws
+
+    rng = np.random.default_rng(seed)
+    days = np.array([0.0, 20.0, 60.0, 120.0])
+    latent = 20000.0 * np.exp(0.5 * rng.standard_normal((6, 1)) - 0.03 * days[None, :])
+    table = pd.DataFrame(
+        {
+            "subject_id": np.repeat([f"S{i}" for i in range(6)], days.size),
+            "actual_day": np.tile(days, 6),
+            "titre": titre_endpoint(np.log10(latent).ravel()),
+        }
+    )
+    data = pd_population_data(table, "titre", allow_unquantified=True)
+    spec = PopulationSpec(DECLINE, ErrorModel("additive", "log"), DECLINE.parameters)
+    work = Work(spec, data, np.zeros((data.n_subjects, 0)))
+    assert work.has_interval
+    theta = Theta(np.log([15000.0, 0.03]), np.zeros(0), np.diag([0.3, 0.1]), np.array([sig]))
+    eta, hess, _, _ = conditional_modes(work, theta, np.zeros((work.n, 2)))
+    mode = spec.typical_phi(theta, work.x) + eta
+    lik = MarginalLikelihood(work, make_draws(mode, hess, 30, np.random.default_rng(seed)), theta)
+    fast, dlog = lik.additive_ll_and_dlogsigma(theta)
+    rows = lik.rows
+    general = subject_loglik(
+        lik._pred(theta),
+        work.yt[rows],
+        work.lloq_t[rows],
+        work.quantified[rows],
+        work.censored[rows],
+        spec.error,
+        theta.sigma,
+        work.lower_t[rows],
+    ).reshape(fast.shape)
+    np.testing.assert_allclose(fast, general, rtol=1e-10, atol=1e-8)
+    h = 1e-6
+
+    def at(factor: float) -> np.ndarray:
+        return lik.additive_ll_and_dlogsigma(Theta(theta.mu, theta.beta, theta.omega, theta.sigma * factor))[
+            0
+        ]
+
+    numeric = (at(math.exp(h)) - at(math.exp(-h))) / (2 * h)
+    finite_rows = np.isfinite(numeric)
+    np.testing.assert_allclose(dlog[finite_rows], numeric[finite_rows], rtol=1e-5, atol=1e-4)
