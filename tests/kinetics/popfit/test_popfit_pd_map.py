@@ -217,3 +217,27 @@ def test_cli_pd_map_bad_input_is_located(tmp_path: Path) -> None:
     assert "1:640" in off_grid.stderr and "pd.csv" in off_grid.stderr and "aqp4_igg_titre" in off_grid.stderr
     for result in (missing, no_kinetics, off_grid):
         assert "Traceback" not in result.stderr
+
+
+def test_cli_pd_fit_refuses_a_subject_with_no_quantifiable_titre(tmp_path: Path) -> None:
+    samples = tmp_path / "pd.csv"
+    pd.concat(
+        [_titres([-7.0, 28.0], ["1:320", "1:100"], "A"), _titres([-7.0, 28.0], ["negative", "negative"], "B")]
+    ).to_csv(samples, index=False)
+    ebe = tmp_path / "ebe.csv"
+    typical = dict(zip(STEIN_PARAMETERS, KINETIC[0], strict=True))
+    pd.DataFrame([{"subject": s, **typical} for s in ("A", "B")]).to_csv(ebe, index=False)
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        str(samples),
+        "--model",
+        "pd",
+        "--individual-parameters",
+        str(ebe),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2
+    assert "pd.csv" in result.stderr and "B" in result.stderr and "quantifiable" in result.stderr
+    assert "Traceback" not in result.stderr
