@@ -420,7 +420,13 @@ def popfit_command(
     individual_parameters: Path | None = typer.Option(
         None,
         "--individual-parameters",
-        help="With --model cartrial_pd: ebe.csv of a stein2019 popfit (each subject's kinetic parameters).",
+        help="With --model cartrial_pd: ebe.csv of a stein2019 popfit (each subject's kinetic parameters); "
+        "with --url it may be left out: the store's PK samples are fitted first in the same run.",
+    ),
+    titre: str = typer.Option(
+        "interval",
+        "--titre",
+        help="Titre likelihood (PD model): interval (interval-censored, default) or centre.",
     ),
     method: str = typer.Option("saem", "--method", help="saem, focei (FOCE-I) or laplace (Laplacian)."),
     covariates_file: Path | None = typer.Option(None, "--covariates", help="CSV, one row per subject."),
@@ -509,13 +515,18 @@ def popfit_command(
     from cartrial.kinetics.popfit.pdmodel import is_pd_model
 
     pd_model = is_pd_model(model)
-    if pd_model and individual_parameters is None:
+    if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
                 f"the {model} model is fitted on each subject's kinetic parameters",
                 field="--individual-parameters",
-                allowed="the ebe.csv of a `cartrial kinetics popfit --model stein2019` of the same subjects",
+                allowed="the ebe.csv of a `cartrial kinetics popfit --model stein2019` of the same subjects "
+                "(or --url: the store's PK samples are fitted first)",
             )
+        )
+    if titre not in ("interval", "centre"):
+        raise InputError(
+            Problem("unknown titre likelihood", field="--titre", value=titre, allowed="interval, centre")
         )
     if not pd_model and individual_parameters is not None:
         raise InputError(
@@ -524,14 +535,6 @@ def popfit_command(
                 field="--individual-parameters",
                 value=str(individual_parameters),
                 allowed="--model cartrial_pd (alias pd)",
-            )
-        )
-    if pd_model and url is not None:
-        raise InputError(
-            Problem(
-                "the PD model is fitted from a PD sample file (the store route fits the PK samples)",
-                field="--url",
-                allowed="a PD sample FILE (e.g. pd_samples.csv) with --individual-parameters",
             )
         )
     if not pd_model and get_model(model).uses_dose and dose_col is None:
@@ -546,18 +549,9 @@ def popfit_command(
         raise InputError(Problem("give a FILE or --url, not both", field="--url"))
     if file is None and url is None and cutoff is None:
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
-    titres = False
+    snapshot: Any = None
     if file is not None and pd_model:
-        from cartrial.kinetics.popfit.pdmodel import titre_observations
-
         table = read_csv(file, required=[subject, time])
-        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
-            conc = "aqp4_igg_titre"
-        if conc not in table.columns:
-            raise InputError(
-                Problem("no such column", file=str(file), field="--conc", value=conc, allowed="a column")
-            )
-        table, titres = titre_observations(table, conc, source=str(file))
         source = str(file)
     elif file is not None:
         table = read_csv(file, required=[subject, time, conc])
@@ -577,30 +571,52 @@ def popfit_command(
                 Problem("not a date", field="--cutoff", value=cutoff, allowed="YYYY-MM-DD")
             ) from None
         snapshot = read_snapshot(url, cut)
-        table = snapshot.table("pk_samples")
-        source = f"store pk_samples (cut-off {cutoff})"
+        name = "pd_samples" if pd_model else "pk_samples"
+        table = snapshot.table(name)
+        source = f"store {name} (cut-off {cutoff})"
         levels = dose_levels(snapshot.table("infusions"))
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
-    data = PopulationData.from_frame(
-        table,
-        subject=subject,
-        time=time,
-        conc="_pd_value" if pd_model else conc,
-        blq_column="_pd_blq" if titres else "blq",
-        lloq_column="_pd_lloq" if titres else "lloq",
-        lloq=lloq,
-        dose_column=None if pd_model else dose_col,
-        analyte_column=None if pd_model else "analyte",
-        analyte=analyte,
-        source=source,
-        allow_unquantified=allow_unquantified,
-        zero_is_blq=scale == "log",
-    )
+    settings = SaemSettings(k1=k1, k2=k2, seed=seed)
+    if pd_model:
+        from cartrial.kinetics.popfit.pdmodel import pd_population_data
+
+        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
+            conc = "aqp4_igg_titre"
+        for column, option in ((conc, "--conc"), (subject, "--subject"), (time, "--time")):
+            if column not in table.columns:
+                raise InputError(
+                    Problem("no such column", file=source, field=option, value=column, allowed="a column")
+                )
+        data = pd_population_data(
+            table,
+            conc,
+            subject=subject,
+            time=time,
+            censoring=titre,
+            lloq=lloq,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            zero_is_blq=scale == "log",
+        )
+    else:
+        data = PopulationData.from_frame(
+            table,
+            subject=subject,
+            time=time,
+            conc=conc,
+            lloq=lloq,
+            dose_column=dose_col,
+            analyte=analyte,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            zero_is_blq=scale == "log",
+        )
     structural: Any = model
     kinetic_notes: list[str] = []
-    if pd_model and individual_parameters is not None:
+    pd_settings: dict[str, Any] = {}
+    if pd_model:
         from cartrial.kinetics.popfit.pdmodel import (
             attach_kinetics,
             initial_baseline,
@@ -608,13 +624,33 @@ def popfit_command(
             read_individual_parameters,
         )
 
-        ip_table = read_csv(individual_parameters)
-        kinetic = read_individual_parameters(ip_table, data.subjects, source=str(individual_parameters))
+        if individual_parameters is not None:
+            ip_table = read_csv(individual_parameters)
+            ip_source = str(individual_parameters)
+        else:
+            ip_table, ip_source = _store_kinetic_fit(
+                snapshot,
+                cutoff,
+                out,
+                settings,
+                analyte,
+                not no_figures,
+                figure_format,
+                allow_unquantified,
+                as_json,
+            )
+        kinetic = read_individual_parameters(ip_table, data.subjects, source=ip_source)
         if "status" in ip_table.columns and set(ip_table["status"].astype(str)) - {"converged"}:
             kinetic_notes.append(
-                f"the kinetic fit of {individual_parameters} is labelled NOT CONVERGED: its individual "
+                f"the kinetic fit of {ip_source} is labelled NOT CONVERGED: its individual "
                 "parameters (and this PD fit) are not reliable"
             )
+        pd_settings = {
+            "titre_censoring": titre,
+            "individual_parameters": str(Path(ip_source).resolve())
+            if individual_parameters is not None
+            else ip_source,
+        }
         data = attach_kinetics(data)
         structural = pd_structural_model(
             kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
@@ -627,7 +663,6 @@ def popfit_command(
         data = data.with_covariates(read_covariates(covariates, source=str(covariates_file or "store")))
     init = {k: float(v) for k, v in _parse_named_values(initial, "--initial").items()}
     err_console = _err_console()
-    settings = SaemSettings(k1=k1, k2=k2, seed=seed)
     from rich.progress import BarColumn, Progress, TextColumn
 
     with Progress(
@@ -657,10 +692,16 @@ def popfit_command(
             progress=progress,
             method=method,
         )
+    fit.settings.update(pd_settings)
+    if kinetic_notes:
+        fit.settings["notes"] = kinetic_notes
     _make_folder(out)
     outputs = popfit_files(fit, figures=not no_figures, figure_format=figure_format, seed=seed)
     write_report(out, outputs)
     files = file_listing(outputs, out)
+    kinetic_folder = out / "kinetics" if pd_model and individual_parameters is None else None
+    if kinetic_folder is not None:
+        files["kinetic_fit"] = str(kinetic_folder)
     if as_json:
         summary = {**fit.summary(), "estimates": fit.to_dict()["estimates"], "files": files}
         if kinetic_notes:
@@ -694,12 +735,53 @@ def popfit_command(
     ll = fit.likelihood
     console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
     console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")
+    if kinetic_folder is not None:
+        console.print(f"the kinetic fit whose EBEs this PD fit used: {kinetic_folder}/")
+
+
+def _store_kinetic_fit(
+    snapshot: Any,
+    cutoff: str | None,
+    out: Path,
+    settings: Any,
+    analyte: str,
+    figures: bool,
+    figure_format: str,
+    allow_unquantified: bool,
+    quiet: bool,
+) -> tuple[Any, str]:
+    """The kinetic step of a sequential PD fit from the store: a stein2019 popfit of the snapshot's PK
+    samples (same cut-off, SAEM settings and seed), written to OUT/kinetics/; its EBEs (with its status)
+    are the PD fit's kinetic parameters (docs/popfit.md, "PD fit from the store")."""
+    from cartrial.commands.report_commands import write_report
+    from cartrial.kinetics.popfit import PopulationData, fit_population
+    from cartrial.report.popfit import popfit_files
+
+    source = f"store pk_samples (cut-off {cutoff})"
+    data = PopulationData.from_frame(
+        snapshot.table("pk_samples"), analyte=analyte, source=source, allow_unquantified=allow_unquantified
+    )
+    if not quiet:
+        _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
+    fit = fit_population(data, "stein2019", settings=settings)
+    folder = out / "kinetics"
+    _make_folder(folder)
+    write_report(folder, popfit_files(fit, figures=figures, figure_format=figure_format))
+    return fit.ebe.assign(status=fit.status), str((folder / "ebe.csv").resolve())
 
 
 @kinetics_app.command("map", epilog=MAP_EXAMPLE)
 def map_command(
-    file: Path = typer.Argument(..., help="The new patient's samples (pk_samples template columns)."),
+    file: Path = typer.Argument(
+        ..., help="The new patient's samples (pk_samples template; pd_samples for a PD population)."
+    ),
     population: Path = typer.Option(..., "--population", help="estimates.json of `kinetics popfit`."),
+    individual_parameters: Path | None = typer.Option(
+        None,
+        "--individual-parameters",
+        help="PD population: the patient's kinetic parameters (ebe.csv of a stein2019 popfit, or the "
+        "map_parameters.csv of a kinetic MAP); default: the file the PD fit used.",
+    ),
     subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
     time: str = typer.Option("actual_day", "--time", help="Time column."),
     conc: str = typer.Option("value", "--conc", help="Value column."),
@@ -733,30 +815,52 @@ def map_command(
         ) from None
     from cartrial.kinetics.popfit.pdmodel import is_pd_model
 
-    if isinstance(doc, dict) and is_pd_model(str(doc.get("model"))):
+    pd_population = isinstance(doc, dict) and is_pd_model(str(doc.get("model")))
+    if individual_parameters is not None and not pd_population:
         raise InputError(
             Problem(
-                "MAP prediction is available for the kinetic models, not yet for the PD model",
+                "--individual-parameters applies to a PD population model only",
                 file=str(population),
-                field="model",
-                value=str(doc.get("model")),
-                allowed="estimates.json of a stein2019 or one-compartment popfit",
+                field="--individual-parameters",
+                allowed="the estimates.json of a `kinetics popfit --model pd`",
             )
         )
-    pop = PopulationModel.from_dict(doc, source=str(population))
-    table = read_csv(file, required=[subject, time, conc])
-    data = PopulationData.from_frame(
-        table,
-        subject=subject,
-        time=time,
-        conc=conc,
-        lloq=lloq,
-        dose_column=dose_col,
-        analyte=analyte,
-        source=str(file),
-        allow_unquantified=True,
-        min_subjects=1,
-    )
+    if pd_population:
+        from cartrial.kinetics.popfit.pdmodel import pd_population_data, titre_censoring_of
+
+        table = read_csv(file, required=[subject, time])
+        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
+            conc = "aqp4_igg_titre"
+        if conc not in table.columns:
+            raise InputError(
+                Problem("no such column", file=str(file), field="--conc", value=conc, allowed="a column")
+            )
+        data = pd_population_data(
+            table,
+            conc,
+            subject=subject,
+            time=time,
+            censoring=titre_censoring_of(doc),
+            lloq=lloq,
+            source=str(file),
+            allow_unquantified=True,
+            min_subjects=1,
+        )
+    else:
+        pop = PopulationModel.from_dict(doc, source=str(population))
+        table = read_csv(file, required=[subject, time, conc])
+        data = PopulationData.from_frame(
+            table,
+            subject=subject,
+            time=time,
+            conc=conc,
+            lloq=lloq,
+            dose_column=dose_col,
+            analyte=analyte,
+            source=str(file),
+            allow_unquantified=True,
+            min_subjects=1,
+        )
     if patient is None and data.n_subjects > 1:
         raise InputError(
             Problem(
@@ -775,6 +879,8 @@ def map_command(
                 allowed=", ".join(data.subjects[:10]),
             )
         )
+    if pd_population:
+        pop, data, index = _pd_map_inputs(doc, data, index, population, individual_parameters)
     result = map_estimate(
         pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
     )
@@ -807,6 +913,45 @@ def map_command(
     console.print(grid)
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+def _pd_map_inputs(
+    doc: dict[str, Any], data: Any, index: int, population: Path, individual_parameters: Path | None
+) -> tuple[Any, Any, int]:
+    """(population model, data, subject index) of a PD MAP: the patient's kinetic parameters from
+    `individual_parameters` (default: the file the PD fit used, recorded in its estimates.json) and the PD
+    population model built on them (`pd_map_population`)."""
+    import numpy as np
+
+    from cartrial.kinetics.popfit.pdmodel import (
+        attach_kinetics,
+        pd_map_population,
+        read_individual_parameters,
+    )
+    from cartrial.tabular import read_csv
+
+    if individual_parameters is None:
+        settings = doc.get("settings") if isinstance(doc.get("settings"), dict) else {}
+        recorded = settings.get("individual_parameters") if settings else None
+        if not recorded or not Path(str(recorded)).is_file():
+            raise InputError(
+                Problem(
+                    "the patient's kinetic parameters are needed (the PD fit's own file is not available)",
+                    file=str(population),
+                    field="--individual-parameters",
+                    allowed="the patient's ebe.csv row, or the map_parameters.csv of `cartrial kinetics map` "
+                    "on the patient's PK samples",
+                )
+            )
+        individual_parameters = Path(str(recorded))
+    one = data.select([index])
+    kinetic = read_individual_parameters(
+        read_csv(individual_parameters), one.subjects, source=str(individual_parameters)
+    )
+    observed = one.times[one.observed]
+    t_max = 1.5 * max(float(np.max(observed)) if observed.size else 1.0, 1.0) + 1.0
+    pop = pd_map_population(doc, kinetic, t_max_days=t_max, source=str(population))
+    return pop, attach_kinetics(one), 0
 
 
 def _make_folder(out: Path) -> None:

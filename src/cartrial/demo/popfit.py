@@ -71,28 +71,21 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     import numpy as np
 
     from cartrial.commands.report_commands import write_report
-    from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
+    from cartrial.kinetics.popfit import SaemSettings, fit_population
     from cartrial.kinetics.popfit.pdmodel import (
         attach_kinetics,
         initial_baseline,
+        pd_population_data,
         pd_structural_model,
         read_individual_parameters,
-        titre_observations,
     )
     from cartrial.report.popfit import popfit_files
     from cartrial.tabular import read_csv
 
     source = ctx.examples_dir / "ct103a-nmosd" / "study" / "pd_samples.csv"
-    table, _ = titre_observations(
-        read_csv(source, required=["subject_id"]), "aqp4_igg_titre", source=str(source)
-    )
-    data = PopulationData.from_frame(
-        table,
-        conc="_pd_value",
-        blq_column="_pd_blq",
-        lloq_column="_pd_lloq",
-        analyte_column=None,
-        source="pd_samples.csv",
+    # titres interval-censored on the dilution grid (the default titre likelihood)
+    data = pd_population_data(
+        read_csv(source, required=["subject_id"]), "aqp4_igg_titre", source="pd_samples.csv"
     )
     kinetic = read_individual_parameters(ebe, data.subjects, source="EBEs of the kinetic fit")
     data = attach_kinetics(data)

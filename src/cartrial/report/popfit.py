@@ -156,12 +156,15 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
 
 
 def map_files(result: MapResult) -> dict[str, str]:
-    """A MAP estimate's files: ``map_parameters.csv``, ``map_profile.csv``, ``map.json``."""
+    """A MAP estimate's files: ``map_parameters.csv`` (subject, parameter, map_estimate, …; readable by
+    ``--individual-parameters`` of a PD fit or MAP), ``map_profile.csv``, ``map.json``."""
     from cartrial.kinetics.popfit.diagnostics import clean
     from cartrial.tabular import dumps_json
 
     return {
-        "map_parameters.csv": result.parameters.to_csv(index=False),
+        "map_parameters.csv": result.parameters.assign(subject=result.subject)[
+            ["subject", *result.parameters.columns]
+        ].to_csv(index=False),
         "map_profile.csv": result.profile.to_csv(index=False),
         "map.json": dumps_json(clean(result.to_dict())) + "\n",
     }

@@ -4,13 +4,15 @@
 `cartrial.kinetics.templates`: subject_id, actual_day, value, lloq, blq, …; validated by
 `cartrial.kinetics.frames.validate_profiles`, so a bad row is reported the same way), or any table given its
 column names. A BLQ sample is one flagged in the BLQ column, with a value of 0, or below its LLOQ; its LLOQ is
-required (the censored likelihood needs it).
+required (the censored likelihood needs it). A sample may instead be interval-censored (an AQP4-IgG end-point
+titre: the true value lies in [low, high)); `interval_low`/`interval_high` hold the bounds (NaN elsewhere)
+and ``y`` a representative value (the interval's geometric centre) for plots and diagnostics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,8 @@ class PopulationData:
 
     times: sampling times (model time unit); y: observed value (NaN for BLQ and padding); blq: censored
     sample; lloq: its LLOQ (NaN where unknown); dose: per subject (1.0 when the model has none);
-    covariates: one row per subject (index = subject id).
+    covariates: one row per subject (index = subject id); interval_low/interval_high: bounds of the
+    interval-censored samples (NaN elsewhere; None when the data have none).
     """
 
     subjects: tuple[str, ...]
@@ -41,6 +44,8 @@ class PopulationData:
     dose: FloatArray
     covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
     source: str = "data"
+    interval_low: FloatArray | None = None
+    interval_high: FloatArray | None = None
 
     @property
     def n_subjects(self) -> int:
@@ -58,9 +63,43 @@ class PopulationData:
     def quantified(self) -> BoolArray:
         return np.asarray(self.observed & ~self.blq)
 
+    @property
+    def interval(self) -> BoolArray:
+        """Interval-censored samples (quantified samples known only to lie in [low, high))."""
+        if self.interval_low is None:
+            return np.zeros_like(self.observed)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.observed & ~self.blq & np.isfinite(self.interval_low))
+
+    @property
+    def n_interval(self) -> int:
+        return int(self.interval.sum())
+
+    def select(self, indices: Sequence[int]) -> PopulationData:
+        """The data of the subjects at `indices` (in that order)."""
+        idx = list(indices)
+        return replace(
+            self,
+            subjects=tuple(self.subjects[i] for i in idx),
+            times=self.times[idx],
+            y=self.y[idx],
+            blq=self.blq[idx],
+            lloq=self.lloq[idx],
+            observed=self.observed[idx],
+            dose=self.dose[idx],
+            covariates=self.covariates.iloc[idx] if len(self.covariates.columns) else self.covariates,
+            interval_low=None if self.interval_low is None else self.interval_low[idx],
+            interval_high=None if self.interval_high is None else self.interval_high[idx],
+        )
+
+    def without_intervals(self) -> PopulationData:
+        """The same data with interval-censored samples taken at their representative value (``y``)."""
+        return replace(self, interval_low=None, interval_high=None)
+
     def drop_blq(self) -> PopulationData:
         """The same data with every BLQ sample removed (Beal's M1)."""
         keep = self.observed & ~self.blq
+        low, high = self.interval_low, self.interval_high
         return _pack(
             self.subjects,
             [self.times[i][keep[i]] for i in range(self.n_subjects)],
@@ -70,6 +109,8 @@ class PopulationData:
             self.dose,
             self.covariates,
             self.source,
+            None if low is None else [low[i][keep[i]] for i in range(self.n_subjects)],
+            None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
 
     def long_table(self) -> pd.DataFrame:
@@ -140,8 +181,14 @@ class PopulationData:
         allow_unquantified: bool = False,
         min_subjects: int = 2,
         zero_is_blq: bool = True,
+        interval_columns: tuple[str, str] | None = None,
+        skip: npt.ArrayLike | None = None,
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
+
+        `interval_columns`: (low, high) columns of interval-censored samples (NaN where the sample is not).
+        `skip`: rows (a mask over the table) that are not samples, dropped after validation so the row
+        numbers of any problem are those of the file.
 
         A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
         CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
@@ -174,13 +221,24 @@ class PopulationData:
             dose=dose_column,
             source=source,
         )
+        if skip is not None:
+            frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
         if lloq is not None:
             frame["_lloq"] = float(lloq)
         if "_lloq" not in frame:
             frame["_lloq"] = np.nan
+        if interval_columns is not None:
+            rows_in = frame["_row"].to_numpy(int)
+            for name, column in zip(("_low", "_high"), interval_columns, strict=True):
+                frame[name] = pd.to_numeric(data[column], errors="coerce").to_numpy(float)[rows_in]
         frame = frame.sort_values(["_subject", "_time"], kind="stable")
         subjects, t_list, v_list, b_list, l_list, doses = [], [], [], [], [], []
+        low_list: list[FloatArray] = []
+        high_list: list[FloatArray] = []
         for sid, part in frame.groupby("_subject", sort=False):
+            if interval_columns is not None:
+                low_list.append(part["_low"].to_numpy(float))
+                high_list.append(part["_high"].to_numpy(float))
             ll = part["_lloq"].to_numpy(float)
             v = part["_conc"].to_numpy(float)
             with np.errstate(invalid="ignore"):
@@ -203,7 +261,18 @@ class PopulationData:
             b_list.append(b)
             l_list.append(ll)
             doses.append(float(part["_dose"].iloc[0]) if "_dose" in part else 1.0)
-        out = _pack(tuple(subjects), t_list, v_list, b_list, l_list, np.array(doses), None, source)
+        out = _pack(
+            tuple(subjects),
+            t_list,
+            v_list,
+            b_list,
+            l_list,
+            np.array(doses),
+            None,
+            source,
+            low_list if interval_columns is not None else None,
+            high_list if interval_columns is not None else None,
+        )
         out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
         return out
 
@@ -219,17 +288,7 @@ class PopulationData:
                     allowed="one row per subject of the data",
                 )
             )
-        return PopulationData(
-            self.subjects,
-            self.times,
-            self.y,
-            self.blq,
-            self.lloq,
-            self.observed,
-            self.dose,
-            covariates.loc[list(self.subjects)],
-            self.source,
-        )
+        return replace(self, covariates=covariates.loc[list(self.subjects)])
 
     def check(self, *, allow_unquantified: bool = False, min_subjects: int = 2) -> None:
         """Refuse data a population fit cannot use: no subject, or a subject without a quantifiable sample."""
@@ -256,6 +315,7 @@ class PopulationData:
             "n_observations": self.n_observations,
             "n_blq": self.n_blq,
             "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
+            "n_interval_censored": self.n_interval,
         }
 
 
@@ -268,6 +328,8 @@ def _pack(
     dose: FloatArray,
     covariates: pd.DataFrame | None,
     source: str,
+    low_list: Sequence[FloatArray] | None = None,
+    high_list: Sequence[FloatArray] | None = None,
 ) -> PopulationData:
     n = len(subjects)
     m = max((len(t) for t in t_list), default=0)
@@ -286,7 +348,16 @@ def _pack(
         ll[i, :k] = l_list[i]
         observed[i, :k] = True
     cov = covariates if covariates is not None else pd.DataFrame(index=list(subjects))
-    return PopulationData(subjects, times, y, blq, ll, observed, np.asarray(dose, float), cov, source)
+    low = high = None
+    if low_list is not None and high_list is not None:
+        low, high = np.full((n, m), np.nan), np.full((n, m), np.nan)
+        for i in range(n):
+            k = len(t_list[i])
+            low[i, :k] = low_list[i]
+            high[i, :k] = high_list[i]
+    return PopulationData(
+        subjects, times, y, blq, ll, observed, np.asarray(dose, float), cov, source, low, high
+    )
 
 
 def parse_covariate_spec(spec: str) -> tuple[str, str, str]:

@@ -53,7 +53,9 @@ def observation_table(fit: PopulationFit, n_sim: int = 500, seed: int | None = 7
     err = spec.error
     g = err.sd(ipred, theta.sigma)
     with np.errstate(invalid="ignore", divide="ignore"):
-        iwres = np.where(work.quantified, (work.yt - err.transform(ipred)) / g, np.nan)
+        # interval-censored samples (titres) at their representative value
+        yt_all = err.transform(np.where(data.quantified, data.y, 1.0))
+        iwres = np.where(data.quantified, (yt_all - err.transform(ipred)) / g, np.nan)
     sims = simulate_replicates(fit, n_sim, seed)
     rng = np.random.default_rng(None if seed is None else seed + 1)
     npde = np.full(data.times.shape, np.nan)

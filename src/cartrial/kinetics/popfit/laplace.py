@@ -78,7 +78,14 @@ def first_order_hessian(work: Work, theta: Theta, eta: FloatArray, h: float = 1e
             phi[:, spec.iiv_index] += e
             pred = work.predict(phi, rr)
             val = -subject_loglik(
-                pred, work.yt[rr], work.lloq_t[rr], none[rr], work.censored[rr], err, theta.sigma
+                pred,
+                work.yt[rr],
+                work.lloq_t[rr],
+                none[rr],
+                work.censored[rr],
+                err,
+                theta.sigma,
+                work.lower_t[rr] if work.has_interval else None,
             )
             return np.where(np.isfinite(val), val, 1e300)
 

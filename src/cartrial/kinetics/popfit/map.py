@@ -1,5 +1,10 @@
 """MAP Bayesian estimation of a new patient from a population model and that patient's samples.
 
+One implementation for every population model: the structural model is the population's (`PopulationSpec.
+model`) — the kinetic models, or the PD model built on the patient's own kinetic parameters
+(`cartrial.kinetics.popfit.pdmodel.pd_map_population`); interval-censored titres enter by their interval
+likelihood, as in the fit.
+
 The posterior mode of η maximises log p(y | φ) + log N(η; 0, Ω) (the population model is the prior; BLQ
 samples enter by the M3 censored likelihood, so even one or two samples — or only BLQ ones — update the
 prior). Uncertainty: the Laplace approximation N(η̂, H⁻¹) (H = Hessian of -log posterior at the mode); the
@@ -60,17 +65,7 @@ def map_estimate(
 ) -> MapResult:
     """MAP estimate for subject number `subject` of `data` (one patient; its samples may be few or BLQ)."""
     spec, theta = population.spec, population.theta
-    one = PopulationData(
-        (data.subjects[subject],),
-        data.times[[subject]],
-        data.y[[subject]],
-        data.blq[[subject]],
-        data.lloq[[subject]],
-        data.observed[[subject]],
-        data.dose[[subject]],
-        data.covariates.iloc[[subject]] if len(data.covariates.columns) else data.covariates,
-        data.source,
-    )
+    one = data.select([subject])
     x = population.covariate_row(dict(covariates or {})) if spec.covariate_effects else np.zeros((1, 0))
     work = Work(spec, one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
@@ -101,19 +96,22 @@ def map_estimate(
     dose = np.repeat(one.dose, n_draws)
     pred_draws = spec.model.predict(np.exp(phi_draws), np.broadcast_to(grid_t, (n_draws, grid_t.size)), dose)
     pred_mode = spec.model.predict(np.exp(phi_mode), grid_t[None, :], one.dose)[0]
+    band = np.percentile(pred_draws, [5, 95], axis=0)  # one partial sort for both bounds
     pop_pred = spec.model.predict(np.exp(spec.typical_phi(theta, x)), grid_t[None, :], one.dose)[0]
     profile = pd.DataFrame(
         {
             "time": grid_t,
             "map_prediction": pred_mode,
-            "p05": np.percentile(pred_draws, 5, axis=0),
-            "p95": np.percentile(pred_draws, 95, axis=0),
+            "p05": band[0],
+            "p95": band[1],
             "population_prediction": pop_pred,
         }
     )
     notes = []
     n_q = int((one.observed & ~one.blq).sum())
-    notes.append(f"{n_q} quantifiable and {int((one.observed & one.blq).sum())} BLQ sample(s) used")
+    n_i = one.n_interval
+    interval = f" ({n_i} interval-censored)" if n_i else ""
+    notes.append(f"{n_q} quantifiable{interval} and {int((one.observed & one.blq).sum())} BLQ sample(s) used")
     if not population.converged:
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
     if not bool(ok[0]):

@@ -27,10 +27,15 @@ pool is advanced exactly for its loss term, p ← p·exp(-Δa) + k_out·Δt·(1 
 p (trapezoid); predictions at the sampling times are interpolated linearly on the grid. All rows (subjects
 or MCMC draws) are advanced together (numpy).
 
-**Titres.** The example's AQP4-IgG end-point titres ("1:320") are read by `titre_observations`: a titre on
-the 0.5-log10 dilution grid is taken at the geometric centre of its interval (latent titre in
-[1:g, next step), docs/science/cellular-kinetics.md §7.3), i.e. g·10^0.25, fitted on the log scale (the
-rounding adds a uniform error of SD 0.144 log10 to the residual); "negative" is BLQ with LLOQ 1:10 (M3).
+**Titres.** AQP4-IgG end-point titres ("1:320") are read by `titre_observations` on the assay's dilution
+grid (`cartrial.kinetics.pd.TITRE_DILUTIONS`: 1:10, 1:32, 1:100 … 1:10000, 0.5-log10 steps;
+docs/science/neuro-outcomes.md §6): a titre 1:D_k means the latent titre lies in [D_k, D_k+1) (the top
+dilution, or ">=1:D", in [D, ∞)); "negative" is BLQ with LLOQ 1:10 (M3). Two likelihoods
+(``censoring``): ``interval`` (default) — the probability mass of the residual distribution over the
+interval on the log scale (`cartrial.kinetics.popfit.likelihood.log_interval_probability`); ``centre`` —
+the titre taken at the geometric centre of its interval, D_k·10^0.25, as an exact observation (the rounding
+then adds a uniform error of SD 0.144 log10 to the residual and biases a decline towards the grid). A titre
+off the grid is an `InputError`.
 
 The estimator's per-subject input slot (``PopulationData.dose``, the dose of the dose-based PK models) carries
 each subject's row in the kinetic-parameter table (`attach_kinetics`); the model has no dose.
@@ -38,9 +43,12 @@ each subject's row in the kinetic-parameter table (`attach_kinetics`); the model
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +58,9 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.structural import StructuralModel
+
+if TYPE_CHECKING:
+    from cartrial.kinetics.popfit.population import PopulationModel
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -156,11 +167,10 @@ def pd_structural_model(
 ) -> StructuralModel:
     """The population PD model for subjects whose Stein 2019 parameters are the rows of `kinetic`
     (n, 6); predictions at times up to `t_max_days`. A row's input slot (``dose``) is its row index in
-    `kinetic` (`attach_kinetics`)."""
-    from cartrial.kinetics.pd import load_pd_model
-
-    yaml_model = load_pd_model()
-    k_out = float(yaml_model.parameters["k_out"].value if k_out_per_day is None else k_out_per_day)
+    `kinetic` (`attach_kinetics`). The system is advanced only as far as the latest time asked for (the
+    scheme steps forward, so earlier values do not depend on later steps)."""
+    packaged_k_out, typical = _packaged_pd_values()
+    k_out = float(packaged_k_out if k_out_per_day is None else k_out_per_day)
     grid = time_grid(t_max_days)
     auc = cumulative_car_auc(np.asarray(kinetic, dtype=float), grid)
     auc_steps = np.diff(auc, axis=1)
@@ -168,12 +178,14 @@ def pd_structural_model(
     def predict(params: FloatArray, times: FloatArray, rows: FloatArray) -> FloatArray:
         index = np.asarray(rows, dtype=float).astype(int).reshape(-1)
         p = np.asarray(params, dtype=float)
-        antibody = solve_antibody(p, auc_steps[index], grid, k_out)
         t = np.asarray(times, dtype=float)
-        level = _interpolate(antibody, grid, np.maximum(t, 0.0))
+        t_hi = float(np.max(t)) if t.size else 0.0
+        last = grid.size if not math.isfinite(t_hi) else int(np.searchsorted(grid, t_hi, side="left")) + 1
+        last = min(max(last, 2), grid.size)
+        antibody = solve_antibody(p, auc_steps[index, : last - 1], grid[:last], k_out)
+        level = _interpolate(antibody, grid[:last], np.maximum(t, 0.0))
         return np.asarray(p[:, 0:1] * level, dtype=float)
 
-    typical = yaml_model.typical()
     return StructuralModel(
         name=PD_MODEL_NAME,
         parameters=PD_POPULATION_PARAMETERS,
@@ -189,14 +201,31 @@ def pd_structural_model(
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _packaged_pd_values() -> tuple[float, dict[str, float]]:
+    """k_out and the typical values of the packaged PD model (kinetics/data/pd_model.yaml), read once."""
+    from cartrial.kinetics.pd import load_pd_model
+
+    yaml_model = load_pd_model()
+    return float(yaml_model.parameters["k_out"].value), dict(yaml_model.typical())
+
+
 def read_individual_parameters(
     table: pd.DataFrame, subjects: Sequence[str], *, source: str = "individual parameters"
 ) -> FloatArray:
     """(n, 6) Stein 2019 parameters of `subjects` (in that order) from a table with a ``subject`` (or
     ``subject_id``) column and one column per parameter (the ``ebe.csv`` of ``cartrial kinetics popfit``).
 
-    A subject of the PD data missing from the table, a missing parameter column, or a value that is not a
-    finite number > 0 is an `InputError` naming the file, the subject/row and the column."""
+    The long ``map_parameters.csv`` of ``cartrial kinetics map`` (subject, parameter, map_estimate) is read
+    as well (the kinetic MAP of a new patient). A subject of the PD data missing from the table, a missing
+    parameter column, or a value that is not a finite number > 0 is an `InputError` naming the file, the
+    subject/row and the column."""
+    if {"subject", "parameter", "map_estimate"} <= set(table.columns):
+        table = (
+            table.pivot_table(index="subject", columns="parameter", values="map_estimate", aggfunc="first")
+            .reset_index()
+            .rename_axis(columns=None)
+        )
     subject_col = next((c for c in ("subject", "subject_id") if c in table.columns), None)
     if subject_col is None:
         raise InputError(
@@ -257,6 +286,26 @@ def read_individual_parameters(
     return out
 
 
+def pd_map_population(
+    document: dict[str, Any], kinetic: FloatArray, *, t_max_days: float, source: str = "population"
+) -> PopulationModel:
+    """The PD population model of an ``estimates.json`` (`document`) for ONE patient whose Stein 2019
+    parameters are `kinetic` (1, 6): what `map_estimate` needs (the patient's data go through
+    `attach_kinetics`). Predictions are available up to `t_max_days`."""
+    from cartrial.kinetics.popfit.population import PopulationModel
+
+    struct = pd_structural_model(np.asarray(kinetic, dtype=float).reshape(1, -1), t_max_days=t_max_days)
+    return PopulationModel.from_dict(document, source=source, model=struct)
+
+
+def titre_censoring_of(document: dict[str, Any]) -> str:
+    """The titre likelihood a PD fit used (``settings.titre_censoring`` of its ``estimates.json``;
+    ``interval`` when absent)."""
+    settings = document.get("settings")
+    value = settings.get("titre_censoring") if isinstance(settings, dict) else None
+    return str(value) if value in TITRE_CENSORING else "interval"
+
+
 def attach_kinetics(data: PopulationData) -> PopulationData:
     """The same data with each subject's input slot set to its row (0..n-1) in the kinetic-parameter
     table given to `pd_structural_model` (rows in the order of ``data.subjects``)."""
@@ -277,15 +326,70 @@ def initial_baseline(data: PopulationData) -> float:
     return float(np.exp(np.mean(np.log(values)))) if values.size else 100.0
 
 
+TITRE_CENSORING: tuple[str, ...] = ("interval", "centre")
+"""Likelihoods of titre observations: the interval-censored one (default) or the interval centre."""
+
+_TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>\d+(?:\.\d+)?)$")
+
+
+def titre_bounds(
+    text: str, *, source: str = "data", row: int | None = None, field: str = "titre"
+) -> tuple[float, float]:
+    """[low, high) of the latent titre (dilution denominators) of an end-point titre on the dilution grid:
+    1:D_k → [D_k, D_k+1); the top dilution or ">=1:D" → [D, ∞); "negative" → [0, D_1). A dilution off the
+    grid is an `InputError` naming the file, row and column.
+
+    >>> titre_bounds("1:320"), titre_bounds(">=1:1000"), titre_bounds("negative")
+    ((320.0, 1000.0), (1000.0, inf), (0.0, 10.0))
+    """
+    from cartrial.kinetics.pd import TITRE_DILUTIONS
+
+    grid = tuple(float(d) for d in TITRE_DILUTIONS)
+    raw = str(text).strip()
+    key = raw.lower()
+    if key in ("negative", "neg", "<1:10", "<1/10"):
+        return 0.0, grid[0]
+    found = _TITRE_TEXT.match(key)
+    allowed = "negative or an end-point titre on the dilution grid: " + ", ".join(
+        f"1:{d}" for d in TITRE_DILUTIONS
+    )
+    if not found:
+        raise InputError(
+            Problem("not a titre", file=source, row=row, field=field, value=raw, allowed=allowed)
+        )
+    value = float(found["den"])
+    if value not in grid:
+        raise InputError(
+            Problem(
+                "titre off the dilution grid", file=source, row=row, field=field, value=raw, allowed=allowed
+            )
+        )
+    k = grid.index(value)
+    if found["op"] is not None or k == len(grid) - 1:
+        return value, math.inf
+    return value, grid[k + 1]
+
+
 def titre_observations(
-    table: pd.DataFrame, column: str, *, source: str = "data"
+    table: pd.DataFrame, column: str, *, source: str = "data", censoring: str = "interval"
 ) -> tuple[pd.DataFrame, bool]:
-    """`table` with numeric ``_pd_value``, ``_pd_blq`` and ``_pd_lloq`` columns from `column`, and whether
-    the column held titres. End-point titres ("1:320", "negative") become the geometric centre of their
-    0.5-log10 interval (g·10^0.25), "negative" BLQ with LLOQ 10 (see the module docstring); numbers are
-    kept as they are (no BLQ). A cell that is neither is an `InputError` naming the row."""
-    from cartrial.errors import ConfigurationError
-    from cartrial.kinetics.pd import TITRE_DILUTIONS, parse_titre
+    """`table` with numeric ``_pd_value``, ``_pd_blq``, ``_pd_lloq``, ``_pd_low`` and ``_pd_high`` columns
+    from `column`, and whether the column held titres. An end-point titre ("1:320") has the bounds of its
+    dilution interval (`titre_bounds`; ``_pd_low``/``_pd_high`` NaN with ``censoring="centre"``) and the
+    interval's geometric centre D·10^0.25 as its value; "negative" is BLQ with LLOQ 1:10 (see the module
+    docstring); numbers are kept as they are (no BLQ, no interval). A cell that is neither, or a titre off
+    the grid, is an `InputError` naming the row."""
+    from cartrial.kinetics.pd import TITRE_DILUTIONS
+
+    if censoring not in TITRE_CENSORING:
+        raise InputError(
+            Problem(
+                "unknown titre likelihood",
+                field="--titre",
+                value=censoring,
+                allowed=", ".join(TITRE_CENSORING),
+            )
+        )
 
     out = table.copy()
     cells = out[column]
@@ -297,46 +401,97 @@ def titre_observations(
         out["_pd_value"] = numeric
         out["_pd_blq"] = False
         out["_pd_lloq"] = np.nan
+        out["_pd_low"] = np.nan
+        out["_pd_high"] = np.nan
         return out, False
     values = np.full(len(out), np.nan)
+    low = np.full(len(out), np.nan)
+    high = np.full(len(out), np.nan)
     blq = np.zeros(len(out), dtype=bool)
     lowest = float(min(TITRE_DILUTIONS))
     for k, (cell, here) in enumerate(zip(text, present, strict=True)):
         if not here:
             continue
-        try:
-            log10 = parse_titre(cell)
-        except ConfigurationError:
-            raise InputError(
-                Problem(
-                    "not a titre",
-                    file=source,
-                    row=k + 2,
-                    field=column,
-                    value=cell,
-                    allowed="an end-point titre such as 1:320, or negative",
-                )
-            ) from None
-        if math.isinf(log10):
+        lo, hi = titre_bounds(cell, source=source, row=k + 2, field=column)
+        if lo <= 0:
             blq[k] = True
-        else:
-            values[k] = 10 ** (log10 + 0.25)
+            continue
+        values[k] = lo * 10**0.25
+        if censoring == "interval":
+            low[k], high[k] = lo, hi
     out["_pd_value"] = values
     out["_pd_blq"] = blq
     out["_pd_lloq"] = lowest
+    out["_pd_low"] = low
+    out["_pd_high"] = high
     return out, True
+
+
+def pd_population_data(
+    table: pd.DataFrame,
+    column: str,
+    *,
+    subject: str = "subject_id",
+    time: str = "actual_day",
+    censoring: str = "interval",
+    lloq: float | None = None,
+    source: str = "data",
+    allow_unquantified: bool = False,
+    min_subjects: int = 2,
+    zero_is_blq: bool = True,
+) -> PopulationData:
+    """The PD observations of `table` (titres or numbers in `column`) as `PopulationData`: titres
+    interval-censored (``censoring="interval"``) or at their interval centre (``"centre"``), negative
+    titres BLQ (M3); a row without a titre (a PD sample with other measures only) is not an observation.
+    The kinetic rows are attached by `attach_kinetics`."""
+    frame, titres = titre_observations(table, column, source=source, censoring=censoring)
+    blank = (frame[column].isna() | (frame[column].astype(str).str.strip() == "")).to_numpy(bool)
+    if blank.all():
+        raise InputError(
+            Problem(
+                "no PD sample: the column is empty",
+                file=source,
+                field=column,
+                allowed="end-point titres (1:320, negative) or numbers",
+            )
+        )
+    skip = None
+    if titres:
+        skip = blank
+        frame.loc[skip, "_pd_blq"] = True  # passes validation as a flagged sample, then dropped
+    return PopulationData.from_frame(
+        frame,
+        subject=subject,
+        time=time,
+        conc="_pd_value" if titres else column,
+        blq_column="_pd_blq" if titres else "blq",
+        lloq_column="_pd_lloq" if titres else "lloq",
+        lloq=lloq,
+        analyte_column=None,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        min_subjects=min_subjects,
+        zero_is_blq=zero_is_blq,
+        interval_columns=("_pd_low", "_pd_high") if titres and censoring == "interval" else None,
+        skip=skip,
+    )
 
 
 __all__ = [
     "PD_MODEL_NAME",
     "PD_POPULATION_PARAMETERS",
+    "TITRE_CENSORING",
     "attach_kinetics",
     "cumulative_car_auc",
     "initial_baseline",
     "is_pd_model",
+    "pd_map_population",
+    "pd_population_data",
     "pd_structural_model",
     "read_individual_parameters",
     "solve_antibody",
     "time_grid",
+    "titre_bounds",
+    "titre_censoring_of",
     "titre_observations",
 ]

@@ -137,9 +137,15 @@ class PopulationModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "population") -> PopulationModel:
+    def from_dict(
+        cls, data: dict[str, Any], source: str = "population", model: StructuralModel | None = None
+    ) -> PopulationModel:
+        """The model of an ``estimates.json``; `model` supplies the structural model when it is not a named
+        one (the PD model, built on a subject's kinetic parameters) and must have the document's name."""
         try:
-            model = get_model(str(data["model"]))
+            if model is not None and model.name != str(data["model"]):
+                raise ValueError(f"the structural model is {model.name}, the document's {data['model']}")
+            model = model or get_model(str(data["model"]))
             error = ErrorModel(str(data["error"]["kind"]), str(data["error"]["scale"]))
             mu = np.log([float(data["typical"][n]) for n in model.parameters])
             iiv = tuple(str(n) for n in data["iiv"])

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from cartrial.kinetics.popfit.data import PopulationData
-from cartrial.kinetics.popfit.likelihood import LOG_2PI, subject_loglik
+from cartrial.kinetics.popfit.likelihood import LOG_2PI, log_interval_probability, subject_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,7 +77,10 @@ class SaemSettings:
 
 @dataclass
 class Work:
-    """Arrays of one estimation problem (data on the transformed scale, design, model)."""
+    """Arrays of one estimation problem (data on the transformed scale, design, model).
+
+    Censored samples are BLQ ones (M3: upper bound `lloq_t`, lower bound -inf) and interval-censored ones
+    (titres: bounds `lower_t`, `lloq_t`); `has_interval` says whether any sample is interval-censored."""
 
     spec: PopulationSpec
     data: PopulationData
@@ -86,15 +89,24 @@ class Work:
     lloq_t: FloatArray = field(init=False)
     quantified: npt.NDArray[np.bool_] = field(init=False)
     censored: npt.NDArray[np.bool_] = field(init=False)
+    lower_t: FloatArray = field(init=False)
+    has_interval: bool = field(init=False)
     n_predictions: int = 0
 
     def __post_init__(self) -> None:
         err = self.spec.error
         d = self.data
-        self.quantified = d.observed & ~d.blq
-        self.censored = d.observed & d.blq if self.spec.blq == "m3" else np.zeros_like(d.blq)
+        interval = d.interval
+        self.has_interval = bool(interval.any())
+        self.quantified = d.observed & ~d.blq & ~interval
+        self.censored = (d.observed & d.blq if self.spec.blq == "m3" else np.zeros_like(d.blq)) | interval
         self.yt = np.where(self.quantified, err.transform(np.where(self.quantified, d.y, 1.0)), 0.0)
-        self.lloq_t = np.where(self.censored, err.transform(np.where(self.censored, d.lloq, 1.0)), 0.0)
+        bounds_low = d.interval_low if d.interval_low is not None else np.ones_like(d.lloq)
+        bounds_high = d.interval_high if d.interval_high is not None else d.lloq
+        upper = np.where(interval, bounds_high, d.lloq)
+        self.lloq_t = np.where(self.censored, err.transform(np.where(self.censored, upper, 1.0)), 0.0)
+        low = np.where(interval, bounds_low, 1.0)
+        self.lower_t = np.where(interval, err.transform(low), -np.inf)
 
     @property
     def n(self) -> int:
@@ -115,6 +127,7 @@ class Work:
             self.censored[rows],
             self.spec.error,
             sigma,
+            self.lower_t[rows] if self.has_interval else None,
         )
 
 
@@ -370,10 +383,16 @@ def _residual_step(
                 ss = float(np.sum(np.where(qm, work.yt[rows] - ft, 0.0) ** 2))
             n_q = float(qm.sum())
             d = (work.lloq_t[rows] - ft)[cm]
+            d_low = (work.lower_t[rows] - ft)[cm] if work.has_interval else None
 
             def nll_a(log_s: float) -> float:
                 sig = math.exp(log_s)
-                val = ss / (2 * sig * sig) + n_q * log_s - float(np.sum(special.log_ndtr(d / sig)))
+                cens = (
+                    special.log_ndtr(d / sig)
+                    if d_low is None
+                    else log_interval_probability(d_low / sig, d / sig)
+                )
+                val = ss / (2 * sig * sig) + n_q * log_s - float(np.sum(cens))
                 return val if math.isfinite(val) else 1e300
 
             res_a = optimize.minimize_scalar(
@@ -577,9 +596,12 @@ class MarginalLikelihood:
             self._pred_cache = {key: self.work.predict(phi, self.rows)}
         return self._pred_cache[key]
 
-    def _additive_parts(self, theta: Theta) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    def _additive_parts(
+        self, theta: Theta
+    ) -> tuple[FloatArray, FloatArray, IntArray, FloatArray, FloatArray | None]:
         """σ-free parts of an additive-error log-likelihood at the cached predictions: per draw the sum of
-        squared residuals S and the number of quantified samples, and (row, LLOQ - f) of censored samples."""
+        squared residuals S and the number of quantified samples, and (row, upper - f, lower - f) of
+        censored samples (lower - f: None when every censored sample is BLQ)."""
         pred = self._pred(theta)
         cached = getattr(self, "_parts", None)
         if cached is not None and cached[0] is pred:
@@ -594,7 +616,8 @@ class MarginalLikelihood:
         nq = qmask.sum(axis=1).astype(float)
         ci = np.nonzero(cmask)
         d = work.lloq_t[rows][ci] - ft[ci]
-        parts = (ss, nq, ci[0].astype(np.int64), d)
+        d_low = work.lower_t[rows][ci] - ft[ci] if work.has_interval else None
+        parts = (ss, nq, ci[0].astype(np.int64), d, d_low)
         self._parts = (pred, parts)
         return parts
 
@@ -602,12 +625,25 @@ class MarginalLikelihood:
         """Additive error: log p(y_i | φ_ik; σ) (n, K) and its derivative in log σ, in one pass.
 
         Quantified: -S/(2σ²) - n_q (log σ + ½ log 2π), derivative S/σ² - n_q; censored (M3): log Φ(d/σ),
-        derivative -(d/σ)·φ(d/σ)/Φ(d/σ)."""
-        ss, nq, crow, d = self._additive_parts(theta)
+        derivative -(d/σ)·φ(d/σ)/Φ(d/σ); interval-censored [l, u): log[Φ(u/σ) - Φ(l/σ)], derivative
+        [(l/σ)·φ(l/σ) - (u/σ)·φ(u/σ)]/[Φ(u/σ) - Φ(l/σ)]."""
+        ss, nq, crow, d, d_low = self._additive_parts(theta)
         sig = float(theta.sigma[0])
         ll = -ss / (2 * sig * sig) - nq * (math.log(sig) + 0.5 * LOG_2PI)
         dl = ss / (sig * sig) - nq
-        if d.size:
+        if d.size and d_low is not None:
+            zu, zl = d / sig, d_low / sig
+            logp = log_interval_probability(zl, zu)
+            ll = ll + np.bincount(crow, weights=logp, minlength=ll.size)
+            with np.errstate(invalid="ignore", over="ignore"):
+                upper_term = np.where(
+                    np.isfinite(zu), zu * np.exp(-0.5 * zu * zu - 0.5 * LOG_2PI - logp), 0.0
+                )
+                lower_term = np.where(
+                    np.isfinite(zl), zl * np.exp(-0.5 * zl * zl - 0.5 * LOG_2PI - logp), 0.0
+                )
+            dl = dl + np.bincount(crow, weights=lower_term - upper_term, minlength=ll.size)
+        elif d.size:
             z = d / sig
             logcdf = special.log_ndtr(z)
             ll = ll + np.bincount(crow, weights=logcdf, minlength=ll.size)
