@@ -43,6 +43,7 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 from cartrial.errors import ConfigurationError
+from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -75,8 +76,9 @@ _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
 """Order of the random draws of `simulate_pd` (one standard normal per subject and slot) and the sign of
 each draw; see the module docstring."""
 
-TITRE_DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
-"""Cell-based-assay dilution grid, 0.5-log10 steps (docs/science/neuro-outcomes.md §6)."""
+TITRE_DILUTIONS: tuple[int, ...] = AQP4_TITRE_DILUTIONS
+"""Cell-based-assay dilution grid, 0.5-log10 steps (docs/science/neuro-outcomes.md §6; declared once in
+`cartrial.protocol.AQP4_TITRE_DILUTIONS`)."""
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass
 
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
-#: Dilution denominators of the series; ordinal index 1..7 (0 = negative, below 1:10) (§6).
-DEFAULT_SERIES: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
+#: Dilution denominators of the series; ordinal index 1..7 (0 = negative, below 1:10) (§6; declared once in
+#: `cartrial.protocol.AQP4_TITRE_DILUTIONS`).
+DEFAULT_SERIES: tuple[int, ...] = AQP4_TITRE_DILUTIONS
 ALLOWED = "an end-point titre such as 1:320 (or 1/320, 320), 'negative' / '<1:10', or '>=1:1000' at the top"
 
 _RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>\d+)$")

@@ -76,7 +76,7 @@ from cartrial.protocol.eligibility import (
     RelapseActivityRule,
     WashoutRule,
 )
-from cartrial.protocol.endpoints import EndpointKind, EndpointRole, EndpointSpec
+from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS, EndpointKind, EndpointRole, EndpointSpec
 from cartrial.protocol.escalation_spec import (
     CrmMethod,
     CrmModel,
@@ -99,6 +99,7 @@ from cartrial.protocol.screening import (
 from cartrial.protocol.summary import protocol_summary, worked_doses
 
 __all__ = [
+    "AQP4_TITRE_DILUTIONS",
     "AgeRangeRule",
     "AgentDailyDose",
     "AnalysisOptions",

@@ -30,6 +30,15 @@ class EndpointRole(StrEnum):
     EXPLORATORY = "exploratory"
 
 
+AQP4_TITRE_DILUTIONS: tuple[int, ...] = (10, 32, 100, 320, 1000, 3200, 10000)
+"""Dilution denominators of the AQP4-IgG cell-based assay (the PD endpoint's titre grid): 1:10, 1:32, 1:100,
+1:320, 1:1000 and, in kits that extend the series, 1:3200 and 1:10000 [U]; steps of sqrt(10) (0.5 log10). A
+titre is interval-censored between the last positive and the first negative dilution. Source:
+docs/science/neuro-outcomes.md §6 (EUROIMMUN fixed cell-based assay, JNNP 2016 supplement). The one
+declaration that the neuro engine (`cartrial.neuro.titres.DEFAULT_SERIES`), the kinetic/PD engine
+(`cartrial.kinetics.pd.TITRE_DILUTIONS`) and the store's field rules read."""
+
+
 #: Endpoint keys: lower-case identifiers, so that they can be used as column names and CLI arguments.
 ENDPOINT_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 

@@ -11,7 +11,7 @@ Types, text lengths and NOT NULL come from the table (`cartrial.store.models`); 
 engine that owns the form (its published constants: temperature range and oxygen devices of the grading
 engine, the Neurostatus score ranges of the neuro engine…) or, for the forms the import owns, from
 `DOMAIN_RULES` below. Protocol-derived sets (`ProtocolSet`): the dose levels of the study's protocol and the
-AQP4-IgG end-point titre grid of the cell-based assay (`cartrial.neuro.titres.DEFAULT_SERIES`).
+AQP4-IgG end-point titre grid of the cell-based assay (`cartrial.protocol.AQP4_TITRE_DILUTIONS`).
 
 Rules that relate two fields of one record (an adverse event that ends before it starts, a birth year after
 consent) are `RecordRule`s; rules across records and forms are the edit checks
