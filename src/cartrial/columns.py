@@ -137,7 +137,9 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (``texts[codes]`` is `cells`): a parser that works per value parses each distinct text once and maps the
     result back with ``result[codes]``. Study files repeat few values many times (subject ids, dates,
     units, grades), so this is what makes validation of a million rows take seconds."""
-    codes, texts = pd.factorize(cells, sort=False, use_na_sentinel=False)
+    codes, texts = pd.factorize(cells, sort=False)  # the fast form; a missing value (None, NaN) gets -1
+    if len(codes) and codes.min() < 0:  # not a text column: missing values are distinct values too
+        codes, texts = pd.factorize(cells, sort=False, use_na_sentinel=False)
     return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
 
 

@@ -9,6 +9,7 @@ templates in ``docs/templates/`` (described in ``docs/templates/grading.md``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -518,18 +519,21 @@ def parse_therapies_frame(frame: pd.DataFrame, problems: RowProblems) -> list[Th
     agent = parse_text(frame, "agent", problems, required=False)
     dose = parse_float(frame, "dose", problems, required=False, minimum=0)
     unit = parse_text(frame, "unit", problems, required=False)
-    bad = problems.bad_mask(len(frame))
+    kept = np.flatnonzero(~problems.bad_mask(len(frame))).tolist()
+    # plain lists: one record per good row without numpy scalar indexing
+    subject_l, therapy_l, agent_l, dose_l, unit_l = (
+        a.tolist() for a in (subject, therapy, agent, dose, unit)
+    )
     return [
         TherapyRecord(
-            subject_id=str(subject[i]),
+            subject_id=str(subject_l[i]),
             given_at=given[i],  # type: ignore[arg-type]
-            therapy=str(therapy[i]),
-            agent=str(agent[i]),
-            dose=None if np.isnan(dose[i]) else float(dose[i]),
-            unit=str(unit[i]),
+            therapy=str(therapy_l[i]),
+            agent=str(agent_l[i]),
+            dose=None if math.isnan(dose_l[i]) else float(dose_l[i]),
+            unit=str(unit_l[i]),
         )
-        for i in range(len(frame))
-        if not bad[i]
+        for i in kept
     ]
 
 

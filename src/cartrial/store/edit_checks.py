@@ -913,21 +913,24 @@ def _before_limit(
 
     subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
     moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
-    given = (subject_codes >= 0) & (moment_codes >= 0)
-    pair_keys = subject_codes[given].astype(np.int64) * max(len(moment_values), 1) + moment_codes[given]
-    pairs, pair_of_given = np.unique(pair_keys, return_inverse=True)
-    before = np.array(
-        [
-            (limit := limits.get(subject_texts[key // max(len(moment_values), 1)])) is not None
-            and moment_values[key % max(len(moment_values), 1)] < limit
-            for key in pairs.tolist()
-        ]
-        + [False],
-        dtype=bool,
+    # exact instants as whole microseconds since 1970 UTC (aware date-times: the order of `<`)
+    never = np.iinfo(np.int64).min  # a subject without a limit: no moment is before it
+    limit_us = np.array(
+        [never if (limit := limits.get(s)) is None else _microseconds(limit) for s in subject_texts.tolist()]
+        + [never],  # code -1: no subject
+        dtype=np.int64,
     )
-    flagged = np.zeros(len(subject_codes), dtype=bool)
-    flagged[given] = before[pair_of_given.reshape(-1)]
-    return np.flatnonzero(flagged).tolist()
+    moment_us = np.array([_microseconds(m) for m in moment_values.tolist()] + [0], dtype=np.int64)
+    before = (moment_us[moment_codes] < limit_us[subject_codes]) & (moment_codes >= 0)
+    return np.flatnonzero(before).tolist()
+
+
+def _microseconds(moment: dt.datetime) -> int:
+    """Whole microseconds from 1970-01-01T00:00Z to an aware date-time."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Sequence[Any]) -> list[int]:
