@@ -136,10 +136,13 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct texts of an object array of strings and, per cell, the position of its text among them
     (``texts[codes]`` is `cells`): a parser that works per value parses each distinct text once and maps the
     result back with ``result[codes]``. Study files repeat few values many times (subject ids, dates,
-    units, grades), so this is what makes validation of a million rows take seconds."""
-    codes, texts = pd.factorize(cells, sort=False)  # the fast form; a missing value (None, NaN) gets -1
-    if len(codes) and codes.min() < 0:  # not a text column: missing values are distinct values too
-        codes, texts = pd.factorize(cells, sort=False, use_na_sentinel=False)
+    units, grades), so this is what makes validation of a million rows take seconds.
+
+    An array holding anything but strings (None, NaN, numbers: 1, 1.0 and True would count as one value)
+    is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share."""
+    if pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
+        return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
+    codes, texts = pd.factorize(cells, sort=False)
     return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
 
 

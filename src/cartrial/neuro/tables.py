@@ -232,12 +232,9 @@ def parse_edss_table(
 
 
 def _distinct_cells(cells: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
-    """Codes and distinct values of a column of strings (`cartrial.columns.distinct`); a column holding other
-    values (a typed frame: 1, 1.0 and True would count as one value) is taken cell by cell."""
-    values = cells.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty"):
-        return distinct(values)
-    return np.arange(len(values), dtype=np.intp), values
+    """Codes and distinct values of a column (`cartrial.columns.distinct`: a column holding anything but
+    strings is taken cell by cell)."""
+    return distinct(cells.to_numpy(dtype=object))
 
 
 def _object_array(values: Sequence[object]) -> npt.NDArray[np.object_]:
