@@ -139,8 +139,9 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     units, grades), so this is what makes validation of a million rows take seconds.
 
     An array holding anything but strings (None, NaN, numbers: 1, 1.0 and True would count as one value)
-    is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share."""
-    if pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
+    is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share;
+    so is a single cell (one record of a web form: no factorisation overhead)."""
+    if len(cells) <= 1 or pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
         return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
     codes, texts = pd.factorize(cells, sort=False)
     return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
