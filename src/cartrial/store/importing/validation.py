@@ -349,7 +349,7 @@ def _parse_text(
     blank_texts = np.asarray(texts == "", dtype=bool)
     allowed = rule.allowed(protocol)
     values = texts.copy()
-    # one list of (message, allowed) per distinct text, in the order the checks below are reported
+    # per check: (which distinct texts fail, message, allowed), reported check by check as before
     flags: list[tuple[np.ndarray, str, str]] = []
     if rule.choices is not None:
         canonical = {c.lower(): c for c in rule.choices}
