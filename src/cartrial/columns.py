@@ -132,9 +132,24 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: text_cells(frame[c]) for c in frame.columns}, index=frame.index)
 
 
+def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct texts of an object array of strings and, per cell, the position of its text among them
+    (``texts[codes]`` is `cells`): a parser that works per value parses each distinct text once and maps the
+    result back with ``result[codes]``. Study files repeat few values many times (subject ids, dates,
+    units, grades), so this is what makes validation of a million rows take seconds.
+
+    An array holding anything but strings (None, NaN, numbers: 1, 1.0 and True would count as one value)
+    is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share;
+    so is a single cell (one record of a web form: no factorisation overhead)."""
+    if len(cells) <= 1 or pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
+        return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
+    codes, texts = pd.factorize(cells, sort=False)
+    return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
+
+
 def _cells(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+        return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
     return text_cells(frame[column])
 
 
@@ -151,10 +166,15 @@ def parse_float(
 ) -> np.ndarray:
     """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems."""
     # plain arrays, not Series operations: the same result, and a one-row frame (a web form's record,
-    # `cartrial.store.fields.validate_record`) costs microseconds instead of pandas' per-call overhead
+    # `cartrial.store.fields.validate_record`) costs microseconds instead of pandas' per-call overhead.
+    # Each distinct text is converted once (`distinct`): the conversion is per value, so the result is the
+    # same as converting every cell.
     cells = _cells(frame, column).to_numpy(dtype=object)
-    blank = np.asarray(cells == "", dtype=bool)
-    values = np.asarray(pd.to_numeric(np.where(blank, np.nan, cells), errors="coerce"), dtype=float)
+    codes, texts = distinct(cells)
+    blank_texts = np.asarray(texts == "", dtype=bool)
+    numbers = np.asarray(pd.to_numeric(np.where(blank_texts, np.nan, texts), errors="coerce"), dtype=float)
+    blank = blank_texts[codes]
+    values = numbers[codes]
     bounds = _bounds_text(minimum, maximum, exclusive_minimum, unit)
     for i in np.flatnonzero(np.isnan(values) & ~blank):
         problems.add(i, column, cells[i], "not a number", bounds)
@@ -200,12 +220,12 @@ def parse_bool(
 ) -> np.ndarray:
     """Parse true/false (also yes/no, 1/0); blank is `default` unless `required`."""
     raw = _cells(frame, column).to_numpy(dtype=object)
-    cells = [cell.lower() for cell in raw]
-    n = len(cells)
-    out = np.full(n, default, dtype=bool)
-    is_true = np.fromiter((cell in TRUE_WORDS for cell in cells), dtype=bool, count=n)
-    is_false = np.fromiter((cell in FALSE_WORDS for cell in cells), dtype=bool, count=n)
-    blank = np.fromiter((cell == "" for cell in cells), dtype=bool, count=n)
+    codes, texts = distinct(raw)
+    lowered = [text.lower() for text in texts.tolist()]  # once per distinct text
+    out = np.full(len(raw), default, dtype=bool)
+    is_true = np.array([text in TRUE_WORDS for text in lowered], dtype=bool)[codes]
+    is_false = np.array([text in FALSE_WORDS for text in lowered], dtype=bool)[codes]
+    blank = np.array([text == "" for text in lowered], dtype=bool)[codes]
     out[is_true] = True
     out[is_false] = False
     allowed = "true or false (also yes/no, 1/0)"
@@ -231,55 +251,64 @@ def parse_choice(
     """Parse a categorical column (case-insensitive) into an object array of the canonical choice strings."""
     allowed_list = list(choices)
     canonical = {c.lower(): c for c in allowed_list}
-    cells = _cells(frame, column)
-    out = np.empty(len(cells), dtype=object)
+    cells = _cells(frame, column).to_numpy(dtype=object)
+    codes, texts = distinct(cells)
     allowed = " | ".join(allowed_list)
-    for i, cell in enumerate(cells):
+    # once per distinct text: the canonical choice, or None (blank or unknown)
+    values = np.empty(len(texts), dtype=object)
+    values[:] = [default if text == "" else canonical.get(text.lower()) for text in texts.tolist()]
+    blank_texts = np.asarray(texts == "", dtype=bool)
+    unknown_texts = ~blank_texts & np.array([v is None for v in values.tolist()], dtype=bool)
+    flagged = unknown_texts[codes] | (blank_texts[codes] & (required and default is None))
+    for i in np.flatnonzero(flagged):
+        cell = cells[i]
         if cell == "":
-            out[i] = default
-            if required and default is None:
-                problems.add(i, column, "", "value is required", allowed)
-            continue
-        value = canonical.get(cell.lower())
-        if value is None:
+            problems.add(i, column, "", "value is required", allowed)
+        else:
             problems.add(i, column, cell, "unknown category", allowed)
-        out[i] = value
-    return out
+    return values[codes]
 
 
 def parse_datetime(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> list[datetime | None]:
     """Parse ISO 8601 dates or date-times to timezone-aware UTC; a value without offset is taken as UTC."""
-    out: list[datetime | None] = []
     allowed = "ISO 8601 date or date-time, e.g. 2021-03-04 or 2021-03-04T08:30:00Z"
-    for i, cell in enumerate(_cells(frame, column)):
+    cells = _cells(frame, column).to_numpy(dtype=object)
+    codes, texts = distinct(cells)
+    moments: list[datetime | None] = []  # once per distinct text; None for blank or bad
+    bad_texts = np.zeros(len(texts), dtype=bool)
+    for k, text in enumerate(texts.tolist()):
+        moment = None
+        if text != "":
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                bad_texts[k] = True
+            else:
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+                moment = moment.astimezone(UTC)
+        moments.append(moment)
+    blank_texts = np.asarray(texts == "", dtype=bool)
+    for i in np.flatnonzero(bad_texts[codes] | (blank_texts[codes] & required)):
+        cell = cells[i]
         if cell == "":
-            if required:
-                problems.add(i, column, "", "value is required", allowed)
-            out.append(None)
-            continue
-        try:
-            moment = datetime.fromisoformat(cell.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
+            problems.add(i, column, "", "value is required", allowed)
+        else:
             problems.add(i, column, cell, "not an ISO 8601 date or date-time", allowed)
-            out.append(None)
-            continue
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        out.append(moment.astimezone(UTC))
-    return out
+    return [moments[k] for k in codes.tolist()]
 
 
 def parse_text(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> np.ndarray:
     """A free-text column (for example subject_id); blank is a problem when `required`."""
-    cells = _cells(frame, column)
+    cells = _cells(frame, column).to_numpy(dtype=object)
     if required:
-        for i in np.flatnonzero((cells == "").to_numpy()):
+        for i in np.flatnonzero(np.asarray(cells == "", dtype=bool)):
             problems.add(i, column, "", "value is required", "any non-blank text")
-    return cells.to_numpy(dtype=object)
+    return cells
 
 
 def _bounds_text(minimum: float | None, maximum: float | None, exclusive_minimum: bool, unit: str) -> str:

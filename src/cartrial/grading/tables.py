@@ -9,6 +9,7 @@ templates in ``docs/templates/`` (described in ``docs/templates/grading.md``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -193,27 +194,32 @@ def parse_crs_frame(
     vasopressors = parse_int(frame, "vasopressors", problems, minimum=0, maximum=MAX_VASOPRESSORS)
     vasopressin = parse_bool(frame, "vasopressin", problems)
     devices = parse_choice(frame, "oxygen", [d.value for d in OXYGEN_DEVICES], problems)
-    oxygen_code = np.array(
-        [OXYGEN_CODES[OxygenDevice(d)] if d is not None else 0 for d in devices], dtype=np.int8
-    )
+    oxygen_code = np.zeros(n, dtype=np.int8)  # 0 where the device is blank or unknown
+    for device_choice in OXYGEN_DEVICES:
+        oxygen_code[devices == device_choice.value] = OXYGEN_CODES[device_choice]
     flow = parse_float(
         frame, "oxygen_l_min", problems, required=False, minimum=0, maximum=MAX_OXYGEN_L_MIN, unit="L/min"
     )
-    flow_cells = frame["oxygen_l_min"] if "oxygen_l_min" in frame.columns else pd.Series([""] * n)
-    for row in range(n):
-        device = devices[row]
-        if device == OxygenDevice.NASAL_CANNULA and (flow_cells.iat[row] == ""):
-            problems.add(
-                row, "oxygen_l_min", "", "flow is required for oxygen=nasal_cannula", "a number ≥ 0 L/min"
-            )
-        if device == OxygenDevice.NONE and np.isfinite(flow[row]) and flow[row] > 0:
-            problems.add(
-                row,
-                "oxygen_l_min",
-                flow_cells.iat[row],
-                "oxygen flow given with oxygen=none",
-                "blank or 0 when oxygen=none",
-            )
+    flow_cells = (
+        frame["oxygen_l_min"].to_numpy(dtype=object)
+        if "oxygen_l_min" in frame.columns
+        else np.full(n, "", dtype=object)
+    )
+    # (one device per row: at most one of these two problems per row)
+    for row in np.flatnonzero((devices == OxygenDevice.NASAL_CANNULA.value) & (flow_cells == "")):
+        problems.add(
+            row, "oxygen_l_min", "", "flow is required for oxygen=nasal_cannula", "a number ≥ 0 L/min"
+        )
+    with np.errstate(invalid="ignore"):
+        flow_without_oxygen = (devices == OxygenDevice.NONE.value) & np.isfinite(flow) & (flow > 0)
+    for row in np.flatnonzero(flow_without_oxygen):
+        problems.add(
+            row,
+            "oxygen_l_min",
+            flow_cells[row],
+            "oxygen flow given with oxygen=none",
+            "blank or 0 when oxygen=none",
+        )
     with np.errstate(invalid="ignore"):
         pressor_without_hypotension = ~hypotension & ~hyp_blank & (vasopressors > 0)
     for i in np.flatnonzero(pressor_without_hypotension):
@@ -292,8 +298,11 @@ class IcansInputs:
 
 
 def _codes(values: npt.NDArray[np.object_], choices: tuple[str, ...]) -> npt.NDArray[np.int8]:
-    index = {c: i for i, c in enumerate(choices)}
-    return np.array([index.get(v, 0) if v is not None else 0 for v in values], dtype=np.int8)
+    """The position of each value among `choices` (0 for None or a value not among them)."""
+    out = np.zeros(len(values), dtype=np.int8)
+    for code, choice in enumerate(choices):
+        out[values == choice] = code
+    return out
 
 
 def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs:
@@ -336,37 +345,40 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
     total_given = (frame["ice_total"] != "").to_numpy() if "ice_total" in frame.columns else np.zeros(n, bool)
     ice = np.full(n, np.nan)
     allowed_ice = "all five ICE items or ice_total (0-10); blank only when consciousness=unarousable"
-    for i in range(n):
-        n_items = int(present[i].sum())
-        unarousable = consciousness[i] == Consciousness.UNAROUSABLE
-        if 0 < n_items < len(ICE_ITEM_COLUMNS):
-            missing = [c for j, c in enumerate(ICE_ITEM_COLUMNS) if not present[i, j]]
-            problems.add(
-                i, missing[0], "", f"incomplete ICE items (missing {', '.join(missing)})", allowed_ice
-            )
-            continue
-        if n_items == len(ICE_ITEM_COLUMNS):
-            ice[i] = item_sum[i]
-            if total_given[i] and np.isfinite(total[i]) and total[i] != item_sum[i]:
-                problems.add(
-                    i,
-                    "ice_total",
-                    frame["ice_total"].iat[i],
-                    "does not equal the sum of the five ICE items",
-                    allowed_ice,
-                )
-        elif total_given[i]:
-            ice[i] = total[i]
-        elif not unarousable and consciousness[i] is not None:
-            problems.add(i, "ice_total", "", "ICE score missing for an arousable patient", allowed_ice)
-        if unarousable and np.isfinite(ice[i]) and ice[i] > 0:
-            problems.add(
-                i,
-                "consciousness",
-                "unarousable",
-                "an unarousable patient cannot score ICE above 0",
-                "ICE blank or 0 when unarousable",
-            )
+    n_items = present.sum(axis=1)
+    unarousable = consciousness == Consciousness.UNAROUSABLE.value
+    incomplete = (n_items > 0) & (n_items < len(ICE_ITEM_COLUMNS))
+    for i in np.flatnonzero(incomplete):
+        missing = [c for j, c in enumerate(ICE_ITEM_COLUMNS) if not present[i, j]]
+        problems.add(i, missing[0], "", f"incomplete ICE items (missing {', '.join(missing)})", allowed_ice)
+    all_items = n_items == len(ICE_ITEM_COLUMNS)
+    ice[all_items] = item_sum[all_items]
+    with np.errstate(invalid="ignore"):
+        differs = all_items & total_given & np.isfinite(total) & (total != item_sum)
+    for i in np.flatnonzero(differs):
+        problems.add(
+            i,
+            "ice_total",
+            frame["ice_total"].iat[i],
+            "does not equal the sum of the five ICE items",
+            allowed_ice,
+        )
+    total_only = (n_items == 0) & total_given
+    ice[total_only] = total[total_only]
+    assessed_consciousness = np.asarray(consciousness != None, dtype=bool)  # noqa: E711 (elementwise)
+    ice_missing = (n_items == 0) & ~total_given & ~unarousable & assessed_consciousness
+    for i in np.flatnonzero(ice_missing):
+        problems.add(i, "ice_total", "", "ICE score missing for an arousable patient", allowed_ice)
+    with np.errstate(invalid="ignore"):
+        scored_unarousable = ~incomplete & unarousable & np.isfinite(ice) & (ice > 0)
+    for i in np.flatnonzero(scored_unarousable):  # after the row's ICE problem above, as one row is read
+        problems.add(
+            i,
+            "consciousness",
+            "unarousable",
+            "an unarousable patient cannot score ICE above 0",
+            "ICE blank or 0 when unarousable",
+        )
     return IcansInputs(
         subject_id=subject,
         assessed_at=assessed,
@@ -417,18 +429,24 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     units = frame["unit"].to_numpy(dtype=object) if "unit" in frame.columns else np.full(n, "", dtype=object)
     factor = np.full(n, np.nan)
     # each distinct (analyte, unit) pair is looked up once: a study has a handful, and a million rows
-    looked_up: dict[tuple[str, str], tuple[float, str | None, str]] = {}
-    for i, (analyte, unit) in enumerate(zip(analytes, units, strict=True)):
-        if analyte is None:
-            continue
-        found = looked_up.get((analyte, unit))
-        if found is None:
-            found = looked_up[analyte, unit] = _unit_lookup(analyte, unit)
-        factor[i], message, allowed = found
-        if message is not None:
-            problems.add(i, "unit", unit, message, allowed)
-    code_of = {a.value: code for code, a in enumerate(ANALYTES)}
-    codes = np.array([code_of.get(a, 0) if a is not None else 0 for a in analytes], dtype=np.int8)
+    analyte_codes, analyte_texts = pd.factorize(analytes, sort=False)  # None (blank or unknown): -1
+    unit_codes, unit_texts = pd.factorize(units, sort=False, use_na_sentinel=False)
+    n_units = max(len(unit_texts), 1)
+    given = analyte_codes >= 0
+    pair_keys = analyte_codes.astype(np.int64) * n_units + unit_codes
+    pairs, pair_of_given = np.unique(pair_keys[given], return_inverse=True)
+    found = [
+        _unit_lookup(str(analyte_texts[key // n_units]), str(unit_texts[key % n_units]))
+        for key in pairs.tolist()
+    ]
+    pair_of_row = np.full(n, -1, dtype=np.intp)
+    pair_of_row[given] = pair_of_given.reshape(-1)
+    factor[given] = np.array([f[0] for f in found], dtype=float)[pair_of_row[given]]
+    refused = np.array([f[1] is not None for f in found] + [False], dtype=bool)[pair_of_row]  # -1: the False
+    for i in np.flatnonzero(refused):
+        _, message, allowed = found[pair_of_row[i]]
+        problems.add(i, "unit", units[i], message, allowed)
+    codes = _codes(analytes, tuple(a.value for a in ANALYTES))
     return LabInputs(
         subject_id=subject,
         collected_at=collected,
@@ -501,18 +519,21 @@ def parse_therapies_frame(frame: pd.DataFrame, problems: RowProblems) -> list[Th
     agent = parse_text(frame, "agent", problems, required=False)
     dose = parse_float(frame, "dose", problems, required=False, minimum=0)
     unit = parse_text(frame, "unit", problems, required=False)
-    bad = problems.bad_mask(len(frame))
+    kept = np.flatnonzero(~problems.bad_mask(len(frame))).tolist()
+    # plain lists: one record per good row without numpy scalar indexing
+    subject_l, therapy_l, agent_l, dose_l, unit_l = (
+        a.tolist() for a in (subject, therapy, agent, dose, unit)
+    )
     return [
         TherapyRecord(
-            subject_id=str(subject[i]),
+            subject_id=str(subject_l[i]),
             given_at=given[i],  # type: ignore[arg-type]
-            therapy=str(therapy[i]),
-            agent=str(agent[i]),
-            dose=None if np.isnan(dose[i]) else float(dose[i]),
-            unit=str(unit[i]),
+            therapy=str(therapy_l[i]),
+            agent=str(agent_l[i]),
+            dose=None if math.isnan(dose_l[i]) else float(dose_l[i]),
+            unit=str(unit_l[i]),
         )
-        for i in range(len(frame))
-        if not bad[i]
+        for i in kept
     ]
 
 

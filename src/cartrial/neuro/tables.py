@@ -21,6 +21,7 @@ import pandas as pd
 from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
+    distinct,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -230,6 +231,20 @@ def parse_edss_table(
     return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
 
 
+def _distinct_cells(cells: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Codes and distinct values of a column (`cartrial.columns.distinct`: a column holding anything but
+    strings is taken cell by cell)."""
+    return distinct(cells.to_numpy(dtype=object))
+
+
+def _object_array(values: Sequence[object]) -> npt.NDArray[np.object_]:
+    """A 1-D object array of `values` (each value one cell, whatever it is)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
+
+
 @dataclass(frozen=True)
 class AcuityTable:
     subject_id: npt.NDArray[np.object_]
@@ -255,7 +270,8 @@ def parse_va_table(
     eye_frame = frame
     if "eye" in frame.columns:
         eye_frame = frame.copy()
-        eye_frame["eye"] = [EYE_SYNONYMS.get(str(c).strip().lower(), c) for c in frame["eye"]]
+        codes, texts = _distinct_cells(frame["eye"])
+        eye_frame["eye"] = _object_array([EYE_SYNONYMS.get(str(c).strip().lower(), c) for c in texts])[codes]
     eye = parse_choice(eye_frame, "eye", EYES, problems)
     notations = (
         parse_choice(
@@ -274,19 +290,34 @@ def parse_va_table(
         for row, found in problems.by_row.items()
         if any(p.field == "notation" for p in found)
     }
-    acuities: list[VisualAcuity | None] = []
-    cells = frame["acuity"] if "acuity" in frame.columns else pd.Series([""] * len(frame))
-    for i, cell in enumerate(cells):
-        if i in bad_notation:
-            acuities.append(None)
-            continue
+    # each distinct (acuity text, notation it is read with) is parsed once, then mapped back to its rows
+    n = len(frame)
+    cells = frame["acuity"] if "acuity" in frame.columns else pd.Series(np.full(n, "", dtype=object))
+    cell_codes, texts = _distinct_cells(cells)
+    notation_values = [Notation.DECIMAL.value, Notation.LOGMAR.value, Notation.ETDRS_LETTERS.value]
+    read_with: list[Notation | str | None] = [numeric_notation, *notation_values]
+    which = np.zeros(n, dtype=np.intp)  # 0: the row gives no notation (the fallback `numeric_notation`)
+    for k, value in enumerate(notation_values, start=1):
+        which[notations == value] = k
+    read = np.ones(n, dtype=bool)
+    read[sorted(bad_notation)] = False
+    keys = cell_codes * len(read_with) + which
+    distinct_keys, key_of_read = np.unique(keys[read], return_inverse=True)
+    parsed: list[VisualAcuity | str] = []  # per distinct key: the acuity, or the problem's message
+    for key in distinct_keys.tolist():
+        text, notation = texts[key // len(read_with)], read_with[key % len(read_with)]
         try:
-            acuities.append(
-                parse_acuity(cell, convention=convention, numeric_notation=notations[i] or numeric_notation)
-            )
+            parsed.append(parse_acuity(text, convention=convention, numeric_notation=notation))
         except InputError as exc:
-            problems.add(i, "acuity", cell, exc.problems[0].message, ALLOWED_TEXT)
-            acuities.append(None)
+            parsed.append(exc.problems[0].message)
+    acuity_of_row = np.full(n, None, dtype=object)
+    acuity_of_row[read] = _object_array(parsed)[key_of_read.reshape(-1)]
+    refused = np.array([isinstance(a, str) for a in acuity_of_row.tolist()], dtype=bool)
+    cell_values = cells.to_numpy(dtype=object)
+    for i in np.flatnonzero(refused):
+        problems.add(i, "acuity", cell_values[i], acuity_of_row[i], ALLOWED_TEXT)
+    acuity_of_row[refused] = None
+    acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     return AcuityTable(subject, assessed, eye, acuities)

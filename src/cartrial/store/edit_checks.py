@@ -879,27 +879,10 @@ def import_findings(
         table = form.spec.table
         columns = form.columns
         date_column = ASSESSMENT_TABLES[table]
-        candidates = [
-            i
-            for i, (sid, moment) in enumerate(zip(columns["subject_id"], columns[date_column], strict=True))
-            if moment is not None and (limit := limits.get(sid)) is not None and moment < limit
-        ]  # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
+        # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
+        candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         if table == "lab_result" and "value" in columns and "unit" in columns:
-            analytes, values, units = columns["analyte"], columns["value"], columns["unit"]
-            factors = {
-                pair: found[0]
-                for pair in set(zip(analytes, units, strict=True))
-                if isinstance(pair[0], str)
-                and isinstance(pair[1], str)
-                and (found := _canonical_factor(pair[0].lower(), pair[1])) is not None
-            }
-            candidates += [
-                i
-                for i, (analyte, value, unit) in enumerate(zip(analytes, values, units, strict=True))
-                if (factor := factors.get((analyte, unit))) is not None
-                and value is not None
-                and not _plausible(analyte, value * factor)
-            ]
+            candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         numbers = form.row_numbers()
         for i in sorted(set(candidates)):
             values = form.rows(i, i + 1)[0]
@@ -909,6 +892,80 @@ def import_findings(
         *run_edit_checks(subjects.values(), protocol, today),
         *_import_decision_findings(connection, forms, protocol),
     ]
+
+
+def _objects(values: Sequence[Any]) -> Any:
+    """A 1-D numpy object array of scalar `values` (text, numbers, date-times, None)."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _before_limit(
+    subject_ids: Sequence[Any], moments: Sequence[Any], limits: Mapping[str, dt.datetime]
+) -> list[int]:
+    """Positions of the rows whose moment is before their subject's limit (a row without a moment or
+    whose subject has no limit: never). Each distinct (subject, moment) pair is compared once."""
+    import numpy as np
+    import pandas as pd
+
+    subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
+    moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
+    # exact instants as whole microseconds since 1970 UTC (aware date-times: the order of `<`)
+    never = np.iinfo(np.int64).min  # a subject without a limit: no moment is before it
+    limit_us = np.array(
+        [never if (limit := limits.get(s)) is None else _microseconds(limit) for s in subject_texts.tolist()]
+        + [never],  # code -1: no subject
+        dtype=np.int64,
+    )
+    moment_us = np.array([_microseconds(m) for m in moment_values.tolist()] + [0], dtype=np.int64)
+    before = (moment_us[moment_codes] < limit_us[subject_codes]) & (moment_codes >= 0)
+    return np.flatnonzero(before).tolist()
+
+
+def _microseconds(moment: dt.datetime) -> int:
+    """Whole microseconds from 1970-01-01T00:00Z to an aware date-time."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Sequence[Any]) -> list[int]:
+    """Positions of the lab rows whose value, in the canonical unit of a graded analyte, is implausible
+    (`_plausible`); the unit factor of each distinct (analyte, unit) pair is looked up once."""
+    import numpy as np
+    import pandas as pd
+
+    analyte_codes, analyte_texts = pd.factorize(_objects(analytes), sort=False)  # None: -1
+    unit_codes, unit_texts = pd.factorize(_objects(units), sort=False)
+    n_units = max(len(unit_texts), 1)
+    given = (analyte_codes >= 0) & (unit_codes >= 0)
+    pairs, pair_of_given = np.unique(
+        analyte_codes[given].astype(np.int64) * n_units + unit_codes[given], return_inverse=True
+    )
+    factor_of_pair = np.full(len(pairs) + 1, np.nan)  # the last: rows without an analyte or a unit
+    low_of_pair = np.full(len(pairs) + 1, np.nan)
+    high_of_pair = np.full(len(pairs) + 1, np.nan)
+    for k, key in enumerate(pairs.tolist()):
+        analyte, unit = analyte_texts[key // n_units], unit_texts[key % n_units]
+        if isinstance(analyte, str) and isinstance(unit, str):
+            found = _canonical_factor(analyte.lower(), unit)
+            if found is not None:
+                factor_of_pair[k] = found[0]
+                low_of_pair[k], high_of_pair[k] = PLAUSIBLE_LAB_RANGE[analyte.lower()]
+    pair_of_row = np.full(len(analyte_codes), len(pairs), dtype=np.intp)
+    pair_of_row[given] = pair_of_given.reshape(-1)
+    numbers = np.array(values, dtype=float)  # None: NaN
+    factor, low, high = factor_of_pair[pair_of_row], low_of_pair[pair_of_row], high_of_pair[pair_of_row]
+    with np.errstate(invalid="ignore"):
+        canonical = numbers * factor
+        implausible = (canonical > LAB_SLIP_FACTOR * high) | (
+            (low > 0) & (canonical >= 0) & (canonical < low)
+        )
+    return np.flatnonzero(implausible & ~np.isnan(factor) & ~np.isnan(numbers)).tolist()
 
 
 def _import_decision_findings(
