@@ -603,11 +603,88 @@ def _insert_rows(
         raise integrity_error(exc, table_name) from None
     subject_column = model.subject_column
     subjects = [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
-    if MASKED_COLUMNS.isdisjoint(data_names):
-        records_json = audit_chain.canonical_json_many(records)
+    _audit_new_records(tx, table_name, data_names, records, subjects, first_id, now)
+
+
+def _audit_new_records(
+    tx: Transaction,
+    table_name: str,
+    data_names: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    subjects: Sequence[Any],
+    first_id: int,
+    now: dt.datetime,
+) -> None:
+    """Queue the audit rows of new records with consecutive ids from `first_id` (decisions D-19.10): each
+    run of consecutive records of one subject (at most `BATCH_MAX_RECORDS`) is sealed by one batch row
+    (`audit.BATCH_ACTION`, the records' ids and values), a record alone in its run by its own insert row
+    (the record as JSON, as a single-record insert writes it)."""
+    columns = sorted(data_names)
+    masked = [index for index, name in enumerate(columns) if name in MASKED_COLUMNS]
+    values_of = _tuple_getter(columns)
+    n = len(records)
+    start = 0
+    singles: list[int] = []
+    while start < n:
+        subject = subjects[start]
+        end = start + 1
+        limit = min(n, start + audit_chain.BATCH_MAX_RECORDS)
+        while end < limit and subjects[end] == subject:
+            end += 1
+        if end - start == 1:
+            singles.append(start)
+        else:
+            if singles:
+                _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+                singles = []
+            rows: list[Any] = list(map(values_of, records[start:end]))
+            if masked:
+                rows = [
+                    [("<set>" if i in masked and v is not None else v) for i, v in enumerate(row)]
+                    for row in rows
+                ]
+            first = first_id + start
+            tx.audit_batch(
+                table_name,
+                first,
+                first + (end - start) - 1,
+                subject,
+                audit_chain.batch_json(columns, first, rows),
+                now,
+            )
+        start = end
+    if singles:
+        _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+
+
+def _audit_singles(
+    tx: Transaction,
+    table_name: str,
+    records: Sequence[dict[str, Any]],
+    subjects: Sequence[Any],
+    first_id: int,
+    positions: Sequence[int],
+    now: dt.datetime,
+) -> None:
+    """One insert audit row per record at `positions` (consecutive positions give consecutive rows)."""
+    chosen = [records[p] for p in positions]
+    if MASKED_COLUMNS.isdisjoint(chosen[0]):  # every record has the same columns (defaults filled in)
+        records_json = audit_chain.canonical_json_many(chosen)
     else:
-        records_json = [record_json(record) for record in records]
-    tx.audit_inserts(table_name, first_id, subjects, records_json, now)
+        records_json = [record_json(record) for record in chosen]
+    start = 0
+    while start < len(positions):
+        end = start + 1
+        while end < len(positions) and positions[end] == positions[end - 1] + 1:
+            end += 1
+        tx.audit_inserts(
+            table_name,
+            first_id + positions[start],
+            [subjects[p] for p in positions[start:end]],
+            records_json[start:end],
+            now,
+        )
+        start = end
 
 
 def _refuse_locked(
