@@ -590,12 +590,13 @@ def _insert_rows(
             )
             tx.connection.exec_driver_sql(sql, values)
         else:
+            values_of = _tuple_getter(data_names)
             pg_bulk.copy_rows(
                 tx.connection,
                 table,
                 ("id", "created_at", "updated_at", "version", *data_names),
                 (
-                    (record_id, now, now, 1, *[record[name] for name in data_names])
+                    (record_id, now, now, 1, *values_of(record))
                     for record_id, record in enumerate(records, start=first_id)
                 ),
             )

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, column, select, table
+from sqlalchemy import Boolean, Connection, Table, and_, column, select, table
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 
@@ -54,9 +54,10 @@ def copy_rows(
     of extra columns of `table_name` given first in each row, written as they are."""
     processors = bind_processors(target, column_names, connection)
     skip = len(leading)
-    # date-times repeat (created_at, recorded_at, shared collection times): each distinct one converted once
+    # date-times repeat (created_at, recorded_at, shared collection times) and booleans take three values:
+    # each distinct one converted once
     converting: list[tuple[int, Any, dict[Any, Any] | None]] = [
-        (skip + index, process, {} if isinstance(target.c[name].type, UtcDateTime) else None)
+        (skip + index, process, {} if isinstance(target.c[name].type, UtcDateTime | Boolean) else None)
         for index, (name, process) in enumerate(zip(column_names, processors, strict=True))
         if process is not None
     ]
