@@ -8,6 +8,9 @@ Design (docs/science/data-standards.md §8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2)
 - `row_hash` = SHA-256 over the canonical JSON list of all those fields, the row id and `prev_hash`;
   `prev_hash` = the previous row's `row_hash` (the first row links to `GENESIS_HASH`). Altering any stored
   field breaks that row's hash; removing or inserting a row breaks the link of the next row;
+- a bulk insert (an import) is sealed per table, subject and run of new ids by one ``insert-batch`` row
+  whose `new_value` holds every record's id and values (`batch_json`, decisions D-19.10); readers expand
+  it (`expand_batch`): the replay of `cartrial.store.tamper`, the record and subject histories;
 - rows are appended only inside a write transaction holding the chain lock (SQLite `BEGIN IMMEDIATE`,
   PostgreSQL advisory lock), with ids assigned consecutively from the chain head, so concurrent writers keep
   one linear chain; the database triggers refuse UPDATE and DELETE of audit rows;

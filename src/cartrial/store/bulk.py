@@ -1,8 +1,9 @@
 """Bulk upsert: the write path of imports and every multi-row write, with its SQLite fast path.
 
 `upsert_rows(tx, table_name, rows, key_columns)` inserts or updates rows matched on the natural key. It is
-idempotent (an unchanged row writes nothing), audits every insert (the record as JSON) and every changed
-value (old, new, the transaction's reason), refuses writes to records frozen by a data lock, and checks the
+idempotent (an unchanged row writes nothing), audits every insert (the record as JSON; each run of new
+records of one subject sealed by one batch row, decisions D-19.10) and every changed value (old, new, the
+transaction's reason), refuses writes to records frozen by a data lock, and checks the
 acting user's enter/edit permission and site. Bulk: one SELECT of existing keys per chunk (none while the
 table was empty at the start of the transaction), executemany inserts with ids assigned under the write
 lock, no per-row ORM objects; on SQLite the existence check compares rows in storage form at driver level
@@ -168,8 +169,10 @@ def upsert_rows(
     so nothing is looked up and no key is kept in memory.
 
     Idempotent: a row whose given values all equal the stored ones writes nothing. Columns absent from a
-    row are left as they are (on insert: their default). New records get one audit row each (the record
-    as JSON); each changed value of an existing record gets an audit row with old and new value and the
+    row are left as they are (on insert: their default). New records are audited per subject: each run of
+    consecutive new records of one subject by one ``insert-batch`` row holding their ids and values, a
+    lone record by its own insert row (the record as JSON; decisions D-19.10); each changed value of an
+    existing record gets an audit row with old and new value and the
     transaction's reason, which is then required (`InputError` otherwise). Records dated on or before an
     active lock's cut-off cannot be inserted or changed (`ConflictError`). Date and date-time columns
     accept ISO 8601 text; date-times must carry a zone. Bulk: one SELECT of existing keys per chunk
