@@ -631,19 +631,35 @@ def verify_command(
 
 @audit_app.command(
     "log",
-    epilog="Example: [bold]cartrial audit log --subject CT-001 --user admin --url sqlite:///study.db[/]",
+    epilog="Example: [bold]cartrial audit log --subject CT-001 --user admin --url sqlite:///study.db[/]  "
+    "(one record: [bold]--table lab_result --record 42[/])",
 )
 def log_command(
     subject: str | None = typer.Option(None, "--subject", help="Subject id: the history of its records."),
+    table: str | None = typer.Option(None, "--table", help="With --record: the table of the record."),
+    record: int | None = typer.Option(
+        None, "--record", min=1, help="With --table: one record's history (its creation, changes, deletion)."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows (N ≥ 1)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Show a subject's audit trail (every insert, change, delete of its records), or the last rows."""
+    """Show a subject's or a record's audit trail (every insert, change, delete), or the last rows.
+
+    A bulk import seals each subject's new records of a table in one batch row (decisions D-19.10): a
+    subject's or a record's trail shows one row per record it created (action insert-batch, the batch
+    row's id); the last rows show the batch row itself (with --json, its records in full)."""
+    if (table is None) != (record is None):
+        raise InputError(Problem("give --table and --record together", field="--table/--record"))
+    if table is not None and subject:
+        raise InputError(Problem("give --subject or --table/--record, not both", field="--subject"))
     service = _service(url)
     actor = _actor(user, url)
-    if subject:
+    if table is not None and record is not None:
+        rows = service.as_user(actor).record_audit(table, record)
+        subject = f"{table} record {record}"
+    elif subject:
         rows = service.audit_history(subject, actor=actor)
     else:
         total = service.table_counts()["audit_log"]

@@ -8,6 +8,9 @@ Design (docs/science/data-standards.md §8.2; 21 CFR 11.10(e); ICH E6(R3) 4.2.2)
 - `row_hash` = SHA-256 over the canonical JSON list of all those fields, the row id and `prev_hash`;
   `prev_hash` = the previous row's `row_hash` (the first row links to `GENESIS_HASH`). Altering any stored
   field breaks that row's hash; removing or inserting a row breaks the link of the next row;
+- a bulk insert (an import) is sealed per table, subject and run of new ids by one ``insert-batch`` row
+  whose `new_value` holds every record's id and values (`batch_json`, decisions D-19.10); readers expand
+  it (`expand_batch`): the replay of `cartrial.store.tamper`, the record and subject histories;
 - rows are appended only inside a write transaction holding the chain lock (SQLite `BEGIN IMMEDIATE`,
   PostgreSQL advisory lock), with ids assigned consecutively from the chain head, so concurrent writers keep
   one linear chain; the database triggers refuse UPDATE and DELETE of audit rows;
@@ -40,6 +43,13 @@ GENESIS_HASH = "0" * 64
 INSERT_FIELD = "*"
 """`field` of the audit row of an inserted or deleted record (the value is the whole record as JSON)."""
 AUDIT_INSERT_CHUNK = 5_000
+BATCH_ACTION = "insert-batch"
+"""`action` of an audit row sealing a batch of records inserted together by a bulk write (an import): one row
+per table, subject and consecutive run of new ids (decisions D-19.10). `record_id` is the first id, `field`
+the id range (`batch_field`), `new_value` the records (`batch_json`); `subject_id` the records' subject."""
+BATCH_MAX_RECORDS = 5_000
+"""At most this many records are sealed by one batch row (the id range a record lookup searches back)."""
+_BATCH_KEYS = ("columns", "first_id", "records")
 AUDIT_KEY_ENVIRONMENT_VARIABLE = "CARTRIAL_AUDIT_KEY_FILE"
 """Names the file holding the audit key (at least 32 bytes of secret; kept outside the database)."""
 MIN_AUDIT_KEY_BYTES = 32
@@ -108,6 +118,55 @@ def canonical_json_many(values: Iterable[Any]) -> list[str]:
         return [dumps(value, default=_json_default, option=option).decode() for value in values]
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
+
+
+def batch_field(first_id: int, last_id: int) -> str:
+    """`field` of a batch row: the id range it seals, ``ids FIRST..LAST`` (both included)."""
+    return f"ids {first_id}..{last_id}"
+
+
+def batch_json(columns: Sequence[str], first_id: int, records: Iterable[Sequence[Any]]) -> str:
+    """`new_value` of a batch row: canonical JSON ``{"columns": [...], "first_id": N, "records": [[...],
+    ...]}``, the records' values in `columns` order (sorted names), record i having id `first_id` + i. Each
+    value is serialised exactly as in a single-record insert row (`canonical_json`), so expanding a batch
+    (`expand_batch`) gives the very records a per-record trail would hold."""
+    document = {"columns": list(columns), "first_id": int(first_id), "records": list(records)}
+    return canonical_json_many((document,))[0]
+
+
+def expand_batch(new_value: str | None) -> list[tuple[int, dict[str, Any]]]:
+    """The records a batch row seals, as (record id, {column: plain JSON value}) in id order.
+    `ValueError` when the text is not a batch document (a rewritten row)."""
+    if new_value is None:
+        raise ValueError("a batch row without records")
+    try:
+        document = orjson.loads(new_value)
+    except orjson.JSONDecodeError:
+        raise ValueError("a batch row whose records are not JSON") from None
+    if not isinstance(document, dict) or sorted(document) != list(_BATCH_KEYS):
+        raise ValueError("a batch row whose records are not a batch document")
+    columns, first_id, records = (document[k] for k in _BATCH_KEYS)
+    if (
+        not isinstance(columns, list)
+        or not all(isinstance(c, str) for c in columns)
+        or not isinstance(first_id, int)
+        or not isinstance(records, list)
+        or not all(isinstance(r, list) and len(r) == len(columns) for r in records)
+    ):
+        raise ValueError("a batch row whose records are malformed")
+    return [(first_id + i, dict(zip(columns, values, strict=True))) for i, values in enumerate(records)]
+
+
+def batch_ids(row: Mapping[Any, Any]) -> tuple[int, int] | None:
+    """(first, last) id of a batch row from its `record_id` and `field` (None: not a batch row or a field
+    that is not a range); what a record lookup filters on before expanding (`expand_batch`)."""
+    if row.get("action") != BATCH_ACTION or row.get("record_id") is None:
+        return None
+    field_text = str(row.get("field") or "")
+    first_text, _, last_text = field_text.removeprefix("ids ").partition("..")
+    if not (first_text.isdigit() and last_text.isdigit()) or int(first_text) != int(row["record_id"]):
+        return None
+    return int(first_text), int(last_text)
 
 
 def format_timestamp(value: dt.datetime) -> str:

@@ -1,8 +1,9 @@
 """Bulk upsert: the write path of imports and every multi-row write, with its SQLite fast path.
 
 `upsert_rows(tx, table_name, rows, key_columns)` inserts or updates rows matched on the natural key. It is
-idempotent (an unchanged row writes nothing), audits every insert (the record as JSON) and every changed
-value (old, new, the transaction's reason), refuses writes to records frozen by a data lock, and checks the
+idempotent (an unchanged row writes nothing), audits every insert (the record as JSON; each run of new
+records of one subject sealed by one batch row, decisions D-19.10) and every changed value (old, new, the
+transaction's reason), refuses writes to records frozen by a data lock, and checks the
 acting user's enter/edit permission and site. Bulk: one SELECT of existing keys per chunk (none while the
 table was empty at the start of the transaction), executemany inserts with ids assigned under the write
 lock, no per-row ORM objects; on SQLite the existence check compares rows in storage form at driver level
@@ -168,8 +169,10 @@ def upsert_rows(
     so nothing is looked up and no key is kept in memory.
 
     Idempotent: a row whose given values all equal the stored ones writes nothing. Columns absent from a
-    row are left as they are (on insert: their default). New records get one audit row each (the record
-    as JSON); each changed value of an existing record gets an audit row with old and new value and the
+    row are left as they are (on insert: their default). New records are audited per subject: each run of
+    consecutive new records of one subject by one ``insert-batch`` row holding their ids and values, a
+    lone record by its own insert row (the record as JSON; decisions D-19.10); each changed value of an
+    existing record gets an audit row with old and new value and the
     transaction's reason, which is then required (`InputError` otherwise). Records dated on or before an
     active lock's cut-off cannot be inserted or changed (`ConflictError`). Date and date-time columns
     accept ISO 8601 text; date-times must carry a zone. Bulk: one SELECT of existing keys per chunk
@@ -229,6 +232,8 @@ def prepare_rows(
     allowed = frozenset(data_columns(model))
     temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
     temporal_items = list(temporal.items())
+    if _already_prepared(rows, allowed, tuple(temporal), keys):
+        return cast(list[dict[str, Any]], list(rows))
     key_of: Any = operator.itemgetter(*keys) if keys else None
     single_key = len(keys) == 1
     problems: list[Problem] = []
@@ -287,6 +292,31 @@ def prepare_rows(
     if problems:
         raise InputError(problems, header=f"{len(problems)} bad row(s) for table {table_name}:")
     return cast(list[dict[str, Any]], prepared)
+
+
+def _already_prepared(
+    rows: Sequence[RowLike], allowed: frozenset[str], temporal: tuple[str, ...], keys: tuple[str, ...]
+) -> bool:
+    """True when `prepare_rows` would pass every row on unchanged (the import's validated rows): known
+    columns only, no date or date-time as text or outside UTC, every natural key given and unique. Checked
+    column by column (a million-row import); anything else takes the row-by-row path, which names it."""
+    if not keys or not all(map(allowed.issuperset, rows)):
+        return False
+    for name in temporal:
+        kinds = {value.__class__ for row in rows if (value := row.get(name)) is not None}
+        if str in kinds or kinds - {dt.date, dt.datetime}:
+            return False
+        if dt.datetime in kinds and {
+            value.tzinfo for row in rows if (value := row.get(name)).__class__ is dt.datetime
+        } - {dt.UTC}:
+            return False
+    try:
+        key_values = list(map(operator.itemgetter(*keys), rows))
+    except KeyError:
+        return False
+    if len(keys) == 1:
+        return None not in key_values and len(set(key_values)) == len(key_values)
+    return not any(None in key for key in key_values) and len(set(key_values)) == len(key_values)
 
 
 def check_subjects_and_sites(
@@ -590,12 +620,13 @@ def _insert_rows(
             )
             tx.connection.exec_driver_sql(sql, values)
         else:
+            values_of = _tuple_getter(data_names)
             pg_bulk.copy_rows(
                 tx.connection,
                 table,
                 ("id", "created_at", "updated_at", "version", *data_names),
                 (
-                    (record_id, now, now, 1, *[record[name] for name in data_names])
+                    (record_id, now, now, 1, *values_of(record))
                     for record_id, record in enumerate(records, start=first_id)
                 ),
             )
@@ -603,11 +634,88 @@ def _insert_rows(
         raise integrity_error(exc, table_name) from None
     subject_column = model.subject_column
     subjects = [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
-    if MASKED_COLUMNS.isdisjoint(data_names):
-        records_json = audit_chain.canonical_json_many(records)
+    _audit_new_records(tx, table_name, data_names, records, subjects, first_id, now)
+
+
+def _audit_new_records(
+    tx: Transaction,
+    table_name: str,
+    data_names: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    subjects: Sequence[Any],
+    first_id: int,
+    now: dt.datetime,
+) -> None:
+    """Queue the audit rows of new records with consecutive ids from `first_id` (decisions D-19.10): each
+    run of consecutive records of one subject (at most `BATCH_MAX_RECORDS`) is sealed by one batch row
+    (`audit.BATCH_ACTION`, the records' ids and values), a record alone in its run by its own insert row
+    (the record as JSON, as a single-record insert writes it)."""
+    columns = sorted(data_names)
+    masked = [index for index, name in enumerate(columns) if name in MASKED_COLUMNS]
+    values_of = _tuple_getter(columns)
+    n = len(records)
+    start = 0
+    singles: list[int] = []
+    while start < n:
+        subject = subjects[start]
+        end = start + 1
+        limit = min(n, start + audit_chain.BATCH_MAX_RECORDS)
+        while end < limit and subjects[end] == subject:
+            end += 1
+        if end - start == 1:
+            singles.append(start)
+        else:
+            if singles:
+                _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+                singles = []
+            rows: list[Any] = list(map(values_of, records[start:end]))
+            if masked:
+                rows = [
+                    [("<set>" if i in masked and v is not None else v) for i, v in enumerate(row)]
+                    for row in rows
+                ]
+            first = first_id + start
+            tx.audit_batch(
+                table_name,
+                first,
+                first + (end - start) - 1,
+                subject,
+                audit_chain.batch_json(columns, first, rows),
+                now,
+            )
+        start = end
+    if singles:
+        _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+
+
+def _audit_singles(
+    tx: Transaction,
+    table_name: str,
+    records: Sequence[dict[str, Any]],
+    subjects: Sequence[Any],
+    first_id: int,
+    positions: Sequence[int],
+    now: dt.datetime,
+) -> None:
+    """One insert audit row per record at `positions` (consecutive positions give consecutive rows)."""
+    chosen = [records[p] for p in positions]
+    if MASKED_COLUMNS.isdisjoint(chosen[0]):  # every record has the same columns (defaults filled in)
+        records_json = audit_chain.canonical_json_many(chosen)
     else:
-        records_json = [record_json(record) for record in records]
-    tx.audit_inserts(table_name, first_id, subjects, records_json, now)
+        records_json = [record_json(record) for record in chosen]
+    start = 0
+    while start < len(positions):
+        end = start + 1
+        while end < len(positions) and positions[end] == positions[end - 1] + 1:
+            end += 1
+        tx.audit_inserts(
+            table_name,
+            first_id + positions[start],
+            [subjects[p] for p in positions[start:end]],
+            records_json[start:end],
+            now,
+        )
+        start = end
 
 
 def _refuse_locked(

@@ -745,7 +745,9 @@ class AuditLog(Base):
     (see `cartrial.store.audit.row_digest`), and `prev_hash` is the previous row's `row_hash`; ids are
     assigned in chain order under a chain lock, so the chain is linear even with concurrent writers.
 
-    One row per inserted record (`field` = ``*``, `new_value` = canonical JSON of the record), one row per
+    One row per inserted record (`field` = ``*``, `new_value` = canonical JSON of the record) or, for a bulk
+    insert, one ``insert-batch`` row per table, subject and run of new ids sealing every record's values
+    (`cartrial.store.audit.batch_json`, decisions D-19.10), one row per
     changed field of an update (old and new value, JSON), one row per deleted record (`old_value` = JSON of
     the record), and one row per lock, unlock, user or role change, import and derivation.
     """

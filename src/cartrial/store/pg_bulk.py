@@ -19,16 +19,18 @@ the statement only, never the row values (issue 19 section 4: no record values i
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, column, select, table
+from sqlalchemy import Boolean, Connection, Table, and_, column, select, table
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 
 from cartrial.store.models import UtcDateTime
 
-_MISSING = object()
+COPY_BLOCK_ROWS = 5_000
+"""Rows converted column by column at a time before they are written (bounded memory)."""
 COPY_FORMAT = "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
 
 
@@ -54,9 +56,10 @@ def copy_rows(
     of extra columns of `table_name` given first in each row, written as they are."""
     processors = bind_processors(target, column_names, connection)
     skip = len(leading)
-    # date-times repeat (created_at, recorded_at, shared collection times): each distinct one converted once
+    # date-times repeat (created_at, recorded_at, shared collection times) and booleans take three values:
+    # each distinct one converted once
     converting: list[tuple[int, Any, dict[Any, Any] | None]] = [
-        (skip + index, process, {} if isinstance(target.c[name].type, UtcDateTime) else None)
+        (skip + index, process, {} if isinstance(target.c[name].type, UtcDateTime | Boolean) else None)
         for index, (name, process) in enumerate(zip(column_names, processors, strict=True))
         if process is not None
     ]
@@ -73,19 +76,16 @@ def copy_rows(
                 copy.set_types(types)
                 write_row = copy.write_row
                 if converting:
-                    for row in rows:
-                        values = list(row)
+                    # column by column, a block of rows at a time (no per-value Python loop for the
+                    # memoised columns: a set of the distinct values, then one C-level lookup per value)
+                    iterator = iter(rows)
+                    while block := list(itertools.islice(iterator, COPY_BLOCK_ROWS)):
+                        columns: list[Any] = list(zip(*block, strict=True))
                         for index, process, memo in converting:
-                            value = values[index]
-                            if memo is None:
-                                values[index] = process(value)
-                            else:
-                                converted = memo.get(value, _MISSING)
-                                if converted is _MISSING:
-                                    converted = memo[value] = process(value)
-                                values[index] = converted
-                        write_row(values)
-                        count += 1
+                            columns[index] = _converted(columns[index], process, memo)
+                        for values in zip(*columns, strict=True):
+                            write_row(values)
+                        count += len(block)
                 else:
                     for row in rows:
                         write_row(row)
@@ -93,6 +93,15 @@ def copy_rows(
     except Exception as exc:
         raise _as_dbapi_error(exc, sql) from None
     return count
+
+
+def _converted(values: Sequence[Any], process: Any, memo: dict[Any, Any] | None) -> list[Any]:
+    """`process` applied to each value; with `memo` (hashable values) each distinct value once."""
+    if memo is None:
+        return [process(value) for value in values]
+    for value in set(values).difference(memo):
+        memo[value] = process(value)
+    return list(map(memo.__getitem__, values))
 
 
 def _column_types(cursor: Any, table_name: str, column_names: Sequence[str]) -> list[int]:

@@ -5,12 +5,13 @@ The permission to read is checked by the caller (the `StudyService` facade).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
 from cartrial.errors import InputError, Problem
+from cartrial.store import audit as audit_chain
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
 from cartrial.store.tables import coerce, columns_of, is_datetime, model_of, table_of
 from cartrial.store.writes import current_record
@@ -65,13 +66,35 @@ def table_counts(connection: Connection) -> dict[str, int]:
     return {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables}
 
 
+def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> list[dict[str, Any]]:
+    """A batch audit row (decisions D-19.10) as the per-record rows an auditor reads: one per record it
+    seals (or only record `record_id`), each with the batch row's id, time, user, reason and source,
+    action ``insert-batch``, the record's own id, field ``*`` and the record as canonical JSON (exactly
+    what a single-record insert row holds). Any other row is returned as it is. A batch row that cannot
+    be read (altered) is returned as it is too: `audit verify` names it."""
+    if row.get("action") != audit_chain.BATCH_ACTION:
+        return [dict(row)]
+    try:
+        records = audit_chain.expand_batch(row.get("new_value"))
+    except ValueError:
+        return [dict(row)]
+    if record_id is not None:
+        records = [item for item in records if item[0] == record_id]
+    texts = audit_chain.canonical_json_many(state for _, state in records)
+    return [
+        {**row, "record_id": rid, "field": audit_chain.INSERT_FIELD, "new_value": text}
+        for (rid, _), text in zip(records, texts, strict=True)
+    ]
+
+
 def audit_history(connection: Connection, subject_id: str) -> list[dict[str, Any]]:
-    """Every audit row about subject `subject_id` (its subject record and all its data), in chain order."""
+    """Every audit row about subject `subject_id` (its subject record and all its data), in chain order;
+    a batch row is shown as one row per record it created (`expand_batch_row`)."""
     table = table_of(AuditLog)
     rows = connection.execute(
         select(table).where(table.c.subject_id == subject_id).order_by(table.c.id)
     ).mappings()
-    return [dict(row) for row in rows]
+    return [shown for row in rows for shown in expand_batch_row(row)]
 
 
 def audit_rows(connection: Connection, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
@@ -290,11 +313,37 @@ def record_sites(connection: Connection, table_name: str, records: list[dict[str
 
 
 def record_audit(connection: Connection, table_name: str, record_id: int) -> list[dict[str, Any]]:
-    """Every audit row about one record (its insert, each changed field, its deletion), in chain order."""
+    """Every audit row about one record (its insert, each changed field, its deletion), in chain order.
+
+    A record created by a bulk import is sealed by a batch row (decisions D-19.10) whose `record_id` is the
+    first id of its range: the batch rows starting at most `BATCH_MAX_RECORDS` - 1 ids before this one are
+    read (the index on table and record id), those whose range holds it are shown as this record's own
+    insert row (`expand_batch_row`)."""
     table = table_of(AuditLog)
     rows = connection.execute(
         select(table)
-        .where(table.c.table_name == table_name, table.c.record_id == record_id)
+        .where(
+            table.c.table_name == table_name,
+            table.c.record_id == record_id,
+            table.c.action != audit_chain.BATCH_ACTION,
+        )
         .order_by(table.c.id)
     ).mappings()
-    return [dict(row) for row in rows]
+    found = [dict(row) for row in rows]
+    candidates = connection.execute(
+        select(table.c.id, table.c.action, table.c.record_id, table.c.field).where(
+            table.c.table_name == table_name,
+            table.c.record_id.between(record_id - audit_chain.BATCH_MAX_RECORDS + 1, record_id),
+            table.c.action == audit_chain.BATCH_ACTION,
+        )
+    ).mappings()
+    batch_ids = [
+        int(c["id"])
+        for c in candidates
+        if (ids := audit_chain.batch_ids(c)) is not None and ids[0] <= record_id <= ids[1]
+    ]
+    if batch_ids:
+        for row in connection.execute(select(table).where(table.c.id.in_(batch_ids))).mappings():
+            found += expand_batch_row(row, record_id)
+        found.sort(key=lambda row: int(row["id"]))
+    return found

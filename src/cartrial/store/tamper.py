@@ -27,6 +27,7 @@ ICH E6(R3) 4.2.2; docs/science/data-standards.md §8; RFC 2104 (HMAC).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import hmac
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
@@ -141,16 +142,94 @@ def _key_text(model: type[StudyData]) -> str:
     return f"natural key {', '.join(model.natural_key)}"
 
 
-def _audit_events(connection: Connection, table_name: str) -> Iterator[Mapping[Any, Any]]:
+def _event_order(event: Mapping[Any, Any]) -> tuple[int, int]:
+    return int(event["record_id"]), int(event["id"])
+
+
+def _audit_events(
+    connection: Connection, table_name: str, model: type[StudyData], findings: list[Finding]
+) -> Iterator[Mapping[Any, Any]]:
+    """The audit events of one table's records in (record id, audit row id) order: the per-record rows as
+    stored, merged with the records of every batch row expanded (`_batch_events`)."""
     audit = cast(Table, AuditLog.__table__)
     query = (
         select(
             audit.c.id, audit.c.action, audit.c.record_id, audit.c.field, audit.c.old_value, audit.c.new_value
         )
-        .where(audit.c.table_name == table_name, audit.c.action.in_(DATA_ACTIONS))
+        .where(
+            audit.c.table_name == table_name,
+            audit.c.action.in_(DATA_ACTIONS),
+            audit.c.record_id.is_not(None),
+        )
         .order_by(audit.c.record_id, audit.c.id)
     )
-    yield from connection.execute(query, execution_options={"yield_per": 5_000}).mappings()
+    single: Iterator[Mapping[Any, Any]] = iter(
+        connection.execute(query, execution_options={"yield_per": 5_000}).mappings()
+    )
+    batched: Iterator[Mapping[Any, Any]] = _batch_events(connection, table_name, model, findings)
+    yield from heapq.merge(single, batched, key=_event_order)
+
+
+def _batch_events(
+    connection: Connection, table_name: str, model: type[StudyData], findings: list[Finding]
+) -> Iterator[dict[str, Any]]:
+    """Every record sealed by a batch row of `table_name` (decisions D-19.10) as an insert event carrying
+    its state, in (record id, audit row id) order. Batch rows are read in order of their first id; their
+    records are held in a heap only until no later batch can precede them (batches of one import are
+    disjoint id ranges, so memory holds about one batch). A batch row whose document, id range or subject
+    does not agree with itself is a finding (it was rewritten) and seals nothing."""
+    audit = cast(Table, AuditLog.__table__)
+    query = (
+        select(audit.c.id, audit.c.action, audit.c.record_id, audit.c.subject_id, audit.c.field)
+        .add_columns(audit.c.new_value)
+        .where(audit.c.table_name == table_name, audit.c.action == audit_chain.BATCH_ACTION)
+        .order_by(audit.c.record_id, audit.c.id)
+    )
+    subject_column = model.subject_column
+    pending: list[tuple[int, int, dict[str, Any]]] = []
+    for row in connection.execute(query, execution_options={"yield_per": 500}).mappings():
+        audit_id = int(row["id"])
+        ids = audit_chain.batch_ids(row)
+        try:
+            if ids is None:
+                raise ValueError("a batch row without a valid id range")
+            records = audit_chain.expand_batch(row["new_value"])
+            if not records or records[0][0] != ids[0] or records[-1][0] != ids[1]:
+                raise ValueError("a batch row whose records are not its id range")
+            if subject_column is not None and any(
+                state.get(subject_column) != row["subject_id"] for _, state in records
+            ):
+                raise ValueError("a batch row whose records are not all of its subject")
+        except ValueError as exc:
+            findings.append(
+                Finding(
+                    "trail-inconsistent",
+                    f"audit row {audit_id}: {exc} ({table_name}); it was altered after writing",
+                    table_name,
+                    audit_row_id=audit_id,
+                )
+            )
+            continue
+        while pending and pending[0][0] < ids[0]:
+            record_id, event_id, state = heapq.heappop(pending)
+            yield _batch_event(record_id, event_id, state)
+        for record_id, state in records:
+            heapq.heappush(pending, (record_id, audit_id, state))
+    while pending:
+        record_id, event_id, state = heapq.heappop(pending)
+        yield _batch_event(record_id, event_id, state)
+
+
+def _batch_event(record_id: int, audit_id: int, state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": audit_id,
+        "action": audit_chain.BATCH_ACTION,
+        "record_id": record_id,
+        "field": audit_chain.INSERT_FIELD,
+        "old_value": None,
+        "new_value": None,
+        "state": state,
+    }
 
 
 def _replay_record(
@@ -160,7 +239,7 @@ def _replay_record(
     state: dict[str, Any] | None = None
     for event in events:
         action, audit_id = event["action"], int(event["id"])
-        if action in ("insert", "import"):
+        if action in ("insert", "import", audit_chain.BATCH_ACTION):
             if state is not None:
                 findings.append(
                     Finding(
@@ -172,7 +251,10 @@ def _replay_record(
                         audit_row_id=audit_id,
                     )
                 )
-            state = dict(_loads(event["new_value"]) or {})
+            if action == audit_chain.BATCH_ACTION:
+                state = dict(event["state"])
+            else:
+                state = dict(_loads(event["new_value"]) or {})
         elif action == "update":
             name = str(event["field"])
             if state is None:
@@ -244,9 +326,8 @@ def _replay_table(
     replayed = (
         (int(record_id), _replay_record(table_name, int(record_id), list(events), findings))
         for record_id, events in itertools.groupby(
-            _audit_events(connection, table_name), key=lambda e: e["record_id"]
+            _audit_events(connection, table_name, model, findings), key=lambda e: e["record_id"]
         )
-        if record_id is not None
     )
     stored = connection.execute(select(table).order_by(table.c.id), execution_options={"yield_per": 5_000})
     compared = 0

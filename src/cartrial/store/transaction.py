@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from cartrial.store.bulk import UpsertResult
     from cartrial.store.writes import ValidatedUpdate
 
+PENDING_BATCH_CHARS = 8_000_000
+"""Queued batch audit rows are written once their documents hold this many characters."""
 PG_CHAIN_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.cartrial.audit_chain'))"
 
 
@@ -115,6 +117,8 @@ class Transaction:
     _head: audit_chain.ChainHead
     _pending: list[Sequence[Any]] = field(default_factory=list)
     """Queued audit rows: `AuditEntry`s, or plain tuples of its fields in order (bulk inserts)."""
+    _pending_chars: int = 0
+    """Characters of the batch documents queued (flushed early past `PENDING_BATCH_CHARS`: flat memory)."""
     audit_rows_written: int = 0
     _new_table_keys: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
     """Per table that was empty when this transaction first upserted into it: the key columns used and
@@ -245,8 +249,41 @@ class Transaction:
         if len(self._pending) >= 50_000:
             self.flush()
 
+    def audit_batch(
+        self,
+        table_name: str,
+        first_id: int,
+        last_id: int,
+        subject_id: str | None,
+        records_json: str,
+        recorded_at: dt.datetime,
+    ) -> None:
+        """Queue the batch row sealing the new records `first_id`..`last_id` of one subject
+        (`audit.batch_json`; decisions D-19.10), with the transaction's reason."""
+        self._pending.append(
+            (
+                recorded_at,
+                self.actor.username,
+                self.actor.role,
+                audit_chain.BATCH_ACTION,
+                table_name,
+                first_id,
+                subject_id,
+                audit_chain.batch_field(first_id, last_id),
+                None,
+                records_json,
+                self.reason,
+                self.source,
+                __version__,
+            )
+        )
+        self._pending_chars += len(records_json)
+        if len(self._pending) >= 50_000 or self._pending_chars >= PENDING_BATCH_CHARS:
+            self.flush()
+
     def flush(self) -> None:
         """Write the queued audit rows onto the chain (inside this transaction)."""
         if self._pending:
             self.audit_rows_written += audit_chain.append(self.connection, self._head, self._pending)
             self._pending = []
+            self._pending_chars = 0

@@ -687,6 +687,7 @@ class AuditView:
 
 def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     from cartrial.store.audit import AUDIT_DISPLAY_COLUMNS as keep
+    from cartrial.store.audit import batch_ids
     from cartrial.store.importing.forms import FORMS
 
     linkable = {f.table for f in FORMS}
@@ -694,6 +695,14 @@ def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         item = {k: row.get(k) for k in keep}
         item["linkable"] = item["table_name"] in linkable and item["action"] != "delete"
+        ids = batch_ids(row) if row.get("field") != "*" else None
+        if ids is not None:
+            # a batch row as stored (the newest rows): its records are read on each record's own trail
+            first, last = ids
+            item["new_value"] = (
+                f"{last - first + 1} new record(s), ids {first}..{last}, sealed by this row; "
+                "open a record or its subject for its values"
+            )
         if item["table_name"] == "app_user" and item["field"] in (None, "*", "password_hash"):
             # a user record's JSON carries the password hash: never shown
             item["old_value"] = _without_hash(item["old_value"])
