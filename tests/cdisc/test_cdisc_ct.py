@@ -93,6 +93,12 @@ def test_no_emitted_value_is_outside_its_codelist(exported) -> None:  # type: ig
         if spec is None:
             continue
         for variable in spec.variables:
+            if variable.value_codelists and variable.name in frame:  # DSDECOD by DSCAT (D-15.9)
+                by = variable.codelist_by or ""
+                for selector, value in zip(frame[by], frame[variable.name], strict=True):
+                    name_ = variable.codelist_for(str(selector))
+                    assert name_ and value in terms[name_].values(), f"{name}.{variable.name}: {value}"
+                    checked += 1
             if not variable.codelist or variable.name not in frame:
                 continue
             values = frame[variable.name]

@@ -138,9 +138,10 @@ def build_define(
         {"OID": ig_oid, "Name": standard, "Type": "IG", "Version": IG_VERSIONS[standard], "Status": "Final"},
     )
     ct_oids: dict[str, str] = {}
+    """def:Standard OID of each declared CT package, by its text (``SDTM CT 2025-03-28``; D-15.8)."""
     for publishing, version_text in ct_package().items():
         oid = _oid("STD.CT", publishing)
-        ct_oids[publishing] = oid
+        ct_oids[version_text] = oid
         ET.SubElement(
             standards,
             _d("Standard"),
@@ -148,8 +149,7 @@ def build_define(
                 "OID": oid,
                 "Name": "CDISC/NCI",
                 "Type": "CT",
-                # QRS terminology is published within the SDTM CT package set
-                "PublishingSet": "SDTM",
+                "PublishingSet": publishing,
                 "Version": version_text.rsplit(" ", 1)[-1],
                 "Status": "Final",
             },
@@ -204,13 +204,14 @@ def build_define(
                 ref["MethodOID"] = _method_oid(spec.name, variable.name)
                 methods[ref["MethodOID"]] = (f"{spec.name}.{variable.name}", _method_text(variable))
             ET.SubElement(group, _o("ItemRef"), ref)
-            item_defs.append(
-                _item_def(item_oid, variable, frame, lengths, terms, used_codelists, comments, spec.name)
+            item_def = _item_def(
+                item_oid, variable, frame, lengths, terms, used_codelists, comments, spec.name
             )
+            item_defs.append(item_def)
             vl = _value_list(spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists)
-            if vl is not None:
+            if vl is not None:  # on the variable's ItemDef (the value-level ItemDefs follow it in item_defs)
                 value_lists.append(vl)
-                ET.SubElement(item_defs[-1], _d("ValueListRef"), {"ValueListOID": vl.get("OID", "")})
+                ET.SubElement(item_def, _d("ValueListRef"), {"ValueListOID": vl.get("OID", "")})
         ET.SubElement(group, _d("Class"), {"Name": spec.klass})
         name = f"{spec.name.lower()}.{file_format}"
         leaf = ET.SubElement(group, _d("leaf"), {"ID": _oid("LF", spec.name), f"{{{XLINK_NS}}}href": name})
@@ -297,8 +298,11 @@ def _value_list(
     terms: Mapping[str, Codelist],
     used: set[str],
 ) -> ET.Element | None:
-    """def:ValueListDef for a result variable (one entry per test code in the data) and for AETOXGR (one
-    entry per grading scale)."""
+    """def:ValueListDef for a result variable (one entry per test code in the data), for AETOXGR (one
+    entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
+    one entry per DSCAT value in the data, each with its codelist; D-15.9)."""
+    if variable.value_codelists:
+        return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used)
     if variable.name == "AETOXGR" or (spec.name == "ADAE" and variable.name == "ATOXGR"):
         by = "AECAT"
         if frame is None or by not in frame.columns:
@@ -387,6 +391,50 @@ def _value_list(
     return vl
 
 
+def _value_codelists(
+    spec: DatasetSpec,
+    variable: Variable,
+    frame: pd.DataFrame | None,
+    item_oid: str,
+    where_clauses: list[ET.Element],
+    item_defs: list[ET.Element],
+    used: set[str],
+) -> ET.Element | None:
+    by = variable.codelist_by or ""
+    if frame is None or by not in frame.columns or variable.name not in frame.columns:
+        return None
+    selectors = sorted({str(v) for v in frame[by] if str(v) and variable.codelist_for(str(v))})
+    if not selectors:
+        return None
+    vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
+    for i, selector in enumerate(selectors, start=1):
+        codelist = variable.codelist_for(selector) or ""
+        wc_oid = _oid("WC", spec.name, by, selector)
+        if not any(w.get("OID") == wc_oid for w in where_clauses):
+            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
+            check = ET.SubElement(
+                wc,
+                _o("RangeCheck"),
+                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, by), "Comparator": "EQ"},
+            )
+            ET.SubElement(check, _o("CheckValue")).text = selector
+            where_clauses.append(wc)
+        vl_item = _oid(item_oid, selector)
+        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
+        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        values = frame.loc[frame[by].astype(str) == selector, variable.name].astype(str)
+        length = max([1, *(len(v.encode("ascii", "replace")) for v in values)])
+        d = ET.Element(
+            _o("ItemDef"), {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
+        )
+        _text(d, _o("Description"), f"{variable.label} for {by} = {selector}")
+        used.add(codelist)
+        ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", codelist)})
+        d.append(_origin(variable))
+        item_defs.append(d)
+    return vl
+
+
 def _is_sponsor_code(spec: DatasetSpec, code: str, terms: Mapping[str, Codelist]) -> bool:
     variable = spec.variable(spec.testcd) if spec.testcd else None
     if variable is None or not variable.codelist or variable.codelist not in terms:
@@ -399,14 +447,10 @@ def _is_sponsor_code(spec: DatasetSpec, code: str, terms: Mapping[str, Codelist]
 
 def _codelist(codelist: Codelist, ct_oids: Mapping[str, str]) -> ET.Element:
     attrs = {"OID": _oid("CL", codelist.name), "Name": codelist.label, "DataType": codelist.data_type}
-    if codelist.sponsor_defined:
+    if not codelist.sponsor_defined and codelist.ct_version in ct_oids:
+        attrs[_d("StandardOID")] = ct_oids[codelist.ct_version]
+    else:  # sponsor-defined, or a CT version that is not a declared package (ISO 3166)
         attrs[_d("IsNonStandard")] = "Yes"
-    else:
-        package = "QRS" if codelist.ct_version.startswith("QRS") else "SDTM"
-        if codelist.ct_version.startswith(("SDTM", "QRS")):
-            attrs[_d("StandardOID")] = ct_oids.get(package, "")
-        else:
-            attrs[_d("IsNonStandard")] = "Yes"
     element = ET.Element(_o("CodeList"), attrs)
     decoded = any(t.decode for t in codelist.terms)
     for i, term in enumerate(codelist.terms, start=1):

@@ -28,6 +28,14 @@ def _how(variable: Variable) -> str:
     return _cell("; ".join(parts))
 
 
+def _codelist_cell(variable: Variable) -> str:
+    """The codelist, or the value-level codelists by the selecting variable (DSDECOD by DSCAT; D-15.9)."""
+    if variable.value_codelists:
+        pairs = "; ".join(f"{value}: {name}" for value, name in variable.value_codelists)
+        return _cell(f"by {variable.codelist_by} ({pairs})")
+    return variable.codelist or ""
+
+
 def render_mapping() -> str:
     """Markdown of every dataset spec (variables, labels, type, core, origin, codelist, source/method) and of
     the shipped codelists, between the BEGIN/END markers."""
@@ -59,7 +67,7 @@ def render_mapping() -> str:
                 )
                 lines.append(
                     f"| {i} | {v.name} | {_cell(v.label)} | {kind} | {v.core} | {v.origin} "
-                    f"| {v.codelist or ''} | {_how(v)} |"
+                    f"| {_codelist_cell(v)} | {_how(v)} |"
                 )
             lines.append("")
     packages = ", ".join(f"{k}: {v}" for k, v in ct_package().items())

@@ -479,7 +479,7 @@ def build_ex(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "EXTRT": product,
                 "EXCAT": "CAR-T CELL INFUSION",
                 "EXDOSE": _numbers(inf["cells_per_kg"]) / 1e6,
-                "EXDOSU": "10^6 cells/kg",
+                "EXDOSU": "10^6/kg",  # UNIT C198380 Million per Kilogram (D-15.8)
                 "EXDOSFRM": "SUSPENSION",
                 "EXDOSFRQ": "ONCE",
                 "EXROUTE": "INTRAVENOUS",

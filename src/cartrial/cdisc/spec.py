@@ -48,12 +48,38 @@ class Variable(BaseModel):
     """iso8601: character ISO 8601 (SDTM --DTC); sasdate/sasdatetime: numeric ADaM date (DATE9./E8601DT.)."""
     vlm: bool = False
     """Value-level metadata by the dataset's test-code variable (Define-XML def:ValueListDef)."""
+    codelist_by: str | None = None
+    """The variable whose value selects the codelist (e.g. DSCAT for DSDECOD, SDTMIG 3.4 DS); with
+    `value_codelists` instead of `codelist`."""
+    value_codelists: tuple[tuple[str, str], ...] = ()
+    """(value of `codelist_by`, codelist name) pairs: the value-level codelists (Define-XML def:ValueListDef
+    with a def:WhereClauseDef on `codelist_by`); a record whose `codelist_by` value is not listed is an
+    error."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pairs_from_mapping(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("value_codelists"), dict):
+            data = {**data, "value_codelists": tuple(data["value_codelists"].items())}
+        return data
 
     @model_validator(mode="after")
     def _derived_has_method(self) -> Variable:
         if self.origin == "Derived" and not self.method:
             raise ValueError(f"{self.name}: a Derived variable needs a method citing its source")
         return self
+
+    @model_validator(mode="after")
+    def _one_codelist_kind(self) -> Variable:
+        if bool(self.codelist_by) != bool(self.value_codelists):
+            raise ValueError(f"{self.name}: codelist_by and value_codelists go together")
+        if self.value_codelists and self.codelist:
+            raise ValueError(f"{self.name}: a codelist and value-level codelists at once")
+        return self
+
+    def codelist_for(self, selector: str) -> str | None:
+        """The value-level codelist for the `codelist_by` value `selector` (None: not listed)."""
+        return dict(self.value_codelists).get(selector)
 
 
 class DatasetSpec(BaseModel):
@@ -88,6 +114,11 @@ class DatasetSpec(BaseModel):
         missing = [k for k in self.keys if k not in self.names]
         if missing:
             raise ValueError(f"{self.name}: key variables not in the spec: {missing}")
+        selectors = [
+            v.codelist_by for v in self.variables if v.codelist_by and v.codelist_by not in self.names
+        ]
+        if selectors:
+            raise ValueError(f"{self.name}: codelist_by variables not in the spec: {selectors}")
         return self
 
 

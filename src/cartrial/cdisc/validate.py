@@ -16,7 +16,9 @@ checks every dataset BEFORE anything is written and fails — never truncates �
 - --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
 - --SEQ unique per subject;
 - values of a variable with a codelist in the codelist: for an extensible codelist a sponsor extension must be
-  listed in `ct/codelists.yaml` flagged ``extended: true`` — anything else is an error.
+  listed in `ct/codelists.yaml` flagged ``extended: true`` — anything else is an error; a variable whose
+  codelist depends on another variable (DSDECOD by DSCAT, SDTMIG 3.4) is checked against the codelist of
+  each record's selector value, and a selector value without a codelist is an error (D-15.9).
 
 A finding names the dataset, the variable, the record number (1-based) and the rule, never the value of a
 record (data-protection convention of the store); metadata values (names, labels, codes) are named.
@@ -170,8 +172,55 @@ def validate_dataset(
         if not label.isascii():
             add("ascii", "label has non-ASCII characters", variable.name)
         out.extend(_check_values(frame[variable.name], spec, variable.name, terms))
+        if variable.value_codelists:
+            out.extend(_check_value_codelists(frame, spec, variable.name, terms))
     out.extend(_check_keys(frame, spec))
     out.extend(_check_seq(frame, spec))
+    return out
+
+
+def _check_value_codelists(
+    frame: pd.DataFrame, spec: DatasetSpec, column: str, terms: Mapping[str, Codelist]
+) -> list[Finding]:
+    """A variable whose codelist depends on another variable (DSDECOD by DSCAT, SDTMIG 3.4; D-15.9): each
+    non-empty value must be in the codelist of its record's selector value, and the selector must have one."""
+    variable = spec.variable(column)
+    by = variable.codelist_by or ""
+    out: list[Finding] = []
+    if by not in frame.columns:
+        out.append(
+            Finding(
+                spec.name, "codelist", f"{by}, which selects the codelist of {column}, is missing", column
+            )
+        )
+        return out
+    texts = frame[column].reset_index(drop=True).fillna("").astype(str)
+    selectors = frame[by].reset_index(drop=True).fillna("").astype(str)
+    filled = (texts != "").to_numpy()
+    allowed_by = ", ".join(k for k, _ in variable.value_codelists)
+    unmapped = filled & ~selectors.isin([k for k, _ in variable.value_codelists]).to_numpy()
+    if unmapped.any():
+        rows = _rows_of(unmapped)
+        message = f"{by} of the record selects no codelist for {column} (allowed {by}: {allowed_by})"
+        out.append(Finding(spec.name, "codelist", f"{message} (records {_records(rows)})", column, rows[0]))
+    for selector, name in variable.value_codelists:
+        in_group = filled & (selectors == selector).to_numpy()
+        if not in_group.any():
+            continue
+        codelist = terms.get(name)
+        if codelist is None:
+            out.append(Finding(spec.name, "codelist", f"codelist {name!r} is not shipped", column))
+            continue
+        outside = in_group & ~texts.isin(list(codelist.values())).to_numpy()
+        if outside.any():
+            rows = _rows_of(outside)
+            what = "extensible" if codelist.extensible else "non-extensible"
+            message = f"value outside {what} codelist {codelist.name} (the codelist of {by} = {selector})"
+            if codelist.extensible:
+                message += " (an extension must be listed in ct/codelists.yaml with extended: true)"
+            out.append(
+                Finding(spec.name, "codelist", f"{message} (records {_records(rows)})", column, rows[0])
+            )
     return out
 
 
