@@ -334,7 +334,8 @@ def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
             out.append(
                 Figure(
                     "popfit_npde",
-                    f"Population fit: NPDE vs time and vs PRED (red: BLQ samples, imputed){tag}",
+                    "Population fit: NPDE vs time and vs PRED (censored samples — BLQ, titres — marked, "
+                    f"imputed from their conditional predictive distribution){tag}",
                     _svg(npde_figure(obs, log=log, converged=ok)),
                 )
             )
@@ -344,7 +345,8 @@ def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
                     Figure(
                         "popfit_vpc",
                         "Population fit: visual predictive check (observed 5/50/95th percentiles vs "
-                        f"simulated 90 % intervals) and BLQ fraction{tag}",
+                        "simulated 90 % intervals; titres on the dilution grid) and the censored fractions"
+                        f"{tag}",
                         _svg(vpc_figure(vpc, obs, log=log, converged=ok)),
                     )
                 )
