@@ -122,6 +122,9 @@ def test_npde_of_blq_concentrations_are_standard_normal_and_reproducible() -> No
     assert np.all(imputed[blq] < lloq)
     again = data_npde(data, sims, LOG, np.random.default_rng(7))[0]
     assert np.array_equal(npde, again, equal_nan=True)
+    # each BLQ sample at its LLOQ instead (npde's "loq" method): shifted upwards
+    at_lloq = data_npde(data, sims, LOG, np.random.default_rng(7), method="centre")[0]
+    assert _moments(at_lloq[data.observed])[0] > 0.3
 
 
 @settings(max_examples=50, deadline=None)
