@@ -218,6 +218,7 @@ def test_a_titre_fit_marks_its_censored_samples_and_draws_them_as_such(tmp_path:
     assert b"dilution" in figures["vpc.svg"] and b"interval" in figures["obs_vs_pred.svg"]
     for name, content in popfit_files(fit, figure_format="svg", n_sim=100, seed=3).items():
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else str(content).encode())
+    assert "interval-censored" in (tmp_path / "summary.html").read_text(encoding="utf-8")
     result = read_popfit(tmp_path)
     assert result.diagnostics is not None and "censored" in result.diagnostics.columns
     svgs = {f.name: f for f in popfit_figures_svg(result)}
