@@ -135,6 +135,16 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         if st.get("method", "saem") == "saem"
         else "Laplacian conditional estimation with interaction"
     )
+    n_interval = int(d.get("n_interval_censored", 0) or 0)
+    censoring_note = (
+        f"<p>Censored samples in the diagnostics: {d['n_blq']} BLQ and {n_interval} interval-censored "
+        "(titres) are marked in diagnostics.csv (column censored) and in the figures; their NPDE and IWRES "
+        "come from draws within their censoring interval (npde 'cdf' method; docs/popfit.md §4.1)"
+        + ("; the VPC compares titres on the dilution grid" if n_interval else "")
+        + ".</p>"
+        if d["n_blq"] or n_interval
+        else ""
+    )
     parts = [
         '<!doctype html><html><head><meta charset="utf-8">',
         f"<title>cartrial population fit ({e(status)})</title></head>",
@@ -144,6 +154,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
         f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
         f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
+        censoring_note,
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
         f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
         f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
@@ -334,7 +345,8 @@ def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
             out.append(
                 Figure(
                     "popfit_npde",
-                    f"Population fit: NPDE vs time and vs PRED (red: BLQ samples, imputed){tag}",
+                    "Population fit: NPDE vs time and vs PRED (censored samples — BLQ, titres — marked, "
+                    f"imputed from their conditional predictive distribution){tag}",
                     _svg(npde_figure(obs, log=log, converged=ok)),
                 )
             )
@@ -344,7 +356,8 @@ def popfit_figures_svg(result: PopfitResult) -> list[Figure]:
                     Figure(
                         "popfit_vpc",
                         "Population fit: visual predictive check (observed 5/50/95th percentiles vs "
-                        f"simulated 90 % intervals) and BLQ fraction{tag}",
+                        "simulated 90 % intervals; titres on the dilution grid) and the censored fractions"
+                        f"{tag}",
                         _svg(vpc_figure(vpc, obs, log=log, converged=ok)),
                     )
                 )

@@ -1,5 +1,7 @@
 """Diagnostic figures of a population fit (matplotlib, Agg backend): observations vs PRED/IPRED, NPDE vs time
-and vs PRED, individual fits, VPC with a BLQ-fraction panel, SAEM trace. Titles carry the fit's status.
+and vs PRED, individual fits, VPC with a BLQ-fraction panel (titres: on the dilution grid, with the fractions
+negative and at the top dilution), SAEM trace. Censored samples are drawn by kind (``censored`` column),
+never at a value without saying so. Titles carry the fit's status.
 
 Renderer layer: the engine (`cartrial.kinetics.popfit.diagnostics.fit_tables`) gives the tables; each
 function here draws one figure from them and returns a matplotlib figure; `popfit_figures` returns the
@@ -41,16 +43,63 @@ def _blq_mask(obs: pd.DataFrame) -> pd.Series:
     return col.astype(str).str.lower().isin({"true", "1", "yes"})
 
 
+def censored_kind(obs: pd.DataFrame) -> pd.Series:
+    """The ``censored`` column (none / blq / interval); from ``blq`` for a table written before it existed."""
+    if "censored" in obs.columns:
+        return obs["censored"].fillna("none").astype(str)
+    return pd.Series(np.where(_blq_mask(obs), "blq", "none"), index=obs.index)
+
+
+_KIND_STYLE = {
+    "none": ("tab:blue", "o", "quantified"),
+    "blq": ("tab:red", "v", "BLQ"),
+    "interval": ("tab:orange", "s", "interval-censored (titre)"),
+}
+
+
 def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
-    """Observed vs PRED and vs IPRED (quantified samples; identity line)."""
+    """Observed vs PRED and vs IPRED: quantified samples as points; an interval-censored titre as a
+    vertical bar over its dilution interval (no point: its value is unknown within it); a BLQ sample as a
+    ▼ at its LLOQ (an upper bound, said in the legend); identity line."""
     plt = _pyplot()
     tag = _status_tag(converged)
-    q = obs[~_blq_mask(obs)]
+    kind = censored_kind(obs)
+    q = obs[kind == "none"]
+    iv = obs[kind == "interval"]
+    bq = obs[kind == "blq"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, col, label in ((axes[0], "pred", "PRED"), (axes[1], "ipred", "IPRED")):
-        ax.scatter(q[col], q["dv"], s=10, alpha=0.6)
-        lo = float(np.nanmin([q[col].min(), q["dv"].min()]))
-        hi = float(np.nanmax([q[col].max(), q["dv"].max()]))
+        if len(q):
+            ax.scatter(q[col], q["dv"], s=10, alpha=0.6, label="quantified")
+        ys = [q["dv"]]
+        if len(iv) and {"dv_low", "dv_high"} <= set(iv.columns):
+            top = float(np.nanmax(iv["dv_low"])) * 3.2
+            high = np.where(np.isfinite(iv["dv_high"]), iv["dv_high"], top)
+            ax.vlines(
+                iv[col],
+                iv["dv_low"],
+                high,
+                color="tab:orange",
+                lw=1,
+                alpha=0.5,
+                label="titre: its dilution interval",
+            )
+            ys.append(iv["dv_low"])
+        if len(bq):
+            ax.scatter(
+                bq[col],
+                bq["lloq"],
+                s=14,
+                marker="v",
+                color="tab:red",
+                alpha=0.6,
+                label="BLQ: below the ▼ (LLOQ)",
+            )
+            ys.append(bq["lloq"])
+        allx = obs[col]
+        ally = pd.concat(ys) if ys else q["dv"]
+        lo = float(np.nanmin([allx.min(), ally.min()]))
+        hi = float(np.nanmax([allx.max(), ally.max()]))
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
         if log:
             ax.set_xscale("log")
@@ -58,30 +107,98 @@ def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
         ax.set_xlabel(label)
         ax.set_ylabel("observed")
         ax.set_title(f"observed vs {label}{tag}")
+        if len(iv) or len(bq):
+            ax.legend(fontsize=7)
     return fig
 
 
 def npde_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
-    """NPDE vs time and vs PRED (BLQ samples, imputed, in red; ±1.96 lines)."""
+    """NPDE vs time and vs PRED; censored samples (BLQ ▼ red, titres ■ orange) drawn by kind: their NPDE
+    are those of the value imputed from the predictive distribution conditional on the censoring interval
+    (npde's ``cdf`` method; docs/popfit.md §4); ±1.96 lines."""
     plt = _pyplot()
     tag = _status_tag(converged)
-    blq = _blq_mask(obs)
+    kind = censored_kind(obs)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, col in ((axes[0], "time"), (axes[1], "pred")):
-        colors = np.where(blq, "tab:red", "tab:blue")
-        ax.scatter(obs[col], obs["npde"], s=10, c=colors, alpha=0.7)
+        for name, (color, marker, label) in _KIND_STYLE.items():
+            part = obs[kind == name]
+            if len(part):
+                text = label if name == "none" else f"{label}, imputed"
+                ax.scatter(part[col], part["npde"], s=10, c=color, marker=marker, alpha=0.7, label=text)
         for y in (-1.96, 0, 1.96):
             ax.axhline(y, color="k", lw=0.8, ls="--" if y else "-")
         if col == "pred" and log:
             ax.set_xscale("log")
         ax.set_xlabel(col)
-        ax.set_ylabel("NPDE (red: BLQ imputed)")
+        ax.set_ylabel("NPDE")
         ax.set_title(f"NPDE vs {col}{tag}")
+        if (kind != "none").any():
+            ax.legend(fontsize=7)
+    return fig
+
+
+def _is_titre_vpc(vpc: pd.DataFrame) -> bool:
+    if "titre_grid" not in vpc.columns or not len(vpc):
+        return False
+    return bool(vpc["titre_grid"].astype(str).str.lower().isin({"true", "1"}).all())
+
+
+def titre_vpc_figure(vpc: pd.DataFrame, obs: pd.DataFrame, *, converged: bool = True) -> Any:
+    """VPC of titres on the dilution grid (y axis: the reported titres, negative to the top dilution):
+    observed 5/50/95th percentiles (steps) vs the simulated 90 % intervals of the same percentiles of
+    simulated titres censored to the grid; lower panel the fractions negative and at the top dilution."""
+    plt = _pyplot()
+    tag = _status_tag(converged)
+    levels = sorted({0.0, *[float(v) for v in obs.get("dv_low", pd.Series(dtype=float)).dropna()]})
+    for c in vpc.columns:
+        if c.startswith(("obs_p", "sim_p")):
+            levels = sorted(set(levels) | {float(v) for v in vpc[c].dropna()})
+    index = {v: k for k, v in enumerate(levels)}
+
+    def pos(values: pd.Series) -> np.ndarray:
+        return np.array([index.get(float(v), np.nan) for v in values], dtype=float)
+
+    fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax = axes[0]
+    t = vpc["time_mid"]
+    for name, color in (("p05", "tab:blue"), ("p50", "tab:red"), ("p95", "tab:blue")):
+        ax.fill_between(
+            t,
+            pos(vpc[f"sim_{name}_lo"]) - 0.15,
+            pos(vpc[f"sim_{name}_hi"]) + 0.15,
+            color=color,
+            alpha=0.2,
+            step="mid",
+        )
+        ax.step(t, pos(vpc[f"obs_{name}"]), where="mid", color=color, lw=1.2)
+        ax.plot(t, pos(vpc[f"obs_{name}"]), "o", color=color, ms=3)
+    kind = censored_kind(obs)
+    reported = np.where(kind == "blq", 0.0, obs.get("dv_low", obs["dv"]))
+    ax.plot(obs["time"], pos(pd.Series(reported)), ".", color="grey", ms=2, alpha=0.5)
+    ax.set_yticks(range(len(levels)))
+    ax.set_yticklabels(["negative" if v == 0 else f"1:{v:g}" for v in levels])
+    ax.set_ylabel("end-point titre (dilution grid)")
+    ax.set_title(f"VPC of titres on the dilution grid: observed vs simulated (censored to the grid){tag}")
+    low = axes[1]
+    for lab, color, text in (("blq", "tab:red", "negative"), ("top", "tab:purple", "top dilution")):
+        if f"obs_{lab}_fraction" not in vpc.columns:
+            continue
+        low.fill_between(
+            t, vpc[f"sim_{lab}_fraction_p05"], vpc[f"sim_{lab}_fraction_p95"], color=color, alpha=0.2
+        )
+        low.plot(t, vpc[f"obs_{lab}_fraction"], "o-", color=color, ms=3, label=text)
+    low.set_ylabel("fraction censored")
+    low.set_xlabel("time")
+    low.legend(fontsize=7)
     return fig
 
 
 def vpc_figure(vpc: pd.DataFrame, obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
-    """VPC: observed 5/50/95th percentiles vs the simulated 90 % intervals, and the BLQ-fraction panel."""
+    """VPC: observed 5/50/95th percentiles vs the simulated 90 % intervals, and the BLQ-fraction panel
+    (`titre_vpc_figure` for titres on the dilution grid)."""
+    if _is_titre_vpc(vpc):
+        return titre_vpc_figure(vpc, obs, converged=converged)
     plt = _pyplot()
     tag = _status_tag(converged)
     fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
@@ -111,6 +228,7 @@ def individual_fits_figure(fit: PopulationFit, obs: pd.DataFrame) -> Any:
     tag = _status_tag(fit.converged)
     log = fit.model.spec.error.scale == "log"
     blq = _blq_mask(obs)
+    kind = censored_kind(obs)
     subjects = list(dict.fromkeys(obs["subject"]))[:16]
     ncol = 4
     nrow = max(1, -(-len(subjects) // ncol))
@@ -128,16 +246,22 @@ def individual_fits_figure(fit: PopulationFit, obs: pd.DataFrame) -> Any:
         dose = fit.data.dose[[i]]
         ax.plot(grid[0], spec.model.predict(np.exp(phi_i), grid, dose)[0], "b-", lw=1, label="IPRED")
         ax.plot(grid[0], spec.model.predict(np.exp(phi_p), grid, dose)[0], "k--", lw=0.8, label="PRED")
-        qq = obs[mine & ~blq]
+        qq = obs[mine & ~blq & (kind == "none")]
         bb = obs[mine & blq]
+        iv = obs[mine & (kind == "interval")]
         ax.plot(qq["time"], qq["dv"], "o", ms=3, color="tab:blue")
         ax.plot(bb["time"], bb["lloq"], "v", ms=4, color="tab:red")
+        if len(iv) and {"dv_low", "dv_high"} <= set(iv.columns):
+            high = np.where(np.isfinite(iv["dv_high"]), iv["dv_high"], iv["dv_low"] * 3.2)
+            ax.vlines(iv["time"], iv["dv_low"], high, color="tab:orange", lw=2)
         if log:
             ax.set_yscale("log")
         ax.set_title(str(sid), fontsize=8)
     for k in range(len(subjects), nrow * ncol):
         axes[k // ncol][k % ncol].axis("off")
-    fig.suptitle(f"individual fits (red ▼: BLQ at LLOQ){tag}")
+    fig.suptitle(
+        f"individual fits (red ▼: BLQ, below the LLOQ; orange bar: a titre's dilution interval){tag}"
+    )
     return fig
 
 
@@ -187,11 +311,13 @@ def popfit_figures(fit: PopulationFit, tables: dict[str, pd.DataFrame], fmt: str
 
 
 __all__ = [
+    "censored_kind",
     "encode",
     "gof_figure",
     "individual_fits_figure",
     "npde_figure",
     "popfit_figures",
+    "titre_vpc_figure",
     "trace_figure",
     "vpc_figure",
 ]

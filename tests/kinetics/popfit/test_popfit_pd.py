@@ -25,6 +25,7 @@ from cartrial.kinetics.popfit.pdmodel import (
     read_individual_parameters,
     titre_observations,
 )
+from cartrial.protocol import AQP4_TITRE_DILUTIONS
 
 from ...conftest import CliResult, run_cartrial
 
@@ -135,6 +136,14 @@ def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None
     raw = pd.read_csv(STUDY / "pd_samples.csv")
     assert summary["n_observations"] == int(raw["aqp4_igg_titre"].notna().sum())
     assert summary["n_blq"] == int((raw["aqp4_igg_titre"] == "negative").sum())
+    # diagnostics of titres (D-17.19, D-17.20): censored samples marked, no value; the VPC on the grid
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert set(diag["censored"]) <= {"none", "blq", "interval"}
+    assert (diag["censored"] == "interval").sum() == summary["n_observations"] - summary["n_blq"]
+    assert diag.loc[diag["censored"] != "none", "dv"].isna().all()
+    vpc = pd.read_csv(out / "vpc.csv")
+    grid = {0.0, *(float(d) for d in AQP4_TITRE_DILUTIONS)}
+    assert vpc["titre_grid"].all() and set(vpc["sim_p50_med"]) <= grid and set(vpc["obs_p50"]) <= grid
 
 
 def test_cli_names_the_subject_missing_from_the_ebe_file(tmp_path: Path) -> None:

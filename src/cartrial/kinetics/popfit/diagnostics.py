@@ -1,17 +1,36 @@
 """Goodness-of-fit tables of a population fit: PRED/IPRED/IWRES, NPDE, and the visual predictive check.
 
+Every table marks censored samples (column ``censored``: ``none``, ``blq`` — below the LLOQ, Beal's M3 —
+or ``interval`` — an AQP4-IgG end-point titre known only to lie in its dilution interval [L, U) of
+`cartrial.protocol.AQP4_TITRE_DILUTIONS`); no censored sample is taken at an arbitrary value.
+
 * PRED: prediction of the typical subject (η = 0, with the subject's covariates); IPRED: at the EBE (mode);
-  IWRES = (h(y) - h(IPRED))/g(IPRED) on the fitted scale.
-* NPDE (Brendel K, Comets E, Laffont C, Laveille C, Mentré F. Pharm Res 2006;23:2036-2049; BLQ handling as
-  Nguyen THT, Comets E, Mentré F. J Pharmacokinet Pharmacodyn 2012;39:499-518): `n_sim` datasets are
-  simulated from the model with the subjects' own designs; each subject's observations and simulations are
-  decorrelated with the simulated covariance (Cholesky), pde = fraction of decorrelated simulations below the
-  decorrelated observation, npde = Φ⁻¹(pde). A BLQ observation is first imputed by a draw from the simulated
-  predictive distribution below its LLOQ. Under the model, npde ~ N(0, 1).
+  IWRES = (h(y) - h(IPRED))/g(IPRED) on the fitted scale. A censored sample has no residual, only bounds;
+  its IWRES is the randomised quantile residual (Dunn PK, Smyth GK. Randomized quantile residuals. J Comput
+  Graph Stat 1996;5:236-244): Φ⁻¹(u), u uniform on [Φ(z_L), Φ(z_U)) with z = (h(bound) - h(IPRED))/g —
+  N(0, 1) under the model like the IWRES of a quantified sample.
+* NPDE (Brendel K, Comets E, Laffont C, Laveille C, Mentré F. Pharm Res 2006;23:2036-2049): `n_sim` datasets
+  are simulated from the model with the subjects' own designs; each subject's observations and simulations
+  are decorrelated with the simulated covariance (Cholesky), pde = fraction of decorrelated simulations
+  below the decorrelated observation, npde = Φ⁻¹(pde). Under the model, npde ~ N(0, 1).
+  Censored observations by the ``cdf`` method of the npde package (Nguyen THT, Comets E, Mentré F.
+  Extension of NPDE for evaluation of nonlinear mixed effect models in presence of data below the
+  quantification limit with applications to HIV dynamic model. J Pharmacokinet Pharmacodyn
+  2012;39:499-518; R package npde ≥ 2.0, ``cens.method = "cdf"``, its default): a censored observation is
+  replaced by a draw from its predictive distribution (the simulated values of that sample) conditional on
+  lying in its censoring interval — pd ~ U(F(L), F(U)), y* = F⁻¹(pd) — and every simulated value is
+  censored the same way and imputed the same way before the decorrelation. One code path
+  (`npde_censored`) serves BLQ samples (interval (-∞, LLOQ)) and titres (their dilution interval; a
+  simulated titre is censored to the dilution grid). The draws use a fixed seed: the table is
+  reproducible.
 * VPC: `n_sim` replicate datasets; per time bin the observed 5th/50th/95th percentiles against the 90 %
-  prediction interval of the same simulated percentiles; BLQ values count as below every percentile they are
-  below (percentiles under the LLOQ are not shown for the observations); the BLQ fraction per bin (observed
-  vs simulated 90 % interval) is its own panel.
+  prediction interval of the same simulated percentiles. Concentrations: BLQ values count as below every
+  percentile they are below (percentiles under the LLOQ are not shown for the observations); the BLQ
+  fraction per bin (observed vs simulated 90 % interval) is its own panel. Titres (`titre_vpc_table`):
+  observed and simulated titres on the dilution grid — each simulated value is censored to the titre the
+  assay would report (0 = negative) before the percentiles are taken (inverted-CDF percentiles, so every
+  percentile is a grid value) — and the censoring panel holds the fractions negative and at the top
+  dilution.
 """
 
 from __future__ import annotations
@@ -22,11 +41,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
+from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.fit import PopulationFit
+from cartrial.kinetics.popfit.likelihood import ErrorModel
+from cartrial.protocol import AQP4_TITRE_DILUTIONS
 
 FloatArray = npt.NDArray[np.float64]
+
+CENSORING_KINDS: tuple[str, ...] = ("none", "blq", "interval")
+"""Values of the ``censored`` column: quantified, below the LLOQ (M3), interval-censored (a titre)."""
+
+NPDE_CENSORED_METHODS: tuple[str, ...] = ("cdf", "centre")
+"""``cdf``: censored observations imputed from their conditional predictive distribution (npde's default);
+``centre``: each observation at its representative value and simulations uncensored (the approximation
+the ``cdf`` method replaces; kept to show what it does to interval-censored titres)."""
 
 
 def simulate_replicates(fit: PopulationFit, n_sim: int, seed: int | None) -> FloatArray:
@@ -43,8 +73,174 @@ def simulate_replicates(fit: PopulationFit, n_sim: int, seed: int | None) -> Flo
     return np.asarray(sims.reshape(n_sim, n, m), dtype=float)
 
 
-def observation_table(fit: PopulationFit, n_sim: int = 500, seed: int | None = 7) -> pd.DataFrame:
-    """One row per sample: subject, time, dv (NaN when BLQ), blq, lloq, pred, ipred, iwres, npde."""
+def titre_grid(data: PopulationData) -> FloatArray | None:
+    """The dilution grid (denominators, ascending) when the data hold interval-censored titres: the
+    protocol's grid (`cartrial.protocol.AQP4_TITRE_DILUTIONS`) with any other finite bound of the data's
+    intervals; None for data without intervals (concentrations, or titres fitted at their centre)."""
+    if data.n_interval == 0 or data.interval_low is None or data.interval_high is None:
+        return None
+    mask = data.interval
+    bounds = np.concatenate([data.interval_low[mask], data.interval_high[mask]])
+    bounds = bounds[np.isfinite(bounds) & (bounds > 0)]
+    return np.asarray(np.unique(np.concatenate([np.asarray(AQP4_TITRE_DILUTIONS, float), bounds])), float)
+
+
+def censoring_table(data: PopulationData) -> tuple[npt.NDArray[np.object_], FloatArray, FloatArray]:
+    """Per sample (n, m): the kind (`CENSORING_KINDS`; padding ``none``) and the bounds [low, high) of a
+    censored sample on the natural scale (BLQ: [-∞, LLOQ); a titre: its dilution interval; NaN when not
+    censored)."""
+    shape = data.times.shape
+    kind = np.full(shape, "none", dtype=object)
+    low = np.full(shape, np.nan)
+    high = np.full(shape, np.nan)
+    blq = data.observed & data.blq
+    kind[blq] = "blq"
+    low[blq] = -np.inf
+    high[blq] = data.lloq[blq]
+    interval = data.interval
+    if interval.any() and data.interval_low is not None and data.interval_high is not None:
+        kind[interval] = "interval"
+        low[interval] = data.interval_low[interval]
+        high[interval] = data.interval_high[interval]
+    return kind, low, high
+
+
+def _edges_t(lloq: float, grid: FloatArray | None, err: ErrorModel) -> FloatArray:
+    """Censoring cells of one sample on the transformed scale, ascending, first edge -∞: a value below the
+    last finite edge is censored to its cell; the last edge +∞ means every value is censored (a titre).
+    Titre: (-∞, h(D_1), …, h(D_K), +∞); concentration with an LLOQ: (-∞, h(LLOQ)); none: empty."""
+    if grid is not None:
+        return np.concatenate([[-np.inf], err.transform(grid), [np.inf]])
+    if np.isfinite(lloq):
+        return np.array([-np.inf, float(err.transform(np.array([lloq]))[0])])
+    return np.zeros(0)
+
+
+def _draw_in_cell(
+    sorted_sims: FloatArray, lower: FloatArray, upper: FloatArray, rng: np.random.Generator
+) -> FloatArray:
+    """Draws from the empirical predictive distribution (`sorted_sims`, ascending) conditional on
+    [lower, upper): pd ~ U(F(lower), F(upper)), y* = F⁻¹(pd) with the inverted-CDF quantile (a simulated
+    value of the cell, each with equal probability). A cell no simulation reaches gives its bound nearest
+    to the simulations (the observation is then extreme, as it is)."""
+    k = sorted_sims.size
+    lo_idx = np.searchsorted(sorted_sims, lower, side="left")
+    hi_idx = np.searchsorted(sorted_sims, upper, side="left")
+    width = hi_idx - lo_idx
+    u = rng.random(np.shape(lower))
+    pick = np.minimum(lo_idx + np.floor(u * width).astype(np.int64), k - 1)
+    out = np.asarray(sorted_sims[np.maximum(pick, 0)], dtype=float)
+    empty = width <= 0
+    if np.any(empty):
+        nearest = np.where(lo_idx >= k, lower, upper)
+        out = np.where(empty, nearest, out)
+    return out
+
+
+def npde_censored(
+    y_t: FloatArray,
+    low_t: FloatArray,
+    high_t: FloatArray,
+    sims_t: FloatArray,
+    edges_t: list[FloatArray],
+    rng: np.random.Generator,
+    *,
+    method: str = "cdf",
+) -> tuple[FloatArray, FloatArray]:
+    """NPDE of one subject's m observations, and the completed observations (transformed scale).
+
+    `y_t` (m,): observation (transformed; ignored where censored with ``method="cdf"``); `low_t`,
+    `high_t` (m,): bounds of a censored observation (NaN where not censored); `sims_t` (K, m): simulated
+    values of the same samples; `edges_t`: each sample's censoring cells (`_edges_t`). ``cdf``: censored
+    observations and simulations imputed (module docstring); ``centre``: `y_t` as it is and the
+    simulations uncensored. Decorrelation by the Cholesky factor of the simulated covariance (Brendel et
+    al. 2006); pde = (#{decorrelated simulations < decorrelated observation} + ½)/(K + 1)."""
+    if method not in NPDE_CENSORED_METHODS:
+        raise ValueError(f"unknown NPDE method {method!r}; allowed: {', '.join(NPDE_CENSORED_METHODS)}")
+    s = np.array(sims_t, dtype=float, copy=True)
+    n_sim, m = s.shape
+    yt = np.array(y_t, dtype=float, copy=True)
+    if method == "cdf":
+        for j in range(m):
+            col = np.sort(sims_t[:, j])
+            if not np.isnan(low_t[j]):  # censored: BLQ (-∞, LLOQ) or a titre's interval
+                yt[j] = _draw_in_cell(col, np.array([low_t[j]]), np.array([high_t[j]]), rng)[0]
+            edges = edges_t[j]
+            if edges.size < 2:
+                continue
+            cell = np.searchsorted(edges, sims_t[:, j], side="right") - 1
+            cens = cell < edges.size - 1
+            if not cens.any():
+                continue
+            c = cell[cens]
+            s[cens, j] = _draw_in_cell(col, edges[c], edges[c + 1], rng)
+    mean = s.mean(axis=0)
+    cov = np.cov(s, rowvar=False).reshape(m, m)
+    try:
+        chol = np.linalg.cholesky(cov + 1e-10 * np.eye(m))
+        dec_y = np.linalg.solve(chol, yt - mean)
+        dec_s = np.linalg.solve(chol, (s - mean).T).T
+    except np.linalg.LinAlgError:
+        sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+        dec_y, dec_s = (yt - mean) / sd, (s - mean) / sd
+    pde = (np.sum(dec_s < dec_y, axis=0) + 0.5) / (n_sim + 1)
+    return np.asarray(stats.norm.ppf(pde), dtype=float), yt
+
+
+def randomised_residual(low_z: FloatArray, high_z: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Randomised quantile residual of censored samples (Dunn & Smyth 1996): Φ⁻¹(u), u ~ U(Φ(low_z),
+    Φ(high_z)), for standardised bounds (±∞ allowed)."""
+    p_lo = special.ndtr(low_z)
+    p_hi = special.ndtr(high_z)
+    u = p_lo + rng.random(np.shape(low_z)) * (p_hi - p_lo)
+    eps = 1e-12
+    return np.asarray(special.ndtri(np.clip(u, eps, 1 - eps)), dtype=float)
+
+
+def data_npde(
+    data: PopulationData,
+    sims: FloatArray,
+    err: ErrorModel,
+    rng: np.random.Generator,
+    *,
+    method: str = "cdf",
+) -> tuple[FloatArray, FloatArray]:
+    """NPDE (n, m; NaN on padding) of `data` against `sims` ((n_sim, n, m) simulated values, natural scale)
+    and the completed observations (natural scale): `npde_censored` per subject on the error model's scale,
+    censored samples as `censoring_table` says, simulated titres censored to `titre_grid`, simulated
+    concentrations to their LLOQ. ``method="centre"``: a titre at its interval centre (``data.y``), a BLQ
+    sample at its LLOQ, simulations uncensored."""
+    kind, low, high = censoring_table(data)
+    censored = kind != "none"
+    grid = titre_grid(data)
+    npde = np.full(data.times.shape, np.nan)
+    imputed = np.full(data.times.shape, np.nan)
+    for i in range(data.n_subjects):
+        obs = data.observed[i]
+        if not obs.any():
+            continue
+        s = err.transform(sims[:, i, obs])
+        c_i = censored[i, obs]
+        y_i = np.nan_to_num(data.y[i, obs], nan=1.0)
+        if method == "centre":
+            rep = np.where(kind[i, obs] == "interval", data.y[i, obs], data.lloq[i, obs])
+            y_i = np.where(c_i, np.nan_to_num(rep, nan=1.0), y_i)
+        yt = err.transform(np.where(c_i & (method != "centre"), 1.0, y_i))
+        lo_t = np.where(c_i, _t(err, low[i, obs]), np.nan)
+        hi_t = np.where(c_i, _t(err, high[i, obs]), np.nan)
+        edges = [_edges_t(float(ll), grid, err) for ll in data.lloq[i, obs]]
+        npde[i, obs], y_done = npde_censored(yt, lo_t, hi_t, s, edges, rng, method=method)
+        imputed[i, obs] = _untransform(err, y_done)
+    return npde, imputed
+
+
+def observation_table(
+    fit: PopulationFit, n_sim: int = 500, seed: int | None = 7, *, npde_method: str = "cdf"
+) -> pd.DataFrame:
+    """One row per sample: subject, time, dv (NaN when censored: a censored sample has bounds, not a
+    value), blq, lloq, ``censored`` (`CENSORING_KINDS`), ``dv_low``/``dv_high`` (bounds of a censored
+    sample), pred, ipred, iwres (randomised for censored samples), npde, ``dv_imputed`` (the value the
+    NPDE used: the observation, or the draw that replaced a censored one). See the module docstring."""
     spec, theta, work, data = fit.model.spec, fit.model.theta, fit.work, fit.data
     n = data.n_subjects
     rows = np.arange(n)
@@ -52,51 +248,57 @@ def observation_table(fit: PopulationFit, n_sim: int = 500, seed: int | None = 7
     ipred = work.predict(spec.phi(theta, work.x, fit.eta_mode), rows)
     err = spec.error
     g = err.sd(ipred, theta.sigma)
+    kind, low, high = censoring_table(data)
+    censored = kind != "none"
+    base = None if seed is None else int(seed)
+    rng_res = np.random.default_rng(None if base is None else base + 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # interval-censored samples (titres) at their representative value
-        yt_all = err.transform(np.where(data.quantified, data.y, 1.0))
-        iwres = np.where(data.quantified, (yt_all - err.transform(ipred)) / g, np.nan)
+        exact = data.quantified & ~censored
+        yt_all = err.transform(np.where(exact, data.y, 1.0))
+        iwres = np.where(exact, (yt_all - err.transform(ipred)) / g, np.nan)
+        ci = np.nonzero(censored)
+        if ci[0].size:
+            f_t = err.transform(ipred[ci])
+            lz = np.where(np.isneginf(low[ci]), -np.inf, (_t(err, low[ci]) - f_t) / g[ci])
+            hz = np.where(np.isposinf(high[ci]), np.inf, (_t(err, high[ci]) - f_t) / g[ci])
+            iwres[ci] = randomised_residual(lz, hz, rng_res)
     sims = simulate_replicates(fit, n_sim, seed)
-    rng = np.random.default_rng(None if seed is None else seed + 1)
-    npde = np.full(data.times.shape, np.nan)
-    for i in range(n):
-        obs = data.observed[i]
-        if not obs.any():
-            continue
-        s = err.transform(sims[:, i, obs])
-        y = np.where(data.blq[i, obs], np.nan, data.y[i, obs])
-        yt = err.transform(np.where(np.isnan(y), 1.0, y))
-        for k in np.flatnonzero(np.isnan(y)):
-            ll = err.transform(np.array([data.lloq[i, obs][k]]))[0]
-            below = s[:, k][s[:, k] < ll]
-            yt[k] = rng.choice(below) if below.size else ll - 1e-6
-        mean = s.mean(axis=0)
-        cov = np.cov(s, rowvar=False).reshape(s.shape[1], s.shape[1])
-        try:
-            chol = np.linalg.cholesky(cov + 1e-10 * np.eye(cov.shape[0]))
-            dec_y = np.linalg.solve(chol, yt - mean)
-            dec_s = np.linalg.solve(chol, (s - mean).T).T
-        except np.linalg.LinAlgError:
-            sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
-            dec_y, dec_s = (yt - mean) / sd, (s - mean) / sd
-        pde = (np.sum(dec_s < dec_y, axis=0) + 0.5) / (n_sim + 1)
-        npde[i, obs] = stats.norm.ppf(pde)
+    npde, imputed = data_npde(
+        data, sims, err, np.random.default_rng(None if base is None else base + 1), method=npde_method
+    )
     mask = data.observed
     idx = np.nonzero(mask)
     return pd.DataFrame(
         {
             "subject": np.asarray(data.subjects, dtype=object)[idx[0]],
             "time": data.times[idx],
-            "dv": data.y[idx],
+            "dv": np.where(censored[idx], np.nan, data.y[idx]),
             "blq": data.blq[idx],
             "lloq": data.lloq[idx],
+            "censored": kind[idx].astype(str),
+            "dv_low": np.where(np.isneginf(low[idx]), np.nan, low[idx]),
+            "dv_high": high[idx],
             "pred": pred[idx],
             "ipred": ipred[idx],
             "iwres": iwres[idx],
             "npde": npde[idx],
+            "dv_imputed": imputed[idx],
             "status": fit.status,
         }
     )
+
+
+def _t(err: ErrorModel, x: FloatArray) -> FloatArray:
+    """`err.transform` keeping ±∞ (the log of 0 or -∞ is -∞; of +∞, +∞)."""
+    x = np.asarray(x, dtype=float)
+    out = np.where(np.isfinite(x), err.transform(np.where(np.isfinite(x), x, 1.0)), x)
+    if err.scale == "log":
+        out = np.where(np.isfinite(x) & (x <= 0), -np.inf, out)
+    return np.asarray(out, dtype=float)
+
+
+def _untransform(err: ErrorModel, x: FloatArray) -> FloatArray:
+    return np.asarray(np.exp(x) if err.scale == "log" else x, dtype=float)
 
 
 def time_bins(times: FloatArray, max_bins: int = 12) -> FloatArray:
@@ -112,13 +314,19 @@ def time_bins(times: FloatArray, max_bins: int = 12) -> FloatArray:
 
 
 def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd.DataFrame:
-    """Per bin: observed percentiles and BLQ fraction, and the simulated medians and 90 % intervals."""
+    """Per bin: observed percentiles and BLQ fraction, and the simulated medians and 90 % intervals
+    (``titre_grid`` False); for interval-censored titres `titre_vpc_table` (``titre_grid`` True)."""
     data = fit.data
+    sims = simulate_replicates(fit, n_sim, seed)
+    grid = titre_grid(data)
+    if grid is not None:
+        out = titre_vpc_table(data, sims, grid)
+        out["status"] = fit.status
+        return out
     obs_mask = data.observed
     times = data.times[obs_mask]
     edges = time_bins(times)
     which = np.clip(np.digitize(data.times, edges) - 1, 0, len(edges) - 2)
-    sims = simulate_replicates(fit, n_sim, seed)
     lloq = np.where(np.isnan(data.lloq), -np.inf, data.lloq)
     rows = []
     for b in range(len(edges) - 1):
@@ -154,7 +362,69 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
                 )
         rows.append(row)
     out = pd.DataFrame(rows)
+    out["titre_grid"] = False
     out["status"] = fit.status
+    return out
+
+
+def reported_titre(values: FloatArray, grid: FloatArray) -> FloatArray:
+    """The end-point titre (dilution denominator) an assay on `grid` reports for latent titres `values`:
+    the largest dilution ≤ the value (the top dilution for any value above it), 0 (negative) below the
+    first dilution; NaN stays NaN.
+
+    >>> reported_titre(np.array([5.0, 10.0, 99.9, 20000.0]), np.array([10.0, 32.0, 100.0, 10000.0]))
+    array([    0.,    10.,    32., 10000.])
+    """
+    v = np.asarray(values, dtype=float)
+    k = np.searchsorted(grid, v, side="right") - 1
+    out = np.where(k >= 0, grid[np.clip(k, 0, grid.size - 1)], 0.0)
+    return np.asarray(np.where(np.isnan(v), np.nan, out), dtype=float)
+
+
+def titre_vpc_table(data: PopulationData, sims: FloatArray, grid: FloatArray) -> pd.DataFrame:
+    """VPC of interval-censored titres on the dilution grid: per time bin the observed 5th/50th/95th
+    percentiles of the reported titres (0 = negative) against the 5/50/95 % of the same percentiles of the
+    simulated titres, each simulated value first censored to the titre the assay would report
+    (`reported_titre`); percentiles by the inverted CDF, so every one is a grid value (or 0). Censoring
+    panel: the fractions negative (``obs_blq_fraction``) and at the top dilution (``obs_top_fraction``),
+    observed vs the simulated 5/50/95 %. `sims`: (n_sim, n, m) latent simulated values."""
+    obs_mask = data.observed
+    edges = time_bins(data.times[obs_mask])
+    which = np.clip(np.digitize(data.times, edges) - 1, 0, len(edges) - 2)
+    low = data.interval_low if data.interval_low is not None else np.full(data.times.shape, np.nan)
+    observed = np.where(data.blq, 0.0, reported_titre(low, grid))
+    simulated = reported_titre(sims, grid)
+    top = float(grid[-1])
+    pcts = (5, 50, 95)
+    rows = []
+    for b in range(len(edges) - 1):
+        in_bin = obs_mask & (which == b) & (data.blq | np.isfinite(low))
+        if not in_bin.any():
+            continue
+        y = observed[in_bin]
+        s = simulated[:, in_bin]
+        sim_q = np.percentile(s, pcts, axis=1, method="inverted_cdf").T  # (n_sim, 3)
+        neg_sim = (s <= 0).mean(axis=1)
+        top_sim = (s >= top).mean(axis=1)
+        row: dict[str, Any] = {
+            "bin": b,
+            "time_mid": float(np.median(data.times[in_bin])),
+            "n_obs": int(in_bin.sum()),
+        }
+        for k, name in enumerate(("p05", "p50", "p95")):
+            row[f"obs_{name}"] = float(np.percentile(y, pcts[k], method="inverted_cdf"))
+        row["obs_blq_fraction"] = float((y <= 0).mean())
+        row["obs_top_fraction"] = float((y >= top).mean())
+        for lab, series in (("blq", neg_sim), ("top", top_sim)):
+            for pp in pcts:
+                row[f"sim_{lab}_fraction_p{pp:02d}"] = float(np.percentile(series, pp))
+        for k, name in enumerate(("p05", "p50", "p95")):
+            col = sim_q[:, k]
+            for lab, pp in (("lo", 5), ("med", 50), ("hi", 95)):
+                row[f"sim_{name}_{lab}"] = float(np.percentile(col, pp, method="inverted_cdf"))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["titre_grid"] = True
     return out
 
 
