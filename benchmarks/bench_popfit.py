@@ -86,6 +86,12 @@ def run() -> list[dict[str, object]]:
                 _, summary = recovery_study(n, replicates, seed=11, progress=partial)
             summary.insert(0, "n_subjects", n)
             summary.insert(1, "replicates", replicates)
+            if "measured" not in summary:
+                # what was run, for the table: date, machine load (timings are not compared), replicates
+                summary["measured"] = (
+                    f"{time.strftime('%Y-%m-%d', time.gmtime())}, {replicates} replicates, "
+                    f"load average {os.getloadavg()[0]:.1f}"
+                )
             tables.append(summary)
             fixed = summary[summary["parameter"].str.startswith("typical:")]
             var = summary[summary["parameter"].str.startswith(("omega2:", "residual:"))]
