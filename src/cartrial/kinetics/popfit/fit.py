@@ -153,7 +153,7 @@ def fit_population(
     compute_se: bool = True,
     method: str = "saem",
     ci: str = "auto",
-    profile_draws: int = 1000,
+    profile_draws: int = 300,
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
 
@@ -460,6 +460,11 @@ def _estimates_table(
         prof = profiles.get(j)
         if prof is not None:
             lo, hi, note, how = prof.low, prof.high, prof.note, "profile"
+            if not lo <= est <= hi:
+                note += (
+                    "; the estimate lies outside: the profile is centred on the likelihood maximum, "
+                    "which the fit did not reach (see its convergence problems)"
+                )
         else:
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
             note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"

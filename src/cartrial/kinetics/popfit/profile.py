@@ -8,9 +8,11 @@ positive-definite Fisher information and follows an asymmetric likelihood, so it
 interval does not (few subjects, a collapsed variance).
 
 log L is the importance-sampled marginal likelihood of `cartrial.kinetics.popfit.saem.MarginalLikelihood`;
-each profile point is an L-BFGS-B maximisation over the other parameters with the analytic gradient, on draws
-centred at the conditional modes of its starting point (the same standardised draws for every point).
-Log-variances are bounded to [1e-6, 1e3]; a variance that collapsed below 1e-4 is held at its value. The
+each profile point is an L-BFGS-B maximisation over the other parameters with the analytic gradient, with
+the draws at θ̂'s conditional modes held fixed (common random numbers). Log-variances are bounded to
+[1e-6, 1e3]; an IIV term whose variance collapsed below 1e-4 is removed first (at that boundary the draws of
+its η cannot follow a moving μ and its profile becomes a spike; without it the parameter enters the
+predictions directly). The
 search goes out at most a factor `limit` from the estimate on each side; a side whose profile has not dropped
 by 1.92 there is *open* and reported at the search limit.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -84,22 +86,18 @@ class _Profiler:
         lo = np.full(self.dim, -np.inf)
         hi = np.full(self.dim, np.inf)
         pos = spec.p + len(spec.covariate_effects)
-        self.held = np.zeros(self.dim, bool)
         if spec.omega_structure == "diagonal":
             lo[pos : pos + spec.q] = math.log(1e-6)
             hi[pos : pos + spec.q] = math.log(1e3)
-            # a variance that collapsed (< 1e-4, the fit's own criterion) is held at its value: at that
-            # boundary the importance draws of its η cannot follow a change of the other parameters
-            self.held[pos : pos + spec.q] = v_hat[pos : pos + spec.q] < math.log(COLLAPSED_OMEGA2)
         self.lo, self.hi = lo, hi
         self.evaluations = 0
         self.iterations = 0
         self.function_calls = 0
-        v0 = np.where(self.held, v_hat, np.clip(v_hat, lo + 1e-9, hi - 1e-9))
+        v0 = np.clip(v_hat, lo + 1e-9, hi - 1e-9)
         self.v_hat, self.ll_hat = self._maximise(v0, None, 0.0)
 
     def _maximise(self, v0: FloatArray, j: int | None, value: float) -> tuple[FloatArray, float]:
-        free = ~self.held
+        free = np.ones(self.dim, bool)
         if j is not None:
             free[j] = False
         base = v0.copy()
@@ -158,8 +156,8 @@ class _Profiler:
                 return x, True
             step = min(2 * step, limit)
         # regula falsi (safeguarded) between the last point above and the first below the target
-        for _ in range(6):
-            if abs(outer_x - inner_x) < 0.02 or inner_ll - outer_ll < 0.2:
+        for _ in range(4):
+            if abs(outer_x - inner_x) < 0.03 or inner_ll - outer_ll < 0.3:
                 break
             frac = (inner_ll - target) / max(inner_ll - outer_ll, 1e-12)
             x = inner_x + min(max(frac, 0.15), 0.85) * (outer_x - inner_x)
@@ -180,18 +178,19 @@ def profile_intervals(
     parameters: list[int],
     rng: np.random.Generator,
     *,
-    draws: int = 1000,
+    draws: int = 300,
     se_log: FloatArray | None = None,
     limit: float = 100.0,
-    recentre: bool = True,
+    recentre: bool = False,
 ) -> list[ProfileInterval]:
     """95 % profile-likelihood intervals of the typical values `parameters` (indices into the model's
     parameters), natural scale. `hessian` (of the modes at θ̂) is not needed: the modes are re-found.
     `se_log`: Wald SEs of log θ_j, when known, as the first search step;
-    `limit`: the search goes at most this factor from the estimate on each side. `recentre` (default): each
-    profile point is maximised on draws re-centred at the conditional modes of its starting θ (the same
-    standardised draws each time, so neighbouring points share their random numbers); without it all points
-    use the draws at θ̂, which fails when a variance is near zero (the draws cannot follow a moving μ)."""
+    `limit`: the search goes at most this factor from the estimate on each side. By default all points
+    use the draws at θ̂ (common random numbers: a smooth profile); `recentre`: each profile point is maximised
+    on draws re-centred at the conditional modes of its starting θ (the same standardised draws each time) —
+    more robust far from θ̂, noisier. IIV terms whose variance collapsed are removed first
+    (`without_collapsed_iiv`)."""
     prof = make_profiler(work, theta, eta_mode, rng, draws=draws, recentre=recentre)
     out: list[ProfileInterval] = []
     log_limit = math.log(limit)
@@ -218,6 +217,7 @@ def make_profiler(
 ) -> _Profiler:
     """The profiler of `profile_intervals`: the surface at θ̂ (draws at its conditional modes) maximised,
     and, with `recentre`, a new surface per profile point from the same standardised draws."""
+    work, theta, eta_mode = without_collapsed_iiv(work, theta, eta_mode)
     spec = work.spec
     codec = ThetaCodec(spec)
     seed = int(rng.integers(2**32))
@@ -231,3 +231,19 @@ def make_profiler(
 
     lik = surface(theta)
     return _Profiler(lik, codec.encode(theta), surface if recentre else None)
+
+
+def without_collapsed_iiv(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[Work, Theta, FloatArray]:
+    """The problem with the IIV of collapsed variances (ω² < `COLLAPSED_OMEGA2`, diagonal Ω) removed: the
+    fit's estimate is on that boundary, and importance draws of a near-zero η cannot follow a moving μ
+    (its profile becomes a spike); without the IIV term the parameter enters the predictions directly."""
+    spec = work.spec
+    if spec.omega_structure != "diagonal":
+        return work, theta, eta_mode
+    diag = np.diag(theta.omega)
+    keep = diag >= COLLAPSED_OMEGA2
+    if keep.all() or not keep.any():
+        return work, theta, eta_mode
+    names = tuple(n for n, k in zip(spec.iiv_names, keep, strict=True) if k)
+    reduced = Work(replace(spec, iiv=names), work.data, work.x)
+    return reduced, Theta(theta.mu, theta.beta, np.diag(diag[keep]), theta.sigma), eta_mode[:, keep]
