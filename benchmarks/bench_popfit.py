@@ -135,7 +135,8 @@ def run() -> list[dict[str, object]]:
                 per.to_csv(cache, index=False)
 
             done = pd.read_csv(cache) if cache.exists() else None
-            if done is not None and done["replicate"].nunique() >= replicates:
+            cached = done is not None and done["replicate"].nunique() >= replicates
+            if done is not None and cached:
                 # the study is long (about an hour on a shared 2-core machine): a complete per-replicate
                 # file from an earlier run with the same code and seeds is summarised instead of refitted
                 summary = summarise(done[done["replicate"] < replicates])
@@ -143,6 +144,14 @@ def run() -> list[dict[str, object]]:
                 _, summary = recovery_study(n, replicates, seed=11, progress=partial)
             summary.insert(0, "n_subjects", n)
             summary.insert(1, "replicates", replicates)
+            # what was run, for the table: date, replicates, machine load (timings are not compared); a
+            # cached study keeps the per-replicate file's provenance (docs/popfit.md §7 says which code)
+            today = time.strftime("%Y-%m-%d", time.gmtime())
+            summary["measured"] = (
+                f"summarised {today} from {cache.name} ({replicates} replicates)"
+                if cached
+                else f"{today}, {replicates} replicates, load average {os.getloadavg()[0]:.1f}"
+            )
             tables.append(summary)
             fixed = summary[summary["parameter"].str.startswith("typical:")]
             var = summary[summary["parameter"].str.startswith(("omega2:", "residual:"))]

@@ -453,6 +453,12 @@ def popfit_command(
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures."),
     figure_format: str = typer.Option("png", "--figure-format", help="png or svg."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and estimates as JSON."),
+    ci: str = typer.Option(
+        "auto",
+        "--ci",
+        help="95 % CIs of typical values: auto (Wald, profile likelihood where Wald is not available), "
+        "wald, or profile (profile likelihood for all; slower).",
+    ),
 ) -> None:
     """Population (mixed-effects) fit by SAEM with BLQ censoring (M3).
 
@@ -496,6 +502,7 @@ def popfit_command(
             Problem("unknown figure format", field="--figure-format", value=figure_format, allowed="png, svg")
         )
     for name, value, allowed in (
+        ("--ci", ci, ("auto", "wald", "profile")),
         ("--omega", omega, ("diagonal", "full")),
         ("--blq", blq, ("m3", "m1")),
         ("--scale", scale, ("log", "linear")),
@@ -691,6 +698,7 @@ def popfit_command(
             settings=settings,
             progress=progress,
             method=method,
+            ci=ci,
         )
     fit.settings.update(pd_settings)
     if kinetic_notes:

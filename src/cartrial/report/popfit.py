@@ -44,6 +44,7 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "rse_percent",
     "ci95_low",
     "ci95_high",
+    "ci_method",
     "shrinkage_percent",
 )
 """Columns of the estimates table shown in summary.html."""
@@ -121,6 +122,14 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         )
     table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(
         index=False, float_format=lambda v: f"{v:.4g}", na_rep="–"
+    )
+    from cartrial.kinetics.popfit.fit import CI_METHOD_LABELS
+
+    used = [m for m in CI_METHOD_LABELS if m in set(fit.estimates["ci_method"])]
+    table += (
+        "<p><small>95 % CI method (<code>ci_method</code>): "
+        + "; ".join(f"<b>{e(m)}</b> = {e(CI_METHOD_LABELS[m])}" for m in used)
+        + ".</small></p>"
     )
     ll = fit.likelihood
     imgs = "".join(
@@ -296,6 +305,7 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
             "ci95": [
                 f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(fixed["ci95_low"], fixed["ci95_high"], strict=True)
             ],
+            "ci_method": [m if isinstance(m, str) else "" for m in fixed["ci_method"]],
         }
     ).reset_index(drop=True)
     bsv = rows[rows["kind"].isin(["omega2", "omega_cov"])]
@@ -313,6 +323,7 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
             "ci95": [
                 f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(bsv["ci95_low"], bsv["ci95_high"], strict=True)
             ],
+            "ci_method": [m if isinstance(m, str) else "" for m in bsv["ci_method"]],
             "shrinkage_percent": [_fmt(v, ".0f") for v in bsv["shrinkage_percent"]],
         }
     ).reset_index(drop=True)

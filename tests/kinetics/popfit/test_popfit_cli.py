@@ -47,6 +47,12 @@ def test_popfit_writes_estimates_ebes_diagnostics_figures_and_html(popfit_dir: P
     estimates = pd.read_csv(popfit_dir / "estimates.csv")
     assert set(estimates["status"]) == {status}
     assert status in (popfit_dir / "summary.html").read_text()
+    # every interval is labelled by its method, and the HTML explains the labels it uses
+    assert set(estimates["ci_method"]) <= {"wald_log", "wald", "profile", "none"}
+    assert estimates.loc[estimates["ci95_low"].isna(), "ci_method"].eq("none").all()
+    assert {r["ci_method"] for r in doc["estimates"]} == set(estimates["ci_method"])
+    html_text = (popfit_dir / "summary.html").read_text()
+    assert "95 % CI method" in html_text and all(m in html_text for m in set(estimates["ci_method"]))
     diag = pd.read_csv(popfit_dir / "diagnostics.csv")
     raw = pd.read_csv(PK)
     assert len(diag) == int((raw["analyte"] == "car_transgene").sum())
@@ -163,6 +169,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
         (("--model", "one_compartment_oral"), "needs each subject's dose"),
         (("--model", "nope"), "unknown population model"),
         (("--k1", "0"), "out of range"),
+        (("--ci", "bootstrap"), "allowed: auto, wald, profile"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

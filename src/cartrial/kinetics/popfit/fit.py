@@ -39,6 +39,17 @@ from cartrial.kinetics.popfit.structural import StructuralModel, get_model
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959963984540054
 
+CI_METHODS: tuple[str, ...] = ("auto", "wald", "profile")
+"""Choices of `fit_population(ci=...)` (and `--ci`)."""
+
+CI_METHOD_LABELS: dict[str, str] = {
+    "wald_log": "Wald on the log scale: exp(log θ ± 1.96 SE), SE from the observed information",
+    "wald": "Wald: θ ± 1.96 SE, SE from the observed information",
+    "profile": "profile likelihood: log L within χ²₁(0.95)/2 = 1.92 of its maximum",
+    "none": "no interval: the Fisher information is not positive definite",
+}
+"""What each value of the estimates table's ``ci_method`` column means."""
+
 SAEM_SOURCE = (
     "SAEM: Kuhn E, Lavielle M. Comput Stat Data Anal 2005;49:1020-1038; kernels and settings as saemix "
     "(Comets E, Lavenu A, Lavielle M. J Stat Softw 2017;80(3)); BLQ M3: Beal SL. J Pharmacokinet "
@@ -141,15 +152,25 @@ def fit_population(
     progress: Callable[[int, int, float], None] | None = None,
     compute_se: bool = True,
     method: str = "saem",
+    ci: str = "auto",
+    profile_draws: int = 300,
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
 
     `blq`: ``m3`` (censored likelihood, default) or ``m1`` (BLQ samples dropped). `covariates`: effects
     (parameter, covariate column of ``data.covariates``, kind) — see `covariate_design`. `initial`: starting
-    typical values (natural scale; default: the model's). Raises `NotEstimableError` with what to change
-    when the data cannot identify the model; a fit that ran but did not converge is returned labelled.
+    typical values (natural scale; default: the model's). `ci`: the 95 % intervals of the typical values —
+    ``wald`` (exp(log θ ± 1.96 SE) from the observed information), ``profile`` (profile likelihood for all,
+    `cartrial.kinetics.popfit.profile`) or ``auto`` (default: Wald, and profile likelihood where the Wald
+    interval is not available, e.g. a Fisher information that is not positive definite); the method of every
+    interval is in the ``ci_method`` column. Raises `NotEstimableError` with what to change when the data
+    cannot identify the model; a fit that ran but did not converge is returned labelled.
     """
     t0 = _time.perf_counter()
+    if ci not in CI_METHODS:
+        raise ConfigurationError(
+            f"unknown confidence-interval method {ci!r}; allowed: {', '.join(CI_METHODS)}"
+        )
     settings = settings or SaemSettings()
     struct = get_model(model) if isinstance(model, str) else model
     error = error or ErrorModel()
@@ -207,6 +228,7 @@ def fit_population(
             draws=settings.polish_draws,
             rounds=settings.polish_rounds,
             tol=settings.polish_tol,
+            final_draws=settings.polish_final_draws,
         )
         if np.all(np.isfinite(codec_vector(spec, polished.theta))):
             theta, eta_mode, hess, mode_ok = (
@@ -220,6 +242,7 @@ def fit_population(
             "settled": polished.success,
             "log_likelihood_gain_per_round": [round(g, 4) for g in polished.gains],
             "draws": settings.polish_draws,
+            "final_draws": settings.polish_final_draws,
         }
     t_modes = _time.perf_counter() - t0 - t_saem
     rng = np.random.default_rng(None if settings.seed is None else settings.seed + 1)
@@ -262,28 +285,58 @@ def fit_population(
 
     cov = np.full((0, 0), np.nan)
     se_vec = None
+    fim_used = 0
     if compute_se:
         fim_rng = np.random.default_rng(None if settings.seed is None else settings.seed + 2)
-        fim_lik = MarginalLikelihood(work, make_draws(mode_phi, hess, settings.fim_draws, fim_rng), theta)
-        info_mat, _ = observed_information(fim_lik, theta)
-        try:
-            w = np.linalg.eigvalsh(info_mat)
+        # the curvature of a 300-draw surface is occasionally indefinite only because of its draws (one
+        # heavy importance weight); before calling the parameters non-identifiable the information is
+        # recomputed once on a surface with as many draws as the final maximisation's (D-17.15)
+        for k in dict.fromkeys((settings.fim_draws, max(settings.fim_draws, settings.polish_final_draws))):
+            fim_used = k
+            fim_lik = MarginalLikelihood(work, make_draws(mode_phi, hess, k, fim_rng), theta)
+            info_mat, _ = observed_information(fim_lik, theta)
+            try:
+                w = np.linalg.eigvalsh(info_mat)
+            except np.linalg.LinAlgError:
+                continue
             if np.all(np.isfinite(w)) and w.min() > 0:
                 cov = np.linalg.inv(info_mat)
                 se_vec = np.sqrt(np.diag(cov))
-            else:
-                problems.append(
-                    "Fisher information not positive definite: some parameters are not identifiable "
-                    "from these "
-                    "data (standard errors not given); simplify the model (fewer IIV terms or covariates)"
-                )
-        except np.linalg.LinAlgError:
-            problems.append("Fisher information could not be inverted: standard errors not given")
+                break
+        if se_vec is None:
+            problems.append(
+                "Fisher information not positive definite: some parameters are not identifiable from these "
+                "data (standard errors not given); simplify the model (fewer IIV terms or covariates)"
+            )
     t_se = _time.perf_counter() - t0 - t_saem - t_modes - t_ll
+
+    profiles: dict[int, Any] = {}
+    wanted = (
+        list(range(spec.p))
+        if ci == "profile"
+        else ([j for j in range(spec.p) if se_vec is None or not math.isfinite(float(se_vec[j]))])
+        if ci == "auto"
+        else []
+    )
+    if wanted and compute_se and math.isfinite(log_lik):
+        from cartrial.kinetics.popfit.profile import profile_intervals
+
+        found = profile_intervals(
+            work,
+            theta,
+            eta_mode,
+            hess,
+            wanted,
+            np.random.default_rng(None if settings.seed is None else settings.seed + 4),
+            draws=profile_draws,
+            se_log=se_vec[: spec.p] if se_vec is not None else None,
+        )
+        profiles = dict(zip(wanted, found, strict=True))
+    t_profile = _time.perf_counter() - t0 - t_saem - t_modes - t_ll - t_se
 
     converged = not problems
     pop = PopulationModel(spec, theta, converged, tuple(problems))
-    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged)
+    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged, profiles)
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
     return PopulationFit(
@@ -309,11 +362,14 @@ def fit_population(
             "seed": settings.seed,
             "is_draws": settings.is_draws,
             "fim_draws": settings.fim_draws,
+            "fim_draws_used": fim_used,
             "blq": blq,
             "omega": omega,
             "error": {"kind": error.kind, "scale": error.scale},
             "acceptance_last": details["acceptance_last"],
             "final_maximisation": polish_info,
+            "ci": ci,
+            "profile_draws": profile_draws if profiles else 0,
             "saem_notes": saem_notes,
         },
         timings_s={
@@ -321,6 +377,7 @@ def fit_population(
             "modes": t_modes,
             "likelihood": t_ll,
             "standard_errors": t_se,
+            "profile_likelihood": t_profile,
             "total": _time.perf_counter() - t0,
         },
     )
@@ -384,6 +441,7 @@ def _estimates_table(
     se_vec: FloatArray | None,
     eta_mode: FloatArray,
     converged: bool,
+    profiles: Mapping[int, Any] | None = None,
 ) -> pd.DataFrame:
     from cartrial.kinetics.popfit.saem import ThetaCodec
 
@@ -395,25 +453,25 @@ def _estimates_table(
     for a, name in enumerate(spec.iiv_names):
         om = math.sqrt(theta.omega[a, a])
         shrink[name] = 100 * (1 - float(np.std(eta_mode[:, a], ddof=0)) / om) if om > 0 else float("nan")
+    profiles = profiles or {}
     for j, name in enumerate(spec.model.parameters):
         est = math.exp(theta.mu[j])
         s = se[j]
-        rows.append(
-            _row(
-                "typical",
-                name,
-                est,
-                est * s,
-                math.exp(theta.mu[j] - Z95 * s),
-                math.exp(theta.mu[j] + Z95 * s),
-                spec.model.units[j],
-                "log-normal: CI exp(log θ ± 1.96 SE)",
-                float("nan"),
-            )
-        )
+        prof = profiles.get(j)
+        if prof is not None:
+            lo, hi, note, how = prof.low, prof.high, prof.note, "profile"
+            if not lo <= est <= hi:
+                note += (
+                    "; the estimate lies outside: the profile is centred on the likelihood maximum, "
+                    "which the fit did not reach (see its convergence problems)"
+                )
+        else:
+            lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
+            note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
+        rows.append(_row("typical", name, est, est * s, lo, hi, spec.model.units[j], note, float("nan"), how))
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
-        rows.append(_row("covariate", label, b, s, b - Z95 * s, b + Z95 * s, "-", kind, float("nan")))
+        rows.append(_row("covariate", label, b, s, b - Z95 * s, b + Z95 * s, "-", kind, float("nan"), "wald"))
     pos = p + k
     q = spec.q
     if spec.omega_structure == "diagonal":
@@ -431,6 +489,7 @@ def _estimates_table(
                     "-",
                     "variance of eta (log scale); CI on the log scale",
                     shrink[name],
+                    "wald_log",
                 )
             )
         pos += q
@@ -469,6 +528,7 @@ def _estimates_table(
                             "-",
                             "variance of eta (log scale)",
                             shrink[spec.iiv_names[i]],
+                            "wald",
                         )
                     )
                 else:
@@ -483,6 +543,7 @@ def _estimates_table(
                             "-",
                             "covariance of etas",
                             float("nan"),
+                            "wald",
                         )
                     )
                 c += 1
@@ -502,6 +563,7 @@ def _estimates_table(
                 unit,
                 f"{spec.error.kind} on the {spec.error.scale} scale",
                 float("nan"),
+                "wald_log",
             )
         )
     table = pd.DataFrame(rows)
@@ -510,10 +572,22 @@ def _estimates_table(
 
 
 def _row(
-    kind: str, name: str, est: float, se: float, lo: float, hi: float, unit: str, note: str, shrinkage: float
+    kind: str,
+    name: str,
+    est: float,
+    se: float,
+    lo: float,
+    hi: float,
+    unit: str,
+    note: str,
+    shrinkage: float,
+    ci_method: str,
 ) -> dict[str, Any]:
+    """One row of the estimates table; `ci_method` names how its 95 % CI was built (`CI_METHOD_LABELS`), or
+    ``none`` when it could not be (no standard error)."""
     est_f = float(est)
     se_f = float(se)
+    has_ci = math.isfinite(float(lo)) and math.isfinite(float(hi))
     return {
         "kind": kind,
         "parameter": name,
@@ -522,6 +596,7 @@ def _row(
         "rse_percent": 100 * se_f / abs(est_f) if est_f and math.isfinite(se_f) else float("nan"),
         "ci95_low": float(lo),
         "ci95_high": float(hi),
+        "ci_method": ci_method if has_ci else "none",
         "shrinkage_percent": float(shrinkage),
         "unit": unit,
         "note": note,

@@ -54,8 +54,9 @@ class SaemSettings:
     is_draws: importance-sampling draws per subject for -2LL [nmc.is]; fim_draws: draws for the Fisher
     information; seed: random seed (numpy PCG64); k2_chains: chains per subject in the smoothing phase
     (None: enough for ≥ `k2_chain_subjects` subject-chains, at least `n_chains`); polish_rounds,
-    polish_draws, polish_tol: the final maximisation of the importance-sampled likelihood
-    (`maximise_is_likelihood`; 0 rounds: report SAEM's last iterate).
+    polish_draws, polish_tol, polish_final_draws: the final maximisation of the importance-sampled
+    likelihood (`maximise_is_likelihood`; 0 rounds: report SAEM's last iterate; the last round uses
+    `polish_final_draws` draws per subject).
     """
 
     k1: int = 250
@@ -73,6 +74,7 @@ class SaemSettings:
     polish_rounds: int = 2
     polish_draws: int = 300
     polish_tol: float = 0.5
+    polish_final_draws: int = 2000
 
 
 @dataclass
@@ -815,8 +817,11 @@ def is_value_and_gradient(
     total_w = w.sum(axis=1)
     value = float(np.sum(np.log(total_w / k) + lmax[:, 0]))
     wn = w / total_w[:, None]
-    e1 = np.einsum("nk,nkq->nq", wn, eta)
-    e2 = np.einsum("nk,nka,nkb->ab", wn, eta, eta)
+    # weighted first and second moments of η by matrix products (BLAS): einsum's three-operand
+    # contraction was half of the final maximisation's time at 2000 draws
+    e1 = np.matmul(wn[:, None, :], eta)[:, 0, :]
+    weta = (wn[:, :, None] * eta).reshape(-1, q)
+    e2 = weta.T @ eta.reshape(-1, q)
     grad = np.zeros_like(v)
     d_m = e1 @ omega_inv  # (n, q): ∂ log L_i / ∂ m_i
     p = spec.p
@@ -874,6 +879,7 @@ def maximise_is_likelihood(
     draws: int = 300,
     rounds: int = 3,
     tol: float = 0.05,
+    final_draws: int | None = None,
 ) -> PolishResult:
     """Maximise the importance-sampled log-likelihood from the SAEM estimate.
 
@@ -886,6 +892,13 @@ def maximise_is_likelihood(
     round gained less than max(`tol`, 2 × the Monte-Carlo SD of the importance-sampled log-likelihood) over
     the previous θ (the MLE of the simulated likelihood; Monolix and NONMEM's IMP step use the
     same importance-sampling surface). The standard errors are the curvature of that surface at θ̂.
+
+    `final_draws` (default `draws`): the draws of the last round, which is always run (also when an earlier
+    round gained less than `tol`). The maximum of a fixed-draw surface is biased by O(1/K) (the log of an
+    importance-sampling mean is biased by -Var/2, and that bias depends on θ — simulated maximum likelihood;
+    Lee LF. *Econometric Theory* 1995;11:437-483): on the recovery datasets 300 draws moved FOLDX 3.6 %
+    below the maximum that 2000 draws and a 3.5 times longer SAEM run both reach (D-17.15), so the cheap
+    rounds only move θ and the last one, with many draws, places it.
     """
     codec = ThetaCodec(work.spec)
     base_all = work.spec.typical_phi
@@ -893,11 +906,15 @@ def maximise_is_likelihood(
     success = False
     message = "not run"
     mode_ok = np.ones(work.n, bool)
-    rounds_run = 0
     gains: list[float] = []
-    for rounds_run in range(1, rounds + 1):  # noqa: B007 - the count is reported
+    final_draws = draws if final_draws is None else final_draws
+    rounds_run = 0
+    while rounds_run < rounds:
+        rounds_run += 1
+        last = rounds_run == rounds
         mode_phi = base_all(theta, work.x)[:, work.spec.iiv_index] + eta_mode
-        lik = MarginalLikelihood(work, make_draws(mode_phi, hessian, draws, rng), theta)
+        k = final_draws if last else draws
+        lik = MarginalLikelihood(work, make_draws(mode_phi, hessian, k, rng), theta)
         v0 = codec.encode(theta)
         f0 = lik.total(theta)
 
@@ -923,6 +940,8 @@ def maximise_is_likelihood(
         _, var_i = lik.per_subject(theta)
         mc_sd = math.sqrt(float(np.sum(var_i))) if np.all(np.isfinite(var_i)) else math.inf
         success = gain < max(tol, 2 * mc_sd)
-        if gain < tol:
+        if last:
             break
+        if gain < tol:
+            rounds_run = rounds - 1  # settled: go straight to the final round
     return PolishResult(theta, eta_mode, hessian, mode_ok, rounds_run, success, gain_total, message, gains)
