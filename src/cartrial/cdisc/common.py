@@ -61,8 +61,10 @@ UNIT_SYNONYMS: Mapping[str, str] = {
 
 def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:
     """Unit texts as CDISC UNIT submission values (`UNIT_SYNONYMS`); any other text unchanged."""
-    texts = pd.Series(np.asarray(values, dtype=object))
-    return texts.map(lambda u: UNIT_SYNONYMS.get(u, u) if isinstance(u, str) else u).to_numpy(dtype=object)
+    texts = np.array(values, dtype=object)  # a copy: the synonyms are replaced in place
+    synonym = pd.Series(texts).isin(list(UNIT_SYNONYMS)).to_numpy()  # one hash pass; few rows match
+    texts[synonym] = [UNIT_SYNONYMS[u] for u in texts[synonym]]
+    return texts
 
 
 def ascii_text(text: object) -> str:

@@ -99,8 +99,10 @@ def build_define(
     created: str,
     version: str,
     file_format: str = "xpt",
+    lengths: Mapping[str, Mapping[str, int]] | None = None,
 ) -> bytes:
-    """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``)."""
+    """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``); `lengths`: the
+    character lengths per dataset when the caller computed them (`char_lengths`, as the transport files)."""
     terms = codelists()
     odm = ET.Element(
         _o("ODM"),
@@ -165,7 +167,10 @@ def build_define(
 
     for spec in specs:
         frame = frames.get(spec.name)
-        lengths = char_lengths(frame, spec) if frame is not None else {}
+        if lengths is not None and spec.name in lengths:
+            char_length = lengths[spec.name]
+        else:
+            char_length = char_lengths(frame, spec) if frame is not None else {}
         purpose = "Tabulation" if standard == "SDTMIG" else "Analysis"
         attrs = {
             "OID": _oid("IG", spec.name),
@@ -205,7 +210,7 @@ def build_define(
                 methods[ref["MethodOID"]] = (f"{spec.name}.{variable.name}", _method_text(variable))
             ET.SubElement(group, _o("ItemRef"), ref)
             item_def = _item_def(
-                item_oid, variable, frame, lengths, terms, used_codelists, comments, spec.name
+                item_oid, variable, frame, char_length, terms, used_codelists, comments, spec.name
             )
             item_defs.append(item_def)
             vl = _value_list(spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists)

@@ -108,7 +108,7 @@ def export_cdisc(
     """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot."""
     from cartrial import __version__
     from cartrial.cdisc.define import build_define
-    from cartrial.cdisc.transport import write_dataset_json_frame, write_xpt
+    from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
     from cartrial.tabular import write_atomic
 
     check_options(formats, sdtmig)
@@ -120,6 +120,8 @@ def export_cdisc(
     specs = dataset_specs()
     created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
+    # character lengths once per dataset: the XPT file, the Dataset-JSON file and define.xml share them
+    lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
     summaries: list[DatasetSummary] = []
     written: list[str] = []
     for standard, folder in (("SDTMIG", "sdtm"), ("ADaMIG", "adam")):
@@ -131,12 +133,18 @@ def export_cdisc(
             files = []
             if formats in ("xpt", "both"):
                 path = target / f"{spec.name.lower()}.xpt"
-                write_xpt(frame, spec, path, created=created)
+                write_xpt(frame, spec, path, created=created, lengths=lengths[spec.name])
                 files.append(str(path.relative_to(out_dir)))
             if formats in ("json", "both"):
                 path = target / f"{spec.name.lower()}.json"
                 write_dataset_json_frame(
-                    frame, spec, path, study_oid=study_id, created=created, version=__version__
+                    frame,
+                    spec,
+                    path,
+                    study_oid=study_id,
+                    created=created,
+                    version=__version__,
+                    lengths=lengths[spec.name],
                 )
                 files.append(str(path.relative_to(out_dir)))
             written.extend(files)
@@ -152,6 +160,7 @@ def export_cdisc(
             created=created,
             version=__version__,
             file_format="xpt" if formats != "json" else "json",
+            lengths=lengths,
         )
         (target / "define.xml").write_bytes(define)
         written.append(f"{folder}/define.xml")

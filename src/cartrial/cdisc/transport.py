@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,13 @@ def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
             continue
-        # values are ASCII once validated, so characters = bytes; the longest of the distinct values
-        longest = max(map(len, pd.unique(frame[v.name].astype(str))), default=0)
-        out[v.name] = v.length or max(1, longest)
+        if v.length:
+            out[v.name] = v.length
+            continue
+        # values are ASCII once validated, so characters = bytes; the longest of the distinct values (as
+        # text, as `astype(str)` writes them), each converted once
+        longest = max(map(len, map(str, pd.unique(frame[v.name]))), default=0)
+        out[v.name] = max(1, longest)
     return out
 
 
@@ -72,15 +77,17 @@ def write_xpt(
     *,
     engine: str = "cartrial",
     created: str | None = None,
+    lengths: Mapping[str, int] | None = None,
 ) -> None:
     """Write one dataset as SAS XPORT v5 (validate first: this call does not check the v5 limits).
 
     ``engine="cartrial"`` (default): `cartrial.cdisc.xport`, vectorised, character lengths as in define.xml
-    (`char_lengths`); ``engine="pyreadstat"``: pyreadstat's writer (value by value; kept for comparison)."""
+    (`char_lengths`, or `lengths` when the caller computed them); ``engine="pyreadstat"``: pyreadstat's
+    writer (value by value; kept for comparison)."""
     if engine == "cartrial":
         from cartrial.cdisc.xport import XptColumn, write_xport
 
-        lengths = char_lengths(frame, spec)
+        lengths = char_lengths(frame, spec) if lengths is None else lengths
         arrays: dict[str, Any] = {}
         columns = []
         for v in spec.variables:
@@ -182,9 +189,10 @@ def _dataset_json_parts(
     created: str,
     originator: str = "cartrial",
     version: str = "",
+    lengths: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """The Dataset-JSON v1.1 document without ``rows``, and the row values column by column."""
-    lengths = char_lengths(frame, spec)
+    lengths = char_lengths(frame, spec) if lengths is None else lengths
     keys = {k: i + 1 for i, k in enumerate(spec.keys)}
     columns = []
     types = {}
@@ -262,13 +270,20 @@ def write_dataset_json_frame(
     created: str,
     originator: str = "cartrial",
     version: str = "",
+    lengths: Mapping[str, int] | None = None,
 ) -> None:
     """`dataset_json` + `write_dataset_json` without holding every row as Python lists at once: the rows
     are encoded (orjson) and written in chunks of `JSON_CHUNK_ROWS`; the same document."""
     import orjson
 
     header, values = _dataset_json_parts(
-        frame, spec, study_oid=study_oid, created=created, originator=originator, version=version
+        frame,
+        spec,
+        study_oid=study_oid,
+        created=created,
+        originator=originator,
+        version=version,
+        lengths=lengths,
     )
     n = len(frame) if values else 0
     with path.open("wb") as handle:
