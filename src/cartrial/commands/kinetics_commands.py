@@ -454,10 +454,10 @@ def popfit_command(
     figure_format: str = typer.Option("png", "--figure-format", help="png or svg."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and estimates as JSON."),
     ci: str = typer.Option(
-        "auto",
+        "wald",
         "--ci",
-        help="95 % CIs of typical values: auto (Wald, profile likelihood where Wald is not available), "
-        "wald, or profile (profile likelihood for all; slower).",
+        help="95 % CIs of typical values: wald (default), auto (Wald, profile likelihood where Wald is not "
+        "available; can take minutes on a non-identifiable fit), or profile (profile likelihood for all).",
     ),
 ) -> None:
     """Population (mixed-effects) fit by SAEM with BLQ censoring (M3).

@@ -152,7 +152,7 @@ def fit_population(
     progress: Callable[[int, int, float], None] | None = None,
     compute_se: bool = True,
     method: str = "saem",
-    ci: str = "auto",
+    ci: str = "wald",
     profile_draws: int = 300,
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).

@@ -99,6 +99,7 @@ def recovery_study(
             data,
             "stein2019",
             settings=settings or SaemSettings(seed=seed + r),
+            ci="auto",  # the recovery table's intervals (D-17.17): profile where Wald is not available
         )
         for rec in fit.estimates.itertuples():
             key = f"{rec.kind}:{rec.parameter}"
