@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cartrial.columns import (
@@ -90,6 +90,7 @@ def test_parse_float_and_int_column_equal_cell_by_cell(cells: list[str], require
 
 
 @SETTINGS
+@example(cells=["", "\x00"], required=False)
 @given(cells=columns(), required=st.booleans())
 def test_parse_bool_choice_datetime_text_equal_cell_by_cell(cells: list[str], required: bool) -> None:
     _check_column(lambda f, p: parse_bool(f, "c", p, required=required), cells)
@@ -112,6 +113,14 @@ def test_distinct_maps_back_to_every_cell(cells: list[Any]) -> None:
         assert len(texts) == len(set(cells))
     else:
         assert codes.tolist() == list(range(len(cells)))
+
+
+def test_distinct_tells_apart_texts_that_differ_after_a_nul() -> None:
+    """pandas' string hashing stops at a NUL character; `distinct` must not."""
+    cells = np.array(["", "\x00", "a", "a\x00b", "a\x00c", "a"], dtype=object)
+    codes, texts = distinct(cells)
+    assert texts[codes].tolist() == cells.tolist()
+    assert len(texts) == 5
 
 
 FORM_COLUMNS = ["subjects", "labs", "pd_samples", "adverse_events", "crs_assessments", "visual_acuity"]

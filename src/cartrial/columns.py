@@ -140,9 +140,17 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     An array holding anything but strings (None, NaN, numbers: 1, 1.0 and True would count as one value)
     is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share;
-    so is a single cell (one record of a web form: no factorisation overhead)."""
+    so is a single cell (one record of a web form: no factorisation overhead). Texts holding a NUL character
+    are told apart too (pandas' string hashing would not)."""
     if len(cells) <= 1 or pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
         return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
+    if "\x00" in "".join(cells):
+        # pandas' string hash table ends a text at a NUL character ("a\x00b" would share "a"'s code)
+        first: dict[str, int] = {}
+        codes = np.fromiter((first.setdefault(c, len(first)) for c in cells), dtype=np.intp, count=len(cells))
+        texts = np.empty(len(first), dtype=object)
+        texts[:] = list(first)
+        return codes, texts
     codes, texts = pd.factorize(cells, sort=False)
     return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
 

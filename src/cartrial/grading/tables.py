@@ -19,6 +19,7 @@ import pandas as pd
 
 from cartrial.columns import (
     RowProblems,
+    distinct,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -430,7 +431,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     factor = np.full(n, np.nan)
     # each distinct (analyte, unit) pair is looked up once: a study has a handful, and a million rows
     analyte_codes, analyte_texts = pd.factorize(analytes, sort=False)  # None (blank or unknown): -1
-    unit_codes, unit_texts = pd.factorize(units, sort=False, use_na_sentinel=False)
+    unit_codes, unit_texts = distinct(units)  # a NaN keeps its own code
     n_units = max(len(unit_texts), 1)
     given = analyte_codes >= 0
     pair_keys = analyte_codes.astype(np.int64) * n_units + unit_codes

@@ -378,7 +378,7 @@ def _parse_text(
 def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
     allowed = "ISO 8601 date YYYY-MM-DD"
     # Parse each distinct text once (schedules repeat the same dates many times).
-    codes, uniques = pd.factorize(cells, sort=False)
+    codes, uniques = distinct(cells.to_numpy(dtype=object))
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATE.pattern).to_numpy(dtype=bool)
     parsed = pd.to_datetime(texts.where(shaped, None), format="%Y-%m-%d", errors="coerce")
@@ -398,7 +398,7 @@ def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems)
 
 def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
     allowed = "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (a bare date is 00:00 UTC)"
-    codes, uniques = pd.factorize(cells, sort=False)
+    codes, uniques = distinct(cells.to_numpy(dtype=object))
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
     naive_u = texts.str.fullmatch(NAIVE_DATETIME).to_numpy(dtype=bool)
