@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -556,8 +556,9 @@ def popfit_command(
     if file is None and url is None and cutoff is None:
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
     snapshot: Any = None
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     if file is not None:
-        table = _read_samples(file, pd_model, subject, time, conc)
+        table = _read_samples(file, pd_model, samples)
         source = str(file)
     else:
         from datetime import date
@@ -584,13 +585,8 @@ def popfit_command(
     settings = SaemSettings(k1=k1, k2=k2, seed=seed)
     data = _population_data(
         table,
+        samples,
         pd_model=pd_model,
-        subject=subject,
-        time=time,
-        conc=conc,
-        lloq=lloq,
-        dose_col=dose_col,
-        analyte=analyte,
         titre=titre,
         source=source,
         allow_unquantified=allow_unquantified,
@@ -723,25 +719,33 @@ def popfit_command(
         console.print(f"the kinetic fit whose EBEs this PD fit used: {kinetic_folder}/")
 
 
-def _read_samples(file: Path, pd_model: bool, subject: str, time: str, conc: str) -> Any:
+class _SampleOptions(NamedTuple):
+    """The sample-table options `kinetics popfit` and `kinetics map` share (--subject, --time, --conc,
+    --dose-col, --analyte, --lloq)."""
+
+    subject: str
+    time: str
+    conc: str
+    dose_col: str | None
+    analyte: str
+    lloq: float | None
+
+
+def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
     """The sample CSV of `kinetics popfit` / `kinetics map`: the subject and time columns are required,
     the value column too unless the samples are PD samples (whose value column `_population_data`
     resolves and checks)."""
     from cartrial.tabular import read_csv
 
+    subject, time, conc = samples.subject, samples.time, samples.conc
     return read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
 
 
 def _population_data(
     table: Any,
+    samples: _SampleOptions,
     *,
     pd_model: bool,
-    subject: str,
-    time: str,
-    conc: str,
-    lloq: float | None,
-    dose_col: str | None,
-    analyte: str,
     titre: str,
     source: str,
     allow_unquantified: bool,
@@ -751,6 +755,7 @@ def _population_data(
     """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
     `pd_population_data` (value column `aqp4_igg_titre` when the default `value` is missing; titres
     censored as `titre` says), PK samples by `PopulationData.from_frame` (one analyte, dose column)."""
+    subject, time, conc, lloq = samples.subject, samples.time, samples.conc, samples.lloq
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import pd_population_data
 
@@ -781,8 +786,8 @@ def _population_data(
         time=time,
         conc=conc,
         lloq=lloq,
-        dose_column=dose_col,
-        analyte=analyte,
+        dose_column=samples.dose_col,
+        analyte=samples.analyte,
         source=source,
         allow_unquantified=allow_unquantified,
         min_subjects=min_subjects,
@@ -883,15 +888,11 @@ def map_command(
     else:
         pop = PopulationModel.from_dict(doc, source=str(population))
         titre = "interval"
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     data = _population_data(
-        _read_samples(file, pd_population, subject, time, conc),
+        _read_samples(file, pd_population, samples),
+        samples,
         pd_model=pd_population,
-        subject=subject,
-        time=time,
-        conc=conc,
-        lloq=lloq,
-        dose_col=dose_col,
-        analyte=analyte,
         titre=titre,
         source=str(file),
         allow_unquantified=True,
