@@ -8,34 +8,24 @@ validates and writes. Only the standard library, typer and rich at module level.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from cartrial.commands.analysis_commands import URL_HELP, _cutoff
 from cartrial.errors import InputError, Problem
 
 EXAMPLE = (
     "Example: [bold]cartrial export cdisc --url sqlite:///study.db --cutoff 2022-03-20 --out cdisc/[/]"
     "  (then `cartrial export cdisc --check cdisc/`)"
 )
-URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 
 export_app = typer.Typer(
     help="Export study data in submission formats: CDISC SDTM and ADaM (XPT v5, Dataset-JSON, Define-XML).",
     no_args_is_help=True,
     epilog=EXAMPLE,
 )
-
-
-def _cutoff(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            Problem("not a date", field="--cutoff", value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
-        ) from None
 
 
 @export_app.command("cdisc", epilog=EXAMPLE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -470,7 +470,6 @@ def popfit_command(
     from cartrial.commands.report_commands import write_report
     from cartrial.kinetics.popfit import (
         ErrorModel,
-        PopulationData,
         SaemSettings,
         fit_population,
         parse_covariate_spec,
@@ -557,11 +556,9 @@ def popfit_command(
     if file is None and url is None and cutoff is None:
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
     snapshot: Any = None
-    if file is not None and pd_model:
-        table = read_csv(file, required=[subject, time])
-        source = str(file)
-    elif file is not None:
-        table = read_csv(file, required=[subject, time, conc])
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
+    if file is not None:
+        table = _read_samples(file, pd_model, samples)
         source = str(file)
     else:
         from datetime import date
@@ -586,40 +583,15 @@ def popfit_command(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
     settings = SaemSettings(k1=k1, k2=k2, seed=seed)
-    if pd_model:
-        from cartrial.kinetics.popfit.pdmodel import pd_population_data
-
-        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
-            conc = "aqp4_igg_titre"
-        for column, option in ((conc, "--conc"), (subject, "--subject"), (time, "--time")):
-            if column not in table.columns:
-                raise InputError(
-                    Problem("no such column", file=source, field=option, value=column, allowed="a column")
-                )
-        data = pd_population_data(
-            table,
-            conc,
-            subject=subject,
-            time=time,
-            censoring=titre,
-            lloq=lloq,
-            source=source,
-            allow_unquantified=allow_unquantified,
-            zero_is_blq=scale == "log",
-        )
-    else:
-        data = PopulationData.from_frame(
-            table,
-            subject=subject,
-            time=time,
-            conc=conc,
-            lloq=lloq,
-            dose_column=dose_col,
-            analyte=analyte,
-            source=source,
-            allow_unquantified=allow_unquantified,
-            zero_is_blq=scale == "log",
-        )
+    data = _population_data(
+        table,
+        samples,
+        pd_model=pd_model,
+        titre=titre,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        zero_is_blq=scale == "log",
+    )
     structural: Any = model
     kinetic_notes: list[str] = []
     pd_settings: dict[str, Any] = {}
@@ -747,6 +719,82 @@ def popfit_command(
         console.print(f"the kinetic fit whose EBEs this PD fit used: {kinetic_folder}/")
 
 
+class _SampleOptions(NamedTuple):
+    """The sample-table options `kinetics popfit` and `kinetics map` share (--subject, --time, --conc,
+    --dose-col, --analyte, --lloq)."""
+
+    subject: str
+    time: str
+    conc: str
+    dose_col: str | None
+    analyte: str
+    lloq: float | None
+
+
+def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
+    """The sample CSV of `kinetics popfit` / `kinetics map`: the subject and time columns are required,
+    the value column too unless the samples are PD samples (whose value column `_population_data`
+    resolves and checks)."""
+    from cartrial.tabular import read_csv
+
+    subject, time, conc = samples.subject, samples.time, samples.conc
+    return read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
+
+
+def _population_data(
+    table: Any,
+    samples: _SampleOptions,
+    *,
+    pd_model: bool,
+    titre: str,
+    source: str,
+    allow_unquantified: bool,
+    min_subjects: int = 2,
+    zero_is_blq: bool = True,
+) -> Any:
+    """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
+    `pd_population_data` (value column `aqp4_igg_titre` when the default `value` is missing; titres
+    censored as `titre` says), PK samples by `PopulationData.from_frame` (one analyte, dose column)."""
+    subject, time, conc, lloq = samples.subject, samples.time, samples.conc, samples.lloq
+    if pd_model:
+        from cartrial.kinetics.popfit.pdmodel import pd_population_data
+
+        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
+            conc = "aqp4_igg_titre"
+        for column, option in ((conc, "--conc"), (subject, "--subject"), (time, "--time")):
+            if column not in table.columns:
+                raise InputError(
+                    Problem("no such column", file=source, field=option, value=column, allowed="a column")
+                )
+        return pd_population_data(
+            table,
+            conc,
+            subject=subject,
+            time=time,
+            censoring=titre,
+            lloq=lloq,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            min_subjects=min_subjects,
+            zero_is_blq=zero_is_blq,
+        )
+    from cartrial.kinetics.popfit import PopulationData
+
+    return PopulationData.from_frame(
+        table,
+        subject=subject,
+        time=time,
+        conc=conc,
+        lloq=lloq,
+        dose_column=samples.dose_col,
+        analyte=samples.analyte,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        min_subjects=min_subjects,
+        zero_is_blq=zero_is_blq,
+    )
+
+
 def _store_kinetic_fit(
     snapshot: Any,
     cutoff: str | None,
@@ -805,9 +853,9 @@ def map_command(
     import json
 
     from cartrial.kinetics import check_lloq
-    from cartrial.kinetics.popfit import PopulationData, PopulationModel, map_estimate
+    from cartrial.kinetics.popfit import PopulationModel, map_estimate
     from cartrial.kinetics.popfit.diagnostics import clean
-    from cartrial.tabular import dumps_json, read_csv
+    from cartrial.tabular import dumps_json
 
     check_lloq(lloq, "--lloq")
 
@@ -834,41 +882,22 @@ def map_command(
             )
         )
     if pd_population:
-        from cartrial.kinetics.popfit.pdmodel import pd_population_data, titre_censoring_of
+        from cartrial.kinetics.popfit.pdmodel import titre_censoring_of
 
-        table = read_csv(file, required=[subject, time])
-        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
-            conc = "aqp4_igg_titre"
-        if conc not in table.columns:
-            raise InputError(
-                Problem("no such column", file=str(file), field="--conc", value=conc, allowed="a column")
-            )
-        data = pd_population_data(
-            table,
-            conc,
-            subject=subject,
-            time=time,
-            censoring=titre_censoring_of(doc),
-            lloq=lloq,
-            source=str(file),
-            allow_unquantified=True,
-            min_subjects=1,
-        )
+        titre = titre_censoring_of(doc)
     else:
         pop = PopulationModel.from_dict(doc, source=str(population))
-        table = read_csv(file, required=[subject, time, conc])
-        data = PopulationData.from_frame(
-            table,
-            subject=subject,
-            time=time,
-            conc=conc,
-            lloq=lloq,
-            dose_column=dose_col,
-            analyte=analyte,
-            source=str(file),
-            allow_unquantified=True,
-            min_subjects=1,
-        )
+        titre = "interval"
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
+    data = _population_data(
+        _read_samples(file, pd_population, samples),
+        samples,
+        pd_model=pd_population,
+        titre=titre,
+        source=str(file),
+        allow_unquantified=True,
+        min_subjects=1,
+    )
     if patient is None and data.n_subjects > 1:
         raise InputError(
             Problem(

@@ -484,22 +484,55 @@ def simulate(
             keep_trials=keep_trials,
         )
     rng = np.random.default_rng(seed)
-    k = design.n_doses
 
     def bernoulli(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
         return rng.random((trials, n_patients)) < p[dose][:, None]
 
     run = run_cohorts(design, bernoulli, trials=trials, cohorts=cohorts, cohort_size=size, progress=progress)
-    reason, safety, mtd, n_final, y_final = run.reason, run.safety, run.mtd, run.n, run.y
+    return _monte_carlo_oc(
+        design,
+        design.options(),
+        p,
+        trials=trials,
+        seed=seed,
+        mtd=run.mtd,
+        reason=run.reason,
+        safety=run.safety,
+        n=run.n,
+        y=run.y,
+        mtd_target=mtd_target,
+        started=started,
+        keep_trials=keep_trials,
+    )
 
+
+def _monte_carlo_oc(
+    design: Design,
+    options: dict[str, Any],
+    p: np.ndarray,
+    *,
+    trials: int,
+    seed: int | None,
+    mtd: np.ndarray,
+    reason: np.ndarray,
+    safety: np.ndarray,
+    n: np.ndarray,
+    y: np.ndarray,
+    mtd_target: float | None,
+    started: float,
+    keep_trials: bool,
+) -> OperatingCharacteristics:
+    """The `OperatingCharacteristics` of simulated trials (`simulate`, `_simulate_tite`): per trial the
+    selected MTD (0-based, -1 = none), stop reason, safety stop and the (trials, K) patients `n` and DLTs
+    `y` per level; summaries are means over the trials with Monte Carlo standard errors (`_mc_summaries`)."""
     target = _mtd_target(design, mtd_target)
-    selection = np.array([(mtd == i).mean() for i in range(k)])
-    mean_n = n_final.mean(axis=0)
+    selection = np.array([(mtd == i).mean() for i in range(p.size)])
+    mean_n = n.mean(axis=0)
     above = p > target
     total = float(mean_n.sum())
     return OperatingCharacteristics(
         design=design.name,
-        options=design.options(),
+        options=options,
         truth=tuple(float(v) for v in p),
         method="monte_carlo",
         trials=trials,
@@ -507,16 +540,16 @@ def simulate(
         selection_pct=tuple(float(v) * 100 for v in selection),
         no_mtd_pct=float((mtd < 0).mean() * 100),
         mean_n=tuple(float(v) for v in mean_n),
-        mean_dlt=tuple(float(v) for v in y_final.mean(axis=0)),
+        mean_dlt=tuple(float(v) for v in y.mean(axis=0)),
         early_stop_pct=float(safety.mean() * 100),
         pct_treated_above_mtd=float(mean_n[above].sum() / total * 100) if total else 0.0,
         total_n=total,
-        total_dlt=float(y_final.sum(axis=1).mean()),
+        total_dlt=float(y.sum(axis=1).mean()),
         mtd_target=target,
         true_mtd=_true_mtd(p, target),
         seconds=time.perf_counter() - started,
-        per_trial={"mtd": mtd, "reason": reason, "n": n_final, "y": y_final} if keep_trials else None,
-        **_mc_summaries(trials, mtd, safety, n_final, y_final, above),
+        per_trial={"mtd": mtd, "reason": reason, "n": n, "y": y} if keep_trials else None,
+        **_mc_summaries(trials, mtd, safety, n.astype(float), y.astype(float), above),
     )
 
 
@@ -619,37 +652,20 @@ def _simulate_tite(
         n[rows, doses[:, i]] += 1
         y[rows, doses[:, i]] += dlt[:, i]
     final = TrialState(n, y, current, np.zeros((trials, k), dtype=bool))
-    mtd = sim.select_mtd_batch(final)
-    target = _mtd_target(design, mtd_target)
-    mean_n = n.mean(axis=0)
-    selection = np.array([(mtd == i).mean() for i in range(k)])
-    total = float(mean_n.sum())
-    return OperatingCharacteristics(
-        design=design.name,
-        options={**design.options(), "accrual_days": accrual_days, "onset": "uniform over the DLT window"},
-        truth=tuple(float(v) for v in p),
-        method="monte_carlo",
+    return _monte_carlo_oc(
+        design,
+        {**design.options(), "accrual_days": accrual_days, "onset": "uniform over the DLT window"},
+        p,
         trials=trials,
         seed=seed,
-        selection_pct=tuple(float(v) * 100 for v in selection),
-        no_mtd_pct=float((mtd < 0).mean() * 100),
-        mean_n=tuple(float(v) for v in mean_n),
-        mean_dlt=tuple(float(v) for v in y.mean(axis=0)),
-        early_stop_pct=0.0,
-        pct_treated_above_mtd=float(mean_n[p > target].sum() / total * 100) if total else 0.0,
-        total_n=total,
-        total_dlt=float(y.sum(axis=1).mean()),
-        mtd_target=target,
-        true_mtd=_true_mtd(p, target),
-        seconds=time.perf_counter() - started,
-        per_trial=(
-            {"mtd": mtd, "reason": np.full(trials, int(StopReason.MAX_N_REACHED)), "n": n, "y": y}
-            if keep_trials
-            else None
-        ),
-        **_mc_summaries(
-            trials, mtd, np.zeros(trials, dtype=bool), n.astype(float), y.astype(float), p > target
-        ),
+        mtd=sim.select_mtd_batch(final),
+        reason=np.full(trials, int(StopReason.MAX_N_REACHED)),
+        safety=np.zeros(trials, dtype=bool),
+        n=n,
+        y=y,
+        mtd_target=mtd_target,
+        started=started,
+        keep_trials=keep_trials,
     )
 
 

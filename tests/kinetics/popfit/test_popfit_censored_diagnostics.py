@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.kinetics.pd import titre_endpoint
-from cartrial.kinetics.popfit import PopulationData, SaemSettings, StructuralModel, fit_population
+from cartrial.kinetics.popfit import PopulationData
 from cartrial.kinetics.popfit.diagnostics import (
     censoring_table,
     data_npde,
@@ -35,6 +35,8 @@ from cartrial.protocol import AQP4_TITRE_DILUTIONS
 from cartrial.report.popfit import popfit_figures_svg, popfit_files, read_popfit
 from cartrial.report.popfit_figures import popfit_figures
 
+from .titre_decline import fit_decline, titre_table
+
 LOG = ErrorModel("additive", "log")
 DAYS = np.array([0.0, 14.0, 28.0, 56.0, 90.0, 180.0])
 
@@ -47,16 +49,8 @@ def _latent(rng: np.random.Generator, n: int, a0: float, k: float, omega: float,
 
 
 def _titre_data(latent: np.ndarray, censoring: str) -> PopulationData:
-    n = latent.shape[0]
-    table = pd.DataFrame(
-        {
-            "subject_id": np.repeat([f"S{i:03d}" for i in range(n)], DAYS.size),
-            "actual_day": np.tile(DAYS, n),
-            "titre": titre_endpoint(np.log10(latent).ravel()),
-        }
-    )
     return pd_population_data(
-        table, "titre", censoring=censoring, source="simulated", allow_unquantified=True
+        titre_table(latent, DAYS), "titre", censoring=censoring, source="simulated", allow_unquantified=True
     )
 
 
@@ -176,32 +170,13 @@ def test_an_unknown_npde_method_is_refused(bad: str) -> None:
         data_npde(data, sims, LOG, np.random.default_rng(0), method=bad)
 
 
-def _decline(params: np.ndarray, times: np.ndarray, dose: np.ndarray) -> np.ndarray:
-    """y = a0 · exp(-k·t): a titre declining after a depleting treatment."""
-    return np.asarray(params[:, [0]] * np.exp(-params[:, [1]] * np.maximum(times, 0.0)), dtype=float)
-
-
 def test_a_titre_fit_marks_its_censored_samples_and_draws_them_as_such(tmp_path: Path) -> None:
     """A fit of titres (interval likelihood): the diagnostics table says which samples are censored and
     gives their bounds, the NPDE of the fit are near N(0, 1), the VPC is on the grid, and the figures
     (from the engine's tables and from the CSV files read back) say what a censored sample is."""
-    model = StructuralModel(
-        name="decline",
-        parameters=("a0", "k"),
-        units=("titre", "1/day"),
-        default_typical=(3000.0, 0.01),
-        predict=_decline,
-        source="exponential decline (test model)",
-    )
     latent = _latent(np.random.default_rng(2017), 30, a0=3000.0, k=0.02, omega=0.4, sigma=0.15)
     data = _titre_data(latent, "interval")
-    fit = fit_population(
-        data,
-        model,
-        initial={"a0": 2000.0, "k": 0.015},
-        settings=SaemSettings(seed=5, k1=80, k2=40, is_draws=100, polish_rounds=1, polish_draws=100),
-        compute_se=False,
-    )
+    fit = fit_decline(data, {"a0": 2000.0, "k": 0.015}, k1=80, k2=40)
     tables = fit_tables(fit, n_sim=100, seed=3)
     obs, vpc = tables["diagnostics"], tables["vpc"]
     assert set(obs["censored"]) <= {"none", "blq", "interval"} and (obs["censored"] == "interval").any()

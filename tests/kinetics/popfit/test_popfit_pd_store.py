@@ -14,11 +14,18 @@ import pandas as pd
 from cartrial import examples as cartrial_examples
 from cartrial.kinetics.models import STEIN_2019_TYPICAL, STEIN_PARAMETERS
 
-from ...conftest import run_cartrial
+from ...conftest import CliResult, run_cartrial
 
 STUDY = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study"
 FAST = ("--k1", "30", "--k2", "15", "--no-figures")
 CUTOFF = ("--cutoff", "2030-01-01")  # after the last sample: the whole example
+
+
+def _popfit_pd_store(url: str, out: Path | str, *options: str) -> CliResult:
+    """`cartrial kinetics popfit --model pd` of the store at `url` (the whole example) written to `out`."""
+    return run_cartrial(
+        "kinetics", "popfit", "--model", "pd", "--url", url, *CUTOFF, *options, "--out", str(out)
+    )
 
 
 def _titres() -> pd.Series:
@@ -30,19 +37,7 @@ def test_pd_fit_from_the_store_fits_the_kinetics_first_and_map_reuses_them(
     example_sqlite: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "pd-store"
-    result = run_cartrial(
-        "kinetics",
-        "popfit",
-        "--model",
-        "pd",
-        "--url",
-        example_sqlite,
-        *CUTOFF,
-        *FAST,
-        "--json",
-        "--out",
-        str(out),
-    )
+    result = _popfit_pd_store(example_sqlite, out, *FAST, "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     titres = _titres()
@@ -84,22 +79,15 @@ def test_pd_fit_from_the_store_on_given_ebes_with_the_centre_option(
     example_sqlite: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "o"
-    result = run_cartrial(
-        "kinetics",
-        "popfit",
-        "--model",
-        "pd",
-        "--url",
+    result = _popfit_pd_store(
         example_sqlite,
-        *CUTOFF,
+        out,
         "--individual-parameters",
         str(_ebe(tmp_path / "ebe.csv")),
         "--titre",
         "centre",
         *FAST,
         "--json",
-        "--out",
-        str(out),
     )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -109,32 +97,13 @@ def test_pd_fit_from_the_store_on_given_ebes_with_the_centre_option(
 
 
 def test_pd_fit_from_the_store_names_a_subject_without_kinetics(example_sqlite: str, tmp_path: Path) -> None:
-    result = run_cartrial(
-        "kinetics",
-        "popfit",
-        "--model",
-        "pd",
-        "--url",
+    result = _popfit_pd_store(
         example_sqlite,
-        *CUTOFF,
+        tmp_path / "o",
         "--individual-parameters",
         str(_ebe(tmp_path / "ebe.csv", drop="CT-002")),
-        "--out",
-        str(tmp_path / "o"),
     )
     assert result.exit_code == 2
     assert "CT-002" in result.stderr and "ebe.csv" in result.stderr and "Traceback" not in result.stderr
-    bad = run_cartrial(
-        "kinetics",
-        "popfit",
-        "--model",
-        "pd",
-        "--url",
-        example_sqlite,
-        *CUTOFF,
-        "--titre",
-        "mid",
-        "--out",
-        "x",
-    )
+    bad = _popfit_pd_store(example_sqlite, "x", "--titre", "mid")
     assert bad.exit_code == 2 and "--titre" in bad.stderr

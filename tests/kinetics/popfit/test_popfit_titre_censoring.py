@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
 from cartrial.errors import InputError
-from cartrial.kinetics.pd import TITRE_DILUTIONS, titre_endpoint
-from cartrial.kinetics.popfit import SaemSettings, StructuralModel, fit_population
+from cartrial.kinetics.pd import TITRE_DILUTIONS
 from cartrial.kinetics.popfit.likelihood import log_interval_probability
 from cartrial.kinetics.popfit.pdmodel import pd_population_data, titre_bounds, titre_observations
+
+from .titre_decline import DECLINE, fit_decline, titre_table
 
 finite = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
 
@@ -71,21 +72,6 @@ def test_a_titre_off_the_grid_is_located() -> None:
     assert "pd.csv" in text and "1:500" in text and "3" in text and "titre" in text and "1:1000" in text
 
 
-def _decline(params: np.ndarray, times: np.ndarray, dose: np.ndarray) -> np.ndarray:
-    """y = a0 · exp(-k·t): a titre declining after a depleting treatment."""
-    return np.asarray(params[:, [0]] * np.exp(-params[:, [1]] * np.maximum(times, 0.0)), dtype=float)
-
-
-DECLINE = StructuralModel(
-    name="decline",
-    parameters=("a0", "k"),
-    units=("titre", "1/day"),
-    default_typical=(3000.0, 0.01),
-    predict=_decline,
-    source="exponential decline (test model)",
-)
-
-
 def test_interval_likelihood_recovers_the_decline_with_less_bias_than_the_centre() -> None:
     """Baseline titres mostly above the top dilution (1:10000, right-censored), decline to ~1:100 over
     six months, residual SD 0.1 (log), 0.5-log10 steps: the centre approximation caps the early titres
@@ -97,23 +83,11 @@ def test_interval_likelihood_recovers_the_decline_with_less_bias_than_the_centre
     subj_k = k * np.exp(0.2 * rng.standard_normal(n))
     latent = subj_a0[:, None] * np.exp(-subj_k[:, None] * days[None, :])
     latent = latent * np.exp(0.1 * rng.standard_normal(latent.shape))
-    table = pd.DataFrame(
-        {
-            "subject_id": np.repeat([f"S{i:02d}" for i in range(n)], days.size),
-            "actual_day": np.tile(days, n),
-            "titre": titre_endpoint(np.log10(latent).ravel()),
-        }
-    )
+    table = titre_table(latent, days, subject="S{:02d}")
     estimates = {}
     for censoring in ("interval", "centre"):
         data = pd_population_data(table, "titre", censoring=censoring, source="simulated")
-        fit = fit_population(
-            data,
-            DECLINE,
-            initial={"a0": 5000.0, "k": 0.02},
-            settings=SaemSettings(seed=5, k1=100, k2=50, is_draws=100, polish_rounds=1, polish_draws=100),
-            compute_se=False,
-        )
+        fit = fit_decline(data, {"a0": 5000.0, "k": 0.02}, k1=100, k2=50)
         estimates[censoring] = fit.estimates.set_index(["kind", "parameter"])["estimate"][("typical", "k")]
     bias = {name: abs(value / k - 1) for name, value in estimates.items()}
     assert bias["interval"] < bias["centre"]
@@ -166,14 +140,7 @@ def test_the_fast_additive_path_and_its_sigma_derivative_hold_for_intervals(seed
     rng = np.random.default_rng(seed)
     days = np.array([0.0, 20.0, 60.0, 120.0])
     latent = 20000.0 * np.exp(0.5 * rng.standard_normal((6, 1)) - 0.03 * days[None, :])
-    table = pd.DataFrame(
-        {
-            "subject_id": np.repeat([f"S{i}" for i in range(6)], days.size),
-            "actual_day": np.tile(days, 6),
-            "titre": titre_endpoint(np.log10(latent).ravel()),
-        }
-    )
-    data = pd_population_data(table, "titre", allow_unquantified=True)
+    data = pd_population_data(titre_table(latent, days, subject="S{}"), "titre", allow_unquantified=True)
     spec = PopulationSpec(DECLINE, ErrorModel("additive", "log"), DECLINE.parameters)
     work = Work(spec, data, np.zeros((data.n_subjects, 0)))
     assert work.has_interval

@@ -471,7 +471,7 @@ def _estimates_table(
         rows.append(_row("typical", name, est, est * s, lo, hi, spec.model.units[j], note, float("nan"), how))
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
-        rows.append(_row("covariate", label, b, s, b - Z95 * s, b + Z95 * s, "-", kind, float("nan"), "wald"))
+        rows.append(_wald_row("covariate", label, b, s, "-", kind, float("nan")))
     pos = p + k
     q = spec.q
     if spec.omega_structure == "diagonal":
@@ -479,17 +479,14 @@ def _estimates_table(
             om2 = theta.omega[a, a]
             s = se[pos + a]
             rows.append(
-                _row(
+                _log_wald_row(
                     "omega2",
                     name,
                     om2,
-                    om2 * s,
-                    om2 * math.exp(-Z95 * s),
-                    om2 * math.exp(Z95 * s),
+                    s,
                     "-",
                     "variance of eta (log scale); CI on the log scale",
                     shrink[name],
-                    "wald_log",
                 )
             )
         pos += q
@@ -517,58 +514,50 @@ def _estimates_table(
                 val = base_e[c]
                 s = math.sqrt(cov_e[c, c]) if np.isfinite(cov_e[c, c]) and cov_e[c, c] >= 0 else float("nan")
                 if i == j:
+                    name = spec.iiv_names[i]
                     rows.append(
-                        _row(
-                            "omega2",
-                            spec.iiv_names[i],
-                            val,
-                            s,
-                            val - Z95 * s,
-                            val + Z95 * s,
-                            "-",
-                            "variance of eta (log scale)",
-                            shrink[spec.iiv_names[i]],
-                            "wald",
-                        )
+                        _wald_row("omega2", name, val, s, "-", "variance of eta (log scale)", shrink[name])
                     )
                 else:
-                    rows.append(
-                        _row(
-                            "omega_cov",
-                            f"{spec.iiv_names[i]}~{spec.iiv_names[j]}",
-                            val,
-                            s,
-                            val - Z95 * s,
-                            val + Z95 * s,
-                            "-",
-                            "covariance of etas",
-                            float("nan"),
-                            "wald",
-                        )
-                    )
+                    name = f"{spec.iiv_names[i]}~{spec.iiv_names[j]}"
+                    rows.append(_wald_row("omega_cov", name, val, s, "-", "covariance of etas", float("nan")))
                 c += 1
         pos += npar
     for a, name in enumerate(spec.error.names):
         sig = theta.sigma[a]
         s = se[pos + a]
         unit = "log scale SD" if spec.error.scale == "log" else ("SD" if name == "a" else "fraction")
-        rows.append(
-            _row(
-                "residual",
-                name,
-                sig,
-                sig * s,
-                sig * math.exp(-Z95 * s),
-                sig * math.exp(Z95 * s),
-                unit,
-                f"{spec.error.kind} on the {spec.error.scale} scale",
-                float("nan"),
-                "wald_log",
-            )
-        )
+        note = f"{spec.error.kind} on the {spec.error.scale} scale"
+        rows.append(_log_wald_row("residual", name, sig, s, unit, note, float("nan")))
     table = pd.DataFrame(rows)
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
+
+
+def _wald_row(
+    kind: str, name: str, est: float, se: float, unit: str, note: str, shrinkage: float
+) -> dict[str, Any]:
+    """A row with a Wald CI, est ± 1.96 SE."""
+    return _row(kind, name, est, se, est - Z95 * se, est + Z95 * se, unit, note, shrinkage, "wald")
+
+
+def _log_wald_row(
+    kind: str, name: str, est: float, se_log: float, unit: str, note: str, shrinkage: float
+) -> dict[str, Any]:
+    """A row of a parameter estimated on the log scale with standard error `se_log` there: SE est·se_log
+    (delta method), CI est·exp(±1.96 se_log)."""
+    return _row(
+        kind,
+        name,
+        est,
+        est * se_log,
+        est * math.exp(-Z95 * se_log),
+        est * math.exp(Z95 * se_log),
+        unit,
+        note,
+        shrinkage,
+        "wald_log",
+    )
 
 
 def _row(

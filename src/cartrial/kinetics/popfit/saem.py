@@ -207,6 +207,17 @@ def run_saem(
         pred = work.predict(phi, rows)
         return work.loglik(pred, rows, th.sigma), pred
 
+    def random_walk_step(prop: FloatArray, quad: FloatArray) -> Any:
+        """One Metropolis-Hastings step of the random-walk kernels: each chain moves to `prop` with
+        probability min(1, posterior ratio); `eta`, `ll`, `pred` and `quad` are updated in place. Returns
+        the acceptance rate."""
+        ll_p, pred_p = data_ll(prop, theta, base)
+        quad_p = _prior_quad(prop, omega_inv)
+        delta = ll_p - ll - quad_p + quad
+        ok = np.log(rng.random(r)) < delta
+        eta[ok], ll[ok], pred[ok], quad[ok] = prop[ok], ll_p[ok], pred_p[ok], quad_p[ok]
+        return ok.mean()
+
     ll, pred = data_ll(eta, theta, base)
     if not np.all(np.isfinite(ll)):
         bad = np.unique(rows[~np.isfinite(ll)])
@@ -250,13 +261,7 @@ def run_saem(
         # kernel 2: random walk on the whole vector
         quad = _prior_quad(eta, omega_inv)
         for _ in range(settings.kernels[1]):
-            prop = eta + rng.standard_normal((r, q)) * (scale2 * sd)
-            ll_p, pred_p = data_ll(prop, theta, base)
-            quad_p = _prior_quad(prop, omega_inv)
-            delta = ll_p - ll - quad_p + quad
-            ok = np.log(rng.random(r)) < delta
-            eta[ok], ll[ok], pred[ok], quad[ok] = prop[ok], ll_p[ok], pred_p[ok], quad_p[ok]
-            rate = ok.mean()
+            rate = random_walk_step(eta + rng.standard_normal((r, q)) * (scale2 * sd), quad)
             scale2 *= 1 + 0.4 * (rate - target)
             acc[1] += rate
             tries[1] += 1
@@ -265,12 +270,7 @@ def run_saem(
             for j in range(q):
                 prop = eta.copy()
                 prop[:, j] += rng.standard_normal(r) * scale3[j] * sd[j]
-                ll_p, pred_p = data_ll(prop, theta, base)
-                quad_p = _prior_quad(prop, omega_inv)
-                delta = ll_p - ll - quad_p + quad
-                ok = np.log(rng.random(r)) < delta
-                eta[ok], ll[ok], pred[ok], quad[ok] = prop[ok], ll_p[ok], pred_p[ok], quad_p[ok]
-                rate = ok.mean()
+                rate = random_walk_step(prop, quad)
                 scale3[j] *= 1 + 0.4 * (rate - target)
                 acc[2] += rate / q
             tries[2] += 1
