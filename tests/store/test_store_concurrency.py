@@ -37,7 +37,9 @@ def test_eight_processes_lose_no_update(study) -> None:
         },
     )
     audit_before = service.table_counts()["audit_log"]
-    context = multiprocessing.get_context("spawn")
+    # workers fork from a server that imported cartrial once (spawn re-imported it in each of the 8)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["concurrency_worker"])
     barrier = context.Barrier(WORKERS)
     results = context.Queue()
     processes = [
