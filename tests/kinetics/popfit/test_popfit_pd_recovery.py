@@ -33,7 +33,7 @@ def test_parameters_are_recovered_roughly_from_simulated_data() -> None:
         data,
         model,
         iiv=["a0", "k_kill", "protected_fraction"],
-        settings=SaemSettings(seed=3, k1=120, k2=60, is_draws=150, fim_draws=80),
+        settings=SaemSettings(seed=3, k1=120, k2=60, is_draws=150, fim_draws=80, polish_final_draws=300),
     )
     est = fit.estimates.set_index(["kind", "parameter"])["estimate"]
     assert est[("typical", "a0")] == pytest.approx(300.0, rel=0.25)
