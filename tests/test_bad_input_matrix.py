@@ -669,8 +669,14 @@ def test_every_command_has_a_valid_invocation() -> None:
     assert sorted(set(VALID) - set(TREE)) == []
 
 
+def _valid_cases() -> list[Any]:
+    """Every command; `demo` (minutes: every capability) runs nightly here, since every `make test` runs it
+    from the installed wheel (tests/packaging/test_release.py)."""
+    return [pytest.param(p, marks=pytest.mark.nightly) if p == "demo" else p for p in sorted(VALID)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", sorted(VALID))
+@pytest.mark.parametrize("path", _valid_cases())
 def test_valid_invocation_runs(path: str, cli: Cli, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """The base of every case is itself valid (so a bad value, not a missing argument, is what fails)."""
     args = VALID[path]
