@@ -33,7 +33,15 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from cartrial.kinetics.popfit import ErrorModel, PopulationData, SaemSettings, fit_population, get_model
+from cartrial.kinetics.popfit import (
+    ErrorModel,
+    PopulationData,
+    PopulationModel,
+    SaemSettings,
+    fit_population,
+    get_model,
+    map_estimate,
+)
 from cartrial.kinetics.popfit.laplace import laplace_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
 from cartrial.kinetics.popfit.saem import (
@@ -286,3 +294,27 @@ def test_saem_reports_the_collapse_and_without_it_finds_the_same_maximum() -> No
     assert got["sd_residual"] == pytest.approx(ref["sd_residual"], rel=0.02)
     assert got["A1"] == pytest.approx(ref["A1"], rel=0.03)
     assert got["sd_A1"] == pytest.approx(ref["sd_A1"], rel=0.03)
+
+
+def test_normal_parameters_keep_their_scale_in_tables_population_file_and_map() -> None:
+    """A1, A2 (normal) are reported as φ itself, k1, k2 as exp(φ): estimates, EBEs, the population file
+    (round trip) and a MAP estimate, which is the fit's EBE for the same subject and data."""
+    fit = _fit("saem", ("a1", "a2"))
+    theta = fit.model.theta
+    typical = fit.estimates[fit.estimates["kind"] == "typical"].set_index("parameter")
+    assert typical.loc["a1", "estimate"] == pytest.approx(theta.mu[0])
+    assert typical.loc["a2", "estimate"] == pytest.approx(theta.mu[2])
+    assert typical.loc["k1", "estimate"] == pytest.approx(np.exp(theta.mu[1]))
+    assert typical.loc["a1", "note"].startswith("normal")
+    ebe = fit.ebe.set_index("subject")
+    assert ebe["a1"].to_numpy() == pytest.approx(theta.mu[0] + ebe["eta_a1"].to_numpy())
+    doc = fit.model.to_dict()
+    assert doc["typical"]["a1"] == pytest.approx(theta.mu[0])
+    back = PopulationModel.from_dict(json.loads(json.dumps(doc)))
+    np.testing.assert_allclose(back.theta.mu, theta.mu)
+    result = map_estimate(back, fit.data, subject=2)
+    table = result.parameters.set_index("parameter")
+    assert table.loc["a1", "typical"] == pytest.approx(theta.mu[0])
+    subject = fit.data.subjects[2]
+    assert table.loc["a1", "map_estimate"] == pytest.approx(ebe.loc[subject, "a1"], rel=1e-4)
+    assert table.loc["k1", "map_estimate"] == pytest.approx(ebe.loc[subject, "k1"], rel=1e-4)
