@@ -318,3 +318,16 @@ def test_normal_parameters_keep_their_scale_in_tables_population_file_and_map() 
     subject = fit.data.subjects[2]
     assert table.loc["a1", "map_estimate"] == pytest.approx(ebe.loc[subject, "a1"], rel=1e-4)
     assert table.loc["k1", "map_estimate"] == pytest.approx(ebe.loc[subject, "k1"], rel=1e-4)
+
+
+def test_report_cv_of_a_normal_parameter_is_sd_over_typical_value() -> None:
+    """The interim report's BSV table: CV % = ω/|typical| for A1, A2 (normal), √(e^{ω²} − 1) otherwise."""
+    from cartrial.report.popfit import PopfitResult, estimates_tables
+
+    fit = _fit("saem", ("a1", "a2"))
+    doc = json.loads(json.dumps(fit.to_dict()))
+    _, bsv = estimates_tables(PopfitResult(doc, "estimates.json"))
+    cv = dict(zip(bsv["parameter"], bsv["cv_percent"], strict=True))
+    theta = fit.model.theta
+    assert float(cv["a1"]) == pytest.approx(100 * np.sqrt(theta.omega[0, 0]) / theta.mu[0], abs=0.06)
+    assert float(cv["a2"]) == pytest.approx(100 * np.sqrt(theta.omega[1, 1]) / theta.mu[2], abs=0.06)
