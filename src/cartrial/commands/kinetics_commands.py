@@ -414,8 +414,8 @@ def popfit_command(
     model: str = typer.Option(
         "stein2019",
         "--model",
-        help="stein2019, one_compartment_oral, one_compartment_oral_ke, or cartrial_pd (alias pd: the "
-        "CAR-T → plasma cell → AQP4-IgG model, with --individual-parameters).",
+        help="stein2019, one_compartment_oral, one_compartment_oral_ke, biexponential, or cartrial_pd "
+        "(alias pd: the CAR-T → plasma cell → AQP4-IgG model, with --individual-parameters).",
     ),
     individual_parameters: Path | None = typer.Option(
         None,

@@ -285,6 +285,16 @@ def _fmt(value: Any, digits: str = ".4g") -> str:
     return "–" if not math.isfinite(v) else format(v, digits)
 
 
+def _cv_percent(omega2: float, typical: float, note: str) -> str:
+    """CV % of a between-subject variance: √(e^{ω²} − 1) for a log-normal parameter; ω/|typical value| for a
+    normal one (its estimates row says the η is on the natural scale)."""
+    if not omega2 >= 0:
+        return "–"
+    if "natural scale" in note:
+        return _fmt(100 * math.sqrt(omega2) / abs(typical), ".1f") if typical else "–"
+    return _fmt(100 * math.sqrt(math.expm1(omega2)), ".1f")
+
+
 def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fixed effects, between-subject variability) as shown in the report: typical values, covariate
     effects and residual parameters with SE, RSE % and 95 % CI; ω² with its CV % and shrinkage %."""
@@ -309,9 +319,12 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     ).reset_index(drop=True)
     bsv = rows[rows["kind"].isin(["omega2", "omega_cov"])]
+    typical = rows[rows["kind"] == "typical"]
+    typical_of = {str(p): _num(e) for p, e in zip(typical["parameter"], typical["estimate"], strict=True)}
+    notes = bsv["note"] if "note" in bsv else pd.Series([""] * len(bsv), index=bsv.index)
     cv = [
-        _fmt(100 * math.sqrt(math.expm1(_num(v))), ".1f") if k == "omega2" and _num(v) >= 0 else "–"
-        for k, v in zip(bsv["kind"], bsv["estimate"], strict=True)
+        _cv_percent(_num(v), typical_of.get(str(p), math.nan), str(note)) if k == "omega2" else "–"
+        for k, p, v, note in zip(bsv["kind"], bsv["parameter"], bsv["estimate"], notes, strict=True)
     ]
     bsv_out = pd.DataFrame(
         {

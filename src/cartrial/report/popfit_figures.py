@@ -244,8 +244,20 @@ def individual_fits_figure(fit: PopulationFit, obs: pd.DataFrame) -> Any:
         phi_i = spec.phi(theta, work.x[[i]], fit.eta_mode[[i]])
         phi_p = spec.typical_phi(theta, work.x[[i]])
         dose = fit.data.dose[[i]]
-        ax.plot(grid[0], spec.model.predict(np.exp(phi_i), grid, dose)[0], "b-", lw=1, label="IPRED")
-        ax.plot(grid[0], spec.model.predict(np.exp(phi_p), grid, dose)[0], "k--", lw=0.8, label="PRED")
+        ax.plot(
+            grid[0],
+            spec.model.predict(spec.model.to_natural(phi_i), grid, dose)[0],
+            "b-",
+            lw=1,
+            label="IPRED",
+        )
+        ax.plot(
+            grid[0],
+            spec.model.predict(spec.model.to_natural(phi_p), grid, dose)[0],
+            "k--",
+            lw=0.8,
+            label="PRED",
+        )
         qq = obs[mine & ~blq & (kind == "none")]
         bb = obs[mine & blq]
         iv = obs[mine & (kind == "interval")]

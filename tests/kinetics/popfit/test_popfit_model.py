@@ -61,7 +61,7 @@ def test_one_compartment_limit_when_ka_equals_k() -> None:
 
 
 def test_unknown_model_and_error_models_are_refused() -> None:
-    with pytest.raises(ConfigurationError, match="allowed: one_compartment_oral"):
+    with pytest.raises(ConfigurationError, match="allowed: biexponential, one_compartment_oral"):
         get_model("nope")
     with pytest.raises(ConfigurationError, match="only an additive error"):
         ErrorModel("proportional", "log")
@@ -148,3 +148,42 @@ def test_linear_scale_combined_error_density() -> None:
     got = subject_loglik(f, y, y, q, ~q, ErrorModel("combined", "linear"), np.array([0.3, 0.1]))
     sd = np.sqrt(0.3**2 + (0.1 * f) ** 2)
     assert got[0] == pytest.approx(stats.norm.logpdf(y, f, sd).sum(), rel=1e-12)
+
+
+@given(
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=4, max_size=4),
+    st.integers(1, 5),
+)
+@settings(max_examples=50, deadline=None)
+def test_phi_natural_maps_are_inverse_and_per_parameter(phi: list[float], rows: int) -> None:
+    """`to_natural`/`to_phi` are inverse; normal parameters (biexponential's a1, a2) map to themselves,
+    log-normal ones (k1, k2, and every parameter of the other models) through exp/log."""
+    model = get_model("biexponential")
+    arr = np.tile(np.array(phi), (rows, 1))
+    psi = model.to_natural(arr)
+    np.testing.assert_allclose(psi[:, [0, 2]], arr[:, [0, 2]])
+    np.testing.assert_allclose(psi[:, [1, 3]], np.exp(arr[:, [1, 3]]))
+    np.testing.assert_allclose(model.to_phi(psi), arr, atol=1e-12)
+    assert [model.natural_value(j, phi[j]) for j in range(4)] == pytest.approx(list(psi[0]))
+    oral = get_model("one_compartment_oral")
+    np.testing.assert_allclose(oral.to_natural(arr[:, :3]), np.exp(arr[:, :3]))
+
+
+def test_biexponential_prediction_is_the_sum_of_two_exponentials_written_out() -> None:
+    """A1·e^{-k1 t} + A2·e^{-k2 t} (Pinheiro & Bates 2000 §6.2, SSbiexp with k = exp(lrc))."""
+    model = get_model("biexponential")
+    t = np.array([[0.0, 0.25, 1.0, 8.0]])
+    a1, lrc1, a2, lrc2 = 2.773, 0.886, 0.607, -1.092
+    expected = a1 * np.exp(-math.exp(lrc1) * t) + a2 * np.exp(-math.exp(lrc2) * t)
+    got = model.predict(model.to_natural(np.array([[a1, lrc1, a2, lrc2]])), t, np.zeros(1))
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+def test_a_bad_distribution_is_refused() -> None:
+    from dataclasses import replace
+
+    model = get_model("biexponential")
+    with pytest.raises(ConfigurationError, match="allowed: lognormal, normal"):
+        replace(model, distributions=("normal", "gamma", "normal", "lognormal"))
+    with pytest.raises(ConfigurationError, match="4 parameters"):
+        replace(model, distributions=("normal",))

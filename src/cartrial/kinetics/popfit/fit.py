@@ -189,15 +189,18 @@ def fit_population(
     work = Work(spec, data, x)
     typical = np.array(struct.default_typical, float)
     for name, value in (initial or {}).items():
-        if not (math.isfinite(float(value)) and float(value) > 0):
-            raise ConfigurationError(f"initial value of {name} must be a finite number > 0 (got {value})")
-        typical[struct.index(name)] = float(value)
+        j = struct.index(name)
+        positive = struct.distribution(j) == "lognormal"
+        if not (math.isfinite(float(value)) and (float(value) > 0 or not positive)):
+            need = "a finite number > 0" if positive else "a finite number"
+            raise ConfigurationError(f"initial value of {name} must be {need} (got {value})")
+        typical[j] = float(value)
     if isinstance(initial_omega2, Mapping):
         om2 = np.array([float(initial_omega2.get(n, 1.0)) for n in spec.iiv_names])
     else:
         om2 = np.full(spec.q, float(initial_omega2))
     sigma0 = np.asarray(initial_sigma, float) if initial_sigma is not None else default_sigma(error, data)
-    theta0 = Theta(np.log(typical), np.zeros(len(labels)), np.diag(om2), sigma0)
+    theta0 = Theta(struct.to_phi(typical), np.zeros(len(labels)), np.diag(om2), sigma0)
     n, q = data.n_subjects, spec.q
     outer_problems: list[str] = []
     if method == "saem":
@@ -266,7 +269,11 @@ def fit_population(
     }
     t_ll = _time.perf_counter() - t0 - t_saem - t_modes
 
-    problems = _convergence_problems(trace, settings, spec, theta) if method == "saem" else outer_problems
+    problems = (
+        _convergence_problems(trace, settings, spec, theta)
+        if method == "saem"
+        else outer_problems + _collapsed_variances(spec, theta)
+    )
     if polish_info:
         if polish_info["settled"]:
             # the reported estimate is the maximum of the importance-sampled likelihood (re-centred until
@@ -401,6 +408,11 @@ def _convergence_problems(
         problems.append(f"too few exploration iterations (K1 = {k1}) to judge convergence; use ≥ 100")
         return problems
     mu = np.array(trace.mu[:k1])
+    normal = spec.model.normal_mask
+    if normal.any():
+        # a normal parameter's drift is judged relative to its size (10 %), as a log-normal one's is
+        size = np.maximum(np.abs(mu[k1 - 2 * max(k1 // 5, 1) :].mean(0)), 1e-12)
+        mu = np.where(normal, mu / size, mu)
     om = np.log(np.maximum(np.array(trace.omega_diag[:k1]), 1e-300))
     sg = np.log(np.array(trace.sigma[:k1]))
     a, b = slice(k1 - 2 * w, k1 - w), slice(k1 - w, k1)
@@ -423,15 +435,20 @@ def _convergence_problems(
         )
     for j in drifting(sg, math.log(1.25)):
         problems.append(f"residual parameter {spec.error.names[j]} still drifting: increase --k1")
-    diag = np.diag(theta.omega)
-    for j in np.flatnonzero(diag < 1e-4):
-        problems.append(
-            f"omega² of {spec.iiv_names[j]} collapsed to {diag[j]:.2g}: the data do not support IIV "
-            "on it; remove it from --iiv"
-        )
+    problems += _collapsed_variances(spec, theta)
     if not np.all(np.isfinite(theta.mu)) or not np.all(np.isfinite(theta.omega)):
         problems.append("non-finite estimates")
     return problems
+
+
+def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
+    """An IIV variance that collapsed below 1e-4 (any method): the data do not support that IIV term."""
+    diag = np.diag(theta.omega)
+    return [
+        f"omega² of {spec.iiv_names[j]} collapsed to {diag[j]:.2g}: the data do not support IIV on it; "
+        "remove it from --iiv"
+        for j in np.flatnonzero(diag < 1e-4)
+    ]
 
 
 def _estimates_table(
@@ -455,7 +472,8 @@ def _estimates_table(
         shrink[name] = 100 * (1 - float(np.std(eta_mode[:, a], ddof=0)) / om) if om > 0 else float("nan")
     profiles = profiles or {}
     for j, name in enumerate(spec.model.parameters):
-        est = math.exp(theta.mu[j])
+        normal = spec.model.distribution(j) == "normal"
+        est = spec.model.natural_value(j, theta.mu[j])
         s = se[j]
         prof = profiles.get(j)
         if prof is not None:
@@ -465,10 +483,16 @@ def _estimates_table(
                     "; the estimate lies outside: the profile is centred on the likelihood maximum, "
                     "which the fit did not reach (see its convergence problems)"
                 )
+        elif normal:
+            lo, hi = est - Z95 * s, est + Z95 * s
+            note, how = "normal: CI θ ± 1.96 SE", "wald"
         else:
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
             note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
-        rows.append(_row("typical", name, est, est * s, lo, hi, spec.model.units[j], note, float("nan"), how))
+        se_natural = s if normal else est * s
+        rows.append(
+            _row("typical", name, est, se_natural, lo, hi, spec.model.units[j], note, float("nan"), how)
+        )
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
         rows.append(_wald_row("covariate", label, b, s, "-", kind, float("nan")))
@@ -485,7 +509,7 @@ def _estimates_table(
                     om2,
                     s,
                     "-",
-                    "variance of eta (log scale); CI on the log scale",
+                    f"variance of eta ({_eta_scale(spec, name)}); CI on the log scale",
                     shrink[name],
                 )
             )
@@ -516,7 +540,15 @@ def _estimates_table(
                 if i == j:
                     name = spec.iiv_names[i]
                     rows.append(
-                        _wald_row("omega2", name, val, s, "-", "variance of eta (log scale)", shrink[name])
+                        _wald_row(
+                            "omega2",
+                            name,
+                            val,
+                            s,
+                            "-",
+                            f"variance of eta ({_eta_scale(spec, name)})",
+                            shrink[name],
+                        )
                     )
                 else:
                     name = f"{spec.iiv_names[i]}~{spec.iiv_names[j]}"
@@ -558,6 +590,11 @@ def _log_wald_row(
         shrinkage,
         "wald_log",
     )
+
+
+def _eta_scale(spec: PopulationSpec, name: str) -> str:
+    """Where η of parameter `name` lives: the log scale (log-normal) or the natural one (normal)."""
+    return "natural scale" if spec.model.distribution(spec.model.index(name)) == "normal" else "log scale"
 
 
 def _row(
@@ -608,8 +645,9 @@ def _ebe_table(
     cov = np.linalg.inv(_pd(hess))
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
+    psi = spec.model.to_natural(phi)
     for j, name in enumerate(spec.model.parameters):
-        out[name] = np.exp(phi[:, j])
+        out[name] = psi[:, j]
     out["n_quantified"] = data.quantified.sum(axis=1)
     out["n_blq"] = (data.blq & data.observed).sum(axis=1)
     return out
@@ -618,8 +656,9 @@ def _ebe_table(
 def _trace_table(spec: PopulationSpec, trace: SaemTrace) -> pd.DataFrame:
     out = pd.DataFrame({"iteration": trace.iteration, "complete_data_ll": trace.complete_ll})
     mu = np.array(trace.mu)
+    psi = spec.model.to_natural(mu) if len(mu) else mu
     for j, name in enumerate(spec.model.parameters):
-        out[f"typical_{name}"] = np.exp(mu[:, j]) if len(mu) else []
+        out[f"typical_{name}"] = psi[:, j] if len(mu) else []
     om = np.array(trace.omega_diag)
     for a, name in enumerate(spec.iiv_names):
         out[f"omega2_{name}"] = om[:, a] if len(om) else []

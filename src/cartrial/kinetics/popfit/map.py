@@ -15,7 +15,6 @@ J Pharm Sci 1982;71:1344-1348 (MAP estimation); the same conditional mode as the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,14 +73,15 @@ def map_estimate(
     rng = np.random.default_rng(seed)
     draws = eta + rng.multivariate_normal(np.zeros(spec.q), cov, size=n_draws, method="cholesky")
     phi_draws = spec.phi(theta, np.repeat(x, n_draws, axis=0), draws)
+    psi_draws = spec.model.to_natural(phi_draws)
     rows = []
     for j, name in enumerate(spec.model.parameters):
-        vals = np.exp(phi_draws[:, j])
+        vals = psi_draws[:, j]
         rows.append(
             {
                 "parameter": name,
-                "map_estimate": float(math.exp(phi_mode[0, j])),
-                "typical": float(math.exp(spec.typical_phi(theta, x)[0, j])),
+                "map_estimate": spec.model.natural_value(j, phi_mode[0, j]),
+                "typical": spec.model.natural_value(j, spec.typical_phi(theta, x)[0, j]),
                 "p05": float(np.percentile(vals, 5)),
                 "p95": float(np.percentile(vals, 95)),
                 "unit": spec.model.units[j],
@@ -94,10 +94,12 @@ def map_estimate(
     else:
         grid_t = np.asarray(grid, float)
     dose = np.repeat(one.dose, n_draws)
-    pred_draws = spec.model.predict(np.exp(phi_draws), np.broadcast_to(grid_t, (n_draws, grid_t.size)), dose)
-    pred_mode = spec.model.predict(np.exp(phi_mode), grid_t[None, :], one.dose)[0]
+    pred_draws = spec.model.predict(psi_draws, np.broadcast_to(grid_t, (n_draws, grid_t.size)), dose)
+    pred_mode = spec.model.predict(spec.model.to_natural(phi_mode), grid_t[None, :], one.dose)[0]
     band = np.percentile(pred_draws, [5, 95], axis=0)  # one partial sort for both bounds
-    pop_pred = spec.model.predict(np.exp(spec.typical_phi(theta, x)), grid_t[None, :], one.dose)[0]
+    pop_pred = spec.model.predict(
+        spec.model.to_natural(spec.typical_phi(theta, x)), grid_t[None, :], one.dose
+    )[0]
     profile = pd.DataFrame(
         {
             "time": grid_t,

@@ -1,8 +1,10 @@
 """The population model (structure, error model, IIV and covariate design) and its parameter vector θ.
 
-Individual log-parameters: φ_i = μ + X_i·B + η_i, η_i ~ N(0, Ω) on the parameters with IIV (log-normal
-individual parameters θ_i = exp(φ_i)); parameters without IIV have η = 0. X_i holds the covariate columns of
-`cartrial.kinetics.popfit.data.covariate_design` (power model centred on the median, or indicators).
+Individual parameters on the φ scale: φ_i = μ + X_i·B + η_i, η_i ~ N(0, Ω) on the parameters with IIV; the
+natural individual parameters are θ_i = exp(φ_i) (log-normal, the default) or θ_i = φ_i for a parameter the
+structural model declares normal (`StructuralModel.to_natural`); parameters without IIV have η = 0. X_i
+holds the covariate columns of `cartrial.kinetics.popfit.data.covariate_design` (power model centred on the
+median, or indicators).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Theta:
-    """Population parameters: mu (p,) log typical values; beta (k,) covariate effects; omega (q, q) IIV
-    covariance of η (log scale); sigma residual error parameters (a and/or b)."""
+    """Population parameters: mu (p,) typical values on the φ scale (log for log-normal parameters); beta
+    (k,) covariate effects; omega (q, q) IIV covariance of η (φ scale); sigma residual error parameters (a
+    and/or b)."""
 
     mu: FloatArray
     beta: FloatArray
@@ -86,7 +89,7 @@ class PopulationSpec:
         return out
 
     def typical_phi(self, theta: Theta, x: FloatArray) -> FloatArray:
-        """μ + X·B for each subject (n, p) (log scale)."""
+        """μ + X·B for each subject (n, p) (φ scale)."""
         base = np.broadcast_to(theta.mu, (x.shape[0], self.p)).copy()
         if len(self.covariate_effects):
             base += x @ self.beta_matrix(theta.beta)
@@ -114,7 +117,9 @@ class PopulationModel:
             "model": s.model.name,
             "parameters": list(s.model.parameters),
             "units": list(s.model.units),
-            "typical": {n: float(math.exp(v)) for n, v in zip(s.model.parameters, t.mu, strict=True)},
+            "typical": {
+                n: float(v) for n, v in zip(s.model.parameters, s.model.to_natural(t.mu), strict=True)
+            },
             "iiv": list(s.iiv_names),
             "omega_structure": s.omega_structure,
             "omega": t.omega.tolist(),
@@ -147,7 +152,7 @@ class PopulationModel:
                 raise ValueError(f"the structural model is {model.name}, the document's {data['model']}")
             model = model or get_model(str(data["model"]))
             error = ErrorModel(str(data["error"]["kind"]), str(data["error"]["scale"]))
-            mu = np.log([float(data["typical"][n]) for n in model.parameters])
+            mu = model.to_phi([float(data["typical"][n]) for n in model.parameters])
             iiv = tuple(str(n) for n in data["iiv"])
             omega = np.asarray(data["omega"], dtype=float).reshape(len(iiv), len(iiv))
             sigma = np.array([float(data["sigma"][n]) for n in error.names])

@@ -1,6 +1,7 @@
 """Profile-likelihood confidence intervals of typical values (fixed effects) of a population fit.
 
-For a typical value θ_j = exp(μ_j) the 95 % profile-likelihood interval is the set of μ_j whose profile
+For a typical value θ_j = exp(μ_j) (or μ_j for a parameter with normal between-subject variability,
+`StructuralModel.to_natural`) the 95 % profile-likelihood interval is the set of μ_j whose profile
 log-likelihood pl(μ_j) = max over the other parameters of log L(μ_j, ·) lies within χ²₁(0.95)/2 = 1.92 of
 the maximum (Venzon DJ, Moolgavkar SH. *Appl Stat* 1988;37:87-94; the likelihood-ratio interval NONMEM and
 Monolix users compute by log-likelihood profiling, e.g. PsN `llp`). Unlike the Wald interval it needs no
@@ -185,8 +186,9 @@ def profile_intervals(
 ) -> list[ProfileInterval]:
     """95 % profile-likelihood intervals of the typical values `parameters` (indices into the model's
     parameters), natural scale. `hessian` (of the modes at θ̂) is not needed: the modes are re-found.
-    `se_log`: Wald SEs of log θ_j, when known, as the first search step;
-    `limit`: the search goes at most this factor from the estimate on each side. By default all points
+    `se_log`: Wald SEs of μ_j (log θ_j; θ_j for a normal parameter), when known, as the first search step;
+    `limit`: the search goes at most this factor from the estimate on each side (a normal parameter: at most
+    log(limit)·max(|θ_j|, first step) on the natural scale). By default all points
     use the draws at θ̂ (common random numbers: a smooth profile); `recentre`: each profile point is maximised
     on draws re-centred at the conditional modes of its starting θ (the same standardised draws each time) —
     more robust far from θ̂, noisier. IIV terms whose variance collapsed are removed first
@@ -194,16 +196,18 @@ def profile_intervals(
     prof = make_profiler(work, theta, eta_mode, rng, draws=draws, recentre=recentre)
     out: list[ProfileInterval] = []
     log_limit = math.log(limit)
+    model = work.spec.model
     for j in parameters:
         first = 1.96 * float(se_log[j]) if se_log is not None and math.isfinite(float(se_log[j])) else 0.3
+        span = log_limit if model.distribution(j) == "lognormal" else log_limit * max(abs(theta.mu[j]), first)
         before = prof.evaluations
-        lo, open_lo = prof.side(j, -1.0, first, log_limit)
-        hi, open_hi = prof.side(j, +1.0, first, log_limit)
+        lo, open_lo = prof.side(j, -1.0, first, span)
+        hi, open_hi = prof.side(j, +1.0, first, span)
         out.append(
             ProfileInterval(
-                str(work.spec.model.parameters[j]),
-                math.exp(lo),
-                math.exp(hi),
+                str(model.parameters[j]),
+                model.natural_value(j, lo),
+                model.natural_value(j, hi),
                 open_lo,
                 open_hi,
                 prof.evaluations - before,

@@ -116,8 +116,7 @@ class Work:
 
     def predict(self, phi: FloatArray, rows: IntArray) -> FloatArray:
         self.n_predictions += 1
-        with np.errstate(over="ignore", invalid="ignore"):
-            psi = np.exp(phi)
+        psi = self.spec.model.to_natural(phi)
         return self.spec.model.predict(psi, self.data.times[rows], self.data.dose[rows])
 
     def loglik(self, pred: FloatArray, rows: IntArray, sigma: FloatArray) -> FloatArray:
@@ -160,7 +159,7 @@ def _safe_cholesky(omega: FloatArray) -> FloatArray:
 def initial_theta(work: Work, typical: FloatArray, omega2: FloatArray, sigma: FloatArray) -> Theta:
     spec = work.spec
     return Theta(
-        mu=np.log(np.asarray(typical, float)),
+        mu=spec.model.to_phi(np.asarray(typical, float)),
         beta=np.zeros(len(spec.covariate_effects)),
         omega=np.diag(np.asarray(omega2, float)),
         sigma=np.asarray(sigma, float),

@@ -8,10 +8,18 @@ call evaluates every subject at its own times); no second implementation of it e
 The one-compartment model with first-order absorption (used for the Theophylline validation) is
 C(t) = D·ka/(V·(ka - k))·(e^{-k t} - e^{-ka t}), k = CL/V (Gibaldi & Perrier, Pharmacokinetics 2nd ed. 1982,
 ch. 1; the model of Pinheiro & Bates 2000 §6.4 and of the SAS NLMIXED Theophylline example).
+
+The bi-exponential decline C(t) = A1·e^{-k1 t} + A2·e^{-k2 t} (used for the Indomethacin validation against
+R `nlme`) is the model of Pinheiro & Bates 2000 §6.2 (R's `SSbiexp(time, A1, lrc1, A2, lrc2)`, k = exp(lrc)).
+
+Between-subject variability: individual natural parameters are ψ = exp(φ) (log-normal, the default) or ψ = φ
+(normal, for a parameter such as a bi-exponential coefficient that `nlme` gives a normal random effect);
+`StructuralModel.to_natural` / `to_phi` are the one pair of maps between φ and ψ that every estimator uses.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +36,9 @@ from cartrial.kinetics.models import (
 
 FloatArray = npt.NDArray[np.float64]
 
+DISTRIBUTIONS: tuple[str, ...] = ("lognormal", "normal")
+"""Between-subject distributions of a structural parameter: ψ = exp(φ) or ψ = φ."""
+
 
 @dataclass(frozen=True)
 class StructuralModel:
@@ -35,6 +46,7 @@ class StructuralModel:
 
     `predict(params, times, dose)`: params (n, p) natural scale, times (n, m), dose (n,) → (n, m).
     `default_typical`: starting typical values (natural scale); `units`: unit of each parameter.
+    `distributions`: per parameter ``lognormal`` (ψ = exp(φ), the default when empty) or ``normal`` (ψ = φ).
     """
 
     name: str
@@ -44,6 +56,48 @@ class StructuralModel:
     predict: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
     source: str
     uses_dose: bool = False
+    distributions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.distributions and len(self.distributions) != len(self.parameters):
+            raise ConfigurationError(
+                f"{self.name}: {len(self.distributions)} distributions for {len(self.parameters)} parameters"
+            )
+        for d in self.distributions:
+            if d not in DISTRIBUTIONS:
+                allowed = ", ".join(DISTRIBUTIONS)
+                raise ConfigurationError(
+                    f"{self.name}: unknown random-effect distribution {d!r}; allowed: {allowed}"
+                )
+
+    def distribution(self, j: int) -> str:
+        """``lognormal`` or ``normal``: the distribution of parameter j across subjects."""
+        return self.distributions[j] if self.distributions else "lognormal"
+
+    @property
+    def normal_mask(self) -> npt.NDArray[np.bool_]:
+        """(p,) True where the parameter is normal (ψ = φ)."""
+        return np.array([self.distribution(j) == "normal" for j in range(len(self.parameters))], dtype=bool)
+
+    def to_natural(self, phi: npt.ArrayLike) -> FloatArray:
+        """Natural parameters ψ from φ (last axis: the parameters): exp(φ), or φ for normal parameters."""
+        arr = np.asarray(phi, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if "normal" not in self.distributions:
+                return np.asarray(np.exp(arr), dtype=float)
+            return np.asarray(np.where(self.normal_mask, arr, np.exp(arr)), dtype=float)
+
+    def to_phi(self, natural: npt.ArrayLike) -> FloatArray:
+        """φ from natural parameters ψ (inverse of `to_natural`): log(ψ), or ψ for normal parameters."""
+        arr = np.asarray(natural, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if "normal" not in self.distributions:
+                return np.asarray(np.log(arr), dtype=float)
+            return np.asarray(np.where(self.normal_mask, arr, np.log(arr)), dtype=float)
+
+    def natural_value(self, j: int, phi_j: float) -> float:
+        """ψ_j of one value φ_j (scalar form of `to_natural`)."""
+        return float(phi_j) if self.distribution(j) == "normal" else math.exp(phi_j)
 
     def index(self, name: str) -> int:
         try:
@@ -97,6 +151,17 @@ def predict_one_compartment_oral_ke(params: FloatArray, times: FloatArray, dose:
     return predict_one_compartment_oral(np.column_stack([ka[:, 0], (cl / ke)[:, 0], cl[:, 0]]), times, dose)
 
 
+def predict_biexponential(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
+    """Bi-exponential decline A1·e^{-k1 t} + A2·e^{-k2 t}; params columns a1, k1, a2, k2 (k = exp(lrc) of
+    SSbiexp). Source: Pinheiro & Bates 2000 §6.2 (Indomethacin kinetics)."""
+    p = np.asarray(params, dtype=float)
+    t = np.asarray(times, dtype=float)
+    a1, k1, a2, k2 = p[:, [0]], p[:, [1]], p[:, [2]], p[:, [3]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a1 * np.exp(-k1 * t) + a2 * np.exp(-k2 * t)
+    return np.asarray(out, dtype=float)
+
+
 STEIN2019 = StructuralModel(
     name="stein2019",
     parameters=STEIN_PARAMETERS,
@@ -131,13 +196,27 @@ ONE_COMPARTMENT_ORAL_KE = StructuralModel(
     uses_dose=True,
 )
 
+BIEXPONENTIAL = StructuralModel(
+    name="biexponential",
+    parameters=("a1", "k1", "a2", "k2"),
+    units=("conc", "1/time", "conc", "1/time"),
+    default_typical=(2.0, 2.0, 0.5, 0.3),
+    predict=predict_biexponential,
+    source=(
+        "bi-exponential decline A1·exp(-k1·t) + A2·exp(-k2·t) (Pinheiro & Bates 2000 §6.2, R SSbiexp with "
+        "k = exp(lrc)); normal between-subject variability on A1 and A2, log-normal on k1 and k2 (nlme's "
+        "random effects on A1, lrc1, A2, lrc2)"
+    ),
+    distributions=("normal", "lognormal", "normal", "lognormal"),
+)
+
 MODELS: dict[str, StructuralModel] = {
-    m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE)
+    m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE, BIEXPONENTIAL)
 }
 
 
 def get_model(name: str) -> StructuralModel:
-    """The structural model called `name` (stein2019, one_compartment_oral)."""
+    """The structural model called `name` (one of `MODELS`)."""
     try:
         return MODELS[name]
     except KeyError:
