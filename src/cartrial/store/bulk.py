@@ -93,13 +93,22 @@ class _IdCounter:
 
 
 _SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
+_NOW = "<now>"
+"""Marker of the insert's time in `_sqlite_insert`'s statement (replaced by a text literal)."""
+
+
+def _text_literal(value: str) -> str:
+    """`value` as an SQL text literal (what binding it as text would store)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
-    """For the driver-level bulk insert on SQLite: the INSERT statement (columns id, created_at, updated_at,
-    version, then the data columns), the data column names, and (index, converter) for the data columns
-    whose values need converting to SQLAlchemy's SQLite storage format (what the column types' bind
-    processors would do: UTC date-times as text, dates as ISO text, JSON as text)."""
+    """For the driver-level bulk insert on SQLite: the INSERT statement (parameters id, then the data
+    columns; created_at and updated_at the marker `_NOW` for the insert's time, one text literal for the
+    whole statement, version 1: constants are not bound a million times), the data column names, and
+    (index, converter) for the data columns whose values need converting to SQLAlchemy's SQLite storage
+    format (what the column types' bind processors would do: UTC date-times as text, dates as ISO text,
+    JSON as text)."""
     table = table_of(model)
     cached = _SQLITE_INSERTS.get(table.name)
     if cached is not None:
@@ -115,8 +124,9 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
             conversions.append((index, _iso_date))
         elif isinstance(kind, JSON):
             conversions.append((index, _json_text))
-    all_names = ("id", "created_at", "updated_at", "version", *names)
-    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
+    all_names = ("id", *names, "created_at", "updated_at", "version")
+    marks = ", ".join("?" * (1 + len(names)))
+    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({marks}, {_NOW}, {_NOW}, 1)"
     _SQLITE_INSERTS[table.name] = (sql, names, conversions)
     return sql, names, conversions
 
@@ -727,21 +737,12 @@ def _insert_columns(
     try:
         if tx.backend == "sqlite":
             sql, names, conversions = _sqlite_insert(model)
-            stored_now = audit_chain.sqlite_timestamp(now)
+            sql = sql.replace(_NOW, _text_literal(audit_chain.sqlite_timestamp(now)))
             # column by column: each distinct date or date-time is converted once (labs share times)
             by_column = [by_name[name] for name in names]
             for index, convert in conversions:
                 by_column[index] = _convert_column(by_column[index], convert)
-            values = list(
-                zip(
-                    range(first_id, first_id + n),
-                    repeat(stored_now, n),
-                    repeat(stored_now, n),
-                    repeat(1, n),
-                    *by_column,
-                    strict=True,
-                )
-            )
+            values = list(zip(range(first_id, first_id + n), *by_column, strict=True))
             tx.connection.exec_driver_sql(sql, values)
         else:
             pg_bulk.copy_rows(
