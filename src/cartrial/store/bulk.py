@@ -11,7 +11,8 @@ and the inserts go through the driver directly (benchmarks/bench_store.py). On P
 (`cartrial.store.pg_bulk`, issue 19 section 5) a chunk's keys are COPYed into a temporary staging table and
 joined with the table by the server (a set-based diff: no expanded ``IN (...)`` lists), matched rows are
 compared in driver form first (only possible changes are re-read typed), and new rows and their audit rows
-are written by binary COPY; the audit digests are computed exactly as before.
+are written by binary COPY; the audit digests are computed exactly as before. `upsert_columns` takes the
+rows column by column (an import's validated forms) and writes new rows without building them as dicts.
 """
 
 from __future__ import annotations
