@@ -172,10 +172,17 @@ def _decode_problem(file: Path, data: bytes, exc: UnicodeDecodeError) -> Problem
 
 def _read_text(file: Path) -> str:
     """The whole file as text (UTF-8, optional BOM); `InputError` with the row of an undecodable byte."""
+    return _decoded(file, _read_bytes(file))
+
+
+def _read_bytes(file: Path) -> bytes:
     try:
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(file))) from None
+
+
+def _decoded(file: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -256,9 +263,12 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
     candidates = np.flatnonzero(frame.iloc[:, -1].to_numpy(dtype=object) == "")
     if not candidates.size:
         return
-    text = _read_text(file)
+    data = _read_bytes(file)
+    text = _decoded(file, data)
     lengths: dict[int, int] = {}
-    if '"' not in text:
+    if b'"' not in data and b"\r" not in data:
+        lengths = _short_lines(data, candidates, n_columns)
+    elif '"' not in text:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for position in candidates.tolist():
             line = lines[position + 1] if position + 1 < len(lines) else ""
@@ -284,6 +294,29 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
         )
     if problems:
         raise InputError(problems)
+
+
+def _short_lines(data: bytes, candidates: np.ndarray, n_columns: int) -> dict[int, int]:
+    """For a file without quote characters or carriage returns (a line is then exactly a row): data row
+    (frame position) -> cells, for each candidate row whose line has fewer than `n_columns` cells and is
+    not blank. The commas of every line are counted at once (positions of commas and line feeds in the
+    bytes; both are single bytes in UTF-8), not line by line."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    commas = np.flatnonzero(raw == ord(","))
+    # commas before each line's end; line k runs from the end of line k - 1 to its own end (or the file's)
+    before_end = np.searchsorted(commas, np.append(ends, len(raw)))
+    per_line = np.diff(before_end, prepend=0)
+    lines = candidates + 1
+    lines = lines[lines < len(per_line)]  # a row past the last line is blank
+    short = lines[per_line[lines] < n_columns - 1]
+    starts = np.append(0, ends + 1)
+    out: dict[int, int] = {}
+    for line in short.tolist():
+        stop = int(ends[line]) if line < len(ends) else len(raw)
+        if data[int(starts[line]) : stop].decode("utf-8").strip():
+            out[line - 1] = int(per_line[line]) + 1
+    return out
 
 
 def _delimiter_hint(header: list[str], known: set[str]) -> str:

@@ -11,7 +11,8 @@ and the inserts go through the driver directly (benchmarks/bench_store.py). On P
 (`cartrial.store.pg_bulk`, issue 19 section 5) a chunk's keys are COPYed into a temporary staging table and
 joined with the table by the server (a set-based diff: no expanded ``IN (...)`` lists), matched rows are
 compared in driver form first (only possible changes are re-read typed), and new rows and their audit rows
-are written by binary COPY; the audit digests are computed exactly as before.
+are written by binary COPY; the audit digests are computed exactly as before. `upsert_columns` takes the
+rows column by column (an import's validated forms) and writes new rows without building them as dicts.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import JSON, Connection, Date, func, select, text, tuple_, update
@@ -54,6 +55,8 @@ from cartrial.store.tables import (
 if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
 
+
+_TZINFO = operator.attrgetter("tzinfo")
 
 PG_CHUNK_ROWS = 20_000
 """Rows per staged diff and COPY on PostgreSQL (the import pipeline passes at most this many per call)."""
@@ -91,13 +94,22 @@ class _IdCounter:
 
 
 _SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
+_NOW = "<now>"
+"""Marker of the insert's time in `_sqlite_insert`'s statement (replaced by a text literal)."""
+
+
+def _text_literal(value: str) -> str:
+    """`value` as an SQL text literal (what binding it as text would store)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
-    """For the driver-level bulk insert on SQLite: the INSERT statement (columns id, created_at, updated_at,
-    version, then the data columns), the data column names, and (index, converter) for the data columns
-    whose values need converting to SQLAlchemy's SQLite storage format (what the column types' bind
-    processors would do: UTC date-times as text, dates as ISO text, JSON as text)."""
+    """For the driver-level bulk insert on SQLite: the INSERT statement (parameters id, then the data
+    columns; created_at and updated_at the marker `_NOW` for the insert's time, one text literal for the
+    whole statement, version 1: constants are not bound a million times), the data column names, and
+    (index, converter) for the data columns whose values need converting to SQLAlchemy's SQLite storage
+    format (what the column types' bind processors would do: UTC date-times as text, dates as ISO text,
+    JSON as text)."""
     table = table_of(model)
     cached = _SQLITE_INSERTS.get(table.name)
     if cached is not None:
@@ -113,8 +125,9 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
             conversions.append((index, _iso_date))
         elif isinstance(kind, JSON):
             conversions.append((index, _json_text))
-    all_names = ("id", "created_at", "updated_at", "version", *names)
-    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({', '.join('?' * len(all_names))})"
+    all_names = ("id", *names, "created_at", "updated_at", "version")
+    marks = ", ".join("?" * (1 + len(names)))
+    sql = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({marks}, {_NOW}, {_NOW}, 1)"
     _SQLITE_INSERTS[table.name] = (sql, names, conversions)
     return sql, names, conversions
 
@@ -130,18 +143,15 @@ def _tuple_getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda row: ()
 
 
-def _convert_column(values: list[Any], convert: Any) -> list[Any]:
-    """`convert` applied to the non-null values of one column (memoised unless JSON: lists are unhashable)."""
+def _convert_column(values: Sequence[Any], convert: Any) -> list[Any]:
+    """`convert` applied to the non-null values of one column (memoised unless JSON: lists are unhashable):
+    each distinct value converted once, in the order of first appearance (so a refused value is the first
+    one in row order), the results mapped back to the rows in C."""
     if convert is _json_text:
         return [None if value is None else convert(value) for value in values]
-    memo: dict[Any, Any] = {None: None}
-    out = []
-    for value in values:
-        converted = memo.get(value)
-        if converted is None and value is not None:
-            converted = memo[value] = convert(value)
-        out.append(converted)
-    return out
+    memo: dict[Any, Any] = {value: convert(value) for value in dict.fromkeys(values) if value is not None}
+    memo[None] = None
+    return list(map(memo.__getitem__, values))
 
 
 def _iso_date(value: Any) -> str:
@@ -191,32 +201,136 @@ def upsert_rows(
     check_subjects_and_sites(tx, model, table_name, prepared)
     table = table_of(model)
     connection = tx.connection
-    known: set[tuple[Any, ...]] | frozenset[tuple[Any, ...]] | None
-    if known_new:
-        known = frozenset()
-    else:
-        tracked = tx._new_table_keys.get(table_name)
-        if tracked is not None and tracked[0] != keys:
-            del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
-            tracked = None
-        if tracked is None and connection.execute(select(table.c.id).limit(1)).first() is None:
-            tracked = tx._new_table_keys[table_name] = (keys, set())
-        known = tracked[1] if tracked is not None else None
+    known = _known_keys(tx, table_name, keys, known_new)
     ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    if tx.backend == "postgresql":
-        chunk_size = PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
-    else:
-        chunk_size = max(1, min(5_000, 30_000 // max(1, len(keys))))
+    chunk_size = _chunk_size(tx, keys)
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
         result = result + _upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
+    _sync_sequence(tx, table_name, result, ids)
+    return result
+
+
+def _known_keys(
+    tx: Transaction, table_name: str, keys: tuple[str, ...], known_new: bool
+) -> set[tuple[Any, ...]] | frozenset[tuple[Any, ...]] | None:
+    """Every key `table_name` holds when that is known without reading it: empty when `known_new`, the
+    keys written in this transaction when the table was empty at its first write (tracked on `tx`), None
+    otherwise (the stored rows are looked up)."""
+    if known_new:
+        return frozenset()
+    tracked = tx._new_table_keys.get(table_name)
+    if tracked is not None and tracked[0] != keys:
+        del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
+        tracked = None
+    if tracked is None:
+        table = table_of(model_of(table_name))
+        if tx.connection.execute(select(table.c.id).limit(1)).first() is None:
+            tracked = tx._new_table_keys[table_name] = (keys, set())
+    return tracked[1] if tracked is not None else None
+
+
+def _chunk_size(tx: Transaction, keys: Sequence[str]) -> int:
+    """Rows per existence check and insert (also the bound of an audit batch row's run of records)."""
+    if tx.backend == "postgresql":
+        return PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
+    return max(1, min(5_000, 30_000 // max(1, len(keys))))
+
+
+def _sync_sequence(tx: Transaction, table_name: str, result: UpsertResult, ids: _IdCounter) -> None:
     if result.inserted and tx.backend == "postgresql":
         # ids were assigned explicitly: keep the table's sequence in step for other writers
-        connection.execute(
+        tx.connection.execute(
             text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
             {"table": table_name, "last": ids.last},
         )
+
+
+def upsert_columns(
+    tx: Transaction,
+    table_name: str,
+    columns: Mapping[str, Sequence[Any]],
+    key_columns: Sequence[str] | None = None,
+    *,
+    known_new: bool = False,
+) -> UpsertResult:
+    """`upsert_rows` for rows given column by column (column name -> one value per row, every column
+    as long; the import's validated forms): the same rows, audit rows, results and errors.
+
+    New rows of a table whose keys are known without reading it (`_known_keys`: a table empty when the
+    transaction first wrote it, or `known_new`) are written straight from the columns, never as
+    per-row dicts: their checks (known columns, dates and date-times as values in UTC, every natural key
+    given, unique and not yet written) are made column by column, and the subjects' sites checked as
+    for rows. Anything else — a stored key to compare, a data lock on the table, the subject table (its
+    privacy and site checks), a value `prepare_rows` would convert or refuse — takes `upsert_rows` on
+    the same rows as dicts, which decides and names it (decisions D-19.13)."""
+    model = model_of(table_name)
+    model_columns = columns_of(model)
+    keys = tuple(key_columns or model.natural_key)
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if any(len(columns[name]) != n for name in names):
+        raise ValueError("upsert_columns: columns of different lengths")
+    known = None
+    if n and all(k in model_columns for k in keys) and _columns_prepared(tx, model, columns, keys):
+        known = _known_keys(tx, table_name, keys, known_new)
+    new_keys: set[tuple[Any, ...]] = set()
+    if known is not None:
+        new_keys = set(zip(*(columns[k] for k in keys), strict=True))
+        if len(new_keys) != n or not known.isdisjoint(new_keys):
+            known = None
+    if known is None:  # the row path decides (and names whatever it refuses)
+        rows = list(map(dict, map(zip, repeat(names), zip(*(columns[c] for c in names), strict=True))))
+        return upsert_rows(tx, table_name, rows, keys, known_new=known_new)
+    subject_column = model.subject_column
+    if subject_column is not None and subject_column in model_columns:
+        given_subjects = columns.get(subject_column)
+        subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
+        _check_subject_ids(tx, table_name, subject_column, subject_ids)
+    table = table_of(model)
+    ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    chunk_size = _chunk_size(tx, keys)
+    for start in range(0, n, chunk_size):
+        stop = min(n, start + chunk_size)
+        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+        _insert_columns(
+            tx, model, table_name, {name: columns[name][start:stop] for name in names}, stop - start, ids
+        )
+    if isinstance(known, set):
+        known.update(new_keys)  # a set: no key hashed again
+    result = UpsertResult(inserted=n)
+    _sync_sequence(tx, table_name, result, ids)
     return result
+
+
+def _columns_prepared(
+    tx: Transaction, model: type[StudyData], columns: Mapping[str, Sequence[Any]], keys: tuple[str, ...]
+) -> bool:
+    """Whether the column-wise write may take these columns as they are: what `_already_prepared` checks
+    of rows (known columns, dates and date-times as values, date-times in UTC, every key column given
+    with no blank), for a table other than the subject table with no data lock on its records."""
+    if model is Subject or (tx.lock is not None and model.clinical_date_column is not None):
+        return False
+    allowed = frozenset(data_columns(model))
+    if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
+        return False
+    model_columns = columns_of(model)
+    for name, values in columns.items():
+        if not is_temporal(model_columns[name]):
+            continue
+        given = set(map(type, values))
+        kinds = given - {type(None)}
+        if kinds - {dt.date, dt.datetime}:
+            return False
+        if dt.datetime in kinds:
+            zones = (
+                set(map(_TZINFO, values))
+                if given == {dt.datetime}
+                else {v.tzinfo for v in values if v.__class__ is dt.datetime}
+            )
+            if zones - {dt.UTC}:
+                return False
+    return not any(None in columns[k] for k in keys)
 
 
 def prepare_rows(
@@ -347,7 +461,11 @@ def check_subjects_and_sites(
         return
     if subject_column is None or subject_column not in columns_of(model):
         return
-    subject_ids = {row.get(subject_column) for row in rows} - {None}
+    _check_subject_ids(tx, table_name, subject_column, {row.get(subject_column) for row in rows} - {None})
+
+
+def _check_subject_ids(tx: Transaction, table_name: str, subject_column: str, subject_ids: set[Any]) -> None:
+    """Every subject of the rows exists, and the acting user may write at its site."""
     sites_of_subjects = subject_sites(tx.connection, subject_ids)
     unknown = sorted(str(s) for s in subject_ids if s not in sites_of_subjects)
     if unknown:
@@ -592,83 +710,90 @@ def _insert_rows(
     rows: Sequence[dict[str, Any]],
     ids: _IdCounter,
 ) -> None:
-    table = table_of(model)
+    data_names = data_columns(model)
+    columns = columns_of(model)
+    defaults = {name: python_default(columns[name]) for name in data_names}
+    records = [{**defaults, **row} for row in rows]
+    by_name = {name: [record[name] for record in records] for name in data_names}
+    _insert_columns(tx, model, table_name, by_name, len(records), ids)
+
+
+def _insert_columns(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    given: Mapping[str, Sequence[Any]],
+    n: int,
+    ids: _IdCounter,
+) -> None:
+    """Insert `n` new records given column by column (a data column not given takes its default), with
+    consecutive ids, and queue their audit rows (`_audit_new_records`)."""
     columns = columns_of(model)
     data_names = data_columns(model)
-    defaults = {name: python_default(columns[name]) for name in data_names}
+    by_name: dict[str, Sequence[Any]] = {
+        name: given[name] if name in given else [python_default(columns[name])] * n for name in data_names
+    }
     now = utc_now()
-    records = [{**defaults, **row} for row in rows]
-    first_id = ids.take(len(records))
+    first_id = ids.take(n)
     try:
         if tx.backend == "sqlite":
             sql, names, conversions = _sqlite_insert(model)
-            stored_now = audit_chain.sqlite_timestamp(now)
+            sql = sql.replace(_NOW, _text_literal(audit_chain.sqlite_timestamp(now)))
             # column by column: each distinct date or date-time is converted once (labs share times)
-            by_column = [[record[name] for record in records] for name in names]
+            by_column = [by_name[name] for name in names]
             for index, convert in conversions:
                 by_column[index] = _convert_column(by_column[index], convert)
-            n = len(records)
-            values = list(
-                zip(
-                    range(first_id, first_id + n),
-                    repeat(stored_now, n),
-                    repeat(stored_now, n),
-                    repeat(1, n),
-                    *by_column,
-                    strict=True,
-                )
-            )
+            values = list(zip(range(first_id, first_id + n), *by_column, strict=True))
             tx.connection.exec_driver_sql(sql, values)
         else:
-            values_of = _tuple_getter(data_names)
             pg_bulk.copy_rows(
                 tx.connection,
-                table,
+                table_of(model),
                 ("id", "created_at", "updated_at", "version", *data_names),
-                (
-                    (record_id, now, now, 1, *values_of(record))
-                    for record_id, record in enumerate(records, start=first_id)
+                zip(
+                    range(first_id, first_id + n),
+                    repeat(now, n),
+                    repeat(now, n),
+                    repeat(1, n),
+                    *(by_name[name] for name in data_names),
+                    strict=True,
                 ),
             )
     except IntegrityError as exc:
         raise integrity_error(exc, table_name) from None
     subject_column = model.subject_column
-    subjects = [record.get(subject_column) for record in records] if subject_column else [None] * len(records)
-    _audit_new_records(tx, table_name, data_names, records, subjects, first_id, now)
+    subjects = by_name[subject_column] if subject_column in by_name else [None] * n
+    _audit_new_records(tx, table_name, by_name, n, subjects, first_id, now)
 
 
 def _audit_new_records(
     tx: Transaction,
     table_name: str,
-    data_names: Sequence[str],
-    records: Sequence[dict[str, Any]],
+    by_name: Mapping[str, Sequence[Any]],
+    n: int,
     subjects: Sequence[Any],
     first_id: int,
     now: dt.datetime,
 ) -> None:
-    """Queue the audit rows of new records with consecutive ids from `first_id` (decisions D-19.10): each
-    run of consecutive records of one subject (at most `BATCH_MAX_RECORDS`) is sealed by one batch row
-    (`audit.BATCH_ACTION`, the records' ids and values), a record alone in its run by its own insert row
-    (the record as JSON, as a single-record insert writes it)."""
-    columns = sorted(data_names)
+    """Queue the audit rows of `n` new records (every data column in `by_name`) with consecutive ids from
+    `first_id` (decisions D-19.10): each run of consecutive records of one subject (at most
+    `BATCH_MAX_RECORDS`) is sealed by one batch row (`audit.BATCH_ACTION`, the records' ids and values),
+    a record alone in its run by its own insert row (the record as JSON, as a single-record insert
+    writes it)."""
+    columns = sorted(by_name)
     masked = [index for index, name in enumerate(columns) if name in MASKED_COLUMNS]
-    values_of = _tuple_getter(columns)
-    n = len(records)
-    start = 0
+    # each record's values in sorted column order (what a batch row holds), built by zip in C
+    records = list(zip(*(by_name[name] for name in columns), strict=True)) if columns else [()] * n
     singles: list[int] = []
-    while start < n:
+    for start, end in _subject_runs(subjects, n, audit_chain.BATCH_MAX_RECORDS):
         subject = subjects[start]
-        end = start + 1
-        limit = min(n, start + audit_chain.BATCH_MAX_RECORDS)
-        while end < limit and subjects[end] == subject:
-            end += 1
         if end - start == 1:
             singles.append(start)
         else:
             if singles:
-                _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+                _audit_singles(tx, table_name, columns, records, subjects, first_id, singles, now)
                 singles = []
-            rows: list[Any] = list(map(values_of, records[start:end]))
+            rows: list[Any] = records[start:end]
             if masked:
                 rows = [
                     [("<set>" if i in masked and v is not None else v) for i, v in enumerate(row)]
@@ -683,23 +808,38 @@ def _audit_new_records(
                 audit_chain.batch_json(columns, first, rows),
                 now,
             )
-        start = end
     if singles:
-        _audit_singles(tx, table_name, records, subjects, first_id, singles, now)
+        _audit_singles(tx, table_name, columns, records, subjects, first_id, singles, now)
+
+
+def _subject_runs(subjects: Sequence[Any], n: int, most: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of consecutive equal subjects among the first `n`, a run longer than
+    `most` split every `most` records from its start. The boundaries are found in C (a million records)."""
+    if n == 0:
+        return
+    changes = compress(range(1, n), map(operator.ne, islice(subjects, 1, n), subjects))
+    start = 0
+    for boundary in chain(changes, (n,)):
+        while boundary - start > most:
+            yield start, start + most
+            start += most
+        yield start, boundary
+        start = boundary
 
 
 def _audit_singles(
     tx: Transaction,
     table_name: str,
-    records: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
     subjects: Sequence[Any],
     first_id: int,
     positions: Sequence[int],
     now: dt.datetime,
 ) -> None:
     """One insert audit row per record at `positions` (consecutive positions give consecutive rows)."""
-    chosen = [records[p] for p in positions]
-    if MASKED_COLUMNS.isdisjoint(chosen[0]):  # every record has the same columns (defaults filled in)
+    chosen = [dict(zip(columns, records[p], strict=True)) for p in positions]
+    if MASKED_COLUMNS.isdisjoint(columns):  # every record has the same columns (defaults filled in)
         records_json = audit_chain.canonical_json_many(chosen)
     else:
         records_json = [record_json(record) for record in chosen]

@@ -898,9 +898,8 @@ def _objects(values: Sequence[Any]) -> Any:
     """A 1-D numpy object array of scalar `values` (text, numbers, date-times, None)."""
     import numpy as np
 
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out
+    # fromiter: each value kept as one cell, several times faster than assigning a list to a slice
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _before_limit(

@@ -436,13 +436,13 @@ def write_form(
     tx.reason = import_reason(kind, form.file, reason)
     tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
     result = None
-    for start in range(0, max(form.n_rows, 1), WRITE_CHUNK_ROWS):
-        rows = form.rows(start, start + WRITE_CHUNK_ROWS)
-        if not rows:
-            break
-        chunk = bulk.upsert_rows(tx, form.spec.table, rows, form.spec.key_columns, known_new=known_new)
+    for start in range(0, form.n_rows, WRITE_CHUNK_ROWS):
+        columns = form.written_columns(start, start + WRITE_CHUNK_ROWS)
+        n = min(form.n_rows, start + WRITE_CHUNK_ROWS) - start
+        # column by column: new rows go to the database without per-row dicts (decisions D-19.13)
+        chunk = bulk.upsert_columns(tx, form.spec.table, columns, form.spec.key_columns, known_new=known_new)
         result = chunk if result is None else result + chunk
-        done += len(rows)
+        done += n
         if progress is not None:
             progress(form.spec.name, done, max(total, done))
     return result, done

@@ -84,13 +84,19 @@ class ValidatedForm:
             return self.source_rows
         return np.arange(self.n_rows) + FIRST_DATA_ROW
 
-    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
-        """Rows `start`..`stop` as dicts of the present table columns (what `upsert_rows` takes)."""
+    def written_columns(self, start: int = 0, stop: int | None = None) -> dict[str, list[Any]]:
+        """Rows `start`..`stop` column by column: the present table columns and the key (what
+        `bulk.upsert_columns` takes; `rows` gives the same rows as dicts)."""
         names = [c for c in self.columns if c in self.present or c in self.spec.key_columns]
         stop = self.n_rows if stop is None else min(stop, self.n_rows)
-        sliced = [self.columns[c][start:stop] for c in names]
+        return {c: self.columns[c][start:stop] for c in names}
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows `start`..`stop` as dicts of the present table columns (what `upsert_rows` takes)."""
+        sliced = self.written_columns(start, stop)
+        names = list(sliced)
         # map/zip in C: each row tuple has one value per name (a third faster than a comprehension)
-        return list(map(dict, map(zip, repeat(names), zip(*sliced, strict=True))))
+        return list(map(dict, map(zip, repeat(names), zip(*sliced.values(), strict=True))))
 
     def key_tuples(self) -> list[tuple[Any, ...]]:
         return list(zip(*(self.columns[c] for c in self.spec.key_columns), strict=True))
