@@ -32,7 +32,7 @@ test: $(STAMP_DEV) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses=4
 
 # the release files: sdist and wheel (the wheel built from the sdist), checked by twine
 dist: $(STAMP_DEV)
