@@ -357,26 +357,36 @@ THEOPH_SAS_START = {
 """The start values of the SAS/STAT PROC NLMIXED Theophylline example (PARMS beta1..3, s2b1, s2b2, s2)."""
 
 
+def uncensored_population_data(
+    frame: Any, source: Path, subject: str, time: str, conc: str, *, dose: str | None = None
+) -> Any:
+    """`PopulationData` of a published data set (R's Theoph, Indometh, CO2): every value quantified (no BLQ
+    or LLOQ column), one analyte, zero concentrations taken as measured."""
+    from cartrial.kinetics.popfit import PopulationData
+
+    return PopulationData.from_frame(
+        frame.astype(str),
+        subject=subject,
+        time=time,
+        conc=conc,
+        blq_column=None,
+        lloq_column=None,
+        dose_column=dose,
+        analyte_column=None,
+        zero_is_blq=False,
+        source=str(source),
+    )
+
+
 def fit_theoph(*, omega: str, **options: Any) -> Any:
     """The Theophylline population fit of the popfit validation tests: `one_compartment_oral_ke` (SSfol),
     log-normal IIV on Cl and ka (`omega` "full" or "diagonal"), additive error on the linear scale, from
     `THEOPH_SAS_START`; `options` go to `fit_population` (settings, method)."""
     import pandas as pd
 
-    from cartrial.kinetics.popfit import ErrorModel, PopulationData, fit_population
+    from cartrial.kinetics.popfit import ErrorModel, fit_population
 
-    data = PopulationData.from_frame(
-        pd.read_csv(THEOPH).astype(str),
-        subject="Subject",
-        time="Time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column="Dose",
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(THEOPH),
-    )
+    data = uncensored_population_data(pd.read_csv(THEOPH), THEOPH, "Subject", "Time", "conc", dose="Dose")
     assert data.n_subjects == 12 and data.n_observations == 132
     return fit_population(
         data,

@@ -39,6 +39,8 @@ from cartrial.kinetics.popfit.laplace import laplace_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
 from cartrial.kinetics.popfit.saem import Work
 
+from ...conftest import uncensored_population_data
+
 HERE = Path(__file__).resolve().parents[2]
 DATA = HERE / "data" / "popfit" / "co2.csv"
 CO2 = json.loads((HERE / "data" / "popfit" / "nlme_scripts_reference.json").read_text())["co2"]
@@ -65,18 +67,7 @@ ASYMPOFF = StructuralModel(
 
 def _data() -> PopulationData:
     frame = pd.read_csv(DATA)[["Plant", "conc", "uptake"]]
-    data = PopulationData.from_frame(
-        frame.astype(str),
-        subject="Plant",
-        time="conc",
-        conc="uptake",
-        blq_column=None,
-        lloq_column=None,
-        dose_column=None,
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(DATA),
-    )
+    data: PopulationData = uncensored_population_data(frame, DATA, "Plant", "conc", "uptake")
     assert data.n_subjects == 12 and data.n_observations == 84
     return data
 

@@ -52,7 +52,7 @@ from cartrial.kinetics.popfit.saem import (
     make_draws,
 )
 
-from ...conftest import THEOPH
+from ...conftest import THEOPH, uncensored_population_data
 
 HERE = Path(__file__).resolve().parents[2]
 DATA = HERE / "data" / "popfit" / "indometh.csv"
@@ -66,18 +66,7 @@ IIV = ("a1", "k1", "a2")  # fm1's lrc2 random effect is null (SD 7.3e-06)
 
 def _data() -> PopulationData:
     frame = pd.read_csv(DATA).drop(columns="rownames")
-    data = PopulationData.from_frame(
-        frame.astype(str),
-        subject="Subject",
-        time="time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column=None,
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(DATA),
-    )
+    data: PopulationData = uncensored_population_data(frame, DATA, "Subject", "time", "conc")
     assert data.n_subjects == 6 and data.n_observations == 66
     return data
 
@@ -161,18 +150,7 @@ def test_focei_objective_at_nlme_estimates_is_nlme_log_likelihood() -> None:
     assert value == pytest.approx(FM1["log_likelihood"], abs=0.05 + 0.01)
 
     theo = NLME["theophylline"]["fm2Theo.nlme"]
-    data = PopulationData.from_frame(
-        pd.read_csv(THEOPH).astype(str),
-        subject="Subject",
-        time="Time",
-        conc="conc",
-        blq_column=None,
-        lloq_column=None,
-        dose_column="Dose",
-        analyte_column=None,
-        zero_is_blq=False,
-        source=str(THEOPH),
-    )
+    data = uncensored_population_data(pd.read_csv(THEOPH), THEOPH, "Subject", "Time", "conc", dose="Dose")
     spec = PopulationSpec(get_model("one_compartment_oral_ke"), ERROR, ("cl", "ka"))
     fe, sd = theo["fixed_effects"], theo["random_effects_sd"]
     theta = Theta(
