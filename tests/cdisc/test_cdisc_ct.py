@@ -76,6 +76,32 @@ def test_paired_test_codes_and_names_share_their_concept_codes(code_list: str, n
     assert len(set(codes)) == len(codes)
 
 
+@pytest.mark.parametrize(
+    ("code_list", "name_list"),
+    [("QSTESTCD", "QSTEST"), ("OETESTCD", "OETEST"), ("FTTESTCD", "FTTEST"), ("TSPARMCD", "TSPARM")],
+)
+def test_test_code_and_name_codelists_carry_the_same_concepts(code_list: str, name_list: str) -> None:
+    """Each CDISC test code and its test name are one concept: the two codelists cite the same C-codes, each
+    once, and the pairs written by the exporters agree (D-15.10)."""
+    terms = codelists()
+
+    def cdisc_codes(name: str) -> list[str]:
+        return [t.nci_code for t in terms[name].terms if not t.extended and t.nci_code]
+
+    codes, names = cdisc_codes(code_list), cdisc_codes(name_list)
+    assert codes and len(set(codes)) == len(codes)
+    assert sorted(codes) == sorted(names)
+
+
+def test_ft_writes_the_cdisc_t25fw_test(exported) -> None:  # type: ignore[no-untyped-def]
+    ft = exported.frames["FT"]
+    by_code = {t.value: t.nci_code for t in codelists()["FTTESTCD"].terms}
+    by_name = {t.value: t.nci_code for t in codelists()["FTTEST"].terms}
+    pairs = set(zip(ft["FTTESTCD"], ft["FTTEST"], strict=True))
+    assert pairs and all(by_code[cd] == by_name[name] for cd, name in pairs)
+    assert codelists()["FTTESTCD"].nci_code == "C115398" and not codelists()["FTTESTCD"].extensible
+
+
 def test_unit_synonyms_map_to_cited_unit_terms() -> None:
     unit = {t.value: t for t in codelists()["UNIT"].terms}
     for synonym, value in UNIT_SYNONYMS.items():

@@ -1052,7 +1052,7 @@ def build_ft(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "FTREFID": ("T25FW-" + walk["record_id"][keep].astype(str)).to_numpy(),
                 "FTCAT": "T25FW",
                 "FTTESTCD": "T25FW101",
-                "FTTEST": "T25FW1-Complete Time",
+                "FTTEST": "T25FW1-Time to Complete 25-Foot Walk",
                 "FTREPNUM": float(rep),
                 "FTORRES": value.to_numpy(),
                 "FTORRESU": np.where(has, "s", ""),
