@@ -27,23 +27,49 @@ class Exported:
     frames: dict[str, pd.DataFrame]
 
 
-@pytest.fixture(scope="session")
-def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    """The example study exported once (both formats) as of the README cut-off, with the frames written."""
+def _export_example(template: Path, factory: pytest.TempPathFactory, edss_domain: str) -> Exported:
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import export_cdisc, read_sites
     from cartrial.store.snapshot import read_snapshot
 
-    folder = tmp_path_factory.mktemp("cdisc_export")
+    folder = factory.mktemp(f"cdisc_export_{edss_domain}")
     db = folder / "study.db"
-    shutil.copyfile(example_sqlite_template, db)
+    shutil.copyfile(template, db)
     url = f"sqlite:///{db}"
     snapshot = read_snapshot(url, CUTOFF)
     analysis = analyse(snapshot)
     sites = read_sites(url)
     out = folder / "out"
-    result = export_cdisc(snapshot, analysis, out, formats="both", sites=sites, created="2026-01-01T00:00:00")
+    result = export_cdisc(
+        snapshot,
+        analysis,
+        out,
+        formats="both",
+        edss_domain=edss_domain,
+        sites=sites,
+        created="2026-01-01T00:00:00",
+    )
     return Exported(url, out, snapshot, analysis, dict(result.frames))
+
+
+@pytest.fixture(scope="session")
+def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """The example study exported once (both formats) as of the README cut-off, with the frames written
+    (EDSS/KFSS in QS, the default)."""
+    return _export_example(example_sqlite_template, tmp_path_factory, "qs")
+
+
+@pytest.fixture(scope="session")
+def exported_rs(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """The same export with the EDSS domain option ``rs`` (EDSS/KFSS in RS, no QS; D-15.11)."""
+    return _export_example(example_sqlite_template, tmp_path_factory, "rs")
+
+
+@pytest.fixture(params=["qs", "rs"])
+def exported_each(request: pytest.FixtureRequest) -> Exported:
+    """`exported` and `exported_rs` in turn: the file, validation and reconciliation checks hold for both
+    choices of the EDSS domain."""
+    return request.getfixturevalue("exported" if request.param == "qs" else "exported_rs")  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -56,9 +82,9 @@ class SyntheticExport:
 @pytest.fixture
 def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
     """Writes the store benchmark's synthetic study of `n` subjects, imports it into a fresh SQLite study of
-    the example protocol and exports it in both formats (cut-off 2030-12-31)."""
+    the example protocol and exports it in both formats (cut-off 2030-12-31; EDSS/KFSS in `edss_domain`)."""
 
-    def run(n: int) -> SyntheticExport:
+    def run(n: int, edss_domain: str = "qs") -> SyntheticExport:
         from cartrial import examples
         from cartrial.analysis import analyse
         from cartrial.cdisc.export import export_cdisc, read_sites
@@ -75,7 +101,9 @@ def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
         # the synthetic site's country ("Nowhere") is not an ISO 3166 country; DM.COUNTRY is required
         sites = {site: "China" for site in read_sites(url)}
         out = tmp_path / "cdisc"
-        result = export_cdisc(snapshot, analyse(snapshot), out, formats="both", sites=sites)
+        result = export_cdisc(
+            snapshot, analyse(snapshot), out, formats="both", edss_domain=edss_domain, sites=sites
+        )
         return SyntheticExport(n, out, result)
 
     return run

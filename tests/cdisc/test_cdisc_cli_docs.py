@@ -69,6 +69,23 @@ def test_export_command_writes_both_formats_and_check_lists_findings(cli, export
     assert any(r == "label-length" and v == "AETERM" for r, v, _ in rules)
 
 
+def test_export_command_with_edss_domain_rs_writes_rs_instead_of_qs(cli, exported_rs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "study.db"
+    shutil.copyfile(exported_rs.url.removeprefix("sqlite:///"), db)
+    out = tmp_path / "cdisc"
+    base = ("export", "cdisc", "--url", f"sqlite:///{db}", "--cutoff", "2022-03-20", "--out", out)
+    result = cli(*base, "--format", "json", "--edss-domain", "rs", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {d["name"] for d in payload["datasets"]} == set(exported_rs.frames)
+    assert (out / "sdtm" / "rs.json").is_file() and not (out / "sdtm" / "qs.json").exists()
+    manifest = json.loads((out / "cdisc-export.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["edss_domain"] == "rs"
+    ok = cli("export", "cdisc", "--check", out)
+    assert ok.exit_code == 0 and "0 finding(s)" in ok.stdout
+    assert "--edss-domain" in cli("export", "cdisc", "--help").stdout
+
+
 def test_export_refuses_bad_options_and_missing_core(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "study.db"
     shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
@@ -78,6 +95,8 @@ def test_export_refuses_bad_options_and_missing_core(cli, exported, tmp_path: Pa
     assert bad_format.exit_code == 2 and "xpt, json, both" in bad_format.stderr
     bad_ig = cli(*base, "--sdtmig", "3.3")
     assert bad_ig.exit_code == 2 and "3.4" in bad_ig.stderr
+    bad_domain = cli(*base, "--edss-domain", "ft")
+    assert bad_domain.exit_code == 2 and "qs, rs" in bad_domain.stderr
     no_core = cli(*base, "--core", str(tmp_path / "no-such-core"))
     assert no_core.exit_code == 2 and "github.com/cdisc-org/cdisc-rules-engine" in no_core.stderr
     assert not (tmp_path / "o").exists()  # refused before any work

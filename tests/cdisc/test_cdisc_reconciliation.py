@@ -18,10 +18,10 @@ def _n_nonblank(frame: pd.DataFrame, columns: list[str]) -> int:
     return int(sum((frame[c].astype(str).str.strip() != "").sum() for c in columns))
 
 
-def test_record_counts_equal_the_store_at_the_cutoff(exported) -> None:  # type: ignore[no-untyped-def]
-    t = exported.snapshot.tables
-    f = exported.frames
-    a = exported.analysis
+def test_record_counts_equal_the_store_at_the_cutoff(exported_each) -> None:  # type: ignore[no-untyped-def]
+    t = exported_each.snapshot.tables
+    f = exported_each.frames
+    a = exported_each.analysis
     # AE = AE-form rows that are not CRS/ICANS + one per CRS/ICANS episode + reported CRS/ICANS rows left over
     ae = t["adverse_events"]
     other = int((~ae["category"].isin(["crs", "icans"])).sum())
@@ -57,10 +57,12 @@ def test_record_counts_equal_the_store_at_the_cutoff(exported) -> None:  # type:
     # OE: one record per eye and assessment; FT: one per non-blank trial
     assert len(f["OE"]) == len(t["visual_acuity"])
     assert len(f["FT"]) == _n_nonblank(t["timed_walk"], ["trial_1_seconds", "trial_2_seconds"])
-    # QS: EDSS score + non-blank FS + non-blank ambulation/distance per assessment
+    # QS (or RS with the option rs; the other is not written): EDSS score + non-blank FS + non-blank
+    # ambulation/distance per assessment
     fs = ["pyramidal", "cerebellar", "brainstem", "sensory", "bowel_bladder", "visual", "cerebral"]
     edss = a.datasets["edss_scored"].table
-    assert len(f["QS"]) == int(edss["edss"].notna().sum()) + _n_nonblank(
+    (domain,) = {"QS", "RS"} & set(f)
+    assert len(f[domain]) == int(edss["edss"].notna().sum()) + _n_nonblank(
         t["edss"], [*fs, "ambulation", "walking_distance_m"]
     )
     # FA: every non-blank component cell of the CRS and ICANS forms
@@ -176,16 +178,16 @@ def test_time_to_first_relapse_events_equal_the_analysis(exported) -> None:  # t
     assert set(events["AVAL"]) == {float(x) for x in rel["first_post_attack_day"] if str(x) != ""}
 
 
-def test_study_days_have_no_day_zero_and_are_relative_to_the_infusion(exported) -> None:  # type: ignore[no-untyped-def]
-    dm = exported.frames["DM"].set_index("USUBJID")
-    lb = exported.frames["LB"]
+def test_study_days_have_no_day_zero_and_are_relative_to_the_infusion(exported_each) -> None:  # type: ignore[no-untyped-def]
+    dm = exported_each.frames["DM"].set_index("USUBJID")
+    lb = exported_each.frames["LB"]
     for r in lb.head(200).to_dict("records"):
         if not r["LBDTC"]:
             continue
         ref = pd.Timestamp(dm.loc[r["USUBJID"], "RFSTDTC"][:10])
         delta = (pd.Timestamp(r["LBDTC"][:10]) - ref).days
         assert r["LBDY"] == (delta + 1 if delta >= 0 else delta)
-    for name, frame in exported.frames.items():
+    for name, frame in exported_each.frames.items():
         if dataset_specs()[name].standard != "SDTMIG":
             continue
         for column in [c for c in frame.columns if c.endswith("DY") and c != "VISITDY"]:

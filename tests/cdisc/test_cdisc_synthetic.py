@@ -10,17 +10,21 @@ from typing import Any
 
 import pytest
 
+from cartrial.cdisc.spec import EDSS_DOMAINS
+
 
 @pytest.mark.nightly
+@pytest.mark.parametrize("edss_domain", EDSS_DOMAINS)
 def test_synthetic_study_exports_with_zero_findings_and_valid_files(
-    export_synthetic: Any, dataset_json_validator: Any, define_xsd: Any
+    export_synthetic: Any, dataset_json_validator: Any, define_xsd: Any, edss_domain: str
 ) -> None:
     from lxml import etree
 
     from cartrial.cdisc.export import check_folder
 
     n = int(os.environ.get("CARTRIAL_CDISC_SUBJECTS", "1000"))
-    exported = export_synthetic(n)
+    exported = export_synthetic(n, edss_domain)
+    assert edss_domain.upper() in {d.name for d in exported.result.datasets}
     out, result = exported.out, exported.result
     assert sum(d.records for d in result.datasets if d.name == "DM") == n
     findings, seen = check_folder(out)

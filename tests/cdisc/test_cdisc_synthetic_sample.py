@@ -11,6 +11,10 @@ import json
 import os
 from typing import Any
 
+import pytest
+
+from cartrial.cdisc.spec import EDSS_DOMAINS
+
 SAMPLE_ROWS = 200
 
 
@@ -23,15 +27,17 @@ def _sampled(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "rows": picked, "records": len(rows)}
 
 
+@pytest.mark.parametrize("edss_domain", EDSS_DOMAINS)
 def test_small_synthetic_study_exports_valid_files(
-    export_synthetic: Any, dataset_json_validator: Any, define_xsd: Any
+    export_synthetic: Any, dataset_json_validator: Any, define_xsd: Any, edss_domain: str
 ) -> None:
     from lxml import etree
 
     from cartrial.cdisc.export import check_folder
 
     n = int(os.environ.get("CARTRIAL_CDISC_SAMPLE_SUBJECTS", "25"))
-    exported = export_synthetic(n)
+    exported = export_synthetic(n, edss_domain)
+    assert edss_domain.upper() in {d.name for d in exported.result.datasets}
     out, result = exported.out, exported.result
     assert sum(d.records for d in result.datasets if d.name == "DM") == n
     assert all(d.findings == 0 for d in result.datasets)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.cdisc.spec import DatasetSpec, dataset_specs
+from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError
 
@@ -69,13 +69,18 @@ class ExportResult:
 
 
 def build_all(
-    snapshot: Any, analysis: Any, sites: Mapping[str, str] | None = None
+    snapshot: Any,
+    analysis: Any,
+    sites: Mapping[str, str] | None = None,
+    *,
+    edss_domain: str = "qs",
 ) -> dict[str, pd.DataFrame]:
-    """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files)."""
+    """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files); the EDSS/KFSS
+    records in QS or RS (`edss_domain`, one of `EDSS_DOMAINS`)."""
     from cartrial.cdisc.adam import build_adam
     from cartrial.cdisc.sdtm import build_sdtm
 
-    sdtm = build_sdtm(snapshot, analysis, sites)
+    sdtm = build_sdtm(snapshot, analysis, sites, edss_domain=edss_domain)
     adam = build_adam(snapshot, analysis, sdtm)
     return {**sdtm, **adam}
 
@@ -85,13 +90,17 @@ def validate_all(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Finding]]
     return {name: validate_dataset(frame, specs[name]) for name, frame in frames.items()}
 
 
-def check_options(formats: str, sdtmig: str) -> None:
-    """A ConfigurationError (exit 2) for a format or SDTMIG version cartrial does not offer."""
+def check_options(formats: str, sdtmig: str, edss_domain: str = "qs") -> None:
+    """A ConfigurationError (exit 2) for a format, SDTMIG version or EDSS domain cartrial does not offer."""
     if formats not in FORMATS:
         raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {', '.join(FORMATS)}")
     if sdtmig not in SDTMIG_VERSIONS:
         raise ConfigurationError(
             f"--sdtmig: {sdtmig!r} is not offered; allowed: {', '.join(SDTMIG_VERSIONS)}"
+        )
+    if edss_domain not in EDSS_DOMAINS:
+        raise ConfigurationError(
+            f"--edss-domain: {edss_domain!r} is not allowed; allowed: {', '.join(EDSS_DOMAINS)}"
         )
 
 
@@ -102,17 +111,21 @@ def export_cdisc(
     *,
     formats: str = "both",
     sdtmig: str = "3.4",
+    edss_domain: str = "qs",
     sites: Mapping[str, str] | None = None,
     created: str | None = None,
 ) -> ExportResult:
-    """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot."""
+    """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot.
+
+    `edss_domain`: ``qs`` (default) writes the EDSS and Kurtzke FS in QS, ``rs`` in RS (SDTMIG 3.4
+    clinical classification; QS is then not written, it holds nothing else). See D-15.11."""
     from cartrial import __version__
     from cartrial.cdisc.define import build_define
     from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
     from cartrial.tabular import write_atomic
 
-    check_options(formats, sdtmig)
-    frames = build_all(snapshot, analysis, sites)
+    check_options(formats, sdtmig, edss_domain)
+    frames = build_all(snapshot, analysis, sites, edss_domain=edss_domain)
     findings = validate_all(frames)
     problems = [f for fs in findings.values() for f in fs]
     if problems:
@@ -165,7 +178,10 @@ def export_cdisc(
         (target / "define.xml").write_bytes(define)
         written.append(f"{folder}/define.xml")
     result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
-    manifest = {**result.metadata(), "options": {"format": formats, "sdtmig": sdtmig, "adamig": "1.3"}}
+    manifest = {
+        **result.metadata(),
+        "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
+    }
     write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return result
 
@@ -244,6 +260,7 @@ def read_sites(url: str | None) -> dict[str, str]:
 
 
 __all__ = [
+    "EDSS_DOMAINS",
     "FORMATS",
     "CdiscValidationError",
     "DatasetSummary",

@@ -37,7 +37,8 @@ from cartrial.cdisc.common import (
     study_day,
     timing_columns,
 )
-from cartrial.cdisc.spec import DatasetSpec, dataset_specs
+from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, dataset_specs
+from cartrial.errors import ConfigurationError
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -932,17 +933,22 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec, ["USUBJID", "PPCAT", "PPTESTCD"])
 
 
-def build_qs(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """EDSS (EDSS0101, the analysis layer's score of each assessment) and the Kurtzke FS (KFSS101-107, raw
-    scores as collected); ambulation score and walking distance as sponsor-defined codes."""
+    scores as collected); ambulation score and walking distance as sponsor-defined codes.
+
+    One builder for both representations (D-15.11): `spec` is QS (default, the issue's choice) or RS
+    (SDTMIG 3.4 clinical classification); the domain prefix of every variable is the spec's name, values
+    and derivations are the same."""
+    p = spec.name
     scored = ctx.analysis.datasets["edss_scored"].table.reset_index(drop=True)
     if not len(scored):
         return empty_frame(spec)
-    t = ctx.timing(scored["subject_id"].astype(str), scored["assessed_at"], "QS", "QS")
+    t = ctx.timing(scored["subject_id"].astype(str), scored["assessed_at"], p, p)
     common_all = {
-        **ctx.base_columns(scored["subject_id"], "QS"),
-        "QSREFID": ("EDSS-" + scored["record_id"].astype(str)).to_numpy(),
-        "QSEVAL": np.full(len(scored), "INVESTIGATOR", dtype=object),
+        **ctx.base_columns(scored["subject_id"], p),
+        f"{p}REFID": ("EDSS-" + scored["record_id"].astype(str)).to_numpy(),
+        f"{p}EVAL": np.full(len(scored), "INVESTIGATOR", dtype=object),
         "_instant": scored["assessed_at"].to_numpy(),
         **_timing_block(t),
     }
@@ -950,12 +956,12 @@ def build_qs(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     def block(keep: np.ndarray, cat: str, code: str, test: str, text: Any, number: Any) -> dict[str, Any]:
         return {
             **{k: v[keep] for k, v in common_all.items()},
-            "QSCAT": cat,
-            "QSTESTCD": code,
-            "QSTEST": test,
-            "QSORRES": text,
-            "QSSTRESC": text,
-            "QSSTRESN": number,
+            f"{p}CAT": cat,
+            f"{p}TESTCD": code,
+            f"{p}TEST": test,
+            f"{p}ORRES": text,
+            f"{p}STRESC": text,
+            f"{p}STRESN": number,
         }
 
     # per assessment in the original order: EDSS, the FS, ambulation and walking distance; the stable sort
@@ -978,7 +984,7 @@ def build_qs(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             parts.append(block(keep, cat, code, test, value.to_numpy(), _numbers(value)))
     if not parts:
         return empty_frame(spec)
-    return _baseline_flag(_vector_frame_with_instant(parts, spec, "QS"), ctx, "QS")
+    return _baseline_flag(_vector_frame_with_instant(parts, spec, p), ctx, p)
 
 
 def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
@@ -1563,10 +1569,20 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
 
 
 def build_sdtm(
-    snapshot: Any, analysis: Any, sites: Mapping[str, str] | None = None
+    snapshot: Any,
+    analysis: Any,
+    sites: Mapping[str, str] | None = None,
+    *,
+    edss_domain: str = "qs",
 ) -> dict[str, pd.DataFrame]:
-    """Every SDTM dataset of the snapshot, in `SDTM_ORDER`."""
+    """Every SDTM dataset of the snapshot, in `SDTM_ORDER`; the EDSS/KFSS records in QS or RS
+    (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built)."""
     from cartrial.cdisc.spec import SDTM_ORDER
+
+    if edss_domain not in EDSS_DOMAINS:
+        raise ConfigurationError(
+            f"edss_domain: {edss_domain!r} is not allowed; allowed: {', '.join(EDSS_DOMAINS)}"
+        )
 
     specs = dataset_specs()
     ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
@@ -1582,7 +1598,7 @@ def build_sdtm(
         "LB": build_lb,
         "PC": build_pc,
         "PP": build_pp,
-        "QS": build_qs,
+        edss_domain.upper(): build_edss_kfss,
         "OE": build_oe,
         "FT": build_ft,
         "FA": build_fa,
@@ -1611,4 +1627,4 @@ def _ae_spec_with_extras(spec: DatasetSpec) -> DatasetSpec:
     return spec.model_copy(update={"variables": spec.variables + extra})
 
 
-__all__ = ["SdtmContext", "build_sdtm", "episodes"]
+__all__ = ["SdtmContext", "build_edss_kfss", "build_sdtm", "episodes"]

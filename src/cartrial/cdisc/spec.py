@@ -209,13 +209,20 @@ SDTM_ORDER: tuple[str, ...] = (
     "PC",
     "PP",
     "QS",
+    "RS",
     "OE",
     "FT",
     "FA",
     "SUPPAE",
     "RELREC",
 )
-"""SDTM datasets in the order cartrial writes and documents them."""
+"""SDTM datasets in the order cartrial writes and documents them (QS or RS: the EDSS domain option,
+D-15.11)."""
+
+EDSS_DOMAINS: tuple[str, ...] = ("qs", "rs")
+"""Where the EDSS and Kurtzke FS records go (option `edss_domain` of `export_cdisc`, CLI `--edss-domain`;
+D-15.11): ``qs`` (default, as issue 15 asks: QRS instruments in QS) or ``rs`` (SDTMIG 3.4: CDISC QRS
+classifies EDSS/KFSS as clinical classifications, domain RS). The other dataset is not built or written."""
 
 ADAM_ORDER: tuple[str, ...] = ("ADSL", "ADAE", "ADLB", "ADPC", "ADPP", "ADTTE", "ADRS", "ADEDSS")
 """ADaM datasets in order."""
@@ -270,6 +277,7 @@ def ct_package() -> dict[str, str]:
 
 __all__ = [
     "ADAM_ORDER",
+    "EDSS_DOMAINS",
     "SDTM_ORDER",
     "Codelist",
     "DatasetSpec",

@@ -1,5 +1,5 @@
 """CLI of the CDISC export: ``cartrial export cdisc --url URL --cutoff YYYY-MM-DD --out DIR [--format
-xpt|json|both] [--sdtmig 3.4] [--core PATH]`` and ``cartrial export cdisc --check DIR``.
+xpt|json|both] [--sdtmig 3.4] [--edss-domain qs|rs] [--core PATH]`` and ``cartrial export cdisc --check DIR``.
 
 Thin layer: read the cut-off snapshot (`cartrial.store.snapshot.read_snapshot`, the same as `cartrial
 analyse`), run the analysis (`cartrial.analysis.analyse`), then `cartrial.cdisc.export.export_cdisc` builds,
@@ -18,7 +18,7 @@ from cartrial.errors import InputError, Problem
 
 EXAMPLE = (
     "Example: [bold]cartrial export cdisc --url sqlite:///study.db --cutoff 2022-03-20 --out cdisc/[/]"
-    "  (then `cartrial export cdisc --check cdisc/`)"
+    "  (then `cartrial export cdisc --check cdisc/`; add `--edss-domain rs` for EDSS/KFSS in RS)"
 )
 
 export_app = typer.Typer(
@@ -37,6 +37,12 @@ def cdisc_command(
         "both", "--format", help="xpt (SAS XPORT v5), json (Dataset-JSON v1.1) or both."
     ),
     sdtmig: str = typer.Option("3.4", "--sdtmig", help="SDTMIG version (3.4 is the one offered)."),
+    edss_domain: str = typer.Option(
+        "qs",
+        "--edss-domain",
+        help="Domain of the EDSS and Kurtzke FS records: qs (default, QRS questionnaire domain) or rs "
+        "(SDTMIG 3.4 clinical classification); the other is not written.",
+    ),
     check: Path | None = typer.Option(
         None, "--check", help="Re-validate a folder of written datasets instead."
     ),
@@ -88,7 +94,7 @@ def cdisc_command(
             raise InputError(Problem("not a folder", field="--out", value=str(folder)))
     from cartrial.cdisc.export import check_options
 
-    check_options(file_format, sdtmig)  # refused before any work
+    check_options(file_format, sdtmig, edss_domain)  # refused before any work
     core_path = None
     if core is not None:
         from cartrial.cdisc.core_adapter import resolve_core
@@ -100,7 +106,15 @@ def cdisc_command(
 
     snapshot = read_snapshot(url, _cutoff(cutoff))
     analysis = analyse(snapshot)
-    result = export_cdisc(snapshot, analysis, out, formats=file_format, sdtmig=sdtmig, sites=read_sites(url))
+    result = export_cdisc(
+        snapshot,
+        analysis,
+        out,
+        formats=file_format,
+        sdtmig=sdtmig,
+        edss_domain=edss_domain,
+        sites=read_sites(url),
+    )
     core_lines: list[str] = []
     if core_path is not None:
         from cartrial.cdisc.core_adapter import run_core
