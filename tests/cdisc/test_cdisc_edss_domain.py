@@ -33,6 +33,10 @@ def test_each_choice_writes_one_of_qs_and_rs(exported, exported_rs) -> None:  # 
         manifest = json.loads((export.out / "cdisc-export.json").read_text(encoding="utf-8"))
         assert manifest["options"]["edss_domain"] == domain
         assert {d["name"] for d in manifest["datasets"]} == set(export.frames)
+        define = (export.out / "sdtm" / "define.xml").read_text(encoding="utf-8")
+        other = "RS" if domain == "qs" else "QS"
+        assert f'Name="{other}"' not in define and f"CL.{other}CAT" not in define
+        assert f'Name="{domain.upper()}"' in define and f"CL.{domain.upper()}CAT" in define
 
 
 def test_rs_holds_the_qs_records_with_the_rs_prefix(exported, exported_rs) -> None:  # type: ignore[no-untyped-def]
