@@ -6,7 +6,7 @@ What it carries (CDISC Define-XML 2.1 specification; shared reference data-stand
 - one ItemGroupDef per dataset (structure, class, keys as KeySequence, def:leaf to the XPT file);
 - one ItemDef per variable (type, length = the longest value written, def:Origin, codelist, method);
 - MethodDef per derivation, citing its source (README rule 1);
-- value-level metadata (def:ValueListDef + def:WhereClauseDef) per test code of QS/LB/PC/PP/FA/... and, for
+- value-level metadata (def:ValueListDef + def:WhereClauseDef) per test code of QS/RS/LB/PC/PP/FA/... and, for
   AETOXGR, the grading scale and version per AE category (ASTCT 2019 for CRS/ICANS, NCI CTCAE v5.0 otherwise;
   data-standards.md §2.3, CORE rule CG0428);
 - CodeLists with NCI C-codes as ``Alias Context="nci:ExtCodeID"``; sponsor-defined codelists carry
