@@ -7,12 +7,25 @@ are independent of the estimator. The fast tests use one fixed-seed replicate; t
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binom
 
+from cartrial.kinetics.models import STEIN_2019_TYPICAL, STEIN_PARAMETERS
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
-from cartrial.kinetics.popfit.recovery import recovery_study, simulate_cart_dataset, truth_table
+from cartrial.kinetics.popfit.recovery import (
+    REDUCED_IIV,
+    recovery_study,
+    shift_markdown,
+    simulate_cart_dataset,
+    study_label,
+    truth_table,
+)
 from cartrial.kinetics.popfit.structural import predict_one_compartment_oral
 
 
@@ -112,3 +125,58 @@ def test_recovery_study_100_replicates_100_subjects() -> None:
     assert (fixed["relative_bias_percent"].abs() <= 5).all(), fixed
     assert (var["relative_bias_percent"].abs() <= 20).all(), var
     assert summary["coverage_percent"].between(90, 98).all(), summary
+
+
+def test_reduced_iiv_simulation_and_truth() -> None:
+    """A study with IIV on some parameters only: the others are the typical value in every subject, the
+    truth table has no ω² for them, and the full-IIV draws are unchanged by the option."""
+    _, full = simulate_cart_dataset(30, seed=5)
+    _, reduced = simulate_cart_dataset(30, seed=5, iiv=REDUCED_IIV)
+    typical = STEIN_2019_TYPICAL.as_array()
+    for j, name in enumerate(STEIN_PARAMETERS):
+        if name in REDUCED_IIV:
+            assert np.array_equal(reduced[:, j], full[:, j])
+        else:
+            assert np.allclose(reduced[:, j], typical[j])
+    assert {k for k in truth_table(REDUCED_IIV) if k.startswith("omega2:")} == {
+        f"omega2:{n}" for n in REDUCED_IIV
+    }
+    assert study_label(12, REDUCED_IIV) == "12 subj., IIV on tmax_days, cmax, alpha_per_day"
+    assert study_label(100, None, {"polish_rounds": 0}) == "100 subj., SAEM's last iterate"
+
+
+@given(st.floats(-0.5, 0.5), st.integers(2, 6))
+@settings(max_examples=25, deadline=None)
+def test_shift_table_reports_the_paired_log_shift(log_shift: float, replicates: int) -> None:
+    """`shift_markdown`: a variant whose estimates are exp(s) times the reference's on every dataset shows
+    a shift of 100·(exp(s) − 1) ± 0 and a geometric bias of its own."""
+    truth = truth_table()
+    rows = []
+    for r in range(replicates):
+        for key, value in truth.items():
+            ref = value * math.exp(0.01 * (r + 1))
+            rows.append(
+                {"n_subjects": 9, "variant": "saem", "replicate": r, "parameter": key, "estimate": ref}
+            )
+            rows.append(
+                {
+                    "n_subjects": 9,
+                    "variant": "other",
+                    "replicate": r,
+                    "parameter": key,
+                    "estimate": ref * math.exp(log_shift),
+                }
+            )
+    table = shift_markdown(pd.DataFrame(rows))
+    line = next(row for row in table.splitlines() if row.startswith("| typical:foldx |"))
+    # columns: parameter, saem geo. bias, other geo. bias, other − saem shift; each "mean ± SE" to 0.1
+    cells = [tuple(float(x) for x in c.split("±")) for c in line.strip("|").split("|")[1:]]
+    errors = 0.01 * np.arange(1, replicates + 1)
+    se = float(np.std(errors, ddof=1)) / math.sqrt(replicates)
+    m = float(errors.mean())
+    expected = [
+        (100 * math.expm1(m), 100 * math.exp(m) * se),
+        (100 * math.expm1(m + log_shift), 100 * math.exp(m + log_shift) * se),
+        (100 * math.expm1(log_shift), 0.0),
+    ]
+    assert np.allclose(cells, expected, atol=0.051)

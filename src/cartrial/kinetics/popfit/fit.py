@@ -374,7 +374,8 @@ def fit_population(
             "omega": omega,
             "error": {"kind": error.kind, "scale": error.scale},
             "acceptance_last": details["acceptance_last"],
-            "final_maximisation": polish_info,
+            "final_maximisation": polish_info
+            or ({"rounds": 0, "reported": "SAEM's last iterate"} if method == "saem" else {}),
             "ci": ci,
             "profile_draws": profile_draws if profiles else 0,
             "saem_notes": saem_notes,

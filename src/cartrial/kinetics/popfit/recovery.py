@@ -10,7 +10,7 @@ LLOQ 50 copies/µg (the example study's ddPCR LLOQ), which censors about 20 % of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,10 @@ FloatArray = npt.NDArray[np.float64]
 
 CART_DAYS: tuple[float, ...] = tuple(float(d) for d in PK_NOMINAL_DAYS if d > 0)
 CART_LLOQ = 50.0
+REDUCED_IIV: tuple[str, ...] = ("tmax_days", "cmax", "alpha_per_day")
+"""The between-subject variability a 12-subject study can identify (docs/popfit.md §7): IIV on the time
+and height of the peak and the fast decline, whose ω² the full model recovered at 12 subjects within
+15 %; FOLDX, F_B and β as typical values only (their ω² collapsed or was biased by up to 50 %)."""
 
 
 def simulate_cart_dataset(
@@ -43,11 +47,13 @@ def simulate_cart_dataset(
     lloq: float = CART_LLOQ,
     residual_sd_log: float = STEIN_2019_RESIDUAL_SD_LOG,
     jitter: float = 0.1,
+    iiv: Sequence[str] | None = None,
 ) -> tuple[PopulationData, FloatArray]:
-    """A censored CAR-T-like dataset and the true individual parameters (n, 6)."""
+    """A censored CAR-T-like dataset and the true individual parameters (n, 6). `iiv`: the parameters that
+    vary between subjects (default all six, with Stein 2019's ω²); the others take their typical value."""
     rng = np.random.default_rng(seed)
     nominal = np.asarray(days, float)
-    params = simulate_stein2019(n_subjects, nominal[:1], seed=seed + 1).parameter_values
+    params = simulate_stein2019(n_subjects, nominal[:1], seed=seed + 1, omega2=_omega2(iiv)).parameter_values
     times = nominal[None, :] * (1 + rng.uniform(-jitter, jitter, (n_subjects, nominal.size)))
     times = np.sort(times, axis=1)
     level = predict_stein2019(params, times, np.ones(n_subjects))
@@ -64,12 +70,18 @@ def simulate_cart_dataset(
     return data, params
 
 
-def truth_table() -> dict[str, float]:
-    """True population values of the simulation: typical values, omega² and the residual SD."""
+def _omega2(iiv: Sequence[str] | None) -> dict[str, float]:
+    """Stein 2019's ω² of the parameters in `iiv` (all six when None)."""
+    return {n: float(STEIN_2019_OMEGA2[n]) for n in STEIN_PARAMETERS if iiv is None or n in iiv}
+
+
+def truth_table(iiv: Sequence[str] | None = None) -> dict[str, float]:
+    """True population values of the simulation: typical values, omega² (of the `iiv` parameters, default
+    all) and the residual SD."""
     out = {
         f"typical:{n}": float(v) for n, v in zip(STEIN_PARAMETERS, STEIN_2019_TYPICAL.as_array(), strict=True)
     }
-    out.update({f"omega2:{n}": float(STEIN_2019_OMEGA2[n]) for n in STEIN_PARAMETERS})
+    out.update({f"omega2:{n}": v for n, v in _omega2(iiv).items()})
     out["residual:a"] = STEIN_2019_RESIDUAL_SD_LOG
     return out
 
@@ -82,23 +94,30 @@ def recovery_study(
     settings: SaemSettings | None = None,
     progress: Callable[[int, pd.DataFrame], None] | None = None,
     first: int = 0,
+    iiv: Sequence[str] | None = None,
+    saem: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit `n_replicates` simulated datasets; returns (per-replicate estimates, summary per parameter).
 
     Summary: truth, mean estimate, relative bias % of the mean, coverage % of the 95 % CI, number of
     replicates with a CI, converged fraction and mean BLQ %. `first`: index of the first replicate (its
     dataset seed is seed + 1000·r, its SAEM seed seed + r), so a study can be run in parts and concatenated.
+    `iiv`: the parameters with between-subject variability, in the simulation and in the fitted model
+    (default all six; e.g. `REDUCED_IIV` for a design too small to identify all six ω²). `saem`: SAEM
+    settings that differ from the defaults for every replicate (`SaemSettings` fields, e.g.
+    ``{"polish_rounds": 0}`` to report SAEM's last iterate); ignored when `settings` is given.
     """
     from cartrial.kinetics.popfit.fit import fit_population
 
-    truth = truth_table()
+    truth = truth_table(iiv)
     rows: list[dict[str, Any]] = []
     for r in range(first, first + n_replicates):
-        data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * r)
+        data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * r, iiv=iiv)
         fit = fit_population(
             data,
             "stein2019",
-            settings=settings or SaemSettings(seed=seed + r),
+            iiv=iiv,
+            settings=settings or SaemSettings(seed=seed + r, **dict(saem or {})),
             ci="auto",  # the recovery table's intervals (D-17.17): profile where Wald is not available
         )
         for rec in fit.estimates.itertuples():
@@ -120,10 +139,10 @@ def recovery_study(
         if progress is not None:
             progress(r, pd.DataFrame(rows))
     per = pd.DataFrame(rows)
-    return per, summarise(per)
+    return per, summarise(per, iiv)
 
 
-def summarise(per: pd.DataFrame) -> pd.DataFrame:
+def summarise(per: pd.DataFrame, iiv: Sequence[str] | None = None) -> pd.DataFrame:
     """Summary per parameter of per-replicate estimates (see `recovery_study`).
 
     `relative_bias_percent` is the issue's measure: the mean of θ̂ over all replicates (converged or not, so
@@ -133,8 +152,9 @@ def summarise(per: pd.DataFrame) -> pd.DataFrame:
     bias of μ̂ itself. `bias_mc_se_percent`: the Monte-Carlo SE of `relative_bias_percent` from the number of
     replicates (100·SD(θ̂)/(θ·√R)) — a bias is only resolved against the 5 % target when it is well below 5.
     `sd_over_se` is the SD of log θ̂ over replicates divided by the median SE of log θ̂ (≈ 1 when the SEs
-    are calibrated); `ci_methods` counts the replicates per interval method (``ci_method``)."""
-    truth = truth_table()
+    are calibrated); `ci_methods` counts the replicates per interval method (``ci_method``). `iiv`: the
+    study's IIV parameters (`recovery_study`)."""
+    truth = truth_table(iiv)
     summary = []
     for key, part in per.groupby("parameter", sort=False):
         t = truth[str(key)]
@@ -177,27 +197,132 @@ def summarise(per: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(summary)
 
 
+def estimator_comparison(
+    n_subjects: int,
+    n_replicates: int,
+    variants: Mapping[str, Mapping[str, Any]],
+    *,
+    seed: int = 11,
+    first: int = 0,
+    progress: Callable[[int, pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
+    """Estimates of the same simulated datasets by several SAEM settings (`variants`: name → `SaemSettings`
+    fields, e.g. ``{"polish_rounds": 0}``), point estimates only; the datasets and seeds of
+    `recovery_study`. Columns: n_subjects, variant, replicate, parameter, estimate. Used to tell an
+    estimator's artefact (a shift between variants that does not shrink with the number of subjects) from
+    the maximum likelihood estimator's own finite-sample bias (D-17.23)."""
+    from cartrial.kinetics.popfit.fit import fit_population
+
+    truth = truth_table()
+    rows: list[dict[str, Any]] = []
+    for r in range(first, first + n_replicates):
+        data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * r)
+        for name, overrides in variants.items():
+            fit = fit_population(
+                data, "stein2019", settings=SaemSettings(seed=seed + r, **dict(overrides)), compute_se=False
+            )
+            rows += [
+                {
+                    "n_subjects": n_subjects,
+                    "variant": name,
+                    "replicate": r,
+                    "parameter": f"{rec.kind}:{rec.parameter}",
+                    "estimate": rec.estimate,
+                }
+                for rec in fit.estimates.itertuples()
+                if f"{rec.kind}:{rec.parameter}" in truth
+            ]
+        if progress is not None:
+            progress(r, pd.DataFrame(rows))
+    return pd.DataFrame(rows)
+
+
+SHIFT_BEGIN = (
+    "<!-- estimator-shift:begin (generated from benchmarks/popfit_estimator_comparison.csv; do not edit) -->"
+)
+SHIFT_END = "<!-- estimator-shift:end -->"
+
+
+def shift_markdown(frame: pd.DataFrame, reference: str = "saem") -> str:
+    """Table of `estimator_comparison` results: per study size and variant, the bias % of the geometric mean
+    (100·(exp(mean log(θ̂/θ)) − 1), as `summarise`'s ``geometric_bias_percent``) and, for each other
+    variant, its paired shift from `reference` (100·(exp(m) − 1), m = mean of log θ̂_variant −
+    log θ̂_reference over the same datasets), each ± its Monte-Carlo SE (delta method: 100·exp(m)·SE(m))."""
+    truth = truth_table()
+    columns: list[tuple[str, pd.Series]] = []
+
+    def mean_se(values: pd.Series) -> str:
+        v = values.to_numpy(float)
+        m = float(v.mean())
+        se = float(v.std(ddof=1)) / math.sqrt(v.size) if v.size > 1 else math.nan
+        return f"{100 * math.expm1(m):+.1f} ± {100 * math.exp(m) * se:.1f}"
+
+    for (n, variant), part in frame.groupby(["n_subjects", "variant"], sort=False):
+        est = part.set_index(["replicate", "parameter"])["estimate"]
+        log_error = np.log(est / est.index.get_level_values("parameter").map(truth).to_numpy(float))
+        reps = est.index.get_level_values("replicate").nunique()
+        columns.append((f"{n} subj., {variant} ({reps}): geo. bias %", log_error))
+        if variant != reference:
+            ref = frame[(frame["n_subjects"] == n) & (frame["variant"] == reference)]
+            ref_est = ref.set_index(["replicate", "parameter"])["estimate"]
+            shift = (np.log(est) - np.log(ref_est)).dropna()
+            if len(shift):
+                n_ref = shift.index.get_level_values("replicate").nunique()
+                columns.append((f"{n} subj., {variant} − {reference} ({n_ref}): shift %", shift))
+    head = "| parameter |" + "".join(f" {name} |" for name, _ in columns)
+    lines = [head, "|---|" + "---|" * len(columns)]
+    for key in truth:
+        cells = []
+        for _, values in columns:
+            mine = values[values.index.get_level_values("parameter") == key]
+            cells.append(mean_se(mine) if len(mine) else "n/a")
+        lines.append(f"| {key} |" + "".join(f" {c} |" for c in cells))
+    return "\n".join(lines)
+
+
 TABLE_BEGIN = "<!-- recovery-table:begin (generated from benchmarks/popfit_recovery.csv; do not edit) -->"
 TABLE_END = "<!-- recovery-table:end -->"
 
 
+def study_label(
+    n_subjects: int, iiv: Sequence[str] | None = None, saem: Mapping[str, Any] | None = None
+) -> str:
+    """The column heading of a study in the recovery table: "100 subj.", "12 subj., IIV on tmax_days,
+    cmax, alpha_per_day" or "100 subj., SAEM's last iterate" (``saem={"polish_rounds": 0}``)."""
+    label = f"{n_subjects} subj." + ("" if iiv is None else f", IIV on {', '.join(iiv)}")
+    extra = dict(saem or {})
+    if extra.pop("polish_rounds", None) == 0:
+        label += ", SAEM's last iterate"
+    return label + "".join(f", {k}={v}" for k, v in extra.items())
+
+
 def recovery_markdown(summary: pd.DataFrame) -> str:
     """The docs/popfit.md recovery table from the study summary (`benchmarks/popfit_recovery.csv`: columns
-    n_subjects, replicates and those of `summarise`), per study size: bias % of the mean ± its Monte-Carlo
-    SE, bias % of the geometric mean, coverage %, SD/SE and the replicates with a CI."""
-    sizes = sorted({int(v) for v in summary["n_subjects"]}, reverse=True)
-    by = {n: summary[summary["n_subjects"] == n].set_index("parameter") for n in sizes}
-    params = list(by[sizes[0]].index)
+    n_subjects, replicates, optionally study (`study_label`; default the size) and those of `summarise`),
+    per study: bias % of the mean ± its Monte-Carlo SE, bias % of the geometric mean, coverage %, SD/SE and
+    the replicates with a CI; "n/a" for a variance the study's model does not have."""
+    labels = (
+        summary["study"].astype(str)
+        if "study" in summary
+        else summary["n_subjects"].map(lambda n: study_label(int(n)))
+    )
+    studies = list(dict.fromkeys(labels))
+    by = {label: summary[labels == label].set_index("parameter") for label in studies}
+    params = list(dict.fromkeys(summary["parameter"]))
+    truths = summary.drop_duplicates("parameter").set_index("parameter")["truth"]
     head = "| parameter | truth |"
     rule = "|---|---|"
-    for n in sizes:
-        head += f" {n} subj.: bias % ± MC SE | geo. bias % | coverage % | SD/SE | CIs |"
+    for label in studies:
+        head += f" {label}: bias % ± MC SE | geo. bias % | coverage % | SD/SE | CIs |"
         rule += "---|---|---|---|---|"
     lines = [head, rule]
     for name in params:
-        row = f"| {name} | {float(by[sizes[0]].loc[name, 'truth']):.4g} |"
-        for n in sizes:
-            rec = by[n].loc[name]
+        row = f"| {name} | {float(truths[name]):.4g} |"
+        for label in studies:
+            if name not in by[label].index:
+                row += " n/a | n/a | n/a | n/a | n/a |"
+                continue
+            rec = by[label].loc[name]
             cov = float(rec["coverage_percent"])
             cov_s = "—" if math.isnan(cov) else f"{cov:.0f}"
             ratio = float(rec["sd_over_se"]) if "sd_over_se" in rec else math.nan
@@ -212,18 +337,21 @@ def recovery_markdown(summary: pd.DataFrame) -> str:
             )
         lines.append(row)
     lines.append("")
-    for n in sizes:
-        first = by[n].iloc[0]
+    for label in studies:
+        first = by[label].iloc[0]
         lines.append(
-            f"{n} subjects: {int(first['replicates'])} replicates, {float(first['converged_percent']):.0f} % "
+            f"{label}: {int(first['replicates'])} replicates, {float(first['converged_percent']):.0f} % "
             f"labelled converged, mean BLQ {float(first['blq_percent']):.1f} %."
             + (f" Run: {first['measured']}." if isinstance(first.get("measured"), str) else "")
         )
     return "\n".join(lines)
 
 
-def replace_generated_block(text: str, block: str) -> str:
-    """`text` with the part between `TABLE_BEGIN` and `TABLE_END` replaced by `block`."""
-    start = text.index(TABLE_BEGIN) + len(TABLE_BEGIN)
-    end = text.index(TABLE_END)
+def replace_generated_block(
+    text: str, block: str, begin: str = TABLE_BEGIN, end_marker: str = TABLE_END
+) -> str:
+    """`text` with the part between `begin` and `end_marker` (default the recovery table's) replaced by
+    `block`."""
+    start = text.index(begin) + len(begin)
+    end = text.index(end_marker)
     return text[:start] + "\n" + block + "\n" + text[end:]
