@@ -9,6 +9,7 @@ command line starts fast. The demo step is `cartrial.demo.kinetics`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -590,7 +591,9 @@ def popfit_command(
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
-    settings = SaemSettings(k1=k1, k2=k2, seed=seed, **({} if final_maximisation else {"polish_rounds": 0}))
+    settings = SaemSettings(k1=k1, k2=k2, seed=seed)
+    if not final_maximisation:
+        settings = dataclasses.replace(settings, polish_rounds=0)
     data = _population_data(
         table,
         samples,
