@@ -169,8 +169,8 @@ def test_the_loader_refuses_an_extension_of_a_non_extensible_codelist() -> None:
 
 @pytest.mark.parametrize("domain", ["QS", "RS"])
 def test_define_xml_describes_the_supp_dataset_and_its_qualifiers(exported, exported_rs, domain: str) -> None:  # type: ignore[no-untyped-def]
-    """ItemGroupDef SUPPQS/SUPPRS for the parent domain, value-level metadata on QVAL per QNAM written, and
-    the sponsor QNAM codelist flagged def:IsNonStandard with the labels as decodes."""
+    """ItemGroupDef SUPPQS/SUPPRS for the parent domain, value-level metadata on QVAL per QNAM written (origin
+    Collected), and the sponsor QNAM codelist flagged def:IsNonStandard with the labels as decodes."""
     from lxml import etree
 
     export = exported if domain == "QS" else exported_rs
@@ -180,6 +180,9 @@ def test_define_xml_describes_the_supp_dataset_and_its_qualifiers(exported, expo
     vl = doc.find(f".//def:ValueListDef[@OID='VL.SUPP{domain}.QVAL']", NS)
     written = set(export.frames[f"SUPP{domain}"]["QNAM"])
     assert vl is not None and len(vl.findall("odm:ItemRef", NS)) == len(written)
+    for ref in vl.findall("odm:ItemRef", NS):
+        item = doc.find(f".//odm:ItemDef[@OID='{ref.get('ItemOID')}']", NS)
+        assert item is not None and item.find("def:Origin", NS).get("Type") == "Collected"
     cl = doc.find(".//odm:CodeList[@OID='CL.QNAM_EDSS']", NS)
     assert cl is not None and cl.get(f"{{{NS['def']}}}IsNonStandard") == "Yes"
     decodes = {i.get("CodedValue"): i.find("odm:Decode/odm:TranslatedText", NS).text for i in cl}

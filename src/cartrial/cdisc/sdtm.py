@@ -1000,12 +1000,11 @@ def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         text = _map_distinct(pd.Series(edss[keep]), lambda v: f"{float(v):g}").to_numpy()
         parts.append(block(keep, "EDSS", "EDSS0101", "EDSS01-Expanded Disability Score", text, edss[keep]))
     for column, (code, test) in KFSS.items():
-        cat = "KFSS"
         values = _strip(scored[column])
         keep = (values != "").to_numpy()
         if keep.any():
             value = values[keep].reset_index(drop=True)
-            parts.append(block(keep, cat, code, test, value.to_numpy(), _numbers(value)))
+            parts.append(block(keep, "KFSS", code, test, value.to_numpy(), _numbers(value)))
     if not parts:
         return empty_frame(spec)
     return _baseline_flag(_vector_frame_with_instant(parts, spec, p), ctx, p)
