@@ -50,12 +50,17 @@ def test_rs_holds_the_qs_records_with_the_rs_prefix(exported, exported_rs) -> No
 
 
 def test_every_other_dataset_is_the_same_for_both_choices(exported, exported_rs) -> None:  # type: ignore[no-untyped-def]
-    """The option moves the EDSS/KFSS records only: SV, the unscheduled visit numbers of the other domains
-    and every ADaM dataset are unchanged."""
-    others = set(exported.frames) - {"QS"}
-    assert others == set(exported_rs.frames) - {"RS"}
+    """The option moves the EDSS/KFSS records and their supplemental qualifiers only: SV, the unscheduled
+    visit numbers of the other domains and every ADaM dataset are unchanged; SUPPRS is SUPPQS with RDOMAIN
+    RS and IDVAR RSSEQ (same --SEQ, since RS holds the QS records in the same order)."""
+    others = set(exported.frames) - {"QS", "SUPPQS"}
+    assert others == set(exported_rs.frames) - {"RS", "SUPPRS"}
     for name in sorted(others):
         pd.testing.assert_frame_equal(exported.frames[name], exported_rs.frames[name], obj=name)
+    suppqs = exported.frames["SUPPQS"].copy()
+    assert len(suppqs) > 0 and set(suppqs["RDOMAIN"]) == {"QS"} and set(suppqs["IDVAR"]) == {"QSSEQ"}
+    suppqs["RDOMAIN"], suppqs["IDVAR"] = "RS", "RSSEQ"
+    pd.testing.assert_frame_equal(suppqs, exported_rs.frames["SUPPRS"])
 
 
 def test_the_qs_and_rs_specs_carry_the_same_variables() -> None:
@@ -82,8 +87,9 @@ def test_rs_codelists_are_the_qs_codelists_and_the_domain_code_is_cited() -> Non
     for qs_name, rs_name in (("QSCAT", "RSCAT"), ("QSTESTCD", "RSTESTCD"), ("QSTEST", "RSTEST")):
         assert terms[rs_name].model_dump(exclude={"name"}) == terms[qs_name].model_dump(exclude={"name"})
     assert terms["RSCAT"].nci_code == "C118971"
-    # the sponsor codes stay flagged extensions of the (CDISC non-extensible) test-code codelists (D-15.10)
-    assert {t.value for t in terms["RSTESTCD"].terms if t.extended} == {"EDSSAMB", "EDSSWDST"}
+    # CDISC non-extensible test-code/name codelists, extended by nothing (D-15.10, D-15.12)
+    for name in ("RSTESTCD", "RSTEST"):
+        assert not terms[name].extensible and not any(t.extended for t in terms[name].terms)
     domain = {t.value: t for t in terms["DOMAIN"].terms}
     assert domain["RS"].nci_code == "C107097" and domain["RS"].source == "PEDIA"
     assert domain["RS"].nci_code != domain["QS"].nci_code

@@ -74,9 +74,9 @@ def test_define_xml_validates_against_the_define_2_1_xsd(exported_each, standard
         if s.standard == ("SDTMIG" if standard == "sdtm" else "ADaMIG") and n in exported_each.frames
     ]
     assert sorted(g.get("Name") for g in groups) == sorted(expected)
-    # every spec but the EDSS domain not chosen (QS or RS) is written
+    # every spec but the EDSS domain not chosen (QS or RS) and its SUPP-- is written
     unwritten = {n for n, s in dataset_specs().items() if n not in exported_each.frames}
-    assert unwritten in ({"QS"}, {"RS"})
+    assert unwritten in ({"QS", "SUPPQS"}, {"RS", "SUPPRS"})
     assert document.getroot().get("{http://www.cdisc.org/ns/def/v2.1}Context") == "Submission"
 
 

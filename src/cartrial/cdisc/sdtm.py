@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +37,8 @@ from cartrial.cdisc.common import (
     study_day,
     timing_columns,
 )
-from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, dataset_specs
-from cartrial.errors import ConfigurationError
+from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
+from cartrial.errors import ConfigurationError, InputError, Problem
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -85,6 +85,32 @@ KFSS: Mapping[str, tuple[str, str]] = {
     "bowel_bladder": ("KFSS105", "KFSS1-Bowel and Bladder Functions"),
     "visual": ("KFSS106", "KFSS1-Visual or Optic Functions"),
     "cerebral": ("KFSS107", "KFSS1-Cerebral or Mental Functions"),
+}
+EDSS_EVALUATOR = "INVESTIGATOR"
+"""--EVAL of the EDSS/KFSS records and QEVAL of their supplemental qualifiers (the examiner's assessment)."""
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    """One supplemental qualifier of a parent domain (SDTMIG 3.4 §8.4): its QNAM (a term of the SUPP spec's
+    QNAM codelist, whose decode is the QLABEL: written once), QORIG and QEVAL."""
+
+    qnam: str
+    origin: str
+    evaluator: str = ""
+
+
+AE_QUALIFIERS: tuple[Qualifier, ...] = (
+    Qualifier("AEGRSCL", "Derived"),
+    Qualifier("AEREPGR", "Collected"),
+    Qualifier("AEDLTFL", "Collected"),
+)
+"""SUPPAE: grading scale and version of AETOXGR, grade reported on the AE form, DLT flag."""
+EDSS_QUALIFIERS: Mapping[str, Qualifier] = {
+    # store column of the EDSS form: qualifier of the assessment's EDSS0101 record in SUPPQS/SUPPRS (D-15.12);
+    # no CDISC test code exists and the EDSS/KFSS test-code codelists are non-extensible
+    "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR),
+    "walking_distance_m": Qualifier("EDSSWDST", "Collected", EDSS_EVALUATOR),
 }
 FA_CRS: Mapping[str, tuple[str, str, str]] = {
     # crs_assessments column: (FATESTCD, FATEST, unit) — sponsor-defined extensions of FATESTCD (C101832)
@@ -935,7 +961,8 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """EDSS (EDSS0101, the analysis layer's score of each assessment) and the Kurtzke FS (KFSS101-107, raw
-    scores as collected); ambulation score and walking distance as sponsor-defined codes.
+    scores as collected); the ambulation score and walking distance are not tests of this domain but
+    supplemental qualifiers of the EDSS0101 record (`edss_qualifier_values`, SUPPQS/SUPPRS; D-15.12).
 
     One builder for both representations (D-15.11): `spec` is QS (default, the issue's choice) or RS
     (SDTMIG 3.4 clinical classification); the domain prefix of every variable is the spec's name, values
@@ -948,7 +975,7 @@ def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     common_all = {
         **ctx.base_columns(scored["subject_id"], p),
         f"{p}REFID": ("EDSS-" + scored["record_id"].astype(str)).to_numpy(),
-        f"{p}EVAL": np.full(len(scored), "INVESTIGATOR", dtype=object),
+        f"{p}EVAL": np.full(len(scored), EDSS_EVALUATOR, dtype=object),
         "_instant": scored["assessed_at"].to_numpy(),
         **_timing_block(t),
     }
@@ -964,27 +991,60 @@ def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             f"{p}STRESN": number,
         }
 
-    # per assessment in the original order: EDSS, the FS, ambulation and walking distance; the stable sort
-    # by subject, test and date-time below gives the same record order as appending row by row
+    # per assessment in the original order: EDSS and the FS; the stable sort by subject, test and date-time
+    # below gives the same record order as appending row by row
     parts = []
     edss = pd.to_numeric(scored["edss"], errors="coerce").to_numpy(dtype=float)
     keep = ~np.isnan(edss)
     if keep.any():
         text = _map_distinct(pd.Series(edss[keep]), lambda v: f"{float(v):g}").to_numpy()
         parts.append(block(keep, "EDSS", "EDSS0101", "EDSS01-Expanded Disability Score", text, edss[keep]))
-    columns = [(c, "KFSS", code, test) for c, (code, test) in KFSS.items()] + [
-        ("ambulation", "EDSS", "EDSSAMB", "EDSS01-Ambulation Score"),
-        ("walking_distance_m", "EDSS", "EDSSWDST", "EDSS01-Walking Distance"),
-    ]
-    for column, cat, code, test in columns:
+    for column, (code, test) in KFSS.items():
         values = _strip(scored[column])
         keep = (values != "").to_numpy()
         if keep.any():
             value = values[keep].reset_index(drop=True)
-            parts.append(block(keep, cat, code, test, value.to_numpy(), _numbers(value)))
+            parts.append(block(keep, "KFSS", code, test, value.to_numpy(), _numbers(value)))
     if not parts:
         return empty_frame(spec)
     return _baseline_flag(_vector_frame_with_instant(parts, spec, p), ctx, p)
+
+
+def edss_qualifier_values(ctx: SdtmContext, parent: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The ambulation score and walking distance of each EDSS assessment (text as collected), one column per
+    QNAM of `EDSS_QUALIFIERS`, aligned row by row with `parent` (QS or RS) and non-blank only on the EDSS0101
+    record of the same assessment (same --REFID): the input of `build_supp` for SUPPQS/SUPPRS.
+
+    A value whose assessment has no EDSS0101 record would lose its parent: that is a located InputError,
+    never a dropped value. It cannot arise from the analysis layer, whose `derive_edss` fails on an
+    assessment without every FS and the ambulation score (D-15.12)."""
+    scored = ctx.analysis.datasets["edss_scored"].table.reset_index(drop=True)
+    out = {q.qnam: np.full(len(parent), "", dtype=object) for q in EDSS_QUALIFIERS.values()}
+    if not len(scored):
+        return pd.DataFrame(out)
+    is_edss = (parent[f"{prefix}TESTCD"] == "EDSS0101").to_numpy() if len(parent) else np.zeros(0, bool)
+    row_of = pd.Series(np.flatnonzero(is_edss), index=parent[f"{prefix}REFID"].to_numpy()[is_edss])
+    refid = "EDSS-" + scored["record_id"].astype(str)
+    for column, qualifier in EDSS_QUALIFIERS.items():
+        values = _strip(scored[column])
+        has = (values != "").to_numpy()
+        if not has.any():
+            continue
+        rows = refid[has].map(row_of)
+        if rows.isna().any():
+            records = ", ".join(refid[has][rows.isna().to_numpy()].str[5:].tolist()[:10])
+            raise InputError(
+                Problem(
+                    f"{column} of EDSS record(s) {records} has no EDSS score (EDSS0101) on the same "
+                    f"assessment to qualify in SUPP{prefix} (D-15.12)",
+                    file="edss",
+                    field=column,
+                    allowed="an ambulation score or walking distance on an assessment with every FS and the "
+                    "ambulation score",
+                )
+            )
+        out[qualifier.qnam][rows.to_numpy(dtype=int)] = values[has].to_numpy()
+    return pd.DataFrame(out)
 
 
 def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
@@ -1358,25 +1418,29 @@ def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return finalize(frame, spec, ["USUBJID", "VISITNUM"])
 
 
-def build_supp(ctx: SdtmContext, spec: DatasetSpec, parent: str) -> pd.DataFrame:
-    """SUPPAE: the grading scale and version of each AE's AETOXGR (sponsor QNAM AEGRSCL), the grade reported
-    on the AE form for CRS/ICANS episodes graded by the analysis layer (AEREPGR), and the DLT flag
-    (AEDLTFL)."""
-    source = ctx.built.get(parent)
-    qualifiers = {
-        "AEGRSCL": "Toxicity Grading Scale and Version",
-        "AEREPGR": "Grade Reported on the AE Form",
-        "AEDLTFL": "Dose-Limiting Toxicity Flag",
-    }
-    extra = ctx.built.get(f"_{parent}_extra")
-    if source is None or extra is None or not len(source):
+def build_supp(
+    ctx: SdtmContext,
+    spec: DatasetSpec,
+    parent: pd.DataFrame,
+    values: pd.DataFrame,
+    qualifiers: Sequence[Qualifier],
+) -> pd.DataFrame:
+    """SUPP-- (SDTMIG 3.4 §8.4) of the parent domain named by the spec (SUPPAE → AE): one record per
+    non-blank value of `values` (one column per QNAM, aligned row by row with `parent`), IDVAR --SEQ and
+    IDVARVAL the parent record's --SEQ, QLABEL the decode of QNAM in the spec's QNAM codelist, QORIG and
+    QEVAL from the `Qualifier`. Built for SUPPAE (`AE_QUALIFIERS`) and SUPPQS/SUPPRS (`EDSS_QUALIFIERS`)."""
+    rdomain = spec.name[4:]
+    if not len(parent) or not len(values):
         return empty_frame(spec)
-    seq = pd.to_numeric(source[f"{parent}SEQ"]).astype(int).astype(str).to_numpy()
+    qnam_codelist = spec.variable("QNAM").codelist
+    labels = {t.value: t.decode for t in codelists()[qnam_codelist].terms} if qnam_codelist else {}
+    seq = pd.to_numeric(parent[f"{rdomain}SEQ"]).astype(int).astype(str).to_numpy()
     parts = []
-    for qnam, qlabel in qualifiers.items():
-        if qnam not in extra.columns:
+    for qualifier in qualifiers:
+        qnam = qualifier.qnam
+        if qnam not in values.columns:
             continue
-        value = extra[qnam].astype(str).to_numpy()
+        value = values[qnam].fillna("").astype(str).to_numpy()
         keep = value != ""
         if not keep.any():
             continue
@@ -1384,15 +1448,15 @@ def build_supp(ctx: SdtmContext, spec: DatasetSpec, parent: str) -> pd.DataFrame
             pd.DataFrame(
                 {
                     "STUDYID": ctx.study_id,
-                    "RDOMAIN": parent,
-                    "USUBJID": source["USUBJID"].to_numpy()[keep],
-                    "IDVAR": f"{parent}SEQ",
+                    "RDOMAIN": rdomain,
+                    "USUBJID": parent["USUBJID"].to_numpy()[keep],
+                    "IDVAR": f"{rdomain}SEQ",
                     "IDVARVAL": seq[keep],
                     "QNAM": qnam,
-                    "QLABEL": qlabel,
+                    "QLABEL": labels.get(qnam, ""),
                     "QVAL": value[keep],
-                    "QORIG": "Derived" if qnam == "AEGRSCL" else "Collected",
-                    "QEVAL": "",
+                    "QORIG": qualifier.origin,
+                    "QEVAL": qualifier.evaluator,
                     "_row": np.flatnonzero(keep),
                 }
             )
@@ -1609,11 +1673,19 @@ def build_sdtm(
     # unscheduled visits numbered once every domain with visits is built (same date, same visit everywhere)
     number_unscheduled(out, ctx.visit_dtc)
     ae_full = build_ae(ctx, _ae_spec_with_extras(specs["AE"]))
-    extras = ["AEGRSCL", "AEREPGR", "AEDLTFL"]
-    ctx.built["_AE_extra"] = ae_full[[c for c in extras if c in ae_full.columns]]
+    extras = ae_full[[q.qnam for q in AE_QUALIFIERS if q.qnam in ae_full.columns]]
     out["AE"] = ae_full[[c for c in specs["AE"].names if c in ae_full.columns]]
     ctx.built["AE"] = out["AE"]
-    out["SUPPAE"] = build_supp(ctx, specs["SUPPAE"], "AE")
+    out["SUPPAE"] = build_supp(ctx, specs["SUPPAE"], out["AE"], extras, AE_QUALIFIERS)
+    # the ambulation score and walking distance as qualifiers of the EDSS0101 record (D-15.12)
+    edss = edss_domain.upper()
+    out[f"SUPP{edss}"] = build_supp(
+        ctx,
+        specs[f"SUPP{edss}"],
+        out[edss],
+        edss_qualifier_values(ctx, out[edss], edss),
+        tuple(EDSS_QUALIFIERS.values()),
+    )
     out["RELREC"] = build_relrec(ctx, specs["RELREC"])
     out["SV"] = build_sv(ctx, specs["SV"])
     return {name: out[name] for name in SDTM_ORDER if name in out}
@@ -1623,8 +1695,18 @@ def _ae_spec_with_extras(spec: DatasetSpec) -> DatasetSpec:
     """The AE spec plus the supplemental qualifiers, so they survive sorting and SEQ assignment together."""
     from cartrial.cdisc.spec import Variable
 
-    extra = tuple(Variable(name=n, label=n, origin="Collected") for n in ("AEGRSCL", "AEREPGR", "AEDLTFL"))
+    extra = tuple(Variable(name=q.qnam, label=q.qnam, origin="Collected") for q in AE_QUALIFIERS)
     return spec.model_copy(update={"variables": spec.variables + extra})
 
 
-__all__ = ["SdtmContext", "build_edss_kfss", "build_sdtm", "episodes"]
+__all__ = [
+    "AE_QUALIFIERS",
+    "EDSS_QUALIFIERS",
+    "Qualifier",
+    "SdtmContext",
+    "build_edss_kfss",
+    "build_sdtm",
+    "build_supp",
+    "edss_qualifier_values",
+    "episodes",
+]

@@ -214,15 +214,18 @@ SDTM_ORDER: tuple[str, ...] = (
     "FT",
     "FA",
     "SUPPAE",
+    "SUPPQS",
+    "SUPPRS",
     "RELREC",
 )
-"""SDTM datasets in the order cartrial writes and documents them (QS or RS: the EDSS domain option,
-D-15.11)."""
+"""SDTM datasets in the order cartrial writes and documents them (QS and SUPPQS or RS and SUPPRS: the EDSS
+domain option, D-15.11, D-15.12)."""
 
 EDSS_DOMAINS: tuple[str, ...] = ("qs", "rs")
 """Where the EDSS and Kurtzke FS records go (option `edss_domain` of `export_cdisc`, CLI `--edss-domain`;
 D-15.11): ``qs`` (default, as issue 15 asks: QRS instruments in QS) or ``rs`` (SDTMIG 3.4: CDISC QRS
-classifies EDSS/KFSS as clinical classifications, domain RS). The other dataset is not built or written."""
+classifies EDSS/KFSS as clinical classifications, domain RS). The other dataset (and its SUPP--) is not built
+or written."""
 
 ADAM_ORDER: tuple[str, ...] = ("ADSL", "ADAE", "ADLB", "ADPC", "ADPP", "ADTTE", "ADRS", "ADEDSS")
 """ADaM datasets in order."""
