@@ -58,18 +58,17 @@ def test_record_counts_equal_the_store_at_the_cutoff(exported_each) -> None:  # 
     assert len(f["OE"]) == len(t["visual_acuity"])
     assert len(f["FT"]) == _n_nonblank(t["timed_walk"], ["trial_1_seconds", "trial_2_seconds"])
     # QS (or RS with the option rs; the other is not written): EDSS score + non-blank FS per assessment;
-    # SUPPQS (SUPPRS): non-blank ambulation score and walking distance, moved out of QS (D-15.12), so
+    # SUPPQS (SUPPRS): non-blank ambulation score, walking distance, assistance and method (D-15.12), so
     # QS + SUPPQS = every EDSS-related value of the store + the EDSS scores
     fs = ["pyramidal", "cerebellar", "brainstem", "sensory", "bowel_bladder", "visual", "cerebral"]
     edss = a.datasets["edss_scored"].table
     (domain,) = {"QS", "RS"} & set(f)
     n_scores = int(edss["edss"].notna().sum())
-    n_moved = _n_nonblank(t["edss"], ["ambulation", "walking_distance_m"])
+    qualifiers = ["ambulation", "walking_distance_m", "assistance", "method"]
+    n_moved = _n_nonblank(t["edss"], qualifiers)
     assert len(f[domain]) == n_scores + _n_nonblank(t["edss"], fs)
     assert len(f[f"SUPP{domain}"]) == n_moved > 0
-    assert len(f[domain]) + len(f[f"SUPP{domain}"]) == n_scores + _n_nonblank(
-        t["edss"], [*fs, "ambulation", "walking_distance_m"]
-    )
+    assert len(f[domain]) + len(f[f"SUPP{domain}"]) == n_scores + _n_nonblank(t["edss"], [*fs, *qualifiers])
     # FA: every non-blank component cell of the CRS and ICANS forms
     crs_cols = [
         "temperature_c",

@@ -16,7 +16,12 @@ import pytest
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, Term, codelists, dataset_specs
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
-QUALIFIED = {"ambulation": "EDSSAMB", "walking_distance_m": "EDSSWDST"}
+QUALIFIED = {
+    "ambulation": "EDSSAMB",
+    "walking_distance_m": "EDSSWDST",
+    "assistance": "EDSSAID",
+    "method": "EDSSMETH",
+}
 
 
 def _domain(frames: dict[str, pd.DataFrame]) -> str:
@@ -95,12 +100,18 @@ def test_walking_distances_are_kept_as_qualifiers_in_both_domains(exported) -> N
     rows = edss.index[::3]
     edss["walking_distance_m"] = edss["walking_distance_m"].astype(object)
     edss.loc[rows, "walking_distance_m"] = [("350" if i % 2 else "75.5") for i in range(len(rows))]
+    # walking assistance and the recording method on some of them (the Kurtzke variant's fields)
+    for column in ("assistance", "method"):
+        edss[column] = edss[column].astype(object)
+    edss.loc[rows[::2], "assistance"] = "unilateral"
+    edss.loc[rows[::2], "method"] = "kurtzke"
     snapshot = dataclasses.replace(exported.snapshot, tables={**exported.snapshot.tables, "edss": edss})
     analysis = analyse(snapshot)
     for domain in EDSS_DOMAINS:
         frames = build_all(snapshot, analysis, {"TJH": "China"}, edss_domain=domain)
         supp = frames[f"SUPP{domain.upper()}"]
         assert (supp["QNAM"] == "EDSSWDST").sum() == len(rows)
+        assert (supp["QNAM"] == "EDSSAID").sum() == (supp["QNAM"] == "EDSSMETH").sum() == len(rows[::2])
         assert set(supp.loc[supp["QNAM"] == "EDSSWDST", "QLABEL"]) == {
             next(t.decode for t in codelists()["QNAM_EDSS"].terms if t.value == "EDSSWDST")
         }

@@ -111,6 +111,9 @@ EDSS_QUALIFIERS: Mapping[str, Qualifier] = {
     # no CDISC test code exists and the EDSS/KFSS test-code codelists are non-extensible
     "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR),
     "walking_distance_m": Qualifier("EDSSWDST", "Collected", EDSS_EVALUATOR),
+    "assistance": Qualifier("EDSSAID", "Collected", EDSS_EVALUATOR),
+    "method": Qualifier("EDSSMETH", "Collected", EDSS_EVALUATOR),
+    # the form's `examiner` (a person's name) is not submitted: SDTM records the evaluator's role (--EVAL)
 }
 FA_CRS: Mapping[str, tuple[str, str, str]] = {
     # crs_assessments column: (FATESTCD, FATEST, unit) — sponsor-defined extensions of FATESTCD (C101832)
@@ -1011,7 +1014,8 @@ def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def edss_qualifier_values(ctx: SdtmContext, parent: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    """The ambulation score and walking distance of each EDSS assessment (text as collected), one column per
+    """The ambulation score, walking distance, walking assistance and EDSS method of each EDSS assessment
+    (text as collected), one column per
     QNAM of `EDSS_QUALIFIERS`, aligned row by row with `parent` (QS or RS) and non-blank only on the EDSS0101
     record of the same assessment (same --REFID): the input of `build_supp` for SUPPQS/SUPPRS.
 
