@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import string
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from cartrial import examples as cartrial_examples
 from cartrial.errors import Problem
 from cartrial.protocol.model import load_protocol
 from cartrial.store.fields import (
+    CONTROL_CHARACTERS,
     FieldKind,
     FieldRule,
     ProtocolSet,
@@ -62,7 +64,11 @@ def valid_values(rule: FieldRule) -> st.SearchStrategy[object]:
         return st.sampled_from(rule.choices)
     if rule.pattern is not None:
         return st.from_regex(rule.pattern, fullmatch=True).filter(
-            lambda t: t == t.strip() and (rule.max_length is None or len(t) <= rule.max_length)
+            lambda t: (
+                t == t.strip()
+                and (rule.max_length is None or len(t) <= rule.max_length)
+                and not re.search(CONTROL_CHARACTERS, t)
+            )  # `\s` of a pattern matches \x1c-\x1f too
         )
     if rule.kind is FieldKind.INTEGER:
         low, high = _bounded(rule, -1000, 1000)
@@ -116,6 +122,8 @@ def invalid_values(rule: FieldRule) -> st.SearchStrategy[object] | None:
         options.append(st.sampled_from(["??", "N1", "abc"]))
     elif rule.max_length is not None:
         options.append(st.text(alphabet="x", min_size=rule.max_length + 1, max_size=rule.max_length + 5))
+    if rule.kind is FieldKind.TEXT and rule.choices is None and rule.pattern is None:
+        options.append(st.sampled_from(["\x00", "\x07", "\x1b", "\x7f"]).map(lambda c: f"a{c}b"))
     return st.one_of(options) if options else None
 
 

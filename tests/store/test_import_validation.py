@@ -58,6 +58,7 @@ BAD_IMPORTS = [
     ("infusions", "CT-001,2021-06-01T02:00:00Z,9,58.0,500000,29000000,92", "dose_level", "dose level"),
     ("pd_samples", "CT-001,28,28.0,2021-06-29T02:00:00Z,1:50", "aqp4_igg_titre", "dilution grid"),
     ("subjects", "CT-201,TJH,2021-05-06,F,1972,positive,1:640", "aqp4_igg_titre", "dilution grid"),
+    ("adverse_events", "CT-001,Fe\x07ver,crs,2021-06-02,2021-06-05,1", "term", "control character"),
 ]
 
 
@@ -192,6 +193,27 @@ def test_a_new_record_is_checked_like_an_imported_row(study: StudyDb) -> None:
         )
     assert [p.field for p in caught.value.problems] == ["infusion.dose_level"]
     assert study.service.find_records("admin", "infusion", subject_id="CT-002") == []
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x7f"])
+def test_a_control_character_in_text_is_refused_not_passed_to_the_database(
+    study: StudyDb, control: str
+) -> None:
+    """PostgreSQL cannot store NUL in text and SQLite would keep it for the CDISC export to choke on: the
+    field rule refuses it on both backends, naming the field, before anything is written."""
+    record = {"subject_id": "CT-001", "term": f"Head{control}ache", "category": "non_hematologic"}
+    record |= {"started_on": "2021-06-10", "grade": 1}
+    with pytest.raises(InputError) as caught:
+        study.service.insert_record("admin", "adverse_event", record)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("adverse_event.term", "contains a control character")
+    ]
+    assert study.service.find_records("admin", "adverse_event", subject_id="CT-001") == []
+    with pytest.raises(InputError) as searched:  # a search for it is refused the same way
+        study.service.find_records("admin", "adverse_event", term=record["term"])
+    assert [p.field for p in searched.value.problems] == ["adverse_event.term"]
+    record["term"] = "Head\tache"  # a tab is text
+    assert study.service.insert_record("admin", "adverse_event", record) > 0
 
 
 def test_db_edit_command_exits_2_naming_the_field(

@@ -324,3 +324,41 @@ def test_committee_decision_needs_reason_when_it_differs(any_web_study):
     assert stored["design_state"]["committee_reason"] == "third patient withdrew consent"
     assert stored["approved_by"] == "dm"
     assert any_web_study.bearer("mon").post("/api/v1/escalation/decisions", json=body).status_code == 403
+
+
+def test_a_control_character_in_the_url_or_a_value_is_a_located_4xx_never_a_server_error(any_web_study):
+    """PostgreSQL cannot store or even compare a text holding NUL: a ``%00`` in a path or a query parameter
+    is refused before any route runs (400, not echoed), one in a record's field by the field rules (422)."""
+    dm = any_web_study.bearer("dm")
+    for url, field in [
+        ("/api/v1/audit/subjects/CT%00-001", "URL path"),
+        ("/api/v1/records/infusions?subject_id=CT-001%1b", "query parameter 'subject_id'"),
+    ]:
+        answer = dm.get(url)
+        assert answer.status_code == 400, url
+        body = answer.json()
+        assert (body["error"], body["field"], body["value"]) == ("contains a control character", field, None)
+        assert body["allowed"]
+    page = any_web_study.session("dm").get("/subjects/CT-001%00")
+    assert page.status_code == 400 and "control character" in page.text
+    created = dm.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-001\x00", **_crs("2021-05-02T10:00:00Z", 38.2)}},
+    )
+    assert created.status_code == 422, created.text
+    assert created.json()["field"].endswith("subject_id")
+    assert dm.get("/api/v1/records/crs_assessments?subject_id=CT-001").status_code == 200
+
+
+def test_a_record_id_beyond_what_a_table_holds_is_not_found_on_both_backends(any_web_study):
+    """PostgreSQL refuses to compare an id beyond its 32-bit INTEGER (found by the API fuzz on PostgreSQL):
+    such an id names no record — 404 for a record, an empty trail for its audit, 404 for a query on it."""
+    dm = any_web_study.bearer("dm")
+    huge = 2**31
+    assert dm.get(f"/api/v1/records/infusions/{huge}").status_code == 404
+    assert dm.get(f"/api/v1/records/infusions/{huge - 1}").status_code == 404
+    trail = dm.get(f"/api/v1/audit/records/infusions/{huge}")
+    assert (trail.status_code, trail.json()) == (200, [])
+    raised = dm.post("/api/v1/queries", json={"form": "infusions", "record_id": huge, "text": "Check weight"})
+    assert raised.status_code == 404
+    assert raised.json()["error"] == "no infusion record with this id"

@@ -189,3 +189,16 @@ def test_security_headers(web_study):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_user_name_with_a_control_character_is_refused_as_input_on_both_backends(any_web_study):
+    """PostgreSQL cannot compare a text holding NUL: the name is refused before any query (422, not echoed),
+    on the login page and at the token endpoint, never a server error."""
+    client = any_web_study.client()
+    token = _login_form(client)
+    page = client.post("/login", data={"username": "in\x00v", "password": PASSWORD, "csrf_token": token})
+    assert page.status_code == 422 and "control character" in page.text
+    for name in ("in\x00v", "inv\x1b"):
+        answer = any_web_study.client().post("/api/v1/token", data={"username": name, "password": PASSWORD})
+        assert answer.status_code == 422
+        assert (answer.json()["field"], answer.json()["value"]) == ("username", None)

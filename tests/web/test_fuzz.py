@@ -3,7 +3,8 @@ call every operation, so the fuzzing reaches the handlers rather than the permis
 
 Checks: no 5xx (`not_a_server_error`), only documented status codes (`status_code_conformance`), the
 documented content type (`content_type_conformance`) and response schema (`response_schema_conformance`).
-Budget: `EXAMPLES` generated requests per operation (fixed, derandomised) on one copy of the small study;
+Budget: `EXAMPLES` generated requests per operation (fixed, derandomised) on one copy of the small study
+per backend;
 the whole file fits well inside a minute on a quiet machine. (The operations are driven one by one with
 Hypothesis' `given` on each operation's strategy: schemathesis' pytest fixture loader does not support
 this pytest version.)
@@ -32,7 +33,10 @@ SETTINGS = settings(
 )
 
 
-def test_api_fuzz_every_operation(web_study):
+def test_api_fuzz_every_operation(any_web_study):
+    """On both backends: PostgreSQL refuses what SQLite takes (NUL in text, ids beyond 32 bits), so the same
+    request can be a server error on one only."""
+    web_study = any_web_study
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", web_study.app)
     headers = {"Authorization": f"Bearer {web_study.session_token('admin')}"}
     operations = [result.ok() for result in schema.get_all_operations()]

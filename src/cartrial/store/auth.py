@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Integer, String, Table, delete, insert, select, text, update
@@ -34,6 +34,7 @@ from cartrial import __version__
 from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.database import ReadOnlyDatabaseError
+from cartrial.store.fields import control_character_problem
 from cartrial.store.models import Base, User, utc_now
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -239,6 +240,7 @@ def authenticate(
     attempts throttled) and audits failures and throttled attempts; never records the password."""
     if (password is None) == (token is None):
         raise InputError(Problem("give exactly one of a password or a session token", field="authentication"))
+    _refuse_control_characters(username)
     engine = _engine(target)
     try:
         if token is not None:
@@ -248,6 +250,14 @@ def authenticate(
     finally:
         if engine is not target and engine is not getattr(target, "engine", None):
             engine.dispose()
+
+
+def _refuse_control_characters(username: str) -> None:
+    """No user name holds a control character (the field rules refuse one), and PostgreSQL cannot compare
+    a text holding NUL: such a name is refused as input before any query (not echoed back)."""
+    problem = control_character_problem("username", username)
+    if problem is not None:
+        raise InputError(replace(problem, value=None))
 
 
 def _authenticate_password(engine: Engine, username: str, password: str) -> AuthenticatedUser:
@@ -308,6 +318,7 @@ def authenticate_session(
     `idle_timeout` (at most `IDLE_TIMEOUT`) is the server's own idle limit, and the last use is written
     only when older than `touch_after` (fewer writes; the idle limit is then exact to `touch_after`).
     An expired session is deleted. Raises `AuthenticationError` like `authenticate`."""
+    _refuse_control_characters(username)
     return _authenticate_token(
         _engine(target),
         username,

@@ -182,6 +182,24 @@ class FieldRule:
         return ALLOWED_TEXT[self.kind]
 
 
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
+(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, and the CDISC transport files must
+not carry any of them)."""
+CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
+
+
+def control_character_problem(field: str, value: str) -> Problem | None:
+    """The problem of a text given to a write or a query that holds a control character (None: none); the
+    import checks whole columns at once (`importing.validation`)."""
+    if re.search(CONTROL_CHARACTERS, value) is None:
+        return None
+    shown = value if len(value) <= 60 else value[:57] + "…"
+    return Problem(
+        "contains a control character", field=field, value=shown, allowed=CONTROL_CHARACTERS_ALLOWED
+    )
+
+
 def bounds_text(
     minimum: float | None,
     maximum: float | None,

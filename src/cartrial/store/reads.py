@@ -12,8 +12,9 @@ from sqlalchemy import Connection, func, or_, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store.fields import control_character_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
-from cartrial.store.tables import coerce, columns_of, is_datetime, model_of, table_of
+from cartrial.store.tables import coerce, columns_of, is_datetime, model_of, table_of, valid_record_id
 from cartrial.store.writes import current_record
 
 
@@ -29,6 +30,10 @@ def find_records(connection: Connection, table_name: str, equals: dict[str, Any]
     bad = [name for name in equals if name not in columns]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
+    for name, value in equals.items():
+        problem = control_character_problem(f"{table_name}.{name}", value) if isinstance(value, str) else None
+        if problem is not None:  # no stored text holds one, and PostgreSQL refuses a NUL even in a query
+            raise InputError(problem)
     table = table_of(model)
     query = select(table).where(*(table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()))
     return [dict(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
@@ -319,6 +324,8 @@ def record_audit(connection: Connection, table_name: str, record_id: int) -> lis
     first id of its range: the batch rows starting at most `BATCH_MAX_RECORDS` - 1 ids before this one are
     read (the index on table and record id), those whose range holds it are shown as this record's own
     insert row (`expand_batch_row`)."""
+    if not valid_record_id(record_id):
+        return []
     table = table_of(AuditLog)
     rows = connection.execute(
         select(table)

@@ -96,6 +96,17 @@ def record_json(values: RowLike) -> str:
     )
 
 
+MAX_RECORD_ID = 2**31 - 1
+"""The largest record id any table can hold (the ids are PostgreSQL INTEGER columns; SQLite would take more,
+but no study reaches two thousand million records): a larger id names no record — and PostgreSQL refuses
+even to compare one, so the store answers such a request as "no record" without asking the database."""
+
+
+def valid_record_id(record_id: int) -> bool:
+    """Whether `record_id` can name a stored record (1 … `MAX_RECORD_ID`)."""
+    return 1 <= record_id <= MAX_RECORD_ID
+
+
 def coerce(column: Column[Any], value: Any, where: str) -> Any:
     """Accept ISO text for date and date-time columns; everything else is passed to the database."""
     if value is None or not isinstance(value, str):

@@ -26,7 +26,7 @@ from cartrial.store.bulk import (
     subject_sites,
     upsert_rows,
 )
-from cartrial.store.fields import check_record_write
+from cartrial.store.fields import check_record_write, control_character_problem
 from cartrial.store.locking import is_locked
 from cartrial.store.models import StudyData, Subject, User
 from cartrial.store.permissions import check_sites
@@ -38,6 +38,7 @@ from cartrial.store.tables import (
     record_json,
     same_value,
     table_of,
+    valid_record_id,
 )
 
 if TYPE_CHECKING:
@@ -77,24 +78,30 @@ def refuse_protected(table_name: str, action: str, changes: RowLike | None = Non
         )
 
 
-def check_text_lengths(model: type[StudyData], table_name: str, values: RowLike) -> None:
+def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> None:
     """Refuse text longer than its column allows (the limit an import applies; SQLite does not enforce it
-    and PostgreSQL would refuse it with a bare driver error)."""
+    and PostgreSQL would refuse it with a bare driver error) or holding a control character (the import's
+    rule, `fields.CONTROL_CHARACTERS`; checked here too because the natural-key lookup runs before the field
+    rules, and PostgreSQL refuses a NUL even in a query)."""
     columns = columns_of(model)
     for name, value in values.items():
         column = columns.get(name)
         if column is None or not isinstance(value, str) or not isinstance(column.type, String):
             continue
         limit = column.type.length
+        shown = value if len(value) <= 60 else value[:57] + "…"
         if limit is not None and len(value) > limit:
             raise InputError(
                 Problem(
                     "text too long",
                     field=f"{table_name}.{name}",
-                    value=value if len(value) <= 60 else value[:57] + "…",
+                    value=shown,
                     allowed=f"at most {limit} characters",
                 )
             )
+        problem = control_character_problem(f"{table_name}.{name}", value)
+        if problem is not None:
+            raise InputError(problem)
 
 
 def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
@@ -134,7 +141,7 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     refuse_protected(table_name, "inserted one by one")
     keys = model.natural_key
     prepared = prepare_rows(model, table_name, [values], keys)
-    check_text_lengths(model, table_name, prepared[0])
+    check_texts(model, table_name, prepared[0])
     if model is User:
         check_username_free(tx.connection, str(prepared[0]["username"]))
     existing = find_by_key(tx.connection, model, prepared[0], keys)
@@ -228,7 +235,7 @@ def update_record(
     diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
     if not diff:
         return int(current["version"])
-    check_text_lengths(model, table_name, diff)
+    check_texts(model, table_name, diff)
     check_references(tx.connection, model, table_name, diff)
     if model is User:
         check_last_admin(tx.connection, current, {**current, **diff})
@@ -319,7 +326,9 @@ def current_record(
 ) -> RowLike:
     """The stored record `record_id` of `table_name` (`InputError` if there is none)."""
     table = table_of(model)
-    row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    row = None
+    if valid_record_id(record_id):
+        row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row

@@ -6,6 +6,7 @@
 - `ConflictError` (changed since read, data lock, existing key) → 409;
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
+- a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
 - pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
 
 No message shows a password or a stored record's values (the store's messages follow that rule; a typed
@@ -14,14 +15,15 @@ field value is echoed only as the offending ``value``).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError
+from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
 from cartrial.web.security import LoginRequired, NotAuthenticated
 
 __all__ = ["NotFoundError", "ThrottledError", "error_body", "install", "status_of"]
@@ -87,8 +89,29 @@ def _page(request: Request, status: int, message: str) -> Response:
         return PlainTextResponse(message, status_code=status)
 
 
+def _control_character_problem(request: Request) -> Problem | None:
+    """A control character in the URL's path or a query parameter (``%00`` and the like): refused before a
+    route runs, as the store refuses it in a value (PostgreSQL cannot even compare a text holding NUL)."""
+    from cartrial.store.fields import control_character_problem
+
+    found = control_character_problem("URL path", request.url.path)
+    for name, value in request.query_params.multi_items():
+        found = found or control_character_problem(f"query parameter {name[:40]!r}", name + value)
+    return found
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on `app`."""
+
+    @app.middleware("http")
+    async def _refuse_control_characters(request: Request, call_next: Any) -> Response:
+        problem = _control_character_problem(request)
+        if problem is None:
+            return cast(Response, await call_next(request))
+        exc = InputError(replace(problem, value=None))  # the URL is not echoed back
+        if not _is_api(request):
+            return _page(request, 400, str(exc))
+        return JSONResponse(error_body(exc), status_code=400)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -19,6 +19,8 @@ import pandas as pd
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, distinct, parse_bool, parse_float, parse_int
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store.fields import (
+    CONTROL_CHARACTERS,
+    CONTROL_CHARACTERS_ALLOWED,
     ISO_DATE,
     ISO_DATETIME,
     FieldKind,
@@ -369,6 +371,8 @@ def _parse_text(
     if rule.protocol_set is ProtocolSet.AQP4_TITRE:
         off_grid = np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
         flags.append((off_grid, "not a titre on the assay's dilution grid", allowed))
+    controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+    flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
     if column.max_length is not None:
         too_long = np.array([len(text) > column.max_length for text in texts.tolist()], dtype=bool)
         flags.append((too_long, "text too long", f"at most {column.max_length} characters"))
