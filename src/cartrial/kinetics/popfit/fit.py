@@ -245,6 +245,7 @@ def fit_population(
             "rounds": polished.rounds,
             "settled": polished.success,
             "log_likelihood_gain_per_round": [round(g, 4) for g in polished.gains],
+            "last_round_mc_sd": round(polished.mc_sd, 4) if math.isfinite(polished.mc_sd) else None,
             "draws": settings.polish_draws,
             "final_draws": settings.polish_final_draws,
         }

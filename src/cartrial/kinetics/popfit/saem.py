@@ -18,8 +18,9 @@ Comets, Lavenu & Lavielle, J Stat Softw 2017;80(3), saemix):
   most 5 % per iteration (saemix's default), which keeps the chain exploring.
 
 After SAEM: conditional modes of η (MAP/EBE) by a damped Newton method vectorised over subjects, the
--2 log-likelihood by importance sampling (multivariate t proposal with 5 degrees of freedom at the mode with
-the inverse Hessian as scale — the conditional-distribution proposal of Monolix), and standard errors from
+-2 log-likelihood by importance sampling (`Proposal`: by default a defensive mixture of a multivariate t
+with 5 degrees of freedom and the conditional mean and covariance of MCMC draws at θ — saemix's practice —
+and the t at the mode with the inverse Hessian as scale), and standard errors from
 the observed Fisher information: the Hessian of the importance-sampled log-likelihood with the draws held
 fixed in φ-space (common random numbers), so it is a smooth function of θ; -H⁻¹ is the covariance.
 """
@@ -64,7 +65,9 @@ class SaemSettings:
     with a share `proposal_defensive` of draws from the Laplace one). The MCMC moments (`mcmc_moments`)
     come from `proposal_chains` chains per subject started at the conditional modes, `proposal_burn`
     discarded iterations of the SAEM kernels and `proposal_iterations` kept ones, at every θ the proposal
-    is built at (each round of the final maximisation and the final θ).
+    is built at (each round of the final maximisation and the final θ). Default ``mixture`` (D-17.24): the
+    Laplace proposal fits the Stein model's conditional distributions badly (kink of the profile at tmax)
+    and its surface shifted FOLDX and ω²_tmax (D-17.23).
     """
 
     k1: int = 250
@@ -83,7 +86,7 @@ class SaemSettings:
     polish_draws: int = 300
     polish_tol: float = 0.5
     polish_final_draws: int = 2000
-    polish_proposal: Literal["laplace", "mcmc", "mixture"] = "laplace"
+    polish_proposal: Literal["laplace", "mcmc", "mixture"] = "mixture"
     proposal_chains: int = 4
     proposal_burn: int = 30
     proposal_iterations: int = 60
@@ -1087,6 +1090,14 @@ def is_value_and_gradient(
     return value, grad
 
 
+SETTLED_GAIN = 1.0
+"""Log-likelihood gain of the final maximisation's last round below which it is settled whatever the
+Monte-Carlo SD (D-17.24): re-maximising on fresh draws gains O(Monte-Carlo error of the gradient) even at
+the maximum, and with the MCMC-moment proposals that SD is 3-4 times smaller than the Laplace one's, so
+2 × SD alone would call noise a trend; 1.0 is about half of χ²₁(0.95)/2 = 1.92, a difference no likelihood
+ratio test can resolve."""
+
+
 @dataclass
 class PolishResult:
     """Outcome of `maximise_is_likelihood`: θ̂, the modes and Hessians at θ̂, and what happened."""
@@ -1100,6 +1111,7 @@ class PolishResult:
     log_lik_gain: float
     message: str
     gains: list[float] = field(default_factory=list)
+    mc_sd: float = math.nan
 
 
 def maximise_is_likelihood(
@@ -1122,9 +1134,9 @@ def maximise_is_likelihood(
     the t proposal at the conditional modes (common random numbers) and maximises θ ↦ log L_IS(θ) by BFGS
     with the gradient of `is_value_and_gradient`; the modes are then re-found at the new θ and a new
     proposal drawn. The rounds stop when a round gains less than `tol`; the result is *settled* when the last
-    round gained less than max(`tol`, 2 × the Monte-Carlo SD of the importance-sampled log-likelihood) over
-    the previous θ (the MLE of the simulated likelihood; Monolix and NONMEM's IMP step use the
-    same importance-sampling surface). The standard errors are the curvature of that surface at θ̂.
+    round gained less than max(`tol`, 2 × the Monte-Carlo SD of the importance-sampled log-likelihood,
+    `SETTLED_GAIN`) over the previous θ (the MLE of the simulated likelihood; Monolix and NONMEM's IMP step
+    use the same importance-sampling surface). The standard errors are the curvature of that surface at θ̂.
 
     `final_draws` (default `draws`): the draws of the last round, which is always run (also when an earlier
     round gained less than `tol`). The maximum of a fixed-draw surface is biased by O(1/K) (the log of an
@@ -1144,6 +1156,7 @@ def maximise_is_likelihood(
     gains: list[float] = []
     final_draws = draws if final_draws is None else final_draws
     rounds_run = 0
+    mc_sd = math.nan
     while rounds_run < rounds:
         rounds_run += 1
         last = rounds_run == rounds
@@ -1174,9 +1187,11 @@ def maximise_is_likelihood(
         # within twice the Monte-Carlo SD of the importance-sampled log-likelihood is noise, not a trend
         _, var_i = lik.per_subject(theta)
         mc_sd = math.sqrt(float(np.sum(var_i))) if np.all(np.isfinite(var_i)) else math.inf
-        success = gain < max(tol, 2 * mc_sd)
+        success = gain < max(tol, 2 * mc_sd, SETTLED_GAIN)
         if last:
             break
         if gain < tol:
             rounds_run = rounds - 1  # settled: go straight to the final round
-    return PolishResult(theta, eta_mode, hessian, mode_ok, rounds_run, success, gain_total, message, gains)
+    return PolishResult(
+        theta, eta_mode, hessian, mode_ok, rounds_run, success, gain_total, message, gains, mc_sd
+    )
