@@ -451,9 +451,16 @@ def popfit_command(
         True,
         "--final-maximisation/--saem-estimate",
         help="SAEM: report the maximum of the importance-sampled likelihood found from SAEM's result "
-        "(default), or SAEM's last iterate as saemix and Monolix do (on the Stein model the final "
+        "(default), or SAEM's last iterate as saemix and Monolix do (with --proposal laplace the final "
         "maximisation shifts FOLDX by about -6 % and omega2 of tmax by -6 % whatever the number of "
-        "subjects: docs/popfit.md section 7, D-17.23).",
+        "subjects: docs/popfit.md section 7, D-17.23, D-17.24).",
+    ),
+    proposal: str = typer.Option(
+        "mixture",
+        "--proposal",
+        help="SAEM: importance-sampling proposal of the final maximisation, -2LL and standard errors: "
+        "laplace (t at the conditional modes), mcmc (t with the conditional moments of MCMC draws, as "
+        "saemix) or mixture (default: mcmc with 10 % Laplace draws; D-17.24).",
     ),
     url: str | None = typer.Option(None, "--url", help="Fit the store's PK samples (study database URL)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off (YYYY-MM-DD) with --url."),
@@ -515,6 +522,7 @@ def popfit_command(
         ("--blq", blq, ("m3", "m1")),
         ("--scale", scale, ("log", "linear")),
         ("--error", error, ("additive", "proportional", "combined")),
+        ("--proposal", proposal, ("laplace", "mcmc", "mixture")),
     ):
         if value not in allowed:
             raise InputError(
@@ -591,7 +599,7 @@ def popfit_command(
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
-    settings = SaemSettings(k1=k1, k2=k2, seed=seed)
+    settings = SaemSettings(k1=k1, k2=k2, seed=seed, polish_proposal=proposal)  # type: ignore[arg-type]
     if not final_maximisation:
         settings = dataclasses.replace(settings, polish_rounds=0)
     data = _population_data(

@@ -65,8 +65,14 @@ def _exact_mle(log_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def linear_case():  # type: ignore[no-untyped-def]
     data, log_y = _data()
+    # 20,000 importance draws for the −2LL: with 1000 its Monte-Carlo SD is 0.085 whatever the proposal
+    # (60 draw sets each of the Laplace, MCMC and mixture proposals at this θ: mean error -0.004 to -0.006
+    # ± 0.011, no bias), above the 0.05 the −2LL test asks for; 20,000 bring it to about 0.02 (D-17.24)
     fit = fit_population(
-        data, CONSTANT, initial={"level": 5.0}, settings=SaemSettings(seed=5, k1=200, k2=200)
+        data,
+        CONSTANT,
+        initial={"level": 5.0},
+        settings=SaemSettings(seed=5, k1=200, k2=200, is_draws=20_000),
     )
     return data, log_y, fit
 

@@ -28,8 +28,8 @@ from cartrial.kinetics.popfit.saem import (
     ThetaCodec,
     Work,
     _pd,
+    build_proposal,
     conditional_modes,
-    make_draws,
     maximise_is_likelihood,
     observed_information,
     run_saem,
@@ -232,6 +232,7 @@ def fit_population(
             rounds=settings.polish_rounds,
             tol=settings.polish_tol,
             final_draws=settings.polish_final_draws,
+            settings=settings,
         )
         if np.all(np.isfinite(codec_vector(spec, polished.theta))):
             theta, eta_mode, hess, mode_ok = (
@@ -244,14 +245,23 @@ def fit_population(
             "rounds": polished.rounds,
             "settled": polished.success,
             "log_likelihood_gain_per_round": [round(g, 4) for g in polished.gains],
+            "last_round_mc_sd": round(polished.mc_sd, 4) if math.isfinite(polished.mc_sd) else None,
             "draws": settings.polish_draws,
             "final_draws": settings.polish_final_draws,
         }
     t_modes = _time.perf_counter() - t0 - t_saem
     rng = np.random.default_rng(None if settings.seed is None else settings.seed + 1)
-    base = spec.typical_phi(theta, x)[:, spec.iiv_index]
-    mode_phi = base + eta_mode
-    lik = MarginalLikelihood(work, make_draws(mode_phi, hess, settings.is_draws, rng), theta)
+    # one proposal at θ̂ for the -2LL and the Fisher information (its MCMC moments, if any, from their own
+    # stream so that the Laplace default's draws are unchanged)
+    proposal = build_proposal(
+        work,
+        theta,
+        eta_mode,
+        hess,
+        np.random.default_rng(None if settings.seed is None else settings.seed + 5),
+        settings,
+    )
+    lik = MarginalLikelihood(work, proposal.draws(settings.is_draws, rng), theta)
     ll_i, ll_var = lik.per_subject(theta)
     log_lik = float(np.sum(ll_i))
     jac = float(np.sum(np.log(data.y[work.quantified]))) if error.scale == "log" else 0.0
@@ -267,6 +277,17 @@ def fit_population(
         "n_parameters": float(n_par),
         "importance_draws": float(settings.is_draws),
     }
+    proposal_info: dict[str, Any] = {"kind": proposal.kind}
+    if proposal.kind != "laplace":
+        proposal_info.update(
+            {
+                "chains": settings.proposal_chains,
+                "burn": settings.proposal_burn,
+                "iterations": settings.proposal_iterations,
+            }
+        )
+    if proposal.kind == "mixture":
+        proposal_info["defensive"] = settings.proposal_defensive
     t_ll = _time.perf_counter() - t0 - t_saem - t_modes
 
     problems = (
@@ -300,7 +321,7 @@ def fit_population(
         # recomputed once on a surface with as many draws as the final maximisation's (D-17.15)
         for k in dict.fromkeys((settings.fim_draws, max(settings.fim_draws, settings.polish_final_draws))):
             fim_used = k
-            fim_lik = MarginalLikelihood(work, make_draws(mode_phi, hess, k, fim_rng), theta)
+            fim_lik = MarginalLikelihood(work, proposal.draws(k, fim_rng), theta)
             info_mat, _ = observed_information(fim_lik, theta)
             try:
                 w = np.linalg.eigvalsh(info_mat)
@@ -376,6 +397,7 @@ def fit_population(
             "acceptance_last": details["acceptance_last"],
             "final_maximisation": polish_info
             or ({"rounds": 0, "reported": "SAEM's last iterate"} if method == "saem" else {}),
+            "proposal": proposal_info,
             "ci": ci,
             "profile_draws": profile_draws if profiles else 0,
             "saem_notes": saem_notes,
