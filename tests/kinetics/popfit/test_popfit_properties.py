@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 from cartrial.kinetics.popfit import PopulationData, StructuralModel
 from cartrial.kinetics.popfit.data import covariate_design
@@ -27,6 +29,7 @@ from cartrial.kinetics.popfit.saem import (
     ThetaCodec,
     Work,
     conditional_modes,
+    inverse_mills_ratio,
     is_value_and_gradient,
     make_draws,
 )
@@ -149,3 +152,18 @@ def test_focei_hessian_is_exact_for_a_model_linear_in_eta(seed: int, om: float, 
     theta = _theta(work, 0.0, om, sig)
     eta, exact, _, _ = conditional_modes(work, theta, np.zeros((work.n, 1)))
     np.testing.assert_allclose(first_order_hessian(work, theta, eta), exact, rtol=1e-4)
+
+
+@settings(deadline=None)
+@given(z=st.floats(-1e300, 1e300, allow_nan=False))
+def test_inverse_mills_ratio_is_finite_and_matches_its_definition(z: float) -> None:
+    """φ(z)/Φ(z) of the censored (M3) gradient: equal to scipy's pdf/cdf where both are representable,
+    → −z far in the left tail (the old exp(−z²/2 − log Φ) form gave 1.0 at z = −1e9 and inf at −1e12)."""
+    value = float(inverse_mills_ratio(np.array([z]))[0])
+    assert math.isfinite(value) and value >= 0.0
+    if -30.0 <= z <= 30.0:
+        assert value == pytest.approx(norm.pdf(z) / norm.cdf(z), rel=1e-9, abs=1e-300)
+    elif z < -30.0:
+        assert value == pytest.approx(-z, rel=2e-3)
+    else:
+        assert value == 0.0

@@ -316,9 +316,10 @@ def fit_population(
     fim_used = 0
     if compute_se:
         fim_rng = np.random.default_rng(None if settings.seed is None else settings.seed + 2)
-        # the curvature of a 300-draw surface is occasionally indefinite only because of its draws (one
-        # heavy importance weight); before calling the parameters non-identifiable the information is
-        # recomputed once on a surface with as many draws as the final maximisation's (D-17.15)
+        # the curvature of a surface with few draws is occasionally indefinite only because of its draws
+        # (one heavy importance weight); before calling the parameters non-identifiable the information is
+        # recomputed once on a surface with as many draws as the final maximisation's when `fim_draws` is
+        # fewer (D-17.15; the default is as many, D-17.25)
         for k in dict.fromkeys((settings.fim_draws, max(settings.fim_draws, settings.polish_final_draws))):
             fim_used = k
             fim_lik = MarginalLikelihood(work, proposal.draws(k, fim_rng), theta)
