@@ -89,13 +89,12 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
         if column is None or not isinstance(value, str) or not isinstance(column.type, String):
             continue
         limit = column.type.length
-        shown = value if len(value) <= 60 else value[:57] + "…"
         if limit is not None and len(value) > limit:
             raise InputError(
                 Problem(
                     "text too long",
                     field=f"{table_name}.{name}",
-                    value=shown,
+                    value=value if len(value) <= 60 else value[:57] + "…",
                     allowed=f"at most {limit} characters",
                 )
             )

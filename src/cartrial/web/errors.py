@@ -16,7 +16,7 @@ field value is echoed only as the offending ``value``).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -100,18 +100,34 @@ def _control_character_problem(request: Request) -> Problem | None:
     return found
 
 
-def install(app: FastAPI) -> None:
-    """Register the exception handlers on `app`."""
+class RefuseControlCharacters:
+    """ASGI middleware: a request whose URL holds a control character gets a 400 in the error shape (API)
+    or the error page, before routing (`_control_character_problem`; the URL is not echoed back). Plain
+    ASGI, as `cartrial.web.app.SecurityHeaders`: no extra task or stream per request."""
 
-    @app.middleware("http")
-    async def _refuse_control_characters(request: Request, call_next: Any) -> Response:
-        problem = _control_character_problem(request)
-        if problem is None:
-            return cast(Response, await call_next(request))
-        exc = InputError(replace(problem, value=None))  # the URL is not echoed back
-        if not _is_api(request):
-            return _page(request, 400, str(exc))
-        return JSONResponse(error_body(exc), status_code=400)
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            problem = _control_character_problem(request)
+            if problem is not None:
+                exc = InputError(replace(problem, value=None))
+                answer = (
+                    JSONResponse(error_body(exc), status_code=400)
+                    if _is_api(request)
+                    else _page(request, 400, str(exc))
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers (and `RefuseControlCharacters`) on `app`."""
+
+    app.add_middleware(RefuseControlCharacters)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -717,19 +717,22 @@ class Proposal:
         phi = np.concatenate([mc.phi_iiv, lap.phi_iiv], axis=1)
         return ImportanceDraws(phi, self.log_density(phi, k_lap / k))
 
+    def _laplace_scale(self) -> FloatArray:
+        """The Laplace component's scale matrix: the inverse Hessian at the modes (as `make_draws`)."""
+        return np.asarray(np.linalg.inv(_pd(self.hessian)), dtype=float)
+
     def log_density(self, phi: FloatArray, laplace_share: float | None = None) -> FloatArray:
         """log q(φ) (n, K) of the proposal at φ (n, K, q); `laplace_share`: the Laplace component's weight
         of a mixture (default `defensive`)."""
-        lap_cov = np.asarray(np.linalg.inv(_pd(self.hessian)), dtype=float)
         if self.kind == "laplace":
-            return t_log_pdf(phi, self.mode_phi, lap_cov, self.df)
+            return t_log_pdf(phi, self.mode_phi, self._laplace_scale(), self.df)
         if self.mean_phi is None or self.cov is None:
             raise ValueError("an MCMC proposal needs the conditional moments (mean_phi, cov)")
         log_mc = t_log_pdf(phi, self.mean_phi, self.cov, self.df)
         share = self.defensive if laplace_share is None else laplace_share
         if self.kind == "mcmc" or share <= 0.0:
             return log_mc
-        log_lap = t_log_pdf(phi, self.mode_phi, lap_cov, self.df)
+        log_lap = t_log_pdf(phi, self.mode_phi, self._laplace_scale(), self.df)
         return np.asarray(np.logaddexp(math.log1p(-share) + log_mc, math.log(share) + log_lap), dtype=float)
 
 
@@ -781,10 +784,7 @@ def build_proposal(
     `settings.proposal_chains`, `proposal_burn`, `proposal_iterations`; chains start at the modes)."""
     spec = work.spec
     base = spec.typical_phi(theta, work.x)[:, spec.iiv_index]
-    kind = settings.polish_proposal if settings is not None else "laplace"
-    if kind not in PROPOSALS:
-        raise ValueError(f"unknown importance-sampling proposal {kind!r}; allowed: {', '.join(PROPOSALS)}")
-    if settings is None or kind == "laplace":
+    if settings is None or settings.polish_proposal == "laplace":  # (a kind is checked by `SaemSettings`)
         return Proposal("laplace", base + eta_mode, hessian)
     mean, cov = mcmc_moments(
         work,
@@ -797,7 +797,9 @@ def build_proposal(
         kernels=settings.kernels,
         target=settings.target_acceptance,
     )
-    return Proposal(kind, base + eta_mode, hessian, base + mean, cov, settings.proposal_defensive)
+    return Proposal(
+        settings.polish_proposal, base + eta_mode, hessian, base + mean, cov, settings.proposal_defensive
+    )
 
 
 def inverse_mills_ratio(z: FloatArray) -> FloatArray:
