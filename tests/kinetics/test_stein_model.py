@@ -81,6 +81,22 @@ def test_fast_grid_path_equals_direct_formula():
     np.testing.assert_allclose(sim.concentration[:, keep], direct[:, keep], rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("error")
+def test_peak_at_time_zero_is_the_contraction_without_warnings():
+    """A Tmax that underflowed to 0 (an extreme draw of a population fit's sampler): every time is after the
+    peak, so C(t) is the bi-exponential contraction from Cmax, on both evaluation paths, and the infinite
+    growth rate of the unused expansion branch raises no warning."""
+    cmax, alpha, fb, beta = 24000.0, 0.16, 0.0079, 0.0032
+    days = np.array([0.0, 1.0, 5.0])
+    expected = cmax * ((1 - fb) * np.exp(-alpha * days) + fb * np.exp(-beta * days))
+    np.testing.assert_allclose(stein2019_concentration(days, 3900, 0.0, cmax, alpha, fb, beta), expected)
+    grid = np.linspace(0.0, 30.0, 20)  # an arithmetic grid: the fast path
+    both = stein2019_concentration(grid, [3900.0, 3900.0], [0.0, 9.3], cmax, alpha, fb, beta)
+    after = cmax * ((1 - fb) * np.exp(-alpha * grid) + fb * np.exp(-beta * grid))
+    np.testing.assert_allclose(both[0], after)
+    assert np.isfinite(both).all()
+
+
 def test_simulation_is_seeded_and_log_normal():
     """Same seed, same subjects; eta ~ N(0, omega²) (Table 1 IIV): sample SD of log parameters ≈ omega."""
     days = np.arange(0, 29.0)

@@ -123,7 +123,10 @@ def stein2019_concentration(
         params = [p[:, None] if p.ndim == 1 else p for p in params]
         factor = factor[:, None] if factor.ndim == 1 else factor
     f, tm, cm, a, b_frac, b = params
-    rho = np.log(f) / tm * factor
+    # a Tmax that underflowed to 0 (an extreme draw of a fit's sampler) gives an infinite rho, which only the
+    # expansion branch uses, and no time is before such a peak: no warning for it
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.log(f) / tm * factor
     r0 = cm / f
     grid = _uniform_grid(t)
     if grid is not None and all(p.ndim == 2 and p.shape[1] == 1 for p in params):
@@ -131,7 +134,7 @@ def stein2019_concentration(
             grid, rho[:, 0], r0[:, 0], cm[:, 0], tm[:, 0], a[:, 0], b_frac[:, 0], b[:, 0], rate_bound
         )
     after = t >= tm
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # the branch np.where does not take may be inf·0
         since_peak = np.maximum(t - tm, 0.0)
         expansion = r0 * np.exp(rho * np.clip(t, 0.0, None) * ~after)
         contraction = cm * ((1.0 - b_frac) * np.exp(-a * since_peak) + b_frac * np.exp(-b * since_peak))
