@@ -12,8 +12,12 @@ from cartrial.kinetics.popfit.recovery import (
     SHIFT_END,
     TABLE_BEGIN,
     TABLE_END,
+    TARGETS_BEGIN,
+    TARGETS_END,
     recovery_markdown,
     shift_markdown,
+    target_check,
+    targets_markdown,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,6 +28,41 @@ def test_docs_recovery_table_is_generated_from_the_recorded_study() -> None:
     block = text[text.index(TABLE_BEGIN) + len(TABLE_BEGIN) : text.index(TABLE_END)].strip()
     summary = pd.read_csv(ROOT / "benchmarks" / "popfit_recovery.csv")
     assert block == recovery_markdown(summary).strip()
+
+
+def test_docs_targets_table_is_generated_from_the_recorded_study() -> None:
+    """The one-line-per-study verdict on issue 17's targets, the issue's first 100 replicates included."""
+    text = (ROOT / "docs" / "popfit.md").read_text(encoding="utf-8")
+    block = text[text.index(TARGETS_BEGIN) + len(TARGETS_BEGIN) : text.index(TARGETS_END)].strip()
+    summary = pd.read_csv(ROOT / "benchmarks" / "popfit_recovery.csv")
+    assert block == targets_markdown(summary).strip()
+    assert summary["subset"].any() and not summary["subset"].all()
+
+
+def _study(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"parameter": p, "relative_bias_percent": b, "coverage_percent": c, "study": "s", "replicates": 9}
+            for p, b, c in rows
+        ]
+    )
+
+
+def test_target_check_applies_each_limit() -> None:
+    """Issue 17's limits, each at its edge: typical |bias| ≤ 5, variance |bias| ≤ 20, coverage 90-98."""
+    ok = [("typical:a", -5.0, 90.0), ("omega2:a", 20.0, 98.0), ("residual:a", -20.0, 95.0)]
+    assert target_check(_study(ok))["meets_target"]
+    for i, bad in enumerate([("typical:a", 5.1, 95.0), ("omega2:a", -20.1, 95.0), ("residual:a", 0.0, 89.9)]):
+        rows = [bad if j == i else row for j, row in enumerate(ok)]
+        assert not target_check(_study(rows))["meets_target"], bad
+    check = target_check(_study([("typical:a", 1.0, 99.0), ("omega2:a", -3.0, 91.0)]))
+    assert check["coverage_percent_range"] == [91.0, 99.0] and not check["meets_target"]
+    assert check["max_abs_typical_bias_percent"] == 1.0 and check["max_abs_variance_bias_percent"] == 3.0
+    line = targets_markdown(_study([("typical:a", 1.0, 99.0), ("omega2:a", -3.0, 91.0)])).splitlines()[-1]
+    assert "typical:a 99.0" in line and line.endswith("| no |")
+    no_ci = _study([("typical:a", 1.0, 95.0), ("omega2:a", -3.0, float("nan"))])
+    assert not target_check(no_ci)["meets_target"]
+    assert "omega2:a (no CI)" in targets_markdown(no_ci)
 
 
 def test_recovery_table_lists_every_parameter_of_every_study() -> None:

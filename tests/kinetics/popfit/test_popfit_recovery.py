@@ -116,10 +116,13 @@ def test_m3_recovers_elimination_where_m1_is_biased() -> None:
 
 
 @pytest.mark.nightly
-def test_recovery_study_100_replicates_100_subjects() -> None:
-    """The issue-17 targets on 100 replicates of 100 subjects: fixed effects |bias| ≤ 5 %, variances ≤ 20 %,
-    95 % CI coverage 90-98 %."""
-    _, summary = recovery_study(100, 100, seed=11)
+def test_recovery_study_300_replicates_100_subjects() -> None:
+    """The issue-17 targets on 100 subjects: fixed effects |bias| ≤ 5 %, variances ≤ 20 %, 95 % CI coverage
+    90-98 % — on 300 replicates (the bench's main study), because a coverage from 100 replicates has a
+    Monte-Carlo SE of 2.2 points: 13 calibrated intervals put one outside 90-98 % in about half of
+    100-replicate studies, 3 % of 300-replicate ones (D-17.27; the first 100 replicates are reported on
+    their own in docs/popfit.md §7). About 35 min on one core."""
+    _, summary = recovery_study(100, 300, seed=11)
     fixed = summary[summary["parameter"].str.startswith("typical:")]
     var = summary[~summary["parameter"].str.startswith("typical:")]
     assert (fixed["relative_bias_percent"].abs() <= 5).all(), fixed

@@ -101,45 +101,62 @@ def recovery_study(
 
     Summary: truth, mean estimate, relative bias % of the mean, coverage % of the 95 % CI, number of
     replicates with a CI, converged fraction and mean BLQ %. `first`: index of the first replicate (its
-    dataset seed is seed + 1000·r, its SAEM seed seed + r), so a study can be run in parts and concatenated.
-    `iiv`: the parameters with between-subject variability, in the simulation and in the fitted model
-    (default all six; e.g. `REDUCED_IIV` for a design too small to identify all six ω²). `saem`: SAEM
-    settings that differ from the defaults for every replicate (`SaemSettings` fields, e.g.
-    ``{"polish_rounds": 0}`` to report SAEM's last iterate); ignored when `settings` is given.
+    dataset seed is seed + 1000·r, its SAEM seed seed + r), so a study can be run in parts and concatenated
+    (or its replicates fitted in parallel with `recovery_replicate`). `iiv`: the parameters with
+    between-subject variability, in the simulation and in the fitted model (default all six; e.g.
+    `REDUCED_IIV` for a design too small to identify all six ω²). `saem`: SAEM settings that differ from the
+    defaults for every replicate (`SaemSettings` fields, e.g. ``{"polish_rounds": 0}`` to report SAEM's last
+    iterate); ignored when `settings` is given.
     """
+    parts: list[pd.DataFrame] = []
+    for r in range(first, first + n_replicates):
+        parts.append(recovery_replicate(r, n_subjects, seed=seed, settings=settings, iiv=iiv, saem=saem))
+        if progress is not None:
+            progress(r, pd.concat(parts, ignore_index=True))
+    per = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return per, summarise(per, iiv)
+
+
+def recovery_replicate(
+    replicate: int,
+    n_subjects: int,
+    *,
+    seed: int = 1,
+    settings: SaemSettings | None = None,
+    iiv: Sequence[str] | None = None,
+    saem: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Replicate `replicate` of `recovery_study` (the same arguments): its dataset (seed + 1000·replicate)
+    fitted with SAEM seed seed + replicate; one row per population parameter with its estimate, 95 % CI and
+    interval method, the fit's convergence label and the dataset's BLQ %. Independent of the other
+    replicates, so a study's replicates can be fitted in any order or in parallel."""
     from cartrial.kinetics.popfit.fit import fit_population
 
     truth = truth_table(iiv)
-    rows: list[dict[str, Any]] = []
-    for r in range(first, first + n_replicates):
-        data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * r, iiv=iiv)
-        fit = fit_population(
-            data,
-            "stein2019",
-            iiv=iiv,
-            settings=settings or SaemSettings(seed=seed + r, **dict(saem or {})),
-            ci="auto",  # the recovery table's intervals (D-17.17): profile where Wald is not available
-        )
-        for rec in fit.estimates.itertuples():
-            key = f"{rec.kind}:{rec.parameter}"
-            if key not in truth:
-                continue
-            rows.append(
-                {
-                    "replicate": r,
-                    "parameter": key,
-                    "estimate": rec.estimate,
-                    "ci95_low": rec.ci95_low,
-                    "ci95_high": rec.ci95_high,
-                    "ci_method": rec.ci_method,
-                    "converged": fit.converged,
-                    "blq_percent": data.summary()["blq_percent"],
-                }
-            )
-        if progress is not None:
-            progress(r, pd.DataFrame(rows))
-    per = pd.DataFrame(rows)
-    return per, summarise(per, iiv)
+    data, _ = simulate_cart_dataset(n_subjects, seed + 1000 * replicate, iiv=iiv)
+    fit = fit_population(
+        data,
+        "stein2019",
+        iiv=iiv,
+        settings=settings or SaemSettings(seed=seed + replicate, **dict(saem or {})),
+        ci="auto",  # the recovery table's intervals (D-17.17): profile where Wald is not available
+    )
+    blq = data.summary()["blq_percent"]
+    rows = [
+        {
+            "replicate": replicate,
+            "parameter": f"{rec.kind}:{rec.parameter}",
+            "estimate": rec.estimate,
+            "ci95_low": rec.ci95_low,
+            "ci95_high": rec.ci95_high,
+            "ci_method": rec.ci_method,
+            "converged": fit.converged,
+            "blq_percent": blq,
+        }
+        for rec in fit.estimates.itertuples()
+        if f"{rec.kind}:{rec.parameter}" in truth
+    ]
+    return pd.DataFrame(rows)
 
 
 def summarise(per: pd.DataFrame, iiv: Sequence[str] | None = None) -> pd.DataFrame:
@@ -282,6 +299,65 @@ def shift_markdown(frame: pd.DataFrame, reference: str = "saem") -> str:
 
 TABLE_BEGIN = "<!-- recovery-table:begin (generated from benchmarks/popfit_recovery.csv; do not edit) -->"
 TABLE_END = "<!-- recovery-table:end -->"
+TARGETS_BEGIN = "<!-- recovery-targets:begin (generated from benchmarks/popfit_recovery.csv; do not edit) -->"
+TARGETS_END = "<!-- recovery-targets:end -->"
+TYPICAL_BIAS_TARGET_PERCENT = 5.0
+VARIANCE_BIAS_TARGET_PERCENT = 20.0
+COVERAGE_TARGET_PERCENT = (90.0, 98.0)
+"""Issue 17's recovery targets: |relative bias| of the typical values and of the variances (ω², residual
+parameters), and the coverage of the 95 % intervals."""
+
+
+def target_check(summary: pd.DataFrame) -> dict[str, Any]:
+    """Issue 17's targets on one study's summary (`summarise`): the largest |relative bias| of the typical
+    values and of the variances, the range of coverage, and whether every target is met (a parameter
+    without an interval in any replicate has no coverage and does not meet the coverage target)."""
+    kind = summary["parameter"].str.split(":").str[0]
+    fixed = summary[kind == "typical"]["relative_bias_percent"].abs()
+    var = summary[kind.isin(["omega2", "residual"])]["relative_bias_percent"].abs()
+    cov = summary["coverage_percent"]
+    low, high = COVERAGE_TARGET_PERCENT
+    return {
+        "max_abs_typical_bias_percent": float(fixed.max()),
+        "max_abs_variance_bias_percent": float(var.max()),
+        "coverage_percent_range": [float(cov.min()), float(cov.max())] if cov.notna().any() else None,
+        "meets_target": bool(
+            (fixed <= TYPICAL_BIAS_TARGET_PERCENT).all()
+            and (var <= VARIANCE_BIAS_TARGET_PERCENT).all()
+            and cov.between(low, high).all()  # False for a missing coverage
+        ),
+    }
+
+
+def targets_markdown(summary: pd.DataFrame) -> str:
+    """One line per study of `benchmarks/popfit_recovery.csv` (the first replicates of a longer study
+    included, column ``subset``): replicates, the largest |bias| of typical values and of variances, the
+    coverage range, the parameter outside it, and whether issue 17's targets are met."""
+    lines = [
+        "| study | replicates | max \\|bias\\| typical % | max \\|bias\\| variances % | coverage % "
+        "| outside 90-98 % | targets met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    labels = summary["study"].astype(str)
+    low, high = COVERAGE_TARGET_PERCENT
+    for label in dict.fromkeys(labels):
+        part = summary[labels == label]
+        check = target_check(part)
+        cov = check["coverage_percent_range"]
+        cov_s = "—" if cov is None else f"{cov[0]:.1f}-{cov[1]:.1f}"
+        outside = part[~part["coverage_percent"].between(low, high)]
+        out_s = ", ".join(
+            f"{row.parameter} {row.coverage_percent:.1f}"
+            if math.isfinite(row.coverage_percent)
+            else f"{row.parameter} (no CI)"
+            for row in outside.itertuples()
+        )
+        lines.append(
+            f"| {label} | {int(part['replicates'].iloc[0])} | {check['max_abs_typical_bias_percent']:.1f} "
+            f"| {check['max_abs_variance_bias_percent']:.1f} | {cov_s} | {out_s or '—'} "
+            f"| {'yes' if check['meets_target'] else 'no'} |"
+        )
+    return "\n".join(lines)
 
 
 def study_label(
@@ -301,6 +377,8 @@ def recovery_markdown(summary: pd.DataFrame) -> str:
     n_subjects, replicates, optionally study (`study_label`; default the size) and those of `summarise`),
     per study: bias % of the mean ± its Monte-Carlo SE, bias % of the geometric mean, coverage %, SD/SE and
     the replicates with a CI; "n/a" for a variance the study's model does not have."""
+    if "subset" in summary:  # the first replicates of a longer study: in `targets_markdown` only
+        summary = summary[~summary["subset"].astype(bool)]
     labels = (
         summary["study"].astype(str)
         if "study" in summary
