@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,10 @@ MAIN_STUDY_FACTOR = 3
 core each): a coverage from 100 replicates has a Monte-Carlo SE of 2.2 points, so 13 perfectly calibrated
 intervals put at least one outside 90-98 % in about half of 100-replicate studies (3 % at 300; D-17.27).
 Their first `CARTRIAL_POPFIT_REPLICATES` replicates — the issue's 100 — are reported too (``subset``)."""
+
+WORKERS = int(os.environ.get("CARTRIAL_BENCH_WORKERS", str(os.cpu_count() or 1)))
+"""Processes fitting recovery replicates (a local Dask cluster when > 1; replicates are independent, so the
+per-replicate file is the same whatever the number)."""
 
 PD_POPULATION: dict[str, object] = {
     "format": "cartrial.popfit/1",
@@ -215,11 +220,6 @@ def run() -> list[dict[str, object]]:
     return results
 
 
-WORKERS = int(os.environ.get("CARTRIAL_BENCH_WORKERS", str(os.cpu_count() or 1)))
-"""Processes fitting recovery replicates (a local Dask cluster when > 1; replicates are independent, so the
-per-replicate file is the same whatever the number)."""
-
-
 def fit_replicates(
     n: int,
     iiv: tuple[str, ...] | None,
@@ -237,10 +237,10 @@ def fit_replicates(
         whole = pd.concat(parts, ignore_index=True).sort_values("replicate", kind="stable")
         whole.to_csv(cache, index=False)
 
-    kwargs = {"n_subjects": n, "seed": 11, "iiv": iiv, "saem": saem}
+    fit = partial(recovery_replicate, n_subjects=n, seed=11, iiv=iiv, saem=saem)
     if WORKERS <= 1:
         for r in replicates:
-            save(recovery_replicate(r, **kwargs))  # type: ignore[arg-type]
+            save(fit(r))
     else:
         from distributed import Client, LocalCluster, as_completed
 
@@ -248,7 +248,7 @@ def fit_replicates(
             LocalCluster(n_workers=WORKERS, threads_per_worker=1, dashboard_address=None) as cluster,
             Client(cluster) as client,
         ):
-            for future in as_completed(client.map(recovery_replicate, replicates, pure=False, **kwargs)):
+            for future in as_completed(client.map(fit, replicates, pure=False)):
                 save(future.result())
     return pd.read_csv(cache)
 
