@@ -475,6 +475,13 @@ def popfit_command(
         help="95 % CIs of typical values: wald (default), auto (Wald, profile likelihood where Wald is not "
         "available; can take minutes on a non-identifiable fit), or profile (profile likelihood for all).",
     ),
+    variance_ci: str = typer.Option(
+        "satterthwaite",
+        "--variance-ci",
+        help="95 % CIs of the variances and residual error parameters: satterthwaite (default; chi-square "
+        "with 2 (estimate/SE)^2 df, as SAS PROC MIXED; calibrated with few subjects) or wald (log scale, as "
+        "nlme's intervals; docs/popfit.md section 3, D-17.28).",
+    ),
 ) -> None:
     """Population (mixed-effects) fit by SAEM with BLQ censoring (M3).
 
@@ -518,6 +525,7 @@ def popfit_command(
         )
     for name, value, allowed in (
         ("--ci", ci, ("auto", "wald", "profile")),
+        ("--variance-ci", variance_ci, ("satterthwaite", "wald")),
         ("--omega", omega, ("diagonal", "full")),
         ("--blq", blq, ("m3", "m1")),
         ("--scale", scale, ("log", "linear")),
@@ -690,6 +698,7 @@ def popfit_command(
             progress=progress,
             method=method,
             ci=ci,
+            variance_ci=variance_ci,
         )
     fit.settings.update(pd_settings)
     if kinetic_notes:

@@ -48,7 +48,7 @@ def test_popfit_writes_estimates_ebes_diagnostics_figures_and_html(popfit_dir: P
     assert set(estimates["status"]) == {status}
     assert status in (popfit_dir / "summary.html").read_text()
     # every interval is labelled by its method, and the HTML explains the labels it uses
-    assert set(estimates["ci_method"]) <= {"wald_log", "wald", "profile", "none"}
+    assert set(estimates["ci_method"]) <= {"satterthwaite", "wald_log", "wald", "profile", "none"}
     assert estimates.loc[estimates["ci95_low"].isna(), "ci_method"].eq("none").all()
     assert {r["ci_method"] for r in doc["estimates"]} == set(estimates["ci_method"])
     html_text = (popfit_dir / "summary.html").read_text()
@@ -170,6 +170,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
         (("--model", "nope"), "unknown population model"),
         (("--k1", "0"), "out of range"),
         (("--ci", "bootstrap"), "allowed: auto, wald, profile"),
+        (("--variance-ci", "profile"), "allowed: satterthwaite, wald"),
         (("--proposal", "normal"), "allowed: laplace, mcmc, mixture"),
     ],
 )

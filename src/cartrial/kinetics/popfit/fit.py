@@ -42,7 +42,13 @@ Z95 = 1.959963984540054
 CI_METHODS: tuple[str, ...] = ("auto", "wald", "profile")
 """Choices of `fit_population(ci=...)` (and `--ci`)."""
 
+VARIANCE_CI_METHODS: tuple[str, ...] = ("satterthwaite", "wald")
+"""Choices of `fit_population(variance_ci=...)` (and `--variance-ci`): the 95 % intervals of the variances
+(Ω diagonal) and of the residual error parameters (decisions D-17.28)."""
+
 CI_METHOD_LABELS: dict[str, str] = {
+    "satterthwaite": "Satterthwaite: ν·v/χ²_ν(0.975) to ν·v/χ²_ν(0.025) for a variance v, ν = 2 (v/SE)², SE "
+    "from the observed information (a residual SD: the square root of its variance's interval)",
     "wald_log": "Wald on the log scale: exp(log θ ± 1.96 SE), SE from the observed information",
     "wald": "Wald: θ ± 1.96 SE, SE from the observed information",
     "profile": "profile likelihood: log L within χ²₁(0.95)/2 = 1.92 of its maximum",
@@ -153,6 +159,7 @@ def fit_population(
     compute_se: bool = True,
     method: str = "saem",
     ci: str = "wald",
+    variance_ci: str = "satterthwaite",
     profile_draws: int = 300,
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
@@ -163,13 +170,19 @@ def fit_population(
     ``wald`` (exp(log θ ± 1.96 SE) from the observed information), ``profile`` (profile likelihood for all,
     `cartrial.kinetics.popfit.profile`) or ``auto`` (default: Wald, and profile likelihood where the Wald
     interval is not available, e.g. a Fisher information that is not positive definite); the method of every
-    interval is in the ``ci_method`` column. Raises `NotEstimableError` with what to change when the data
-    cannot identify the model; a fit that ran but did not converge is returned labelled.
+    interval is in the ``ci_method`` column. `variance_ci`: the 95 % intervals of the variances (Ω diagonal)
+    and residual error parameters — ``satterthwaite`` (default, `satterthwaite_interval`) or ``wald``
+    (exp(log v ± 1.96 SE); θ ± 1.96 SE for a full Ω's entries). Raises `NotEstimableError` with what to
+    change when the data cannot identify the model; a fit that ran but did not converge is returned labelled.
     """
     t0 = _time.perf_counter()
     if ci not in CI_METHODS:
         raise ConfigurationError(
             f"unknown confidence-interval method {ci!r}; allowed: {', '.join(CI_METHODS)}"
+        )
+    if variance_ci not in VARIANCE_CI_METHODS:
+        raise ConfigurationError(
+            f"unknown variance interval method {variance_ci!r}; allowed: {', '.join(VARIANCE_CI_METHODS)}"
         )
     settings = settings or SaemSettings()
     struct = get_model(model) if isinstance(model, str) else model
@@ -365,7 +378,7 @@ def fit_population(
 
     converged = not problems
     pop = PopulationModel(spec, theta, converged, tuple(problems))
-    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged, profiles)
+    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci)
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
     return PopulationFit(
@@ -400,6 +413,7 @@ def fit_population(
             or ({"rounds": 0, "reported": "SAEM's last iterate"} if method == "saem" else {}),
             "proposal": proposal_info,
             "ci": ci,
+            "variance_ci": variance_ci,
             "profile_draws": profile_draws if profiles else 0,
             "saem_notes": saem_notes,
         },
@@ -483,6 +497,7 @@ def _estimates_table(
     eta_mode: FloatArray,
     converged: bool,
     profiles: Mapping[int, Any] | None = None,
+    variance_ci: str = "satterthwaite",
 ) -> pd.DataFrame:
     from cartrial.kinetics.popfit.saem import ThetaCodec
 
@@ -526,17 +541,9 @@ def _estimates_table(
         for a, name in enumerate(spec.iiv_names):
             om2 = theta.omega[a, a]
             s = se[pos + a]
-            rows.append(
-                _log_wald_row(
-                    "omega2",
-                    name,
-                    om2,
-                    s,
-                    "-",
-                    f"variance of eta ({_eta_scale(spec, name)}); CI on the log scale",
-                    shrink[name],
-                )
-            )
+            note = f"variance of eta ({_eta_scale(spec, name)}); CI on the log scale"
+            wald = _log_wald_row("omega2", name, om2, s, "-", note, shrink[name])
+            rows.append(_variance_row(wald, variance_ci))
         pos += q
     else:
         # delta method from the Cholesky parametrisation to the Omega entries
@@ -563,17 +570,9 @@ def _estimates_table(
                 s = math.sqrt(cov_e[c, c]) if np.isfinite(cov_e[c, c]) and cov_e[c, c] >= 0 else float("nan")
                 if i == j:
                     name = spec.iiv_names[i]
-                    rows.append(
-                        _wald_row(
-                            "omega2",
-                            name,
-                            val,
-                            s,
-                            "-",
-                            f"variance of eta ({_eta_scale(spec, name)})",
-                            shrink[name],
-                        )
-                    )
+                    note = f"variance of eta ({_eta_scale(spec, name)})"
+                    wald = _wald_row("omega2", name, val, s, "-", note, shrink[name])
+                    rows.append(_variance_row(wald, variance_ci))
                 else:
                     name = f"{spec.iiv_names[i]}~{spec.iiv_names[j]}"
                     rows.append(_wald_row("omega_cov", name, val, s, "-", "covariance of etas", float("nan")))
@@ -584,7 +583,8 @@ def _estimates_table(
         s = se[pos + a]
         unit = "log scale SD" if spec.error.scale == "log" else ("SD" if name == "a" else "fraction")
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
-        rows.append(_log_wald_row("residual", name, sig, s, unit, note, float("nan")))
+        wald = _log_wald_row("residual", name, sig, s, unit, f"{note}; CI on the log scale", float("nan"))
+        rows.append(_variance_row(wald, variance_ci, sd=True))
     table = pd.DataFrame(rows)
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
@@ -614,6 +614,62 @@ def _log_wald_row(
         shrinkage,
         "wald_log",
     )
+
+
+def satterthwaite_interval(variance: float, se: float, level: float = 0.95) -> tuple[float, float, float]:
+    """Satterthwaite confidence interval of a variance: (low, high, ν).
+
+    The estimate v with standard error SE is taken as v·χ²_ν/ν with ν = 2 (v/SE)² degrees of freedom (the
+    χ² distribution with the estimate's mean and variance), so the interval is ν·v/χ²_ν(1 − α/2) to
+    ν·v/χ²_ν(α/2). For the variance of a normal sample with known mean, whose information gives SE = v·√(2/n),
+    ν = n and this is the exact interval; as ν grows it tends to the Wald interval v ± z·SE. Source:
+    Satterthwaite FE, Biometrics Bulletin 1946;2:110-114; the confidence limits PROC MIXED (SAS/STAT User's
+    Guide, The MIXED Procedure, CL option) gives covariance parameters bounded below by 0. NaN (no interval)
+    unless v > 0 and SE > 0 are finite; an upper end of +inf when ν is so small (SE above about 20 v) that
+    χ²_ν(α/2) underflows.
+    """
+    from scipy import stats
+
+    if not (math.isfinite(variance) and math.isfinite(se) and variance > 0 and se > 0):
+        return float("nan"), float("nan"), float("nan")
+    nu = 2 * (variance / se) ** 2
+    alpha = 1 - level
+    lower_quantile = float(stats.chi2.ppf(alpha / 2, nu))  # 0.0 (underflow) when ν is below about 0.005
+    return (
+        nu * variance / float(stats.chi2.ppf(1 - alpha / 2, nu)),
+        nu * variance / lower_quantile if lower_quantile > 0 else math.inf,
+        nu,
+    )
+
+
+SATTERTHWAITE_MIN_DF = 1.0
+"""Fewest degrees of freedom (ν = 2 (v/SE)², i.e. RSE of the variance ≤ 141 %) for a Satterthwaite interval;
+below, the interval spans more than three orders of magnitude (ν·v/χ²_ν(0.025) > 1000 v) and, below ν ≈ 0.08,
+its lower end rises again as the SE grows: the row keeps its Wald interval (D-17.28)."""
+
+
+def _variance_row(wald: dict[str, Any], variance_ci: str, sd: bool = False) -> dict[str, Any]:
+    """The row of a variance (`sd`: of a residual SD σ, whose interval is the square root of σ²'s, SE of σ²
+    2σ·SE(σ)) with the interval `variance_ci` asks for: `wald` as built for the ``wald`` choice, or its
+    `satterthwaite_interval` from the same estimate and SE when that has `SATTERTHWAITE_MIN_DF` or more."""
+    if variance_ci != "satterthwaite":
+        return wald
+    est, se = wald["estimate"], wald["se"]
+    low, high, nu = satterthwaite_interval(est**2, 2 * est * se) if sd else satterthwaite_interval(est, se)
+    note = wald["note"].replace("; CI on the log scale", "")
+    if not nu >= SATTERTHWAITE_MIN_DF:
+        if math.isfinite(nu):
+            wald["note"] = f"{wald['note']} (Wald: {nu:.2g} df, too few for a Satterthwaite interval)"
+        return wald
+    if sd:
+        low, high = math.sqrt(low), math.sqrt(high)
+    return {
+        **wald,
+        "ci95_low": low,
+        "ci95_high": high,
+        "ci_method": "satterthwaite",
+        "note": f"{note}; Satterthwaite CI, {nu:.3g} df",
+    }
 
 
 def _eta_scale(spec: PopulationSpec, name: str) -> str:

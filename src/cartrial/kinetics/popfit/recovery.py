@@ -147,6 +147,7 @@ def recovery_replicate(
             "replicate": replicate,
             "parameter": f"{rec.kind}:{rec.parameter}",
             "estimate": rec.estimate,
+            "se": rec.se,
             "ci95_low": rec.ci95_low,
             "ci95_high": rec.ci95_high,
             "ci_method": rec.ci_method,
@@ -168,9 +169,9 @@ def summarise(per: pd.DataFrame, iiv: Sequence[str] | None = None) -> pd.DataFra
     log θ̂ (about +25 % for FOLDX at 12 subjects); `geometric_bias_percent` = exp(mean log θ̂) / θ - 1 is the
     bias of μ̂ itself. `bias_mc_se_percent`: the Monte-Carlo SE of `relative_bias_percent` from the number of
     replicates (100·SD(θ̂)/(θ·√R)) — a bias is only resolved against the 5 % target when it is well below 5.
-    `sd_over_se` is the SD of log θ̂ over replicates divided by the median SE of log θ̂ (≈ 1 when the SEs
-    are calibrated); `ci_methods` counts the replicates per interval method (``ci_method``). `iiv`: the
-    study's IIV parameters (`recovery_study`)."""
+    `sd_over_se` is the SD of log θ̂ over the replicates with a standard error divided by their median SE of
+    log θ̂ (≈ 1 when the SEs are calibrated); `ci_methods` counts the replicates per interval method
+    (``ci_method``). `iiv`: the study's IIV parameters (`recovery_study`)."""
     truth = truth_table(iiv)
     summary = []
     for key, part in per.groupby("parameter", sort=False):
@@ -179,12 +180,20 @@ def summarise(per: pd.DataFrame, iiv: Sequence[str] | None = None) -> pd.DataFra
         covered = (
             ((with_ci["ci95_low"] <= t) & (t <= with_ci["ci95_high"])).mean() if len(with_ci) else math.nan
         )
-        # calibration of the SEs: SD over replicates of log θ̂ against the median SE of log θ̂ (the CIs of
-        # typical values, variances and residual parameters are exp(log θ̂ ± 1.96·SE)); ≈ 1 when calibrated
+        # calibration of the SEs: SD over replicates of log θ̂ against the median SE of log θ̂ = SE/θ̂ (delta
+        # method; every recovery parameter is estimated on the log scale), over the replicates with an SE;
+        # ≈ 1 when calibrated. Files without the `se` column: the SE of a Wald interval exp(log θ̂ ± 1.96·SE)
         with np.errstate(divide="ignore", invalid="ignore"):
-            se_log = (np.log(with_ci["ci95_high"]) - np.log(with_ci["ci95_low"])) / (2 * 1.959963984540054)
-            sd_log = float(np.log(with_ci["estimate"]).std(ddof=1)) if len(with_ci) > 1 else math.nan
-        se_med = float(np.nanmedian(se_log)) if len(with_ci) else math.nan
+            if "se" in part:
+                with_se = part[np.isfinite(part["se"]) & (part["se"] > 0)]
+                se_log = with_se["se"] / with_se["estimate"]
+            else:
+                with_se = with_ci
+                se_log = (np.log(with_ci["ci95_high"]) - np.log(with_ci["ci95_low"])) / (
+                    2 * 1.959963984540054
+                )
+            sd_log = float(np.log(with_se["estimate"]).std(ddof=1)) if len(with_se) > 1 else math.nan
+        se_med = float(np.nanmedian(se_log)) if len(with_se) else math.nan
         est = part["estimate"].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             geo = 100 * (math.exp(float(np.mean(np.log(est)))) / t - 1) if np.all(est > 0) else math.nan
