@@ -124,9 +124,26 @@ def fit_laplace(
     work: Work, theta0: Theta, max_iter: int = 200, approximation: str = "laplace"
 ) -> tuple[Theta, float, bool, str, FloatArray, FloatArray]:
     """Maximise the Laplacian (or FOCE-I) log-likelihood from `theta0`; returns (θ̂, log L, success,
-    message, η̂, H)."""
+    message, η̂, H).
+
+    The Laplacian approximation starts from the FOCE-I maximum (found first from `theta0`): it uses each
+    subject's exact Hessian of −log p(y, η), which far from the maximum is often not positive definite at
+    the (not yet converged) conditional mode, and its log-determinant then makes the objective jump — from
+    a poor start the search could end below where it began. A search that ends below its start is reported
+    as not successful."""
+    eta0 = np.zeros((work.n, work.spec.q))
+    if approximation == "laplace":
+        theta0, _, _, _, eta0, _ = _maximise(work, theta0, eta0, max_iter, "focei")
+    return _maximise(work, theta0, eta0, max_iter, approximation)
+
+
+def _maximise(
+    work: Work, theta0: Theta, eta0: FloatArray, max_iter: int, approximation: str
+) -> tuple[Theta, float, bool, str, FloatArray, FloatArray]:
+    """BFGS on `laplace_loglik` from `theta0` (conditional modes warm-started from `eta0`)."""
     codec = ThetaCodec(work.spec)
-    state = {"eta": np.zeros((work.n, work.spec.q))}
+    start_value = laplace_loglik(work, theta0, eta0, approximation)[0]
+    state = {"eta": eta0}
 
     def objective(v: FloatArray) -> float:
         try:
@@ -146,4 +163,11 @@ def fit_laplace(
     )
     theta = codec.decode(res.x)
     value, eta, hess = laplace_loglik(work, theta, state["eta"], approximation)
-    return theta, value, bool(res.success), str(res.message), eta, hess
+    success, message = bool(res.success), str(res.message)
+    if not value >= start_value - 1e-6:
+        success = False
+        message = (
+            f"the search ended below its start (log-likelihood {value:.4g} < {start_value:.4g}): the "
+            "objective is not smooth from this start; give initial values nearer the estimate"
+        )
+    return theta, value, success, message, eta, hess
