@@ -9,6 +9,7 @@ scipy-quadrature path of cartrial 0.1.0 took ~95 ms).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from benchmarks.timing import best_seconds
@@ -21,9 +22,7 @@ def run() -> list[dict[str, Any]]:
     design = Boin(5, 0.3)
     results: list[dict[str, Any]] = []
     for trials, target_s in ((10_000, 0.05), (100_000, None)):
-        seconds = best_seconds(
-            lambda t=trials: simulate(design, TRUTH, cohorts=10, trials=t, seed=6), repeat=5
-        )
+        seconds = best_seconds(partial(simulate, design, TRUTH, cohorts=10, trials=trials, seed=6), repeat=5)
         oc = simulate(design, TRUTH, cohorts=10, trials=trials, seed=6)
         results.append(
             {
@@ -40,8 +39,8 @@ def run() -> list[dict[str, Any]]:
             }
         )
     for variant in ("deescalation", "escalation_only"):
-        three = ThreePlusThree(5, variant=variant)  # type: ignore[arg-type]
-        seconds = best_seconds(lambda d=three: exact_three_plus_three(d, TRUTH), repeat=20, warmup=2)
+        three = ThreePlusThree(5, variant=variant)
+        seconds = best_seconds(partial(exact_three_plus_three, three, TRUTH), repeat=20, warmup=2)
         results.append(
             {
                 "name": f"exact_3plus3_5_doses_{variant}",

@@ -437,10 +437,8 @@ def run_backend(backend: str, url: str, subjects: list[str]) -> list[dict[str, A
 
 
 def run() -> list[dict[str, Any]]:
+    from benchmarks.bench_store import postgres_schema
     from cartrial.store.importing import write_synthetic_study
-
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_store import postgres_schema
 
     entries: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="cartrial-bench-web-") as tmp:
