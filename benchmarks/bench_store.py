@@ -12,7 +12,9 @@ the ratios. Each raw load and each import is measured `REPEATS` times (default 2
 and the fastest counts, so that a slow moment of the shared machine does not decide a ratio. Generating the
 synthetic CSVs is not timed.
 
-Also recorded: a re-import with one value changed (the partial path, decisions D-19.7: the byte-identical
+Also recorded: the raw load into tables with the store's natural keys (UNIQUE) and subject foreign keys
+(`constrained`), and the import's ratio to it, a candidate baseline for the team (decisions D-19.15); a
+re-import with one value changed (the partial path, decisions D-19.7: the byte-identical
 files are not read again, the changed file and the small context forms are read and compared), and the
 peak resident memory of a `LARGE_SUBJECTS` (10,000-subject, about 10 million rows) import on PostgreSQL in
 a child process (skip with ``CARTRIAL_BENCH_STORE_SKIP_LARGE=1``); the load average of each measurement.
@@ -78,24 +80,46 @@ print(json.dumps(write_synthetic_study(sys.argv[1], int(sys.argv[2]))))
 
 
 def _csv_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.csv"))
+    """The CSV templates in the import's form order (sites and subjects before what refers to them)."""
+    from cartrial.store.importing.forms import FORMS
+
+    order = {spec.name: i for i, spec in enumerate(FORMS)}
+    return sorted(folder.glob("*.csv"), key=lambda file: (order.get(file.stem, len(order)), file.name))
 
 
-def _text_table_sql(name: str, header: list[str]) -> str:
-    columns = ", ".join(f'"{column}" TEXT' for column in header)
-    return f'CREATE TABLE "raw_{name}" ({columns})'
+def _text_table_sql(name: str, header: list[str], constrained: bool = False) -> str:
+    """An all-text table for a CSV; `constrained`: with the form's natural key as a UNIQUE constraint and a
+    foreign key from its subject (a subject's site) to the raw subjects (sites) table, the constraints the
+    store's schema keeps (decisions D-19.11, D-19.14)."""
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
+    parts = [f'"{column}" TEXT' for column in header]
+    spec = FORMS_BY_NAME.get(name)
+    if constrained and spec is not None:
+        key = spec.template_key()
+        if key and all(column in header for column in key):
+            parts.append(f"UNIQUE ({', '.join(key)})")
+        refers = {"subjects": ("site_id", "sites")}.get(name) or (
+            (spec.subject_column, "subjects") if spec.subject_column and name != "subjects" else None
+        )
+        if refers is not None and refers[0] in header:
+            parts.append(f'FOREIGN KEY ("{refers[0]}") REFERENCES "raw_{refers[1]}" ("{refers[0]}")')
+    return f'CREATE TABLE "raw_{name}" ({", ".join(parts)})'
 
 
-def raw_load_sqlite(folder: Path, path: Path) -> float:
-    """Seconds to load every CSV of `folder` into all-text SQLite tables (csv module + executemany)."""
+def raw_load_sqlite(folder: Path, path: Path, constrained: bool = False) -> float:
+    """Seconds to load every CSV of `folder` into all-text SQLite tables (csv module + executemany);
+    `constrained`: tables with the store's natural keys and subject foreign keys (`_text_table_sql`)."""
     start = time.perf_counter()
     connection = sqlite3.connect(path)
+    if constrained:
+        connection.execute("PRAGMA foreign_keys = ON")
     try:
         for file in _csv_files(folder):
             with file.open(newline="", encoding="utf-8") as handle:
                 reader = csv.reader(handle)
                 header = next(reader)
-                connection.execute(_text_table_sql(file.stem, header))
+                connection.execute(_text_table_sql(file.stem, header, constrained))
                 marks = ", ".join("?" * len(header))
                 connection.executemany(f'INSERT INTO "raw_{file.stem}" VALUES ({marks})', reader)
         connection.commit()
@@ -104,8 +128,9 @@ def raw_load_sqlite(folder: Path, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def raw_load_postgresql(folder: Path, url: str) -> float:
-    """Seconds to COPY every CSV of `folder` into all-text tables of the schema `url` points to."""
+def raw_load_postgresql(folder: Path, url: str, constrained: bool = False) -> float:
+    """Seconds to COPY every CSV of `folder` into all-text tables of the schema `url` points to;
+    `constrained`: tables with the store's natural keys and subject foreign keys (`_text_table_sql`)."""
     import psycopg
     from sqlalchemy import make_url
 
@@ -115,7 +140,7 @@ def raw_load_postgresql(folder: Path, url: str) -> float:
         for file in _csv_files(folder):
             with file.open("rb") as handle:
                 header = next(csv.reader([handle.readline().decode("utf-8")]))
-                cursor.execute(_text_table_sql(file.stem, header))
+                cursor.execute(_text_table_sql(file.stem, header, constrained))
                 with cursor.copy(f'COPY "raw_{file.stem}" FROM STDIN (FORMAT csv)') as copy:
                     while block := handle.read(1 << 20):
                         copy.write(block)
@@ -192,7 +217,11 @@ def _fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _backend_entries(
-    backend: str, times: dict[str, Any], raw_seconds: float, common: dict[str, Any]
+    backend: str,
+    times: dict[str, Any],
+    raw_seconds: float,
+    constrained_seconds: float,
+    common: dict[str, Any],
 ) -> list[dict[str, Any]]:
     rows = common["rows"]
     import_ratio = times["import"] / raw_seconds
@@ -252,6 +281,24 @@ def _backend_entries(
             "unit": "x",
             "target": f"≤ {REIMPORT_RATIO_TARGET:g}× the raw load on {backend} (decisions §19)",
             "meets_target": reimport_ratio <= REIMPORT_RATIO_TARGET,
+            **common,
+        },
+        {
+            "name": f"store_raw_load_constrained_{backend}_seconds",
+            "value": constrained_seconds,
+            "unit": "s",
+            "target": f"recorded only: the raw load ({raw_how}) into tables with the store's natural keys "
+            "(UNIQUE) and subject foreign keys, same CSVs, same run; a candidate baseline (D-19.15)",
+            "meets_target": True,
+            **common,
+        },
+        {
+            "name": f"store_import_vs_constrained_raw_load_{backend}_ratio",
+            "value": times["import"] / constrained_seconds,
+            "unit": "x",
+            "target": "recorded only: the import against the raw load with the same constraints, for the "
+            "team's choice of baseline (decisions D-19.14, D-19.15)",
+            "meets_target": True,
             **common,
         },
     ]
@@ -367,6 +414,10 @@ def run() -> list[dict[str, Any]]:
         rows = sum(counts.values())
 
         raw_sqlite = min(raw_load_sqlite(folder, Path(tmp) / f"raw{i}.db") for i in range(REPEATS))
+        constrained_sqlite = min(
+            raw_load_sqlite(folder, Path(tmp) / f"constrained{i}.db", constrained=True)
+            for i in range(REPEATS)
+        )
         runs = []
         for i in range(REPEATS):
             database = Path(tmp) / f"bench{i}.db"
@@ -380,7 +431,7 @@ def run() -> list[dict[str, Any]]:
             "backend": "sqlite",
             "load_average": _load_average(),
         }
-        entries += _backend_entries("sqlite", times, raw_sqlite, common)
+        entries += _backend_entries("sqlite", times, raw_sqlite, constrained_sqlite, common)
         entries[1]["database_mb"] = round(database.stat().st_size / 1e6, 1)
 
         common = {**common, "backend": "postgresql"}
@@ -390,6 +441,10 @@ def run() -> list[dict[str, Any]]:
                 with postgres_schema(POSTGRES_URL) as url:
                     raws.append(raw_load_postgresql(folder, url))
             raw_postgresql = min(raws)
+            constrained = []
+            for _ in range(REPEATS):
+                with postgres_schema(POSTGRES_URL) as url:
+                    constrained.append(raw_load_postgresql(folder, url, constrained=True))
             runs = []
             for _ in range(REPEATS):
                 with postgres_schema(POSTGRES_URL) as url:
@@ -410,6 +465,6 @@ def run() -> list[dict[str, Any]]:
             )
             return entries
         assert times["inserted"] == rows and times["unchanged"] == rows
-        entries += _backend_entries("postgresql", times, raw_postgresql, common)
+        entries += _backend_entries("postgresql", times, raw_postgresql, min(constrained), common)
         entries += _large_entries(common, Path(tmp))
     return entries
