@@ -327,3 +327,19 @@ def test_proposal_option_is_used_and_recorded(popfit_dir: Path, tmp_path: Path) 
     assert (fitted["settings"]["proposal"].get("defensive") is not None) == (other == "mixture")
     assert (out / "trace.csv").read_text() == (popfit_dir / "trace.csv").read_text()
     assert fitted["typical"] != default["typical"]
+
+
+def test_a_conditional_search_that_cannot_leave_its_start_is_labelled_not_converged(tmp_path: Path) -> None:
+    """The example study's 12 sparse, partly BLQ Stein profiles: FOCE-I's numerical gradient at the default
+    start gives no improving step, so BFGS stops where it began ("precision loss", which a search that did
+    move may legitimately end with). The fit says it did not move and what to use instead, rather than
+    reporting the initial values as estimates (D-17.29)."""
+    result = run_cartrial(
+        "kinetics", "popfit", str(PK), "--method", "focei", "--iiv", "tmax_days,cmax,alpha_per_day",
+        "--no-figures", "--json", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "NOT CONVERGED" and not doc["converged"]
+    problems = doc["convergence_problems"]
+    assert any("did not move from its start" in p and "--method saem" in p for p in problems), problems

@@ -129,8 +129,8 @@ def fit_laplace(
     The Laplacian approximation starts from the FOCE-I maximum (found first from `theta0`): it uses each
     subject's exact Hessian of −log p(y, η), which far from the maximum is often not positive definite at
     the (not yet converged) conditional mode, and its log-determinant then makes the objective jump — from
-    a poor start the search could end below where it began. A search that ends below its start is reported
-    as not successful."""
+    a poor start the search could end below where it began. A search that ends below its start, or stops
+    without a step, is reported as not successful (with a message that says which)."""
     eta0 = np.zeros((work.n, work.spec.q))
     if approximation == "laplace":
         theta0, _, _, _, eta0, _ = _maximise(work, theta0, eta0, max_iter, "focei")
@@ -164,7 +164,12 @@ def _maximise(
     theta = codec.decode(res.x)
     value, eta, hess = laplace_loglik(work, theta, state["eta"], approximation)
     success, message = bool(res.success), str(res.message)
-    if not value >= start_value - 1e-6:
+    if not success and res.nit == 0:
+        message = (
+            "the search did not move from its start (no step improved the objective): use --method saem, "
+            "or give initial values nearer the estimate"
+        )
+    elif not value >= start_value - 1e-6:
         success = False
         message = (
             f"the search ended below its start (log-likelihood {value:.4g} < {start_value:.4g}): the "
