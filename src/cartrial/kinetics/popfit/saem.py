@@ -806,9 +806,9 @@ def inverse_mills_ratio(z: FloatArray) -> FloatArray:
     """φ(z)/Φ(z) (standard normal density over distribution function), the derivative of log Φ(z).
 
     Computed as √(2/π) / erfcx(−z/√2), which has no cancellation: exp(−z²/2 − log Φ(z)) loses all digits
-    for z ≲ −1e8 (a residual SD near 0 while a profile explores) and overflows beyond; → −z as z → −∞,
-    → 0 as z → +∞."""
-    with np.errstate(over="ignore"):
+    for z ≲ −1e8 (a residual SD near 0 while a profile explores) and overflows beyond; → −z as z → −∞
+    (+inf at z = −inf, which a sampled η can reach: erfcx(+inf) = 0, no warning), → 0 as z → +∞."""
+    with np.errstate(over="ignore", divide="ignore"):
         return np.asarray(SQRT_2_OVER_PI / special.erfcx(-np.asarray(z, dtype=float) / math.sqrt(2.0)))
 
 
