@@ -182,16 +182,10 @@ def summarise(per: pd.DataFrame, iiv: Sequence[str] | None = None) -> pd.DataFra
         )
         # calibration of the SEs: SD over replicates of log θ̂ against the median SE of log θ̂ = SE/θ̂ (delta
         # method; every recovery parameter is estimated on the log scale), over the replicates with an SE;
-        # ≈ 1 when calibrated. Files without the `se` column: the SE of a Wald interval exp(log θ̂ ± 1.96·SE)
+        # ≈ 1 when calibrated
+        with_se = part[np.isfinite(part["se"]) & (part["se"] > 0)]
+        se_log = with_se["se"] / with_se["estimate"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            if "se" in part:
-                with_se = part[np.isfinite(part["se"]) & (part["se"] > 0)]
-                se_log = with_se["se"] / with_se["estimate"]
-            else:
-                with_se = with_ci
-                se_log = (np.log(with_ci["ci95_high"]) - np.log(with_ci["ci95_low"])) / (
-                    2 * 1.959963984540054
-                )
             sd_log = float(np.log(with_se["estimate"]).std(ddof=1)) if len(with_se) > 1 else math.nan
         se_med = float(np.nanmedian(se_log)) if len(with_se) else math.nan
         est = part["estimate"].to_numpy(float)
