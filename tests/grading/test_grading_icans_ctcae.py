@@ -216,7 +216,10 @@ def test_ctcae_v5_thresholds(analyte: str, value: float, lln: float, expected: i
         ("platelets", 49000, "/µL", 150000, 3),
         ("hemoglobin", 7.9, "g/dL", 12.0, 3),
         ("hemoglobin", 8.0, "g/dL", 12.0, 2),
-        ("hemoglobin", 4.9, "mmol/L", 7.4, 3),  # 4.9 mmol/L = 79.0 g/L
+        # CTCAE v5.0 states the mmol/L thresholds itself (G2 < 6.2 - 4.9, G3 < 4.9 mmol/L): 4.9 mmol/L is
+        # grade 2 although 4.9 x 16.11 = 79.0 g/L (grading-audit, decisions D-3.4)
+        ("hemoglobin", 4.9, "mmol/L", 7.4, 2),
+        ("hemoglobin", 4.8, "mmol/L", 7.4, 3),
         ("hemoglobin", 5.0, "mmol/L", 7.4, 2),  # 5.0 mmol/L = 80.6 g/L
     ],
 )

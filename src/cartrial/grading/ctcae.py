@@ -89,6 +89,12 @@ def allowed_units(analyte: Analyte | str) -> tuple[str, ...]:
     return tuple("G/L" if key == "g/l" else key for key in _COUNT_UNITS)
 
 
+def _unit_key(unit: str) -> str:
+    """The spelling-normalised form of a unit (case, spaces and the Greek mu folded), as `unit_factor` reads
+    it."""
+    return unit.strip().lower().replace(" ", "").replace("μ", "µ")
+
+
 def unit_factor(analyte: Analyte | str, unit: str) -> float:
     """Multiplier from `unit` to the canonical unit of `analyte` (10^9/L for counts, g/L for haemoglobin).
 
@@ -99,7 +105,7 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
     (0.001, 10.0)
     """
     table = _HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS
-    key = unit.strip().lower().replace(" ", "").replace("μ", "µ")
+    key = _unit_key(unit)
     if key == "g/l" and table is _COUNT_UNITS and not unit.strip().startswith("G"):
         # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin unit:
         # accepting it for a count would be a guess.
@@ -120,13 +126,27 @@ class _Criteria:
     bounds: tuple[float | None, float | None, float | None]
     grade1_below_lln: bool
     grade1_bound: float | None = None  # v6 neutrophils: fixed grade-1 bound instead of the LLN
+    # Bounds the criteria state in another unit (unit key as `_unit_key` gives it → grade 2, 3, 4 bounds in
+    # that unit). CTCAE v5.0 "Anemia" gives 6.2 and 4.9 mmol/L, which are not 100 and 80 g/L converted.
+    unit_bounds: tuple[tuple[str, tuple[float | None, float | None, float | None]], ...] = ()
+
+    def bounds_for(self, unit_key: str) -> tuple[tuple[float | None, float | None, float | None], str | None]:
+        """(grade 2-4 bounds in the unit `unit_key`, or the canonical bounds; the unit they are stated in,
+        None for the canonical unit)."""
+        for key, bounds in self.unit_bounds:
+            if key == unit_key:
+                return bounds, key
+        return self.bounds, None
 
 
 _V5: dict[Analyte, _Criteria] = {
     Analyte.NEUTROPHILS: _Criteria("Neutrophil count decreased", (1.5, 1.0, 0.5), True),
     Analyte.PLATELETS: _Criteria("Platelet count decreased", (75.0, 50.0, 25.0), True),
     # Anaemia grade 4 ("life-threatening consequences") has no laboratory threshold: lab-only grade ≤ 3 [U].
-    Analyte.HEMOGLOBIN: _Criteria("Anemia", (100.0, 80.0, None), True),
+    # CTCAE v5.0 states the anaemia thresholds per unit: < 10.0-8.0 g/dL, < 100-80 g/L, < 6.2-4.9 mmol/L.
+    Analyte.HEMOGLOBIN: _Criteria(
+        "Anemia", (100.0, 80.0, None), True, unit_bounds=(("mmol/l", (6.2, 4.9, None)),)
+    ),
     Analyte.LYMPHOCYTES: _Criteria("Lymphocyte count decreased", (0.8, 0.5, 0.2), True),
     Analyte.WBC: _Criteria("White blood cell decreased", (3.0, 2.0, 1.0), True),
 }
@@ -176,7 +196,18 @@ class LabGrade:
     source: str
 
 
-def _rule_text(grade: int, criteria: _Criteria, unit: str, version: str, require_lln: bool) -> str:
+def _rule_text(
+    grade: int,
+    criteria: _Criteria,
+    unit: str,
+    version: str,
+    require_lln: bool,
+    bounds: tuple[float | None, float | None, float | None] | None = None,
+) -> str:
+    """The rule text of a grade; `bounds` (with `unit` their unit) when the criteria state the thresholds in
+    the reported unit (`_Criteria.unit_bounds`)."""
+    if bounds is not None:
+        criteria = _Criteria(criteria.term, bounds, criteria.grade1_below_lln, criteria.grade1_bound)
     if grade == 0:
         if criteria.grade1_below_lln:
             return "grade 0: at or above the LLN" + (
@@ -214,7 +245,9 @@ def grade_lab(
 
     `value` and `lln` are in `unit` (converted explicitly; see `unit_factor`). v5.0 thresholds (×10^9/L;
     haemoglobin g/L): neutrophils <LLN-1.5, <1.5-1.0, <1.0-0.5, <0.5; platelets <LLN-75, <75-50, <50-25,
-    <25; haemoglobin <LLN-100, <100-80, <80 (lab-only grade capped at 3 [U]); lymphocytes <LLN-0.8,
+    <25; haemoglobin <LLN-100, <100-80, <80 (lab-only grade capped at 3 [U]) — a haemoglobin in mmol/L is
+    graded on the mmol/L thresholds CTCAE v5.0 states, <LLN-6.2, <6.2-4.9, <4.9 mmol/L, which are not the
+    g/L ones converted (decisions D-3.4); lymphocytes <LLN-0.8,
     <0.8-0.5, <0.5-0.2, <0.2; WBC <LLN-3.0, <3.0-2.0, <2.0-1.0, <1.0. A value exactly at a threshold is the
     milder grade. v6.0 (neutrophils and platelets only): neutrophils <1.5-1.0, <1.0-0.5, <0.5-0.1, <0.1 (no
     LLN); platelets ("Thrombocytopenia") as v5 but grade 4 <10. Source: CTCAE v5.0/v6.0 as encoded in
@@ -238,8 +271,12 @@ def grade_lab(
     lln_c = None if lln is None or lln != lln else float(lln) * factor
     if criteria.grade1_below_lln and lln_c is None:
         raise ValueError(f"the LLN is required to grade {kind.value} by CTCAE v{ctcae_version}")
+    # thresholds the criteria state in the reported unit (anaemia in mmol/L) are compared in that unit: the
+    # value and the bound are converted by the same factor, so a value on the bound stays on it
+    unit_bounds, stated_unit = criteria.bounds_for(_unit_key(unit))
+    bounds = tuple(None if b is None else b * factor for b in unit_bounds) if stated_unit else criteria.bounds
     grade = 0
-    for g, bound in zip((2, 3, 4), criteria.bounds, strict=True):
+    for g, bound in zip((2, 3, 4), bounds, strict=True):
         if bound is not None and x < bound:
             grade = g
     if grade == 0:
@@ -252,9 +289,12 @@ def grade_lab(
     if kind is Analyte.HEMOGLOBIN and life_threatening_anemia and grade >= 1:
         grade = 4
     canonical = CANONICAL_UNIT[kind]
+    text_unit, text_bounds = (unit.strip(), unit_bounds) if stated_unit else (canonical, None)
     return LabGrade(
         grade=grade,
-        rule=_rule_text(grade, criteria, canonical, ctcae_version, lln_required_for_higher_grades),
+        rule=_rule_text(
+            grade, criteria, text_unit, ctcae_version, lln_required_for_higher_grades, text_bounds
+        ),
         term=criteria.term,
         value_canonical=x,
         lln_canonical=lln_c,
@@ -285,13 +325,17 @@ def grade_labs_arrays(
     ctcae_version: str = "5.0",
     lln_required_for_higher_grades: bool = False,
     life_threatening_anemia: npt.NDArray[np.bool_] | None = None,
+    units: npt.NDArray[np.object_] | None = None,
 ) -> LabGradeArrays:
     """CTCAE grades of many haematology values (same rules as `grade_lab`).
 
     `analyte_code` holds positions in `ANALYTES`; values and LLNs are in the canonical unit (see
     `unit_factor`); a NaN LLN grades as not below the LLN (validate first). Raises ConfigurationError for an
     unimplemented version/analyte pair present in the data. `life_threatening_anemia` (per row) as in
-    `grade_lab`. Source: as `grade_lab`.
+    `grade_lab`. `units`: the unit each value was reported in (as given to `unit_factor`); where the
+    criteria state their thresholds in that unit (CTCAE v5.0 anaemia in mmol/L: 6.2 and 4.9 mmol/L) those
+    thresholds apply, as in `grade_lab`; without `units` the canonical-unit thresholds apply to every row.
+    Source: as `grade_lab`.
 
     >>> import numpy as np
     >>> codes = np.array([ANALYTES.index(Analyte.NEUTROPHILS)] * 2)
@@ -310,24 +354,47 @@ def grade_labs_arrays(
         criteria = _criteria(kind, ctcae_version)
         rows = codes == code
         xs = x[rows]
+        # per-row grade 2-4 bounds in the canonical unit, and which stated unit each row uses (-1: canonical)
+        bounds = [np.full(len(xs), np.nan if b is None else b) for b in criteria.bounds]
+        variant = np.full(len(xs), -1, dtype=np.int64)
+        variant_units: list[tuple[str, tuple[float | None, float | None, float | None]]] = []
+        if criteria.unit_bounds and units is not None:
+            row_units = np.asarray(units, dtype=object)[rows]
+            spellings, inverse = np.unique(
+                np.array([str(u) for u in row_units], dtype=object), return_inverse=True
+            )
+            for j, spelling in enumerate(spellings.tolist()):
+                stated, stated_unit = criteria.bounds_for(_unit_key(spelling))
+                if stated_unit is None:
+                    continue
+                factor = unit_factor(kind, spelling)
+                members = inverse.reshape(-1) == j
+                for level_bounds, b in zip(bounds, stated, strict=True):
+                    level_bounds[members] = np.nan if b is None else b * factor
+                variant[members] = len(variant_units)
+                variant_units.append((spelling.strip(), stated))
         with np.errstate(invalid="ignore"):
             g1_bound = lln[rows] if criteria.grade1_below_lln else np.full(len(xs), criteria.grade1_bound)
             g = np.where(xs < g1_bound, 1, 0)
-            for level, bound in zip((2, 3, 4), criteria.bounds, strict=True):
-                if bound is not None:
-                    g = np.where(xs < bound, level, g)
+            for level, bound in zip((2, 3, 4), bounds, strict=True):
+                g = np.where(xs < bound, level, g)  # a NaN bound (no such laboratory grade) never applies
             if lln_required_for_higher_grades and criteria.grade1_below_lln:
                 g = np.where(xs >= lln[rows], 0, g)
         if kind is Analyte.HEMOGLOBIN and life_threatening_anemia is not None:
             g = np.where(np.asarray(life_threatening_anemia, dtype=bool)[rows] & (g >= 1), 4, g)
         grade[rows] = g
         texts = {
-            level: _rule_text(
+            (-1, level): _rule_text(
                 level, criteria, CANONICAL_UNIT[kind], ctcae_version, lln_required_for_higher_grades
             )
             for level in range(5)
         }
-        rule[rows] = [texts[int(v)] for v in g]
+        for k, (spelling, stated) in enumerate(variant_units):
+            for level in range(5):
+                texts[(k, level)] = _rule_text(
+                    level, criteria, spelling, ctcae_version, lln_required_for_higher_grades, stated
+                )
+        rule[rows] = [texts[(int(k), int(v))] for k, v in zip(variant, g, strict=True)]
         term[rows] = criteria.term
     return LabGradeArrays(
         grade=grade,

@@ -547,6 +547,7 @@ def derive_lab_grades(
         ctcae_version=ctcae_version,
         lln_required_for_higher_grades=lln_required_for_higher_grades,
         life_threatening_anemia=inputs.life_threatening_anemia,
+        units=inputs.unit,
     )
     canonical_unit = [
         "g/L" if ANALYTES[int(c)].value == "hemoglobin" else "10^9/L" for c in inputs.analyte_code

@@ -402,6 +402,9 @@ class LabInputs:
     value_canonical: npt.NDArray[np.float64]
     lln_canonical: npt.NDArray[np.float64]
     life_threatening_anemia: npt.NDArray[np.bool_]
+    unit: npt.NDArray[np.object_] | None = None
+    """The unit each result was reported in (CTCAE states the anaemia thresholds in mmol/L as well, and those
+    apply to a mmol/L result: `cartrial.grading.ctcae.grade_labs_arrays`); None: not known."""
 
 
 def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
@@ -455,6 +458,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         value_canonical=value * factor,
         lln_canonical=lln * factor,
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
+        unit=units,
     )
 
 
