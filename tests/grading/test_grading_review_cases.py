@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from cartrial.cli import main
+from cartrial.errors import ConfigurationError
 from cartrial.grading import (
     EpisodeOptions,
     IcahtOptions,
@@ -161,6 +162,63 @@ def test_icaht_unsampled_days_linear_by_default() -> None:
     locf = grade_icaht([7, 14], [400.0, 2000.0], IcahtOptions(unsampled_days=UnsampledDays.LOCF))
     assert locf.early_days_anc_le_500 == 7 and locf.early_grade == 2
     assert IcahtOptions().unsampled_days is UnsampledDays.LINEAR
+
+
+def test_icaht_max_interpolated_days_is_the_graders_gap_limit() -> None:
+    """The published grader interpolates runs of at most 7 consecutive unsampled days (zoo `na.approx(maxgap =
+    7)`); a longer run stays missing and never counts as below. ANC 300/µL on days 0, 14 and 28 (13 unsampled
+    days between counts), 2000/µL on day 30: every gap interpolated (default) -> days 0-28 ≤ 500/µL, 29 days,
+    grade 3; limit 7 -> only the sampled days 0, 14 and 28 are below, separate episodes (recovery ≥ 3 days),
+    1 day, grade 1. Weekly counts (6 unsampled days) are interpolated under both."""
+    days, anc = [0, 14, 28, 30], [300.0, 300.0, 300.0, 2000.0]
+    every_gap = grade_icaht(days, anc)
+    assert (every_gap.early_days_anc_le_500, every_gap.early_grade) == (29, 3)
+    limited = grade_icaht(days, anc, IcahtOptions(max_interpolated_days=7))
+    assert (limited.early_days_anc_le_500, limited.early_grade) == (1, 1)
+    weekly = [0, 7, 14, 21, 28], [300.0, 300.0, 300.0, 300.0, 300.0]
+    assert grade_icaht(*weekly, IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 29
+    assert grade_icaht(*weekly, IcahtOptions(max_interpolated_days=5)).early_days_anc_le_500 == 1
+    # a run of exactly the limit is interpolated, one day more is not
+    assert (
+        grade_icaht([0, 8], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 9
+    )
+    assert (
+        grade_icaht([0, 9], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [
+        (0, UnsampledDays.LINEAR),
+        (101, UnsampledDays.LINEAR),
+        (True, UnsampledDays.LINEAR),
+        (7, UnsampledDays.LOCF),
+    ],
+)
+def test_icaht_max_interpolated_days_is_checked(value: object, mode: UnsampledDays) -> None:
+    with pytest.raises(ConfigurationError, match="max_interpolated_days"):
+        IcahtOptions(unsampled_days=mode, max_interpolated_days=value)  # type: ignore[arg-type]
+
+
+def test_icaht_command_takes_max_interpolated_days(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    labs = tmp_path / "labs.csv"
+    lines = ["subject_id,collected_at,analyte,value,unit,lln"]
+    lines += [
+        f"S1,{at(d, 0)},neutrophils,{v},10^9/L,1.8" for d, v in ((0, 0.3), (14, 0.3), (28, 0.3), (30, 2))
+    ]
+    labs.write_text("\n".join(lines) + "\n")
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(f"subject_id,infused_at\nS1,{at(0, 0)}\n")
+    base = ["grade", "icaht", str(labs), "--infusion-dates", str(infusions)]
+    assert main(base) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["early_grade"].tolist() == [3]
+    assert main([*base, "--max-interpolated-days", "7"]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["early_grade"].tolist() == [1]
+    assert main([*base, "--max-interpolated-days", "7", "--unsampled-days", "locf"]) == 2
+    assert "max_interpolated_days applies to unsampled_days=linear only" in capsys.readouterr().err
 
 
 def test_late_icaht_uses_days_31_to_100_and_censors_at_new_therapy() -> None:

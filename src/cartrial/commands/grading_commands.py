@@ -358,6 +358,14 @@ def icaht_command(
         "--unsampled-days",
         help="H4: linear (interpolate between counts, as the published grader), locf or sampled_only.",
     ),
+    max_interpolated_days: int | None = typer.Option(
+        None,
+        "--max-interpolated-days",
+        help=(
+            "H4 with linear: longest run of unsampled days interpolated (1-100); days of a longer run "
+            "count as not below. Default: every gap; 7 = the published grader's limit."
+        ),
+    ),
 ) -> None:
     """Early/late ICAHT (ANC) and T-ICAHT (platelets) per subject from the blood counts (EHA/EBMT 2023)."""
     from cartrial.grading import IcahtOptions, derive_icaht
@@ -369,6 +377,7 @@ def icaht_command(
         min_recovery_days=min_recovery_days,
         late_min_values=late_min_values,
         unsampled_days=unsampled_days,
+        max_interpolated_days=max_interpolated_days,
     )
     infusions = _read_infusions(infusion_dates)
     censor = None

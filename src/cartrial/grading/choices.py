@@ -73,7 +73,8 @@ class UnsampledDays(StrEnum):
 
     ``linear`` (default): the count of an unsampled day is interpolated linearly (on the count scale)
     between the neighbouring counts, as the published grader does, and the day is below the threshold when
-    the interpolated count is; days after the last count keep the last count.
+    the interpolated count is; grading ends at the last count. The grader interpolates at most 7
+    consecutive unsampled days: `IcahtOptions.max_interpolated_days` (decisions D-3.5).
     Source: the EHA/EBMT consensus (Rejeski K et al., Blood
     2023;142:865-877) grades the duration of neutropenia from the ANC course; the open-source ICAHT grader
     published with it interpolates linearly between measurements. ``locf``: the most recent count on or

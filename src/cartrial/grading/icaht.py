@@ -41,10 +41,17 @@ class IcahtOptions:
       merge two episodes into one (gap days counted). Default **3**; range 1-100 (the grading window ends
       at day 100: a longer recovery cannot be observed).
     - `late_min_values` (H3): values at or below a late threshold needed (non-transient neutropenia);
-      default **2** (consensus); 1 = grader behaviour.
+      default **2** (consensus); 1 = the nadir alone decides. (The open-source grader grades the nadir
+      when a second value is ≤ 1500/µL or the nadir is the only value: neither setting is exactly that;
+      decisions D-3.5.)
     - `unsampled_days` (H4): default **linear** — unsampled days interpolated linearly between counts, as
       the grader published with the consensus does (Rejeski et al. Blood 2023); ``locf`` (the previous
       default, a project proposal) and ``sampled_only`` remain options.
+    - `max_interpolated_days` (H4, with ``linear``): the longest run of consecutive unsampled days that is
+      interpolated; the days of a longer run are not below any threshold (unknown, as with
+      ``sampled_only``). Default **None** (every gap interpolated); **7** is the grader's limit (zoo
+      ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days remain missing").
+      Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up is grade 4. Default **3**.
     G-CSF and transfusions (H5): counts are used as given [P].
@@ -55,6 +62,7 @@ class IcahtOptions:
     late_min_values: int = 2
     unsampled_days: UnsampledDays = UnsampledDays.LINEAR
     never_recovered_from_day: int = 3
+    max_interpolated_days: int | None = None
 
     def __post_init__(self) -> None:
         if not 15 <= self.early_g4_min_days <= 31:
@@ -69,6 +77,14 @@ class IcahtOptions:
             raise ConfigurationError(
                 f"unsampled_days must be linear, locf or sampled_only, got {self.unsampled_days!r}"
             ) from None
+        gap = self.max_interpolated_days
+        if gap is not None and (isinstance(gap, bool) or not isinstance(gap, int) or not 1 <= gap <= 100):
+            raise ConfigurationError(f"max_interpolated_days must be 1-100 or None, got {gap!r}")
+        if gap is not None and self.unsampled_days is not UnsampledDays.LINEAR:
+            raise ConfigurationError(
+                "max_interpolated_days applies to unsampled_days=linear only, "
+                f"not {self.unsampled_days.value}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -101,13 +117,19 @@ def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _daily_below(
-    days: np.ndarray, anc: np.ndarray, threshold: float, last_day: int, mode: UnsampledDays
+    days: np.ndarray,
+    anc: np.ndarray,
+    threshold: float,
+    last_day: int,
+    mode: UnsampledDays,
+    max_gap: int | None = None,
 ) -> np.ndarray:
     """Boolean per day 0..last_day: at or below (≤) `threshold` on that day.
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
-    neighbouring sampled days (days before the first count are not below); ``locf`` carries the last
-    sampled day forward (from a count before day 0 too); ``sampled_only`` leaves them not below."""
+    neighbouring sampled days (days before the first count are not below; with `max_gap`, neither are the
+    days of a run of more than `max_gap` consecutive unsampled days); ``locf`` carries the last sampled day
+    forward (from a count before day 0 too); ``sampled_only`` leaves them not below."""
     below = np.zeros(last_day + 1, dtype=bool)
     if len(days) == 0:
         return below
@@ -116,6 +138,11 @@ def _daily_below(
         grid = np.arange(last_day + 1)
         inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
         interpolated = np.interp(grid, sampled_days, lowest)
+        if max_gap is not None:
+            # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days
+            following = np.clip(np.searchsorted(sampled_days, grid), 1, len(sampled_days) - 1)
+            run = sampled_days[following] - sampled_days[following - 1] - 1
+            inside &= np.isin(grid, sampled_days) | (run <= max_gap)
         return inside & (interpolated <= threshold)
     if mode is UnsampledDays.LOCF:
         current: bool | None = None
@@ -209,8 +236,9 @@ def grade_icaht(
         sampled = np.zeros(last_day + 1, dtype=bool)
         sampled[d[early_mask]] = True
         window = d <= last_day
-        below500 = _daily_below(d[window], a[window], 500.0, last_day, mode)
-        below100 = _daily_below(d[window], a[window], 100.0, last_day, mode)
+        gap = opts.max_interpolated_days
+        below500 = _daily_below(d[window], a[window], 500.0, last_day, mode, gap)
+        below100 = _daily_below(d[window], a[window], 100.0, last_day, mode, gap)
         sampled_only = mode is UnsampledDays.SAMPLED_ONLY
         days500, episode500 = _longest(below500, sampled, opts.min_recovery_days, sampled_only)
         days100, _ = _longest(below100, sampled, opts.min_recovery_days, sampled_only)
@@ -317,6 +345,7 @@ def _daily_below_strict(
     first_day: int,
     last_day: int,
     mode: UnsampledDays,
+    max_gap: int | None = None,
 ) -> np.ndarray:
     """Per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L)."""
     # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it
@@ -327,6 +356,7 @@ def _daily_below_strict(
         np.nextafter(threshold, -np.inf),
         last_day - first_day,
         mode,
+        max_gap,
     )
 
 
@@ -372,6 +402,7 @@ def grade_t_icaht(
         d, v = d[keep], v[keep]
     mode = opts.unsampled_days
     sampled_only = mode is UnsampledDays.SAMPLED_ONLY
+    gap = opts.max_interpolated_days
 
     def window(first: int, last_allowed: int) -> tuple[int, np.ndarray] | None:
         mask = (d >= first) & (d <= last_allowed)
@@ -390,10 +421,10 @@ def grade_t_icaht(
     else:
         last, sampled = early
         e50 = _cumulative(
-            _daily_below_strict(d, v, 50.0, 0, last, mode), sampled, opts.min_recovery_days, sampled_only
+            _daily_below_strict(d, v, 50.0, 0, last, mode, gap), sampled, opts.min_recovery_days, sampled_only
         )
         e20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, 0, last, mode), sampled, opts.min_recovery_days, sampled_only
+            _daily_below_strict(d, v, 20.0, 0, last, mode, gap), sampled, opts.min_recovery_days, sampled_only
         )
         g50 = 2 if e50 >= 7 else 1 if e50 >= 1 else 0
         g20 = 4 if e20 >= 14 else 3 if e20 >= 1 else 0
@@ -415,7 +446,7 @@ def grade_t_icaht(
         last, sampled = late
         late_values = v[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)]
         l20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, mode),
+            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, mode, gap),
             sampled,
             opts.min_recovery_days,
             sampled_only,
