@@ -8,11 +8,14 @@ late days 31-100, duration of ANC ≤ 500/µL). The rules we settled on are in d
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.cli import main
 from cartrial.errors import ConfigurationError
@@ -185,6 +188,31 @@ def test_icaht_max_interpolated_days_is_the_graders_gap_limit() -> None:
     assert (
         grade_icaht([0, 9], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 1
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.sampled_from([0.0, 50.0, 90.0, 300.0, 480.0, 520.0, 2000.0])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 100),
+)
+def test_icaht_gap_limit_only_removes_days(series: list[tuple[int, float]], limit: int) -> None:
+    """A gap limit never adds a day below a threshold, so it never raises a grade; a limit of at least the
+    longest run of unsampled days changes nothing."""
+    days, anc = [d for d, _ in series], [a for _, a in series]
+    free = grade_icaht(days, anc)
+    limited = grade_icaht(days, anc, IcahtOptions(max_interpolated_days=limit))
+    assert limited.early_days_anc_le_500 <= free.early_days_anc_le_500
+    assert limited.early_days_anc_le_100 <= free.early_days_anc_le_100
+    if free.early_grade is not None:
+        assert limited.early_grade is not None and limited.early_grade <= free.early_grade
+    sampled = sorted(set(days))
+    if limit >= max((b - a - 1 for a, b in itertools.pairwise(sampled)), default=0):
+        assert limited.early_grade == free.early_grade and limited.late_grade == free.late_grade
+        assert limited.early_days_anc_le_500 == free.early_days_anc_le_500
 
 
 @pytest.mark.parametrize(
