@@ -190,6 +190,37 @@ def test_lambda_z_needs_three_points_after_tmax():
     assert "fewer than 3 quantifiable points after Tmax" in row["not_estimable"]
 
 
+def test_min_two_points_uses_a_two_point_window_only_when_exactly_two_candidates():
+    """min_lambda_z_points = 2 (PKNCA min.hl.points = 2; cellular-kinetics.md §2.4 step 3: "special case:
+    exactly 2 points when the minimum is set to 2"). Adjusted R² = 1 - (1 - R²)(n - 1)/(n - 2) is undefined
+    for n = 2 (PKNCA ``adj.r.squared`` returns NA for n <= 2), so with more than 2 candidates a 2-point
+    window never sets the best adjusted R² and is never chosen; with exactly 2 candidates it is used."""
+    # candidates after Tmax (t=1): 60, 50, 20, 30 at t = 2..5; the last two rise (a 2-point fit with
+    # R² = 1 and lambda_z < 0), the 3- and 4-point windows decline
+    times, concs = [0, 1, 2, 3, 4, 5], [0, 100, 60, 50, 20, 30]
+    row = _one(times, concs, NcaOptions(min_lambda_z_points=2))
+    windows = []
+    for n in (3, 4):
+        x, y = np.array(times[-n:], float), np.log(concs[-n:])
+        slope = np.polyfit(x, y, 1)[0]
+        r2 = np.corrcoef(x, y)[0, 1] ** 2
+        windows.append((n, -slope, 1 - (1 - r2) * (n - 1) / (n - 2)))
+    best = max(w[2] for w in windows)
+    chosen = max((w for w in windows if w[1] > 0 and w[2] > best - 1e-4), key=lambda w: w[0])
+    assert row["lambda_z"] == pytest.approx(chosen[1], rel=1e-9)
+    assert row["lambda_z_n"] == chosen[0]
+    # the same profile with the default minimum of 3 gives the same window
+    assert _one(times, concs)["lambda_z"] == pytest.approx(chosen[1], rel=1e-9)
+    # exactly 2 candidates: the 2-point fit is used; its adjusted R² is undefined (NaN with a reason)
+    two = _one([0, 1, 2, 4], [0, 100, 50, 12.5], NcaOptions(min_lambda_z_points=2))
+    assert two["lambda_z"] == pytest.approx(math.log(4) / 2, rel=1e-12)
+    assert two["lambda_z_n"] == 2 and two["r2"] == pytest.approx(1.0)
+    assert math.isnan(two["adj_r2"]) and "adj_r2: undefined for a 2-point" in two["not_estimable"]
+    # a manual 2-point window is fitted as given
+    manual = _one([0, 1, 2, 4], [0, 100, 50, 12.5], NcaOptions(min_lambda_z_points=2, lambda_z_window=(2, 4)))
+    assert manual["lambda_z"] == pytest.approx(math.log(4) / 2, rel=1e-12)
+
+
 def test_manual_lambda_z_window():
     """Manual window (§2.4 include_half.life / §4 contraction half-life): every point in [1, 4] is used."""
     row = _one([0, 1, 2, 3, 4, 10], [0, 80, 40, 20, 10, 9], NcaOptions(lambda_z_window=(1, 4)))

@@ -141,7 +141,8 @@ class NcaOptions:
         auc_method: segment rule, default lin-up/log-down (PKNCA default).
         blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
         lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
-        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3).
+        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3). With 2, a
+            2-point window (adjusted R² undefined, reported NaN) is used only when it is the only one.
         adj_r2_tolerance: window tolerance on adjusted R² (PKNCA ``adj.r.squared.factor`` = 1e-4, used as a
             flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
         allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
@@ -456,19 +457,24 @@ def _lambda_z(
         slope = cxy / cxx
         intercept = (sy - slope * sx) / w
         r2 = np.where(cyy > 0, cxy * cxy / (cxx * cyy), np.nan)
-        adj = 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0)
+        # adjusted R² is undefined for n <= 2 (division by n - 2 = 0): PKNCA adj.r.squared returns NA
+        adj = np.where(w > 2, 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0), np.nan)
     lam = -slope
     if options.lambda_z_window is not None:
         window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= options.min_lambda_z_points)
     else:
         window_ok = (w >= options.min_lambda_z_points) & (w <= n_candidates[:, None])
-    if options.min_lambda_z_points == 2:
-        adj = np.where(w == 2, r2, adj)
     base = window_ok & np.isfinite(adj)
     if options.lambda_z_order == LambdaZOrder.PHOENIX:
         base = base & (lam > 0)
     best = np.nanmax(np.where(base, adj, -np.inf), axis=1)
     qualifies = window_ok & (lam > 0) & np.isfinite(adj) & (adj > best[:, None] - options.adj_r2_tolerance)
+    # A 2-point window (only with min_lambda_z_points = 2) has no adjusted R²: it never sets the best and is
+    # chosen only when it is the only window, i.e. exactly 2 candidates (PKNCA half.life.R: "min.hl.points ==
+    # 2 & nrow == 2"; docs/science/cellular-kinetics.md §2.4 step 3), or when it is the manual window.
+    if options.min_lambda_z_points == 2:
+        only_window = (w == 2) & (n_candidates[:, None] == 2)
+        qualifies = qualifies | (window_ok & only_window & (lam > 0))
     has = qualifies.any(axis=1)
     chosen = m - 1 - np.argmax(qualifies[:, ::-1], axis=1)  # largest window among qualifying ones
     rows = np.arange(n)
@@ -815,6 +821,11 @@ def nca_arrays(
     lz_reason = np.asarray(lz["reason"], dtype=object)
     for name in LAMBDA_Z_PARAMETERS:
         reasons[name] = np.where(lz_reason != "", lz_reason, reasons[name])
+    reasons["adj_r2"] = np.where(
+        ~np.isnan(lambda_z) & np.isnan(lz["adj_r2"]),
+        "undefined for a 2-point lambda_z fit (n - 2 = 0; PKNCA adj.r.squared gives NA)",
+        reasons["adj_r2"],
+    )
     too_few = has_quant & (n_use < 2)
     for name in ("auclast", "aucall", "aumclast"):
         values[name] = np.where(too_few, np.nan, values[name])
