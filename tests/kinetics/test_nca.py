@@ -249,6 +249,28 @@ def test_partial_auc_linear_method_and_start_before_first_sample():
     assert row["auc_0_2"] == pytest.approx(7, rel=1e-12)
 
 
+def test_samples_only_auclast_of_an_interval_follows_pknca_on_the_interval_data():
+    """``auclast_<a>_<b>`` is PKNCA's ``auclast`` on the interval: only the samples inside [a, b] are used
+    (cellular-kinetics.md §2.5 [V]; PKNCA pk.nca subsets the data to the interval before pk.calc.auxc), so
+    (1) the BLQ positions (first / middle / last, §2.3) are those of the samples inside the interval,
+    (2) with no sample at the start the AUC is missing (pk.calc.auxc: "Requesting an AUC range starting before
+    the first measurement is not allowed"), and (3) when every sample inside is BLQ the AUC is 0
+    (pk.calc.auxc: "If all conc input are zero, then the AU(M)C is zero")."""
+    # (1) day 14 is a middle BLQ of the profile (dropped by default) but the first BLQ of [14, 28] (kept as 0)
+    row = _one([0, 7, 14, 21, 28], [0, 500, 0, 300, 100], NcaOptions(intervals=((14, 28),)))
+    assert row["auclast_14_28"] == pytest.approx(7 * 300 / 2 + 200 * 7 / math.log(3), rel=1e-12)
+    # (2) no sample at day 0: missing with the reason; the interpolated aucint form stays (conc.origin 0)
+    row = _one([1, 7, 14, 21, 28], [10, 500, 300, 100, 50], NcaOptions(intervals=((0, 28),)))
+    assert (
+        math.isnan(row["auclast_0_28"])
+        and "auclast_0_28: no sample at the interval start" in (row["not_estimable"])
+    )
+    assert row["auc_0_28"] == pytest.approx(row["auclast"] + 1 * 10 / 2, rel=1e-12)
+    # (3) every sample inside [60, 90] is BLQ: 0, as aucint.last
+    row = _one([0, 7, 14, 28, 60, 90], [0, 500, 300, 50, 0, 0], NcaOptions(intervals=((60, 90),)))
+    assert row["auclast_60_90"] == 0.0 and row["auc_60_90"] == 0.0
+
+
 def test_persistence_rules():
     """persistence_rule (cellular-kinetics.md §4): tlast, or the last positive before two BLQ in a row."""
     times = [0, 7, 14, 28, 60, 90, 180]
