@@ -190,6 +190,37 @@ def test_lambda_z_needs_three_points_after_tmax():
     assert "fewer than 3 quantifiable points after Tmax" in row["not_estimable"]
 
 
+def test_min_two_points_uses_a_two_point_window_only_when_exactly_two_candidates():
+    """min_lambda_z_points = 2 (PKNCA min.hl.points = 2; cellular-kinetics.md §2.4 step 3: "special case:
+    exactly 2 points when the minimum is set to 2"). Adjusted R² = 1 - (1 - R²)(n - 1)/(n - 2) is undefined
+    for n = 2 (PKNCA ``adj.r.squared`` returns NA for n <= 2), so with more than 2 candidates a 2-point
+    window never sets the best adjusted R² and is never chosen; with exactly 2 candidates it is used."""
+    # candidates after Tmax (t=1): 60, 50, 20, 30 at t = 2..5; the last two rise (a 2-point fit with
+    # R² = 1 and lambda_z < 0), the 3- and 4-point windows decline
+    times, concs = [0, 1, 2, 3, 4, 5], [0, 100, 60, 50, 20, 30]
+    row = _one(times, concs, NcaOptions(min_lambda_z_points=2))
+    windows = []
+    for n in (3, 4):
+        x, y = np.array(times[-n:], float), np.log(concs[-n:])
+        slope = np.polyfit(x, y, 1)[0]
+        r2 = np.corrcoef(x, y)[0, 1] ** 2
+        windows.append((n, -slope, 1 - (1 - r2) * (n - 1) / (n - 2)))
+    best = max(w[2] for w in windows)
+    chosen = max((w for w in windows if w[1] > 0 and w[2] > best - 1e-4), key=lambda w: w[0])
+    assert row["lambda_z"] == pytest.approx(chosen[1], rel=1e-9)
+    assert row["lambda_z_n"] == chosen[0]
+    # the same profile with the default minimum of 3 gives the same window
+    assert _one(times, concs)["lambda_z"] == pytest.approx(chosen[1], rel=1e-9)
+    # exactly 2 candidates: the 2-point fit is used; its adjusted R² is undefined (NaN with a reason)
+    two = _one([0, 1, 2, 4], [0, 100, 50, 12.5], NcaOptions(min_lambda_z_points=2))
+    assert two["lambda_z"] == pytest.approx(math.log(4) / 2, rel=1e-12)
+    assert two["lambda_z_n"] == 2 and two["r2"] == pytest.approx(1.0)
+    assert math.isnan(two["adj_r2"]) and "adj_r2: undefined for a 2-point" in two["not_estimable"]
+    # a manual 2-point window is fitted as given
+    manual = _one([0, 1, 2, 4], [0, 100, 50, 12.5], NcaOptions(min_lambda_z_points=2, lambda_z_window=(2, 4)))
+    assert manual["lambda_z"] == pytest.approx(math.log(4) / 2, rel=1e-12)
+
+
 def test_manual_lambda_z_window():
     """Manual window (§2.4 include_half.life / §4 contraction half-life): every point in [1, 4] is used."""
     row = _one([0, 1, 2, 3, 4, 10], [0, 80, 40, 20, 10, 9], NcaOptions(lambda_z_window=(1, 4)))
@@ -216,6 +247,28 @@ def test_partial_auc_linear_method_and_start_before_first_sample():
     row = _one([1, 3], [4, 8], NcaOptions(auc_method="linear", intervals=((0, 2),)))
     # 0→1: 0 to 4 linear = 2; 1→2: 4 to 6 linear = 5
     assert row["auc_0_2"] == pytest.approx(7, rel=1e-12)
+
+
+def test_samples_only_auclast_of_an_interval_follows_pknca_on_the_interval_data():
+    """``auclast_<a>_<b>`` is PKNCA's ``auclast`` on the interval: only the samples inside [a, b] are used
+    (cellular-kinetics.md §2.5 [V]; PKNCA pk.nca subsets the data to the interval before pk.calc.auxc), so
+    (1) the BLQ positions (first / middle / last, §2.3) are those of the samples inside the interval,
+    (2) with no sample at the start the AUC is missing (pk.calc.auxc: "Requesting an AUC range starting before
+    the first measurement is not allowed"), and (3) when every sample inside is BLQ the AUC is 0
+    (pk.calc.auxc: "If all conc input are zero, then the AU(M)C is zero")."""
+    # (1) day 14 is a middle BLQ of the profile (dropped by default) but the first BLQ of [14, 28] (kept as 0)
+    row = _one([0, 7, 14, 21, 28], [0, 500, 0, 300, 100], NcaOptions(intervals=((14, 28),)))
+    assert row["auclast_14_28"] == pytest.approx(7 * 300 / 2 + 200 * 7 / math.log(3), rel=1e-12)
+    # (2) no sample at day 0: missing with the reason; the interpolated aucint form stays (conc.origin 0)
+    row = _one([1, 7, 14, 21, 28], [10, 500, 300, 100, 50], NcaOptions(intervals=((0, 28),)))
+    assert (
+        math.isnan(row["auclast_0_28"])
+        and "auclast_0_28: no sample at the interval start" in (row["not_estimable"])
+    )
+    assert row["auc_0_28"] == pytest.approx(row["auclast"] + 1 * 10 / 2, rel=1e-12)
+    # (3) every sample inside [60, 90] is BLQ: 0, as aucint.last
+    row = _one([0, 7, 14, 28, 60, 90], [0, 500, 300, 50, 0, 0], NcaOptions(intervals=((60, 90),)))
+    assert row["auclast_60_90"] == 0.0 and row["auc_60_90"] == 0.0
 
 
 def test_persistence_rules():

@@ -141,7 +141,8 @@ class NcaOptions:
         auc_method: segment rule, default lin-up/log-down (PKNCA default).
         blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
         lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
-        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3).
+        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3). With 2, a
+            2-point window (adjusted R² undefined, reported NaN) is used only when it is the only one.
         adj_r2_tolerance: window tolerance on adjusted R² (PKNCA ``adj.r.squared.factor`` = 1e-4, used as a
             flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
         allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
@@ -412,6 +413,82 @@ def _auclast_masked(
     )
 
 
+def _apply_blq_rules(
+    c: FloatArray, present: BoolArray, options: NcaOptions, lloq: FloatArray | None
+) -> tuple[BoolArray, FloatArray]:
+    """PKNCA ``clean.conc.blq`` on the `present` samples of each row (sorted by time): BLQ (0) values before
+    the first quantifiable one are "first", between the first and last "middle", after the last "last"
+    (all "first" when none is quantifiable); each position is kept, dropped or substituted
+    (docs/science/cellular-kinetics.md §2.3). Returns (samples used, concentrations after substitution)."""
+    m = c.shape[1]
+    positions = np.arange(m)[None, :]
+    quant = present & (c > 0)
+    has_quant: BoolArray = np.asarray(quant.any(axis=1), dtype=bool)
+    first_q = np.where(has_quant, np.argmax(quant, axis=1), m)
+    last_q = np.where(has_quant, m - 1 - np.argmax(quant[:, ::-1], axis=1), -1)
+    blq = present & (c == 0)
+    where_blq = {
+        "blq_first": blq & (positions < first_q[:, None]),
+        "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
+        "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
+    }
+    use = present.copy()
+    c_used = c.copy()
+    for name, mask in where_blq.items():
+        action = getattr(options, name)
+        if action == "keep":
+            continue
+        if action == "drop":
+            use &= ~mask
+        elif action == "half_lloq":
+            if lloq is None:
+                raise ConfigurationError(f"{name}=half_lloq needs the LLOQ of every BLQ sample")
+            half = np.asarray(lloq, dtype=float) / 2.0
+            if np.isnan(half[mask]).any():
+                raise ConfigurationError(f"{name}=half_lloq: a BLQ sample has no LLOQ")
+            c_used = np.where(mask, half, c_used)
+        else:
+            c_used = np.where(mask, float(action), c_used)
+    return use, c_used
+
+
+def _interval_auclast(
+    t_raw: FloatArray,
+    c_raw: FloatArray,
+    present: BoolArray,
+    a: float,
+    b: float,
+    options: NcaOptions,
+    lloq: FloatArray | None,
+) -> tuple[FloatArray, npt.NDArray[np.object_]]:
+    """PKNCA ``auclast`` of an interval [a, b] (the samples-only ``auclast_<a>_<b>``), with the reason where
+    it is missing. As PKNCA ``pk.nca`` (data subset to the interval) and ``pk.calc.auxc`` (R/auc.R): the BLQ
+    rules are applied to the samples inside the interval; fewer than 2 samples: missing; every sample BLQ:
+    0; no sample at the start `a`: missing ("Requesting an AUC range starting before the first measurement
+    is not allowed"); otherwise AUClast of those samples (docs/science/cellular-kinetics.md §2.5)."""
+    with np.errstate(invalid="ignore"):
+        inside = present & (t_raw >= a) & (t_raw <= b)
+    use, c_used = _apply_blq_rules(c_raw, inside, options, lloq)
+    use, (t, c) = _left_compact(use, t_raw, c_used)
+    n_inside = use.sum(axis=1)
+    area, _ = _auclast_masked(t, c, use, options.auc_method)
+    all_blq = ~(use & (c > 0)).any(axis=1)
+    starts_at_a = use[:, 0] & (t[:, 0] == a)
+    few = n_inside < 2
+    value = np.where(few, np.nan, np.where(all_blq, 0.0, np.where(starts_at_a, area, np.nan)))
+    reason = np.where(
+        few,
+        "fewer than 2 samples inside the interval",
+        np.where(
+            all_blq | starts_at_a,
+            "",
+            f"no sample at the interval start {a:g} (PKNCA: an AUC cannot start before the first "
+            "measurement; the aucint_ columns interpolate)",
+        ),
+    )
+    return np.asarray(value, dtype=float), np.asarray(reason, dtype=object)
+
+
 def _lambda_z(
     t: FloatArray,
     c: FloatArray,
@@ -456,19 +533,24 @@ def _lambda_z(
         slope = cxy / cxx
         intercept = (sy - slope * sx) / w
         r2 = np.where(cyy > 0, cxy * cxy / (cxx * cyy), np.nan)
-        adj = 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0)
+        # adjusted R² is undefined for n <= 2 (division by n - 2 = 0): PKNCA adj.r.squared returns NA
+        adj = np.where(w > 2, 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0), np.nan)
     lam = -slope
     if options.lambda_z_window is not None:
         window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= options.min_lambda_z_points)
     else:
         window_ok = (w >= options.min_lambda_z_points) & (w <= n_candidates[:, None])
-    if options.min_lambda_z_points == 2:
-        adj = np.where(w == 2, r2, adj)
     base = window_ok & np.isfinite(adj)
     if options.lambda_z_order == LambdaZOrder.PHOENIX:
         base = base & (lam > 0)
     best = np.nanmax(np.where(base, adj, -np.inf), axis=1)
     qualifies = window_ok & (lam > 0) & np.isfinite(adj) & (adj > best[:, None] - options.adj_r2_tolerance)
+    # A 2-point window (only with min_lambda_z_points = 2) has no adjusted R²: it never sets the best and is
+    # chosen only when it is the only window, i.e. exactly 2 candidates (PKNCA half.life.R: "min.hl.points ==
+    # 2 & nrow == 2"; docs/science/cellular-kinetics.md §2.4 step 3), or when it is the manual window.
+    if options.min_lambda_z_points == 2:
+        only_window = (w == 2) & (n_candidates[:, None] == 2)
+        qualifies = qualifies | (window_ok & only_window & (lam > 0))
     has = qualifies.any(axis=1)
     chosen = m - 1 - np.argmax(qualifies[:, ::-1], axis=1)  # largest window among qualifying ones
     rows = np.arange(n)
@@ -719,30 +801,9 @@ def nca_arrays(
     quant = present & (c > 0)
     has_quant: BoolArray = np.asarray(quant.any(axis=1), dtype=bool)
     first_q = np.where(has_quant, np.argmax(quant, axis=1), m)
-    last_q = np.where(has_quant, m - 1 - np.argmax(quant[:, ::-1], axis=1), -1)
     blq = present & (c == 0)
-    where_blq = {
-        "blq_first": blq & (positions < first_q[:, None]),
-        "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
-        "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
-    }
-    use = present.copy()
-    c_used = c.copy()
-    for name, mask in where_blq.items():
-        action = getattr(options, name)
-        if action == "keep":
-            continue
-        if action == "drop":
-            use &= ~mask
-        elif action == "half_lloq":
-            if lloq is None:
-                raise ConfigurationError(f"{name}=half_lloq needs the LLOQ of every BLQ sample")
-            half = np.asarray(lloq, dtype=float) / 2.0
-            if np.isnan(half[mask]).any():
-                raise ConfigurationError(f"{name}=half_lloq: a BLQ sample has no LLOQ")
-            c_used = np.where(mask, half, c_used)
-        else:
-            c_used = np.where(mask, float(action), c_used)
+    t_raw, c_raw = t, c
+    use, c_used = _apply_blq_rules(c, present, options, lloq)
     use, (t, c) = _left_compact(use, t, c_used)
     n_use = use.sum(axis=1)
     rows = np.arange(n)
@@ -815,6 +876,11 @@ def nca_arrays(
     lz_reason = np.asarray(lz["reason"], dtype=object)
     for name in LAMBDA_Z_PARAMETERS:
         reasons[name] = np.where(lz_reason != "", lz_reason, reasons[name])
+    reasons["adj_r2"] = np.where(
+        ~np.isnan(lambda_z) & np.isnan(lz["adj_r2"]),
+        "undefined for a 2-point lambda_z fit (n - 2 = 0; PKNCA adj.r.squared gives NA)",
+        reasons["adj_r2"],
+    )
     too_few = has_quant & (n_use < 2)
     for name in ("auclast", "aucall", "aumclast"):
         values[name] = np.where(too_few, np.nan, values[name])
@@ -841,15 +907,9 @@ def nca_arrays(
         values.update(kinds)
         reasons.update(kind_reasons)
         if not math.isinf(b):
-            inside = use & (t >= a) & (t <= b)
-            last_inside, _ = _auclast_masked(t, c, inside, options.auc_method)
             samples_column = interval_column(a, b, prefix="auclast")
-            enough = inside.sum(axis=1) >= 2
-            values[samples_column] = np.where(enough, last_inside, np.nan)
-            reasons[samples_column] = np.where(
-                enough,
-                np.where(np.isnan(last_inside), "no quantifiable sample inside the interval", ""),
-                "fewer than 2 samples inside the interval",
+            values[samples_column], reasons[samples_column] = _interval_auclast(
+                t_raw, c_raw, present, a, b, options, lloq
             )
 
     no_quant = ~has_quant
