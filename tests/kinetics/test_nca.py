@@ -359,3 +359,28 @@ def test_invariants(concs, scale):  # type: ignore[no-untyped-def]
     )
     table = nca(both, subject="id", time="t", conc="c", time_unit="d", conc_unit="u").table
     assert table["auclast"].iloc[1] == pytest.approx(scaled["auclast"], rel=1e-12, abs=1e-12)
+
+
+def test_pre_infusion_samples_are_not_part_of_the_profile() -> None:
+    """A pre-infusion sample at a negative time (BLQ on day -3) is not integrated: AUClast and AUMClast equal
+    those of the same profile without it, and AUC 0-28 takes the concentration at the infusion as 0 (a
+    pre-infusion BLQ counts as 0 at day 0, docs/science/cellular-kinetics.md §4), not a value interpolated
+    between day -3 and day 1 (was 1853.58, i.e. C(0) = 7.5). Such samples are counted in n_pre_dose."""
+    options = NcaOptions(intervals=((0, 28),))
+
+    def run(times: list[float], concs: list[float]) -> pd.DataFrame:
+        frame = pd.DataFrame({"id": "S1", "t": times, "c": concs})
+        return nca(
+            frame, subject="id", time="t", conc="c", time_unit="day", conc_unit="copies/ug", options=options
+        ).table
+
+    with_pre = run([-3, 1, 7, 28], [0.0, 10.0, 100.0, 50.0])
+    without = run([1, 7, 28], [10.0, 100.0, 50.0])
+    with_zero = run([0, 1, 7, 28], [0.0, 10.0, 100.0, 50.0])
+    for name in ("cmax", "tmax", "auclast", "aumclast", "auc_0_28"):
+        assert with_pre[name].iloc[0] == pytest.approx(without[name].iloc[0]), name
+    assert with_pre["auc_0_28"].iloc[0] == pytest.approx(with_zero["auc_0_28"].iloc[0])
+    assert with_pre["n_pre_dose"].tolist() == [1] and without["n_pre_dose"].tolist() == [0]
+    assert with_pre["n_samples"].tolist() == [3] and with_pre["n_missing"].tolist() == [0]
+    only_pre = run([-5, -3], [0.0, 0.0])
+    assert only_pre["n_pre_dose"].tolist() == [2] and math.isnan(only_pre["auclast"].iloc[0])

@@ -20,7 +20,9 @@ a ``not_estimable`` column giving the reason for every missing value, and the op
 Input rules (documented choice): times within a subject need not be sorted: they are sorted and the result
 says so in ``notes``; duplicate times within a subject, negative or non-numeric concentrations and blank
 units are errors (`InputError`); missing (NaN) concentrations are dropped, as PKNCA does by default, and
-counted in ``n_missing``.
+counted in ``n_missing``; samples before time 0 (pre-infusion) are not part of the profile (PKNCA's
+interval starts at the dose; the concentration at the infusion is 0) and are counted in ``n_pre_dose``
+(decisions D-6.7).
 """
 
 from __future__ import annotations
@@ -985,7 +987,7 @@ def nca(
     ([10.0, 1.0], 19.427)
 
     Raises:
-        InputError: blank units, missing columns, non-numeric or negative concentrations or times,
+        InputError: blank units, missing columns, non-numeric or negative concentrations, missing times,
             duplicate times within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
             as in `cartrial.errors`).
     """
@@ -1081,9 +1083,19 @@ def nca(
     t_arr[g, pos] = times[order]
     c_arr[g, pos] = c[order]
     l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
-    present[g, pos] = ~np.isnan(c[order])
+    # samples before the infusion (time < 0) are not part of the profile: the NCA interval starts at the
+    # infusion, where the concentration is 0 (PKNCA's [0, Inf] interval; a pre-infusion BLQ counts as 0 at
+    # day 0, docs/science/cellular-kinetics.md §4); they are counted in n_pre_dose
+    pre_dose = np.zeros(shape, dtype=bool)
+    pre_dose[g, pos] = times[order] < 0
+    present[g, pos] = ~np.isnan(c[order]) & ~pre_dose[g, pos]
+    n_pre_dose = pre_dose.sum(axis=1)
+    if n_pre_dose.any():
+        notes.append(
+            f"{int(n_pre_dose.sum())} sample(s) before time 0 (pre-infusion) not used, see n_pre_dose"
+        )
     # missing concentrations are dropped (PKNCA default) and counted
-    n_missing = (~present & ~np.isnan(t_arr)).sum(axis=1)
+    n_missing = (~present & ~pre_dose & ~np.isnan(t_arr)).sum(axis=1)
     if n_missing.any():
         notes.append(
             f"{int(n_missing.sum())} missing concentration(s) dropped (PKNCA default), see n_missing"
@@ -1103,6 +1115,7 @@ def nca(
     out["n_samples"] = present_sorted.sum(axis=1)
     out["n_blq"] = (present_sorted & (c_arr == 0)).sum(axis=1)
     out["n_missing"] = n_missing
+    out["n_pre_dose"] = n_pre_dose
     for name, array in values.items():
         out[name] = array
     out["quality_flags"] = flag_text
