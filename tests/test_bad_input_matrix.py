@@ -735,3 +735,21 @@ def test_every_refused_case_is_generated() -> None:
     """Each entry of `REFUSED` names a real command, option and bad value of the matrix."""
     generated = {(p.values[0].command, p.values[0].target, p.values[0].value) for p in _cases()}
     assert sorted(REFUSED - generated) == []
+
+
+def test_db_edit_same_field_twice_is_refused(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """`--set name=X --set name=Y` kept the last value silently (review sweep 2)."""
+    args = [*_prepare(VALID["db edit"], tmp_path, study_template), "--set", "name=Other"]
+    result = check_run(cli, args, frozenset({2}))
+    assert "--set: field set more than once (got 'name=Other'); allowed: each once" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e308", "3651", "inf"])
+def test_escalate_simulate_accrual_days_is_bounded(cli: Cli, value: str) -> None:
+    """TITE-CRM's --accrual-days had no upper bound: 1e308 overflowed the arrival times (a numpy warning and
+    exit 0); bounded as the DLT window, 0 < days ≤ 3650 (review sweep 2)."""
+    args = ["escalate", "simulate", "--design", "tite-crm", "--target", "0.3", "--skeleton", "0.1,0.2,0.3"]
+    args += ["--window", "28", "--truth", "0.05,0.15,0.3", "--cohorts", "3", "--trials", "5"]
+    result = check_run(cli, [*args, "--accrual-days", value], frozenset({2}))
+    assert "--accrual-days" in result.stderr and "allowed: days > 0 and ≤ 3650" in result.stderr
+    assert "RuntimeWarning" not in result.stderr
