@@ -170,3 +170,23 @@ def test_a_huge_cell_is_shown_shortened(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2 and "(2,000,000 characters)" in err and len(err) < 1000, err[:2000]
     problem = Problem("too long", field="x", value="y" * 5000)
     assert len(str(problem)) < 300 and len(problem.as_dict()["value"]) < 300
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--titre", "centre"], "--titre: --titre applies to the PD model only"),  # ignored, exit 0
+        (["--covariates", "COVARIATES"], "--covariate: --covariates gives the values"),  # file ignored
+        (["--iiv", ""], "--iiv: a comma-separated list of distinct parameter names (got '')"),  # taken as all
+        (["--iiv", "cmax,cmax"], "(got 'cmax,cmax')"),  # fitted as given (and 3x slower)
+    ],
+)
+def test_popfit_options_that_were_ignored(
+    extra: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    covariates = tmp_path / "covariates.csv"
+    covariates.write_text("subject_id,weight_kg\nCT-001,58\n")
+    extra = [str(covariates) if e == "COVARIATES" else e for e in extra]
+    args = ["kinetics", "popfit", str(STUDY / "pk_samples.csv"), "--k1", "2", "--k2", "1", "--no-figures"]
+    code, err = _run([*args, "--out", str(tmp_path / "fit"), *extra], capsys)
+    assert code == 2 and expected in err, err

@@ -578,6 +578,35 @@ def popfit_command(
         raise InputError(
             Problem("unknown titre likelihood", field="--titre", value=titre, allowed="interval, centre")
         )
+    if not pd_model and titre != "interval":
+        raise InputError(
+            Problem(
+                "--titre applies to the PD model only (it would be ignored)",
+                field="--titre",
+                value=titre,
+                allowed="--model cartrial_pd (alias pd)",
+            )
+        )
+    if covariates_file is not None and not covariate:
+        raise InputError(
+            Problem(
+                "--covariates gives the values; name the effects to fit (the file would be ignored)",
+                field="--covariate",
+                allowed="--covariate PARAM~COVARIATE[:power|cat|linear], repeatable",
+            )
+        )
+    iiv_names = None if iiv is None else [name.strip() for name in iiv.split(",")]
+    if iiv_names is not None and (
+        "" in iiv_names or len(set(iiv_names)) < len(iiv_names)
+    ):  # "" was taken as 'all', a name twice was fitted as given
+        raise InputError(
+            Problem(
+                "a comma-separated list of distinct parameter names",
+                field="--iiv",
+                value=iiv,
+                allowed="e.g. cmax,foldx (leave --iiv out for IIV on every parameter)",
+            )
+        )
     if not pd_model and individual_parameters is not None:
         raise InputError(
             Problem(
@@ -708,7 +737,7 @@ def popfit_command(
             data,
             structural,
             error=ErrorModel(error, scale),
-            iiv=iiv.split(",") if iiv else None,
+            iiv=iiv_names,
             omega=omega,
             blq=blq,
             covariates=effects,
