@@ -753,3 +753,15 @@ def test_escalate_simulate_accrual_days_is_bounded(cli: Cli, value: str) -> None
     result = check_run(cli, [*args, "--accrual-days", value], frozenset({2}))
     assert "--accrual-days" in result.stderr and "allowed: days > 0 and ≤ 3650" in result.stderr
     assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e6", "1e-308", "0"])
+def test_crm_prior_variance_is_bounded(cli: Cli, value: str) -> None:
+    """`--prior-var` was only > 0: 1e308 gave NaN intervals with numpy overflow warnings and 1e6 every
+    estimate 0.000 (the fixed grid too coarse), both with exit 0; now 1e-6 ≤ value ≤ 100 (review sweep 2)."""
+    args = ["escalate", "next", "--design", "crm", "--target", "0.3", "--skeleton", "0.1,0.2,0.3"]
+    result = check_run(
+        cli, [*args, "--doses", "3", "--outcomes", "1NNN", "--prior-var", value], frozenset({2})
+    )
+    assert "--prior-var" in result.stderr and "1e-06 ≤ value ≤ 100" in result.stderr
+    assert "RuntimeWarning" not in result.stderr
