@@ -765,3 +765,17 @@ def test_crm_prior_variance_is_bounded(cli: Cli, value: str) -> None:
     )
     assert "--prior-var" in result.stderr and "1e-06 ≤ value ≤ 100" in result.stderr
     assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1.0e308", "-60.0"])
+def test_sweep_logit_coefficient_is_bounded(cli: Cli, tmp_path: Path, value: str) -> None:
+    """A sweep of `toxicity.crs.slope_log_exposure` over 1e308 overflowed (numpy warnings) and was written
+    with exit 0; logit-scale coefficients are now bounded to ±50 (review sweep 2)."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        f"trials: 20\naxes:\n  - parameter: toxicity.crs.slope_log_exposure\n    values: [{value}]\n"
+    )
+    args = ["simulate", "sweep", "--scenario", str(SIM / "tiny_scenario.yaml"), "--grid", str(grid)]
+    result = check_run(cli, [*args, "--workers", "0", "--out", str(tmp_path / "out")], frozenset({2}))
+    assert "slope_log_exposure" in result.stderr and "50" in result.stderr, result.stderr
+    assert "RuntimeWarning" not in result.stderr
