@@ -190,3 +190,19 @@ def test_popfit_options_that_were_ignored(
     args = ["kinetics", "popfit", str(STUDY / "pk_samples.csv"), "--k1", "2", "--k2", "1", "--no-figures"]
     code, err = _run([*args, "--out", str(tmp_path / "fit"), *extra], capsys)
     assert code == 2 and expected in err, err
+
+
+def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simulate study --expansion-patients 100000` (inside the documented 1..100000) ran 3.5 minutes and
+    ended in OverflowError (date value out of range): the calendar passed the year 9999. Checked once the
+    trial calendar is known, before any row is written; a late accrual start reproduces it in seconds."""
+    protocol = REPO_ROOT / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    scenario = tmp_path / "late.yaml"
+    scenario.write_text(
+        f"name: late\nprotocol: {protocol}\npool_size: 60\nfollow_up_days: 180\n"
+        'accrual: {candidates_per_month: 2.0, start_date: "9998-06-01"}\n'
+    )
+    out = tmp_path / "study"
+    code, err = _run(["simulate", "study", "--scenario", str(scenario), "--out", str(out)], capsys)
+    assert code == 2 and "runs past the year 9999" in err and "expansion_patients" in err, err
+    assert not out.exists() or not any(out.iterdir())
