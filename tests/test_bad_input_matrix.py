@@ -735,3 +735,47 @@ def test_every_refused_case_is_generated() -> None:
     """Each entry of `REFUSED` names a real command, option and bad value of the matrix."""
     generated = {(p.values[0].command, p.values[0].target, p.values[0].value) for p in _cases()}
     assert sorted(REFUSED - generated) == []
+
+
+def test_db_edit_same_field_twice_is_refused(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """`--set name=X --set name=Y` kept the last value silently (review sweep 2)."""
+    args = [*_prepare(VALID["db edit"], tmp_path, study_template), "--set", "name=Other"]
+    result = check_run(cli, args, frozenset({2}))
+    assert "--set: field set more than once (got 'name=Other'); allowed: each once" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e308", "3651", "inf"])
+def test_escalate_simulate_accrual_days_is_bounded(cli: Cli, value: str) -> None:
+    """TITE-CRM's --accrual-days had no upper bound: 1e308 overflowed the arrival times (a numpy warning and
+    exit 0); bounded as the DLT window, 0 < days ≤ 3650 (review sweep 2)."""
+    args = ["escalate", "simulate", "--design", "tite-crm", "--target", "0.3", "--skeleton", "0.1,0.2,0.3"]
+    args += ["--window", "28", "--truth", "0.05,0.15,0.3", "--cohorts", "3", "--trials", "5"]
+    result = check_run(cli, [*args, "--accrual-days", value], frozenset({2}))
+    assert "--accrual-days" in result.stderr and "allowed: days > 0 and ≤ 3650" in result.stderr
+    assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e6", "1e-308", "0"])
+def test_crm_prior_variance_is_bounded(cli: Cli, value: str) -> None:
+    """`--prior-var` was only > 0: 1e308 gave NaN intervals with numpy overflow warnings and 1e6 every
+    estimate 0.000 (the fixed grid too coarse), both with exit 0; now 1e-6 ≤ value ≤ 100 (review sweep 2)."""
+    args = ["escalate", "next", "--design", "crm", "--target", "0.3", "--skeleton", "0.1,0.2,0.3"]
+    result = check_run(
+        cli, [*args, "--doses", "3", "--outcomes", "1NNN", "--prior-var", value], frozenset({2})
+    )
+    assert "--prior-var" in result.stderr and "1e-06 ≤ value ≤ 100" in result.stderr
+    assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1.0e308", "-60.0"])
+def test_sweep_logit_coefficient_is_bounded(cli: Cli, tmp_path: Path, value: str) -> None:
+    """A sweep of `toxicity.crs.slope_log_exposure` over 1e308 overflowed (numpy warnings) and was written
+    with exit 0; logit-scale coefficients are now bounded to ±50 (review sweep 2)."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        f"trials: 20\naxes:\n  - parameter: toxicity.crs.slope_log_exposure\n    values: [{value}]\n"
+    )
+    args = ["simulate", "sweep", "--scenario", str(SIM / "tiny_scenario.yaml"), "--grid", str(grid)]
+    result = check_run(cli, [*args, "--workers", "0", "--out", str(tmp_path / "out")], frozenset({2}))
+    assert "slope_log_exposure" in result.stderr and "50" in result.stderr, result.stderr
+    assert "RuntimeWarning" not in result.stderr

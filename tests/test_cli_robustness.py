@@ -53,3 +53,156 @@ def test_screen_out_folder_exits_2(
     )
     err = capsys.readouterr().err
     assert code == 2 and "is a folder" in err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# review sweep 2: inputs that ended in a traceback or were silently ignored
+# ---------------------------------------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STUDY = REPO_ROOT / "examples" / "ct103a-nmosd" / "study"
+POPFIT_DATA = REPO_ROOT / "tests" / "data" / "popfit"
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.err
+
+
+def test_icaht_huge_neutrophil_value_is_a_row_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A neutrophil count of 1e308 ×10^9/L overflowed to inf in ICAHT's cells/µL and ended in ValueError
+    (exit 1); it is now out of range at its row, for `grade labs` and `grade icaht` alike."""
+    lines = (STUDY / "labs.csv").read_text(encoding="utf-8").splitlines()
+    assert ",neutrophils,3.72," in lines[1]
+    lines[1] = lines[1].replace(",neutrophils,3.72,", ",neutrophils,1e308,")
+    labs = tmp_path / "labs.csv"
+    labs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for args in (
+        ["grade", "icaht", str(labs), "--infusion-dates", str(STUDY / "infusions.csv")],
+        ["grade", "labs", str(labs)],
+    ):
+        code, err = _run(args, capsys)
+        assert code == 2, err
+        assert "row 2, value: out of range" in err and "1e308" in err, err
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["weight_kg=abc", "sex=F"], "weight_kg: not a finite number (got 'abc')"),  # was ValueError
+        (["weight_kg=1e308", "sex=F"], "cmax: the covariate values put the typical value"),  # OverflowError
+        (["weight_kg=nan", "sex=F"], "weight_kg: not a finite number (got 'nan')"),  # was exit 0, NaN
+        (["weight_kg=inf", "sex=F"], "weight_kg: not a finite number (got 'inf')"),  # was exit 0
+        (["weight_kg=60", "sex=banana"], "sex: not a level of this covariate in the fit"),  # taken as F
+        (["weight_kg=60", "sex=F", "height=170"], "no effect of this covariate (got 'height')"),  # ignored
+        (["weight_kg=60", "sex=F", "weight_kg=90"], "NAME given more than once"),  # the last one won
+    ],
+)
+def test_map_covariate_values_are_checked(
+    values: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["kinetics", "map", str(STUDY / "pk_samples.csv"), "--patient", "CT-001"]
+    args += ["--population", str(POPFIT_DATA / "estimates_covariates.json")]
+    for value in values:
+        args += ["--covariate-value", value]
+    code, err = _run(args, capsys)
+    assert code == 2 and expected in err, err
+
+
+def test_map_covariate_value_without_covariates_in_the_model(capsys: pytest.CaptureFixture[str]) -> None:
+    """A model without covariate effects used to ignore --covariate-value silently."""
+    args = ["kinetics", "map", str(STUDY / "pk_samples.csv"), "--patient", "CT-001"]
+    args += ["--population", str(POPFIT_DATA / "estimates.json"), "--covariate-value", "weight_kg=60"]
+    code, err = _run(args, capsys)
+    assert code == 2 and "no effect of this covariate" in err and "none (the model has no covariate)" in err
+
+
+def test_popfit_initial_value_not_a_number_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--initial cmax=abc` ended in ValueError from float()."""
+    args = ["kinetics", "popfit", str(STUDY / "pk_samples.csv"), "--k1", "2", "--k2", "1", "--no-figures"]
+    args += ["--out", str(tmp_path / "fit"), "--initial", "cmax=abc"]
+    code, err = _run(args, capsys)
+    assert code == 2 and "--initial: not a number (got 'cmax=abc')" in err, err
+
+
+def _replay(decisions: Path, infusions: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    protocol = STUDY.parent / "protocol.yaml"
+    args = ["escalate", "replay", "--decisions", str(decisions), "--infusions", str(infusions)]
+    return _run([*args, "--protocol", str(protocol)], capsys)
+
+
+def test_replay_refuses_a_subject_infused_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second infusion row of CT-001 was counted as another patient: every cohort shifted and the replay
+    reported 3 spurious deviations with exit 0 (grading, relapses and the neuro scores refuse the file)."""
+    infusions = tmp_path / "infusions.csv"
+    text = (STUDY / "infusions.csv").read_text(encoding="utf-8")
+    infusions.write_text(text + "CT-001,1,2021-06-27T02:00:00Z,58.0,500000,29000000,L21-001,92\n")
+    code, err = _replay(STUDY / "escalation_decisions.csv", infusions, capsys)
+    assert code == 2 and "row 14, subject_id: subject infused twice in this file" in err, err
+
+
+def test_replay_refuses_a_cohort_listed_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Was reported as a 3+3 history error of `--outcomes`, an option `escalate replay` does not have."""
+    decisions = tmp_path / "decisions.csv"
+    lines = (STUDY / "escalation_decisions.csv").read_text(encoding="utf-8").splitlines()
+    decisions.write_text("\n".join([*lines, lines[1].replace(",escalate,", ",stay,")]) + "\n")
+    code, err = _replay(decisions, STUDY / "infusions.csv", capsys)
+    assert code == 2 and "row 5, cohort: cohort listed twice (got '1')" in err, err
+
+
+def test_a_huge_cell_is_shown_shortened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 2 MB cell was echoed whole in the one-line message (and in the API's JSON value)."""
+    from cartrial.errors import Problem
+
+    lines = (STUDY / "edss.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[2] = "1" * 2_000_000
+    lines[1] = ",".join(cells)
+    edss = tmp_path / "edss.csv"
+    edss.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, err = _run(["score", "edss", str(edss)], capsys)
+    assert code == 2 and "(2,000,000 characters)" in err and len(err) < 1000, err[:2000]
+    problem = Problem("too long", field="x", value="y" * 5000)
+    assert len(str(problem)) < 300 and len(problem.as_dict()["value"]) < 300
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--titre", "centre"], "--titre: --titre applies to the PD model only"),  # ignored, exit 0
+        (["--covariates", "COVARIATES"], "--covariate: --covariates gives the values"),  # file ignored
+        (["--iiv", ""], "--iiv: a comma-separated list of distinct parameter names (got '')"),  # taken as all
+        (["--iiv", "cmax,cmax"], "(got 'cmax,cmax')"),  # fitted as given (and 3x slower)
+    ],
+)
+def test_popfit_options_that_were_ignored(
+    extra: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    covariates = tmp_path / "covariates.csv"
+    covariates.write_text("subject_id,weight_kg\nCT-001,58\n")
+    extra = [str(covariates) if e == "COVARIATES" else e for e in extra]
+    args = ["kinetics", "popfit", str(STUDY / "pk_samples.csv"), "--k1", "2", "--k2", "1", "--no-figures"]
+    code, err = _run([*args, "--out", str(tmp_path / "fit"), *extra], capsys)
+    assert code == 2 and expected in err, err
+
+
+def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`simulate study --expansion-patients 100000` (inside the documented 1..100000) ran 3.5 minutes and
+    ended in OverflowError (date value out of range): the calendar passed the year 9999. Checked once the
+    trial calendar is known, before any row is written; a late accrual start reproduces it in seconds."""
+    protocol = REPO_ROOT / "examples" / "ct103a-nmosd" / "protocol.yaml"
+    scenario = tmp_path / "late.yaml"
+    scenario.write_text(
+        f"name: late\nprotocol: {protocol}\npool_size: 60\nfollow_up_days: 180\n"
+        'accrual: {candidates_per_month: 2.0, start_date: "9998-06-01"}\n'
+    )
+    out = tmp_path / "study"
+    code, err = _run(["simulate", "study", "--scenario", str(scenario), "--out", str(out)], capsys)
+    assert code == 2 and "runs past the year 9999" in err and "expansion_patients" in err, err
+    assert not out.exists() or not any(out.iterdir())

@@ -172,3 +172,69 @@ def test_string_and_categorical_columns_are_neutralised_too() -> None:
     )
     rows = _rows(csv_text(frame))
     assert rows == [["a", "b"], ["'=1+1", "'@x"], ["ok", "y"], ["", "'@x"]]
+
+
+def test_kinetics_simulate_out_fifo_or_device_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kinetics simulate --out` streams through its own writer, which replaced a FIFO (and, run as root,
+    /dev/null itself) with a regular file; refused before simulating, the node left in place."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "null.csv"
+    link.symlink_to("/dev/null")
+    for target, kind in ((fifo, "FIFO"), (link, "device")):
+        for option in ("--out", "--params-out"):
+            code = main(["kinetics", "simulate", "--subjects", "2", "--days", "0:7", option, str(target)])
+            err = capsys.readouterr().err
+            assert code == 2 and kind in err and str(target) in err, err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_write_chunks_refuses_a_fifo(tmp_path: Path) -> None:
+    """The chunked writer itself (not only the command's early check) refuses a FIFO."""
+    from cartrial.commands.kinetics_commands import _write_chunks
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="FIFO"):
+        _write_chunks(iter([pd.DataFrame({"a": [1]})]), fifo, False, {})
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_popfit_and_map_csv_files_are_neutralised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`kinetics popfit` (ebe.csv, diagnostics.csv) and `kinetics map` (map_parameters.csv) wrote subject
+    ids such as =HYPERLINK(...) as they were (pandas' to_csv, not `csv_text`)."""
+    root = Path(__file__).resolve().parents[1]
+    study = root / "examples" / "ct103a-nmosd" / "study"
+    attack = '=HYPERLINK("http://x")'
+    pk = tmp_path / "pk.csv"
+    with (study / "pk_samples.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with pk.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [rows[0], *([attack if c == "CT-001" else c for c in r] for r in rows[1:])]
+        )
+    fit = tmp_path / "fit"
+    args = ["kinetics", "popfit", str(pk), "--k1", "2", "--k2", "1", "--no-figures", "--out", str(fit)]
+    assert main(args) == 0, capsys.readouterr().err
+    mapped = tmp_path / "map"
+    population = root / "tests" / "data" / "popfit" / "estimates.json"
+    args = [
+        "kinetics",
+        "map",
+        str(pk),
+        "--patient",
+        attack,
+        "--population",
+        str(population),
+        "--out",
+        str(mapped),
+    ]
+    assert main(args) == 0, capsys.readouterr().err
+    written = [fit / "ebe.csv", fit / "diagnostics.csv", mapped / "map_parameters.csv"]
+    for path in written:
+        cells = [cell for row in _rows(path.read_text(encoding="utf-8")) for cell in row]
+        assert "'" + attack in cells, path
+        assert not any(cell.startswith(("=", "+", "@")) for cell in cells), path

@@ -160,3 +160,28 @@ def test_conflicting_duplicates_are_refused(reader: str, cli: Cli, tmp_path: Pat
     code, _out, err = _run(cli, reader, file)
     assert code == 2, err
     assert "duplicate" in err.lower(), err
+
+
+def test_conflicting_therapies_are_refused(cli: Cli, tmp_path: Path) -> None:
+    """`grade episodes --therapies`: the same subject, therapy and time with another dose was accepted (both
+    rows used); refused as in every other reader and the import (review sweep 2)."""
+    file = _edited(STUDY / "therapies.csv", tmp_path / "therapies.csv", _duplicate_first_row("dose", "1000"))
+    args = ["grade", "episodes", str(STUDY / "crs_assessments.csv")]
+    args += ["--infusion-dates", str(STUDY / "infusions.csv"), "--therapies", str(file)]
+    code, _out, err = cli(*args)
+    assert code == 2 and "contradicts row 2" in err and "differs in dose" in err, err
+
+
+@pytest.mark.parametrize(("column", "value"), [("value", "1e308"), ("actual_day", "1e300")])
+def test_nca_huge_numbers_are_refused(cli: Cli, tmp_path: Path, column: str, value: str) -> None:
+    """A concentration of 1e308 (or a time of 1e300) was accepted and AUC written as inf with exit 0."""
+
+    def edit(rows: Rows) -> Rows:
+        index = rows[0].index(column)
+        row = next(r for r in rows[1:] if r[rows[0].index("value")] not in ("",))
+        row[index] = value
+        return rows
+
+    file = _edited(STUDY / "pk_samples.csv", tmp_path / "pk.csv", edit)
+    code, _out, err = _run(cli, "nca", file)
+    assert code == 2 and f"{column}: out of range (got '{value}')" in err, err

@@ -15,6 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+SHOWN_VALUE_CHARACTERS = 120
+"""A longer value given is shown by its first characters and its length: a 2 MB cell never floods the
+terminal, a log or an API response, and the message stays one line."""
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= SHOWN_VALUE_CHARACTERS:
+        return text
+    return f"{text[:SHOWN_VALUE_CHARACTERS]}… ({len(text):,} characters)"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -44,7 +54,12 @@ class Problem:
         text = self.message
         if self.value is not None:
             # dates and date-times as ISO 8601 (never Python's repr, datetime.date(2030, 6, 10))
-            shown = self.value.isoformat() if isinstance(self.value, date | datetime) else repr(self.value)
+            if isinstance(self.value, date | datetime):
+                shown = self.value.isoformat()
+            elif isinstance(self.value, str) and len(self.value) > SHOWN_VALUE_CHARACTERS:
+                shown = repr(self.value[:SHOWN_VALUE_CHARACTERS]) + f"… ({len(self.value):,} characters)"
+            else:
+                shown = repr(self.value)
             text += f" (got {shown})"
         if self.allowed:
             text += f"; allowed: {self.allowed}"
@@ -57,7 +72,7 @@ class Problem:
             "line": self.line,
             "row": self.row,
             "field": self.field,
-            "value": None if self.value is None else str(self.value),
+            "value": None if self.value is None else _shortened(str(self.value)),
             "allowed": self.allowed,
             "message": self.message,
         }

@@ -449,7 +449,7 @@ def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     return str(safe.to_csv(index=False, header=header, lineterminator="\n", quoting=quoting))
 
 
-def _refuse_special_target(target: Path) -> None:
+def refuse_special_target(target: Path) -> None:
     """`InputError` when `target` exists and is not a regular file (a folder, a device, a FIFO, a socket):
     writing would replace or block on it."""
     try:
@@ -485,7 +485,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     A folder, a device, a FIFO or a socket as `path`, or a place that cannot be written, is an `InputError`
     naming the file (nothing is left behind, nothing is replaced)."""
     target = Path(path)
-    _refuse_special_target(target)
+    refuse_special_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

@@ -396,7 +396,9 @@ def simulate_command(
     exact: bool = typer.Option(False, "--exact", help="Exact enumeration instead of Monte Carlo (3+3 only)."),
     mtd_target: float | None = typer.Option(None, "--mtd-target", help="Toxicity defining the true MTD."),
     accrual_days: float | None = typer.Option(
-        None, "--accrual-days", help="TITE-CRM: days between consecutive cohorts (simulation)."
+        None,
+        "--accrual-days",
+        help="TITE-CRM: days between consecutive cohorts (simulation), > 0 and ≤ 3650.",
     ),
     trials_out: Path | None = typer.Option(
         None,

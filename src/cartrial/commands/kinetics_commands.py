@@ -241,12 +241,15 @@ def simulate_command(
 ) -> None:
     """Simulate virtual subjects (long table: subject, day, level)."""
     from cartrial.kinetics import check_simulation, simulate_pd_table, simulate_stein2019_chunks
-    from cartrial.tabular import csv_text, write_atomic
+    from cartrial.tabular import csv_text, refuse_special_target, write_atomic
 
     spec = parse_days(days)
     grid = check_simulation(
         subjects, spec, seed=seed, residual_sd_log=residual_sd, model=model.value.replace("-", "_")
     )
+    for target in (out, params_out):  # before simulating: a folder, device or FIFO is never written
+        if target is not None:
+            refuse_special_target(Path(target))
     if model == ModelChoice.STEIN2019:
         chunks = simulate_stein2019_chunks(
             subjects, grid, seed=seed, iiv=not no_iiv, residual_sd_log=residual_sd
@@ -277,7 +280,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
     import sys
     import tempfile
 
-    from cartrial.tabular import csv_text, dumps_json, to_json_records
+    from cartrial.tabular import csv_text, dumps_json, refuse_special_target, to_json_records
 
     def pieces() -> Any:
         if not as_json:
@@ -300,8 +303,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
             sys.stdout.write(piece)
         return
     target = Path(out)
-    if target.is_dir():
-        raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
+    refuse_special_target(target)  # a folder, a device or a FIFO is refused, never replaced by the rename
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -405,7 +407,24 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
                 Problem("expected NAME=VALUE", field=option, value=item, allowed="e.g. cmax=20000")
             )
         name, value = item.split("=", 1)
+        if name.strip() in out:  # given twice: never silently the last one
+            raise InputError(
+                Problem("NAME given more than once", field=option, value=item, allowed="each NAME once")
+            )
         out[name.strip()] = value.strip()
+    return out
+
+
+def _parse_named_numbers(items: list[str], option: str) -> dict[str, float]:
+    """`_parse_named_values` with each VALUE a number (not a number: an `InputError` naming the option)."""
+    out: dict[str, float] = {}
+    for name, value in _parse_named_values(items, option).items():
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise InputError(
+                Problem("not a number", field=option, value=f"{name}={value}", allowed="NAME=NUMBER")
+            ) from None
     return out
 
 
@@ -559,6 +578,35 @@ def popfit_command(
         raise InputError(
             Problem("unknown titre likelihood", field="--titre", value=titre, allowed="interval, centre")
         )
+    if not pd_model and titre != "interval":
+        raise InputError(
+            Problem(
+                "--titre applies to the PD model only (it would be ignored)",
+                field="--titre",
+                value=titre,
+                allowed="--model cartrial_pd (alias pd)",
+            )
+        )
+    if covariates_file is not None and not covariate:
+        raise InputError(
+            Problem(
+                "--covariates gives the values; name the effects to fit (the file would be ignored)",
+                field="--covariate",
+                allowed="--covariate PARAM~COVARIATE[:power|cat|linear], repeatable",
+            )
+        )
+    iiv_names = None if iiv is None else [name.strip() for name in iiv.split(",")]
+    if iiv_names is not None and (
+        "" in iiv_names or len(set(iiv_names)) < len(iiv_names)
+    ):  # "" was taken as 'all', a name twice was fitted as given
+        raise InputError(
+            Problem(
+                "a comma-separated list of distinct parameter names",
+                field="--iiv",
+                value=iiv,
+                allowed="e.g. cmax,foldx (leave --iiv out for IIV on every parameter)",
+            )
+        )
     if not pd_model and individual_parameters is not None:
         raise InputError(
             Problem(
@@ -667,7 +715,7 @@ def popfit_command(
         if covariates is None:
             raise InputError(Problem("--covariate needs --covariates FILE (or --url)", field="--covariates"))
         data = data.with_covariates(read_covariates(covariates, source=str(covariates_file or "store")))
-    init = {k: float(v) for k, v in _parse_named_values(initial, "--initial").items()}
+    init = _parse_named_numbers(initial, "--initial")
     err_console = _err_console()
     from rich.progress import BarColumn, Progress, TextColumn
 
@@ -689,7 +737,7 @@ def popfit_command(
             data,
             structural,
             error=ErrorModel(error, scale),
-            iiv=iiv.split(",") if iiv else None,
+            iiv=iiv_names,
             omega=omega,
             blq=blq,
             covariates=effects,

@@ -256,6 +256,10 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
                     allowed=", ".join(columns),
                 )
             )
+        if name in changes:  # never silently the last of two values
+            raise InputError(
+                Problem("field set more than once", field="--set", value=assignment, allowed="each once")
+            )
         kind = columns[name].type
         value: Any
         try:

@@ -56,6 +56,19 @@ def design_decision(fit: Any, current: int) -> str:
     return "stay" if fit.next_dose == current else "de-escalate"
 
 
+def _refuse_repeats(values: Any, field: str, message: str, allowed: str, problems: RowProblems) -> None:
+    """A problem on each row whose (non-blank) value already appeared on an earlier row."""
+    seen: set[Any] = set()
+    for i, value in enumerate(values):
+        if value is None or (isinstance(value, float) and value != value):  # blank: already a problem
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a cohort number: shown as 2, not 2.0
+        if value in seen:
+            problems.add(i, field, str(value), message, allowed)
+        seen.add(value)
+
+
 def replay_decisions(
     decisions: pd.DataFrame,
     infusions: pd.DataFrame,
@@ -102,11 +115,20 @@ def replay_decisions(
     subject = parse_text(infusions, "subject_id", inf_problems)
     inf_level = parse_int(infusions, "dose_level", inf_problems, minimum=1, maximum=n_doses)
     infused = parse_datetime(infusions, "infused_at", inf_problems)
+    # one row per cohort, one infusion per subject, one DLT flag per subject: a repeat is never counted
+    # twice nor silently overridden (as every other reader of the infusions form refuses it)
+    _refuse_repeats(cohort, "cohort", "cohort listed twice", "one row per cohort", dec_problems)
+    _refuse_repeats(
+        subject, "subject_id", "subject infused twice in this file", "one row per subject", inf_problems
+    )
     dlt_of: dict[str, bool] = {}
     if dlts is not None:
         dlt_problems = RowProblems("dlts")
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
         dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
+        _refuse_repeats(
+            dlt_subject, "subject_id", "subject listed twice", "one row per subject", dlt_problems
+        )
         dlt_problems.raise_if_any()
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
     dec_problems.raise_if_any()

@@ -40,6 +40,10 @@ Integration = Literal["quad", "grid"]
 Scheme = Literal["linear", "adaptive"]
 
 LOGISTIC_INTERCEPT = 3.0
+PRIOR_VAR_RANGE = (1e-6, 100.0)
+"""Prior variance of beta accepted: below 1e-6 the prior fixes beta at 0 (the skeleton itself) and
+grid**2 / var overflows near 0; above 100 the fixed integration grid (±12 prior sd) is too coarse for any
+posterior (1e6 gave every estimate 0.000, 1e308 NaN intervals with exit 0). dfcrm's default is 1.34."""
 _GRID_POINTS = 1001  # spacing ~0.03: the equal-spacing rule stays exact to ~1e-9 for posterior sd >= 0.03
 _MLE_BOUND = 10.0
 
@@ -162,9 +166,15 @@ class Crm(Design):
             for k, (v, a) in choices.items()
             if v not in a
         ]
-        if not prior_var > 0:
+        low, high = PRIOR_VAR_RANGE
+        if not low <= prior_var <= high:
             problems.append(
-                Problem("prior variance must be > 0", field="prior_var", value=prior_var, allowed="> 0")
+                Problem(
+                    "prior variance out of range",
+                    field="prior_var",
+                    value=prior_var,
+                    allowed=f"{low:g} ≤ value ≤ {high:g}",
+                )
             )
         if not 1 <= start_dose <= self.n_doses:
             problems.append(

@@ -162,7 +162,7 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         open_high=True,
     ),
     DesignOption(
-        "prior_var", "float", "CRM prior variance of beta (default 1.34, dfcrm).", _CRM, low=0, open_low=True
+        "prior_var", "float", "CRM prior variance of beta (default 1.34, dfcrm).", _CRM, low=1e-6, high=100
     ),
     DesignOption(
         "model", "choice", "CRM model: empiric (default) | logistic.", _CRM, choices=("empiric", "logistic")

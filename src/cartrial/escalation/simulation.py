@@ -16,7 +16,6 @@ Definitions used in the reports:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +152,8 @@ MAX_DRAWS = 200_000_000
 MAX_EXACT_DOSES = 12
 #: Largest trials x dose levels (about 80 MB per per-dose array).
 MAX_TRIAL_CELLS = 20_000_000
+#: Largest TITE-CRM time between cohorts, in days (as the DLT window: ten years).
+MAX_ACCRUAL_DAYS = 3650.0
 
 
 def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
@@ -590,13 +591,14 @@ def _simulate_tite(
         )
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
-    if accrual_days is None or not (accrual_days > 0 and math.isfinite(accrual_days)):
+    # bounded as the DLT window (≤ 3650 days): 1e308 days between cohorts overflowed the arrival times
+    if accrual_days is None or not (0 < accrual_days <= MAX_ACCRUAL_DAYS):
         raise InputError(
             Problem(
                 "TITE-CRM simulation needs the time between cohorts",
                 field="accrual_days",
                 value=accrual_days,
-                allowed="finite days > 0",
+                allowed=f"days > 0 and ≤ {MAX_ACCRUAL_DAYS:g}",
             )
         )
     no_skip = next((b for b in behaviours if isinstance(b, DontSkipDoses) and b.when_escalating), None)

@@ -173,6 +173,8 @@ def therapy_records(frame: pd.DataFrame, *, file: FileName = "therapies") -> lis
     _check_columns(frame, THERAPIES_REQUIRED, (), file)
     problems = RowProblems(file)
     records = parse_therapies_frame(text_frame(frame), problems)
+    # the store's natural key (subject, therapy, time): two rows that contradict each other are refused
+    check_duplicate_assessments(frame, "given_at", problems, key=("subject_id", "therapy"))
     problems.raise_if_any(False)
     return records
 

@@ -43,6 +43,10 @@ TEMPERATURE_RANGE_C = (30.0, 45.0)
 """Plausible body temperature; values outside are data errors (docs/science/decisions.md D-3.1)."""
 MAX_OXYGEN_L_MIN = 100.0
 MAX_VASOPRESSORS = 10
+MAX_LAB_CANONICAL = 1e6
+"""Largest haematology value or LLN accepted, in the canonical unit (10^9/L for counts, g/L for
+haemoglobin): a million times the top of any human range, far above a unit slip (which is a warning, see
+`check_lab_plausibility`); a larger number is a typing error, and ICAHT's cells/µL would overflow."""
 
 CRS_REQUIRED = (
     "subject_id",
@@ -451,12 +455,20 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         _, message, allowed = found[pair_of_row[i]]
         problems.add(i, "unit", units[i], message, allowed)
     codes = _codes(analytes, tuple(a.value for a in ANALYTES))
+    value_canonical, lln_canonical = value * factor, lln * factor
+    for column, canonical in (("value", value_canonical), ("lln", lln_canonical)):
+        for i in np.flatnonzero(np.abs(canonical) > MAX_LAB_CANONICAL):  # NaN (blank, bad unit): False
+            limit = MAX_LAB_CANONICAL / factor[i]
+            problems.add(
+                i, column, frame[column].iat[i], "out of range", f"a number ≥ 0 and ≤ {limit:g} {units[i]}"
+            )
+            canonical[i] = np.nan  # never carried into a grade, a rounding or ICAHT's cells/µL
     return LabInputs(
         subject_id=subject,
         collected_at=collected,
         analyte_code=codes,
-        value_canonical=value * factor,
-        lln_canonical=lln * factor,
+        value_canonical=value_canonical,
+        lln_canonical=lln_canonical,
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
         unit=units,
     )

@@ -110,6 +110,13 @@ def check_lloq(lloq: float | None, field_name: str = "lloq") -> float | None:
     return value
 
 
+MAX_TIME = 1e9
+"""Largest sample time (in absolute value) in the table's unit: 2.7 million years of days, 1900 years of
+minutes."""
+MAX_CONCENTRATION = 1e15
+"""Largest concentration in the table's unit (copies/µg gDNA reach about 10^6)."""
+
+
 def validate_profiles(
     data: pd.DataFrame,
     *,
@@ -157,6 +164,12 @@ def validate_profiles(
     times = parse_float(data, time, problems, required=True)
     flags = parse_bool(data, blq_column, problems, required=False) if blq_column else np.zeros(n, dtype=bool)
     values = parse_float(data, conc, problems, required=False, minimum=0.0)
+    # bounded so that AUC (C·t) and AUMC (C·t²) stay finite: 1e300 was accepted and written as inf
+    for column, parsed, limit in ((time, times, MAX_TIME), (conc, values, MAX_CONCENTRATION)):
+        cells = text_cells(data[column])
+        for i in np.flatnonzero(np.abs(parsed) > limit):  # NaN (blank, not a number): False
+            low = f"≥ {-limit:g}" if column == time else "≥ 0"
+            problems.add(i, column, cells.iat[i], "out of range", f"a number {low} and ≤ {limit:g}")
     blank = (text_cells(data[conc]) == "").to_numpy()
     for i in np.flatnonzero(blank & ~flags):
         problems.add(

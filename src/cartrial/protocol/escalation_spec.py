@@ -137,7 +137,7 @@ class EscalationSpec(BaseModel):
     variant: ThreePlusThreeVariant = ThreePlusThreeVariant.DEESCALATION
     target: float | None = Field(default=None, gt=0, lt=1)
     skeleton: list[float] | None = None
-    prior_var: float = Field(default=1.34, gt=0)
+    prior_var: float = Field(default=1.34, ge=1e-6, le=100)  # cartrial.escalation.crm.PRIOR_VAR_RANGE
     model: CrmModel = CrmModel.EMPIRIC
     method: CrmMethod = CrmMethod.BAYES
     tite_scheme: TiteScheme = TiteScheme.LINEAR

@@ -72,7 +72,7 @@ def popfit_files(
     """Every output of `fit` by file name (see the module docstring); `n_sim` simulations for the VPC
     (NPDE: at least 100), `seed` for them."""
     from cartrial.kinetics.popfit.diagnostics import clean, fit_tables
-    from cartrial.tabular import dumps_json
+    from cartrial.tabular import csv_text, dumps_json
 
     tables = fit_tables(fit, n_sim=n_sim, seed=seed)
     files: dict[str, str | bytes] = {"estimates.json": dumps_json(clean(fit.to_dict())) + "\n"}
@@ -83,7 +83,7 @@ def popfit_files(
         ("vpc.csv", tables["vpc"]),
         ("trace.csv", tables["trace"]),
     ):
-        files[name] = frame.to_csv(index=False)
+        files[name] = csv_text(frame)  # formula-like text cells (subject ids) neutralised
     figure_names: list[str] = []
     if figures:
         from cartrial.report.popfit_figures import popfit_figures
@@ -179,13 +179,13 @@ def map_files(result: MapResult) -> dict[str, str]:
     """A MAP estimate's files: ``map_parameters.csv`` (subject, parameter, map_estimate, …; readable by
     ``--individual-parameters`` of a PD fit or MAP), ``map_profile.csv``, ``map.json``."""
     from cartrial.kinetics.popfit.diagnostics import clean
-    from cartrial.tabular import dumps_json
+    from cartrial.tabular import csv_text, dumps_json
 
     return {
-        "map_parameters.csv": result.parameters.assign(subject=result.subject)[
-            ["subject", *result.parameters.columns]
-        ].to_csv(index=False),
-        "map_profile.csv": result.profile.to_csv(index=False),
+        "map_parameters.csv": csv_text(
+            result.parameters.assign(subject=result.subject)[["subject", *result.parameters.columns]]
+        ),
+        "map_profile.csv": csv_text(result.profile),
         "map.json": dumps_json(clean(result.to_dict())) + "\n",
     }
 

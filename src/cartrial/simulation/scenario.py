@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,11 +34,17 @@ class Normal(_Model):
     max: float | None = None
 
 
+LOGIT_LIMIT = 50.0
+"""Largest |intercept|, |slope| or |covariate effect| of a logit or log-scale model term: e^50 already
+saturates any probability; 1e308 overflowed (numpy warnings, a sweep written with exit 0)."""
+Coefficient = Annotated[float, Field(ge=-LOGIT_LIMIT, le=LOGIT_LIMIT)]
+
+
 class LogNormal(_Model):
-    """A log-normal distribution: median and SD of the natural log."""
+    """A log-normal distribution: median and SD of the natural log (≤ 5: a factor of about 150 per SD)."""
 
     median: float = Field(gt=0)
-    sd_log: float = Field(default=0.0, ge=0)
+    sd_log: float = Field(default=0.0, ge=0, le=5)
     max: float | None = None
 
 
@@ -236,9 +242,9 @@ class Ordinal(_Model):
     """Cumulative-logit (proportional odds) grade model: logit P(grade ≥ g) = intercepts[g-1] +
     slope · ln(exposure / reference) + Σ covariate effects (docs/simulation.md §4)."""
 
-    intercepts: list[float] = Field(min_length=1, max_length=5)
-    slope_log_exposure: float = 0.0
-    covariates: dict[str, float] = Field(default_factory=dict)
+    intercepts: list[Coefficient] = Field(min_length=1, max_length=5)
+    slope_log_exposure: Coefficient = 0.0
+    covariates: dict[str, Coefficient] = Field(default_factory=dict)
     onset_days: LogNormal = LogNormal(median=3.0, sd_log=0.4, max=27)
     duration_days: LogNormal = LogNormal(median=4.0, sd_log=0.5, max=60)
 
@@ -264,7 +270,7 @@ class Cytopenia(_Model):
     probability_grade3: float = Field(ge=0, le=1)
     probability_grade4_given_3: float = Field(default=0.4, ge=0, le=1)
     duration_days: LogNormal
-    slope_log_exposure: float = 0.0
+    slope_log_exposure: Coefficient = 0.0
 
 
 class Toxicity(_Model):

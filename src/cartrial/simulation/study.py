@@ -127,8 +127,23 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     cutoff = sc.data_cutoff_day if sc.data_cutoff_day is not None else last_infusion + sc.follow_up_days
     follow = np.minimum(follow, np.maximum(cutoff - np.nan_to_num(infusion), 0.0))
     follow = np.where(slot_dose >= 0, follow, np.nan)
-    eff = _efficacy(prepared, draws, slot_dose, follow)
     start = dt.datetime.combine(dt.date.fromisoformat(sc.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC)
+    # the calendar must stay within dates Python can write (year 9999): 100,000 expansion patients at 2
+    # candidates a month ended in an OverflowError traceback after minutes of work
+    room = (dt.date.max - start.date()).days - 366
+    if not np.isfinite(cutoff) or cutoff + 2 * sc.follow_up_days > room:
+        from cartrial.errors import InputError, Problem
+
+        raise InputError(
+            Problem(
+                "the simulated study runs past the year 9999 (accrual start_date, enrolment and follow-up)",
+                field="expansion_patients",
+                value=expansion.n_patients if expansion is not None else None,
+                allowed="fewer patients (--expansion-patients), a faster accrual (candidates_per_month) or "
+                "an earlier accrual start_date",
+            )
+        )
+    eff = _efficacy(prepared, draws, slot_dose, follow)
     cov = prepared.eligible
     infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)
     order = [int(s) for s in np.argsort(np.where(infused, infusion[0], np.inf)) if infused[s]]

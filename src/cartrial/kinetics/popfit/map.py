@@ -15,6 +15,7 @@ J Pharm Sci 1982;71:1344-1348 (MAP estimation); the same conditional mode as the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.population import PopulationModel
 from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
@@ -52,6 +54,23 @@ class MapResult:
         }
 
 
+def _check_typical(population: PopulationModel, x: npt.NDArray[np.float64]) -> None:
+    """`InputError` when the covariate values put a typical parameter beyond what can be computed (a
+    log-normal parameter's log above 700 overflows; e.g. a weight of 1e308 kg in a power model)."""
+    spec = population.spec
+    typical = spec.typical_phi(population.theta, x)[0]
+    for j, name in enumerate(spec.model.parameters):
+        limit = math.inf if spec.model.distribution(j) == "normal" else 700.0
+        if not (np.isfinite(typical[j]) and abs(typical[j]) < limit):
+            raise InputError(
+                Problem(
+                    "the covariate values put the typical value of this parameter out of range",
+                    field=str(name),
+                    allowed="--covariate-value values within the range of the fitted population",
+                )
+            )
+
+
 def map_estimate(
     population: PopulationModel,
     data: PopulationData,
@@ -66,6 +85,9 @@ def map_estimate(
     spec, theta = population.spec, population.theta
     one = data.select([subject])
     x = population.covariate_row(dict(covariates or {})) if spec.covariate_effects else np.zeros((1, 0))
+    if covariates and not spec.covariate_effects:
+        population.covariate_row(dict(covariates))  # a covariate the model has no effect of: refused
+    _check_typical(population, x)
     work = Work(spec, one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
     cov = np.linalg.inv(_pd(hess[0]))

@@ -187,12 +187,28 @@ class PopulationModel:
         )
 
     def covariate_row(self, covariates: dict[str, Any] | None) -> FloatArray:
-        """The covariate columns (1, k) of one new subject from its covariate values."""
+        """The covariate columns (1, k) of one new subject from its covariate values.
+
+        A name the model has no effect of, a category level the fit never saw, or a value that is not a
+        finite number is an `InputError` (never ignored, never taken as the reference level)."""
         s = self.spec
         x = np.zeros((1, len(s.covariate_effects)))
-        for k, (_, label, kind) in enumerate(s.covariate_effects):
-            info = s.covariate_info.get(label, {})
-            name = info.get("covariate", label)
+        infos = [s.covariate_info.get(label, {}) for _, label, _ in s.covariate_effects]
+        labels = [label for _, label, _ in s.covariate_effects]
+        names = [info.get("covariate", label) for info, label in zip(infos, labels, strict=True)]
+        for given in covariates or {}:
+            if given not in names:
+                raise InputError(
+                    Problem(
+                        "the population model has no effect of this covariate",
+                        field="--covariate-value",
+                        value=given,
+                        allowed=", ".join(dict.fromkeys(names)) or "none (the model has no covariate)",
+                    )
+                )
+        for k, (_, _label, kind) in enumerate(s.covariate_effects):
+            info = infos[k]
+            name = names[k]
             if covariates is None or name not in covariates:
                 raise InputError(
                     Problem(
@@ -203,9 +219,30 @@ class PopulationModel:
                 )
             value = covariates[name]
             if kind == "categorical":
+                same = [i for i, n in zip(infos, names, strict=True) if n == name]
+                levels = [str(i.get("reference")) for i in same] + [str(i.get("level")) for i in same]
+                levels = list(dict.fromkeys(level for level in levels if level != "None"))
+                if levels and str(value).strip() not in levels:
+                    raise InputError(
+                        Problem(
+                            "not a level of this covariate in the fit",
+                            field=str(name),
+                            value=value,
+                            allowed=", ".join(levels),
+                        )
+                    )
                 x[0, k] = float(str(value).strip() == str(info.get("level")))
             else:
-                v = float(value)
+                try:
+                    v = float(value)
+                except (TypeError, ValueError):
+                    v = math.nan
+                if not math.isfinite(v):
+                    raise InputError(
+                        Problem(
+                            "not a finite number", field=str(name), value=value, allowed="a finite number"
+                        )
+                    )
                 centre = float(info["centre"])
                 if kind == "power":
                     if v <= 0:
