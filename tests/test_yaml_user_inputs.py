@@ -76,3 +76,41 @@ def test_pd_model_that_is_not_a_mapping_is_a_configuration_error(text: str) -> N
 
     with pytest.raises(ConfigurationError, match="mapping"):
         load_pd_model(text)
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ct103a-nmosd"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "field"),
+    [
+        ("protocol.yaml", "cells_per_kg: 500000", "cells_per_kg: true", "dose_levels[0].cells_per_kg"),
+        ("candidates/cand-01-eligible.yaml", "edss: {score: 4.5,", "edss: {score: true,", "edss.score"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: true}", "dropout.hazard_per_year"),
+    ],
+)
+def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
+    tmp_path: Path, file: str, old: str, new: str, field: str
+) -> None:
+    """Pydantic's lax mode reads true/false as 1/0 for a number (a dose of one cell per kg, an EDSS of 1):
+    every YAML model refuses it at its line instead (one validation path, `validate_data`)."""
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.candidate import load_candidate
+    from cartrial.simulation.scenario import load_scenario
+
+    source = EXAMPLE / file
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    target = tmp_path / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for other in ("protocol.yaml",):
+        (tmp_path / other).write_text((EXAMPLE / other).read_text(encoding="utf-8"), encoding="utf-8")
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    loader = {"protocol.yaml": load_protocol, "scenario.yaml": load_scenario}.get(file, load_candidate)
+    loader(source)  # the example as shipped is valid
+    with pytest.raises(InputError) as caught:
+        loader(target)
+    problems = [p for p in caught.value.problems if p.field == field]
+    assert problems and problems[0].message == "true/false is not a number", caught.value.problems
+    line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
+    assert problems[0].line == line

@@ -460,6 +460,32 @@ def problems_from_validation_error(
     return problems
 
 
+def _coerced_booleans(
+    given: Any, parsed: Any, loc: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """The locations where the file gives ``true``/``false`` and the validated model holds something else:
+    pydantic's lax mode turns a boolean into 1/0 for a number field (``cells_per_kg: true`` would be one
+    cell per kg), a silent wrong value. Walks the given data beside the parsed model (mappings by field
+    alias, lists item by item), so no annotation has to be read."""
+    if isinstance(given, bool):
+        if not isinstance(parsed, bool):
+            yield loc, parsed
+        return
+    if isinstance(given, dict):
+        if isinstance(parsed, BaseModel):
+            for name, info in type(parsed).model_fields.items():
+                key = info.alias or name
+                if key in given:
+                    yield from _coerced_booleans(given[key], getattr(parsed, name), (*loc, key))
+        elif isinstance(parsed, Mapping):
+            for key, item in given.items():
+                if key in parsed:
+                    yield from _coerced_booleans(item, parsed[key], (*loc, key))
+    elif isinstance(given, list) and isinstance(parsed, list | tuple) and len(given) == len(parsed):
+        for index, (item, value) in enumerate(zip(given, parsed, strict=True)):
+            yield from _coerced_booleans(item, value, (*loc, index))
+
+
 def validate_data(
     model: type[ModelT],
     data: Any,
@@ -485,6 +511,20 @@ def validate_data(
             result = model.model_validate(data)
         except ValidationError as exc:
             problems.extend(problems_from_validation_error(exc, positions, source, model))
+        else:
+            for loc, parsed in _coerced_booleans(data, result, ()):
+                path, line = positions.locate(loc)
+                number = isinstance(parsed, int | float)
+                problems.append(
+                    Problem(
+                        "true/false is not a number" if number else "true/false is not allowed here",
+                        file=source,
+                        line=line,
+                        field=path,
+                        value="true" if data_at(data, loc) else "false",
+                        allowed="a number" if number else None,
+                    )
+                )
     if problems or result is None:
         problems.sort(key=lambda p: p.line if p.line is not None else 0)
         count = len(problems)
@@ -492,6 +532,13 @@ def validate_data(
             problems, header=f"{source}: {count} problem{'s' if count != 1 else ''} in the {what}"
         )
     return result
+
+
+def data_at(data: Any, loc: Sequence[str | int]) -> Any:
+    """The value at `loc` in plain nested mappings and lists."""
+    for part in loc:
+        data = data[part]
+    return data
 
 
 def parse_yaml_model(model: type[ModelT], text: str, source: str, what: str = "file") -> ModelT:
