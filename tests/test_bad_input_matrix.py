@@ -779,3 +779,13 @@ def test_sweep_logit_coefficient_is_bounded(cli: Cli, tmp_path: Path, value: str
     result = check_run(cli, [*args, "--workers", "0", "--out", str(tmp_path / "out")], frozenset({2}))
     assert "slope_log_exposure" in result.stderr and "50" in result.stderr, result.stderr
     assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["db records", "audit log"])
+def test_empty_subject_filter_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, command: str
+) -> None:
+    """`--subject ""` was no filter: `db records` listed every subject's records (review sweep)."""
+    args = [*_prepare(VALID[command], tmp_path, study_template), "--subject", ""]
+    result = check_run(cli, args, frozenset({2}))
+    assert "--subject: empty subject id" in result.stderr

@@ -214,8 +214,10 @@ def records_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the records of a table (with id and version, needed by `db edit`)."""
+    if subject is not None and not subject.strip():
+        raise InputError(Problem("empty subject id", field="--subject", allowed="a subject id"))
     service = _service(url)
-    filters = {"subject_id": subject} if subject else {}
+    filters = {"subject_id": subject} if subject is not None else {}
     rows = service.find_records(_actor(user, url), table, **filters)
     if as_json:
         typer.echo(dumps_json(rows))
@@ -654,6 +656,8 @@ def log_command(
     A bulk import seals each subject's new records of a table in one batch row (decisions D-19.10): a
     subject's or a record's trail shows one row per record it created (action insert-batch, the batch
     row's id); the last rows show the batch row itself (with --json, its records in full)."""
+    if subject is not None and not subject.strip():
+        raise InputError(Problem("empty subject id", field="--subject", allowed="a subject id"))
     if (table is None) != (record is None):
         raise InputError(Problem("give --table and --record together", field="--table/--record"))
     if table is not None and subject:

@@ -180,7 +180,7 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     DesignOption(
         "integration",
         "choice",
-        "CRM posterior integration: grid (fixed 2001-point rule, default) | quad (scipy adaptive "
+        "CRM posterior integration: grid (fixed 1001-point rule, default) | quad (scipy adaptive "
         "quadrature, slower reference).",
         _CRM,
         choices=("grid", "quad"),
