@@ -370,14 +370,20 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 def neutralise_cell(value: Any) -> Any:
     """`value` made safe for a spreadsheet: a text cell starting with a formula trigger (`FORMULA_TRIGGERS`)
     gets a leading single quote, as the OWASP CSV-injection guidance recommends; numbers, text that is a
-    plain number (``"-5"``, ``"-0.3"``) and every other value are returned unchanged.
+    plain number (``"-5"``, ``"-0.3"``), the lone dash a table writes for "not applicable" (nothing follows
+    the trigger, so nothing can run) and every other value are returned unchanged.
 
     >>> print(neutralise_cell('=HYPERLINK("http://x","click")'))
     '=HYPERLINK("http://x","click")
-    >>> neutralise_cell("-0.3"), neutralise_cell(-5), neutralise_cell("SCR-001")
-    ('-0.3', -5, 'SCR-001')
+    >>> neutralise_cell("-0.3"), neutralise_cell(-5), neutralise_cell("SCR-001"), neutralise_cell("-")
+    ('-0.3', -5, 'SCR-001', '-')
     """
-    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+    if (
+        isinstance(value, str)
+        and _FORMULA_START.match(value)
+        and value != "-"
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 

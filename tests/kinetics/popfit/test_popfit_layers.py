@@ -39,6 +39,7 @@ def test_renderers_give_every_file_as_content() -> None:
     from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
     from cartrial.kinetics.popfit.diagnostics import fit_tables
     from cartrial.report.popfit import popfit_files
+    from cartrial.tabular import csv_text
 
     rng = np.random.default_rng(2)
     times = [np.array([0.5, 1, 2, 4, 8, 12.0])] * 8
@@ -62,7 +63,7 @@ def test_renderers_give_every_file_as_content() -> None:
     assert set(tables) == {"estimates", "ebe", "diagnostics", "vpc", "trace"}
     assert all(set(t["status"]) == {fit.status} for k, t in tables.items() if k != "trace")
     files = popfit_files(fit, figure_format="svg", n_sim=100, seed=1)
-    assert files["estimates.csv"] == tables["estimates"].to_csv(index=False)
+    assert files["estimates.csv"] == csv_text(tables["estimates"])
     assert fit.status in str(files["summary.html"])
     for stem in ("obs_vs_pred", "npde", "individual_fits", "vpc", "saem_trace"):
         content = files[f"{stem}.svg"]
