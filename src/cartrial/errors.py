@@ -20,10 +20,11 @@ SHOWN_VALUE_CHARACTERS = 120
 terminal, a log or an API response, and the message stays one line."""
 
 
-def _shortened(text: str) -> str:
-    if len(text) <= SHOWN_VALUE_CHARACTERS:
-        return text
-    return f"{text[:SHOWN_VALUE_CHARACTERS]}… ({len(text):,} characters)"
+def _shortened(text: str, *, quoted: bool = False) -> str:
+    """`text` (as its repr when `quoted`), cut to `SHOWN_VALUE_CHARACTERS` with its length when longer."""
+    head = text[:SHOWN_VALUE_CHARACTERS]
+    shown = repr(head) if quoted else head
+    return shown if len(text) <= SHOWN_VALUE_CHARACTERS else f"{shown}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Problem:
             # dates and date-times as ISO 8601 (never Python's repr, datetime.date(2030, 6, 10))
             if isinstance(self.value, date | datetime):
                 shown = self.value.isoformat()
-            elif isinstance(self.value, str) and len(self.value) > SHOWN_VALUE_CHARACTERS:
-                shown = repr(self.value[:SHOWN_VALUE_CHARACTERS]) + f"… ({len(self.value):,} characters)"
+            elif isinstance(self.value, str):
+                shown = _shortened(self.value, quoted=True)
             else:
                 shown = repr(self.value)
             text += f" (got {shown})"

@@ -84,9 +84,8 @@ def map_estimate(
     """MAP estimate for subject number `subject` of `data` (one patient; its samples may be few or BLQ)."""
     spec, theta = population.spec, population.theta
     one = data.select([subject])
-    x = population.covariate_row(dict(covariates or {})) if spec.covariate_effects else np.zeros((1, 0))
-    if covariates and not spec.covariate_effects:
-        population.covariate_row(dict(covariates))  # a covariate the model has no effect of: refused
+    # (1, k) covariate columns; a covariate the model has no effect of is refused
+    x = population.covariate_row(dict(covariates or {}))
     _check_typical(population, x)
     work = Work(spec, one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
