@@ -13,7 +13,7 @@ and the fastest counts, so that a slow moment of the shared machine does not dec
 synthetic CSVs is not timed.
 
 Also recorded: the raw load into tables with the store's natural keys (UNIQUE) and subject foreign keys
-(`constrained`), and the import's ratio to it, a candidate baseline for the team (decisions D-19.15); a
+(`constrained`), and the import's ratio to it, a candidate baseline for the team (decisions D-19.16); a
 re-import with one value changed (the partial path, decisions D-19.7: the byte-identical
 files are not read again, the changed file and the small context forms are read and compared), and the
 peak resident memory of a `LARGE_SUBJECTS` (10,000-subject, about 10 million rows) import on PostgreSQL in
@@ -288,7 +288,7 @@ def _backend_entries(
             "value": constrained_seconds,
             "unit": "s",
             "target": f"recorded only: the raw load ({raw_how}) into tables with the store's natural keys "
-            "(UNIQUE) and subject foreign keys, same CSVs, same run; a candidate baseline (D-19.15)",
+            "(UNIQUE) and subject foreign keys, same CSVs, same run; a candidate baseline (D-19.16)",
             "meets_target": True,
             **common,
         },
@@ -297,7 +297,7 @@ def _backend_entries(
             "value": times["import"] / constrained_seconds,
             "unit": "x",
             "target": "recorded only: the import against the raw load with the same constraints, for the "
-            "team's choice of baseline (decisions D-19.14, D-19.15)",
+            "team's choice of baseline (decisions D-19.14, D-19.16)",
             "meets_target": True,
             **common,
         },

@@ -90,6 +90,10 @@ def test_the_consistent_reference_subject_fires_nothing() -> None:
             ),
             ["RELAPSE-BEFORE-BIRTH"],
         ),
+        (
+            (subject(), infusion(), infusion(infused_at=dt.datetime(2021, 9, 1, 2, tzinfo=UTC))),
+            ["INFUSION-ONCE", "INFUSION-ONCE"],
+        ),
         ((subject(), infusion(cells_per_kg=5e6, total_car_t_cells=2.9e8)), ["DOSE-10X"]),
         ((subject(), infusion(total_car_t_cells=3.2e7)), ["TOTAL-CELLS-MISMATCH"]),
         ((subject(weight_kg=29.0),), ["ADULT-WEIGHT-UNDER-30KG"]),
@@ -130,7 +134,9 @@ def test_boundaries_do_not_fire() -> None:
 
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
-    assert len({c.id for c in CHECKS}) == len(CHECKS) == 10  # issue 12: DECISION-BEFORE-DLT-WINDOW
+    assert (
+        len({c.id for c in CHECKS}) == len(CHECKS) == 11
+    )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE
     for check in CHECKS:
         assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
 
@@ -203,6 +209,43 @@ def test_import_refuses_hard_checks_with_file_and_row(study: StudyDb, tmp_path: 
     assert (problem.row, problem.field) == (3, "infused_at") and "INFUSION-BEFORE-CONSENT" in problem.message
     assert str(problem.file).endswith("infusions.csv")
     assert study.service.find_records("admin", "infusion") == []
+
+
+def test_a_second_infusion_of_a_subject_is_refused_on_every_write_path(
+    study: StudyDb, tmp_path: Path
+) -> None:
+    """The analysis takes day 0 from the subject's one infusion; the store refuses a second rather than
+    hold a record the cut-off analysis would refuse. A stored infusion is not re-reported."""
+    service = study.service
+    stored = Record(
+        "infusion", {"subject_id": "CT-001", "infused_at": dt.datetime(2021, 6, 1, tzinfo=UTC)}, new=False
+    )
+    findings = run_edit_checks(
+        [
+            SubjectRecords(
+                "CT-001",
+                {
+                    "subject": [Record("subject", subject().values, new=False)],
+                    "infusion": [stored, infusion(infused_at=dt.datetime(2021, 9, 1, tzinfo=UTC))],
+                },
+            )
+        ],
+        REFERENCE,
+        TODAY,
+    )
+    assert [(f.check.id, f.record.new) for f in findings] == [("INFUSION-ONCE", True)]
+    assert "also infused on 2021-06-01" in findings[0].message
+    service.insert_record("inv", "infusion", GOOD_INFUSION)
+    with pytest.raises(InputError) as caught:
+        service.insert_record("inv", "infusion", {**GOOD_INFUSION, "infused_at": "2021-09-01T02:00:00Z"})
+    assert "INFUSION-ONCE" in str(caught.value)
+    folder = write_infusions(tmp_path / "in", "CT-001,2021-09-01T02:00:00Z,1,58.0,500000,29000000")
+    with pytest.raises(InputError) as caught:
+        import_templates(study.url, folder, "admin")
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (2, "infused_at") and "INFUSION-ONCE" in problem.message
+    assert len(service.find_records("admin", "infusion")) == 1
+    assert service.verify_audit().ok
 
 
 def test_import_raises_one_query_per_soft_check_once(study: StudyDb, tmp_path: Path) -> None:

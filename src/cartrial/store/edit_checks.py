@@ -1,7 +1,8 @@
 """Edit checks across forms, as an EDC runs them: each with an id, its rule, a severity and its source.
 
 *Hard* checks refuse the data (a located error; nothing is written): the record is impossible (an infusion
-before the subject was born or consented, a consent dated in the future, a relapse before birth). *Soft*
+before the subject was born or consented, a second infusion of a subject, a consent dated in the future, a
+relapse before birth). *Soft*
 checks accept it and raise a data query that the study database records (`data_query`, raised by the
 system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm or correct: the value is
 implausible (ten times the protocol's dose, a total that does not match cells/kg × weight, an adult under
@@ -272,6 +273,26 @@ def _infusion_before_birth(
             )
 
 
+def _second_infusion(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    infusions = records.of("infusion")
+    if len(infusions) < 2:
+        return
+    for infusion in infusions:
+        others = sorted(
+            str(day)
+            for other in infusions
+            if other is not infusion and (day := _day(other.get("infused_at")))
+        )
+        yield (
+            infusion,
+            "infused_at",
+            infusion.get("infused_at"),
+            f"a second infusion of this subject (also infused on {', '.join(others) or 'another record'})",
+        )
+
+
 def _relapse_before_birth(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -454,6 +475,16 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "logical date order",
         ),
         _infusion_before_birth,
+    ),
+    (
+        EditCheck(
+            "INFUSION-ONCE",
+            "one CAR-T infusion per subject",
+            Severity.HARD,
+            "the protocol's single infusion (one dose level per subject; day 0 of every derivation, "
+            "cartrial.analysis.populations.infusion_dates)",
+        ),
+        _second_infusion,
     ),
     (
         EditCheck(
