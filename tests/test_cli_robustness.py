@@ -156,6 +156,40 @@ def test_replay_refuses_a_cohort_listed_twice(tmp_path: Path, capsys: pytest.Cap
     assert code == 2 and "row 5, cohort: cohort listed twice (got '1')" in err, err
 
 
+def test_replay_errors_name_the_files_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`escalate replay` named the form ('infusions', 'dlts') instead of the file, and an outcome string of
+    the decisions file as the option `--outcomes` without file or row; each names the path given now."""
+    infusions = tmp_path / "inf.csv"
+    text = (STUDY / "infusions.csv").read_text(encoding="utf-8")
+    infusions.write_text(text.replace("CT-002,1,2021-05-18T02:30:00Z", "CT-002,1,notadate", 1))
+    code, err = _replay(STUDY / "escalation_decisions.csv", infusions, capsys)
+    assert code == 2 and f"{infusions}, row 3, infused_at: not an ISO 8601 date" in err, err
+    decisions = tmp_path / "dec.csv"
+    text = (STUDY / "escalation_decisions.csv").read_text(encoding="utf-8")
+    decisions.write_text(text.replace(",1NNN,", ",1NXN,", 1))
+    code, err = _replay(decisions, STUDY / "infusions.csv", capsys)
+    assert code == 2 and f"{decisions}, row 2, outcomes: cohort 1: unknown symbol" in err, err
+    assert "--outcomes" not in err
+    dlts = tmp_path / "dlt.csv"
+    dlts.write_text("subject_id,dlt\nCT-001,maybe\n")
+    code, err = _run(
+        [
+            *("escalate", "replay", "--decisions", str(STUDY / "escalation_decisions.csv")),
+            *("--infusions", str(STUDY / "infusions.csv"), "--dlts", str(dlts)),
+            *("--protocol", str(STUDY.parent / "protocol.yaml")),
+        ],
+        capsys,
+    )
+    assert code == 2 and f"{dlts}, row 2, dlt: not true or false" in err, err
+    short = tmp_path / "short.csv"  # the decisions need more patients than the infusions hold
+    lines = (STUDY / "infusions.csv").read_text(encoding="utf-8").splitlines()
+    short.write_text("\n".join(lines[:4]) + "\n")
+    code, err = _replay(STUDY / "escalation_decisions.csv", short, capsys)
+    assert code == 2 and "escalation_decisions.csv, row " in err and f"infusions remain in {short}" in err, (
+        err
+    )
+
+
 def test_a_huge_cell_is_shown_shortened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A 2 MB cell was echoed whole in the one-line message (and in the API's JSON value)."""
     from cartrial.errors import Problem

@@ -1,6 +1,7 @@
-"""One rule everywhere for every CSV reader (issue 19 §1, last bullet): conflicting duplicates (same subject,
-same time, different values) are refused; a ragged row — shorter or longer than the header — is refused with
-its row number, never padded with blanks; empty lines at the end of a file stay allowed.
+"""One rule everywhere for every CSV reader (issue 19 §1, last bullet): a second row with the same natural
+key (same subject, same time), identical or conflicting, is refused at that row (D-19.16); a ragged row —
+shorter or longer than the header — is refused with its row number, never padded with blanks; empty lines
+at the end of a file stay allowed.
 
 Each case edits a copy of the example study's file, so the base run is a real, valid input.
 """
@@ -160,6 +161,25 @@ def test_conflicting_duplicates_are_refused(reader: str, cli: Cli, tmp_path: Pat
     code, _out, err = _run(cli, reader, file)
     assert code == 2, err
     assert "duplicate" in err.lower(), err
+    # refused at the repeat (the appended row), naming the first row and the differing field (D-19.16)
+    last = len(file.read_text().splitlines())
+    assert f"row {last}, " in err and "duplicate of row 2 (same " in err, err
+    assert f"differs in {column}" in err, err
+    assert "row 2, " not in err, err
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_identical_duplicates_are_refused_at_the_second_row(reader: str, cli: Cli, tmp_path: Path) -> None:
+    """A double export (the first data row appended again, unchanged): `grade crs`/`labs`/`icans`/`episodes`/
+    `icaht` graded both rows with a note while the neuro readers, NCA and the import refused the second.
+    One rule now (D-19.16): refused at the repeat, naming the earlier row and saying the copies are
+    identical."""
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "twice.csv", lambda rows: [*rows, rows[1]])
+    last = len(file.read_text().splitlines())
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert f"row {last}, " in err and "duplicate of row 2 (same subject_id" in err, err
+    assert "; identical values)" in err and "row 2, " not in err, err
 
 
 def test_conflicting_therapies_are_refused(cli: Cli, tmp_path: Path) -> None:
@@ -169,7 +189,7 @@ def test_conflicting_therapies_are_refused(cli: Cli, tmp_path: Path) -> None:
     args = ["grade", "episodes", str(STUDY / "crs_assessments.csv")]
     args += ["--infusion-dates", str(STUDY / "infusions.csv"), "--therapies", str(file)]
     code, _out, err = cli(*args)
-    assert code == 2 and "contradicts row 2" in err and "differs in dose" in err, err
+    assert code == 2 and "duplicate of row 2" in err and "differs in dose" in err, err
 
 
 @pytest.mark.parametrize(("column", "value"), [("value", "1e308"), ("actual_day", "1e300")])

@@ -329,3 +329,82 @@ def _bounds_text(minimum: float | None, maximum: float | None, exclusive_minimum
     if maximum is not None:
         return f"a number ≤ {maximum:g}{unit_text}"
     return f"a number{unit_text}"
+
+
+def same_cell(a: str, b: str) -> bool:
+    """Two cells (as CSV text) hold the same value: equal as text, as true/false words (``TRUE`` = ``yes``)
+    or as numbers (``0.4`` = ``0.40``). Other text compares case-sensitively (``g/L`` is not ``G/L``).
+
+    >>> same_cell("0.4", "0.40"), same_cell("TRUE", "yes"), same_cell("g/L", "G/L"), same_cell("37", "38.5")
+    (True, True, False, False)
+    """
+    if a == b:
+        return True
+    words = (a.lower(), b.lower())
+    if all(w in TRUE_WORDS for w in words) or all(w in FALSE_WORDS for w in words):
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _and_list(names: Iterable[str]) -> str:
+    words = list(names)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def check_repeated_keys(
+    keys: pd.DataFrame, frame: pd.DataFrame, problems: RowProblems, column: str
+) -> np.ndarray:
+    """One row per natural key (the study store's rule, `cartrial.store.models` ``natural_key``): a row whose
+    key equals an earlier row's is a problem at `column`, naming the earlier row(s) and saying whether its
+    other cells are identical to theirs or which of them differ. The first row of each key is kept.
+
+    `keys` has one column per key field, named as in the file, with one normalised value per row of `frame`
+    (a parsed moment, a lower-cased category; a missing part — a cell that failed to parse — means the row
+    is not compared). The cells of `frame` outside the key are compared as `same_cell` does. Returns the
+    mask of the refused rows. docs/science/decisions.md D-19.16.
+
+    >>> frame = pd.DataFrame({"subject_id": "S1", "day": ["1", "1.0", "1"], "c": ["5", "5", "7"]})
+    >>> problems = RowProblems("pk.csv")
+    >>> keys = pd.DataFrame({"subject_id": frame["subject_id"], "day": frame["day"].astype(float)})
+    >>> check_repeated_keys(keys, frame, problems, "day").tolist()
+    [False, True, True]
+    >>> for problem in problems.all():
+    ...     print(problem.row, problem.message)
+    3 duplicate of row 2 (same subject_id and day; identical values)
+    4 duplicate of rows 2, 3 (same subject_id and day; differs in c)
+    """
+    n = len(keys)
+    refused = np.zeros(n, dtype=bool)
+    if n < 2:
+        return refused
+    keys = keys.reset_index(drop=True)
+    complete = keys.notna().all(axis=1).to_numpy()
+    if complete.sum() < 2:
+        return refused
+    group = np.full(n, -1, dtype=np.int64)
+    group[complete] = keys[complete].groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    sizes = np.bincount(group[complete])
+    repeated = complete & (sizes[np.maximum(group, 0)] > 1)
+    if not repeated.any():
+        return refused
+    text = text_frame(frame)
+    cells = {c: text[c].to_numpy(dtype=object) for c in text.columns if c not in keys.columns}
+    shown = text[column].to_numpy(dtype=object) if column in text.columns else None
+    what = _and_list(map(str, keys.columns))
+    earlier: dict[int, list[int]] = {}
+    for i in np.flatnonzero(repeated).tolist():
+        before = earlier.setdefault(int(group[i]), [])
+        if before:
+            differing = [c for c, v in cells.items() if any(not same_cell(v[i], v[j]) for j in before)]
+            rows = ", ".join(str(j + FIRST_DATA_ROW) for j in before)
+            label = f"row {rows}" if len(before) == 1 else f"rows {rows}"
+            detail = f"differs in {', '.join(differing)}" if differing else "identical values"
+            message = f"duplicate of {label} (same {what}; {detail})"
+            value = shown[i] if shown is not None else " / ".join(map(str, keys.iloc[i]))
+            problems.add(i, column, value, message, f"one row per {what}")
+            refused[i] = True
+        before.append(i)
+    return refused

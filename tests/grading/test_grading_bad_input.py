@@ -1,6 +1,6 @@
-"""Bad grading input the review found getting through (decisions §12 and 19): contradictory duplicate
-assessments
-(same subject, same date-time) and implausible laboratory values in a valid unit."""
+"""Bad grading input the review found getting through (decisions §12 and 19): duplicate assessments (same
+subject, same date-time; refused on the second row whether identical or contradictory, D-19.16) and
+implausible laboratory values in a valid unit."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ ICANS_HEADER = "subject_id,assessed_at,consciousness,seizure,motor,cerebral_edem
 def test_contradictory_crs_duplicates_are_a_located_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Two assessments of S1 at the same moment (written two ways) disagree on temperature: exit 2 naming both
-    rows; with --keep-going both rows get an error and no grade, the third row is graded."""
+    """Two assessments of S1 at the same moment (written two ways) disagree on temperature: exit 2 at the
+    second row, naming the first and the differing field; with --keep-going the second row gets the error and
+    no grade, the first and third are graded."""
     path = write(
         tmp_path,
         "crs.csv",
@@ -35,21 +36,28 @@ def test_contradictory_crs_duplicates_are_a_located_error(
     )
     code, out, err = run(capsys, "grade", "crs", str(path))
     assert code == 2 and out == ""
-    assert "row 2, assessed_at" in err and "row 3, assessed_at" in err and "differs in temperature_c" in err
+    assert "row 2, assessed_at" not in err and "row 3, assessed_at: duplicate of row 2" in err
+    assert "differs in temperature_c" in err
     code, out, _ = run(capsys, "grade", "crs", str(path), "--keep-going")
     table = pd.read_csv(io.StringIO(out), keep_default_na=False)
-    assert code == 0 and table["grade"].astype(str).tolist() == ["", "", "0"]
-    assert "contradicts row 3" in table["error"][0] and "contradicts row 2" in table["error"][1]
+    assert code == 0 and table["grade"].astype(str).tolist() == ["1", "", "0"]
+    assert table["error"][0] == "" and "duplicate of row 2" in table["error"][1]
 
 
-def test_identical_duplicates_are_graded_with_a_note(
+def test_identical_duplicates_are_refused_at_the_second_row(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """A double export (the same row twice) was graded twice with a note; now refused like every other
+    reader and the store's natural key: exit 2 at row 3 naming row 2, and saying the copies are identical."""
     row = "S1,2024-01-11T08:00:00Z,38.5,false,false,0,false,none,\n"
     path = write(tmp_path, "crs.csv", f"{CRS_HEADER}\n{row}{row}")
     code, out, err = run(capsys, "grade", "crs", str(path))
-    assert code == 0 and "rows 2, 3" in err and "identical duplicates" in err
-    assert pd.read_csv(io.StringIO(out))["grade"].tolist() == [1, 1]
+    assert code == 2 and out == ""
+    assert "row 3, assessed_at: duplicate of row 2 (same subject_id and assessed_at; identical values)" in err
+    assert "row 2, assessed_at" not in err
+    code, out, _ = run(capsys, "grade", "crs", str(path), "--keep-going")
+    graded = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert code == 0 and graded["grade"].astype(str).tolist() == ["1", ""]
 
 
 def test_contradictory_lab_and_icans_duplicates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -62,7 +70,8 @@ def test_contradictory_lab_and_icans_duplicates(capsys: pytest.CaptureFixture[st
         "S1,2024-01-11T07:00:00Z,neutrophils,1.4,10^9/L,1.8\nS1,2024-01-11T07:00:00Z,platelets,140,10^9/L,150\n",
     )
     code, _, err = run(capsys, "grade", "labs", str(labs))
-    assert code == 2 and "row 2, collected_at" in err and "differs in value" in err and "row 4" not in err
+    assert code == 2 and "row 3, collected_at: duplicate of row 2" in err and "differs in value" in err
+    assert "row 2, collected_at" not in err and "row 4" not in err
     icans = write(
         tmp_path,
         "icans.csv",
@@ -74,6 +83,7 @@ def test_contradictory_lab_and_icans_duplicates(capsys: pytest.CaptureFixture[st
 
 
 def test_equal_numbers_written_differently_are_not_a_contradiction() -> None:
+    """0.4 and 0.40, neutrophils and Neutrophils: the same result twice, refused as an identical duplicate."""
     frame = pd.DataFrame(
         {
             "subject_id": ["S1", "S1"],
@@ -84,8 +94,12 @@ def test_equal_numbers_written_differently_are_not_a_contradiction() -> None:
             "lln": ["1.8", "1.8"],
         }
     )
-    result = derive_lab_grades(frame)
-    assert result.table["grade"].tolist() == [4, 4] and "identical duplicates" in result.notes[0]
+    with pytest.raises(InputError) as caught:
+        derive_lab_grades(frame)
+    [problem] = caught.value.problems
+    assert problem.row == 3 and problem.field == "collected_at"
+    expected = "duplicate of row 2 (same subject_id, analyte and collected_at; identical values)"
+    assert problem.message == expected
 
 
 def test_duplicates_through_the_python_api_raise_located_errors() -> None:
@@ -104,7 +118,7 @@ def test_duplicates_through_the_python_api_raise_located_errors() -> None:
     )
     with pytest.raises(InputError) as caught:
         derive_crs_grades(frame)
-    assert [p.row for p in caught.value.problems] == [2, 3]
+    assert [p.row for p in caught.value.problems] == [3]
 
 
 def test_implausible_lab_value_warns_and_names_the_row(

@@ -285,7 +285,7 @@ def test_grams_per_litre_count_is_a_row_error(capsys: pytest.CaptureFixture[str]
         tmp_path,
         "labs.csv",
         "subject_id,collected_at,analyte,value,unit,lln\nS1,2021-06-02T07:00:00Z,neutrophils,0.4,g/L,1.8\n"
-        "S1,2021-06-02T07:00:00Z,neutrophils,0.4,G/L,1.8\n",
+        "S1,2021-06-03T07:00:00Z,neutrophils,0.4,G/L,1.8\n",
     )
     code, _, err = run(capsys, "grade", "labs", str(path))
     assert code == 2 and "row 2, unit" in err and "'g/L'" in err and "G/L" in err and "row 3" not in err

@@ -136,3 +136,55 @@ def test_template_contract_lives_with_the_kinetics_templates() -> None:
     assert tuple(header.split(",")) == templates.PK_COLUMNS
     header = (cartrial_templates.path() / "pd_samples.csv").read_text().splitlines()[0]
     assert tuple(header.split(",")) == templates.PD_COLUMNS
+
+
+BLQ_ROWS = "subject_id,actual_day,value,lloq,blq\nS1,0,,50,true\nS1,1,{value},50,true\nS1,2,400,50,false\n"
+
+
+@pytest.mark.parametrize("lloq_option", [["--lloq-col", "lloq"], ["--lloq", "50"]])
+def test_nca_refuses_a_blq_flag_on_a_value_above_the_lloq(tmp_path, capsys, lloq_option):  # type: ignore[no-untyped-def]
+    """A row flagged blq=true with 123456 copies (LLOQ 50) was coded 0 without a word: the flag and the value
+    contradict each other. Refused at its row; a BLQ row with a blank value or one at most the LLOQ (as the
+    template allows) is still read."""
+    file = tmp_path / "pk.csv"
+    args = ["nca", str(file), "--subject", "subject_id", "--time", "actual_day", "--conc", "value"]
+    args += ["--conc-unit", "copies/ug", "--blq-col", "blq", *lloq_option]
+    file.write_text(BLQ_ROWS.format(value="123456"))
+    code, out, err = run_cartrial(*args, capsys=capsys).astuple()
+    assert code == 2 and out == ""
+    assert f"{file}, row 3, value: the sample is flagged BLQ (blq=true) but its value is above" in err
+    assert "(got '123456'); allowed: blank or ≤ the LLOQ (50) when blq=true" in err
+    for value in ("", "50", "12"):
+        file.write_text(BLQ_ROWS.format(value=value))
+        code, _, err = run_cartrial(*args, capsys=capsys).astuple()
+        assert code == 0, err
+
+
+def test_fit_and_population_readers_refuse_the_same_blq_contradiction(tmp_path: Path) -> None:
+    """`kinetics fit` (`derive_stein2019_fits`) and `kinetics popfit` (`PopulationData.from_frame`) read the
+    samples with the same validator, so the same row is refused with the same message."""
+    from cartrial.kinetics.popfit import PopulationData
+
+    file = tmp_path / "pk.csv"
+    file.write_text(BLQ_ROWS.format(value="123456"))
+    frame = read_csv(file)
+    with pytest.raises(InputError) as fit:
+        derive_stein2019_fits(frame, lloq_column="lloq", blq_column="blq")
+    with pytest.raises(InputError) as population:
+        PopulationData.from_frame(frame, analyte_column=None, source="pk.csv")
+    for caught in (fit, population):
+        [problem] = caught.value.problems
+        assert (problem.row, problem.field, problem.value) == (3, "value", "123456")
+        assert "flagged BLQ (blq=true) but its value is above the LLOQ" in problem.message
+
+
+def test_a_repeated_sample_time_is_refused_at_the_second_row(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """The same sample exported twice: both rows were 'duplicate time within a subject'; now the repeat
+    only, naming the first row and saying the copies are identical (D-19.16, PKNCA's rule)."""
+    file = tmp_path / "pk.csv"
+    file.write_text("id,t,c\nA,0,0\nA,1,10\nA,1,10\nA,2,4\n")
+    code, _, err = run_cartrial(
+        "nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "u", capsys=capsys
+    ).astuple()
+    assert code == 2 and "row 3, t" not in err
+    assert f"{file}, row 4, t: duplicate of row 3 (same id and t; identical values)" in err, err

@@ -533,7 +533,10 @@ def test_bad_candidate_files_report_lines(tmp_path: Path) -> None:
 # records counted as given: the independent restatement below has no merging
 _RELAPSE_PROTOCOL = protocol_with({"rule": {**RELAPSE_RULE, "merge_window_days": None}})
 _MERGING_PROTOCOL = protocol_with({"rule": RELAPSE_RULE})
-_onset_dates = st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)), max_size=6)
+# one relapse per onset date (a repeated date is refused, D-19.16)
+_onset_dates = st.lists(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)), max_size=6, unique=True
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -546,7 +549,7 @@ def test_adding_a_relapse_never_makes_the_relapse_rule_fail(onsets: list[date], 
         candidate = Candidate.model_validate({"id": "X", "relapses": [{"onset_date": d} for d in days]})
         return screen(_RELAPSE_PROTOCOL, candidate, SCREENING).criteria[0].status is MET
 
-    if holds(onsets):
+    if holds(onsets) and extra not in onsets:
         assert holds([*onsets, extra])
 
 
@@ -587,3 +590,35 @@ def test_answers_for_unknown_criteria_are_reported_not_dropped() -> None:
     result = screen(protocol, Candidate(id="X", answers={"exc_pregnancy": False, "exc_typo": True}))
     assert result.unused_answers == ("exc_typo",)
     assert result.to_dict()["unused_answers"] == ["exc_typo"]
+
+
+def test_two_relapses_on_one_date_are_refused_at_the_second() -> None:
+    """Two relapses with the same onset date counted as two attacks (with merge_window_days: null the
+    candidate below met "≥ 2 in 12 months" with one attack). Refused at the repeat's line, naming the
+    first, as the relapses form refuses a second row of a subject and onset date (D-19.16)."""
+    from cartrial.errors import InputError
+    from cartrial.protocol import parse_candidate
+
+    text = (
+        "id: SCR-9\nscreening_date: 2024-03-15\nrelapses:\n"
+        "  - {onset_date: 2023-09-01, phenotypes: [optic_neuritis]}\n"
+        "  - {onset_date: 2023-11-20}\n"
+        "  - {onset_date: 2023-09-01, phenotypes: [optic_neuritis]}\n"
+        "  - {onset_date: 2023-11-20, phenotypes: [acute_myelitis]}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        parse_candidate(text, "cand.yaml")
+    first, second = caught.value.problems
+    assert (first.file, first.line, first.field, first.value) == (
+        "cand.yaml",
+        6,
+        "relapses[2].onset_date",
+        "2023-09-01",
+    )
+    assert first.message == "duplicate of relapses[0] at line 4 (same onset_date; identical values)"
+    assert first.allowed == "one relapse per onset date"
+    assert second.line == 7
+    assert second.message == "duplicate of relapses[1] at line 5 (same onset_date; differs in phenotypes)"
+    # the same phenotype on different dates: two attacks, read as given
+    two = "id: SCR-9\nrelapses:\n  - {onset_date: 2023-09-01}\n  - {onset_date: 2023-09-02}\n"
+    assert len(parse_candidate(two).relapses or []) == 2

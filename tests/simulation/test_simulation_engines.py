@@ -155,3 +155,21 @@ def test_other_designs_match_the_engine_simulation(make_scenario, overrides):
         row = ours.doses.iloc[level]
         se = np.hypot(row.selection_se_pct, engine.selection_se_pct[level])
         assert abs(row.selection_pct - engine.selection_pct[level]) < 4.5 * max(se, 0.1)
+
+
+def test_virtual_candidates_have_one_relapse_per_onset_date():
+    """Onset days were drawn with replacement: 0.75 % of the example scenario's candidates had two relapses
+    on one day, which the candidate model now refuses (D-19.16), so screening would stop with an error.
+    A repeated day is moved to the nearest free one; the number of relapses per candidate is unchanged."""
+    from datetime import date
+
+    from cartrial.protocol import Candidate
+    from cartrial.simulation.population import candidate_record, draw_covariates
+
+    scenario, _protocol = load_scenario("examples/ct103a-nmosd/scenario.yaml")
+    covariates = draw_covariates(scenario.population, 3000, np.random.default_rng(1))
+    days = covariates.relapse_days_before
+    assert [len(d) for d in days] == covariates.relapses_24m.tolist()
+    assert all(len(set(d)) == len(d) and all(1 <= x <= 730 for x in d) for d in days)
+    for i in range(len(covariates)):
+        Candidate.model_validate(candidate_record(covariates, i, date(2024, 3, 15), f"V{i + 1}"))

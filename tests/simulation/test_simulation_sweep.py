@@ -42,6 +42,32 @@ def test_bad_grid_values_are_refused(tmp_path):
         grid_points(scenario, grid)
 
 
+def test_a_value_repeated_in_an_axis_is_refused_at_its_line(tmp_path):
+    """`values: [0.4, 0.8, 0.40]` simulated the 0.4 points twice and wrote them as separate rows. Refused
+    at the repeat's line, naming the axis, the value and the earlier value's line; a parameter given on two
+    axes (the later overwrote the earlier at every point) likewise."""
+    text = (
+        "trials: 10\naxes:\n  - parameter: toxicity.crs.slope_log_exposure\n    values: [0.4, 0.8]\n"
+        "  - parameter: design.overrides.start_level\n    values:\n      - 1\n      - 2\n      - 1.0\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_grid(_grid(tmp_path, text))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field, problem.value) == (9, "axes[1].values[2]", 1.0)
+    assert problem.message == "duplicate of values[0] at line 7 in the axis design.overrides.start_level"
+    assert problem.allowed == "distinct values within an axis"
+    # true is not the value 1 (a boolean axis and a number axis are told apart)
+    assert load_grid(_grid(tmp_path, text.replace("- 1.0", "- true"))).axes[1].values == [1, 2, True]
+    twice = text.replace("- 1.0", "- 3").replace(
+        "design.overrides.start_level", "toxicity.crs.slope_log_exposure"
+    )
+    with pytest.raises(InputError) as caught:
+        load_grid(_grid(tmp_path, twice))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (5, "axes[1].parameter")
+    assert problem.message == "duplicate of axes[0] at line 3: the parameter is already an axis"
+
+
 @pytest.mark.nightly
 def test_same_seed_same_sweep_in_process_and_on_a_dask_cluster(cli, tmp_path, make_scenario):
     distributed = pytest.importorskip("distributed")

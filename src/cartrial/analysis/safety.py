@@ -34,7 +34,7 @@ class GradedEpisodes:
     options: dict[str, Any]
     scale: str
     problems: tuple[str, ...] = ()
-    """Rows left out (and why), naming the subject; plus grading's notes (e.g. identical duplicates)."""
+    """Rows left out (and why), naming the subject; plus grading's notes (e.g. implausible lab values)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """The grading `Result.metadata()` (derivation, options, sources, cartrial version)."""
     refused: tuple[RefusedRow, ...] = ()

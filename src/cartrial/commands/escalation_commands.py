@@ -72,7 +72,8 @@ _TYPES: dict[str, Any] = {
 
 
 def _names_cli_arguments(command: _Command) -> _Command:
-    """Re-raise engine `InputError`s with the CLI option names (``--target``, not ``target``)."""
+    """Re-raise engine `InputError`s with the CLI option names (``--target``, not ``target``); a problem
+    located in a file keeps its column name (the decisions file's ``outcomes`` is no ``--outcomes``)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -80,7 +81,9 @@ def _names_cli_arguments(command: _Command) -> _Command:
             command(*args, **kwargs)
         except InputError as error:
             problems = [
-                dataclasses.replace(p, field=_CLI_NAMES.get(p.field, p.field)) if p.field else p
+                dataclasses.replace(p, field=_CLI_NAMES.get(p.field, p.field))
+                if p.field and not p.file
+                else p
                 for p in error.problems
             ]
             raise InputError(problems, header=error.header) from None
@@ -531,6 +534,9 @@ def replay_command(
         read_csv(infusions, required=("subject_id", "dose_level", "infused_at")),
         read_csv(dlts, required=("subject_id", "dlt")) if dlts is not None else None,
         load_protocol(protocol_file),
+        decisions_file=decisions,
+        infusions_file=infusions,
+        dlts_file=dlts or "dlts",
     )
     emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
     deviations = int((result.table["deviation"] != "").sum())

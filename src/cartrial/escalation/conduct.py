@@ -10,12 +10,22 @@ accepted (docs/science/decisions.md D-12.1).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cartrial.columns import RowProblems, parse_bool, parse_choice, parse_datetime, parse_int, parse_text
+from cartrial.columns import (
+    FIRST_DATA_ROW,
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_datetime,
+    parse_int,
+    parse_text,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
@@ -56,6 +66,15 @@ def design_decision(fit: Any, current: int) -> str:
     return "stay" if fit.next_dose == current else "de-escalate"
 
 
+def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
+    """One cohort's outcome string (`parse_outcomes`), its problems located at the decisions file's row."""
+    try:
+        return parse_outcomes(text, n_doses, field="outcomes")
+    except InputError as error:
+        located = [replace(p, file=file, row=index + FIRST_DATA_ROW) for p in error.problems]
+        raise InputError(located, header=f"{file}: {len(located)} problem(s); nothing was written") from None
+
+
 def _refuse_repeats(values: Any, field: str, message: str, allowed: str, problems: RowProblems) -> None:
     """A problem on each row whose (non-blank) value already appeared on an earlier row."""
     seen: set[Any] = set()
@@ -74,6 +93,10 @@ def replay_decisions(
     infusions: pd.DataFrame,
     dlts: pd.DataFrame | None,
     protocol: Any,
+    *,
+    decisions_file: str | Path = "escalation_decisions",
+    infusions_file: str | Path = "infusions",
+    dlts_file: str | Path = "dlts",
 ) -> Result:
     """Check every recorded escalation decision against the protocol; one row per decision.
 
@@ -82,6 +105,8 @@ def replay_decisions(
     `infusions`: subject_id, dose_level, infused_at (the `infusions` form); patients are assigned to cohorts
     in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome letters.
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
+    `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
+    the form name by default).
 
     Columns: cohort, dose_level, decided_on, subjects, last_infused_on, days_after_last_infusion,
     dlt_window_days, window_complete, recorded_decision, design_decision, design_next_dose, deviation
@@ -105,13 +130,13 @@ def replay_decisions(
     n_doses = len(protocol.dose_levels)
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
 
-    dec_problems = RowProblems("escalation_decisions")
+    dec_problems = RowProblems(decisions_file)
     cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
     level = parse_int(decisions, "dose_level", dec_problems, minimum=1, maximum=n_doses)
     decided = parse_datetime(decisions, "decided_on", dec_problems)
     outcome_text = parse_text(decisions, "outcomes", dec_problems)
     recorded = parse_choice(decisions, "decision", DECISIONS, dec_problems)
-    inf_problems = RowProblems("infusions")
+    inf_problems = RowProblems(infusions_file)
     subject = parse_text(infusions, "subject_id", inf_problems)
     inf_level = parse_int(infusions, "dose_level", inf_problems, minimum=1, maximum=n_doses)
     infused = parse_datetime(infusions, "infused_at", inf_problems)
@@ -123,7 +148,7 @@ def replay_decisions(
     )
     dlt_of: dict[str, bool] = {}
     if dlts is not None:
-        dlt_problems = RowProblems("dlts")
+        dlt_problems = RowProblems(dlts_file)
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
         dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
         _refuse_repeats(
@@ -146,7 +171,7 @@ def replay_decisions(
     for position, i in enumerate(order):
         deviations: list[str] = []
         cohort_level = int(level[i])
-        cohort_outcomes = parse_outcomes(str(outcome_text[i]), n_doses, field="outcomes")
+        cohort_outcomes = _cohort_outcomes(str(outcome_text[i]), n_doses, i, str(decisions_file))
         letters = [p.dlt for p in cohort_outcomes.patients]
         if {p.dose_level for p in cohort_outcomes.patients} - {cohort_level}:
             deviations.append(f"the outcomes {outcome_text[i]!r} are not all at level {cohort_level}")
@@ -156,8 +181,9 @@ def replay_decisions(
             raise InputError(
                 Problem(
                     f"cohort {int(cohort[i])} has {len(letters)} patients but only {len(members)} "
-                    "infusions remain",
-                    file="escalation_decisions",
+                    f"infusions remain in {infusions_file}",
+                    file=str(decisions_file),
+                    row=i + FIRST_DATA_ROW,
                     field="outcomes",
                     value=str(outcome_text[i]),
                 )

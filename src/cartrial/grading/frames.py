@@ -173,7 +173,7 @@ def therapy_records(frame: pd.DataFrame, *, file: FileName = "therapies") -> lis
     _check_columns(frame, THERAPIES_REQUIRED, (), file)
     problems = RowProblems(file)
     records = parse_therapies_frame(text_frame(frame), problems)
-    # the store's natural key (subject, therapy, time): two rows that contradict each other are refused
+    # the store's natural key (subject, therapy, time): a second row with the same key is refused
     check_duplicate_assessments(frame, "given_at", problems, key=("subject_id", "therapy"))
     problems.raise_if_any(False)
     return records
@@ -365,8 +365,8 @@ def derive_crs_grades(
     own: the input rows plus ``grade``, ``grade_reason``, ``scale``, ``temperature_c_used`` (°C),
     ``fever``, ``hypotension_grade``, ``hypoxia_grade`` and the option values; with ``legacy=True`` also
     the Lee 2014 and CARTOX regrading (``lee2014_grade``, ``cartox_grade`` and reasons) where the inputs
-    allow. Contradictory duplicate assessments (same subject and time) are problems; identical ones are
-    noted (`cartrial.grading.check_duplicate_assessments`).
+    allow. A second assessment of a subject at the same time, identical or not, is a problem of its row
+    (`cartrial.grading.check_duplicate_assessments`).
 
     >>> import pandas as pd
     >>> rows = pd.DataFrame({"subject_id": ["S1", "S1"],
@@ -381,7 +381,7 @@ def derive_crs_grades(
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=opts)
-    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    check_duplicate_assessments(frame, "assessed_at", problems)
     graded = grade_crs_inputs(inputs, opts)
     columns: dict[str, Any] = {
         "grade": graded.grade.astype(int),
@@ -416,7 +416,6 @@ def derive_crs_grades(
         options=opts,
         sources=(CRS_SOURCE,),
         units={"temperature_c_used": "°C"},
-        notes=notes,
         problems=_row_problems(problems, keep_going),
     )
 
@@ -442,7 +441,7 @@ def derive_icans_grades(
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
-    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    check_duplicate_assessments(frame, "assessed_at", problems)
     graded = _grade_icans_inputs(inputs)
     columns: dict[str, Any] = {
         "ice_score": pd.array([None if np.isnan(v) else int(v) for v in inputs.ice_total], dtype="Int64"),
@@ -457,7 +456,6 @@ def derive_icans_grades(
         derivation="cartrial.grading.derive_icans_grades",
         options={},
         sources=(ICANS_SOURCE,),
-        notes=notes,
         problems=_row_problems(problems, keep_going),
     )
 
@@ -480,8 +478,8 @@ def _parse_labs(frame: pd.DataFrame, file: FileName) -> tuple[RowProblems, LabIn
     _check_columns(frame, LABS_REQUIRED, (), file)
     problems = RowProblems(file)
     inputs = parse_labs_frame(text_frame(frame), problems)
-    notes = check_duplicate_assessments(frame, "collected_at", problems, key=("subject_id", "analyte"))
-    notes += check_lab_plausibility(inputs, problems.bad_mask(len(frame)), file)
+    check_duplicate_assessments(frame, "collected_at", problems, key=("subject_id", "analyte"))
+    notes = check_lab_plausibility(inputs, problems.bad_mask(len(frame)), file)
     return problems, inputs, notes
 
 
@@ -519,8 +517,8 @@ def derive_lab_grades(
     ``atoxgr_criteria_ctcv5``/``ctcv6``): the input rows plus ``term``, ``value_canonical`` and
     ``lln_canonical`` in ``canonical_unit`` (10^9/L for counts, g/L for haemoglobin), ``grade``,
     ``grade_reason``, ``scale``. Implausible values in a valid unit (a unit slip such as ANC 3720 ×10^9/L)
-    are warnings in `Result.notes` naming the row (`cartrial.grading.LAB_PLAUSIBLE_RANGES`); contradictory
-    duplicate results (same subject, analyte and time) are problems.
+    are warnings in `Result.notes` naming the row (`cartrial.grading.LAB_PLAUSIBLE_RANGES`); a second result
+    of a subject and analyte at the same time, identical or not, is a problem of its row.
 
     With ``infusions`` (subject → infusion time, or a frame with `subject_id`, `infused_at`) each row also
     gets ``study_day`` (calendar days from the infusion date, day 0 = infusion day, as `derive_icaht`
@@ -592,11 +590,11 @@ def _crs_episode_summaries(
     episode_options: EpisodeOptions,
     keep_going: bool,
     file: FileName,
-) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_], tuple[str, ...]]:
+) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_]]:
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
-    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     records = _therapies(therapies)
     problems.raise_if_any(keep_going)
@@ -609,7 +607,7 @@ def _crs_episode_summaries(
         options=options,
         episode_options=episode_options,
     )
-    return result.episodes, problems, inputs.subject_id, notes
+    return result.episodes, problems, inputs.subject_id
 
 
 def _icans_episode_summaries(
@@ -619,11 +617,11 @@ def _icans_episode_summaries(
     episode_options: EpisodeOptions,
     keep_going: bool,
     file: FileName,
-) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_], tuple[str, ...]]:
+) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_]]:
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
-    notes = check_duplicate_assessments(frame, "assessed_at", problems)
+    check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     problems.raise_if_any(keep_going)
     good = ~problems.bad_mask(len(frame))
@@ -631,7 +629,7 @@ def _icans_episode_summaries(
     episodes = icans_episodes(
         inputs, dict(infusions), good=good, therapies=records, episode_options=episode_options
     )
-    return episodes, problems, inputs.subject_id, notes
+    return episodes, problems, inputs.subject_id
 
 
 def _episode_result(
@@ -642,7 +640,6 @@ def _episode_result(
     derivation: str,
     options: dict[str, Any],
     sources: tuple[str, ...],
-    notes: tuple[str, ...],
 ) -> Result:
     table = episode_table(episodes)
     if keep_going and problems:
@@ -653,7 +650,6 @@ def _episode_result(
         options=options,
         sources=sources,
         units={"onset_day": "day", "onset_hours": "h", "max_grade_day": "day", "duration_days": "day"},
-        notes=notes,
         problems=_row_problems(problems, keep_going),
     )
 
@@ -687,7 +683,7 @@ def derive_crs_episodes(
     """
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
-    episodes, problems, subject_ids, notes = _crs_episode_summaries(
+    episodes, problems, subject_ids = _crs_episode_summaries(
         frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
     )
     return _episode_result(
@@ -698,7 +694,6 @@ def derive_crs_episodes(
         "cartrial.grading.derive_crs_episodes",
         {**opts.as_dict(), **ep_opts.as_dict()},
         (CRS_SOURCE, EPISODE_SOURCE),
-        notes,
     )
 
 
@@ -724,7 +719,7 @@ def derive_icans_episodes(
     [[1, 'first grade 0']]
     """
     ep_opts = episode_options or EpisodeOptions()
-    episodes, problems, subject_ids, notes = _icans_episode_summaries(
+    episodes, problems, subject_ids = _icans_episode_summaries(
         frame, _infusions(infusions), therapies, ep_opts, keep_going, file
     )
     return _episode_result(
@@ -735,7 +730,6 @@ def derive_icans_episodes(
         "cartrial.grading.derive_icans_episodes",
         ep_opts.as_dict(),
         (ICANS_SOURCE, EPISODE_SOURCE),
-        notes,
     )
 
 

@@ -1,8 +1,8 @@
 """Checks of grading input that go beyond one cell: duplicate assessments and implausible laboratory values.
 
-- Two assessments of one subject at the same date-time (for labs: the same analyte too) that disagree are a
-  located problem on each of the rows: the study store's natural keys (subject, time) would refuse them, and
-  grading both side by side would report two grades for one moment. Identical duplicates are kept and noted.
+- Two assessments of one subject at the same date-time (for labs: the same analyte too) are a located problem
+  on the second row, identical or not: the study store's natural keys (subject, time) would refuse them, and
+  grading both side by side would report two grades for one moment (one rule in every reader, D-19.16).
 - A laboratory value in a valid unit but far outside what a living patient can have (ANC 3720 ×10^9/L is a
   count per µL entered as ×10^9/L) is a warning naming the row — not a refusal, because extreme values do
   occur; the ranges are data (`LAB_PLAUSIBLE_RANGES`) with their rationale.
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import FIRST_DATA_ROW, RowProblems, text_frame
+from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys, text_frame
 from cartrial.grading.ctcae import ANALYTES, Analyte
 from cartrial.grading.tables import LabInputs
 
@@ -112,87 +112,52 @@ def check_lab_plausibility(
     return tuple(warnings)
 
 
-def _same_cell(a: str, b: str) -> bool:
-    """Equal as text, as numbers (``0.4`` = ``0.40``) or as true/false words (case-insensitive)."""
-    if a == b or a.lower() == b.lower():
-        return True
-    try:
-        return float(a) == float(b)
-    except ValueError:
-        return False
-
-
 def check_duplicate_assessments(
     frame: pd.DataFrame,
     time_column: str,
     problems: RowProblems,
     *,
     key: Sequence[str] = ("subject_id",),
-) -> tuple[str, ...]:
-    """Rows with the same `key` values (default the subject) and the same moment in `time_column`: when
-    their other cells differ, each such row gets a located problem naming the rows it contradicts; when
-    they are identical, a note is returned (both rows are kept and graded alike). Rows that already have a
-    problem are not compared.
+) -> None:
+    """One assessment per `key` values (default the subject) and moment in `time_column`, the study store's
+    natural key: a row repeating an earlier row's key is a located problem naming the earlier row(s), saying
+    whether it is an identical copy or which fields differ (`cartrial.columns.check_repeated_keys`, the rule
+    of every reader; docs/science/decisions.md D-19.16). Moments compare as instants (``08:00Z`` =
+    ``08:00:00+00:00``), categories (the analyte, the therapy) case-insensitively, subject ids exactly; a
+    row whose key cells are blank or not a date-time is not compared.
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
     >>> frame = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2024-01-11T08:00Z",
     ...     "2024-01-11T08:00:00+00:00"], "temperature_c": [38.5, 37.0]})
     >>> problems = RowProblems("crs.csv")
-    >>> _ = check_duplicate_assessments(frame, "assessed_at", problems)
-    >>> print(problems.all()[1].message)
-    contradicts row 2 (same subject_id and assessed_at): differs in temperature_c
+    >>> check_duplicate_assessments(frame, "assessed_at", problems)
+    >>> [(p.row, p.message) for p in problems.all()]
+    [(3, 'duplicate of row 2 (same subject_id and assessed_at; differs in temperature_c)')]
+    >>> problems = RowProblems("crs.csv")
+    >>> check_duplicate_assessments(pd.concat([frame.iloc[:1]] * 2), "assessed_at", problems)
+    >>> print(problems.all()[0].message)
+    duplicate of row 2 (same subject_id and assessed_at; identical values)
     """
     columns = [*key, time_column]
     if len(frame) < 2 or any(c not in frame.columns for c in columns):
-        return ()
+        return
     text = text_frame(frame)
     moments = pd.to_datetime(
         text[time_column].mask(text[time_column] == ""), errors="coerce", utc=True, format="ISO8601"
     )
-    # categories (analyte) compare case-insensitively, as the validators read them; subject ids exactly
+    # categories (analyte, therapy) compare case-insensitively, as the validators read them; subject ids
+    # exactly; a blank cell is a missing key part (not compared)
     keys = pd.DataFrame(
         {
-            **{c: (text[c] if c == "subject_id" else text[c].str.lower()).to_numpy() for c in key},
-            "_at": moments.to_numpy(),
+            **{
+                c: (text[c] if c == "subject_id" else text[c].str.lower()).mask(text[c] == "").to_numpy()
+                for c in key
+            },
+            time_column: moments.to_numpy(),
         }
     )
-    keys = keys.reset_index(drop=True)
-    # rows already refused for another reason are not compared: they will not be graded anyway
-    usable = moments.notna().to_numpy() & ~problems.bad_mask(len(frame))
-    duplicated = np.zeros(len(frame), dtype=bool)
-    duplicated[usable] = keys[usable].duplicated(keep=False).to_numpy()
-    if not duplicated.any():
-        return ()
-    others = [c for c in frame.columns if c not in columns]
-    notes: list[str] = []
-    groups: dict[tuple[object, ...], list[int]] = {}
-    for i in np.flatnonzero(duplicated):
-        groups.setdefault(tuple(keys.iloc[int(i)]), []).append(int(i))
-    what = " and ".join(columns)
-    for rows in groups.values():
-        first = rows[0]
-        differing = sorted(
-            {c for r in rows[1:] for c in others if not _same_cell(text[c].iat[r], text[c].iat[first])},
-            key=others.index,
-        )
-        numbers = [r + FIRST_DATA_ROW for r in rows]
-        if not differing:
-            notes.append(
-                f"note: rows {', '.join(map(str, numbers))} of {problems.file} are identical duplicates "
-                f"(same {what}); each is graded"
-            )
-            continue
-        for r in rows:
-            peers = ", ".join(str(n) for n in numbers if n != r + FIRST_DATA_ROW)
-            problems.add(
-                r,
-                time_column,
-                text[time_column].iat[r],
-                f"contradicts row {peers} (same {what}): differs in {', '.join(differing)}",
-                f"one assessment per {what} (the study store's natural key)",
-            )
-    return tuple(notes)
+    check_repeated_keys(keys, frame, problems, time_column)
 
 
 __all__ = ["LAB_PLAUSIBLE_RANGES", "PlausibleRange", "check_duplicate_assessments", "check_lab_plausibility"]

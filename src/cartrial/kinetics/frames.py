@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.columns import RowProblems, parse_bool, parse_float, parse_text, text_cells
+from cartrial.columns import (
+    RowProblems,
+    check_repeated_keys,
+    parse_bool,
+    parse_float,
+    parse_text,
+    text_cells,
+)
 from cartrial.errors import InputError, NotEstimableError, Problem
 from cartrial.kinetics.models import (
     STEIN_2019_SOURCE,
@@ -128,18 +135,20 @@ def validate_profiles(
     blq_column: str | None = None,
     lloq_column: str | None = None,
     unit_column: str | None = None,
+    lloq: float | None = None,
     source: str = "data",
     keep_going: bool = False,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
-    concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`; LLOQ > 0; dose > 0; one
-    sample per time in a profile; one unit and one dose per profile. The parsed frame has ``_subject``,
-    ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``, ``_dose``, ``_unit``, the ``by``
-    columns, ``_row`` (0-based position) and ``_bad``. Without `keep_going` any problem raises an
-    `InputError` naming every bad row (spreadsheet numbering: first data row = row 2); with it, bad rows
-    are marked in ``_bad`` and the problems returned.
+    concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
+    at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
+    in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile.
+    The parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional
+    ``_lloq``, ``_dose``, ``_unit``, the ``by`` columns, ``_row`` (0-based position) and ``_bad``. Without
+    `keep_going` any problem raises an `InputError` naming every bad row (spreadsheet numbering: first data
+    row = row 2); with it, bad rows are marked in ``_bad`` and the problems returned.
 
     >>> frame = pd.DataFrame({"id": ["A", "A"], "t": [0, 1], "c": [0.0, -3.0]})
     >>> try:
@@ -191,13 +200,19 @@ def validate_profiles(
         frame["_dose"] = parse_float(data, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
     if unit_column:
         frame["_unit"] = parse_text(data, unit_column, problems)
+    if blq_column:
+        _check_blq_values(data, conc, blq_column, lloq_column, flags, values, frame, lloq, problems)
     frame["_row"] = np.arange(n)
     keys = ["_subject", *by]
-    ok = frame[~problems.bad_mask(n)]
-    duplicated = ok.duplicated([*keys, "_time"], keep=False)
-    time_text = text_cells(data[time])
-    for i in ok.index[duplicated.to_numpy()]:
-        problems.add(i, time, time_text.iat[i], "duplicate time within a subject", "one sample per time")
+    # one sample per profile and time, the rule of every reader (docs/science/decisions.md D-19.16)
+    key_frame = pd.DataFrame(
+        {
+            subject: pd.Series(ids, dtype=object).mask(ids == ""),
+            **{column: frame[column].mask(frame[column] == "") for column in by},
+            time: times,
+        }
+    )
+    check_repeated_keys(key_frame, data, problems, time)
     for column, label in (("_unit", unit_column), ("_dose", dose)):
         if column in frame.columns and label:
             ok = frame[~problems.bad_mask(n)]
@@ -208,6 +223,39 @@ def validate_profiles(
     problems.raise_if_any(keep_going)
     frame["_bad"] = problems.bad_mask(n)
     return frame, problems
+
+
+def _check_blq_values(
+    data: pd.DataFrame,
+    conc: str,
+    blq_column: str,
+    lloq_column: str | None,
+    flags: np.ndarray,
+    values: np.ndarray,
+    frame: pd.DataFrame,
+    lloq: float | None,
+    problems: RowProblems,
+) -> None:
+    """A sample flagged BLQ may have a blank value or one at most its LLOQ (`lloq` for every sample, else
+    the row's `lloq_column`); a value above it contradicts the flag and is a problem of the row. Without a
+    known LLOQ the value is not judged (the flag codes the sample as BLQ either way)."""
+    if lloq is not None:
+        limits = np.full(len(data), float(lloq))
+    elif lloq_column:
+        limits = frame["_lloq"].to_numpy(dtype=float)
+    else:
+        return
+    cells = text_cells(data[conc])
+    with np.errstate(invalid="ignore"):
+        above = flags & (values > limits)  # NaN (blank value or LLOQ): False
+    for i in np.flatnonzero(above):
+        problems.add(
+            i,
+            conc,
+            cells.iat[i],
+            f"the sample is flagged BLQ ({blq_column}=true) but its value is above the LLOQ",
+            f"blank or ≤ the LLOQ ({limits[i]:g}) when {blq_column}=true; otherwise {blq_column}=false",
+        )
 
 
 def _input_error_texts(frame: pd.DataFrame, problems: RowProblems) -> dict[Any, list[str]]:
@@ -291,6 +339,7 @@ def derive_nca(
         blq_column=blq_column,
         lloq_column=lloq_column,
         unit_column=unit_column,
+        lloq=lloq,
         source=source,
         keep_going=keep_going,
     )
@@ -425,6 +474,7 @@ def derive_stein2019_fits(
         by=by,
         blq_column=blq_column,
         lloq_column=lloq_column,
+        lloq=lloq,
         source=source,
         keep_going=keep_going,
     )

@@ -18,11 +18,11 @@ half_life, adj_r2, lambda_z_n, lambda_z_tfirst, clast_pred, aucinf_obs, aucinf_p
 a ``not_estimable`` column giving the reason for every missing value, and the options and units used.
 
 Input rules (documented choice): times within a subject need not be sorted: they are sorted and the result
-says so in ``notes``; duplicate times within a subject, negative or non-numeric concentrations and blank
-units are errors (`InputError`); missing (NaN) concentrations are dropped, as PKNCA does by default, and
-counted in ``n_missing``; samples before time 0 (pre-infusion) are not part of the profile (PKNCA's
-interval starts at the dose; the concentration at the infusion is 0) and are counted in ``n_pre_dose``
-(decisions D-6.7).
+says so in ``notes``; a repeated time within a subject (a second sample at a time, identical or not),
+negative or non-numeric concentrations and blank units are errors (`InputError`); missing (NaN)
+concentrations are dropped, as PKNCA does by default, and counted in ``n_missing``; samples before time 0
+(pre-infusion) are not part of the profile (PKNCA's interval starts at the dose; the concentration at the
+infusion is 0) and are counted in ``n_pre_dose`` (decisions D-6.7).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import FIRST_DATA_ROW
+from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
 from cartrial.errors import ConfigurationError, InputError, Problem
 
 FloatArray = npt.NDArray[np.float64]
@@ -988,7 +988,7 @@ def nca(
 
     Raises:
         InputError: blank units, missing columns, non-numeric or negative concentrations, missing times,
-            duplicate times within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
+            a repeated time within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
             as in `cartrial.errors`).
     """
     options = options or NcaOptions()
@@ -1033,18 +1033,11 @@ def nca(
     frame["_t"] = times
     frame["_row"] = np.arange(len(data))
     key_cols = [f"_k{i}" for i in range(len(keys))]
-    duplicated = frame.duplicated([*key_cols, "_t"], keep=False) & ~np.isnan(times)
-    ident = ", ".join(map(str, keys))
-    for i in np.flatnonzero(duplicated.to_numpy())[:50]:
-        problems.append(
-            Problem(
-                f"duplicate time within a subject (same {ident})",
-                row=int(i) + FIRST_DATA_ROW,
-                field=time,
-                value=data[time].iat[i],
-                allowed="one sample per time per subject",
-            )
-        )
+    # one sample per profile and time (the rule of every reader, docs/science/decisions.md D-19.16)
+    repeated = RowProblems("")
+    key_frame = pd.DataFrame({**{str(k): data[k].to_numpy() for k in keys}, str(time): times})
+    check_repeated_keys(key_frame, data, repeated, time)
+    problems.extend(replace(p, file=None) for p in repeated.all()[:50])
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) in the NCA input")
 

@@ -21,6 +21,7 @@ import pandas as pd
 from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
+    check_repeated_keys,
     distinct,
     parse_bool,
     parse_choice,
@@ -94,30 +95,28 @@ def check_chronology(
     problems: RowProblems,
     column: str,
     *,
+    cells: pd.DataFrame,
     keys: Sequence[object] | None = None,
 ) -> None:
     """Within each subject, rows must be in date order and not repeat a date (per `keys`, e.g. the eye).
 
-    A row dated before an earlier row of the same subject is "dates out of order"; the same subject, date
-    (and key) twice is a duplicate. Both are recorded against the later row.
+    A row whose subject, date (and eye) an earlier row gave is refused, naming that row and saying whether
+    the other cells of `cells` (the form) are identical or which differ
+    (`cartrial.columns.check_repeated_keys`, the study store's natural key; docs/science/decisions.md
+    D-19.16); a row dated before an earlier row of the same subject is "dates out of order". Both are
+    recorded against the later row.
     """
+    key_values: dict[str, Sequence[object]] = {
+        "subject_id": [s if s else None for s in subject_ids],
+        column: list(moments),
+    }
+    if keys is not None:
+        key_values["eye"] = [k if k else None for k in keys]
+    repeated = check_repeated_keys(pd.DataFrame(key_values, dtype=object), cells, problems, column)
     last: dict[object, tuple[int, datetime | date]] = {}
-    seen: dict[tuple[object, object, object], int] = {}
     for i, (subject, moment) in enumerate(zip(subject_ids, moments, strict=True)):
-        if moment is None or not subject:
+        if moment is None or not subject or repeated[i]:
             continue
-        key = keys[i] if keys is not None else None
-        if (subject, moment, key) in seen:
-            problems.add(
-                i,
-                column,
-                _iso(moment),
-                f"duplicate: same subject{' and eye' if key is not None else ''} and date as row "
-                f"{seen[(subject, moment, key)] + 2}",
-                "one row per subject, date" + (" and eye" if key is not None else ""),
-            )
-            continue
-        seen[(subject, moment, key)] = i
         previous = last.get(subject)
         if previous is not None and moment < previous[1]:
             problems.add(
@@ -225,7 +224,7 @@ def parse_edss_table(
             walking_rule[i] = rule
     else:
         ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
-    check_chronology(subject, assessed, problems, "assessed_at")
+    check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
@@ -318,7 +317,7 @@ def parse_va_table(
         problems.add(i, "acuity", cell_values[i], acuity_of_row[i], ALLOWED_TEXT)
     acuity_of_row[refused] = None
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
-    check_chronology(subject, assessed, problems, "assessed_at", keys=list(eye))
+    check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     return AcuityTable(subject, assessed, eye, acuities)
 
@@ -343,7 +342,7 @@ def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date
     grades = {
         name: parse_int(frame, name, problems, minimum=0, maximum=OSIS_MAX.get(name, 7)) for name in names
     }
-    check_chronology(subject, assessed, problems, "assessed_at")
+    check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     return OsisTable(subject, assessed, grades)
 
@@ -393,7 +392,7 @@ def parse_relapse_table(
             problems.add(i, "phenotype", cell, "unknown phenotype", allowed_phenotypes)
             phenotypes.append(None)
     onsets = [m.date() if m is not None else None for m in onset_moments]
-    check_chronology(subject, onsets, problems, "onset_date")
+    check_chronology(subject, onsets, problems, "onset_date", cells=frame)
     _check_not_after(onsets, cutoff, problems, "onset_date")
     row_births: list[date | None] = [None] * len(frame)
     if "birth_date" in frame.columns:
@@ -487,7 +486,7 @@ def parse_timed_walk_table(
     for i in np.flatnonzero((np.isfinite(trials[0]) | np.isfinite(trials[1])) & unable):
         problems.add(i, "unable_to_walk", "true", "trial times given for a patient unable to walk", "false")
     seconds = np.where(both & ~unable, (trials[0] + trials[1]) / 2.0, np.nan)
-    check_chronology(subject, assessed, problems, "assessed_at")
+    check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     return TimedWalkTable(subject, assessed, seconds, unable)
 

@@ -195,20 +195,52 @@ class Candidate(BaseModel):
     def _dates_consistent(self) -> Candidate:
         """Nothing recorded at screening can be dated after the candidate's screening date (a typing
         error). A screening run for another date (`screen(..., screening_date)`, ``--screening-date``)
-        screens as of that date: records after it are not used, as the rules say."""
+        screens as of that date: records after it are not used, as the rules say. One relapse per onset
+        date (`_repeated_relapses`)."""
+        issues = self._repeated_relapses()
         day = self.screening_date
-        if day is None:
-            return self
-        issues = [
-            Issue(
-                path, f"{what} is after the screening date {day.isoformat()}", value, f"≤ {day.isoformat()}"
-            )
-            for path, what, value in self._dated_records()
-            if value > day
-        ]
+        if day is not None:
+            issues += [
+                Issue(
+                    path,
+                    f"{what} is after the screening date {day.isoformat()}",
+                    value,
+                    f"≤ {day.isoformat()}",
+                )
+                for path, what, value in self._dated_records()
+                if value > day
+            ]
         if issues:
             raise semantic_error(issues)
         return self
+
+    def _repeated_relapses(self) -> list[Issue]:
+        """A relapse with the onset date of an earlier one, at its line, naming the earlier one and saying
+        whether it is an identical copy or which fields differ: the relapse-activity rule counts attacks by
+        date, so a repeat would count one attack twice. The same rule as the relapses form (one row per
+        subject and onset date; docs/science/decisions.md D-19.16)."""
+        issues: list[Issue] = []
+        first: dict[dt.date, int] = {}
+        relapses = self.relapses or []
+        for i, relapse in enumerate(relapses):
+            j = first.setdefault(relapse.onset_date, i)
+            if j == i:
+                continue
+            earlier = relapses[j]
+            differing = [
+                name for name in ("phenotypes", "notes") if getattr(relapse, name) != getattr(earlier, name)
+            ]
+            detail = f"differs in {', '.join(differing)}" if differing else "identical values"
+            issues.append(
+                Issue(
+                    ("relapses", i, "onset_date"),
+                    f"duplicate of relapses[{j}] at {{ref0}} (same onset_date; {detail})",
+                    relapse.onset_date.isoformat(),
+                    "one relapse per onset date",
+                    refs=(("relapses", j, "onset_date"),),
+                )
+            )
+        return issues
 
     def _dated_records(self) -> list[tuple[tuple[str | int, ...], str, dt.date]]:
         """(path, what, date) of every dated entry of the candidate."""

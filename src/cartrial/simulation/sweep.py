@@ -18,21 +18,48 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.yaml_source import parse_yaml_model, read_text_file
+from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
 from cartrial.simulation.scenario import Scenario
 
 #: Largest number of grid points of one sweep (each is a full simulation run).
 MAX_POINTS = 10_000
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal grid values (``0.4`` = ``0.40``, ``1`` = ``1.0``), but a true/false is not the number 1/0."""
+    return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
+
+
 class Axis(BaseModel):
+    """One axis of a grid: a scenario parameter and its distinct values."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     parameter: str = Field(min_length=1, description="dotted path into the scenario")
     values: list[Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_values(self) -> Axis:
+        """A value given twice would simulate the same grid points twice and report them as two points."""
+        issues = []
+        for j, value in enumerate(self.values):
+            i = next((i for i in range(j) if _same_value(self.values[i], value)), None)
+            if i is not None:
+                issues.append(
+                    Issue(
+                        ("values", j),
+                        f"duplicate of values[{i}] at {{ref0}} in the axis {self.parameter}",
+                        value,
+                        "distinct values within an axis",
+                        refs=(("values", i),),
+                    )
+                )
+        if issues:
+            raise semantic_error(issues)
+        return self
 
 
 class Grid(BaseModel):
@@ -42,6 +69,27 @@ class Grid(BaseModel):
 
     trials: int = Field(default=1000, ge=1, le=1_000_000)
     axes: list[Axis] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_axis_per_parameter(self) -> Grid:
+        """A parameter on two axes: the later axis would overwrite the earlier one's value at every point."""
+        first: dict[str, int] = {}
+        issues = []
+        for j, axis in enumerate(self.axes):
+            i = first.setdefault(axis.parameter, j)
+            if i != j:
+                issues.append(
+                    Issue(
+                        ("axes", j, "parameter"),
+                        f"duplicate of axes[{i}] at {{ref0}}: the parameter is already an axis",
+                        axis.parameter,
+                        "one axis per parameter",
+                        refs=(("axes", i, "parameter"),),
+                    )
+                )
+        if issues:
+            raise semantic_error(issues)
+        return self
 
 
 def load_grid(path: str | Path) -> Grid:

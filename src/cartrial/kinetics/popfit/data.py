@@ -219,6 +219,7 @@ class PopulationData:
             blq_column=blq_col,
             lloq_column=lloq_col,
             dose=dose_column,
+            lloq=lloq,
             source=source,
         )
         if skip is not None:
