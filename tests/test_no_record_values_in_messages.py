@@ -323,7 +323,7 @@ CASES: dict[str, tuple[Callable[[], Found], tuple[str, ...], set[int | None]]] =
     "neuro birth dates": (neuro_birth_dates, (NUMBER,), {2}),
     "neuro follow-up": (neuro_follow_up, ("2031-07-19", "2029-03-17", "S1"), {None}),
     "neuro titre": (neuro_titre, (TEXT,), {None}),
-    # a repeated key is refused at the second row only (D-19.16): rows 5 and 3 are the duplicates
+    # a repeated key is refused at the second row only (D-19.18): rows 5 and 3 are the duplicates
     "kinetics profiles": (kinetics_profiles, (NUMBER[1:], TEXT), {2, 3, 5}),
     "kinetics nca": (kinetics_nca, (NUMBER, TEXT), {3, 4, 5}),
     "kinetics titre": (kinetics_titre, (TEXT,), {None}),

@@ -1,5 +1,5 @@
 """One rule everywhere for every CSV reader (issue 19 §1, last bullet): a second row with the same natural
-key (same subject, same time), identical or conflicting, is refused at that row (D-19.16); a ragged row —
+key (same subject, same time), identical or conflicting, is refused at that row (D-19.18); a ragged row —
 shorter or longer than the header — is refused with its row number, never padded with blanks; empty lines
 at the end of a file stay allowed.
 
@@ -161,7 +161,7 @@ def test_conflicting_duplicates_are_refused(reader: str, cli: Cli, tmp_path: Pat
     code, _out, err = _run(cli, reader, file)
     assert code == 2, err
     assert "duplicate" in err.lower(), err
-    # refused at the repeat (the appended row), naming the first row and the differing field (D-19.16)
+    # refused at the repeat (the appended row), naming the first row and the differing field (D-19.18)
     last = len(file.read_text().splitlines())
     assert f"row {last}, " in err and "duplicate of row 2 (same " in err, err
     assert f"differs in {column}" in err, err
@@ -172,7 +172,7 @@ def test_conflicting_duplicates_are_refused(reader: str, cli: Cli, tmp_path: Pat
 def test_identical_duplicates_are_refused_at_the_second_row(reader: str, cli: Cli, tmp_path: Path) -> None:
     """A double export (the first data row appended again, unchanged): `grade crs`/`labs`/`icans`/`episodes`/
     `icaht` graded both rows with a note while the neuro readers, NCA and the import refused the second.
-    One rule now (D-19.16): refused at the repeat, naming the earlier row and saying the copies are
+    One rule now (D-19.18): refused at the repeat, naming the earlier row and saying the copies are
     identical."""
     file = _edited(STUDY / READERS[reader][0], tmp_path / "twice.csv", lambda rows: [*rows, rows[1]])
     last = len(file.read_text().splitlines())

@@ -364,7 +364,7 @@ def check_repeated_keys(
     `keys` has one column per key field, named as in the file, with one normalised value per row of `frame`
     (a parsed moment, a lower-cased category; a missing part — a cell that failed to parse — means the row
     is not compared). The cells of `frame` outside the key are compared as `same_cell` does. Returns the
-    mask of the refused rows. docs/science/decisions.md D-19.16.
+    mask of the refused rows. docs/science/decisions.md D-19.18.
 
     >>> frame = pd.DataFrame({"subject_id": "S1", "day": ["1", "1.0", "1"], "c": ["5", "5", "7"]})
     >>> problems = RowProblems("pk.csv")

@@ -1,5 +1,5 @@
 """Bad grading input the review found getting through (decisions §12 and 19): duplicate assessments (same
-subject, same date-time; refused on the second row whether identical or contradictory, D-19.16) and
+subject, same date-time; refused on the second row whether identical or contradictory, D-19.18) and
 implausible laboratory values in a valid unit."""
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_fit_and_population_readers_refuse_the_same_blq_contradiction(tmp_path: 
 
 def test_a_repeated_sample_time_is_refused_at_the_second_row(tmp_path, capsys):  # type: ignore[no-untyped-def]
     """The same sample exported twice: both rows were 'duplicate time within a subject'; now the repeat
-    only, naming the first row and saying the copies are identical (D-19.16, PKNCA's rule)."""
+    only, naming the first row and saying the copies are identical (D-19.18, PKNCA's rule)."""
     file = tmp_path / "pk.csv"
     file.write_text("id,t,c\nA,0,0\nA,1,10\nA,1,10\nA,2,4\n")
     code, _, err = run_cartrial(

@@ -533,7 +533,7 @@ def test_bad_candidate_files_report_lines(tmp_path: Path) -> None:
 # records counted as given: the independent restatement below has no merging
 _RELAPSE_PROTOCOL = protocol_with({"rule": {**RELAPSE_RULE, "merge_window_days": None}})
 _MERGING_PROTOCOL = protocol_with({"rule": RELAPSE_RULE})
-# one relapse per onset date (a repeated date is refused, D-19.16)
+# one relapse per onset date (a repeated date is refused, D-19.18)
 _onset_dates = st.lists(
     st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)), max_size=6, unique=True
 )
@@ -595,7 +595,7 @@ def test_answers_for_unknown_criteria_are_reported_not_dropped() -> None:
 def test_two_relapses_on_one_date_are_refused_at_the_second() -> None:
     """Two relapses with the same onset date counted as two attacks (with merge_window_days: null the
     candidate below met "≥ 2 in 12 months" with one attack). Refused at the repeat's line, naming the
-    first, as the relapses form refuses a second row of a subject and onset date (D-19.16)."""
+    first, as the relapses form refuses a second row of a subject and onset date (D-19.18)."""
     from cartrial.errors import InputError
     from cartrial.protocol import parse_candidate
 

@@ -159,7 +159,7 @@ def test_other_designs_match_the_engine_simulation(make_scenario, overrides):
 
 def test_virtual_candidates_have_one_relapse_per_onset_date():
     """Onset days were drawn with replacement: 0.75 % of the example scenario's candidates had two relapses
-    on one day, which the candidate model now refuses (D-19.16), so screening would stop with an error.
+    on one day, which the candidate model now refuses (D-19.18), so screening would stop with an error.
     A repeated day is moved to the nearest free one; the number of relapses per candidate is unchanged."""
     from datetime import date
 

@@ -2,7 +2,7 @@
 
 - Two assessments of one subject at the same date-time (for labs: the same analyte too) are a located problem
   on the second row, identical or not: the study store's natural keys (subject, time) would refuse them, and
-  grading both side by side would report two grades for one moment (one rule in every reader, D-19.16).
+  grading both side by side would report two grades for one moment (one rule in every reader, D-19.18).
 - A laboratory value in a valid unit but far outside what a living patient can have (ANC 3720 ×10^9/L is a
   count per µL entered as ×10^9/L) is a warning naming the row — not a refusal, because extreme values do
   occur; the ranges are data (`LAB_PLAUSIBLE_RANGES`) with their rationale.
@@ -122,7 +122,7 @@ def check_duplicate_assessments(
     """One assessment per `key` values (default the subject) and moment in `time_column`, the study store's
     natural key: a row repeating an earlier row's key is a located problem naming the earlier row(s), saying
     whether it is an identical copy or which fields differ (`cartrial.columns.check_repeated_keys`, the rule
-    of every reader; docs/science/decisions.md D-19.16). Moments compare as instants (``08:00Z`` =
+    of every reader; docs/science/decisions.md D-19.18). Moments compare as instants (``08:00Z`` =
     ``08:00:00+00:00``), categories (the analyte, the therapy) case-insensitively, subject ids exactly; a
     row whose key cells are blank or not a date-time is not compared.
 

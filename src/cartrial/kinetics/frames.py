@@ -204,7 +204,7 @@ def validate_profiles(
         _check_blq_values(data, conc, blq_column, lloq_column, flags, values, frame, lloq, problems)
     frame["_row"] = np.arange(n)
     keys = ["_subject", *by]
-    # one sample per profile and time, the rule of every reader (docs/science/decisions.md D-19.16)
+    # one sample per profile and time, the rule of every reader (docs/science/decisions.md D-19.18)
     key_frame = pd.DataFrame(
         {
             subject: pd.Series(ids, dtype=object).mask(ids == ""),

@@ -1033,7 +1033,7 @@ def nca(
     frame["_t"] = times
     frame["_row"] = np.arange(len(data))
     key_cols = [f"_k{i}" for i in range(len(keys))]
-    # one sample per profile and time (the rule of every reader, docs/science/decisions.md D-19.16)
+    # one sample per profile and time (the rule of every reader, docs/science/decisions.md D-19.18)
     repeated = RowProblems("")
     key_frame = pd.DataFrame({**{str(k): data[k].to_numpy() for k in keys}, str(time): times})
     check_repeated_keys(key_frame, data, repeated, time)

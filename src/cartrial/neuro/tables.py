@@ -103,7 +103,7 @@ def check_chronology(
     A row whose subject, date (and eye) an earlier row gave is refused, naming that row and saying whether
     the other cells of `cells` (the form) are identical or which differ
     (`cartrial.columns.check_repeated_keys`, the study store's natural key; docs/science/decisions.md
-    D-19.16); a row dated before an earlier row of the same subject is "dates out of order". Both are
+    D-19.18); a row dated before an earlier row of the same subject is "dates out of order". Both are
     recorded against the later row.
     """
     key_values: dict[str, Sequence[object]] = {

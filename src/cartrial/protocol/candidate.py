@@ -218,7 +218,7 @@ class Candidate(BaseModel):
         """A relapse with the onset date of an earlier one, at its line, naming the earlier one and saying
         whether it is an identical copy or which fields differ: the relapse-activity rule counts attacks by
         date, so a repeat would count one attack twice. The same rule as the relapses form (one row per
-        subject and onset date; docs/science/decisions.md D-19.16)."""
+        subject and onset date; docs/science/decisions.md D-19.18)."""
         issues: list[Issue] = []
         first: dict[dt.date, int] = {}
         relapses = self.relapses or []

@@ -125,7 +125,7 @@ def edss_of(fs: np.ndarray, ambulation: np.ndarray) -> FloatArray:
 def _distinct_days(days: list[int], last: int = 730) -> list[int]:
     """`days` (onset days before screening, 1..`last`) sorted, with a repeated day moved to the nearest
     free day (the later one on a tie): a candidate has one relapse per onset date (`Candidate` refuses a
-    repeat, docs/science/decisions.md D-19.16). The random draws are unchanged, so a seed gives the same
+    repeat, docs/science/decisions.md D-19.18). The random draws are unchanged, so a seed gives the same
     population as before wherever no day repeats (0.75 % of candidates of the example scenario had one).
 
     >>> _distinct_days([40, 3, 40, 40])
