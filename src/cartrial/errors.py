@@ -10,8 +10,8 @@ data manager sees when the file is opened in a spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -105,9 +105,30 @@ class InputError(CartrialError):
             return lines[0]
         return "\n".join([f"{len(lines)} problems:", *("  " + line for line in lines)])
 
+    def renamed(
+        self, names: Mapping[str, str] | Callable[[str], str | None], *, file: str | None = None
+    ) -> InputError:
+        """The same error (same class) with each unlocated problem's field renamed — an engine field to the
+        option the user typed (``post_masking_grade`` → ``--post-masking-grade``) or to its YAML key — and
+        `file` set on them when given. `names` maps a field to its new name, or is a function returning it
+        (None: unchanged). Problems located at a file, line or row (a form's column) are left alone."""
+        lookup = names.get if isinstance(names, Mapping) else names
+        problems = []
+        for p in self.problems:
+            if p.field and p.file is None and p.line is None and p.row is None:
+                p = replace(p, field=lookup(p.field) or p.field, file=file)
+            problems.append(p)
+        return type(self)(problems, header=self.header)
+
 
 class ConfigurationError(CartrialError):
     """A requested option, version or method that cartrial does not implement."""
+
+
+class OptionError(InputError, ConfigurationError):
+    """An option value outside what the option allows (`cartrial.allowed`): one `Problem` per bad option,
+    each naming the engine's field, the value and what is allowed, for the caller to rename to what the
+    user typed (`InputError.renamed`). Also a `ConfigurationError`, which option checks raised before."""
 
 
 class NotEstimableError(CartrialError):
@@ -128,6 +149,7 @@ __all__ = [
     "ConflictError",
     "InputError",
     "NotEstimableError",
+    "OptionError",
     "PermissionDeniedError",
     "Problem",
 ]

@@ -114,3 +114,30 @@ def test_every_option_is_listed_with_its_source(snapshot: StudySnapshot, default
         assert name in methods
         assert "(source: " in methods[name]
     assert methods["persistence_day"] == "180.0 (source: protocol analysis.options.persistence_day)"
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "message"),
+    [
+        ("{min_adj_r2: 2}", "min_adj_r2", "out of range (got 2)"),
+        ("{blq_middle: zero}", "blq_middle", "not an allowed value (got 'zero')"),
+        ("{adj_r2_tolerances: 0.1}", "adj_r2_tolerances", "unknown NCA option (got 'adj_r2_tolerances')"),
+    ],
+)
+def test_a_bad_nca_option_is_named_by_its_protocol_key(
+    snapshot: StudySnapshot, options: str, field: str, message: str
+) -> None:
+    """Issue 19 (D-19.19): a bad ``analysis.options.nca_options`` value is an `InputError` naming its YAML
+    key, the value and what is allowed (the kinetics engine's declaration); it was a bare `CartrialError`
+    quoting the engine's own message."""
+    from cartrial.allowed import declared
+    from cartrial.errors import InputError
+    from cartrial.kinetics import NcaOptions
+
+    with pytest.raises(InputError) as caught:
+        with_analysis(snapshot, f"analysis:\n  options:\n    nca_options: {options}\n")
+    [problem] = caught.value.problems
+    assert problem.field == f"analysis.options.nca_options.{field}"
+    rule = declared(NcaOptions).get(field)
+    allowed = rule.text() if rule is not None else problem.allowed
+    assert str(problem) == f"analysis.options.nca_options.{field}: {message}; allowed: {allowed}"

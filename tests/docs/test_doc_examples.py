@@ -22,6 +22,7 @@ DOCTEST_PACKAGES = (
     "cartrial.neuro",
     "cartrial.escalation",
     "cartrial.kinetics",
+    "cartrial.allowed",
     "cartrial.columns",
     "cartrial.results",
 )

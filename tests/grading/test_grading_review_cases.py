@@ -246,7 +246,8 @@ def test_icaht_command_takes_max_interpolated_days(
     assert main([*base, "--max-interpolated-days", "7"]) == 0
     assert pd.read_csv(io.StringIO(capsys.readouterr().out))["early_grade"].tolist() == [1]
     assert main([*base, "--max-interpolated-days", "7", "--unsampled-days", "locf"]) == 2
-    assert "max_interpolated_days applies to unsampled_days=linear only" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--max-interpolated-days: applies to linear interpolation of unsampled days only, not locf" in err
 
 
 def test_late_icaht_uses_days_31_to_100_and_censors_at_new_therapy() -> None:

@@ -75,7 +75,7 @@ def test_lloq_must_be_positive_and_finite(profile, capsys, bad):  # type: ignore
         (["--days", "0:36500:0.1"], "--days", "100,000"),
         (["--subjects", "1000000000"], "--subjects", "1,000,000"),
         (["--subjects", "0"], "--subjects", "at least one"),
-        (["--seed", "-1"], "--seed", "≥ 0"),
+        (["--seed", "-1"], "--seed", "allowed: a whole number from 0 to 2^63-1"),
         (["--days", "nan,1,2"], "--days", "finite"),
         (["--days", "0:inf"], "--days", "finite"),
         (["--days", "0,1,1"], "--days", "twice"),

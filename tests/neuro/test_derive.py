@@ -191,13 +191,15 @@ def test_off_chart_ordering_is_one_rule() -> None:
 
 
 def test_command_module_holds_no_science_and_imports_lazily() -> None:
-    """Only stdlib, typer, rich and cartrial.errors at module top; no engine, pandas or numpy."""
+    """Only stdlib, typer, rich, cartrial.errors and the option-name helper at module top; no engine,
+    pandas or numpy."""
     source = Path(neuro.__file__).parents[1] / "commands" / "neuro_commands.py"
     tree = ast.parse(source.read_text())
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     modules = {n.module if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top}
     allowed = {
         "__future__",
+        "contextlib",
         "csv",
         "dataclasses",
         "datetime",
@@ -205,6 +207,7 @@ def test_command_module_holds_no_science_and_imports_lazily() -> None:
         "typing",
         "typer",
         "cartrial.errors",
+        "cartrial.commands.option_names",
     }
     assert modules <= allowed
 
@@ -425,13 +428,14 @@ RANGE_CASES = [
 
 @pytest.mark.parametrize(("option", "value"), RANGE_CASES)
 def test_relapse_option_ranges_are_checked_first(tmp_path: Path, option: str, value: str) -> None:
-    """Decisions §19: `relapses --pre-window-months 100000` gave a traceback; now exit 2 naming the range,
-    before any file is read (the relapse file here does not even exist)."""
+    """Decisions §19: `relapses --pre-window-months 100000` gave a traceback; now exit 2 naming the option,
+    the value and the range (the engine's declaration, D-19.19), before any file is read (the relapse file
+    here does not even exist)."""
     code, _, message = cli(
         "relapses", str(tmp_path / "missing.csv"), "--infusion-dates", "x.csv", option, value
     )
     text = " ".join(message.replace("│", " ").split())
-    assert code == 2 and "Invalid value for" in text and option in text, text
+    assert code == 2 and text.startswith(f"error: {option}: out of range (got {value}); allowed: "), text
     with pytest.raises(ConfigurationError):
         RelapseOptions(pre_window_months=121)
 

@@ -9,7 +9,6 @@ command functions (fast start-up).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import math
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from cartrial.allowed import check_seed
+from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, DesignOption
 
@@ -71,24 +72,8 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def _names_cli_arguments(command: _Command) -> _Command:
-    """Re-raise engine `InputError`s with the CLI option names (``--target``, not ``target``); a problem
-    located in a file keeps its column name (the decisions file's ``outcomes`` is no ``--outcomes``)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except InputError as error:
-            problems = [
-                dataclasses.replace(p, field=_CLI_NAMES.get(p.field, p.field))
-                if p.field and not p.file
-                else p
-                for p in error.problems
-            ]
-            raise InputError(problems, header=error.header) from None
-
-    return wrapper  # type: ignore[return-value]
+_names_cli_arguments = names_cli_arguments(_CLI_NAMES)
+"""Re-raise engine `InputError`s with the CLI option names (``--target``, not ``target``)."""
 
 
 def _cli_parameter(option: DesignOption) -> inspect.Parameter:
@@ -395,7 +380,7 @@ def simulate_command(
     trials: int = typer.Option(
         10000, "--trials", help="Number of simulated trials (Monte Carlo; 1..1,000,000)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
+    seed: int = seed_option(0),
     exact: bool = typer.Option(False, "--exact", help="Exact enumeration instead of Monte Carlo (3+3 only)."),
     mtd_target: float | None = typer.Option(None, "--mtd-target", help="Toxicity defining the true MTD."),
     accrual_days: float | None = typer.Option(
@@ -436,8 +421,7 @@ def simulate_command(
     if not exact:
         check_simulation_size(trials, cohorts, options.get("cohort_size") or 3)
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
-    if seed < 0:
-        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    check_seed(seed, "--seed")
     if design == "3+3" and options.get("target") is not None:
         target = options.pop("target")
         if not 0 < target < 1:

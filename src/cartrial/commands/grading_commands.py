@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cartrial.commands.option_names import names_cli_arguments
 from cartrial.grading.choices import (
     GradingUnit,
     MaskedResolution,
@@ -49,7 +50,7 @@ KEEP_GOING_OPTION = typer.Option(
 POST_MASKING_OPTION = typer.Option(
     1,
     "--post-masking-grade",
-    help="A1: grade after masking therapy with no fever/hypotension/hypoxia (1 or 0).",
+    help="A1: grade after masking therapy with no fever/hypotension/hypoxia (allowed: 0 | 1; default 1).",
 )
 MASKING_CLASSES_OPTION = typer.Option(
     MaskingClasses.ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID,
@@ -58,13 +59,36 @@ MASKING_CLASSES_OPTION = typer.Option(
     "anticytokine_corticosteroid.",
 )
 VASOPRESSIN_OPTION = typer.Option(
-    3, "--vasopressin-alone-grade", help="A3: grade of hypotension on vasopressin alone (3 or 2)."
+    3,
+    "--vasopressin-alone-grade",
+    help="A3: grade of hypotension on vasopressin alone (allowed: 2 | 3; default 3).",
 )
 SBP_OPTION = typer.Option(
     90.0,
     "--sbp-threshold",
-    help="A4: SBP (mmHg, 40-140) below which hypotension is present, used with systolic_bp_mmhg.",
+    help="A4: systolic BP below which hypotension is present, used with systolic_bp_mmhg (allowed: 40 to "
+    "140 mmHg; default 90).",
 )
+
+#: Engine field names (`CrsOptions`, `EpisodeOptions`, `IcahtOptions`, the CTCAE version) -> the option the
+#: user typed: every option error names the option (`cartrial.commands.option_names`).
+OPTION_NAMES: dict[str, str] = {
+    "post_masking_grade": "--post-masking-grade",
+    "masking_classes": "--masking-classes",
+    "vasopressin_alone_grade": "--vasopressin-alone-grade",
+    "sbp_threshold_mmhg": "--sbp-threshold",
+    "grading_unit": "--grading-unit",
+    "resolution_rule": "--resolution-rule",
+    "masked_resolution": "--masked-resolution",
+    "masked_stable_hours": "--masked-stable-hours",
+    "early_g4_min_days": "--early-g4-min-days",
+    "min_recovery_days": "--min-recovery-days",
+    "late_min_values": "--late-min-values",
+    "unsampled_days": "--unsampled-days",
+    "max_interpolated_days": "--max-interpolated-days",
+    "ctcae_version": "--ctcae-version",
+}
+_names_cli_arguments = names_cli_arguments(OPTION_NAMES)
 
 
 def _crs_options(
@@ -136,6 +160,7 @@ def _read_therapies(path: Path) -> Any:
         "crs-graded.csv[/]"
     ),
 )
+@_names_cli_arguments
 def crs_command(
     file: Path = typer.Argument(..., help="CRS assessments CSV (docs/templates/crs_assessments.csv)."),
     out: Path | None = OUT_OPTION,
@@ -196,7 +221,9 @@ def icans_command(
 # ---------------------------------------------------------------- labs
 
 
-CTCAE_OPTION = typer.Option("5.0", "--ctcae-version", help="CTCAE version: 5.0 (default) or 6.0.")
+CTCAE_OPTION = typer.Option(
+    "5.0", "--ctcae-version", help="CTCAE version (allowed: 5.0 | 6.0, 6.0 for neutrophils and platelets)."
+)
 LLN_OPTION = typer.Option(
     False, "--lln-required-for-higher-grades", help="Grades 2-4 also need a value below the LLN (default no)."
 )
@@ -206,6 +233,7 @@ LLN_OPTION = typer.Option(
     "labs",
     epilog="Example: [bold]cartrial grade labs examples/ct103a-nmosd/study/labs.csv --out labs-graded.csv[/]",
 )
+@_names_cli_arguments
 def labs_command(
     file: Path = typer.Argument(..., help="Haematology results CSV (docs/templates/labs.csv)."),
     out: Path | None = OUT_OPTION,
@@ -242,6 +270,7 @@ def labs_command(
         "examples/ct103a-nmosd/study/therapies.csv[/]"
     ),
 )
+@_names_cli_arguments
 def episodes_command(
     file: Path = typer.Argument(..., help="CRS or ICANS assessments CSV (kind detected from the columns)."),
     infusion_dates: Path = typer.Option(..., "--infusion-dates", help="CSV with subject_id, infused_at."),
@@ -267,7 +296,9 @@ def episodes_command(
         "hypotension and oxygen for --masked-stable-hours after the last masking drug) or until_recorded.",
     ),
     masked_stable_hours: float = typer.Option(
-        24.0, "--masked-stable-hours", help="Hours free of hypotension and oxygen that end masking (1-168)."
+        24.0,
+        "--masked-stable-hours",
+        help="Hours free of hypotension and oxygen that end masking (allowed: 1 to 168 h; default 24).",
     ),
     post_masking_grade: int = POST_MASKING_OPTION,
     masking_classes: MaskingClasses = MASKING_CLASSES_OPTION,
@@ -333,6 +364,7 @@ def episodes_command(
         "examples/ct103a-nmosd/study/infusions.csv[/]"
     ),
 )
+@_names_cli_arguments
 def icaht_command(
     file: Path = typer.Argument(..., help="Haematology results CSV (neutrophil rows are used)."),
     infusion_dates: Path = typer.Option(..., "--infusion-dates", help="CSV with subject_id, infused_at."),
@@ -340,13 +372,15 @@ def icaht_command(
     as_json: bool = JSON_OPTION,
     keep_going: bool = KEEP_GOING_OPTION,
     early_g4_min_days: int = typer.Option(
-        31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4 (15-31)."
+        31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4 (allowed: 15 to 31 days)."
     ),
     min_recovery_days: int = typer.Option(
-        3, "--min-recovery-days", help="H2: days above threshold that end an episode (1-100)."
+        3,
+        "--min-recovery-days",
+        help="H2: days above threshold that end an episode (allowed: 1 to 100 days; default 3).",
     ),
     late_min_values: int = typer.Option(
-        2, "--late-min-values", help="H3: values below a late threshold needed (2 or 1)."
+        2, "--late-min-values", help="H3: values below a late threshold needed (allowed: 1 | 2; default 2)."
     ),
     new_therapy_dates: Path | None = typer.Option(
         None,
@@ -362,8 +396,8 @@ def icaht_command(
         None,
         "--max-interpolated-days",
         help=(
-            "H4 with linear: longest run of unsampled days interpolated (1-100); days of a longer run "
-            "count as not below. Default: every gap; 7 = the published grader's limit."
+            "H4 with linear: longest run of unsampled days interpolated (allowed: 1 to 100 days or none); "
+            "days of a longer run count as not below. Default: every gap; 7 = the published grader's limit."
         ),
     ),
 ) -> None:

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 import typer
 from rich.console import Console
 
+from cartrial.allowed import check_seed
+from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.errors import ConfigurationError, InputError, Problem
 
 kinetics_app = typer.Typer(
@@ -67,6 +69,18 @@ class ModelChoice(StrEnum):
     CARTRIAL_PD = "cartrial-pd"
 
 
+#: Engine field names (`cartrial.kinetics.NcaOptions`, the simulation checks) -> the option the user typed.
+_CLI_NAMES: dict[str, str] = {
+    "lambda_z_window": "--lambda-z-window",
+    "intervals": "--interval",
+    "blq": "--blq",
+    "auc_method": "--auc-method",
+    "lambda_z_order": "--lambda-z",
+    "persistence_rule": "--persistence",
+    "seed": "--seed",
+}
+
+
 def _err_console() -> Console:
     return Console(stderr=True)
 
@@ -83,7 +97,14 @@ def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]
             Problem("not an interval", field=option, value=text, allowed="START,END e.g. 0,28 or 0,inf")
         ) from None
     if not (math.isfinite(start) and end > start):
-        raise InputError(Problem("interval end must exceed a finite start", field=option, value=text))
+        raise InputError(
+            Problem(
+                "interval end must exceed a finite start",
+                field=option,
+                value=text,
+                allowed="START,END with START < END, e.g. 0,28 or 0,inf",
+            )
+        )
     return start, end
 
 
@@ -107,6 +128,7 @@ def parse_days(text: str) -> tuple[float, float, float] | list[float]:
         ) from None
 
 
+@names_cli_arguments(_CLI_NAMES)
 def nca_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     subject: str = typer.Option(..., "--subject", help="Column identifying a subject/profile."),
@@ -229,7 +251,7 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
 def simulate_command(
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to simulate."),
     subjects: int = typer.Option(100, "--subjects", help="Number of virtual subjects (1 to 1,000,000)."),
-    seed: int = typer.Option(1, "--seed", help="Random seed, 0 to 2^63-1 (results are reproducible)."),
+    seed: int = seed_option(1),
     days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c (0 to 36,500)."),
     residual_sd: float = typer.Option(
         0.0, "--residual-sd", help="Residual SD on the log scale, 0 to 5 (Stein Table 1: 0.56)."
@@ -243,6 +265,7 @@ def simulate_command(
     from cartrial.kinetics import check_simulation, simulate_pd_table, simulate_stein2019_chunks
     from cartrial.tabular import csv_text, refuse_special_target, write_atomic
 
+    check_seed(seed, "--seed")
     spec = parse_days(days)
     grid = check_simulation(
         subjects, spec, seed=seed, residual_sd_log=residual_sd, model=model.value.replace("-", "_")
@@ -465,7 +488,7 @@ def popfit_command(
     initial: list[str] = typer.Option([], "--initial", help="Initial typical value NAME=VALUE (repeatable)."),
     k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations."),
     k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations."),
-    seed: int = typer.Option(12345, "--seed", min=0, max=2**32 - 1, help="Random seed (0 to 2^32 - 1)."),
+    seed: int = seed_option(12345),
     final_maximisation: bool = typer.Option(
         True,
         "--final-maximisation/--saem-estimate",
@@ -534,6 +557,7 @@ def popfit_command(
     from cartrial.kinetics import check_lloq
 
     check_lloq(lloq, "--lloq")
+    check_seed(seed, "--seed")
     if cutoff is not None and url is None:
         raise InputError(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")

@@ -8,6 +8,7 @@ an ``error`` column for the bad ones. Engines and pandas are imported inside the
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cartrial.commands.option_names import names_cli_arguments
 from cartrial.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -56,10 +58,34 @@ RESPONDER_NAMES: tuple[str, ...] = (
     "osis_sphincter_decrease_1",
     "edss_decrease_0_5",
 )
-#: Documented range of `relapses --pre-window-months` (`cartrial.neuro.PRE_WINDOW_MONTHS_RANGE`).
+#: Ranges of `relapses --pre-window-months` and `--merge-window-days`, for the help only (the engine checks
+#: `cartrial.neuro.PRE_WINDOW_MONTHS_RANGE`, `MERGE_WINDOW_DAYS_RANGE`; tests/test_option_errors.py keeps
+#: every mapped option's help equal to the engine's declaration).
 PRE_WINDOW_MONTHS_MIN, PRE_WINDOW_MONTHS_MAX = 1, 120
-#: Documented range of `relapses --merge-window-days` (`cartrial.neuro.MERGE_WINDOW_DAYS_RANGE`).
 MERGE_WINDOW_DAYS_MIN, MERGE_WINDOW_DAYS_MAX = 0, 365
+#: Engine field names (`EdssOptions`, `KurtzkeGapOptions`, `RelapseOptions`, the relapse methods) -> the
+#: option the user typed: the engines check the values (ranges declared once, `cartrial.allowed`) and every
+#: error names the option (`cartrial.commands.option_names`).
+OPTION_NAMES: dict[str, str] = {
+    "preset": "--preset",
+    "fs4_with_grade2_step": "--fs4-with-grade2-step",
+    "fs4_with_3plus_grade3_step": "--fs4-with-3plus-grade3-step",
+    "ambulation1_floor": "--ambulation1-floor",
+    "method": "--method",
+    "no_aid_under_100m_step": "--no-aid-under-100m-step",
+    "unilateral_under_100m_step": "--unilateral-under-100m-step",
+    "bilateral_over_20m_step": "--bilateral-over-20m-step",
+    "merge_window_days": "--merge-window-days",
+    "merge_anchor": "--merge-anchor",
+    "pre_window_months": "--pre-window-months",
+    "follow_up_method": "--follow-up-method",
+    "rate_ratio_method": "--rate-ratio-method",
+    "follow_up": "--follow-up",
+    "numeric_notation": "--numeric-notation",
+    "offchart_convention": "--offchart-convention",
+    "convention": "--offchart-convention",
+}
+_names_cli_arguments = names_cli_arguments(OPTION_NAMES)
 
 
 def _date_option(value: str | None, name: str) -> date | None:
@@ -122,8 +148,7 @@ def edss_options(
     ambulation1_catchall_first: bool | None = None,
     ambulation1_floor: str | None = None,
 ) -> Any:
-    """`EdssOptions` from a preset and the options given on the command line."""
-    from cartrial.errors import ConfigurationError
+    """`EdssOptions` from a preset and the options given on the command line (checked by `EdssOptions`)."""
     from cartrial.neuro.edss_scale import EdssOptions
 
     overrides: dict[str, Any] = {}
@@ -137,9 +162,13 @@ def edss_options(
         overrides["ambulation1_catchall_first"] = ambulation1_catchall_first
         overrides["ambulation2_catchall_first"] = ambulation1_catchall_first
     if ambulation1_floor is not None:
-        if ambulation1_floor.lower() not in ("none", "2", "2.0"):
-            raise ConfigurationError(f"--ambulation1-floor must be 2.0 or none, got {ambulation1_floor}")
-        overrides["ambulation1_floor"] = None if ambulation1_floor.lower() == "none" else 2.0
+        floor: Any = ambulation1_floor  # a text that is not a number is refused by EdssOptions
+        if floor.strip().lower() == "none":
+            floor = None
+        else:
+            with contextlib.suppress(ValueError):
+                floor = float(floor)
+        overrides["ambulation1_floor"] = floor
     return EdssOptions.from_preset(preset, **overrides)
 
 
@@ -147,6 +176,7 @@ def edss_options(
     "edss",
     epilog="Example: [bold]cartrial score edss examples/ct103a-nmosd/study/edss.csv --out edss-scored.csv[/]",
 )
+@_names_cli_arguments
 def score_edss(
     file: Path = typer.Argument(..., help="EDSS form (docs/templates/edss.csv)."),
     out: Path | None = OUT_OPTION,
@@ -158,12 +188,18 @@ def score_edss(
     cerebral_grade1_as_zero: bool | None = typer.Option(
         None, "--cerebral-grade1-as-zero/--cerebral-grade1-counts", help="Option (a); default: as zero."
     ),
-    fs4_with_grade2_step: float | None = typer.Option(None, help="Option (b): 4.5 (default) or 4.0."),
-    fs4_with_3plus_grade3_step: float | None = typer.Option(None, help="Option (c): 5.0 (default) or 4.5."),
+    fs4_with_grade2_step: float | None = typer.Option(
+        None, help="Option (b) (allowed: 4.0 | 4.5; default 4.5)."
+    ),
+    fs4_with_3plus_grade3_step: float | None = typer.Option(
+        None, help="Option (c) (allowed: 4.5 | 5.0; default 5.0)."
+    ),
     ambulation1_catchall_first: bool | None = typer.Option(
         None, "--ambulation-catchall-first/--fs-rules-first", help="Option (d); default: FS rules first."
     ),
-    ambulation1_floor: str | None = typer.Option(None, help="Option (e): 2.0 (default) or none."),
+    ambulation1_floor: str | None = typer.Option(
+        None, help="Option (e) (allowed: 2.0 or none; default 2.0)."
+    ),
     cutoff: str | None = CUTOFF_OPTION,
     visual_acuity: Path | None = typer.Option(
         None, "--visual-acuity", help="Acuity form used to derive a blank visual FS (a lower bound)."
@@ -174,12 +210,14 @@ def score_edss(
         "--method",
         help="neurostatus_16 (ambulation column; default) or kurtzke (walking_distance_m, assistance).",
     ),
-    no_aid_under_100m_step: float = typer.Option(6.0, help="Kurtzke gap rule: no aid, < 100 m (6.0 or 5.5)."),
+    no_aid_under_100m_step: float = typer.Option(
+        6.0, help="Kurtzke gap rule: no aid, < 100 m (allowed: 5.5 | 6.0; default 6.0)."
+    ),
     unilateral_under_100m_step: float = typer.Option(
-        6.5, help="Kurtzke gap rule: unilateral aid, < 100 m (6.5 or 6.0)."
+        6.5, help="Kurtzke gap rule: unilateral aid, < 100 m (allowed: 6.0 | 6.5; default 6.5)."
     ),
     bilateral_over_20m_step: float = typer.Option(
-        6.5, help="Kurtzke gap rule: bilateral aid, > 20 m (6.5 or 6.0)."
+        6.5, help="Kurtzke gap rule: bilateral aid, > 20 m (allowed: 6.0 | 6.5; default 6.5)."
     ),
 ) -> None:
     """Add `edss` and `edss_rule` to an EDSS form of raw FS scores and Neurostatus ambulation (0-16)."""
@@ -248,6 +286,7 @@ def score_edss(
         "va-scored.csv[/]"
     ),
 )
+@_names_cli_arguments
 def score_va(
     file: Path = typer.Argument(..., help="Visual acuity form (docs/templates/visual_acuity.csv)."),
     out: Path | None = OUT_OPTION,
@@ -260,7 +299,6 @@ def score_va(
     cutoff: str | None = CUTOFF_OPTION,
 ) -> None:
     """Add logmar, decimal, snellen_20 (and letters, visual FS from acuity) to a visual acuity form."""
-    from cartrial.errors import ConfigurationError
     from cartrial.neuro.choices import choose
     from cartrial.neuro.derive import BARE_NUMBER_NOTATIONS, VA_SOURCE, derive_visual_acuity
     from cartrial.neuro.tables import VA_COLUMNS, VA_OPTIONAL
@@ -269,9 +307,13 @@ def score_va(
 
     convention = choose(OffChartConvention, offchart_convention, "--offchart-convention").value
     if numeric_notation is not None and numeric_notation not in BARE_NUMBER_NOTATIONS:
-        raise ConfigurationError(
-            f"--numeric-notation: {numeric_notation!r} is not allowed; allowed: "
-            f"{', '.join(BARE_NUMBER_NOTATIONS)}"
+        raise InputError(
+            Problem(
+                "not an allowed value",
+                field="--numeric-notation",
+                value=numeric_notation,
+                allowed=" | ".join(BARE_NUMBER_NOTATIONS),
+            )
         )
     frame = _read(file, required=VA_COLUMNS, optional=VA_OPTIONAL)
     result = derive_visual_acuity(
@@ -327,6 +369,7 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
         "--edss examples/ct103a-nmosd/study/edss.csv --va examples/ct103a-nmosd/study/visual_acuity.csv[/]"
     ),
 )
+@_names_cli_arguments
 def score_responders(
     infusions: Path = typer.Option(..., "--infusions", help="Infusions form (subject_id, infused_at)."),
     edss_file: Path | None = typer.Option(None, "--edss", help="EDSS form."),
@@ -400,6 +443,7 @@ def score_responders(
 # --- relapses -------------------------------------------------------------------------------------------
 
 
+@_names_cli_arguments
 def relapses(
     file: Path = typer.Argument(..., help="Relapse form (docs/templates/relapses.csv)."),
     infusion_dates: Path = typer.Option(
@@ -428,20 +472,16 @@ def relapses(
     ),
     merge_window_days: int | None = typer.Option(
         None,
-        min=MERGE_WINDOW_DAYS_MIN,
-        max=MERGE_WINDOW_DAYS_MAX,
-        help=f"Onsets less than this many days apart are one attack ({MERGE_WINDOW_DAYS_MIN}-"
-        f"{MERGE_WINDOW_DAYS_MAX}; default 30).",
+        help=f"Onsets less than this many days apart are one attack (allowed: {MERGE_WINDOW_DAYS_MIN} to "
+        f"{MERGE_WINDOW_DAYS_MAX} days; default 30).",
     ),
     merge_anchor: str | None = typer.Option(
         None, help="Merge window from the attack's first onset (first, default) or the last (chain)."
     ),
     pre_window_months: int | None = typer.Option(
         None,
-        min=PRE_WINDOW_MONTHS_MIN,
-        max=PRE_WINDOW_MONTHS_MAX,
-        help=f"Pre-treatment ARR window in calendar months before infusion ({PRE_WINDOW_MONTHS_MIN}-"
-        f"{PRE_WINDOW_MONTHS_MAX}; default 24).",
+        help=f"Pre-treatment ARR window before infusion (allowed: {PRE_WINDOW_MONTHS_MIN} to "
+        f"{PRE_WINDOW_MONTHS_MAX} calendar months; default 24).",
     ),
     require_objective_change: bool | None = typer.Option(
         None,
@@ -488,7 +528,7 @@ def relapses(
         from cartrial.neuro.derive import relapse_options_from_protocol
         from cartrial.protocol import load_protocol
 
-        base = relapse_options_from_protocol(load_protocol(protocol))
+        base = relapse_options_from_protocol(load_protocol(protocol), source=str(protocol))
     options = replace(base, **{k: v for k, v in given.items() if v is not None})
     cut = _date_option(cutoff, "--cutoff")
     infusion_frame = _infusions_frame(infusion_dates)

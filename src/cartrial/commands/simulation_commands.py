@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cartrial.allowed import check_seed
+from cartrial.commands.option_names import seed_option
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -25,7 +28,7 @@ simulate_app = typer.Typer(
 )
 
 SCENARIO = typer.Option(..., "--scenario", help="Scenario YAML (names the protocol file).")
-SEED = typer.Option(0, "--seed", help="Random seed (same seed, same result).")
+SEED = seed_option(0)
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
@@ -89,8 +92,7 @@ def trial_command(
     from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
-    if seed < 0:
-        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    check_seed(seed, "--seed")
     if not 1 <= trials <= 1_000_000:
         raise InputError(Problem("out of range", field="--trials", value=trials, allowed="1..1000000"))
     scenario, protocol = _load(scenario_path)
@@ -191,8 +193,7 @@ def study_command(
     from cartrial.simulation.study import simulate_study
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
-    if seed < 0:
-        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    check_seed(seed, "--seed")
     scenario, protocol = _load(scenario_path)
     if patients is not None:
         if not 1 <= patients <= 100_000:
@@ -250,8 +251,7 @@ def sweep_command(
     from cartrial.simulation.sweep import load_grid, run_sweep
     from cartrial.tabular import csv_text, dumps_json, to_json_records, write_atomic
 
-    if seed < 0:
-        raise InputError(Problem("the random seed must be ≥ 0", field="--seed", value=seed, allowed="≥ 0"))
+    check_seed(seed, "--seed")
     if not 0 <= workers <= 64:
         raise InputError(Problem("out of range", field="--workers", value=workers, allowed="0..64"))
     if scheduler is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cartrial.allowed import SEED
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
@@ -278,12 +279,10 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
 
 
 def _check_seed_and_mtd_target(seed: int | None, mtd_target: float | None) -> None:
-    """A seed is a non-negative integer (numpy `SeedSequence`); the MTD target a probability in (0, 1)."""
+    """A seed is `cartrial.allowed.SEED` (0 to 2^63 − 1); the MTD target a probability in (0, 1)."""
     problems: list[Problem] = []
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        problems.append(
-            Problem("the random seed must be a non-negative integer", field="seed", value=seed, allowed="≥ 0")
-        )
+    if seed is not None and (problem := SEED.problem("seed", seed)) is not None:
+        problems.append(problem)
     if mtd_target is not None and not (isinstance(mtd_target, int | float) and 0 < mtd_target < 1):
         problems.append(
             Problem(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.grading.choices import MaskingClasses
 
 ASTCT_SOURCE = "Lee DW et al. ASTCT consensus grading, Biol Blood Marrow Transplant 2019;25:625-638"
@@ -107,27 +107,16 @@ class CrsOptions:
       paediatric thresholds are age-specific [U]: awaiting confirmation.
     """
 
-    post_masking_grade: int = 1
+    post_masking_grade: int = field(default=1, metadata=allowed(values=(0, 1)))
     masking_classes: MaskingClasses = MaskingClasses.ANTIPYRETIC_ANTICYTOKINE_CORTICOSTEROID
-    vasopressin_alone_grade: int = 3
-    sbp_threshold_mmhg: float = 90.0
+    vasopressin_alone_grade: int = field(default=3, metadata=allowed(values=(2, 3)))
+    sbp_threshold_mmhg: float = field(default=90.0, metadata=allowed(low=40, high=140, unit="mmHg"))
 
     def __post_init__(self) -> None:
-        if self.post_masking_grade not in (0, 1):
-            raise ConfigurationError(f"post_masking_grade must be 0 or 1, got {self.post_masking_grade!r}")
-        if self.vasopressin_alone_grade not in (2, 3):
-            raise ConfigurationError(
-                f"vasopressin_alone_grade must be 2 or 3, got {self.vasopressin_alone_grade!r}"
-            )
-        try:
-            object.__setattr__(self, "masking_classes", MaskingClasses(self.masking_classes))
-        except ValueError:
-            allowed = ", ".join(m.value for m in MaskingClasses)
-            raise ConfigurationError(
-                f"masking_classes must be one of {allowed}, got {self.masking_classes!r}"
-            ) from None
-        if not 40.0 <= self.sbp_threshold_mmhg <= 140.0:
-            raise ConfigurationError(f"sbp_threshold_mmhg must be 40-140, got {self.sbp_threshold_mmhg!r}")
+        check_fields(self)
+        object.__setattr__(
+            self, "masking_classes", enum_member(MaskingClasses, self.masking_classes, "masking_classes")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.errors import ConfigurationError
+from cartrial.errors import OptionError, Problem
 
 CTCAE_SOURCE_V5 = (
     "NCI CTCAE v5.0, Investigations/Blood and lymphatic system disorders, as encoded in pharmaverse admiral "
@@ -161,13 +161,23 @@ def _criteria(analyte: Analyte, version: str) -> _Criteria:
         return _V5[analyte]
     if version == "6.0":
         if analyte not in _V6:
-            raise ConfigurationError(
-                f"CTCAE v6.0 thresholds for {analyte.value} are not implemented (the reference gives v6.0 "
-                "changes for neutrophils and platelets only); use ctcae_version='5.0'"
+            raise OptionError(
+                Problem(
+                    f"CTCAE v6.0 thresholds for {analyte.value} are not implemented (the reference gives "
+                    "v6.0 changes for neutrophils and platelets only)",
+                    field="ctcae_version",
+                    value=version,
+                    allowed="5.0 (6.0 for neutrophils and platelets only)",
+                )
             )
         return _V6[analyte]
-    raise ConfigurationError(
-        f"CTCAE version {version!r} is not implemented; allowed: {', '.join(SUPPORTED_VERSIONS)}"
+    raise OptionError(
+        Problem(
+            "CTCAE version not implemented",
+            field="ctcae_version",
+            value=version,
+            allowed=" | ".join(SUPPORTED_VERSIONS),
+        )
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.grading.choices import GradingUnit, MaskedResolution, ResolutionRule
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -58,18 +58,16 @@ class EpisodeOptions:
     grading_unit: GradingUnit = GradingUnit.DAY
     resolution_rule: ResolutionRule = ResolutionRule.RECORDED
     masked_resolution: MaskedResolution = MaskedResolution.AFEBRILE_STABLE
-    masked_stable_hours: float = 24.0
+    masked_stable_hours: float = field(default=24.0, metadata=allowed(low=1, high=168, unit="h"))
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "grading_unit", GradingUnit(self.grading_unit))
-            object.__setattr__(self, "resolution_rule", ResolutionRule(self.resolution_rule))
-            object.__setattr__(self, "masked_resolution", MaskedResolution(self.masked_resolution))
-        except ValueError as exc:
-            raise ConfigurationError(f"episode option: {exc}") from None
-        hours = self.masked_stable_hours
-        if not (isinstance(hours, int | float) and 1.0 <= float(hours) <= 168.0):
-            raise ConfigurationError(f"masked_stable_hours must be 1-168 h, got {hours!r}")
+        check_fields(self)
+        for name, kind in (
+            ("grading_unit", GradingUnit),
+            ("resolution_rule", ResolutionRule),
+            ("masked_resolution", MaskedResolution),
+        ):
+            object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
 
     def as_dict(self) -> dict[str, Any]:
         return {

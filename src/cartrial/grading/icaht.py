@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.errors import OptionError, Problem
 from cartrial.grading.choices import UnsampledDays
 
 ICAHT_SOURCE = (
@@ -53,37 +54,35 @@ class IcahtOptions:
       ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days remain missing").
       Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
-      lasting to the end of follow-up is grade 4. Default **3**.
+      lasting to the end of follow-up is grade 4. Default **3**; range 0-30 (the early window).
     G-CSF and transfusions (H5): counts are used as given [P].
     """
 
-    early_g4_min_days: int = 31
-    min_recovery_days: int = 3
-    late_min_values: int = 2
+    early_g4_min_days: int = field(default=31, metadata=allowed(low=15, high=31, integer=True, unit="days"))
+    min_recovery_days: int = field(default=3, metadata=allowed(low=1, high=100, integer=True, unit="days"))
+    late_min_values: int = field(default=2, metadata=allowed(values=(1, 2)))
     unsampled_days: UnsampledDays = UnsampledDays.LINEAR
-    never_recovered_from_day: int = 3
-    max_interpolated_days: int | None = None
+    never_recovered_from_day: int = field(
+        default=3, metadata=allowed(low=0, high=30, integer=True, unit="days")
+    )
+    max_interpolated_days: int | None = field(
+        default=None, metadata=allowed(low=1, high=100, integer=True, optional=True, unit="days")
+    )
 
     def __post_init__(self) -> None:
-        if not 15 <= self.early_g4_min_days <= 31:
-            raise ConfigurationError(f"early_g4_min_days must be 15-31, got {self.early_g4_min_days!r}")
-        if not 1 <= self.min_recovery_days <= 100:
-            raise ConfigurationError(f"min_recovery_days must be 1-100, got {self.min_recovery_days!r}")
-        if self.late_min_values not in (1, 2):
-            raise ConfigurationError(f"late_min_values must be 1 or 2, got {self.late_min_values!r}")
-        try:
-            object.__setattr__(self, "unsampled_days", UnsampledDays(self.unsampled_days))
-        except ValueError:
-            raise ConfigurationError(
-                f"unsampled_days must be linear, locf or sampled_only, got {self.unsampled_days!r}"
-            ) from None
-        gap = self.max_interpolated_days
-        if gap is not None and (isinstance(gap, bool) or not isinstance(gap, int) or not 1 <= gap <= 100):
-            raise ConfigurationError(f"max_interpolated_days must be 1-100 or None, got {gap!r}")
-        if gap is not None and self.unsampled_days is not UnsampledDays.LINEAR:
-            raise ConfigurationError(
-                "max_interpolated_days applies to unsampled_days=linear only, "
-                f"not {self.unsampled_days.value}"
+        check_fields(self)
+        object.__setattr__(
+            self, "unsampled_days", enum_member(UnsampledDays, self.unsampled_days, "unsampled_days")
+        )
+        if self.max_interpolated_days is not None and self.unsampled_days is not UnsampledDays.LINEAR:
+            raise OptionError(
+                Problem(
+                    "applies to linear interpolation of unsampled days only, "
+                    f"not {self.unsampled_days.value}",
+                    field="max_interpolated_days",
+                    value=self.max_interpolated_days,
+                    allowed="none unless unsampled days are interpolated (linear)",
+                )
             )
 
     def as_dict(self) -> dict[str, Any]:

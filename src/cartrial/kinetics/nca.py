@@ -37,8 +37,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -135,6 +136,10 @@ keep every BLQ as 0 and integrate linearly into and out of it; ``half_lloq`` kee
 trailing BLQ values."""
 
 
+_BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
+"""A BLQ rule: a named rule or a number ≥ 0 substituted for the BLQ value."""
+
+
 @dataclass(frozen=True)
 class NcaOptions:
     """Every rule choice of an NCA run; recorded with each result (`as_dict`).
@@ -160,58 +165,60 @@ class NcaOptions:
             ``segment`` (default, PKNCA ``interpolate.conc``: log inside a log-down segment, else linear) or
             ``linear`` (a cartrial option: linear, and the segments touching the interpolated end are
             integrated linearly).
+
+    Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
+    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
+    ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%).
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
-    blq_first: BlqAction = "keep"
-    blq_middle: BlqAction = "drop"
-    blq_last: BlqAction = "keep"
+    blq_first: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
+    blq_middle: BlqAction = field(default="drop", metadata=_BLQ_ACTION)
+    blq_last: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
     lambda_z_order: LambdaZOrder = LambdaZOrder.PKNCA
-    min_lambda_z_points: int = 3
-    adj_r2_tolerance: float = 1e-4
+    min_lambda_z_points: int = field(default=3, metadata=allowed(low=2, integer=True))
+    adj_r2_tolerance: float = field(default=1e-4, metadata=allowed(low=0, high=1))
     allow_tmax_in_lambda_z: bool = False
     lambda_z_window: tuple[float, float] | None = None
     intervals: tuple[tuple[float, float], ...] = ()
     persistence_rule: PersistenceRule = PersistenceRule.TLAST
-    interval_interpolation: str = "segment"
-    min_span_ratio: float | None = 2.0
-    min_adj_r2: float | None = 0.9
-    max_auc_pct_extrap: float | None = 20.0
+    interval_interpolation: str = field(default="segment", metadata=allowed(values=("segment", "linear")))
+    min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
+    min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
+    max_auc_pct_extrap: float | None = field(default=20.0, metadata=allowed(low=0, high=100, optional=True))
     exclude_flagged: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "auc_method", AucMethod(self.auc_method))
-        object.__setattr__(self, "lambda_z_order", LambdaZOrder(self.lambda_z_order))
-        object.__setattr__(self, "persistence_rule", PersistenceRule(self.persistence_rule))
-        for name in ("blq_first", "blq_middle", "blq_last"):
-            action = getattr(self, name)
-            if isinstance(action, str) and action not in ("keep", "drop", "half_lloq"):
-                raise ConfigurationError(
-                    f"{name}={action!r} is not a BLQ rule; allowed: keep, drop, half_lloq or a number ≥ 0"
-                )
-            if not isinstance(action, str) and not (math.isfinite(float(action)) and float(action) >= 0):
-                raise ConfigurationError(f"{name}={action!r}: a substituted value must be a number ≥ 0")
-        if self.interval_interpolation not in ("segment", "linear"):
-            raise ConfigurationError(
-                f"interval_interpolation={self.interval_interpolation!r}; allowed: segment, linear"
-            )
-        for name in ("min_span_ratio", "min_adj_r2", "max_auc_pct_extrap"):
-            limit = getattr(self, name)
-            if limit is not None and not (math.isfinite(float(limit)) and float(limit) >= 0):
-                raise ConfigurationError(
-                    f"{name}={limit!r}: a quality-flag threshold must be a number ≥ 0 or None"
-                )
-        if self.min_lambda_z_points < 2:
-            raise ConfigurationError("min_lambda_z_points must be at least 2")
+        check_fields(self)
+        for name, kind in (
+            ("auc_method", AucMethod),
+            ("lambda_z_order", LambdaZOrder),
+            ("persistence_rule", PersistenceRule),
+        ):
+            object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
         intervals = tuple((float(a), float(b)) for a, b in self.intervals)
         for a, b in intervals:
             if not (math.isfinite(a) and b > a):
-                raise ConfigurationError(f"interval {a:g},{b:g}: need a finite start below the end")
+                raise OptionError(
+                    Problem(
+                        "an interval needs a finite start below its end",
+                        field="intervals",
+                        value=f"{a:g},{b:g}",
+                        allowed="START,END with START < END (END may be inf)",
+                    )
+                )
         object.__setattr__(self, "intervals", intervals)
         if self.lambda_z_window is not None:
             a, b = (float(x) for x in self.lambda_z_window)
             if not b > a:
-                raise ConfigurationError(f"lambda_z_window {a:g},{b:g}: the start must be below the end")
+                raise OptionError(
+                    Problem(
+                        "the start must be below the end",
+                        field="lambda_z_window",
+                        value=f"{a:g},{b:g}",
+                        allowed="START,END with START < END",
+                    )
+                )
             object.__setattr__(self, "lambda_z_window", (a, b))
 
     @classmethod
@@ -227,8 +234,8 @@ class NcaOptions:
         try:
             first, middle, last = BLQ_PRESETS[blq]
         except KeyError:
-            raise ConfigurationError(
-                f"unknown BLQ preset {blq!r}; allowed: {', '.join(BLQ_PRESETS)}"
+            raise OptionError(
+                Problem("unknown BLQ preset", field="blq", value=blq, allowed=" | ".join(BLQ_PRESETS))
             ) from None
         values: dict[str, Any] = {"blq_first": first, "blq_middle": middle, "blq_last": last}
         if blq == "phoenix":

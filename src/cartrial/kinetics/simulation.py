@@ -14,7 +14,7 @@ Limits (each with its reason):
 * `MAX_DAY` = 36,500 (100 years after infusion): beyond any follow-up.
 * `MAX_DAYS_PER_SUBJECT` = 100,000 time points per subject.
 * `MAX_SAMPLES` = 50,000,000 rows in one run (about 2 GB of CSV).
-* seed: a whole number 0 ≤ seed < 2^63 (numpy's seed sequence takes non-negative integers).
+* seed: `cartrial.allowed.SEED`, a whole number from 0 to 2^63 − 1 (one range for every command; D-19.19).
 * residual SD on the log scale: 0 ≤ SD ≤ 5 (5 is a factor e^5 ≈ 150 per SD, far beyond any assay; Stein
   2019 Table 1 has 0.56).
 """
@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import MAX_SEED, check_seed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import (
     STEIN_PARAMETERS,
@@ -45,7 +46,6 @@ MAX_PD_SUBJECTS = 1_000
 MAX_DAY = 36_500.0
 MAX_DAYS_PER_SUBJECT = 100_000
 MAX_SAMPLES = 50_000_000
-MAX_SEED = 2**63 - 1
 MAX_RESIDUAL_SD_LOG = 5.0
 CHUNK_SAMPLES = 1_000_000
 """Rows per chunk of `simulate_stein2019_chunks` (a run smaller than this is one chunk)."""
@@ -160,10 +160,7 @@ def check_simulation(
                 allowed=f"1 to {subjects_limit:,}",
             )
         )
-    if seed is not None and not (0 <= int(seed) <= MAX_SEED):
-        raise InputError(
-            Problem("the seed must be a whole number ≥ 0", field="--seed", value=seed, allowed="0 to 2^63-1")
-        )
+    check_seed(seed, optional=True)
     sd = float(residual_sd_log)
     if not (math.isfinite(sd) and 0.0 <= sd <= MAX_RESIDUAL_SD_LOG):
         raise InputError(

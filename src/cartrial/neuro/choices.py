@@ -5,15 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import enum_member
 
 E = TypeVar("E", bound=StrEnum)
 
 
 def choose(kind: type[E], value: object, option: str) -> E:
-    """`kind(value)`, or a `ConfigurationError` naming the option, the value and the allowed values."""
-    try:
-        return kind(str(value)) if value is not None else kind(value)  # type: ignore[arg-type]
-    except ValueError:
-        allowed = ", ".join(member.value for member in kind)
-        raise ConfigurationError(f"{option}: {value!r} is not allowed; allowed: {allowed}") from None
+    """`kind(value)`, or an `OptionError` (a `ConfigurationError`) naming the option, the value and the
+    allowed values (`cartrial.allowed.enum_member`; the command line renames an engine field to its flag)."""
+    return enum_member(kind, str(value) if value is not None else value, option)

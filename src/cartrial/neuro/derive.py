@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
 from cartrial.neuro.edss_scale import (
@@ -1053,10 +1053,12 @@ RELAPSE_MEASURES: tuple[str, ...] = ("annualized_relapse_rate", "relapse_free_su
 _FIXED_RELAPSE_PARAMETERS = {"days_per_year": 365.25}
 
 
-def relapse_options_from_protocol(protocol: Any) -> RelapseOptions:
+def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> RelapseOptions:
     """`RelapseOptions` set by the protocol's relapse endpoints (``annualized_relapse_rate``,
     ``relapse_free_survival`` measures): e.g. ``require_adjudicated``, ``pre_window_months``,
-    ``merge_window_days``. Two endpoints giving one option different values are refused.
+    ``merge_window_days``. Two endpoints giving one option different values are refused. A bad value is an
+    `OptionError` naming its YAML key (``endpoints.arr.parameters.merge_window_days``) and the protocol file
+    `source` when given.
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -1065,21 +1067,47 @@ def relapse_options_from_protocol(protocol: Any) -> RelapseOptions:
     24
     """
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    problems: list[Problem] = []
     for key, endpoint in protocol.endpoints.items():
         if endpoint.measure not in RELAPSE_MEASURES:
             continue
         for name, value in endpoint.parameters.items():
+            path = f"endpoints.{key}.parameters.{name}"
             if name in _FIXED_RELAPSE_PARAMETERS:
                 if value != _FIXED_RELAPSE_PARAMETERS[name]:
-                    raise ConfigurationError(
-                        f"endpoint {key}: {name} = {value} is not supported; cartrial uses "
-                        f"{_FIXED_RELAPSE_PARAMETERS[name]}"
+                    problems.append(
+                        Problem(
+                            "not supported: cartrial uses a fixed value",
+                            file=source,
+                            field=path,
+                            value=value,
+                            allowed=str(_FIXED_RELAPSE_PARAMETERS[name]),
+                        )
                     )
                 continue
             if name in merged and merged[name] != value:
-                raise ConfigurationError(f"endpoint {key}: {name} = {value} contradicts {merged[name]}")
+                problems.append(
+                    Problem(
+                        f"contradicts endpoints.{origin[name]}.parameters.{name}",
+                        file=source,
+                        field=path,
+                        value=value,
+                        allowed=f"{merged[name]} (one value for every relapse endpoint)",
+                    )
+                )
+                continue
             merged[name] = value
-    return RelapseOptions.from_parameters(merged)
+            origin.setdefault(name, key)
+    if problems:
+        raise OptionError(problems)
+    try:
+        return RelapseOptions.from_parameters(merged)
+    except OptionError as error:
+        raise error.renamed(
+            lambda name: f"endpoints.{origin[name]}.parameters.{name}" if name in origin else None,
+            file=source,
+        ) from None
 
 
 # --- disability -----------------------------------------------------------------------------------------

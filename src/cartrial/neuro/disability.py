@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.errors import InputError, Problem
 from cartrial.neuro.choices import choose
 
 
@@ -63,7 +64,8 @@ class Reference(StrEnum):
 class DisabilityOptions:
     """Options of CDW/CDI (docs/science/neuro-outcomes.md §5); defaults: nmosd_trial, cdi_common, 84 days,
     fixed, 90 days,
-    30 days.
+    30 days. Ranges (`cartrial.allowed`, field metadata): ``confirmation_days`` 1-3650 (usually 84 or 168),
+    ``relapse_window_days`` 0-365.
 
     ``relapse_exclusion_days`` (default **30**; 0 turns it off, range 0-365): an EDSS visit within this many
     days after a relapse onset (0 <= visit day - onset day <= 30) neither confirms nor refutes a change —
@@ -77,25 +79,21 @@ class DisabilityOptions:
 
     thresholds: WorseningThresholds = WorseningThresholds.NMOSD_TRIAL
     improvement: ImprovementDefinition = ImprovementDefinition.CDI_COMMON
-    confirmation_days: int = 84
+    confirmation_days: int = field(default=84, metadata=allowed(low=1, high=3650, integer=True, unit="days"))
     reference: Reference = Reference.FIXED
-    relapse_window_days: int = 90
-    relapse_exclusion_days: int = 30
+    relapse_window_days: int = field(default=90, metadata=allowed(low=0, high=365, integer=True, unit="days"))
+    relapse_exclusion_days: int = field(
+        default=30, metadata=allowed(low=0, high=365, integer=True, unit="days")
+    )
 
     def __post_init__(self) -> None:
-        if isinstance(self.relapse_exclusion_days, bool) or not 0 <= self.relapse_exclusion_days <= 365:
-            raise ConfigurationError(
-                f"relapse_exclusion_days must be in 0-365 days, got {self.relapse_exclusion_days}"
-            )
-        object.__setattr__(self, "thresholds", choose(WorseningThresholds, self.thresholds, "thresholds"))
-        object.__setattr__(
-            self, "improvement", choose(ImprovementDefinition, self.improvement, "improvement")
-        )
-        object.__setattr__(self, "reference", choose(Reference, self.reference, "reference"))
-        if self.confirmation_days <= 0:
-            raise ConfigurationError(
-                f"confirmation_days must be > 0 (usually 84 or 168), got {self.confirmation_days}"
-            )
+        check_fields(self)
+        for name, kind in (
+            ("thresholds", WorseningThresholds),
+            ("improvement", ImprovementDefinition),
+            ("reference", Reference),
+        ):
+            object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
 
     def as_dict(self) -> dict[str, Any]:
         return {

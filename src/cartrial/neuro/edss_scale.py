@@ -23,7 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.allowed import allowed, check_fields
+from cartrial.errors import InputError, OptionError, Problem
 
 #: Functional systems in the order used throughout cartrial, with their raw ranges
 # (docs/science/neuro-outcomes.md §1.1).
@@ -109,24 +110,15 @@ class EdssOptions:
     """
 
     cerebral_grade1_as_zero: bool = True
-    fs4_with_grade2_step: float = 4.5
-    fs4_with_3plus_grade3_step: float = 5.0
+    fs4_with_grade2_step: float = field(default=4.5, metadata=allowed(values=(4.0, 4.5)))
+    fs4_with_3plus_grade3_step: float = field(default=5.0, metadata=allowed(values=(4.5, 5.0)))
     ambulation1_catchall_first: bool = False
     ambulation2_catchall_first: bool = False
-    ambulation1_floor: float | None = 2.0
+    ambulation1_floor: float | None = field(default=2.0, metadata=allowed(values=(2.0,), optional=True))
     preset: str = "neurostatus_default"
 
     def __post_init__(self) -> None:
-        if self.fs4_with_grade2_step not in (4.0, 4.5):
-            raise ConfigurationError(
-                f"fs4_with_grade2_step must be 4.0 or 4.5, got {self.fs4_with_grade2_step}"
-            )
-        if self.fs4_with_3plus_grade3_step not in (4.5, 5.0):
-            raise ConfigurationError(
-                f"fs4_with_3plus_grade3_step must be 4.5 or 5.0, got {self.fs4_with_3plus_grade3_step}"
-            )
-        if self.ambulation1_floor not in (None, 2.0):
-            raise ConfigurationError(f"ambulation1_floor must be 2.0 or None, got {self.ambulation1_floor}")
+        check_fields(self)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> EdssOptions:
@@ -134,8 +126,10 @@ class EdssOptions:
         try:
             base = dict(PRESETS[preset])
         except KeyError:
-            raise ConfigurationError(
-                f"unknown EDSS preset {preset!r}; allowed: {', '.join(sorted(PRESETS))}"
+            raise OptionError(
+                Problem(
+                    "unknown EDSS preset", field="preset", value=preset, allowed=" | ".join(sorted(PRESETS))
+                )
             ) from None
         base.update(overrides)
         label = preset if not overrides else f"{preset}+custom"
@@ -640,9 +634,9 @@ class KurtzkeGapOptions:
     Distance cut points (m) for "about 500/300/200/100/20/5 m" are parameters too.
     """
 
-    no_aid_under_100m_step: float = 6.0
-    unilateral_under_100m_step: float = 6.5
-    bilateral_over_20m_step: float = 6.5
+    no_aid_under_100m_step: float = field(default=6.0, metadata=allowed(values=(5.5, 6.0)))
+    unilateral_under_100m_step: float = field(default=6.5, metadata=allowed(values=(6.0, 6.5)))
+    bilateral_over_20m_step: float = field(default=6.5, metadata=allowed(values=(6.0, 6.5)))
     unrestricted_m: float = 500.0
     step_4_5_m: float = 300.0
     step_5_0_m: float = 200.0
@@ -651,13 +645,7 @@ class KurtzkeGapOptions:
     with_aid_min_m: float = 5.0
 
     def __post_init__(self) -> None:
-        for name, allowed in (
-            ("no_aid_under_100m_step", (5.5, 6.0)),
-            ("unilateral_under_100m_step", (6.0, 6.5)),
-            ("bilateral_over_20m_step", (6.0, 6.5)),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ConfigurationError(f"{name} must be one of {allowed}, got {getattr(self, name)}")
+        check_fields(self)
 
 
 #: Neurostatus ambulation score giving a given ambulation-driven EDSS (used to reuse the decision table).

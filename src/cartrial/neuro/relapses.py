@@ -23,7 +23,8 @@ from typing import Any
 
 from scipy import stats
 
-from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
+from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.errors import ConfigurationError, InputError, NotEstimableError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.protocol.attacks import MergeAnchor, group_onsets
 from cartrial.protocol.calendar import count_events_in_window, months_before
@@ -96,24 +97,28 @@ class RelapseOptions:
     True
     """
 
-    merge_window_days: int = 30
+    merge_window_days: int = field(
+        default=30,
+        metadata=allowed(
+            low=MERGE_WINDOW_DAYS_RANGE[0], high=MERGE_WINDOW_DAYS_RANGE[1], integer=True, unit="days"
+        ),
+    )
     merge_anchor: MergeAnchor = MergeAnchor.FIRST
     require_objective_change: bool = False
-    pre_window_months: int = 24
+    pre_window_months: int = field(
+        default=24,
+        metadata=allowed(
+            low=PRE_WINDOW_MONTHS_RANGE[0],
+            high=PRE_WINDOW_MONTHS_RANGE[1],
+            integer=True,
+            unit="calendar months",
+        ),
+    )
     require_adjudicated: bool = False
 
     def __post_init__(self) -> None:
-        low, high = MERGE_WINDOW_DAYS_RANGE
-        if isinstance(self.merge_window_days, bool) or not low <= self.merge_window_days <= high:
-            raise ConfigurationError(
-                f"merge_window_days must be in {low}-{high} days, got {self.merge_window_days}"
-            )
-        low, high = PRE_WINDOW_MONTHS_RANGE
-        if isinstance(self.pre_window_months, bool) or not low <= self.pre_window_months <= high:
-            raise ConfigurationError(
-                f"pre_window_months must be in {low}-{high} calendar months, got {self.pre_window_months}"
-            )
-        object.__setattr__(self, "merge_anchor", choose(MergeAnchor, self.merge_anchor, "merge_anchor"))
+        check_fields(self)
+        object.__setattr__(self, "merge_anchor", enum_member(MergeAnchor, self.merge_anchor, "merge_anchor"))
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> RelapseOptions:
@@ -122,12 +127,13 @@ class RelapseOptions:
         >>> RelapseOptions.from_parameters({"require_adjudicated": True}).require_adjudicated
         True
         """
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(parameters) - known)
+        known = sorted(f for f in cls.__dataclass_fields__)
+        unknown = [
+            Problem("unknown relapse option", field=name, value=name, allowed=", ".join(known))
+            for name in sorted(set(parameters) - set(known))
+        ]
         if unknown:
-            raise ConfigurationError(
-                f"unknown relapse option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}"
-            )
+            raise OptionError(unknown)
         return cls(**dict(parameters))
 
     def as_dict(self) -> dict[str, Any]:

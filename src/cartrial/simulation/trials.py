@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cartrial.allowed import check_seed
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
@@ -206,10 +207,7 @@ def prepare(
 
 
 def _check_seed(seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(
-            Problem("the random seed must be a non-negative integer", field="seed", value=seed, allowed="≥ 0")
-        )
+    check_seed(seed)  # one range for every seed (D-19.19)
 
 
 def max_cohorts(prepared: Prepared) -> int:

@@ -56,8 +56,9 @@ class SaemSettings:
     is_draws: importance-sampling draws per subject for -2LL [nmc.is]; fim_draws: draws per subject of the
     surface whose curvature is the observed Fisher information (2000: with 300 the curvature of the
     simulated surface is too sharp and the SEs of F_B and ω²_β too small by 4-8 %, D-17.25); seed:
-    random seed (numpy PCG64); k2_chains: chains per subject in the smoothing phase (None: enough for
-    ≥ `k2_chain_subjects` subject-chains, at least `n_chains`); polish_rounds,
+    random seed (numpy PCG64; 0 to 2^63 − 1 or None, `cartrial.allowed.SEED`); k2_chains: chains per
+    subject in the smoothing phase (None: enough for ≥ `k2_chain_subjects` subject-chains, at least
+    `n_chains`); polish_rounds,
     polish_draws, polish_tol, polish_final_draws: the final maximisation of the importance-sampled
     likelihood (`maximise_is_likelihood`; 0 rounds: report SAEM's last iterate; the last round uses
     `polish_final_draws` draws per subject).
@@ -96,8 +97,10 @@ class SaemSettings:
     proposal_defensive: float = 0.1
 
     def __post_init__(self) -> None:
+        from cartrial.allowed import check_seed
         from cartrial.errors import ConfigurationError
 
+        check_seed(self.seed, optional=True)
         if self.polish_proposal not in PROPOSALS:
             raise ConfigurationError(
                 f"unknown importance-sampling proposal {self.polish_proposal!r}; "

@@ -1,0 +1,215 @@
+"""What an option accepts, declared once: the engines check it, the messages and the help text show it.
+
+An option dataclass of an engine declares each field's allowed values in the field's metadata
+(``field(default=1, metadata=allowed(values=(0, 1)))``) and calls `check_fields` in ``__post_init__``; a bad
+value raises `OptionError` with one `Problem` per bad field, each naming the field, the value given and what
+is allowed. The engine knows only its own field names: the command line renames a field to the option the
+user typed (``post_masking_grade`` → ``--post-masking-grade``) in one table per command module, and a
+protocol reader to its YAML key (`OptionError.renamed`).
+
+The random seed has one range for every command and engine (`SEED`, `check_seed`; docs/science/decisions.md
+D-19.19).
+
+Standard library only, so that the command line can import it at start-up.
+
+>>> allowed(values=(0, 1))["allowed"].text()
+'0 | 1'
+>>> print(Allowed(low=40, high=140, unit="mmHg").problem("sbp_threshold_mmhg", 500.0))
+sbp_threshold_mmhg: out of range (got 500.0); allowed: 40 to 140 mmHg
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from cartrial.errors import OptionError, Problem
+
+METADATA_KEY = "allowed"
+"""Key of the `Allowed` declaration in a dataclass field's metadata."""
+
+E = TypeVar("E", bound=Enum)
+
+
+def _number(value: float) -> str:
+    """A bound as written in a message: 40, 0.5, 1e-06 (never 40.0 for a whole number)."""
+    if isinstance(value, bool):
+        return str(value)
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values one option accepts: a set of `values`, an inclusive numeric range `low`-`high` (either end
+    may be open-ended: None), or both (a named value or a number in the range); `integer` requires a whole
+    number; `optional` also accepts None ("none"); `unit` follows the range in the text; `label` replaces
+    the generated text (e.g. ``0 to 2^63-1``)."""
+
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    optional: bool = False
+    unit: str = ""
+    label: str = ""
+
+    @property
+    def has_range(self) -> bool:
+        return self.low is not None or self.high is not None or (self.integer and not self.values)
+
+    def text(self) -> str:
+        """The allowed values in words: ``0 | 1``, ``40 to 140 mmHg``, ``1 to 100 days or none``."""
+        if self.label:
+            return self.label
+        parts: list[str] = []
+        if self.values:
+            parts.append(" | ".join(str(v.value if isinstance(v, Enum) else v) for v in self.values))
+        if self.has_range:
+            what = "a whole number" if self.integer else "a number"
+            if self.low is not None and self.high is not None:
+                span = f"{_number(self.low)} to {_number(self.high)}"
+            elif self.low is not None:
+                span = f"{what} ≥ {_number(self.low)}"
+            elif self.high is not None:
+                span = f"{what} ≤ {_number(self.high)}"
+            else:
+                span = what
+            parts.append(f"{span} {self.unit}".rstrip())
+        if self.optional:
+            parts.append("none")
+        return " or ".join(parts)
+
+    def problem(self, field: str, value: Any) -> Problem | None:
+        """None when `value` is allowed, else a `Problem` naming `field`, the value and `text()`."""
+
+        def bad(message: str) -> Problem:
+            return Problem(message, field=field, value=value, allowed=self.text())
+
+        if value is None:
+            return None if self.optional else bad("a value is required")
+        if any(_same(value, v) for v in self.values):
+            return None
+        if not self.has_range:
+            return bad("not an allowed value")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return bad("not an allowed value" if self.values else "not a number")
+        if not math.isfinite(float(value)):
+            return bad("not a finite number")
+        if self.integer and not isinstance(value, numbers.Integral):
+            return bad("not a whole number")
+        # a whole number is compared exactly (a seed reaches 2^63 − 1, beyond a float's 53-bit precision)
+        number = int(value) if isinstance(value, numbers.Integral) else float(value)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            return bad("out of range")
+        return None
+
+
+def _same(value: Any, allowed_value: Any) -> bool:
+    """`value` is `allowed_value` (True is not 1, "1" is not 1; an enum member is its value)."""
+    if isinstance(allowed_value, Enum):
+        allowed_value = allowed_value.value
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, bool) or isinstance(allowed_value, bool):
+        return value is allowed_value
+    if isinstance(allowed_value, str) or isinstance(value, str):
+        return isinstance(value, str) and isinstance(allowed_value, str) and value == allowed_value
+    return bool(value == allowed_value)
+
+
+def allowed(**declaration: Any) -> dict[str, Allowed]:
+    """Dataclass field metadata declaring the field's allowed values (the arguments of `Allowed`)."""
+    return {METADATA_KEY: Allowed(**declaration)}
+
+
+def declared(options: Any) -> dict[str, Allowed]:
+    """The `Allowed` declaration of every field of the dataclass (instance or class) `options` that has one.
+
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass
+    ... class Example:
+    ...     grade: int = field(default=1, metadata=allowed(values=(0, 1)))
+    >>> declared(Example)["grade"].text()
+    '0 | 1'
+    """
+    return {
+        f.name: f.metadata[METADATA_KEY] for f in dataclasses.fields(options) if METADATA_KEY in f.metadata
+    }
+
+
+def check_fields(options: Any) -> None:
+    """Check every declared field of the dataclass instance `options`; `OptionError` lists each bad one."""
+    problems = [
+        problem
+        for name, rule in declared(options).items()
+        if (problem := rule.problem(name, getattr(options, name))) is not None
+    ]
+    if problems:
+        raise OptionError(problems)
+
+
+def enum_member(kind: type[E], value: Any, field: str) -> E:
+    """`kind(value)`, or an `OptionError` naming `field`, the value and the allowed values.
+
+    >>> from cartrial.grading.choices import UnsampledDays
+    >>> enum_member(UnsampledDays, "next", "unsampled_days")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: unsampled_days: not an allowed value (got 'next'); allowed: linear | ...
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        rule = Allowed(values=tuple(member.value for member in kind))
+        raise OptionError(
+            Problem("not an allowed value", field=field, value=value, allowed=rule.text())
+        ) from None
+
+
+# ------------------------------------------------------------------------------------------- random seed
+
+MAX_SEED = 2**63 - 1
+"""Largest random seed: the widest range every consumer takes. numpy's `SeedSequence` (behind every
+`default_rng` of cartrial) takes any non-negative integer, but the seed is also written to CSV and JSON
+outputs, to pandas int64 columns (the sweep's per-point seeds are 63-bit for this reason) and to 64-bit
+integer columns, which end at 2^63 − 1 (decisions D-19.19)."""
+
+SEED = Allowed(low=0, high=MAX_SEED, integer=True, label="a whole number from 0 to 2^63-1")
+"""The one range of every random seed (`--seed` of every command, the engines' ``seed`` arguments)."""
+
+SEED_HELP = f"Random seed, {SEED.text()}: the same seed gives the same result."
+"""Help text of every ``--seed`` option."""
+
+
+def check_seed(seed: Any, field: str = "seed", *, optional: bool = False) -> None:
+    """Refuse a seed outside `SEED` (None too, unless `optional`) with an `OptionError` naming `field`.
+
+    >>> check_seed(2**63 - 1)
+    >>> check_seed(-1, "--seed")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: --seed: out of range (got -1); allowed: a whole number from 0 to 2^63-1
+    """
+    if seed is None and optional:
+        return
+    problem = SEED.problem(field, seed)
+    if problem is not None:
+        raise OptionError(problem)
+
+
+__all__ = [
+    "MAX_SEED",
+    "METADATA_KEY",
+    "SEED",
+    "SEED_HELP",
+    "Allowed",
+    "allowed",
+    "check_fields",
+    "check_seed",
+    "declared",
+    "enum_member",
+]

@@ -1,0 +1,53 @@
+"""Option errors as the user typed them: engine field names become command-line options, in one table per
+command module.
+
+An engine knows only its own field names: an option dataclass declares what each field allows
+(`cartrial.allowed`) and raises `OptionError` naming the field (``post_masking_grade``). Each command
+module keeps one table from those field names to its flags (``--post-masking-grade``) and decorates its
+commands with `names_cli_arguments(table)`, which re-raises any engine `InputError` with the flags, so that
+every message reads ``--post-masking-grade: not an allowed value (got 5); allowed: 0 | 1``. Problems located
+in a file (a form's column at a row) keep their names.
+
+Also the one ``--seed`` option of every command (`seed_option`, range `cartrial.allowed.SEED`).
+
+Standard library, typer and `cartrial.errors` only (fast start-up).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import typer
+
+from cartrial.allowed import SEED_HELP
+from cartrial.errors import InputError
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def names_cli_arguments(names: Mapping[str, str]) -> Callable[[_Command], _Command]:
+    """Decorator: re-raise the command's `InputError`s with engine fields renamed by `names` (field →
+    the command-line option, e.g. ``{"sbp_threshold_mmhg": "--sbp-threshold"}``)."""
+
+    def decorate(command: _Command) -> _Command:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            try:
+                command(*args, **kwargs)
+            except InputError as error:
+                raise error.renamed(names) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def seed_option(default: int) -> Any:
+    """The ``--seed`` option of every command: one help text, one range (`cartrial.allowed.SEED`), checked
+    by `cartrial.allowed.check_seed` before anything is allocated."""
+    return typer.Option(default, "--seed", help=SEED_HELP)
+
+
+__all__ = ["names_cli_arguments", "seed_option"]
