@@ -10,13 +10,17 @@ Each engine option dataclass declares its allowed values once (`cartrial.allowed
   ``error: --flag: … (got VALUE); allowed: …`` — never the engine's field name;
 - the help of every mapped flag states what is allowed, as declared;
 - a protocol's relapse parameters and NCA options are named by their YAML key;
-- one seed range for every ``--seed`` and every engine (0 to 2^63 − 1).
+- one seed range for every ``--seed`` and every engine (0 to 2^63 − 1);
+- the escalation option registry declares each option's range once (`DesignOption.rule`, open or closed
+  bounds as before): the commands, the design classes and the protocol's escalation keys refuse the same
+  values with the same message.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +59,12 @@ def _bad_values(rule: Allowed) -> list[Any]:
         bad.append(max(numeric) + 17)
     if rule.low is not None:
         bad.append(rule.low - 1)
+        if rule.low_exclusive:
+            bad.append(rule.low)
     if rule.high is not None:
         bad.append(rule.high + 1)
+        if rule.high_exclusive:
+            bad.append(rule.high)
     if rule.integer and rule.low is not None:
         bad.append(rule.low + 0.5)
     if not rule.optional:
@@ -395,3 +403,217 @@ def test_every_seed_help_states_the_range() -> None:
     walk(typer.main.get_group(scratch))
     assert len(helps) == len(SEED_COMMANDS)
     assert all(SEED.text() in text for text in helps), helps
+
+
+# ---------------------------------------------------------------- the escalation option registry
+
+#: The bounds of every numeric design option as they were before the registry moved onto `Allowed`
+#: (``(`` / ``)`` exclusive, ``[`` / ``]`` inclusive): the migration must not open or close any of them.
+ESCALATION_BOUNDS: dict[str, str] = {
+    "target": "(0, 1)",
+    "start_dose": "[1, 50]",
+    "cohort_size": "[1, 100]",
+    "skeleton": "(0, 1)",
+    "prior_var": "[1e-06, 100]",
+    "conf_level": "(0, 1)",
+    "intercept": "[-20, 20]",
+    "window": "(0, 3650]",
+    "cutoff_eliminate": "(0, 1)",
+    "exclusion_min_n": "[0, 10000]",
+    "phi1": "(0, 1)",
+    "phi2": "(0, 1)",
+    "offset": "(0, 1)",
+    "eps1": "(0, 1)",
+    "eps2": "(0, 1)",
+    "max_n": "[1, 10000]",
+    "stop_n_at_dose": "[1, 10000]",
+}
+
+
+def _design_for(option: Any) -> str:
+    return next(d for d in ("boin", "mtpi2", "tite-crm", "crm", "3+3") if d in option.designs)
+
+
+def test_every_numeric_design_option_keeps_its_bounds() -> None:
+    """Each bound is refused exactly when it was exclusive; the text says which (no "0 to 1" for (0, 1))."""
+    from cartrial.escalation import DESIGN_OPTIONS
+
+    numeric = {o.name: o for o in DESIGN_OPTIONS if o.kind in ("float", "int", "floats")}
+    assert set(numeric) == set(ESCALATION_BOUNDS)
+    for name, bounds in ESCALATION_BOUNDS.items():
+        rule = numeric[name].rule
+        low, high = (float(v) for v in bounds[1:-1].split(", "))
+        assert (rule.low, rule.high) == (low, high), name
+        if rule.integer:
+            low, high = int(low), int(high)
+        assert (rule.problem(name, low) is None) == (bounds[0] == "["), name
+        assert (rule.problem(name, high) is None) == (bounds[-1] == "]"), name
+        if bounds[0] == "(":
+            assert f"greater than {low:g}" in rule.text(), rule.text()
+        if bounds[-1] == ")":
+            assert f"less than {high:g}" in rule.text(), rule.text()
+
+
+ESCALATION_CASES = [
+    pytest.param(option.name, value, id=f"{option.name}={value!r}")
+    for option in __import__("cartrial.escalation.options", fromlist=["DESIGN_OPTIONS"]).DESIGN_OPTIONS
+    if option.kind in ("float", "int")
+    for value in _bad_values(option.rule)
+    if value is not None
+]
+
+
+@pytest.mark.parametrize(("name", "value"), ESCALATION_CASES)
+def test_a_design_option_outside_its_declaration_is_refused_naming_it(name: str, value: Any) -> None:
+    from cartrial.escalation import OPTIONS, assemble_design
+
+    option = OPTIONS[name]
+    extra = {"skeleton": [0.1, 0.2, 0.3], "window": 28} if "crm" in _design_for(option) else {}
+    with pytest.raises(OptionError) as caught:
+        assemble_design(_design_for(option), 3, {"target": 0.3, **extra, name: value})
+    [problem] = caught.value.problems
+    assert problem.field == name and problem.allowed == option.rule.text(), str(caught.value)
+
+
+#: (arguments, flag, value as shown, option whose declaration is the allowed text)
+ESCALATE_CLI_CASES: list[tuple[list[str], str, str, str]] = [
+    (["next", "--design", "boin", "--target", "1.5", "--doses", "3"], "--target", "1.5", "target"),
+    (["next", "--design", "boin", "--target", "0", "--doses", "3"], "--target", "0.0", "target"),
+    (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--phi1", "1"], "--phi1", "1.0", "phi1"),
+    (
+        ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--cohort-size", "101"],
+        "--cohort-size",
+        "101",
+        "cohort_size",
+    ),
+    (
+        ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.2,0.3",
+         "--prior-var", "0"],
+        "--prior-var",
+        "0.0",
+        "prior_var",
+    ),
+    (
+        ["next", "--design", "tite-crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.2,0.3",
+         "--window", "0"],
+        "--window",
+        "0.0",
+        "window",
+    ),
+    (
+        ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--max-n", "0"],
+        "--max-n",
+        "0",
+        "max_n",
+    ),
+    (["simulate", "--design", "3+3", "--target", "1.5", "--truth", "0.1,0.2"], "--target", "1.5", "target"),
+    (
+        ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--mtd-target", "1"],
+        "--mtd-target",
+        "1.0",
+        "target",
+    ),
+    (
+        ["simulate", "--design", "tite-crm", "--target", "0.25", "--skeleton", "0.1,0.2,0.3", "--truth",
+         "0.1,0.2,0.3", "--window", "28", "--accrual-days", "0", "--trials", "10"],
+        "--accrual-days",
+        "0.0",
+        "window",
+    ),
+    (["next", "--design", "boin", "--target", "0.3", "--doses", "51"], "--doses", "51", ""),
+    (
+        ["paths", "--design", "boin", "--target", "0.3", "--doses", "3", "--cohorts", "7"],
+        "--cohorts",
+        "7",
+        "",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "shown", "option"),
+    ESCALATE_CLI_CASES,
+    ids=[f"{c[0][0]} {c[1]}={c[2]}" for c in ESCALATE_CLI_CASES],
+)
+def test_an_escalation_option_error_names_the_flag_the_value_and_what_is_allowed(
+    cli: Any, args: list[str], flag: str, shown: str, option: str
+) -> None:
+    from cartrial.escalation.options import DOSES, OPTIONS
+    from cartrial.escalation.tables import PATH_COHORTS
+
+    allowed = {"": {"--doses": DOSES, "--cohorts": PATH_COHORTS}.get(flag)}.get(option) or OPTIONS[
+        option
+    ].rule
+    code, _, err = cli("escalate", *args)
+    assert code == 2, err
+    assert err.endswith(f"error: {flag}: out of range (got {shown}); allowed: {allowed.text()}\n"), err
+
+
+def test_the_help_of_every_numeric_design_flag_states_its_declaration() -> None:
+    from cartrial.commands.escalation_commands import escalate_app
+    from cartrial.escalation import DESIGN_OPTIONS
+    from cartrial.escalation.tables import PATH_COHORTS
+
+    group = typer.main.get_group(escalate_app)
+    helps = {opt: p.help or "" for p in group.commands["next"].params for opt in p.opts}
+    for option in DESIGN_OPTIONS:
+        if option.kind in ("float", "int", "floats"):
+            assert (
+                f"Allowed: {'each value ' if option.kind == 'floats' else ''}{option.rule.text()}."
+                in (helps[option.flag])
+            ), (option.flag, helps[option.flag])
+    paths = {opt: p.help or "" for p in group.commands["paths"].params for opt in p.opts}
+    assert f"({PATH_COHORTS.text()};" in paths["--cohorts"]
+
+
+def _api_calls() -> dict[str, tuple[Callable[[], Any], str]]:
+    """Python API calls with one option outside the registry's declaration, and the field named."""
+    from cartrial.escalation import Boin, Crm, Mtpi2, StopAtN, TiteCrm, dose_pathways
+
+    return {
+        "Boin.offset": (lambda: Boin(5, 0.3, offset=1.5), "offset"),
+        "Boin.cohort_size": (lambda: Boin(5, 0.3, cohort_size=101), "cohort_size"),
+        "Boin.n_doses": (lambda: Boin(51, 0.3), "doses"),
+        "Crm.conf_level": (lambda: Crm([0.1, 0.2], 0.3, conf_level=1.0), "conf_level"),
+        "Crm.intercept": (lambda: Crm([0.1, 0.2], 0.3, intercept=50), "intercept"),
+        "TiteCrm.window_days": (lambda: TiteCrm([0.1, 0.2], 0.3, window_days=5000), "window_days"),
+        "Mtpi2.exclusion_min_n": (lambda: Mtpi2(5, 0.3, exclusion_min_n=-1), "exclusion_min_n"),
+        "StopAtN.n": (lambda: StopAtN(20_000), "max_n"),
+        "dose_pathways.cohorts": (lambda: dose_pathways(Boin(3, 0.3), "", 7), "cohorts"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_api_calls()))
+def test_the_python_api_refuses_what_the_registry_refuses(case: str) -> None:
+    """The design classes check their options against the same declarations as the command line (each of
+    these was accepted, or refused with other bounds, by the Python API)."""
+    build, field = _api_calls()[case]
+    with pytest.raises(OptionError) as caught:
+        build()
+    assert caught.value.problems[0].field == field
+    assert str(caught.value).startswith(f"{field}: out of range (got ")
+
+
+@pytest.mark.parametrize(
+    ("key", "given", "option"),
+    [("target", "1.5", "target"), ("prior_var", "0", "prior_var"), ("dlt_window_days", "5000", "window")],
+)
+def test_an_escalation_key_of_a_protocol_is_named_with_its_line_and_the_registry_range(
+    cli: Any, tmp_path: Path, key: str, given: str, option: str
+) -> None:
+    from cartrial.escalation import OPTIONS
+
+    text = (EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    assert "  dlt_window_days: 28\n" in text
+    if key == "dlt_window_days":
+        text = text.replace("  dlt_window_days: 28\n", "  dlt_window_days: 5000\n")
+    else:
+        text = text.replace("  dlt_window_days: 28\n", f"  dlt_window_days: 28\n  {key}: {given}\n")
+    line = text.splitlines().index(f"  {key}: {given}") + 1
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(text, encoding="utf-8")
+    code, _, err = cli("protocol", "check", str(protocol))
+    assert code == 2, err
+    allowed = OPTIONS[option].rule.text()
+    expected = f"{protocol}, line {line}, escalation.{key}: out of range (got {given}); allowed: {allowed}"
+    assert expected in err, err

@@ -16,6 +16,17 @@ Standard library only, so that the command line can import it at start-up.
 '0 | 1'
 >>> print(Allowed(low=40, high=140, unit="mmHg").problem("sbp_threshold_mmhg", 500.0))
 sbp_threshold_mmhg: out of range (got 500.0); allowed: 40 to 140 mmHg
+
+A bound may be exclusive (`low_exclusive`, `high_exclusive`); the text then says so in words, never
+"0 to 1", which reads as inclusive:
+
+>>> probability = Allowed(low=0, high=1, low_exclusive=True, high_exclusive=True)
+>>> probability.text()
+'greater than 0 and less than 1'
+>>> print(probability.problem("target", 1))
+target: out of range (got 1); allowed: greater than 0 and less than 1
+>>> Allowed(low=0, high=3650, low_exclusive=True, unit="days").text()
+'greater than 0 and at most 3650 days'
 """
 
 from __future__ import annotations
@@ -44,10 +55,11 @@ def _number(value: float) -> str:
 
 @dataclass(frozen=True)
 class Allowed:
-    """The values one option accepts: a set of `values`, an inclusive numeric range `low`-`high` (either end
-    may be open-ended: None), or both (a named value or a number in the range); `integer` requires a whole
-    number; `optional` also accepts None ("none"); `unit` follows the range in the text; `label` replaces
-    the generated text (e.g. ``0 to 2^63-1``)."""
+    """The values one option accepts: a set of `values`, a numeric range `low`-`high` (either end may be
+    open-ended: None; each bound inclusive unless `low_exclusive` / `high_exclusive`), or both (a named
+    value or a number in the range); `integer` requires a whole number; `optional` also accepts None
+    ("none"); `unit` follows the range in the text; `label` replaces the generated text (e.g.
+    ``0 to 2^63-1``)."""
 
     values: tuple[Any, ...] = ()
     low: float | None = None
@@ -56,6 +68,12 @@ class Allowed:
     optional: bool = False
     unit: str = ""
     label: str = ""
+    low_exclusive: bool = False
+    high_exclusive: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.low_exclusive and self.low is None) or (self.high_exclusive and self.high is None):
+            raise ValueError("an exclusive bound needs the bound (low / high)")
 
     @property
     def has_range(self) -> bool:
@@ -70,12 +88,18 @@ class Allowed:
             parts.append(" | ".join(str(v.value if isinstance(v, Enum) else v) for v in self.values))
         if self.has_range:
             what = "a whole number" if self.integer else "a number"
+            lower = upper = ""
+            if self.low is not None:
+                lower = f"{'greater than' if self.low_exclusive else 'at least'} {_number(self.low)}"
+            if self.high is not None:
+                upper = f"{'less than' if self.high_exclusive else 'at most'} {_number(self.high)}"
             if self.low is not None and self.high is not None:
-                span = f"{_number(self.low)} to {_number(self.high)}"
+                exclusive = self.low_exclusive or self.high_exclusive
+                span = f"{lower} and {upper}" if exclusive else f"{_number(self.low)} to {_number(self.high)}"
             elif self.low is not None:
-                span = f"{what} ≥ {_number(self.low)}"
+                span = f"{what} {lower}" if self.low_exclusive else f"{what} ≥ {_number(self.low)}"
             elif self.high is not None:
-                span = f"{what} ≤ {_number(self.high)}"
+                span = f"{what} {upper}" if self.high_exclusive else f"{what} ≤ {_number(self.high)}"
             else:
                 span = what
             parts.append(f"{span} {self.unit}".rstrip())
@@ -103,9 +127,17 @@ class Allowed:
             return bad("not a whole number")
         # a whole number is compared exactly (a seed reaches 2^63 − 1, beyond a float's 53-bit precision)
         number = int(value) if isinstance(value, numbers.Integral) else float(value)
-        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            return bad("out of range")
-        return None
+        too_low = self.low is not None and (number <= self.low if self.low_exclusive else number < self.low)
+        too_high = self.high is not None and (
+            number >= self.high if self.high_exclusive else number > self.high
+        )
+        return bad("out of range") if too_low or too_high else None
+
+    def check(self, field: str, value: Any) -> None:
+        """Refuse `value` with an `OptionError` naming `field` unless it is allowed (`problem`)."""
+        problem = self.problem(field, value)
+        if problem is not None:
+            raise OptionError(problem)
 
 
 def _same(value: Any, allowed_value: Any) -> bool:

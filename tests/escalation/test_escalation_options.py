@@ -74,12 +74,12 @@ def test_table_takes_the_interval_design_options() -> None:
 
 
 def test_registry_ranges() -> None:
-    assert OPTIONS["target"].check(0.3) is None
-    assert OPTIONS["target"].check(1.0) is not None
-    assert OPTIONS["exclusion_min_n"].check(0) is None
-    assert OPTIONS["exclusion_min_n"].check(-1) is not None
-    assert OPTIONS["skeleton"].check([0.1, 1.2]) is not None
-    assert OPTIONS["variant"].check("banana") is not None
+    assert OPTIONS["target"].problem(0.3) is None
+    assert OPTIONS["target"].problem(1.0) is not None
+    assert OPTIONS["exclusion_min_n"].problem(0) is None
+    assert OPTIONS["exclusion_min_n"].problem(-1) is not None
+    assert OPTIONS["skeleton"].problem([0.1, 1.2]) is not None
+    assert OPTIONS["variant"].problem("banana") is not None
 
 
 def test_mtpi2_exclusion_min_n_zero_reaches_r_behaviour_from_the_cli() -> None:

@@ -240,7 +240,7 @@ def test_limits_are_checked_first_and_named(
 
 
 def test_engine_limits() -> None:
-    with pytest.raises(InputError, match=r"1\.\.50"):
+    with pytest.raises(InputError, match=r"doses: out of range \(got 51\); allowed: 1 to 50"):
         assemble_design("boin", 51, {"target": 0.3})
     with pytest.raises(InputError, match="trials"):
         simulate(Boin(2, 0.3), [0.1, 0.2], cohorts=10, trials=2_000_000)

@@ -396,7 +396,11 @@ def test_crm_skeleton_length_and_range() -> None:
     skeleton."""
     assert "2 dose levels" in only_problem(crm("[0.1, 0.2, 0.3]")).message
     problems = problems_of(crm("[0.1, 1.2]"))
-    assert any(p.field == "escalation.skeleton[1]" and "probabilities" in p.message for p in problems)
+    allowed = "greater than 0 and less than 1"  # the registry's declaration (cartrial.escalation.options)
+    assert any(
+        p.field == "escalation.skeleton[1]" and p.message == "out of range" and p.allowed == allowed
+        for p in problems
+    )
     assert (
         "needs a skeleton"
         in only_problem(MINIMAL.replace('design: "3+3"', "design: crm\n  target: 0.3\n  max_n: 20")).message

@@ -21,7 +21,7 @@ import typer
 from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, DesignOption
+from cartrial.escalation.options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,8 +61,6 @@ _CLI_NAMES: dict[str, str] = {
     "eps1/eps2": "--eps1/--eps2",
 }
 
-_MAX_PATHS = 50_000  # each pathway is a fitted history: beyond this the command would run for minutes
-
 _Command = TypeVar("_Command", bound=Callable[..., None])
 _TYPES: dict[str, Any] = {
     "float": float | None,
@@ -81,7 +79,8 @@ def _cli_parameter(option: DesignOption) -> inspect.Parameter:
         default: Any = typer.Option(False, option.flag, help=option.help)
         annotation: Any = bool
     else:
-        allowed = f" Allowed: {option.allowed()}." if option.kind != "choice" else ""
+        each = "each value " if option.kind == "floats" else ""
+        allowed = f" Allowed: {each}{option.rule.text()}." if option.kind != "choice" else ""
         default = typer.Option(None, option.flag, help=option.help + allowed)
         annotation = _TYPES[option.kind]
     return inspect.Parameter(
@@ -208,7 +207,7 @@ def _history(outcomes: str, doses: int, followup: str | None) -> Any:
 @_with_design_options()
 def next_command(
     design: str = DESIGN,
-    doses: int = typer.Option(..., "--doses", help="Number of dose levels K (1..50)."),
+    doses: int = typer.Option(..., "--doses", help=f"Number of dose levels K ({DOSES.text()})."),
     outcomes: str = typer.Option("", "--outcomes", help='Outcomes so far, e.g. "1NNN 2NTN".'),
     followup: str | None = FOLLOWUP,
     as_json: bool = JSON,
@@ -305,9 +304,11 @@ def _na(value: int | None) -> str:
 @_with_design_options()
 def paths_command(
     design: str = DESIGN,
-    doses: int = typer.Option(..., "--doses", help="Number of dose levels K (1..50)."),
+    doses: int = typer.Option(..., "--doses", help=f"Number of dose levels K ({DOSES.text()})."),
     outcomes: str = typer.Option("", "--outcomes", help='Outcomes so far, e.g. "1NNN 2NTN".'),
-    cohorts: int = typer.Option(..., "--cohorts", help="Number of future cohorts to enumerate (1..6)."),
+    cohorts: int = typer.Option(
+        ..., "--cohorts", help="Number of future cohorts to enumerate (1 to 6; at most 50,000 pathways)."
+    ),
     followup: str | None = FOLLOWUP,
     as_json: bool = JSON,
     design_options: dict[str, Any] | None = None,
@@ -321,34 +322,10 @@ def paths_command(
 
     _tite_only(design, ("--followup", followup))
     options = dict(design_options or {})
-    cohort_size = options.get("cohort_size")
-    if design == "3+3" and cohort_size not in (None, 3):
-        raise InputError(
-            Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
-        )
-    if cohorts < 1 or cohorts > 6:
-        raise InputError(
-            Problem("number of cohorts to enumerate", field="--cohorts", value=cohorts, allowed="1..6")
-        )
-    if cohort_size is not None and cohort_size < 1:
-        raise InputError(
-            Problem("cohort size must be ≥ 1", field="--cohort-size", value=cohort_size, allowed="≥ 1")
-        )
-    size_for_count = cohort_size or (1 if design in ("crm", "tite-crm") else 3)
-    n_paths = (size_for_count + 1) ** cohorts
-    if n_paths > _MAX_PATHS:
-        raise InputError(
-            Problem(
-                f"too many pathways to enumerate ((cohort size + 1)^cohorts = {n_paths})",
-                field="--cohorts",
-                value=cohorts,
-                allowed=f"(cohort size + 1)^cohorts <= {_MAX_PATHS}",
-            )
-        )
-    if design == "3+3":
-        options.pop("cohort_size", None)
+    # the design refuses a bad --cohort-size (and a 3+3 one other than 3); `dose_pathways` a bad --cohorts
+    # and too many pathways, before enumerating any
     built = assemble_design(design, doses, options)
-    paths = dose_pathways(built, _history(outcomes, doses, followup), cohorts, cohort_size)
+    paths = dose_pathways(built, _history(outcomes, doses, followup), cohorts, options.get("cohort_size"))
     if as_json:
         typer.echo(dumps_json(paths.as_dict()))
         return
@@ -386,7 +363,7 @@ def simulate_command(
     accrual_days: float | None = typer.Option(
         None,
         "--accrual-days",
-        help="TITE-CRM: days between consecutive cohorts (simulation), > 0 and ≤ 3650.",
+        help=f"TITE-CRM: days between consecutive cohorts (simulation); allowed: {DAYS.text()}.",
     ),
     trials_out: Path | None = typer.Option(
         None,
@@ -422,22 +399,15 @@ def simulate_command(
         check_simulation_size(trials, cohorts, options.get("cohort_size") or 3)
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
     check_seed(seed, "--seed")
+    if accrual_days is not None:
+        DAYS.check("accrual_days", accrual_days)  # the engine's declaration, before the progress bar
     if design == "3+3" and options.get("target") is not None:
         target = options.pop("target")
-        if not 0 < target < 1:
-            raise InputError(
-                Problem("target outside (0, 1)", field="--target", value=target, allowed="0 < target < 1")
-            )
+        check_options({"target": target})
         if mtd_target is None:
             mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
     cohort_size = options.get("cohort_size")
-    if design == "3+3":
-        options.pop("cohort_size", None)
-    built = assemble_design(design, len(truth_values), options)
-    if design == "3+3" and cohort_size not in (None, 3):
-        raise InputError(
-            Problem("a 3+3 design treats cohorts of 3", field="--cohort-size", value=cohort_size, allowed="3")
-        )
+    built = assemble_design(design, len(truth_values), options)  # refuses a 3+3 cohort size other than 3
     if exact:
         if not isinstance(built, ThreePlusThree):
             raise InputError(

@@ -23,6 +23,7 @@ import numpy as np
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
 from cartrial.escalation.interval import prob_above
+from cartrial.escalation.options import check_options
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
 
 
@@ -53,10 +54,7 @@ class StopAtN(Behaviour):
     n: int
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise InputError(
-                Problem("the maximum sample size must be ≥ 1", field="max_n", value=self.n, allowed="≥ 1")
-            )
+        check_options({"max_n": self.n})
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         proposal.stop_where(state.n.sum(axis=1) >= self.n, StopReason.MAX_N_REACHED)
@@ -77,10 +75,7 @@ class StopWhenNAtDose(Behaviour):
     requires_stay: bool = False
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise InputError(
-                Problem("stop_n_at_dose must be ≥ 1", field="stop_n_at_dose", value=self.n, allowed="≥ 1")
-            )
+        check_options({"stop_n_at_dose": self.n})
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         rows = np.arange(state.trials)
@@ -184,15 +179,7 @@ class DontSkipDoses(Behaviour):
     restricts_dose = True
 
     def __post_init__(self) -> None:
-        if self.relative_to not in ("current", "highest_tried"):
-            raise InputError(
-                Problem(
-                    "unknown no-skipping reference",
-                    field="skip_rule",
-                    value=self.relative_to,
-                    allowed="current, highest_tried",
-                )
-            )
+        check_options({"skip_rule": self.relative_to})
 
     def ceiling(self, design: Design, state: TrialState) -> np.ndarray:
         """Per trial, the highest admissible level (0-based) under the escalation rule (before the first

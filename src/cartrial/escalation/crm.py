@@ -31,6 +31,7 @@ from cartrial.escalation.design import (
     TrialState,
     check_target,
 )
+from cartrial.escalation.options import OPTIONS, check_options
 from cartrial.escalation.outcomes import Outcomes
 
 Model = Literal["empiric", "logistic"]
@@ -40,10 +41,6 @@ Integration = Literal["quad", "grid"]
 Scheme = Literal["linear", "adaptive"]
 
 LOGISTIC_INTERCEPT = 3.0
-PRIOR_VAR_RANGE = (1e-6, 100.0)
-"""Prior variance of beta accepted: below 1e-6 the prior fixes beta at 0 (the skeleton itself) and
-grid**2 / var overflows near 0; above 100 the fixed integration grid (±12 prior sd) is too coarse for any
-posterior (1e6 gave every estimate 0.000, 1e308 NaN intervals with exit 0). dfcrm's default is 1.34."""
 _GRID_POINTS = 1001  # spacing ~0.03: the equal-spacing rule stays exact to ~1e-9 for posterior sd >= 0.03
 _MLE_BOUND = 10.0
 
@@ -56,15 +53,8 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
         problems.append(
             Problem("the skeleton is empty", field="skeleton", allowed="one probability per dose")
         )
-    if np.any((values <= 0) | (values >= 1)):
-        problems.append(
-            Problem(
-                "skeleton values must lie strictly between 0 and 1",
-                field="skeleton",
-                value=values.tolist(),
-                allowed="0 < s_i < 1",
-            )
-        )
+    if (outside := OPTIONS["skeleton"].problem(values.tolist())) is not None:
+        problems.append(outside)
     if values.size > 1 and np.any(np.diff(values) <= 0):
         problems.append(
             Problem(
@@ -155,29 +145,21 @@ class Crm(Design):
         self.skeleton = check_skeleton(skeleton)
         self.n_doses = int(self.skeleton.size)
         self.target = check_target(target)
-        choices: dict[str, tuple[str, tuple[str, ...]]] = {
-            "model": (model, ("empiric", "logistic")),
-            "method": (method, ("bayes", "mle")),
-            "ptox": (ptox, ("plugin", "posterior_mean")),
-            "integration": (integration, ("quad", "grid")),
-        }
-        problems = [
-            Problem(f"unknown {k}", field=k, value=v, allowed=", ".join(a))
-            for k, (v, a) in choices.items()
-            if v not in a
-        ]
-        low, high = PRIOR_VAR_RANGE
-        if not low <= prior_var <= high:
-            problems.append(
-                Problem(
-                    "prior variance out of range",
-                    field="prior_var",
-                    value=prior_var,
-                    allowed=f"{low:g} ≤ value ≤ {high:g}",
-                )
-            )
+        check_options(
+            {
+                "model": model,
+                "method": method,
+                "ptox": ptox,
+                "integration": integration,
+                "prior_var": prior_var,
+                "conf_level": conf_level,
+                "cohort_size": cohort_size,
+                "start_dose": start_dose,
+                "intercept": intercept,
+            }
+        )
         if not 1 <= start_dose <= self.n_doses:
-            problems.append(
+            raise InputError(
                 Problem(
                     "start dose outside the design",
                     field="start_dose",
@@ -185,12 +167,6 @@ class Crm(Design):
                     allowed=f"1..{self.n_doses}",
                 )
             )
-        if cohort_size < 1:
-            problems.append(
-                Problem("cohort size must be ≥ 1", field="cohort_size", value=cohort_size, allowed="≥ 1")
-            )
-        if problems:
-            raise InputError(problems)
         self.model: Model = model
         self.method: Method = method
         self.prior_var = float(prior_var)
@@ -601,16 +577,10 @@ class TiteCrm(Crm):
         **kwargs: Any,
     ) -> None:
         super().__init__(skeleton, target, **kwargs)
-        if not window_days > 0:
-            raise InputError(
-                Problem("the DLT window must be > 0 days", field="window", value=window_days, allowed="> 0")
-            )
-        if scheme not in ("linear", "adaptive"):
-            raise InputError(
-                Problem(
-                    "unknown TITE weight scheme", field="scheme", value=scheme, allowed="linear, adaptive"
-                )
-            )
+        check_options(
+            {"window": window_days, "tite_scheme": scheme},
+            fields={"window": "window_days", "tite_scheme": "scheme"},
+        )
         self.window_days = float(window_days)
         self.scheme: Scheme = scheme
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cartrial.errors import InputError, Problem
+from cartrial.escalation.options import DOSES, PROBABILITY
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
 
 
@@ -384,27 +384,16 @@ def step_to(state: TrialState, decision: np.ndarray, admissible: np.ndarray) -> 
 
 
 def check_target(target: float, *, field_name: str = "target") -> float:
-    """Validate a target DLT probability: strictly inside (0, 1)."""
-    if not (isinstance(target, int | float) and 0 < float(target) < 1):
-        raise InputError(
-            Problem(
-                "the target DLT probability must lie strictly between 0 and 1",
-                field=field_name,
-                value=target,
-                allowed="0 < target < 1",
-            )
-        )
+    """Validate a target DLT probability: `cartrial.escalation.options.PROBABILITY` (strictly inside (0, 1)),
+    refused naming `field_name`."""
+    PROBABILITY.check(field_name, target)
     return float(target)
 
 
 def check_n_doses(n_doses: int) -> int:
-    if not isinstance(n_doses, int) or n_doses < 1:
-        raise InputError(
-            Problem(
-                "the number of dose levels must be ≥ 1", field="doses", value=n_doses, allowed="integer ≥ 1"
-            )
-        )
-    return n_doses
+    """Validate the number of dose levels: `cartrial.escalation.options.DOSES` (1 to `MAX_DOSE_LEVELS`)."""
+    DOSES.check("doses", n_doses)
+    return int(n_doses)
 
 
 __all__ = [

@@ -34,6 +34,7 @@ from cartrial.escalation.design import (
     step_to,
 )
 from cartrial.escalation.isotonic import isotonic_mtd_batch
+from cartrial.escalation.options import check_options
 
 _TOL = 1e-12
 
@@ -215,23 +216,12 @@ class IntervalDesign(Design):
 
 
 def _check_cutoff(cutoff: float) -> float:
-    if not 0 < cutoff < 1:
-        raise InputError(
-            Problem(
-                "the elimination cut-off must lie strictly between 0 and 1",
-                field="cutoff_eliminate",
-                value=cutoff,
-                allowed="0 < cutoff < 1",
-            )
-        )
+    check_options({"cutoff_eliminate": cutoff})
     return float(cutoff)
 
 
 def _check_cohort(cohort_size: int, start_dose: int, n_doses: int) -> None:
-    if cohort_size < 1:
-        raise InputError(
-            Problem("cohort size must be ≥ 1", field="cohort_size", value=cohort_size, allowed="≥ 1")
-        )
+    check_options({"cohort_size": cohort_size, "start_dose": start_dose})
     if not 1 <= start_dose <= n_doses:
         raise InputError(
             Problem(
@@ -303,6 +293,9 @@ class Boin(IntervalDesign):
     ) -> None:
         self.n_doses = check_n_doses(n_doses)
         self.target = check_target(target)
+        check_options(
+            {"phi1": phi1, "phi2": phi2, "offset": offset, "deescalate_inequality": deescalate_inequality}
+        )
         self.phi1 = 0.6 * self.target if phi1 is None else phi1
         self.phi2 = 1.4 * self.target if phi2 is None else phi2
         self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
@@ -312,15 +305,6 @@ class Boin(IntervalDesign):
         self.start_dose = start_dose
         self.extrasafe = extrasafe
         self.offset = offset
-        if deescalate_inequality not in ("strict", "non_strict"):
-            raise InputError(
-                Problem(
-                    "unknown de-escalation inequality",
-                    field="deescalate_inequality",
-                    value=deescalate_inequality,
-                    allowed="strict, non_strict",
-                )
-            )
         self.deescalate_inequality = deescalate_inequality
         self.bound_mtd = bound_mtd
 
@@ -434,6 +418,7 @@ class _EquivalenceIntervalDesign(IntervalDesign):
     ) -> None:
         self.n_doses = check_n_doses(n_doses)
         self.target = check_target(target)
+        check_options({"eps1": eps1, "eps2": eps2, "exclusion_min_n": exclusion_min_n})
         _check_eps(self.target, eps1, eps2)
         self.eps1, self.eps2 = eps1, eps2
         self.cutoff_eliminate = _check_cutoff(cutoff_eliminate)
@@ -504,10 +489,11 @@ class I3plus3(_EquivalenceIntervalDesign):
 
 
 def _check_eps(target: float, eps1: float, eps2: float) -> None:
-    if not (eps1 > 0 and eps2 > 0 and target - eps1 > 0 and target + eps2 < 1):
+    """The equivalence interval lies inside (0, 1) (each half-width is checked by its declaration)."""
+    if not (target - eps1 > 0 and target + eps2 < 1):
         raise InputError(
             Problem(
-                "the equivalence interval must lie inside (0, 1) with positive half-widths",
+                "the equivalence interval must lie inside (0, 1)",
                 field="eps1/eps2",
                 value=(eps1, eps2),
                 allowed=f"0 < {target} - eps1, {target} + eps2 < 1",

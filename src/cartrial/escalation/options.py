@@ -1,28 +1,37 @@
-"""Every dose-escalation design option, declared once (name, type, range, help, designs it applies to).
+"""Every dose-escalation design option, declared once (name, type, allowed values, help, designs it applies
+to).
 
 The registry `DESIGN_OPTIONS` is the single declaration used by `assemble_design` (the one place a design
-and its behaviours are built), by `cartrial escalate next | table | paths | simulate` (each CLI flag is
+and its behaviours are built), by the design classes themselves (`check_options`, so the Python API refuses
+the same values), by `cartrial escalate next | table | paths | simulate` (each CLI flag and its help is
 generated from it) and by the protocol's escalation section (`cartrial.protocol.EscalationSpec`: which
-fields apply to which design). The idea follows the option registries of R `escalation` 0.2.3 (selector
-factories) and PKNCA (`PKNCA.options`).
+fields apply to which design, and the range of each). What an option allows is a `cartrial.allowed.Allowed`
+(`DesignOption.rule`), so its messages read as every other option's (``target: out of range (got 1.5);
+allowed: greater than 0 and less than 1``; docs/science/decisions.md D-19.19). The idea follows the option
+registries of R `escalation` 0.2.3 (selector factories) and PKNCA (`PKNCA.options`).
 
-This module imports only the standard library, so the command line can read the registry without loading
-numpy or scipy.
+This module imports only the standard library and `cartrial.allowed`, so the command line can read the
+registry without loading numpy or scipy.
 
 >>> OPTIONS["exclusion_min_n"].flag
 '--exclusion-min-n'
 >>> sorted(OPTIONS["eps1"].designs)
 ['i3+3', 'mtpi2']
->>> OPTIONS["target"].check(1.5)
-'outside the allowed range 0 < value < 1'
+>>> print(OPTIONS["target"].problem(1.5))
+target: out of range (got 1.5); allowed: greater than 0 and less than 1
+>>> print(OPTIONS["skeleton"].problem([0.1, 0.2, 1.2]))
+skeleton: out of range at position 3 (got 1.2); allowed: greater than 0 and less than 1
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cartrial.allowed import Allowed
+from cartrial.errors import OptionError, Problem
 
 DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
 
@@ -37,6 +46,17 @@ MAX_DOSE_LEVELS = 50
 #: Largest total sample size of a design (`max_n`, `stop_n_at_dose`): far above any phase I trial, small
 #: enough that per-patient arrays stay bounded.
 MAX_PATIENTS = 10_000
+#: Longest time in days of a DLT window or between TITE-CRM cohorts (ten years): 1e308 days overflowed the
+#: simulated arrival times.
+MAX_DAYS = 3650
+
+PROBABILITY = Allowed(low=0, high=1, low_exclusive=True, high_exclusive=True)
+"""A probability strictly between 0 and 1: a target DLT rate, a cut-off, an interval half-width."""
+DOSES = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
+"""The number of dose levels K of a design (`MAX_DOSE_LEVELS`)."""
+DAYS = Allowed(low=0, high=MAX_DAYS, low_exclusive=True, unit="days")
+"""A DLT window, or the time between TITE-CRM cohorts (`MAX_DAYS`)."""
+_FLAG = Allowed(values=(True, False), label="true | false")
 
 
 @dataclass(frozen=True)
@@ -44,20 +64,17 @@ class DesignOption:
     """One design option.
 
     `name` is the engine keyword (and the protocol field unless `spec_field` says otherwise); `kind` one of
-    ``float``, ``int``, ``bool``, ``choice``, ``floats`` (comma-separated on the command line); `low`/`high`
-    the inclusive (or, with `open_low`/`open_high`, exclusive) range; `designs` the designs it applies to;
-    `behaviour` marks options that add a behaviour wrapper rather than configure the bare design.
+    ``float``, ``int``, ``bool``, ``choice``, ``floats`` (comma-separated on the command line); `rule` what
+    the option allows (`cartrial.allowed.Allowed`: the choices, or the range with its open or closed
+    bounds; for ``floats`` each value); `designs` the designs it applies to; `behaviour` marks options that
+    add a behaviour wrapper rather than configure the bare design.
     """
 
     name: str
     kind: str
     help: str
     designs: frozenset[str] = _ALL
-    low: float | None = None
-    high: float | None = None
-    open_low: bool = False
-    open_high: bool = False
-    choices: tuple[str, ...] = ()
+    rule: Allowed = dataclasses.field(kw_only=True)
     behaviour: bool = False
     spec_field: str | None = None
     default: Any = None
@@ -72,118 +89,127 @@ class DesignOption:
         """The protocol's escalation-section field name."""
         return self.spec_field or self.name
 
-    def allowed(self) -> str:
-        """The allowed values in words (for error messages and help)."""
-        if self.kind == "choice":
-            return " | ".join(self.choices)
-        if self.kind == "bool":
-            return "true | false"
-        if self.low is None and self.high is None:
-            return "any number" if self.kind != "int" else "any integer"
-        low = "" if self.low is None else f"{_number(self.low)} {'<' if self.open_low else '≤'} "
-        high = "" if self.high is None else f" {'<' if self.open_high else '≤'} {_number(self.high)}"
-        return f"{low}value{high}"
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The allowed values of a ``choice`` option."""
+        return tuple(str(v) for v in self.rule.values) if self.kind == "choice" else ()
 
-    def check(self, value: Any) -> str | None:
-        """None if `value` is allowed, else what is wrong (one short sentence)."""
+    def problem(self, value: Any, field: str | None = None) -> Problem | None:
+        """None when `value` is allowed (None is: the documented default), else a `Problem` naming `field`
+        (default: the option's name), the value and `rule`'s text; a ``floats`` option names the position of
+        the first value outside the rule."""
+        name = field or self.name
         if value is None:
             return None
-        if self.kind == "choice":
-            return None if str(value) in self.choices else f"unknown value (allowed: {self.allowed()})"
-        if self.kind == "bool":
-            return None if isinstance(value, bool) else "not true or false"
-        values = list(value) if self.kind == "floats" else [value]
-        for item in values:
-            if isinstance(item, bool) or not isinstance(item, int | float):
-                return "not a number"
-            if self.kind == "int" and not float(item).is_integer():
-                return "not an integer"
-            if not math.isfinite(float(item)):
-                return "not a finite number"
-            below = self.low is not None and (item <= self.low if self.open_low else item < self.low)
-            above = self.high is not None and (item >= self.high if self.open_high else item > self.high)
-            if below or above:
-                return f"outside the allowed range {self.allowed()}"
+        if self.kind != "floats":
+            return self.rule.problem(name, value)
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            return Problem("not a list of numbers", field=name, value=value, allowed=self.rule.text())
+        for position, item in enumerate(value, start=1):
+            problem = self.rule.problem(name, item)
+            if problem is not None:
+                return dataclasses.replace(problem, message=f"{problem.message} at position {position}")
         return None
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+def check_options(values: Mapping[str, Any], *, fields: Mapping[str, str] | None = None) -> None:
+    """Refuse every value of `values` (option name → value; None is not checked) outside its registry
+    declaration with one `OptionError` listing each; `fields` names an option as the caller calls it (the
+    Python API's ``scheme`` for ``tite_scheme``).
+
+    >>> check_options({"target": 0.3, "cohort_size": 0})
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: cohort_size: out of range (got 0); allowed: 1 to 100
+    """
+    names = fields or {}
+    problems = [
+        problem
+        for name, value in values.items()
+        if (problem := OPTIONS[name].problem(value, names.get(name))) is not None
+    ]
+    if problems:
+        raise OptionError(problems)
 
 
 def _probability(name: str, help_text: str, designs: frozenset[str], **extra: Any) -> DesignOption:
-    return DesignOption(
-        name, "float", help_text, designs, low=0, high=1, open_low=True, open_high=True, **extra
-    )
+    return DesignOption(name, "float", help_text, designs, rule=PROBABILITY, **extra)
+
+
+def _choice(
+    name: str, help_text: str, choices: tuple[str, ...], designs: frozenset[str], **extra: Any
+) -> DesignOption:
+    return DesignOption(name, "choice", help_text, designs, rule=Allowed(values=choices), **extra)
+
+
+def _flag(name: str, help_text: str, designs: frozenset[str] = _ALL, **extra: Any) -> DesignOption:
+    return DesignOption(name, "bool", help_text, designs, rule=_FLAG, **extra)
 
 
 DESIGN_OPTIONS: tuple[DesignOption, ...] = (
-    DesignOption(
+    _choice(
         "variant",
-        "choice",
         "3+3 variant: deescalation (Korn 1994, default) | escalation_only (Storer 1989).",
+        ("escalation_only", "deescalation"),
         frozenset({"3+3"}),
-        choices=("escalation_only", "deescalation"),
     ),
-    DesignOption(
+    _choice(
         "incomplete_cohort",
-        "choice",
         "3+3 with 2 DLTs before the cohort of 3 is complete: decide (at once, default) | complete (treat "
         "the rest of the cohort first, as R escalation 0.2.3 three_plus_three).",
+        ("decide", "complete"),
         frozenset({"3+3"}),
-        choices=("decide", "complete"),
     ),
-    DesignOption(
+    _flag(
         "require_six_at_top",
-        "bool",
         "3+3: expand the top level to 6 patients before declaring it the MTD.",
         frozenset({"3+3"}),
     ),
-    _probability("target", "Target DLT probability in (0, 1) (not 3+3).", _ALL - {"3+3"}),
+    _probability("target", "Target DLT probability (not 3+3).", _ALL - {"3+3"}),
     DesignOption(
         "start_dose",
         "int",
         "1-based dose level of the first cohort (default 1).",
-        low=1,
-        high=MAX_DOSE_LEVELS,
+        rule=Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True),
         spec_field="start_level",
     ),
     DesignOption(
-        "cohort_size", "int", "Patients per cohort (3+3: 3; CRM default 1; others 3).", low=1, high=100
+        "cohort_size",
+        "int",
+        "Patients per cohort (3+3: 3; CRM default 1; others 3).",
+        rule=Allowed(low=1, high=100, integer=True),
     ),
     DesignOption(
         "skeleton",
         "floats",
-        "CRM skeleton, comma-separated, strictly increasing in (0, 1), one per dose.",
+        "CRM skeleton, comma-separated, strictly increasing, one per dose.",
         _CRM,
-        low=0,
-        high=1,
-        open_low=True,
-        open_high=True,
+        rule=PROBABILITY,
     ),
+    # below 1e-6 the prior fixes beta at 0 (the skeleton itself) and grid**2 / var overflows near 0; above 100
+    # the fixed integration grid (±12 prior sd) is too coarse for any posterior (1e6 gave every estimate
+    # 0.000, 1e308 NaN intervals with exit 0)
     DesignOption(
-        "prior_var", "float", "CRM prior variance of beta (default 1.34, dfcrm).", _CRM, low=1e-6, high=100
+        "prior_var",
+        "float",
+        "CRM prior variance of beta (default 1.34, dfcrm).",
+        _CRM,
+        rule=Allowed(low=1e-6, high=100),
     ),
-    DesignOption(
-        "model", "choice", "CRM model: empiric (default) | logistic.", _CRM, choices=("empiric", "logistic")
-    ),
-    DesignOption(
-        "method", "choice", "CRM estimation: bayes (default) | mle.", _CRM, choices=("bayes", "mle")
-    ),
-    DesignOption(
+    _choice("model", "CRM model: empiric (default) | logistic.", ("empiric", "logistic"), _CRM),
+    _choice("method", "CRM estimation: bayes (default) | mle.", ("bayes", "mle"), _CRM),
+    _choice(
         "ptox",
-        "choice",
         "CRM toxicity estimate: plugin p(beta_hat) (default, dfcrm) | posterior_mean.",
+        ("plugin", "posterior_mean"),
         _CRM,
-        choices=("plugin", "posterior_mean"),
     ),
-    DesignOption(
+    _choice(
         "integration",
-        "choice",
         "CRM posterior integration: grid (fixed 1001-point rule, default) | quad (scipy adaptive "
         "quadrature, slower reference).",
+        ("grid", "quad"),
         _CRM,
-        choices=("grid", "quad"),
     ),
     _probability("conf_level", "CRM toxicity interval level (default 0.90, dfcrm).", _CRM),
     DesignOption(
@@ -191,24 +217,20 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         "float",
         "CRM logistic model intercept a0 (default 3, dfcrm).",
         _CRM,
-        low=-20,
-        high=20,
+        rule=Allowed(low=-20, high=20),
     ),
-    DesignOption(
+    _choice(
         "tite_scheme",
-        "choice",
         "TITE-CRM weights: linear (default, dfcrm) | adaptive.",
+        ("linear", "adaptive"),
         frozenset({"tite-crm"}),
-        choices=("linear", "adaptive"),
     ),
     DesignOption(
         "window",
         "float",
         "TITE-CRM: DLT observation window, days.",
         frozenset({"tite-crm"}),
-        low=0,
-        high=3650,
-        open_low=True,
+        rule=DAYS,
         spec_field="dlt_window_days",
     ),
     _probability("cutoff_eliminate", "Elimination cut-off for P(p > target) (default 0.95).", _ELIMINATING),
@@ -218,27 +240,22 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         "mTPI-2 / i3+3: patients needed at a dose before it can be eliminated (default 3; 0 = R "
         "escalation 0.2.3 mtpi2_selector).",
         _EQUIVALENCE,
-        low=0,
-        high=MAX_PATIENTS,
+        rule=Allowed(low=0, high=MAX_PATIENTS, integer=True),
     ),
     _probability("phi1", "BOIN sub-therapeutic rate (default 0.6 x target).", frozenset({"boin"})),
     _probability("phi2", "BOIN overly toxic rate (default 1.4 x target).", frozenset({"boin"})),
-    DesignOption(
-        "extrasafe", "bool", "BOIN extrasafe: stop early when level 1 is overly toxic.", frozenset({"boin"})
-    ),
+    _flag("extrasafe", "BOIN extrasafe: stop early when level 1 is overly toxic.", frozenset({"boin"})),
     _probability(
         "offset", "BOIN extrasafe offset subtracted from the cut-off (default 0.05).", frozenset({"boin"})
     ),
-    DesignOption(
+    _choice(
         "deescalate_inequality",
-        "choice",
         "BOIN de-escalation: strict y/n > lambda_d (default, as coded) | non_strict (as documented).",
+        ("strict", "non_strict"),
         frozenset({"boin"}),
-        choices=("strict", "non_strict"),
     ),
-    DesignOption(
+    _flag(
         "bound_mtd",
-        "bool",
         "BOIN boundMTD: the MTD's isotonic estimate stays below lambda_d.",
         frozenset({"boin"}),
     ),
@@ -252,36 +269,32 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         "max_n",
         "int",
         "Stop when this many patients are treated.",
-        low=1,
-        high=MAX_PATIENTS,
+        rule=Allowed(low=1, high=MAX_PATIENTS, integer=True),
         behaviour=True,
     ),
     DesignOption(
         "stop_n_at_dose",
         "int",
         "Stop when this many patients are at the recommended dose.",
-        low=1,
-        high=MAX_PATIENTS,
+        rule=Allowed(low=1, high=MAX_PATIENTS, integer=True),
         behaviour=True,
     ),
-    DesignOption(
+    _flag(
         "no_skip",
-        "bool",
         "Never escalate more than one level above the current dose (R escalation dont_skip_doses, dfcrm "
         "crmsim restrict = TRUE); see --skip-rule.",
         behaviour=True,
     ),
-    DesignOption(
+    _choice(
         "skip_rule",
-        "choice",
         "With --no-skip, the level escalation is capped above: current (the dose of the latest cohort, "
         "as R; default) | highest_tried (the highest level tried so far; cartrial 0.1.0 rule).",
-        choices=("current", "highest_tried"),
+        ("current", "highest_tried"),
+        _ALL,
         behaviour=True,
     ),
-    DesignOption(
+    _flag(
         "coherent",
-        "bool",
         "No escalation right after a cohort with a DLT (dfcrm crmsim coherence).",
         behaviour=True,
     ),
@@ -290,4 +303,16 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
 OPTIONS: Mapping[str, DesignOption] = {option.name: option for option in DESIGN_OPTIONS}
 
 
-__all__ = ["DESIGNS", "DESIGN_OPTIONS", "MAX_DOSE_LEVELS", "MAX_PATIENTS", "OPTIONS", "DesignOption"]
+__all__ = [
+    "DAYS",
+    "DESIGNS",
+    "DESIGN_OPTIONS",
+    "DOSES",
+    "MAX_DAYS",
+    "MAX_DOSE_LEVELS",
+    "MAX_PATIENTS",
+    "OPTIONS",
+    "PROBABILITY",
+    "DesignOption",
+    "check_options",
+]

@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from cartrial.allowed import SEED
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
+from cartrial.escalation.options import DAYS, MAX_DAYS, OPTIONS, PROBABILITY
 from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
 
 DEFAULT_MTD_TARGET_3PLUS3 = 0.3
@@ -154,7 +155,7 @@ MAX_EXACT_DOSES = 12
 #: Largest trials x dose levels (about 80 MB per per-dose array).
 MAX_TRIAL_CELLS = 20_000_000
 #: Largest TITE-CRM time between cohorts, in days (as the DLT window: ten years).
-MAX_ACCRUAL_DAYS = 3650.0
+MAX_ACCRUAL_DAYS = float(MAX_DAYS)
 
 
 def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
@@ -283,15 +284,8 @@ def _check_seed_and_mtd_target(seed: int | None, mtd_target: float | None) -> No
     problems: list[Problem] = []
     if seed is not None and (problem := SEED.problem("seed", seed)) is not None:
         problems.append(problem)
-    if mtd_target is not None and not (isinstance(mtd_target, int | float) and 0 < mtd_target < 1):
-        problems.append(
-            Problem(
-                "the toxicity defining the true MTD must lie strictly between 0 and 1",
-                field="mtd_target",
-                value=mtd_target,
-                allowed="0 < mtd_target < 1",
-            )
-        )
+    if mtd_target is not None and (problem := PROBABILITY.problem("mtd_target", mtd_target)) is not None:
+        problems.append(problem)
     if problems:
         raise InputError(problems)
 
@@ -459,8 +453,8 @@ def simulate(
     started = time.perf_counter()
     _check_seed_and_mtd_target(seed, mtd_target)
     size = design.cohort_size if cohort_size is None else cohort_size
-    if size < 1:
-        raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
+    if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
+        raise OptionError(wrong_size)
     check_simulation_size(trials, cohorts, size, design.n_doses)
     inner = design.inner if isinstance(design, BehavingDesign) else design
     if isinstance(inner, ThreePlusThree):
@@ -591,15 +585,15 @@ def _simulate_tite(
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
     # bounded as the DLT window (≤ 3650 days): 1e308 days between cohorts overflowed the arrival times
-    if accrual_days is None or not (0 < accrual_days <= MAX_ACCRUAL_DAYS):
+    if accrual_days is None:
         raise InputError(
             Problem(
                 "TITE-CRM simulation needs the time between cohorts",
                 field="accrual_days",
-                value=accrual_days,
-                allowed=f"days > 0 and ≤ {MAX_ACCRUAL_DAYS:g}",
+                allowed=DAYS.text(),
             )
         )
+    DAYS.check("accrual_days", accrual_days)
     no_skip = next((b for b in behaviours if isinstance(b, DontSkipDoses) and b.when_escalating), None)
     caps = [b.n for b in behaviours if isinstance(b, StopAtN)]
     n_patients = min([cohorts * cohort_size, *caps])

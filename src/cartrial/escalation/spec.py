@@ -1,7 +1,7 @@
 """The one place a design is assembled: from option values (`assemble_design`) or from the protocol's
 escalation section (`design_from_spec`, which reads the same options from the spec's fields).
 
-Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, range, designs);
+Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, allowed, designs);
 here they are checked (range, design they apply to) before anything is allocated and turned into the bare
 design plus its behaviours. BOIN's ``n.earlystop`` stopping policy (`StopWhenNAtDose(requires_stay=True)`,
 BOIN 2.7.2 `get.oc`) is written here only.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, OptionError, Problem
 from cartrial.escalation.behaviours import (
     BehavingDesign,
     Behaviour,
@@ -25,7 +25,7 @@ from cartrial.escalation.behaviours import (
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2
-from cartrial.escalation.options import DESIGNS, MAX_DOSE_LEVELS, OPTIONS
+from cartrial.escalation.options import DESIGNS, DOSES, OPTIONS, PROBABILITY
 from cartrial.escalation.three_plus_three import ThreePlusThree
 
 
@@ -53,22 +53,14 @@ def check_design_options(
     >>> check_design_options("crm", 5, {"exclusion_min_n": 0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cartrial.errors.InputError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
+    cartrial.errors.OptionError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
     """
     name = str(design).lower()
     problems: list[Problem] = []
     if name not in DESIGNS:
         raise InputError(Problem("unknown design", field="design", value=design, allowed=", ".join(DESIGNS)))
-    if isinstance(n_doses, bool) or not isinstance(n_doses, int) or not 1 <= n_doses <= MAX_DOSE_LEVELS:
-        problems.append(
-            Problem(
-                f"the number of dose levels must be 1..{MAX_DOSE_LEVELS} (a design over more levels has "
-                "tables and enumerations that grow without bound)",
-                field="doses",
-                value=n_doses,
-                allowed=f"1..{MAX_DOSE_LEVELS}",
-            )
-        )
+    if (wrong_doses := DOSES.problem("doses", n_doses)) is not None:
+        problems.append(wrong_doses)
     chosen: dict[str, Any] = {}
     for key, value in options.items():
         option = OPTIONS.get(key)
@@ -90,9 +82,9 @@ def check_design_options(
                     )
                 )
             continue
-        wrong = option.check(value)
+        wrong = option.problem(value, key)
         if wrong is not None:
-            problems.append(Problem(wrong, field=key, value=value, allowed=option.allowed()))
+            problems.append(wrong)
             continue
         chosen[key] = value
     if _given(chosen.get("skip_rule")) and not chosen.get("no_skip"):
@@ -105,7 +97,7 @@ def check_design_options(
             )
         )
     if problems:
-        raise InputError(problems)
+        raise OptionError(problems)
     return chosen
 
 
@@ -136,7 +128,7 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
         )
     size = int(v.get("cohort_size", 3))
     if name in ("boin", "mtpi2", "i3+3"):
-        target = _need("target", name, v, "0 < target < 1")
+        target = _need("target", name, v, PROBABILITY.text())
         cutoff = float(v.get("cutoff_eliminate", 0.95))
         if name == "boin":
             return Boin(
@@ -165,7 +157,9 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
         )
     skeleton = [
         float(s)
-        for s in _need("skeleton", name, v, "strictly increasing probabilities in (0, 1), one per dose")
+        for s in _need(
+            "skeleton", name, v, f"strictly increasing values, one per dose, each {PROBABILITY.text()}"
+        )
     ]
     if len(skeleton) != n_doses:
         raise InputError(
@@ -176,7 +170,7 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
                 allowed=f"{n_doses} values",
             )
         )
-    target = _need("target", name, v, "0 < target < 1")
+    target = _need("target", name, v, PROBABILITY.text())
     crm_options: dict[str, Any] = {
         "start_dose": start,
         "cohort_size": int(v.get("cohort_size", 1)),
@@ -186,7 +180,7 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
             crm_options[key] = v[key]
     if name == "crm":
         return Crm(skeleton, target, **crm_options)
-    window = _need("window", name, v, "days > 0")
+    window = _need("window", name, v, OPTIONS["window"].rule.text())
     return TiteCrm(
         skeleton, target, window_days=float(window), scheme=v.get("tite_scheme", "linear"), **crm_options
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.allowed import Allowed
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Decision, Design, Fit, TrialState
 from cartrial.escalation.interval import IntervalDesign
+from cartrial.escalation.options import OPTIONS
 from cartrial.escalation.outcomes import Outcomes
 from cartrial.escalation.three_plus_three import ThreePlusThree
 
@@ -154,8 +156,8 @@ def decision_table(design: Design, max_n: int, cohort_size: int | None = None) -
     check_table_size(max_n)
     inner = design.inner if isinstance(design, BehavingDesign) else design
     size = cohort_size if cohort_size is not None else inner.cohort_size
-    if size < 1:
-        raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
+    if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
+        raise OptionError(wrong_size)
     if isinstance(inner, IntervalDesign):
         table = inner.table_array(max_n)
         rows = tuple(
@@ -257,25 +259,45 @@ class DosePathways:
         }
 
 
+#: Most future cohorts a pathway enumeration covers, and most pathways: each pathway is a fitted history,
+#: so beyond these the enumeration runs for minutes (the limits of `cartrial escalate paths`, now of the
+#: engine too).
+MAX_PATH_COHORTS = 6
+MAX_PATHS = 50_000
+PATH_COHORTS = Allowed(low=1, high=MAX_PATH_COHORTS, integer=True)
+"""The number of future cohorts `dose_pathways` enumerates."""
+
+
 def dose_pathways(
     design: Design, outcomes: Outcomes | str, cohorts: int, cohort_size: int | None = None
 ) -> DosePathways:
     """All dose-transition pathways for the next `cohorts` cohorts from `outcomes` (DLT order within a
     cohort does not change any implemented design's decision, so each cohort has size + 1 outcomes).
+    `cohorts` is `PATH_COHORTS` (1 to 6) and (size + 1)^cohorts at most `MAX_PATHS`, checked first.
 
     >>> from cartrial.escalation import Boin
     >>> paths = dose_pathways(Boin(5, 0.3), "1NNN 2NTN", 1)
     >>> paths.table[["outcomes", "next_dose"]].values.tolist()
     [['2NNN', 3], ['2NNT', 2], ['2NTT', 1], ['2TTT', 1]]
     """
-    outcomes = design.as_outcomes(outcomes)
-    if cohorts < 1:
-        raise InputError(
-            Problem("the number of cohorts must be ≥ 1", field="cohorts", value=cohorts, allowed="≥ 1")
-        )
     size = cohort_size if cohort_size is not None else design.cohort_size
-    if size < 1:
-        raise InputError(Problem("cohort size must be ≥ 1", field="cohort_size", value=size, allowed="≥ 1"))
+    problems = [
+        problem
+        for problem in (PATH_COHORTS.problem("cohorts", cohorts), OPTIONS["cohort_size"].problem(size))
+        if problem is not None
+    ]
+    if problems:
+        raise OptionError(problems)
+    if (size + 1) ** cohorts > MAX_PATHS:
+        raise InputError(
+            Problem(
+                f"too many pathways to enumerate ((cohort size + 1)^cohorts = {(size + 1) ** cohorts})",
+                field="cohorts",
+                value=cohorts,
+                allowed=f"(cohort size + 1)^cohorts ≤ {MAX_PATHS:,}",
+            )
+        )
+    outcomes = design.as_outcomes(outcomes)
     root = design.fit(outcomes)
     paths: list[tuple[PathStep, ...]] = []
 
@@ -298,7 +320,10 @@ def dose_pathways(
 
 
 __all__ = [
+    "MAX_PATHS",
+    "MAX_PATH_COHORTS",
     "MAX_TABLE_N",
+    "PATH_COHORTS",
     "DecisionRow",
     "DecisionTable",
     "DosePathways",

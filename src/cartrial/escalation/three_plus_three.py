@@ -28,11 +28,12 @@ from cartrial.escalation.design import (
     TrialState,
     check_n_doses,
 )
+from cartrial.escalation.options import OPTIONS, check_options
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
 
 Variant = Literal["escalation_only", "deescalation"]
 IncompleteCohort = Literal["decide", "complete"]
-VARIANTS: tuple[str, ...] = ("escalation_only", "deescalation")
+VARIANTS: tuple[str, ...] = OPTIONS["variant"].choices
 
 
 class ThreePlusThree(Design):
@@ -61,10 +62,7 @@ class ThreePlusThree(Design):
         incomplete_cohort: IncompleteCohort = "decide",
     ) -> None:
         self.n_doses = check_n_doses(n_doses)
-        if variant not in VARIANTS:
-            raise InputError(
-                Problem("unknown 3+3 variant", field="variant", value=variant, allowed=", ".join(VARIANTS))
-            )
+        check_options({"variant": variant, "start_dose": start_dose, "incomplete_cohort": incomplete_cohort})
         if not 1 <= start_dose <= self.n_doses:
             raise InputError(
                 Problem(
@@ -72,15 +70,6 @@ class ThreePlusThree(Design):
                     field="start_dose",
                     value=start_dose,
                     allowed=f"1..{self.n_doses}",
-                )
-            )
-        if incomplete_cohort not in ("decide", "complete"):
-            raise InputError(
-                Problem(
-                    "unknown rule for an incomplete cohort",
-                    field="incomplete_cohort",
-                    value=incomplete_cohort,
-                    allowed="decide, complete",
                 )
             )
         self.incomplete_cohort: IncompleteCohort = incomplete_cohort

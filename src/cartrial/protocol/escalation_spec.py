@@ -12,9 +12,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, MAX_DOSE_LEVELS, MAX_PATIENTS
+from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, OPTIONS
 from cartrial.protocol.dlt import DltRule
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
@@ -74,6 +75,12 @@ _DESIGN_FIELDS: dict[str, set[DesignName]] = {
     if option.designs != frozenset(DESIGNS) and option.field != "dlt_window_days"
 }
 
+#: The range of each numeric field, as the option registry declares it (the one declaration of each option;
+#: ``dlt_window_days`` is the `window` option of TITE-CRM, the DLT window of every design).
+_RANGED_FIELDS: dict[str, str] = {
+    option.field: option.name for option in DESIGN_OPTIONS if option.kind in ("float", "int")
+}
+
 #: Options added after cartrial 0.1.0: shown by `parameters()` only when set (None = engine default), so the
 #: summary of an existing protocol is unchanged.
 _OPTIONAL_FIELDS = (
@@ -125,7 +132,8 @@ class EscalationSpec(BaseModel):
       0 = R `escalation` 0.2.3); `extrasafe`, `offset`, `deescalate_inequality`, `bound_mtd` (boin);
       `skip_rule` (with `no_skip`: ``current`` = R `dont_skip_doses`, default; ``highest_tried``) and
       `coherent` (all designs).
-    - `dlt_window_days`: DLT observation window after infusion (day 0), days (> 0).
+    - `dlt_window_days`: DLT observation window after infusion (day 0), days (more than 0, at most 3650:
+      the registry's `window`).
     - `stagger_days`: minimum days between the first and the next patient of a cohort (sentinel dosing;
       default 0; NCT07488546 used 14 [V for that trial]).
     - `dlt_rules`: the DLT definition as `DltRule`s.
@@ -135,38 +143,52 @@ class EscalationSpec(BaseModel):
 
     design: DesignName
     variant: ThreePlusThreeVariant = ThreePlusThreeVariant.DEESCALATION
-    target: float | None = Field(default=None, gt=0, lt=1)
+    # the range of each numeric option is the registry's (`_RANGED_FIELDS`, checked by `_in_range`)
+    target: float | None = None
     skeleton: list[float] | None = None
-    prior_var: float = Field(default=1.34, ge=1e-6, le=100)  # cartrial.escalation.crm.PRIOR_VAR_RANGE
+    prior_var: float = 1.34
     model: CrmModel = CrmModel.EMPIRIC
     method: CrmMethod = CrmMethod.BAYES
     tite_scheme: TiteScheme = TiteScheme.LINEAR
-    cutoff_eliminate: float = Field(default=0.95, gt=0, lt=1)
-    phi1: float | None = Field(default=None, gt=0, lt=1)
-    phi2: float | None = Field(default=None, gt=0, lt=1)
-    eps1: float | None = Field(default=None, gt=0, lt=1)
-    eps2: float | None = Field(default=None, gt=0, lt=1)
-    cohort_size: int = Field(default=3, ge=1, le=100)
-    max_n: int | None = Field(default=None, ge=1, le=MAX_PATIENTS)
-    stop_n_at_dose: int | None = Field(default=None, ge=1, le=MAX_PATIENTS)
+    cutoff_eliminate: float = 0.95
+    phi1: float | None = None
+    phi2: float | None = None
+    eps1: float | None = None
+    eps2: float | None = None
+    cohort_size: int = 3
+    max_n: int | None = None
+    stop_n_at_dose: int | None = None
     no_skip: bool = True
-    start_level: int = Field(default=1, ge=1, le=MAX_DOSE_LEVELS)
+    start_level: int = 1
     incomplete_cohort: Literal["decide", "complete"] | None = None
     require_six_at_top: bool | None = None
     ptox: Literal["plugin", "posterior_mean"] | None = None
     integration: Literal["grid", "quad"] | None = None
-    conf_level: float | None = Field(default=None, gt=0, lt=1)
-    intercept: float | None = Field(default=None, ge=-20, le=20)
-    exclusion_min_n: int | None = Field(default=None, ge=0, le=MAX_PATIENTS)
+    conf_level: float | None = None
+    intercept: float | None = None
+    exclusion_min_n: int | None = None
     extrasafe: bool | None = None
-    offset: float | None = Field(default=None, gt=0, lt=1)
+    offset: float | None = None
     deescalate_inequality: Literal["strict", "non_strict"] | None = None
     bound_mtd: bool | None = None
     skip_rule: Literal["current", "highest_tried"] | None = None
     coherent: bool | None = None
-    dlt_window_days: int = Field(gt=0)
+    dlt_window_days: int
     stagger_days: int = Field(default=0, ge=0)
     dlt_rules: list[DltRule] = Field(default_factory=list)
+
+    @field_validator(*_RANGED_FIELDS)
+    @classmethod
+    def _in_range(cls, value: object, info: ValidationInfo) -> object:
+        """A numeric option outside its registry declaration: "out of range", allowed as declared (the
+        protocol reader locates it: file, line, key)."""
+        field = str(info.field_name)
+        problem = OPTIONS[_RANGED_FIELDS[field]].problem(value, field)
+        if problem is not None:
+            raise PydanticCustomError(
+                "option_range", "{message}", {"message": problem.message, "expected": problem.allowed}
+            )
+        return value
 
     @model_validator(mode="after")
     def _valid_for_design(self) -> EscalationSpec:
@@ -264,11 +286,10 @@ def _skeleton_issues(skeleton: list[float]) -> list[Issue]:
     issues: list[Issue] = []
     if not skeleton:
         return [Issue(("skeleton",), "the skeleton is empty", None, "one probability per dose level")]
+    rule = OPTIONS["skeleton"].rule  # each value, as the registry declares it
     for index, value in enumerate(skeleton):
-        if not 0 < value < 1:
-            issues.append(
-                Issue(("skeleton", index), "skeleton values must be probabilities", value, "0 < p < 1")
-            )
+        if (problem := rule.problem("skeleton", value)) is not None:
+            issues.append(Issue(("skeleton", index), problem.message, value, problem.allowed))
     for index in range(1, len(skeleton)):
         if skeleton[index] <= skeleton[index - 1]:
             issues.append(
