@@ -11,6 +11,7 @@ Each engine option dataclass declares its allowed values once (`cartrial.allowed
 - the help of every mapped flag states what is allowed, as declared;
 - a protocol's relapse parameters and NCA options are named by their YAML key;
 - one seed range for every ``--seed`` and every engine (0 to 2^63 − 1);
+- an engine names its own fields (``n_subjects``, ``numeric_notation``, ``k1``), the command its flags;
 - the escalation option registry declares each option's range once (`DesignOption.rule`, open or closed
   bounds as before): the commands, the design classes and the protocol's escalation keys refuse the same
   values with the same message.
@@ -32,6 +33,7 @@ from cartrial.allowed import MAX_SEED, SEED, Allowed, check_seed, declared
 from cartrial.errors import ConfigurationError, InputError, OptionError
 from cartrial.grading import CrsOptions, EpisodeOptions, IcahtOptions
 from cartrial.kinetics import NcaOptions
+from cartrial.kinetics.popfit import SaemSettings
 from cartrial.neuro import DisabilityOptions, EdssOptions, RelapseOptions
 from cartrial.neuro.edss_scale import KurtzkeGapOptions
 
@@ -49,6 +51,8 @@ OPTION_CLASSES: tuple[type, ...] = (
     RelapseOptions,
     NcaOptions,
 )
+#: Classes that declare some of their fields only (the rest are not options of any command).
+PARTLY_DECLARED_CLASSES: tuple[type, ...] = (SaemSettings,)
 
 
 def _bad_values(rule: Allowed) -> list[Any]:
@@ -74,7 +78,7 @@ def _bad_values(rule: Allowed) -> list[Any]:
 
 DECLARED_CASES = [
     pytest.param(cls, name, value, id=f"{cls.__name__}.{name}={value!r}")
-    for cls in OPTION_CLASSES
+    for cls in (*OPTION_CLASSES, *PARTLY_DECLARED_CLASSES)
     for name, rule in declared(cls).items()
     for value in _bad_values(rule)
 ]
@@ -616,4 +620,231 @@ def test_an_escalation_key_of_a_protocol_is_named_with_its_line_and_the_registry
     assert code == 2, err
     allowed = OPTIONS[option].rule.text()
     expected = f"{protocol}, line {line}, escalation.{key}: out of range (got {given}); allowed: {allowed}"
+    assert expected in err, err
+
+
+# ---------------------------------------------------------------- engines name their fields, commands flags
+
+
+def _va_form() -> str:
+    return "subject_id,assessed_at,eye,acuity\nS1,2021-03-01,OD,0.5\n"
+
+
+def _engine_calls() -> dict[str, tuple[Callable[[], Any], str]]:
+    """Python API calls with one bad argument, and the engine field the error must name (each named the
+    command-line flag, or had no declared range, before)."""
+    from cartrial.kinetics import check_days, check_simulation
+    from cartrial.kinetics.popfit import parse_covariate_spec
+    from cartrial.kinetics.popfit.pdmodel import titre_observations
+    from cartrial.neuro.derive import derive_responders, derive_visual_acuity
+
+    infusions = {"S1": __import__("datetime").date(2021, 1, 1)}
+    return {
+        "check_simulation.n_subjects": (lambda: check_simulation(0, (0, 1, 1)), "n_subjects"),
+        "check_simulation.residual_sd_log": (
+            lambda: check_simulation(1, (0, 1, 1), residual_sd_log=6.0),
+            "residual_sd_log",
+        ),
+        "check_days.days": (lambda: check_days([-1.0, 2.0]), "days"),
+        "derive_visual_acuity.numeric_notation": (
+            lambda: derive_visual_acuity(_va_form(), numeric_notation="percent"),
+            "numeric_notation",
+        ),
+        "derive_visual_acuity.convention": (
+            lambda: derive_visual_acuity(_va_form(), convention="x"),
+            "convention",
+        ),
+        "derive_responders.follow_up": (lambda: derive_responders(infusions, follow_up="worst"), "follow_up"),
+        "SaemSettings.k1": (lambda: SaemSettings(k1=0), "k1"),
+        "SaemSettings.k2": (lambda: SaemSettings(k2=5001), "k2"),
+        "parse_covariate_spec": (lambda: parse_covariate_spec("cmax-dose"), "covariates"),
+        "titre_observations.censoring": (
+            lambda: titre_observations(__import__("pandas").DataFrame({"v": ["1:10"]}), "v", censoring="mid"),
+            "censoring",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_engine_calls()))
+def test_an_engine_names_its_own_field(case: str) -> None:
+    call, field = _engine_calls()[case]
+    with pytest.raises(InputError) as caught:
+        call()
+    assert caught.value.problems[0].field == field, str(caught.value)
+    assert str(caught.value).startswith(f"{field}: "), str(caught.value)
+    assert "--" not in str(caught.value.problems[0].field)
+
+
+def _saem(name: str) -> str:
+    return declared(SaemSettings)[name].text()
+
+
+PK = STUDY / "pk_samples.csv"
+
+#: (arguments, flag, the message after the flag, up to the end of the line)
+RENAMED_CLI_CASES: list[tuple[list[str], str, str]] = [
+    (
+        ["kinetics", "simulate", "--subjects", "2", "--days", "0:3", "--residual-sd", "6", "--out", OUT],
+        "--residual-sd",
+        "out of range (got 6.0); allowed: 0 to 5",
+    ),
+    (
+        ["kinetics", "simulate", "--subjects", "0", "--days", "0:3", "--out", OUT],
+        "--subjects",
+        "at least one virtual subject",
+    ),
+    (
+        ["kinetics", "simulate", "--subjects", "2", "--days", "-1:3", "--out", OUT],
+        "--days",
+        "days must be ≥ 0",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--k1", "0", "--out", OUT],
+        "--k1",
+        f"out of range (got 0); allowed: {_saem('k1')}",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--k2", "5001", "--out", OUT],
+        "--k2",
+        f"out of range (got 5001); allowed: {_saem('k2')}",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--proposal", "normal", "--out", OUT],
+        "--proposal",
+        f"not an allowed value (got 'normal'); allowed: {_saem('polish_proposal')}",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--titre", "mid", "--out", OUT],
+        "--titre",
+        "not an allowed value (got 'mid'); allowed: interval | centre",
+    ),
+    (
+        [
+            *("kinetics", "popfit", str(PK), "--covariate", "cmax-dose"),
+            *("--covariates", str(STUDY / "subjects.csv"), "--out", OUT),
+        ],
+        "--covariate",
+        "a covariate effect is PARAMETER~COVARIATE (got 'cmax-dose')",
+    ),
+    (
+        ["score", "va", str(STUDY / "visual_acuity.csv"), "--numeric-notation", "percent", "--out", OUT],
+        "--numeric-notation",
+        "not an allowed value (got 'percent'); allowed: decimal | logmar | etdrs_letters",
+    ),
+    (
+        [
+            *("score", "responders", "--infusions", str(STUDY / "infusions.csv")),
+            *("--edss", str(STUDY / "edss.csv"), "--follow-up", "worst", "--out", OUT),
+        ],
+        "--follow-up",
+        "not an allowed value (got 'worst'); allowed: last | best",
+    ),
+    (
+        ["simulate", "trial", "--scenario", str(EXAMPLE / "scenario.yaml"), "--trials", "0", "--out", OUT],
+        "--trials",
+        "out of range (got 0); allowed: 1 to 1000000",
+    ),
+    (
+        [
+            *("simulate", "study", "--scenario", str(EXAMPLE / "scenario.yaml")),
+            *("--expansion-patients", "0", "--out", OUT),
+        ],
+        "--expansion-patients",
+        "out of range (got 0); allowed: 1 to 100000",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "message"), RENAMED_CLI_CASES, ids=[f"{c[0][1]} {c[1]}" for c in RENAMED_CLI_CASES]
+)
+def test_an_engine_error_names_the_flag_as_typed(
+    cli: Any, tmp_path: Path, args: list[str], flag: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    code, _, err = cli(*[str(out) if a == OUT else a for a in args])
+    assert code == 2, err
+    assert err.startswith(f"error: {flag}: {message}"), err
+    assert not out.exists()
+
+
+def test_the_help_of_the_engine_backed_flags_states_the_declaration() -> None:
+    """Help texts that cannot import the engine at start-up state its declaration; kept equal here."""
+    from cartrial.commands import kinetics_commands, simulation_commands
+    from cartrial.escalation.options import DAYS
+    from cartrial.kinetics.simulation import RESIDUAL_SD_LOG
+    from cartrial.simulation.scenario import EXPANSION_PATIENTS, TRIALS
+
+    scratch = typer.Typer()
+    kinetics_commands.register(scratch)
+    simulation_commands.register(scratch)
+    root = typer.main.get_group(scratch)
+
+    def helps(group: str, command: str) -> dict[str, str]:
+        params = root.commands[group].commands[command].params  # type: ignore[attr-defined]
+        return {opt: p.help or "" for p in params for opt in p.opts}
+
+    expected = {
+        ("kinetics", "popfit", "--k1"): _saem("k1"),
+        ("kinetics", "popfit", "--k2"): _saem("k2"),
+        ("kinetics", "simulate", "--residual-sd"): RESIDUAL_SD_LOG.text(),
+        ("simulate", "trial", "--trials"): TRIALS.text(),
+        ("simulate", "study", "--expansion-patients"): EXPANSION_PATIENTS.text(),
+    }
+    for (group, command, flag), text in expected.items():
+        assert f"allowed: {text}" in helps(group, command)[flag], (flag, helps(group, command)[flag])
+    from cartrial.commands.escalation_commands import escalate_app
+
+    simulate = typer.main.get_group(escalate_app).commands["simulate"]
+    accrual = next(p.help or "" for p in simulate.params if "--accrual-days" in p.opts)
+    assert f"allowed: {DAYS.text()}" in accrual
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "given"),
+    [("grid", "trials", "0"), ("scenario", "expansion_patients", "100001")],
+)
+def test_a_scenario_or_grid_range_is_named_with_its_line(
+    cli: Any, tmp_path: Path, where: str, key: str, given: str
+) -> None:
+    """The scenario's and the sweep grid's ranges are the ones the commands check (`TRIALS`,
+    `EXPANSION_PATIENTS`), named with file, line and key."""
+    from cartrial.simulation.scenario import EXPANSION_PATIENTS, TRIALS
+
+    scenario = tmp_path / "scenario.yaml"
+    grid = tmp_path / "sweep.yaml"
+    scenario_text = (EXAMPLE / "scenario.yaml").read_text(encoding="utf-8")
+    grid_text = (EXAMPLE / "sweep.yaml").read_text(encoding="utf-8")
+    scenario_text = scenario_text.replace("protocol: protocol.yaml", f"protocol: {EXAMPLE / 'protocol.yaml'}")
+    assert f"protocol: {EXAMPLE / 'protocol.yaml'}" in scenario_text
+    if where == "grid":
+        grid_text = f"{key}: {given}\n" + "\n".join(
+            line for line in grid_text.splitlines() if not line.startswith("trials:")
+        )
+        rule, path, field = TRIALS, grid, key
+    else:
+        assert "\ndesign:\n" not in scenario_text
+        scenario_text += f"\ndesign:\n  {key}: {given}\n"
+        rule, path, field = EXPANSION_PATIENTS, scenario, f"design.{key}"
+    scenario.write_text(scenario_text, encoding="utf-8")
+    grid.write_text(grid_text.replace("scenario.yaml", str(scenario)), encoding="utf-8")
+    line = (
+        path.read_text(encoding="utf-8")
+        .splitlines()
+        .index(f"{key}: {given}" if where == "grid" else f"  {key}: {given}")
+        + 1
+    )
+    args = [
+        "simulate",
+        "sweep",
+        "--scenario",
+        str(scenario),
+        "--grid",
+        str(grid),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    code, _, err = cli(*args)
+    assert code == 2, err
+    expected = f"{path}, line {line}, {field}: out of range (got {given}); allowed: {rule.text()}"
     assert expected in err, err

@@ -69,7 +69,8 @@ class ModelChoice(StrEnum):
     CARTRIAL_PD = "cartrial-pd"
 
 
-#: Engine field names (`cartrial.kinetics.NcaOptions`, the simulation checks) -> the option the user typed.
+#: Engine field names (`cartrial.kinetics.NcaOptions`, the simulation checks `check_simulation` /
+#: `check_days`, `cartrial.kinetics.popfit.SaemSettings`) -> the option the user typed.
 _CLI_NAMES: dict[str, str] = {
     "lambda_z_window": "--lambda-z-window",
     "intervals": "--interval",
@@ -78,7 +79,22 @@ _CLI_NAMES: dict[str, str] = {
     "lambda_z_order": "--lambda-z",
     "persistence_rule": "--persistence",
     "seed": "--seed",
+    "n_subjects": "--subjects",
+    "days": "--days",
+    "residual_sd_log": "--residual-sd",
 }
+#: `kinetics popfit`: also `SaemSettings` (``k1``, ``k2``, ``polish_proposal``), the covariate effects
+#: (``covariates`` of `fit_population`) and the titre likelihood (``censoring`` of `titre_observations`).
+_POPFIT_NAMES: dict[str, str] = {
+    **_CLI_NAMES,
+    "k1": "--k1",
+    "k2": "--k2",
+    "polish_proposal": "--proposal",
+    "covariates": "--covariate",
+    "censoring": "--titre",
+}
+#: `kinetics map`: the covariate values of the new subject (``covariates`` of `map_estimate`).
+_MAP_NAMES: dict[str, str] = {**_CLI_NAMES, "covariates": "--covariate-value"}
 
 
 def _err_console() -> Console:
@@ -248,13 +264,14 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
         "--out sim.csv[/]"
     ),
 )
+@names_cli_arguments(_CLI_NAMES)
 def simulate_command(
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to simulate."),
     subjects: int = typer.Option(100, "--subjects", help="Number of virtual subjects (1 to 1,000,000)."),
     seed: int = seed_option(1),
     days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c (0 to 36,500)."),
     residual_sd: float = typer.Option(
-        0.0, "--residual-sd", help="Residual SD on the log scale, 0 to 5 (Stein Table 1: 0.56)."
+        0.0, "--residual-sd", help="Residual SD on the log scale (allowed: 0 to 5; Stein Table 1: 0.56)."
     ),
     no_iiv: bool = typer.Option(False, "--no-iiv", help="Typical subject only (no variability)."),
     params_out: Path | None = typer.Option(None, "--params-out", help="Write individual parameters here."),
@@ -452,6 +469,7 @@ def _parse_named_numbers(items: list[str], option: str) -> dict[str, float]:
 
 
 @kinetics_app.command("popfit", epilog=POPFIT_EXAMPLE)
+@names_cli_arguments(_POPFIT_NAMES)
 def popfit_command(
     file: Path | None = typer.Argument(None, help="PK sample CSV (the pk_samples template); or use --url."),
     model: str = typer.Option(
@@ -486,8 +504,8 @@ def popfit_command(
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     initial: list[str] = typer.Option([], "--initial", help="Initial typical value NAME=VALUE (repeatable)."),
-    k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations."),
-    k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations."),
+    k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations (allowed: 1 to 5000)."),
+    k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations (allowed: 1 to 5000)."),
     seed: int = seed_option(12345),
     final_maximisation: bool = typer.Option(
         True,
@@ -573,20 +591,17 @@ def popfit_command(
         ("--blq", blq, ("m3", "m1")),
         ("--scale", scale, ("log", "linear")),
         ("--error", error, ("additive", "proportional", "combined")),
-        ("--proposal", proposal, ("laplace", "mcmc", "mixture")),
     ):
         if value not in allowed:
             raise InputError(
                 Problem("not an allowed value", field=name, value=value, allowed=", ".join(allowed))
             )
-    if not (1 <= k1 <= 5000 and 1 <= k2 <= 5000):
-        raise InputError(
-            Problem(
-                "SAEM iterations out of range", field="--k1/--k2", value=f"{k1}/{k2}", allowed="1 to 5000"
-            )
-        )
+    # --k1, --k2 and --proposal as the engine declares them (`SaemSettings`), before any data is read
+    settings = SaemSettings(k1=k1, k2=k2, seed=seed, polish_proposal=proposal)  # type: ignore[arg-type]
+    if not final_maximisation:
+        settings = dataclasses.replace(settings, polish_rounds=0)
     from cartrial.kinetics.popfit import get_model
-    from cartrial.kinetics.popfit.pdmodel import is_pd_model
+    from cartrial.kinetics.popfit.pdmodel import TITRE_LIKELIHOOD, is_pd_model
 
     pd_model = is_pd_model(model)
     if pd_model and individual_parameters is None and url is None:
@@ -598,10 +613,7 @@ def popfit_command(
                 "(or --url: the store's PK samples are fitted first)",
             )
         )
-    if titre not in ("interval", "centre"):
-        raise InputError(
-            Problem("unknown titre likelihood", field="--titre", value=titre, allowed="interval, centre")
-        )
+    TITRE_LIKELIHOOD.check("censoring", titre)  # the engine's declaration, before any data is read
     if not pd_model and titre != "interval":
         raise InputError(
             Problem(
@@ -679,9 +691,6 @@ def popfit_command(
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
-    settings = SaemSettings(k1=k1, k2=k2, seed=seed, polish_proposal=proposal)  # type: ignore[arg-type]
-    if not final_maximisation:
-        settings = dataclasses.replace(settings, polish_rounds=0)
     data = _population_data(
         table,
         samples,
@@ -927,6 +936,7 @@ def _store_kinetic_fit(
 
 
 @kinetics_app.command("map", epilog=MAP_EXAMPLE)
+@names_cli_arguments(_MAP_NAMES)
 def map_command(
     file: Path = typer.Argument(
         ..., help="The new patient's samples (pk_samples template; pd_samples for a PD population)."

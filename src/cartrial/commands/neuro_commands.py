@@ -114,7 +114,7 @@ def _check_convention(value: str) -> None:
     from cartrial.neuro.choices import choose
     from cartrial.neuro.visual_acuity import OffChartConvention
 
-    choose(OffChartConvention, value, "--offchart-convention")
+    choose(OffChartConvention, value, "offchart_convention")
 
 
 def _read(path: Path, **columns: Any) -> pd.DataFrame:
@@ -299,22 +299,12 @@ def score_va(
     cutoff: str | None = CUTOFF_OPTION,
 ) -> None:
     """Add logmar, decimal, snellen_20 (and letters, visual FS from acuity) to a visual acuity form."""
-    from cartrial.neuro.choices import choose
-    from cartrial.neuro.derive import BARE_NUMBER_NOTATIONS, VA_SOURCE, derive_visual_acuity
+    from cartrial.neuro.derive import VA_SOURCE, check_visual_acuity_options, derive_visual_acuity
     from cartrial.neuro.tables import VA_COLUMNS, VA_OPTIONAL
-    from cartrial.neuro.visual_acuity import OffChartConvention
     from cartrial.tabular import emit_table
 
-    convention = choose(OffChartConvention, offchart_convention, "--offchart-convention").value
-    if numeric_notation is not None and numeric_notation not in BARE_NUMBER_NOTATIONS:
-        raise InputError(
-            Problem(
-                "not an allowed value",
-                field="--numeric-notation",
-                value=numeric_notation,
-                allowed=" | ".join(BARE_NUMBER_NOTATIONS),
-            )
-        )
+    # the engine's rules, before the form is read (its fields renamed to the options by OPTION_NAMES)
+    convention = check_visual_acuity_options(offchart_convention, numeric_notation).value
     frame = _read(file, required=VA_COLUMNS, optional=VA_OPTIONAL)
     result = derive_visual_acuity(
         frame,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cartrial.allowed import check_seed
-from cartrial.commands.option_names import seed_option
+from cartrial.commands.option_names import names_cli_arguments, seed_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,6 +29,10 @@ simulate_app = typer.Typer(
 
 SCENARIO = typer.Option(..., "--scenario", help="Scenario YAML (names the protocol file).")
 SEED = seed_option(0)
+
+#: Engine field names (`simulate_trials`: `cartrial.simulation.scenario.TRIALS`) -> the option typed.
+OPTION_NAMES: dict[str, str] = {"trials": "--trials", "seed": "--seed"}
+_names_cli_arguments = names_cli_arguments(OPTION_NAMES)
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
@@ -76,9 +80,10 @@ def _progress_bar(disable: bool) -> Any:
     epilog="Example: [bold]cartrial simulate trial --scenario examples/ct103a-nmosd/scenario.yaml "
     "--trials 1000 --out oc/[/]",
 )
+@_names_cli_arguments
 def trial_command(
     scenario_path: Path = SCENARIO,
-    trials: int = typer.Option(1000, "--trials", help="Number of virtual trials (1..1,000,000)."),
+    trials: int = typer.Option(1000, "--trials", help="Number of virtual trials (allowed: 1 to 1000000)."),
     seed: int = SEED,
     out: Path | None = typer.Option(
         None, "--out", help="Folder for oc.json, doses.csv, metrics.csv, trials.csv and summary.html."
@@ -88,13 +93,12 @@ def trial_command(
     """Operating characteristics of many virtual trials of the scenario's protocol (Monte Carlo SEs)."""
     from rich.console import Console
 
-    from cartrial.errors import InputError, Problem
     from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
+    from cartrial.simulation.scenario import TRIALS
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     check_seed(seed, "--seed")
-    if not 1 <= trials <= 1_000_000:
-        raise InputError(Problem("out of range", field="--trials", value=trials, allowed="1..1000000"))
+    TRIALS.check("trials", trials)  # the engine's declaration, before the scenario is read
     scenario, protocol = _load(scenario_path)
     with _progress_bar(as_json) as bar:
         task = bar.add_task("screening the virtual population", total=None)
@@ -181,25 +185,24 @@ def study_command(
     seed: int = SEED,
     out: Path = typer.Option(..., "--out", help="Folder for the CSV import templates (created if needed)."),
     patients: int | None = typer.Option(
-        None, "--expansion-patients", help="Resize the protocol's expansion cohort (e.g. a large test study)."
+        None,
+        "--expansion-patients",
+        help="Resize the protocol's expansion cohort (e.g. a large test study; allowed: 1 to 100000).",
     ),
     as_json: bool = JSON,
 ) -> None:
     """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
     from rich.console import Console
 
-    from cartrial.errors import InputError, Problem
     from cartrial.simulation import prepare
+    from cartrial.simulation.scenario import EXPANSION_PATIENTS
     from cartrial.simulation.study import simulate_study
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     check_seed(seed, "--seed")
     scenario, protocol = _load(scenario_path)
     if patients is not None:
-        if not 1 <= patients <= 100_000:
-            raise InputError(
-                Problem("out of range", field="--expansion-patients", value=patients, allowed="1..100000")
-            )
+        EXPANSION_PATIENTS.check("--expansion-patients", patients)  # as the scenario declares it
         design = scenario.design.model_copy(update={"expansion_patients": patients})
         scenario = scenario.model_copy(update={"design": design})
     prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))

@@ -15,8 +15,11 @@ Limits (each with its reason):
 * `MAX_DAYS_PER_SUBJECT` = 100,000 time points per subject.
 * `MAX_SAMPLES` = 50,000,000 rows in one run (about 2 GB of CSV).
 * seed: `cartrial.allowed.SEED`, a whole number from 0 to 2^63 − 1 (one range for every command; D-19.19).
-* residual SD on the log scale: 0 ≤ SD ≤ 5 (5 is a factor e^5 ≈ 150 per SD, far beyond any assay; Stein
-  2019 Table 1 has 0.56).
+* residual SD on the log scale: `RESIDUAL_SD_LOG`, 0 ≤ SD ≤ 5 (5 is a factor e^5 ≈ 150 per SD, far beyond
+  any assay; Stein 2019 Table 1 has 0.56).
+
+Problems name the arguments of these functions (`n_subjects`, `days`, `residual_sd_log`, `seed`); the
+command line renames them to its options (``--subjects``, ``--days``, ``--residual-sd``, ``--seed``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import MAX_SEED, check_seed
+from cartrial.allowed import MAX_SEED, Allowed, check_seed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import (
     STEIN_PARAMETERS,
@@ -47,6 +50,8 @@ MAX_DAY = 36_500.0
 MAX_DAYS_PER_SUBJECT = 100_000
 MAX_SAMPLES = 50_000_000
 MAX_RESIDUAL_SD_LOG = 5.0
+RESIDUAL_SD_LOG = Allowed(low=0, high=MAX_RESIDUAL_SD_LOG)
+"""The residual SD on the log scale of a simulation (module docstring)."""
 CHUNK_SAMPLES = 1_000_000
 """Rows per chunk of `simulate_stein2019_chunks` (a run smaller than this is one chunk)."""
 
@@ -62,7 +67,7 @@ def check_days(days: Sequence[float] | tuple[float, float, float]) -> FloatArray
     >>> check_days([float("nan"), 1, 2])
     Traceback (most recent call last):
     ...
-    cartrial.errors.InputError: --days: every day must be a finite number (got 'nan, 1, 2'); allowed: ...
+    cartrial.errors.InputError: days: every day must be a finite number (got 'nan, 1, 2'); allowed: ...
     """
     allowed = f"days 0 to {MAX_DAY:g}"
     if isinstance(days, tuple) and len(days) == 3:
@@ -71,14 +76,14 @@ def check_days(days: Sequence[float] | tuple[float, float, float]) -> FloatArray
         if not all(math.isfinite(v) for v in (start, stop, step)):
             raise InputError(
                 Problem(
-                    "start, stop and step must be finite numbers", field="--days", value=text, allowed=allowed
+                    "start, stop and step must be finite numbers", field="days", value=text, allowed=allowed
                 )
             )
         if step <= 0 or stop < start:
             raise InputError(
                 Problem(
                     "need a step > 0 and STOP ≥ START",
-                    field="--days",
+                    field="days",
                     value=text,
                     allowed="START:STOP[:STEP]",
                 )
@@ -89,7 +94,7 @@ def check_days(days: Sequence[float] | tuple[float, float, float]) -> FloatArray
             raise InputError(
                 Problem(
                     f"{count:,} time points per subject exceed the limit of {MAX_DAYS_PER_SUBJECT:,}",
-                    field="--days",
+                    field="days",
                     value=text,
                     allowed=f"at most {MAX_DAYS_PER_SUBJECT:,} points (use a larger step)",
                 )
@@ -98,27 +103,27 @@ def check_days(days: Sequence[float] | tuple[float, float, float]) -> FloatArray
     values = [float(v) for v in days]
     text = ", ".join(f"{v:g}" for v in values[:10]) + (", …" if len(values) > 10 else "")
     if not values:
-        raise InputError(Problem("no day given", field="--days", allowed=allowed))
+        raise InputError(Problem("no day given", field="days", allowed=allowed))
     if not all(math.isfinite(v) for v in values):
         raise InputError(
-            Problem("every day must be a finite number", field="--days", value=text, allowed=allowed)
+            Problem("every day must be a finite number", field="days", value=text, allowed=allowed)
         )
     if len(values) > MAX_DAYS_PER_SUBJECT:
-        raise InputError(Problem(f"more than {MAX_DAYS_PER_SUBJECT:,} days", field="--days", allowed=allowed))
+        raise InputError(Problem(f"more than {MAX_DAYS_PER_SUBJECT:,} days", field="days", allowed=allowed))
     _check_range(values, text, allowed)
     if len(set(values)) != len(values):
-        raise InputError(Problem("a day is given twice", field="--days", value=text, allowed="each day once"))
+        raise InputError(Problem("a day is given twice", field="days", value=text, allowed="each day once"))
     return np.array(sorted(values), dtype=float)
 
 
 def _check_range(values: Sequence[float], text: str, allowed: str) -> None:
     if min(values) < 0:
-        raise InputError(Problem("days must be ≥ 0", field="--days", value=text, allowed=allowed))
+        raise InputError(Problem("days must be ≥ 0", field="days", value=text, allowed=allowed))
     if max(values) > MAX_DAY:
         raise InputError(
             Problem(
                 f"days beyond {MAX_DAY:g} (100 years after infusion) are outside any follow-up",
-                field="--days",
+                field="days",
                 value=text,
                 allowed=allowed,
             )
@@ -141,7 +146,7 @@ def check_simulation(
     >>> check_simulation(1_000_000_000, (0, 1, 1))
     Traceback (most recent call last):
     ...
-    cartrial.errors.InputError: --subjects: more virtual subjects than the limit of 1,000,000 ...
+    cartrial.errors.InputError: n_subjects: more virtual subjects than the limit of 1,000,000 ...
     """
     subjects_limit = MAX_PD_SUBJECTS if model == "cartrial_pd" else MAX_SUBJECTS
     why = (
@@ -155,23 +160,13 @@ def check_simulation(
                 f"more virtual subjects than the limit of {subjects_limit:,} ({why})"
                 if n_subjects > subjects_limit
                 else "at least one virtual subject is needed",
-                field="--subjects",
+                field="n_subjects",
                 value=n_subjects,
                 allowed=f"1 to {subjects_limit:,}",
             )
         )
     check_seed(seed, optional=True)
-    sd = float(residual_sd_log)
-    if not (math.isfinite(sd) and 0.0 <= sd <= MAX_RESIDUAL_SD_LOG):
-        raise InputError(
-            Problem(
-                "the residual SD (log scale) must be a finite number from 0 to 5 (5 is a factor of about "
-                "150 per SD, beyond any assay; Stein 2019 Table 1: 0.56)",
-                field="--residual-sd",
-                value=sd,
-                allowed="0 to 5",
-            )
-        )
+    RESIDUAL_SD_LOG.check("residual_sd_log", residual_sd_log)
     grid = check_days(days)
     total = int(n_subjects) * int(grid.size)
     if total > MAX_SAMPLES:
@@ -179,7 +174,7 @@ def check_simulation(
             Problem(
                 f"{n_subjects:,} subjects × {grid.size:,} days = {total:,} rows exceed the limit of "
                 f"{MAX_SAMPLES:,} rows per run (about 2 GB of CSV)",
-                field="--subjects",
+                field="n_subjects",
                 value=n_subjects,
                 allowed="fewer subjects or days, or several runs with different seeds",
             )
@@ -317,6 +312,7 @@ __all__ = [
     "MAX_SAMPLES",
     "MAX_SEED",
     "MAX_SUBJECTS",
+    "RESIDUAL_SD_LOG",
     "Stein2019Chunks",
     "check_days",
     "check_simulation",

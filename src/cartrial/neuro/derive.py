@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import Allowed
 from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
@@ -103,6 +104,26 @@ BARE_NUMBER_NOTATIONS: tuple[str, ...] = (
     Notation.LOGMAR.value,
     Notation.ETDRS_LETTERS.value,
 )
+NUMERIC_NOTATION = Allowed(values=BARE_NUMBER_NOTATIONS)
+"""What `derive_visual_acuity` ``numeric_notation`` allows when given (None: a bare number is refused)."""
+
+
+def check_visual_acuity_options(
+    convention: OffChartConvention | str, numeric_notation: Notation | str | None
+) -> OffChartConvention:
+    """The off-chart convention of `derive_visual_acuity`, its ``numeric_notation`` checked too: an
+    `OptionError` names the argument (``convention``, ``numeric_notation``), the value and what is allowed;
+    the command line calls this before reading the form and names its options instead.
+
+    >>> check_visual_acuity_options("none", "percent")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: numeric_notation: not an allowed value (got 'percent'); allowed: ...
+    """
+    chosen = choose(OffChartConvention, convention, "convention")
+    if numeric_notation is not None:
+        NUMERIC_NOTATION.check("numeric_notation", str(getattr(numeric_notation, "value", numeric_notation)))
+    return chosen
 
 
 def as_frame(data: FrameLike) -> pd.DataFrame:
@@ -293,12 +314,7 @@ def derive_visual_acuity(
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
     [[0.301, 4], [1.0, 4]]
     """
-    chosen = choose(OffChartConvention, convention, "--offchart-convention")
-    if numeric_notation is not None and str(numeric_notation) not in BARE_NUMBER_NOTATIONS:
-        raise ConfigurationError(
-            f"--numeric-notation: {str(numeric_notation)!r} is not allowed; allowed: "
-            f"{', '.join(BARE_NUMBER_NOTATIONS)}"
-        )
+    chosen = check_visual_acuity_options(convention, numeric_notation)
     data = as_frame(frame)
     problems = RowProblems(source)
     table = parse_va_table(
@@ -895,6 +911,8 @@ def derive_responders(
     >>> r.table[["definition", "n_evaluable", "n_responders", "percent"]].values.tolist()
     [['bowel_bladder_fs_decrease_1', 1, 1, 100.0]]
     """
+    chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
+    convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     days = infusion_days(infusions, source=names.get("infusions", "infusions"))
     given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
@@ -909,7 +927,6 @@ def derive_responders(
         if needed:
             flags = " and ".join(sorted(f"--{_FLAG.get(f, f)}" for f in needed))
             raise ConfigurationError(f"responder definition {name!r} needs {flags}")
-    chosen_follow_up = choose(FollowUpChoice, follow_up, "--follow-up")
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     assessed: set[str] = set()
     if edss is not None:
@@ -960,7 +977,7 @@ def derive_responders(
         options={
             "definitions": chosen,
             "follow_up": chosen_follow_up.value,
-            "offchart_convention": choose(OffChartConvention, offchart_convention, "convention").value,
+            "offchart_convention": convention.value,
         },
         sources=tuple(dict.fromkeys(s.source for s in summaries)),
         units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
@@ -1211,12 +1228,14 @@ def derive_disability(
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "MEASURE_FORM",
+    "NUMERIC_NOTATION",
     "FollowUpEnd",
     "FrameLike",
     "RelapseResult",
     "ResponderResult",
     "arr_listing",
     "as_frame",
+    "check_visual_acuity_options",
     "derive_disability",
     "derive_edss",
     "derive_osis",

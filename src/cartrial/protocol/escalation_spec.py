@@ -13,11 +13,10 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, OPTIONS
 from cartrial.protocol.dlt import DltRule
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.protocol.yaml_source import Issue, option_error, semantic_error
 
 
 class DesignName(StrEnum):
@@ -185,9 +184,7 @@ class EscalationSpec(BaseModel):
         field = str(info.field_name)
         problem = OPTIONS[_RANGED_FIELDS[field]].problem(value, field)
         if problem is not None:
-            raise PydanticCustomError(
-                "option_range", "{message}", {"message": problem.message, "expected": problem.allowed}
-            )
+            raise option_error(problem)
         return value
 
     @model_validator(mode="after")

@@ -64,6 +64,15 @@ def semantic_error(issues: Sequence[Issue]) -> PydanticCustomError:
     return PydanticCustomError(SEMANTIC_ERROR_TYPE, "{summary}", {"summary": summary, "issues": list(issues)})
 
 
+def option_error(problem: Problem) -> PydanticCustomError:
+    """A pydantic error for a value outside its declaration (`cartrial.allowed.Allowed.problem`; raise it
+    from a ``field_validator``): the reader shows the declaration's message and allowed text at the key's
+    file and line, as every option error reads (``out of range (got 1.5); allowed: …``)."""
+    return PydanticCustomError(
+        "option_range", "{message}", {"message": problem.message, "expected": problem.allowed}
+    )
+
+
 @dataclass
 class _Located:
     """A composed node with the line of the key that introduced it (1-based)."""
@@ -579,6 +588,7 @@ __all__ = [
     "MAX_YAML_VALUES",
     "Issue",
     "YamlPositions",
+    "option_error",
     "parse_yaml_model",
     "problems_from_issues",
     "problems_from_validation_error",

@@ -13,10 +13,24 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
+from cartrial.protocol.yaml_source import (
+    Issue,
+    option_error,
+    parse_yaml_model,
+    read_text_file,
+    semantic_error,
+)
+
+MAX_TRIALS = 1_000_000
+TRIALS = Allowed(low=1, high=MAX_TRIALS, integer=True)
+"""Virtual trials of one run (`simulate_trials`, `simulate trial --trials`, a sweep grid's `trials`)."""
+EXPANSION_PATIENTS = Allowed(low=1, high=100_000, integer=True)
+"""Size of a resized expansion cohort (`DesignSettings.expansion_patients`, `simulate study
+--expansion-patients`)."""
 
 SCENARIO_SCHEMA_VERSION = 1
 
@@ -342,11 +356,15 @@ class DesignSettings(_Model):
     overrides: dict[str, Any] = Field(default_factory=dict)
     max_cohorts: int | None = Field(default=None, ge=1, le=1000)
     expansion_patients: int | None = Field(
-        default=None,
-        ge=1,
-        le=100_000,
-        description="size of the protocol's expansion cohort (e.g. a large study)",
+        default=None, description="size of the protocol's expansion cohort (e.g. a large study)"
     )
+
+    @field_validator("expansion_patients")
+    @classmethod
+    def _expansion_in_range(cls, value: int | None) -> int | None:
+        if value is not None and (problem := EXPANSION_PATIENTS.problem("expansion_patients", value)):
+            raise option_error(problem)
+        return value
 
 
 class Scenario(_Model):
@@ -489,8 +507,11 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 __all__ = [
+    "EXPANSION_PATIENTS",
+    "MAX_TRIALS",
     "POPULATION_COVARIATES",
     "SCENARIO_SCHEMA_VERSION",
+    "TRIALS",
     "Scenario",
     "load_scenario",
     "parse_scenario",

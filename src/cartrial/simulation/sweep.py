@@ -18,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.yaml_source import Issue, parse_yaml_model, read_text_file, semantic_error
-from cartrial.simulation.scenario import Scenario
+from cartrial.protocol.yaml_source import (
+    Issue,
+    option_error,
+    parse_yaml_model,
+    read_text_file,
+    semantic_error,
+)
+from cartrial.simulation.scenario import TRIALS, Scenario
 
 #: Largest number of grid points of one sweep (each is a full simulation run).
 MAX_POINTS = 10_000
@@ -67,8 +73,16 @@ class Grid(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    trials: int = Field(default=1000, ge=1, le=1_000_000)
+    trials: int = 1000
     axes: list[Axis] = Field(min_length=1)
+
+    @field_validator("trials")
+    @classmethod
+    def _trials_in_range(cls, value: int) -> int:
+        """Trials per point: `cartrial.simulation.scenario.TRIALS`, as `simulate trial --trials`."""
+        if (problem := TRIALS.problem("trials", value)) is not None:
+            raise option_error(problem)
+        return value
 
     @model_validator(mode="after")
     def _one_axis_per_parameter(self) -> Grid:

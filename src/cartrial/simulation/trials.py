@@ -41,7 +41,7 @@ from cartrial.simulation.population import (
     edss_of,
     screen_covariates,
 )
-from cartrial.simulation.scenario import Scenario
+from cartrial.simulation.scenario import TRIALS, Scenario
 
 FloatArray = npt.NDArray[np.float64]
 DAYS_PER_MONTH = 30.4375
@@ -548,12 +548,7 @@ def simulate_trials(
     """Simulate `trials` virtual trials (vectorised in batches of `batch_size`; results do not depend on it
     beyond the random stream: each batch has its own child of the trial seed)."""
     started = time.perf_counter()
-    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 1_000_000:
-        raise InputError(
-            Problem(
-                "the number of trials must be 1..1000000", field="trials", value=trials, allowed="1..1000000"
-            )
-        )
+    TRIALS.check("trials", trials)
     seed = prepared.seed if seed is None else seed
     _check_seed(seed)
     size = int(prepared.design.cohort_size)

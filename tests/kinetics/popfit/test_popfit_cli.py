@@ -171,7 +171,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
         (("--k1", "0"), "out of range"),
         (("--ci", "bootstrap"), "allowed: auto, wald, profile"),
         (("--variance-ci", "profile"), "allowed: satterthwaite, wald"),
-        (("--proposal", "normal"), "allowed: laplace, mcmc, mixture"),
+        (("--proposal", "normal"), "allowed: laplace | mcmc | mixture"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -375,7 +375,7 @@ def parse_covariate_spec(spec: str) -> tuple[str, str, str]:
         raise InputError(
             Problem(
                 "a covariate effect is PARAMETER~COVARIATE",
-                field="--covariate",
+                field="covariates",
                 value=text,
                 allowed="e.g. cmax~dose_level, cl~weight_kg:power, cmax~sex:cat",
             )
@@ -386,15 +386,13 @@ def parse_covariate_spec(spec: str) -> tuple[str, str, str]:
         cov, kind = (s.strip() for s in cov.split(":", 1))
     if kind not in ("auto", "power", "cat", "linear"):
         raise InputError(
-            Problem(
-                "unknown covariate model", field="--covariate", value=text, allowed="power, cat or linear"
-            )
+            Problem("unknown covariate model", field="covariates", value=text, allowed="power, cat or linear")
         )
     if not par or not cov:
         raise InputError(
             Problem(
                 "a covariate effect is PARAMETER~COVARIATE",
-                field="--covariate",
+                field="covariates",
                 value=text,
                 allowed="e.g. cmax~dose_level",
             )
@@ -422,7 +420,7 @@ def covariate_design(
             raise InputError(
                 Problem(
                     "not a parameter of the model",
-                    field="--covariate",
+                    field="covariates",
                     value=par,
                     allowed=", ".join(parameters),
                 )
@@ -432,7 +430,7 @@ def covariate_design(
             raise InputError(
                 Problem(
                     "covariate column not found",
-                    field="--covariate",
+                    field="covariates",
                     value=name,
                     allowed=", ".join(map(str, cov.columns)) or "a covariates file with that column",
                 )

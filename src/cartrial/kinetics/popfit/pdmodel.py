@@ -54,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
@@ -328,6 +329,8 @@ def initial_baseline(data: PopulationData) -> float:
 
 TITRE_CENSORING: tuple[str, ...] = ("interval", "centre")
 """Likelihoods of titre observations: the interval-censored one (default) or the interval centre."""
+TITRE_LIKELIHOOD = Allowed(values=TITRE_CENSORING)
+"""What ``censoring`` of `titre_observations` allows (``--titre`` on the command line)."""
 
 _TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>\d+(?:\.\d+)?)$")
 
@@ -381,15 +384,7 @@ def titre_observations(
     the grid, is an `InputError` naming the row."""
     from cartrial.kinetics.pd import TITRE_DILUTIONS
 
-    if censoring not in TITRE_CENSORING:
-        raise InputError(
-            Problem(
-                "unknown titre likelihood",
-                field="--titre",
-                value=censoring,
-                allowed=", ".join(TITRE_CENSORING),
-            )
-        )
+    TITRE_LIKELIHOOD.check("censoring", censoring)
 
     out = table.copy()
     cells = out[column]
@@ -481,6 +476,7 @@ __all__ = [
     "PD_MODEL_NAME",
     "PD_POPULATION_PARAMETERS",
     "TITRE_CENSORING",
+    "TITRE_LIKELIHOOD",
     "attach_kinetics",
     "cumulative_car_auc",
     "initial_baseline",

@@ -201,7 +201,7 @@ class PopulationModel:
                 raise InputError(
                     Problem(
                         "the population model has no effect of this covariate",
-                        field="--covariate-value",
+                        field="covariates",
                         value=given,
                         allowed=", ".join(dict.fromkeys(names)) or "none (the model has no covariate)",
                     )

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
+from cartrial.allowed import allowed, check_fields, check_seed
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.likelihood import LOG_2PI, log_interval_probability, subject_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
@@ -43,6 +44,15 @@ from cartrial.kinetics.popfit.population import PopulationSpec, Theta
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+PROPOSALS: tuple[str, ...] = ("laplace", "mcmc", "mixture")
+"""Importance-sampling proposals (`SaemSettings.polish_proposal`, `--proposal`)."""
+
+MAX_ITERATIONS = 5000
+"""Most iterations of each SAEM phase (`SaemSettings.k1`, `k2`): 20 times the default exploration phase
+(250; saemix 300), far beyond the convergence of any fit in docs/popfit.md; it bounds the run time, each
+iteration running the MCMC kernels of every chain."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +82,14 @@ class SaemSettings:
     is built at (each round of the final maximisation and the final θ). Default ``mixture`` (D-17.24): the
     Laplace proposal fits the Stein model's conditional distributions badly (kink of the profile at tmax)
     and its surface shifted FOLDX and ω²_tmax (D-17.23).
+
+    What each checked field allows is declared in its metadata (`cartrial.allowed`): k1 and k2 1 to
+    `MAX_ITERATIONS`, polish_proposal one of `PROPOSALS`, proposal_defensive 0 to 1, proposal_chains and
+    proposal_iterations ≥ 1, proposal_burn ≥ 0; the seed is `cartrial.allowed.SEED`.
     """
 
-    k1: int = 250
-    k2: int = 150
+    k1: int = field(default=250, metadata=allowed(low=1, high=MAX_ITERATIONS, integer=True))
+    k2: int = field(default=150, metadata=allowed(low=1, high=MAX_ITERATIONS, integer=True))
     n_burn: int = 5
     n_chains: int | None = None
     kernels: tuple[int, int, int] = (2, 2, 2)
@@ -90,30 +104,20 @@ class SaemSettings:
     polish_draws: int = 300
     polish_tol: float = 0.5
     polish_final_draws: int = 2000
-    polish_proposal: Literal["laplace", "mcmc", "mixture"] = "mixture"
-    proposal_chains: int = 4
-    proposal_burn: int = 30
-    proposal_iterations: int = 60
-    proposal_defensive: float = 0.1
+    polish_proposal: Literal["laplace", "mcmc", "mixture"] = field(
+        default="mixture", metadata=allowed(values=PROPOSALS)
+    )
+    proposal_chains: int = field(default=4, metadata=allowed(low=1, integer=True))
+    proposal_burn: int = field(default=30, metadata=allowed(low=0, integer=True))
+    proposal_iterations: int = field(default=60, metadata=allowed(low=1, integer=True))
+    proposal_defensive: float = field(default=0.1, metadata=allowed(low=0, high=1))
 
     def __post_init__(self) -> None:
-        from cartrial.allowed import check_seed
-        from cartrial.errors import ConfigurationError
-
+        """Refuse a seed outside `cartrial.allowed.SEED` and every declared field outside its declaration
+        (`OptionError`, a `ConfigurationError`, naming the field; the command line renames ``k1`` to
+        ``--k1``)."""
         check_seed(self.seed, optional=True)
-        if self.polish_proposal not in PROPOSALS:
-            raise ConfigurationError(
-                f"unknown importance-sampling proposal {self.polish_proposal!r}; "
-                f"allowed: {', '.join(PROPOSALS)}"
-            )
-        if not 0.0 <= self.proposal_defensive <= 1.0:
-            raise ConfigurationError(
-                f"proposal_defensive must be between 0 and 1 (got {self.proposal_defensive})"
-            )
-        if self.proposal_chains < 1 or self.proposal_iterations < 1 or self.proposal_burn < 0:
-            raise ConfigurationError(
-                "proposal_chains and proposal_iterations must be ≥ 1 and proposal_burn ≥ 0"
-            )
+        check_fields(self)
 
 
 @dataclass
@@ -669,10 +673,6 @@ def t_log_pdf(phi: FloatArray, center: FloatArray, scale: FloatArray, df: float 
     sol = np.einsum("nij,nkj->nki", chol_inv, phi - center[:, None, :])
     logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
     return _t_log_density(np.sum(sol * sol, axis=2), logdet, q, df)
-
-
-PROPOSALS: tuple[str, ...] = ("laplace", "mcmc", "mixture")
-"""Importance-sampling proposals (`SaemSettings.polish_proposal`, `--proposal`)."""
 
 
 @dataclass(frozen=True)
