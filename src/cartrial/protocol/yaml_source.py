@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -62,6 +62,13 @@ def semantic_error(issues: Sequence[Issue]) -> PydanticCustomError:
     """A pydantic error carrying several located issues (raise it from a ``model_validator``)."""
     summary = "; ".join(_plain_message(issue) for issue in issues)
     return PydanticCustomError(SEMANTIC_ERROR_TYPE, "{summary}", {"summary": summary, "issues": list(issues)})
+
+
+def option_issues(error: InputError, path: Callable[[str], tuple[str | int, ...]]) -> list[Issue]:
+    """The problems of an engine's option check (`cartrial.allowed`: each names the engine's field) as located
+    issues: `path` maps a field to its path relative to the model that checks it. Lets a model call the
+    consumer's own rule at load time, so that the rule is declared once and its problems get their line."""
+    return [Issue(path(p.field or ""), p.message, p.value, p.allowed) for p in error.problems]
 
 
 @dataclass
@@ -579,6 +586,7 @@ __all__ = [
     "MAX_YAML_VALUES",
     "Issue",
     "YamlPositions",
+    "option_issues",
     "parse_yaml_model",
     "problems_from_issues",
     "problems_from_validation_error",
