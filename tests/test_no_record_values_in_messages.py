@@ -127,7 +127,7 @@ def grading_labs() -> Found:
             [
                 {**LAB_OK, "value": NUMBER},  # implausible, graded with a warning
                 {**LAB_OK, "unit": TEXT, "analyte": "platelets"},
-                {**LAB_OK, "lln": TEXT},
+                {**LAB_OK, "lln": TEXT, "collected_at": "2024-01-12T07:00:00Z"},
             ]
         ),
         keep_going=True,

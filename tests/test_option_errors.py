@@ -306,7 +306,10 @@ def test_relapse_parameters_of_a_protocol_are_named_by_their_yaml_key(cli: Any, 
     code, _, err = cli(*_relapses("--protocol", str(protocol)))
     allowed = _rule(RelapseOptions, "pre_window_months")
     assert code == 2
-    assert err.startswith(f"error: {protocol}, endpoints."), err
+    # refused when the protocol is loaded, at its line (D-19.20), before any form is read
+    line = 1 + text[: text.index("pre_window_months: 24,")].count("\n")
+    assert err.startswith(f"error: {protocol}: 1 problem in the protocol"), err
+    assert f"{protocol}, line {line}, endpoints." in err, err
     assert f".parameters.pre_window_months: out of range (got 500); allowed: {allowed}" in err, err
 
 

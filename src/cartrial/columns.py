@@ -359,7 +359,9 @@ def check_repeated_keys(
 ) -> np.ndarray:
     """One row per natural key (the study store's rule, `cartrial.store.models` ``natural_key``): a row whose
     key equals an earlier row's is a problem at `column`, naming the earlier row(s) and saying whether its
-    other cells are identical to theirs or which of them differ. The first row of each key is kept.
+    other cells are identical to theirs or which of them differ. The first row of each key is kept when its
+    repeats are identical copies of it; when a repeat differs, the first row is a problem too (which of the
+    conflicting values is right is not known, so with ``--keep-going`` none of them is used).
 
     `keys` has one column per key field, named as in the file, with one normalised value per row of `frame`
     (a parsed moment, a lower-cased category; a missing part — a cell that failed to parse — means the row
@@ -370,9 +372,10 @@ def check_repeated_keys(
     >>> problems = RowProblems("pk.csv")
     >>> keys = pd.DataFrame({"subject_id": frame["subject_id"], "day": frame["day"].astype(float)})
     >>> check_repeated_keys(keys, frame, problems, "day").tolist()
-    [False, True, True]
+    [True, True, True]
     >>> for problem in problems.all():
     ...     print(problem.row, problem.message)
+    2 conflicts with row 4 (same subject_id and day; differs in c)
     3 duplicate of row 2 (same subject_id and day; identical values)
     4 duplicate of rows 2, 3 (same subject_id and day; differs in c)
     """
@@ -395,6 +398,13 @@ def check_repeated_keys(
     shown = text[column].to_numpy(dtype=object) if column in text.columns else None
     what = _and_list(map(str, keys.columns))
     earlier: dict[int, list[int]] = {}
+    conflicts: dict[int, dict[str, list[int]]] = {}  # first row of a key -> differing column -> rows
+
+    def refuse(i: int, message: str) -> None:
+        value = shown[i] if shown is not None else " / ".join(map(str, keys.iloc[i]))
+        problems.add(i, column, value, message, f"one row per {what}")
+        refused[i] = True
+
     for i in np.flatnonzero(repeated).tolist():
         before = earlier.setdefault(int(group[i]), [])
         if before:
@@ -402,9 +412,13 @@ def check_repeated_keys(
             rows = ", ".join(str(j + FIRST_DATA_ROW) for j in before)
             label = f"row {rows}" if len(before) == 1 else f"rows {rows}"
             detail = f"differs in {', '.join(differing)}" if differing else "identical values"
-            message = f"duplicate of {label} (same {what}; {detail})"
-            value = shown[i] if shown is not None else " / ".join(map(str, keys.iloc[i]))
-            problems.add(i, column, value, message, f"one row per {what}")
-            refused[i] = True
+            refuse(i, f"duplicate of {label} (same {what}; {detail})")
+            for c in differing:
+                conflicts.setdefault(before[0], {}).setdefault(c, []).append(i)
         before.append(i)
+    for first, by_column in conflicts.items():
+        others = sorted({j for rows_ in by_column.values() for j in rows_})
+        rows = ", ".join(str(j + FIRST_DATA_ROW) for j in others)
+        label = f"row {rows}" if len(others) == 1 else f"rows {rows}"
+        refuse(first, f"conflicts with {label} (same {what}; differs in {', '.join(by_column)})")
     return refused

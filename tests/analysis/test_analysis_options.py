@@ -127,17 +127,39 @@ def test_every_option_is_listed_with_its_source(snapshot: StudySnapshot, default
 def test_a_bad_nca_option_is_named_by_its_protocol_key(
     snapshot: StudySnapshot, options: str, field: str, message: str
 ) -> None:
-    """Issue 19 (D-19.19): a bad ``analysis.options.nca_options`` value is an `InputError` naming its YAML
-    key, the value and what is allowed (the kinetics engine's declaration); it was a bare `CartrialError`
-    quoting the engine's own message."""
+    """Issue 19 (D-19.19, D-19.20): a bad ``analysis.options.nca_options`` value is an `InputError` naming its
+    YAML key, its line, the value and what is allowed (the kinetics engine's declaration), raised when the
+    protocol is loaded — before any data is read; it was a bare `CartrialError` quoting the engine's own
+    message, then (D-19.19) an error of the analysis without a line."""
     from cartrial.allowed import declared
     from cartrial.errors import InputError
     from cartrial.kinetics import NcaOptions
 
+    section = f"analysis:\n  options:\n    nca_options: {options}\n"
     with pytest.raises(InputError) as caught:
-        with_analysis(snapshot, f"analysis:\n  options:\n    nca_options: {options}\n")
+        with_analysis(snapshot, section)
     [problem] = caught.value.problems
     assert problem.field == f"analysis.options.nca_options.{field}"
+    text = snapshot.protocol_yaml
+    text = text[: text.index("\nanalysis:\n")] + "\n" + section
+    assert problem.line == text.splitlines().index(f"    nca_options: {options}") + 1
     rule = declared(NcaOptions).get(field)
     allowed = rule.text() if rule is not None else problem.allowed
-    assert str(problem) == f"analysis.options.nca_options.{field}: {message}; allowed: {allowed}"
+    expected = f"analysis.options.nca_options.{field}: {message}; allowed: {allowed}"
+    assert str(problem) == f"<string>, line {problem.line}, {expected}"
+
+
+def test_nca_options_built_without_validation_are_refused_by_the_analysis(snapshot: StudySnapshot) -> None:
+    """A protocol object built in code without validation (``model_copy``) meets the same rule when the
+    analysis runs, each problem named by its YAML key."""
+    from cartrial.errors import InputError
+
+    protocol = snapshot.protocol
+    options = protocol.analysis.options.model_copy(update={"nca_options": {"min_adj_r2": 2}})
+    analysis = protocol.analysis.model_copy(update={"options": options})
+    changed = dataclasses.replace(snapshot, protocol=protocol.model_copy(update={"analysis": analysis}))
+    with pytest.raises(InputError) as caught:
+        analyse(changed)
+    [problem] = caught.value.problems
+    assert problem.field == "analysis.options.nca_options.min_adj_r2"
+    assert (problem.value, problem.line) == (2, None)

@@ -24,9 +24,9 @@ ICANS_HEADER = "subject_id,assessed_at,consciousness,seizure,motor,cerebral_edem
 def test_contradictory_crs_duplicates_are_a_located_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Two assessments of S1 at the same moment (written two ways) disagree on temperature: exit 2 at the
-    second row, naming the first and the differing field; with --keep-going the second row gets the error and
-    no grade, the first and third are graded."""
+    """Two assessments of S1 at the same moment (written two ways) disagree on temperature: exit 2 at both
+    rows, each naming the other and the differing field (which temperature is right is not known); with
+    --keep-going neither of the two is graded, the third is."""
     path = write(
         tmp_path,
         "crs.csv",
@@ -36,12 +36,14 @@ def test_contradictory_crs_duplicates_are_a_located_error(
     )
     code, out, err = run(capsys, "grade", "crs", str(path))
     assert code == 2 and out == ""
-    assert "row 2, assessed_at" not in err and "row 3, assessed_at: duplicate of row 2" in err
+    assert (
+        "row 2, assessed_at: conflicts with row 3" in err and "row 3, assessed_at: duplicate of row 2" in err
+    )
     assert "differs in temperature_c" in err
     code, out, _ = run(capsys, "grade", "crs", str(path), "--keep-going")
     table = pd.read_csv(io.StringIO(out), keep_default_na=False)
-    assert code == 0 and table["grade"].astype(str).tolist() == ["1", "", "0"]
-    assert table["error"][0] == "" and "duplicate of row 2" in table["error"][1]
+    assert code == 0 and table["grade"].astype(str).tolist() == ["", "", "0"]
+    assert "conflicts with row 3" in table["error"][0] and "duplicate of row 2" in table["error"][1]
 
 
 def test_identical_duplicates_are_refused_at_the_second_row(
@@ -71,7 +73,7 @@ def test_contradictory_lab_and_icans_duplicates(capsys: pytest.CaptureFixture[st
     )
     code, _, err = run(capsys, "grade", "labs", str(labs))
     assert code == 2 and "row 3, collected_at: duplicate of row 2" in err and "differs in value" in err
-    assert "row 2, collected_at" not in err and "row 4" not in err
+    assert "row 2, collected_at: conflicts with row 3" in err and "row 4" not in err
     icans = write(
         tmp_path,
         "icans.csv",
@@ -118,7 +120,7 @@ def test_duplicates_through_the_python_api_raise_located_errors() -> None:
     )
     with pytest.raises(InputError) as caught:
         derive_crs_grades(frame)
-    assert [p.row for p in caught.value.problems] == [3]
+    assert [p.row for p in caught.value.problems] == [2, 3]
 
 
 def test_implausible_lab_value_warns_and_names_the_row(

@@ -102,6 +102,24 @@ def test_score_edss_bad_rows_fail_and_write_nothing(tmp_path: Path) -> None:
     assert "row 4, ambulation" in message
 
 
+def test_conflicting_duplicates_and_a_later_row_out_of_order_are_all_listed(tmp_path: Path) -> None:
+    """Rows 3 and 4 give one date twice with different FS (both refused: which is right is not known); row 5
+    is dated before them and is still reported out of order in the same pass (decisions D-19.18)."""
+    src = write(
+        tmp_path,
+        "e.csv",
+        EDSS_HEADER
+        + "S1,2021-01-01,0,0,0,0,0,0,0,0\n"
+        + "S1,2021-03-01,1,0,0,0,0,0,0,0\n"
+        + "S1,2021-03-01,2,0,0,0,0,0,0,0\n"
+        + "S1,2021-02-01,0,0,0,0,0,0,0,0\n",
+    )
+    message = cli(*["score", "edss", str(src)]).message
+    assert "row 3, assessed_at: conflicts with row 4" in message
+    assert "row 4, assessed_at: duplicate of row 3" in message and "differs in visual" in message
+    assert "row 5, assessed_at" in message and "out of order: earlier than row 3" in message
+
+
 def test_score_edss_keep_going(tmp_path: Path) -> None:
     """--keep-going scores the good rows and fills an error column for the bad ones; no row is dropped."""
     src = write(

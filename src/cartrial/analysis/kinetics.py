@@ -10,7 +10,6 @@ NCA) and whether it is beyond ``analysis.options.persistence_day`` (default `PER
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -61,7 +60,7 @@ def nca_datasets(
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
     PK sample)."""
-    from cartrial.kinetics import NcaOptions, derive_nca
+    from cartrial.kinetics import derive_nca
     from cartrial.kinetics.templates import PK_NCA_COLUMNS
 
     safety_ids = populations[SAFETY].subject_ids
@@ -76,36 +75,17 @@ def nca_datasets(
         tuple(s for s in safety_ids if s in with_pk),
         {"no PK sample": without} if without else {},
     )
-    from cartrial.errors import InputError, OptionError, Problem
+    from cartrial.errors import OptionError
     from cartrial.protocol.analysis_spec import AnalysisOptions
 
     spec = options if isinstance(options, AnalysisOptions) else AnalysisOptions()
     persistence_day = float(spec.persistence_day)
     prefix = "analysis.options.nca_options."
-    known = [f.name for f in dataclasses.fields(NcaOptions) if f.name != "intervals"]
-    unknown = sorted(set(spec.nca_options) - set(known))
-    if unknown:
-        raise InputError(
-            [
-                Problem("unknown NCA option", field=prefix + name, value=name, allowed=", ".join(known))
-                for name in unknown
-            ]
-        )
-    try:
-        nca_options = NcaOptions(
-            intervals=tuple((float(a), float(b)) for a, b in spec.nca_intervals_days), **spec.nca_options
-        )
+    try:  # the protocol load applied the same rule; only options built without validation fail here
+        nca_options = spec.nca()
     except OptionError as exc:  # each bad value named by its protocol key
         raise exc.renamed(
             lambda name: "analysis.options.nca_intervals_days" if name == "intervals" else prefix + name
-        ) from None
-    except (TypeError, ValueError) as exc:  # e.g. a lambda_z_window that is not a pair
-        raise InputError(
-            Problem(
-                f"not valid NCA options ({exc})",
-                field="analysis.options.nca_options",
-                allowed="the fields of cartrial.kinetics.NcaOptions",
-            )
         ) from None
     if len(pk) == 0:
         return {}

@@ -66,6 +66,8 @@ if TYPE_CHECKING:
         DESIGNS,
         OPTIONS,
         DesignOption,
+        check_design_options,
+        spec_options,
     )
     from cartrial.escalation.organs import (
         organ_of,
@@ -86,9 +88,7 @@ if TYPE_CHECKING:
     from cartrial.escalation.spec import (
         assemble_design,
         build_design,
-        check_design_options,
         design_from_spec,
-        spec_options,
     )
     from cartrial.escalation.tables import (
         DecisionTable,
@@ -139,7 +139,7 @@ _WHERE: dict[str, str] = {
     "attributed_relatedness": "cartrial.escalation.dlt",
     "boin_boundaries": "cartrial.escalation.interval",
     "build_design": "cartrial.escalation.spec",
-    "check_design_options": "cartrial.escalation.spec",
+    "check_design_options": "cartrial.escalation.options",
     "cohort_outcomes": "cartrial.escalation.dlt",
     "decision_table": "cartrial.escalation.tables",
     "design_decision": "cartrial.escalation.conduct",
@@ -155,7 +155,7 @@ _WHERE: dict[str, str] = {
     "replay_decisions": "cartrial.escalation.conduct",
     "run_cohorts": "cartrial.escalation.simulation",
     "simulate": "cartrial.escalation.simulation",
-    "spec_options": "cartrial.escalation.spec",
+    "spec_options": "cartrial.escalation.options",
     "subject_dlt": "cartrial.escalation.dlt",
     "with_behaviours": "cartrial.escalation.behaviours",
 }

@@ -10,8 +10,9 @@ fields apply to which design, and the range of each). What an option allows is a
 allowed: greater than 0 and less than 1``; docs/science/decisions.md D-19.19). The idea follows the option
 registries of R `escalation` 0.2.3 (selector factories) and PKNCA (`PKNCA.options`).
 
-This module imports only the standard library and `cartrial.allowed`, so the command line can read the
-registry without loading numpy or scipy.
+This module imports only the standard library (and `cartrial.allowed`, `cartrial.errors`), so the command
+line can read the registry without loading numpy or scipy, and the protocol model can apply
+`check_design_options`.
 
 >>> OPTIONS["exclusion_min_n"].flag
 '--exclusion-min-n'
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cartrial.allowed import Allowed
-from cartrial.errors import OptionError, Problem
+from cartrial.errors import InputError, OptionError, Problem
 
 DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
 
@@ -303,6 +304,91 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
 OPTIONS: Mapping[str, DesignOption] = {option.name: option for option in DESIGN_OPTIONS}
 
 
+def _value(spec: Any, name: str, default: Any = None) -> Any:
+    value = getattr(spec, name, default)
+    return getattr(value, "value", value)
+
+
+def _given(value: Any) -> bool:
+    """An option counts as given when it is not None and not a False flag."""
+    return value is not None and value is not False
+
+
+def check_design_options(
+    design: str, n_doses: int | None, options: Mapping[str, Any], *, strict: bool = True
+) -> dict[str, Any]:
+    """Validated option values for `design` (None / False flags dropped): the one check of the design
+    options, made by `cartrial.escalation.assemble_design` before a design is built and by the protocol's
+    escalation section (`cartrial.protocol.EscalationSpec`) when a protocol is loaded.
+
+    Refuses unknown option names, values outside the option's declaration (`DesignOption.problem`), and (with
+    `strict`) options that do not apply to `design`, naming the option; with ``strict=False`` such options
+    are dropped (a protocol spec carries every field with its default). `n_doses` None skips the check of
+    the number of dose levels (the escalation section alone does not know it).
+
+    >>> check_design_options("boin", 5, {"target": 0.3, "phi1": 0.2, "skeleton": None})
+    {'target': 0.3, 'phi1': 0.2}
+    >>> check_design_options("crm", 5, {"exclusion_min_n": 0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
+    """
+    name = str(design).lower()
+    problems: list[Problem] = []
+    if name not in DESIGNS:
+        raise InputError(Problem("unknown design", field="design", value=design, allowed=", ".join(DESIGNS)))
+    if n_doses is not None and (wrong_doses := DOSES.problem("doses", n_doses)) is not None:
+        problems.append(wrong_doses)
+    chosen: dict[str, Any] = {}
+    for key, value in options.items():
+        option = OPTIONS.get(key)
+        if option is None:
+            problems.append(
+                Problem("unknown design option", field=key, value=value, allowed=", ".join(sorted(OPTIONS)))
+            )
+            continue
+        if not _given(value):
+            continue
+        if name not in option.designs:
+            if strict:
+                problems.append(
+                    Problem(
+                        f"{key} does not apply to the {name} design (it would be ignored)",
+                        field=key,
+                        value=value,
+                        allowed=", ".join(sorted(option.designs)),
+                    )
+                )
+            continue
+        wrong = option.problem(value, key)
+        if wrong is not None:
+            problems.append(wrong)
+            continue
+        chosen[key] = value
+    if _given(chosen.get("skip_rule")) and not chosen.get("no_skip"):
+        problems.append(
+            Problem(
+                "skip_rule applies only with no_skip",
+                field="skip_rule",
+                value=chosen["skip_rule"],
+                allowed="with no_skip",
+            )
+        )
+    if problems:
+        raise OptionError(problems)
+    return chosen
+
+
+def spec_options(spec: Any) -> dict[str, Any]:
+    """The design options a protocol escalation section (or any object with its field names) carries.
+
+    >>> from types import SimpleNamespace
+    >>> spec_options(SimpleNamespace(design="boin", target=0.3, start_level=2))["start_dose"]
+    2
+    """
+    return {option.name: _value(spec, option.field) for option in OPTIONS.values()}
+
+
 __all__ = [
     "DAYS",
     "DESIGNS",
@@ -314,5 +400,7 @@ __all__ = [
     "OPTIONS",
     "PROBABILITY",
     "DesignOption",
+    "check_design_options",
     "check_options",
+    "spec_options",
 ]

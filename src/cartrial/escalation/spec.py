@@ -1,10 +1,11 @@
 """The one place a design is assembled: from option values (`assemble_design`) or from the protocol's
 escalation section (`design_from_spec`, which reads the same options from the spec's fields).
 
-Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, allowed, designs);
-here they are checked (range, design they apply to) before anything is allocated and turned into the bare
-design plus its behaviours. BOIN's ``n.earlystop`` stopping policy (`StopWhenNAtDose(requires_stay=True)`,
-BOIN 2.7.2 `get.oc`) is written here only.
+Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, allowed values,
+designs) and checked there (`check_design_options`: declaration, design they apply to; the protocol's
+escalation section calls the same check when it is loaded) before anything is allocated; here they are
+turned into the bare design plus its behaviours. BOIN's ``n.earlystop`` stopping policy
+(`StopWhenNAtDose(requires_stay=True)`, BOIN 2.7.2 `get.oc`) is written here only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cartrial.errors import InputError, OptionError, Problem
+from cartrial.errors import InputError, Problem
 from cartrial.escalation.behaviours import (
     BehavingDesign,
     Behaviour,
@@ -25,80 +26,8 @@ from cartrial.escalation.behaviours import (
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2
-from cartrial.escalation.options import DESIGNS, DOSES, OPTIONS, PROBABILITY
+from cartrial.escalation.options import DESIGNS, OPTIONS, PROBABILITY, check_design_options, spec_options
 from cartrial.escalation.three_plus_three import ThreePlusThree
-
-
-def _value(spec: Any, name: str, default: Any = None) -> Any:
-    value = getattr(spec, name, default)
-    return getattr(value, "value", value)
-
-
-def _given(value: Any) -> bool:
-    """An option counts as given when it is not None and not a False flag."""
-    return value is not None and value is not False
-
-
-def check_design_options(
-    design: str, n_doses: int, options: Mapping[str, Any], *, strict: bool = True
-) -> dict[str, Any]:
-    """Validated option values for `design` (None / False flags dropped).
-
-    Refuses unknown option names, values outside the declared range, and (with `strict`) options that do not
-    apply to `design`, naming the option; with ``strict=False`` such options are dropped (a protocol spec
-    carries every field with its default).
-
-    >>> check_design_options("boin", 5, {"target": 0.3, "phi1": 0.2, "skeleton": None})
-    {'target': 0.3, 'phi1': 0.2}
-    >>> check_design_options("crm", 5, {"exclusion_min_n": 0})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cartrial.errors.OptionError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
-    """
-    name = str(design).lower()
-    problems: list[Problem] = []
-    if name not in DESIGNS:
-        raise InputError(Problem("unknown design", field="design", value=design, allowed=", ".join(DESIGNS)))
-    if (wrong_doses := DOSES.problem("doses", n_doses)) is not None:
-        problems.append(wrong_doses)
-    chosen: dict[str, Any] = {}
-    for key, value in options.items():
-        option = OPTIONS.get(key)
-        if option is None:
-            problems.append(
-                Problem("unknown design option", field=key, value=value, allowed=", ".join(sorted(OPTIONS)))
-            )
-            continue
-        if not _given(value):
-            continue
-        if name not in option.designs:
-            if strict:
-                problems.append(
-                    Problem(
-                        f"{key} does not apply to the {name} design (it would be ignored)",
-                        field=key,
-                        value=value,
-                        allowed=", ".join(sorted(option.designs)),
-                    )
-                )
-            continue
-        wrong = option.problem(value, key)
-        if wrong is not None:
-            problems.append(wrong)
-            continue
-        chosen[key] = value
-    if _given(chosen.get("skip_rule")) and not chosen.get("no_skip"):
-        problems.append(
-            Problem(
-                "skip_rule applies only with no_skip",
-                field="skip_rule",
-                value=chosen["skip_rule"],
-                allowed="with no_skip",
-            )
-        )
-    if problems:
-        raise OptionError(problems)
-    return chosen
 
 
 def _need(name: str, design: str, values: Mapping[str, Any], allowed: str) -> Any:
@@ -242,16 +171,6 @@ def build_design(design: str, n_doses: int, **options: Any) -> Design:
     return built
 
 
-def spec_options(spec: Any) -> dict[str, Any]:
-    """The design options a protocol escalation section (or any object with its field names) carries.
-
-    >>> from types import SimpleNamespace
-    >>> spec_options(SimpleNamespace(design="boin", target=0.3, start_level=2))["start_dose"]
-    2
-    """
-    return {option.name: _value(spec, option.field) for option in OPTIONS.values()}
-
-
 def design_from_spec(spec: Any, n_doses: int, *, expansion: Any = None) -> Design:
     """The design the protocol's escalation section describes, with its behaviours (`assemble_design` on the
     spec's fields; options that do not apply to the design are ignored — the protocol has refused them).
@@ -261,8 +180,9 @@ def design_from_spec(spec: Any, n_doses: int, *, expansion: Any = None) -> Desig
     >>> design_from_spec(spec, 2).options()["variant"]
     'escalation_only'
     """
+    design = getattr(spec, "design", None)
     return assemble_design(
-        str(_value(spec, "design")), n_doses, spec_options(spec), expansion=expansion, strict=False
+        str(getattr(design, "value", design)), n_doses, spec_options(spec), expansion=expansion, strict=False
     )
 
 

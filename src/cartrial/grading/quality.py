@@ -121,7 +121,8 @@ def check_duplicate_assessments(
 ) -> None:
     """One assessment per `key` values (default the subject) and moment in `time_column`, the study store's
     natural key: a row repeating an earlier row's key is a located problem naming the earlier row(s), saying
-    whether it is an identical copy or which fields differ (`cartrial.columns.check_repeated_keys`, the rule
+    whether it is an identical copy or which fields differ, and the earlier row too when they differ
+    (`cartrial.columns.check_repeated_keys`, the rule
     of every reader; docs/science/decisions.md D-19.18). Moments compare as instants (``08:00Z`` =
     ``08:00:00+00:00``), categories (the analyte, the therapy) case-insensitively, subject ids exactly; a
     row whose key cells are blank or not a date-time is not compared.
@@ -132,8 +133,10 @@ def check_duplicate_assessments(
     ...     "2024-01-11T08:00:00+00:00"], "temperature_c": [38.5, 37.0]})
     >>> problems = RowProblems("crs.csv")
     >>> check_duplicate_assessments(frame, "assessed_at", problems)
-    >>> [(p.row, p.message) for p in problems.all()]
-    [(3, 'duplicate of row 2 (same subject_id and assessed_at; differs in temperature_c)')]
+    >>> for p in problems.all():
+    ...     print(p.row, p.message)
+    2 conflicts with row 3 (same subject_id and assessed_at; differs in temperature_c)
+    3 duplicate of row 2 (same subject_id and assessed_at; differs in temperature_c)
     >>> problems = RowProblems("crs.csv")
     >>> check_duplicate_assessments(pd.concat([frame.iloc[:1]] * 2), "assessed_at", problems)
     >>> print(problems.all()[0].message)

@@ -30,26 +30,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
-from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
+from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.protocol.nca_options import (
+    BLQ_PRESETS,
+    PKNCA_SOURCE,
+    AucMethod,
+    LambdaZOrder,
+    NcaOptions,
+    PersistenceRule,
+)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
-QUALITY_FLAGS_SOURCE = (
-    "PKNCA 0.12.0: PKNCA.options min.span.ratio (default 2) and max.aucinf.pext (default 20); "
-    "exclude_nca_span.ratio, exclude_nca_min.hl.adj.r.squared (default 0.9), exclude_nca_max.aucinf.pext"
-)
-PHOENIX_SOURCE = "Certara Phoenix WinNonlin 8.3 help, 'Lambda Z or Slope Estimation settings'"
 
 LAMBDA_Z_PARAMETERS: tuple[str, ...] = (
     "lambda_z",
@@ -80,209 +79,6 @@ PARAMETERS: tuple[str, ...] = (
     "persistence_days",
 )
 """Per-subject NCA parameters, in output order (interval AUC columns follow)."""
-
-
-class AucMethod(StrEnum):
-    """Trapezoid rule per segment (docs/science/cellular-kinetics.md §2.2; PKNCA ``auc_integrate.R``).
-
-    ``linear``: linear for every segment. ``lin_up_log_down`` (PKNCA default): log when the concentration
-    falls to a non-zero value, else linear. ``lin_log`` (PKNCA "lin-log", Phoenix "linear-log"; CLI
-    spelling ``log``): log for segments after Tmax when both ends are positive and differ, else linear.
-    """
-
-    LINEAR = "linear"
-    LIN_UP_LOG_DOWN = "lin_up_log_down"
-    LIN_LOG = "lin_log"
-
-
-class LambdaZOrder(StrEnum):
-    """Which rule picks the terminal window (docs/science/cellular-kinetics.md §2.4).
-
-    ``pknca``: the maximum adjusted R² is taken over all windows before windows with lambda_z ≤ 0 are
-    removed (PKNCA ``half.life.R``). ``phoenix``: windows with lambda_z ≤ 0 are discarded first
-    (Phoenix 8.3 help). Both then take the window with most points whose adjusted R² is within the
-    tolerance of that maximum.
-    """
-
-    PKNCA = "pknca"
-    PHOENIX = "phoenix"
-
-
-class PersistenceRule(StrEnum):
-    """Definition of ``persistence_days`` (docs/science/cellular-kinetics.md §4, [P]).
-
-    ``tlast``: time of the last quantifiable sample (default). ``last_positive_before_2_negatives``: the
-    last quantifiable sample before the first run of two consecutive BLQ samples (Tlast if there is no
-    such run).
-    """
-
-    TLAST = "tlast"
-    LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
-
-
-BlqAction = str | float
-"""One BLQ rule: ``"keep"`` (as 0), ``"drop"``, ``"half_lloq"`` (substitute LLOQ/2) or a number."""
-
-BLQ_PRESETS: dict[str, tuple[BlqAction, BlqAction, BlqAction]] = {
-    "pknca": ("keep", "drop", "keep"),
-    "zero": ("keep", "keep", "keep"),
-    "phoenix": ("keep", "keep", "keep"),
-    "half_lloq": ("keep", "half_lloq", "half_lloq"),
-}
-"""Named (first, middle, last) BLQ rules. ``pknca`` is PKNCA's default (docs/science/cellular-kinetics.md
-§2.3); ``zero``/``phoenix``
-keep every BLQ as 0 and integrate linearly into and out of it; ``half_lloq`` keeps the pre-infusion BLQ as 0
-(docs/science/cellular-kinetics.md §4: pre-infusion BLQ counted as 0) and substitutes LLOQ/2 for middle and
-trailing BLQ values."""
-
-
-_BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
-"""A BLQ rule: a named rule or a number ≥ 0 substituted for the BLQ value."""
-
-
-@dataclass(frozen=True)
-class NcaOptions:
-    """Every rule choice of an NCA run; recorded with each result (`as_dict`).
-
-    Attributes:
-        auc_method: segment rule, default lin-up/log-down (PKNCA default).
-        blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
-        lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
-        min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3). With 2, a
-            2-point window (adjusted R² undefined, reported NaN) is used only when it is the only one.
-        adj_r2_tolerance: window tolerance on adjusted R² (PKNCA ``adj.r.squared.factor`` = 1e-4, used as a
-            flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
-        allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
-        lambda_z_window: manual window (start, end) in time units: fit every quantifiable point in it
-            (for example a contraction half-life from Tmax to day 28); default automatic selection.
-        intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
-        persistence_rule: definition of ``persistence_days`` (default ``tlast``).
-        min_span_ratio, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults 2, 0.9
-            and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a flag off. Flags are reported in
-            ``quality_flags``; with ``exclude_flagged`` the affected parameters are blanked (reason
-            "excluded by quality flag"), as PKNCA's ``exclude()``, so summaries leave them out.
-        interval_interpolation: how the level at a partial-AUC end between samples is interpolated:
-            ``segment`` (default, PKNCA ``interpolate.conc``: log inside a log-down segment, else linear) or
-            ``linear`` (a cartrial option: linear, and the segments touching the interpolated end are
-            integrated linearly).
-
-    Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
-    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
-    ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%).
-    """
-
-    auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
-    blq_first: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
-    blq_middle: BlqAction = field(default="drop", metadata=_BLQ_ACTION)
-    blq_last: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
-    lambda_z_order: LambdaZOrder = LambdaZOrder.PKNCA
-    min_lambda_z_points: int = field(default=3, metadata=allowed(low=2, integer=True))
-    adj_r2_tolerance: float = field(default=1e-4, metadata=allowed(low=0, high=1))
-    allow_tmax_in_lambda_z: bool = False
-    lambda_z_window: tuple[float, float] | None = None
-    intervals: tuple[tuple[float, float], ...] = ()
-    persistence_rule: PersistenceRule = PersistenceRule.TLAST
-    interval_interpolation: str = field(default="segment", metadata=allowed(values=("segment", "linear")))
-    min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
-    min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
-    max_auc_pct_extrap: float | None = field(default=20.0, metadata=allowed(low=0, high=100, optional=True))
-    exclude_flagged: bool = False
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        for name, kind in (
-            ("auc_method", AucMethod),
-            ("lambda_z_order", LambdaZOrder),
-            ("persistence_rule", PersistenceRule),
-        ):
-            object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
-        intervals = tuple((float(a), float(b)) for a, b in self.intervals)
-        for a, b in intervals:
-            if not (math.isfinite(a) and b > a):
-                raise OptionError(
-                    Problem(
-                        "an interval needs a finite start below its end",
-                        field="intervals",
-                        value=f"{a:g},{b:g}",
-                        allowed="START,END with START < END (END may be inf)",
-                    )
-                )
-        object.__setattr__(self, "intervals", intervals)
-        if self.lambda_z_window is not None:
-            a, b = (float(x) for x in self.lambda_z_window)
-            if not b > a:
-                raise OptionError(
-                    Problem(
-                        "the start must be below the end",
-                        field="lambda_z_window",
-                        value=f"{a:g},{b:g}",
-                        allowed="START,END with START < END",
-                    )
-                )
-            object.__setattr__(self, "lambda_z_window", (a, b))
-
-    @classmethod
-    def from_preset(cls, blq: str = "pknca", **overrides: Any) -> NcaOptions:
-        """Options with a named BLQ preset (`BLQ_PRESETS`: pknca, zero, phoenix, half_lloq).
-
-        ``phoenix`` also selects the Phoenix lambda_z ordering unless ``lambda_z_order`` is given.
-
-        >>> options = NcaOptions.from_preset("phoenix")
-        >>> options.blq_middle, str(options.lambda_z_order)
-        ('keep', 'phoenix')
-        """
-        try:
-            first, middle, last = BLQ_PRESETS[blq]
-        except KeyError:
-            raise OptionError(
-                Problem("unknown BLQ preset", field="blq", value=blq, allowed=" | ".join(BLQ_PRESETS))
-            ) from None
-        values: dict[str, Any] = {"blq_first": first, "blq_middle": middle, "blq_last": last}
-        if blq == "phoenix":
-            values["lambda_z_order"] = LambdaZOrder.PHOENIX
-        values.update(overrides)
-        return cls(**values)
-
-    def with_intervals(self, intervals: Sequence[tuple[float, float]]) -> NcaOptions:
-        return replace(self, intervals=tuple(intervals))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "auc_method": str(self.auc_method),
-            "blq_first": self.blq_first,
-            "blq_middle": self.blq_middle,
-            "blq_last": self.blq_last,
-            "lambda_z_order": str(self.lambda_z_order),
-            "min_lambda_z_points": self.min_lambda_z_points,
-            "adj_r2_tolerance": self.adj_r2_tolerance,
-            "allow_tmax_in_lambda_z": self.allow_tmax_in_lambda_z,
-            "lambda_z_window": None if self.lambda_z_window is None else list(self.lambda_z_window),
-            "intervals": [list(i) for i in self.intervals],
-            "persistence_rule": str(self.persistence_rule),
-            "interval_interpolation": self.interval_interpolation,
-            "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
-            "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
-            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast)",
-            "min_span_ratio": self.min_span_ratio,
-            "min_adj_r2": self.min_adj_r2,
-            "max_auc_pct_extrap": self.max_auc_pct_extrap,
-            "exclude_flagged": self.exclude_flagged,
-            "quality_flags_source": QUALITY_FLAGS_SOURCE,
-            "source": PKNCA_SOURCE + ("; " + PHOENIX_SOURCE if self.lambda_z_order == "phoenix" else ""),
-        }
-
-    def describe(self) -> str:
-        """One line for CSV output and printed summaries."""
-        text = (
-            f"auc_method={self.auc_method}; blq(first/middle/last)={self.blq_first}/{self.blq_middle}/"
-            f"{self.blq_last}; lambda_z={self.lambda_z_order} (min {self.min_lambda_z_points} points, "
-            f"tolerance {self.adj_r2_tolerance:g}, "
-            f"tmax {'allowed' if self.allow_tmax_in_lambda_z else 'excluded'})"
-        )
-        if self.lambda_z_window is not None:
-            text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
-        text += f"; persistence={self.persistence_rule}"
-        return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 
 def interval_column(start: float, end: float, prefix: str = "auc") -> str:
@@ -1150,6 +946,7 @@ def _reason_text(reasons: dict[str, npt.NDArray[np.object_]], n: int) -> list[st
 __all__ = [
     "BLQ_PRESETS",
     "PARAMETERS",
+    "PKNCA_SOURCE",
     "AucMethod",
     "LambdaZOrder",
     "NcaOptions",

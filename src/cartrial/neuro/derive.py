@@ -88,6 +88,7 @@ from cartrial.neuro.visual_acuity import (
     format_snellen,
     visual_fs_from_acuity,
 )
+from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.results import Result
 
 RATE_RATIO_SOURCE = (
@@ -1064,18 +1065,13 @@ def responder_definitions_from_protocol(protocol: Any) -> dict[str, tuple[str, d
     return chosen
 
 
-#: Endpoint measures whose parameters set the relapse options.
-RELAPSE_MEASURES: tuple[str, ...] = ("annualized_relapse_rate", "relapse_free_survival")
-#: Endpoint parameters that describe the relapse analysis but are not `RelapseOptions` (fixed conventions).
-_FIXED_RELAPSE_PARAMETERS = {"days_per_year": 365.25}
-
-
 def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> RelapseOptions:
     """`RelapseOptions` set by the protocol's relapse endpoints (``annualized_relapse_rate``,
     ``relapse_free_survival`` measures): e.g. ``require_adjudicated``, ``pre_window_months``,
-    ``merge_window_days``. Two endpoints giving one option different values are refused. A bad value is an
-    `OptionError` naming its YAML key (``endpoints.arr.parameters.merge_window_days``) and the protocol file
-    `source` when given.
+    ``merge_window_days``. The rule is `cartrial.protocol.relapse_options.relapse_options_issues`, which every
+    protocol load already applied (so a loaded protocol's parameters are valid); a protocol object built
+    without validation gets the same problems as an `OptionError` naming each YAML key
+    (``endpoints.arr.parameters.merge_window_days``) and the protocol file `source` when given.
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -1083,48 +1079,21 @@ def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> R
     >>> relapse_options_from_protocol(reference).pre_window_months
     24
     """
-    merged: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    problems: list[Problem] = []
-    for key, endpoint in protocol.endpoints.items():
-        if endpoint.measure not in RELAPSE_MEASURES:
-            continue
-        for name, value in endpoint.parameters.items():
-            path = f"endpoints.{key}.parameters.{name}"
-            if name in _FIXED_RELAPSE_PARAMETERS:
-                if value != _FIXED_RELAPSE_PARAMETERS[name]:
-                    problems.append(
-                        Problem(
-                            "not supported: cartrial uses a fixed value",
-                            file=source,
-                            field=path,
-                            value=value,
-                            allowed=str(_FIXED_RELAPSE_PARAMETERS[name]),
-                        )
-                    )
-                continue
-            if name in merged and merged[name] != value:
-                problems.append(
-                    Problem(
-                        f"contradicts endpoints.{origin[name]}.parameters.{name}",
-                        file=source,
-                        field=path,
-                        value=value,
-                        allowed=f"{merged[name]} (one value for every relapse endpoint)",
-                    )
+    options, issues = relapse_options_issues(protocol.endpoints)
+    if options is None:
+        raise OptionError(
+            [
+                Problem(
+                    issue.message,
+                    file=source,
+                    field=".".join(str(part) for part in issue.path),
+                    value=issue.value,
+                    allowed=issue.allowed,
                 )
-                continue
-            merged[name] = value
-            origin.setdefault(name, key)
-    if problems:
-        raise OptionError(problems)
-    try:
-        return RelapseOptions.from_parameters(merged)
-    except OptionError as error:
-        raise error.renamed(
-            lambda name: f"endpoints.{origin[name]}.parameters.{name}" if name in origin else None,
-            file=source,
-        ) from None
+                for issue in issues
+            ]
+        )
+    return options
 
 
 # --- disability -----------------------------------------------------------------------------------------

@@ -23,13 +23,17 @@ from typing import Any
 
 from scipy import stats
 
-from cartrial.allowed import allowed, check_fields, enum_member
-from cartrial.errors import ConfigurationError, InputError, NotEstimableError, OptionError, Problem
+from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.protocol.attacks import MergeAnchor, group_onsets
 from cartrial.protocol.calendar import count_events_in_window, months_before
+from cartrial.protocol.relapse_options import (
+    DAYS_PER_YEAR,
+    MERGE_WINDOW_DAYS_RANGE,
+    PRE_WINDOW_MONTHS_RANGE,
+    RelapseOptions,
+)
 
-DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
@@ -56,14 +60,6 @@ class Severity(StrEnum):
 _SEVERITY_ORDER = {Severity.MILD: 1, Severity.MODERATE: 2, Severity.SEVERE: 3}
 
 
-#: Documented range of ``pre_window_months`` (calendar months before infusion). Eligibility look-backs are
-#: 12-24 months; 120 months (10 years) covers any pre-treatment history a trial records, and keeps the
-#: window start inside the calendar.
-PRE_WINDOW_MONTHS_RANGE: tuple[int, int] = (1, 120)
-#: Documented range of ``merge_window_days`` (0 = no merging; 365 days is far beyond any published window).
-MERGE_WINDOW_DAYS_RANGE: tuple[int, int] = (0, 365)
-
-
 class Adjudication(StrEnum):
     """Outcome of the adjudication of a reported episode (the store's ``relapse.adjudicated``).
 
@@ -76,74 +72,6 @@ class Adjudication(StrEnum):
     CONFIRMED = "confirmed"
     NOT_CONFIRMED = "not_confirmed"
     PENDING = "pending"
-
-
-@dataclass(frozen=True)
-class RelapseOptions:
-    """Options of the relapse definition and ARR windows (docs/science/neuro-outcomes.md §4.2, §4.3).
-
-    - ``merge_window_days`` default **30**, strict "<" (onsets < 30 days apart are one attack), range
-      0-365.
-    - ``merge_anchor`` default **first** (see `MergeAnchor`).
-    - ``require_objective_change`` default **False**: when True an episode counts only if an objective
-      change (EDSS >= 0.5, +1 in >= 2 FS or +2 in one FS) was recorded as True.
-    - ``require_adjudicated`` default **False** (an open-label phase 1 has no adjudication committee):
-      when True an episode counts only if its adjudication is ``confirmed`` (`Adjudication`), as in the
-      NMOSD pivotal trials; a protocol sets it in its relapse endpoint's parameters.
-    - ``pre_window_months`` default **24** (calendar months before infusion; matches the eligibility
-      look-back) [P]; 12 is the usual alternative; range 1-120.
-
-    >>> RelapseOptions(require_adjudicated=True).as_dict()["require_adjudicated"]
-    True
-    """
-
-    merge_window_days: int = field(
-        default=30,
-        metadata=allowed(
-            low=MERGE_WINDOW_DAYS_RANGE[0], high=MERGE_WINDOW_DAYS_RANGE[1], integer=True, unit="days"
-        ),
-    )
-    merge_anchor: MergeAnchor = MergeAnchor.FIRST
-    require_objective_change: bool = False
-    pre_window_months: int = field(
-        default=24,
-        metadata=allowed(
-            low=PRE_WINDOW_MONTHS_RANGE[0],
-            high=PRE_WINDOW_MONTHS_RANGE[1],
-            integer=True,
-            unit="calendar months",
-        ),
-    )
-    require_adjudicated: bool = False
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        object.__setattr__(self, "merge_anchor", enum_member(MergeAnchor, self.merge_anchor, "merge_anchor"))
-
-    @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any]) -> RelapseOptions:
-        """Options from a protocol endpoint's ``parameters`` (unknown keys are refused).
-
-        >>> RelapseOptions.from_parameters({"require_adjudicated": True}).require_adjudicated
-        True
-        """
-        known = sorted(f for f in cls.__dataclass_fields__)
-        unknown = [
-            Problem("unknown relapse option", field=name, value=name, allowed=", ".join(known))
-            for name in sorted(set(parameters) - set(known))
-        ]
-        if unknown:
-            raise OptionError(unknown)
-        return cls(**dict(parameters))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "merge_window_days": self.merge_window_days,
-            "merge_anchor": self.merge_anchor.value,
-            "require_objective_change": self.require_objective_change,
-            "require_adjudicated": self.require_adjudicated,
-            "pre_window_months": self.pre_window_months,
-        }
 
 
 @dataclass(frozen=True)

@@ -20,149 +20,17 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from cartrial.errors import ConfigurationError
 from cartrial.neuro.choices import choose
 from cartrial.neuro.visual_acuity import AcuityChange, VisualAcuity, eye_change
-
-
-class Domain(StrEnum):
-    VISION = "vision"
-    WALKING = "walking"
-    BLADDER = "bladder"
-    DISABILITY = "disability"
-
-
-class RuleKind(StrEnum):
-    DECREASE_BY = "decrease_by"  # baseline - follow_up >= min_decrease; evaluable if baseline >= min_decrease
-    FRACTION_FASTER = "fraction_faster"  # (baseline - follow_up) / baseline >= min_fraction_faster
-    ACUITY_PER_EYE = "acuity_per_eye"  # per-eye logMAR fall >= threshold_logmar in any evaluable eye
-    DECREASE_PER_EYE = "decrease_per_eye"  # per-eye grade decrease >= min_decrease in any evaluable eye
-
-
-@dataclass(frozen=True)
-class ResponderDefinition:
-    """A named responder rule: which measure, which rule, its default parameters and its source."""
-
-    name: str
-    domain: Domain
-    measures: tuple[str, ...]
-    kind: RuleKind
-    defaults: Mapping[str, Any]
-    description: str
-    source: str
-
-
-_FS_SOURCE = "Kurtzke 1983 / Neurostatus FS grades (docs/science/neuro-outcomes.md §1.2); threshold [P]"
-_OSIS_SOURCE = (
-    "Wingerchuk 1999 Neurology 53:1107 Table 1 (OSIS; docs/science/neuro-outcomes.md §3); threshold [P]"
+from cartrial.protocol.responders import (
+    DEFAULT_RESPONDERS,
+    RESPONDER_DEFINITIONS,
+    Domain,
+    ResponderDefinition,
+    RuleKind,
+    get_definition,
+    responder_parameters,
 )
-
-RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
-    d.name: d
-    for d in (
-        ResponderDefinition(
-            "logmar_improved_0_2",
-            Domain.VISION,
-            ("acuity_od", "acuity_os"),
-            RuleKind.ACUITY_PER_EYE,
-            {"threshold_logmar": 0.2, "min_baseline_logmar": 0.2},
-            "vision improved: logMAR fell by >= threshold_logmar (default 0.2 = 2 lines) in at least one eye "
-            "whose baseline logMAR was >= min_baseline_logmar; off-chart levels compared on their order",
-            "docs/science/neuro-outcomes.md §2.3 (0.2 logMAR [U]; 0.3 option); eligible-eye rule [P]",
-        ),
-        ResponderDefinition(
-            "visual_fs_decrease_1",
-            Domain.VISION,
-            ("visual",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "vision improved: raw visual FS fell by >= 1 grade",
-            _FS_SOURCE,
-        ),
-        ResponderDefinition(
-            "osis_visual_decrease_1",
-            Domain.VISION,
-            ("osis_visual_od", "osis_visual_os"),
-            RuleKind.DECREASE_PER_EYE,
-            {"min_decrease": 1},
-            "vision improved: OSIS visual grade fell by >= 1 in at least one eye with baseline grade >= 1",
-            _OSIS_SOURCE,
-        ),
-        ResponderDefinition(
-            "ambulation_score_decrease_1",
-            Domain.WALKING,
-            ("ambulation",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "walking improved: Neurostatus ambulation score (0-16) fell by >= 1",
-            "Neurostatus ambulation score (docs/science/neuro-outcomes.md §1.6); threshold [P]",
-        ),
-        ResponderDefinition(
-            "pyramidal_fs_decrease_1",
-            Domain.WALKING,
-            ("pyramidal",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "walking improved: pyramidal FS fell by >= 1 grade",
-            _FS_SOURCE,
-        ),
-        ResponderDefinition(
-            "osis_motor_decrease_1",
-            Domain.WALKING,
-            ("osis_motor",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "walking improved: OSIS motor grade fell by >= 1",
-            _OSIS_SOURCE,
-        ),
-        ResponderDefinition(
-            "t25fw_20pct_faster",
-            Domain.WALKING,
-            ("t25fw_seconds",),
-            RuleKind.FRACTION_FASTER,
-            {"min_fraction_faster": 0.2},
-            "walking improved: timed 25-foot walk (mean of two trials) >= 20 % faster than baseline "
-            "(unable to walk = infinitely slow)",
-            "20 % T25FW change, the conventional clinically meaningful threshold of the MSFC literature "
-            "(Kaufman M et al. Mult Scler 2000;6:286) [U]",
-        ),
-        ResponderDefinition(
-            "bowel_bladder_fs_decrease_1",
-            Domain.BLADDER,
-            ("bowel_bladder",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "bladder improved: raw bowel/bladder FS (0-6, before conversion) fell by >= 1 grade",
-            _FS_SOURCE,
-        ),
-        ResponderDefinition(
-            "osis_sphincter_decrease_1",
-            Domain.BLADDER,
-            ("osis_sphincter",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 1},
-            "bladder improved: OSIS sphincter grade fell by >= 1",
-            _OSIS_SOURCE,
-        ),
-        ResponderDefinition(
-            "edss_decrease_0_5",
-            Domain.DISABILITY,
-            ("edss",),
-            RuleKind.DECREASE_BY,
-            {"min_decrease": 0.5},
-            "EDSS reduced by >= 0.5 (one step; unconfirmed)",
-            "EDSS steps (Kurtzke 1983); threshold [P]; confirmed improvement: cartrial.neuro.disability",
-        ),
-    )
-}
-
-#: Default definition per domain [P]; these reproduce the example study's 50 / 67 / 75 %.
-DEFAULT_RESPONDERS: dict[Domain, str] = {
-    Domain.VISION: "logmar_improved_0_2",
-    Domain.WALKING: "ambulation_score_decrease_1",
-    Domain.BLADDER: "bowel_bladder_fs_decrease_1",
-    Domain.DISABILITY: "edss_decrease_0_5",
-}
 
 
 @dataclass(frozen=True)
@@ -195,27 +63,6 @@ class ResponderSummary:
         return f"{self.n_responders}/{self.n_evaluable} evaluable ({pct}) by {self.definition}"
 
 
-def get_definition(name: str) -> ResponderDefinition:
-    try:
-        return RESPONDER_DEFINITIONS[name]
-    except KeyError:
-        raise ConfigurationError(
-            f"unknown responder definition {name!r}; allowed: {', '.join(sorted(RESPONDER_DEFINITIONS))}"
-        ) from None
-
-
-def _parameters(definition: ResponderDefinition, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
-    merged = dict(definition.defaults)
-    for key, value in (parameters or {}).items():
-        if key not in merged:
-            raise ConfigurationError(
-                f"responder definition {definition.name!r} has no parameter {key!r}; "
-                f"allowed: {', '.join(sorted(merged))}"
-            )
-        merged[key] = value
-    return merged
-
-
 def evaluate_responder(
     definition: str,
     subject_id: str,
@@ -231,7 +78,7 @@ def evaluate_responder(
     True
     """
     spec = get_definition(definition)
-    params = _parameters(spec, parameters)
+    params = responder_parameters(spec, parameters)
     base = {m: baseline.get(m) for m in spec.measures}
     follow = {m: follow_up.get(m) for m in spec.measures}
     shown_base = {k: _show(v) for k, v in base.items()}
@@ -311,7 +158,7 @@ def responder_rate(
     (1, 1, 100.0)
     """
     spec = get_definition(definition)
-    params = _parameters(spec, parameters)
+    params = responder_parameters(spec, parameters)
     outcomes = tuple(
         evaluate_responder(definition, subject, base, follow, params)
         for subject, (base, follow) in sorted(measures.items())

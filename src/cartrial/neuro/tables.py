@@ -112,11 +112,15 @@ def check_chronology(
     }
     if keys is not None:
         key_values["eye"] = [k if k else None for k in keys]
-    repeated = check_repeated_keys(pd.DataFrame(key_values, dtype=object), cells, problems, column)
+    check_repeated_keys(pd.DataFrame(key_values, dtype=object), cells, problems, column)
     last: dict[object, tuple[int, datetime | date]] = {}
+    seen: set[tuple[object, ...]] = set()
     for i, (subject, moment) in enumerate(zip(subject_ids, moments, strict=True)):
-        if moment is None or not subject or repeated[i]:
+        # the order is judged on the first row of each key (a conflicting first row has a moment too)
+        key = (subject, moment, None if keys is None else keys[i])
+        if moment is None or not subject or key in seen:
             continue
+        seen.add(key)
         previous = last.get(subject)
         if previous is not None and moment < previous[1]:
             problems.add(

@@ -18,7 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.errors import OptionError
+from cartrial.protocol.nca_options import NcaOptions
+from cartrial.protocol.yaml_source import Issue, option_issues, semantic_error
 
 
 class EfficacyEvaluableRule(StrEnum):
@@ -111,14 +113,14 @@ class AnalysisOptions(BaseModel):
     nca_options: dict[str, Any] = Field(
         default_factory=dict,
         description="Further `cartrial.kinetics.NcaOptions` fields (e.g. auc_method, blq_middle); checked "
-        "by the kinetics engine when the analysis runs.",
+        "when the protocol is loaded by the engine's own rule (`NcaOptions.from_parameters`).",
     )
     relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
     ctcae_version: str = Field(default="5.0", pattern=r"^(5\.0|6\.0)$")
 
     @model_validator(mode="after")
-    def _intervals_ordered(self) -> AnalysisOptions:
+    def _nca_choices(self) -> AnalysisOptions:
         issues = [
             Issue(
                 ("nca_intervals_days", index),
@@ -138,9 +140,21 @@ class AnalysisOptions(BaseModel):
                     "nca_intervals_days",
                 )
             )
+        # the kinetics engine's own rule for every other key (the intervals are checked above)
+        others = {name: value for name, value in self.nca_options.items() if name != "intervals"}
+        try:
+            NcaOptions.from_parameters(others)
+        except OptionError as error:
+            issues += option_issues(error, lambda name: ("nca_options", name))
         if issues:
             raise semantic_error(issues)
         return self
+
+    def nca(self) -> NcaOptions:
+        """The NCA options these analysis options set: `NcaOptions.from_parameters` on `nca_options` with the
+        `nca_intervals_days` (the one rule, applied when the protocol is loaded; an `OptionError` naming each
+        engine field for options built without validation)."""
+        return NcaOptions.from_parameters(self.nca_options, self.nca_intervals_days)
 
 
 class AnalysisSpec(BaseModel):

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.escalation.organs import ORGAN_TERMS
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
 
@@ -96,7 +97,18 @@ class DltRule(BaseModel):
     @model_validator(mode="after")
     def _organ_grades_in_range(self) -> DltRule:
         issues: list[Issue] = []
+        # the escalation engine matches an event's organ, the organ of its CTCAE term
+        # (`cartrial.escalation.organs.ORGAN_TERMS`), case-insensitively: another name could never match
+        known = ", ".join(ORGAN_TERMS)
+        for index, organ in enumerate(self.organs or []):
+            if organ.strip().lower() not in ORGAN_TERMS:
+                issues.append(Issue(("organs", index), "unknown organ (it could never match)", organ, known))
         for organ, grade in self.organ_min_grade.items():
+            if organ.strip().lower() not in ORGAN_TERMS:
+                issues.append(
+                    Issue(("organ_min_grade", organ), "unknown organ (it could never match)", organ, known)
+                )
+                continue
             if not 1 <= grade <= 5:
                 issues.append(
                     Issue(

@@ -10,7 +10,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartrial.errors import OptionError
+from cartrial.protocol.responders import RESPONDER_DEFINITIONS, responder_parameters
+from cartrial.protocol.yaml_source import Issue, option_issues, semantic_error
 
 
 class EndpointKind(StrEnum):
@@ -48,10 +52,13 @@ class EndpointSpec(BaseModel):
 
     `measure` names the quantity (e.g. "dlt_rate", "edss_change", "cmax"); `timepoints` are the
     assessment times in the protocol's words (e.g. "day 28", "month 12"); `definition` names a responder
-    or derivation definition provided by the analysis engines (e.g. a neuro responder definition name,
-    `cartrial.neuro.RESPONDER_DEFINITIONS`); `parameters` holds its options so that the analysis records
-    them (for the relapse endpoints: `cartrial.neuro.RelapseOptions` fields such as ``require_adjudicated``);
-    `sources` cites the literature the definition was chosen from, a priori.
+    definition (`cartrial.protocol.responders.RESPONDER_DEFINITIONS`, applied by the neuro engine; any other
+    name is refused, since nothing would derive it); `parameters` holds its options so that the analysis
+    records them: a responder definition's parameters (`responder_parameters`), for the relapse endpoints
+    `cartrial.protocol.RelapseOptions` fields such as ``require_adjudicated`` (checked across endpoints by
+    `cartrial.protocol.relapse_options.relapse_options_issues`), free for the others (no engine reads them);
+    `sources` cites the literature the definition was chosen from, a priori. The checks are the engines'
+    own rules, applied when the protocol is loaded (docs/science/decisions.md D-19.20).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -66,6 +73,22 @@ class EndpointSpec(BaseModel):
     definition: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _definition_and_its_parameters(self) -> EndpointSpec:
+        if self.definition is None:
+            return self
+        definition = RESPONDER_DEFINITIONS.get(self.definition)
+        if definition is None:
+            names = ", ".join(RESPONDER_DEFINITIONS)
+            raise semantic_error(
+                [Issue(("definition",), "unknown responder definition", self.definition, names)]
+            )
+        try:
+            responder_parameters(definition, self.parameters)
+        except OptionError as error:
+            raise semantic_error(option_issues(error, lambda name: ("parameters", name))) from None
+        return self
 
 
 __all__ = ["ENDPOINT_KEY_PATTERN", "EndpointKind", "EndpointRole", "EndpointSpec"]

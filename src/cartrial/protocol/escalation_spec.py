@@ -14,9 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from cartrial.escalation.options import DESIGN_OPTIONS, DESIGNS, OPTIONS
+from cartrial.errors import InputError
+from cartrial.escalation.options import (
+    DESIGN_OPTIONS,
+    DESIGNS,
+    OPTIONS,
+    check_design_options,
+    spec_options,
+)
 from cartrial.protocol.dlt import DltRule
-from cartrial.protocol.yaml_source import Issue, option_error, semantic_error
+from cartrial.protocol.yaml_source import Issue, option_error, option_issues, semantic_error
 
 
 class DesignName(StrEnum):
@@ -252,6 +259,20 @@ class EscalationSpec(BaseModel):
                     f"≤ {self.max_n}",
                 )
             )
+        # the escalation engine's own check of the design options (`assemble_design` makes it again when the
+        # design is built): the rules between options, e.g. skip_rule only with no_skip (each numeric field's
+        # registry range was checked at its key by `_in_range`)
+        try:
+            check_design_options(design.value, None, spec_options(self), strict=False)
+        except InputError as error:
+            located = {issue.path for issue in issues}
+            issues += [
+                issue
+                for issue in option_issues(
+                    error, lambda name: (OPTIONS[name].field if name in OPTIONS else name,)
+                )
+                if issue.path not in located
+            ]
         seen: dict[str, int] = {}
         for index, rule in enumerate(self.dlt_rules):
             if rule.id in seen:

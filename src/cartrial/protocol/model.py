@@ -29,6 +29,7 @@ from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
 from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
 from cartrial.protocol.escalation_spec import EscalationSpec, ExpansionSpec
+from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.protocol.schedule import Schedule
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -91,7 +92,7 @@ class Protocol(BaseModel):
     @model_validator(mode="after")
     def _cross_section(self) -> Protocol:
         issues = cross_section_issues(self.dose_levels, self.escalation, self.expansion, self.schedule)
-        issues += analysis_issues(self.analysis, set(self.endpoints))
+        issues += endpoint_issues(self.endpoints, self.analysis)
         if issues:
             raise semantic_error(issues)
         return self
@@ -185,11 +186,25 @@ def cross_section_issues(
     return issues
 
 
+def endpoint_issues(endpoints: dict[str, EndpointSpec] | None, analysis: AnalysisSpec | None) -> list[Issue]:
+    """Rules that join the endpoints (paths relative to the protocol root): the relapse endpoints' parameters
+    as the neuro engine reads them (`relapse_options_issues`: each a `RelapseOptions` field in range, one
+    value per option across endpoints), and every endpoint the analysis section names exists. A section given
+    as None (missing or itself invalid) skips the rules that need it."""
+    issues: list[Issue] = []
+    if endpoints is not None:
+        issues += relapse_options_issues(endpoints)[1]
+        issues += analysis_issues(analysis, set(endpoints))
+    return issues
+
+
 _SECTION_MODELS: dict[str, Any] = {
     "dose_levels": TypeAdapter(list[DoseLevel]),
     "escalation": TypeAdapter(EscalationSpec),
     "expansion": TypeAdapter(ExpansionSpec),
     "schedule": TypeAdapter(Schedule),
+    "endpoints": TypeAdapter(dict[EndpointKey, EndpointSpec]),
+    "analysis": TypeAdapter(AnalysisSpec),
 }
 
 
@@ -205,6 +220,9 @@ def _partial_cross_section_problems(data: Any, positions: YamlPositions, source:
     issues = cross_section_issues(
         sections["dose_levels"], sections["escalation"], sections["expansion"], sections["schedule"]
     )
+    endpoints = sections["endpoints"] if "endpoints" in data else {}
+    analysis = sections["analysis"] if "analysis" in data else AnalysisSpec()
+    issues += endpoint_issues(endpoints, analysis)
     return problems_from_issues(issues, positions, source)
 
 
@@ -262,6 +280,7 @@ __all__ = [
     "Protocol",
     "Study",
     "cross_section_issues",
+    "endpoint_issues",
     "load_protocol",
     "parse_protocol",
 ]

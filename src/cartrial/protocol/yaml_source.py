@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -71,6 +71,13 @@ def option_error(problem: Problem) -> PydanticCustomError:
     return PydanticCustomError(
         "option_range", "{message}", {"message": problem.message, "expected": problem.allowed}
     )
+
+
+def option_issues(error: InputError, path: Callable[[str], tuple[str | int, ...]]) -> list[Issue]:
+    """The problems of an engine's option check (`cartrial.allowed`: each names the engine's field) as located
+    issues: `path` maps a field to its path relative to the model that checks it. Lets a model call the
+    consumer's own rule at load time, so that the rule is declared once and its problems get their line."""
+    return [Issue(path(p.field or ""), p.message, p.value, p.allowed) for p in error.problems]
 
 
 @dataclass
@@ -589,6 +596,7 @@ __all__ = [
     "Issue",
     "YamlPositions",
     "option_error",
+    "option_issues",
     "parse_yaml_model",
     "problems_from_issues",
     "problems_from_validation_error",
