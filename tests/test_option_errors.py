@@ -637,7 +637,8 @@ def _engine_calls() -> dict[str, tuple[Callable[[], Any], str]]:
     """Python API calls with one bad argument, and the engine field the error must name (each named the
     command-line flag, or had no declared range, before)."""
     from cartrial.kinetics import check_days, check_simulation
-    from cartrial.kinetics.popfit import parse_covariate_spec
+    from cartrial.kinetics.popfit import ErrorModel, parse_covariate_spec
+    from cartrial.kinetics.popfit.fit import check_interval_methods
     from cartrial.kinetics.popfit.pdmodel import titre_observations
     from cartrial.neuro.derive import derive_responders, derive_visual_acuity
 
@@ -661,6 +662,8 @@ def _engine_calls() -> dict[str, tuple[Callable[[], Any], str]]:
         "SaemSettings.k1": (lambda: SaemSettings(k1=0), "k1"),
         "SaemSettings.k2": (lambda: SaemSettings(k2=5001), "k2"),
         "parse_covariate_spec": (lambda: parse_covariate_spec("cmax-dose"), "covariates"),
+        "ErrorModel.kind": (lambda: ErrorModel("mixed"), "kind"),
+        "fit_population.variance_ci": (lambda: check_interval_methods("wald", "profile"), "variance_ci"),
         "titre_observations.censoring": (
             lambda: titre_observations(__import__("pandas").DataFrame({"v": ["1:10"]}), "v", censoring="mid"),
             "censoring",
@@ -715,6 +718,16 @@ RENAMED_CLI_CASES: list[tuple[list[str], str, str]] = [
         ["kinetics", "popfit", str(PK), "--proposal", "normal", "--out", OUT],
         "--proposal",
         f"not an allowed value (got 'normal'); allowed: {_saem('polish_proposal')}",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--omega", "block", "--out", OUT],
+        "--omega",
+        "not an allowed value (got 'block'); allowed: diagonal | full",
+    ),
+    (
+        ["kinetics", "popfit", str(PK), "--error", "mixed", "--out", OUT],
+        "--error",
+        "not an allowed value (got 'mixed'); allowed: additive | proportional | combined",
     ),
     (
         ["kinetics", "popfit", str(PK), "--titre", "mid", "--out", OUT],

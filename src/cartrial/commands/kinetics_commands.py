@@ -84,7 +84,9 @@ _CLI_NAMES: dict[str, str] = {
     "residual_sd_log": "--residual-sd",
 }
 #: `kinetics popfit`: also `SaemSettings` (``k1``, ``k2``, ``polish_proposal``), the covariate effects
-#: (``covariates`` of `fit_population`) and the titre likelihood (``censoring`` of `titre_observations`).
+#: (``covariates`` of `fit_population`), the titre likelihood (``censoring`` of `titre_observations`), the
+#: interval methods (`check_interval_methods`), `PopulationSpec` (``omega_structure``, ``blq``) and
+#: `ErrorModel` (``kind``, ``scale``).
 _POPFIT_NAMES: dict[str, str] = {
     **_CLI_NAMES,
     "k1": "--k1",
@@ -92,6 +94,11 @@ _POPFIT_NAMES: dict[str, str] = {
     "polish_proposal": "--proposal",
     "covariates": "--covariate",
     "censoring": "--titre",
+    "ci": "--ci",
+    "variance_ci": "--variance-ci",
+    "omega_structure": "--omega",
+    "kind": "--error",
+    "scale": "--scale",
 }
 #: `kinetics map`: the covariate values of the new subject (``covariates`` of `map_estimate`).
 _MAP_NAMES: dict[str, str] = {**_CLI_NAMES, "covariates": "--covariate-value"}
@@ -550,15 +557,18 @@ def popfit_command(
     import numpy as np
     import pandas as pd
 
+    from cartrial.allowed import declared
     from cartrial.commands.report_commands import write_report
     from cartrial.kinetics.popfit import (
         ErrorModel,
+        PopulationSpec,
         SaemSettings,
         fit_population,
         parse_covariate_spec,
         read_covariates,
     )
     from cartrial.kinetics.popfit.diagnostics import clean
+    from cartrial.kinetics.popfit.fit import check_interval_methods
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
@@ -584,18 +594,14 @@ def popfit_command(
         raise InputError(
             Problem("unknown figure format", field="--figure-format", value=figure_format, allowed="png, svg")
         )
-    for name, value, allowed in (
-        ("--ci", ci, ("auto", "wald", "profile")),
-        ("--variance-ci", variance_ci, ("satterthwaite", "wald")),
-        ("--omega", omega, ("diagonal", "full")),
-        ("--blq", blq, ("m3", "m1")),
-        ("--scale", scale, ("log", "linear")),
-        ("--error", error, ("additive", "proportional", "combined")),
-    ):
-        if value not in allowed:
-            raise InputError(
-                Problem("not an allowed value", field=name, value=value, allowed=", ".join(allowed))
-            )
+    # the engine's rules, before any data is read (its fields renamed to the options by _POPFIT_NAMES):
+    # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
+    # the log scale takes an additive error only)
+    check_interval_methods(ci, variance_ci)
+    spec_rules = declared(PopulationSpec)
+    for field, value in (("omega_structure", omega), ("blq", blq)):
+        spec_rules[field].check(field, value)
+    ErrorModel(error, scale)
     # --k1, --k2 and --proposal as the engine declares them (`SaemSettings`), before any data is read
     settings = SaemSettings(k1=k1, k2=k2, seed=seed, polish_proposal=proposal)  # type: ignore[arg-type]
     if not final_maximisation:

@@ -112,5 +112,7 @@ def test_unknown_ci_method_is_refused() -> None:
     from cartrial.errors import ConfigurationError
 
     data = _one_compartment(12, 1)
-    with pytest.raises(ConfigurationError, match="allowed: auto, wald, profile"):
+    with pytest.raises(
+        ConfigurationError, match=r"ci: not an allowed value .*; allowed: auto \| wald \| profile"
+    ):
         fit_population(data, "one_compartment_oral", ci="bootstrap")

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.errors import ConfigurationError, NotEstimableError
+from cartrial.allowed import Allowed
+from cartrial.errors import ConfigurationError, NotEstimableError, OptionError
 from cartrial.kinetics.popfit.data import PopulationData, covariate_design
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta
@@ -45,6 +46,28 @@ CI_METHODS: tuple[str, ...] = ("auto", "wald", "profile")
 VARIANCE_CI_METHODS: tuple[str, ...] = ("satterthwaite", "wald")
 """Choices of `fit_population(variance_ci=...)` (and `--variance-ci`): the 95 % intervals of the variances
 (Ω diagonal) and of the residual error parameters (decisions D-17.28)."""
+
+
+def check_interval_methods(ci: str, variance_ci: str) -> None:
+    """Refuse a `ci` outside `CI_METHODS` or a `variance_ci` outside `VARIANCE_CI_METHODS` (`OptionError`
+    naming ``ci`` / ``variance_ci``); `fit_population` calls it first, the command line before reading data.
+
+    >>> check_interval_methods("wald", "bootstrap")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: variance_ci: not an allowed value (got 'bootstrap'); allowed: ... | wald
+    """
+    problems = [
+        problem
+        for problem in (
+            Allowed(values=CI_METHODS).problem("ci", ci),
+            Allowed(values=VARIANCE_CI_METHODS).problem("variance_ci", variance_ci),
+        )
+        if problem is not None
+    ]
+    if problems:
+        raise OptionError(problems)
+
 
 CI_METHOD_LABELS: dict[str, str] = {
     "satterthwaite": "Satterthwaite: ν·v/χ²_ν(0.975) to ν·v/χ²_ν(0.025) for a variance v, ν = 2 (v/SE)², SE "
@@ -176,14 +199,7 @@ def fit_population(
     change when the data cannot identify the model; a fit that ran but did not converge is returned labelled.
     """
     t0 = _time.perf_counter()
-    if ci not in CI_METHODS:
-        raise ConfigurationError(
-            f"unknown confidence-interval method {ci!r}; allowed: {', '.join(CI_METHODS)}"
-        )
-    if variance_ci not in VARIANCE_CI_METHODS:
-        raise ConfigurationError(
-            f"unknown variance interval method {variance_ci!r}; allowed: {', '.join(VARIANCE_CI_METHODS)}"
-        )
+    check_interval_methods(ci, variance_ci)
     settings = settings or SaemSettings()
     struct = get_model(model) if isinstance(model, str) else model
     error = error or ErrorModel()

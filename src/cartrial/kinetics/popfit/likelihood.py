@@ -27,12 +27,13 @@ density × w (`log_interval_probability`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from cartrial.allowed import allowed, check_fields
 from cartrial.errors import ConfigurationError
 
 FloatArray = npt.NDArray[np.float64]
@@ -44,18 +45,14 @@ TINY = 1e-300
 
 @dataclass(frozen=True)
 class ErrorModel:
-    """Residual error: `kind` additive | proportional | combined; `scale` log | linear."""
+    """Residual error: `kind` additive | proportional | combined; `scale` log | linear (declared in the
+    fields' metadata, `cartrial.allowed`: an `OptionError` names the field)."""
 
-    kind: str = "additive"
-    scale: str = "log"
+    kind: str = field(default="additive", metadata=allowed(values=("additive", "proportional", "combined")))
+    scale: str = field(default="log", metadata=allowed(values=("log", "linear")))
 
     def __post_init__(self) -> None:
-        if self.kind not in ("additive", "proportional", "combined"):
-            raise ConfigurationError(
-                f"unknown residual error model {self.kind!r}; allowed: additive, proportional, combined"
-            )
-        if self.scale not in ("log", "linear"):
-            raise ConfigurationError(f"unknown residual scale {self.scale!r}; allowed: log, linear")
+        check_fields(self)
         if self.scale == "log" and self.kind != "additive":
             raise ConfigurationError(
                 "on the log scale only an additive error is defined (it is a proportional error on the "

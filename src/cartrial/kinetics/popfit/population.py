@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.allowed import allowed, check_fields
+from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model
 
@@ -44,18 +45,13 @@ class PopulationSpec:
     model: StructuralModel
     error: ErrorModel = field(default_factory=ErrorModel)
     iiv: tuple[str, ...] = ()
-    omega_structure: str = "diagonal"
-    blq: str = "m3"
+    omega_structure: str = field(default="diagonal", metadata=allowed(values=("diagonal", "full")))
+    blq: str = field(default="m3", metadata=allowed(values=("m3", "m1")))
     covariate_effects: tuple[tuple[int, str, str], ...] = ()
     covariate_info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.omega_structure not in ("diagonal", "full"):
-            raise ConfigurationError(
-                f"unknown Omega structure {self.omega_structure!r}; allowed: diagonal, full"
-            )
-        if self.blq not in ("m3", "m1"):
-            raise ConfigurationError(f"unknown BLQ method {self.blq!r}; allowed: m3 (censored), m1 (drop)")
+        check_fields(self)  # omega_structure, blq
         for name in self.iiv:
             self.model.index(name)
 
