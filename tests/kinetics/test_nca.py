@@ -330,6 +330,31 @@ def test_units_and_options_are_in_the_output():
     assert result.metadata()["options"]["blq_middle"] == "drop"
 
 
+@pytest.mark.parametrize("drop", [1e-9, 1e-7, 1e-5])
+def test_a_nearly_flat_log_down_segment_keeps_its_digits(drop: float) -> None:
+    """c(0) = 100, c(1) = 100·(1 − drop), c(2) = c(1). The first segment is log-down with k = −ln(1 − drop):
+    its area is 100·(1 − drop)·drop/ln(1/(1 − drop))·… = 100·(1 − drop/2 − drop²/12 …) and its first moment
+    100·(1/2 − k/3 + k²/8 …) (series of the exponential, exact to 1e-15 here); the second segment is flat
+    (area c(1), moment 1.5·c(1)). np.log(c1/c2) of a ratio this close to 1 lost half the digits (found by the
+    hypothesis invariants: AUC not proportional to the concentrations, log-down above linear)."""
+    c1 = 100.0 * (1 - drop)
+    k = -math.log1p(-drop)
+    row = _one([0, 1, 2], [100.0, c1, c1])
+    auc_first = 100.0 * (1 - k / 2 + k * k / 6 - k**3 / 24)
+    aumc_first = 100.0 * (0.5 - k / 3 + k * k / 8 - k**3 / 30)
+    assert row["auclast"] == pytest.approx(auc_first + c1, rel=1e-12)
+    assert row["aumclast"] == pytest.approx(aumc_first + 1.5 * c1, rel=1e-11)
+
+
+def test_auc_is_proportional_to_the_concentrations_when_two_nearly_agree() -> None:
+    """The example hypothesis found: 0.0010000000000000002 then 0.001 (one rounding step apart), scaled by
+    0.01; the AUC must scale by 0.01 to rounding."""
+    concs = [0.0010000000000000002, 1215.877454533314, 0.0, 0.0, 0.0010000000000000002, 0.001]
+    times = list(range(len(concs)))
+    scaled = _one(times, [c * 0.01 for c in concs])["auclast"]
+    assert scaled == pytest.approx(_one(times, concs)["auclast"] * 0.01, rel=1e-12)
+
+
 profiles = st.lists(
     st.one_of(st.just(0.0), st.floats(min_value=1e-3, max_value=1e5)), min_size=4, max_size=10
 ).filter(lambda cs: sum(c > 0 for c in cs) >= 2)

@@ -184,10 +184,16 @@ def _segments(
             is_log = valid & (start_index >= imax[:, None]) & (c1 > 0) & (c2 > 0) & (c1 != c2)
         lin_auc = dt * (c1 + c2) / 2.0
         lin_aumc = dt * (t1 * c1 + t2 * c2) / 2.0
-        ratio = np.where(is_log, np.log(c1 / c2), 1.0)
-        log_auc = (c1 - c2) * dt / ratio
-        k = ratio / dt
-        log_aumc = (t1 * c1 - t2 * c2) / k + (c1 - c2) / (k * k)
+        # x = ln(c1/c2) = k·dt as log1p of the relative drop: exact to rounding also when c1 and c2 nearly
+        # agree (np.log of a ratio within 1e-8 of 1 loses half its digits, and the area with them)
+        x = np.where(is_log, np.log1p((c1 - c2) / np.where(is_log, c2, 1.0)), 1.0)
+        log_auc = (c1 - c2) * dt / x
+        # first moment: t1·AUC + c1·dt²·g(x), g(x) = (1 − e^(−x)(1 + x))/x², which is the usual
+        # (t1·c1 − t2·c2)/k + (c1 − c2)/k² without its two ~1/x terms cancelling; a series for small |x|
+        series = 0.5 - x / 3 + x * x / 8 - x**3 / 30 + x**4 / 144
+        direct = (-np.expm1(-x) - x * np.exp(-x)) / (x * x)
+        g = np.where(np.abs(x) < 1e-3, series, direct)
+        log_aumc = t1 * log_auc + c1 * dt * dt * g
         auc = np.where(valid, np.where(is_log, log_auc, lin_auc), 0.0)
         aumc = np.where(valid, np.where(is_log, log_aumc, lin_aumc), 0.0)
     return auc, aumc, valid, is_log
@@ -505,7 +511,11 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
         dt = t2 - t1
         both_positive = (c1 > 0) & (c2 > 0) & (c1 != c2)
         log_area = np.where(
-            both_positive, (c2 - c1) * dt / np.log(np.where(both_positive, c2 / c1, 2.0)), 0.0
+            both_positive,
+            (c2 - c1)
+            * dt
+            / np.log1p(np.where(both_positive, (c2 - c1) / np.where(both_positive, c1, 1.0), 1.0)),
+            0.0,
         )
         log_area = np.where((c1 == c2) & (c1 > 0), c1 * dt, log_area)
         linear_area = dt * (c1 + c2) / 2.0
