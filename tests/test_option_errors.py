@@ -601,6 +601,50 @@ def test_the_python_api_refuses_what_the_registry_refuses(case: str) -> None:
     assert str(caught.value).startswith(f"{field}: out of range (got ")
 
 
+_REQUIRED = "a value is required"
+_SKELETON = [0.1, 0.2, 0.3]
+#: Python API calls with None, a word or a number where the registry declares a flag, a number or a list of
+#: numbers: (class, positional arguments, keyword arguments, field named, message, option whose declaration
+#: is the allowed text). Each ended in a TypeError or ValueError traceback, or was accepted
+#: (``extrasafe="no"`` is truthy: extrasafe on).
+API_TYPE_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, str, str]] = [
+    ("Boin", (5, 0.3), {"extrasafe": "no"}, "extrasafe", "not an allowed value", "extrasafe"),
+    ("Boin", (5, 0.3), {"bound_mtd": 1}, "bound_mtd", "not an allowed value", "bound_mtd"),
+    ("ThreePlusThree", (3,), {"require_six_at_top": "yes"}, "require_six_at_top", "not an allowed value",
+     "require_six_at_top"),
+    ("Boin", (5, 0.3), {"cohort_size": None}, "cohort_size", _REQUIRED, "cohort_size"),
+    ("Boin", (5, 0.3), {"start_dose": None}, "start_dose", _REQUIRED, "start_dose"),
+    ("Boin", (5, 0.3), {"offset": None}, "offset", _REQUIRED, "offset"),
+    ("Crm", (_SKELETON, 0.3), {"prior_var": None}, "prior_var", _REQUIRED, "prior_var"),
+    ("Crm", (_SKELETON, 0.3), {"intercept": None}, "intercept", _REQUIRED, "intercept"),
+    ("TiteCrm", (_SKELETON, 0.3), {"window_days": None}, "window_days", _REQUIRED, "window"),
+    ("Mtpi2", (5, 0.3), {"exclusion_min_n": None}, "exclusion_min_n", _REQUIRED, "exclusion_min_n"),
+    ("StopAtN", (None,), {}, "max_n", _REQUIRED, "max_n"),
+    ("Crm", (None, 0.3), {}, "skeleton", _REQUIRED, "skeleton"),
+    ("Crm", ("0.1,0.2", 0.3), {}, "skeleton", "not a list of numbers", "skeleton"),
+    ("Crm", ([0.1, ""], 0.3), {}, "skeleton", "not a number at position 2", "skeleton"),
+    ("Crm", ([0.1, True], 0.3), {}, "skeleton", "not a number at position 2", "skeleton"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cls", "args", "kwargs", "field", "message", "option"),
+    API_TYPE_CASES,
+    ids=[f"{c[0]}{c[1]!r}{c[2]!r}" for c in API_TYPE_CASES],
+)
+def test_the_python_api_refuses_a_missing_or_mistyped_option_naming_it(
+    cls: str, args: tuple[Any, ...], kwargs: dict[str, Any], field: str, message: str, option: str
+) -> None:
+    import cartrial.escalation as escalation
+    from cartrial.escalation import OPTIONS
+
+    with pytest.raises(OptionError) as caught:
+        getattr(escalation, cls)(*args, **kwargs)
+    [problem] = caught.value.problems
+    assert (problem.field, problem.message) == (field, message), str(caught.value)
+    assert problem.allowed == OPTIONS[option].rule.text()
+
+
 @pytest.mark.parametrize(
     ("key", "given", "option"),
     [("target", "1.5", "target"), ("prior_var", "0", "prior_var"), ("dlt_window_days", "5000", "window")],

@@ -31,7 +31,7 @@ from cartrial.escalation.design import (
     TrialState,
     check_target,
 )
-from cartrial.escalation.options import OPTIONS, check_options
+from cartrial.escalation.options import check_options
 from cartrial.escalation.outcomes import Outcomes
 
 Model = Literal["empiric", "logistic"]
@@ -47,14 +47,14 @@ _MLE_BOUND = 10.0
 
 def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.ndarray:
     """A skeleton must be strictly increasing probabilities in (0, 1), one per dose level."""
+    # None, a text, a word, true/false, NaN or a value outside (0, 1): refused as given, before conversion
+    check_options({"skeleton": skeleton})
     values = np.asarray([float(v) for v in skeleton], dtype=float)
     problems: list[Problem] = []
     if values.size == 0:
         problems.append(
             Problem("the skeleton is empty", field="skeleton", allowed="one probability per dose")
         )
-    if (outside := OPTIONS["skeleton"].problem(values.tolist())) is not None:
-        problems.append(outside)
     if values.size > 1 and np.any(np.diff(values) <= 0):
         problems.append(
             Problem(

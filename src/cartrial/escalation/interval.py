@@ -294,7 +294,15 @@ class Boin(IntervalDesign):
         self.n_doses = check_n_doses(n_doses)
         self.target = check_target(target)
         check_options(
-            {"phi1": phi1, "phi2": phi2, "offset": offset, "deescalate_inequality": deescalate_inequality}
+            {
+                "phi1": phi1,
+                "phi2": phi2,
+                "offset": offset,
+                "deescalate_inequality": deescalate_inequality,
+                "extrasafe": extrasafe,
+                "bound_mtd": bound_mtd,
+            },
+            optional=("phi1", "phi2"),
         )
         self.phi1 = 0.6 * self.target if phi1 is None else phi1
         self.phi2 = 1.4 * self.target if phi2 is None else phi2

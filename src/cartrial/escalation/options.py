@@ -27,7 +27,7 @@ skeleton: out of range at position 3 (got 1.2); allowed: greater than 0 and less
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,21 +113,37 @@ class DesignOption:
         return None
 
 
-def check_options(values: Mapping[str, Any], *, fields: Mapping[str, str] | None = None) -> None:
-    """Refuse every value of `values` (option name → value; None is not checked) outside its registry
-    declaration with one `OptionError` listing each; `fields` names an option as the caller calls it (the
-    Python API's ``scheme`` for ``tite_scheme``).
+def check_options(
+    values: Mapping[str, Any],
+    *,
+    fields: Mapping[str, str] | None = None,
+    optional: Collection[str] = (),
+) -> None:
+    """Refuse every value of `values` (option name → value) outside its registry declaration with one
+    `OptionError` listing each; `fields` names an option as the caller calls it (the Python API's ``scheme``
+    for ``tite_scheme``). None is refused ("a value is required") unless the option is in `optional` (a
+    design argument whose None means a derived default, BOIN's ``phi1``): the design classes would otherwise
+    fail on it with a TypeError, or carry it silently.
 
     >>> check_options({"target": 0.3, "cohort_size": 0})
     Traceback (most recent call last):
     ...
     cartrial.errors.OptionError: cohort_size: out of range (got 0); allowed: 1 to 100
+    >>> check_options({"prior_var": None})
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: prior_var: a value is required; allowed: 1e-06 to 100
     """
     names = fields or {}
     problems = [
         problem
         for name, value in values.items()
-        if (problem := OPTIONS[name].problem(value, names.get(name))) is not None
+        if (
+            problem := OPTIONS[name].rule.problem(names.get(name, name), None)
+            if value is None and name not in optional
+            else OPTIONS[name].problem(value, names.get(name))
+        )
+        is not None
     ]
     if problems:
         raise OptionError(problems)

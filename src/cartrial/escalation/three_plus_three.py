@@ -62,7 +62,14 @@ class ThreePlusThree(Design):
         incomplete_cohort: IncompleteCohort = "decide",
     ) -> None:
         self.n_doses = check_n_doses(n_doses)
-        check_options({"variant": variant, "start_dose": start_dose, "incomplete_cohort": incomplete_cohort})
+        check_options(
+            {
+                "variant": variant,
+                "start_dose": start_dose,
+                "incomplete_cohort": incomplete_cohort,
+                "require_six_at_top": require_six_at_top,
+            }
+        )
         if not 1 <= start_dose <= self.n_doses:
             raise InputError(
                 Problem(
