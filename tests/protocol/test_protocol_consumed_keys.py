@@ -238,6 +238,14 @@ def _escalation_cases() -> list[Any]:
     )
     organs = _edit(("organs: [cardiac", [f"organs: [cardiac, kidney]{BAD}"]))
     organ_grade = _edit(("organ_min_grade:", [f"organ_min_grade: {{cardiac: 2, kidney: 2}}{BAD}"]))
+    # two names of one organ (the assessment matches organs case-insensitively and would keep one grade)
+    organ_twice = _edit(
+        (
+            "organs: [cardiac",
+            ["organs: [cardiac, Cardiac, skin, gastrointestinal, hepatic, pulmonary, renal]"],
+        ),
+        ("organ_min_grade:", [f"organ_min_grade: {{cardiac: 2, renal: 2, Cardiac: 3}}{BAD}"]),
+    )
     return [
         *cases,
         pytest.param(Case("escalation.skip_rule", skip), id="skip_rule-without-no_skip"),
@@ -245,6 +253,9 @@ def _escalation_cases() -> list[Any]:
         pytest.param(Case("escalation.dlt_rules[3].organs[1]", organs), id="dlt-organ"),
         pytest.param(
             Case("escalation.dlt_rules[3].organ_min_grade.kidney", organ_grade), id="dlt-organ-grade"
+        ),
+        pytest.param(
+            Case("escalation.dlt_rules[3].organ_min_grade.Cardiac", organ_twice), id="dlt-organ-graded-twice"
         ),
     ]
 
@@ -267,6 +278,46 @@ def test_a_bad_value_of_a_consumed_key_is_refused_at_its_line(
     assert code == 2, err
     assert "Traceback" not in err
     assert f"{protocol}, line {case.line}, {case.key}" in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize(
+    ("organs", "grades"),
+    [
+        ("[Cardiac, skin, renal]", "{cardiac: 2, renal: 2}"),
+        ("[cardiac, skin, renal]", "{ Cardiac : 2, RENAL: 2}"),
+    ],
+)
+def test_an_organ_is_one_organ_whatever_its_case_in_the_check_and_the_assessment(
+    organs: str, grades: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The protocol check compares a rule's organs as the DLT assessment matches them (case-insensitively):
+    ``organs: [Cardiac]`` with ``organ_min_grade: {cardiac: 2}`` was refused ("not in `organs`, so it could
+    never match") although the assessment applies it; the grade-2 heart failure is a DLT by the rule."""
+    from cartrial.escalation import assess_dlt
+    from cartrial.protocol.dlt import GradedEvent, Relatedness, ToxicityCategory
+
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(
+        _edit(
+            ("organs: [cardiac", [f"organs: {organs}"]), ("organ_min_grade:", [f"organ_min_grade: {grades}"])
+        ),
+        encoding="utf-8",
+    )
+    code, _, err = run_captured(capsys, "protocol", "check", str(protocol))
+    assert code == 0, err
+    escalation = load_protocol(protocol).escalation
+    event = GradedEvent(
+        subject_id="CT-001",
+        category=ToxicityCategory.NON_HEMATOLOGIC,
+        term="Heart failure",
+        grade=2,
+        scale="CTCAE v5.0",
+        onset_day=3,
+        relatedness=Relatedness.POSSIBLE,
+    )
+    assert (
+        "organ_toxicity_related" in assess_dlt(event, escalation.dlt_rules, escalation.dlt_window_days).fired
+    )
 
 
 def test_a_protocol_with_a_bad_consumed_key_creates_no_database(

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.organs import ORGAN_SOURCE, organ_of
+from cartrial.escalation.organs import ORGAN_SOURCE, organ_key, organ_of
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
 from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
 
@@ -141,14 +141,14 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
     if rule.category is not None and event.category != rule.category:
         why.append(f"category {event.category.value} is not {rule.category.value}")
     organ = event_organ(event) or ""
-    organ_grades = {k.strip().lower(): v for k, v in rule.organ_min_grade.items()}
+    organ_grades = {organ_key(k): v for k, v in rule.organ_min_grade.items()}
     needed = organ_grades.get(organ, rule.min_grade) if organ else rule.min_grade
     if event.grade < needed:
         where = f" for organ {organ}" if organ in organ_grades else ""
         why.append(f"grade {event.grade} is below {needed}{where}")
     if event.term.strip().lower() in {t.strip().lower() for t in rule.exclude_terms}:
         why.append(f"term {event.term!r} is excluded")
-    if rule.organs is not None and organ not in {o.strip().lower() for o in rule.organs}:
+    if rule.organs is not None and organ not in {organ_key(o) for o in rule.organs}:
         shown = organ or f"unknown (term {event.term!r} has no organ in cartrial.escalation.organs)"
         why.append(f"organ {shown} is not one of {', '.join(rule.organs)}")
     if rule.min_duration_days is not None:

@@ -256,4 +256,15 @@ def organ_of(term: str) -> str | None:
     return _BY_TERM.get(_fold(term))
 
 
-__all__ = ["ORGAN_SOURCE", "ORGAN_TERMS", "organ_of"]
+def organ_key(name: str) -> str:
+    """An organ as a DLT rule names it (`DltRule.organs`, the keys of `DltRule.organ_min_grade`), in the form
+    of `ORGAN_TERMS` and `organ_of`: a rule's organs are matched case-insensitively, surrounding spaces
+    ignored. The one comparison of the protocol's checks and the DLT assessment.
+
+    >>> organ_key(" Cardiac ")
+    'cardiac'
+    """
+    return name.strip().lower()
+
+
+__all__ = ["ORGAN_SOURCE", "ORGAN_TERMS", "organ_key", "organ_of"]

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cartrial.escalation.organs import ORGAN_TERMS
+from cartrial.escalation.organs import ORGAN_TERMS, organ_key
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
 
@@ -98,15 +98,29 @@ class DltRule(BaseModel):
     def _organ_grades_in_range(self) -> DltRule:
         issues: list[Issue] = []
         # the escalation engine matches an event's organ, the organ of its CTCAE term
-        # (`cartrial.escalation.organs.ORGAN_TERMS`), case-insensitively: another name could never match
+        # (`cartrial.escalation.organs.ORGAN_TERMS`), with the rule's organs case-insensitively
+        # (`organ_key`): another name could never match, and two names of one organ are one organ
         known = ", ".join(ORGAN_TERMS)
         for index, organ in enumerate(self.organs or []):
-            if organ.strip().lower() not in ORGAN_TERMS:
+            if organ_key(organ) not in ORGAN_TERMS:
                 issues.append(Issue(("organs", index), "unknown organ (it could never match)", organ, known))
+        listed = None if self.organs is None else {organ_key(o) for o in self.organs}
+        graded: dict[str, str] = {}
         for organ, grade in self.organ_min_grade.items():
-            if organ.strip().lower() not in ORGAN_TERMS:
+            if organ_key(organ) not in ORGAN_TERMS:
                 issues.append(
                     Issue(("organ_min_grade", organ), "unknown organ (it could never match)", organ, known)
+                )
+                continue
+            if (first := graded.setdefault(organ_key(organ), organ)) != organ:
+                # the assessment would keep one of the two grades, without a word
+                issues.append(
+                    Issue(
+                        ("organ_min_grade", organ),
+                        f"the organ {first!r} already has a grade (organs are matched case-insensitively)",
+                        organ,
+                        "one grade per organ",
+                    )
                 )
                 continue
             if not 1 <= grade <= 5:
@@ -118,13 +132,13 @@ class DltRule(BaseModel):
                         "1-5",
                     )
                 )
-            if self.organs is not None and organ not in self.organs:
+            if listed is not None and organ_key(organ) not in listed:
                 issues.append(
                     Issue(
                         ("organ_min_grade", organ),
                         f"organ {organ!r} has a grade but is not in `organs`, so it could never match",
                         organ,
-                        ", ".join(self.organs),
+                        ", ".join(self.organs or ()),
                     )
                 )
         if issues:
