@@ -114,3 +114,42 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
     assert problems and problems[0].message == "true/false is not a number", caught.value.problems
     line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
     assert problems[0].line == line
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "field", "message", "allowed"),
+    [
+        ("protocol.yaml", "cohort_size: 3 ", "cohort_size: 3.5 ", "escalation.cohort_size",
+         "Input should be a valid integer, got a number with a fractional part", "a whole number"),
+        ("protocol.yaml", "cohort_size: 3 ", "cohort_size: null ", "escalation.cohort_size",
+         "a value is required", "a whole number"),
+        ("protocol.yaml", "no_skip: true", "no_skip: null", "escalation.no_skip", "a value is required",
+         "true | false"),
+        ("protocol.yaml", "no_skip: true", "no_skip: maybe", "escalation.no_skip",
+         "Input should be a valid boolean, unable to interpret input", "true | false"),
+        ("protocol.yaml", "nca_options: {}", "nca_options: [1]", "analysis.options.nca_options",
+         "Input should be a valid dictionary", "a mapping of keys to values"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: null}", "dropout.hazard_per_year",
+         "a value is required", "a number"),
+    ],
+)  # fmt: skip
+def test_a_yaml_value_of_the_wrong_type_says_what_is_allowed(
+    tmp_path: Path, file: str, old: str, new: str, field: str, message: str, allowed: str
+) -> None:
+    """Pydantic's type errors (a fraction or null for a whole number, a word or null for true/false, a list
+    for a mapping) said what was expected, without an allowed text, and a null was not shown at all
+    (``Input should be a valid integer``): each names what is allowed, a null reads as a missing value."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation.scenario import load_scenario
+
+    text = (EXAMPLE / file).read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    (tmp_path / "protocol.yaml").write_text((EXAMPLE / "protocol.yaml").read_text(encoding="utf-8"))
+    target = tmp_path / file
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        (load_protocol if file == "protocol.yaml" else load_scenario)(target)
+    [problem] = [p for p in caught.value.problems if p.field == field]
+    assert (problem.message, problem.allowed) == (message, allowed), str(caught.value)
+    line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
+    assert problem.line == line

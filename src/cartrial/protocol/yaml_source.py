@@ -374,11 +374,30 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | Non
     return ", ".join(sorted(set(names))) if names else None
 
 
+_ALLOWED_BY_TYPE: dict[str, str] = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true | false",
+    "bool_parsing": "true | false",
+    "string_type": "text",
+    "dict_type": "a mapping of keys to values",
+    "list_type": "a list",
+    "tuple_type": "a list",
+}
+"""What a value of pydantic's basic types allows, in the words of `cartrial.allowed` (pydantic's message
+says what was expected but no allowed text: ``Input should be a valid integer``)."""
+
+
 def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     if str(error.get("type", "")).startswith("date"):
         return "a calendar date YYYY-MM-DD"
     if error.get("type") == "finite_number":
         return "a finite number"
+    if (basic := _ALLOWED_BY_TYPE.get(str(error.get("type")))) is not None:
+        return basic
     ctx = error.get("ctx") or {}
     for key in ("expected", "expected_tags"):
         if key in ctx:
@@ -462,6 +481,8 @@ def problems_from_validation_error(
             message = "the rule needs a 'type'"
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
+        if item.get("input", "") is None and kind in _ALLOWED_BY_TYPE:
+            message = "a value is required"  # null (an empty value) where a value is expected
         problems.append(
             Problem(
                 message,
