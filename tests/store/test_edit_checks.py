@@ -238,7 +238,10 @@ def test_a_second_infusion_of_a_subject_is_refused_on_every_write_path(
     service.insert_record("inv", "infusion", GOOD_INFUSION)
     with pytest.raises(InputError) as caught:
         service.insert_record("inv", "infusion", {**GOOD_INFUSION, "infused_at": "2021-09-01T02:00:00Z"})
-    assert "INFUSION-ONCE" in str(caught.value)
+    # one problem, on the record written, with the value given (the stored infusion led with its own date)
+    (problem,) = caught.value.problems
+    assert "INFUSION-ONCE" in problem.message and "also infused on 2021-06-01" in problem.message
+    assert str(problem.value).startswith("2021-09-01"), str(caught.value)
     folder = write_infusions(tmp_path / "in", "CT-001,2021-09-01T02:00:00Z,1,58.0,500000,29000000")
     with pytest.raises(InputError) as caught:
         import_templates(study.url, folder, "admin")

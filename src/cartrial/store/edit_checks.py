@@ -808,6 +808,14 @@ def check_single_write(
     protocol = study_protocol(tx.connection)
     earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
     created = [f for f in run_edit_checks([state(after)], protocol) if _key(f) not in earlier]
+    # a check that fires on the record written is reported there only: the same conflict seen from a stored
+    # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
+    written = {f.check.id for f in created if f.record.record_id == record_id and f.record.table == table}
+    created = [
+        f
+        for f in created
+        if f.check.id not in written or (f.record.record_id == record_id and f.record.table == table)
+    ]
     hard = hard_problems(created)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
