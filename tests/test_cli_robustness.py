@@ -240,3 +240,42 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
     code, err = _run(["simulate", "study", "--scenario", str(scenario), "--out", str(out)], capsys)
     assert code == 2 and "runs past the year 9999" in err and "expansion_patients" in err, err
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["kinetics", "simulate", "--subjects", "1.5"],
+            "error: --subjects: not a whole number (got '1.5'); allowed: a whole number",
+        ),
+        (
+            ["escalate", "table", "--design", "3+3", "--max-n", "abc"],
+            "error: --max-n: not a whole number (got 'abc'); allowed: a whole number",
+        ),
+        (
+            ["escalate", "next", "--design", "boin", "--doses", "2", "--outcomes", "1NNN", "--target", "x"],
+            # the declared range of the option (its help states it), not only the type
+            "error: --target: not a number (got 'x'); allowed: greater than 0 and less than 1",
+        ),
+    ],
+)
+def test_a_value_the_parser_cannot_convert_names_option_value_and_allowed(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The parser's own message ("Invalid value for '--subjects': Input should be a valid integer, unable to
+    parse string as an integer") named neither the value nor what is allowed; now it reads like every other
+    bad input (option, value, allowed), exit 2, with the pointer to --help."""
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert f"Try 'cartrial {args[0]} {args[1]} --help' for help." in err
+
+
+def test_usage_errors_and_help_keep_their_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown option or command stays the parser's usage error (exit 2); --help and --version exit 0."""
+    assert main(["grade", "crs", "--no-such-option"]) == 2
+    assert "No such option" in capsys.readouterr().err
+    assert main(["escalate", "nxt"]) == 2
+    assert main(["grade", "crs", "--help"]) == 0
+    assert main(["--version"]) == 0

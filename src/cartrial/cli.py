@@ -12,12 +12,14 @@ User errors (`CartrialError`) print their message and exit 2 without a traceback
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.exceptions import TyperException
 
 from cartrial import __version__
 from cartrial.commands import COMMANDS, CommandEntry
@@ -135,14 +137,68 @@ def demo(
     console.print(f"[bold green]demo complete[/]: results in {out}/")
 
 
+_PARSE_ERRORS: dict[str, tuple[str, str]] = {
+    "int_parsing": ("not a whole number", "a whole number"),
+    "int_from_float": ("not a whole number", "a whole number"),
+    "int_type": ("not a whole number", "a whole number"),
+    "float_parsing": ("not a number", "a number"),
+    "float_type": ("not a number", "a number"),
+    "finite_number": ("not a finite number", "a finite number"),
+    "bool_parsing": ("not true or false", "true | false"),
+    "date_from_datetime_parsing": ("not a date", "a date YYYY-MM-DD"),
+    "date_parsing": ("not a date", "a date YYYY-MM-DD"),
+}
+"""The parser's (pydantic's) error types of an option value → (message, what is allowed)."""
+
+
+def _bad_parameter(error: typer.BadParameter) -> Problem:
+    """A value the parser could not convert, as every other bad input is told: the option as typed, the
+    value given and what is allowed (the option's declared range from its help text when it states one)."""
+    param = error.param
+    name = None
+    if param is not None:
+        flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+        name = flags[0] if flags else str(getattr(param, "human_readable_name", param.name))
+    value: Any = None
+    message, allowed = error.message, None
+    cause = error.__cause__
+    errors = getattr(cause, "errors", None)
+    if callable(errors):
+        first = (errors() or [{}])[0]
+        value = first.get("input")
+        known = _PARSE_ERRORS.get(str(first.get("type")))
+        if known is not None:
+            message, allowed = known
+        elif "expected" in (first.get("ctx") or {}):
+            message, allowed = "not an allowed value", str(first["ctx"]["expected"]).replace(" or ", " | ")
+    declared = re.search(r"Allowed: (.+?)\.(?:\s|$)", str(getattr(param, "help", None) or ""))
+    if declared is not None and allowed is not None:
+        allowed = declared.group(1)
+    return Problem(message, field=name, value=value, allowed=allowed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="cartrial")
-    except SystemExit as exc:  # typer/click end every run, and usage errors (exit 2), this way
+        code = app(args=args, prog_name="cartrial", standalone_mode=False)
+        return code if isinstance(code, int) and not isinstance(code, bool) else 0
+    except SystemExit as exc:  # a command that ends the run itself
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except typer.BadParameter as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {InputError(_bad_parameter(exc))}", err=True)
+        if exc.ctx is not None:
+            typer.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        return 1
+    except TyperException as exc:  # other usage errors (unknown option, missing argument): the parser's form
+        _show_usage_error(exc)
+        return int(getattr(exc, "exit_code", 2))
     except CartrialError as exc:
         if debug:
             raise
@@ -159,6 +215,18 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         return 130
     return 0
+
+
+def _show_usage_error(error: TyperException) -> None:
+    """The parser's own rendering of a usage error (the rich box typer draws when it ends the run itself)."""
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(error)  # type: ignore[arg-type]
+    except (ImportError, AttributeError):  # pragma: no cover - typer without rich
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
 
 
 if __name__ == "__main__":
