@@ -126,7 +126,7 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
         ("protocol.yaml", "no_skip: true", "no_skip: null", "escalation.no_skip", "a value is required",
          "true | false"),
         ("protocol.yaml", "no_skip: true", "no_skip: maybe", "escalation.no_skip",
-         "Input should be a valid boolean, unable to interpret input", "true | false"),
+         "not an allowed value", "true | false"),
         ("protocol.yaml", "nca_options: {}", "nca_options: [1]", "analysis.options.nca_options",
          "Input should be a valid dictionary", "a mapping of keys to values"),
         ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: null}", "dropout.hazard_per_year",
@@ -153,3 +153,43 @@ def test_a_yaml_value_of_the_wrong_type_says_what_is_allowed(
     assert (problem.message, problem.allowed) == (message, allowed), str(caught.value)
     line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
     assert problem.line == line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("no_skip: true ", 'no_skip: "yes" ', "escalation.no_skip"),
+        ("no_skip: true ", "no_skip: 1 ", "escalation.no_skip"),
+        ("no_skip: true ", 'no_skip: "false" ', "escalation.no_skip"),
+        ("stagger_days: 0\n", "stagger_days: 0\n  coherent: 0\n", "escalation.coherent"),
+        ("exclude_underlying_disease: true", 'exclude_underlying_disease: "no"',
+         "escalation.dlt_rules[2].exclude_underlying_disease"),
+        ("includes_threshold: true ", "includes_threshold: 1 ", None),
+        ("require_adjudicated: false, merge", 'require_adjudicated: "no", merge', None),
+    ],
+)  # fmt: skip
+def test_a_true_false_key_takes_only_yaml_true_or_false(
+    tmp_path: Path, old: str, new: str, field: str | None
+) -> None:
+    """One rule for every true/false key (issue 19): pydantic's lax mode read ``no_skip: "yes"`` as true and
+    ``1`` / ``0`` as true / false, while the option dataclasses refused ``require_adjudicated: "no"``. Each
+    is now refused at its line, in the words of `cartrial.allowed` (``not an allowed value``, ``true |
+    false``)."""
+    from cartrial.protocol import load_protocol
+
+    text = (EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    target = tmp_path / "protocol.yaml"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_protocol(target)
+    key = new.split(":")[0].strip() if "\n" not in new else "coherent"
+    problem = next(p for p in caught.value.problems if (p.field or "").endswith(key))
+    assert field is None or problem.field == field
+    assert (problem.message, problem.allowed) == ("not an allowed value", "true | false"), str(caught.value)
+    if problem.line is not None:
+        changed = new.splitlines()[-1].strip()
+        line = next(
+            i for i, text_line in enumerate(target.read_text().splitlines(), 1) if changed in text_line
+        )
+        assert problem.line == line

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cartrial.escalation.organs import ORGAN_TERMS, organ_key
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
 
 
 class ToxicityCategory(StrEnum):
@@ -91,8 +91,8 @@ class DltRule(BaseModel):
     exclude_terms: list[str] = Field(default_factory=list)
     min_duration_days: float | None = Field(default=None, ge=0)
     min_relatedness: Relatedness | None = None
-    exclude_underlying_disease: bool = False
-    committee_judgement: bool = False
+    exclude_underlying_disease: TrueFalse = False
+    committee_judgement: TrueFalse = False
 
     @model_validator(mode="after")
     def _organ_grades_in_range(self) -> DltRule:

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictBool, ValidationError
 from pydantic_core import PydanticCustomError
 
 from cartrial.errors import InputError, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+TrueFalse = StrictBool
+"""The type of every true/false field of a YAML/JSON model (and of its Python API): only a real boolean
+(YAML ``true`` / ``false``). Pydantic's lax mode read ``"yes"``, ``"no"``, ``"off"``, ``1`` and ``0`` as
+booleans, while the option dataclasses (`RelapseOptions.require_adjudicated`, declared ``true | false`` in
+`cartrial.allowed`) and the escalation registry refused them: one rule, refused at the key's line as
+"not an allowed value; allowed: true | false" (docs/science/decisions.md D-19.21)."""
 
 SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 
@@ -471,8 +478,8 @@ def problems_from_validation_error(
             problems.append(Problem("required key is missing", file=source, line=line, field=path))
             continue
         message = str(item["msg"])
-        if kind in ("enum", "literal_error"):
-            message = "not an allowed value"
+        if kind in ("enum", "literal_error", "bool_type", "bool_parsing"):
+            message = "not an allowed value"  # the words of `cartrial.allowed.Allowed.problem`
         elif kind == "union_tag_invalid":
             ctx = item.get("ctx") or {}
             discriminator = str(ctx.get("discriminator", "type")).strip("'")
@@ -615,6 +622,7 @@ def read_text_file(path: Any) -> str:
 __all__ = [
     "MAX_YAML_VALUES",
     "Issue",
+    "TrueFalse",
     "YamlPositions",
     "option_error",
     "option_issues",
