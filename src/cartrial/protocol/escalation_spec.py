@@ -20,6 +20,7 @@ from cartrial.escalation.options import (
     DESIGNS,
     OPTIONS,
     check_design_options,
+    not_for_design,
     spec_options,
 )
 from cartrial.protocol.dlt import DltRule
@@ -213,10 +214,8 @@ class EscalationSpec(BaseModel):
                 and design not in designs
                 and getattr(self, name) != type(self).model_fields[name].default
             ):
-                allowed = ", ".join(sorted(d.value for d in designs))
-                issues.append(
-                    Issue((name,), f"{name!r} does not apply to design {design.value!r}", None, allowed)
-                )
+                wrong = not_for_design(name, design.value, getattr(self, name), {d.value for d in designs})
+                issues.append(Issue((name,), wrong.message, wrong.value, wrong.allowed))
         if design in _TARGET_DESIGNS and self.target is None:
             issues.append(Issue(("target",), f"design {design.value!r} needs a target DLT probability"))
         if design in _CRM_DESIGNS:

@@ -12,6 +12,7 @@ raise `semantic_error` with paths relative to the model they check).
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ import yaml
 from pydantic import BaseModel, StrictBool, ValidationError
 from pydantic_core import PydanticCustomError
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -378,7 +380,7 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | Non
     for candidate in _model_members(annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             names.extend(candidate.model_fields)
-    return ", ".join(sorted(set(names))) if names else None
+    return choice_text(sorted(set(names))) if names else None
 
 
 _ALLOWED_BY_TYPE: dict[str, str] = {
@@ -398,6 +400,19 @@ _ALLOWED_BY_TYPE: dict[str, str] = {
 says what was expected but no allowed text: ``Input should be a valid integer``)."""
 
 
+def _choices(expected: str) -> str:
+    """Pydantic's list of the allowed values of an enum, literal or tagged union (``'a', 'b' or 'c'``) in the
+    words of every message, `cartrial.allowed.choice_text` (``a | b | c``).
+
+    >>> _choices("'escalation_only' or 'deescalation'")
+    'escalation_only | deescalation'
+    >>> _choices("1, 2 or 3")
+    '1 | 2 | 3'
+    """
+    items = [item.strip() for item in re.split(r", | or ", expected)]
+    return choice_text(item[1:-1] if len(item) > 1 and item[0] == item[-1] == "'" else item for item in items)
+
+
 def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     if str(error.get("type", "")).startswith("date"):
         return "a calendar date YYYY-MM-DD"
@@ -408,7 +423,7 @@ def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     ctx = error.get("ctx") or {}
     for key in ("expected", "expected_tags"):
         if key in ctx:
-            return str(ctx[key])
+            return _choices(str(ctx[key]))
     for key, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
         if key in ctx:
             return f"{sign} {ctx[key]}"
