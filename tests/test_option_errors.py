@@ -585,7 +585,7 @@ def _api_calls() -> dict[str, tuple[Callable[[], Any], str]]:
         "Crm.intercept": (lambda: Crm([0.1, 0.2], 0.3, intercept=50), "intercept"),
         "TiteCrm.window_days": (lambda: TiteCrm([0.1, 0.2], 0.3, window_days=5000), "window_days"),
         "Mtpi2.exclusion_min_n": (lambda: Mtpi2(5, 0.3, exclusion_min_n=-1), "exclusion_min_n"),
-        "StopAtN.n": (lambda: StopAtN(20_000), "max_n"),
+        "StopAtN.n": (lambda: StopAtN(20_000), "n"),
         "dose_pathways.cohorts": (lambda: dose_pathways(Boin(3, 0.3), "", 7), "cohorts"),
     }
 
@@ -599,6 +599,69 @@ def test_the_python_api_refuses_what_the_registry_refuses(case: str) -> None:
         build()
     assert caught.value.problems[0].field == field
     assert str(caught.value).startswith(f"{field}: out of range (got ")
+
+
+#: Stop rules and other behaviours of the Python API with one argument outside what it allows: (call,
+#: argument named, message, allowed text). Each was accepted (a confidence of 1.5 never stopped,
+#: ``when_escalating="no"`` is truthy, a level beyond the design failed with an IndexError when applied), or
+#: named the registry's option (``max_n``, ``stop_n_at_dose``, ``skip_rule``) instead of the argument typed.
+BEHAVIOUR_CASES: list[tuple[str, Callable[[], Any], str, str, str]] = [
+    ("StopAtN.n", lambda: _escalation().StopAtN(0), "n", "out of range", "1 to 10000"),
+    ("StopWhenNAtDose.n", lambda: _escalation().StopWhenNAtDose(0), "n", "out of range", "1 to 10000"),
+    ("StopWhenNAtDose.dose", lambda: _escalation().StopWhenNAtDose(3, dose="top"), "dose",
+     "not an allowed value", "recommended | any or 1 to 50"),
+    ("StopWhenNAtDose.requires_stay", lambda: _escalation().StopWhenNAtDose(3, requires_stay="yes"),
+     "requires_stay", "not an allowed value", "true | false"),
+    ("StopWhenTooToxic.dose", lambda: _escalation().StopWhenTooToxic(dose=0), "dose", "out of range",
+     "1 to 50"),
+    ("StopWhenTooToxic.threshold", lambda: _escalation().StopWhenTooToxic(threshold=1.2), "threshold",
+     "out of range", "greater than 0 and less than 1 or none"),
+    ("StopWhenTooToxic.confidence", lambda: _escalation().StopWhenTooToxic(confidence=1.5), "confidence",
+     "out of range", "greater than 0 and less than 1"),
+    ("StopWhenTooToxic.min_n", lambda: _escalation().StopWhenTooToxic(min_n=0), "min_n", "out of range",
+     "1 to 10000"),
+    ("DontSkipDoses.when_escalating", lambda: _escalation().DontSkipDoses(when_escalating="no"),
+     "when_escalating", "not an allowed value", "true | false"),
+    ("DontSkipDoses.when_deescalating", lambda: _escalation().DontSkipDoses(when_deescalating=1),
+     "when_deescalating", "not an allowed value", "true | false"),
+    ("DontSkipDoses.restrict_mtd", lambda: _escalation().DontSkipDoses(restrict_mtd="false"),
+     "restrict_mtd", "not an allowed value", "true | false"),
+    ("DontSkipDoses.relative_to", lambda: _escalation().DontSkipDoses(relative_to="highest"), "relative_to",
+     "not an allowed value", "current | highest_tried"),
+    ("ExpansionCohort.n_patients", lambda: _escalation().ExpansionCohort(0), "n_patients", "out of range",
+     "1 to 10000"),
+    ("ExpansionCohort.cap_at_mtd", lambda: _escalation().ExpansionCohort(3, cap_at_mtd="no"), "cap_at_mtd",
+     "not an allowed value", "true | false"),
+    ("too toxic at a level beyond the design", lambda: _escalation().with_behaviours(
+        _escalation().Boin(3, 0.3), _escalation().StopWhenTooToxic(dose=4)), "dose",
+     "dose outside the design", "1 to 3"),
+    ("n at a level beyond the design", lambda: _escalation().with_behaviours(
+        _escalation().Boin(3, 0.3), _escalation().StopWhenNAtDose(6, dose=4)), "dose",
+     "dose outside the design", "1 to 3"),
+    ("expansion at a level beyond the design", lambda: _escalation().with_behaviours(
+        _escalation().Boin(3, 0.3), _escalation().ExpansionCohort(3, 4)), "expansion.dose",
+     "expansion dose outside the design", "1 to 3"),
+]  # fmt: skip
+
+
+def _escalation() -> Any:
+    import cartrial.escalation
+
+    return cartrial.escalation
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "message", "allowed"),
+    [case[1:] for case in BEHAVIOUR_CASES],
+    ids=[case[0] for case in BEHAVIOUR_CASES],
+)
+def test_a_behaviour_refuses_an_argument_outside_what_it_allows_naming_it(
+    call: Callable[[], Any], field: str, message: str, allowed: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        call()
+    [problem] = caught.value.problems
+    assert (problem.field, problem.message, problem.allowed) == (field, message, allowed), str(caught.value)
 
 
 _REQUIRED = "a value is required"
@@ -619,7 +682,7 @@ API_TYPE_CASES: list[tuple[str, tuple[Any, ...], dict[str, Any], str, str, str]]
     ("Crm", (_SKELETON, 0.3), {"intercept": None}, "intercept", _REQUIRED, "intercept"),
     ("TiteCrm", (_SKELETON, 0.3), {"window_days": None}, "window_days", _REQUIRED, "window"),
     ("Mtpi2", (5, 0.3), {"exclusion_min_n": None}, "exclusion_min_n", _REQUIRED, "exclusion_min_n"),
-    ("StopAtN", (None,), {}, "max_n", _REQUIRED, "max_n"),
+    ("StopAtN", (None,), {}, "n", _REQUIRED, "max_n"),
     ("Crm", (None, 0.3), {}, "skeleton", _REQUIRED, "skeleton"),
     ("Crm", ("0.1,0.2", 0.3), {}, "skeleton", "not a list of numbers", "skeleton"),
     ("Crm", ([0.1, ""], 0.3), {}, "skeleton", "not a number at position 2", "skeleton"),

@@ -126,7 +126,7 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
         ("protocol.yaml", "no_skip: true", "no_skip: null", "escalation.no_skip", "a value is required",
          "true | false"),
         ("protocol.yaml", "no_skip: true", "no_skip: maybe", "escalation.no_skip",
-         "Input should be a valid boolean, unable to interpret input", "true | false"),
+         "not an allowed value", "true | false"),
         ("protocol.yaml", "nca_options: {}", "nca_options: [1]", "analysis.options.nca_options",
          "Input should be a valid dictionary", "a mapping of keys to values"),
         ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: null}", "dropout.hazard_per_year",
@@ -153,3 +153,101 @@ def test_a_yaml_value_of_the_wrong_type_says_what_is_allowed(
     assert (problem.message, problem.allowed) == (message, allowed), str(caught.value)
     line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
     assert problem.line == line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("no_skip: true ", 'no_skip: "yes" ', "escalation.no_skip"),
+        ("no_skip: true ", "no_skip: 1 ", "escalation.no_skip"),
+        ("no_skip: true ", 'no_skip: "false" ', "escalation.no_skip"),
+        ("stagger_days: 0\n", "stagger_days: 0\n  coherent: 0\n", "escalation.coherent"),
+        ("exclude_underlying_disease: true", 'exclude_underlying_disease: "no"',
+         "escalation.dlt_rules[2].exclude_underlying_disease"),
+        ("includes_threshold: true ", "includes_threshold: 1 ", None),
+        ("require_adjudicated: false, merge", 'require_adjudicated: "no", merge', None),
+    ],
+)  # fmt: skip
+def test_a_true_false_key_takes_only_yaml_true_or_false(
+    tmp_path: Path, old: str, new: str, field: str | None
+) -> None:
+    """One rule for every true/false key (issue 19): pydantic's lax mode read ``no_skip: "yes"`` as true and
+    ``1`` / ``0`` as true / false, while the option dataclasses refused ``require_adjudicated: "no"``. Each
+    is now refused at its line, in the words of `cartrial.allowed` (``not an allowed value``, ``true |
+    false``)."""
+    from cartrial.protocol import load_protocol
+
+    text = (EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    target = tmp_path / "protocol.yaml"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_protocol(target)
+    key = new.split(":")[0].strip() if "\n" not in new else "coherent"
+    problem = next(p for p in caught.value.problems if (p.field or "").endswith(key))
+    assert field is None or problem.field == field
+    assert (problem.message, problem.allowed) == ("not an allowed value", "true | false"), str(caught.value)
+    if problem.line is not None:
+        changed = new.splitlines()[-1].strip()
+        line = next(
+            i for i, text_line in enumerate(target.read_text().splitlines(), 1) if changed in text_line
+        )
+        assert problem.line == line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message", "allowed"),
+    [
+        ("variant: deescalation", "variant: both", "escalation.variant", "not an allowed value",
+         "escalation_only | deescalation"),
+        ("  stagger_days: 0\n", "  stagger_days: 0\n  phi1: 0.2\n", "escalation.phi1",
+         "does not apply to the 3+3 design", "only with design boin"),
+        ("  stagger_days: 0\n", "  stagger_days: 0\n  start_level: 9\n", "escalation.start_level",
+         "no such dose level", "1 to 2"),
+        ("organ_min_grade: {cardiac: 2,", "organ_min_grade: {cardiac: 6,",
+         "escalation.dlt_rules[3].organ_min_grade.cardiac", None, "1 to 5"),
+        ("organs: [cardiac, skin,", "organs: [cardiac, Cardiac, skin,", "escalation.dlt_rules[3].organs[1]",
+         None, "each organ once"),
+    ],
+)  # fmt: skip
+def test_a_protocol_error_words_its_choices_and_ranges_as_every_option(
+    tmp_path: Path, old: str, new: str, field: str, message: str | None, allowed: str
+) -> None:
+    """One wording (issue 19, `cartrial.allowed`): choices ``a | b`` (pydantic wrote ``'a' or 'b'``), ranges
+    ``1 to 5`` (``1..5``, ``1-5``), "does not apply to the <design> design" as the escalation registry words
+    it; an organ listed twice is refused at its line."""
+    from cartrial.protocol import load_protocol
+
+    text = (EXAMPLE / "protocol.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    target = tmp_path / "protocol.yaml"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_protocol(target)
+    [problem] = [p for p in caught.value.problems if p.field == field]
+    assert problem.allowed == allowed, str(caught.value)
+    assert message is None or problem.message == message, str(caught.value)
+    changed = new.strip().splitlines()[-1].strip()
+    line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if changed in text_line)
+    assert problem.line == line
+
+
+def test_the_escalation_registry_words_choices_as_every_option() -> None:
+    from cartrial.allowed import choice_text
+    from cartrial.escalation import DESIGNS, OPTIONS, check_design_options
+
+    with pytest.raises(InputError) as caught:
+        check_design_options("boinn", 3, {})
+    assert (
+        caught.value.problems[0].allowed
+        == choice_text(DESIGNS)
+        == "3+3 | boin | mtpi2 | i3+3 | crm | tite-crm"
+    )
+    with pytest.raises(InputError) as caught:
+        check_design_options("boin", 3, {"targte": 0.3, "phi1": 0.2, "skeleton": [0.1, 0.2, 0.3]})
+    unknown, not_applying = caught.value.problems
+    assert unknown.allowed == choice_text(sorted(OPTIONS))
+    assert (not_applying.message, not_applying.allowed) == (
+        "does not apply to the boin design",
+        "only with design crm | tite-crm",
+    )

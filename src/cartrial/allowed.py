@@ -140,6 +140,20 @@ class Allowed:
             raise OptionError(problem)
 
 
+TRUE_FALSE = Allowed(values=(True, False), label="true | false")
+"""A true/false option: only a real boolean (``"no"``, ``"yes"``, 1 and 0 are refused, never read for their
+truth; docs/science/decisions.md D-19.21)."""
+
+
+def choice_text(values: Any) -> str:
+    """The words of a set of allowed values, as every message writes them: ``boin | crm``.
+
+    >>> choice_text(["3+3", "boin"])
+    '3+3 | boin'
+    """
+    return Allowed(values=tuple(values)).text()
+
+
 def _same(value: Any, allowed_value: Any) -> bool:
     """`value` is `allowed_value` (True is not 1, "1" is not 1; an enum member is its value)."""
     if isinstance(allowed_value, Enum):
@@ -238,10 +252,12 @@ __all__ = [
     "METADATA_KEY",
     "SEED",
     "SEED_HELP",
+    "TRUE_FALSE",
     "Allowed",
     "allowed",
     "check_fields",
     "check_seed",
+    "choice_text",
     "declared",
     "enum_member",
 ]

@@ -44,8 +44,8 @@ def test_multi_digit_levels_and_extra_spaces() -> None:
     ("text", "fragment"),
     [
         ("1NNX", "unknown symbol"),
-        ("0NNN", "dose level does not exist (got '0NNN'); allowed: 1..5"),
-        ("6NNN", "dose level does not exist (got '6NNN'); allowed: 1..5"),
+        ("0NNN", "dose level does not exist (got '0NNN'); allowed: 1 to 5"),
+        ("6NNN", "dose level does not exist (got '6NNN'); allowed: 1 to 5"),
         ("NNN", "needs a dose level"),
         ("1", "needs a dose level and letters"),
         ("1N-N", "unknown symbol"),

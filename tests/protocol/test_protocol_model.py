@@ -466,7 +466,7 @@ def test_escalation_spec_for_every_design_in_python() -> None:
 def test_expansion_level_must_exist() -> None:
     """The expansion cohort names an existing 1-based dose level."""
     problem = only_problem(MINIMAL + "expansion: {dose_level: 3, n_patients: 6}\n")
-    assert problem.field == "expansion.dose_level" and problem.allowed == "1..2"
+    assert problem.field == "expansion.dose_level" and problem.allowed == "1 to 2"
 
 
 def test_eligibility_rule_errors_are_located() -> None:

@@ -20,11 +20,25 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cartrial.allowed import METADATA_KEY, TRUE_FALSE, Allowed, check_fields
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
 from cartrial.escalation.interval import prob_above
-from cartrial.escalation.options import check_options
+from cartrial.escalation.options import MAX_DOSE_LEVELS, MAX_PATIENTS, OPTIONS, PROBABILITY, dose_levels
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
+
+
+def _declared(rule: Allowed) -> dict[str, Allowed]:
+    """Field metadata: the argument allows what `rule` allows (`cartrial.allowed.check_fields` checks it and
+    names the argument as the caller typed it)."""
+    return {METADATA_KEY: rule}
+
+
+_LEVEL = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
+"""A 1-based dose level (at most the design's number of levels, checked when the behaviour is applied to a
+design: `BehavingDesign`)."""
+_PATIENTS = Allowed(low=1, high=MAX_PATIENTS, integer=True)
+"""A number of patients."""
 
 
 class Behaviour(ABC):
@@ -51,10 +65,10 @@ class StopAtN(Behaviour):
     False
     """
 
-    n: int
+    n: int = dataclasses.field(metadata=_declared(OPTIONS["max_n"].rule))
 
     def __post_init__(self) -> None:
-        check_options({"max_n": self.n})
+        check_fields(self)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         proposal.stop_where(state.n.sum(axis=1) >= self.n, StopReason.MAX_N_REACHED)
@@ -70,12 +84,15 @@ class StopWhenNAtDose(Behaviour):
     next dose equals the current one (stay, de-escalation at level 1, escalation blocked) — the default for
     BOIN in `design_from_spec`; the `escalation` package's rule is `requires_stay=False` (default here)."""
 
-    n: int
-    dose: Literal["recommended", "any"] | int = "recommended"
-    requires_stay: bool = False
+    n: int = dataclasses.field(metadata=_declared(OPTIONS["stop_n_at_dose"].rule))
+    dose: Literal["recommended", "any"] | int = dataclasses.field(
+        default="recommended",
+        metadata=_declared(Allowed(values=("recommended", "any"), low=1, high=MAX_DOSE_LEVELS, integer=True)),
+    )
+    requires_stay: bool = dataclasses.field(default=False, metadata=_declared(TRUE_FALSE))
 
     def __post_init__(self) -> None:
-        check_options({"stop_n_at_dose": self.n})
+        check_fields(self)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         rows = np.arange(state.trials)
@@ -110,10 +127,16 @@ class StopWhenTooToxic(Behaviour):
     False
     """
 
-    dose: int = 1
-    threshold: float | None = None
-    confidence: float = 0.95
-    min_n: int = 3
+    dose: int = dataclasses.field(default=1, metadata=_declared(_LEVEL))
+    threshold: float | None = dataclasses.field(
+        default=None, metadata=_declared(dataclasses.replace(PROBABILITY, optional=True))
+    )
+    confidence: float = dataclasses.field(default=0.95, metadata=_declared(PROBABILITY))
+    # at least 1: with no patient at the dose, Beta(1, 1) alone gives P(p > threshold) = 1 - threshold
+    min_n: int = dataclasses.field(default=3, metadata=_declared(_PATIENTS))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def apply(self, design: Design, state: TrialState, proposal: Proposal) -> None:
         threshold = self.threshold if self.threshold is not None else design.target
@@ -122,7 +145,7 @@ class StopWhenTooToxic(Behaviour):
                 Problem(
                     "stop_when_too_toxic needs a threshold for a design without a target",
                     field="threshold",
-                    allowed="a probability in (0, 1)",
+                    allowed=PROBABILITY.text(),
                 )
             )
         index = self.dose - 1
@@ -172,14 +195,16 @@ class DontSkipDoses(Behaviour):
     3
     """
 
-    when_escalating: bool = True
-    when_deescalating: bool = False
-    restrict_mtd: bool = True
-    relative_to: Literal["current", "highest_tried"] = "current"
+    when_escalating: bool = dataclasses.field(default=True, metadata=_declared(TRUE_FALSE))
+    when_deescalating: bool = dataclasses.field(default=False, metadata=_declared(TRUE_FALSE))
+    restrict_mtd: bool = dataclasses.field(default=True, metadata=_declared(TRUE_FALSE))
+    relative_to: Literal["current", "highest_tried"] = dataclasses.field(
+        default="current", metadata=_declared(OPTIONS["skip_rule"].rule)
+    )
     restricts_dose = True
 
     def __post_init__(self) -> None:
-        check_options({"skip_rule": self.relative_to})
+        check_fields(self)
 
     def ceiling(self, design: Design, state: TrialState) -> np.ndarray:
         """Per trial, the highest admissible level (0-based) under the escalation rule (before the first
@@ -244,9 +269,14 @@ class ExpansionCohort(Behaviour):
     ('expansion', 2)
     """
 
-    n_patients: int
-    dose: Literal["mtd"] | int = "mtd"
-    cap_at_mtd: bool = True
+    n_patients: int = dataclasses.field(metadata=_declared(_PATIENTS))
+    dose: Literal["mtd"] | int = dataclasses.field(
+        default="mtd", metadata=_declared(Allowed(values=("mtd",), low=1, high=MAX_DOSE_LEVELS, integer=True))
+    )
+    cap_at_mtd: bool = dataclasses.field(default=True, metadata=_declared(TRUE_FALSE))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def level_for(self, mtd: np.ndarray) -> np.ndarray:
         """0-based expansion dose per trial given the 0-based MTD (-1 = none)."""
@@ -282,23 +312,23 @@ class BehavingDesign(Design):
                     "at most one expansion cohort",
                     field="behaviours",
                     value=len(expansions),
-                    allowed="0 or 1",
+                    allowed=Allowed(values=(0, 1)).text(),
                 )
             )
         self.expansion: ExpansionCohort | None = expansions[0] if expansions else None
-        if (
-            self.expansion is not None
-            and isinstance(self.expansion.dose, int)
-            and not (1 <= self.expansion.dose <= inner.n_doses)
-        ):
-            raise InputError(
-                Problem(
-                    "expansion dose outside the design",
-                    field="expansion.dose",
-                    value=self.expansion.dose,
-                    allowed=f"1..{inner.n_doses}",
-                )
-            )
+        # a level named by a behaviour must be a level of this design (the behaviour alone allows up to
+        # MAX_DOSE_LEVELS): refused here rather than as an IndexError when the behaviour is applied
+        levels = dose_levels(inner.n_doses)
+        named: list[tuple[Any, str, str]] = [
+            (b.dose, "dose", "dose outside the design")
+            for b in self.behaviours
+            if isinstance(b, StopWhenTooToxic | StopWhenNAtDose)
+        ]
+        if self.expansion is not None:
+            named.append((self.expansion.dose, "expansion.dose", "expansion dose outside the design"))
+        for dose, field, message in named:
+            if isinstance(dose, int) and (problem := levels.problem(field, dose)) is not None:
+                raise InputError(dataclasses.replace(problem, message=message))
         self.name = inner.name
         self.n_doses = inner.n_doses
         self.cohort_size = inner.cohort_size

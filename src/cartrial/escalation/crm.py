@@ -31,7 +31,7 @@ from cartrial.escalation.design import (
     TrialState,
     check_target,
 )
-from cartrial.escalation.options import check_options
+from cartrial.escalation.options import check_options, dose_levels
 from cartrial.escalation.outcomes import Outcomes
 
 Model = Literal["empiric", "logistic"]
@@ -98,7 +98,10 @@ def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> 
     if not 1 <= prior_mtd <= n_doses:
         raise InputError(
             Problem(
-                "prior MTD outside the design", field="prior_mtd", value=prior_mtd, allowed=f"1..{n_doses}"
+                "prior MTD outside the design",
+                field="prior_mtd",
+                value=prior_mtd,
+                allowed=dose_levels(n_doses).text(),
             )
         )
     s = np.empty(n_doses)
@@ -164,7 +167,7 @@ class Crm(Design):
                     "start dose outside the design",
                     field="start_dose",
                     value=start_dose,
-                    allowed=f"1..{self.n_doses}",
+                    allowed=dose_levels(self.n_doses).text(),
                 )
             )
         self.model: Model = model

@@ -34,7 +34,7 @@ from cartrial.escalation.design import (
     step_to,
 )
 from cartrial.escalation.isotonic import isotonic_mtd_batch
-from cartrial.escalation.options import check_options
+from cartrial.escalation.options import check_options, dose_levels
 
 _TOL = 1e-12
 
@@ -225,7 +225,10 @@ def _check_cohort(cohort_size: int, start_dose: int, n_doses: int) -> None:
     if not 1 <= start_dose <= n_doses:
         raise InputError(
             Problem(
-                "start dose outside the design", field="start_dose", value=start_dose, allowed=f"1..{n_doses}"
+                "start dose outside the design",
+                field="start_dose",
+                value=start_dose,
+                allowed=dose_levels(n_doses).text(),
             )
         )
 

@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import TRUE_FALSE, Allowed, choice_text
 from cartrial.errors import InputError, OptionError, Problem
 
 DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
@@ -57,7 +57,13 @@ DOSES = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
 """The number of dose levels K of a design (`MAX_DOSE_LEVELS`)."""
 DAYS = Allowed(low=0, high=MAX_DAYS, low_exclusive=True, unit="days")
 """A DLT window, or the time between TITE-CRM cohorts (`MAX_DAYS`)."""
-_FLAG = Allowed(values=(True, False), label="true | false")
+_FLAG = TRUE_FALSE
+
+
+def dose_levels(n_doses: int) -> Allowed:
+    """The 1-based dose levels of a design with `n_doses` levels (a start dose, a level named by a
+    behaviour or a history): ``1 to 5``."""
+    return Allowed(low=1, high=n_doses, integer=True)
 
 
 @dataclass(frozen=True)
@@ -330,6 +336,22 @@ def _given(value: Any) -> bool:
     return value is not None and value is not False
 
 
+def not_for_design(field: str, design: str, value: Any, designs: Collection[str]) -> Problem:
+    """The one message of an option given for a design it does not apply to (the command line, the Python
+    API and the protocol's escalation section), naming the designs it applies to.
+
+    >>> print(not_for_design("phi1", "crm", 0.2, {"boin"}))
+    phi1: does not apply to the crm design (got 0.2); allowed: only with design boin
+    """
+    applies = choice_text(d for d in DESIGNS if d in designs)
+    return Problem(
+        f"does not apply to the {design} design",
+        field=field,
+        value=value,
+        allowed=f"only with design {applies}",
+    )
+
+
 def check_design_options(
     design: str, n_doses: int | None, options: Mapping[str, Any], *, strict: bool = True
 ) -> dict[str, Any]:
@@ -347,12 +369,14 @@ def check_design_options(
     >>> check_design_options("crm", 5, {"exclusion_min_n": 0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cartrial.errors.OptionError: exclusion_min_n: exclusion_min_n does not apply to the crm design ...
+    cartrial.errors.OptionError: exclusion_min_n: does not apply to the crm design (got 0); allowed: only ...
     """
     name = str(design).lower()
     problems: list[Problem] = []
     if name not in DESIGNS:
-        raise InputError(Problem("unknown design", field="design", value=design, allowed=", ".join(DESIGNS)))
+        raise InputError(
+            Problem("unknown design", field="design", value=design, allowed=choice_text(DESIGNS))
+        )
     if n_doses is not None and (wrong_doses := DOSES.problem("doses", n_doses)) is not None:
         problems.append(wrong_doses)
     chosen: dict[str, Any] = {}
@@ -360,21 +384,14 @@ def check_design_options(
         option = OPTIONS.get(key)
         if option is None:
             problems.append(
-                Problem("unknown design option", field=key, value=value, allowed=", ".join(sorted(OPTIONS)))
+                Problem("unknown design option", field=key, value=value, allowed=choice_text(sorted(OPTIONS)))
             )
             continue
         if not _given(value):
             continue
         if name not in option.designs:
             if strict:
-                problems.append(
-                    Problem(
-                        f"{key} does not apply to the {name} design (it would be ignored)",
-                        field=key,
-                        value=value,
-                        allowed=", ".join(sorted(option.designs)),
-                    )
-                )
+                problems.append(not_for_design(key, name, value, option.designs))
             continue
         wrong = option.problem(value, key)
         if wrong is not None:
@@ -418,5 +435,7 @@ __all__ = [
     "DesignOption",
     "check_design_options",
     "check_options",
+    "dose_levels",
+    "not_for_design",
     "spec_options",
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cartrial.errors import InputError, Problem
+from cartrial.escalation.options import dose_levels
 
 _BLOCK = re.compile(r"^([0-9]+)([A-Za-z]+)$", re.ASCII)
 _ALLOWED = "space-separated blocks of a 1-based dose level followed by N (no DLT) or T (DLT) per patient"
@@ -62,7 +63,7 @@ class Outcomes:
                         "dose level outside the design",
                         field="outcomes",
                         value=patient.dose_level,
-                        allowed=f"1..{n_doses}",
+                        allowed=dose_levels(n_doses).text(),
                     )
                 )
             n[patient.dose_level - 1] += 1
@@ -148,7 +149,7 @@ def parse_outcomes(text: str, n_doses: int | None = None, *, field: str = "outco
             )
             continue
         if level < 1 or (n_doses is not None and level > n_doses):
-            allowed = f"1..{n_doses}" if n_doses is not None else "≥ 1"
+            allowed = dose_levels(n_doses).text() if n_doses is not None else "≥ 1"
             problems.append(
                 Problem(
                     f"cohort {cohort}: the dose level does not exist",

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from cartrial.allowed import SEED
+from cartrial.allowed import SEED, Allowed
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
@@ -178,7 +178,7 @@ def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: 
                 "in memory)",
                 field="trials",
                 value=trials,
-                allowed=f"1..{MAX_TRIALS}",
+                allowed=Allowed(low=1, high=MAX_TRIALS, integer=True).text(),
             )
         )
     if isinstance(cohorts, bool) or not isinstance(cohorts, int) or not 1 <= cohorts <= MAX_COHORTS:
@@ -187,7 +187,7 @@ def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: 
                 f"the number of cohorts must be 1..{MAX_COHORTS} (each cohort is one pass over every trial)",
                 field="cohorts",
                 value=cohorts,
-                allowed=f"1..{MAX_COHORTS}",
+                allowed=Allowed(low=1, high=MAX_COHORTS, integer=True).text(),
             )
         )
     if not problems:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.allowed import choice_text
 from cartrial.errors import OptionError
 from cartrial.protocol.nca_options import NcaOptions
 from cartrial.protocol.yaml_source import Issue, option_issues, semantic_error
@@ -176,7 +177,7 @@ def analysis_issues(analysis: AnalysisSpec | None, endpoint_keys: set[str]) -> l
             ("analysis", "populations", "efficacy_evaluable", key),
             "no such endpoint",
             key,
-            ", ".join(["default", *sorted(endpoint_keys)]),
+            choice_text(["default", *sorted(endpoint_keys)]),
         )
         for key in analysis.populations.efficacy_evaluable
         if key != "default" and key not in endpoint_keys

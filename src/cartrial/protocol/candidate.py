@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from cartrial.protocol.yaml_source import (
     Issue,
+    TrueFalse,
     read_json,
     read_text_file,
     read_yaml,
@@ -121,8 +122,8 @@ class TreatmentRecord(BaseModel):
     therapy_classes: list[TherapyClass] = Field(min_length=1)
     start_date: CalendarDate | None = None
     last_dose_date: CalendarDate | None = None
-    ongoing: bool = False
-    poor_control: bool | None = None
+    ongoing: TrueFalse = False
+    poor_control: TrueFalse | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> TreatmentRecord:
@@ -188,7 +189,7 @@ class Candidate(BaseModel):
     relapses: list[RelapseRecord] | None = None
     edss: EdssRecord | None = None
     labs: list[LabResult] | None = None
-    answers: dict[str, bool | None] = Field(default_factory=dict)
+    answers: dict[str, TrueFalse | None] = Field(default_factory=dict)
     notes: str | None = None
 
     @model_validator(mode="after")

@@ -17,8 +17,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.allowed import Allowed, choice_text
 from cartrial.escalation.organs import ORGAN_TERMS, organ_key
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
 
 
 class ToxicityCategory(StrEnum):
@@ -91,8 +92,8 @@ class DltRule(BaseModel):
     exclude_terms: list[str] = Field(default_factory=list)
     min_duration_days: float | None = Field(default=None, ge=0)
     min_relatedness: Relatedness | None = None
-    exclude_underlying_disease: bool = False
-    committee_judgement: bool = False
+    exclude_underlying_disease: TrueFalse = False
+    committee_judgement: TrueFalse = False
 
     @model_validator(mode="after")
     def _organ_grades_in_range(self) -> DltRule:
@@ -100,10 +101,22 @@ class DltRule(BaseModel):
         # the escalation engine matches an event's organ, the organ of its CTCAE term
         # (`cartrial.escalation.organs.ORGAN_TERMS`), with the rule's organs case-insensitively
         # (`organ_key`): another name could never match, and two names of one organ are one organ
-        known = ", ".join(ORGAN_TERMS)
+        known = choice_text(ORGAN_TERMS)
+        first_at: dict[str, int] = {}
         for index, organ in enumerate(self.organs or []):
             if organ_key(organ) not in ORGAN_TERMS:
                 issues.append(Issue(("organs", index), "unknown organ (it could never match)", organ, known))
+            elif (earlier := first_at.setdefault(organ_key(organ), index)) != index:
+                # a repeat changes nothing the rule matches, but says the list was not what was meant
+                issues.append(
+                    Issue(
+                        ("organs", index),
+                        "the organ is listed twice (first at {ref0}; organs are matched case-insensitively)",
+                        organ,
+                        "each organ once",
+                        refs=(("organs", earlier),),
+                    )
+                )
         listed = None if self.organs is None else {organ_key(o) for o in self.organs}
         graded: dict[str, str] = {}
         for organ, grade in self.organ_min_grade.items():
@@ -129,7 +142,7 @@ class DltRule(BaseModel):
                         ("organ_min_grade", organ),
                         f"organ_min_grade[{organ}] must be a grade from 1 to 5",
                         grade,
-                        "1-5",
+                        Allowed(low=1, high=5, integer=True).text(),
                     )
                 )
             if listed is not None and organ_key(organ) not in listed:
@@ -138,7 +151,7 @@ class DltRule(BaseModel):
                         ("organ_min_grade", organ),
                         f"organ {organ!r} has a grade but is not in `organs`, so it could never match",
                         organ,
-                        ", ".join(self.organs or ()),
+                        choice_text(self.organs or ()),
                     )
                 )
         if issues:

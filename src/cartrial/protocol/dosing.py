@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -307,7 +307,7 @@ class RenalAdjustmentTier(BaseModel):
 
     below_ml_min: float = Field(gt=0)
     dose_percent: float = Field(ge=0, le=100)
-    includes_threshold: bool = False
+    includes_threshold: TrueFalse = False
     source: str | None = None
 
     def applies(self, clearance_ml_min: float) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.allowed import choice_text
 from cartrial.errors import OptionError
 from cartrial.protocol.responders import RESPONDER_DEFINITIONS, responder_parameters
 from cartrial.protocol.yaml_source import Issue, option_issues, semantic_error
@@ -80,7 +81,7 @@ class EndpointSpec(BaseModel):
             return self
         definition = RESPONDER_DEFINITIONS.get(self.definition)
         if definition is None:
-            names = ", ".join(RESPONDER_DEFINITIONS)
+            names = choice_text(RESPONDER_DEFINITIONS)
             raise semantic_error(
                 [Issue(("definition",), "unknown responder definition", self.definition, names)]
             )

@@ -20,10 +20,17 @@ from cartrial.escalation.options import (
     DESIGNS,
     OPTIONS,
     check_design_options,
+    not_for_design,
     spec_options,
 )
 from cartrial.protocol.dlt import DltRule
-from cartrial.protocol.yaml_source import Issue, option_error, option_issues, semantic_error
+from cartrial.protocol.yaml_source import (
+    Issue,
+    TrueFalse,
+    option_error,
+    option_issues,
+    semantic_error,
+)
 
 
 class DesignName(StrEnum):
@@ -164,21 +171,21 @@ class EscalationSpec(BaseModel):
     cohort_size: int = 3
     max_n: int | None = None
     stop_n_at_dose: int | None = None
-    no_skip: bool = True
+    no_skip: TrueFalse = True
     start_level: int = 1
     incomplete_cohort: Literal["decide", "complete"] | None = None
-    require_six_at_top: bool | None = None
+    require_six_at_top: TrueFalse | None = None
     ptox: Literal["plugin", "posterior_mean"] | None = None
     integration: Literal["grid", "quad"] | None = None
     conf_level: float | None = None
     intercept: float | None = None
     exclusion_min_n: int | None = None
-    extrasafe: bool | None = None
+    extrasafe: TrueFalse | None = None
     offset: float | None = None
     deescalate_inequality: Literal["strict", "non_strict"] | None = None
-    bound_mtd: bool | None = None
+    bound_mtd: TrueFalse | None = None
     skip_rule: Literal["current", "highest_tried"] | None = None
-    coherent: bool | None = None
+    coherent: TrueFalse | None = None
     dlt_window_days: int
     stagger_days: int = Field(default=0, ge=0)
     dlt_rules: list[DltRule] = Field(default_factory=list)
@@ -207,10 +214,8 @@ class EscalationSpec(BaseModel):
                 and design not in designs
                 and getattr(self, name) != type(self).model_fields[name].default
             ):
-                allowed = ", ".join(sorted(d.value for d in designs))
-                issues.append(
-                    Issue((name,), f"{name!r} does not apply to design {design.value!r}", None, allowed)
-                )
+                wrong = not_for_design(name, design.value, getattr(self, name), {d.value for d in designs})
+                issues.append(Issue((name,), wrong.message, wrong.value, wrong.allowed))
         if design in _TARGET_DESIGNS and self.target is None:
             issues.append(Issue(("target",), f"design {design.value!r} needs a target DLT probability"))
         if design in _CRM_DESIGNS:

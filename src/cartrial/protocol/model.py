@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from cartrial.errors import InputError, Problem
+from cartrial.escalation.options import dose_levels
 from cartrial.protocol.analysis_spec import AnalysisSpec, analysis_issues
 from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
 from cartrial.protocol.eligibility import Eligibility
@@ -42,6 +43,11 @@ from cartrial.protocol.yaml_source import (
 )
 
 SCHEMA_VERSION = 1
+
+
+def _levels(n_levels: int) -> str:
+    """The 1-based dose levels of a protocol with `n_levels` levels, in the words of every message."""
+    return dose_levels(n_levels).text()
 
 
 class Product(BaseModel):
@@ -102,7 +108,7 @@ class Protocol(BaseModel):
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= len(self.dose_levels):
             raise InputError(
                 Problem(
-                    "no such dose level", field="level", value=level, allowed=f"1..{len(self.dose_levels)}"
+                    "no such dose level", field="level", value=level, allowed=_levels(len(self.dose_levels))
                 )
             )
         return self.dose_levels[level - 1]
@@ -161,13 +167,13 @@ def cross_section_issues(
                     ("escalation", "start_level"),
                     "no such dose level",
                     escalation.start_level,
-                    f"1..{n_levels}",
+                    _levels(n_levels),
                 )
             )
         if expansion is not None and expansion.dose_level > n_levels:
             issues.append(
                 Issue(
-                    ("expansion", "dose_level"), "no such dose level", expansion.dose_level, f"1..{n_levels}"
+                    ("expansion", "dose_level"), "no such dose level", expansion.dose_level, _levels(n_levels)
                 )
             )
     if escalation is not None and schedule is not None:

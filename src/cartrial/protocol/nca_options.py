@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.allowed import METADATA_KEY, TRUE_FALSE, allowed, check_fields, choice_text, enum_member
 from cartrial.errors import OptionError, Problem
 
 PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
@@ -83,7 +83,7 @@ keep every BLQ as 0 and integrate linearly into and out of it; ``half_lloq`` kee
 trailing BLQ values."""
 
 
-_TRUE_FALSE = allowed(values=(True, False), label="true | false")
+_TRUE_FALSE = {METADATA_KEY: TRUE_FALSE}
 """A switch: true or false (a word such as ``"yes"`` would otherwise read as true)."""
 
 _BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
@@ -187,7 +187,7 @@ class NcaOptions:
         """
         known = [f.name for f in dataclasses.fields(cls) if f.name != "intervals"]
         problems = [
-            Problem("unknown NCA option", field=str(name), value=name, allowed=", ".join(known))
+            Problem("unknown NCA option", field=str(name), value=name, allowed=choice_text(known))
             for name in sorted(set(parameters) - set(known), key=str)
         ]
         try:

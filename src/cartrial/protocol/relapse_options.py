@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.allowed import METADATA_KEY, TRUE_FALSE, allowed, check_fields, choice_text, enum_member
 from cartrial.errors import OptionError, Problem
 from cartrial.protocol.attacks import MergeAnchor
 from cartrial.protocol.yaml_source import Issue
@@ -32,7 +32,7 @@ PRE_WINDOW_MONTHS_RANGE: tuple[int, int] = (1, 120)
 #: Documented range of ``merge_window_days`` (0 = no merging; 365 days is far beyond any published window).
 MERGE_WINDOW_DAYS_RANGE: tuple[int, int] = (0, 365)
 
-_TRUE_FALSE = allowed(values=(True, False), label="true | false")
+_TRUE_FALSE = {METADATA_KEY: TRUE_FALSE}
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class RelapseOptions:
         """
         known = sorted(f for f in cls.__dataclass_fields__)
         problems = [
-            Problem("unknown relapse option", field=name, value=name, allowed=", ".join(known))
+            Problem("unknown relapse option", field=name, value=name, allowed=choice_text(known))
             for name in sorted(set(parameters) - set(known), key=str)
         ]
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import Allowed, choice_text
 from cartrial.errors import ConfigurationError, OptionError, Problem
 
 #: A decrease on a whole-grade scale (FS, ambulation score, OSIS): at least one grade; 0 or less would count a
@@ -220,7 +220,7 @@ def responder_parameters(
                     f"unknown parameter of responder definition {definition.name!r}",
                     field=str(key),
                     value=key,
-                    allowed=", ".join(sorted(merged)),
+                    allowed=choice_text(sorted(merged)),
                 )
             )
             continue

@@ -12,6 +12,7 @@ raise `semantic_error` with paths relative to the model they check).
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,12 +20,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictBool, ValidationError
 from pydantic_core import PydanticCustomError
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+TrueFalse = StrictBool
+"""The type of every true/false field of a YAML/JSON model (and of its Python API): only a real boolean
+(YAML ``true`` / ``false``). Pydantic's lax mode read ``"yes"``, ``"no"``, ``"off"``, ``1`` and ``0`` as
+booleans, while the option dataclasses (`RelapseOptions.require_adjudicated`, declared ``true | false`` in
+`cartrial.allowed`) and the escalation registry refused them: one rule, refused at the key's line as
+"not an allowed value; allowed: true | false" (docs/science/decisions.md D-19.21)."""
 
 SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 
@@ -371,7 +380,7 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | Non
     for candidate in _model_members(annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             names.extend(candidate.model_fields)
-    return ", ".join(sorted(set(names))) if names else None
+    return choice_text(sorted(set(names))) if names else None
 
 
 _ALLOWED_BY_TYPE: dict[str, str] = {
@@ -391,6 +400,19 @@ _ALLOWED_BY_TYPE: dict[str, str] = {
 says what was expected but no allowed text: ``Input should be a valid integer``)."""
 
 
+def _choices(expected: str) -> str:
+    """Pydantic's list of the allowed values of an enum, literal or tagged union (``'a', 'b' or 'c'``) in the
+    words of every message, `cartrial.allowed.choice_text` (``a | b | c``).
+
+    >>> _choices("'escalation_only' or 'deescalation'")
+    'escalation_only | deescalation'
+    >>> _choices("1, 2 or 3")
+    '1 | 2 | 3'
+    """
+    items = [item.strip() for item in re.split(r", | or ", expected)]
+    return choice_text(item[1:-1] if len(item) > 1 and item[0] == item[-1] == "'" else item for item in items)
+
+
 def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     if str(error.get("type", "")).startswith("date"):
         return "a calendar date YYYY-MM-DD"
@@ -401,7 +423,7 @@ def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     ctx = error.get("ctx") or {}
     for key in ("expected", "expected_tags"):
         if key in ctx:
-            return str(ctx[key])
+            return _choices(str(ctx[key]))
     for key, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
         if key in ctx:
             return f"{sign} {ctx[key]}"
@@ -471,8 +493,8 @@ def problems_from_validation_error(
             problems.append(Problem("required key is missing", file=source, line=line, field=path))
             continue
         message = str(item["msg"])
-        if kind in ("enum", "literal_error"):
-            message = "not an allowed value"
+        if kind in ("enum", "literal_error", "bool_type", "bool_parsing"):
+            message = "not an allowed value"  # the words of `cartrial.allowed.Allowed.problem`
         elif kind == "union_tag_invalid":
             ctx = item.get("ctx") or {}
             discriminator = str(ctx.get("discriminator", "type")).strip("'")
@@ -615,6 +637,7 @@ def read_text_file(path: Any) -> str:
 __all__ = [
     "MAX_YAML_VALUES",
     "Issue",
+    "TrueFalse",
     "YamlPositions",
     "option_error",
     "option_issues",

@@ -257,7 +257,7 @@ def _request_threads() -> int:
         return REQUEST_THREADS
     if not text.isdigit() or not 1 <= int(text) <= 64:
         raise InputError(
-            Problem("not a thread count", field="CARTRIAL_WEB_THREADS", value=text, allowed="1..64")
+            Problem("not a thread count", field="CARTRIAL_WEB_THREADS", value=text, allowed="1 to 64")
         )
     return int(text)
 
