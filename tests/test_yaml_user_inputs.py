@@ -251,3 +251,15 @@ def test_the_escalation_registry_words_choices_as_every_option() -> None:
         "does not apply to the boin design",
         "only with design crm | tite-crm",
     )
+
+
+def test_a_yaml_merge_key_is_refused_at_its_line_without_the_parser_text() -> None:
+    """``<<: *defaults`` was refused with PyYAML's own text ('could not determine a constructor for the tag
+    …merge', 'in "<unicode string>", line 3, column 3'); now a located message saying what to write."""
+    from cartrial.protocol.yaml_source import read_yaml
+
+    _data, _positions, problems = read_yaml("defaults: &d {b: 1}\nc:\n  <<: *d\n  e: 2\n", "p.yaml")
+    assert [str(p) for p in problems] == [
+        "p.yaml, line 3, c: a YAML merge key (<<) is not supported; "
+        "allowed: the keys written out in each mapping"
+    ]

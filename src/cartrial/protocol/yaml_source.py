@@ -162,6 +162,17 @@ class _Builder:
             data: dict[Any, Any] = {}
             first_line: dict[Any, int] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    self.problems.append(
+                        Problem(
+                            "a YAML merge key (<<) is not supported",
+                            file=self.source,
+                            line=_line(key_node),
+                            field=path or None,
+                            allowed="the keys written out in each mapping",
+                        )
+                    )
+                    continue
                 key = self.scalar(key_node)
                 key_line = _line(key_node)
                 child_path = f"{path}.{key}" if path else str(key)
@@ -205,6 +216,10 @@ class _Builder:
                 Problem(f"cannot read value: {exc}", file=self.source, line=_line(node), value=node.value)
             )
             return node.value
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+"""The tag of a ``<<`` merge key: refused (the merged keys would have no line of their own)."""
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
