@@ -161,6 +161,13 @@ def _left_compact(mask: BoolArray, *arrays: FloatArray) -> tuple[BoolArray, list
     return new_mask, out
 
 
+def _log_ratio(c1: FloatArray, c2: FloatArray, where: BoolArray) -> FloatArray:
+    """ln(c1/c2) where `where` holds (both positive), else 1: as log1p of the relative change, exact to
+    rounding also when c1 and c2 nearly agree (np.log of a ratio within 1e-8 of 1 loses half its digits, and
+    a log-trapezoid area with them; decisions D-6.8)."""
+    return np.asarray(np.where(where, np.log1p((c1 - c2) / np.where(where, c2, 1.0)), 1.0), dtype=np.float64)
+
+
 def _segments(
     t: FloatArray, c: FloatArray, use: BoolArray, method: AucMethod, imax: npt.NDArray[np.intp]
 ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
@@ -184,9 +191,7 @@ def _segments(
             is_log = valid & (start_index >= imax[:, None]) & (c1 > 0) & (c2 > 0) & (c1 != c2)
         lin_auc = dt * (c1 + c2) / 2.0
         lin_aumc = dt * (t1 * c1 + t2 * c2) / 2.0
-        # x = ln(c1/c2) = k·dt as log1p of the relative drop: exact to rounding also when c1 and c2 nearly
-        # agree (np.log of a ratio within 1e-8 of 1 loses half its digits, and the area with them)
-        x = np.where(is_log, np.log1p((c1 - c2) / np.where(is_log, c2, 1.0)), 1.0)
+        x = _log_ratio(c1, c2, is_log)  # k·dt
         log_auc = (c1 - c2) * dt / x
         # first moment: t1·AUC + c1·dt²·g(x), g(x) = (1 − e^(−x)(1 + x))/x², which is the usual
         # (t1·c1 − t2·c2)/k + (c1 − c2)/k² without its two ~1/x terms cancelling; a series for small |x|
@@ -510,13 +515,7 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
         log = log | extrapolated[:, 1:]
         dt = t2 - t1
         both_positive = (c1 > 0) & (c2 > 0) & (c1 != c2)
-        log_area = np.where(
-            both_positive,
-            (c2 - c1)
-            * dt
-            / np.log1p(np.where(both_positive, (c2 - c1) / np.where(both_positive, c1, 1.0), 1.0)),
-            0.0,
-        )
+        log_area = np.where(both_positive, (c1 - c2) * dt / _log_ratio(c1, c2, both_positive), 0.0)
         log_area = np.where((c1 == c2) & (c1 > 0), c1 * dt, log_area)
         linear_area = dt * (c1 + c2) / 2.0
         seg_area = np.where(log, log_area, linear_area)
