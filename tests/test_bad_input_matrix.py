@@ -750,7 +750,7 @@ def test_escalate_simulate_accrual_days_is_bounded(cli: Cli, value: str) -> None
     exit 0); bounded as the DLT window, 0 < days ≤ 3650 (review sweep 2)."""
     args = ["escalate", "simulate", "--design", "tite-crm", "--target", "0.3", "--skeleton", "0.1,0.2,0.3"]
     args += ["--window", "28", "--truth", "0.05,0.15,0.3", "--cohorts", "3", "--trials", "5"]
-    from cartrial.escalation.options import DAYS
+    from cartrial.protocol.design_options import DAYS
 
     result = check_run(cli, [*args, "--accrual-days", value], frozenset({2}))
     assert result.stderr.startswith("error: --accrual-days: "), result.stderr  # before the progress bar

@@ -463,7 +463,7 @@ def test_every_numeric_design_option_keeps_its_bounds() -> None:
 
 ESCALATION_CASES = [
     pytest.param(option.name, value, id=f"{option.name}={value!r}")
-    for option in __import__("cartrial.escalation.options", fromlist=["DESIGN_OPTIONS"]).DESIGN_OPTIONS
+    for option in __import__("cartrial.protocol.design_options", fromlist=["DESIGN_OPTIONS"]).DESIGN_OPTIONS
     if option.kind in ("float", "int")
     for value in _bad_values(option.rule)
     if value is not None
@@ -545,8 +545,8 @@ ESCALATE_CLI_CASES: list[tuple[list[str], str, str, str]] = [
 def test_an_escalation_option_error_names_the_flag_the_value_and_what_is_allowed(
     cli: Any, args: list[str], flag: str, shown: str, option: str
 ) -> None:
-    from cartrial.escalation.options import DOSES, OPTIONS
     from cartrial.escalation.tables import PATH_COHORTS
+    from cartrial.protocol.design_options import DOSES, OPTIONS
 
     allowed = {"": {"--doses": DOSES, "--cohorts": PATH_COHORTS}.get(flag)}.get(option) or OPTIONS[
         option
@@ -894,8 +894,8 @@ def test_an_engine_error_names_the_flag_as_typed(
 def test_the_help_of_the_engine_backed_flags_states_the_declaration() -> None:
     """Help texts that cannot import the engine at start-up state its declaration; kept equal here."""
     from cartrial.commands import kinetics_commands, simulation_commands
-    from cartrial.escalation.options import DAYS
     from cartrial.kinetics.simulation import RESIDUAL_SD_LOG
+    from cartrial.protocol.design_options import DAYS
     from cartrial.simulation.scenario import EXPANSION_PATIENTS, TRIALS
 
     scratch = typer.Typer()

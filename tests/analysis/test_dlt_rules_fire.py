@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.escalation.dlt import RELATEDNESS_BY_DEFINITION_SOURCE
-from cartrial.escalation.organs import ORGAN_SOURCE
+from cartrial.protocol.organs import ORGAN_SOURCE
 from cartrial.store.database import connect
 from cartrial.store.models import AdverseEvent, IcansAssessment
 from cartrial.store.service import StudyService

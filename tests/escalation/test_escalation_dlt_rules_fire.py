@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from cartrial import examples
 from cartrial.escalation import assess_dlt
 from cartrial.escalation.dlt import RELATEDNESS_BY_DEFINITION_SOURCE, attributed_relatedness, event_organ
-from cartrial.escalation.organs import ORGAN_SOURCE, ORGAN_TERMS, organ_of
 from cartrial.protocol import load_protocol
 from cartrial.protocol.dlt import GradedEvent, Relatedness, ToxicityCategory
+from cartrial.protocol.organs import ORGAN_SOURCE, ORGAN_TERMS, organ_of
 
 PROTOCOL = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
 RULES = list(PROTOCOL.escalation.dlt_rules)

@@ -184,7 +184,10 @@ def test_results_follow_the_result_convention() -> None:
 
 def test_the_option_registry_loads_without_numpy() -> None:
     """The CLI reads the registry at start-up: it must not pull numpy or scipy (decisions §11, fast start)."""
-    code = "import sys, cartrial.escalation.options; print('numpy' in sys.modules or 'scipy' in sys.modules)"
+    code = (
+        "import sys, cartrial.protocol.design_options; "
+        "print('numpy' in sys.modules or 'scipy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

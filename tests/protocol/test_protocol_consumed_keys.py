@@ -31,8 +31,8 @@ import pytest
 
 from cartrial import examples as cartrial_examples
 from cartrial.allowed import Allowed, declared
-from cartrial.escalation.options import DESIGN_OPTIONS, DesignOption
 from cartrial.protocol import AnalysisOptions, AnalysisPopulations, load_protocol
+from cartrial.protocol.design_options import DESIGN_OPTIONS, DesignOption
 from cartrial.protocol.nca_options import NcaOptions
 from cartrial.protocol.relapse_options import RelapseOptions
 from cartrial.protocol.responders import RESPONDER_DEFINITIONS

@@ -396,7 +396,9 @@ def test_crm_skeleton_length_and_range() -> None:
     skeleton."""
     assert "2 dose levels" in only_problem(crm("[0.1, 0.2, 0.3]")).message
     problems = problems_of(crm("[0.1, 1.2]"))
-    allowed = "greater than 0 and less than 1"  # the registry's declaration (cartrial.escalation.options)
+    allowed = (
+        "greater than 0 and less than 1"  # the registry's declaration (cartrial.protocol.design_options)
+    )
     assert any(
         p.field == "escalation.skeleton[1]" and p.message == "out of range" and p.allowed == allowed
         for p in problems

@@ -356,7 +356,7 @@ def dlt_datasets(
                 "relatedness, organ and committee judgement it read (cartrial.escalation.dlt.rule_citation)",
                 "relatedness": "what the rules read: definite for CRS/ICANS by definition (ASTCT 2019), else "
                 "the investigator's",
-                "organ": "the organ of the CTCAE term (cartrial.escalation.organs)",
+                "organ": "the organ of the CTCAE term (cartrial.protocol.organs)",
                 "judged_dlt": "the investigator's DLT flag, read by the committee-judged rules",
                 "not_fired": "why no rule fired, per rule",
                 "source": "the records and engine the grade comes from",

@@ -2,9 +2,9 @@
 
 Thin layer: parse options, assemble the design (`cartrial.escalation.assemble_design`, the one assembly
 point), call the engine, print a rich table or JSON. Every design option is declared once in
-`cartrial.escalation.options.DESIGN_OPTIONS`; `_with_design_options` turns the registry into the command's
-flags. Bad input raises `InputError` (exit 2) naming the option as typed. Engines are imported inside the
-command functions (fast start-up).
+`cartrial.protocol.design_options.DESIGN_OPTIONS`; `_with_design_options` turns the registry into the
+command's flags. Bad input raises `InputError` (exit 2) naming the option as typed. Engines are imported
+inside the command functions (fast start-up).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import typer
 from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
+from cartrial.protocol.design_options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -4,7 +4,7 @@ dose-transition pathways, and operating characteristics (vectorised Monte Carlo;
 Rules and sources: ``docs/science/dose-escalation.md``. Dose levels are 1-based everywhere. A fitted
 design gives the next dose (`Fit.next_dose`) and, separately, the final MTD (`Fit.select_mtd()`).
 
-Modules load lazily (PEP 562): reading the option registry (`cartrial.escalation.options`) does not
+Modules load lazily (PEP 562): reading the option registry (`cartrial.protocol.design_options`) does not
 import numpy or scipy, so the command line starts fast.
 """
 
@@ -61,17 +61,6 @@ if TYPE_CHECKING:
     from cartrial.escalation.isotonic import (
         pava,
     )
-    from cartrial.escalation.options import (
-        DESIGN_OPTIONS,
-        DESIGNS,
-        OPTIONS,
-        DesignOption,
-        check_design_options,
-        spec_options,
-    )
-    from cartrial.escalation.organs import (
-        organ_of,
-    )
     from cartrial.escalation.outcomes import (
         Outcomes,
         PatientOutcome,
@@ -99,6 +88,17 @@ if TYPE_CHECKING:
     from cartrial.escalation.three_plus_three import (
         ThreePlusThree,
     )
+    from cartrial.protocol.design_options import (
+        DESIGN_OPTIONS,
+        DESIGNS,
+        OPTIONS,
+        DesignOption,
+        check_design_options,
+        spec_options,
+    )
+    from cartrial.protocol.organs import (
+        organ_of,
+    )
 
 _WHERE: dict[str, str] = {
     "BehavingDesign": "cartrial.escalation.behaviours",
@@ -107,12 +107,12 @@ _WHERE: dict[str, str] = {
     "CoherentEscalation": "cartrial.escalation.behaviours",
     "CohortRun": "cartrial.escalation.simulation",
     "Crm": "cartrial.escalation.crm",
-    "DESIGNS": "cartrial.escalation.options",
-    "DESIGN_OPTIONS": "cartrial.escalation.options",
+    "DESIGNS": "cartrial.protocol.design_options",
+    "DESIGN_OPTIONS": "cartrial.protocol.design_options",
     "Decision": "cartrial.escalation.design",
     "DecisionTable": "cartrial.escalation.tables",
     "Design": "cartrial.escalation.design",
-    "DesignOption": "cartrial.escalation.options",
+    "DesignOption": "cartrial.protocol.design_options",
     "DltAssessment": "cartrial.escalation.dlt",
     "DontSkipDoses": "cartrial.escalation.behaviours",
     "DoseEstimate": "cartrial.escalation.design",
@@ -122,7 +122,7 @@ _WHERE: dict[str, str] = {
     "I3plus3": "cartrial.escalation.interval",
     "MtdSelection": "cartrial.escalation.design",
     "Mtpi2": "cartrial.escalation.interval",
-    "OPTIONS": "cartrial.escalation.options",
+    "OPTIONS": "cartrial.protocol.design_options",
     "OperatingCharacteristics": "cartrial.escalation.simulation",
     "Outcomes": "cartrial.escalation.outcomes",
     "PatientOutcome": "cartrial.escalation.outcomes",
@@ -139,7 +139,7 @@ _WHERE: dict[str, str] = {
     "attributed_relatedness": "cartrial.escalation.dlt",
     "boin_boundaries": "cartrial.escalation.interval",
     "build_design": "cartrial.escalation.spec",
-    "check_design_options": "cartrial.escalation.options",
+    "check_design_options": "cartrial.protocol.design_options",
     "cohort_outcomes": "cartrial.escalation.dlt",
     "decision_table": "cartrial.escalation.tables",
     "design_decision": "cartrial.escalation.conduct",
@@ -149,13 +149,13 @@ _WHERE: dict[str, str] = {
     "exact_three_plus_three": "cartrial.escalation.simulation",
     "format_outcomes": "cartrial.escalation.outcomes",
     "getprior": "cartrial.escalation.crm",
-    "organ_of": "cartrial.escalation.organs",
+    "organ_of": "cartrial.protocol.organs",
     "parse_outcomes": "cartrial.escalation.outcomes",
     "pava": "cartrial.escalation.isotonic",
     "replay_decisions": "cartrial.escalation.conduct",
     "run_cohorts": "cartrial.escalation.simulation",
     "simulate": "cartrial.escalation.simulation",
-    "spec_options": "cartrial.escalation.options",
+    "spec_options": "cartrial.protocol.design_options",
     "subject_dlt": "cartrial.escalation.dlt",
     "with_behaviours": "cartrial.escalation.behaviours",
 }

@@ -24,8 +24,8 @@ from cartrial.allowed import METADATA_KEY, TRUE_FALSE, Allowed, check_fields
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
 from cartrial.escalation.interval import prob_above
-from cartrial.escalation.options import MAX_DOSE_LEVELS, MAX_PATIENTS, OPTIONS, PROBABILITY, dose_levels
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
+from cartrial.protocol.design_options import MAX_DOSE_LEVELS, MAX_PATIENTS, OPTIONS, PROBABILITY, dose_levels
 
 
 def _declared(rule: Allowed) -> dict[str, Allowed]:

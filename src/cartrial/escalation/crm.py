@@ -31,8 +31,8 @@ from cartrial.escalation.design import (
     TrialState,
     check_target,
 )
-from cartrial.escalation.options import check_options, dose_levels
 from cartrial.escalation.outcomes import Outcomes
+from cartrial.protocol.design_options import check_options, dose_levels
 
 Model = Literal["empiric", "logistic"]
 Method = Literal["bayes", "mle"]

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from cartrial.escalation.options import DOSES, PROBABILITY
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
+from cartrial.protocol.design_options import DOSES, PROBABILITY
 
 
 class StopReason(IntEnum):
@@ -384,14 +384,15 @@ def step_to(state: TrialState, decision: np.ndarray, admissible: np.ndarray) -> 
 
 
 def check_target(target: float, *, field_name: str = "target") -> float:
-    """Validate a target DLT probability: `cartrial.escalation.options.PROBABILITY` (strictly inside (0, 1)),
-    refused naming `field_name`."""
+    """Validate a target DLT probability: `cartrial.protocol.design_options.PROBABILITY` (strictly inside
+    (0, 1)), refused naming `field_name`."""
     PROBABILITY.check(field_name, target)
     return float(target)
 
 
 def check_n_doses(n_doses: int) -> int:
-    """Validate the number of dose levels: `cartrial.escalation.options.DOSES` (1 to `MAX_DOSE_LEVELS`)."""
+    """Validate the number of dose levels: `cartrial.protocol.design_options.DOSES` (1 to
+    `MAX_DOSE_LEVELS`)."""
     DOSES.check("doses", n_doses)
     return int(n_doses)
 

@@ -18,7 +18,7 @@ What the rules read (docs/science/decisions.md D-13.6-D-13.8):
   ``definite`` whatever is recorded (`RELATEDNESS_BY_DEFINITION_SOURCE`); other events carry the
   investigator's causality assessment;
 - organ (`event_organ`): the event's organ when given, else the organ of its CTCAE term
-  (`cartrial.escalation.organs.organ_of`);
+  (`cartrial.protocol.organs.organ_of`);
 - committee judgement: the recorded judgement on the event (`GradedEvent.judged_dlt_by_committee`; in the
   analysis the investigator's DLT flag on the adverse-event record).
 
@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.organs import ORGAN_SOURCE, organ_key, organ_of
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
 from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
+from cartrial.protocol.organs import ORGAN_SOURCE, organ_key, organ_of
 
 SOURCE = "protocol DLT rules (cartrial.protocol.dlt.DltRule); template NCT06958939"
 
@@ -67,7 +67,7 @@ def attributed_relatedness(event: GradedEvent) -> tuple[Relatedness | None, str]
 
 def event_organ(event: GradedEvent) -> str | None:
     """The organ the DLT rules read: the event's `organ` when given, else the organ of its CTCAE term
-    (`cartrial.escalation.organs.organ_of`; None when the term has none).
+    (`cartrial.protocol.organs.organ_of`; None when the term has none).
 
     >>> from cartrial.protocol.dlt import GradedEvent
     >>> event_organ(GradedEvent("S1", "non_hematologic", "Acute kidney injury", 2, "CTCAE v5.0", 4.0))
@@ -149,7 +149,7 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
     if event.term.strip().lower() in {t.strip().lower() for t in rule.exclude_terms}:
         why.append(f"term {event.term!r} is excluded")
     if rule.organs is not None and organ not in {organ_key(o) for o in rule.organs}:
-        shown = organ or f"unknown (term {event.term!r} has no organ in cartrial.escalation.organs)"
+        shown = organ or f"unknown (term {event.term!r} has no organ in cartrial.protocol.organs)"
         why.append(f"organ {shown} is not one of {', '.join(rule.organs)}")
     if rule.min_duration_days is not None:
         limit = rule.min_duration_days

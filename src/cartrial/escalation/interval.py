@@ -34,7 +34,7 @@ from cartrial.escalation.design import (
     step_to,
 )
 from cartrial.escalation.isotonic import isotonic_mtd_batch
-from cartrial.escalation.options import check_options, dose_levels
+from cartrial.protocol.design_options import check_options, dose_levels
 
 _TOL = 1e-12
 

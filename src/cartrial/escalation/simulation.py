@@ -27,8 +27,8 @@ from cartrial.allowed import SEED, Allowed
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
-from cartrial.escalation.options import DAYS, MAX_DAYS, OPTIONS, PROBABILITY
 from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
+from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, PROBABILITY
 
 DEFAULT_MTD_TARGET_3PLUS3 = 0.3
 

@@ -1,7 +1,7 @@
 """The one place a design is assembled: from option values (`assemble_design`) or from the protocol's
 escalation section (`design_from_spec`, which reads the same options from the spec's fields).
 
-Options are declared once in `cartrial.escalation.options.DESIGN_OPTIONS` (name, type, allowed values,
+Options are declared once in `cartrial.protocol.design_options.DESIGN_OPTIONS` (name, type, allowed values,
 designs) and checked there (`check_design_options`: declaration, design they apply to; the protocol's
 escalation section calls the same check when it is loaded) before anything is allocated; here they are
 turned into the bare design plus its behaviours. BOIN's ``n.earlystop`` stopping policy
@@ -26,8 +26,8 @@ from cartrial.escalation.behaviours import (
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2
-from cartrial.escalation.options import DESIGNS, OPTIONS, PROBABILITY, check_design_options, spec_options
 from cartrial.escalation.three_plus_three import ThreePlusThree
+from cartrial.protocol.design_options import DESIGNS, OPTIONS, PROBABILITY, check_design_options, spec_options
 
 
 def _need(name: str, design: str, values: Mapping[str, Any], allowed: str) -> Any:

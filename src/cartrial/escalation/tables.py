@@ -16,9 +16,9 @@ from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Decision, Design, Fit, TrialState
 from cartrial.escalation.interval import IntervalDesign
-from cartrial.escalation.options import OPTIONS
 from cartrial.escalation.outcomes import Outcomes
 from cartrial.escalation.three_plus_three import ThreePlusThree
+from cartrial.protocol.design_options import OPTIONS
 
 
 @dataclass(frozen=True)

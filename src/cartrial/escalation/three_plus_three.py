@@ -28,8 +28,8 @@ from cartrial.escalation.design import (
     TrialState,
     check_n_doses,
 )
-from cartrial.escalation.options import OPTIONS, check_options
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
+from cartrial.protocol.design_options import OPTIONS, check_options
 
 Variant = Literal["escalation_only", "deescalation"]
 IncompleteCohort = Literal["decide", "complete"]

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cartrial.allowed import Allowed, choice_text
-from cartrial.escalation.organs import ORGAN_TERMS, organ_key
+from cartrial.protocol.organs import ORGAN_TERMS, organ_key
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
 
 
@@ -99,7 +99,7 @@ class DltRule(BaseModel):
     def _organ_grades_in_range(self) -> DltRule:
         issues: list[Issue] = []
         # the escalation engine matches an event's organ, the organ of its CTCAE term
-        # (`cartrial.escalation.organs.ORGAN_TERMS`), with the rule's organs case-insensitively
+        # (`cartrial.protocol.organs.ORGAN_TERMS`), with the rule's organs case-insensitively
         # (`organ_key`): another name could never match, and two names of one organ are one organ
         known = choice_text(ORGAN_TERMS)
         first_at: dict[str, int] = {}

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cartrial.errors import InputError
-from cartrial.escalation.options import (
+from cartrial.protocol.design_options import (
     DESIGN_OPTIONS,
     DESIGNS,
     OPTIONS,
@@ -81,7 +81,7 @@ _INTERVAL_DESIGNS = {DesignName.MTPI2, DesignName.I3PLUS3}
 _ELIMINATING_DESIGNS = {DesignName.BOIN, DesignName.MTPI2, DesignName.I3PLUS3}
 
 #: Which explicitly given fields each design accepts: read from the one declaration of the design options
-#: (`cartrial.escalation.options.DESIGN_OPTIONS`), for every option that does not apply to all designs.
+#: (`cartrial.protocol.design_options.DESIGN_OPTIONS`), for every option that does not apply to all designs.
 _DESIGN_FIELDS: dict[str, set[DesignName]] = {
     option.field: {DesignName(d) for d in option.designs}
     for option in DESIGN_OPTIONS
@@ -139,7 +139,7 @@ class EscalationSpec(BaseModel):
       (default True: never escalate more than one level above the current dose, R `escalation` 0.2.3
       `dont_skip_doses`; `skip_rule: highest_tried` caps at the highest level tried + 1 instead),
       `start_level` (1-based, default 1).
-    - Every other design option of `cartrial.escalation.options.DESIGN_OPTIONS` under its own name
+    - Every other design option of `cartrial.protocol.design_options.DESIGN_OPTIONS` under its own name
       (None = the engine's documented default): `incomplete_cohort`, `require_six_at_top` (3+3); `ptox`,
       `integration`, `conf_level`, `intercept` (crm/tite-crm); `exclusion_min_n` (mtpi2/i3+3, default 3;
       0 = R `escalation` 0.2.3); `extrasafe`, `offset`, `deescalate_inequality`, `bound_mtd` (boin);

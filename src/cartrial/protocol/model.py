@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.options import dose_levels
 from cartrial.protocol.analysis_spec import AnalysisSpec, analysis_issues
+from cartrial.protocol.design_options import dose_levels
 from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
 from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec

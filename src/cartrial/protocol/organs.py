@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 ORGAN_SOURCE = (
-    "CTCAE v5.0 (NCI 2017) system organ class of the term (cartrial.escalation.organs; hepatic, renal and "
+    "CTCAE v5.0 (NCI 2017) system organ class of the term (cartrial.protocol.organs; hepatic, renal and "
     "cardiac laboratory terms of Investigations included)"
 )
 
