@@ -140,7 +140,14 @@ class PermissionDeniedError(CartrialError):
 
 
 class ConflictError(CartrialError):
-    """The record changed since it was read (optimistic concurrency) or is locked."""
+    """The record changed since it was read (optimistic concurrency), is locked, or its key is taken.
+
+    `problem`, when given, locates the conflict (the fields and values of a natural key that already has a
+    record), as an `InputError`'s problems do, for the API's ``field``/``value``/``allowed``."""
+
+    def __init__(self, message: str, *, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 __all__ = [

@@ -362,3 +362,22 @@ def test_a_record_id_beyond_what_a_table_holds_is_not_found_on_both_backends(any
     raised = dm.post("/api/v1/queries", json={"form": "infusions", "record_id": huge, "text": "Check weight"})
     assert raised.status_code == 404
     assert raised.json()["error"] == "no infusion record with this id"
+
+
+def test_a_record_whose_key_exists_is_a_located_409(any_web_study):
+    """A second CRS assessment of one subject at one moment (here written in another time zone): 409 naming
+    the key fields, the key given and what is allowed — field/value/allowed were all null before."""
+    dm = any_web_study.bearer("dm")
+    first = dm.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-001", **_crs("2021-07-01T10:00:00Z", 37.0)}},
+    )
+    assert first.status_code == 201, first.text
+    again = dm.post(
+        "/api/v1/records/crs_assessments",
+        json={"values": {"subject_id": "CT-001", **_crs("2021-07-01T12:00:00+02:00", 38.0)}},
+    )
+    assert again.status_code == 409
+    body = again.json()
+    assert body["field"] == "subject_id, assessed_at" and "CT-001" in body["value"]
+    assert "2021-07-01 10:00:00" in body["value"] and "not yet in crs_assessment" in body["allowed"]

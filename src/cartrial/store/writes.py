@@ -145,9 +145,16 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
         check_username_free(tx.connection, str(prepared[0]["username"]))
     existing = find_by_key(tx.connection, model, prepared[0], keys)
     if existing is not None:
+        given = ", ".join(str(prepared[0][k]) for k in keys)
         raise ConflictError(
-            f"{table_name} already has a record with {', '.join(keys)} = "
-            f"{', '.join(str(prepared[0][k]) for k in keys)} (id {existing['id']}); update it instead"
+            f"{table_name} already has a record with {', '.join(keys)} = {given} (id {existing['id']}); "
+            "update it instead",
+            problem=Problem(
+                f"a record with this key exists (id {existing['id']})",
+                field=", ".join(keys),
+                value=given,
+                allowed=f"a {', '.join(keys)} not yet in {table_name} (or update record {existing['id']})",
+            ),
         )
     upsert_rows(tx, table_name, prepared, keys)
     found = find_by_key(tx.connection, model, prepared[0], keys)

@@ -66,6 +66,9 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
         if len(exc.problems) == 1 and exc.header is None:
             body["error"] = first.message
         body["problems"] = [p.as_dict() for p in exc.problems]
+    elif isinstance(exc, ConflictError) and exc.problem is not None:
+        located = exc.problem
+        body.update(field=located.field, value=_text(located.value), allowed=located.allowed)
     return body
 
 
