@@ -115,7 +115,7 @@ class Allowed:
 
         if value is None:
             return None if self.optional else bad("a value is required")
-        if any(_same(value, v) for v in self.values):
+        if any(same_value(value, v) for v in self.values):
             return None
         if not self.has_range:
             return bad("not an allowed value")
@@ -154,8 +154,9 @@ def choice_text(values: Any) -> str:
     return Allowed(values=tuple(values)).text()
 
 
-def _same(value: Any, allowed_value: Any) -> bool:
-    """`value` is `allowed_value` (True is not 1, "1" is not 1; an enum member is its value)."""
+def same_value(value: Any, allowed_value: Any) -> bool:
+    """`value` is `allowed_value` (``0.4`` is ``0.40`` and ``1`` is ``1.0``, but True is not 1 and "1" is not
+    1; an enum member is its value)."""
     if isinstance(allowed_value, Enum):
         allowed_value = allowed_value.value
     if isinstance(value, Enum):
@@ -260,4 +261,5 @@ __all__ = [
     "choice_text",
     "declared",
     "enum_member",
+    "same_value",
 ]

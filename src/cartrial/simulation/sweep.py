@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cartrial.allowed import same_value
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -32,11 +33,6 @@ from cartrial.simulation.scenario import TRIALS, Scenario
 
 #: Largest number of grid points of one sweep (each is a full simulation run).
 MAX_POINTS = 10_000
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """Equal grid values (``0.4`` = ``0.40``, ``1`` = ``1.0``), but a true/false is not the number 1/0."""
-    return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
 
 
 class Axis(BaseModel):
@@ -52,7 +48,7 @@ class Axis(BaseModel):
         """A value given twice would simulate the same grid points twice and report them as two points."""
         issues = []
         for j, value in enumerate(self.values):
-            i = next((i for i in range(j) if _same_value(self.values[i], value)), None)
+            i = next((i for i in range(j) if same_value(self.values[i], value)), None)
             if i is not None:
                 issues.append(
                     Issue(
