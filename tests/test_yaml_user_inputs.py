@@ -263,3 +263,57 @@ def test_a_yaml_merge_key_is_refused_at_its_line_without_the_parser_text() -> No
         "p.yaml, line 3, c: a YAML merge key (<<) is not supported; "
         "allowed: the keys written out in each mapping"
     ]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("protocol.yaml", "cells_per_kg: 500000", "cells_per_kg: 5e5"),
+        ("protocol.yaml", "{min_fraction_faster: 0.2}", "{min_fraction_faster: 2e-1}"),
+        ("candidates/cand-01-eligible.yaml", "edss: {score: 4.5,", "edss: {score: 45E-1,"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: 3.0e-2}"),
+    ],
+)
+def test_exponent_notation_is_a_number_in_every_yaml_model(
+    tmp_path: Path, file: str, old: str, new: str
+) -> None:
+    """``5e5`` and ``2e-1`` are numbers (YAML 1.2, JSON); YAML 1.1's float rule read them as text, refused
+    by one field as "not a number" and converted by another (D-19.22). The file reads as the original."""
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.candidate import load_candidate
+    from cartrial.simulation.scenario import load_scenario
+
+    source = EXAMPLE / file
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    target = tmp_path / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "protocol.yaml").write_text((EXAMPLE / "protocol.yaml").read_text(encoding="utf-8"))
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    loader = {
+        "protocol.yaml": load_protocol,
+        "scenario.yaml": lambda path: load_scenario(path)[0],
+    }.get(file, load_candidate)
+    assert loader(target).model_dump() == loader(source).model_dump()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e-3", 0.001),
+        ("+5e5", 500000.0),
+        ("2.5E6", 2.5e6),
+        (".5e1", 5.0),
+        ("1_0e1", 100.0),
+        ("1e", "1e"),
+        ("e5", "e5"),
+        ("'1e3'", "1e3"),
+        ("0x1f", 31),
+        ("12", 12),
+    ],
+)
+def test_yaml_numbers_follow_yaml_1_2_exponent_notation(text: str, expected: object) -> None:
+    from cartrial.protocol.yaml_source import read_yaml
+
+    value = read_yaml(f"a: {text}\n", "t.yaml")[0]["a"]
+    assert value == expected and type(value) is type(expected)

@@ -37,9 +37,19 @@ booleans, while the option dataclasses (`RelapseOptions.require_adjudicated`, de
 
 SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 
-#: libyaml's composer when PyYAML was built with it (about 10× faster; same nodes and marks), else pure
-#: Python. Both resolve tags by the YAML 1.1 safe schema.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: A number in exponent notation without a decimal point or without a signed exponent (``1e-3``, ``5e5``,
+#: ``2.5e6``): YAML 1.2 and JSON read it as a number; YAML 1.1's float rule (PyYAML) needs both a point and
+#: a signed exponent and read it as text, so ``lloq: 1e-3`` was refused as "not a number" and a number in
+#: one float field but text in another (docs/science/decisions.md D-19.22).
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's composer when PyYAML was built with it (about 10× faster; same nodes and marks), else
+    pure Python; tags resolved by the YAML 1.1 safe schema, plus YAML 1.2's exponent-notation floats."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 #: The most values (mapping keys and values, sequence items, scalars) one YAML document may hold once its
 #: aliases are expanded. The reference protocol holds about 1,000; an alias-expansion ("billion laughs")
