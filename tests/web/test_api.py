@@ -381,3 +381,74 @@ def test_a_record_whose_key_exists_is_a_located_409(any_web_study):
     body = again.json()
     assert body["field"] == "subject_id, assessed_at" and "CT-001" in body["value"]
     assert "2021-07-01 10:00:00" in body["value"] and "not yet in crs_assessment" in body["allowed"]
+
+
+def _infusion(subject: str, infused_at: str, **changes: object) -> dict:
+    values = {
+        "subject_id": subject,
+        "dose_level": 1,
+        "infused_at": infused_at,
+        "weight_kg": 60.0,
+        "cells_per_kg": 500000,
+        "total_car_t_cells": 30000000,
+    }
+    values.update(changes)
+    return values
+
+
+def test_validate_runs_the_edit_checks_across_forms_without_writing(any_web_study):
+    """Typing-time validation runs the store's edit checks with the subject's stored records, as the save
+    would: a hard check is a problem (the save is refused), a soft one a data query the save would raise;
+    nothing is written (issue 19 §1: one validation path for the web forms)."""
+    inv = any_web_study.bearer("inv")
+    dm = any_web_study.bearer("dm")
+    queries_before = dm.get("/api/v1/queries").json()
+    # CT-001 has its infusion (fixture): a second one is refused by INFUSION-ONCE, at the field typed
+    second = inv.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-001", "2021-06-01T02:00:00Z"), "partial": False},
+    )
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["ok"] is False and body["queries"] == []
+    assert [p["message"].split("]")[0] for p in body["problems"]] == ["[INFUSION-ONCE, hard"]
+    assert body["problems"][0]["field"].startswith("infusion.")
+    # CT-002 consented on 2021-05-01 (fixture): an infusion before it is refused (hard)
+    early = inv.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-002", "2021-04-20T02:00:00Z"), "partial": False},
+    ).json()
+    assert early["ok"] is False
+    assert {p["message"].split("]")[0] for p in early["problems"]} == {"[INFUSION-BEFORE-CONSENT, hard"}
+    # total cells three times cells/kg × weight: accepted, with the soft query the save would raise
+    mismatch = inv.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-002", "2021-05-20T02:00:00Z", total_car_t_cells=90000000)},
+    ).json()
+    assert mismatch["ok"] is True and mismatch["problems"] == []
+    assert [q["message"].split("]")[0] for q in mismatch["queries"]] == ["[TOTAL-CELLS-MISMATCH, soft"]
+    clean = inv.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-002", "2021-05-20T02:00:00Z")},
+    ).json()
+    assert clean == {"ok": True, "problems": [], "queries": []}
+    # nothing was written: no infusion for CT-002, no data query raised
+    assert dm.get("/api/v1/records/infusions?subject_id=CT-002").json()["total"] == 0
+    assert dm.get("/api/v1/queries").json() == queries_before
+
+
+def test_validate_of_changes_to_a_stored_record_judges_the_record_once(any_web_study):
+    """Changes to the stored infusion (`record_id`) are not a second infusion; moving it before consent
+    is refused, as the update would be."""
+    dm = any_web_study.bearer("dm")
+    record_id = dm.get("/api/v1/records/infusions?subject_id=CT-001").json()["items"][0]["id"]
+    same = dm.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-001", "2021-04-28T02:00:00Z"), "record_id": record_id},
+    ).json()
+    assert same == {"ok": True, "problems": [], "queries": []}
+    moved = dm.post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": _infusion("CT-001", "2021-03-01T02:00:00Z"), "record_id": record_id},
+    ).json()
+    assert {p["message"].split("]")[0] for p in moved["problems"]} == {"[INFUSION-BEFORE-CONSENT, hard"}

@@ -784,14 +784,34 @@ def check_single_write(
     the caller's transaction rolls back) and raises a data query when soft (in the same transaction).
     Returns the findings the write created."""
     from cartrial.errors import InputError
-    from cartrial.store.fields import study_protocol
 
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
+    created = write_findings(tx.connection, table, before, after, record_id)
+    hard = hard_problems(created)
+    if hard:
+        where = f"{table} record {record_id}" if before is not None else f"new {table} record"
+        raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
+    record_queries(tx, created)
+    return created
+
+
+def write_findings(
+    connection: Connection,
+    table: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    record_id: int | None,
+) -> list[Finding]:
+    """The findings that writing `after` over `before` (None: a new record; `record_id` None: not yet
+    stored) would create, with the subject's stored records; nothing is written. The one computation of
+    `check_single_write` and of the web forms' check while typing (`preview_write_checks`)."""
+    from cartrial.store.fields import study_protocol
+
     subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    stored = stored_records(tx.connection, [str(subject_id)]).get(str(subject_id), {})
+    stored = stored_records(connection, [str(subject_id)]).get(str(subject_id), {})
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
         by_table: dict[str, list[Record]] = {}
@@ -805,23 +825,17 @@ def check_single_write(
             by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
         return SubjectRecords(str(subject_id), by_table)
 
-    protocol = study_protocol(tx.connection)
+    protocol = study_protocol(connection)
     earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
     created = [f for f in run_edit_checks([state(after)], protocol) if _key(f) not in earlier]
     # a check that fires on the record written is reported there only: the same conflict seen from a stored
     # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
     written = {f.check.id for f in created if f.record.record_id == record_id and f.record.table == table}
-    created = [
+    return [
         f
         for f in created
         if f.check.id not in written or (f.record.record_id == record_id and f.record.table == table)
     ]
-    hard = hard_problems(created)
-    if hard:
-        where = f"{table} record {record_id}" if before is not None else f"new {table} record"
-        raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
-    record_queries(tx, created)
-    return created
 
 
 def _check_decision_write(
@@ -1072,4 +1086,5 @@ __all__ = [
     "run_edit_checks",
     "stored_records",
     "stored_table_records",
+    "write_findings",
 ]

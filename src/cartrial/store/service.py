@@ -39,6 +39,7 @@ from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verify_chain
 from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
+from cartrial.store.edit_checks import Finding
 from cartrial.store.locking import LockInfo
 from cartrial.store.permissions import Action, check
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
@@ -305,6 +306,18 @@ class StudyUser:
             validated = prevalidate_update(connection, table_name, record_id, changes)
         with self._write(source, reason) as tx:
             return int(tx.update_record(table_name, record_id, changes, expected_version, reason, validated))
+
+    def preview_write_checks(
+        self, table_name: str, values: RowLike, record_id: int | None = None
+    ) -> list[Finding]:
+        """The edit checks across forms that saving `values` (a new record, or changes to `record_id`)
+        would fire, nothing written (`cartrial.store.writes.preview_write_checks`; READ permission)."""
+        from cartrial.store.writes import preview_write_checks
+
+        model_of(table_name)  # unknown table: InputError before the permission check
+        self.check(Action.READ, table_name)
+        with self.service.read() as connection:
+            return preview_write_checks(connection, table_name, values, record_id)
 
     def delete_record(self, table_name: str, record_id: int, reason: str | None, source: str = "api") -> None:
         """Delete one record (audited with the whole record as the old value); reason required."""

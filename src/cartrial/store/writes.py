@@ -42,6 +42,7 @@ from cartrial.store.tables import (
 )
 
 if TYPE_CHECKING:
+    from cartrial.store.edit_checks import Finding
     from cartrial.store.transaction import Transaction
 
 PROTECTED_TABLES: dict[str, str] = {
@@ -162,6 +163,28 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
     check_record_write(tx, table_name, None, found, int(found["id"]))
     return int(found["id"])
+
+
+def preview_write_checks(
+    connection: Connection, table_name: str, values: RowLike, record_id: int | None = None
+) -> list[Finding]:
+    """The edit checks across forms (`cartrial.store.edit_checks`) that saving `values` as a new record
+    (`record_id` None) or as changes to record `record_id` would fire, with the subject's stored records:
+    hard findings would refuse the save, soft ones raise a data query. Nothing is written; a value the
+    field rules refuse is left to them (`cartrial.store.fields.validate_record`) and gives no finding.
+    The same computation as the write (`edit_checks.write_findings`), run while a form is filled in."""
+    from cartrial.store.edit_checks import write_findings
+
+    model = model_of(table_name)
+    try:
+        if record_id is None:
+            after = prepare_rows(model, table_name, [values], ())[0]
+            return write_findings(connection, table_name, None, after, None)
+        current = current_record(connection, model, table_name, record_id)
+        clean = prepare_rows(model, table_name, [values], ())[0]
+        return write_findings(connection, table_name, current, {**current, **clean}, record_id)
+    except InputError:
+        return []
 
 
 def find_by_key(

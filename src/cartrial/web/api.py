@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web.errors import NotFoundError
@@ -102,6 +103,9 @@ class Values(BaseModel):
     model_config = ConfigDict(extra="forbid")
     values: dict[str, Any]
     partial: bool = True
+    record_id: int | None = Field(
+        default=None, description="the stored record these values change (validate: its edit checks)"
+    )
 
 
 class Record(BaseModel):
@@ -142,6 +146,9 @@ class ProblemOut(BaseModel):
 class Validation(BaseModel):
     ok: bool
     problems: list[ProblemOut]
+    queries: list[ProblemOut] = Field(
+        default_factory=list, description="soft edit checks: saving would raise these data queries"
+    )
 
 
 class QueryIn(BaseModel):
@@ -340,12 +347,26 @@ def describe_form(
 def validate_values(
     request: Request, form: FormName, body: Values, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> Validation:
-    """The import's validation of (unsaved) form values: every problem located by field."""
-    from cartrial.web.forms import validate
+    """The import's validation of (unsaved) form values: every problem located by field. Values that
+    pass the field rules are also run through the edit checks across forms with the subject's stored
+    records, as saving them would be (`record_id`: changes to that record): a hard check is a problem
+    (the save would be refused), a soft one is listed in `queries` (the save would raise that data query).
+    Nothing is written."""
+    from cartrial.web.forms import edit_check_problems, validate
 
     spec = _form(form)
-    problems = validate(spec.name, body.values, protocol=_protocol(request), partial=body.partial)
-    return Validation(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
+    protocol = _protocol(request)
+    problems = validate(spec.name, body.values, protocol=protocol, partial=body.partial)
+    queries: list[Problem] = []
+    if not problems:
+        problems, queries = edit_check_problems(
+            spec.name, body.values, protocol=protocol, handle=user.service, record_id=body.record_id
+        )
+    return Validation(
+        ok=not problems,
+        problems=[ProblemOut(**p.as_dict()) for p in problems],
+        queries=[ProblemOut(**p.as_dict()) for p in queries],
+    )
 
 
 @router.post("/forms/{form}/preview", tags=["forms"])
@@ -719,7 +740,7 @@ def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | N
                     "not an import template file name",
                     field="files",
                     value=upload.filename,
-                    allowed=", ".join(sorted(allowed or ())),
+                    allowed=choice_text(sorted(allowed or ())),
                 )
             )
         _copy_upload(upload, FilePath(directory) / name)

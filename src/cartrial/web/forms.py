@@ -16,14 +16,26 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
     from cartrial.store.fields import FieldRule
     from cartrial.store.importing.forms import FormSpec
+    from cartrial.store.service import StudyUser
 
-__all__ = ["WebField", "WebForm", "clean_values", "form", "form_names", "forms", "typed_values", "validate"]
+__all__ = [
+    "WebField",
+    "WebForm",
+    "clean_values",
+    "edit_check_problems",
+    "form",
+    "form_names",
+    "forms",
+    "typed_values",
+    "validate",
+]
 
 
 def _label(name: str) -> str:
@@ -112,7 +124,7 @@ def form(name: str) -> WebForm:
     for candidate in registry.values():
         if candidate.table == name:
             return candidate
-    raise InputError(Problem("unknown form", field="form", value=name, allowed=", ".join(registry)))
+    raise InputError(Problem("unknown form", field="form", value=name, allowed=choice_text(registry)))
 
 
 def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,6 +156,32 @@ def validate(
     return validate_record(spec.table, clean_values(values), protocol=protocol, partial=partial)
 
 
+def edit_check_problems(
+    form_name: str,
+    values: Mapping[str, Any],
+    *,
+    protocol: Protocol | None,
+    handle: StudyUser,
+    record_id: int | None = None,
+) -> tuple[list[Problem], list[Problem]]:
+    """The edit checks across forms that saving these values would fire (a new record, or changes to
+    `record_id`), nothing written: (hard, soft) problems, each located as ``table.field`` with the check's
+    id, severity and rule. Hard ones would refuse the save; soft ones would raise a data query. Values
+    the field rules refuse give none (`validate` reports them). The store's own computation
+    (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
+    from cartrial.store.edit_checks import Severity
+
+    spec = form(form_name)
+    try:
+        typed = typed_values(form_name, values, protocol=protocol)
+    except InputError:
+        return [], []
+    findings = handle.preview_write_checks(spec.table, typed, record_id)
+    hard = [f.problem() for f in findings if f.check.severity is Severity.HARD]
+    soft = [f.problem() for f in findings if f.check.severity is Severity.SOFT]
+    return hard, soft
+
+
 def typed_values(
     form_name: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
 ) -> dict[str, Any]:
@@ -166,7 +204,7 @@ def typed_values(
         rule = rules.get(name)
         if rule is None:
             problems.append(
-                Problem(f"unknown field of {spec.table}", field=name, value=value, allowed=", ".join(rules))
+                Problem(f"unknown field of {spec.table}", field=name, value=value, allowed=choice_text(rules))
             )
             continue
         text = cell_text(rule, value)

@@ -526,3 +526,37 @@ def test_every_form_control_has_a_label(read_login: Any) -> None:
                 continue
             ident = re.search(r'id="([^"]+)"', tag)
             assert (ident and ident.group(1) in labels) or "aria-label=" in tag, (path, tag)
+
+
+def test_live_check_runs_the_edit_checks_across_forms(read_login: Any) -> None:
+    """While typing, values that pass the field rules are run through the store's edit checks with the
+    subject's stored records: a hard one is shown at its field (the save would be refused), a soft one as
+    the data query the save would raise. CT-001's infusion is 2021-04-27, its weight 58 kg (example study
+    infusions.csv); nothing is saved by a check."""
+    client = read_login("inv_a")
+    token = csrf_of(client.get("/subjects/CT-001/forms/infusions/new").text)
+    infusion = _rows("infusions.csv")[0]
+    assert infusion["subject_id"] == "CT-001"
+    second = {**infusion, "infused_at": "2021-06-01T02:00:00Z"}
+    answer = client.post("/forms/infusions/check", data=second, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200, answer.text[:300]
+    box = re.search(r'id="err-infused_at"[^>]*>(.*?)</div>', answer.text, re.S)
+    assert box and "INFUSION-ONCE" in box.group(1)
+    # the stored infusion itself, changed: not a second infusion; total cells 10 × cells/kg × weight: soft
+    record = re.search(r"/records/infusion/(\d+)", client.get("/subjects/CT-001").text)
+    assert record
+    changed = {**infusion, "total_car_t_cells": str(10 * int(infusion["total_car_t_cells"]))}
+    soft = client.post(
+        "/forms/infusions/check",
+        data={**changed, "record_id": record.group(1)},
+        headers={"X-CSRF-Token": token},
+    )
+    assert "INFUSION-ONCE" not in soft.text
+    query = re.search(r'id="would-query"(.*?)</div>', soft.text, re.S)
+    assert query and "TOTAL-CELLS-MISMATCH" in query.group(1)
+    unchanged = client.post(
+        "/forms/infusions/check",
+        data={**infusion, "record_id": record.group(1)},
+        headers={"X-CSRF-Token": token},
+    )
+    assert "would-query" not in unchanged.text and "INFUSION-ONCE" not in unchanged.text

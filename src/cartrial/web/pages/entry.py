@@ -362,8 +362,10 @@ async def update_record(
     )
 
 
-def _check(request: Request, user: WebUser, form_name: str, values: dict[str, Any]) -> HTMLResponse:
-    from cartrial.web.forms import form, validate
+def _check(
+    request: Request, user: WebUser, form_name: str, values: dict[str, Any], record_id: int | None
+) -> HTMLResponse:
+    from cartrial.web.forms import edit_check_problems, form, validate
 
     spec = form(form_name)
     protocol = views.study_protocol(user.service)
@@ -374,6 +376,12 @@ def _check(request: Request, user: WebUser, form_name: str, values: dict[str, An
         if values.get((p.field or "").split(".")[-1]) not in (None, "")
         or (p.field or "").split(".")[-1] not in values
     ]
+    queries: list[Problem] = []
+    if not problems:
+        # the edit checks across forms, with the subject's stored records, as the save would run them
+        problems, queries = edit_check_problems(
+            spec.name, values, protocol=protocol, handle=user.service, record_id=record_id
+        )
     by_field: dict[str, list[str]] = {}
     for problem in problems:
         name = (problem.field or "").split(".")[-1]
@@ -388,6 +396,7 @@ def _check(request: Request, user: WebUser, form_name: str, values: dict[str, An
             "names": spec.field_names,
             "by_field": by_field,
             "form_problems": [t for n, texts in by_field.items() if n not in spec.field_names for t in texts],
+            "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
             "preview": _preview(spec.name, values),
         },
     )
@@ -404,6 +413,8 @@ async def check_form(
     spec = form(form_name)
     try:
         values: dict[str, Any] = dict(await _posted(request, spec.field_names))
+        record = (await request.form()).get("record_id")
     except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
         return Response(status_code=204)
-    return await run_in_threadpool(_check, request, user, spec.name, values)
+    record_id = int(record) if isinstance(record, str) and record.isdecimal() and len(record) < 19 else None
+    return await run_in_threadpool(_check, request, user, spec.name, values, record_id)
