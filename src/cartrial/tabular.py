@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
 
@@ -108,7 +109,9 @@ def read_csv(
         for column in frame.columns:
             if column not in known:
                 problems.append(
-                    Problem("unknown column", file=str(file), field=column, allowed=", ".join(sorted(known)))
+                    Problem(
+                        "unknown column", file=str(file), field=column, allowed=choice_text(sorted(known))
+                    )
                 )
     if problems:
         raise InputError(problems)

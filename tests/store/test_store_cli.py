@@ -195,7 +195,7 @@ def test_blank_names_unknown_status_and_bad_limit_are_refused(tmp_path, cli: Cli
     code, _, err = cli("db", "user", "add", " bob", "--role", "monitor", *as_alice)
     assert code == 2 and "username" in err
     code, _, err = cli("db", "query", "list", "--status", "bogus", *as_alice)
-    assert code == 2 and "open, answered, closed" in err
+    assert code == 2 and "open | answered | closed" in err
     code, _, err = cli("audit", "log", "--limit", "-3", *as_alice)
     assert code == 2 and "--limit" in err
     assert cli("audit", "log", "--limit", "1", *as_alice)[0] == 0

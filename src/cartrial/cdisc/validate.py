@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.cdisc.spec import Codelist, DatasetSpec, codelists
 
 MAX_NAME = 8
@@ -197,7 +198,7 @@ def _check_value_codelists(
     texts = frame[column].reset_index(drop=True).fillna("").astype(str)
     selectors = frame[by].reset_index(drop=True).fillna("").astype(str)
     filled = (texts != "").to_numpy()
-    allowed_by = ", ".join(k for k, _ in variable.value_codelists)
+    allowed_by = choice_text(k for k, _ in variable.value_codelists)
     unmapped = filled & ~selectors.isin([k for k, _ in variable.value_codelists]).to_numpy()
     if unmapped.any():
         rows = _rows_of(unmapped)

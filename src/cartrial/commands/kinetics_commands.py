@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import typer
 from rich.console import Console
 
-from cartrial.allowed import check_seed
+from cartrial.allowed import check_seed, choice_text
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.errors import ConfigurationError, InputError, Problem
 
@@ -1019,7 +1019,7 @@ def map_command(
             Problem(
                 "the file has several subjects; choose one",
                 field="--patient",
-                allowed=", ".join(data.subjects[:10]),
+                allowed=choice_text(data.subjects[:10]),
             )
         )
     index = 0 if patient is None else (data.subjects.index(patient) if patient in data.subjects else -1)
@@ -1029,7 +1029,7 @@ def map_command(
                 "subject not in the file",
                 field="--patient",
                 value=patient,
-                allowed=", ".join(data.subjects[:10]),
+                allowed=choice_text(data.subjects[:10]),
             )
         )
     if pd_population:

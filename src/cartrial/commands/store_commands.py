@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cartrial.allowed import choice_text
 from cartrial.commands.auth_commands import acting_user
 from cartrial.errors import InputError, Problem
 
@@ -243,7 +244,7 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     model = STUDY_TABLES.get(table)
     if model is None:
         raise InputError(
-            Problem("unknown table", field="table", value=table, allowed=", ".join(STUDY_TABLES))
+            Problem("unknown table", field="table", value=table, allowed=choice_text(STUDY_TABLES))
         )
     columns = {c.name: c for c in getattr(model, "__table__").columns}  # noqa: B009
     changes: dict[str, Any] = {}
@@ -255,7 +256,7 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
                     "expected FIELD=VALUE with a column of the table",
                     field="--set",
                     value=assignment,
-                    allowed=", ".join(columns),
+                    allowed=choice_text(columns),
                 )
             )
         if name in changes:  # never silently the last of two values
@@ -598,7 +599,9 @@ def query_list_command(
     """List data queries."""
     if status is not None and status not in QUERY_STATUSES:
         raise InputError(
-            Problem("unknown query status", field="--status", value=status, allowed=", ".join(QUERY_STATUSES))
+            Problem(
+                "unknown query status", field="--status", value=status, allowed=choice_text(QUERY_STATUSES)
+            )
         )
     filters = {"status": status} if status else {}
     rows = _service(url).find_records(_actor(user, url), "data_query", **filters)

@@ -19,6 +19,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 
 PROTOCOL_FILE = "protocol.yaml"
@@ -45,7 +46,7 @@ def names() -> tuple[str, ...]:
 def _check_name(name: str) -> Traversable:
     known = names()
     if name not in known:
-        raise InputError(Problem("no such example", field="NAME", value=name, allowed=", ".join(known)))
+        raise InputError(Problem("no such example", field="NAME", value=name, allowed=choice_text(known)))
     return _root() / name
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cartrial.allowed import choice_text
 from cartrial.errors import OptionError, Problem
 
 CTCAE_SOURCE_V5 = (
@@ -114,7 +115,7 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
             f"10^9/L or G/L); allowed: {', '.join(allowed_units(analyte))}"
         )
     if key not in table:
-        allowed = ", ".join(allowed_units(analyte))
+        allowed = choice_text(allowed_units(analyte))
         raise ValueError(f"unknown unit for {Analyte(analyte).value}; allowed: {allowed}")
     return table[key]
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.columns import (
     RowProblems,
     distinct,
@@ -476,7 +477,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
 
 def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
     """(factor to the canonical unit, problem message or None, allowed units) of one analyte and unit."""
-    allowed = ", ".join(allowed_units(analyte))
+    allowed = choice_text(allowed_units(analyte))
     if unit == "":
         return np.nan, "unit is required", allowed
     try:

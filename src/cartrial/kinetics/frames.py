@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.columns import (
     RowProblems,
     check_repeated_keys,
@@ -70,11 +71,13 @@ def check_time_unit(time_unit: str, field_name: str = "time_unit") -> str:
     """
     unit = str(time_unit).strip()
     if not unit:
-        raise InputError(Problem("the time unit is missing", field=field_name, allowed=", ".join(TIME_UNITS)))
+        raise InputError(
+            Problem("the time unit is missing", field=field_name, allowed=choice_text(TIME_UNITS))
+        )
     if unit not in TIME_UNITS:
         raise InputError(
             Problem(
-                "not a time unit the NCA knows", field=field_name, value=unit, allowed=", ".join(TIME_UNITS)
+                "not a time unit the NCA knows", field=field_name, value=unit, allowed=choice_text(TIME_UNITS)
             )
         )
     return unit
@@ -163,7 +166,9 @@ def validate_profiles(
     if missing:
         raise InputError(
             [
-                Problem("column is missing", file=source, field=c, allowed=", ".join(map(str, data.columns)))
+                Problem(
+                    "column is missing", file=source, field=c, allowed=choice_text(map(str, data.columns))
+                )
                 for c in missing
             ]
         )

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.nca_options import (
@@ -813,7 +814,7 @@ def nca(
     for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column) if c)]:
         if column not in data.columns:
             problems.append(
-                Problem("column is missing", field=column, allowed=", ".join(map(str, data.columns)))
+                Problem("column is missing", field=column, allowed=choice_text(map(str, data.columns)))
             )
     if problems:
         raise InputError(problems)

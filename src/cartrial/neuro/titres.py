@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
@@ -71,7 +72,7 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
                 "dilution not in the assay series",
                 field="titre",
                 value=raw,
-                allowed=", ".join(f"1:{d}" for d in series),
+                allowed=choice_text(f"1:{d}" for d in series),
             )
         )
     return Titre(raw, denominator, series.index(denominator) + 1, at_top=found["op"] is not None)

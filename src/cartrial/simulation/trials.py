@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import check_seed
+from cartrial.allowed import check_seed, choice_text
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
@@ -143,7 +143,7 @@ def _pd_courses(
                     "unknown PD parameter",
                     field=f"pd.overrides.{name}",
                     value=name,
-                    allowed=", ".join(params),
+                    allowed=choice_text(params),
                 )
             )
         params[name] = replace(params[name], value=float(value))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import JSON, Connection, Date, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
@@ -361,7 +362,7 @@ def prepare_rows(
                     "unknown or read-only column",
                     field=f"{table_name}[{number}]",
                     value=", ".join(map(str, bad)),
-                    allowed=", ".join(sorted(allowed)),
+                    allowed=choice_text(sorted(allowed)),
                 )
             )
             continue

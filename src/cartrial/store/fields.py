@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
+from cartrial.allowed import choice_text
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
 from cartrial.grading.icans import (
@@ -591,7 +592,7 @@ def validate_record(
         rule = rules.get(name)
         if rule is None:
             problems.append(
-                Problem(f"unknown field of {table}", field=name, value=value, allowed=", ".join(rules))
+                Problem(f"unknown field of {table}", field=name, value=value, allowed=choice_text(rules))
             )
             continue
         text = cell_text(rule, value)

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Column, Date, DateTime, Table
 from sqlalchemy.exc import IntegrityError
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.store.audit import canonical_json
 from cartrial.store.models import ROLES, STUDY_TABLES, StudyData, UtcDateTime
@@ -34,7 +35,9 @@ def model_of(table_name: str) -> type[StudyData]:
     model = STUDY_TABLES.get(table_name)
     if model is None:
         raise InputError(
-            Problem("unknown table", field="table", value=table_name, allowed=", ".join(sorted(STUDY_TABLES)))
+            Problem(
+                "unknown table", field="table", value=table_name, allowed=choice_text(sorted(STUDY_TABLES))
+            )
         )
     return model
 
@@ -192,4 +195,4 @@ def query_table() -> Any:
 
 def check_role(role: str) -> None:
     if role not in ROLES:
-        raise InputError(Problem("unknown role", field="role", value=role, allowed=", ".join(ROLES)))
+        raise InputError(Problem("unknown role", field="role", value=role, allowed=choice_text(ROLES)))

@@ -17,6 +17,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 
 FIELD_REFERENCE = "FIELDS.md"
@@ -64,7 +65,7 @@ def header(file_name: str) -> str:
     'site_id,name,country'
     """
     if file_name not in template_files():
-        raise InputError(Problem("no such template", value=file_name, allowed=", ".join(template_files())))
+        raise InputError(Problem("no such template", value=file_name, allowed=choice_text(template_files())))
     text = (_root() / file_name).read_text(encoding="utf-8")
     return text.splitlines()[0]
 

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, NotEstimableError, Problem
 
 FloatArray = npt.NDArray[np.float64]
@@ -206,7 +207,7 @@ class PopulationData:
                         file=source,
                         field=analyte_column,
                         value=analyte,
-                        allowed=", ".join(sorted(set(map(str, table[analyte_column])))) or "an analyte",
+                        allowed=choice_text(sorted(set(map(str, table[analyte_column])))) or "an analyte",
                     )
                 )
         blq_col = blq_column if blq_column and blq_column in data.columns else None
@@ -422,7 +423,7 @@ def covariate_design(
                     "not a parameter of the model",
                     field="covariates",
                     value=par,
-                    allowed=", ".join(parameters),
+                    allowed=choice_text(parameters),
                 )
             )
         j = parameters.index(par)
@@ -432,7 +433,7 @@ def covariate_design(
                     "covariate column not found",
                     field="covariates",
                     value=name,
-                    allowed=", ".join(map(str, cov.columns)) or "a covariates file with that column",
+                    allowed=choice_text(map(str, cov.columns)) or "a covariates file with that column",
                 )
             )
         raw = cov[name]
@@ -521,7 +522,7 @@ def read_covariates(
     if subject not in table.columns:
         raise InputError(
             Problem(
-                "column is missing", file=source, field=subject, allowed=", ".join(map(str, table.columns))
+                "column is missing", file=source, field=subject, allowed=choice_text(map(str, table.columns))
             )
         )
     ids = table[subject].astype(str).str.strip()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import allowed, check_fields
+from cartrial.allowed import allowed, check_fields, choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model
@@ -199,7 +199,7 @@ class PopulationModel:
                         "the population model has no effect of this covariate",
                         field="covariates",
                         value=given,
-                        allowed=", ".join(dict.fromkeys(names)) or "none (the model has no covariate)",
+                        allowed=choice_text(dict.fromkeys(names)) or "none (the model has no covariate)",
                     )
                 )
         for k, (_, _label, kind) in enumerate(s.covariate_effects):
@@ -224,7 +224,7 @@ class PopulationModel:
                             "not a level of this covariate in the fit",
                             field=str(name),
                             value=value,
-                            allowed=", ".join(levels),
+                            allowed=choice_text(levels),
                         )
                     )
                 x[0, k] = float(str(value).strip() == str(info.get("level")))

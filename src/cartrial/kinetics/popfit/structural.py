@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConfigurationError
 from cartrial.kinetics.models import (
     STEIN_2019_SOURCE,
@@ -65,7 +66,7 @@ class StructuralModel:
             )
         for d in self.distributions:
             if d not in DISTRIBUTIONS:
-                allowed = ", ".join(DISTRIBUTIONS)
+                allowed = choice_text(DISTRIBUTIONS)
                 raise ConfigurationError(
                     f"{self.name}: unknown random-effect distribution {d!r}; allowed: {allowed}"
                 )

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.model import Protocol
 from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
@@ -148,7 +149,7 @@ def template_files(directory: str | Path) -> list[ManifestEntry]:
                 Problem(
                     "not a cartrial form template (file name must be <form>.csv)",
                     file=str(file),
-                    allowed=", ".join(f.file_name for f in FORMS),
+                    allowed=choice_text(f.file_name for f in FORMS),
                 )
             )
     if not files:
@@ -156,7 +157,7 @@ def template_files(directory: str | Path) -> list[ManifestEntry]:
             Problem(
                 "no CSV templates in the folder",
                 file=str(folder),
-                allowed=", ".join(f.file_name for f in FORMS),
+                allowed=choice_text(f.file_name for f in FORMS),
             )
         )
     if problems:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary
@@ -89,7 +90,7 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
         spec = FORMS_BY_NAME.get(form_name)
         if spec is None:
             problems.append(
-                Problem("not a cartrial form", file=file, field=where, allowed=", ".join(FORMS_BY_NAME))
+                Problem("not a cartrial form", file=file, field=where, allowed=choice_text(FORMS_BY_NAME))
             )
             continue
         if form.instrument not in instruments:
@@ -99,7 +100,7 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                     file=file,
                     field=f"{where}.instrument",
                     value=form.instrument,
-                    allowed=", ".join(dictionary.forms),
+                    allowed=choice_text(dictionary.forms),
                 )
             )
             continue
@@ -111,7 +112,7 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                         file=file,
                         field=f"{where}.events",
                         value=event,
-                        allowed=", ".join(mapping.events),
+                        allowed=choice_text(mapping.events),
                     )
                 )
         known = {c.name: c for c in spec.columns()}
@@ -133,7 +134,7 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                         f"not a column of form '{form_name}'",
                         file=file,
                         field=here,
-                        allowed=", ".join(known),
+                        allowed=choice_text(known),
                     )
                 )
             problems.extend(_check_source(source, form, dictionary, mapping, file, here))
@@ -191,7 +192,7 @@ def _check_source(
                     file=file,
                     field=here,
                     value=source.code,
-                    allowed=", ".join(spec.choices),
+                    allowed=choice_text(spec.choices),
                 )
             )
         if source.values is not None and spec.choices:
@@ -203,7 +204,7 @@ def _check_source(
                             file=file,
                             field=f"{here}.values",
                             value=code,
-                            allowed=", ".join(spec.choices),
+                            allowed=choice_text(spec.choices),
                         )
                     )
     if source.source in ("visit", "day") and not mapping.events:
@@ -254,7 +255,7 @@ def convert_export(
                         row=int(i) + 2,
                         field=EVENT_COLUMN,
                         value=str(event_col.iat[i]),
-                        allowed=", ".join(form.events),
+                        allowed=choice_text(form.events),
                     )
                 )
             candidates &= ~outside
@@ -390,7 +391,7 @@ def _column_values(
                         row=i + 2,
                         field=EVENT_COLUMN,
                         value=event,
-                        allowed=", ".join(mapping.events),
+                        allowed=choice_text(mapping.events),
                     )
                 )
                 values.append("")
@@ -427,7 +428,7 @@ def _column_values(
                             row=i + 2,
                             field=f"{spec.name}___{code}",
                             value=code,
-                            allowed=", ".join(source.values),
+                            allowed=choice_text(source.values),
                         )
                     )
             joined.append(";".join(t for t in translated if t))
@@ -466,7 +467,7 @@ def _translate(
                     row=i + 2,
                     field=label,
                     value=value,
-                    allowed=", ".join(source.values),
+                    allowed=choice_text(source.values),
                 )
             )
             out.append("")

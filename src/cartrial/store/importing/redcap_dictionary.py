@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
 from cartrial.tabular import read_csv
@@ -244,7 +245,7 @@ def read_dictionary(path: str | Path) -> DataDictionary:
                     row=row,
                     field="Field Type",
                     value=cell["field_type"],
-                    allowed=", ".join(sorted(FIELD_TYPES)),
+                    allowed=choice_text(sorted(FIELD_TYPES)),
                 )
             )
             continue

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, distinct, parse_bool, parse_float, parse_int
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store.fields import (
@@ -109,7 +110,7 @@ def check_header(data: FormData) -> list[Problem]:
     spec = data.spec
     known = {c.name: c for c in spec.columns()}
     problems: list[Problem] = []
-    allowed = ", ".join(known)
+    allowed = choice_text(known)
     seen = list(data.frame.columns)
     for column in sorted({c for c in seen if seen.count(c) > 1}):
         problems.append(Problem("column appears more than once", file=data.file, field=column))
