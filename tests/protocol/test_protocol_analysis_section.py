@@ -32,8 +32,14 @@ endpoints:
     kind: efficacy
     description: Visual acuity response
     measure: visual_acuity_response
+    definition: logmar_improved_0_2
+  arr:
+    name: ARR
+    kind: efficacy
+    description: Annualised relapse rate
+    measure: annualized_relapse_rate
 """
-# BASE has 12 lines; the analysis section below starts on line 13
+# BASE has 18 lines; the analysis section below starts on line 19
 
 
 def problems_of(text: str) -> list[Problem]:
@@ -84,27 +90,34 @@ def test_per_endpoint_rule() -> None:
     [
         (
             "analysis:\n  options:\n    persistence_day: -5\n",
-            15,
+            21,
             "analysis.options.persistence_day",
             "greater than 0",
         ),
-        ("analysis:\n  options:\n    rate_ci: wald\n", 15, "analysis.options.rate_ci", "exact_poisson"),
+        ("analysis:\n  options:\n    rate_ci: wald\n", 21, "analysis.options.rate_ci", "exact_poisson"),
         (
             "analysis:\n  options:\n    nca_intervals_days: [[28, 0]]\n",
-            15,
+            21,
             "analysis.options.nca_intervals_days[0]",
             "end after it starts",
         ),
-        ("analysis:\n  options:\n    colour: blue\n", 15, "analysis.options.colour", ""),
+        ("analysis:\n  options:\n    colour: blue\n", 21, "analysis.options.colour", ""),
         (
             "analysis:\n  populations:\n    efficacy_evaluable: {walking: all_infused}\n",
-            15,
+            21,
             "analysis.populations.efficacy_evaluable.walking",
             "no such endpoint",
         ),
         (
+            "analysis:\n  populations:\n    efficacy_evaluable: {arr: all_infused}\n",
+            21,
+            "analysis.populations.efficacy_evaluable.arr",
+            "not a responder endpoint (the evaluable-population rule applies to responder endpoints only) "
+            "default | vision",
+        ),
+        (
             "analysis:\n  populations:\n    efficacy_evaluable: {vision: everyone}\n",
-            15,
+            21,
             "analysis.populations.efficacy_evaluable.vision",
             "all_infused",
         ),

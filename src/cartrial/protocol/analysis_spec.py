@@ -167,20 +167,27 @@ class AnalysisSpec(BaseModel):
     options: AnalysisOptions = Field(default_factory=AnalysisOptions)
 
 
-def analysis_issues(analysis: AnalysisSpec | None, endpoint_keys: set[str]) -> list[Issue]:
+def analysis_issues(
+    analysis: AnalysisSpec | None, endpoint_keys: set[str], responder_keys: set[str]
+) -> list[Issue]:
     """Cross-section rule: every endpoint named in ``analysis.populations.efficacy_evaluable`` (other than
-    ``default``) is an endpoint of the protocol (paths relative to the protocol root)."""
+    ``default``) is a responder endpoint of the protocol (`responder_keys`: those whose ``definition`` is a
+    responder definition), the only endpoints an evaluable-population rule applies to; another endpoint's
+    entry would be silently without effect (paths relative to the protocol root)."""
     if analysis is None:
         return []
+    allowed = choice_text(["default", *sorted(responder_keys)])
     return [
         Issue(
             ("analysis", "populations", "efficacy_evaluable", key),
-            "no such endpoint",
+            "not a responder endpoint (the evaluable-population rule applies to responder endpoints only)"
+            if key in endpoint_keys
+            else "no such endpoint",
             key,
-            choice_text(["default", *sorted(endpoint_keys)]),
+            allowed,
         )
         for key in analysis.populations.efficacy_evaluable
-        if key != "default" and key not in endpoint_keys
+        if key != "default" and key not in responder_keys
     ]
 
 

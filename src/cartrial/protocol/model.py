@@ -31,6 +31,7 @@ from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
 from cartrial.protocol.escalation_spec import EscalationSpec, ExpansionSpec
 from cartrial.protocol.relapse_options import relapse_options_issues
+from cartrial.protocol.responders import RESPONDER_DEFINITIONS
 from cartrial.protocol.schedule import Schedule
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -200,7 +201,8 @@ def endpoint_issues(endpoints: dict[str, EndpointSpec] | None, analysis: Analysi
     issues: list[Issue] = []
     if endpoints is not None:
         issues += relapse_options_issues(endpoints)[1]
-        issues += analysis_issues(analysis, set(endpoints))
+        responders = {key for key, e in endpoints.items() if e.definition in RESPONDER_DEFINITIONS}
+        issues += analysis_issues(analysis, set(endpoints), responders)
     return issues
 
 
