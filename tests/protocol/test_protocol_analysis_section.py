@@ -86,6 +86,30 @@ def test_per_endpoint_rule() -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"6.0"', "CTCAE v6.0 criteria are implemented for neutrophils and platelets only"),
+        ("6.0", "CTCAE v6.0 criteria are implemented for neutrophils and platelets only"),
+        ('"4.03"', "not an allowed value"),
+        ("true", "not an allowed value"),
+    ],
+)
+def test_ctcae_version_is_one_the_analysis_can_grade_every_lab_by(value: str, message: str) -> None:
+    """The cut-off analysis grades every laboratory analyte by the protocol's version, and v6.0 is
+    implemented for neutrophils and platelets only: a protocol choosing it passed `protocol check` and
+    every analysis of a study with haemoglobin labs then failed (D-19.23). Refused at its line."""
+    problems = problems_of(BASE + f"analysis:\n  options:\n    ctcae_version: {value}\n")
+    assert [(p.line, p.field, p.allowed) for p in problems] == [(21, "analysis.options.ctcae_version", "5.0")]
+    assert problems[0].message.startswith(message)
+
+
+@pytest.mark.parametrize("value", ['"5.0"', "5.0", "5"])
+def test_ctcae_version_5_quoted_or_not(value: str) -> None:
+    text = BASE + f"analysis:\n  options:\n    ctcae_version: {value}\n"
+    assert parse_protocol(text).analysis.options.ctcae_version == "5.0"
+
+
+@pytest.mark.parametrize(
     ("section", "line", "field", "fragment"),
     [
         (

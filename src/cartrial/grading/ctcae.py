@@ -20,13 +20,15 @@ import numpy.typing as npt
 
 from cartrial.allowed import choice_text
 from cartrial.errors import OptionError, Problem
+from cartrial.protocol.analysis_spec import CTCAE_VERSIONS
 
 CTCAE_SOURCE_V5 = (
     "NCI CTCAE v5.0, Investigations/Blood and lymphatic system disorders, as encoded in pharmaverse admiral "
     "atoxgr_criteria_ctcv5 (test-derive_var_atoxgr.R)"
 )
 CTCAE_SOURCE_V6 = "NCI CTCAE v6.0 as encoded in pharmaverse admiral atoxgr_criteria_ctcv6"
-SUPPORTED_VERSIONS = ("5.0", "6.0")
+SUPPORTED_VERSIONS = CTCAE_VERSIONS
+"""The versions with criteria here (declared once in the protocol, which chooses among them)."""
 
 
 class Analyte(StrEnum):

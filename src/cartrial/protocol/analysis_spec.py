@@ -16,12 +16,21 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cartrial.allowed import choice_text
-from cartrial.errors import OptionError
+from cartrial.allowed import Allowed, choice_text
+from cartrial.errors import OptionError, Problem
 from cartrial.protocol.nca_options import NcaOptions
-from cartrial.protocol.yaml_source import Issue, option_issues, semantic_error
+from cartrial.protocol.yaml_source import Issue, option_error, option_issues, semantic_error
+
+CTCAE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")
+"""The CTCAE versions the grading engine has criteria of (`cartrial.grading.ctcae.SUPPORTED_VERSIONS`):
+v5.0 for every laboratory analyte, v6.0 for neutrophils and platelets only."""
+
+STUDY_CTCAE_VERSION = Allowed(values=("5.0",))
+"""The versions a protocol may choose for its laboratory grades: the cut-off analysis grades every analyte
+of the study's labs (haemoglobin, lymphocytes and leukocytes too), which only v5.0 covers
+(docs/science/decisions.md D-19.23)."""
 
 
 class EfficacyEvaluableRule(StrEnum):
@@ -118,7 +127,29 @@ class AnalysisOptions(BaseModel):
     )
     relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
-    ctcae_version: str = Field(default="5.0", pattern=r"^(5\.0|6\.0)$")
+    ctcae_version: str = "5.0"
+
+    @field_validator("ctcae_version", mode="before")
+    @classmethod
+    def _ctcae_version(cls, value: Any) -> Any:
+        """`STUDY_CTCAE_VERSION`; an unquoted YAML ``5.0`` (a number) is the version "5.0"."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = f"{float(value):.1f}"
+        if value == "6.0":
+            raise option_error(
+                Problem(
+                    "CTCAE v6.0 criteria are implemented for neutrophils and platelets only, and the cut-off "
+                    "analysis grades every laboratory analyte of the study (haemoglobin, lymphocytes and "
+                    "leukocytes too)",
+                    field="ctcae_version",
+                    value=value,
+                    allowed=STUDY_CTCAE_VERSION.text(),
+                )
+            )
+        problem = STUDY_CTCAE_VERSION.problem("ctcae_version", value)
+        if problem is not None:
+            raise option_error(problem)
+        return value
 
     @model_validator(mode="after")
     def _nca_choices(self) -> AnalysisOptions:
@@ -192,6 +223,8 @@ def analysis_issues(
 
 
 __all__ = [
+    "CTCAE_VERSIONS",
+    "STUDY_CTCAE_VERSION",
     "AnalysisOptions",
     "AnalysisPopulations",
     "AnalysisSpec",
