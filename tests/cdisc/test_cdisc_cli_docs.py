@@ -92,11 +92,11 @@ def test_export_refuses_bad_options_and_missing_core(cli, exported, tmp_path: Pa
     url = f"sqlite:///{db}"
     base = ("export", "cdisc", "--url", url, "--cutoff", "2022-03-20", "--out", tmp_path / "o")
     bad_format = cli(*base, "--format", "sas7bdat")
-    assert bad_format.exit_code == 2 and "xpt, json, both" in bad_format.stderr
+    assert bad_format.exit_code == 2 and "xpt | json | both" in bad_format.stderr
     bad_ig = cli(*base, "--sdtmig", "3.3")
     assert bad_ig.exit_code == 2 and "3.4" in bad_ig.stderr
     bad_domain = cli(*base, "--edss-domain", "ft")
-    assert bad_domain.exit_code == 2 and "qs, rs" in bad_domain.stderr
+    assert bad_domain.exit_code == 2 and "qs | rs" in bad_domain.stderr
     no_core = cli(*base, "--core", str(tmp_path / "no-such-core"))
     assert no_core.exit_code == 2 and "github.com/cdisc-org/cdisc-rules-engine" in no_core.stderr
     assert not (tmp_path / "o").exists()  # refused before any work

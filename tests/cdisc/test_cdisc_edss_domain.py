@@ -119,7 +119,7 @@ def test_an_unknown_edss_domain_is_refused(exported) -> None:  # type: ignore[no
     from cartrial.errors import ConfigurationError
 
     assert EDSS_DOMAINS == ("qs", "rs")
-    with pytest.raises(ConfigurationError, match="--edss-domain: 'ft' is not allowed; allowed: qs, rs"):
+    with pytest.raises(ConfigurationError, match=r"--edss-domain: .ft. is not allowed; allowed: qs \| rs"):
         check_options("both", "3.4", "ft")
-    with pytest.raises(ConfigurationError, match="allowed: qs, rs"):
+    with pytest.raises(ConfigurationError, match=r"allowed: qs \| rs"):
         build_sdtm(exported.snapshot, exported.analysis, edss_domain="QS")

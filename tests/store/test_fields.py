@@ -197,7 +197,7 @@ def test_dose_levels_come_from_the_protocol() -> None:
     assert N_LEVELS == 2
     assert validate_record("infusion", {"dose_level": N_LEVELS}, protocol=PROTOCOL, partial=True) == []
     problems = validate_record("infusion", {"dose_level": N_LEVELS + 1}, protocol=PROTOCOL, partial=True)
-    assert problems and problems[0].allowed == "a dose level of the protocol: 1, 2"
+    assert problems and problems[0].allowed == "a dose level of the protocol: 1 | 2"
 
 
 def test_rules_between_fields_of_one_record() -> None:

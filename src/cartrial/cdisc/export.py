@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError
@@ -93,14 +94,14 @@ def validate_all(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Finding]]
 def check_options(formats: str, sdtmig: str, edss_domain: str = "qs") -> None:
     """A ConfigurationError (exit 2) for a format, SDTMIG version or EDSS domain cartrial does not offer."""
     if formats not in FORMATS:
-        raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {', '.join(FORMATS)}")
+        raise ConfigurationError(f"--format: {formats!r} is not allowed; allowed: {choice_text(FORMATS)}")
     if sdtmig not in SDTMIG_VERSIONS:
         raise ConfigurationError(
-            f"--sdtmig: {sdtmig!r} is not offered; allowed: {', '.join(SDTMIG_VERSIONS)}"
+            f"--sdtmig: {sdtmig!r} is not offered; allowed: {choice_text(SDTMIG_VERSIONS)}"
         )
     if edss_domain not in EDSS_DOMAINS:
         raise ConfigurationError(
-            f"--edss-domain: {edss_domain!r} is not allowed; allowed: {', '.join(EDSS_DOMAINS)}"
+            f"--edss-domain: {edss_domain!r} is not allowed; allowed: {choice_text(EDSS_DOMAINS)}"
         )
 
 

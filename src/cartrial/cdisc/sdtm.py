@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.allowed import choice_text
 from cartrial.cdisc.common import (
     SubjectTimeline,
     TimingTables,
@@ -1649,7 +1650,7 @@ def build_sdtm(
 
     if edss_domain not in EDSS_DOMAINS:
         raise ConfigurationError(
-            f"edss_domain: {edss_domain!r} is not allowed; allowed: {', '.join(EDSS_DOMAINS)}"
+            f"edss_domain: {edss_domain!r} is not allowed; allowed: {choice_text(EDSS_DOMAINS)}"
         )
 
     specs = dataset_specs()

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
 from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
@@ -150,7 +151,7 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
         why.append(f"term {event.term!r} is excluded")
     if rule.organs is not None and organ not in {organ_key(o) for o in rule.organs}:
         shown = organ or f"unknown (term {event.term!r} has no organ in cartrial.protocol.organs)"
-        why.append(f"organ {shown} is not one of {', '.join(rule.organs)}")
+        why.append(f"organ {shown} is not one of {choice_text(rule.organs)}")
     if rule.min_duration_days is not None:
         limit = rule.min_duration_days
         if event.duration_days is not None:

@@ -114,7 +114,7 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
         # accepting it for a count would be a guess.
         raise ValueError(
             f"unknown unit for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
-            f"10^9/L or G/L); allowed: {', '.join(allowed_units(analyte))}"
+            f"10^9/L or G/L); allowed: {choice_text(allowed_units(analyte))}"
         )
     if key not in table:
         allowed = choice_text(allowed_units(analyte))

@@ -42,6 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.integrate import solve_ivp
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConfigurationError
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
@@ -199,7 +200,7 @@ def simulate_pd(
         values[name] = p.value * np.exp(eta)
     for name, value in (overrides or {}).items():
         if name not in values:
-            raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {', '.join(PD_PARAMETERS)}")
+            raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {choice_text(PD_PARAMETERS)}")
         values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
     values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
     k_deg = math.log(2) / values["igg_half_life_days"]

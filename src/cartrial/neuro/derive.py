@@ -24,7 +24,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import Allowed, choice_text
 from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
@@ -920,7 +920,7 @@ def derive_responders(
     for name in definitions or []:
         if name not in RESPONDER_DEFINITIONS:
             raise ConfigurationError(
-                f"unknown responder definition {name!r}; allowed: {', '.join(RESPONDER_DEFINITIONS)}"
+                f"unknown responder definition {name!r}; allowed: {choice_text(RESPONDER_DEFINITIONS)}"
             )
         needed = {MEASURE_FORM[m] for m in RESPONDER_DEFINITIONS[name].measures} - {
             form for form, data in given.items() if data is not None

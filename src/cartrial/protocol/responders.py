@@ -193,7 +193,7 @@ def get_definition(name: str) -> ResponderDefinition:
         return RESPONDER_DEFINITIONS[name]
     except KeyError:
         raise ConfigurationError(
-            f"unknown responder definition {name!r}; allowed: {', '.join(sorted(RESPONDER_DEFINITIONS))}"
+            f"unknown responder definition {name!r}; allowed: {choice_text(sorted(RESPONDER_DEFINITIONS))}"
         ) from None
 
 

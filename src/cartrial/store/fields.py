@@ -167,9 +167,9 @@ class FieldRule:
     def allowed(self, protocol: Protocol | None = None) -> str:
         """What is allowed, in words (shown with every problem and next to a form field)."""
         if self.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
-            return f"a dose level of the protocol: {', '.join(str(i) for i in dose_levels(protocol))}"
+            return f"a dose level of the protocol: {choice_text(dose_levels(protocol))}"
         if self.protocol_set is ProtocolSet.AQP4_TITRE:
-            return "negative, or an end-point titre on the assay grid: " + ", ".join(
+            return "negative, or an end-point titre on the assay grid: " + choice_text(
                 f"1:{d}" for d in DEFAULT_SERIES
             )
         if self.choices is not None:

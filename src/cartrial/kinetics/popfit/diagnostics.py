@@ -43,6 +43,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
+from cartrial.allowed import choice_text
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.fit import PopulationFit
 from cartrial.kinetics.popfit.likelihood import ErrorModel
@@ -156,7 +157,7 @@ def npde_censored(
     simulations uncensored. Decorrelation by the Cholesky factor of the simulated covariance (Brendel et
     al. 2006); pde = (#{decorrelated simulations < decorrelated observation} + ½)/(K + 1)."""
     if method not in NPDE_CENSORED_METHODS:
-        raise ValueError(f"unknown NPDE method {method!r}; allowed: {', '.join(NPDE_CENSORED_METHODS)}")
+        raise ValueError(f"unknown NPDE method {method!r}; allowed: {choice_text(NPDE_CENSORED_METHODS)}")
     s = np.array(sims_t, dtype=float, copy=True)
     n_sim, m = s.shape
     yt = np.array(y_t, dtype=float, copy=True)

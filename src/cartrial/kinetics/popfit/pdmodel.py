@@ -54,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import Allowed, choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
@@ -353,7 +353,7 @@ def titre_bounds(
     if key in ("negative", "neg", "<1:10", "<1/10"):
         return 0.0, grid[0]
     found = _TITRE_TEXT.match(key)
-    allowed = "negative or an end-point titre on the dilution grid: " + ", ".join(
+    allowed = "negative or an end-point titre on the dilution grid: " + choice_text(
         f"1:{d}" for d in TITRE_DILUTIONS
     )
     if not found:

@@ -105,7 +105,8 @@ class StructuralModel:
             return self.parameters.index(name)
         except ValueError:
             raise ConfigurationError(
-                f"{name!r} is not a parameter of the {self.name} model; allowed: {', '.join(self.parameters)}"
+                f"{name!r} is not a parameter of the {self.name} model; "
+                f"allowed: {choice_text(self.parameters)}"
             ) from None
 
 
@@ -222,5 +223,5 @@ def get_model(name: str) -> StructuralModel:
         return MODELS[name]
     except KeyError:
         raise ConfigurationError(
-            f"unknown population model {name!r}; allowed: {', '.join(sorted(MODELS))}"
+            f"unknown population model {name!r}; allowed: {choice_text(sorted(MODELS))}"
         ) from None
