@@ -258,6 +258,17 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
             # the declared range of the option (its help states it), not only the type
             "error: --target: not a number (got 'x'); allowed: greater than 0 and less than 1",
         ),
+        # a typer min/max: the parser's "Input should be less than or equal to 65535" read as every range
+        (["serve", "--port", "99999"], "error: --port: out of range (got '99999'); allowed: 1 to 65535"),
+        (["serve", "--port", "abc"], "error: --port: not a whole number (got 'abc'); allowed: 1 to 65535"),
+        (
+            ["serve", "--session-minutes", "0.5"],
+            "error: --session-minutes: out of range (got '0.5'); allowed: 1 to 30",
+        ),
+        (
+            ["audit", "log", "--limit", "0"],
+            "error: --limit: out of range (got '0'); allowed: a whole number ≥ 1",
+        ),
     ],
 )
 def test_a_value_the_parser_cannot_convert_names_option_value_and_allowed(
@@ -269,7 +280,8 @@ def test_a_value_the_parser_cannot_convert_names_option_value_and_allowed(
     code = main(args)
     err = capsys.readouterr().err
     assert code == 2 and expected in err and "Traceback" not in err
-    assert f"Try 'cartrial {args[0]} {args[1]} --help' for help." in err
+    command = " ".join(args[: next(i for i, a in enumerate(args) if a.startswith("--"))])
+    assert f"Try 'cartrial {command} --help' for help." in err
 
 
 def test_usage_errors_and_help_keep_their_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from cartrial import __version__
+from cartrial.allowed import Allowed
 from cartrial.commands import COMMANDS, CommandEntry
 from cartrial.errors import CartrialError, InputError, Problem
 
@@ -151,6 +152,21 @@ _PARSE_ERRORS: dict[str, tuple[str, str]] = {
 """The parser's (pydantic's) error types of an option value → (message, what is allowed)."""
 
 
+_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+"""The parser's error types of a value outside an option's typer ``min``/``max``."""
+
+
+def _declared_range(param: Any) -> str | None:
+    """An option's typer ``min``/``max`` worded as every declared range (`cartrial.allowed.Allowed`)."""
+    runtime_of = getattr(param, "get_runtime_param", None)
+    runtime = runtime_of() if callable(runtime_of) else None
+    info = getattr(runtime, "parameter_info", None)
+    low, high = getattr(info, "min", None), getattr(info, "max", None)
+    if low is None and high is None:
+        return None
+    return Allowed(low=low, high=high, integer=getattr(runtime, "annotation", None) is int).text()
+
+
 def _bad_parameter(error: typer.BadParameter) -> Problem:
     """A value the parser could not convert, as every other bad input is told: the option as typed, the
     value given and what is allowed (the option's declared range from its help text when it states one)."""
@@ -169,11 +185,15 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
         known = _PARSE_ERRORS.get(str(first.get("type")))
         if known is not None:
             message, allowed = known
+        elif first.get("type") in _RANGE_ERRORS:
+            message, allowed = "out of range", _declared_range(param)
         elif "expected" in (first.get("ctx") or {}):
             message, allowed = "not an allowed value", str(first["ctx"]["expected"]).replace(" or ", " | ")
     declared = re.search(r"Allowed: (.+?)\.(?:\s|$)", str(getattr(param, "help", None) or ""))
     if declared is not None and allowed is not None:
         allowed = declared.group(1)
+    elif allowed is not None:
+        allowed = _declared_range(param) or allowed
     return Problem(message, field=name, value=value, allowed=allowed)
 
 
