@@ -622,3 +622,113 @@ def test_two_relapses_on_one_date_are_refused_at_the_second() -> None:
     # the same phenotype on different dates: two attacks, read as given
     two = "id: SCR-9\nrelapses:\n  - {onset_date: 2023-09-01}\n  - {onset_date: 2023-09-02}\n"
     assert len(parse_candidate(two).relapses or []) == 2
+
+
+# --------------------------------------------------------------------------- look-back bounds (D-19.24)
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"type": "relapse_activity", "long_window_months": 1201}, "long_window_months"),
+        (
+            {"type": "relapse_activity", "short_window_months": 1201, "long_window_months": 1202},
+            "short_window_months",
+        ),
+        ({"type": "relapse_activity", "merge_window_days": 366}, "merge_window_days"),
+        ({"type": "immunosuppressant_refractory", "min_duration_months": 1201}, "min_duration_months"),
+        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": 1201}, "min_months"),
+        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_days": 36526}, "min_days"),
+        ({"type": "edss_range", "max_days_before_screening": 36526}, "max_days_before_screening"),
+    ],
+)
+def test_a_look_back_beyond_100_years_is_refused(rule: dict[str, Any], field: str) -> None:
+    """`long_window_months: 100000` passed `protocol check` and `screen` ended in a traceback (the window
+    left the calendar); every look-back is at most 100 years (1200 months, 36525 days)."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        protocol_with({"rule": rule})
+    assert any(error["loc"][-1] == field for error in caught.value.errors()), caught.value.errors()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    long_months=st.integers(2, 1200),
+    washout_months=st.integers(1, 1200),
+    refractory_months=st.integers(1, 1200),
+    on=st.dates(date(1900, 1, 1), date(2100, 12, 31)),
+    with_birth=st.booleans(),
+)
+def test_every_accepted_look_back_screens_on_every_accepted_date(
+    long_months: int, washout_months: int, refractory_months: int, on: date, with_birth: bool
+) -> None:
+    """A protocol that loads and a screening date in range always screen: no look-back leaves the
+    calendar, whatever the candidate (invariant, D-19.24)."""
+    protocol = protocol_with(
+        {"rule": {"type": "relapse_activity", "short_window_months": 1, "long_window_months": long_months}},
+        {"rule": {"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": washout_months}},
+        {"rule": {"type": "immunosuppressant_refractory", "min_duration_months": refractory_months}},
+        {"rule": {"type": "age_range", "min_years": 18}},
+    )
+    candidate = Candidate.model_validate(
+        {
+            "id": "X",
+            **({"date_of_birth": "1900-01-01"} if with_birth else {"age_years": 40}),
+            "relapses": [{"onset_date": "1950-06-01"}],
+            "treatments": [
+                {"agent": "rituximab", "therapy_classes": ["anti_cd20"], "last_dose_date": "1950-01-01"},
+                {
+                    "agent": "azathioprine",
+                    "therapy_classes": ["immunosuppressant"],
+                    "start_date": "1920-01-01",
+                    "ongoing": True,
+                    "poor_control": True,
+                },
+            ],
+        }
+    )
+    result = screen(protocol, candidate, on)
+    assert result.screening_date == on and len(result.criteria) == 4
+
+
+@pytest.mark.parametrize("on", [date(1, 1, 1), date(1899, 12, 31), date(2101, 1, 1)])
+def test_a_screening_date_out_of_range_is_refused(on: date) -> None:
+    from cartrial.errors import InputError
+
+    protocol = protocol_with({"rule": RELAPSE_RULE})
+    with pytest.raises(InputError) as caught:
+        screen(protocol, Candidate.model_validate({"id": "X", "age_years": 40}), on)
+    assert [(p.field, p.allowed) for p in caught.value.problems] == [
+        ("screening_date", "1900-01-01 to 2100-12-31")
+    ]
+    with pytest.raises(Exception) as in_file:
+        Candidate.model_validate({"id": "X", "screening_date": on})
+    assert "the screening date is out of range" in str(in_file.value)
+
+
+def test_a_screening_date_before_the_candidates_birth_is_refused_without_the_birth_date() -> None:
+    from cartrial.errors import InputError
+
+    protocol = protocol_with({"rule": {"type": "age_range", "min_years": 18}})
+    candidate = Candidate.model_validate({"id": "X", "date_of_birth": "1975-06-10"})
+    with pytest.raises(InputError) as caught:
+        screen(protocol, candidate, date(1950, 1, 1))
+    (problem,) = caught.value.problems
+    assert problem.field == "screening_date" and problem.value == "1950-01-01"
+    assert "1975" not in str(caught.value)  # the candidate's date of birth is not shown
+
+
+def test_screen_cli_names_the_option_once_or_each_candidate_file(capsys: pytest.CaptureFixture[str]) -> None:
+    from cartrial.cli import main
+
+    example = cartrial_examples.path("ct103a-nmosd")
+    files = [str(example / "candidates" / "cand-01-eligible.yaml")]
+    protocol = str(example / "protocol.yaml")
+    assert main(["screen", protocol, *files, "--screening-date", "0001-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--screening-date: the screening date is out of range (got '0001-01-01')" in err
+    assert main(["screen", protocol, *files, "--screening-date", "1950-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert f"{files[0]}, --screening-date: the screening date is before the candidate's date of birth" in err
