@@ -450,7 +450,10 @@ def end_of_follow_up(
                 if cutoff is not None and day > cutoff:
                     continue
                 last[str(sid)] = max(day, last.get(str(sid), day))
-        return FollowUpEnd(last, "last assessed_at per subject in --assessments (on or before the cut-off)")
+        return FollowUpEnd(
+            last,
+            "last assessed_at per subject in the assessments (CLI: --assessments), on or before the cut-off",
+        )
     if not isinstance(infusions, Mapping):
         frame = text_frame(as_frame(infusions))
         column = next((c for c in LAST_ASSESSMENT_COLUMNS if c in frame.columns), None)
@@ -460,7 +463,7 @@ def end_of_follow_up(
             problems.raise_if_any()
             return FollowUpEnd(
                 {sid: min(day, cutoff) if cutoff else day for sid, day in recorded.items()},
-                "last assessment column of --infusion-dates",
+                "last assessment column of the infusions (CLI: --infusion-dates)",
             )
     if cutoff is not None:
         return FollowUpEnd(
@@ -469,7 +472,8 @@ def end_of_follow_up(
     latest = max([*days.values(), *([latest_event] if latest_event else [])])
     return FollowUpEnd(
         dict.fromkeys(days, latest),
-        f"latest date in the data ({latest.isoformat()}): give --assessments or --cutoff",
+        f"latest date in the data ({latest.isoformat()}): give the assessments or a cut-off "
+        "(CLI: --assessments or --cutoff)",
         guessed=True,
     )
 
@@ -514,7 +518,7 @@ def relapse_episodes(
                     "subject_id",
                     record.subject_id,
                     "subject has no infusion date",
-                    "a subject in --infusion-dates",
+                    "a subject of the infusions (CLI: --infusion-dates)",
                 )
     problems.raise_if_any(keep_going)
     bad = problems.bad_mask(len(data))

@@ -302,7 +302,8 @@ class PopulationData:
             raise NotEstimableError(
                 f"{self.source}: subject(s) {', '.join(empty[:5])}{' …' if len(empty) > 5 else ''} have no "
                 "quantifiable sample (every sample BLQ): their parameters are not informed by the data. "
-                "Remove them from the file, or keep them on purpose with --allow-unquantified (the censored "
+                "Remove them from the file, or keep them on purpose with allow_unquantified "
+                "(CLI: --allow-unquantified; the censored "
                 "likelihood then uses their BLQ samples only)"
             )
         if self.n_subjects < min_subjects:
@@ -464,7 +465,7 @@ def covariate_design(
                 raise NotEstimableError(
                     f"covariate {name!r} on {par} is the same for every subject: its effect is not "
                     "identifiable "
-                    "(remove the --covariate, or use data where it varies)"
+                    "(remove the covariate effect (CLI: --covariate), or use data where it varies)"
                 )
             columns.append(x)
             model = "power" if kind != "linear" else "linear"
@@ -481,7 +482,7 @@ def covariate_design(
             if len(counts) < 2:
                 raise NotEstimableError(
                     f"covariate {name!r} on {par} has one level only: its effect is not identifiable "
-                    "(remove the --covariate)"
+                    "(remove the covariate effect (CLI: --covariate))"
                 )
             reference = str(counts.index[0])
             for level in sorted(counts.index[1:], key=str):

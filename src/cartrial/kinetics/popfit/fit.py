@@ -333,7 +333,8 @@ def fit_population(
         else:
             problems.append(
                 "the importance-sampling maximisation was still gaining log-likelihood after "
-                f"{polish_info['rounds']} rounds: increase --k1/--k2 (or the importance draws)"
+                f"{polish_info['rounds']} rounds: increase SaemSettings k1/k2 (CLI: --k1/--k2) or the "
+                "importance draws"
             )
     if not mode_ok.all():
         problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
@@ -480,15 +481,16 @@ def _convergence_problems(
     names = spec.model.parameters
     for j in drifting(mu, 0.1):
         problems.append(
-            f"typical {names[j]} still drifting at the end of the exploration phase: increase --k1 or give "
-            "initial values"
+            f"typical {names[j]} still drifting at the end of the exploration phase: increase k1 "
+            "(CLI: --k1) or give initial values"
         )
     for j in drifting(om, math.log(1.5)):
         problems.append(
-            f"omega² of {spec.iiv_names[j]} still drifting at the end of the exploration phase: increase --k1"
+            f"omega² of {spec.iiv_names[j]} still drifting at the end of the exploration phase: increase k1 "
+            "(CLI: --k1)"
         )
     for j in drifting(sg, math.log(1.25)):
-        problems.append(f"residual parameter {spec.error.names[j]} still drifting: increase --k1")
+        problems.append(f"residual parameter {spec.error.names[j]} still drifting: increase k1 (CLI: --k1)")
     problems += _collapsed_variances(spec, theta)
     if not np.all(np.isfinite(theta.mu)) or not np.all(np.isfinite(theta.omega)):
         problems.append("non-finite estimates")
@@ -500,7 +502,7 @@ def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
     diag = np.diag(theta.omega)
     return [
         f"omega² of {spec.iiv_names[j]} collapsed to {diag[j]:.2g}: the data do not support IIV on it; "
-        "remove it from --iiv"
+        "remove it from the IIV parameters (CLI: --iiv)"
         for j in np.flatnonzero(diag < 1e-4)
     ]
 

@@ -166,7 +166,8 @@ def _maximise(
     success, message = bool(res.success), str(res.message)
     if not success and res.nit == 0:
         message = (
-            "the search did not move from its start (no step improved the objective): use --method saem, "
+            "the search did not move from its start (no step improved the objective): use SAEM "
+            "(CLI: --method saem), "
             "or give initial values nearer the estimate"
         )
     elif not value >= start_value - 1e-6:

@@ -56,7 +56,8 @@ class ErrorModel:
         if self.scale == "log" and self.kind != "additive":
             raise ConfigurationError(
                 "on the log scale only an additive error is defined (it is a proportional error on the "
-                "natural scale); use --error additive, or --scale linear for proportional/combined"
+                "natural scale); use an additive error (CLI: --error additive), or the linear scale for "
+                "proportional/combined (CLI: --scale linear)"
             )
 
     @property

@@ -434,7 +434,7 @@ def raise_start(work: Work, bad: IntArray) -> None:
     names = ", ".join(work.data.subjects[i] for i in bad[:5])
     raise NotEstimableError(
         f"the initial values give an impossible prediction for subject(s) {names} (zero or non-finite "
-        "likelihood): give initial typical values closer to the data (--initial NAME=VALUE)"
+        "likelihood): give initial typical values closer to the data (`initial`; CLI: --initial NAME=VALUE)"
     )
 
 
