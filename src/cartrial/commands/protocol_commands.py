@@ -311,9 +311,7 @@ def screen_files(
 
     given = None if screening_date is None else screening_date_problem(screening_date, "--screening-date")
     if given is not None:  # the option is wrong for every candidate: said once
-        raise InputError(
-            Problem(given.message, field="--screening-date", value=given.value, allowed=given.allowed)
-        )
+        raise InputError(given)
     protocol = load_protocol(protocol_file)
     problems: list[Problem] = []
     candidates: list[tuple[Path, Candidate]] = []

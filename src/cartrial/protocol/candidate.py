@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from cartrial.errors import Problem
 from cartrial.protocol.yaml_source import (
     Issue,
     TrueFalse,
@@ -44,12 +45,14 @@ an eligibility look-back of up to 100 years (`cartrial.protocol.eligibility.MAX_
 the calendar (a screening date in year 1 ended in a traceback; docs/science/decisions.md D-19.24)."""
 
 
-def screening_date_problem(day: dt.date, field: str = "screening_date") -> Issue | None:
-    """None when `day` is in `SCREENING_DATES`, else the located issue (path = `field`)."""
+def screening_date_problem(day: dt.date, field: str = "screening_date") -> Problem | None:
+    """None when `day` is in `SCREENING_DATES`, else the problem naming `field`."""
     low, high = SCREENING_DATES
     if low <= day <= high:
         return None
-    return Issue((field,), "the screening date is out of range", day.isoformat(), f"{low} to {high}")
+    return Problem(
+        "the screening date is out of range", field=field, value=day.isoformat(), allowed=f"{low} to {high}"
+    )
 
 
 class Sex(StrEnum):
@@ -215,7 +218,9 @@ class Candidate(BaseModel):
         day = self.screening_date
         out_of_range = None if day is None else screening_date_problem(day)
         if out_of_range is not None:
-            issues.append(out_of_range)
+            issues.append(
+                Issue(("screening_date",), out_of_range.message, out_of_range.value, out_of_range.allowed)
+            )
         elif day is not None:
             issues += [
                 Issue(

@@ -522,14 +522,7 @@ def screen(
         source = "missing"
     out_of_range = None if day is None else screening_date_problem(day)
     if out_of_range is not None:
-        raise InputError(
-            Problem(
-                out_of_range.message,
-                field="screening_date",
-                value=out_of_range.value,
-                allowed=out_of_range.allowed,
-            )
-        )
+        raise InputError(out_of_range)
     if day is not None and candidate.date_of_birth is not None and day < candidate.date_of_birth:
         # the candidate's own screening date is checked when it is read (`Candidate._dates_consistent`)
         raise InputError(
