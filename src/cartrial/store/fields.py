@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
+from cartrial.columns import bounds_text as range_words
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
 from cartrial.grading.icans import (
@@ -207,17 +208,8 @@ def bounds_text(
     unit: str,
     kind: FieldKind = FieldKind.NUMBER,
 ) -> str:
-    """``a number ≥ 0 and ≤ 100 %`` (the same words as `cartrial.columns`)."""
-    noun = "a whole number" if kind is FieldKind.INTEGER else "a number"
-    unit_text = f" {unit}" if unit else ""
-    low = ">" if exclusive_minimum else "≥"
-    if minimum is not None and maximum is not None:
-        return f"{noun} {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
-    if minimum is not None:
-        return f"{noun} {low} {minimum:g}{unit_text}"
-    if maximum is not None:
-        return f"{noun} ≤ {maximum:g}{unit_text}"
-    return f"{noun}{unit_text}"
+    """``a number ≥ 0 and ≤ 100 %`` (the words of the parsers' refusals: `cartrial.columns.bounds_text`)."""
+    return range_words(minimum, maximum, exclusive_minimum, unit, whole=kind is FieldKind.INTEGER)
 
 
 def dose_levels(protocol: Protocol) -> tuple[int, ...]:
@@ -396,6 +388,22 @@ def _kind(column: Column[Any]) -> FieldKind:
     raise TypeError(f"column {column.name}: no field rule for type {column_type!r}")
 
 
+INTEGER_BOUNDS = (-(2**31), 2**31 - 1)
+"""The whole numbers every backend can store (PostgreSQL INTEGER is 32-bit; SQLite refuses beyond 64 bits
+with a Python OverflowError): a whole-number field without a narrower declared range takes these bounds,
+so that a larger value is refused as the field's rule, located, before the database sees it."""
+
+
+def _bounds(kind: FieldKind, domain: Domain) -> tuple[float | None, float | None]:
+    """The field's (minimum, maximum): the declared domain, within `INTEGER_BOUNDS` for whole numbers."""
+    if kind is not FieldKind.INTEGER:
+        return domain.minimum, domain.maximum
+    low, high = INTEGER_BOUNDS
+    minimum = low if domain.minimum is None else max(domain.minimum, low)
+    maximum = high if domain.maximum is None else min(domain.maximum, high)
+    return minimum, maximum
+
+
 def _table_requires(column: Column[Any]) -> bool:
     return not column.nullable and column.default is None and column.server_default is None
 
@@ -411,15 +419,17 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             continue
         domain = domains.get(column.name, Domain())
         required = _table_requires(column) if domain.required is None else domain.required
+        kind = _kind(column)
+        minimum, maximum = _bounds(kind, domain)
         out[column.name] = FieldRule(
             table=table,
             name=column.name,
-            kind=_kind(column),
+            kind=kind,
             required=required,
             max_length=getattr(column.type, "length", None),
             unit=domain.unit,
-            minimum=domain.minimum,
-            maximum=domain.maximum,
+            minimum=minimum,
+            maximum=maximum,
             exclusive_minimum=domain.exclusive_minimum,
             choices=domain.choices,
             pattern=domain.pattern,
