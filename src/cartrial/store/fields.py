@@ -612,7 +612,11 @@ def validate_record(
             continue
         cells[name] = text
     form = form_for_table(table)
-    columns = list(cells) if partial else [c.name for c in form.columns() if c.table_column is not None]
+    columns = list(cells)
+    if not partial:  # the whole record: every template column (a missing one is blank), and every other
+        # column of the table given (those a template leaves out, e.g. edss.assistance, still have rules)
+        template = [c.name for c in form.columns() if c.table_column is not None]
+        columns = template + [name for name in cells if name not in template]
     frame = pd.DataFrame({name: [cells.get(name, "")] for name in columns}, dtype=object)
     data = FormData(spec=form, frame=frame, file="", sha256="")
     _, found = validate_form(data, protocol=protocol, partial=partial, check_keys=False)

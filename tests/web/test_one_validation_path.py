@@ -1,0 +1,53 @@
+"""The API and `cartrial db edit` (the store's update, `StudyService.update_record`) refuse the same values
+with the same words (issue 19 §1: one validation path), found by the adversarial web sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.errors import InputError
+
+LAB = {
+    "subject_id": "CT-001",
+    "collected_at": "2021-05-08T07:00:00Z",
+    "analyte": "neutrophils",
+    "value": 0.45,
+    "unit": "10^9/L",
+    "lln": 1.8,
+}
+EDSS = {
+    "subject_id": "CT-001",
+    "assessed_at": "2021-05-29T09:00:00Z",
+    **dict.fromkeys(("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder"), 1),
+    "cerebral": 1,
+    "ambulation": 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("form", "table", "values", "field", "bad"),
+    [
+        ("labs", "lab_result", LAB, "uln", -1.0),
+        ("edss", "edss_assessment", EDSS, "assistance", "abc"),
+        ("edss", "edss_assessment", EDSS, "walking_distance_m", -5.0),
+    ],
+)
+def test_a_column_the_template_leaves_out_keeps_its_rule_on_edit(web_study, form, table, values, field, bad):
+    """`validate_record` checked a whole record on the import template's columns only: a table column the
+    template leaves out (`lab_result.uln`, `edss_assessment.assistance`, …) was never checked on an edit,
+    so `db edit --set uln=-1` or `--set assistance=abc` was stored, while the API refused the same value."""
+    client = web_study.bearer("admin")
+    saved = client.post(f"/api/v1/records/{form}", json={"values": values})
+    assert saved.status_code == 201, saved.text
+    record_id = saved.json()["id"]
+    answer = client.patch(
+        f"/api/v1/records/{form}/{record_id}",
+        json={"values": {field: bad}, "reason": "probe", "version_token": saved.json()["version_token"]},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == f"{table}.{field}"
+    with pytest.raises(InputError) as refused:
+        web_study.service.update_record("admin", table, record_id, {field: bad}, 1, "probe", "cli")
+    problem = refused.value.problems[0]
+    assert (problem.field, problem.allowed) == (f"{table}.{field}", answer.json()["allowed"])
+    assert web_study.service.get_record("admin", table, record_id)["version"] == 1
