@@ -628,6 +628,52 @@ def validate_record(
     return _unique(problems)
 
 
+def typed_record_values(
+    table: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
+) -> dict[str, Any]:
+    """Values of some fields of `table` — text as typed (a form, ``db edit --set``) or JSON values — as
+    the typed values the store writes, parsed by the import's own column parser
+    (`cartrial.store.importing.validation.validate_form`, one record, only the fields given): ``"true"``
+    → True, ``"38.5"`` → 38.5, ISO dates → dates; text is stripped, blank → None (a cleared field). The
+    one parser of a single record's values: the web forms, the API and `cartrial db edit` call it.
+    Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
+    import pandas as pd
+
+    from cartrial.errors import InputError
+    from cartrial.store.importing.forms import form_for_table
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    rules = field_rules(table)
+    problems: list[Problem] = []
+    cells: dict[str, str] = {}
+    for name, raw in values.items():
+        value = (raw.strip() or None) if isinstance(raw, str) else raw
+        rule = rules.get(name)
+        if rule is None:
+            problems.append(
+                Problem(f"unknown field of {table}", field=name, value=value, allowed=", ".join(rules))
+            )
+            continue
+        text = cell_text(rule, value)
+        if text is None:
+            problems.append(
+                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
+            )
+            continue
+        cells[name] = text
+    if not problems:
+        frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)
+        data = FormData(spec=form_for_table(table), frame=frame, file="", sha256="")
+        validated, found = validate_form(data, protocol=protocol, partial=True, check_keys=False)
+        problems.extend(replace(p, file=None, row=None) for p in found)
+        if validated is not None and not problems:
+            return {name: column[0] for name, column in validated.columns.items()}
+    raise InputError(
+        [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
+        header=f"{table}: {len(problems)} problem(s); nothing was written",
+    )
+
+
 def _unique(problems: Sequence[Problem]) -> list[Problem]:
     seen: set[tuple[Any, ...]] = set()
     out: list[Problem] = []
@@ -752,5 +798,6 @@ __all__ = [
     "record_rules",
     "study_protocol",
     "titre_on_grid",
+    "typed_record_values",
     "validate_record",
 ]
