@@ -40,3 +40,49 @@ def test_whole_number_beyond_storage_is_refused_as_the_fields_rule(any_web_study
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "escalation_decision.cohort"
     assert client.get(record).json()["values"]["cohort"] == 1
+
+
+def _chunks(total: int, head: bytes = b'{"values": {"oxygen": "', tail: bytes = b'"}}'):
+    yield head
+    for _ in range(total // (256 * 1024)):
+        yield b"x" * (256 * 1024)
+    yield tail
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(web_study):
+    """A 50 MB JSON body was read whole, parsed, validated and echoed back in the error (peak memory of the
+    process +300 MB for one request): now 413 naming the limit, whether the size is declared
+    (Content-Length) or the body streams without one."""
+    from cartrial.web.errors import MAX_BODY_BYTES
+
+    client = web_study.bearer("admin")
+    body = b'{"values": {"oxygen": "' + b"x" * (2 * MAX_BODY_BYTES) + b'"}}'
+    declared = client.post(
+        "/api/v1/records/crs_assessments", content=body, headers={"Content-Type": "application/json"}
+    )
+    streamed = client.post(
+        "/api/v1/forms/crs_assessments/validate",
+        content=_chunks(2 * MAX_BODY_BYTES),
+        headers={"Content-Type": "application/json"},
+    )
+    for answer in (declared, streamed):
+        assert answer.status_code == 413, answer.text[:300]
+        assert answer.json()["field"] == "body"
+        assert str(MAX_BODY_BYTES) in answer.json()["allowed"]
+        assert len(answer.content) < 1000
+    assert client.post("/api/v1/forms/crs_assessments/validate", json={"values": {}}).status_code == 200
+
+
+def test_a_form_post_over_the_limit_is_refused_and_an_upload_is_not(web_study):
+    from cartrial.web.errors import MAX_BODY_BYTES
+
+    page = web_study.client().post("/login", data={"username": "x" * (2 * MAX_BODY_BYTES), "password": "p"})
+    assert page.status_code == 413
+    assert "text/html" in page.headers["content-type"]
+    upload = web_study.bearer("admin").post(
+        "/api/v1/import/templates",
+        files={"files": ("not_a_template.csv", b"a\n" + b"1\n" * MAX_BODY_BYTES, "text/csv")},
+        data={"dry_run": "true"},
+    )
+    assert upload.status_code == 422, upload.text[:300]
+    assert upload.json()["field"] == "files"
