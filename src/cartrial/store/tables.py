@@ -7,6 +7,7 @@ Nothing here touches a connection except `integrity_error`, which translates the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -55,6 +56,34 @@ def data_columns(model: type[StudyData]) -> list[str]:
     return [name for name in columns_of(model) if name not in HOUSEKEEPING_COLUMNS]
 
 
+MAX_REASON_LENGTH = 2000
+"""The longest reason for a change (audit trail): a sentence or a short paragraph, as a form's text box
+holds; the web routes declare their limits with this value."""
+REASON_ALLOWED = (
+    f"why the data change: printable text of at most {MAX_REASON_LENGTH} characters "
+    "(tab and line breaks are allowed)"
+)
+
+
+def check_reason(reason: str) -> str:
+    """Refuse a reason the audit trail should not hold (a control character: PostgreSQL cannot store a
+    NUL, and escape sequences would rewrite a terminal showing `audit log`; longer than
+    `MAX_REASON_LENGTH`); returns it stripped. The one rule of a reason's text, for a single change
+    (`require_reason`) and a transaction's reason (an import's)."""
+    from cartrial.store.fields import CONTROL_CHARACTERS
+
+    text = reason.strip()
+    problem = None
+    if re.search(CONTROL_CHARACTERS, text):
+        problem = "the reason contains a control character"
+    elif len(text) > MAX_REASON_LENGTH:
+        problem = f"the reason is too long ({len(text)} characters)"
+    if problem is not None:
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        raise InputError(Problem(problem, field="reason", value=shown, allowed=REASON_ALLOWED))
+    return text
+
+
 def require_reason(reason: str | None, what: str) -> str:
     if reason is None or not reason.strip():
         raise InputError(
@@ -62,9 +91,10 @@ def require_reason(reason: str | None, what: str) -> str:
                 f"a reason is required for every {what} (21 CFR 11.10(e), ICH E6(R3) 4.2.4)",
                 field="reason",
                 value=reason,
+                allowed=REASON_ALLOWED,
             )
         )
-    return reason.strip()
+    return check_reason(reason)
 
 
 def require_identifier(value: str, what: str) -> None:

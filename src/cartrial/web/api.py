@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
+from cartrial.store.tables import MAX_REASON_LENGTH
 from cartrial.web.errors import NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
 
@@ -495,7 +496,7 @@ def delete_record(
     form: FormName,
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
-    reason: Annotated[str | None, Query(max_length=2000)] = None,
+    reason: Annotated[str | None, Query(max_length=MAX_REASON_LENGTH)] = None,
 ) -> Response:
     """Delete a record (reason required; the whole record is kept in the audit trail)."""
     spec = _form(form)
@@ -732,7 +733,7 @@ def import_templates(
     request: Request,
     files: Annotated[list[UploadFile], File(description="CSV templates, one <form>.csv per form")],
     user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
-    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    reason: Annotated[str | None, Form(max_length=MAX_REASON_LENGTH)] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Import uploaded CSV templates: the same atomic, validated import as `cartrial import templates`
@@ -758,7 +759,7 @@ def import_redcap(
     dictionary: Annotated[UploadFile, File(description="REDCap data dictionary (CSV)")],
     mapping: Annotated[UploadFile, File(description="cartrial REDCap mapping (YAML)")],
     user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
-    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    reason: Annotated[str | None, Form(max_length=MAX_REASON_LENGTH)] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Import a REDCap export through a mapping: the same atomic import as `cartrial import redcap`."""
@@ -864,7 +865,7 @@ class DecisionIn(BaseModel):
     decided_on: dt.date
     outcomes: str = Field(min_length=1, max_length=2000)
     decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 @router.get("/escalation", tags=["escalation"])

@@ -1,0 +1,39 @@
+"""The reason for a change (an update, a deletion, a lock, a query closure) has one rule in the store
+(`cartrial.store.tables.require_reason`): given, printable, at most `MAX_REASON_LENGTH` characters — the
+same on every route and in `db edit` (found by the adversarial web sweep, issue 19)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.store.tables import MAX_REASON_LENGTH
+
+
+@pytest.mark.parametrize("reason", ["typo\x00fixed", "typo\x1bfixed", "r" * (MAX_REASON_LENGTH + 1)])
+def test_a_reason_breaking_the_rule_is_refused_on_update_and_delete(any_web_study, reason):
+    """A NUL in a reason gave a 500 on PostgreSQL (it cannot store one), SQLite stored it; a 1 MB reason
+    was written to the audit trail on update while a deletion refused more than 2000 characters."""
+    client = any_web_study.bearer("admin")
+    record = client.get("/api/v1/records/crs_assessments", params={"subject_id": "CT-001"}).json()["items"][0]
+    path = f"/api/v1/records/crs_assessments/{record['id']}"
+    change = {"values": {"temperature_c": 38.0}, "reason": reason, "version_token": record["version_token"]}
+    answer = client.patch(path, json=change)
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.json()["field"] == "reason"
+    answer = client.delete(path, params={"reason": reason})  # a control character in a URL: 400 at once
+    assert answer.status_code in (400, 422), answer.text[:300]
+    assert "reason" in answer.json()["field"]
+    assert client.get(path).json()["version"] == record["version"]
+
+
+def test_db_edit_and_an_import_take_the_same_reason_rule(web_study):
+    """The store's rule, not the web's: `db edit` (the service) and a transaction's reason (an import's)."""
+    from cartrial.errors import InputError
+
+    service = web_study.service
+    record = service.find_records("admin", "crs_assessment", subject_id="CT-001")[0]
+    with pytest.raises(InputError) as refused:
+        service.update_record("admin", "crs_assessment", record["id"], {"temperature_c": 38.0}, 1, "a\x00b")
+    assert refused.value.problems[0].field == "reason"
+    with pytest.raises(InputError), service.transaction("admin", "test", "r" * (MAX_REASON_LENGTH + 1)):
+        pass
