@@ -93,3 +93,15 @@ def test_db_edit_parses_a_value_as_the_api_does(web_study, field, text):
         assert cli is None, f"the API took {text!r}, db edit refused it: {cli}"
         stored = service.get_record("admin", "infusion", api_id)[field]
         assert service.get_record("admin", "infusion", cli_id)[field] == stored
+
+
+def test_a_user_at_an_unknown_site_is_refused_naming_the_site(web_study):
+    """`POST /api/v1/users` (and `db user add --site`) with a site that does not exist answered with the
+    database's bare "FOREIGN KEY constraint failed", naming neither the value nor the table."""
+    answer = web_study.bearer("admin").post(
+        "/api/v1/users", json={"username": "newinv", "role": "investigator", "site_id": "NOWHERE"}
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert (body["field"], body["value"]) == ("app_user.site_id", "NOWHERE")
+    assert "FOREIGN KEY" not in body["error"]
