@@ -37,3 +37,21 @@ def test_db_edit_and_an_import_take_the_same_reason_rule(web_study):
     assert refused.value.problems[0].field == "reason"
     with pytest.raises(InputError), service.transaction("admin", "test", "r" * (MAX_REASON_LENGTH + 1)):
         pass
+
+
+@pytest.mark.parametrize("text", ["is this right?\x00", "see \x1b[31msource", "q" * (MAX_REASON_LENGTH + 1)])
+def test_a_query_text_or_answer_breaking_the_rule_is_refused(any_web_study, text):
+    """A query text or an answer took a NUL (a 500 on PostgreSQL), an escape sequence and a megabyte."""
+    client = any_web_study.bearer("admin")
+    record = client.get("/api/v1/records/infusions", params={"subject_id": "CT-001"}).json()["items"][0]
+    raised = client.post(
+        "/api/v1/queries", json={"form": "infusions", "record_id": record["id"], "text": text}
+    )
+    assert raised.status_code == 422, raised.text[:300]
+    assert raised.json()["field"] == "query_text"
+    ok = client.post("/api/v1/queries", json={"form": "infusions", "record_id": record["id"], "text": "ok?"})
+    code = ok.json()["query_code"]
+    answer = client.post(f"/api/v1/queries/{code}/answer", json={"answer": text})
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.json()["field"] == "answer"
+    assert client.get("/api/v1/queries").json()["total"] == 1

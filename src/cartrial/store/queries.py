@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select
 from cartrial.errors import InputError, Problem
 from cartrial.store.bulk import apply_update, upsert_rows
 from cartrial.store.models import STUDY_TABLES, utc_now
-from cartrial.store.tables import RowLike, columns_of, model_of, query_table
+from cartrial.store.tables import NOTE_ALLOWED, RowLike, check_note, columns_of, model_of, query_table
 from cartrial.store.writes import check_record_sites, current_record
 
 if TYPE_CHECKING:
@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 
 
 def query_text(text: str | None, what: str = "query text") -> str:
-    """Refuse an empty or blank query text or answer (a query must say what is asked)."""
+    """Refuse an empty or blank query text or answer (a query must say what is asked), or one breaking the
+    rule of a free text (`cartrial.store.tables.check_note`)."""
+    field = what.replace(" ", "_")
     if text is None or not text.strip():
-        raise InputError(Problem(f"empty {what}", field=what.replace(" ", "_"), value=text))
+        raise InputError(Problem(f"empty {what}", field=field, value=text, allowed=NOTE_ALLOWED))
+    check_note(text, field)
     return text
 
 

@@ -57,31 +57,35 @@ def data_columns(model: type[StudyData]) -> list[str]:
 
 
 MAX_REASON_LENGTH = 2000
-"""The longest reason for a change (audit trail): a sentence or a short paragraph, as a form's text box
-holds; the web routes declare their limits with this value."""
-REASON_ALLOWED = (
-    f"why the data change: printable text of at most {MAX_REASON_LENGTH} characters "
-    "(tab and line breaks are allowed)"
-)
+"""The longest reason for a change, query text or answer (audit trail, data queries): a sentence or a
+short paragraph, as a form's text box holds; the web routes declare their limits with this value."""
+NOTE_ALLOWED = f"printable text of at most {MAX_REASON_LENGTH} characters (tab and line breaks are allowed)"
+REASON_ALLOWED = f"why the data change: {NOTE_ALLOWED}"
+
+
+def check_note(text: str, field: str, allowed: str = NOTE_ALLOWED) -> str:
+    """Refuse a free text the audit trail or a data query should not hold — a reason for a change, a query
+    text, an answer — (a control character: PostgreSQL cannot store a NUL, and escape sequences would
+    rewrite a terminal showing `audit log`; longer than `MAX_REASON_LENGTH`); returns it stripped. The one
+    rule of such a text: `check_reason`, `cartrial.store.queries.query_text`."""
+    from cartrial.store.fields import CONTROL_CHARACTERS
+
+    stripped = text.strip()
+    problem = None
+    if re.search(CONTROL_CHARACTERS, stripped):
+        problem = f"the {field.replace('_', ' ')} contains a control character"
+    elif len(stripped) > MAX_REASON_LENGTH:
+        problem = f"the {field.replace('_', ' ')} is too long ({len(stripped)} characters)"
+    if problem is not None:
+        shown = stripped if len(stripped) <= 60 else stripped[:57] + "…"
+        raise InputError(Problem(problem, field=field, value=shown, allowed=allowed))
+    return stripped
 
 
 def check_reason(reason: str) -> str:
-    """Refuse a reason the audit trail should not hold (a control character: PostgreSQL cannot store a
-    NUL, and escape sequences would rewrite a terminal showing `audit log`; longer than
-    `MAX_REASON_LENGTH`); returns it stripped. The one rule of a reason's text, for a single change
-    (`require_reason`) and a transaction's reason (an import's)."""
-    from cartrial.store.fields import CONTROL_CHARACTERS
-
-    text = reason.strip()
-    problem = None
-    if re.search(CONTROL_CHARACTERS, text):
-        problem = "the reason contains a control character"
-    elif len(text) > MAX_REASON_LENGTH:
-        problem = f"the reason is too long ({len(text)} characters)"
-    if problem is not None:
-        shown = text if len(text) <= 60 else text[:57] + "…"
-        raise InputError(Problem(problem, field="reason", value=shown, allowed=REASON_ALLOWED))
-    return text
+    """`check_note` for a reason for a change (a single change's, `require_reason`, or a transaction's,
+    e.g. an import's)."""
+    return check_note(reason, "reason", REASON_ALLOWED)
 
 
 def require_reason(reason: str | None, what: str) -> str:
