@@ -55,3 +55,23 @@ def test_a_query_text_or_answer_breaking_the_rule_is_refused(any_web_study, text
     assert answer.status_code == 422, answer.text[:300]
     assert answer.json()["field"] == "answer"
     assert client.get("/api/v1/queries").json()["total"] == 1
+
+
+def test_a_closed_query_is_not_answered_or_closed_again(web_study):
+    """A late answer to a closed query set it back to "answered" (the closure silently undone, the answer
+    overwritten), and closing it again wrote another closure: a closed query is final (D-19.44)."""
+    admin = web_study.bearer("admin")
+    record = admin.get("/api/v1/records/infusions", params={"subject_id": "CT-001"}).json()["items"][0]
+    code = admin.post(
+        "/api/v1/queries", json={"form": "infusions", "record_id": record["id"], "text": "weight?"}
+    ).json()["query_code"]
+    investigator = web_study.bearer("inv")
+    assert investigator.post(f"/api/v1/queries/{code}/answer", json={"answer": "60 kg"}).status_code == 200
+    assert admin.post(f"/api/v1/queries/{code}/close", json={"reason": "confirmed"}).status_code == 200
+    late = investigator.post(f"/api/v1/queries/{code}/answer", json={"answer": "61 kg"})
+    again = admin.post(f"/api/v1/queries/{code}/close", json={"reason": "again"})
+    for answer in (late, again):
+        assert answer.status_code == 409, answer.text
+        assert (answer.json()["field"], answer.json()["value"]) == ("query", code)
+    query = admin.get("/api/v1/queries", params={"status": "closed"}).json()["items"]
+    assert [(q["query_code"], q["answer"]) for q in query] == [(code, "60 kg")]
