@@ -86,3 +86,19 @@ def test_a_form_post_over_the_limit_is_refused_and_an_upload_is_not(web_study):
     )
     assert upload.status_code == 422, upload.text[:300]
     assert upload.json()["field"] == "files"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(b'{"values": {"oxygen": ', "application/json"), (b"values=nasal_cannula", "text/plain")],
+)
+def test_a_body_that_is_not_json_is_located_at_the_body(web_study, content, content_type):
+    """Malformed JSON was reported on a "field" named by the character position (``"10"``), and a body
+    that is not JSON was echoed as a Python bytes repr (``b'values=…'``)."""
+    answer = web_study.bearer("admin").post(
+        "/api/v1/forms/crs_assessments/validate", content=content, headers={"Content-Type": content_type}
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["field"] == "body"
+    assert "b'" not in answer.text

@@ -238,10 +238,22 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors():
+            if error.get("type") == "json_invalid":  # its location is a character position, not a field
+                at = [part for part in error.get("loc", ()) if isinstance(part, int)]
+                detail = (error.get("ctx") or {}).get("error") or "JSON decode error"
+                problems.append(
+                    {
+                        "field": "body",
+                        "value": None,
+                        "allowed": "a JSON object (Content-Type: application/json)",
+                        "message": f"not valid JSON: {detail}" + (f" at character {at[0]}" if at else ""),
+                    }
+                )
+                continue
             location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
             problems.append(
                 {
-                    "field": ".".join(location) or None,
+                    "field": ".".join(location) or ("body" if "body" in error.get("loc", ()) else None),
                     "value": _shown(location, error.get("input")),
                     "allowed": error.get("msg"),
                     "message": error.get("msg"),
@@ -278,5 +290,7 @@ def _shown(location: list[str], value: Any) -> str | None:
     """The offending value as typed (never a password, never a whole body)."""
     if value is None or any("password" in part for part in location) or isinstance(value, dict | list):
         return None
+    if isinstance(value, bytes | bytearray):  # a body that is not JSON: its text, never a Python repr
+        value = bytes(value[:400]).decode("utf-8", errors="replace")
     text = str(value)
     return text if len(text) <= 200 else text[:200] + "…"
