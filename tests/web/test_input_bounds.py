@@ -102,3 +102,17 @@ def test_a_body_that_is_not_json_is_located_at_the_body(web_study, content, cont
     body = answer.json()
     assert body["field"] == "body"
     assert "b'" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "moment", ["2300-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"]
+)
+def test_a_well_formed_date_time_out_of_range_says_so(web_study, moment):
+    """A well-formed date-time beyond the parser's range (pandas' nanosecond date-times: 1677 to 2262) was
+    refused as "not an ISO 8601 date-time", with an example of the very format it has."""
+    answer = web_study.bearer("admin").post(
+        "/api/v1/forms/crs_assessments/validate", json={"values": {"assessed_at": moment}}
+    )
+    problem = answer.json()["problems"][0]
+    assert problem["message"] == "date-time out of range"
+    assert "1677" in problem["allowed"] and "2262" in problem["allowed"]
