@@ -425,8 +425,8 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     naive = naive_u[codes]
     blank = blank_u[codes]
     out_of_range_u = np.zeros(len(texts), dtype=bool)
-    for position in np.flatnonzero(shaped & bad_u):  # well-formed, refused: by the parser's range?
-        out_of_range_u[position] = _valid_iso_datetime(uniques[position])
+    for candidate in np.flatnonzero(shaped & bad_u).tolist():  # well-formed, refused: out of range?
+        out_of_range_u[candidate] = _valid_iso_datetime(uniques[candidate])
     out_of_range = out_of_range_u[codes]
     for i in np.flatnonzero(bad):
         if out_of_range[i]:
