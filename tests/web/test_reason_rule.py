@@ -11,7 +11,7 @@ from cartrial.store.tables import MAX_REASON_LENGTH
 
 @pytest.mark.parametrize("reason", ["typo\x00fixed", "typo\x1bfixed", "r" * (MAX_REASON_LENGTH + 1)])
 def test_a_reason_breaking_the_rule_is_refused_on_update_and_delete(any_web_study, reason):
-    """A NUL in a reason gave a 500 on PostgreSQL (it cannot store one), SQLite stored it; a 1 MB reason
+    """A NUL or an escape sequence in a reason was written to the audit trail (both backends); a 1 MB reason
     was written to the audit trail on update while a deletion refused more than 2000 characters."""
     client = any_web_study.bearer("admin")
     record = client.get("/api/v1/records/crs_assessments", params={"subject_id": "CT-001"}).json()["items"][0]
@@ -41,7 +41,7 @@ def test_db_edit_and_an_import_take_the_same_reason_rule(web_study):
 
 @pytest.mark.parametrize("text", ["is this right?\x00", "see \x1b[31msource", "q" * (MAX_REASON_LENGTH + 1)])
 def test_a_query_text_or_answer_breaking_the_rule_is_refused(any_web_study, text):
-    """A query text or an answer took a NUL (a 500 on PostgreSQL), an escape sequence and a megabyte."""
+    """A query text or an answer took a NUL, an escape sequence and a megabyte (both backends)."""
     client = any_web_study.bearer("admin")
     record = client.get("/api/v1/records/infusions", params={"subject_id": "CT-001"}).json()["items"][0]
     raised = client.post(

@@ -65,7 +65,7 @@ REASON_ALLOWED = f"why the data change: {NOTE_ALLOWED}"
 
 def check_note(text: str, field: str, allowed: str = NOTE_ALLOWED) -> str:
     """Refuse a free text the audit trail or a data query should not hold — a reason for a change, a query
-    text, an answer — (a control character: PostgreSQL cannot store a NUL, and escape sequences would
+    text, an answer — (a control character: a NUL has no place in an audit record, and escape sequences would
     rewrite a terminal showing `audit log`; longer than `MAX_REASON_LENGTH`); returns it stripped. The one
     rule of such a text: `check_reason`, `cartrial.store.queries.query_text`."""
     from cartrial.store.fields import CONTROL_CHARACTERS
