@@ -711,21 +711,42 @@ def _copy_upload(upload: UploadFile, target: Any) -> None:
 def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | None) -> list[str]:
     from pathlib import Path as FilePath
 
-    names = []
-    for upload in files:
-        name = FilePath(upload.filename or "").name
-        if not name or (allowed is not None and name not in allowed):
-            raise InputError(
-                Problem(
-                    "not an import template file name",
-                    field="files",
-                    value=upload.filename,
-                    allowed=", ".join(sorted(allowed or ())),
-                )
-            )
+    from cartrial.web.views import upload_names
+
+    names = upload_names([upload.filename for upload in files], allowed)
+    for upload, name in zip(files, names, strict=True):
         _copy_upload(upload, FilePath(directory) / name)
-        names.append(name)
     return names
+
+
+def _without_directory(value: Any, directory: str) -> Any:
+    """`value` (an import report as data, or a text) with the server's temporary folder taken out of every
+    path: the user sees the file names they uploaded, never where the server kept them."""
+    if isinstance(value, str):
+        return value.replace(directory.rstrip("/") + "/", "")
+    if isinstance(value, dict):
+        return {k: _without_directory(v, directory) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_directory(v, directory) for v in value]
+    return value
+
+
+def _uploaded_import(directory: str, run: Any) -> dict[str, Any]:
+    """Run an import of files saved in `directory`; its report or its problems name the uploaded files."""
+    from dataclasses import replace
+
+    try:
+        report = run()
+    except InputError as exc:
+        problems = [
+            replace(
+                p, file=_without_directory(p.file, directory), value=_without_directory(p.value, directory)
+            )
+            for p in exc.problems
+        ]
+        header = _without_directory(exc.header, directory) if exc.header else None
+        raise type(exc)(problems, header=header) from None
+    return dict(_without_directory(report.as_dict(), directory))
 
 
 @router.post("/import/templates", tags=["import"])
@@ -746,10 +767,12 @@ def import_templates(
     allowed = {spec.file_name for spec in FORMS}
     with tempfile.TemporaryDirectory(prefix="cartrial-web-import-") as directory:
         _save_uploads(files, directory, allowed)
-        report = run_import(
-            request.app.state.service.engine, directory, user.username, dry_run=dry_run, reason=reason
+        return _uploaded_import(
+            directory,
+            lambda: run_import(
+                request.app.state.service.engine, directory, user.username, dry_run=dry_run, reason=reason
+            ),
         )
-    return dict(report.as_dict())
 
 
 @router.post("/import/redcap", tags=["import"])
@@ -779,16 +802,18 @@ def import_redcap(
             path = FilePath(directory) / f"{key}-{name}"
             _copy_upload(upload, path)
             paths[key] = path
-        report = run_import(
-            request.app.state.service.engine,
-            paths["records"],
-            paths["dictionary"],
-            paths["mapping"],
-            user.username,
-            dry_run=dry_run,
-            reason=reason,
+        return _uploaded_import(
+            directory,
+            lambda: run_import(
+                request.app.state.service.engine,
+                paths["records"],
+                paths["dictionary"],
+                paths["mapping"],
+                user.username,
+                dry_run=dry_run,
+                reason=reason,
+            ),
         )
-    return dict(report.as_dict())
 
 
 @router.get(
