@@ -171,8 +171,10 @@ def parse_float(
     maximum: float | None = None,
     exclusive_minimum: bool = False,
     unit: str = "",
+    whole: bool = False,
 ) -> np.ndarray:
-    """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems."""
+    """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems
+    (`whole`: the column holds whole numbers, said so in what is allowed)."""
     # plain arrays, not Series operations: the same result, and a one-row frame (a web form's record,
     # `cartrial.store.fields.validate_record`) costs microseconds instead of pandas' per-call overhead.
     # Each distinct text is converted once (`distinct`): the conversion is per value, so the result is the
@@ -183,7 +185,7 @@ def parse_float(
     numbers = np.asarray(pd.to_numeric(np.where(blank_texts, np.nan, texts), errors="coerce"), dtype=float)
     blank = blank_texts[codes]
     values = numbers[codes]
-    bounds = _bounds_text(minimum, maximum, exclusive_minimum, unit)
+    bounds = bounds_text(minimum, maximum, exclusive_minimum, unit, whole=whole)
     for i in np.flatnonzero(np.isnan(values) & ~blank):
         problems.add(i, column, cells[i], "not a number", bounds)
     for i in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values)):
@@ -213,12 +215,14 @@ def parse_int(
     maximum: int | None = None,
 ) -> np.ndarray:
     """Parse a whole-number column into float64 (NaN for blank or bad), checking range and integrality."""
-    values = parse_float(frame, column, problems, required=required, minimum=minimum, maximum=maximum)
+    values = parse_float(
+        frame, column, problems, required=required, minimum=minimum, maximum=maximum, whole=True
+    )
     fractional = np.isfinite(values) & (values != np.round(values))
     cells = _cells(frame, column) if fractional.any() else None
     for i in np.flatnonzero(fractional):
         assert cells is not None
-        problems.add(i, column, cells.iat[i], "not a whole number", _bounds_text(minimum, maximum, False, ""))
+        problems.add(i, column, cells.iat[i], "not a whole number", bounds_text(minimum, maximum, whole=True))
         values[i] = np.nan
     return values
 
@@ -319,16 +323,31 @@ def parse_text(
     return cells
 
 
-def _bounds_text(minimum: float | None, maximum: float | None, exclusive_minimum: bool, unit: str) -> str:
+def bounds_text(
+    minimum: float | None,
+    maximum: float | None,
+    exclusive_minimum: bool = False,
+    unit: str = "",
+    *,
+    whole: bool = False,
+) -> str:
+    """What a numeric field allows: ``a number ≥ 0 and ≤ 100 %``, ``a whole number ≥ 1 and ≤ 2147483647``
+    (a whole-number bound in full, not ``2.14748e+09``). The one wording of a range: the parsers' refusals
+    here and the field rules' descriptions (`cartrial.store.fields.FieldRule.allowed`) both use it."""
+    noun = "a whole number" if whole else "a number"
     unit_text = f" {unit}" if unit else ""
+    low = ">" if exclusive_minimum else "≥"
+
+    def shown(bound: float) -> str:
+        return str(int(bound)) if whole and float(bound).is_integer() else f"{bound:g}"
+
     if minimum is not None and maximum is not None:
-        low = ">" if exclusive_minimum else "≥"
-        return f"a number {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
+        return f"{noun} {low} {shown(minimum)} and ≤ {shown(maximum)}{unit_text}"
     if minimum is not None:
-        return f"a number {'>' if exclusive_minimum else '≥'} {minimum:g}{unit_text}"
+        return f"{noun} {low} {shown(minimum)}{unit_text}"
     if maximum is not None:
-        return f"a number ≤ {maximum:g}{unit_text}"
-    return f"a number{unit_text}"
+        return f"{noun} ≤ {shown(maximum)}{unit_text}"
+    return f"{noun}{unit_text}"
 
 
 def same_cell(a: str, b: str) -> bool:

@@ -9,7 +9,6 @@ else ``sqlite:///cartrial.db``). Permissions are checked by the service, not her
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -236,9 +235,12 @@ def records_command(
 
 
 def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[str, Any]:
-    """`field=value` pairs typed by the column (blank value = empty/NULL; JSON columns take JSON)."""
-    from sqlalchemy import JSON, Boolean, Float, Integer
-
+    """`field=value` pairs as the typed values the store writes: a field with a rule is parsed by the
+    store's one parser of a record's values (`cartrial.store.fields.typed_record_values`: the import's
+    column parser, as the web forms and the API; blank = empty/NULL), so `db edit` takes and refuses what
+    they do, in the same words; a column without a field rule (id, version, timestamps) is passed on as
+    typed for the store to refuse."""
+    from cartrial.store.fields import field_rules, study_protocol, typed_record_values
     from cartrial.store.models import STUDY_TABLES
 
     model = STUDY_TABLES.get(table)
@@ -246,8 +248,9 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
         raise InputError(
             Problem("unknown table", field="table", value=table, allowed=choice_text(STUDY_TABLES))
         )
-    columns = {c.name: c for c in getattr(model, "__table__").columns}  # noqa: B009
-    changes: dict[str, Any] = {}
+    columns = [c.name for c in getattr(model, "__table__").columns]  # noqa: B009
+    rules = field_rules(table)
+    texts: dict[str, str] = {}
     for assignment in assignments:
         name, sep, raw = assignment.partition("=")
         if not sep or name not in columns:
@@ -259,32 +262,17 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
                     allowed=choice_text(columns),
                 )
             )
-        if name in changes:  # never silently the last of two values
+        if name in texts:  # never silently the last of two values
             raise InputError(
                 Problem("field set more than once", field="--set", value=assignment, allowed="each once")
             )
-        kind = columns[name].type
-        value: Any
-        try:
-            if raw == "":
-                value = None
-            elif isinstance(kind, Boolean):
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(raw)
-                value = raw.lower() in ("true", "1", "yes")
-            elif isinstance(kind, Integer):
-                value = int(raw)
-            elif isinstance(kind, Float):
-                value = float(raw)
-            elif isinstance(kind, JSON):
-                value = json.loads(raw)
-            else:
-                value = raw
-        except ValueError as exc:
-            raise InputError(
-                Problem(f"not a valid {type(kind).__name__} value", field=name, value=raw)
-            ) from exc
-        changes[name] = value
+        texts[name] = raw
+    given = {name: raw for name, raw in texts.items() if name in rules}
+    changes: dict[str, Any] = {name: raw or None for name, raw in texts.items() if name not in rules}
+    if given:
+        with service.read() as connection:
+            protocol = study_protocol(connection)
+        changes.update(typed_record_values(table, given, protocol=protocol))
     return changes
 
 

@@ -438,19 +438,22 @@ def check_subjects_and_sites(
     tx: Transaction, model: type[StudyData], table_name: str, rows: list[dict[str, Any]]
 ) -> None:
     subject_column = model.subject_column
-    if model is Subject:
-        check_birth_date_privacy(tx.connection, rows)
-        sites = {row.get("site_id") for row in rows if "site_id" in row}
+    site_column = columns_of(model).get("site_id")
+    sites = {row.get("site_id") for row in rows if "site_id" in row}
+    if site_column is not None and site_column.foreign_keys:  # a subject's or a user's site
         known = set(tx.connection.execute(select(site_table().c.site_id)).scalars())
         unknown = sorted(str(s) for s in sites if s is not None and s not in known)
         if unknown:
             raise InputError(
                 Problem(
                     "unknown site; add it first (`cartrial db site add`, or a site row in the import)",
-                    field="subject.site_id",
+                    field=f"{table_name}.site_id",
                     value=", ".join(unknown),
+                    allowed="a site_id of the study's sites (`cartrial db records site`)",
                 )
             )
+    if model is Subject:
+        check_birth_date_privacy(tx.connection, rows)
         existing_sites = subject_sites(tx.connection, {row["subject_id"] for row in rows})
         check_sites(
             tx.actor.username,

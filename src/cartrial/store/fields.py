@@ -34,6 +34,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
 from cartrial.allowed import choice_text
+from cartrial.columns import bounds_text as range_words
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
 from cartrial.grading.icans import (
@@ -208,17 +209,8 @@ def bounds_text(
     unit: str,
     kind: FieldKind = FieldKind.NUMBER,
 ) -> str:
-    """``a number ≥ 0 and ≤ 100 %`` (the same words as `cartrial.columns`)."""
-    noun = "a whole number" if kind is FieldKind.INTEGER else "a number"
-    unit_text = f" {unit}" if unit else ""
-    low = ">" if exclusive_minimum else "≥"
-    if minimum is not None and maximum is not None:
-        return f"{noun} {low} {minimum:g} and ≤ {maximum:g}{unit_text}"
-    if minimum is not None:
-        return f"{noun} {low} {minimum:g}{unit_text}"
-    if maximum is not None:
-        return f"{noun} ≤ {maximum:g}{unit_text}"
-    return f"{noun}{unit_text}"
+    """``a number ≥ 0 and ≤ 100 %`` (the words of the parsers' refusals: `cartrial.columns.bounds_text`)."""
+    return range_words(minimum, maximum, exclusive_minimum, unit, whole=kind is FieldKind.INTEGER)
 
 
 def dose_levels(protocol: Protocol) -> tuple[int, ...]:
@@ -397,6 +389,22 @@ def _kind(column: Column[Any]) -> FieldKind:
     raise TypeError(f"column {column.name}: no field rule for type {column_type!r}")
 
 
+INTEGER_BOUNDS = (-(2**31), 2**31 - 1)
+"""The whole numbers every backend can store (PostgreSQL INTEGER is 32-bit; SQLite refuses beyond 64 bits
+with a Python OverflowError): a whole-number field without a narrower declared range takes these bounds,
+so that a larger value is refused as the field's rule, located, before the database sees it."""
+
+
+def _bounds(kind: FieldKind, domain: Domain) -> tuple[float | None, float | None]:
+    """The field's (minimum, maximum): the declared domain, within `INTEGER_BOUNDS` for whole numbers."""
+    if kind is not FieldKind.INTEGER:
+        return domain.minimum, domain.maximum
+    low, high = INTEGER_BOUNDS
+    minimum = low if domain.minimum is None else max(domain.minimum, low)
+    maximum = high if domain.maximum is None else min(domain.maximum, high)
+    return minimum, maximum
+
+
 def _table_requires(column: Column[Any]) -> bool:
     return not column.nullable and column.default is None and column.server_default is None
 
@@ -412,15 +420,17 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             continue
         domain = domains.get(column.name, Domain())
         required = _table_requires(column) if domain.required is None else domain.required
+        kind = _kind(column)
+        minimum, maximum = _bounds(kind, domain)
         out[column.name] = FieldRule(
             table=table,
             name=column.name,
-            kind=_kind(column),
+            kind=kind,
             required=required,
             max_length=getattr(column.type, "length", None),
             unit=domain.unit,
-            minimum=domain.minimum,
-            maximum=domain.maximum,
+            minimum=minimum,
+            maximum=maximum,
             exclusive_minimum=domain.exclusive_minimum,
             choices=domain.choices,
             pattern=domain.pattern,
@@ -603,7 +613,11 @@ def validate_record(
             continue
         cells[name] = text
     form = form_for_table(table)
-    columns = list(cells) if partial else [c.name for c in form.columns() if c.table_column is not None]
+    columns = list(cells)
+    if not partial:  # the whole record: every template column (a missing one is blank), and every other
+        # column of the table given (those a template leaves out, e.g. edss.assistance, still have rules)
+        template = [c.name for c in form.columns() if c.table_column is not None]
+        columns = template + [name for name in cells if name not in template]
     frame = pd.DataFrame({name: [cells.get(name, "")] for name in columns}, dtype=object)
     data = FormData(spec=form, frame=frame, file="", sha256="")
     _, found = validate_form(data, protocol=protocol, partial=partial, check_keys=False)
@@ -613,6 +627,52 @@ def validate_record(
             continue
         problems.append(replace(problem, file=None, row=None))
     return _unique(problems)
+
+
+def typed_record_values(
+    table: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
+) -> dict[str, Any]:
+    """Values of some fields of `table` — text as typed (a form, ``db edit --set``) or JSON values — as
+    the typed values the store writes, parsed by the import's own column parser
+    (`cartrial.store.importing.validation.validate_form`, one record, only the fields given): ``"true"``
+    → True, ``"38.5"`` → 38.5, ISO dates → dates; text is stripped, blank → None (a cleared field). The
+    one parser of a single record's values: the web forms, the API and `cartrial db edit` call it.
+    Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
+    import pandas as pd
+
+    from cartrial.errors import InputError
+    from cartrial.store.importing.forms import form_for_table
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    rules = field_rules(table)
+    problems: list[Problem] = []
+    cells: dict[str, str] = {}
+    for name, raw in values.items():
+        value = (raw.strip() or None) if isinstance(raw, str) else raw
+        rule = rules.get(name)
+        if rule is None:
+            problems.append(
+                Problem(f"unknown field of {table}", field=name, value=value, allowed=choice_text(rules))
+            )
+            continue
+        text = cell_text(rule, value)
+        if text is None:
+            problems.append(
+                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
+            )
+            continue
+        cells[name] = text
+    if not problems:
+        frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)
+        data = FormData(spec=form_for_table(table), frame=frame, file="", sha256="")
+        validated, found = validate_form(data, protocol=protocol, partial=True, check_keys=False)
+        problems.extend(replace(p, file=None, row=None) for p in found)
+        if validated is not None and not problems:
+            return {name: column[0] for name, column in validated.columns.items()}
+    raise InputError(
+        [replace(p, field=f"{table}.{p.field}" if p.field else table) for p in problems],
+        header=f"{table}: {len(problems)} problem(s); nothing was written",
+    )
 
 
 def _unique(problems: Sequence[Problem]) -> list[Problem]:
@@ -739,5 +799,6 @@ __all__ = [
     "record_rules",
     "study_protocol",
     "titre_on_grid",
+    "typed_record_values",
     "validate_record",
 ]

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.bulk import apply_update, upsert_rows
 from cartrial.store.models import STUDY_TABLES, utc_now
-from cartrial.store.tables import RowLike, columns_of, model_of, query_table
+from cartrial.store.tables import NOTE_ALLOWED, RowLike, check_note, columns_of, model_of, query_table
 from cartrial.store.writes import check_record_sites, current_record
 
 if TYPE_CHECKING:
@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 
 
 def query_text(text: str | None, what: str = "query text") -> str:
-    """Refuse an empty or blank query text or answer (a query must say what is asked)."""
+    """Refuse an empty or blank query text or answer (a query must say what is asked), or one breaking the
+    rule of a free text (`cartrial.store.tables.check_note`)."""
+    field = what.replace(" ", "_")
     if text is None or not text.strip():
-        raise InputError(Problem(f"empty {what}", field=what.replace(" ", "_"), value=text))
+        raise InputError(Problem(f"empty {what}", field=field, value=text, allowed=NOTE_ALLOWED))
+    check_note(text, field)
     return text
 
 
@@ -64,6 +67,7 @@ def answer_query(tx: Transaction, query_code: str, answer: str) -> None:
     row = query_row(tx.connection, query_code)
     model = STUDY_TABLES["data_query"]
     check_record_sites(tx, model, "data_query", [row])
+    refuse_closed(row, "answered")
     apply_update(
         tx,
         model,
@@ -78,9 +82,23 @@ def answer_query(tx: Transaction, query_code: str, answer: str) -> None:
 def close_query(tx: Transaction, query_code: str, reason: str) -> None:
     """Close a query (reason required: given by the caller)."""
     row = query_row(tx.connection, query_code)
+    refuse_closed(row, "closed again")
     apply_update(
         tx, STUDY_TABLES["data_query"], "data_query", row, {"status": "closed"}, int(row["version"]), reason
     )
+
+
+def refuse_closed(row: RowLike, what: str) -> None:
+    """A closed query is final (its answer and closure are the record of how it was resolved): it is not
+    answered or closed again; a new question is a new query (decisions D-19.29)."""
+    if row["status"] == "closed":
+        code = row["query_code"]
+        raise ConflictError(
+            f"query {code} is closed and cannot be {what}; raise a new query on the record instead",
+            problem=Problem(
+                "the query is closed", field="query", value=code, allowed="an open or answered query"
+            ),
+        )
 
 
 def query_row(connection: Connection, query_code: str) -> RowLike:

@@ -7,6 +7,7 @@ Nothing here touches a connection except `integrity_error`, which translates the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -58,6 +59,38 @@ def data_columns(model: type[StudyData]) -> list[str]:
     return [name for name in columns_of(model) if name not in HOUSEKEEPING_COLUMNS]
 
 
+MAX_REASON_LENGTH = 2000
+"""The longest reason for a change, query text or answer (audit trail, data queries): a sentence or a
+short paragraph, as a form's text box holds; the web routes declare their limits with this value."""
+NOTE_ALLOWED = f"printable text of at most {MAX_REASON_LENGTH} characters (tab and line breaks are allowed)"
+REASON_ALLOWED = f"why the data change: {NOTE_ALLOWED}"
+
+
+def check_note(text: str, field: str, allowed: str = NOTE_ALLOWED) -> str:
+    """Refuse a free text the audit trail or a data query should not hold — a reason for a change, a query
+    text, an answer — (a control character: a NUL has no place in an audit record, and escape sequences would
+    rewrite a terminal showing `audit log`; longer than `MAX_REASON_LENGTH`); returns it stripped. The one
+    rule of such a text: `check_reason`, `cartrial.store.queries.query_text`."""
+    from cartrial.store.fields import CONTROL_CHARACTERS
+
+    stripped = text.strip()
+    problem = None
+    if re.search(CONTROL_CHARACTERS, stripped):
+        problem = f"the {field.replace('_', ' ')} contains a control character"
+    elif len(stripped) > MAX_REASON_LENGTH:
+        problem = f"the {field.replace('_', ' ')} is too long ({len(stripped)} characters)"
+    if problem is not None:
+        shown = stripped if len(stripped) <= 60 else stripped[:57] + "…"
+        raise InputError(Problem(problem, field=field, value=shown, allowed=allowed))
+    return stripped
+
+
+def check_reason(reason: str) -> str:
+    """`check_note` for a reason for a change (a single change's, `require_reason`, or a transaction's,
+    e.g. an import's)."""
+    return check_note(reason, "reason", REASON_ALLOWED)
+
+
 def require_reason(reason: str | None, what: str) -> str:
     if reason is None or not reason.strip():
         raise InputError(
@@ -65,9 +98,10 @@ def require_reason(reason: str | None, what: str) -> str:
                 f"a reason is required for every {what} (21 CFR 11.10(e), ICH E6(R3) 4.2.4)",
                 field="reason",
                 value=reason,
+                allowed=REASON_ALLOWED,
             )
         )
-    return reason.strip()
+    return check_reason(reason)
 
 
 def require_identifier(value: str, what: str) -> None:

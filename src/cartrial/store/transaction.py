@@ -83,6 +83,9 @@ def open_transaction(
     """One atomic write transaction by `username` (see the module docstring); `source` says where the data
     came from (``cli``, ``import templates/infusions.csv sha256:…``); `reason` is used for every update made
     through it."""
+    from cartrial.store.tables import check_reason
+
+    reason = check_reason(reason) if reason and reason.strip() else None
     with engine.connect() as connection:
         backend = connection.dialect.name
         if backend == "sqlite":
@@ -97,7 +100,7 @@ def open_transaction(
                 connection=connection,
                 actor=load_actor(connection, username),
                 source=source,
-                reason=reason.strip() if reason and reason.strip() else None,
+                reason=reason,
                 lock=active_lock(connection),
                 _head=audit_chain.read_head(connection),
             )

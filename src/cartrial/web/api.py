@@ -22,9 +22,9 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
+from cartrial.store.tables import MAX_REASON_LENGTH
 from cartrial.web.errors import NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
 
@@ -42,7 +42,7 @@ class ErrorBody(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 router = APIRouter(responses=ERRORS)
 
@@ -516,7 +516,7 @@ def delete_record(
     form: FormName,
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
-    reason: Annotated[str | None, Query(max_length=2000)] = None,
+    reason: Annotated[str | None, Query(max_length=MAX_REASON_LENGTH)] = None,
 ) -> Response:
     """Delete a record (reason required; the whole record is kept in the audit trail)."""
     spec = _form(form)
@@ -731,21 +731,42 @@ def _copy_upload(upload: UploadFile, target: Any) -> None:
 def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | None) -> list[str]:
     from pathlib import Path as FilePath
 
-    names = []
-    for upload in files:
-        name = FilePath(upload.filename or "").name
-        if not name or (allowed is not None and name not in allowed):
-            raise InputError(
-                Problem(
-                    "not an import template file name",
-                    field="files",
-                    value=upload.filename,
-                    allowed=choice_text(sorted(allowed or ())),
-                )
-            )
+    from cartrial.web.views import upload_names
+
+    names = upload_names([upload.filename for upload in files], allowed)
+    for upload, name in zip(files, names, strict=True):
         _copy_upload(upload, FilePath(directory) / name)
-        names.append(name)
     return names
+
+
+def _without_directory(value: Any, directory: str) -> Any:
+    """`value` (an import report as data, or a text) with the server's temporary folder taken out of every
+    path: the user sees the file names they uploaded, never where the server kept them."""
+    if isinstance(value, str):
+        return value.replace(directory.rstrip("/") + "/", "")
+    if isinstance(value, dict):
+        return {k: _without_directory(v, directory) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_directory(v, directory) for v in value]
+    return value
+
+
+def _uploaded_import(directory: str, run: Any) -> dict[str, Any]:
+    """Run an import of files saved in `directory`; its report or its problems name the uploaded files."""
+    from dataclasses import replace
+
+    try:
+        report = run()
+    except InputError as exc:
+        problems = [
+            replace(
+                p, file=_without_directory(p.file, directory), value=_without_directory(p.value, directory)
+            )
+            for p in exc.problems
+        ]
+        header = _without_directory(exc.header, directory) if exc.header else None
+        raise type(exc)(problems, header=header) from None
+    return dict(_without_directory(report.as_dict(), directory))
 
 
 @router.post("/import/templates", tags=["import"])
@@ -753,7 +774,7 @@ def import_templates(
     request: Request,
     files: Annotated[list[UploadFile], File(description="CSV templates, one <form>.csv per form")],
     user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
-    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    reason: Annotated[str | None, Form(max_length=MAX_REASON_LENGTH)] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Import uploaded CSV templates: the same atomic, validated import as `cartrial import templates`
@@ -766,10 +787,12 @@ def import_templates(
     allowed = {spec.file_name for spec in FORMS}
     with tempfile.TemporaryDirectory(prefix="cartrial-web-import-") as directory:
         _save_uploads(files, directory, allowed)
-        report = run_import(
-            request.app.state.service.engine, directory, user.username, dry_run=dry_run, reason=reason
+        return _uploaded_import(
+            directory,
+            lambda: run_import(
+                request.app.state.service.engine, directory, user.username, dry_run=dry_run, reason=reason
+            ),
         )
-    return dict(report.as_dict())
 
 
 @router.post("/import/redcap", tags=["import"])
@@ -779,7 +802,7 @@ def import_redcap(
     dictionary: Annotated[UploadFile, File(description="REDCap data dictionary (CSV)")],
     mapping: Annotated[UploadFile, File(description="cartrial REDCap mapping (YAML)")],
     user: Annotated[WebUser, Depends(permit(Action.IMPORT))],
-    reason: Annotated[str | None, Form(max_length=2000)] = None,
+    reason: Annotated[str | None, Form(max_length=MAX_REASON_LENGTH)] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Import a REDCap export through a mapping: the same atomic import as `cartrial import redcap`."""
@@ -799,16 +822,18 @@ def import_redcap(
             path = FilePath(directory) / f"{key}-{name}"
             _copy_upload(upload, path)
             paths[key] = path
-        report = run_import(
-            request.app.state.service.engine,
-            paths["records"],
-            paths["dictionary"],
-            paths["mapping"],
-            user.username,
-            dry_run=dry_run,
-            reason=reason,
+        return _uploaded_import(
+            directory,
+            lambda: run_import(
+                request.app.state.service.engine,
+                paths["records"],
+                paths["dictionary"],
+                paths["mapping"],
+                user.username,
+                dry_run=dry_run,
+                reason=reason,
+            ),
         )
-    return dict(report.as_dict())
 
 
 @router.get(
@@ -885,7 +910,7 @@ class DecisionIn(BaseModel):
     decided_on: dt.date
     outcomes: str = Field(min_length=1, max_length=2000)
     decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 @router.get("/escalation", tags=["escalation"])

@@ -7,6 +7,8 @@
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
 - a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
+- a request body larger than `MAX_BODY_BYTES` (a file upload to an import route excepted) → 413 in the same
+  shape, before any route runs and without reading more of it (`LimitRequestBody`);
 - pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
 
 No message shows a password or a stored record's values (the store's messages follow that rule; a typed
@@ -26,7 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
 from cartrial.web.security import LoginRequired, NotAuthenticated
 
-__all__ = ["NotFoundError", "ThrottledError", "error_body", "install", "status_of"]
+__all__ = ["MAX_BODY_BYTES", "NotFoundError", "ThrottledError", "error_body", "install", "status_of"]
+
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body a route reads into memory (JSON or a form post: a record, a reason of at most
+a few thousand characters, a query text — a few kilobytes). Larger: 413, refused before a route runs, after
+reading at most this much. File uploads to `UPLOAD_PATHS` are exempt: their file parts are streamed to disk
+and capped per file (`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
+UPLOAD_PATHS = ("/api/v1/import/", "/data/import")
+"""Routes that take files (multipart/form-data only)."""
 
 
 class ThrottledError(PermissionDeniedError):
@@ -127,9 +137,87 @@ class RefuseControlCharacters:
         await self.app(scope, receive, send)
 
 
-def install(app: FastAPI) -> None:
-    """Register the exception handlers (and `RefuseControlCharacters`) on `app`."""
+def _too_large_problem() -> Problem:
+    return Problem(
+        "the request body is too large",
+        field="body",
+        allowed=f"at most {MAX_BODY_BYTES} bytes (files: upload them to an import route)",
+    )
 
+
+class LimitRequestBody:
+    """ASGI middleware: a request body over `MAX_BODY_BYTES` gets a 413 in the error shape (API) or the
+    error page, never read further into memory: refused at once by its ``Content-Length``, or, streamed
+    without one, when the bytes received pass the limit (the route then sees the body end, and its answer
+    is replaced by the 413). Multipart uploads to `UPLOAD_PATHS` pass (streamed to disk, capped per file).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or _upload(scope):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            await _refuse_too_large(request, scope, receive, send)
+            return
+        received = 0
+        over = False
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the route's answer to a cut body: replaced by the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await _refuse_too_large(request, scope, receive, send)
+
+
+def _upload(scope: Any) -> bool:
+    path = str(scope.get("path", ""))
+    if not path.startswith(UPLOAD_PATHS):
+        return False
+    content_type = dict(scope.get("headers") or ()).get(b"content-type", b"")
+    return content_type.lower().startswith(b"multipart/form-data")
+
+
+async def _refuse_too_large(request: Request, scope: Any, receive: Any, send: Any) -> None:
+    exc = InputError(_too_large_problem())
+    answer = (
+        JSONResponse(error_body(exc), status_code=413, headers={"Connection": "close"})
+        if _is_api(request)
+        else _page(request, 413, str(exc))
+    )
+    await answer(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers (and `RefuseControlCharacters`, `LimitRequestBody`) on `app`."""
+
+    app.add_middleware(LimitRequestBody)
     app.add_middleware(RefuseControlCharacters)
 
     @app.exception_handler(LoginRequired)
@@ -150,10 +238,22 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors():
+            if error.get("type") == "json_invalid":  # its location is a character position, not a field
+                at = [part for part in error.get("loc", ()) if isinstance(part, int)]
+                detail = (error.get("ctx") or {}).get("error") or "JSON decode error"
+                problems.append(
+                    {
+                        "field": "body",
+                        "value": None,
+                        "allowed": "a JSON object (Content-Type: application/json)",
+                        "message": f"not valid JSON: {detail}" + (f" at character {at[0]}" if at else ""),
+                    }
+                )
+                continue
             location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
             problems.append(
                 {
-                    "field": ".".join(location) or None,
+                    "field": ".".join(location) or ("body" if "body" in error.get("loc", ()) else None),
                     "value": _shown(location, error.get("input")),
                     "allowed": error.get("msg"),
                     "message": error.get("msg"),
@@ -190,5 +290,7 @@ def _shown(location: list[str], value: Any) -> str | None:
     """The offending value as typed (never a password, never a whole body)."""
     if value is None or any("password" in part for part in location) or isinstance(value, dict | list):
         return None
+    if isinstance(value, bytes | bytearray):  # a body that is not JSON: its text, never a Python repr
+        value = bytes(value[:400]).decode("utf-8", errors="replace")
     text = str(value)
     return text if len(text) <= 200 else text[:200] + "…"

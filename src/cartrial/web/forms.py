@@ -185,43 +185,10 @@ def edit_check_problems(
 def typed_values(
     form_name: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
 ) -> dict[str, Any]:
-    """Form values (text as typed, or JSON values) as the typed values the store writes, parsed by the
-    import's own column parser (`cartrial.store.importing.validation.validate_form`, one record, only the
-    fields given): ``"true"`` → True, ``"38.5"`` → 38.5, ISO dates → dates, blank → None (or the form's
-    default). Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
-    from dataclasses import replace
+    """Form values (text as typed, or JSON values) as the typed values the store writes: the store's one
+    parser of a record's values (`cartrial.store.fields.typed_record_values`, the import's column parser,
+    which `cartrial db edit` uses too): ``"true"`` → True, ``"38.5"`` → 38.5, ISO dates → dates, blank →
+    None. Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
+    from cartrial.store.fields import typed_record_values
 
-    import pandas as pd
-
-    from cartrial.store.fields import cell_text, field_rules
-    from cartrial.store.importing.validation import FormData, validate_form
-
-    spec = form(form_name)
-    rules = field_rules(spec.table)
-    problems: list[Problem] = []
-    cells: dict[str, str] = {}
-    for name, value in clean_values(values).items():
-        rule = rules.get(name)
-        if rule is None:
-            problems.append(
-                Problem(f"unknown field of {spec.table}", field=name, value=value, allowed=choice_text(rules))
-            )
-            continue
-        text = cell_text(rule, value)
-        if text is None:
-            problems.append(
-                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
-            )
-            continue
-        cells[name] = text
-    if not problems:
-        frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)
-        data = FormData(spec=spec.spec, frame=frame, file="", sha256="")
-        validated, found = validate_form(data, protocol=protocol, partial=True, check_keys=False)
-        problems.extend(replace(p, file=None, row=None) for p in found)
-        if validated is not None and not problems:
-            return {name: column[0] for name, column in validated.columns.items()}
-    raise InputError(
-        [replace(p, field=f"{spec.table}.{p.field}" if p.field else spec.table) for p in problems],
-        header=f"{spec.table}: {len(problems)} problem(s); nothing was written",
-    )
+    return typed_record_values(form(form_name).table, values, protocol=protocol)

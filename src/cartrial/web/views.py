@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cartrial.allowed import choice_text
 from cartrial.errors import CartrialError, ConflictError
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 
@@ -1135,6 +1136,38 @@ class ImportOutcome:
     message: str
 
 
+def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -> list[str]:
+    """The file names an upload is saved under (the base name of each, as the browser sent it): refuses a
+    blank or hidden name, a name not in `allowed` (when given) and the same name twice — the second file
+    would silently replace the first (`InputError`, field ``files``). The one rule of uploaded file names
+    (the import page and the API)."""
+    from cartrial.errors import InputError, Problem
+
+    out: list[str] = []
+    for name in names:
+        base = Path(name or "").name
+        if not base or base.startswith(".") or (allowed is not None and base not in allowed):
+            raise InputError(
+                Problem(
+                    "not an import template file name" if allowed is not None else "not a file name",
+                    field="files",
+                    value=name,
+                    allowed=choice_text(sorted(allowed)) if allowed is not None else "a file name",
+                )
+            )
+        if base in out:
+            raise InputError(
+                Problem(
+                    "the same file name twice (the second would replace the first)",
+                    field="files",
+                    value=base,
+                    allowed="each file once",
+                )
+            )
+        out.append(base)
+    return out
+
+
 def import_upload(
     handle: StudyUser,
     files: Sequence[tuple[str, bytes]],
@@ -1154,10 +1187,7 @@ def import_upload(
     handle.check(Action.IMPORT, "import")
     with tempfile.TemporaryDirectory(prefix="cartrial-upload-") as folder:
         paths = []
-        for name, content in files:
-            base = Path(name).name
-            if not base or base.startswith("."):
-                raise InputError(Problem("not a file name", field="file", value=name))
+        for base, (_name, content) in zip(upload_names([n for n, _ in files]), files, strict=True):
             path = Path(folder) / base
             path.write_bytes(content)
             paths.append(path)
@@ -1248,6 +1278,7 @@ __all__ = [
     "study_home",
     "subject_audit",
     "subject_list",
+    "upload_names",
     "user_list",
     "visible_sites",
 ]

@@ -425,11 +425,37 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     bad = bad_u[codes]
     naive = naive_u[codes]
     blank = blank_u[codes]
+    out_of_range_u = np.zeros(len(texts), dtype=bool)
+    for candidate in np.flatnonzero(shaped & bad_u).tolist():  # well-formed, refused: out of range?
+        out_of_range_u[candidate] = _valid_iso_datetime(uniques[candidate])
+    out_of_range = out_of_range_u[codes]
     for i in np.flatnonzero(bad):
+        if out_of_range[i]:
+            sink.add(i, name, cells.iat[i], "date-time out of range", DATETIME_RANGE_ALLOWED)
+            continue
         message = "date-time without a time zone (ambiguous)" if naive[i] else "not an ISO 8601 date-time"
         sink.add(i, name, cells.iat[i], message, allowed)
     _required_problems(blank, name, required, sink, allowed)
     return values_u[codes]
+
+
+DATETIME_RANGE_ALLOWED = (
+    f"a date-time from {pd.Timestamp.min.ceil('D').date()} to {pd.Timestamp.max.floor('D').date()} "
+    "(UTC), with Z or an offset"
+)
+"""What a well-formed date-time outside the parser's range (pandas' nanosecond date-times) is told."""
+
+
+def _valid_iso_datetime(text: object) -> bool:
+    """Whether `text` is a well-formed ISO 8601 date-time with its offset (Python reads it), so that a
+    refusal by the range of the parser says so instead of "not an ISO 8601 date-time"."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(text).replace("z", "Z"))
+    except ValueError:
+        return False
+    return moment.tzinfo is not None
 
 
 def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:

@@ -51,16 +51,17 @@ async def import_files(request: Request, user: WebUser = Depends(permit(Action.I
     kind = data.get("kind")
     dry_run = data.get("dry_run") == "1"
     reason = data.get("reason")
+    uploads = [item for item in data.getlist("files") if isinstance(item, UploadFile) and item.filename]
+    # the parser spooled each file to disk and counted it: the total is checked before any is read
+    total = sum(item.size or 0 for item in uploads)
     files: list[tuple[str, bytes]] = []
-    total = 0
-    for item in data.getlist("files"):
-        if isinstance(item, UploadFile) and item.filename:
-            content = await item.read()
-            total += len(content)
-            files.append((item.filename, content))
-    if not files or total > MAX_UPLOAD_BYTES:
+    if total <= MAX_UPLOAD_BYTES:
+        files = [(str(item.filename), await item.read()) for item in uploads]
+    if not uploads or total > MAX_UPLOAD_BYTES:
         message = (
-            "choose at least one file" if not files else f"the upload is larger than {MAX_UPLOAD_BYTES} bytes"
+            "choose at least one file"
+            if not uploads
+            else f"the upload is larger than {MAX_UPLOAD_BYTES} bytes"
         )
         return _page(request, user, views.ImportOutcome(False, [], [], message), status_code=422)
     outcome = await run_in_threadpool(
