@@ -39,7 +39,7 @@ def _exit_and_err(args, capsys):  # type: ignore[no-untyped-def]
 def test_nca_time_unit_must_be_a_documented_unit(profile, capsys):  # type: ignore[no-untyped-def]
     args = ["nca", str(profile), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "u"]
     code, err, _ = _exit_and_err([*args, "--time-unit", "parsecs"], capsys)
-    assert code == 2 and "--time-unit" in err and "min, h, day, week" in err
+    assert code == 2 and "--time-unit" in err and "min | h | day | week" in err
     code, _, _ = _exit_and_err([*args, "--time-unit", "h"], capsys)
     assert code == 0
 

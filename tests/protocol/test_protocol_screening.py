@@ -657,7 +657,7 @@ def test_a_look_back_beyond_100_years_is_refused(rule: dict[str, Any], field: st
     long_months=st.integers(2, 1200),
     washout_months=st.integers(1, 1200),
     refractory_months=st.integers(1, 1200),
-    on=st.dates(date(1900, 1, 1), date(2100, 12, 31)),
+    on=st.dates(date(1900, 1, 1), date(9999, 12, 31)),
     with_birth=st.booleans(),
 )
 def test_every_accepted_look_back_screens_on_every_accepted_date(
@@ -692,7 +692,7 @@ def test_every_accepted_look_back_screens_on_every_accepted_date(
     assert result.screening_date == on and len(result.criteria) == 4
 
 
-@pytest.mark.parametrize("on", [date(1, 1, 1), date(1899, 12, 31), date(2101, 1, 1)])
+@pytest.mark.parametrize("on", [date(1, 1, 1), date(1899, 12, 31)])
 def test_a_screening_date_out_of_range_is_refused(on: date) -> None:
     from cartrial.errors import InputError
 
@@ -700,7 +700,7 @@ def test_a_screening_date_out_of_range_is_refused(on: date) -> None:
     with pytest.raises(InputError) as caught:
         screen(protocol, Candidate.model_validate({"id": "X", "age_years": 40}), on)
     assert [(p.field, p.allowed) for p in caught.value.problems] == [
-        ("screening_date", "1900-01-01 to 2100-12-31")
+        ("screening_date", "1900-01-01 to 9999-12-31")
     ]
     with pytest.raises(Exception) as in_file:
         Candidate.model_validate({"id": "X", "screening_date": on})

@@ -162,3 +162,18 @@ def test_alias_bombs_and_duplicate_keys_are_refused(tmp_path, kind):
     with pytest.raises(InputError) as caught:
         load(duplicate)
     assert any(p.line == 2 for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [("1850-06-01", "the screening date is out of range"), ("2021-02-30", "not a calendar date")],
+)
+def test_accrual_start_is_a_screening_date(make_scenario, start, message):
+    """Virtual candidates are screened from the accrual start: a start before 1900 (`SCREENING_DATES`) or
+    a date the calendar does not have ended in a traceback when the first candidate was screened; refused
+    at its line (D-19.24)."""
+    path = make_scenario({"accrual": {"start_date": start}})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    (problem,) = caught.value.problems
+    assert problem.field == "accrual.start_date" and problem.message == message and problem.line

@@ -39,10 +39,11 @@ def _calendar_date(value: Any) -> Any:
 #: A calendar date written YYYY-MM-DD (YAML date or ISO text); numbers are refused.
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
-SCREENING_DATES = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
-"""The screening dates a candidate may be screened on (the era of the study forms' birth years, 1900-2100):
-an eligibility look-back of up to 100 years (`cartrial.protocol.eligibility.MAX_HISTORY_MONTHS`) stays in
-the calendar (a screening date in year 1 ended in a traceback; docs/science/decisions.md D-19.24)."""
+SCREENING_DATES = (dt.date(1900, 1, 1), dt.date(9999, 12, 31))
+"""The screening dates a candidate may be screened on: from 1900 (the earliest birth year of the study forms)
+to the end of the calendar. Every eligibility look-back (at most `cartrial.protocol.eligibility.
+MAX_HISTORY_MONTHS`) then stays in the calendar (a screening date in year 1 ended in a traceback;
+docs/science/decisions.md D-19.24)."""
 
 
 def screening_date_problem(day: dt.date, field: str = "screening_date") -> Problem | None:

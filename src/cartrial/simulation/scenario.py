@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.candidate import screening_date_problem
 from cartrial.protocol.yaml_source import (
     Issue,
     option_error,
@@ -140,6 +141,22 @@ class Accrual(_Model):
     candidates_per_month: float = Field(default=2.0, gt=0, le=1000)
     start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
     dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
+
+    @field_validator("start_date")
+    @classmethod
+    def _start_is_a_screening_date(cls, value: str) -> str:
+        """A calendar date on which virtual candidates can be screened (`SCREENING_DATES`: from 1900); an
+        earlier start ended in a traceback when the first candidate was screened (D-19.24)."""
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise option_error(
+                Problem("not a calendar date", field="start_date", value=value, allowed="YYYY-MM-DD")
+            ) from None
+        problem = screening_date_problem(day, "start_date")
+        if problem is not None:
+            raise option_error(problem)
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> Accrual:
