@@ -13,6 +13,7 @@ checked before anything is allocated).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -447,9 +448,10 @@ class Case:
     expected: frozenset[int]
 
 
-BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
-BAD_PATHS_OUT = ("folder", "under-a-file")
-BAD_FOLDERS_OUT = ("a-file", "under-a-file")
+BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header", "fifo")
+BAD_PATHS_OUT = ("folder", "under-a-file", "fifo")
+BAD_FOLDERS_OUT = ("a-file", "under-a-file", "fifo")
+"""A FIFO (named pipe): opening one waits for a writer, so every reader hung until killed (sweepcli)."""
 FOLDER_OUTPUTS = {
     ("demo", "--out"),
     ("analyse", "--out"),
@@ -600,6 +602,11 @@ def bad_value(key: str, tmp: Path) -> str:
     if key == "url-text":
         (tmp / "notes.txt").write_text("this is not a database\n" * 200)
         return f"sqlite:///{tmp / 'notes.txt'}"
+    if key == "fifo":
+        pipe = tmp / "pipe.csv"
+        if not pipe.exists():
+            os.mkfifo(pipe)
+        return str(pipe)
     if key == "a-file":
         (tmp / "plain").write_text("x")
         return str(tmp / "plain")
@@ -616,11 +623,16 @@ REPR = re.compile(
 """What a user must never see: a traceback, or a Python repr (a date, an object, an enum member, a class)."""
 
 
+class TooSlow(BaseException):
+    """A case ran past its time limit. Not an `Exception`: a `TimeoutError` is an `OSError`, which
+    `cartrial.cli.main` turns into exit 2 with a message — so a hang passed as a refusal (sweepcli)."""
+
+
 def check_run(cli: Cli, args: list[str], expected: frozenset[int], seconds: int = CASE_SECONDS) -> Any:
     """Run `args`; assert exit code in `expected`, a message on stderr for exit 2, no traceback or repr."""
 
     def too_slow(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"cartrial {' '.join(args)} ran longer than {seconds} s")
+        raise TooSlow(f"cartrial {' '.join(args)} ran longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(seconds)
@@ -795,3 +807,17 @@ def test_empty_subject_filter_is_refused(
     args = [*_prepare(VALID[command], tmp_path, study_template), "--subject", ""]
     result = check_run(cli, args, frozenset({2}))
     assert "--subject: empty subject id" in result.stderr
+
+
+def test_a_fifo_among_the_templates_is_refused(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """A FIFO named like a form in the folder given to `import templates` blocked the import's checksum
+    for ever (sweepcli); it is refused, naming the file, before anything is read."""
+    folder = tmp_path / "templates"
+    shutil.copytree(STUDY, folder)
+    (folder / "labs.csv").unlink()
+    os.mkfifo(folder / "labs.csv")
+    args = _prepare(
+        ["import", "templates", str(folder), "--url", DB, "--user", "admin"], tmp_path, study_template
+    )
+    result = check_run(cli, args, frozenset({2}))
+    assert "labs.csv: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
