@@ -821,3 +821,18 @@ def test_a_fifo_among_the_templates_is_refused(cli: Cli, tmp_path: Path, study_t
     )
     result = check_run(cli, args, frozenset({2}))
     assert "labs.csv: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_db_edit_moment_outside_the_calendar_in_utc_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, moment: str
+) -> None:
+    """`db edit … --set assessed_at=0001-01-01T00:00:00+14:00` raised `OverflowError` converting to UTC, a
+    traceback (sweepcli); refused naming the field, the value and the years allowed."""
+    args = ["db", "edit", "crs_assessment", "1", "--set", f"assessed_at={moment}", "--expected-version", "1"]
+    args += ["--reason", "typo", "--url", DB, "--user", "admin"]
+    result = check_run(cli, _prepare(args, tmp_path, study_template), frozenset({2}))
+    assert (
+        f"crs_assessment[1].assessed_at: the moment in UTC is outside the years 1 to 9999 (got '{moment}')"
+        in (result.stderr)
+    ), result.stderr

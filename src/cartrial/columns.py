@@ -277,6 +277,32 @@ def parse_choice(
     return values[codes]
 
 
+def utc_moment(value: str | datetime) -> datetime:
+    """An ISO 8601 date or date-time (text, or a `datetime`) as a timezone-aware UTC `datetime`; a value
+    without offset is taken as UTC. `ValueError` for text that is not ISO 8601 and for a moment whose UTC
+    time falls outside the calendar (``0001-01-01T00:00:00+14:00`` is in year 0 in UTC), which
+    `datetime.astimezone` raises as `OverflowError` — the one conversion every date-time reader uses.
+
+    >>> utc_moment("2021-03-04T08:30:00+01:00").isoformat()
+    '2021-03-04T07:30:00+00:00'
+    >>> utc_moment("9999-12-31T23:59:59-14:00")
+    Traceback (most recent call last):
+    ...
+    ValueError: the moment in UTC is outside the years 1 to 9999
+    """
+    moment = (
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    )
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the moment in UTC is outside the years 1 to 9999") from exc
+
+
 def parse_datetime(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> list[datetime | None]:
@@ -290,13 +316,9 @@ def parse_datetime(
         moment = None
         if text != "":
             try:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+                moment = utc_moment(text)
             except ValueError:
                 bad_texts[k] = True
-            else:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                moment = moment.astimezone(UTC)
         moments.append(moment)
     blank_texts = np.asarray(texts == "", dtype=bool)
     for i in np.flatnonzero(bad_texts[codes] | (blank_texts[codes] & required)):
