@@ -245,3 +245,21 @@ def test_a_moment_outside_the_calendar_in_utc_is_refused_at_its_row(
     code, _out, err = _run(cli, reader, file)
     assert code == 2, err
     assert f"row 2, {column}: " in err and f"(got '{moment}')" in err, err
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_a_control_character_in_a_subject_id_is_refused_as_by_the_import(
+    reader: str, cli: Cli, tmp_path: Path
+) -> None:
+    """A subject id holding an escape sequence (or any C0 control character) was accepted by every engine
+    reader and written to the results — and the terminal — as is, while the import refuses it; one rule
+    (`cartrial.columns.CONTROL_CHARACTERS`) now refuses it at its row (sweepcli)."""
+
+    def edit(rows: Rows) -> Rows:
+        rows[1][rows[0].index("subject_id")] = "CT-\x1b[31mX"
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "control.csv", edit)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "row 2, subject_id: contains a control character (got 'CT-\\x1b[31mX')" in err, err

@@ -14,6 +14,7 @@ No file or terminal I/O lives here (that is `cartrial.tabular`, used by the comm
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -26,6 +27,14 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
+
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
+(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, the CDISC transport files must
+not carry any of them, and an escape sequence in a subject id would be replayed on the terminal that shows
+the results). One rule for the engines' readers (`parse_text`), the import and every write
+(`cartrial.store.fields`)."""
+CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
@@ -333,8 +342,15 @@ def parse_datetime(
 def parse_text(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> np.ndarray:
-    """A free-text column (for example subject_id); blank is a problem when `required`."""
+    """A free-text column (for example subject_id); blank is a problem when `required`, and so is a control
+    character (`CONTROL_CHARACTERS`, the rule of the import)."""
     cells = _cells(frame, column).to_numpy(dtype=object)
+    codes, texts = distinct(cells)
+    controls = np.array(
+        [re.search(CONTROL_CHARACTERS, text) is not None for text in texts.tolist()], dtype=bool
+    )
+    for i in np.flatnonzero(controls[codes]):
+        problems.add(i, column, cells[i], "contains a control character", CONTROL_CHARACTERS_ALLOWED)
     if required:
         for i in np.flatnonzero(np.asarray(cells == "", dtype=bool)):
             problems.add(i, column, "", "value is required", "any non-blank text")

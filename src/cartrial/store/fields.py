@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
+from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
 from cartrial.grading.icans import (
@@ -180,13 +181,6 @@ class FieldRule:
         if self.kind is FieldKind.TEXT and self.max_length is not None:
             return f"text of at most {self.max_length} characters"
         return ALLOWED_TEXT[self.kind]
-
-
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
-(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, and the CDISC transport files must
-not carry any of them)."""
-CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 
 
 def control_character_problem(field: str, value: str) -> Problem | None:
