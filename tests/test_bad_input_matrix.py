@@ -836,3 +836,23 @@ def test_db_edit_moment_outside_the_calendar_in_utc_is_refused(
         f"crs_assessment[1].assessed_at: the moment in UTC is outside the years 1 to 9999 (got '{moment}')"
         in (result.stderr)
     ), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "what"),
+    [("--admin", " admin", "username"), ("--admin", "admin ", "username"), ("--admin-site", "S1 ", "site")],
+)
+def test_db_init_refuses_a_padded_admin_or_site_as_user_add_does(
+    cli: Cli, tmp_path: Path, option: str, value: str, what: str
+) -> None:
+    """`db init --admin ' admin'` created a user no sign-in could name (`--user admin` failed), while
+    `db user add` refuses padded names; the first admin and site now go through the same rules
+    (sweepcli). Nothing is created."""
+    args = [*VALID["db init"]]
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    result = check_run(cli, _prepare(args, tmp_path, None), frozenset({2}))
+    assert f"{option}: not a usable {what} (got '{value}')" in result.stderr, result.stderr
+    assert not (tmp_path / "new.db").exists()
