@@ -255,25 +255,6 @@ def test_screening_date_option_still_screens_as_of_an_earlier_date(
     assert code == 0 and '"SCR-001"' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("day", ["0001-01-01", "1975-06-09"])
-def test_screening_date_before_the_date_of_birth_is_refused(
-    examples_dir: Path, capsys: pytest.CaptureFixture[str], day: str
-) -> None:
-    """`--screening-date` before the candidate's birth (1975-06-10) raised `ValueError` from the age
-    computation, a traceback (sweepcli); refused naming the candidate file, the option and the value,
-    without showing the date of birth (a record value)."""
-    study = examples_dir / "ct103a-nmosd"
-    candidate = study / "candidates" / "cand-01-eligible.yaml"
-    code = main(["screen", str(study / "protocol.yaml"), str(candidate), "--screening-date", day])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert (
-        f"{candidate}, --screening-date: is before the date of birth of candidate SCR-001 (got '{day}')"
-        in err
-    )
-    assert "1975-06-10" not in err and "Traceback" not in err
-
-
 def test_problem_shows_dates_as_iso_8601() -> None:
     """`Problem.__str__` shows a date or date-time value in ISO 8601."""
     import datetime as dt

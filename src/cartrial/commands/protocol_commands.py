@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +19,7 @@ from rich.table import Table
 from cartrial.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from cartrial.protocol import Candidate, Protocol, ScreeningResult
+    from cartrial.protocol import Protocol, ScreeningResult
 
 #: The BSA formulas of `cartrial.protocol.BsaMethod` (a Literal here so that the module imports no engine;
 #: a test keeps the two equal).
@@ -307,16 +306,10 @@ def screen_files(
 ) -> tuple[Protocol, list[ScreeningResult]]:
     """Load the protocol and every candidate (all problems of all files at once), then screen each."""
     from cartrial.protocol import load_candidate, load_protocol, screen
-    from cartrial.protocol.candidate import screening_date_problem
 
-    given = None if screening_date is None else screening_date_problem(screening_date, "--screening-date")
-    if given is not None:  # the option is wrong for every candidate: said once
-        raise InputError(
-            Problem(given.message, field="--screening-date", value=given.value, allowed=given.allowed)
-        )
     protocol = load_protocol(protocol_file)
     problems: list[Problem] = []
-    candidates: list[tuple[Path, Candidate]] = []
+    candidates = []
     first_file: dict[str, Path] = {}
     for path in candidate_files:
         try:
@@ -336,16 +329,10 @@ def screen_files(
             )
             continue
         first_file[candidate.id] = path
-        candidates.append((path, candidate))
-    results = []
-    for path, candidate in candidates:
-        try:
-            results.append(screen(protocol, candidate, screening_date))
-        except InputError as exc:  # the given date before this candidate's birth: at the candidate's file
-            problems.extend(replace(p, file=str(path), field="--screening-date") for p in exc.problems)
+        candidates.append(candidate)
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) in the candidate files")
-    return protocol, results
+    return protocol, [screen(protocol, candidate, screening_date) for candidate in candidates]
 
 
 def screening_payload(

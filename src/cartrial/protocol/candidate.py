@@ -38,19 +38,6 @@ def _calendar_date(value: Any) -> Any:
 #: A calendar date written YYYY-MM-DD (YAML date or ISO text); numbers are refused.
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
-SCREENING_DATES = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
-"""The screening dates a candidate may be screened on (the era of the study forms' birth years, 1900-2100):
-an eligibility look-back of up to 100 years (`cartrial.protocol.eligibility.MAX_HISTORY_MONTHS`) stays in
-the calendar (a screening date in year 1 ended in a traceback; docs/science/decisions.md D-19.24)."""
-
-
-def screening_date_problem(day: dt.date, field: str = "screening_date") -> Issue | None:
-    """None when `day` is in `SCREENING_DATES`, else the located issue (path = `field`)."""
-    low, high = SCREENING_DATES
-    if low <= day <= high:
-        return None
-    return Issue((field,), "the screening date is out of range", day.isoformat(), f"{low} to {high}")
-
 
 class Sex(StrEnum):
     """Sex as recorded at screening: the CDISC SDTM SEX codelist (C66731: F, M, U, UNDIFFERENTIATED) in
@@ -213,10 +200,7 @@ class Candidate(BaseModel):
         date (`_repeated_relapses`)."""
         issues = self._repeated_relapses()
         day = self.screening_date
-        out_of_range = None if day is None else screening_date_problem(day)
-        if out_of_range is not None:
-            issues.append(out_of_range)
-        elif day is not None:
+        if day is not None:
             issues += [
                 Issue(
                     path,

@@ -21,14 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cartrial.protocol.calendar import WindowInclusive
 from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
-from cartrial.protocol.relapse_options import MERGE_WINDOW_DAYS_RANGE
 from cartrial.protocol.yaml_source import Issue, semantic_error
-
-MAX_HISTORY_MONTHS = 1200
-"""The longest look-back of an eligibility rule, in calendar months (100 years: a patient's whole history).
-A longer window moved the screening date out of the calendar (a traceback in `screen`; D-19.24)."""
-MAX_HISTORY_DAYS = 36525
-"""The same look-back in days (100 × 365.25)."""
 
 
 class CriterionKind(StrEnum):
@@ -115,7 +108,7 @@ class ImmunosuppressantRefractoryRule(_Rule):
 
     type: Literal["immunosuppressant_refractory"]
     min_agents: int = Field(default=1, ge=1)
-    min_duration_months: int = Field(default=12, ge=1, le=MAX_HISTORY_MONTHS)
+    min_duration_months: int = Field(default=12, ge=1)
     therapy_classes: list[TherapyClass] = Field(
         default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
     )
@@ -144,15 +137,15 @@ class RelapseActivityRule(_Rule):
     """
 
     type: Literal["relapse_activity"]
-    short_window_months: int = Field(default=12, ge=1, le=MAX_HISTORY_MONTHS)
-    long_window_months: int = Field(default=24, ge=1, le=MAX_HISTORY_MONTHS)
+    short_window_months: int = Field(default=12, ge=1)
+    long_window_months: int = Field(default=24, ge=1)
     min_in_short_window: int = Field(default=2, ge=1)
     min_in_long_window: int = Field(default=3, ge=1)
     min_in_short_window_with_long: int = Field(default=1, ge=0)
     window_unit: Literal["calendar_months", "days"] = "calendar_months"
     days_per_year: float = Field(default=365.25, ge=360, le=366)
     inclusive: WindowInclusive = "both"
-    merge_window_days: int | None = Field(default=30, ge=1, le=MERGE_WINDOW_DAYS_RANGE[1])
+    merge_window_days: int | None = Field(default=30, ge=1)
     merge_anchor: Literal["first", "chain"] = "first"
 
     @model_validator(mode="after")
@@ -178,7 +171,7 @@ class EdssRangeRule(_Rule):
     type: Literal["edss_range"]
     min_score: float = Field(default=0.0, ge=0, le=10)
     max_score: float = Field(default=10.0, ge=0, le=10)
-    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_HISTORY_DAYS)
+    max_days_before_screening: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> EdssRangeRule:
@@ -207,7 +200,7 @@ class LabThresholdRule(_Rule):
     comparator: Comparator
     value: float
     unit: str = Field(min_length=1)
-    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_HISTORY_DAYS)
+    max_days_before_screening: int | None = Field(default=None, ge=0)
 
 
 class WashoutRule(_Rule):
@@ -216,8 +209,8 @@ class WashoutRule(_Rule):
 
     type: Literal["washout"]
     therapy_classes: list[TherapyClass] = Field(min_length=1)
-    min_days: int | None = Field(default=None, ge=1, le=MAX_HISTORY_DAYS)
-    min_months: int | None = Field(default=None, ge=1, le=MAX_HISTORY_MONTHS)
+    min_days: int | None = Field(default=None, ge=1)
+    min_months: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _one_period(self) -> WashoutRule:

@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.errors import InputError, Problem
 from cartrial.protocol.attacks import merge_onset_dates
 from cartrial.protocol.calendar import add_months, completed_years, months_before
-from cartrial.protocol.candidate import (
-    Candidate,
-    LabResult,
-    SerologyResult,
-    TreatmentRecord,
-    screening_date_problem,
-)
+from cartrial.protocol.candidate import Candidate, LabResult, SerologyResult, TreatmentRecord
 from cartrial.protocol.eligibility import (
     ULN_UNIT,
     AgeRangeRule,
@@ -520,26 +513,6 @@ def screen(
     else:
         day = None
         source = "missing"
-    out_of_range = None if day is None else screening_date_problem(day)
-    if out_of_range is not None:
-        raise InputError(
-            Problem(
-                out_of_range.message,
-                field="screening_date",
-                value=out_of_range.value,
-                allowed=out_of_range.allowed,
-            )
-        )
-    if day is not None and candidate.date_of_birth is not None and day < candidate.date_of_birth:
-        # the candidate's own screening date is checked when it is read (`Candidate._dates_consistent`)
-        raise InputError(
-            Problem(
-                "the screening date is before the candidate's date of birth",
-                field="screening_date",
-                value=day.isoformat(),
-                allowed="a date on or after the candidate's date of birth",
-            )
-        )
     results = tuple(evaluate_criterion(c, candidate, day) for c in protocol.eligibility.criteria)
     if any(r.blocks_eligibility for r in results):
         verdict = Verdict.NOT_ELIGIBLE
