@@ -492,7 +492,7 @@ FUTURE_ALLOWED |= {"export cdisc"}
 """Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
 planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
 cut-off (follow-up after today has not happened)."""
-BAD_URLS = ("url-text", "url-binary", "folder", "missing-url")
+BAD_URLS = ("url-text", "url-binary", "folder", "missing-url", "url-fifo")
 
 
 REFUSED: set[tuple[str, str, str]] = {
@@ -602,6 +602,8 @@ def bad_value(key: str, tmp: Path) -> str:
     if key == "url-text":
         (tmp / "notes.txt").write_text("this is not a database\n" * 200)
         return f"sqlite:///{tmp / 'notes.txt'}"
+    if key == "url-fifo":
+        return f"sqlite:///{bad_value('fifo', tmp)}"
     if key == "fifo":
         pipe = tmp / "pipe.csv"
         if not pipe.exists():
@@ -628,8 +630,15 @@ class TooSlow(BaseException):
     `cartrial.cli.main` turns into exit 2 with a message — so a hang passed as a refusal (sweepcli)."""
 
 
-def check_run(cli: Cli, args: list[str], expected: frozenset[int], seconds: int = CASE_SECONDS) -> Any:
-    """Run `args`; assert exit code in `expected`, a message on stderr for exit 2, no traceback or repr."""
+def check_run(
+    cli: Cli,
+    args: list[str],
+    expected: frozenset[int],
+    seconds: int = CASE_SECONDS,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """Run `args` (with the environment variables `env`); assert exit code in `expected`, a message on
+    stderr for exit 2, no traceback or repr."""
 
     def too_slow(signum: int, frame: Any) -> None:
         raise TooSlow(f"cartrial {' '.join(args)} ran longer than {seconds} s")
@@ -637,7 +646,7 @@ def check_run(cli: Cli, args: list[str], expected: frozenset[int], seconds: int 
     previous = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(seconds)
     try:
-        result = cli(*args)
+        result = cli(*args, env=env) if env else cli(*args)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -856,3 +865,20 @@ def test_db_init_refuses_a_padded_admin_or_site_as_user_add_does(
     result = check_run(cli, _prepare(args, tmp_path, None), frozenset({2}))
     assert f"{option}: not a usable {what} (got '{value}')" in result.stderr, result.stderr
     assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "args"),
+    [
+        ("CARTRIAL_PASSWORD_FILE", ["db", "user", "list", "--url", DB, "--user", "admin"]),
+        ("CARTRIAL_AUDIT_KEY_FILE", ["audit", "verify", "--url", DB]),
+    ],
+)
+def test_a_fifo_named_by_an_environment_variable_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, variable: str, args: list[str]
+) -> None:
+    """The password file and the audit key file are named by environment variables, not options: a FIFO
+    there blocked the command for ever (sweepcli); refused naming the variable."""
+    pipe = bad_value("fifo", tmp_path)
+    result = check_run(cli, [*_prepare(args, tmp_path, study_template)], frozenset({2}), env={variable: pipe})
+    assert f"{pipe}, {variable}: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
