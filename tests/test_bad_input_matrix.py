@@ -13,6 +13,7 @@ checked before anything is allocated).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -447,9 +448,10 @@ class Case:
     expected: frozenset[int]
 
 
-BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header")
-BAD_PATHS_OUT = ("folder", "under-a-file")
-BAD_FOLDERS_OUT = ("a-file", "under-a-file")
+BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header", "fifo")
+BAD_PATHS_OUT = ("folder", "under-a-file", "fifo")
+BAD_FOLDERS_OUT = ("a-file", "under-a-file", "fifo")
+"""A FIFO (named pipe): opening one waits for a writer, so every reader hung until killed (sweepcli)."""
 FOLDER_OUTPUTS = {
     ("demo", "--out"),
     ("analyse", "--out"),
@@ -490,7 +492,7 @@ FUTURE_ALLOWED |= {"export cdisc"}
 """Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
 planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
 cut-off (follow-up after today has not happened)."""
-BAD_URLS = ("url-text", "url-binary", "folder", "missing-url")
+BAD_URLS = ("url-text", "url-binary", "folder", "missing-url", "url-fifo")
 
 
 REFUSED: set[tuple[str, str, str]] = {
@@ -600,6 +602,13 @@ def bad_value(key: str, tmp: Path) -> str:
     if key == "url-text":
         (tmp / "notes.txt").write_text("this is not a database\n" * 200)
         return f"sqlite:///{tmp / 'notes.txt'}"
+    if key == "url-fifo":
+        return f"sqlite:///{bad_value('fifo', tmp)}"
+    if key == "fifo":
+        pipe = tmp / "pipe.csv"
+        if not pipe.exists():
+            os.mkfifo(pipe)
+        return str(pipe)
     if key == "a-file":
         (tmp / "plain").write_text("x")
         return str(tmp / "plain")
@@ -616,16 +625,28 @@ REPR = re.compile(
 """What a user must never see: a traceback, or a Python repr (a date, an object, an enum member, a class)."""
 
 
-def check_run(cli: Cli, args: list[str], expected: frozenset[int], seconds: int = CASE_SECONDS) -> Any:
-    """Run `args`; assert exit code in `expected`, a message on stderr for exit 2, no traceback or repr."""
+class TooSlow(BaseException):
+    """A case ran past its time limit. Not an `Exception`: a `TimeoutError` is an `OSError`, which
+    `cartrial.cli.main` turns into exit 2 with a message — so a hang passed as a refusal (sweepcli)."""
+
+
+def check_run(
+    cli: Cli,
+    args: list[str],
+    expected: frozenset[int],
+    seconds: int = CASE_SECONDS,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """Run `args` (with the environment variables `env`); assert exit code in `expected`, a message on
+    stderr for exit 2, no traceback or repr."""
 
     def too_slow(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"cartrial {' '.join(args)} ran longer than {seconds} s")
+        raise TooSlow(f"cartrial {' '.join(args)} ran longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(seconds)
     try:
-        result = cli(*args)
+        result = cli(*args, env=env) if env else cli(*args)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -795,3 +816,69 @@ def test_empty_subject_filter_is_refused(
     args = [*_prepare(VALID[command], tmp_path, study_template), "--subject", ""]
     result = check_run(cli, args, frozenset({2}))
     assert "--subject: empty subject id" in result.stderr
+
+
+def test_a_fifo_among_the_templates_is_refused(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """A FIFO named like a form in the folder given to `import templates` blocked the import's checksum
+    for ever (sweepcli); it is refused, naming the file, before anything is read."""
+    folder = tmp_path / "templates"
+    shutil.copytree(STUDY, folder)
+    (folder / "labs.csv").unlink()
+    os.mkfifo(folder / "labs.csv")
+    args = _prepare(
+        ["import", "templates", str(folder), "--url", DB, "--user", "admin"], tmp_path, study_template
+    )
+    result = check_run(cli, args, frozenset({2}))
+    assert "labs.csv: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_db_edit_moment_outside_the_calendar_in_utc_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, moment: str
+) -> None:
+    """`db edit … --set assessed_at=0001-01-01T00:00:00+14:00` raised `OverflowError` converting to UTC, a
+    traceback (sweepcli); refused naming the field, the value and the years allowed."""
+    args = ["db", "edit", "crs_assessment", "1", "--set", f"assessed_at={moment}", "--expected-version", "1"]
+    args += ["--reason", "typo", "--url", DB, "--user", "admin"]
+    result = check_run(cli, _prepare(args, tmp_path, study_template), frozenset({2}))
+    assert (
+        f"crs_assessment[1].assessed_at: the moment in UTC is outside the years 1 to 9999 (got '{moment}')"
+        in (result.stderr)
+    ), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "what"),
+    [("--admin", " admin", "username"), ("--admin", "admin ", "username"), ("--admin-site", "S1 ", "site")],
+)
+def test_db_init_refuses_a_padded_admin_or_site_as_user_add_does(
+    cli: Cli, tmp_path: Path, option: str, value: str, what: str
+) -> None:
+    """`db init --admin ' admin'` created a user no sign-in could name (`--user admin` failed), while
+    `db user add` refuses padded names; the first admin and site now go through the same rules
+    (sweepcli). Nothing is created."""
+    args = [*VALID["db init"]]
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    result = check_run(cli, _prepare(args, tmp_path, None), frozenset({2}))
+    assert f"{option}: not a usable {what} (got '{value}')" in result.stderr, result.stderr
+    assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "args"),
+    [
+        ("CARTRIAL_PASSWORD_FILE", ["db", "user", "list", "--url", DB, "--user", "admin"]),
+        ("CARTRIAL_AUDIT_KEY_FILE", ["audit", "verify", "--url", DB]),
+    ],
+)
+def test_a_fifo_named_by_an_environment_variable_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, variable: str, args: list[str]
+) -> None:
+    """The password file and the audit key file are named by environment variables, not options: a FIFO
+    there blocked the command for ever (sweepcli); refused naming the variable."""
+    pipe = bad_value("fifo", tmp_path)
+    result = check_run(cli, [*_prepare(args, tmp_path, study_template)], frozenset({2}), env={variable: pipe})
+    assert f"{pipe}, {variable}: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr

@@ -206,3 +206,60 @@ def test_nca_huge_numbers_are_refused(cli: Cli, tmp_path: Path, column: str, val
     file = _edited(STUDY / "pk_samples.csv", tmp_path / "pk.csv", edit)
     code, _out, err = _run(cli, "nca", file)
     assert code == 2 and f"{column}: out of range (got '{value}')" in err, err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# date-times at the edges of the calendar
+# ---------------------------------------------------------------------------------------------------------
+
+MOMENT_COLUMN = {
+    "grade crs": "assessed_at",
+    "grade icans": "assessed_at",
+    "grade labs": "collected_at",
+    "grade episodes": "assessed_at",
+    "grade icaht": "collected_at",
+    "score edss": "assessed_at",
+    "score va": "assessed_at",
+    "score osis": "assessed_at",
+    "relapses": "onset_date",
+}
+"""The date or date-time column each reader parses (the readers of pk_samples.csv use its day columns)."""
+EDGE_MOMENTS = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+"""Valid ISO 8601 text whose moment in UTC falls outside the years 1-9999."""
+
+
+@pytest.mark.parametrize("moment", EDGE_MOMENTS)
+@pytest.mark.parametrize("reader", [r for r in _params() if r.values[0] in MOMENT_COLUMN])  # type: ignore[attr-defined]
+def test_a_moment_outside_the_calendar_in_utc_is_refused_at_its_row(
+    reader: str, moment: str, cli: Cli, tmp_path: Path
+) -> None:
+    """`0001-01-01T00:00:00+14:00` is in year 0 in UTC: the conversion raised `OverflowError`, a
+    traceback, in every reader (sweepcli); now a located problem at the row and column."""
+    column = MOMENT_COLUMN[reader]
+
+    def edit(rows: Rows) -> Rows:
+        rows[1][rows[0].index(column)] = moment
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "edge.csv", edit)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert f"row 2, {column}: " in err and f"(got '{moment}')" in err, err
+
+
+@pytest.mark.parametrize("reader", _params())
+def test_a_control_character_in_a_subject_id_is_refused_as_by_the_import(
+    reader: str, cli: Cli, tmp_path: Path
+) -> None:
+    """A subject id holding an escape sequence (or any C0 control character) was accepted by every engine
+    reader and written to the results — and the terminal — as is, while the import refuses it; one rule
+    (`cartrial.columns.CONTROL_CHARACTERS`) now refuses it at its row (sweepcli)."""
+
+    def edit(rows: Rows) -> Rows:
+        rows[1][rows[0].index("subject_id")] = "CT-\x1b[31mX"
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "control.csv", edit)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "row 2, subject_id: contains a control character (got 'CT-\\x1b[31mX')" in err, err

@@ -317,3 +317,45 @@ def test_yaml_numbers_follow_yaml_1_2_exponent_notation(text: str, expected: obj
 
     value = read_yaml(f"a: {text}\n", "t.yaml")[0]["a"]
     assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("tagged", "message"),
+    [
+        ("!!timestamp x", "not a value of the tag !!timestamp"),  # PyYAML raised AttributeError
+        ("!!bool x", "not a value of the tag !!bool"),  # KeyError
+        ("!!int x", "not a value of the tag !!int"),  # "cannot read value: invalid literal for int()…"
+        ("!!binary aGVsbG8=", "binary data (!!binary) is not a value of any field"),  # read as "hello"
+    ],
+)
+@pytest.mark.parametrize(
+    ("file", "old", "field"),
+    [
+        ("protocol.yaml", "cohort_size: 3 ", "escalation.cohort_size"),
+        ("candidates/cand-01-eligible.yaml", "id: SCR-001", "id"),
+        ("scenario.yaml", "name: ", "name"),
+    ],
+)
+def test_an_explicit_yaml_tag_on_the_wrong_text_is_refused_at_its_line(
+    tmp_path: Path, file: str, old: str, field: str, tagged: str, message: str
+) -> None:
+    """An explicit tag on text not of its form crashed PyYAML's constructor (`!!timestamp x`: a traceback
+    in `protocol check`, `screen`, `simulate`), and `!!binary` was decoded into a text field silently; every
+    YAML model now refuses both at the line and key (sweepcli)."""
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.candidate import load_candidate
+    from cartrial.simulation.scenario import load_scenario
+
+    text = (EXAMPLE / file).read_text(encoding="utf-8")
+    start = text.index(old)
+    end = text.index("\n", start)
+    key = old.split(":")[0]
+    target = tmp_path / Path(file).name
+    (tmp_path / "protocol.yaml").write_text((EXAMPLE / "protocol.yaml").read_text(encoding="utf-8"))
+    target.write_text(text[:start] + f"{key}: {tagged}" + text[end:], encoding="utf-8")
+    loader = {"protocol.yaml": load_protocol, "scenario.yaml": load_scenario}.get(file, load_candidate)
+    with pytest.raises(InputError) as caught:
+        loader(target)
+    line = text[:start].count("\n") + 1
+    problems = [p for p in caught.value.problems if p.line == line and p.field == field]
+    assert problems and problems[0].message == message, caught.value.problems

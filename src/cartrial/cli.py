@@ -32,6 +32,36 @@ SHELL_COMPLETION_HINT = (
 )
 
 
+def _check_paths_before_running(command: Any) -> None:
+    """Make `command` (and every sub-command of a group) refuse, before it runs, a path option or argument
+    naming a FIFO, a device or a socket (`cartrial.sources.refuse_special_source`): opening a FIFO waits
+    for ever, so no reader or writer may meet one."""
+    children = getattr(command, "commands", None)
+    if isinstance(children, dict):
+        for child in children.values():
+            _check_paths_before_running(child)
+        return
+    if getattr(command, "_paths_checked", False):
+        return
+    invoke = command.invoke
+
+    def checked_invoke(ctx: Any) -> Any:
+        from cartrial.sources import refuse_special_source
+
+        by_name = {p.name: p for p in ctx.command.params}
+        for name, value in ctx.params.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            for item in values:
+                if isinstance(item, Path):
+                    param = by_name.get(name)
+                    flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+                    refuse_special_source(item, field=flags[0] if flags else None)
+        return invoke(ctx)
+
+    command.invoke = checked_invoke
+    command._paths_checked = True
+
+
 class LazyGroup(TyperGroup):
     """The root command group: lists every command of `COMMANDS` without importing its module.
 
@@ -51,6 +81,7 @@ class LazyGroup(TyperGroup):
                 if command is None:
                     continue
                 command.rich_help_panel = entry.panel  # type: ignore[attr-defined]
+                _check_paths_before_running(command)
                 ordered[entry.name] = command
             else:
                 ordered[entry.name] = TyperCommand(
@@ -70,6 +101,8 @@ class LazyGroup(TyperGroup):
         module.register(scratch)
         real = typer.main.get_group(scratch).commands
         panels = {e.name: e.panel for e in self.entries}
+        for command in real.values():
+            _check_paths_before_running(command)
         for name, command in real.items():
             if name in panels:
                 command.rich_help_panel = panels[name]  # type: ignore[attr-defined]

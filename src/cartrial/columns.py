@@ -14,6 +14,7 @@ No file or terminal I/O lives here (that is `cartrial.tabular`, used by the comm
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -26,6 +27,14 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
+
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
+(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, the CDISC transport files must
+not carry any of them, and an escape sequence in a subject id would be replayed on the terminal that shows
+the results). One rule for the engines' readers (`parse_text`), the import and every write
+(`cartrial.store.fields`)."""
+CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
@@ -281,6 +290,32 @@ def parse_choice(
     return values[codes]
 
 
+def utc_moment(value: str | datetime) -> datetime:
+    """An ISO 8601 date or date-time (text, or a `datetime`) as a timezone-aware UTC `datetime`; a value
+    without offset is taken as UTC. `ValueError` for text that is not ISO 8601 and for a moment whose UTC
+    time falls outside the calendar (``0001-01-01T00:00:00+14:00`` is in year 0 in UTC), which
+    `datetime.astimezone` raises as `OverflowError` — the one conversion every date-time reader uses.
+
+    >>> utc_moment("2021-03-04T08:30:00+01:00").isoformat()
+    '2021-03-04T07:30:00+00:00'
+    >>> utc_moment("9999-12-31T23:59:59-14:00")
+    Traceback (most recent call last):
+    ...
+    ValueError: the moment in UTC is outside the years 1 to 9999
+    """
+    moment = (
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    )
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the moment in UTC is outside the years 1 to 9999") from exc
+
+
 def parse_datetime(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> list[datetime | None]:
@@ -294,13 +329,9 @@ def parse_datetime(
         moment = None
         if text != "":
             try:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+                moment = utc_moment(text)
             except ValueError:
                 bad_texts[k] = True
-            else:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                moment = moment.astimezone(UTC)
         moments.append(moment)
     blank_texts = np.asarray(texts == "", dtype=bool)
     for i in np.flatnonzero(bad_texts[codes] | (blank_texts[codes] & required)):
@@ -315,8 +346,15 @@ def parse_datetime(
 def parse_text(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> np.ndarray:
-    """A free-text column (for example subject_id); blank is a problem when `required`."""
+    """A free-text column (for example subject_id); blank is a problem when `required`, and so is a control
+    character (`CONTROL_CHARACTERS`, the rule of the import)."""
     cells = _cells(frame, column).to_numpy(dtype=object)
+    codes, texts = distinct(cells)
+    controls = np.array(
+        [re.search(CONTROL_CHARACTERS, text) is not None for text in texts.tolist()], dtype=bool
+    )
+    for i in np.flatnonzero(controls[codes]):
+        problems.add(i, column, cells[i], "contains a control character", CONTROL_CHARACTERS_ALLOWED)
     if required:
         for i in np.flatnonzero(np.asarray(cells == "", dtype=bool)):
             problems.add(i, column, "", "value is required", "any non-blank text")

@@ -32,6 +32,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
+from cartrial.sources import special_kind
 
 
 def read_csv(
@@ -469,16 +470,8 @@ def refuse_special_target(target: Path) -> None:
         raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     if stat.S_ISDIR(mode):
         raise InputError(Problem("is a folder; give a file name to write", file=str(target)))
-    if not stat.S_ISREG(mode):
-        kind = (
-            "a device"
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a FIFO (named pipe)"
-            if stat.S_ISFIFO(mode)
-            else "a socket"
-            if stat.S_ISSOCK(mode)
-            else "not a regular file"
-        )
+    kind = special_kind(mode)
+    if kind is not None:
         raise InputError(
             Problem(
                 f"is {kind}, not a regular file; refusing to replace it",

@@ -102,3 +102,45 @@ def test_tite_with_complete_followup_equals_crm(no_skip: bool) -> None:
     assert a.mean_n == b.mean_n
     c = simulate(tite, TRUTH, cohorts=8, trials=500, seed=3, accrual_days=3)  # type: ignore[arg-type]
     assert c.mean_n != a.mean_n  # pending follow-up changes the decisions
+
+
+@pytest.mark.parametrize(
+    "design", [Boin(3, 0.3), Mtpi2(3, 0.3), I3plus3(3, 0.3)], ids=["boin", "mtpi2", "i3+3"]
+)
+def test_a_long_simulation_builds_the_decision_table_once(
+    design: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once n at a dose passed 30, the (n, y) decision table was rebuilt at every cohort, each time O(n²)
+    cells: `escalate simulate --cohorts 1000` (the documented maximum) ran for hours (sweepcli). Now the
+    table is built once and larger counts are decided per (n, y) met; the result is unchanged."""
+    from cartrial.escalation.interval import IntervalDesign
+
+    builds = []
+    original = type(design).raw_decision_table
+
+    def counted(self: IntervalDesign, n: np.ndarray, y: np.ndarray) -> np.ndarray:
+        builds.append(n.shape)
+        return original(self, n, y)
+
+    monkeypatch.setattr(type(design), "raw_decision_table", counted)
+    oc = simulate(design, [0.01, 0.02, 0.30], cohorts=60, trials=20, seed=4)  # type: ignore[arg-type]
+    assert len(builds) == 1, builds
+    assert oc.total_n == pytest.approx(180)
+
+
+@pytest.mark.parametrize("target,cutoff", [(0.3, 0.95), (0.25, 0.9), (0.2, 0.99), (0.4, 0.95), (0.05, 0.95)])
+def test_elimination_count_by_bisection_equals_the_direct_count(
+    target: float, cutoff: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond `DIRECT_MAX_N` the elimination count is found by bisection (a 1000-cohort simulation of
+    cohorts of 100 reaches n = 100,000: n + 1 beta evaluations per n took minutes); both ways agree."""
+    from cartrial.escalation import interval
+
+    ns = [3, 4, 7, 30, 31, 100, 333, 999, 1000]
+    direct = [interval.elimination_count(target, n, cutoff) for n in ns]
+    interval.elimination_count.cache_clear()
+    monkeypatch.setattr(interval, "DIRECT_MAX_N", 0)
+    try:
+        assert [interval.elimination_count(target, n, cutoff) for n in ns] == direct
+    finally:
+        interval.elimination_count.cache_clear()

@@ -193,3 +193,26 @@ def test_demo_step_writes_tables_and_plot(tmp_path, repo_root):  # type: ignore[
     assert len(pd.read_csv(out / "nca_pk_samples.csv")) == 24
     assert (out / "expansion_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "2/12" in console.export_text()
+
+
+def test_fit_group_without_an_observed_cmax_is_summarised_without_a_warning(examples_dir, tmp_path):  # type: ignore[no-untyped-def]
+    """A `--by` group whose every profile has no observed Cmax (one sample of an analyte written once, say
+    by mistake) made the refused-profile summary take the median of nothing: numpy's "Mean of empty slice"
+    RuntimeWarning on stderr with exit 0 (sweepcli). The summary now says "none"."""
+    import warnings
+
+    frame = pd.read_csv(
+        examples_dir / "ct103a-nmosd" / "study" / "pk_samples.csv", dtype=str, keep_default_na=False
+    )
+    frame.loc[frame.index[0], "analyte"] = "typo_analyte"
+    file = tmp_path / "pk.csv"
+    frame.to_csv(file, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = _run(
+            "kinetics", "fit", str(file), "--by", "analyte", "--blq-col", "blq", "--lloq-col", "lloq"
+        )
+    assert result.exit_code == 0, result.output
+    assert "RuntimeWarning" not in result.stderr
+    shown = " ".join(result.stderr.split())  # the notes are wrapped to the terminal width
+    assert "(analyte=typo_analyte) refused as not identifiable; median observed Cmax none refused" in shown

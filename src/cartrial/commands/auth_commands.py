@@ -112,6 +112,9 @@ def _read_secret_file(variable: str) -> str | None:
     name = os.environ.get(variable)
     if not name:
         return None
+    from cartrial.sources import refuse_special_source
+
+    refuse_special_source(name, field=variable)  # a FIFO would wait for ever for a writer
     try:
         text = Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -433,6 +433,17 @@ FIT_COLUMNS_TAIL: tuple[str, ...] = (
 """Columns after the parameter/SE pairs in the `derive_stein2019_fits` table."""
 
 
+def _median_or_none(cmax: pd.Series) -> float | None:
+    """The median of the observed Cmax values that exist (None when no profile has one: a profile without a
+    quantifiable sample has none, and the median of nothing warned "Mean of empty slice")."""
+    observed = cmax.dropna()
+    return float(observed.median()) if len(observed) else None
+
+
+def _cmax_text(value: float | None) -> str:
+    return "none" if value is None else f"{value:.4g}"
+
+
 def derive_stein2019_fits(
     data: pd.DataFrame,
     *,
@@ -556,18 +567,18 @@ def derive_stein2019_fits(
             **label,
             "n_fitted": len(fitted_part),
             "n_refused": len(refused_part),
-            "median_observed_cmax_fitted": float(fitted_part.median()) if len(fitted_part) else None,
-            "median_observed_cmax_refused": float(refused_part.median()) if len(refused_part) else None,
+            "median_observed_cmax_fitted": _median_or_none(fitted_part),
+            "median_observed_cmax_refused": _median_or_none(refused_part),
         }
         summary["observed_cmax_by_group"].append(entry)
         if len(refused_part):
             where = ", ".join(f"{k}={v}" for k, v in label.items())
-            fitted_text = f"{entry['median_observed_cmax_fitted']:.4g}" if len(fitted_part) else "none"
+            fitted_text = _cmax_text(entry["median_observed_cmax_fitted"])
             notes.append(
                 f"{len(refused_part)} of {len(part)} profile(s)"
                 + (f" ({where})" if where else "")
                 + " refused as not identifiable; median observed Cmax "
-                f"{entry['median_observed_cmax_refused']:.4g} refused vs {fitted_text} fitted: "
+                f"{_cmax_text(entry['median_observed_cmax_refused'])} refused vs {fitted_text} fitted: "
                 "the fitted subset is not the population, do not summarise its parameters as "
                 "population values"
             )

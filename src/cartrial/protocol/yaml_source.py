@@ -214,18 +214,49 @@ class _Builder:
                 values.append(value)
                 located.items.append(child)
             return values, located
-        return self.scalar(node), located
+        return self.scalar(node, path), located
 
-    def scalar(self, node: yaml.Node) -> Any:
+    def scalar(self, node: yaml.Node, path: str = "") -> Any:
         if isinstance(node, yaml.CollectionNode):
             return None
         try:
-            return self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-            self.problems.append(
-                Problem(f"cannot read value: {exc}", file=self.source, line=_line(node), value=node.value)
-            )
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError, LookupError) as exc:
+            # PyYAML's constructor of an explicit tag fails on text not of the tag's form with whatever
+            # its parsing raises (``!!timestamp x``: AttributeError, ``!!bool x``: KeyError)
+            tag = str(node.tag)
+            if tag.startswith(YAML_CORE_TAG):
+                name = tag.removeprefix(YAML_CORE_TAG)
+                problem = Problem(
+                    f"not a value of the tag !!{name}",
+                    file=self.source,
+                    line=_line(node),
+                    value=node.value,
+                    field=path or None,
+                    allowed=f"text of the !!{name} form, or the value without the tag",
+                )
+            else:
+                problem = Problem(
+                    f"cannot read value: {exc}", file=self.source, line=_line(node), value=node.value
+                )
+            self.problems.append(problem)
             return node.value
+        if isinstance(value, bytes):  # `!!binary`: no field holds bytes; pydantic would decode them as text
+            self.problems.append(
+                Problem(
+                    "binary data (!!binary) is not a value of any field",
+                    file=self.source,
+                    line=_line(node),
+                    field=path or None,
+                    allowed="the value as plain text or a number",
+                )
+            )
+            return None
+        return value
+
+
+YAML_CORE_TAG = "tag:yaml.org,2002:"
+"""The prefix of the standard tags (``!!int`` is ``tag:yaml.org,2002:int``)."""
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"

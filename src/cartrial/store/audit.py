@@ -36,6 +36,7 @@ import orjson
 from sqlalchemy import Connection, Table, func, insert, select
 
 from cartrial.errors import ConfigurationError
+from cartrial.sources import refuse_special_source
 from cartrial.store.models import AuditLog
 
 GENESIS_HASH = "0" * 64
@@ -65,6 +66,7 @@ def load_audit_key(path: str | os.PathLike[str] | None = None) -> bytes | None:
     chosen = path if path is not None else os.environ.get(AUDIT_KEY_ENVIRONMENT_VARIABLE)
     if not chosen:
         return None
+    refuse_special_source(chosen, field=AUDIT_KEY_ENVIRONMENT_VARIABLE if path is None else None)
     try:
         key = open(chosen, "rb").read().strip()  # noqa: SIM115 - small file, read once
     except OSError as exc:

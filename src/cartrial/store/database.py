@@ -36,6 +36,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
+from cartrial.sources import refuse_special_source
 
 DEFAULT_URL = "sqlite:///cartrial.db"
 URL_ENVIRONMENT_VARIABLE = "CARTRIAL_DB_URL"
@@ -182,6 +183,7 @@ def _refuse_non_sqlite_file(path: Path, url: str) -> None:
     given as the URL by mistake); an empty file is a new database."""
     if path.is_dir():
         raise InputError(Problem("a folder, not a SQLite database file", field="url", value=url))
+    refuse_special_source(path, field="url")  # SQLite would wait for ever on a FIFO
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))

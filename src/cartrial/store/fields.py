@@ -34,6 +34,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
 from cartrial.allowed import choice_text
+from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED
 from cartrial.columns import bounds_text as range_words
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
@@ -182,13 +183,6 @@ class FieldRule:
         if self.kind is FieldKind.TEXT and self.max_length is not None:
             return f"text of at most {self.max_length} characters"
         return ALLOWED_TEXT[self.kind]
-
-
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
-(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, and the CDISC transport files must
-not carry any of them)."""
-CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 
 
 def control_character_problem(field: str, value: str) -> Problem | None:

@@ -17,7 +17,7 @@ from cartrial.store.models import Site, Study, User, utc_now
 from cartrial.store.service import InitResult, StudyService
 from cartrial.store.tables import record_json as _record_json
 from cartrial.store.tables import table_of as _table_of
-from cartrial.store.users import hash_password
+from cartrial.store.users import new_site, new_user
 
 
 def _protocol_version(protocol: Any, sha256: str) -> str:
@@ -71,8 +71,12 @@ def init_study(
                 allowed="year, date",
             )
         )
-    if not admin_username.strip():
-        raise InputError(Problem("empty admin username", field="admin"))
+    try:  # the rules of `db user add` and `db site add` (a padded name is never matched at sign-in)
+        new_user(admin_username, "admin", admin_site, None, None)
+        if admin_site is not None:
+            new_site(admin_site, None, None)
+    except InputError as exc:
+        raise exc.renamed({"username": "--admin", "site": "--admin-site"}) from None
     owned = not isinstance(url, Engine)
     engine = url if isinstance(url, Engine) else connect(url)
     try:
@@ -182,19 +186,10 @@ def _initialise(
             if admin_site is not None:
                 known = connection.execute(select(Site.site_id).where(Site.site_id == admin_site)).first()
                 if known is None:
-                    write(Site, {"site_id": admin_site, "name": None, "country": None})
+                    write(Site, new_site(admin_site, None, None))
             user = connection.execute(select(User.id).where(User.username == admin_username)).first()
             if user is None:
-                write(
-                    User,
-                    {
-                        "username": admin_username,
-                        "role": "admin",
-                        "site_id": admin_site,
-                        "full_name": None,
-                        "password_hash": hash_password(admin_password) if admin_password else None,
-                        "active": True,
-                    },
-                )
+                values = new_user(admin_username, "admin", admin_site, admin_password or None, None)
+                write(User, {"password_hash": None, **values, "active": True})
             audit_chain.append(connection, head, entries)
     return InitResult(study_code, version, sha256, admin_username, revision, True)

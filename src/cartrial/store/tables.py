@@ -15,6 +15,7 @@ from sqlalchemy import Column, Date, DateTime, Table
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.allowed import choice_text
+from cartrial.columns import utc_moment
 from cartrial.errors import InputError, Problem
 from cartrial.store.audit import canonical_json
 from cartrial.store.models import ROLES, STUDY_TABLES, StudyData, UtcDateTime
@@ -71,7 +72,7 @@ def check_note(text: str, field: str, allowed: str = NOTE_ALLOWED) -> str:
     text, an answer — (a control character: a NUL has no place in an audit record, and escape sequences would
     rewrite a terminal showing `audit log`; longer than `MAX_REASON_LENGTH`); returns it stripped. The one
     rule of such a text: `check_reason`, `cartrial.store.queries.query_text`."""
-    from cartrial.store.fields import CONTROL_CHARACTERS
+    from cartrial.columns import CONTROL_CHARACTERS
 
     stripped = text.strip()
     problem = None
@@ -152,7 +153,12 @@ def coerce(column: Column[Any], value: Any, where: str) -> Any:
                 raise InputError(
                     Problem("date-time without a time zone", field=f"{where}.{column.name}", value=value)
                 )
-            return value.astimezone(dt.UTC)  # stored and audited in UTC
+            try:
+                return utc_moment(value)  # stored and audited in UTC
+            except ValueError as exc:
+                raise InputError(
+                    Problem(str(exc), field=f"{where}.{column.name}", value=value.isoformat())
+                ) from exc
         return value
     if is_datetime(column):
         try:
@@ -170,7 +176,17 @@ def coerce(column: Column[Any], value: Any, where: str) -> Any:
                     allowed="ISO 8601 with Z or an offset",
                 )
             )
-        return parsed.astimezone(dt.UTC)
+        try:
+            return utc_moment(parsed)
+        except ValueError as exc:
+            raise InputError(
+                Problem(
+                    str(exc),
+                    field=f"{where}.{column.name}",
+                    value=value,
+                    allowed="ISO 8601 with Z or an offset, within the years 1 to 9999 in UTC",
+                )
+            ) from exc
     if isinstance(column.type, Date):
         try:
             return dt.date.fromisoformat(value)

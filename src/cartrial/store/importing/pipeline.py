@@ -36,6 +36,7 @@ from sqlalchemy import Engine, select
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.model import Protocol
+from cartrial.sources import refuse_special_source
 from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
 from cartrial.store.fields import study_protocol
 from cartrial.store.importing import streaming
@@ -144,6 +145,7 @@ def template_files(directory: str | Path) -> list[ManifestEntry]:
     files = sorted(folder.glob("*.csv"))
     problems: list[Problem] = []
     for file in files:
+        refuse_special_source(file)  # a FIFO would block the checksum below for ever
         if file.stem not in FORMS_BY_NAME:
             problems.append(
                 Problem(
