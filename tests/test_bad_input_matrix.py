@@ -841,9 +841,10 @@ def test_db_edit_moment_outside_the_calendar_in_utc_is_refused(
     args = ["db", "edit", "crs_assessment", "1", "--set", f"assessed_at={moment}", "--expected-version", "1"]
     args += ["--reason", "typo", "--url", DB, "--user", "admin"]
     result = check_run(cli, _prepare(args, tmp_path, study_template), frozenset({2}))
+    # `db edit` reads a value as the import reads a cell (D-19.26): the import's date-time range
     assert (
-        f"crs_assessment[1].assessed_at: the moment in UTC is outside the years 1 to 9999 (got '{moment}')"
-        in (result.stderr)
+        f"crs_assessment.assessed_at: date-time out of range (got '{moment}'); allowed: a date-time from "
+        "1677-09-22 to 2262-04-11 (UTC)" in result.stderr
     ), result.stderr
 
 
