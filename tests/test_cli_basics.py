@@ -214,3 +214,23 @@ def test_every_owned_command_help_ends_with_a_runnable_example(
     assert _example_of(group.commands["demo"].epilog) == ["demo", "--out", "demo-output"]
     assert _example_of(group.epilog)[0] == "demo"
     assert "--install-completion" in (group.epilog or "")
+
+
+def test_commands_print_without_rich_highlighting() -> None:
+    """Rich's automatic highlighting ran its repr regexes over every printed string: a 1 MB cell of a user's
+    file used as a group label (`kinetics fit --by analyte`) kept a command busy for minutes before it
+    printed (issue 19 §4, a hang). Every command makes its console with `terminal()`, which does not."""
+    from pathlib import Path
+
+    import cartrial
+    from cartrial.commands.terminal import terminal
+
+    assert terminal().render_str("x(1.5, 'a', None)").spans == []
+    assert terminal(stderr=True).stderr
+    package = Path(cartrial.__file__).parent
+    direct = [
+        str(path.relative_to(package))
+        for path in [package / "cli.py", *sorted((package / "commands").glob("*.py"))]
+        if path.name != "terminal.py" and "Console(" in path.read_text(encoding="utf-8")
+    ]
+    assert direct == []

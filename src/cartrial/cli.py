@@ -24,6 +24,7 @@ from typer.exceptions import TyperException
 from cartrial import __version__
 from cartrial.allowed import Allowed
 from cartrial.commands import COMMANDS, CommandEntry
+from cartrial.commands.terminal import terminal
 from cartrial.errors import CartrialError, InputError, Problem
 
 ROOT_EXAMPLE = "Example: [bold]cartrial demo --out demo-output[/]  (then see `cartrial COMMAND --help`)"
@@ -155,11 +156,10 @@ def demo(
     ),
 ) -> None:
     """Run every capability on the shipped example study and write the results to demo-output/."""
-    from rich.console import Console
 
     from cartrial.demo import run_demo, shipped_context
 
-    console = Console()
+    console = terminal()
     ctx = shipped_context(out, console, examples)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
@@ -80,7 +80,7 @@ def analyse_command(
         out.mkdir(parents=True, exist_ok=True)
         for name, text in analysis_files(analysis).items():
             write_atomic(out / name, text)
-    console = Console()
+    console = terminal()
     if as_json:
         payload: dict[str, object] = {
             "snapshot": analysis.snapshot,

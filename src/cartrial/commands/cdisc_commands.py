@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 EXAMPLE = (
@@ -58,7 +58,7 @@ def cdisc_command(
     `cartrial analyse`."""
     from cartrial.tabular import dumps_json
 
-    console = Console()
+    console = terminal()
     if check is not None:
         from cartrial.cdisc.export import check_folder
 

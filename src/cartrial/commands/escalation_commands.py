@@ -20,6 +20,7 @@ import typer
 
 from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.design_options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
 
@@ -214,7 +215,6 @@ def next_command(
     design_options: dict[str, Any] | None = None,
 ) -> None:
     """Recommend the next dose after the outcomes so far (and, separately, the current MTD estimate)."""
-    from rich.console import Console
 
     from cartrial.escalation import assemble_design
     from cartrial.tabular import dumps_json
@@ -225,7 +225,7 @@ def next_command(
     if as_json:
         typer.echo(dumps_json(fit.as_dict()))
         return
-    print_fit(Console(), fit)
+    print_fit(terminal(), fit)
 
 
 def _table_option(option: DesignOption) -> bool:
@@ -249,7 +249,6 @@ def table_command(
     design_options: dict[str, Any] | None = None,
 ) -> None:
     """Decision table: escalate / stay / de-escalate / eliminate by patients and DLTs at the current dose."""
-    from rich.console import Console
     from rich.table import Table
 
     from cartrial.escalation import assemble_design, decision_table
@@ -275,7 +274,7 @@ def table_command(
     if as_json:
         typer.echo(dumps_json(table.as_dict()))
         return
-    console = Console()
+    console = terminal()
     out = Table(title=f"{table.design} decision table")
     out.add_column("number treated")
     for row in table.rows:
@@ -314,7 +313,6 @@ def paths_command(
     design_options: dict[str, Any] | None = None,
 ) -> None:
     """Dose-transition pathways: every outcome of the next k cohorts and the decision after each."""
-    from rich.console import Console
     from rich.table import Table
 
     from cartrial.escalation import assemble_design, dose_pathways
@@ -329,7 +327,7 @@ def paths_command(
     if as_json:
         typer.echo(dumps_json(paths.as_dict()))
         return
-    console = Console()
+    console = terminal()
     print_fit(console, paths.current)
     out = Table(title=f"dose-transition pathways, next {cohorts} cohort(s)")
     out.add_column("path")
@@ -374,7 +372,6 @@ def simulate_command(
     design_options: dict[str, Any] | None = None,
 ) -> None:
     """Operating characteristics under a true toxicity scenario (Monte Carlo, or exact for 3+3)."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
@@ -429,7 +426,7 @@ def simulate_command(
             )
         oc = exact_three_plus_three(built, truth_values, mtd_target=mtd_target)
     else:
-        with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
+        with Progress(transient=True, disable=as_json, console=terminal(stderr=True)) as bar:
             task = bar.add_task(f"simulating {trials} trials", total=1)
 
             def advance(done: int, total: int) -> None:
@@ -452,7 +449,7 @@ def simulate_command(
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    print_oc(Console(), oc)
+    print_oc(terminal(), oc)
 
 
 @escalate_app.command(
@@ -477,7 +474,6 @@ def replay_command(
     """Check recorded escalation decisions against the protocol: DLT window complete for every patient of
     the cohort, next cohort treated after the decision, decision as the protocol's design gives it. Every
     protocol deviation is listed (column `deviation`)."""
-    from rich.console import Console
 
     from cartrial.escalation import replay_decisions
     from cartrial.protocol import load_protocol
@@ -494,7 +490,7 @@ def replay_command(
     )
     emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
     deviations = int((result.table["deviation"] != "").sum())
-    Console(stderr=True).print(f"{deviations} of {len(result.table)} decisions with a protocol deviation")
+    terminal(stderr=True).print(f"{deviations} of {len(result.table)} decisions with a protocol deviation")
 
 
 def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cartrial.commands.auth_commands import acting_user
+from cartrial.commands.terminal import terminal
 
 
 def dumps_json(payload: Any) -> str:
@@ -129,7 +130,7 @@ class _progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=terminal(stderr=True),
                 transient=True,
             )
             self.bar.__enter__()
@@ -149,7 +150,7 @@ def _emit(report: object, as_json: bool) -> None:
     if as_json:
         typer.echo(dumps_json(report.as_dict()))
     else:
-        print_report(Console(), report)
+        print_report(terminal(), report)
 
 
 def print_report(console: Console, report: object) -> None:

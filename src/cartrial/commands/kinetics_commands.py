@@ -20,6 +20,7 @@ from rich.console import Console
 
 from cartrial.allowed import check_seed, choice_text
 from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
 
 kinetics_app = typer.Typer(
@@ -105,7 +106,7 @@ _MAP_NAMES: dict[str, str] = {**_CLI_NAMES, "covariates": "--covariate-value"}
 
 
 def _err_console() -> Console:
-    return Console(stderr=True)
+    return terminal(stderr=True)
 
 
 def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]:
@@ -803,10 +804,9 @@ def popfit_command(
             summary["notes"] = kinetic_notes
         print(dumps_json(clean(summary)))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = terminal()
     color = "green" if fit.converged else "red"
     console.print(
         f"[bold {color}]{fit.status}[/]: {model}, {data.n_subjects} subjects, "
@@ -1046,10 +1046,9 @@ def map_command(
     if as_json:
         print(dumps_json(clean(result.to_dict())))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = terminal()
     console.print(
         f"[bold]MAP estimate[/] for {result.subject}"
         + ("" if result.population_converged else " [red](population model NOT CONVERGED)[/]")

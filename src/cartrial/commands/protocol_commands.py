@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def check(
     if as_json:
         typer.echo(dumps_json({"file": str(file), "valid": True, "problems": [], **facts}))
         return
-    Console().print(
+    terminal().print(
         f"[green]ok[/]: {file} is a valid protocol ({facts['study_id']}: {facts['dose_levels']} dose levels, "
         f"design {facts['design']}, {facts['criteria']} eligibility criteria, {facts['visits']} visits, "
         f"{facts['endpoints']} endpoints)"
@@ -272,7 +273,7 @@ def show(
     if as_json:
         typer.echo(dumps_json({"file": str(file), **summary}))
         return
-    print_summary(Console(), protocol, summary)
+    print_summary(terminal(), protocol, summary)
 
 
 def print_screening(console: Console, result: ScreeningResult) -> None:
@@ -388,7 +389,7 @@ def screen_command(
     if as_json:
         typer.echo(dumps_json(payload))
         return
-    console = Console()
+    console = terminal()
     for result in results:
         print_screening(console, result)
 

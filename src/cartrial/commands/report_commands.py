@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 
@@ -48,7 +48,7 @@ def report_command(
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
     write_report(out, files)
-    console = Console()
+    console = terminal()
     meta = analysis.snapshot
     status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
     console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")

@@ -13,6 +13,7 @@ import typer
 
 from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.terminal import terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,7 +62,6 @@ def _out_folder(out: Path) -> None:
 
 
 def _progress_bar(disable: bool) -> Any:
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     return Progress(
@@ -71,7 +71,7 @@ def _progress_bar(disable: bool) -> Any:
         TimeRemainingColumn(),
         transient=True,
         disable=disable,
-        console=Console(stderr=True),
+        console=terminal(stderr=True),
     )
 
 
@@ -91,7 +91,6 @@ def trial_command(
     as_json: bool = JSON,
 ) -> None:
     """Operating characteristics of many virtual trials of the scenario's protocol (Monte Carlo SEs)."""
-    from rich.console import Console
 
     from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
     from cartrial.simulation.scenario import TRIALS
@@ -121,7 +120,7 @@ def trial_command(
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    print_oc(Console(), oc, f"{trials} virtual trials of {scenario.name}")
+    print_oc(terminal(), oc, f"{trials} virtual trials of {scenario.name}")
 
 
 def _settings(scenario: Any, prepared: Any) -> dict[str, Any]:
@@ -192,7 +191,6 @@ def study_command(
     as_json: bool = JSON,
 ) -> None:
     """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
-    from rich.console import Console
 
     from cartrial.simulation import prepare
     from cartrial.simulation.scenario import EXPANSION_PATIENTS
@@ -213,7 +211,7 @@ def study_command(
     if as_json:
         typer.echo(dumps_json(study.summary))
         return
-    console = Console()
+    console = terminal()
     console.print(
         f"{study.summary['patients']} virtual patients, data cut-off {study.summary['data_cutoff']}: "
         f"{sum(study.summary['rows'].values())} rows in {len(study.forms)} templates written to {out}"
@@ -247,7 +245,6 @@ def sweep_command(
 ) -> None:
     """Operating characteristics over a grid of scenario/design parameters, in parallel (same seed, same
     results whatever the number of workers)."""
-    from rich.console import Console
     from rich.table import Table
 
     from cartrial.errors import InputError, Problem
@@ -305,4 +302,4 @@ def sweep_command(
         table.add_column(column, justify="right")
     for row in result.table[shown].itertuples(index=False):
         table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+    terminal().print(table)

@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from cartrial.commands.terminal import terminal
+
 EXAMPLES_HELP = "Example studies shipped with cartrial: list them, copy one to start from."
 TEMPLATES_HELP = "Blank CSV import templates with their column documentation."
 LIST_EXAMPLE = "Example: [bold]cartrial examples list[/]"
@@ -33,7 +35,6 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (name, title, files) instead of a table."),
 ) -> None:
     """List the example studies shipped inside the package."""
-    from rich.console import Console
     from rich.table import Table
 
     from cartrial import examples
@@ -56,7 +57,7 @@ def list_command(
     table = Table("name", "title", "files")
     for row in rows:
         table.add_row(row["name"], row["title"], str(len(row["files"])))
-    console = Console()
+    console = terminal()
     console.print(table)
     console.print("Copy one to start from: [bold]cartrial examples copy NAME DIR[/]")
 

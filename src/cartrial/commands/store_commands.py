@@ -19,6 +19,7 @@ from rich.table import Table
 
 from cartrial.allowed import choice_text
 from cartrial.commands.auth_commands import acting_user
+from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 
@@ -183,7 +184,7 @@ def summary_command(
             )
         )
         return
-    print_summary(Console(), service)
+    print_summary(terminal(), service)
 
 
 def print_summary(console: Console, service: Any) -> None:
@@ -231,7 +232,7 @@ def records_command(
         view.add_column(column)
     for row in rows:
         view.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(view)
+    terminal().print(view)
 
 
 def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[str, Any]:
@@ -481,7 +482,7 @@ def user_list_command(
         view.add_column(column)
     for row in rows:
         view.add_row(*("" if row[c] is None else str(row[c]) for c in row))
-    Console().print(view)
+    terminal().print(view)
 
 
 @db_app.command("roles", epilog="Example: [bold]cartrial db roles[/]")
@@ -497,7 +498,7 @@ def roles_command() -> None:
         view.add_row(
             action.value.replace("_", " "), *("✓" if action in PERMISSIONS[r] else "·" for r in PERMISSIONS)
         )
-    Console().print(view)
+    terminal().print(view)
 
 
 @site_app.command(
@@ -602,7 +603,7 @@ def query_list_command(
         view.add_column(column)
     for row in rows:
         view.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(view)
+    terminal().print(view)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -666,7 +667,7 @@ def log_command(
     if as_json:
         typer.echo(dumps_json(rows))
         return
-    print_audit(Console(), rows, f"audit trail of {subject}" if subject else f"last {len(rows)} audit rows")
+    print_audit(terminal(), rows, f"audit trail of {subject}" if subject else f"last {len(rows)} audit rows")
 
 
 def print_audit(console: Console, rows: list[dict[str, Any]], title: str) -> None:
