@@ -106,6 +106,7 @@ def test_protocol_command_module_imports_no_engine() -> None:
     assert set(result.stdout.split()) == {
         "cartrial.commands",
         "cartrial.commands.protocol_commands",
+        "cartrial.commands.terminal",
         "cartrial.errors",
     }
 

@@ -24,7 +24,6 @@ from typer.exceptions import TyperException
 from cartrial import __version__
 from cartrial.allowed import Allowed
 from cartrial.commands import COMMANDS, CommandEntry
-from cartrial.commands.terminal import terminal
 from cartrial.errors import CartrialError, InputError, Problem
 
 ROOT_EXAMPLE = "Example: [bold]cartrial demo --out demo-output[/]  (then see `cartrial COMMAND --help`)"
@@ -157,6 +156,7 @@ def demo(
 ) -> None:
     """Run every capability on the shipped example study and write the results to demo-output/."""
 
+    from cartrial.commands.terminal import terminal
     from cartrial.demo import run_demo, shipped_context
 
     console = terminal()
