@@ -23,6 +23,14 @@ from cartrial.protocol.calendar import WindowInclusive
 from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
+MAX_AGE_YEARS = 130
+"""Oldest age an age rule may name (completed years)."""
+
+MAX_LOOKBACK_MONTHS = 12 * MAX_AGE_YEARS
+"""Longest look-back (or duration) in calendar months an eligibility rule may name: a lifetime of the oldest
+allowed age. Longer windows reach no record a candidate can have and moved the screening date out of the
+calendar (year 1 to 9999), so the screening failed (docs/science/decisions.md D-19.50)."""
+
 
 class CriterionKind(StrEnum):
     INCLUSION = "inclusion"
@@ -37,8 +45,8 @@ class AgeRangeRule(_Rule):
     """Age in completed years at screening within [min_years, max_years] (inclusive)."""
 
     type: Literal["age_range"]
-    min_years: int | None = Field(default=None, ge=0, le=130)
-    max_years: int | None = Field(default=None, ge=0, le=130)
+    min_years: int | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
+    max_years: int | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
 
     @model_validator(mode="after")
     def _bounds(self) -> AgeRangeRule:
@@ -108,7 +116,7 @@ class ImmunosuppressantRefractoryRule(_Rule):
 
     type: Literal["immunosuppressant_refractory"]
     min_agents: int = Field(default=1, ge=1)
-    min_duration_months: int = Field(default=12, ge=1)
+    min_duration_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
     therapy_classes: list[TherapyClass] = Field(
         default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
     )
@@ -137,8 +145,8 @@ class RelapseActivityRule(_Rule):
     """
 
     type: Literal["relapse_activity"]
-    short_window_months: int = Field(default=12, ge=1)
-    long_window_months: int = Field(default=24, ge=1)
+    short_window_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
+    long_window_months: int = Field(default=24, ge=1, le=MAX_LOOKBACK_MONTHS)
     min_in_short_window: int = Field(default=2, ge=1)
     min_in_long_window: int = Field(default=3, ge=1)
     min_in_short_window_with_long: int = Field(default=1, ge=0)
@@ -210,7 +218,7 @@ class WashoutRule(_Rule):
     type: Literal["washout"]
     therapy_classes: list[TherapyClass] = Field(min_length=1)
     min_days: int | None = Field(default=None, ge=1)
-    min_months: int | None = Field(default=None, ge=1)
+    min_months: int | None = Field(default=None, ge=1, le=MAX_LOOKBACK_MONTHS)
 
     @model_validator(mode="after")
     def _one_period(self) -> WashoutRule:
@@ -296,6 +304,8 @@ class Eligibility(BaseModel):
 
 
 __all__ = [
+    "MAX_AGE_YEARS",
+    "MAX_LOOKBACK_MONTHS",
     "ULN_UNIT",
     "AgeRangeRule",
     "Aqp4AssayRequirement",

@@ -1,0 +1,159 @@
+"""A protocol that passes `cartrial protocol check` must not make a later command fail (issue 19, decisions
+D-19.20): at the largest value the check accepts, the consumer works (`screen`, `protocol show`, the dose
+calculators); one step above, the check refuses the value at its line, naming the key.
+
+Found by mutating the example protocol one key at a time (look-back months of the eligibility rules moved the
+screening date out of the calendar; a dose of 1.7e308 cells/kg or mg/m² overflowed to infinity)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cartrial import examples as cartrial_examples
+from cartrial.errors import InputError
+from cartrial.protocol import dose_for, load_candidate, lymphodepletion_doses, parse_protocol, screen
+from cartrial.protocol.dosing import (
+    MAX_CELLS_PER_KG,
+    MAX_LD_DOSE_MG_PER_M2,
+    MAX_TOTAL_CELLS,
+    MIN_CONCENTRATION_CELLS_PER_ML,
+    WEIGHT_LIMITS_KG,
+)
+from cartrial.protocol.eligibility import MAX_LOOKBACK_MONTHS
+
+from ..conftest import run_captured
+
+FOLDER = cartrial_examples.path("ct103a-nmosd")
+BASE = yaml.safe_load((FOLDER / "protocol.yaml").read_text(encoding="utf-8"))
+CANDIDATES = sorted((FOLDER / "candidates").iterdir())
+
+Edit = Callable[[dict[str, Any], float], None]
+
+
+def _rule(criterion: str, **fixed: Any) -> Callable[[str], Edit]:
+    def key(name: str) -> Edit:
+        def edit(protocol: dict[str, Any], value: float) -> None:
+            for c in protocol["eligibility"]["criteria"]:
+                if c["id"] == criterion:
+                    c["rule"].update(fixed)
+                    c["rule"].pop("min_days", None)
+                    c["rule"][name] = value
+
+        return edit
+
+    return key
+
+
+def _index(criterion: str) -> int:
+    return next(i for i, c in enumerate(BASE["eligibility"]["criteria"]) if c["id"] == criterion)
+
+
+#: (path the message names, edit, largest allowed value): every look-back in calendar months.
+LOOKBACKS = [
+    (
+        f"eligibility.criteria[{_index('inc_refractory')}].rule.min_duration_months",
+        _rule("inc_refractory")("min_duration_months"),
+    ),
+    (
+        f"eligibility.criteria[{_index('inc_bcell_washout')}].rule.min_months",
+        _rule("inc_bcell_washout")("min_months"),
+    ),
+    (
+        f"eligibility.criteria[{_index('inc_relapse_activity')}].rule.long_window_months",
+        _rule("inc_relapse_activity", short_window_months=12)("long_window_months"),
+    ),
+    (
+        f"eligibility.criteria[{_index('inc_relapse_activity')}].rule.long_window_months",
+        _rule("inc_relapse_activity", short_window_months=12, window_unit="days")("long_window_months"),
+    ),
+]
+
+
+def _text(edit: Edit, value: float) -> str:
+    protocol = copy.deepcopy(BASE)
+    edit(protocol, value)
+    return yaml.safe_dump(protocol, sort_keys=False, allow_unicode=True)
+
+
+@pytest.mark.parametrize(("key", "edit"), LOOKBACKS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(LOOKBACKS)])
+def test_a_look_back_beyond_a_lifetime_is_refused_at_its_line(key: str, edit: Edit) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(_text(edit, MAX_LOOKBACK_MONTHS + 1), "p.yaml")
+    problems = [p for p in caught.value.problems if p.field == key]
+    assert problems and problems[0].line is not None, caught.value.problems
+    assert problems[0].value == MAX_LOOKBACK_MONTHS + 1
+
+
+@pytest.mark.parametrize(("key", "edit"), LOOKBACKS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(LOOKBACKS)])
+def test_the_longest_allowed_look_back_screens_every_example_candidate(key: str, edit: Edit) -> None:
+    protocol = parse_protocol(_text(edit, MAX_LOOKBACK_MONTHS), "p.yaml")
+    for path in CANDIDATES:
+        result = screen(protocol, load_candidate(path))
+        assert result.verdict is not None
+
+
+def _level(name: str) -> Edit:
+    def edit(protocol: dict[str, Any], value: float) -> None:
+        protocol["dose_levels"][-1][name] = value
+
+    return edit
+
+
+def _agents(protocol: dict[str, Any], value: float) -> None:
+    for agent in protocol["lymphodepletion"]["agents"]:
+        agent["dose_mg_per_m2_per_day"] = value
+
+
+#: (path, edit, the edge value the check accepts, the value next to it that it refuses).
+DOSES = [
+    ("dose_levels[1].cells_per_kg", _level("cells_per_kg"), MAX_CELLS_PER_KG, MAX_CELLS_PER_KG * 10),
+    ("dose_levels[1].max_total_cells", _level("max_total_cells"), MAX_TOTAL_CELLS, MAX_TOTAL_CELLS * 10),
+    (
+        "dose_levels[1].concentration_cells_per_ml",
+        _level("concentration_cells_per_ml"),
+        MIN_CONCENTRATION_CELLS_PER_ML,
+        MIN_CONCENTRATION_CELLS_PER_ML / 10,
+    ),
+    (
+        "lymphodepletion.agents[0].dose_mg_per_m2_per_day",
+        _agents,
+        MAX_LD_DOSE_MG_PER_M2,
+        MAX_LD_DOSE_MG_PER_M2 * 10,
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSES, ids=[d[0] for d in DOSES])
+def test_a_dose_beyond_its_range_is_refused_at_its_line(
+    key: str, edit: Edit, edge: float, beyond: float
+) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(_text(edit, beyond), "p.yaml")
+    problems = [p for p in caught.value.problems if p.field == key]
+    assert problems and problems[0].line is not None, caught.value.problems
+
+
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSES, ids=[d[0] for d in DOSES])
+def test_the_edge_dose_gives_finite_doses_and_the_summary_shows_them(
+    key: str, edit: Edit, edge: float, beyond: float, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _text(edit, edge)
+    protocol = parse_protocol(text, "p.yaml")
+    for weight in WEIGHT_LIMITS_KG:
+        calc = dose_for(protocol, weight, level=protocol.n_dose_levels)
+        assert math.isfinite(calc.total_cells)
+        assert calc.volume_ml is None or math.isfinite(calc.volume_ml)
+    plan = lymphodepletion_doses(protocol, WEIGHT_LIMITS_KG[1], 272.0)
+    assert all(math.isfinite(d.dose_mg) for d in plan.doses)
+    path = tmp_path / "protocol.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run_captured(capsys, "protocol", "show", str(path), "--weight", str(WEIGHT_LIMITS_KG[1]))
+    assert code == 0, err
+    assert "inf" not in out.split()
