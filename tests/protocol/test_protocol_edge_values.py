@@ -19,6 +19,7 @@ import yaml
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
 from cartrial.protocol import dose_for, load_candidate, lymphodepletion_doses, parse_protocol, screen
+from cartrial.protocol.design_options import DOSES, MAX_DOSE_LEVELS, MAX_PATIENTS, PATIENTS
 from cartrial.protocol.dosing import (
     MAX_CELLS_PER_KG,
     MAX_LD_DOSE_MG_PER_M2,
@@ -112,7 +113,7 @@ def _agents(protocol: dict[str, Any], value: float) -> None:
 
 
 #: (path, edit, the edge value the check accepts, the value next to it that it refuses).
-DOSES = [
+DOSE_EDGES = [
     ("dose_levels[1].cells_per_kg", _level("cells_per_kg"), MAX_CELLS_PER_KG, MAX_CELLS_PER_KG * 10),
     ("dose_levels[1].max_total_cells", _level("max_total_cells"), MAX_TOTAL_CELLS, MAX_TOTAL_CELLS * 10),
     (
@@ -130,7 +131,7 @@ DOSES = [
 ]
 
 
-@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSES, ids=[d[0] for d in DOSES])
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSE_EDGES, ids=[d[0] for d in DOSE_EDGES])
 def test_a_dose_beyond_its_range_is_refused_at_its_line(
     key: str, edit: Edit, edge: float, beyond: float
 ) -> None:
@@ -140,7 +141,7 @@ def test_a_dose_beyond_its_range_is_refused_at_its_line(
     assert problems and problems[0].line is not None, caught.value.problems
 
 
-@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSES, ids=[d[0] for d in DOSES])
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSE_EDGES, ids=[d[0] for d in DOSE_EDGES])
 def test_the_edge_dose_gives_finite_doses_and_the_summary_shows_them(
     key: str, edit: Edit, edge: float, beyond: float, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,3 +158,43 @@ def test_the_edge_dose_gives_finite_doses_and_the_summary_shows_them(
     code, out, err = run_captured(capsys, "protocol", "show", str(path), "--weight", str(WEIGHT_LIMITS_KG[1]))
     assert code == 0, err
     assert "inf" not in out.split()
+
+
+def _levels(protocol: dict[str, Any], value: float) -> None:
+    n = int(value)
+    protocol["dose_levels"] = [
+        {"level": i + 1, "label": f"level {i + 1}", "cells_per_kg": 1e5 * (i + 1)} for i in range(n)
+    ]
+
+
+def _expansion(protocol: dict[str, Any], value: float) -> None:
+    protocol["expansion"]["n_patients"] = value
+
+
+#: (path, edit, the largest count the escalation engine takes): the protocol must refuse one more, as
+#: `escalate` and `simulate` do (before, 51 dose levels or 10^9 expansion patients passed the check and
+#: `simulate` / `escalate replay` then refused them as "doses" / "--doses" / "n_patients").
+COUNTS = [
+    ("dose_levels", _levels, MAX_DOSE_LEVELS),
+    ("expansion.n_patients", _expansion, MAX_PATIENTS),
+]
+
+
+@pytest.mark.parametrize(("key", "edit", "largest"), COUNTS, ids=[c[0] for c in COUNTS])
+def test_a_count_the_escalation_engine_refuses_is_refused_at_its_line(
+    key: str, edit: Edit, largest: int
+) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_protocol(_text(edit, largest + 1), "p.yaml")
+    problems = [p for p in caught.value.problems if p.field == key]
+    assert problems and problems[0].line is not None, caught.value.problems
+    assert problems[0].allowed == (DOSES if key == "dose_levels" else PATIENTS).text()
+
+
+@pytest.mark.parametrize(("key", "edit", "largest"), COUNTS, ids=[c[0] for c in COUNTS])
+def test_the_largest_count_builds_the_protocols_design(key: str, edit: Edit, largest: int) -> None:
+    from cartrial.escalation import design_from_spec
+
+    protocol = parse_protocol(_text(edit, largest), "p.yaml")
+    design = design_from_spec(protocol.escalation, protocol.n_dose_levels, expansion=protocol.expansion)
+    assert design is not None

@@ -19,6 +19,7 @@ from cartrial.protocol.design_options import (
     DESIGN_OPTIONS,
     DESIGNS,
     OPTIONS,
+    PATIENTS,
     check_design_options,
     not_for_design,
     spec_options,
@@ -332,8 +333,18 @@ class ExpansionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     dose_level: int = Field(ge=1, description="1-based dose level number.")
-    n_patients: int = Field(ge=1)
+    n_patients: int
     notes: str | None = None
+
+    @field_validator("n_patients", mode="before")
+    @classmethod
+    def _patients(cls, value: object) -> object:
+        """The escalation engine's rule for an expansion cohort (`PATIENTS`, the `ExpansionCohort` behaviour
+        that `simulate` builds from this section): 1 to 10000."""
+        problem = PATIENTS.problem("n_patients", value)
+        if problem is not None:
+            raise option_error(problem)
+        return value
 
 
 __all__ = [
