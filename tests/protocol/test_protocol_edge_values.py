@@ -19,7 +19,14 @@ import yaml
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
 from cartrial.protocol import dose_for, load_candidate, lymphodepletion_doses, parse_protocol, screen
-from cartrial.protocol.design_options import DOSES, MAX_DOSE_LEVELS, MAX_PATIENTS, PATIENTS
+from cartrial.protocol.design_options import (
+    DOSES,
+    MAX_DAYS,
+    MAX_DOSE_LEVELS,
+    MAX_PATIENTS,
+    PATIENTS,
+    STAGGER_DAYS,
+)
 from cartrial.protocol.dosing import (
     MAX_CELLS_PER_KG,
     MAX_LD_DOSE_MG_PER_M2,
@@ -198,3 +205,27 @@ def test_the_largest_count_builds_the_protocols_design(key: str, edit: Edit, lar
     protocol = parse_protocol(_text(edit, largest), "p.yaml")
     design = design_from_spec(protocol.escalation, protocol.n_dose_levels, expansion=protocol.expansion)
     assert design is not None
+
+
+def _stagger(protocol: dict[str, Any], value: float) -> None:
+    protocol["escalation"]["stagger_days"] = value
+
+
+def test_a_stagger_beyond_the_engines_days_is_refused_at_its_line() -> None:
+    """10^12 days passed the check; `simulate study` then refused the study as running past the year 9999,
+    naming the expansion cohort."""
+    with pytest.raises(InputError) as caught:
+        parse_protocol(_text(_stagger, MAX_DAYS + 1), "p.yaml")
+    problems = [p for p in caught.value.problems if p.field == "escalation.stagger_days"]
+    assert problems and problems[0].line is not None, caught.value.problems
+    assert problems[0].allowed == STAGGER_DAYS.text()
+
+
+def test_the_longest_stagger_simulates_the_example_scenario(tmp_path: Path) -> None:
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.study import simulate_study
+
+    text = _text(_stagger, MAX_DAYS)
+    scenario, _ = load_scenario(FOLDER / "scenario.yaml")
+    study = simulate_study(prepare(scenario, parse_protocol(text, "p.yaml")), seed=1)
+    assert study is not None

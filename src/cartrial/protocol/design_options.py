@@ -59,6 +59,9 @@ PATIENTS = Allowed(low=1, high=MAX_PATIENTS, integer=True)
 """A number of patients (an expansion cohort, a behaviour's patient count; `MAX_PATIENTS`)."""
 DAYS = Allowed(low=0, high=MAX_DAYS, low_exclusive=True, unit="days")
 """A DLT window, or the time between TITE-CRM cohorts (`MAX_DAYS`)."""
+STAGGER_DAYS = Allowed(low=0, high=MAX_DAYS, integer=True, unit="days")
+"""Days between the first and the next patient of a cohort (sentinel dosing; 0 = none; `MAX_DAYS`): the
+trial simulator adds them to every cohort's calendar."""
 _FLAG = TRUE_FALSE
 
 
@@ -435,6 +438,7 @@ __all__ = [
     "OPTIONS",
     "PATIENTS",
     "PROBABILITY",
+    "STAGGER_DAYS",
     "DesignOption",
     "check_design_options",
     "check_options",

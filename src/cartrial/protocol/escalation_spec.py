@@ -20,6 +20,7 @@ from cartrial.protocol.design_options import (
     DESIGNS,
     OPTIONS,
     PATIENTS,
+    STAGGER_DAYS,
     check_design_options,
     not_for_design,
     spec_options,
@@ -188,7 +189,7 @@ class EscalationSpec(BaseModel):
     skip_rule: Literal["current", "highest_tried"] | None = None
     coherent: TrueFalse | None = None
     dlt_window_days: int
-    stagger_days: int = Field(default=0, ge=0)
+    stagger_days: int = 0
     dlt_rules: list[DltRule] = Field(default_factory=list)
 
     @field_validator(*_RANGED_FIELDS)
@@ -198,6 +199,16 @@ class EscalationSpec(BaseModel):
         protocol reader locates it: file, line, key)."""
         field = str(info.field_name)
         problem = OPTIONS[_RANGED_FIELDS[field]].problem(value, field)
+        if problem is not None:
+            raise option_error(problem)
+        return value
+
+    @field_validator("stagger_days", mode="before")
+    @classmethod
+    def _stagger(cls, value: object) -> object:
+        """`STAGGER_DAYS` (0 to 3650 days): 10^12 days passed, and `simulate study` then refused the study
+        as running past the year 9999, naming the expansion cohort."""
+        problem = STAGGER_DAYS.problem("stagger_days", value)
         if problem is not None:
             raise option_error(problem)
         return value
