@@ -195,3 +195,24 @@ def test_every_nca_interval_is_summarised_and_exported(snapshot: StudySnapshot) 
         assert len(mine) == len(nca)
         expected = sorted(float(v) for v in nca[column] if v == v)
         assert sorted(float(v) for v in mine["PPSTRESN"] if v == v) == pytest.approx(expected)
+
+
+def test_a_protocol_without_responder_endpoints_exports_an_empty_adrs(snapshot: StudySnapshot) -> None:
+    """Responder endpoints are optional in a protocol; before, `export cdisc` of such a study failed with a
+    traceback (KeyError 'responders_summary')."""
+    from cartrial.cdisc.export import build_all
+    from cartrial.protocol.responders import RESPONDER_DEFINITIONS
+
+    protocol = snapshot.protocol
+    kept = {k: e for k, e in protocol.endpoints.items() if e.definition not in RESPONDER_DEFINITIONS}
+    assert len(kept) < len(protocol.endpoints)
+    analysis = protocol.analysis.model_copy(
+        update={"populations": protocol.analysis.populations.model_copy(update={"efficacy_evaluable": {}})}
+    )
+    changed_snapshot = dataclasses.replace(
+        snapshot, protocol=protocol.model_copy(update={"endpoints": kept, "analysis": analysis})
+    )
+    changed = analyse(changed_snapshot)
+    assert "responders_by_subject" not in changed.datasets
+    frames = build_all(changed_snapshot, changed, None)
+    assert len(frames["ADRS"]) == 0
