@@ -35,6 +35,7 @@ from cartrial.protocol.dosing import (
     WEIGHT_LIMITS_KG,
 )
 from cartrial.protocol.eligibility import MAX_LOOKBACK_MONTHS
+from cartrial.protocol.schedule import MAX_SCHEDULE_DAYS
 
 from ..conftest import run_captured
 
@@ -229,3 +230,46 @@ def test_the_longest_stagger_simulates_the_example_scenario(tmp_path: Path) -> N
     scenario, _ = load_scenario(FOLDER / "scenario.yaml")
     study = simulate_study(prepare(scenario, parse_protocol(text, "p.yaml")), seed=1)
     assert study is not None
+
+
+def _first_visit(name: str) -> Edit:
+    def edit(protocol: dict[str, Any], value: float) -> None:
+        protocol["schedule"]["visits"][0][name] = value
+
+    return edit
+
+
+#: (path, edit, the edge value the check accepts, the value beyond it).
+SCHEDULE = [
+    ("schedule.visits[0].study_day", _first_visit("study_day"), -MAX_SCHEDULE_DAYS, -MAX_SCHEDULE_DAYS - 1),
+    (
+        "schedule.visits[0].window_minus_days",
+        _first_visit("window_minus_days"),
+        MAX_SCHEDULE_DAYS,
+        MAX_SCHEDULE_DAYS + 1,
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), SCHEDULE, ids=[s[0] for s in SCHEDULE])
+def test_a_visit_day_beyond_a_century_is_refused_at_its_line(
+    key: str, edit: Edit, edge: float, beyond: float
+) -> None:
+    """A visit on day -10^9 passed the check; the import of any study then failed with a traceback."""
+    with pytest.raises(InputError) as caught:
+        parse_protocol(_text(edit, beyond), "p.yaml")
+    problems = [p for p in caught.value.problems if p.field == key]
+    assert problems and problems[0].line is not None, caught.value.problems
+
+
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), SCHEDULE, ids=[s[0] for s in SCHEDULE])
+def test_the_earliest_allowed_visit_gives_the_edit_checks_a_date(
+    key: str, edit: Edit, edge: float, beyond: float
+) -> None:
+    import datetime as dt
+
+    from cartrial.store.edit_checks import earliest_assessment_day
+
+    protocol = parse_protocol(_text(edit, edge), "p.yaml")
+    earliest = earliest_assessment_day(protocol)
+    assert dt.date(2021, 4, 1) + dt.timedelta(days=earliest) < dt.date(2021, 4, 1)
