@@ -163,3 +163,56 @@ def test_nca_options_built_without_validation_are_refused_by_the_analysis(snapsh
     [problem] = caught.value.problems
     assert problem.field == "analysis.options.nca_options.min_adj_r2"
     assert (problem.value, problem.line) == (2, None)
+
+
+def test_every_nca_interval_is_summarised_and_exported(snapshot: StudySnapshot) -> None:
+    """Each partial AUC of ``nca_intervals_days`` (not only the default day 0-28) is in the NCA summary and is
+    an SDTM PP AUCINT record with its own interval; before, AUC0-28 was hard-coded: another interval was left
+    out of the summary silently and the CDISC export failed (KeyError 'auc_0_28')."""
+    from cartrial.cdisc.export import build_all, validate_all
+    from cartrial.kinetics.nca import interval_column
+
+    intervals = [[0.0, 14.0], [0.0, 0.5]]
+    text = snapshot.protocol_yaml
+    text = (
+        text[: text.index("\nanalysis:\n")]
+        + f"\nanalysis:\n  options:\n    nca_intervals_days: {intervals}\n"
+    )
+    changed_snapshot = dataclasses.replace(snapshot, protocol=parse_protocol(text))
+    changed = analyse(changed_snapshot)
+    columns = [interval_column(a, b) for a, b in intervals]
+    summary = changed.datasets["nca_summary"].table
+    assert set(columns) <= set(summary["parameter"])
+    assert "auc_0_28" not in set(summary["parameter"])
+    nca = changed.datasets["nca_by_subject"].table
+    frames = build_all(changed_snapshot, changed, None)
+    assert not [f for fs in validate_all({k: frames[k] for k in ("PP", "ADPP")}).values() for f in fs]
+    pp = frames["PP"]
+    aucint = pp[pp["PPTESTCD"] == "AUCINT"]
+    assert len(aucint) == len(intervals) * len(nca)
+    for (start, end), column in zip(intervals, columns, strict=True):
+        mine = aucint[(aucint["PPSTINT"] == f"P{start:g}D") & (aucint["PPENINT"] == f"P{end:g}D")]
+        assert len(mine) == len(nca)
+        expected = sorted(float(v) for v in nca[column] if v == v)
+        assert sorted(float(v) for v in mine["PPSTRESN"] if v == v) == pytest.approx(expected)
+
+
+def test_a_protocol_without_responder_endpoints_exports_an_empty_adrs(snapshot: StudySnapshot) -> None:
+    """Responder endpoints are optional in a protocol; before, `export cdisc` of such a study failed with a
+    traceback (KeyError 'responders_summary')."""
+    from cartrial.cdisc.export import build_all
+    from cartrial.protocol.responders import RESPONDER_DEFINITIONS
+
+    protocol = snapshot.protocol
+    kept = {k: e for k, e in protocol.endpoints.items() if e.definition not in RESPONDER_DEFINITIONS}
+    assert len(kept) < len(protocol.endpoints)
+    analysis = protocol.analysis.model_copy(
+        update={"populations": protocol.analysis.populations.model_copy(update={"efficacy_evaluable": {}})}
+    )
+    changed_snapshot = dataclasses.replace(
+        snapshot, protocol=protocol.model_copy(update={"endpoints": kept, "analysis": analysis})
+    )
+    changed = analyse(changed_snapshot)
+    assert "responders_by_subject" not in changed.datasets
+    frames = build_all(changed_snapshot, changed, None)
+    assert len(frames["ADRS"]) == 0

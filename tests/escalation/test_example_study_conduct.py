@@ -106,3 +106,26 @@ def test_dated_records_agree_with_each_subjects_infusion(study: Path) -> None:
 def test_the_template_sample_of_decisions_mirrors_the_example(study: Path) -> None:
     template = cartrial_templates.path() / "escalation_decisions.csv"
     assert _rows(template) == _rows(study / "escalation_decisions.csv")
+
+
+def test_patients_the_protocols_design_would_not_have_treated_are_a_deviation(study: Path) -> None:
+    """A protocol that passes `protocol check` whose design stops after the first cohort (BOIN, max_n 3)
+    against the example's conduct (three cohorts): every later cohort is listed as a deviation; before, the
+    replay failed with "--outcomes: expansion patients must be treated at level 1" (an option `escalate
+    replay` does not have)."""
+    from cartrial.protocol import parse_protocol
+    from cartrial.tabular import read_csv
+
+    text = (study.parent / "protocol.yaml").read_text(encoding="utf-8")
+    start = text.index("escalation:\n")
+    end = text.index("  dlt_window_days:", start)
+    text = text[:start] + "escalation:\n  design: boin\n  target: 0.3\n  max_n: 3\n" + text[end:]
+    protocol = parse_protocol(text)
+    decisions = read_csv(study / "escalation_decisions.csv")
+    result = replay_decisions(decisions, read_csv(study / "infusions.csv"), None, protocol)
+    table = result.table
+    assert len(table) == len(decisions)
+    assert (table["deviation"] != "").all()
+    later = table.iloc[1:]
+    assert later["design_decision"].eq("").all() and later["design_next_dose"].isna().all()
+    assert later["deviation"].str.contains("the protocol's design gives no decision after").all()

@@ -630,21 +630,21 @@ def test_two_relapses_on_one_date_are_refused_at_the_second() -> None:
 @pytest.mark.parametrize(
     ("rule", "field"),
     [
-        ({"type": "relapse_activity", "long_window_months": 1201}, "long_window_months"),
+        ({"type": "relapse_activity", "long_window_months": 1561}, "long_window_months"),
         (
-            {"type": "relapse_activity", "short_window_months": 1201, "long_window_months": 1202},
+            {"type": "relapse_activity", "short_window_months": 1561, "long_window_months": 1562},
             "short_window_months",
         ),
         ({"type": "relapse_activity", "merge_window_days": 366}, "merge_window_days"),
-        ({"type": "immunosuppressant_refractory", "min_duration_months": 1201}, "min_duration_months"),
-        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": 1201}, "min_months"),
-        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_days": 36526}, "min_days"),
-        ({"type": "edss_range", "max_days_before_screening": 36526}, "max_days_before_screening"),
+        ({"type": "immunosuppressant_refractory", "min_duration_months": 1561}, "min_duration_months"),
+        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": 1561}, "min_months"),
+        ({"type": "washout", "therapy_classes": ["anti_cd20"], "min_days": 47483}, "min_days"),
+        ({"type": "edss_range", "max_days_before_screening": 47483}, "max_days_before_screening"),
     ],
 )
 def test_a_look_back_beyond_100_years_is_refused(rule: dict[str, Any], field: str) -> None:
     """`long_window_months: 100000` passed `protocol check` and `screen` ended in a traceback (the window
-    left the calendar); every look-back is at most 100 years (1200 months, 36525 days)."""
+    left the calendar); every look-back is at most 130 years (1560 months, 47482 days; D-19.24, D-19.32)."""
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError) as caught:

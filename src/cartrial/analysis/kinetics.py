@@ -46,8 +46,19 @@ PD_MARKERS = (
 )
 """Numeric PD analytes of the PD form summarised as baseline, post-infusion nadir and last value."""
 
-GEOMETRIC_PARAMETERS = ("cmax", "auclast", "auc_0_28", "half_life")
+GEOMETRIC_PARAMETERS = ("cmax", "auclast", "half_life")
+"""Summarised as geometric mean and CV, with every partial AUC of the protocol's ``nca_intervals_days``
+(`interval_parameters`)."""
 MEDIAN_PARAMETERS = ("tmax", "tlast")
+
+
+def interval_parameters(intervals: Any) -> tuple[str, ...]:
+    """The partial-AUC columns of the NCA for the protocol's `intervals` (``analysis.options.
+    nca_intervals_days``), each once, in the protocol's order: ``auc_0_28`` for the default ``[[0, 28]]``
+    (`interval_column`)."""
+    from cartrial.kinetics.nca import interval_column
+
+    return tuple(dict.fromkeys(interval_column(float(a), float(b)) for a, b in intervals))
 
 
 def persistence_column(persistence_day: float) -> str:
@@ -98,6 +109,8 @@ def nca_datasets(
     nca = result.table.copy()
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
+    cmax, auclast, half_life = GEOMETRIC_PARAMETERS
+    geometric = (cmax, auclast, *interval_parameters(spec.nca_intervals_days), half_life)
     rows: list[dict[str, Any]] = []
     for analyte, part in nca.groupby("analyte", sort=True):
         groups = [
@@ -105,7 +118,7 @@ def nca_datasets(
             for lv in sorted(set(part["dose_level"].dropna()))
         ]
         for group, sub in [*groups, (ALL, part)]:
-            for parameter in (*GEOMETRIC_PARAMETERS, *MEDIAN_PARAMETERS):
+            for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue
                 values = pd.to_numeric(sub[parameter], errors="coerce").tolist()

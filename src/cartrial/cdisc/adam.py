@@ -542,6 +542,8 @@ def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt
 def build_adrs(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
     endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason); CRIT1 = the definition."""
+    if "responders_by_subject" not in analysis.datasets:  # a protocol without responder endpoints
+        return empty_frame(spec)
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
     summary = analysis.datasets["responders_summary"].table
     descriptions = {str(r["endpoint"]): str(r["description"]) for r in _rows(summary)}

@@ -923,20 +923,43 @@ PP_PARAMS: Mapping[str, tuple[str, str, str]] = {
     "aucall": ("AUCALL", "AUC All", "auc_unit"),
     "aucinf_obs": ("AUCIFO", "AUC Infinity Obs", "auc_unit"),
     "half_life": ("LAMZHL", "Half-Life Lambda z", "time_unit"),
-    "auc_0_28": ("AUCINT", "AUC from T1 to T2", "auc_unit"),
 }
+"""The interval AUCs follow: one AUCINT per interval of the protocol's ``analysis.options.nca_intervals_days``
+(`pp_intervals`)."""
+
+AUCINT: tuple[str, str, str] = ("AUCINT", "AUC from T1 to T2", "auc_unit")
+
+
+def _iso_days(days: float) -> str:
+    """An ISO 8601 duration of `days` days, never in exponent notation (``P0D``, ``P28D``, ``P0.5D``)."""
+    return f"P{np.format_float_positional(float(days), trim='-')}D"
+
+
+def pp_intervals(protocol: Any) -> list[tuple[str, str, str]]:
+    """(nca_by_subject column, PPSTINT, PPENINT) of every partial AUC the protocol's analysis computes
+    (``analysis.options.nca_intervals_days``, each interval once, in the protocol's order)."""
+    from cartrial.kinetics.nca import interval_column
+
+    out: dict[str, tuple[str, str, str]] = {}
+    for start, end in protocol.analysis.options.nca_intervals_days:
+        column = interval_column(float(start), float(end))
+        out.setdefault(column, (column, _iso_days(start), _iso_days(end)))
+    return list(out.values())
 
 
 def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """NCA parameters of the analysis layer (`nca_by_subject`, cartrial.kinetics via the analysis); a
     parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped)."""
     table = ctx.analysis.datasets["nca_by_subject"].table
+    intervals = pp_intervals(ctx.snapshot.protocol)
     rows = []
     for r in _rows(table):
         sid = str(r["subject_id"])
         tl = ctx.timeline(sid)
         testcd_pc = PC_TESTS.get(str(r["analyte"]), (str(r["analyte"]).upper(), ""))[0]
-        for column, (code, test, unit_col) in PP_PARAMS.items():
+        params = [(column, param, "", "") for column, param in PP_PARAMS.items()]
+        params += [(column, AUCINT, stint, enint) for column, stint, enint in intervals]
+        for column, (code, test, unit_col), stint, enint in params:
             value = r[column]
             missing = value is None or (isinstance(value, float) and math.isnan(value))
             unit = ascii_text(r[unit_col]).replace("cells.day/uL", "day*cells/uL")
@@ -954,8 +977,8 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "PPSTAT": "NOT DONE" if missing else "",
                     "PPREASND": ascii_text(r["not_estimable"])[:200] if missing else "",
                     "PPSPEC": "BLOOD",
-                    "PPSTINT": "P0D" if code == "AUCINT" else "",
-                    "PPENINT": "P28D" if code == "AUCINT" else "",
+                    "PPSTINT": stint,
+                    "PPENINT": enint,
                     "PPRFTDTC": dtc(tl.infusion.isoformat()) if tl.infusion else "",
                     "PPDTC": "",
                 }

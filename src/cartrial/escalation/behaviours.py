@@ -25,7 +25,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
 from cartrial.escalation.interval import prob_above
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
-from cartrial.protocol.design_options import MAX_DOSE_LEVELS, MAX_PATIENTS, OPTIONS, PROBABILITY, dose_levels
+from cartrial.protocol.design_options import MAX_DOSE_LEVELS, OPTIONS, PATIENTS, PROBABILITY, dose_levels
 
 
 def _declared(rule: Allowed) -> dict[str, Allowed]:
@@ -37,8 +37,8 @@ def _declared(rule: Allowed) -> dict[str, Allowed]:
 _LEVEL = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
 """A 1-based dose level (at most the design's number of levels, checked when the behaviour is applied to a
 design: `BehavingDesign`)."""
-_PATIENTS = Allowed(low=1, high=MAX_PATIENTS, integer=True)
-"""A number of patients."""
+_PATIENTS = PATIENTS
+"""A number of patients (the protocol's expansion cohort is checked by the same rule)."""
 
 
 class Behaviour(ABC):

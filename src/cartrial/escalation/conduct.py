@@ -227,9 +227,16 @@ def replay_decisions(
                 ),
             )
         )
-        fit = design.fit(history)
-        expected = design_decision(fit, cohort_level)
-        if expected != recorded[i]:
+        try:
+            fit = design.fit(history)
+        except InputError as error:  # patients the design would not have treated: a deviation, not a failure
+            fit = None
+            deviations.append(
+                f"the protocol's design gives no decision after {format_outcomes(history)!r}: "
+                + "; ".join(problem.message for problem in error.problems)
+            )
+        expected = design_decision(fit, cohort_level) if fit is not None else ""
+        if fit is not None and expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
                 f"{format_outcomes(history)!r}"
@@ -246,7 +253,7 @@ def replay_decisions(
                 "window_complete": complete,
                 "recorded_decision": recorded[i],
                 "design_decision": expected,
-                "design_next_dose": fit.next_dose,
+                "design_next_dose": fit.next_dose if fit is not None else None,
                 "deviation": "; ".join(deviations),
             }
         )

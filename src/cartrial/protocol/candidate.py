@@ -42,7 +42,7 @@ CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 SCREENING_DATES = (dt.date(1900, 1, 1), dt.date(9999, 12, 31))
 """The screening dates a candidate may be screened on: from 1900 (the earliest birth year of the study forms)
 to the end of the calendar. Every eligibility look-back (at most `cartrial.protocol.eligibility.
-MAX_HISTORY_MONTHS`) then stays in the calendar (a screening date in year 1 ended in a traceback;
+MAX_LOOKBACK_MONTHS`) then stays in the calendar (a screening date in year 1 ended in a traceback;
 docs/science/decisions.md D-19.24)."""
 
 

@@ -55,8 +55,13 @@ PROBABILITY = Allowed(low=0, high=1, low_exclusive=True, high_exclusive=True)
 """A probability strictly between 0 and 1: a target DLT rate, a cut-off, an interval half-width."""
 DOSES = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
 """The number of dose levels K of a design (`MAX_DOSE_LEVELS`)."""
+PATIENTS = Allowed(low=1, high=MAX_PATIENTS, integer=True)
+"""A number of patients (an expansion cohort, a behaviour's patient count; `MAX_PATIENTS`)."""
 DAYS = Allowed(low=0, high=MAX_DAYS, low_exclusive=True, unit="days")
 """A DLT window, or the time between TITE-CRM cohorts (`MAX_DAYS`)."""
+STAGGER_DAYS = Allowed(low=0, high=MAX_DAYS, integer=True, unit="days")
+"""Days between the first and the next patient of a cohort (sentinel dosing; 0 = none; `MAX_DAYS`): the
+trial simulator adds them to every cohort's calendar."""
 _FLAG = TRUE_FALSE
 
 
@@ -431,7 +436,9 @@ __all__ = [
     "MAX_DOSE_LEVELS",
     "MAX_PATIENTS",
     "OPTIONS",
+    "PATIENTS",
     "PROBABILITY",
+    "STAGGER_DAYS",
     "DesignOption",
     "check_design_options",
     "check_options",

@@ -35,6 +35,20 @@ if TYPE_CHECKING:
 WEIGHT_LIMITS_KG = (1.0, 500.0)
 HEIGHT_LIMITS_CM = (30.0, 272.0)
 
+#: Largest dose a protocol may state (docs/science/decisions.md D-19.33): 10^12 CAR+ T cells per kg is above
+#: the body's own cell count per kg (about 3.7×10^13 cells in 70 kg, Bianconi E et al., Ann Hum Biol
+#: 2013;40:463), so a larger value is a unit error; the cap on the total is that dose at the heaviest weight
+#: the calculators accept. Unbounded, 1.7e308 cells/kg passed the check and the dose for 50 kg overflowed to
+#: infinity (`protocol show` failed).
+MAX_CELLS_PER_KG = 1e12
+MAX_TOTAL_CELLS = MAX_CELLS_PER_KG * WEIGHT_LIMITS_KG[1]
+#: Lowest product concentration (CAR+ cells per mL): below it the infusion volume of the largest dose
+#: overflows; real products hold 10^5 to 10^8 cells/mL.
+MIN_CONCENTRATION_CELLS_PER_ML = 1.0
+#: Largest lymphodepletion dose per m² and day (mg): 100 g/m²/day is far above any regimen (cyclophosphamide
+#: at most a few g/m²/day); unbounded, 1.7e308 mg/m² gave infinite daily doses.
+MAX_LD_DOSE_MG_PER_M2 = 1e5
+
 
 class BsaMethod(StrEnum):
     """Body-surface-area formula (Mosteller 1987 is the default; DuBois & DuBois 1916 on request)."""
@@ -108,11 +122,13 @@ class DoseLevel(BaseModel):
 
     level: int = Field(ge=1, description="1-based dose level number (1 = lowest).")
     label: str = Field(min_length=1)
-    cells_per_kg: float = Field(gt=0, description="CAR+ T cells per kg of body weight.")
-    max_total_cells: float | None = Field(default=None, gt=0, description="Cap on total CAR+ T cells.")
+    cells_per_kg: float = Field(gt=0, le=MAX_CELLS_PER_KG, description="CAR+ T cells per kg of body weight.")
+    max_total_cells: float | None = Field(
+        default=None, gt=0, le=MAX_TOTAL_CELLS, description="Cap on total CAR+ T cells."
+    )
     min_weight_kg: float | None = Field(default=None, gt=0, le=WEIGHT_LIMITS_KG[1])
     max_weight_kg: float | None = Field(default=None, gt=0, le=WEIGHT_LIMITS_KG[1])
-    concentration_cells_per_ml: float | None = Field(default=None, gt=0)
+    concentration_cells_per_ml: float | None = Field(default=None, ge=MIN_CONCENTRATION_CELLS_PER_ML)
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -337,7 +353,7 @@ class LymphodepletionAgent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
-    dose_mg_per_m2_per_day: float = Field(gt=0)
+    dose_mg_per_m2_per_day: float = Field(gt=0, le=MAX_LD_DOSE_MG_PER_M2)
     days: list[int] = Field(min_length=1, description="Days relative to infusion (day 0); negative.")
     route: str = "IV"
     infusion_minutes: float | None = Field(default=None, gt=0)
@@ -561,6 +577,10 @@ def lymphodepletion_doses(
 
 __all__ = [
     "HEIGHT_LIMITS_CM",
+    "MAX_CELLS_PER_KG",
+    "MAX_LD_DOSE_MG_PER_M2",
+    "MAX_TOTAL_CELLS",
+    "MIN_CONCENTRATION_CELLS_PER_ML",
     "WEIGHT_LIMITS_KG",
     "AgentDailyDose",
     "BsaMethod",

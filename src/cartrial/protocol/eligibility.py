@@ -24,11 +24,17 @@ from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
 from cartrial.protocol.relapse_options import MERGE_WINDOW_DAYS_RANGE
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
-MAX_HISTORY_MONTHS = 1200
-"""The longest look-back of an eligibility rule, in calendar months (100 years: a patient's whole history).
-A longer window moved the screening date out of the calendar (a traceback in `screen`; D-19.24)."""
-MAX_HISTORY_DAYS = 36525
-"""The same look-back in days (100 × 365.25)."""
+MAX_AGE_YEARS = 130
+"""Oldest age an age rule may name (completed years)."""
+
+MAX_LOOKBACK_MONTHS = 12 * MAX_AGE_YEARS
+"""Longest look-back (or duration) in calendar months an eligibility rule may name: a lifetime of the oldest
+allowed age. Longer windows reach no record a candidate can have and moved the screening date out of the
+calendar (year 1 to 9999), so the screening failed (docs/science/decisions.md D-19.32)."""
+
+MAX_LOOKBACK_DAYS = int(MAX_AGE_YEARS * 365.25)
+"""The same look-back in days (130 × 365.25, the year of docs/science/neuro-outcomes.md §4.3), for the rules
+that count days (washout `min_days`, EDSS and lab freshness `max_days_before_screening`; D-19.24)."""
 
 
 class CriterionKind(StrEnum):
@@ -44,8 +50,8 @@ class AgeRangeRule(_Rule):
     """Age in completed years at screening within [min_years, max_years] (inclusive)."""
 
     type: Literal["age_range"]
-    min_years: int | None = Field(default=None, ge=0, le=130)
-    max_years: int | None = Field(default=None, ge=0, le=130)
+    min_years: int | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
+    max_years: int | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
 
     @model_validator(mode="after")
     def _bounds(self) -> AgeRangeRule:
@@ -115,7 +121,7 @@ class ImmunosuppressantRefractoryRule(_Rule):
 
     type: Literal["immunosuppressant_refractory"]
     min_agents: int = Field(default=1, ge=1)
-    min_duration_months: int = Field(default=12, ge=1, le=MAX_HISTORY_MONTHS)
+    min_duration_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
     therapy_classes: list[TherapyClass] = Field(
         default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
     )
@@ -144,8 +150,8 @@ class RelapseActivityRule(_Rule):
     """
 
     type: Literal["relapse_activity"]
-    short_window_months: int = Field(default=12, ge=1, le=MAX_HISTORY_MONTHS)
-    long_window_months: int = Field(default=24, ge=1, le=MAX_HISTORY_MONTHS)
+    short_window_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
+    long_window_months: int = Field(default=24, ge=1, le=MAX_LOOKBACK_MONTHS)
     min_in_short_window: int = Field(default=2, ge=1)
     min_in_long_window: int = Field(default=3, ge=1)
     min_in_short_window_with_long: int = Field(default=1, ge=0)
@@ -178,7 +184,7 @@ class EdssRangeRule(_Rule):
     type: Literal["edss_range"]
     min_score: float = Field(default=0.0, ge=0, le=10)
     max_score: float = Field(default=10.0, ge=0, le=10)
-    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_HISTORY_DAYS)
+    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_LOOKBACK_DAYS)
 
     @model_validator(mode="after")
     def _bounds(self) -> EdssRangeRule:
@@ -207,7 +213,7 @@ class LabThresholdRule(_Rule):
     comparator: Comparator
     value: float
     unit: str = Field(min_length=1)
-    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_HISTORY_DAYS)
+    max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_LOOKBACK_DAYS)
 
 
 class WashoutRule(_Rule):
@@ -216,8 +222,8 @@ class WashoutRule(_Rule):
 
     type: Literal["washout"]
     therapy_classes: list[TherapyClass] = Field(min_length=1)
-    min_days: int | None = Field(default=None, ge=1, le=MAX_HISTORY_DAYS)
-    min_months: int | None = Field(default=None, ge=1, le=MAX_HISTORY_MONTHS)
+    min_days: int | None = Field(default=None, ge=1, le=MAX_LOOKBACK_DAYS)
+    min_months: int | None = Field(default=None, ge=1, le=MAX_LOOKBACK_MONTHS)
 
     @model_validator(mode="after")
     def _one_period(self) -> WashoutRule:
@@ -303,6 +309,9 @@ class Eligibility(BaseModel):
 
 
 __all__ = [
+    "MAX_AGE_YEARS",
+    "MAX_LOOKBACK_DAYS",
+    "MAX_LOOKBACK_MONTHS",
     "ULN_UNIT",
     "AgeRangeRule",
     "Aqp4AssayRequirement",

@@ -19,6 +19,8 @@ from cartrial.protocol.design_options import (
     DESIGN_OPTIONS,
     DESIGNS,
     OPTIONS,
+    PATIENTS,
+    STAGGER_DAYS,
     check_design_options,
     not_for_design,
     spec_options,
@@ -187,7 +189,7 @@ class EscalationSpec(BaseModel):
     skip_rule: Literal["current", "highest_tried"] | None = None
     coherent: TrueFalse | None = None
     dlt_window_days: int
-    stagger_days: int = Field(default=0, ge=0)
+    stagger_days: int = 0
     dlt_rules: list[DltRule] = Field(default_factory=list)
 
     @field_validator(*_RANGED_FIELDS)
@@ -197,6 +199,16 @@ class EscalationSpec(BaseModel):
         protocol reader locates it: file, line, key)."""
         field = str(info.field_name)
         problem = OPTIONS[_RANGED_FIELDS[field]].problem(value, field)
+        if problem is not None:
+            raise option_error(problem)
+        return value
+
+    @field_validator("stagger_days", mode="before")
+    @classmethod
+    def _stagger(cls, value: object) -> object:
+        """`STAGGER_DAYS` (0 to 3650 days): 10^12 days passed, and `simulate study` then refused the study
+        as running past the year 9999, naming the expansion cohort."""
+        problem = STAGGER_DAYS.problem("stagger_days", value)
         if problem is not None:
             raise option_error(problem)
         return value
@@ -332,8 +344,18 @@ class ExpansionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     dose_level: int = Field(ge=1, description="1-based dose level number.")
-    n_patients: int = Field(ge=1)
+    n_patients: int
     notes: str | None = None
+
+    @field_validator("n_patients", mode="before")
+    @classmethod
+    def _patients(cls, value: object) -> object:
+        """The escalation engine's rule for an expansion cohort (`PATIENTS`, the `ExpansionCohort` behaviour
+        that `simulate` builds from this section): 1 to 10000."""
+        problem = PATIENTS.problem("n_patients", value)
+        if problem is not None:
+            raise option_error(problem)
+        return value
 
 
 __all__ = [

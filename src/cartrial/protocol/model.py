@@ -25,7 +25,7 @@ from pydantic import (
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.analysis_spec import AnalysisSpec, analysis_issues
-from cartrial.protocol.design_options import dose_levels
+from cartrial.protocol.design_options import DOSES, dose_levels
 from cartrial.protocol.dosing import DoseLevel, DoseRounding, Lymphodepletion
 from cartrial.protocol.eligibility import Eligibility
 from cartrial.protocol.endpoints import ENDPOINT_KEY_PATTERN, EndpointSpec
@@ -149,6 +149,15 @@ def cross_section_issues(
                     )
                 )
         n_levels = len(dose_levels)
+        if DOSES.problem("dose_levels", n_levels) is not None:
+            issues.append(
+                Issue(
+                    ("dose_levels",),
+                    "more dose levels than an escalation design takes (`escalate`, `simulate`)",
+                    n_levels,
+                    DOSES.text(),
+                )
+            )
         if (
             escalation is not None
             and escalation.skeleton is not None

@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cartrial.protocol.yaml_source import Issue, semantic_error
 
+MAX_SCHEDULE_DAYS = 36525
+"""Largest study day (before or after the infusion) and window of a visit: 100 years, beyond any follow-up
+(15-year long-term follow-up of gene therapies included). Unbounded, a visit on day -10^9 passed the check and
+the import of any study failed with a traceback (the edit checks' earliest assessment date left the calendar;
+docs/science/decisions.md D-19.34)."""
+
 
 class Assessment(StrEnum):
     """Assessments a visit can schedule (enumerated so that later modules can rely on the names)."""
@@ -61,9 +67,9 @@ class Visit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
-    study_day: int
-    window_minus_days: int = Field(default=0, ge=0)
-    window_plus_days: int = Field(default=0, ge=0)
+    study_day: int = Field(ge=-MAX_SCHEDULE_DAYS, le=MAX_SCHEDULE_DAYS)
+    window_minus_days: int = Field(default=0, ge=0, le=MAX_SCHEDULE_DAYS)
+    window_plus_days: int = Field(default=0, ge=0, le=MAX_SCHEDULE_DAYS)
     assessments: list[Assessment] = Field(min_length=1)
     notes: str | None = None
 
@@ -146,4 +152,4 @@ class Schedule(BaseModel):
         return None
 
 
-__all__ = ["Assessment", "Schedule", "UnscheduledVisit", "Visit"]
+__all__ = ["MAX_SCHEDULE_DAYS", "Assessment", "Schedule", "UnscheduledVisit", "Visit"]

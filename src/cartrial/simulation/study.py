@@ -139,8 +139,8 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "the simulated study runs past the year 9999 (accrual start_date, enrolment and follow-up)",
                 field="expansion_patients",
                 value=expansion.n_patients if expansion is not None else None,
-                allowed="fewer patients (--expansion-patients), a faster accrual (candidates_per_month) or "
-                "an earlier accrual start_date",
+                allowed="fewer patients (--expansion-patients), a faster accrual (candidates_per_month), "
+                "a shorter stagger (protocol escalation.stagger_days) or an earlier accrual start_date",
             )
         )
     eff = _efficacy(prepared, draws, slot_dose, follow)
