@@ -216,3 +216,51 @@ def test_a_protocol_without_responder_endpoints_exports_an_empty_adrs(snapshot: 
     assert "responders_by_subject" not in changed.datasets
     frames = build_all(changed_snapshot, changed, None)
     assert len(frames["ADRS"]) == 0
+
+
+def test_responder_endpoints_of_any_key_are_exported_with_their_own_codes(
+    snapshot: StudySnapshot, tmp_path
+) -> None:
+    """A responder endpoint under another key than the reference protocol's, or a second endpoint with the
+    same definition (another threshold), passed `protocol check` and `export cdisc` refused the whole study
+    (PARAMCD outside the non-extensible codelist PARAMRS). Each responder endpoint now has its own code,
+    in the study's codelist that the export validates against, lists in Define-XML and records for
+    `--check` (D-19.35)."""
+    from cartrial.cdisc.adam import RESPONDER_PARAMS, responder_params
+    from cartrial.cdisc.export import check_folder, export_cdisc
+
+    protocol = snapshot.protocol
+    endpoints = dict(protocol.endpoints)
+    vision = endpoints.pop("visual_acuity_response")
+    endpoints["vision_2_lines"] = vision
+    stricter = vision.parameters | {"threshold_logmar": 0.3}
+    endpoints["vision_3_lines"] = vision.model_copy(update={"parameters": stricter})
+    changed_snapshot = dataclasses.replace(
+        snapshot, protocol=protocol.model_copy(update={"endpoints": endpoints})
+    )
+    params = responder_params(changed_snapshot.protocol)
+    assert params["vision_2_lines"] == ("VISION2L", str(vision.name))
+    assert params["vision_3_lines"][0] == "VISION3L"
+    assert params["walking_response"] == RESPONDER_PARAMS["walking_response"]
+    assert len({code for code, _ in params.values()}) == len(params)
+
+    sites = {str(site): "China" for site in snapshot.tables["subjects"]["site_id"]}
+    result = export_cdisc(changed_snapshot, analyse(changed_snapshot), tmp_path, formats="json", sites=sites)
+    adrs = result.frames["ADRS"]
+    assert set(adrs["PARAMCD"]) == {code for code, _ in params.values()}
+    assert check_folder(tmp_path)[0] == []
+    define = (tmp_path / "adam" / "define.xml").read_text(encoding="utf-8")
+    assert 'CodedValue="VISION2L"' in define and 'CodedValue="VARESP"' not in define
+
+
+def test_responder_codes_are_unique_whatever_the_keys(snapshot: StudySnapshot) -> None:
+    """Keys that reduce to one code (case, punctuation, a shipped code) are numbered."""
+    from cartrial.cdisc.adam import responder_params
+
+    vision = snapshot.protocol.endpoints["visual_acuity_response"]
+    keys = ["varesp", "VaResp", "va-resp", "9lives", "a_very_long_endpoint_key", "a_very_long_endpoint_key2"]
+    endpoints = {key: vision for key in keys}
+    params = responder_params(snapshot.protocol.model_copy(update={"endpoints": endpoints}))
+    codes = [params[key][0] for key in keys]
+    assert len(set(codes)) == len(codes) and "VARESP" not in codes
+    assert all(len(c) <= 8 and c[0].isalpha() and c.isalnum() and c.isupper() for c in codes), codes

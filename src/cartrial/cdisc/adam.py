@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ from cartrial.cdisc.common import (
     study_day,
     study_day_column,
 )
-from cartrial.cdisc.spec import ADAM_ORDER, DatasetSpec, dataset_specs
+from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
@@ -36,6 +37,48 @@ RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "bladder_response": ("BLADRESP", "Bladder Response"),
     "edss_response": ("EDSSRESP", "EDSS Response"),
 }
+RESPONDER_CODELIST = "PARAMRS"
+"""The sponsor codelist of ADRS.PARAMCD: the four codes of the reference protocol's responder endpoints
+shipped in ct/codelists.yaml, or the study's own (`study_codelists`)."""
+
+
+def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
+    """Endpoint key → (PARAMCD, PARAM text) for every responder endpoint of `protocol` (an endpoint whose
+    ``definition`` is a responder definition; protocol order). The reference protocol's endpoints keep their
+    codes (`RESPONDER_PARAMS`); any other endpoint gets a code from its key: upper-case letters and digits,
+    at most 8 characters, starting with a letter, numbered when it would repeat a code (SDTMIG/ADaMIG
+    PARAMCD: 8 characters). Before, another key was cut to 8 characters outside the shipped codelist and
+    `export cdisc` refused the study (D-19.35)."""
+    from cartrial.protocol.responders import RESPONDER_DEFINITIONS
+
+    used = {code for code, _ in RESPONDER_PARAMS.values()}
+    out: dict[str, tuple[str, str]] = {}
+    for key, endpoint in protocol.endpoints.items():
+        if endpoint.definition not in RESPONDER_DEFINITIONS:
+            continue
+        if key in RESPONDER_PARAMS:
+            out[key] = RESPONDER_PARAMS[key]
+            continue
+        stem = re.sub(r"[^A-Z0-9]", "", ascii_text(key).upper())
+        stem = stem if stem[:1].isalpha() else f"R{stem}"
+        code, number = stem[:8], 1
+        while code in used:
+            number += 1
+            code = f"{stem[: 8 - len(str(number))]}{number}"
+        used.add(code)
+        out[key] = (code, ascii_text(str(endpoint.name))[:40] or code)
+    return out
+
+
+def study_codelists(protocol: Any) -> dict[str, Codelist]:
+    """The shipped codelists, with ADRS.PARAMCD's (`RESPONDER_CODELIST`) holding the codes of this study's
+    responder endpoints (`responder_params`): what the export validates against and lists in Define-XML."""
+    terms = codelists()
+    shipped = terms[RESPONDER_CODELIST]
+    own = [Term(value=code, decode=decode) for code, decode in responder_params(protocol).values()]
+    return {**terms, RESPONDER_CODELIST: shipped.model_copy(update={"terms": own})}
+
+
 TTE_PARAMS: Mapping[str, str] = {
     "TTRELAP": "Time to First Relapse After Infusion (days)",
     "TTCRSON": "Time to CRS Onset (days)",
@@ -539,7 +582,9 @@ def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
 
 
-def build_adrs(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+def build_adrs(
+    analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
+) -> pd.DataFrame:
     """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
     endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason); CRIT1 = the definition."""
     if "responders_by_subject" not in analysis.datasets:  # a protocol without responder endpoints
@@ -550,7 +595,7 @@ def build_adrs(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataF
     rows = []
     for r in _rows(analysis.datasets["responders_by_subject"].table):
         endpoint = str(r["endpoint"])
-        code, name = RESPONDER_PARAMS.get(endpoint, (endpoint.upper()[:8], endpoint))
+        code, name = params[endpoint]
         s = subjects.get(str(r["subject_id"]), {})
         evaluable = bool(r["evaluable"])
         responder = r["responder"]
@@ -652,9 +697,9 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
     out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"])
     out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff)
-    out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"])
+    out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"], responder_params(snapshot.protocol))
     out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"])
     return {name: out[name] for name in ADAM_ORDER}
 
 
-__all__ = ["RESPONDER_PARAMS", "build_adam"]
+__all__ = ["RESPONDER_CODELIST", "RESPONDER_PARAMS", "build_adam", "responder_params", "study_codelists"]

@@ -100,10 +100,11 @@ def build_define(
     version: str,
     file_format: str = "xpt",
     lengths: Mapping[str, Mapping[str, int]] | None = None,
+    terms: Mapping[str, Codelist] | None = None,
 ) -> bytes:
     """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``); `lengths`: the
     character lengths per dataset when the caller computed them (`char_lengths`, as the transport files)."""
-    terms = codelists()
+    terms = codelists() if terms is None else terms
     odm = ET.Element(
         _o("ODM"),
         {

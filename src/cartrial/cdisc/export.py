@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, dataset_specs
+from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
+from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError
 
@@ -86,9 +87,13 @@ def build_all(
     return {**sdtm, **adam}
 
 
-def validate_all(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[Finding]]:
+def validate_all(
+    frames: Mapping[str, pd.DataFrame], terms: Mapping[str, Codelist] | None = None
+) -> dict[str, list[Finding]]:
+    """Every finding of every dataset (`terms`: the study's codelists, `study_codelists`; default the
+    shipped ones)."""
     specs = dataset_specs()
-    return {name: validate_dataset(frame, specs[name]) for name, frame in frames.items()}
+    return {name: validate_dataset(frame, specs[name], terms=terms) for name, frame in frames.items()}
 
 
 def check_options(formats: str, sdtmig: str, edss_domain: str = "qs") -> None:
@@ -127,7 +132,8 @@ def export_cdisc(
 
     check_options(formats, sdtmig, edss_domain)
     frames = build_all(snapshot, analysis, sites, edss_domain=edss_domain)
-    findings = validate_all(frames)
+    terms = study_codelists(snapshot.protocol)
+    findings = validate_all(frames, terms)
     problems = [f for fs in findings.values() for f in fs]
     if problems:
         raise CdiscValidationError(problems)
@@ -175,6 +181,7 @@ def export_cdisc(
             version=__version__,
             file_format="xpt" if formats != "json" else "json",
             lengths=lengths,
+            terms=terms,
         )
         (target / "define.xml").write_bytes(define)
         written.append(f"{folder}/define.xml")
@@ -182,6 +189,10 @@ def export_cdisc(
     manifest = {
         **result.metadata(),
         "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
+        # the study's own terms of a sponsor codelist (ADRS.PARAMCD), for `--check` of the written folder
+        "study_codelists": {
+            RESPONDER_CODELIST: [[term.value, term.decode] for term in terms[RESPONDER_CODELIST].terms]
+        },
     }
     write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return result
@@ -197,6 +208,7 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     if not folder.is_dir():
         raise CartrialError(f"--check: {folder} is not a folder")
     specs = dataset_specs()
+    terms = _written_codelists(folder)
     findings: list[Finding] = []
     seen: list[tuple[str, int, int]] = []
     files = sorted(
@@ -222,7 +234,7 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
         except (OSError, ValueError, KeyError) as exc:
             findings.append(Finding(relative, "unreadable", f"cannot read the file: {type(exc).__name__}"))
             continue
-        for f in validate_dataset(frame, spec, labels=labels, dataset_label=label):
+        for f in validate_dataset(frame, spec, labels=labels, dataset_label=label, terms=terms):
             findings.append(
                 Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
             )
@@ -230,6 +242,24 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
     return findings, seen
+
+
+def _written_codelists(folder: Path) -> dict[str, Codelist]:
+    """The codelists an export of `folder` was validated against: the shipped ones, with the study's own
+    terms of a sponsor codelist as its ``cdisc-export.json`` records them (`study_codelists`)."""
+    terms = codelists()
+    manifest = folder / "cdisc-export.json"
+    if not manifest.is_file():
+        return terms
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("study_codelists") or {}
+        for name, pairs in recorded.items():
+            if name in terms:
+                own = [Term(value=str(code), decode=str(decode)) for code, decode in pairs]
+                terms[name] = terms[name].model_copy(update={"terms": own})
+    except (OSError, ValueError, TypeError, AttributeError):
+        raise CartrialError(f"--check: {manifest} is not an export manifest of cartrial") from None
+    return terms
 
 
 def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
