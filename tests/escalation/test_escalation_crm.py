@@ -89,6 +89,24 @@ def test_mle_without_heterogeneity_is_not_estimable() -> None:
         design.fit(Outcomes((PatientOutcome(1, 1, False),)))
 
 
+@pytest.mark.parametrize(("dlts", "refused"), [([0, 0], True), ([3, 0], True), ([1, 0], False)])
+def test_mle_in_the_simulators_batch_follows_the_same_rule(dlts: list[int], refused: bool) -> None:
+    """The batch of the simulator took the integration grid's edge as the estimate of a trial without a DLT
+    (or with only DLTs), where a single decision refuses: one rule now (D-19.36)."""
+    from cartrial.escalation.design import TrialState
+
+    design = Crm(SKELETON[:2], 0.2, method="mle", integration="grid")
+    n = np.array([[3, 0], [3, 3]])
+    y = np.array([dlts, [1, 0]])
+    state = TrialState(n, y, np.zeros(2, dtype=np.int64), np.zeros((2, 2), dtype=bool))
+    if refused:
+        with pytest.raises(NotEstimableError, match="at least one DLT and one non-DLT"):
+            design._grid_batch(state)
+    else:
+        b_hat, _, _ = design._grid_batch(state)
+        assert np.all(np.isfinite(b_hat))
+
+
 @pytest.mark.parametrize("skeleton", [[0.1, 0.3, 0.2], [0.0, 0.1, 0.2], [0.1, 0.2, 1.0], [0.1, 0.1, 0.2]])
 def test_bad_skeleton(skeleton: list[float]) -> None:
     """Bad input: skeleton not strictly increasing or outside (0, 1) names the argument."""

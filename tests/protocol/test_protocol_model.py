@@ -457,7 +457,10 @@ def test_escalation_spec_for_every_design_in_python() -> None:
         ("boin", {"target": 0.3, "max_n": 30, "cutoff_eliminate": 0.95}),
         ("mtpi2", {"target": 0.3, "max_n": 30, "eps1": 0.05, "eps2": 0.05}),
         ("i3+3", {"target": 0.3, "max_n": 30}),
-        ("crm", {"target": 0.25, "max_n": 20, "skeleton": [0.1, 0.2], "model": "logistic", "method": "mle"}),
+        (
+            "crm",
+            {"target": 0.25, "max_n": 20, "skeleton": [0.1, 0.2], "model": "logistic", "method": "bayes"},
+        ),
         ("tite-crm", {"target": 0.25, "max_n": 20, "skeleton": [0.1, 0.2], "tite_scheme": "adaptive"}),
     ]:
         spec = EscalationSpec.model_validate({"design": design, "dlt_window_days": 28, **extra})
@@ -581,3 +584,16 @@ def test_pure_python_yaml_loader_gives_the_same_lines(monkeypatch: pytest.Monkey
 def test_protocol_round_trips_through_its_json_dump(reference: Protocol) -> None:
     """A dumped protocol (as stored by the study database) validates back to an equal protocol."""
     assert Protocol.model_validate(reference.model_dump(mode="json")) == reference
+
+
+def test_a_protocol_crm_by_maximum_likelihood_is_refused_at_its_line() -> None:
+    """A CRM by maximum likelihood has no estimate before the first DLT (dfcrm's crm needs heterogeneity):
+    `escalate next`, `simulate study` and `escalate replay` refused a trial's first decision while `simulate
+    trial` took the grid's edge as the estimate. Without a two-stage start such a protocol cannot run
+    (D-19.36)."""
+    text = MINIMAL.replace(
+        'design: "3+3"', "design: crm\n  target: 0.25\n  max_n: 20\n  skeleton: [0.1, 0.2]\n  method: mle"
+    )
+    problem = only_problem(text)
+    assert (problem.field, problem.value, problem.allowed) == ("escalation.method", "mle", "bayes")
+    assert problem.message.startswith("a CRM by maximum likelihood cannot choose the first doses")

@@ -45,6 +45,18 @@ _GRID_POINTS = 1001  # spacing ~0.03: the equal-spacing rule stays exact to ~1e-
 _MLE_BOUND = 10.0
 
 
+def _require_heterogeneity(patients: np.ndarray, dlts: np.ndarray) -> None:
+    """`NotEstimableError` unless every trial has at least one DLT and one patient without: the CRM likelihood
+    has no maximum otherwise (dfcrm's `crm` needs heterogeneity). One rule for a single decision and for
+    the simulator's batch, which took the grid's edge as the estimate instead (D-19.36)."""
+    if np.any((dlts <= 0) | (dlts >= patients)):
+        raise NotEstimableError(
+            "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no maximum "
+            "otherwise), so it cannot choose a trial's first doses and cartrial offers no two-stage start; "
+            "use method 'bayes' (or, for one decision, data with both)"
+        )
+
+
 def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.ndarray:
     """A skeleton must be strictly increasing probabilities in (0, 1), one per dose level."""
     # None, a text, a word, true/false, NaN or a value outside (0, 1): refused as given, before conversion
@@ -281,11 +293,7 @@ class Crm(Design):
             )
 
         if self.method == "mle":
-            if levels.size == 0 or dlt.all() or not dlt.any():
-                raise NotEstimableError(
-                    "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no "
-                    "maximum otherwise); use method 'bayes' or more data"
-                )
+            _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
             res = optimize.minimize_scalar(
                 lambda b: -float(self._loglik_patients(np.asarray(b), levels, dlt, weights)),
                 bounds=(-_MLE_BOUND, _MLE_BOUND),
@@ -327,11 +335,8 @@ class Crm(Design):
         re-integrated on an 801-point grid over its mean ± 12 sd. Agrees with the scipy adaptive quadrature
         (`integration="quad"`) to 1e-6 (tested) at ~1/100 of its cost."""
         levels, dlt, weights = self._patient_arrays(state)
-        if self.method == "mle" and (levels.size == 0 or dlt.all() or not dlt.any()):
-            raise NotEstimableError(
-                "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no "
-                "maximum otherwise); use method 'bayes' or more data"
-            )
+        if self.method == "mle":
+            _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
         unit = bool(np.all(weights == 1.0))
         n = np.bincount(levels, minlength=self.n_doses).astype(float)
         y = np.bincount(levels, weights=dlt.astype(float), minlength=self.n_doses)
@@ -392,6 +397,8 @@ class Crm(Design):
         grid = self._grid()
         if state.patients is not None and state.trials == 1:
             levels, dlt, weights = self._patient_arrays(state)
+            if self.method == "mle":
+                _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
 
             def loglik_one(beta: np.ndarray) -> np.ndarray:
                 return np.asarray(self._loglik_patients(beta, levels, dlt, weights))
@@ -410,6 +417,8 @@ class Crm(Design):
             np.zeros((len(unique), k), dtype=bool),
         )
         n_red, y_red = reduced.n.astype(float), reduced.y.astype(float)
+        if self.method == "mle":  # one rule with a single decision: no boundary estimate without a DLT
+            _require_heterogeneity(n_red.sum(axis=1), y_red.sum(axis=1))
 
         def loglik_counts(beta: np.ndarray) -> np.ndarray:
             p = self.dose_toxicity(beta)  # (T, K)

@@ -235,6 +235,18 @@ class EscalationSpec(BaseModel):
                 issues.append(Issue(("skeleton",), f"design {design.value!r} needs a skeleton"))
             else:
                 issues.extend(_skeleton_issues(self.skeleton))
+        if design in _CRM_DESIGNS and self.method is CrmMethod.MLE:
+            # the trial starts without a DLT, where the likelihood has no maximum (the engine refuses, as
+            # dfcrm's crm needs heterogeneity); a two-stage start (dfcrm crmsim x0) is not offered (D-19.36)
+            issues.append(
+                Issue(
+                    ("method",),
+                    "a CRM by maximum likelihood cannot choose the first doses (no DLT yet: the likelihood "
+                    "has no maximum) and cartrial offers no two-stage start",
+                    self.method.value,
+                    "bayes",
+                )
+            )
         if design is DesignName.THREE_PLUS_THREE and self.cohort_size != 3:
             issues.append(Issue(("cohort_size",), "a 3+3 design treats cohorts of 3", self.cohort_size, "3"))
         if design is not DesignName.THREE_PLUS_THREE and self.max_n is None:
