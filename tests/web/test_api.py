@@ -138,7 +138,7 @@ def test_site_restriction_of_reads_and_writes(any_web_study):
         "/api/v1/records/crs_assessments",
         json={"values": {"subject_id": "CT-101", **_crs("2021-05-03T10:00:00Z", 37.0)}},
     )
-    assert created.status_code == 403  # the store's own-site rule
+    assert created.status_code == 404  # as if absent, as the record reads above (the store still refuses: 403 rule)
     inv2 = any_web_study.bearer("inv2")
     assert {r["values"]["subject_id"] for r in inv2.get("/api/v1/records/subjects").json()["items"]} == {
         "CT-101"
@@ -452,3 +452,23 @@ def test_validate_of_changes_to_a_stored_record_judges_the_record_once(any_web_s
         json={"values": _infusion("CT-001", "2021-03-01T02:00:00Z"), "record_id": record_id},
     ).json()
     assert {p["message"].split("]")[0] for p in moved["problems"]} == {"[INFUSION-BEFORE-CONSENT, hard"}
+
+
+def test_a_write_for_another_sites_subject_is_answered_as_for_an_absent_one(any_web_study):
+    """An investigator's write for a subject of another site was a 403 naming that site, while an unknown
+    subject was a 422: the answer told a subject's existence and site apart (docs/web.md: other sites'
+    records answer as if absent). Both are now the same 404, the site not named."""
+    inv = any_web_study.bearer("inv")
+    dm = any_web_study.bearer("dm")
+    answers = {}
+    for subject in ("CT-101", "CT-999"):  # CT-101 is at PUMCH, the investigator at TJH (fixture)
+        created = inv.post(
+            "/api/v1/records/crs_assessments",
+            json={"values": {"subject_id": subject, **_crs("2021-05-02T10:00:00Z", 38.4)}},
+        )
+        body = created.json()
+        _error_shape(body)
+        assert "PUMCH" not in created.text
+        answers[subject] = (created.status_code, body["error"], body["field"], body["allowed"])
+    assert answers["CT-101"] == answers["CT-999"] and answers["CT-101"][0] == 404
+    assert dm.get("/api/v1/records/crs_assessments?subject_id=CT-101").json()["total"] == 1  # nothing written

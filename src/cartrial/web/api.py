@@ -436,6 +436,25 @@ def read_record(
     return _record(spec.name, row)
 
 
+def _require_visible_subject(user: WebUser, table: str, subject_id: str) -> None:
+    """A site-restricted user writing for a subject of another site is answered as for a subject that does
+    not exist (404, the site not named), as its records are on reads (docs/web.md "as if absent"); the
+    store's refusal named the other site, so telling apart "exists elsewhere" from "absent"."""
+    from cartrial.web.views import NotVisible, require_subject
+
+    try:
+        require_subject(user.service, None if user.sites is None else frozenset(user.sites), subject_id)
+    except NotVisible:
+        raise NotFoundError(
+            Problem(
+                "no subject with this id that you may see",
+                field=f"{table}.subject_id",
+                value=subject_id,
+                allowed="a subject of your site",
+            )
+        ) from None
+
+
 @router.post("/records/{form}", response_model=Saved, status_code=201, tags=["records"])
 def create_record(
     request: Request,
@@ -449,6 +468,9 @@ def create_record(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
+    subject = body.values.get("subject_id")
+    if user.sites is not None and isinstance(subject, str):
+        _require_visible_subject(user, spec.table, subject)
     values = typed_values(spec.name, body.values, protocol=_protocol(request))
     record_id = user.service.insert_record(spec.table, values, "web")
     row = user.service.get_record(spec.table, record_id)
