@@ -137,3 +137,25 @@ def test_unreachable_scheduler_is_a_clear_error(cli, tmp_path, make_scenario):
     )
     assert result.exit_code == 2
     assert "--scheduler" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_local_workers_that_cannot_start_are_a_one_line_error(monkeypatch):
+    """A machine that cannot start the local Dask workers (seen under a memory limit: "Nanny failed to
+    start", a RuntimeError) ended `simulate sweep --workers N` in a traceback (issue 19 §4). The failure
+    is injected here: the machine's own limits are not the test's to set."""
+    import distributed
+
+    from cartrial.errors import InputError
+    from cartrial.simulation.sweep import _execute
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start")
+
+    monkeypatch.setattr(distributed, "LocalCluster", refuse)
+    with pytest.raises(InputError) as caught:
+        _execute([{"point": 0}], workers=2, scheduler=None, progress=None)
+    (problem,) = caught.value.problems
+    assert problem.field == "--workers" and problem.value == 2
+    assert (
+        "cannot start 2 local Dask worker processes (RuntimeError: Nanny failed to start)" in problem.message
+    )

@@ -271,23 +271,35 @@ def _execute(
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    try:
-        if scheduler is not None:
+    if scheduler is not None:
+        try:
             client = Client(scheduler, timeout="3s")
-        else:
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(
+                Problem(
+                    f"cannot reach the Dask scheduler: {exc}",
+                    field="--scheduler",
+                    value=scheduler,
+                    allowed="the address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786",
+                )
+            ) from None
+    else:
+        try:
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
             client = Client(cluster)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(
-            Problem(
-                f"cannot reach the Dask scheduler: {exc}",
-                field="--scheduler",
-                value=scheduler,
-                allowed="the address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786",
-            )
-        ) from None
+        except Exception as exc:  # the machine could not start them (memory, processes): one-line error
+            if cluster is not None:
+                cluster.close()
+            raise InputError(
+                Problem(
+                    f"cannot start {workers} local Dask worker processes ({type(exc).__name__}: {exc})",
+                    field="--workers",
+                    value=workers,
+                    allowed="fewer workers (1 runs in this process), or --scheduler of a running cluster",
+                )
+            ) from None
     try:
         futures = client.map(run_point, list(tasks), pure=False)
         rows = []
