@@ -589,23 +589,7 @@ def validate_record(
     from cartrial.store.importing.forms import form_for_table
     from cartrial.store.importing.validation import FormData, validate_form
 
-    rules = field_rules(table)
-    problems: list[Problem] = []
-    cells: dict[str, str] = {}
-    for name, value in values.items():
-        rule = rules.get(name)
-        if rule is None:
-            problems.append(
-                Problem(f"unknown field of {table}", field=name, value=value, allowed=choice_text(rules))
-            )
-            continue
-        text = cell_text(rule, value)
-        if text is None:
-            problems.append(
-                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
-            )
-            continue
-        cells[name] = text
+    cells, problems = _cell_texts(table, values, protocol)
     form = form_for_table(table)
     columns = list(cells)
     if not partial:  # the whole record: every template column (a missing one is blank), and every other
@@ -623,6 +607,31 @@ def validate_record(
     return _unique(problems)
 
 
+def _cell_texts(
+    table: str, values: Mapping[str, Any], protocol: Protocol | None
+) -> tuple[dict[str, str], list[Problem]]:
+    """Each value as the text of an import cell (`cell_text`), and the problems of the fields `table` does
+    not have or of numbers that are not finite: the first step of reading one record's values."""
+    rules = field_rules(table)
+    problems: list[Problem] = []
+    cells: dict[str, str] = {}
+    for name, value in values.items():
+        rule = rules.get(name)
+        if rule is None:
+            problems.append(
+                Problem(f"unknown field of {table}", field=name, value=value, allowed=choice_text(rules))
+            )
+            continue
+        text = cell_text(rule, value)
+        if text is None:
+            problems.append(
+                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
+            )
+            continue
+        cells[name] = text
+    return cells, problems
+
+
 def typed_record_values(
     table: str, values: Mapping[str, Any], *, protocol: Protocol | None = None
 ) -> dict[str, Any]:
@@ -638,24 +647,8 @@ def typed_record_values(
     from cartrial.store.importing.forms import form_for_table
     from cartrial.store.importing.validation import FormData, validate_form
 
-    rules = field_rules(table)
-    problems: list[Problem] = []
-    cells: dict[str, str] = {}
-    for name, raw in values.items():
-        value = (raw.strip() or None) if isinstance(raw, str) else raw
-        rule = rules.get(name)
-        if rule is None:
-            problems.append(
-                Problem(f"unknown field of {table}", field=name, value=value, allowed=choice_text(rules))
-            )
-            continue
-        text = cell_text(rule, value)
-        if text is None:
-            problems.append(
-                Problem("not a finite number", field=name, value=str(value), allowed=rule.allowed(protocol))
-            )
-            continue
-        cells[name] = text
+    stripped = {name: (raw.strip() or None) if isinstance(raw, str) else raw for name, raw in values.items()}
+    cells, problems = _cell_texts(table, stripped, protocol)
     if not problems:
         frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)
         data = FormData(spec=form_for_table(table), frame=frame, file="", sha256="")
