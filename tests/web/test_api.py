@@ -138,7 +138,7 @@ def test_site_restriction_of_reads_and_writes(any_web_study):
         "/api/v1/records/crs_assessments",
         json={"values": {"subject_id": "CT-101", **_crs("2021-05-03T10:00:00Z", 37.0)}},
     )
-    assert created.status_code == 404  # as if absent, as the record reads above (the store still refuses: 403 rule)
+    assert created.status_code == 404  # as if absent, as the reads above
     inv2 = any_web_study.bearer("inv2")
     assert {r["values"]["subject_id"] for r in inv2.get("/api/v1/records/subjects").json()["items"]} == {
         "CT-101"
