@@ -251,6 +251,10 @@ def test_responder_endpoints_of_any_key_are_exported_with_their_own_codes(
     assert check_folder(tmp_path)[0] == []
     define = (tmp_path / "adam" / "define.xml").read_text(encoding="utf-8")
     assert 'CodedValue="VISION2L"' in define and 'CodedValue="VARESP"' not in define
+    from cartrial.cdisc.spec import codelists
+
+    # the shipped codelist (cached, shared by every export) is not changed by a study's own
+    assert [term.value for term in codelists()["PARAMRS"].terms] == [c for c, _ in RESPONDER_PARAMS.values()]
 
 
 def test_responder_codes_are_unique_whatever_the_keys(snapshot: StudySnapshot) -> None:

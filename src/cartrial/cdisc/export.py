@@ -247,7 +247,7 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
 def _written_codelists(folder: Path) -> dict[str, Codelist]:
     """The codelists an export of `folder` was validated against: the shipped ones, with the study's own
     terms of a sponsor codelist as its ``cdisc-export.json`` records them (`study_codelists`)."""
-    terms = codelists()
+    terms = dict(codelists())  # a copy: the shipped codelists are cached and shared
     manifest = folder / "cdisc-export.json"
     if not manifest.is_file():
         return terms
