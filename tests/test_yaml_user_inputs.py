@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +82,33 @@ def test_pd_model_that_is_not_a_mapping_is_a_configuration_error(text: str) -> N
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ct103a-nmosd"
 
 
+def _edited_example(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the example's `file` with `old` replaced once by `new`, beside a copy of the protocol that
+    candidates and scenarios name."""
+    text = (EXAMPLE / file).read_text(encoding="utf-8")
+    assert old in text
+    target = tmp_path / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "protocol.yaml").write_text(
+        (EXAMPLE / "protocol.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+def _load(file: str, path: Path) -> Any:
+    """The YAML model of an example `file` (protocol, scenario or candidate) read from `path`."""
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.candidate import load_candidate
+    from cartrial.simulation.scenario import load_scenario
+
+    if file == "protocol.yaml":
+        return load_protocol(path)
+    if file == "scenario.yaml":
+        return load_scenario(path)[0]
+    return load_candidate(path)
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "field"),
     [
@@ -94,22 +122,10 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
 ) -> None:
     """Pydantic's lax mode reads true/false as 1/0 for a number (a dose of one cell per kg, an EDSS of 1):
     every YAML model refuses it at its line instead (one validation path, `validate_data`)."""
-    from cartrial.protocol import load_protocol
-    from cartrial.protocol.candidate import load_candidate
-    from cartrial.simulation.scenario import load_scenario
-
-    source = EXAMPLE / file
-    text = source.read_text(encoding="utf-8")
-    assert old in text
-    target = tmp_path / file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for other in ("protocol.yaml",):
-        (tmp_path / other).write_text((EXAMPLE / other).read_text(encoding="utf-8"), encoding="utf-8")
-    target.write_text(text.replace(old, new, 1), encoding="utf-8")
-    loader = {"protocol.yaml": load_protocol, "scenario.yaml": load_scenario}.get(file, load_candidate)
-    loader(source)  # the example as shipped is valid
+    target = _edited_example(tmp_path, file, old, new)
+    _load(file, EXAMPLE / file)  # the example as shipped is valid
     with pytest.raises(InputError) as caught:
-        loader(target)
+        _load(file, target)
     problems = [p for p in caught.value.problems if p.field == field]
     assert problems and problems[0].message == "true/false is not a number", caught.value.problems
     line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
@@ -279,22 +295,8 @@ def test_exponent_notation_is_a_number_in_every_yaml_model(
 ) -> None:
     """``5e5`` and ``2e-1`` are numbers (YAML 1.2, JSON); YAML 1.1's float rule read them as text, refused
     by one field as "not a number" and converted by another (D-19.22). The file reads as the original."""
-    from cartrial.protocol import load_protocol
-    from cartrial.protocol.candidate import load_candidate
-    from cartrial.simulation.scenario import load_scenario
-
-    source = EXAMPLE / file
-    text = source.read_text(encoding="utf-8")
-    assert old in text
-    target = tmp_path / file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "protocol.yaml").write_text((EXAMPLE / "protocol.yaml").read_text(encoding="utf-8"))
-    target.write_text(text.replace(old, new, 1), encoding="utf-8")
-    loader = {
-        "protocol.yaml": load_protocol,
-        "scenario.yaml": lambda path: load_scenario(path)[0],
-    }.get(file, load_candidate)
-    assert loader(target).model_dump() == loader(source).model_dump()
+    target = _edited_example(tmp_path, file, old, new)
+    assert _load(file, target).model_dump() == _load(file, EXAMPLE / file).model_dump()
 
 
 @pytest.mark.parametrize(

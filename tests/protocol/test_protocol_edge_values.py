@@ -139,14 +139,19 @@ DOSE_EDGES = [
 ]
 
 
-@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSE_EDGES, ids=[d[0] for d in DOSE_EDGES])
-def test_a_dose_beyond_its_range_is_refused_at_its_line(
-    key: str, edit: Edit, edge: float, beyond: float
-) -> None:
+def _assert_refused_at_its_line(key: str, edit: Edit, beyond: float) -> None:
+    """The protocol with `key` set `beyond` its range is refused, with a problem at that key's line."""
     with pytest.raises(InputError) as caught:
         parse_protocol(_text(edit, beyond), "p.yaml")
     problems = [p for p in caught.value.problems if p.field == key]
     assert problems and problems[0].line is not None, caught.value.problems
+
+
+@pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSE_EDGES, ids=[d[0] for d in DOSE_EDGES])
+def test_a_dose_beyond_its_range_is_refused_at_its_line(
+    key: str, edit: Edit, edge: float, beyond: float
+) -> None:
+    _assert_refused_at_its_line(key, edit, beyond)
 
 
 @pytest.mark.parametrize(("key", "edit", "edge", "beyond"), DOSE_EDGES, ids=[d[0] for d in DOSE_EDGES])
@@ -256,10 +261,7 @@ def test_a_visit_day_beyond_a_century_is_refused_at_its_line(
     key: str, edit: Edit, edge: float, beyond: float
 ) -> None:
     """A visit on day -10^9 passed the check; the import of any study then failed with a traceback."""
-    with pytest.raises(InputError) as caught:
-        parse_protocol(_text(edit, beyond), "p.yaml")
-    problems = [p for p in caught.value.problems if p.field == key]
-    assert problems and problems[0].line is not None, caught.value.problems
+    _assert_refused_at_its_line(key, edit, beyond)
 
 
 @pytest.mark.parametrize(("key", "edit", "edge", "beyond"), SCHEDULE, ids=[s[0] for s in SCHEDULE])

@@ -45,11 +45,11 @@ _GRID_POINTS = 1001  # spacing ~0.03: the equal-spacing rule stays exact to ~1e-
 _MLE_BOUND = 10.0
 
 
-def _require_heterogeneity(patients: np.ndarray, dlts: np.ndarray) -> None:
+def _require_heterogeneity(patients: np.ndarray | int, dlts: np.ndarray | int) -> None:
     """`NotEstimableError` unless every trial has at least one DLT and one patient without: the CRM likelihood
     has no maximum otherwise (dfcrm's `crm` needs heterogeneity). One rule for a single decision and for
     the simulator's batch, which took the grid's edge as the estimate instead (D-19.36)."""
-    if np.any((dlts <= 0) | (dlts >= patients)):
+    if np.any((np.asarray(dlts) <= 0) | (np.asarray(dlts) >= np.asarray(patients))):
         raise NotEstimableError(
             "CRM maximum likelihood needs at least one DLT and one non-DLT (the likelihood has no maximum "
             "otherwise), so it cannot choose a trial's first doses and cartrial offers no two-stage start; "
@@ -293,7 +293,7 @@ class Crm(Design):
             )
 
         if self.method == "mle":
-            _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
+            _require_heterogeneity(levels.size, dlt.sum())
             res = optimize.minimize_scalar(
                 lambda b: -float(self._loglik_patients(np.asarray(b), levels, dlt, weights)),
                 bounds=(-_MLE_BOUND, _MLE_BOUND),
@@ -336,7 +336,7 @@ class Crm(Design):
         (`integration="quad"`) to 1e-6 (tested) at ~1/100 of its cost."""
         levels, dlt, weights = self._patient_arrays(state)
         if self.method == "mle":
-            _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
+            _require_heterogeneity(levels.size, dlt.sum())
         unit = bool(np.all(weights == 1.0))
         n = np.bincount(levels, minlength=self.n_doses).astype(float)
         y = np.bincount(levels, weights=dlt.astype(float), minlength=self.n_doses)
@@ -398,7 +398,7 @@ class Crm(Design):
         if state.patients is not None and state.trials == 1:
             levels, dlt, weights = self._patient_arrays(state)
             if self.method == "mle":
-                _require_heterogeneity(np.array([levels.size]), np.array([int(dlt.sum())]))
+                _require_heterogeneity(levels.size, dlt.sum())
 
             def loglik_one(beta: np.ndarray) -> np.ndarray:
                 return np.asarray(self._loglik_patients(beta, levels, dlt, weights))

@@ -177,12 +177,10 @@ def preview_write_checks(
 
     model = model_of(table_name)
     try:
-        if record_id is None:
-            after = prepare_rows(model, table_name, [values], ())[0]
-            return write_findings(connection, table_name, None, after, None)
-        current = current_record(connection, model, table_name, record_id)
         clean = prepare_rows(model, table_name, [values], ())[0]
-        return write_findings(connection, table_name, current, {**current, **clean}, record_id)
+        current = None if record_id is None else current_record(connection, model, table_name, record_id)
+        after = clean if current is None else {**current, **clean}
+        return write_findings(connection, table_name, current, after, record_id)
     except InputError:
         return []
 
