@@ -99,6 +99,8 @@ def test_the_consistent_reference_subject_fires_nothing() -> None:
         ((subject(weight_kg=29.0),), ["ADULT-WEIGHT-UNDER-30KG"]),
         ((subject(), lab(250_000.0)), ["LAB-UNIT-SLIP"]),
         ((subject(), lab(12.0, "g/L", "hemoglobin")), ["LAB-UNIT-SLIP"]),
+        ((subject(), lab(48.0, analyte="platelet")), ["LAB-TEST-MISSPELT"]),
+        ((subject(), lab(120.0, "g/L", "haemoglobin")), ["LAB-TEST-MISSPELT"]),
         (
             (
                 subject(),
@@ -135,8 +137,8 @@ def test_boundaries_do_not_fire() -> None:
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
-        len({c.id for c in CHECKS}) == len(CHECKS) == 11
-    )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE
+        len({c.id for c in CHECKS}) == len(CHECKS) == 12
+    )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE; LAB-TEST-MISSPELT
     for check in CHECKS:
         assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
 
@@ -265,6 +267,34 @@ def test_import_raises_one_query_per_soft_check_once(study: StudyDb, tmp_path: P
     import_templates(study.url, folder, "admin")  # unchanged re-import: no second query
     assert len(edit_check_queries(study.service)) == 1
     assert study.service.verify_audit().ok
+
+
+@pytest.mark.parametrize("analyte", ["platelets", "ldh", "c3", "igm", "alt"])
+def test_a_lab_test_outside_the_dictionary_and_not_close_to_it_fires_nothing(analyte: str) -> None:
+    """LAB-TEST-MISSPELT fires only near a known name: a known test, or another test of the site's panel
+    (LDH, complement C3), raises no query; `igm` beside `igg`/`iga` is a test of its own."""
+    assert fired(subject(), lab(48.0, analyte=analyte)) == []
+
+
+def test_import_queries_a_misspelt_lab_test_naming_the_likely_one(study: StudyDb, tmp_path: Path) -> None:
+    """A typo of a graded analyte (`neutrophil`) is stored as entered (free text) but not graded: the import
+    raises a query at its file and row that names the test it likely means; the other rows raise none."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = "subject_id,collected_at,analyte,value,unit,lln,life_threatening_anemia"
+    rows = [
+        "CT-001,2021-06-08T02:00:00Z,neutrophils,1.2,10^9/L,1.8,",
+        "CT-001,2021-06-09T02:00:00Z,neutrophil,0.3,10^9/L,1.8,",
+        "CT-001,2021-06-09T02:00:00Z,ldh,250,U/L,,",
+    ]
+    (folder / "labs.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    planned = import_templates(study.url, folder, "admin", dry_run=True)
+    (finding,) = planned.edit_checks
+    assert (finding.check.id, finding.record.row, finding.field) == ("LAB-TEST-MISSPELT", 3, "analyte")
+    assert "'neutrophils'" in finding.message
+    import_templates(study.url, folder, "admin")
+    (query,) = edit_check_queries(study.service)
+    assert query["field"] == "analyte" and "LAB-TEST-MISSPELT" in query["text"]
 
 
 def test_dry_run_command_lists_what_would_fire(

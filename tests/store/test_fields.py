@@ -287,3 +287,32 @@ def test_a_rule_as_data_for_web_forms() -> None:
     assert titre["choices"][:3] == ["negative", "1:10", "1:32"]
     viability = field_rules("infusion")["viability_pct"].as_dict()
     assert (viability["minimum"], viability["maximum"], viability["unit"]) == (0, 100, "%")
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_known_name_in_any_case_is_written_in_its_one_spelling(data: st.DataObject) -> None:
+    """The single-record parser (web forms, API, `db edit`) stores a known lab test or PK analyte
+    (`cartrial.protocol.lab_tests`) in the dictionary's spelling, whatever the case typed, as the import
+    does; a name that is not known but for case is kept as typed."""
+    from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
+    from cartrial.store.fields import typed_record_values
+
+    table, names = data.draw(st.sampled_from([("lab_result", LAB_TESTS), ("pk_sample", PK_ANALYTES)]))
+    name = data.draw(st.sampled_from(sorted(names)))
+    typed = "".join(c.upper() if data.draw(st.booleans()) else c for c in name)
+    assert typed_record_values(table, {"analyte": f" {typed} "}) == {"analyte": name}
+    assert typed_record_values(table, {"analyte": typed + "x"}) == {"analyte": typed + "x"}
+    rule = field_rules(table)["analyte"]
+    assert rule.known_values == tuple(names) and name in rule.allowed()
+
+
+def test_the_graded_analytes_and_the_kinetic_template_analytes_are_in_the_dictionary() -> None:
+    """One dictionary: every analyte the CTCAE grading grades and every PK analyte of the templates has
+    its spelling (and CDISC code) in `cartrial.protocol.lab_tests`."""
+    from cartrial.grading import ANALYTES
+    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+    from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
+
+    assert {a.value for a in ANALYTES} <= set(LAB_TESTS)
+    assert set(PK_ANALYTE_UNITS) == set(PK_ANALYTES)

@@ -227,3 +227,51 @@ def test_db_edit_command_exits_2_naming_the_field(
     assert code == 2
     assert "infusion.viability_pct" in captured.err + captured.out
     assert "Traceback" not in captured.err
+
+
+LAB_HEADER = "subject_id,collected_at,analyte,value,unit,lln,life_threatening_anemia"
+
+
+@pytest.mark.parametrize(
+    ("form", "header", "given", "stored"),
+    [
+        ("labs", LAB_HEADER, "Neutrophils", "neutrophils"),
+        ("labs", LAB_HEADER, "NEUTROPHILS", "neutrophils"),
+        ("labs", LAB_HEADER, "CRP", "crp"),
+        ("labs", LAB_HEADER, "ldh", "ldh"),  # outside the dictionary: kept as given
+        ("labs", LAB_HEADER, "Neutrophil", "Neutrophil"),  # not a known name but for case: kept
+        ("pk_samples", HEADERS["pk_samples"], "CAR_T_Cells", "car_t_cells"),
+    ],
+)
+def test_a_known_analyte_is_stored_in_its_one_spelling(
+    sqlite_study: StudyDb, tmp_path: Path, form: str, header: str, given: str, stored: str
+) -> None:
+    """A lab test or PK analyte of the dictionary (`cartrial.protocol.lab_tests`) given in another case
+    is stored in the dictionary's spelling, on the import and on a single-record write: the analysis selects
+    the graded haematology analytes by name, so `Neutrophils` had been stored and then left out of the CTCAE
+    grading without a word."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if form == "labs":
+        row = f"CT-001,2021-06-08T02:00:00Z,{given},1.2,10^9/L,1.8,"
+        table = "lab_result"
+    else:
+        row = GOOD["pk_samples"].replace("car_t_cells", given)
+        table = "pk_sample"
+    (folder / f"{form}.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    import_templates(sqlite_study.url, folder, "admin")
+    assert [r["analyte"] for r in sqlite_study.service.find_records("admin", table)] == [stored]
+
+
+def test_two_spellings_of_one_lab_test_at_one_time_are_one_natural_key(
+    sqlite_study: StudyDb, tmp_path: Path
+) -> None:
+    """`neutrophils` and `Neutrophils` at the same moment are the same result twice (refused as a repeated
+    natural key), not two records of two tests."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [f"CT-001,2021-06-08T02:00:00Z,{name},1.2,10^9/L,1.8," for name in ("neutrophils", "Neutrophils")]
+    (folder / "labs.csv").write_text("\n".join([LAB_HEADER, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_templates(sqlite_study.url, folder, "admin", dry_run=True)
+    assert {p.row for p in caught.value.problems} >= {3}, caught.value.problems

@@ -40,30 +40,15 @@ from cartrial.cdisc.common import (
 )
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
 CRS_SCALE = "ASTCT 2019"
 CTCAE_SCALE = "NCI CTCAE v5.0"
 
-LB_TESTS: Mapping[str, tuple[str, str, str]] = {
-    # analyte: (LBTESTCD, LBTEST, LBCAT) — SDTM CT LBTESTCD/LBTEST (C65047/C67154)
-    "hemoglobin": ("HGB", "Hemoglobin", "HEMATOLOGY"),
-    "neutrophils": ("NEUT", "Neutrophils", "HEMATOLOGY"),
-    "lymphocytes": ("LYM", "Lymphocytes", "HEMATOLOGY"),
-    "platelets": ("PLAT", "Platelets", "HEMATOLOGY"),
-    "wbc": ("WBC", "Leukocytes", "HEMATOLOGY"),
-    "alt": ("ALT", "Alanine Aminotransferase", "CHEMISTRY"),
-    "ast": ("AST", "Aspartate Aminotransferase", "CHEMISTRY"),
-    "creatinine": ("CREAT", "Creatinine", "CHEMISTRY"),
-    "crp": ("CRP", "C Reactive Protein", "CHEMISTRY"),
-    "ferritin": ("FERRITIN", "Ferritin", "CHEMISTRY"),
-    "il6": ("INTLK6", "Interleukin 6", "CHEMISTRY"),
-    "bilirubin": ("BILI", "Bilirubin", "CHEMISTRY"),
-    "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
-    "iga": ("IGA", "Immunoglobulin A", "IMMUNOLOGY"),
-    "igm": ("IGM", "Immunoglobulin M", "IMMUNOLOGY"),
-}
+LB_TESTS = LAB_TESTS
+"""Lab test codes by analyte (`cartrial.protocol.lab_tests.LAB_TESTS`)."""
 PD_TESTS: Mapping[str, tuple[str, str, str, str]] = {
     # pd_samples column: (LBTESTCD, LBTEST, LBCAT, unit)
     "aqp4_igg_titre": ("AQP4AB", "Aquaporin-4 IgG Antibody Titer", "IMMUNOLOGY", "titer"),
@@ -73,10 +58,8 @@ PD_TESTS: Mapping[str, tuple[str, str, str, str]] = {
     "iga_g_per_l": ("IGA", "Immunoglobulin A", "IMMUNOLOGY", "g/L"),
     "igm_g_per_l": ("IGM", "Immunoglobulin M", "IMMUNOLOGY", "g/L"),
 }
-PC_TESTS: Mapping[str, tuple[str, str]] = {
-    "car_t_cells": ("CARTCELL", "CAR-T Cells"),
-    "car_transgene": ("CARTRGN", "CAR Transgene Copies"),
-}
+PC_TESTS = PK_ANALYTES
+"""PK test codes by analyte (`cartrial.protocol.lab_tests.PK_ANALYTES`)."""
 KFSS: Mapping[str, tuple[str, str]] = {
     # store column: (QSTESTCD C112443, QSTEST C112442) — QRS KFSS v1.1 (data-standards.md §2.2)
     "pyramidal": ("KFSS101", "KFSS1-Pyramidal Functions"),

@@ -86,6 +86,7 @@ from cartrial.protocol.escalation_spec import (
     ThreePlusThreeVariant,
     TiteScheme,
 )
+from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.model import Product, Protocol, Study, load_protocol, parse_protocol
 from cartrial.protocol.schedule import Assessment, Schedule, UnscheduledVisit, Visit
 from cartrial.protocol.screening import (
@@ -100,6 +101,8 @@ from cartrial.protocol.summary import protocol_summary, worked_doses
 
 __all__ = [
     "AQP4_TITRE_DILUTIONS",
+    "LAB_TESTS",
+    "PK_ANALYTES",
     "AgeRangeRule",
     "AgentDailyDose",
     "AnalysisOptions",

@@ -6,7 +6,8 @@ relapse before birth). *Soft*
 checks accept it and raise a data query that the study database records (`data_query`, raised by the
 system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm or correct: the value is
 implausible (ten times the protocol's dose, a total that does not match cells/kg × weight, an adult under
-30 kg, a lab value far outside any physiological range, an assessment long before the infusion).
+30 kg, a lab value far outside any physiological range, a lab test name that misspells a known one, an
+assessment long before the infusion).
 
 The checks work on the records of one subject across forms (`SubjectRecords`), whatever they come from: an
 import (rows of the validated files, located by file and row, merged with what the database already holds)
@@ -31,6 +32,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import Problem
+from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -206,6 +208,11 @@ PLAUSIBLE_LAB_RANGE: Mapping[str, tuple[float, float]] = {
 """Widest physiologically possible values in the canonical unit (10^9/L for counts, g/L for haemoglobin):
 project choice, wider than any reference range (leukaemic counts, polycythaemia) so that only a unit slip
 falls outside by a factor of ten."""
+LAB_TEST_SIMILARITY = 0.8
+"""An analyte outside the lab dictionary whose similarity to a known test name (`difflib` ratio: twice
+the matched characters over both lengths) is at least this is a likely misspelling (``neutrophil``,
+``haemoglobin``: 0.95); distinct tests of the dictionary stay below it (``iga``/``igg``, ``alt``/``ast``:
+0.67)."""
 ASSESSMENT_TABLES: Mapping[str, str] = {
     "crs_assessment": "assessed_at",
     "icans_assessment": "assessed_at",
@@ -428,6 +435,34 @@ def _lab_unit_slip(
             yield lab, "value", lab.get("value"), message
 
 
+@cache
+def likely_lab_test(analyte: str) -> str | None:
+    """The known lab test (`cartrial.protocol.lab_tests.LAB_TESTS`) that `analyte`, not itself a known
+    test, most likely misspells (similarity at least `LAB_TEST_SIMILARITY`), or None."""
+    import difflib
+
+    if analyte in LAB_TESTS:
+        return None
+    close = difflib.get_close_matches(analyte.lower(), LAB_TESTS, n=1, cutoff=LAB_TEST_SIMILARITY)
+    return close[0] if close else None
+
+
+def _lab_test_misspelt(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for lab in records.of("lab_result"):
+        analyte = lab.get("analyte")
+        known = likely_lab_test(analyte) if isinstance(analyte, str) else None
+        if known is not None:
+            yield (
+                lab,
+                "analyte",
+                analyte,
+                f"analyte {analyte!r} is not a lab test of the dictionary; did you mean {known!r}? As "
+                "entered it is stored but not graded, and exported with a test code made from its name",
+            )
+
+
 def earliest_assessment_day(protocol: Protocol | None) -> int:
     """The earliest study day an assessment may have: the protocol's earliest visit minus its window."""
     if protocol is None:
@@ -531,6 +566,16 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             EDC_PRACTICE + "; units of cartrial.grading.ctcae.unit_factor",
         ),
         _lab_unit_slip,
+    ),
+    (
+        EditCheck(
+            "LAB-TEST-MISSPELT",
+            "a lab result's analyte is a test of the lab dictionary, or not close to one (similarity below "
+            f"{LAB_TEST_SIMILARITY:g})",
+            Severity.SOFT,
+            EDC_PRACTICE + "; the lab dictionary cartrial.protocol.lab_tests (SDTM CT LBTESTCD)",
+        ),
+        _lab_test_misspelt,
     ),
     (
         EditCheck(
@@ -936,6 +981,8 @@ def import_findings(
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
+        if table == "lab_result" and "analyte" in columns:
+            candidates += _misspelt_labs(columns["analyte"])
         numbers = form.row_numbers()
         for i in sorted(set(candidates)):
             values = form.rows(i, i + 1)[0]
@@ -983,6 +1030,19 @@ def _microseconds(moment: dt.datetime) -> int:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _misspelt_labs(analytes: Sequence[Any]) -> list[int]:
+    """Positions of the lab rows whose analyte likely misspells a known test (`likely_lab_test`), each
+    distinct analyte looked at once."""
+    import numpy as np
+    import pandas as pd
+
+    codes, texts = pd.factorize(_objects(analytes), sort=False)  # None: -1
+    misspelt = np.array(
+        [isinstance(t, str) and likely_lab_test(t) is not None for t in texts.tolist()] + [False], dtype=bool
+    )
+    return np.flatnonzero(misspelt[codes]).tolist()
 
 
 def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Sequence[Any]) -> list[int]:

@@ -57,6 +57,7 @@ from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
 from cartrial.protocol.dlt import Relatedness, ToxicityCategory
+from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.store.models import STUDY_TABLES, UtcDateTime
 
 if TYPE_CHECKING:
@@ -116,6 +117,9 @@ class Domain:
     protocol_set: ProtocolSet | None = None
     required: bool | None = None
     """Override the table's nullability (a column the table allows blank but the form requires)."""
+    known: tuple[str, ...] | None = None
+    """Known spellings of a free-text field: a value equal to one of them but for case is stored in that
+    spelling; any other text is kept as given (see `FieldRule.known_values`)."""
     help: str = ""
     source: str = ""
 
@@ -138,6 +142,11 @@ class FieldRule:
     pattern: str | None = None
     pattern_text: str | None = None
     protocol_set: ProtocolSet | None = None
+    known_values: tuple[str, ...] | None = None
+    """The known spellings of a free-text field (e.g. the lab tests of `cartrial.protocol.lab_tests`): a
+    value that equals one but for case is stored in that spelling, so that every reader, which selects by
+    name, and the natural key see one spelling (`Neutrophils` is stored as `neutrophils`); other text is
+    kept as given."""
     help: str = ""
     source: str = ""
 
@@ -161,6 +170,7 @@ class FieldRule:
             "pattern": self.pattern,
             "max_length": self.max_length,
             "protocol_set": None if self.protocol_set is None else self.protocol_set.value,
+            "known_values": None if self.known_values is None else list(self.known_values),
             "allowed": self.allowed(protocol),
             "help": self.help,
             "source": self.source,
@@ -180,6 +190,11 @@ class FieldRule:
             return self.pattern_text or self.pattern
         if self.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
             return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
+        if self.kind is FieldKind.TEXT and self.max_length is not None and self.known_values is not None:
+            return (
+                f"text of at most {self.max_length} characters; stored in the known spelling when it is "
+                f"one of {choice_text(self.known_values)} in any case"
+            )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
             return f"text of at most {self.max_length} characters"
         return ALLOWED_TEXT[self.kind]
@@ -237,6 +252,7 @@ AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_seque
 WEIGHT_KG = Domain(unit="kg", minimum=0, maximum=400, exclusive_minimum=True, help="Body weight in kg.")
 _COUNT = Domain(unit="cells/µL", minimum=0)
 _IG = Domain(unit="g/L", minimum=0, maximum=100)
+_LAB_TESTS = "cartrial.protocol.lab_tests (SDTM CT LBTESTCD C65047; sponsor PC test codes)"
 _GRADING = "cartrial.grading.tables (ASTCT 2019 consensus; docs/templates/grading.md)"
 _NEURO = "cartrial.neuro (Neurostatus / Wingerchuk 1999 / MSFC; docs/templates/neuro.md)"
 _TITRE = Domain(
@@ -316,6 +332,7 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "outcome": Domain(choices=AE_OUTCOMES),
     },
     "lab_result": {
+        "analyte": Domain(known=tuple(LAB_TESTS), source=_LAB_TESTS),
         "lln": Domain(minimum=0),
         "uln": Domain(minimum=0),
     },
@@ -339,6 +356,7 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     },
     "relapse": {"severity": Domain(choices=tuple(s.value for s in Severity), source=_NEURO)},
     "pk_sample": {
+        "analyte": Domain(known=tuple(PK_ANALYTES), source=_LAB_TESTS),
         "value": Domain(minimum=0, help="Measured value in `unit` (blank when BLQ).", source="kinetics"),
         "lloq": Domain(minimum=0, exclusive_minimum=True, help="Lower limit of quantification."),
         "nominal_day": Domain(unit="days", minimum=-60, maximum=3650),
@@ -430,6 +448,7 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             pattern=domain.pattern,
             pattern_text=domain.pattern_text,
             protocol_set=domain.protocol_set,
+            known_values=domain.known,
             help=domain.help or (column.doc or ""),
             source=domain.source or f"cartrial.store.models ({table})",
         )

@@ -560,3 +560,19 @@ def test_live_check_runs_the_edit_checks_across_forms(read_login: Any) -> None:
         headers={"X-CSRF-Token": token},
     )
     assert "would-query" not in unchanged.text and "INFUSION-ONCE" not in unchanged.text
+
+
+def test_the_lab_form_suggests_the_known_tests_and_stores_their_spelling(read_login: Any) -> None:
+    """The analyte of a lab result is free text with known spellings (`cartrial.protocol.lab_tests`): the
+    form offers them while typing (a <datalist> tied to the input); a save stores the dictionary's spelling
+    (`typed_record_values`, tests/store/test_fields.py)."""
+    from cartrial.protocol.lab_tests import LAB_TESTS
+
+    client = read_login("admin")
+    html = client.get("/subjects/CT-001/forms/labs/new").text
+    tag = re.search(r'<input[^>]*name="analyte"[^>]*>', html)
+    assert tag is not None and 'list="known-analyte"' in tag.group(0)
+    listed = re.search(r'<datalist id="known-analyte">(.*?)</datalist>', html, re.S)
+    assert listed is not None
+    assert re.findall(r'<option value="([^"]+)">', listed.group(1)) == list(LAB_TESTS)
+    assert "<datalist" not in client.get("/subjects/CT-001/forms/crs_assessments/new").text

@@ -366,6 +366,10 @@ def _parse_text(
         unmapped = mapped.isna().to_numpy()
         flags.append((unmapped & ~blank_texts, "not an allowed value", allowed))
         values = np.where(unmapped, values, mapped.to_numpy(dtype=object))
+    if rule.known_values is not None:  # free text, a known name stored in its one spelling
+        spelling = {k.lower(): k for k in rule.known_values}
+        known = distinct_texts.str.lower().map(spelling)
+        values = np.where(known.isna().to_numpy(), values, known.to_numpy(dtype=object))
     if rule.pattern is not None:
         matches = distinct_texts.str.fullmatch(rule.pattern).to_numpy(dtype=bool)
         flags.append((~matches & ~blank_texts, "not in the expected form", allowed))

@@ -77,6 +77,8 @@ class FieldView:
     value: str
     problems: list[str]
     readonly: bool = False
+    suggestions: list[str] | None = None
+    """Known spellings of a free-text field (`FieldRule.known_values`), offered while typing."""
 
     @property
     def input_id(self) -> str:
@@ -141,6 +143,7 @@ def field_views(
     for web_field in spec.fields:
         described = web_field.describe(protocol)
         choices = described.get("choices")
+        known = described.get("known_values")
         made[web_field.name] = FieldView(
             name=web_field.name,
             label=web_field.label,
@@ -153,6 +156,7 @@ def field_views(
             value=views.form_value(values.get(web_field.name)),
             problems=by_field.get(web_field.name, []),
             readonly=web_field.name in fixed,
+            suggestions=None if known is None else [str(k) for k in known],
         )
     key = [n for n in (*spec.key_columns, *fixed) if n in made]
     groups: list[tuple[str, list[FieldView]]] = [("Record", [made[n] for n in dict.fromkeys(key)])]
