@@ -4,6 +4,7 @@ the file), never a traceback. House rule of the briefing: bad input never produc
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -291,3 +292,41 @@ def test_usage_errors_and_help_keep_their_exit_codes(capsys: pytest.CaptureFixtu
     assert main(["escalate", "nxt"]) == 2
     assert main(["grade", "crs", "--help"]) == 0
     assert main(["--version"]) == 0
+
+
+def _commands_with_required_parameters() -> list[tuple[list[str], str]]:
+    """(command path, first required parameter as the parser names it) of every command of the CLI."""
+    import typer
+
+    from cartrial.cli import app
+
+    found: list[tuple[list[str], str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        context = command.make_context(path[-1] if path else "cartrial", [], resilient_parsing=True)
+        if hasattr(command, "list_commands"):  # a group (the root's commands load on demand)
+            for name in command.list_commands(context):
+                if hasattr(command, "resolve_command"):
+                    command.resolve_command(context, [name])
+                walk(command.get_command(context, name), [*path, name])
+            return
+        required = [p for p in command.params if p.required]
+        if required:
+            label = next((o for o in required[0].opts if o.startswith("--")), required[0].name)
+            found.append((path, str(label)))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+@pytest.mark.parametrize(("path", "parameter"), _commands_with_required_parameters())
+def test_a_missing_required_parameter_is_named(
+    path: list[str], parameter: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A required option or argument not given: the parser's message naming it, exit 2. The rule that
+    words conversion errors (`_bad_parameter`) had turned it into an empty `error: --cutoff: `, since the
+    parser builds that message itself."""
+    code = main(path)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert "Missing" in err and parameter in err, err

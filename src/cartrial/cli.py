@@ -242,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.BadParameter as exc:
         if debug:
             raise
+        # a required option or argument not given: the parser's own words (it builds that message itself;
+        # `.message` is empty, so `_bad_parameter` would print a bare `error: --cutoff: `)
+        if type(exc).__name__ == "MissingParameter":
+            _show_usage_error(exc)
+            return 2
         typer.echo(f"error: {InputError(_bad_parameter(exc))}", err=True)
         if exc.ctx is not None:
             typer.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
