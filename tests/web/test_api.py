@@ -270,7 +270,7 @@ def test_admin_manages_users(any_web_study):
     again = any_web_study.client().post(
         "/api/v1/token", data={"username": "inv3", "password": "Other-pass-2"}
     )
-    assert again.status_code == 403
+    assert again.status_code == 401  # a deactivated user cannot authenticate
     assert any_web_study.bearer("dm").get("/api/v1/users").status_code == 403
     # the last admin cannot be deactivated
     last = admin.patch("/api/v1/users/admin", json={"active": False, "reason": "x"})
