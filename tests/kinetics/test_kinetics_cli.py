@@ -216,3 +216,23 @@ def test_fit_group_without_an_observed_cmax_is_summarised_without_a_warning(exam
     assert "RuntimeWarning" not in result.stderr
     shown = " ".join(result.stderr.split())  # the notes are wrapped to the terminal width
     assert "(analyte=typo_analyte) refused as not identifiable; median observed Cmax none refused" in shown
+
+
+def test_nca_refuses_a_repeated_interval_naming_the_option(validation_dir):  # type: ignore[no-untyped-def]
+    """``--interval 0,24 --interval 0,24.0`` gave one AUC column without a word; refused at the option with
+    the value (the protocol's rule, `cartrial.protocol.nca_options.repeated_intervals`)."""
+    args = (
+        "nca",
+        str(validation_dir / "theoph.csv"),
+        "--subject",
+        "Subject",
+        "--time",
+        "Time",
+        "--conc",
+        "conc",
+    )
+    result = _run(
+        *args, "--time-unit", "h", "--conc-unit", "mg/L", "--interval", "0,24", "--interval", "0,24.0"
+    )
+    assert result.exit_code == 2
+    assert "--interval: this partial-AUC interval is given twice (got '0,24')" in result.stderr

@@ -167,3 +167,20 @@ def test_dlt_window_complete_counts_calendar_days_from_day_0(
     days, complete = dlt_window_complete(infused, as_of, window)
     assert days == offset
     assert complete == (offset >= window)
+
+
+def test_a_repeated_nca_interval_is_refused_at_its_line_naming_the_value() -> None:
+    """`[[0, 28], [0, 28]]` was merged into one AUC without a word; each repeat is refused at its own line
+    with the value and the line of its first occurrence (`cartrial.protocol.nca_options.repeated_intervals`,
+    the rule of the CLI's ``--interval`` too)."""
+    section = "analysis:\n  options:\n    nca_intervals_days:\n"
+    section += "      - [0, 28]\n      - [0, 7]\n      - [0.0, 28]\n"
+    problems = problems_of(BASE + section)
+    assert [(p.line, p.field, p.value) for p in problems] == [
+        (24, "analysis.options.nca_intervals_days[2]", "[0, 28]")
+    ]
+    assert "repeats nca_intervals_days[0] (line 22)" in problems[0].message
+    flow = problems_of(BASE + "analysis:\n  options:\n    nca_intervals_days: [[0, 28], [0, 28]]\n")
+    assert [(p.line, p.field, p.value) for p in flow] == [
+        (21, "analysis.options.nca_intervals_days[1]", "[0, 28]")
+    ]

@@ -135,6 +135,28 @@ def test_boundaries_do_not_fire() -> None:
     assert fired(subject(), infusion(), day_minus_42) == []
 
 
+def test_a_heavy_patient_dosed_at_the_level_cap_raises_no_total_query() -> None:
+    """TOTAL-CELLS-MISMATCH compared the total with cells/kg × weight and ignored the level's
+    `max_total_cells`: a 120 kg patient correctly given the cap of 5×10^7 cells (6×10^7 uncapped) was
+    queried. The expected total is now the protocol's one derivation, `dose_for` (rounding, then cap)."""
+    level = REFERENCE.dose_levels[0].model_copy(update={"max_total_cells": 5e7})
+    capped = REFERENCE.model_copy(update={"dose_levels": [level, *REFERENCE.dose_levels[1:]]})
+
+    def findings(protocol: object, record: Record) -> list[Finding]:
+        records = SubjectRecords("CT-001", {"subject": [subject()], "infusion": [record]})
+        return run_edit_checks([records], protocol, TODAY)  # type: ignore[arg-type]
+
+    at_cap = infusion(weight_kg=120.0, total_car_t_cells=5e7)
+    assert findings(capped, at_cap) == []
+    assert [f.check.id for f in findings(REFERENCE, at_cap)] == ["TOTAL-CELLS-MISMATCH"]  # no cap: queried
+    uncapped_total = findings(capped, infusion(weight_kg=120.0, total_car_t_cells=6e7))
+    assert [f.check.id for f in uncapped_total] == ["TOTAL-CELLS-MISMATCH"]
+    assert "capped at max_total_cells of dose level 1 = 5e+07" in uncapped_total[0].message
+    assert findings(capped, infusion()) == []  # 58 kg: under the cap, cells/kg × weight as before
+    rule = next(check.rule for check in CHECKS if check.id == "TOTAL-CELLS-MISMATCH")
+    assert "max_total_cells" in rule and "cartrial.protocol.dosing.dose_for" in rule
+
+
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
         len({c.id for c in CHECKS}) == len(CHECKS) == 12

@@ -71,18 +71,18 @@ def test_a_password_changes_only_through_the_password_command(study, cli: Cli, m
     )
     assert edit.exit_code == 2 and "password command" in edit.stderr
     secret = tmp_path / "new-password"
-    secret.write_text("new-secret-1\n")
+    secret.write_text("new-secret-phrase-1\n")
     monkeypatch.setenv("CARTRIAL_NEW_PASSWORD_FILE", str(secret))
     result = cli("db", "user", "password", "mon", "--url", study.url, "--user", "admin")
     assert result.exit_code == 0, result.stderr
-    assert study.service.verify_password("mon", "new-secret-1")
+    assert study.service.verify_password("mon", "new-secret-phrase-1")
     # mon now signs in with the new password (a password file, as a non-interactive job would)
     denied = cli(
         *("db", "user", "password", "dm", "--url", study.url, "--user", "mon"),
         env={"CARTRIAL_PASSWORD_FILE": str(secret)},
     )
     assert denied.exit_code == 2 and "may not manage users" in denied.stderr
-    assert "new-secret-1" not in str(admin.audit_rows())
+    assert "new-secret-phrase-1" not in str(admin.audit_rows())
 
 
 def test_the_last_active_admin_stays(study, cli: Cli) -> None:

@@ -9,9 +9,9 @@ from cartrial.store import users
 
 
 def test_new_user_values_are_checked_and_the_password_hashed() -> None:
-    values = users.new_user("alice", "monitor", None, "correct horse", "Alice A")
+    values = users.new_user("alice", "monitor", None, "correct horse battery", "Alice A")
     assert values["password_hash"].startswith("$argon2id$")
-    assert users.password_matches(values["password_hash"], "correct horse")
+    assert users.password_matches(values["password_hash"], "correct horse battery")
     assert not users.password_matches(values["password_hash"], "wrong")
     assert not users.password_matches(None, "x") and not users.password_matches("not a hash", "x")
     with pytest.raises(InputError, match="unknown role"):
@@ -25,8 +25,8 @@ def test_new_user_values_are_checked_and_the_password_hashed() -> None:
 def test_set_password_is_audited_masked(study) -> None:
     admin = study.service.as_user("admin")
     with admin.transaction("cli", "reset") as tx:
-        users.set_password(tx, "mon", "s3cret-pass", "reset")
-    assert study.service.verify_password("mon", "s3cret-pass")
+        users.set_password(tx, "mon", "s3cret-pass-phrase", "reset")
+    assert study.service.verify_password("mon", "s3cret-pass-phrase")
     last = admin.audit_rows()[-1]
     # every test user already has a password (tests/conftest.py TEST_PASSWORD): old and new are both masked
     assert (last["field"], last["old_value"], last["new_value"]) == ("password_hash", '"<set>"', '"<set>"')

@@ -59,7 +59,7 @@ def test_wrong_password_is_audited_without_the_password(web_study):
     assert "wrong user name or password" in wrong.text
     assert "Guess-123!" not in wrong.text
     api = web_study.client().post("/api/v1/token", data={"username": "inv", "password": "Guess-456!"})
-    assert api.status_code == 403 and "Guess-456!" not in api.text
+    assert api.status_code == 401 and "Guess-456!" not in api.text
     rows = web_study.service.audit_rows(actor="admin")
     failed = [r for r in rows if r["action"] == "login_failed"]
     assert len(failed) == 2
@@ -128,10 +128,10 @@ def test_throttling_per_user_name_and_per_address(serve_study):
         client.post("/api/v1/token", data={"username": "mon", "password": f"wrong-{i}"}).status_code
         for i in range(3)
     ]
-    assert codes == [403, 403, 403]
+    assert codes == [401, 401, 401]
     # the store now delays attempts on this user name: even the right password is refused, unchecked
     delayed = client.post("/api/v1/token", data={"username": "mon", "password": PASSWORD})
-    assert delayed.status_code == 403 and "try again in" in delayed.json()["error"]
+    assert delayed.status_code == 401 and "try again in" in delayed.json()["error"]
     # 4 failures from this address: the app refuses further logins from it, for any user
     blocked = client.post("/api/v1/token", data={"username": "dm", "password": PASSWORD})
     assert blocked.status_code == 429
@@ -202,3 +202,33 @@ def test_a_user_name_with_a_control_character_is_refused_as_input_on_both_backen
         answer = any_web_study.client().post("/api/v1/token", data={"username": name, "password": PASSWORD})
         assert answer.status_code == 422
         assert (answer.json()["field"], answer.json()["value"]) == ("username", None)
+
+
+def test_authentication_failures_are_401_with_a_challenge_and_refusals_403(web_study):
+    """A wrong password at `POST /api/v1/token` was a 403 (the store's `AuthenticationError` is a
+    `PermissionDeniedError`): every failure to establish who the caller is — wrong password, no credential,
+    an invalid or expired token — is a 401 with a ``WWW-Authenticate`` Bearer challenge (RFC 9110 §11.6.1,
+    RFC 6750 §3); an authenticated user who may not is a 403 without one. The JSON body keeps its shape."""
+    shape = {"error", "field", "value", "allowed"}
+    anonymous = web_study.client()
+    wrong = anonymous.post("/api/v1/token", data={"username": "inv", "password": "not-the-password-1"})
+    assert wrong.status_code == 401 and set(wrong.json()) >= shape
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer realm="cartrial"'
+    unknown = anonymous.post("/api/v1/token", data={"username": "nobody", "password": "not-the-password-1"})
+    assert unknown.status_code == 401 and unknown.json()["error"] == wrong.json()["error"]
+    missing = anonymous.get("/api/v1/me")
+    assert missing.status_code == 401 and set(missing.json()) >= shape
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="cartrial"'
+    forged = anonymous.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token.inv"})
+    assert forged.status_code == 401 and set(forged.json()) >= shape
+    assert forged.headers["WWW-Authenticate"] == 'Bearer realm="cartrial", error="invalid_token"'
+    refused = web_study.bearer("dm").get("/api/v1/users")  # authenticated; the role may not manage users
+    assert refused.status_code == 403 and set(refused.json()) >= shape
+    assert "WWW-Authenticate" not in refused.headers
+    page = web_study.client()
+    token = _login_form(page)
+    failed = page.post(
+        "/login", data={"username": "inv", "password": "not-the-password-1", "csrf_token": token}
+    )
+    assert failed.status_code == 401 and failed.headers["WWW-Authenticate"] == 'Bearer realm="cartrial"'
+    assert "not-the-password-1" not in failed.text

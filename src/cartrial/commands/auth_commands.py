@@ -29,8 +29,6 @@ URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)
 USER_HELP = "User name (default: $CARTRIAL_USER)."
 PASSWORD_FILE_VARIABLE = "CARTRIAL_PASSWORD_FILE"
 NEW_PASSWORD_FILE_VARIABLE = "CARTRIAL_NEW_PASSWORD_FILE"
-MIN_PASSWORD_LENGTH = 8
-"""Shortest new password accepted by `cartrial password` (NIST SP 800-63B 5.1.1.2: at least 8)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -265,15 +263,8 @@ def password_command(
         new = _read_secret_file(NEW_PASSWORD_FILE_VARIABLE)
         if new is None:
             new = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-        if len(new) < MIN_PASSWORD_LENGTH:
-            raise InputError(
-                Problem(
-                    f"the new password is too short (at least {MIN_PASSWORD_LENGTH} characters)",
-                    field="password",
-                )
-            )
         whose = target or name
-        service.set_password(name, whose, new, reason)
+        service.set_password(name, whose, new, reason)  # the store's password policy (`check_password`)
         end_sessions_of(service, whose)
     finally:
         service.engine.dispose()

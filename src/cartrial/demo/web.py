@@ -78,7 +78,7 @@ def run(ctx: DemoContext) -> None:
         )
         return
     url = f"sqlite:///{study_db.resolve()}"
-    password = secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(16)  # 22 characters: the password policy (cartrial.store.users)
     try:
         service = StudyService(connect(url))
         _demo_users(service, first_admin(service), password)

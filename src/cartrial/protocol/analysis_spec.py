@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.allowed import Allowed, choice_text
 from cartrial.errors import OptionError, Problem
-from cartrial.protocol.nca_options import NcaOptions
+from cartrial.protocol.nca_options import NcaOptions, repeated_intervals
 from cartrial.protocol.yaml_source import Issue, option_error, option_issues, semantic_error
 
 CTCAE_VERSIONS: tuple[str, ...] = ("5.0", "6.0")
@@ -163,6 +163,19 @@ class AnalysisOptions(BaseModel):
             for index, (start, end) in enumerate(self.nca_intervals_days)
             if not 0 <= start < end
         ]
+        intervals = self.nca_intervals_days
+        for index in repeated_intervals(intervals):
+            first = next(i for i, interval in enumerate(intervals) if interval == intervals[index])
+            issues.append(
+                Issue(
+                    ("nca_intervals_days", index),
+                    f"this NCA interval repeats nca_intervals_days[{first}] ({{ref0}}); each partial AUC "
+                    "is one result",
+                    "[{:g}, {:g}]".format(*intervals[index]),
+                    "each [start, end] once",
+                    refs=(("nca_intervals_days", first),),
+                )
+            )
         if "intervals" in self.nca_options:
             issues.append(
                 Issue(

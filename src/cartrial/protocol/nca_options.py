@@ -90,6 +90,23 @@ _BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
 """A BLQ rule: a named rule or a number ≥ 0 substituted for the BLQ value."""
 
 
+def repeated_intervals(intervals: Sequence[Sequence[float]]) -> list[int]:
+    """Indices of the partial-AUC intervals equal to an earlier one (the one rule for the protocol's
+    ``nca_intervals_days`` and the CLI's ``--interval``: each interval once, as its AUC is one column).
+
+    >>> repeated_intervals([(0, 28), (0, 7), (0.0, 28.0)])
+    [2]
+    """
+    seen: set[tuple[float, ...]] = set()
+    repeats: list[int] = []
+    for index, interval in enumerate(intervals):
+        key = tuple(float(bound) for bound in interval)
+        if key in seen:
+            repeats.append(index)
+        seen.add(key)
+    return repeats
+
+
 @dataclass(frozen=True)
 class NcaOptions:
     """Every rule choice of an NCA run; recorded with each result (`as_dict`).
@@ -119,7 +136,7 @@ class NcaOptions:
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
     half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
     ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%); the two switches
-    true or false. A window or an interval is a pair of numbers, start below end.
+    true or false. A window or an interval is a pair of numbers, start below end; each interval once.
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
@@ -160,6 +177,16 @@ class NcaOptions:
                         allowed="START,END with START < END (END may be inf)",
                     )
                 )
+        for index in repeated_intervals(intervals):
+            a, b = intervals[index]
+            raise OptionError(
+                Problem(
+                    "this partial-AUC interval is given twice",
+                    field="intervals",
+                    value=f"{a:g},{b:g}",
+                    allowed="each START,END once",
+                )
+            )
         object.__setattr__(self, "intervals", intervals)
         if self.lambda_z_window is not None:
             a, b = _pair(self.lambda_z_window, "lambda_z_window", "START,END with START < END")

@@ -5,9 +5,10 @@ before the subject was born or consented, a second infusion of a subject, a cons
 relapse before birth). *Soft*
 checks accept it and raise a data query that the study database records (`data_query`, raised by the
 system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm or correct: the value is
-implausible (ten times the protocol's dose, a total that does not match cells/kg × weight, an adult under
-30 kg, a lab value far outside any physiological range, a lab test name that misspells a known one, an
-assessment long before the infusion).
+implausible (ten times the protocol's dose, a total that does not match the protocol's dose for the recorded
+cells/kg and weight — cells/kg × weight, capped at the level's maximum —, an adult under 30 kg, a lab value
+far outside any physiological range, a lab test name that misspells a known one, an assessment long before
+the infusion).
 
 The checks work on the records of one subject across forms (`SubjectRecords`), whatever they come from: an
 import (rows of the validated files, located by file and row, merged with what the database already holds)
@@ -37,6 +38,7 @@ from cartrial.protocol.lab_tests import LAB_TESTS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from cartrial.protocol.dosing import DoseCalculation
     from cartrial.protocol.model import Protocol
 
 EDIT_CHECK_USER = "cartrial-edit-checks"
@@ -342,6 +344,31 @@ def _weight(records: SubjectRecords, infusion: Record) -> float | None:
     return float(weight) if isinstance(weight, int | float) and weight > 0 else None
 
 
+def _protocol_dose(
+    protocol: Protocol | None, infusion: Record, per_kg: float, weight: float
+) -> DoseCalculation | None:
+    """The total the protocol derives for this infusion's recorded cells/kg and weight: `dose_for` (the one
+    derivation: the protocol's ``dose_rounding``, then the ``max_total_cells`` cap) on the infusion's dose
+    level with the recorded cells/kg. The level's weight bounds are left out (they say which patients the
+    level is for, not how the total follows from the weight); without a protocol or a known level, a level
+    without a cap. None when the numbers give no dose (a weight outside 1-500 kg, cells/kg out of range)."""
+    from pydantic import ValidationError
+
+    from cartrial.errors import CartrialError
+    from cartrial.protocol.dosing import DoseLevel, dose_for
+
+    levels = {} if protocol is None else {level.level: level for level in protocol.dose_levels}
+    level = levels.get(infusion.get("dose_level"))
+    described = {"level": 1, "label": "as recorded"} if level is None else level.model_dump()
+    try:
+        recorded = DoseLevel(
+            **{**described, "cells_per_kg": per_kg, "min_weight_kg": None, "max_weight_kg": None}
+        )
+        return dose_for(recorded, weight, rounding=None if protocol is None else protocol.dose_rounding)
+    except (ValidationError, CartrialError):
+        return None
+
+
 def _total_mismatch(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -350,16 +377,26 @@ def _total_mismatch(
         weight = _weight(records, infusion)
         if not isinstance(per_kg, int | float) or not isinstance(total, int | float) or weight is None:
             continue
-        expected = per_kg * weight
+        dose = _protocol_dose(protocol, infusion, float(per_kg), weight)
+        if dose is None:
+            continue
+        expected = dose.total_cells
         if expected > 0 and abs(total - expected) > TOTAL_TOLERANCE * expected * (
             1 + 1e-9
         ):  # ±10 % inclusive
+            derivation = f"cells/kg × weight = {per_kg:g} × {weight:g} kg = {dose.uncapped_total_cells:g}"
+            if dose.cap_applied:
+                derivation += (
+                    f", capped at max_total_cells of dose level {infusion.get('dose_level')} = {expected:g}"
+                )
+            elif expected != dose.uncapped_total_cells:
+                derivation += f", rounded to {expected:g}"
             yield (
                 infusion,
                 "total_car_t_cells",
                 total,
-                f"total {total:g} CAR+ cells differs by {abs(total - expected) / expected:.0%} from "
-                f"cells/kg × weight = {per_kg:g} × {weight:g} kg = {expected:g}",
+                f"total {total:g} CAR+ cells differs by {abs(total - expected) / expected:.0%} from the "
+                f"protocol dose ({derivation})",
             )
 
 
@@ -542,7 +579,9 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "TOTAL-CELLS-MISMATCH",
-            f"total_car_t_cells within ±{TOTAL_TOLERANCE:.0%} of cells_per_kg × weight_kg",
+            f"total_car_t_cells within ±{TOTAL_TOLERANCE:.0%} of the protocol dose for cells_per_kg and "
+            "weight_kg: cells_per_kg × weight_kg, rounded by the protocol's dose_rounding and capped at the "
+            "dose level's max_total_cells (cartrial.protocol.dosing.dose_for, the one derivation)",
             Severity.SOFT,
             "dose arithmetic of a weight-based dose (protocol dose_levels); " + EDC_PRACTICE,
         ),

@@ -17,7 +17,7 @@ from cartrial.store.models import Site, Study, User, utc_now
 from cartrial.store.service import InitResult, StudyService
 from cartrial.store.tables import record_json as _record_json
 from cartrial.store.tables import table_of as _table_of
-from cartrial.store.users import new_site, new_user
+from cartrial.store.users import check_password, new_site, new_user
 
 
 def _protocol_version(protocol: Any, sha256: str) -> str:
@@ -73,6 +73,8 @@ def init_study(
         )
     try:  # the rules of `db user add` and `db site add` (a padded name is never matched at sign-in)
         new_user(admin_username, "admin", admin_site, None, None)
+        if admin_password is not None:  # the password policy, before anything is created
+            check_password(admin_password, admin_username)
         if admin_site is not None:
             new_site(admin_site, None, None)
     except InputError as exc:
@@ -189,7 +191,7 @@ def _initialise(
                     write(Site, new_site(admin_site, None, None))
             user = connection.execute(select(User.id).where(User.username == admin_username)).first()
             if user is None:
-                values = new_user(admin_username, "admin", admin_site, admin_password or None, None)
+                values = new_user(admin_username, "admin", admin_site, admin_password, None)
                 write(User, {"password_hash": None, **values, "active": True})
             audit_chain.append(connection, head, entries)
     return InitResult(study_code, version, sha256, admin_username, revision, True)

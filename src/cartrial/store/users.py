@@ -2,7 +2,8 @@
 
 The functions write through an open `Transaction`; the permission (manage users / manage sites) is checked by
 the caller (`StudyService`). Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106 low-memory
-profile).
+profile). Every password set goes through one policy, `password_problem` (NIST SP 800-63B-4: at least 15
+characters, at most 256, no composition rule, not the user name, not a common password; decisions D-19.45).
 """
 
 from __future__ import annotations
@@ -19,8 +20,85 @@ if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
 
 
+MIN_PASSWORD_LENGTH = 15
+"""Shortest password that may be set: NIST SP 800-63B-4 (final, 2025) §3.1.1.2 requires at least 15
+characters for a password used as a single-factor authenticator, which a cartrial password is (8 only
+when it is part of multi-factor authentication, which cartrial does not offer)."""
+MAX_PASSWORD_LENGTH = 256
+"""Longest password that may be set (SP 800-63B-4 §3.1.1.2: permit at least 64). Bounded so that a new
+password is never a megabyte of text to hash; signing in is not capped (a password is verified whole,
+never truncated)."""
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012345",
+        "1234567890123456",
+        "12345678901234567890",
+        "123456789123456789",
+        "111111111111111",
+        "000000000000000",
+        "qwertyuiopasdfgh",
+        "qwertyuiopasdfghjkl",
+        "qwertyuiopasdfghjklzxcvbnm",
+        "1q2w3e4r5t6y7u8i9o0p",
+        "abcdefghijklmnop",
+        "abcdefghijklmnopqrstuvwxyz",
+        "passwordpassword",
+        "password12345678",
+        "password1234567",
+        "password123456789",
+        "iloveyouiloveyou",
+        "letmeinletmein1",
+        "changemechangeme",
+        "administrator123",
+        "welcome123456789",
+    }
+)
+"""A small blocklist (SP 800-63B-4 §3.1.1.2: compare with commonly used passwords), compared without case:
+long keyboard runs, counting sequences and repeated words that meet the length rule yet are among the
+first tried by a guesser (and, by rule, any one character repeated). Kept in the code (no download, no
+dependency); a site needing a breach-corpus check puts one in front of cartrial."""
+PASSWORD_RULE = (
+    f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters (any characters, spaces included; no "
+    "required mix), not the user name, not a common password (NIST SP 800-63B-4 §3.1.1.2)"
+)
+"""The password policy in words: shown with every refusal, on every path that sets a password."""
+
+
+def password_problem(password: str, username: str) -> Problem | None:
+    """Why `password` may not be set for `username`, or None: the one password policy (NIST SP 800-63B-4
+    §3.1.1.2) applied by every path that sets a password (`new_user`, `set_password`, `db init`). Length in
+    Unicode code points; no composition rule. The message never contains the password.
+
+    >>> password_problem("correct horse battery staple", "alice") is None
+    True
+    >>> password_problem("short", "alice").message
+    'the password is too short (5 characters)'
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"the password is too short ({len(password)} characters)"
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        message = f"the password is too long ({len(password)} characters)"
+    elif password.casefold() == username.casefold():
+        message = "the password is the user name"
+    elif len(set(password)) == 1:
+        message = "the password is one character repeated"
+    elif password.casefold() in COMMON_PASSWORDS:
+        message = "the password is a common password"
+    else:
+        return None
+    return Problem(message, field="password", allowed=PASSWORD_RULE)
+
+
+def check_password(password: str, username: str) -> None:
+    """Refuse (`InputError`, field ``password``, never the value) a password the policy does not allow."""
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise InputError(problem)
+
+
 def hash_password(password: str) -> str:
-    """An argon2id hash of `password` (argon2-cffi defaults, RFC 9106 low-memory profile)."""
+    """An argon2id hash of `password` (argon2-cffi defaults, RFC 9106 low-memory profile). It does not
+    apply the policy (`check_password`): the functions that set a password do, with the user name."""
     from argon2 import PasswordHasher
 
     if not password:
@@ -72,6 +150,7 @@ def new_user(
         raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
     values: dict[str, Any] = {"username": username, "role": role, "site_id": site_id, "full_name": full_name}
     if password is not None:
+        check_password(password, username)
         values["password_hash"] = hash_password(password)
     return values
 
@@ -86,10 +165,12 @@ def role_change(role: str, site_id: str | None) -> dict[str, Any]:
 
 
 def set_password(tx: Transaction, username: str, password: str, reason: str) -> int:
-    """Store a new password hash for `username` (audited as ``"<set>"``); returns the new version."""
+    """Store a new password hash for `username` (audited as ``"<set>"``) after the password policy
+    (`check_password`); returns the new version."""
     from cartrial.store.bulk import apply_update
     from cartrial.store.writes import current_record
 
+    check_password(password, username)
     user = user_row(tx.connection, username)
     current = current_record(tx.connection, User, "app_user", int(user["id"]))
     return apply_update(

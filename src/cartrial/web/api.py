@@ -183,7 +183,9 @@ class UserIn(BaseModel):
     role: str
     site_id: str | None = None
     full_name: str | None = None
-    password: str | None = Field(default=None, min_length=1)
+    password: str | None = Field(
+        default=None, description="Initial password (the store's policy, cartrial.store.users.PASSWORD_RULE)."
+    )
 
 
 class UserChange(BaseModel):
@@ -196,7 +198,9 @@ class UserChange(BaseModel):
 
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=1)
+    password: str = Field(
+        description="New password (the store's policy, cartrial.store.users.PASSWORD_RULE)."
+    )
     reason: str | None = None
 
 

@@ -211,12 +211,18 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         try:
             _user, token = login_user(request, username, password, "web login")
         except PermissionDeniedError as exc:
-            return render(
+            from cartrial.web.errors import authentication_challenge, status_of
+
+            page = render(
                 request,
                 "login.html",
                 {"title": "Log in", "next_url": safe_next(next), "username": username, "error": str(exc)},
-                status_code=429 if exc.__class__.__name__ == "ThrottledError" else 401,
+                status_code=status_of(exc),  # 401 wrong name or password (a challenge), 429 this address
             )
+            challenge = authentication_challenge(exc)
+            if challenge is not None:
+                page.headers["WWW-Authenticate"] = challenge
+            return page
         response = RedirectResponse(safe_next(next), status_code=303)
         _set_session_cookie(response, request, credential(token, username))
         # a new session: a new pre-session seed for the next login on this browser (no fixation)

@@ -1,8 +1,10 @@
 """Errors as HTTP answers: every `CartrialError` becomes a 4xx with ``{error, field, value, allowed}``.
 
 - `InputError` → 422 (each located problem in ``problems``; the first one's field/value/allowed on top);
-- `NotAuthenticated` → 401 (with ``WWW-Authenticate: Bearer``); `PermissionDeniedError` (role, site,
-  throttled or failed login, CSRF) → 403 (the login throttle → 429);
+- authentication failures → 401 with a ``WWW-Authenticate`` Bearer challenge (`authentication_challenge`):
+  `NotAuthenticated` (no credential, an invalid or expired token) and the store's `AuthenticationError`
+  (wrong user name or password, a user name throttled by the store); the per-address login throttle → 429;
+  authorisation failures, `PermissionDeniedError` (an authenticated user's role or site, CSRF) → 403;
 - `ConflictError` (changed since read, data lock, existing key) → 409;
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
@@ -26,9 +28,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
-from cartrial.web.security import LoginRequired, NotAuthenticated
+from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated
 
-__all__ = ["MAX_BODY_BYTES", "NotFoundError", "ThrottledError", "error_body", "install", "status_of"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "NotFoundError",
+    "ThrottledError",
+    "authentication_challenge",
+    "error_body",
+    "install",
+    "status_of",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body a route reads into memory (JSON or a form post: a record, a reason of at most
@@ -47,8 +57,20 @@ class NotFoundError(InputError):
     """No such form, record, query or subject — or not one this user may see (404)."""
 
 
-def status_of(exc: CartrialError) -> int:
+def authentication_challenge(exc: CartrialError) -> str | None:
+    """The ``WWW-Authenticate`` value of an authentication failure (answered 401), else None: who the
+    caller is could not be established. An authenticated caller who may not is a 403 (no challenge)."""
+    from cartrial.store.auth import AuthenticationError
+
     if isinstance(exc, NotAuthenticated):
+        return exc.challenge
+    if isinstance(exc, AuthenticationError):
+        return BEARER_CHALLENGE
+    return None
+
+
+def status_of(exc: CartrialError) -> int:
+    if authentication_challenge(exc) is not None:
         return 401
     if isinstance(exc, ThrottledError):
         return 429
@@ -229,9 +251,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CartrialError)
     async def _cartrial(request: Request, exc: CartrialError) -> Response:
         status = status_of(exc)
+        challenge = authentication_challenge(exc)
+        headers = None if challenge is None else {"WWW-Authenticate": challenge}
         if not _is_api(request):
-            return _page(request, status, str(exc))
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            page = _page(request, status, str(exc))
+            page.headers.update(headers or {})
+            return page
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -9,7 +9,10 @@ flow, ``POST /api/v1/token``). A credential is ``<session token>.<user name>``.
 Permissions are the store's one matrix (`cartrial.store.permissions`): `permit(action)` is a dependency
 that refuses (403) a role that may not do `action`; the action is recorded on the dependency
 (`ACTION_ATTRIBUTE`) so that a test can enumerate every route of the app with the action it needs.
-Anonymous or expired: pages redirect to ``/login?next=…``, the API answers 401 JSON.
+Anonymous or expired: pages redirect to ``/login?next=…``, the API answers 401 JSON with a
+``WWW-Authenticate: Bearer`` challenge (``error="invalid_token"`` when a bearer token was sent); a wrong
+password at ``POST /api/v1/token`` or ``/login`` is a 401 too. 403 is kept for an authenticated user who may
+not (role, site, CSRF).
 
 CSRF (OWASP CSRF Prevention Cheat Sheet, "synchronizer token" bound to the session): the token is an
 HMAC-SHA256 of the session token (or, before login, of a random pre-session cookie) under the app's
@@ -52,6 +55,7 @@ reads do not each write to the database; the idle timeout is exact to that."""
 
 __all__ = [
     "ACTION_ATTRIBUTE",
+    "BEARER_CHALLENGE",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SESSION_COOKIE",
@@ -98,8 +102,19 @@ class WebSettings:
     ip_window_s: float = 900.0
 
 
+BEARER_CHALLENGE = 'Bearer realm="cartrial"'
+"""The ``WWW-Authenticate`` challenge of every 401 (RFC 9110 §11.6.1: a 401 carries one; RFC 6750 §3: the
+Bearer scheme, which every route accepts as ``Authorization: Bearer <token>``)."""
+INVALID_TOKEN_CHALLENGE = BEARER_CHALLENGE + ', error="invalid_token"'
+"""The challenge when a bearer token was sent and is not (or no longer) valid (RFC 6750 §3.1)."""
+
+
 class NotAuthenticated(PermissionDeniedError):
-    """No valid session or token (API: 401)."""
+    """No valid session or token (API: 401, with the `challenge` as ``WWW-Authenticate``)."""
+
+    def __init__(self, message: str, challenge: str = BEARER_CHALLENGE) -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
 class LoginRequired(PermissionDeniedError):
@@ -239,6 +254,11 @@ def _require(request: Request) -> WebUser:
     user = _authenticate(request)
     if user is None:
         if _is_api(request):
+            if request.headers.get("authorization", "")[:7].lower() == "bearer ":
+                raise NotAuthenticated(
+                    "the bearer token is not valid or has expired: get a new one (POST /api/v1/token)",
+                    INVALID_TOKEN_CHALLENGE,
+                )
             raise NotAuthenticated("not logged in, or the session has expired: log in again")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from cartrial.errors import CartrialError
 from cartrial.store.permissions import PERMISSIONS, Action
+from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, redirect
 from cartrial.web.security import CSRF, WebUser, permit
@@ -26,6 +27,8 @@ def _page(request: Request, user: WebUser, error: str | None = None, status_code
             "users": views.user_list(user.service),
             "roles": list(PERMISSIONS),
             "sites": views.site_ids(user.service),
+            "password_rule": PASSWORD_RULE,
+            "password_min": MIN_PASSWORD_LENGTH,
             "error": error,
             "done": done_message(request),
             "nav": "admin",
