@@ -503,6 +503,13 @@ REFUSED: set[tuple[str, str, str]] = {
     ("escalate paths", "--doses", "0"),
     ("grade icaht", "--min-recovery-days", "1000000000000"),  # bounded 1-100
     ("score edss", "--offchart-convention", "banana"),  # ignored when no acuity file was given
+    # an LLOQ is 1e-12 to 1e15 in the concentration unit (D-19.37)
+    ("nca", "--lloq", "1e300"),
+    ("kinetics fit", "--lloq", "1e300"),
+    ("kinetics popfit", "--lloq", "1e300"),
+    ("kinetics map", "--lloq", "1e300"),
+    ("audit log", "--limit", "1000000000000"),  # 1 to 100000 (D-19.38)
+    ("audit log", "--limit", "2000000000"),
 }
 
 
@@ -883,3 +890,64 @@ def test_a_fifo_named_by_an_environment_variable_is_refused(
     pipe = bad_value("fifo", tmp_path)
     result = check_run(cli, [*_prepare(args, tmp_path, study_template)], frozenset({2}), env={variable: pipe})
     assert f"{pipe}, {variable}: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
+
+
+LLOQ_COMMANDS = ("nca", "kinetics fit", "kinetics popfit", "kinetics map")
+
+
+@pytest.mark.parametrize("value", ["1e-320", "1e-13", "1e+16"])
+@pytest.mark.parametrize("command", LLOQ_COMMANDS)
+def test_lloq_is_bounded(cli: Cli, tmp_path: Path, command: str, value: str) -> None:
+    """`kinetics popfit --lloq 1e-320` printed numpy overflow warnings and exited 0 (a subnormal LLOQ in the
+    M3 likelihood); every --lloq now has the one range `cartrial.kinetics.templates.LLOQ` (D-19.37)."""
+    from cartrial.kinetics.templates import LLOQ
+
+    args = [a for a in VALID[command]]
+    if "--lloq-col" in args:  # --lloq and --lloq-col are exclusive
+        del args[args.index("--lloq-col") : args.index("--lloq-col") + 2]
+    result = check_run(cli, [*_prepare(args, tmp_path, None), "--lloq", value], frozenset({2}))
+    assert f"error: --lloq: out of range (got {value}); allowed: {LLOQ.text()}" in result.stderr, (
+        result.stderr
+    )
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_an_lloq_column_outside_the_range_is_refused_at_its_row(cli: Cli, tmp_path: Path) -> None:
+    """The per-sample LLOQ column had the same hole (> 0 only): it has the range of --lloq (D-19.37)."""
+    lines = (STUDY / "pk_samples.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("lloq")] = "1e-320"
+    table = tmp_path / "pk.csv"
+    table.write_text("".join([lines[0], ",".join(cells) + "\n", *lines[2:]]), encoding="utf-8")
+    args = [str(table) if a == _file(STUDY / "pk_samples.csv") else a for a in VALID["kinetics fit"]]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"{table}, row 2, lloq: out of range (got '1e-320')" in result.stderr, result.stderr
+
+
+def test_audit_log_limit_is_bounded(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """`audit log --limit N` had no upper bound (D-19.38)."""
+    from cartrial.commands.store_commands import MAX_AUDIT_ROWS
+
+    args = _prepare(VALID["audit log"], tmp_path, study_template)
+    args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS + 1)
+    result = check_run(cli, args, frozenset({2}))
+    assert (
+        f"--limit: out of range (got '{MAX_AUDIT_ROWS + 1}'); allowed: 1 to {MAX_AUDIT_ROWS}" in result.stderr
+    )
+    args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS)
+    check_run(cli, args, frozenset({0}))
+
+
+@pytest.mark.parametrize("value", ["1e-320", "0.04", "0.61", "0.9"])
+@pytest.mark.parametrize("design", ["boin", "mtpi2", "i3+3", "crm"])
+def test_escalation_target_is_bounded(cli: Cli, design: str, value: str) -> None:
+    """`--target 1e-320` was accepted (BOIN stopped at the first DLT; mTPI-2 took 0.9); the target has
+    BOIN 2.7.2's range 0.05 to 0.6, declared once for the commands, the designs and the protocol (D-19.39)."""
+    from cartrial.protocol.design_options import TARGET
+
+    args = ["escalate", "next", "--design", design, "--target", value, "--doses", "3", "--outcomes", "1NNN"]
+    if design == "crm":
+        args += ["--skeleton", "0.1,0.2,0.3"]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"error: --target: out of range (got {value}); allowed: {TARGET.text()}" in result.stderr

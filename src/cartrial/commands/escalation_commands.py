@@ -22,7 +22,15 @@ from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.design_options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
+from cartrial.protocol.design_options import (
+    DAYS,
+    DESIGN_OPTIONS,
+    DESIGNS,
+    DOSES,
+    TARGET,
+    DesignOption,
+    check_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -357,7 +365,11 @@ def simulate_command(
     ),
     seed: int = seed_option(0),
     exact: bool = typer.Option(False, "--exact", help="Exact enumeration instead of Monte Carlo (3+3 only)."),
-    mtd_target: float | None = typer.Option(None, "--mtd-target", help="Toxicity defining the true MTD."),
+    mtd_target: float | None = typer.Option(
+        None,
+        "--mtd-target",
+        help=f"Toxicity defining the true MTD ({TARGET.text()}; default: the design's target, 3+3: 0.3).",
+    ),
     accrual_days: float | None = typer.Option(
         None,
         "--accrual-days",

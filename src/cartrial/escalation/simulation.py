@@ -28,7 +28,7 @@ from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
 from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
-from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, PROBABILITY
+from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, TARGET
 
 DEFAULT_MTD_TARGET_3PLUS3 = 0.3
 
@@ -280,11 +280,11 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
 
 
 def _check_seed_and_mtd_target(seed: int | None, mtd_target: float | None) -> None:
-    """A seed is `cartrial.allowed.SEED` (0 to 2^63 − 1); the MTD target a probability in (0, 1)."""
+    """A seed is `cartrial.allowed.SEED` (0 to 2^63 − 1); the MTD target a target DLT rate (`TARGET`)."""
     problems: list[Problem] = []
     if seed is not None and (problem := SEED.problem("seed", seed)) is not None:
         problems.append(problem)
-    if mtd_target is not None and (problem := PROBABILITY.problem("mtd_target", mtd_target)) is not None:
+    if mtd_target is not None and (problem := TARGET.problem("mtd_target", mtd_target)) is not None:
         problems.append(problem)
     if problems:
         raise InputError(problems)
