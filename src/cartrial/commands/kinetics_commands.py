@@ -100,6 +100,7 @@ _POPFIT_NAMES: dict[str, str] = {
     "omega_structure": "--omega",
     "kind": "--error",
     "scale": "--scale",
+    "model": "--model",
 }
 #: `kinetics map`: the covariate values of the new subject (``covariates`` of `map_estimate`).
 _MAP_NAMES: dict[str, str] = {**_CLI_NAMES, "covariates": "--covariate-value"}

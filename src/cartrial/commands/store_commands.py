@@ -629,7 +629,7 @@ def verify_command(
 
 MAX_AUDIT_ROWS = 100_000
 """Most rows `audit log --limit` shows: the last rows of a trail for a review on screen or as JSON (the whole
-trail is checked by `audit verify`); --limit had no upper bound (decisions D-19.38)."""
+trail is checked by `audit verify`); --limit had no upper bound (decisions D-19.37)."""
 
 
 @audit_app.command(

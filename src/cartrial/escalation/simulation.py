@@ -12,6 +12,11 @@ Definitions used in the reports:
 - `pct_treated_above_mtd`: patients treated at levels whose true DLT probability exceeds `mtd_target`
   (the design's target, or 0.3 for 3+3 unless given [P]), as % of all patients (ratio of means).
 - `true_mtd`: the highest level with true probability <= `mtd_target` (None if none).
+- `truth_non_decreasing`: whether the scenario's probabilities never fall with dose. A scenario in which
+  they do is accepted, as BOIN 2.7.2's `get.oc`, dfcrm's `crmsim` and R `escalation` accept one (robustness
+  scenarios: a plateau, an umbrella, a misspecified order): every metric above is per level (a level's own
+  true probability against `mtd_target`), never "the levels above the true MTD" by position; the designs
+  themselves assume a non-decreasing curve, which is what such a scenario tests (decisions D-19.40).
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ class OperatingCharacteristics:
     total_n_se: float = 0.0
     total_dlt_se: float = 0.0
     per_trial: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def truth_non_decreasing(self) -> bool:
+        """The true probabilities never fall with dose (the designs' assumption; see the module notes)."""
+        return all(a <= b for a, b in zip(self.truth, self.truth[1:], strict=False))
 
     @property
     def table(self) -> Any:
@@ -119,6 +129,7 @@ class OperatingCharacteristics:
             "design": self.design,
             "options": self.options,
             "truth": list(self.truth),
+            "truth_non_decreasing": self.truth_non_decreasing,
             "method": self.method,
             "trials": self.trials,
             "seed": self.seed,

@@ -145,7 +145,7 @@ def assemble_design(
     >>> assemble_design("mtpi2", 5, {"target": 0.3, "exclusion_min_n": 0}).options()["exclusion_min_n"]
     0
     """
-    name = str(design).lower()
+    name = str(design)  # exact, as every choice (`cartrial.allowed.same_value`; decisions D-19.38)
     values = check_design_options(name, n_doses, options or {}, strict=strict)
     bare = _bare(name, n_doses, values)
     behaviours: list[Behaviour] = []

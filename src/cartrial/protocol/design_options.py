@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cartrial.allowed import TRUE_FALSE, Allowed, choice_text
+from cartrial.allowed import TRUE_FALSE, Allowed, choice_text, same_value
 from cartrial.errors import InputError, OptionError, Problem
 
 DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
@@ -381,9 +381,11 @@ def check_design_options(
     ...
     cartrial.errors.OptionError: exclusion_min_n: does not apply to the crm design (got 0); allowed: only ...
     """
-    name = str(design).lower()
+    # exact, as every choice: "BOIN" was taken for boin here while the commands compared the name as typed
+    # (`--design TITE-CRM --followup ...` was refused as "tite-crm only"; decisions D-19.38)
+    name = str(design)
     problems: list[Problem] = []
-    if name not in DESIGNS:
+    if not any(same_value(name, known) for known in DESIGNS):
         raise InputError(
             Problem("unknown design", field="design", value=design, allowed=choice_text(DESIGNS))
         )

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cartrial.allowed import choice_text
-from cartrial.errors import ConfigurationError
+from cartrial.errors import ConfigurationError, OptionError, Problem
 from cartrial.kinetics.models import (
     STEIN_2019_SOURCE,
     STEIN_2019_TYPICAL,
@@ -222,6 +222,9 @@ def get_model(name: str) -> StructuralModel:
     try:
         return MODELS[name]
     except KeyError:
-        raise ConfigurationError(
-            f"unknown population model {name!r}; allowed: {choice_text(sorted(MODELS))}"
+        # named as the engine's field (the command line renames it --model), like every option
+        raise OptionError(
+            Problem(
+                "unknown population model", field="model", value=name, allowed=choice_text(sorted(MODELS))
+            )
         ) from None
