@@ -1078,3 +1078,19 @@ def test_no_final_mtd_estimate_is_written_none(cli: Cli) -> None:
     args = ["escalate", "next", "--design", "boin", "--target", "0.3", "--doses", "3", "--outcomes", "1TTT"]
     shown = " ".join(check_run(cli, args, frozenset({0})).stdout.split())
     assert "final MTD estimate (not the next dose): none —" in shown and "None" not in shown, shown
+
+
+@pytest.mark.parametrize("value", ["1e-320", "1e300", "0"])
+def test_popfit_initial_value_is_bounded(cli: Cli, tmp_path: Path, value: str) -> None:
+    """`kinetics popfit --initial cmax=1e-320` overflowed SAEM's predictions (numpy warnings, exit 0) and
+    1e300 passed: an initial typical value is within 10^6 of the model's default (D-19.37)."""
+    from cartrial.kinetics.popfit.structural import STEIN2019
+
+    args = [*_prepare(VALID["kinetics popfit"], tmp_path, None), "--initial", f"cmax={value}"]
+    result = check_run(cli, args, frozenset({2}))
+    allowed = STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
+    shown = f"cmax={float(value)!r}"  # as read: a number
+    assert f"error: --initial: out of range (got '{shown}'); allowed: cmax {allowed}" in result.stderr, (
+        result.stderr
+    )
+    assert "RuntimeWarning" not in result.stderr

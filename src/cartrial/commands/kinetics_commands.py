@@ -92,6 +92,7 @@ _POPFIT_NAMES: dict[str, str] = {
     **_CLI_NAMES,
     "k1": "--k1",
     "k2": "--k2",
+    "initial": "--initial",
     "polish_proposal": "--proposal",
     "covariates": "--covariate",
     "censoring": "--titre",
