@@ -503,6 +503,13 @@ REFUSED: set[tuple[str, str, str]] = {
     ("escalate paths", "--doses", "0"),
     ("grade icaht", "--min-recovery-days", "1000000000000"),  # bounded 1-100
     ("score edss", "--offchart-convention", "banana"),  # ignored when no acuity file was given
+    # an LLOQ is 1e-12 to 1e15 in the concentration unit (D-19.37)
+    ("nca", "--lloq", "1e300"),
+    ("kinetics fit", "--lloq", "1e300"),
+    ("kinetics popfit", "--lloq", "1e300"),
+    ("kinetics map", "--lloq", "1e300"),
+    ("audit log", "--limit", "1000000000000"),  # 1 to 100000 (D-19.38)
+    ("audit log", "--limit", "2000000000"),
 }
 
 
@@ -883,3 +890,207 @@ def test_a_fifo_named_by_an_environment_variable_is_refused(
     pipe = bad_value("fifo", tmp_path)
     result = check_run(cli, [*_prepare(args, tmp_path, study_template)], frozenset({2}), env={variable: pipe})
     assert f"{pipe}, {variable}: is a FIFO (named pipe), not a regular file" in result.stderr, result.stderr
+
+
+LLOQ_COMMANDS = ("nca", "kinetics fit", "kinetics popfit", "kinetics map")
+
+
+@pytest.mark.parametrize("value", ["1e-320", "1e-13", "1e+16"])
+@pytest.mark.parametrize("command", LLOQ_COMMANDS)
+def test_lloq_is_bounded(cli: Cli, tmp_path: Path, command: str, value: str) -> None:
+    """`kinetics popfit --lloq 1e-320` printed numpy overflow warnings and exited 0 (a subnormal LLOQ in the
+    M3 likelihood); every --lloq now has the one range `cartrial.kinetics.templates.LLOQ` (D-19.37)."""
+    from cartrial.kinetics.templates import LLOQ
+
+    args = [a for a in VALID[command]]
+    if "--lloq-col" in args:  # --lloq and --lloq-col are exclusive
+        del args[args.index("--lloq-col") : args.index("--lloq-col") + 2]
+    result = check_run(cli, [*_prepare(args, tmp_path, None), "--lloq", value], frozenset({2}))
+    assert f"error: --lloq: out of range (got {value}); allowed: {LLOQ.text()}" in result.stderr, (
+        result.stderr
+    )
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_an_lloq_column_outside_the_range_is_refused_at_its_row(cli: Cli, tmp_path: Path) -> None:
+    """The per-sample LLOQ column had the same hole (> 0 only): it has the range of --lloq (D-19.37)."""
+    lines = (STUDY / "pk_samples.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("lloq")] = "1e-320"
+    table = tmp_path / "pk.csv"
+    table.write_text("".join([lines[0], ",".join(cells) + "\n", *lines[2:]]), encoding="utf-8")
+    args = [str(table) if a == _file(STUDY / "pk_samples.csv") else a for a in VALID["kinetics fit"]]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"{table}, row 2, lloq: out of range (got '1e-320')" in result.stderr, result.stderr
+
+
+def test_audit_log_limit_is_bounded(cli: Cli, tmp_path: Path, study_template: Path) -> None:
+    """`audit log --limit N` had no upper bound (D-19.38)."""
+    from cartrial.commands.store_commands import MAX_AUDIT_ROWS
+
+    args = _prepare(VALID["audit log"], tmp_path, study_template)
+    args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS + 1)
+    result = check_run(cli, args, frozenset({2}))
+    assert (
+        f"--limit: out of range (got '{MAX_AUDIT_ROWS + 1}'); allowed: 1 to {MAX_AUDIT_ROWS}" in result.stderr
+    )
+    args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS)
+    check_run(cli, args, frozenset({0}))
+
+
+@pytest.mark.parametrize("value", ["1e-320", "0.04", "0.61", "0.9"])
+@pytest.mark.parametrize("design", ["boin", "mtpi2", "i3+3", "crm"])
+def test_escalation_target_is_bounded(cli: Cli, design: str, value: str) -> None:
+    """`--target 1e-320` was accepted (BOIN stopped at the first DLT; mTPI-2 took 0.9); the target has
+    BOIN 2.7.2's range 0.05 to 0.6, declared once for the commands, the designs and the protocol (D-19.39)."""
+    from cartrial.protocol.design_options import TARGET
+
+    args = ["escalate", "next", "--design", design, "--target", value, "--doses", "3", "--outcomes", "1NNN"]
+    if design == "crm":
+        args += ["--skeleton", "0.1,0.2,0.3"]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"error: --target: out of range (got {value}); allowed: {TARGET.text()}" in result.stderr
+
+
+HEADER_ONLY_ALLOWED = {
+    ("grade episodes", "therapies.csv"),  # a study in which no one needed a therapy
+    ("relapses", "relapses.csv"),  # no relapse: every subject relapse-free, a result
+}
+"""(command, file) pairs of `VALID` where a header without data rows is legitimate (D-19.41)."""
+HEADER_ONLY_MESSAGES = {("import redcap", "records.csv"): "the export has a header but no records"}
+"""Readers refusing a header without rows in their own words (every other: "no data rows (header only)")."""
+
+
+def _header_only_cases() -> Iterator[Any]:
+    for path, args in sorted(VALID.items()):
+        for position, arg in enumerate(args):
+            if arg.endswith(".csv") and Path(arg).is_file():
+                name = Path(arg).name
+                allowed = (path, name) in HEADER_ONLY_ALLOWED
+                marks = [pytest.mark.slow] if path in SLOW_COMMANDS or _needs_db(args) else []
+                yield pytest.param(
+                    path, position, allowed, id=f"{path.replace(' ', '-')}[{name}]", marks=marks
+                )
+
+
+@pytest.mark.parametrize(("command", "position", "allowed"), list(_header_only_cases()))
+def test_a_csv_with_a_header_and_no_rows(
+    cli: Cli, tmp_path: Path, request: pytest.FixtureRequest, command: str, position: int, allowed: bool
+) -> None:
+    """A CSV with its header and no data rows gave an empty result and exit 0 (`grade crs`, `score edss`,
+    `nca`, `kinetics fit`, …): an engine command given nothing to compute refuses it, naming the file; a
+    file that may list nothing (therapies, relapses) is still read (D-19.41)."""
+    args = list(VALID[command])
+    source = Path(args[position])
+    copy = tmp_path / "header-only" / source.name
+    copy.parent.mkdir()
+    copy.write_text(source.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    args[position] = str(copy)
+    template = request.getfixturevalue("study_template") if _needs_db(args) else None
+    result = check_run(
+        cli, _prepare(args, tmp_path, template), frozenset({0} if allowed else {2}), seconds=120
+    )
+    if not allowed:
+        message = HEADER_ONLY_MESSAGES.get((command, source.name), "no data rows (header only)")
+        assert f"{copy}: {message}" in result.stderr, result.stderr
+
+
+CHOICE_CASES = [
+    ("escalate next", "--design", "BOIN"),
+    ("escalate table", "--design", "Boin"),
+    ("escalate paths", "--design", "BOIN"),
+    ("escalate simulate", "--design", "BOIN"),
+    ("nca", "--time-unit", "DAY"),
+    ("kinetics popfit", "--model", "STEIN2019"),
+    ("score edss", "--offchart-convention", "NONE"),
+]
+"""(command, choice option, its valid value in other letters): a choice is exact (D-19.38)."""
+
+
+@pytest.mark.parametrize(("command", "option", "value"), CHOICE_CASES)
+def test_a_choice_in_other_letters_is_refused(
+    cli: Cli, tmp_path: Path, command: str, option: str, value: str
+) -> None:
+    """`--design BOIN` was taken for boin (the design registry lowered the name) while `escalate next`
+    compared the name as typed (`--design TITE-CRM --followup` was refused as "tite-crm only"); every other
+    choice was exact. One rule: a choice is exact (`cartrial.allowed.same_value`, typer's choices)."""
+    args = _prepare(
+        _replace(VALID[command], TREE[command], Case(command, option, value, frozenset()), value),
+        tmp_path,
+        None,
+    )
+    result = check_run(cli, args, frozenset({2}))
+    assert f"{option}: " in result.stderr and f"'{value}'" in result.stderr, result.stderr
+    assert value.lower() in result.stderr.split("allowed:")[-1], result.stderr
+
+
+def test_the_python_api_takes_a_design_name_exactly() -> None:
+    from cartrial.errors import InputError
+    from cartrial.escalation import assemble_design
+
+    with pytest.raises(InputError, match=r"design: unknown design \(got 'BOIN'\); allowed: 3\+3 \| boin"):
+        assemble_design("BOIN", 3, {"target": 0.3})
+
+
+def test_every_choice_of_the_command_line_is_case_sensitive() -> None:
+    """typer's choices (enums, literals) compare exactly unless told otherwise: none is told otherwise."""
+    lenient = [
+        f"{path} {param.name}"
+        for path, command in TREE.items()
+        for param in command.params
+        if getattr(param.type_descriptor.parameter_info, "case_sensitive", True) is not True
+    ]
+    assert lenient == []
+
+
+def test_a_decreasing_truth_is_simulated_and_said_so(cli: Cli) -> None:
+    """A truth that falls with dose is a legitimate robustness scenario (BOIN 2.7.2 `get.oc` takes one): it
+    is accepted, but the output read "patients above the true MTD: 94% (true MTD: 4)" for the top level —
+    above by position. Now each level counts by its own true p(DLT), and the scenario is noted (D-19.40)."""
+    import json
+
+    args = ["escalate", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.6,0.4,0.2,0.05"]
+    args += ["--cohorts", "10", "--trials", "200", "--seed", "1"]
+    shown = " ".join(check_run(cli, args, frozenset({0})).stdout.split())
+    assert "above the true MTD" not in shown
+    assert "patients at levels with true p(DLT) > 0.3:" in shown and "falls with dose" in shown, shown
+    document = json.loads(check_run(cli, [*args, "--json"], frozenset({0})).stdout)
+    assert document["truth_non_decreasing"] is False and document["true_mtd"] == 4
+    # the share treated at toxic levels is the share at levels 1-2 (true p 0.6, 0.4), not at levels above 4
+    above = sum(document["mean_n"][:2]) / sum(document["mean_n"]) * 100
+    assert document["pct_treated_above_mtd"] == pytest.approx(above)
+    monotone = [*args[:7], "0.05,0.2,0.4,0.6", *args[8:], "--json"]
+    assert json.loads(check_run(cli, monotone, frozenset({0})).stdout)["truth_non_decreasing"] is True
+
+
+def test_no_true_mtd_is_written_none(cli: Cli) -> None:
+    """`true MTD: None` (a Python None) was printed when every level is above the target."""
+    args = ["escalate", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.5,0.6,0.7"]
+    shown = " ".join(
+        check_run(cli, [*args, "--cohorts", "5", "--trials", "50"], frozenset({0})).stdout.split()
+    )
+    assert "true MTD: none," in shown and "None" not in shown, shown
+
+
+def test_no_final_mtd_estimate_is_written_none(cli: Cli) -> None:
+    """`escalate next` printed "final MTD estimate (not the next dose): None" when the trial stopped."""
+    args = ["escalate", "next", "--design", "boin", "--target", "0.3", "--doses", "3", "--outcomes", "1TTT"]
+    shown = " ".join(check_run(cli, args, frozenset({0})).stdout.split())
+    assert "final MTD estimate (not the next dose): none —" in shown and "None" not in shown, shown
+
+
+@pytest.mark.parametrize("value", ["1e-320", "1e300", "0"])
+def test_popfit_initial_value_is_bounded(cli: Cli, tmp_path: Path, value: str) -> None:
+    """`kinetics popfit --initial cmax=1e-320` overflowed SAEM's predictions (numpy warnings, exit 0) and
+    1e300 passed: an initial typical value is within 10^6 of the model's default (D-19.37)."""
+    from cartrial.kinetics.popfit.structural import STEIN2019
+
+    args = [*_prepare(VALID["kinetics popfit"], tmp_path, None), "--initial", f"cmax={value}"]
+    result = check_run(cli, args, frozenset({2}))
+    allowed = STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
+    shown = f"cmax={float(value)!r}"  # as read: a number
+    assert f"error: --initial: out of range (got '{shown}'); allowed: cmax {allowed}" in result.stderr, (
+        result.stderr
+    )
+    assert "RuntimeWarning" not in result.stderr

@@ -257,7 +257,7 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
         (
             ["escalate", "next", "--design", "boin", "--doses", "2", "--outcomes", "1NNN", "--target", "x"],
             # the declared range of the option (its help states it), not only the type
-            "error: --target: not a number (got 'x'); allowed: greater than 0 and less than 1",
+            "error: --target: not a number (got 'x'); allowed: 0.05 to 0.6",
         ),
         # a typer min/max: the parser's "Input should be less than or equal to 65535" read as every range
         (["serve", "--port", "99999"], "error: --port: out of range (got '99999'); allowed: 1 to 65535"),
@@ -268,7 +268,7 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
         ),
         (
             ["audit", "log", "--limit", "0"],
-            "error: --limit: out of range (got '0'); allowed: a whole number ≥ 1",
+            "error: --limit: out of range (got '0'); allowed: 1 to 100000",
         ),
     ],
 )

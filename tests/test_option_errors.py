@@ -417,7 +417,7 @@ def test_every_seed_help_states_the_range() -> None:
 #: The bounds of every numeric design option as they were before the registry moved onto `Allowed`
 #: (``(`` / ``)`` exclusive, ``[`` / ``]`` inclusive): the migration must not open or close any of them.
 ESCALATION_BOUNDS: dict[str, str] = {
-    "target": "(0, 1)",
+    "target": "[0.05, 0.6]",
     "start_dose": "[1, 50]",
     "cohort_size": "[1, 100]",
     "skeleton": "(0, 1)",
@@ -710,7 +710,12 @@ def test_the_python_api_refuses_a_missing_or_mistyped_option_naming_it(
 
 @pytest.mark.parametrize(
     ("key", "given", "option"),
-    [("target", "1.5", "target"), ("prior_var", "0", "prior_var"), ("dlt_window_days", "5000", "window")],
+    [
+        ("target", "1.5", "target"),
+        ("target", "0.01", "target"),  # below BOIN 2.7.2's range, 0.05 to 0.6 (D-19.39)
+        ("prior_var", "0", "prior_var"),
+        ("dlt_window_days", "5000", "window"),
+    ],
 )
 def test_an_escalation_key_of_a_protocol_is_named_with_its_line_and_the_registry_range(
     cli: Any, tmp_path: Path, key: str, given: str, option: str

@@ -77,9 +77,16 @@ def test_semicolon_delimiter_gets_a_hint(tmp_path: Path) -> None:
     assert len(problems) == 1 and "';' as delimiter" in problems[0].message and problems[0].row == 1
 
 
-def test_header_only_gives_an_empty_frame(tmp_path: Path) -> None:
-    """A header without rows is valid input with no rows (commands decide whether that is an error)."""
-    frame = read_csv(_file(tmp_path, b"a,b\n"), required=["a", "b"])
+@pytest.mark.parametrize("text", [b"a,b\n", b"a,b\n,\n\n"])
+def test_header_only_is_refused_unless_the_reader_allows_it(tmp_path: Path, text: bytes) -> None:
+    """A header without data rows (empty rows at the end do not count) gave every engine command an empty
+    result with exit 0; it is refused naming the file, unless the reader passes `header_only` (a form with
+    no records yet, a therapies file of a study without any; D-19.41)."""
+    path = _file(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        read_csv(path, required=["a", "b"])
+    assert str(caught.value) == f"{path}: no data rows (header only); allowed: at least one data row"
+    frame = read_csv(path, required=["a", "b"], header_only=True)
     assert len(frame) == 0 and list(frame.columns) == ["a", "b"]
 
 

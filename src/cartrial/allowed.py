@@ -7,6 +7,11 @@ is allowed. The engine knows only its own field names: the command line renames 
 user typed (``post_masking_grade`` → ``--post-masking-grade``) in one table per command module, and a
 protocol reader to its YAML key (`OptionError.renamed`).
 
+A choice is exact (`same_value`): ``BOIN`` is not ``boin`` and ``Day`` is not ``day``, as the command
+line's own choices (typer/click ``Choice``, case-sensitive), the protocol's YAML keys and the documented
+commands spell them; every option with a set of values, engine or command line, compares through it
+(docs/science/decisions.md D-19.38).
+
 The random seed has one range for every command and engine (`SEED`, `check_seed`; docs/science/decisions.md
 D-19.19).
 

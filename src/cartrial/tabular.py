@@ -41,12 +41,18 @@ def read_csv(
     optional: Sequence[str] = (),
     one_of: Sequence[Sequence[str]] = (),
     allow_extra: bool = True,
+    header_only: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV file as strings (blank cells become ''), checking its header.
 
     `required` columns must all be present; for each group in `one_of` at least one column must be present
     (for example ``("temperature_c", "temperature_f")``). Unknown columns are kept (they are echoed to the
     output) unless `allow_extra` is false.
+
+    A file with a header and no data rows (empty rows at the end do not count) is refused, ``FILE: no data
+    rows (header only)``: a command given nothing to compute never prints an empty result with exit 0. A
+    reader whose file may legitimately list nothing passes `header_only` (a form with no records yet to
+    import, the therapies, relapses or DLTs of a study that had none; decisions D-19.41).
     """
     file = Path(path)
     if not file.exists():
@@ -120,7 +126,12 @@ def read_csv(
         if _needs_strip(frame[column]):
             frame[column] = frame[column].str.strip()
     _refuse_short_rows(file, frame)
-    return _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
+    frame = _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
+    if frame.empty and not header_only:
+        raise InputError(
+            Problem("no data rows (header only)", file=str(file), allowed="at least one data row")
+        )
+    return frame
 
 
 _ASCII_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # the ASCII characters str.strip() removes

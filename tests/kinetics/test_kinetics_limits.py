@@ -60,8 +60,10 @@ def test_lloq_must_be_positive_and_finite(profile, capsys, bad):  # type: ignore
         "--lloq",
         bad,
     ]
+    from cartrial.kinetics.templates import LLOQ
+
     code, err, _ = _exit_and_err(nca, capsys)
-    assert code == 2 and "--lloq" in err and "LLOQ" in err
+    assert code == 2 and "--lloq" in err and f"allowed: {LLOQ.text()}" in err
     fit = ["kinetics", "fit", str(profile), "--subject", "id", "--time", "t", "--conc", "c", "--lloq", bad]
     code, err, _ = _exit_and_err(fit, capsys)
     assert code == 2 and "--lloq" in err and "Traceback" not in err

@@ -22,7 +22,15 @@ from cartrial.allowed import check_seed
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.design_options import DAYS, DESIGN_OPTIONS, DESIGNS, DOSES, DesignOption, check_options
+from cartrial.protocol.design_options import (
+    DAYS,
+    DESIGN_OPTIONS,
+    DESIGNS,
+    DOSES,
+    TARGET,
+    DesignOption,
+    check_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -185,7 +193,8 @@ def print_fit(console: Console, fit: Fit) -> None:
     console.print(
         f"{verdict}; continue: {'yes' if fit.continue_ else 'no'}; admissible: {list(fit.admissible)}"
     )
-    console.print(f"final MTD estimate (not the next dose): {mtd.dose_level} — {mtd.rule}")
+    level = "none" if mtd.dose_level is None else mtd.dose_level
+    console.print(f"final MTD estimate (not the next dose): {level} — {mtd.rule}")
 
 
 def _history(outcomes: str, doses: int, followup: str | None) -> Any:
@@ -357,7 +366,11 @@ def simulate_command(
     ),
     seed: int = seed_option(0),
     exact: bool = typer.Option(False, "--exact", help="Exact enumeration instead of Monte Carlo (3+3 only)."),
-    mtd_target: float | None = typer.Option(None, "--mtd-target", help="Toxicity defining the true MTD."),
+    mtd_target: float | None = typer.Option(
+        None,
+        "--mtd-target",
+        help=f"Toxicity defining the true MTD ({TARGET.text()}; default: the design's target, 3+3: 0.3).",
+    ),
     accrual_days: float | None = typer.Option(
         None,
         "--accrual-days",
@@ -482,7 +495,7 @@ def replay_command(
     result = replay_decisions(
         read_csv(decisions, required=("cohort", "dose_level", "decided_on", "outcomes", "decision")),
         read_csv(infusions, required=("subject_id", "dose_level", "infused_at")),
-        read_csv(dlts, required=("subject_id", "dlt")) if dlts is not None else None,
+        read_csv(dlts, required=("subject_id", "dlt"), header_only=True) if dlts is not None else None,
         load_protocol(protocol_file),
         decisions_file=decisions,
         infusions_file=infusions,
@@ -512,14 +525,20 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
     console.print(table)
     console.print(
         f"no MTD: {oc.no_mtd_pct:.1f}%; early stop for toxicity: {oc.early_stop_pct:.1f}%; "
-        f"mean total n: {oc.total_n:.2f}; patients above the true MTD: {oc.pct_treated_above_mtd:.1f}% "
-        f"(true MTD: {oc.true_mtd}, target {oc.mtd_target}); {oc.seconds:.3f} s"
+        f"mean total n: {oc.total_n:.2f}; patients at levels with true p(DLT) > {oc.mtd_target}: "
+        f"{oc.pct_treated_above_mtd:.1f}% (true MTD: {'none' if oc.true_mtd is None else oc.true_mtd}, the "
+        f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s"
     )
+    if not oc.truth_non_decreasing:
+        console.print(
+            "note: the true p(DLT) falls with dose in this scenario, which the designs assume it never does "
+            "(a robustness scenario); each level is counted by its own true p(DLT)"
+        )
     if oc.method == "monte_carlo" and oc.total_n_se is not None:
         console.print(
             f"Monte Carlo standard errors: selected % ≤ {max(oc.selection_se_pct, default=0):.2f}; "
             f"no MTD {oc.no_mtd_se_pct:.2f}%; mean total n {oc.total_n_se:.3f}; "
-            f"above the true MTD {oc.pct_treated_above_mtd_se:.2f}%"
+            f"at levels above the target {oc.pct_treated_above_mtd_se:.2f}%"
         )
 
 

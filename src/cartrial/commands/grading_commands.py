@@ -146,7 +146,7 @@ def _read_therapies(path: Path) -> Any:
     from cartrial.tabular import read_csv
 
     return therapy_records(
-        read_csv(path, required=THERAPIES_REQUIRED, optional=THERAPIES_OPTIONAL), file=path
+        read_csv(path, required=THERAPIES_REQUIRED, optional=THERAPIES_OPTIONAL, header_only=True), file=path
     )
 
 
@@ -419,7 +419,7 @@ def icaht_command(
         from cartrial.grading import new_therapy_days
         from cartrial.tabular import read_csv
 
-        frame = read_csv(new_therapy_dates, required=("subject_id", "new_therapy_at"))
+        frame = read_csv(new_therapy_dates, required=("subject_id", "new_therapy_at"), header_only=True)
         censor = new_therapy_days(frame, infusions, file=new_therapy_dates)
     result = derive_icaht(
         _read_labs(file), infusions, options, new_therapy_days=censor, keep_going=keep_going, file=file

@@ -92,6 +92,7 @@ _POPFIT_NAMES: dict[str, str] = {
     **_CLI_NAMES,
     "k1": "--k1",
     "k2": "--k2",
+    "initial": "--initial",
     "polish_proposal": "--proposal",
     "covariates": "--covariate",
     "censoring": "--titre",
@@ -100,6 +101,7 @@ _POPFIT_NAMES: dict[str, str] = {
     "omega_structure": "--omega",
     "kind": "--error",
     "scale": "--scale",
+    "model": "--model",
 }
 #: `kinetics map`: the covariate values of the new subject (``covariates`` of `map_estimate`).
 _MAP_NAMES: dict[str, str] = {**_CLI_NAMES, "covariates": "--covariate-value"}
@@ -511,7 +513,12 @@ def popfit_command(
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
-    initial: list[str] = typer.Option([], "--initial", help="Initial typical value NAME=VALUE (repeatable)."),
+    initial: list[str] = typer.Option(
+        [],
+        "--initial",
+        help="Initial typical value NAME=VALUE (repeatable; allowed: within a factor 10^6 of the model's "
+        "default, e.g. cmax 0.024 to 2.4e+10 copies/ug for stein2019).",
+    ),
     k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations (allowed: 1 to 5000)."),
     k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations (allowed: 1 to 5000)."),
     seed: int = seed_option(12345),

@@ -527,8 +527,11 @@ def relapses(
         if subjects is not None
         else None
     )
-    frame = _read(file, required=RELAPSE_COLUMNS, optional=RELAPSE_OPTIONAL)
-    assessment_frames = [_read(p, required=["subject_id", "assessed_at"]) for p in assessments or []]
+    # no relapse at all is a result (every subject relapse-free), not a missing input (D-19.41)
+    frame = _read(file, required=RELAPSE_COLUMNS, optional=RELAPSE_OPTIONAL, header_only=True)
+    assessment_frames = [
+        _read(p, required=["subject_id", "assessed_at"], header_only=True) for p in assessments or []
+    ]
     result = derive_relapses(
         frame,
         infusion_frame,

@@ -627,6 +627,11 @@ def verify_command(
     run_verify(url, as_json, checkpoint, chain_only)
 
 
+MAX_AUDIT_ROWS = 100_000
+"""Most rows `audit log --limit` shows: the last rows of a trail for a review on screen or as JSON (the whole
+trail is checked by `audit verify`); --limit had no upper bound (decisions D-19.37)."""
+
+
 @audit_app.command(
     "log",
     epilog="Example: [bold]cartrial audit log --subject CT-001 --user admin --url sqlite:///study.db[/]  "
@@ -638,7 +643,13 @@ def log_command(
     record: int | None = typer.Option(
         None, "--record", min=1, help="With --table: one record's history (its creation, changes, deletion)."
     ),
-    limit: int = typer.Option(50, "--limit", min=1, help="Without --subject: the last N audit rows (N ≥ 1)."),
+    limit: int = typer.Option(
+        50,
+        "--limit",
+        min=1,
+        max=MAX_AUDIT_ROWS,
+        help=f"Without --subject: the last N audit rows (allowed: 1 to {MAX_AUDIT_ROWS}).",
+    ),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

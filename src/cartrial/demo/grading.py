@@ -45,7 +45,12 @@ def run(ctx: DemoContext) -> None:
         read_csv(study / "infusions.csv", required=INFUSIONS_REQUIRED), file=study / "infusions.csv"
     )
     therapies = therapy_records(
-        read_csv(study / "therapies.csv", required=THERAPIES_REQUIRED, optional=THERAPIES_OPTIONAL),
+        read_csv(
+            study / "therapies.csv",
+            required=THERAPIES_REQUIRED,
+            optional=THERAPIES_OPTIONAL,
+            header_only=True,
+        ),
         file=study / "therapies.csv",
     )
     crs_file, icans_file, labs_file = (

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
-from cartrial.protocol.design_options import DOSES, PROBABILITY
+from cartrial.protocol.design_options import DOSES, TARGET
 
 
 class StopReason(IntEnum):
@@ -384,9 +384,9 @@ def step_to(state: TrialState, decision: np.ndarray, admissible: np.ndarray) -> 
 
 
 def check_target(target: float, *, field_name: str = "target") -> float:
-    """Validate a target DLT probability: `cartrial.protocol.design_options.PROBABILITY` (strictly inside
-    (0, 1)), refused naming `field_name`."""
-    PROBABILITY.check(field_name, target)
+    """Validate a target DLT probability: `cartrial.protocol.design_options.TARGET` (0.05 to 0.6, the
+    registry's ``target``), refused naming `field_name`."""
+    TARGET.check(field_name, target)
     return float(target)
 
 

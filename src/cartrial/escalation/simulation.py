@@ -12,6 +12,11 @@ Definitions used in the reports:
 - `pct_treated_above_mtd`: patients treated at levels whose true DLT probability exceeds `mtd_target`
   (the design's target, or 0.3 for 3+3 unless given [P]), as % of all patients (ratio of means).
 - `true_mtd`: the highest level with true probability <= `mtd_target` (None if none).
+- `truth_non_decreasing`: whether the scenario's probabilities never fall with dose. A scenario in which
+  they do is accepted, as BOIN 2.7.2's `get.oc`, dfcrm's `crmsim` and R `escalation` accept one (robustness
+  scenarios: a plateau, an umbrella, a misspecified order): every metric above is per level (a level's own
+  true probability against `mtd_target`), never "the levels above the true MTD" by position; the designs
+  themselves assume a non-decreasing curve, which is what such a scenario tests (decisions D-19.40).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.escalation.behaviours import BehavingDesign
 from cartrial.escalation.design import Design, StopReason, TrialState
 from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
-from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, PROBABILITY
+from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, TARGET
 
 DEFAULT_MTD_TARGET_3PLUS3 = 0.3
 
@@ -63,6 +68,11 @@ class OperatingCharacteristics:
     total_n_se: float = 0.0
     total_dlt_se: float = 0.0
     per_trial: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def truth_non_decreasing(self) -> bool:
+        """The true probabilities never fall with dose (the designs' assumption; see the module notes)."""
+        return all(a <= b for a, b in zip(self.truth, self.truth[1:], strict=False))
 
     @property
     def table(self) -> Any:
@@ -119,6 +129,7 @@ class OperatingCharacteristics:
             "design": self.design,
             "options": self.options,
             "truth": list(self.truth),
+            "truth_non_decreasing": self.truth_non_decreasing,
             "method": self.method,
             "trials": self.trials,
             "seed": self.seed,
@@ -280,11 +291,11 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
 
 
 def _check_seed_and_mtd_target(seed: int | None, mtd_target: float | None) -> None:
-    """A seed is `cartrial.allowed.SEED` (0 to 2^63 − 1); the MTD target a probability in (0, 1)."""
+    """A seed is `cartrial.allowed.SEED` (0 to 2^63 − 1); the MTD target a target DLT rate (`TARGET`)."""
     problems: list[Problem] = []
     if seed is not None and (problem := SEED.problem("seed", seed)) is not None:
         problems.append(problem)
-    if mtd_target is not None and (problem := PROBABILITY.problem("mtd_target", mtd_target)) is not None:
+    if mtd_target is not None and (problem := TARGET.problem("mtd_target", mtd_target)) is not None:
         problems.append(problem)
     if problems:
         raise InputError(problems)

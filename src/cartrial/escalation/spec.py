@@ -27,7 +27,14 @@ from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
 from cartrial.escalation.interval import Boin, I3plus3, Mtpi2
 from cartrial.escalation.three_plus_three import ThreePlusThree
-from cartrial.protocol.design_options import DESIGNS, OPTIONS, PROBABILITY, check_design_options, spec_options
+from cartrial.protocol.design_options import (
+    DESIGNS,
+    OPTIONS,
+    PROBABILITY,
+    TARGET,
+    check_design_options,
+    spec_options,
+)
 
 
 def _need(name: str, design: str, values: Mapping[str, Any], allowed: str) -> Any:
@@ -57,7 +64,7 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
         )
     size = int(v.get("cohort_size", 3))
     if name in ("boin", "mtpi2", "i3+3"):
-        target = _need("target", name, v, PROBABILITY.text())
+        target = _need("target", name, v, TARGET.text())
         cutoff = float(v.get("cutoff_eliminate", 0.95))
         if name == "boin":
             return Boin(
@@ -99,7 +106,7 @@ def _bare(name: str, n_doses: int, v: Mapping[str, Any]) -> Design:
                 allowed=f"{n_doses} values",
             )
         )
-    target = _need("target", name, v, PROBABILITY.text())
+    target = _need("target", name, v, TARGET.text())
     crm_options: dict[str, Any] = {
         "start_dose": start,
         "cohort_size": int(v.get("cohort_size", 1)),
@@ -138,7 +145,7 @@ def assemble_design(
     >>> assemble_design("mtpi2", 5, {"target": 0.3, "exclusion_min_n": 0}).options()["exclusion_min_n"]
     0
     """
-    name = str(design).lower()
+    name = str(design)  # exact, as every choice (`cartrial.allowed.same_value`; decisions D-19.38)
     values = check_design_options(name, n_doses, options or {}, strict=strict)
     bare = _bare(name, n_doses, values)
     behaviours: list[Behaviour] = []

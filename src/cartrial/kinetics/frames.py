@@ -36,7 +36,14 @@ from cartrial.kinetics.models import (
     fit_stein2019,
 )
 from cartrial.kinetics.nca import PKNCA_SOURCE, NcaOptions, derived_units, nca
-from cartrial.kinetics.templates import CONC_UNIT_CHARACTERS, CONC_UNIT_MAX_LENGTH, TIME_UNITS
+from cartrial.kinetics.templates import (
+    CONC_UNIT_CHARACTERS,
+    CONC_UNIT_MAX_LENGTH,
+    LLOQ,
+    MAX_CONCENTRATION,
+    MIN_LLOQ,
+    TIME_UNITS,
+)
 from cartrial.results import Result, plain
 
 _CONC_UNIT = re.compile(r"^[A-Za-z0-9µμ/^·*.%\- ]+$")
@@ -99,32 +106,28 @@ def check_conc_unit(conc_unit: str, field_name: str = "conc_unit") -> str:
 
 
 def check_lloq(lloq: float | None, field_name: str = "lloq") -> float | None:
-    """An LLOQ given for all samples must be a finite number > 0 (None: no common LLOQ).
+    """An LLOQ given for all samples must lie in `LLOQ` (None: no common LLOQ).
 
     >>> check_lloq(50)
     50.0
-    >>> check_lloq(-5)
+    >>> check_lloq(-5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cartrial.errors.InputError: lloq: the LLOQ must be a finite number > 0 (got -5.0); allowed: a number > 0
+    cartrial.errors.OptionError: lloq: out of range (got -5); allowed: 1e-12 to 1e+15 in the concentration ...
+    >>> check_lloq(1e-320)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: lloq: out of range (got 1e-320); allowed: 1e-12 to 1e+15 ...
     """
     if lloq is None:
         return None
-    value = float(lloq)
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(
-            Problem(
-                "the LLOQ must be a finite number > 0", field=field_name, value=value, allowed="a number > 0"
-            )
-        )
-    return value
+    LLOQ.check(field_name, lloq)
+    return float(lloq)
 
 
 MAX_TIME = 1e9
 """Largest sample time (in absolute value) in the table's unit: 2.7 million years of days, 1900 years of
 minutes."""
-MAX_CONCENTRATION = 1e15
-"""Largest concentration in the table's unit (copies/µg gDNA reach about 10^6)."""
 
 
 def validate_profiles(
@@ -199,7 +202,7 @@ def validate_profiles(
     frame["_blq"] = flags
     if lloq_column:
         frame["_lloq"] = parse_float(
-            data, lloq_column, problems, required=False, minimum=0.0, exclusive_minimum=True
+            data, lloq_column, problems, required=False, minimum=MIN_LLOQ, maximum=MAX_CONCENTRATION
         )
     if dose:
         frame["_dose"] = parse_float(data, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)

@@ -6,7 +6,7 @@ and its behaviours are built), by the design classes themselves (`check_options`
 the same values), by `cartrial escalate next | table | paths | simulate` (each CLI flag and its help is
 generated from it) and by the protocol's escalation section (`cartrial.protocol.EscalationSpec`: which
 fields apply to which design, and the range of each). What an option allows is a `cartrial.allowed.Allowed`
-(`DesignOption.rule`), so its messages read as every other option's (``target: out of range (got 1.5);
+(`DesignOption.rule`), so its messages read as every other option's (``offset: out of range (got 1.5);
 allowed: greater than 0 and less than 1``; docs/science/decisions.md D-19.19). The idea follows the option
 registries of R `escalation` 0.2.3 (selector factories) and PKNCA (`PKNCA.options`).
 
@@ -19,7 +19,7 @@ line can read the registry without loading numpy or scipy, and the protocol mode
 >>> sorted(OPTIONS["eps1"].designs)
 ['i3+3', 'mtpi2']
 >>> print(OPTIONS["target"].problem(1.5))
-target: out of range (got 1.5); allowed: greater than 0 and less than 1
+target: out of range (got 1.5); allowed: 0.05 to 0.6
 >>> print(OPTIONS["skeleton"].problem([0.1, 0.2, 1.2]))
 skeleton: out of range at position 3 (got 1.2); allowed: greater than 0 and less than 1
 """
@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cartrial.allowed import TRUE_FALSE, Allowed, choice_text
+from cartrial.allowed import TRUE_FALSE, Allowed, choice_text, same_value
 from cartrial.errors import InputError, OptionError, Problem
 
 DESIGNS: tuple[str, ...] = ("3+3", "boin", "mtpi2", "i3+3", "crm", "tite-crm")
@@ -53,6 +53,11 @@ MAX_DAYS = 3650
 
 PROBABILITY = Allowed(low=0, high=1, low_exclusive=True, high_exclusive=True)
 """A probability strictly between 0 and 1: a target DLT rate, a cut-off, an interval half-width."""
+TARGET = Allowed(low=0.05, high=0.6)
+"""A target DLT rate (and the toxicity defining the true MTD of a simulation): 0.05 to 0.6, the range BOIN
+2.7.2 refuses outside ("the target is too low / too high", get.boundary, get.oc, next); every target design
+needs it inside (0, 1) with room for its intervals (BOIN's phi2 = 1.4 x target < 1, mTPI-2 / i3+3's
+target +- 0.05), and 1e-320 was accepted and stopped a BOIN trial at its first DLT (decisions D-19.39)."""
 DOSES = Allowed(low=1, high=MAX_DOSE_LEVELS, integer=True)
 """The number of dose levels K of a design (`MAX_DOSE_LEVELS`)."""
 PATIENTS = Allowed(low=1, high=MAX_PATIENTS, integer=True)
@@ -193,7 +198,7 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         "3+3: expand the top level to 6 patients before declaring it the MTD.",
         frozenset({"3+3"}),
     ),
-    _probability("target", "Target DLT probability (not 3+3).", _ALL - {"3+3"}),
+    DesignOption("target", "float", "Target DLT probability (not 3+3).", _ALL - {"3+3"}, rule=TARGET),
     DesignOption(
         "start_dose",
         "int",
@@ -376,9 +381,11 @@ def check_design_options(
     ...
     cartrial.errors.OptionError: exclusion_min_n: does not apply to the crm design (got 0); allowed: only ...
     """
-    name = str(design).lower()
+    # exact, as every choice: "BOIN" was taken for boin here while the commands compared the name as typed
+    # (`--design TITE-CRM --followup ...` was refused as "tite-crm only"; decisions D-19.38)
+    name = str(design)
     problems: list[Problem] = []
-    if name not in DESIGNS:
+    if not any(same_value(name, known) for known in DESIGNS):
         raise InputError(
             Problem("unknown design", field="design", value=design, allowed=choice_text(DESIGNS))
         )
@@ -439,6 +446,7 @@ __all__ = [
     "PATIENTS",
     "PROBABILITY",
     "STAGGER_DAYS",
+    "TARGET",
     "DesignOption",
     "check_design_options",
     "check_options",

@@ -124,7 +124,8 @@ class EscalationSpec(BaseModel):
       "B" of docs/science/dose-escalation.md §3 (Korn et al. 1994; it ensures 6 patients at a declared
       MTD below the top level) [P], the same default as the escalation engine; the variants differ
       materially in operating characteristics, so a protocol should state its variant explicitly.
-    - `target`: target DLT probability in (0, 1); required for boin, mtpi2, i3+3, crm, tite-crm.
+    - `target`: target DLT probability, 0.05 to 0.6 (the registry's `TARGET`); required for boin, mtpi2, i3+3,
+      crm, tite-crm.
     - `skeleton` (crm/tite-crm, required): prior DLT probabilities, strictly increasing in (0, 1), one
       per dose level.
     - `prior_var` (crm/tite-crm): prior variance of beta, default 1.34 (dfcrm 0.2-2.1 ``crm``, scale =

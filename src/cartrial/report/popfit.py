@@ -251,7 +251,7 @@ def read_popfit(path: Path) -> PopfitResult:
     for name in ("diagnostics", "vpc"):
         csv_path = target.parent / f"{name}.csv"
         if csv_path.is_file():
-            tables[name] = _numeric_columns(read_csv(csv_path))
+            tables[name] = _numeric_columns(read_csv(csv_path, header_only=True))
         else:
             tables[name] = None
             notes.append(f"{name}.csv not found beside {target.name}: its figure is not shown")

@@ -51,6 +51,7 @@ from cartrial.grading.tables import (
     TEMPERATURE_RANGE_C,
     THERAPY_CATEGORIES,
 )
+from cartrial.kinetics.templates import MAX_CONCENTRATION, MIN_LLOQ
 from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, Assistance, EdssMethod
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
@@ -358,7 +359,9 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "pk_sample": {
         "analyte": Domain(known=tuple(PK_ANALYTES), source=_LAB_TESTS),
         "value": Domain(minimum=0, help="Measured value in `unit` (blank when BLQ).", source="kinetics"),
-        "lloq": Domain(minimum=0, exclusive_minimum=True, help="Lower limit of quantification."),
+        "lloq": Domain(
+            minimum=MIN_LLOQ, maximum=MAX_CONCENTRATION, help="Lower limit of quantification (LLOQ)."
+        ),
         "nominal_day": Domain(unit="days", minimum=-60, maximum=3650),
         "actual_day": Domain(unit="days", minimum=-60, maximum=3650),
     },

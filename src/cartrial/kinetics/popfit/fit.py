@@ -7,6 +7,7 @@ SE, RSE %, 95 % CI, shrinkage), per-subject EBEs, the iteration trace, the log-l
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time as _time
 from collections.abc import Callable, Mapping, Sequence
@@ -219,10 +220,11 @@ def fit_population(
     typical = np.array(struct.default_typical, float)
     for name, value in (initial or {}).items():
         j = struct.index(name)
-        positive = struct.distribution(j) == "lognormal"
-        if not (math.isfinite(float(value)) and (float(value) > 0 or not positive)):
-            need = "a finite number > 0" if positive else "a finite number"
-            raise ConfigurationError(f"initial value of {name} must be {need} (got {value})")
+        problem = struct.initial_rule(j).problem("initial", value)
+        if problem is not None:  # the field is the option; the value names the parameter (cmax=1e-320)
+            raise OptionError(
+                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
+            )
         typical[j] = float(value)
     if isinstance(initial_omega2, Mapping):
         om2 = np.array([float(initial_omega2.get(n, 1.0)) for n in spec.iiv_names])

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import choice_text
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import Allowed, choice_text
+from cartrial.errors import ConfigurationError, OptionError, Problem
 from cartrial.kinetics.models import (
     STEIN_2019_SOURCE,
     STEIN_2019_TYPICAL,
@@ -39,6 +39,11 @@ FloatArray = npt.NDArray[np.float64]
 
 DISTRIBUTIONS: tuple[str, ...] = ("lognormal", "normal")
 """Between-subject distributions of a structural parameter: ψ = exp(φ) or ψ = φ."""
+
+INITIAL_FACTOR = 1e6
+"""An initial typical value lies within this factor of the model's default (a log-normal parameter: default /
+1e6 to default × 1e6; a normal one: ± 1e6 × max(|default|, 1)). `kinetics popfit --initial cmax=1e-320` was
+accepted and SAEM's predictions overflowed (numpy warnings, exit 0; decisions D-19.37)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,22 @@ class StructuralModel:
                 raise ConfigurationError(
                     f"{self.name}: unknown random-effect distribution {d!r}; allowed: {allowed}"
                 )
+
+    def initial_rule(self, j: int) -> Allowed:
+        """What an initial typical value of parameter j allows (`INITIAL_FACTOR` around its default).
+
+        >>> STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
+        '0.024 to 2.4e+10 copies/ug'
+        """
+        default = abs(float(self.default_typical[j]))
+        if self.distribution(j) == "lognormal":
+            low, high = default / INITIAL_FACTOR, default * INITIAL_FACTOR
+        else:
+            high = INITIAL_FACTOR * max(default, 1.0)
+            low = -high
+        given = self.units[j] if j < len(self.units) else ""
+        unit = "" if given in ("", "-") else f" {given}"
+        return Allowed(low=low, high=high, label=f"{low:.3g} to {high:.3g}{unit}")
 
     def distribution(self, j: int) -> str:
         """``lognormal`` or ``normal``: the distribution of parameter j across subjects."""
@@ -222,6 +243,9 @@ def get_model(name: str) -> StructuralModel:
     try:
         return MODELS[name]
     except KeyError:
-        raise ConfigurationError(
-            f"unknown population model {name!r}; allowed: {choice_text(sorted(MODELS))}"
+        # named as the engine's field (the command line renames it --model), like every option
+        raise OptionError(
+            Problem(
+                "unknown population model", field="model", value=name, allowed=choice_text(sorted(MODELS))
+            )
         ) from None

@@ -185,7 +185,7 @@ def read_template_dir(
     for entry in entries:
         file = Path(entry.file)
         try:
-            frame = read_csv(file)
+            frame = read_csv(file, header_only=True)  # a form with no records yet
         except InputError as exc:
             problems.extend(exc.problems)
             continue

@@ -99,7 +99,8 @@ def read_records(
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("REDCap export not found", file=name))
-    frame = read_csv(file)  # UTF-8 (BOM accepted), ragged and empty rows located, cells stripped
+    # UTF-8 (BOM accepted), ragged and empty rows located, cells stripped; no records: the message below
+    frame = read_csv(file, header_only=True)
     if frame.empty:
         raise InputError(
             Problem(

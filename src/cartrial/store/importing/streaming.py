@@ -146,7 +146,9 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
 
 def read_whole(file: Path, sha256: str) -> FormData:
     """The whole file, read by `cartrial.tabular.read_csv` (its located errors)."""
-    return FormData(spec=FORMS_BY_NAME[file.stem], frame=read_csv(file), file=str(file), sha256=sha256)
+    return FormData(
+        spec=FORMS_BY_NAME[file.stem], frame=read_csv(file, header_only=True), file=str(file), sha256=sha256
+    )
 
 
 def parsed_keys(data: FormData, protocol: Any = None) -> dict[str, list[Any]]:
