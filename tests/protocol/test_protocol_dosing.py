@@ -83,6 +83,19 @@ def test_cap_on_total_cells() -> None:
     assert not dose_for(level, 100).cap_applied  # exactly at the cap: 1×10^8, cap not exceeded
 
 
+def test_delivered_dose_per_kg_is_the_nominal_one_when_nothing_moved_the_total() -> None:
+    """`effective_cells_per_kg` was total / weight always: 5×10^5 × 40.2 / 40.2 is not 5×10^5 in floating
+    point, so an uncapped, unrounded dose was "delivered" at a dose per kg other than the level's (the
+    simulation records and models the delivered dose, D-19.55). It is now the level's dose exactly unless
+    the cap or the rounding rule changed the total."""
+    level = DoseLevel(level=1, label="L1", cells_per_kg=5e5, max_total_cells=5e7)
+    assert 5e5 * 40.2 / 40.2 != 5e5
+    assert dose_for(level, 40.2).effective_cells_per_kg == 5e5
+    assert dose_for(level, 120).effective_cells_per_kg == 5e7 / 120  # capped
+    rounded = dose_for(level, 73.3, rounding=DoseRounding(method="significant_figures"))
+    assert rounded.effective_cells_per_kg == 3.67e7 / 73.3
+
+
 def test_volume_from_concentration() -> None:
     """7×10^7 cells at 2×10^6 cells/mL = 35 mL; 3.665×10^7 / 2×10^6 = 18.325 mL exactly (default), 18.3 mL
     to 0.1 mL; with 3 s.f. cell rounding 3.67×10^7 / 2×10^6 = 18.35 → 18.4 mL (half-up)."""

@@ -133,3 +133,128 @@ def test_large_virtual_study_imports_with_no_rejected_row(make_scenario, tmp_pat
     report = import_templates(url, out, "admin")
     assert sum(f.read for f in report.forms) == sum(study.summary["rows"].values())
     assert study.summary["patients"] == 200
+
+
+#: the reference protocol's levels with caps binding above 65 kg (the reference population weighs 62 ± 11 kg)
+CAPS = {1: 3.25e7, 2: 6.5e7}
+CAPPED_LEVELS = {
+    "dose_levels": [
+        {"level": 1, "label": "0.5×10^6 CAR+ T cells/kg", "cells_per_kg": 500000, "max_total_cells": CAPS[1]},
+        {
+            "level": 2,
+            "label": "1.0×10^6 CAR+ T cells/kg",
+            "cells_per_kg": 1000000,
+            "max_total_cells": CAPS[2],
+        },
+    ]
+}
+
+
+def test_a_capped_protocol_caps_the_virtual_doses_and_imports_without_a_total_query(
+    make_scenario, tmp_path, monkeypatch
+):
+    """The simulated infusion recorded cells/kg × weight and its kinetics used the nominal cells/kg, whatever
+    the protocol's `max_total_cells`: heavy virtual patients got more than the cap and the import raised
+    false TOTAL-CELLS-MISMATCH queries. The dose is now the protocol's `dose_for` (D-19.55)."""
+    import sys
+
+    import numpy as np
+
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation import models as m
+    from cartrial.simulation import study as study_module
+
+    scenario, protocol_path = load_scenario(make_scenario({"pool_size": 200}, protocol_changes=CAPPED_LEVELS))
+    protocol = load_protocol(protocol_path)
+    assert [level.max_total_cells for level in protocol.dose_levels] == [CAPS[1], CAPS[2]]
+    prepared = prepare(scenario, protocol, 3)
+    pk_doses: list[float] = []
+    dose_factor = m.dose_factor
+
+    def spy(cells_per_kg, reference, exponent):  # the dose behind each virtual patient's PK samples
+        if sys._getframe(1).f_code.co_name == "simulate_study":
+            pk_doses.append(float(cells_per_kg))
+        return dose_factor(cells_per_kg, reference, exponent)
+
+    monkeypatch.setattr(study_module.m, "dose_factor", spy)
+    study = study_module.simulate_study(prepared, 3)
+    infusions = study.forms["infusions"]
+    nominal = infusions.dose_level.map({1: 5e5, 2: 1e6})
+    cap = infusions.dose_level.map(CAPS)
+    heavy = nominal * infusions.weight_kg > cap
+    assert heavy.any() and (~heavy).any()
+    assert (infusions.total_car_t_cells <= cap).all()
+    assert (infusions.total_car_t_cells[heavy] == cap[heavy]).all()
+    assert (infusions.total_car_t_cells[~heavy] == (nominal * infusions.weight_kg).round()[~heavy]).all()
+    # the recorded cells/kg is the delivered dose (templates: "actual dose"): the nominal one unless capped
+    assert (infusions.cells_per_kg[~heavy] == nominal[~heavy]).all()
+    delivered = infusions.total_car_t_cells / infusions.weight_kg
+    assert np.allclose(infusions.cells_per_kg, delivered, rtol=1e-6)
+    assert (infusions.cells_per_kg[heavy] < nominal[heavy]).all()
+    # the PK of each patient follows the delivered dose
+    assert np.allclose(pk_doses, delivered, rtol=1e-6)
+    # no false data query on import into a study of the capped protocol
+    out = tmp_path / "study"
+    out.mkdir()
+    for name, frame in study.forms.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'capped.db'}"
+    init_study(url, protocol_path, "admin")
+    report = import_templates(url, out, "admin")
+    assert sum(f.read for f in report.forms) == sum(study.summary["rows"].values())
+    assert [f for f in report.edit_checks if f.check.id == "TOTAL-CELLS-MISMATCH"] == []
+
+
+def test_the_capped_dose_drives_the_virtual_kinetics_and_pd(make_scenario):
+    """Exposure (and so CRS, ICANS, cytopenias and DLTs) and the AQP4-IgG course of a capped patient follow
+    the delivered dose; an uncapped patient's are those of the protocol without a cap, bit for bit."""
+    import numpy as np
+
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.trials import draw_patients
+
+    prepared = {}
+    for name, changes in (("plain", None), ("capped", CAPPED_LEVELS)):
+        scenario, path = load_scenario(make_scenario({"pool_size": 200}, protocol_changes=changes))
+        prepared[name] = prepare(scenario, load_protocol(path), 5)
+    plain, capped = prepared["plain"], prepared["capped"]
+    weights = np.array([round(float(w), 1) for w in capped.eligible.weight_kg])
+    heavy = weights[:, None] * plain.cells_per_kg[None, :] > np.array([CAPS[1], CAPS[2]])[None, :]
+    assert heavy.any() and (~heavy).any()
+    assert np.array_equal(capped.total_cells[heavy], np.broadcast_to([CAPS[1], CAPS[2]], heavy.shape)[heavy])
+    assert np.array_equal(capped.delivered_cells_per_kg[~heavy], plain.delivered_cells_per_kg[~heavy])
+    assert (capped.delivered_cells_per_kg[heavy] < plain.delivered_cells_per_kg[heavy]).all()
+    # PD: a lower dose depletes AQP4-IgG less (the relative titre at day 90 is higher)
+    # (the PD model integrates a chunk of patients together: a neighbour's dose moves the last digits)
+    assert np.allclose(capped.antibody[~heavy], plain.antibody[~heavy], rtol=1e-6)
+    assert (capped.antibody[heavy][:, 90] > plain.antibody[heavy][:, 90]).all()
+    # kinetics: the same draws, a lower exposure where the cap bound
+    draws = {
+        name: draw_patients(p, np.random.default_rng(11), 4, 30)
+        for name, p in (("plain", plain), ("capped", capped))
+    }
+    slot_heavy = heavy[draws["capped"].pool_index]
+    assert slot_heavy.any()
+    assert np.array_equal(draws["capped"].exposure[~slot_heavy], draws["plain"].exposure[~slot_heavy])
+    assert (draws["capped"].exposure[slot_heavy] < draws["plain"].exposure[slot_heavy]).all()
+
+
+def test_a_level_weight_bound_the_virtual_population_exceeds_is_a_located_error(make_scenario):
+    """`dose_for` refuses a weight outside a level's bounds; the simulator gives every level to any eligible
+    virtual patient, so a population heavier than a level allows is refused up front, naming the level."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+
+    bounded = {
+        "dose_levels": [
+            dict(CAPPED_LEVELS["dose_levels"][0]),
+            {**CAPPED_LEVELS["dose_levels"][1], "max_weight_kg": 80},
+        ]
+    }
+    scenario, path = load_scenario(make_scenario({"pool_size": 100}, protocol_changes=bounded))
+    with pytest.raises(InputError, match="outside the weight bounds of dose level 2") as caught:
+        prepare(scenario, load_protocol(path), 1)
+    assert caught.value.problems[0].field == "population.weight_kg"
+    assert "any to 80.0 kg" in str(caught.value.problems[0].allowed)

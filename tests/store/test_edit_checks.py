@@ -157,6 +157,33 @@ def test_a_heavy_patient_dosed_at_the_level_cap_raises_no_total_query() -> None:
     assert "max_total_cells" in rule and "cartrial.protocol.dosing.dose_for" in rule
 
 
+def test_the_synthetic_study_doses_by_the_protocol_cap_included() -> None:
+    """The synthetic study computed its totals as cells/kg × weight with the reference levels hard-coded; it
+    now takes the study's protocol and uses its `dose_for` (D-19.55), so a capped protocol's synthetic study
+    gives heavy subjects the cap and raises no TOTAL-CELLS-MISMATCH."""
+    from cartrial.store.importing import synthetic_study
+
+    levels = [
+        level.model_copy(update={"max_total_cells": 3.5e7 * level.level}) for level in REFERENCE.dose_levels
+    ]
+    capped = REFERENCE.model_copy(update={"dose_levels": levels})
+    infusions = synthetic_study(40, protocol=capped)["infusions"]
+    cap = infusions.dose_level.map({1: 3.5e7, 2: 7e7})
+    heavy = infusions.dose_level.map({1: 5e5, 2: 1e6}) * infusions.weight_kg > cap
+    assert heavy.any() and (~heavy).any()
+    assert (infusions.total_car_t_cells[heavy] == cap[heavy]).all()
+    assert (infusions.total_car_t_cells <= cap).all()
+    for row in infusions.itertuples():
+        record = infusion(
+            dose_level=int(row.dose_level),
+            weight_kg=float(row.weight_kg),
+            cells_per_kg=float(row.cells_per_kg),
+            total_car_t_cells=float(row.total_car_t_cells),
+        )
+        records = SubjectRecords("CT-001", {"subject": [subject()], "infusion": [record]})
+        assert [f.check.id for f in run_edit_checks([records], capped, TODAY)] == []
+
+
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
         len({c.id for c in CHECKS}) == len(CHECKS) == 12

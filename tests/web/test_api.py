@@ -261,6 +261,31 @@ def test_the_api_applies_the_password_policy(web_study):
     assert empty.status_code == 422 and empty.json()["field"] == "password"
 
 
+def test_the_api_creates_a_user_with_a_password_or_a_pending_account_never_an_empty_one(web_study):
+    """One rule with the CLI and the admin page (D-19.57): a password given (`""` included) must pass the
+    policy; a body without `password` creates an account pending a password (as `db user add` without
+    `--password`), which cannot sign in until an admin sets one."""
+    admin = web_study.bearer("admin")
+    empty = admin.post("/api/v1/users", json={"username": "inv5", "role": "monitor", "password": ""})
+    assert empty.status_code == 422 and empty.json()["field"] == "password"
+    assert "inv5" not in {u["username"] for u in admin.get("/api/v1/users").json()}
+    pending = admin.post("/api/v1/users", json={"username": "inv6", "role": "monitor"})
+    assert pending.status_code == 201, pending.text
+    refused = web_study.client().post("/api/v1/token", data={"username": "inv6", "password": ""})
+    assert refused.status_code in (401, 422)
+    phrase = "Pending-account-phrase-6"
+    assert (
+        web_study.client().post("/api/v1/token", data={"username": "inv6", "password": phrase}).status_code
+        == 401
+    )
+    set_now = admin.post("/api/v1/users/inv6/password", json={"password": phrase, "reason": "first password"})
+    assert set_now.status_code == 204
+    assert (
+        web_study.client().post("/api/v1/token", data={"username": "inv6", "password": phrase}).status_code
+        == 200
+    )
+
+
 def test_admin_manages_users(any_web_study):
     admin = any_web_study.bearer("admin")
     made = admin.post(

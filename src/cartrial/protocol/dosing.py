@@ -157,7 +157,8 @@ class DoseCalculation:
     """The cell dose for one patient at one dose level (units in the names).
 
     `uncapped_total_cells` = cells_per_kg × weight_kg; `total_cells` is after rounding and the cap;
-    `effective_cells_per_kg` = total_cells / weight_kg (below the nominal dose when the cap applied).
+    `effective_cells_per_kg` = total_cells / weight_kg, the delivered dose per kg (below the nominal dose when
+    the cap applied; exactly `cells_per_kg` when neither rounding nor the cap changed the total).
     `volume_ml` is None when the product concentration is not known.
     """
 
@@ -261,7 +262,9 @@ def dose_for(
         total_cells=total,
         cap_applied=cap_applied,
         max_total_cells=dose_level.max_total_cells,
-        effective_cells_per_kg=total / float(weight_kg),
+        # exactly the nominal dose when neither rounding nor the cap changed the total (total / weight
+        # differs from it in the last bit for about one weight in six)
+        effective_cells_per_kg=dose_level.cells_per_kg if total == uncapped else total / float(weight_kg),
         concentration_cells_per_ml=dose_level.concentration_cells_per_ml,
         volume_ml=volume,
         rounding=rule.describe(),

@@ -33,6 +33,7 @@ from cartrial.simulation.trials import (
     _calendar,
     _efficacy,
     _escalate,
+    dosing_weight,
     draw_patients,
     fs_at,
     fs_changes,
@@ -189,8 +190,11 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         follow_end = float(follow[0, s])
         v2v = float(draws.vein_to_vein_days[0, s])
         consent = (infused_at - dt.timedelta(days=v2v + 14)).date()
-        weight = round(float(cov.weight_kg[p]), 1)
-        cells = float(prepared.cells_per_kg[k])
+        weight = dosing_weight(cov.weight_kg[p])
+        # the protocol's dose for this weight (`dose_for`: rounding, then the level's cap), computed once in
+        # `prepare`; the CRF records the delivered cells/kg (templates: "actual dose"), which drives the PK
+        cells = float(prepared.delivered_cells_per_kg[p, k])
+        total_cells = float(prepared.total_cells[p, k])
         birth_year = consent.year - int(cov.age_years[p]) - 1
         rows["subjects"].append(
             {
@@ -212,8 +216,8 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "dose_level": k + 1,
                 "infused_at": _iso(infused_at),
                 "weight_kg": weight,
-                "cells_per_kg": int(cells),
-                "total_car_t_cells": round(cells * weight),
+                "cells_per_kg": round(cells),
+                "total_car_t_cells": round(total_cells),
                 "product_lot": f"SIM-L{j + 1:0{width}d}",
                 "viability_pct": 90,
             }

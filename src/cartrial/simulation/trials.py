@@ -63,13 +63,17 @@ class Prepared:
     scenario: Scenario
     protocol: Protocol
     design: Any
-    cells_per_kg: FloatArray
+    cells_per_kg: FloatArray  # (K,) the levels' nominal doses
     pool: ScreenedPool
     eligible: Covariates
     antibody: FloatArray  # (P, K, D) relative AQP4-IgG A(t) on days 0..D-1
     cum_hazard_days: FloatArray  # (P, K, D) ∫0^t A(s)^exponent ds (days)
     judge: m.DltJudge
     seed: int
+    #: (P, K) the protocol's dose for each eligible patient at each level (`delivered_doses`): total CAR+
+    #: cells and the delivered cells/kg (total / weight; the nominal dose unless rounding or the cap moved it)
+    total_cells: FloatArray
+    delivered_cells_per_kg: FloatArray
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,9 +133,56 @@ def build_design(protocol: Protocol, scenario: Scenario) -> Any:
     return design
 
 
+def dosing_weight(weight_kg: float) -> float:
+    """The weight a virtual patient is dosed on and recorded with (kg, to 0.1 kg as on the CRF)."""
+    return round(float(weight_kg), 1)
+
+
+def delivered_doses(protocol: Protocol, weight_kg: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Total CAR+ T cells and delivered cells/kg, shape (N, K), of patients of `weight_kg` (dosing weights)
+    at each of the protocol's dose levels: `cartrial.protocol.dosing.dose_for`, the one derivation (the
+    protocol's ``dose_rounding``, then the level's ``max_total_cells``). A weight outside a level's
+    ``min_weight_kg``/``max_weight_kg`` is an `InputError` (the simulator does not model eligibility by
+    level; the scenario's population weights must fit every level)."""
+    from cartrial.protocol.dosing import dose_for
+
+    weights = np.asarray(weight_kg, dtype=float)
+    unique, inverse = np.unique(weights, return_inverse=True)
+    total = np.empty((weights.size, protocol.n_dose_levels))
+    per_kg = np.empty_like(total)
+    for k, level in enumerate(protocol.dose_levels):
+        low, high = level.min_weight_kg, level.max_weight_kg
+        outside = unique[
+            (unique < (low if low is not None else -np.inf))
+            | (unique > (high if high is not None else np.inf))
+        ]
+        if outside.size:
+            raise InputError(
+                Problem(
+                    f"virtual patients weigh {outside.min():g}-{outside.max():g} kg, outside the weight "
+                    f"bounds of dose level {level.level} ({level.label}); the simulator gives every level to "
+                    "any eligible patient",
+                    field="population.weight_kg",
+                    value=float(outside[0]),
+                    allowed=f"min and max within {low if low is not None else 'any'} to "
+                    f"{high if high is not None else 'any'} kg",
+                )
+            )
+        doses = [dose_for(protocol, float(w), level=level.level) for w in unique]
+        total[:, k] = np.array([d.total_cells for d in doses])[inverse]
+        per_kg[:, k] = np.array([d.effective_cells_per_kg for d in doses])[inverse]
+    return total, per_kg
+
+
 def _pd_courses(
-    scenario: Scenario, eligible: Covariates, cells_per_kg: FloatArray, seed: np.random.SeedSequence
+    scenario: Scenario,
+    eligible: Covariates,
+    cells_per_kg: FloatArray,
+    seed: np.random.SeedSequence,
+    delivered: FloatArray | None = None,
 ) -> FloatArray:
+    """(P, K, D) relative AQP4-IgG courses; the PD dose effect uses each patient's delivered cells/kg
+    (`delivered`, (P, K); the level's nominal dose when not given)."""
     from cartrial.kinetics.pd import PdModel, load_pd_model, simulate_pd
 
     base = load_pd_model()
@@ -159,10 +210,28 @@ def _pd_courses(
         s = int(seeds[c].generate_state(1)[0])
         e0 = simulate_pd(size, [0.0], seed=s, model=model).parameters["e0"].to_numpy()
         for k, dose in enumerate(cells_per_kg):
-            factor = float(m.dose_factor(dose, ref, scenario.pd.dose_exponent))
+            factor = _factors(
+                dose,
+                None if delivered is None else delivered[start : start + size, k],
+                (size,),
+                lambda d: m.dose_factor(d, ref, scenario.pd.dose_exponent),
+            )
             sim = simulate_pd(size, days, seed=s, model=model, overrides={"e0": e0 * factor})
             out[start : start + size, k, :] = sim.antibody_relative
     return np.maximum(out, 1e-9)
+
+
+def _factors(
+    nominal: float, delivered: FloatArray | None, shape: tuple[int, ...], factor: Callable[[Any], Any]
+) -> FloatArray:
+    """The dose factor of each patient: the nominal dose's, except where the delivered cells/kg differ from
+    it (a capped or rounded dose); the nominal factor is computed once, as before the cap was modelled."""
+    out = np.full(shape, float(factor(nominal)))
+    if delivered is not None:
+        moved = delivered != nominal
+        if moved.any():
+            out[moved] = factor(delivered[moved])
+    return out
 
 
 def prepare(
@@ -181,7 +250,8 @@ def prepare(
     pool = screen_covariates(protocol, covariates, start)
     check_feasible(pool, scenario_file)
     eligible = pool.eligible_covariates()
-    antibody = _pd_courses(scenario, eligible, cells, pd_seed)
+    total_cells, delivered = delivered_doses(protocol, [dosing_weight(w) for w in eligible.weight_kg])
+    antibody = _pd_courses(scenario, eligible, cells, pd_seed, delivered)
     powered = antibody**scenario.efficacy.hazard_exponent
     cum = np.concatenate(
         [np.zeros((*powered.shape[:2], 1)), np.cumsum((powered[..., 1:] + powered[..., :-1]) / 2, axis=-1)],
@@ -202,6 +272,8 @@ def prepare(
         cum_hazard_days=cum,
         judge=judge,
         seed=seed,
+        total_cells=total_cells,
+        delivered_cells_per_kg=delivered,
         settings={"window_days": float(spec.dlt_window_days), "stagger_days": float(spec.stagger_days)},
     )
 
@@ -309,8 +381,14 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         for name in ("neutrophils_grade", "neutrophils_days", "platelets_grade", "platelets_days")
     }
     for k, dose in enumerate(prepared.cells_per_kg):
-        factor = m.dose_factor(dose, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent)
-        ex = m.exposures(params, np.full(shape, float(factor)), sc.kinetics)
+        # the delivered dose (the protocol's cap and rounding, `delivered_doses`) drives the kinetics
+        factor = _factors(
+            float(dose),
+            prepared.delivered_cells_per_kg[pool_index, k],
+            shape,
+            lambda d: m.dose_factor(d, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent),
+        )
+        ex = m.exposures(params, factor, sc.kinetics)
         exposure[..., k] = ex[tox.exposure]
         cmax[..., k] = ex["cmax"]
         persist[..., k] = ex["level_persistence_day"]

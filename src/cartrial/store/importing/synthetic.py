@@ -11,11 +11,16 @@ events and 10 concomitant-therapy doses: about 1,000 rows per subject.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+from cartrial.protocol.dosing import DoseCalculation, DoseLevel, dose_for
+
+if TYPE_CHECKING:
+    from cartrial.protocol import Protocol
 
 CRS_TIMES_H = np.arange(0, 28 * 24 + 1, 4)
 ICANS_TIMES_H = np.arange(0, 28 * 24 + 1, 12)
@@ -41,6 +46,11 @@ PK_DAYS = np.array([0.04, 1, 2, 4, 7, 10, 14, 21, 28, 42, 56, 90, 120, 150, 180,
 PD_DAYS = np.array([-28, 0, 7, 14, 28, 56, 90, 120, 180, 240, 300, 365])
 NEURO_DAYS = np.array([-28, 28, 56, 90, 120, 180, 240, 270, 300, 365])
 START = np.datetime64("2021-01-04T08:00:00")
+#: The dose levels of the reference study (examples/ct103a-nmosd/protocol.yaml), used without a protocol.
+DOSE_LEVELS = (
+    DoseLevel(level=1, label="0.5×10^6 CAR+ T cells/kg", cells_per_kg=5e5),
+    DoseLevel(level=2, label="1.0×10^6 CAR+ T cells/kg", cells_per_kg=1e6),
+)
 
 
 def _iso(moments: np.ndarray) -> np.ndarray:
@@ -51,9 +61,13 @@ def _dates(moments: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(moments.astype("datetime64[D]"), unit="D")
 
 
-def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") -> dict[str, pd.DataFrame]:
+def synthetic_study(
+    n_subjects: int, seed: int = 20240101, prefix: str = "SYN", protocol: Protocol | None = None
+) -> dict[str, pd.DataFrame]:
     """Every form of a synthetic study of `n_subjects` subjects (columns as the form templates); subject ids
-    ``<prefix>-00001`` …, site ``<prefix>``."""
+    ``<prefix>-00001`` …, site ``<prefix>``. The first 3 subjects get dose level 1, the others level 2
+    (level 1 when the protocol has one); the infused dose is the protocol's (`dose_for`: rounding, then the
+    level's cap; without `protocol`, the reference study's two levels)."""
     rng = np.random.default_rng(seed)
     ids = np.array([f"{prefix}-{i:05d}" for i in range(1, n_subjects + 1)])
     # one infusion a week up to 100 subjects; more share the weeks, so that every date stays in the past
@@ -62,8 +76,17 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
     infused = START + (np.arange(n_subjects) * 7 // per_week).astype("timedelta64[D]")
     weight = np.round(rng.normal(65, 10, n_subjects).clip(40, 120), 1)
     height = np.round(rng.normal(165, 8, n_subjects).clip(145, 195), 0)
-    level = np.where(np.arange(n_subjects) < 3, 1, 2)
-    cells_per_kg = np.where(level == 1, 5e5, 1e6)
+    top = 2 if protocol is None else min(2, protocol.n_dose_levels)
+    level = np.where(np.arange(n_subjects) < 3, 1, top)
+
+    def dose(weight_kg: float, number: int) -> DoseCalculation:
+        if protocol is None:
+            return dose_for(DOSE_LEVELS[number - 1], weight_kg)
+        return dose_for(protocol, weight_kg, level=number)
+
+    doses = [dose(float(w), int(n)) for w, n in zip(weight, level, strict=True)]
+    cells_per_kg = np.array([d.effective_cells_per_kg for d in doses], dtype=float)  # delivered ("actual")
+    total_cells = np.array([d.total_cells for d in doses], dtype=float)
     forms: dict[str, pd.DataFrame] = {}
     forms["sites"] = pd.DataFrame({"site_id": [prefix], "name": ["Synthetic site"], "country": ["Nowhere"]})
     forms["subjects"] = pd.DataFrame(
@@ -104,7 +127,7 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
             "dose_level": level,
             "weight_kg": weight,
             "cells_per_kg": cells_per_kg,
-            "total_car_t_cells": np.round(cells_per_kg * weight),
+            "total_car_t_cells": np.round(total_cells),
             "product_lot": np.char.replace(ids, prefix, "LOT"),
             "viability_pct": rng.integers(85, 99, n_subjects),
         }
@@ -256,7 +279,11 @@ def synthetic_study(n_subjects: int, seed: int = 20240101, prefix: str = "SYN") 
 
 
 def write_synthetic_study(
-    directory: str | Path, n_subjects: int, seed: int = 20240101, prefix: str = "SYN"
+    directory: str | Path,
+    n_subjects: int,
+    seed: int = 20240101,
+    prefix: str = "SYN",
+    protocol: Protocol | None = None,
 ) -> dict[str, int]:
     """Write the synthetic study as template CSVs into `directory`; returns rows per form written.
 
@@ -267,7 +294,7 @@ def write_synthetic_study(
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for name, frame in synthetic_study(n_subjects, seed, prefix).items():
+    for name, frame in synthetic_study(n_subjects, seed, prefix, protocol).items():
         accepted = {c.name for c in FORMS_BY_NAME[name].columns() if c.table_column is not None}
         if not set(frame.columns) <= accepted:
             continue

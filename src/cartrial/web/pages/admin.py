@@ -63,13 +63,13 @@ def add_user(
     password: str = Form(""),
     user: WebUser = Depends(permit(Action.MANAGE_USERS)),
 ) -> Response:
-    """Create a user with an initial password (stored as an argon2id hash)."""
+    """Create a user with an initial password (stored as an argon2id hash). The page asks for the password,
+    so an empty field is a password given and refused by the policy, never "no password" (D-19.57: a
+    pending account without a password comes only from a request that does not ask for one)."""
     return _attempt(
         request,
         user,
-        lambda: user.service.add_user(
-            username.strip(), role, site_id or None, password or None, full_name or None
-        ),
+        lambda: user.service.add_user(username.strip(), role, site_id or None, password, full_name or None),
         "user_added",
     )
 
