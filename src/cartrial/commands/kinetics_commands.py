@@ -439,6 +439,10 @@ def fit_command(
     emit_table(result.table, out, as_json, extra=extra)
 
 
+POPFIT_METHODS = ("saem", "focei", "laplace")
+"""Estimation methods of `kinetics popfit` (`cartrial.kinetics.popfit.fit_population`)."""
+FIGURE_FORMATS = ("png", "svg")
+"""Figure file formats of the population-fit diagnostics."""
 POPFIT_EXAMPLE = (
     "Example: [bold]cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
     "--seed 1 --out popfit-out[/]"
@@ -580,14 +584,15 @@ def popfit_command(
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
-    if method not in ("saem", "focei", "laplace"):
+    if method not in POPFIT_METHODS:
         raise InputError(
             Problem(
                 "estimation method not available",
                 field="--method",
                 value=method,
-                allowed="saem, focei (first-order conditional with interaction), laplace (Laplacian "
-                "conditional with interaction)",
+                allowed=choice_text(POPFIT_METHODS)
+                + " (focei: first-order conditional with interaction; laplace: Laplacian conditional with "
+                "interaction)",
             )
         )
     from cartrial.kinetics import check_lloq
@@ -598,9 +603,14 @@ def popfit_command(
         raise InputError(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
         )
-    if figure_format not in ("png", "svg"):
+    if figure_format not in FIGURE_FORMATS:
         raise InputError(
-            Problem("unknown figure format", field="--figure-format", value=figure_format, allowed="png, svg")
+            Problem(
+                "unknown figure format",
+                field="--figure-format",
+                value=figure_format,
+                allowed=choice_text(FIGURE_FORMATS),
+            )
         )
     # the engine's rules, before any data is read (its fields renamed to the options by _POPFIT_NAMES):
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that

@@ -162,7 +162,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
     ("args", "message"),
     [
         (("--covariate", "cmax~dose_level"), "needs --covariates"),
-        (("--method", "foce"), "allowed: saem, focei"),
+        (("--method", "foce"), "allowed: saem | focei | laplace"),
         (("--covariate", "cmax-dose"), "PARAMETER~COVARIATE"),
         (("--blq", "m2"), "allowed: m3 | m1"),
         (("--initial", "cmax"), "NAME=VALUE"),
@@ -172,6 +172,7 @@ def test_subject_without_a_quantifiable_sample_is_a_clear_error(tmp_path: Path) 
         (("--ci", "bootstrap"), "allowed: auto | wald | profile"),
         (("--variance-ci", "profile"), "allowed: satterthwaite | wald"),
         (("--proposal", "normal"), "allowed: laplace | mcmc | mixture"),
+        (("--figure-format", "pdf"), "allowed: png | svg"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
