@@ -479,3 +479,25 @@ def test_a_long_id_in_an_allowed_list_is_shortened(tmp_path: Path) -> None:
     unknown = [p for p in caught.value.problems if p.message.startswith("unknown subject_id")]
     assert unknown and all(len(p.allowed or "") < 1_000 for p in unknown)
     assert len(str(caught.value)) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "entry"),
+    [
+        ("site_id: {constant: TJH}", "site_id: {constant: [TJH]}", "forms.subjects.columns.site_id.constant"),
+        ('values: {"1": F, "2": M}', 'values: {"1": [F], "2": M}', "forms.subjects.columns.sex.values"),
+    ],
+)
+def test_a_list_where_the_mapping_takes_one_value_is_refused_at_its_entry(
+    tmp_path: Path, old: str, new: str, entry: str
+) -> None:
+    """A list given as a constant or a translated value used to become its Python text ("['TJH']"): stored
+    as such in a free-text column, or one error per export row. Now refused at the mapping entry."""
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    assert [p.field for p in caught.value.problems] == [entry]
+    assert "not a list" in caught.value.problems[0].message

@@ -192,6 +192,8 @@ class RedcapMapping(BaseModel):
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, list | tuple | dict | set):  # never the text of a list: "['F']" stored as a value
+        raise ValueError("a single value (text, number or true/false), not a list or a mapping")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
