@@ -21,19 +21,34 @@ from cartrial.errors import InputError, Problem
 URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 
 
-def _cutoff(text: str) -> date:
+def data_cutoff(text: str, option: str = "--cutoff") -> date:
+    """A data cut-off typed on the command line: a date YYYY-MM-DD, not after today. Follow-up after today
+    has not happened: a future cut-off would count years of event-free time (follow-up days, ongoing events'
+    durations, censoring). The one rule of `analyse`, `report`, `export cdisc` and the neuro commands
+    (docs/science/decisions.md D-19.51)."""
     try:
-        return date.fromisoformat(text)
+        chosen = date.fromisoformat(text)
     except ValueError:
         raise InputError(
-            Problem("not a date", field="--cutoff", value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
+            Problem("not a date", field=option, value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
         ) from None
+    today = date.today()
+    if chosen > today:
+        raise InputError(
+            Problem(
+                "a data cut-off cannot be in the future",
+                field=option,
+                value=text,
+                allowed=f"a date up to today ({today.isoformat()})",
+            )
+        )
+    return chosen
 
 
 def analyse_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     cutoff: str = typer.Option(
-        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD, not after today); later records are left out."
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the dataset CSVs, README.md and analysis.json."
@@ -60,7 +75,7 @@ def analyse_command(
         actor = user or os.environ.get("CARTRIAL_USER")
         if not actor:
             raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
-    snapshot = read_snapshot(url, _cutoff(cutoff))
+    snapshot = read_snapshot(url, data_cutoff(cutoff))
     analysis = analyse(snapshot)
     stored = None
     if actor is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.commands.analysis_commands import URL_HELP, data_cutoff
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
@@ -20,7 +20,7 @@ from cartrial.errors import InputError, Problem
 def report_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     cutoff: str = typer.Option(
-        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD, not after today); later records are left out."
     ),
     out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, tables/ and figures/."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4, via typst)."),
@@ -40,7 +40,7 @@ def report_command(
     from cartrial.report import read_popfit, report_files
     from cartrial.store.snapshot import read_snapshot
 
-    cutoff_date = _cutoff(cutoff)
+    cutoff_date = data_cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
     population_fit = read_popfit(popfit) if popfit is not None else None
