@@ -10,6 +10,7 @@ at module level.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -93,8 +94,16 @@ def analyse_command(
         if out.exists() and not out.is_dir():
             raise InputError(Problem("not a folder", field="--out", value=str(out)))
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in analysis_files(analysis).items():
+        files = analysis_files(analysis)
+        removed = remove_stale_datasets(out, files)
+        for name, text in files.items():
             write_atomic(out / name, text)
+        if removed:
+            typer.echo(
+                f"removed {len(removed)} dataset(s) of the earlier analysis in {out} that this one does not "
+                f"have: {', '.join(removed)}",
+                err=True,
+            )
     console = terminal()
     if as_json:
         payload: dict[str, object] = {
@@ -145,3 +154,26 @@ def register(app: typer.Typer) -> None:
 
 
 __all__ = ["analyse_command", "register"]
+
+
+def remove_stale_datasets(out: Path, files: Mapping[str, str]) -> list[str]:
+    """Remove from `out` the dataset CSVs that the analysis written there before listed (its
+    ``analysis.json``) and this one does not write: a folder never mixes two analyses (a study analysed
+    again without PK samples kept the earlier ``nca_by_subject.csv`` beside the new README; D-19.53). Only
+    names that the earlier analysis.json lists are touched; returns the file names removed."""
+    import json
+
+    try:
+        earlier = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+        names = list(earlier["datasets"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return []
+    removed: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name or any(c in name for c in "/\\:") or name.startswith("."):
+            continue
+        target = out / f"{name}.csv"
+        if target.name not in files and target.is_file() and not target.is_symlink():
+            target.unlink()
+            removed.append(target.name)
+    return removed
