@@ -501,3 +501,25 @@ def test_a_list_where_the_mapping_takes_one_value_is_refused_at_its_entry(
         load_mapping(path)
     assert [p.field for p in caught.value.problems] == [entry]
     assert "not a list" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("bound", "message"),
+    [("abc", "not a bound for validation type integer"), ("2050", "the minimum is above the maximum")],
+)
+def test_an_unreadable_or_crossed_validation_bound_is_a_dictionary_error(
+    tmp_path: Path, bound: str, message: str
+) -> None:
+    """A Text Validation Min that is not a number was skipped silently (the values went unchecked against
+    it); a minimum above the maximum made every value of the export an error. Both are now one error at the
+    dictionary row."""
+    text = (REDCAP / "dictionary.csv").read_text(encoding="utf-8")
+    old = "birth_year,demographics,,text,Year of birth,,,integer,1920,2010,"
+    assert old in text
+    path = tmp_path / "dictionary.csv"
+    path.write_text(text.replace(old, old.replace("1920", bound)), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_dictionary(path)
+    [problem] = caught.value.problems
+    assert problem.field == "Text Validation Min" and problem.value == bound and message in problem.message
+    assert problem.row == 7
