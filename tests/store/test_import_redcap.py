@@ -523,3 +523,25 @@ def test_an_unreadable_or_crossed_validation_bound_is_a_dictionary_error(
     [problem] = caught.value.problems
     assert problem.field == "Text Validation Min" and problem.value == bound and message in problem.message
     assert problem.row == 7
+
+
+@pytest.mark.parametrize(
+    ("new", "entry"),
+    [
+        ("{visit: screening, day: 99999999999999999999}", "events.screening_arm_1.day"),
+        ("{visit: '  ', day: -28}", "events.screening_arm_1.visit"),
+    ],
+)
+def test_an_event_day_beyond_a_century_or_a_blank_visit_is_refused(
+    tmp_path: Path, new: str, entry: str
+) -> None:
+    """An event's nominal day was unbounded (a protocol visit's is ±36525, D-19.34) and its visit could be
+    blank; both were accepted. Now refused at the mapping entry."""
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    old = "{visit: screening, day: -28}"
+    assert old in text
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    assert [p.field for p in caught.value.problems] == [entry]
