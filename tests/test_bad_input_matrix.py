@@ -487,11 +487,11 @@ FREE_TEXT = {
     ("db user add", "#0"),  # a new user name
 }
 """Text options where any word is valid; every other text option is a choice: an unknown value is exit 2."""
-FUTURE_ALLOWED = {"db lock", "analyse", "report", "screen"}
-FUTURE_ALLOWED |= {"export cdisc"}
-"""Commands whose date may lie in the future (a lock or an analysis as of a planned date; screening on a
-planned date, where each criterion states the ages and windows it used); the neuro commands refuse a future
-cut-off (follow-up after today has not happened)."""
+FUTURE_ALLOWED = {"db lock", "screen"}
+"""Commands whose date may lie in the future (a lock as of a planned date; screening on a planned date, where
+each criterion states the ages and windows it used). The neuro commands, `analyse`, `report` and `export
+cdisc` refuse a future cut-off: follow-up after today has not happened (an analysis as of 9999-12-31 reported
+28,000 days of follow-up; D-19.51)."""
 BAD_URLS = ("url-text", "url-binary", "folder", "missing-url", "url-fifo")
 
 

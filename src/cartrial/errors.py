@@ -27,6 +27,12 @@ def _shortened(text: str, *, quoted: bool = False) -> str:
     return shown if len(text) <= SHOWN_VALUE_CHARACTERS else f"{shown}… ({len(text):,} characters)"
 
 
+def shortened(text: str) -> str:
+    """`text` cut to `SHOWN_VALUE_CHARACTERS` with its length when longer: for a value quoted in a message's
+    allowed list (a 100,000-character subject id among the known ones stays one short item)."""
+    return _shortened(text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One bad input value, located as precisely as the input allows."""

@@ -60,3 +60,29 @@ def refuse_special_source(path: str | os.PathLike[str], field: str | None = None
 
 
 __all__ = ["refuse_special_source", "special_kind"]
+
+
+def refuse_destination_inside(
+    destination: Path, package_folder: object, what: str, field: str = "DIR"
+) -> None:
+    """Refuse a folder to write into that is `package_folder` (cartrial's own data: the shipped examples or
+    templates) or lies inside it. Copying an example into itself recursed until Python's limit (a
+    traceback, 800 nested folders left behind); ``--force`` onto the package's own folder emptied the
+    shipped files (each was opened for writing before it was read) and exited 0."""
+    if not isinstance(package_folder, Path):  # a zipped install: nothing on disk to overwrite
+        return
+    try:
+        target = destination.resolve()
+        root = package_folder.resolve()
+    except OSError:
+        return
+    if target == root or root in target.parents:
+        raise InputError(
+            Problem(
+                f"the folder is inside cartrial's own {what} (the installed package); writing there would "
+                "overwrite or nest the shipped files",
+                file=str(destination),
+                field=field,
+                allowed="a folder outside the installed package",
+            )
+        )

@@ -123,3 +123,24 @@ def test_persisted_derived_values_are_idempotent_and_follow_an_edit(
     monkeypatch.delenv("CARTRIAL_USER", raising=False)
     code, _, err = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--persist")
     assert code == 2 and "no acting user" in err
+
+
+def test_datasets_of_an_earlier_analysis_that_this_one_lacks_are_removed(
+    example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D-19.53: analysing again into the same folder kept the earlier analysis's CSVs that the new one does
+    not write (a study without PK samples beside an earlier `nca_by_subject.csv`): the folder mixed two
+    analyses, exit 0. The ones the earlier analysis.json lists are removed (and said); other files stay."""
+    out = tmp_path / "a"
+    args = ("analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--out", str(out))
+    assert cli(capsys, *args)[0] == 0
+    metadata = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    metadata["datasets"]["retired_dataset"] = metadata["datasets"]["populations"]
+    (out / "analysis.json").write_text(json.dumps(metadata), encoding="utf-8")
+    (out / "retired_dataset.csv").write_text("subject_id\nCT-001\n", encoding="utf-8")
+    (out / "notes.csv").write_text("mine\n", encoding="utf-8")
+    code, _out, err = cli(capsys, *args)
+    assert code == 0
+    assert not (out / "retired_dataset.csv").exists() and "retired_dataset.csv" in err
+    assert (out / "notes.csv").read_text(encoding="utf-8") == "mine\n"
+    assert (out / "populations.csv").is_file()

@@ -261,3 +261,26 @@ def test_relapse_follow_up_ends_at_the_last_dated_record(analysis: Analysis) -> 
     for sid, day0 in infused.items():
         assert by_subject.loc[sid, "post_days"] == (last[sid] - day0).days, sid
     assert last["CT-001"] == date(2022, 2, 1)  # CT-001's last EDSS visit
+
+
+def test_a_study_without_adverse_events_is_analysed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Subjects infused, no adverse event recorded yet (early in a trial): `analyse`, `report` and `export
+    cdisc` ended in a traceback (KeyError 'subject_id'): selecting the DLTs of an empty assessments table by
+    its empty object column selected columns, not rows. Now every infused subject is DLT-free."""
+    import shutil
+
+    from cartrial import examples
+    from cartrial.store.importing import import_templates
+    from cartrial.store.study_setup import init_study
+
+    study = examples.path("ct103a-nmosd") / "study"
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for name in ("sites", "subjects", "infusions"):
+        shutil.copy(study / f"{name}.csv", forms)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+    import_templates(url, forms, "admin")
+    result = analyse(read_snapshot(url, CUTOFF))
+    by_subject = result.datasets["dlt_by_subject"].table
+    assert len(by_subject) == 12 and (by_subject["rules_fired"] == "").all()

@@ -164,3 +164,40 @@ def test_every_help_of_the_starter_commands_ends_with_an_example_that_runs(
         assert code == 0, (args, err)
     assert (tmp_path / "my-study" / "protocol.yaml").is_file()
     assert (tmp_path / "my-templates" / "FIELDS.md").is_file()
+
+
+@pytest.mark.parametrize("inside", ["", "nested/deeper"])
+def test_examples_copy_into_the_shipped_example_itself_is_refused(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    """Into the example's own folder: `--force` emptied every shipped file (each opened for writing before it
+    was read) and exited 0; a folder inside it recursed until RecursionError, leaving 800 nested folders in
+    the package. The package folder is a copy here, so the old code damages nothing real."""
+    import shutil
+
+    package = tmp_path / "package"
+    shutil.copytree(examples.path("ct103a-nmosd"), package / "ct103a-nmosd")
+    monkeypatch.setattr(examples, "_root", lambda: package)
+    destination = package / "ct103a-nmosd" / inside
+    protocol = (package / "ct103a-nmosd" / "protocol.yaml").read_bytes()
+    result = cli("examples", "copy", "ct103a-nmosd", str(destination), "--force")
+    assert result.exit_code == 2, result.output
+    assert "cartrial's own examples" in result.stderr and str(destination) in result.stderr
+    assert (package / "ct103a-nmosd" / "protocol.yaml").read_bytes() == protocol
+    assert not (package / "ct103a-nmosd" / "nested").exists()
+
+
+def test_templates_write_onto_the_shipped_templates_is_refused(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`templates write PKG/templates --force` replaced the shipped example rows by bare headers (exit 0)."""
+    import shutil
+
+    package = tmp_path / "templates"
+    shutil.copytree(templates.path(), package)
+    monkeypatch.setattr(templates, "_root", lambda: package)
+    before = (package / "subjects.csv").read_bytes()
+    result = cli("templates", "write", str(package), "--force")
+    assert result.exit_code == 2, result.output
+    assert "cartrial's own templates" in result.stderr
+    assert (package / "subjects.csv").read_bytes() == before

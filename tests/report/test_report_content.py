@@ -185,3 +185,24 @@ def test_sqlite_and_postgresql_give_identical_tables(
     assert lite_tables.keys() == pg_tables.keys() and len(lite_tables) > 20
     for name, content in lite_tables.items():
         assert content == pg_tables[name], name
+
+
+def test_files_of_an_earlier_report_that_this_one_lacks_are_removed(
+    report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D-19.53: a report written into the folder of an earlier one kept that report's tables, figures and
+    report.pdf which the new one does not write (exit 0): the folder mixed two reports. They are removed and
+    named; other files of the folder stay."""
+    out = tmp_path / "report"
+    args = ("report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(out), "--no-pdf")
+    assert cli(capsys, *args)[0] == 0
+    (out / "tables" / "retired_table.csv").write_text("a\n1\n", encoding="utf-8")
+    (out / "figures" / "retired_figure.svg").write_text("<svg/>", encoding="utf-8")
+    (out / "report.pdf").write_bytes(b"%PDF-1.7 earlier")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    code, _out, err = cli(capsys, *args)
+    assert code == 0
+    for name in ("tables/retired_table.csv", "figures/retired_figure.svg", "report.pdf"):
+        assert not (out / name).exists() and name in err
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "report.html").is_file() and any((out / "tables").iterdir())

@@ -414,3 +414,134 @@ def test_missing_data_codes_are_blank_and_counted(tmp_path: Path) -> None:
     assert problems == [] and summary.missing_codes_found == {"UNK": 1}
     subjects = next(f for f in forms if f.spec.name == "subjects").frame
     assert subjects["birth_year"].iat[0] == ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# bad-input sweep (issue 19): columns the mapping reads, stray data on repeating rows, long ids
+# ---------------------------------------------------------------------------------------------------------
+
+
+def sqlite_redcap_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'redcap.db'}"
+    init_study(url, PROTOCOL, "admin")
+    StudyService(url).add_site("admin", "TJH")
+    return url
+
+
+@pytest.mark.parametrize(
+    ("dropped", "entry"),
+    [
+        ("ae_actions___3", "forms.adverse_events.columns.action_taken"),  # was a StopIteration traceback
+        ("ae_pathogen", "forms.adverse_events.columns.pathogen"),  # was read as blank: stored values cleared
+        ("redcap_event_name", "forms.subjects.events"),  # was one 'earlier row' error per record
+    ],
+)
+def test_a_column_the_mapping_reads_missing_from_the_export_is_a_header_error(
+    tmp_path: Path, dropped: str, entry: str
+) -> None:
+    """D-19.50: an export without a column that the mapping reads is refused at the header, naming the column
+    and the mapping entry; it is never read as blank (a re-import would clear the stored values)."""
+    rows = [{k: v for k, v in row.items() if k != dropped} for row in example_records()]
+    records = write_records(tmp_path / "records.csv", rows)
+    url = sqlite_redcap_url(tmp_path)
+    with pytest.raises(InputError) as caught:
+        import_redcap(url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin", dry_run=True)
+    problems = caught.value.problems
+    assert [p.field for p in problems] == [dropped]
+    assert problems[0].row is None and entry in problems[0].message and problems[0].file == str(records)
+
+
+def test_data_of_another_instrument_on_a_repeating_row_is_an_error(tmp_path: Path) -> None:
+    """An EDSS row labelled as another repeating instrument used to be dropped silently (exit 0, one EDSS
+    fewer): its data belongs to no row of its own instrument. Now each such cell is located."""
+    rows = example_records()
+    edss = next(i for i, r in enumerate(rows) if r["redcap_repeat_instrument"] == "edss")
+    rows[edss]["redcap_repeat_instrument"] = "adverse_events"
+    with pytest.raises(InputError) as caught:
+        read_records(write_records(tmp_path / "r.csv", rows), read_dictionary(REDCAP / "dictionary.csv"))
+    problems = [p for p in caught.value.problems if "on a row of repeating instrument" in p.message]
+    assert problems and all(p.row == edss + 2 for p in problems)
+    assert any(p.field == "fs_pyramidal" and "instrument 'edss'" in p.message for p in problems)
+
+
+def test_a_long_id_in_an_allowed_list_is_shortened(tmp_path: Path) -> None:
+    """The known subject ids listed as allowed used to quote a 100,000-character id in full, on every row
+    (a 1 MB message); each listed id is now cut like a value given."""
+    rows = example_records()
+    first = rows[0]["record_id"]
+    for row in rows:
+        if row["record_id"] == first:
+            row["record_id"] = "C" * 100_000 if row["redcap_event_name"] == "screening_arm_1" else first
+    records = write_records(tmp_path / "records.csv", rows)
+    url = sqlite_redcap_url(tmp_path)
+    with pytest.raises(InputError) as caught:
+        import_redcap(url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin", dry_run=True)
+    unknown = [p for p in caught.value.problems if p.message.startswith("unknown subject_id")]
+    assert unknown and all(len(p.allowed or "") < 1_000 for p in unknown)
+    assert len(str(caught.value)) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "entry"),
+    [
+        ("site_id: {constant: TJH}", "site_id: {constant: [TJH]}", "forms.subjects.columns.site_id.constant"),
+        ('values: {"1": F, "2": M}', 'values: {"1": [F], "2": M}', "forms.subjects.columns.sex.values"),
+    ],
+)
+def test_a_list_where_the_mapping_takes_one_value_is_refused_at_its_entry(
+    tmp_path: Path, old: str, new: str, entry: str
+) -> None:
+    """A list given as a constant or a translated value used to become its Python text ("['TJH']"): stored
+    as such in a free-text column, or one error per export row. Now refused at the mapping entry."""
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    assert [p.field for p in caught.value.problems] == [entry]
+    assert "not a list" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("bound", "message"),
+    [("abc", "not a bound for validation type integer"), ("2050", "the minimum is above the maximum")],
+)
+def test_an_unreadable_or_crossed_validation_bound_is_a_dictionary_error(
+    tmp_path: Path, bound: str, message: str
+) -> None:
+    """A Text Validation Min that is not a number was skipped silently (the values went unchecked against
+    it); a minimum above the maximum made every value of the export an error. Both are now one error at the
+    dictionary row."""
+    text = (REDCAP / "dictionary.csv").read_text(encoding="utf-8")
+    old = "birth_year,demographics,,text,Year of birth,,,integer,1920,2010,"
+    assert old in text
+    path = tmp_path / "dictionary.csv"
+    path.write_text(text.replace(old, old.replace("1920", bound)), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_dictionary(path)
+    [problem] = caught.value.problems
+    assert problem.field == "Text Validation Min" and problem.value == bound and message in problem.message
+    assert problem.row == 7
+
+
+@pytest.mark.parametrize(
+    ("new", "entry"),
+    [
+        ("{visit: screening, day: 99999999999999999999}", "events.screening_arm_1.day"),
+        ("{visit: '  ', day: -28}", "events.screening_arm_1.visit"),
+    ],
+)
+def test_an_event_day_beyond_a_century_or_a_blank_visit_is_refused(
+    tmp_path: Path, new: str, entry: str
+) -> None:
+    """An event's nominal day was unbounded (a protocol visit's is ±36525, D-19.34) and its visit could be
+    blank; both were accepted. Now refused at the mapping entry."""
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    old = "{visit: screening, day: -28}"
+    assert old in text
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    assert [p.field for p in caught.value.problems] == [entry]

@@ -68,3 +68,27 @@ def test_web_demo_without_database_says_so(tmp_path):
     ctx, console = _context(tmp_path)
     web_demo.run(ctx)
     assert "does not exist" in console.export_text()
+
+
+def test_serve_refuses_an_address_it_cannot_listen_on_before_starting(cli, monkeypatch, example_sqlite):
+    """An empty or unresolvable --host, or a --port another program listens on: uvicorn found these only
+    after starting the app and exited 3 with its own log line (an empty --host listened on every
+    interface). Now exit 2 naming the option, before anything starts."""
+    import socket
+
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    for name in ("CARTRIAL_WEB_URL", "CARTRIAL_WEB_SESSION_MINUTES"):
+        monkeypatch.setenv(name, "")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        code, _out, err = cli("serve", "--url", example_sqlite, "--port", port)
+        assert code == 2 and "--port" in err and "in use" in err and port in err
+    for host in ("", "999.1.1.1"):
+        code, _out, err = cli("serve", "--url", example_sqlite, "--host", host, "--port", port)
+        assert code == 2 and "--host" in err, err
+    assert started == []

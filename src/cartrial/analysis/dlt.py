@@ -312,7 +312,7 @@ def dlt_datasets(
     per_subject = membership[membership["subject_id"].isin(safety_ids)][
         ["subject_id", "dose_level", "dlt_evaluable", "dlt_in_window", "investigator_dlt_in_window"]
     ].reset_index(drop=True)
-    fired = assessments[assessments["is_dlt"]]
+    fired = assessments[assessments["is_dlt"].astype(bool)]  # an empty object column would select columns
     fired_rules: dict[str, set[str]] = {}
     for sid, ids in zip(fired["subject_id"], fired["rules_fired"], strict=True):
         fired_rules.setdefault(str(sid), set()).update(r for r in str(ids).split(";") if r)

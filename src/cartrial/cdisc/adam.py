@@ -559,6 +559,8 @@ def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt
                 "FUPDUR",
             )
     crs = analysis.datasets["crs_episodes"].table
+    if "episode" not in crs.columns:  # no CRS graded in the study: the analysis table has no columns
+        return _frame(rows, spec, ["USUBJID", "PARAMCD"])
     first = crs[crs["episode"] >= 1].sort_values(["subject_id", "episode"]).groupby("subject_id").head(1)
     for r in _rows(first):
         sid = str(r["subject_id"])

@@ -932,8 +932,12 @@ def pp_intervals(protocol: Any) -> list[tuple[str, str, str]]:
 
 def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """NCA parameters of the analysis layer (`nca_by_subject`, cartrial.kinetics via the analysis); a
-    parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped)."""
-    table = ctx.analysis.datasets["nca_by_subject"].table
+    parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped). A study
+    without PK samples has no `nca_by_subject` dataset (its analysis leaves it out): PP is empty."""
+    nca = ctx.analysis.datasets.get("nca_by_subject")
+    if nca is None:
+        return empty_frame(spec)
+    table = nca.table
     intervals = pp_intervals(ctx.snapshot.protocol)
     rows = []
     for r in _rows(table):
@@ -1484,7 +1488,7 @@ def build_relrec(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     records of therapies given during the episode (RELID = the episode id)."""
     ae, fa, cm = ctx.built.get("AE"), ctx.built.get("FA"), ctx.built.get("CM")
     rows = []
-    if ae is None or not len(ae):
+    if ae is None or not len(ae) or "AEGRPID" not in ae.columns:  # no CRS/ICANS episode: nothing to relate
         return empty_frame(spec)
     fa_groups: set[tuple[str, str]] = set()
     if fa is not None and len(fa):

@@ -10,6 +10,7 @@ at module level.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -21,19 +22,34 @@ from cartrial.errors import InputError, Problem
 URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 
 
-def _cutoff(text: str) -> date:
+def data_cutoff(text: str, option: str = "--cutoff") -> date:
+    """A data cut-off typed on the command line: a date YYYY-MM-DD, not after today. Follow-up after today
+    has not happened: a future cut-off would count years of event-free time (follow-up days, ongoing events'
+    durations, censoring). The one rule of `analyse`, `report`, `export cdisc` and the neuro commands
+    (docs/science/decisions.md D-19.51)."""
     try:
-        return date.fromisoformat(text)
+        chosen = date.fromisoformat(text)
     except ValueError:
         raise InputError(
-            Problem("not a date", field="--cutoff", value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
+            Problem("not a date", field=option, value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
         ) from None
+    today = date.today()
+    if chosen > today:
+        raise InputError(
+            Problem(
+                "a data cut-off cannot be in the future",
+                field=option,
+                value=text,
+                allowed=f"a date up to today ({today.isoformat()})",
+            )
+        )
+    return chosen
 
 
 def analyse_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     cutoff: str = typer.Option(
-        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD, not after today); later records are left out."
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the dataset CSVs, README.md and analysis.json."
@@ -60,7 +76,7 @@ def analyse_command(
         actor = user or os.environ.get("CARTRIAL_USER")
         if not actor:
             raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
-    snapshot = read_snapshot(url, _cutoff(cutoff))
+    snapshot = read_snapshot(url, data_cutoff(cutoff))
     analysis = analyse(snapshot)
     stored = None
     if actor is not None:
@@ -78,8 +94,16 @@ def analyse_command(
         if out.exists() and not out.is_dir():
             raise InputError(Problem("not a folder", field="--out", value=str(out)))
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in analysis_files(analysis).items():
+        files = analysis_files(analysis)
+        removed = remove_stale_datasets(out, files)
+        for name, text in files.items():
             write_atomic(out / name, text)
+        if removed:
+            typer.echo(
+                f"removed {len(removed)} dataset(s) of the earlier analysis in {out} that this one does not "
+                f"have: {', '.join(removed)}",
+                err=True,
+            )
     console = terminal()
     if as_json:
         payload: dict[str, object] = {
@@ -130,3 +154,26 @@ def register(app: typer.Typer) -> None:
 
 
 __all__ = ["analyse_command", "register"]
+
+
+def remove_stale_datasets(out: Path, files: Mapping[str, str]) -> list[str]:
+    """Remove from `out` the dataset CSVs that the analysis written there before listed (its
+    ``analysis.json``) and this one does not write: a folder never mixes two analyses (a study analysed
+    again without PK samples kept the earlier ``nca_by_subject.csv`` beside the new README; D-19.53). Only
+    names that the earlier analysis.json lists are touched; returns the file names removed."""
+    import json
+
+    try:
+        earlier = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+        names = list(earlier["datasets"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return []
+    removed: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name or any(c in name for c in "/\\:") or name.startswith("."):
+            continue
+        target = out / f"{name}.csv"
+        if target.name not in files and target.is_file() and not target.is_symlink():
+            target.unlink()
+            removed.append(target.name)
+    return removed

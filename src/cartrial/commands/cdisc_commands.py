@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.commands.analysis_commands import URL_HELP, data_cutoff
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
@@ -31,7 +31,9 @@ export_app = typer.Typer(
 @export_app.command("cdisc", epilog=EXAMPLE)
 def cdisc_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
-    cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off date (YYYY-MM-DD)."),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Data cut-off date (YYYY-MM-DD, not after today)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Output folder (sdtm/, adam/, cdisc-export.json)."),
     file_format: str = typer.Option(
         "both", "--format", help="xpt (SAS XPORT v5), json (Dataset-JSON v1.1) or both."
@@ -104,7 +106,7 @@ def cdisc_command(
     from cartrial.cdisc.export import export_cdisc, read_sites
     from cartrial.store.snapshot import read_snapshot
 
-    snapshot = read_snapshot(url, _cutoff(cutoff))
+    snapshot = read_snapshot(url, data_cutoff(cutoff))
     analysis = analyse(snapshot)
     result = export_cdisc(
         snapshot,

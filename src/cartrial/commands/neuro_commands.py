@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cartrial.commands.option_names import names_cli_arguments
-from cartrial.errors import InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,22 +90,9 @@ _names_cli_arguments = names_cli_arguments(OPTION_NAMES)
 def _date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None
-    try:
-        chosen = date.fromisoformat(value)
-    except ValueError:
-        raise InputError(Problem("not a date", field=name, value=value, allowed="YYYY-MM-DD")) from None
-    today = date.today()
-    if chosen > today:
-        # follow-up after today has not happened: a future cut-off would count years of event-free time
-        raise InputError(
-            Problem(
-                "a data cut-off cannot be in the future",
-                field=name,
-                value=value,
-                allowed=f"a date up to today ({today.isoformat()})",
-            )
-        )
-    return chosen
+    from cartrial.commands.analysis_commands import data_cutoff
+
+    return data_cutoff(value, name)
 
 
 def _check_convention(value: str) -> None:

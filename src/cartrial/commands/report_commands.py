@@ -8,11 +8,12 @@ analysis (`cartrial.analysis.analyse`), render the report (`cartrial.report.repo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import typer
 
-from cartrial.commands.analysis_commands import URL_HELP, _cutoff
+from cartrial.commands.analysis_commands import URL_HELP, data_cutoff
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
@@ -20,7 +21,7 @@ from cartrial.errors import InputError, Problem
 def report_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     cutoff: str = typer.Option(
-        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD); later records are left out."
+        ..., "--cutoff", help="Data cut-off date (YYYY-MM-DD, not after today); later records are left out."
     ),
     out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf, tables/ and figures/."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf (A4, via typst)."),
@@ -40,14 +41,21 @@ def report_command(
     from cartrial.report import read_popfit, report_files
     from cartrial.store.snapshot import read_snapshot
 
-    cutoff_date = _cutoff(cutoff)
+    cutoff_date = data_cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
     population_fit = read_popfit(popfit) if popfit is not None else None
     snapshot = read_snapshot(url, cutoff_date)
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
+    removed = remove_earlier_report_files(out, files)
     write_report(out, files)
+    if removed:
+        typer.echo(
+            f"removed {len(removed)} file(s) of the earlier report in {out} that this one does not have: "
+            + ", ".join(removed),
+            err=True,
+        )
     console = terminal()
     meta = analysis.snapshot
     status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
@@ -61,6 +69,11 @@ def report_command(
     n_figures = sum(name.startswith("figures/") for name in files)
     written = ", ".join(name for name in ("report.html", "report.pdf") if name in files)
     console.print(f"{written}, {n_tables} tables and {n_figures} figures written to {out}/")
+
+
+REPORT_FOLDERS = ("tables", "figures")
+"""Sub-folders of a report's --out that the report owns: what is there and not written now is an earlier
+report's (D-19.53)."""
 
 
 def write_report(out: Path, files: dict[str, str | bytes]) -> None:
@@ -86,6 +99,25 @@ def write_report(out: Path, files: dict[str, str | bytes]) -> None:
             raise InputError(
                 Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))
             ) from None
+
+
+def remove_earlier_report_files(out: Path, files: Mapping[str, object]) -> list[str]:
+    """Remove the files of an earlier `cartrial report` in `out` that this one does not write (a table or
+    figure under tables/ or figures/; report.pdf when this one has none), so that the folder never mixes
+    two reports; returns their names (D-19.53). Other files of `out` are left alone."""
+    removed: list[str] = []
+    if not (out / "report.html").is_file():  # no earlier report here
+        return removed
+    candidates = [out / "report.pdf"]
+    for folder in REPORT_FOLDERS:
+        if (out / folder).is_dir() and not (out / folder).is_symlink():
+            candidates += sorted(p for p in (out / folder).iterdir() if p.suffix in (".csv", ".svg"))
+    for path in candidates:
+        name = path.relative_to(out).as_posix()
+        if name not in files and path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(name)
+    return removed
 
 
 def register(app: typer.Typer) -> None:

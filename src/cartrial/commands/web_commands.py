@@ -72,6 +72,7 @@ def serve_command(
                     allowed="an existing study database (`cartrial db init`, or `cartrial demo`)",
                 )
             )
+    _check_listen_address(host, port)
     os.environ["CARTRIAL_WEB_URL"] = chosen
     os.environ["CARTRIAL_WEB_SESSION_MINUTES"] = str(session_minutes)
     if secure_cookie:
@@ -95,3 +96,61 @@ def serve_command(
         log_level="info",
         access_log=True,
     )
+
+
+def _check_listen_address(host: str, port: int) -> None:
+    """Refuse, before the server starts, an address it could not listen on: an empty or unresolvable
+    --host, an address of another machine, a --port in use or reserved. uvicorn found these only after
+    starting the app and exited 3 with its own log line, naming neither option."""
+    import errno
+    import socket
+
+    from cartrial.errors import InputError, Problem
+
+    hosts = (
+        "an address of this machine: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or a host name"
+    )
+    if not host.strip():
+        raise InputError(Problem("no address given", field="--host", value=host, allowed=hosts))
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(
+            Problem(
+                f"not an address, nor a host name that resolves ({reason})",
+                field="--host",
+                value=host,
+                allowed=hosts,
+            )
+        ) from None
+    family, kind, protocol, _name, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                problem = Problem(
+                    f"the port is in use on {host}: another program listens there",
+                    field="--port",
+                    value=port,
+                    allowed="a free port (or stop the other server)",
+                )
+            elif exc.errno == errno.EACCES:
+                problem = Problem(
+                    "not allowed to listen on this port (ports below 1024 need administrator rights)",
+                    field="--port",
+                    value=port,
+                    allowed="a port from 1024 to 65535",
+                )
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                problem = Problem("not an address of this machine", field="--host", value=host, allowed=hosts)
+            else:
+                problem = Problem(
+                    f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+                    field="--host",
+                    value=host,
+                    allowed=hosts,
+                )
+            raise InputError(problem) from None

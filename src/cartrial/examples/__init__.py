@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
+from cartrial.sources import refuse_destination_inside
 
 PROTOCOL_FILE = "protocol.yaml"
 """Every example folder holds its protocol under this name."""
@@ -104,6 +105,7 @@ def copy(name: str, destination: Path, *, force: bool = False) -> list[Path]:
     True
     """
     source = _check_name(name)
+    refuse_destination_inside(destination, _root(), "examples")
     if destination.exists() and not destination.is_dir():
         raise InputError(Problem("not a folder", file=str(destination), field="DIR"))
     if destination.is_dir() and any(destination.iterdir()) and not force:

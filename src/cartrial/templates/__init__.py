@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
+from cartrial.sources import refuse_destination_inside
 
 FIELD_REFERENCE = "FIELDS.md"
 """The generated column reference (written fresh from the field rules by `write`)."""
@@ -86,6 +87,7 @@ def write(destination: Path, *, force: bool = False, example_rows: bool = False)
     """
     from cartrial.store.importing.forms import field_reference_markdown
 
+    refuse_destination_inside(destination, _root(), "templates")
     if destination.exists() and not destination.is_dir():
         raise InputError(Problem("not a folder", file=str(destination), field="DIR"))
     if destination.is_dir() and any(destination.iterdir()) and not force:

@@ -34,14 +34,19 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from cartrial.allowed import choice_text
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, shortened
 from cartrial.protocol.model import Protocol
 from cartrial.sources import refuse_special_source
 from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
 from cartrial.store.fields import study_protocol
 from cartrial.store.importing import streaming
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
-from cartrial.store.importing.redcap_convert import RedcapSummary, check_mapping, convert_export
+from cartrial.store.importing.redcap_convert import (
+    RedcapSummary,
+    check_mapping,
+    convert_export,
+    mapped_columns,
+)
 from cartrial.store.importing.redcap_dictionary import read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
 from cartrial.store.importing.redcap_records import read_records
@@ -325,7 +330,7 @@ def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
     ordered = sorted(values)
     if not ordered:
         return "(none known yet: import subjects.csv / sites.csv first or in the same import)"
-    text = ", ".join(ordered[:limit])
+    text = ", ".join(shortened(value) for value in ordered[:limit])  # an over-long id stays one short item
     return text + (f", … ({len(ordered)} in all)" if len(ordered) > limit else "")
 
 
@@ -651,7 +656,12 @@ def import_redcap(
             mapping_problems,
             header=f"{mapping}: {len(mapping_problems)} problem(s) in the mapping; nothing was written",
         )
-    export = read_records(records, data_dictionary, mapping_model.missing_data_codes)
+    export = read_records(
+        records,
+        data_dictionary,
+        mapping_model.missing_data_codes,
+        needed_columns=mapped_columns(data_dictionary, mapping_model),
+    )
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
     state = database_state(engine)
     try:

@@ -36,7 +36,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME
-from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary
+from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
 from cartrial.store.importing.redcap_mapping import ColumnMapping, FormMapping, RedcapMapping, UnmappedFields
 from cartrial.store.importing.redcap_records import (
     CHECKBOX_VALUES,
@@ -210,6 +210,33 @@ def _check_source(
     if source.source in ("visit", "day") and not mapping.events:
         problems.append(Problem("'visit'/'day' sources need an 'events' section", file=file, field=here))
     return problems
+
+
+def mapped_columns(dictionary: DataDictionary, mapping: RedcapMapping) -> dict[str, str]:
+    """The export columns the mapping reads, each with the first mapping entry that reads it: a mapped field
+    (each code column of a mapped checkbox), ``redcap_event_name`` when the mapping lists a form's events or
+    reads the event, visit or day, ``redcap_repeat_instance`` and ``redcap_data_access_group`` when a column
+    reads them. `read_records` refuses an export without one of them (never read as blank, which would
+    clear stored values; docs/science/decisions.md D-19.50)."""
+    needed: dict[str, str] = {}
+    for form_name, form in mapping.forms.items():
+        if form.events is not None:
+            needed.setdefault(EVENT_COLUMN, f"forms.{form_name}.events")
+        for column_name, source in form.columns.items():
+            here = f"forms.{form_name}.columns.{column_name}"
+            if source.field is not None and source.field != dictionary.record_id_field:
+                needed.setdefault(source.field, here)
+            elif source.checkbox is not None and source.checkbox in dictionary.fields:
+                spec = dictionary.fields[source.checkbox]
+                for code in [source.code] if source.code is not None else list(spec.choices):
+                    needed.setdefault(checkbox_column(spec.name, code), here)
+            elif source.source in ("redcap_event_name", "visit", "day"):
+                needed.setdefault(EVENT_COLUMN, here)
+            elif source.source == "redcap_repeat_instance":
+                needed.setdefault(REPEAT_INSTANCE_COLUMN, here)
+            elif source.source == "redcap_data_access_group":
+                needed.setdefault(DAG_COLUMN, here)
+    return needed
 
 
 def convert_export(
@@ -405,7 +432,7 @@ def _column_values(
         codes = [source.code] if source.code is not None else list(spec.choices)
         ticked: dict[str, list[bool]] = {}
         for code in codes:
-            column = next(c for c, (s, k) in export.data_columns.items() if s.name == spec.name and k == code)
+            column = checkbox_column(spec.name, code)  # `read_records(needed_columns=…)` refuses it missing
             cells = frame[column] if column in frame else pd.Series([""] * len(frame))
             ticked[code] = [CHECKBOX_VALUES.get(str(cells.iat[i]).lower(), False) for i in rows]
         if source.code is not None:

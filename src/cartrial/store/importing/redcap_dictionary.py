@@ -291,6 +291,16 @@ def read_dictionary(path: str | Path) -> DataDictionary:
                         )
                     )
                     continue
+        bound_problems = _bound_problems(
+            cell["text_validation_type_or_show_slider_number"].lower(),
+            cell["text_validation_min"],
+            cell["text_validation_max"],
+            name,
+            row,
+        )
+        if bound_problems:
+            problems.extend(bound_problems)
+            continue
         fields[field_name] = FieldSpec(
             name=field_name,
             form=cell["form_name"],
@@ -309,3 +319,50 @@ def read_dictionary(path: str | Path) -> DataDictionary:
     if problems:
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the data dictionary")
     return DataDictionary(fields=fields, file=name)
+
+
+_NUMBER_VALIDATION = re.compile(r"^(integer|number(_\d+dp)?(_comma_decimal)?)$")
+
+
+def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row: int) -> list[Problem]:
+    """The Text Validation Min/Max of a number or date field: each a number (a date, ``today`` or ``now``),
+    the minimum not above the maximum. A bound that could not be read used to be skipped silently (the
+    values were not checked against it) and min > max made every value of the export an error."""
+    from datetime import datetime
+
+    number = bool(_NUMBER_VALIDATION.match(validation))
+    moment = validation.startswith(("date_", "datetime_"))
+    if not (number or moment):
+        return []
+    problems: list[Problem] = []
+    read: list[float | datetime | None] = []
+    for column, text in (("Text Validation Min", minimum), ("Text Validation Max", maximum)):
+        value: float | datetime | None = None
+        if text and not (moment and text.lower() in ("today", "now")):
+            try:
+                value = float(text.replace(",", ".")) if number else datetime.fromisoformat(text)
+            except ValueError:
+                problems.append(
+                    Problem(
+                        f"not a bound for validation type {validation}",
+                        file=file,
+                        row=row,
+                        field=column,
+                        value=text,
+                        allowed="a number" if number else "a date YYYY-MM-DD[ HH:MM[:SS]], today or now",
+                    )
+                )
+        read.append(value)
+    low, high = read
+    if low is not None and high is not None and type(low) is type(high) and low > high:  # type: ignore[operator]
+        problems.append(
+            Problem(
+                "the minimum is above the maximum",
+                file=file,
+                row=row,
+                field="Text Validation Min",
+                value=minimum,
+                allowed=f"at most the maximum ({maximum})",
+            )
+        )
+    return problems

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.schedule import MAX_SCHEDULE_DAYS
 
 KEY_SOURCES = (
     "record_id",
@@ -80,7 +81,15 @@ class EventMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     visit: str
-    day: int | None = None
+    day: int | None = Field(None, ge=-MAX_SCHEDULE_DAYS, le=MAX_SCHEDULE_DAYS)
+    """Bounded as a protocol visit's day (`cartrial.protocol.schedule.MAX_SCHEDULE_DAYS`, D-19.34)."""
+
+    @field_validator("visit")
+    @classmethod
+    def _visit_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a visit name, not blank")
+        return value
 
 
 class ColumnMapping(BaseModel):
@@ -192,6 +201,8 @@ class RedcapMapping(BaseModel):
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, list | tuple | dict | set):  # never the text of a list: "['F']" stored as a value
+        raise ValueError("a single value (text, number or true/false), not a list or a mapping")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -14,7 +14,7 @@ text validation type and min/max.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -77,18 +77,26 @@ class RedcapExport:
 
 
 def read_records(
-    path: str | Path, dictionary: DataDictionary, missing_codes: Collection[str] = ()
+    path: str | Path,
+    dictionary: DataDictionary,
+    missing_codes: Collection[str] = (),
+    *,
+    needed_columns: Mapping[str, str] | None = None,
 ) -> RedcapExport:
     """Read a flat REDCap export (CSV, raw codes) and check every cell against the dictionary.
 
     Errors (all collected, then raised together): the first column is not the record-id field; a column
     that is neither a key column, a dictionary field (or checkbox choice column) nor a ``<form>_complete`` /
     ``<form>_timestamp`` column of a dictionary form; blank record id; a repeat instrument that is not a
-    dictionary form; a repeat instance that is not a positive whole number, or one given without instrument
-    on a project without repeating events; the same (record, event, instrument, instance) twice; a code
+    dictionary form; data in a field of another instrument on a repeating-instrument row; a repeat instance
+    that is not a positive whole number (an instance without instrument is a repeating event's); the same
+    (record, event, instrument, instance) twice; a code
     outside a field's choices; a checkbox cell other than 0/1; a form status other than 0/1/2; a date,
     date-time, integer or number that does not match the field's validation type or lies outside its
     min/max. Derived (calc) fields are checked as numbers but never imported as entered data.
+
+    `needed_columns` (column → the mapping entry that reads it; `redcap_convert.mapped_columns`): a column
+    the mapping reads that the export lacks is a header error.
 
     `missing_codes` are the project's missing-data codes (REDCap "Missing Data Codes", e.g. ``UNK``,
     ``NASK``; docs/science/data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is
@@ -145,6 +153,17 @@ def read_records(
                     "redcap_data_access_group",
                 )
             )
+    for column, where in (needed_columns or {}).items():
+        if column not in frame.columns:
+            problems.append(
+                Problem(
+                    f"column is not in the export, but the mapping reads it ({where})",
+                    file=name,
+                    field=column,
+                    allowed="an export that includes this column (REDCap: export all fields, or select this "
+                    "one), or a mapping that does not read it",
+                )
+            )
     if problems:
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the export header")
 
@@ -179,6 +198,22 @@ def read_records(
             "not an instrument of the dictionary",
             ", ".join(sorted(forms)),
         )
+    repeating = (instrument.isin(forms)).to_numpy()
+    if repeating.any():  # a repeating instrument's row holds that instrument's fields only
+        for column, (spec, _code) in data_columns.items():
+            cells = frame[column]
+            ticked = spec.field_type == "checkbox"
+            filled = cells.str.lower().isin(["1", "checked"]) if ticked else cells != ""
+            stray = repeating & filled.to_numpy() & (instrument != spec.form).to_numpy()
+            for i in np.flatnonzero(stray):
+                add(
+                    int(i),
+                    column,
+                    str(cells.iat[i]),
+                    f"field of instrument '{spec.form}' holds data on a row of repeating instrument "
+                    f"'{instrument.iat[i]}'",
+                    f"blank here: a repeating-instrument row holds only fields of '{instrument.iat[i]}'",
+                )
     instance_ok = instance.str.fullmatch(r"[1-9]\d*").to_numpy()
     for i in np.flatnonzero(~instance_ok & (instance != "").to_numpy()):
         add(int(i), REPEAT_INSTANCE_COLUMN, str(instance.iat[i]), "not a positive whole number", "1, 2, 3, …")
