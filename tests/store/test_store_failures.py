@@ -72,6 +72,41 @@ def test_a_file_that_is_not_a_database(
     assert path.read_bytes() == content  # untouched
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("db", "summary"),
+        ("audit", "verify"),
+        ("audit", "log"),
+        ("db", "records", "subject", "--user", "admin"),
+        ("import", "templates", str(STUDY_FOLDER), "--user", "admin"),
+        ("analyse", "--cutoff", "2022-03-20"),
+        ("report", "--cutoff", "2022-03-20"),
+        ("export", "cdisc", "--cutoff", "2022-03-20"),
+        ("serve", "--port", "8765"),
+    ],
+)
+def test_a_mistyped_database_path_is_refused_and_creates_nothing(
+    command: tuple[str, ...], tmp_path: Path, cli: Cli
+) -> None:
+    """A study database that does not exist is refused naming --url, with how to make one; a mistyped path
+    used to leave an empty 16 KB SQLite file behind (the message after it was right)."""
+    path = tmp_path / "stduy.db"
+    out = ("--out", str(tmp_path / "out")) if command[0] in ("analyse", "report", "export") else ()
+    result = cli(*command, *out, "--url", f"sqlite:///{path}")
+    assert result.exit_code == 2, result.stderr
+    assert "no study database at this path" in result.stderr and "db init" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_db_init_creates_the_database_file(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "new.db"
+    result = cli("db", "init", "--protocol", str(PROTOCOL), "--admin", "admin", "--url", f"sqlite:///{path}")
+    assert result.exit_code == 0, result.stderr
+    assert path.is_file()
+
+
 def test_an_unreachable_server_is_one_line(cli: Cli) -> None:
     result = cli("db", "summary", "--url", "postgresql://postgres@127.0.0.1:1/nowhere")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1

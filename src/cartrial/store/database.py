@@ -84,12 +84,14 @@ def parse_url(url: str | None = None) -> URL:
         ) from exc
 
 
-def connect(url: str | None = None, *, sqlite_pool_size: int = 0) -> Engine:
+def connect(url: str | None = None, *, sqlite_pool_size: int = 0, create: bool = False) -> Engine:
     """An engine on the study database (see the module docstring for the URL and SQLite settings).
 
     `sqlite_pool_size`: 0 (default) opens a new SQLite connection for every use (nothing stays open); a
     long-running server passes a pool size to keep that many SQLite connections open (each connection's
-    settings are made once, when it opens). PostgreSQL always pools."""
+    settings are made once, when it opens). PostgreSQL always pools. `create`: a SQLite file that does not
+    exist yet may be created (`init_study`, `upgrade`); otherwise it is refused, so that a mistyped path
+    given to a reading command is an error and leaves no empty database behind (decisions D-19.58)."""
     text = resolve_url(url)
     parsed = parse_url(text)
     backend = parsed.get_backend_name()
@@ -101,6 +103,16 @@ def connect(url: str | None = None, *, sqlite_pool_size: int = 0) -> Engine:
             if not path.parent.is_dir():
                 raise InputError(
                     Problem("the folder of the SQLite database does not exist", field="url", value=text)
+                )
+            if not create and not path.exists():
+                raise InputError(
+                    Problem(
+                        "no study database at this path",
+                        field="url",
+                        value=text,
+                        allowed="the path of an existing study database (a new one is made by "
+                        "`cartrial db init --url URL`)",
+                    )
                 )
             _refuse_non_sqlite_file(path, text)
             read_only_uri = _read_only_uri(path)
@@ -136,7 +148,7 @@ def connect(url: str | None = None, *, sqlite_pool_size: int = 0) -> Engine:
         _translate_errors(engine)
         return engine
     raise InputError(
-        Problem("unsupported database backend", field="url", value=text, allowed="sqlite, postgresql")
+        Problem("unsupported database backend", field="url", value=text, allowed="sqlite | postgresql")
     )
 
 
@@ -310,7 +322,7 @@ def upgrade(url: str | Engine | None = None, revision: str = "head") -> str | No
     from alembic import command
 
     owned = not isinstance(url, Engine)
-    engine = url if isinstance(url, Engine) else connect(url)
+    engine = url if isinstance(url, Engine) else connect(url, create=True)
     config = alembic_config(engine)
     try:
         with engine.begin() as connection:

@@ -80,7 +80,7 @@ def init_study(
     except InputError as exc:
         raise exc.renamed({"username": "--admin", "site": "--admin-site"}) from None
     owned = not isinstance(url, Engine)
-    engine = url if isinstance(url, Engine) else connect(url)
+    engine = url if isinstance(url, Engine) else connect(url, create=True)
     try:
         return _initialise(
             engine,
