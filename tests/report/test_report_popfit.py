@@ -109,6 +109,34 @@ def test_bad_popfit_input_is_a_clear_error(tmp_path: Path) -> None:
         read_popfit(other)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("model", "my_own_model", "my_own_model"),
+        ("status", 1, "1"),
+        ("status", "ok", "ok"),
+        ("estimates", {"cmax": 1}, "dict"),
+        ("estimates", [1, 2], "list"),
+        ("likelihood", [], "list"),
+    ],
+)
+def test_an_edited_estimates_file_is_refused_naming_the_key(
+    popfit_dir: Path, tmp_path: Path, key: str, value: object, shown: str
+) -> None:
+    """A hand-edited or foreign estimates.json was shown as a fit (an unknown model, a numeric status as
+    NOT CONVERGED) or refused as "malformed estimates/likelihood" without saying which: now each key is
+    checked against what a popfit writes, and the refusal names it, the value and what is allowed."""
+    folder = _relabelled(popfit_dir, tmp_path / "edited", converged=True)
+    document = json.loads((folder / "estimates.json").read_text())
+    read_popfit(folder)  # the fit as written reads back
+    document[key] = value
+    (folder / "estimates.json").write_text(json.dumps(document))
+    with pytest.raises(InputError) as caught:
+        read_popfit(folder)
+    (problem,) = caught.value.problems
+    assert problem.field == f"estimates.json: {key}" and str(problem.value) == shown, problem
+
+
 def test_report_command_adds_the_section_after_pharmacokinetics(
     popfit_dir: Path, report_sqlite: str, tmp_path: Path
 ) -> None:

@@ -242,10 +242,7 @@ def read_popfit(path: Path) -> PopfitResult:
                 allowed=allowed,
             )
         )
-    if not isinstance(document["estimates"], list) or not isinstance(document["likelihood"], dict):
-        raise InputError(
-            Problem("not a population fit: malformed estimates/likelihood", file=str(target), allowed=allowed)
-        )
+    _check_document(document, str(target))
     tables: dict[str, pd.DataFrame | None] = {}
     notes: list[str] = []
     for name in ("diagnostics", "vpc"):
@@ -256,6 +253,46 @@ def read_popfit(path: Path) -> PopfitResult:
             tables[name] = None
             notes.append(f"{name}.csv not found beside {target.name}: its figure is not shown")
     return PopfitResult(document, str(target), tables["diagnostics"], tables["vpc"], tuple(notes))
+
+
+FIT_STATUSES: tuple[str, ...] = ("converged", "NOT CONVERGED")
+"""The ``status`` a popfit writes (`cartrial.kinetics.popfit.PopulationFit.status`)."""
+
+
+def _check_document(document: dict[str, Any], source: str) -> None:
+    """Refuse an ``estimates.json`` whose model, status, estimates or likelihood is not what a popfit
+    writes, naming the key (a hand-edited or foreign file was shown as a fit of an unknown model)."""
+    from cartrial.allowed import choice_text
+    from cartrial.kinetics.popfit.pdmodel import PD_MODEL_NAME
+    from cartrial.kinetics.popfit.structural import MODELS
+
+    models = (*sorted(MODELS), PD_MODEL_NAME)
+    checks: tuple[tuple[str, bool, str], ...] = (
+        ("model", document["model"] in models, choice_text(models)),
+        ("status", document["status"] in FIT_STATUSES, choice_text(FIT_STATUSES)),
+        (
+            "estimates",
+            isinstance(document["estimates"], list)
+            and all(isinstance(r, dict) for r in document["estimates"]),
+            "a list of estimate rows (objects)",
+        ),
+        ("likelihood", isinstance(document["likelihood"], dict), "an object (-2LL, AIC, BIC)"),
+    )
+    problems = [
+        Problem(
+            "not what a population fit writes",
+            file=source,
+            field=f"estimates.json: {key}",
+            value=document[key]
+            if isinstance(document[key], str | int | float | bool)
+            else type(document[key]).__name__,
+            allowed=what,
+        )
+        for key, ok, what in checks
+        if not ok
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def _numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
