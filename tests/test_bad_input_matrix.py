@@ -328,7 +328,7 @@ VALID: dict[str, list[str]] = {
         "--url",
         DB,
         "--cutoff",
-        "2030-01-01",
+        "2022-03-20",
         "--out",
         f"{TMP}/analysis",
         "--user",

@@ -16,7 +16,7 @@ from .conftest import PROTOCOL
 def test_upgrade_from_0003_keeps_data_and_triggers(db_url: str) -> None:
     from cartrial.store import init_study
 
-    engine = connect(db_url)
+    engine = connect(db_url, create=True)
     assert upgrade(engine, "0003") == "0003"
     with engine.begin() as connection:
         connection.execute(

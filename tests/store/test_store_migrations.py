@@ -22,7 +22,7 @@ from cartrial.store.models import Base
 
 def test_upgrade_from_empty_creates_every_table_and_is_idempotent(db_url: str) -> None:
     """Upgrading an empty database reaches head with every model table; upgrading again changes nothing."""
-    engine = connect(db_url)
+    engine = connect(db_url, create=True)
     assert current_revision(engine) is None
     assert upgrade(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
@@ -36,7 +36,7 @@ def test_upgrade_from_0001_adds_the_lab_flag_and_keeps_the_data(db_url: str) -> 
     """A database made by the first release (revision 0001) upgrades to head in place: migration 0002 adds
     `lab_result.life_threatening_anemia` (blank for existing rows) and every stored row is kept; the service
     refuses the old schema until then, naming `cartrial db upgrade` (decisions §7: "same migrations")."""
-    engine = connect(db_url)
+    engine = connect(db_url, create=True)
     assert upgrade(engine, "0001") == "0001"
     with engine.begin() as connection:
         connection.execute(
@@ -56,7 +56,7 @@ def test_upgrade_from_0001_adds_the_lab_flag_and_keeps_the_data(db_url: str) -> 
 def test_migrated_indexes_are_the_models_indexes(db_url: str) -> None:
     """The migrations and the models agree on every named index (0003 dropped the single-column subject
     indexes that the natural-key unique constraints, which start with subject_id, make redundant)."""
-    engine = connect(db_url)
+    engine = connect(db_url, create=True)
     upgrade(engine)
     inspector = inspect(engine)
     for table in Base.metadata.sorted_tables:
@@ -72,7 +72,7 @@ def test_migrated_indexes_are_the_models_indexes(db_url: str) -> None:
 def test_0005_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
     """Migration 0005 adds a unique index on lower(username) (decisions §19); a database already holding names
     that differ only in case is refused with those names, and upgrades once they are renamed."""
-    engine = connect(db_url)
+    engine = connect(db_url, create=True)
     upgrade(engine, "0004")
     insert = (
         "INSERT INTO app_user (username, role, active, version, created_at, updated_at) "
@@ -94,7 +94,7 @@ def test_0005_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
 def test_service_refuses_an_uninitialised_database(db_url: str) -> None:
     """A database without the schema gives a clear message pointing to `cartrial db init`."""
     with pytest.raises(ConfigurationError, match="cartrial db init"):
-        StudyService(connect(db_url))
+        StudyService(connect(db_url, create=True))
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -108,7 +108,7 @@ def test_migrations_ship_inside_the_package() -> None:
 
 def test_sqlite_connection_settings(tmp_path) -> None:
     """SQLite: WAL journal, foreign keys on, busy timeout (decisions §7: "WAL mode, foreign keys on")."""
-    engine = connect(f"sqlite:///{tmp_path / 'x.db'}")
+    engine = connect(f"sqlite:///{tmp_path / 'x.db'}", create=True)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
