@@ -39,8 +39,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cartrial.errors import OptionError, Problem
@@ -268,3 +270,16 @@ __all__ = [
     "enum_member",
     "same_value",
 ]
+
+
+def path_argument(value: Any, field: str) -> Path:
+    """A file or folder argument of the Python API as a `Path`: a `str` or any `os.PathLike` is accepted
+    (what a notebook user passes either way); None or any other type is an `InputError` naming `field`
+    (decisions D-19.69)."""
+    from cartrial.errors import InputError
+
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise InputError(
+        Problem(f"not a file path: a {type(value).__name__}", field=field, allowed="a str or pathlib.Path")
+    )

@@ -479,3 +479,44 @@ def check_repeated_keys(
         label = f"row {rows}" if len(others) == 1 else f"rows {rows}"
         refuse(first, f"conflicts with {label} (same {what}; differs in {', '.join(by_column)})")
     return refused
+
+
+CUTOFF_ALLOWED = "a datetime.date, or ISO 8601 text YYYY-MM-DD"
+
+
+def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
+    """A data cut-off as a `datetime.date`, checked where it enters the Python API (`read_snapshot`,
+    `study_populations`, `analyse`, `StudyUser.lock`; decisions D-19.67).
+
+    Accepted: a `datetime.date`, and ISO 8601 date text (``"2031-01-01"``, what a notebook user types).
+    Refused with an `InputError` naming `field`: a `datetime` or `pandas.Timestamp` (a cut-off is a day; its
+    time of day and zone would be silently dropped — pass ``.date()``), a numpy ``datetime64``, None and
+    anything else."""
+    if isinstance(value, str):
+        try:
+            parsed = _dt.date.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or len(value) != len("YYYY-MM-DD"):
+            raise InputError(
+                Problem("not an ISO 8601 date", field=field, value=value, allowed=CUTOFF_ALLOWED)
+            )
+        return parsed
+    if isinstance(value, _dt.datetime):
+        raise InputError(
+            Problem(
+                "a cut-off is a date, not a date-time (pass its .date())",
+                field=field,
+                value=value,
+                allowed=CUTOFF_ALLOWED,
+            )
+        )
+    if not isinstance(value, _dt.date):
+        raise InputError(
+            Problem(
+                f"the cut-off must be a date, not a {type(value).__name__}",
+                field=field,
+                allowed=CUTOFF_ALLOWED,
+            )
+        )
+    return value

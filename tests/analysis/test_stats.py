@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.analysis import geometric_summary, proportion
+from cartrial.errors import InputError
 
 
 def test_clopper_pearson_matches_closed_forms_and_a_published_value() -> None:
@@ -19,7 +20,7 @@ def test_clopper_pearson_matches_closed_forms_and_a_published_value() -> None:
     p = proportion(4, 8)
     assert (round(p.ci_low_pct, 1), round(p.ci_high_pct, 1)) == (15.7, 84.3)
     assert p.text() == "4 of 8 (50 %; 95 % CI 16-84 %)"
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="k is more than n"):  # a CartrialError naming k (D-19.68)
         proportion(3, 2)
 
 

@@ -25,6 +25,57 @@ from cartrial.analysis.toxicity import (
     crs_icans_datasets,
     lab_datasets,
 )
+from cartrial.columns import cutoff_date
+from cartrial.errors import InputError, Problem
+
+SNAPSHOT_TABLES = (
+    "subjects",
+    "infusions",
+    "lymphodepletion",
+    "crs_assessments",
+    "icans_assessments",
+    "therapies",
+    "labs",
+    "adverse_events",
+    "edss",
+    "visual_acuity",
+    "osis",
+    "timed_walk",
+    "relapses",
+    "pk_samples",
+    "pd_samples",
+    "escalation_decisions",
+)
+"""The template-layout tables a snapshot holds (`cartrial.store.snapshot.SNAPSHOT_TABLES`, whose names the
+store test checks against this list)."""
+
+
+def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
+    """`tables` checked where they enter the analysis (decisions D-19.67): a mapping of every snapshot table
+    name to a DataFrame; a missing table or a value that is not a DataFrame is an `InputError` naming it (a
+    table with no record is an empty DataFrame with the template's columns, as `read_snapshot` gives)."""
+    if not isinstance(tables, Mapping):
+        raise InputError(
+            Problem(
+                f"the tables must be a mapping of table name to DataFrame, not a {type(tables).__name__}",
+                field="tables",
+            )
+        )
+    missing = [name for name in SNAPSHOT_TABLES if name not in tables]
+    if missing:
+        raise InputError(
+            Problem(
+                "snapshot table(s) missing",
+                field="tables",
+                value=", ".join(missing),
+                allowed="every table of the import templates (docs/templates/*.csv), "
+                "empty when it has no record",
+            )
+        )
+    wrong = [name for name in SNAPSHOT_TABLES if not isinstance(tables[name], pd.DataFrame)]
+    if wrong:
+        raise InputError(Problem("not a pandas DataFrame", field="tables", value=", ".join(wrong)))
+    return dict(tables)
 
 
 @dataclass(frozen=True)
@@ -44,6 +95,8 @@ def study_populations(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff:
     """Populations (enrolled, safety, DLT-evaluable) as of `cutoff`, the DLTs judged by the protocol's DLT
     rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
     reader of the populations: `analyse`, the web dashboards and the CDISC export."""
+    cutoff = cutoff_date(cutoff)
+    tables = study_tables(tables)
     opts = analysis_spec(protocol).options
     # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
     crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
@@ -63,9 +116,19 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     `snapshot` is a `cartrial.store.snapshot.StudySnapshot` or any object with `tables` (template-layout
     frames by template name), `protocol`, `cutoff` and `metadata()`.
     """
-    tables = dict(snapshot.tables)
+    missing = [name for name in ("tables", "protocol", "cutoff", "metadata") if not hasattr(snapshot, name)]
+    if missing:
+        raise InputError(
+            Problem(
+                f"not a study snapshot: a {type(snapshot).__name__} without {', '.join(missing)}",
+                field="snapshot",
+                allowed="a StudySnapshot (cartrial.store.snapshot.read_snapshot(url, cutoff)) "
+                "or an object with tables, protocol, cutoff and metadata()",
+            )
+        )
+    tables = study_tables(snapshot.tables)
     protocol = snapshot.protocol
-    cutoff = snapshot.cutoff
+    cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff")
     spec = analysis_spec(protocol)
     opts = spec.options
     study = study_populations(tables, protocol, cutoff)

@@ -11,10 +11,14 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from cartrial.errors import InputError, Problem
 
 PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson 1934; scipy.stats.binomtest)"
 RATE_CI_METHOD = "exact Poisson 95% CI (Garwood 1936; cartrial.neuro RateEstimate)"
@@ -40,6 +44,14 @@ class Proportion:
         return f"{self.k} of {self.n} ({self.percent:.0f} %; {ci})"
 
 
+def _count(name: str, value: Any) -> int:
+    """A count for `proportion`: an int or a numpy integer (as a Python int), whole and ≥ 0; anything else (a
+    float, NaN, None, a bool) is an `InputError` naming the argument (decisions D-19.68)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InputError(Problem("not a count", field=name, value=value, allowed="a whole number ≥ 0"))
+    return int(value)
+
+
 def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
     """k of n with the exact Clopper-Pearson interval, in percent.
 
@@ -51,12 +63,52 @@ def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
     """
     from scipy.stats import binomtest
 
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    k, n = _count("k", k), _count("n", n)
+    if k > n:
+        raise InputError(Problem(f"k is more than n ({n})", field="k", value=k, allowed=f"0 … n ({n})"))
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
+        raise InputError(
+            Problem(
+                "not a confidence level",
+                field="confidence",
+                value=confidence,
+                allowed="a fraction strictly between 0 and 1 (0.95, not 95)",
+            )
+        )
     if n == 0:
         return Proportion(k, n, None, None, None)
     ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
     return Proportion(k, n, round(100.0 * k / n, 4), round(100.0 * ci.low, 4), round(100.0 * ci.high, 4))
+
+
+def _finite(values: Any) -> np.ndarray:
+    """The finite values of `values` as floats (None and NaN/inf left out, as documented); `values` that are
+    not an iterable of numbers (None, text, a value that is not a number) are an `InputError` naming the
+    position and value (decisions D-19.68) — never a TypeError from inside."""
+    if values is None or isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InputError(
+            Problem(
+                f"not a collection of numbers: a {type(values).__name__}",
+                field="values",
+                allowed="a list, array or pandas Series of numbers",
+            )
+        )
+    kept = []
+    for index, v in enumerate(values):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise InputError(
+                Problem(
+                    "not a number",
+                    field=f"values[{index}]",
+                    value=v,
+                    allowed="a number (text: convert with pandas.to_numeric first)",
+                )
+            )
+        if math.isfinite(v):
+            kept.append(v)
+    return np.asarray(kept, dtype=float)
 
 
 def geometric_summary(values: Iterable[float]) -> dict[str, float | int | None]:
@@ -67,7 +119,7 @@ def geometric_summary(values: Iterable[float]) -> dict[str, float | int | None]:
     >>> (s["n"], round(s["geometric_mean"], 6), s["median"], s["min"], s["max"])
     (3, 10.0, 10.0, 1.0, 100.0)
     """
-    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    data = _finite(values)
     out: dict[str, float | int | None] = {
         "n": int(data.size),
         "geometric_mean": None,

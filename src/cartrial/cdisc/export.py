@@ -126,7 +126,10 @@ def export_cdisc(
     `edss_domain`: ``qs`` (default) writes the EDSS and Kurtzke FS in QS, ``rs`` in RS (SDTMIG 3.4
     clinical classification; QS is then not written, it holds nothing else). See D-15.11."""
     from cartrial import __version__
+    from cartrial.allowed import path_argument
     from cartrial.cdisc.define import build_define
+
+    out_dir = path_argument(out_dir, "out_dir")
     from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
     from cartrial.tabular import write_atomic
 
@@ -203,8 +206,10 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
 
     Returns (findings, [(file, records, variables)]). A file whose name is not a known dataset is a
     finding."""
+    from cartrial.allowed import path_argument
     from cartrial.cdisc.transport import read_dataset_json, read_xpt
 
+    folder = path_argument(folder, "folder")
     if not folder.is_dir():
         raise CartrialError(f"--check: {folder} is not a folder")
     specs = dataset_specs()

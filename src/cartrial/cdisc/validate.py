@@ -38,6 +38,7 @@ import pandas as pd
 
 from cartrial.allowed import choice_text
 from cartrial.cdisc.spec import Codelist, DatasetSpec, codelists
+from cartrial.errors import InputError, Problem
 
 MAX_NAME = 8
 MAX_LABEL = 40
@@ -135,6 +136,15 @@ def validate_dataset(
 
     `labels`/`dataset_label` are the labels that will be written (default: the spec's); passing the labels
     read back from a file lets `--check` re-validate a written folder with the same rules."""
+    if not isinstance(frame, pd.DataFrame) or not isinstance(spec, DatasetSpec):
+        raise InputError(
+            Problem(
+                f"validate_dataset(frame, spec) takes a DataFrame and a DatasetSpec, "
+                f"not a {type(frame).__name__} and a {type(spec).__name__}",
+                field="frame" if not isinstance(frame, pd.DataFrame) else "spec",
+                allowed="a pandas DataFrame and cartrial.cdisc.dataset_specs()[name]",
+            )
+        )
     name = spec.name
     terms = codelists() if terms is None else terms
     labels = {v.name: v.label for v in spec.variables} if labels is None else labels

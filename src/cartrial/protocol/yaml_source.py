@@ -665,9 +665,9 @@ def parse_yaml_model(model: type[ModelT], text: str, source: str, what: str = "f
 def read_text_file(path: Any) -> str:
     """The UTF-8 text of `path` (a leading byte-order mark is dropped), or an `InputError` naming the file
     (missing, a folder, not UTF-8: with the line of the first undecodable byte)."""
-    from pathlib import Path
+    from cartrial.allowed import path_argument
 
-    file = Path(path)
+    file = path_argument(path, "path")
     try:
         data = file.read_bytes()
     except FileNotFoundError:

@@ -12,13 +12,42 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
+from cartrial.analysis.core import study_tables
 from cartrial.analysis.model import Analysis
+from cartrial.errors import InputError, Problem
 from cartrial.report.figures import Figure, build_figures
 from cartrial.report.popfit import PopfitResult, read_popfit
 from cartrial.report.render import DRAFT_TEXT, Report, build_report, render_html
+
+
+def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> None:
+    """The arguments of `report_files` checked where they enter (decisions D-19.69): an `Analysis`, a
+    mapping of every snapshot table to its DataFrame, and an optional `datetime` (a naive one is local
+    time, as Python reads it)."""
+    problems = []
+    if not isinstance(analysis, Analysis):
+        problems.append(
+            Problem(
+                f"not an Analysis: a {type(analysis).__name__}",
+                field="analysis",
+                allowed="the result of cartrial.analysis.analyse(snapshot)",
+            )
+        )
+    if generated_at is not None and not isinstance(generated_at, dt.datetime):
+        problems.append(
+            Problem(
+                f"not a date-time: a {type(generated_at).__name__}",
+                field="generated_at",
+                allowed="a datetime.datetime (with a zone; a naive one is local time) | None (now)",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    study_tables(tables)  # every snapshot table, each a DataFrame: a missing one would drop its listings
 
 
 def report_files(
@@ -35,6 +64,7 @@ def report_files(
     (`cartrial.report.popfit.read_popfit`) adds the population-PK section, its tables and figures."""
     from cartrial import __version__
 
+    _check_arguments(analysis, tables, generated_at)
     when = generated_at or dt.datetime.now(dt.UTC)
     report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when, popfit=popfit)
     files: dict[str, str | bytes] = {"report.html": render_html(report)}

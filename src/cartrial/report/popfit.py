@@ -221,8 +221,10 @@ def read_popfit(path: Path) -> PopfitResult:
     """Read a popfit's folder (or its ``estimates.json``): the document, and ``diagnostics.csv`` and
     ``vpc.csv`` when they are beside it (the figures need them; their absence is noted, not an error).
     A missing or malformed ``estimates.json`` is an `InputError` naming the file."""
+    from cartrial.allowed import path_argument
     from cartrial.tabular import read_csv
 
+    path = path_argument(path, "path")
     target = path / "estimates.json" if path.is_dir() else path
     allowed = "the folder (or its estimates.json) written by `cartrial kinetics popfit --out DIR`"
     try:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.errors import InputError, Problem
 from cartrial.simulation.trials import TrialBatch
 
 QUANTILES = (5, 25, 50, 75, 95)
@@ -72,6 +73,15 @@ def summarise(
     t = batch.trials
     root = np.sqrt(t)
     k = batch.n_doses
+    if labels is not None and (isinstance(labels, str) or len(labels) != k):
+        raise InputError(
+            Problem(
+                f"one label per dose level is needed ({k})",
+                field="labels",
+                value=labels if isinstance(labels, str) else f"{len(labels)} label(s)",
+                allowed=f"a list of {k} labels | None (the level numbers)",
+            )
+        )
     rows = []
     for level in range(k):
         sel, sel_se = _prop(batch.mtd == level)

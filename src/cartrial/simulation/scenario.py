@@ -512,7 +512,15 @@ def _line_of_nested(text: str, key: str) -> int | None:
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Validate scenario YAML `text` (no protocol file check)."""
+    """Validate scenario YAML `text` (no protocol file check; a file: `load_scenario`)."""
+    if not isinstance(text, str):
+        raise InputError(
+            Problem(
+                f"not YAML text: a {type(text).__name__}",
+                field="text",
+                allowed="the scenario YAML as a str (a file: load_scenario(path))",
+            )
+        )
     return parse_yaml_model(Scenario, text, source, "scenario")
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import check_seed, choice_text
+from cartrial.allowed import Allowed, check_seed, choice_text
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
@@ -238,6 +238,8 @@ def prepare(
     scenario: Scenario, protocol: Protocol, seed: int = 0, *, scenario_file: str | None = None
 ) -> Prepared:
     """Screen the virtual pool and compute its PD courses (stage 1 of a run; see the module docstring)."""
+    _check_type("scenario", scenario, Scenario, "a Scenario (load_scenario(path)[0] or parse_scenario(text))")
+    _check_type("protocol", protocol, Protocol, "a Protocol (cartrial.protocol.load_protocol(path))")
     _check_seed(seed)
     design = build_design(protocol, scenario)
     cells = np.array([level.cells_per_kg for level in protocol.dose_levels], dtype=float)
@@ -276,6 +278,19 @@ def prepare(
         delivered_cells_per_kg=delivered,
         settings={"window_days": float(spec.dlt_window_days), "stagger_days": float(spec.stagger_days)},
     )
+
+
+BATCH_SIZE = Allowed(low=1, integer=True)
+"""`simulate_trials`' batch size: trials simulated together (0 would loop for ever; D-19.69)."""
+
+
+def _check_type(field: str, value: Any, kind: type, allowed: str) -> None:
+    """Refuse an argument of the wrong type where it enters (None, a path for a loaded object…) with an
+    `InputError` naming it, never an AttributeError from inside (decisions D-19.69)."""
+    if not isinstance(value, kind):
+        raise InputError(
+            Problem(f"not a {kind.__name__}: a {type(value).__name__}", field=field, allowed=allowed)
+        )
 
 
 def _check_seed(seed: int) -> None:
@@ -626,7 +641,9 @@ def simulate_trials(
     """Simulate `trials` virtual trials (vectorised in batches of `batch_size`; results do not depend on it
     beyond the random stream: each batch has its own child of the trial seed)."""
     started = time.perf_counter()
+    _check_type("prepared", prepared, Prepared, "the Prepared of prepare(scenario, protocol, seed)")
     TRIALS.check("trials", trials)
+    BATCH_SIZE.check("batch_size", batch_size)
     seed = prepared.seed if seed is None else seed
     _check_seed(seed)
     size = int(prepared.design.cohort_size)

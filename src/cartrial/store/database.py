@@ -58,8 +58,23 @@ class ReadOnlyDatabaseError(DatabaseError):
     """The database can only be read (an archived copy: the file or its folder is not writable)."""
 
 
-def resolve_url(url: str | None = None) -> str:
-    """The database URL to use: `url`, else `$CARTRIAL_DB_URL`, else `sqlite:///cartrial.db`."""
+def resolve_url(url: str | os.PathLike[str] | None = None) -> str:
+    """The database URL to use: `url`, else `$CARTRIAL_DB_URL`, else `sqlite:///cartrial.db`.
+
+    A `pathlib.Path` (any `os.PathLike`) names a SQLite file and is taken as ``sqlite:///<path>``; a `str`
+    must be a URL (a bare path in a `str` is refused by `parse_url`, naming the URL forms). Any other type
+    is an `InputError` naming it (decisions D-19.66)."""
+    if isinstance(url, os.PathLike):
+        url = f"sqlite:///{os.fspath(url)}"
+    elif url is not None and not isinstance(url, str):
+        raise InputError(
+            Problem(
+                f"not a database URL: a {type(url).__name__}",
+                field="url",
+                allowed="a URL str (sqlite:///path.db or postgresql+psycopg://user@host:port/database), "
+                "a pathlib.Path of a SQLite file, or an Engine from cartrial.store.connect",
+            )
+        )
     chosen = url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or DEFAULT_URL
     if chosen.startswith("postgres://"):
         chosen = "postgresql+psycopg://" + chosen[len("postgres://") :]
@@ -84,14 +99,19 @@ def parse_url(url: str | None = None) -> URL:
         ) from exc
 
 
-def connect(url: str | None = None, *, sqlite_pool_size: int = 0, create: bool = False) -> Engine:
+def connect(
+    url: str | os.PathLike[str] | Engine | None = None, *, sqlite_pool_size: int = 0, create: bool = False
+) -> Engine:
     """An engine on the study database (see the module docstring for the URL and SQLite settings).
 
     `sqlite_pool_size`: 0 (default) opens a new SQLite connection for every use (nothing stays open); a
     long-running server passes a pool size to keep that many SQLite connections open (each connection's
     settings are made once, when it opens). PostgreSQL always pools. `create`: a SQLite file that does not
     exist yet may be created (`init_study`, `upgrade`); otherwise it is refused, so that a mistyped path
-    given to a reading command is an error and leaves no empty database behind (decisions D-19.58)."""
+    given to a reading command is an error and leaves no empty database behind (decisions D-19.58).
+    An `Engine` given as `url` is returned as it is; a `pathlib.Path` names a SQLite file (D-19.66)."""
+    if isinstance(url, Engine):
+        return url
     text = resolve_url(url)
     parsed = parse_url(text)
     backend = parsed.get_backend_name()

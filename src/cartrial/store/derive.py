@@ -66,6 +66,14 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["subject_id", "assessed_at"])
 
 
+def _service_of(service: Any) -> StudyService:
+    """`service`, or a `StudyService` on it when a notebook passes the database URL, `Path` or `Engine`
+    (what `StudyService` itself takes; decisions D-19.66)."""
+    from cartrial.store.service import StudyService
+
+    return service if isinstance(service, StudyService) else StudyService(service)
+
+
 def derive_crs_grades(service: StudyService, actor: str, options: Any = None) -> UpsertResult:
     """Grade every stored CRS assessment with ASTCT 2019 (`cartrial.grading.grade_crs`, options
     `cartrial.grading.CrsOptions`, default as documented there) and store the grades (statistician/admin).
@@ -78,6 +86,7 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
     from cartrial.grading import derive_crs_grades as grade_frame
 
     opts = options or CrsOptions()
+    service = _service_of(service)
     service.check(actor, Action.DERIVE, "CRS grades")
     rows = service.find_records(actor, "crs_assessment")
     now = utc_now()
@@ -109,6 +118,7 @@ def derive_icans_grades(service: StudyService, actor: str) -> UpsertResult:
     PMC9327779 Table 2, cited by the engine in each stored `rule`) and store the grades."""
     from cartrial.grading import derive_icans_grades as grade_frame
 
+    service = _service_of(service)
     service.check(actor, Action.DERIVE, "ICANS grades")
     rows = service.find_records(actor, "icans_assessment")
     now = utc_now()

@@ -121,7 +121,11 @@ def snapshot_matches(connection: Connection) -> bool | None:
 
 
 def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
-    """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``)."""
+    """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``). `cutoff`: a date or
+    ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67)."""
+    from cartrial.columns import cutoff_date
+
+    cutoff = cutoff_date(cutoff)
     if tx.lock is not None:
         raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
     digest, count = snapshot(tx.connection, cutoff)

@@ -36,6 +36,7 @@ def raise_query(
     model = model_of(table_name)
     query_text(text)
     current = current_record(tx.connection, model, table_name, record_id)
+    record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if field_name is not None and field_name not in columns_of(model):
         raise InputError(Problem("unknown field", field="field", value=field_name))
     count = tx.connection.execute(select(func.count()).select_from(query_table())).scalar_one()

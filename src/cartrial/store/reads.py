@@ -5,6 +5,7 @@ The permission to read is checked by the caller (the `StudyService` facade).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,16 @@ from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.fields import control_character_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
-from cartrial.store.tables import coerce, columns_of, is_datetime, model_of, table_of, valid_record_id
+from cartrial.store.tables import (
+    coerce,
+    columns_of,
+    is_datetime,
+    model_of,
+    plain_row,
+    record_id_of,
+    table_of,
+    valid_record_id,
+)
 from cartrial.store.writes import current_record
 
 
@@ -27,6 +37,7 @@ def find_records(connection: Connection, table_name: str, equals: dict[str, Any]
     """Records of `table_name` whose columns equal the given values (ISO text accepted for dates), by id."""
     model = model_of(table_name)
     columns = columns_of(model)
+    equals = plain_row(equals, table_name)  # a numpy scalar matched nothing (D-19.65)
     bad = [name for name in equals if name not in columns]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
@@ -95,6 +106,14 @@ def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> li
 def audit_history(connection: Connection, subject_id: str) -> list[dict[str, Any]]:
     """Every audit row about subject `subject_id` (its subject record and all its data), in chain order;
     a batch row is shown as one row per record it created (`expand_batch_row`)."""
+    if not isinstance(subject_id, str):  # None would select every row about no subject (IS NULL)
+        raise InputError(
+            Problem(
+                f"a subject id must be text, not a {type(subject_id).__name__}",
+                field="subject_id",
+                allowed="a subject id such as 'CT-001'",
+            )
+        )
     table = table_of(AuditLog)
     rows = connection.execute(
         select(table).where(table.c.subject_id == subject_id).order_by(table.c.id)
@@ -102,8 +121,18 @@ def audit_history(connection: Connection, subject_id: str) -> list[dict[str, Any
     return [shown for row in rows for shown in expand_batch_row(row)]
 
 
+def _count_argument(name: str, value: Any) -> int:
+    """A whole number ≥ 0 (an int or a numpy integer); anything else, or a negative number (SQLite reads
+    ``LIMIT -1`` as no limit), is an `InputError` naming the argument (decisions D-19.65)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InputError(Problem("not a whole number ≥ 0", field=name, value=value, allowed="0, 1, 2, …"))
+    return int(value)
+
+
 def audit_rows(connection: Connection, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """Audit rows with id above `since_id`, in chain order (at most `limit`)."""
+    since_id = _count_argument("since_id", since_id)
+    limit = None if limit is None else _count_argument("limit", limit)
     table = table_of(AuditLog)
     query = select(table).where(table.c.id > since_id).order_by(table.c.id)
     if limit is not None:
@@ -324,6 +353,7 @@ def record_audit(connection: Connection, table_name: str, record_id: int) -> lis
     first id of its range: the batch rows starting at most `BATCH_MAX_RECORDS` - 1 ids before this one are
     read (the index on table and record id), those whose range holds it are shown as this record's own
     insert row (`expand_batch_row`)."""
+    record_id = record_id_of(record_id)
     if not valid_record_id(record_id):
         return []
     table = table_of(AuditLog)

@@ -27,6 +27,7 @@ for existing callers; each is ``self.as_user(actor).<same method>(…)``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -79,8 +80,10 @@ class StudyService:
     shipped migration head (`cartrial db upgrade`); `check_schema=False` skips that check.
     """
 
-    def __init__(self, engine: Engine | str | None = None, *, check_schema: bool = True) -> None:
-        self.engine = engine if isinstance(engine, Engine) else connect(engine)
+    def __init__(
+        self, engine: Engine | str | os.PathLike[str] | None = None, *, check_schema: bool = True
+    ) -> None:
+        self.engine = connect(engine)
         if check_schema:
             require_current_schema(self.engine)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,13 +89,26 @@ class StudySnapshot:
     audit_head_hash: str | None = None
     backend: str = ""
 
+    def __post_init__(self) -> None:
+        # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67)
+        from cartrial.columns import cutoff_date
+
+        object.__setattr__(self, "cutoff", cutoff_date(self.cutoff))
+
     @property
     def unlocked(self) -> bool:
         """True when no active data lock exists at this cut-off (results are a draft)."""
         return self.lock_id is None
 
     def table(self, name: str) -> pd.DataFrame:
-        """One snapshot table (a copy, so callers cannot change the snapshot)."""
+        """One snapshot table (a copy, so callers cannot change the snapshot); an unknown name is an
+        `InputError` naming the snapshot's tables."""
+        if name not in self.tables:
+            from cartrial.allowed import choice_text
+
+            raise InputError(
+                Problem("unknown snapshot table", field="table", value=name, allowed=choice_text(self.tables))
+            )
         return self.tables[name].copy()
 
     def tables_sha256(self) -> str:
@@ -299,9 +313,15 @@ def _engine_of(url_or_service: Any) -> Engine:
     engine = getattr(url_or_service, "engine", None)
     if isinstance(engine, Engine):
         return engine
-    if url_or_service is None or isinstance(url_or_service, str):
+    if url_or_service is None or isinstance(url_or_service, str | os.PathLike):
         return connect(url_or_service)
-    raise TypeError(f"expected a database URL, an Engine or a StudyService, got {type(url_or_service)!r}")
+    raise InputError(
+        Problem(
+            f"not a database: a {type(url_or_service).__name__}",
+            field="url_or_service",
+            allowed="a database URL | a pathlib.Path of a SQLite file | an Engine | a StudyService",
+        )
+    )
 
 
 def _check_protocol(study: Any, protocol: Protocol, infusions: pd.DataFrame, source: str) -> None:
@@ -341,10 +361,10 @@ def read_snapshot(
     `CartrialError`. Raises `CartrialError` (CLI exit 2) for an empty database (no study, or no subject),
     a cut-off before the first infusion, or a protocol that does not match the database.
     """
+    from cartrial.columns import cutoff_date
     from cartrial.protocol import parse_protocol
 
-    if not isinstance(cutoff, dt.date) or isinstance(cutoff, dt.datetime):
-        raise InputError(Problem("the cut-off must be a date", field="cutoff", value=str(cutoff)))
+    cutoff = cutoff_date(cutoff)
     engine = _engine_of(url_or_service)
     where = engine.url.render_as_string(hide_password=True)
     with engine.connect() as connection:

@@ -7,10 +7,12 @@ Nothing here touches a connection except `integrity_error`, which translates the
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import Column, Date, DateTime, Table
 from sqlalchemy.exc import IntegrityError
 
@@ -107,7 +109,7 @@ def require_reason(reason: str | None, what: str) -> str:
 
 def require_identifier(value: str, what: str) -> None:
     """Refuse a blank identifier or one with leading/trailing spaces (easily mistyped, never matched)."""
-    if not value.strip() or value != value.strip():
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise InputError(
             Problem(
                 f"not a usable {what}",
@@ -140,9 +142,65 @@ but no study reaches two thousand million records): a larger id names no record 
 even to compare one, so the store answers such a request as "no record" without asking the database."""
 
 
+def record_id_of(record_id: Any) -> int:
+    """`record_id` as a Python int: an int or a numpy integer (a notebook's ``frame.loc[i, "id"]``) is
+    accepted; anything else (text, a float, None, a bool) is an `InputError` naming the value — never a
+    comparison error from deep inside, nor a numpy scalar the database driver cannot bind (decisions
+    D-19.65)."""
+    if isinstance(record_id, bool) or not isinstance(record_id, numbers.Integral):
+        raise InputError(
+            Problem(
+                "a record id must be a whole number",
+                field="id",
+                value=record_id,
+                allowed=f"a whole number from 1 to {MAX_RECORD_ID}",
+            )
+        )
+    return int(record_id)
+
+
+def plain_row(values: Any, where: str) -> dict[str, Any]:
+    """The values of one record as a dict of plain Python values: a mapping or a pandas Series (a row of a
+    notebook's frame) is accepted, numpy scalars are taken as the Python number or bool they hold (the
+    database drivers cannot bind them: an ``np.int64`` was stored as bytes, or matched nothing in a
+    filter). Anything else (None, a list, a DataFrame) is an `InputError` naming what was given
+    (decisions D-19.65)."""
+    to_dict = getattr(values, "to_dict", None)
+    if not isinstance(values, Mapping) and callable(to_dict) and getattr(values, "ndim", None) == 1:
+        values = to_dict()  # a pandas Series
+    if not isinstance(values, Mapping):
+        raise InputError(
+            Problem(
+                f"the values of a record must be a mapping of column to value, not a {type(values).__name__}",
+                field=where,
+                allowed="a dict (column → value) | a pandas Series",
+            )
+        )
+    return {name: (v.item() if isinstance(v, np.generic) else v) for name, v in values.items()}
+
+
+def plain_rows(rows: Any, where: str) -> Sequence[Any]:
+    """`rows` for a bulk write: a list or tuple of records (each checked and made plain by `plain_row` when
+    it holds a numpy scalar or is not a dict). A DataFrame or any other single object is an `InputError`
+    saying how to pass it (decisions D-19.65)."""
+    if not isinstance(rows, list | tuple):
+        raise InputError(
+            Problem(
+                f"rows must be a list of records, not a {type(rows).__name__}",
+                field=where,
+                allowed='a list of dicts (a DataFrame: frame.to_dict("records"))',
+            )
+        )
+    if all(type(row) is dict for row in rows) and not any(
+        isinstance(v, np.generic) for row in rows for v in row.values()
+    ):
+        return rows
+    return [plain_row(row, f"{where}[{number}]") for number, row in enumerate(rows, start=1)]
+
+
 def valid_record_id(record_id: int) -> bool:
     """Whether `record_id` can name a stored record (1 … `MAX_RECORD_ID`)."""
-    return 1 <= record_id <= MAX_RECORD_ID
+    return 1 <= record_id_of(record_id) <= MAX_RECORD_ID
 
 
 def coerce(column: Column[Any], value: Any, where: str) -> Any:

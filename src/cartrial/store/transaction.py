@@ -144,8 +144,9 @@ class Transaction:
         """Bulk insert-or-update matched on the natural key (`cartrial.store.bulk.upsert_rows`); returns an
         `UpsertResult`. Inserts need the table's enter permission, updates its edit permission."""
         from cartrial.store import bulk
+        from cartrial.store.tables import plain_rows
 
-        return bulk.upsert_rows(self, table_name, rows, key_columns)
+        return bulk.upsert_rows(self, table_name, plain_rows(rows, table_name), key_columns)
 
     def insert_record(self, table_name: str, values: RowLike) -> int:
         """Insert one new record (`ConflictError` if its natural key exists); returns its id."""

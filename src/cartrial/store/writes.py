@@ -35,6 +35,8 @@ from cartrial.store.tables import (
     RowLike,
     columns_of,
     model_of,
+    plain_row,
+    record_id_of,
     record_json,
     same_value,
     table_of,
@@ -139,6 +141,7 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
     model = model_of(table_name)
     refuse_protected(table_name, "inserted one by one")
+    values = plain_row(values, table_name)
     keys = model.natural_key
     prepared = prepare_rows(model, table_name, [values], keys)
     check_texts(model, table_name, prepared[0])
@@ -226,6 +229,7 @@ def prevalidate_update(
         model = model_of(table_name)
         refuse_protected(table_name, "edited", changes)
         current = current_record(connection, model, table_name, record_id)
+        record_id = int(current["id"])  # a numpy integer id bound as the int it names
         clean = prepare_rows(model, table_name, [changes], ())[0]
         diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
         if not diff:
@@ -250,8 +254,10 @@ def update_record(
     are ignored (no change, no audit row). `validated`: the field rules already checked outside the lock
     (`prevalidate_update`), used only for the same record at the same version with the same result."""
     model = model_of(table_name)
+    changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
     current = current_record(tx.connection, model, table_name, record_id)
+    record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if int(current["version"]) != int(expected_version):
         raise StaleVersionError(
             f"{table_name} record {record_id} is at version {current['version']}, not "
@@ -294,6 +300,7 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     model = model_of(table_name)
     refuse_protected(table_name, "deleted")
     current = current_record(tx.connection, model, table_name, record_id)
+    record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if model is User:
         check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
@@ -354,6 +361,7 @@ def current_record(
     """The stored record `record_id` of `table_name` (`InputError` if there is none)."""
     table = table_of(model)
     row = None
+    record_id = record_id_of(record_id)
     if valid_record_id(record_id):
         row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
     if row is None:
