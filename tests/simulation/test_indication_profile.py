@@ -1,0 +1,52 @@
+"""The simulator's virtual candidates belong to the protocol's indication (D-19.60): a second indication's
+protocol (tests/data/indication-gmg, generalized myasthenia gravis) enrols, and the reference protocol's
+candidates are unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from cartrial.protocol import load_protocol
+from cartrial.simulation import load_scenario
+from cartrial.simulation.population import (
+    IndicationProfile,
+    candidate_record,
+    draw_covariates,
+    screen_covariates,
+)
+
+GMG = "tests/data/indication-gmg/scenario.yaml"
+NMOSD = "examples/ct103a-nmosd/scenario.yaml"
+
+
+def _pool(path: str, n: int = 200):
+    scenario, protocol_path = load_scenario(path)
+    protocol = load_protocol(protocol_path)
+    covariates = draw_covariates(scenario.population, n, np.random.default_rng(3))
+    return screen_covariates(protocol, covariates, dt.date(2024, 3, 15))
+
+
+def test_second_indication_candidates_meet_its_diagnosis_refractoriness_and_manual_criteria():
+    pool = _pool(GMG)
+    # the old candidates were all NMOSD (ipnd_2015), with one prior agent and no answer for inc_achr_ab
+    for criterion in ("inc_diagnosis", "inc_refractory", "inc_achr_ab", "exc_crisis"):
+        assert pool.blocked_by.get(criterion, 0) < len(pool.covariates) * 0.2, (criterion, pool.blocked_by)
+    assert pool.pass_rate > 0.5
+
+
+def test_profile_read_from_the_protocol():
+    _scenario, protocol_path = load_scenario(GMG)
+    profile = IndicationProfile.of(load_protocol(protocol_path))
+    assert (profile.condition, profile.criteria, profile.min_agents) == ("gmg", "mgfa_ii_iv", 2)
+    assert dict(profile.manual) == {"inc_achr_ab": True, "exc_crisis": False, "exc_active_infection": False}
+
+
+def test_reference_candidates_unchanged_by_the_profile():
+    scenario, protocol_path = load_scenario(NMOSD)
+    covariates = draw_covariates(scenario.population, 50, np.random.default_rng(5))
+    profile = IndicationProfile.of(load_protocol(protocol_path))
+    day = dt.date(2024, 3, 15)
+    for i in range(len(covariates)):
+        assert candidate_record(covariates, i, day, "V", profile) == candidate_record(covariates, i, day, "V")
