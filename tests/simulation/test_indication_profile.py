@@ -50,3 +50,32 @@ def test_reference_candidates_unchanged_by_the_profile():
     day = dt.date(2024, 3, 15)
     for i in range(len(covariates)):
         assert candidate_record(covariates, i, day, "V", profile) == candidate_record(covariates, i, day, "V")
+
+
+def test_collected_outcomes_follow_the_protocol():
+    """D-19.61/62: the reference protocol collects EDSS, relapses, AQP4-IgG, OSIS and (through its walking
+    endpoint) the timed walk; the gMG protocol none of them, unless its forms hold rows."""
+    import pandas as pd
+
+    from cartrial.analysis.outcomes import collected_outcomes
+
+    nmosd = load_protocol("examples/ct103a-nmosd/protocol.yaml")
+    gmg = load_protocol("tests/data/indication-gmg/protocol.yaml")
+    assert "timed_25_foot_walk" in nmosd.collected_assessments
+    assert collected_outcomes(nmosd, {}) == {"edss", "relapses", "aqp4_igg", "osis"}
+    assert collected_outcomes(gmg, {"relapses": pd.DataFrame(), "subjects": pd.DataFrame()}) == frozenset()
+    with_rows = {
+        "relapses": pd.DataFrame({"subject_id": ["X"]}),
+        "subjects": pd.DataFrame({"aqp4_igg_status": [""]}),
+    }
+    assert collected_outcomes(gmg, with_rows) == {"relapses"}  # data are never dropped silently
+
+
+def test_simulated_study_has_only_the_protocol_forms():
+    from cartrial.simulation import prepare
+    from cartrial.simulation.study import simulate_study
+
+    scenario, protocol_path = load_scenario(GMG)
+    study = simulate_study(prepare(scenario, load_protocol(protocol_path), 1), 1)
+    assert not {"edss", "visual_acuity", "timed_walk", "relapses", "pd_samples"} & set(study.forms)
+    assert "aqp4_igg_status" not in study.forms["subjects"]
