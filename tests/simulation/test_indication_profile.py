@@ -79,3 +79,19 @@ def test_simulated_study_has_only_the_protocol_forms():
     study = simulate_study(prepare(scenario, load_protocol(protocol_path), 1), 1)
     assert not {"edss", "visual_acuity", "timed_walk", "relapses", "pd_samples"} & set(study.forms)
     assert "aqp4_igg_status" not in study.forms["subjects"]
+
+
+def test_trial_oc_has_no_disease_metric_the_protocol_does_not_collect():
+    """D-19.64: `simulate trial` on the gMG protocol printed "% relapse-free", ARR, EDSS and AQP4-IgG
+    operating characteristics drawn from the NMOSD disease model; the reference protocol keeps them."""
+    from cartrial.simulation import prepare, simulate_trials, summarise
+
+    for path, expected in ((GMG, False), (NMOSD, True)):
+        scenario, protocol_path = load_scenario(path)
+        protocol = load_protocol(protocol_path)
+        batch = simulate_trials(prepare(scenario, protocol, 1), 3, seed=1)
+        oc = summarise(batch, collected=protocol.collected_assessments)
+        metrics = set(oc.metrics["metric"])
+        assert ({"pct_relapse_free", "arr_post", "pct_edss_improved", "pct_aqp4_fell"} <= metrics) is expected
+        assert bool(metrics & {"pct_relapse_free", "pct_edss_improved"}) is expected
+        assert (oc.summary["p_edss_improved_half_pct"] is not None) is expected
