@@ -18,6 +18,7 @@ from cartrial.analysis.findings import data_status_finding, efficacy_findings, p
 from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
+from cartrial.analysis.outcomes import DATASET_OUTCOME, POPULATION_OUTCOME, collected_outcomes
 from cartrial.analysis.populations import ENROLLED, derive_populations
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
@@ -155,15 +156,22 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     datasets |= responder_datasets(tables, protocol, cutoff, populations, spec.populations)
     datasets |= osis_dataset(tables, cutoff, populations)
     datasets |= relapses
-    datasets |= demographics_datasets(tables, protocol, populations, datasets)
+    outcomes = collected_outcomes(protocol, tables)
+    datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
     datasets |= nca_datasets(tables, populations, opts)
     datasets |= pd_datasets(tables, populations)
+    for name, outcome in DATASET_OUTCOME.items():  # D-19.61: an outcome the study does not collect
+        if outcome not in outcomes:
+            datasets.pop(name, None)
+    for name, outcome in POPULATION_OUTCOME.items():
+        if outcome not in outcomes:
+            populations.pop(name, None)
     meta = snapshot.metadata()
     findings = (
         data_status_finding(meta),
         *safety_findings(datasets, populations, protocol, refused=evaluation.refused),
-        *efficacy_findings(datasets, populations, protocol),
-        *pk_pd_findings(datasets, populations, opts.persistence_day),
+        *efficacy_findings(datasets, populations, protocol, outcomes),
+        *pk_pd_findings(datasets, populations, opts.persistence_day, outcomes),
     )
     sources = option_sources(spec)
     options: dict[str, Any] = {
@@ -189,7 +197,13 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     }
     option_source = {name: fixed.get(name) or sources[name]["source"] for name in options}
     return Analysis(
-        meta, populations, datasets, findings, options, option_source, intermediates={"graded_labs": labs}
+        meta,
+        populations,
+        datasets,
+        findings,
+        options,
+        option_source,
+        intermediates={"graded_labs": labs, "outcomes": outcomes},
     )
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,14 +328,21 @@ def demographics_datasets(
     protocol: Any,
     populations: Mapping[str, Population],
     datasets: Mapping[str, Dataset],
+    outcomes: Collection[str] | None = None,
 ) -> dict[str, Dataset]:
-    """`demographics_by_subject` and `demographics` (see the module docstring)."""
+    """`demographics_by_subject` and `demographics` (see the module docstring); the disease
+    characteristics of an outcome the study does not collect (`outcomes`, D-19.61) are left out."""
+    from cartrial.analysis.outcomes import CHARACTERISTIC_OUTCOME
     from cartrial.neuro.derive import relapse_options_from_protocol
 
     per_subject = demographics_by_subject(tables, populations, datasets)
     months = int(relapse_options_from_protocol(protocol).pre_window_months)
     titres = [str(v) for v in per_subject["aqp4_igg_titre"].dropna()]
     specs = characteristics(months, _titre_levels(titres))
+    if outcomes is not None:
+        dropped = [c for c, o in CHARACTERISTIC_OUTCOME.items() if o not in outcomes]
+        specs = tuple(s for s in specs if s.column not in dropped)
+        per_subject = per_subject.drop(columns=dropped)
     table = demographics_table(per_subject, specs)
     not_captured = [
         s.label

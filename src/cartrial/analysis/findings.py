@@ -3,7 +3,7 @@ carries its numerator, denominator, population, definition and the dataset it co
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -236,10 +236,14 @@ def safety_findings(
 
 
 def efficacy_findings(
-    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], protocol: Any
+    datasets: Mapping[str, Dataset],
+    populations: Mapping[str, Population],
+    protocol: Any,
+    outcomes: Collection[str] = ("edss", "relapses"),
 ) -> list[Finding]:
+    """Efficacy findings; the disease outcomes only when the study collects them (`outcomes`, D-19.61)."""
     out: list[Finding] = []
-    if "edss_change" in datasets:
+    if "edss_change" in datasets and "edss" in outcomes:
         change = datasets["edss_change"].table
         evaluable = change[change["edss_change"].notna()]
         fell = int((evaluable["edss_change"] < 0).sum())
@@ -303,7 +307,7 @@ def efficacy_findings(
                     "responders_summary",
                 )
             )
-    if "relapse_free_km" in datasets and datasets["relapse_free_km"].notes:
+    if "relapse_free_km" in datasets and datasets["relapse_free_km"].notes and "relapses" in outcomes:
         by_subject = datasets["relapses_by_subject"].table
         post = by_subject.get("post_attacks", None)
         n = len(by_subject)
@@ -322,7 +326,7 @@ def efficacy_findings(
                 "relapse_free_km",
             )
         )
-    if "relapse_rates" in datasets:
+    if "relapse_rates" in datasets and "relapses" in outcomes:
         rates = datasets["relapse_rates"].table.set_index("measure")
         pre, post = rates.loc["ARR before infusion"], rates.loc["ARR after infusion"]
         text = (
@@ -352,7 +356,10 @@ def efficacy_findings(
 
 
 def pk_pd_findings(
-    datasets: Mapping[str, Dataset], populations: Mapping[str, Population], persistence_day: float = 180.0
+    datasets: Mapping[str, Dataset],
+    populations: Mapping[str, Population],
+    persistence_day: float = 180.0,
+    outcomes: Collection[str] = ("aqp4_igg",),
 ) -> list[Finding]:
     from cartrial.analysis.kinetics import persistence_column
 
@@ -380,7 +387,7 @@ def pk_pd_findings(
                     "persistence",
                 )
             )
-    if "aqp4_titre_change" in datasets:
+    if "aqp4_titre_change" in datasets and "aqp4_igg" in outcomes:
         titre = datasets["aqp4_titre_change"].table
         evaluable = titre[titre["evaluable"]]
         k = int(evaluable["titre_fell"].astype(bool).sum())

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.common import (
+    analysis_table,
     ascii_text,
     by_distinct,
     cdisc_unit,
     date_of,
     date_part,
+    disease_of,
     empty_frame,
     finalize,
     parse_instant,
@@ -150,8 +152,8 @@ def build_adsl(
     cart_dtc = ex[ex["EXCAT"] == "CAR-T CELL INFUSION"].groupby("USUBJID", sort=False)["EXSTDTC"]
     first_cart, last_cart = cart_dtc.min().to_dict(), cart_dtc.max().to_dict()
     first_ld = ex[ex["EXCAT"] == "LYMPHODEPLETION"].groupby("USUBJID", sort=False)["EXSTDTC"].min().to_dict()
-    edss = {r["subject_id"]: r for r in _rows(analysis.datasets["edss_change"].table)}
-    arr = {r["subject_id"]: r for r in _rows(analysis.datasets["relapses_by_subject"].table)}
+    edss = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "edss_change"))}
+    arr = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "relapses_by_subject"))}
     flags = {
         "ENRLFL": "enrolled",
         "SAFFL": "safety",
@@ -500,7 +502,9 @@ def build_adpp(
     return finalize(frame, spec, sort=[])
 
 
-def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date) -> pd.DataFrame:
+def build_adtte(
+    analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date, label: str = "NMOSD"
+) -> pd.DataFrame:
     """ADaM-TTE: time to first relapse after the infusion (analysis `relapses_by_subject`), time to CRS
     onset (analysis `crs_icans_by_subject`, censored at the follow-up end) and from CRS onset to resolution
     (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days."""
@@ -532,12 +536,21 @@ def build_adtte(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt
             }
         )
 
-    for r in _rows(analysis.datasets["relapses_by_subject"].table):
+    for r in _rows(analysis_table(analysis, "relapses_by_subject")):
         sid = str(r["subject_id"])
         start = date_of(str(r["infusion_date"]))
         first = r["first_post_attack_day"]
         if not _missing(first):
-            add(sid, "TTRELAP", float(first), 0, start, "FIRST NMOSD ATTACK AFTER INFUSION", "CE", "CESTDTC")
+            add(
+                sid,
+                "TTRELAP",
+                float(first),
+                0,
+                start,
+                f"FIRST {label} ATTACK AFTER INFUSION",
+                "CE",
+                "CESTDTC",
+            )
         else:
             add(sid, "TTRELAP", float(r["post_days"]), 1, start, "END OF RELAPSE FOLLOW-UP", "ADSL", "FUPDUR")
     by_subject = {str(r["subject_id"]): r for r in _rows(analysis.datasets["crs_icans_by_subject"].table)}
@@ -626,9 +639,9 @@ def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.Dat
     baseline (`edss_change.baseline_edss`), CHG = AVAL - BASE; plus one EDSSCHG record per subject with the
     last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
-    change = {str(r["subject_id"]): r for r in _rows(analysis.datasets["edss_change"].table)}
+    change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
     rows = []
-    for r in _rows(analysis.datasets["edss_scored"].table):
+    for r in _rows(analysis_table(analysis, "edss_scored")):
         sid = str(r["subject_id"])
         s = subjects.get(sid, {})
         when = parse_instant(str(r["assessed_at"]))
@@ -698,7 +711,8 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
     out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"])
-    out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff)
+    label = disease_of(snapshot.protocol).label
+    out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff, label)
     out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"], responder_params(snapshot.protocol))
     out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"])
     return {name: out[name] for name in ADAM_ORDER}

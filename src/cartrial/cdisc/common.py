@@ -59,6 +59,51 @@ UNIT_SYNONYMS: Mapping[str, str] = {
 }
 
 
+#: standard wording of a diagnosis condition (the protocol's diagnosis rule) in MH; any other condition
+#: is named by the protocol's own ``study.indication`` text
+DIAGNOSIS_TERMS: dict[str, str] = {"nmosd": "Neuromyelitis optica spectrum disorder"}
+#: TS RLPSCRIT wording by condition; another condition gets "<LABEL> attack per protocol endpoints"
+RELAPSE_CRITERIA: dict[str, str] = {"nmosd": "NMOSD attack per protocol endpoints (Wingerchuk 2015 IPND)"}
+
+
+@dataclass(frozen=True)
+class Disease:
+    """How the exports name the study's disease, read from the protocol (D-19.63): `label` (short, upper
+    case, e.g. NMOSD, GMG — the diagnosis rule's condition) in attack, relapse and indication texts,
+    `term` the MH primary diagnosis, `relapse_criteria` the TS RLPSCRIT value."""
+
+    label: str
+    term: str
+    relapse_criteria: str
+
+
+def disease_of(protocol: Any) -> Disease:
+    """The `Disease` of `protocol`: its diagnosis rule's condition, else its ``study.indication``."""
+    condition = next(
+        (
+            str(c.rule.condition)
+            for c in protocol.eligibility.criteria
+            if getattr(c.rule, "type", "") == "diagnosis"
+        ),
+        None,
+    )
+    indication = ascii_text(protocol.study.indication)
+    label = ascii_text(condition).upper() if condition else indication.upper()
+    key = (condition or "").lower()
+    return Disease(
+        label,
+        DIAGNOSIS_TERMS.get(key, indication),
+        RELAPSE_CRITERIA.get(key, f"{label} attack per protocol endpoints"),
+    )
+
+
+def analysis_table(analysis: Any, name: str) -> pd.DataFrame:
+    """An analysis dataset's table, empty when the analysis has no such dataset (an indication-specific
+    outcome the study does not collect, `cartrial.analysis.outcomes`, D-19.61): no records, no crash."""
+    dataset = analysis.datasets.get(name)
+    return dataset.table if dataset is not None else pd.DataFrame()
+
+
 def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:
     """Unit texts as CDISC UNIT submission values (`UNIT_SYNONYMS`); any other text unchanged."""
     texts = np.array(values, dtype=object)  # a copy: the synonyms are replaced in place

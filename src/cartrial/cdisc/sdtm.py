@@ -24,11 +24,13 @@ from cartrial.cdisc.common import (
     SubjectTimeline,
     TimingTables,
     Visit,
+    analysis_table,
     ascii_text,
     by_distinct,
     cdisc_unit,
     date_of,
     date_part,
+    disease_of,
     dtc,
     empty_frame,
     finalize,
@@ -682,7 +684,7 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "CMSPID": "HISTORY",
                     "CMTRT": ascii_text(item.get("drug") or item.get("agent") or "").upper(),
                     "CMCAT": "PRIOR IMMUNOTHERAPY",
-                    "CMINDC": "NMOSD",
+                    "CMINDC": disease_of(ctx.snapshot.protocol).label,
                     "CMDOSE": math.nan,
                     "CMDOSU": "",
                     "CMROUTE": "",
@@ -982,7 +984,7 @@ def build_edss_kfss(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     (SDTMIG 3.4 clinical classification); the domain prefix of every variable is the spec's name, values
     and derivations are the same."""
     p = spec.name
-    scored = ctx.analysis.datasets["edss_scored"].table.reset_index(drop=True)
+    scored = analysis_table(ctx.analysis, "edss_scored").reset_index(drop=True)
     if not len(scored):
         return empty_frame(spec)
     t = ctx.timing(scored["subject_id"].astype(str), scored["assessed_at"], p, p)
@@ -1033,7 +1035,7 @@ def edss_qualifier_values(ctx: SdtmContext, parent: pd.DataFrame, prefix: str) -
     A value whose assessment has no EDSS0101 record would lose its parent: that is a located InputError,
     never a dropped value. It cannot arise from the analysis layer, whose `derive_edss` fails on an
     assessment without every FS and the ambulation score (D-15.12)."""
-    scored = ctx.analysis.datasets["edss_scored"].table.reset_index(drop=True)
+    scored = analysis_table(ctx.analysis, "edss_scored").reset_index(drop=True)
     out = {q.qnam: np.full(len(parent), "", dtype=object) for q in EDSS_QUALIFIERS.values()}
     if not len(scored):
         return pd.DataFrame(out)
@@ -1160,7 +1162,9 @@ def _relapse_rows(ctx: SdtmContext, pre: bool) -> list[tuple[str, dict[str, Any]
 
 
 def build_ce(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """NMOSD attacks on or after the infusion (earlier attacks are history: MH)."""
+    """Attacks (relapses) of the study's disease on or after the infusion (earlier attacks are history:
+    MH); the disease named by the protocol (`disease_of`)."""
+    label = disease_of(ctx.snapshot.protocol).label
     rows = []
     for sid, r in _relapse_rows(ctx, pre=False):
         tl = ctx.timeline(sid)
@@ -1169,9 +1173,10 @@ def build_ce(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             {
                 **ctx.base(sid, "CE"),
                 "CESPID": f"REL-{r['record_id']}",
-                "CETERM": "NMOSD attack: " + ascii_text(r["phenotype"]).replace("_", " ").replace(";", ", "),
-                "CEDECOD": "NMOSD RELAPSE",
-                "CECAT": "NMOSD ATTACK",
+                "CETERM": f"{label} attack: "
+                + ascii_text(r["phenotype"]).replace("_", " ").replace(";", ", "),
+                "CEDECOD": f"{label} RELAPSE",
+                "CECAT": f"{label} ATTACK",
                 "CESCAT": ascii_text(r["phenotype"]).upper().replace("_", " ").replace(";", ", "),
                 "CESEV": r["severity"].upper(),
                 "CEPRESP": "Y",
@@ -1185,8 +1190,10 @@ def build_ce(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """NMOSD diagnosis and the attacks before the infusion (relapse form rows dated before the infusion and
-    the subject form's relapse history)."""
+    """The study's diagnosis (named by the protocol, `disease_of`) and the attacks before the infusion
+    (relapse form rows dated before the infusion and the subject form's relapse history)."""
+    disease = disease_of(ctx.snapshot.protocol)
+    label = disease.label
     rows = []
     for r in _rows(ctx.table("subjects")):
         sid = r["subject_id"]
@@ -1195,10 +1202,10 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             {
                 **ctx.base(sid, "MH"),
                 "MHSPID": "DIAGNOSIS",
-                "MHTERM": "Neuromyelitis optica spectrum disorder",
-                "MHDECOD": "Neuromyelitis optica spectrum disorder",
+                "MHTERM": disease.term,
+                "MHDECOD": disease.term,
                 "MHCAT": "PRIMARY DIAGNOSIS",
-                "MHSCAT": f"AQP4-IGG {r['aqp4_igg_status'].upper()}".strip(),
+                "MHSCAT": f"AQP4-IGG {status.upper()}" if (status := r.get("aqp4_igg_status") or "") else "",
                 "MHPRESP": "",
                 "MHOCCUR": "",
                 "MHSTDTC": start,
@@ -1212,9 +1219,9 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 {
                     **ctx.base(sid, "MH"),
                     "MHSPID": "HISTORY",
-                    "MHTERM": f"NMOSD attack: {phen}".strip(),
-                    "MHDECOD": "NMOSD RELAPSE",
-                    "MHCAT": "NMOSD ATTACK HISTORY",
+                    "MHTERM": f"{label} attack: {phen}".strip(),
+                    "MHDECOD": f"{label} RELAPSE",
+                    "MHCAT": f"{label} ATTACK HISTORY",
                     "MHSCAT": phen.upper(),
                     "MHPRESP": "Y",
                     "MHOCCUR": "Y",
@@ -1229,9 +1236,9 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             {
                 **ctx.base(sid, "MH"),
                 "MHSPID": f"REL-{r['record_id']}",
-                "MHTERM": f"NMOSD attack: {phen}",
-                "MHDECOD": "NMOSD RELAPSE",
-                "MHCAT": "NMOSD ATTACK HISTORY",
+                "MHTERM": f"{label} attack: {phen}",
+                "MHDECOD": f"{label} RELAPSE",
+                "MHCAT": f"{label} ATTACK HISTORY",
                 "MHSCAT": phen.upper(),
                 "MHPRESP": "Y",
                 "MHOCCUR": "Y",
@@ -1621,8 +1628,9 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("AGEMIN", "Planned Minimum Age of Subjects", f"P{ages[0][0]}Y" if ages and ages[0][0] else ""),
         ("AGEMAX", "Planned Maximum Age of Subjects", f"P{ages[0][1]}Y" if ages and ages[0][1] else ""),
         ("SEXPOP", "Sex of Participants", "BOTH"),
-        ("RLPSCRIT", "Relapse Criteria", "NMOSD attack per protocol endpoints (Wingerchuk 2015 IPND)"),
     ]
+    if "relapses" in ctx.analysis.intermediates.get("outcomes", ("relapses",)):  # D-19.63
+        ts_values.append(("RLPSCRIT", "Relapse Criteria", disease_of(protocol).relapse_criteria))
     ts = []
     counts: dict[str, int] = {}
     for code, parm, value in ts_values:

@@ -109,7 +109,12 @@ def trial_command(
 
         batch = simulate_trials(prepared, trials, progress=advance)
     labels = [level.label for level in protocol.dose_levels]
-    oc = summarise(batch, labels=labels, settings=_settings(scenario, prepared))
+    oc = summarise(
+        batch,
+        labels=labels,
+        settings=_settings(scenario, prepared),
+        collected=prepared.protocol.collected_assessments,
+    )
     if out is not None:
         _out_folder(out)
         write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
@@ -155,8 +160,12 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     console.print(
         f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
-        f"{s['p_any_crs_grade3plus_pct']:.1f} %; P(≥ 50 % with EDSS improvement) "
-        f"{s['p_edss_improved_half_pct']:.1f} %"
+        f"{s['p_any_crs_grade3plus_pct']:.1f} %"
+        + (
+            f"; P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} %"
+            if s["p_edss_improved_half_pct"] is not None
+            else ""
+        )
     )
     metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):

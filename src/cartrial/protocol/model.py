@@ -79,6 +79,18 @@ class Study(BaseModel):
 EndpointKey = Annotated[str, StringConstraints(pattern=ENDPOINT_KEY_PATTERN)]
 
 
+#: endpoint measure → the assessment whose form it is derived from (indication-specific outcomes)
+MEASURE_ASSESSMENT: dict[str, str] = {
+    "edss_change": "edss",
+    "bowel_bladder_fs_change": "edss",
+    "visual_acuity_logmar_change": "visual_acuity",
+    "t25fw_change": "timed_25_foot_walk",
+    "relapse_free_survival": "relapse_review",
+    "annualized_relapse_rate": "relapse_review",
+    "aqp4_igg_titre_step_change": "aqp4_igg",
+}
+
+
 class Protocol(BaseModel):
     """A complete study protocol (see the module docstring for sections and cross-section rules)."""
 
@@ -103,6 +115,15 @@ class Protocol(BaseModel):
         if issues:
             raise semantic_error(issues)
         return self
+
+    @property
+    def collected_assessments(self) -> frozenset[str]:
+        """Assessments the protocol collects: those of its schedule and those its endpoints' measures
+        need (`MEASURE_ASSESSMENT`), e.g. a walking endpoint collects the timed 25-foot walk (D-19.62)."""
+        needed = {
+            MEASURE_ASSESSMENT[e.measure] for e in self.endpoints.values() if e.measure in MEASURE_ASSESSMENT
+        }
+        return self.schedule.collected | needed
 
     def dose_level(self, level: int) -> DoseLevel:
         """The 1-based dose `level`; `InputError` naming the valid levels otherwise."""

@@ -140,6 +140,12 @@ class Schedule(BaseModel):
         return self
 
     @property
+    def collected(self) -> frozenset[str]:
+        """Every assessment the schedule collects (scheduled and event-driven visits), by value."""
+        lists = [v.assessments for v in self.visits] + [u.assessments for u in self.unscheduled]
+        return frozenset(str(getattr(a, "value", a)) for assessments in lists for a in assessments)
+
+    @property
     def last_study_day(self) -> int:
         """Study day of the last scheduled visit (end of scheduled follow-up)."""
         return max(visit.study_day for visit in self.visits)

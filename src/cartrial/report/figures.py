@@ -212,7 +212,8 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
     return Figure(
         "swimmer",
-        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade) and relapses.",
+        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
+        + (" and relapses." if "relapses_by_subject" in analysis.datasets else "."),
         _svg(fig),
     )
 

@@ -357,7 +357,8 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
     TEAEs from ``teae_listing``."""
     out: dict[str, tuple[str, pd.DataFrame, str, str]] = {}
     baseline = _baseline_by_subject(analysis)
-    if baseline is not None:
+    # D-19.61: only when the study has one of the disease outcomes (another indication has none)
+    if baseline is not None and any(name in analysis.datasets for name, _c in BASELINE_COLUMNS):
         out["baseline_by_subject"] = (
             "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre",
             baseline,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,16 @@ METRIC_LABELS: dict[str, str] = {
     "accrual_beyond_list": "needed more candidates than the listed dates (share of trials)",
 }
 
+#: metric → the protocol assessment it rests on; left out for a protocol that does not collect it (D-19.64)
+METRIC_ASSESSMENT: dict[str, str] = {
+    "pct_aqp4_fell": "aqp4_igg",
+    "pct_edss_improved": "edss",
+    "pct_relapse_free": "relapse_review",
+    "arr_pre": "relapse_review",
+    "arr_post": "relapse_review",
+    "arr_reduction_pct": "relapse_review",
+}
+
 
 @dataclass(frozen=True)
 class TrialOc:
@@ -67,9 +78,15 @@ def _prop(values: np.ndarray) -> tuple[float, float]:
 
 
 def summarise(
-    batch: TrialBatch, *, labels: list[str] | None = None, settings: dict[str, Any] | None = None
+    batch: TrialBatch,
+    *,
+    labels: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    collected: Collection[str] | None = None,
 ) -> TrialOc:
-    """Operating characteristics of `batch` (see the module docstring)."""
+    """Operating characteristics of `batch` (see the module docstring). With `collected` (the protocol's
+    `collected_assessments`), the disease metrics of an assessment it does not collect are left out: no
+    "% relapse-free" or "EDSS improvement" for a myasthenia gravis protocol (D-19.64)."""
     t = batch.trials
     root = np.sqrt(t)
     k = batch.n_doses
@@ -102,6 +119,9 @@ def summarise(
     for name, values in batch.metrics.items():
         if name not in METRIC_LABELS:
             continue
+        needs = METRIC_ASSESSMENT.get(name)
+        if collected is not None and needs is not None and needs not in collected:
+            continue
         finite = values[np.isfinite(values)]
         row: dict[str, Any] = {"metric": name, "label": METRIC_LABELS[name], "n_trials": int(finite.size)}
         if finite.size:
@@ -122,8 +142,8 @@ def summarise(
         "no_mtd_se_pct": no_mtd_se,
         "early_stop_pct": stop,
         "early_stop_se_pct": stop_se,
-        "p_edss_improved_half_pct": half,
-        "p_edss_improved_half_se_pct": half_se,
+        "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
+        "p_edss_improved_half_se_pct": half_se if collected is None or "edss" in collected else None,
         "p_any_crs_grade3plus_pct": any_g3,
         "p_any_crs_grade3plus_se_pct": any_g3_se,
         **(settings or {}),

@@ -19,6 +19,11 @@ import numpy.typing as npt
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol import Candidate, Protocol, screen
+from cartrial.protocol.eligibility import (
+    DiagnosisRule,
+    ImmunosuppressantRefractoryRule,
+    ManualRule,
+)
 from cartrial.simulation.scenario import POPULATION_COVARIATES, LogNormal, Normal, Population
 
 FloatArray = npt.NDArray[np.float64]
@@ -183,20 +188,119 @@ def _shift(day: dt.date, days: float) -> str:
     return (day - dt.timedelta(days=round(days))).isoformat()
 
 
-def candidate_record(c: Covariates, i: int, screening_date: dt.date, candidate_id: str) -> dict[str, Any]:
-    """Candidate `i` as screening data (the `cartrial.protocol.Candidate` fields)."""
-    age = float(c.age_years[i])
-    duration_days = max(float(c.disease_duration_years[i]) * 365.25, 400.0)
-    alt_uln = 40.0
+#: the manual criteria the scenario's `screening` fractions answer (ids of the reference protocol);
+#: any other manual criterion is answered as the protocol wants it (see `IndicationProfile`)
+_MANUAL_FRACTIONS = {
+    "exc_active_infection": "infection",
+    "exc_pregnancy": "pregnancy",
+    "exc_cardiac": "cardiac",
+}
+#: conventional immunosuppressants given in turn when the protocol asks for several failed agents
+_PRIOR_AGENTS = ("azathioprine", "mycophenolate mofetil", "tacrolimus", "methotrexate", "cyclosporine")
+
+
+@dataclass(frozen=True)
+class IndicationProfile:
+    """What a virtual candidate of the protocol's indication looks like at screening, read from the
+    protocol's own eligibility rules (never a copy of the reference study's): the diagnosis its
+    diagnosis rule asks for, as many prior agents (of its classes, each longer than its duration) as its
+    refractoriness rule asks for, and an answer for each manual criterion — the scenario's fraction for
+    the three it models (`_MANUAL_FRACTIONS`), otherwise met for an inclusion and not met for an
+    exclusion (a population of the indication, drawn without the unmodelled exclusions). D-19.60."""
+
+    condition: str = "nmosd"
+    criteria: str = "ipnd_2015"
+    min_agents: int = 1
+    min_duration_months: int = 12
+    therapy_classes: tuple[str, ...] = ("immunosuppressant",)
+    manual: tuple[tuple[str, bool], ...] = (
+        ("exc_active_infection", False),
+        ("exc_pregnancy", False),
+        ("exc_cardiac", False),
+    )
+
+    @classmethod
+    def of(cls, protocol: Protocol) -> IndicationProfile:
+        criteria = protocol.eligibility.criteria
+        diagnosis = next((c.rule for c in criteria if isinstance(c.rule, DiagnosisRule)), None)
+        refractory = [c.rule for c in criteria if isinstance(c.rule, ImmunosuppressantRefractoryRule)]
+        manual = tuple(
+            (c.id, c.kind.value == "inclusion") for c in criteria if isinstance(c.rule, ManualRule)
+        )
+        return cls(
+            condition=diagnosis.condition if diagnosis else cls.condition,
+            criteria=diagnosis.criteria if diagnosis else cls.criteria,
+            min_agents=max((r.min_agents for r in refractory), default=1),
+            min_duration_months=max((r.min_duration_months for r in refractory), default=12),
+            therapy_classes=tuple(str(t.value) for t in refractory[0].therapy_classes)
+            if refractory
+            else ("immunosuppressant",),
+            manual=manual,
+        )
+
+
+def _prior_treatments(
+    profile: IndicationProfile, screening_date: dt.date, duration_days: float, poor_control: bool
+) -> list[dict[str, Any]]:
+    """The current agent (ongoing, as in the reference study) and, before it, the earlier failed agents
+    the protocol's refractoriness rule asks for, each used one month longer than its minimum."""
+    classes = list(profile.therapy_classes)
+    current_start = min(duration_days - 30, 800)
     treatments: list[dict[str, Any]] = [
         {
-            "agent": "azathioprine",
-            "therapy_classes": ["immunosuppressant"],
-            "start_date": _shift(screening_date, min(duration_days - 30, 800)),
+            "agent": _PRIOR_AGENTS[0],
+            "therapy_classes": classes,
+            "start_date": _shift(screening_date, current_start),
             "ongoing": True,
-            "poor_control": bool(c.refractory[i]),
+            "poor_control": poor_control,
         }
     ]
+    course = (profile.min_duration_months + 1) * 31
+    end = current_start + 14
+    for j in range(1, profile.min_agents):
+        treatments.append(
+            {
+                "agent": _PRIOR_AGENTS[j % len(_PRIOR_AGENTS)] + ("" if j < len(_PRIOR_AGENTS) else f" {j}"),
+                "therapy_classes": classes,
+                "start_date": _shift(screening_date, end + course),
+                "last_dose_date": _shift(screening_date, end),
+                "poor_control": poor_control,
+            }
+        )
+        end += course + 14
+    return treatments
+
+
+def _answers(profile: IndicationProfile, c: Covariates, i: int) -> dict[str, bool]:
+    drawn = {
+        "infection": bool(c.infection[i]),
+        "pregnancy": bool(c.pregnancy[i]),
+        "cardiac": bool(c.cardiac[i]),
+    }
+    answers = {cid: drawn[_MANUAL_FRACTIONS[cid]] for cid in _MANUAL_FRACTIONS}
+    for cid, inclusion in profile.manual:
+        if cid not in _MANUAL_FRACTIONS:
+            answers[cid] = inclusion
+    return answers
+
+
+def candidate_record(
+    c: Covariates,
+    i: int,
+    screening_date: dt.date,
+    candidate_id: str,
+    profile: IndicationProfile | None = None,
+) -> dict[str, Any]:
+    """Candidate `i` as screening data (the `cartrial.protocol.Candidate` fields), of the indication
+    `profile` describes (default: the reference study's, NMOSD)."""
+    profile = profile or IndicationProfile()
+    age = float(c.age_years[i])
+    duration_days = max(float(c.disease_duration_years[i]) * 365.25, 400.0)
+    needed = 30 + profile.min_agents * ((profile.min_duration_months + 1) * 31 + 14)
+    if profile.min_agents > 1:
+        duration_days = max(duration_days, float(needed))
+    alt_uln = 40.0
+    treatments = _prior_treatments(profile, screening_date, duration_days, bool(c.refractory[i]))
     if c.recent_b_cell_depletion[i]:
         treatments.append(
             {
@@ -213,8 +317,8 @@ def candidate_record(c: Covariates, i: int, screening_date: dt.date, candidate_i
         "age_years": int(age),
         "sex": "female" if c.female[i] else "male",
         "diagnosis": {
-            "condition": "nmosd",
-            "criteria": "ipnd_2015",
+            "condition": profile.condition,
+            "criteria": profile.criteria,
             "date": _shift(screening_date, duration_days),
         },
         "aqp4_igg": [
@@ -243,11 +347,7 @@ def candidate_record(c: Covariates, i: int, screening_date: dt.date, candidate_i
                 "unit": "mL/min",
             },
         ],
-        "answers": {
-            "exc_active_infection": bool(c.infection[i]),
-            "exc_pregnancy": bool(c.pregnancy[i]),
-            "exc_cardiac": bool(c.cardiac[i]),
-        },
+        "answers": _answers(profile, c, i),
     }
 
 
@@ -271,8 +371,10 @@ def screen_covariates(protocol: Protocol, covariates: Covariates, screening_date
     """Screen each candidate with `cartrial.protocol.screen` (the protocol's eligibility rules)."""
     eligible = np.zeros(len(covariates), dtype=bool)
     blocked: Counter[str] = Counter()
+    profile = IndicationProfile.of(protocol)
     for i in range(len(covariates)):
-        candidate = Candidate.model_validate(candidate_record(covariates, i, screening_date, f"V{i + 1}"))
+        record = candidate_record(covariates, i, screening_date, f"V{i + 1}", profile)
+        candidate = Candidate.model_validate(record)
         result = screen(protocol, candidate, screening_date)
         eligible[i] = result.verdict.value == "eligible"
         for criterion in result.criteria:
@@ -304,6 +406,7 @@ def check_feasible(pool: ScreenedPool, scenario_file: str | None = None) -> None
 __all__ = [
     "FS_COLUMNS",
     "Covariates",
+    "IndicationProfile",
     "ScreenedPool",
     "candidate_record",
     "check_feasible",

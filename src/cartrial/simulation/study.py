@@ -78,6 +78,27 @@ FORMS = (
 )
 
 
+#: form (or subjects columns) → the protocol assessment that collects it; a virtual study of a protocol
+#: that does not collect it has no such form (D-19.62): a myasthenia gravis study has no EDSS, no visual
+#: acuity, no relapse form and no AQP4-IgG. Drawn all the same, so the random stream is unchanged.
+FORM_ASSESSMENT: dict[str, str] = {
+    "edss": "edss",
+    "visual_acuity": "visual_acuity",
+    "timed_walk": "timed_25_foot_walk",
+    "relapses": "relapse_review",
+    "pd_samples": "aqp4_igg",
+}
+SUBJECT_COLUMNS_ASSESSMENT: dict[str, str] = {"aqp4_igg_status": "aqp4_igg", "aqp4_igg_titre": "aqp4_igg"}
+
+
+def _drop_uncollected(forms: dict[str, pd.DataFrame], collected: frozenset[str]) -> None:
+    for form, assessment in FORM_ASSESSMENT.items():
+        if assessment not in collected:
+            forms.pop(form, None)
+    columns = [c for c, a in SUBJECT_COLUMNS_ASSESSMENT.items() if a not in collected]
+    forms["subjects"] = forms["subjects"].drop(columns=columns, errors="ignore")
+
+
 @dataclass(frozen=True)
 class SimulatedStudy:
     """The forms of one virtual study (one DataFrame per template) and a short summary."""
@@ -536,6 +557,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
             }
         )
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
+    _drop_uncollected(forms, prepared.protocol.collected_assessments)
     summary = {
         "scenario": sc.name,
         "seed": seed,
