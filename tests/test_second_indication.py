@@ -60,9 +60,8 @@ def test_simulate_import_analyse_report_export(tmp_path: Path):
     written = {p.name for p in study.iterdir()}
     assert not written & NMOSD_FORMS, written & NMOSD_FORMS
     assert "aqp4" not in (study / "subjects.csv").read_text(encoding="utf-8").splitlines()[0]
-    # the simulated site's country "N/A" has no ISO code: DM.COUNTRY would be refused by the export
-    sites = study / "sites.csv"
-    sites.write_text(sites.read_text(encoding="utf-8").replace(",N/A", ",China"), encoding="utf-8")
+    # the virtual site's country is the scenario's (D-19.59): the export can write DM.COUNTRY
+    assert (study / "sites.csv").read_text(encoding="utf-8").splitlines()[1].endswith(",China")
     url = f"sqlite:///{tmp_path / 'study.db'}"
     ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
     ok("import", "templates", study, "--user", "admin", "--url", url)

@@ -98,11 +98,9 @@ def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
         init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
         import_templates(url, folder, "admin")
         snapshot = read_snapshot(url, dt.date(2030, 12, 31))
-        # the synthetic site's country ("Nowhere") is not an ISO 3166 country; DM.COUNTRY is required
-        sites = {site: "China" for site in read_sites(url)}
         out = tmp_path / "cdisc"
         result = export_cdisc(
-            snapshot, analyse(snapshot), out, formats="both", edss_domain=edss_domain, sites=sites
+            snapshot, analyse(snapshot), out, formats="both", edss_domain=edss_domain, sites=read_sites(url)
         )
         return SyntheticExport(n, out, result)
 

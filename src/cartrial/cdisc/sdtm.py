@@ -41,6 +41,7 @@ from cartrial.cdisc.common import (
     timing_columns,
 )
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
+from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
@@ -140,17 +141,6 @@ ROUTE = {
     "po": "ORAL",
     "sc": "SUBCUTANEOUS",
     "subcutaneous": "SUBCUTANEOUS",
-}
-COUNTRY = {
-    "china": "CHN",
-    "united states": "USA",
-    "usa": "USA",
-    "germany": "DEU",
-    "france": "FRA",
-    "united kingdom": "GBR",
-    "japan": "JPN",
-    "italy": "ITA",
-    "spain": "ESP",
 }
 
 
@@ -326,7 +316,7 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "ACTARM": arm,
                 "ARMNRS": "" if armcd else "ASSIGNED, NOT TREATED",
                 "ACTARMUD": "",
-                "COUNTRY": COUNTRY.get(country_name.strip().lower(), ""),
+                "COUNTRY": country_alpha3(country_name) or "",
                 "DMDTC": dtc(r["consent_date"]),
                 "DMDY": study_day(r["consent_date"], tl.reference),
             }

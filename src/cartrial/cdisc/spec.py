@@ -20,6 +20,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cartrial.countries import alpha3_codes
 from cartrial.errors import ConfigurationError
 
 Origin = Literal["Collected", "Derived", "Assigned", "Protocol", "Predecessor"]
@@ -258,6 +259,8 @@ def codelists() -> dict[str, Codelist]:
     assert isinstance(raw, dict)
     out = {}
     for name, body in raw["codelists"].items():
+        if name == "COUNTRY":  # ISO 3166-1 alpha-3, every country (`cartrial.countries`)
+            body = {**body, "terms": [{"value": code} for code in alpha3_codes()]}
         out[name] = Codelist.model_validate({"name": name, **body})
     return out
 

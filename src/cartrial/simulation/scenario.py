@@ -141,6 +141,25 @@ class Accrual(_Model):
     candidates_per_month: float = Field(default=2.0, gt=0, le=1000)
     start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
     dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
+    site_country: str = Field(default="China", min_length=1, max_length=80)
+    """Country of the virtual site, as a site records it (ISO 3166-1 name or code; the reference study's by
+    default): `simulate study` writes it to sites.csv, and the CDISC export needs it (DM.COUNTRY)."""
+
+    @field_validator("site_country")
+    @classmethod
+    def _site_country_is_iso(cls, value: str) -> str:
+        from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
+
+        if country_alpha3(value) is None:
+            raise option_error(
+                Problem(
+                    "not a country ISO 3166-1 knows",
+                    field="site_country",
+                    value=value,
+                    allowed=COUNTRY_ALLOWED,
+                )
+            )
+        return value
 
     @field_validator("start_date")
     @classmethod

@@ -182,7 +182,9 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         )
     width = max(3, len(str(len(order))))
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FORMS}
-    rows["sites"].append({"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": "N/A"})
+    rows["sites"].append(
+        {"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": sc.accrual.site_country}
+    )
     neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
     ids: dict[int, str] = {}
     t_idx = np.zeros(len(order), dtype=np.int64)

@@ -36,6 +36,7 @@ from sqlalchemy.sql.schema import Column
 from cartrial.allowed import choice_text
 from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED
 from cartrial.columns import bounds_text as range_words
+from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import Problem
 from cartrial.grading.crs import OXYGEN_DEVICES
 from cartrial.grading.icans import (
@@ -541,6 +542,15 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "the therapy stops before it is given",
         "on or after given_at",
         lambda r: _before(r.get("stopped_at"), r.get("given_at")),
+    ),
+    RecordRule(
+        "SITE-COUNTRY-ISO",
+        "site",
+        "country",
+        "not a country ISO 3166-1 knows (the CDISC export writes its alpha-3 code, DM.COUNTRY)",
+        COUNTRY_ALLOWED,
+        lambda r: isinstance(r.get("country"), str) and country_alpha3(r["country"]) is None,
+        "ISO 3166-1 (SDTMIG 3.4 DM.COUNTRY); cartrial.countries",
     ),
     RecordRule(
         "LEUKAPHERESIS-AFTER-INFUSION",

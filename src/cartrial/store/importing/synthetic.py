@@ -88,7 +88,7 @@ def synthetic_study(
     cells_per_kg = np.array([d.effective_cells_per_kg for d in doses], dtype=float)  # delivered ("actual")
     total_cells = np.array([d.total_cells for d in doses], dtype=float)
     forms: dict[str, pd.DataFrame] = {}
-    forms["sites"] = pd.DataFrame({"site_id": [prefix], "name": ["Synthetic site"], "country": ["Nowhere"]})
+    forms["sites"] = pd.DataFrame({"site_id": [prefix], "name": ["Synthetic site"], "country": ["China"]})
     forms["subjects"] = pd.DataFrame(
         {
             "subject_id": ids,
