@@ -112,7 +112,8 @@ def test_bad_popfit_input_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "shown"),
     [
-        ("model", "my_own_model", "my_own_model"),
+        ("model", 7, "7"),
+        ("model", "", ""),
         ("status", 1, "1"),
         ("status", "ok", "ok"),
         ("estimates", {"cmax": 1}, "dict"),
@@ -125,7 +126,8 @@ def test_an_edited_estimates_file_is_refused_naming_the_key(
 ) -> None:
     """A hand-edited or foreign estimates.json was shown as a fit (an unknown model, a numeric status as
     NOT CONVERGED) or refused as "malformed estimates/likelihood" without saying which: now each key is
-    checked against what a popfit writes, and the refusal names it, the value and what is allowed."""
+    checked against what a popfit writes, and the refusal names it, the value and what is allowed. (Any
+    model name is a fit's: the Python API fits models of its own.)"""
     folder = _relabelled(popfit_dir, tmp_path / "edited", converged=True)
     document = json.loads((folder / "estimates.json").read_text())
     read_popfit(folder)  # the fit as written reads back
