@@ -330,3 +330,46 @@ def test_a_missing_required_parameter_is_named(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     assert "Missing" in err and parameter in err, err
+
+
+@pytest.mark.parametrize("text", ["20220320", "2022-W11-7", "2022-079", "2022-3-20"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyse", "--cutoff"],
+        ["screen", "protocol.yaml", "c.yaml", "--screening-date"],
+    ],
+)
+def test_a_date_option_takes_only_the_form_its_help_states(
+    args: list[str],
+    text: str,
+    example_sqlite_template: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every date option reads YYYY-MM-DD (`cartrial.columns.iso_date`): Python's `date.fromisoformat`
+    had also taken the basic, week and ordinal forms (`20220320`, `2022-W11-7`, `2022-079`), which the
+    help and the Python API's cut-off did not allow. (`db lock --cutoff` and `kinetics fit --cutoff` read
+    the same parser, after signing in.)"""
+    import shutil
+
+    database = tmp_path / "study.db"
+    shutil.copyfile(example_sqlite_template, database)
+    url = ["--url", f"sqlite:///{database}"] if args[0] != "screen" else []
+    code = main([*args, text, *url])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"not a date (got '{text}'); allowed: YYYY-MM-DD" in err, err
+
+
+@pytest.mark.parametrize(
+    "text", ["20220320", "2022-W11-7", "2022-079", "2022-3-20", "2022-02-30", "２０２２-03-20"]
+)
+def test_iso_date_takes_only_yyyy_mm_dd(text: str) -> None:
+    from cartrial.columns import cutoff_date, iso_date
+
+    assert iso_date("2022-03-20", "--cutoff").isoformat() == "2022-03-20"
+    with pytest.raises(InputError, match="not a date"):
+        iso_date(text, "--cutoff")
+    with pytest.raises(InputError, match="cutoff"):
+        cutoff_date(text)

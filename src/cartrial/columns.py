@@ -484,6 +484,23 @@ def check_repeated_keys(
 CUTOFF_ALLOWED = "a datetime.date, or ISO 8601 text YYYY-MM-DD"
 
 
+def iso_date(text: str, field: str, allowed: str = "YYYY-MM-DD, e.g. 2022-03-20") -> _dt.date:
+    """A calendar date typed as ISO 8601 ``YYYY-MM-DD`` (what every date option and a cut-off text say),
+    else an `InputError` naming `field`. Python's `date.fromisoformat` also takes the basic and week forms
+    (``20220320``, ``2022-W11-7``): a date option takes only the form its help states.
+
+    >>> iso_date("2022-03-20", "--cutoff")
+    datetime.date(2022, 3, 20)
+    """
+    try:
+        parsed = _dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise InputError(Problem("not a date", field=field, value=text, allowed=allowed))
+    return parsed
+
+
 def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
     """A data cut-off as a `datetime.date`, checked where it enters the Python API (`read_snapshot`,
     `study_populations`, `analyse`, `StudyUser.lock`; decisions D-19.67).
@@ -493,15 +510,7 @@ def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
     time of day and zone would be silently dropped — pass ``.date()``), a numpy ``datetime64``, None and
     anything else."""
     if isinstance(value, str):
-        try:
-            parsed = _dt.date.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or len(value) != len("YYYY-MM-DD"):
-            raise InputError(
-                Problem("not an ISO 8601 date", field=field, value=value, allowed=CUTOFF_ALLOWED)
-            )
-        return parsed
+        return iso_date(value, field, CUTOFF_ALLOWED)
     if isinstance(value, _dt.datetime):
         raise InputError(
             Problem(

@@ -27,12 +27,9 @@ def data_cutoff(text: str, option: str = "--cutoff") -> date:
     has not happened: a future cut-off would count years of event-free time (follow-up days, ongoing events'
     durations, censoring). The one rule of `analyse`, `report`, `export cdisc` and the neuro commands
     (docs/science/decisions.md D-19.51)."""
-    try:
-        chosen = date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            Problem("not a date", field=option, value=text, allowed="YYYY-MM-DD, e.g. 2022-03-20")
-        ) from None
+    from cartrial.columns import iso_date
+
+    chosen = iso_date(text, option)
     today = date.today()
     if chosen > today:
         raise InputError(

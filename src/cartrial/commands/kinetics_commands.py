@@ -694,19 +694,14 @@ def popfit_command(
         table = _read_samples(file, pd_model, samples)
         source = str(file)
     else:
-        from datetime import date
-
         from cartrial.analysis.populations import dose_levels
         from cartrial.store.snapshot import read_snapshot
 
         if cutoff is None:
             raise InputError(Problem("--url needs --cutoff", field="--cutoff", allowed="YYYY-MM-DD"))
-        try:
-            cut = date.fromisoformat(cutoff)
-        except ValueError:
-            raise InputError(
-                Problem("not a date", field="--cutoff", value=cutoff, allowed="YYYY-MM-DD")
-            ) from None
+        from cartrial.columns import iso_date
+
+        cut = iso_date(cutoff, "--cutoff")
         snapshot = read_snapshot(url, cut)
         name = "pd_samples" if pd_model else "pk_samples"
         table = snapshot.table(name)

@@ -361,12 +361,9 @@ def screening_payload(
 def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            Problem("not a date", field="--screening-date", value=text, allowed="YYYY-MM-DD")
-        ) from None
+    from cartrial.columns import iso_date
+
+    return iso_date(text, "--screening-date")
 
 
 def screen_command(

@@ -88,10 +88,9 @@ _actor = acting_user  # the one rule: --user, else $CARTRIAL_USER, authenticated
 
 
 def _parse_date(text: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(Problem("not a date", field=option, value=text, allowed="YYYY-MM-DD")) from exc
+    from cartrial.columns import iso_date
+
+    return iso_date(text, option)
 
 
 # --------------------------------------------------------------------------------------------------
