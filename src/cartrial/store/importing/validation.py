@@ -360,16 +360,15 @@ def _parse_text(
     values = texts.copy()
     # per check: (which distinct texts fail, message, allowed), reported check by check as before
     flags: list[tuple[np.ndarray, str, str]] = []
-    if rule.choices is not None:
-        canonical = {c.lower(): c for c in rule.choices}
-        mapped = distinct_texts.str.lower().map(canonical)
+    # a choice, or a known name of a free-text field, is stored in its one spelling whatever the case given
+    for spellings, refuse_others in ((rule.choices, True), (rule.known_values, False)):
+        if spellings is None:
+            continue
+        mapped = distinct_texts.str.lower().map({c.lower(): c for c in spellings})
         unmapped = mapped.isna().to_numpy()
-        flags.append((unmapped & ~blank_texts, "not an allowed value", allowed))
+        if refuse_others:
+            flags.append((unmapped & ~blank_texts, "not an allowed value", allowed))
         values = np.where(unmapped, values, mapped.to_numpy(dtype=object))
-    if rule.known_values is not None:  # free text, a known name stored in its one spelling
-        spelling = {k.lower(): k for k in rule.known_values}
-        known = distinct_texts.str.lower().map(spelling)
-        values = np.where(known.isna().to_numpy(), values, known.to_numpy(dtype=object))
     if rule.pattern is not None:
         matches = distinct_texts.str.fullmatch(rule.pattern).to_numpy(dtype=bool)
         flags.append((~matches & ~blank_texts, "not in the expected form", allowed))
