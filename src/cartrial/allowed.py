@@ -45,7 +45,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cartrial.errors import OptionError, Problem
+from cartrial.errors import InputError, OptionError, Problem
 
 METADATA_KEY = "allowed"
 """Key of the `Allowed` declaration in a dataclass field's metadata."""
@@ -224,6 +224,43 @@ def enum_member(kind: type[E], value: Any, field: str) -> E:
         ) from None
 
 
+# ------------------------------------------------------------------------------- Python API arguments
+
+
+def check_argument(field: str, value: Any, rule: Allowed) -> None:
+    """Refuse an argument of an engine function outside `rule` with an `InputError` naming `field`, the value
+    and what is allowed: a notebook user's NaN, infinite, negative or fractional number is never graded or
+    counted as if it were data (docs/science/decisions.md D-19.79). A whole number may come as a float
+    (``6.0``, as a pandas column with gaps holds it).
+
+    >>> check_argument("temperature_c", float("nan"), Allowed(low=30, high=45, unit="°C"))
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: temperature_c: not a finite number (got nan); allowed: 30 to 45 °C
+    """
+    if rule.integer and isinstance(value, float) and value.is_integer():
+        value = int(value)  # 6.0 from a float column is the whole number 6
+    problem = rule.problem(field, value)
+    if problem is not None:
+        raise InputError(problem)
+
+
+def check_flag(field: str, value: Any) -> bool:
+    """A true/false argument of an engine function as a `bool`: `True`/`False` or a numpy boolean; anything
+    else (``"no"``, 1, None) is an `InputError` naming `field`, never read for its truth (D-19.79).
+
+    >>> check_flag("hypotension", "no")
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: hypotension: not an allowed value (got 'no'); allowed: true | false
+    """
+    import numpy as np  # here, not at the top: the command line imports this module at start-up
+
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise InputError(Problem("not an allowed value", field=field, value=value, allowed=TRUE_FALSE.text()))
+
+
 # ------------------------------------------------------------------------------------------- random seed
 
 MAX_SEED = 2**63 - 1
@@ -263,7 +300,9 @@ __all__ = [
     "TRUE_FALSE",
     "Allowed",
     "allowed",
+    "check_argument",
     "check_fields",
+    "check_flag",
     "check_seed",
     "choice_text",
     "declared",
@@ -276,8 +315,6 @@ def path_argument(value: Any, field: str) -> Path:
     """A file or folder argument of the Python API as a `Path`: a `str` or any `os.PathLike` is accepted
     (what a notebook user passes either way); None or any other type is an `InputError` naming `field`
     (decisions D-19.69)."""
-    from cartrial.errors import InputError
-
     if isinstance(value, str | os.PathLike):
         return Path(value)
     raise InputError(

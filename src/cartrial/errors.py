@@ -65,6 +65,9 @@ class Problem:
                 shown = self.value.isoformat()
             elif isinstance(self.value, str):
                 shown = _shortened(self.value, quoted=True)
+            elif type(self.value).__module__ == "numpy" and hasattr(self.value, "item"):
+                # a numpy scalar as the number it holds (-2.0, never np.float64(-2.0))
+                shown = repr(self.value.item())
             else:
                 shown = repr(self.value)
             text += f" (got {shown})"

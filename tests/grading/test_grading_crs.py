@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.errors import ConfigurationError
+from cartrial.errors import ConfigurationError, InputError
 from cartrial.grading import (
     OXYGEN_DEVICES,
     CrsGrade,
@@ -286,5 +286,5 @@ def test_grade_in_range_and_deterministic(obs: dict[str, object], options: CrsOp
 
 def test_nasal_cannula_without_flow_is_an_error() -> None:
     """CRS-5: nasal cannula is graded by flow, so the flow is required (never guessed)."""
-    with pytest.raises(ValueError, match="oxygen_l_min"):
+    with pytest.raises(InputError, match="oxygen_l_min"):
         crs_result(oxygen=OxygenDevice.NASAL_CANNULA)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.errors import ConfigurationError
+from cartrial.errors import ConfigurationError, InputError
 from cartrial.grading import (
     ANALYTES,
     grade_icans,
@@ -27,9 +27,9 @@ def test_ice_score_sums_items_and_checks_maxima() -> None:
     """ICE (PMC8153820 Table 2): orientation 4, naming 3, command 1, writing 1, attention 1 = 10 points."""
     assert ice_score(4, 3, 1, 1, 1) == 10
     assert ice_score(2, 1, 0, 1, 0) == 4
-    with pytest.raises(ValueError, match="orientation"):
+    with pytest.raises(InputError, match="orientation"):
         ice_score(5, 3, 1, 1, 1)
-    with pytest.raises(ValueError, match="command"):
+    with pytest.raises(InputError, match="command"):
         ice_score(4, 3, 2, 1, 1)
 
 
@@ -53,7 +53,7 @@ def test_ice_zero_unarousable_is_grade_4_arousable_grade_3() -> None:
     assert grade_icans(consciousness="awakens_to_voice", ice_total=0).grade == 3
     assert grade_icans(consciousness="unarousable", ice_total=None).grade == 4
     assert grade_icans(consciousness="unarousable", ice_total=0).domain_grades["ICE"] == 4
-    with pytest.raises(ValueError, match="ICE score is required"):
+    with pytest.raises(InputError, match="ICE score is required"):
         grade_icans(consciousness="alert", ice_total=None)
 
 
@@ -231,11 +231,11 @@ def test_unit_conversion(analyte: str, value: float, unit: str, lln: float, expe
 
 def test_unknown_or_missing_unit_is_an_error() -> None:
     """Decisions §3: a missing or unknown unit is an error, never a guess."""
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(InputError, match="unknown unit"):
         unit_factor("neutrophils", "mg/dL")
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(InputError, match="unknown unit"):
         unit_factor("hemoglobin", "")
-    with pytest.raises(ValueError, match="unknown unit"):
+    with pytest.raises(InputError, match="unknown unit"):
         unit_factor("hemoglobin", "10^9/L")
 
 
@@ -246,7 +246,7 @@ def test_grams_per_litre_is_not_a_count_unit() -> None:
     result in 'g/L' is an error, not silently read as 10^9/L."""
     assert unit_factor("neutrophils", "G/L") == 1.0
     for analyte in ("neutrophils", "platelets", "lymphocytes", "wbc"):
-        with pytest.raises(ValueError, match="unknown unit"):
+        with pytest.raises(InputError, match="unknown unit"):
             unit_factor(analyte, "g/L")
     assert unit_factor("hemoglobin", "g/L") == 1.0
 

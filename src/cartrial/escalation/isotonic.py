@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cartrial.errors import InputError, Problem
+
 TIE_BREAK = 1e-10
 
 
@@ -22,9 +24,36 @@ def pava(values: Sequence[float], weights: Sequence[float]) -> np.ndarray:
 
     >>> pava([0.1, 0.3, 0.2], [1, 1, 1]).tolist()
     [0.1, 0.25, 0.25]
+
+    `values` and `weights` have one entry each per level; a value that is not finite, a weight that is not
+    a finite number > 0, or lengths that differ are an `InputError` naming the argument (D-19.79).
     """
+    try:
+        v = np.asarray(values, dtype=float)
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(Problem("not a sequence of numbers", field="values / weights")) from None
+    if v.ndim != 1 or w.shape != v.shape:
+        raise InputError(
+            Problem(
+                f"values and weights differ in length or shape ({v.shape} and {w.shape})",
+                field="weights",
+                allowed="one weight per value",
+            )
+        )
+    for name, array, positive in (("values", v, False), ("weights", w, True)):
+        bad = ~np.isfinite(array) | ((array <= 0) if positive else False)
+        if bad.any():
+            raise InputError(
+                Problem(
+                    "not a finite number" + (" > 0" if positive else ""),
+                    field=name,
+                    value=array[np.flatnonzero(bad)[0]],
+                    allowed="finite numbers" + (" > 0" if positive else ""),
+                )
+            )
     blocks: list[list[float]] = []  # [mean, weight, size]
-    for value, weight in zip(values, weights, strict=True):
+    for value, weight in zip(v.tolist(), w.tolist(), strict=True):
         blocks.append([float(value), float(weight), 1.0])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             m2, w2, s2 = blocks.pop()

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.allowed import Allowed, allowed, check_argument, check_fields, check_flag, enum_member
+from cartrial.errors import InputError, Problem
 from cartrial.grading.choices import MaskingClasses
 
 ASTCT_SOURCE = "Lee DW et al. ASTCT consensus grading, Biol Blood Marrow Transplant 2019;25:625-638"
@@ -30,6 +31,19 @@ FEVER_THRESHOLD_C = 38.0
 
 LOW_FLOW_MAX_L_MIN = 6.0
 """Nasal cannula at ≤ 6 L/min is low flow (grade 2), > 6 L/min high flow (grade 3) (CRS-5)."""
+
+TEMPERATURE_RANGE_C = (30.0, 45.0)
+"""Plausible body temperature; values outside are data errors (docs/science/decisions.md D-3.1)."""
+SBP_RANGE_MMHG = (20.0, 300.0)
+"""Plausible systolic blood pressure; values outside are data errors."""
+MAX_OXYGEN_L_MIN = 100.0
+"""Largest oxygen flow accepted (L/min)."""
+MAX_VASOPRESSORS = 10
+"""Largest number of vasopressors accepted for one assessment."""
+_TEMPERATURE = Allowed(low=TEMPERATURE_RANGE_C[0], high=TEMPERATURE_RANGE_C[1], unit="°C")
+_SBP = Allowed(low=SBP_RANGE_MMHG[0], high=SBP_RANGE_MMHG[1], unit="mmHg")
+_VASOPRESSORS = Allowed(low=0, high=MAX_VASOPRESSORS, integer=True)
+_OXYGEN_FLOW = Allowed(low=0, high=MAX_OXYGEN_L_MIN, unit="L/min", optional=True)
 
 
 class OxygenDevice(StrEnum):
@@ -152,8 +166,11 @@ def hypotension_from_sbp(systolic_bp_mmhg: float, options: CrsOptions | None = N
 
     >>> hypotension_from_sbp(84), hypotension_from_sbp(90)  # SBP < 90 mmHg (A4 default)
     (True, False)
+
+    An SBP that is not a number from 20 to 300 mmHg (NaN included) is an `InputError` (D-19.79).
     """
-    return systolic_bp_mmhg < (options or CrsOptions()).sbp_threshold_mmhg
+    check_argument("systolic_bp_mmhg", systolic_bp_mmhg, _SBP)
+    return bool(systolic_bp_mmhg < (options or CrsOptions()).sbp_threshold_mmhg)
 
 
 _HYPOTENSION_TEXT = {
@@ -229,6 +246,8 @@ def grade_crs(
     onset (CRS-2); `hypotension`; `vasopressors`: number of vasopressors other than vasopressin;
     `vasopressin`: vasopressin given; `oxygen`: delivery device; `oxygen_l_min`: flow in L/min (needed for
     nasal cannula); `death_due_to_crs`; `fever_other_cause`: fever attributed to another cause (CRS-1).
+    A temperature outside 30-45 °C or NaN, a vasopressor count that is not a whole number 0-10, a flow
+    outside 0-100 L/min and a flag that is not a boolean are an `InputError` naming the argument (D-19.79).
 
     Rules (ASTCT 2019 CRS table; docs/science/toxicity-grading.md §1.2-1.3): death due to CRS is grade 5
     (CRS-9);
@@ -245,9 +264,28 @@ def grade_crs(
     (3, 3)
     """
     opts = options or CrsOptions()
-    device = OxygenDevice(oxygen)
-    if device is OxygenDevice.NASAL_CANNULA and (oxygen_l_min is None or oxygen_l_min != oxygen_l_min):
-        raise ValueError("oxygen_l_min is required for oxygen by nasal cannula")
+    device = enum_member(OxygenDevice, oxygen, "oxygen")
+    check_argument("temperature_c", temperature_c, _TEMPERATURE)
+    check_argument("vasopressors", vasopressors, _VASOPRESSORS)
+    check_argument("oxygen_l_min", oxygen_l_min, _OXYGEN_FLOW)
+    hypotension, vasopressin, fever_masked, death_due_to_crs, fever_other_cause = (
+        check_flag(name, value)
+        for name, value in (
+            ("hypotension", hypotension),
+            ("vasopressin", vasopressin),
+            ("fever_masked", fever_masked),
+            ("death_due_to_crs", death_due_to_crs),
+            ("fever_other_cause", fever_other_cause),
+        )
+    )
+    if device is OxygenDevice.NASAL_CANNULA and oxygen_l_min is None:
+        raise InputError(
+            Problem(
+                "a flow is required for oxygen by nasal cannula (≤ 6 L/min is low flow)",
+                field="oxygen_l_min",
+                allowed=_OXYGEN_FLOW.text().removesuffix(" or none"),
+            )
+        )
     # hypotension grade (CRS-4, A3)
     if not hypotension:
         reason, hyp = HypotensionReason.NONE, 0

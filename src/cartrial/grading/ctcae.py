@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import choice_text
-from cartrial.errors import OptionError, Problem
+from cartrial.allowed import Allowed, check_argument, check_flag, choice_text, enum_member
+from cartrial.errors import InputError, OptionError, Problem
 from cartrial.protocol.analysis_spec import CTCAE_VERSIONS
 
 CTCAE_SOURCE_V5 = (
@@ -102,24 +102,26 @@ def unit_factor(analyte: Analyte | str, unit: str) -> float:
     """Multiplier from `unit` to the canonical unit of `analyte` (10^9/L for counts, g/L for haemoglobin).
 
     1 ×10^9/L = 1000/µL = 1000/mm³; 1 g/dL = 10 g/L; haemoglobin mmol/L × 16.11 = g/L. A missing or
-    unknown unit raises ValueError (never guessed). Source: docs/science/toxicity-grading.md §4 (units).
+    unknown unit is an `InputError` naming `unit` (never guessed). Source: docs/science/toxicity-grading.md
+    §4 (units).
 
     >>> unit_factor("neutrophils", "cells/µL"), unit_factor("hemoglobin", "g/dL")  # to 10^9/L, g/L
     (0.001, 10.0)
     """
-    table = _HEMOGLOBIN_UNITS if Analyte(analyte) is Analyte.HEMOGLOBIN else _COUNT_UNITS
+    kind = enum_member(Analyte, analyte, "analyte")
+    table = _HEMOGLOBIN_UNITS if kind is Analyte.HEMOGLOBIN else _COUNT_UNITS
+    allowed = choice_text(allowed_units(kind))
+    if not isinstance(unit, str):
+        raise InputError(Problem("not a unit", field="unit", value=unit, allowed=allowed))
     key = _unit_key(unit)
+    message = f"unknown unit for {kind.value}"
     if key == "g/l" and table is _COUNT_UNITS and not unit.strip().startswith("G"):
         # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin unit:
         # accepting it for a count would be a guess.
-        raise ValueError(
-            f"unknown unit for {Analyte(analyte).value} (g/L is a mass concentration; counts use "
-            f"10^9/L or G/L); allowed: {choice_text(allowed_units(analyte))}"
-        )
-    if key not in table:
-        allowed = choice_text(allowed_units(analyte))
-        raise ValueError(f"unknown unit for {Analyte(analyte).value}; allowed: {allowed}")
-    return table[key]
+        message += " (g/L is a mass concentration; counts use 10^9/L or G/L)"
+    elif key in table:
+        return table[key]
+    raise InputError(Problem(message, field="unit", value=unit, allowed=allowed))
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,11 @@ def _rule_text(
     return text
 
 
+_LAB_VALUE = Allowed(low=0, label="a finite number ≥ 0 in the unit given")
+_LLN_TEXT = "a finite number > 0 in the unit given"
+_LLN = Allowed(low=0, low_exclusive=True, optional=True, label=f"{_LLN_TEXT}, or none (no LLN)")
+
+
 def grade_lab(
     analyte: Analyte | str,
     value: float,
@@ -274,16 +281,31 @@ def grade_lab(
     capped at 3, and a haemoglobin below the LLN is grade 4 only when life-threatening consequences are
     recorded (docs/science/toxicity-grading.md §4 [U], awaiting confirmation). Ignored for other analytes.
 
+    A value that is negative, infinite or NaN, and an LLN that is not a positive number (NaN is no LLN),
+    are an `InputError` naming the argument, never a grade (D-19.79).
+
     >>> grade_lab("neutrophils", 0.4, "10^9/L", 1.8).grade  # ANC < 0.5 x10^9/L: grade 4
     4
     """
-    kind = Analyte(analyte)
+    kind = enum_member(Analyte, analyte, "analyte")
     criteria = _criteria(kind, ctcae_version)
     factor = unit_factor(kind, unit)
+    check_argument("value", value, _LAB_VALUE)
+    if lln is not None and isinstance(lln, float) and lln != lln:
+        lln = None  # a NaN LLN (a gap in a column) is no LLN
+    check_argument("lln", lln, _LLN)
+    lln_required = check_flag("lln_required_for_higher_grades", lln_required_for_higher_grades)
+    life_threatening_anemia = check_flag("life_threatening_anemia", life_threatening_anemia)
     x = float(value) * factor
-    lln_c = None if lln is None or lln != lln else float(lln) * factor
+    lln_c = None if lln is None else float(lln) * factor
     if criteria.grade1_below_lln and lln_c is None:
-        raise ValueError(f"the LLN is required to grade {kind.value} by CTCAE v{ctcae_version}")
+        raise InputError(
+            Problem(
+                f"the LLN is required to grade {kind.value} by CTCAE v{ctcae_version}",
+                field="lln",
+                allowed=_LLN_TEXT,
+            )
+        )
     # thresholds the criteria state in the reported unit (anaemia in mmol/L) are compared in that unit: the
     # value and the bound are converted by the same factor, so a value on the bound stays on it
     unit_bounds, stated_unit = criteria.bounds_for(_unit_key(unit))
@@ -297,7 +319,7 @@ def grade_lab(
         assert grade1_bound is not None
         if x < grade1_bound:
             grade = 1
-    if lln_required_for_higher_grades and criteria.grade1_below_lln and lln_c is not None and x >= lln_c:
+    if lln_required and criteria.grade1_below_lln and lln_c is not None and x >= lln_c:
         grade = 0
     if kind is Analyte.HEMOGLOBIN and life_threatening_anemia and grade >= 1:
         grade = 4
@@ -305,15 +327,13 @@ def grade_lab(
     text_unit, text_bounds = (unit.strip(), unit_bounds) if stated_unit else (canonical, None)
     return LabGrade(
         grade=grade,
-        rule=_rule_text(
-            grade, criteria, text_unit, ctcae_version, lln_required_for_higher_grades, text_bounds
-        ),
+        rule=_rule_text(grade, criteria, text_unit, ctcae_version, lln_required, text_bounds),
         term=criteria.term,
         value_canonical=x,
         lln_canonical=lln_c,
         canonical_unit=canonical,
         ctcae_version=ctcae_version,
-        lln_required_for_higher_grades=lln_required_for_higher_grades,
+        lln_required_for_higher_grades=lln_required,
         scale=f"CTCAE v{ctcae_version}",
         source=CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6,
     )

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from cartrial.allowed import allowed, check_fields, enum_member
-from cartrial.errors import OptionError, Problem
+from cartrial.allowed import Allowed, allowed, check_argument, check_fields, enum_member
+from cartrial.errors import InputError, OptionError, Problem
 from cartrial.grading.choices import UnsampledDays
 
 ICAHT_SOURCE = (
@@ -191,6 +192,40 @@ def _longest(
     return best, best_episode
 
 
+def _series(
+    days: Sequence[int], counts: Sequence[float], name: str, censor_day: int | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(days, counts) of one subject sorted by day; an `InputError` naming the argument for series of
+    different lengths, a count that is not a finite number ≥ 0, a day or censoring day that is not a whole
+    number (D-19.79)."""
+    try:
+        d = np.asarray(days, dtype=float)
+        values = np.asarray(counts, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(
+            Problem("not a sequence of numbers", field=f"days / {name}", allowed="numbers")
+        ) from None
+    if d.ndim != 1 or values.ndim != 1 or len(d) != len(values):
+        raise InputError(
+            Problem(
+                f"days and {name} differ in length or shape ({d.shape} and {values.shape})",
+                field=name,
+                allowed="one count per day",
+            )
+        )
+    bad_days = ~np.isfinite(d) | (d != np.round(d))
+    if bad_days.any():
+        value = d[np.flatnonzero(bad_days)[0]]
+        raise InputError(Problem("not a whole number", field="days", value=value, allowed="whole days"))
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        value = values[np.flatnonzero(bad)[0]]
+        raise InputError(Problem("not a finite number ≥ 0", field=name, value=value, allowed="a count ≥ 0"))
+    check_argument("censor_day", censor_day, Allowed(integer=True, optional=True))
+    order = np.argsort(d, kind="stable")
+    return d[order].astype(np.int64), values[order]
+
+
 def grade_icaht(
     days: Sequence[int],
     anc_per_ul: Sequence[float],
@@ -212,14 +247,7 @@ def grade_icaht(
     1
     """
     opts = options or IcahtOptions()
-    if len(days) != len(anc_per_ul):
-        raise ValueError("days and anc_per_ul must have the same length")
-    order = np.argsort(np.asarray(days, dtype=float), kind="stable")
-    d = np.asarray(days, dtype=float)[order]
-    a = np.asarray(anc_per_ul, dtype=float)[order]
-    if np.any(a < 0) or np.any(~np.isfinite(a)) or np.any(d != np.round(d)):
-        raise ValueError("ANC values must be finite and ≥ 0 and days whole numbers")
-    d = d.astype(int)
+    d, a = _series(days, anc_per_ul, "anc_per_ul", censor_day)
     if censor_day is not None:  # new therapy: counts from that day on are not attributed to this product
         keep = d < censor_day
         d, a = d[keep], a[keep]
@@ -388,14 +416,7 @@ def grade_t_icaht(
     2
     """
     opts = options or IcahtOptions()
-    if len(days) != len(platelets_10e9_l):
-        raise ValueError("days and platelets_10e9_l must have the same length")
-    order = np.argsort(np.asarray(days, dtype=float), kind="stable")
-    d = np.asarray(days, dtype=float)[order]
-    v = np.asarray(platelets_10e9_l, dtype=float)[order]
-    if np.any(v < 0) or np.any(~np.isfinite(v)) or np.any(d != np.round(d)):
-        raise ValueError("platelet counts must be finite and ≥ 0 and days whole numbers")
-    d = d.astype(int)
+    d, v = _series(days, platelets_10e9_l, "platelets_10e9_l", censor_day)
     if censor_day is not None:  # censored at new therapy (EHA/EBMT 2023, T-ICAHT table)
         keep = d < censor_day
         d, v = d[keep], v[keep]

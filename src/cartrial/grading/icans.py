@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cartrial.allowed import Allowed, check_argument, check_flag, enum_member
+from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import ASTCT_SOURCE
 
 ICE_SOURCE = f"{ASTCT_SOURCE}, ICE score (PMC8153820 Table 2; PMC9327779 Table 2)"
@@ -32,6 +34,8 @@ ICE_ITEM_MAXIMA: dict[str, int] = {
 }
 """Maximum points of each ICE item: orientation to year, month, city, hospital (4); naming three objects
 (3); following a simple command (1); writing a standard sentence (1); counting back from 100 by ten (1)."""
+ICE_TOTAL = Allowed(low=0, high=sum(ICE_ITEM_MAXIMA.values()), integer=True, optional=True)
+"""An ICE score: a whole number 0-10, or None when not assessable (an unarousable patient)."""
 
 
 class Consciousness(StrEnum):
@@ -84,7 +88,8 @@ DOMAINS = ("ICE", "consciousness", "seizure", "motor", "cerebral_edema")
 
 
 def ice_score(orientation: int, naming: int, command: int, writing: int, attention: int) -> int:
-    """ICE score (0-10) as the sum of its five items; each item must be within 0..its maximum.
+    """ICE score (0-10) as the sum of its five items; each item is a whole number within 0..its maximum
+    (anything else, NaN, 2.5 or True included, is an `InputError` naming the item; D-19.79).
 
     Source: ASTCT 2019 ICE score (PMC8153820 Table 2).
 
@@ -99,8 +104,7 @@ def ice_score(orientation: int, naming: int, command: int, writing: int, attenti
         "attention": attention,
     }
     for name, value in items.items():
-        if not 0 <= value <= ICE_ITEM_MAXIMA[name] or value != int(value):
-            raise ValueError(f"ICE {name} must be a whole number 0-{ICE_ITEM_MAXIMA[name]}")
+        check_argument(name, value, Allowed(low=0, high=ICE_ITEM_MAXIMA[name], integer=True))
     return int(sum(items.values()))
 
 
@@ -110,7 +114,13 @@ def ice_domain_grade(ice: int | None, unarousable: bool) -> int:
     if unarousable and (ice is None or ice == 0):
         return 4
     if ice is None:
-        raise ValueError("an ICE score is required unless the patient is unarousable")
+        raise InputError(
+            Problem(
+                "an ICE score is required unless the patient is unarousable",
+                field="ice_total",
+                allowed=ICE_TOTAL.text().removesuffix(" or none"),
+            )
+        )
     if ice >= 10:
         return 0
     if ice >= 7:
@@ -170,14 +180,20 @@ def grade_icans(
     sedating medication, so that domain does not count (ICANS-5); nor does an ICE of 0 (or not assessable)
     that is due only to that unarousability (the ICE grade 4 is "because the patient is unarousable"; ICANS
     grades only findings not attributable to another cause). Source: PMC9327779 Table 2.
+    An `ice_total` that is not a whole number 0-10 (NaN, 5.5) and a domain value not of its scale are an
+    `InputError` naming the argument (D-19.79).
 
     >>> grade_icans(consciousness="awakens_spontaneously", ice_total=6).grade  # ICE 3-6: grade 2
     2
     """
-    level = Consciousness(consciousness)
+    level = enum_member(Consciousness, consciousness, "consciousness")
+    seizure = enum_member(Seizure, seizure, "seizure")
+    motor = enum_member(MotorFinding, motor, "motor")
+    cerebral_edema = enum_member(CerebralEdema, cerebral_edema, "cerebral_edema")
+    consciousness_other_cause = check_flag("consciousness_other_cause", consciousness_other_cause)
     unarousable = level is Consciousness.UNAROUSABLE
-    if ice_total is not None and not 0 <= ice_total <= 10:
-        raise ValueError("ICE total must be 0-10")
+    check_argument("ice_total", ice_total, ICE_TOTAL)
+    ice_total = None if ice_total is None else int(ice_total)
     sedated = unarousable and consciousness_other_cause and (ice_total is None or ice_total == 0)
     grades = {
         "ICE": 0 if sedated else ice_domain_grade(ice_total, unarousable),

@@ -29,7 +29,17 @@ from cartrial.columns import (
     parse_text,
     text_frame,
 )
-from cartrial.grading.crs import OXYGEN_CODES, OXYGEN_DEVICES, OxygenDevice, celsius_from_fahrenheit
+from cartrial.errors import InputError
+from cartrial.grading.crs import (
+    MAX_OXYGEN_L_MIN,
+    MAX_VASOPRESSORS,
+    OXYGEN_CODES,
+    OXYGEN_DEVICES,
+    SBP_RANGE_MMHG,
+    TEMPERATURE_RANGE_C,
+    OxygenDevice,
+    celsius_from_fahrenheit,
+)
 from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
@@ -40,10 +50,6 @@ from cartrial.grading.icans import (
     Consciousness,
 )
 
-TEMPERATURE_RANGE_C = (30.0, 45.0)
-"""Plausible body temperature; values outside are data errors (docs/science/decisions.md D-3.1)."""
-MAX_OXYGEN_L_MIN = 100.0
-MAX_VASOPRESSORS = 10
 MAX_LAB_CANONICAL = 1e6
 """Largest haematology value or LLN accepted, in the canonical unit (10^9/L for counts, g/L for
 haemoglobin): a million times the top of any human range, far above a unit slip (which is a warning, see
@@ -190,7 +196,13 @@ def parse_crs_frame(
         hypotension = np.zeros(n, dtype=bool)
     if "systolic_bp_mmhg" in frame.columns:
         sbp = parse_float(
-            frame, "systolic_bp_mmhg", problems, required=False, minimum=20, maximum=300, unit="mmHg"
+            frame,
+            "systolic_bp_mmhg",
+            problems,
+            required=False,
+            minimum=SBP_RANGE_MMHG[0],
+            maximum=SBP_RANGE_MMHG[1],
+            unit="mmHg",
         )
         derive = hyp_blank & ~np.isnan(sbp)
         hypotension = np.where(derive, sbp < sbp_threshold_mmhg, hypotension)
@@ -482,7 +494,7 @@ def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
         return np.nan, "unit is required", allowed
     try:
         return unit_factor(analyte, unit), None, allowed
-    except ValueError:
+    except InputError:
         return np.nan, f"unknown unit for {analyte}", allowed
 
 

@@ -39,6 +39,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.templates import LLOQ, MAX_CONCENTRATION, MIN_LLOQ
 from cartrial.protocol.nca_options import (
     BLQ_PRESETS,
     PKNCA_SOURCE,
@@ -825,6 +826,17 @@ def nca(
             problems.append(
                 Problem("time is missing", row=int(i) + FIRST_DATA_ROW, field=time, allowed="a number")
             )
+    for parsed, column, what in ((times, time, "time"), (concs, conc, "concentration")):
+        for i in np.flatnonzero(np.isinf(parsed))[:50]:
+            problems.append(
+                Problem(
+                    f"{what} is not a finite number",
+                    row=int(i) + FIRST_DATA_ROW,
+                    field=column,
+                    value=data[column].iat[i],
+                    allowed="a finite number",
+                )
+            )
     for i in np.flatnonzero(concs < 0)[:50]:
         problems.append(
             Problem(
@@ -838,10 +850,19 @@ def nca(
     lloq_values: FloatArray | None = None
     if lloq_column:
         lloq_values = _numeric_column(data, lloq_column, "LLOQ", problems)
+        with np.errstate(invalid="ignore"):
+            inside = (lloq_values >= MIN_LLOQ) & (lloq_values <= MAX_CONCENTRATION)
+            outside = ~np.isnan(lloq_values) & ~inside
+        for i in np.flatnonzero(outside)[:50]:
+            problem = LLOQ.problem(lloq_column, float(lloq_values[i]))
+            assert problem is not None
+            problems.append(replace(problem, row=int(i) + FIRST_DATA_ROW, value=data[lloq_column].iat[i]))
     elif lloq is not None:
-        if not (math.isfinite(lloq) and lloq > 0):
-            problems.append(Problem("LLOQ must be a positive number", field="lloq", value=lloq))
-        lloq_values = np.full(len(data), float(lloq))
+        problem = LLOQ.problem("lloq", lloq)
+        if problem is not None:
+            problems.append(problem)
+        else:
+            lloq_values = np.full(len(data), float(lloq))
     frame = pd.DataFrame({f"_k{i}": data[k].to_numpy() for i, k in enumerate(keys)})
     frame["_t"] = times
     frame["_row"] = np.arange(len(data))

@@ -23,6 +23,7 @@ from typing import Any
 
 from scipy import stats
 
+from cartrial.allowed import Allowed, check_argument
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.protocol.attacks import MergeAnchor, group_onsets
@@ -203,17 +204,19 @@ class RateEstimate:
 def poisson_rate(events: int, patient_years: float, confidence: float = 0.95) -> RateEstimate:
     """Rate = events / patient-years with the exact (Garwood 1936) interval:
     lower = chi2.ppf(a/2, 2k) / (2T) (0 when k = 0), upper = chi2.ppf(1 - a/2, 2k + 2) / (2T).
-    With zero exposure the rate is not estimable (None).
+    With zero exposure the rate is not estimable (None). A count that is not a whole number ≥ 0 and an
+    exposure that is negative, infinite or NaN are an `InputError` naming the argument (D-19.79).
 
     >>> r = poisson_rate(2, 1.0)
     >>> round(r.ci_low, 4), round(r.ci_high, 4)
     (0.2422, 7.2247)
     """
-    if events < 0:
-        raise InputError(Problem("event count must be >= 0", field="events", value=events))
+    check_argument("events", events, Allowed(low=0, integer=True, label="a whole number ≥ 0"))
+    check_argument("patient_years", patient_years, Allowed(low=0, unit="patient-years"))
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
-    if patient_years <= 0:
+    events = int(events)
+    if patient_years == 0:
         return RateEstimate(events, patient_years, None, None, None, confidence)
     alpha = 1.0 - confidence
     low = 0.0 if events == 0 else float(stats.chi2.ppf(alpha / 2, 2 * events)) / 2.0

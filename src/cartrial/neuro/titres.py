@@ -93,27 +93,44 @@ def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tu
     return low, float(series[titre.index])
 
 
-def titre_steps(before: Titre, after: Titre) -> int:
-    """Change in dilution steps (negative = fall); one step = a factor sqrt(10) (0.5 log10).
+def _titre(value: Titre | str, field: str) -> Titre:
+    """A `Titre` argument: a `Titre`, or its text on the default series (`parse_titre_step`); anything else
+    (an int, whose `denominator` is 1, or None) is an `InputError` naming `field` (D-19.79)."""
+    if isinstance(value, Titre):
+        return value
+    if isinstance(value, str):
+        return parse_titre_step(value)
+    raise InputError(
+        Problem(
+            f"not a titre: a {type(value).__name__}", field=field, allowed=f"a Titre or its text: {ALLOWED}"
+        )
+    )
+
+
+def titre_steps(before: Titre | str, after: Titre | str) -> int:
+    """Change in dilution steps (negative = fall); one step = a factor sqrt(10) (0.5 log10). Each titre is a
+    `Titre` or its text (``"1:320"``).
 
     >>> titre_steps(parse_titre_step("1:1000"), parse_titre_step("1:100"))
     -2
     """
-    return after.index - before.index
+    return _titre(after, "after").index - _titre(before, "before").index
 
 
-def fold_change(before: Titre, after: Titre) -> float | None:
-    """after / before on the dilution scale; None when either is negative (not on the ratio scale).
+def fold_change(before: Titre | str, after: Titre | str) -> float | None:
+    """after / before on the dilution scale; None when either is negative (not on the ratio scale). Each
+    titre is a `Titre` or its text.
 
-    >>> fold_change(parse_titre_step("1:1000"), parse_titre_step("1:100"))
+    >>> fold_change(parse_titre_step("1:1000"), "1:100")
     0.1
     """
+    before, after = _titre(before, "before"), _titre(after, "after")
     if before.denominator is None or after.denominator is None:
         return None
     return after.denominator / before.denominator
 
 
-def titre_fell(before: Titre, after: Titre, *, min_steps: int = 1) -> bool:
+def titre_fell(before: Titre | str, after: Titre | str, *, min_steps: int = 1) -> bool:
     """Whether the titre fell by at least `min_steps` dilution steps (a fall to negative counts).
 
     Default **1 step** [P: the CT103A publication does not define "fell"; one step is the smallest change

@@ -17,7 +17,22 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
+from cartrial.allowed import Allowed, check_argument
+from cartrial.errors import InputError, Problem
+
 WindowInclusive = Literal["both", "start", "end", "neither"]
+
+
+_MONTHS = Allowed(integer=True, label="a whole number of calendar months")
+_MONTHS_BACK = Allowed(low=0, integer=True, label="a whole number of calendar months ≥ 0")
+
+
+def _check_date(field: str, value: object) -> None:
+    """A date argument is a `datetime.date` (text, a number or None is refused, naming `field`)."""
+    if not isinstance(value, date):
+        raise InputError(
+            Problem(f"not a date: a {type(value).__name__}", field=field, allowed="a datetime.date")
+        )
 
 
 def add_months(d: date, months: int) -> date:
@@ -32,12 +47,20 @@ def add_months(d: date, months: int) -> date:
     >>> add_months(date(2024, 3, 31), -1)
     datetime.date(2024, 2, 29)
     """
-    if isinstance(months, bool) or not isinstance(months, int):
-        raise TypeError(f"months must be an integer number of calendar months, got {months!r}")
+    _check_date("d", d)
+    check_argument("months", months, _MONTHS)
+    months = int(months)
     index = d.year * 12 + (d.month - 1) + months
     year, month0 = divmod(index, 12)
     if not 1 <= year <= 9999:
-        raise ValueError(f"{d.isoformat()} moved by {months} months leaves the supported calendar")
+        raise InputError(
+            Problem(
+                f"{d.isoformat()} moved by {months} months leaves the calendar",
+                field="months",
+                value=months,
+                allowed="a move that stays within the years 1 to 9999",
+            )
+        )
     last_day = calendar.monthrange(year, month0 + 1)[1]
     return date(year, month0 + 1, min(d.day, last_day))
 
@@ -51,9 +74,8 @@ def months_before(d: date, months: int) -> date:
     >>> months_before(date(2024, 2, 29), 12)
     datetime.date(2023, 2, 28)
     """
-    if isinstance(months, bool) or not isinstance(months, int) or months < 0:
-        raise ValueError(f"months must be a non-negative integer, got {months!r}")
-    return add_months(d, -months)
+    check_argument("months", months, _MONTHS_BACK)
+    return add_months(d, -int(months))
 
 
 def window_start(end: date, months: int) -> date:
@@ -67,8 +89,15 @@ def _inclusive(inclusive: WindowInclusive | bool) -> WindowInclusive:
         return "both"
     if inclusive is False:
         return "neither"
-    if inclusive not in ("both", "start", "end", "neither"):
-        raise ValueError(f"inclusive must be one of both, start, end, neither (or a bool); got {inclusive!r}")
+    if not isinstance(inclusive, str) or inclusive not in ("both", "start", "end", "neither"):
+        raise InputError(
+            Problem(
+                "not an allowed value",
+                field="inclusive",
+                value=inclusive,
+                allowed="both | start | end | neither",
+            )
+        )
     return inclusive
 
 
@@ -123,8 +152,14 @@ def completed_years(born: date, on: date) -> int:
     >>> completed_years(date(2000, 2, 29), on=date(2018, 2, 28))
     18
     """
+    _check_date("born", born)
+    _check_date("on", on)
     if on < born:
-        raise ValueError(f"date {on.isoformat()} is before the date of birth {born.isoformat()}")
+        raise InputError(
+            Problem(
+                "before the date of birth", field="on", value=on, allowed=f"on or after {born.isoformat()}"
+            )
+        )
     years = on.year - born.year
     if add_months(born, 12 * years) > on:
         years -= 1

@@ -32,7 +32,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cartrial.errors import Problem
+from cartrial.errors import InputError, Problem
 from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
@@ -436,7 +436,7 @@ def _canonical_factor(analyte: str, unit: str) -> tuple[float, str] | None:
         return None
     try:
         return unit_factor(analyte, unit), CANONICAL_UNIT[Analyte(analyte)]
-    except ValueError:
+    except InputError:
         return None
 
 

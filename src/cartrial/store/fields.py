@@ -38,7 +38,7 @@ from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import Problem
-from cartrial.grading.crs import OXYGEN_DEVICES
+from cartrial.grading.crs import OXYGEN_DEVICES, SBP_RANGE_MMHG
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
     EDEMA_TYPES,
@@ -300,7 +300,9 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
             maximum=TEMPERATURE_RANGE_C[1] * 9 / 5 + 32,
             source=_GRADING,
         ),
-        "systolic_bp_mmhg": Domain(unit="mmHg", minimum=20, maximum=300, source=_GRADING),
+        "systolic_bp_mmhg": Domain(
+            unit="mmHg", minimum=SBP_RANGE_MMHG[0], maximum=SBP_RANGE_MMHG[1], source=_GRADING
+        ),
         "vasopressors": Domain(minimum=0, maximum=MAX_VASOPRESSORS, source=_GRADING),
         "oxygen": Domain(choices=tuple(d.value for d in OXYGEN_DEVICES), source=_GRADING),
         "oxygen_l_min": Domain(unit="L/min", minimum=0, maximum=MAX_OXYGEN_L_MIN, source=_GRADING),
