@@ -1125,13 +1125,16 @@ def study_form_names(handle: StudyUser) -> tuple[str, ...]:
     collects its assessment, or the form holds rows, study-wide), so the forms offered are the forms
     analysed (D-19.70). A form left out still takes a write, as `cartrial import` takes its file."""
     from cartrial.analysis.outcomes import collected_forms
+    from cartrial.store import reads
     from cartrial.store.fields import study_protocol as stored
     from cartrial.store.importing.forms import FORMS
 
     with handle.service.read() as connection:
         protocol = stored(connection)
-    counts = handle.table_counts()
-    return collected_forms(protocol, {f.name for f in FORMS if counts.get(f.table, 0)})
+        planned = collected_forms(protocol)
+        left_out = [f for f in FORMS if f.name not in planned]  # none for the reference protocol: no read
+        filled = reads.tables_with_rows(connection, [f.table for f in left_out])
+    return collected_forms(protocol, {f.name for f in left_out if f.table in filled})
 
 
 def export_forms(handle: StudyUser) -> list[FormSpec]:
