@@ -85,8 +85,17 @@ def test_simulate_import_analyse_report_export(tmp_path: Path):
         "Relapse-free",
         "efficacy:edss_change",
         "(by maximum grade) and relapses",
+        "relapse_follow_up_end",  # D-19.71/72: the report says only what is analysed
+        "rate_ci",
+        "efficacy_evaluable",
+        "Efficacy endpoints",
+        "aqp4_igg_status",
+        "relapse_history",
+        "adverse events and relapses",
     ):
         assert word not in html, word
+    assert "relapse" not in (report / "figures" / "swimmer.svg").read_text(encoding="utf-8")
+    assert "- rates:" not in (analysis / "README.md").read_text(encoding="utf-8")
     cdisc = tmp_path / "cdisc"
     ok("export", "cdisc", "--url", url, "--cutoff", cutoff, "--out", cdisc, "--format", "json")
     ok("export", "cdisc", "--check", cdisc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario
@@ -62,13 +63,37 @@ def test_collected_outcomes_follow_the_protocol():
     nmosd = load_protocol("examples/ct103a-nmosd/protocol.yaml")
     gmg = load_protocol("tests/data/indication-gmg/protocol.yaml")
     assert "timed_25_foot_walk" in nmosd.collected_assessments
-    assert collected_outcomes(nmosd, {}) == {"edss", "relapses", "aqp4_igg", "osis"}
+    assert collected_outcomes(nmosd, {}) == {
+        "edss",
+        "relapses",
+        "aqp4_igg",
+        "osis",
+        "visual_acuity",
+        "timed_walk",
+    }
     assert collected_outcomes(gmg, {"relapses": pd.DataFrame(), "subjects": pd.DataFrame()}) == frozenset()
     with_rows = {
         "relapses": pd.DataFrame({"subject_id": ["X"]}),
         "subjects": pd.DataFrame({"aqp4_igg_status": [""]}),
     }
     assert collected_outcomes(gmg, with_rows) == {"relapses"}  # data are never dropped silently
+
+
+def test_collected_forms_follow_collected_outcomes():
+    """D-19.70: the forms a study is offered are every form less those of outcomes it does not collect."""
+    from cartrial.analysis.outcomes import FORM_OUTCOME, collected_forms, collected_outcomes
+    from cartrial.store.importing import FORMS
+
+    every = tuple(f.name for f in FORMS)
+    nmosd = load_protocol("examples/ct103a-nmosd/protocol.yaml")
+    gmg = load_protocol("tests/data/indication-gmg/protocol.yaml")
+    assert collected_forms(nmosd) == every and collected_forms(None) == every
+    assert set(FORM_OUTCOME) == {"edss", "visual_acuity", "osis", "timed_walk", "relapses"}
+    assert collected_forms(gmg) == tuple(n for n in every if n not in FORM_OUTCOME)
+    for form, outcome in FORM_OUTCOME.items():  # a form holding rows is offered, as its outcome is analysed
+        offered = collected_forms(gmg, {form})
+        assert form in offered and set(offered) - {form} == set(collected_forms(gmg))
+        assert outcome in collected_outcomes(gmg, {form: pd.DataFrame({"subject_id": ["X"]})})
 
 
 def test_simulated_study_has_only_the_protocol_forms():

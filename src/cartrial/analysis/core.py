@@ -18,7 +18,7 @@ from cartrial.analysis.findings import data_status_finding, efficacy_findings, p
 from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
-from cartrial.analysis.outcomes import DATASET_OUTCOME, POPULATION_OUTCOME, collected_outcomes
+from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
 from cartrial.analysis.populations import ENROLLED, derive_populations
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
@@ -195,6 +195,11 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "treatment_emergent": sources["treatment_emergent_start"]["source"],
         "nca_intervals": sources["nca_intervals_days"]["source"],
     }
+    for name, outcome in OPTION_OUTCOME.items():  # D-19.71: options of an outcome the study does not collect
+        if outcome not in outcomes:
+            options.pop(name)
+    if not any(name.startswith("efficacy:") for name in populations):  # no efficacy population to rule
+        options.pop("efficacy_evaluable")
     option_source = {name: fixed.get(name) or sources[name]["source"] for name in options}
     return Analysis(
         meta,

@@ -332,7 +332,7 @@ def demographics_datasets(
 ) -> dict[str, Dataset]:
     """`demographics_by_subject` and `demographics` (see the module docstring); the disease
     characteristics of an outcome the study does not collect (`outcomes`, D-19.61) are left out."""
-    from cartrial.analysis.outcomes import CHARACTERISTIC_OUTCOME
+    from cartrial.analysis.outcomes import CHARACTERISTIC_OUTCOME, DATASET_OUTCOME
     from cartrial.neuro.derive import relapse_options_from_protocol
 
     per_subject = demographics_by_subject(tables, populations, datasets)
@@ -351,6 +351,11 @@ def demographics_datasets(
         and (table.loc[table["characteristic"] == s.label, "statistic"] == "not captured").all()
     ]
     notes = tuple(f"not captured in the store: {label}" for label in not_captured)
+    sources = [
+        d
+        for d in ("relapses_by_subject", "edss_change")
+        if outcomes is None or DATASET_OUTCOME[d] in outcomes
+    ]
     describe: Callable[[str], str] = lambda c: next((s.source for s in specs if s.column == c), "")  # noqa: E731
     return {
         "demographics_by_subject": Dataset(
@@ -359,7 +364,7 @@ def demographics_datasets(
             per_subject,
             SAFETY,
             "cartrial.analysis.demographics.demographics_by_subject",
-            ("subjects", "infusions", "relapses_by_subject", "edss_change"),
+            ("subjects", "infusions", *sources),
             columns={c: describe(c) for c in per_subject.columns if describe(c)},
             notes=notes,
         ),

@@ -1,13 +1,14 @@
 """Which indication-specific outcomes a study has (D-19.61): the disease outcomes the engines derive
-(EDSS, relapses, AQP4-IgG titre, OSIS) belong to the NMOSD reference protocol; another indication's
-protocol (myasthenia gravis, lupus) collects none of them. An outcome is *collected* when the protocol's
-schedule lists its assessment or its form holds rows (data are never left out silently); an outcome that
-is not collected gets no finding, no report section and no CDISC records — never "12 of 12 relapse-free"
-read from a form the study does not have."""
+(EDSS, relapses, AQP4-IgG titre, OSIS, visual acuity, timed walk) belong to the NMOSD reference protocol;
+another indication's protocol (myasthenia gravis, lupus) collects none of them. An outcome is *collected*
+when the protocol's schedule lists its assessment or its form holds rows (data are never left out
+silently); an outcome that is not collected gets no finding, no report section and no CDISC records — never
+"12 of 12 relapse-free" read from a form the study does not have — and its form is not offered for entry
+(`collected_forms`, D-19.70)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,8 @@ OUTCOMES: dict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = {
         (("pd_samples", "aqp4_igg_titre"), ("subjects", "aqp4_igg_status"), ("subjects", "aqp4_igg_titre")),
     ),
     "osis": ("osis", (("osis", None),)),
+    "visual_acuity": ("visual_acuity", (("visual_acuity", None),)),
+    "timed_walk": ("timed_25_foot_walk", (("timed_walk", None),)),
 }
 
 #: analysis population → the outcome whose evaluable set it is
@@ -48,6 +51,24 @@ DATASET_OUTCOME: dict[str, str] = {
 }
 
 
+#: analysis option → the outcome whose datasets it governs (not an option of a study without that outcome)
+OPTION_OUTCOME: dict[str, str] = {"relapse_follow_up_end": "relapses", "rate_ci": "relapses"}
+
+#: record column shown in the report's listings → the outcome it belongs to
+COLUMN_OUTCOME: dict[tuple[str, str], str] = {
+    **{(t, c): name for name, (_a, sources) in OUTCOMES.items() for t, c in sources if c is not None},
+    ("subjects", "relapse_history"): "relapses",
+}
+
+#: form (import template) → the outcome whose data the whole form holds (a form of every study is not here)
+FORM_OUTCOME: dict[str, str] = {
+    template: name
+    for name, (_assessment, sources) in OUTCOMES.items()
+    for template, column in sources
+    if column is None
+}
+
+
 def _has_rows(table: pd.DataFrame | None, column: str | None) -> bool:
     if table is None or table.empty:
         return False
@@ -60,20 +81,40 @@ def _has_rows(table: pd.DataFrame | None, column: str | None) -> bool:
 
 def collected_outcomes(protocol: Any, tables: Mapping[str, pd.DataFrame]) -> frozenset[str]:
     """The indication-specific outcomes of `protocol` (schedule) or present in `tables` (form rows)."""
+    return _collected(protocol, lambda template, column: _has_rows(tables.get(template), column))
+
+
+def _collected(protocol: Any, has_rows: Callable[[str, str | None], bool]) -> frozenset[str]:
     planned = getattr(protocol, "collected_assessments", None)
-    if planned is None:  # a protocol-like object without a schedule: every outcome, as before
+    if planned is None:  # no protocol, or one without a schedule: every outcome, as before
         planned = frozenset(a for a, _s in OUTCOMES.values())
     return frozenset(
         name
         for name, (assessment, sources) in OUTCOMES.items()
-        if assessment in planned or any(_has_rows(tables.get(t), c) for t, c in sources)
+        if assessment in planned or any(has_rows(t, c) for t, c in sources)
+    )
+
+
+def collected_forms(protocol: Any, forms_with_rows: Collection[str] = ()) -> tuple[str, ...]:
+    """The import forms (template names, in the import's order) of a study: every form, less the form of
+    an outcome the study does not collect (`collected_outcomes`: the protocol collects its assessment, or
+    the form holds rows — `forms_with_rows`). The web app offers these forms for entry (D-19.70)."""
+    from cartrial.store.importing import FORMS
+
+    outcomes = _collected(protocol, lambda template, column: column is None and template in forms_with_rows)
+    return tuple(
+        f.name for f in FORMS if FORM_OUTCOME.get(f.name, "") in outcomes or f.name not in FORM_OUTCOME
     )
 
 
 __all__ = [
     "CHARACTERISTIC_OUTCOME",
+    "COLUMN_OUTCOME",
     "DATASET_OUTCOME",
+    "FORM_OUTCOME",
+    "OPTION_OUTCOME",
     "OUTCOMES",
     "POPULATION_OUTCOME",
+    "collected_forms",
     "collected_outcomes",
 ]

@@ -25,7 +25,7 @@ def readme_text(analysis: Analysis) -> str:
         f"- audit-chain head at the snapshot: id {snap.get('audit_head_id')}, "
         f"`{snap.get('audit_head_hash')}`",
         f"- proportions: {analysis.options.get('proportion_ci', '')}",
-        f"- rates: {analysis.options.get('rate_ci', '')}",
+        *([f"- rates: {analysis.options['rate_ci']}"] if "rate_ci" in analysis.options else []),
         "",
         "Populations:",
         "",

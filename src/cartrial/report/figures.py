@@ -190,7 +190,8 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
                 edgecolor="black",
                 linewidth=0.5,
             )
-    relapses = tables.get("relapses")
+    with_relapses = "relapses_by_subject" in analysis.datasets  # D-19.61: relapses are analysed
+    relapses = tables.get("relapses") if with_relapses else None
     if relapses is not None and not relapses.empty and "onset_date" in relapses:
         days = _study_day(relapses, "onset_date", infusion)
         for subject, day in zip(relapses["subject_id"].astype(str), days, strict=True):
@@ -207,13 +208,14 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         Patch(facecolor=GRADE_COLOURS[1], edgecolor="black", label="CRS grade 1"),
         Patch(facecolor=GRADE_COLOURS[2], edgecolor="black", label="CRS grade 2"),
         Patch(facecolor=GRADE_COLOURS[3], edgecolor="black", label="CRS grade ≥ 3"),
-        Line2D([], [], marker="X", color="black", linestyle="", label="relapse"),
     ]
+    if with_relapses:
+        handles.append(Line2D([], [], marker="X", color="black", linestyle="", label="relapse"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
     return Figure(
         "swimmer",
         "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
-        + (" and relapses." if "relapses_by_subject" in analysis.datasets else "."),
+        + (" and relapses." if with_relapses else "."),
         _svg(fig),
     )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cartrial.analysis.model import Analysis
+from cartrial.analysis.outcomes import COLUMN_OUTCOME
 from cartrial.report.figures import Figure, build_figures
 
 if TYPE_CHECKING:
@@ -48,6 +49,16 @@ class SectionSpec:
     figures: tuple[str, ...] = ()
     snapshot_tables: tuple[TableSpec, ...] = ()
     """Snapshot (record) tables listed as they were captured: demographics and exposure."""
+    intro_parts: tuple[tuple[str | None, str], ...] = ()
+    """(table shown, phrase): the phrases of the tables the section shows (None: always), joined as a
+    list into the intro's ``{}`` — so the intro names only what the analysis gave (D-19.71)."""
+
+    def intro_text(self, shown: set[str]) -> str:
+        parts = [phrase for table, phrase in self.intro_parts if table is None or table in shown]
+        if not self.intro_parts:
+            return self.intro
+        listed = parts[0] if len(parts) < 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return self.intro.format(listed)
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -64,9 +75,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "Demographics and baseline disease",
         "Summary per dose level and overall (safety set; n, mean (SD), median (min-max) for continuous "
         "characteristics, n (%) of the subjects with a value for categorical ones, missing counted and "
-        "named, characteristics the store does not hold shown as not captured); then the subject records as "
-        "captured and the baseline values of the analysis datasets.",
+        "named, characteristics the store does not hold shown as not captured); then {}.",
         tables=(TableSpec("demographics"), TableSpec("baseline_by_subject")),
+        intro_parts=(
+            (None, "the subject records as captured"),
+            ("baseline_by_subject", "the baseline values of the analysis datasets"),
+        ),
         snapshot_tables=(
             TableSpec(
                 "subjects",
@@ -223,7 +237,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "listings",
         "Listings",
-        "Per-subject CRS episodes, DLTs, serious adverse events and relapses.",
+        "Per-subject {}.",
         (),
         (
             TableSpec(
@@ -270,6 +284,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "relapse_free",
                 ),
             ),
+        ),
+        intro_parts=(
+            ("crs_episodes", "CRS episodes"),
+            ("dlt_listing", "DLTs"),
+            ("serious_ae_listing", "serious adverse events"),
+            ("relapses_by_subject", "relapses"),
         ),
     ),
 )
@@ -441,6 +461,7 @@ def build_report(
     findings = [f.as_dict() for f in analysis.findings]
     figures = build_figures(analysis, tables)
     listings = _listing_datasets(analysis)
+    outcomes = analysis.intermediates.get("outcomes", frozenset(o for o in COLUMN_OUTCOME.values()))
     csv_files = {f"{name}.csv": csv_text(d.table) for name, d in analysis.datasets.items()}
     for name, (_title, frame, _population, _derivation) in listings.items():
         csv_files[f"{name}.csv"] = csv_text(frame)
@@ -454,6 +475,12 @@ def build_report(
             frame = frame.drop(columns=["record_id"], errors="ignore")
             name = f"records_{table_spec.dataset}"
             csv_files[f"{name}.csv"] = csv_text(frame)
+            columns = tuple(  # D-19.71: not the columns of an outcome the study does not collect
+                c
+                for c in table_spec.columns
+                if COLUMN_OUTCOME.get((table_spec.dataset, c), "") in outcomes
+                or (table_spec.dataset, c) not in COLUMN_OUTCOME
+            )
             section_tables.append(
                 _table(
                     name,
@@ -461,7 +488,7 @@ def build_report(
                     "enrolled",
                     "snapshot records as captured",
                     frame,
-                    table_spec.columns,
+                    columns,
                 )
             )
         for table_spec in spec.tables:
@@ -489,11 +516,13 @@ def build_report(
                 for f in findings
                 if f["source"] in {"dlt_by_dose_level", "dlt_disagreements", "escalation_replay"}
             ]
+        if not (section_findings or section_tables or any(n in figures for n in spec.figures)):
+            continue  # D-19.71: nothing analysed here (the efficacy of a study without disease outcomes)
         sections.append(
             ReportSection(
                 spec.anchor,
                 spec.title,
-                spec.intro,
+                spec.intro_text({t.name for t in section_tables}),
                 section_findings,
                 section_tables,
                 [figures[name] for name in spec.figures if name in figures],

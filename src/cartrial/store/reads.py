@@ -82,6 +82,12 @@ def table_counts(connection: Connection) -> dict[str, int]:
     return {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables}
 
 
+def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:
+    """The study tables among `names` that hold at least one record (one indexed ``LIMIT 1`` read each)."""
+    first = (select(1).select_from(table_of(STUDY_TABLES[name])).limit(1) for name in names)
+    return {name for name, query in zip(names, first, strict=True) if connection.execute(query).first()}
+
+
 def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> list[dict[str, Any]]:
     """A batch audit row (decisions D-19.10) as the per-record rows an auditor reads: one per record it
     seals (or only record `record_id`), each with the batch row's id, time, user, reason and source,

@@ -332,11 +332,14 @@ def me(request: Request, user: Annotated[WebUser, Depends(api_user)]) -> Me:
 def list_forms(
     request: Request, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:
-    """Every data-entry form with its fields and their rules (type, unit, range, allowed values)."""
+    """The study's data-entry forms with their fields and rules (type, unit, range, allowed values): every
+    form less the form of an outcome the study does not collect (D-19.70, `views.study_form_names`)."""
+    from cartrial.web import views
     from cartrial.web.forms import forms
 
     protocol = _protocol(request)
-    return [f.describe(protocol) for f in forms().values()]
+    offered = views.study_form_names(user.service)
+    return [f.describe(protocol) for f in forms().values() if f.name in offered]
 
 
 @router.get("/forms/{form}", tags=["forms"])
@@ -869,15 +872,16 @@ def import_redcap(
     responses={200: {"content": {"application/zip": {}}}},
 )
 def export_templates(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> Response:
-    """Every form as its CSV template in one zip (the folder `cartrial import templates` reads back)."""
+    """The study's forms (D-19.70, `views.study_form_names`) as CSV templates in one zip (the folder
+    `cartrial import templates` reads back)."""
     import io
     import zipfile
 
-    from cartrial.web.forms import form_names
+    from cartrial.web import views
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in form_names():
+        for name in views.study_form_names(user.service):
             spec = _form(name)
             archive.writestr(spec.spec.file_name, _form_csv(spec, user))
     return Response(

@@ -1119,11 +1119,30 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
 # ---------------------------------------------------------------------------------------------------------
 
 
-def export_forms() -> list[FormSpec]:
-    """The forms with a CSV template (what the export page offers)."""
+def study_form_names(handle: StudyUser) -> tuple[str, ...]:
+    """The forms of this study, in the import's order: every form less the form of an outcome the study
+    does not collect — the analysis's rule (`cartrial.analysis.outcomes.collected_forms`: the protocol
+    collects its assessment, or the form holds rows, study-wide), so the forms offered are the forms
+    analysed (D-19.70). A form left out still takes a write, as `cartrial import` takes its file."""
+    from cartrial.analysis.outcomes import collected_forms
+    from cartrial.store import reads
+    from cartrial.store.fields import study_protocol as stored
     from cartrial.store.importing.forms import FORMS
 
-    return list(FORMS)
+    with handle.service.read() as connection:
+        protocol = stored(connection)
+        planned = collected_forms(protocol)
+        left_out = [f for f in FORMS if f.name not in planned]  # none for the reference protocol: no read
+        filled = reads.tables_with_rows(connection, [f.table for f in left_out])
+    return collected_forms(protocol, {f.name for f in left_out if f.table in filled})
+
+
+def export_forms(handle: StudyUser) -> list[FormSpec]:
+    """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`)."""
+    from cartrial.store.importing.forms import FORMS
+
+    names = study_form_names(handle)
+    return [f for f in FORMS if f.name in names]
 
 
 @dataclass(frozen=True)
@@ -1270,11 +1289,13 @@ __all__ = [
     "SubjectRow",
     "casebook",
     "escalation_view",
+    "export_forms",
     "import_upload",
     "query_list",
     "record_audit",
     "safety_view",
     "schedule_cells",
+    "study_form_names",
     "study_home",
     "subject_audit",
     "subject_list",

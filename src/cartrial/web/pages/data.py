@@ -28,7 +28,7 @@ def _page(
         "data.html",
         {
             "title": "Import and export",
-            "forms": views.export_forms(),
+            "forms": views.export_forms(user.service),
             "may_import": user.may(Action.IMPORT),
             "outcome": outcome,
             "nav": "data",

@@ -72,7 +72,12 @@ def casebook(
     book = views.casebook(user.service, sites(user), subject_id, dt.date.today(), show_all=all)
     from cartrial.web.forms import form
 
-    entry_forms = [form(form_of).name for form_of in views.subject_tables() if form_of != "subject"]
+    offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
+    entry_forms = [
+        name
+        for name in (form(form_of).name for form_of in views.subject_tables() if form_of != "subject")
+        if name in offered
+    ]
     return render(
         request,
         "casebook.html",
