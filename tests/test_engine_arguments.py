@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from cartrial.errors import InputError
 from cartrial.escalation import pava
 from cartrial.grading import (
+    VasopressorDoses,
     grade_crs,
     grade_icaht,
     grade_icans,
@@ -31,10 +32,20 @@ from cartrial.grading import (
     grade_t_icaht,
     hypotension_from_sbp,
     ice_score,
+    is_high_dose,
     unit_factor,
 )
-from cartrial.kinetics import nca
-from cartrial.neuro import fold_change, parse_titre_step, poisson_rate, titre_fell, titre_steps
+from cartrial.kinetics import Stein2019Parameters, nca, simulate_stein2019, typical_auc
+from cartrial.neuro import (
+    fold_change,
+    improvement_threshold,
+    parse_titre_step,
+    percent_of_infused,
+    poisson_rate,
+    titre_fell,
+    titre_steps,
+    worsening_threshold,
+)
 from cartrial.protocol import add_months, completed_years, months_before
 
 NAN = float("nan")
@@ -299,3 +310,80 @@ def test_nca_refuses_infinite_samples_and_an_lloq_out_of_range(
         located,
     )
     assert "np.float64" not in str(error)  # a numpy value is written as its number
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"n_subjects": 0}, "n_subjects"),
+        ({"n_subjects": 2.5}, "n_subjects"),
+        ({"days": [1.0, NAN]}, "days"),
+        ({"days": [-1.0, 7.0]}, "days"),
+        ({"days": []}, "days"),
+        ({"residual_sd_log": NAN}, "residual_sd_log"),
+        ({"omega2": {"cmax": -1.0}}, "omega2[cmax]"),
+        ({"omega2": {"cmaxx": 0.1}}, "omega2"),  # a misspelt name was ignored: no variability on Cmax
+        ({"cmax_scale": NAN}, "cmax_scale"),
+        ({"cmax_scale": [1.0, 2.0]}, "cmax_scale"),  # 3 subjects
+        ({"rho_factor": -1.0}, "rho_factor"),
+        ({"iiv": "yes"}, "iiv"),
+        ({"n_subjects": 1_000_000, "days": list(range(100))}, "n_subjects"),
+    ],
+)
+def test_simulate_stein2019_refuses_a_request_outside_its_limits(
+    arguments: dict[str, Any], field: str
+) -> None:
+    request: dict[str, Any] = {"n_subjects": 3, "days": [0.0, 7.0, 28.0], "seed": 1, **arguments}
+    refused(lambda: simulate_stein2019(request.pop("n_subjects"), request.pop("days"), **request), field)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("foldx", 0.5),
+        ("foldx", NAN),
+        ("tmax_days", 0.0),
+        ("cmax", -24000.0),
+        ("fb", 1.5),
+        ("fb", 0.0),
+        ("beta_per_day", INF),
+    ],
+)
+def test_stein_parameters_are_checked_where_made(name: str, value: float) -> None:
+    refused(lambda: Stein2019Parameters(**{name: value}), name)
+
+
+def test_typical_auc_refuses_an_interval_that_is_not_one() -> None:
+    refused(lambda: typical_auc(28, 0), "end_days")
+    refused(lambda: typical_auc(0, NAN), "end_days")
+    refused(lambda: typical_auc(-1, 28), "start_days")
+
+
+@given(start=st.floats(0, 400), length=st.floats(0, 400))
+def test_typical_auc_is_additive_over_adjacent_intervals(start: float, length: float) -> None:
+    middle = start + length / 2
+    whole = typical_auc(start, start + length)
+    assert math.isclose(
+        whole, typical_auc(start, middle) + typical_auc(middle, start + length), rel_tol=1e-9, abs_tol=1e-6
+    )
+    assert whole >= 0
+
+
+@pytest.mark.parametrize("reference", [NAN, -1.0, 0.5, 3.3, 10.5, "3.0"])
+def test_edss_thresholds_refuse_a_reference_that_is_no_edss(reference: Any) -> None:
+    refused(lambda: worsening_threshold(reference, "nmosd_trial"), "reference_edss")
+    refused(lambda: improvement_threshold(reference, "cdi_common"), "reference_edss")
+
+
+@pytest.mark.parametrize(
+    ("responders", "infused", "field"),
+    [(5, 3, "n_responders"), (-1, 3, "n_responders"), (1, -3, "n_infused"), (1.5, 3, "n_responders")],
+)
+def test_percent_of_infused_refuses_impossible_counts(responders: Any, infused: Any, field: str) -> None:
+    refused(lambda: percent_of_infused(responders, infused), field)
+
+
+def test_vasopressor_doses_are_checked_where_made() -> None:
+    refused(lambda: VasopressorDoses(norepinephrine_ug_min=NAN), "norepinephrine_ug_min")
+    refused(lambda: VasopressorDoses(dopamine_ug_kg_min=-1.0), "dopamine_ug_kg_min")
+    refused(lambda: is_high_dose(None), "doses")  # type: ignore[arg-type]

@@ -19,11 +19,14 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cartrial.allowed import Allowed, check_argument, check_flag
+from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import FEVER_THRESHOLD_C, OxygenDevice
 
 LEE_2014_SOURCE = "Lee DW et al. Blood 2014;124:188, CRS grading (as tabulated in PMC7006459 Table 2)"
 CARTOX_SOURCE = "Neelapu SS et al. Nat Rev Clin Oncol 2018;15:47, CARTOX CRS grading (PMC7006459 Table 2)"
 FIO2_CUT_PCT = 40.0
+_DOSE = Allowed(low=0, label="a finite dose ≥ 0 (0: not given)")
 
 
 class LegacyScale(StrEnum):
@@ -61,6 +64,17 @@ class VasopressorDoses:
     epinephrine_ug_min: float = 0.0
     vasopressin: bool = False
 
+    def __post_init__(self) -> None:
+        # a NaN or negative dose would read as "not given" (D-19.79)
+        for name in (
+            "norepinephrine_ug_min",
+            "dopamine_ug_kg_min",
+            "phenylephrine_ug_min",
+            "epinephrine_ug_min",
+        ):
+            check_argument(name, getattr(self, name), _DOSE)
+        object.__setattr__(self, "vasopressin", check_flag("vasopressin", self.vasopressin))
+
     def ne_equivalent_ug_min(self) -> float:
         """Noradrenaline-equivalent dose (µg/min), §3.2 formula."""
         return (
@@ -77,6 +91,12 @@ def is_high_dose(doses: VasopressorDoses, thresholds: HighDoseVasopressorThresho
     >>> is_high_dose(VasopressorDoses(norepinephrine_ug_min=20.0)), is_high_dose(VasopressorDoses())
     (True, False)
     """
+    if not isinstance(doses, VasopressorDoses):
+        raise InputError(
+            Problem(
+                f"not vasopressor doses: a {type(doses).__name__}", field="doses", allowed="VasopressorDoses"
+            )
+        )
     t = thresholds or HighDoseVasopressorThresholds()
     agents = {
         "norepinephrine": doses.norepinephrine_ug_min,

@@ -30,7 +30,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, special
 
-from cartrial.errors import ConfigurationError, NotEstimableError
+from cartrial.allowed import Allowed, check_argument, check_flag, check_seed
+from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -42,6 +43,19 @@ STEIN_2019_SOURCE = (
 
 STEIN_PARAMETERS: tuple[str, ...] = ("foldx", "tmax_days", "cmax", "alpha_per_day", "fb", "beta_per_day")
 """Parameter names of the Stein 2019 model, in the order used by arrays."""
+
+
+_POSITIVE = Allowed(low=0, low_exclusive=True, label="a finite number > 0")
+_PARAMETER_DOMAIN: dict[str, Allowed] = {
+    "foldx": Allowed(low=1, label="a finite number ≥ 1 (a fold expansion)"),
+    "tmax_days": _POSITIVE,
+    "cmax": _POSITIVE,
+    "alpha_per_day": _POSITIVE,
+    "fb": Allowed(low=0, high=1, low_exclusive=True, label="greater than 0 and at most 1 (a fraction)"),
+    "beta_per_day": _POSITIVE,
+}
+"""Where each Stein 2019 parameter is defined (FOLDX ≥ 1 so that the expansion rate ln(FOLDX)/Tmax ≥ 0;
+F_B a fraction; the others rates, times and levels > 0)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,11 @@ class Stein2019Parameters:
     alpha_per_day: float = 0.16
     fb: float = 0.0079
     beta_per_day: float = 0.0032
+
+    def __post_init__(self) -> None:
+        # a NaN, zero or negative parameter gives NaN or negative concentrations without a word (D-19.79)
+        for name in STEIN_PARAMETERS:
+            check_argument(name, getattr(self, name), _PARAMETER_DOMAIN[name])
 
     @property
     def rho_per_day(self) -> float:
@@ -229,6 +248,25 @@ def typical_auc(
     >>> round(typical_auc(0, 28), -3)  # Table 1 typical subject: 1.72e5 copies·day/µg
     172000.0
     """
+    for name, value in (("start_days", start_days), ("end_days", end_days)):
+        check_argument(name, value, Allowed(low=0, high=MAX_DAY, unit="days"))
+    if end_days < start_days:
+        raise InputError(
+            Problem(
+                "the interval ends before it starts",
+                field="end_days",
+                value=end_days,
+                allowed=f"≥ start_days ({start_days})",
+            )
+        )
+    if not isinstance(parameters, Stein2019Parameters):
+        raise InputError(
+            Problem(
+                f"not model parameters: a {type(parameters).__name__}",
+                field="parameters",
+                allowed="Stein2019Parameters",
+            )
+        )
     p = parameters
     rho, tm = p.rho_per_day, p.tmax_days
     total = 0.0
@@ -317,6 +355,109 @@ class Stein2019Simulation:
         )
 
 
+MAX_SUBJECTS = 1_000_000
+"""Most virtual subjects of one run (their parameters are held in memory, 48 MB at the limit; more are run
+as several seeds)."""
+MAX_DAY = 36_500.0
+"""Latest simulated day (100 years after infusion): beyond any follow-up."""
+MAX_SAMPLES = 50_000_000
+"""Most samples (subjects × days) of one run (about 2 GB of CSV)."""
+RESIDUAL_SD_LOG = Allowed(low=0, high=5.0)
+"""The residual SD on the log scale of a simulation: 5 is a factor e^5 ≈ 150 per SD, far beyond any assay
+(Stein 2019 Table 1: 0.56)."""
+OMEGA2 = Allowed(low=0, high=25.0, label="0 to 25 (a log-scale SD of at most 5)")
+"""A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4)."""
+
+
+def _check_simulation_arguments(
+    n_subjects: Any,
+    days: Any,
+    seed: Any,
+    typical: Any,
+    omega2: Any,
+    iiv: Any,
+    residual_sd_log: Any,
+    cmax_scale: Any,
+    rho_factor: Any,
+) -> tuple[FloatArray, dict[str, float], FloatArray]:
+    """The day grid, the variances and the per-subject Cmax scale of a `simulate_stein2019` request; any
+    argument outside its domain is an `InputError` naming it, before anything is allocated (D-19.79)."""
+    check_argument("n_subjects", n_subjects, Allowed(low=1, high=MAX_SUBJECTS, integer=True))
+    check_seed(seed, optional=True)
+    check_flag("iiv", iiv)
+    check_argument("residual_sd_log", residual_sd_log, RESIDUAL_SD_LOG)
+    check_argument("rho_factor", rho_factor, _POSITIVE)
+    if not isinstance(typical, Stein2019Parameters):
+        raise InputError(
+            Problem(
+                f"not model parameters: a {type(typical).__name__}",
+                field="typical",
+                allowed="Stein2019Parameters",
+            )
+        )
+    try:
+        t = np.asarray(days, dtype=float)
+        scale = np.asarray(cmax_scale, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(Problem("not numbers", field="days / cmax_scale", allowed="numbers")) from None
+    if t.ndim != 1 or t.size == 0:
+        raise InputError(Problem("not a list of days", field="days", allowed="one or more days, 1-D"))
+    outside = ~np.isfinite(t) | (t < 0) | (t > MAX_DAY)
+    if outside.any():
+        value = float(t[np.flatnonzero(outside)[0]])
+        raise InputError(
+            Problem("day outside the simulated range", field="days", value=value, allowed=f"0 to {MAX_DAY:g}")
+        )
+    if int(n_subjects) * t.size > MAX_SAMPLES:
+        raise InputError(
+            Problem(
+                f"{int(n_subjects) * t.size:,} samples exceed the limit of {MAX_SAMPLES:,} per run",
+                field="n_subjects",
+                value=n_subjects,
+                allowed=f"subjects × days ≤ {MAX_SAMPLES:,} (run several seeds)",
+            )
+        )
+    if scale.ndim > 1 or scale.size not in (1, int(n_subjects)):
+        raise InputError(
+            Problem(
+                f"{scale.size} values for {int(n_subjects)} subjects",
+                field="cmax_scale",
+                allowed="one value, or one per subject",
+            )
+        )
+    bad = ~np.isfinite(scale) | (scale <= 0)
+    if bad.any():
+        raise InputError(
+            Problem(
+                "not a finite number > 0",
+                field="cmax_scale",
+                value=float(scale.ravel()[np.flatnonzero(bad)[0]]),
+                allowed="finite numbers > 0",
+            )
+        )
+    variances = STEIN_2019_OMEGA2 if omega2 is None else omega2
+    if not isinstance(variances, dict):
+        raise InputError(
+            Problem(
+                f"not a mapping: a {type(variances).__name__}",
+                field="omega2",
+                allowed="a dict of parameter name to ω²",
+            )
+        )
+    for name, value in variances.items():
+        if name not in STEIN_PARAMETERS:
+            raise InputError(
+                Problem(
+                    "not a parameter of the model",
+                    field="omega2",
+                    value=name,
+                    allowed=" | ".join(STEIN_PARAMETERS),
+                )
+            )
+        check_argument(f"omega2[{name}]", value, OMEGA2)
+    return t, dict(variances), np.broadcast_to(scale, (int(n_subjects),)).astype(float)
+
+
 def simulate_stein2019(
     n_subjects: int,
     days: npt.ArrayLike,
@@ -336,17 +477,18 @@ def simulate_stein2019(
     (a log-normal fraction can exceed 1 at extreme eta; the cap keeps C(t) ≥ 0 and is recorded). With
     ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²). `cmax_scale`
     (scalar or per subject) multiplies the typical Cmax, e.g. for a dose-level assumption. Deterministic
-    for a given `seed` (numpy PCG64).
+    for a given `seed` (numpy PCG64). Limits: 1 to `MAX_SUBJECTS` subjects, days 0 to `MAX_DAY`, at most
+    `MAX_SAMPLES` samples; `omega2` names model parameters, each 0 to 25; `cmax_scale` and `rho_factor`
+    > 0; anything else is an `InputError` naming the argument (D-19.79).
 
     >>> sim = simulate_stein2019(2, [0, 7, 28], seed=1)
     >>> sim.concentration.shape, sim.parameters["subject"].tolist()
     ((2, 3), ['SIM-001', 'SIM-002'])
     """
-    if n_subjects < 1:
-        raise ConfigurationError("n_subjects must be at least 1")
-    t = np.asarray(days, dtype=float)
+    t, variances, scale = _check_simulation_arguments(
+        n_subjects, days, seed, typical, omega2, iiv, residual_sd_log, cmax_scale, rho_factor
+    )
     rng = np.random.default_rng(seed)
-    variances = STEIN_2019_OMEGA2 if omega2 is None else omega2
     base = typical.as_array()
     if iiv:
         sd = np.sqrt(np.array([variances.get(name, 0.0) for name in STEIN_PARAMETERS]))
@@ -354,7 +496,7 @@ def simulate_stein2019(
         individual = base * np.exp(eta)
     else:
         individual = np.tile(base, (n_subjects, 1))
-    individual[:, 2] = individual[:, 2] * np.broadcast_to(np.asarray(cmax_scale, dtype=float), (n_subjects,))
+    individual[:, 2] = individual[:, 2] * scale
     capped = individual[:, 4] > 1.0
     individual[:, 4] = np.minimum(individual[:, 4], 1.0)
     individual[:, 0] = np.maximum(individual[:, 0], 1.0 + 1e-9)  # FOLDX ≥ 1 keeps rho ≥ 0

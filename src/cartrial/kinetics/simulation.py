@@ -33,9 +33,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import MAX_SEED, Allowed, check_seed
+from cartrial.allowed import MAX_SEED, check_seed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import (
+    MAX_DAY,
+    MAX_SAMPLES,
+    MAX_SUBJECTS,
+    RESIDUAL_SD_LOG,
     STEIN_PARAMETERS,
     simulate_stein2019,
     stein2019_concentration,
@@ -44,14 +48,11 @@ from cartrial.kinetics.pd import simulate_pd
 
 FloatArray = npt.NDArray[np.float64]
 
-MAX_SUBJECTS = 1_000_000
 MAX_PD_SUBJECTS = 1_000
-MAX_DAY = 36_500.0
 MAX_DAYS_PER_SUBJECT = 100_000
-MAX_SAMPLES = 50_000_000
-MAX_RESIDUAL_SD_LOG = 5.0
-RESIDUAL_SD_LOG = Allowed(low=0, high=MAX_RESIDUAL_SD_LOG)
-"""The residual SD on the log scale of a simulation (module docstring)."""
+MAX_RESIDUAL_SD_LOG = RESIDUAL_SD_LOG.high
+# MAX_SUBJECTS, MAX_DAY, MAX_SAMPLES and RESIDUAL_SD_LOG are declared with `simulate_stein2019`, which checks
+# them too (D-19.79)
 CHUNK_SAMPLES = 1_000_000
 """Rows per chunk of `simulate_stein2019_chunks` (a run smaller than this is one chunk)."""
 

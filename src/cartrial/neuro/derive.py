@@ -24,7 +24,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from cartrial.allowed import Allowed, choice_text
+from cartrial.allowed import Allowed, check_argument, choice_text
 from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
@@ -883,8 +883,16 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
 
     >>> percent_of_infused(3, 12)
     25.0
+
+    Counts that are not whole numbers ≥ 0, or more responders than infused patients, are an `InputError`
+    (D-19.79).
     """
+    check_argument("n_infused", n_infused, _COUNT)
+    check_argument("n_responders", n_responders, Allowed(low=0, high=n_infused, integer=True))
     return 100.0 * n_responders / n_infused if n_infused else None
+
+
+_COUNT = Allowed(low=0, integer=True, label="a whole number ≥ 0")
 
 
 def derive_responders(

@@ -10,6 +10,8 @@ analysis (decrease >= 1.0 sustained 12 weeks, baseline >= 2.0); the common CDI v
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -106,14 +108,32 @@ class DisabilityOptions:
         }
 
 
+def edss_step_problem(field: str, value: Any) -> Problem | None:
+    """None when `value` is a step of the EDSS (0, 1.0, 1.5, …, 9.5, 10; there is no 0.5), else a `Problem`
+    naming `field` (Kurtzke 1983; docs/science/neuro-outcomes.md §1)."""
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    if not (0 <= number <= 10 and (number * 2).is_integer() and number != 0.5):
+        return Problem(
+            "EDSS must be 0-10 in steps of 0.5", field=field, value=value, allowed="0, 1.0, 1.5, ..., 10"
+        )
+    return None
+
+
+def _check_reference(reference_edss: Any) -> None:
+    problem = edss_step_problem("reference_edss", reference_edss)
+    if problem is not None:
+        raise InputError(problem)
+
+
 def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds | str) -> float:
     """Minimum increase that counts as worsening from `reference_edss` (docs/science/neuro-outcomes.md §5
-    table).
+    table). A reference that is not an EDSS step is an `InputError` (D-19.79).
 
     >>> worsening_threshold(0.0, "nmosd_trial"), worsening_threshold(0.0, "ms_cdw")
     (2.0, 1.5)
     """
     kind = choose(WorseningThresholds, thresholds, "thresholds")
+    _check_reference(reference_edss)
     if kind is WorseningThresholds.NMOSD_TRIAL:
         if reference_edss == 0:
             return 2.0
@@ -124,12 +144,14 @@ def worsening_threshold(reference_edss: float, thresholds: WorseningThresholds |
 
 
 def improvement_threshold(reference_edss: float, definition: ImprovementDefinition | str) -> float | None:
-    """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable.
+    """Minimum decrease that counts as improvement from `reference_edss`; None when not evaluable. A
+    reference that is not an EDSS step is an `InputError` (D-19.79).
 
     >>> improvement_threshold(3.0, "cdi_common"), improvement_threshold(1.5, "affirm")
     (1.0, None)
     """
     kind = choose(ImprovementDefinition, definition, "improvement")
+    _check_reference(reference_edss)
     if kind is ImprovementDefinition.AFFIRM:
         return 1.0 if reference_edss >= 2.0 else None
     if reference_edss == 0:
@@ -197,11 +219,7 @@ def confirmed_disability_change(
     options = options or DisabilityOptions()
     kind = choose(Direction, direction, "direction")
     ordered = sorted(visits, key=lambda v: v[0])
-    problems = [
-        Problem("EDSS must be 0-10 in steps of 0.5", field="edss", value=e, allowed="0, 1.0, 1.5, ..., 10")
-        for _, e in ordered
-        if not (0 <= e <= 10 and (e * 2) == int(e * 2) and e != 0.5)
-    ]
+    problems = [problem for _, e in ordered if (problem := edss_step_problem("edss", e)) is not None]
     days = [d for d, _ in ordered]
     if len(set(days)) != len(days):
         problems.append(Problem("two EDSS visits on the same day", field="day", value=days))
