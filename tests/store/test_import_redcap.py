@@ -640,7 +640,7 @@ def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: P
     mapping = tmp_path / "mapping.yaml"
     import yaml
 
-    mapping.write_text(yaml.safe_dump(data), encoding="utf-8")
+    mapping.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     url = sqlite_redcap_url(tmp_path)
     with pytest.raises(InputError) as caught:
         import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
@@ -654,6 +654,15 @@ def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: P
     assert [(p.file, p.row, p.field) for p in caught.value.problems] == [(str(records), ct002 + 2, DAG)]
     assert "unknown site_id" in caught.value.problems[0].message
     StudyService(url).add_site("admin", "PUMCH")
-    report = import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
+    report = import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin")
     assert report.redcap is not None
     assert report.redcap.data_access_group == "read by forms.subjects.columns.site_id"
+    # the manifest of the export records what the groups were used for
+    with create_engine(url).connect() as connection:
+        counts = connection.execute(
+            text("SELECT row_counts FROM import_manifest WHERE kind = 'redcap' AND file_name = :f"),
+            {"f": str(records)},
+        ).scalar_one()
+        sites = dict(connection.execute(text("SELECT subject_id, site_id FROM subject")).all())
+    assert '"data_access_group": "read by forms.subjects.columns.site_id"' in str(counts).replace("'", '"')
+    assert sites["CT-002"] == "PUMCH" and sites["CT-001"] == "TJH"

@@ -227,6 +227,9 @@ def test_respell_needs_a_reason_and_a_study_wide_role(legacy: tuple[str, StudySe
         respell(service, "inv", REASON)
     with pytest.raises(PermissionDeniedError):
         respell(service, "mon", REASON)
+    with pytest.raises(PermissionDeniedError, match="every site"):  # the listing names every site's records
+        respell(service, "inv", None, dry_run=True)
+    assert respell(service, "mon", None, dry_run=True).dry_run
     code, _, err = cli("db", "respell", "--url", url, "--user", "dm")
     assert code == 2 and "--reason" in err
     assert "Neutrophils" in {r[0] for r in _stored(service, "SELECT analyte FROM lab_result")}

@@ -279,8 +279,8 @@ def _refuse_unknown_countries(ctx: SdtmContext) -> None:
         raise InputError(
             [
                 Problem(
-                    "the site's stored country is not one ISO 3166-1 knows (stored before decisions D-19.59): "
-                    "DM.COUNTRY needs its ISO 3166-1 alpha-3 code",
+                    "the site's stored country is not one ISO 3166-1 knows (stored before decisions "
+                    "D-19.59): DM.COUNTRY needs its ISO 3166-1 alpha-3 code",
                     field=f"site {site}: country",
                     allowed="enter the country on the site record: `cartrial db edit site RECORD_ID --set "
                     "country=CODE --expected-version N --reason TEXT` (`cartrial db respell --dry-run` lists "

@@ -303,7 +303,7 @@ def _read_table(
     )
     # a value stored by an earlier release in another case is read in its one spelling and counted (never
     # left out of a selection by name; D-19.76), before the sort so that the order is the respelled one's
-    frame, respelled = read_spellings(table.name, frame.astype(str))
+    frame, respelled = read_spellings(table.name, frame)
     # a stable, backend-independent order: natural key, then id
     key = [c for c in model.natural_key if c in frame.columns]
     if len(frame):

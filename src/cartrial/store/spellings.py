@@ -244,20 +244,18 @@ def respell(
     update by `actor` with `reason` (one record per transaction: a record the store refuses is reported
     with the store's message and the others go on). `dry_run`: nothing written, the values that would be
     respelled are listed as respelled. Study-wide: a data manager or an admin (the EDIT permission and not
-    restricted to one site)."""
+    restricted to one site); a dry run needs the READ permission, not restricted to one site."""
     from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 
     user = service.as_user(actor)
-    if dry_run:
-        user.check(Action.READ, "stored spellings")
-    else:
+    if not dry_run:
         reason = require_reason(reason, "update")
-        who = user.check(Action.EDIT, "respell stored values")
-        if who.role in SITE_RESTRICTED_ROLES:
-            raise PermissionDeniedError(
-                f"user {actor!r} (role {who.role}) may not respell: it changes records of every site "
-                "(allowed roles: data_manager | admin)"
-            )
+    who = user.check(Action.READ if dry_run else Action.EDIT, "respell stored values")
+    if who.role in SITE_RESTRICTED_ROLES:  # the listing, too, names records of every site
+        raise PermissionDeniedError(
+            f"user {actor!r} (role {who.role}) may not respell: it lists and changes records of every site "
+            "(allowed roles: data_manager | admin; monitor | statistician for --dry-run)"
+        )
     with service.read() as connection:
         found = legacy_values(connection)
     ready = tuple(s for s in found.spellings if not s.hold)
