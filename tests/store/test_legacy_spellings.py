@@ -33,7 +33,7 @@ from cartrial.store.snapshot import read_snapshot
 from cartrial.store.spellings import DUPLICATE, LOCKED, legacy_values, read_spellings, respell
 
 from ..conftest import Cli
-from .conftest import TEST_PASSWORD
+from .conftest import TEST_PASSWORD, StudyDb
 
 CUTOFF = dt.date(2022, 3, 20)
 LEGACY_AT = "2021-05-02T08:13:00Z"
@@ -309,3 +309,44 @@ def test_a_legacy_country_is_refused_at_the_export_by_site_and_entered_by_db_edi
     code, _, err = cli(*args)
     assert code == 0, err
     assert (out / "sdtm" / "dm.xpt").exists()
+
+
+def test_found_and_respelled_on_both_backends(study: StudyDb) -> None:
+    """`legacy_values` and `respell` on SQLite and PostgreSQL: a `Platelets` result and a sex `f` (a choice)
+    written as an earlier release wrote them are respelled, audited, and nothing else changes."""
+    service = study.service
+    with service.transaction("admin", "import (release 0.x)", "legacy") as tx:
+        tx.upsert_rows(
+            "lab_result",
+            [
+                {
+                    "subject_id": "CT-001",
+                    "analyte": "Platelets",
+                    "collected_at": "2021-06-02T08:00:00Z",
+                    "value": 150.0,
+                    "unit": "10^9/L",
+                },
+                {
+                    "subject_id": "CT-001",
+                    "analyte": "LDH",
+                    "collected_at": "2021-06-02T08:00:00Z",
+                    "value": 250.0,
+                    "unit": "U/L",
+                },
+            ],
+        )
+        tx.upsert_rows("subject", [{"subject_id": "CT-002", "sex": "f"}])
+    with service.read() as connection:
+        found = legacy_values(connection)
+    assert {(s.table, s.field, s.spelling, s.hold) for s in found.spellings} == {
+        ("lab_result", "analyte", "platelets", ""),
+        ("subject", "sex", "F", ""),
+    }
+    result = respell(service, "dm", REASON)
+    assert len(result.respelled) == 2 and not result.refused and not result.held
+    with service.read() as connection:
+        assert legacy_values(connection).empty
+    analytes = {r["analyte"] for r in service.find_records("admin", "lab_result", subject_id="CT-001")}
+    assert {"platelets", "LDH"} <= analytes and "Platelets" not in analytes  # other text kept as given
+    assert service.find_records("admin", "subject", subject_id="CT-002")[0]["sex"] == "F"
+    assert service.verify_audit().ok
