@@ -124,11 +124,15 @@ def stored_spellings(connection: Connection) -> list[StoredSpelling]:
                 wanted.append(column)
             if date_column and date_column not in key and date_column != name:
                 wanted.append(table.c[date_column])
-            rows = connection.execute(
-                select(*wanted)
-                .where(column.is_not(None), column.not_in(sorted(mapping.values())))
-                .order_by(table.c.id)
-            ).mappings()
+            rows = (
+                connection.execute(
+                    select(*wanted)
+                    .where(column.is_not(None), column.not_in(sorted(mapping.values())))
+                    .order_by(table.c.id)
+                )
+                .mappings()
+                .all()
+            )  # read whole: the duplicate lookups below run on the same connection
             claimed: set[tuple[Any, ...]] = set()
             for row in rows:
                 spelling = mapping.get(str(row[name]).lower())
