@@ -174,6 +174,7 @@ VALID: dict[str, list[str]] = {
         "admin",
     ],
     "db derive": ["db", "derive", "crs", "--url", DB, "--user", "admin"],
+    "db respell": ["db", "respell", "--reason", "one spelling", "--url", DB, "--user", "admin"],
     "db lock": ["db", "lock", "--cutoff", "2030-01-01", "--reason", "cut", "--url", DB, "--user", "admin"],
     "db unlock": ["db", "unlock", "--reason", "reopen", "--url", DB, "--user", "admin"],
     "db roles": ["db", "roles"],

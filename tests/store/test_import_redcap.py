@@ -545,3 +545,124 @@ def test_an_event_day_beyond_a_century_or_a_blank_visit_is_refused(
     with pytest.raises(InputError) as caught:
         load_mapping(path)
     assert [p.field for p in caught.value.problems] == [entry]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# data access groups (decisions D-19.77): read, checked against the site, or ignored by decision — never
+# dropped without a word
+# ---------------------------------------------------------------------------------------------------------
+
+DAG = "redcap_data_access_group"
+
+
+def records_with_groups(path: Path, group_of: dict[str, str]) -> Path:
+    """The example export with REDCap's data-access-group column (after the repeat columns): the group of
+    each record (`group_of`, default 'tjh', REDCap's lower-case unique group name)."""
+    rows = []
+    for row in example_records():
+        out: dict[str, str] = {}
+        for key, value in row.items():
+            out[key] = value
+            if key == "redcap_repeat_instance":
+                out[DAG] = group_of.get(row["record_id"], "tjh")
+        rows.append(out)
+    return write_records(path, rows)
+
+
+def _mapping(**changes: object) -> RedcapMapping:
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump(exclude_none=True)
+    data.update(changes)
+    return RedcapMapping.model_validate(data)
+
+
+def test_a_data_access_group_is_checked_against_the_subjects_site(tmp_path: Path) -> None:
+    """The site comes from a constant (TJH): a record in group 'tjh' agrees (case aside); a record in group
+    'pumch' is refused at its row and column, without the group's or the site's name (the group was
+    ignored without a word before)."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    records = records_with_groups(tmp_path / "records.csv", {"CT-002": "pumch"})
+    export = read_records(records, dictionary)
+    _, summary, problems = convert_export(export, dictionary, _mapping(), "0" * 64)
+    rows = example_records()
+    ct002 = next(
+        i
+        for i, r in enumerate(rows)
+        if r["record_id"] == "CT-002" and r["redcap_event_name"] == "screening_arm_1"
+    )
+    assert [(p.file, p.row, p.field) for p in problems] == [(str(records), ct002 + 2, DAG)]
+    assert "site" in problems[0].message and problems[0].value is None
+    assert "pumch" not in str(problems[0]).lower() and "TJH" not in str(problems[0])
+    assert "ignore_fields" in (problems[0].allowed or "")
+    assert summary.data_access_group.startswith("checked against forms.subjects.columns.site_id")
+    agreeing = read_records(records_with_groups(tmp_path / "ok.csv", {}), dictionary)
+    _, summary, problems = convert_export(agreeing, dictionary, _mapping(), "0" * 64)
+    assert problems == [] and DAG not in summary.ignored_fields
+
+
+def test_a_data_access_group_with_no_site_to_check_is_an_unmapped_field(tmp_path: Path) -> None:
+    """Without a subjects form (subjects already in the database) the groups are an unmapped field: an error
+    by default, ignored and counted with `unmapped_fields: ignore` or when listed under `ignore_fields`."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    export = read_records(records_with_groups(tmp_path / "records.csv", {}), dictionary)
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump(exclude_none=True)
+    del data["forms"]["subjects"]
+    data["ignore_fields"] = [*data["ignore_fields"], *_demographics_fields(dictionary)]
+    _, _, problems = convert_export(export, dictionary, RedcapMapping.model_validate(data), "0" * 64)
+    assert [p.field for p in problems] == [DAG] and problems[0].row is None
+    assert "feeds no cartrial column" in problems[0].message
+    n = len(example_records())
+    for change in ({"unmapped_fields": "ignore"}, {"ignore_fields": [*data["ignore_fields"], DAG]}):
+        mapping = RedcapMapping.model_validate(data | change)
+        assert check_mapping(mapping, dictionary, "mapping.yaml") == []
+        _, summary, problems = convert_export(export, dictionary, mapping, "0" * 64)
+        assert problems == [] and summary.ignored_fields[DAG] == n
+        assert summary.data_access_group.startswith("ignored")
+
+
+def _demographics_fields(dictionary: object) -> list[str]:
+    return [
+        name
+        for name, spec in dictionary.fields.items()  # type: ignore[attr-defined]
+        if spec.form == "demographics" and name != dictionary.record_id_field  # type: ignore[attr-defined]
+    ]
+
+
+def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: Path) -> None:
+    """`site_id: {source: redcap_data_access_group, values: …}`: the group is the subject's site; a group
+    naming a site the study does not have is refused at its export row and column (the import's site
+    check)."""
+    records = records_with_groups(tmp_path / "records.csv", {"CT-002": "pumch"})
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump(mode="json", exclude_none=True)
+    data["forms"]["subjects"]["columns"]["site_id"] = {
+        "source": DAG,
+        "values": {"tjh": "TJH", "pumch": "PUMCH"},
+    }
+    mapping = tmp_path / "mapping.yaml"
+    import yaml
+
+    mapping.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    url = sqlite_redcap_url(tmp_path)
+    with pytest.raises(InputError) as caught:
+        import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
+    rows = example_records()
+    ct002 = next(
+        i
+        for i, r in enumerate(rows)
+        if r["record_id"] == "CT-002" and r["redcap_event_name"] == "screening_arm_1"
+    )
+    # located at the export's row and column (the group the site was read from)
+    assert [(p.file, p.row, p.field) for p in caught.value.problems] == [(str(records), ct002 + 2, DAG)]
+    assert "unknown site_id" in caught.value.problems[0].message
+    StudyService(url).add_site("admin", "PUMCH")
+    report = import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin")
+    assert report.redcap is not None
+    assert report.redcap.data_access_group == "read by forms.subjects.columns.site_id"
+    # the manifest of the export records what the groups were used for
+    with create_engine(url).connect() as connection:
+        counts = connection.execute(
+            text("SELECT row_counts FROM import_manifest WHERE kind = 'redcap' AND file_name = :f"),
+            {"f": str(records)},
+        ).scalar_one()
+        sites = dict(connection.execute(text("SELECT subject_id, site_id FROM subject")).all())
+    assert '"data_access_group": "read by forms.subjects.columns.site_id"' in str(counts).replace("'", '"')
+    assert sites["CT-002"] == "PUMCH" and sites["CT-001"] == "TJH"

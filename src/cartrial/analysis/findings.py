@@ -426,6 +426,16 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
             + (f"; subjects {', '.join(named)}" if named else "")
             + ")."
         )
+    respelled = {t: v for t, v in snapshot.get("values_read_in_spelling", {}).items() if v}
+    if respelled:  # stored by a release before the one-spelling rule (decisions D-19.76)
+        fields = ", ".join(
+            f"{t}.{f}: {n}" for t in sorted(respelled) for f, n in sorted(respelled[t].items())
+        )
+        total = sum(n for v in respelled.values() for n in v.values())
+        text += (
+            f" {total} stored value(s) in another case than their one spelling read in that spelling "
+            f"({fields}); respell them in the database with `cartrial db respell --reason TEXT`."
+        )
     return Finding("data", text, None, None, "enrolled", "records dated on or before the cut-off", "snapshot")
 
 

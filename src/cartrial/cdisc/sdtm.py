@@ -266,6 +266,32 @@ def _arm(protocol: Any, level: str) -> tuple[str, str]:
     return "", ""
 
 
+def _refuse_unknown_countries(ctx: SdtmContext) -> None:
+    """An `InputError` naming each site of an exported subject whose stored country ISO 3166-1 does not know
+    (stored before decisions D-19.59, which now refuses it on every write path): DM.COUNTRY cannot be
+    written, and the fix is the site record's, not the export's (D-19.76). The country itself is not
+    repeated."""
+    used = set(ctx.table("subjects")["site_id"]) if len(ctx.table("subjects")) else set()
+    unknown = sorted(
+        site for site in used if ctx.sites.get(site) and country_alpha3(str(ctx.sites[site])) is None
+    )
+    if unknown:
+        raise InputError(
+            [
+                Problem(
+                    "the site's stored country is not one ISO 3166-1 knows (stored before decisions "
+                    "D-19.59): DM.COUNTRY needs its ISO 3166-1 alpha-3 code",
+                    field=f"site {site}: country",
+                    allowed="enter the country on the site record: `cartrial db edit site RECORD_ID --set "
+                    "country=CODE --expected-version N --reason TEXT` (`cartrial db respell --dry-run` lists "
+                    "the sites with their record ids)",
+                )
+                for site in unknown
+            ],
+            header=f"{len(unknown)} site(s) without an ISO 3166-1 country; nothing was written:",
+        )
+
+
 def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     protocol = ctx.snapshot.protocol
     infusions = ctx.table("infusions")
@@ -273,6 +299,7 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     last_dates = _last_dates(ctx)
     first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
+    _refuse_unknown_countries(ctx)
     rows = []
     for r in _rows(ctx.table("subjects")):
         sid = r["subject_id"]

@@ -215,6 +215,8 @@ def print_report(console: Console, report: object) -> None:
                 "    ignored fields (not imported): "
                 + ", ".join(f"{name} ({count} values)" for name, count in summary.ignored_fields.items())
             )
+        if summary.data_access_group:
+            console.print(f"    data access groups (redcap_data_access_group): {summary.data_access_group}")
         if summary.missing_codes_found:
             console.print(
                 "    missing-data codes (read as blank): "

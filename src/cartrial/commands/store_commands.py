@@ -155,6 +155,78 @@ def upgrade_command(url: str | None = typer.Option(None, "--url", help=URL_HELP)
     from cartrial.store import upgrade
 
     typer.echo(f"schema at revision {upgrade(url)}")
+    report_legacy_values(url)
+
+
+def report_legacy_values(url: str | None) -> None:
+    """After an upgrade: how many stored values an earlier release wrote in another spelling, or with a
+    country ISO 3166-1 does not know (counts only; nothing is changed: `db respell`, decisions D-19.76)."""
+    from cartrial.store.spellings import legacy_values
+
+    service = _service(url)
+    with service.read() as connection:
+        line = legacy_values(connection).summary()
+    if line:
+        typer.echo(line)
+
+
+@db_app.command(
+    "respell",
+    epilog=(
+        'Example: [bold]cartrial db respell --reason "one spelling of the lab tests (D-19.42)" --user admin '
+        "--url sqlite:///study.db[/]"
+    ),
+)
+def respell_command(
+    reason: str | None = typer.Option(
+        None, "--reason", help="Why the values change (audit trail; required unless --dry-run)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would change; write nothing."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Store the values an earlier release kept in another case (a lab test `Neutrophils`) in their one
+    spelling, each an audited edit with the reason; list locked and duplicate ones, and sites whose country
+    ISO 3166-1 does not know (data manager or admin; decisions D-19.76)."""
+    from cartrial.store.spellings import respell
+
+    if not dry_run and (reason is None or not reason.strip()):
+        raise InputError(
+            Problem(
+                "a reason is required to respell stored values (audit trail)",
+                field="--reason",
+                allowed="a reason, or --dry-run to list only",
+            )
+        )
+    service = _service(url)
+    result = respell(service, _actor(user, url), reason, dry_run=dry_run, source="cli db respell")
+    if as_json:
+        typer.echo(dumps_json(result.as_dict()))
+        return
+    verb = "would respell" if dry_run else "respelled"
+    typer.echo(f"{verb} {len(result.respelled)} stored value(s)")
+    for item in result.respelled:
+        typer.echo(f"  {item.table} record {item.record_id} {item.field} -> {item.spelling!r}")
+    for item in result.held:
+        why = (
+            "frozen by the data lock (unlock with a reason, or leave it: the analysis reads it in its "
+            "spelling)"
+            if item.hold == "locked"
+            else "a record with this spelling and the same key exists (two records of one result: "
+            "delete one with `cartrial db delete` and a reason)"
+        )
+        typer.echo(f"  held: {item.table} record {item.record_id} {item.field} -> {item.spelling!r}: {why}")
+    for item, message in result.refused:
+        typer.echo(f"  refused: {item.table} record {item.record_id} {item.field}: {message}")
+    for site in result.countries:
+        typer.echo(
+            f"  site {site.site_id} (record {site.record_id}): country not one ISO 3166-1 knows; enter it by "
+            f"`cartrial db edit site {site.record_id} --set country=CODE --expected-version {site.version} "
+            "--reason TEXT`"
+        )
+    if result.refused:
+        raise typer.Exit(2)
 
 
 # --------------------------------------------------------------------------------------------------

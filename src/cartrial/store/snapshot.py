@@ -14,6 +14,9 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
   snapshot is `unlocked` (allowed, flagged in every output).
 - The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
   text, study id, dose levels of the infusions); a mismatch is a `CartrialError` (CLI exit 2).
+- A value stored by an earlier release in another case than its one spelling (a lab result `Neutrophils`)
+  is read in its spelling (`cartrial.store.spellings.read_spellings`) and counted per table and field in
+  `StudySnapshot.read_in_spelling`, stated in every output (decisions D-19.76).
 - The audit-chain head (id and row hash of the last audit row) at the snapshot is recorded.
 
 No writes: the transaction is read-only on PostgreSQL (``SET TRANSACTION READ ONLY``, REPEATABLE READ, so
@@ -39,6 +42,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store import models
 from cartrial.store.database import DatabaseError
+from cartrial.store.spellings import read_spellings
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
@@ -84,6 +88,9 @@ class StudySnapshot:
     """Records left out because dated after the cut-off, per table (every table listed, 0 included)."""
     after_cutoff_subjects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Subjects with at least one record left out, per table (tables with none omitted)."""
+    read_in_spelling: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Stored values read in their one spelling, per table and field (tables with none omitted): values a
+    release before decisions D-19.42 stored in another case (`cartrial.store.spellings`, D-19.76)."""
     lock_id: int | None = None
     audit_head_id: int | None = None
     audit_head_hash: str | None = None
@@ -140,6 +147,7 @@ class StudySnapshot:
             "records": {name: len(frame) for name, frame in self.tables.items()},
             "records_after_cutoff": dict(self.after_cutoff),
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
+            "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
         }
 
 
@@ -254,8 +262,9 @@ def _raw_sqlite_columns(
 
 def _read_table(
     connection: Connection, model: type[models.StudyData], cutoff: dt.date
-) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
-    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out).
+) -> tuple[pd.DataFrame, int, tuple[str, ...], dict[str, int]]:
+    """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out, values
+    read in their one spelling per field).
 
     Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -292,11 +301,14 @@ def _read_table(
         },
         columns=[*names, RECORD_ID],
     )
+    # a value stored by an earlier release in another case is read in its one spelling and counted (never
+    # left out of a selection by name; D-19.76), before the sort so that the order is the respelled one's
+    frame, respelled = read_spellings(table.name, frame)
     # a stable, backend-independent order: natural key, then id
     key = [c for c in model.natural_key if c in frame.columns]
     if len(frame):
         frame = frame.sort_values([*key, RECORD_ID], key=_sort_key, kind="mergesort").reset_index(drop=True)
-    return frame.astype(str), left_out, tuple(sorted(left_out_subjects))
+    return frame.astype(str), left_out, tuple(sorted(left_out_subjects)), respelled
 
 
 def _sort_key(series: pd.Series) -> pd.Series:
@@ -401,8 +413,11 @@ def read_snapshot(
             tables: dict[str, pd.DataFrame] = {}
             after: dict[str, int] = {}
             after_subjects: dict[str, tuple[str, ...]] = {}
+            respelled: dict[str, dict[str, int]] = {}
             for name, model in SNAPSHOT_TABLES.items():
-                frame, left_out, subjects = _read_table(connection, model, cutoff)
+                frame, left_out, subjects, counts = _read_table(connection, model, cutoff)
+                if counts:
+                    respelled[name] = counts
                 tables[name] = frame
                 after[name] = left_out
                 if subjects:
@@ -446,6 +461,7 @@ def read_snapshot(
         study_code=study.study_code,
         after_cutoff=after,
         after_cutoff_subjects=after_subjects,
+        read_in_spelling=respelled,
         lock_id=None if lock is None else int(lock[0]),
         audit_head_id=None if head is None else int(head[0]),
         audit_head_hash=None if head is None else str(head[1]),

@@ -690,7 +690,7 @@ def import_redcap(
         def redcap_counts(entry: ManifestEntry, counts: list[FormCounts]) -> dict[str, Any]:
             if entry.file != str(paths[0]):
                 return {"role": "dictionary" if entry.file == str(paths[1]) else "mapping"}
-            return {
+            counts_out: dict[str, Any] = {
                 c.table: {
                     "read": c.read,
                     "inserted": c.inserted,
@@ -699,6 +699,9 @@ def import_redcap(
                 }
                 for c in counts
             } | {"options": mapping_model.options(), "ignored_fields": summary.ignored_fields}
+            if summary.data_access_group:  # what the data access groups were used for (D-19.77)
+                counts_out["data_access_group"] = summary.data_access_group
+            return counts_out
 
         report.forms = write_forms(
             engine,

@@ -22,6 +22,9 @@ Rules [P] (documented in docs/import.md):
 - Fields with data that feed no column and are not in ``ignore_fields``: an error when
   ``unmapped_fields: error`` (default), listed as ignored when ``ignore``. Calc fields are derived by REDCap:
   when unmapped they are listed as ignored, never an error.
+- The data access groups (``redcap_data_access_group``, usually the site): read by a mapped column, ignored
+  when listed under ``ignore_fields``, else checked against the subjects' ``site_id``, else an unmapped
+  field (`_data_access_groups`, decisions D-19.77).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
+from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
@@ -79,6 +83,9 @@ class RedcapSummary:
     options: dict[str, str]
     missing_codes_found: dict[str, int] = field(default_factory=dict)
     """Missing-data code → number of cells blanked because they held it."""
+    data_access_group: str = ""
+    """What the export's ``redcap_data_access_group`` values were used for ('' when it holds none): read by
+    a mapped column, checked against the subjects' site, or ignored (decisions D-19.77)."""
 
 
 def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str) -> list[Problem]:
@@ -139,7 +146,7 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                 )
             problems.extend(_check_source(source, form, dictionary, mapping, file, here))
     for name in mapping.ignore_fields:
-        if name not in dictionary.fields:
+        if name not in dictionary.fields and name != DAG_COLUMN:
             problems.append(
                 Problem(
                     "ignored field is not in the data dictionary",
@@ -336,6 +343,10 @@ def convert_export(
                 )
             else:
                 ignored[field_spec.name] = ignored.get(field_spec.name, 0) + filled
+    dag_use, dag_problems = _data_access_groups(export, mapping, forms)
+    problems.extend(dag_problems)
+    if dag_use.startswith("ignored"):
+        ignored[DAG_COLUMN] = int((frame[DAG_COLUMN] != "").sum())
     mapped_instruments = {form.instrument for form in mapping.forms.values()}
     unmapped_instruments: dict[str, int] = {}
     for instrument, columns in columns_of.items():
@@ -352,8 +363,84 @@ def convert_export(
         unmapped_instruments=unmapped_instruments,
         options=mapping.options(),
         missing_codes_found=dict(export.missing_codes_found),
+        data_access_group=dag_use,
     )
     return forms, summary_out, problems
+
+
+DAG_ALLOWED = (
+    "map the site from it (forms.subjects.columns.site_id: {source: redcap_data_access_group, values: "
+    "{<group>: <site id>}}) | list redcap_data_access_group under 'ignore_fields'"
+)
+"""What may be done with an export's data access groups (decisions D-19.77)."""
+
+
+def _data_access_groups(
+    export: RedcapExport, mapping: RedcapMapping, forms: list[FormData]
+) -> tuple[str, list[Problem]]:
+    """What the export's data access groups (REDCap DAGs, usually the site) are used for, and the problems
+    (decisions D-19.77); never silently nothing:
+
+    - a mapped column reads them (`source: redcap_data_access_group`): used there (an unknown site is
+      refused by the import's site check, a group without a `values` entry by the translation);
+    - listed under `ignore_fields`: ignored, counted in the report;
+    - else, when the subjects' `site_id` comes from a field or a constant: each subject row's group must
+      name the same site (without case: REDCap's unique group names are lower case); a group naming another
+      site is an error at its row;
+    - else: an error when `unmapped_fields: error` (the default), ignored and counted when `ignore`.
+
+    A blank group (a record in no group) is never a problem. Messages name the file, row and column, never
+    the group or the site."""
+    frame = export.frame
+    name = export.file
+    if DAG_COLUMN not in frame or not (frame[DAG_COLUMN] != "").any():
+        return "", []
+    groups = frame[DAG_COLUMN]
+    filled = int((groups != "").sum())
+    readers = [
+        f"forms.{form_name}.columns.{column}"
+        for form_name, form in mapping.forms.items()
+        for column, source in form.columns.items()
+        if source.source == "redcap_data_access_group"
+    ]
+    if readers:
+        return f"read by {', '.join(readers)}", []
+    if DAG_COLUMN in mapping.ignore_fields:
+        return f"ignored ({filled} values, listed under ignore_fields)", []
+    subjects = mapping.forms.get("subjects")
+    site = None if subjects is None else subjects.columns.get("site_id")
+    data = next((f for f in forms if f.spec.name == "subjects"), None)
+    if site is not None and data is not None and "site_id" in data.frame:
+        problems: list[Problem] = []
+        where = f"forms.subjects.columns.site_id ({'constant' if site.constant is not None else 'field'})"
+        rows = (
+            data.source_rows if data.source_rows is not None else np.arange(len(data.frame)) + FIRST_DATA_ROW
+        )
+        for site_id, row in zip(data.frame["site_id"].tolist(), rows.tolist(), strict=True):
+            group = str(groups.iat[int(row) - FIRST_DATA_ROW])
+            if group and site_id and group.lower() != str(site_id).lower():
+                problems.append(
+                    Problem(
+                        "the record's data access group names another site than its site_id, read from "
+                        + where,
+                        file=name,
+                        row=int(row),
+                        field=DAG_COLUMN,
+                        allowed="the subject's site (case aside) | " + DAG_ALLOWED,
+                    )
+                )
+        return f"checked against {where}", problems
+    if mapping.unmapped_fields is UnmappedFields.IGNORE:
+        return f"ignored ({filled} values, unmapped_fields: ignore)", []
+    return "", [
+        Problem(
+            f"column '{DAG_COLUMN}' has {filled} value(s) (data access groups: usually the site) but "
+            "feeds no cartrial column",
+            file=name,
+            field=DAG_COLUMN,
+            allowed=DAG_ALLOWED + " | set 'unmapped_fields: ignore'",
+        )
+    ]
 
 
 def _has_data(export: RedcapExport, columns: list[str]) -> np.ndarray:
