@@ -362,6 +362,24 @@ def test_example_redcap_project_imports_idempotently_and_matches_the_templates(
     )
 
 
+def test_forms_are_written_in_dependency_order_whatever_order_the_mapping_lists(tmp_path: Path) -> None:
+    """A mapping that lists the subjects' records before the subjects (YAML dumped with sorted keys) imports
+    into a new study as the example mapping does; before, "unknown subject(s)"."""
+    import yaml
+
+    url = f"sqlite:///{tmp_path / 'sorted.db'}"
+    init_study(url, PROTOCOL, "admin")
+    StudyService(url).add_site("admin", "TJH")
+    document = yaml.safe_load((REDCAP / "mapping.yaml").read_text(encoding="utf-8"))
+    document["forms"] = dict(sorted(document["forms"].items()))
+    assert list(document["forms"]).index("subjects") > 0
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    report = import_redcap(url, REDCAP / "records.csv", REDCAP / "dictionary.csv", mapping, "admin")
+    assert report.totals["inserted"] > 0
+    assert [c.form for c in report.forms][0] == "subjects"
+
+
 def test_a_bad_redcap_export_writes_nothing(redcap_url: str, tmp_path: Path) -> None:
     """Atomic and validated first: one bad AE grade code aborts the whole import; nothing changes."""
     rows = example_records()

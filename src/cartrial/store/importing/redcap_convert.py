@@ -39,7 +39,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
-from cartrial.store.importing.forms import FORMS_BY_NAME
+from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
 from cartrial.store.importing.redcap_mapping import ColumnMapping, FormMapping, RedcapMapping, UnmappedFields
 from cartrial.store.importing.redcap_records import (
@@ -365,6 +365,10 @@ def convert_export(
         missing_codes_found=dict(export.missing_codes_found),
         data_access_group=dag_use,
     )
+    # written in the forms' dependency order (sites, subjects, then their records), whatever order the
+    # mapping lists them in: a mapping with `adverse_events` before `subjects` failed on a new study
+    order = {spec.name: i for i, spec in enumerate(FORMS)}
+    forms.sort(key=lambda form: order[form.spec.name])
     return forms, summary_out, problems
 
 
