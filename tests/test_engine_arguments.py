@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.errors import InputError
-from cartrial.escalation import pava
+from cartrial.escalation import Boin, pava, simulate
 from cartrial.grading import (
     VasopressorDoses,
     grade_crs,
@@ -387,3 +387,11 @@ def test_vasopressor_doses_are_checked_where_made() -> None:
     refused(lambda: VasopressorDoses(norepinephrine_ug_min=NAN), "norepinephrine_ug_min")
     refused(lambda: VasopressorDoses(dopamine_ug_kg_min=-1.0), "dopamine_ug_kg_min")
     refused(lambda: is_high_dose(None), "doses")  # type: ignore[arg-type]
+
+
+def test_escalation_simulate_refuses_accrual_days_a_design_does_not_use() -> None:
+    """`accrual_days` was ignored without a word by every design but TITE-CRM (the command line refuses
+    `--accrual-days` for them)."""
+    boin = Boin(3, 0.3)
+    refused(lambda: simulate(boin, [0.1, 0.2, 0.3], cohorts=2, trials=5, accrual_days=-1.0), "accrual_days")
+    assert simulate(boin, [0.1, 0.2, 0.3], cohorts=2, trials=5).trials == 5

@@ -488,6 +488,15 @@ def simulate(
             started=started,
             keep_trials=keep_trials,
         )
+    if accrual_days is not None:  # the engine's twin of the command line's --accrual-days rule (D-19.79)
+        raise InputError(
+            Problem(
+                f"accrual_days is used by tite-crm only; {design.name} decides on complete cohorts",
+                field="accrual_days",
+                value=accrual_days,
+                allowed="none (leave it out)",
+            )
+        )
     rng = np.random.default_rng(seed)
 
     def bernoulli(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
