@@ -395,3 +395,18 @@ def test_escalation_simulate_refuses_accrual_days_a_design_does_not_use() -> Non
     boin = Boin(3, 0.3)
     refused(lambda: simulate(boin, [0.1, 0.2, 0.3], cohorts=2, trials=5, accrual_days=-1.0), "accrual_days")
     assert simulate(boin, [0.1, 0.2, 0.3], cohorts=2, trials=5).trials == 5
+
+
+def test_screen_and_the_dlt_window_name_a_bad_argument() -> None:
+    from cartrial import examples
+    from cartrial.protocol import dlt_window_complete, load_candidate, load_protocol, screen
+
+    folder = examples.path("ct103a-nmosd")
+    protocol = load_protocol(folder / "protocol.yaml")
+    candidate = load_candidate(folder / "candidates" / "cand-01-eligible.yaml")
+    refused(lambda: screen(protocol, None), "candidate")  # type: ignore[arg-type]
+    refused(lambda: screen(candidate, protocol), "protocol")  # type: ignore[arg-type]
+    refused(lambda: screen(protocol, candidate, "2024-03-15"), "screening_date")  # type: ignore[arg-type]
+    assert screen(protocol, candidate, date(2024, 3, 15)).verdict.value == "eligible"
+    refused(lambda: dlt_window_complete(date(2021, 6, 1), date(2021, 6, 29), -1), "window_days")
+    refused(lambda: dlt_window_complete(date(2021, 6, 1), "2021-06-29", 28), "as_of")  # type: ignore[arg-type]

@@ -494,6 +494,30 @@ def evaluate_criterion(
     )
 
 
+def _check_screen_arguments(protocol: Any, candidate: Any, screening_date: Any) -> None:
+    """`screen`'s arguments are a `Protocol`, a `Candidate` and a date (a `datetime.date`, not a
+    `datetime`, whose time would be dropped, nor text), else an `InputError` naming the argument (D-19.79)."""
+    for name, value, kind in (("protocol", protocol, Protocol), ("candidate", candidate, Candidate)):
+        if not isinstance(value, kind):
+            raise InputError(
+                Problem(
+                    f"not a {kind.__name__}: a {type(value).__name__}",
+                    field=name,
+                    allowed=f"a {kind.__name__} (load_{name}(path) reads one)",
+                )
+            )
+    if screening_date is not None and (
+        not isinstance(screening_date, dt.date) or isinstance(screening_date, dt.datetime)
+    ):
+        raise InputError(
+            Problem(
+                f"not a date: a {type(screening_date).__name__}",
+                field="screening_date",
+                allowed="a datetime.date, e.g. datetime.date(2024, 3, 15), or none",
+            )
+        )
+
+
 def screen(
     protocol: Protocol, candidate: Candidate, screening_date: dt.date | None = None
 ) -> ScreeningResult:
@@ -511,6 +535,7 @@ def screen(
     >>> result.verdict.value, result.by_id("inc_relapse_activity").status.value
     ('eligible', 'met')
     """
+    _check_screen_arguments(protocol, candidate, screening_date)
     if screening_date is not None:
         day: dt.date | None = screening_date
         source = "given"
