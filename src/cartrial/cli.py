@@ -200,6 +200,16 @@ def _declared_range(param: Any) -> str | None:
     return Allowed(low=low, high=high, integer=getattr(runtime, "annotation", None) is int).text()
 
 
+def _as_number(text: Any) -> Any:
+    """A range error's input as the number it was read as (an int when it is one), else as given."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except (TypeError, ValueError):
+            continue
+    return text
+
+
 def _bad_parameter(error: typer.BadParameter) -> Problem:
     """A value the parser could not convert, as every other bad input is told: the option as typed, the
     value given and what is allowed (the option's declared range from its help text when it states one)."""
@@ -220,6 +230,7 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
             message, allowed = known
         elif first.get("type") in _RANGE_ERRORS:
             message, allowed = "out of range", _declared_range(param)
+            value = _as_number(value)  # the number it was read as (got 100001, as the engines' checks say)
         elif "expected" in (first.get("ctx") or {}):
             message, allowed = "not an allowed value", str(first["ctx"]["expected"]).replace(" or ", " | ")
     declared = re.search(r"Allowed: (.+?)\.(?:\s|$)", str(getattr(param, "help", None) or ""))
