@@ -245,6 +245,23 @@ def check_argument(field: str, value: Any, rule: Allowed) -> None:
         raise InputError(problem)
 
 
+def check_instance(field: str, value: Any, kind: type | tuple[type, ...], allowed: str | None = None) -> None:
+    """Refuse an argument of an engine function that is not a `kind` (a class or a tuple of classes) with an
+    `InputError` naming `field`, the type given and what is allowed (default: the class names; D-19.79).
+
+    >>> check_instance("omega2", [0.5], dict)
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: omega2: not a dict: a list; allowed: dict
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds):
+        names = " | ".join(k.__name__ for k in kinds)
+        raise InputError(
+            Problem(f"not a {names}: a {type(value).__name__}", field=field, allowed=allowed or names)
+        )
+
+
 def check_flag(field: str, value: Any) -> bool:
     """A true/false argument of an engine function as a `bool`: `True`/`False` or a numpy boolean; anything
     else (``"no"``, 1, None) is an `InputError` naming `field`, never read for its truth (D-19.79).
@@ -303,6 +320,7 @@ __all__ = [
     "check_argument",
     "check_fields",
     "check_flag",
+    "check_instance",
     "check_seed",
     "choice_text",
     "declared",

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import Allowed, check_argument, check_flag
-from cartrial.errors import InputError, Problem
+from cartrial.allowed import Allowed, check_argument, check_flag, check_instance
 from cartrial.grading.crs import FEVER_THRESHOLD_C, OxygenDevice
 
 LEE_2014_SOURCE = "Lee DW et al. Blood 2014;124:188, CRS grading (as tabulated in PMC7006459 Table 2)"
@@ -91,12 +90,7 @@ def is_high_dose(doses: VasopressorDoses, thresholds: HighDoseVasopressorThresho
     >>> is_high_dose(VasopressorDoses(norepinephrine_ug_min=20.0)), is_high_dose(VasopressorDoses())
     (True, False)
     """
-    if not isinstance(doses, VasopressorDoses):
-        raise InputError(
-            Problem(
-                f"not vasopressor doses: a {type(doses).__name__}", field="doses", allowed="VasopressorDoses"
-            )
-        )
+    check_instance("doses", doses, VasopressorDoses)
     t = thresholds or HighDoseVasopressorThresholds()
     agents = {
         "norepinephrine": doses.norepinephrine_ug_min,

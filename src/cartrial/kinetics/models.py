@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, special
 
-from cartrial.allowed import Allowed, check_argument, check_flag, check_seed
+from cartrial.allowed import Allowed, check_argument, check_flag, check_instance, check_seed
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 
 FloatArray = npt.NDArray[np.float64]
@@ -259,14 +259,7 @@ def typical_auc(
                 allowed=f"≥ start_days ({start_days})",
             )
         )
-    if not isinstance(parameters, Stein2019Parameters):
-        raise InputError(
-            Problem(
-                f"not model parameters: a {type(parameters).__name__}",
-                field="parameters",
-                allowed="Stein2019Parameters",
-            )
-        )
+    check_instance("parameters", parameters, Stein2019Parameters)
     p = parameters
     rho, tm = p.rho_per_day, p.tmax_days
     total = 0.0
@@ -387,14 +380,7 @@ def _check_simulation_arguments(
     check_flag("iiv", iiv)
     check_argument("residual_sd_log", residual_sd_log, RESIDUAL_SD_LOG)
     check_argument("rho_factor", rho_factor, _POSITIVE)
-    if not isinstance(typical, Stein2019Parameters):
-        raise InputError(
-            Problem(
-                f"not model parameters: a {type(typical).__name__}",
-                field="typical",
-                allowed="Stein2019Parameters",
-            )
-        )
+    check_instance("typical", typical, Stein2019Parameters)
     try:
         t = np.asarray(days, dtype=float)
         scale = np.asarray(cmax_scale, dtype=float)
@@ -436,14 +422,7 @@ def _check_simulation_arguments(
             )
         )
     variances = STEIN_2019_OMEGA2 if omega2 is None else omega2
-    if not isinstance(variances, dict):
-        raise InputError(
-            Problem(
-                f"not a mapping: a {type(variances).__name__}",
-                field="omega2",
-                allowed="a dict of parameter name to ω²",
-            )
-        )
+    check_instance("omega2", variances, dict, "a dict of parameter name to ω²")
     for name, value in variances.items():
         if name not in STEIN_PARAMETERS:
             raise InputError(

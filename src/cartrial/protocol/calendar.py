@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
-from cartrial.allowed import Allowed, check_argument
+from cartrial.allowed import Allowed, check_argument, check_instance
 from cartrial.errors import InputError, Problem
 
 WindowInclusive = Literal["both", "start", "end", "neither"]
@@ -29,10 +29,7 @@ _MONTHS_BACK = Allowed(low=0, integer=True, label="a whole number of calendar mo
 
 def _check_date(field: str, value: object) -> None:
     """A date argument is a `datetime.date` (text, a number or None is refused, naming `field`)."""
-    if not isinstance(value, date):
-        raise InputError(
-            Problem(f"not a date: a {type(value).__name__}", field=field, allowed="a datetime.date")
-        )
+    check_instance(field, value, date, "a datetime.date")
 
 
 def add_months(d: date, months: int) -> date:

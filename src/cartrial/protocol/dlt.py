@@ -17,8 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cartrial.allowed import Allowed, check_argument, choice_text
-from cartrial.errors import InputError, Problem
+from cartrial.allowed import Allowed, check_argument, check_instance, choice_text
 from cartrial.protocol.design_options import DAYS
 from cartrial.protocol.organs import ORGAN_TERMS, organ_key
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
@@ -175,11 +174,8 @@ def dlt_window_complete(infused_on: dt.date, as_of: dt.date, window_days: int) -
     A window that is not more than 0 and at most 3650 days, or a day that is not a date, is an `InputError`
     (D-19.79).
     """
-    for name, value in (("infused_on", infused_on), ("as_of", as_of)):
-        if not isinstance(value, dt.date):
-            raise InputError(
-                Problem(f"not a date: a {type(value).__name__}", field=name, allowed="a datetime.date")
-            )
+    check_instance("infused_on", infused_on, dt.date)
+    check_instance("as_of", as_of, dt.date)
     check_argument("window_days", window_days, DAYS)
     days = (as_of - infused_on).days
     return days, days >= window_days

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cartrial.allowed import check_instance
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.attacks import merge_onset_dates
 from cartrial.protocol.calendar import add_months, completed_years, months_before
@@ -497,15 +498,8 @@ def evaluate_criterion(
 def _check_screen_arguments(protocol: Any, candidate: Any, screening_date: Any) -> None:
     """`screen`'s arguments are a `Protocol`, a `Candidate` and a date (a `datetime.date`, not a
     `datetime`, whose time would be dropped, nor text), else an `InputError` naming the argument (D-19.79)."""
-    for name, value, kind in (("protocol", protocol, Protocol), ("candidate", candidate, Candidate)):
-        if not isinstance(value, kind):
-            raise InputError(
-                Problem(
-                    f"not a {kind.__name__}: a {type(value).__name__}",
-                    field=name,
-                    allowed=f"a {kind.__name__} (load_{name}(path) reads one)",
-                )
-            )
+    check_instance("protocol", protocol, Protocol, "a Protocol (load_protocol(path) reads one)")
+    check_instance("candidate", candidate, Candidate, "a Candidate (load_candidate(path) reads one)")
     if screening_date is not None and (
         not isinstance(screening_date, dt.date) or isinstance(screening_date, dt.datetime)
     ):
