@@ -105,3 +105,61 @@ def test_the_import_takes_a_form_left_out_and_it_is_then_offered(gmg_study: WebS
     )
     assert imported.status_code == 200, imported.text
     assert "edss" in _listed(gmg_study)
+
+
+# ---- D-19.82: the entry forms offer no field of an outcome the study does not collect ----------------
+
+AQP4_SUBJECT_FIELDS = ("aqp4_igg_status", "aqp4_igg_titre", "aqp4_igg_assay")
+PD_SAMPLE = {"subject_id": "MG-001", "sampled_at": "2021-05-29T09:00:00Z", "cd19_b_cells_per_ul": 5}
+
+
+def _inputs(html: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'<(?:input|select|textarea)[^>]* name="([^"]+)"', html))
+
+
+def test_a_gmg_study_enters_no_aqp4_or_relapse_history_field(gmg_study: WebStudy) -> None:
+    page = gmg_study.session("admin")
+    subject_form = _inputs(page.get("/subjects/new").text)
+    assert "consent_date" in subject_form and "weight_kg" in subject_form
+    assert not subject_form & {*AQP4_SUBJECT_FIELDS, "relapse_history"}, subject_form
+    pd_form = _inputs(page.get("/subjects/MG-001/forms/pd_samples/new").text)
+    assert {"cd19_b_cells_per_ul", "bcma_plasma_cells_per_ul", "igg_g_per_l"} <= pd_form
+    assert not pd_form & {"aqp4_igg_titre", "aqp4_igg_assay"}, pd_form
+
+
+def test_the_reference_study_enters_every_field(web_study: WebStudy) -> None:
+    page = web_study.session("admin")
+    assert {*AQP4_SUBJECT_FIELDS, "relapse_history"} <= _inputs(page.get("/subjects/new").text)
+    assert {"aqp4_igg_titre", "cd19_b_cells_per_ul"} <= _inputs(
+        page.get("/subjects/CT-001/forms/pd_samples/new").text
+    )
+
+
+def test_an_aqp4_value_is_taken_by_the_api_and_then_offered(gmg_study: WebStudy) -> None:
+    """As for a form left out (D-19.70): the API takes the value; the outcome, now holding data, is
+    analysed, so its fields are offered again."""
+    saved = gmg_study.bearer("admin").post(
+        "/api/v1/records/pd_samples", json={"values": {**PD_SAMPLE, "aqp4_igg_titre": "1:100"}}
+    )
+    assert saved.status_code == 201, saved.text
+    page = gmg_study.session("admin")
+    assert {"aqp4_igg_titre", "aqp4_igg_assay"} <= _inputs(
+        page.get("/subjects/MG-001/forms/pd_samples/new").text
+    )
+    assert {"aqp4_igg_status", "aqp4_igg_titre"} <= _inputs(page.get("/subjects/new").text)
+
+
+def test_a_record_shows_a_value_of_a_field_not_offered(gmg_study: WebStudy) -> None:
+    """A describing field (the assay) holding a value is shown on its record: data are never hidden."""
+    saved = gmg_study.bearer("admin").post(
+        "/api/v1/records/pd_samples", json={"values": {**PD_SAMPLE, "aqp4_igg_assay": "fixed_cba"}}
+    )
+    assert saved.status_code == 201, saved.text
+    record = saved.json()
+    record_id = record.get("id") or record.get("record", {}).get("id")
+    page = gmg_study.session("admin")
+    assert "aqp4_igg_assay" not in _inputs(page.get("/subjects/MG-001/forms/pd_samples/new").text)
+    shown = page.get(f"/records/pd_sample/{record_id}").text
+    assert "fixed_cba" in shown

@@ -13,17 +13,22 @@ from typing import Any
 
 import pandas as pd
 
-#: outcome → (schedule assessment, (template, column whose non-empty values are the outcome's data)...)
+from cartrial.protocol.records import ASSESSMENT_RECORDS
+
+#: outcome → the schedule assessment that collects it
+OUTCOME_ASSESSMENT: dict[str, str] = {
+    "edss": "edss",
+    "relapses": "relapse_review",
+    "aqp4_igg": "aqp4_igg",
+    "osis": "osis",
+    "visual_acuity": "visual_acuity",
+    "timed_walk": "timed_25_foot_walk",
+}
+
+#: outcome → (schedule assessment, (template, column whose non-empty values are the outcome's data)...):
+#: where the assessment's data are recorded is the protocol's one declaration (`ASSESSMENT_RECORDS`, D-19.80)
 OUTCOMES: dict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = {
-    "edss": ("edss", (("edss", None),)),
-    "relapses": ("relapse_review", (("relapses", None),)),
-    "aqp4_igg": (
-        "aqp4_igg",
-        (("pd_samples", "aqp4_igg_titre"), ("subjects", "aqp4_igg_status"), ("subjects", "aqp4_igg_titre")),
-    ),
-    "osis": ("osis", (("osis", None),)),
-    "visual_acuity": ("visual_acuity", (("visual_acuity", None),)),
-    "timed_walk": ("timed_25_foot_walk", (("timed_walk", None),)),
+    name: (assessment, ASSESSMENT_RECORDS[assessment].data) for name, assessment in OUTCOME_ASSESSMENT.items()
 }
 
 #: analysis population → the outcome whose evaluable set it is
@@ -54,10 +59,12 @@ DATASET_OUTCOME: dict[str, str] = {
 #: analysis option → the outcome whose datasets it governs (not an option of a study without that outcome)
 OPTION_OUTCOME: dict[str, str] = {"relapse_follow_up_end": "relapses", "rate_ci": "relapses"}
 
-#: record column shown in the report's listings → the outcome it belongs to
+#: record column (data, or describing them: an assay, the relapse history) → the outcome it belongs to: left
+#: out of the report's listings (D-19.71) and of the entry forms (D-19.82) when the outcome is not collected
 COLUMN_OUTCOME: dict[tuple[str, str], str] = {
-    **{(t, c): name for name, (_a, sources) in OUTCOMES.items() for t, c in sources if c is not None},
-    ("subjects", "relapse_history"): "relapses",
+    field: name
+    for name, assessment in OUTCOME_ASSESSMENT.items()
+    for field in ASSESSMENT_RECORDS[assessment].fields
 }
 
 #: form (import template) → the outcome whose data the whole form holds (a form of every study is not here)
@@ -107,6 +114,29 @@ def collected_forms(protocol: Any, forms_with_rows: Collection[str] = ()) -> tup
     )
 
 
+def unplanned_sources(protocol: Any) -> tuple[tuple[str, str | None], ...]:
+    """The data sources (form, column; column None: the form's rows) of the outcomes whose assessment the
+    protocol does not collect: what decides whether such an outcome is collected all the same (its data
+    exist). None for the reference protocol."""
+    planned = _collected(protocol, lambda _template, _column: False)
+    return tuple(
+        source for name, (_a, sources) in OUTCOMES.items() if name not in planned for source in sources
+    )
+
+
+def uncollected_fields(
+    protocol: Any, with_values: Collection[tuple[str, str | None]] = ()
+) -> frozenset[tuple[str, str]]:
+    """The (form, column) fields of the outcomes a study does not collect (D-19.82): each column tied to such
+    an outcome in the protocol's declaration of where assessments are recorded (`COLUMN_OUTCOME`: its data
+    and the columns describing them, e.g. the AQP4-IgG assay, the relapse history). `with_values`: the data
+    sources (`unplanned_sources`) that hold a value; an outcome with data is collected (`collected_outcomes`'
+    rule), so its fields are offered. The entry forms leave these fields out; the import and the API take
+    them (D-19.70)."""
+    outcomes = _collected(protocol, lambda template, column: (template, column) in with_values)
+    return frozenset(field for field, name in COLUMN_OUTCOME.items() if name not in outcomes)
+
+
 __all__ = [
     "CHARACTERISTIC_OUTCOME",
     "COLUMN_OUTCOME",
@@ -114,7 +144,10 @@ __all__ = [
     "FORM_OUTCOME",
     "OPTION_OUTCOME",
     "OUTCOMES",
+    "OUTCOME_ASSESSMENT",
     "POPULATION_OUTCOME",
     "collected_forms",
     "collected_outcomes",
+    "uncollected_fields",
+    "unplanned_sources",
 ]

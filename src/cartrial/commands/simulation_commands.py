@@ -225,6 +225,11 @@ def study_command(
         f"{study.summary['patients']} virtual patients, data cut-off {study.summary['data_cutoff']}: "
         f"{sum(study.summary['rows'].values())} rows in {len(study.forms)} templates written to {out}"
     )
+    for form, columns in study.summary["not_simulated"].items():
+        what = ", ".join(columns) if columns else "the whole form"
+        console.print(
+            f"not simulated (the protocol collects it; the simulator does not model it): {form}: {what}"
+        )
     console.print(
         f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
     )

@@ -78,25 +78,43 @@ FORMS = (
 )
 
 
-#: form (or subjects columns) → the protocol assessment that collects it; a virtual study of a protocol
-#: that does not collect it has no such form (D-19.62): a myasthenia gravis study has no EDSS, no visual
-#: acuity, no relapse form and no AQP4-IgG. Drawn all the same, so the random stream is unchanged.
-FORM_ASSESSMENT: dict[str, str] = {
-    "edss": "edss",
-    "visual_acuity": "visual_acuity",
-    "timed_walk": "timed_25_foot_walk",
-    "relapses": "relapse_review",
-    "pd_samples": "aqp4_igg",
-}
-SUBJECT_COLUMNS_ASSESSMENT: dict[str, str] = {"aqp4_igg_status": "aqp4_igg", "aqp4_igg_titre": "aqp4_igg"}
+#: pd_samples columns the simulator models: the AQP4-IgG end-point titre of the PD model and its assay. The
+#: other PD analytes a protocol may collect (B cells, BCMA+ plasma cells, IgG/IgA/IgM) are not simulated; a
+#: run names them (`SimulatedStudy.summary["not_simulated"]`, D-19.81).
+SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
 
-def _drop_uncollected(forms: dict[str, pd.DataFrame], collected: frozenset[str]) -> None:
-    for form, assessment in FORM_ASSESSMENT.items():
-        if assessment not in collected:
+def _drop_uncollected(forms: dict[str, pd.DataFrame], collected: frozenset[str]) -> dict[str, list[str]]:
+    """Leave out what the protocol does not collect (D-19.62): the form and the columns of an outcome whose
+    assessment it does not collect (`analysis.outcomes`, read from the protocol's one declaration of where
+    each assessment is recorded, `ASSESSMENT_RECORDS`, D-19.80) — a myasthenia gravis study has no EDSS, no
+    visual acuity, no relapse form and no AQP4-IgG. Drawn all the same, so the random stream is unchanged.
+    A PD form left with none of the analytes the simulator models (`SIMULATED_PD_COLUMNS`) is not written
+    either: sample times without values.
+
+    Returns what the protocol collects and the run does not write, form → columns (empty: the whole form)."""
+    from cartrial.analysis.outcomes import COLUMN_OUTCOME, FORM_OUTCOME, OUTCOMES
+    from cartrial.protocol.records import ASSESSMENT_RECORDS, form_columns
+
+    left_out = {name for name, (assessment, _sources) in OUTCOMES.items() if assessment not in collected}
+    for form, outcome in FORM_OUTCOME.items():
+        if outcome in left_out:
             forms.pop(form, None)
-    columns = [c for c, a in SUBJECT_COLUMNS_ASSESSMENT.items() if a not in collected]
-    forms["subjects"] = forms["subjects"].drop(columns=columns, errors="ignore")
+    for form in list(forms):
+        columns = [c for (f, c), outcome in COLUMN_OUTCOME.items() if f == form and outcome in left_out]
+        forms[form] = forms[form].drop(columns=columns, errors="ignore")
+    if "pd_samples" in forms and not set(SIMULATED_PD_COLUMNS) & set(forms["pd_samples"].columns):
+        forms.pop("pd_samples")  # sample times without any value: no PD form
+    not_simulated: dict[str, list[str]] = {}
+    for form in dict.fromkeys(r.form for a, r in ASSESSMENT_RECORDS.items() if a in collected):
+        wanted = form_columns(form, collected, describing=False)
+        if form not in forms:
+            not_simulated[form] = list(wanted)  # empty: the whole form
+            continue
+        missing = [c for c in wanted if c not in forms[form].columns]
+        if missing:
+            not_simulated[form] = missing
+    return not_simulated
 
 
 @dataclass(frozen=True)
@@ -559,13 +577,14 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
             }
         )
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
-    _drop_uncollected(forms, prepared.protocol.collected_assessments)
+    not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
     summary = {
         "scenario": sc.name,
         "seed": seed,
         "patients": len(order),
         "data_cutoff": (start + dt.timedelta(days=cutoff)).date().isoformat(),
         "rows": {name: len(frame) for name, frame in forms.items()},
+        "not_simulated": not_simulated,
     }
     return SimulatedStudy(forms, summary)
 

@@ -9,7 +9,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, String, func, or_, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
@@ -86,6 +86,25 @@ def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:
     """The study tables among `names` that hold at least one record (one indexed ``LIMIT 1`` read each)."""
     first = (select(1).select_from(table_of(STUDY_TABLES[name])).limit(1) for name in names)
     return {name for name, query in zip(names, first, strict=True) if connection.execute(query).first()}
+
+
+def columns_with_values(
+    connection: Connection, columns: Sequence[tuple[str, str | None]]
+) -> set[tuple[str, str | None]]:
+    """The (table, column) pairs among `columns` whose column holds a value in at least one record (not
+    NULL, not empty text); column None: the table holds a record. One indexed ``LIMIT 1`` read each."""
+    out: set[tuple[str, str | None]] = set()
+    for name, column in columns:
+        table = table_of(STUDY_TABLES[name])
+        query = select(1).select_from(table)
+        if column is not None:
+            cell = table.c[column]
+            query = query.where(cell.is_not(None))
+            if isinstance(cell.type, String):
+                query = query.where(cell != "")
+        if connection.execute(query.limit(1)).first():
+            out.add((name, column))
+    return out
 
 
 def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> list[dict[str, Any]]:

@@ -37,30 +37,6 @@ if TYPE_CHECKING:
 Sites = frozenset[str] | None
 """The sites a user may see; None: every site."""
 
-ASSESSMENT_FORMS: Mapping[str, str] = {
-    "informed_consent": "subject",
-    "lymphodepletion": "lymphodepletion_administration",
-    "infusion": "infusion",
-    "crs_monitoring": "crs_assessment",
-    "ice": "icans_assessment",
-    "labs": "lab_result",
-    "hematology": "lab_result",
-    "chemistry": "lab_result",
-    "coagulation": "lab_result",
-    "pk": "pk_sample",
-    "pd": "pd_sample",
-    "b_cells": "pd_sample",
-    "aqp4_igg": "pd_sample",
-    "immunoglobulins": "pd_sample",
-    "edss": "edss_assessment",
-    "visual_acuity": "visual_acuity",
-    "osis": "osis_assessment",
-    "timed_25_foot_walk": "timed_walk",
-}
-"""Protocol schedule assessment (`cartrial.protocol.schedule.Assessment`) → the table whose form records it.
-Assessments without a form in the study database (vitals, ECG, MRI, …) are not listed: the casebook cannot
-tell whether they were done."""
-
 STATUS_TEXT: Mapping[str, str] = {
     "complete": "complete",
     "missing": "missing (window closed)",
@@ -291,8 +267,19 @@ def _date_column(table: str) -> str | None:
     return model_of(table).clinical_date_column
 
 
+def _visit_tables(assessments: Iterable[str]) -> list[str]:
+    """The tables a visit listing `assessments` expects a record of: the protocol's one declaration of
+    where each assessment is recorded (`cartrial.protocol.records.visit_forms`, D-19.80)."""
+    from cartrial.protocol.records import visit_forms
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
+    return [FORMS_BY_NAME[name].table for name in visit_forms(assessments)]
+
+
 def _scheduled_tables() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ASSESSMENT_FORMS.values()))
+    from cartrial.protocol.records import ASSESSMENT_RECORDS
+
+    return tuple(dict.fromkeys(_visit_tables(ASSESSMENT_RECORDS)))
 
 
 def subject_tables() -> tuple[str, ...]:
@@ -309,9 +296,10 @@ def schedule_cells(
     today: dt.date,
 ) -> tuple[list[CaseVisit], set[tuple[str, int]]]:
     """The casebook cells of one subject (docs/science/decisions.md D-14.21): for each visit of the
-    protocol's schedule, each form its assessments need (`ASSESSMENT_FORMS`), with its status on `today`
-    (the records' clinical dates against the visit window, day 0 = `infusion_date`); also the (table, id)
-    of the records matched to a visit. `records`: table → the subject's records."""
+    protocol's schedule, each form its assessments need (`cartrial.protocol.records.ASSESSMENT_RECORDS`),
+    with its status on `today` (the records' clinical dates against the visit window, day 0 =
+    `infusion_date`); also the (table, id) of the records matched to a visit. `records`: table → the
+    subject's records."""
     import bisect
 
     visits: list[CaseVisit] = []
@@ -324,9 +312,7 @@ def schedule_cells(
         )
         dated[table] = ([day for day, _ in pairs], [i for _, i in pairs])
     for visit in protocol.schedule.visits:
-        tables = list(
-            dict.fromkeys(ASSESSMENT_FORMS[a.value] for a in visit.assessments if a.value in ASSESSMENT_FORMS)
-        )
+        tables = _visit_tables(a.value for a in visit.assessments)
         if infusion_date is None:
             start = end = nominal = None
         else:
@@ -1137,6 +1123,25 @@ def study_form_names(handle: StudyUser) -> tuple[str, ...]:
     return collected_forms(protocol, {f.name for f in left_out if f.table in filled})
 
 
+def study_fields_left_out(handle: StudyUser, form_name: str) -> frozenset[str]:
+    """The fields of `form_name` the entry form does not offer (D-19.82): those of an outcome the study does
+    not collect — the analysis's rule (`cartrial.analysis.outcomes.uncollected_fields`: the protocol collects
+    its assessment, or its data hold a value, study-wide), read from the protocol's one declaration of where
+    each assessment is recorded. The import and the API still take them (D-19.70)."""
+    from cartrial.analysis.outcomes import uncollected_fields, unplanned_sources
+    from cartrial.store import reads
+    from cartrial.store.fields import study_protocol as stored
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
+    with handle.service.read() as connection:
+        protocol = stored(connection)
+        sources = unplanned_sources(protocol)  # none for the reference protocol: no read
+        tables = {(FORMS_BY_NAME[form].table, column): (form, column) for form, column in sources}
+        filled = reads.columns_with_values(connection, list(tables)) if sources else set()
+    left_out = uncollected_fields(protocol, {tables[key] for key in filled})
+    return frozenset(column for form, column in left_out if form == form_name)
+
+
 def export_forms(handle: StudyUser) -> list[FormSpec]:
     """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`)."""
     from cartrial.store.importing.forms import FORMS
@@ -1276,7 +1281,6 @@ def site_ids(handle: StudyUser) -> list[str]:
 
 
 __all__ = [
-    "ASSESSMENT_FORMS",
     "STATUS_TEXT",
     "AuditView",
     "CaseCell",
@@ -1295,6 +1299,7 @@ __all__ = [
     "record_audit",
     "safety_view",
     "schedule_cells",
+    "study_fields_left_out",
     "study_form_names",
     "study_home",
     "subject_audit",

@@ -3,7 +3,7 @@ and the data-entry form context (fields, values, problems)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -129,8 +129,11 @@ def field_views(
     protocol: Any,
     *,
     fixed: Sequence[str] = (),
+    left_out: Collection[str] = (),
 ) -> list[tuple[str, list[FieldView]]]:
-    """The form's fields grouped into (legend, fields): values as text, problems by field."""
+    """The form's fields grouped into (legend, fields): values as text, problems by field. A field in
+    `left_out` (of an outcome the study does not collect, D-19.82) is not offered, unless the record holds
+    a value or a problem for it (data are never hidden)."""
     from cartrial.web.forms import form
 
     spec = form(form_name)
@@ -141,6 +144,12 @@ def field_views(
         by_field.setdefault(name, []).append(text)
     made: dict[str, FieldView] = {}
     for web_field in spec.fields:
+        if (
+            web_field.name in left_out
+            and values.get(web_field.name) in (None, "")
+            and not by_field.get(web_field.name)
+        ):
+            continue
         described = web_field.describe(protocol)
         choices = described.get("choices")
         known = described.get("known_values")
