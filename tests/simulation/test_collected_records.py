@@ -5,6 +5,7 @@ it does not simulate (D-19.81)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -100,10 +101,10 @@ def test_a_protocol_without_pd_gets_no_pd_form_and_no_note(tmp_path):
     from cartrial.protocol import parse_protocol
     from cartrial.simulation.scenario import parse_scenario
 
-    text = open("tests/data/indication-gmg/protocol.yaml", encoding="utf-8").read()
+    text = Path("tests/data/indication-gmg/protocol.yaml").read_text(encoding="utf-8")
     text = re.sub(r",\s*\b(pd|b_cells|immunoglobulins)\b(?=[,\]])", "", text)
     protocol = parse_protocol(text, "no-pd.yaml")
     assert not {"pd", "b_cells", "immunoglobulins", "aqp4_igg"} & protocol.collected_assessments
-    scenario = parse_scenario(open(GMG, encoding="utf-8").read())
+    scenario = parse_scenario(Path(GMG).read_text(encoding="utf-8"))
     study = simulate_study(prepare(scenario, protocol, 2), 2)
     assert "pd_samples" not in study.forms and "pd_samples" not in study.summary["not_simulated"]
