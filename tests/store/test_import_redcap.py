@@ -377,7 +377,7 @@ def test_forms_are_written_in_dependency_order_whatever_order_the_mapping_lists(
     mapping.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     report = import_redcap(url, REDCAP / "records.csv", REDCAP / "dictionary.csv", mapping, "admin")
     assert report.totals["inserted"] > 0
-    assert [c.form for c in report.forms][0] == "subjects"
+    assert report.forms[0].form == "subjects"
 
 
 def test_a_bad_redcap_export_writes_nothing(redcap_url: str, tmp_path: Path) -> None:
