@@ -52,9 +52,18 @@ store test checks against this list)."""
 
 
 def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
-    """`tables` checked where they enter the analysis (decisions D-19.67): a mapping of every snapshot table
-    name to a DataFrame; a missing table or a value that is not a DataFrame is an `InputError` naming it (a
-    table with no record is an empty DataFrame with the template's columns, as `read_snapshot` gives)."""
+    """`tables` checked where they enter the analysis, before anything is derived (decisions D-19.67,
+    D-19.73): a mapping of every snapshot table name to a DataFrame in the layout of its CSV template; an
+    unknown table name (``subject`` for ``subjects``), a missing table, a value that is not a DataFrame, a
+    missing required column, a column the template does not have or a value a column cannot hold is an
+    `InputError` naming the table and the column and what is allowed
+    (`cartrial.store.snapshot.snapshot_table`, from the one declaration of the form fields). A table with no
+    record is an empty DataFrame with the template's columns, as `read_snapshot` gives; the tables are
+    returned in that layout (all text, in the snapshot's row order)."""
+    from cartrial.allowed import choice_text
+    from cartrial.store.importing.forms import FORMS_BY_TABLE
+    from cartrial.store.snapshot import snapshot_table
+
     if not isinstance(tables, Mapping):
         raise InputError(
             Problem(
@@ -62,9 +71,23 @@ def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
                 field="tables",
             )
         )
+    problems: list[Problem] = []
+    for name in tables:
+        if name in SNAPSHOT_TABLES:
+            continue
+        form = FORMS_BY_TABLE.get(name) if isinstance(name, str) else None
+        hint = f" (the store's table {name!r} is the snapshot table {form.name!r})" if form else ""
+        problems.append(
+            Problem(
+                f"unknown snapshot table{hint}",
+                field="tables",
+                value=name if isinstance(name, str) else type(name).__name__,
+                allowed=choice_text(SNAPSHOT_TABLES),
+            )
+        )
     missing = [name for name in SNAPSHOT_TABLES if name not in tables]
     if missing:
-        raise InputError(
+        problems.append(
             Problem(
                 "snapshot table(s) missing",
                 field="tables",
@@ -73,10 +96,20 @@ def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
                 "empty when it has no record",
             )
         )
+    if problems:
+        raise InputError(problems)
     wrong = [name for name in SNAPSHOT_TABLES if not isinstance(tables[name], pd.DataFrame)]
     if wrong:
         raise InputError(Problem("not a pandas DataFrame", field="tables", value=", ".join(wrong)))
-    return dict(tables)
+    checked: dict[str, pd.DataFrame] = {}
+    for name in SNAPSHOT_TABLES:
+        try:
+            checked[name] = snapshot_table(name, tables[name])
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return checked
 
 
 @dataclass(frozen=True)
@@ -97,7 +130,11 @@ def study_populations(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff:
     rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
     reader of the populations: `analyse`, the web dashboards and the CDISC export."""
     cutoff = cutoff_date(cutoff)
-    tables = study_tables(tables)
+    return _study_populations(study_tables(tables), protocol, cutoff)
+
+
+def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
+    """`study_populations` of tables and a cut-off already checked (`analyse` checks them once)."""
     opts = analysis_spec(protocol).options
     # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
     crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
@@ -132,7 +169,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff")
     spec = analysis_spec(protocol)
     opts = spec.options
-    study = study_populations(tables, protocol, cutoff)
+    study = _study_populations(tables, protocol, cutoff)
     crs, icans, labs = study.crs, study.icans, study.labs
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {

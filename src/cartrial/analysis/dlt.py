@@ -122,7 +122,7 @@ def _ae_events(
     out: list[tuple[Any, str, bool]] = []
     if not len(adverse_events):
         return out
-    for row in adverse_events.to_dict("records"):
+    for number, row in enumerate(adverse_events.to_dict("records"), start=2):
         sid = str(row["subject_id"])
         category = str(row.get("category") or "").strip().lower()
         grade_text = str(row.get("grade") or "").strip()
@@ -148,7 +148,8 @@ def _ae_events(
         scale = " ".join(
             p for p in (str(row.get("grading_scale") or ""), str(row.get("grading_scale_version") or "")) if p
         )
-        record = f"adverse_events record {row.get('record_id', '')}"
+        record_id = str(row.get("record_id") or "")  # a notebook's own table may have no record_id
+        record = f"adverse_events record {record_id}" if record_id else f"adverse_events row {number}"
         source = f"{record} (investigator grade, relatedness and DLT flag)"
         if committee_only:
             why = (

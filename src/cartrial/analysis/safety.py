@@ -164,8 +164,11 @@ def _episodes(
     result: Result, frame: pd.DataFrame, scale: str, notes: list[str], what: str, form: str
 ) -> GradedEpisodes:
     metadata = _metadata(result)
+    table = result.table
+    if "max_grade" not in table:  # no assessment could be graded (each refused, named in the notes): no
+        table = table.iloc[0:0]  # episode, rather than rows of refused subjects without any grade column
     return GradedEpisodes(
-        result.table,
+        table,
         dict(metadata["options"]),
         scale,
         tuple(notes + _problem_notes(result, frame, what, form)),

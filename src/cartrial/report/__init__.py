@@ -24,7 +24,7 @@ from cartrial.report.popfit import PopfitResult, read_popfit
 from cartrial.report.render import DRAFT_TEXT, Report, build_report, render_html
 
 
-def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> None:
+def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> dict[str, pd.DataFrame]:
     """The arguments of `report_files` checked where they enter (decisions D-19.69): an `Analysis`, a
     mapping of every snapshot table to its DataFrame, and an optional `datetime` (a naive one is local
     time, as Python reads it)."""
@@ -47,7 +47,7 @@ def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> None:
         )
     if problems:
         raise InputError(problems)
-    study_tables(tables)  # every snapshot table, each a DataFrame: a missing one would drop its listings
+    return study_tables(tables)  # every snapshot table in its layout: a missing one would drop its listings
 
 
 def report_files(
@@ -64,7 +64,7 @@ def report_files(
     (`cartrial.report.popfit.read_popfit`) adds the population-PK section, its tables and figures."""
     from cartrial import __version__
 
-    _check_arguments(analysis, tables, generated_at)
+    tables = _check_arguments(analysis, tables, generated_at)
     when = generated_at or dt.datetime.now(dt.UTC)
     report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when, popfit=popfit)
     files: dict[str, str | bytes] = {"report.html": render_html(report)}

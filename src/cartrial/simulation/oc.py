@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from cartrial.errors import InputError, Problem
-from cartrial.simulation.trials import TrialBatch
+from cartrial.simulation.trials import TrialBatch, _check_type
 
 QUANTILES = (5, 25, 50, 75, 95)
+
+_BATCH = "a TrialBatch (simulate_trials(prepared, trials))"
 
 METRIC_LABELS: dict[str, str] = {
     "n_treated": "patients treated",
@@ -87,15 +89,38 @@ def summarise(
     """Operating characteristics of `batch` (see the module docstring). With `collected` (the protocol's
     `collected_assessments`), the disease metrics of an assessment it does not collect are left out: no
     "% relapse-free" or "EDSS improvement" for a myasthenia gravis protocol (D-19.64)."""
+    _check_type("batch", batch, TrialBatch, _BATCH)
+    if settings is not None and not isinstance(settings, Mapping):
+        raise InputError(
+            Problem(f"not a mapping: a {type(settings).__name__}", field="settings", allowed="a dict | None")
+        )
+    if collected is not None and (
+        isinstance(collected, str)
+        or not isinstance(collected, Collection)
+        or not all(isinstance(name, str) for name in collected)
+    ):  # a str would be read as its letters: every disease metric left out silently
+        raise InputError(
+            Problem(
+                f"not a collection of assessment names: a {type(collected).__name__}",
+                field="collected",
+                allowed="a set or list of assessment names (protocol.collected_assessments) | None (all)",
+            )
+        )
     t = batch.trials
     root = np.sqrt(t)
     k = batch.n_doses
-    if labels is not None and (isinstance(labels, str) or len(labels) != k):
+    if labels is not None and (
+        isinstance(labels, str) or not isinstance(labels, Collection) or len(labels) != k
+    ):
         raise InputError(
             Problem(
                 f"one label per dose level is needed ({k})",
                 field="labels",
-                value=labels if isinstance(labels, str) else f"{len(labels)} label(s)",
+                value=labels
+                if isinstance(labels, str)
+                else f"{len(labels)} label(s)"
+                if isinstance(labels, Collection)
+                else type(labels).__name__,
                 allowed=f"a list of {k} labels | None (the level numbers)",
             )
         )
@@ -154,6 +179,7 @@ def summarise(
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
     """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, n and DLTs per level,
     and every metric."""
+    _check_type("batch", batch, TrialBatch, _BATCH)
     columns: dict[str, Any] = {
         "trial": np.arange(1, batch.trials + 1),
         "mtd": pd.Series(np.where(batch.mtd >= 0, batch.mtd + 1, 0), dtype="Int64").where(batch.mtd >= 0),
@@ -170,8 +196,13 @@ def trials_table(batch: TrialBatch) -> pd.DataFrame:
 
 def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     """A short self-contained HTML page: the dose table, the metrics table and histograms (matplotlib SVG
-    inline)."""
+    inline). `oc` is `summarise(batch)`, `title` the page's title (text)."""
     import html
+
+    _check_type("oc", oc, TrialOc, "a TrialOc (summarise(batch))")
+    _check_type("batch", batch, TrialBatch, _BATCH)
+    if not isinstance(title, str):  # was an AttributeError from html.escape (decisions D-19.75)
+        raise InputError(Problem(f"not text: a {type(title).__name__}", field="title", allowed="a str"))
     import io
 
     import matplotlib

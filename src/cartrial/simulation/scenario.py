@@ -10,6 +10,7 @@ section.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -540,7 +541,11 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
                 allowed="the scenario YAML as a str (a file: load_scenario(path))",
             )
         )
-    return parse_yaml_model(Scenario, text, source, "scenario")
+    if not isinstance(source, str | os.PathLike):  # the name every message about the text gives
+        raise InputError(
+            Problem(f"not a name: a {type(source).__name__}", field="source", allowed="a str (a file name)")
+        )
+    return parse_yaml_model(Scenario, text, str(source), "scenario")
 
 
 def _line_of(text: str, key: str) -> int | None:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import Allowed, check_seed, choice_text
+from cartrial.allowed import Allowed, check_seed, choice_text, path_argument
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
@@ -240,6 +240,8 @@ def prepare(
     """Screen the virtual pool and compute its PD courses (stage 1 of a run; see the module docstring)."""
     _check_type("scenario", scenario, Scenario, "a Scenario (load_scenario(path)[0] or parse_scenario(text))")
     _check_type("protocol", protocol, Protocol, "a Protocol (cartrial.protocol.load_protocol(path))")
+    if scenario_file is not None:  # named in messages about the scenario
+        scenario_file = str(path_argument(scenario_file, "scenario_file"))
     _check_seed(seed)
     design = build_design(protocol, scenario)
     cells = np.array([level.cells_per_kg for level in protocol.dose_levels], dtype=float)
@@ -642,6 +644,14 @@ def simulate_trials(
     beyond the random stream: each batch has its own child of the trial seed)."""
     started = time.perf_counter()
     _check_type("prepared", prepared, Prepared, "the Prepared of prepare(scenario, protocol, seed)")
+    if progress is not None and not callable(progress):
+        raise InputError(
+            Problem(
+                f"not a function: a {type(progress).__name__}",
+                field="progress",
+                allowed="a function progress(done, total) | None",
+            )
+        )
     TRIALS.check("trials", trials)
     BATCH_SIZE.check("batch_size", batch_size)
     seed = prepared.seed if seed is None else seed

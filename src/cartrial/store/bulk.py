@@ -44,8 +44,10 @@ from cartrial.store.tables import (
     columns_of,
     data_columns,
     integrity_error,
+    is_datetime,
     is_temporal,
     model_of,
+    plain_temporal,
     python_default,
     record_json,
     same_value,
@@ -347,7 +349,7 @@ def prepare_rows(
     allowed = frozenset(data_columns(model))
     temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
     temporal_items = list(temporal.items())
-    if _already_prepared(rows, allowed, tuple(temporal), keys):
+    if _already_prepared(rows, allowed, tuple(temporal_items), keys):
         return cast(list[dict[str, Any]], list(rows))
     key_of: Any = operator.itemgetter(*keys) if keys else None
     single_key = len(keys) == 1
@@ -370,9 +372,9 @@ def prepare_rows(
         try:
             for name, column in temporal_items:
                 value = row.get(name)
-                if value is not None and (
-                    value.__class__ is str or (value.__class__ is dt.datetime and value.tzinfo is not dt.UTC)
-                ):
+                if value is not None and not plain_temporal(
+                    column, value
+                ):  # text, a Timestamp, NaT… (D-19.74)
                     if clean is row:
                         clean = dict(row)
                     clean[name] = coerce(column, value, f"{table_name}[{number}]")
@@ -410,16 +412,19 @@ def prepare_rows(
 
 
 def _already_prepared(
-    rows: Sequence[RowLike], allowed: frozenset[str], temporal: tuple[str, ...], keys: tuple[str, ...]
+    rows: Sequence[RowLike],
+    allowed: frozenset[str],
+    temporal: tuple[tuple[str, Any], ...],
+    keys: tuple[str, ...],
 ) -> bool:
     """True when `prepare_rows` would pass every row on unchanged (the import's validated rows): known
     columns only, no date or date-time as text or outside UTC, every natural key given and unique. Checked
     column by column (a million-row import); anything else takes the row-by-row path, which names it."""
     if not keys or not all(map(allowed.issuperset, rows)):
         return False
-    for name in temporal:
+    for name, column in temporal:
         kinds = {value.__class__ for row in rows if (value := row.get(name)) is not None}
-        if str in kinds or kinds - {dt.date, dt.datetime}:
+        if kinds - ({dt.datetime} if is_datetime(column) else {dt.date}):
             return False
         if dt.datetime in kinds and {
             value.tzinfo for row in rows if (value := row.get(name)).__class__ is dt.datetime

@@ -126,7 +126,7 @@ class StudySnapshot:
             return str(cached)
         digest = hashlib.sha256()
         for name in sorted(self.tables):
-            frame = self.tables[name].drop(columns=[RECORD_ID])
+            frame = self.tables[name].drop(columns=[RECORD_ID], errors="ignore")
             digest.update(name.encode("utf-8") + b"\n")
             digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
         self.__dict__["_tables_sha256"] = digest.hexdigest()  # computed once per snapshot (tables are fixed)
@@ -304,11 +304,37 @@ def _read_table(
     # a value stored by an earlier release in another case is read in its one spelling and counted (never
     # left out of a selection by name; D-19.76), before the sort so that the order is the respelled one's
     frame, respelled = read_spellings(table.name, frame)
-    # a stable, backend-independent order: natural key, then id
-    key = [c for c in model.natural_key if c in frame.columns]
-    if len(frame):
-        frame = frame.sort_values([*key, RECORD_ID], key=_sort_key, kind="mergesort").reset_index(drop=True)
-    return frame.astype(str), left_out, tuple(sorted(left_out_subjects)), respelled
+    return _in_snapshot_order(frame, model).astype(str), left_out, tuple(sorted(left_out_subjects)), respelled
+
+
+def _in_snapshot_order(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
+    """A stable, backend-independent order: natural key, then id (the given order without one)."""
+    key = [c for c in [*model.natural_key, RECORD_ID] if c in frame.columns]
+    if _ordered(frame, key):
+        return frame if _plain_index(frame) else frame.reset_index(drop=True)
+    return frame.sort_values(key, key=_sort_key, kind="mergesort").reset_index(drop=True)
+
+
+def _plain_index(frame: pd.DataFrame) -> bool:
+    index = frame.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _ordered(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether the rows are already in the order `sort_values(key, key=_sort_key)` gives (one pass over the
+    adjacent rows; a snapshot read from the store always is)."""
+    if len(frame) < 2:
+        return True
+    undecided = np.ones(len(frame) - 1, dtype=bool)
+    for column in key:
+        values = _sort_key(frame[column]).to_numpy()  # text (every snapshot column) or numbers
+        before, after = values[:-1], values[1:]
+        if (undecided & (before > after)).any():
+            return False
+        undecided &= ~(before < after)
+        if not undecided.any():
+            break
+    return True
 
 
 def _sort_key(series: pd.Series) -> pd.Series:
@@ -475,4 +501,222 @@ def _first_infusion(infusions: pd.DataFrame) -> str | None:
     return min(values) if values else None
 
 
-__all__ = ["RECORD_ID", "SNAPSHOT_TABLES", "StudySnapshot", "read_snapshot"]
+# -- a snapshot table given by a caller (a notebook's own frames), checked against the template layout ------
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """The columns a snapshot table may hold, from the one declaration of the form fields
+    (`cartrial.store.importing.forms.FORMS`, whose columns are the `cartrial.store.fields` rules): the
+    template's required columns, its groups of which one is needed, and every column it or its database
+    table has (with the kind of each), plus `record_id`."""
+
+    name: str
+    required: tuple[str, ...]
+    one_of: tuple[tuple[str, ...], ...]
+    kinds: Mapping[str, str]
+    """Every allowed column → its field kind (`cartrial.store.fields.FieldKind` value; ``text`` for a template
+    column the database has no place for, ``integer`` for `record_id`)."""
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(c for c in self.kinds if c not in self.required)
+
+
+_LAYOUTS: dict[str, TableLayout] = {}
+
+
+def table_layout(name: str) -> TableLayout:
+    """The layout of snapshot table `name` (one of `SNAPSHOT_TABLES`; `KeyError` otherwise)."""
+    if name in _LAYOUTS:
+        return _LAYOUTS[name]
+    if name not in SNAPSHOT_TABLES:
+        raise KeyError(name)
+    from cartrial.store.fields import field_rules
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+
+    form = FORMS_BY_NAME[name]
+    kinds: dict[str, str] = {c.name: c.kind.value for c in form.columns()}
+    for column, rule in field_rules(form.table).items():
+        kinds.setdefault(column, rule.kind.value)
+    kinds[RECORD_ID] = "integer"
+    required = tuple(c.name for c in form.columns() if c.required)
+    layout = TableLayout(name, required, tuple(form.one_of_groups()), kinds)
+    _LAYOUTS[name] = layout
+    return layout
+
+
+_KIND_ALLOWED = {
+    "text": "text | blank (None or NaN); read a CSV file as text: pandas.read_csv(path, dtype=str, "
+    "keep_default_na=False)",
+    "integer": "a whole number | its text | blank (None or NaN)",
+    "number": "a finite number | its text | blank (None or NaN)",
+    "boolean": "True | False | the text true | false | blank (None or NaN)",
+    "date": "a datetime.date | ISO 8601 date text YYYY-MM-DD | blank (None, NaN or NaT); a date-time is "
+    "refused (pass its .date())",
+    "datetime": "a datetime or pandas Timestamp with a time zone | ISO 8601 text with Z or an offset | blank "
+    "(None, NaN or NaT)",
+    "json": "JSON text | a list | a dict | blank (None or NaN)",
+}
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating | np.datetime64 | np.timedelta64):
+        return bool(pd.isna(value))
+    return False
+
+
+def _template_cell(value: Any, kind: str) -> str:
+    """One cell of a caller's table as the template text the store's snapshot would hold (`_cell`); a value
+    of a type the column cannot hold is a `TypeError` saying why (never showing the value)."""
+    if isinstance(value, str):
+        return value
+    if _is_blank(value):
+        return ""
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    elif isinstance(value, np.generic):
+        value = value.item()
+    what = type(value).__name__
+    if kind == "text" and isinstance(value, bool | int | float):  # "5.0" read as 5.0, "05" as 5: not the text
+        raise TypeError(
+            f"a {what} in a text column (text read as a number may not be its text: 05 is read as 5)"
+        )
+    if isinstance(value, bool):
+        if kind == "boolean":
+            return _cell(value)
+        raise TypeError(f"a {what} in a {kind} column")
+    if isinstance(value, int | float):
+        if kind not in ("integer", "number"):
+            raise TypeError(f"a number in a {kind} column")
+        if isinstance(value, float) and not np.isfinite(value):
+            raise TypeError("a number that is not finite")
+        if kind == "integer" and isinstance(value, float) and not value.is_integer():
+            raise TypeError("a number that is not whole in an integer column")
+        return _cell(value)
+    if isinstance(value, dt.datetime):
+        if kind == "date":
+            raise TypeError(f"a date-time ({what}) where a date is expected")
+        if kind != "datetime":
+            raise TypeError(f"a date-time ({what}) in a {kind} column")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise TypeError(f"a date-time ({what}) without a time zone")
+        return _cell(value.to_pydatetime() if isinstance(value, pd.Timestamp) else value)
+    if isinstance(value, dt.date):
+        if kind != "date":
+            raise TypeError(f"a date (datetime.date) in a {kind} column")
+        return _cell(value)
+    if isinstance(value, list | dict) and kind == "json":
+        return _cell(value)
+    raise TypeError(f"a {what}, which a {kind} column cannot hold")
+
+
+def _text_column(series: pd.Series, kind: str) -> tuple[pd.Series | None, str | None, int | None]:
+    """`series` as template text: (the text column or None when already text, None, None), or (None, why
+    it cannot be read, the 1-based row of the first such value)."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return None, None, None
+    cells: list[str] = []
+    for row, value in enumerate(series.tolist(), start=1):
+        try:
+            cells.append(_template_cell(value, kind))
+        except TypeError as exc:
+            return None, str(exc), row
+    return pd.Series(cells, index=series.index, dtype=object), None, None
+
+
+def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
+    """A caller's snapshot table `name` checked against the template layout (`table_layout`) and returned
+    in the layout `read_snapshot` gives (decisions D-19.73): every required column present (and one of each
+    `one_of` group), no column the template or its table does not have, each column readable as template
+    text (numbers, booleans, dates and zoned date-times as `read_snapshot` writes them; blanks as ``''``).
+    An absent optional column is added blank, as the import stores a template file without it; the rows
+    are put in the snapshot's order (natural key, then `record_id`, else as given: the engines read each
+    subject's records in time order). A new frame (the caller's is not changed; a frame already in that
+    layout, as `read_snapshot` gives, is returned as it is). Every problem is an
+    `InputError` naming the table and the column and saying what is allowed — never a record's value."""
+    from cartrial.allowed import choice_text
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            Problem(
+                f"not a pandas DataFrame: a {type(frame).__name__}",
+                field=f"tables[{name!r}]",
+                allowed="a DataFrame in the layout of the CSV template (docs/templates)",
+            )
+        )
+    layout = table_layout(name)
+    problems: list[Problem] = []
+    names = [str(c) for c in frame.columns]
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        problems.append(
+            Problem(
+                f"column(s) given twice in snapshot table {name!r}", field=name, value=", ".join(duplicated)
+            )
+        )
+    unknown = [str(c) for c in frame.columns if not isinstance(c, str) or c not in layout.kinds]
+    if unknown:
+        problems.append(
+            Problem(
+                f"unknown column(s) in snapshot table {name!r}",
+                field=name,
+                value=", ".join(unknown),
+                allowed=choice_text(layout.kinds),
+            )
+        )
+    optional = f" (optional: {choice_text(layout.optional)})"
+    for column in layout.required:
+        if column not in frame.columns:
+            problems.append(
+                Problem(
+                    f"required column {column!r} missing from snapshot table {name!r}",
+                    field=f"{name}.{column}",
+                    allowed=f"the columns of the {name} template: required {choice_text(layout.required)}"
+                    + optional,
+                )
+            )
+    for group in layout.one_of:
+        if not any(column in frame.columns for column in group):
+            problems.append(
+                Problem(
+                    f"none of the columns {' | '.join(group)} in snapshot table {name!r}",
+                    field=f"{name}.{group[0]}",
+                    allowed=f"at least one of {choice_text(group)}",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    changed: dict[str, pd.Series] = {}
+    for column in frame.columns:
+        kind = layout.kinds[column]
+        text_column, why, row = _text_column(frame[column], kind)
+        if why is not None:
+            problems.append(
+                Problem(
+                    f"column {column!r} of snapshot table {name!r} cannot be read: {why}",
+                    field=f"{name}.{column}",
+                    row=row,
+                    allowed=_KIND_ALLOWED[kind],
+                )
+            )
+        elif text_column is not None:
+            changed[column] = text_column
+    if problems:
+        raise InputError(problems)
+    absent = [c for c in layout.kinds if c not in frame.columns and c != RECORD_ID]
+    if not changed and not absent and _plain_index(frame) and _ordered(frame, _order_key(name, frame)):
+        return frame  # already in the snapshot's layout (read_snapshot's own tables)
+    out = frame.assign(**changed) if changed else frame.copy()
+    for column in absent:
+        out[column] = ""
+    return _in_snapshot_order(out, SNAPSHOT_TABLES[name])
+
+
+def _order_key(name: str, frame: pd.DataFrame) -> list[str]:
+    return [c for c in [*SNAPSHOT_TABLES[name].natural_key, RECORD_ID] if c in frame.columns]
+
+
+__all__ = ["RECORD_ID", "SNAPSHOT_TABLES", "StudySnapshot", "read_snapshot", "snapshot_table", "table_layout"]

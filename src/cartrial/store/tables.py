@@ -203,20 +203,28 @@ def valid_record_id(record_id: int) -> bool:
     return 1 <= record_id_of(record_id) <= MAX_RECORD_ID
 
 
+DATE_ALLOWED = "a datetime.date | ISO 8601 date text YYYY-MM-DD (a Timestamp or datetime: its .date())"
+DATETIME_ALLOWED = "a datetime or pandas Timestamp with a time zone | ISO 8601 text with Z or an offset"
+
+
+def plain_temporal(column: Column[Any], value: Any) -> bool:
+    """`value` is what a date (a `datetime.date`) or date-time (a UTC `datetime`) column stores as it is."""
+    if is_datetime(column):
+        return value.__class__ is dt.datetime and value.tzinfo is dt.UTC
+    return value.__class__ is dt.date
+
+
 def coerce(column: Column[Any], value: Any, where: str) -> Any:
-    """Accept ISO text for date and date-time columns; everything else is passed to the database."""
+    """Accept ISO text for date and date-time columns; everything else is passed to the database.
+
+    A date or date-time column takes (decisions D-19.74): None, NaN or NaT (pandas' blanks) as no value; a
+    date column a `datetime.date` (a `datetime` or pandas Timestamp, even at midnight, is refused: its time
+    and zone would be dropped silently, as for a cut-off, D-19.67); a date-time column a `datetime` or
+    pandas Timestamp with a zone, stored in UTC (a naive one, a `numpy.datetime64` or a `date` is refused).
+    Any other value is an `InputError` naming the field, its type and what is allowed (not the value)."""
+    if value is not None and not isinstance(value, str) and is_temporal(column):
+        return _temporal_value(column, value, f"{where}.{column.name}")
     if value is None or not isinstance(value, str):
-        if is_datetime(column) and isinstance(value, dt.datetime):
-            if value.tzinfo is None:
-                raise InputError(
-                    Problem("date-time without a time zone", field=f"{where}.{column.name}", value=value)
-                )
-            try:
-                return utc_moment(value)  # stored and audited in UTC
-            except ValueError as exc:
-                raise InputError(
-                    Problem(str(exc), field=f"{where}.{column.name}", value=value.isoformat())
-                ) from exc
         return value
     if is_datetime(column):
         try:
@@ -252,6 +260,43 @@ def coerce(column: Column[Any], value: Any, where: str) -> Any:
             raise InputError(
                 Problem("not an ISO 8601 date (YYYY-MM-DD)", field=f"{where}.{column.name}", value=value)
             ) from exc
+    return value
+
+
+def _temporal_value(column: Column[Any], value: Any, field: str) -> Any:
+    if isinstance(value, float | np.floating | np.datetime64 | dt.datetime) and value != value:
+        return None  # NaN, NaT: pandas' blank
+    if isinstance(value, np.datetime64):  # has no zone: a naive date-time
+        value = value.astype("datetime64[us]").item()
+    what = type(value).__name__
+    if is_datetime(column):
+        if not isinstance(value, dt.datetime):
+            message = (
+                "a date given where a date-time is expected"
+                if isinstance(value, dt.date)
+                else "not a date-time"
+            )
+            raise InputError(Problem(f"{message}: a {what}", field=field, allowed=DATETIME_ALLOWED))
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InputError(
+                Problem(
+                    f"date-time without a time zone: a naive {what}", field=field, allowed=DATETIME_ALLOWED
+                )
+            )
+        to_pydatetime = getattr(value, "to_pydatetime", None)
+        moment = to_pydatetime() if callable(to_pydatetime) else value  # a pandas Timestamp
+        try:
+            return utc_moment(moment)  # stored and audited in UTC
+        except ValueError as exc:
+            raise InputError(Problem(str(exc), field=field, allowed=DATETIME_ALLOWED)) from exc
+    if isinstance(value, dt.datetime):
+        raise InputError(
+            Problem(
+                f"a date-time given where a date is expected: a {what}", field=field, allowed=DATE_ALLOWED
+            )
+        )
+    if not isinstance(value, dt.date):
+        raise InputError(Problem(f"not a date: a {what}", field=field, allowed=DATE_ALLOWED))
     return value
 
 
