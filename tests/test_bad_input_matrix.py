@@ -934,7 +934,7 @@ def test_audit_log_limit_is_bounded(cli: Cli, tmp_path: Path, study_template: Pa
     args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS + 1)
     result = check_run(cli, args, frozenset({2}))
     assert (
-        f"--limit: out of range (got '{MAX_AUDIT_ROWS + 1}'); allowed: 1 to {MAX_AUDIT_ROWS}" in result.stderr
+        f"--limit: out of range (got {MAX_AUDIT_ROWS + 1}); allowed: 1 to {MAX_AUDIT_ROWS}" in result.stderr
     )
     args[args.index("--limit") + 1] = str(MAX_AUDIT_ROWS)
     check_run(cli, args, frozenset({0}))
