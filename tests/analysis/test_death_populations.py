@@ -137,3 +137,26 @@ def test_follow_up_never_passes_the_death(death_day: int, window: int) -> None:
     observed = min(death_day, 60)
     assert row["follow_up_days"] == observed
     assert bool(row["dlt_evaluable"]) == (observed >= window)
+
+
+def test_relapse_follow_up_to_the_cutoff_stops_at_the_death(snapshot: StudySnapshot) -> None:
+    """`relapse_follow_up_end: cutoff`: the exposure after infusion (ARR denominator, KM censoring) of a
+    subject who died is day 0 to the death, not to the cut-off (D-19.83)."""
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.protocol import parse_protocol
+
+    text = snapshot.protocol_yaml.replace(
+        "relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff"
+    )
+    assert "relapse_follow_up_end: cutoff" in text
+    protocol = parse_protocol(text)
+    tables = _with(snapshot, _death_row(INFUSED + dt.timedelta(days=10)))
+    study = study_populations(tables, protocol, CUTOFF)
+    datasets, _ = relapse_datasets(tables, protocol, CUTOFF, study.populations, "cutoff")
+    by_subject = datasets["relapses_by_subject"].table.set_index("subject_id")
+    assert by_subject.loc[SUBJECT, "post_days"] == 10
+    alive = by_subject.drop(index=SUBJECT)
+    infused = {
+        r["subject_id"]: dt.date.fromisoformat(r["infusion_date"]) for _, r in alive.reset_index().iterrows()
+    }
+    assert all(by_subject.loc[s, "post_days"] == (CUTOFF - d).days for s, d in infused.items())
