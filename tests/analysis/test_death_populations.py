@@ -160,3 +160,17 @@ def test_relapse_follow_up_to_the_cutoff_stops_at_the_death(snapshot: StudySnaps
         r["subject_id"]: dt.date.fromisoformat(r["infusion_date"]) for _, r in alive.reset_index().iterrows()
     }
     assert all(by_subject.loc[s, "post_days"] == (CUTOFF - d).days for s, d in infused.items())
+
+
+def test_an_open_adverse_event_of_a_subject_who_died_lasts_to_the_death() -> None:
+    """An adverse event without an end date is ongoing at the cut-off (D-13.2) — for a subject alive then;
+    for one who died, it was observed to the death: a grade 3 event open from day 8 with a death on day 10
+    did not last "> 7 days" (D-19.83)."""
+    from cartrial.analysis.dlt import _ae_events
+
+    open_event = _death_row(INFUSED + dt.timedelta(days=8), grade="3", category="non_hematologic", ended="")
+    open_event |= {"outcome": "not_recovered", "term": "Pneumonitis", "record_id": "1"}
+    death = _death_row(INFUSED + dt.timedelta(days=10)) | {"record_id": "2"}
+    events = _ae_events(pd.DataFrame([open_event, death]), {SUBJECT: INFUSED}, CUTOFF)
+    pneumonitis = next(e for e, _, _ in events if e.term == "Pneumonitis")
+    assert pneumonitis.ongoing_at_day == 10.0  # was (CUTOFF - INFUSED).days = 285
