@@ -88,7 +88,7 @@ def death_dates(adverse_events: pd.DataFrame, cutoff: dt.date) -> dict[str, dt.d
         text("ended_on"),
         strict=True,
     ):
-        if not (grade == "5" or category.lower() == "death" or outcome.lower() == "fatal"):
+        if not (grade in ("5", "5.0") or category.lower() == "death" or outcome.lower() == "fatal"):
             continue
         when = (ended or started)[:10]
         if len(when) != 10:
