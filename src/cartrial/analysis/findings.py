@@ -361,19 +361,25 @@ def pk_pd_findings(
     persistence_day: float = 180.0,
     outcomes: Collection[str] = ("aqp4_igg",),
 ) -> list[Finding]:
-    from cartrial.analysis.kinetics import persistence_column
+    from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, persistence_column
 
     out: list[Finding] = []
     if "persistence" in datasets:
         persistence = datasets["persistence"].table
         pk_pop = populations["pk"]
         for analyte, part in persistence.groupby("analyte", sort=True):
-            k = int(part[persistence_column(persistence_day)].sum())
-            n = len(part)
+            evaluable = part[part[PERSISTENCE_EVALUABLE].astype(bool)]
+            k = int(evaluable[persistence_column(persistence_day)].sum())
+            n = len(evaluable)
             text = (
-                f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients with PK "
-                f"samples{_pct(k, n)}."
+                f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients sampled "
+                f"after day {persistence_day:g}{_pct(k, n)}."
             )
+            if len(part) > n:
+                text += (
+                    f" {len(part) - n} of {len(part)} patients with PK samples not evaluable: no sample "
+                    f"after day {persistence_day:g} yet."
+                )
             if pk_pop.excluded:
                 text += f" {pk_pop.not_evaluable_text()}."
             out.append(
@@ -383,7 +389,8 @@ def pk_pd_findings(
                     k,
                     n,
                     "pk",
-                    f"last quantifiable sample (NCA tlast) after day {persistence_day:g}",
+                    f"last quantifiable sample (NCA tlast) after day {persistence_day:g}, among the patients "
+                    f"sampled after day {persistence_day:g}",
                     "persistence",
                 )
             )

@@ -5,7 +5,7 @@ NCA options: the protocol's ``analysis.options`` (`nca_intervals_days`, `nca_opt
 `NcaOptions(intervals=((0, 28),))` (AUC day 0-28, the reference trial's PK endpoint;
 docs/science/ct103a-nmosd-trial.md §4). Persistence: the last day with a quantifiable value (`tlast` of the
 NCA) and whether it is beyond ``analysis.options.persistence_day`` (default `PERSISTENCE_DAY`, day 180,
-"beyond 6 months").
+"beyond 6 months"), among the subjects sampled after that day (D-19.87).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from cartrial.analysis.summaries import ALL, by_subject, rows_of
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
 the press release)."""
+
+PERSISTENCE_EVALUABLE = "persistence_evaluable"
+"""Column of the persistence dataset: the subject was sampled after the persistence day (D-19.87)."""
 
 TITRE_COLUMNS = [
     "subject_id",
@@ -142,6 +145,16 @@ def nca_datasets(
     )
     flag = persistence_column(persistence_day)
     persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
+    # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
+    # it (followed for less, or its schedule not yet there at an interim) cannot show persistence and is not
+    # counted as a subject without it (D-19.87)
+    sample_days = pd.to_numeric(pk["actual_day"], errors="coerce")
+    last_sample = sample_days.groupby([pk["subject_id"], pk["analyte"]]).max()
+    keys = list(zip(persistence["subject_id"], persistence["analyte"], strict=True))
+    persistence["last_sample_day"] = [last_sample.get(key) for key in keys]
+    persistence[PERSISTENCE_EVALUABLE] = (
+        pd.to_numeric(persistence["last_sample_day"], errors="coerce") > persistence_day
+    )
     return {
         "nca_by_subject": Dataset(
             "nca_by_subject",
@@ -169,7 +182,9 @@ def nca_datasets(
             "cartrial.kinetics.derive_nca (tlast)",
             ("nca_by_subject",),
             columns={
-                flag: f"a quantifiable value after day {persistence_day:g} (analysis.options.persistence_day)"
+                flag: f"quantifiable after day {persistence_day:g} (analysis.options.persistence_day)",
+                "last_sample_day": "day of the subject's last sample of the analyte, quantifiable or not",
+                PERSISTENCE_EVALUABLE: f"sampled after day {persistence_day:g}: in the denominator",
             },
         ),
     }
