@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY, death_dates, dose_levels, infusion_dates
 from cartrial.analysis.summaries import incidence
 
 AE_CATEGORIES = ("non_hematologic", "infection", "death")
@@ -122,6 +122,8 @@ def _ae_events(
     out: list[tuple[Any, str, bool]] = []
     if not len(adverse_events):
         return out
+    # an open event is ongoing at the cut-off, or at the death when earlier (D-13.2, D-19.83)
+    died = death_dates(adverse_events, cutoff)
     for number, row in enumerate(adverse_events.to_dict("records"), start=2):
         sid = str(row["subject_id"])
         category = str(row.get("category") or "").strip().lower()
@@ -169,7 +171,7 @@ def _ae_events(
                 duration_days=duration,
                 relatedness=_relatedness(str(row.get("relatedness") or "")),
                 judged_dlt_by_committee=flagged,
-                ongoing_at_day=None if ended_text else float((cutoff - day0[sid]).days),
+                ongoing_at_day=None if ended_text else float((died.get(sid, cutoff) - day0[sid]).days),
             )
             out.append((event, source, committee_only))
     return out

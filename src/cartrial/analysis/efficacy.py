@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.populations import SAFETY, death_dates, dose_levels, infusion_dates
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
@@ -290,18 +290,19 @@ def relapse_datasets(
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
     after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
-    (protocol ``analysis.options.relapse_follow_up_end: cutoff``)."""
+    (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death when earlier, D-19.83)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
+    died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
         _restrict(tables["infusions"], safety_ids),
         last_assessment=(
-            dict.fromkeys(safety_ids, cutoff)
+            {sid: min(cutoff, died.get(sid, cutoff)) for sid in safety_ids}  # a death ends it (D-19.83)
             if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
             else last_contact(tables, safety_ids, cutoff)
         ),

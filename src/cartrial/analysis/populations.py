@@ -6,9 +6,11 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
 - **enrolled**: every subject in the snapshot (consented on or before the cut-off);
 - **safety**: enrolled subjects with a CAR-T infusion on or before the cut-off (ICH E9 "all treated");
 - **dlt_evaluable**: safety-set subjects who completed the protocol's DLT window by the cut-off
-  (infusion day + `escalation.dlt_window_days` ≤ cut-off) or had a DLT inside the window by the protocol's
-  DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`) — the usual 3+3 rule
-  (Storer 1989; the protocol's `escalation` section).
+  (infusion day + `escalation.dlt_window_days` ≤ cut-off, and alive on that day) or had a DLT inside the
+  window by the protocol's DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`)
+  — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section).
+
+A subject's follow-up ends at the death (`death_dates`) when it comes before the cut-off (D-19.83).
 """
 
 from __future__ import annotations
@@ -49,6 +51,54 @@ def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
     return out
 
 
+DEATH_SOURCE = (
+    "the recorded fatal adverse event: CTCAE v5.0 grade 5 (death related to AE), category death or outcome "
+    "fatal; the date of death is the event's end date when recorded, else its onset (D-19.83)"
+)
+
+
+def death_dates(adverse_events: pd.DataFrame, cutoff: dt.date) -> dict[str, dt.date]:
+    """Date of death per subject who died on or before `cutoff`: the earliest `DEATH_SOURCE` date of the
+    subject's fatal adverse events (grade 5, category ``death`` or outcome ``fatal``). The one derivation of
+    a death that the populations (follow-up, DLT evaluability) and the CDISC export (DM.DTHFL/DTHDTC) read.
+
+    >>> ae = pd.DataFrame({"subject_id": ["S1", "S2"], "category": ["crs", "death"], "grade": ["5", "5"],
+    ...                    "outcome": ["fatal", "fatal"], "started_on": ["2021-06-01", "2021-06-03"],
+    ...                    "ended_on": ["2021-06-04", ""]})
+    >>> death_dates(ae, dt.date(2021, 12, 31))
+    {'S1': datetime.date(2021, 6, 4), 'S2': datetime.date(2021, 6, 3)}
+    """
+    out: dict[str, dt.date] = {}
+    if len(adverse_events) == 0:
+        return out
+    columns = adverse_events.columns
+    n = len(adverse_events)
+
+    def text(name: str) -> list[str]:
+        if name not in columns:
+            return [""] * n
+        return [("" if pd.isna(v) else str(v)).strip() for v in adverse_events[name]]
+
+    for sid, grade, category, outcome, started, ended in zip(
+        text("subject_id"),
+        text("grade"),
+        text("category"),
+        text("outcome"),
+        text("started_on"),
+        text("ended_on"),
+        strict=True,
+    ):
+        if not (grade in ("5", "5.0") or category.lower() == "death" or outcome.lower() == "fatal"):
+            continue
+        when = (ended or started)[:10]
+        if len(when) != 10:
+            continue
+        day = dt.date.fromisoformat(when)
+        if day <= cutoff and (sid not in out or day < out[sid]):
+            out[sid] = day
+    return out
+
+
 def derive_populations(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -66,6 +116,8 @@ def derive_populations(
     levels = dose_levels(tables["infusions"])
     window = int(protocol.escalation.dlt_window_days)
     flagged = investigator_dlt_days or {}
+    adverse_events = tables.get("adverse_events")
+    died = death_dates(adverse_events, cutoff) if adverse_events is not None else {}
     rows: list[dict[str, Any]] = []
     safety: list[str] = []
     evaluable: list[str] = []
@@ -73,7 +125,8 @@ def derive_populations(
     dlt_excluded: dict[str, list[str]] = {}
     for sid in subjects:
         infused = sid in day0
-        follow_up = (cutoff - day0[sid]).days if infused else None
+        end = min(cutoff, died[sid]) if sid in died else cutoff
+        follow_up = (end - day0[sid]).days if infused else None
         in_window = list(dlt_days.get(sid, ()))
         reason = ""
         if not infused:
@@ -82,10 +135,14 @@ def derive_populations(
         else:
             safety.append(sid)
             assert follow_up is not None
-            if dlt_window_complete(day0[sid], cutoff, window)[1] or in_window:
+            if dlt_window_complete(day0[sid], end, window)[1] or in_window:
                 evaluable.append(sid)
             else:
-                reason = f"DLT window ({window} days) not complete at the cut-off"
+                reason = (
+                    f"died before completing the DLT window ({window} days) without a DLT"
+                    if sid in died
+                    else f"DLT window ({window} days) not complete at the cut-off"
+                )
                 dlt_excluded.setdefault(reason, []).append(sid)
         rows.append(
             {
@@ -111,8 +168,8 @@ def derive_populations(
         ),
         DLT_EVALUABLE: Population(
             DLT_EVALUABLE,
-            f"safety-set subjects who completed the {window}-day DLT window by the cut-off "
-            "or had a DLT in it",
+            f"safety-set subjects who completed the {window}-day DLT window by the cut-off (alive at its "
+            "end) or had a DLT in it",
             tuple(evaluable),
             {k: tuple(v) for k, v in dlt_excluded.items()},
         ),

@@ -299,6 +299,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     last_dates = _last_dates(ctx)
     first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
+    from cartrial.analysis.populations import death_dates
+
+    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)  # D-19.83
     _refuse_unknown_countries(ctx)
     rows = []
     for r in _rows(ctx.table("subjects")):
@@ -328,8 +331,8 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "RFXENDTC": infusion,
                 "RFICDTC": dtc(r["consent_date"]),
                 "RFPENDTC": last_dates.get(sid, ""),
-                "DTHDTC": "",
-                "DTHFL": "",
+                "DTHDTC": died[sid].isoformat() if sid in died else "",
+                "DTHFL": "Y" if sid in died else "",
                 "SITEID": r["site_id"],
                 "BRTHDTC": birth,
                 "AGE": age,
