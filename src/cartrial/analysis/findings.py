@@ -433,6 +433,12 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
             + (f"; subjects {', '.join(named)}" if named else "")
             + ")."
         )
+    ended = {k: v for k, v in snapshot.get("records_ended_after_cutoff", {}).items() if v}
+    if ended:  # read as ongoing at the cut-off (decisions D-19.85)
+        text += (
+            f" {sum(ended.values())} record(s) ended after the cut-off read as ongoing at it, end date and "
+            f"outcome not yet known ({', '.join(f'{k}: {v}' for k, v in sorted(ended.items()))})."
+        )
     respelled = {t: v for t, v in snapshot.get("values_read_in_spelling", {}).items() if v}
     if respelled:  # stored by a release before the one-spelling rule (decisions D-19.76)
         fields = ", ".join(

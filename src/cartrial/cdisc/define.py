@@ -202,7 +202,7 @@ def build_define(
             ref = {
                 "ItemOID": item_oid,
                 "OrderNumber": str(order),
-                "Mandatory": "Yes" if variable.core == "Req" else "No",
+                "Mandatory": "Yes" if variable.core == "Req" and not variable.may_be_null else "No",
             }
             if variable.name in keys:
                 ref["KeySequence"] = str(keys[variable.name])

@@ -25,6 +25,8 @@ def _how(variable: Variable) -> str:
         parts.append(f"`{variable.source}`")
     if variable.method:
         parts.append(variable.method)
+    if variable.may_be_null:
+        parts.append(f"may be null: {variable.may_be_null}")
     return _cell("; ".join(parts))
 
 

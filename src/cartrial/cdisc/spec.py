@@ -56,6 +56,11 @@ class Variable(BaseModel):
     """(value of `codelist_by`, codelist name) pairs: the value-level codelists (Define-XML def:ValueListDef
     with a def:WhereClauseDef on `codelist_by`); a record whose `codelist_by` value is not listed is an
     error."""
+    may_be_null: str | None = None
+    """When a Req variable of an ADaM dataset may be null on a record, why (its source is null there): ADaMIG
+    v1.3 core Req means the variable is included in the dataset, not that every record has a value, unlike
+    SDTMIG Req. The validator then checks that the variable is present, not populated, and Define-XML does
+    not mark it Mandatory (decisions D-19.84)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -68,6 +73,12 @@ class Variable(BaseModel):
     def _derived_has_method(self) -> Variable:
         if self.origin == "Derived" and not self.method:
             raise ValueError(f"{self.name}: a Derived variable needs a method citing its source")
+        return self
+
+    @model_validator(mode="after")
+    def _may_be_null_is_req(self) -> Variable:
+        if self.may_be_null and self.core != "Req":
+            raise ValueError(f"{self.name}: may_be_null is for a Req variable (any other core may be null)")
         return self
 
     @model_validator(mode="after")

@@ -10,7 +10,8 @@ checks every dataset BEFORE anything is written and fails — never truncates �
   Conformance Guide: ASCII character set);
 - --TESTCD / PARAMCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
   (SDTMIG 3.4 §4.1.5.3.1: they may become variable names and labels after transposition);
-- required (Req) variables present and populated, expected (Exp) variables present;
+- required (Req) variables present and populated (an ADaM Req variable whose spec gives `may_be_null`:
+  present; ADaMIG v1.3 Req is inclusion, D-19.84), expected (Exp) variables present;
 - no duplicate natural keys;
 - --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4);
 - --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
@@ -264,7 +265,7 @@ def _check_values(
             dtype=bool,
         )
         missing = u_missing[codes]  # code -1 (None, NaN, NaT) takes the last entry: missing
-        if variable.core == "Req":
+        if variable.core == "Req" and not variable.may_be_null:
             add("required-null", "required variable is empty", _rows_of(missing))
         add("type", "not a date", _rows_of(u_bad[codes]))
         return out
@@ -282,7 +283,7 @@ def _check_values(
             numbers = np.array(
                 [float(v) if ok else math.nan for v, ok in zip(series, is_number, strict=True)]
             )
-        if variable.core == "Req":
+        if variable.core == "Req" and not variable.may_be_null:
             add("required-null", "required variable is empty", _rows_of(missing))
         add("type", "numeric variable holds a non-numeric value", _rows_of(bad_type))
         if _is_dy(column, spec):
@@ -307,7 +308,7 @@ def _check_values(
             ["" if m else str(v) for v, m in zip(series, missing_any, strict=True)], dtype=object
         )
     empty = (texts == "").to_numpy()
-    if variable.core == "Req":
+    if variable.core == "Req" and not variable.may_be_null:
         add("required-null", "required variable is empty", _rows_of(empty))
     add("type", "character variable holds a non-text value", _rows_of(bad_type))
     # per distinct value (factorize hashes in C): length in bytes, ASCII, test-code pattern

@@ -8,6 +8,9 @@ One database holds one study. Conventions shared by every *study-data* table (su
   `WHERE version = expected` and raises `ConflictError` when another writer got there first);
 - `clinical_date_column`: the clinical date or date-time of the record, which the data lock compares with the
   cut-off (records dated on or before the cut-off are frozen while a lock is active);
+- `end_date_column`: the date or date-time the record ended (an adverse event's `ended_on`, a therapy's
+  `stopped_at`), None when it has none; a data cut reads a record that ended after the cut-off as ongoing at
+  it (`cartrial.store.snapshot.read_snapshot`, decisions D-19.85);
 - `created_at` / `updated_at`: timezone-aware UTC (`UtcDateTime`); every clinical date-time is UTC too.
 
 Units are in column names (`temperature_c`, `cells_per_kg`, `o2_flow_l_min`). Subject-level tables refer to
@@ -143,6 +146,8 @@ class StudyData(Timestamped):
     """Columns of the natural-key unique constraint (what an import matches rows on)."""
     clinical_date_column: ClassVar[str | None]
     """Column compared with the lock cut-off; None: the table is not frozen by a lock (reference data)."""
+    end_date_column: ClassVar[str | None] = None
+    """Column of the record's end date or date-time; None: the record has no end (module docstring)."""
     subject_column: ClassVar[str | None] = "subject_id"
     """Column naming the subject (for `audit log --subject` and the investigator's own-site check)."""
 
@@ -385,6 +390,7 @@ class Therapy(StudyData, Base):
     __tablename__ = "therapy"
     natural_key = ("subject_id", "therapy", "given_at")
     clinical_date_column = "given_at"
+    end_date_column = "stopped_at"
 
     subject_id: Mapped[str] = _subject_fk()
     given_at: Mapped[dt.datetime]
@@ -405,6 +411,7 @@ class AdverseEvent(StudyData, Base):
     __tablename__ = "adverse_event"
     natural_key = ("subject_id", "term", "started_on")
     clinical_date_column = "started_on"
+    end_date_column = "ended_on"
 
     subject_id: Mapped[str] = _subject_fk()
     term: Mapped[str] = mapped_column(String(200))

@@ -10,6 +10,12 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
 - Records whose clinical date (the table's `clinical_date_column`, the same column the data lock compares)
   falls after the cut-off are left out, and counted per table in `StudySnapshot.after_cutoff` — never
   silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
+- A record that started on or before the cut-off but ended after it (its model's `end_date_column`: an
+  adverse event's `ended_on`, a therapy's `stopped_at`) is read as ongoing at the cut-off (`open_at_cutoff`,
+  decisions D-19.85): its end is blank, and what only its end told is not known yet — an adverse event's
+  outcome recovered / recovered_with_sequelae / fatal is ``not_recovered`` and a grade 5 (death, CTCAE v5.0)
+  is blank. Counted per table in `StudySnapshot.ended_after_cutoff`, stated in every output. This is the one
+  place the cut is made, so the analysis, the report, the CDISC export and the web all read the same.
 - The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`); otherwise the
   snapshot is `unlocked` (allowed, flagged in every output).
 - The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
@@ -88,6 +94,9 @@ class StudySnapshot:
     """Records left out because dated after the cut-off, per table (every table listed, 0 included)."""
     after_cutoff_subjects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Subjects with at least one record left out, per table (tables with none omitted)."""
+    ended_after_cutoff: Mapping[str, int] = field(default_factory=dict)
+    """Records that ended after the cut-off, read as ongoing at it (`open_at_cutoff`, D-19.85), per table
+    (tables with none omitted)."""
     read_in_spelling: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Stored values read in their one spelling, per table and field (tables with none omitted): values a
     release before decisions D-19.42 stored in another case (`cartrial.store.spellings`, D-19.76)."""
@@ -147,6 +156,7 @@ class StudySnapshot:
             "records": {name: len(frame) for name, frame in self.tables.items()},
             "records_after_cutoff": dict(self.after_cutoff),
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
+            "records_ended_after_cutoff": dict(self.ended_after_cutoff),
             "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
         }
 
@@ -307,6 +317,50 @@ def _read_table(
     return _in_snapshot_order(frame, model).astype(str), left_out, tuple(sorted(left_out_subjects)), respelled
 
 
+KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
+    "adverse_events": {
+        "outcome": {
+            "recovered": "not_recovered",
+            "recovered_with_sequelae": "not_recovered",
+            "fatal": "not_recovered",
+        },
+        "grade": {"5": "", "5.0": ""},
+    },
+}
+"""Per snapshot table, the values that only the record's end tells, and what they are at a cut-off before
+the end (D-19.85): an adverse event open at the cut-off has not recovered (SDTMIG 3.4 AEOUT NOT
+RECOVERED/NOT RESOLVED, with AEENDTC null and AEENRTPT ONGOING) and has not caused a death (CTCAE v5.0
+grade 5 is death, dated at the end: its grade at the cut-off is not recorded)."""
+
+
+def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.DataFrame, int]:
+    """(`frame` with every record that ended after `cutoff` read as ongoing at it, how many): its end
+    (`end_date_column` of the table's model) blank and the values of `KNOWN_AT_THE_END` replaced (decisions
+    D-19.85; pharmaverse `datacutr` practice). Records that ended on or before the cut-off are unchanged.
+
+    >>> ae = pd.DataFrame({"ended_on": ["2021-07-17", "2021-09-11", ""], "grade": ["1", "5", "2"],
+    ...                    "outcome": ["recovered", "fatal", "recovering"]})
+    >>> cut, n = open_at_cutoff("adverse_events", ae, dt.date(2021, 8, 1))
+    >>> n, cut.to_dict("records")[1]
+    (1, {'ended_on': '', 'grade': '', 'outcome': 'not_recovered'})
+    """
+    model = SNAPSHOT_TABLES[name]
+    column = model.end_date_column
+    if column is None or column not in frame.columns or not len(frame):
+        return frame, 0
+    ended = frame[column].astype(str)
+    after = ((ended != "") & (ended.str[:10] > cutoff.isoformat())).to_numpy()
+    if not after.any():
+        return frame, 0
+    frame = frame.copy()
+    frame.loc[after, column] = ""
+    for field_name, replace in KNOWN_AT_THE_END.get(name, {}).items():
+        if field_name in frame.columns:
+            values = frame.loc[after, field_name].astype(str)
+            frame.loc[after, field_name] = [replace.get(v.strip().lower(), v) for v in values]
+    return frame, int(after.sum())
+
+
 def _in_snapshot_order(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
     """A stable, backend-independent order: natural key, then id (the given order without one)."""
     key = [c for c in [*model.natural_key, RECORD_ID] if c in frame.columns]
@@ -440,8 +494,12 @@ def read_snapshot(
             after: dict[str, int] = {}
             after_subjects: dict[str, tuple[str, ...]] = {}
             respelled: dict[str, dict[str, int]] = {}
+            ended: dict[str, int] = {}
             for name, model in SNAPSHOT_TABLES.items():
                 frame, left_out, subjects, counts = _read_table(connection, model, cutoff)
+                frame, n_ended = open_at_cutoff(name, frame, cutoff)  # D-19.85
+                if n_ended:
+                    ended[name] = n_ended
                 if counts:
                     respelled[name] = counts
                 tables[name] = frame
@@ -487,6 +545,7 @@ def read_snapshot(
         study_code=study.study_code,
         after_cutoff=after,
         after_cutoff_subjects=after_subjects,
+        ended_after_cutoff=ended,
         read_in_spelling=respelled,
         lock_id=None if lock is None else int(lock[0]),
         audit_head_id=None if head is None else int(head[0]),

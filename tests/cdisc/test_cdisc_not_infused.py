@@ -1,0 +1,55 @@
+"""A subject who consented but was never infused is exported (D-19.84): SDTM DM has ARM/ACTARM null with
+ARMNRS, and ADSL copies them (ADaMIG v1.3 §3.1.1 rule 3, same name same values), with TRT01P/TRT01A null —
+no dose level is recorded for the subject (the store records the level at the infusion). ADaMIG "Req" means
+the variable is in the dataset, not that every record has a value; ACTARM is Perm and TRT01A Cond in the
+ADaMIG v1.3 ADSL table. The export failed (exit 2, nothing written) with ADSL ARM/ACTARM/TRT01P/TRT01A
+"required variable is empty"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+NEW = "CT-099"
+
+
+def test_a_subject_never_infused_is_exported(exported) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    subjects = exported.snapshot.tables["subjects"]
+    row = subjects.iloc[0].to_dict() | {"subject_id": NEW, "screening_number": "S-099", "record_id": "999999"}
+    tables = {
+        **exported.snapshot.tables,
+        "subjects": pd.concat([subjects, pd.DataFrame([row])], ignore_index=True),
+    }
+    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
+    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    findings = validate_all(frames)
+    assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
+    dm = frames["DM"].set_index("SUBJID")
+    adsl = frames["ADSL"].set_index("SUBJID")
+    assert NEW in adsl.index  # every enrolled subject has its one ADSL record
+    for name in ("ARMCD", "ARM", "ACTARMCD", "ACTARM"):
+        assert adsl.loc[NEW, name] == dm.loc[NEW, name] == ""
+    assert adsl.loc[NEW, "TRT01P"] == "" and adsl.loc[NEW, "TRT01A"] == ""
+    assert pd.isna(adsl.loc[NEW, "TRT01PN"]) and pd.isna(adsl.loc[NEW, "TRT01AN"])
+    assert adsl.loc[NEW, "ENRLFL"] == "Y" and adsl.loc[NEW, "SAFFL"] == "N"
+    # the treated subjects keep their arm and treatment
+    treated = adsl.drop(index=NEW)
+    assert (treated["ARM"] != "").all() and (treated["TRT01P"] == treated["ARM"]).all()
+    assert (treated["TRT01A"] == treated["ACTARM"]).all()
+
+
+def test_adam_required_means_included_not_populated() -> None:
+    """The ADSL spec follows the ADaMIG v1.3 core of each variable, and an ADaM Req variable that may be
+    null by its source (ARM: DM.ARM) is not Mandatory in Define-XML."""
+    from cartrial.cdisc.spec import dataset_specs
+
+    adsl = dataset_specs()["ADSL"]
+    core = {v.name: v.core for v in adsl.variables}
+    assert core["ARM"] == "Req" and core["TRT01P"] == "Req"
+    assert core["ACTARM"] == "Perm" and core["TRT01A"] == "Cond"
+    assert adsl.variable("ARM").may_be_null and adsl.variable("TRT01P").may_be_null
+    assert not adsl.variable("USUBJID").may_be_null
