@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from cartrial.store.importing import import_templates, pipeline
+from cartrial import examples
+from cartrial.store.database import connect
+from cartrial.store.importing import import_redcap, import_templates, pipeline
 from cartrial.store.study_setup import init_study
+from cartrial.store.tamper import verify_complete
 
 from .conftest import TEST_PASSWORD
 
@@ -100,6 +103,8 @@ def test_a_row_removed_from_a_file_is_reported_as_kept_with_its_record_id(
     again = import_templates(url, folder, "admin")
     assert _form(again, "adverse_events").kept_ids == (record_id,)
     assert again.kept_messages() == [message]
+    verification = verify_complete(connect(url))  # the manifests with kept ids replay and verify
+    assert verification.ok, verification
 
 
 def test_a_corrected_timestamp_keeps_the_old_record_next_to_the_new_one(
@@ -198,3 +203,33 @@ def test_cli_table_and_json_state_the_kept_records(tmp_path: Path, cli: Any) -> 
     payload = json.loads(json_run.stdout)
     assert payload["totals"]["kept"] == 1
     assert [f["kept_ids"] for f in payload["forms"] if f["form"] == "adverse_events"] == [[record_id]]
+
+
+def test_redcap_import_reports_the_records_its_export_no_longer_holds(
+    two: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    url, _, folder = two
+    import_templates(url, folder, "admin")
+    redcap = tmp_path / "redcap"
+    shutil.copytree(examples.path("ct103a-nmosd") / "redcap", redcap)
+    lines = (redcap / "records.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    removed = next(i for i in range(len(lines) - 1, 0, -1) if ",adverse_events," in lines[i])
+    cells = next(csv.reader([lines[removed]]))
+    (redcap / "records.csv").write_text("".join(lines[:removed] + lines[removed + 1 :]), encoding="utf-8")
+    header = next(csv.reader([lines[0]]))
+    term = cells[header.index("ae_term")] if "ae_term" in header else None
+    for dry_run in (True, False):
+        report = import_redcap(
+            url,
+            redcap / "records.csv",
+            redcap / "dictionary.csv",
+            redcap / "mapping.yaml",
+            "admin",
+            dry_run=dry_run,
+        )
+        ae = _form(report, "adverse_events")
+        assert ae.kept == 1 and len(ae.kept_ids) == 1, dry_run
+        assert all(c.kept == 0 for c in report.forms if c.form != "adverse_events")
+        [message] = report.kept_messages()
+        assert f"id {ae.kept_ids[0]})" in message and "records.csv" in message
+        assert cells[0] not in message and (term is None or term not in message)

@@ -96,7 +96,7 @@ class FormCounts:
         return (
             f"kept: {self.kept} record{'s' if self.kept > 1 else ''} of {self.table} not in "
             f"{Path(self.file).name}{listed}; delete with `cartrial db delete {self.table} ID --reason ...` "
-            "if they were removed on purpose"
+            f"if {'they were' if self.kept > 1 else 'it was'} removed on purpose"
         )
 
 
