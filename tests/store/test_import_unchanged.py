@@ -76,6 +76,7 @@ def test_unchanged_reimport_records_manifests_only_and_everything_verifies(
             "inserted": 0,
             "updated": 0,
             "unchanged": sum(expected.values()),
+            "kept": 0,  # every stored record is in the files (decisions D-19.86)
         }
         assert {c.table: c.read for c in report.forms} == expected
         assert all(c.reconciled for c in report.forms)

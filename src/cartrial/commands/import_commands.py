@@ -183,6 +183,8 @@ def print_report(console: Console, report: object) -> None:
     for finding in report.edit_checks:  # soft edit checks: accepted, one data query each
         verb = "would raise" if report.dry_run else "raised"
         console.print(f"  [yellow]edit check[/] ({verb} a data query) {escape(str(finding.problem()))}")
+    for message in report.kept_messages():  # an import never deletes, and never keeps silently (D-19.86)
+        console.print(f"  [yellow]{escape(message)}[/]")
     if not report.dry_run:
         unreconciled = [c.form for c in report.forms if not c.reconciled]
         console.print(

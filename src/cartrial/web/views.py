@@ -1262,6 +1262,8 @@ def import_upload(
             "inserted": getattr(f, "inserted", None),
             "updated": getattr(f, "updated", None),
             "unchanged": getattr(f, "unchanged", None),
+            "kept": f.kept,
+            "kept_message": f.kept_message(),
         }
         for f in report.forms
     ]

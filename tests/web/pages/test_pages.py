@@ -435,6 +435,9 @@ def test_import_page_reports_row_errors_and_writes_nothing(login: Any, web_app: 
     )
     assert done.status_code == 200 and 'id="import-result"' in done.text
     assert web_app.state.service.as_user("admin").find_records("subject", subject_id="NEW-1")
+    # the study's other subjects are not in this subjects.csv: kept, and the page says so (D-19.86)
+    kept = web_app.state.service.table_counts()["subject"] - 1
+    assert f'<p class="kept">kept: {kept} records of subject not in subjects.csv' in done.text
     exported = client.get("/api/v1/export/subjects.csv")  # the export link of the page
     assert exported.status_code == 200 and "\nNEW-1,TJH,,2022-02-01," in exported.text
     assert 'href="/api/v1/export/subjects.csv"' in page and 'href="/api/v1/export/templates.zip"' in page

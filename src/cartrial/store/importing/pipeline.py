@@ -69,11 +69,35 @@ class FormCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: int = 0
+    """Stored records of the table whose natural key is not in the file: kept as they are (an import never
+    deletes; decisions D-19.86)."""
+    kept_ids: tuple[int, ...] = ()
+    """The record ids of the first `KEPT_LISTED` kept records (by id); fewer than `kept` only past that
+    limit, or when they could not be listed (`kept_message` says so)."""
 
     @property
     def reconciled(self) -> bool:
         """Every row read is accounted for (inserted + updated + unchanged = read)."""
         return self.inserted + self.updated + self.unchanged == self.read
+
+    def kept_message(self) -> str | None:
+        """What the report says of the kept records (None: there are none). Table and record ids only,
+        never a record's values (docs/security.md)."""
+        if not self.kept:
+            return None
+        ids = ", ".join(map(str, self.kept_ids))
+        if not self.kept_ids:
+            listed = " (ids not listed here: compare the table's export with the file)"
+        elif len(self.kept_ids) < self.kept:
+            listed = f" (ids {ids}, … the first {len(self.kept_ids)})"
+        else:
+            listed = f" (id{'s' if self.kept > 1 else ''} {ids})"
+        return (
+            f"kept: {self.kept} record{'s' if self.kept > 1 else ''} of {self.table} not in "
+            f"{Path(self.file).name}{listed}; delete with `cartrial db delete {self.table} ID --reason ...` "
+            f"if {'they were' if self.kept > 1 else 'it was'} removed on purpose"
+        )
 
 
 @dataclass(frozen=True)
@@ -108,7 +132,12 @@ class ImportReport:
             "inserted": sum(f.inserted for f in self.forms),
             "updated": sum(f.updated for f in self.forms),
             "unchanged": sum(f.unchanged for f in self.forms),
+            "kept": sum(f.kept for f in self.forms),
         }
+
+    def kept_messages(self) -> list[str]:
+        """One line per form whose table holds records not in its file (decisions D-19.86)."""
+        return [m for m in (f.kept_message() for f in self.forms) if m is not None]
 
     def as_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -121,6 +150,7 @@ class ImportReport:
             "forms": [asdict(f) for f in self.forms],
             "totals": self.totals,
             "options": self.options,
+            "kept": self.kept_messages(),
         }
         payload["edit_checks"] = [f.as_dict() for f in self.edit_checks]
         if self.redcap is not None:
@@ -417,7 +447,8 @@ def write_forms(
             result, done = write_form(
                 tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
-            counts.append(form_counts(form, result))
+            counts.append(with_kept(tx.connection, form_counts(form, result), form.spec.key_columns,
+                                    key_lookup(form)))  # fmt: skip
         if unchanged is not None:
             counts += unchanged.counts()
         record_manifests(
@@ -468,6 +499,99 @@ def form_counts(form: ValidatedForm, result: Any, read: int | None = None) -> Fo
     )
 
 
+KEPT_LISTED = 100
+"""How many kept record ids an import report lists (the count is always exact; decisions D-19.86)."""
+
+
+def stored_count(connection: Any, table_name: str) -> int:
+    """How many records `table_name` holds (one COUNT)."""
+    from sqlalchemy import func
+
+    from cartrial.store.tables import model_of, table_of
+
+    table = table_of(model_of(table_name))
+    return int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def kept_records(
+    connection: Any,
+    table_name: str,
+    key_columns: Sequence[str],
+    in_file: Callable[[list[tuple[Any, ...]]], Sequence[bool]],
+) -> list[int]:
+    """The ids (ascending) of the stored records of `table_name` whose natural key `in_file` does not
+    find, read as typed key tuples in chunks of ids and keys only (never other values)."""
+    from cartrial.store.tables import model_of, table_of
+
+    table = table_of(model_of(table_name))
+    result = connection.execute(select(table.c.id, *(table.c[k] for k in key_columns)).order_by(table.c.id))
+    kept: list[int] = []
+    while batch := result.fetchmany(50_000):
+        found = in_file([tuple(row[1:]) for row in batch])
+        kept += [int(row[0]) for row, hit in zip(batch, found, strict=True) if not hit]
+    return kept
+
+
+def with_kept(
+    connection: Any,
+    counts: FormCounts,
+    key_columns: Sequence[str],
+    in_file: Callable[[list[tuple[Any, ...]]], Sequence[bool]] | None,
+    stored: int | None = None,
+) -> FormCounts:
+    """`counts` with its kept records after the file's rows were stored: every row read is one stored
+    record (keys are unique in a file), so kept = records of the table − rows read (one COUNT; `stored`
+    when already counted). Only when some are kept are the ids listed: the table's ids and keys read once
+    and looked up by `in_file` (None: not listed); a listing that does not give exactly that many ids is
+    not shown (the count stays)."""
+    from dataclasses import replace
+
+    kept = (stored_count(connection, counts.table) if stored is None else stored) - counts.read
+    if kept <= 0:
+        return counts
+    ids: list[int] = []
+    if in_file is not None:
+        ids = kept_records(connection, counts.table, key_columns, in_file)
+        if len(ids) != kept:
+            ids = []
+    return replace(counts, kept=kept, kept_ids=tuple(ids[:KEPT_LISTED]))
+
+
+def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bool]]:
+    """`in_file` of `kept_records` for a validated form: its natural keys as a set of typed tuples."""
+    keys = set(form.key_tuples())
+    return lambda stored: [key in keys for key in stored]
+
+
+def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm]) -> list[FormCounts]:
+    """What a dry run reports per form: rows read, and the stored records whose key is not in the file
+    (nothing is compared or written, so these are found by the keys: one read of each table's ids and
+    keys)."""
+    from dataclasses import replace
+
+    out: list[FormCounts] = []
+    with engine.connect() as connection:
+        for form in validated:
+            counts = FormCounts(form.spec.name, form.spec.table, form.file, form.n_rows)
+            ids = kept_records(connection, form.spec.table, form.spec.key_columns, key_lookup(form))
+            out.append(replace(counts, kept=len(ids), kept_ids=tuple(ids[:KEPT_LISTED])))
+    return out
+
+
+def manifest_row_counts(counts: FormCounts) -> dict[str, Any]:
+    """One table's row counts in an import manifest: read, inserted, updated, unchanged and (when some
+    stored records are not in the file) kept with the listed ids (decisions D-19.86)."""
+    row: dict[str, Any] = {
+        "read": counts.read,
+        "inserted": counts.inserted,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+    }
+    if counts.kept:
+        row |= {"kept": counts.kept, "kept_ids": list(counts.kept_ids)}
+    return row
+
+
 def record_manifests(
     tx: Any,
     entries: Sequence[ManifestEntry],
@@ -488,15 +612,7 @@ def record_manifests(
         row_counts: dict[str, Any] = (
             manifest_counts(entry, list(counts))
             if manifest_counts is not None
-            else {
-                c.table: {
-                    "read": c.read,
-                    "inserted": c.inserted,
-                    "updated": c.updated,
-                    "unchanged": c.unchanged,
-                }
-                for c in mine
-            }
+            else {c.table: manifest_row_counts(c) for c in mine}
         )
         tx.record_import(entry.file, entry.sha256, kind, row_counts)
 
@@ -605,7 +721,7 @@ def _import_templates(
         edit_checks=findings,
     )
     if dry_run:
-        report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
+        report.forms = dry_run_counts(engine, validated)
     else:
         report.forms = write_forms(
             engine,
@@ -684,21 +800,20 @@ def import_redcap(
         edit_checks=findings,
     )
     if dry_run:
-        report.forms = [FormCounts(f.spec.name, f.spec.table, f.file, f.n_rows) for f in validated]
+        report.forms = dry_run_counts(engine, [v for v in validated if v.n_rows])
+        written = {c.form for c in report.forms}
+        report.forms += [
+            FormCounts(v.spec.name, v.spec.table, v.file, 0) for v in validated if v.spec.name not in written
+        ]
     else:
 
         def redcap_counts(entry: ManifestEntry, counts: list[FormCounts]) -> dict[str, Any]:
             if entry.file != str(paths[0]):
                 return {"role": "dictionary" if entry.file == str(paths[1]) else "mapping"}
-            counts_out: dict[str, Any] = {
-                c.table: {
-                    "read": c.read,
-                    "inserted": c.inserted,
-                    "updated": c.updated,
-                    "unchanged": c.unchanged,
-                }
-                for c in counts
-            } | {"options": mapping_model.options(), "ignored_fields": summary.ignored_fields}
+            counts_out: dict[str, Any] = {c.table: manifest_row_counts(c) for c in counts} | {
+                "options": mapping_model.options(),
+                "ignored_fields": summary.ignored_fields,
+            }
             if summary.data_access_group:  # what the data access groups were used for (D-19.77)
                 counts_out["data_access_group"] = summary.data_access_group
             return counts_out
@@ -829,10 +944,23 @@ subject's other records (or of the study's decisions) read them whole (`cartrial
 
 
 def _unchanged_form_counts(entry: ManifestEntry, earlier: dict[str, Any]) -> FormCounts:
-    """The counts of a byte-identical file: every row it gave at the earlier import, unchanged."""
+    """The counts of a byte-identical file: every row it gave at the earlier import, unchanged, and the
+    records that import kept (decisions D-19.86): nothing was written since (`unchanged_since_import`),
+    so the table holds the same records, and that manifest's kept count and ids are still exact (no
+    row read, no COUNT; a manifest of this version without them kept none)."""
     form = FORMS_BY_NAME[Path(entry.file).stem]
     n = sum(int(c.get("read", 0)) for c in earlier.values() if isinstance(c, dict))
-    return FormCounts(form.name, form.table, entry.file, n, unchanged=n)
+    before = earlier.get(form.table)
+    before = before if isinstance(before, dict) else {}
+    return FormCounts(
+        form.name,
+        form.table,
+        entry.file,
+        n,
+        unchanged=n,
+        kept=int(before.get("kept", 0)),
+        kept_ids=tuple(int(i) for i in before.get("kept_ids", ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -948,12 +1076,15 @@ def _write_unchanged(
         if found is None:
             return None
         for entry, earlier in found:
+            form_count = _unchanged_form_counts(entry, earlier)
             read = {table: int(c.get("read", 0)) for table, c in earlier.items() if isinstance(c, dict)}
             row_counts = {
                 table: {"read": n, "inserted": 0, "updated": 0, "unchanged": n} for table, n in read.items()
             }
+            if form_count.table in row_counts:
+                row_counts[form_count.table] = manifest_row_counts(form_count)
             tx.record_import(entry.file, entry.sha256, kind, row_counts)
-            counts.append(_unchanged_form_counts(entry, earlier))
+            counts.append(form_count)
     return counts
 
 
@@ -1047,7 +1178,8 @@ def _import_streamed(
                     result, done = write_form(
                         tx, form, kind=kind, reason=reason, progress=progress, done=done
                     )
-                    counts.append(form_counts(form, result))
+                    counts.append(with_kept(tx.connection, form_counts(form, result), form.spec.key_columns,
+                                            key_lookup(form)))  # fmt: skip
             if problems:
                 raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
             if unchanged is not None:
@@ -1055,8 +1187,10 @@ def _import_streamed(
             record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
             if dry_run:
                 raise _DryRunDone
-    except _DryRunDone:
-        counts = [FormCounts(c.form, c.table, c.file, c.read) for c in counts]
+    except _DryRunDone:  # what was found, written nothing: read and kept stay
+        counts = [
+            FormCounts(c.form, c.table, c.file, c.read, kept=c.kept, kept_ids=c.kept_ids) for c in counts
+        ]
     report.forms = counts
     report.edit_checks = findings
     return report
@@ -1130,7 +1264,7 @@ def _stream_file(
             total = result if total is None else total + result
     except streaming.ReadWhole:
         problems.append(Problem("the file changed while it was imported; import it again", file=str(file)))
-    return FormCounts(
+    counts = FormCounts(
         spec.name,
         spec.table,
         str(file),
@@ -1138,4 +1272,12 @@ def _stream_file(
         total.inserted if total else 0,
         total.updated if total else 0,
         total.unchanged if total else 0,
-    ), done
+    )
+    if not problems:  # every row stored: kept records found by the key hashes the stream kept (D-19.86)
+
+        def in_file(stored: list[tuple[Any, ...]]) -> Any:
+            columns = {k: [key[i] for key in stored] for i, k in enumerate(spec.key_columns)}
+            return seen.earlier_rows(streaming.key_hashes(columns)) != 0
+
+        counts = with_kept(tx.connection, counts, spec.key_columns, in_file)
+    return counts, done
