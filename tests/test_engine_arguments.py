@@ -410,3 +410,11 @@ def test_screen_and_the_dlt_window_name_a_bad_argument() -> None:
     assert screen(protocol, candidate, date(2024, 3, 15)).verdict.value == "eligible"
     refused(lambda: dlt_window_complete(date(2021, 6, 1), date(2021, 6, 29), -1), "window_days")
     refused(lambda: dlt_window_complete(date(2021, 6, 1), "2021-06-29", 28), "as_of")  # type: ignore[arg-type]
+
+
+def test_a_gap_where_none_is_taken_means_not_recorded() -> None:
+    """A DataFrame row holds NaN where a value was not recorded: no oxygen flow, ICE not assessable."""
+    assert grade_crs(**{**CRS, "oxygen_l_min": NAN}).grade == grade_crs(**CRS).grade
+    unarousable = grade_icans(consciousness="unarousable", ice_total=NAN)
+    assert (unarousable.grade, unarousable.ice_score) == (4, None)
+    refused(lambda: grade_icans(consciousness="alert", ice_total=NAN), "ice_total")  # needed when arousable

@@ -262,6 +262,17 @@ def check_instance(field: str, value: Any, kind: type | tuple[type, ...], allowe
         )
 
 
+def gap_to_none(value: Any) -> Any:
+    """None for a float NaN (numpy's included: a gap in a DataFrame column), else `value`: where an engine
+    function takes None for "not recorded" (no LLN, no oxygen flow, ICE not assessable), a gap means the same
+    (D-19.79).
+
+    >>> gap_to_none(float("nan")) is None, gap_to_none(0.0)
+    (True, 0.0)
+    """
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def check_flag(field: str, value: Any) -> bool:
     """A true/false argument of an engine function as a `bool`: `True`/`False` or a numpy boolean; anything
     else (``"no"``, 1, None) is an `InputError` naming `field`, never read for its truth (D-19.79).
@@ -325,6 +336,7 @@ __all__ = [
     "choice_text",
     "declared",
     "enum_member",
+    "gap_to_none",
     "same_value",
 ]
 

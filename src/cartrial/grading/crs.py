@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import Allowed, allowed, check_argument, check_fields, check_flag, enum_member
+from cartrial.allowed import (
+    Allowed,
+    allowed,
+    check_argument,
+    check_fields,
+    check_flag,
+    enum_member,
+    gap_to_none,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.grading.choices import MaskingClasses
 
@@ -247,7 +255,8 @@ def grade_crs(
     `vasopressin`: vasopressin given; `oxygen`: delivery device; `oxygen_l_min`: flow in L/min (needed for
     nasal cannula); `death_due_to_crs`; `fever_other_cause`: fever attributed to another cause (CRS-1).
     A temperature outside 30-45 °C or NaN, a vasopressor count that is not a whole number 0-10, a flow
-    outside 0-100 L/min and a flag that is not a boolean are an `InputError` naming the argument (D-19.79).
+    outside 0-100 L/min and a flag that is not a boolean are an `InputError` naming the argument; a NaN
+    flow (a gap in a column) is no flow recorded (D-19.79).
 
     Rules (ASTCT 2019 CRS table; docs/science/toxicity-grading.md §1.2-1.3): death due to CRS is grade 5
     (CRS-9);
@@ -267,6 +276,7 @@ def grade_crs(
     device = enum_member(OxygenDevice, oxygen, "oxygen")
     check_argument("temperature_c", temperature_c, _TEMPERATURE)
     check_argument("vasopressors", vasopressors, _VASOPRESSORS)
+    oxygen_l_min = gap_to_none(oxygen_l_min)  # a NaN flow (a gap in a column) is no flow recorded
     check_argument("oxygen_l_min", oxygen_l_min, _OXYGEN_FLOW)
     hypotension, vasopressin, fever_masked, death_due_to_crs, fever_other_cause = (
         check_flag(name, value)

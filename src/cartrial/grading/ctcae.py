@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import Allowed, check_argument, check_flag, choice_text, enum_member
+from cartrial.allowed import Allowed, check_argument, check_flag, choice_text, enum_member, gap_to_none
 from cartrial.errors import InputError, OptionError, Problem
 from cartrial.protocol.analysis_spec import CTCAE_VERSIONS
 
@@ -291,8 +291,7 @@ def grade_lab(
     criteria = _criteria(kind, ctcae_version)
     factor = unit_factor(kind, unit)
     check_argument("value", value, _LAB_VALUE)
-    if lln is not None and isinstance(lln, float) and lln != lln:
-        lln = None  # a NaN LLN (a gap in a column) is no LLN
+    lln = gap_to_none(lln)  # a NaN LLN (a gap in a column) is no LLN
     check_argument("lln", lln, _LLN)
     lln_required = check_flag("lln_required_for_higher_grades", lln_required_for_higher_grades)
     life_threatening_anemia = check_flag("life_threatening_anemia", life_threatening_anemia)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import Allowed, check_argument, check_flag, enum_member
+from cartrial.allowed import Allowed, check_argument, check_flag, enum_member, gap_to_none
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import ASTCT_SOURCE
 
@@ -180,8 +180,8 @@ def grade_icans(
     sedating medication, so that domain does not count (ICANS-5); nor does an ICE of 0 (or not assessable)
     that is due only to that unarousability (the ICE grade 4 is "because the patient is unarousable"; ICANS
     grades only findings not attributable to another cause). Source: PMC9327779 Table 2.
-    An `ice_total` that is not a whole number 0-10 (NaN, 5.5) and a domain value not of its scale are an
-    `InputError` naming the argument (D-19.79).
+    A NaN `ice_total` (a gap in a column) is None, not assessable; one that is not a whole number 0-10
+    (5.5, 11) and a domain value not of its scale are an `InputError` naming the argument (D-19.79).
 
     >>> grade_icans(consciousness="awakens_spontaneously", ice_total=6).grade  # ICE 3-6: grade 2
     2
@@ -192,6 +192,7 @@ def grade_icans(
     cerebral_edema = enum_member(CerebralEdema, cerebral_edema, "cerebral_edema")
     consciousness_other_cause = check_flag("consciousness_other_cause", consciousness_other_cause)
     unarousable = level is Consciousness.UNAROUSABLE
+    ice_total = gap_to_none(ice_total)  # a NaN ICE (a gap in a column) is "not assessable"
     check_argument("ice_total", ice_total, ICE_TOTAL)
     ice_total = None if ice_total is None else int(ice_total)
     sedated = unarousable and consciousness_other_cause and (ice_total is None or ice_total == 0)
