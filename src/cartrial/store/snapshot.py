@@ -336,7 +336,8 @@ grade 5 is death, dated at the end: its grade at the cut-off is not recorded).""
 def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.DataFrame, int]:
     """(`frame` with every record that ended after `cutoff` read as ongoing at it, how many): its end
     (`end_date_column` of the table's model) blank and the values of `KNOWN_AT_THE_END` replaced (decisions
-    D-19.85; pharmaverse `datacutr` practice). Records that ended on or before the cut-off are unchanged.
+    D-19.85: `datacutr`'s principle, nothing after the cut-off, applied to end dates, which `datacutr` itself
+    keeps). Records that ended on or before the cut-off are unchanged.
 
     >>> ae = pd.DataFrame({"ended_on": ["2021-07-17", "2021-09-11", ""], "grade": ["1", "5", "2"],
     ...                    "outcome": ["recovered", "fatal", "recovering"]})
