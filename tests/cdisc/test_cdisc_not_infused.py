@@ -53,3 +53,48 @@ def test_adam_required_means_included_not_populated() -> None:
     assert core["ACTARM"] == "Perm" and core["TRT01A"] == "Cond"
     assert adsl.variable("ARM").may_be_null and adsl.variable("TRT01P").may_be_null
     assert not adsl.variable("USUBJID").may_be_null
+
+
+def test_a_subject_never_infused_with_an_adverse_event_after_consent_is_exported(exported) -> None:  # type: ignore[no-untyped-def]
+    """AEs are collected from consent: a subject never infused may have one (and screening labs), and ADAE,
+    ADLB... copy ADSL's null TRT01A. Their specs marked TRT01A Req without `may_be_null`, so the export failed
+    ("ADAE.TRT01A required variable is empty")."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    tables = dict(exported.snapshot.tables)
+    subjects = tables["subjects"]
+    tables["subjects"] = pd.concat(
+        [
+            subjects,
+            pd.DataFrame(
+                [
+                    subjects.iloc[0].to_dict()
+                    | {"subject_id": NEW, "screening_number": "S-099", "record_id": "999999"}
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    events = tables["adverse_events"]
+    event = events.iloc[0].to_dict() | {
+        "subject_id": NEW,
+        "term": "Headache",
+        "category": "non_hematologic",
+        "grade": "1",
+        "relatedness": "unrelated",
+        "record_id": "999998",
+    }
+    tables["adverse_events"] = pd.concat([events, pd.DataFrame([event])], ignore_index=True)
+    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
+    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    findings = validate_all(frames)
+    assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
+    adae = frames["ADAE"]
+    own = adae[adae["USUBJID"].astype(str).str.endswith(NEW)]
+    assert len(own) == 1 and (own["TRT01A"] == "").all()
+    from cartrial.cdisc.spec import dataset_specs
+
+    for name, spec in dataset_specs().items():
+        if name.startswith("AD") and name != "ADSL" and any(v.name == "TRT01A" for v in spec.variables):
+            assert spec.variable("TRT01A").may_be_null, name
