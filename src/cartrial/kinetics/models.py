@@ -362,6 +362,42 @@ OMEGA2 = Allowed(low=0, high=25.0, label="0 to 25 (a log-scale SD of at most 5)"
 """A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4)."""
 
 
+SUBJECTS_LIMIT_REASON = "individual parameters are held in memory; run several seeds for more"
+"""Why a run holds at most `MAX_SUBJECTS` virtual subjects of the Stein 2019 model."""
+
+
+def check_subjects(n_subjects: Any, limit: int = MAX_SUBJECTS, why: str = SUBJECTS_LIMIT_REASON) -> None:
+    """Refuse a number of virtual subjects that is not a whole number from 1 to `limit` (`why`: the reason
+    of the limit), before anything is allocated (`simulate_stein2019`, `kinetics.check_simulation`)."""
+    check_argument("n_subjects", n_subjects, Allowed(integer=True, label=f"1 to {limit:,}"))
+    if not (1 <= int(n_subjects) <= limit):
+        raise InputError(
+            Problem(
+                f"more virtual subjects than the limit of {limit:,} ({why})"
+                if n_subjects > limit
+                else "at least one virtual subject is needed",
+                field="n_subjects",
+                value=n_subjects,
+                allowed=f"1 to {limit:,}",
+            )
+        )
+
+
+def check_samples(n_subjects: int, n_days: int) -> None:
+    """Refuse a run of more than `MAX_SAMPLES` samples (subjects × days) before anything is allocated."""
+    total = int(n_subjects) * int(n_days)
+    if total > MAX_SAMPLES:
+        raise InputError(
+            Problem(
+                f"{n_subjects:,} subjects × {n_days:,} days = {total:,} rows exceed the limit of "
+                f"{MAX_SAMPLES:,} rows per run (about 2 GB of CSV)",
+                field="n_subjects",
+                value=n_subjects,
+                allowed="fewer subjects or days, or several runs with different seeds",
+            )
+        )
+
+
 def _check_simulation_arguments(
     n_subjects: Any,
     days: Any,
@@ -375,7 +411,7 @@ def _check_simulation_arguments(
 ) -> tuple[FloatArray, dict[str, float], FloatArray]:
     """The day grid, the variances and the per-subject Cmax scale of a `simulate_stein2019` request; any
     argument outside its domain is an `InputError` naming it, before anything is allocated (D-19.79)."""
-    check_argument("n_subjects", n_subjects, Allowed(low=1, high=MAX_SUBJECTS, integer=True))
+    check_subjects(n_subjects)
     check_seed(seed, optional=True)
     check_flag("iiv", iiv)
     check_argument("residual_sd_log", residual_sd_log, RESIDUAL_SD_LOG)
@@ -394,15 +430,7 @@ def _check_simulation_arguments(
         raise InputError(
             Problem("day outside the simulated range", field="days", value=value, allowed=f"0 to {MAX_DAY:g}")
         )
-    if int(n_subjects) * t.size > MAX_SAMPLES:
-        raise InputError(
-            Problem(
-                f"{int(n_subjects) * t.size:,} samples exceed the limit of {MAX_SAMPLES:,} per run",
-                field="n_subjects",
-                value=n_subjects,
-                allowed=f"subjects × days ≤ {MAX_SAMPLES:,} (run several seeds)",
-            )
-        )
+    check_samples(n_subjects, t.size)
     if scale.ndim > 1 or scale.size not in (1, int(n_subjects)):
         raise InputError(
             Problem(

@@ -41,6 +41,8 @@ from cartrial.kinetics.models import (
     MAX_SUBJECTS,
     RESIDUAL_SD_LOG,
     STEIN_PARAMETERS,
+    check_samples,
+    check_subjects,
     simulate_stein2019,
     stein2019_concentration,
 )
@@ -149,37 +151,18 @@ def check_simulation(
     ...
     cartrial.errors.InputError: n_subjects: more virtual subjects than the limit of 1,000,000 ...
     """
-    subjects_limit = MAX_PD_SUBJECTS if model == "cartrial_pd" else MAX_SUBJECTS
-    why = (
-        "the PD model's ODE system is solved jointly with a dense (4·N)² Jacobian"
-        if model == "cartrial_pd"
-        else "individual parameters are held in memory; run several seeds for more"
-    )
-    if not (1 <= int(n_subjects) <= subjects_limit):
-        raise InputError(
-            Problem(
-                f"more virtual subjects than the limit of {subjects_limit:,} ({why})"
-                if n_subjects > subjects_limit
-                else "at least one virtual subject is needed",
-                field="n_subjects",
-                value=n_subjects,
-                allowed=f"1 to {subjects_limit:,}",
-            )
+    if model == "cartrial_pd":
+        check_subjects(
+            n_subjects,
+            MAX_PD_SUBJECTS,
+            "the PD model's ODE system is solved jointly with a dense (4·N)² Jacobian",
         )
+    else:
+        check_subjects(n_subjects)
     check_seed(seed, optional=True)
     RESIDUAL_SD_LOG.check("residual_sd_log", residual_sd_log)
     grid = check_days(days)
-    total = int(n_subjects) * int(grid.size)
-    if total > MAX_SAMPLES:
-        raise InputError(
-            Problem(
-                f"{n_subjects:,} subjects × {grid.size:,} days = {total:,} rows exceed the limit of "
-                f"{MAX_SAMPLES:,} rows per run (about 2 GB of CSV)",
-                field="n_subjects",
-                value=n_subjects,
-                allowed="fewer subjects or days, or several runs with different seeds",
-            )
-        )
+    check_samples(n_subjects, grid.size)
     return grid
 
 

@@ -876,6 +876,9 @@ class ResponderResult(Result):
         ]
 
 
+_COUNT = Allowed(low=0, integer=True, label="a whole number ≥ 0")
+
+
 def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     """Responders as a percentage of every infused patient (non-evaluable patients count as
     non-responders: the all-treated denominator of an intention-to-treat reading); None when nobody was
@@ -890,9 +893,6 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     check_argument("n_infused", n_infused, _COUNT)
     check_argument("n_responders", n_responders, Allowed(low=0, high=n_infused, integer=True))
     return 100.0 * n_responders / n_infused if n_infused else None
-
-
-_COUNT = Allowed(low=0, integer=True, label="a whole number ≥ 0")
 
 
 def derive_responders(

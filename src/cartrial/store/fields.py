@@ -152,6 +152,14 @@ class FieldRule:
     help: str = ""
     source: str = ""
 
+    def spellings(self) -> dict[str, str] | None:
+        """Lower-case text → the one spelling of each choice or known name of a text field (None: the field
+        has neither): what every write path stores and the snapshot reads (D-19.42, D-19.76)."""
+        if self.kind is not FieldKind.TEXT:
+            return None
+        names = self.choices if self.choices is not None else self.known_values
+        return None if names is None else {name.lower(): name for name in names}
+
     def as_dict(self, protocol: Protocol | None = None) -> dict[str, Any]:
         """The rule as plain data (what a web form or the API describes next to the field)."""
         choices: list[Any] | None = None if self.choices is None else list(self.choices)

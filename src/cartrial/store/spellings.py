@@ -33,7 +33,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select
 
 from cartrial.errors import CartrialError, PermissionDeniedError
-from cartrial.store.fields import FieldKind, FieldRule, field_rules
+from cartrial.store.fields import field_rules
 from cartrial.store.models import STUDY_TABLES, Site
 from cartrial.store.tables import require_reason, table_of
 
@@ -47,23 +47,16 @@ LOCKED = "locked"
 DUPLICATE = "duplicate"
 
 
-def spellings(rule: FieldRule) -> dict[str, str] | None:
-    """Lower-case text → the one spelling of a text field with choices or known names (None: none)."""
-    if rule.kind is not FieldKind.TEXT:
-        return None
-    names = rule.choices if rule.choices is not None else rule.known_values
-    return None if names is None else {name.lower(): name for name in names}
-
-
 def spelled_fields(table: str) -> dict[str, dict[str, str]]:
-    """Field → its spellings (`spellings`), for every field of `table` that has one spelling per name."""
+    """Field → its spellings (`FieldRule.spellings`), for every field of `table` that has one spelling per
+    name."""
     try:
         rules = field_rules(table)
     except KeyError:
         return {}
     out: dict[str, dict[str, str]] = {}
     for name, rule in rules.items():
-        mapping = spellings(rule)
+        mapping = rule.spellings()
         if mapping is not None:
             out[name] = mapping
     return out
@@ -325,7 +318,6 @@ __all__ = [
     "read_spellings",
     "respell",
     "spelled_fields",
-    "spellings",
     "stored_spellings",
     "unknown_countries",
 ]

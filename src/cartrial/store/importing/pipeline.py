@@ -447,8 +447,8 @@ def write_forms(
             result, done = write_form(
                 tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
-            counts.append(with_kept(tx.connection, form_counts(form, result), form.spec.key_columns,
-                                    key_lookup(form)))  # fmt: skip
+            counted = form_counts(form, result)
+            counts.append(with_kept(tx.connection, counted, form.spec.key_columns, key_lookup(form)))
         if unchanged is not None:
             counts += unchanged.counts()
         record_manifests(

@@ -361,12 +361,11 @@ def _parse_text(
     # per check: (which distinct texts fail, message, allowed), reported check by check as before
     flags: list[tuple[np.ndarray, str, str]] = []
     # a choice, or a known name of a free-text field, is stored in its one spelling whatever the case given
-    for spellings, refuse_others in ((rule.choices, True), (rule.known_values, False)):
-        if spellings is None:
-            continue
-        mapped = distinct_texts.str.lower().map({c.lower(): c for c in spellings})
+    spellings = rule.spellings()
+    if spellings is not None:
+        mapped = distinct_texts.str.lower().map(spellings)
         unmapped = mapped.isna().to_numpy()
-        if refuse_others:
+        if rule.choices is not None:  # a known name of a free-text field is a spelling; other text is kept
             flags.append((unmapped & ~blank_texts, "not an allowed value", allowed))
         values = np.where(unmapped, values, mapped.to_numpy(dtype=object))
     if rule.pattern is not None:
