@@ -114,6 +114,37 @@ def test_data_cutoff_limits_the_written_study(make_scenario):
         simulate_study(prepare(early, load_protocol(protocol), 1), 1)
 
 
+def test_each_virtual_patient_has_the_disposition_its_written_data_show(make_scenario):
+    """A dropout is written as withdrawn (its records stop before the follow-up and the cut-off), a patient
+    followed to the end of the protocol's follow-up by the cut-off as completed, the others as ongoing
+    (D-19.92): before, every virtual patient read as on study, so an early dropout's follow-up ran to the
+    cut-off."""
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.disposition import parse_disposition
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.study import simulate_study
+
+    changes = {"pool_size": 100, "dropout": {"hazard_per_year": 3.0}, "follow_up_days": 120}
+    scenario, protocol = load_scenario(make_scenario(changes))
+    study = simulate_study(prepare(scenario, load_protocol(protocol), 2), 2)
+    subjects = study.forms["subjects"].set_index("subject_id")
+    day0 = pd.to_datetime(study.forms["infusions"].set_index("subject_id")["infused_at"])
+    cutoff = pd.Timestamp(study.summary["data_cutoff"], tz="UTC")
+    edss = study.forms["edss"]
+    last = pd.to_datetime(edss["assessed_at"]).groupby(edss["subject_id"]).max()
+    words = {sid: parse_disposition(text).word for sid, text in subjects["disposition"].items()}  # type: ignore[union-attr]
+    assert {"withdrawn", "completed"} <= set(words.values())
+    for sid, word in words.items():  # in days, to within the day (the cut-off is a date)
+        days_on_study = (last[sid] - day0[sid]) / pd.Timedelta(days=1)
+        days_to_cutoff = (cutoff - day0[sid]) / pd.Timedelta(days=1)
+        if word == "withdrawn":
+            assert days_on_study < min(120, days_to_cutoff + 1), sid
+        elif word == "completed":
+            assert days_to_cutoff > 120 - 1 and days_on_study >= 120 - 31, sid  # its last visit in the window
+        else:
+            assert days_to_cutoff < 120 + 1, sid
+
+
 @pytest.mark.nightly
 def test_large_virtual_study_imports_with_no_rejected_row(make_scenario, tmp_path):
     """200 patients (expansion resized, fast accrual): every row of every form passes the import."""

@@ -28,6 +28,7 @@ from cartrial.analysis.toxicity import (
 )
 from cartrial.columns import cutoff_date
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.disposition import DISPOSITION_TEXT
 
 SNAPSHOT_TABLES = (
     "subjects",
@@ -148,6 +149,18 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     return StudyPopulations(populations, membership, evaluation, crs, icans, labs)
 
 
+def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
+    """A note naming the subjects whose stored disposition is not of its vocabulary (stored before D-19.92):
+    they are read as ongoing; `cartrial db edit` sets the disposition."""
+    unread = sorted(membership.loc[membership["study_status"] == "", "subject_id"].astype(str))
+    if not unread:
+        return ()
+    return (
+        f"disposition not read for {len(unread)} subject(s) ({', '.join(unread)}): not one of "
+        f"{DISPOSITION_TEXT}; counted as ongoing until corrected",
+    )
+
+
 def analyse(snapshot: SnapshotLike) -> Analysis:
     """Populations, datasets and key findings of one study snapshot (see docs/analysis.md).
 
@@ -180,6 +193,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
             ENROLLED,
             "cartrial.analysis.populations.derive_populations",
             ("subjects", "infusions", "adverse_events"),
+            notes=_disposition_notes(membership),
         )
     }
     datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)

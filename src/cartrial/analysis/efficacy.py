@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import SAFETY, death_dates, dose_levels, infusion_dates
+from cartrial.analysis.populations import (
+    SAFETY,
+    dose_levels,
+    follow_up_ends,
+    infusion_dates,
+    last_contact,
+)
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import ALL, by_subject, rows_of
 
@@ -241,45 +247,6 @@ def osis_dataset(
     }
 
 
-CONTACT_COLUMNS: dict[str, str] = {
-    "edss": "assessed_at",
-    "visual_acuity": "assessed_at",
-    "osis": "assessed_at",
-    "timed_walk": "assessed_at",
-    "crs_assessments": "assessed_at",
-    "icans_assessments": "assessed_at",
-    "labs": "collected_at",
-    "pk_samples": "sampled_at",
-    "pd_samples": "sampled_at",
-}
-"""Dated forms whose records count as a contact with the subject (end of relapse follow-up)."""
-
-
-def last_contact(
-    tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date | None = None
-) -> dict[str, dt.date]:
-    """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
-    cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
-    the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
-    implementation of the end of follow-up."""
-    from cartrial.neuro.derive import end_of_follow_up
-
-    wanted = set(ids)
-    infusions = tables["infusions"]
-    infusions = infusions[infusions["subject_id"].isin(wanted)]
-    forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
-    names = ["infusions"]
-    for name, column in CONTACT_COLUMNS.items():
-        frame = tables[name]
-        frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
-        forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
-        names.append(name)
-    end = end_of_follow_up(
-        infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
-    )
-    return {sid: end.last_assessment[sid] for sid in ids}
-
-
 def relapse_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -290,19 +257,19 @@ def relapse_datasets(
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
     after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
-    (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death when earlier, D-19.83)."""
+    (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death, or at the last contact of a
+    subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
         _restrict(tables["infusions"], safety_ids),
         last_assessment=(
-            {sid: min(cutoff, died.get(sid, cutoff)) for sid in safety_ids}  # a death ends it (D-19.83)
+            follow_up_ends(tables, safety_ids, cutoff)  # a death or the end of the study ends it
             if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
             else last_contact(tables, safety_ids, cutoff)
         ),

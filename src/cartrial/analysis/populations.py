@@ -10,7 +10,10 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
   window by the protocol's DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`)
   — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section).
 
-A subject's follow-up ends at the death (`death_dates`) when it comes before the cut-off (D-19.83).
+A subject's follow-up ends at the death (`death_dates`) when it comes before the cut-off (D-19.83), and at
+the last contact when the subjects form records that the study ended (completed, withdrawn, lost to
+follow-up; `end_of_study`, `follow_up_ends`, D-19.92). The populations dataset gives each subject's
+end-of-study status and reason (ADSL EOSSTT/DCSREAS, DS disposition events).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population
+from cartrial.protocol.disposition import DEATH, Disposition, StudyStatus, parse_disposition
 from cartrial.protocol.dlt import dlt_window_complete
 
 ENROLLED = "enrolled"
@@ -99,6 +103,77 @@ def death_dates(adverse_events: pd.DataFrame, cutoff: dt.date) -> dict[str, dt.d
     return out
 
 
+CONTACT_COLUMNS: dict[str, str] = {
+    "edss": "assessed_at",
+    "visual_acuity": "assessed_at",
+    "osis": "assessed_at",
+    "timed_walk": "assessed_at",
+    "crs_assessments": "assessed_at",
+    "icans_assessments": "assessed_at",
+    "labs": "collected_at",
+    "pk_samples": "sampled_at",
+    "pd_samples": "sampled_at",
+}
+"""Dated forms whose records count as a contact with the subject (the end of follow-up of a subject whose
+study ended, and of the relapse follow-up)."""
+
+
+def last_contact(
+    tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date | None = None
+) -> dict[str, dt.date]:
+    """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
+    cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
+    the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
+    implementation of the end of follow-up."""
+    from cartrial.neuro.derive import end_of_follow_up
+
+    wanted = set(ids)
+    infusions = tables["infusions"]
+    infusions = infusions[infusions["subject_id"].isin(wanted)]
+    forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
+    names = ["infusions"]
+    for name, column in CONTACT_COLUMNS.items():
+        frame = tables[name]
+        frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
+        forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
+        names.append(name)
+    end = end_of_follow_up(
+        infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
+    )
+    return {sid: end.last_assessment[sid] for sid in ids}
+
+
+def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[str, Disposition | None]:
+    """Each subject's disposition at the cut-off (D-19.92): ``death`` for a subject whose death is recorded
+    (`death_dates`, D-19.83), whatever the form says; else the subjects form's ``disposition`` read by the
+    one parser `cartrial.protocol.disposition.parse_disposition` (blank: ongoing; None: a text stored
+    before the field had its vocabulary, which the populations dataset names)."""
+    out: dict[str, Disposition | None] = {}
+    texts = subjects["disposition"] if "disposition" in subjects.columns else [""] * len(subjects)
+    for sid, text in zip(subjects["subject_id"], texts, strict=True):
+        sid = str(sid)
+        out[sid] = DEATH if sid in died else parse_disposition(None if pd.isna(text) else str(text))
+    return out
+
+
+def follow_up_ends(
+    tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date
+) -> dict[str, dt.date]:
+    """The end of follow-up of each infused subject of `ids`: the death (`death_dates`, D-19.83); the last
+    contact (`last_contact`) of a subject whose study ended — completed, withdrawn, lost to follow-up, or a
+    death the adverse events do not date (`end_of_study`, D-19.92); else the cut-off. The one rule the
+    populations (follow-up, DLT evaluability) and the relapse follow-up to the cut-off read."""
+    died = death_dates(tables["adverse_events"], cutoff)
+    status = end_of_study(tables["subjects"], died)
+    ended = [
+        sid
+        for sid in ids
+        if sid not in died and (d := status.get(sid)) is not None and d.status is not StudyStatus.ONGOING
+    ]
+    contact = last_contact(tables, ended, cutoff) if ended else {}
+    return {sid: died.get(sid) or contact.get(sid) or cutoff for sid in ids}
+
+
 def derive_populations(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -116,8 +191,9 @@ def derive_populations(
     levels = dose_levels(tables["infusions"])
     window = int(protocol.escalation.dlt_window_days)
     flagged = investigator_dlt_days or {}
-    adverse_events = tables.get("adverse_events")
-    died = death_dates(adverse_events, cutoff) if adverse_events is not None else {}
+    died = death_dates(tables["adverse_events"], cutoff)
+    status = end_of_study(tables["subjects"], died)
+    ends = follow_up_ends(tables, [sid for sid in subjects if sid in day0], cutoff)
     rows: list[dict[str, Any]] = []
     safety: list[str] = []
     evaluable: list[str] = []
@@ -125,7 +201,8 @@ def derive_populations(
     dlt_excluded: dict[str, list[str]] = {}
     for sid in subjects:
         infused = sid in day0
-        end = min(cutoff, died[sid]) if sid in died else cutoff
+        end = ends.get(sid, cutoff)
+        disposition = status.get(sid)
         follow_up = (end - day0[sid]).days if infused else None
         in_window = list(dlt_days.get(sid, ()))
         reason = ""
@@ -138,11 +215,16 @@ def derive_populations(
             if dlt_window_complete(day0[sid], end, window)[1] or in_window:
                 evaluable.append(sid)
             else:
-                reason = (
-                    f"died before completing the DLT window ({window} days) without a DLT"
-                    if sid in died
-                    else f"DLT window ({window} days) not complete at the cut-off"
-                )
+                if sid in died:
+                    reason = f"died before completing the DLT window ({window} days) without a DLT"
+                elif end < cutoff:  # the study ended (D-19.92): followed until the last contact only
+                    assert disposition is not None
+                    reason = (
+                        f"left the study ({disposition.decoded.lower()}) before completing the DLT window "
+                        f"({window} days) without a DLT"
+                    )
+                else:
+                    reason = f"DLT window ({window} days) not complete at the cut-off"
                 dlt_excluded.setdefault(reason, []).append(sid)
         rows.append(
             {
@@ -156,6 +238,12 @@ def derive_populations(
                 "dlt_in_window": bool(in_window),
                 "investigator_dlt_in_window": bool(flagged.get(sid)),
                 "reason_not_dlt_evaluable": reason,
+                "study_status": "" if disposition is None else disposition.status.value,
+                "discontinuation_reason": (
+                    disposition.decoded
+                    if disposition is not None and disposition.status is StudyStatus.DISCONTINUED
+                    else ""
+                ),
             }
         )
     populations = {
@@ -180,4 +268,15 @@ def derive_populations(
     return populations, frame
 
 
-__all__ = ["DLT_EVALUABLE", "ENROLLED", "SAFETY", "derive_populations", "dose_levels", "infusion_dates"]
+__all__ = [
+    "DLT_EVALUABLE",
+    "ENROLLED",
+    "SAFETY",
+    "death_dates",
+    "derive_populations",
+    "dose_levels",
+    "end_of_study",
+    "follow_up_ends",
+    "infusion_dates",
+    "last_contact",
+]

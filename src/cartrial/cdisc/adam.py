@@ -201,7 +201,8 @@ def build_adsl(
             if sid in arr and not _missing(arr[sid]["pre_arr"])
             else math.nan,
             "DTHFL": d.get("DTHFL", ""),
-            "EOSSTT": "DISCONTINUED" if d.get("DTHFL") == "Y" else "ONGOING",  # D-19.83
+            "EOSSTT": m["study_status"],  # D-19.83, D-19.92
+            "DCSREAS": m["discontinuation_reason"],
         }
         for flag, pop in flags.items():
             row[flag] = "Y" if pop in pops and sid in pops[pop].subject_ids else "N"

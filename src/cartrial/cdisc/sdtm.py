@@ -1274,7 +1274,17 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """Informed consent (protocol milestone) and, when recorded, the subject's disposition."""
+    """Informed consent (protocol milestone) and the subject's disposition event when the study ended: the
+    analysis populations' end-of-study reason (`cartrial.analysis.populations.end_of_study`, D-19.92), dated
+    at the death (DM.DTHDTC) or else at the last record; DSTERM is the form's text, or the decoded term when
+    the form is blank (a death recorded only as a fatal adverse event)."""
+    from cartrial.analysis.populations import death_dates
+
+    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)
+    ended = {
+        str(m["subject_id"]): (m["study_status"], m["discontinuation_reason"])
+        for m in _rows(analysis_table(ctx.analysis, "populations"))
+    }
     rows = []
     for r in _rows(ctx.table("subjects")):
         sid = r["subject_id"]
@@ -1291,28 +1301,21 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "DSSTDY": study_day(consent, tl.reference),
             }
         )
-        disposition = r["disposition"].strip()
-        if disposition:
-            head = disposition.split(":", 1)[0].strip().lower()
-            decod = {
-                "completed": "COMPLETED",
-                "withdrawn": "WITHDRAWAL BY SUBJECT",
-                "death": "DEATH",
-                "lost": "LOST TO FOLLOW-UP",
-            }.get(head, "")
-            if decod:  # "ongoing" is not a disposition event
-                last = _last_dates(ctx).get(sid, "")
-                rows.append(
-                    {
-                        **ctx.base(sid, "DS"),
-                        "DSTERM": ascii_text(disposition).upper(),
-                        "DSDECOD": decod,
-                        "DSCAT": "DISPOSITION EVENT",
-                        "EPOCH": tl.epoch(last),
-                        "DSSTDTC": last,
-                        "DSSTDY": study_day(last, tl.reference),
-                    }
-                )
+        status, reason = ended.get(sid, ("", ""))
+        decod = reason or ("COMPLETED" if status == "COMPLETED" else "")
+        if decod:  # "ongoing" is not a disposition event
+            last = died[sid].isoformat() if sid in died else _last_dates(ctx).get(sid, "")
+            rows.append(
+                {
+                    **ctx.base(sid, "DS"),
+                    "DSTERM": ascii_text(r["disposition"].strip() or decod).upper(),
+                    "DSDECOD": decod,
+                    "DSCAT": "DISPOSITION EVENT",
+                    "EPOCH": tl.epoch(last),
+                    "DSSTDTC": last,
+                    "DSSTDY": study_day(last, tl.reference),
+                }
+            )
     return _frame(rows, spec, ["USUBJID", "DSSTDTC", "DSCAT"])
 
 

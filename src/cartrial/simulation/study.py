@@ -5,7 +5,8 @@ kinetics, graded toxicity judged by the protocol's DLT rules, the escalation des
 relapses and EDSS) and returns one DataFrame per form with the template columns
 (`cartrial.templates`; the same files `cartrial import templates` reads): sites, subjects, infusions,
 crs_assessments, icans_assessments, labs, adverse_events, edss, relapses, pk_samples, pd_samples,
-escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written.
+escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written; the subjects
+form's disposition says which (withdrawn, completed or ongoing; D-19.92).
 
 Representative assessments: a CRS or ICANS episode of latent grade g is recorded daily with the assessment
 of `models.crs_assessment(g)` / `models.icans_assessment(g)` (so the grading engine grades it g again);
@@ -82,6 +83,15 @@ FORMS = (
 #: other PD analytes a protocol may collect (B cells, BCMA+ plasma cells, IgG/IgA/IgM) are not simulated; a
 #: run names them (`SimulatedStudy.summary["not_simulated"]`, D-19.81).
 SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
+
+
+def _disposition(dropout_day: float, follow_up_days: float, days_to_cutoff: float) -> str:
+    """The subjects form's disposition of a virtual patient at the cut-off (`cartrial.protocol.disposition`,
+    D-19.92): withdrawn when the dropout came first, completed when the protocol's follow-up ended by the
+    cut-off, else ongoing."""
+    if dropout_day < min(follow_up_days, days_to_cutoff):
+        return "withdrawn: simulated dropout"
+    return "completed" if follow_up_days <= days_to_cutoff else "ongoing"
 
 
 def _drop_uncollected(forms: dict[str, pd.DataFrame], collected: frozenset[str]) -> dict[str, list[str]]:
@@ -249,6 +259,9 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "height_cm": round(float(cov.height_cm[p]), 0),
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
+                "disposition": _disposition(
+                    float(draws.dropout_days[0, s]), sc.follow_up_days, cutoff - day0
+                ),
             }
         )
         rows["infusions"].append(

@@ -58,6 +58,7 @@ from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
+from cartrial.protocol.disposition import DISPOSITION_PATTERN, DISPOSITION_TEXT
 from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.store.models import STUDY_TABLES, UtcDateTime
@@ -279,6 +280,12 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "height_cm": Domain(unit="cm", minimum=30, maximum=250, help="Height in cm."),
         "aqp4_igg_status": Domain(choices=AQP4_STATUS_CHOICES, help="AQP4-IgG serostatus at screening."),
         "aqp4_igg_titre": _TITRE,
+        "disposition": Domain(
+            pattern=DISPOSITION_PATTERN,
+            pattern_text=DISPOSITION_TEXT,
+            help="Status at the last contact: ongoing (blank), completed, withdrawn, lost or death.",
+            source="cartrial.protocol.disposition (SDTM CT NCOMPLT C66727; ADaMIG ADSL.EOSSTT)",
+        ),
     },
     "lymphodepletion_administration": {
         "dose_mg_per_m2": Domain(unit="mg/m²", minimum=0, exclusive_minimum=True),

@@ -1,0 +1,108 @@
+"""A subject's disposition: the one vocabulary of the subjects form's ``disposition`` field (D-19.92).
+
+The field holds one word, optionally followed by ``: reason`` in free text (``withdrawn: moved abroad``):
+
+| word | end-of-study status (ADaM ADSL.EOSSTT) | disposition event (SDTM DS.DSDECOD, NCOMPLT C66727) |
+|---|---|---|
+| ``ongoing`` | ONGOING | none (not a disposition event) |
+| ``completed`` | COMPLETED | COMPLETED (C25250) |
+| ``withdrawn`` | DISCONTINUED | WITHDRAWAL BY SUBJECT (C49634) |
+| ``lost`` | DISCONTINUED | LOST TO FOLLOW-UP (C48227) |
+| ``death`` | DISCONTINUED | DEATH (C28554) |
+
+The word is case-insensitive and may also be written as its decoded term (``lost to follow-up``,
+``withdrawal by subject``); blank means ongoing. Every write path refuses any other text (the field
+rule's `DISPOSITION_PATTERN`); the analysis reads the stored text with `parse_disposition`, the one parser
+(`cartrial.analysis.populations.end_of_study`). Sources: CDISC SDTM CT NCOMPLT (C66727, 2025-03-28) for the
+decoded terms; ADaMIG v1.3 §3.2 (ADSL EOSSTT: COMPLETED, DISCONTINUED, ONGOING).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class StudyStatus(StrEnum):
+    """End-of-study status of a subject at the data cut-off (ADaMIG v1.3 ADSL.EOSSTT)."""
+
+    ONGOING = "ONGOING"
+    COMPLETED = "COMPLETED"
+    DISCONTINUED = "DISCONTINUED"
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What one disposition word means."""
+
+    word: str
+    """The word as written on the subjects form (lower case)."""
+    status: StudyStatus
+    decoded: str
+    """The SDTM disposition event (DS.DSDECOD, NCOMPLT); empty for ``ongoing``."""
+
+    def spellings(self) -> tuple[str, ...]:
+        """The word and its decoded term, lower case (each accepted on the form)."""
+        return tuple(dict.fromkeys(s for s in (self.word, self.decoded.lower()) if s))
+
+
+DISPOSITIONS: dict[str, Disposition] = {
+    d.word: d
+    for d in (
+        Disposition("ongoing", StudyStatus.ONGOING, ""),
+        Disposition("completed", StudyStatus.COMPLETED, "COMPLETED"),
+        Disposition("withdrawn", StudyStatus.DISCONTINUED, "WITHDRAWAL BY SUBJECT"),
+        Disposition("lost", StudyStatus.DISCONTINUED, "LOST TO FOLLOW-UP"),
+        Disposition("death", StudyStatus.DISCONTINUED, "DEATH"),
+    )
+}
+"""The disposition words in form order (module docstring)."""
+
+DEATH = DISPOSITIONS["death"]
+
+_SPELLINGS = {spelling: d for d in DISPOSITIONS.values() for spelling in d.spellings()}
+
+DISPOSITION_PATTERN = (
+    r"(?i)("
+    + "|".join(re.escape(s) for s in sorted(_SPELLINGS, key=len, reverse=True))
+    + r")( *:[^\x00-\x1f\x7f]*)?"
+)
+"""A stored ``disposition`` (Python `re.fullmatch` of the stripped text, case-insensitive): a word of
+`DISPOSITIONS` (or its decoded term), then optionally ``:`` and a free-text reason on one line."""
+
+DISPOSITION_TEXT = (
+    "one of "
+    + ", ".join(DISPOSITIONS)
+    + " (or its CDISC term, e.g. 'lost to follow-up'), optionally followed by ': reason' "
+    "(e.g. 'withdrawn: moved abroad')"
+)
+"""`DISPOSITION_PATTERN` in words (shown with every refused value and next to the form field)."""
+
+_PATTERN = re.compile(DISPOSITION_PATTERN)
+
+
+def parse_disposition(text: str | None) -> Disposition | None:
+    """The disposition a stored ``disposition`` text records: blank → ``ongoing``; text that is not of the
+    form `DISPOSITION_PATTERN` (a value stored before the rule, D-19.92) → None.
+
+    >>> parse_disposition("Withdrawn: moved abroad").decoded
+    'WITHDRAWAL BY SUBJECT'
+    >>> parse_disposition("").status, parse_disposition("left the study")
+    (<StudyStatus.ONGOING: 'ONGOING'>, None)
+    """
+    if text is None or not str(text).strip():
+        return DISPOSITIONS["ongoing"]
+    match = _PATTERN.fullmatch(str(text).strip())
+    return None if match is None else _SPELLINGS[match.group(1).lower()]
+
+
+__all__ = [
+    "DEATH",
+    "DISPOSITIONS",
+    "DISPOSITION_PATTERN",
+    "DISPOSITION_TEXT",
+    "Disposition",
+    "StudyStatus",
+    "parse_disposition",
+]

@@ -1,0 +1,162 @@
+"""A subject whose study ended (completed, withdrawn, lost to follow-up) is followed up to the last contact,
+not to the cut-off, and gets an end-of-study status and reason (D-19.92). The analysis ignored the subjects
+form's ``disposition``: a subject withdrawn on day 5 counted as DLT-evaluable once 28 calendar days had
+passed, showed follow-up to the cut-off, and ADSL EOSSTT said ONGOING while DS said WITHDRAWAL BY SUBJECT."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cartrial.analysis import analyse
+from cartrial.analysis.core import study_populations
+from cartrial.analysis.efficacy import relapse_datasets
+from cartrial.analysis.populations import CONTACT_COLUMNS, follow_up_ends
+from cartrial.protocol.disposition import DISPOSITION_PATTERN, DISPOSITIONS, StudyStatus, parse_disposition
+from cartrial.store.fields import validate_record
+from cartrial.store.snapshot import StudySnapshot
+
+from .conftest import CUTOFF
+
+SUBJECT = "CT-003"
+INFUSED = dt.date(2021, 6, 8)  # the example's CT-003 infusion day (infusions.csv)
+LAST_SEEN = INFUSED + dt.timedelta(days=5)
+
+
+def _left_on_day_5(snapshot: StudySnapshot, disposition: str) -> dict[str, pd.DataFrame]:
+    """The example with CT-003's assessments after day 5 removed and its disposition set."""
+    tables = dict(snapshot.tables)
+    for name, column in CONTACT_COLUMNS.items():
+        frame = tables[name]
+        later = (frame["subject_id"] == SUBJECT) & (
+            frame[column].astype(str).str[:10] > LAST_SEEN.isoformat()
+        )
+        tables[name] = frame[~later].reset_index(drop=True)
+    subjects = tables["subjects"].copy()
+    subjects.loc[subjects["subject_id"] == SUBJECT, "disposition"] = disposition
+    tables["subjects"] = subjects
+    return tables
+
+
+def _row(frame: pd.DataFrame) -> pd.Series:
+    return frame.set_index("subject_id").loc[SUBJECT]
+
+
+def test_a_subject_withdrawn_on_day_5_is_followed_to_day_5_and_not_dlt_evaluable(
+    snapshot: StudySnapshot,
+) -> None:
+    study = study_populations(_left_on_day_5(snapshot, "withdrawn: moved abroad"), snapshot.protocol, CUTOFF)
+    row = _row(study.membership)
+    assert row["follow_up_days"] == 5  # not the 285 days to the cut-off
+    assert not row["dlt_evaluable"]
+    assert row["reason_not_dlt_evaluable"].startswith("left the study (withdrawal by subject)")
+    assert (row["study_status"], row["discontinuation_reason"]) == ("DISCONTINUED", "WITHDRAWAL BY SUBJECT")
+    assert SUBJECT in study.populations["safety"].subject_ids
+
+
+def test_the_same_data_of_an_ongoing_subject_run_to_the_cut_off(snapshot: StudySnapshot) -> None:
+    """Control: without a disposition the subject is followed to the cut-off (still on study)."""
+    study = study_populations(_left_on_day_5(snapshot, ""), snapshot.protocol, CUTOFF)
+    row = _row(study.membership)
+    assert row["follow_up_days"] == (CUTOFF - INFUSED).days
+    assert row["dlt_evaluable"] and row["study_status"] == "ONGOING" and row["discontinuation_reason"] == ""
+
+
+@pytest.mark.parametrize(
+    ("disposition", "status", "reason"),
+    [
+        ("completed", "COMPLETED", ""),
+        ("Lost to follow-up: no answer since June", "DISCONTINUED", "LOST TO FOLLOW-UP"),
+        ("death", "DISCONTINUED", "DEATH"),  # a death the adverse events do not date: the last contact
+    ],
+)
+def test_each_end_of_study_ends_follow_up_at_the_last_contact(
+    snapshot: StudySnapshot, disposition: str, status: str, reason: str
+) -> None:
+    tables = _left_on_day_5(snapshot, disposition)
+    row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
+    assert (row["study_status"], row["discontinuation_reason"], row["follow_up_days"]) == (status, reason, 5)
+    assert follow_up_ends(tables, [SUBJECT, "CT-001"], CUTOFF) == {SUBJECT: LAST_SEEN, "CT-001": CUTOFF}
+
+
+def test_a_recorded_death_outranks_the_form(snapshot: StudySnapshot) -> None:
+    """A fatal adverse event ends the study as a death whatever the disposition says (here "completed")."""
+    tables = _left_on_day_5(snapshot, "completed")
+    ae = tables["adverse_events"]
+    death = {c: "" for c in ae.columns} | {
+        "subject_id": SUBJECT,
+        "term": "Death NOS",
+        "category": "death",
+        "started_on": "2021-06-12",
+        "grade": "5",
+        "outcome": "fatal",
+        "record_id": "999999",
+    }
+    tables["adverse_events"] = pd.concat([ae, pd.DataFrame([death])], ignore_index=True)
+    row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
+    assert (row["study_status"], row["discontinuation_reason"], row["follow_up_days"]) == (
+        "DISCONTINUED",
+        "DEATH",
+        4,
+    )
+
+
+def test_relapse_follow_up_to_the_cut_off_stops_at_a_withdrawal(snapshot: StudySnapshot) -> None:
+    """The ``cutoff`` relapse follow-up option runs to the cut-off only for subjects still on study."""
+    tables = _left_on_day_5(snapshot, "withdrawn")
+    study = study_populations(tables, snapshot.protocol, CUTOFF)
+    datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, "cutoff")
+    row = _row(datasets["relapses_by_subject"].table)
+    ongoing = _row(
+        relapse_datasets(
+            _left_on_day_5(snapshot, ""), snapshot.protocol, CUTOFF, study.populations, "cutoff"
+        )[0]["relapses_by_subject"].table
+    )
+    assert ongoing["post_days"] == (CUTOFF - INFUSED).days
+    assert row["post_days"] == 5
+
+
+def test_a_disposition_stored_before_its_vocabulary_is_named_not_guessed(snapshot: StudySnapshot) -> None:
+    tables = dict(snapshot.tables)
+    subjects = tables["subjects"].copy()
+    subjects.loc[subjects["subject_id"] == SUBJECT, "disposition"] = "left the study"
+    tables["subjects"] = subjects
+    analysis = analyse(dataclasses.replace(snapshot, tables=tables))
+    populations = analysis.datasets["populations"]
+    assert _row(populations.table)["study_status"] == ""
+    assert any("disposition not read for 1 subject(s) (CT-003)" in note for note in populations.notes)
+    assert "left the study" not in " ".join(populations.notes)  # the value itself is never repeated
+
+
+def test_every_write_path_refuses_a_disposition_outside_the_vocabulary() -> None:
+    refused = validate_record("subject", {"disposition": "left the study"}, protocol=None, partial=True)
+    assert [p.field for p in refused] == ["disposition"]
+    assert "withdrawn" in (refused[0].allowed or "")
+    for text in ("ongoing", "Completed", "withdrawn: moved abroad", "LOST TO FOLLOW-UP", "death", ""):
+        assert validate_record("subject", {"disposition": text}, protocol=None, partial=True) == []
+
+
+@given(
+    word=st.sampled_from(sorted({s for d in DISPOSITIONS.values() for s in d.spellings()})),
+    reason=st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30),  # one line of text
+    upper=st.booleans(),
+)
+def test_a_word_with_any_reason_reads_as_that_word(word: str, reason: str, upper: bool) -> None:
+    text = (word.upper() if upper else word) + ": " + reason
+    parsed = parse_disposition(text)
+    assert parsed is not None and word in parsed.spellings()
+    assert (parsed.status is StudyStatus.ONGOING) == (parsed.decoded == "")
+
+
+@given(st.text(max_size=40))
+def test_the_parser_and_the_field_rule_agree(text: str) -> None:
+    """Whatever the text, the analysis reads exactly what the write paths accept (one vocabulary)."""
+    import re
+
+    accepted = not text.strip() or re.fullmatch(DISPOSITION_PATTERN, text.strip()) is not None
+    assert (parse_disposition(text) is not None) == accepted

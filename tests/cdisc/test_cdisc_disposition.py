@@ -1,0 +1,70 @@
+"""The end of study in the CDISC export comes from the analysis layer (D-19.92): ADSL EOSSTT/DCSREAS and the
+DS disposition event agree with the subjects form's disposition and a recorded death. The export said EOSSTT
+ONGOING for a subject whose DS record said WITHDRAWAL BY SUBJECT, and wrote no DS disposition event for a
+death recorded only as a fatal adverse event."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+
+def _frames(exported, dispositions: dict[str, str], extra_ae: list[dict[str, str]] = ()):  # type: ignore[no-untyped-def,assignment]
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    tables = dict(exported.snapshot.tables)
+    subjects = tables["subjects"].copy()
+    for sid, text in dispositions.items():
+        subjects.loc[subjects["subject_id"] == sid, "disposition"] = text
+    tables["subjects"] = subjects
+    if extra_ae:
+        ae = tables["adverse_events"]
+        rows = [{c: "" for c in ae.columns} | r for r in extra_ae]
+        tables["adverse_events"] = pd.concat([ae, pd.DataFrame(rows)], ignore_index=True)
+    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
+    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    findings = validate_all(frames)
+    assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
+    return frames
+
+
+def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: ignore[no-untyped-def]
+    frames = _frames(exported, {"CT-001": "withdrawn: moved abroad", "CT-002": "Completed", "CT-004": "lost"})
+    adsl = frames["ADSL"].set_index("SUBJID")
+    assert adsl.loc["CT-001", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "WITHDRAWAL BY SUBJECT"]
+    assert adsl.loc["CT-002", ["EOSSTT", "DCSREAS"]].tolist() == ["COMPLETED", ""]
+    assert adsl.loc["CT-004", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "LOST TO FOLLOW-UP"]
+    assert set(adsl.drop(index=["CT-001", "CT-002", "CT-004"])["EOSSTT"]) == {"ONGOING"}
+    ds = frames["DS"]
+    events = ds[ds["DSCAT"] == "DISPOSITION EVENT"].set_index("USUBJID")
+    study = str(ds["STUDYID"].iloc[0])
+    assert events.loc[f"{study}-CT-001", ["DSTERM", "DSDECOD"]].tolist() == [
+        "WITHDRAWN: MOVED ABROAD",
+        "WITHDRAWAL BY SUBJECT",
+    ]
+    assert events.loc[f"{study}-CT-002", "DSDECOD"] == "COMPLETED"
+    assert events.loc[f"{study}-CT-004", "DSDECOD"] == "LOST TO FOLLOW-UP"
+    assert len(events) == 3
+
+
+def test_a_death_recorded_only_as_an_adverse_event_has_its_ds_event_on_the_death_date(exported) -> None:  # type: ignore[no-untyped-def]
+    death = {
+        "subject_id": "CT-003",
+        "term": "Death NOS",
+        "category": "death",
+        "started_on": "2021-06-18",
+        "ended_on": "2021-06-18",
+        "grade": "5",
+        "outcome": "fatal",
+        "record_id": "999999",
+    }
+    frames = _frames(exported, {}, [death])
+    ds = frames["DS"]
+    event = ds[(ds["DSCAT"] == "DISPOSITION EVENT")]
+    assert event[["DSTERM", "DSDECOD", "DSSTDTC"]].values.tolist() == [["DEATH", "DEATH", "2021-06-18"]]
+    dm = frames["DM"].set_index("SUBJID")
+    assert dm.loc["CT-003", "DTHDTC"] == "2021-06-18"
+    adsl = frames["ADSL"].set_index("SUBJID")
+    assert adsl.loc["CT-003", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "DEATH"]
