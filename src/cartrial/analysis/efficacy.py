@@ -290,7 +290,9 @@ def relapse_datasets(
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
     after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
-    (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death when earlier, D-19.83)."""
+    (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death when earlier, D-19.83). The
+    median follow-up is the reverse Kaplan-Meier median with each subject's follow-up to that end, a subject
+    who died (`death_dates`) censored (D-19.90, D-19.91)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
@@ -309,6 +311,7 @@ def relapse_datasets(
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),
+        deaths={sid: day for sid, day in died.items() if sid in safety_ids},  # censored in the reverse KM
         source="relapses",
     )
     by_subject = result.table.copy()
