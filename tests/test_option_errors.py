@@ -213,6 +213,13 @@ CLI_CASES: list[tuple[list[str], str, str, str, str]] = [
         "reverse_km | observed_median",
     ),
     (
+        _relapses("--reverse-km-events", "deaths"),
+        "--reverse-km-events",
+        "reverse_km_events",
+        "'deaths'",
+        "follow_up_ends | relapse_free_censorings",
+    ),
+    (
         _relapses("--rate-ratio-method", "wald"),
         "--rate-ratio-method",
         "rate_ratio_method",

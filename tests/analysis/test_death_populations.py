@@ -174,3 +174,29 @@ def test_an_open_adverse_event_of_a_subject_who_died_lasts_to_the_death() -> Non
     events = _ae_events(pd.DataFrame([open_event, death]), {SUBJECT: INFUSED}, CUTOFF)
     pneumonitis = next(e for e, _, _ in events if e.term == "Pneumonitis")
     assert pneumonitis.ongoing_at_day == 10.0  # was (CUTOFF - INFUSED).days = 285
+
+
+def test_the_median_follow_up_censors_the_death(snapshot: StudySnapshot) -> None:
+    """D-19.90: in the reverse Kaplan-Meier median follow-up a subject who died is censored at the death, not
+    counted as reaching the end of follow-up. `relapse_follow_up_end: cutoff`, CT-003 dies on day 10: the
+    other eleven are followed to the cut-off, all ends; the expected median is lifelines' Kaplan-Meier on the
+    reversed indicator (death censored), the smallest time with S <= 1/2 (6 of 11 ends: S = 5/11)."""
+    from lifelines import KaplanMeierFitter
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.protocol import parse_protocol
+
+    protocol = parse_protocol(
+        snapshot.protocol_yaml.replace("relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff")
+    )
+    tables = _with(snapshot, _death_row(INFUSED + dt.timedelta(days=10)))
+    study = study_populations(tables, protocol, CUTOFF)
+    _, result = relapse_datasets(tables, protocol, CUTOFF, study.populations, "cutoff")
+    days = {s.subject_id: s.post_days for s in result.arr.subjects}
+    assert days[SUBJECT] == 10
+    fitter = KaplanMeierFitter().fit(list(days.values()), event_observed=[s != SUBJECT for s in days])
+    curve = fitter.survival_function_.iloc[:, 0]
+    expected = min(float(t) for t, s in curve.items() if s <= 0.5)
+    assert result.km.median_follow_up_days == expected
+    assert expected == sorted(d for s, d in days.items() if s != SUBJECT)[5]  # the 6th of the 11 alive
+    assert result.km.n_deaths == 1

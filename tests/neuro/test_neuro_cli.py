@@ -278,10 +278,12 @@ def test_example_responders_reproduce_published_percentages(study: Path, tmp_pat
 def test_example_relapse_free_and_follow_up(study: Path) -> None:
     """11 of 12 relapse-free; the plain median follow-up (last EDSS visit) is the published 5.5 months,
     cut-off 2022-03-20. Decisions §12: the default is now the reverse Kaplan-Meier median (Schemper & Smith
-    1996). Hand calculation on the 12 relapse-free durations (days; the relapse at day 120 is censored in
-    the reverse curve): 95 (12 at risk) -> 11/12; 110 (11) -> 10/12; 120 censored; 125 (9) -> 0.7407;
-    140 (8) -> 0.6481; 150 (7) -> 0.5556; 153 (6) -> 0.4630 <= 0.5, so the median is day 153 = 5.03
-    months (153 / 30.4375)."""
+    1996). Hand calculation (D-19.91, no deaths): the 12 follow-ups to the last EDSS visit, CT-003's to day
+    245 past its relapse on day 120, are all ends of follow-up, so the median is the 6th of 95, 110, 125,
+    140, 150, 153, ...: day 153 = 5.03 months (153 / 30.4375). With the relapse-free curve's indicator
+    reversed (`relapse_free_censorings`) the relapse is censored at day 120: 95 (12 at risk) -> 11/12; 110
+    (11) -> 10/12; 120 censored; 125 (9) -> 0.7407; 140 (8) -> 0.6481; 150 (7) -> 0.5556; 153 (6) -> 0.4630
+    <= 0.5: also day 153."""
     args = ["relapses", str(study / "relapses.csv"), "--infusion-dates", str(study / "infusions.csv"),
             "--assessments", str(study / "edss.csv"), "--subjects", str(study / "subjects.csv"),
             "--cutoff", "2022-03-20", "--json"]  # fmt: skip
@@ -293,6 +295,9 @@ def test_example_relapse_free_and_follow_up(study: Path) -> None:
     assert km["median_follow_up_days"] == 153.0
     assert round(km["median_follow_up_months"], 2) == 5.03
     assert round(km["observed_median_follow_up_days"] / 30.4375, 1) == 5.5
+    assert km["reverse_km_events"] == "follow_up_ends" and km["n_deaths"] == 0
+    reversed_ = json.loads(cli(*args, "--reverse-km-events", "relapse_free_censorings").stdout)
+    assert reversed_["relapse_free_survival"]["median_follow_up_days"] == 153.0
     plain = cli(*args, "--follow-up-method", "observed_median")
     assert round(json.loads(plain.stdout)["relapse_free_survival"]["median_follow_up_months"], 1) == 5.5
 

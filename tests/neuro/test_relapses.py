@@ -147,10 +147,14 @@ def test_kaplan_meier_hand_computed() -> None:
     assert km.at_risk == ((0.0, 4), (120.0, 3), (250.0, 1))
     assert km.n_events == 1
     assert km.relapse_free_at_last == 3
-    # reverse KM (decisions §12; Schemper & Smith 1996): A (100) ends follow-up -> 3/4; C (relapse at 150) is
-    # censored; B (200) with 2 at risk -> 3/8 <= 1/2, so the median follow-up is day 200; the plain median
-    # of the observed follow-up (100, 200, 300, 400) is 250
+    # reverse KM (Schemper & Smith 1996; D-19.91): nobody died, every follow-up (C's to day 300, past its
+    # relapse) is an end: 100 -> 3/4, 200 -> 1/2 <= 1/2, so the median follow-up is day 200; with the
+    # relapse-free curve's indicator reversed C is censored at 150: 100 -> 3/4, 200 -> 3/8, also day 200;
+    # the plain median of the observed follow-up (100, 200, 300, 400) is 250
     assert km.median_follow_up_days == 200.0
+    assert (
+        relapse_free_survival(arr, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200
+    )
     assert km.observed_median_follow_up_days == 250.0
     assert relapse_free_survival(arr, follow_up_method="observed_median").median_follow_up_days == 250.0
     assert km.durations_days["C"] == 150

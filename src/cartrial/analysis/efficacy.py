@@ -19,6 +19,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import (
     SAFETY,
+    death_dates,
     dose_levels,
     follow_up_ends,
     infusion_dates,
@@ -258,11 +259,14 @@ def relapse_datasets(
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
     after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
     (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death, or at the last contact of a
-    subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92)."""
+    subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92). The median follow-up is the
+    reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`death_dates`)
+    censored (D-19.90, D-19.91)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
+    died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
     result = derive_relapses(
@@ -276,6 +280,7 @@ def relapse_datasets(
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),
+        deaths={sid: day for sid, day in died.items() if sid in safety_ids},  # censored in the reverse KM
         source="relapses",
     )
     by_subject = result.table.copy()

@@ -78,6 +78,7 @@ OPTION_NAMES: dict[str, str] = {
     "merge_anchor": "--merge-anchor",
     "pre_window_months": "--pre-window-months",
     "follow_up_method": "--follow-up-method",
+    "reverse_km_events": "--reverse-km-events",
     "rate_ratio_method": "--rate-ratio-method",
     "follow_up": "--follow-up",
     "numeric_notation": "--numeric-notation",
@@ -474,6 +475,13 @@ def relapses(
         "--follow-up-method",
         help="Median follow-up: reverse_km (default, Schemper & Smith 1996) or observed_median.",
     ),
+    reverse_km_events: str = typer.Option(
+        "follow_up_ends",
+        "--reverse-km-events",
+        help="Reverse Kaplan-Meier ends of follow-up: follow_up_ends (default: each subject's end of "
+        "follow-up, relapsed or not; a death censored) or relapse_free_censorings (the relapse-free "
+        "curve's indicator reversed: a relapse censors).",
+    ),
     rate_ratio_method: str = typer.Option(
         "stratified_conditional",
         "--rate-ratio-method",
@@ -526,6 +534,7 @@ def relapses(
         subjects=subject_frame,
         options=options,
         follow_up_method=follow_up_method,
+        reverse_km_events=reverse_km_events,
         rate_ratio_method=rate_ratio_method,
         keep_going=keep_going,
         source=str(file),

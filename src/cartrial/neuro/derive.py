@@ -50,6 +50,7 @@ from cartrial.neuro.relapses import (
     RelapseEpisode,
     RelapseFreeSurvival,
     RelapseOptions,
+    ReverseKmEvents,
     SubjectFollowUp,
     annualised_relapse_rates,
     merge_attacks,
@@ -632,6 +633,8 @@ class RelapseResult(Result):
                     "median_follow_up_days": km.median_follow_up_days,
                     "median_follow_up_months": round(km.median_follow_up_months, 2),
                     "median_follow_up_method": km.follow_up_method.value,
+                    "reverse_km_events": km.reverse_km_events.value,
+                    "n_deaths": km.n_deaths,
                     "reverse_km_median_follow_up_days": km.reverse_km_median_follow_up_days,
                     "observed_median_follow_up_days": km.observed_median_follow_up_days,
                     "numbers_at_risk": [{"day": t, "at_risk": n} for t, n in km.at_risk],
@@ -713,6 +716,8 @@ def derive_relapses(
     confidence: float = 0.95,
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
+    deaths: Mapping[str, date] | None = None,
+    reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     keep_going: bool = False,
     source: str = "relapses",
     infusions_source: str = "infusions",
@@ -723,6 +728,9 @@ def derive_relapses(
     conditional CI, with the regression-to-the-mean caveat) and Kaplan-Meier relapse-free survival with the
     median follow-up (reverse Kaplan-Meier by default), from a relapse form and the infusion dates
     (docs/science/neuro-outcomes.md §4). End of follow-up: `last_assessment`, else `end_of_follow_up`.
+    `deaths`: date of death per subject who died (plain data; the analysis layer passes
+    ``cartrial.analysis.populations.death_dates``); a death on or before the cut-off (any, without one)
+    censors the subject in the reverse Kaplan-Meier median follow-up (`reverse_km_events`, D-19.90).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -765,10 +773,22 @@ def derive_relapses(
     ]
     if missing:
         raise InputError(missing)
-    follow = [SubjectFollowUp(sid, days[sid], end.last_assessment[sid]) for sid in sorted(days)]
+    died = {
+        str(sid)
+        for sid, day in (deaths or {}).items()
+        if cutoff is None or _day(day) <= cutoff  # a death after the cut-off is not in the data (D-19.83)
+    }
+    follow = [
+        SubjectFollowUp(sid, days[sid], end.last_assessment[sid], died=sid in died) for sid in sorted(days)
+    ]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
-    km = relapse_free_survival(arr, confidence=confidence, follow_up_method=follow_up_method)
+    km = relapse_free_survival(
+        arr,
+        confidence=confidence,
+        follow_up_method=follow_up_method,
+        reverse_km_events=reverse_km_events,
+    )
     ratio = pre_post_rate_ratio(arr, confidence=confidence, method=rate_ratio_method)
     notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
     if end.guessed:
@@ -780,6 +800,7 @@ def derive_relapses(
             **options.as_dict(),
             "confidence": confidence,
             "follow_up_method": km.follow_up_method.value,
+            "reverse_km_events": km.reverse_km_events.value,
             "rate_ratio_method": ratio.method.value,
         },
         sources=(arr.source, km.source, RATE_RATIO_SOURCE),

@@ -228,11 +228,17 @@ def poisson_rate(events: int, patient_years: float, confidence: float = 0.95) ->
 
 @dataclass(frozen=True)
 class SubjectFollowUp:
-    """What the ARR needs per subject: infusion date (day 0) and last assessment (end of follow-up)."""
+    """What the ARR needs per subject: infusion date (day 0) and last assessment (end of follow-up).
+
+    ``died``: the subject died on or before the data cut-off (plain data from the caller, e.g. the analysis
+    layer's ``death_dates``): the follow-up was ended by the death, not by censoring, which the reverse
+    Kaplan-Meier median follow-up censors (`ReverseKmEvents`, D-19.90).
+    """
 
     subject_id: str
     infusion: date
     last_assessment: date
+    died: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,7 @@ class SubjectArr:
     first_post_attack_day: int | None
     pre_rate: RateEstimate | None = None  # with the exact Poisson (Garwood) CI of this patient's ARR
     post_rate: RateEstimate | None = None
+    died: bool = False  # `SubjectFollowUp.died`
 
 
 @dataclass(frozen=True)
@@ -332,6 +339,7 @@ def annualised_relapse_rates(
                 else None,
                 pre_rate=poisson_rate(pre, pre_days / DAYS_PER_YEAR, confidence),
                 post_rate=poisson_rate(len(post_attacks), post_days / DAYS_PER_YEAR, confidence),
+                died=fu.died,
             )
         )
     if problems:
@@ -374,15 +382,38 @@ class FollowUpMethod(StrEnum):
     """How the median follow-up is summarised.
 
     ``reverse_km`` (default): the reverse Kaplan-Meier median (Schemper M, Smith TL, *Control Clin Trials*
-    1996;17:343): the Kaplan-Meier estimator with the roles of event and censoring exchanged, so that a
-    relapse ends observation for the relapse-free endpoint without shortening the estimate of the
-    potential follow-up. ``observed_median``: the plain median of the observed durations (infusion to the
-    first post-infusion attack or the last assessment), which Schemper and Smith show underestimates
-    follow-up when events occur; kept because some reports use it.
+    1996;17:343): the Kaplan-Meier estimator with the roles of event and censoring exchanged — the end of a
+    living subject's follow-up is the "event" and a death censors it — so that the deaths do not shorten
+    the estimate of the potential follow-up; which ends count is `ReverseKmEvents`. ``observed_median``:
+    the plain median of the observed follow-up durations (infusion to the end of follow-up, relapsed or
+    not, dead or alive), which Schemper and Smith show underestimates the potential follow-up when
+    subjects die; kept because some reports use it.
     """
 
     REVERSE_KM = "reverse_km"
     OBSERVED_MEDIAN = "observed_median"
+
+
+class ReverseKmEvents(StrEnum):
+    """What the reverse Kaplan-Meier median follow-up counts as the end of follow-up (its "event").
+
+    ``follow_up_ends`` (default; D-19.90, D-19.91): every subject's follow-up runs from day 0 to the end of
+    follow-up (last contact or cut-off) — a relapse does not end it (relapses are recurrent: the same
+    follow-up is the ARR's exposure after infusion) — and is an "event" of the reverse Kaplan-Meier curve
+    there, except for a subject who died (`SubjectFollowUp.died`), censored at the end of follow-up: the
+    death, not the study, stopped the observation, and the subject would have been followed longer
+    (Schemper & Smith 1996: the events of the survival analysis, the deaths, are censored in the reverse
+    Kaplan-Meier; prodlim ``followup``/``prodlim(reverse = TRUE)``, Gerds TA, censors an event of any cause,
+    a competing death included). With nobody dead the median is the (lower) median of the follow-up
+    durations. ``relapse_free_censorings``: the relapse-free Kaplan-Meier's own indicator reversed, as
+    software does when given that curve's (time, status): a relapse censors at its day and a death,
+    censored in the relapse-free curve, is an end of follow-up — the reverse Kaplan-Meier of the
+    time-to-first-relapse endpoint's censoring; it treats the relapse as terminal although follow-up
+    continues, and counts deaths as ends (the behaviour before D-19.90/D-19.91).
+    """
+
+    FOLLOW_UP_ENDS = "follow_up_ends"
+    RELAPSE_FREE_CENSORINGS = "relapse_free_censorings"
 
 
 @dataclass(frozen=True)
@@ -390,7 +421,9 @@ class RelapseFreeSurvival:
     """Kaplan-Meier relapse-free survival from day 0 (infusion), censored at the last assessment.
 
     ``median_follow_up_days`` is the median follow-up by ``follow_up_method`` (`FollowUpMethod`); both
-    summaries are also given (``reverse_km_median_follow_up_days``, ``observed_median_follow_up_days``).
+    summaries are also given (``reverse_km_median_follow_up_days``, ``observed_median_follow_up_days``);
+    ``reverse_km_events`` (`ReverseKmEvents`) says what the reverse Kaplan-Meier counts as an end of
+    follow-up, ``n_deaths`` how many subjects died (censored there by default).
     """
 
     table: tuple[KaplanMeierRow, ...]
@@ -406,6 +439,8 @@ class RelapseFreeSurvival:
     follow_up_method: FollowUpMethod = FollowUpMethod.REVERSE_KM
     reverse_km_median_follow_up_days: float | None = None
     observed_median_follow_up_days: float | None = None
+    reverse_km_events: ReverseKmEvents = ReverseKmEvents.FOLLOW_UP_ENDS
+    n_deaths: int = 0
     source: str = (
         "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); "
         "docs/science/neuro-outcomes.md §4.3; median "
@@ -421,11 +456,12 @@ def _plain_median(values: Sequence[float]) -> float:
 
 def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier curve
-    of `durations_days` with the censoring indicator as the event (an end of follow-up without relapse is
-    the "event"; a relapse censors), and its median, the smallest time at which the curve is <= 0.5 (the
-    usual definition, Klein JP, Moeschberger ML, *Survival Analysis*, 2nd ed. 2003, §4.5). At tied times
-    the "events" are counted before the censorings. When the curve never falls to 0.5 (too many relapses)
-    the longest duration is returned.
+    of `durations_days` with the indicator reversed — a subject whose observation ended by censoring
+    (``events`` False) is the "event", one whose observation ended by an event (``events`` True: a death,
+    or a relapse under ``ReverseKmEvents.RELAPSE_FREE_CENSORINGS``) is censored — and its median, the
+    smallest time at which the curve is <= 0.5 (the usual definition, Klein JP, Moeschberger ML, *Survival
+    Analysis*, 2nd ed. 2003, §4.5). At tied times the "events" are counted before the censorings. When the
+    curve never falls to 0.5 (too many events) the longest duration is returned.
 
     >>> reverse_km_median([100, 200, 300], [False, False, False])
     200.0
@@ -436,9 +472,9 @@ def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -
         raise NotEstimableError("no subjects: median follow-up is not estimable")
     if len(durations_days) != len(events):
         raise InputError(Problem("one event flag per duration", field="events", value=len(events)))
-    ended: dict[float, int] = defaultdict(int)  # follow-up ended without relapse (reverse "event")
-    for duration, relapsed in zip(durations_days, events, strict=True):
-        if not relapsed:
+    ended: dict[float, int] = defaultdict(int)  # follow-up ended by censoring (reverse "event")
+    for duration, event in zip(durations_days, events, strict=True):
+        if not event:
             ended[float(duration)] += 1
     at_risk = len(durations_days)
     survival = 1.0
@@ -458,12 +494,14 @@ def relapse_free_survival(
     at_risk_times_days: Sequence[float] | None = None,
     confidence: float = 0.95,
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
+    reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
 ) -> RelapseFreeSurvival:
     """Kaplan-Meier estimate of time to first post-infusion attack, from day 0, censored at the last
     assessment (docs/science/neuro-outcomes.md §4.3; lifelines). Numbers at risk at ``at_risk_times_days``
     (default every
     30 days up to the longest follow-up). Median follow-up in days and months (days / 30.4375) by
-    `follow_up_method` (default reverse Kaplan-Meier; see `FollowUpMethod`).
+    `follow_up_method` (default reverse Kaplan-Meier; see `FollowUpMethod`), its ends by
+    `reverse_km_events` (default: each subject's end of follow-up, a death censored; `ReverseKmEvents`).
 
     >>> from datetime import date
     >>> fu = [SubjectFollowUp("A", date(2021, 1, 1), date(2021, 7, 1)),
@@ -475,6 +513,7 @@ def relapse_free_survival(
     from lifelines import KaplanMeierFitter  # imported lazily: lifelines is slow to import
 
     method = choose(FollowUpMethod, follow_up_method, "follow_up_method")
+    reverse_rule = choose(ReverseKmEvents, reverse_km_events, "reverse_km_events")
     subjects = arr.subjects
     if not subjects:
         raise NotEstimableError("no subjects: relapse-free survival is not estimable")
@@ -507,7 +546,10 @@ def relapse_free_survival(
     at_risk = tuple((float(t), sum(1 for d in durations if d >= t)) for t in times)
     n = len(subjects)
     observed_median = _plain_median([float(s.post_days) for s in subjects])
-    reverse = reverse_km_median(durations, observed)
+    if reverse_rule is ReverseKmEvents.FOLLOW_UP_ENDS:  # D-19.90, D-19.91
+        reverse = reverse_km_median([s.post_days for s in subjects], [s.died for s in subjects])
+    else:
+        reverse = reverse_km_median(durations, observed)
     median = reverse if method is FollowUpMethod.REVERSE_KM else observed_median
     return RelapseFreeSurvival(
         table=tuple(table),
@@ -523,6 +565,8 @@ def relapse_free_survival(
         follow_up_method=method,
         reverse_km_median_follow_up_days=reverse,
         observed_median_follow_up_days=observed_median,
+        reverse_km_events=reverse_rule,
+        n_deaths=sum(s.died for s in subjects),
     )
 
 
@@ -696,6 +740,7 @@ __all__ = [
     "RelapseEpisode",
     "RelapseFreeSurvival",
     "RelapseOptions",
+    "ReverseKmEvents",
     "Severity",
     "SubjectArr",
     "SubjectFollowUp",

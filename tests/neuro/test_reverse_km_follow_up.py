@@ -1,0 +1,175 @@
+"""Median follow-up by the reverse Kaplan-Meier method (Schemper M, Smith TL, *Control Clin Trials*
+1996;17:343; D-19.90, D-19.91): the end of a living subject's follow-up is the "event"; a death censors (the
+death, not the study, stopped the observation); a relapse does not end the follow-up (it runs to the last
+contact or the cut-off, as for the ARR). Expected values by hand and by lifelines' KaplanMeierFitter on the
+reversed indicator (an independent Kaplan-Meier)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.errors import ConfigurationError
+from cartrial.neuro import derive_relapses
+from cartrial.neuro.relapses import (
+    Phenotype,
+    RelapseEpisode,
+    RelapseFreeSurvival,
+    ReverseKmEvents,
+    SubjectFollowUp,
+    annualised_relapse_rates,
+    merge_attacks,
+    relapse_free_survival,
+)
+
+DAY0 = date(2021, 1, 1)
+ON = frozenset({Phenotype.OPTIC_NEURITIS})
+
+#: one subject: (days of follow-up after day 0, day of a relapse or None, died)
+Subject = tuple[int, int | None, bool]
+
+
+def _km(subjects: list[Subject], **kw: Any) -> RelapseFreeSurvival:
+    follow = [
+        SubjectFollowUp(f"S{i:02d}", DAY0, DAY0 + timedelta(days=days), died=died)
+        for i, (days, _, died) in enumerate(subjects)
+    ]
+    episodes = [
+        RelapseEpisode(f"S{i:02d}", DAY0 + timedelta(days=relapse), ON)
+        for i, (_, relapse, _) in enumerate(subjects)
+        if relapse is not None
+    ]
+    return relapse_free_survival(annualised_relapse_rates(merge_attacks(episodes), follow), **kw)
+
+
+def _lifelines_reverse_median(durations: list[int], died: list[bool]) -> float:
+    """Independent reverse Kaplan-Meier: lifelines on the reversed indicator (a living subject's end of
+    follow-up is the event, a death censored); the median is the smallest time with S(t) <= 0.5 (the
+    engine's definition; lifelines' own median differs only where S sits exactly at 0.5), else the longest
+    follow-up."""
+    from lifelines import KaplanMeierFitter
+
+    fitter = KaplanMeierFitter().fit(durations, event_observed=[not d for d in died])
+    curve = fitter.survival_function_.iloc[:, 0]
+    reached = [float(t) for t, s in curve.items() if s <= 0.5 + 1e-12]
+    return min(reached) if reached else float(max(durations))
+
+
+def test_a_death_is_censored_not_an_end_of_follow_up() -> None:
+    """D-19.90, by hand: follow-up 100 (died), 200, 300, 400 days. Reverse KM with the death censored: at
+    200, 3 at risk -> S = 2/3; at 300, 2 at risk -> 1/3 <= 1/2: median 300. Counting the death as an end
+    (the relapse-free curve's indicator reversed) gives 100 -> 3/4, 200 -> 1/2: median 200."""
+    subjects: list[Subject] = [(100, None, True), (200, None, False), (300, None, False), (400, None, False)]
+    km = _km(subjects)
+    assert km.reverse_km_events is ReverseKmEvents.FOLLOW_UP_ENDS
+    assert km.median_follow_up_days == 300.0
+    assert km.n_deaths == 1
+    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200.0
+
+
+def test_a_relapsed_subject_is_followed_to_the_end_of_follow_up() -> None:
+    """D-19.91, by hand: follow-up 100, 200, 300, 400 (relapse on day 50), 500 days, nobody died. The relapse
+    does not end the follow-up (the ARR counts relapses to the last assessment): five ends, median the
+    third, 300. With the relapse-free curve's indicator reversed the relapse censors at day 50: 100 -> 3/4,
+    200 -> 3/4 * 2/3 = 1/2: median 200."""
+    subjects: list[Subject] = [
+        (100, None, False),
+        (200, None, False),
+        (300, None, False),
+        (400, 50, False),
+        (500, None, False),
+    ]
+    assert _km(subjects).median_follow_up_days == 300.0
+    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200.0
+
+
+def test_an_unknown_rule_names_the_option_and_the_allowed_values() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        _km([(100, None, False)], reverse_km_events="deaths")
+    assert "reverse_km_events" in str(caught.value)
+    assert "follow_up_ends | relapse_free_censorings" in str(caught.value)
+
+
+def test_derive_relapses_censors_a_death_on_or_before_the_cutoff() -> None:
+    """The death date is plain data: S1 died on day 100 (censored), S2..S4 followed to 200, 300, 400 days
+    -> median 300 as by hand above; a death after the cut-off is not in the data (D-19.83): median 200."""
+    infusions = {f"S{i}": DAY0 for i in range(1, 5)}
+    last = {f"S{i}": DAY0 + timedelta(days=100 * i) for i in range(1, 5)}
+    cutoff = date(2022, 6, 1)
+    died = derive_relapses([], infusions, last_assessment=last, cutoff=cutoff, deaths={"S1": last["S1"]})
+    assert died.km is not None and died.km.median_follow_up_days == 300.0
+    assert died.metadata()["options"]["reverse_km_events"] == "follow_up_ends"
+    assert died.payload()["relapse_free_survival"]["n_deaths"] == 1
+    later = derive_relapses(
+        [], infusions, last_assessment=last, cutoff=cutoff, deaths={"S1": date(2022, 7, 1)}
+    )
+    assert later.km is not None and later.km.median_follow_up_days == 200.0
+
+
+_subjects = st.lists(
+    st.tuples(st.integers(1, 1000), st.integers(0, 1000), st.booleans(), st.booleans()).map(
+        lambda t: (t[0], min(t[1], t[0]) if t[2] else None, t[3])
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_subjects)
+def test_reverse_km_median_agrees_with_lifelines_on_the_reversed_indicator(subjects: list[Subject]) -> None:
+    durations = [d for d, _, _ in subjects]
+    died = [x for _, _, x in subjects]
+    assert _km(subjects).reverse_km_median_follow_up_days == _lifelines_reverse_median(durations, died)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_subjects)
+def test_without_deaths_the_median_is_the_lower_median_of_the_follow_up(subjects: list[Subject]) -> None:
+    """Nobody died: every follow-up ended by censoring, relapsed or not, and the reverse curve is the
+    empirical survival of the durations: its median is the order statistic at position ceil(n/2) — whatever
+    the relapses (D-19.91)."""
+    alive = [(d, r, False) for d, r, _ in subjects]
+    durations = sorted(d for d, _, _ in alive)
+    assert _km(alive).median_follow_up_days == durations[math.ceil(len(durations) / 2) - 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(_subjects)
+def test_censoring_deaths_never_lowers_the_median(subjects: list[Subject]) -> None:
+    """A death censored instead of counted as an end of follow-up raises the reverse curve at that time and
+    leaves the later factors unchanged (the subject leaves the risk set either way): the median never falls.
+    It stays within the observed follow-up."""
+    durations = [d for d, _, _ in subjects]
+    censored = _km(subjects).median_follow_up_days
+    counted = _km([(d, r, False) for d, r, _ in subjects]).median_follow_up_days
+    assert censored >= counted
+    assert min(durations) <= censored <= max(durations)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_subjects, st.data())
+def test_more_follow_up_of_the_living_never_lowers_the_median(
+    subjects: list[Subject], data: st.DataObject
+) -> None:
+    """Nobody died: extending one subject's follow-up never lowers the median (an order statistic). (With
+    deaths censored this does not hold in general: moving an end past a censoring changes the risk sets.)"""
+    alive = [(d, r, False) for d, r, _ in subjects]
+    i = data.draw(st.integers(0, len(alive) - 1))
+    extra = data.draw(st.integers(1, 500))
+    longer = [(d + extra, r, x) if j == i else (d, r, x) for j, (d, r, x) in enumerate(alive)]
+    assert _km(longer).median_follow_up_days >= _km(alive).median_follow_up_days
+
+
+@settings(max_examples=100, deadline=None)
+@given(_subjects)
+def test_the_relapse_day_does_not_change_the_median(subjects: list[Subject]) -> None:
+    """A relapse does not end the follow-up (D-19.91): the same subjects without their relapses have the
+    same median follow-up."""
+    without: list[Subject] = [(d, None, x) for d, _, x in subjects]
+    assert _km(subjects).median_follow_up_days == _km(without).median_follow_up_days
