@@ -98,3 +98,40 @@ def test_a_subject_never_infused_with_an_adverse_event_after_consent_is_exported
     for name, spec in dataset_specs().items():
         if name.startswith("AD") and name != "ADSL" and any(v.name == "TRT01A" for v in spec.variables):
             assert spec.variable("TRT01A").may_be_null, name
+
+
+def test_a_subject_lymphodepleted_but_never_infused_is_exported_consistently(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.88: a subject lymphodepleted but not infused is exported (every SDTM AE record in ADAE), out of
+    the safety set (ADSL SAFFL N, ENRLFL Y, LDSTDT the first lymphodepletion dose, TRTSDT null), and ADAE
+    TRTEMFL says what the analysis layer's ``ae_not_infused`` says: the event on or after the first
+    lymphodepletion dose is treatment-emergent by the study's rule (D-19.88), the one before is not."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    from ..analysis.test_not_infused_adverse_events import (
+        AFTER,
+        BEFORE,
+        CONSENT_ONLY,
+        LD_DAYS,
+        LD_ONLY,
+        with_ld_only_subject,
+    )
+
+    snapshot = with_ld_only_subject(exported.snapshot)
+    analysis = analyse(snapshot)
+    frames = build_all(snapshot, analysis, {"TJH": "China"})
+    findings = validate_all(frames)
+    assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
+    adsl = frames["ADSL"].set_index("SUBJID")
+    for sid in (LD_ONLY, CONSENT_ONLY):
+        assert adsl.loc[sid, "ENRLFL"] == "Y" and adsl.loc[sid, "SAFFL"] == "N"
+        assert adsl.loc[sid, "DLTEVLFL"] == "N" and pd.isna(adsl.loc[sid, "TRTSDT"])
+    assert str(adsl.loc[LD_ONLY, "LDSTDT"]) == LD_DAYS[0] and pd.isna(adsl.loc[CONSENT_ONLY, "LDSTDT"])
+    adae = frames["ADAE"]
+    own = adae[adae["USUBJID"].astype(str).str.endswith(LD_ONLY)].set_index("AETERM")
+    assert sorted(own.index) == sorted([BEFORE["term"], AFTER["term"]])
+    assert (own["SAFFL"] == "N").all()
+    assert own.loc[AFTER["term"], "TRTEMFL"] == "Y" and own.loc[BEFORE["term"], "TRTEMFL"] == "N"
+    listing = analysis.datasets["ae_not_infused"].table.set_index("term")
+    for term in own.index:
+        assert (own.loc[term, "TRTEMFL"] == "Y") == bool(listing.loc[term, "treatment_emergent"])

@@ -10,7 +10,7 @@ import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Finding, Population
-from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY
+from cartrial.analysis.populations import DLT_EVALUABLE, ENROLLED, LYMPHODEPLETED_NOT_INFUSED, SAFETY
 from cartrial.analysis.stats import proportion
 
 
@@ -21,6 +21,44 @@ def _pct(k: int, n: int) -> str:
 
 def _names(ids: Any) -> str:
     return ", ".join(sorted(str(i) for i in ids))
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+
+def not_infused_finding(
+    datasets: Mapping[str, Dataset], populations: Mapping[str, Population]
+) -> Finding | None:
+    """The statement "N adverse events in k of n enrolled patients not infused (...) are listed in
+    ae_not_infused, not in the safety tables" (D-19.88): the events the safety tables do not count, from
+    ``ae_not_infused``; None when there is no such dataset (every enrolled subject infused, or none of the
+    others had an event). The report's adverse-event section and the web safety page show this statement."""
+    dataset = datasets.get("ae_not_infused")
+    if dataset is None:
+        return None
+    table = dataset.table
+    n_outside = len(set(populations[ENROLLED].subject_ids) - set(populations[SAFETY].subject_ids))
+    n_subjects = int(table["subject_id"].nunique())
+    after = table[table["after_lymphodepletion"].astype(bool)]
+    detail = (
+        f"{_plural(len(after), 'event')} on or after the first lymphodepletion dose, in "
+        f"{_plural(int(after['subject_id'].nunique()), 'patient')}"
+        if len(after)
+        else "none on or after a lymphodepletion dose"
+    )
+    return Finding(
+        "safety",
+        f"{_plural(len(table), 'adverse event')} in {n_subjects} of {n_outside} enrolled patients not "
+        f"infused ({detail}) {'is' if len(table) == 1 else 'are'} listed in ae_not_infused, not in the "
+        "safety tables.",
+        n_subjects,
+        n_outside,
+        ENROLLED,
+        "adverse events of enrolled patients not infused with CAR-T cells by the cut-off (the safety set is "
+        "the infused)",
+        "ae_not_infused",
+    )
 
 
 def _count_row(summary: pd.DataFrame, measure: str) -> tuple[int, int]:
@@ -43,10 +81,17 @@ def safety_findings(
     levels = infused["dose_level"].value_counts().sort_index()
     by_level = ", ".join(f"{int(n)} at dose level {int(lv)}" for lv, n in levels.items())
     n = len(infused)
+    lymphodepleted = populations[SAFETY].excluded.get(LYMPHODEPLETED_NOT_INFUSED, ())
+    also = (
+        f"; {len(lymphodepleted)} more {'was' if len(lymphodepleted) == 1 else 'were'} lymphodepleted but "
+        f"not infused ({_names(lymphodepleted)})"
+        if lymphodepleted
+        else ""
+    )
     out.append(
         Finding(
             "disposition",
-            f"{n} of {len(pops)} enrolled patients were infused ({by_level}).",
+            f"{n} of {len(pops)} enrolled patients were infused ({by_level}){also}.",
             n,
             len(pops),
             "enrolled",
@@ -121,6 +166,9 @@ def safety_findings(
                 "teae_summary",
             )
         )
+    not_infused = not_infused_finding(datasets, populations)
+    if not_infused is not None:
+        out.append(not_infused)
     icaht = datasets["icaht"].table
     if len(icaht):
         k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
@@ -452,4 +500,10 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
     return Finding("data", text, None, None, "enrolled", "records dated on or before the cut-off", "snapshot")
 
 
-__all__ = ["data_status_finding", "efficacy_findings", "pk_pd_findings", "safety_findings"]
+__all__ = [
+    "data_status_finding",
+    "efficacy_findings",
+    "not_infused_finding",
+    "pk_pd_findings",
+    "safety_findings",
+]

@@ -5,6 +5,9 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
 
 - **enrolled**: every subject in the snapshot (consented on or before the cut-off);
 - **safety**: enrolled subjects with a CAR-T infusion on or before the cut-off (ICH E9 "all treated");
+  the subjects left out are named by reason, those lymphodepleted but not infused apart from those never
+  lymphodepleted (`LYMPHODEPLETED_NOT_INFUSED`, `NOT_INFUSED`; their adverse events are listed in
+  ``ae_not_infused``, D-19.88);
 - **dlt_evaluable**: safety-set subjects who completed the protocol's DLT window by the cut-off
   (infusion day + `escalation.dlt_window_days` ≤ cut-off, and alive on that day) or had a DLT inside the
   window by the protocol's DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`)
@@ -31,6 +34,11 @@ from cartrial.protocol.dlt import dlt_window_complete
 ENROLLED = "enrolled"
 SAFETY = "safety"
 DLT_EVALUABLE = "dlt_evaluable"
+NOT_INFUSED = "not infused by the cut-off"
+"""Why an enrolled subject who had no lymphodepletion dose either is not in the safety set."""
+LYMPHODEPLETED_NOT_INFUSED = "lymphodepleted, not infused by the cut-off"
+"""Why an enrolled subject who had lymphodepleting chemotherapy but no CAR-T infusion by the cut-off is not in
+the safety set (D-19.88): told apart from `NOT_INFUSED`, since they received study treatment."""
 
 
 def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
@@ -42,6 +50,30 @@ def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
     if len(infusions) == 0:
         return {}
     return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
+
+
+def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt.date]:
+    """The date of the first lymphodepletion dose per subject (``administered_on``; a row without a date is
+    skipped). As for the infusions, the snapshot holds the records dated on or before the cut-off. The one
+    derivation the populations (lymphodepleted, not infused) and the treatment-emergence start read.
+
+    >>> ld = pd.DataFrame({"subject_id": ["A", "A", "B"],
+    ...                    "administered_on": ["2021-05-29", "2021-05-28", ""]})
+    >>> lymphodepletion_starts(ld)
+    {'A': datetime.date(2021, 5, 28)}
+    """
+    out: dict[str, dt.date] = {}
+    if lymphodepletion is None or not len(lymphodepletion):
+        return out
+    for sid, day in zip(lymphodepletion["subject_id"], lymphodepletion["administered_on"], strict=True):
+        text = "" if pd.isna(day) else str(day).strip()
+        if not text:
+            continue
+        d = dt.date.fromisoformat(text[:10])
+        key = str(sid)
+        if key not in out or d < out[key]:
+            out[key] = d
+    return out
 
 
 def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
@@ -194,10 +226,11 @@ def derive_populations(
     died = death_dates(tables["adverse_events"], cutoff)
     status = end_of_study(tables["subjects"], died)
     ends = follow_up_ends(tables, [sid for sid in subjects if sid in day0], cutoff)
+    lymphodepleted = lymphodepletion_starts(tables.get("lymphodepletion"))
     rows: list[dict[str, Any]] = []
     safety: list[str] = []
     evaluable: list[str] = []
-    not_infused: list[str] = []
+    not_infused: dict[str, list[str]] = {}
     dlt_excluded: dict[str, list[str]] = {}
     for sid in subjects:
         infused = sid in day0
@@ -207,8 +240,8 @@ def derive_populations(
         in_window = list(dlt_days.get(sid, ()))
         reason = ""
         if not infused:
-            not_infused.append(sid)
-            reason = "not infused by the cut-off"
+            reason = LYMPHODEPLETED_NOT_INFUSED if sid in lymphodepleted else NOT_INFUSED
+            not_infused.setdefault(reason, []).append(sid)
         else:
             safety.append(sid)
             assert follow_up is not None
@@ -252,7 +285,7 @@ def derive_populations(
             SAFETY,
             "enrolled subjects infused with CAR-T cells on or before the cut-off",
             tuple(safety),
-            {"not infused by the cut-off": tuple(not_infused)} if not_infused else {},
+            {k: tuple(v) for k, v in not_infused.items()},
         ),
         DLT_EVALUABLE: Population(
             DLT_EVALUABLE,
@@ -271,6 +304,8 @@ def derive_populations(
 __all__ = [
     "DLT_EVALUABLE",
     "ENROLLED",
+    "LYMPHODEPLETED_NOT_INFUSED",
+    "NOT_INFUSED",
     "SAFETY",
     "death_dates",
     "derive_populations",
@@ -279,4 +314,5 @@ __all__ = [
     "follow_up_ends",
     "infusion_dates",
     "last_contact",
+    "lymphodepletion_starts",
 ]

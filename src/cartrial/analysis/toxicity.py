@@ -4,6 +4,9 @@ worst grade and shift from baseline, ICAHT. Grades come from the grading engine 
 Treatment-emergent (default, docs/analysis.md): an adverse event starting on or after the first
 lymphodepletion dose (or the infusion day when no lymphodepletion is recorded) and on or before the cut-off
 (ICH E9 glossary: "emergent during treatment"; lymphodepletion is study treatment in CAR-T trials).
+
+The adverse events of enrolled subjects outside the safety set (not infused by the cut-off, lymphodepleted
+or not) are in no safety table; they are listed apart (``ae_not_infused``, D-19.88), never dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.populations import (
+    ENROLLED,
+    SAFETY,
+    dose_levels,
+    infusion_dates,
+    lymphodepletion_starts,
+)
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, incidence, rows_of
 
@@ -194,16 +203,65 @@ def crs_icans_datasets(
 
 
 def _teae_start(tables: Mapping[str, pd.DataFrame], from_: str = "lymphodepletion") -> dict[str, dt.date]:
+    """The day from which a subject's adverse events are treatment-emergent: the infusion day, or the first
+    lymphodepletion dose when earlier (rule ``lymphodepletion``; also for a subject lymphodepleted but not
+    infused)."""
     start = dict(infusion_dates(tables["infusions"]))
     if str(getattr(from_, "value", from_)) == "infusion":
         return start
-    ld = tables["lymphodepletion"]
-    for sid, day in zip(ld["subject_id"], ld["administered_on"], strict=True):
-        if day:
-            d = dt.date.fromisoformat(day[:10])
-            if sid in start and d < start[sid]:
-                start[sid] = d
+    for sid, day in lymphodepletion_starts(tables["lymphodepletion"]).items():
+        if sid not in start or day < start[sid]:
+            start[sid] = day
     return start
+
+
+NOT_INFUSED_AE_COLUMNS = {
+    "lymphodepletion_start": "date of the subject's first lymphodepletion dose (blank: none recorded)",
+    "after_lymphodepletion": "onset on or after the first lymphodepletion dose",
+    "treatment_emergent": "treatment-emergent by the study's rule "
+    "(analysis.options.treatment_emergent_start; never under the rule 'infusion': no infusion)",
+}
+"""The columns `not_infused_adverse_events` adds to the adverse event records."""
+
+
+def not_infused_adverse_events(
+    tables: Mapping[str, pd.DataFrame],
+    populations: Mapping[str, Population],
+    treatment_emergent_start: str = "lymphodepletion",
+) -> pd.DataFrame:
+    """Every adverse event of an enrolled subject outside the safety set (not infused by the cut-off), by
+    subject and onset, with the columns `NOT_INFUSED_AE_COLUMNS` (D-19.88). These events are in no safety
+    table, which counts the infused; listed here so that none is dropped silently (ICH E3 §12.2.4 and
+    §16.2.7: every adverse event listed by patient, whatever the analysis sets).
+
+    >>> from cartrial.analysis.model import Population
+    >>> tables = {"infusions": pd.DataFrame(columns=["subject_id", "infused_at"]),
+    ...           "lymphodepletion": pd.DataFrame({"subject_id": ["B"], "administered_on": ["2022-01-20"]}),
+    ...           "adverse_events": pd.DataFrame({"subject_id": ["B", "B"], "term": ["Headache", "Fever"],
+    ...                                           "started_on": ["2022-01-10", "2022-01-21"]})}
+    >>> pops = {"enrolled": Population("enrolled", "", ("A", "B")), "safety": Population("safety", "", ())}
+    >>> not_infused_adverse_events(tables, pops)[["term", "after_lymphodepletion"]].values.tolist()
+    [['Headache', False], ['Fever', True]]
+    """
+    rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
+    safety_ids = set(populations[SAFETY].subject_ids)
+    outside = {str(s) for s in populations[ENROLLED].subject_ids} - safety_ids
+    ae = tables["adverse_events"]
+    own = ae[ae["subject_id"].astype(str).isin(outside)].copy()
+    sids = [str(s) for s in own["subject_id"]]
+    onset = [dt.date.fromisoformat(str(s)[:10]) for s in own["started_on"]]
+    ld = lymphodepletion_starts(tables["lymphodepletion"])
+    start = _teae_start(tables, rule)
+    own["lymphodepletion_start"] = [ld[s].isoformat() if s in ld else "" for s in sids]
+    own["after_lymphodepletion"] = pd.Series(
+        [s in ld and d >= ld[s] for s, d in zip(sids, onset, strict=True)], index=own.index, dtype=bool
+    )
+    own["treatment_emergent"] = pd.Series(
+        [s in start and d >= start[s] for s, d in zip(sids, onset, strict=True)], index=own.index, dtype=bool
+    )
+    own["_onset"] = [d.isoformat() for d in onset]
+    own = own.sort_values(["subject_id", "_onset"], kind="mergesort")
+    return own.drop(columns="_onset").reset_index(drop=True)
 
 
 def adverse_event_datasets(
@@ -212,7 +270,9 @@ def adverse_event_datasets(
     treatment_emergent_start: str = "lymphodepletion",
 ) -> dict[str, Dataset]:
     """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
-    lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``)."""
+    lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``). Plus
+    `ae_not_infused` (`not_infused_adverse_events`) when an enrolled subject not infused has an adverse
+    event: absent otherwise, so that a study that infused everyone enrolled shows nothing more (D-19.88)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
@@ -279,7 +339,23 @@ def adverse_event_datasets(
         term_rows.append(row)
     listing = teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag"])
     not_teae = int((~ae["treatment_emergent"]).sum())
-    return {
+    not_infused = not_infused_adverse_events(tables, populations, rule)
+    extra: dict[str, Dataset] = {}
+    if len(not_infused):
+        extra["ae_not_infused"] = Dataset(
+            "ae_not_infused",
+            "Adverse events of enrolled subjects not infused (listing; in no safety table)",
+            not_infused,
+            ENROLLED,
+            "cartrial.analysis.toxicity.not_infused_adverse_events",
+            ("adverse_events", "lymphodepletion", "infusions"),
+            columns=NOT_INFUSED_AE_COLUMNS,
+            notes=(
+                "the safety set is the subjects infused by the cut-off: these events are listed apart, not "
+                "counted in the safety tables (D-19.88)",
+            ),
+        )
+    datasets = {
         "teae_listing": Dataset(
             "teae_listing",
             "Treatment-emergent adverse events (listing)",
@@ -321,6 +397,7 @@ def adverse_event_datasets(
             ),
         ),
     }
+    return datasets | extra
 
 
 def lab_datasets(
@@ -405,4 +482,10 @@ def lab_datasets(
     }
 
 
-__all__ = ["adverse_event_datasets", "crs_icans_datasets", "lab_datasets"]
+__all__ = [
+    "NOT_INFUSED_AE_COLUMNS",
+    "adverse_event_datasets",
+    "crs_icans_datasets",
+    "lab_datasets",
+    "not_infused_adverse_events",
+]

@@ -214,12 +214,17 @@ def build_adae(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date
 ) -> pd.DataFrame:
     """OCCDS: one record per SDTM AE record. TRTEMFL from the analysis layer (`teae_listing`
-    treatment_emergent; CRS/ICANS episodes are post-infusion by the grading engine's construction), ATOXGR =
+    treatment_emergent, and `ae_not_infused` for a subject not infused, e.g. lymphodepleted only, SAFFL N:
+    D-19.88; CRS/ICANS episodes are post-infusion by the grading engine's construction), ATOXGR =
     AETOXGR (analysis-layer ASTCT grade for episodes), CQ01NAM/CQ02NAM = CRS/ICANS customised queries,
     first-occurrence flags among treatment-emergent records."""
     ae = sdtm["AE"]
-    teae = analysis.datasets["teae_listing"].table
-    emergent = {f"AE-{r['record_id']}": bool(r["treatment_emergent"]) for r in _rows(teae)}
+    emergent = {
+        f"AE-{r['record_id']}": bool(r["treatment_emergent"])
+        for name in ("teae_listing", "ae_not_infused")
+        if name in analysis.datasets
+        for r in _rows(analysis.datasets[name].table)
+    }
     supp = sdtm.get("SUPPAE")
     scale: dict[tuple[str, str], str] = {}
     if supp is not None and len(supp):

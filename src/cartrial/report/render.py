@@ -150,7 +150,27 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "Adverse events",
         "",
         (),
-        (TableSpec("teae_summary"), TableSpec("teae_by_term")),
+        (
+            TableSpec("teae_summary"),
+            TableSpec("teae_by_term"),
+            TableSpec(  # only when an enrolled subject not infused had an adverse event (D-19.88)
+                "ae_not_infused",
+                (
+                    "subject_id",
+                    "lymphodepletion_start",
+                    "term",
+                    "category",
+                    "started_on",
+                    "ended_on",
+                    "grade",
+                    "serious",
+                    "relatedness",
+                    "outcome",
+                    "after_lymphodepletion",
+                    "treatment_emergent",
+                ),
+            ),
+        ),
     ),
     SectionSpec(
         "laboratory",
@@ -507,7 +527,9 @@ def build_report(
         if spec.anchor == "crs-icans":
             section_findings = [f["statement"] for f in findings if f["source"].startswith("crs_icans")]
         elif spec.anchor == "adverse-events":
-            section_findings = [f["statement"] for f in findings if f["source"].startswith("teae")]
+            section_findings = [
+                f["statement"] for f in findings if f["source"].startswith(("teae", "ae_not_infused"))
+            ]
         elif spec.anchor == "laboratory":
             section_findings = [f["statement"] for f in findings if f["source"] in {"icaht", "lab_shift"}]
         elif spec.anchor == "escalation":

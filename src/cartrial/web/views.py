@@ -832,6 +832,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
     `notes`, so that the rest of the dashboard still shows."""
     from cartrial.analysis import toxicity
     from cartrial.analysis.core import study_populations
+    from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
     from cartrial.analysis.populations import ENROLLED
 
@@ -851,6 +852,9 @@ def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
                 datasets |= getattr(toxicity, name)(tables, populations)
             except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
                 notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__}: {exc})")
+        left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
+        if left_out is not None:
+            notes.append(left_out.statement)
         return SafetyData(datasets, snapshot.metadata(), notes)
 
     result: SafetyData = _cached(key, make)

@@ -626,3 +626,41 @@ def test_the_lab_form_suggests_the_known_tests_and_stores_their_spelling(read_lo
     assert listed is not None
     assert re.findall(r'<option value="([^"]+)">', listed.group(1)) == list(LAB_TESTS)
     assert "<datalist" not in client.get("/subjects/CT-001/forms/crs_assessments/new").text
+
+
+def test_safety_dashboard_states_the_adverse_events_of_a_patient_not_infused(login: Any) -> None:
+    """D-19.88: a patient lymphodepleted but not infused is in none of the dashboard's tables (they show the
+    infused); the page says how many of their adverse events are left out, from the analysis layer."""
+    import datetime as dt
+
+    client = login("dm")
+    today = dt.date.today()
+
+    def day(offset: int) -> str:
+        return (today - dt.timedelta(days=offset)).isoformat()
+
+    ld = "subject_id,drug,administered_on,dose_mg_per_m2,dose_mg,body_surface_area_m2\n" + "".join(
+        f"{SITE_B_SUBJECT},fludarabine,{day(d)},30,48,1.6\n" for d in (20, 19, 18)
+    )
+    ae = (
+        "subject_id,term,category,started_on,grade,grading_scale,grading_scale_version,serious,relatedness,"
+        "dlt,outcome\n"
+        f"{SITE_B_SUBJECT},Febrile neutropenia,hematologic,{day(15)},3,CTCAE,5.0,true,probable,false,"
+        "recovering\n"
+    )
+    page = client.get("/data").text
+    done = client.post(
+        "/data/import",
+        data={"kind": "templates", "csrf_token": csrf_of(page)},
+        files=[
+            ("files", ("lymphodepletion.csv", ld.encode(), "text/csv")),
+            ("files", ("adverse_events.csv", ae.encode(), "text/csv")),
+        ],
+    )
+    assert done.status_code == 200, _text(done.text)[:600]
+    text = _text(login("stat").get("/safety").text)
+    # one event of the one PUMCH patient, who is the one enrolled patient not infused (helpers.SITE_B_SUBJECT)
+    assert (
+        "1 adverse event in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables."
+    ) in text
