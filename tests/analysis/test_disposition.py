@@ -28,8 +28,9 @@ INFUSED = dt.date(2021, 6, 8)  # the example's CT-003 infusion day (infusions.cs
 LAST_SEEN = INFUSED + dt.timedelta(days=5)
 
 
-def _left_on_day_5(snapshot: StudySnapshot, disposition: str) -> dict[str, pd.DataFrame]:
-    """The example with CT-003's assessments after day 5 removed and its disposition set."""
+def _left_on_day_5(snapshot: StudySnapshot, disposition: str, date: str = "") -> dict[str, pd.DataFrame]:
+    """The example with CT-003's assessments after day 5 removed and its disposition (and its date) set; an
+    end without a date is one stored before D-19.92 (the last contact ends the follow-up)."""
     tables = dict(snapshot.tables)
     for name, column in CONTACT_COLUMNS.items():
         frame = tables[name]
@@ -39,6 +40,7 @@ def _left_on_day_5(snapshot: StudySnapshot, disposition: str) -> dict[str, pd.Da
         tables[name] = frame[~later].reset_index(drop=True)
     subjects = tables["subjects"].copy()
     subjects.loc[subjects["subject_id"] == SUBJECT, "disposition"] = disposition
+    subjects.loc[subjects["subject_id"] == SUBJECT, "disposition_date"] = date
     tables["subjects"] = subjects
     return tables
 
@@ -82,6 +84,16 @@ def test_each_end_of_study_ends_follow_up_at_the_last_contact(
     row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
     assert (row["study_status"], row["discontinuation_reason"], row["follow_up_days"]) == (status, reason, 5)
     assert follow_up_ends(tables, [SUBJECT, "CT-001"], CUTOFF) == {SUBJECT: LAST_SEEN, "CT-001": CUTOFF}
+
+
+def test_a_dated_end_of_study_ends_follow_up_on_its_date(snapshot: StudySnapshot) -> None:
+    """The form's date of the end of study, not the last contact, ends the follow-up (day 7 here, two days
+    after the last assessment)."""
+    ended = INFUSED + dt.timedelta(days=7)
+    tables = _left_on_day_5(snapshot, "withdrawn", ended.isoformat())
+    row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
+    assert (row["follow_up_days"], row["end_of_study_date"]) == (7, ended.isoformat())
+    assert follow_up_ends(tables, [SUBJECT], CUTOFF) == {SUBJECT: ended}
 
 
 def test_a_recorded_death_outranks_the_form(snapshot: StudySnapshot) -> None:

@@ -6,18 +6,19 @@ death recorded only as a fatal adverse event."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pandas as pd
 
 
-def _frames(exported, dispositions: dict[str, str], extra_ae: list[dict[str, str]] = ()):  # type: ignore[no-untyped-def,assignment]
+def _frames(exported, dispositions: dict[str, tuple[str, str]], extra_ae: list[dict[str, str]] = ()):  # type: ignore[no-untyped-def,assignment]
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import build_all, validate_all
 
     tables = dict(exported.snapshot.tables)
     subjects = tables["subjects"].copy()
-    for sid, text in dispositions.items():
-        subjects.loc[subjects["subject_id"] == sid, "disposition"] = text
+    for sid, (text, date) in dispositions.items():
+        subjects.loc[subjects["subject_id"] == sid, ["disposition", "disposition_date"]] = [text, date]
     tables["subjects"] = subjects
     if extra_ae:
         ae = tables["adverse_events"]
@@ -31,8 +32,16 @@ def _frames(exported, dispositions: dict[str, str], extra_ae: list[dict[str, str
 
 
 def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: ignore[no-untyped-def]
-    frames = _frames(exported, {"CT-001": "withdrawn: moved abroad", "CT-002": "Completed", "CT-004": "lost"})
+    frames = _frames(
+        exported,
+        {
+            "CT-001": ("withdrawn: moved abroad", "2021-12-01"),
+            "CT-002": ("Completed", "2022-03-01"),
+            "CT-004": ("lost", ""),  # an end stored undated before D-19.92: dated at the last record
+        },
+    )
     adsl = frames["ADSL"].set_index("SUBJID")
+    assert adsl.loc["CT-001", "EOSDT"] == dt.date(2021, 12, 1) and pd.isna(adsl.loc["CT-004", "EOSDT"])
     assert adsl.loc["CT-001", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "WITHDRAWAL BY SUBJECT"]
     assert adsl.loc["CT-002", ["EOSSTT", "DCSREAS"]].tolist() == ["COMPLETED", ""]
     assert adsl.loc["CT-004", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "LOST TO FOLLOW-UP"]
@@ -44,8 +53,11 @@ def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: igno
         "WITHDRAWN: MOVED ABROAD",
         "WITHDRAWAL BY SUBJECT",
     ]
-    assert events.loc[f"{study}-CT-002", "DSDECOD"] == "COMPLETED"
+    assert events.loc[f"{study}-CT-001", "DSSTDTC"] == "2021-12-01"
+    assert events.loc[f"{study}-CT-002", ["DSDECOD", "DSSTDTC"]].tolist() == ["COMPLETED", "2022-03-01"]
     assert events.loc[f"{study}-CT-004", "DSDECOD"] == "LOST TO FOLLOW-UP"
+    dm = frames["DM"].set_index("USUBJID")
+    assert events.loc[f"{study}-CT-004", "DSSTDTC"] == dm.loc[f"{study}-CT-004", "RFENDTC"]
     assert len(events) == 3
 
 

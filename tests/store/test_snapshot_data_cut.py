@@ -126,3 +126,33 @@ def test_no_end_after_the_cutoff_and_earlier_ends_unchanged(example_sqlite_templ
         full = everything.loc[row["record_id"]]
         if full["ended_on"] == "" or full["ended_on"] <= cut.isoformat():
             assert list(row.drop("record_id")) == list(full)
+
+
+def test_a_study_that_ended_after_the_cutoff_was_ongoing_at_it(example_sqlite: str) -> None:
+    """A subject's end of study dated after the cut-off is not known at it: disposition and date blank, the
+    subject on study (D-19.92); at a cut-off after the date the end is read with its date."""
+    from cartrial.analysis.core import study_populations
+    from cartrial.store import models
+    from cartrial.store.snapshot import read_snapshot
+
+    _edit(
+        example_sqlite,
+        models.Subject,
+        {"disposition": "withdrawn: moved abroad", "disposition_date": dt.date(2021, 9, 1)},
+        subject_id=SUBJECT,
+    )
+    snapshot = read_snapshot(example_sqlite, CUT)
+    subject = snapshot.tables["subjects"].set_index("subject_id").loc[SUBJECT]
+    assert (subject["disposition"], subject["disposition_date"]) == ("", "")
+    assert snapshot.ended_after_cutoff.get("subjects") == 1
+    row = study_populations(snapshot.tables, snapshot.protocol, CUT).membership.set_index("subject_id")
+    assert row.loc[SUBJECT, "study_status"] == "ONGOING"
+    later = read_snapshot(example_sqlite, dt.date(2021, 12, 31))
+    row = study_populations(later.tables, later.protocol, later.cutoff).membership.set_index("subject_id")
+    assert row.loc[SUBJECT, ["study_status", "discontinuation_reason", "end_of_study_date"]].tolist() == [
+        "DISCONTINUED",
+        "WITHDRAWAL BY SUBJECT",
+        "2021-09-01",
+    ]
+    infused = dt.date(2021, 7, 13)  # CT-004's infusion day
+    assert row.loc[SUBJECT, "follow_up_days"] == (dt.date(2021, 9, 1) - infused).days

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -175,35 +176,63 @@ def last_contact(
     return {sid: end.last_assessment[sid] for sid in ids}
 
 
-def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[str, Disposition | None]:
-    """Each subject's disposition at the cut-off (D-19.92): ``death`` for a subject whose death is recorded
-    (`death_dates`, D-19.83), whatever the form says; else the subjects form's ``disposition`` read by the
-    one parser `cartrial.protocol.disposition.parse_disposition` (blank: ongoing; None: a text stored
-    before the field had its vocabulary, which the populations dataset names)."""
-    out: dict[str, Disposition | None] = {}
-    texts = subjects["disposition"] if "disposition" in subjects.columns else [""] * len(subjects)
-    for sid, text in zip(subjects["subject_id"], texts, strict=True):
+@dataclass(frozen=True)
+class EndOfStudy:
+    """A subject's end of study at the cut-off (`end_of_study`)."""
+
+    disposition: Disposition | None
+    """The disposition (``ongoing`` while on study); None: a text stored before the field had its vocabulary
+    (named in the populations dataset, read as ongoing)."""
+    date: dt.date | None = None
+    """The date the study ended: the death's (`death_dates`), else the form's ``disposition_date``; None while
+    on study, or for an end stored undated before D-19.92 (the last contact is then used)."""
+
+    @property
+    def ended(self) -> bool:
+        return self.disposition is not None and self.disposition.status is not StudyStatus.ONGOING
+
+
+def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[str, EndOfStudy]:
+    """Each subject's end of study at the cut-off (D-19.92): a death on its date for a subject whose death is
+    recorded (`death_dates`, D-19.83), whatever the form says; else the subjects form's ``disposition`` read
+    by the one parser `cartrial.protocol.disposition.parse_disposition` (blank: ongoing) and its
+    ``disposition_date``. The snapshot has already read an end dated after the cut-off as ongoing
+    (`cartrial.store.snapshot.open_at_cutoff`)."""
+    out: dict[str, EndOfStudy] = {}
+    n = len(subjects)
+    texts = subjects["disposition"] if "disposition" in subjects.columns else [""] * n
+    dates = subjects["disposition_date"] if "disposition_date" in subjects.columns else [""] * n
+    for sid, text, day in zip(subjects["subject_id"], texts, dates, strict=True):
         sid = str(sid)
-        out[sid] = DEATH if sid in died else parse_disposition(None if pd.isna(text) else str(text))
+        if sid in died:
+            out[sid] = EndOfStudy(DEATH, died[sid])
+            continue
+        disposition = parse_disposition(None if pd.isna(text) else str(text))
+        day_text = "" if pd.isna(day) else str(day).strip()
+        when = dt.date.fromisoformat(day_text[:10]) if day_text else None
+        out[sid] = EndOfStudy(disposition, when if disposition is not None and when is not None else None)
     return out
 
 
 def follow_up_ends(
     tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date
 ) -> dict[str, dt.date]:
-    """The end of follow-up of each infused subject of `ids`: the death (`death_dates`, D-19.83); the last
-    contact (`last_contact`) of a subject whose study ended — completed, withdrawn, lost to follow-up, or a
-    death the adverse events do not date (`end_of_study`, D-19.92); else the cut-off. The one rule the
-    populations (follow-up, DLT evaluability) and the relapse follow-up to the cut-off read."""
+    """The end of follow-up of each infused subject of `ids`: the death (`death_dates`, D-19.83); the end of
+    study of a subject whose study ended — completed, withdrawn, lost to follow-up, or a death the adverse
+    events do not date — on its ``disposition_date``, or at the last contact (`last_contact`) when the end is
+    undated (`end_of_study`, D-19.92); else the cut-off. The one rule the populations (follow-up, DLT
+    evaluability) and the relapse follow-up to the cut-off read."""
     died = death_dates(tables["adverse_events"], cutoff)
-    status = end_of_study(tables["subjects"], died)
-    ended = [
-        sid
-        for sid in ids
-        if sid not in died and (d := status.get(sid)) is not None and d.status is not StudyStatus.ONGOING
-    ]
-    contact = last_contact(tables, ended, cutoff) if ended else {}
-    return {sid: died.get(sid) or contact.get(sid) or cutoff for sid in ids}
+    ends = end_of_study(tables["subjects"], died)
+    undated = [sid for sid in ids if sid in ends and ends[sid].ended and ends[sid].date is None]
+    contact = last_contact(tables, undated, cutoff) if undated else {}
+    out: dict[str, dt.date] = {}
+    for sid in ids:
+        end = ends.get(sid)
+        out[sid] = min(
+            cutoff, (end.date if end is not None and end.ended else None) or contact.get(sid) or cutoff
+        )
+    return out
 
 
 def derive_populations(
@@ -235,7 +264,8 @@ def derive_populations(
     for sid in subjects:
         infused = sid in day0
         end = ends.get(sid, cutoff)
-        disposition = status.get(sid)
+        study_end = status.get(sid, EndOfStudy(None))
+        disposition = study_end.disposition
         follow_up = (end - day0[sid]).days if infused else None
         in_window = list(dlt_days.get(sid, ()))
         reason = ""
@@ -250,7 +280,7 @@ def derive_populations(
             else:
                 if sid in died:
                     reason = f"died before completing the DLT window ({window} days) without a DLT"
-                elif end < cutoff:  # the study ended (D-19.92): followed until the last contact only
+                elif end < cutoff:  # the study ended (D-19.92): followed until its end only
                     assert disposition is not None
                     reason = (
                         f"left the study ({disposition.decoded.lower()}) before completing the DLT window "
@@ -277,6 +307,7 @@ def derive_populations(
                     if disposition is not None and disposition.status is StudyStatus.DISCONTINUED
                     else ""
                 ),
+                "end_of_study_date": study_end.date.isoformat() if study_end.date is not None else "",
             }
         )
     populations = {
@@ -307,6 +338,7 @@ __all__ = [
     "LYMPHODEPLETED_NOT_INFUSED",
     "NOT_INFUSED",
     "SAFETY",
+    "EndOfStudy",
     "death_dates",
     "derive_populations",
     "dose_levels",

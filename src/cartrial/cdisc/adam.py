@@ -203,6 +203,7 @@ def build_adsl(
             "DTHFL": d.get("DTHFL", ""),
             "EOSSTT": m["study_status"],  # D-19.83, D-19.92
             "DCSREAS": m["discontinuation_reason"],
+            "EOSDT": date_of(m["end_of_study_date"]) if m["end_of_study_date"] else None,
         }
         for flag, pop in flags.items():
             row[flag] = "Y" if pop in pops and sid in pops[pop].subject_ids else "N"

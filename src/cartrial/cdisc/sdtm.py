@@ -1275,14 +1275,12 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Informed consent (protocol milestone) and the subject's disposition event when the study ended: the
-    analysis populations' end-of-study reason (`cartrial.analysis.populations.end_of_study`, D-19.92), dated
-    at the death (DM.DTHDTC) or else at the last record; DSTERM is the form's text, or the decoded term when
+    analysis populations' end-of-study reason and date (`cartrial.analysis.populations.end_of_study`,
+    D-19.92: the death's date, DM.DTHDTC, else the form's disposition_date), at the last record when an end
+    stored before D-19.92 has no date; DSTERM is the form's text, or the decoded term when
     the form is blank (a death recorded only as a fatal adverse event)."""
-    from cartrial.analysis.populations import death_dates
-
-    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)
     ended = {
-        str(m["subject_id"]): (m["study_status"], m["discontinuation_reason"])
+        str(m["subject_id"]): (m["study_status"], m["discontinuation_reason"], m["end_of_study_date"])
         for m in _rows(analysis_table(ctx.analysis, "populations"))
     }
     rows = []
@@ -1301,10 +1299,10 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "DSSTDY": study_day(consent, tl.reference),
             }
         )
-        status, reason = ended.get(sid, ("", ""))
+        status, reason, end_date = ended.get(sid, ("", "", ""))
         decod = reason or ("COMPLETED" if status == "COMPLETED" else "")
         if decod:  # "ongoing" is not a disposition event
-            last = died[sid].isoformat() if sid in died else _last_dates(ctx).get(sid, "")
+            last = end_date or _last_dates(ctx).get(sid, "")
             rows.append(
                 {
                     **ctx.base(sid, "DS"),

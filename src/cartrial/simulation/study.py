@@ -85,13 +85,22 @@ FORMS = (
 SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
 
-def _disposition(dropout_day: float, follow_up_days: float, days_to_cutoff: float) -> str:
-    """The subjects form's disposition of a virtual patient at the cut-off (`cartrial.protocol.disposition`,
-    D-19.92): withdrawn when the dropout came first, completed when the protocol's follow-up ended by the
-    cut-off, else ongoing."""
+def _disposition(
+    infused_at: dt.datetime, dropout_day: float, follow_up_days: float, days_to_cutoff: float
+) -> dict[str, str]:
+    """The subjects form's disposition and its date for a virtual patient at the cut-off
+    (`cartrial.protocol.disposition`, D-19.92): withdrawn on the day of the dropout when it came first,
+    completed on the last day of the protocol's follow-up when that was by the cut-off, else ongoing."""
     if dropout_day < min(follow_up_days, days_to_cutoff):
-        return "withdrawn: simulated dropout"
-    return "completed" if follow_up_days <= days_to_cutoff else "ongoing"
+        reason, day = "withdrawn: simulated dropout", dropout_day
+    elif follow_up_days <= days_to_cutoff:
+        reason, day = "completed", follow_up_days
+    else:
+        return {"disposition": "ongoing", "disposition_date": ""}
+    return {
+        "disposition": reason,
+        "disposition_date": (infused_at + dt.timedelta(days=day)).date().isoformat(),
+    }
 
 
 def _drop_uncollected(forms: dict[str, pd.DataFrame], collected: frozenset[str]) -> dict[str, list[str]]:
@@ -259,9 +268,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "height_cm": round(float(cov.height_cm[p]), 0),
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
-                "disposition": _disposition(
-                    float(draws.dropout_days[0, s]), sc.follow_up_days, cutoff - day0
-                ),
+                **_disposition(infused_at, float(draws.dropout_days[0, s]), sc.follow_up_days, cutoff - day0),
             }
         )
         rows["infusions"].append(

@@ -58,7 +58,12 @@ from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
-from cartrial.protocol.disposition import DISPOSITION_PATTERN, DISPOSITION_TEXT
+from cartrial.protocol.disposition import (
+    DISPOSITION_PATTERN,
+    DISPOSITION_TEXT,
+    StudyStatus,
+    parse_disposition,
+)
 from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.store.models import STUDY_TABLES, UtcDateTime
@@ -286,6 +291,10 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
             help="Status at the last contact: ongoing (blank), completed, withdrawn, lost or death.",
             source="cartrial.protocol.disposition (SDTM CT NCOMPLT C66727; ADaMIG ADSL.EOSSTT)",
         ),
+        "disposition_date": Domain(
+            help="Date the study ended for the subject (required with a disposition other than ongoing).",
+            source="cartrial.protocol.disposition (SDTMIG 3.4 DS.DSSTDTC; ADaMIG ADSL.EOSDT)",
+        ),
     },
     "lymphodepletion_administration": {
         "dose_mg_per_m2": Domain(unit="mg/m²", minimum=0, exclusive_minimum=True),
@@ -501,6 +510,13 @@ def _before(first: Any, second: Any) -> bool:
     return bool(first < second)
 
 
+def _study_ended(disposition: Any) -> bool:
+    """Whether a disposition text records an end of study (a word other than ongoing; text outside the
+    vocabulary is the field rule's problem, not this rule's)."""
+    parsed = parse_disposition(disposition if isinstance(disposition, str) else None)
+    return parsed is not None and parsed.status is not StudyStatus.ONGOING
+
+
 @dataclass(frozen=True)
 class RecordRule:
     """A rule between fields of one record: `violated(row)` on the typed values (None = blank)."""
@@ -543,6 +559,32 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "birth date after the consent date",
         "on or before consent_date",
         lambda r: _before(r.get("consent_date"), r.get("birth_date")),
+    ),
+    RecordRule(
+        "DISPOSITION-UNDATED",
+        "subject",
+        "disposition_date",
+        "the end of study has no date",
+        "the date the study ended, with a disposition other than ongoing",
+        lambda r: r.get("disposition_date") is None and _study_ended(r.get("disposition")),
+        "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92",
+    ),
+    RecordRule(
+        "DISPOSITION-DATE-WITHOUT-END",
+        "subject",
+        "disposition_date",
+        "a date of the end of study while the disposition is ongoing",
+        "blank while the disposition is ongoing (or blank)",
+        lambda r: r.get("disposition_date") is not None and not _study_ended(r.get("disposition")),
+        "decisions D-19.92",
+    ),
+    RecordRule(
+        "DISPOSITION-BEFORE-CONSENT",
+        "subject",
+        "disposition_date",
+        "the study ended before consent",
+        "on or after consent_date",
+        lambda r: _before(r.get("disposition_date"), r.get("consent_date")),
     ),
     RecordRule(
         "DIAGNOSIS-AFTER-CONSENT",

@@ -9,8 +9,9 @@ One database holds one study. Conventions shared by every *study-data* table (su
 - `clinical_date_column`: the clinical date or date-time of the record, which the data lock compares with the
   cut-off (records dated on or before the cut-off are frozen while a lock is active);
 - `end_date_column`: the date or date-time the record ended (an adverse event's `ended_on`, a therapy's
-  `stopped_at`), None when it has none; a data cut reads a record that ended after the cut-off as ongoing at
-  it (`cartrial.store.snapshot.read_snapshot`, decisions D-19.85);
+  `stopped_at`, a subject's end of study `disposition_date`), None when it has none; a data cut reads a
+  record that ended after the cut-off as ongoing at it (`cartrial.store.snapshot.read_snapshot`, decisions
+  D-19.85);
 - `created_at` / `updated_at`: timezone-aware UTC (`UtcDateTime`); every clinical date-time is UTC too.
 
 Units are in column names (`temperature_c`, `cells_per_kg`, `o2_flow_l_min`). Subject-level tables refer to
@@ -236,6 +237,7 @@ class Subject(StudyData, Base):
     __tablename__ = "subject"
     natural_key = ("subject_id",)
     clinical_date_column = "consent_date"
+    end_date_column = "disposition_date"
 
     subject_id: Mapped[str] = mapped_column(String(40), unique=True)
     site_id: Mapped[str] = mapped_column(String(40), ForeignKey("site.site_id"), index=True)
@@ -254,6 +256,9 @@ class Subject(StudyData, Base):
     treatment_history: Mapped[list[Any] | None]
     relapse_history: Mapped[list[Any] | None]
     disposition: Mapped[str | None] = mapped_column(Text)
+    disposition_date: Mapped[dt.date | None]
+    """The date the study ended for the subject (completion, withdrawal, loss to follow-up, death): required
+    with a `disposition` other than ongoing (D-19.92); a data cut before it reads the subject as ongoing."""
 
 
 class ScreeningResult(StudyData, Base):

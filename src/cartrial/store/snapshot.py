@@ -11,11 +11,12 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
   falls after the cut-off are left out, and counted per table in `StudySnapshot.after_cutoff` — never
   silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
 - A record that started on or before the cut-off but ended after it (its model's `end_date_column`: an
-  adverse event's `ended_on`, a therapy's `stopped_at`) is read as ongoing at the cut-off (`open_at_cutoff`,
-  decisions D-19.85): its end is blank, and what only its end told is not known yet — an adverse event's
-  outcome recovered / recovered_with_sequelae / fatal is ``not_recovered`` and a grade 5 (death, CTCAE v5.0)
-  is blank. Counted per table in `StudySnapshot.ended_after_cutoff`, stated in every output. This is the one
-  place the cut is made, so the analysis, the report, the CDISC export and the web all read the same.
+  adverse event's `ended_on`, a therapy's `stopped_at`, a subject's `disposition_date`) is read as ongoing at
+  the cut-off (`open_at_cutoff`, decisions D-19.85): its end is blank, and what only its end told is not known
+  yet — an adverse event's outcome recovered / recovered_with_sequelae / fatal is ``not_recovered``, a grade
+  5 (death, CTCAE v5.0) is blank, a subject's disposition is blank (on study; D-19.92). Counted per table in
+  `StudySnapshot.ended_after_cutoff`, stated in every output. This is the one place the cut is made, so the
+  analysis, the report, the CDISC export and the web all read the same.
 - The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`); otherwise the
   snapshot is `unlocked` (allowed, flagged in every output).
 - The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
@@ -317,6 +318,9 @@ def _read_table(
     return _in_snapshot_order(frame, model).astype(str), left_out, tuple(sorted(left_out_subjects)), respelled
 
 
+ANY_VALUE = "*"
+"""In `KNOWN_AT_THE_END`: every value of the field (other than those listed)."""
+
 KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
     "adverse_events": {
         "outcome": {
@@ -326,11 +330,13 @@ KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
         },
         "grade": {"5": "", "5.0": ""},
     },
+    "subjects": {"disposition": {ANY_VALUE: ""}},
 }
 """Per snapshot table, the values that only the record's end tells, and what they are at a cut-off before
 the end (D-19.85): an adverse event open at the cut-off has not recovered (SDTMIG 3.4 AEOUT NOT
 RECOVERED/NOT RESOLVED, with AEENDTC null and AEENRTPT ONGOING) and has not caused a death (CTCAE v5.0
-grade 5 is death, dated at the end: its grade at the cut-off is not recorded)."""
+grade 5 is death, dated at the end: its grade at the cut-off is not recorded); a subject whose study ended
+after the cut-off was on study at it (disposition blank: ongoing; D-19.92)."""
 
 
 def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.DataFrame, int]:
@@ -358,7 +364,9 @@ def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.
     for field_name, replace in KNOWN_AT_THE_END.get(name, {}).items():
         if field_name in frame.columns:
             values = frame.loc[after, field_name].astype(str)
-            frame.loc[after, field_name] = [replace.get(v.strip().lower(), v) for v in values]
+            frame.loc[after, field_name] = [
+                replace.get(v.strip().lower(), replace.get(ANY_VALUE, v)) for v in values
+            ]
     return frame, int(after.sum())
 
 

@@ -1,0 +1,89 @@
+"""The subjects form's disposition on every write path (D-19.92): one vocabulary (ongoing, completed,
+withdrawn, lost, death, optionally ': reason'), a date whenever the study ended and only then, never before
+consent. Refused with the file, row and field, without the record's values."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cartrial import examples
+from cartrial.errors import InputError
+from cartrial.store import init_study
+from cartrial.store.fields import validate_record
+from cartrial.store.importing import import_templates
+
+SUBJECT = {"subject_id": "CT-900", "site_id": "TJH", "consent_date": dt.date(2021, 4, 1)}
+
+
+@pytest.mark.parametrize(
+    ("values", "rule"),
+    [
+        ({"disposition": "withdrawn"}, "the end of study has no date"),
+        (
+            {"disposition": "ongoing", "disposition_date": dt.date(2021, 9, 1)},
+            "while the disposition is ongoing",
+        ),
+        ({"disposition_date": dt.date(2021, 9, 1)}, "while the disposition is ongoing"),
+        (
+            {"disposition": "completed", "disposition_date": dt.date(2021, 3, 1)},
+            "the study ended before consent",
+        ),
+    ],
+)
+def test_a_record_whose_end_of_study_is_inconsistent_is_refused(values: dict[str, object], rule: str) -> None:
+    problems = validate_record("subject", SUBJECT | values, protocol=None)
+    assert [p.field for p in problems if rule in p.message] == ["disposition_date"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"disposition": "ongoing"},
+        {"disposition": "Lost to follow-up: no answer", "disposition_date": dt.date(2021, 9, 1)},
+        {"disposition": "death", "disposition_date": dt.date(2021, 4, 1)},  # on the day of consent
+    ],
+)
+def test_a_consistent_end_of_study_is_accepted(values: dict[str, object]) -> None:
+    assert validate_record("subject", SUBJECT | values, protocol=None) == []
+
+
+def _study_with(tmp_path: Path, disposition: str, disposition_date: str) -> Path:
+    folder = tmp_path / "study"
+    shutil.copytree(examples.path("ct103a-nmosd") / "study", folder)
+    path = folder / "subjects.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[2] |= {"disposition": disposition, "disposition_date": disposition_date}
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(
+            handle, [*rows[0].keys(), "disposition", "disposition_date"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def test_the_import_refuses_an_undated_withdrawal_naming_file_row_and_field(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+    with pytest.raises(InputError) as refused:
+        import_templates(url, _study_with(tmp_path, "withdrawn: private reason", ""), "admin")
+    problem = next(p for p in refused.value.problems if p.field == "disposition_date")
+    assert problem.file is not None and problem.file.endswith("subjects.csv") and problem.row == 4
+    assert "private reason" not in str(refused.value)  # the record's free text is never repeated
+
+
+def test_the_import_stores_a_dated_withdrawal(tmp_path: Path) -> None:
+    from cartrial.store.snapshot import read_snapshot
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+    import_templates(url, _study_with(tmp_path, "withdrawn", "2021-07-01"), "admin")
+    subjects = read_snapshot(url, dt.date(2022, 3, 20)).tables["subjects"].set_index("subject_id")
+    assert subjects.loc["CT-003", ["disposition", "disposition_date"]].tolist() == ["withdrawn", "2021-07-01"]
