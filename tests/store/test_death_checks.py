@@ -269,3 +269,31 @@ def test_the_store_and_the_analysis_read_the_same_death(events: list[tuple[objec
         e or s for g, c, o, s, e in events if g == 5 or str(c).lower() == "death" or str(o).lower() == "fatal"
     ]
     assert analysed == (min(fatal) if fatal else None)  # type: ignore[type-var]
+
+
+def test_a_fatal_event_re_imported_as_non_fatal_queries_the_death_disposition(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """The subject (disposition death) is stored with its fatal event; the adverse-events file alone is
+    re-imported with the event corrected to grade 3, recovered: the death has lost its date."""
+    folder = small_study(tmp_path / "in", (FATAL,), dispositions={"CT-001": "death"})
+    import_templates(empty_study_url, folder, "admin")
+    assert queries(empty_study_url) == []
+    only_events = tmp_path / "ae"
+    only_events.mkdir()
+    corrected = FATAL.replace(",5,CTCAE,", ",3,CTCAE,").replace(",fatal,", ",recovered,")
+    (only_events / "adverse_events.csv").write_text(f"{AE_HEADER}\n{corrected}\n", "utf-8")
+    planned = death_findings(
+        import_templates(empty_study_url, only_events, "admin", dry_run=True).edit_checks
+    )
+    (subject,) = StudyService(connect(empty_study_url)).find_records("admin", "subject", subject_id="CT-001")
+    assert [(f.check.id, f.record.table, f.record.record_id, f.field) for f in planned] == [
+        ("DEATH-WITHOUT-FATAL-AE", "subject", subject["id"], "disposition")
+    ]
+    import_templates(empty_study_url, only_events, "admin", reason="grade corrected")
+    (query,) = queries(empty_study_url)
+    assert (query["table_name"], query["record_id"], query["field"]) == (
+        "subject",
+        subject["id"],
+        "disposition",
+    )

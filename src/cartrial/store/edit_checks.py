@@ -608,8 +608,10 @@ def _death_without_fatal_ae(
     if subject is None or records.death() is not None:
         return
     if parse_disposition(subject.get("disposition")) is DEATH:
+        # also when an adverse event written now leaves the subject without a fatal one (made non-fatal)
+        written = next((event for event in records.of("adverse_event") if event.new), subject)
         yield (
-            subject,
+            _as_checked(subject, written),
             "disposition",
             subject.get("disposition"),
             "subject.disposition is death but no fatal adverse event is recorded for the subject (grade 5, "
