@@ -57,3 +57,27 @@ def test_the_partial_path_with_streamed_files(two: tuple[str, str, Path]) -> Non
     assert partial.totals["updated"] == 1
     assert stored(partial_url) == stored(full_url)
     assert verify_complete(connect(partial_url)).ok
+
+
+def test_a_partial_re_import_lists_the_death_checks_of_the_full_path(two: tuple[str, str, Path]) -> None:
+    """D-19.93: the adverse events date a death, so `adverse_events.csv` is read on every re-import (as the
+    subjects and infusions are): a byte-identical adverse-events file left out would drop the
+    RECORD-AFTER-DEATH finding of an adverse event that began after the death."""
+    partial_url, full_url, folder = two
+    events = folder / "adverse_events.csv"
+    fatal = "CT-001,Sepsis,,infection,2021-06-10,2021-06-12,5,CTCAE,5.0,true,possible,false,,fatal,,\n"
+    later = "CT-001,Pneumonia,,infection,2021-06-15,,3,CTCAE,5.0,true,possible,false,,not_recovered,,\n"
+    events.write_text(events.read_text(encoding="utf-8") + fatal + later, encoding="utf-8")
+    for url in (partial_url, full_url):
+        import_templates(url, folder, "admin")
+    edit(folder, "labs", 5, "value", "6.5")
+    partial = import_templates(partial_url, folder, "admin", reason="lab corrected")
+    full = import_templates(full_url, folder, "admin", reason="lab corrected", partial=False)
+    after_death = sorted(
+        (f.record.table, f.field) for f in full.edit_checks if f.check.id == "RECORD-AFTER-DEATH"
+    )
+    assert ("adverse_event", "started_on") in after_death  # the case is not vacuous
+    assert (
+        sorted((f.record.table, f.field) for f in partial.edit_checks if f.check.id == "RECORD-AFTER-DEATH")
+        == after_death
+    )

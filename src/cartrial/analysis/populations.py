@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population
+from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, Disposition, StudyStatus, parse_disposition
 from cartrial.protocol.dlt import dlt_window_complete
 
@@ -88,16 +89,12 @@ def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-DEATH_SOURCE = (
-    "the recorded fatal adverse event: CTCAE v5.0 grade 5 (death related to AE), category death or outcome "
-    "fatal; the date of death is the event's end date when recorded, else its onset (D-19.83)"
-)
-
-
 def death_dates(adverse_events: pd.DataFrame, cutoff: dt.date) -> dict[str, dt.date]:
     """Date of death per subject who died on or before `cutoff`: the earliest `DEATH_SOURCE` date of the
     subject's fatal adverse events (grade 5, category ``death`` or outcome ``fatal``). The one derivation of
-    a death that the populations (follow-up, DLT evaluability) and the CDISC export (DM.DTHFL/DTHDTC) read.
+    a death that the populations (follow-up, DLT evaluability) and the CDISC export (DM.DTHFL/DTHDTC) read;
+    which event is a death and its date are the protocol layer's rule (`cartrial.protocol.death`, D-19.93),
+    which the store's edit checks call too.
 
     >>> ae = pd.DataFrame({"subject_id": ["S1", "S2"], "category": ["crs", "death"], "grade": ["5", "5"],
     ...                    "outcome": ["fatal", "fatal"], "started_on": ["2021-06-01", "2021-06-03"],
@@ -125,13 +122,10 @@ def death_dates(adverse_events: pd.DataFrame, cutoff: dt.date) -> dict[str, dt.d
         text("ended_on"),
         strict=True,
     ):
-        if not (grade in ("5", "5.0") or category.lower() == "death" or outcome.lower() == "fatal"):
+        if not is_fatal(grade, category, outcome):
             continue
-        when = (ended or started)[:10]
-        if len(when) != 10:
-            continue
-        day = dt.date.fromisoformat(when)
-        if day <= cutoff and (sid not in out or day < out[sid]):
+        day = death_day(started, ended)
+        if day is not None and day <= cutoff and (sid not in out or day < out[sid]):
             out[sid] = day
     return out
 
@@ -157,7 +151,9 @@ def last_contact(
     """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
     cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
     the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
-    implementation of the end of follow-up."""
+    implementation of the end of follow-up — and never after the subject's death (`death_dates`): a record
+    dated after the death is impossible data, which the store queries (edit check RECORD-AFTER-DEATH), not a
+    contact (D-19.94)."""
     from cartrial.neuro.derive import end_of_follow_up
 
     wanted = set(ids)
@@ -173,7 +169,9 @@ def last_contact(
     end = end_of_follow_up(
         infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
     )
-    return {sid: end.last_assessment[sid] for sid in ids}
+    events = tables.get("adverse_events")
+    died = {} if events is None else death_dates(events, cutoff or dt.date.max)
+    return {sid: min(end.last_assessment[sid], died.get(sid, dt.date.max)) for sid in ids}
 
 
 @dataclass(frozen=True)
@@ -333,6 +331,7 @@ def derive_populations(
 
 
 __all__ = [
+    "DEATH_SOURCE",
     "DLT_EVALUABLE",
     "ENROLLED",
     "LYMPHODEPLETED_NOT_INFUSED",

@@ -8,7 +8,8 @@ system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm
 implausible (ten times the protocol's dose, a total that does not match the protocol's dose for the recorded
 cells/kg and weight — cells/kg × weight, capped at the level's maximum —, an adult under 30 kg, a lab value
 far outside any physiological range, a lab test name that misspells a known one, an assessment long before
-the infusion).
+the infusion, a record dated after the subject's death, a disposition that does not match the recorded
+death).
 
 The checks work on the records of one subject across forms (`SubjectRecords`), whatever they come from: an
 import (rows of the validated files, located by file and row, merged with what the database already holds)
@@ -19,6 +20,12 @@ One soft check looks across the study rather than one subject: a recorded escala
 every patient of its cohort completed the protocol's DLT window (`DECISION_BEFORE_DLT_WINDOW`, a protocol
 deviation). It calls the escalation engine's replay (`cartrial.escalation.replay_decisions`), the one
 implementation of the cohort and window rule, on the stored and imported decisions and infusions.
+
+Three soft checks reconcile a death (D-19.93): a dated record of the subject after the date of death
+(`RECORD-AFTER-DEATH`), a disposition ``death`` without a fatal adverse event (`DEATH-WITHOUT-FATAL-AE`), and
+a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`). Which adverse event is a death and
+its date is the protocol layer's rule (`cartrial.protocol.death`), the one the analysis reads too. Their
+messages name tables, fields and record locations, never a value.
 
 `cartrial import templates DIR --dry-run` lists what would fire (`ImportReport.edit_checks`).
 """
@@ -33,6 +40,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
+from cartrial.protocol.disposition import DEATH, DISPOSITIONS, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
@@ -168,6 +177,18 @@ class SubjectRecords:
             return dt.date(year, 1, 1), "birth_year"
         return None, ""
 
+    def death(self) -> tuple[dt.date, Record] | None:
+        """(date of death, the fatal adverse event giving it): the earliest `death_day` of the subject's
+        fatal adverse events (`cartrial.protocol.death`, the analysis's rule); None when none is recorded."""
+        found: tuple[dt.date, Record] | None = None
+        for event in self.of("adverse_event"):
+            if not is_fatal(event.get("grade"), event.get("category"), event.get("outcome")):
+                continue
+            day = death_day(event.get("started_on"), event.get("ended_on"))
+            if day is not None and (found is None or day < found[0]):
+                found = (day, event)
+        return found
+
     def infusion_day(self) -> dt.date | None:
         """The day of the (first) CAR-T infusion, UTC."""
         days = [_day(r.get("infused_at")) for r in self.of("infusion")]
@@ -228,6 +249,14 @@ ASSESSMENT_TABLES: Mapping[str, str] = {
     "pd_sample": "sampled_at",
 }
 """Dated assessments of a subject (table → its date column)."""
+DATED_TABLES: Mapping[str, str] = {
+    "infusion": "infused_at",
+    **ASSESSMENT_TABLES,
+    "adverse_event": "started_on",
+    "relapse": "onset_date",
+}
+"""Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death (table → its
+date column: an adverse event by its onset)."""
 DEFAULT_EARLIEST_DAY = -42
 """Earliest study day of an assessment when no protocol is known (the reference schedule's screening
 visit, day -28 with its 14-day window)."""
@@ -528,6 +557,88 @@ def _assessment_long_before_infusion(
                 )
 
 
+def _where(record: Record) -> str:
+    """Where a record is, without its values: file and row of an imported one, table and id of a stored
+    one."""
+    if record.file is not None:
+        return f"{record.file} row {record.row}"
+    if record.record_id is not None:
+        return f"{record.table} record {record.record_id}"
+    return f"the {record.table} record being written"
+
+
+def _death_field(event: Record) -> str:
+    """The date field of a fatal adverse event that gives the date of death (`death_day`)."""
+    return "ended_on" if event.get("ended_on") not in (None, "") else "started_on"
+
+
+def _record_after_death(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    death = records.death()
+    if death is None:
+        return
+    died, fatal = death
+    for table, column in DATED_TABLES.items():
+        for record in records.of(table):
+            day = _day(record.get(column))
+            if day is not None and day > died:
+                yield (
+                    _as_checked(record, fatal),
+                    column,
+                    record.get(column),
+                    f"{table}.{column} is after the subject's date of death (the fatal adverse event at "
+                    f"{_where(fatal)}, adverse_event.{_death_field(fatal)}): correct the record's date or "
+                    "the fatal adverse event",
+                )
+
+
+def _as_checked(record: Record, cause: Record) -> Record:
+    """`record`, reported when it or the record that makes the check fire (`cause`) is new: a stored
+    record is reported as written (located by table and id), as a partial re-import restates records."""
+    if record.new or not cause.new:
+        return record
+    return Record(record.table, record.values, True, record_id=record.record_id)
+
+
+def _death_without_fatal_ae(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    if subject is None or records.death() is not None:
+        return
+    if parse_disposition(subject.get("disposition")) is DEATH:
+        # also when an adverse event written now leaves the subject without a fatal one (made non-fatal)
+        written = next((event for event in records.of("adverse_event") if event.new), subject)
+        yield (
+            _as_checked(subject, written),
+            "disposition",
+            subject.get("disposition"),
+            "subject.disposition is death but no fatal adverse event is recorded for the subject (grade 5, "
+            "category death or outcome fatal): record the fatal adverse event, which dates the death "
+            "(without it the analysis has no date of death and DM.DTHFL stays blank)",
+        )
+
+
+def _fatal_ae_disposition(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject, death = records.subject, records.death()
+    if subject is None or death is None:
+        return
+    text = subject.get("disposition")
+    if text is None or not str(text).strip() or parse_disposition(str(text)) is DEATH:
+        return
+    fatal = death[1]
+    yield (
+        _as_checked(subject, fatal),
+        "disposition",
+        text,
+        f"a fatal adverse event is recorded ({_where(fatal)}) but subject.disposition is not death: "
+        "reconcile the disposition with the adverse event (the analysis reads the subject as dead)",
+    )
+
+
 EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck("CONSENT-FUTURE", "consent_date on or before today", Severity.HARD, ICH_CONSENT),
@@ -625,6 +736,40 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
         ),
         _assessment_long_before_infusion,
     ),
+    (
+        EditCheck(
+            "RECORD-AFTER-DEATH",
+            "no dated record of a subject (infusion, assessment, lab, sample, therapy, adverse event onset, "
+            "relapse onset) after the subject's date of death",
+            Severity.SOFT,
+            "logical date order; the date of death is "
+            + DEATH_SOURCE
+            + " (cartrial.protocol.death, D-19.93)",
+        ),
+        _record_after_death,
+    ),
+    (
+        EditCheck(
+            "DEATH-WITHOUT-FATAL-AE",
+            f"a subject whose disposition is {DEATH.word} has a fatal adverse event recorded",
+            Severity.SOFT,
+            "the death is dated by "
+            + DEATH_SOURCE
+            + "; disposition vocabulary cartrial.protocol.disposition "
+            "(D-19.92, D-19.93)",
+        ),
+        _death_without_fatal_ae,
+    ),
+    (
+        EditCheck(
+            "FATAL-AE-DISPOSITION",
+            f"a subject with a fatal adverse event has the disposition {DEATH.word} (or none yet), not "
+            + ", ".join(w for w in DISPOSITIONS if w != DEATH.word),
+            Severity.SOFT,
+            "reconciliation of the disposition with " + DEATH_SOURCE + " (SDTM DS DEATH, DM.DTHFL; D-19.93)",
+        ),
+        _fatal_ae_disposition,
+    ),
 )
 """Every edit check of one subject's records with the function that finds it."""
 
@@ -720,8 +865,8 @@ def hard_problems(findings: Sequence[Finding]) -> list[Problem]:
 # Stored records and queries
 # -------------------------------------------------------------------------------------------------------
 
-CONTEXT_TABLES = ("subject", "infusion")
-"""Tables whose stored records every check of a subject needs."""
+CONTEXT_TABLES = ("subject", "infusion", "adverse_event")
+"""Tables whose stored records every check of a subject needs (the adverse events give the death)."""
 
 
 def stored_records(
@@ -848,6 +993,8 @@ def _find_id(connection: Connection, record: Record) -> int | None:
 
 CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES})
 """Tables whose writes run the edit checks."""
+AFTER_DEATH_TABLES = tuple(t for t in DATED_TABLES if t not in CONTEXT_TABLES)
+"""Dated tables outside the context: read for a subject whose death a written adverse event records."""
 
 
 def _key(finding: Finding) -> tuple[Any, ...]:
@@ -895,7 +1042,9 @@ def write_findings(
     subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    stored = stored_records(connection, [str(subject_id)]).get(str(subject_id), {})
+    # an adverse event may date a death: the subject's other dated records are compared with it
+    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if table == "adverse_event" else CONTEXT_TABLES
+    stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
         by_table: dict[str, list[Record]] = {}
@@ -1006,11 +1155,18 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
+    _add_stored_after_death(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {
         s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
         for s, records in subjects.items()
         if (day := records.infusion_day())
+    }
+    # a moment at or after 00:00 UTC of the day after the death is on a later day (RECORD-AFTER-DEATH)
+    deaths = {
+        s: dt.datetime.combine(death[0] + dt.timedelta(days=1), dt.time(0), dt.UTC)
+        for s, records in subjects.items()
+        if (death := records.death())
     }
     for form in large:
         table = form.spec.table
@@ -1018,6 +1174,7 @@ def import_findings(
         date_column = ASSESSMENT_TABLES[table]
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
+        candidates += _before_limit(columns["subject_id"], columns[date_column], deaths, after=True)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
@@ -1041,26 +1198,56 @@ def _objects(values: Sequence[Any]) -> Any:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+def _add_stored_after_death(
+    connection: Connection, subjects: Mapping[str, SubjectRecords], imported: set[str]
+) -> None:
+    """For each subject whose date of death a new (imported) adverse event gives: the stored records of the
+    dated tables outside the context that this import does not read (`AFTER_DEATH_TABLES`), dated after the
+    death, added as stored records (`RECORD-AFTER-DEATH` reports them, located by table and id)."""
+    died = {s: death[0] for s, records in subjects.items() if (death := records.death()) and death[1].new}
+    tables = [t for t in AFTER_DEATH_TABLES if t not in imported]
+    if not died or not tables:
+        return
+    for subject_id, by_table in stored_records(connection, died, tables).items():
+        for table, rows in by_table.items():
+            held = subjects[subject_id].by_table.setdefault(table, [])
+            known = {r.record_id for r in held if r.record_id is not None}  # restated by a partial import
+            held.extend(
+                r
+                for r in rows
+                if r.record_id not in known
+                and (day := _day(r.get(DATED_TABLES[table]))) is not None
+                and day > died[subject_id]
+            )
+
+
 def _before_limit(
-    subject_ids: Sequence[Any], moments: Sequence[Any], limits: Mapping[str, dt.datetime]
+    subject_ids: Sequence[Any],
+    moments: Sequence[Any],
+    limits: Mapping[str, dt.datetime],
+    *,
+    after: bool = False,
 ) -> list[int]:
-    """Positions of the rows whose moment is before their subject's limit (a row without a moment or
-    whose subject has no limit: never). Each distinct (subject, moment) pair is compared once."""
+    """Positions of the rows whose moment is before their subject's limit (`after`: at or after it; a row
+    without a moment or whose subject has no limit: never). Each distinct (subject, moment) pair is
+    compared once."""
     import numpy as np
     import pandas as pd
 
     subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
     moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
     # exact instants as whole microseconds since 1970 UTC (aware date-times: the order of `<`)
-    never = np.iinfo(np.int64).min  # a subject without a limit: no moment is before it
+    # a subject without a limit: no moment is before it (at or after it, with `after`)
+    never = np.iinfo(np.int64).max if after else np.iinfo(np.int64).min
     limit_us = np.array(
         [never if (limit := limits.get(s)) is None else _microseconds(limit) for s in subject_texts.tolist()]
         + [never],  # code -1: no subject
         dtype=np.int64,
     )
     moment_us = np.array([_microseconds(m) for m in moment_values.tolist()] + [0], dtype=np.int64)
-    before = (moment_us[moment_codes] < limit_us[subject_codes]) & (moment_codes >= 0)
-    return np.flatnonzero(before).tolist()
+    moment_of_row, limit_of_row = moment_us[moment_codes], limit_us[subject_codes]
+    chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
+    return np.flatnonzero(chosen & (moment_codes >= 0)).tolist()
 
 
 def _microseconds(moment: dt.datetime) -> int:
@@ -1169,6 +1356,7 @@ def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
 __all__ = [
     "CHECKS",
     "CHECKS_BY_ID",
+    "DATED_TABLES",
     "DECISION_BEFORE_DLT_WINDOW",
     "EDIT_CHECKS",
     "EDIT_CHECK_USER",

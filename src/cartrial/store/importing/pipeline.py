@@ -938,7 +938,9 @@ class _ChangedSince(Exception):
     """Under the write lock, the files a partial re-import leaves out are no longer shown unchanged."""
 
 
-READ_ON_REIMPORT = frozenset({"sites", "subjects", "infusions", "relapses", "escalation_decisions"})
+READ_ON_REIMPORT = frozenset(
+    {"sites", "subjects", "infusions", "adverse_events", "relapses", "escalation_decisions"}
+)
 """Forms a partial re-import always reads, even when byte-identical: small, and the edit checks of a
 subject's other records (or of the study's decisions) read them whole (`cartrial.store.edit_checks`)."""
 
@@ -975,7 +977,7 @@ class UnchangedFiles:
     would find every row unchanged. The other files take the full path (read, validate, compare, write)
     in the same one transaction, and every file gets its manifest. The forms in `READ_ON_REIMPORT` are
     always read. The edit checks that the full path would run on a left-out file's rows for a subject whose
-    context records (subject, infusion) this import changes are run on those rows as stored
+    context records (subject, infusion, adverse event) this import changes are run on those rows as stored
     (`restated`). The look is repeated under the write lock (`recheck`)."""
 
     kind: str
@@ -1003,8 +1005,8 @@ class UnchangedFiles:
         self, connection: Any, validated: Sequence[ValidatedForm]
     ) -> dict[str, dict[str, list[Any]]]:
         """Subject -> table -> the stored records of the left-out assessment tables, for each subject whose
-        context records (subject, infusion) the validated forms change (or add), marked as imported (their
-        edit checks run as on the full path, located by table and record id)."""
+        context records (subject, infusion, adverse event) the validated forms change (or add), marked as
+        imported (their edit checks run as on the full path, located by table and record id)."""
         from cartrial.store.edit_checks import ASSESSMENT_TABLES, CONTEXT_TABLES, stored_records
         from cartrial.store.models import STUDY_TABLES
         from cartrial.store.tables import same_value
