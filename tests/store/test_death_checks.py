@@ -36,6 +36,8 @@ FATAL = "CT-001,Sepsis,,infection,2021-06-10,2021-06-12,5,CTCAE,5.0,true,possibl
 LAB_HEADER = "subject_id,collected_at,analyte,value,unit,lln"
 LAB_SAME_DAY = "CT-001,2021-06-12T23:00:00Z,platelets,100,10^9/L,125"
 LAB_AFTER = "CT-001,2021-06-20T07:00:00Z,platelets,100,10^9/L,125"
+END_DATE = "2021-06-12"
+"""The date of the end of study of a subject given a disposition: FATAL's end date."""
 DEATH_CHECKS = ("RECORD-AFTER-DEATH", "DEATH-WITHOUT-FATAL-AE", "FATAL-AE-DISPOSITION")
 
 
@@ -59,6 +61,10 @@ def small_study(
     if dispositions is not None:
         subjects = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
         subjects["disposition"] = [dispositions.get(s, "") for s in subjects["subject_id"]]
+        # an end of study is dated (D-19.92): the day of FATAL's death
+        subjects["disposition_date"] = [
+            END_DATE if d and d != "ongoing" else "" for d in subjects["disposition"]
+        ]
         subjects.to_csv(folder / "subjects.csv", index=False)
     if adverse_events:
         (folder / "adverse_events.csv").write_text("\n".join([AE_HEADER, *adverse_events]) + "\n", "utf-8")
@@ -209,7 +215,12 @@ def test_a_disposition_edited_away_from_death_after_the_fatal_event_is_queried(
     service = StudyService(connect(empty_study_url))
     (row,) = service.find_records("admin", "subject", subject_id="CT-001")
     service.update_record(
-        "admin", "subject", int(row["id"]), {"disposition": "completed"}, int(row["version"]), "end of study"
+        "admin",
+        "subject",
+        int(row["id"]),
+        {"disposition": "completed", "disposition_date": dt.date.fromisoformat(END_DATE)},
+        int(row["version"]),
+        "end of study",
     )
     (query,) = queries(empty_study_url)
     assert (query["table_name"], query["record_id"], query["field"]) == ("subject", row["id"], "disposition")
