@@ -298,6 +298,8 @@ class NcaOptions:
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
+        if self.interval_coverage != "blq_tail":
+            text += f"; interval_coverage={self.interval_coverage}"
         return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 
