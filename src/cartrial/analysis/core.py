@@ -234,6 +234,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "dlt_rules": [r.id for r in protocol.escalation.dlt_rules],
         "nca_intervals": [list(i) for i in opts.nca_intervals_days],
         "nca_options": dict(opts.nca_options),
+        "nca_interval_summary": sources["nca_interval_summary"]["value"],
         "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",

@@ -6,6 +6,14 @@ NCA options: the protocol's ``analysis.options`` (`nca_intervals_days`, `nca_opt
 docs/science/ct103a-nmosd-trial.md §4). Persistence: the last day with a quantifiable value (`tlast` of the
 NCA) and whether it is beyond ``analysis.options.persistence_day`` (default `PERSISTENCE_DAY`, day 180,
 "beyond 6 months"), among the subjects sampled after that day (D-19.87).
+
+Partial AUCs (D-19.95): `nca_by_subject` has ``last_sample_time`` (day of the last post-infusion sample,
+quantifiable or BLQ) and per finite interval ``auc_<a>_<b>_covered`` (the samples cover the interval end:
+`cartrial.kinetics.nca.interval_coverage`, rule ``nca_options.interval_coverage``); a subject whose samples
+stop before the end at a quantifiable value (an early death or withdrawal, an interim cut-off) has an
+``auc_<a>_<b>`` that is an AUC to its last sample. `nca_summary` takes the geometric statistics of a partial
+AUC over the covered subjects (``analysis.options.nca_interval_summary`` = ``covered``, default) or over all
+(``all``), and counts the not-covered in ``n_not_covered`` either way.
 """
 
 from __future__ import annotations
@@ -53,6 +61,32 @@ GEOMETRIC_PARAMETERS = ("cmax", "auclast", "half_life")
 """Summarised as geometric mean and CV, with every partial AUC of the protocol's ``nca_intervals_days``
 (`interval_parameters`)."""
 MEDIAN_PARAMETERS = ("tmax", "tlast")
+
+COVERED_SUFFIX = "_covered"
+"""Suffix of the engine's coverage flag of a partial AUC: ``auc_0_28_covered`` (D-19.95)."""
+
+
+def summary_values(
+    sub: pd.DataFrame, parameter: str, rule: str = "covered"
+) -> tuple[list[float], int | None]:
+    """The values of `parameter` that `nca_summary` summarises over the rows `sub`, and how many finite
+    values come from subjects whose samples do not cover the interval (None for a parameter without a
+    coverage flag). ``rule`` ``covered`` (default) leaves those out, ``all`` keeps them (D-19.95).
+
+    >>> sub = pd.DataFrame({"auc_0_28": [100.0, 40.0, float("nan")],
+    ...                     "auc_0_28_covered": [True, False, False]})
+    >>> summary_values(sub, "auc_0_28"), summary_values(sub, "auc_0_28", "all")
+    (([100.0], 1), ([100.0, 40.0, nan], 1))
+    """
+    values = pd.to_numeric(sub[parameter], errors="coerce")
+    flag = parameter + COVERED_SUFFIX
+    if flag not in sub:
+        return values.tolist(), None
+    covered = sub[flag].astype(bool).to_numpy()
+    n_not_covered = int((~covered & values.notna().to_numpy()).sum())
+    if str(rule) == "covered":
+        values = values[covered]
+    return values.tolist(), n_not_covered
 
 
 def interval_parameters(intervals: Any) -> tuple[str, ...]:
@@ -115,6 +149,7 @@ def nca_datasets(
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
     geometric = (cmax, auclast, *interval_parameters(spec.nca_intervals_days), half_life)
     rows: list[dict[str, Any]] = []
+    rule = str(spec.nca_interval_summary)
     for analyte, part in nca.groupby("analyte", sort=True):
         groups = [
             (f"dose level {lv}", part[part["dose_level"] == lv])
@@ -124,7 +159,7 @@ def nca_datasets(
             for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue
-                values = pd.to_numeric(sub[parameter], errors="coerce").tolist()
+                values, n_not_covered = summary_values(sub, parameter, rule)
                 summary = geometric_summary(values)
                 if parameter in MEDIAN_PARAMETERS:  # Tmax and Tlast: median and range only
                     summary["geometric_mean"] = summary["geometric_cv_pct"] = None
@@ -135,10 +170,15 @@ def nca_datasets(
                         "parameter": parameter,
                         "n_subjects": len(sub),
                         **summary,
+                        "n_not_covered": n_not_covered,
                         "unit": result.units.get(parameter, ""),
                         "conc_unit": str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else "",
                     }
                 )
+    summary_frame = pd.DataFrame(rows)
+    if "n_not_covered" in summary_frame:
+        summary_frame["n_not_covered"] = summary_frame["n_not_covered"].astype("Int64")
+    coverage_notes = _coverage_notes(nca, interval_parameters(spec.nca_intervals_days), rule)
     persistence = nca[["subject_id", "dose_level", "analyte", "tlast", "clast"]].copy()
     persistence = persistence.rename(
         columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
@@ -164,15 +204,31 @@ def nca_datasets(
             "cartrial.kinetics.derive_nca",
             ("pk_samples", "infusions"),
             notes=tuple(result.notes),
+            columns={
+                "last_sample_time": "day of the last post-infusion sample with a result, quantifiable or BLQ",
+                **{
+                    column + COVERED_SUFFIX: f"the samples cover the end of {column} (a sample at or after "
+                    "it, by actual or nominal day, or a BLQ last sample before it; "
+                    f"nca_options.interval_coverage = {nca_options.interval_coverage}); otherwise {column} "
+                    "is an AUC to the last sample (D-19.95)"
+                    for column in interval_parameters(spec.nca_intervals_days)
+                    if column + COVERED_SUFFIX in nca
+                },
+            },
         ),
         "nca_summary": Dataset(
             "nca_summary",
             "NCA summaries per analyte and dose level: n, geometric mean, geometric CV %, median, range",
-            pd.DataFrame(rows),
+            summary_frame,
             "pk",
             "cartrial.analysis.stats.geometric_summary of nca_by_subject",
             ("nca_by_subject",),
-            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range"),
+            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *coverage_notes),
+            columns={
+                "n_not_covered": "partial AUCs: subjects with a value whose samples stop before the interval "
+                f"end (an AUC to the last sample), {'left out of' if rule == 'covered' else 'included in'} n "
+                "(analysis.options.nca_interval_summary; D-19.95)"
+            },
         ),
         "persistence": Dataset(
             "persistence",
@@ -188,6 +244,34 @@ def nca_datasets(
             },
         ),
     }
+
+
+def _coverage_notes(nca: pd.DataFrame, columns: tuple[str, ...], rule: str) -> list[str]:
+    """One note per partial AUC with subjects not covered: the rule and each such subject (id, analyte, last
+    sample day); none when every subject is covered."""
+    notes = []
+    for column in columns:
+        flag = column + COVERED_SUFFIX
+        if flag not in nca:
+            continue
+        values = pd.to_numeric(nca[column], errors="coerce")
+        hit = nca[~nca[flag].astype(bool) & values.notna()]
+        if not len(hit):
+            continue
+        who = ", ".join(
+            f"{r.subject_id} ({r.analyte}, last sample day {float(r.last_sample_time):g})"
+            for r in hit.itertuples()
+        )
+        use = (
+            "left out of its geometric statistics"
+            if rule == "covered"
+            else "included in n (nca_interval_summary=all)"
+        )
+        notes.append(
+            f"{column}: {len(hit)} subject-analyte profile(s) sampled only to before the interval end, their "
+            f"{column} an AUC to the last sample, {use} (D-19.95): {who}"
+        )
+    return notes
 
 
 def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]) -> dict[str, Dataset]:

@@ -144,6 +144,7 @@ def validate_profiles(
     lloq: float | None = None,
     source: str = "data",
     keep_going: bool = False,
+    nominal_time: str | None = None,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
 
@@ -152,7 +153,8 @@ def validate_profiles(
     at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
     in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile.
     The parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional
-    ``_lloq``, ``_dose``, ``_unit``, the ``by`` columns, ``_row`` (0-based position) and ``_bad``. Without
+    ``_lloq``, ``_dose``, ``_unit``, ``_nominal`` (`nominal_time`: a number or blank, for the partial-AUC
+    coverage only), the ``by`` columns, ``_row`` (0-based position) and ``_bad``. Without
     `keep_going` any problem raises an `InputError` naming every bad row (spreadsheet numbering: first data
     row = row 2); with it, bad rows are marked in ``_bad`` and the problems returned.
 
@@ -163,7 +165,7 @@ def validate_profiles(
     ...     print(error.problems[0])
     data, row 3, c: out of range (got '-3.0'); allowed: a number ≥ 0
     """
-    optional = [c for c in (dose, blq_column, lloq_column, unit_column) if c]
+    optional = [c for c in (dose, blq_column, lloq_column, unit_column, nominal_time) if c]
     needed = [subject, time, conc, *by, *optional]
     missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
     if missing:
@@ -208,6 +210,8 @@ def validate_profiles(
         frame["_dose"] = parse_float(data, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
     if unit_column:
         frame["_unit"] = parse_text(data, unit_column, problems)
+    if nominal_time:
+        frame["_nominal"] = parse_float(data, nominal_time, problems, required=False)
     if blq_column:
         _check_blq_values(data, conc, blq_column, lloq_column, flags, values, frame, lloq, problems)
     frame["_row"] = np.arange(n)
@@ -292,6 +296,7 @@ def derive_nca(
     options: NcaOptions | None = None,
     keep_going: bool = False,
     source: str = "data",
+    nominal_time: str | None = None,
 ) -> KineticsResult:
     """NCA per profile (subject and ``by`` groups) of a sample table, PKNCA rules by default.
 
@@ -301,6 +306,8 @@ def derive_nca(
     with `dose` adds ``dose`` and dose-normalised ``cmax_dn``, ``auclast_dn``, ``aucinf_obs_dn``. With
     `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
     row is bad stays in the table with the reason); the problems are in the result's ``problems``.
+    `nominal_time` (a column of scheduled times) lets a sample of the interval-end visit taken inside its
+    window cover a partial AUC (``auc_<a>_<b>_covered``; `cartrial.kinetics.nca.interval_coverage`).
 
     Returns a `KineticsResult` (a `cartrial.results.Result`): ``table`` one row per profile; ``metadata()``
     with the options (``NcaOptions.as_dict``), ``units`` (per column; ``"see units_by_conc_unit"`` when
@@ -350,6 +357,7 @@ def derive_nca(
         lloq=lloq,
         source=source,
         keep_going=keep_going,
+        nominal_time=nominal_time,
     )
     if unit_column and conc_unit is None:
         for i in np.flatnonzero(~frame["_bad"].to_numpy()):
@@ -381,6 +389,7 @@ def derive_nca(
             options=options,
             lloq=lloq,
             lloq_column="_lloq" if lloq_column else None,
+            nominal_time="_nominal" if nominal_time else None,
         )
         table = result.table
         if dose:

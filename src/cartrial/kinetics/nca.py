@@ -117,6 +117,7 @@ def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
         "lambda_z_tlast": time_unit,
         "half_life": time_unit,
         "persistence_days": time_unit,
+        "last_sample_time": time_unit,
         "auclast": auc,
         "aucall": auc,
         "aucinf_obs": auc,
@@ -305,6 +306,56 @@ def _interval_auclast(
         ),
     )
     return np.asarray(value, dtype=float), np.asarray(reason, dtype=object)
+
+
+COVERAGE_SOURCE = (
+    "D-19.95: PKNCA aucint.last counts the time after Tlast as 0 (interp.extrap.conc, auc.type AUClast) and "
+    "flags nothing; EMA BE Q&A (3rd EGA symposium 2010, Q12): AUC(0-72h) where the 72-h sample was taken"
+)
+"""Where the coverage rule of a partial AUC comes from (`interval_coverage`)."""
+
+
+def interval_coverage(
+    times: FloatArray,
+    concentrations: FloatArray,
+    present: BoolArray,
+    end: float,
+    rule: str = "blq_tail",
+    nominal: FloatArray | None = None,
+) -> BoolArray:
+    """Whether each profile's samples cover a partial AUC ending at `end` (docs/science/decisions.md D-19.95).
+
+    Rows are profiles (subjects × samples, as `nca_arrays`: post-dose samples with a concentration are
+    `present`, BLQ coded 0). Covered: a present sample at or after `end` by its actual time, or by its
+    `nominal` (scheduled) time when given (the interval-end visit sampled inside its window, e.g. the day-28
+    sample at day 27.9); with ``rule="blq_tail"`` (default) also a last sample before `end` that is BLQ: the
+    concentration is below the LLOQ there, and ``aucint.last`` counts the rest of the interval as 0, the
+    value a BLQ sample at `end` would give. Not covered (samples stop before `end` at a quantifiable value,
+    e.g. a death on day 10 or an interim cut-off on day 14): ``auc_<a>_<b>`` is then an AUC to the last
+    sample (PKNCA ``aucint.last`` extrapolates 0 after Tlast, with no flag). An infinite `end` is covered.
+
+    >>> t = np.array([[0.0, 7.0, 10.0], [0.0, 7.0, 14.0], [0.0, 14.0, 28.0]])
+    >>> c = np.array([[0.0, 900.0, 500.0], [0.0, 900.0, 0.0], [0.0, 900.0, 40.0]])
+    >>> interval_coverage(t, c, np.ones_like(t, bool), 28.0).tolist()
+    [False, True, True]
+    >>> interval_coverage(t, c, np.ones_like(t, bool), 28.0, rule="sampled_to_end").tolist()
+    [False, False, True]
+    """
+    n = times.shape[0]
+    if math.isinf(end):
+        return np.ones(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        at_end = present & (times >= end)
+        if nominal is not None:
+            at_end |= present & (nominal >= end)
+    covered: BoolArray = np.asarray(at_end.any(axis=1), dtype=bool)
+    if rule == "sampled_to_end":
+        return covered
+    if rule != "blq_tail":
+        raise ConfigurationError(f"unknown interval_coverage rule {rule!r} (blq_tail | sampled_to_end)")
+    last = np.argmax(np.where(present, times, -np.inf), axis=1)
+    last_blq = present.any(axis=1) & (concentrations[np.arange(n), last] == 0)
+    return np.asarray(covered | last_blq, dtype=bool)
 
 
 def _lambda_z(
@@ -775,6 +826,7 @@ def nca(
     lloq: float | None = None,
     lloq_column: str | None = None,
     blq_column: str | None = None,
+    nominal_time: str | None = None,
 ) -> NcaResult:
     """NCA of every subject in a long table (rows = samples), PKNCA rules by default.
 
@@ -786,11 +838,15 @@ def nca(
         options: rule choices (`NcaOptions`, PKNCA defaults).
         lloq: one LLOQ for all samples; concentrations below it are BLQ. ``lloq_column``: per-sample LLOQ.
         blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
+        nominal_time: column of scheduled (nominal) times, used only to judge whether a sample is at a
+            partial-AUC end (`interval_coverage`); blank or non-numeric means unknown (the actual time only).
 
     Returns:
         `NcaResult`; its ``table`` has the subject column(s), ``n_samples``, ``n_blq``, ``n_missing``, every
         parameter in `PARAMETERS`, the interval columns, ``not_estimable`` (``param: reason`` for every
-        missing value), the unit columns and ``nca_options``.
+        missing value), the unit columns and ``nca_options``; ``last_sample_time`` (the last post-dose
+        sample with a concentration, quantifiable or BLQ) and per finite interval ``auc_<a>_<b>_covered``
+        (`interval_coverage` under ``options.interval_coverage``; docs/science/decisions.md D-19.95).
 
     A sample table read from a file, with units or BLQ flags in columns, is better served by
     `cartrial.kinetics.derive_nca`, which validates it first (this function expects clean columns).
@@ -812,7 +868,7 @@ def nca(
         problems.append(Problem("time unit is missing", field="time_unit", allowed="e.g. day, h"))
     if not str(conc_unit).strip():
         problems.append(Problem("concentration unit is missing", field="conc_unit", allowed="e.g. copies/ug"))
-    for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column) if c)]:
+    for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column, nominal_time) if c)]:
         if column not in data.columns:
             problems.append(
                 Problem("column is missing", field=column, allowed=choice_text(map(str, data.columns)))
@@ -906,10 +962,13 @@ def nca(
     t_arr = np.full(shape, np.nan)
     c_arr = np.full(shape, np.nan)
     l_arr = np.full(shape, np.nan)
+    n_arr = np.full(shape, np.nan)
     present = np.zeros(shape, dtype=bool)
     t_arr[g, pos] = times[order]
     c_arr[g, pos] = c[order]
     l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
+    if nominal_time:
+        n_arr[g, pos] = pd.to_numeric(data[nominal_time], errors="coerce").to_numpy(dtype=float)[order]
     # samples before the infusion (time < 0) are not part of the profile: the NCA interval starts at the
     # infusion, where the concentration is 0 (PKNCA's [0, Inf] interval; a pre-infusion BLQ counts as 0 at
     # day 0, docs/science/cellular-kinetics.md §4); they are counted in n_pre_dose
@@ -927,7 +986,7 @@ def nca(
         notes.append(
             f"{int(n_missing.sum())} missing concentration(s) dropped (PKNCA default), see n_missing"
         )
-    present_sorted, (t_arr, c_arr, l_arr) = _left_compact(present, t_arr, c_arr, l_arr)
+    present_sorted, (t_arr, c_arr, l_arr, n_arr) = _left_compact(present, t_arr, c_arr, l_arr, n_arr)
 
     values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr)
     flag_text, flagged = _quality_flags(values, options)
@@ -945,6 +1004,15 @@ def nca(
     out["n_pre_dose"] = n_pre_dose
     for name, array in values.items():
         out[name] = array
+    with np.errstate(invalid="ignore"):
+        out["last_sample_time"] = np.where(
+            present_sorted.any(axis=1), np.max(np.where(present_sorted, t_arr, -np.inf), axis=1), np.nan
+        )
+    for start, end in options.intervals:
+        if not math.isinf(end):
+            out[interval_column(start, end) + "_covered"] = interval_coverage(
+                t_arr, c_arr, present_sorted, end, options.interval_coverage, n_arr if nominal_time else None
+            )
     out["quality_flags"] = flag_text
     out["not_estimable"] = _reason_text(reasons, n_groups)
     units = derived_units(conc_unit, time_unit)
@@ -976,6 +1044,7 @@ def _reason_text(reasons: dict[str, npt.NDArray[np.object_]], n: int) -> list[st
 
 __all__ = [
     "BLQ_PRESETS",
+    "COVERAGE_SOURCE",
     "PARAMETERS",
     "PKNCA_SOURCE",
     "AucMethod",
@@ -985,6 +1054,7 @@ __all__ = [
     "PersistenceRule",
     "derived_units",
     "interval_column",
+    "interval_coverage",
     "nca",
     "nca_arrays",
 ]

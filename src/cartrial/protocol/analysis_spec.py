@@ -71,6 +71,21 @@ class FollowUpEnd(StrEnum):
     CUTOFF = "cutoff"
 
 
+class IntervalAucSummary(StrEnum):
+    """Which subjects the geometric summary of a partial AUC (``auc_<a>_<b>``, `nca_summary`) is taken over
+    (docs/science/decisions.md D-19.95).
+
+    - ``covered`` (default): the subjects whose samples cover the interval (``auc_<a>_<b>_covered``); an
+      AUC to a last sample before the interval end is not an observation of the interval's AUC (EMA BE
+      Q&A 2010: AUC(0-72h) where the 72-h sample was taken); ``n_not_covered`` counts those left out;
+    - ``all``: every subject with a value, the not-covered counted in ``n_not_covered`` (PKNCA's summary of
+      ``aucint.last``, which extrapolates 0 after Tlast and excludes nothing unless told to).
+    """
+
+    COVERED = "covered"
+    ALL = "all"
+
+
 class TreatmentEmergentStart(StrEnum):
     """From when an adverse event is treatment-emergent (ICH E9 glossary).
 
@@ -124,6 +139,11 @@ class AnalysisOptions(BaseModel):
         default_factory=dict,
         description="Further `cartrial.kinetics.NcaOptions` fields (e.g. auc_method, blq_middle); checked "
         "when the protocol is loaded by the engine's own rule (`NcaOptions.from_parameters`).",
+    )
+    nca_interval_summary: IntervalAucSummary = Field(
+        default=IntervalAucSummary.COVERED,
+        description="Partial-AUC geometric summaries over the subjects whose samples cover the interval "
+        "(covered) or over every subject (all); the not-covered are counted either way (D-19.95).",
     )
     relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
@@ -243,6 +263,7 @@ __all__ = [
     "AnalysisSpec",
     "EfficacyEvaluableRule",
     "FollowUpEnd",
+    "IntervalAucSummary",
     "ProportionCi",
     "RateCi",
     "TreatmentEmergentStart",

@@ -132,6 +132,13 @@ class NcaOptions:
             ``segment`` (default, PKNCA ``interpolate.conc``: log inside a log-down segment, else linear) or
             ``linear`` (a cartrial option: linear, and the segments touching the interpolated end are
             integrated linearly).
+        interval_coverage: when a subject's samples cover a finite partial-AUC interval [a, b]
+            (``auc_<a>_<b>_covered``; docs/science/decisions.md D-19.95): ``blq_tail`` (default) a sample
+            at or after b (by its actual or nominal time), or a last sample before b that is BLQ (the
+            concentration is below the LLOQ there and ``aucint.last`` counts the rest of the interval as
+            0, the value a BLQ sample at b would give); ``sampled_to_end`` only a sample at or after b
+            (EMA BE Q&A 2010: AUC(0-72h) where the 72-h sample was taken). A value is computed either way;
+            the flag says whether it is the interval's AUC or an AUC to the last sample.
 
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
     half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
@@ -151,6 +158,9 @@ class NcaOptions:
     intervals: tuple[tuple[float, float], ...] = ()
     persistence_rule: PersistenceRule = PersistenceRule.TLAST
     interval_interpolation: str = field(default="segment", metadata=allowed(values=("segment", "linear")))
+    interval_coverage: str = field(
+        default="blq_tail", metadata=allowed(values=("blq_tail", "sampled_to_end"))
+    )
     min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
     min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
     max_auc_pct_extrap: float | None = field(default=20.0, metadata=allowed(low=0, high=100, optional=True))
@@ -264,9 +274,11 @@ class NcaOptions:
             "intervals": [list(i) for i in self.intervals],
             "persistence_rule": str(self.persistence_rule),
             "interval_interpolation": self.interval_interpolation,
+            "interval_coverage": self.interval_coverage,
             "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
             "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
-            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast)",
+            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
+            "auc_<a>_<b>_covered: the samples cover the interval end (interval_coverage, D-19.95)",
             "min_span_ratio": self.min_span_ratio,
             "min_adj_r2": self.min_adj_r2,
             "max_auc_pct_extrap": self.max_auc_pct_extrap,
@@ -286,6 +298,8 @@ class NcaOptions:
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
+        if self.interval_coverage != "blq_tail":
+            text += f"; interval_coverage={self.interval_coverage}"
         return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 

@@ -234,6 +234,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "group",
                     "parameter",
                     "n",
+                    "n_not_covered",
                     "geometric_mean",
                     "geometric_cv_pct",
                     "median",
