@@ -6,7 +6,10 @@ relapses and EDSS) and returns one DataFrame per form with the template columns
 (`cartrial.templates`; the same files `cartrial import templates` reads): sites, subjects, infusions,
 crs_assessments, icans_assessments, labs, adverse_events, edss, relapses, pk_samples, pd_samples,
 escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written; the subjects
-form's disposition says which (withdrawn, completed or ongoing; D-19.92).
+form's disposition says which (withdrawn, completed or ongoing; D-19.92). A CRS of latent grade 5 is a death
+on the last day of its episode (`trials.death_days`): the adverse event is written fatal (grade 5, outcome
+fatal, ended on the day of death), nothing of the patient is dated after the death and the disposition is
+death on that day (D-19.97).
 
 Representative assessments: a CRS or ICANS episode of latent grade g is recorded daily with the assessment
 of `models.crs_assessment(g)` / `models.icans_assessment(g)` (so the grading engine grades it g again);
@@ -29,11 +32,13 @@ from cartrial.protocol import ToxicityCategory
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
+    FATAL_GRADE,
     IMPROVEMENT_DAY,
     Prepared,
     _calendar,
     _efficacy,
     _escalate,
+    death_days,
     dosing_weight,
     draw_patients,
     fs_at,
@@ -86,12 +91,20 @@ SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
 
 def _disposition(
-    infused_at: dt.datetime, dropout_day: float, follow_up_days: float, days_to_cutoff: float
+    infused_at: dt.datetime,
+    dropout_day: float,
+    follow_up_days: float,
+    days_to_cutoff: float,
+    death_day: float = np.inf,
 ) -> dict[str, str]:
     """The subjects form's disposition and its date for a virtual patient at the cut-off
-    (`cartrial.protocol.disposition`, D-19.92): withdrawn on the day of the dropout when it came first,
-    completed on the last day of the protocol's follow-up when that was by the cut-off, else ongoing."""
-    if dropout_day < min(follow_up_days, days_to_cutoff):
+    (`cartrial.protocol.disposition`, D-19.92): death on the day of death when it came first, by the
+    dropout, the end of the follow-up and the cut-off (D-19.97); withdrawn on the day of the dropout when it
+    came first, completed on the last day of the protocol's follow-up when that was by the cut-off, else
+    ongoing."""
+    if death_day <= min(dropout_day, follow_up_days, days_to_cutoff):
+        reason, day = "death", death_day
+    elif dropout_day < min(follow_up_days, days_to_cutoff):
         reason, day = "withdrawn: simulated dropout", dropout_day
     elif follow_up_days <= days_to_cutoff:
         reason, day = "completed", follow_up_days
@@ -202,7 +215,11 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "a shorter stagger (protocol escalation.stagger_days) or an earlier accrual start_date",
             )
         )
+    # the records are drawn for the patient's follow-up as if alive (so the random stream of every patient
+    # is the one without deaths) and those dated after a death are then left out (`_end_at_deaths`, D-19.97)
     eff = _efficacy(prepared, draws, slot_dose, follow)
+    death = death_days(draws, slot_dose)
+    died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
     infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)
     order = [int(s) for s in np.argsort(np.where(infused, infusion[0], np.inf)) if infused[s]]
@@ -248,6 +265,8 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         day0 = float(infusion[0, s])
         infused_at = start + dt.timedelta(days=day0)
         follow_end = float(follow[0, s])
+        death_day = float(death[0, s])
+        died = death_day <= follow_end  # the death is seen: before the dropout, follow-up end and cut-off
         v2v = float(draws.vein_to_vein_days[0, s])
         consent = (infused_at - dt.timedelta(days=v2v + 14)).date()
         weight = dosing_weight(cov.weight_kg[p])
@@ -268,7 +287,13 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 "height_cm": round(float(cov.height_cm[p]), 0),
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
-                **_disposition(infused_at, float(draws.dropout_days[0, s]), sc.follow_up_days, cutoff - day0),
+                **_disposition(
+                    infused_at,
+                    float(draws.dropout_days[0, s]),
+                    sc.follow_up_days,
+                    cutoff - day0,
+                    death_day,
+                ),
             }
         )
         rows["infusions"].append(
@@ -290,6 +315,9 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         def visible(day: float, follow_end: float = follow_end) -> bool:
             return day <= follow_end
 
+        if died:
+            died_at[sid] = (death_day, when(death_day))  # the CRS assessment recording the death
+
         # CRS and ICANS: daily assessments, the latent grade's representative assessment during the episode
         crs_grade = int(draws.crs[0, s, k])
         crs_on, crs_len = int(draws.crs_onset[0, s]), int(draws.crs_duration[0, s])
@@ -298,10 +326,13 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         last_day = max(
             CRS_DAYS - 1, crs_on + crs_len if crs_grade else 0, ic_on + ic_len if icans_grade else 0
         )
+        crs_fatal = crs_grade >= FATAL_GRADE
         for day in range(0, last_day + 1):
             if not visible(day):
                 break
             g = crs_grade if crs_grade and crs_on <= day < crs_on + crs_len else 0
+            if crs_fatal and g and day < death_day:
+                g = FATAL_GRADE - 1  # a fatal CRS runs its grade-4 course until the day of death
             a = m.crs_assessment(g)
             rows["crs_assessments"].append(
                 {
@@ -316,7 +347,9 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     "oxygen_l_min": "",
                     "death_due_to_crs": str(a["death_due_to_crs"]).lower(),
                     "fever_other_cause": "false",
-                    "crs_resolved": str(bool(crs_grade) and day == crs_on + crs_len).lower(),
+                    "crs_resolved": str(
+                        bool(crs_grade) and not crs_fatal and day == crs_on + crs_len
+                    ).lower(),
                 }
             )
             gi = icans_grade if icans_grade and ic_on <= day < ic_on + ic_len else 0
@@ -356,38 +389,34 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
             return mechanistic and bool(verdict[0])
 
         flagged = False
-        if crs_grade and visible(crs_on):
-            crs_dlt = is_dlt(ToxicityCategory.CRS, m.CRS_TERM, crs_grade, crs_on, crs_len)
-            flagged |= crs_dlt
+        for term, category, grade, first_day, span in (
+            (m.CRS_TERM, ToxicityCategory.CRS, crs_grade, crs_on, crs_len),
+            (m.ICANS_TERM, ToxicityCategory.ICANS, icans_grade, ic_on, ic_len),
+        ):
+            if not grade or not visible(first_day):
+                continue
+            ended: dt.datetime | None = when(first_day + span)
+            outcome = "recovered"
+            if grade >= FATAL_GRADE:
+                if died:  # the death: ended on the day of death (its date, D-19.83), outcome fatal
+                    ended, outcome = when(death_day), "fatal"
+                else:  # a death after the cut-off or the dropout is not seen: grade 4, not recovered
+                    grade, ended, outcome = FATAL_GRADE - 1, None, "not_recovered"
+            event_dlt = is_dlt(category, term, grade, first_day, span)
+            flagged |= event_dlt
             rows["adverse_events"].append(
                 _ae(
                     sid,
-                    m.CRS_TERM,
-                    "crs",
-                    when(crs_on),
-                    when(crs_on + crs_len),
-                    crs_grade,
+                    term,
+                    category.value,
+                    when(first_day),
+                    ended,
+                    grade,
                     "ASTCT",
                     "2019",
                     related,
-                    crs_dlt,
-                )
-            )
-        if icans_grade and visible(ic_on):
-            icans_dlt = is_dlt(ToxicityCategory.ICANS, m.ICANS_TERM, icans_grade, ic_on, ic_len)
-            flagged |= icans_dlt
-            rows["adverse_events"].append(
-                _ae(
-                    sid,
-                    m.ICANS_TERM,
-                    "icans",
-                    when(ic_on),
-                    when(ic_on + ic_len),
-                    icans_grade,
-                    "ASTCT",
-                    "2019",
-                    related,
-                    icans_dlt,
+                    event_dlt,
+                    outcome,
                 )
             )
         # labs: neutrophils and platelets
@@ -560,6 +589,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                     "unable_to_walk": str(unable).lower(),
                 }
             )
+    _end_at_deaths(rows, died_at)
     # escalation decisions: the design's own decision after each escalation cohort (escalation engine)
     history: list[str] = []
     design = prepared.design
@@ -609,31 +639,71 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     return SimulatedStudy(forms, summary)
 
 
+#: The date column of each form with records of a patient after the infusion (`_end_at_deaths`).
+RECORD_DATES = {
+    "crs_assessments": "assessed_at",
+    "icans_assessments": "assessed_at",
+    "labs": "collected_at",
+    "adverse_events": "started_on",
+    "edss": "assessed_at",
+    "visual_acuity": "assessed_at",
+    "timed_walk": "assessed_at",
+    "relapses": "onset_date",
+    "pk_samples": "sampled_at",
+    "pd_samples": "sampled_at",
+}
+
+
+def _end_at_deaths(
+    rows: dict[str, list[dict[str, Any]]], died_at: dict[str, tuple[float, dt.datetime]]
+) -> None:
+    """Leave out every record of a patient who died dated after the death (D-19.97): a date-time after the
+    moment of death (the CRS assessment recording it), a date after the day of death; an adverse event of the
+    patient still open at the death (ended after it) is written open, outcome not recovered."""
+    if not died_at:
+        return
+    moments = {sid: (_iso(moment), moment.date().isoformat()) for sid, (_day, moment) in died_at.items()}
+
+    def after(row: dict[str, Any], column: str) -> bool:
+        death = moments.get(row["subject_id"])
+        if death is None:
+            return False
+        value = str(row[column])
+        return value > (death[1] if len(value) == 10 else death[0])
+
+    for form, column in RECORD_DATES.items():
+        rows[form] = [row for row in rows[form] if not after(row, column)]
+    for row in rows["adverse_events"]:
+        if row["outcome"] != "fatal" and row["ended_on"] and after(row, "ended_on"):
+            row["ended_on"], row["outcome"] = "", "not_recovered"
+
+
 def _ae(
     sid: str,
     term: str,
     category: str,
     started: dt.datetime,
-    ended: dt.datetime,
+    ended: dt.datetime | None,
     grade: int,
     scale: str,
     version: str,
     related: str,
     dlt: bool = False,
+    outcome: str = "recovered",
 ) -> dict[str, Any]:
     return {
         "subject_id": sid,
         "term": term,
         "category": category,
         "started_on": started.date().isoformat(),
-        "ended_on": ended.date().isoformat(),
+        "ended_on": "" if ended is None else ended.date().isoformat(),
         "grade": grade,
         "grading_scale": scale,
         "grading_scale_version": version,
         "serious": str(grade >= 3).lower(),
         "relatedness": related,
         "dlt": str(dlt).lower(),
-        "outcome": "recovered",
+        "outcome": outcome,
     }
 
 

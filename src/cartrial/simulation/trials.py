@@ -699,6 +699,30 @@ def simulate_trials(
     )
 
 
+#: The graded toxicity that is a death: ASTCT 2019 grade 5 (CRS: death due to CRS), CTCAE v5.0 grade 5
+#: ("death related to AE"); `cartrial.protocol.death.is_fatal` reads the adverse event it is written as.
+FATAL_GRADE = 5
+
+
+def death_days(draws: PatientDraws, slot_dose: np.ndarray) -> FloatArray:
+    """Day of death after the infusion of each slot (T, S), +inf for a slot that does not die or is not
+    treated (D-19.97): a CRS (or ICANS) graded `FATAL_GRADE` at the slot's dose is fatal on the last day of
+    its episode (onset + duration − 1; the episode's earlier days are its grade-4 course). No random draw:
+    the death is read from the drawn grades, onsets and durations."""
+    treated = slot_dose >= 0
+    rows = np.arange(slot_dose.shape[0])[:, None]
+    cols = np.arange(slot_dose.shape[1])[None, :]
+    k = np.maximum(slot_dose, 0)
+    out = np.full(slot_dose.shape, np.inf)
+    for grades, onset, duration in (
+        (draws.crs, draws.crs_onset, draws.crs_duration),
+        (draws.icans, draws.icans_onset, draws.icans_duration),
+    ):
+        fatal = treated & (grades[rows, cols, k] >= FATAL_GRADE)
+        out = np.where(fatal, np.minimum(out, (onset + duration - 1).astype(float)), out)
+    return out
+
+
 def _simulate_batch(
     prepared: Prepared, rng: np.random.Generator, trials: int, slots: int, size: int, cohorts: int
 ) -> dict[str, np.ndarray]:
@@ -707,7 +731,9 @@ def _simulate_batch(
     slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
     treated = slot_dose >= 0
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
-    follow = np.minimum(draws.dropout_days, sc.follow_up_days)
+    death = death_days(draws, slot_dose)
+    # a death ends the patient's follow-up (D-19.83, D-19.97): relapses, EDSS, AQP4-IgG and ARR to the death
+    follow = np.minimum(np.minimum(draws.dropout_days, sc.follow_up_days), death)
     if sc.data_cutoff_day is not None:
         follow = np.minimum(follow, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
     follow = np.where(treated, follow, np.nan)
@@ -720,11 +746,15 @@ def _simulate_batch(
         return np.where(treated, values[rows, cols, k], np.nan)
 
     crs, icans = at_dose(draws.crs), at_dose(draws.icans)
-    persist = at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug
+    # persistence is read on the persistence day: a patient who died before it has none (D-19.97)
+    alive_then = death >= sc.kinetics.persistence_day
+    persist = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & alive_then
     n_treated = treated.sum(axis=1).astype(float)
     safe_n = np.maximum(n_treated, 1)
     last_infusion = np.nanmax(np.where(treated, infusion, -np.inf), axis=1)
-    end = last_infusion + sc.follow_up_days
+    # the trial ends when its last patient's follow-up does: the protocol's follow-up, or a death (D-19.97)
+    planned_end = np.minimum(sc.follow_up_days, death)
+    end = np.nanmax(np.where(treated, infusion + planned_end, -np.inf), axis=1)
     if sc.data_cutoff_day is not None:
         end = np.minimum(end, sc.data_cutoff_day)
     years = np.nansum(np.where(treated, follow, 0.0), axis=1) / 365.25
@@ -746,6 +776,8 @@ def _simulate_batch(
         "n_crs_any": np.nansum(crs >= 1, axis=1).astype(float),
         "n_crs_grade3plus": np.nansum(crs >= 3, axis=1).astype(float),
         "n_icans_any": np.nansum(icans >= 1, axis=1).astype(float),
+        # deaths seen: before the patient's dropout, end of follow-up and the data cut-off
+        "n_deaths": (treated & (death <= np.nan_to_num(follow, nan=-1.0))).sum(axis=1).astype(float),
         "pct_crs_any": np.nansum(crs >= 1, axis=1) / safe_n * 100,
         "pct_crs_grade3plus": np.nansum(crs >= 3, axis=1) / safe_n * 100,
         "pct_icans_any": np.nansum(icans >= 1, axis=1) / safe_n * 100,
@@ -769,11 +801,13 @@ def _simulate_batch(
 
 
 __all__ = [
+    "FATAL_GRADE",
     "MAX_TRIAL_SLOTS",
     "PatientDraws",
     "Prepared",
     "TrialBatch",
     "build_design",
+    "death_days",
     "draw_patients",
     "escalation_spec",
     "max_cohorts",
