@@ -30,6 +30,7 @@ METRIC_LABELS: dict[str, str] = {
     "n_crs_any": "patients with CRS (any grade)",
     "n_crs_grade3plus": "patients with grade ≥ 3 CRS",
     "n_icans_any": "patients with ICANS (any grade)",
+    "n_deaths": "deaths",
     "pct_crs_any": "% with CRS",
     "pct_crs_grade3plus": "% with grade ≥ 3 CRS",
     "pct_icans_any": "% with ICANS",

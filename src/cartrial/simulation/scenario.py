@@ -421,6 +421,12 @@ class Scenario(_Model):
     design: DesignSettings = DesignSettings()
     follow_up_days: float = Field(default=365.0, gt=28, le=3650)
     data_cutoff_day: float | None = Field(default=None, gt=0, description="study day of the cut-off")
+    metric_denominator: Literal["evaluable", "treated"] = Field(
+        default="evaluable",
+        description="denominator of the persistence and EDSS-improvement proportions: the patients "
+        "evaluable as the analysis counts them (observed beyond the persistence day; followed to the first "
+        "post-baseline EDSS visit) | every treated patient (D-19.98)",
+    )
     pool_size: int = Field(default=1000, ge=50, le=20000, description="screened virtual candidates per run")
     sources: list[str] = Field(default_factory=list)
 

@@ -723,6 +723,52 @@ def death_days(draws: PatientDraws, slot_dose: np.ndarray) -> FloatArray:
     return out
 
 
+def evaluable_slots(
+    treated: npt.NDArray[np.bool_],
+    follow: FloatArray,
+    day: float,
+    rule: str,
+    *,
+    beyond: bool,
+) -> npt.NDArray[np.bool_]:
+    """The slots (T, S) in a proportion's denominator (D-19.98): with `rule` ``evaluable`` the treated
+    patients whose follow-up (`follow`, days after the infusion; NaN for a slot not treated) runs beyond
+    `day` (`beyond`: persistence, "sampled after the day", D-19.87) or reaches it (an assessment on that
+    day: the first post-baseline EDSS); with ``treated`` every treated patient."""
+    if rule not in ("evaluable", "treated"):
+        raise InputError(
+            Problem(
+                "unknown denominator rule",
+                field="metric_denominator",
+                value=rule,
+                allowed="evaluable | treated",
+            )
+        )
+    if rule == "treated":
+        return np.asarray(treated, dtype=bool).copy()
+    ends = np.nan_to_num(follow, nan=-np.inf)
+    return np.asarray(treated, dtype=bool) & (ends > day if beyond else ends >= day)
+
+
+def evaluable_pct(hits: npt.NDArray[np.bool_], evaluable: npt.NDArray[np.bool_]) -> FloatArray:
+    """Per trial (row), % of the `evaluable` slots that are `hits`; NaN for a trial with none evaluable
+    (0 of 0 is no proportion, D-19.98)."""
+    n = evaluable.sum(axis=1)
+    k = (np.asarray(hits, dtype=bool) & evaluable).sum(axis=1)
+    return np.where(n > 0, k / np.maximum(n, 1) * 100.0, np.nan)
+
+
+def first_visit_day(protocol: Protocol, assessment: str) -> float:
+    """Study day of the protocol's first scheduled visit after the infusion (day > 0) with `assessment`;
+    0 (any follow-up after the infusion) when no scheduled visit has it."""
+    days = [
+        float(v.study_day)
+        for v in protocol.schedule.visits
+        if v.study_day > 0 and assessment in {str(getattr(a, "value", a)) for a in v.assessments}
+    ]
+    return min(days) if days else 0.0
+
+
 def _simulate_batch(
     prepared: Prepared, rng: np.random.Generator, trials: int, slots: int, size: int, cohorts: int
 ) -> dict[str, np.ndarray]:
@@ -746,15 +792,24 @@ def _simulate_batch(
         return np.where(treated, values[rows, cols, k], np.nan)
 
     crs, icans = at_dose(draws.crs), at_dose(draws.icans)
-    # persistence is read on the persistence day: a patient who died before it has none (D-19.97)
+    # persistence is read on the persistence day: a patient who died before it has none (D-19.97); the
+    # proportion counts the patients observed beyond the day (D-19.87, D-19.98; `metric_denominator`)
     alive_then = death >= sc.kinetics.persistence_day
     persist = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & alive_then
+    persistence_evaluable = evaluable_slots(
+        treated, follow, sc.kinetics.persistence_day, sc.metric_denominator, beyond=True
+    )
+    # EDSS improvement among the patients with a post-baseline EDSS: followed to the protocol's first
+    # post-infusion EDSS visit (the analysis's efficacy:edss_change population; D-19.98)
+    edss_evaluable = evaluable_slots(
+        treated, follow, first_visit_day(prepared.protocol, "edss"), sc.metric_denominator, beyond=False
+    )
     n_treated = treated.sum(axis=1).astype(float)
     safe_n = np.maximum(n_treated, 1)
     last_infusion = np.nanmax(np.where(treated, infusion, -np.inf), axis=1)
-    # the trial ends when its last patient's follow-up does: the protocol's follow-up, or a death (D-19.97)
-    planned_end = np.minimum(sc.follow_up_days, death)
-    end = np.nanmax(np.where(treated, infusion + planned_end, -np.inf), axis=1)
+    # the trial ends when its last patient's follow-up does, whatever ended it: the protocol's follow-up, a
+    # dropout, a death (D-19.97) or the cut-off (D-19.99)
+    end = np.nanmax(np.where(treated, infusion + np.nan_to_num(follow), -np.inf), axis=1)
     if sc.data_cutoff_day is not None:
         end = np.minimum(end, sc.data_cutoff_day)
     years = np.nansum(np.where(treated, follow, 0.0), axis=1) / 365.25
@@ -763,7 +818,7 @@ def _simulate_batch(
         np.nanmean(np.where(treated, eff["pre_rate"], np.nan), axis=1) if treated.any() else np.zeros(trials)
     )
     arr_post = np.where(years > 0, post_relapses / np.maximum(years, 1e-12), np.nan)
-    improved = np.nansum(eff["edss_change"] < 0, axis=1) / safe_n
+    improved = evaluable_pct(eff["edss_change"] < 0, edss_evaluable) / 100
     metrics = {
         "slot_dose": slot_dose,
         "mtd": mtd,
@@ -781,10 +836,10 @@ def _simulate_batch(
         "pct_crs_any": np.nansum(crs >= 1, axis=1) / safe_n * 100,
         "pct_crs_grade3plus": np.nansum(crs >= 3, axis=1) / safe_n * 100,
         "pct_icans_any": np.nansum(icans >= 1, axis=1) / safe_n * 100,
-        "pct_persistence": np.nansum(persist & treated, axis=1) / safe_n * 100,
+        "pct_persistence": evaluable_pct(persist, persistence_evaluable),
         "pct_aqp4_fell": np.nansum(eff["aqp4_fell"], axis=1) / safe_n * 100,
         "pct_edss_improved": improved * 100,
-        "edss_half_improved": (improved >= 0.5).astype(float),
+        "edss_half_improved": (np.nan_to_num(improved, nan=0.0) >= 0.5).astype(float),
         "pct_relapse_free": np.nansum(treated & (np.nan_to_num(eff["relapses"]) == 0), axis=1) / safe_n * 100,
         "arr_pre": pre_rate,
         "arr_post": arr_post,
@@ -810,6 +865,9 @@ __all__ = [
     "death_days",
     "draw_patients",
     "escalation_spec",
+    "evaluable_pct",
+    "evaluable_slots",
+    "first_visit_day",
     "max_cohorts",
     "prepare",
     "simulate_trials",
