@@ -172,3 +172,16 @@ def test_the_parser_and_the_field_rule_agree(text: str) -> None:
 
     accepted = not text.strip() or re.fullmatch(DISPOSITION_PATTERN, text.strip()) is not None
     assert (parse_disposition(text) is not None) == accepted
+
+
+def test_an_end_of_study_dated_before_the_infusion_is_a_follow_up_of_0_days(snapshot: StudySnapshot) -> None:
+    """A withdrawal dated before the infusion (contradictory data no store rule refuses) gave a follow-up of
+    -3 days and failed the relapse analysis with ``cutoff`` ("last assessment is before the infusion"). The
+    infusion is a contact: the follow-up ends on the infusion day (review of D-19.92)."""
+    before = (INFUSED - dt.timedelta(days=3)).isoformat()
+    tables = _left_on_day_5(snapshot, "withdrawn: moved abroad", before)
+    assert follow_up_ends(tables, [SUBJECT], CUTOFF) == {SUBJECT: INFUSED}
+    study = study_populations(tables, snapshot.protocol, CUTOFF)
+    assert _row(study.membership)["follow_up_days"] == 0
+    datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, "cutoff")
+    assert _row(datasets["relapses_by_subject"].table)["post_days"] == 0

@@ -171,7 +171,14 @@ def last_contact(
     )
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
-    return {sid: min(end.last_assessment[sid], died.get(sid, dt.date.max)) for sid in ids}
+    day0 = infusion_dates(infusions)
+    # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
+    # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
+    # relapse analysis, review of D-19.94)
+    return {
+        sid: max(min(end.last_assessment[sid], died.get(sid, dt.date.max)), day0.get(sid, dt.date.min))
+        for sid in ids
+    }
 
 
 @dataclass(frozen=True)
@@ -219,16 +226,20 @@ def follow_up_ends(
     study of a subject whose study ended — completed, withdrawn, lost to follow-up, or a death the adverse
     events do not date — on its ``disposition_date``, or at the last contact (`last_contact`) when the end is
     undated (`end_of_study`, D-19.92); else the cut-off. The one rule the populations (follow-up, DLT
-    evaluability) and the relapse follow-up to the cut-off read."""
+    evaluability) and the relapse follow-up to the cut-off read. Never before the infusion day (the infusion
+    is a contact): an end dated before it — a death or a disposition date before the infusion, data the store
+    queries or should — is the infusion day, a follow-up of 0 days."""
     died = death_dates(tables["adverse_events"], cutoff)
+    day0 = infusion_dates(tables["infusions"])
     ends = end_of_study(tables["subjects"], died)
     undated = [sid for sid in ids if sid in ends and ends[sid].ended and ends[sid].date is None]
     contact = last_contact(tables, undated, cutoff) if undated else {}
     out: dict[str, dt.date] = {}
     for sid in ids:
         end = ends.get(sid)
-        out[sid] = min(
-            cutoff, (end.date if end is not None and end.ended else None) or contact.get(sid) or cutoff
+        out[sid] = max(
+            min(cutoff, (end.date if end is not None and end.ended else None) or contact.get(sid) or cutoff),
+            day0.get(sid, dt.date.min),
         )
     return out
 
