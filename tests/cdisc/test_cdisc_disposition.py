@@ -98,7 +98,7 @@ def test_the_reported_term_of_a_death_never_names_another_disposition(exported) 
     }
     for text, date, term in (
         ("ongoing", "", "DEATH"),
-        ("withdrawn: moved abroad", "2021-06-12", "DEATH"),
+        ("withdrawn: moved abroad", "2021-06-25", "DEATH"),  # dated after the death: the death ends it
         ("Death: sepsis", "2021-06-18", "DEATH: SEPSIS"),
     ):
         frames = _frames(exported, {"CT-003": (text, date)}, [death])
