@@ -24,13 +24,13 @@ INFUSED = dt.date(2021, 6, 8)
 DIED = dt.date(2021, 6, 12)
 
 
-def _with_death(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def _with_death(tables: dict[str, pd.DataFrame], died: dt.date = DIED) -> dict[str, pd.DataFrame]:
     ae = tables["adverse_events"]
     death = {c: "" for c in ae.columns} | {
         "subject_id": SUBJECT,
         "term": "Death NOS",
         "category": "death",
-        "started_on": DIED.isoformat(),
+        "started_on": died.isoformat(),
         "grade": "5",
         "outcome": "fatal",
         "record_id": "999999",
@@ -59,3 +59,20 @@ def test_the_default_relapse_follow_up_stops_at_the_death(snapshot: StudySnapsho
     datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations)  # last_contact
     row = datasets["relapses_by_subject"].table.set_index("subject_id").loc[SUBJECT]
     assert row["post_days"] == (DIED - INFUSED).days == 4
+
+
+def test_a_death_dated_before_the_infusion_ends_the_follow_up_at_the_infusion_day(
+    snapshot: StudySnapshot,
+) -> None:
+    """A fatal event dated two days before the infusion (impossible data the store accepts with the soft
+    query RECORD-AFTER-DEATH on the infusion) capped the last contact before the infusion: the follow-up was
+    -2 days and the relapse analysis — hence `analyse` — failed under either follow-up end ("last assessment
+    is before the infusion"). The infusion is a contact, so the follow-up ends there: 0 days."""
+    tables = _with_death(dict(snapshot.tables), INFUSED - dt.timedelta(days=2))
+    assert last_contact(tables, [SUBJECT], CUTOFF) == {SUBJECT: INFUSED}
+    study = study_populations(tables, snapshot.protocol, CUTOFF)
+    member = study.membership.set_index("subject_id").loc[SUBJECT]
+    assert member["follow_up_days"] == 0 and not member["dlt_evaluable"]
+    for end in ("last_contact", "cutoff"):
+        datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, end)
+        assert datasets["relapses_by_subject"].table.set_index("subject_id").loc[SUBJECT, "post_days"] == 0

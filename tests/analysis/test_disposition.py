@@ -118,6 +118,41 @@ def test_a_recorded_death_outranks_the_form(snapshot: StudySnapshot) -> None:
     )
 
 
+def test_a_death_after_a_dated_withdrawal_does_not_move_the_end_of_study(snapshot: StudySnapshot) -> None:
+    """Withdrawn on day 5 (dated), a fatal adverse event on day 40 (learnt of in long-term follow-up): the
+    study ended at the withdrawal — 5 days of follow-up, not DLT-evaluable for having left, reason
+    WITHDRAWAL BY SUBJECT — while the death is still a death (DM.DTHFL, death_dates)."""
+    from cartrial.analysis.populations import death_dates
+
+    tables = _left_on_day_5(snapshot, "withdrawn", LAST_SEEN.isoformat())
+    ae = tables["adverse_events"]
+    death = {c: "" for c in ae.columns} | {
+        "subject_id": SUBJECT,
+        "term": "Death NOS",
+        "category": "death",
+        "started_on": (INFUSED + dt.timedelta(days=40)).isoformat(),
+        "grade": "5",
+        "outcome": "fatal",
+        "record_id": "999999",
+    }
+    tables["adverse_events"] = pd.concat([ae, pd.DataFrame([death])], ignore_index=True)
+    row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
+    ended = (
+        row["study_status"],
+        row["discontinuation_reason"],
+        row["follow_up_days"],
+        row["end_of_study_date"],
+    )
+    assert ended == ("DISCONTINUED", "WITHDRAWAL BY SUBJECT", 5, LAST_SEEN.isoformat())
+    assert not row["dlt_evaluable"] and row["reason_not_dlt_evaluable"].startswith("left the study")
+    assert SUBJECT in death_dates(tables["adverse_events"], CUTOFF)
+    # a death dated before the form's end is the end (the form's later date cannot follow a death)
+    tables = _left_on_day_5(snapshot, "withdrawn", (INFUSED + dt.timedelta(days=60)).isoformat())
+    tables["adverse_events"] = pd.concat([ae, pd.DataFrame([death])], ignore_index=True)
+    row = _row(study_populations(tables, snapshot.protocol, CUTOFF).membership)
+    assert (row["discontinuation_reason"], row["follow_up_days"]) == ("DEATH", 40)
+
+
 def test_relapse_follow_up_to_the_cut_off_stops_at_a_withdrawal(snapshot: StudySnapshot) -> None:
     """The ``cutoff`` relapse follow-up option runs to the cut-off only for subjects still on study."""
     tables = _left_on_day_5(snapshot, "withdrawn")
@@ -172,3 +207,16 @@ def test_the_parser_and_the_field_rule_agree(text: str) -> None:
 
     accepted = not text.strip() or re.fullmatch(DISPOSITION_PATTERN, text.strip()) is not None
     assert (parse_disposition(text) is not None) == accepted
+
+
+def test_an_end_of_study_dated_before_the_infusion_is_a_follow_up_of_0_days(snapshot: StudySnapshot) -> None:
+    """A withdrawal dated before the infusion (contradictory data no store rule refuses) gave a follow-up of
+    -3 days and failed the relapse analysis with ``cutoff`` ("last assessment is before the infusion"). The
+    infusion is a contact: the follow-up ends on the infusion day (review of D-19.92)."""
+    before = (INFUSED - dt.timedelta(days=3)).isoformat()
+    tables = _left_on_day_5(snapshot, "withdrawn: moved abroad", before)
+    assert follow_up_ends(tables, [SUBJECT], CUTOFF) == {SUBJECT: INFUSED}
+    study = study_populations(tables, snapshot.protocol, CUTOFF)
+    assert _row(study.membership)["follow_up_days"] == 0
+    datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, "cutoff")
+    assert _row(datasets["relapses_by_subject"].table)["post_days"] == 0

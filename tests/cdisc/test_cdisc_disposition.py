@@ -80,3 +80,28 @@ def test_a_death_recorded_only_as_an_adverse_event_has_its_ds_event_on_the_death
     assert dm.loc["CT-003", "DTHDTC"] == "2021-06-18"
     adsl = frames["ADSL"].set_index("SUBJID")
     assert adsl.loc["CT-003", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "DEATH"]
+
+
+def test_the_reported_term_of_a_death_never_names_another_disposition(exported) -> None:  # type: ignore[no-untyped-def]
+    """A recorded death outranks the form (D-19.92), so DSDECOD is DEATH whatever the form says; DSTERM took
+    the form's text, giving a disposition event reported as ONGOING (or WITHDRAWN: ...) and coded DEATH.
+    The form's text is the reported term only when it records the event coded (review of D-19.92)."""
+    death = {
+        "subject_id": "CT-003",
+        "term": "Death NOS",
+        "category": "death",
+        "started_on": "2021-06-18",
+        "ended_on": "2021-06-18",
+        "grade": "5",
+        "outcome": "fatal",
+        "record_id": "999999",
+    }
+    for text, date, term in (
+        ("ongoing", "", "DEATH"),
+        ("withdrawn: moved abroad", "2021-06-25", "DEATH"),  # dated after the death: the death ends it
+        ("Death: sepsis", "2021-06-18", "DEATH: SEPSIS"),
+    ):
+        frames = _frames(exported, {"CT-003": (text, date)}, [death])
+        ds = frames["DS"]
+        event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+        assert event[["DSTERM", "DSDECOD"]].values.tolist() == [[term, "DEATH"]], text

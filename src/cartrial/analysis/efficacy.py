@@ -21,12 +21,14 @@ from cartrial.analysis.populations import (
     SAFETY,
     death_dates,
     dose_levels,
+    end_of_study,
     follow_up_ends,
     infusion_dates,
     last_contact,
 )
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import ALL, by_subject, rows_of
+from cartrial.protocol.disposition import DEATH
 
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -268,6 +270,7 @@ def relapse_datasets(
     levels = dose_levels(tables["infusions"])
     died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
+    ends = end_of_study(subjects, died)
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
@@ -280,7 +283,10 @@ def relapse_datasets(
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),
-        deaths={sid: day for sid, day in died.items() if sid in safety_ids},  # censored in the reverse KM
+        # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal)
+        deaths={
+            sid: day for sid, day in died.items() if sid in safety_ids and ends[sid].disposition is DEATH
+        },
         source="relapses",
     )
     by_subject = result.table.copy()

@@ -171,7 +171,14 @@ def last_contact(
     )
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
-    return {sid: min(end.last_assessment[sid], died.get(sid, dt.date.max)) for sid in ids}
+    day0 = infusion_dates(infusions)
+    # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
+    # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
+    # relapse analysis, review of D-19.94)
+    return {
+        sid: max(min(end.last_assessment[sid], died.get(sid, dt.date.max)), day0.get(sid, dt.date.min))
+        for sid in ids
+    }
 
 
 @dataclass(frozen=True)
@@ -191,10 +198,12 @@ class EndOfStudy:
 
 
 def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[str, EndOfStudy]:
-    """Each subject's end of study at the cut-off (D-19.92): a death on its date for a subject whose death is
-    recorded (`death_dates`, D-19.83), whatever the form says; else the subjects form's ``disposition`` read
-    by the one parser `cartrial.protocol.disposition.parse_disposition` (blank: ongoing) and its
-    ``disposition_date``. The snapshot has already read an end dated after the cut-off as ongoing
+    """Each subject's end of study at the cut-off (D-19.92): the subjects form's ``disposition`` read by the
+    one parser `cartrial.protocol.disposition.parse_disposition` (blank: ongoing) and its
+    ``disposition_date``; a recorded death (`death_dates`, D-19.83) outranks the form — unless the form dates
+    an end of study (completed, withdrawn, lost) before the death: the study ended first, and a death learnt
+    of later (long-term follow-up) does not move that end (the death is still a death: DM.DTHFL). The
+    snapshot has already read an end dated after the cut-off as ongoing
     (`cartrial.store.snapshot.open_at_cutoff`)."""
     out: dict[str, EndOfStudy] = {}
     n = len(subjects)
@@ -202,33 +211,39 @@ def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[st
     dates = subjects["disposition_date"] if "disposition_date" in subjects.columns else [""] * n
     for sid, text, day in zip(subjects["subject_id"], texts, dates, strict=True):
         sid = str(sid)
-        if sid in died:
-            out[sid] = EndOfStudy(DEATH, died[sid])
-            continue
         disposition = parse_disposition(None if pd.isna(text) else str(text))
         day_text = "" if pd.isna(day) else str(day).strip()
         when = dt.date.fromisoformat(day_text[:10]) if day_text else None
-        out[sid] = EndOfStudy(disposition, when if disposition is not None and when is not None else None)
+        form = EndOfStudy(disposition, when if disposition is not None and when is not None else None)
+        ended_first = form.ended and form.date is not None and sid in died and form.date < died[sid]
+        if sid in died and not (ended_first and form.disposition is not DEATH):
+            form = EndOfStudy(DEATH, died[sid])
+        out[sid] = form
     return out
 
 
 def follow_up_ends(
     tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date
 ) -> dict[str, dt.date]:
-    """The end of follow-up of each infused subject of `ids`: the death (`death_dates`, D-19.83); the end of
-    study of a subject whose study ended — completed, withdrawn, lost to follow-up, or a death the adverse
-    events do not date — on its ``disposition_date``, or at the last contact (`last_contact`) when the end is
-    undated (`end_of_study`, D-19.92); else the cut-off. The one rule the populations (follow-up, DLT
-    evaluability) and the relapse follow-up to the cut-off read."""
+    """The end of follow-up of each infused subject of `ids`: the death (`death_dates`, D-19.83) unless a
+    dated end of study came first (`end_of_study`); the end of study of a subject whose study ended —
+    completed, withdrawn, lost to follow-up, or a death the adverse events do not date — on its
+    ``disposition_date``, or at the last contact (`last_contact`) when the end is undated (`end_of_study`,
+    D-19.92); else the cut-off. The one rule the populations (follow-up, DLT evaluability) and the relapse
+    follow-up to the cut-off read. Never before the infusion day (the infusion is a contact): an end dated
+    before it — a death or a disposition date before the infusion, data the store queries or should — is the
+    infusion day, a follow-up of 0 days."""
     died = death_dates(tables["adverse_events"], cutoff)
+    day0 = infusion_dates(tables["infusions"])
     ends = end_of_study(tables["subjects"], died)
     undated = [sid for sid in ids if sid in ends and ends[sid].ended and ends[sid].date is None]
     contact = last_contact(tables, undated, cutoff) if undated else {}
     out: dict[str, dt.date] = {}
     for sid in ids:
         end = ends.get(sid)
-        out[sid] = min(
-            cutoff, (end.date if end is not None and end.ended else None) or contact.get(sid) or cutoff
+        out[sid] = max(
+            min(cutoff, (end.date if end is not None and end.ended else None) or contact.get(sid) or cutoff),
+            day0.get(sid, dt.date.min),
         )
     return out
 
@@ -276,7 +291,7 @@ def derive_populations(
             if dlt_window_complete(day0[sid], end, window)[1] or in_window:
                 evaluable.append(sid)
             else:
-                if sid in died:
+                if study_end.disposition is DEATH and sid in died:
                     reason = f"died before completing the DLT window ({window} days) without a DLT"
                 elif end < cutoff:  # the study ended (D-19.92): followed until its end only
                     assert disposition is not None

@@ -238,7 +238,7 @@ def build_adae(
     episode = spid.str.startswith(("CRS-", "ICANS-")).to_numpy()
     known = spid.isin(list(emergent)).to_numpy()
     trtem = np.full(len(ae), "", dtype=object)
-    trtem[known] = [_yn(emergent[x]) for x in spid.to_numpy()[known]]
+    trtem[known] = ["Y" if emergent[x] else "" for x in spid.to_numpy()[known]]  # OCCDS: Y or null
     trtem[episode] = "Y"
     start, end = _dates_of(ae["AESTDTC"]), _dates_of(ae["AEENDTC"])
     trtsdt = _subject_values(usubjid, adsl, "TRTSDT", None)

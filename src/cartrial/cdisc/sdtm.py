@@ -43,6 +43,7 @@ from cartrial.cdisc.common import (
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.protocol.disposition import parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
@@ -1277,8 +1278,9 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Informed consent (protocol milestone) and the subject's disposition event when the study ended: the
     analysis populations' end-of-study reason and date (`cartrial.analysis.populations.end_of_study`,
     D-19.92: the death's date, DM.DTHDTC, else the form's disposition_date), at the last record when an end
-    stored before D-19.92 has no date; DSTERM is the form's text, or the decoded term when
-    the form is blank (a death recorded only as a fatal adverse event)."""
+    stored before D-19.92 has no date; DSTERM is the form's text when it records that event, else the
+    decoded term (a death recorded only as a fatal adverse event, whose form says blank, ``ongoing`` or
+    another end: the reported term never contradicts DSDECOD)."""
     ended = {
         str(m["subject_id"]): (m["study_status"], m["discontinuation_reason"], m["end_of_study_date"])
         for m in _rows(analysis_table(ctx.analysis, "populations"))
@@ -1303,10 +1305,12 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         decod = reason or ("COMPLETED" if status == "COMPLETED" else "")
         if decod:  # "ongoing" is not a disposition event
             last = end_date or _last_dates(ctx).get(sid, "")
+            form = parse_disposition(r["disposition"])
+            term = r["disposition"].strip() if form is not None and form.decoded == decod else decod
             rows.append(
                 {
                     **ctx.base(sid, "DS"),
-                    "DSTERM": ascii_text(r["disposition"].strip() or decod).upper(),
+                    "DSTERM": ascii_text(term).upper(),
                     "DSDECOD": decod,
                     "DSCAT": "DISPOSITION EVENT",
                     "EPOCH": tl.epoch(last),
