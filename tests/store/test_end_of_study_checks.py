@@ -289,10 +289,15 @@ def test_the_example_study_raises_none_of_the_end_of_study_checks(
 def test_a_partial_re_import_lists_the_end_of_study_checks_of_the_full_path(
     two: tuple[str, str, Path],
 ) -> None:
-    """subjects.csv gains CT-001's end of study; the labs, relapses, lymphodepletion and other files are
-    byte-identical (left out of the partial path), yet their records after the end are queried as on the
-    full path."""
+    """subjects.csv gains CT-001's end of study; the labs, relapses (with one after the end), lymphodepletion
+    (with a dose after the end) and other files are byte-identical (left out of the partial path), yet their
+    records after the end are queried as on the full path."""
     partial_url, full_url, folder = two
+    relapse = "CT-001,2021-07-01,myelitis,moderate,true,false,,IVMP,\n"
+    with (folder / "relapses.csv").open("a", encoding="utf-8") as relapses:
+        relapses.write(relapse)
+    with (folder / "lymphodepletion.csv").open("a", encoding="utf-8") as doses:
+        doses.write(LD_AFTER + "\n")
     for url in (partial_url, full_url):
         import_templates(url, folder, "admin")
     subjects = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
@@ -304,7 +309,9 @@ def test_a_partial_re_import_lists_the_end_of_study_checks_of_the_full_path(
     after = sorted(
         (f.record.table, f.field) for f in full.edit_checks if f.check.id == "RECORD-AFTER-END-OF-STUDY"
     )
-    assert ("lab_result", "collected_at") in after  # the case is not vacuous
+    # the case is not vacuous: an assessment, a relapse and a dose of files that are not read again
+    assert {("lab_result", "collected_at"), ("relapse", "onset_date")} <= set(after)
+    assert ("lymphodepletion_administration", "administered_on") in after
     assert (
         sorted(
             (f.record.table, f.field)
