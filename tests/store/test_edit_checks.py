@@ -186,8 +186,9 @@ def test_the_synthetic_study_doses_by_the_protocol_cap_included() -> None:
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
-        len({c.id for c in CHECKS}) == len(CHECKS) == 15
-    )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE; LAB-TEST-MISSPELT; D-19.93: 3 death checks
+        len({c.id for c in CHECKS}) == len(CHECKS) == 17
+    )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE; LAB-TEST-MISSPELT; D-19.93: 3 death checks;
+    # D-19.101: DEATH-DATE-MISMATCH, RECORD-AFTER-END-OF-STUDY
     for check in CHECKS:
         assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
 

@@ -8,8 +8,8 @@ system user `EDIT_CHECK_USER`, audited like every write) for the site to confirm
 implausible (ten times the protocol's dose, a total that does not match the protocol's dose for the recorded
 cells/kg and weight — cells/kg × weight, capped at the level's maximum —, an adult under 30 kg, a lab value
 far outside any physiological range, a lab test name that misspells a known one, an assessment long before
-the infusion, a record dated after the subject's death, a disposition that does not match the recorded
-death).
+the infusion, a record dated after the subject's death or end of study, a disposition or its date that
+does not match the recorded death).
 
 The checks work on the records of one subject across forms (`SubjectRecords`), whatever they come from: an
 import (rows of the validated files, located by file and row, merged with what the database already holds)
@@ -24,8 +24,11 @@ implementation of the cohort and window rule, on the stored and imported decisio
 Three soft checks reconcile a death (D-19.93): a dated record of the subject after the date of death
 (`RECORD-AFTER-DEATH`), a disposition ``death`` without a fatal adverse event (`DEATH-WITHOUT-FATAL-AE`), and
 a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`). Which adverse event is a death and
-its date is the protocol layer's rule (`cartrial.protocol.death`), the one the analysis reads too. Their
-messages name tables, fields and record locations, never a value.
+its date is the protocol layer's rule (`cartrial.protocol.death`), the one the analysis reads too. Two more
+reconcile the end of study (D-19.101): a disposition ``death`` whose ``disposition_date`` is not the date of
+death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date`` of a subject who completed,
+withdrew or was lost (`RECORD-AFTER-END-OF-STUDY`; a fatal adverse event is exempt: a death learnt in
+follow-up). Their messages name tables, fields and record locations, never a value.
 
 `cartrial import templates DIR --dry-run` lists what would fire (`ImportReport.edit_checks`).
 """
@@ -41,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
-from cartrial.protocol.disposition import DEATH, DISPOSITIONS, parse_disposition
+from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
@@ -189,6 +192,24 @@ class SubjectRecords:
                 found = (day, event)
         return found
 
+    def end_of_study(self) -> tuple[dt.date, Record] | None:
+        """(date of the end of study, the subject row): the ``disposition_date`` of a subject whose
+        disposition ends the study other than by death (`ENDED_BY`: completed, withdrawn, lost; a death is
+        dated by the fatal adverse event, `death`); None otherwise (ongoing, blank, undated, unparsed)."""
+        subject = self.subject
+        if subject is None:
+            return None
+        text = subject.get("disposition")
+        day = _day(subject.get("disposition_date"))
+        if day is None or text is None or parse_disposition(str(text)) not in ENDED_BY:
+            return None
+        return day, subject
+
+    def end_day(self) -> dt.date | None:
+        """The earlier of the date of death and the end of study: no dated record is expected after it."""
+        days = [found[0] for found in (self.death(), self.end_of_study()) if found is not None]
+        return min(days) if days else None
+
     def infusion_day(self) -> dt.date | None:
         """The day of the (first) CAR-T infusion, UTC."""
         days = [_day(r.get("infused_at")) for r in self.of("infusion")]
@@ -250,13 +271,18 @@ ASSESSMENT_TABLES: Mapping[str, str] = {
 }
 """Dated assessments of a subject (table → its date column)."""
 DATED_TABLES: Mapping[str, str] = {
+    "lymphodepletion_administration": "administered_on",
     "infusion": "infused_at",
     **ASSESSMENT_TABLES,
     "adverse_event": "started_on",
     "relapse": "onset_date",
 }
-"""Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death (table → its
-date column: an adverse event by its onset)."""
+"""Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death and
+`RECORD-AFTER-END-OF-STUDY` with the end of study (table → its date column: an adverse event by its
+onset)."""
+ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.status is not StudyStatus.ONGOING and d is not DEATH)
+"""The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
+completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
 DEFAULT_EARLIEST_DAY = -42
 """Earliest study day of an assessment when no protocol is known (the reference schedule's screening
 visit, day -28 with its 14-day window)."""
@@ -572,6 +598,17 @@ def _death_field(event: Record) -> str:
     return "ended_on" if event.get("ended_on") not in (None, "") else "started_on"
 
 
+def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
+    """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
+    `last` (a date-time by its UTC day): the one scan of `RECORD-AFTER-DEATH` and
+    `RECORD-AFTER-END-OF-STUDY`."""
+    for table, column in DATED_TABLES.items():
+        for record in records.of(table):
+            day = _day(record.get(column))
+            if day is not None and day > last:
+                yield record, column
+
+
 def _record_after_death(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -579,18 +616,59 @@ def _record_after_death(
     if death is None:
         return
     died, fatal = death
-    for table, column in DATED_TABLES.items():
-        for record in records.of(table):
-            day = _day(record.get(column))
-            if day is not None and day > died:
-                yield (
-                    _as_checked(record, fatal),
-                    column,
-                    record.get(column),
-                    f"{table}.{column} is after the subject's date of death (the fatal adverse event at "
-                    f"{_where(fatal)}, adverse_event.{_death_field(fatal)}): correct the record's date or "
-                    "the fatal adverse event",
-                )
+    for record, column in _dated_after(records, died):
+        yield (
+            _as_checked(record, fatal),
+            column,
+            record.get(column),
+            f"{record.table}.{column} is after the subject's date of death (the fatal adverse event at "
+            f"{_where(fatal)}, adverse_event.{_death_field(fatal)}): correct the record's date or "
+            "the fatal adverse event",
+        )
+
+
+def _record_after_end_of_study(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    ended = records.end_of_study()
+    if ended is None:
+        return
+    last, subject = ended
+    for record, column in _dated_after(records, last):
+        if record.table == "adverse_event" and is_fatal(
+            record.get("grade"), record.get("category"), record.get("outcome")
+        ):
+            continue  # a death learnt in follow-up after the end of study (D-19.101): FATAL-AE-DISPOSITION
+        yield (
+            _as_checked(record, subject),
+            column,
+            record.get(column),
+            f"{record.table}.{column} is after the subject's end of study ({_where(subject)}, "
+            "subject.disposition_date): correct the record's date, the disposition date, or the "
+            "disposition",
+        )
+
+
+def _death_date_mismatch(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject, death = records.subject, records.death()
+    if subject is None or death is None or parse_disposition(subject.get("disposition")) is not DEATH:
+        return
+    ended = _day(subject.get("disposition_date"))
+    if ended is None or ended == death[0]:
+        return
+    fatal = death[1]
+    # also when an adverse event written now moves the date of death (another event becomes the earliest)
+    written = fatal if fatal.new else next((e for e in records.of("adverse_event") if e.new), subject)
+    yield (
+        _as_checked(subject, written),
+        "disposition_date",
+        subject.get("disposition_date"),
+        f"subject.disposition_date of the death differs from the date of death of the fatal adverse event "
+        f"({_where(fatal)}, adverse_event.{_death_field(fatal)}): the two records of one death disagree "
+        "(the analysis and the CDISC export date the death by the adverse event); correct either",
+    )
 
 
 def _as_checked(record: Record, cause: Record) -> Record:
@@ -739,14 +817,39 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "RECORD-AFTER-DEATH",
-            "no dated record of a subject (infusion, assessment, lab, sample, therapy, adverse event onset, "
-            "relapse onset) after the subject's date of death",
+            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy, "
+            "adverse event onset, relapse onset) after the subject's date of death",
             Severity.SOFT,
             "logical date order; the date of death is "
             + DEATH_SOURCE
             + " (cartrial.protocol.death, D-19.93)",
         ),
         _record_after_death,
+    ),
+    (
+        EditCheck(
+            "RECORD-AFTER-END-OF-STUDY",
+            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy, "
+            "adverse event onset, relapse onset) after the disposition_date of a subject whose disposition "
+            "is " + " or ".join(d.word for d in ENDED_BY) + "; a fatal adverse event is exempt (a death "
+            "learnt in follow-up after the end of study; FATAL-AE-DISPOSITION reconciles it)",
+            Severity.SOFT,
+            "logical date order; the end of study is subject.disposition_date (SDTM DS.DSSTDTC, ADSL.EOSDT; "
+            "cartrial.protocol.disposition, D-19.92, D-19.101)",
+        ),
+        _record_after_end_of_study,
+    ),
+    (
+        EditCheck(
+            "DEATH-DATE-MISMATCH",
+            f"a subject whose disposition is {DEATH.word} has disposition_date equal to the date of death "
+            "of the fatal adverse event",
+            Severity.SOFT,
+            "reconciliation of the end of study (SDTM DS.DSSTDTC, ADSL.EOSDT) with "
+            + DEATH_SOURCE
+            + " (D-19.93, D-19.101)",
+        ),
+        _death_date_mismatch,
     ),
     (
         EditCheck(
@@ -991,10 +1094,11 @@ def _find_id(connection: Connection, record: Record) -> int | None:
     return None if found is None else int(found[0])
 
 
-CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES})
+CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES, *DATED_TABLES})
 """Tables whose writes run the edit checks."""
 AFTER_DEATH_TABLES = tuple(t for t in DATED_TABLES if t not in CONTEXT_TABLES)
-"""Dated tables outside the context: read for a subject whose death a written adverse event records."""
+"""Dated tables outside the context: read for a subject whose death a written adverse event records, or
+whose end of study a written subject row records."""
 
 
 def _key(finding: Finding) -> tuple[Any, ...]:
@@ -1042,8 +1146,10 @@ def write_findings(
     subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    # an adverse event may date a death: the subject's other dated records are compared with it
-    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if table == "adverse_event" else CONTEXT_TABLES
+    # an adverse event may date a death, a subject row the end of study: the subject's other dated records
+    # are compared with it
+    ending = table in ("adverse_event", "subject")
+    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
     stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
@@ -1098,7 +1204,7 @@ def _check_decision_write(
     return created
 
 
-SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse"})
+SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse", "lymphodepletion_administration"})
 """Checked tables read whole (one record per row); the large assessment tables are pre-filtered by column
 (a row becomes a `Record` only when a check could fire on it), so a million-row import stays fast."""
 
@@ -1155,18 +1261,19 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
-    _add_stored_after_death(connection, subjects, {form.spec.table for form in forms})
+    _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {
         s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
         for s, records in subjects.items()
         if (day := records.infusion_day())
     }
-    # a moment at or after 00:00 UTC of the day after the death is on a later day (RECORD-AFTER-DEATH)
-    deaths = {
-        s: dt.datetime.combine(death[0] + dt.timedelta(days=1), dt.time(0), dt.UTC)
+    # a moment at or after 00:00 UTC of the day after the death or the end of study is on a later day
+    # (RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY)
+    ends = {
+        s: dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), dt.UTC)
         for s, records in subjects.items()
-        if (death := records.death())
+        if (end := records.end_day())
     }
     for form in large:
         table = form.spec.table
@@ -1174,7 +1281,7 @@ def import_findings(
         date_column = ASSESSMENT_TABLES[table]
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
-        candidates += _before_limit(columns["subject_id"], columns[date_column], deaths, after=True)
+        candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
@@ -1198,13 +1305,18 @@ def _objects(values: Sequence[Any]) -> Any:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _add_stored_after_death(
+def _add_stored_after_end(
     connection: Connection, subjects: Mapping[str, SubjectRecords], imported: set[str]
 ) -> None:
-    """For each subject whose date of death a new (imported) adverse event gives: the stored records of the
-    dated tables outside the context that this import does not read (`AFTER_DEATH_TABLES`), dated after the
-    death, added as stored records (`RECORD-AFTER-DEATH` reports them, located by table and id)."""
-    died = {s: death[0] for s, records in subjects.items() if (death := records.death()) and death[1].new}
+    """For each subject whose date of death a new (imported) adverse event gives, or whose end of study a
+    new subject row gives: the stored records of the dated tables outside the context that this import does
+    not read (`AFTER_DEATH_TABLES`), dated after the earlier of the two, added as stored records
+    (`RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY` report them, located by table and id)."""
+    died: dict[str, dt.date] = {}
+    for s, records in subjects.items():
+        found = [f for f in (records.death(), records.end_of_study()) if f is not None and f[1].new]
+        if found:
+            died[s] = min(day for day, _ in found)
     tables = [t for t in AFTER_DEATH_TABLES if t not in imported]
     if not died or not tables:
         return
