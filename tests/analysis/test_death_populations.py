@@ -200,3 +200,45 @@ def test_the_median_follow_up_censors_the_death(snapshot: StudySnapshot) -> None
     assert result.km.median_follow_up_days == expected
     assert expected == sorted(d for s, d in days.items() if s != SUBJECT)[5]  # the 6th of the 11 alive
     assert result.km.n_deaths == 1
+
+
+def test_a_median_follow_up_not_reached_is_reported_as_not_reached(snapshot: StudySnapshot) -> None:
+    """D-19.100: `relapse_follow_up_end: cutoff`, the 7 subjects infused first die the day before the cut-off
+    (censored), the 5 infused last are followed to the cut-off. Their 5 ends come first (shorter follow-up):
+    the reverse curve falls to 7/12 > 1/2 and stays there — the median follow-up is not reached (lifelines:
+    median_survival_time_ = inf on the same data). The relapse_free_km note and the finding say so, with the
+    longest follow-up, and print no number of months (before: the longest follow-up, as if the median)."""
+    import math
+
+    from lifelines import KaplanMeierFitter
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.analysis.findings import efficacy_findings
+    from cartrial.protocol import parse_protocol
+
+    protocol = parse_protocol(
+        snapshot.protocol_yaml.replace("relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff")
+    )
+    infused = snapshot.tables["infusions"]
+    first_day = infused.groupby("subject_id")["infused_at"].min().map(lambda v: str(v)[:10]).sort_values()
+    assert len(first_day) == 12 and first_day.is_unique
+    dying = list(first_day.index[:7])
+    day = CUTOFF - dt.timedelta(days=1)
+    tables = _with(snapshot, *({**_death_row(day), "subject_id": sid} for sid in dying))
+    study = study_populations(tables, protocol, CUTOFF)
+    datasets, result = relapse_datasets(tables, protocol, CUTOFF, study.populations, "cutoff")
+    days = {s.subject_id: s.post_days for s in result.arr.subjects}
+    fitter = KaplanMeierFitter().fit(list(days.values()), event_observed=[s not in dying for s in days])
+    assert math.isinf(fitter.median_survival_time_)  # the independent check: not reached
+    assert result.km.n_deaths == 7
+    assert result.km.median_follow_up_days is None and result.km.median_follow_up_months is None
+    longest = max(days.values())
+    note = datasets["relapse_free_km"].notes[0]
+    assert f"median follow-up not reached (reverse Kaplan-Meier; longest follow-up {longest} days)" in note
+    assert "months" not in note
+    (finding,) = [
+        f
+        for f in efficacy_findings(datasets, study.populations, protocol, ("relapses",))
+        if f.source == "relapse_free_km"
+    ]
+    assert "median follow-up not reached" in finding.statement and "months" not in finding.statement

@@ -282,7 +282,7 @@ def test_reverse_km_median_is_within_the_observed_range(data: list[tuple[int, bo
     durations = [d for d, _ in data]
     events = [e for _, e in data]
     median = reverse_km_median(durations, events)
-    assert 0 <= median <= max(durations)
+    assert median is None or 0 <= median <= max(durations)  # None: not reached (D-19.100)
 
 
 @settings(max_examples=100, deadline=None)

@@ -578,3 +578,25 @@ def test_va_numeric_notation_option_and_bad_notation_cell(tmp_path: Path) -> Non
     rows = list(csv.DictReader(io.StringIO(kept.stdout)))
     assert rows[1]["logmar"] == "" and "notation" in rows[1]["error"]
     assert rows[0]["logmar"] == "0.301" and rows[0]["visual_fs_from_acuity"] == ""
+
+
+def test_relapses_median_follow_up_not_reached_is_said_not_a_number(tmp_path: Path) -> None:
+    """D-19.100: S1 infused 2021-06-01, last assessed 2021-12-01 (183 days), relapse on 2021-09-01 (day 92).
+    With the relapse-free curve's indicator reversed the relapse censors its only subject: the reverse curve
+    never falls to 1/2, the median follow-up is not reached (it was printed as 3.0 months, day 92)."""
+    inf = write(tmp_path, "i.csv", "subject_id,infusion_date,last_assessed_at\nS1,2021-06-01,2021-12-01\n")
+    src = write(tmp_path, "r.csv", RELAPSE_HEADER + "S1,2021-09-01,myelitis,mild\n")
+    args = [
+        "relapses",
+        str(src),
+        "--infusion-dates",
+        str(inf),
+        "--reverse-km-events",
+        "relapse_free_censorings",
+    ]
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.message
+    km = json.loads(result.stdout)["relapse_free_survival"]
+    assert km["median_follow_up_days"] is None and km["median_follow_up_reached"] is False
+    assert "median follow-up not reached (reverse Kaplan-Meier; longest follow-up 183 days)" in result.message
+    assert "months" not in result.message.split("relapse-free", 1)[1].split("at risk", 1)[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -23,8 +24,10 @@ from cartrial.neuro.relapses import (
     ReverseKmEvents,
     SubjectFollowUp,
     annualised_relapse_rates,
+    median_follow_up_text,
     merge_attacks,
     relapse_free_survival,
+    reverse_km_median,
 )
 
 DAY0 = date(2021, 1, 1)
@@ -47,17 +50,18 @@ def _km(subjects: list[Subject], **kw: Any) -> RelapseFreeSurvival:
     return relapse_free_survival(annualised_relapse_rates(merge_attacks(episodes), follow), **kw)
 
 
-def _lifelines_reverse_median(durations: list[int], died: list[bool]) -> float:
+def _lifelines_reverse_median(durations: list[int], died: list[bool]) -> float | None:
     """Independent reverse Kaplan-Meier: lifelines on the reversed indicator (a living subject's end of
     follow-up is the event, a death censored); the median is the smallest time with S(t) <= 0.5 (the
-    engine's definition; lifelines' own median differs only where S sits exactly at 0.5), else the longest
-    follow-up."""
+    engine's definition; lifelines' own median differs only where S sits exactly at 0.5); when the curve
+    never falls to 0.5 the median is not reached: None (D-19.100; lifelines' median_survival_time_ is inf,
+    see `test_not_reached_exactly_when_lifelines_median_is_infinite`)."""
     from lifelines import KaplanMeierFitter
 
     fitter = KaplanMeierFitter().fit(durations, event_observed=[not d for d in died])
     curve = fitter.survival_function_.iloc[:, 0]
     reached = [float(t) for t, s in curve.items() if s <= 0.5 + 1e-12]
-    return min(reached) if reached else float(max(durations))
+    return min(reached) if reached else None
 
 
 def test_a_death_is_censored_not_an_end_of_follow_up() -> None:
@@ -148,6 +152,9 @@ def test_censoring_deaths_never_lowers_the_median(subjects: list[Subject]) -> No
     durations = [d for d, _, _ in subjects]
     censored = _km(subjects).median_follow_up_days
     counted = _km([(d, r, False) for d, r, _ in subjects]).median_follow_up_days
+    assert counted is not None  # nobody died: every follow-up is an end, the median is reached
+    if censored is None:  # not reached: beyond the longest follow-up (D-19.100)
+        return
     assert censored >= counted
     assert min(durations) <= censored <= max(durations)
 
@@ -163,7 +170,8 @@ def test_more_follow_up_of_the_living_never_lowers_the_median(
     i = data.draw(st.integers(0, len(alive) - 1))
     extra = data.draw(st.integers(1, 500))
     longer = [(d + extra, r, x) if j == i else (d, r, x) for j, (d, r, x) in enumerate(alive)]
-    assert _km(longer).median_follow_up_days >= _km(alive).median_follow_up_days
+    before, after = _km(alive).median_follow_up_days, _km(longer).median_follow_up_days
+    assert before is not None and after is not None and after >= before
 
 
 @settings(max_examples=100, deadline=None)
@@ -173,3 +181,91 @@ def test_the_relapse_day_does_not_change_the_median(subjects: list[Subject]) -> 
     same median follow-up."""
     without: list[Subject] = [(d, None, x) for d, _, x in subjects]
     assert _km(subjects).median_follow_up_days == _km(without).median_follow_up_days
+
+
+# --- median not reached (D-19.100) --------------------------------------------------------------------
+
+
+def test_a_median_not_reached_is_none_not_the_longest_follow_up() -> None:
+    """The defect, by hand: follow-up 100 (alive), 200 and 300 days (both died, censored). Reverse curve:
+    100 -> 2/3, then only censorings: it never falls to 1/2, the median is not reached (Klein & Moeschberger
+    2003 §4.5; lifelines gives inf). It was reported as 300 days, the longest follow-up."""
+    from lifelines import KaplanMeierFitter
+
+    assert reverse_km_median([100, 200, 300], [False, True, True]) is None
+    fitter = KaplanMeierFitter().fit([100, 200, 300], event_observed=[True, False, False])
+    assert math.isinf(fitter.median_survival_time_)
+    km = _km([(100, None, False), (200, None, True), (300, None, True)])
+    assert km.median_follow_up_days is None and km.median_follow_up_months is None
+    assert km.reverse_km_median_follow_up_days is None and not km.median_follow_up_reached
+    assert km.longest_follow_up_days == 300.0
+    assert median_follow_up_text(km) == (
+        "median follow-up not reached (reverse Kaplan-Meier; longest follow-up 300 days)"
+    )
+    # the plain median of the observed follow-up is always a number, and is reported when chosen
+    plain = _km(
+        [(100, None, False), (200, None, True), (300, None, True)], follow_up_method="observed_median"
+    )
+    assert plain.median_follow_up_days == 200.0 and plain.reverse_km_median_follow_up_days is None
+    assert median_follow_up_text(plain) == "median follow-up 6.6 months (observed_median)"  # 200 / 30.4375
+
+
+def test_a_reached_median_is_reported_in_months_as_before() -> None:
+    """By hand: 100, 200, 300 days, nobody died -> median 200 days = 6.57 months."""
+    km = _km([(100, None, False), (200, None, False), (300, None, False)])
+    assert km.median_follow_up_reached
+    assert median_follow_up_text(km) == "median follow-up 6.6 months (reverse_km)"
+
+
+def test_the_relapses_result_reports_not_reached_in_json_and_summary() -> None:
+    """derive_relapses (the `relapses` CLI's payload and summary line): S1 followed 100 days, S2 and S3 died
+    on days 200 and 300 -> not reached: null days and months, `median_follow_up_reached` false, and the
+    summary line says "not reached" with the longest follow-up — no number of months."""
+    infusions = {f"S{i}": DAY0 for i in range(1, 4)}
+    last = {f"S{i}": DAY0 + timedelta(days=100 * i) for i in range(1, 4)}
+    result = derive_relapses(
+        [],
+        infusions,
+        last_assessment=last,
+        cutoff=date(2022, 6, 1),
+        deaths={"S2": last["S2"], "S3": last["S3"]},
+    )
+    km = result.payload()["relapse_free_survival"]
+    assert km["median_follow_up_days"] is None and km["median_follow_up_months"] is None
+    assert km["reverse_km_median_follow_up_days"] is None
+    assert km["median_follow_up_reached"] is False and km["longest_follow_up_days"] == 300.0
+    assert km["median_follow_up"].startswith("median follow-up not reached")
+    summary = result.summary_text()
+    assert "median follow-up not reached (reverse Kaplan-Meier; longest follow-up 300 days)" in summary
+    assert "months" not in summary
+
+
+def _exact_reverse_curve_minimum(durations: list[int], died: list[bool]) -> Fraction:
+    """The reverse Kaplan-Meier curve's lowest value in exact arithmetic (its value after the last end)."""
+    survival, at_risk = Fraction(1), len(durations)
+    for time in sorted(set(durations)):
+        ends = sum(1 for d, x in zip(durations, died, strict=True) if d == time and not x)
+        survival *= 1 - Fraction(ends, at_risk)
+        at_risk -= durations.count(time)
+    return survival
+
+
+@settings(max_examples=200, deadline=None)
+@given(_subjects)
+def test_not_reached_exactly_when_lifelines_median_is_infinite(subjects: list[Subject]) -> None:
+    """Ours None <-> the reverse curve stays above 1/2 (exact arithmetic) <-> lifelines'
+    median_survival_time_ inf on the reversed indicator — lifelines compares floats, so a curve ending
+    exactly at 1/2 (reached: S <= 1/2) can read inf there and is left out of that comparison; whenever a
+    number is reported it is a time at which the reverse curve is <= 1/2 (never the longest follow-up)."""
+    from lifelines import KaplanMeierFitter
+
+    durations = [d for d, _, _ in subjects]
+    died = [x for _, _, x in subjects]
+    km = _km(subjects)
+    lowest = _exact_reverse_curve_minimum(durations, died)
+    assert (km.median_follow_up_days is None) == (lowest > Fraction(1, 2))
+    fitter = KaplanMeierFitter().fit(durations, event_observed=[not d for d in died])
+    if lowest != Fraction(1, 2):
+        assert (km.median_follow_up_days is None) == math.isinf(fitter.median_survival_time_)
+    if km.median_follow_up_days is not None:
+        assert float(fitter.survival_function_at_times(km.median_follow_up_days).iloc[0]) <= 0.5 + 1e-12

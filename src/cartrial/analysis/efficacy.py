@@ -265,6 +265,7 @@ def relapse_datasets(
     reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`death_dates`)
     censored (D-19.90, D-19.91)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
+    from cartrial.neuro.relapses import median_follow_up_text
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
@@ -324,8 +325,8 @@ def relapse_datasets(
     km_notes: tuple[str, ...] = ()
     if km is not None:
         km_notes = (
-            f"relapse-free at last follow-up: {km.relapse_free_at_last} of {km.n_subjects}; median follow-up "
-            f"{km.median_follow_up_months:.1f} months ({km.follow_up_method})",
+            f"relapse-free at last follow-up: {km.relapse_free_at_last} of {km.n_subjects}; "
+            f"{median_follow_up_text(km)}",
         )
     return {
         "relapses_by_subject": Dataset(

@@ -35,6 +35,7 @@ def run(ctx: DemoContext) -> None:
         derive_visual_acuity,
         format_ratio,
         km_frame,
+        median_follow_up_text,
         percent_of_infused,
         relapse_options_from_protocol,
         responder_definitions_from_protocol,
@@ -148,8 +149,12 @@ def run(ctx: DemoContext) -> None:
     km = relapses.km
     table.add_row(
         "relapse-free",
-        f"{km.relapse_free_at_last}/{km.n_subjects} at median follow-up {km.median_follow_up_months:.1f} "
-        f"months",
+        (
+            f"{km.relapse_free_at_last}/{km.n_subjects} at median follow-up "
+            f"{km.median_follow_up_months:.1f} months"
+            if km.median_follow_up_months is not None
+            else f"{km.relapse_free_at_last}/{km.n_subjects}; {median_follow_up_text(km)}"  # D-19.100
+        ),
         "Kaplan-Meier from day 0, censored at last assessment; reverse-KM median follow-up",
     )
     ctx.console.print(table)

@@ -53,6 +53,7 @@ from cartrial.neuro.relapses import (
     ReverseKmEvents,
     SubjectFollowUp,
     annualised_relapse_rates,
+    median_follow_up_text,
     merge_attacks,
     pre_post_rate_ratio,
     qualifies,
@@ -631,8 +632,15 @@ class RelapseResult(Result):
                     "n_events": km.n_events,
                     "relapse_free_at_last_assessment": km.relapse_free_at_last,
                     "median_follow_up_days": km.median_follow_up_days,
-                    "median_follow_up_months": round(km.median_follow_up_months, 2),
+                    "median_follow_up_months": (
+                        round(km.median_follow_up_months, 2)
+                        if km.median_follow_up_months is not None
+                        else None
+                    ),
                     "median_follow_up_method": km.follow_up_method.value,
+                    "median_follow_up_reached": km.median_follow_up_reached,
+                    "median_follow_up": median_follow_up_text(km),
+                    "longest_follow_up_days": km.longest_follow_up_days,
                     "reverse_km_events": km.reverse_km_events.value,
                     "n_deaths": km.n_deaths,
                     "reverse_km_median_follow_up_days": km.reverse_km_median_follow_up_days,
@@ -684,9 +692,15 @@ class RelapseResult(Result):
         return (
             f"ARR before infusion {rate(arr.pre)}; after {rate(arr.post)}; "
             f"rate ratio after/before {format_ratio(ratio)}; "
-            f"relapse-free {km.relapse_free_at_last}/{km.n_subjects} at median follow-up "
-            f"{km.median_follow_up_months:.1f} months ({km.follow_up_method.value}); at risk {at_risk}"
+            f"relapse-free {km.relapse_free_at_last}/{km.n_subjects} {_at_follow_up(km)}; at risk {at_risk}"
         )
+
+
+def _at_follow_up(km: RelapseFreeSurvival) -> str:
+    """Where the relapse-free count stands: "at median follow-up X months (method)", or "at last
+    assessment; median follow-up not reached (...)" when the median is not reached (D-19.100)."""
+    text = median_follow_up_text(km)
+    return f"at {text}" if km.median_follow_up_reached else f"at last assessment; {text}"
 
 
 def format_ratio(ratio: RateRatio) -> str:

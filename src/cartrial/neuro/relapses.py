@@ -423,15 +423,23 @@ class RelapseFreeSurvival:
     ``median_follow_up_days`` is the median follow-up by ``follow_up_method`` (`FollowUpMethod`); both
     summaries are also given (``reverse_km_median_follow_up_days``, ``observed_median_follow_up_days``);
     ``reverse_km_events`` (`ReverseKmEvents`) says what the reverse Kaplan-Meier counts as an end of
-    follow-up, ``n_deaths`` how many subjects died (censored there by default).
+    follow-up, ``n_deaths`` how many subjects died (censored there by default). The reverse Kaplan-Meier
+    median is None when the curve never falls to 0.5 (median not reached, D-19.100): the median follow-up
+    is then reported as not reached, with ``longest_follow_up_days`` (the longest follow-up after day 0),
+    never as a number (`median_follow_up_text`).
     """
+
+    @property
+    def median_follow_up_reached(self) -> bool:
+        """Whether the median follow-up (by ``follow_up_method``) is estimable (D-19.100)."""
+        return self.median_follow_up_days is not None
 
     table: tuple[KaplanMeierRow, ...]
     at_risk: tuple[tuple[float, int], ...]
     n_subjects: int
     n_events: int
-    median_follow_up_days: float
-    median_follow_up_months: float
+    median_follow_up_days: float | None
+    median_follow_up_months: float | None
     relapse_free_at_last: int
     durations_days: Mapping[str, int] = field(default_factory=dict)
     events: Mapping[str, bool] = field(default_factory=dict)
@@ -441,6 +449,7 @@ class RelapseFreeSurvival:
     observed_median_follow_up_days: float | None = None
     reverse_km_events: ReverseKmEvents = ReverseKmEvents.FOLLOW_UP_ENDS
     n_deaths: int = 0
+    longest_follow_up_days: float | None = None
     source: str = (
         "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); "
         "docs/science/neuro-outcomes.md §4.3; median "
@@ -454,19 +463,23 @@ def _plain_median(values: Sequence[float]) -> float:
     return float(ordered[n // 2]) if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
 
 
-def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float:
+def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float | None:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier curve
     of `durations_days` with the indicator reversed — a subject whose observation ended by censoring
     (``events`` False) is the "event", one whose observation ended by an event (``events`` True: a death,
     or a relapse under ``ReverseKmEvents.RELAPSE_FREE_CENSORINGS``) is censored — and its median, the
     smallest time at which the curve is <= 0.5 (the usual definition, Klein JP, Moeschberger ML, *Survival
     Analysis*, 2nd ed. 2003, §4.5). At tied times the "events" are counted before the censorings. When the
-    curve never falls to 0.5 (too many events) the longest duration is returned.
+    curve never falls to 0.5 (too many events: the median is beyond the last time) the median is not
+    reached and None is returned (D-19.100; as R survival's ``print.survfit`` gives NA and lifelines'
+    ``median_survival_time_`` inf) — never the longest duration, which is not the median.
 
     >>> reverse_km_median([100, 200, 300], [False, False, False])
     200.0
     >>> reverse_km_median([100, 200, 300], [False, True, False])
     300.0
+    >>> reverse_km_median([100, 200, 300], [False, True, True]) is None
+    True
     """
     if len(durations_days) == 0:
         raise NotEstimableError("no subjects: median follow-up is not estimable")
@@ -485,7 +498,30 @@ def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -
             if survival <= 0.5 + 1e-12:
                 return time
         at_risk -= sum(1 for d in durations_days if float(d) == time)
-    return float(max(durations_days))
+    return None  # median not reached (D-19.100)
+
+
+def median_follow_up_text(km: RelapseFreeSurvival) -> str:
+    """The median follow-up of `km` as reported everywhere (notes, findings, CLI, demo): "median follow-up
+    X months (method)", or, when the reverse Kaplan-Meier curve never falls to 0.5, "median follow-up not
+    reached (reverse Kaplan-Meier; longest follow-up N days)" — never a number that is not the median
+    (D-19.100).
+
+    >>> from datetime import date
+    >>> fu = [SubjectFollowUp("A", date(2021, 1, 1), date(2021, 4, 1)),
+    ...       SubjectFollowUp("B", date(2021, 1, 1), date(2021, 7, 1), died=True),
+    ...       SubjectFollowUp("C", date(2021, 1, 1), date(2021, 7, 20), died=True)]
+    >>> median_follow_up_text(relapse_free_survival(annualised_relapse_rates([], fu)))
+    'median follow-up not reached (reverse Kaplan-Meier; longest follow-up 200 days)'
+    """
+    if km.median_follow_up_months is None:
+        longest = (
+            f"; longest follow-up {km.longest_follow_up_days:.0f} days"
+            if km.longest_follow_up_days is not None
+            else ""
+        )
+        return f"median follow-up not reached (reverse Kaplan-Meier{longest})"
+    return f"median follow-up {km.median_follow_up_months:.1f} months ({km.follow_up_method.value})"
 
 
 def relapse_free_survival(
@@ -557,7 +593,7 @@ def relapse_free_survival(
         n_subjects=n,
         n_events=sum(observed),
         median_follow_up_days=median,
-        median_follow_up_months=median / DAYS_PER_MONTH,
+        median_follow_up_months=median / DAYS_PER_MONTH if median is not None else None,
         relapse_free_at_last=n - sum(observed),
         durations_days={s.subject_id: d for s, d in zip(subjects, durations, strict=True)},
         events={s.subject_id: o for s, o in zip(subjects, observed, strict=True)},
@@ -567,6 +603,7 @@ def relapse_free_survival(
         observed_median_follow_up_days=observed_median,
         reverse_km_events=reverse_rule,
         n_deaths=sum(s.died for s in subjects),
+        longest_follow_up_days=float(max(s.post_days for s in subjects)),
     )
 
 
@@ -747,6 +784,7 @@ __all__ = [
     "annualised_relapse_rates",
     "conditional_rate_ratio",
     "count_attacks_in_window",
+    "median_follow_up_text",
     "merge_attacks",
     "months_before",
     "poisson_rate",
