@@ -87,3 +87,19 @@ def test_the_import_stores_a_dated_withdrawal(tmp_path: Path) -> None:
     import_templates(url, _study_with(tmp_path, "withdrawn", "2021-07-01"), "admin")
     subjects = read_snapshot(url, dt.date(2022, 3, 20)).tables["subjects"].set_index("subject_id")
     assert subjects.loc["CT-003", ["disposition", "disposition_date"]].tolist() == ["withdrawn", "2021-07-01"]
+
+
+def test_every_published_pattern_is_portable_to_api_clients() -> None:
+    """The field rules publish their patterns (`FieldRule.as_dict`, the API's field description): no inline
+    flag or group syntax of Python's `re` (``(?i)``, ``(?P<…>``), which JSON Schema (ECMA 262) clients cannot
+    compile; the disposition pattern was ``(?i)…`` (review of D-19.92)."""
+    from cartrial.store.fields import all_field_rules
+
+    patterns = {
+        f"{table}.{name}": rule.pattern
+        for table, rules in all_field_rules().items()
+        for name, rule in rules.items()
+        if rule.pattern is not None
+    }
+    assert "subject.disposition" in patterns
+    assert {name: p for name, p in patterns.items() if "(?" in p or "\\A" in p or "\\Z" in p} == {}

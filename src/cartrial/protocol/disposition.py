@@ -63,13 +63,20 @@ DEATH = DISPOSITIONS["death"]
 
 _SPELLINGS = {spelling: d for d in DISPOSITIONS.values() for spelling in d.spellings()}
 
-DISPOSITION_PATTERN = (
-    r"(?i)("
-    + "|".join(re.escape(s) for s in sorted(_SPELLINGS, key=len, reverse=True))
-    + r")( *:[^\x00-\x1f\x7f]*)?"
-)
-"""A stored ``disposition`` (Python `re.fullmatch` of the stripped text, case-insensitive): a word of
-`DISPOSITIONS` (or its decoded term), then optionally ``:`` and a free-text reason on one line."""
+
+def _any_case(text: str) -> str:
+    """`text` as a pattern that matches it in any case, without an inline flag: each letter a class of its
+    two cases (``lost`` → ``[lL][oO][sS][tT]``); the spellings hold only letters, spaces and hyphens."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in text)
+
+
+_WORDS = "|".join(_any_case(s) for s in sorted(_SPELLINGS, key=len, reverse=True))
+
+DISPOSITION_PATTERN = "(" + _WORDS + r")( *:[^\x00-\x1f\x7f]*)?"
+"""A stored ``disposition`` (`re.fullmatch` of the stripped text): a word of `DISPOSITIONS` (or its decoded
+term) in any case, then optionally ``:`` and a free-text reason on one line. Written without inline flags
+or escapes other than hexadecimal ones, so that the field rule's published pattern is also a valid JSON
+Schema (ECMA 262) pattern for API clients."""
 
 DISPOSITION_TEXT = (
     "one of "
