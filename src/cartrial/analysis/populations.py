@@ -194,7 +194,7 @@ class EndOfStudy:
 
     @property
     def ended(self) -> bool:
-        return self.disposition is not None and self.disposition.status is not StudyStatus.ONGOING
+        return self.disposition is not None and self.disposition.ends_study
 
 
 def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[str, EndOfStudy]:

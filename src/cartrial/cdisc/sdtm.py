@@ -43,7 +43,7 @@ from cartrial.cdisc.common import (
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.protocol.disposition import parse_disposition
+from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
@@ -1302,7 +1302,8 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             }
         )
         status, reason, end_date = ended.get(sid, ("", "", ""))
-        decod = reason or ("COMPLETED" if status == "COMPLETED" else "")
+        completed = DISPOSITIONS["completed"]
+        decod = reason or (completed.decoded if status == completed.status else "")
         if decod:  # "ongoing" is not a disposition event
             last = end_date or _last_dates(ctx).get(sid, "")
             form = parse_disposition(r["disposition"])

@@ -42,6 +42,11 @@ class Disposition:
     decoded: str
     """The SDTM disposition event (DS.DSDECOD, NCOMPLT); empty for ``ongoing``."""
 
+    @property
+    def ends_study(self) -> bool:
+        """Whether the word records an end of study (every word but ``ongoing``)."""
+        return self.status is not StudyStatus.ONGOING
+
     def spellings(self) -> tuple[str, ...]:
         """The word and its decoded term, lower case (each accepted on the form)."""
         return tuple(dict.fromkeys(s for s in (self.word, self.decoded.lower()) if s))

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
-from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus, parse_disposition
+from cartrial.protocol.disposition import DEATH, DISPOSITIONS, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ DATED_TABLES: Mapping[str, str] = {
 """Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death and
 `RECORD-AFTER-END-OF-STUDY` with the end of study (table → its date column: an adverse event by its
 onset)."""
-ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.status is not StudyStatus.ONGOING and d is not DEATH)
+ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.ends_study and d is not DEATH)
 """The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
 completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
 DEFAULT_EARLIEST_DAY = -42

@@ -61,7 +61,6 @@ from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
 from cartrial.protocol.disposition import (
     DISPOSITION_PATTERN,
     DISPOSITION_TEXT,
-    StudyStatus,
     parse_disposition,
 )
 from cartrial.protocol.dlt import Relatedness, ToxicityCategory
@@ -514,7 +513,7 @@ def _study_ended(disposition: Any) -> bool:
     """Whether a disposition text records an end of study (a word other than ongoing; text outside the
     vocabulary is the field rule's problem, not this rule's)."""
     parsed = parse_disposition(disposition if isinstance(disposition, str) else None)
-    return parsed is not None and parsed.status is not StudyStatus.ONGOING
+    return parsed is not None and parsed.ends_study
 
 
 @dataclass(frozen=True)
