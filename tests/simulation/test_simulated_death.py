@@ -191,4 +191,6 @@ def test_a_death_leaves_the_other_patients_records_as_they_were(deadly_and_survi
         mine = frame[~frame.subject_id.isin(died)].reset_index(drop=True)
         theirs = alive.forms[form]
         theirs = theirs[~theirs.subject_id.isin(died)].reset_index(drop=True)
-        pd.testing.assert_frame_equal(mine, theirs, obj=form)
+        # the values, not the column dtype: a column that held a dead patient's blank is object in one study
+        # and int64 in the other once that patient's rows are left out
+        pd.testing.assert_frame_equal(mine, theirs, obj=form, check_dtype=False)
