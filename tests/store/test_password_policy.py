@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.store import init_study, users
@@ -105,3 +107,51 @@ def test_every_cli_path_that_sets_a_password_refuses_a_short_one(
         capsys=capsys,
     ).astuple()
     assert code == 2 and "too short" in err and SHORT not in out + err and not target.exists()
+
+
+# D-19.109: one Unicode normalisation (NFKC) before a password is checked, hashed or verified
+# (NIST SP 800-63B-4 §3.1.1.2: the normalisation process for stabilised strings, NFKC or NFKD).
+COMPOSED = "caf\u00e9 au lait, deux sucres"  # "é" as one code point (what most keyboards type)
+DECOMPOSED = "cafe\u0301 au lait, deux sucres"  # "e" + combining acute (what some systems send)
+FULL_WIDTH = "\uff26\uff55\uff4c\uff4c-width password 1"  # "Full" in full-width forms
+assert COMPOSED != DECOMPOSED
+
+
+def test_the_same_characters_in_another_unicode_form_sign_in(study: StudyDb) -> None:
+    """A password set in one Unicode form signs in when typed in another: it was hashed as given, so a
+    password set on one system was refused on another that sends "é" decomposed."""
+    study.service.set_password("admin", "mon", COMPOSED, "reset")
+    assert authenticate(study.service, "mon", password=DECOMPOSED).username == "mon"
+    assert study.service.verify_password("mon", DECOMPOSED)
+    study.service.set_password("admin", "mon", FULL_WIDTH, "reset")
+    assert authenticate(study.service, "mon", password="Full-width password 1").username == "mon"
+    assert not study.service.verify_password("mon", "full-width password 1")  # case still counts
+
+
+def test_a_hash_stored_before_normalisation_still_verifies() -> None:
+    """A hash of the password exactly as typed (stored before D-19.109) keeps working, in that form only."""
+    from argon2 import PasswordHasher
+
+    legacy = PasswordHasher().hash(DECOMPOSED)
+    assert users.password_matches(legacy, DECOMPOSED)
+    assert users.password_matches(users.hash_password(DECOMPOSED), COMPOSED)
+    assert not users.password_matches(legacy, "cafe au lait, deux sucres")
+
+
+def test_the_policy_counts_normalised_code_points() -> None:
+    """Length, the user-name rule and the repeated-character rule read the normalised password: 15
+    full-width "Ａ" are one character repeated, and "e" + combining acute is one character."""
+    assert "one character repeated" in users.password_problem("\uff21" * 15, "alice").message  # type: ignore[union-attr]
+    assert "too short" in users.password_problem("e\u0301" * 13 + "x", "alice").message  # type: ignore[union-attr]
+    assert "the user name" in users.password_problem("\uff21dministrator-1", "administrator-1").message  # type: ignore[union-attr]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.text(min_size=1, max_size=24))
+def test_every_unicode_form_of_a_password_verifies(password: str) -> None:
+    """Property: a password's NFC, NFD, NFKC and NFKD forms all verify against its hash."""
+    import unicodedata
+
+    stored = users.hash_password(password)
+    for form in ("NFC", "NFD", "NFKC", "NFKD"):
+        assert users.password_matches(stored, unicodedata.normalize(form, password))

@@ -36,6 +36,7 @@ from cartrial.store import audit as audit_chain
 from cartrial.store.database import ReadOnlyDatabaseError
 from cartrial.store.fields import control_character_problem
 from cartrial.store.models import Base, User, utc_now
+from cartrial.store.users import password_matches
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 """A session unused this long has expired."""
@@ -129,13 +130,8 @@ def _dummy_hash() -> str:
 
 
 def _password_matches(stored: str | None, password: str) -> bool:
-    from argon2 import PasswordHasher
-    from argon2.exceptions import InvalidHashError, VerificationError
-
-    try:
-        return bool(PasswordHasher().verify(stored or _dummy_hash(), password)) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    """`users.password_matches`, verifying against a dummy hash when the user has none (same time taken)."""
+    return password_matches(stored or _dummy_hash(), password) and stored is not None
 
 
 def _user(connection: Connection, username: str) -> Any:

@@ -4,11 +4,14 @@ The functions write through an open `Transaction`; the permission (manage users 
 the caller (`StudyService`). Passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106 low-memory
 profile). Every password set goes through one policy, `password_problem` (NIST SP 800-63B-4: at least 15
 characters, at most 256, no composition rule, not the user name, not a common password; decisions D-19.45).
+A password is Unicode-normalised (NFKC, `normalised_password`) before it is checked, hashed or verified, so
+that the same characters typed on another keyboard or system sign in (D-19.109).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import unicodedata
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, select
 
@@ -64,16 +67,35 @@ PASSWORD_RULE = (
 """The password policy in words: shown with every refusal, on every path that sets a password."""
 
 
+PASSWORD_NORMALISATION: Final = "NFKC"
+"""The Unicode normalisation of every password before it is checked, hashed or verified: NIST SP 800-63B-4
+§3.1.1.2 (as 800-63B-3 §5.1.1.2) — a verifier accepting Unicode SHOULD apply the normalisation process for
+stabilised strings, NFKC or NFKD (Unicode Standard Annex #15). NFKC keeps the composed form most keyboards
+type, so a password already in that form (any ASCII password) hashes exactly as before (D-19.109)."""
+
+
+def normalised_password(password: str) -> str:
+    """`password` in Unicode normalisation form NFKC (`PASSWORD_NORMALISATION`): "é" typed as one code point
+    or as "e" + combining acute, and a full-width "Ａ" and "A", are the same password.
+
+    >>> normalised_password("caf\u0065\u0301") == normalised_password("caf\u00e9") == "caf\u00e9"
+    True
+    """
+    return unicodedata.normalize(PASSWORD_NORMALISATION, password)
+
+
 def password_problem(password: str, username: str) -> Problem | None:
     """Why `password` may not be set for `username`, or None: the one password policy (NIST SP 800-63B-4
     §3.1.1.2) applied by every path that sets a password (`new_user`, `set_password`, `db init`). Length in
-    Unicode code points; no composition rule. The message never contains the password.
+    Unicode code points of the normalised password (`normalised_password`); no composition rule. The message
+    never contains the password.
 
     >>> password_problem("correct horse battery staple", "alice") is None
     True
     >>> password_problem("short", "alice").message
     'the password is too short (5 characters)'
     """
+    password, username = normalised_password(password), normalised_password(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"the password is too short ({len(password)} characters)"
     elif len(password) > MAX_PASSWORD_LENGTH:
@@ -97,26 +119,37 @@ def check_password(password: str, username: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash of `password` (argon2-cffi defaults, RFC 9106 low-memory profile). It does not
-    apply the policy (`check_password`): the functions that set a password do, with the user name."""
+    """An argon2id hash of the normalised `password` (`normalised_password`; argon2-cffi defaults, RFC 9106
+    low-memory profile). It does not apply the policy (`check_password`): the functions that set a
+    password do, with the user name."""
     from argon2 import PasswordHasher
 
     if not password:
         raise InputError(Problem("empty password", field="password"))
-    return str(PasswordHasher().hash(password))
+    return str(PasswordHasher().hash(normalised_password(password)))
 
 
-def password_matches(stored_hash: str | None, password: str) -> bool:
-    """Whether `password` matches an argon2 hash (False for no hash or a malformed one)."""
+def _argon2_verifies(stored_hash: str, password: str) -> bool:
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    if not stored_hash:
-        return False
     try:
         return bool(PasswordHasher().verify(stored_hash, password))
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """Whether `password` matches an argon2 hash (False for no hash or a malformed one): the normalised
+    password (`normalised_password`), or, for a hash stored before passwords were normalised (D-19.109),
+    the password exactly as typed when that differs — so no existing password stops working; it is stored
+    normalised at its next change."""
+    if not stored_hash:
+        return False
+    normalised = normalised_password(password)
+    if _argon2_verifies(stored_hash, normalised):
+        return True
+    return normalised != password and _argon2_verifies(stored_hash, password)
 
 
 def active_password_hash(connection: Connection, username: str) -> str | None:
