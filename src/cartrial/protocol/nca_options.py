@@ -134,10 +134,11 @@ class NcaOptions:
             integrated linearly).
         interval_coverage: when a subject's samples cover a finite partial-AUC interval [a, b]
             (``auc_<a>_<b>_covered``; docs/science/decisions.md D-19.95): ``blq_tail`` (default) a sample
-            at or after b (by its actual or nominal time), or a last sample before b that is BLQ (the
-            concentration is below the LLOQ there and ``aucint.last`` counts the rest of the interval as
-            0, the value a BLQ sample at b would give); ``sampled_to_end`` only a sample at or after b
-            (EMA BE Q&A 2010: AUC(0-72h) where the 72-h sample was taken). A value is computed either way;
+            at or after b (by its actual time, or nominal time inside its visit window: `nominal_coverage`),
+            or a last sample before b that is BLQ (the concentration is below the LLOQ there and
+            ``aucint.last`` counts the rest of the interval as 0, the value a BLQ sample at b would give);
+            ``sampled_to_end`` only a sample at or after b (EMA BE Q&A 2010: AUC(0-72h) where the 72-h
+            sample was taken). A value is computed either way;
             the flag says whether it is the interval's AUC or an AUC to the last sample.
         nominal_coverage: whether a sample counts at a partial-AUC end by its nominal (scheduled) time
             (docs/science/decisions.md D-19.104): ``visit_window`` (default) only when its actual time is
