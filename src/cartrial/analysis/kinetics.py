@@ -209,6 +209,7 @@ def nca_datasets(
     if "n_not_covered" in summary_frame:
         summary_frame["n_not_covered"] = summary_frame["n_not_covered"].astype("Int64")
     coverage_notes = _coverage_notes(nca, interval_parameters(spec.nca_intervals_days), rule)
+    coverage_notes += _left_out_notes(nca, geometric, rule)
     persistence = nca[["subject_id", "dose_level", "analyte", "tlast", "clast"]].copy()
     persistence = persistence.rename(
         columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
@@ -257,9 +258,12 @@ def nca_datasets(
             ("nca_by_subject",),
             notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *coverage_notes),
             columns={
+                "n_subjects": "subjects in the group (PK population); n: those with a value summarised",
+                "n_nonpositive": "values of 0 (e.g. an AUC over BLQ samples only): in n, median and range, "
+                "not in the geometric mean and CV % (D-19.105)",
                 "n_not_covered": "partial AUCs: subjects with a value whose samples stop before the interval "
                 f"end (an AUC to the last sample), {'left out of' if rule == 'covered' else 'included in'} n "
-                "(analysis.options.nca_interval_summary; D-19.95)"
+                "(analysis.options.nca_interval_summary; D-19.95)",
             },
         ),
         "persistence": Dataset(
@@ -302,6 +306,39 @@ def _coverage_notes(nca: pd.DataFrame, columns: tuple[str, ...], rule: str) -> l
         notes.append(
             f"{column}: {len(hit)} subject-analyte profile(s) sampled only to before the interval end, their "
             f"{column} an AUC to the last sample, {use} (D-19.95): {who}"
+        )
+    return notes
+
+
+def _left_out_notes(nca: pd.DataFrame, geometric: tuple[str, ...], rule: str) -> list[str]:
+    """What the geometric statistics of `nca_summary` leave out, beyond the coverage notes (D-19.105): the
+    profiles whose every sample is BLQ (no Cmax or AUC: not estimable, D-6.3, so in no n), and per parameter
+    the values of 0 (in n, median and range, not in the geometric mean and CV %); none when there are none."""
+    notes = []
+    samples = pd.to_numeric(nca.get("n_samples"), errors="coerce")
+    blq = pd.to_numeric(nca.get("n_blq"), errors="coerce")
+    all_blq = nca[(samples > 0) & (blq == samples)]
+    if len(all_blq):
+        who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in all_blq.itertuples())
+        notes.append(
+            f"{len(all_blq)} subject-analyte profile(s) with every sample BLQ: no Cmax, Tmax or AUC (not "
+            f"estimable, see nca_by_subject not_estimable), so in no n of this summary (D-19.105): {who}"
+        )
+    for parameter in geometric:
+        if parameter not in nca:
+            continue
+        values = pd.to_numeric(nca[parameter], errors="coerce")
+        zero = values <= 0
+        flag = parameter + COVERED_SUFFIX
+        if flag in nca and rule == "covered":
+            zero &= nca[flag].astype(bool)
+        hit = nca[zero]
+        if not len(hit):
+            continue
+        who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in hit.itertuples())
+        notes.append(
+            f"{parameter}: {len(hit)} value(s) of 0, counted in n, median and range but not in the geometric "
+            f"mean and CV % (the log of 0 is undefined; n_nonpositive, D-19.105): {who}"
         )
     return notes
 
