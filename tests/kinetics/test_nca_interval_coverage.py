@@ -62,14 +62,19 @@ def test_a_blq_last_sample_covers_the_interval_by_default_not_when_sampled_to_en
 
 
 def test_the_nominal_interval_end_visit_covers_it() -> None:
-    """The day-28 visit sampled at day 27.9 (inside its window) covers AUC0-28; without the nominal day it
-    does not."""
+    """The day-28 visit sampled at day 27.9 (inside its ±3-day window) covers AUC0-28; without the nominal day
+    it does not (nor without a window for day 28: D-19.104)."""
     frame = pd.DataFrame({"id": "S", "t": [0.0, 7.0, 27.9], "nominal": [0, 7, 28], "c": [0.0, 900.0, 40.0]})
     kwargs = {"subject": "id", "time": "t", "conc": "c", "time_unit": "day", "conc_unit": "copies/ug"}
     options = NcaOptions(intervals=((0, 28),))
-    with_nominal = nca(frame, nominal_time="nominal", options=options, **kwargs).table  # type: ignore[arg-type]
+    windows = {28.0: (3.0, 3.0)}
+    with_nominal = nca(
+        frame, nominal_time="nominal", nominal_windows=windows, options=options, **kwargs
+    ).table  # type: ignore[arg-type]
+    no_window = nca(frame, nominal_time="nominal", options=options, **kwargs).table  # type: ignore[arg-type]
     without = nca(frame, options=options, **kwargs).table  # type: ignore[arg-type]
     assert with_nominal["auc_0_28_covered"].tolist() == [True]
+    assert no_window["auc_0_28_covered"].tolist() == [False]
     assert without["auc_0_28_covered"].tolist() == [False]
 
 

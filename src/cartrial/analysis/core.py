@@ -209,7 +209,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     datasets |= relapses
     outcomes = collected_outcomes(protocol, tables)
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
-    datasets |= nca_datasets(tables, populations, opts)
+    datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None))
     datasets |= pd_datasets(tables, populations)
     for name, outcome in DATASET_OUTCOME.items():  # D-19.61: an outcome the study does not collect
         if outcome not in outcomes:

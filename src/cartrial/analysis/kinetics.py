@@ -13,7 +13,9 @@ quantifiable or BLQ) and per finite interval ``auc_<a>_<b>_covered`` (the sample
 stop before the end at a quantifiable value (an early death or withdrawal, an interim cut-off) has an
 ``auc_<a>_<b>`` that is an AUC to its last sample. `nca_summary` takes the geometric statistics of a partial
 AUC over the covered subjects (``analysis.options.nca_interval_summary`` = ``covered``, default) or over all
-(``all``), and counts the not-covered in ``n_not_covered`` either way.
+(``all``), and counts the not-covered in ``n_not_covered`` either way. A sample covers the end by its
+``nominal_day`` only when its ``actual_day`` is inside the protocol's visit window of that day (`nca_windows`;
+D-19.104): the day-28 visit taken on day 20 does not cover AUC0-28.
 """
 
 from __future__ import annotations
@@ -98,16 +100,43 @@ def interval_parameters(intervals: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(interval_column(float(a), float(b)) for a, b in intervals))
 
 
+WINDOW_SLACK_DAYS = 0.5
+"""Half a day added to each side of a visit window when the analysis compares a sample's ``actual_day`` with
+it: the window is in whole study days, ``actual_day`` is days since the infusion's clock time (the day-1
+visit, window 0, is sampled at 0.85 to 1.15 days in the example); D-19.104."""
+
+
+def nca_windows(schedule: Any) -> dict[float, tuple[float, float]]:
+    """The visit window of each scheduled study day, as `cartrial.kinetics.derive_nca` takes it
+    (``nominal_windows``: ``{study_day: (minus, plus)}`` in days, each side widened by `WINDOW_SLACK_DAYS`):
+    a PK sample counts at a partial-AUC end by its ``nominal_day`` only when its ``actual_day`` is inside
+    (D-19.104). Empty without a schedule (the nominal day then never counts).
+
+    >>> from cartrial.protocol.schedule import Schedule, Visit
+    >>> nca_windows(Schedule(visits=[Visit(name="Day 28", study_day=28, window_minus_days=3,
+    ...                                    window_plus_days=2, assessments=["pk"])]))
+    {28.0: (3.5, 2.5)}
+    """
+    visits = getattr(schedule, "visits", None) or []
+    return {
+        float(v.study_day): (v.window_minus_days + WINDOW_SLACK_DAYS, v.window_plus_days + WINDOW_SLACK_DAYS)
+        for v in visits
+    }
+
+
 def persistence_column(persistence_day: float) -> str:
     """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
     return f"detectable_beyond_day_{persistence_day:g}"
 
 
 def nca_datasets(
-    tables: Mapping[str, pd.DataFrame], populations: dict[str, Population], options: Any = None
+    tables: Mapping[str, pd.DataFrame],
+    populations: dict[str, Population],
+    options: Any = None,
+    schedule: Any = None,
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
-    PK sample)."""
+    PK sample). `schedule` (the protocol's) gives the visit windows of the nominal days (`nca_windows`)."""
     from cartrial.kinetics import derive_nca
     from cartrial.kinetics.templates import PK_NCA_COLUMNS
 
@@ -142,6 +171,7 @@ def nca_datasets(
         **PK_NCA_COLUMNS,
         options=nca_options,
         source="pk_samples",
+        nominal_windows=nca_windows(schedule),
     )
     nca = result.table.copy()
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
@@ -179,6 +209,7 @@ def nca_datasets(
     if "n_not_covered" in summary_frame:
         summary_frame["n_not_covered"] = summary_frame["n_not_covered"].astype("Int64")
     coverage_notes = _coverage_notes(nca, interval_parameters(spec.nca_intervals_days), rule)
+    coverage_notes += _left_out_notes(nca, geometric, rule)
     persistence = nca[["subject_id", "dose_level", "analyte", "tlast", "clast"]].copy()
     persistence = persistence.rename(
         columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
@@ -208,9 +239,11 @@ def nca_datasets(
                 "last_sample_time": "day of the last post-infusion sample with a result, quantifiable or BLQ",
                 **{
                     column + COVERED_SUFFIX: f"the samples cover the end of {column} (a sample at or after "
-                    "it, by actual or nominal day, or a BLQ last sample before it; "
-                    f"nca_options.interval_coverage = {nca_options.interval_coverage}); otherwise {column} "
-                    "is an AUC to the last sample (D-19.95)"
+                    "it by actual day, or by nominal day when taken inside that visit's window, or a BLQ "
+                    "last sample before it; nca_options.interval_coverage = "
+                    f"{nca_options.interval_coverage}, nominal_coverage = {nca_options.nominal_coverage}); "
+                    f"otherwise {column} "
+                    "is an AUC to the last sample (D-19.95, D-19.104)"
                     for column in interval_parameters(spec.nca_intervals_days)
                     if column + COVERED_SUFFIX in nca
                 },
@@ -225,9 +258,12 @@ def nca_datasets(
             ("nca_by_subject",),
             notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *coverage_notes),
             columns={
+                "n_subjects": "subjects in the group (PK population); n: those with a value summarised",
+                "n_nonpositive": "values of 0 (e.g. an AUC over BLQ samples only): in n, median and range, "
+                "not in the geometric mean and CV % (D-19.105)",
                 "n_not_covered": "partial AUCs: subjects with a value whose samples stop before the interval "
                 f"end (an AUC to the last sample), {'left out of' if rule == 'covered' else 'included in'} n "
-                "(analysis.options.nca_interval_summary; D-19.95)"
+                "(analysis.options.nca_interval_summary; D-19.95)",
             },
         ),
         "persistence": Dataset(
@@ -270,6 +306,39 @@ def _coverage_notes(nca: pd.DataFrame, columns: tuple[str, ...], rule: str) -> l
         notes.append(
             f"{column}: {len(hit)} subject-analyte profile(s) sampled only to before the interval end, their "
             f"{column} an AUC to the last sample, {use} (D-19.95): {who}"
+        )
+    return notes
+
+
+def _left_out_notes(nca: pd.DataFrame, geometric: tuple[str, ...], rule: str) -> list[str]:
+    """What the geometric statistics of `nca_summary` leave out, beyond the coverage notes (D-19.105): the
+    profiles whose every sample is BLQ (no Cmax or AUC: not estimable, D-6.3, so in no n), and per parameter
+    the values of 0 (in n, median and range, not in the geometric mean and CV %); none when there are none."""
+    notes = []
+    samples = pd.to_numeric(nca.get("n_samples"), errors="coerce")
+    blq = pd.to_numeric(nca.get("n_blq"), errors="coerce")
+    all_blq = nca[(samples > 0) & (blq == samples)]
+    if len(all_blq):
+        who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in all_blq.itertuples())
+        notes.append(
+            f"{len(all_blq)} subject-analyte profile(s) with every sample BLQ: no Cmax, Tmax or AUC (not "
+            f"estimable, see nca_by_subject not_estimable), so in no n of this summary (D-19.105): {who}"
+        )
+    for parameter in geometric:
+        if parameter not in nca:
+            continue
+        values = pd.to_numeric(nca[parameter], errors="coerce")
+        zero = values <= 0
+        flag = parameter + COVERED_SUFFIX
+        if flag in nca and rule == "covered":
+            zero &= nca[flag].astype(bool)
+        hit = nca[zero]
+        if not len(hit):
+            continue
+        who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in hit.itertuples())
+        notes.append(
+            f"{parameter}: {len(hit)} value(s) of 0, counted in n, median and range but not in the geometric "
+            f"mean and CV % (the log of 0 is undefined; n_nonpositive, D-19.105): {who}"
         )
     return notes
 
@@ -359,4 +428,11 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
     }
 
 
-__all__ = ["PERSISTENCE_DAY", "nca_datasets", "pd_datasets", "persistence_column"]
+__all__ = [
+    "PERSISTENCE_DAY",
+    "WINDOW_SLACK_DAYS",
+    "nca_datasets",
+    "nca_windows",
+    "pd_datasets",
+    "persistence_column",
+]

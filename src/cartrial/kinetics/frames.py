@@ -297,6 +297,7 @@ def derive_nca(
     keep_going: bool = False,
     source: str = "data",
     nominal_time: str | None = None,
+    nominal_windows: Mapping[float, tuple[float, float]] | None = None,
 ) -> KineticsResult:
     """NCA per profile (subject and ``by`` groups) of a sample table, PKNCA rules by default.
 
@@ -307,7 +308,9 @@ def derive_nca(
     `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
     row is bad stays in the table with the reason); the problems are in the result's ``problems``.
     `nominal_time` (a column of scheduled times) lets a sample of the interval-end visit taken inside its
-    window cover a partial AUC (``auc_<a>_<b>_covered``; `cartrial.kinetics.nca.interval_coverage`).
+    window cover a partial AUC (``auc_<a>_<b>_covered``; `cartrial.kinetics.nca.interval_coverage`); the
+    windows are `nominal_windows` (``{nominal: (minus, plus)}``, the protocol's visit windows): a nominal time
+    without one never counts (D-19.104).
 
     Returns a `KineticsResult` (a `cartrial.results.Result`): ``table`` one row per profile; ``metadata()``
     with the options (``NcaOptions.as_dict``), ``units`` (per column; ``"see units_by_conc_unit"`` when
@@ -390,6 +393,7 @@ def derive_nca(
             lloq=lloq,
             lloq_column="_lloq" if lloq_column else None,
             nominal_time="_nominal" if nominal_time else None,
+            nominal_windows=nominal_windows,
         )
         table = result.table
         if dose:

@@ -28,7 +28,7 @@ infusion is 0) and are counted in ``n_pre_dose`` (decisions D-6.7).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -322,13 +322,18 @@ def interval_coverage(
     end: float,
     rule: str = "blq_tail",
     nominal: FloatArray | None = None,
+    window: tuple[FloatArray, FloatArray] | None = None,
 ) -> BoolArray:
-    """Whether each profile's samples cover a partial AUC ending at `end` (docs/science/decisions.md D-19.95).
+    """Whether each profile's samples cover a partial AUC ending at `end` (docs/science/decisions.md D-19.95,
+    D-19.104).
 
     Rows are profiles (subjects × samples, as `nca_arrays`: post-dose samples with a concentration are
     `present`, BLQ coded 0). Covered: a present sample at or after `end` by its actual time, or by its
-    `nominal` (scheduled) time when given (the interval-end visit sampled inside its window, e.g. the day-28
-    sample at day 27.9); with ``rule="blq_tail"`` (default) also a last sample before `end` that is BLQ: the
+    `nominal` (scheduled) time when its actual time is inside its visit window — `window` = (earliest,
+    latest) actual times accepted for each sample's nominal time, NaN where none applies (the interval-end
+    visit sampled inside its window, e.g. the day-28 sample at day 27.9 in a ±2-day window; the day-28
+    sample taken on day 20 does not cover: its AUC is an AUC to day 20). Without `window` a nominal time
+    never counts; with ``rule="blq_tail"`` (default) also a last sample before `end` that is BLQ: the
     concentration is below the LLOQ there, and ``aucint.last`` counts the rest of the interval as 0, the
     value a BLQ sample at `end` would give. Not covered (samples stop before `end` at a quantifiable value,
     e.g. a death on day 10 or an interim cut-off on day 14): ``auc_<a>_<b>`` is then an AUC to the last
@@ -346,8 +351,9 @@ def interval_coverage(
         return np.ones(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         at_end = present & (times >= end)
-        if nominal is not None:
-            at_end |= present & (nominal >= end)
+        if nominal is not None and window is not None:
+            earliest, latest = window
+            at_end |= present & (nominal >= end) & (times >= earliest) & (times <= latest)
     covered: BoolArray = np.asarray(at_end.any(axis=1), dtype=bool)
     if rule == "sampled_to_end":
         return covered
@@ -827,6 +833,7 @@ def nca(
     lloq_column: str | None = None,
     blq_column: str | None = None,
     nominal_time: str | None = None,
+    nominal_windows: Mapping[float, tuple[float, float]] | None = None,
 ) -> NcaResult:
     """NCA of every subject in a long table (rows = samples), PKNCA rules by default.
 
@@ -840,6 +847,10 @@ def nca(
         blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
         nominal_time: column of scheduled (nominal) times, used only to judge whether a sample is at a
             partial-AUC end (`interval_coverage`); blank or non-numeric means unknown (the actual time only).
+        nominal_windows: the visit window of each nominal time, ``{nominal: (minus, plus)}`` in time units
+            (the analysis takes it from the protocol's schedule): a sample counts at its nominal time only
+            when its actual time is in [nominal − minus, nominal + plus]; a nominal time without a window
+            never counts (D-19.104). ``options.nominal_coverage = actual_only`` ignores nominal times.
 
     Returns:
         `NcaResult`; its ``table`` has the subject column(s), ``n_samples``, ``n_blq``, ``n_missing``, every
@@ -1008,10 +1019,18 @@ def nca(
         out["last_sample_time"] = np.where(
             present_sorted.any(axis=1), np.max(np.where(present_sorted, t_arr, -np.inf), axis=1), np.nan
         )
+    window = _nominal_window(n_arr, nominal_windows)
+    use_nominal = bool(nominal_time) and options.nominal_coverage == "visit_window"
     for start, end in options.intervals:
         if not math.isinf(end):
             out[interval_column(start, end) + "_covered"] = interval_coverage(
-                t_arr, c_arr, present_sorted, end, options.interval_coverage, n_arr if nominal_time else None
+                t_arr,
+                c_arr,
+                present_sorted,
+                end,
+                options.interval_coverage,
+                n_arr if use_nominal else None,
+                window,
             )
     out["quality_flags"] = flag_text
     out["not_estimable"] = _reason_text(reasons, n_groups)
@@ -1025,6 +1044,24 @@ def nca(
     out["aumc_unit"] = units["aumclast"]
     out["nca_options"] = options.describe()
     return NcaResult(table=out, options=options, units=units, notes=tuple(notes))
+
+
+def _nominal_window(
+    nominal: FloatArray, windows: Mapping[float, tuple[float, float]] | None
+) -> tuple[FloatArray, FloatArray]:
+    """(earliest, latest) actual time accepted for each sample's nominal time: ``nominal − minus`` and
+    ``nominal + plus`` from `windows` (``{nominal: (minus, plus)}``), NaN where no window applies (D-19.104).
+
+    >>> _nominal_window(np.array([[0.0, 28.0, 60.0]]), {28.0: (2.0, 3.0)})
+    (array([[nan, 26., nan]]), array([[nan, 31., nan]]))
+    """
+    minus = np.full(nominal.shape, np.nan)
+    plus = np.full(nominal.shape, np.nan)
+    for day, (before, after) in (windows or {}).items():
+        hit = nominal == float(day)
+        minus[hit] = float(before)
+        plus[hit] = float(after)
+    return nominal - minus, nominal + plus
 
 
 def _reason_text(reasons: dict[str, npt.NDArray[np.object_]], n: int) -> list[str]:

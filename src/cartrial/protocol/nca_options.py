@@ -134,11 +134,17 @@ class NcaOptions:
             integrated linearly).
         interval_coverage: when a subject's samples cover a finite partial-AUC interval [a, b]
             (``auc_<a>_<b>_covered``; docs/science/decisions.md D-19.95): ``blq_tail`` (default) a sample
-            at or after b (by its actual or nominal time), or a last sample before b that is BLQ (the
-            concentration is below the LLOQ there and ``aucint.last`` counts the rest of the interval as
-            0, the value a BLQ sample at b would give); ``sampled_to_end`` only a sample at or after b
-            (EMA BE Q&A 2010: AUC(0-72h) where the 72-h sample was taken). A value is computed either way;
+            at or after b (by its actual time, or nominal time inside its visit window: `nominal_coverage`),
+            or a last sample before b that is BLQ (the concentration is below the LLOQ there and
+            ``aucint.last`` counts the rest of the interval as 0, the value a BLQ sample at b would give);
+            ``sampled_to_end`` only a sample at or after b (EMA BE Q&A 2010: AUC(0-72h) where the 72-h
+            sample was taken). A value is computed either way;
             the flag says whether it is the interval's AUC or an AUC to the last sample.
+        nominal_coverage: whether a sample counts at a partial-AUC end by its nominal (scheduled) time
+            (docs/science/decisions.md D-19.104): ``visit_window`` (default) only when its actual time is
+            inside the protocol's visit window of that nominal time (the day-28 visit taken on day 27 in a
+            ±2-day window covers AUC0-28; taken on day 20 it does not; a nominal time with no window never
+            counts); ``actual_only`` never (PKNCA, which uses the actual times only).
 
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
     half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
@@ -160,6 +166,9 @@ class NcaOptions:
     interval_interpolation: str = field(default="segment", metadata=allowed(values=("segment", "linear")))
     interval_coverage: str = field(
         default="blq_tail", metadata=allowed(values=("blq_tail", "sampled_to_end"))
+    )
+    nominal_coverage: str = field(
+        default="visit_window", metadata=allowed(values=("visit_window", "actual_only"))
     )
     min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
     min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
@@ -275,6 +284,7 @@ class NcaOptions:
             "persistence_rule": str(self.persistence_rule),
             "interval_interpolation": self.interval_interpolation,
             "interval_coverage": self.interval_coverage,
+            "nominal_coverage": self.nominal_coverage,
             "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
             "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
             "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
@@ -300,6 +310,8 @@ class NcaOptions:
         text += f"; persistence={self.persistence_rule}"
         if self.interval_coverage != "blq_tail":
             text += f"; interval_coverage={self.interval_coverage}"
+        if self.nominal_coverage != "visit_window":
+            text += f"; nominal_coverage={self.nominal_coverage}"
         return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 
