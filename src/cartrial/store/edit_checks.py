@@ -319,7 +319,7 @@ def _infusion_before_consent(
 ) -> Iterator[tuple[Record, str, Any, str]]:
     subject = records.subject
     consent = None if subject is None else subject.get("consent_date")
-    if not isinstance(consent, dt.date):
+    if subject is None or not isinstance(consent, dt.date):
         return
     for infusion in records.of("infusion"):
         day = _day(infusion.get("infused_at"))
@@ -1159,6 +1159,54 @@ def check_single_write(
     return created
 
 
+def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int) -> list[Finding]:
+    """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
+    the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
+    checks across records (a disposition ``death`` left without its fatal adverse event, a record now after
+    a later date of death, an assessment now long before a later first infusion). Each soft finding that
+    the delete creates (absent with the record) raises a data query in the same transaction, once
+    (`record_queries` skips a check already queried on the same record and field). A hard finding never
+    refuses a delete: removing a record cannot make a remaining one impossible (the hard checks compare a
+    record with the subject row, which a remaining record's foreign key keeps), and a refusal would trap a
+    user whose correction starts with the delete; the next write of that record is checked as usual.
+    Returns the findings the delete created."""
+    created = delete_findings(tx.connection, table, before, record_id)
+    record_queries(tx, created)
+    return created
+
+
+def delete_findings(
+    connection: Connection, table: str, before: Mapping[str, Any], record_id: int
+) -> list[Finding]:
+    """The findings on the subject's remaining stored records that the delete of `before` (record
+    `record_id` of `table`, no longer stored) creates; nothing is written."""
+    from cartrial.store.fields import study_protocol
+
+    subject_id = before.get("subject_id") if table in CHECKED_TABLES else None
+    if subject_id is None:
+        return []
+    # every dated table: a delete may move the date of death, the end of study or the first infusion
+    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES)
+    stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+
+    def state(deleted: Mapping[str, Any] | None) -> SubjectRecords:
+        by_table = {
+            name: [
+                Record(r.table, r.values, True, record_id=r.record_id)
+                for r in rows
+                if r.record_id != record_id or name != table
+            ]
+            for name, rows in stored.items()
+        }
+        if deleted is not None:
+            by_table.setdefault(table, []).append(Record(table, dict(deleted), True, record_id=record_id))
+        return SubjectRecords(str(subject_id), by_table)
+
+    protocol = study_protocol(connection)
+    earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+    return [f for f in run_edit_checks([state(None)], protocol) if _key(f) not in earlier]
+
+
 def write_findings(
     connection: Connection,
     table: str,
@@ -1505,8 +1553,10 @@ __all__ = [
     "Record",
     "Severity",
     "SubjectRecords",
+    "check_delete",
     "check_single_write",
     "decision_window_findings",
+    "delete_findings",
     "hard_problems",
     "import_findings",
     "record_queries",
