@@ -270,7 +270,10 @@ def test_a_second_infusion_of_a_subject_is_refused_on_every_write_path(
     hold a record the cut-off analysis would refuse. A stored infusion is not re-reported."""
     service = study.service
     stored = Record(
-        "infusion", {"subject_id": "CT-001", "infused_at": dt.datetime(2021, 6, 1, tzinfo=UTC)}, new=False
+        "infusion",
+        {"subject_id": "CT-001", "infused_at": dt.datetime(2021, 6, 1, tzinfo=UTC)},
+        new=False,
+        record_id=41,
     )
     findings = run_edit_checks(
         [
@@ -286,13 +289,16 @@ def test_a_second_infusion_of_a_subject_is_refused_on_every_write_path(
         TODAY,
     )
     assert [(f.check.id, f.record.new) for f in findings] == [("INFUSION-ONCE", True)]
-    assert "also infused on 2021-06-01" in findings[0].message
-    service.insert_record("inv", "infusion", GOOD_INFUSION)
+    # the other infusion named by its location, never by its date (D-19.102)
+    assert "the other infusion: infusion record 41" in findings[0].message
+    assert "2021-06-01" not in findings[0].message
+    first = service.insert_record("inv", "infusion", GOOD_INFUSION)
     with pytest.raises(InputError) as caught:
         service.insert_record("inv", "infusion", {**GOOD_INFUSION, "infused_at": "2021-09-01T02:00:00Z"})
     # one problem, on the record written, with the value given (the stored infusion led with its own date)
     (problem,) = caught.value.problems
-    assert "INFUSION-ONCE" in problem.message and "also infused on 2021-06-01" in problem.message
+    assert "INFUSION-ONCE" in problem.message and f"infusion record {first}" in problem.message
+    assert "2021-06-01" not in problem.message
     assert str(problem.value).startswith("2021-09-01"), str(caught.value)
     folder = write_infusions(tmp_path / "in", "CT-001,2021-09-01T02:00:00Z,1,58.0,500000,29000000")
     with pytest.raises(InputError) as caught:
@@ -429,8 +435,9 @@ def test_a_decision_ten_days_early_is_listed_and_queried_once(empty_study_url: s
     problem = finding.problem()
     assert str(problem.file).endswith("escalation_decisions.csv")
     assert (problem.row, problem.field, problem.value) == (2, "decided_on", "2021-06-26")
-    assert "cohort 1" in problem.message and "2021-06-26" in problem.message
-    assert "18 days after" in problem.message and "10 day(s) before" in problem.message
+    # the rule and the record's location, never its values (D-19.102): the date is the problem's value
+    assert "escalation_decisions.csv row 2" in problem.message and "28-day DLT window" in problem.message
+    assert "2021-06-26" not in problem.message and "2021-06-08" not in problem.message
     service = StudyService(connect(empty_study_url))
     assert service.find_records("admin", "escalation_decision") == []  # a dry run writes nothing
 
@@ -462,7 +469,7 @@ def test_a_decision_moved_inside_the_window_by_an_edit_raises_a_query(
     )
     (query,) = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
     assert (query["record_id"], query["field"]) == (decision["id"], "decided_on")
-    assert "1 day(s) before" in str(query["text"])
+    assert "28-day DLT window" in str(query["text"]) and "2021-07-05" not in str(query["text"])
 
 
 def test_dry_run_command_lists_the_early_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -495,4 +502,5 @@ def test_a_decision_inserted_inside_the_window_raises_a_query(empty_study_url: s
     record_id = service.insert_record("admin", "escalation_decision", decision)
     (query,) = [q for q in edit_check_queries(service) if q["table_name"] == "escalation_decision"]
     assert (query["record_id"], query["field"]) == (record_id, "decided_on")
-    assert "cohort 1" in str(query["text"]) and "5 day(s) before" in str(query["text"])
+    assert f"escalation_decision record {record_id}" in str(query["text"])
+    assert "28-day DLT window" in str(query["text"]) and "cohort 1" not in str(query["text"])

@@ -28,7 +28,13 @@ its date is the protocol layer's rule (`cartrial.protocol.death`), the one the a
 reconcile the end of study (D-19.101): a disposition ``death`` whose ``disposition_date`` is not the date of
 death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date`` of a subject who completed,
 withdrew or was lost (`RECORD-AFTER-END-OF-STUDY`; a fatal adverse event is exempt: a death learnt in
-follow-up). Their messages name tables, fields and record locations, never a value.
+follow-up).
+
+No check's message (the hard refusal, the data query's text, the dry-run listing) quotes a record's value,
+this record's or another's (D-12.2, D-19.102): it names the table, the field, the other record involved by
+its location (file and row, or table and record id; `_where`) and the rule with its protocol constants (the
+dose of a level, a plausible range, a window in days); the value is carried only in `Finding.value`
+(`Problem.value`, shown as "(got …)" for the user's own file).
 
 `cartrial import templates DIR --dry-run` lists what would fire (`ImportReport.edit_checks`).
 """
@@ -299,7 +305,13 @@ def _consent_in_future(
     subject = records.subject
     consent = None if subject is None else subject.get("consent_date")
     if subject is not None and isinstance(consent, dt.date) and consent > today:
-        yield subject, "consent_date", consent, f"consent dated {consent} is after today ({today})"
+        yield (
+            subject,
+            "consent_date",
+            consent,
+            f"subject.consent_date ({_where(subject)}) is after today: a consent cannot be dated in the "
+            "future",
+        )
 
 
 def _infusion_before_consent(
@@ -307,7 +319,7 @@ def _infusion_before_consent(
 ) -> Iterator[tuple[Record, str, Any, str]]:
     subject = records.subject
     consent = None if subject is None else subject.get("consent_date")
-    if not isinstance(consent, dt.date):
+    if subject is None or not isinstance(consent, dt.date):
         return
     for infusion in records.of("infusion"):
         day = _day(infusion.get("infused_at"))
@@ -316,7 +328,8 @@ def _infusion_before_consent(
                 infusion,
                 "infused_at",
                 infusion.get("infused_at"),
-                f"infusion on {day}, before consent on {consent}",
+                f"infusion.infused_at is before the subject's consent ({_where(subject)}, "
+                "subject.consent_date)",
             )
 
 
@@ -324,7 +337,8 @@ def _infusion_before_birth(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
     born, what = records.birth()
-    if born is None:
+    subject = records.subject
+    if born is None or subject is None:
         return
     for infusion in records.of("infusion"):
         day = _day(infusion.get("infused_at"))
@@ -333,7 +347,7 @@ def _infusion_before_birth(
                 infusion,
                 "infused_at",
                 infusion.get("infused_at"),
-                f"infusion on {day}, before birth ({what})",
+                f"infusion.infused_at is before the subject's birth ({_where(subject)}, subject.{what})",
             )
 
 
@@ -344,16 +358,12 @@ def _second_infusion(
     if len(infusions) < 2:
         return
     for infusion in infusions:
-        others = sorted(
-            str(day)
-            for other in infusions
-            if other is not infusion and (day := _day(other.get("infused_at")))
-        )
+        others = [_where(other) for other in infusions if other is not infusion]
         yield (
             infusion,
             "infused_at",
             infusion.get("infused_at"),
-            f"a second infusion of this subject (also infused on {', '.join(others) or 'another record'})",
+            f"a second infusion of this subject (the other infusion: {', '.join(others)})",
         )
 
 
@@ -361,12 +371,18 @@ def _relapse_before_birth(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
     born, what = records.birth()
-    if born is None:
+    subject = records.subject
+    if born is None or subject is None:
         return
     for relapse in records.of("relapse"):
         onset = _day(relapse.get("onset_date"))
         if onset is not None and onset < born:
-            yield relapse, "onset_date", onset, f"relapse onset {onset}, before birth ({what})"
+            yield (
+                relapse,
+                "onset_date",
+                onset,
+                f"relapse.onset_date is before the subject's birth ({_where(subject)}, subject.{what})",
+            )
 
 
 def _dose_ten_times(
@@ -385,15 +401,20 @@ def _dose_ten_times(
                 infusion,
                 "cells_per_kg",
                 cells,
-                f"{cells:g} CAR+ cells/kg is {cells / level.cells_per_kg:.0f}× the protocol dose of level "
-                f"{level.level} ({level.cells_per_kg:g}/kg)",
+                f"infusion.cells_per_kg is at least {DOSE_FACTOR:g}× the protocol dose of dose level "
+                f"{level.level} ({level.cells_per_kg:g} CAR+ cells/kg)",
             )
 
 
+def _weight_of(record: Record) -> float | None:
+    weight = record.get("weight_kg")
+    return float(weight) if isinstance(weight, int | float) and weight > 0 else None
+
+
 def _weight(records: SubjectRecords, infusion: Record) -> float | None:
-    weight = infusion.get("weight_kg")
-    if isinstance(weight, int | float) and weight > 0:
-        return float(weight)
+    own = _weight_of(infusion)
+    if own is not None:
+        return own
     subject = records.subject
     weight = None if subject is None else subject.get("weight_kg")
     return float(weight) if isinstance(weight, int | float) and weight > 0 else None
@@ -439,19 +460,21 @@ def _total_mismatch(
         if expected > 0 and abs(total - expected) > TOTAL_TOLERANCE * expected * (
             1 + 1e-9
         ):  # ±10 % inclusive
-            derivation = f"cells/kg × weight = {per_kg:g} × {weight:g} kg = {dose.uncapped_total_cells:g}"
+            weight_from = "infusion.weight_kg" if _weight_of(infusion) is not None else "subject.weight_kg"
+            derivation = f"infusion.cells_per_kg × {weight_from}"
             if dose.cap_applied:
+                # the cap is the protocol's constant of the level (not a record value)
                 derivation += (
                     f", capped at max_total_cells of dose level {infusion.get('dose_level')} = {expected:g}"
                 )
             elif expected != dose.uncapped_total_cells:
-                derivation += f", rounded to {expected:g}"
+                derivation += ", rounded by the protocol's dose_rounding"
             yield (
                 infusion,
                 "total_car_t_cells",
                 total,
-                f"total {total:g} CAR+ cells differs by {abs(total - expected) / expected:.0%} from the "
-                f"protocol dose ({derivation})",
+                f"infusion.total_car_t_cells differs by more than {TOTAL_TOLERANCE:.0%} from the protocol "
+                f"dose ({derivation})",
             )
 
 
@@ -465,8 +488,10 @@ def _adult_under_30_kg(
     born = subject.get("birth_date")
     if isinstance(born, dt.date) and isinstance(consent, dt.date):
         age = consent.year - born.year - ((consent.month, consent.day) < (born.month, born.day))
+        born_field = "birth_date"
     elif isinstance(year, int) and isinstance(consent, dt.date):
         age = consent.year - year - 1  # at least this old
+        born_field = "birth_year"
     else:
         return
     if age < ADULT_AGE_YEARS:
@@ -478,7 +503,9 @@ def _adult_under_30_kg(
                 record,
                 "weight_kg",
                 weight,
-                f"weight {weight:g} kg for an adult (at least {age} years at consent)",
+                f"{record.table}.weight_kg is under {MIN_ADULT_WEIGHT_KG:g} kg for an adult (at least "
+                f"{ADULT_AGE_YEARS} years at consent by subject.consent_date and subject.{born_field}, "
+                f"{_where(subject)})",
             )
 
 
@@ -506,9 +533,10 @@ def lab_slip(analyte: Any, value: Any, unit: Any) -> str | None:
     canonical = value * factor
     low, high = PLAUSIBLE_LAB_RANGE[analyte.lower()]
     if not _plausible(analyte, canonical):
+        # the dictionary's name of the analyte and its range are facts of the lab dictionary, not values
         return (
-            f"{analyte} {value:g} {unit} (= {canonical:g} {target}) is far outside the plausible range "
-            f"{low:g}–{high:g} {target}: a unit slip?"
+            f"lab_result.value in lab_result.unit, converted to {target}, is far outside the plausible range "
+            f"of {analyte.lower()} ({low:g}–{high:g} {target}): a unit slip?"
         )
     return None
 
@@ -550,8 +578,9 @@ def _lab_test_misspelt(
                 lab,
                 "analyte",
                 analyte,
-                f"analyte {analyte!r} is not a lab test of the dictionary; did you mean {known!r}? As "
-                "entered it is stored but not graded, and exported with a test code made from its name",
+                "lab_result.analyte is not a lab test of the dictionary but close to one: did you mean "
+                f"{known!r}? As entered it is stored but not graded, and exported with a test code made from "
+                "its name",
             )
 
 
@@ -568,6 +597,7 @@ def _assessment_long_before_infusion(
     infused = records.infusion_day()
     if infused is None:
         return
+    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
     earliest = earliest_assessment_day(protocol)
     limit = infused + dt.timedelta(days=earliest)
     for table, column in ASSESSMENT_TABLES.items():
@@ -578,8 +608,8 @@ def _assessment_long_before_infusion(
                     record,
                     column,
                     record.get(column),
-                    f"{table} dated {day}, {(infused - day).days} days before the infusion ({infused}); the "
-                    f"protocol's earliest visit is day {earliest}",
+                    f"{table}.{column} is before the protocol's earliest visit, day {earliest} (its day and "
+                    f"window) of the subject's infusion ({_where(first)}, infusion.infused_at)",
                 )
 
 
@@ -947,12 +977,10 @@ def decision_window_findings(
         if record is None or bool(row["window_complete"]) or days is None or pd.isna(days):
             continue
         window = int(row["dlt_window_days"])
-        missing = window - int(days)
         message = (
-            f"cohort {row['cohort']} (level {row['dose_level']}: {row['subjects']}): decision "
-            f"{row['recorded_decision']!r} on {row['decided_on']}, {int(days)} days after the cohort's last "
-            f"infusion ({row['last_infused_on']}), {missing} day(s) before every patient completed the "
-            f"{window}-day DLT window (a protocol deviation)"
+            f"escalation_decision.decided_on ({_where(record)}) is before every patient of the decision's "
+            f"cohort completed the {window}-day DLT window (escalation.dlt_window_days) after the cohort's "
+            "last infusion (infusion.infused_at): a protocol deviation"
         )
         findings.append(
             Finding(DECISION_BEFORE_DLT_WINDOW, record, "decided_on", record.get("decided_on"), message)
@@ -1129,6 +1157,54 @@ def check_single_write(
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
     record_queries(tx, created)
     return created
+
+
+def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int) -> list[Finding]:
+    """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
+    the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
+    checks across records (a disposition ``death`` left without its fatal adverse event, a record now after
+    a later date of death, an assessment now long before a later first infusion). Each soft finding that
+    the delete creates (absent with the record) raises a data query in the same transaction, once
+    (`record_queries` skips a check already queried on the same record and field). A hard finding never
+    refuses a delete: removing a record cannot make a remaining one impossible (the hard checks compare a
+    record with the subject row, which a remaining record's foreign key keeps), and a refusal would trap a
+    user whose correction starts with the delete; the next write of that record is checked as usual.
+    Returns the findings the delete created."""
+    created = delete_findings(tx.connection, table, before, record_id)
+    record_queries(tx, created)
+    return created
+
+
+def delete_findings(
+    connection: Connection, table: str, before: Mapping[str, Any], record_id: int
+) -> list[Finding]:
+    """The findings on the subject's remaining stored records that the delete of `before` (record
+    `record_id` of `table`, no longer stored) creates; nothing is written."""
+    from cartrial.store.fields import study_protocol
+
+    subject_id = before.get("subject_id") if table in CHECKED_TABLES else None
+    if subject_id is None:
+        return []
+    # every dated table: a delete may move the date of death, the end of study or the first infusion
+    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES)
+    stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+
+    def state(deleted: Mapping[str, Any] | None) -> SubjectRecords:
+        by_table = {
+            name: [
+                Record(r.table, r.values, True, record_id=r.record_id)
+                for r in rows
+                if r.record_id != record_id or name != table
+            ]
+            for name, rows in stored.items()
+        }
+        if deleted is not None:
+            by_table.setdefault(table, []).append(Record(table, dict(deleted), True, record_id=record_id))
+        return SubjectRecords(str(subject_id), by_table)
+
+    protocol = study_protocol(connection)
+    earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+    return [f for f in run_edit_checks([state(None)], protocol) if _key(f) not in earlier]
 
 
 def write_findings(
@@ -1477,8 +1553,10 @@ __all__ = [
     "Record",
     "Severity",
     "SubjectRecords",
+    "check_delete",
     "check_single_write",
     "decision_window_findings",
+    "delete_findings",
     "hard_problems",
     "import_findings",
     "record_queries",

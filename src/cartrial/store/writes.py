@@ -330,6 +330,10 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         None,
         reason=reason,
     )
+    # the reconciling edit checks of the subject's remaining records (D-19.103): soft queries only
+    from cartrial.store.edit_checks import check_delete
+
+    check_delete(tx, table_name, current, record_id)
 
 
 def check_references(
