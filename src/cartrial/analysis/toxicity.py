@@ -264,6 +264,21 @@ def not_infused_adverse_events(
     return own.drop(columns="_onset").reset_index(drop=True)
 
 
+TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "dose_level",
+    "n_teae",
+    "worst_grade",
+    "any_teae",
+    "teae_grade_ge3",
+    "serious_teae",
+    "related_teae",
+    "infection",
+    "infection_grade_ge3",
+)
+"""The columns of `teae_by_subject` (one row per safety-set subject)."""
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -309,7 +324,7 @@ def adverse_event_datasets(
                 else False,
             }
         )
-    by_subject = pd.DataFrame(rows)
+    by_subject = pd.DataFrame(rows, columns=TEAE_BY_SUBJECT_COLUMNS)  # the columns too when nobody is infused
     by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")
     by_subject["worst_grade"] = by_subject["worst_grade"].astype("Int64")
     labels = {
