@@ -154,7 +154,7 @@ def last_contact(
     implementation of the end of follow-up — and never after the subject's death (`death_dates`): a record
     dated after the death is impossible data, which the store queries (edit check RECORD-AFTER-DEATH), not a
     contact (D-19.94)."""
-    from cartrial.neuro.derive import end_of_follow_up
+    from cartrial.neuro.derive import end_at_death, end_of_follow_up
 
     wanted = set(ids)
     infusions = tables["infusions"]
@@ -175,10 +175,7 @@ def last_contact(
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
-    return {
-        sid: max(min(end.last_assessment[sid], died.get(sid, dt.date.max)), day0.get(sid, dt.date.min))
-        for sid in ids
-    }
+    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0)
 
 
 @dataclass(frozen=True)
