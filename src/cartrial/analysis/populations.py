@@ -78,6 +78,12 @@ def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt
     return out
 
 
+def protocol_levels(protocol: Any) -> tuple[int, ...]:
+    """The protocol's dose levels (numbers), each a group of every by-dose-level table, with n = 0 while
+    nobody has received it (D-19.108); () for a protocol-like object without dose levels."""
+    return tuple(int(d.level) for d in getattr(protocol, "dose_levels", None) or ())
+
+
 def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
     """Dose level of each subject's first infusion."""
     out: dict[str, int] = {}
