@@ -213,3 +213,27 @@ def test_every_event_of_a_subject_not_infused_is_listed_once(
     assert sorted(listing["record_id"]) == sorted(expected)
     got = dict(zip(listing["record_id"], listing["after_lymphodepletion"].astype(bool), strict=True))
     assert got == expected
+
+
+def test_the_adverse_event_datasets_of_a_study_with_nobody_infused(snapshot: StudySnapshot) -> None:
+    """D-19.106: before any infusion (the web safety page at such a cut-off) the adverse-event derivation
+    still lists the events of the enrolled patients not infused; before, an empty safety set made
+    `teae_by_subject` a frame without columns and the derivation raised KeyError."""
+    from cartrial.analysis import toxicity
+    from cartrial.analysis.core import study_populations
+    from cartrial.analysis.findings import not_infused_finding
+
+    tables = dict(with_ld_only_subject(snapshot).tables)
+    tables["infusions"] = tables["infusions"].iloc[0:0]
+    populations = study_populations(tables, snapshot.protocol, snapshot.cutoff).populations
+    assert populations[SAFETY].subject_ids == ()
+    datasets = toxicity.adverse_event_datasets(tables, populations)
+    assert len(datasets["teae_by_subject"].table) == 0 and "dose_level" in datasets["teae_by_subject"].table
+    listed = datasets["ae_not_infused"].table
+    assert set(listed.loc[listed["subject_id"] == LD_ONLY, "record_id"]) == {
+        BEFORE["record_id"],
+        AFTER["record_id"],
+    }
+    finding = not_infused_finding(datasets, populations)
+    enrolled = len(populations["enrolled"].subject_ids)
+    assert finding is not None and finding.denominator == enrolled  # every enrolled patient is not infused

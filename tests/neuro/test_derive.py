@@ -539,3 +539,25 @@ def test_rate_ratio_does_not_depend_on_the_time_unit(
     else:
         assert other.ratio == pytest.approx(one.ratio, rel=1e-6)
         assert other.ci_low == pytest.approx(one.ci_low, rel=1e-5, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(-30, 400) | st.none()), min_size=1, max_size=6))
+def test_relapse_follow_up_never_runs_past_a_death(subjects: list[tuple[int, int | None]]) -> None:
+    """D-19.107 (D-19.94): with `deaths` the follow-up after infusion ends at the death, never at a record
+    dated after it, and is never negative (a death dated before the infusion: 0 days); without a death it
+    runs to the last assessment."""
+    from cartrial.neuro.derive import derive_relapses
+
+    day0 = date(2021, 1, 1)
+    infusions = {f"S{i}": day0 for i in range(len(subjects))}
+    last = {f"S{i}": day0 + timedelta(days=seen) for i, (seen, _) in enumerate(subjects)}
+    deaths = {f"S{i}": day0 + timedelta(days=d) for i, (_, d) in enumerate(subjects) if d is not None}
+    result = derive_relapses(
+        "subject_id,onset_date,phenotype,severity\n", infusions, last_assessment=last, deaths=deaths
+    )
+    post = dict(zip(result.table["subject_id"], result.table["post_days"], strict=True))
+    for i, (seen, died) in enumerate(subjects):
+        expected = seen if died is None else max(min(seen, died), 0)
+        assert post[f"S{i}"] == expected
+    assert result.km is not None and result.km.n_deaths == len(deaths)

@@ -600,3 +600,73 @@ def test_relapses_median_follow_up_not_reached_is_said_not_a_number(tmp_path: Pa
     assert km["median_follow_up_days"] is None and km["median_follow_up_reached"] is False
     assert "median follow-up not reached (reverse Kaplan-Meier; longest follow-up 183 days)" in result.message
     assert "months" not in result.message.split("relapse-free", 1)[1].split("at risk", 1)[0]
+
+
+# --- relapses --adverse-events: deaths censored, follow-up ends at the death (D-19.107) -------------------
+
+AE_HEADER = (
+    "subject_id,term,meddra_code,category,started_on,ended_on,grade,grading_scale,grading_scale_version,"
+    "serious,relatedness,dlt,action_taken,outcome,pathogen,infection_site\n"
+)
+TWO_INFUSED = "subject_id,infused_at\nS1,2021-01-01T00:00:00Z\nS2,2021-01-01T00:00:00Z\n"
+# S1 has a record on day 30 although they died on day 10 (impossible data, queried by the store)
+LAST_SEEN = "subject_id,assessed_at\nS1,2021-01-31T00:00:00Z\nS2,2021-03-02T00:00:00Z\n"
+
+
+def _follow_up(tmp_path: Path, *extra: str) -> dict[str, object]:
+    src = write(tmp_path, "r.csv", RELAPSE_HEADER)
+    inf = write(tmp_path, "i.csv", TWO_INFUSED)
+    seen = write(tmp_path, "seen.csv", LAST_SEEN)
+    result = cli(
+        "relapses", str(src), "--infusion-dates", str(inf), "--assessments", str(seen), "--cutoff",
+        "2021-06-30", "--json", *extra,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    return dict(json.loads(result.stdout)["relapse_free_survival"])
+
+
+def test_relapses_adverse_events_censor_a_death_and_end_its_follow_up(tmp_path: Path) -> None:
+    """S1 and S2 infused 2021-01-01, last seen on days 30 and 60; S1 died on day 10 (a fatal adverse event,
+    grade 5, ended 2021-01-11). Reverse Kaplan-Meier of the ends of follow-up (Schemper & Smith 1996), by
+    hand. Without the deaths: ends at days 30 and 60 both events; S(30) = 1 - 1/2 = 0.5 -> median 30 days.
+    With them: S1's follow-up ends at the death, day 10 (the day-30 record is not a contact, D-19.94), and
+    is censored there (D-19.90); S2's end at day 60 is the one event, 1 at risk: S(60) = 0 -> median 60."""
+    without = _follow_up(tmp_path)
+    assert without["median_follow_up_days"] == 30 and without["n_deaths"] == 0
+    fatal = write(
+        tmp_path,
+        "ae.csv",
+        AE_HEADER + "S1,Cardiac arrest,,non_hematologic,2021-01-10,2021-01-11,5,CTCAE,5.0,true,unrelated,"
+        "false,,fatal,,\n"
+        "S2,Nausea,,non_hematologic,2021-01-05,2021-01-06,1,CTCAE,5.0,false,unrelated,false,,recovered,,\n",
+    )
+    with_deaths = _follow_up(tmp_path, "--adverse-events", str(fatal))
+    assert with_deaths["median_follow_up_days"] == 60 and with_deaths["n_deaths"] == 1
+    assert with_deaths["longest_follow_up_days"] == 60
+    # the relapse-free curve too: S1 is censored at the death (day 10), not at the record after it (day 30)
+    censored = {row["time_days"]: row["censored"] for row in with_deaths["table"]}  # type: ignore[attr-defined]
+    assert censored.get(10) == 1 and 30 not in censored
+    censored = {row["time_days"]: row["censored"] for row in without["table"]}  # type: ignore[attr-defined]
+    assert censored.get(30) == 1 and 10 not in censored
+
+
+def test_relapses_adverse_events_bad_input_is_located(tmp_path: Path) -> None:
+    """A bad adverse-events file: exit 2 naming the file, row and field, never the value."""
+    src = write(tmp_path, "r.csv", RELAPSE_HEADER)
+    inf = write(tmp_path, "i.csv", TWO_INFUSED)
+    bad = write(
+        tmp_path,
+        "ae.csv",
+        AE_HEADER
+        + "S1,Cardiac arrest,,non_hematologic,2021-13-45,,5,CTCAE,5.0,true,unrelated,false,,fatal,,\n",
+    )
+    result = cli("relapses", str(src), "--infusion-dates", str(inf), "--cutoff", "2021-06-30",
+                 "--adverse-events", str(bad))  # fmt: skip
+    assert result.exit_code == 2
+    assert "ae.csv" in result.message and "row 2" in result.message and "started_on" in result.message
+    # the value only as the command line shows Problem.value, "(got …)", never in the message itself
+    assert "2021-13-45" not in result.message.replace("(got '2021-13-45')", "")
+    missing = write(tmp_path, "ae2.csv", "subject_id,term\nS1,Cardiac arrest\n")
+    result = cli("relapses", str(src), "--infusion-dates", str(inf), "--cutoff", "2021-06-30",
+                 "--adverse-events", str(missing))  # fmt: skip
+    assert result.exit_code == 2 and "ae2.csv" in result.message and "started_on" in result.message

@@ -19,7 +19,7 @@ from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
-from cartrial.analysis.populations import ENROLLED, derive_populations
+from cartrial.analysis.populations import ENROLLED, derive_populations, protocol_levels
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
     adverse_event_datasets,
@@ -197,8 +197,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         )
     }
     datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
-    datasets |= crs_icans_datasets(tables, populations, (crs, icans))
-    datasets |= adverse_event_datasets(tables, populations, opts.treatment_emergent_start)
+    levels = protocol_levels(protocol)  # every protocol dose level is a group, n = 0 if undosed (D-19.108)
+    datasets |= crs_icans_datasets(tables, populations, (crs, icans), levels)
+    datasets |= adverse_event_datasets(tables, populations, opts.treatment_emergent_start, levels)
     datasets |= lab_datasets(tables, populations, opts.ctcae_version, labs)
     relapses, relapse_result = relapse_datasets(
         tables, protocol, cutoff, populations, opts.relapse_follow_up_end
@@ -209,7 +210,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     datasets |= relapses
     outcomes = collected_outcomes(protocol, tables)
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
-    datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None))
+    datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None), levels)
     datasets |= pd_datasets(tables, populations)
     for name, outcome in DATASET_OUTCOME.items():  # D-19.61: an outcome the study does not collect
         if outcome not in outcomes:

@@ -36,9 +36,9 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, protocol_levels
 from cartrial.analysis.stats import category_counts, continuous_summary
-from cartrial.analysis.summaries import ALL
+from cartrial.analysis.summaries import ALL, dose_level_groups
 
 YEAR_DAYS = 365.25
 """Days per year for durations in years (Julian year)."""
@@ -280,16 +280,14 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
     return [*rows, ("missing", missing_text)]
 
 
-def demographics_table(per_subject: pd.DataFrame, specs: Sequence[Characteristic]) -> pd.DataFrame:
+def demographics_table(
+    per_subject: pd.DataFrame, specs: Sequence[Characteristic], levels: Sequence[int] = ()
+) -> pd.DataFrame:
     """The summary table: columns characteristic, statistic, one column per dose level, ``all``, source.
 
     The first row gives N (subjects in the group, the denominator). A characteristic missing for every
     subject of the safety set has a single row "not captured" naming the store field."""
-    groups: list[tuple[str, pd.DataFrame]] = [
-        (f"dose level {int(level)}", per_subject[per_subject["dose_level"] == level])
-        for level in sorted(per_subject["dose_level"].dropna().unique())
-    ]
-    groups.append((ALL, per_subject))
+    groups = dose_level_groups(per_subject, levels)  # every level of `levels`, N = 0 if undosed (D-19.108)
     names = [g for g, _ in groups]
     rows: list[dict[str, Any]] = [
         {
@@ -343,7 +341,7 @@ def demographics_datasets(
         dropped = [c for c, o in CHARACTERISTIC_OUTCOME.items() if o not in outcomes]
         specs = tuple(s for s in specs if s.column not in dropped)
         per_subject = per_subject.drop(columns=dropped)
-    table = demographics_table(per_subject, specs)
+    table = demographics_table(per_subject, specs, protocol_levels(protocol))
     not_captured = [
         s.label
         for s in specs

@@ -45,7 +45,14 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
-from cartrial.analysis.populations import DLT_EVALUABLE, SAFETY, death_dates, dose_levels, infusion_dates
+from cartrial.analysis.populations import (
+    DLT_EVALUABLE,
+    SAFETY,
+    death_dates,
+    dose_levels,
+    infusion_dates,
+    protocol_levels,
+)
 from cartrial.analysis.summaries import incidence
 
 AE_CATEGORIES = ("non_hematologic", "infection", "death")
@@ -328,13 +335,15 @@ def dlt_datasets(
     ]
     disagreements = per_subject[per_subject["agreement"] != "agree"].reset_index(drop=True)
     evaluable = membership[membership["dlt_evaluable"]].copy()
+    levels = protocol_levels(protocol)  # a level nobody received: n = 0 (D-19.108)
     summary = incidence(
         evaluable,
         ["dlt_in_window"],
         DLT_EVALUABLE,
         {"dlt_in_window": "DLT within the DLT window by the protocol's DLT rules (graded events)"},
+        levels,
     )
-    investigator = incidence(evaluable, ["investigator_dlt_in_window"], DLT_EVALUABLE)
+    investigator = incidence(evaluable, ["investigator_dlt_in_window"], DLT_EVALUABLE, levels=levels)
     summary["investigator_k"] = investigator["k"].to_numpy()
     summary["investigator_subjects"] = investigator["subjects"].to_numpy()
     rules_text = "; ".join(f"{r.id}: {r.description}" for r in protocol.escalation.dlt_rules) or "none"

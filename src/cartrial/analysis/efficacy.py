@@ -25,9 +25,10 @@ from cartrial.analysis.populations import (
     follow_up_ends,
     infusion_dates,
     last_contact,
+    protocol_levels,
 )
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
-from cartrial.analysis.summaries import ALL, by_subject, rows_of
+from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.protocol.disposition import DEATH
 
 
@@ -113,11 +114,7 @@ def responder_datasets(
             )
         populations[population.name] = population
         own = pd.DataFrame([r for r in subject_rows if r["endpoint"] == endpoint])
-        groups = [
-            (f"dose level {lv}", own[own["dose_level"] == lv])
-            for lv in sorted(set(own["dose_level"].dropna()))
-        ]
-        for group, part in [*groups, (ALL, own)]:
+        for group, part in dose_level_groups(own, protocol_levels(protocol)):  # n = 0 if undosed (D-19.108)
             evaluable_part = part[part["in_population"]]
             k = int(evaluable_part["responder"].astype(bool).sum())
             p = proportion(k, len(evaluable_part))

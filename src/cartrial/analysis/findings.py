@@ -10,7 +10,13 @@ import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Finding, Population
-from cartrial.analysis.populations import DLT_EVALUABLE, ENROLLED, LYMPHODEPLETED_NOT_INFUSED, SAFETY
+from cartrial.analysis.populations import (
+    DLT_EVALUABLE,
+    ENROLLED,
+    LYMPHODEPLETED_NOT_INFUSED,
+    SAFETY,
+    protocol_levels,
+)
 from cartrial.analysis.stats import proportion
 
 
@@ -78,8 +84,12 @@ def safety_findings(
     out: list[Finding] = []
     pops = datasets["populations"].table
     infused = pops[pops["safety"]]
-    levels = infused["dose_level"].value_counts().sort_index()
-    by_level = ", ".join(f"{int(n)} at dose level {int(lv)}" for lv, n in levels.items())
+    counts = {int(lv): int(n) for lv, n in infused["dose_level"].value_counts().items()}
+    # every protocol dose level, "0 at dose level 2" while nobody has received it (D-19.108)
+    by_level = ", ".join(
+        f"{counts.get(lv, 0)} at dose level {lv}"
+        for lv in sorted(set(counts) | set(protocol_levels(protocol)))
+    )
     n = len(infused)
     lymphodepleted = populations[SAFETY].excluded.get(LYMPHODEPLETED_NOT_INFUSED, ())
     also = (

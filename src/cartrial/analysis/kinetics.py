@@ -21,7 +21,7 @@ D-19.104): the day-28 visit taken on day 20 does not cover AUC0-28.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,7 +29,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
-from cartrial.analysis.summaries import ALL, by_subject, rows_of
+from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
@@ -134,9 +134,11 @@ def nca_datasets(
     populations: dict[str, Population],
     options: Any = None,
     schedule: Any = None,
+    protocol_levels: Sequence[int] = (),
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
-    PK sample). `schedule` (the protocol's) gives the visit windows of the nominal days (`nca_windows`)."""
+    PK sample). `schedule` (the protocol's) gives the visit windows of the nominal days (`nca_windows`);
+    `protocol_levels` lists every protocol dose level in `nca_summary`, dosed or not (D-19.108)."""
     from cartrial.kinetics import derive_nca
     from cartrial.kinetics.templates import PK_NCA_COLUMNS
 
@@ -181,11 +183,7 @@ def nca_datasets(
     rows: list[dict[str, Any]] = []
     rule = str(spec.nca_interval_summary)
     for analyte, part in nca.groupby("analyte", sort=True):
-        groups = [
-            (f"dose level {lv}", part[part["dose_level"] == lv])
-            for lv in sorted(set(part["dose_level"].dropna()))
-        ]
-        for group, sub in [*groups, (ALL, part)]:
+        for group, sub in dose_level_groups(part, protocol_levels):  # n = 0 if undosed (D-19.108)
             for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue

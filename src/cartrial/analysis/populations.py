@@ -78,6 +78,12 @@ def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt
     return out
 
 
+def protocol_levels(protocol: Any) -> tuple[int, ...]:
+    """The protocol's dose levels (numbers), each a group of every by-dose-level table, with n = 0 while
+    nobody has received it (D-19.108); () for a protocol-like object without dose levels."""
+    return tuple(int(d.level) for d in getattr(protocol, "dose_levels", None) or ())
+
+
 def dose_levels(infusions: pd.DataFrame) -> dict[str, int]:
     """Dose level of each subject's first infusion."""
     out: dict[str, int] = {}
@@ -154,7 +160,7 @@ def last_contact(
     implementation of the end of follow-up — and never after the subject's death (`death_dates`): a record
     dated after the death is impossible data, which the store queries (edit check RECORD-AFTER-DEATH), not a
     contact (D-19.94)."""
-    from cartrial.neuro.derive import end_of_follow_up
+    from cartrial.neuro.derive import end_at_death, end_of_follow_up
 
     wanted = set(ids)
     infusions = tables["infusions"]
@@ -175,10 +181,7 @@ def last_contact(
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
-    return {
-        sid: max(min(end.last_assessment[sid], died.get(sid, dt.date.max)), day0.get(sid, dt.date.min))
-        for sid in ids
-    }
+    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0)
 
 
 @dataclass(frozen=True)

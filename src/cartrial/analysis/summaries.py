@@ -1,7 +1,9 @@
 """Per-dose-level and overall summaries of per-subject tables: incidences with exact CIs, medians/ranges.
 
 Generic (no clinical rule): counts subjects whose flag is true among the subjects of a population, per dose
-level and overall. The group column is ``group`` (``"dose level 1"``, ..., ``"all"``).
+level and overall. The group column is ``group`` (``"dose level 1"``, ..., ``"all"``); every level the
+caller lists (the protocol's, `cartrial.analysis.populations.protocol_levels`) is a group, one with no
+subject with n = 0 (D-19.108).
 """
 
 from __future__ import annotations
@@ -17,11 +19,25 @@ from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
 ALL = "all"
 
 
-def _groups(per_subject: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+def dose_level_groups(
+    per_subject: pd.DataFrame, levels: Sequence[int] = ()
+) -> list[tuple[str, pd.DataFrame]]:
+    """The groups of a per-subject table: ``dose level N`` for every level of `levels` (the protocol's) and
+    every other level the table holds, in order — a level with no subject is an empty group (n = 0: the
+    reader sees it was not dosed, D-19.108) — then ``all``. The one grouping of every by-dose-level table.
+
+    >>> t = pd.DataFrame({"subject_id": ["A"], "dose_level": [1]})
+    >>> [(g, len(p)) for g, p in dose_level_groups(t, (1, 2))]
+    [('dose level 1', 1), ('dose level 2', 0), ('all', 1)]
+    """
     out: list[tuple[str, pd.DataFrame]] = []
-    if "dose_level" in per_subject and len(per_subject):
-        for level in sorted(per_subject["dose_level"].dropna().unique()):
-            out.append((f"dose level {int(level)}", per_subject[per_subject["dose_level"] == level]))
+    if "dose_level" in per_subject:
+        column = pd.to_numeric(per_subject["dose_level"], errors="coerce")
+        present = {int(v) for v in column.dropna().unique()}
+        for level in sorted(present | {int(v) for v in levels}):
+            out.append(
+                (f"dose level {level}", per_subject[column.eq(level).fillna(False).to_numpy(dtype=bool)])
+            )
     out.append((ALL, per_subject))
     return out
 
@@ -47,16 +63,21 @@ def rows_of(groups: dict[str, pd.DataFrame], frame: pd.DataFrame, sid: str) -> p
 
 
 def incidence(
-    per_subject: pd.DataFrame, flags: Sequence[str], population: str, labels: dict[str, str] | None = None
+    per_subject: pd.DataFrame,
+    flags: Sequence[str],
+    population: str,
+    labels: dict[str, str] | None = None,
+    levels: Sequence[int] = (),
 ) -> pd.DataFrame:
-    """One row per (group, flag): k subjects with the flag true of n in the group, percent, exact 95 % CI.
+    """One row per (group, flag): k subjects with the flag true of n in the group, percent, exact 95 % CI
+    (groups: `dose_level_groups` with `levels`).
 
     >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
     >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
     [['dose level 1', 'crs', 1, 2, 50.0], ['all', 'crs', 1, 2, 50.0]]
     """
     rows: list[dict[str, Any]] = []
-    for group, part in _groups(per_subject):
+    for group, part in dose_level_groups(per_subject, levels):
         for flag in flags:
             values = part[flag].astype("boolean").fillna(False)
             p = proportion(int(values.sum()), len(part))
@@ -78,10 +99,13 @@ def incidence(
     return pd.DataFrame(rows)
 
 
-def distribution(per_subject: pd.DataFrame, measures: Sequence[str], population: str) -> pd.DataFrame:
-    """One row per (group, measure): n with a value, median, min, max, mean (values missing are counted)."""
+def distribution(
+    per_subject: pd.DataFrame, measures: Sequence[str], population: str, levels: Sequence[int] = ()
+) -> pd.DataFrame:
+    """One row per (group, measure): n with a value, median, min, max, mean (values missing are counted;
+    groups: `dose_level_groups` with `levels`)."""
     rows: list[dict[str, Any]] = []
-    for group, part in _groups(per_subject):
+    for group, part in dose_level_groups(per_subject, levels):
         for measure in measures:
             values = pd.to_numeric(part[measure], errors="coerce").dropna().to_numpy(dtype=float)
             rows.append(
@@ -100,4 +124,4 @@ def distribution(per_subject: pd.DataFrame, measures: Sequence[str], population:
     return pd.DataFrame(rows)
 
 
-__all__ = ["ALL", "by_subject", "distribution", "incidence", "rows_of"]
+__all__ = ["ALL", "by_subject", "distribution", "dose_level_groups", "incidence", "rows_of"]

@@ -27,7 +27,7 @@ from cartrial.analysis.populations import (
     lymphodepletion_starts,
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
-from cartrial.analysis.summaries import distribution, incidence, rows_of
+from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 
 RELATED = ("possible", "probable", "definite")
 
@@ -84,9 +84,11 @@ def crs_icans_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
     episodes: tuple[safety.GradedEpisodes, safety.GradedEpisodes] | None = None,
+    protocol_levels: Sequence[int] = (),
 ) -> dict[str, Dataset]:
     """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`
-    (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived)."""
+    (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived; `protocol_levels`:
+    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     crs, icans = (
@@ -113,7 +115,7 @@ def crs_icans_datasets(
             ("corticosteroid", "treated with corticosteroids"),
         )
     }
-    summary = incidence(by_subject, flags, SAFETY, labels)
+    summary = incidence(by_subject, flags, SAFETY, labels, protocol_levels)
     timing = distribution(
         by_subject,
         [
@@ -123,16 +125,11 @@ def crs_icans_datasets(
             "icans_total_duration_days",
         ],
         SAFETY,
+        protocol_levels,
     )
     grades = []
     for kind in ("crs", "icans"):
-        for group, part in [
-            *(
-                (f"dose level {lv}", by_subject[by_subject["dose_level"] == lv])
-                for lv in sorted(set(levels.values()))
-            ),
-            ("all", by_subject),
-        ]:
+        for group, part in dose_level_groups(by_subject, protocol_levels):
             counts = part[f"{kind}_max_grade"].value_counts(dropna=False)
             row: dict[str, Any] = {"kind": kind, "group": group, "n": len(part)}
             for grade in range(6):
@@ -264,10 +261,26 @@ def not_infused_adverse_events(
     return own.drop(columns="_onset").reset_index(drop=True)
 
 
+TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "dose_level",
+    "n_teae",
+    "worst_grade",
+    "any_teae",
+    "teae_grade_ge3",
+    "serious_teae",
+    "related_teae",
+    "infection",
+    "infection_grade_ge3",
+)
+"""The columns of `teae_by_subject` (one row per safety-set subject)."""
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
     treatment_emergent_start: str = "lymphodepletion",
+    protocol_levels: Sequence[int] = (),
 ) -> dict[str, Dataset]:
     """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
     lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``). Plus
@@ -309,7 +322,7 @@ def adverse_event_datasets(
                 else False,
             }
         )
-    by_subject = pd.DataFrame(rows)
+    by_subject = pd.DataFrame(rows, columns=TEAE_BY_SUBJECT_COLUMNS)  # the columns too when nobody is infused
     by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")
     by_subject["worst_grade"] = by_subject["worst_grade"].astype("Int64")
     labels = {
@@ -320,7 +333,7 @@ def adverse_event_datasets(
         "infection": "infection (AE category 'infection')",
         "infection_grade_ge3": "infection grade >= 3",
     }
-    summary = incidence(by_subject, list(labels), SAFETY, labels)
+    summary = incidence(by_subject, list(labels), SAFETY, labels, protocol_levels)
     term_rows = []
     n_safety = len(safety_ids)
     for (category, term), part in teae.groupby(["category", "term"], sort=True):

@@ -420,6 +420,25 @@ def score_responders(
 # --- relapses -------------------------------------------------------------------------------------------
 
 
+def _death_dates(path: Path, cutoff: date | None) -> dict[str, date]:
+    """Date of death per subject from an adverse-events form: the file is checked by the import's field and
+    record rules (`cartrial.store.importing.validation.validate_form`: a bad cell is an `InputError` naming
+    file, row and field, never the value), then read by the analysis layer's one derivation
+    (`cartrial.analysis.populations.death_dates`, the rule `cartrial.protocol.death`), up to the cut-off
+    (without one, every death in the file) (D-19.107)."""
+    from cartrial.analysis.populations import death_dates
+    from cartrial.errors import InputError
+    from cartrial.store.importing import FORMS_BY_NAME
+    from cartrial.store.importing.pipeline import sha256_of
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    frame = _read(path, header_only=True)  # a study without adverse events: nobody died
+    _, problems = validate_form(FormData(FORMS_BY_NAME["adverse_events"], frame, str(path), sha256_of(path)))
+    if problems:
+        raise InputError(problems, header=f"{path}: {len(problems)} problem(s)")
+    return death_dates(frame, cutoff or date.max)
+
+
 @_names_cli_arguments
 def relapses(
     file: Path = typer.Argument(..., help="Relapse form (docs/templates/relapses.csv)."),
@@ -440,6 +459,14 @@ def relapses(
     ),
     subjects: Path | None = typer.Option(
         None, "--subjects", help="Subjects form (birth_date or birth_year): onsets before birth are errors."
+    ),
+    adverse_events: Path | None = typer.Option(
+        None,
+        "--adverse-events",
+        help="Adverse-events form (docs/templates/adverse_events.csv, checked as `import templates` does): "
+        "a fatal event (grade 5, category death or outcome fatal; its end date, else its onset) on or before "
+        "the cut-off ends that subject's follow-up at the death (a later record is not a contact) and is "
+        "censored in the reverse Kaplan-Meier median follow-up, as `cartrial analyse` does.",
     ),
     protocol: Path | None = typer.Option(
         None,
@@ -526,6 +553,7 @@ def relapses(
     assessment_frames = [
         _read(p, required=["subject_id", "assessed_at"], header_only=True) for p in assessments or []
     ]
+    deaths = _death_dates(adverse_events, cut) if adverse_events is not None else None
     result = derive_relapses(
         frame,
         infusion_frame,
@@ -536,6 +564,7 @@ def relapses(
         follow_up_method=follow_up_method,
         reverse_km_events=reverse_km_events,
         rate_ratio_method=rate_ratio_method,
+        deaths=deaths,
         keep_going=keep_going,
         source=str(file),
         infusions_source=str(infusion_dates),

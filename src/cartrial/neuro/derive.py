@@ -718,6 +718,25 @@ def format_ratio(ratio: RateRatio) -> str:
     )
 
 
+def end_at_death(
+    last: Mapping[str, date], deaths: Mapping[str, date], infusions: Mapping[str, date]
+) -> dict[str, date]:
+    """Each subject's end of follow-up `last`, never after the subject's death (a record dated after the
+    death is impossible data, which the store queries — RECORD-AFTER-DEATH — not a contact, D-19.94) and
+    never before the infusion day (the infusion is a contact: a death dated before it, impossible too, gives a
+    follow-up of 0 days, never a negative one). The one rule: the analysis layer's last contact
+    (`cartrial.analysis.populations.last_contact`) and `derive_relapses` call it.
+
+    >>> end_at_death({"S1": date(2021, 3, 1), "S2": date(2021, 3, 1)}, {"S1": date(2021, 1, 11)},
+    ...              {"S1": date(2021, 1, 1), "S2": date(2021, 1, 1)})
+    {'S1': datetime.date(2021, 1, 11), 'S2': datetime.date(2021, 3, 1)}
+    """
+    return {
+        sid: max(min(day, deaths.get(sid, date.max)), infusions.get(sid, date.min))
+        for sid, day in last.items()
+    }
+
+
 def derive_relapses(
     relapses: FrameLike | Sequence[RelapseEpisode],
     infusions: FrameLike | Mapping[str, date],
@@ -744,7 +763,8 @@ def derive_relapses(
     (docs/science/neuro-outcomes.md §4). End of follow-up: `last_assessment`, else `end_of_follow_up`.
     `deaths`: date of death per subject who died (plain data; the analysis layer passes
     ``cartrial.analysis.populations.death_dates``); a death on or before the cut-off (any, without one)
-    censors the subject in the reverse Kaplan-Meier median follow-up (`reverse_km_events`, D-19.90).
+    censors the subject in the reverse Kaplan-Meier median follow-up (`reverse_km_events`, D-19.90) and ends
+    the subject's follow-up (`end_at_death`: a later record is not a contact, D-19.94, D-19.107).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -788,13 +808,12 @@ def derive_relapses(
     if missing:
         raise InputError(missing)
     died = {
-        str(sid)
+        str(sid): _day(day)
         for sid, day in (deaths or {}).items()
         if cutoff is None or _day(day) <= cutoff  # a death after the cut-off is not in the data (D-19.83)
     }
-    follow = [
-        SubjectFollowUp(sid, days[sid], end.last_assessment[sid], died=sid in died) for sid in sorted(days)
-    ]
+    last = end_at_death(end.last_assessment, died, days)  # a record after the death is no contact (D-19.94)
+    follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
     km = relapse_free_survival(
@@ -1258,6 +1277,7 @@ __all__ = [
     "derive_relapses",
     "derive_responders",
     "derive_visual_acuity",
+    "end_at_death",
     "end_of_follow_up",
     "format_ratio",
     "infusion_days",

@@ -454,6 +454,7 @@ def read_snapshot(
     cutoff: dt.date,
     *,
     protocol_text: str | None = None,
+    before_first_infusion: bool = False,
 ) -> StudySnapshot:
     """The study as of `cutoff` (see the module docstring).
 
@@ -461,6 +462,9 @@ def read_snapshot(
     (optional): a protocol YAML the caller expects; it must be the one stored (same SHA-256), else a
     `CartrialError`. Raises `CartrialError` (CLI exit 2) for an empty database (no study, or no subject),
     a cut-off before the first infusion, or a protocol that does not match the database.
+    `before_first_infusion`: a cut-off before the first infusion gives a snapshot without infusions instead
+    (for a reader that shows what there is before any infusion, e.g. the adverse events of the enrolled
+    patients on the web safety page, D-19.106; `analyse` needs an infusion).
     """
     from cartrial.columns import cutoff_date
     from cartrial.protocol import parse_protocol
@@ -528,7 +532,7 @@ def read_snapshot(
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
-    if first_infusion is None:
+    if first_infusion is None and not before_first_infusion:
         raise CartrialError(
             f"{where}: no infusion on or before the cut-off {cutoff.isoformat()} "
             f"({after['infusions']} infusion(s) after it): the cut-off is before the first infusion"

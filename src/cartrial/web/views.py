@@ -771,7 +771,8 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
     """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
     the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
     subject, for results that need all of them (the escalation design) — the caller then shows no other
-    site's subject.
+    site's subject. A cut-off before the study's first infusion gives a snapshot without infusions (the
+    safety page still states the adverse events of the enrolled, D-19.106).
 
     Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
     snapshot is never stale."""
@@ -782,7 +783,7 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
     key = ("snapshot", str(handle.engine.url), _audit_head(handle), cutoff, sites)
 
     def make() -> Any:
-        snapshot = read_snapshot(handle.engine, cutoff)
+        snapshot = read_snapshot(handle.engine, cutoff, before_first_infusion=True)
         if sites is None:
             return snapshot
         keep = {
@@ -825,11 +826,14 @@ SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
 """The `cartrial.analysis.toxicity` derivations the safety dashboard shows (and what they are)."""
 
 
-def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
+def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool = False) -> SafetyData:
     """The safety datasets of `snapshot_for` (the user's subjects): the analysis layer's populations and its
     toxicity derivations (`cartrial.analysis.toxicity`), cached like the snapshot. A derivation the analysis
     layer cannot make from this snapshot (e.g. a table it needs is still empty) is left out and named in
-    `notes`, so that the rest of the dashboard still shows."""
+    `notes`, so that the rest of the dashboard still shows. `adverse_events_only`: only the adverse-event
+    derivation (no patient infused: its `ae_not_infused` statement is then all there is to show, D-19.106).
+    The notes end with the analysis layer's statement of the adverse events of the enrolled patients not
+    infused (`not_infused_finding`, D-19.88) when there is one."""
     from cartrial.analysis import toxicity
     from cartrial.analysis.core import study_populations
     from cartrial.analysis.findings import not_infused_finding
@@ -837,7 +841,17 @@ def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
     from cartrial.analysis.populations import ENROLLED
 
     snapshot = snapshot_for(handle, cutoff)
-    key = ("safety", str(handle.engine.url), _audit_head(handle), cutoff, handle.read_sites())
+    key = (
+        "safety",
+        str(handle.engine.url),
+        _audit_head(handle),
+        cutoff,
+        handle.read_sites(),
+        adverse_events_only,
+    )
+    derivations = tuple(
+        d for d in SAFETY_DATASETS if d[0] == "adverse_event_datasets" or not adverse_events_only
+    )
 
     def make() -> SafetyData:
         tables = dict(snapshot.tables)
@@ -847,7 +861,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date) -> SafetyData:
             "populations": Dataset("populations", "populations", membership, ENROLLED, "", ("subjects",))
         }
         notes: list[str] = []
-        for name, what in SAFETY_DATASETS:
+        for name, what in derivations:
             try:
                 datasets |= getattr(toxicity, name)(tables, populations)
             except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
@@ -963,14 +977,22 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     lock = lock_of(handle)
     cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
 
-    def empty(note: str) -> SafetyView:
+    def empty(*notes: str) -> SafetyView:
         return SafetyView(
-            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], [note], True
+            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], list(notes), True
         )
 
     try:
-        if not len(snapshot_for(handle, cutoff).tables["infusions"]):
-            return empty("no patient you may see was infused by the cut-off")
+        tables = snapshot_for(handle, cutoff).tables
+        if not len(tables["infusions"]):
+            # no table to show, but the adverse events of the enrolled (e.g. lymphodepleted, then not
+            # infused) are stated, from the analysis layer (D-19.88, D-19.106)
+            left_out = (
+                safety_data(handle, cutoff, adverse_events_only=True).notes
+                if len(tables["adverse_events"])
+                else []
+            )
+            return empty("no patient you may see was infused by the cut-off", *left_out)
         analysis = safety_data(handle, cutoff)
     except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
         return empty(str(exc))

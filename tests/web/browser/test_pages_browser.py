@@ -216,6 +216,57 @@ def test_dashboards_and_admin_pages_render_without_errors_on_laptop_and_tablet(
     served.screenshot(tablet.page, "tablet-icans-entry", docs=True)
 
 
+def test_the_safety_page_of_a_site_with_nobody_infused_states_the_left_out_adverse_events(
+    open_as: Any, served: Any
+) -> None:
+    """D-19.106: site PUMCH's one patient was lymphodepleted, then not infused, and had a febrile
+    neutropenia; its investigator's safety page has no infused patient in the heat map and still states the
+    event (D-19.88). Runs before the lock test (the lock's cut-off precedes the patient's consent)."""
+    import datetime as dt
+
+    admin = served.app.state.service.as_user("admin")
+    today = dt.date.today()
+    for offset in (20, 19, 18):
+        admin.insert_record(
+            "lymphodepletion_administration",
+            {
+                "subject_id": SITE_B_SUBJECT,
+                "drug": "fludarabine",
+                "administered_on": (today - dt.timedelta(days=offset)).isoformat(),
+                "dose_mg_per_m2": "30",
+                "dose_mg": "48",
+                "body_surface_area_m2": "1.6",
+            },
+            "test setup",
+        )
+    admin.insert_record(
+        "adverse_event",
+        {
+            "subject_id": SITE_B_SUBJECT,
+            "term": "Febrile neutropenia",
+            "category": "hematologic",
+            "started_on": (today - dt.timedelta(days=15)).isoformat(),
+            "grade": "3",
+            "grading_scale": "CTCAE",
+            "grading_scale_version": "5.0",
+            "serious": "true",
+            "relatedness": "probable",
+            "dlt": "false",
+            "outcome": "recovering",
+        },
+        "test setup",
+    )
+    session = open_as("inv_b")
+    session.goto("/safety")
+    main = session.page.locator("main").inner_text()
+    assert "no patient you may see was infused by the cut-off" in main
+    assert (
+        "1 adverse event in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables."
+    ) in main
+    assert session.page.locator("#heatmap-crs tbody").inner_text().strip() == "No infused patient."
+
+
 def test_after_a_lock_edit_controls_are_gone_and_a_forced_post_is_refused(open_as: Any, served: Any) -> None:
     import datetime as dt
 

@@ -664,3 +664,86 @@ def test_safety_dashboard_states_the_adverse_events_of_a_patient_not_infused(log
         "1 adverse event in 1 of 1 enrolled patients not infused (1 event on or after the first "
         "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables."
     ) in text
+
+
+def test_safety_dashboard_states_the_adverse_events_not_infused_when_nobody_is_infused(login: Any) -> None:
+    """D-19.106: when no patient the user may see was infused (here the PUMCH investigator, whose one
+    patient was lymphodepleted, then not infused), the CRS/ICANS/cytopenia tables stay empty with the "no
+    patient infused" note, and the D-19.88 statement about that patient's adverse events is still shown
+    (before, the page returned early and the statement was never shown, exactly when it matters most)."""
+    import datetime as dt
+
+    client = login("dm")
+    today = dt.date.today()
+
+    def day(offset: int) -> str:
+        return (today - dt.timedelta(days=offset)).isoformat()
+
+    ld = "subject_id,drug,administered_on,dose_mg_per_m2,dose_mg,body_surface_area_m2\n" + "".join(
+        f"{SITE_B_SUBJECT},fludarabine,{day(d)},30,48,1.6\n" for d in (20, 19, 18)
+    )
+    ae = (
+        "subject_id,term,category,started_on,grade,grading_scale,grading_scale_version,serious,relatedness,"
+        "dlt,outcome\n"
+        f"{SITE_B_SUBJECT},Febrile neutropenia,hematologic,{day(15)},3,CTCAE,5.0,true,probable,false,"
+        "recovering\n"
+        f"{SITE_B_SUBJECT},Nausea,non_hematologic,{day(25)},1,CTCAE,5.0,false,unlikely,false,recovered\n"
+    )
+    page = client.get("/data").text
+    done = client.post(
+        "/data/import",
+        data={"kind": "templates", "csrf_token": csrf_of(page)},
+        files=[
+            ("files", ("lymphodepletion.csv", ld.encode(), "text/csv")),
+            ("files", ("adverse_events.csv", ae.encode(), "text/csv")),
+        ],
+    )
+    assert done.status_code == 200, _text(done.text)[:600]
+    answer = login("inv_b").get("/safety")
+    assert answer.status_code == 200
+    text = _text(answer.text)
+    # two events of the one PUMCH patient (enrolled, not infused): the nausea 25 days ago is before the
+    # first fludarabine dose (20 days ago), the febrile neutropenia 15 days ago after it
+    assert (
+        "2 adverse events in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "lymphodepletion dose, in 1 patient) are listed in ae_not_infused, not in the safety tables."
+    ) in text
+    assert "no patient you may see was infused by the cut-off" in text
+    crs = answer.text[answer.text.index('id="heatmap-crs"') :]
+    assert "No infused patient." in crs[: crs.index("</table>")]
+    assert "Febrile neutropenia" not in text  # in no safety table (the statement names no event)
+
+
+def test_safety_dashboard_before_the_first_infusion_of_the_study_states_the_left_out_events(
+    login: Any, web_app: Any
+) -> None:
+    """D-19.106: at a cut-off before the study's first infusion (CT-001 infused 2021-04-27 after
+    fludarabine/cyclophosphamide from 2021-04-23), the dashboard has no table to show, but CT-001's
+    adverse event of 2021-04-25 is stated (before, the snapshot refused the cut-off and the page showed only
+    that error)."""
+    import datetime as dt
+
+    from cartrial.web import views
+
+    client = login("dm")
+    ae = (
+        "subject_id,term,category,started_on,grade,grading_scale,grading_scale_version,serious,relatedness,"
+        "dlt,outcome\n"
+        "CT-001,Febrile neutropenia,hematologic,2021-04-25,3,CTCAE,5.0,true,probable,false,recovered\n"
+    )
+    page = client.get("/data").text
+    done = client.post(
+        "/data/import",
+        data={"kind": "templates", "csrf_token": csrf_of(page)},
+        files=[("files", ("adverse_events.csv", ae.encode(), "text/csv"))],
+    )
+    assert done.status_code == 200, _text(done.text)[:600]
+    view = views.safety_view(web_app.state.service.as_user("stat"), None, dt.date(2021, 4, 26))
+    # enrolled by 2021-04-26: CT-001 (consent 04-01) and CT-002 (04-22), neither infused; one event, of
+    # CT-001, after its first lymphodepletion dose (04-23)
+    assert view.notes == [
+        "no patient you may see was infused by the cut-off",
+        "1 adverse event in 1 of 2 enrolled patients not infused (1 event on or after the first "
+        "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables.",
+    ]
+    assert view.heatmap == {"crs": [], "icans": []} and view.cytopenias == [] and view.serious == []
