@@ -4,7 +4,7 @@ calling its engine), then the key findings. Pure: plain tables and the protocol 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,30 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     return StudyPopulations(populations, membership, evaluation, crs, icans, labs)
 
 
+SafetyDerivation = Callable[[], dict[str, Dataset]]
+
+
+def safety_derivations(
+    tables: Mapping[str, pd.DataFrame], protocol: Any, study: StudyPopulations
+) -> dict[str, SafetyDerivation]:
+    """The toxicity derivations of `analyse`, each with the protocol's analysis options (CTCAE version,
+    treatment-emergence start), its dose levels (D-19.108) and the study's graded episodes and labs, by
+    name (`crs_icans_datasets`, `adverse_event_datasets`, `lab_datasets`): the one wiring that `analyse` and
+    the web safety dashboard both call, so that a page shows what the report shows (D-19.120)."""
+    opts = analysis_spec(protocol).options
+    levels = protocol_levels(protocol)  # every protocol dose level is a group, n = 0 if undosed (D-19.108)
+    populations = study.populations
+    return {
+        "crs_icans_datasets": lambda: crs_icans_datasets(
+            tables, populations, (study.crs, study.icans), levels
+        ),
+        "adverse_event_datasets": lambda: adverse_event_datasets(
+            tables, populations, opts.treatment_emergent_start, levels
+        ),
+        "lab_datasets": lambda: lab_datasets(tables, populations, opts.ctcae_version, study.labs),
+    }
+
+
 def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
     """A note naming the subjects whose stored disposition is not of its vocabulary (stored before D-19.92):
     they are read as ongoing; `cartrial db edit` sets the disposition."""
@@ -183,7 +207,6 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     spec = analysis_spec(protocol)
     opts = spec.options
     study = _study_populations(tables, protocol, cutoff)
-    crs, icans, labs = study.crs, study.icans, study.labs
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
@@ -197,10 +220,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         )
     }
     datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
-    levels = protocol_levels(protocol)  # every protocol dose level is a group, n = 0 if undosed (D-19.108)
-    datasets |= crs_icans_datasets(tables, populations, (crs, icans), levels)
-    datasets |= adverse_event_datasets(tables, populations, opts.treatment_emergent_start, levels)
-    datasets |= lab_datasets(tables, populations, opts.ctcae_version, labs)
+    levels = protocol_levels(protocol)
+    for derive in safety_derivations(tables, protocol, study).values():
+        datasets |= derive()
     relapses, relapse_result = relapse_datasets(
         tables, protocol, cutoff, populations, opts.relapse_follow_up_end
     )
@@ -261,7 +283,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         findings,
         options,
         option_source,
-        intermediates={"graded_labs": labs, "outcomes": outcomes},
+        intermediates={"graded_labs": study.labs, "outcomes": outcomes},
     )
 
 

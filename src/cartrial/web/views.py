@@ -834,8 +834,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     derivation (no patient infused: its `ae_not_infused` statement is then all there is to show, D-19.106).
     The notes end with the analysis layer's statement of the adverse events of the enrolled patients not
     infused (`not_infused_finding`, D-19.88) when there is one."""
-    from cartrial.analysis import toxicity
-    from cartrial.analysis.core import study_populations
+    from cartrial.analysis.core import safety_derivations, study_populations
     from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
     from cartrial.analysis.populations import ENROLLED
@@ -861,9 +860,10 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
             "populations": Dataset("populations", "populations", membership, ENROLLED, "", ("subjects",))
         }
         notes: list[str] = []
+        derive = safety_derivations(tables, snapshot.protocol, study)  # analyse's own wiring (D-19.120)
         for name, what in derivations:
             try:
-                datasets |= getattr(toxicity, name)(tables, populations)
+                datasets |= derive[name]()
             except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
                 notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__}: {exc})")
         left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
