@@ -85,6 +85,31 @@ def status_of(exc: CartrialError) -> int:
     return 400
 
 
+DATABASE_SHOWN_AS = "the study database"
+"""What a page or an API answer says where a message names the study database's URL (D-19.121)."""
+
+
+def without_database_location(message: str, engine: Any) -> str:
+    """`message` with the URL of `engine`'s database (and a SQLite file's path) replaced by
+    `DATABASE_SHOWN_AS`: the store's messages start with the URL for the command line, where it tells the
+    user which file is meant; a web user must not learn the server's paths, host or database user
+    (D-19.121)."""
+    url = getattr(engine, "url", None)
+    if url is None:
+        return message
+    shown = {url.render_as_string(hide_password=False), url.render_as_string(hide_password=True), str(url)}
+    for text in sorted(shown, key=len, reverse=True):
+        message = message.replace(text, DATABASE_SHOWN_AS)
+    if url.database and url.database != ":memory:" and len(url.database) > 1:
+        message = message.replace(url.database, DATABASE_SHOWN_AS)
+    return message
+
+
+def _engine_of(request: Request) -> Any:
+    service = getattr(request.app.state, "service", None)
+    return getattr(service, "engine", None)
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -253,11 +278,14 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         challenge = authentication_challenge(exc)
         headers = None if challenge is None else {"WWW-Authenticate": challenge}
+        engine = _engine_of(request)
         if not _is_api(request):
-            page = _page(request, status, str(exc))
+            page = _page(request, status, without_database_location(str(exc), engine))
             page.headers.update(headers or {})
             return page
-        return JSONResponse(error_body(exc), status_code=status, headers=headers)
+        body = error_body(exc)
+        body["error"] = without_database_location(str(body["error"]), engine)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -25,6 +25,7 @@ import datetime as dt
 from typing import Any
 
 from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.web.errors import without_database_location
 
 __all__ = ["escalation_state", "record_decision"]
 
@@ -47,7 +48,7 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     try:
         snapshot = read_snapshot(service, today)
     except CartrialError as exc:
-        return {"available": False, "reason": str(exc)}
+        return {"available": False, "reason": without_database_location(str(exc), service.engine)}
     protocol = snapshot.protocol
     tables = snapshot.tables
     window = int(protocol.escalation.dlt_window_days)

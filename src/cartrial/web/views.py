@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from cartrial.allowed import choice_text
 from cartrial.errors import CartrialError, ConflictError
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
+from cartrial.web.errors import without_database_location
 
 if TYPE_CHECKING:
     from cartrial.store import LockInfo, StudyUser
@@ -995,7 +996,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
             return empty("no patient you may see was infused by the cut-off", *left_out)
         analysis = safety_data(handle, cutoff)
     except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
-        return empty(str(exc))
+        return empty(without_database_location(str(exc), handle.engine))
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
