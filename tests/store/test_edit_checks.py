@@ -504,3 +504,34 @@ def test_a_decision_inserted_inside_the_window_raises_a_query(empty_study_url: s
     assert (query["record_id"], query["field"]) == (record_id, "decided_on")
     assert f"escalation_decision record {record_id}" in str(query["text"])
     assert "28-day DLT window" in str(query["text"]) and "cohort 1" not in str(query["text"])
+
+
+def test_a_closed_query_is_raised_anew_when_its_field_is_entered_wrong_again(study: StudyDb) -> None:
+    """D-19.122: a closed edit-check query blocked every later query of the same check on the same record
+    and field, so a value corrected, then entered wrong again, raised nothing. A closed query now stands for
+    the value it was closed on: a later change of that field that fires the check raises a new query; an
+    unrelated edit, or a re-write of the same value, does not."""
+    service = study.service
+    GOOD_INFUSION_DOSE = {k: GOOD_INFUSION[k] for k in ("cells_per_kg", "total_car_t_cells")}
+    record_id = service.insert_record("inv", "infusion", GOOD_INFUSION)
+
+    def edit(changes: dict[str, object]) -> None:
+        record = service.get_record("inv", "infusion", record_id)
+        service.update_record("inv", "infusion", record_id, changes, int(record["version"]), "edit")
+
+    def dose_queries() -> list[dict[str, object]]:
+        return [q for q in edit_check_queries(service) if q["field"] == "cells_per_kg"]
+
+    edit({"cells_per_kg": 5e6, "total_car_t_cells": 2.9e8})  # 10× the protocol dose: soft check
+    (first,) = dose_queries()
+    service.close_query("admin", str(first["query_code"]), "site corrected the dose")
+    edit(GOOD_INFUSION_DOSE)  # corrected: nothing fires
+    edit({"product_lot": "L1"})  # unrelated
+    assert len(dose_queries()) == 1
+    edit({"cells_per_kg": 5e6, "total_car_t_cells": 2.9e8})  # wrong again, after the closure
+    assert [q["status"] for q in dose_queries()] == ["closed", "open"]
+    second = dose_queries()[1]
+    service.close_query("admin", str(second["query_code"]), "confirmed with the site")
+    edit({"product_lot": "L2"})  # an unrelated edit of a record whose query was closed on this value
+    assert [q["status"] for q in dose_queries()] == ["closed", "closed"]
+    assert service.verify_audit().ok

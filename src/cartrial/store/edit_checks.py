@@ -1072,14 +1072,18 @@ def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
         return []
     queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
     count = int(tx.connection.execute(select(func.count()).select_from(queries)).scalar_one())
-    raised = open_query_keys(tx.connection)
+    raised = raised_query_keys(tx.connection)
     rows: list[dict[str, Any]] = []
     for finding in soft:
         record_id = finding.record.record_id or _find_id(tx.connection, finding.record)
         key = (finding.record.table, record_id, finding.field, finding.check.id)
         if key in raised:
-            continue  # already raised (a re-import or a later edit does not raise it again)
-        raised.add(key)
+            closed_at = raised[key]
+            if closed_at is None or not _changed_since(
+                tx.connection, finding.record.table, record_id, finding.field, closed_at
+            ):
+                continue  # open, or closed on this value: a re-import or an unrelated edit raises nothing
+        raised[key] = None
         count += 1
         rows.append(
             {
@@ -1522,23 +1526,58 @@ def _import_decision_findings(
     return decision_window_findings(merged["escalation_decision"], merged["infusion"], protocol)
 
 
-def open_query_keys(connection: Connection) -> set[tuple[Any, ...]]:
-    """(table, record id, field, check id) of the edit-check queries already raised (not re-raised)."""
+def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.datetime | None]:
+    """The edit-check queries already raised, by (table, record id, field, check id): None while one is open
+    or answered (the check is not raised again on that field), else the latest closure (D-19.122: a closed
+    query stands for the value it was closed on; `record_queries` raises the check anew once the field has
+    changed after it)."""
     from sqlalchemy import select
 
     from cartrial.store.models import STUDY_TABLES
 
     queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
     rows = connection.execute(
-        select(queries.c.table_name, queries.c.record_id, queries.c.field, queries.c.text).where(
-            queries.c.raised_by == EDIT_CHECK_USER
-        )
+        select(
+            queries.c.table_name,
+            queries.c.record_id,
+            queries.c.field,
+            queries.c.text,
+            queries.c.status,
+            queries.c.updated_at,
+        ).where(queries.c.raised_by == EDIT_CHECK_USER)
     )
-    out: set[tuple[Any, ...]] = set()
-    for table, record_id, field_name, text in rows:
+    out: dict[tuple[Any, ...], dt.datetime | None] = {}
+    for table, record_id, field_name, text, status, updated_at in rows:
         check_id = str(text).removeprefix("Edit check ").split(" ", 1)[0]
-        out.add((table, record_id, field_name, check_id))
+        key = (table, record_id, field_name, check_id)
+        if status != "closed":
+            out[key] = None
+        elif key not in out or (out[key] is not None and updated_at > out[key]):
+            out[key] = updated_at  # a closed query's last update is its closure (closed is final, D-19.29)
     return out
+
+
+def _changed_since(
+    connection: Connection, table: str, record_id: Any, field_name: str, when: dt.datetime
+) -> bool:
+    """Whether the audit trail records a change of `field_name` of the record after `when` (an update's row
+    per changed field; the record's insertion is older than a query raised on it)."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import AuditLog
+
+    audit = AuditLog.__table__
+    found = connection.execute(
+        select(audit.c.id)
+        .where(
+            audit.c.table_name == table,
+            audit.c.record_id == record_id,
+            audit.c.field == field_name,
+            audit.c.recorded_at > when,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 __all__ = [
