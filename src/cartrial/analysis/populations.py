@@ -151,9 +151,9 @@ def last_contact(
     """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
     cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
     the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
-    implementation of the end of follow-up — and never after the subject's death (`death_dates`): a record
-    dated after the death is impossible data, which the store queries (edit check RECORD-AFTER-DEATH), not a
-    contact (D-19.94)."""
+    implementation of the end of follow-up — and never after the subject's death (`death_dates`) or dated
+    end of study (`end_of_study`): a record dated after it is data the store queries (edit checks
+    RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY), not a contact (D-19.94, D-19.110)."""
     from cartrial.neuro.derive import end_of_follow_up
 
     wanted = set(ids)
@@ -171,12 +171,21 @@ def last_contact(
     )
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
+    subjects = tables.get("subjects")
+    ends = {} if subjects is None else end_of_study(subjects, died)
+    # the dated end of study (a death, or the disposition_date of a completion, withdrawal or loss) caps the
+    # last contact as the death does: a record after it is data the store queries (RECORD-AFTER-END-OF-STUDY,
+    # D-19.101), not a contact (D-19.110)
+    last = {sid: end.date for sid, end in ends.items() if end.ended and end.date is not None}
     day0 = infusion_dates(infusions)
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
     return {
-        sid: max(min(end.last_assessment[sid], died.get(sid, dt.date.max)), day0.get(sid, dt.date.min))
+        sid: max(
+            min(end.last_assessment[sid], died.get(sid, dt.date.max), last.get(sid, dt.date.max)),
+            day0.get(sid, dt.date.min),
+        )
         for sid in ids
     }
 
