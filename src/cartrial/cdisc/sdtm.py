@@ -356,8 +356,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
-    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot (computed
-    once per export). Snapshot cells are ISO 8601 in UTC, so their first ten characters are the date."""
+    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot, the dated
+    end of study (subjects' ``disposition_date``) included (computed once per export). Snapshot cells are
+    ISO 8601 in UTC, so their first ten characters are the date."""
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
@@ -391,6 +392,7 @@ LAST_DATE_COLUMNS = (
     "ended_on",
     "administered_on",
     "consent_date",
+    "disposition_date",  # the end of study is a contact (RFPENDTC on or after DS.DSSTDTC, D-19.111)
 )
 
 
