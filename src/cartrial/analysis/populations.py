@@ -302,7 +302,8 @@ def derive_populations(
             else:
                 if study_end.disposition is DEATH and sid in died:
                     reason = f"died before completing the DLT window ({window} days) without a DLT"
-                elif end < cutoff:  # the study ended (D-19.92): followed until its end only
+                elif study_end.ended and (study_end.date is None or study_end.date <= cutoff):
+                    # the study ended (D-19.92), the cut-off day included: followed until its end only
                     assert disposition is not None
                     reason = (
                         f"left the study ({disposition.decoded.lower()}) before completing the DLT window "
