@@ -124,3 +124,18 @@ def test_the_end_of_participation_is_never_before_the_disposition_event(exported
     latest = ds.groupby("USUBJID")["DSSTDTC"].max()
     ends = frames["DM"].set_index("USUBJID")["RFPENDTC"]
     assert all(ends[u] >= day for u, day in latest.items()), {u: (ends[u], d) for u, d in latest.items()}
+
+
+def test_a_disposition_with_an_empty_reason_reports_the_word(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.115: the form accepts ``word:`` with an empty reason (the pattern's reason is any text, none
+    included); DSTERM was the text upper-cased with its dangling colon, "DEATH:" or "WITHDRAWN :". The
+    reported term is the word when the reason is empty, the text with its reason otherwise."""
+    for text, term in (
+        ("withdrawn: ", "WITHDRAWN"),
+        ("Lost to follow-up :", "LOST TO FOLLOW-UP"),
+        ("withdrawn: moved abroad", "WITHDRAWN: MOVED ABROAD"),
+    ):
+        frames = _frames(exported, {"CT-001": (text, "2021-12-01")})
+        ds = frames["DS"]
+        event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+        assert event["DSTERM"].tolist() == [term], text

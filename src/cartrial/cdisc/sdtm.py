@@ -43,7 +43,7 @@ from cartrial.cdisc.common import (
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition
+from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
@@ -1309,7 +1309,7 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         if decod:  # "ongoing" is not a disposition event
             last = end_date or _last_dates(ctx).get(sid, "")
             form = parse_disposition(r["disposition"])
-            term = r["disposition"].strip() if form is not None and form.decoded == decod else decod
+            term = reported_term(r["disposition"]) if form is not None and form.decoded == decod else decod
             rows.append(
                 {
                     **ctx.base(sid, "DS"),
