@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.analysis.core import study_populations
 from cartrial.analysis.efficacy import relapse_datasets
@@ -65,3 +67,19 @@ def test_an_end_of_study_dated_after_the_last_record_keeps_the_last_record(snaps
     last = last_contact(tables, [SUBJECT], CUTOFF)[SUBJECT]
     later = _ended(tables, "completed", last + dt.timedelta(days=3))
     assert last_contact(later, [SUBJECT], CUTOFF) == {SUBJECT: last}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    offset=st.integers(min_value=-30, max_value=400), word=st.sampled_from(["withdrawn", "lost", "completed"])
+)
+def test_the_last_contact_is_capped_by_the_end_of_study_never_lengthened(
+    snapshot: StudySnapshot, offset: int, word: str
+) -> None:
+    """Property: with the study ended on any day, the last contact is the uncapped last contact capped at
+    that day, never before the infusion day (D-19.94's rule for a death, D-19.110)."""
+    tables = dict(snapshot.tables)
+    uncapped = last_contact(tables, [SUBJECT], CUTOFF)[SUBJECT]
+    day = min(INFUSED + dt.timedelta(days=offset), CUTOFF)
+    capped = last_contact(_ended(tables, word, day), [SUBJECT], CUTOFF)[SUBJECT]
+    assert capped == max(min(uncapped, day), INFUSED)
