@@ -220,3 +220,26 @@ def test_an_end_of_study_dated_before_the_infusion_is_a_follow_up_of_0_days(snap
     assert _row(study.membership)["follow_up_days"] == 0
     datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, "cutoff")
     assert _row(datasets["relapses_by_subject"].table)["post_days"] == 0
+
+
+def test_an_end_of_study_on_the_cut_off_day_is_the_reason_not_dlt_evaluable(
+    example_sqlite_template: object,
+) -> None:
+    """D-19.113: a subject withdrawn on the cut-off day, inside the DLT window without a DLT, left the study —
+    their window can never complete — but was said to have a "DLT window (28 days) not complete at the
+    cut-off" (the reason compared the end of follow-up with the cut-off, `end < cutoff`). At a 2021-12-20
+    cut-off CT-012 (infused 2021-12-07, infusions.csv) is on day 13 of the window; withdrawn 2021-12-20."""
+    from cartrial.store.snapshot import read_snapshot
+
+    cutoff = dt.date(2021, 12, 20)
+    snap = read_snapshot(f"sqlite:///{example_sqlite_template}", cutoff)
+    tables = dict(snap.tables)
+    subjects = tables["subjects"].copy()
+    at = subjects["subject_id"] == "CT-012"
+    subjects.loc[at, ["disposition", "disposition_date"]] = ["withdrawn", cutoff.isoformat()]
+    tables["subjects"] = subjects
+    member = study_populations(tables, snap.protocol, cutoff).membership.set_index("subject_id").loc["CT-012"]
+    assert member["follow_up_days"] == 13 and not member["dlt_evaluable"]
+    assert member["reason_not_dlt_evaluable"] == (
+        "left the study (withdrawal by subject) before completing the DLT window (28 days) without a DLT"
+    )

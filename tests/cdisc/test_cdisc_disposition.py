@@ -105,3 +105,37 @@ def test_the_reported_term_of_a_death_never_names_another_disposition(exported) 
         ds = frames["DS"]
         event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
         assert event[["DSTERM", "DSDECOD"]].values.tolist() == [[term, "DEATH"]], text
+
+
+def test_the_end_of_participation_is_never_before_the_disposition_event(exported) -> None:  # type: ignore[no-untyped-def]
+    """DM.RFPENDTC (SDTMIG 3.4: the end of participation, "last known date of contact", e.g. a withdrawal or
+    completion date) was the last dated record only, so a completion dated after the subject's last record
+    gave a DS disposition event after the end of participation (D-19.111). CT-002's last record in the
+    example is 2022-02-11 (pd_samples.csv); completed on 2022-03-01: RFPENDTC 2022-03-01. A subject whose
+    records run past an earlier end (CT-001) keeps its last record."""
+    frames = _frames(
+        exported,
+        {"CT-001": ("withdrawn", "2021-12-01"), "CT-002": ("completed", "2022-03-01")},
+    )
+    dm = frames["DM"].set_index("SUBJID")
+    assert dm.loc["CT-002", "RFPENDTC"] == "2022-03-01"
+    assert dm.loc["CT-001", "RFPENDTC"] > "2021-12-01"
+    ds = frames["DS"]
+    latest = ds.groupby("USUBJID")["DSSTDTC"].max()
+    ends = frames["DM"].set_index("USUBJID")["RFPENDTC"]
+    assert all(ends[u] >= day for u, day in latest.items()), {u: (ends[u], d) for u, d in latest.items()}
+
+
+def test_a_disposition_with_an_empty_reason_reports_the_word(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.115: the form accepts ``word:`` with an empty reason (the pattern's reason is any text, none
+    included); DSTERM was the text upper-cased with its dangling colon, "DEATH:" or "WITHDRAWN :". The
+    reported term is the word when the reason is empty, the text with its reason otherwise."""
+    for text, term in (
+        ("withdrawn: ", "WITHDRAWN"),
+        ("Lost to follow-up :", "LOST TO FOLLOW-UP"),
+        ("withdrawn: moved abroad", "WITHDRAWN: MOVED ABROAD"),
+    ):
+        frames = _frames(exported, {"CT-001": (text, "2021-12-01")})
+        ds = frames["DS"]
+        event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+        assert event["DSTERM"].tolist() == [term], text

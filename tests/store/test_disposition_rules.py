@@ -103,3 +103,14 @@ def test_every_published_pattern_is_portable_to_api_clients() -> None:
     }
     assert "subject.disposition" in patterns
     assert {name: p for name, p in patterns.items() if "(?" in p or "\\A" in p or "\\Z" in p} == {}
+
+
+@pytest.mark.parametrize("text", ["left the study", "Withdrawn\t: moved", "withdrawn; moved abroad"])
+def test_a_disposition_outside_the_vocabulary_is_refused_once(text: str) -> None:
+    """D-19.114: a dated disposition outside the vocabulary is refused by the field rule (the pattern); the
+    record rule DISPOSITION-DATE-WITHOUT-END also fired, telling that the disposition is ongoing — it is not
+    ongoing, it is unreadable, and the date may be right once the text is corrected."""
+    problems = validate_record(
+        "subject", SUBJECT | {"disposition": text, "disposition_date": dt.date(2021, 9, 1)}, protocol=None
+    )
+    assert [p.field for p in problems] == ["disposition"]

@@ -92,6 +92,42 @@ def test_a_fatal_event_ending_after_the_cutoff_is_not_a_death_at_the_cutoff(exam
     assert death_dates(later.tables["adverse_events"], later.cutoff)[SUBJECT] == dt.date(2021, 9, 11)
 
 
+def test_a_death_category_event_ending_after_the_cutoff_is_no_death_at_it(example_sqlite: str) -> None:
+    """D-19.117: the category ``death`` also says the event is fatal (`cartrial.protocol.death.is_fatal`),
+    and it was kept at a cut-off before the event's end, where the end date is blanked: the death was then
+    dated at the onset (D-19.83: no end, the onset) — CT-004 dead on 2021-07-13, before the cut-off, though
+    alive at it (death on 2021-09-11). The category is known only at the end, like grade 5 and outcome fatal:
+    blank at the cut-off; the export still validates."""
+    from cartrial.analysis import analyse
+    from cartrial.analysis.populations import death_dates
+    from cartrial.cdisc.export import build_all, validate_all
+    from cartrial.store.models import AdverseEvent
+    from cartrial.store.snapshot import read_snapshot
+
+    _edit(
+        example_sqlite,
+        AdverseEvent,
+        {"category": "death", "grade": 5, "outcome": "fatal"},
+        subject_id=SUBJECT,
+        term=TERM,
+    )
+    snapshot = read_snapshot(example_sqlite, CUT)
+    row = _ae(snapshot)
+    assert row["ended_on"] == "" and row["category"] != "death"
+    assert SUBJECT not in death_dates(snapshot.tables["adverse_events"], CUT)
+    analysis = analyse(snapshot)
+    member = analysis.datasets["populations"].table.set_index("subject_id").loc[SUBJECT]
+    assert member["follow_up_days"] == (CUT - dt.date(2021, 7, 13)).days == 19
+    assert member["study_status"] == "ONGOING"
+    frames = build_all(snapshot, analysis, {"TJH": "China"})
+    assert all(v == [] for v in validate_all(frames).values())
+    dm = frames["DM"].set_index("SUBJID")
+    assert dm.loc[SUBJECT, "DTHFL"] == ""
+    later = read_snapshot(example_sqlite, dt.date(2021, 9, 30))
+    assert _ae(later)["category"] == "death"
+    assert death_dates(later.tables["adverse_events"], later.cutoff)[SUBJECT] == dt.date(2021, 9, 11)
+
+
 def test_a_therapy_stopped_after_the_cutoff_is_ongoing(example_sqlite: str) -> None:
     from cartrial.store.models import Therapy
     from cartrial.store.snapshot import read_snapshot

@@ -13,7 +13,8 @@ Graded events (`cartrial.protocol.GradedEvent`), each with its source:
   evaluated by the other rules: their grades come from the assessments and the laboratory results (the
   records' dates span the whole episode at any grade, not its duration at grade >= 3;
   docs/science/decisions.md D-13.2). An adverse event without an end date is taken as ongoing at the
-  cut-off (``ongoing_at_day``).
+  end of follow-up (``ongoing_at_day``): the cut-off, or the death or the dated end of study when earlier
+  (`cartrial.analysis.populations.follow_up_ends`; D-19.83, D-19.116).
 - the committee-judged rules (``committee_judgement``) read the investigator's DLT flag
   (``adverse_events.dlt``) as the recorded judgement, on every adverse event, whatever its category
   (D-13.8): a flagged CRS, ICANS or haematological record is an event evaluated by those rules only.
@@ -50,6 +51,7 @@ from cartrial.analysis.populations import (
     SAFETY,
     death_dates,
     dose_levels,
+    follow_up_ends,
     infusion_dates,
     protocol_levels,
 )
@@ -118,19 +120,25 @@ def _true(value: Any) -> bool:
 
 
 def _ae_events(
-    adverse_events: pd.DataFrame, day0: Mapping[str, dt.date], cutoff: dt.date
+    adverse_events: pd.DataFrame,
+    day0: Mapping[str, dt.date],
+    cutoff: dt.date,
+    ends: Mapping[str, dt.date] | None = None,
 ) -> list[tuple[Any, str, bool]]:
     """(GradedEvent, source, committee rules only) for the adverse-event records of `AE_CATEGORIES` and
     of grade 5, each carrying the investigator's DLT flag as the recorded judgement; and for the records of
     the other categories (CRS, ICANS, haematological) flagged DLT, an event for the committee-judged rules
-    only."""
+    only. An event without an end date is ongoing at the subject's end of follow-up: `ends`
+    (`populations.follow_up_ends`: the death, the dated end of study, else the cut-off); without `ends`, the
+    death when earlier than the cut-off."""
     from cartrial.protocol import GradedEvent, ToxicityCategory
 
     out: list[tuple[Any, str, bool]] = []
     if not len(adverse_events):
         return out
-    # an open event is ongoing at the cut-off, or at the death when earlier (D-13.2, D-19.83)
-    died = death_dates(adverse_events, cutoff)
+    # an open event is ongoing at the cut-off, or at the death or the end of study when earlier (D-13.2,
+    # D-19.83, D-19.116): it was not observed after it
+    died = dict(ends) if ends is not None else death_dates(adverse_events, cutoff)
     for number, row in enumerate(adverse_events.to_dict("records"), start=2):
         sid = str(row["subject_id"])
         category = str(row.get("category") or "").strip().lower()
@@ -255,7 +263,8 @@ def evaluate_dlts(
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
     graded = graded_events(tables, ctcae_version, crs=crs, icans=icans, labs=labs)
-    events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff)
+    ends = follow_up_ends(tables, list(day0), cutoff) if "subjects" in tables else None
+    events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff, ends)
     rows: list[dict[str, Any]] = []
     engine_days: dict[str, list[float]] = {}
     for event, source, committee_only in events:

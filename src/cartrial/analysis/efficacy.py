@@ -259,8 +259,8 @@ def relapse_datasets(
     after infusion ends at the subject's last contact (`last_contact`, default) or at the cut-off
     (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death, or at the last contact of a
     subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92). The median follow-up is the
-    reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`death_dates`)
-    censored (D-19.90, D-19.91)."""
+    reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`end_of_study`:
+    a fatal adverse event, or the form alone) censored (D-19.90, D-19.91, D-19.112)."""
     from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
     from cartrial.neuro.relapses import median_follow_up_text
 
@@ -281,9 +281,15 @@ def relapse_datasets(
         cutoff=cutoff,
         subjects=_restrict(subjects, safety_ids) if with_birth else None,
         options=relapse_options_from_protocol(protocol),
-        # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal)
+        # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal), a
+        # death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
         deaths={
-            sid: day for sid, day in died.items() if sid in safety_ids and ends[sid].disposition is DEATH
+            sid: end.date
+            for sid in safety_ids
+            if (end := ends.get(sid)) is not None
+            and end.disposition is DEATH
+            and end.date is not None
+            and end.date <= cutoff
         },
         source="relapses",
     )

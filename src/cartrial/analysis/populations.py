@@ -157,9 +157,9 @@ def last_contact(
     """Last contact per subject: the latest date of any record of `CONTACT_COLUMNS` (all on or before the
     cut-off in a snapshot), never before the infusion day (the infusion is itself a contact) — computed by
     the neuro engine's `cartrial.neuro.end_of_follow_up` (rule 1: last assessment per subject), the one
-    implementation of the end of follow-up — and never after the subject's death (`death_dates`): a record
-    dated after the death is impossible data, which the store queries (edit check RECORD-AFTER-DEATH), not a
-    contact (D-19.94)."""
+    implementation of the end of follow-up — and never after the subject's death (`death_dates`) or dated
+    end of study (`end_of_study`): a record dated after it is data the store queries (edit checks
+    RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY), not a contact (D-19.94, D-19.110)."""
     from cartrial.neuro.derive import end_at_death, end_of_follow_up
 
     wanted = set(ids)
@@ -177,11 +177,18 @@ def last_contact(
     )
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
+    subjects = tables.get("subjects")
+    ends = {} if subjects is None else end_of_study(subjects, died)
+    # the dated end of study (a death, or the disposition_date of a completion, withdrawal or loss) caps the
+    # last contact as the death does: a record after it is data the store queries (RECORD-AFTER-END-OF-STUDY,
+    # D-19.101), not a contact (D-19.110)
+    last = {sid: end.date for sid, end in ends.items() if end.ended and end.date is not None}
     day0 = infusion_dates(infusions)
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
-    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0)
+    caps = {sid: min(died.get(sid, dt.date.max), last.get(sid, dt.date.max)) for sid in {*died, *last}}
+    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, caps, day0)
 
 
 @dataclass(frozen=True)
@@ -296,7 +303,8 @@ def derive_populations(
             else:
                 if study_end.disposition is DEATH and sid in died:
                     reason = f"died before completing the DLT window ({window} days) without a DLT"
-                elif end < cutoff:  # the study ended (D-19.92): followed until its end only
+                elif study_end.ended and (study_end.date is None or study_end.date <= cutoff):
+                    # the study ended (D-19.92), the cut-off day included: followed until its end only
                     assert disposition is not None
                     reason = (
                         f"left the study ({disposition.decoded.lower()}) before completing the DLT window "

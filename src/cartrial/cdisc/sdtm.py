@@ -43,7 +43,7 @@ from cartrial.cdisc.common import (
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition
+from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
@@ -356,8 +356,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
-    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot (computed
-    once per export). Snapshot cells are ISO 8601 in UTC, so their first ten characters are the date."""
+    """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot, the dated
+    end of study (subjects' ``disposition_date``) included (computed once per export). Snapshot cells are
+    ISO 8601 in UTC, so their first ten characters are the date."""
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
@@ -391,6 +392,7 @@ LAST_DATE_COLUMNS = (
     "ended_on",
     "administered_on",
     "consent_date",
+    "disposition_date",  # the end of study is a contact (RFPENDTC on or after DS.DSSTDTC, D-19.111)
 )
 
 
@@ -1307,7 +1309,7 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         if decod:  # "ongoing" is not a disposition event
             last = end_date or _last_dates(ctx).get(sid, "")
             form = parse_disposition(r["disposition"])
-            term = r["disposition"].strip() if form is not None and form.decoded == decod else decod
+            term = reported_term(r["disposition"]) if form is not None and form.decoded == decod else decod
             rows.append(
                 {
                     **ctx.base(sid, "DS"),

@@ -109,6 +109,20 @@ def parse_disposition(text: str | None) -> Disposition | None:
     return None if match is None else _SPELLINGS[match.group(1).lower()]
 
 
+def reported_term(text: str) -> str:
+    """The disposition as reported (SDTM DS.DSTERM): the stripped text, without the ``:`` of an empty reason
+    (``death:`` → ``death``; D-19.115); a text outside `DISPOSITION_PATTERN` is returned stripped.
+
+    >>> reported_term(" Withdrawn : "), reported_term("lost: moved abroad")
+    ('Withdrawn', 'lost: moved abroad')
+    """
+    stripped = str(text).strip()
+    match = _PATTERN.fullmatch(stripped)
+    if match is None or (match.group(2) or "").strip(" :"):
+        return stripped
+    return match.group(1)
+
+
 __all__ = [
     "DEATH",
     "DISPOSITIONS",
@@ -117,4 +131,5 @@ __all__ = [
     "Disposition",
     "StudyStatus",
     "parse_disposition",
+    "reported_term",
 ]

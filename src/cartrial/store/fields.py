@@ -516,6 +516,13 @@ def _study_ended(disposition: Any) -> bool:
     return parsed is not None and parsed.ends_study
 
 
+def _study_ongoing(disposition: Any) -> bool:
+    """Whether a disposition text records that the study goes on (blank or ``ongoing``; text outside the
+    vocabulary is neither: the field rule refuses it, and no date rule speaks of it, D-19.114)."""
+    parsed = parse_disposition(disposition if isinstance(disposition, str) else None)
+    return parsed is not None and not parsed.ends_study
+
+
 @dataclass(frozen=True)
 class RecordRule:
     """A rule between fields of one record: `violated(row)` on the typed values (None = blank)."""
@@ -574,7 +581,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "disposition_date",
         "a date of the end of study while the disposition is ongoing",
         "blank while the disposition is ongoing (or blank)",
-        lambda r: r.get("disposition_date") is not None and not _study_ended(r.get("disposition")),
+        lambda r: r.get("disposition_date") is not None and _study_ongoing(r.get("disposition")),
         "decisions D-19.92",
     ),
     RecordRule(

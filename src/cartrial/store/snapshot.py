@@ -14,9 +14,10 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
   adverse event's `ended_on`, a therapy's `stopped_at`, a subject's `disposition_date`) is read as ongoing at
   the cut-off (`open_at_cutoff`, decisions D-19.85): its end is blank, and what only its end told is not known
   yet — an adverse event's outcome recovered / recovered_with_sequelae / fatal is ``not_recovered``, a grade
-  5 (death, CTCAE v5.0) is blank, a subject's disposition is blank (on study; D-19.92). Counted per table in
-  `StudySnapshot.ended_after_cutoff`, stated in every output. This is the one place the cut is made, so the
-  analysis, the report, the CDISC export and the web all read the same.
+  5 (death, CTCAE v5.0) and the category death are blank (D-19.117), a subject's disposition is blank (on
+  study; D-19.92). Counted per table in `StudySnapshot.ended_after_cutoff`, stated in every output. This is
+  the one place the cut is made, so the analysis, the report, the CDISC export and the web all read the
+  same.
 - The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`); otherwise the
   snapshot is `unlocked` (allowed, flagged in every output).
 - The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
@@ -329,13 +330,15 @@ KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
             "fatal": "not_recovered",
         },
         "grade": {"5": "", "5.0": ""},
+        "category": {"death": ""},
     },
     "subjects": {"disposition": {ANY_VALUE: ""}},
 }
 """Per snapshot table, the values that only the record's end tells, and what they are at a cut-off before
 the end (D-19.85): an adverse event open at the cut-off has not recovered (SDTMIG 3.4 AEOUT NOT
 RECOVERED/NOT RESOLVED, with AEENDTC null and AEENRTPT ONGOING) and has not caused a death (CTCAE v5.0
-grade 5 is death, dated at the end: its grade at the cut-off is not recorded); a subject whose study ended
+grade 5 is death, dated at the end: its grade at the cut-off is not recorded; nor is the category ``death``,
+which `cartrial.protocol.death.is_fatal` reads as a death too, D-19.117); a subject whose study ended
 after the cut-off was on study at it (disposition blank: ongoing; D-19.92)."""
 
 
