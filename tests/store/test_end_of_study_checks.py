@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cartrial.store import StudyService, connect
 from cartrial.store.edit_checks import EDIT_CHECK_USER, Finding
@@ -162,8 +164,8 @@ def test_a_fatal_adverse_event_re_imported_with_another_end_queries_the_death_da
 def test_records_after_the_end_of_study_are_queried_but_not_a_later_fatal_event(
     empty_study_url: str, tmp_path: Path, disposition: str
 ) -> None:
-    """D-19.101: a death learnt in follow-up after the end of study is exempt (FATAL-AE-DISPOSITION
-    reconciles the disposition); the other records after the end are queried, the same day is not."""
+    """D-19.101: a death learnt in follow-up after the end of study is exempt (and not a FATAL-AE-DISPOSITION
+    query either, D-19.124); the other records after the end are queried, the same day is not."""
     folder = small_study(
         tmp_path / "in",
         (PNEUMONIA_AFTER, FATAL_AFTER),
@@ -322,4 +324,85 @@ def test_a_partial_re_import_lists_the_end_of_study_checks_of_the_full_path(
     )
     assert sorted((q["table_name"], q["record_id"], q["field"]) for q in queries(partial_url)) == sorted(
         (q["table_name"], q["record_id"], q["field"]) for q in queries(full_url)
+    )
+
+
+# -------------------------------------------------------------------------------------------------------
+# FATAL-AE-DISPOSITION after a dated end of study (D-19.124)
+# -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("disposition", ["completed", "withdrawn: moved abroad", "lost"])
+def test_a_death_after_a_dated_end_of_study_is_not_a_disposition_query(
+    empty_study_url: str, tmp_path: Path, disposition: str
+) -> None:
+    """D-19.124: FATAL_AFTER's death (2021-06-28) is after the end of study (2021-06-12): the study ended
+    first (D-19.92), the disposition is right and nothing is queried; RECORD-AFTER-END-OF-STUDY exempts the
+    fatal event (D-19.101)."""
+    folder = small_study(tmp_path / "in", (FATAL_AFTER,), dispositions={"CT-001": disposition})
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+    assert [f.check.id for f in planned if f.check.id in (*EOS_CHECKS, "FATAL-AE-DISPOSITION")] == []
+    import_templates(empty_study_url, folder, "admin")
+    assert queries(empty_study_url, ("FATAL-AE-DISPOSITION",)) == []
+
+
+def test_an_end_of_study_dated_after_the_death_is_queried_with_an_accurate_text(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """The death (FATAL, 2021-06-12) before the withdrawal's date (2021-06-20) is the end of study: queried,
+    and the message says so without quoting a value (D-19.124, D-12.2)."""
+    folder = small_study(tmp_path / "in", (FATAL,), dispositions={"CT-001": "withdrawn: moved abroad"})
+    dated(folder, "CT-001", "2021-06-20")
+    planned = [
+        f
+        for f in import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+        if f.check.id == "FATAL-AE-DISPOSITION"
+    ]
+    assert [(f.record.row, f.field) for f in planned] == [(2, "disposition")]
+    assert_no_values(planned[0])
+    message = planned[0].message
+    assert "the analysis reads the subject as dead" not in message
+    assert "adverse_events.csv row 2" in message and "subject.disposition_date" in message
+
+
+def _fatal_ae_disposition_fires(word: str, end: dt.date | None, died: dt.date) -> bool:
+    from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
+
+    subject = Record(
+        "subject", {"subject_id": "S1", "disposition": word, "disposition_date": end}, new=True
+    )
+    fatal = Record(
+        "adverse_event",
+        {"subject_id": "S1", "grade": 5, "category": "infection", "outcome": "fatal", "started_on": died},
+        new=True,
+    )
+    records = SubjectRecords("S1", {"subject": [subject], "adverse_event": [fatal]})
+    found = run_edit_checks([records], None, dt.date(2030, 1, 1))
+    return any(f.check.id == "FATAL-AE-DISPOSITION" for f in found)
+
+
+@given(
+    word=st.sampled_from(["ongoing", "completed", "withdrawn", "lost", "death", "withdrawn: moved"]),
+    end=st.one_of(st.none(), st.integers(-5, 5)),
+)
+def test_the_query_fires_exactly_when_the_analysis_reads_the_death_as_the_end(
+    word: str, end: int | None
+) -> None:
+    """Property (D-19.124): FATAL-AE-DISPOSITION fires on a non-death disposition exactly when the analysis's
+    end of study (`populations.end_of_study`) is the death — i.e. unless a dated completion, withdrawal or
+    loss strictly precedes the date of death (D-19.92)."""
+    from cartrial.analysis.populations import end_of_study
+
+    died = dt.date(2021, 6, 12)
+    ended = None if end is None else died + dt.timedelta(days=end)
+    frame = pd.DataFrame(
+        [{"subject_id": "S1", "disposition": word, "disposition_date": ended.isoformat() if ended else ""}]
+    )
+    analysed = end_of_study(frame, {"S1": died})["S1"]
+    # by hand: a non-death word is reconciled only by an end of study dated strictly before the death
+    ends_first = word.split(":")[0] in ("completed", "withdrawn", "lost") and end is not None and end < 0
+    expected = word != "death" and not ends_first
+    assert _fatal_ae_disposition_fires(word, ended, died) is expected
+    assert (analysed.disposition is not None and analysed.disposition.word == "death") is (
+        word == "death" or not ends_first
     )

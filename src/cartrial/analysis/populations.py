@@ -30,7 +30,13 @@ import pandas as pd
 
 from cartrial.analysis.model import Population
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
-from cartrial.protocol.disposition import DEATH, Disposition, StudyStatus, parse_disposition
+from cartrial.protocol.disposition import (
+    DEATH,
+    Disposition,
+    StudyStatus,
+    ended_before_death,
+    parse_disposition,
+)
 from cartrial.protocol.dlt import dlt_window_complete
 
 ENROLLED = "enrolled"
@@ -225,8 +231,7 @@ def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[st
         day_text = "" if pd.isna(day) else str(day).strip()
         when = dt.date.fromisoformat(day_text[:10]) if day_text else None
         form = EndOfStudy(disposition, when if disposition is not None and when is not None else None)
-        ended_first = form.ended and form.date is not None and sid in died and form.date < died[sid]
-        if sid in died and not (ended_first and form.disposition is not DEATH):
+        if sid in died and not ended_before_death(form.disposition, form.date, died[sid]):
             form = EndOfStudy(DEATH, died[sid])
         out[sid] = form
     return out

@@ -19,6 +19,7 @@ decoded terms; ADaMIG v1.3 §3.2 (ADSL EOSSTT: COMPLETED, DISCONTINUED, ONGOING)
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -123,6 +124,28 @@ def reported_term(text: str) -> str:
     return match.group(1)
 
 
+def ended_before_death(disposition: Disposition | None, ended_on: dt.date | None, died: dt.date) -> bool:
+    """Whether an end of study other than a death — completed, withdrawn, lost — dated `ended_on` comes
+    strictly before the date of death `died`: the study ended first, and the death (learnt in follow-up)
+    does not move that end (D-19.92). The one rule of the analysis's end of study
+    (`cartrial.analysis.populations.end_of_study`) and the store's edit check FATAL-AE-DISPOSITION
+    (D-19.124). An undated end, or one dated on or after the death, is not: the death is the end.
+
+    >>> day = dt.date(2021, 6, 12)
+    >>> ended_before_death(DISPOSITIONS["withdrawn"], dt.date(2021, 6, 1), day)
+    True
+    >>> ended_before_death(DISPOSITIONS["withdrawn"], day, day), ended_before_death(DEATH, None, day)
+    (False, False)
+    """
+    return (
+        disposition is not None
+        and disposition.ends_study
+        and disposition is not DEATH
+        and ended_on is not None
+        and ended_on < died
+    )
+
+
 __all__ = [
     "DEATH",
     "DISPOSITIONS",
@@ -130,6 +153,7 @@ __all__ = [
     "DISPOSITION_TEXT",
     "Disposition",
     "StudyStatus",
+    "ended_before_death",
     "parse_disposition",
     "reported_term",
 ]

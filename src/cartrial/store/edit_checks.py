@@ -28,7 +28,7 @@ its date is the protocol layer's rule (`cartrial.protocol.death`), the one the a
 reconcile the end of study (D-19.101): a disposition ``death`` whose ``disposition_date`` is not the date of
 death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date`` of a subject who completed,
 withdrew or was lost (`RECORD-AFTER-END-OF-STUDY`; a fatal adverse event is exempt: a death learnt in
-follow-up).
+follow-up, which `FATAL-AE-DISPOSITION` does not query either, D-19.124).
 
 No check's message (the hard refusal, the data query's text, the dry-run listing) quotes a record's value,
 this record's or another's (D-12.2, D-19.102): it names the table, the field, the other record involved by
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
-from cartrial.protocol.disposition import DEATH, DISPOSITIONS, parse_disposition
+from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
 
 if TYPE_CHECKING:
@@ -668,7 +668,7 @@ def _record_after_end_of_study(
         if record.table == "adverse_event" and is_fatal(
             record.get("grade"), record.get("category"), record.get("outcome")
         ):
-            continue  # a death learnt in follow-up after the end of study (D-19.101): FATAL-AE-DISPOSITION
+            continue  # a death learnt in follow-up after the end of study (D-19.101, D-19.124)
         yield (
             _as_checked(record, subject),
             column,
@@ -735,15 +735,22 @@ def _fatal_ae_disposition(
     if subject is None or death is None:
         return
     text = subject.get("disposition")
-    if text is None or not str(text).strip() or parse_disposition(str(text)) is DEATH:
+    if text is None or not str(text).strip():
         return
+    disposition = parse_disposition(str(text))
+    if disposition is DEATH:
+        return
+    if ended_before_death(disposition, _day(subject.get("disposition_date")), death[0]):
+        return  # the study ended first; the death was learnt in follow-up (D-19.92, D-19.124)
     fatal = death[1]
     yield (
         _as_checked(subject, fatal),
         "disposition",
         text,
-        f"a fatal adverse event is recorded ({_where(fatal)}) but subject.disposition is not death: "
-        "reconcile the disposition with the adverse event (the analysis reads the subject as dead)",
+        f"a fatal adverse event is recorded ({_where(fatal)}, adverse_event.{_death_field(fatal)}) but "
+        "subject.disposition is not death and no end of study is dated (subject.disposition_date) before "
+        "the date of death: the death ends the subject's study in the analysis and the CDISC export; "
+        "record the disposition death, or correct the disposition date or the adverse event",
     )
 
 
@@ -862,7 +869,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy, "
             "adverse event onset, relapse onset) after the disposition_date of a subject whose disposition "
             "is " + " or ".join(d.word for d in ENDED_BY) + "; a fatal adverse event is exempt (a death "
-            "learnt in follow-up after the end of study; FATAL-AE-DISPOSITION reconciles it)",
+            "learnt in follow-up after the end of study: the study ended first, and neither record is "
+            "wrong)",
             Severity.SOFT,
             "logical date order; the end of study is subject.disposition_date (SDTM DS.DSSTDTC, ADSL.EOSDT; "
             "cartrial.protocol.disposition, D-19.92, D-19.101)",
@@ -896,10 +904,17 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "FATAL-AE-DISPOSITION",
-            f"a subject with a fatal adverse event has the disposition {DEATH.word} (or none yet), not "
-            + ", ".join(w for w in DISPOSITIONS if w != DEATH.word),
+            f"a subject with a fatal adverse event has the disposition {DEATH.word} (or none yet), or an "
+            "end of study ("
+            + ", ".join(d.word for d in ENDED_BY)
+            + ") whose disposition_date is before the date of death (a death learnt in follow-up after "
+            "the end of study); not ongoing, nor an end undated or dated on or after the death",
             Severity.SOFT,
-            "reconciliation of the disposition with " + DEATH_SOURCE + " (SDTM DS DEATH, DM.DTHFL; D-19.93)",
+            "reconciliation of the disposition with "
+            + DEATH_SOURCE
+            + "; a dated end of study before the death is the end (cartrial.protocol.disposition."
+            "ended_before_death, as the analysis reads it) (SDTM DS DEATH, DM.DTHFL; D-19.92, D-19.93, "
+            "D-19.124)",
         ),
         _fatal_ae_disposition,
     ),
