@@ -139,3 +139,20 @@ def test_a_disposition_with_an_empty_reason_reports_the_word(exported) -> None: 
         ds = frames["DS"]
         event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
         assert event["DSTERM"].tolist() == [term], text
+
+
+def test_dsseq_is_chronological_with_consent_first_on_the_same_day(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.125: a withdrawal on the day of consent (CT-003 consented 2021-05-13) comes after the informed
+    consent in DSSEQ, as in the subject's study; DSSEQ follows DSSTDTC for every subject."""
+    frames = _frames(exported, {"CT-003": ("withdrawn: changed mind", "2021-05-13")})
+    ds = frames["DS"]
+    study = str(ds["STUDYID"].iloc[0])
+    ct003 = ds[ds["USUBJID"] == f"{study}-CT-003"].sort_values("DSSEQ")
+    assert ct003[["DSSEQ", "DSDECOD", "DSSTDTC"]].values.tolist() == [
+        [1.0, "INFORMED CONSENT OBTAINED", "2021-05-13"],
+        [2.0, "WITHDRAWAL BY SUBJECT", "2021-05-13"],
+    ]
+    for _, records in ds.groupby("USUBJID"):
+        ordered = records.sort_values("DSSEQ")
+        assert ordered["DSSTDTC"].tolist() == sorted(ordered["DSSTDTC"].tolist())
+        assert ordered["DSDECOD"].iloc[0] == "INFORMED CONSENT OBTAINED"

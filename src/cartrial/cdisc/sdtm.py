@@ -1301,6 +1301,7 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "EPOCH": "SCREENING",
                 "DSSTDTC": consent,
                 "DSSTDY": study_day(consent, tl.reference),
+                **_ds_order(consent, "PROTOCOL MILESTONE", "INFORMED CONSENT OBTAINED"),
             }
         )
         status, reason, end_date = ended.get(sid, ("", "", ""))
@@ -1319,9 +1320,24 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "EPOCH": tl.epoch(last),
                     "DSSTDTC": last,
                     "DSSTDY": study_day(last, tl.reference),
+                    **_ds_order(last, "DISPOSITION EVENT", decod),
                 }
             )
-    return _frame(rows, spec, ["USUBJID", "DSSTDTC", "DSCAT"])
+    return _frame(rows, spec, ["USUBJID", *_DS_ORDER])
+
+
+_DS_ORDER = ("_DSWHEN", "_DSRANK")
+"""The sort columns of DS (dropped by `finalize`, not variables): DSSEQ numbers a subject's records in
+chronological order (D-19.125)."""
+_DS_RANK = {"PROTOCOL MILESTONE": 1, "OTHER EVENT": 2, "DISPOSITION EVENT": 3}
+
+
+def _ds_order(start: str, category: str, decod: str) -> dict[str, Any]:
+    """The DS sort columns of one record: its DSSTDTC (an undated record after every dated one), and on the
+    same day the natural order of a subject's study — informed consent first, then the other protocol
+    milestones, other events, and the disposition event that ends the study last (D-19.125)."""
+    first = category == "PROTOCOL MILESTONE" and decod == "INFORMED CONSENT OBTAINED"
+    return {"_DSWHEN": start or "~", "_DSRANK": 0 if first else _DS_RANK.get(category, 2)}
 
 
 def _fa_value(value: str) -> tuple[str, float]:
