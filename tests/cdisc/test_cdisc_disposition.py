@@ -37,7 +37,7 @@ def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: igno
         {
             "CT-001": ("withdrawn: moved abroad", "2021-12-01"),
             "CT-002": ("Completed", "2022-03-01"),
-            "CT-004": ("lost", ""),  # an end stored undated before D-19.92: dated at the last record
+            "CT-004": ("lost", ""),  # an end stored undated before D-19.92: no date (D-19.126)
         },
     )
     adsl = frames["ADSL"].set_index("SUBJID")
@@ -56,8 +56,6 @@ def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: igno
     assert events.loc[f"{study}-CT-001", "DSSTDTC"] == "2021-12-01"
     assert events.loc[f"{study}-CT-002", ["DSDECOD", "DSSTDTC"]].tolist() == ["COMPLETED", "2022-03-01"]
     assert events.loc[f"{study}-CT-004", "DSDECOD"] == "LOST TO FOLLOW-UP"
-    dm = frames["DM"].set_index("USUBJID")
-    assert events.loc[f"{study}-CT-004", "DSSTDTC"] == dm.loc[f"{study}-CT-004", "RFENDTC"]
     assert len(events) == 3
 
 
@@ -156,3 +154,29 @@ def test_dsseq_is_chronological_with_consent_first_on_the_same_day(exported) -> 
         ordered = records.sort_values("DSSEQ")
         assert ordered["DSSTDTC"].tolist() == sorted(ordered["DSSTDTC"].tolist())
         assert ordered["DSDECOD"].iloc[0] == "INFORMED CONSENT OBTAINED"
+
+
+def test_an_undated_end_of_study_is_undated_in_both_adsl_and_ds(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.126: an end stored without a date (before D-19.92) has no EOSDT and no DSSTDTC — one value, the
+    analysis's end_of_study_date, never imputed — while the follow-up still ends at the last contact; the
+    undated disposition event is the subject's last DS record, and the populations dataset names it."""
+    from cartrial.analysis import analyse
+
+    frames = _frames(exported, {"CT-004": ("lost", "")})
+    adsl = frames["ADSL"].set_index("SUBJID")
+    assert pd.isna(adsl.loc["CT-004", "EOSDT"])
+    assert adsl.loc["CT-004", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "LOST TO FOLLOW-UP"]
+    ds = frames["DS"]
+    study = str(ds["STUDYID"].iloc[0])
+    ct004 = ds[ds["USUBJID"] == f"{study}-CT-004"].sort_values("DSSEQ")
+    assert ct004["DSDECOD"].tolist() == ["INFORMED CONSENT OBTAINED", "LOST TO FOLLOW-UP"]
+    event = ct004.iloc[1]
+    assert event["DSSTDTC"] == "" and pd.isna(event["DSSTDY"]) and event["EPOCH"] == ""
+    tables = dict(exported.snapshot.tables)
+    subjects = tables["subjects"].copy()
+    subjects.loc[subjects["subject_id"] == "CT-004", ["disposition", "disposition_date"]] = ["lost", ""]
+    snapshot = dataclasses.replace(exported.snapshot, tables={**tables, "subjects": subjects})
+    populations = analyse(snapshot).datasets["populations"]
+    row = populations.table.set_index("subject_id").loc["CT-004"]
+    assert row["end_of_study_date"] == "" and row["follow_up_days"] > 0  # followed to the last contact
+    assert any("CT-004" in note and "not dated" in note for note in populations.notes)

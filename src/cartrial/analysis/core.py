@@ -28,7 +28,7 @@ from cartrial.analysis.toxicity import (
 )
 from cartrial.columns import cutoff_date
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.disposition import DISPOSITION_TEXT
+from cartrial.protocol.disposition import DISPOSITION_TEXT, StudyStatus
 
 SNAPSHOT_TABLES = (
     "subjects",
@@ -175,14 +175,24 @@ def safety_derivations(
 
 def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
     """A note naming the subjects whose stored disposition is not of its vocabulary (stored before D-19.92):
-    they are read as ongoing; `cartrial db edit` sets the disposition."""
+    they are read as ongoing; `cartrial db edit` sets the disposition. Another naming the subjects whose end
+    of study is stored without its date: followed up to the last contact, the date itself blank (D-19.126)."""
+    notes: list[str] = []
     unread = sorted(membership.loc[membership["study_status"] == "", "subject_id"].astype(str))
-    if not unread:
-        return ()
-    return (
-        f"disposition not read for {len(unread)} subject(s) ({', '.join(unread)}): not one of "
-        f"{DISPOSITION_TEXT}; counted as ongoing until corrected",
-    )
+    if unread:
+        notes.append(
+            f"disposition not read for {len(unread)} subject(s) ({', '.join(unread)}): not one of "
+            f"{DISPOSITION_TEXT}; counted as ongoing until corrected"
+        )
+    ended = membership["study_status"].isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
+    undated = sorted(membership.loc[ended & (membership["end_of_study_date"] == ""), "subject_id"].astype(str))
+    if undated:
+        notes.append(
+            f"end of study not dated for {len(undated)} subject(s) ({', '.join(undated)}; stored before "
+            "disposition_date was required): followed up to the last contact, end_of_study_date (ADSL.EOSDT, "
+            "DS.DSSTDTC) left blank, never imputed; `cartrial db edit` sets disposition_date (D-19.126)"
+        )
+    return tuple(notes)
 
 
 def analyse(snapshot: SnapshotLike) -> Analysis:

@@ -1279,8 +1279,8 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Informed consent (protocol milestone) and the subject's disposition event when the study ended: the
     analysis populations' end-of-study reason and date (`cartrial.analysis.populations.end_of_study`,
-    D-19.92: the death's date, DM.DTHDTC, else the form's disposition_date), at the last record when an end
-    stored before D-19.92 has no date; DSTERM is the form's text when it records that event, else the
+    D-19.92: the death's date, DM.DTHDTC, else the form's disposition_date), undated — as ADSL.EOSDT — when
+    an end stored before D-19.92 has no date (D-19.126); DSTERM is the form's text when it records that event, else the
     decoded term (a death recorded only as a fatal adverse event, whose form says blank, ``ongoing`` or
     another end: the reported term never contradicts DSDECOD)."""
     ended = {
@@ -1308,7 +1308,9 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         completed = DISPOSITIONS["completed"]
         decod = reason or (completed.decoded if status == completed.status else "")
         if decod:  # "ongoing" is not a disposition event
-            last = end_date or _last_dates(ctx).get(sid, "")
+            # the analysis's one end-of-study date; an end stored undated before D-19.92 stays undated, as
+            # ADSL.EOSDT (never imputed; D-19.126)
+            last = end_date
             form = parse_disposition(r["disposition"])
             term = reported_term(r["disposition"]) if form is not None and form.decoded == decod else decod
             rows.append(
