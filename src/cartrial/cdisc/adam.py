@@ -543,6 +543,10 @@ def build_adtte(
             }
         )
 
+    # the censoring time of TTRELAP is the relapse analysis's post_days: to the end of follow-up (ADSL.FUPDUR)
+    # with relapse_follow_up_end: cutoff, else to the last contact, which no dataset variable holds (D-19.127)
+    to_fupdur = str(getattr(analysis, "options", {}).get("relapse_follow_up_end", "")) == "cutoff"
+    relapse_src, relapse_var = ("ADSL", "FUPDUR") if to_fupdur else ("", "")
     for r in _rows(analysis_table(analysis, "relapses_by_subject")):
         sid = str(r["subject_id"])
         start = date_of(str(r["infusion_date"]))
@@ -559,7 +563,16 @@ def build_adtte(
                 "CESTDTC",
             )
         else:
-            add(sid, "TTRELAP", float(r["post_days"]), 1, start, "END OF RELAPSE FOLLOW-UP", "ADSL", "FUPDUR")
+            add(
+                sid,
+                "TTRELAP",
+                float(r["post_days"]),
+                1,
+                start,
+                "END OF RELAPSE FOLLOW-UP",
+                relapse_src,
+                relapse_var,
+            )
     by_subject = {str(r["subject_id"]): r for r in _rows(analysis.datasets["crs_icans_by_subject"].table)}
     followup = {str(r["subject_id"]): r for r in _rows(analysis.datasets["populations"].table)}
     for sid, r in by_subject.items():

@@ -1,0 +1,44 @@
+"""ADTTE TTRELAP censoring says where its time comes from (D-19.127): the relapse analysis's `post_days`,
+the end of the relapse follow-up — the last contact by default, which no SDTM/ADaM variable holds, or the
+end of follow-up (ADSL.FUPDUR) with `relapse_follow_up_end: cutoff`. The export cited ADSL.FUPDUR for
+both, although by default the time differs from FUPDUR."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+
+def _adtte_and_adsl(snapshot):  # type: ignore[no-untyped-def]
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    findings = validate_all(frames)
+    assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
+    adtte = frames["ADTTE"]
+    censored = adtte[(adtte["PARAMCD"] == "TTRELAP") & (adtte["CNSR"] == 1)]
+    fupdur = frames["ADSL"].set_index("USUBJID")["FUPDUR"]
+    return censored, censored["USUBJID"].map(fupdur)
+
+
+def test_censored_ttrelap_by_default_does_not_cite_fupdur(exported) -> None:  # type: ignore[no-untyped-def]
+    censored, fupdur = _adtte_and_adsl(exported.snapshot)
+    assert len(censored) > 0
+    # by default the relapse follow-up ends at the last contact, before the cut-off for some subjects
+    assert (censored["AVAL"] != fupdur).any()
+    assert set(censored["SRCDOM"]) == {""} and set(censored["SRCVAR"]) == {""}
+
+
+def test_censored_ttrelap_to_the_cutoff_is_fupdur_and_says_so(exported) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.protocol import parse_protocol
+
+    snapshot = exported.snapshot
+    text = snapshot.protocol_yaml.replace("relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff")
+    assert "relapse_follow_up_end: cutoff" in text
+    changed = dataclasses.replace(snapshot, protocol=parse_protocol(text), protocol_yaml=text)
+    censored, fupdur = _adtte_and_adsl(changed)
+    assert len(censored) > 0
+    pd.testing.assert_series_equal(censored["AVAL"], fupdur, check_names=False)
+    assert set(censored["SRCDOM"]) == {"ADSL"} and set(censored["SRCVAR"]) == {"FUPDUR"}
