@@ -36,6 +36,17 @@ the results). One rule for the engines' readers (`parse_text`), the import and e
 (`cartrial.store.fields`)."""
 CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""Every character `str.splitlines` ends a line at: LF, CR, VT, FF, the file/group/record separators, NEL
+(U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029). A text written on one line — a field
+whose rule is a notation (a pattern) — holds none of them (D-19.128); free text (`CONTROL_CHARACTERS`) may."""
+ONE_LINE_CHARACTER = r"[^\x00-\x1f\x7f\x85\u2028\u2029]"
+"""A pattern's class of one character of free text on one line: no C0 control character or DEL
+(`CONTROL_CHARACTERS`, tab included) and no line break (`LINE_BREAKS`, the C0 ones included). Escapes only
+(hexadecimal and ``\\u``), so a pattern using it is also a JSON Schema (ECMA 262) pattern."""
+ONE_LINE_SPACE = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"
+"""A pattern's class of one white-space character that does not end a line (`\\s` without `LINE_BREAKS`)."""
+
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 

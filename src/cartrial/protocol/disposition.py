@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cartrial.columns import ONE_LINE_CHARACTER
+
 
 class StudyStatus(StrEnum):
     """End-of-study status of a subject at the data cut-off (ADaMIG v1.3 ADSL.EOSSTT)."""
@@ -78,11 +80,12 @@ def _any_case(text: str) -> str:
 
 _WORDS = "|".join(_any_case(s) for s in sorted(_SPELLINGS, key=len, reverse=True))
 
-DISPOSITION_PATTERN = "(" + _WORDS + r")( *:[^\x00-\x1f\x7f]*)?"
+DISPOSITION_PATTERN = "(" + _WORDS + r")( *:" + ONE_LINE_CHARACTER + "*)?"
 """A stored ``disposition`` (`re.fullmatch` of the stripped text): a word of `DISPOSITIONS` (or its decoded
-term) in any case, then optionally ``:`` and a free-text reason on one line. Written without inline flags
-or escapes other than hexadecimal ones, so that the field rule's published pattern is also a valid JSON
-Schema (ECMA 262) pattern for API clients."""
+term) in any case, then optionally ``:`` and a free-text reason on one line — no control character and no
+line break of `str.splitlines`, U+2028, U+2029 and NEL included (`cartrial.columns.ONE_LINE_CHARACTER`,
+D-19.128). Written without inline flags or escapes other than hexadecimal ones, so that the field rule's
+published pattern is also a valid JSON Schema (ECMA 262) pattern for API clients."""
 
 DISPOSITION_TEXT = (
     "one of "

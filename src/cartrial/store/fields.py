@@ -34,7 +34,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
 from cartrial.allowed import choice_text
-from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED
+from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED, ONE_LINE_SPACE
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import Problem
@@ -260,9 +260,10 @@ AQP4_STATUS_CHOICES = ("positive", "negative", "unknown")
 ESCALATION_DECISIONS = ("escalate", "stay", "de-escalate", "expand", "stop")
 """Decisions of a dose-escalation step (escalate / stay / de-escalate, plus expanding a dose level and
 stopping the trial; docs/science dose escalation)."""
-OUTCOMES_PATTERN = r"(\d+[NT]+)(\s+\d+[NT]+)*"
+OUTCOMES_PATTERN = r"(\d+[NT]+)(" + ONE_LINE_SPACE + r"+\d+[NT]+)*"
 """Outcome-string notation (e.g. ``1NNN 2NTN``: dose level then one letter per patient, N = no DLT,
-T = DLT; as in the R package escalation by Brock)."""
+T = DLT; as in the R package escalation by Brock), on one line: cohorts are separated by white space that
+does not end a line (`cartrial.columns.ONE_LINE_SPACE`, D-19.128)."""
 AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal", "unknown")
 WEIGHT_KG = Domain(unit="kg", minimum=0, maximum=400, exclusive_minimum=True, help="Body weight in kg.")
 _COUNT = Domain(unit="cells/µL", minimum=0)
