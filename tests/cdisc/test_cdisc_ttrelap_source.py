@@ -35,7 +35,9 @@ def test_censored_ttrelap_to_the_cutoff_is_fupdur_and_says_so(exported) -> None:
     from cartrial.protocol import parse_protocol
 
     snapshot = exported.snapshot
-    text = snapshot.protocol_yaml.replace("relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff")
+    text = snapshot.protocol_yaml.replace(
+        "relapse_follow_up_end: last_contact", "relapse_follow_up_end: cutoff"
+    )
     assert "relapse_follow_up_end: cutoff" in text
     changed = dataclasses.replace(snapshot, protocol=parse_protocol(text), protocol_yaml=text)
     censored, fupdur = _adtte_and_adsl(changed)

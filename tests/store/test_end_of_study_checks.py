@@ -368,9 +368,7 @@ def test_an_end_of_study_dated_after_the_death_is_queried_with_an_accurate_text(
 def _fatal_ae_disposition_fires(word: str, end: dt.date | None, died: dt.date) -> bool:
     from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
 
-    subject = Record(
-        "subject", {"subject_id": "S1", "disposition": word, "disposition_date": end}, new=True
-    )
+    subject = Record("subject", {"subject_id": "S1", "disposition": word, "disposition_date": end}, new=True)
     fatal = Record(
         "adverse_event",
         {"subject_id": "S1", "grade": 5, "category": "infection", "outcome": "fatal", "started_on": died},

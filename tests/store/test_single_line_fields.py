@@ -44,7 +44,9 @@ def test_every_field_with_a_pattern_has_an_example_here() -> None:
 
 
 @given(field=st.sampled_from(sorted(VALID)), brk=st.sampled_from(LINE_BREAKS), data=st.data())
-def test_no_field_with_a_pattern_accepts_a_line_break(field: tuple[str, str], brk: str, data: st.DataObject) -> None:
+def test_no_field_with_a_pattern_accepts_a_line_break(
+    field: tuple[str, str], brk: str, data: st.DataObject
+) -> None:
     table, name = field
     value = VALID[field]
     spaces = [i for i, c in enumerate(value) if c == " "]

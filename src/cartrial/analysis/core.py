@@ -185,7 +185,9 @@ def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
             f"{DISPOSITION_TEXT}; counted as ongoing until corrected"
         )
     ended = membership["study_status"].isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
-    undated = sorted(membership.loc[ended & (membership["end_of_study_date"] == ""), "subject_id"].astype(str))
+    undated = sorted(
+        membership.loc[ended & (membership["end_of_study_date"] == ""), "subject_id"].astype(str)
+    )
     if undated:
         notes.append(
             f"end of study not dated for {len(undated)} subject(s) ({', '.join(undated)}; stored before "

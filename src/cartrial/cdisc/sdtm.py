@@ -1280,9 +1280,10 @@ def build_ds(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Informed consent (protocol milestone) and the subject's disposition event when the study ended: the
     analysis populations' end-of-study reason and date (`cartrial.analysis.populations.end_of_study`,
     D-19.92: the death's date, DM.DTHDTC, else the form's disposition_date), undated — as ADSL.EOSDT — when
-    an end stored before D-19.92 has no date (D-19.126); DSTERM is the form's text when it records that event, else the
-    decoded term (a death recorded only as a fatal adverse event, whose form says blank, ``ongoing`` or
-    another end: the reported term never contradicts DSDECOD)."""
+    an end stored before D-19.92 has no date (D-19.126); DSTERM is the form's text when it records that
+    event, else the decoded term (a death recorded only as a fatal adverse event, whose form says blank,
+    ``ongoing`` or another end: the reported term never contradicts DSDECOD). DSSEQ follows DSSTDTC, consent
+    first on the same day (`_ds_order`, D-19.125)."""
     ended = {
         str(m["subject_id"]): (m["study_status"], m["discontinuation_reason"], m["end_of_study_date"])
         for m in _rows(analysis_table(ctx.analysis, "populations"))
