@@ -77,11 +77,14 @@ SENTINELS = (
     "2021-05-15",
     "2021-04-12",
     # S-D: a disposition death without a fatal event; S-E: withdrawn on 2021-04-04, a lab after, a fatal
-    # event later
+    # event later (a death learnt in follow-up: no query, D-19.124)
     "2021-06-06",
     "2021-04-04",
     "2021-05-05",
     "2021-07-09",
+    # S-F: lost on 2021-08-17 after a death on 2021-08-03: the death is the end (FATAL-AE-DISPOSITION)
+    "2021-08-03",
+    "2021-08-17",
     # the decision: cohort 1 (infused 2021-05-02, -09, -16) decided on 2021-05-23, 7 days after the last
     # infusion, 21 days before the 28-day window ends
     "2021-05-16",
@@ -189,12 +192,31 @@ def sentinel_subjects() -> list[SubjectRecords]:
         started_on=dt.date(2021, 7, 7),
         ended_on=dt.date(2021, 7, 9),
     )
+    f = "S-F"
+    subject_f = record(
+        "subject",
+        f,
+        consent_date=dt.date(2020, 10, 10),
+        birth_year=1970,
+        disposition="lost",
+        disposition_date=dt.date(2021, 8, 17),
+    )
+    fatal_f = record(
+        "adverse_event",
+        f,
+        grade=5,
+        outcome="fatal",
+        category="infection",
+        started_on=dt.date(2021, 7, 30),
+        ended_on=dt.date(2021, 8, 3),
+    )
     return [
         subject_records(a, subject_a, *infusions_a, *others_a),
         subject_records(b, subject_b, infusion_b),
         subject_records(c, subject_c, fatal_c, lab_c),
         subject_records(d, subject_d),
         subject_records(e, subject_e, lab_e, fatal_e),
+        subject_records(f, subject_f, fatal_f),
     ]
 
 
