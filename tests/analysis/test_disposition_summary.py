@@ -217,9 +217,10 @@ def test_the_counts_add_up(subjects: list[tuple[int, bool, bool, tuple[str, str]
     assert groups[:2] == ["dose level 1", "dose level 2"] and groups[-1] == "all"
     n = table.set_index(["group", "measure"])["n"]
     for group in groups:
-        assert n[(group, "ongoing")] + n[(group, "completed")] + n[(group, "discontinued")] == n[
-            (group, "enrolled")
-        ]
+        assert (
+            n[(group, "ongoing")] + n[(group, "completed")] + n[(group, "discontinued")]
+            == n[(group, "enrolled")]
+        )
         reasons = ("withdrawal", "lost", "death", "other")
         assert sum(n[(group, f"discontinued_{r}")] for r in reasons) == n[(group, "discontinued")]
         treated = n[(group, "infused")] + n[(group, "lymphodepleted_not_infused")] + n[(group, "not_treated")]

@@ -59,8 +59,8 @@ MEASURES: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
         "on study at the cut-off (ongoing)",
         # a disposition not read (stored before its vocabulary) counts as ongoing, as the populations'
         # note says
-        lambda t: ~t["study_status"].astype(str).isin(
-            [StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value]
+        lambda t: (
+            ~t["study_status"].astype(str).isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
         ),
     ),
     ("completed", "completed the study", _status(StudyStatus.COMPLETED.value)),
