@@ -126,8 +126,9 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
         columns=COLUMNS,
         notes=(
             "a subject's dose level is that of the infusion: a subject not infused counts in 'all' only",
-            "deaths: every death by the cut-off (a fatal adverse event or the disposition death), also one "
-            "after the study had ended for another reason; discontinued — death: the study ended by the death",
+            "deaths: every death by the cut-off (a fatal adverse event or the disposition death), also "
+            "one after the study had ended for another reason; discontinued: death — the study ended by "
+            "the death",
         ),
     )
 

@@ -4,7 +4,6 @@ and the data-entry form context (fields, values, problems)."""
 from __future__ import annotations
 
 import re
-
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
