@@ -162,7 +162,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
         f"{s['p_any_crs_grade3plus_pct']:.1f} %"
         + (
-            f"; P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} %"
+            f"; P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} % of the "
+            f"{s['p_edss_improved_half_n_trials']} trials with an EDSS-evaluable patient"
             if s["p_edss_improved_half_pct"] is not None
             else ""
         )

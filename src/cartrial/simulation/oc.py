@@ -4,7 +4,8 @@
 - per dose level: selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
 - trial level: each metric's mean with its SE and the 5/25/50/75/95 % quantiles (patients with grade ≥ 3
   CRS or any ICANS, early stops, duration and sample size, the efficacy endpoints);
-- derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement).
+- derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement) —
+  the last over the trials with an EDSS-evaluable patient (`p_edss_improved_half_n_trials`, D-19.131).
 """
 
 from __future__ import annotations
@@ -158,7 +159,11 @@ def summarise(
         metric_rows.append(row)
     no_mtd, no_mtd_se = _prop(batch.mtd < 0)
     stop, stop_se = _prop(batch.safety_stop)
-    half, half_se = _prop(batch.metrics["edss_half_improved"] > 0)
+    # over the trials with an EDSS-evaluable patient (the proportion has a value), as the metric's mean and
+    # quantiles: a trial with nobody evaluable is neither a success nor a failure (D-19.98, D-19.131)
+    half_values = batch.metrics["edss_half_improved"]
+    half_defined = half_values[np.isfinite(half_values)]
+    half, half_se = _prop(half_defined > 0)
     any_g3, any_g3_se = _prop(batch.metrics["n_crs_grade3plus"] > 0)
     summary = {
         "trials": t,
@@ -170,6 +175,9 @@ def summarise(
         "early_stop_se_pct": stop_se,
         "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
         "p_edss_improved_half_se_pct": half_se if collected is None or "edss" in collected else None,
+        "p_edss_improved_half_n_trials": (
+            int(half_defined.size) if collected is None or "edss" in collected else None
+        ),
         "p_any_crs_grade3plus_pct": any_g3,
         "p_any_crs_grade3plus_se_pct": any_g3_se,
         **(settings or {}),
@@ -249,7 +257,8 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
         f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %; P(≥ 50 % of patients with EDSS "
-        f"improvement) {s['p_edss_improved_half_pct']:.1f} % (SE {s['p_edss_improved_half_se_pct']:.1f}).</p>"
+        f"improvement) {s['p_edss_improved_half_pct']:.1f} % (SE {s['p_edss_improved_half_se_pct']:.1f}; "
+        f"of {s['p_edss_improved_half_n_trials']} trials with an EDSS-evaluable patient).</p>"
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
