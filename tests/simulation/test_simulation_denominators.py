@@ -173,9 +173,9 @@ def test_with_everyone_observed_both_denominators_agree(follow, data):
 def test_the_edss_probability_is_over_the_trials_with_a_value(make_scenario):
     """D-19.131: "P(≥ 50 % with EDSS improvement)" counted a trial with no EDSS-evaluable patient (no
     proportion, D-19.98) as a failure, while the metric's mean and quantiles left it out. With the leaky
-    dropout (≈ 46 % followed to day 28) and a cut-off on study day 200, some trials have nobody evaluable; the probability is now the share
-    of the trials with a value whose proportion is ≥ 50 %, counted here from the per-trial proportions, and
-    its denominator is stated."""
+    dropout (≈ 46 % followed to day 28) and a cut-off on study day 200, some trials have nobody evaluable;
+    the probability is now the share of the trials with a value whose proportion is ≥ 50 %, counted here
+    from the per-trial proportions, and its denominator is stated."""
     batch = _run(make_scenario, {**LEAKY, "data_cutoff_day": 200.0}, trials=300)
     pct = batch.metrics["pct_edss_improved"]
     defined = np.isfinite(pct)

@@ -62,6 +62,6 @@ def run(ctx: DemoContext) -> None:
     console.print(
         f"early stop for toxicity {s['early_stop_pct']:.1f} %, no MTD {s['no_mtd_pct']:.1f} %; "
         f"P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} % (of the "
-        f"{s['p_edss_improved_half_n_trials']} trials with an EDSS-evaluable patient). Virtual data from stated "
-        f"assumptions (docs/simulation.md), not evidence. Files: {out_dir}"
+        f"{s['p_edss_improved_half_n_trials']} trials with an EDSS-evaluable patient). Virtual data from "
+        f"stated assumptions (docs/simulation.md), not evidence. Files: {out_dir}"
     )
