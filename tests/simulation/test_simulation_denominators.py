@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario, prepare, simulate_trials, summarise
+from cartrial.simulation.oc import edss_probability_text
 from cartrial.simulation.trials import DAYS_PER_MONTH, TrialBatch
 
 from .test_simulated_death import DEADLY
@@ -85,6 +86,7 @@ def test_a_death_before_any_assessment_leaves_no_evaluable_patient(make_scenario
     assert np.isnan(metrics["edss_half_improved"]).all()
     summary = summarise(batch).summary
     assert summary["p_edss_improved_half_n_trials"] == 0 and np.isnan(summary["p_edss_improved_half_pct"])
+    assert edss_probability_text(summary).endswith(": no trial with an EDSS-evaluable patient")
     # the OC table keeps the row, with no trial contributing (n_trials 0), and shows the deaths
     rows = summarise(batch).metrics.set_index("metric")
     assert rows.loc["pct_persistence", "n_trials"] == 0
@@ -189,6 +191,9 @@ def test_the_edss_probability_is_over_the_trials_with_a_value(make_scenario):
     assert oc.summary["p_edss_improved_half_pct"] == pytest.approx(expected)
     row = oc.metrics.set_index("metric").loc["pct_edss_improved"]
     assert row["n_trials"] == oc.summary["p_edss_improved_half_n_trials"]  # the same trials as the mean
+    assert edss_probability_text(oc.summary).endswith(
+        f"of the {np.count_nonzero(defined)} trials with an EDSS-evaluable patient"
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -185,6 +185,29 @@ def summarise(
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
 
 
+def edss_probability_text(summary: Mapping[str, Any]) -> str:
+    """P(≥ 50 % with EDSS improvement) with its denominator, the trials with an EDSS-evaluable patient
+    (D-19.131): ``"P(≥ 50 % with EDSS improvement) 48.8 % (SE 1.6) of the 1000 trials with an
+    EDSS-evaluable patient"``; ``""`` when the protocol does not collect EDSS.
+
+    >>> edss_probability_text({"p_edss_improved_half_pct": 50.0, "p_edss_improved_half_se_pct": 25.0,
+    ...                        "p_edss_improved_half_n_trials": 4})
+    'P(≥ 50 % with EDSS improvement) 50.0 % (SE 25.0) of the 4 trials with an EDSS-evaluable patient'
+    >>> edss_probability_text({"p_edss_improved_half_pct": float("nan"), "p_edss_improved_half_se_pct": 0.0,
+    ...                        "p_edss_improved_half_n_trials": 0})
+    'P(≥ 50 % with EDSS improvement): no trial with an EDSS-evaluable patient'
+    """
+    pct, n = summary.get("p_edss_improved_half_pct"), summary.get("p_edss_improved_half_n_trials")
+    if pct is None or n is None:
+        return ""
+    if not n:
+        return "P(≥ 50 % with EDSS improvement): no trial with an EDSS-evaluable patient"
+    return (
+        f"P(≥ 50 % with EDSS improvement) {pct:.1f} % (SE {summary['p_edss_improved_half_se_pct']:.1f}) of "
+        f"the {n} trials with an EDSS-evaluable patient"
+    )
+
+
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
     """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, n and DLTs per level,
     and every metric."""
@@ -256,9 +279,9 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     head = (
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
-        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %; P(≥ 50 % of patients with EDSS "
-        f"improvement) {s['p_edss_improved_half_pct']:.1f} % (SE {s['p_edss_improved_half_se_pct']:.1f}; "
-        f"of {s['p_edss_improved_half_n_trials']} trials with an EDSS-evaluable patient).</p>"
+        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
+        + (f"; {edss_probability_text(s)}" if edss_probability_text(s) else "")
+        + ".</p>"
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -274,4 +297,12 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     )
 
 
-__all__ = ["METRIC_LABELS", "QUANTILES", "TrialOc", "html_summary", "summarise", "trials_table"]
+__all__ = [
+    "METRIC_LABELS",
+    "QUANTILES",
+    "TrialOc",
+    "edss_probability_text",
+    "html_summary",
+    "summarise",
+    "trials_table",
+]
