@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario, prepare, simulate_trials, summarise
-from cartrial.simulation.trials import DAYS_PER_MONTH
+from cartrial.simulation.oc import edss_probability_text
+from cartrial.simulation.trials import DAYS_PER_MONTH, TrialBatch
 
 from .test_simulated_death import DEADLY
 
@@ -81,7 +82,11 @@ def test_a_death_before_any_assessment_leaves_no_evaluable_patient(make_scenario
     assert (metrics["n_treated"] > 0).all()
     assert np.isnan(metrics["pct_persistence"]).all()
     assert np.isnan(metrics["pct_edss_improved"]).all()
-    assert (metrics["edss_half_improved"] == 0.0).all()  # no trial with half of its patients improved
+    # no trial has a value: the probability has no denominator, not 0 % (D-19.131)
+    assert np.isnan(metrics["edss_half_improved"]).all()
+    summary = summarise(batch).summary
+    assert summary["p_edss_improved_half_n_trials"] == 0 and np.isnan(summary["p_edss_improved_half_pct"])
+    assert edss_probability_text(summary).endswith(": no trial with an EDSS-evaluable patient")
     # the OC table keeps the row, with no trial contributing (n_trials 0), and shows the deaths
     rows = summarise(batch).metrics.set_index("metric")
     assert rows.loc["pct_persistence", "n_trials"] == 0
@@ -165,3 +170,53 @@ def test_with_everyone_observed_both_denominators_agree(follow, data):
     a = evaluable_pct(hits, evaluable_slots(treated, follow, 180.0, "evaluable", beyond=True))
     b = evaluable_pct(hits, evaluable_slots(treated, follow, 180.0, "treated", beyond=True))
     np.testing.assert_array_equal(a, b)
+
+
+def test_the_edss_probability_is_over_the_trials_with_a_value(make_scenario):
+    """D-19.131: "P(≥ 50 % with EDSS improvement)" counted a trial with no EDSS-evaluable patient (no
+    proportion, D-19.98) as a failure, while the metric's mean and quantiles left it out. With the leaky
+    dropout (≈ 46 % followed to day 28) and a cut-off on study day 200, some trials have nobody evaluable;
+    the probability is now the share of the trials with a value whose proportion is ≥ 50 %, counted here
+    from the per-trial proportions, and its denominator is stated."""
+    batch = _run(make_scenario, {**LEAKY, "data_cutoff_day": 200.0}, trials=300)
+    pct = batch.metrics["pct_edss_improved"]
+    defined = np.isfinite(pct)
+    assert defined.any() and (~defined).any()  # (seed 1) both cases occur
+    assert (pct[defined] >= 50.0).any()  # and some successes
+    half = batch.metrics["edss_half_improved"]
+    assert np.array_equal(np.isfinite(half), defined)  # no value where the proportion has none
+    oc = summarise(batch)
+    expected = 100.0 * np.count_nonzero(pct[defined] >= 50.0) / np.count_nonzero(defined)
+    assert oc.summary["p_edss_improved_half_n_trials"] == np.count_nonzero(defined)
+    assert oc.summary["p_edss_improved_half_pct"] == pytest.approx(expected)
+    row = oc.metrics.set_index("metric").loc["pct_edss_improved"]
+    assert row["n_trials"] == oc.summary["p_edss_improved_half_n_trials"]  # the same trials as the mean
+    assert edss_probability_text(oc.summary).endswith(
+        f"of the {np.count_nonzero(defined)} trials with an EDSS-evaluable patient"
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(float, st.integers(1, 30), elements=st.sampled_from([np.nan, 0.0, 1.0])))
+def test_the_probability_leaves_out_the_trials_without_a_value(half):
+    """Any mix of trials with (1 or 0) and without (nan) a value: the probability is k of the defined."""
+    trials = half.size
+    batch = TrialBatch(
+        trials=trials,
+        seed=0,
+        n_doses=1,
+        slot_dose=np.zeros((trials, 1), dtype=np.int64),
+        mtd=np.zeros(trials, dtype=np.int64),
+        safety_stop=np.zeros(trials, dtype=bool),
+        n=np.ones((trials, 1)),
+        y=np.zeros((trials, 1)),
+        metrics={"edss_half_improved": half, "n_crs_grade3plus": np.zeros(trials)},
+        seconds=0.0,
+    )
+    oc = summarise(batch)
+    defined = half[np.isfinite(half)]
+    assert oc.summary["p_edss_improved_half_n_trials"] == defined.size
+    if defined.size:
+        assert oc.summary["p_edss_improved_half_pct"] == pytest.approx(100.0 * (defined == 1.0).mean())
+    else:
+        assert np.isnan(oc.summary["p_edss_improved_half_pct"])

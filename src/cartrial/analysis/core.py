@@ -12,6 +12,7 @@ import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.demographics import demographics_datasets
+from cartrial.analysis.disposition import disposition_summary
 from cartrial.analysis.dlt import DltEvaluation, dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
@@ -231,8 +232,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
             notes=_disposition_notes(membership),
         )
     }
-    datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
     levels = protocol_levels(protocol)
+    datasets["disposition_summary"] = disposition_summary(membership, levels)  # D-19.129
+    datasets |= dlt_datasets(tables, protocol, populations, membership, evaluation)
     for derive in safety_derivations(tables, protocol, study).values():
         datasets |= derive()
     relapses, relapse_result = relapse_datasets(

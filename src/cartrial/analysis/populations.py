@@ -323,6 +323,7 @@ def derive_populations(
                 "subject_id": sid,
                 "dose_level": levels.get(sid),
                 "infusion_date": day0[sid].isoformat() if infused else "",
+                "lymphodepleted": sid in lymphodepleted,
                 "follow_up_days": follow_up,
                 "enrolled": True,
                 "safety": infused,
@@ -337,6 +338,9 @@ def derive_populations(
                     else ""
                 ),
                 "end_of_study_date": study_end.date.isoformat() if study_end.date is not None else "",
+                # a death by the cut-off: a fatal adverse event (`death_dates`), or the form's disposition
+                # death (D-19.112) — also after an end of study that came first (`end_of_study`)
+                "died": sid in died or disposition is DEATH,
             }
         )
     populations = {

@@ -144,6 +144,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
     from rich.table import Table
 
+    from cartrial.simulation.oc import edss_probability_text
+
     doses = Table(title=title)
     for column in ("level", "dose", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
         doses.add_column(column, justify="right")
@@ -161,11 +163,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
         f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
         f"{s['p_any_crs_grade3plus_pct']:.1f} %"
-        + (
-            f"; P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} %"
-            if s["p_edss_improved_half_pct"] is not None
-            else ""
-        )
+        + (f"; {edss_probability_text(s)}" if edss_probability_text(s) else "")
     )
     metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):

@@ -365,13 +365,37 @@ def edit_command(
     reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON (version and the data queries raised)."
+    ),
 ) -> None:
-    """Correct fields of one record, with a reason (audited; refused on locked or changed records)."""
+    """Correct fields of one record, with a reason (audited; refused on locked or changed records). Prints
+    the data queries the edit checks raised (D-19.130)."""
     service = _service(url)
     changes = parse_assignments(service, table, assignments)
     actor = _actor(user, url)
-    version = service.update_record(actor, table, record_id, changes, expected_version, reason, "cli")
-    typer.echo(f"{table} record {record_id} now at version {version}")
+    raised: list[Any] = []
+    version = service.update_record(
+        actor, table, record_id, changes, expected_version, reason, "cli", raised=raised
+    )
+    _print_write(
+        f"{table} record {record_id} now at version {version}",
+        {"table": table, "record_id": record_id, "version": version},
+        raised,
+        as_json,
+    )
+
+
+def _print_write(done: str, payload: dict[str, Any], raised: list[Any], as_json: bool) -> None:
+    """A single-record write's outcome with the data queries its edit checks raised (`RaisedQuery`: code,
+    check, table and field — never a value, D-12.2): one line each, or a ``queries`` list in JSON
+    (D-19.130)."""
+    if as_json:
+        typer.echo(dumps_json({**payload, "queries": [q.as_dict() for q in raised]}))
+        return
+    typer.echo(done)
+    for query in raised:
+        typer.echo(query.text())
 
 
 @db_app.command(
@@ -387,10 +411,20 @@ def delete_command(
     reason: str = typer.Option(..., "--reason", help="Why the record is deleted (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON (and the data queries raised)."
+    ),
 ) -> None:
-    """Delete one record, with a reason (the whole record stays in the audit trail)."""
-    _service(url).delete_record(_actor(user, url), table, record_id, reason, "cli")
-    typer.echo(f"{table} record {record_id} deleted")
+    """Delete one record, with a reason (the whole record stays in the audit trail). Prints the data
+    queries the delete raised on the subject's remaining records (D-19.103, D-19.130)."""
+    raised: list[Any] = []
+    _service(url).delete_record(_actor(user, url), table, record_id, reason, "cli", raised=raised)
+    _print_write(
+        f"{table} record {record_id} deleted",
+        {"table": table, "record_id": record_id, "deleted": True},
+        raised,
+        as_json,
+    )
 
 
 @db_app.command(

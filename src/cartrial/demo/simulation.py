@@ -17,6 +17,7 @@ def run(ctx: DemoContext) -> None:
 
     from cartrial.protocol import load_protocol
     from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise
+    from cartrial.simulation.oc import edss_probability_text
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     scenario_file = ctx.examples_dir / "ct103a-nmosd" / "scenario.yaml"
@@ -61,6 +62,6 @@ def run(ctx: DemoContext) -> None:
     s = oc.summary
     console.print(
         f"early stop for toxicity {s['early_stop_pct']:.1f} %, no MTD {s['no_mtd_pct']:.1f} %; "
-        f"P(≥ 50 % with EDSS improvement) {s['p_edss_improved_half_pct']:.1f} %. Virtual data from stated "
-        f"assumptions (docs/simulation.md), not evidence. Files: {out_dir}"
+        f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
+        f"evidence. Files: {out_dir}"
     )

@@ -65,10 +65,18 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "disposition",
         "Disposition",
-        "Enrolled → infused (safety set) → DLT-evaluable, per subject, with the reason a subject is not "
-        "evaluable.",
+        "Disposition by dose level and overall (n and % of the enrolled: enrolled, lymphodepleted, infused "
+        "(safety set), DLT-evaluable, on study, completed, discontinued by reason, deaths; ICH E3 §10.1), "
+        "then enrolled → infused (safety set) → DLT-evaluable per subject, with the reason a subject is not "
+        "evaluable and the end of study.",
         ("disposition", "data"),
-        (TableSpec("populations"),),
+        (
+            TableSpec(
+                "disposition_summary",
+                ("group", "description", "n", "n_enrolled", "percent_of_enrolled"),
+            ),
+            TableSpec("populations"),
+        ),
     ),
     SectionSpec(
         "demographics",
@@ -96,6 +104,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "treatment_history",
                     "relapse_history",
                     "disposition",
+                    "disposition_date",
                 ),
             ),
         ),

@@ -4,7 +4,8 @@
 - per dose level: selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
 - trial level: each metric's mean with its SE and the 5/25/50/75/95 % quantiles (patients with grade ≥ 3
   CRS or any ICANS, early stops, duration and sample size, the efficacy endpoints);
-- derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement).
+- derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement) —
+  the last over the trials with an EDSS-evaluable patient (`p_edss_improved_half_n_trials`, D-19.131).
 """
 
 from __future__ import annotations
@@ -158,7 +159,11 @@ def summarise(
         metric_rows.append(row)
     no_mtd, no_mtd_se = _prop(batch.mtd < 0)
     stop, stop_se = _prop(batch.safety_stop)
-    half, half_se = _prop(batch.metrics["edss_half_improved"] > 0)
+    # over the trials with an EDSS-evaluable patient (the proportion has a value), as the metric's mean and
+    # quantiles: a trial with nobody evaluable is neither a success nor a failure (D-19.98, D-19.131)
+    half_values = batch.metrics["edss_half_improved"]
+    half_defined = half_values[np.isfinite(half_values)]
+    half, half_se = _prop(half_defined > 0)
     any_g3, any_g3_se = _prop(batch.metrics["n_crs_grade3plus"] > 0)
     summary = {
         "trials": t,
@@ -170,11 +175,37 @@ def summarise(
         "early_stop_se_pct": stop_se,
         "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
         "p_edss_improved_half_se_pct": half_se if collected is None or "edss" in collected else None,
+        "p_edss_improved_half_n_trials": (
+            int(half_defined.size) if collected is None or "edss" in collected else None
+        ),
         "p_any_crs_grade3plus_pct": any_g3,
         "p_any_crs_grade3plus_se_pct": any_g3_se,
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def edss_probability_text(summary: Mapping[str, Any]) -> str:
+    """P(≥ 50 % with EDSS improvement) with its denominator, the trials with an EDSS-evaluable patient
+    (D-19.131): ``"P(≥ 50 % with EDSS improvement) 48.8 % (SE 1.6) of the 1000 trials with an
+    EDSS-evaluable patient"``; ``""`` when the protocol does not collect EDSS.
+
+    >>> edss_probability_text({"p_edss_improved_half_pct": 50.0, "p_edss_improved_half_se_pct": 25.0,
+    ...                        "p_edss_improved_half_n_trials": 4})
+    'P(≥ 50 % with EDSS improvement) 50.0 % (SE 25.0) of the 4 trials with an EDSS-evaluable patient'
+    >>> edss_probability_text({"p_edss_improved_half_pct": float("nan"), "p_edss_improved_half_se_pct": 0.0,
+    ...                        "p_edss_improved_half_n_trials": 0})
+    'P(≥ 50 % with EDSS improvement): no trial with an EDSS-evaluable patient'
+    """
+    pct, n = summary.get("p_edss_improved_half_pct"), summary.get("p_edss_improved_half_n_trials")
+    if pct is None or n is None:
+        return ""
+    if not n:
+        return "P(≥ 50 % with EDSS improvement): no trial with an EDSS-evaluable patient"
+    return (
+        f"P(≥ 50 % with EDSS improvement) {pct:.1f} % (SE {summary['p_edss_improved_half_se_pct']:.1f}) of "
+        f"the {n} trials with an EDSS-evaluable patient"
+    )
 
 
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
@@ -248,8 +279,9 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     head = (
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
-        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %; P(≥ 50 % of patients with EDSS "
-        f"improvement) {s['p_edss_improved_half_pct']:.1f} % (SE {s['p_edss_improved_half_se_pct']:.1f}).</p>"
+        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
+        + (f"; {edss_probability_text(s)}" if edss_probability_text(s) else "")
+        + ".</p>"
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -265,4 +297,12 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     )
 
 
-__all__ = ["METRIC_LABELS", "QUANTILES", "TrialOc", "html_summary", "summarise", "trials_table"]
+__all__ = [
+    "METRIC_LABELS",
+    "QUANTILES",
+    "TrialOc",
+    "edss_probability_text",
+    "html_summary",
+    "summarise",
+    "trials_table",
+]

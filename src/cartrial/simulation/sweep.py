@@ -186,7 +186,13 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     for dose in oc.doses.itertuples():
         row[f"selection_pct_{dose.dose_level}"] = dose.selection_pct
         row[f"mean_n_{dose.dose_level}"] = dose.mean_n
-    for key in ("no_mtd_pct", "early_stop_pct", "p_edss_improved_half_pct", "p_any_crs_grade3plus_pct"):
+    for key in (
+        "no_mtd_pct",
+        "early_stop_pct",
+        "p_edss_improved_half_pct",
+        "p_edss_improved_half_n_trials",
+        "p_any_crs_grade3plus_pct",
+    ):
         row[key] = oc.summary[key]
     for metric in oc.metrics.to_dict(orient="records"):
         if "mean" in metric:

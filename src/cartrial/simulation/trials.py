@@ -839,7 +839,8 @@ def _simulate_batch(
         "pct_persistence": evaluable_pct(persist, persistence_evaluable),
         "pct_aqp4_fell": np.nansum(eff["aqp4_fell"], axis=1) / safe_n * 100,
         "pct_edss_improved": improved * 100,
-        "edss_half_improved": (np.nan_to_num(improved, nan=0.0) >= 0.5).astype(float),
+        # no value (nan) in a trial with no EDSS-evaluable patient, as the proportion itself (D-19.131)
+        "edss_half_improved": np.where(np.isfinite(improved), np.nan_to_num(improved) >= 0.5, np.nan),
         "pct_relapse_free": np.nansum(treated & (np.nan_to_num(eff["relapses"]) == 0), axis=1) / safe_n * 100,
         "arr_pre": pre_rate,
         "arr_post": arr_post,

@@ -1074,10 +1074,37 @@ def _merged(stored: Sequence[Record], new: Sequence[Record], keys: Sequence[str]
     return out
 
 
+@dataclass(frozen=True)
+class RaisedQuery:
+    """A data query an edit check raised on a write (D-19.130): its code, the check and where — never the
+    value (D-12.2)."""
+
+    code: str
+    check: str
+    table: str
+    field: str | None
+    record_id: int | None
+
+    def text(self) -> str:
+        """``raised data query Q-000012 (DOSE-10X on infusion.cells_per_kg)``."""
+        where = f"{self.table}.{self.field}" if self.field else self.table
+        return f"raised data query {self.code} ({self.check} on {where})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "check": self.check,
+            "table": self.table,
+            "field": self.field,
+            "record_id": self.record_id,
+        }
+
+
 def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
     """Raise one data query per soft finding, in the open transaction `tx`, as the system user
-    `EDIT_CHECK_USER` (audited as such); returns the query codes. Records must be stored (a `record_id`,
-    or a natural key to find it by)."""
+    `EDIT_CHECK_USER` (audited as such); returns the query codes, and adds each as a `RaisedQuery` to the
+    transaction's ``raised_queries`` (what a single-record write tells its user, D-19.130). Records must be
+    stored (a `record_id`, or a natural key to find it by)."""
     from sqlalchemy import func, select
 
     from cartrial.store.models import STUDY_TABLES, utc_now
@@ -1089,6 +1116,7 @@ def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
     count = int(tx.connection.execute(select(func.count()).select_from(queries)).scalar_one())
     raised = raised_query_keys(tx.connection)
     rows: list[dict[str, Any]] = []
+    raised_now: list[RaisedQuery] = []
     for finding in soft:
         record_id = finding.record.record_id or _find_id(tx.connection, finding.record)
         key = (finding.record.table, record_id, finding.field, finding.check.id)
@@ -1113,6 +1141,15 @@ def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
                 "raised_at": utc_now(),
             }
         )
+        raised_now.append(
+            RaisedQuery(
+                f"Q-{count:06d}",
+                finding.check.id,
+                finding.record.table,
+                finding.field,
+                None if record_id is None else int(record_id),
+            )
+        )
     actor, source = tx.actor, tx.source
     if not rows:
         return []
@@ -1122,6 +1159,9 @@ def record_queries(tx: Any, findings: Sequence[Finding]) -> list[str]:
         tx.upsert_rows("data_query", rows)
     finally:
         tx.actor, tx.source = actor, source
+    collected = getattr(tx, "raised_queries", None)
+    if isinstance(collected, list):
+        collected.extend(raised_now)
     return [str(r["query_code"]) for r in rows]
 
 
@@ -1604,6 +1644,7 @@ __all__ = [
     "EDIT_CHECK_USER",
     "EditCheck",
     "Finding",
+    "RaisedQuery",
     "Record",
     "Severity",
     "SubjectRecords",

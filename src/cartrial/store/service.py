@@ -40,7 +40,7 @@ from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verify_chain
 from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
-from cartrial.store.edit_checks import Finding
+from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
 from cartrial.store.permissions import Action, check
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
@@ -171,8 +171,16 @@ class StudyService:
     def check(self, actor: str, action: Action, what: str = "") -> Actor:
         return self.as_user(actor).check(action, what)
 
-    def insert_record(self, actor: str, table_name: str, values: RowLike, source: str = "api") -> int:
-        return self.as_user(actor).insert_record(table_name, values, source)
+    def insert_record(
+        self,
+        actor: str,
+        table_name: str,
+        values: RowLike,
+        source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
+    ) -> int:
+        return self.as_user(actor).insert_record(table_name, values, source, raised=raised)
 
     def update_record(
         self,
@@ -183,15 +191,24 @@ class StudyService:
         expected_version: int,
         reason: str | None,
         source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
     ) -> int:
         return self.as_user(actor).update_record(
-            table_name, record_id, changes, expected_version, reason, source
+            table_name, record_id, changes, expected_version, reason, source, raised=raised
         )
 
     def delete_record(
-        self, actor: str, table_name: str, record_id: int, reason: str | None, source: str = "api"
+        self,
+        actor: str,
+        table_name: str,
+        record_id: int,
+        reason: str | None,
+        source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
     ) -> None:
-        self.as_user(actor).delete_record(table_name, record_id, reason, source)
+        self.as_user(actor).delete_record(table_name, record_id, reason, source, raised=raised)
 
     def get_record(self, actor: str, table_name: str, record_id: int) -> dict[str, Any]:
         return self.as_user(actor).get_record(table_name, record_id)
@@ -252,6 +269,12 @@ class StudyService:
         return self.as_user(actor).store_derived(rows, source=source, reason=reason)
 
 
+def _collect(raised: list[RaisedQuery] | None, tx: Transaction) -> None:
+    """Add the data queries committed by `tx` to the caller's list `raised` (if any)."""
+    if raised is not None:
+        raised.extend(tx.raised_queries)
+
+
 class StudyUser:
     """The study service acting as one user: every call checks that user's permission first."""
 
@@ -281,11 +304,21 @@ class StudyUser:
 
     # -- single-record writes -----------------------------------------------------------------------
 
-    def insert_record(self, table_name: str, values: RowLike, source: str = "api") -> int:
+    def insert_record(
+        self,
+        table_name: str,
+        values: RowLike,
+        source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
+    ) -> int:
         """Insert one new record (`ConflictError` if its natural key exists); returns its id. Needs the
-        table's enter permission (`permissions.write_action`)."""
+        table's enter permission (`permissions.write_action`). `raised`: a list the data queries the
+        write's edit checks raised are added to, once committed (D-19.130)."""
         with self._write(source) as tx:
-            return int(tx.insert_record(table_name, values))
+            record_id = int(tx.insert_record(table_name, values))
+        _collect(raised, tx)
+        return record_id
 
     def update_record(
         self,
@@ -295,8 +328,11 @@ class StudyUser:
         expected_version: int,
         reason: str | None,
         source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
     ) -> int:
-        """Change fields of one record, if it is still at `expected_version`; returns the new version.
+        """Change fields of one record, if it is still at `expected_version`; returns the new version;
+        `raised` as for `insert_record`.
 
         Stale version -> `ConflictError` (reload and retry); locked record -> `ConflictError` naming the lock;
         missing reason -> `InputError`. Unchanged values are ignored (no change, no audit row)."""
@@ -308,7 +344,11 @@ class StudyUser:
         with self.service.read() as connection:
             validated = prevalidate_update(connection, table_name, record_id, changes)
         with self._write(source, reason) as tx:
-            return int(tx.update_record(table_name, record_id, changes, expected_version, reason, validated))
+            version = int(
+                tx.update_record(table_name, record_id, changes, expected_version, reason, validated)
+            )
+        _collect(raised, tx)
+        return version
 
     def preview_write_checks(
         self, table_name: str, values: RowLike, record_id: int | None = None
@@ -322,11 +362,22 @@ class StudyUser:
         with self.service.read() as connection:
             return preview_write_checks(connection, table_name, values, record_id)
 
-    def delete_record(self, table_name: str, record_id: int, reason: str | None, source: str = "api") -> None:
-        """Delete one record (audited with the whole record as the old value); reason required."""
+    def delete_record(
+        self,
+        table_name: str,
+        record_id: int,
+        reason: str | None,
+        source: str = "api",
+        *,
+        raised: list[RaisedQuery] | None = None,
+    ) -> None:
+        """Delete one record (audited with the whole record as the old value); reason required; `raised`
+        as for `insert_record` (a delete's reconciling checks raise queries on remaining records,
+        D-19.103)."""
         reason = require_reason(reason, "delete")
         with self._write(source, reason) as tx:
             tx.delete_record(table_name, record_id, reason)
+        _collect(raised, tx)
 
     # -- reads --------------------------------------------------------------------------------------
 

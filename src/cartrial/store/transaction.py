@@ -123,6 +123,9 @@ class Transaction:
     _pending_chars: int = 0
     """Characters of the batch documents queued (flushed early past `PENDING_BATCH_CHARS`: flat memory)."""
     audit_rows_written: int = 0
+    raised_queries: list[Any] = field(default_factory=list)
+    """The data queries the edit checks raised in this transaction
+    (`cartrial.store.edit_checks.RaisedQuery`, added by `record_queries`; D-19.130)."""
     _new_table_keys: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
     """Per table that was empty when this transaction first upserted into it: the key columns used and
     every key inserted since, i.e. exactly the keys the table holds (later chunks skip the SELECT)."""

@@ -126,11 +126,23 @@ class RecordPage(BaseModel):
     items: list[Record]
 
 
+class RaisedQueryOut(BaseModel):
+    """A data query the write's edit checks raised (code, check and where; never a value, D-12.2)."""
+
+    code: str
+    check: str
+    table: str
+    field: str | None = None
+    record_id: int | None = None
+
+
 class Saved(BaseModel):
     form: str
     id: int
     version: int
     version_token: str
+    queries: list[RaisedQueryOut] = []
+    """The data queries the write raised (D-19.130)."""
 
 
 class ProblemOut(BaseModel):
@@ -479,11 +491,18 @@ def create_record(
     if user.sites is not None and isinstance(subject, str):
         _require_visible_subject(user, spec.table, subject)
     values = typed_values(spec.name, body.values, protocol=_protocol(request))
-    record_id = user.service.insert_record(spec.table, values, "web")
+    raised: list[Any] = []
+    record_id = user.service.insert_record(spec.table, values, "web", raised=raised)
     row = user.service.get_record(spec.table, record_id)
     response.headers["ETag"] = f'"{version_token(row)}"'
     response.headers["Location"] = f"/api/v1/records/{spec.name}/{record_id}"
-    return Saved(form=spec.name, id=record_id, version=int(row["version"]), version_token=version_token(row))
+    return Saved(
+        form=spec.name,
+        id=record_id,
+        version=int(row["version"]),
+        version_token=version_token(row),
+        queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+    )
 
 
 def _update(
@@ -502,13 +521,22 @@ def _update(
     expected = _expected_version(record_id, if_match or body.version_token)
     _visible(user, spec.table, record_id)
     values = typed_values(spec.name, body.values, protocol=protocol)
+    raised: list[Any] = []
     try:
-        version = user.service.update_record(spec.table, record_id, values, expected, body.reason, "web")
+        version = user.service.update_record(
+            spec.table, record_id, values, expected, body.reason, "web", raised=raised
+        )
     except StaleVersionError as exc:
         raise _stale(exc) from None
     token_ = f"{record_id}-{version}"
     response.headers["ETag"] = f'"{token_}"'
-    return Saved(form=spec.name, id=record_id, version=version, version_token=token_)
+    return Saved(
+        form=spec.name,
+        id=record_id,
+        version=version,
+        version_token=token_,
+        queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+    )
 
 
 @router.put("/records/{form}/{record_id}", response_model=Saved, tags=["records"])

@@ -3,6 +3,7 @@ and the data-entry form context (fields, values, problems)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,22 @@ def sites(user: WebUser) -> views.Sites:
     return None if user.sites is None else frozenset(s for s in user.sites if s)
 
 
+QUERY_CODES = re.compile(r"Q-\d{6}(,Q-\d{6}){0,49}")
+"""The ``queries`` parameter of a confirmation: query codes only (nothing else from the URL is shown)."""
+
+
 def done_message(request: Request) -> str | None:
-    return DONE_MESSAGES.get(request.query_params.get("done", ""))
+    """The fixed confirmation ``done`` names, and the codes of the data queries the save raised (the
+    ``queries`` parameter, read only when it is a list of query codes; D-19.130)."""
+    message = DONE_MESSAGES.get(request.query_params.get("done", ""))
+    codes = request.query_params.get("queries", "")
+    if message and QUERY_CODES.fullmatch(codes):
+        listed = codes.split(",")
+        message += (
+            f" The edit checks raised data quer{'y' if len(listed) == 1 else 'ies'} {', '.join(listed)}"
+            " (see the queries page)."
+        )
+    return message
 
 
 def redirect(path: str, done: str | None = None, **params: Any) -> RedirectResponse:

@@ -137,15 +137,23 @@ def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER)))
     )
 
 
+def _codes(raised: list[Any]) -> str | None:
+    """The codes of the data queries a save raised, for the confirmation (`done_message`, D-19.130)."""
+    return ",".join(q.code for q in raised) or None
+
+
 def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
     from cartrial.web.forms import form, typed_values, validate
 
     spec = form("subjects")
     protocol = views.study_protocol(user.service)
     problems = validate(spec.name, values, protocol=protocol)
+    raised: list[Any] = []
     if not problems:
         try:
-            user.service.insert_record(spec.table, typed_values(spec.name, values, protocol=protocol), "web")
+            user.service.insert_record(
+                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
+            )
         except InputError as exc:
             problems = _problems_of(exc)
         except ConflictError as exc:
@@ -162,7 +170,7 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
                 action="/subjects",
             )
         else:
-            return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved")
+            return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved", queries=_codes(raised))
     return _form_page(
         request,
         user,
@@ -211,10 +219,11 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
     values["subject_id"] = subject_id
     protocol = views.study_protocol(handle)
     problems = validate(spec.name, values, protocol=protocol)
+    raised: list[Any] = []
     if not problems:
         try:
             record_id = handle.insert_record(
-                spec.table, typed_values(spec.name, values, protocol=protocol), "web"
+                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -231,7 +240,7 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
                 status_code=409,
             )
         else:
-            return redirect(f"/records/{spec.table}/{record_id}", "saved")
+            return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
     return _form_page(
         request,
         user,
@@ -302,10 +311,13 @@ def _update(
     except ValueError:
         expected = -1
         problems.append(Problem("missing version of the record", field="version", value=version))
+    raised: list[Any] = []
     if not problems:
         try:
             changes = typed_values(spec.name, values, protocol=views.study_protocol(handle))
-            handle.update_record(spec.table, record_id, changes, expected, reason.strip(), "web")
+            handle.update_record(
+                spec.table, record_id, changes, expected, reason.strip(), "web", raised=raised
+            )
         except InputError as exc:
             problems = _problems_of(exc)
         except ConflictError as exc:
@@ -331,7 +343,7 @@ def _update(
                 status_code=409,
             )
         else:
-            return redirect(f"/records/{spec.table}/{record_id}", "updated")
+            return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
     return _form_page(
         request,
         user,

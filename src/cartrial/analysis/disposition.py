@@ -1,0 +1,136 @@
+"""The disposition summary (ICH E3 §10.1, CONSORT flow): per dose level and overall, how many subjects were
+enrolled, lymphodepleted, infused (safety set), DLT-evaluable, their study status at the cut-off with the
+reason a study was discontinued, and the deaths — counts and percent of the enrolled of the group (D-19.129).
+
+Counted from the populations dataset (`cartrial.analysis.populations.derive_populations`) only: every rule
+(who is infused, lymphodepleted, DLT-evaluable, the end-of-study status and reason, a death) is the
+populations'; this module counts its flags. The groups are `cartrial.analysis.summaries.dose_level_groups`
+with the protocol's levels (an undosed level shown with n = 0, D-19.108). A subject's dose level is that of
+the infusion, so a subject not infused counts in the ``all`` group only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from cartrial.analysis.model import Dataset
+from cartrial.analysis.populations import ENROLLED
+from cartrial.analysis.summaries import dose_level_groups
+from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus
+
+_DISCONTINUED = StudyStatus.DISCONTINUED.value
+_NAMED_REASONS = tuple(
+    d.decoded for d in DISPOSITIONS.values() if d.status is StudyStatus.DISCONTINUED
+)  # WITHDRAWAL BY SUBJECT, LOST TO FOLLOW-UP, DEATH
+
+
+def _flag(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda t: t[name].astype("boolean").fillna(False).astype(bool)
+
+
+def _status(value: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda t: t["study_status"].astype(str).eq(value)
+
+
+def _reason(decoded: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda t: _status(_DISCONTINUED)(t) & t["discontinuation_reason"].astype(str).eq(decoded)
+
+
+MEASURES: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
+    ("enrolled", "enrolled (consented by the cut-off)", lambda t: pd.Series(True, index=t.index)),
+    ("lymphodepleted", "lymphodepleted", _flag("lymphodepleted")),
+    ("infused", "infused with CAR-T cells (safety set)", _flag("safety")),
+    (
+        "lymphodepleted_not_infused",
+        "lymphodepleted, not infused by the cut-off",
+        lambda t: _flag("lymphodepleted")(t) & ~_flag("safety")(t),
+    ),
+    (
+        "not_treated",
+        "neither lymphodepleted nor infused by the cut-off",
+        lambda t: ~_flag("lymphodepleted")(t) & ~_flag("safety")(t),
+    ),
+    ("dlt_evaluable", "DLT-evaluable", _flag("dlt_evaluable")),
+    (
+        "ongoing",
+        "on study at the cut-off (ongoing)",
+        # a disposition not read (stored before its vocabulary) counts as ongoing, as the populations'
+        # note says
+        lambda t: (
+            ~t["study_status"].astype(str).isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
+        ),
+    ),
+    ("completed", "completed the study", _status(StudyStatus.COMPLETED.value)),
+    ("discontinued", "discontinued the study", _status(_DISCONTINUED)),
+    ("discontinued_withdrawal", "discontinued: withdrawal by subject", _reason("WITHDRAWAL BY SUBJECT")),
+    ("discontinued_lost", "discontinued: lost to follow-up", _reason("LOST TO FOLLOW-UP")),
+    ("discontinued_death", "discontinued: death", _reason(DEATH.decoded)),
+    (
+        "discontinued_other",
+        "discontinued: other reason",
+        lambda t: _status(_DISCONTINUED)(t) & ~t["discontinuation_reason"].astype(str).isin(_NAMED_REASONS),
+    ),
+    ("deaths", "deaths by the cut-off (any time after consent)", _flag("died")),
+)
+"""(measure, description, the subjects it counts) in display order."""
+
+COLUMNS: dict[str, str] = {
+    "group": "dose level N (of the subject's infusion; every protocol level, n = 0 if undosed) or all",
+    "measure": "what is counted (enrolled, lymphodepleted, infused, ..., deaths)",
+    "description": "the measure in words",
+    "n": "subjects counted",
+    "n_enrolled": "enrolled subjects of the group (the denominator)",
+    "percent_of_enrolled": "100 × n / n_enrolled, one decimal (blank when the group has no subject)",
+    "subjects": "the subjects counted (;-separated)",
+}
+
+
+def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) -> Dataset:
+    """The disposition summary of the populations dataset `membership`, by dose level (`levels`: the
+    protocol's) and overall.
+
+    >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, None], "lymphodepleted": [True, True],
+    ...     "safety": [True, False], "dlt_evaluable": [True, False], "study_status": ["ONGOING", "ONGOING"],
+    ...     "discontinuation_reason": ["", ""], "died": [False, False]})
+    >>> s = disposition_summary(t, (1, 2)).table
+    >>> s[s["measure"] == "infused"][["group", "n", "n_enrolled", "percent_of_enrolled"]].values.tolist()
+    [['dose level 1', 1, 1, 100.0], ['dose level 2', 0, 0, nan], ['all', 1, 2, 50.0]]
+    """
+    rows: list[dict[str, Any]] = []
+    for group, part in dose_level_groups(membership, levels):
+        enrolled = len(part)
+        for measure, description, counted in MEASURES:
+            mask = counted(part).to_numpy(dtype=bool) if enrolled else []
+            ids = sorted(str(s) for s in part.loc[mask, "subject_id"]) if enrolled else []
+            rows.append(
+                {
+                    "group": group,
+                    "measure": measure,
+                    "description": description,
+                    "n": len(ids),
+                    "n_enrolled": enrolled,
+                    "percent_of_enrolled": round(100.0 * len(ids) / enrolled, 1) if enrolled else None,
+                    "subjects": ";".join(ids),
+                }
+            )
+    return Dataset(
+        "disposition_summary",
+        "Disposition of subjects by dose level and overall: n (% of enrolled)",
+        pd.DataFrame(rows, columns=list(COLUMNS)),
+        ENROLLED,
+        "cartrial.analysis.disposition.disposition_summary (counts of the populations dataset)",
+        ("subjects", "lymphodepletion", "infusions", "adverse_events"),
+        columns=COLUMNS,
+        notes=(
+            "a subject's dose level is that of the infusion: a subject not infused counts in 'all' only",
+            "deaths: every death by the cut-off (a fatal adverse event or the disposition death), also "
+            "one after the study had ended for another reason; discontinued: death — the study ended by "
+            "the death",
+        ),
+    )
+
+
+__all__ = ["MEASURES", "disposition_summary"]
