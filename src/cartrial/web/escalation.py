@@ -57,31 +57,19 @@ def _evaluation(dlt: bool, evaluable: bool, pending: bool) -> str:
 def assign_cohorts(
     patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]]
 ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """(members of each recorded cohort, the patients after them). `patients`: in order of infusion, each
-    with ``counted`` (the design counts it: DLT-evaluable, or pending) and ``infused_on`` (ISO date);
-    `cohorts`: each recorded cohort's number of outcome letters and decision date. A cohort takes patients
-    in order until it holds that many counted ones; a patient not counted (replaced, D-19.123) belongs to
-    the cohort it was infused in without taking a letter: the one being filled, or — infused after its
-    last counted patient but on or before its decision — the decided one."""
-    out: list[list[dict[str, Any]]] = []
-    at = 0
-    for size, decided_on in cohorts:
-        members: list[dict[str, Any]] = []
-        taken = 0
-        while at < len(patients) and taken < size:
-            members.append(patients[at])
-            taken += bool(patients[at]["counted"])
-            at += 1
-        while (
-            decided_on is not None
-            and at < len(patients)
-            and not patients[at]["counted"]
-            and dt.date.fromisoformat(str(patients[at]["infused_on"])) <= decided_on
-        ):
-            members.append(patients[at])
-            at += 1
-        out.append(members)
-    return out, patients[at:]
+    """(members of each recorded cohort, the patients after them): the escalation engine's assignment
+    (`cartrial.escalation.conduct.assign_cohorts`, the replay's own) of `patients` — in order of infusion,
+    each with ``counted`` and ``infused_on`` (ISO date) — to the recorded cohorts (number of outcome letters,
+    decision date)."""
+    from cartrial.escalation.conduct import assign_cohorts as assign
+
+    spans = assign(
+        [bool(p["counted"]) for p in patients],
+        [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
+        cohorts,
+    )
+    rest = spans[-1][1] if spans else 0
+    return [patients[start:stop] for start, stop, _ in spans], patients[rest:]
 
 
 def _day(value: Any) -> dt.date | None:
