@@ -211,3 +211,21 @@ def test_a_replaced_patient_belongs_to_the_recorded_cohort_and_the_next_patient_
     )
     page = web_study.session("admin").get("/escalation").text  # as of today
     assert "Cohort 1 · dose level 1 · decided stay" in page
+
+
+def test_a_pending_cohort_of_replaced_patients_only_has_nothing_to_decide(web_study):
+    """The committee records cohort 1 as ``1NN`` (CT-001, CT-101) on 2021-06-01; CT-002, infused on
+    2021-06-02, withdraws on day 5: the pending cohort holds no outcome, the design still sees ``1NN``
+    (stay), and the page offers no decision form (before the fix: ``1NN 1N`` and a decision to record)."""
+    service = web_study.service
+    body = {"cohort": 1, "dose_level": 1, "decided_on": "2021-06-01", "outcomes": "1NN", "decision": "stay"}
+    assert web_study.bearer("dm").post("/api/v1/escalation/decisions", json=body).status_code == 201
+    infused = dt.date(2021, 6, 2)
+    _infuse(service, "CT-002", infused)
+    _end_study(service, "CT-002", "withdrawn", infused + dt.timedelta(days=5))
+    state = _state(web_study, "2021-07-15")
+    assert state["pending"] == {"patients": ["CT-002"], "outcomes": ""}
+    assert (state["recommendation"]["outcomes"], state["recommendation"]["decision"]) == ("1NN", "stay")
+    page = web_study.session("dm").get("/escalation").text
+    assert 'id="decision-form"' not in page
+    assert "not evaluable (replace)" in page
