@@ -13,8 +13,9 @@
   Storer 1989), shown with the analysis's reason;
 - the recorded cohorts and their replay against the protocol's design (`cartrial.escalation.replay_decisions`,
   via the analysis layer's convention). Patients are assigned to the recorded cohorts in order of infusion
-  (`assign_cohorts`): a cohort of n outcome letters takes n patients the design counts, with the
-  not-evaluable patients infused among them;
+  by the replay's own rule (`assign_cohorts`): a cohort's outcome letters go to the patients the design
+  counts infused by its decision; a not-evaluable patient belongs to the cohort it was infused in, without
+  a letter;
 - the design's recommendation for the next cohort: the protocol's design (`design_from_spec`) fitted to every
   patient so far — the recorded cohorts' outcome strings, then the patients infused since the last
   recorded decision that the design counts (a pending patient as no DLT so far). While a pending patient of
