@@ -33,7 +33,8 @@ to `escalation.dlt_window_days` inclusive, every rule of `escalation.dlt_rules`)
 - `dlt_disagreements`: the subjects where the two differ (also a key finding);
 - `dlt_by_dose_level`: DLT-evaluable subjects with a DLT by the protocol's rules (and by the investigator's
   flag), per dose level, with the exact CI;
-- `escalation_replay`: the escalation engine's `replay_decisions` with the rule-derived DLTs.
+- `escalation_replay`: the escalation engine's `replay_decisions` with the rule-derived DLTs; a patient
+  who died or left the study inside the window without a DLT is replaced, not an outcome (D-19.123).
 """
 
 from __future__ import annotations
@@ -419,10 +420,14 @@ def dlt_datasets(
     }
     decisions = tables["escalation_decisions"]
     if len(decisions):
+        # a patient who died or left the study inside the window without a DLT (neither DLT-evaluable nor
+        # still inside the window) takes no outcome letter: replaced (D-19.123)
+        counted = membership["dlt_evaluable"] | membership["dlt_window_pending"]
         dlts = pd.DataFrame(
             {
                 "subject_id": membership["subject_id"],
                 "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
+                "evaluable": counted.map({True: "true", False: "false"}),
             }
         )
         out["escalation_replay"] = _replay(decisions, tables["infusions"], dlts, protocol)

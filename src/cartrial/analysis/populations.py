@@ -11,7 +11,10 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
 - **dlt_evaluable**: safety-set subjects who completed the protocol's DLT window by the cut-off
   (infusion day + `escalation.dlt_window_days` ≤ cut-off, and alive on that day) or had a DLT inside the
   window by the protocol's DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`)
-  — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section).
+  — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section). A subject not evaluable only
+  because the window is not complete at the cut-off (on study, alive, no DLT yet) is ``dlt_window_pending``:
+  evaluable later; one who died or left the study inside the window without a DLT never will be (replaced
+  in a 3+3; the escalation dashboard's rule, D-19.123).
 
 A subject's follow-up ends at the death (`death_dates`) when it comes before the cut-off (D-19.83), and at
 the last contact when the subjects form records that the study ended (completed, withdrawn, lost to
@@ -297,6 +300,7 @@ def derive_populations(
         follow_up = (end - day0[sid]).days if infused else None
         in_window = list(dlt_days.get(sid, ()))
         reason = ""
+        pending = False
         if not infused:
             reason = LYMPHODEPLETED_NOT_INFUSED if sid in lymphodepleted else NOT_INFUSED
             not_infused.setdefault(reason, []).append(sid)
@@ -317,6 +321,7 @@ def derive_populations(
                     )
                 else:
                     reason = f"DLT window ({window} days) not complete at the cut-off"
+                    pending = True  # on study and alive: evaluable once the window is complete (D-19.123)
                 dlt_excluded.setdefault(reason, []).append(sid)
         rows.append(
             {
@@ -331,6 +336,7 @@ def derive_populations(
                 "dlt_in_window": bool(in_window),
                 "investigator_dlt_in_window": bool(flagged.get(sid)),
                 "reason_not_dlt_evaluable": reason,
+                "dlt_window_pending": pending,
                 "study_status": "" if disposition is None else disposition.status.value,
                 "discontinuation_reason": (
                     disposition.decoded

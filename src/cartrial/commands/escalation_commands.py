@@ -479,7 +479,10 @@ def replay_command(
     infusions: Path = typer.Option(..., "--infusions", help="Infusions (infusions.csv)."),
     protocol_file: Path = typer.Option(..., "--protocol", help="The study protocol (YAML)."),
     dlts: Path | None = typer.Option(
-        None, "--dlts", help="Optional DLT assessment per subject (CSV: subject_id, dlt)."
+        None,
+        "--dlts",
+        help="Optional DLT assessment per subject (CSV: subject_id, dlt; optional evaluable: false for a "
+        "patient replaced as not DLT-evaluable, who takes no outcome letter).",
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the table to this file instead of stdout."),
     as_json: bool = JSON,

@@ -10,6 +10,7 @@ accepted (docs/science/decisions.md D-12.1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ _COLUMNS = (
     "dose_level",
     "decided_on",
     "subjects",
+    "replaced",
     "last_infused_on",
     "days_after_last_infusion",
     "dlt_window_days",
@@ -64,6 +66,54 @@ def design_decision(fit: Any, current: int) -> str:
     if fit.next_dose > current:
         return "escalate"
     return "stay" if fit.next_dose == current else "de-escalate"
+
+
+def assign_cohorts(
+    counted: Sequence[bool], infused_on: Sequence[date], cohorts: Sequence[tuple[int, date | None]]
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Each recorded cohort's patients as (start, stop, positions given its outcome letters), positions in
+    the patients listed in order of infusion (`counted`, `infused_on`); the patients from the last stop on
+    are after every recorded cohort. `counted`: whether the design counts the patient (DLT-evaluable, or
+    still inside the DLT window); `cohorts`: each recorded cohort's number of outcome letters and decision
+    date (None when unknown).
+
+    A patient not counted — not DLT-evaluable: replaced (3+3, Storer 1989; D-19.123) — takes no letter and
+    belongs to the cohort it was infused in: the one being filled, or, infused after a cohort's last lettered
+    patient but on or before its decision, that cohort. The letters go to the counted patients infused on or
+    before the decision; when there are fewer of them than letters, the record counted patients the analysis
+    does not (a decision recorded before this rule): the cohort's replaced patients infused by then take the
+    missing letters, in order, then any later patient in order (a decision taken before its patients were
+    infused, which the replay reports).
+
+    >>> d = [date(2021, 6, day) for day in (1, 2, 3, 4, 20)]
+    >>> assign_cohorts([True, False, True, True, True], d, [(3, date(2021, 6, 10)), (1, None)])
+    [(0, 4, (0, 2, 3)), (4, 5, (4,))]
+    >>> assign_cohorts([True, True, True, False, True], d, [(3, date(2021, 6, 10))])
+    [(0, 4, (0, 1, 2))]
+    >>> assign_cohorts([True, True, False, True, True], d, [(4, date(2021, 6, 10))])  # counted by the record
+    [(0, 4, (0, 1, 2, 3))]
+    """
+    out: list[tuple[int, int, tuple[int, ...]]] = []
+    n = len(counted)
+    at = 0
+    for size, decided_on in cohorts:
+        # the patients infused by the decision (every remaining one when its date is unknown)
+        by = at
+        while by < n and (decided_on is None or infused_on[by] <= decided_on):
+            by += 1
+        evaluable = [i for i in range(at, by) if counted[i]]
+        if len(evaluable) >= size:
+            letters = evaluable[:size]
+        else:
+            replaced = [i for i in range(at, by) if not counted[i]]
+            letters = sorted(evaluable + replaced[: size - len(evaluable)])
+            letters += list(range(by, min(n, by + size - len(letters))))
+        stop = letters[-1] + 1 if letters else at
+        while stop < by and not counted[stop]:
+            stop += 1
+        out.append((at, stop, tuple(letters)))
+        at = stop
+    return out
 
 
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
@@ -103,12 +153,16 @@ def replay_decisions(
     `decisions`: columns cohort, dose_level, decided_on, outcomes (the cohort's own outcome string, e.g.
     ``2NNN``), decision (escalate | stay | de-escalate | expand | stop) — the `escalation_decisions` form.
     `infusions`: subject_id, dose_level, infused_at (the `infusions` form); patients are assigned to cohorts
-    in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome letters.
+    in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome
+    letters — and optionally evaluable (true/false; blank or absent: true): a patient not DLT-evaluable
+    (died or left the study inside the window without a DLT) takes no outcome letter and is listed in
+    ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
     the form name by default).
 
-    Columns: cohort, dose_level, decided_on, subjects, last_infused_on, days_after_last_infusion,
+    Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
+    last_infused_on (of the subjects), days_after_last_infusion,
     dlt_window_days, window_complete, recorded_decision, design_decision, design_next_dose, deviation
     ('' when none; otherwise every deviation, joined with '; ').
 
@@ -147,15 +201,18 @@ def replay_decisions(
         subject, "subject_id", "subject infused twice in this file", "one row per subject", inf_problems
     )
     dlt_of: dict[str, bool] = {}
+    evaluable_of: dict[str, bool] = {}
     if dlts is not None:
         dlt_problems = RowProblems(dlts_file)
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
         dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
+        dlt_evaluable = parse_bool(dlts, "evaluable", dlt_problems, required=False, default=True)
         _refuse_repeats(
             dlt_subject, "subject_id", "subject listed twice", "one row per subject", dlt_problems
         )
         dlt_problems.raise_if_any()
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
+        evaluable_of = {str(s): bool(e) for s, e in zip(dlt_subject, dlt_evaluable, strict=True)}
     dec_problems.raise_if_any()
     inf_problems.raise_if_any()
 
@@ -165,22 +222,37 @@ def replay_decisions(
         key=lambda item: (item[0], item[1]),
     )
     order = sorted(range(len(decisions)), key=lambda i: int(cohort[i]))
+    all_outcomes = [_cohort_outcomes(str(outcome_text[i]), n_doses, i, str(decisions_file)) for i in order]
+    # a patient not DLT-evaluable (`dlts.evaluable` false: replaced) takes no outcome letter (D-19.123)
+    counted = [evaluable_of.get(name, True) for _, name, _ in queue]
+    decision_days = [d.date() if (d := decided[i]) is not None else None for i in order]
+    spans = assign_cohorts(
+        counted,
+        [moment.date() for moment, _, _ in queue],
+        [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
+    )
     history = Outcomes()
-    used = 0
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
         cohort_level = int(level[i])
-        cohort_outcomes = _cohort_outcomes(str(outcome_text[i]), n_doses, i, str(decisions_file))
+        cohort_outcomes = all_outcomes[position]
         letters = [p.dlt for p in cohort_outcomes.patients]
         if {p.dose_level for p in cohort_outcomes.patients} - {cohort_level}:
             deviations.append(f"the outcomes {outcome_text[i]!r} are not all at level {cohort_level}")
-        members = queue[used : used + len(letters)]
-        used += len(members)
-        if len(members) < len(letters):
+        start, used, positions = spans[position]
+        members = queue[start:used]
+        lettered = [queue[p] for p in positions]
+        for p in positions:
+            if not counted[p]:
+                deviations.append(
+                    f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
+                    "outcome for the design"
+                )
+        if len(lettered) < len(letters):
             raise InputError(
                 Problem(
-                    f"cohort {int(cohort[i])} has {len(letters)} patients but only {len(members)} "
+                    f"cohort {int(cohort[i])} has {len(letters)} patients but only {len(lettered)} "
                     f"infusions remain in {infusions_file}",
                     file=str(decisions_file),
                     row=i + FIRST_DATA_ROW,
@@ -193,7 +265,7 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        for (_, name, _), had_dlt in zip(members, letters, strict=True):
+        for (_, name, _), had_dlt in zip(lettered, letters, strict=True):
             if name in dlt_of and dlt_of[name] != had_dlt:
                 deviations.append(
                     f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
@@ -201,7 +273,8 @@ def replay_decisions(
                 )
         decided_at = decided[i]
         decided_on = decided_at.date() if decided_at is not None else None
-        last_moment, last_name, _ = max(members, key=lambda m: m[0])
+        # the window waited for is the counted patients': a replaced patient has none left to complete
+        last_moment, last_name, _ = max(lettered, key=lambda m: m[0])
         last_day: date = last_moment.date()
         days, complete = (
             dlt_window_complete(last_day, decided_on, window) if decided_on is not None else (None, False)
@@ -246,7 +319,8 @@ def replay_decisions(
                 "cohort": int(cohort[i]),
                 "dose_level": cohort_level,
                 "decided_on": decided_on,
-                "subjects": " ".join(m[1] for m in members),
+                "subjects": " ".join(m[1] for m in lettered),
+                "replaced": " ".join(queue[p][1] for p in range(start, used) if not counted[p]),
                 "last_infused_on": last_day,
                 "days_after_last_infusion": days,
                 "dlt_window_days": window,
@@ -270,4 +344,4 @@ def replay_decisions(
     )
 
 
-__all__ = ["DECISIONS", "replay_decisions"]
+__all__ = ["DECISIONS", "assign_cohorts", "replay_decisions"]

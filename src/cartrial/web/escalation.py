@@ -5,13 +5,21 @@
 - the study as of `today` (`cartrial.store.snapshot.read_snapshot`) and its populations
   (`cartrial.analysis.core.study_populations`: DLT = an event judged a DLT by the protocol's rules inside the
   protocol's DLT window, day 0 = infusion);
-- each infused patient's DLT window (open/closed, days left; protocol `escalation.dlt_window_days`);
+- each infused patient's DLT window (open/closed, days left; protocol `escalation.dlt_window_days`) and
+  DLT evaluation, all from the analysis layer's populations (`dlt_in_window`, `dlt_evaluable`,
+  `dlt_window_pending`, `reason_not_dlt_evaluable`; D-19.123): ``DLT``; ``no DLT`` (evaluable);
+  ``pending`` (on study, inside the window, no DLT yet); ``not evaluable`` — died or left the study inside
+  the window without a DLT (D-19.83, D-19.92): never an outcome for the design, to be replaced (3+3,
+  Storer 1989), shown with the analysis's reason;
 - the recorded cohorts and their replay against the protocol's design (`cartrial.escalation.replay_decisions`,
-  via the analysis layer's convention);
+  via the analysis layer's convention). Patients are assigned to the recorded cohorts in order of infusion
+  by the replay's own rule (`assign_cohorts`): a cohort's outcome letters go to the patients the design
+  counts infused by its decision; a not-evaluable patient belongs to the cohort it was infused in, without
+  a letter;
 - the design's recommendation for the next cohort: the protocol's design (`design_from_spec`) fitted to every
   patient so far — the recorded cohorts' outcome strings, then the patients infused since the last
-  recorded decision (their DLT status from the adverse events). While a window of that pending cohort is
-  open without a DLT the recommendation is marked provisional;
+  recorded decision that the design counts (a pending patient as no DLT so far). While a pending patient of
+  that cohort is inside the window the recommendation is marked provisional;
 - the design's decision table (`cartrial.escalation.tables.decision_table`, designs that have one).
 
 `record_decision(...)` stores the committee's decision through the store (`escalation_decision`), with the
@@ -27,7 +35,7 @@ from typing import Any
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.web.errors import without_database_location
 
-__all__ = ["escalation_state", "record_decision"]
+__all__ = ["assign_cohorts", "escalation_state", "record_decision"]
 
 DECISION_TABLE_MAX_N = 12
 """Patients per dose level covered by the decision table shown."""
@@ -35,6 +43,46 @@ DECISION_TABLE_MAX_N = 12
 
 def _letters(dlt: bool) -> str:
     return "T" if dlt else "N"
+
+
+def _evaluation(dlt: bool, evaluable: bool, pending: bool) -> str:
+    """The analysis layer's DLT evaluation of an infused patient in the page's words: DLT | no DLT | pending
+    | not evaluable."""
+    if dlt:
+        return "DLT"
+    if evaluable:
+        return "no DLT"
+    return "pending" if pending else "not evaluable"
+
+
+def assign_cohorts(
+    patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]]
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """(members of each recorded cohort, the patients after them): the escalation engine's assignment
+    (`cartrial.escalation.conduct.assign_cohorts`, the replay's own) of `patients` — in order of infusion,
+    each with ``counted`` and ``infused_on`` (ISO date) — to the recorded cohorts (number of outcome letters,
+    decision date)."""
+    from cartrial.escalation.conduct import assign_cohorts as assign
+
+    spans = assign(
+        [bool(p["counted"]) for p in patients],
+        [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
+        cohorts,
+    )
+    rest = spans[-1][1] if spans else 0
+    return [patients[start:stop] for start, stop, _ in spans], patients[rest:]
+
+
+def _day(value: Any) -> dt.date | None:
+    """A stored decision date (date, datetime or ISO text) as a date; None when blank or not a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: dt.date) -> dict[str, Any]:
@@ -66,6 +114,9 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         day0 = dt.date.fromisoformat(str(row.infusion_date))
         closes = day0 + dt.timedelta(days=window)
         visible = sites is None or site_of.get(str(row.subject_id)) in sites
+        dlt, evaluable = bool(row.dlt_in_window), bool(row.dlt_evaluable)
+        waiting = bool(row.dlt_window_pending)
+        counted = evaluable or waiting  # D-19.123: the analysis's evaluability, never a second rule
         patients.append(
             {
                 "subject_id": str(row.subject_id) if visible else None,
@@ -74,38 +125,41 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
                 "window_closes_on": closes.isoformat(),
                 "window_open": today < closes,
                 "days_left": max(0, (closes - today).days),
-                "dlt": bool(row.dlt_in_window),
-                "evaluable": bool(row.dlt_evaluable),
+                "dlt": dlt,
+                "evaluable": evaluable,
+                "evaluation": _evaluation(dlt, evaluable, waiting),
+                "counted": counted,
+                "replace": not counted,
+                "reason_not_evaluable": "" if counted else str(row.reason_not_dlt_evaluable),
             }
         )
 
     decisions = tables["escalation_decisions"].copy()
     recorded: list[dict[str, Any]] = []
-    used = 0
     outcome_blocks: list[str] = []
+    rows: list[Any] = []
     if len(decisions):
         decisions["_cohort"] = decisions["cohort"].astype(int)
-        for row in decisions.sort_values("_cohort").itertuples(index=False):
-            text = str(row.outcomes)
-            n = parse_outcomes(text, n_doses).n_patients
-            members = patients[used : used + n]
-            used += n
-            outcome_blocks.append(text)
-            recorded.append(
-                {
-                    "cohort": int(row.cohort),
-                    "dose_level": int(row.dose_level),
-                    "decided_on": str(row.decided_on),
-                    "outcomes": text,
-                    "decision": str(row.decision),
-                    "approved_by": str(row.approved_by or ""),
-                    "patients": [p["subject_id"] for p in members],
-                }
-            )
-    pending = patients[used:]
-    provisional = any(p["window_open"] and not p["dlt"] for p in pending)
+        rows = list(decisions.sort_values("_cohort").itertuples(index=False))
+    sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
+    cohort_members, pending = assign_cohorts(patients, sizes)
+    for row, members in zip(rows, cohort_members, strict=True):
+        text = str(row.outcomes)
+        outcome_blocks.append(text)
+        recorded.append(
+            {
+                "cohort": int(row.cohort),
+                "dose_level": int(row.dose_level),
+                "decided_on": str(row.decided_on),
+                "outcomes": text,
+                "decision": str(row.decision),
+                "approved_by": str(row.approved_by or ""),
+                "patients": [p["subject_id"] for p in members],
+            }
+        )
+    provisional = any(p["evaluation"] == "pending" for p in pending)
     pending_blocks: list[str] = []
-    for patient in pending:
+    for patient in (p for p in pending if p["counted"]):
         letter = _letters(patient["dlt"])
         if pending_blocks and pending_blocks[-1][0] == str(patient["dose_level"]):
             pending_blocks[-1] += letter
@@ -129,7 +183,12 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         "mtd_rule": mtd.rule,
         "provisional": provisional,
         "per_dose": [
-            {"dose_level": i + 1, "n": int(n), "dlt": int(y)}
+            {
+                "dose_level": i + 1,
+                "n": int(n),
+                "dlt": int(y),
+                "not_evaluable": sum(1 for p in patients if p["replace"] and p["dose_level"] == i + 1),
+            }
             for i, (n, y) in enumerate(zip(fit.n_per_dose, fit.dlt_per_dose, strict=True))
         ],
     }

@@ -1080,8 +1080,9 @@ DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop
 
 def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> dict[str, Any]:
     """The escalation dashboard: `cartrial.web.escalation.escalation_state` (the one implementation the
-    API uses as well) plus, for the page, each cohort's patients with their DLT window (patients are
-    assigned to cohorts in order of infusion, as `replay_decisions` does; the pending cohort last)."""
+    API uses as well) plus, for the page, each cohort's patients with their DLT window and evaluation (the
+    cohorts' members as the state assigned them, `cartrial.web.escalation.assign_cohorts`; the pending
+    cohort last)."""
     from cartrial.web.escalation import escalation_state
 
     handle.check(Action.READ, "escalation state")
@@ -1122,7 +1123,8 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
         **state,
         "cohort_rows": cohorts,
         "decisions": DECISIONS,
-        "decidable": bool(pending) and not state["recommendation"]["provisional"],
+        # a cohort of replaced patients only has no outcome to decide on (D-19.123)
+        "decidable": bool(state["pending"]["outcomes"]) and not state["recommendation"]["provisional"],
         "pending_level": pending[-1]["dose_level"] if pending else None,
     }
 
