@@ -51,6 +51,12 @@ def test_report_states_and_lists_adverse_events_of_patients_not_infused(report_s
 
 
 def test_example_report_has_no_not_infused_line(example_report: Path) -> None:
-    html = (example_report / "report.html").read_text(encoding="utf-8")
-    assert "not infused" not in _text(html)
+    """Everyone enrolled in the example was infused: no statement, listing or finding of the not infused (the
+    disposition summary's rows of the not infused are there, with 0, D-19.129)."""
+    text = _text((example_report / "report.html").read_text(encoding="utf-8"))
+    assert "enrolled patients not infused" not in text and "listed in ae_not_infused" not in text
+    assert "Adverse events of enrolled subjects not infused" not in text
+    assert (
+        "was lymphodepleted but not infused" not in text and "were lymphodepleted but not infused" not in text
+    )
     assert not (example_report / "tables" / "ae_not_infused.csv").exists()
