@@ -517,7 +517,8 @@ def relapses(
         help="Adverse-events form (docs/templates/adverse_events.csv, checked as `import templates` does): "
         "a fatal event (grade 5, category death or outcome fatal; its end date, else its onset) on or before "
         "the cut-off ends that subject's follow-up at the death (a later record is not a contact) and is "
-        "censored in the reverse Kaplan-Meier median follow-up, as `cartrial analyse` does.",
+        "censored in the reverse Kaplan-Meier median follow-up, as `cartrial analyse` does (unless the "
+        "--subjects disposition dates an earlier end of study, which stays the end).",
     ),
     protocol: Path | None = typer.Option(
         None,
