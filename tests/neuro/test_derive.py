@@ -561,3 +561,48 @@ def test_relapse_follow_up_never_runs_past_a_death(subjects: list[tuple[int, int
         expected = seen if died is None else max(min(seen, died), 0)
         assert post[f"S{i}"] == expected
     assert result.km is not None and result.km.n_deaths == len(deaths)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.integers(-30, 400) | st.none(), st.integers(-30, 400) | st.none()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 400),
+)
+def test_relapse_follow_up_never_runs_past_a_dated_end_of_study(
+    subjects: list[tuple[int, int | None, int | None]], cut: int
+) -> None:
+    """D-19.133 (D-19.110): with `ends_of_study` the follow-up after infusion ends at the earliest of the last
+    assessment, the dated end of study and the death on or before the cut-off, never before day 0; an end of
+    study is not a death for the reverse Kaplan-Meier (only `deaths` are censored as such)."""
+    from cartrial.neuro.derive import derive_relapses
+
+    day0 = date(2021, 1, 1)
+    cutoff = day0 + timedelta(days=cut)
+    ids = [f"S{i}" for i in range(len(subjects))]
+    last = {
+        sid: day0 + timedelta(days=min(seen, cut)) for sid, (seen, _, _) in zip(ids, subjects, strict=True)
+    }
+    ends = {
+        sid: day0 + timedelta(days=e) for sid, (_, e, _) in zip(ids, subjects, strict=True) if e is not None
+    }
+    deaths = {
+        sid: day0 + timedelta(days=d) for sid, (_, _, d) in zip(ids, subjects, strict=True) if d is not None
+    }
+    result = derive_relapses(
+        "subject_id,onset_date,phenotype,severity\n",
+        dict.fromkeys(ids, day0),
+        last_assessment=last,
+        cutoff=cutoff,
+        deaths=deaths,
+        ends_of_study=ends,
+    )
+    post = dict(zip(result.table["subject_id"], result.table["post_days"], strict=True))
+    for sid, (seen, end, died) in zip(ids, subjects, strict=True):
+        known = [day for day in (end, died) if day is not None and day <= cut]  # after the cut-off: unknown
+        assert post[sid] == max(min([min(seen, cut), *known]), 0)
+    assert result.km is not None
+    assert result.km.n_deaths == sum(1 for _, _, died in subjects if died is not None and died <= cut)

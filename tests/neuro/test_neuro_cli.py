@@ -670,3 +670,167 @@ def test_relapses_adverse_events_bad_input_is_located(tmp_path: Path) -> None:
     result = cli("relapses", str(src), "--infusion-dates", str(inf), "--cutoff", "2021-06-30",
                  "--adverse-events", str(missing))  # fmt: skip
     assert result.exit_code == 2 and "ae2.csv" in result.message and "started_on" in result.message
+
+
+# --- relapses --subjects: the disposition ends the follow-up, a death of the form is a death (D-19.133) -----
+
+THREE_INFUSED = (
+    "subject_id,infused_at\nS1,2021-01-01T00:00:00Z\nS2,2021-01-01T00:00:00Z\nS3,2021-01-01T00:00:00Z\n"
+)
+# S1 is seen on day 90 after a withdrawal on day 30, S2 on day 60 after a death on day 40 (records the store
+# queries: RECORD-AFTER-END-OF-STUDY, RECORD-AFTER-DEATH); S3 is on study, last seen on day 120
+THREE_SEEN = (
+    "subject_id,assessed_at\nS1,2021-04-01T00:00:00Z\nS2,2021-03-02T00:00:00Z\nS3,2021-05-01T00:00:00Z\n"
+)
+# S1 relapses on day 60 (after the withdrawal), S3 on day 100
+THREE_RELAPSES = RELAPSE_HEADER + "S1,2021-03-02,myelitis,severe\nS3,2021-04-11,optic_neuritis,mild\n"
+DISPOSED = (
+    "subject_id,birth_year,disposition,disposition_date\n"
+    "S1,1980,withdrawn: moved abroad,2021-01-31\nS2,1975,death,2021-02-10\nS3,1990,ongoing,\n"
+)
+
+
+def _disposed(tmp_path: Path, subjects: str, *extra: str) -> Run:
+    src = write(tmp_path, "r.csv", THREE_RELAPSES)
+    inf = write(tmp_path, "i.csv", THREE_INFUSED)
+    seen = write(tmp_path, "seen.csv", THREE_SEEN)
+    people = write(tmp_path, "subjects.csv", subjects)
+    return cli(
+        "relapses", str(src), "--infusion-dates", str(inf), "--assessments", str(seen), "--cutoff",
+        "2021-06-30", "--subjects", str(people), "--json", *extra,
+    )  # fmt: skip
+
+
+def test_relapses_subjects_disposition_ends_the_follow_up(tmp_path: Path) -> None:
+    """Three infused 2021-01-01. S1 withdrawn on 2021-01-31 (day 30), seen on day 90; S2 dead per the form
+    on 2021-02-10 (day 40), no adverse-events file, seen on day 60; S3 ongoing, seen on day 120. By hand, as
+    `cartrial analyse` reads the same records (`populations.last_contact`: the last contact capped at the
+    dated end of study, D-19.110; the form's death censored in the reverse Kaplan-Meier, D-19.112):
+    follow-up S1 30 days (its day-60 relapse is after the end, not counted), S2 40, S3 120 (one relapse on
+    day 100). Post-infusion exposure 30 + 40 + 120 = 190 days; pooled post ARR 1 / (190 / 365.25) =
+    1.9224 attacks/year. Reverse Kaplan-Meier of the ends: day 30 an end (3 at risk, S = 2/3), day 40 the
+    death censored, day 120 an end (1 at risk, S = 0): median 120 days, n_deaths 1. Before D-19.133 the
+    form was ignored: 90 + 60 + 120 days, S1's relapse counted, median 90 (S = 1/3 at day 90), no death."""
+    result = _disposed(tmp_path, DISPOSED)
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    rows = {row["subject_id"]: row for row in payload["subjects"]}
+    assert {sid: rows[sid]["post_days"] for sid in rows} == {"S1": 30, "S2": 40, "S3": 120}
+    assert {sid: rows[sid]["post_attacks"] for sid in rows} == {"S1": 0, "S2": 0, "S3": 1}
+    post = payload["pooled"]["post"]
+    assert post["attacks"] == 1
+    assert post["patient_years"] == round(190 / 365.25, 4)
+    assert post["arr"] == pytest.approx(365.25 / 190)
+    km = payload["relapse_free_survival"]
+    assert km["n_deaths"] == 1
+    assert km["reverse_km_median_follow_up_days"] == 120 and km["median_follow_up_days"] == 120
+    censored = {row["time_days"]: row["censored"] for row in km["table"]}
+    assert censored.get(30) == 1 and censored.get(40) == 1 and 90 not in censored and 60 not in censored
+
+
+def test_relapses_subjects_without_disposition_is_unchanged(tmp_path: Path) -> None:
+    """The same records with a subjects file of birth years only: nobody's study ended, follow-up to the
+    last record (90, 60, 120 days; S1's day-60 relapse counted), no death, median 90 days (by hand: S(60)
+    = 2/3, S(90) = 1/3)."""
+    result = _disposed(tmp_path, "subject_id,birth_year\nS1,1980\nS2,1975\nS3,1990\n")
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    rows = {row["subject_id"]: row for row in payload["subjects"]}
+    assert {sid: rows[sid]["post_days"] for sid in rows} == {"S1": 90, "S2": 60, "S3": 120}
+    km = payload["relapse_free_survival"]
+    assert km["n_deaths"] == 0 and km["median_follow_up_days"] == 90
+
+
+def test_relapses_subjects_disposition_joins_the_adverse_events_deaths(tmp_path: Path) -> None:
+    """With an adverse-events file: S3's fatal event on day 50 (2021-02-20) is a death too (its follow-up
+    ends there, censored); S1, withdrawn on day 30 and dead of an adverse event on day 50, keeps the
+    withdrawal as its end and is not a death for the median (a dated end before the death is the end,
+    `ended_before_death`, D-19.112). By hand: ends S1 30 (an end, 3 at risk, S = 2/3), S2 40 censored, S3 50
+    censored: the curve never reaches 0.5, median not reached, n_deaths 2; longest follow-up 50 days."""
+    fatal = write(
+        tmp_path,
+        "ae.csv",
+        AE_HEADER + "S3,Cardiac arrest,,non_hematologic,2021-02-19,2021-02-20,5,CTCAE,5.0,true,unrelated,"
+        "false,,fatal,,\n"
+        "S1,Sepsis,,infection,2021-02-15,2021-02-20,5,CTCAE,5.0,true,unrelated,false,,fatal,,\n",
+    )
+    result = _disposed(tmp_path, DISPOSED, "--adverse-events", str(fatal))
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    rows = {row["subject_id"]: row for row in payload["subjects"]}
+    assert {sid: rows[sid]["post_days"] for sid in rows} == {"S1": 30, "S2": 40, "S3": 50}
+    km = payload["relapse_free_survival"]
+    assert km["n_deaths"] == 2
+    assert km["median_follow_up_days"] is None and km["longest_follow_up_days"] == 50
+
+
+HEADER = "subject_id,birth_year,disposition,disposition_date\n"
+OTHERS = "S2,1975,,\nS3,1990,,\n"
+
+
+@pytest.mark.parametrize(
+    ("subjects", "field"),
+    [
+        # outside the vocabulary (the field's pattern)
+        (f"{HEADER}S1,1980,left the study,2021-01-31\n{OTHERS}", "disposition"),
+        # an end of study without its date (DISPOSITION-UNDATED)
+        (f"{HEADER}S1,1980,withdrawn,\n{OTHERS}", "disposition_date"),
+        # not a date
+        (f"{HEADER}S1,1980,withdrawn,2021-02-30\n{OTHERS}", "disposition_date"),
+        # a date while ongoing (DISPOSITION-DATE-WITHOUT-END), the disposition column absent
+        ("subject_id,birth_year,disposition_date\nS1,1980,2021-01-31\nS2,1975,\nS3,1990,\n",
+         "disposition_date"),
+    ],
+)  # fmt: skip
+def test_relapses_subjects_disposition_is_checked_by_the_field_rules(
+    tmp_path: Path, subjects: str, field: str
+) -> None:
+    """The disposition columns are checked by the store's field and record rules, as the import checks
+    them: exit 2 naming the file, row and field, never the value in the message."""
+    result = _disposed(tmp_path, subjects)
+    assert result.exit_code == 2, result.message
+    assert "subjects.csv" in result.message and "row 2" in result.message and field in result.message
+    for value in ("left the study", "2021-02-30", "2021-01-31"):
+        assert value not in result.message.replace(f"(got '{value}')", "")
+
+
+def test_relapses_subjects_disposition_agrees_with_the_analysis(tmp_path: Path) -> None:
+    """The command and `cartrial analyse`'s relapse datasets (`analysis.efficacy.relapse_datasets`, default
+    follow-up to the last contact) on the same records give the same follow-up, exposure, attacks and median
+    follow-up (the values by hand in `test_relapses_subjects_disposition_ends_the_follow_up`)."""
+    from types import SimpleNamespace
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import CONTACT_COLUMNS, SAFETY
+
+    def frame(text: str) -> pd.DataFrame:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+    infusions = frame(THREE_INFUSED)
+    infusions["dose_level"] = "1"
+    seen = frame(THREE_SEEN)
+    tables = {name: pd.DataFrame({"subject_id": [], column: []}) for name, column in CONTACT_COLUMNS.items()}
+    tables |= {
+        "edss": seen,
+        "infusions": infusions,
+        "subjects": frame(DISPOSED),
+        "relapses": frame(THREE_RELAPSES),
+        "adverse_events": frame(AE_HEADER),
+    }
+    ids = ("S1", "S2", "S3")
+    datasets, _ = relapse_datasets(
+        tables, SimpleNamespace(endpoints={}), date(2021, 6, 30), {SAFETY: Population(SAFETY, "infused", ids)}
+    )
+    analysed = datasets["relapses_by_subject"].table.set_index("subject_id")
+    result = _disposed(tmp_path, DISPOSED)
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    command = pd.DataFrame(payload["subjects"]).set_index("subject_id")
+    for column in ("post_days", "post_attacks", "pre_attacks"):
+        assert command[column].tolist() == analysed.loc[list(ids), column].tolist(), column
+    assert command["post_days"].tolist() == [30, 40, 120]
+    # the same median follow-up text (120 days = 3.9 months), from the same reverse Kaplan-Meier
+    (note,) = datasets["relapse_free_km"].notes
+    assert payload["relapse_free_survival"]["median_follow_up"] in note
+    assert payload["relapse_free_survival"]["median_follow_up_days"] == 120

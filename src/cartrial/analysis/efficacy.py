@@ -20,6 +20,7 @@ from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import (
     SAFETY,
     death_dates,
+    deaths_ending_study,
     dose_levels,
     end_of_study,
     follow_up_ends,
@@ -29,7 +30,6 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
-from cartrial.protocol.disposition import DEATH
 
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -268,7 +268,7 @@ def relapse_datasets(
     levels = dose_levels(tables["infusions"])
     died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
-    ends = end_of_study(subjects, died)
+    study_deaths = deaths_ending_study(end_of_study(subjects, died), cutoff)
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
     result = derive_relapses(
         _restrict(tables["relapses"], safety_ids),
@@ -283,14 +283,7 @@ def relapse_datasets(
         options=relapse_options_from_protocol(protocol),
         # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal), a
         # death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
-        deaths={
-            sid: end.date
-            for sid in safety_ids
-            if (end := ends.get(sid)) is not None
-            and end.disposition is DEATH
-            and end.date is not None
-            and end.date <= cutoff
-        },
+        deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
         source="relapses",
     )
     by_subject = result.table.copy()

@@ -191,7 +191,7 @@ def last_contact(
     # the dated end of study (a death, or the disposition_date of a completion, withdrawal or loss) caps the
     # last contact as the death does: a record after it is data the store queries (RECORD-AFTER-END-OF-STUDY,
     # D-19.101), not a contact (D-19.110)
-    last = {sid: end.date for sid, end in ends.items() if end.ended and end.date is not None}
+    last = dated_ends(ends)
     day0 = infusion_dates(infusions)
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
@@ -238,6 +238,37 @@ def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[st
             form = EndOfStudy(DEATH, died[sid])
         out[sid] = form
     return out
+
+
+def dated_ends(ends: Mapping[str, EndOfStudy]) -> dict[str, dt.date]:
+    """The date each subject's study ended, for the ends `end_of_study` dates (a death, or the form's
+    ``disposition_date`` of a completion, withdrawal or loss, D-19.92): what caps the last contact, as a
+    death does (`last_contact`, D-19.110; the `relapses` command's ``--subjects``, D-19.133). An end stored
+    undated before D-19.92 is left out (its end is the last contact itself).
+
+    >>> from cartrial.protocol.disposition import DISPOSITIONS
+    >>> dated_ends({"S1": EndOfStudy(DISPOSITIONS["withdrawn"], dt.date(2021, 1, 31)),
+    ...             "S2": EndOfStudy(DISPOSITIONS["ongoing"]), "S3": EndOfStudy(DISPOSITIONS["lost"])})
+    {'S1': datetime.date(2021, 1, 31)}
+    """
+    return {sid: end.date for sid, end in ends.items() if end.ended and end.date is not None}
+
+
+def deaths_ending_study(ends: Mapping[str, EndOfStudy], cutoff: dt.date) -> dict[str, dt.date]:
+    """The date of each death that ended the study on or before `cutoff` (`end_of_study`: a fatal adverse
+    event, or the form's disposition ``death`` alone; not a death after a dated completion, withdrawal or
+    loss, which stays that end, D-19.92): the deaths censored in the reverse Kaplan-Meier median follow-up
+    (D-19.90, D-19.112), of `cartrial analyse` and of the `relapses` command (D-19.133).
+
+    >>> dead = EndOfStudy(DEATH, dt.date(2021, 2, 10))
+    >>> deaths_ending_study({"S1": dead, "S2": EndOfStudy(DEATH, dt.date(2022, 1, 1))}, dt.date(2021, 6, 30))
+    {'S1': datetime.date(2021, 2, 10)}
+    """
+    return {
+        sid: end.date
+        for sid, end in ends.items()
+        if end.disposition is DEATH and end.date is not None and end.date <= cutoff
+    }
 
 
 def follow_up_ends(

@@ -21,6 +21,8 @@ from cartrial.commands.option_names import names_cli_arguments
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cartrial.analysis.populations import EndOfStudy
+
 score_app = typer.Typer(
     help="Score neurological forms: EDSS, visual acuity, OSIS, walking/bladder/vision responders.",
     no_args_is_help=True,
@@ -439,6 +441,50 @@ def _death_dates(path: Path, cutoff: date | None) -> dict[str, date]:
     return death_dates(frame, cutoff or date.max)
 
 
+DISPOSITION_COLUMNS = ("disposition", "disposition_date")
+"""The subjects form's columns of the end of study (`cartrial.protocol.disposition`, D-19.92)."""
+
+
+def _ends_of_study(
+    path: Path, subjects: pd.DataFrame | None, died: dict[str, date], cutoff: date | None
+) -> dict[str, EndOfStudy] | None:
+    """Each subject's end of study from the subjects form's ``disposition`` and ``disposition_date`` (None
+    when the file has neither column: nobody's study is known to have ended). The columns (with
+    ``subject_id``, and ``consent_date`` when the file has it, which a record rule compares) are checked by
+    the store's field and record rules as the import checks them (`validate_form`: the vocabulary, a date, an
+    end without its date, a date while ongoing, a subject listed twice; a bad cell is an `InputError`
+    naming file, row and field, never the value); an end dated after the cut-off is ongoing at it, as in a
+    snapshot (`cartrial.store.snapshot.open_at_cutoff`); then the analysis layer's one derivation reads them
+    with the deaths `died` (`cartrial.analysis.populations.end_of_study`: a dated end before the death is
+    the end, else the death is). A subject who died but has no row in the file has no disposition: the death
+    is its end (D-19.133)."""
+    import pandas as pd
+
+    from cartrial.analysis.populations import end_of_study
+    from cartrial.errors import InputError
+    from cartrial.store.importing import FORMS_BY_NAME
+    from cartrial.store.importing.pipeline import sha256_of
+    from cartrial.store.importing.validation import FormData, validate_form
+    from cartrial.store.snapshot import open_at_cutoff
+
+    if subjects is None or not any(c in subjects.columns for c in DISPOSITION_COLUMNS):
+        return None
+    checked = ("subject_id", *DISPOSITION_COLUMNS, *(c for c in ("consent_date",) if c in subjects.columns))
+    # the subjects form's own field rules, for these columns only (the file need not have the others)
+    spec = replace(FORMS_BY_NAME["subjects"], required=("subject_id",), optional=checked[1:])
+    frame = subjects[[c for c in checked if c in subjects.columns]]
+    _, problems = validate_form(FormData(spec, frame, str(path), sha256_of(path)))
+    if problems:
+        raise InputError(problems, header=f"{path}: {len(problems)} problem(s)")
+    if cutoff is not None:
+        frame, _ = open_at_cutoff("subjects", frame, cutoff)
+    listed = set(frame["subject_id"])
+    unlisted = [sid for sid in sorted(died) if sid not in listed]
+    if unlisted:
+        frame = pd.concat([frame, pd.DataFrame({"subject_id": unlisted})], ignore_index=True).fillna("")
+    return dict(end_of_study(frame, died))
+
+
 @_names_cli_arguments
 def relapses(
     file: Path = typer.Argument(..., help="Relapse form (docs/templates/relapses.csv)."),
@@ -458,7 +504,12 @@ def relapses(
         "--assessments.",
     ),
     subjects: Path | None = typer.Option(
-        None, "--subjects", help="Subjects form (birth_date or birth_year): onsets before birth are errors."
+        None,
+        "--subjects",
+        help="Subjects form (birth_date or birth_year): onsets before birth are errors. With its "
+        "disposition and disposition_date columns (checked as `import templates` does), a dated end of "
+        "study (completed, withdrawn, lost) on or before the cut-off ends that subject's follow-up (a later "
+        "record is not a contact) and a disposition death is a death, as `cartrial analyse` reads them.",
     ),
     adverse_events: Path | None = typer.Option(
         None,
@@ -466,7 +517,8 @@ def relapses(
         help="Adverse-events form (docs/templates/adverse_events.csv, checked as `import templates` does): "
         "a fatal event (grade 5, category death or outcome fatal; its end date, else its onset) on or before "
         "the cut-off ends that subject's follow-up at the death (a later record is not a contact) and is "
-        "censored in the reverse Kaplan-Meier median follow-up, as `cartrial analyse` does.",
+        "censored in the reverse Kaplan-Meier median follow-up, as `cartrial analyse` does (unless the "
+        "--subjects disposition dates an earlier end of study, which stays the end).",
     ),
     protocol: Path | None = typer.Option(
         None,
@@ -553,7 +605,16 @@ def relapses(
     assessment_frames = [
         _read(p, required=["subject_id", "assessed_at"], header_only=True) for p in assessments or []
     ]
-    deaths = _death_dates(adverse_events, cut) if adverse_events is not None else None
+    died = _death_dates(adverse_events, cut) if adverse_events is not None else {}
+    ends = None if subjects is None else _ends_of_study(subjects, subject_frame, died, cut)
+    if ends is None:
+        deaths, ended = died, None
+    else:
+        from cartrial.analysis.populations import dated_ends, deaths_ending_study
+
+        # as `cartrial analyse`: the deaths that ended the study, the form's included, are censored; every
+        # dated end of study (a death's too) ends the follow-up (D-19.110, D-19.112, D-19.133)
+        deaths, ended = deaths_ending_study(ends, cut or date.max), dated_ends(ends)
     result = derive_relapses(
         frame,
         infusion_frame,
@@ -565,6 +626,7 @@ def relapses(
         reverse_km_events=reverse_km_events,
         rate_ratio_method=rate_ratio_method,
         deaths=deaths,
+        ends_of_study=ended,
         keep_going=keep_going,
         source=str(file),
         infusions_source=str(infusion_dates),

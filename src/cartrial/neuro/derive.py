@@ -750,6 +750,7 @@ def derive_relapses(
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
+    ends_of_study: Mapping[str, date] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     keep_going: bool = False,
     source: str = "relapses",
@@ -765,6 +766,11 @@ def derive_relapses(
     ``cartrial.analysis.populations.death_dates``); a death on or before the cut-off (any, without one)
     censors the subject in the reverse Kaplan-Meier median follow-up (`reverse_km_events`, D-19.90) and ends
     the subject's follow-up (`end_at_death`: a later record is not a contact, D-19.94, D-19.107).
+    `ends_of_study`: the date each subject's study ended (plain data; the analysis layer's
+    ``cartrial.analysis.populations.dated_ends``: a completion, withdrawal or loss on its disposition date, or
+    a death); one on or before the cut-off ends the subject's follow-up as a death does (`end_at_death`: a
+    later record is not a contact, D-19.110, D-19.133) but is censored in the reverse Kaplan-Meier only when
+    it is in `deaths`.
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -807,12 +813,15 @@ def derive_relapses(
     ]
     if missing:
         raise InputError(missing)
-    died = {
-        str(sid): _day(day)
-        for sid, day in (deaths or {}).items()
-        if cutoff is None or _day(day) <= cutoff  # a death after the cut-off is not in the data (D-19.83)
-    }
-    last = end_at_death(end.last_assessment, died, days)  # a record after the death is no contact (D-19.94)
+
+    def by_cutoff(given: Mapping[str, date] | None) -> dict[str, date]:
+        # a death or end after the cut-off is not in the data (D-19.83)
+        return {str(k): _day(v) for k, v in (given or {}).items() if cutoff is None or _day(v) <= cutoff}
+
+    died, ended = by_cutoff(deaths), by_cutoff(ends_of_study)
+    # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
+    caps = {sid: min(died.get(sid, date.max), ended.get(sid, date.max)) for sid in {*died, *ended}}
+    last = end_at_death(end.last_assessment, caps, days)
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
