@@ -251,3 +251,32 @@ def test_haematological_events_duration_from_consecutive_results() -> None:
     )
     assert rule.min_duration_days is not None and neutro.duration_days > rule.min_duration_days
     assert np.all([e.category is ToxicityCategory.HEMATOLOGIC for e in events])
+
+
+def test_icans_of_a_subject_assessed_only_before_the_infusion_is_no_episode() -> None:
+    """A subject whose only ICANS assessment is the day-0 baseline, taken before the infusion (then the
+    subject left the study): `icans_episodes` failed with a traceback (`zip()` of no post-infusion
+    assessment with one fallback time; reproduced by `simulate study` with a dropout on day 0). Such an
+    assessment opens no episode: the subject has no ICANS of grade ≥ 1 (D-19.135)."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from cartrial.columns import RowProblems
+    from cartrial.grading.episodes import icans_episodes
+    from cartrial.grading.tables import parse_icans_frame
+
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "assessed_at": ["2024-01-10T08:00Z"],
+            "consciousness": "alert",
+            "seizure": "none",
+            "motor": "none",
+            "cerebral_edema": "none",
+            "ice_total": [10],
+        }
+    )
+    infused = {"S1": datetime(2024, 1, 10, 14, tzinfo=UTC)}
+    (episode,) = icans_episodes(parse_icans_frame(frame, RowProblems("icans")), infused)
+    assert (episode.episode, episode.max_grade, episode.n_assessments) == (0, 0, 1)

@@ -606,12 +606,14 @@ def icans_episodes(
         infused_at = infusions[sid]
         # ICANS follows the infusion: earlier assessments never open an episode
         rows = np.array([i for i in all_rows if inputs.assessed_at[i] >= infused_at], dtype=np.int64)
+        # the last assessment time (before the infusion when none follows it: no episode, D-19.135)
         times = [inputs.assessed_at[i] for i in rows] or [inputs.assessed_at[all_rows[-1]]]
         if ep_opts.grading_unit is GradingUnit.ASSESSMENT:
             groups = [[int(i)] for i in rows]
         else:
             by_day: dict[int, list[int]] = {}
-            for i, at in zip(rows, times, strict=True):
+            for i in rows:
+                at = inputs.assessed_at[i]
                 assert at is not None
                 by_day.setdefault(_study_day(at, infused_at), []).append(int(i))
             groups = [by_day[d] for d in sorted(by_day)]

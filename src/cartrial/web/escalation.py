@@ -41,8 +41,22 @@ DECISION_TABLE_MAX_N = 12
 """Patients per dose level covered by the decision table shown."""
 
 
-def _letters(dlt: bool) -> str:
-    return "T" if dlt else "N"
+def pending_outcomes(patients: list[dict[str, Any]]) -> str:
+    """The outcome notation of the counted patients not yet in a recorded cohort, in infusion order: one block
+    per run of the same dose level (`cartrial.escalation.format_outcomes`), e.g. ``1NT 2N``. Levels are
+    compared whole (level 1 and level 10 are two blocks).
+
+    >>> pending_outcomes([{"dose_level": 1, "dlt": False}, {"dose_level": 10, "dlt": True}])
+    '1N 10T'
+    """
+    from cartrial.escalation.outcomes import PatientOutcome, format_outcomes
+
+    outcomes: list[PatientOutcome] = []
+    for patient in patients:
+        level = int(patient["dose_level"])
+        block = outcomes[-1].cohort + (outcomes[-1].dose_level != level) if outcomes else 1
+        outcomes.append(PatientOutcome(block, level, bool(patient["dlt"])))
+    return format_outcomes(outcomes)
 
 
 def _evaluation(dlt: bool, evaluable: bool, pending: bool) -> str:
@@ -158,14 +172,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
             }
         )
     provisional = any(p["evaluation"] == "pending" for p in pending)
-    pending_blocks: list[str] = []
-    for patient in (p for p in pending if p["counted"]):
-        letter = _letters(patient["dlt"])
-        if pending_blocks and pending_blocks[-1][0] == str(patient["dose_level"]):
-            pending_blocks[-1] += letter
-        else:
-            pending_blocks.append(f"{patient['dose_level']}{letter}")
-    history_text = " ".join([*outcome_blocks, *pending_blocks])
+    pending_text = pending_outcomes([p for p in pending if p["counted"]])
+    history_text = " ".join([*outcome_blocks, *([pending_text] if pending_text else [])])
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
     fit = design.fit(parse_outcomes(history_text, n_doses))
@@ -207,7 +215,7 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         "dlt_window_days": window,
         "patients": patients,
         "cohorts": recorded,
-        "pending": {"patients": [p["subject_id"] for p in pending], "outcomes": " ".join(pending_blocks)},
+        "pending": {"patients": [p["subject_id"] for p in pending], "outcomes": pending_text},
         "next_cohort": len(recorded) + 1,
         "recommendation": recommendation,
         "replay": replay,
