@@ -40,10 +40,12 @@ from cartrial.simulation.trials import (
     _escalate,
     death_days,
     dosing_weight,
-    draw_patients,
+    draw_with_reserve,
     fs_at,
     fs_changes,
     max_cohorts,
+    observed_dlts,
+    reserve_slots,
 )
 
 SITE_ID = "SIM"
@@ -99,17 +101,23 @@ def _disposition(
 ) -> dict[str, str]:
     """The subjects form's disposition and its date for a virtual patient at the cut-off
     (`cartrial.protocol.disposition`, D-19.92): death on the day of death when it came first, by the
-    dropout, the end of the follow-up and the cut-off (D-19.97); withdrawn on the day of the dropout when it
-    came first, completed on the last day of the protocol's follow-up when that was by the cut-off, else
-    ongoing."""
+    dropout, the end of the follow-up and the cut-off (D-19.97); withdrawn on the last whole day after the
+    infusion before the dropout (the day of its last records, the day the escalation's DLT evaluation ends
+    it, `trials.observed_dlts`, D-19.132) when it came first, completed on the last day of the protocol's
+    follow-up when that was by the cut-off, else ongoing."""
     if death_day <= min(dropout_day, follow_up_days, days_to_cutoff):
         reason, day = "death", death_day
     elif dropout_day < min(follow_up_days, days_to_cutoff):
-        reason, day = "withdrawn: simulated dropout", dropout_day
+        reason, day = "withdrawn: simulated dropout", float(np.floor(dropout_day))
     elif follow_up_days <= days_to_cutoff:
         reason, day = "completed", follow_up_days
     else:
         return {"disposition": "ongoing", "disposition_date": ""}
+    if reason.startswith("withdrawn"):  # whole days after the infusion day, whatever its time
+        return {
+            "disposition": reason,
+            "disposition_date": (infused_at.date() + dt.timedelta(days=int(day))).isoformat(),
+        }
     return {
         "disposition": reason,
         "disposition_date": (infused_at + dt.timedelta(days=day)).date().isoformat(),
@@ -184,14 +192,18 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     from cartrial.kinetics.pd import titre_endpoint
 
     sc = prepared.scenario
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    children = np.random.SeedSequence(seed).spawn(4)
+    rng = np.random.default_rng(children[2])
     size = int(prepared.design.cohort_size)
     cohorts = max_cohorts(prepared)
     from cartrial.escalation.behaviours import BehavingDesign
 
     expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
     slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
-    draws = draw_patients(prepared, rng, 1, slots)
+    # replacement patients (D-19.132) from their own stream: the other draws are those of a study without
+    draws = draw_with_reserve(
+        prepared, rng, np.random.default_rng(children[3]), 1, slots, reserve_slots(prepared, cohorts, size)
+    )
     slot_dose, cohort_of, _mtd, _safety, _n, _y = _escalate(prepared, draws, 1, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     follow = np.minimum(draws.dropout_days, sc.follow_up_days)
@@ -590,10 +602,13 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 }
             )
     _end_at_deaths(rows, died_at)
-    # escalation decisions: the design's own decision after each escalation cohort (escalation engine)
+    # escalation decisions: the design's own decision after each escalation cohort (escalation engine), on
+    # the cohort's DLT-evaluable patients; one who left or died inside the window without a DLT has no letter
+    # and was replaced in the same cohort, whose decision waits for the replacement (D-19.123, D-19.132)
     history: list[str] = []
     design = prepared.design
     window = prepared.settings["window_days"]
+    seen, evaluable = observed_dlts(prepared, draws)
     n_dose = np.zeros(prepared.n_doses, dtype=int)
     n_dlt = np.zeros(prepared.n_doses, dtype=int)
     for cohort in range(cohorts):
@@ -601,11 +616,16 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         if not members:
             break
         level = int(slot_dose[0, members[0]])
-        outcome = "".join("T" if draws.dlt[0, s, level] else "N" for s in members)
+        outcome = "".join(
+            "T" if seen[0, s, level] else "N" for s in members if evaluable[0, s, level]
+        )
         history.append(f"{level + 1}{outcome}")
-        n_dose[level] += len(members)
+        n_dose[level] += len(outcome)
         n_dlt[level] += outcome.count("T")
-        decided = start + dt.timedelta(days=max(float(infusion[0, s]) for s in members) + window + 1)
+        # every patient of the cohort, those infused after the cut-off too: the decision waits for them
+        cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
+        last = float(np.nanmax(infusion[0, cohort_slots]))
+        decided = start + dt.timedelta(days=last + window + 1)
         if decided.date() > (start + dt.timedelta(days=cutoff)).date():
             break
         fit = design.fit(" ".join(history))
