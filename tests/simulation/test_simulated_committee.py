@@ -8,6 +8,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cartrial.analysis import analyse
 from cartrial.store import init_study
@@ -101,3 +103,20 @@ def test_a_patient_who_drops_out_on_day_5_without_a_dlt_is_replaced_at_the_same_
     window = prepared.settings["window_days"]
     assert infusion[0, base] > max(infusion[0, :size])  # enrolled after the cohort's others
     assert infusion[0, size] >= infusion[0, base] + window + DECISION_LAG_DAYS
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=30),
+    st.integers(1, 90),
+)
+def test_the_array_evaluability_is_the_analysis_rule_patient_by_patient(patients, window):
+    """The simulator's elementwise `dlt_evaluable` (arrays) is the analysis's per-subject rule: a DLT, or the
+    window complete by `dlt_window_complete` on calendar dates."""
+    from cartrial.protocol.dlt import dlt_evaluable, dlt_window_complete
+
+    days = np.array([d for d, _ in patients])
+    dlts = np.array([x for _, x in patients])
+    together = dlt_evaluable(days, dlts, window)
+    day0 = dt.date(2021, 6, 1)
+    for (d, x), got in zip(patients, together, strict=True):
+        assert bool(got) == (x or dlt_window_complete(day0, day0 + dt.timedelta(days=d), window)[1])

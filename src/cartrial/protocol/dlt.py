@@ -189,8 +189,8 @@ def dlt_evaluable(follow_up_days: Any, had_dlt: Any, window_days: float) -> Any:
     the design, replaced (3+3, Storer 1989; D-19.123). The one rule the analysis's DLT-evaluable population
     and the simulator's escalation (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
 
-    >>> bool(dlt_evaluable(5, False, 28)), bool(dlt_evaluable(5, True, 28)), bool(dlt_evaluable(28, False, 28))
-    (False, True, True)
+    >>> [bool(dlt_evaluable(days, dlt, 28)) for days, dlt in ((5, False), (5, True), (28, False))]
+    [False, True, True]
     """
     return had_dlt | (follow_up_days >= window_days)  # `|`, not `or`: elementwise on numpy arrays
 

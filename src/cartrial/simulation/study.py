@@ -608,7 +608,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     history: list[str] = []
     design = prepared.design
     window = prepared.settings["window_days"]
-    seen, evaluable = observed_dlts(prepared, draws)
+    dlt_seen, evaluable = observed_dlts(prepared, draws)
     n_dose = np.zeros(prepared.n_doses, dtype=int)
     n_dlt = np.zeros(prepared.n_doses, dtype=int)
     for cohort in range(cohorts):
@@ -616,9 +616,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         if not members:
             break
         level = int(slot_dose[0, members[0]])
-        outcome = "".join(
-            "T" if seen[0, s, level] else "N" for s in members if evaluable[0, s, level]
-        )
+        outcome = "".join("T" if dlt_seen[0, s, level] else "N" for s in members if evaluable[0, s, level])
         history.append(f"{level + 1}{outcome}")
         n_dose[level] += len(outcome)
         n_dlt[level] += outcome.count("T")

@@ -534,7 +534,8 @@ def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
     `simulate study`) or to the death; a DLT is seen when its first event is by then; DLT-evaluable by the
     protocol's rule (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through
-    the DLT window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
+    the DLT window. A patient who leaves or dies inside the window without a DLT is not evaluable:
+    replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
     left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
