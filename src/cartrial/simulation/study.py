@@ -171,18 +171,38 @@ def _iso(moment: dt.datetime) -> str:
 
 def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
     """A count course: baseline before infusion, at the grade's nadir for `days` days from day 1, then a
-    recovery towards baseline over 30 days (linear) [assumption, docs/simulation.md §4.3]."""
+    recovery towards baseline over 30 days (linear) [assumption, docs/simulation.md §4.3]. Day 0 is never
+    below the recovery floor unless the baseline is (a grade >= 3 run starts on day 1, D-19.136)."""
     if day < 0:
         return baseline
     low = nadir.get(grade, floor)
     end = 1 + max(days, 0) if grade >= 3 else 1
     if day == 0:
-        return max(baseline * 0.7, low)
+        # before the nadir: not below the recovery floor (nor the baseline), so the run starts on day 1
+        return max(baseline * 0.7, low if grade < 3 else min(floor, baseline))
     if 1 <= day < end:
         return low
     start = floor if grade >= 3 else low
     weight = min(1.0, (day - end) / 30.0)
     return start + (baseline - start) * max(weight, 0.0)
+
+
+COUNT_COURSES = {  # analyte -> (nadir value per CTCAE grade, recovery floor), 10^9/L [assumption, §4.3]
+    "neutrophils": ({3: 0.7, 4: 0.3}, 1.2),
+    "platelets": ({3: 40.0, 4: 18.0}, 90.0),
+}
+
+
+def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tuple[int, float]]:
+    """(day, written value) of one analyte's haematology results: the scheduled `LAB_DAYS` and, after a
+    cytopenia of grade >= 3 lasting `days` whole days from day 1, the result of the day it ends (day 1 +
+    `days`, the first below grade 3). The analysis's run (`cartrial.grading.lab_runs`: from the first
+    result at grade >= 3 to the first later result below it) then lasts exactly the `days` the simulator
+    judged, whatever the schedule (D-19.136)."""
+    nadir, floor = COUNT_COURSES[analyte]
+    schedule = sorted({*LAB_DAYS, 1 + days}) if grade >= 3 else list(LAB_DAYS)
+    digits = 2 if analyte == "neutrophils" else 0
+    return [(day, round(_anc(day, baseline, grade, days, nadir, floor), digits)) for day in schedule]
 
 
 def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
@@ -437,30 +457,25 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 float(cov.neutrophils[p]),
                 int(draws.cytopenia["neutrophils_grade"][0, s, k]),
                 int(draws.cytopenia["neutrophils_days"][0, s, k]),
-                {3: 0.7, 4: 0.3},
-                1.2,
                 neut_term,
             ),
             "platelets": (
                 float(cov.platelets[p]),
                 int(draws.cytopenia["platelets_grade"][0, s, k]),
                 int(draws.cytopenia["platelets_days"][0, s, k]),
-                {3: 40.0, 4: 18.0},
-                90.0,
                 plt_term,
             ),
         }
-        for analyte, (baseline, grade, days, nadir, floor, term) in courses.items():
-            for day in LAB_DAYS:
+        for analyte, (baseline, grade, days, term) in courses.items():
+            for day, value in lab_course(analyte, baseline, grade, days):
                 if not visible(day):
                     break
-                value = _anc(day, baseline, grade, days, nadir, floor)
                 rows["labs"].append(
                     {
                         "subject_id": sid,
                         "collected_at": _iso(when(day, 7)),
                         "analyte": analyte,
-                        "value": round(value, 2 if analyte == "neutrophils" else 0),
+                        "value": value,
                         "unit": "10^9/L",
                         "lln": LLN[analyte],
                     }
