@@ -149,8 +149,20 @@ def test_trial_simulator_matches_the_recorded_old_loop(prepared: Any, name: str)
 
     batch = simulate_trials(with_overrides(prepared, TRIAL_SIMULATOR_CASES[name]), **TRIAL_SIMULATOR_RUN)
     old = _recorded("trial_simulator.json")[name]
+    # since D-19.132 a patient who leaves inside the DLT window without a DLT is replaced from a reserve of
+    # slots drawn after the recorded ones: a trial that replaced no one is the recorded trial, bit for bit
+    design_slots = len(old["slot_dose"][0])
+    replaced_any = (batch.slot_dose[:, design_slots:] >= 0).any(axis=1)
+    same = ~replaced_any
+    assert same.sum() >= 0.9 * len(same)
     for key, recorded in old.items():
         ours = (
             batch.metrics[key.removeprefix("metrics.")] if key.startswith("metrics.") else getattr(batch, key)
         )
-        _assert_equal(ours, recorded, key)
+        if np.ndim(ours) == 0:  # a run's scalar
+            _assert_equal(ours, recorded, key)
+            continue
+        ours = np.asarray(ours)[same]
+        if key == "slot_dose":
+            ours = ours[:, :design_slots]
+        _assert_equal(ours, [row for row, keep in zip(recorded, same, strict=True) if keep], key)

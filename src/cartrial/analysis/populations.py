@@ -40,7 +40,7 @@ from cartrial.protocol.disposition import (
     ended_before_death,
     parse_disposition,
 )
-from cartrial.protocol.dlt import dlt_window_complete
+from cartrial.protocol.dlt import dlt_evaluable, dlt_window_complete
 
 ENROLLED = "enrolled"
 SAFETY = "safety"
@@ -338,7 +338,7 @@ def derive_populations(
         else:
             safety.append(sid)
             assert follow_up is not None
-            if dlt_window_complete(day0[sid], end, window)[1] or in_window:
+            if dlt_evaluable(dlt_window_complete(day0[sid], end, window)[0], bool(in_window), window):
                 evaluable.append(sid)
             else:
                 if study_end.disposition is DEATH and sid in died:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -178,7 +179,27 @@ def dlt_window_complete(infused_on: dt.date, as_of: dt.date, window_days: int) -
     check_instance("as_of", as_of, dt.date)
     check_argument("window_days", window_days, DAYS)
     days = (as_of - infused_on).days
-    return days, days >= window_days
+    return days, bool(dlt_evaluable(days, False, window_days))
 
 
-__all__ = ["DltRule", "GradedEvent", "Relatedness", "ToxicityCategory", "dlt_window_complete"]
+def dlt_evaluable(follow_up_days: Any, had_dlt: Any, window_days: float) -> Any:
+    """Whether a patient is DLT-evaluable (elementwise on arrays): a DLT seen inside the window, or followed
+    (alive, on study) for at least `window_days` whole days after the infusion day — the window complete
+    (`dlt_window_complete`). Otherwise, once the patient died or left the study, never: not an outcome for
+    the design, replaced (3+3, Storer 1989; D-19.123). The one rule the analysis's DLT-evaluable population
+    and the simulator's escalation (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
+
+    >>> [bool(dlt_evaluable(days, dlt, 28)) for days, dlt in ((5, False), (5, True), (28, False))]
+    [False, True, True]
+    """
+    return had_dlt | (follow_up_days >= window_days)  # `|`, not `or`: elementwise on numpy arrays
+
+
+__all__ = [
+    "DltRule",
+    "GradedEvent",
+    "Relatedness",
+    "ToxicityCategory",
+    "dlt_evaluable",
+    "dlt_window_complete",
+]

@@ -40,10 +40,12 @@ from cartrial.simulation.trials import (
     _escalate,
     death_days,
     dosing_weight,
-    draw_patients,
+    draw_with_reserve,
     fs_at,
     fs_changes,
     max_cohorts,
+    observed_dlts,
+    reserve_slots,
 )
 
 SITE_ID = "SIM"
@@ -99,17 +101,23 @@ def _disposition(
 ) -> dict[str, str]:
     """The subjects form's disposition and its date for a virtual patient at the cut-off
     (`cartrial.protocol.disposition`, D-19.92): death on the day of death when it came first, by the
-    dropout, the end of the follow-up and the cut-off (D-19.97); withdrawn on the day of the dropout when it
-    came first, completed on the last day of the protocol's follow-up when that was by the cut-off, else
-    ongoing."""
+    dropout, the end of the follow-up and the cut-off (D-19.97); withdrawn on the last whole day after the
+    infusion before the dropout (the day of its last records, the day the escalation's DLT evaluation ends
+    it, `trials.observed_dlts`, D-19.132) when it came first, completed on the last day of the protocol's
+    follow-up when that was by the cut-off, else ongoing."""
     if death_day <= min(dropout_day, follow_up_days, days_to_cutoff):
         reason, day = "death", death_day
     elif dropout_day < min(follow_up_days, days_to_cutoff):
-        reason, day = "withdrawn: simulated dropout", dropout_day
+        reason, day = "withdrawn: simulated dropout", float(np.floor(dropout_day))
     elif follow_up_days <= days_to_cutoff:
         reason, day = "completed", follow_up_days
     else:
         return {"disposition": "ongoing", "disposition_date": ""}
+    if reason.startswith("withdrawn"):  # whole days after the infusion day, whatever its time
+        return {
+            "disposition": reason,
+            "disposition_date": (infused_at.date() + dt.timedelta(days=int(day))).isoformat(),
+        }
     return {
         "disposition": reason,
         "disposition_date": (infused_at + dt.timedelta(days=day)).date().isoformat(),
@@ -163,18 +171,38 @@ def _iso(moment: dt.datetime) -> str:
 
 def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
     """A count course: baseline before infusion, at the grade's nadir for `days` days from day 1, then a
-    recovery towards baseline over 30 days (linear) [assumption, docs/simulation.md §4.3]."""
+    recovery towards baseline over 30 days (linear) [assumption, docs/simulation.md §4.3]. Day 0 is never
+    below the recovery floor unless the baseline is (a grade >= 3 run starts on day 1, D-19.136)."""
     if day < 0:
         return baseline
     low = nadir.get(grade, floor)
     end = 1 + max(days, 0) if grade >= 3 else 1
     if day == 0:
-        return max(baseline * 0.7, low)
+        # before the nadir: not below the recovery floor (nor the baseline), so the run starts on day 1
+        return max(baseline * 0.7, low if grade < 3 else min(floor, baseline))
     if 1 <= day < end:
         return low
     start = floor if grade >= 3 else low
     weight = min(1.0, (day - end) / 30.0)
     return start + (baseline - start) * max(weight, 0.0)
+
+
+COUNT_COURSES = {  # analyte -> (nadir value per CTCAE grade, recovery floor), 10^9/L [assumption, §4.3]
+    "neutrophils": ({3: 0.7, 4: 0.3}, 1.2),
+    "platelets": ({3: 40.0, 4: 18.0}, 90.0),
+}
+
+
+def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tuple[int, float]]:
+    """(day, written value) of one analyte's haematology results: the scheduled `LAB_DAYS` and, after a
+    cytopenia of grade >= 3 lasting `days` whole days from day 1, the result of the day it ends (day 1 +
+    `days`, the first below grade 3). The analysis's run (`cartrial.grading.lab_runs`: from the first
+    result at grade >= 3 to the first later result below it) then lasts exactly the `days` the simulator
+    judged, whatever the schedule (D-19.136)."""
+    nadir, floor = COUNT_COURSES[analyte]
+    schedule = sorted({*LAB_DAYS, 1 + days}) if grade >= 3 else list(LAB_DAYS)
+    digits = 2 if analyte == "neutrophils" else 0
+    return [(day, round(_anc(day, baseline, grade, days, nadir, floor), digits)) for day in schedule]
 
 
 def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
@@ -184,14 +212,18 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
     from cartrial.kinetics.pd import titre_endpoint
 
     sc = prepared.scenario
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    children = np.random.SeedSequence(seed).spawn(4)
+    rng = np.random.default_rng(children[2])
     size = int(prepared.design.cohort_size)
     cohorts = max_cohorts(prepared)
     from cartrial.escalation.behaviours import BehavingDesign
 
     expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
     slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
-    draws = draw_patients(prepared, rng, 1, slots)
+    # replacement patients (D-19.132) from their own stream: the other draws are those of a study without
+    draws = draw_with_reserve(
+        prepared, rng, np.random.default_rng(children[3]), 1, slots, reserve_slots(prepared, cohorts, size)
+    )
     slot_dose, cohort_of, _mtd, _safety, _n, _y = _escalate(prepared, draws, 1, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     follow = np.minimum(draws.dropout_days, sc.follow_up_days)
@@ -425,30 +457,25 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 float(cov.neutrophils[p]),
                 int(draws.cytopenia["neutrophils_grade"][0, s, k]),
                 int(draws.cytopenia["neutrophils_days"][0, s, k]),
-                {3: 0.7, 4: 0.3},
-                1.2,
                 neut_term,
             ),
             "platelets": (
                 float(cov.platelets[p]),
                 int(draws.cytopenia["platelets_grade"][0, s, k]),
                 int(draws.cytopenia["platelets_days"][0, s, k]),
-                {3: 40.0, 4: 18.0},
-                90.0,
                 plt_term,
             ),
         }
-        for analyte, (baseline, grade, days, nadir, floor, term) in courses.items():
-            for day in LAB_DAYS:
+        for analyte, (baseline, grade, days, term) in courses.items():
+            for day, value in lab_course(analyte, baseline, grade, days):
                 if not visible(day):
                     break
-                value = _anc(day, baseline, grade, days, nadir, floor)
                 rows["labs"].append(
                     {
                         "subject_id": sid,
                         "collected_at": _iso(when(day, 7)),
                         "analyte": analyte,
-                        "value": round(value, 2 if analyte == "neutrophils" else 0),
+                        "value": value,
                         "unit": "10^9/L",
                         "lln": LLN[analyte],
                     }
@@ -590,10 +617,13 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                 }
             )
     _end_at_deaths(rows, died_at)
-    # escalation decisions: the design's own decision after each escalation cohort (escalation engine)
+    # escalation decisions: the design's own decision after each escalation cohort (escalation engine), on
+    # the cohort's DLT-evaluable patients; one who left or died inside the window without a DLT has no letter
+    # and was replaced in the same cohort, whose decision waits for the replacement (D-19.123, D-19.132)
     history: list[str] = []
     design = prepared.design
     window = prepared.settings["window_days"]
+    dlt_seen, evaluable = observed_dlts(prepared, draws)
     n_dose = np.zeros(prepared.n_doses, dtype=int)
     n_dlt = np.zeros(prepared.n_doses, dtype=int)
     for cohort in range(cohorts):
@@ -601,11 +631,14 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         if not members:
             break
         level = int(slot_dose[0, members[0]])
-        outcome = "".join("T" if draws.dlt[0, s, level] else "N" for s in members)
+        outcome = "".join("T" if dlt_seen[0, s, level] else "N" for s in members if evaluable[0, s, level])
         history.append(f"{level + 1}{outcome}")
-        n_dose[level] += len(members)
+        n_dose[level] += len(outcome)
         n_dlt[level] += outcome.count("T")
-        decided = start + dt.timedelta(days=max(float(infusion[0, s]) for s in members) + window + 1)
+        # every patient of the cohort, those infused after the cut-off too: the decision waits for them
+        cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
+        last = float(np.nanmax(infusion[0, cohort_slots]))
+        decided = start + dt.timedelta(days=last + window + 1)
         if decided.date() > (start + dt.timedelta(days=cutoff)).date():
             break
         fit = design.fit(" ".join(history))

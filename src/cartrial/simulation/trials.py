@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -349,6 +349,9 @@ class PatientDraws:
     icans_onset: npt.NDArray[np.int64]
     icans_duration: npt.NDArray[np.int64]
     cytopenia: dict[str, npt.NDArray[np.int64]]  # neutrophils/platelets grade and days (T, S, K)
+    #: (T, S, K) day after the infusion of the first event that makes the DLT (inf: no DLT): the day it is
+    #: recorded, seen only when the patient is still followed then (`observed_dlts`, D-19.132)
+    dlt_onset: FloatArray = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
 
 def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slots: int) -> PatientDraws:
@@ -372,6 +375,7 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
     crs = np.empty((*shape, k_levels), dtype=np.int64)
     icans = np.empty_like(crs)
     dlt = np.zeros((*shape, k_levels), dtype=bool)
+    dlt_onset = np.full((*shape, k_levels), np.inf)
     crs_map = np.array(m.crs_engine_grades())
     icans_map = np.array(m.icans_engine_grades())
     covariates = {
@@ -422,14 +426,22 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         cyto["platelets_grade"][..., k], cyto["platelets_days"][..., k] = p_grade, p_days
         if tox.fixed_dlt_probability is not None:
             dlt[..., k] = u_dlt < tox.fixed_dlt_probability[k]
+            dlt_onset[..., k] = np.where(dlt[..., k], FIXED_DLT_DAY, np.inf)
             continue
         judge = prepared.judge
-        dlt[..., k] = (
-            judge.judge(ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], crs_onset, crs_duration)
-            | judge.judge(ToxicityCategory.ICANS, m.ICANS_TERM, icans[..., k], icans_onset, icans_duration)
-            | judge.judge(ToxicityCategory.HEMATOLOGIC, neut_term, n_grade, one, n_days)
-            | judge.judge(ToxicityCategory.HEMATOLOGIC, plt_term, p_grade, one, p_days)
-        )
+        onset = np.full(shape, np.inf)
+        for verdict, day in (
+            (judge.judge(ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], crs_onset, crs_duration), crs_onset),
+            (
+                judge.judge(ToxicityCategory.ICANS, m.ICANS_TERM, icans[..., k], icans_onset, icans_duration),
+                icans_onset,
+            ),
+            (judge.judge(ToxicityCategory.HEMATOLOGIC, neut_term, n_grade, one, n_days), one),
+            (judge.judge(ToxicityCategory.HEMATOLOGIC, plt_term, p_grade, one, p_days), one),
+        ):
+            onset = np.where(verdict, np.minimum(onset, day), onset)
+        dlt[..., k] = np.isfinite(onset)
+        dlt_onset[..., k] = onset
     pass_rate = prepared.pool.pass_rate * (1.0 - sc.manufacturing.failure_probability)
     screened = rng.geometric(pass_rate, size=shape).astype(np.int64)
     gap = rng.gamma(screened.astype(float), DAYS_PER_MONTH / sc.accrual.candidates_per_month)
@@ -457,7 +469,78 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         icans_onset=icans_onset,
         icans_duration=icans_duration,
         cytopenia=cyto,
+        dlt_onset=dlt_onset,
     )
+
+
+#: Day after the infusion on which a DLT of the fixed-probability model is recorded (`simulate study`) [P].
+FIXED_DLT_DAY = 7.0
+
+
+def join_draws(first: PatientDraws, second: PatientDraws) -> PatientDraws:
+    """The slots of `first` then those of `second` (same trials): the reserve of replacement patients."""
+    values: dict[str, Any] = {}
+    for item in fields(PatientDraws):
+        a, b = getattr(first, item.name), getattr(second, item.name)
+        if isinstance(a, dict):
+            values[item.name] = {key: np.concatenate([a[key], b[key]], axis=1) for key in a}
+        else:
+            values[item.name] = np.concatenate([a, b], axis=1)
+    return PatientDraws(**values)
+
+
+def reserve_slots(prepared: Prepared, cohorts: int, size: int) -> int:
+    """Replacement patients drawn per trial beyond the design's slots (D-19.132): room for the patients who
+    leave inside the DLT window — the expected number of replacements for `cohorts` × `size` evaluable
+    patients at the scenario's dropout hazard, four standard deviations more, and one cohort. Drawn after
+    the other slots, so a trial that needs none is the trial it was before."""
+    window = prepared.settings["window_days"]
+    hazard = prepared.scenario.dropout.hazard_per_year / 365.25
+    p = min(1.0 - float(np.exp(-hazard * window)), 0.9)
+    expected = cohorts * size * p / (1.0 - p)
+    return int(np.ceil(expected + 4.0 * np.sqrt(expected))) + size
+
+
+def draw_with_reserve(
+    prepared: Prepared,
+    rng: np.random.Generator,
+    reserve_rng: np.random.Generator,
+    trials: int,
+    slots: int,
+    reserve: int,
+) -> PatientDraws:
+    """`draw_patients` for the design's `slots`, then (from `reserve_rng`) the `reserve` replacement slots."""
+    return join_draws(
+        draw_patients(prepared, rng, trials, slots), draw_patients(prepared, reserve_rng, trials, reserve)
+    )
+
+
+def death_days_at_levels(draws: PatientDraws) -> FloatArray:
+    """Day of death after the infusion (T, S, K) of each slot were it treated at each level, +inf when it
+    does not die there (D-19.97): a CRS (or ICANS) graded `FATAL_GRADE` is fatal on the last day of its
+    episode (onset + duration − 1; the episode's earlier days are its grade-4 course)."""
+    out = np.full(draws.crs.shape, np.inf)
+    for grades, onset, duration in (
+        (draws.crs, draws.crs_onset, draws.crs_duration),
+        (draws.icans, draws.icans_onset, draws.icans_duration),
+    ):
+        day = (onset + duration - 1).astype(float)[..., None]
+        out = np.where(grades >= FATAL_GRADE, np.minimum(out, day), out)
+    return out
+
+
+def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
+    """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
+    patient is followed to the last whole day before the dropout (the day it is written withdrawn,
+    `simulate study`) or to the death; a DLT is seen when its first event is by then; DLT-evaluable by the
+    protocol's rule (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through
+    the DLT window. A patient who leaves or dies inside the window without a DLT is not evaluable:
+    replaced."""
+    from cartrial.protocol.dlt import dlt_evaluable
+
+    left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
+    seen = draws.dlt & (draws.dlt_onset <= left)
+    return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -480,23 +563,58 @@ def _escalate(
     prepared: Prepared, draws: PatientDraws, trials: int, size: int, cohorts: int
 ) -> tuple[Any, ...]:
     """Run the design cohort by cohort on the slots' DLTs: the escalation engine's cohort loop
-    (`cartrial.escalation.simulation.run_cohorts`) with the virtual patients' graded DLTs as the outcome
+    (`cartrial.escalation.simulation.run_cohorts`) with the virtual patients' observed DLTs as the outcome
     source — cohort c's patients are slots c·size …, the expansion's follow slot cohorts·size, each slot's
-    outcome at the dose it is treated with. Returns (slot_dose, cohort_of, mtd, safety, n, y)."""
+    outcome at the dose it is treated with. A patient not DLT-evaluable (left or died inside the window
+    without a DLT, `observed_dlts`) is no outcome for the design: the next reserve slot (after the design's
+    slots, `reserve_slots`) is treated in the same cohort at the same level in its place, until one is
+    evaluable (D-19.132; 3+3 practice, Storer 1989); with the reserve spent, the last one counts as it was.
+    The expansion's patients are not replaced. Returns (slot_dose, cohort_of, mtd, safety, n, y) over every
+    slot, the reserve included; n and y count the design's (evaluable) patients and the expansion's."""
     from cartrial.escalation.simulation import run_cohorts
 
     rows = np.arange(trials)[:, None]
+    total = draws.dlt.shape[1]
+    from cartrial.escalation.behaviours import BehavingDesign
+
+    expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
+    base = cohorts * size + (expansion.n_patients if expansion is not None else 0)
+    seen, evaluable = observed_dlts(prepared, draws)
+    ahead = np.full(trials, base)  # each trial's next reserve slot
+    owner = np.full((trials, total), -1, dtype=np.int64)  # reserve slot -> design slot it replaced
+    trial = np.arange(trials)
 
     def graded_dlts(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
+        nonlocal ahead
         cols = cohort * size + np.arange(n_patients)
-        return draws.dlt[rows, cols[None, :], dose[:, None]]
+        if cohort >= cohorts:  # the expansion
+            return draws.dlt[rows, cols[None, :], dose[:, None]]
+        out = np.empty((trials, n_patients), dtype=bool)
+        for j, col in enumerate(cols):
+            slot = np.full(trials, col)
+            while True:
+                replace_now = ~evaluable[trial, slot, dose] & (ahead < total)
+                if not replace_now.any():
+                    break
+                slot = np.where(replace_now, ahead, slot)
+                owner[trial[replace_now], ahead[replace_now]] = col
+                ahead = ahead + replace_now
+            out[:, j] = seen[trial, slot, dose]
+        return out
 
     run = run_cohorts(
         prepared.design, graded_dlts, trials=trials, cohorts=cohorts, cohort_size=size, keep_slots=True
     )
     assert run.slot_dose is not None and run.slot_cohort is not None
-    assert run.slot_dose.shape == draws.dlt.shape[:2]  # the slots the draws were made for
-    return run.slot_dose, run.slot_cohort, run.mtd, run.safety, run.n, run.y
+    assert run.slot_dose.shape[1] == base  # the design's slots the draws were made for
+    slot_dose = np.full((trials, total), -1, dtype=np.int64)
+    cohort_of = np.full((trials, total), -1, dtype=np.int64)
+    slot_dose[:, :base], cohort_of[:, :base] = run.slot_dose, run.slot_cohort
+    t_idx, r_idx = np.nonzero(owner >= 0)
+    design_slot = owner[t_idx, r_idx]
+    slot_dose[t_idx, r_idx] = run.slot_dose[t_idx, design_slot]  # -1 when its place was never treated
+    cohort_of[t_idx, r_idx] = run.slot_cohort[t_idx, design_slot]
+    return slot_dose, cohort_of, run.mtd, run.safety, run.n, run.y
 
 
 def _calendar(
@@ -505,21 +623,33 @@ def _calendar(
     """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
     as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
     cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
-    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision."""
+    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision.
+    Candidates arrive in the order they are enrolled: cohort by cohort, a cohort's replacement patients (the
+    reserve slots, `_escalate`) after its other patients, in slot order within a cohort."""
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
+    trials, slots = slot_dose.shape
+    # enrolment order: by cohort, then by slot (an identity on the treated slots when no one is replaced)
+    key = np.where(treated, cohort_of, cohorts + 1) * slots + np.arange(slots)[None, :]
+    enrolled = np.argsort(key, axis=1, kind="stable")
+
+    def running(values: np.ndarray) -> np.ndarray:
+        """Cumulative sum in enrolment order, returned in slot order."""
+        out = np.empty_like(values)
+        np.put_along_axis(out, enrolled, np.cumsum(np.take_along_axis(values, enrolled, axis=1), axis=1), 1)
+        return out
+
     listed = prepared.scenario.accrual.arrival_days()
     if listed is None:
-        arrival = np.cumsum(np.where(treated, draws.gap_days, 0.0), axis=1)
+        arrival = running(np.where(treated, draws.gap_days, 0.0))
     else:
         days = np.asarray(listed)
         mean_gap = (days[-1] - days[0]) / (days.size - 1)
-        count = np.cumsum(np.where(treated, draws.screened, 0), axis=1)  # candidates screened so far
+        count = running(np.where(treated, draws.screened, 0))  # candidates screened so far
         beyond = days[-1] + (count - days.size) * mean_gap
         arrival = np.where(count <= days.size, days[np.clip(count - 1, 0, days.size - 1)], beyond)
     ready = arrival + draws.vein_to_vein_days
-    trials, slots = slot_dose.shape
     infusion = np.full((trials, slots), np.nan)
     gate = np.zeros(trials)
     for cohort in range(cohorts + 1):
@@ -662,14 +792,15 @@ def simulate_trials(
 
     expansion = prepared.design.expansion if isinstance(prepared.design, BehavingDesign) else None
     slots = cohorts * size + (expansion.n_patients if expansion is not None else 0)
-    if trials * slots > MAX_TRIAL_SLOTS:
+    reserve = reserve_slots(prepared, cohorts, size)
+    if trials * (slots + reserve) > MAX_TRIAL_SLOTS:
         raise InputError(
             Problem(
-                f"trials × patients per trial = {trials * slots} is above the limit {MAX_TRIAL_SLOTS} "
-                "(memory)",
+                f"trials × patients per trial = {trials * (slots + reserve)} is above the limit "
+                f"{MAX_TRIAL_SLOTS} (memory; {reserve} of them a reserve of replacement patients)",
                 field="trials",
                 value=trials,
-                allowed=f"≤ {MAX_TRIAL_SLOTS // slots}",
+                allowed=f"≤ {MAX_TRIAL_SLOTS // (slots + reserve)}",
             )
         )
     trial_seed = np.random.SeedSequence(seed).spawn(2)[1]
@@ -680,7 +811,9 @@ def simulate_trials(
         if progress is not None:
             progress(start, trials)
         parts.append(
-            _simulate_batch(prepared, np.random.default_rng(children[i]), count, slots, size, cohorts)
+            _simulate_batch(
+                prepared, np.random.default_rng(children[i]), count, slots, size, cohorts, reserve
+            )
         )
     if progress is not None:
         progress(trials, trials)
@@ -706,21 +839,13 @@ FATAL_GRADE = 5
 
 def death_days(draws: PatientDraws, slot_dose: np.ndarray) -> FloatArray:
     """Day of death after the infusion of each slot (T, S), +inf for a slot that does not die or is not
-    treated (D-19.97): a CRS (or ICANS) graded `FATAL_GRADE` at the slot's dose is fatal on the last day of
-    its episode (onset + duration − 1; the episode's earlier days are its grade-4 course). No random draw:
-    the death is read from the drawn grades, onsets and durations."""
+    treated (D-19.97): `death_days_at_levels` at the slot's dose. No random draw: the death is read from the
+    drawn grades, onsets and durations."""
     treated = slot_dose >= 0
     rows = np.arange(slot_dose.shape[0])[:, None]
     cols = np.arange(slot_dose.shape[1])[None, :]
-    k = np.maximum(slot_dose, 0)
-    out = np.full(slot_dose.shape, np.inf)
-    for grades, onset, duration in (
-        (draws.crs, draws.crs_onset, draws.crs_duration),
-        (draws.icans, draws.icans_onset, draws.icans_duration),
-    ):
-        fatal = treated & (grades[rows, cols, k] >= FATAL_GRADE)
-        out = np.where(fatal, np.minimum(out, (onset + duration - 1).astype(float)), out)
-    return out
+    at = death_days_at_levels(draws)[rows, cols, np.maximum(slot_dose, 0)]
+    return np.where(treated, at, np.inf)
 
 
 def evaluable_slots(
@@ -770,10 +895,18 @@ def first_visit_day(protocol: Protocol, assessment: str) -> float:
 
 
 def _simulate_batch(
-    prepared: Prepared, rng: np.random.Generator, trials: int, slots: int, size: int, cohorts: int
+    prepared: Prepared,
+    rng: np.random.Generator,
+    trials: int,
+    slots: int,
+    size: int,
+    cohorts: int,
+    reserve: int,
 ) -> dict[str, np.ndarray]:
     sc = prepared.scenario
-    draws = draw_patients(prepared, rng, trials, slots)
+    # the reserve of replacement patients is drawn after the design's slots: their draws are unchanged
+    draws = draw_with_reserve(prepared, rng, rng, trials, slots, reserve)
+    slots += reserve
     slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
     treated = slot_dose >= 0
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)

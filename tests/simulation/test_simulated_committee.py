@@ -1,0 +1,122 @@
+"""`simulate study`'s committee and `simulate trial`'s escalation follow the conduct engine's rule (D-19.132):
+a virtual patient who drops out or dies inside the DLT window without a DLT has no outcome letter and is
+replaced at the same level; the decision waits for the replacement (D-19.123, Storer 1989)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cartrial.analysis import analyse
+from cartrial.store import init_study
+from cartrial.store.importing import import_templates
+from cartrial.store.snapshot import read_snapshot
+
+PROTOCOL = "examples/ct103a-nmosd/protocol.yaml"
+HIGH_DROPOUT = {"pool_size": 150, "dropout": {"hazard_per_year": 6.0}}
+
+
+def _study(make_scenario, seed: int, changes: dict = HIGH_DROPOUT):
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.study import simulate_study
+
+    scenario, protocol = load_scenario(make_scenario(changes))
+    return simulate_study(prepare(scenario, load_protocol(protocol), seed), seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_high_dropout_study_replays_without_a_deviation(make_scenario, tmp_path, seed):
+    """Before: SIMxxx "has an outcome letter but is not DLT-evaluable" in the imported study's replay."""
+    study = _study(make_scenario, seed)
+    out = tmp_path / "study"
+    out.mkdir()
+    for name, frame in study.forms.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, PROTOCOL, "admin")
+    import_templates(url, out, "admin")
+    analysis = analyse(read_snapshot(url, dt.date.fromisoformat(study.summary["data_cutoff"])))
+    pops = analysis.datasets["populations"].table
+    replay = analysis.datasets["escalation_replay"].table
+    assert len(replay) >= 1
+    assert list(replay["deviation"]) == [""] * len(replay)
+    # the seeds are chosen so that the rule is exercised: a replaced patient in a decided cohort
+    replaced = [s for cell in replay["replaced"] for s in str(cell).replace(",", " ").split()]
+    lettered = {s for cell in replay["subjects"] for s in str(cell).replace(",", " ").split()}
+    not_evaluable = set(pops.loc[~pops["dlt_evaluable"] & ~pops["dlt_window_pending"], "subject_id"])
+    assert lettered.isdisjoint(not_evaluable)
+    assert set(replaced) <= not_evaluable
+    # each decision's letters are its counted patients: 3 per cohort (3+3)
+    letters = study.forms["escalation_decisions"]["outcomes"].str.len() - 1
+    assert (letters == 3).all()
+    if seed == 1:
+        assert replaced, "seed 1 has a patient replaced inside the window"
+
+
+def test_a_patient_who_drops_out_on_day_5_without_a_dlt_is_replaced_at_the_same_level(make_scenario):
+    """Hand-built: cohort 1's first patient leaves on day 5 (no DLT), everybody else stays on study without
+    a DLT. The design must see three evaluable patients at level 1 (0/3), the dropout counted as treated but
+    not as an outcome, and a fourth patient — the first reserve slot — treated in cohort 1 at level 1 after
+    the cohort's others, the decision (the next cohort's gate) waiting for the replacement's window."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.trials import (
+        DECISION_LAG_DAYS,
+        _calendar,
+        _escalate,
+        draw_with_reserve,
+        max_cohorts,
+        observed_dlts,
+        reserve_slots,
+    )
+
+    scenario, protocol = load_scenario(make_scenario({"pool_size": 100}))
+    prepared = prepare(scenario, load_protocol(protocol), 1)
+    size, cohorts = int(prepared.design.cohort_size), max_cohorts(prepared)
+    base = cohorts * size + prepared.design.expansion.n_patients
+    reserve = reserve_slots(prepared, cohorts, size)
+    rng = np.random.default_rng(5)
+    draws = draw_with_reserve(prepared, rng, rng, 1, base, reserve)
+    draws.dlt[...] = False
+    draws.dlt_onset[...] = np.inf
+    draws.crs[...] = np.minimum(draws.crs, 3)  # nobody dies
+    draws.icans[...] = np.minimum(draws.icans, 3)
+    draws.dropout_days[...] = np.inf
+    draws.dropout_days[0, 0] = 5.4  # written withdrawn on day 5
+    seen, evaluable = observed_dlts(prepared, draws)
+    assert not evaluable[0, 0].any() and evaluable[0, 1:].all() and not seen.any()
+    slot_dose, cohort_of, _mtd, _safety, n, y = _escalate(prepared, draws, 1, size, cohorts)
+    assert slot_dose.shape == (1, base + reserve)
+    # the dropout was treated in cohort 1 at level 1, and so was its replacement, the first reserve slot
+    assert cohort_of[0, 0] == 0 and slot_dose[0, 0] == 0
+    assert cohort_of[0, base] == 0 and slot_dose[0, base] == 0
+    assert (cohort_of[0, base + 1 :] == -1).all()  # one replacement only
+    # 0/3 at level 1 (3+3: escalate): the design counted the three evaluable patients, not the dropout
+    assert n[0, 0] == 3 and y[0, 0] == 0
+    assert cohort_of[0, size] == 1 and slot_dose[0, size] == 1
+    infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
+    window = prepared.settings["window_days"]
+    assert infusion[0, base] > max(infusion[0, :size])  # enrolled after the cohort's others
+    assert infusion[0, size] >= infusion[0, base] + window + DECISION_LAG_DAYS
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=30),
+    st.integers(1, 90),
+)
+def test_the_array_evaluability_is_the_analysis_rule_patient_by_patient(patients, window):
+    """The simulator's elementwise `dlt_evaluable` (arrays) is the analysis's per-subject rule: a DLT, or the
+    window complete by `dlt_window_complete` on calendar dates."""
+    from cartrial.protocol.dlt import dlt_evaluable, dlt_window_complete
+
+    days = np.array([d for d, _ in patients])
+    dlts = np.array([x for _, x in patients])
+    together = dlt_evaluable(days, dlts, window)
+    day0 = dt.date(2021, 6, 1)
+    for (d, x), got in zip(patients, together, strict=True):
+        assert bool(got) == (x or dlt_window_complete(day0, day0 + dt.timedelta(days=d), window)[1])
