@@ -40,6 +40,10 @@ LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """Every character `str.splitlines` ends a line at: LF, CR, VT, FF, the file/group/record separators, NEL
 (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029). A text written on one line — a field
 whose rule is a notation (a pattern) — holds none of them (D-19.128); free text (`CONTROL_CHARACTERS`) may."""
+LINE_BREAK = r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"
+"""A regular expression of one `LINE_BREAKS` character: what no text of bounded length (an identifier, a code,
+a name or a term, `cartrial.store.fields`) holds (D-19.137)."""
+ONE_LINE_ALLOWED = "on one line (no line break)"
 ONE_LINE_CHARACTER = r"[^\x00-\x1f\x7f\x85\u2028\u2029]"
 """A pattern's class of one character of free text on one line: no C0 control character or DEL
 (`CONTROL_CHARACTERS`, tab included) and no line break (`LINE_BREAKS`, the C0 ones included). Escapes only

@@ -34,7 +34,13 @@ from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
 from cartrial.allowed import choice_text
-from cartrial.columns import CONTROL_CHARACTERS, CONTROL_CHARACTERS_ALLOWED, ONE_LINE_SPACE
+from cartrial.columns import (
+    CONTROL_CHARACTERS,
+    CONTROL_CHARACTERS_ALLOWED,
+    LINE_BREAK,
+    ONE_LINE_ALLOWED,
+    ONE_LINE_SPACE,
+)
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import Problem
@@ -207,12 +213,22 @@ class FieldRule:
             return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
         if self.kind is FieldKind.TEXT and self.max_length is not None and self.known_values is not None:
             return (
-                f"text of at most {self.max_length} characters; stored in the known spelling when it is "
-                f"one of {choice_text(self.known_values)} in any case"
+                f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}; stored in the known "
+                f"spelling when it is one of {choice_text(self.known_values)} in any case"
             )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
-            return f"text of at most {self.max_length} characters"
+            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}"
         return ALLOWED_TEXT[self.kind]
+
+
+def line_break_problem(field: str, value: str) -> Problem | None:
+    """The problem of a text of bounded length (an identifier, a code, a name, a term: a column with a
+    length) that holds a line break (`cartrial.columns.LINE_BREAKS`; None: none). Such a text is one line: a
+    subject id with a line break splits its CSV row, its SDTM USUBJID and the terminal line that shows it
+    (D-19.137). The value is not shown (it may be anything up to the column's length)."""
+    if re.search(LINE_BREAK, value) is None:
+        return None
+    return Problem("contains a line break", field=field, allowed=ONE_LINE_ALLOWED)
 
 
 def control_character_problem(field: str, value: str) -> Problem | None:

@@ -26,7 +26,7 @@ from cartrial.store.bulk import (
     subject_sites,
     upsert_rows,
 )
-from cartrial.store.fields import check_record_write, control_character_problem
+from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
 from cartrial.store.locking import is_locked
 from cartrial.store.models import StudyData, Subject, User
 from cartrial.store.permissions import check_sites
@@ -102,6 +102,8 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
                 )
             )
         problem = control_character_problem(f"{table_name}.{name}", value)
+        if problem is None and limit is not None:  # a text of bounded length is one line (D-19.137)
+            problem = line_break_problem(f"{table_name}.{name}", value)
         if problem is not None:
             raise InputError(problem)
 

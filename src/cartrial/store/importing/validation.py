@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW, RowProblems, distinct, parse_bool, parse_float, parse_int
+from cartrial.columns import (
+    FIRST_DATA_ROW,
+    LINE_BREAK,
+    ONE_LINE_ALLOWED,
+    RowProblems,
+    distinct,
+    parse_bool,
+    parse_float,
+    parse_int,
+)
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store.fields import (
     CONTROL_CHARACTERS,
@@ -379,6 +388,9 @@ def _parse_text(
     if column.max_length is not None:
         too_long = np.array([len(text) > column.max_length for text in texts.tolist()], dtype=bool)
         flags.append((too_long, "text too long", f"at most {column.max_length} characters"))
+        # a text of bounded length (an identifier, code, name or term) is one line (D-19.137)
+        breaks = distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
+        flags.append((breaks & ~controls, "contains a line break", ONE_LINE_ALLOWED))
     for flagged, message, what in flags:  # check by check, each in row order (as reported before)
         for i in np.flatnonzero(flagged[codes]):
             sink.add(i, column.name, raw[i], message, what)
