@@ -263,3 +263,28 @@ def test_a_control_character_in_a_subject_id_is_refused_as_by_the_import(
     code, _out, err = _run(cli, reader, file)
     assert code == 2, err
     assert "row 2, subject_id: contains a control character (got 'CT-\\x1b[31mX')" in err, err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one-line identifiers (D-19.138)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reader", _params())
+@pytest.mark.parametrize("line_break", ["\n", "\u2028"], ids=["LF", "U+2028"])
+def test_a_subject_id_with_a_line_break_is_refused_with_its_row(
+    reader: str, line_break: str, cli: Cli, tmp_path: Path
+) -> None:
+    """A subject id holding a (quoted) line break was read as an identifier by every engine's reader — the
+    store refuses it (D-19.137) — and split the lines of the command's table and CSV output. It is an error at
+    its row, naming the field, as the store's."""
+
+    def break_second_subject_id(rows: Rows) -> Rows:
+        column = rows[0].index("subject_id")
+        rows[2][column] = rows[2][column][:3] + line_break + rows[2][column][3:]
+        return rows
+
+    file = _edited(STUDY / READERS[reader][0], tmp_path / "broken.csv", break_second_subject_id)
+    code, _out, err = _run(cli, reader, file)
+    assert code == 2, err
+    assert "subject_id" in err and "line break" in err and "row 3" in err, err

@@ -361,15 +361,19 @@ def parse_datetime(
 def parse_text(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True
 ) -> np.ndarray:
-    """A free-text column (for example subject_id); blank is a problem when `required`, and so is a control
-    character (`CONTROL_CHARACTERS`, the rule of the import)."""
+    """A text column of one line — an identifier, a code, a unit (for example subject_id); blank is a problem
+    when `required`, and so is a control character (`CONTROL_CHARACTERS`, the rule of the import) or a line
+    break (`LINE_BREAKS`: the store's rule for a text of bounded length, D-19.137, D-19.138)."""
     cells = _cells(frame, column).to_numpy(dtype=object)
     codes, texts = distinct(cells)
     controls = np.array(
         [re.search(CONTROL_CHARACTERS, text) is not None for text in texts.tolist()], dtype=bool
     )
+    breaks = np.array([re.search(LINE_BREAK, text) is not None for text in texts.tolist()], dtype=bool)
     for i in np.flatnonzero(controls[codes]):
         problems.add(i, column, cells[i], "contains a control character", CONTROL_CHARACTERS_ALLOWED)
+    for i in np.flatnonzero((breaks & ~controls)[codes]):
+        problems.add(i, column, cells[i], "contains a line break", ONE_LINE_ALLOWED)
     if required:
         for i in np.flatnonzero(np.asarray(cells == "", dtype=bool)):
             problems.add(i, column, "", "value is required", "any non-blank text")
