@@ -196,8 +196,7 @@ def last_contact(
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
-    caps = {sid: min(died.get(sid, dt.date.max), last.get(sid, dt.date.max)) for sid in {*died, *last}}
-    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, caps, day0)
+    return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0, last)
 
 
 @dataclass(frozen=True)
@@ -233,7 +232,7 @@ def end_of_study(subjects: pd.DataFrame, died: Mapping[str, dt.date]) -> dict[st
         disposition = parse_disposition(None if pd.isna(text) else str(text))
         day_text = "" if pd.isna(day) else str(day).strip()
         when = dt.date.fromisoformat(day_text[:10]) if day_text else None
-        form = EndOfStudy(disposition, when if disposition is not None and when is not None else None)
+        form = EndOfStudy(disposition, when if disposition is not None else None)
         if sid in died and not ended_before_death(form.disposition, form.date, died[sid]):
             form = EndOfStudy(DEATH, died[sid])
         out[sid] = form

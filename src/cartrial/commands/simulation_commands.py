@@ -159,11 +159,11 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
         )
     console.print(doses)
     s = oc.summary
+    edss = edss_probability_text(s)
     console.print(
         f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
-        f"{s['p_any_crs_grade3plus_pct']:.1f} %"
-        + (f"; {edss_probability_text(s)}" if edss_probability_text(s) else "")
+        f"{s['p_any_crs_grade3plus_pct']:.1f} %" + (f"; {edss}" if edss else "")
     )
     metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):

@@ -271,8 +271,7 @@ def replay_decisions(
                     f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
                     f"says {'DLT' if dlt_of[name] else 'no DLT'}"
                 )
-        decided_at = decided[i]
-        decided_on = decided_at.date() if decided_at is not None else None
+        decided_on = decision_days[position]
         # the window waited for is the counted patients': a replaced patient has none left to complete
         last_moment, last_name, _ = max(lettered, key=lambda m: m[0])
         last_day: date = last_moment.date()

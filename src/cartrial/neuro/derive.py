@@ -719,20 +719,25 @@ def format_ratio(ratio: RateRatio) -> str:
 
 
 def end_at_death(
-    last: Mapping[str, date], deaths: Mapping[str, date], infusions: Mapping[str, date]
+    last: Mapping[str, date],
+    deaths: Mapping[str, date],
+    infusions: Mapping[str, date],
+    ends_of_study: Mapping[str, date] | None = None,
 ) -> dict[str, date]:
     """Each subject's end of follow-up `last`, never after the subject's death (a record dated after the
-    death is impossible data, which the store queries — RECORD-AFTER-DEATH — not a contact, D-19.94) and
-    never before the infusion day (the infusion is a contact: a death dated before it, impossible too, gives a
-    follow-up of 0 days, never a negative one). The one rule: the analysis layer's last contact
+    death is impossible data, which the store queries — RECORD-AFTER-DEATH — not a contact, D-19.94) nor
+    after a dated end of study (`ends_of_study`: RECORD-AFTER-END-OF-STUDY, D-19.110), and never before the
+    infusion day (the infusion is a contact: a death dated before it, impossible too, gives a follow-up of 0
+    days, never a negative one). The one rule: the analysis layer's last contact
     (`cartrial.analysis.populations.last_contact`) and `derive_relapses` call it.
 
     >>> end_at_death({"S1": date(2021, 3, 1), "S2": date(2021, 3, 1)}, {"S1": date(2021, 1, 11)},
-    ...              {"S1": date(2021, 1, 1), "S2": date(2021, 1, 1)})
-    {'S1': datetime.date(2021, 1, 11), 'S2': datetime.date(2021, 3, 1)}
+    ...              {"S1": date(2021, 1, 1), "S2": date(2021, 1, 1)}, {"S2": date(2021, 2, 1)})
+    {'S1': datetime.date(2021, 1, 11), 'S2': datetime.date(2021, 2, 1)}
     """
+    ended = ends_of_study or {}
     return {
-        sid: max(min(day, deaths.get(sid, date.max)), infusions.get(sid, date.min))
+        sid: max(min(day, deaths.get(sid, date.max), ended.get(sid, date.max)), infusions.get(sid, date.min))
         for sid, day in last.items()
     }
 
@@ -820,8 +825,7 @@ def derive_relapses(
 
     died, ended = by_cutoff(deaths), by_cutoff(ends_of_study)
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
-    caps = {sid: min(died.get(sid, date.max), ended.get(sid, date.max)) for sid in {*died, *ended}}
-    last = end_at_death(end.last_assessment, caps, days)
+    last = end_at_death(end.last_assessment, died, days, ended)
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)

@@ -276,11 +276,12 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     svg = buffer.getvalue()
     figures.append(svg[svg.index("<svg") :])
     s = oc.summary
+    edss = edss_probability_text(s)
     head = (
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
         f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
-        + (f"; {edss_probability_text(s)}" if edss_probability_text(s) else "")
+        + (f"; {edss}" if edss else "")
         + ".</p>"
     )
     return (

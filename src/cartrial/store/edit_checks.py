@@ -1229,61 +1229,32 @@ def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int)
     record with the subject row, which a remaining record's foreign key keeps), and a refusal would trap a
     user whose correction starts with the delete; the next write of that record is checked as usual.
     Returns the findings the delete created."""
-    created = delete_findings(tx.connection, table, before, record_id)
+    created = write_findings(tx.connection, table, before, None, record_id)
     record_queries(tx, created)
     return created
-
-
-def delete_findings(
-    connection: Connection, table: str, before: Mapping[str, Any], record_id: int
-) -> list[Finding]:
-    """The findings on the subject's remaining stored records that the delete of `before` (record
-    `record_id` of `table`, no longer stored) creates; nothing is written."""
-    from cartrial.store.fields import study_protocol
-
-    subject_id = before.get("subject_id") if table in CHECKED_TABLES else None
-    if subject_id is None:
-        return []
-    # every dated table: a delete may move the date of death, the end of study or the first infusion
-    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES)
-    stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
-
-    def state(deleted: Mapping[str, Any] | None) -> SubjectRecords:
-        by_table = {
-            name: [
-                Record(r.table, r.values, True, record_id=r.record_id)
-                for r in rows
-                if r.record_id != record_id or name != table
-            ]
-            for name, rows in stored.items()
-        }
-        if deleted is not None:
-            by_table.setdefault(table, []).append(Record(table, dict(deleted), True, record_id=record_id))
-        return SubjectRecords(str(subject_id), by_table)
-
-    protocol = study_protocol(connection)
-    earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
-    return [f for f in run_edit_checks([state(None)], protocol) if _key(f) not in earlier]
 
 
 def write_findings(
     connection: Connection,
     table: str,
     before: Mapping[str, Any] | None,
-    after: Mapping[str, Any],
+    after: Mapping[str, Any] | None,
     record_id: int | None,
 ) -> list[Finding]:
     """The findings that writing `after` over `before` (None: a new record; `record_id` None: not yet
-    stored) would create, with the subject's stored records; nothing is written. The one computation of
-    `check_single_write` and of the web forms' check while typing (`preview_write_checks`)."""
+    stored) would create, with the subject's stored records; nothing is written. `after` None: the delete of
+    record `record_id` (`before`, D-19.103): the findings on the subject's remaining records. The one
+    computation of `check_single_write`, `check_delete` and of the web forms' check while typing
+    (`preview_write_checks`)."""
     from cartrial.store.fields import study_protocol
 
-    subject_id = after.get("subject_id") if table in CHECKED_TABLES else None
+    values = after if after is not None else before
+    subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    # an adverse event may date a death, a subject row the end of study: the subject's other dated records
-    # are compared with it
-    ending = table in ("adverse_event", "subject")
+    # an adverse event may date a death, a subject row the end of study, and a delete may move the date of
+    # death, the end of study or the first infusion: the subject's other dated records are compared with it
+    ending = table in ("adverse_event", "subject") or after is None
     tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
     stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
 
@@ -1651,7 +1622,6 @@ __all__ = [
     "check_delete",
     "check_single_write",
     "decision_window_findings",
-    "delete_findings",
     "hard_problems",
     "import_findings",
     "record_queries",
