@@ -80,7 +80,9 @@ def test_create_read_update_delete_with_version_and_reason(any_web_study):
     assert changes[0][:2] == ("insert", "*")
     assert changes[1] == ("update", "temperature_c", "38.4", "38.6", "re-read from the chart")
     assert inv.delete(f"/api/v1/records/crs_assessments/{record_id}").status_code == 422  # no reason
-    assert inv.delete(f"/api/v1/records/crs_assessments/{record_id}?reason=entered twice").status_code == 204
+    deleted = inv.delete(f"/api/v1/records/crs_assessments/{record_id}?reason=entered twice")
+    assert deleted.status_code == 200
+    assert deleted.json() == {"form": "crs_assessments", "id": record_id, "queries": []}
     assert inv.get(f"/api/v1/records/crs_assessments/{record_id}").status_code == 404
     assert inv.get("/api/v1/audit/verify").json()["ok"] is True
 

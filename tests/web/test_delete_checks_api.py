@@ -1,6 +1,6 @@
 """The web API's delete runs the reconciling edit checks like `cartrial db delete` (D-19.103): deleting the
 only fatal adverse event of a subject whose disposition is ``death`` raises DEATH-WITHOUT-FATAL-AE on the
-subject row (the fixture's CT-001, infused 2021-04-27)."""
+subject row (the fixture's CT-001, infused 2021-04-27), and its answer names the query (D-19.160)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,22 @@ def test_api_delete_of_the_only_fatal_event_queries_the_disposition(web_study):
     response = web_study.bearer("admin").delete(
         f"/api/v1/records/adverse_events/{fatal_id}?reason=wrong subject"
     )
-    assert response.status_code == 204, response.text
+    assert response.status_code == 200, response.text
     (query,) = queries()
+    # the answer names the query it raised, as `db delete` and the web page do (D-19.160), never a value
+    assert response.json() == {
+        "form": "adverse_events",
+        "id": fatal_id,
+        "queries": [
+            {
+                "code": query["query_code"],
+                "check": "DEATH-WITHOUT-FATAL-AE",
+                "table": "subject",
+                "field": "disposition",
+                "record_id": subject["id"],
+            }
+        ],
+    }
     assert str(query["text"]).startswith("Edit check DEATH-WITHOUT-FATAL-AE ")
     assert (query["table_name"], query["record_id"], query["field"]) == (
         "subject",

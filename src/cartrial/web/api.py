@@ -145,6 +145,14 @@ class Saved(BaseModel):
     """The data queries the write raised (D-19.130)."""
 
 
+class Deleted(BaseModel):
+    form: str
+    id: int
+    queries: list[RaisedQueryOut] = []
+    """The data queries the delete's reconciling edit checks raised on the subject's remaining records
+    (D-19.103, D-19.160)."""
+
+
 class ProblemOut(BaseModel):
     message: str
     field: str | None = None
@@ -568,18 +576,20 @@ def patch_record(
     return _update(form, record_id, body, if_match, response, user, _protocol(request))
 
 
-@router.delete("/records/{form}/{record_id}", status_code=204, tags=["records"])
+@router.delete("/records/{form}/{record_id}", response_model=Deleted, tags=["records"])
 def delete_record(
     form: FormName,
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
     reason: Annotated[str | None, Query(max_length=MAX_REASON_LENGTH)] = None,
-) -> Response:
-    """Delete a record (reason required; the whole record is kept in the audit trail)."""
+) -> Deleted:
+    """Delete a record (reason required; the whole record is kept in the audit trail). The answer names
+    the data queries the delete raised on the subject's remaining records (codes, never values)."""
     spec = _form(form)
     _visible(user, spec.table, record_id)
-    user.service.delete_record(spec.table, record_id, reason, "web")
-    return Response(status_code=204)
+    raised: list[Any] = []
+    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised)
+    return Deleted(form=spec.name, id=record_id, queries=[RaisedQueryOut(**q.as_dict()) for q in raised])
 
 
 # -- queries ------------------------------------------------------------------------------------------
