@@ -84,8 +84,10 @@ def test_a_patient_who_drops_out_on_day_5_without_a_dlt_is_replaced_at_the_same_
     draws = draw_with_reserve(prepared, rng, rng, 1, base, reserve)
     draws.dlt[...] = False
     draws.dlt_onset[...] = np.inf
-    draws.crs[...] = np.minimum(draws.crs, 3)  # nobody dies
-    draws.icans[...] = np.minimum(draws.icans, 3)
+    draws.crs[...] = np.minimum(draws.crs, 3)  # nobody dies, no CRS or ICANS DLT
+    draws.icans[...] = np.minimum(draws.icans, 2)
+    for name in ("neutrophils_grade", "platelets_grade"):
+        draws.cytopenia[name][...] = 0
     draws.dropout_days[...] = np.inf
     draws.dropout_days[0, 0] = 5.4  # written withdrawn on day 5
     seen, evaluable = observed_dlts(prepared, draws)
@@ -120,3 +122,84 @@ def test_the_array_evaluability_is_the_analysis_rule_patient_by_patient(patients
     day0 = dt.date(2021, 6, 1)
     for (d, x), got in zip(patients, together, strict=True):
         assert bool(got) == (x or dlt_window_complete(day0, day0 + dt.timedelta(days=d), window)[1])
+
+
+def _quiet_draws(make_scenario):
+    """One trial's draws with no toxicity that is a DLT and nobody leaving: the rest is set by each test."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
+    from cartrial.simulation.trials import draw_with_reserve, max_cohorts, reserve_slots
+
+    scenario, protocol = load_scenario(make_scenario({"pool_size": 100}))
+    prepared = prepare(scenario, load_protocol(protocol), 1)
+    size, cohorts = int(prepared.design.cohort_size), max_cohorts(prepared)
+    base = cohorts * size + prepared.design.expansion.n_patients
+    rng = np.random.default_rng(5)
+    draws = draw_with_reserve(prepared, rng, rng, 1, base, reserve_slots(prepared, cohorts, size))
+    draws.crs[...] = np.minimum(draws.crs, 3)
+    draws.icans[...] = np.minimum(draws.icans, 2)
+    for name in ("neutrophils_grade", "platelets_grade"):
+        draws.cytopenia[name][...] = 0
+    draws.dropout_days[...] = np.inf
+    return prepared, draws
+
+
+@pytest.mark.parametrize(
+    ("dropout_day", "seen"),
+    [(5.4, False), (8.5, False), (9.5, True), (12.0, True), (np.inf, True)],
+)
+def test_a_blood_count_dlt_is_seen_only_once_it_has_lasted_the_rule_s_days(make_scenario, dropout_day, seen):
+    """D-19.161: a grade-3 neutropenia from day 1 for 20 days meets "grade >= 3 lasting > 7 days"
+    (hematologic_grade_3_over_7_days) only once more than 7 days are seen: on day 9 (days 1 to 9). Before, it was seen from its first day: a patient who
+    left on day 5 was a DLT ("T"), though the adverse-event record left open then is 4 days long and the
+    analysis finds no DLT — the patient is not DLT-evaluable and is replaced."""
+    from cartrial.simulation.trials import observed_dlts
+
+    prepared, draws = _quiet_draws(make_scenario)
+    draws.cytopenia["neutrophils_grade"][0, 0, :] = 3
+    draws.cytopenia["neutrophils_days"][0, 0, :] = 20
+    draws.dlt[0, 0, :], draws.dlt_onset[0, 0, :] = True, 1.0  # as `draw_patients` judges the whole course
+    draws.dropout_days[0, 0] = dropout_day
+    observed, evaluable = observed_dlts(prepared, draws)
+    assert observed[0, 0].tolist() == [seen] * prepared.n_doses
+    assert evaluable[0, 0].tolist() == [seen] * prepared.n_doses
+    assert not observed[0, 1:].any() and evaluable[0, 1:].all()
+
+
+def test_a_grade_4_crs_is_seen_on_its_first_day(make_scenario):
+    """A rule without a duration (crs_grade_4_5) is met on the event's first day: a patient who leaves that
+    day has the DLT (unchanged by D-19.161)."""
+    from cartrial.simulation.trials import observed_dlts
+
+    prepared, draws = _quiet_draws(make_scenario)
+    draws.crs[0, 0, :] = 4
+    draws.crs_onset[0, 0], draws.crs_duration[0, 0] = 3, 6
+    draws.dlt[0, 0, :], draws.dlt_onset[0, 0, :] = True, 3.0
+    draws.dropout_days[0, 0] = 3.2
+    observed, evaluable = observed_dlts(prepared, draws)
+    assert observed[0, 0].all() and evaluable[0, 0].all()
+    draws.dropout_days[0, 0] = 2.9  # left the day before it began
+    observed, evaluable = observed_dlts(prepared, draws)
+    assert not observed[0, 0].any() and not evaluable[0, 0].any()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_simulated_adverse_event_ends_after_the_patient_was_last_followed(make_scenario, seed):
+    """D-19.161: `simulate study` wrote each event with the end it would have had, also when the patient had
+    left, died or reached the data cut-off before it (an end date nobody could have recorded), and flagged
+    its DLT on the whole course. An event still running on the last day followed is now written open (not
+    recovered), its DLT flag judged on the days seen."""
+    study = _study(make_scenario, seed)
+    subjects = study.forms["subjects"].set_index("subject_id")
+    cutoff = study.summary["data_cutoff"]
+    events = study.forms["adverse_events"]
+    for row in events.to_dict("records"):
+        if not row["ended_on"] or str(row["ended_on"]) == "nan":
+            continue
+        ended = str(row["ended_on"])
+        assert ended <= cutoff
+        end_of_study = str(subjects.loc[row["subject_id"], "disposition_date"])
+        if subjects.loc[row["subject_id"], "disposition"] != "ongoing" and end_of_study != "nan":
+            assert ended <= end_of_study, (row["subject_id"], row["term"])
+    if seed == 1:  # the seed is chosen so that the rule is exercised: an event written open
+        assert (events["ended_on"].isna() | (events["ended_on"] == "")).any()

@@ -347,6 +347,14 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         def visible(day: float, follow_end: float = follow_end) -> bool:
             return day <= follow_end
 
+        last_day = min(np.floor(follow_end), death_day)  # the last day the patient is followed
+
+        def observed(first_day: int, span: int, last_day: float = last_day) -> tuple[int, bool]:
+            """The days of an event from `first_day` lasting `span` days seen by the last day followed, and
+            whether it ended by then; one still running is written open and judged on its days so far,
+            as the escalation's committee judges it (`trials.judged_dlt_onset`, D-19.161)."""
+            return int(min(span, last_day - first_day)), first_day + span <= last_day
+
         if died:
             died_at[sid] = (death_day, when(death_day))  # the CRS assessment recording the death
 
@@ -425,16 +433,17 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
             (m.CRS_TERM, ToxicityCategory.CRS, crs_grade, crs_on, crs_len),
             (m.ICANS_TERM, ToxicityCategory.ICANS, icans_grade, ic_on, ic_len),
         ):
-            if not grade or not visible(first_day):
+            if not grade or first_day > last_day:
                 continue
-            ended: dt.datetime | None = when(first_day + span)
-            outcome = "recovered"
+            seen_days, over = observed(first_day, span)
+            ended: dt.datetime | None = when(first_day + span) if over else None
+            outcome = "recovered" if over else "not_recovered"
             if grade >= FATAL_GRADE:
                 if died:  # the death: ended on the day of death (its date, D-19.83), outcome fatal
                     ended, outcome = when(death_day), "fatal"
                 else:  # a death after the cut-off or the dropout is not seen: grade 4, not recovered
                     grade, ended, outcome = FATAL_GRADE - 1, None, "not_recovered"
-            event_dlt = is_dlt(category, term, grade, first_day, span)
+            event_dlt = is_dlt(category, term, grade, first_day, seen_days)
             flagged |= event_dlt
             rows["adverse_events"].append(
                 _ae(
@@ -480,8 +489,9 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                         "lln": LLN[analyte],
                     }
                 )
-            if grade >= 3 and visible(1):
-                cyto_dlt = is_dlt(ToxicityCategory.HEMATOLOGIC, term, grade, 1, days)
+            if grade >= 3 and last_day >= 1:
+                seen_days, over = observed(1, days)
+                cyto_dlt = is_dlt(ToxicityCategory.HEMATOLOGIC, term, grade, 1, seen_days)
                 flagged |= cyto_dlt
                 rows["adverse_events"].append(
                     _ae(
@@ -489,28 +499,31 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                         term,
                         "hematologic",
                         when(1),
-                        when(1 + days),
+                        when(1 + days) if over else None,
                         grade,
                         "CTCAE",
                         "5.0",
                         related,
                         cyto_dlt,
+                        "recovered" if over else "not_recovered",
                     )
                 )
-        if bool(draws.dlt[0, s, k]) and not flagged and visible(7):
+        if bool(draws.dlt[0, s, k]) and not flagged and last_day >= 7:
             # a DLT of the fixed-probability model (no mechanistic event): recorded as such [P]
+            over = observed(7, 7)[1]
             rows["adverse_events"].append(
                 _ae(
                     sid,
                     "Dose-limiting toxicity (fixed-probability model)",
                     "non_hematologic",
                     when(7),
-                    when(14),
+                    when(14) if over else None,
                     3,
                     "CTCAE",
                     "5.0",
                     related,
                     True,
+                    "recovered" if over else "not_recovered",
                 )
             )
         # PK: CAR transgene (Stein 2019 with the dose effect and residual error)

@@ -393,10 +393,7 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
     crs_duration = np.maximum(np.rint(lognormal(tox.crs.duration_days, z_crs_dur)), 1).astype(np.int64)
     icans_onset = np.rint(lognormal(tox.icans.onset_days, z_ic_on)).astype(np.int64)
     icans_duration = np.maximum(np.rint(lognormal(tox.icans.duration_days, z_ic_dur)), 1).astype(np.int64)
-    from cartrial.grading.ctcae import ctcae_term
 
-    neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
-    one = np.ones(shape, dtype=np.int64)
     cyto = {
         name: np.zeros((*shape, k_levels), dtype=np.int64)
         for name in ("neutrophils_grade", "neutrophils_days", "platelets_grade", "platelets_days")
@@ -428,18 +425,8 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
             dlt[..., k] = u_dlt < tox.fixed_dlt_probability[k]
             dlt_onset[..., k] = np.where(dlt[..., k], FIXED_DLT_DAY, np.inf)
             continue
-        judge = prepared.judge
-        onset = np.full(shape, np.inf)
-        for verdict, day in (
-            (judge.judge(ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], crs_onset, crs_duration), crs_onset),
-            (
-                judge.judge(ToxicityCategory.ICANS, m.ICANS_TERM, icans[..., k], icans_onset, icans_duration),
-                icans_onset,
-            ),
-            (judge.judge(ToxicityCategory.HEMATOLOGIC, neut_term, n_grade, one, n_days), one),
-            (judge.judge(ToxicityCategory.HEMATOLOGIC, plt_term, p_grade, one, p_days), one),
-        ):
-            onset = np.where(verdict, np.minimum(onset, day), onset)
+        events = level_events(crs, icans, cyto, k, (crs_onset, crs_duration), (icans_onset, icans_duration))
+        onset = judged_dlt_onset(prepared, events)
         dlt[..., k] = np.isfinite(onset)
         dlt_onset[..., k] = onset
     pass_rate = prepared.pool.pass_rate * (1.0 - sc.manufacturing.failure_probability)
@@ -529,17 +516,88 @@ def death_days_at_levels(draws: PatientDraws) -> FloatArray:
     return out
 
 
+Event = tuple[ToxicityCategory, str, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""A toxicity of every slot at one level: category, term, grade, onset day and duration in days (T, S);
+grade 0 = none."""
+
+
+def level_events(
+    crs: npt.NDArray[np.int64],
+    icans: npt.NDArray[np.int64],
+    cytopenia: dict[str, npt.NDArray[np.int64]],
+    k: int,
+    crs_course: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    icans_course: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+) -> tuple[Event, ...]:
+    """The toxicities the DLT rules judge of every slot treated at level `k`: CRS and ICANS (graded (T, S,
+    K); `*_course`: onset day and duration (T, S)) and the neutropenia and thrombocytopenia of `cytopenia`
+    (grade and days (T, S, K), from day 1)."""
+    from cartrial.grading.ctcae import ctcae_term
+
+    one = np.ones(crs_course[0].shape, dtype=np.int64)
+    return (
+        (ToxicityCategory.CRS, m.CRS_TERM, crs[..., k], *crs_course),
+        (ToxicityCategory.ICANS, m.ICANS_TERM, icans[..., k], *icans_course),
+        *(
+            (
+                ToxicityCategory.HEMATOLOGIC,
+                ctcae_term(analyte),
+                cytopenia[f"{analyte}_grade"][..., k],
+                one,
+                cytopenia[f"{analyte}_days"][..., k],
+            )
+            for analyte in ("neutrophils", "platelets")
+        ),
+    )
+
+
+def judged_dlt_onset(prepared: Prepared, events: tuple[Event, ...], followed_to: Any = None) -> FloatArray:
+    """(T, S) day after the infusion of the first of `events` the protocol's DLT rules (`prepared.judge`)
+    judge a DLT (+inf: none). `followed_to` (T, S; the last day the patient is followed, +inf: throughout):
+    each event is judged on its course as observed by then (D-19.161) — one not begun is not seen, one still
+    running lasts the days to that day (onset to the last day followed, as the adverse-event record left
+    open then reads), so a grade-3 cytopenia of 20 days in a patient who left on day 5 is 4 days long and
+    not a "> 7 days" DLT."""
+    onset_out = np.full(events[0][2].shape, np.inf)
+    for category, term, grade, day, duration in events:
+        if followed_to is not None:
+            observed = np.minimum(duration, followed_to - day)
+            grade = np.where(observed >= 0, grade, 0)
+            duration = np.maximum(observed, 0).astype(np.int64)
+        verdict = prepared.judge.judge(category, term, grade, day, duration)
+        onset_out = np.where(verdict, np.minimum(onset_out, day), onset_out)
+    return onset_out
+
+
 def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
     """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
-    `simulate study`) or to the death; a DLT is seen when its first event is by then; DLT-evaluable by the
-    protocol's rule (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through
-    the DLT window. A patient who leaves or dies inside the window without a DLT is not evaluable:
-    replaced."""
+    `simulate study`) or to the death; a DLT is seen when the protocol's rules find it in the course
+    observed by then (`judged_dlt_onset`, D-19.161; a DLT of the fixed-probability model when its day is by
+    then); DLT-evaluable by the protocol's rule (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a
+    DLT seen, or followed through the DLT window. A patient who leaves or dies inside the window without a
+    DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
     left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
-    seen = draws.dlt & (draws.dlt_onset <= left)
+    if prepared.scenario.toxicity.fixed_dlt_probability is not None:
+        seen = draws.dlt & (draws.dlt_onset <= left)
+    else:
+        seen = np.zeros_like(draws.dlt)
+        crs_course = (draws.crs_onset, draws.crs_duration)
+        icans_course = (draws.icans_onset, draws.icans_duration)
+        for k in range(draws.dlt.shape[2]):
+            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, crs_course, icans_course)
+            followed = left[..., k]
+            # a slot whose every event ended by the last day followed is judged as drawn (`draws.dlt`);
+            # only those with an event cut short (few: a dropout or death during it) are judged again
+            cut = np.zeros(followed.shape, dtype=bool)
+            for _category, _term, grade, day, duration in events:
+                cut |= (grade >= 1) & (followed < day + duration)
+            seen[..., k] = draws.dlt[..., k]
+            if cut.any():
+                short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
+                seen[..., k][cut] = np.isfinite(judged_dlt_onset(prepared, short, followed[cut]))
     return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
 
