@@ -150,9 +150,10 @@ def _quiet_draws(make_scenario):
 )
 def test_a_blood_count_dlt_is_seen_only_once_it_has_lasted_the_rule_s_days(make_scenario, dropout_day, seen):
     """D-19.161: a grade-3 neutropenia from day 1 for 20 days meets "grade >= 3 lasting > 7 days"
-    (hematologic_grade_3_over_7_days) only once more than 7 days are seen: on day 9 (days 1 to 9). Before, it was seen from its first day: a patient who
-    left on day 5 was a DLT ("T"), though the adverse-event record left open then is 4 days long and the
-    analysis finds no DLT — the patient is not DLT-evaluable and is replaced."""
+    (hematologic_grade_3_over_7_days) only once more than 7 days are seen: followed to day 9, 8 days from
+    day 1. Before, it was seen from its first day: a patient who left on day 5 was a DLT ("T"), though the
+    adverse-event record left open then is 4 days long and the analysis finds no DLT — the patient is not
+    DLT-evaluable and is replaced."""
     from cartrial.simulation.trials import observed_dlts
 
     prepared, draws = _quiet_draws(make_scenario)
