@@ -959,6 +959,8 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """NCA parameters of the analysis layer (`nca_by_subject`, cartrial.kinetics via the analysis); a
     parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped). A study
     without PK samples has no `nca_by_subject` dataset (its analysis leaves it out): PP is empty."""
+    from cartrial.kinetics.nca import parameter_reasons
+
     nca = ctx.analysis.datasets.get("nca_by_subject")
     if nca is None:
         return empty_frame(spec)
@@ -969,6 +971,7 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         sid = str(r["subject_id"])
         tl = ctx.timeline(sid)
         testcd_pc = PC_TESTS.get(str(r["analyte"]), (str(r["analyte"]).upper(), ""))[0]
+        reasons = parameter_reasons(r["not_estimable"] if isinstance(r["not_estimable"], str) else "")
         params = [(column, param, "", "") for column, param in PP_PARAMS.items()]
         params += [(column, AUCINT, stint, enint) for column, stint, enint in intervals]
         for column, (code, test, unit_col), stint, enint in params:
@@ -987,7 +990,7 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "PPSTRESN": math.nan if missing else float(value),
                     "PPSTRESU": unit,
                     "PPSTAT": "NOT DONE" if missing else "",
-                    "PPREASND": ascii_text(r["not_estimable"])[:200] if missing else "",
+                    "PPREASND": ascii_text(reasons.get(column, "")) if missing else "",
                     "PPSPEC": "BLOOD",
                     "PPSTINT": stint,
                     "PPENINT": enint,
