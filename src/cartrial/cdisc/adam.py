@@ -722,11 +722,31 @@ def build_adrs(
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
 
 
-def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str, Any], int]]:
+    """The domain of the EDSS0101 records (QS or RS, whichever the export wrote; D-15.11) and the --SEQ of
+    each by (USUBJID, assessment instant): the records ADEDSS's scores trace to (D-19.145)."""
+    for domain in ("QS", "RS"):
+        frame = sdtm.get(domain)
+        if frame is None or not len(frame) or f"{domain}TESTCD" not in frame.columns:
+            continue
+        edss = frame[frame[f"{domain}TESTCD"] == "EDSS0101"]
+        seqs: dict[tuple[str, Any], int] = {}
+        for r in _rows(edss):
+            when = parse_instant(str(r[f"{domain}DTC"] or ""))
+            seqs.setdefault((str(r["USUBJID"]), when), int(r[f"{domain}SEQ"]))
+        return domain, seqs
+    return "", {}
+
+
+def build_adedss(
+    analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, sdtm: Mapping[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """BDS of the EDSS: one record per scored assessment (analysis `edss_scored`), BASE = the analysis
     baseline (`edss_change.baseline_edss`), CHG = AVAL - BASE; plus one EDSSCHG record per subject with the
-    last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL)."""
+    last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL). Each
+    score names its SDTM EDSS0101 record (SRCDOM, SRCVAR, SRCSEQ; D-19.145)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
     rows = []
     for r in _rows(analysis_table(analysis, "edss_scored")):
@@ -738,6 +758,7 @@ def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.Dat
         base = c.get("baseline_edss")
         aval = r["edss"]
         before = when is not None and s.get("TRTSDT") is not None and adt <= s["TRTSDT"]
+        seq = seqs.get((s.get("USUBJID", ""), when))
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -752,6 +773,9 @@ def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.Dat
                 "BASE": math.nan if _missing(base) else float(base),  # type: ignore[arg-type]
                 "CHG": math.nan if _missing(base) or _missing(aval) or before else float(aval) - float(base),  # type: ignore[arg-type]
                 "ONTRTFL": "N" if before else "Y",
+                "SRCDOM": domain if seq is not None else "",
+                "SRCVAR": f"{domain}STRESN" if seq is not None else "",
+                "SRCSEQ": math.nan if seq is None else float(seq),
                 "_t": str(r["assessed_at"]),
             }
         )
@@ -802,7 +826,7 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     label = disease_of(snapshot.protocol).label
     out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff, label, sdtm)
     out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"], responder_params(snapshot.protocol))
-    out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"])
+    out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"], sdtm)
     return {name: out[name] for name in ADAM_ORDER}
 
 
