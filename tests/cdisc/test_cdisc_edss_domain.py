@@ -51,12 +51,18 @@ def test_rs_holds_the_qs_records_with_the_rs_prefix(exported, exported_rs) -> No
 
 def test_every_other_dataset_is_the_same_for_both_choices(exported, exported_rs) -> None:  # type: ignore[no-untyped-def]
     """The option moves the EDSS/KFSS records and their supplemental qualifiers only: SV, the unscheduled
-    visit numbers of the other domains and every ADaM dataset are unchanged; SUPPRS is SUPPQS with RDOMAIN
-    RS and IDVAR RSSEQ (same --SEQ, since RS holds the QS records in the same order)."""
+    visit numbers of the other domains and every ADaM dataset are unchanged but for ADEDSS naming its source
+    domain (SRCDOM/SRCVAR QS or RS, same SRCSEQ; D-19.145); SUPPRS is SUPPQS with RDOMAIN RS and IDVAR RSSEQ
+    (same --SEQ, since RS holds the QS records in the same order)."""
     others = set(exported.frames) - {"QS", "SUPPQS"}
     assert others == set(exported_rs.frames) - {"RS", "SUPPRS"}
     for name in sorted(others):
-        pd.testing.assert_frame_equal(exported.frames[name], exported_rs.frames[name], obj=name)
+        frame = exported.frames[name]
+        if name == "ADEDSS":
+            frame = frame.copy()
+            frame["SRCDOM"] = frame["SRCDOM"].replace("QS", "RS")
+            frame["SRCVAR"] = frame["SRCVAR"].replace("QSSTRESN", "RSSTRESN")
+        pd.testing.assert_frame_equal(frame, exported_rs.frames[name], obj=name)
     suppqs = exported.frames["SUPPQS"].copy()
     assert len(suppqs) > 0 and set(suppqs["RDOMAIN"]) == {"QS"} and set(suppqs["IDVAR"]) == {"QSSEQ"}
     suppqs["RDOMAIN"], suppqs["IDVAR"] = "RS", "RSSEQ"

@@ -409,3 +409,27 @@ def test_pre_infusion_samples_are_not_part_of_the_profile() -> None:
     assert with_pre["n_samples"].tolist() == [3] and with_pre["n_missing"].tolist() == [0]
     only_pre = run([-5, -3], [0.0, 0.0])
     assert only_pre["n_pre_dose"].tolist() == [2] and math.isnan(only_pre["auclast"].iloc[0])
+
+
+_NAMES = st.sampled_from(
+    ["cmax", "tmax", "lambda_z", "half_life", "r2", "adj_r2", "auc_0_28", "auc_0.5_28", "aucinf_obs"]
+)
+_REASONS = st.sampled_from(
+    [
+        "fewer than 3 quantifiable points after Tmax",
+        "no window with lambda_z > 0 has adjusted R² within the tolerance of the best window (PKNCA rule)",
+        "lambda_z not estimable (fewer than 3 quantifiable points in the manual lambda_z window)",
+        "no sample at the interval start 0 (PKNCA: an AUC cannot start before the first sample)",
+        "excluded by quality flag: haemolysed; re-assayed",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_NAMES, _REASONS))
+def test_parameter_reasons_reads_back_every_parameter_s_reason(given_reasons: dict[str, str]) -> None:
+    """D-19.139: `parameter_reasons` is the inverse of the grouped ``not_estimable`` text."""
+    from cartrial.kinetics.nca import _reason_text, parameter_reasons
+
+    arrays = {name: np.array([reason], dtype=object) for name, reason in given_reasons.items()}
+    assert parameter_reasons(_reason_text(arrays, 1)[0]) == given_reasons

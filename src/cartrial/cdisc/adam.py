@@ -510,19 +510,55 @@ def build_adpp(
 
 
 def build_adtte(
-    analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, cutoff: dt.date, label: str = "NMOSD"
+    analysis: Any,
+    adsl: pd.DataFrame,
+    spec: DatasetSpec,
+    cutoff: dt.date,
+    label: str = "NMOSD",
+    sdtm: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """ADaM-TTE: time to first relapse after the infusion (analysis `relapses_by_subject`), time to CRS
     onset (analysis `crs_icans_by_subject`, censored at the follow-up end) and from CRS onset to resolution
-    (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days."""
+    (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days. A time read
+    from an SDTM record names it by SRCSEQ (the AE record of the CRS episode, the CE record of the attack on
+    ADT; D-19.140)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
     rows: list[dict[str, Any]] = []
+    ae_seq, ce_seq = _source_seqs(sdtm or {})
+    crs = analysis.datasets["crs_episodes"].table
+    has_episodes = "episode" in crs.columns  # no CRS graded in the study: the analysis table has no columns
+    first_crs = (
+        crs[crs["episode"] >= 1].sort_values(["subject_id", "episode"]).groupby("subject_id").head(1)
+        if has_episodes
+        else crs
+    )
+    first_episode = {str(r["subject_id"]): f"CRS-{int(r['episode'])}" for r in _rows(first_crs)}
+
+    onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
 
     def add(
-        sid: str, code: str, aval: float, cnsr: int, start: dt.date | None, desc: str, src: str, var: str
+        sid: str,
+        code: str,
+        aval: float,
+        cnsr: int,
+        start: dt.date | None,
+        desc: str,
+        src: str,
+        var: str,
+        at: dt.date | None = None,
     ) -> None:
+        """One record; ADT is `at`, the date of the instant AVAL was measured to when AVAL is a fraction
+        of days between instants (the AE record's date, D-19.141), else STARTDT + AVAL whole days."""
         s = subjects.get(sid, {})
-        adt = start + dt.timedelta(days=aval) if start is not None and not math.isnan(aval) else None
+        adt = at
+        if adt is None and start is not None and not math.isnan(aval):
+            adt = start + dt.timedelta(days=aval)
+        usubjid = s.get("USUBJID", "")
+        seq: Any = None
+        if src == "AE":
+            seq = ae_seq.get((usubjid, first_episode.get(sid, "")))
+        elif src == "CE" and adt is not None:
+            seq = ce_seq.get((usubjid, adt.isoformat()))
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -540,6 +576,7 @@ def build_adtte(
                 "CNSDTDSC": desc if cnsr == 1 else "",
                 "SRCDOM": src,
                 "SRCVAR": var,
+                "SRCSEQ": math.nan if seq is None else float(seq),
             }
         )
 
@@ -579,7 +616,9 @@ def build_adtte(
         s = subjects.get(sid, {})
         start = s.get("TRTSDT")
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
-            add(sid, "TTCRSON", float(r["crs_first_onset_day"]), 0, start, "CRS ONSET", "AE", "AESTDTC")
+            onset = onset_of.get(sid)
+            at = onset.date() if onset is not None else None
+            add(sid, "TTCRSON", float(r["crs_first_onset_day"]), 0, start, "CRS ONSET", "AE", "AESTDTC", at)
         else:
             add(
                 sid,
@@ -591,17 +630,27 @@ def build_adtte(
                 "ADSL",
                 "FUPDUR",
             )
-    crs = analysis.datasets["crs_episodes"].table
-    if "episode" not in crs.columns:  # no CRS graded in the study: the analysis table has no columns
+    if not has_episodes:
         return _frame(rows, spec, ["USUBJID", "PARAMCD"])
-    first = crs[crs["episode"] >= 1].sort_values(["subject_id", "episode"]).groupby("subject_id").head(1)
-    for r in _rows(first):
+    for r in _rows(first_crs):
         sid = str(r["subject_id"])
         onset = parse_instant(str(r["onset_at"]).replace("+00:00", "Z"))
         if onset is None:
             continue
         if not _missing(r["duration_days"]) and not _missing(r["resolved_at"]):
-            add(sid, "TTCRSRES", float(r["duration_days"]), 0, onset.date(), "CRS RESOLVED", "AE", "AEENDTC")
+            resolved = parse_instant(str(r["resolved_at"]))
+            at = resolved.date() if resolved is not None else None
+            add(
+                sid,
+                "TTCRSRES",
+                float(r["duration_days"]),
+                0,
+                onset.date(),
+                "CRS RESOLVED",
+                "AE",
+                "AEENDTC",
+                at,
+            )
         else:
             days = (dt.datetime.combine(cutoff, dt.time()) - onset).total_seconds() / 86400
             add(
@@ -613,8 +662,27 @@ def build_adtte(
                 "CRS ONGOING AT DATA CUT-OFF",
                 "AE",
                 "AEENRTPT",
+                cutoff,
             )
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+
+
+def _source_seqs(
+    sdtm: Mapping[str, pd.DataFrame],
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """AESEQ of each CRS/ICANS episode record by (USUBJID, AEGRPID) and CESEQ of the first CE record by
+    (USUBJID, CESTDTC date): the SDTM records ADTTE's times are read from (SRCSEQ, D-19.140)."""
+    ae = sdtm.get("AE")
+    ae_seq: dict[tuple[str, str], int] = {}
+    if ae is not None and len(ae) and "AEGRPID" in ae.columns:
+        for r in _rows(ae[ae["AEGRPID"] != ""]):
+            ae_seq.setdefault((str(r["USUBJID"]), str(r["AEGRPID"])), int(r["AESEQ"]))
+    ce = sdtm.get("CE")
+    ce_seq: dict[tuple[str, str], int] = {}
+    if ce is not None and len(ce):
+        for r in _rows(ce.sort_values(["USUBJID", "CESEQ"])):
+            ce_seq.setdefault((str(r["USUBJID"]), str(r["CESTDTC"])[:10]), int(r["CESEQ"]))
+    return ae_seq, ce_seq
 
 
 def build_adrs(
@@ -654,11 +722,31 @@ def build_adrs(
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
 
 
-def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str, Any], int]]:
+    """The domain of the EDSS0101 records (QS or RS, whichever the export wrote; D-15.11) and the --SEQ of
+    each by (USUBJID, assessment instant): the records ADEDSS's scores trace to (D-19.145)."""
+    for domain in ("QS", "RS"):
+        frame = sdtm.get(domain)
+        if frame is None or not len(frame) or f"{domain}TESTCD" not in frame.columns:
+            continue
+        edss = frame[frame[f"{domain}TESTCD"] == "EDSS0101"]
+        seqs: dict[tuple[str, Any], int] = {}
+        for r in _rows(edss):
+            when = parse_instant(str(r[f"{domain}DTC"] or ""))
+            seqs.setdefault((str(r["USUBJID"]), when), int(r[f"{domain}SEQ"]))
+        return domain, seqs
+    return "", {}
+
+
+def build_adedss(
+    analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, sdtm: Mapping[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """BDS of the EDSS: one record per scored assessment (analysis `edss_scored`), BASE = the analysis
     baseline (`edss_change.baseline_edss`), CHG = AVAL - BASE; plus one EDSSCHG record per subject with the
-    last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL)."""
+    last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL). Each
+    score names its SDTM EDSS0101 record (SRCDOM, SRCVAR, SRCSEQ; D-19.145)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
     rows = []
     for r in _rows(analysis_table(analysis, "edss_scored")):
@@ -670,6 +758,7 @@ def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.Dat
         base = c.get("baseline_edss")
         aval = r["edss"]
         before = when is not None and s.get("TRTSDT") is not None and adt <= s["TRTSDT"]
+        seq = seqs.get((s.get("USUBJID", ""), when))
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -684,6 +773,9 @@ def build_adedss(analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec) -> pd.Dat
                 "BASE": math.nan if _missing(base) else float(base),  # type: ignore[arg-type]
                 "CHG": math.nan if _missing(base) or _missing(aval) or before else float(aval) - float(base),  # type: ignore[arg-type]
                 "ONTRTFL": "N" if before else "Y",
+                "SRCDOM": domain if seq is not None else "",
+                "SRCVAR": f"{domain}STRESN" if seq is not None else "",
+                "SRCSEQ": math.nan if seq is None else float(seq),
                 "_t": str(r["assessed_at"]),
             }
         )
@@ -732,9 +824,9 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
     out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"])
     label = disease_of(snapshot.protocol).label
-    out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff, label)
+    out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff, label, sdtm)
     out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"], responder_params(snapshot.protocol))
-    out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"])
+    out["ADEDSS"] = build_adedss(analysis, out["ADSL"], specs["ADEDSS"], sdtm)
     return {name: out[name] for name in ADAM_ORDER}
 
 

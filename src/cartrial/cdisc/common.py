@@ -148,6 +148,20 @@ def dtc(text: str) -> str:
     return value.strftime("%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S")
 
 
+def result_text(value: float, decimals: int | None = None) -> str:
+    """--STRESC of a computed number, the text its --STRESN is read from (``float(text) == --STRESN``,
+    SDTMIG 3.4 §4.5.1; D-19.142): with `decimals` the value rounded to them, else the shortest text that
+    reads back as the value exactly (never exponent notation); never a negative zero.
+
+    >>> result_text(1198.8090195976451), result_text(3.0), result_text(-0.0001, 2), result_text(0.17609, 2)
+    ('1198.8090195976451', '3', '0.00', '0.18')
+    """
+    number = float(value)
+    if decimals is not None:
+        return f"{round(number, decimals) + 0.0:.{decimals}f}"
+    return str(np.format_float_positional(number + 0.0, unique=True, trim="-"))
+
+
 def date_of(text: str) -> dt.date | None:
     """The calendar date of a complete --DTC (None for blank or partial dates)."""
     text = (text or "").strip()
@@ -523,6 +537,7 @@ __all__ = [
     "number_unscheduled",
     "parse_instant",
     "protocol_visits",
+    "result_text",
     "study_day",
     "study_day_column",
     "timing_columns",

@@ -343,15 +343,18 @@ def _value_list(
             _text(d, _o("Description"), f"{variable.label}: {scale}")
             if variable.codelist:
                 ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", variable.codelist)})
-            d.append(
-                ET.Element(
-                    _d("Origin"),
-                    {
-                        "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
-                        **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
-                    },
+            if spec.standard == "SDTMIG":  # the reported CTCAE grade is collected, the ASTCT grade derived
+                d.append(
+                    ET.Element(
+                        _d("Origin"),
+                        {
+                            "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
+                            **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
+                        },
+                    )
                 )
-            )
+            else:  # an ADaM value is never collected: the variable's own origin (D-19.144)
+                d.append(_origin(variable))
             item_defs.append(d)
         return vl
     if not variable.vlm or not spec.testcd or variable.name == spec.testcd:

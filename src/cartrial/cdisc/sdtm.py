@@ -37,6 +37,7 @@ from cartrial.cdisc.common import (
     number_unscheduled,
     parse_instant,
     protocol_visits,
+    result_text,
     study_day,
     timing_columns,
 )
@@ -750,7 +751,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         codes = _map_parts(analyte, lambda a: LB_TESTS.get(a, (a.upper()[:8], a, "OTHER")), 3)
         value = _strip(labs["value"])
         canonical = m["value_canonical"].to_numpy(dtype=float)
-        formatted = _map_distinct(pd.Series(canonical[has]), lambda v: f"{float(v):g}").to_numpy(dtype=object)
+        formatted = _map_distinct(pd.Series(canonical[has]), result_text).to_numpy(dtype=object)
         stresc = value.to_numpy(dtype=object).copy()
         stresc[has] = formatted
         stresn = np.where(has, canonical, _numbers(value))
@@ -959,6 +960,8 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """NCA parameters of the analysis layer (`nca_by_subject`, cartrial.kinetics via the analysis); a
     parameter that is not estimable is a record with PPSTAT NOT DONE and the reason (never dropped). A study
     without PK samples has no `nca_by_subject` dataset (its analysis leaves it out): PP is empty."""
+    from cartrial.kinetics.nca import parameter_reasons
+
     nca = ctx.analysis.datasets.get("nca_by_subject")
     if nca is None:
         return empty_frame(spec)
@@ -969,6 +972,7 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         sid = str(r["subject_id"])
         tl = ctx.timeline(sid)
         testcd_pc = PC_TESTS.get(str(r["analyte"]), (str(r["analyte"]).upper(), ""))[0]
+        reasons = parameter_reasons(r["not_estimable"] if isinstance(r["not_estimable"], str) else "")
         params = [(column, param, "", "") for column, param in PP_PARAMS.items()]
         params += [(column, AUCINT, stint, enint) for column, stint, enint in intervals]
         for column, (code, test, unit_col), stint, enint in params:
@@ -981,13 +985,13 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "PPTESTCD": code,
                     "PPTEST": test,
                     "PPCAT": testcd_pc,
-                    "PPORRES": "" if missing else f"{float(value):.6g}",
+                    "PPORRES": "" if missing else result_text(value),
                     "PPORRESU": unit,
-                    "PPSTRESC": "" if missing else f"{float(value):.6g}",
+                    "PPSTRESC": "" if missing else result_text(value),
                     "PPSTRESN": math.nan if missing else float(value),
                     "PPSTRESU": unit,
                     "PPSTAT": "NOT DONE" if missing else "",
-                    "PPREASND": ascii_text(r["not_estimable"])[:200] if missing else "",
+                    "PPREASND": ascii_text(reasons.get(column, "")) if missing else "",
                     "PPSPEC": "BLOOD",
                     "PPSTINT": stint,
                     "PPENINT": enint,
@@ -1090,7 +1094,7 @@ def edss_qualifier_values(ctx: SdtmContext, parent: pd.DataFrame, prefix: str) -
 def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Visual acuity per eye: OEORRES as entered, OESTRESN logMAR from the neuro engine's conversion
     (`cartrial.neuro.derive_visual_acuity`, off-chart convention none: off-chart levels keep OESTRESN
-    empty)."""
+    empty and have the engine's level, CF/HM/LP/NLP, in OESTRESC; D-19.143)."""
     from cartrial.neuro import derive_visual_acuity
 
     va = ctx.table("visual_acuity").reset_index(drop=True)
@@ -1103,7 +1107,12 @@ def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         logmar[:n] = pd.to_numeric(derived["logmar"].iloc[:n], errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(logmar)
     stresc = np.full(len(va), "", dtype=object)
-    stresc[ok] = [f"{x:.2f}" for x in logmar[ok]]
+    stresc[ok] = [result_text(x, 2) for x in logmar[ok]]  # OESTRESN is the number it reads as (D-19.142)
+    if "off_chart" in derived.columns:  # CF, HM, LP, NLP: the engine's level in OESTRESC (D-19.143)
+        n = min(len(va), len(derived))
+        level = np.full(len(va), "", dtype=object)
+        level[:n] = derived["off_chart"].iloc[:n].fillna("").astype(str).to_numpy(dtype=object)
+        stresc = np.where(~ok & (level != ""), level, stresc)
     t = ctx.timing(va["subject_id"], va["assessed_at"], "OE", "OE")
     eye = va["eye"].astype(str)
     frame = _vector_frame_with_instant(
@@ -1119,7 +1128,7 @@ def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 ),
                 "OEORRES": _map_distinct(va["acuity"], ascii_text).to_numpy(),
                 "OESTRESC": stresc,
-                "OESTRESN": np.where(ok, np.round(logmar, 4), math.nan),
+                "OESTRESN": np.array([float(x) if o else math.nan for x, o in zip(stresc, ok, strict=True)]),
                 "OESTRESU": "LogMAR",
                 "OELOC": "EYE",
                 "OELAT": _map_distinct(

@@ -28,6 +28,7 @@ infusion is 0) and are counted in ``n_pre_dose`` (decisions D-6.7).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -1079,6 +1080,26 @@ def _reason_text(reasons: dict[str, npt.NDArray[np.object_]], n: int) -> list[st
     return texts
 
 
+_REASON_GROUP = re.compile(r"(?:^|; )((?:[a-z][a-z0-9_.]*, )*[a-z][a-z0-9_.]*): ")
+
+
+def parameter_reasons(text: str) -> dict[str, str]:
+    """The reason of each parameter in a ``not_estimable`` text (the inverse of its grouping,
+    ``param, param: reason; param: reason``), e.g. for one record per parameter (SDTM PPREASND).
+
+    >>> parameter_reasons("lambda_z, half_life: fewer than 3 points; auc_0_28: no sample")
+    {'lambda_z': 'fewer than 3 points', 'half_life': 'fewer than 3 points', 'auc_0_28': 'no sample'}
+    """
+    out: dict[str, str] = {}
+    heads = list(_REASON_GROUP.finditer(text or ""))
+    ends = [following.start() for following in heads[1:]] + [len(text)]
+    for head, end in zip(heads, ends[: len(heads)], strict=True):
+        reason = text[head.end() : end]
+        for name in head.group(1).split(", "):
+            out[name] = reason
+    return out
+
+
 __all__ = [
     "BLQ_PRESETS",
     "COVERAGE_SOURCE",
@@ -1094,4 +1115,5 @@ __all__ = [
     "interval_coverage",
     "nca",
     "nca_arrays",
+    "parameter_reasons",
 ]
