@@ -168,9 +168,12 @@ def nca_datasets(
         ) from None
     if len(pk) == 0:
         return {}
+    columns = dict(PK_NCA_COLUMNS)
+    if columns["lloq_column"] not in pk:  # a table built without the form's LLOQ column (D-19.154)
+        columns.pop("lloq_column")
     result = derive_nca(
         pk,
-        **PK_NCA_COLUMNS,
+        **columns,
         options=nca_options,
         source="pk_samples",
         nominal_windows=nca_windows(schedule),
