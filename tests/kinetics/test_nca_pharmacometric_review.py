@@ -92,3 +92,21 @@ def test_a_blq_sample_at_time_zero_changes_no_auc(concs, first):  # type: ignore
             assert math.isnan(with_zero[name]), name
         else:
             assert with_zero[name] == pytest.approx(without[name], rel=1e-9), name
+
+
+@pytest.mark.parametrize("preset", ["pknca", "zero", "half_lloq"])
+def test_persistence_is_the_last_quantifiable_sample_whatever_the_blq_substitution(preset: str) -> None:
+    """D-19.155: ``persistence_days`` (rule ``tlast``) is the day of the last quantifiable sample. Under the
+    ``half_lloq`` preset the trailing BLQ samples (days 90, 200, LLOQ 50) are LLOQ/2 = 25 for the AUCs and,
+    as PKNCA with a number for ``conc.blq``, for Tlast; persistence was then day 200, a day the transgene was
+    not detected. It is day 28 under every preset."""
+    row = _one(
+        [0, 7, 14, 28, 90, 200],
+        [0.0, 1000.0, 500.0, 200.0, 0.0, 0.0],
+        NcaOptions.from_preset(preset),
+        lloq=50,
+    )
+    assert row["persistence_days"] == 28.0
+    rule = NcaOptions.from_preset(preset, persistence_rule="last_positive_before_2_negatives")
+    two = _one([0, 7, 14, 28, 90, 200], [0.0, 1000.0, 500.0, 200.0, 0.0, 0.0], rule, lloq=50)
+    assert two["persistence_days"] == 28.0

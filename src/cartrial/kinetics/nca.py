@@ -722,7 +722,10 @@ def nca_arrays(
         pct_obs = 100.0 * (aucinf_obs - auclast) / aucinf_obs
         pct_pred = 100.0 * (aucinf_pred - auclast) / aucinf_pred
 
-    persistence = tlast.copy()
+    # persistence is read on the samples as measured: the last quantifiable one, not a BLQ sample given a
+    # substituted value (half_lloq or a number, which PKNCA's Tlast counts; decisions D-19.155)
+    raw_last = m - 1 - np.argmax(quant[:, ::-1], axis=1)
+    persistence = np.where(has_quant, t_raw[rows, raw_last], np.nan)
     if options.persistence_rule == PersistenceRule.LAST_POSITIVE_BEFORE_2_NEGATIVES:
         # raw BLQ flags (before the BLQ rules), in original sample order
         raw_blq = blq
@@ -731,8 +734,7 @@ def nca_arrays(
         first_pair = np.where(has_pair, np.argmax(pair, axis=1), m)
         positive_before = quant & (positions < first_pair[:, None])
         last_before = m - 1 - np.argmax(positive_before[:, ::-1], axis=1)
-        raw_t = np.where(present, times, np.nan)
-        persistence = np.where(has_quant, raw_t[rows, last_before], np.nan)
+        persistence = np.where(has_quant, t_raw[rows, last_before], np.nan)
 
     values: dict[str, FloatArray] = {
         "cmax": cmax,
