@@ -110,3 +110,87 @@ def test_persistence_is_the_last_quantifiable_sample_whatever_the_blq_substituti
     rule = NcaOptions.from_preset(preset, persistence_rule="last_positive_before_2_negatives")
     two = _one([0, 7, 14, 28, 90, 200], [0.0, 1000.0, 500.0, 200.0, 0.0, 0.0], rule, lloq=50)
     assert two["persistence_days"] == 28.0
+
+
+positive_profile = st.lists(st.floats(min_value=1e-2, max_value=1e5), min_size=4, max_size=9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    concs=positive_profile,
+    index=st.integers(min_value=0, max_value=8),
+    factor=st.floats(min_value=1.0, max_value=50.0),
+    method=st.sampled_from(["lin_up_log_down", "linear"]),
+)
+def test_auc_is_monotone_in_each_quantifiable_concentration(concs, index, factor, method):  # type: ignore[no-untyped-def]
+    """Raising one quantifiable concentration never lowers AUClast, AUMClast, AUCall or the partial AUC: each
+    segment's area (arithmetic or logarithmic mean × Δt) grows in both ends, and the two rules meet at
+    C1 = C2."""
+    index %= len(concs)
+    times = [0.0, *(1.0 + i for i in range(len(concs)))]
+    options = NcaOptions(auc_method=method, intervals=((0, 2.5),))
+    base = _one(times, [0.0, *concs], options)
+    raised = list(concs)
+    raised[index] *= factor
+    more = _one(times, [0.0, *raised], options)
+    for name in ("auclast", "aumclast", "aucall", "auc_0_2.5"):
+        assert more[name] >= base[name] * (1 - 1e-12), name
+    assert more["cmax"] >= base["cmax"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    concs=positive_profile,
+    scale=st.floats(min_value=1e-3, max_value=1e3),
+    k=st.sampled_from([1 / 24, 7.0, 24.0, 1440.0]),
+)
+def test_scaling_concentrations_and_changing_the_time_unit(concs, scale, k):  # type: ignore[no-untyped-def]
+    """Concentrations × s scale Cmax, Clast, every AUC and Clast,pred by s and leave Tmax, λz and the window
+    unchanged; times × k (a change of time unit, e.g. days to hours) scale Tmax, Tlast, t½ and every AUC by
+    k, AUMClast by k², λz by 1/k (the same profile in other units)."""
+    times = [0.0, *(1.0 + 2.0 * i for i in range(len(concs)))]
+    end = times[-1] / 2 + 0.25
+    base = _one(times, [0.0, *concs], NcaOptions(intervals=((0, end), (0, math.inf))))
+    scaled = _one(times, [0.0, *(c * scale for c in concs)], NcaOptions(intervals=((0, end), (0, math.inf))))
+    stretched = _one(
+        [t * k for t in times], [0.0, *concs], NcaOptions(intervals=((0, end * k), (0, math.inf)))
+    )
+    concentration_like = ("cmax", "clast", "clast_pred", "auclast", "aucall", "aumclast", "aucinf_obs")
+    for name in (*concentration_like, "aucinf_pred", f"auc_0_{end:g}", "auc_0_inf"):
+        if math.isnan(base[name]):
+            assert math.isnan(scaled[name]) and math.isnan(stretched[name]), name
+            continue
+        assert scaled[name] == pytest.approx(base[name] * scale, rel=1e-9, abs=1e-300), name
+    for name in ("tmax", "tlast", "lambda_z", "lambda_z_n", "half_life", "adj_r2"):
+        if math.isnan(base[name]):
+            assert math.isnan(scaled[name]), name
+        else:
+            assert scaled[name] == pytest.approx(base[name], rel=1e-6), name
+    power = {"auclast": 1, "aucall": 1, "aucinf_obs": 1, "aucinf_pred": 1, "aumclast": 2, "tmax": 1}
+    power |= {"tlast": 1, "half_life": 1, "lambda_z": -1, "cmax": 0, "clast_pred": 0}
+    power |= {f"auc_0_{end:g}": 1}
+    for name, p in power.items():
+        key = f"auc_0_{end * k:g}" if name == f"auc_0_{end:g}" else name
+        if math.isnan(base[name]):
+            assert math.isnan(stretched[key]), name
+        else:
+            assert stretched[key] == pytest.approx(base[name] * k**p, rel=1e-6), name
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.9337749988280175, 12.859352686389139])
+def test_a_flat_terminal_window_has_no_lambda_z_whatever_the_rounding(scale: float) -> None:
+    """D-19.156: after Tmax (10^5 on day 1) the samples 50, 10^5, 50 on days 3, 5, 7 lie on a regression line
+    of slope exactly 0 (R² = 0). The fitted slope came out as the rounding error of the sums, ±2e-16 by the
+    scale of the data: at scale 1 λz = 2.2e-16 /day was "positive" and selected (t½ 3e15 days, AUCinf 2e17),
+    at scale 12.86 it was negative (no λz): the result depended on the concentration unit. A slope within
+    the rounding error of 0 is 0: no window with a positive λz, at every scale."""
+    row = _one([0, 1, 3, 5, 7], [0.0, *(c * scale for c in (1e5, 50.0, 1e5, 50.0))])
+    assert math.isnan(row["lambda_z"]) and math.isnan(row["aucinf_obs"])
+    assert "no window with a positive lambda_z" in row["not_estimable"]
+
+
+def test_a_barely_declining_window_keeps_its_lambda_z() -> None:
+    """The rounding rule (D-19.156) leaves a real, if shallow, decline alone: 100, 99.99, 99.98 after Tmax."""
+    row = _one([0, 1, 2, 3, 4], [0.0, 200.0, 100.0, 99.99, 99.98])
+    expected = -(math.log(99.98) - math.log(100.0)) / 2
+    assert row["lambda_z"] == pytest.approx(expected, rel=1e-6)

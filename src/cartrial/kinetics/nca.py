@@ -405,6 +405,12 @@ def _lambda_z(
         cxx = sxx - sx * sx / w
         cxy = sxy - sx * sy / w
         cyy = syy - sy * sy / w
+        # a slope within the rounding error of its sums is 0 (a flat window: 50, 1e5, 50 gave ±2e-16 by the
+        # scale of the data, a "positive" lambda_z at one unit and none at another; decisions D-19.156)
+        magnitude = np.cumsum(np.abs(xr * yr), axis=1) + np.abs(sx * sy) / w
+        magnitude = magnitude + np.cumsum(np.abs(xr), axis=1) * (np.abs(y_ref) + 1.0)
+        rounding = 16.0 * w * np.finfo(float).eps * magnitude
+        cxy = np.where(np.abs(cxy) <= rounding, 0.0, cxy)
         slope = cxy / cxx
         intercept = (sy - slope * sx) / w
         r2 = np.where(cyy > 0, cxy * cxy / (cxx * cyy), np.nan)
