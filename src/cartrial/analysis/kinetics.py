@@ -169,8 +169,10 @@ def nca_datasets(
     if len(pk) == 0:
         return {}
     columns = dict(PK_NCA_COLUMNS)
-    if columns["lloq_column"] not in pk:  # a table built without the form's LLOQ column (D-19.154)
-        columns.pop("lloq_column")
+    # the LLOQ/2 rule needs each sample's LLOQ, the form's lloq column; the other rules read the BLQ flag
+    # only, as before (D-19.154)
+    if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
+        columns["lloq_column"] = "lloq"
     result = derive_nca(
         pk,
         **columns,

@@ -65,12 +65,11 @@ PK_NCA_COLUMNS: dict[str, Any] = {
     "conc": "value",
     "unit_column": "unit",
     "blq_column": "blq",
-    "lloq_column": "lloq",
     "nominal_time": "nominal_day",
 }
 """How `cartrial.kinetics.derive_nca` reads ``pk_samples.csv`` (keyword arguments): one profile per subject
-and analyte, days since infusion, the unit, the BLQ flag and the LLOQ of each sample from its columns (the
-LLOQ for the ``half_lloq`` BLQ rule, D-19.154), the nominal day for the partial-AUC coverage (D-19.95)."""
+and analyte, days since infusion, the unit and the BLQ flag of each sample from its columns, the nominal day
+for the partial-AUC coverage (D-19.95)."""
 
 PK_ANALYTE_UNITS: dict[str, str] = {"car_transgene": "copies/ug gDNA", "car_t_cells": "cells/uL"}
 """The unit of each PK analyte of the template (transgene by ddPCR/qPCR, CAR+ T cells by flow cytometry)."""
