@@ -194,3 +194,22 @@ def test_a_barely_declining_window_keeps_its_lambda_z() -> None:
     row = _one([0, 1, 2, 3, 4], [0.0, 200.0, 100.0, 99.99, 99.98])
     expected = -(math.log(99.98) - math.log(100.0)) / 2
     assert row["lambda_z"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_cli_missing_time0_both_ways(tmp_path):  # type: ignore[no-untyped-def]
+    """`cartrial nca --missing-time0 zero | not-estimable` (D-19.153): first sample on day 1 (10), then 100,
+    50, 20 on days 7, 14, 28. Default: AUClast includes the day 0-1 triangle (5); not-estimable: blank with
+    the reason."""
+    import io
+
+    from ..conftest import run_cartrial
+
+    file = tmp_path / "p.csv"
+    file.write_text("id,t,c\nA,1,10\nA,7,100\nA,14,50\nA,28,20\n")
+    base = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "copies/ug"]
+    zero = pd.read_csv(io.StringIO(run_cartrial(*base).stdout))
+    sampled = _one([0, 1, 7, 14, 28], [0.0, 10.0, 100.0, 50.0, 20.0])
+    assert zero["auclast"].iloc[0] == pytest.approx(sampled["auclast"], rel=1e-9)
+    blank = pd.read_csv(io.StringIO(run_cartrial(*base, "--missing-time0", "not-estimable").stdout))
+    assert math.isnan(blank["auclast"].iloc[0]) and "no sample at time 0" in blank["not_estimable"].iloc[0]
+    assert "missing_time0=not_estimable" in blank["nca_options"].iloc[0]
