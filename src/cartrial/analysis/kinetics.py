@@ -168,9 +168,14 @@ def nca_datasets(
         ) from None
     if len(pk) == 0:
         return {}
+    columns = dict(PK_NCA_COLUMNS)
+    # the LLOQ/2 rule needs each sample's LLOQ, the form's lloq column; the other rules read the BLQ flag
+    # only, as before (D-19.154)
+    if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
+        columns["lloq_column"] = "lloq"
     result = derive_nca(
         pk,
-        **PK_NCA_COLUMNS,
+        **columns,
         options=nca_options,
         source="pk_samples",
         nominal_windows=nca_windows(schedule),
@@ -208,16 +213,31 @@ def nca_datasets(
         summary_frame["n_not_covered"] = summary_frame["n_not_covered"].astype("Int64")
     coverage_notes = _coverage_notes(nca, interval_parameters(spec.nca_intervals_days), rule)
     coverage_notes += _left_out_notes(nca, geometric, rule)
-    persistence = nca[["subject_id", "dose_level", "analyte", "tlast", "clast"]].copy()
-    persistence = persistence.rename(
-        columns={"tlast": "last_quantifiable_day", "clast": "last_quantifiable_value"}
+    # the engine's persistence_days (nca_options.persistence_rule; default the last quantifiable sample, also
+    # when BLQ samples are given LLOQ/2, which Tlast counts) and the measured value of that sample (D-19.155)
+    persistence = nca[["subject_id", "dose_level", "analyte", "persistence_days"]].copy()
+    persistence = persistence.rename(columns={"persistence_days": "last_quantifiable_day"})
+    sample_days = pd.to_numeric(pk["actual_day"], errors="coerce")
+    measured = pd.Series(
+        pd.to_numeric(pk["value"], errors="coerce").to_numpy(),
+        index=pd.MultiIndex.from_arrays([pk["subject_id"], pk["analyte"], sample_days]),
     )
+    measured = measured[~measured.index.duplicated()]
+    persistence["last_quantifiable_value"] = [
+        measured.get((s, a, d)) if pd.notna(d) else None
+        for s, a, d in zip(
+            persistence["subject_id"],
+            persistence["analyte"],
+            persistence["last_quantifiable_day"],
+            strict=True,
+        )
+    ]
+    persistence["last_quantifiable_value"] = pd.to_numeric(persistence["last_quantifiable_value"])
     flag = persistence_column(persistence_day)
     persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
     # it (followed for less, or its schedule not yet there at an interim) cannot show persistence and is not
     # counted as a subject without it (D-19.87)
-    sample_days = pd.to_numeric(pk["actual_day"], errors="coerce")
     last_sample = sample_days.groupby([pk["subject_id"], pk["analyte"]]).max()
     keys = list(zip(persistence["subject_id"], persistence["analyte"], strict=True))
     persistence["last_sample_day"] = [last_sample.get(key) for key in keys]
@@ -269,9 +289,11 @@ def nca_datasets(
             "CAR-T persistence: last quantifiable day per subject and analyte",
             persistence,
             "pk",
-            "cartrial.kinetics.derive_nca (tlast)",
+            "cartrial.kinetics.derive_nca (persistence_days)",
             ("nca_by_subject",),
             columns={
+                "last_quantifiable_day": "day of the last quantifiable sample (nca_options.persistence_rule "
+                f"{nca_options.persistence_rule}; never a BLQ sample given LLOQ/2, D-19.155)",
                 flag: f"quantifiable after day {persistence_day:g} (analysis.options.persistence_day)",
                 "last_sample_day": "day of the subject's last sample of the analyte, quantifiable or not",
                 PERSISTENCE_EVALUABLE: f"sampled after day {persistence_day:g}: in the denominator",

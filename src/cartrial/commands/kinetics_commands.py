@@ -65,6 +65,13 @@ class PersistenceChoice(StrEnum):
     LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
 
 
+class MissingTime0Choice(StrEnum):
+    """CLI mirror of `NcaOptions.missing_time0` (the AUCs from the dose without a sample at time 0)."""
+
+    ZERO = "zero"
+    NOT_ESTIMABLE = "not-estimable"
+
+
 class ModelChoice(StrEnum):
     STEIN2019 = "stein2019"
     CARTRIAL_PD = "cartrial-pd"
@@ -79,6 +86,7 @@ _CLI_NAMES: dict[str, str] = {
     "auc_method": "--auc-method",
     "lambda_z_order": "--lambda-z",
     "persistence_rule": "--persistence",
+    "missing_time0": "--missing-time0",
     "seed": "--seed",
     "n_subjects": "--subjects",
     "days": "--days",
@@ -184,6 +192,11 @@ def nca_command(
     persistence: PersistenceChoice = typer.Option(
         PersistenceChoice.TLAST, "--persistence", help="Definition of persistence_days."
     ),
+    missing_time0: MissingTime0Choice = typer.Option(
+        MissingTime0Choice.ZERO,
+        "--missing-time0",
+        help="No sample at time 0: AUCs from a concentration of 0 at the dose (zero) or not estimable.",
+    ),
     exclude_flagged: bool = typer.Option(
         False,
         "--exclude-flagged",
@@ -206,6 +219,7 @@ def nca_command(
         persistence_rule=persistence.value,
         lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
         exclude_flagged=exclude_flagged,
+        missing_time0=missing_time0.value.replace("-", "_"),
     )
     arguments: dict[str, Any] = {
         "subject": subject,

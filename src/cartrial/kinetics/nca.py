@@ -406,6 +406,12 @@ def _lambda_z(
         cxx = sxx - sx * sx / w
         cxy = sxy - sx * sy / w
         cyy = syy - sy * sy / w
+        # a slope within the rounding error of its sums is 0 (a flat window: 50, 1e5, 50 gave ±2e-16 by the
+        # scale of the data, a "positive" lambda_z at one unit and none at another; decisions D-19.156)
+        magnitude = np.cumsum(np.abs(xr * yr), axis=1) + np.abs(sx * sy) / w
+        magnitude = magnitude + np.cumsum(np.abs(xr), axis=1) * (np.abs(y_ref) + 1.0)
+        rounding = 16.0 * w * np.finfo(float).eps * magnitude
+        cxy = np.where(np.abs(cxy) <= rounding, 0.0, cxy)
         slope = cxy / cxx
         intercept = (sy - slope * sx) / w
         r2 = np.where(cyy > 0, cxy * cxy / (cxx * cyy), np.nan)
@@ -690,13 +696,25 @@ def nca_arrays(
     tlast = np.where(has_last, t[rows, il], np.nan)
     clast = np.where(has_last, c[rows, il], np.nan)
 
-    seg_auc, seg_aumc, _, is_log = _segments(t, c, use, options.auc_method, imax)
-    before_last = np.arange(m - 1)[None, :] < ilast[:, None]
+    _, _, _, is_log = _segments(t, c, use, options.auc_method, imax)
+    # the AUCs from the dose start at time 0: a profile not sampled there gets a concentration of 0 at the
+    # dose (missing_time0 = zero; PKNCA impute start_conc0, Phoenix), or those AUCs are missing
+    # (not_estimable; PKNCA without imputation); the interpolating partial AUCs start from 0 either way
+    # (conc.origin) and use the profile as sampled (decisions D-19.153)
+    with np.errstate(invalid="ignore"):
+        unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(present & (times <= 0)).any(axis=1))
+    t0 = np.hstack([np.zeros((n, 1)), t])
+    c0 = np.hstack([np.zeros((n, 1)), c])
+    use0, (t0, c0) = _left_compact(np.hstack([unsampled_0[:, None], use]), t0, c0)
+    n_use0 = use0.sum(axis=1)
+    ilast0, _ = _last_positive_index(c0, use0)
+    seg_auc, seg_aumc, _, _ = _segments(t0, c0, use0, options.auc_method, _max_index(c0, use0))
+    before_last = np.arange(m)[None, :] < ilast0[:, None]
     auclast = (seg_auc * before_last).sum(axis=1)
     aumclast = (seg_aumc * before_last).sum(axis=1)
-    has_next = has_last & (ilast + 1 < n_use)
-    nxt = np.clip(ilast + 1, 0, m - 1)
-    tail = np.where(has_next, (t[rows, nxt] - tlast) * clast / 2.0, 0.0)
+    has_next = has_last & (ilast0 + 1 < n_use0)
+    nxt = np.clip(ilast0 + 1, 0, m)
+    tail = np.where(has_next, (t0[rows, nxt] - tlast) * clast / 2.0, 0.0)
     aucall = auclast + tail
 
     lz = _lambda_z(t, c, use, tmax, options)
@@ -711,7 +729,10 @@ def nca_arrays(
         pct_obs = 100.0 * (aucinf_obs - auclast) / aucinf_obs
         pct_pred = 100.0 * (aucinf_pred - auclast) / aucinf_pred
 
-    persistence = tlast.copy()
+    # persistence is read on the samples as measured: the last quantifiable one, not a BLQ sample given a
+    # substituted value (half_lloq or a number, which PKNCA's Tlast counts; decisions D-19.155)
+    raw_last = m - 1 - np.argmax(quant[:, ::-1], axis=1)
+    persistence = np.where(has_quant, t_raw[rows, raw_last], np.nan)
     if options.persistence_rule == PersistenceRule.LAST_POSITIVE_BEFORE_2_NEGATIVES:
         # raw BLQ flags (before the BLQ rules), in original sample order
         raw_blq = blq
@@ -720,8 +741,7 @@ def nca_arrays(
         first_pair = np.where(has_pair, np.argmax(pair, axis=1), m)
         positive_before = quant & (positions < first_pair[:, None])
         last_before = m - 1 - np.argmax(positive_before[:, ::-1], axis=1)
-        raw_t = np.where(present, times, np.nan)
-        persistence = np.where(has_quant, raw_t[rows, last_before], np.nan)
+        persistence = np.where(has_quant, t_raw[rows, last_before], np.nan)
 
     values: dict[str, FloatArray] = {
         "cmax": cmax,
@@ -756,9 +776,20 @@ def nca_arrays(
         reasons["adj_r2"],
     )
     too_few = has_quant & (n_use < 2)
+    few_from_dose = has_quant & (n_use0 < 2)
     for name in ("auclast", "aucall", "aumclast"):
-        values[name] = np.where(too_few, np.nan, values[name])
-        reasons[name] = np.where(too_few, "fewer than 2 usable samples", reasons[name])
+        values[name] = np.where(few_from_dose, np.nan, values[name])
+        reasons[name] = np.where(few_from_dose, "fewer than 2 usable samples", reasons[name])
+    if options.missing_time0 == "not_estimable":
+        no_start = has_quant & unsampled_0
+        for name in ("auclast", "aucall", "aumclast", *TERMINAL_ESTIMATES[3:]):
+            values[name] = np.where(no_start, np.nan, values[name])
+            reasons[name] = np.where(
+                no_start,
+                "no sample at time 0 (missing_time0=not_estimable, PKNCA without imputation: an AUC "
+                "cannot start before the first measurement)",
+                reasons[name],
+            )
 
     profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options)
     for a, b in options.intervals:

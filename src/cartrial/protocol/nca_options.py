@@ -145,6 +145,11 @@ class NcaOptions:
             inside the protocol's visit window of that nominal time (the day-28 visit taken on day 27 in a
             ±2-day window covers AUC0-28; taken on day 20 it does not; a nominal time with no window never
             counts); ``actual_only`` never (PKNCA, which uses the actual times only).
+        missing_time0: the AUCs from the dose (AUClast, AUMClast, AUCall, AUCinf) of a profile with no
+            sample at time 0 (docs/science/decisions.md D-19.153): ``zero`` (default) integrate from a
+            concentration of 0 at the dose (PKNCA ``impute = "start_conc0"``, Phoenix's single-dose rule;
+            the interpolating partial AUCs already start from 0, PKNCA ``conc.origin``); ``not_estimable``
+            leave them missing with the reason (PKNCA without imputation).
 
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
     half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
@@ -170,6 +175,7 @@ class NcaOptions:
     nominal_coverage: str = field(
         default="visit_window", metadata=allowed(values=("visit_window", "actual_only"))
     )
+    missing_time0: str = field(default="zero", metadata=allowed(values=("zero", "not_estimable")))
     min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
     min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
     max_auc_pct_extrap: float | None = field(default=20.0, metadata=allowed(low=0, high=100, optional=True))
@@ -285,6 +291,7 @@ class NcaOptions:
             "interval_interpolation": self.interval_interpolation,
             "interval_coverage": self.interval_coverage,
             "nominal_coverage": self.nominal_coverage,
+            "missing_time0": self.missing_time0,
             "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
             "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
             "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
@@ -312,6 +319,8 @@ class NcaOptions:
             text += f"; interval_coverage={self.interval_coverage}"
         if self.nominal_coverage != "visit_window":
             text += f"; nominal_coverage={self.nominal_coverage}"
+        if self.missing_time0 != "zero":
+            text += f"; missing_time0={self.missing_time0}"
         return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
 
 
