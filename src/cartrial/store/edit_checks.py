@@ -1086,8 +1086,11 @@ class RaisedQuery:
     record_id: int | None
 
     def text(self) -> str:
-        """``raised data query Q-000012 (DOSE-10X on infusion.cells_per_kg)``."""
+        """``raised data query Q-000012 (DOSE-10X on infusion.cells_per_kg of infusion record 3)``: the
+        record by its id, as a write may raise queries on several records of the subject (D-19.150)."""
         where = f"{self.table}.{self.field}" if self.field else self.table
+        if self.record_id is not None:
+            where += f" of {self.table} record {self.record_id}"
         return f"raised data query {self.code} ({self.check} on {where})"
 
     def as_dict(self) -> dict[str, Any]:
