@@ -191,6 +191,31 @@ def test_replay_errors_name_the_files_given(tmp_path: Path, capsys: pytest.Captu
     )
 
 
+def test_replay_refuses_a_dlt_assessment_it_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dlts` rows the replay cannot use were dropped with exit 0 and no deviation (D-19.148): a subject
+    of no infusion (a typo, `CT-01` for CT-001, left CT-001's DLT unchecked against its letter), and a
+    patient with a DLT marked not DLT-evaluable (a DLT in the window makes the patient evaluable: the
+    analysis never writes this pair). Each is refused at its row and field, as the other engine readers
+    refuse a subject without an infusion; the good file still replays."""
+    dlts = tmp_path / "dlt.csv"
+    dlts.write_text("subject_id,dlt,evaluable\nCT-01,true,true\nCT-002,true,false\nCT-003,false,false\n")
+    code, err = _run(
+        [
+            *("escalate", "replay", "--decisions", str(STUDY / "escalation_decisions.csv")),
+            *("--infusions", str(STUDY / "infusions.csv"), "--dlts", str(dlts)),
+            *("--protocol", str(STUDY.parent / "protocol.yaml")),
+        ],
+        capsys,
+    )
+    assert code == 2, err
+    assert f"{dlts}, row 2, subject_id: subject has no infusion" in err, err
+    assert f"allowed: a subject_id of {STUDY / 'infusions.csv'}" in err, err
+    assert f"{dlts}, row 3, evaluable: a patient with a DLT is DLT-evaluable" in err, err
+    assert "row 4" not in err  # not evaluable without a DLT: replaced (D-19.123)
+
+
 def test_a_huge_cell_is_shown_shortened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A 2 MB cell was echoed whole in the one-line message (and in the API's JSON value)."""
     from cartrial.errors import Problem

@@ -151,6 +151,20 @@ def test_an_interim_cutoff_counts_the_not_yet_infused_and_the_later_records(exam
     assert data.domain == "data" and "dated after the cut-off left out" in data.statement
 
 
+def test_a_cutoff_on_the_first_infusion_day_has_no_post_infusion_rate(example_sqlite: str) -> None:
+    """At a cut-off on the day of the first infusion (CT-001, 2021-04-27) no patient-time after the
+    infusion has accrued: the post-infusion ARR is not estimable (0 patient-years, `relapse_rates` blank).
+    The finding says so, as `cartrial relapses` does, where it printed "nan (nan–nan) after" (D-19.147)."""
+    result = analyse(read_snapshot(example_sqlite, date(2021, 4, 27)))
+    rates = result.datasets["relapse_rates"].table.set_index("measure")
+    assert rates.loc["ARR after infusion", "patient_years"] == 0
+    assert pd.isna(rates.loc["ARR after infusion", "estimate"])
+    (finding,) = [f for f in result.findings if f.source == "relapse_rates"]
+    assert "nan" not in finding.statement
+    assert finding.statement.startswith("Annualised relapse rate 1.50 (95 % CI 0.31–4.38) before infusion")
+    assert "and not estimable after (no follow-up time: 0 patient-years)." in finding.statement
+
+
 def test_a_subject_without_any_assessment_is_named_everywhere(snapshot: StudySnapshot) -> None:
     tables = {
         name: (frame[frame["subject_id"] != "CT-003"].reset_index(drop=True) if name not in (

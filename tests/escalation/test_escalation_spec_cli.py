@@ -130,6 +130,24 @@ def test_tite_next_via_cli() -> None:
     assert json.loads(out)["options"]["window_days"] == 28
 
 
+@pytest.mark.parametrize("scheme", ["linear", "adaptive"])
+def test_tite_time_to_dlt_after_the_window_is_refused(scheme: str) -> None:
+    """A DLT is observed inside the DLT window: a time to DLT of 40 days with `--window 28` (days typed
+    for another window, or weeks for days) was taken as a DLT at day 28 without a word, and under the
+    adaptive scheme it set the other patients' weights (D-19.151). Refused at `--followup`, naming the
+    window; a DLT on the window's last day is taken."""
+    args = [
+        *("escalate", "next", "--design", "tite-crm", "--target", "0.25", "--skeleton", "0.1,0.2,0.3"),
+        *("--doses", "3", "--outcomes", "1N 1T", "--window", "28", "--tite-scheme", scheme),
+    ]
+    code, out = _run(*args, "--followup", "14,40")
+    assert code == 2, out
+    assert "--followup: time to DLT after the DLT window (got 40" in out, out
+    assert "allowed: at most 28 days (the DLT window) for a patient with a DLT" in out, out
+    code, out = _run(*args, "--followup", "14,28", "--json")
+    assert code == 0, out
+
+
 def test_table_json() -> None:
     """escalate table reproduces the BOIN get.boundary example (section 4.4)."""
     code, out = _run(

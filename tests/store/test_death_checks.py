@@ -308,3 +308,30 @@ def test_a_fatal_event_re_imported_as_non_fatal_queries_the_death_disposition(
         subject["id"],
         "disposition",
     )
+
+
+def test_a_fatal_event_moved_to_another_subject_queries_both_subjects(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """CT-001 (disposition death) is stored with its fatal event; `db edit adverse_event ID --set
+    subject_id=CT-002` moves the event: CT-001's death has lost its date (DEATH-WITHOUT-FATAL-AE, as when
+    the event is deleted) and CT-002, ongoing, now has a fatal event (FATAL-AE-DISPOSITION). Before, the
+    event's old values counted among CT-002's records before the edit and CT-001's records were not read:
+    no query (D-19.146)."""
+    folder = small_study(tmp_path / "in", (FATAL,), dispositions={"CT-001": "death", "CT-002": "ongoing"})
+    import_templates(empty_study_url, folder, "admin")
+    assert queries(empty_study_url) == []
+    service = StudyService(connect(empty_study_url))
+    (event,) = service.find_records("admin", "adverse_event")
+    service.update_record(
+        "admin", "adverse_event", int(event["id"]), {"subject_id": "CT-002"}, int(event["version"]), "moved"
+    )
+    (first,) = service.find_records("admin", "subject", subject_id="CT-001")
+    (second,) = service.find_records("admin", "subject", subject_id="CT-002")
+    assert sorted(
+        (q["check"], q["subject_id"], q["table_name"], q["record_id"])
+        for q in ({**q, "check": str(q["text"]).split(" ")[2]} for q in queries(empty_study_url))
+    ) == [
+        ("DEATH-WITHOUT-FATAL-AE", "CT-001", "subject", first["id"]),
+        ("FATAL-AE-DISPOSITION", "CT-002", "subject", second["id"]),
+    ]

@@ -309,6 +309,39 @@ def test_a_second_infusion_of_a_subject_is_refused_on_every_write_path(
     assert service.verify_audit().ok
 
 
+def test_an_edit_moving_a_record_to_another_subject_is_checked_with_that_subjects_records(
+    study: StudyDb,
+) -> None:
+    """An edit of `subject_id` (`db edit infusion 1 --set subject_id=CT-002`, the web form, the API) moves
+    the record: it is checked as an insert among the new subject's records and as a delete from the old
+    subject's (D-19.146). Before, the record's old values were counted among the new subject's records
+    "before" the edit, so every finding the move created there looked pre-existing: CT-001's infusion moved
+    to CT-002, already infused, was stored without INFUSION-ONCE (two infusions for CT-002, none for
+    CT-001)."""
+    service = study.service
+    first = service.insert_record("inv", "infusion", GOOD_INFUSION)
+    service.insert_record(
+        "inv",
+        "infusion",
+        {
+            **GOOD_INFUSION,
+            "subject_id": "CT-002",
+            "infused_at": "2021-06-15T02:00:00Z",
+            "weight_kg": 62.5,
+            "total_car_t_cells": 3.125e7,
+        },
+    )
+    record = service.get_record("admin", "infusion", first)
+    with pytest.raises(InputError) as caught:
+        service.update_record(
+            "admin", "infusion", first, {"subject_id": "CT-002"}, int(record["version"]), "wrong subject"
+        )
+    (problem,) = caught.value.problems
+    assert "INFUSION-ONCE" in problem.message
+    assert [r["subject_id"] for r in service.find_records("admin", "infusion")] == ["CT-001", "CT-002"]
+    assert service.verify_audit().ok
+
+
 def test_import_raises_one_query_per_soft_check_once(study: StudyDb, tmp_path: Path) -> None:
     folder = write_infusions(tmp_path / "in", "CT-001,2021-06-01T02:00:00Z,1,58.0,500000,32000000")
     planned = import_templates(study.url, folder, "admin", dry_run=True)

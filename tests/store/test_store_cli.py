@@ -180,6 +180,17 @@ def test_bad_input_exits_2(tmp_path, cli: Cli) -> None:
         "alice",
     )
     assert code == 2 and "FIELD=VALUE" in err
+    # the allowed fields are those an edit may set: never the read-only id, version or timestamps, which
+    # were listed as allowed and then refused by the store in other words (D-19.149)
+    allowed = err.split("allowed: ", 1)[1]
+    assert "viability_pct" in allowed and "| version" not in allowed and "| id |" not in allowed, err
+    assert "created_at" not in allowed, err
+    for read_only in ("version=5", "id=7", "updated_at=2021-01-01"):
+        code, _, err = cli(
+            *("db", "edit", "infusion", "1", "--set", read_only, "--expected-version", "1"),
+            *("--reason", "r", "--url", url, "--user", "alice"),
+        )
+        assert code == 2 and "--set: expected FIELD=VALUE with a field an edit may set" in err, err
     code, _, err = cli("db", "summary", "--url", "sqlite:///no/such/folder/x.db")
     assert code == 2 and "folder" in err
 

@@ -103,7 +103,7 @@ def test_db_edit_names_the_query_it_raised(db_url: str, cli: Cli) -> None:
     assert len(stored) == 1  # the first query of the study
     assert out.splitlines() == [
         f"infusion record {infusion['id']} now at version 2",
-        "raised data query Q-000001 (DOSE-10X on infusion.cells_per_kg)",
+        f"raised data query Q-000001 (DOSE-10X on infusion.cells_per_kg of infusion record {infusion['id']})",
     ]
     assert stored[0]["query_code"] == "Q-000001"
     assert TEN_TIMES not in out and "5e+06" not in out  # no record value (D-12.2)
@@ -145,7 +145,47 @@ def test_db_delete_names_the_query_raised_on_a_remaining_record(db_url: str, cli
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == f"adverse_event record {event['id']} deleted"
-    assert lines[1:] == ["raised data query Q-000001 (DEATH-WITHOUT-FATAL-AE on subject.disposition)"]
+    (subject,) = service.find_records("alice", "subject", subject_id="CT-002")
+    assert lines[1:] == [  # the record the query is on, not the one deleted (D-19.150)
+        "raised data query Q-000001 (DEATH-WITHOUT-FATAL-AE on subject.disposition of subject record "
+        f"{subject['id']})"
+    ]
     code, out, err = cli("db", "delete", "infusion", "1", "--reason", "entered twice", *args, "--json")
     assert code == 0, err
     assert json.loads(out) == {"table": "infusion", "record_id": 1, "deleted": True, "queries": []}
+
+
+def test_db_edit_names_the_record_of_each_query(db_url: str, cli: Cli) -> None:
+    """An edit of the end of study raises RECORD-AFTER-END-OF-STUDY on every later record of the subject:
+    each line named only `table.field`, so several identical lines did not say which record each query is
+    on; each now names its record by id (never a value) (D-19.150)."""
+    service, args = _study(db_url, cli)
+    with service.transaction("bob", "test data") as tx:
+        service.upsert_rows(
+            tx,
+            "lab_result",
+            [
+                {
+                    "subject_id": "CT-001",
+                    "collected_at": f"2021-06-{day}T08:00:00Z",
+                    "analyte": "platelets",
+                    "value": 150.0,
+                    "unit": "10^9/L",
+                }
+                for day in ("10", "20")
+            ],
+        )
+    (subject,) = service.find_records("alice", "subject", subject_id="CT-001")
+    code, out, err = cli(
+        "db", "edit", "subject", str(subject["id"]), "--set", "disposition=withdrawn", "--set",
+        "disposition_date=2021-06-05", "--expected-version", str(subject["version"]), "--reason", "r", *args,
+    )  # fmt: skip
+    assert code == 0, err
+    labs = sorted(int(r["id"]) for r in service.find_records("alice", "lab_result", subject_id="CT-001"))
+    lines = out.splitlines()[1:]
+    assert len(lines) == 2 and len(set(lines)) == 2, out
+    for line, lab in zip(sorted(lines), labs, strict=True):
+        assert line.endswith(
+            f"(RECORD-AFTER-END-OF-STUDY on lab_result.collected_at of lab_result record {lab})"
+        )
+    assert "2021-06" not in out

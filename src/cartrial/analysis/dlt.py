@@ -430,6 +430,9 @@ def dlt_datasets(
                 "evaluable": counted.map({True: "true", False: "false"}),
             }
         )
+        # the infused patients only: the replay refuses a DLT assessment of a subject without an infusion
+        # (D-19.148), and an enrolled subject not yet infused has none
+        dlts = dlts[dlts["subject_id"].isin(set(tables["infusions"]["subject_id"]))]
         out["escalation_replay"] = _replay(decisions, tables["infusions"], dlts, protocol)
     return out
 

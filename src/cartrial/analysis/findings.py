@@ -293,6 +293,15 @@ def safety_findings(
     return out
 
 
+def _rate_text(row: pd.Series, label: str, ci: str) -> str:
+    """An ARR row of `relapse_rates` as text, "1.29 (95 % CI 0.88–1.83) before infusion": the estimate and
+    its CI (`ci` before the limits), or "not estimable" with the reason when no patient-time accrued (0
+    patient-years: the estimate and its limits are blank), as `cartrial relapses` says it (D-19.147)."""
+    if pd.isna(row["estimate"]) or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+        return f"not estimable {label} (no follow-up time: 0 patient-years)"
+    return f"{row['estimate']:.2f} ({ci}{row['ci_low']:.2f}–{row['ci_high']:.2f}) {label}"
+
+
 def efficacy_findings(
     datasets: Mapping[str, Dataset],
     populations: Mapping[str, Population],
@@ -388,9 +397,8 @@ def efficacy_findings(
         rates = datasets["relapse_rates"].table.set_index("measure")
         pre, post = rates.loc["ARR before infusion"], rates.loc["ARR after infusion"]
         text = (
-            f"Annualised relapse rate {pre['estimate']:.2f} "
-            f"(95 % CI {pre['ci_low']:.2f}–{pre['ci_high']:.2f}) "
-            f"before infusion and {post['estimate']:.2f} ({post['ci_low']:.2f}–{post['ci_high']:.2f}) after."
+            f"Annualised relapse rate {_rate_text(pre, 'before infusion', '95 % CI ')} and "
+            f"{_rate_text(post, 'after', '')}."
         )
         ratio_row = "ARR ratio after/before"
         if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):

@@ -310,17 +310,18 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     """`field=value` pairs as the typed values the store writes: a field with a rule is parsed by the
     store's one parser of a record's values (`cartrial.store.fields.typed_record_values`: the import's
     column parser, as the web forms and the API; blank = empty/NULL), so `db edit` takes and refuses what
-    they do, in the same words; a column without a field rule (id, version, timestamps) is passed on as
-    typed for the store to refuse."""
+    they do, in the same words. A field is one the store's writes may set (`data_columns`: never the
+    read-only id, version or timestamps, D-19.149); one without a field rule is passed on as typed."""
     from cartrial.store.fields import field_rules, study_protocol, typed_record_values
     from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.tables import data_columns
 
     model = STUDY_TABLES.get(table)
     if model is None:
         raise InputError(
             Problem("unknown table", field="table", value=table, allowed=choice_text(STUDY_TABLES))
         )
-    columns = [c.name for c in getattr(model, "__table__").columns]  # noqa: B009
+    columns = data_columns(model)
     rules = field_rules(table)
     texts: dict[str, str] = {}
     for assignment in assignments:
@@ -328,7 +329,7 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
         if not sep or name not in columns:
             raise InputError(
                 Problem(
-                    "expected FIELD=VALUE with a column of the table",
+                    "expected FIELD=VALUE with a field an edit may set",
                     field="--set",
                     value=assignment,
                     allowed=choice_text(columns),

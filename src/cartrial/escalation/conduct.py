@@ -210,6 +210,23 @@ def replay_decisions(
         _refuse_repeats(
             dlt_subject, "subject_id", "subject listed twice", "one row per subject", dlt_problems
         )
+        # a row the replay cannot use is refused, never dropped (D-19.148): a subject of no infusion (a typo
+        # would leave the patient's DLT unchecked) and a DLT of a patient marked not DLT-evaluable (a DLT in
+        # the window makes the patient evaluable, D-19.83)
+        infused_ids = {str(s) for s in subject if s is not None}
+        for i, (sid, flag, evaluable) in enumerate(zip(dlt_subject, dlt_flag, dlt_evaluable, strict=True)):
+            if sid is not None and str(sid) not in infused_ids:
+                dlt_problems.add(
+                    i, "subject_id", str(sid), "subject has no infusion", f"a subject_id of {infusions_file}"
+                )
+            if bool(flag) and not bool(evaluable):
+                dlt_problems.add(
+                    i,
+                    "evaluable",
+                    "false",
+                    "a patient with a DLT is DLT-evaluable",
+                    "true (or blank) when dlt is true",
+                )
         dlt_problems.raise_if_any()
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
         evaluable_of = {str(s): bool(e) for s, e in zip(dlt_subject, dlt_evaluable, strict=True)}

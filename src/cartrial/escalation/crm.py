@@ -628,7 +628,31 @@ class TiteCrm(Crm):
     def _patient_arrays(self, state: TrialState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         levels, dlt, _ = super()._patient_arrays(state)
         assert state.patients is not None
+        self.check_followup(state.patients)
         return levels, dlt, self.weights(state.patients)
+
+    def check_followup(self, outcomes: Outcomes) -> None:
+        """Refuse a time to DLT after the DLT window (`InputError` at ``followup``): a DLT is observed
+        inside the window, and the weights would silently take it as a DLT on the window's last day (the
+        adaptive scheme then weighs the other patients by it) (D-19.151)."""
+        late = [
+            p.followup_days
+            for p in outcomes.patients
+            if p.dlt and p.followup_days is not None and p.followup_days > self.window_days
+        ]
+        if late:
+            raise InputError(
+                [
+                    Problem(
+                        "time to DLT after the DLT window",
+                        field="followup",
+                        value=f,
+                        allowed=f"at most {self.window_days:g} days (the DLT window) for a patient with "
+                        "a DLT",
+                    )
+                    for f in late
+                ]
+            )
 
 
 __all__ = ["LOGISTIC_INTERCEPT", "Crm", "TiteCrm", "check_skeleton", "getprior"]

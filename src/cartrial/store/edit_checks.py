@@ -1086,8 +1086,11 @@ class RaisedQuery:
     record_id: int | None
 
     def text(self) -> str:
-        """``raised data query Q-000012 (DOSE-10X on infusion.cells_per_kg)``."""
+        """``raised data query Q-000012 (DOSE-10X on infusion.cells_per_kg of infusion record 3)``: the
+        record by its id, as a write may raise queries on several records of the subject (D-19.150)."""
         where = f"{self.table}.{self.field}" if self.field else self.table
+        if self.record_id is not None:
+            where += f" of {self.table} record {self.record_id}"
         return f"raised data query {self.code} ({self.check} on {where})"
 
     def as_dict(self) -> dict[str, Any]:
@@ -1248,6 +1251,18 @@ def write_findings(
     (`preview_write_checks`)."""
     from cartrial.store.fields import study_protocol
 
+    if (
+        before is not None
+        and after is not None
+        and table in CHECKED_TABLES
+        and before.get("subject_id") != after.get("subject_id")
+    ):
+        # an edit of the subject moves the record: a delete from the old subject's records and an insert
+        # among the new subject's, each compared with that subject's records alone (D-19.146)
+        return [
+            *write_findings(connection, table, before, None, record_id),
+            *write_findings(connection, table, None, after, record_id),
+        ]
     values = after if after is not None else before
     subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
     if subject_id is None:
