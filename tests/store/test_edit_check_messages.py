@@ -85,6 +85,8 @@ SENTINELS = (
     # S-F: lost on 2021-08-17 after a death on 2021-08-03: the death is the end (FATAL-AE-DISPOSITION)
     "2021-08-03",
     "2021-08-17",
+    # S-G: completed on 2032-02-14, after today
+    "2032-02-14",
     # the decision: cohort 1 (infused 2021-05-02, -09, -16) decided on 2021-05-23, 7 days after the last
     # infusion, 21 days before the 28-day window ends
     "2021-05-16",
@@ -217,6 +219,18 @@ def sentinel_subjects() -> list[SubjectRecords]:
         subject_records(d, subject_d),
         subject_records(e, subject_e, lab_e, fatal_e),
         subject_records(f, subject_f, fatal_f),
+        # S-G: completed on a date after today (END-OF-STUDY-FUTURE, D-19.162)
+        subject_records(
+            "S-G",
+            record(
+                "subject",
+                "S-G",
+                consent_date=dt.date(2020, 10, 10),
+                birth_year=1970,
+                disposition="completed",
+                disposition_date=dt.date(2032, 2, 14),
+            ),
+        ),
     ]
 
 
@@ -271,6 +285,7 @@ def test_no_message_query_or_problem_quotes_a_sentinel(findings: list[Finding]) 
 def test_the_value_is_kept_in_the_problem_value(findings: list[Finding]) -> None:
     by_check = {f.check.id: f for f in findings}
     assert by_check["CONSENT-FUTURE"].problem().value == "2031-07-19"
+    assert by_check["END-OF-STUDY-FUTURE"].problem().value == "2032-02-14"
     assert by_check["LAB-TEST-MISSPELT"].problem().value == "neutrophilz"
     assert by_check["DOSE-10X"].problem().value == "7.65432e+06"
     assert by_check["DECISION-BEFORE-DLT-WINDOW"].problem().value == "2021-05-23"

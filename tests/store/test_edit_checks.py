@@ -76,6 +76,10 @@ def test_the_consistent_reference_subject_fires_nothing() -> None:
     [
         ((subject(consent_date=dt.date(2022, 6, 2)),), ["CONSENT-FUTURE"]),
         (
+            (subject(disposition="completed", disposition_date=dt.date(2022, 6, 2)),),
+            ["END-OF-STUDY-FUTURE"],
+        ),
+        (
             (subject(), infusion(infused_at=dt.datetime(2021, 5, 5, 23, tzinfo=UTC))),
             ["INFUSION-BEFORE-CONSENT"],
         ),
@@ -186,9 +190,9 @@ def test_the_synthetic_study_doses_by_the_protocol_cap_included() -> None:
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
-        len({c.id for c in CHECKS}) == len(CHECKS) == 17
+        len({c.id for c in CHECKS}) == len(CHECKS) == 18
     )  # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE; LAB-TEST-MISSPELT; D-19.93: 3 death checks;
-    # D-19.101: DEATH-DATE-MISMATCH, RECORD-AFTER-END-OF-STUDY
+    # D-19.101: DEATH-DATE-MISMATCH, RECORD-AFTER-END-OF-STUDY; D-19.162: END-OF-STUDY-FUTURE
     for check in CHECKS:
         assert check.rule and check.source and check.severity in (Severity.HARD, Severity.SOFT)
 

@@ -404,3 +404,46 @@ def test_the_query_fires_exactly_when_the_analysis_reads_the_death_as_the_end(
     assert (analysed.disposition is not None and analysed.disposition.word == "death") is (
         word == "death" or not ends_first
     )
+
+
+# -------------------------------------------------------------------------------------------------------
+# END-OF-STUDY-FUTURE (D-19.162)
+# -------------------------------------------------------------------------------------------------------
+
+
+def test_an_end_of_study_dated_after_today_is_queried_on_import_and_on_edit(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """Before: `completed` dated next month was stored without a word (only the consent was compared with
+    today). It is accepted (soft) and queried, on the subject's disposition_date, never with the date."""
+    future = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    folder = small_study(tmp_path / "in", dispositions={"CT-001": "completed"})
+    dated(folder, "CT-001", future)
+    planned = [
+        f
+        for f in import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+        if f.check.id == "END-OF-STUDY-FUTURE"
+    ]
+    assert located(planned) == [("END-OF-STUDY-FUTURE", "subjects.csv", 2, "disposition_date")]
+    assert_no_values(planned[0])
+    assert future not in planned[0].message
+    import_templates(empty_study_url, folder, "admin")
+    service = StudyService(connect(empty_study_url))
+    (row,) = service.find_records("admin", "subject", subject_id="CT-001")
+    assert str(row["disposition_date"])[:10] == future  # stored as given: soft
+    (query,) = queries(empty_study_url, ("END-OF-STUDY-FUTURE",))
+    assert (query["table_name"], query["record_id"], query["field"]) == (
+        "subject",
+        row["id"],
+        "disposition_date",
+    )
+    # corrected to a past date on the form: no new query; moved to the future again: queried again (D-19.122)
+    service.update_record(
+        "admin",
+        "subject",
+        int(row["id"]),
+        {"disposition_date": dt.date(2021, 6, 12)},
+        int(row["version"]),
+        "fix",
+    )
+    assert len(queries(empty_study_url, ("END-OF-STUDY-FUTURE",))) == 1

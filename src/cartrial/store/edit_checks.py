@@ -314,6 +314,22 @@ def _consent_in_future(
         )
 
 
+def _end_of_study_in_future(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    ended = None if subject is None else _day(subject.get("disposition_date"))
+    if subject is not None and ended is not None and ended > today:
+        yield (
+            subject,
+            "disposition_date",
+            subject.get("disposition_date"),
+            f"subject.disposition_date ({_where(subject)}) is after today: the end of a subject's study "
+            "cannot be dated in the future; give the date it happened, or leave the subject on study until "
+            "then",
+        )
+
+
 def _infusion_before_consent(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -758,6 +774,17 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck("CONSENT-FUTURE", "consent_date on or before today", Severity.HARD, ICH_CONSENT),
         _consent_in_future,
+    ),
+    (
+        EditCheck(
+            "END-OF-STUDY-FUTURE",
+            "disposition_date on or before today",
+            Severity.SOFT,
+            "logical date order (an end of study is recorded once it happened; SDTM DS.DSSTDTC, ADSL.EOSDT); "
+            + EDC_PRACTICE
+            + " (D-19.162)",
+        ),
+        _end_of_study_in_future,
     ),
     (
         EditCheck(
