@@ -11,24 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.kinetics import NcaOptions, nca
+from cartrial.kinetics import NcaOptions
+
+from .test_nca import _one
 
 AUC_FAMILY = ("auclast", "aumclast", "aucall", "aucinf_obs", "aucinf_pred")
-
-
-def _one(times, concs, options=None, **kwargs):  # type: ignore[no-untyped-def]
-    frame = pd.DataFrame({"id": "S1", "t": times, "c": concs})
-    result = nca(
-        frame,
-        subject="id",
-        time="t",
-        conc="c",
-        time_unit="day",
-        conc_unit="copies/ug",
-        options=options,
-        **kwargs,
-    )
-    return result.table.iloc[0]
 
 
 def test_auclast_starts_at_the_infusion_when_time_zero_is_not_sampled() -> None:
