@@ -83,7 +83,6 @@ def test_a_patient_who_drops_out_on_day_5_without_a_dlt_is_replaced_at_the_same_
     rng = np.random.default_rng(5)
     draws = draw_with_reserve(prepared, rng, rng, 1, base, reserve)
     draws.dlt[...] = False
-    draws.dlt_onset[...] = np.inf
     draws.crs[...] = np.minimum(draws.crs, 3)  # nobody dies, no CRS or ICANS DLT
     draws.icans[...] = np.minimum(draws.icans, 2)
     for name in ("neutrophils_grade", "platelets_grade"):
@@ -159,7 +158,7 @@ def test_a_blood_count_dlt_is_seen_only_once_it_has_lasted_the_rule_s_days(make_
     prepared, draws = _quiet_draws(make_scenario)
     draws.cytopenia["neutrophils_grade"][0, 0, :] = 3
     draws.cytopenia["neutrophils_days"][0, 0, :] = 20
-    draws.dlt[0, 0, :], draws.dlt_onset[0, 0, :] = True, 1.0  # as `draw_patients` judges the whole course
+    draws.dlt[0, 0, :] = True  # as `draw_patients` judges the whole course
     draws.dropout_days[0, 0] = dropout_day
     observed, evaluable = observed_dlts(prepared, draws)
     assert observed[0, 0].tolist() == [seen] * prepared.n_doses
@@ -175,7 +174,7 @@ def test_a_grade_4_crs_is_seen_on_its_first_day(make_scenario):
     prepared, draws = _quiet_draws(make_scenario)
     draws.crs[0, 0, :] = 4
     draws.crs_onset[0, 0], draws.crs_duration[0, 0] = 3, 6
-    draws.dlt[0, 0, :], draws.dlt_onset[0, 0, :] = True, 3.0
+    draws.dlt[0, 0, :] = True
     draws.dropout_days[0, 0] = 3.2
     observed, evaluable = observed_dlts(prepared, draws)
     assert observed[0, 0].all() and evaluable[0, 0].all()

@@ -33,6 +33,7 @@ from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
     FATAL_GRADE,
+    FIXED_DLT_DAY,
     IMPROVEMENT_DAY,
     Prepared,
     _calendar,
@@ -352,7 +353,7 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         def observed(first_day: int, span: int, last_day: float = last_day) -> tuple[int, bool]:
             """The days of an event from `first_day` lasting `span` days seen by the last day followed, and
             whether it ended by then; one still running is written open and judged on its days so far,
-            as the escalation's committee judges it (`trials.judged_dlt_onset`, D-19.161)."""
+            as the escalation's committee judges it (`trials.judged_dlts`, D-19.161)."""
             return int(min(span, last_day - first_day)), first_day + span <= last_day
 
         if died:
@@ -508,16 +509,17 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
                         "recovered" if over else "not_recovered",
                     )
                 )
-        if bool(draws.dlt[0, s, k]) and not flagged and last_day >= 7:
+        fixed_day, fixed_span = int(FIXED_DLT_DAY), 7
+        if bool(draws.dlt[0, s, k]) and not flagged and last_day >= fixed_day:
             # a DLT of the fixed-probability model (no mechanistic event): recorded as such [P]
-            over = observed(7, 7)[1]
+            over = observed(fixed_day, fixed_span)[1]
             rows["adverse_events"].append(
                 _ae(
                     sid,
                     "Dose-limiting toxicity (fixed-probability model)",
                     "non_hematologic",
-                    when(7),
-                    when(14) if over else None,
+                    when(fixed_day),
+                    when(fixed_day + fixed_span) if over else None,
                     3,
                     "CTCAE",
                     "5.0",

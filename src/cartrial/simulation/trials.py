@@ -349,9 +349,6 @@ class PatientDraws:
     icans_onset: npt.NDArray[np.int64]
     icans_duration: npt.NDArray[np.int64]
     cytopenia: dict[str, npt.NDArray[np.int64]]  # neutrophils/platelets grade and days (T, S, K)
-    #: (T, S, K) day after the infusion of the first event that makes the DLT (inf: no DLT): the day it is
-    #: recorded, seen only when the patient is still followed then (`observed_dlts`, D-19.132)
-    dlt_onset: FloatArray = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
 
 def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slots: int) -> PatientDraws:
@@ -375,7 +372,6 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
     crs = np.empty((*shape, k_levels), dtype=np.int64)
     icans = np.empty_like(crs)
     dlt = np.zeros((*shape, k_levels), dtype=bool)
-    dlt_onset = np.full((*shape, k_levels), np.inf)
     crs_map = np.array(m.crs_engine_grades())
     icans_map = np.array(m.icans_engine_grades())
     covariates = {
@@ -423,12 +419,9 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         cyto["platelets_grade"][..., k], cyto["platelets_days"][..., k] = p_grade, p_days
         if tox.fixed_dlt_probability is not None:
             dlt[..., k] = u_dlt < tox.fixed_dlt_probability[k]
-            dlt_onset[..., k] = np.where(dlt[..., k], FIXED_DLT_DAY, np.inf)
             continue
         events = level_events(crs, icans, cyto, k, (crs_onset, crs_duration), (icans_onset, icans_duration))
-        onset = judged_dlt_onset(prepared, events)
-        dlt[..., k] = np.isfinite(onset)
-        dlt_onset[..., k] = onset
+        dlt[..., k] = judged_dlts(prepared, events)
     pass_rate = prepared.pool.pass_rate * (1.0 - sc.manufacturing.failure_probability)
     screened = rng.geometric(pass_rate, size=shape).astype(np.int64)
     gap = rng.gamma(screened.astype(float), DAYS_PER_MONTH / sc.accrual.candidates_per_month)
@@ -456,7 +449,6 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         icans_onset=icans_onset,
         icans_duration=icans_duration,
         cytopenia=cyto,
-        dlt_onset=dlt_onset,
     )
 
 
@@ -551,37 +543,37 @@ def level_events(
     )
 
 
-def judged_dlt_onset(prepared: Prepared, events: tuple[Event, ...], followed_to: Any = None) -> FloatArray:
-    """(T, S) day after the infusion of the first of `events` the protocol's DLT rules (`prepared.judge`)
-    judge a DLT (+inf: none). `followed_to` (T, S; the last day the patient is followed, +inf: throughout):
-    each event is judged on its course as observed by then (D-19.161) — one not begun is not seen, one still
-    running lasts the days to that day (onset to the last day followed, as the adverse-event record left
-    open then reads), so a grade-3 cytopenia of 20 days in a patient who left on day 5 is 4 days long and
-    not a "> 7 days" DLT."""
-    onset_out = np.full(events[0][2].shape, np.inf)
+def judged_dlts(
+    prepared: Prepared, events: tuple[Event, ...], followed_to: Any = None
+) -> npt.NDArray[np.bool_]:
+    """(T, S) whether the protocol's DLT rules (`prepared.judge`) judge one of `events` a DLT.
+    `followed_to` (T, S; the last day the patient is followed, +inf: throughout): each event is judged on
+    its course as observed by then (D-19.161) — one not begun is not seen, one still running lasts the days
+    to that day (onset to the last day followed, as the adverse-event record left open then reads), so a
+    grade-3 cytopenia of 20 days in a patient who left on day 5 is 4 days long and not a "> 7 days" DLT."""
+    out = np.zeros(events[0][2].shape, dtype=bool)
     for category, term, grade, day, duration in events:
         if followed_to is not None:
             observed = np.minimum(duration, followed_to - day)
             grade = np.where(observed >= 0, grade, 0)
             duration = np.maximum(observed, 0).astype(np.int64)
-        verdict = prepared.judge.judge(category, term, grade, day, duration)
-        onset_out = np.where(verdict, np.minimum(onset_out, day), onset_out)
-    return onset_out
+        out |= prepared.judge.judge(category, term, grade, day, duration)
+    return out
 
 
 def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
     """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
     `simulate study`) or to the death; a DLT is seen when the protocol's rules find it in the course
-    observed by then (`judged_dlt_onset`, D-19.161; a DLT of the fixed-probability model when its day is by
-    then); DLT-evaluable by the protocol's rule (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a
-    DLT seen, or followed through the DLT window. A patient who leaves or dies inside the window without a
-    DLT is not evaluable: replaced."""
+    observed by then (`judged_dlts`, D-19.161; a DLT of the fixed-probability model when its day,
+    `FIXED_DLT_DAY`, is by then); DLT-evaluable by the protocol's rule
+    (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through the DLT
+    window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
     left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
     if prepared.scenario.toxicity.fixed_dlt_probability is not None:
-        seen = draws.dlt & (draws.dlt_onset <= left)
+        seen = draws.dlt & (left >= FIXED_DLT_DAY)
     else:
         seen = np.zeros_like(draws.dlt)
         crs_course = (draws.crs_onset, draws.crs_duration)
@@ -597,7 +589,7 @@ def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[
             seen[..., k] = draws.dlt[..., k]
             if cut.any():
                 short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
-                seen[..., k][cut] = np.isfinite(judged_dlt_onset(prepared, short, followed[cut]))
+                seen[..., k][cut] = judged_dlts(prepared, short, followed[cut])
     return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
 

@@ -299,35 +299,28 @@ CheckFunction = Callable[
 ]
 
 
-def _consent_in_future(
-    records: SubjectRecords, protocol: Protocol | None, today: dt.date
-) -> Iterator[tuple[Record, str, Any, str]]:
-    subject = records.subject
-    consent = None if subject is None else subject.get("consent_date")
-    if subject is not None and isinstance(consent, dt.date) and consent > today:
-        yield (
-            subject,
-            "consent_date",
-            consent,
-            f"subject.consent_date ({_where(subject)}) is after today: a consent cannot be dated in the "
-            "future",
-        )
+def _subject_date_in_future(field: str, what: str) -> CheckFunction:
+    """The check that the subject row's date `field` is on or before today (`what`: why it cannot be
+    later)."""
+
+    def check(
+        records: SubjectRecords, protocol: Protocol | None, today: dt.date
+    ) -> Iterator[tuple[Record, str, Any, str]]:
+        subject = records.subject
+        day = None if subject is None else _day(subject.get(field))
+        if subject is not None and day is not None and day > today:
+            message = f"subject.{field} ({_where(subject)}) is after today: {what}"
+            yield subject, field, subject.get(field), message
+
+    return check
 
 
-def _end_of_study_in_future(
-    records: SubjectRecords, protocol: Protocol | None, today: dt.date
-) -> Iterator[tuple[Record, str, Any, str]]:
-    subject = records.subject
-    ended = None if subject is None else _day(subject.get("disposition_date"))
-    if subject is not None and ended is not None and ended > today:
-        yield (
-            subject,
-            "disposition_date",
-            subject.get("disposition_date"),
-            f"subject.disposition_date ({_where(subject)}) is after today: the end of a subject's study "
-            "cannot be dated in the future; give the date it happened, or leave the subject on study until "
-            "then",
-        )
+_consent_in_future = _subject_date_in_future("consent_date", "a consent cannot be dated in the future")
+_end_of_study_in_future = _subject_date_in_future(
+    "disposition_date",
+    "the end of a subject's study cannot be dated in the future; give the date it happened, or leave the "
+    "subject on study until then",
+)
 
 
 def _infusion_before_consent(
