@@ -203,3 +203,26 @@ def test_no_simulated_adverse_event_ends_after_the_patient_was_last_followed(mak
             assert ended <= end_of_study, (row["subject_id"], row["term"])
     if seed == 1:  # the seed is chosen so that the rule is exercised: an event written open
         assert (events["ended_on"].isna() | (events["ended_on"] == "")).any()
+
+
+def test_an_expansion_patient_s_dlt_is_judged_on_the_course_observed(make_scenario):
+    """An expansion patient's DLT was read from the drawn course (`draws.dlt`), the escalation's patients'
+    from the course observed by the last day followed (D-19.161): an expansion patient with a grade-3
+    neutropenia of 20 days who left on day 5 counted as a DLT at the expansion dose, though the adverse-event
+    record `simulate study` writes for it is open after 4 days and the analysis finds no DLT. Nobody else has
+    a DLT, so 3+3 escalates to the top level and expands there: the expansion adds no DLT."""
+    from cartrial.simulation.trials import _escalate, max_cohorts
+
+    prepared, draws = _quiet_draws(make_scenario)
+    draws.dlt[...] = False
+    size, cohorts = int(prepared.design.cohort_size), max_cohorts(prepared)
+    first = cohorts * size  # the expansion's first slot
+    draws.cytopenia["neutrophils_grade"][0, first, :] = 3
+    draws.cytopenia["neutrophils_days"][0, first, :] = 20
+    draws.dlt[0, first, :] = True  # as `draw_patients` judges the whole course
+    draws.dropout_days[0, first] = 5.4
+    slot_dose, _cohort_of, mtd, _safety, n, y = _escalate(prepared, draws, 1, size, cohorts)
+    top = prepared.n_doses - 1
+    assert mtd[0] == top and slot_dose[0, first] == top
+    assert n[0, top] > 3 + 3  # the expansion was treated there
+    assert y[0].sum() == 0

@@ -289,3 +289,40 @@ def test_a_level_weight_bound_the_virtual_population_exceeds_is_a_located_error(
         prepare(scenario, load_protocol(path), 1)
     assert caught.value.problems[0].field == "population.weight_kg"
     assert "any to 80.0 kg" in str(caught.value.problems[0].allowed)
+
+
+def test_a_study_running_past_today_says_it_cannot_be_imported_today_and_when_it_could_start(
+    cli, tmp_path, make_scenario
+):
+    """A scenario whose accrual starts recently writes consents after today: the store refuses every one of
+    them (CONSENT-FUTURE, hard), yet `simulate study` said "next: cartrial import templates …". It now says
+    which consents are after today and the latest accrual start_date whose study has its cut-off by today
+    (the calendar is a translation of the start date), and `--json` carries the same."""
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=60)
+    scenario = make_scenario({"pool_size": 100, "accrual": {"start_date": start.isoformat()}})
+    out = tmp_path / "study"
+    result = cli("simulate", "study", "--scenario", scenario, "--seed", "1", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    subjects = pd.read_csv(out / "subjects.csv", dtype=str, keep_default_na=False)
+    after = sorted(subjects.loc[subjects["consent_date"] > today.isoformat(), "subject_id"])
+    assert after, "the scenario is chosen so that consents fall after today"
+    cutoff = dt.date.fromisoformat(summary["data_cutoff"])
+    latest = start - (cutoff - today)
+    assert summary["after_today"] == {
+        "consents_after_today": len(after),
+        "latest_start_date": latest.isoformat(),
+    }
+    text = cli("simulate", "study", "--scenario", scenario, "--seed", "1", "--out", str(tmp_path / "b"))
+    assert text.exit_code == 0, text.stderr
+    flat = " ".join(text.stdout.split())
+    assert f"{len(after)} consent(s) after today" in flat and latest.isoformat() in flat
+    assert "next: cartrial import templates" not in flat
+    # moved to that start date, the study imports (nothing after today)
+    moved = make_scenario({"pool_size": 100, "accrual": {"start_date": latest.isoformat()}})
+    result = cli(
+        "simulate", "study", "--scenario", moved, "--seed", "1", "--out", str(tmp_path / "c"), "--json"
+    )
+    assert json.loads(result.stdout)["after_today"] is None
+    assert json.loads(result.stdout)["data_cutoff"] <= today.isoformat()

@@ -228,9 +228,22 @@ def study_command(
         console.print(
             f"not simulated (the protocol collects it; the simulator does not model it): {form}: {what}"
         )
-    console.print(
-        f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
-    )
+    after = study.summary["after_today"]
+    if after is None:
+        console.print(
+            f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
+        )
+    else:
+        refused = after["consents_after_today"]
+        what = (
+            f"{refused} consent(s) after today, which the study database refuses (CONSENT-FUTURE)"
+            if refused
+            else "records dated after today, which cannot have been collected yet"
+        )
+        console.print(
+            f"[yellow]the data cut-off is after today: {what}; for a study to import today, start the "
+            f"accrual on or before {after['latest_start_date']} (scenario accrual.start_date)[/]"
+        )
 
 
 @simulate_app.command(

@@ -206,8 +206,10 @@ def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tup
     return [(day, round(_anc(day, baseline, grade, days, nadir, floor), digits)) for day in schedule]
 
 
-def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
-    """One virtual trial as import templates (see the module docstring). Deterministic for `seed`."""
+def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = None) -> SimulatedStudy:
+    """One virtual trial as import templates (see the module docstring). Deterministic for `seed`.
+    `summary["after_today"]` (`today`: default the UTC date now) says whether the study can be imported
+    today (`dates_after_today`)."""
     from cartrial.escalation import design_decision
     from cartrial.grading.ctcae import ctcae_term
     from cartrial.kinetics.pd import titre_endpoint
@@ -676,15 +678,36 @@ def simulate_study(prepared: Prepared, seed: int = 0) -> SimulatedStudy:
         )
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
+    cutoff_date = (start + dt.timedelta(days=cutoff)).date()
     summary = {
         "scenario": sc.name,
         "seed": seed,
         "patients": len(order),
-        "data_cutoff": (start + dt.timedelta(days=cutoff)).date().isoformat(),
+        "data_cutoff": cutoff_date.isoformat(),
         "rows": {name: len(frame) for name, frame in forms.items()},
         "not_simulated": not_simulated,
     }
+    summary["after_today"] = dates_after_today(
+        forms["subjects"], dt.date.fromisoformat(sc.accrual.start_date), cutoff_date, today
+    )
     return SimulatedStudy(forms, summary)
+
+
+def dates_after_today(
+    subjects: pd.DataFrame, start_date: dt.date, data_cutoff: dt.date, today: dt.date | None = None
+) -> dict[str, Any] | None:
+    """None when the virtual study's data cut-off is on or before `today` (UTC today by default); otherwise
+    the number of its consents dated after today — each refused by the store (CONSENT-FUTURE, hard; its
+    other records after today are queried) — and the latest accrual `start_date` whose study, the same
+    calendar moved earlier (the scenario's dates are days from the start date), ends by today (D-19.185)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    if data_cutoff <= today:
+        return None
+    consents = subjects["consent_date"].astype(str) if len(subjects) else pd.Series([], dtype=str)
+    return {
+        "consents_after_today": int((consents > today.isoformat()).sum()),
+        "latest_start_date": (start_date - (data_cutoff - today)).isoformat(),
+    }
 
 
 #: The date column of each form with records of a patient after the infusion (`_end_at_deaths`).
@@ -769,4 +792,4 @@ def _relapse(sid: str, onset: dt.date, rng: np.random.Generator, note: str) -> d
     }
 
 
-__all__ = ["FORMS", "SimulatedStudy", "simulate_study"]
+__all__ = ["FORMS", "SimulatedStudy", "dates_after_today", "simulate_study"]

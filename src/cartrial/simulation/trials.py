@@ -619,8 +619,9 @@ def _escalate(
     without a DLT, `observed_dlts`) is no outcome for the design: the next reserve slot (after the design's
     slots, `reserve_slots`) is treated in the same cohort at the same level in its place, until one is
     evaluable (D-19.132; 3+3 practice, Storer 1989); with the reserve spent, the last one counts as it was.
-    The expansion's patients are not replaced. Returns (slot_dose, cohort_of, mtd, safety, n, y) over every
-    slot, the reserve included; n and y count the design's (evaluable) patients and the expansion's."""
+    The expansion's patients are not replaced; their DLTs are the observed ones too. Returns (slot_dose,
+    cohort_of, mtd, safety, n, y) over every slot, the reserve included; n and y count the design's
+    (evaluable) patients and the expansion's."""
     from cartrial.escalation.simulation import run_cohorts
 
     rows = np.arange(trials)[:, None]
@@ -637,8 +638,8 @@ def _escalate(
     def graded_dlts(cohort: int, dose: np.ndarray, n_patients: int) -> np.ndarray:
         nonlocal ahead
         cols = cohort * size + np.arange(n_patients)
-        if cohort >= cohorts:  # the expansion
-            return draws.dlt[rows, cols[None, :], dose[:, None]]
+        if cohort >= cohorts:  # the expansion: not replaced, its DLTs as observed (D-19.184)
+            return seen[rows, cols[None, :], dose[:, None]]
         out = np.empty((trials, n_patients), dtype=bool)
         for j, col in enumerate(cols):
             slot = np.full(trials, col)
