@@ -176,3 +176,20 @@ def test_adedss_traces_each_score_to_its_qs_or_rs_record(exported_each) -> None:
         assert str(record[f"{domain}DTC"])[:10] == str(row["ADT"])[:10]
     summary = adedss[adedss["PARAMCD"] == "EDSSCHG"]
     assert (summary["SRCDOM"].fillna("") == "").all() and summary["SRCSEQ"].isna().all()
+
+
+def test_ts_names_the_data_cut_off(example_sqlite_template: Path, tmp_path: Path) -> None:
+    """An interim package is read at its data cut-off: TS carries it as DCUTDTC (C98717, "a date which
+    indicates any data collected by this date will be used for analysis") with its DCUTDESC (C98718), both
+    in CDISC CT's TSPARMCD codelist (C66738). The export had no cut-off in TS at all, so a reviewer of
+    two interim packages could not tell them apart from the trial design datasets."""
+    from cartrial.cdisc.export import validate_all
+
+    cutoff = dt.date(2021, 9, 30)
+    _analysis, frames = _frames_at(example_sqlite_template, tmp_path, cutoff)
+    assert all(v == [] for v in validate_all(frames).values())
+    ts = frames["TS"].set_index("TSPARMCD")
+    assert ts.loc["DCUTDTC", "TSVAL"] == cutoff.isoformat()
+    assert ts.loc["DCUTDTC", "TSPARM"] == "Data Cutoff Date"
+    assert ts.loc["DCUTDESC", "TSPARM"] == "Data Cutoff Description"
+    assert "unlocked" in ts.loc["DCUTDESC", "TSVAL"]  # the template study has no lock at that cut-off

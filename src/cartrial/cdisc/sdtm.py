@@ -356,6 +356,12 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec)
 
 
+def _cutoff_description(lock_id: int | None) -> str:
+    """TS DCUTDESC: what the data cut-off is and whether the data were locked at it (D-19.186)."""
+    state = f"locked data (lock {lock_id})" if lock_id is not None else "unlocked data (a draft)"
+    return f"Data cut-off of this analysis: records dated by it are included; {state}"
+
+
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot, the dated
     end of study (subjects' ``disposition_date``) included (computed once per export). Snapshot cells are
@@ -1681,6 +1687,8 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("ADAPT", "Adaptive Design", "Y"),
         ("NARMS", "Planned Number of Arms", str(len(protocol.dose_levels))),
         ("SSTDTC", "Study Start Date", consent or first),
+        ("DCUTDTC", "Data Cutoff Date", ctx.snapshot.cutoff.isoformat()),  # D-19.186
+        ("DCUTDESC", "Data Cutoff Description", _cutoff_description(ctx.snapshot.lock_id)),
         ("AGEMIN", "Planned Minimum Age of Subjects", f"P{ages[0][0]}Y" if ages and ages[0][0] else ""),
         ("AGEMAX", "Planned Maximum Age of Subjects", f"P{ages[0][1]}Y" if ages and ages[0][1] else ""),
         ("SEXPOP", "Sex of Participants", "BOTH"),
