@@ -244,3 +244,20 @@ def test_boin_select_mtd_on_many_count_tables() -> None:
         for bound in (None, lambda_d):
             mtd, _ = isotonic_mtd_batch(np.array(n), np.array(y), eliminated, target, bound_mtd_at=bound)
             assert int(mtd[0]) == _select_mtd_reference(target, n, y, bound), (target, n, y, bound)
+
+
+def test_i3plus3_exclusion_min_n_both_settings() -> None:
+    """§6: whether i3+3's DU needs n >= 3 is not settled (FIND tabulates from n = 3): option
+    `exclusion_min_n`, default 3. With target 0.3, 2/2 has P(p > 0.3) = P(Bin(3, 0.3) <= 2) = 1 - 0.3^3 =
+    0.973 > 0.95: DU only with exclusion_min_n = 0; otherwise the rule's D (2/2 above the EI, 1/2 too).
+    1/1 (P = 1 - 0.3^2 = 0.91) is S under both: 1/1 is above the EI but 0/1 is below it."""
+    assert math.isclose(_prob_above(0.3, 2, 2), 1 - 0.3**3)
+    default = decision_table(I3plus3(5, 0.3, cohort_size=1), 3, 1)
+    anywhere = decision_table(I3plus3(5, 0.3, cohort_size=1, exclusion_min_n=0), 3, 1)
+    assert default.row(1).decisions == anywhere.row(1).decisions == ("E", "S")
+    assert default.row(2).decisions == ("E", "S", "D")
+    assert anywhere.row(2).decisions == ("E", "S", "DU")
+    assert default.row(3).decisions == anywhere.row(3).decisions == ("E", "S", "D", "DU")
+    # the elimination persists: after 1N 2T 2T, level 2 and above are excluded only with exclusion_min_n=0
+    assert I3plus3(5, 0.3, cohort_size=1).fit("1N 2T 2T").eliminated == ()
+    assert I3plus3(5, 0.3, cohort_size=1, exclusion_min_n=0).fit("1N 2T 2T").eliminated == (2, 3, 4, 5)

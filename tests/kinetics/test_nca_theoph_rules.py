@@ -24,21 +24,25 @@ import pytest
 from cartrial.kinetics import AucMethod, NcaOptions, nca
 
 
-def _reference(times: np.ndarray, concs: np.ndarray, method: str) -> dict[str, float]:
+def _reference(
+    times: np.ndarray, concs: np.ndarray, method: str, allow_tmax: bool = False
+) -> dict[str, float]:
     t, c = np.asarray(times, float), np.asarray(concs, float)
     imax = int(np.argmax(c))  # first occurrence
     ilast = int(np.flatnonzero(c > 0)[-1])
     auc = aumc = 0.0
     for i in range(ilast):
         t1, t2, c1, c2 = t[i], t[i + 1], c[i], c[i + 1]
-        if method == "lin_up_log_down" and 0 < c2 < c1:
+        down = 0 < c2 < c1
+        after_tmax = t2 > t[imax] and c1 > 0 and c2 > 0 and c1 != c2  # lin-log: log after Tmax, either way
+        if (method == "lin_up_log_down" and down) or (method == "lin_log" and after_tmax):
             k = math.log(c1 / c2) / (t2 - t1)
             auc += (c1 - c2) / k
             aumc += (t1 * c1 - t2 * c2) / k + (c1 - c2) / k**2
         else:
             auc += (t2 - t1) * (c1 + c2) / 2
             aumc += (t2 - t1) * (t1 * c1 + t2 * c2) / 2
-    candidates = [i for i in range(len(t)) if t[i] > t[imax] and c[i] > 0]
+    candidates = [i for i in range(len(t)) if (t[i] > t[imax] or (allow_tmax and i == imax)) and c[i] > 0]
     fits = []
     for n in range(3, len(candidates) + 1):
         x, y = t[candidates[-n:]], np.log(c[candidates[-n:]])
@@ -83,9 +87,31 @@ def test_reference_reproduces_the_published_subject_1_values(validation_dir):  #
     )
 
 
-@pytest.mark.parametrize("method", [AucMethod.LIN_UP_LOG_DOWN, AucMethod.LINEAR])
-def test_every_theoph_subject_follows_the_pknca_rules(validation_dir, method):  # type: ignore[no-untyped-def]
-    """All 12 subjects, interval [0, Inf], every §3 parameter to relative 1e-6 (points chosen exactly)."""
+def test_lin_log_by_hand() -> None:
+    """PKNCA "lin-log" (§2.2) on a profile that falls and rises after Tmax and ends in a BLQ 0: t = 0, 1, 2,
+    4, 6, 8; C = 0, 4, 10, 6, 6, 0. Up to Tmax (2) linear: 2 + 7; 2-4 log: (10 - 6)·2/ln(10/6); 4-6 equal
+    concentrations: the log rule's limit, 6·2 = 12; AUClast stops at Tlast (6); AUCall adds the linear
+    triangle to the BLQ 0, 6·2/2 = 6. A rise after Tmax is log too: 0, 4, 10, 6, 8 at 0, 1, 2, 4, 6 gives
+    2 + 7 + 8/ln(10/6) + (8 - 6)·2/ln(8/6)."""
+    frame = pd.DataFrame({"id": "A", "t": [0, 1, 2, 4, 6, 8], "c": [0.0, 4, 10, 6, 6, 0]})
+    options = NcaOptions(auc_method=AucMethod.LIN_LOG)
+    row = nca(frame, subject="id", time="t", conc="c", time_unit="day", conc_unit="x", options=options).table
+    auclast = 2 + 7 + 8 / math.log(10 / 6) + 12
+    assert row["auclast"].iloc[0] == pytest.approx(auclast, rel=1e-12)
+    assert row["aucall"].iloc[0] == pytest.approx(auclast + 6, rel=1e-12)
+    rising = pd.DataFrame({"id": "A", "t": [0, 1, 2, 4, 6], "c": [0.0, 4, 10, 6, 8]})
+    row = nca(rising, subject="id", time="t", conc="c", time_unit="day", conc_unit="x", options=options).table
+    expected = 2 + 7 + 8 / math.log(10 / 6) + 4 / math.log(8 / 6)
+    assert row["auclast"].iloc[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("allow_tmax", [False, True])
+@pytest.mark.parametrize("method", [AucMethod.LIN_UP_LOG_DOWN, AucMethod.LINEAR, AucMethod.LIN_LOG])
+def test_every_theoph_subject_follows_the_pknca_rules(validation_dir, method, allow_tmax):  # type: ignore[no-untyped-def]
+    """All 12 subjects, interval [0, Inf], every §3 parameter to relative 1e-6 (points chosen exactly), for
+    each `auc_method` (§2.2: "lin_log" = PKNCA "lin-log", linear up to Tmax and into or out of a 0, log after
+    Tmax whichever way the concentration moves) and both `allow_tmax_in_lambda_z` settings (PKNCA
+    ``allow.tmax.in.half.life``: Tmax itself a lambda_z candidate)."""
     data = pd.read_csv(validation_dir / "theoph.csv")
     table = nca(
         data,
@@ -94,12 +120,12 @@ def test_every_theoph_subject_follows_the_pknca_rules(validation_dir, method):  
         conc="conc",
         time_unit="h",
         conc_unit="mg/L",
-        options=NcaOptions(auc_method=method),
+        options=NcaOptions(auc_method=method, allow_tmax_in_lambda_z=allow_tmax),
     ).table.set_index("Subject")
     assert len(table) == 12
     for subject, rows in data.groupby("Subject"):
         rows = rows.sort_values("Time")
-        expected = _reference(rows.Time.to_numpy(), rows.conc.to_numpy(), method.value)
+        expected = _reference(rows.Time.to_numpy(), rows.conc.to_numpy(), method.value, allow_tmax)
         got = table.loc[subject]
         for name, value in expected.items():
             assert got[name] == pytest.approx(value, rel=1e-6), (subject, name)
