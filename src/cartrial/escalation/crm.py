@@ -440,6 +440,20 @@ class Crm(Design):
         b_hat, var, ptox = self._grid_summary(
             grid, self._batch_loglik(reduced, grid), loglik_at=loglik_counts
         )
+        if var is not None:
+            # a posterior narrower than 4 grid spacings (thousands of patients) is re-integrated on an
+            # 801-point grid over its mean +/- 12 sd, as `_single_grid_summary` does (decisions D-19.178)
+            spacing = float(grid[1] - grid[0])
+            for i in np.flatnonzero(np.sqrt(np.maximum(var, 0.0)) < 4 * spacing):
+                sd = math.sqrt(max(float(var[i]), 1e-24))
+                local = np.linspace(float(b_hat[i]) - 12 * sd, float(b_hat[i]) + 12 * sd, 801)
+                p = self.dose_toxicity(local)
+                loglik = np.log(np.maximum(p, 1e-300)) @ y_red[i] + np.log1p(-np.minimum(p, 1 - 1e-16)) @ (
+                    n_red[i] - y_red[i]
+                )
+                local_b, local_var, local_ptox = self._grid_summary(local, loglik[None, :])
+                assert local_var is not None
+                b_hat[i], var[i], ptox[i] = local_b[0], local_var[0], local_ptox[0]
         return b_hat[inverse], (None if var is None else var[inverse]), ptox[inverse]
 
     def _grid_summary(
