@@ -1,0 +1,131 @@
+"""Independent reference cells for ICAHT (EHA/EBMT 2023, Rejeski K et al. Blood 2023;142:865-877;
+docs/science/toxicity-grading.md §5.1-5.2, §5.5): early and late grades of many random ANC series under each
+`unsampled_days` setting, against the rules written out here day by day (not the engine's episode code).
+
+Early: a day is at or below a threshold (500 or 100/µL) by the lowest count of the day, or, unsampled, by
+`unsampled_days` (H4): ``linear`` interpolation between the neighbouring counts (no day before the first or
+after the last count), ``locf`` (the last count on or before the day, counts before day 0 included), or
+``sampled_only``; runs separated by fewer than 3 days above are one episode, gap days counted (H2); the
+longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2, 14-30 3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4);
+an ANC <= 500 episode starting by day 3 and lasting to the last count of days 0-30 is grade 4. Late: the grade
+of the second-lowest ANC of days 31-100 (<= 1500 1, <= 1000 2, <= 500 3, <= 100 4; H3, two values needed).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from cartrial.grading.icaht import IcahtOptions, grade_icaht
+
+
+def _below_days(days: list[int], anc: list[float], threshold: float, mode: str, last: int) -> list[bool]:
+    lowest: dict[int, float] = {}
+    for d, a in zip(days, anc, strict=True):
+        lowest[d] = min(lowest.get(d, float("inf")), a)
+    sampled = sorted(lowest)
+    out = []
+    for day in range(last + 1):
+        if mode == "sampled_only":
+            out.append(day in lowest and lowest[day] <= threshold)
+        elif mode == "locf":
+            before = [d for d in sampled if d <= day]
+            out.append(bool(before) and lowest[before[-1]] <= threshold)
+        elif day < sampled[0] or day > sampled[-1]:
+            out.append(False)
+        elif day in lowest:
+            out.append(lowest[day] <= threshold)
+        else:
+            lo = max(d for d in sampled if d < day)
+            hi = min(d for d in sampled if d > day)
+            value = lowest[lo] + (lowest[hi] - lowest[lo]) * (day - lo) / (hi - lo)
+            out.append(value <= threshold)
+    return out
+
+
+def _episodes(below: list[bool], min_recovery: int = 3) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for day, is_below in enumerate(below):
+        if not is_below:
+            continue
+        if runs and runs[-1][1] == day - 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    merged: list[list[int]] = []
+    for start, end in runs:
+        if merged and start - merged[-1][1] - 1 < min_recovery:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _early_reference(days: list[int], anc: list[float], mode: str) -> int | None:
+    early_days = [d for d in days if 0 <= d <= 30]
+    if not early_days:
+        return None
+    last = max(early_days)
+    window = [(d, a) for d, a in zip(days, anc, strict=True) if d <= last]
+    sampled = set(early_days)
+    result = []
+    for threshold in (500.0, 100.0):
+        below = _below_days([d for d, _ in window], [a for _, a in window], threshold, mode, last)
+        best: tuple[int, int, int] = (0, -1, -1)
+        for start, end in _episodes(below):
+            length = (
+                sum(1 for k in range(start, end + 1) if k in sampled)
+                if mode == "sampled_only"
+                else end - start + 1
+            )
+            if length > best[0]:
+                best = (length, start, end)
+        result.append((best, below))
+    (days500, start, end), below500 = result[0]
+    days100 = result[1][0][0]
+    g500 = 4 if days500 >= 31 else 3 if days500 >= 14 else 2 if days500 >= 7 else 1 if days500 >= 1 else 0
+    g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
+    never_recovered = start >= 0 and start <= 3 and end == last and below500[last]
+    return max(g500, g100, 4 if never_recovered else 0)
+
+
+def _late_reference(days: list[int], anc: list[float]) -> int | None:
+    late = sorted(a for d, a in zip(days, anc, strict=True) if 30 < d <= 100)
+    if not late:
+        return None
+    if len(late) < 2:
+        return 0
+    v = late[1]
+    return 4 if v <= 100 else 3 if v <= 500 else 2 if v <= 1000 else 1 if v <= 1500 else 0
+
+
+@pytest.mark.parametrize("mode", ["linear", "locf", "sampled_only"])
+def test_icaht_on_random_series_equals_the_day_by_day_rule(mode: str) -> None:
+    """1,500 random series: counts on the threshold (100, 500, 1000, 1500) and one above, days -5..100."""
+    rng = random.Random(f"icaht-{mode}")
+    options = IcahtOptions(unsampled_days=mode)  # type: ignore[arg-type]
+    levels = [0, 50, 100, 101, 300, 500, 501, 900, 1000, 1001, 1200, 1500, 1501, 3000]
+    for _ in range(1500):
+        days = sorted(rng.sample(range(-5, 101), rng.randint(1, 25)))
+        anc = [float(rng.choice(levels)) for _ in days]
+        got = grade_icaht(days, anc, options)
+        assert (got.early_grade, got.late_grade) == (
+            _early_reference(days, anc, mode),
+            _late_reference(days, anc),
+        ), list(zip(days, anc, strict=True))
+
+
+def test_icaht_reference_rule_by_hand() -> None:
+    """The rule above on hand-made series (so the reference itself is checked): ANC 400/µL on days 0-6 and
+    2000 from day 7 (sampled daily) is 7 days <= 500: grade 2; two 5-day runs separated by a 2-day recovery
+    merge into 12 days (grade 2), by a 3-day recovery stay apart (5 days: grade 1)."""
+    days = list(range(0, 12))
+    assert _early_reference(days, [400.0] * 7 + [2000.0] * 5, "sampled_only") == 2
+    merged = [400.0] * 5 + [2000.0] * 2 + [400.0] * 5 + [2000.0] * 3
+    assert _early_reference(list(range(15)), merged, "sampled_only") == 2
+    apart = [400.0] * 5 + [2000.0] * 3 + [400.0] * 5 + [2000.0] * 3
+    assert _early_reference(list(range(16)), apart, "sampled_only") == 1
+    for series, expected in ((merged, 2), (apart, 1)):
+        got = grade_icaht(list(range(len(series))), series, IcahtOptions(unsampled_days="sampled_only"))
+        assert got.early_grade == expected
