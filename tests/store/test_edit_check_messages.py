@@ -58,6 +58,8 @@ SENTINELS = (
     "2020-09-28",
     "2021-01-29",
     "-37",
+    # S-J: a PK sample drawn 9 days after the infusion entered as day 61.5 (D-19.168)
+    "61.5",
     # S-A: consent in the future, an adult of 23.456 kg, two infusions before consent (one at 15.3× the
     # dose of level 1 with a total off by 109 %), a relapse before birth, an EDSS 381 days before the
     # infusion, a platelet count of 876543 10^9/L, a misspelt analyte
@@ -282,6 +284,12 @@ def sentinel_subjects() -> list[SubjectRecords]:
                 administered_on=dt.date(2021, 1, 16),
                 day_relative_to_infusion=-37,
             ),
+        ),
+        subject_records(
+            "S-J",
+            record("subject", "S-J", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record("infusion", "S-J", infused_at=at("2021-01-20")),
+            record("pk_sample", "S-J", analyte="car_transgene", sampled_at=at("2021-01-29"), actual_day=61.5),
         ),
     ]
 

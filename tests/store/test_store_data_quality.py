@@ -338,3 +338,57 @@ def test_leukapheresis_before_consent_is_queried(empty_study_url: str, tmp_path:
     )
     (query,) = system_queries(empty_study_url, "PROCEDURE-BEFORE-CONSENT")
     assert (query["table_name"], query["field"]) == ("infusion", "leukapheresis_on")
+
+
+# -------------------------------------------------------------------------------------------------------
+# A sample's actual day and its date-time (D-19.168)
+# -------------------------------------------------------------------------------------------------------
+
+
+def test_a_sample_day_that_disagrees_with_its_date_time_is_queried(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """The NCA reads a PK sample's actual_day, SDTM PC its sampled_at. CT-001's infusion time is read from
+    the store (not assumed): a sample drawn on day 14 by its
+    date-time entered as actual_day 41 (digits swapped) was stored without a word, and the NCA put it at
+    day 41 while PCDTC said day 14."""
+    folder = small_study(tmp_path / "in")
+    import_templates(empty_study_url, folder, "admin")
+    service = StudyService(connect(empty_study_url))
+    (infusion,) = service.find_records("admin", "infusion", subject_id="CT-001")
+    infused = infusion["infused_at"]
+    infused = infused if infused.tzinfo else infused.replace(tzinfo=dt.UTC)
+
+    def row(day: float, actual: float) -> str:
+        moment = (infused + dt.timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        where = f"CT-001,car_transgene,ddPCR,peripheral_blood,{round(day)},{actual},{moment}"
+        return f"{where},120,copies/ug gDNA,50,false"
+
+    rows = [row(14, 14.0), row(7, 7.4), row(28.0, 28.6), row(21, 12.0)]  # fine, fine (0.4 d), off, off
+    (folder / "pk_samples.csv").write_text("\n".join([PK_HEADER, *rows]) + "\n", "utf-8")
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+    assert located(planned, "SAMPLE-DAY-MISMATCH") == [
+        ("pk_samples.csv", 4, "actual_day"),
+        ("pk_samples.csv", 5, "actual_day"),
+    ]
+    import_templates(empty_study_url, folder, "admin")
+    assert len(system_queries(empty_study_url, "SAMPLE-DAY-MISMATCH")) == 2
+    # corrected by a single-record edit: the query is closed by the system (D-19.164)
+    (sample,) = [s for s in service.find_records("admin", "pk_sample") if s["actual_day"] == 12.0]
+    service.update_record(
+        "admin", "pk_sample", int(sample["id"]), {"actual_day": 21.0}, int(sample["version"]), "fix"
+    )
+    statuses = sorted(str(q["status"]) for q in system_queries(empty_study_url, "SAMPLE-DAY-MISMATCH"))
+    assert statuses == ["closed", "open"]
+
+
+def test_the_example_study_raises_none_of_the_new_checks(empty_study_url: str, tmp_path: Path) -> None:
+    import shutil
+
+    from .test_death_checks import EXAMPLE_STUDY
+
+    folder = tmp_path / "example"
+    shutil.copytree(EXAMPLE_STUDY, folder)
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+    new = {"SAMPLE-DAY-MISMATCH", "LYMPHODEPLETION-DAY", "PROCEDURE-BEFORE-CONSENT", "DATE-FUTURE"}
+    assert [f.check.id for f in planned if f.check.id in new or f.check.id.startswith("PK-")] == []

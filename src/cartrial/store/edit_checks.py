@@ -294,6 +294,12 @@ onset)."""
 ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.ends_study and d is not DEATH)
 """The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
 completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
+SAMPLE_TABLES = ("pk_sample", "pd_sample")
+"""Samples with an ``actual_day`` counted from the infusion (`SAMPLE-DAY-MISMATCH`)."""
+SAMPLE_DAY_TOLERANCE = 0.5
+"""Largest difference (days) between a sample's ``actual_day`` and its ``sampled_at`` counted from the
+infusion's clock time: project choice, the analysis's half-day slack of a visit window (D-19.104); a time
+rounded to the hour or a sample drawn a few hours early stays inside, a wrong day or month does not."""
 DEFAULT_EARLIEST_DAY = -42
 """Earliest study day of an assessment when no protocol is known (the reference schedule's screening
 visit, day -28 with its 14-day window)."""
@@ -731,6 +737,40 @@ def _pk_blq_without_lloq(
             )
 
 
+def _first_infusion(records: SubjectRecords) -> Record | None:
+    """The subject's first infusion with a date-time (day 0 and the clock time days are counted from)."""
+    dated = [r for r in records.of("infusion") if isinstance(r.get("infused_at"), dt.datetime)]
+    return min(dated, key=lambda r: _aware(r.get("infused_at"))) if dated else None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _sample_day_mismatch(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    first = _first_infusion(records)
+    if first is None:
+        return
+    infused = _aware(first.get("infused_at"))
+    for table in SAMPLE_TABLES:
+        for sample in records.of(table):
+            actual, moment = sample.get("actual_day"), sample.get("sampled_at")
+            if not isinstance(actual, int | float) or not isinstance(moment, dt.datetime):
+                continue
+            elapsed = (_aware(moment) - infused) / dt.timedelta(days=1)
+            if abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE:
+                yield (
+                    sample,
+                    "actual_day",
+                    actual,
+                    f"{table}.actual_day differs by more than {SAMPLE_DAY_TOLERANCE:g} day from "
+                    f"{table}.sampled_at counted from the subject's infusion ({_where(first)}, "
+                    "infusion.infused_at): the NCA and ADaM read the day, SDTM the date-time; correct either",
+                )
+
+
 def earliest_assessment_day(protocol: Protocol | None) -> int:
     """The earliest study day an assessment may have: the protocol's earliest visit minus its window."""
     if protocol is None:
@@ -1049,6 +1089,18 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             PK_LLOQ_SOURCE,
         ),
         _pk_blq_without_lloq,
+    ),
+    (
+        EditCheck(
+            "SAMPLE-DAY-MISMATCH",
+            f"a PK or PD sample's actual_day within ±{SAMPLE_DAY_TOLERANCE:g} day of sampled_at minus the "
+            "subject's infusion (infused_at), in days",
+            Severity.SOFT,
+            "the day of a sample counted from the infusion's clock time (cartrial.kinetics.templates."
+            "PK_NCA_COLUMNS time = actual_day; SDTM PC.PCDTC from sampled_at, ADaM ADPC.AFRLT from "
+            "actual_day); " + EDC_PRACTICE + " (D-19.168)",
+        ),
+        _sample_day_mismatch,
     ),
     (
         EditCheck(
@@ -1630,6 +1682,15 @@ def import_findings(
             candidates += _misspelt_labs(columns["analyte"])
         if table == "pk_sample":
             candidates += _pk_lloq_rows(columns.get("value"), columns.get("lloq"), columns.get("blq"))
+        if table in SAMPLE_TABLES and "actual_day" in columns:
+            infused = {
+                s: _aware(first.get("infused_at"))
+                for s, records in subjects.items()
+                if (first := _first_infusion(records)) is not None
+            }
+            candidates += _day_mismatch_rows(
+                columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
+            )
         numbers = form.row_numbers()
         for i in sorted(set(candidates)):
             values = form.rows(i, i + 1)[0]
@@ -1725,6 +1786,43 @@ def _microseconds(moment: dt.datetime) -> int:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _day_mismatch_rows(
+    subject_ids: Sequence[Any],
+    moments: Sequence[Any],
+    days: Sequence[Any],
+    infused: Mapping[str, dt.datetime],
+) -> list[int]:
+    """Positions of the sample rows whose ``actual_day`` differs from their moment counted from their
+    subject's infusion by more than `SAMPLE_DAY_TOLERANCE` (`SAMPLE-DAY-MISMATCH`; a row without a day, a
+    moment or an infused subject: never)."""
+    import numpy as np
+    import pandas as pd
+
+    subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
+    moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
+    infused_us = np.array(
+        [
+            np.nan if (when := infused.get(s)) is None else float(_microseconds(when))
+            for s in subject_texts.tolist()
+        ]
+        + [np.nan],
+        dtype=float,
+    )
+    moment_us = np.array(
+        [
+            float(_microseconds(_aware(m))) if isinstance(m, dt.datetime) else np.nan
+            for m in moment_values.tolist()
+        ]
+        + [np.nan],
+        dtype=float,
+    )
+    actual = np.array(days, dtype=float)  # None: NaN
+    elapsed = (moment_us[moment_codes] - infused_us[subject_codes]) / 86_400e6
+    with np.errstate(invalid="ignore"):
+        off = np.abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE  # NaN compares False
+    return np.flatnonzero(off).tolist()
 
 
 def _pk_lloq_rows(values: Any, lloqs: Any, blqs: Any) -> list[int]:
