@@ -60,6 +60,11 @@ SENTINELS = (
     "-37",
     # S-J: a PK sample drawn 9 days after the infusion entered as day 61.5 (D-19.168)
     "61.5",
+    # S-K: an adverse event 2020-09-07 before the consent, an infusion weight of 143.21 kg against 65.4
+    # kg at enrolment (D-19.169)
+    "2020-09-07",
+    "143.21",
+    "65.4",
     # S-A: consent in the future, an adult of 23.456 kg, two infusions before consent (one at 15.3× the
     # dose of level 1 with a total off by 109 %), a relapse before birth, an EDSS 381 days before the
     # infusion, a platelet count of 876543 10^9/L, a misspelt analyte
@@ -290,6 +295,12 @@ def sentinel_subjects() -> list[SubjectRecords]:
             record("subject", "S-J", consent_date=dt.date(2020, 10, 10), birth_year=1970),
             record("infusion", "S-J", infused_at=at("2021-01-20")),
             record("pk_sample", "S-J", analyte="car_transgene", sampled_at=at("2021-01-29"), actual_day=61.5),
+        ),
+        subject_records(
+            "S-K",
+            record("subject", "S-K", consent_date=dt.date(2020, 10, 10), birth_year=1970, weight_kg=65.4),
+            record("adverse_event", "S-K", grade=1, started_on=dt.date(2020, 9, 7)),
+            record("infusion", "S-K", infused_at=at("2021-01-20"), weight_kg=143.21),
         ),
     ]
 

@@ -390,5 +390,45 @@ def test_the_example_study_raises_none_of_the_new_checks(empty_study_url: str, t
     folder = tmp_path / "example"
     shutil.copytree(EXAMPLE_STUDY, folder)
     planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
-    new = {"SAMPLE-DAY-MISMATCH", "LYMPHODEPLETION-DAY", "PROCEDURE-BEFORE-CONSENT", "DATE-FUTURE"}
+    new = {
+        "SAMPLE-DAY-MISMATCH",
+        "LYMPHODEPLETION-DAY",
+        "PROCEDURE-BEFORE-CONSENT",
+        "DATE-FUTURE",
+        "AE-BEFORE-CONSENT",
+        "INFUSION-WEIGHT-CHANGE",
+    }
     assert [f.check.id for f in planned if f.check.id in new or f.check.id.startswith("PK-")] == []
+
+
+# -------------------------------------------------------------------------------------------------------
+# An adverse event before consent; an infusion weight far from the subject's (D-19.169)
+# -------------------------------------------------------------------------------------------------------
+
+
+def test_an_adverse_event_before_consent_and_an_infusion_weight_in_pounds_are_queried(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """CT-002 consented 2021-04-22: an event starting 2021-03-22 (month mistyped, or medical history) was
+    stored as an adverse event without a word. CT-001 weighs 58.0 kg at enrolment: an infusion weight of
+    127.9 (58.0 × 2.2046, pounds) was stored and the protocol dose computed from it."""
+    import pandas as pd
+
+    folder = small_study(
+        tmp_path / "in",
+        adverse_events=(
+            "CT-002,Fever,,crs,2021-03-22,2021-05-25,1,CTCAE,5.0,false,possible,false,,recovered,,",
+            "CT-002,Headache,,non_hematologic,2021-05-22,2021-05-25,1,CTCAE,5.0,false,possible,false,,recovered,,",
+        ),
+    )
+    infusions = pd.read_csv(folder / "infusions.csv", dtype=str, keep_default_na=False)
+    subjects = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
+    kg = float(subjects.loc[subjects["subject_id"] == "CT-001", "weight_kg"].iloc[0])
+    infusions.loc[infusions["subject_id"] == "CT-001", "weight_kg"] = f"{kg * 2.2046:.1f}"
+    infusions.to_csv(folder / "infusions.csv", index=False)
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+    assert located(planned, "AE-BEFORE-CONSENT") == [("adverse_events.csv", 2, "started_on")]
+    assert located(planned, "INFUSION-WEIGHT-CHANGE") == [("infusions.csv", 2, "weight_kg")]
+    for finding in planned:
+        assert_no_values(finding)
+        assert f"{kg * 2.2046:.1f}" not in finding.message

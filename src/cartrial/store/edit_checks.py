@@ -248,6 +248,10 @@ DOSE_FACTOR = 10.0
 """Cells/kg at least this many times the protocol dose of the level fire DOSE-10X."""
 TOTAL_TOLERANCE = 0.10
 """Relative tolerance of total cells against cells/kg × weight."""
+WEIGHT_CHANGE_FACTOR = 1.25
+"""Largest ratio between the infusion's weight and the subject's weight at enrolment before
+`INFUSION-WEIGHT-CHANGE` asks (project choice: weeks between screening and infusion; a weight in pounds is
+2.2 times the weight in kilograms)."""
 ADULT_AGE_YEARS = 18
 MIN_ADULT_WEIGHT_KG = 30.0
 LAB_SLIP_FACTOR = 10.0
@@ -434,6 +438,48 @@ def _lymphodepletion_day(
                 "lymphodepletion_administration.day_relative_to_infusion does not match "
                 "lymphodepletion_administration.administered_on counted from the subject's infusion "
                 f"({_where(first)}, infusion.infused_at, its UTC day = day 0): correct either",
+            )
+
+
+def _adverse_event_before_consent(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    consent = None if subject is None else subject.get("consent_date")
+    if subject is None or not isinstance(consent, dt.date):
+        return
+    for event in records.of("adverse_event"):
+        onset = _day(event.get("started_on"))
+        if onset is not None and onset < consent:
+            yield (
+                event,
+                "started_on",
+                event.get("started_on"),
+                f"adverse_event.started_on is before the subject's consent ({_where(subject)}, "
+                "subject.consent_date): adverse events are collected from consent; a condition that began "
+                "before it is medical history (or the onset is mistyped)",
+            )
+
+
+def _infusion_weight_change(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    baseline = None if subject is None else _weight_of(subject)
+    if subject is None or baseline is None:
+        return
+    for infusion in records.of("infusion"):
+        weight = _weight_of(infusion)
+        if weight is None:
+            continue
+        if not 1 / WEIGHT_CHANGE_FACTOR <= weight / baseline <= WEIGHT_CHANGE_FACTOR:
+            yield (
+                infusion,
+                "weight_kg",
+                infusion.get("weight_kg"),
+                f"infusion.weight_kg differs from the subject's weight at enrolment ({_where(subject)}, "
+                f"subject.weight_kg) by a factor above {WEIGHT_CHANGE_FACTOR:g}: the dose is computed from "
+                "it; a weight in pounds (× 2.2)?",
             )
 
 
@@ -1042,6 +1088,27 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "dose arithmetic of a weight-based dose (protocol dose_levels); " + EDC_PRACTICE,
         ),
         _total_mismatch,
+    ),
+    (
+        EditCheck(
+            "AE-BEFORE-CONSENT",
+            "adverse event onset (started_on) on or after the consent date",
+            Severity.SOFT,
+            "ICH E6(R3) and ICH E2A: adverse events of a trial participant are collected from informed "
+            "consent (an earlier condition is medical history); " + EDC_PRACTICE + " (D-19.169)",
+        ),
+        _adverse_event_before_consent,
+    ),
+    (
+        EditCheck(
+            "INFUSION-WEIGHT-CHANGE",
+            f"the infusion's weight_kg within a factor {WEIGHT_CHANGE_FACTOR:g} of the subject's weight_kg "
+            "(either way)",
+            Severity.SOFT,
+            "the weight-based dose (cells/kg × weight_kg, cartrial.protocol.dosing.dose_for); unit slip "
+            "kg/lb (× 2.2046); " + EDC_PRACTICE + " (D-19.169)",
+        ),
+        _infusion_weight_change,
     ),
     (
         EditCheck(
