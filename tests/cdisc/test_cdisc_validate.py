@@ -266,3 +266,49 @@ def test_every_shipped_spec_is_consistent() -> None:
             assert len(v.name) <= 8 and len(v.label) <= 40 and v.label.isascii(), (name, v.name)
             assert v.codelist is None or v.codelist in shipped, (name, v.name, v.codelist)
             assert v.origin != "Derived" or v.method, (name, v.name)
+
+
+def test_a_latin_disposition_reason_with_umlauts_is_transliterated_not_refused(  # type: ignore[no-untyped-def]
+    exported, tmp_path: Path
+) -> None:
+    """Before (D-19.166): the store accepts "withdrawn: Rückzug (Übelkeit)" and the export refused the whole
+    study (DS.DSTERM [ascii]): `ASCII_MAP` held ü but not Ü (DSTERM is upper-cased after it), nor ß, ñ, å…
+    Now every Latin letter with diacritics is exported as its base letter."""
+    import sqlite3
+
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import export_cdisc
+    from cartrial.store.snapshot import read_snapshot
+
+    db = tmp_path / "study.db"
+    db.write_bytes(Path(exported.url.removeprefix("sqlite:///")).read_bytes())
+    with sqlite3.connect(db) as connection:
+        subject, consent = connection.execute(
+            "SELECT subject_id, consent_date FROM subject ORDER BY subject_id DESC LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE subject SET disposition = 'withdrawn: Rückzug (Übelkeit, Straße)', disposition_date = ? "
+            "WHERE subject_id = ?",
+            (consent, subject),
+        )
+    snapshot = read_snapshot(f"sqlite:///{db}", exported.snapshot.cutoff)
+    result = export_cdisc(snapshot, analyse(snapshot), tmp_path / "out", sites={"TJH": "China"})
+    frames = {name.upper(): frame for name, frame in result.frames.items()}
+    assert "WITHDRAWN: RUCKZUG (UBELKEIT, STRASSE)" in set(frames["DS"]["DSTERM"])
+
+
+@given(st.text(alphabet=st.sampled_from("äöüÄÖÜéèêÉÈñÑçÇåÅáÁíÍóÓúÚšŠžŽčČøØßæÆœŒłŁ abcXYZ"), max_size=40))
+def test_latin_text_always_becomes_ascii(text: str) -> None:
+    """Every Latin letter with diacritics (base letter by NFKD) and every listed letter becomes ASCII."""
+    from cartrial.cdisc.common import ascii_text
+
+    assert ascii_text(text).isascii()
+    assert ascii_text(text.upper()).isascii()
+
+
+def test_a_non_latin_script_is_kept_for_the_validator_to_refuse() -> None:
+    from cartrial.cdisc.common import ascii_text
+
+    assert ascii_text("撤回同意") == "撤回同意"
+    assert ascii_text("β-lactam") == "β-lactam"
+    assert ascii_text("Ünal Øre") == "Unal Ore"

@@ -112,11 +112,13 @@ def test_deleting_the_only_fatal_event_of_a_dead_subject_queries_the_disposition
     )
     for value in ("2021", "Sepsis", "infection"):  # the text names fields, never a record's value
         assert value not in str(query["text"]), query["text"]
-    # entered again and deleted again: the open query on the same check, record and field is not repeated
+    # entered again: the condition no longer holds and the system closes the query (D-19.164); deleted
+    # again: the check fires anew and raises a new query (a system closure does not stand for a value)
     service.insert_record("admin", "adverse_event", SEPSIS)
+    assert [q["status"] for q in edit_check_queries(service)] == ["closed"]
     (again,) = [r for r in service.find_records("admin", "adverse_event") if r["term"] == "Sepsis"]
     service.delete_record("admin", "adverse_event", int(again["id"]), "entered for the wrong subject")
-    assert len(edit_check_queries(service)) == 1
+    assert sorted(str(q["status"]) for q in edit_check_queries(service)) == ["closed", "open"]
     assert service.verify_audit().ok
     # the query is raised by the edit-check user, audited as such in the delete's transaction
     raised = [r for r in service.audit_history("CT-001", actor="admin") if r["table_name"] == "data_query"]

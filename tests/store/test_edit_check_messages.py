@@ -48,6 +48,23 @@ def subject_records(subject_id: str, *records: Record) -> SubjectRecords:
 
 # Sentinels: each value below appears in no rule, source or constant of the checks.
 SENTINELS = (
+    # S-H: a lab collected after today (DATE-FUTURE), a PK value below its LLOQ not flagged BLQ and a BLQ
+    # sample without its LLOQ (D-19.163, D-19.165)
+    "2033-05-21",
+    "0.0777",
+    "0.3141",
+    # S-I: a leukapheresis before consent, a lymphodepletion after the infusion and one whose relative day
+    # (-37) disagrees with its date (day -4) (D-19.167)
+    "2020-09-28",
+    "2021-01-29",
+    "-37",
+    # S-J: a PK sample drawn 9 days after the infusion entered as day 61.5 (D-19.168)
+    "61.5",
+    # S-K: an adverse event 2020-09-07 before the consent, an infusion weight of 143.21 kg against 65.4
+    # kg at enrolment (D-19.169)
+    "2020-09-07",
+    "143.21",
+    "65.4",
     # S-A: consent in the future, an adult of 23.456 kg, two infusions before consent (one at 15.3× the
     # dose of level 1 with a total off by 109 %), a relapse before birth, an EDSS 381 days before the
     # infusion, a platelet count of 876543 10^9/L, a misspelt analyte
@@ -230,6 +247,60 @@ def sentinel_subjects() -> list[SubjectRecords]:
                 disposition="completed",
                 disposition_date=dt.date(2032, 2, 14),
             ),
+        ),
+        subject_records(
+            "S-H",
+            record("subject", "S-H", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record(
+                "lab_result",
+                "S-H",
+                analyte="platelets",
+                value=150.0,
+                unit="10^9/L",
+                collected_at=at("2033-05-21"),
+            ),
+            record(
+                "pk_sample",
+                "S-H",
+                analyte="car_transgene",
+                sampled_at=at("2021-05-01"),
+                value=0.0777,
+                lloq=0.3141,
+                blq=False,
+            ),
+            record(
+                "pk_sample",
+                "S-H",
+                analyte="car_transgene",
+                sampled_at=at("2021-05-02"),
+                value=None,
+                lloq=None,
+                blq=True,
+            ),
+        ),
+        subject_records(
+            "S-I",
+            record("subject", "S-I", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record("infusion", "S-I", infused_at=at("2021-01-20"), leukapheresis_on=dt.date(2020, 9, 28)),
+            record("lymphodepletion_administration", "S-I", administered_on=dt.date(2021, 1, 29)),
+            record(
+                "lymphodepletion_administration",
+                "S-I",
+                administered_on=dt.date(2021, 1, 16),
+                day_relative_to_infusion=-37,
+            ),
+        ),
+        subject_records(
+            "S-J",
+            record("subject", "S-J", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record("infusion", "S-J", infused_at=at("2021-01-20")),
+            record("pk_sample", "S-J", analyte="car_transgene", sampled_at=at("2021-01-29"), actual_day=61.5),
+        ),
+        subject_records(
+            "S-K",
+            record("subject", "S-K", consent_date=dt.date(2020, 10, 10), birth_year=1970, weight_kg=65.4),
+            record("adverse_event", "S-K", grade=1, started_on=dt.date(2020, 9, 7)),
+            record("infusion", "S-K", infused_at=at("2021-01-20"), weight_kg=143.21),
         ),
     ]
 

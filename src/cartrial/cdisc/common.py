@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,8 +113,44 @@ def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:
     return texts
 
 
+LATIN_LETTERS: Mapping[str, str] = {
+    "ß": "ss",
+    "ẞ": "SS",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "TH",
+    "ı": "i",
+}
+"""Latin letters without a canonical decomposition, spelt as their usual ASCII transcription (D-19.166)."""
+
+
+def _latin(char: str) -> str:
+    """One character of `ascii_text`'s second step: a Latin letter with diacritics as its base letter (the
+    Unicode compatibility decomposition, NFKD, without its combining marks: ü, Ü, ñ, ç, å → u, U, n, c, a),
+    one of `LATIN_LETTERS` as its transcription; any other character unchanged (a script without an ASCII
+    spelling — Chinese, Cyrillic — is kept, and the validator then refuses it: never a silent deletion)."""
+    if char.isascii():
+        return char
+    if char in LATIN_LETTERS:
+        return LATIN_LETTERS[char]
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and base.isascii() else char
+
+
 def ascii_text(text: object) -> str:
-    """`text` with the characters of `ASCII_MAP` transliterated (documented in docs/cdisc.md)."""
+    """`text` with the characters of `ASCII_MAP` transliterated, then each Latin letter with diacritics
+    as its base letter (`_latin`; documented in docs/cdisc.md, D-19.166)."""
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
     out = str(text)
@@ -121,6 +158,8 @@ def ascii_text(text: object) -> str:
         return out
     for char, repl in ASCII_MAP.items():
         out = out.replace(char, repl)
+    if not out.isascii():
+        out = "".join(map(_latin, out))
     return " ".join(out.split()) if "deg" in out else out
 
 

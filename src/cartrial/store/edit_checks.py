@@ -237,12 +237,21 @@ def _day(value: Any) -> dt.date | None:
 
 ICH_CONSENT = "ICH E6(R3) 2.8 and 21 CFR 50.20: informed consent before any trial procedure"
 PROTOCOL_DOSE = "the protocol's dose_levels (cells/kg of the level)"
+PK_LLOQ_SOURCE = (
+    "bioanalytical method validation: no concentration is reported below the LLOQ, the lowest quantified "
+    "with acceptable accuracy and precision (ICH M10; FDA BMV guidance 2018); SDTMIG 3.4 PC (PCLLOQ); the "
+    "BLQ rules of the NCA (cartrial.kinetics, D-19.154) (D-19.165)"
+)
 EDC_PRACTICE = "EDC edit-check practice (plausibility; ALCOA+ accurate, docs/science/data-standards.md §8.3)"
 
 DOSE_FACTOR = 10.0
 """Cells/kg at least this many times the protocol dose of the level fire DOSE-10X."""
 TOTAL_TOLERANCE = 0.10
 """Relative tolerance of total cells against cells/kg × weight."""
+WEIGHT_CHANGE_FACTOR = 1.25
+"""Largest ratio between the infusion's weight and the subject's weight at enrolment before
+`INFUSION-WEIGHT-CHANGE` asks (project choice: weeks between screening and infusion; a weight in pounds is
+2.2 times the weight in kilograms)."""
 ADULT_AGE_YEARS = 18
 MIN_ADULT_WEIGHT_KG = 30.0
 LAB_SLIP_FACTOR = 10.0
@@ -289,6 +298,12 @@ onset)."""
 ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.ends_study and d is not DEATH)
 """The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
 completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
+SAMPLE_TABLES = ("pk_sample", "pd_sample")
+"""Samples with an ``actual_day`` counted from the infusion (`SAMPLE-DAY-MISMATCH`)."""
+SAMPLE_DAY_TOLERANCE = 0.5
+"""Largest difference (days) between a sample's ``actual_day`` and its ``sampled_at`` counted from the
+infusion's clock time: project choice, the analysis's half-day slack of a visit window (D-19.104); a time
+rounded to the hour or a sample drawn a few hours early stays inside, a wrong day or month does not."""
 DEFAULT_EARLIEST_DAY = -42
 """Earliest study day of an assessment when no protocol is known (the reference schedule's screening
 visit, day -28 with its 14-day window)."""
@@ -299,20 +314,33 @@ CheckFunction = Callable[
 ]
 
 
-def _subject_date_in_future(field: str, what: str) -> CheckFunction:
-    """The check that the subject row's date `field` is on or before today (`what`: why it cannot be
-    later)."""
+def _dates_in_future(columns: Mapping[str, Sequence[str]], what: str) -> CheckFunction:
+    """The check that each date (or date-time, by its UTC day) of `columns` (table → its date columns; the
+    subject table: the subject row) is on or before today (`what`: why it cannot be later)."""
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
     ) -> Iterator[tuple[Record, str, Any, str]]:
-        subject = records.subject
-        day = None if subject is None else _day(subject.get(field))
-        if subject is not None and day is not None and day > today:
-            message = f"subject.{field} ({_where(subject)}) is after today: {what}"
-            yield subject, field, subject.get(field), message
+        for table, names in columns.items():
+            if table == "subject":
+                subject = records.subject
+                rows = [] if subject is None else [subject]
+            else:
+                rows = records.of(table)
+            for record in rows:
+                for name in names:
+                    day = _day(record.get(name))
+                    if day is not None and day > today:
+                        message = f"{table}.{name} ({_where(record)}) is after today: {what}"
+                        yield record, name, record.get(name), message
 
     return check
+
+
+def _subject_date_in_future(field: str, what: str) -> CheckFunction:
+    """The check that the subject row's date `field` is on or before today (`what`: why it cannot be
+    later)."""
+    return _dates_in_future({"subject": (field,)}, what)
 
 
 _consent_in_future = _subject_date_in_future("consent_date", "a consent cannot be dated in the future")
@@ -320,6 +348,21 @@ _end_of_study_in_future = _subject_date_in_future(
     "disposition_date",
     "the end of a subject's study cannot be dated in the future; give the date it happened, or leave the "
     "subject on study until then",
+)
+FUTURE_DATED: Mapping[str, tuple[str, ...]] = {
+    "subject": ("birth_date", "diagnosis_date"),
+    "screening_result": ("screened_on",),
+    "lymphodepletion_administration": ("administered_on",),
+    "infusion": ("infused_at", "leukapheresis_on"),
+    **{table: (column,) for table, column in ASSESSMENT_TABLES.items() if table != "therapy"},
+    "therapy": ("given_at", "stopped_at"),
+    "adverse_event": ("started_on", "ended_on"),
+    "relapse": ("onset_date",),
+}
+"""Every date of a subject's records that `DATE-FUTURE` compares with today (table → its date columns): all
+but the consent (`CONSENT-FUTURE`, hard) and the end of study (`END-OF-STUDY-FUTURE`)."""
+_date_in_future = _dates_in_future(
+    FUTURE_DATED, "a record is entered once it happened; give the date it happened (a typing slip?)"
 )
 
 
@@ -339,6 +382,104 @@ def _infusion_before_consent(
                 infusion.get("infused_at"),
                 f"infusion.infused_at is before the subject's consent ({_where(subject)}, "
                 "subject.consent_date)",
+            )
+
+
+def _procedure_before_consent(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    consent = None if subject is None else subject.get("consent_date")
+    if subject is None or not isinstance(consent, dt.date):
+        return
+    for table, column in (
+        ("infusion", "leukapheresis_on"),
+        ("lymphodepletion_administration", "administered_on"),
+    ):
+        for record in records.of(table):
+            day = _day(record.get(column))
+            if day is not None and day < consent:
+                yield (
+                    record,
+                    column,
+                    record.get(column),
+                    f"{table}.{column} is before the subject's consent ({_where(subject)}, "
+                    "subject.consent_date): a trial procedure before consent is a protocol deviation; "
+                    "correct the date, or confirm it",
+                )
+
+
+def _lymphodepletion_day(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    infused = records.infusion_day()
+    if infused is None:
+        return
+    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
+    for dose in records.of("lymphodepletion_administration"):
+        day = _day(dose.get("administered_on"))
+        relative = dose.get("day_relative_to_infusion")
+        if day is None:
+            continue
+        if day > infused:
+            yield (
+                dose,
+                "administered_on",
+                dose.get("administered_on"),
+                "lymphodepletion_administration.administered_on is after the subject's infusion "
+                f"({_where(first)}, infusion.infused_at): lymphodepletion precedes the CAR-T infusion; "
+                "dates swapped?",
+            )
+        elif isinstance(relative, int) and (day - infused).days != relative:
+            yield (
+                dose,
+                "day_relative_to_infusion",
+                relative,
+                "lymphodepletion_administration.day_relative_to_infusion does not match "
+                "lymphodepletion_administration.administered_on counted from the subject's infusion "
+                f"({_where(first)}, infusion.infused_at, its UTC day = day 0): correct either",
+            )
+
+
+def _adverse_event_before_consent(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    consent = None if subject is None else subject.get("consent_date")
+    if subject is None or not isinstance(consent, dt.date):
+        return
+    for event in records.of("adverse_event"):
+        onset = _day(event.get("started_on"))
+        if onset is not None and onset < consent:
+            yield (
+                event,
+                "started_on",
+                event.get("started_on"),
+                f"adverse_event.started_on is before the subject's consent ({_where(subject)}, "
+                "subject.consent_date): adverse events are collected from consent; a condition that began "
+                "before it is medical history (or the onset is mistyped)",
+            )
+
+
+def _infusion_weight_change(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    subject = records.subject
+    baseline = None if subject is None else _weight_of(subject)
+    if subject is None or baseline is None:
+        return
+    for infusion in records.of("infusion"):
+        weight = _weight_of(infusion)
+        if weight is None:
+            continue
+        if not 1 / WEIGHT_CHANGE_FACTOR <= weight / baseline <= WEIGHT_CHANGE_FACTOR:
+            yield (
+                infusion,
+                "weight_kg",
+                infusion.get("weight_kg"),
+                f"infusion.weight_kg differs from the subject's weight at enrolment ({_where(subject)}, "
+                f"subject.weight_kg) by a factor above {WEIGHT_CHANGE_FACTOR:g}: the dose is computed from "
+                "it; a weight in pounds (× 2.2)?",
             )
 
 
@@ -593,6 +734,89 @@ def _lab_test_misspelt(
             )
 
 
+def _flagged(value: Any) -> bool:
+    """Whether a BLQ flag is set (True; blank and False are not)."""
+    return value is not None and bool(value)
+
+
+def pk_value_below_lloq(value: Any, lloq: Any, blq: Any) -> bool:
+    """A quantified PK value (not flagged BLQ) below the sample's LLOQ (`PK-VALUE-BELOW-LLOQ`)."""
+    return (
+        not _flagged(blq)
+        and isinstance(value, int | float)
+        and isinstance(lloq, int | float)
+        and value < lloq
+    )
+
+
+def pk_blq_without_lloq(lloq: Any, blq: Any) -> bool:
+    """A PK sample flagged BLQ without its LLOQ (`PK-BLQ-WITHOUT-LLOQ`)."""
+    return _flagged(blq) and lloq is None
+
+
+def _pk_value_below_lloq(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for sample in records.of("pk_sample"):
+        if pk_value_below_lloq(sample.get("value"), sample.get("lloq"), sample.get("blq")):
+            yield (
+                sample,
+                "value",
+                sample.get("value"),
+                "pk_sample.value is below the sample's pk_sample.lloq but the sample is not flagged BLQ "
+                "(pk_sample.blq): the analysis reads it as a concentration, or as BLQ under the LLOQ/2 rule; "
+                "set blq, or correct the value or the LLOQ",
+            )
+
+
+def _pk_blq_without_lloq(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for sample in records.of("pk_sample"):
+        if pk_blq_without_lloq(sample.get("lloq"), sample.get("blq")):
+            yield (
+                sample,
+                "lloq",
+                None,
+                "pk_sample.blq flags the sample below the LLOQ but pk_sample.lloq is blank: the LLOQ/2 rule "
+                "cannot be applied and the CDISC export has no PCLLOQ; give the assay's LLOQ",
+            )
+
+
+def _first_infusion(records: SubjectRecords) -> Record | None:
+    """The subject's first infusion with a date-time (day 0 and the clock time days are counted from)."""
+    dated = [r for r in records.of("infusion") if isinstance(r.get("infused_at"), dt.datetime)]
+    return min(dated, key=lambda r: _aware(r.get("infused_at"))) if dated else None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _sample_day_mismatch(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    first = _first_infusion(records)
+    if first is None:
+        return
+    infused = _aware(first.get("infused_at"))
+    for table in SAMPLE_TABLES:
+        for sample in records.of(table):
+            actual, moment = sample.get("actual_day"), sample.get("sampled_at")
+            if not isinstance(actual, int | float) or not isinstance(moment, dt.datetime):
+                continue
+            elapsed = (_aware(moment) - infused) / dt.timedelta(days=1)
+            if abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE:
+                yield (
+                    sample,
+                    "actual_day",
+                    actual,
+                    f"{table}.actual_day differs by more than {SAMPLE_DAY_TOLERANCE:g} day from "
+                    f"{table}.sampled_at counted from the subject's infusion ({_where(first)}, "
+                    "infusion.infused_at): the NCA and ADaM read the day, SDTM the date-time; correct either",
+                )
+
+
 def earliest_assessment_day(protocol: Protocol | None) -> int:
     """The earliest study day an assessment may have: the protocol's earliest visit minus its window."""
     if protocol is None:
@@ -781,9 +1005,41 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     ),
     (
         EditCheck(
+            "DATE-FUTURE",
+            "every other date of a subject's records ("
+            + ", ".join(f"{t}.{c}" for t, cs in FUTURE_DATED.items() for c in cs)
+            + ") on or before today (a date-time by its UTC day)",
+            Severity.SOFT,
+            "logical date order (a record is entered once it happened); " + EDC_PRACTICE + " (D-19.163)",
+        ),
+        _date_in_future,
+    ),
+    (
+        EditCheck(
             "INFUSION-BEFORE-CONSENT", "infusion on or after the consent date", Severity.HARD, ICH_CONSENT
         ),
         _infusion_before_consent,
+    ),
+    (
+        EditCheck(
+            "PROCEDURE-BEFORE-CONSENT",
+            "leukapheresis_on and lymphodepletion administered_on on or after the consent date",
+            Severity.SOFT,
+            ICH_CONSENT + " (D-19.167)",
+        ),
+        _procedure_before_consent,
+    ),
+    (
+        EditCheck(
+            "LYMPHODEPLETION-DAY",
+            "lymphodepletion administered_on on or before the infusion's day (UTC), and equal to it plus "
+            "day_relative_to_infusion when that is given",
+            Severity.SOFT,
+            "logical date order (lymphodepletion precedes the CAR-T infusion, day 0); "
+            + EDC_PRACTICE
+            + " (D-19.167)",
+        ),
+        _lymphodepletion_day,
     ),
     (
         EditCheck(
@@ -835,6 +1091,27 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     ),
     (
         EditCheck(
+            "AE-BEFORE-CONSENT",
+            "adverse event onset (started_on) on or after the consent date",
+            Severity.SOFT,
+            "ICH E6(R3) and ICH E2A: adverse events of a trial participant are collected from informed "
+            "consent (an earlier condition is medical history); " + EDC_PRACTICE + " (D-19.169)",
+        ),
+        _adverse_event_before_consent,
+    ),
+    (
+        EditCheck(
+            "INFUSION-WEIGHT-CHANGE",
+            f"the infusion's weight_kg within a factor {WEIGHT_CHANGE_FACTOR:g} of the subject's weight_kg "
+            "(either way)",
+            Severity.SOFT,
+            "the weight-based dose (cells/kg × weight_kg, cartrial.protocol.dosing.dose_for); unit slip "
+            "kg/lb (× 2.2046); " + EDC_PRACTICE + " (D-19.169)",
+        ),
+        _infusion_weight_change,
+    ),
+    (
+        EditCheck(
             "ADULT-WEIGHT-UNDER-30KG",
             f"an adult (≥ {ADULT_AGE_YEARS} years at consent) weighs at least {MIN_ADULT_WEIGHT_KG:g} kg",
             Severity.SOFT,
@@ -861,6 +1138,36 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             EDC_PRACTICE + "; the lab dictionary cartrial.protocol.lab_tests (SDTM CT LBTESTCD)",
         ),
         _lab_test_misspelt,
+    ),
+    (
+        EditCheck(
+            "PK-VALUE-BELOW-LLOQ",
+            "a PK value not flagged BLQ is at or above the sample's lloq",
+            Severity.SOFT,
+            PK_LLOQ_SOURCE,
+        ),
+        _pk_value_below_lloq,
+    ),
+    (
+        EditCheck(
+            "PK-BLQ-WITHOUT-LLOQ",
+            "a PK sample flagged BLQ has its lloq",
+            Severity.SOFT,
+            PK_LLOQ_SOURCE,
+        ),
+        _pk_blq_without_lloq,
+    ),
+    (
+        EditCheck(
+            "SAMPLE-DAY-MISMATCH",
+            f"a PK or PD sample's actual_day within ±{SAMPLE_DAY_TOLERANCE:g} day of sampled_at minus the "
+            "subject's infusion (infused_at), in days",
+            Severity.SOFT,
+            "the day of a sample counted from the infusion's clock time (cartrial.kinetics.templates."
+            "PK_NCA_COLUMNS time = actual_day; SDTM PC.PCDTC from sampled_at, ADaM ADPC.AFRLT from "
+            "actual_day); " + EDC_PRACTICE + " (D-19.168)",
+        ),
+        _sample_day_mismatch,
     ),
     (
         EditCheck(
@@ -1204,7 +1511,7 @@ def _find_id(connection: Connection, record: Record) -> int | None:
     return None if found is None else int(found[0])
 
 
-CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES, *DATED_TABLES})
+CHECKED_TABLES = frozenset({*CONTEXT_TABLES, "relapse", *ASSESSMENT_TABLES, *DATED_TABLES, *FUTURE_DATED})
 """Tables whose writes run the edit checks."""
 AFTER_DEATH_TABLES = tuple(t for t in DATED_TABLES if t not in CONTEXT_TABLES)
 """Dated tables outside the context: read for a subject whose death a written adverse event records, or
@@ -1239,6 +1546,14 @@ def check_single_write(
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
     record_queries(tx, created)
     return created
+
+
+def reconcile_write(tx: Any, table: str, *values: Mapping[str, Any] | None) -> list[str]:
+    """`reconcile_queries` after a single-record write of `table` (stored in `tx`): the subjects of its
+    old and new values (an edit may move a record to another subject)."""
+    if table not in CHECKED_TABLES:
+        return []
+    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None})
 
 
 def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int) -> list[Finding]:
@@ -1287,9 +1602,10 @@ def write_findings(
     subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    # an adverse event may date a death, a subject row the end of study, and a delete may move the date of
+    # an adverse event may date a death, a subject row the end of study, an infusion day 0 (the
+    # lymphodepletion and assessments are counted from it, D-19.167), and a delete may move the date of
     # death, the end of study or the first infusion: the subject's other dated records are compared with it
-    ending = table in ("adverse_event", "subject") or after is None
+    ending = table in ("adverse_event", "subject", "infusion") or after is None
     tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
     stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
 
@@ -1345,7 +1661,7 @@ def _check_decision_write(
     return created
 
 
-SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse", "lymphodepletion_administration"})
+SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse", "lymphodepletion_administration", "screening_result"})
 """Checked tables read whole (one record per row); the large assessment tables are pre-filtered by column
 (a row becomes a `Record` only when a check could fire on it), so a million-row import stays fast."""
 
@@ -1366,6 +1682,7 @@ def import_findings(
     (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
     from cartrial.store.models import STUDY_TABLES
 
+    today = today or dt.datetime.now(dt.UTC).date()
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
@@ -1423,10 +1740,24 @@ def import_findings(
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
+        for name in FUTURE_DATED.get(table, ()):
+            if name in columns:
+                candidates += _after_day(columns[name], today)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
             candidates += _misspelt_labs(columns["analyte"])
+        if table == "pk_sample":
+            candidates += _pk_lloq_rows(columns.get("value"), columns.get("lloq"), columns.get("blq"))
+        if table in SAMPLE_TABLES and "actual_day" in columns:
+            infused = {
+                s: _aware(first.get("infused_at"))
+                for s, records in subjects.items()
+                if (first := _first_infusion(records)) is not None
+            }
+            candidates += _day_mismatch_rows(
+                columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
+            )
         numbers = form.row_numbers()
         for i in sorted(set(candidates)):
             values = form.rows(i, i + 1)[0]
@@ -1503,12 +1834,80 @@ def _before_limit(
     return np.flatnonzero(chosen & (moment_codes >= 0)).tolist()
 
 
+def _after_day(moments: Sequence[Any], day: dt.date) -> list[int]:
+    """Positions of the rows whose date (a date-time by its UTC day, `_day`) is after `day`; each distinct
+    value looked at once (`DATE-FUTURE`)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, values = pd.factorize(_objects(moments), sort=False)  # None: -1
+    later = np.array(
+        [(found := _day(v)) is not None and found > day for v in values.tolist()] + [False], dtype=bool
+    )
+    return np.flatnonzero(later[codes]).tolist()
+
+
 def _microseconds(moment: dt.datetime) -> int:
     """Whole microseconds from 1970-01-01T00:00Z to an aware date-time."""
     return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _day_mismatch_rows(
+    subject_ids: Sequence[Any],
+    moments: Sequence[Any],
+    days: Sequence[Any],
+    infused: Mapping[str, dt.datetime],
+) -> list[int]:
+    """Positions of the sample rows whose ``actual_day`` differs from their moment counted from their
+    subject's infusion by more than `SAMPLE_DAY_TOLERANCE` (`SAMPLE-DAY-MISMATCH`; a row without a day, a
+    moment or an infused subject: never)."""
+    import numpy as np
+    import pandas as pd
+
+    subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
+    moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
+    infused_us = np.array(
+        [
+            np.nan if (when := infused.get(s)) is None else float(_microseconds(when))
+            for s in subject_texts.tolist()
+        ]
+        + [np.nan],
+        dtype=float,
+    )
+    moment_us = np.array(
+        [
+            float(_microseconds(_aware(m))) if isinstance(m, dt.datetime) else np.nan
+            for m in moment_values.tolist()
+        ]
+        + [np.nan],
+        dtype=float,
+    )
+    actual = np.array(days, dtype=float)  # None: NaN
+    elapsed = (moment_us[moment_codes] - infused_us[subject_codes]) / 86_400e6
+    with np.errstate(invalid="ignore"):
+        off = np.abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE  # NaN compares False
+    return np.flatnonzero(off).tolist()
+
+
+def _pk_lloq_rows(values: Any, lloqs: Any, blqs: Any) -> list[int]:
+    """Positions of the PK rows `PK-VALUE-BELOW-LLOQ` or `PK-BLQ-WITHOUT-LLOQ` fires on (a column the form
+    does not give: blank in every row)."""
+    import numpy as np
+
+    n = len(next(c for c in (values, lloqs, blqs, ()) if c is not None))
+    value = np.full(n, np.nan) if values is None else np.array(values, dtype=float)  # None: NaN
+    lloq = np.full(n, np.nan) if lloqs is None else np.array(lloqs, dtype=float)
+    flagged = (
+        np.zeros(n, dtype=bool)
+        if blqs is None
+        else np.fromiter((_flagged(b) for b in blqs), dtype=bool, count=n)
+    )
+    with np.errstate(invalid="ignore"):
+        below = ~flagged & (value < lloq)  # NaN (blank) compares False
+    return np.flatnonzero(below | (flagged & np.isnan(lloq))).tolist()
 
 
 def _misspelt_labs(analytes: Sequence[Any]) -> list[int]:
@@ -1597,8 +1996,10 @@ def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.dateti
     from cartrial.store.models import STUDY_TABLES
 
     queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
+    by_system = system_closed(connection)
     rows = connection.execute(
         select(
+            queries.c.id,
             queries.c.table_name,
             queries.c.record_id,
             queries.c.field,
@@ -1608,14 +2009,140 @@ def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.dateti
         ).where(queries.c.raised_by == EDIT_CHECK_USER)
     )
     out: dict[tuple[Any, ...], dt.datetime | None] = {}
-    for table, record_id, field_name, text, status, updated_at in rows:
+    for query_id, table, record_id, field_name, text, status, updated_at in rows:
         check_id = str(text).removeprefix("Edit check ").split(" ", 1)[0]
         key = (table, record_id, field_name, check_id)
+        if status == "closed" and query_id in by_system:
+            continue  # closed by the system when the check no longer fired: a new firing is a new query
         if status != "closed":
             out[key] = None
         elif key not in out or (out[key] is not None and updated_at > out[key]):
             out[key] = updated_at  # a closed query's last update is its closure (closed is final, D-19.29)
     return out
+
+
+def system_closed(connection: Connection) -> set[int]:
+    """Ids of the data queries the system closed (`reconcile_queries`: their check no longer fired), read
+    from the audit trail (the status update by `EDIT_CHECK_USER`)."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import AuditLog
+
+    audit = AuditLog.__table__
+    rows = connection.execute(
+        select(audit.c.record_id).where(
+            audit.c.table_name == "data_query",
+            audit.c.field == "status",
+            audit.c.action == "update",
+            audit.c.username == EDIT_CHECK_USER,
+        )
+    )
+    return {int(r[0]) for r in rows if r[0] is not None}
+
+
+SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {where} after {write}"
+"""The audit reason of a query `reconcile_queries` closes (the check, the record and field, the write)."""
+
+
+def reconcile_queries(
+    tx: Any, subject_ids: Iterable[Any], protocol: Protocol | None = None, today: dt.date | None = None
+) -> list[str]:
+    """Close the open or answered data queries that the edit checks raised on the records of `subject_ids`
+    and whose check no longer fires on the stored records after the write in the open transaction `tx`
+    (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
+    closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
+    write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
+    person raised is never touched. Returns the codes closed."""
+    from sqlalchemy import select
+
+    from cartrial.store.bulk import apply_update
+    from cartrial.store.fields import DATABASE_COLUMNS, study_protocol
+    from cartrial.store.models import STUDY_TABLES
+
+    wanted = sorted({str(s) for s in subject_ids if s is not None})
+    if not wanted:
+        return []
+    queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
+    subject_checks = {check.id for check, _ in EDIT_CHECKS}
+    open_rows: list[Any] = []
+    for start in range(0, len(wanted), 500):
+        open_rows += [
+            row
+            for row in tx.connection.execute(
+                select(queries).where(
+                    queries.c.raised_by == EDIT_CHECK_USER,
+                    queries.c.status != "closed",
+                    queries.c.subject_id.in_(wanted[start : start + 500]),
+                )
+            ).mappings()
+            if str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0] in subject_checks
+        ]
+    if not open_rows:
+        return []
+    subjects = {str(row["subject_id"]) for row in open_rows}
+    stored = stored_records(tx.connection, subjects)
+    ids: dict[str, set[int]] = {}
+    for row in open_rows:
+        if row["table_name"] not in CONTEXT_TABLES and row["record_id"] is not None:
+            ids.setdefault(str(row["table_name"]), set()).add(int(row["record_id"]))
+    for table, wanted_ids in ids.items():
+        model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+        chosen = sorted(wanted_ids)
+        for start in range(0, len(chosen), 500):
+            query = select(model_table).where(model_table.c.id.in_(chosen[start : start + 500]))
+            for found in tx.connection.execute(query).mappings():
+                values = {k: v for k, v in found.items() if k not in DATABASE_COLUMNS or k == "id"}
+                record = Record(table, values, new=False, record_id=int(found["id"]))
+                stored.setdefault(str(found["subject_id"]), {}).setdefault(table, []).append(record)
+    present = {
+        (table, record.record_id)
+        for by_table in stored.values()
+        for table, rows in by_table.items()
+        for record in rows
+    }
+    states = [
+        SubjectRecords(
+            subject_id,
+            {
+                table: [Record(r.table, r.values, True, record_id=r.record_id) for r in rows]
+                for table, rows in by_table.items()
+            },
+        )
+        for subject_id, by_table in stored.items()
+    ]
+    if protocol is None:
+        protocol = study_protocol(tx.connection)
+    firing = {
+        (f.check.id, f.record.table, f.record.record_id, f.field)
+        for f in run_edit_checks(states, protocol, today)
+    }
+    closed: list[str] = []
+    actor, source, reason = tx.actor, tx.source, tx.reason
+    write = f"the write ({source})"
+    tx.actor = type(actor)(username=EDIT_CHECK_USER, role=EDIT_CHECK_ROLE, site_id=None)
+    tx.source = f"edit checks ({source})"
+    try:
+        for row in open_rows:
+            check_id = str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0]
+            table, record_id = str(row["table_name"]), row["record_id"]
+            if record_id is None or (table, int(record_id)) not in present:
+                continue  # a deleted record: not judged here
+            if (check_id, table, int(record_id), row["field"]) in firing:
+                continue
+            where = f"{table}.{row['field']} of {table} record {record_id}"
+            apply_update(
+                tx,
+                STUDY_TABLES["data_query"],
+                "data_query",
+                row,
+                {"status": "closed"},
+                int(row["version"]),
+                SYSTEM_CLOSURE.format(check=check_id, where=where, write=write),
+            )
+            closed.append(str(row["query_code"]))
+    finally:
+        tx.actor, tx.source, tx.reason = actor, source, reason
+    return closed
 
 
 def _changed_since(
@@ -1659,6 +2186,8 @@ __all__ = [
     "decision_window_findings",
     "hard_problems",
     "import_findings",
+    "reconcile_queries",
+    "reconcile_write",
     "record_queries",
     "run_edit_checks",
     "stored_records",

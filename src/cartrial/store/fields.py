@@ -642,6 +642,23 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "on or before the day of infused_at",
         lambda r: _before(r.get("infused_at"), r.get("leukapheresis_on")),
     ),
+    RecordRule(
+        "PK-BLQ-AT-OR-ABOVE-LLOQ",
+        "pk_sample",
+        "blq",
+        "the sample is flagged below the LLOQ (blq) but its value is at or above its lloq: the row "
+        "contradicts itself (the analysis would read it as 0)",
+        "blq true only with a value below lloq, or no value",
+        lambda r: (
+            r.get("blq") is not None
+            and bool(r["blq"])
+            and isinstance(r.get("value"), int | float)
+            and isinstance(r.get("lloq"), int | float)
+            and r["value"] >= r["lloq"]
+        ),
+        "bioanalytical method validation: the LLOQ is the lowest concentration quantified with acceptable "
+        "accuracy and precision (ICH M10; FDA BMV guidance 2018); SDTMIG 3.4 PC (PCLLOQ) (D-19.165)",
+    ),
 )
 """Every rule between fields of one record."""
 

@@ -126,6 +126,9 @@ class Transaction:
     raised_queries: list[Any] = field(default_factory=list)
     """The data queries the edit checks raised in this transaction
     (`cartrial.store.edit_checks.RaisedQuery`, added by `record_queries`; D-19.130)."""
+    written_subjects: set[str] = field(default_factory=set)
+    """The subjects whose records an import wrote in this transaction (`reconcile_queries` judges their
+    edit-check queries at its end, D-19.164)."""
     _new_table_keys: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = field(default_factory=dict)
     """Per table that was empty when this transaction first upserted into it: the key columns used and
     every key inserted since, i.e. exactly the keys the table holds (later chunks skip the SELECT)."""

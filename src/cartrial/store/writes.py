@@ -26,6 +26,7 @@ from cartrial.store.bulk import (
     subject_sites,
     upsert_rows,
 )
+from cartrial.store.edit_checks import reconcile_write
 from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
 from cartrial.store.locking import is_locked
 from cartrial.store.models import StudyData, Subject, User
@@ -167,6 +168,7 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     assert found is not None
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
     check_record_write(tx, table_name, None, found, int(found["id"]))
+    reconcile_write(tx, table_name, found)  # queries whose check no longer fires are closed (D-19.164)
     return int(found["id"])
 
 
@@ -294,7 +296,9 @@ def update_record(
         and validated.after == after
     )
     check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
-    return apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
+    version = apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
+    reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
+    return version
 
 
 def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
@@ -336,6 +340,7 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     from cartrial.store.edit_checks import check_delete
 
     check_delete(tx, table_name, current, record_id)
+    reconcile_write(tx, table_name, current)  # queries whose check no longer fires (D-19.164)
 
 
 def check_references(

@@ -37,7 +37,14 @@ from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem, shortened
 from cartrial.protocol.model import Protocol
 from cartrial.sources import refuse_special_source
-from cartrial.store.edit_checks import Finding, Severity, hard_problems, import_findings, record_queries
+from cartrial.store.edit_checks import (
+    Finding,
+    Severity,
+    hard_problems,
+    import_findings,
+    reconcile_queries,
+    record_queries,
+)
 from cartrial.store.fields import study_protocol
 from cartrial.store.importing import streaming
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
@@ -480,6 +487,9 @@ def write_form(
         n = min(form.n_rows, start + WRITE_CHUNK_ROWS) - start
         # column by column: new rows go to the database without per-row dicts (decisions D-19.13)
         chunk = bulk.upsert_columns(tx, form.spec.table, columns, form.spec.key_columns, known_new=known_new)
+        written = getattr(tx, "written_subjects", None)
+        if isinstance(written, set) and "subject_id" in columns:
+            written.update(str(s) for s in set(columns["subject_id"]) if s is not None)
         result = chunk if result is None else result + chunk
         done += n
         if progress is not None:
@@ -607,6 +617,8 @@ def record_manifests(
     tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
     tx.source = f"{kind} import"
     record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
+    # the edit-check queries whose check no longer fires after the import are closed by the system
+    reconcile_queries(tx, getattr(tx, "written_subjects", ()))
     for entry in entries:
         mine = [c for c in counts if c.file == entry.file]
         row_counts: dict[str, Any] = (
@@ -1004,17 +1016,19 @@ class UnchangedFiles:
     def restated(
         self, connection: Any, validated: Sequence[ValidatedForm]
     ) -> dict[str, dict[str, list[Any]]]:
-        """Subject -> table -> the stored records of the left-out assessment tables, for each subject whose
-        context records (subject, infusion, adverse event) the validated forms change (or add), marked as
-        imported (their edit checks run as on the full path, located by table and record id)."""
+        """Subject -> table -> the stored records of the left-out assessment and lymphodepletion tables (their
+        checks compare them with the infusion and the consent, D-19.167), for each subject whose context
+        records (subject, infusion, adverse event) the validated forms change (or add), marked as imported
+        (their edit checks run as on the full path, located by table and record id)."""
         from cartrial.store.edit_checks import ASSESSMENT_TABLES, CONTEXT_TABLES, stored_records
         from cartrial.store.models import STUDY_TABLES
         from cartrial.store.tables import same_value
 
+        against_context = {*ASSESSMENT_TABLES, "lymphodepletion_administration"}
         tables = [
             FORMS_BY_NAME[Path(e.file).stem].table
             for e in self.entries()
-            if FORMS_BY_NAME[Path(e.file).stem].table in ASSESSMENT_TABLES
+            if FORMS_BY_NAME[Path(e.file).stem].table in against_context
         ]
         context = [form for form in validated if form.spec.table in CONTEXT_TABLES]
         if not tables or not context:
