@@ -242,7 +242,8 @@ def study_command(
         )
         console.print(
             f"[yellow]the data cut-off is after today: {what}; for a study to import today, start the "
-            f"accrual on or before {after['latest_start_date']} (scenario accrual.start_date)[/]"
+            f"accrual on or before {after['latest_start_date']} (scenario accrual.start_date) or accrue "
+            "faster (accrual.candidates_per_month)[/]"
         )
 
 
