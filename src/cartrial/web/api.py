@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.store.tables import MAX_REASON_LENGTH
-from cartrial.web.errors import NotFoundError
+from cartrial.web.errors import JSONBodyRoute, NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
 
 __all__ = ["router"]
@@ -44,7 +44,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
-router = APIRouter(responses=ERRORS)
+router = APIRouter(responses=ERRORS, route_class=JSONBodyRoute)
 
 
 def _form_names() -> list[str]:

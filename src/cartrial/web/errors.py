@@ -19,19 +19,25 @@ field value is echoed only as the offending ``value``).
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
 from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated
 
 __all__ = [
+    "JSON_BODY_ALLOWED",
     "MAX_BODY_BYTES",
+    "JSONBodyRoute",
     "NotFoundError",
     "ThrottledError",
     "authentication_challenge",
@@ -47,6 +53,79 @@ reading at most this much. File uploads to `UPLOAD_PATHS` are exempt: their file
 and capped per file (`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
 UPLOAD_PATHS = ("/api/v1/import/", "/data/import")
 """Routes that take files (multipart/form-data only)."""
+
+
+JSON_BODY_ALLOWED = "a JSON object in UTF-8 (Content-Type: application/json)"
+"""What an API body must be (RFC 8259: JSON exchanged between systems is UTF-8)."""
+UNPAIRED_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+"""A ``\\uD800``–``\\uDFFF`` escape without its pair, as a JSON text spells it (where to point at)."""
+
+
+def _has_unpaired_surrogate(value: Any) -> bool:
+    """Whether any text (key or value) of a parsed JSON value holds a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_unpaired_surrogate(k) or _has_unpaired_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unpaired_surrogate(item) for item in value)
+    return False
+
+
+def read_json_body(body: bytes) -> Any:
+    """The JSON value of a request body, or `json.JSONDecodeError` naming what is wrong — the one error
+    FastAPI reports as a located 422 (``body``), for every body JSON cannot give as text (D-19.171): not
+    UTF-8, a number beyond Python's 4,300-digit limit, nesting beyond the recursion limit, and a
+    ``\\uD800``–``\\uDFFF`` escape without its pair, which no UTF-8 text (no database, no answer) can hold
+    (D-19.170)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = body[: exc.start].decode("utf-8")
+        raise json.JSONDecodeError("not UTF-8 text", shown, exc.start) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
+    except ValueError:  # int() of more than sys.get_int_max_str_digits() digits
+        raise json.JSONDecodeError("a number with more digits than allowed (4300)", text, 0) from None
+    if _has_unpaired_surrogate(value):
+        found = UNPAIRED_SURROGATE.search(text)
+        raise json.JSONDecodeError(
+            "an unpaired surrogate escape (\\uD800 to \\uDFFF) is not a character",
+            text,
+            found.start() if found else 0,
+        )
+    return value
+
+
+class _JSONCheckedRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = read_json_body(await self.body())
+        return self._json
+
+
+class JSONBodyRoute(APIRoute):
+    """An API route whose JSON body is read by `read_json_body`: every body the API cannot use is a
+    located 422, never a 400 without a field or a 500 further on."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            return await handler(_JSONCheckedRequest(request.scope, request.receive))
+
+        return checked
 
 
 class ThrottledError(PermissionDeniedError):
@@ -111,7 +190,10 @@ def _engine_of(request: Request) -> Any:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A value as an answer may show it: a lone surrogate (which no UTF-8 answer can carry) escaped."""
+    if value is None:
+        return None
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_body(exc: CartrialError) -> dict[str, Any]:
@@ -298,8 +380,18 @@ def install(app: FastAPI) -> None:
                     {
                         "field": "body",
                         "value": None,
-                        "allowed": "a JSON object (Content-Type: application/json)",
+                        "allowed": JSON_BODY_ALLOWED,
                         "message": f"not valid JSON: {detail}" + (f" at character {at[0]}" if at else ""),
+                    }
+                )
+                continue
+            if isinstance(error.get("input"), bytes | bytearray):  # a body FastAPI did not read as JSON
+                problems.append(
+                    {
+                        "field": "body",
+                        "value": None,  # the body is the user's record: never echoed (D-12.2)
+                        "allowed": JSON_BODY_ALLOWED,
+                        "message": "not a JSON body (send it with Content-Type: application/json)",
                     }
                 )
                 continue
@@ -343,7 +435,7 @@ def _shown(location: list[str], value: Any) -> str | None:
     """The offending value as typed (never a password, never a whole body)."""
     if value is None or any("password" in part for part in location) or isinstance(value, dict | list):
         return None
-    if isinstance(value, bytes | bytearray):  # a body that is not JSON: its text, never a Python repr
-        value = bytes(value[:400]).decode("utf-8", errors="replace")
-    text = str(value)
+    if isinstance(value, bytes | bytearray):  # a body that is not JSON: never echoed (the record's values)
+        return None
+    text = str(_text(value))
     return text if len(text) <= 200 else text[:200] + "…"
