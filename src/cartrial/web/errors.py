@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
-from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated
+from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated, SessionEnded
 
 __all__ = [
     "JSON_BODY_ALLOWED",
@@ -126,6 +126,10 @@ class JSONBodyRoute(APIRoute):
             return await handler(_JSONCheckedRequest(request.scope, request.receive))
 
         return checked
+
+
+NOT_KEPT_NOTE = {"files": "choose the files again", "password": "type the password again"}
+"""What the login page after an ended session asks to be given again (`SessionEnded.not_kept`)."""
 
 
 class ThrottledError(PermissionDeniedError):
@@ -348,6 +352,39 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(LimitRequestBody)
     app.add_middleware(RefuseControlCharacters)
+
+    @app.exception_handler(SessionEnded)
+    async def _ended(request: Request, exc: SessionEnded) -> Response:
+        from cartrial.web.app import safe_next
+        from cartrial.web.templating import render
+
+        minutes = request.app.state.settings.session_minutes
+        message = (
+            "Your session has ended (you logged out, an administrator ended it, or there was no activity "
+            f"for {minutes:g} minutes), so nothing was saved. "
+            + (
+                "Log in again to send what you entered"
+                + "".join(f" ({NOT_KEPT_NOTE[name]})" for name in exc.not_kept if name in NOT_KEPT_NOTE)
+                + "."
+                if exc.username is not None
+                else "Log in again and enter it anew (after logging out, entries are not kept)."
+            )
+        )
+        page = render(
+            request,
+            "login.html",
+            {
+                "title": "Log in",
+                "next_url": safe_next(exc.next_url),
+                "username": exc.username,
+                "error": message,
+                "kept": exc.kept,
+                "resume_path": safe_next(exc.resume_path),
+            },
+            status_code=401,
+        )
+        page.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+        return page
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
