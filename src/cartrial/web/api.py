@@ -528,6 +528,9 @@ def _update(
     spec = _form(form)
     expected = _expected_version(record_id, if_match or body.version_token)
     _visible(user, spec.table, record_id)
+    subject = body.values.get("subject_id")
+    if user.sites is not None and subject is not None:  # moved to another site's subject: as if absent
+        _require_visible_subject(user, spec.table, str(subject))
     values = typed_values(spec.name, body.values, protocol=protocol)
     raised: list[Any] = []
     try:

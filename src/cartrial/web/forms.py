@@ -249,12 +249,36 @@ def edit_check_problems(
     the field rules refuse give none (`validate` reports them). The store's own computation
     (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
     from cartrial.store.edit_checks import Severity
+    from cartrial.store.tables import model_of
+    from cartrial.web.errors import NotFoundError
+    from cartrial.web.views import NotVisible, require_subject
 
     spec = form(form_name)
     try:
         typed = typed_values(form_name, values, protocol=protocol)
     except InputError:
         return [], []
+    # as the save would answer: another site's record or subject is as absent (D-19.174); the checks
+    # below read the subject's stored records, which a site-restricted user may not learn anything of
+    if record_id is not None:
+        try:
+            handle.visible_record(spec.table, record_id)
+        except InputError as exc:
+            raise NotFoundError(exc.problems) from None
+    column = model_of(spec.table).subject_column
+    subject = typed.get(column) if column and spec.table != "subject" else None  # a subject: may be new
+    if subject is not None:
+        sites = handle.read_sites()
+        try:
+            require_subject(handle, None if sites is None else frozenset(s for s in sites if s), str(subject))
+        except NotVisible:
+            problem = Problem(
+                "no subject with this id that you may see",
+                field=f"{spec.table}.{column}",
+                value=subject,
+                allowed="a subject of your site" if sites is not None else "an enrolled subject",
+            )
+            return [problem], []
     findings = handle.preview_write_checks(spec.table, typed, record_id)
     hard = [f.problem() for f in findings if f.check.severity is Severity.HARD]
     soft = [f.problem() for f in findings if f.check.severity is Severity.SOFT]
