@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
-from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated, SessionEnded
+from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
 __all__ = [
     "JSON_BODY_ALLOWED",
@@ -385,6 +385,30 @@ def install(app: FastAPI) -> None:
         )
         page.headers["WWW-Authenticate"] = BEARER_CHALLENGE
         return page
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError) -> Response:
+        if request.url.path != "/login":
+            return await _cartrial(request, exc)
+        # the login page itself expired (a restart changed the signing key, or its cookie was cleared):
+        # refused as before, shown again with a fresh token and the user name kept (D-19.175)
+        from cartrial.web.app import safe_next
+        from cartrial.web.templating import render
+
+        form = await request.form()
+        username, next_url = form.get("username"), form.get("next")
+        return render(
+            request,
+            "login.html",
+            {
+                "title": "Log in",
+                "next_url": safe_next(next_url if isinstance(next_url, str) else "/"),
+                "username": username if isinstance(username, str) else "",
+                "error": "This login page had expired (the server was restarted, or the page was open for a "
+                "long time); nothing was sent. Enter your password again.",
+            },
+            status_code=403,
+        )
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
