@@ -483,13 +483,37 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
+        headers = dict(getattr(exc, "headers", None) or {})
+        body: dict[str, Any] = {"error": message, "field": None, "value": None, "allowed": None}
+        if exc.status_code == 405:  # every method of the path, not only the first route's (D-19.176)
+            methods = ", ".join(_path_methods(request)) or str(headers.get("Allow", ""))
+            headers["Allow"] = methods
+            message = f"method {request.method} is not allowed on this path; allowed: {methods}"
+            body.update(error=message, field="method", value=request.method, allowed=methods)
+        elif exc.status_code == 404 and _is_api(request):
+            message = "no such API route"
+            body.update(error=message, field="path", allowed="the routes of /api/v1/openapi.json")
         if not _is_api(request):
-            return _page(request, exc.status_code, message)
-        return JSONResponse(
-            {"error": message, "field": None, "value": None, "allowed": None},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+            page = _page(request, exc.status_code, message)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
+
+
+def _path_methods(request: Request) -> list[str]:
+    """The methods served on the request's path by any route of the app, sorted (the routes of included
+    routers too: `cartrial.web.security.app_routes`)."""
+    from starlette.routing import compile_path
+
+    from cartrial.web.security import app_routes
+
+    path = request.url.path
+    methods: set[str] = set()
+    for route in app_routes(request.app):
+        regex, _format, _convertors = compile_path(route.path)
+        if regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def _shown(location: list[str], value: Any) -> str | None:
