@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.store.tables import MAX_REASON_LENGTH
-from cartrial.web.errors import NotFoundError
+from cartrial.web.errors import JSONBodyRoute, NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
 
 __all__ = ["router"]
@@ -44,7 +44,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
-router = APIRouter(responses=ERRORS)
+router = APIRouter(responses=ERRORS, route_class=JSONBodyRoute)
 
 
 def _form_names() -> list[str]:
@@ -528,6 +528,9 @@ def _update(
     spec = _form(form)
     expected = _expected_version(record_id, if_match or body.version_token)
     _visible(user, spec.table, record_id)
+    subject = body.values.get("subject_id")
+    if user.sites is not None and subject is not None:  # moved to another site's subject: as if absent
+        _require_visible_subject(user, spec.table, str(subject))
     values = typed_values(spec.name, body.values, protocol=protocol)
     raised: list[Any] = []
     try:

@@ -20,12 +20,14 @@ from fastapi.staticfiles import StaticFiles
 
 from cartrial import __version__
 from cartrial.web.security import (
+    KEPT_PREFIX,
     PRESESSION_COOKIE,
     SESSION_COOKIE,
     LoginThrottle,
     WebSettings,
     credential,
     current_user,
+    ended_session_user,
     public,
     verify_csrf,
 )
@@ -205,6 +207,8 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         username: str = Form(""),
         password: str = Form(""),
         next: str = Form("/"),
+        resume_path: str = Form(""),
+        kept: list[tuple[str, str]] = Depends(_kept_entries),
     ) -> Response:
         from cartrial.errors import PermissionDeniedError
 
@@ -216,14 +220,23 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
             page = render(
                 request,
                 "login.html",
-                {"title": "Log in", "next_url": safe_next(next), "username": username, "error": str(exc)},
+                {
+                    "title": "Log in",
+                    "next_url": safe_next(next),
+                    "username": username,
+                    "error": str(exc),
+                    "kept": kept,
+                    "resume_path": safe_next(resume_path),
+                },
                 status_code=status_of(exc),  # 401 wrong name or password (a challenge), 429 this address
             )
             challenge = authentication_challenge(exc)
             if challenge is not None:
                 page.headers["WWW-Authenticate"] = challenge
             return page
-        response = RedirectResponse(safe_next(next), status_code=303)
+        response: Response = RedirectResponse(safe_next(next), status_code=303)
+        if kept and resume_path and ended_session_user(request) == _user.username:
+            response = _resume_page(request, _user, token, safe_next(resume_path), kept)
         _set_session_cookie(response, request, credential(token, username))
         # a new session: a new pre-session seed for the next login on this browser (no fixation)
         response.set_cookie(
@@ -250,6 +263,36 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+async def _kept_entries(request: Request) -> list[tuple[str, str]]:
+    """The entries of a form sent after its session ended, carried by the login page (`KEPT_PREFIX`)."""
+    form = await request.form()
+    return [
+        (name[len(KEPT_PREFIX) :], value)
+        for name, value in form.multi_items()
+        if name.startswith(KEPT_PREFIX) and isinstance(value, str)
+    ]
+
+
+def _resume_page(
+    request: Request, user: Any, token: str, resume_path: str, kept: list[tuple[str, str]]
+) -> Response:
+    """After logging in again as the user whose session ended: their entries, to send again to
+    `resume_path` (the route they were sent to) with the new session's CSRF token (D-19.172). Nothing is
+    sent by itself: the user presses the button, and the route checks everything as before."""
+    from cartrial.web.security import WebUser
+    from cartrial.web.templating import render
+
+    service = request.app.state.service
+    request.state.web_user = WebUser(
+        user.username, user.role, user.site_id, service.as_user(user.username), "session", token
+    )
+    return render(
+        request,
+        "resume.html",
+        {"title": "Send your entries again", "resume_path": resume_path, "kept": kept},
+    )
 
 
 def _request_threads() -> int:

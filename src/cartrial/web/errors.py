@@ -19,19 +19,25 @@ field value is echoed only as the offending ``value``).
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
-from cartrial.web.security import BEARER_CHALLENGE, LoginRequired, NotAuthenticated
+from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
 __all__ = [
+    "JSON_BODY_ALLOWED",
     "MAX_BODY_BYTES",
+    "JSONBodyRoute",
     "NotFoundError",
     "ThrottledError",
     "authentication_challenge",
@@ -47,6 +53,83 @@ reading at most this much. File uploads to `UPLOAD_PATHS` are exempt: their file
 and capped per file (`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
 UPLOAD_PATHS = ("/api/v1/import/", "/data/import")
 """Routes that take files (multipart/form-data only)."""
+
+
+JSON_BODY_ALLOWED = "a JSON object in UTF-8 (Content-Type: application/json)"
+"""What an API body must be (RFC 8259: JSON exchanged between systems is UTF-8)."""
+UNPAIRED_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+"""A ``\\uD800``–``\\uDFFF`` escape without its pair, as a JSON text spells it (where to point at)."""
+
+
+def _has_unpaired_surrogate(value: Any) -> bool:
+    """Whether any text (key or value) of a parsed JSON value holds a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_unpaired_surrogate(k) or _has_unpaired_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unpaired_surrogate(item) for item in value)
+    return False
+
+
+def read_json_body(body: bytes) -> Any:
+    """The JSON value of a request body, or `json.JSONDecodeError` naming what is wrong — the one error
+    FastAPI reports as a located 422 (``body``), for every body JSON cannot give as text (D-19.171): not
+    UTF-8, a number beyond Python's 4,300-digit limit, nesting beyond the recursion limit, and a
+    ``\\uD800``–``\\uDFFF`` escape without its pair, which no UTF-8 text (no database, no answer) can hold
+    (D-19.170)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = body[: exc.start].decode("utf-8")
+        raise json.JSONDecodeError("not UTF-8 text", shown, exc.start) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
+    except ValueError:  # int() of more than sys.get_int_max_str_digits() digits
+        raise json.JSONDecodeError("a number with more digits than allowed (4300)", text, 0) from None
+    if _has_unpaired_surrogate(value):
+        found = UNPAIRED_SURROGATE.search(text)
+        raise json.JSONDecodeError(
+            "an unpaired surrogate escape (\\uD800 to \\uDFFF) is not a character",
+            text,
+            found.start() if found else 0,
+        )
+    return value
+
+
+class _JSONCheckedRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = read_json_body(await self.body())
+        return self._json
+
+
+class JSONBodyRoute(APIRoute):
+    """An API route whose JSON body is read by `read_json_body`: every body the API cannot use is a
+    located 422, never a 400 without a field or a 500 further on."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            return await handler(_JSONCheckedRequest(request.scope, request.receive))
+
+        return checked
+
+
+NOT_KEPT_NOTE = {"files": "choose the files again", "password": "type the password again"}
+"""What the login page after an ended session asks to be given again (`SessionEnded.not_kept`)."""
 
 
 class ThrottledError(PermissionDeniedError):
@@ -111,7 +194,10 @@ def _engine_of(request: Request) -> Any:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A value as an answer may show it: a lone surrogate (which no UTF-8 answer can carry) escaped."""
+    if value is None:
+        return None
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_body(exc: CartrialError) -> dict[str, Any]:
@@ -267,6 +353,63 @@ def install(app: FastAPI) -> None:
     app.add_middleware(LimitRequestBody)
     app.add_middleware(RefuseControlCharacters)
 
+    @app.exception_handler(SessionEnded)
+    async def _ended(request: Request, exc: SessionEnded) -> Response:
+        from cartrial.web.app import safe_next
+        from cartrial.web.templating import render
+
+        minutes = request.app.state.settings.session_minutes
+        message = (
+            "Your session has ended (you logged out, an administrator ended it, or there was no activity "
+            f"for {minutes:g} minutes), so nothing was saved. "
+            + (
+                "Log in again to send what you entered"
+                + "".join(f" ({NOT_KEPT_NOTE[name]})" for name in exc.not_kept if name in NOT_KEPT_NOTE)
+                + "."
+                if exc.username is not None
+                else "Log in again and enter it anew (after logging out, entries are not kept)."
+            )
+        )
+        page = render(
+            request,
+            "login.html",
+            {
+                "title": "Log in",
+                "next_url": safe_next(exc.next_url),
+                "username": exc.username,
+                "error": message,
+                "kept": exc.kept,
+                "resume_path": safe_next(exc.resume_path),
+            },
+            status_code=401,
+        )
+        page.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+        return page
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError) -> Response:
+        if request.url.path != "/login":
+            return await _cartrial(request, exc)
+        # the login page itself expired (a restart changed the signing key, or its cookie was cleared):
+        # refused as before, shown again with a fresh token and the user name kept (D-19.175)
+        from cartrial.web.app import safe_next
+        from cartrial.web.templating import render
+
+        form = await request.form()
+        username, next_url = form.get("username"), form.get("next")
+        return render(
+            request,
+            "login.html",
+            {
+                "title": "Log in",
+                "next_url": safe_next(next_url if isinstance(next_url, str) else "/"),
+                "username": username if isinstance(username, str) else "",
+                "error": "This login page had expired (the server was restarted, or the page was open for a "
+                "long time); nothing was sent. Enter your password again.",
+            },
+            status_code=403,
+        )
+
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         from urllib.parse import quote
@@ -298,8 +441,18 @@ def install(app: FastAPI) -> None:
                     {
                         "field": "body",
                         "value": None,
-                        "allowed": "a JSON object (Content-Type: application/json)",
+                        "allowed": JSON_BODY_ALLOWED,
                         "message": f"not valid JSON: {detail}" + (f" at character {at[0]}" if at else ""),
+                    }
+                )
+                continue
+            if isinstance(error.get("input"), bytes | bytearray):  # a body FastAPI did not read as JSON
+                problems.append(
+                    {
+                        "field": "body",
+                        "value": None,  # the body is the user's record: never echoed (D-12.2)
+                        "allowed": JSON_BODY_ALLOWED,
+                        "message": "not a JSON body (send it with Content-Type: application/json)",
                     }
                 )
                 continue
@@ -330,20 +483,44 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
+        headers = dict(getattr(exc, "headers", None) or {})
+        body: dict[str, Any] = {"error": message, "field": None, "value": None, "allowed": None}
+        if exc.status_code == 405:  # every method of the path, not only the first route's (D-19.176)
+            methods = ", ".join(_path_methods(request)) or str(headers.get("Allow", ""))
+            headers["Allow"] = methods
+            message = f"method {request.method} is not allowed on this path; allowed: {methods}"
+            body.update(error=message, field="method", value=request.method, allowed=methods)
+        elif exc.status_code == 404 and _is_api(request):
+            message = "no such API route"
+            body.update(error=message, field="path", allowed="the routes of /api/v1/openapi.json")
         if not _is_api(request):
-            return _page(request, exc.status_code, message)
-        return JSONResponse(
-            {"error": message, "field": None, "value": None, "allowed": None},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+            page = _page(request, exc.status_code, message)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
+
+
+def _path_methods(request: Request) -> list[str]:
+    """The methods served on the request's path by any route of the app, sorted (the routes of included
+    routers too: `cartrial.web.security.app_routes`)."""
+    from starlette.routing import compile_path
+
+    from cartrial.web.security import app_routes
+
+    path = request.url.path
+    methods: set[str] = set()
+    for route in app_routes(request.app):
+        regex, _format, _convertors = compile_path(route.path)
+        if regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def _shown(location: list[str], value: Any) -> str | None:
     """The offending value as typed (never a password, never a whole body)."""
     if value is None or any("password" in part for part in location) or isinstance(value, dict | list):
         return None
-    if isinstance(value, bytes | bytearray):  # a body that is not JSON: its text, never a Python repr
-        value = bytes(value[:400]).decode("utf-8", errors="replace")
-    text = str(value)
+    if isinstance(value, bytes | bytearray):  # a body that is not JSON: never echoed (the record's values)
+        return None
+    text = str(_text(value))
     return text if len(text) <= 200 else text[:200] + "…"

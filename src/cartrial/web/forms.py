@@ -11,6 +11,7 @@ form validator, e.g. ICE total = items) — there is no second copy of any rule 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -32,19 +33,95 @@ __all__ = [
     "edit_check_problems",
     "form",
     "form_names",
+    "form_title",
     "forms",
     "typed_values",
     "validate",
 ]
 
 
-def _label(name: str) -> str:
-    """A readable label of a column name: ``temperature_c`` → ``Temperature (°C)``."""
-    units = {"_c": " (°C)", "_f": " (°F)", "_pct": " (%)", "_kg": " (kg)", "_l_min": " (L/min)", "_s": " (s)"}
-    for suffix, unit in units.items():
-        if name.endswith(suffix):
-            return name[: -len(suffix)].replace("_", " ").capitalize() + unit
-    return name.replace("_", " ").capitalize()
+ACRONYMS = {
+    "aqp4": "AQP4",
+    "b": "B",
+    "bcma": "BCMA",
+    "blq": "BLQ",
+    "bp": "BP",
+    "cd19": "CD19",
+    "crs": "CRS",
+    "dlt": "DLT",
+    "edss": "EDSS",
+    "fio2": "FiO2",
+    "iga": "IgA",
+    "igg": "IgG",
+    "igm": "IgM",
+    "icans": "ICANS",
+    "ice": "ICE",
+    "id": "ID",
+    "lln": "LLN",
+    "lloq": "LLOQ",
+    "meddra": "MedDRA",
+    "od": "OD",
+    "os": "OS",
+    "osis": "OSIS",
+    "pd": "PD",
+    "pk": "PK",
+    "uln": "ULN",
+}
+"""Words of column names that the clinic writes otherwise (abbreviations as printed in the protocols and
+grading tables: ASTCT's CRS/ICANS/ICE, MedDRA, FiO2, AQP4-IgG …)."""
+PHRASES = {"car t": "CAR-T", "aqp4 igg": "AQP4-IgG"}
+"""Word pairs written as one term."""
+UNIT_SUFFIXES = tuple(
+    sorted(
+        (
+            "_ug_kg_min",
+            "_mg_per_m2",
+            "_g_per_l",
+            "_per_ul",
+            "_per_kg",
+            "_ug_min",
+            "_l_min",
+            "_mmhg",
+            "_seconds",
+            "_pct",
+            "_m2",
+            "_kg",
+            "_cm",
+            "_mg",
+            "_c",
+            "_f",
+            "_m",
+            "_s",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+"""Endings of column names that spell the unit (`weight_kg`, `dose_mg_per_m2`): left out of the label of a
+field with a unit, which shows the rule's unit instead (longest first: `cells_per_kg` is not `cells per`
+in kg)."""
+
+
+def _words(name: str) -> str:
+    """`name` as words with the clinic's acronyms; the first letter capitalised."""
+    text = " ".join(ACRONYMS.get(word, word) for word in name.split("_"))
+    for phrase, term in PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", term, text, flags=re.IGNORECASE)
+    return text[:1].upper() + text[1:]
+
+
+def _label(name: str, unit: str | None = None) -> str:
+    """The label of a field: its words and the rule's unit in brackets (``temperature_c`` with unit °C →
+    ``Temperature (°C)``, ``systolic_bp_mmhg`` → ``Systolic BP (mmHg)``; D-19.173)."""
+    if not unit:
+        return _words(name)
+    base = next((name[: -len(s)] for s in UNIT_SUFFIXES if name.endswith(s) and len(name) > len(s)), name)
+    return f"{_words(base)} ({unit})"
+
+
+def form_title(form_name: str) -> str:
+    """The title of a form (``crs_assessments`` → ``CRS assessments``)."""
+    return _words(form_name)
 
 
 @dataclass(frozen=True)
@@ -107,7 +184,9 @@ def forms() -> dict[str, WebForm]:
         rules = field_rules(spec.table)
         names = [c.table_column for c in spec.columns() if c.table_column in rules]
         names += [n for n in rules if n not in names]  # every table column is editable
-        fields = tuple(WebField(rules[n], _label(n)) for n in dict.fromkeys(n for n in names if n))
+        fields = tuple(
+            WebField(rules[n], _label(n, rules[n].unit)) for n in dict.fromkeys(n for n in names if n)
+        )
         out[spec.name] = WebForm(spec.name, spec.table, spec.description, spec, fields)
     return out
 
@@ -170,12 +249,36 @@ def edit_check_problems(
     the field rules refuse give none (`validate` reports them). The store's own computation
     (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
     from cartrial.store.edit_checks import Severity
+    from cartrial.store.tables import model_of
+    from cartrial.web.errors import NotFoundError
+    from cartrial.web.views import NotVisible, require_subject
 
     spec = form(form_name)
     try:
         typed = typed_values(form_name, values, protocol=protocol)
     except InputError:
         return [], []
+    # as the save would answer: another site's record or subject is as absent (D-19.174); the checks
+    # below read the subject's stored records, which a site-restricted user may not learn anything of
+    if record_id is not None:
+        try:
+            handle.visible_record(spec.table, record_id)
+        except InputError as exc:
+            raise NotFoundError(exc.problems) from None
+    column = model_of(spec.table).subject_column
+    subject = typed.get(column) if column and spec.table != "subject" else None  # a subject: may be new
+    if subject is not None:
+        sites = handle.read_sites()
+        try:
+            require_subject(handle, None if sites is None else frozenset(s for s in sites if s), str(subject))
+        except NotVisible:
+            problem = Problem(
+                "no subject with this id that you may see",
+                field=f"{spec.table}.{column}",
+                value=subject,
+                allowed="a subject of your site" if sites is not None else "an enrolled subject",
+            )
+            return [problem], []
     findings = handle.preview_write_checks(spec.table, typed, record_id)
     hard = [f.problem() for f in findings if f.check.severity is Severity.HARD]
     soft = [f.problem() for f in findings if f.check.severity is Severity.SOFT]

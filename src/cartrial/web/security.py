@@ -58,6 +58,7 @@ __all__ = [
     "BEARER_CHALLENGE",
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "KEPT_PREFIX",
     "SESSION_COOKIE",
     "AppRoute",
     "CsrfError",
@@ -65,12 +66,14 @@ __all__ = [
     "LoginThrottle",
     "NotAuthenticated",
     "RoutePermission",
+    "SessionEnded",
     "WebSettings",
     "WebUser",
     "api_user",
     "app_routes",
     "csrf_token",
     "current_user",
+    "ended_session_user",
     "page_user",
     "permit",
     "public",
@@ -123,6 +126,66 @@ class LoginRequired(PermissionDeniedError):
     def __init__(self, next_url: str) -> None:
         self.next_url = next_url
         super().__init__("log in to continue")
+
+
+KEPT_PREFIX = "keep."
+"""Name prefix, on the login page, of the entries of a form sent after its session ended (`SessionEnded`)."""
+NOT_KEPT = ("password",)
+"""Fields never carried through the login page (a typed password is typed again)."""
+
+
+class SessionEnded(LoginRequired):
+    """A page form sent without a valid session (it expired, or was ended by logging out in another tab or
+    by an administrator): the login page (401) says so, nothing is saved, and the entries (`kept`, less
+    passwords and files) ride along with the login so that the user the session cookie still names
+    (`username`; an idle or ended session, not a logout, which removes the cookie) can send them again to
+    `resume_path` without typing them anew (D-19.172)."""
+
+    def __init__(
+        self,
+        next_url: str,
+        resume_path: str,
+        kept: list[tuple[str, str]],
+        username: str | None,
+        not_kept: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(next_url)
+        self.resume_path = resume_path
+        self.kept = kept
+        self.username = username
+        self.not_kept = not_kept
+        """What the user must give again: ``files`` (an upload), ``password`` (a typed password)."""
+
+
+def ended_session_user(request: Request) -> str | None:
+    """The user name of the session cookie the browser sent (valid or not), or None."""
+    value = request.cookies.get(SESSION_COOKIE)
+    parts = split_credential(value) if value else None
+    return parts[1] if parts is not None else None
+
+
+async def _session_ended(request: Request) -> SessionEnded:
+    """The `SessionEnded` of this page form post (its entries read from the form body)."""
+    from urllib.parse import urlsplit
+
+    kept: list[tuple[str, str]] = []
+    not_kept: set[str] = set()
+    if "form" in request.headers.get("content-type", ""):
+        for name, value in (await request.form()).multi_items():
+            if not isinstance(value, str):
+                not_kept.add("files")
+            elif any(word in name.lower() for word in NOT_KEPT):
+                if value:
+                    not_kept.add("password")
+            elif name != CSRF_FIELD:
+                kept.append((name, value))
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_host = referer.netloc == request.url.netloc
+    back = (referer.path + (f"?{referer.query}" if referer.query else "")) if same_host else "/"
+    username = ended_session_user(request)
+    if username is None:  # logged out (the cookie is gone) or never logged in: kept for nobody
+        kept, not_kept = [], set()
+    return SessionEnded(back or "/", request.url.path, kept, username, tuple(sorted(not_kept)))
 
 
 class CsrfError(PermissionDeniedError):
@@ -415,7 +478,19 @@ def _check_csrf_value(request: Request, given: str | None) -> None:
 
 async def verify_csrf(request: Request) -> None:
     """Dependency of every form POST: refuse (403) unless the form field ``csrf_token`` (or the header
-    ``X-CSRF-Token``) matches this session's token."""
+    ``X-CSRF-Token``) matches this session's token. A page form sent without a valid session is
+    `SessionEnded` (the login page, 401; nothing is written): the entries are offered back only to the
+    user the browser's session cookie names, after they log in again (a forged cross-site post carries no
+    session cookie, SameSite=Lax, so its entries are offered to nobody). Logging out without a valid
+    session just goes to the login page."""
+    if (
+        not _is_api(request)
+        and request.url.path not in ("/login", "/logout")
+        and _authenticate(request) is None
+    ):
+        raise await _session_ended(request)  # nothing is written without a session (D-19.172)
+    if request.url.path == "/logout" and _authenticate(request) is None:
+        return  # no session to end: the route only clears the cookie
     given = request.headers.get(CSRF_HEADER)
     if given is None:
         content_type = request.headers.get("content-type", "")

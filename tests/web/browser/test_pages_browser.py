@@ -267,6 +267,54 @@ def test_the_safety_page_of_a_site_with_nobody_infused_states_the_left_out_adver
     assert session.page.locator("#heatmap-crs tbody").inner_text().strip() == "No infused patient."
 
 
+def test_a_form_saved_after_the_session_ended_is_sent_again_after_logging_in(
+    browser: Any, served: Any
+) -> None:
+    """D-19.172: the session ends while a correction is typed (here ended in the store, as the idle timeout
+    does; the browser keeps its cookie). Save: the login page says the session ended and nothing was saved
+    (before: "Error 403: the form has no valid CSRF token", the correction lost); after logging in again the
+    entries are offered back and one press saves them, reason and all."""
+    from urllib.parse import unquote
+
+    from cartrial.store.auth import end_session
+    from cartrial.web.security import SESSION_COOKIE, split_credential
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # its own session, not STATES'
+    page = context.new_page()
+    try:
+        page.goto(f"{served.url}/login")
+        page.fill("#username", "inv_a")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{served.url}/")
+        page.goto(f"{served.url}/records/crs_assessment/2")
+        page.fill("input[name=temperature_c]", "38.6")
+        page.fill("[name=reason]", "corrected from the source document")
+        cookie = next(c["value"] for c in context.cookies() if c["name"] == SESSION_COOKIE)
+        parts = split_credential(unquote(cookie.strip('"')))
+        assert parts is not None
+        end_session(served.app.state.service, parts[0])
+        page.click("main button:has-text('Save')")
+        page.wait_for_load_state()
+        said = page.locator("#login-error").inner_text()
+        assert "session has ended" in said and "nothing was saved" in said and "CSRF" not in said
+        assert (
+            served.app.state.service.as_user("admin").get_record("crs_assessment", 2)["temperature_c"] != 38.6
+        )
+        page.fill("#password", TEST_PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Send your entries again"
+        page.click("main button:has-text('Send my entries again')")
+        page.wait_for_url(re.compile(r"/records/crs_assessment/2\?done=updated"))
+        assert page.locator("input[name=temperature_c]").input_value() == "38.6"
+        assert (
+            served.app.state.service.as_user("admin").get_record("crs_assessment", 2)["temperature_c"] == 38.6
+        )
+    finally:
+        context.close()
+
+
 def test_after_a_lock_edit_controls_are_gone_and_a_forced_post_is_refused(open_as: Any, served: Any) -> None:
     import datetime as dt
 

@@ -31,6 +31,12 @@ NOT_ENTERED_HERE = frozenset({"subject", "site", "escalation_decision"})
 an administrator; escalation decisions on the escalation dashboard)."""
 
 
+def form_title(form_name: str) -> str:
+    from cartrial.web.forms import form_title as title
+
+    return title(form_name)
+
+
 def _entry_form(form_name: str) -> Any:
     from cartrial.web.forms import form
 
@@ -81,7 +87,7 @@ def _form_page(
     fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
     queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
     context = {
-        "title": f"{spec.name.replace('_', ' ').capitalize()}"
+        "title": form_title(spec.name)
         + (f" · record {record['id']}" if record is not None else " · new record")
         + (f" · {subject_id}" if subject_id else ""),
         "spec": spec,
