@@ -35,6 +35,19 @@ not carry any of them, and an escape sequence in a subject id would be replayed 
 the results). One rule for the engines' readers (`parse_text`), the import and every write
 (`cartrial.store.fields`)."""
 CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
+SURROGATES = "[\ud800-\udfff]"
+"""Lone surrogates: what Python makes of a byte that is not UTF-8 — in a command-line argument or a piped
+password (`surrogateescape`), or a JSON ``\\udcff`` escape. Such a string is not Unicode text: no database,
+audit record, hash or terminal can encode it (D-19.197). A file read as UTF-8 never holds one."""
+NOT_UNICODE_ALLOWED = (
+    "Unicode text (UTF-8): a byte of another encoding (e.g. Latin-1 typed in the terminal) is not text"
+)
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether `text` holds no lone surrogate (`SURROGATES`)."""
+    return re.search(SURROGATES, text) is None
+
 
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """Every character `str.splitlines` ends a line at: LF, CR, VT, FF, the file/group/record separators, NEL

@@ -147,3 +147,12 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
         db = StudyDb(url, StudyService(connect(url)))
         yield db
         db.service.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
+    """A copy of the SQLite study template (`make_study`) of this test's own."""
+    target = tmp_path / "study.db"
+    shutil.copyfile(sqlite_template, target)
+    url = f"sqlite:///{target}"
+    return StudyDb(url, StudyService(connect(url)))

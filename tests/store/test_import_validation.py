@@ -10,14 +10,12 @@ an AQP4 titre off the assay grid; `db edit` must refuse `viability_pct=150`, `we
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cartrial.cli import main
 from cartrial.errors import InputError
-from cartrial.store import StudyService, connect
 from cartrial.store.importing import import_templates
 
 from .conftest import StudyDb
@@ -60,14 +58,6 @@ BAD_IMPORTS = [
     ("subjects", "CT-201,TJH,2021-05-06,F,1972,positive,1:640", "aqp4_igg_titre", "dilution grid"),
     ("adverse_events", "CT-001,Fe\x07ver,crs,2021-06-02,2021-06-05,1", "term", "control character"),
 ]
-
-
-@pytest.fixture
-def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
-    target = tmp_path / "study.db"
-    shutil.copyfile(sqlite_template, target)
-    url = f"sqlite:///{target}"
-    return StudyDb(url, StudyService(connect(url)))
 
 
 def write_form(folder: Path, form: str, row: str) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cartrial import __version__
+from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
 from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.database import ReadOnlyDatabaseError
@@ -237,6 +238,10 @@ def authenticate(
     if (password is None) == (token is None):
         raise InputError(Problem("give exactly one of a password or a session token", field="authentication"))
     _refuse_control_characters(username)
+    if password is not None and not is_unicode_text(password):  # argon2 cannot encode it (D-19.197)
+        raise InputError(
+            Problem("the password is not Unicode text", field="password", allowed=NOT_UNICODE_ALLOWED)
+        )
     engine = _engine(target)
     try:
         if token is not None:

@@ -38,8 +38,10 @@ from cartrial.columns import (
     CONTROL_CHARACTERS,
     CONTROL_CHARACTERS_ALLOWED,
     LINE_BREAK,
+    NOT_UNICODE_ALLOWED,
     ONE_LINE_ALLOWED,
     ONE_LINE_SPACE,
+    is_unicode_text,
 )
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
@@ -232,8 +234,11 @@ def line_break_problem(field: str, value: str) -> Problem | None:
 
 
 def control_character_problem(field: str, value: str) -> Problem | None:
-    """The problem of a text given to a write or a query that holds a control character (None: none); the
+    """The problem of a text given to a write or a query that holds a control character or is not Unicode
+    text (a lone surrogate, D-19.197; its value is not shown: it cannot be printed either) (None: none); the
     import checks whole columns at once (`importing.validation`)."""
+    if not is_unicode_text(value):
+        return Problem("is not Unicode text", field=field, allowed=NOT_UNICODE_ALLOWED)
     if re.search(CONTROL_CHARACTERS, value) is None:
         return None
     shown = value if len(value) <= 60 else value[:57] + "…"

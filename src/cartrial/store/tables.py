@@ -74,9 +74,12 @@ def check_note(text: str, field: str, allowed: str = NOTE_ALLOWED) -> str:
     text, an answer — (a control character: a NUL has no place in an audit record, and escape sequences would
     rewrite a terminal showing `audit log`; longer than `MAX_REASON_LENGTH`); returns it stripped. The one
     rule of such a text: `check_reason`, `cartrial.store.queries.query_text`."""
-    from cartrial.columns import CONTROL_CHARACTERS
+    from cartrial.columns import CONTROL_CHARACTERS, NOT_UNICODE_ALLOWED, is_unicode_text
 
     stripped = text.strip()
+    if not is_unicode_text(stripped):  # D-19.197: not shown, it cannot be printed
+        message = f"the {field.replace('_', ' ')} is not Unicode text"
+        raise InputError(Problem(message, field=field, allowed=NOT_UNICODE_ALLOWED))
     problem = None
     if re.search(CONTROL_CHARACTERS, stripped):
         problem = f"the {field.replace('_', ' ')} contains a control character"

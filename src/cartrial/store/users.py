@@ -95,6 +95,10 @@ def password_problem(password: str, username: str) -> Problem | None:
     >>> password_problem("short", "alice").message
     'the password is too short (5 characters)'
     """
+    from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
+
+    if not is_unicode_text(password):  # a byte of another encoding (D-19.197)
+        return Problem("the password is not Unicode text", field="password", allowed=NOT_UNICODE_ALLOWED)
     password, username = normalised_password(password), normalised_password(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"the password is too short ({len(password)} characters)"
