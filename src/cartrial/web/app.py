@@ -100,9 +100,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """ASGI middleware: a HEAD request is answered as its GET would be, headers included, without the
+    content (RFC 9110 §9.1 and §9.3.2; FastAPI routes declare GET only, so HEAD was a 405) (D-19.198). The
+    route, its authentication and its checks run as for GET; only the body is not sent."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_content(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_content)
+
+
+MAX_NEXT_LENGTH = 2000
+"""Longest login target kept (`safe_next`): the URL length every browser and proxy handles (RFC 9110 §4.1
+recommends at least 8,000 octets for a request line; a redirect is a header, kept short) (D-19.198)."""
+
+
 def safe_next(target: str | None) -> str:
-    """A local path to go to after login (anything else — another host, ``//host`` — goes home)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A local path of at most `MAX_NEXT_LENGTH` characters to go to after login (anything else — another
+    host, ``//host``, a path long enough to make a huge Location header — goes home)."""
+    if (
+        not target
+        or len(target) > MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -186,6 +221,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
+    app.add_middleware(HeadAsGet)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(api.router, prefix="/api/v1")

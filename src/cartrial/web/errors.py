@@ -513,6 +513,8 @@ def _path_methods(request: Request) -> list[str]:
         regex, _format, _convertors = compile_path(route.path)
         if regex.match(path):
             methods.update(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")  # answered as GET (`cartrial.web.app.HeadAsGet`, D-19.198)
     return sorted(methods)
 
 
