@@ -212,3 +212,21 @@ def test_edss_preview():
     assert result["problems"] == [] and result["result"]["edss"] == 0.0
     assert result["result"]["edss_rule"]
     assert preview("labs", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("form_name", "values"),
+    [
+        ("crs_assessments", {**CRS_BASE, "temperature_c": 39.0}),
+        ("visual_acuity", {"subject_id": "S1", "assessed_at": "2024-01-02", "eye": "OD", "acuity": "20/40"}),
+    ],
+)
+def test_every_preview_result_has_a_label_in_the_clinic_s_words(form_name, values):
+    """The engine panel showed the result's column names ("temperature c used", "snellen 20ft",
+    "visual fs from acuity"); each is labelled, with its unit, as the form's fields are (D-19.173, D-19.199)."""
+    from cartrial.web.preview import RESULT_LABELS
+
+    result = preview(form_name, values)
+    assert result["problems"] == [] and result["result"]
+    assert set(result["result"]) <= set(RESULT_LABELS)
+    assert RESULT_LABELS["temperature_c_used"] == "Temperature used (°C)"

@@ -59,6 +59,24 @@ def _first(table: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+RESULT_LABELS: dict[str, str] = {
+    "grade": "Grade",
+    "grade_reason": "Why this grade",
+    "scale": "Grading scale",
+    "temperature_c_used": "Temperature used (°C)",
+    "ice_score": "ICE score (0-10)",
+    "edss": "EDSS",
+    "edss_rule": "EDSS rule applied",
+    "logmar": "logMAR",
+    "decimal": "Decimal acuity",
+    "snellen_20ft": "Snellen (20 ft)",
+    "etdrs_letters": "ETDRS letters",
+    "visual_fs_from_acuity": "Visual functional system score from acuity",
+}
+"""The engine panel's label of each result the preview shows, in the clinic's words with the unit, as the
+form's field labels are (D-19.173, D-19.199)."""
+
+
 def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
     """The engine's conclusion for one unsaved form: ``{"engine", "result": {...}, "problems": [...]}``,
     or None when the form has no preview. Never raises for bad input: the engine's problems are returned

@@ -14,11 +14,13 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from cartrial.web.preview import RESULT_LABELS
 from cartrial.web.security import csrf_token, current_user
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 """The page templates (base.html and the pages that extend it)."""
+templates.env.globals["result_labels"] = RESULT_LABELS  # the engine panel's labels (D-19.199)
 
 __all__ = ["TEMPLATE_DIR", "render", "templates"]
 
