@@ -223,7 +223,8 @@ def test_edss_preview():
 )
 def test_every_preview_result_has_a_label_in_the_clinic_s_words(form_name, values):
     """The engine panel showed the result's column names ("temperature c used", "snellen 20ft",
-    "visual fs from acuity"); each is labelled, with its unit, as the form's fields are (D-19.173, D-19.199)."""
+    "visual fs from acuity"); each is labelled, with its unit, as the form's fields are (D-19.173,
+    D-19.199)."""
     from cartrial.web.preview import RESULT_LABELS
 
     result = preview(form_name, values)
