@@ -120,3 +120,22 @@ def test_strip_detection_never_misses_a_cell_to_strip(cells: list[str]) -> None:
     assert needs or not differs
     if not any("\x00" in c for c in cells):
         assert needs == differs
+
+
+@pytest.mark.parametrize(
+    ("data", "row", "line"),
+    [
+        (b'a,b\n1,2\n"3,4\n5,6\n', 3, None),  # the quote opened on row 3 runs to the end of the file
+        (b'a,b\n1,"two\nlines"\n3,"4\n5,6\n', 3, 4),  # after a closed two-line cell (row 2, lines 2-3)
+    ],
+)
+def test_an_unclosed_quote_is_located_at_the_row_it_opens(
+    tmp_path: Path, data: bytes, row: int, line: int | None
+) -> None:
+    """A quote never closed swallows every later row into one cell; pandas stops, and the message said only
+    "not a readable CSV file" (D-19.200). It now names the row (and the line) where the quoted cell opens."""
+    with pytest.raises(InputError) as caught:
+        read_csv(_file(tmp_path, data), required=["a", "b"])
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.line) == (row, line) and "quote" in problem.message
+    assert problem.value is None

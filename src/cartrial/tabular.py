@@ -263,7 +263,28 @@ def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
                     allowed=f"at most {n_columns} cells per row (quote cells that contain commas)",
                 )
             )
-    return problems or [Problem("not a readable CSV file", file=str(file))]
+    return problems or [_unclosed_quote(file) or Problem("not a readable CSV file", file=str(file))]
+
+
+def _unclosed_quote(file: Path) -> Problem | None:
+    """The problem of a quoted cell never closed (it runs to the end of the file, swallowing every later
+    row), at the row and line where it opens (D-19.200); None when the file has no such cell."""
+    reader = csv.reader(io.StringIO(_read_text(file), newline=None), strict=True)
+    record, line = 0, 1  # the record (0: the header) and the line the next one starts on
+    try:
+        for _ in reader:
+            record, line = record + 1, reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return None
+        return Problem(
+            'a quote (") opens a cell that is never closed: every later row would be read into it',
+            file=str(file),
+            row=record + 1,
+            line=line if line != record + 1 else None,  # named when a multi-line cell came before
+            allowed='a closing quote; a quote inside a quoted cell is written twice ("")',
+        )
+    return None
 
 
 def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
