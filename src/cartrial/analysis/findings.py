@@ -181,17 +181,26 @@ def safety_findings(
         out.append(not_infused)
     icaht = datasets["icaht"].table
     if len(icaht):
-        k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
+        pending_mask = (
+            icaht["early_icaht_pending"].astype(bool)
+            if "early_icaht_pending" in icaht
+            else pd.Series(False, index=icaht.index)
+        )
+        graded = icaht[~pending_mask]
+        k = int((graded["early_icaht_grade"].fillna(0) >= 3).sum())
         missing = "".join(
             f" Not evaluable: {note}." for note in datasets["icaht"].notes if not safety.is_method_note(note)
         )
+        pending = sorted(icaht.loc[pending_mask, "subject_id"].astype(str))
+        if pending:  # early window not complete at the cut-off (D-19.188)
+            missing += f" Pending (day 30 not reached at the cut-off): {', '.join(pending)}."
         out.append(
             Finding(
                 "safety",
-                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(icaht)} patients with neutrophil counts."
-                f"{missing}",
+                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(graded)} patients with neutrophil counts"
+                f"{' followed to day 30' if pending else ''}.{missing}",
                 k,
-                len(icaht),
+                len(graded),
                 SAFETY,
                 "EHA/EBMT ICAHT 2023 early grade (day 0-30), cartrial.grading",
                 "icaht",
