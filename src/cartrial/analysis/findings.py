@@ -17,12 +17,12 @@ from cartrial.analysis.populations import (
     SAFETY,
     protocol_levels,
 )
-from cartrial.analysis.stats import proportion
+from cartrial.analysis.stats import fixed, proportion
 
 
 def _pct(k: int, n: int) -> str:
     p = proportion(k, n)
-    return "" if p.percent is None else f" ({p.percent:.0f} %)"
+    return "" if p.percent is None else f" ({fixed(p.percent, 0)} %)"
 
 
 def _names(ids: Any) -> str:
@@ -146,8 +146,8 @@ def safety_findings(
         out.append(
             Finding(
                 "safety",
-                f"CRS began at a median of day {onset.median():.1f} "
-                f"(range {onset.min():.1f}–{onset.max():.1f}); "
+                f"CRS began at a median of day {fixed(onset.median(), 1)} "
+                f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); "
                 f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
                 f"of {len(crs_cases)} CRS cases.",
                 toci,
@@ -308,7 +308,7 @@ def _rate_text(row: pd.Series, label: str, ci: str) -> str:
     patient-years: the estimate and its limits are blank), as `cartrial relapses` says it (D-19.147)."""
     if pd.isna(row["estimate"]) or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
         return f"not estimable {label} (no follow-up time: 0 patient-years)"
-    return f"{row['estimate']:.2f} ({ci}{row['ci_low']:.2f}–{row['ci_high']:.2f}) {label}"
+    return f"{fixed(row['estimate'], 2)} ({ci}{fixed(row['ci_low'], 2)}–{fixed(row['ci_high'], 2)}) {label}"
 
 
 def efficacy_findings(
@@ -413,7 +413,8 @@ def efficacy_findings(
         if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
             ratio = rates.loc[ratio_row]
             text += (
-                f" Rate ratio {ratio['estimate']:.2f} ({ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}); the "
+                f" Rate ratio {fixed(ratio['estimate'], 2)} ({fixed(ratio['ci_low'], 2)}–"
+                f"{fixed(ratio['ci_high'], 2)}); the "
                 "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."
             )
         out.append(
