@@ -170,7 +170,9 @@ def safety_derivations(
         "adverse_event_datasets": lambda: adverse_event_datasets(
             tables, populations, opts.treatment_emergent_start, levels
         ),
-        "lab_datasets": lambda: lab_datasets(tables, populations, opts.ctcae_version, study.labs),
+        "lab_datasets": lambda: lab_datasets(
+            tables, populations, opts.ctcae_version, study.labs, study.membership
+        ),
     }
 
 

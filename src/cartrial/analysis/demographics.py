@@ -37,7 +37,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, protocol_levels
-from cartrial.analysis.stats import category_counts, continuous_summary
+from cartrial.analysis.stats import category_counts, continuous_summary, fixed
 from cartrial.analysis.summaries import ALL, dose_level_groups
 
 YEAR_DAYS = 365.25
@@ -247,7 +247,7 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
 
 
 def _fmt(value: float | None, decimals: int) -> str:
-    return "" if value is None else f"{value:.{decimals}f}"
+    return "" if value is None else fixed(value, decimals)
 
 
 def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
@@ -276,7 +276,7 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
     counts = category_counts(present, spec.levels)
     n = sum(k for _, k, _ in counts)
     rows = [("n", str(n))]
-    rows += [(level, f"{k} ({pct:.1f} %)" if n else "0") for level, k, pct in counts]
+    rows += [(level, f"{k} ({fixed(pct, 1)} %)" if n else "0") for level, k, pct in counts]
     return [*rows, ("missing", missing_text)]
 
 

@@ -17,12 +17,12 @@ from cartrial.analysis.populations import (
     SAFETY,
     protocol_levels,
 )
-from cartrial.analysis.stats import proportion
+from cartrial.analysis.stats import fixed, proportion
 
 
 def _pct(k: int, n: int) -> str:
     p = proportion(k, n)
-    return "" if p.percent is None else f" ({p.percent:.0f} %)"
+    return "" if p.percent is None else f" ({fixed(p.percent, 0)} %)"
 
 
 def _names(ids: Any) -> str:
@@ -146,8 +146,8 @@ def safety_findings(
         out.append(
             Finding(
                 "safety",
-                f"CRS began at a median of day {onset.median():.1f} "
-                f"(range {onset.min():.1f}–{onset.max():.1f}); "
+                f"CRS began at a median of day {fixed(onset.median(), 1)} "
+                f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); "
                 f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
                 f"of {len(crs_cases)} CRS cases.",
                 toci,
@@ -181,17 +181,26 @@ def safety_findings(
         out.append(not_infused)
     icaht = datasets["icaht"].table
     if len(icaht):
-        k = int((icaht["early_icaht_grade"].fillna(0) >= 3).sum())
+        pending_mask = (
+            icaht["early_icaht_pending"].astype(bool)
+            if "early_icaht_pending" in icaht
+            else pd.Series(False, index=icaht.index)
+        )
+        graded = icaht[~pending_mask]
+        k = int((graded["early_icaht_grade"].fillna(0) >= 3).sum())
         missing = "".join(
             f" Not evaluable: {note}." for note in datasets["icaht"].notes if not safety.is_method_note(note)
         )
+        pending = sorted(icaht.loc[pending_mask, "subject_id"].astype(str))
+        if pending:  # early window not complete at the cut-off (D-19.188)
+            missing += f" Pending (day 30 not reached at the cut-off): {', '.join(pending)}."
         out.append(
             Finding(
                 "safety",
-                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(icaht)} patients with neutrophil counts."
-                f"{missing}",
+                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(graded)} patients with neutrophil counts"
+                f"{' followed to day 30' if pending else ''}.{missing}",
                 k,
-                len(icaht),
+                len(graded),
                 SAFETY,
                 "EHA/EBMT ICAHT 2023 early grade (day 0-30), cartrial.grading",
                 "icaht",
@@ -299,7 +308,7 @@ def _rate_text(row: pd.Series, label: str, ci: str) -> str:
     patient-years: the estimate and its limits are blank), as `cartrial relapses` says it (D-19.147)."""
     if pd.isna(row["estimate"]) or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
         return f"not estimable {label} (no follow-up time: 0 patient-years)"
-    return f"{row['estimate']:.2f} ({ci}{row['ci_low']:.2f}–{row['ci_high']:.2f}) {label}"
+    return f"{fixed(row['estimate'], 2)} ({ci}{fixed(row['ci_low'], 2)}–{fixed(row['ci_high'], 2)}) {label}"
 
 
 def efficacy_findings(
@@ -404,7 +413,8 @@ def efficacy_findings(
         if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
             ratio = rates.loc[ratio_row]
             text += (
-                f" Rate ratio {ratio['estimate']:.2f} ({ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}); the "
+                f" Rate ratio {fixed(ratio['estimate'], 2)} ({fixed(ratio['ci_low'], 2)}–"
+                f"{fixed(ratio['ci_high'], 2)}); the "
                 "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."
             )
         out.append(

@@ -14,6 +14,7 @@ import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,21 @@ from cartrial.errors import InputError, Problem
 PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson 1934; scipy.stats.binomtest)"
 RATE_CI_METHOD = "exact Poisson 95% CI (Garwood 1936; cartrial.neuro RateEstimate)"
 GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
+
+
+def fixed(value: float, decimals: int) -> str:
+    """`value` as text with `decimals` decimals, a tie rounded half away from zero on the number's shortest
+    decimal form — the clinical reporting convention (SAS ``ROUND``), not Python's round-half-to-even
+    (f"{12.5:.0f}" is "12"; D-19.189). Every number the findings and the demographics table write goes
+    through it.
+
+    >>> fixed(12.5, 0), fixed(63.25, 1), fixed(-0.25, 1), fixed(2.675, 2), fixed(1.0, 2)
+    ('13', '63.3', '-0.3', '2.68', '1.00')
+    """
+    if not math.isfinite(value):
+        return f"{value:.{decimals}f}"
+    quantum = Decimal(1).scaleb(-decimals)
+    return f"{Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP):f}"
 
 
 @dataclass(frozen=True)
@@ -40,8 +56,8 @@ class Proportion:
         """``"4 of 8 (50 %; 95 % CI 16-84 %)"``."""
         if self.percent is None:
             return f"{self.k} of {self.n}"
-        ci = f"95 % CI {self.ci_low_pct:.0f}-{self.ci_high_pct:.0f} %"
-        return f"{self.k} of {self.n} ({self.percent:.0f} %; {ci})"
+        ci = f"95 % CI {fixed(self.ci_low_pct or 0.0, 0)}-{fixed(self.ci_high_pct or 0.0, 0)} %"
+        return f"{self.k} of {self.n} ({fixed(self.percent, 0)} %; {ci})"
 
 
 def _count(name: str, value: Any) -> int:
@@ -210,6 +226,7 @@ __all__ = [
     "Proportion",
     "category_counts",
     "continuous_summary",
+    "fixed",
     "geometric_summary",
     "proportion",
 ]

@@ -413,13 +413,56 @@ def adverse_event_datasets(
     return datasets | extra
 
 
+EARLY_ICAHT_PENDING = "early_icaht_pending"
+"""Column of `icaht`: the early window (days 0-30) is not complete at the cut-off (D-19.188)."""
+
+
+def early_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
+    """`icaht` with `EARLY_ICAHT_PENDING`: True for a subject on study and alive at the cut-off who has not
+    been followed to the last day of the early window (``follow_up_days`` < `cartrial.grading` day 30); the
+    early ICAHT and T-ICAHT grades of such a subject are blank and the rule says why. Counts to day 7 below
+    500/µL are not a neutropenia that "never recovered" when day 8 is after the cut-off (D-19.188). A subject
+    whose follow-up ended inside the window (death, end of study) keeps the grade of the counts seen."""
+    from cartrial.grading.icaht import EARLY_LAST_DAY
+
+    out = icaht.copy()
+    out[EARLY_ICAHT_PENDING] = False
+    if membership is None or not len(out):
+        return out
+    followed = membership.set_index("subject_id")
+    for index, subject in out["subject_id"].items():
+        if subject not in followed.index:
+            continue
+        row = followed.loc[subject]
+        days = row["follow_up_days"]
+        ended = bool(row["died"]) or str(row["study_status"]) in {"COMPLETED", "DISCONTINUED"}
+        if pd.isna(days) or ended or int(days) >= EARLY_LAST_DAY:
+            continue
+        out.loc[index, EARLY_ICAHT_PENDING] = True
+        out.loc[index, "early_icaht_grade"] = pd.NA
+        out.loc[index, "t_early_grade"] = pd.NA
+        reason = (
+            f"pending: early window (days 0-{EARLY_LAST_DAY}) not complete at the cut-off (followed to day "
+            f"{int(days)})"
+        )
+        out.loc[index, "early_icaht_rule"] = reason
+        out.loc[index, "t_early_reason"] = reason
+    return out
+
+
 def lab_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
     ctcae_version: str = "5.0",
     graded_labs: safety.Graded | None = None,
+    membership: pd.DataFrame | None = None,
 ) -> dict[str, Dataset]:
-    """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`."""
+    """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`.
+
+    With `membership` (the `populations` dataset: ``follow_up_days``, ``study_status``, ``died``), a subject
+    on study and alive who has not been followed to day 30 at the cut-off has its early ICAHT and T-ICAHT
+    grades pending (`EARLY_ICAHT_PENDING`, grade blank): the grader's "lasting to the end of follow-up"
+    rule reads a follow-up that ended, never the cut-off (D-19.188)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version)
@@ -463,6 +506,7 @@ def lab_datasets(
     no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
     icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])
     icaht["dose_level"] = icaht["dose_level"].astype("Int64")
+    icaht = early_icaht_pending(icaht, membership)
     return {
         "lab_shift": Dataset(
             "lab_shift",
@@ -485,6 +529,10 @@ def lab_datasets(
             SAFETY,
             "cartrial.grading.derive_icaht (via cartrial.analysis.safety)",
             ("labs", "infusions"),
+            columns={
+                EARLY_ICAHT_PENDING: "early window (days 0-30) not complete at the cut-off, the subject on "
+                "study and alive: early ICAHT and T-ICAHT grades blank (D-19.188)"
+            },
             notes=(
                 *((f"no neutrophil count: {', '.join(no_anc)}",) if no_anc else ()),
                 *safety.method_notes(graded_icaht.metadata),
@@ -496,9 +544,11 @@ def lab_datasets(
 
 
 __all__ = [
+    "EARLY_ICAHT_PENDING",
     "NOT_INFUSED_AE_COLUMNS",
     "adverse_event_datasets",
     "crs_icans_datasets",
+    "early_icaht_pending",
     "lab_datasets",
     "not_infused_adverse_events",
 ]

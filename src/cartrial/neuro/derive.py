@@ -1188,9 +1188,11 @@ def derive_disability(
 ) -> Result:
     """Confirmed and unconfirmed EDSS improvement and worsening per subject (docs/science/neuro-outcomes.md
     §5), from the
-    baseline visit (last on or before day 0) on. `edss` is a scored form (``subject_id``, ``assessed_at``,
-    ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default options). Relapses
-    classify worsening as relapse-associated or PIRA, and visits within
+    baseline visit (last on or before day 0) on. A subject with no visit on or before day 0 has no baseline
+    (`baseline_edss` blank, never a later visit in its place), one with no visit after the baseline has no
+    `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
+    ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
+    options). Relapses classify worsening as relapse-associated or PIRA, and visits within
     ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change.
 
     >>> edss = pd.DataFrame({"subject_id": ["S1"] * 3,
@@ -1225,8 +1227,28 @@ def derive_disability(
         visit_days = [(pd.Timestamp(t).date() - day0).days for t in group["assessed_at"]]
         visits = [(d, float(e)) for d, e in zip(visit_days, edss_values, strict=True)]
         baseline_days = [d for d, _ in visits if d <= 0]
-        start = max(baseline_days) if baseline_days else min(d for d, _ in visits)
-        visits = [(d, e) for d, e in visits if d >= start]
+        if not baseline_days or max(d for d, _ in visits) <= max(baseline_days):
+            # no baseline (no visit on or before day 0) or no visit after it: no change to evaluate, and
+            # never a post-infusion visit taken as the baseline (D-19.187)
+            later = [(d, e) for d, e in visits if d > 0]
+            rows.append(
+                {
+                    "subject_id": sid,
+                    "baseline_edss": dict(visits)[max(baseline_days)] if baseline_days else None,
+                    "last_edss": max(later)[1] if later else None,
+                    "improvement_evaluable": False,
+                    "improvement_confirmed": False,
+                    "improvement_confirmed_day": None,
+                    "improvement_unconfirmed": False,
+                    "worsening_confirmed": False,
+                    "worsening_relapse_associated": None,
+                    "worsening_unconfirmed": False,
+                    "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
+                }
+            )
+            continue
+        start = max(baseline_days)
+        visits = sorted((d, e) for d, e in visits if d >= start)
         relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == str(sid)]
         worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
         better = confirmed_disability_change(visits, "improvement", options, relapse_days)
