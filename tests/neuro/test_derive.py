@@ -10,6 +10,7 @@ import ast
 import itertools
 import json
 import math
+import statistics
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -287,12 +288,23 @@ def test_reverse_km_median_is_within_the_observed_range(data: list[tuple[int, bo
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(1, 1000), min_size=1, max_size=20))
-def test_reverse_km_median_without_relapses_is_the_lower_median(durations: list[int]) -> None:
+def test_reverse_km_median_without_relapses_is_the_median_of_the_durations(durations: list[int]) -> None:
     """With no relapse every subject's follow-up ends by censoring, the reverse curve is the empirical
-    survival of the durations, and its median (smallest t with S(t) <= 0.5) is the order statistic at
-    position ceil(n/2)."""
-    expected = sorted(durations)[math.ceil(len(durations) / 2) - 1]
-    assert reverse_km_median(durations, [False] * len(durations)) == expected
+    survival of the durations. Its median by the midpoint rule (default; R survival `quantile.survfit`, SAS
+    LIFETEST: a flat at exactly 0.5 gives the midpoint of the flat) is the ordinary median of the
+    durations; by the smallest rule (lifelines) it is the order statistic at position ceil(n/2) (D-19.201)."""
+    lower = sorted(durations)[math.ceil(len(durations) / 2) - 1]
+    assert reverse_km_median(durations, [False] * len(durations)) == statistics.median(durations)
+    assert reverse_km_median(durations, [False] * len(durations), median_rule="smallest") == lower
+
+
+def test_a_flat_at_one_half_to_the_end_takes_the_midpoint_to_the_last_time() -> None:
+    """R survival's rule for a curve that stays at exactly 0.5 to its end: the midpoint of the flat's start
+    and the last time of the data (`findq`, "a flat at the end of the curve"): ends at 100 and 200 (S = 3/4,
+    then 1/2), the deaths at 300 and 400 censored — (200 + 400) / 2."""
+    durations, died = [100, 200, 300, 400], [False, False, True, True]
+    assert reverse_km_median(durations, died) == 300.0
+    assert reverse_km_median(durations, died, median_rule="smallest") == 200.0
 
 
 RELAPSE_HEADER = "subject_id,onset_date,phenotype,severity,adjudicated\n"
@@ -469,6 +481,19 @@ def test_reverse_km_median_agrees_with_lifelines_where_the_curve_crosses_one_hal
     events = [False, False, True, *([False] * 9)]
     fitter = KaplanMeierFitter().fit(durations, event_observed=[not e for e in events])
     assert reverse_km_median(durations, events) == fitter.median_survival_time_ == 153
+    for rule in ("midpoint", "smallest"):  # the rules agree where the curve crosses 0.5
+        assert reverse_km_median(durations, events, median_rule=rule) == 153
+
+
+def test_the_smallest_rule_is_lifelines_median_on_a_flat() -> None:
+    """lifelines' `median_survival_time_` is the smallest time with S(t) <= 0.5, also on a flat at exactly
+    0.5 — the `smallest` rule; R and SAS take the midpoint of the flat (D-19.201)."""
+    from lifelines import KaplanMeierFitter
+
+    durations = [95, 110, 125, 140, 150, 153, 182, 200, 222, 245, 269, 280]
+    fitter = KaplanMeierFitter().fit(durations, event_observed=[True] * len(durations))
+    assert reverse_km_median(durations, [False] * 12, median_rule="smallest") == fitter.median_survival_time_
+    assert reverse_km_median(durations, [False] * 12) == (153 + 182) / 2
 
 
 def test_relapses_protocol_sets_adjudication_and_the_command_line_wins(study: Path, tmp_path: Path) -> None:

@@ -279,8 +279,10 @@ def test_example_relapse_free_and_follow_up(study: Path) -> None:
     """11 of 12 relapse-free; the plain median follow-up (last EDSS visit) is the published 5.5 months,
     cut-off 2022-03-20. Decisions §12: the default is now the reverse Kaplan-Meier median (Schemper & Smith
     1996). Hand calculation (D-19.91, no deaths): the 12 follow-ups to the last EDSS visit, CT-003's to day
-    245 past its relapse on day 120, are all ends of follow-up, so the median is the 6th of 95, 110, 125,
-    140, 150, 153, ...: day 153 = 5.03 months (153 / 30.4375). With the relapse-free curve's indicator
+    245 past its relapse on day 120, are all ends of follow-up: the curve is at exactly 0.5 from the 6th of
+    95, 110, 125, 140, 150, 153, 182, ... to the 7th, so the median is the midpoint (R survival, SAS;
+    D-19.201) (153 + 182) / 2 = day 167.5 = 5.50 months (/ 30.4375) — the published 5.5 — and by the
+    smallest rule (lifelines) day 153 = 5.03 months. With the relapse-free curve's indicator
     reversed (`relapse_free_censorings`) the relapse is censored at day 120: 95 (12 at risk) -> 11/12; 110
     (11) -> 10/12; 120 censored; 125 (9) -> 0.7407; 140 (8) -> 0.6481; 150 (7) -> 0.5556; 153 (6) -> 0.4630
     <= 0.5: also day 153."""
@@ -292,8 +294,10 @@ def test_example_relapse_free_and_follow_up(study: Path) -> None:
     km = json.loads(result.stdout)["relapse_free_survival"]
     assert km["relapse_free_at_last_assessment"] == 11 and km["n_subjects"] == 12
     assert km["median_follow_up_method"] == "reverse_km"
-    assert km["median_follow_up_days"] == 153.0
-    assert round(km["median_follow_up_months"], 2) == 5.03
+    assert km["median_follow_up_days"] == 167.5
+    assert round(km["median_follow_up_months"], 2) == 5.50
+    smallest = json.loads(cli(*args, "--km-median", "smallest").stdout)["relapse_free_survival"]
+    assert smallest["median_follow_up_days"] == 153.0 and round(smallest["median_follow_up_months"], 2) == 5.03
     assert round(km["observed_median_follow_up_days"] / 30.4375, 1) == 5.5
     assert km["reverse_km_events"] == "follow_up_ends" and km["n_deaths"] == 0
     reversed_ = json.loads(cli(*args, "--reverse-km-events", "relapse_free_censorings").stdout)
@@ -628,11 +632,12 @@ def _follow_up(tmp_path: Path, *extra: str) -> dict[str, object]:
 def test_relapses_adverse_events_censor_a_death_and_end_its_follow_up(tmp_path: Path) -> None:
     """S1 and S2 infused 2021-01-01, last seen on days 30 and 60; S1 died on day 10 (a fatal adverse event,
     grade 5, ended 2021-01-11). Reverse Kaplan-Meier of the ends of follow-up (Schemper & Smith 1996), by
-    hand. Without the deaths: ends at days 30 and 60 both events; S(30) = 1 - 1/2 = 0.5 -> median 30 days.
+    hand. Without the deaths: ends at days 30 and 60 both events; S(30) = 1 - 1/2 = 0.5 up to day 60 ->
+    median 45 days (the midpoint, D-19.201).
     With them: S1's follow-up ends at the death, day 10 (the day-30 record is not a contact, D-19.94), and
     is censored there (D-19.90); S2's end at day 60 is the one event, 1 at risk: S(60) = 0 -> median 60."""
     without = _follow_up(tmp_path)
-    assert without["median_follow_up_days"] == 30 and without["n_deaths"] == 0
+    assert without["median_follow_up_days"] == 45 and without["n_deaths"] == 0
     fatal = write(
         tmp_path,
         "ae.csv",

@@ -148,10 +148,12 @@ def test_kaplan_meier_hand_computed() -> None:
     assert km.n_events == 1
     assert km.relapse_free_at_last == 3
     # reverse KM (Schemper & Smith 1996; D-19.91): nobody died, every follow-up (C's to day 300, past its
-    # relapse) is an end: 100 -> 3/4, 200 -> 1/2 <= 1/2, so the median follow-up is day 200; with the
-    # relapse-free curve's indicator reversed C is censored at 150: 100 -> 3/4, 200 -> 3/8, also day 200;
+    # relapse) is an end: 100 -> 3/4, 200 -> 1/2 up to the next end at 300, so the median follow-up is the
+    # midpoint, day 250 (R survival, SAS; D-19.201), day 200 by the smallest rule (lifelines); with the
+    # relapse-free curve's indicator reversed C is censored at 150: 100 -> 3/4, 200 -> 3/8, day 200 by both;
     # the plain median of the observed follow-up (100, 200, 300, 400) is 250
-    assert km.median_follow_up_days == 200.0
+    assert km.median_follow_up_days == 250.0
+    assert relapse_free_survival(arr, km_median="smallest").median_follow_up_days == 200.0
     assert (
         relapse_free_survival(arr, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200
     )

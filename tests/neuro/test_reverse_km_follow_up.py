@@ -7,6 +7,7 @@ reversed indicator (an independent Kaplan-Meier)."""
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
@@ -67,20 +68,24 @@ def _lifelines_reverse_median(durations: list[int], died: list[bool]) -> float |
 def test_a_death_is_censored_not_an_end_of_follow_up() -> None:
     """D-19.90, by hand: follow-up 100 (died), 200, 300, 400 days. Reverse KM with the death censored: at
     200, 3 at risk -> S = 2/3; at 300, 2 at risk -> 1/3 <= 1/2: median 300. Counting the death as an end
-    (the relapse-free curve's indicator reversed) gives 100 -> 3/4, 200 -> 1/2: median 200."""
+    (the relapse-free curve's indicator reversed) gives 100 -> 3/4, 200 -> 1/2 up to the next end, 300:
+    the midpoint 250 (D-19.201; 200 by the smallest rule)."""
     subjects: list[Subject] = [(100, None, True), (200, None, False), (300, None, False), (400, None, False)]
     km = _km(subjects)
     assert km.reverse_km_events is ReverseKmEvents.FOLLOW_UP_ENDS
     assert km.median_follow_up_days == 300.0
     assert km.n_deaths == 1
-    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200.0
+    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 250.0
+    smallest = _km(subjects, reverse_km_events="relapse_free_censorings", km_median="smallest")
+    assert smallest.median_follow_up_days == 200.0
 
 
 def test_a_relapsed_subject_is_followed_to_the_end_of_follow_up() -> None:
     """D-19.91, by hand: follow-up 100, 200, 300, 400 (relapse on day 50), 500 days, nobody died. The relapse
     does not end the follow-up (the ARR counts relapses to the last assessment): five ends, median the
     third, 300. With the relapse-free curve's indicator reversed the relapse censors at day 50: 100 -> 3/4,
-    200 -> 3/4 * 2/3 = 1/2: median 200."""
+    200 -> 3/4 * 2/3 = 1/2 up to the next end, 300: the midpoint 250 (D-19.201; 200 by the smallest
+    rule)."""
     subjects: list[Subject] = [
         (100, None, False),
         (200, None, False),
@@ -89,7 +94,9 @@ def test_a_relapsed_subject_is_followed_to_the_end_of_follow_up() -> None:
         (500, None, False),
     ]
     assert _km(subjects).median_follow_up_days == 300.0
-    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 200.0
+    assert _km(subjects, reverse_km_events="relapse_free_censorings").median_follow_up_days == 250.0
+    smallest = _km(subjects, reverse_km_events="relapse_free_censorings", km_median="smallest")
+    assert smallest.median_follow_up_days == 200.0
 
 
 def test_an_unknown_rule_names_the_option_and_the_allowed_values() -> None:
@@ -101,7 +108,8 @@ def test_an_unknown_rule_names_the_option_and_the_allowed_values() -> None:
 
 def test_derive_relapses_censors_a_death_on_or_before_the_cutoff() -> None:
     """The death date is plain data: S1 died on day 100 (censored), S2..S4 followed to 200, 300, 400 days
-    -> median 300 as by hand above; a death after the cut-off is not in the data (D-19.83): median 200."""
+    -> median 300 as by hand above; a death after the cut-off is not in the data (D-19.83): four ends, the
+    curve at 1/2 from 200 to 300, median 250 (the midpoint, D-19.201)."""
     infusions = {f"S{i}": DAY0 for i in range(1, 5)}
     last = {f"S{i}": DAY0 + timedelta(days=100 * i) for i in range(1, 5)}
     cutoff = date(2022, 6, 1)
@@ -112,7 +120,7 @@ def test_derive_relapses_censors_a_death_on_or_before_the_cutoff() -> None:
     later = derive_relapses(
         [], infusions, last_assessment=last, cutoff=cutoff, deaths={"S1": date(2022, 7, 1)}
     )
-    assert later.km is not None and later.km.median_follow_up_days == 200.0
+    assert later.km is not None and later.km.median_follow_up_days == 250.0
 
 
 _subjects = st.lists(
@@ -129,18 +137,25 @@ _subjects = st.lists(
 def test_reverse_km_median_agrees_with_lifelines_on_the_reversed_indicator(subjects: list[Subject]) -> None:
     durations = [d for d, _, _ in subjects]
     died = [x for _, _, x in subjects]
-    assert _km(subjects).reverse_km_median_follow_up_days == _lifelines_reverse_median(durations, died)
+    lifelines = _lifelines_reverse_median(durations, died)
+    assert _km(subjects, km_median="smallest").reverse_km_median_follow_up_days == lifelines
+    midpoint = _km(subjects).reverse_km_median_follow_up_days  # the default differs only on a flat at 1/2
+    assert (midpoint is None) == (lifelines is None)
+    assert midpoint is None or lifelines is None or midpoint >= lifelines
 
 
 @settings(max_examples=100, deadline=None)
 @given(_subjects)
-def test_without_deaths_the_median_is_the_lower_median_of_the_follow_up(subjects: list[Subject]) -> None:
+def test_without_deaths_the_median_is_the_median_of_the_follow_up(subjects: list[Subject]) -> None:
     """Nobody died: every follow-up ended by censoring, relapsed or not, and the reverse curve is the
-    empirical survival of the durations: its median is the order statistic at position ceil(n/2) — whatever
-    the relapses (D-19.91)."""
+    empirical survival of the durations: its median is the ordinary median of the durations (the midpoint
+    rule, D-19.201; the order statistic at position ceil(n/2) by the smallest rule) — whatever the relapses
+    (D-19.91)."""
     alive = [(d, r, False) for d, r, _ in subjects]
     durations = sorted(d for d, _, _ in alive)
-    assert _km(alive).median_follow_up_days == durations[math.ceil(len(durations) / 2) - 1]
+    assert _km(alive).median_follow_up_days == statistics.median(durations)
+    lower = durations[math.ceil(len(durations) / 2) - 1]
+    assert _km(alive, km_median="smallest").median_follow_up_days == lower
 
 
 @settings(max_examples=100, deadline=None)

@@ -81,6 +81,8 @@ OPTION_NAMES: dict[str, str] = {
     "pre_window_months": "--pre-window-months",
     "follow_up_method": "--follow-up-method",
     "reverse_km_events": "--reverse-km-events",
+    "km_median": "--km-median",
+    "median_rule": "--km-median",
     "rate_ratio_method": "--rate-ratio-method",
     "follow_up": "--follow-up",
     "numeric_notation": "--numeric-notation",
@@ -561,6 +563,14 @@ def relapses(
         "follow-up, relapsed or not; a death censored) or relapse_free_censorings (the relapse-free "
         "curve's indicator reversed: a relapse censors).",
     ),
+    km_median: str = typer.Option(
+        "midpoint",
+        "--km-median",
+        help="Median of a Kaplan-Meier curve at exactly 0.5 over an interval: midpoint (default, the "
+        "midpoint "
+        "of that interval: R survival, SAS LIFETEST; the ordinary median when nothing is censored) or "
+        "smallest (the first time the curve is at or below 0.5: lifelines).",
+    ),
     rate_ratio_method: str = typer.Option(
         "stratified_conditional",
         "--rate-ratio-method",
@@ -624,6 +634,7 @@ def relapses(
         options=options,
         follow_up_method=follow_up_method,
         reverse_km_events=reverse_km_events,
+        km_median=km_median,
         rate_ratio_method=rate_ratio_method,
         deaths=deaths,
         ends_of_study=ended,

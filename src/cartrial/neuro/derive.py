@@ -44,6 +44,7 @@ from cartrial.neuro.relapses import (
     ArrSummary,
     Attack,
     FollowUpMethod,
+    KmMedianRule,
     RateEstimate,
     RateRatio,
     RateRatioMethod,
@@ -757,6 +758,7 @@ def derive_relapses(
     deaths: Mapping[str, date] | None = None,
     ends_of_study: Mapping[str, date] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
+    km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
     source: str = "relapses",
     infusions_source: str = "infusions",
@@ -834,6 +836,7 @@ def derive_relapses(
         confidence=confidence,
         follow_up_method=follow_up_method,
         reverse_km_events=reverse_km_events,
+        km_median=km_median,
     )
     ratio = pre_post_rate_ratio(arr, confidence=confidence, method=rate_ratio_method)
     notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
@@ -847,6 +850,7 @@ def derive_relapses(
             "confidence": confidence,
             "follow_up_method": km.follow_up_method.value,
             "reverse_km_events": km.reverse_km_events.value,
+            "km_median": km.km_median.value,
             "rate_ratio_method": ratio.method.value,
         },
         sources=(arr.source, km.source, RATE_RATIO_SOURCE),

@@ -394,6 +394,27 @@ class FollowUpMethod(StrEnum):
     OBSERVED_MEDIAN = "observed_median"
 
 
+class KmMedianRule(StrEnum):
+    """Which time is the median of a Kaplan-Meier curve that sits at exactly 0.5 over an interval (D-19.201).
+
+    ``midpoint`` (default): the midpoint of that flat — from the time the curve reaches 0.5 to its next
+    drop, or to the last time of the data when it stays at 0.5 to its end — as R survival
+    (``quantile.survfit``: "the midpoint of the horizontal segment is returned. This mirrors the standard
+    behavior of the median when data is uncensored") and SAS PROC LIFETEST (Brookmeyer & Crowley 1982:
+    ½{inf[t: S(t) ≤ 0.5] + sup[t: S(t) ≥ 0.5]}) report it; with nobody censored it is the ordinary median.
+    ``smallest``: the smallest time with S(t) ≤ 0.5 (Klein & Moeschberger §4.5; lifelines
+    ``median_survival_time_``). Where the curve crosses 0.5 the two agree.
+    """
+
+    MIDPOINT = "midpoint"
+    SMALLEST = "smallest"
+
+
+KM_FLAT_TOLERANCE = 1.4901161193847656e-08
+"""How close to 0.5 a Kaplan-Meier value counts as exactly 0.5 (`KmMedianRule`): R survival's
+``quantile.survfit`` default tolerance, ``sqrt(.Machine$double.eps)``."""
+
+
 class ReverseKmEvents(StrEnum):
     """What the reverse Kaplan-Meier median follow-up counts as the end of follow-up (its "event").
 
@@ -448,6 +469,7 @@ class RelapseFreeSurvival:
     reverse_km_median_follow_up_days: float | None = None
     observed_median_follow_up_days: float | None = None
     reverse_km_events: ReverseKmEvents = ReverseKmEvents.FOLLOW_UP_ENDS
+    km_median: KmMedianRule = KmMedianRule.MIDPOINT
     n_deaths: int = 0
     longest_follow_up_days: float | None = None
     source: str = (
@@ -463,41 +485,61 @@ def _plain_median(values: Sequence[float]) -> float:
     return float(ordered[n // 2]) if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2.0
 
 
-def reverse_km_median(durations_days: Sequence[float], events: Sequence[bool]) -> float | None:
+def reverse_km_median(
+    durations_days: Sequence[float],
+    events: Sequence[bool],
+    median_rule: KmMedianRule | str = KmMedianRule.MIDPOINT,
+) -> float | None:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996): the Kaplan-Meier curve
     of `durations_days` with the indicator reversed — a subject whose observation ended by censoring
     (``events`` False) is the "event", one whose observation ended by an event (``events`` True: a death,
-    or a relapse under ``ReverseKmEvents.RELAPSE_FREE_CENSORINGS``) is censored — and its median, the
-    smallest time at which the curve is <= 0.5 (the usual definition, Klein JP, Moeschberger ML, *Survival
-    Analysis*, 2nd ed. 2003, §4.5). At tied times the "events" are counted before the censorings. When the
-    curve never falls to 0.5 (too many events: the median is beyond the last time) the median is not
-    reached and None is returned (D-19.100; as R survival's ``print.survfit`` gives NA and lifelines'
-    ``median_survival_time_`` inf) — never the longest duration, which is not the median.
+    or a relapse under ``ReverseKmEvents.RELAPSE_FREE_CENSORINGS``) is censored — and its median: the
+    smallest time at which the curve is <= 0.5, or, by `median_rule` ``midpoint`` (default, R survival and
+    SAS; `KmMedianRule`), the midpoint of a flat at exactly 0.5 (D-19.201). At tied times the "events" are
+    counted before the censorings. When the curve never falls to 0.5 (too many events: the median is beyond
+    the last time) the median is not reached and None is returned (D-19.100; as R survival's
+    ``print.survfit`` gives NA and lifelines' ``median_survival_time_`` inf) — never the longest duration,
+    which is not the median.
 
     >>> reverse_km_median([100, 200, 300], [False, False, False])
+    200.0
+    >>> reverse_km_median([100, 200, 300, 400], [False, False, False, False])
+    250.0
+    >>> reverse_km_median([100, 200, 300, 400], [False, False, False, False], median_rule="smallest")
     200.0
     >>> reverse_km_median([100, 200, 300], [False, True, False])
     300.0
     >>> reverse_km_median([100, 200, 300], [False, True, True]) is None
     True
     """
+    rule = choose(KmMedianRule, median_rule, "median_rule")
     if len(durations_days) == 0:
         raise NotEstimableError("no subjects: median follow-up is not estimable")
     if len(durations_days) != len(events):
         raise InputError(Problem("one event flag per duration", field="events", value=len(events)))
     ended: dict[float, int] = defaultdict(int)  # follow-up ended by censoring (reverse "event")
+    at_time: dict[float, int] = defaultdict(int)
     for duration, event in zip(durations_days, events, strict=True):
+        at_time[float(duration)] += 1
         if not event:
             ended[float(duration)] += 1
     at_risk = len(durations_days)
     survival = 1.0
-    for time in sorted({float(d) for d in durations_days}):
+    flat_from: float | None = None  # the curve sits at exactly 0.5 from this time (midpoint rule)
+    for time in sorted(at_time):
         n_ended = ended.get(time, 0)
         if n_ended:
+            if flat_from is not None:
+                return (flat_from + time) / 2.0  # the next drop ends the flat
             survival *= 1.0 - n_ended / at_risk
-            if survival <= 0.5 + 1e-12:
-                return time
-        at_risk -= sum(1 for d in durations_days if float(d) == time)
+            if survival <= 0.5 + KM_FLAT_TOLERANCE:
+                if rule is KmMedianRule.MIDPOINT and survival >= 0.5 - KM_FLAT_TOLERANCE:
+                    flat_from = time
+                else:
+                    return time
+        at_risk -= at_time[time]
+    if flat_from is not None:  # at 0.5 to the end of the curve: up to the last time of the data
+        return (flat_from + max(at_time)) / 2.0
     return None  # median not reached (D-19.100)
 
 
@@ -531,13 +573,15 @@ def relapse_free_survival(
     confidence: float = 0.95,
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
+    km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
 ) -> RelapseFreeSurvival:
     """Kaplan-Meier estimate of time to first post-infusion attack, from day 0, censored at the last
     assessment (docs/science/neuro-outcomes.md §4.3; lifelines). Numbers at risk at ``at_risk_times_days``
     (default every
     30 days up to the longest follow-up). Median follow-up in days and months (days / 30.4375) by
     `follow_up_method` (default reverse Kaplan-Meier; see `FollowUpMethod`), its ends by
-    `reverse_km_events` (default: each subject's end of follow-up, a death censored; `ReverseKmEvents`).
+    `reverse_km_events` (default: each subject's end of follow-up, a death censored; `ReverseKmEvents`),
+    the median of a flat at 0.5 by `km_median` (default the midpoint, R survival and SAS; `KmMedianRule`).
 
     >>> from datetime import date
     >>> fu = [SubjectFollowUp("A", date(2021, 1, 1), date(2021, 7, 1)),
@@ -550,6 +594,7 @@ def relapse_free_survival(
 
     method = choose(FollowUpMethod, follow_up_method, "follow_up_method")
     reverse_rule = choose(ReverseKmEvents, reverse_km_events, "reverse_km_events")
+    median_rule = choose(KmMedianRule, km_median, "km_median")
     subjects = arr.subjects
     if not subjects:
         raise NotEstimableError("no subjects: relapse-free survival is not estimable")
@@ -583,9 +628,9 @@ def relapse_free_survival(
     n = len(subjects)
     observed_median = _plain_median([float(s.post_days) for s in subjects])
     if reverse_rule is ReverseKmEvents.FOLLOW_UP_ENDS:  # D-19.90, D-19.91
-        reverse = reverse_km_median([s.post_days for s in subjects], [s.died for s in subjects])
+        reverse = reverse_km_median([s.post_days for s in subjects], [s.died for s in subjects], median_rule)
     else:
-        reverse = reverse_km_median(durations, observed)
+        reverse = reverse_km_median(durations, observed, median_rule)
     median = reverse if method is FollowUpMethod.REVERSE_KM else observed_median
     return RelapseFreeSurvival(
         table=tuple(table),
@@ -602,6 +647,7 @@ def relapse_free_survival(
         reverse_km_median_follow_up_days=reverse,
         observed_median_follow_up_days=observed_median,
         reverse_km_events=reverse_rule,
+        km_median=median_rule,
         n_deaths=sum(s.died for s in subjects),
         longest_follow_up_days=float(max(s.post_days for s in subjects)),
     )
