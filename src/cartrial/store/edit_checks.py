@@ -366,47 +366,42 @@ _date_in_future = _dates_in_future(
 )
 
 
-def _infusion_before_consent(
-    records: SubjectRecords, protocol: Protocol | None, today: dt.date
-) -> Iterator[tuple[Record, str, Any, str]]:
-    subject = records.subject
-    consent = None if subject is None else subject.get("consent_date")
-    if subject is None or not isinstance(consent, dt.date):
-        return
-    for infusion in records.of("infusion"):
-        day = _day(infusion.get("infused_at"))
-        if day is not None and day < consent:
-            yield (
-                infusion,
-                "infused_at",
-                infusion.get("infused_at"),
-                f"infusion.infused_at is before the subject's consent ({_where(subject)}, "
-                "subject.consent_date)",
-            )
+def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> CheckFunction:
+    """The check that each date (or date-time, by its UTC day) of `columns` ((table, column) pairs) is on or
+    after the subject's consent (`why`: what a date before it means, appended to the message)."""
+
+    def check(
+        records: SubjectRecords, protocol: Protocol | None, today: dt.date
+    ) -> Iterator[tuple[Record, str, Any, str]]:
+        subject = records.subject
+        consent = None if subject is None else subject.get("consent_date")
+        if subject is None or not isinstance(consent, dt.date):
+            return
+        for table, column in columns:
+            for record in records.of(table):
+                day = _day(record.get(column))
+                if day is not None and day < consent:
+                    yield (
+                        record,
+                        column,
+                        record.get(column),
+                        f"{table}.{column} is before the subject's consent ({_where(subject)}, "
+                        f"subject.consent_date){why}",
+                    )
+
+    return check
 
 
-def _procedure_before_consent(
-    records: SubjectRecords, protocol: Protocol | None, today: dt.date
-) -> Iterator[tuple[Record, str, Any, str]]:
-    subject = records.subject
-    consent = None if subject is None else subject.get("consent_date")
-    if subject is None or not isinstance(consent, dt.date):
-        return
-    for table, column in (
-        ("infusion", "leukapheresis_on"),
-        ("lymphodepletion_administration", "administered_on"),
-    ):
-        for record in records.of(table):
-            day = _day(record.get(column))
-            if day is not None and day < consent:
-                yield (
-                    record,
-                    column,
-                    record.get(column),
-                    f"{table}.{column} is before the subject's consent ({_where(subject)}, "
-                    "subject.consent_date): a trial procedure before consent is a protocol deviation; "
-                    "correct the date, or confirm it",
-                )
+_infusion_before_consent = _dated_before_consent([("infusion", "infused_at")])
+_procedure_before_consent = _dated_before_consent(
+    [("infusion", "leukapheresis_on"), ("lymphodepletion_administration", "administered_on")],
+    ": a trial procedure before consent is a protocol deviation; correct the date, or confirm it",
+)
+_adverse_event_before_consent = _dated_before_consent(
+    [("adverse_event", "started_on")],
+    ": adverse events are collected from consent; a condition that began before it is medical history (or "
+    "the onset is mistyped)",
+)
 
 
 def _lymphodepletion_day(
@@ -438,26 +433,6 @@ def _lymphodepletion_day(
                 "lymphodepletion_administration.day_relative_to_infusion does not match "
                 "lymphodepletion_administration.administered_on counted from the subject's infusion "
                 f"({_where(first)}, infusion.infused_at, its UTC day = day 0): correct either",
-            )
-
-
-def _adverse_event_before_consent(
-    records: SubjectRecords, protocol: Protocol | None, today: dt.date
-) -> Iterator[tuple[Record, str, Any, str]]:
-    subject = records.subject
-    consent = None if subject is None else subject.get("consent_date")
-    if subject is None or not isinstance(consent, dt.date):
-        return
-    for event in records.of("adverse_event"):
-        onset = _day(event.get("started_on"))
-        if onset is not None and onset < consent:
-            yield (
-                event,
-                "started_on",
-                event.get("started_on"),
-                f"adverse_event.started_on is before the subject's consent ({_where(subject)}, "
-                "subject.consent_date): adverse events are collected from consent; a condition that began "
-                "before it is medical history (or the onset is mistyped)",
             )
 
 
