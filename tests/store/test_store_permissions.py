@@ -129,8 +129,11 @@ def test_investigator_cannot_import_or_edit_another_sites_subjects(study) -> Non
     with pytest.raises(PermissionDeniedError, match="own site"), service.transaction("inv", "import") as tx:
         service.upsert_rows(tx, "infusion", [INFUSION, FOREIGN_INFUSION])
     foreign = service.find_records("admin", "subject", subject_id="CT-101")[0]
-    with pytest.raises(PermissionDeniedError, match="own site"):
+    with pytest.raises(PermissionDeniedError, match="own site") as caught:
         service.update_record("inv", "subject", foreign["id"], {"sex": "F"}, foreign["version"], "fix")
+    # which site holds the subject is not the investigator's to learn (least privilege, D-19.220; the web
+    # answers another site's subject as an absent one, D-19.174)
+    assert "PUMCH" not in str(caught.value) and "another site" in str(caught.value)
     own = service.find_records("admin", "subject", subject_id="CT-001")[0]
     with pytest.raises(PermissionDeniedError, match="own site"):
         service.update_record("inv", "subject", own["id"], {"site_id": "PUMCH"}, own["version"], "move")

@@ -84,14 +84,14 @@ def check(username: str, role: str, action: Action, what: str = "") -> None:
 def check_sites(
     username: str, role: str, user_site: str | None, sites: Iterable[str | None], what: str
 ) -> None:
-    """For site-restricted roles, raise unless every site in `sites` is the user's own site."""
+    """For site-restricted roles, raise unless every site in `sites` is the user's own site. The message does
+    not name the other site: where another site's subject is, is not the user's to learn (D-19.220)."""
     if role not in SITE_RESTRICTED_ROLES:
         return
-    foreign = sorted({str(s) for s in sites if s != user_site})
-    if foreign:
+    if any(s != user_site for s in sites):
         raise PermissionDeniedError(
             f"user '{username}' (role {role}, site {user_site or 'none'}) may only write data of subjects at "
-            f"their own site; {what} belongs to site(s) {', '.join(foreign)}"
+            f"their own site; {what} belongs to another site"
         )
 
 
