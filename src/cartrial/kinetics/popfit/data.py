@@ -290,7 +290,9 @@ class PopulationData:
                     allowed="one row per subject of the data",
                 )
             )
-        return replace(self, covariates=covariates.loc[list(self.subjects)])
+        chosen = covariates.loc[list(self.subjects)]
+        chosen.attrs = dict(covariates.attrs)  # the file and rows of `read_covariates`, for located errors
+        return replace(self, covariates=chosen)
 
     def check(self, *, allow_unquantified: bool = False, min_subjects: int = 2) -> None:
         """Refuse data a population fit cannot use: no subject, or a subject without a quantifiable sample."""
@@ -438,18 +440,29 @@ def covariate_design(
                 )
             )
         raw = cov[name]
+        # a blank cell is missing whatever the covariate model: never a number, never a level "nan"
+        missing = (raw.isna() | raw.astype(str).str.strip().eq("")).to_numpy(bool)
+        if missing.any():
+            raise _covariate_problem(
+                cov,
+                data.subjects,
+                missing,
+                name,
+                "covariate missing: every subject of the data needs a value",
+                "a value for every subject (impute it, or leave the subject out of the data)",
+            )
         numeric = pd.to_numeric(raw, errors="coerce")
         is_num = kind in ("power", "linear") or (kind == "auto" and numeric.notna().all())
         if is_num:
             values = numeric.to_numpy(float)
             if np.isnan(values).any():
-                bad = list(np.asarray(data.subjects)[np.isnan(values)])[:3]
-                raise InputError(
-                    Problem(
-                        f"covariate missing or not a number for subject(s) {', '.join(bad)}",
-                        field=name,
-                        allowed="a number for every subject",
-                    )
+                raise _covariate_problem(
+                    cov,
+                    data.subjects,
+                    np.isnan(values),
+                    name,
+                    "covariate is not a number (a power or linear model needs one)",
+                    "a number for every subject, or ':cat' for a categorical covariate",
                 )
             centre = float(np.median(values))
             if kind != "linear" and (values <= 0).any():
@@ -540,7 +553,34 @@ def read_covariates(
         )
     out = table.copy()
     out.index = pd.Index(ids)
+    # where each subject's row is in the file (header = row 1), for located errors (`covariate_design`)
+    out.attrs = {"source": source, "rows": {sid: k + 2 for k, sid in enumerate(ids)}}
     return out
+
+
+def _covariate_problem(
+    cov: pd.DataFrame, subjects: Sequence[str], bad: npt.ArrayLike, name: str, message: str, allowed: str
+) -> InputError:
+    """A located error for the first subject whose covariate `name` is bad: the covariate file's row when the
+    table came from `read_covariates`, the subject otherwise; never the value (D-12.2)."""
+    flags = np.asarray(bad, dtype=bool)
+    first = str(np.asarray(subjects, dtype=object)[flags][0])
+    rows = cov.attrs.get("rows", {})
+    count = int(flags.sum())
+    more = f" ({count} subjects)" if count > 1 else ""
+    if first in rows:
+        return InputError(
+            Problem(
+                message + more,
+                file=str(cov.attrs.get("source", "covariates")),
+                row=int(rows[first]),
+                field=name,
+                allowed=allowed,
+            )
+        )
+    return InputError(
+        Problem(f"{message} for subject {first}{more}", file="covariates", field=name, allowed=allowed)
+    )
 
 
 __all__ = ["PopulationData", "covariate_design", "parse_covariate_spec", "read_covariates"]
