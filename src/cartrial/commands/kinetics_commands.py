@@ -842,15 +842,18 @@ def popfit_command(
         console.print(f"[red]- {p}[/]")
     for note in kinetic_notes:
         console.print(f"[red]- {note}[/]")
-    grid = Table("kind", "parameter", "estimate", "RSE %", "95 % CI", "shrinkage %")
+    grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")
     for r in fit.estimates.itertuples():
+        no_ci = r.ci95_low != r.ci95_low or r.ci95_high != r.ci95_high  # NaN: no interval (ci_method none)
         grid.add_row(
             str(r.kind),
             str(r.parameter),
             f"{r.estimate:.4g}",
+            "" if str(r.unit) in ("-", "nan") else str(r.unit),
             "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
-            f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
-            "" if r.shrinkage_percent != r.shrinkage_percent else f"{r.shrinkage_percent:.0f}",
+            "–" if no_ci else f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
+            # round first: a shrinkage of -0.4 % is shown as 0, not "-0"
+            "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
         )
     console.print(grid)
     ll = fit.likelihood

@@ -33,7 +33,8 @@ class PopulationData:
     times: sampling times (model time unit); y: observed value (NaN for BLQ and padding); blq: censored
     sample; lloq: its LLOQ (NaN where unknown); dose: per subject (1.0 when the model has none);
     covariates: one row per subject (index = subject id); interval_low/interval_high: bounds of the
-    interval-censored samples (NaN elsewhere; None when the data have none).
+    interval-censored samples (NaN elsewhere; None when the data have none); value_unit: the unit of the
+    values (the sample table's unit column; "" when it has none), for the axes and tables of the outputs.
     """
 
     subjects: tuple[str, ...]
@@ -47,6 +48,7 @@ class PopulationData:
     source: str = "data"
     interval_low: FloatArray | None = None
     interval_high: FloatArray | None = None
+    value_unit: str = ""
 
     @property
     def n_subjects(self) -> int:
@@ -101,7 +103,7 @@ class PopulationData:
         """The same data with every BLQ sample removed (Beal's M1)."""
         keep = self.observed & ~self.blq
         low, high = self.interval_low, self.interval_high
-        return _pack(
+        packed = _pack(
             self.subjects,
             [self.times[i][keep[i]] for i in range(self.n_subjects)],
             [self.y[i][keep[i]] for i in range(self.n_subjects)],
@@ -113,6 +115,7 @@ class PopulationData:
             None if low is None else [low[i][keep[i]] for i in range(self.n_subjects)],
             None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
+        return replace(packed, value_unit=self.value_unit)
 
     def long_table(self) -> pd.DataFrame:
         """One row per sample: subject, time, value (NaN when BLQ), blq, lloq."""
@@ -184,6 +187,7 @@ class PopulationData:
         zero_is_blq: bool = True,
         interval_columns: tuple[str, str] | None = None,
         skip: npt.ArrayLike | None = None,
+        unit_column: str | None = "unit",
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
 
@@ -194,6 +198,9 @@ class PopulationData:
         A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
         CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
         (e.g. a pre-dose concentration fitted on the linear scale).
+
+        `unit_column` (when the table has it): the unit of each value; the samples fitted must share one
+        (a fit of mixed units is refused, with the row), which becomes `value_unit`.
         """
         from cartrial.kinetics.frames import validate_profiles
 
@@ -212,6 +219,7 @@ class PopulationData:
                 )
         blq_col = blq_column if blq_column and blq_column in data.columns else None
         lloq_col = lloq_column if lloq_column and lloq_column in data.columns else None
+        unit_col = unit_column if unit_column and unit_column in data.columns else None
         frame, _ = validate_profiles(
             data,
             subject=subject,
@@ -222,9 +230,11 @@ class PopulationData:
             dose=dose_column,
             lloq=lloq,
             source=source,
+            unit_column=unit_col,
         )
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
+        value_unit = _one_unit(frame, unit_col, source)
         if lloq is not None:
             frame["_lloq"] = float(lloq)
         if "_lloq" not in frame:
@@ -276,7 +286,7 @@ class PopulationData:
             high_list if interval_columns is not None else None,
         )
         out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
-        return out
+        return replace(out, value_unit=value_unit)
 
     def with_covariates(self, covariates: pd.DataFrame) -> PopulationData:
         """The same data with a covariate table (index = subject id; every subject must be present)."""
@@ -321,7 +331,33 @@ class PopulationData:
             "n_blq": self.n_blq,
             "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
             "n_interval_censored": self.n_interval,
+            "value_unit": self.value_unit,
         }
+
+
+def _one_unit(frame: pd.DataFrame, unit_column: str | None, source: str) -> str:
+    """The one unit of the validated samples (`validate_profiles`' ``_unit``; "" without a unit column); a
+    table mixing units is refused at the first row whose unit differs from the first sample's."""
+    if unit_column is None or "_unit" not in frame or not len(frame):
+        return ""
+    units = frame["_unit"].fillna("").astype(str).str.strip()
+    given = units[units != ""]
+    if not len(given):
+        return ""
+    first = str(given.iloc[0])
+    differs = given != first
+    if differs.any():
+        row = int(frame.loc[differs[differs].index[0], "_row"]) + 2
+        raise InputError(
+            Problem(
+                "the samples of this analyte are in more than one unit: a population fit needs one",
+                file=source,
+                row=row,
+                field=unit_column,
+                allowed="one unit for every sample fitted (convert the values first)",
+            )
+        )
+    return first
 
 
 def _pack(
