@@ -527,6 +527,12 @@ def popfit_command(
     blq: str = typer.Option("m3", "--blq", help="BLQ method: m3 (censored likelihood) or m1 (drop)."),
     subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
     time: str = typer.Option("actual_day", "--time", help="Time column."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week. The stein2019 and PD models are in days (their "
+        "rates are per day): other units are converted to days; the other models keep the unit given.",
+    ),
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
@@ -733,6 +739,7 @@ def popfit_command(
         allow_unquantified=allow_unquantified,
         zero_is_blq=scale == "log",
     )
+    data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     structural: Any = model
     kinetic_notes: list[str] = []
     pd_settings: dict[str, Any] = {}
@@ -875,6 +882,22 @@ class _SampleOptions(NamedTuple):
     lloq: float | None
 
 
+def _model_time_unit(model: str) -> str:
+    """The time unit of a structural model named on the command line ("" when it takes the data's own)."""
+    from cartrial.kinetics.popfit.structural import MODELS, time_unit_of
+
+    return time_unit_of(MODELS[model].units) if model in MODELS else ""
+
+
+def _in_model_time_unit(data: Any, given: str, model_unit: str) -> Any:
+    """`data` with its times converted from --time-unit `given` to the model's unit (`model_unit`; kept as
+    given when the model has none), which is recorded as `PopulationData.time_unit` (D-19.216)."""
+    from cartrial.kinetics import check_time_unit
+
+    given = check_time_unit(given, "--time-unit")
+    return data.in_time_unit(given, model_unit or given)
+
+
 def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
     """The sample CSV of `kinetics popfit` / `kinetics map`: the subject and time columns are required,
     the value column too unless the samples are PD samples (whose value column `_population_data`
@@ -985,6 +1008,12 @@ def map_command(
     ),
     subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
     time: str = typer.Option("actual_day", "--time", help="Time column."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week; converted to the population model's time unit "
+        "(days for stein2019 and PD models; estimates.json data.time_unit).",
+    ),
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
@@ -1015,6 +1044,7 @@ def map_command(
             )
         ) from None
     from cartrial.kinetics.popfit.pdmodel import is_pd_model
+    from cartrial.kinetics.popfit.structural import time_unit_of
 
     pd_population = isinstance(doc, dict) and is_pd_model(str(doc.get("model")))
     if individual_parameters is not None and not pd_population:
@@ -1061,6 +1091,9 @@ def map_command(
                 allowed=choice_text(data.subjects[:10]),
             )
         )
+    recorded = (doc.get("data") or {}).get("time_unit") if isinstance(doc, dict) else None
+    per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
+    data = _in_model_time_unit(data, time_unit, str(recorded or per_day))
     if pd_population:
         pop, data, index = _pd_map_inputs(doc, data, index, population, individual_parameters)
     result = map_estimate(

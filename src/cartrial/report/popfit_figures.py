@@ -63,12 +63,13 @@ def axis_label(name: str, unit: str) -> str:
 
 
 def fit_units(fit: PopulationFit) -> tuple[str, str]:
-    """(time unit, value unit) of a fit's axes: the structural model's time unit (``day`` for the Stein and
-    PD models, whose rates are per day; "" for the models that take the data's own time unit) and the unit
-    of the fitted values (the sample table's unit column, `PopulationData.value_unit`)."""
-    units = [str(u) for u in fit.model.spec.model.units]
-    per_day = any(u == "day" or u.endswith("/day") for u in units)
-    return ("day" if per_day else ""), fit.data.value_unit
+    """(time unit, value unit) of a fit's axes: the data's time unit (`PopulationData.time_unit`, set by
+    ``--time-unit``), else the structural model's (``day`` for the Stein and PD models, whose rates are per
+    day; "" for the models that take the data's own time unit), and the unit of the fitted values (the
+    sample table's unit column, `PopulationData.value_unit`)."""
+    from cartrial.kinetics.popfit.structural import time_unit_of
+
+    return fit.data.time_unit or time_unit_of(fit.model.spec.model.units), fit.data.value_unit
 
 
 def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True, value_unit: str = "") -> Any:

@@ -49,6 +49,7 @@ class PopulationData:
     interval_low: FloatArray | None = None
     interval_high: FloatArray | None = None
     value_unit: str = ""
+    time_unit: str = ""
 
     @property
     def n_subjects(self) -> int:
@@ -115,7 +116,16 @@ class PopulationData:
             None if low is None else [low[i][keep[i]] for i in range(self.n_subjects)],
             None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
-        return replace(packed, value_unit=self.value_unit)
+        return replace(packed, value_unit=self.value_unit, time_unit=self.time_unit)
+
+    def in_time_unit(self, given: str, target: str) -> PopulationData:
+        """The same data with its times converted from `given` to `target` (min, h, day or week,
+        `cartrial.kinetics.templates.TIME_UNIT_DAYS`); `time_unit` says which."""
+        from cartrial.kinetics.templates import TIME_UNIT_DAYS
+
+        factor = TIME_UNIT_DAYS[given] / TIME_UNIT_DAYS[target]
+        times = self.times if factor == 1.0 else self.times * factor
+        return replace(self, times=times, time_unit=target)
 
     def long_table(self) -> pd.DataFrame:
         """One row per sample: subject, time, value (NaN when BLQ), blq, lloq."""
@@ -332,6 +342,7 @@ class PopulationData:
             "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
             "n_interval_censored": self.n_interval,
             "value_unit": self.value_unit,
+            "time_unit": self.time_unit,
         }
 
 

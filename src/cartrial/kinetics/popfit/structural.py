@@ -20,7 +20,7 @@ Between-subject variability: individual natural parameters are ψ = exp(φ) (log
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,6 +236,18 @@ BIEXPONENTIAL = StructuralModel(
 MODELS: dict[str, StructuralModel] = {
     m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE, BIEXPONENTIAL)
 }
+
+
+def time_unit_of(units: Sequence[str]) -> str:
+    """The time unit a model's parameters are expressed in: ``day`` when a parameter is in days or per day
+    (the Stein and PD models), "" when the model takes the data's own time unit (``1/time``).
+
+    >>> time_unit_of(("-", "day", "copies/ug", "1/day"))
+    'day'
+    >>> time_unit_of(("1/time", "dose/conc"))
+    ''
+    """
+    return "day" if any(str(u) == "day" or str(u).endswith("/day") for u in units) else ""
 
 
 def get_model(name: str) -> StructuralModel:
