@@ -741,7 +741,7 @@ def popfit_command(
     )
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     structural: Any = model
-    kinetic_notes: list[str] = []
+    kinetic_notes: list[str] = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import (
@@ -882,6 +882,14 @@ class _SampleOptions(NamedTuple):
     lloq: float | None
 
 
+def _pre_dose_note(count: int) -> str:
+    """The note of the samples a kinetic fit or MAP did not use because they precede the infusion."""
+    return (
+        f"{count} sample(s) before time 0 (pre-infusion) not used: the kinetic profile starts at the "
+        "infusion (D-19.217, as the NCA, D-6.7)"
+    )
+
+
 def _model_time_unit(model: str) -> str:
     """The time unit of a structural model named on the command line ("" when it takes the data's own)."""
     from cartrial.kinetics.popfit.structural import MODELS, time_unit_of
@@ -959,6 +967,7 @@ def _population_data(
         allow_unquantified=allow_unquantified,
         min_subjects=min_subjects,
         zero_is_blq=zero_is_blq,
+        drop_pre_dose=True,
     )
 
 
@@ -982,7 +991,11 @@ def _store_kinetic_fit(
 
     source = f"store pk_samples (cut-off {cutoff})"
     data = PopulationData.from_frame(
-        snapshot.table("pk_samples"), analyte=analyte, source=source, allow_unquantified=allow_unquantified
+        snapshot.table("pk_samples"),
+        analyte=analyte,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        drop_pre_dose=True,
     )
     if not quiet:
         _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
@@ -1099,6 +1112,10 @@ def map_command(
     result = map_estimate(
         pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
     )
+    if data.n_pre_dose:
+        from dataclasses import replace
+
+        result = replace(result, notes=(*result.notes, _pre_dose_note(data.n_pre_dose)))
     if out is not None:
         from cartrial.commands.report_commands import write_report
         from cartrial.report.popfit import map_files

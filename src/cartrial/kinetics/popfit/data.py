@@ -50,6 +50,7 @@ class PopulationData:
     interval_high: FloatArray | None = None
     value_unit: str = ""
     time_unit: str = ""
+    n_pre_dose: int = 0
 
     @property
     def n_subjects(self) -> int:
@@ -116,7 +117,9 @@ class PopulationData:
             None if low is None else [low[i][keep[i]] for i in range(self.n_subjects)],
             None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
-        return replace(packed, value_unit=self.value_unit, time_unit=self.time_unit)
+        return replace(
+            packed, value_unit=self.value_unit, time_unit=self.time_unit, n_pre_dose=self.n_pre_dose
+        )
 
     def in_time_unit(self, given: str, target: str) -> PopulationData:
         """The same data with its times converted from `given` to `target` (min, h, day or week,
@@ -198,6 +201,7 @@ class PopulationData:
         interval_columns: tuple[str, str] | None = None,
         skip: npt.ArrayLike | None = None,
         unit_column: str | None = "unit",
+        drop_pre_dose: bool = False,
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
 
@@ -211,6 +215,10 @@ class PopulationData:
 
         `unit_column` (when the table has it): the unit of each value; the samples fitted must share one
         (a fit of mixed units is refused, with the row), which becomes `value_unit`.
+
+        `drop_pre_dose`: samples before time 0 (before the infusion) are not used and counted in
+        `n_pre_dose` — for the kinetic models, whose profile starts at the infusion (as the NCA's, D-6.7;
+        D-19.217); the PD model keeps them (its pre-infusion titres are the baseline).
         """
         from cartrial.kinetics.frames import validate_profiles
 
@@ -245,6 +253,11 @@ class PopulationData:
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
         value_unit = _one_unit(frame, unit_col, source)
+        n_pre_dose = 0
+        if drop_pre_dose:
+            before = frame["_time"].to_numpy(float) < 0
+            n_pre_dose = int(before.sum())
+            frame = frame[~before]
         if lloq is not None:
             frame["_lloq"] = float(lloq)
         if "_lloq" not in frame:
@@ -296,7 +309,7 @@ class PopulationData:
             high_list if interval_columns is not None else None,
         )
         out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
-        return replace(out, value_unit=value_unit)
+        return replace(out, value_unit=value_unit, n_pre_dose=n_pre_dose)
 
     def with_covariates(self, covariates: pd.DataFrame) -> PopulationData:
         """The same data with a covariate table (index = subject id; every subject must be present)."""
@@ -343,6 +356,7 @@ class PopulationData:
             "n_interval_censored": self.n_interval,
             "value_unit": self.value_unit,
             "time_unit": self.time_unit,
+            "n_pre_dose": self.n_pre_dose,
         }
 
 
