@@ -1104,6 +1104,16 @@ def map_command(
                 allowed=choice_text(data.subjects[:10]),
             )
         )
+    population_unit = str((doc.get("data") or {}).get("value_unit") or "")
+    if population_unit and data.value_unit and data.value_unit != population_unit:
+        raise InputError(
+            Problem(
+                "the patient's samples are in another unit than the data of the population model",
+                file=str(file),
+                field="unit",
+                allowed=f"samples in {population_unit} (estimates.json data.value_unit); convert them first",
+            )
+        )
     recorded = (doc.get("data") or {}).get("time_unit") if isinstance(doc, dict) else None
     per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
     data = _in_model_time_unit(data, time_unit, str(recorded or per_day))

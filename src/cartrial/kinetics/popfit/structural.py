@@ -250,6 +250,26 @@ def time_unit_of(units: Sequence[str]) -> str:
     return "day" if any(str(u) == "day" or str(u).endswith("/day") for u in units) else ""
 
 
+DATA_UNIT_PLACEHOLDERS: tuple[str, ...] = ("copies/ug", "conc", "data unit")
+"""Units of the parameters on the scale of the observations (Stein's cmax, the bi-exponential A1/A2, the PD
+baseline): they are in whatever unit the fitted values are in (`parameter_units`)."""
+
+
+def parameter_units(model: StructuralModel, value_unit: str) -> tuple[str, ...]:
+    """The unit of each parameter of `model` for data in `value_unit`: a parameter on the observations'
+    scale takes the data's unit (the Stein cmax of a fit of CAR-T cells per µL is in cells/uL, not
+    copies/ug); the others keep the model's.
+
+    >>> parameter_units(STEIN2019, "cells/uL")[2]
+    'cells/uL'
+    >>> parameter_units(STEIN2019, "")[2]
+    'copies/ug'
+    """
+    if not value_unit:
+        return tuple(model.units)
+    return tuple(value_unit if u in DATA_UNIT_PLACEHOLDERS else u for u in model.units)
+
+
 def get_model(name: str) -> StructuralModel:
     """The structural model called `name` (one of `MODELS`)."""
     try:
