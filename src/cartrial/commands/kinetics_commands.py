@@ -1122,10 +1122,20 @@ def map_command(
     result = map_estimate(
         pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
     )
-    if data.n_pre_dose:
+    extra = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    last = (doc.get("data") or {}).get("last_time") if not pd_population else None
+    patient_times = data.times[index][data.observed[index]]
+    if isinstance(last, int | float) and patient_times.size and float(patient_times.max()) > float(last):
+        later = int((patient_times > float(last)).sum())
+        # the time itself is not quoted: it is a sample time of a record (D-12.2); estimates.json has it
+        extra.append(
+            f"{later} sample(s) after the last sample time of the population's data (estimates.json "
+            "data.last_time): the population model is extrapolated there (D-19.219)"
+        )
+    if extra:
         from dataclasses import replace
 
-        result = replace(result, notes=(*result.notes, _pre_dose_note(data.n_pre_dose)))
+        result = replace(result, notes=(*result.notes, *extra))
     if out is not None:
         from cartrial.commands.report_commands import write_report
         from cartrial.report.popfit import map_files

@@ -357,6 +357,7 @@ class PopulationData:
             "value_unit": self.value_unit,
             "time_unit": self.time_unit,
             "n_pre_dose": self.n_pre_dose,
+            "last_time": float(self.times[self.observed].max()) if self.n_observations else None,
         }
 
 
