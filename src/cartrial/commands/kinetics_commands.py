@@ -527,6 +527,12 @@ def popfit_command(
     blq: str = typer.Option("m3", "--blq", help="BLQ method: m3 (censored likelihood) or m1 (drop)."),
     subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
     time: str = typer.Option("actual_day", "--time", help="Time column."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week. The stein2019 and PD models are in days (their "
+        "rates are per day): other units are converted to days; the other models keep the unit given.",
+    ),
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
@@ -733,8 +739,9 @@ def popfit_command(
         allow_unquantified=allow_unquantified,
         zero_is_blq=scale == "log",
     )
+    data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     structural: Any = model
-    kinetic_notes: list[str] = []
+    kinetic_notes: list[str] = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import (
@@ -842,15 +849,18 @@ def popfit_command(
         console.print(f"[red]- {p}[/]")
     for note in kinetic_notes:
         console.print(f"[red]- {note}[/]")
-    grid = Table("kind", "parameter", "estimate", "RSE %", "95 % CI", "shrinkage %")
+    grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")
     for r in fit.estimates.itertuples():
+        no_ci = r.ci95_low != r.ci95_low or r.ci95_high != r.ci95_high  # NaN: no interval (ci_method none)
         grid.add_row(
             str(r.kind),
             str(r.parameter),
             f"{r.estimate:.4g}",
+            "" if str(r.unit) in ("-", "nan") else str(r.unit),
             "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
-            f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
-            "" if r.shrinkage_percent != r.shrinkage_percent else f"{r.shrinkage_percent:.0f}",
+            "–" if no_ci else f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
+            # round first: a shrinkage of -0.4 % is shown as 0, not "-0"
+            "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
         )
     console.print(grid)
     ll = fit.likelihood
@@ -870,6 +880,30 @@ class _SampleOptions(NamedTuple):
     dose_col: str | None
     analyte: str
     lloq: float | None
+
+
+def _pre_dose_note(count: int) -> str:
+    """The note of the samples a kinetic fit or MAP did not use because they precede the infusion."""
+    return (
+        f"{count} sample(s) before time 0 (pre-infusion) not used: the kinetic profile starts at the "
+        "infusion (D-19.217, as the NCA, D-6.7)"
+    )
+
+
+def _model_time_unit(model: str) -> str:
+    """The time unit of a structural model named on the command line ("" when it takes the data's own)."""
+    from cartrial.kinetics.popfit.structural import MODELS, time_unit_of
+
+    return time_unit_of(MODELS[model].units) if model in MODELS else ""
+
+
+def _in_model_time_unit(data: Any, given: str, model_unit: str) -> Any:
+    """`data` with its times converted from --time-unit `given` to the model's unit (`model_unit`; kept as
+    given when the model has none), which is recorded as `PopulationData.time_unit` (D-19.216)."""
+    from cartrial.kinetics import check_time_unit
+
+    given = check_time_unit(given, "--time-unit")
+    return data.in_time_unit(given, model_unit or given)
 
 
 def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
@@ -933,6 +967,7 @@ def _population_data(
         allow_unquantified=allow_unquantified,
         min_subjects=min_subjects,
         zero_is_blq=zero_is_blq,
+        drop_pre_dose=True,
     )
 
 
@@ -956,7 +991,11 @@ def _store_kinetic_fit(
 
     source = f"store pk_samples (cut-off {cutoff})"
     data = PopulationData.from_frame(
-        snapshot.table("pk_samples"), analyte=analyte, source=source, allow_unquantified=allow_unquantified
+        snapshot.table("pk_samples"),
+        analyte=analyte,
+        source=source,
+        allow_unquantified=allow_unquantified,
+        drop_pre_dose=True,
     )
     if not quiet:
         _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
@@ -982,6 +1021,12 @@ def map_command(
     ),
     subject: str = typer.Option("subject_id", "--subject", help="Subject column."),
     time: str = typer.Option("actual_day", "--time", help="Time column."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week; converted to the population model's time unit "
+        "(days for stein2019 and PD models; estimates.json data.time_unit).",
+    ),
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
@@ -1012,6 +1057,7 @@ def map_command(
             )
         ) from None
     from cartrial.kinetics.popfit.pdmodel import is_pd_model
+    from cartrial.kinetics.popfit.structural import time_unit_of
 
     pd_population = isinstance(doc, dict) and is_pd_model(str(doc.get("model")))
     if individual_parameters is not None and not pd_population:
@@ -1058,11 +1104,38 @@ def map_command(
                 allowed=choice_text(data.subjects[:10]),
             )
         )
+    population_unit = str((doc.get("data") or {}).get("value_unit") or "")
+    if population_unit and data.value_unit and data.value_unit != population_unit:
+        raise InputError(
+            Problem(
+                "the patient's samples are in another unit than the data of the population model",
+                file=str(file),
+                field="unit",
+                allowed=f"samples in {population_unit} (estimates.json data.value_unit); convert them first",
+            )
+        )
+    recorded = (doc.get("data") or {}).get("time_unit") if isinstance(doc, dict) else None
+    per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
+    data = _in_model_time_unit(data, time_unit, str(recorded or per_day))
     if pd_population:
         pop, data, index = _pd_map_inputs(doc, data, index, population, individual_parameters)
     result = map_estimate(
         pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
     )
+    extra = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    last = (doc.get("data") or {}).get("last_time") if not pd_population else None
+    patient_times = data.times[index][data.observed[index]]
+    if isinstance(last, int | float) and patient_times.size and float(patient_times.max()) > float(last):
+        later = int((patient_times > float(last)).sum())
+        # the time itself is not quoted: it is a sample time of a record (D-12.2); estimates.json has it
+        extra.append(
+            f"{later} sample(s) after the last sample time of the population's data (estimates.json "
+            "data.last_time): the population model is extrapolated there (D-19.219)"
+        )
+    if extra:
+        from dataclasses import replace
+
+        result = replace(result, notes=(*result.notes, *extra))
     if out is not None:
         from cartrial.commands.report_commands import write_report
         from cartrial.report.popfit import map_files

@@ -86,6 +86,9 @@ PD_COLUMN_UNITS: dict[str, str] = {
 TIME_UNITS: tuple[str, ...] = ("min", "h", "day", "week")
 """Time units the NCA accepts (``--time-unit``; docs/kinetics.md): minutes, hours, days, weeks."""
 
+TIME_UNIT_DAYS: dict[str, float] = {"min": 1.0 / 1440.0, "h": 1.0 / 24.0, "day": 1.0, "week": 7.0}
+"""Length of each of `TIME_UNITS` in days (popfit converts a time column to its model's unit with it)."""
+
 CONC_UNIT_MAX_LENGTH = 40
 """Longest concentration-unit text accepted (a unit, not a sentence)."""
 
@@ -119,4 +122,5 @@ __all__ = [
     "PK_NCA_COLUMNS",
     "PK_NOMINAL_DAYS",
     "TIME_UNITS",
+    "TIME_UNIT_DAYS",
 ]

@@ -40,6 +40,7 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "kind",
     "parameter",
     "estimate",
+    "unit",
     "se",
     "rse_percent",
     "ci95_low",

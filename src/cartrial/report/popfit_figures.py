@@ -57,7 +57,22 @@ _KIND_STYLE = {
 }
 
 
-def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
+def axis_label(name: str, unit: str) -> str:
+    """An axis title with its unit: ``time (day)``; the name alone when the unit is not known."""
+    return f"{name} ({unit})" if unit and unit != "-" else name
+
+
+def fit_units(fit: PopulationFit) -> tuple[str, str]:
+    """(time unit, value unit) of a fit's axes: the data's time unit (`PopulationData.time_unit`, set by
+    ``--time-unit``), else the structural model's (``day`` for the Stein and PD models, whose rates are per
+    day; "" for the models that take the data's own time unit), and the unit of the fitted values (the
+    sample table's unit column, `PopulationData.value_unit`)."""
+    from cartrial.kinetics.popfit.structural import time_unit_of
+
+    return fit.data.time_unit or time_unit_of(fit.model.spec.model.units), fit.data.value_unit
+
+
+def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True, value_unit: str = "") -> Any:
     """Observed vs PRED and vs IPRED: quantified samples as points; an interval-censored titre as a
     vertical bar over its dilution interval (no point: its value is unknown within it); a BLQ sample as a
     ▼ at its LLOQ (an upper bound, said in the legend); identity line."""
@@ -104,15 +119,17 @@ def gof_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
         if log:
             ax.set_xscale("log")
             ax.set_yscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("observed")
+        ax.set_xlabel(axis_label(label, value_unit))
+        ax.set_ylabel(axis_label("observed", value_unit))
         ax.set_title(f"observed vs {label}{tag}")
         if len(iv) or len(bq):
             ax.legend(fontsize=7)
     return fig
 
 
-def npde_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
+def npde_figure(
+    obs: pd.DataFrame, *, log: bool, converged: bool = True, time_unit: str = "", value_unit: str = ""
+) -> Any:
     """NPDE vs time and vs PRED; censored samples (BLQ ▼ red, titres ■ orange) drawn by kind: their NPDE
     are those of the value imputed from the predictive distribution conditional on the censoring interval
     (npde's ``cdf`` method; docs/popfit.md §4); ±1.96 lines."""
@@ -130,9 +147,9 @@ def npde_figure(obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
             ax.axhline(y, color="k", lw=0.8, ls="--" if y else "-")
         if col == "pred" and log:
             ax.set_xscale("log")
-        ax.set_xlabel(col)
+        ax.set_xlabel(axis_label(col, time_unit) if col == "time" else axis_label("PRED", value_unit))
         ax.set_ylabel("NPDE")
-        ax.set_title(f"NPDE vs {col}{tag}")
+        ax.set_title(f"NPDE vs {'time' if col == 'time' else 'PRED'}{tag}")
         if (kind != "none").any():
             ax.legend(fontsize=7)
     return fig
@@ -144,7 +161,9 @@ def _is_titre_vpc(vpc: pd.DataFrame) -> bool:
     return bool(vpc["titre_grid"].astype(str).str.lower().isin({"true", "1"}).all())
 
 
-def titre_vpc_figure(vpc: pd.DataFrame, obs: pd.DataFrame, *, converged: bool = True) -> Any:
+def titre_vpc_figure(
+    vpc: pd.DataFrame, obs: pd.DataFrame, *, converged: bool = True, time_unit: str = ""
+) -> Any:
     """VPC of titres on the dilution grid (y axis: the reported titres, negative to the top dilution):
     observed 5/50/95th percentiles (steps) vs the simulated 90 % intervals of the same percentiles of
     simulated titres censored to the grid; lower panel the fractions negative and at the top dilution."""
@@ -189,36 +208,70 @@ def titre_vpc_figure(vpc: pd.DataFrame, obs: pd.DataFrame, *, converged: bool = 
         )
         low.plot(t, vpc[f"obs_{lab}_fraction"], "o-", color=color, ms=3, label=text)
     low.set_ylabel("fraction censored")
-    low.set_xlabel("time")
+    low.set_xlabel(axis_label("time", time_unit))
     low.legend(fontsize=7)
     return fig
 
 
-def vpc_figure(vpc: pd.DataFrame, obs: pd.DataFrame, *, log: bool, converged: bool = True) -> Any:
+def vpc_figure(
+    vpc: pd.DataFrame,
+    obs: pd.DataFrame,
+    *,
+    log: bool,
+    converged: bool = True,
+    time_unit: str = "",
+    value_unit: str = "",
+) -> Any:
     """VPC: observed 5/50/95th percentiles vs the simulated 90 % intervals, and the BLQ-fraction panel
     (`titre_vpc_figure` for titres on the dilution grid)."""
     if _is_titre_vpc(vpc):
-        return titre_vpc_figure(vpc, obs, converged=converged)
+        return titre_vpc_figure(vpc, obs, converged=converged, time_unit=time_unit)
     plt = _pyplot()
     tag = _status_tag(converged)
     fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax = axes[0]
     t = vpc["time_mid"]
     for name, color in (("p05", "tab:blue"), ("p50", "tab:red"), ("p95", "tab:blue")):
-        ax.fill_between(t, vpc[f"sim_{name}_lo"], vpc[f"sim_{name}_hi"], color=color, alpha=0.2)
-        ax.plot(t, vpc[f"obs_{name}"], "o-", color=color, ms=3, lw=1)
+        pct = name[1:].lstrip("0")
+        band = "simulated 5th/95th: 90 % interval" if name == "p05" else None
+        ax.fill_between(
+            t,
+            vpc[f"sim_{name}_lo"],
+            vpc[f"sim_{name}_hi"],
+            color=color,
+            alpha=0.2,
+            label=band if name != "p50" else "simulated median: 90 % interval",
+        )
+        ax.plot(
+            t,
+            vpc[f"obs_{name}"],
+            "o-",
+            color=color,
+            ms=3,
+            lw=1,
+            label="observed 5th/95th percentile"
+            if name == "p05"
+            else ("observed median" if pct == "50" else None),
+        )
     q2 = obs[~_blq_mask(obs)]
-    ax.plot(q2["time"], q2["dv"], ".", color="grey", ms=2, alpha=0.6)
+    ax.plot(q2["time"], q2["dv"], ".", color="grey", ms=2, alpha=0.6, label="observed (quantified)")
     if log:
         ax.set_yscale("log")
-    ax.set_ylabel("value")
+    ax.set_ylabel(axis_label("value", value_unit))
+    ax.legend(fontsize=7)
     ax.set_title(f"VPC: observed 5/50/95th percentiles vs simulated 90 % intervals{tag}")
     axes[1].fill_between(
-        t, vpc["sim_blq_fraction_p05"], vpc["sim_blq_fraction_p95"], color="tab:red", alpha=0.2
+        t,
+        vpc["sim_blq_fraction_p05"],
+        vpc["sim_blq_fraction_p95"],
+        color="tab:red",
+        alpha=0.2,
+        label="simulated: 90 % interval",
     )
-    axes[1].plot(t, vpc["obs_blq_fraction"], "o-", color="tab:red", ms=3)
+    axes[1].plot(t, vpc["obs_blq_fraction"], "o-", color="tab:red", ms=3, label="observed")
     axes[1].set_ylabel("BLQ fraction")
-    axes[1].set_xlabel("time")
+    axes[1].set_xlabel(axis_label("time", time_unit))
+    axes[1].legend(fontsize=7)
     return fig
 
 
@@ -268,12 +321,20 @@ def individual_fits_figure(fit: PopulationFit, obs: pd.DataFrame) -> Any:
             ax.vlines(iv["time"], iv["dv_low"], high, color="tab:orange", lw=2)
         if log:
             ax.set_yscale("log")
-        ax.set_title(str(sid), fontsize=8)
+        ax.set_title(str(sid), fontsize=8, pad=2)
+        ax.tick_params(labelsize=7)
+        if k == 0:
+            ax.legend(fontsize=6)
     for k in range(len(subjects), nrow * ncol):
         axes[k // ncol][k % ncol].axis("off")
+    time_unit, value_unit = fit_units(fit)
+    fig.supxlabel(axis_label("time", time_unit))
+    fig.supylabel(axis_label("value", value_unit))
     fig.suptitle(
-        f"individual fits (red ▼: BLQ, below the LLOQ; orange bar: a titre's dilution interval){tag}"
+        "individual fits (blue: IPRED, dashed: PRED; red ▼: BLQ, below the LLOQ; "
+        f"orange bar: a titre's dilution interval){tag}"
     )
+    fig.tight_layout()
     return fig
 
 
@@ -290,10 +351,13 @@ def trace_figure(fit: PopulationFit) -> Any:
         ax = axes[k // ncol][k % ncol]
         ax.plot(tr["iteration"], tr[c], lw=0.8)
         ax.axvline(fit.settings["k1"], color="k", lw=0.5, ls="--")
-        ax.set_title(c, fontsize=8)
+        ax.set_title(c, fontsize=8, pad=2)
+        ax.tick_params(labelsize=7)
     for k in range(len(cols), nrow * ncol):
         axes[k // ncol][k % ncol].axis("off")
+    fig.supxlabel("SAEM iteration")
     fig.suptitle(f"SAEM trace (dashed: end of exploration){tag}")
+    fig.tight_layout()
     return fig
 
 
@@ -312,19 +376,24 @@ def popfit_figures(fit: PopulationFit, tables: dict[str, pd.DataFrame], fmt: str
     obs, vpc = tables["diagnostics"], tables["vpc"]
     log = fit.model.spec.error.scale == "log"
     ok = fit.converged
+    tu, vu = fit_units(fit)
     out: dict[str, bytes] = {}
-    out[f"obs_vs_pred.{fmt}"] = encode(gof_figure(obs, log=log, converged=ok), fmt)
-    out[f"npde.{fmt}"] = encode(npde_figure(obs, log=log, converged=ok), fmt)
+    out[f"obs_vs_pred.{fmt}"] = encode(gof_figure(obs, log=log, converged=ok, value_unit=vu), fmt)
+    out[f"npde.{fmt}"] = encode(npde_figure(obs, log=log, converged=ok, time_unit=tu, value_unit=vu), fmt)
     out[f"individual_fits.{fmt}"] = encode(individual_fits_figure(fit, obs), fmt)
     if len(vpc):
-        out[f"vpc.{fmt}"] = encode(vpc_figure(vpc, obs, log=log, converged=ok), fmt)
+        out[f"vpc.{fmt}"] = encode(
+            vpc_figure(vpc, obs, log=log, converged=ok, time_unit=tu, value_unit=vu), fmt
+        )
     out[f"saem_trace.{fmt}"] = encode(trace_figure(fit), fmt)
     return out
 
 
 __all__ = [
+    "axis_label",
     "censored_kind",
     "encode",
+    "fit_units",
     "gof_figure",
     "individual_fits_figure",
     "npde_figure",

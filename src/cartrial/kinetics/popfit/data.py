@@ -33,7 +33,8 @@ class PopulationData:
     times: sampling times (model time unit); y: observed value (NaN for BLQ and padding); blq: censored
     sample; lloq: its LLOQ (NaN where unknown); dose: per subject (1.0 when the model has none);
     covariates: one row per subject (index = subject id); interval_low/interval_high: bounds of the
-    interval-censored samples (NaN elsewhere; None when the data have none).
+    interval-censored samples (NaN elsewhere; None when the data have none); value_unit: the unit of the
+    values (the sample table's unit column; "" when it has none), for the axes and tables of the outputs.
     """
 
     subjects: tuple[str, ...]
@@ -47,6 +48,9 @@ class PopulationData:
     source: str = "data"
     interval_low: FloatArray | None = None
     interval_high: FloatArray | None = None
+    value_unit: str = ""
+    time_unit: str = ""
+    n_pre_dose: int = 0
 
     @property
     def n_subjects(self) -> int:
@@ -101,7 +105,7 @@ class PopulationData:
         """The same data with every BLQ sample removed (Beal's M1)."""
         keep = self.observed & ~self.blq
         low, high = self.interval_low, self.interval_high
-        return _pack(
+        packed = _pack(
             self.subjects,
             [self.times[i][keep[i]] for i in range(self.n_subjects)],
             [self.y[i][keep[i]] for i in range(self.n_subjects)],
@@ -113,6 +117,18 @@ class PopulationData:
             None if low is None else [low[i][keep[i]] for i in range(self.n_subjects)],
             None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
+        return replace(
+            packed, value_unit=self.value_unit, time_unit=self.time_unit, n_pre_dose=self.n_pre_dose
+        )
+
+    def in_time_unit(self, given: str, target: str) -> PopulationData:
+        """The same data with its times converted from `given` to `target` (min, h, day or week,
+        `cartrial.kinetics.templates.TIME_UNIT_DAYS`); `time_unit` says which."""
+        from cartrial.kinetics.templates import TIME_UNIT_DAYS
+
+        factor = TIME_UNIT_DAYS[given] / TIME_UNIT_DAYS[target]
+        times = self.times if factor == 1.0 else self.times * factor
+        return replace(self, times=times, time_unit=target)
 
     def long_table(self) -> pd.DataFrame:
         """One row per sample: subject, time, value (NaN when BLQ), blq, lloq."""
@@ -184,6 +200,8 @@ class PopulationData:
         zero_is_blq: bool = True,
         interval_columns: tuple[str, str] | None = None,
         skip: npt.ArrayLike | None = None,
+        unit_column: str | None = "unit",
+        drop_pre_dose: bool = False,
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
 
@@ -194,6 +212,13 @@ class PopulationData:
         A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
         CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
         (e.g. a pre-dose concentration fitted on the linear scale).
+
+        `unit_column` (when the table has it): the unit of each value; the samples fitted must share one
+        (a fit of mixed units is refused, with the row), which becomes `value_unit`.
+
+        `drop_pre_dose`: samples before time 0 (before the infusion) are not used and counted in
+        `n_pre_dose` — for the kinetic models, whose profile starts at the infusion (as the NCA's, D-6.7;
+        D-19.217); the PD model keeps them (its pre-infusion titres are the baseline).
         """
         from cartrial.kinetics.frames import validate_profiles
 
@@ -212,6 +237,7 @@ class PopulationData:
                 )
         blq_col = blq_column if blq_column and blq_column in data.columns else None
         lloq_col = lloq_column if lloq_column and lloq_column in data.columns else None
+        unit_col = unit_column if unit_column and unit_column in data.columns else None
         frame, _ = validate_profiles(
             data,
             subject=subject,
@@ -222,9 +248,16 @@ class PopulationData:
             dose=dose_column,
             lloq=lloq,
             source=source,
+            unit_column=unit_col,
         )
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
+        value_unit = _one_unit(frame, unit_col, source)
+        n_pre_dose = 0
+        if drop_pre_dose:
+            before = frame["_time"].to_numpy(float) < 0
+            n_pre_dose = int(before.sum())
+            frame = frame[~before]
         if lloq is not None:
             frame["_lloq"] = float(lloq)
         if "_lloq" not in frame:
@@ -276,7 +309,7 @@ class PopulationData:
             high_list if interval_columns is not None else None,
         )
         out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
-        return out
+        return replace(out, value_unit=value_unit, n_pre_dose=n_pre_dose)
 
     def with_covariates(self, covariates: pd.DataFrame) -> PopulationData:
         """The same data with a covariate table (index = subject id; every subject must be present)."""
@@ -290,7 +323,9 @@ class PopulationData:
                     allowed="one row per subject of the data",
                 )
             )
-        return replace(self, covariates=covariates.loc[list(self.subjects)])
+        chosen = covariates.loc[list(self.subjects)]
+        chosen.attrs = dict(covariates.attrs)  # the file and rows of `read_covariates`, for located errors
+        return replace(self, covariates=chosen)
 
     def check(self, *, allow_unquantified: bool = False, min_subjects: int = 2) -> None:
         """Refuse data a population fit cannot use: no subject, or a subject without a quantifiable sample."""
@@ -319,7 +354,36 @@ class PopulationData:
             "n_blq": self.n_blq,
             "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
             "n_interval_censored": self.n_interval,
+            "value_unit": self.value_unit,
+            "time_unit": self.time_unit,
+            "n_pre_dose": self.n_pre_dose,
+            "last_time": float(self.times[self.observed].max()) if self.n_observations else None,
         }
+
+
+def _one_unit(frame: pd.DataFrame, unit_column: str | None, source: str) -> str:
+    """The one unit of the validated samples (`validate_profiles`' ``_unit``; "" without a unit column); a
+    table mixing units is refused at the first row whose unit differs from the first sample's."""
+    if unit_column is None or "_unit" not in frame or not len(frame):
+        return ""
+    units = frame["_unit"].fillna("").astype(str).str.strip()
+    given = units[units != ""]
+    if not len(given):
+        return ""
+    first = str(given.iloc[0])
+    differs = given != first
+    if differs.any():
+        row = int(frame.loc[differs[differs].index[0], "_row"]) + 2
+        raise InputError(
+            Problem(
+                "the samples of this analyte are in more than one unit: a population fit needs one",
+                file=source,
+                row=row,
+                field=unit_column,
+                allowed="one unit for every sample fitted (convert the values first)",
+            )
+        )
+    return first
 
 
 def _pack(
@@ -438,18 +502,29 @@ def covariate_design(
                 )
             )
         raw = cov[name]
+        # a blank cell is missing whatever the covariate model: never a number, never a level "nan"
+        missing = (raw.isna() | raw.astype(str).str.strip().eq("")).to_numpy(bool)
+        if missing.any():
+            raise _covariate_problem(
+                cov,
+                data.subjects,
+                missing,
+                name,
+                "covariate missing: every subject of the data needs a value",
+                "a value for every subject (impute it, or leave the subject out of the data)",
+            )
         numeric = pd.to_numeric(raw, errors="coerce")
         is_num = kind in ("power", "linear") or (kind == "auto" and numeric.notna().all())
         if is_num:
             values = numeric.to_numpy(float)
             if np.isnan(values).any():
-                bad = list(np.asarray(data.subjects)[np.isnan(values)])[:3]
-                raise InputError(
-                    Problem(
-                        f"covariate missing or not a number for subject(s) {', '.join(bad)}",
-                        field=name,
-                        allowed="a number for every subject",
-                    )
+                raise _covariate_problem(
+                    cov,
+                    data.subjects,
+                    np.isnan(values),
+                    name,
+                    "covariate is not a number (a power or linear model needs one)",
+                    "a number for every subject, or ':cat' for a categorical covariate",
                 )
             centre = float(np.median(values))
             if kind != "linear" and (values <= 0).any():
@@ -540,7 +615,34 @@ def read_covariates(
         )
     out = table.copy()
     out.index = pd.Index(ids)
+    # where each subject's row is in the file (header = row 1), for located errors (`covariate_design`)
+    out.attrs = {"source": source, "rows": {sid: k + 2 for k, sid in enumerate(ids)}}
     return out
+
+
+def _covariate_problem(
+    cov: pd.DataFrame, subjects: Sequence[str], bad: npt.ArrayLike, name: str, message: str, allowed: str
+) -> InputError:
+    """A located error for the first subject whose covariate `name` is bad: the covariate file's row when the
+    table came from `read_covariates`, the subject otherwise; never the value (D-12.2)."""
+    flags = np.asarray(bad, dtype=bool)
+    first = str(np.asarray(subjects, dtype=object)[flags][0])
+    rows = cov.attrs.get("rows", {})
+    count = int(flags.sum())
+    more = f" ({count} subjects)" if count > 1 else ""
+    if first in rows:
+        return InputError(
+            Problem(
+                message + more,
+                file=str(cov.attrs.get("source", "covariates")),
+                row=int(rows[first]),
+                field=name,
+                allowed=allowed,
+            )
+        )
+    return InputError(
+        Problem(f"{message} for subject {first}{more}", file="covariates", field=name, allowed=allowed)
+    )
 
 
 __all__ = ["PopulationData", "covariate_design", "parse_covariate_spec", "read_covariates"]

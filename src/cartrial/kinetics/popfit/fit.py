@@ -123,9 +123,12 @@ class PopulationFit:
 
     def to_dict(self) -> dict[str, Any]:
         """The population model (`estimates.json`): what `map` reads, plus the estimates table."""
+        from cartrial.kinetics.popfit.structural import parameter_units
+
         out = self.model.to_dict()
         out.update(
             {
+                "units": list(parameter_units(self.model.spec.model, self.data.value_unit)),
                 "status": self.status,
                 "method": self.settings.get("method", "saem"),
                 "likelihood": self.likelihood,
@@ -397,7 +400,9 @@ def fit_population(
 
     converged = not problems
     pop = PopulationModel(spec, theta, converged, tuple(problems))
-    estimates = _estimates_table(spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci)
+    estimates = _estimates_table(
+        spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci, data.value_unit
+    )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
     return PopulationFit(
@@ -518,8 +523,12 @@ def _estimates_table(
     converged: bool,
     profiles: Mapping[int, Any] | None = None,
     variance_ci: str = "satterthwaite",
+    value_unit: str = "",
 ) -> pd.DataFrame:
     from cartrial.kinetics.popfit.saem import ThetaCodec
+    from cartrial.kinetics.popfit.structural import parameter_units
+
+    units = parameter_units(spec.model, value_unit)
 
     codec = ThetaCodec(spec)
     rows: list[dict[str, Any]] = []
@@ -549,9 +558,7 @@ def _estimates_table(
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
             note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
         se_natural = s if normal else est * s
-        rows.append(
-            _row("typical", name, est, se_natural, lo, hi, spec.model.units[j], note, float("nan"), how)
-        )
+        rows.append(_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how))
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
         rows.append(_wald_row("covariate", label, b, s, "-", kind, float("nan")))

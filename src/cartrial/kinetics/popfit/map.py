@@ -28,6 +28,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.population import PopulationModel
 from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
+from cartrial.kinetics.popfit.structural import parameter_units
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -84,6 +85,7 @@ def map_estimate(
     """MAP estimate for subject number `subject` of `data` (one patient; its samples may be few or BLQ)."""
     spec, theta = population.spec, population.theta
     one = data.select([subject])
+    units = parameter_units(spec.model, one.value_unit)
     # (1, k) covariate columns; a covariate the model has no effect of is refused
     x = population.covariate_row(dict(covariates or {}))
     _check_typical(population, x)
@@ -105,7 +107,7 @@ def map_estimate(
                 "typical": spec.model.natural_value(j, spec.typical_phi(theta, x)[0, j]),
                 "p05": float(np.percentile(vals, 5)),
                 "p95": float(np.percentile(vals, 95)),
-                "unit": spec.model.units[j],
+                "unit": units[j],
             }
         )
     t_obs = one.times[one.observed]

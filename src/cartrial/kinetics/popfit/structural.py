@@ -20,7 +20,7 @@ Between-subject variability: individual natural parameters are ψ = exp(φ) (log
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,6 +236,38 @@ BIEXPONENTIAL = StructuralModel(
 MODELS: dict[str, StructuralModel] = {
     m.name: m for m in (STEIN2019, ONE_COMPARTMENT_ORAL, ONE_COMPARTMENT_ORAL_KE, BIEXPONENTIAL)
 }
+
+
+def time_unit_of(units: Sequence[str]) -> str:
+    """The time unit a model's parameters are expressed in: ``day`` when a parameter is in days or per day
+    (the Stein and PD models), "" when the model takes the data's own time unit (``1/time``).
+
+    >>> time_unit_of(("-", "day", "copies/ug", "1/day"))
+    'day'
+    >>> time_unit_of(("1/time", "dose/conc"))
+    ''
+    """
+    return "day" if any(str(u) == "day" or str(u).endswith("/day") for u in units) else ""
+
+
+DATA_UNIT_PLACEHOLDERS: tuple[str, ...] = ("copies/ug", "conc", "data unit")
+"""Units of the parameters on the scale of the observations (Stein's cmax, the bi-exponential A1/A2, the PD
+baseline): they are in whatever unit the fitted values are in (`parameter_units`)."""
+
+
+def parameter_units(model: StructuralModel, value_unit: str) -> tuple[str, ...]:
+    """The unit of each parameter of `model` for data in `value_unit`: a parameter on the observations'
+    scale takes the data's unit (the Stein cmax of a fit of CAR-T cells per µL is in cells/uL, not
+    copies/ug); the others keep the model's.
+
+    >>> parameter_units(STEIN2019, "cells/uL")[2]
+    'cells/uL'
+    >>> parameter_units(STEIN2019, "")[2]
+    'copies/ug'
+    """
+    if not value_unit:
+        return tuple(model.units)
+    return tuple(value_unit if u in DATA_UNIT_PLACEHOLDERS else u for u in model.units)
 
 
 def get_model(name: str) -> StructuralModel:
