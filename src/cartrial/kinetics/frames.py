@@ -74,7 +74,7 @@ def check_time_unit(time_unit: str, field_name: str = "time_unit") -> str:
     >>> check_time_unit("parsecs")
     Traceback (most recent call last):
     ...
-    cartrial.errors.InputError: time_unit: not a time unit the NCA knows (got 'parsecs'); allowed: ...
+    cartrial.errors.InputError: time_unit: not a time unit (got 'parsecs'); allowed: ...
     """
     unit = str(time_unit).strip()
     if not unit:
@@ -83,9 +83,7 @@ def check_time_unit(time_unit: str, field_name: str = "time_unit") -> str:
         )
     if unit not in TIME_UNITS:
         raise InputError(
-            Problem(
-                "not a time unit the NCA knows", field=field_name, value=unit, allowed=choice_text(TIME_UNITS)
-            )
+            Problem("not a time unit", field=field_name, value=unit, allowed=choice_text(TIME_UNITS))
         )
     return unit
 

@@ -308,8 +308,8 @@ def fit_population(
         else float("nan"),
         "aic": m2ll + 2 * n_par,
         "bic": m2ll + n_par * math.log(n),
-        "n_parameters": float(n_par),
-        "importance_draws": float(settings.is_draws),
+        "n_parameters": n_par,
+        "importance_draws": int(settings.is_draws),
     }
     proposal_info: dict[str, Any] = {"kind": proposal.kind}
     if proposal.kind != "laplace":
