@@ -177,8 +177,12 @@ def safety_findings(
             worst = max(grades)
             spread = f"all grade {min(grades)}–{worst}" if min(grades) != worst else f"all grade {worst}"
             ge3 = sum(g >= 3 for g in grades)
-            if ge3:
-                spread = f"maximum grade {worst}; grade ≥ 3 in {ge3}"
+            if ge3:  # who, for the DSMB (D-19.213)
+                severe = by_subject.loc[
+                    by_subject[f"{kind}_any"] & (pd.to_numeric(by_subject[f"{kind}_max_grade"]) >= 3),
+                    "subject_id",
+                ]
+                spread = f"maximum grade {worst}; grade ≥ 3 in {ge3} ({_names(severe)})"
             text = f"{label} occurred in {k} of {n} infused patients{_pct(k, n)}, {spread}."
         if not_assessed:
             text += f" Not assessed: {len(not_assessed)} — {_names(not_assessed)}."
@@ -271,7 +275,8 @@ def safety_findings(
     dlt = pops[pops["dlt_evaluable"]]
     k = int(dlt["dlt_in_window"].sum())
     text = (
-        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules."
+        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules"
+        + (f": {_names(dlt.loc[dlt['dlt_in_window'].astype(bool), 'subject_id'])}." if k else ".")
         if dlt_pop.n
         else "Dose-limiting toxicity not yet evaluable: no patient DLT-evaluable."
     )
