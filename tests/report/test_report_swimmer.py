@@ -2,8 +2,10 @@
 left the study looked like a patient on study at the cut-off; a grade 4 or 5 CRS episode was drawn in its
 own colour (dark red, black) while the legend had only "CRS grade ≥ 3" (red); and with few patients (an
 early cut-off) the legends of the swimmer plot and of the CRS/ICANS heat map lay over the x-axis label and
-tick labels. The bar's end marker now reads the populations dataset (died; study ended; on study), each
-CRS grade drawn has its legend entry, and the legends sit below the axes whatever the figure's height.
+tick labels; the heat map drew the days after a patient's follow-up as white, the colour of grade 0. The
+bar's end marker now reads the populations dataset (died; study ended; on study), each
+CRS grade drawn has its legend entry, the legends sit below the axes whatever the figure's height, and the
+heat map hatches the days not yet observed.
 
 Example study (examples/ct103a-nmosd/study), counted by hand: at 2021-05-10 only CT-001 is infused; at
 2022-03-20 CT-001..012 are infused, nobody has a disposition."""
@@ -51,7 +53,23 @@ def test_legends_do_not_cover_the_axes(example_sqlite_template: Path, day: dt.da
     heatmap.canvas.draw()
     (legend,) = heatmap.legends
     assert _overlaps(heatmap, legend, [t for ax in heatmap.axes for t in _axis_texts(ax)]) == []
-    assert [t.get_text() for t in legend.get_texts()] == [f"grade {g}" for g in range(6)]
+    unobserved = ["not yet observed"] if day == dt.date(2021, 5, 10) else []
+    assert [t.get_text() for t in legend.get_texts()] == [f"grade {g}" for g in range(6)] + unobserved
+
+
+def test_the_heat_map_marks_days_not_yet_observed(example_sqlite_template: Path) -> None:
+    """At 2021-05-10 CT-001 (infused 2021-04-27) is followed 13 days: days 14-28 are not observed, in both
+    panels (not white, grade 0). At 2022-03-20 every patient is followed beyond day 28 (CT-012, the last,
+    infused 2021-12-07)."""
+    early = _snapshot(example_sqlite_template, dt.date(2021, 5, 10))
+    fig = crs_heatmap_plot(analyse(early), early.tables)
+    for ax in fig.axes:
+        (patch,) = [p for p in ax.patches if p.get_gid() == "unobserved-CT-001"]
+        assert patch.get_x() == 13.5  # cell d spans d-0.5..d+0.5: day 13 observed, day 14 not
+        assert patch.get_x() + patch.get_width() == 28.5
+    late = _snapshot(example_sqlite_template, dt.date(2022, 3, 20))
+    fig = crs_heatmap_plot(analyse(late), late.tables)
+    assert [p.get_gid() for ax in fig.axes for p in ax.patches if p.get_gid()] == []
 
 
 def _end_markers(fig: Any) -> dict[str, str]:

@@ -35,6 +35,9 @@ DOSE_LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8
 GRADE_COLOURS = ("#ffffff", "#fde68a", "#f59e0b", "#dc2626", "#7f1d1d", "#000000")
 """CRS/ICANS grade 0–5 fill of the heat map."""
 
+UNOBSERVED_COLOUR = "#d9d9d9"
+"""Fill of the heat map's days after a subject's follow-up (hatched: not observed, not grade 0)."""
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -358,12 +361,18 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Rectangle
 
     membership = analysis.datasets["populations"].table
     subjects = list(membership[membership["safety"].astype(bool)]["subject_id"].astype(str))
     if not subjects:
         return None
     n_days = 29
+    follow_ups = {
+        str(sid): float(days)
+        for sid, days in zip(membership["subject_id"], membership["follow_up_days"], strict=True)
+        if not pd.isna(days)
+    }
     fig, axes = plt.subplots(1, 2, figsize=(8, 0.3 * len(subjects) + 1.6), sharey=True, layout="constrained")
     cmap = ListedColormap(list(GRADE_COLOURS))
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5], cmap.N)
@@ -383,6 +392,24 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
                 row = subjects.index(subject)
                 grid[row, first:last] = np.maximum(grid[row, first:last], grade)
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
+        # the end of study) are not observed, not grade 0 (D-19.210)
+        for row, subject in enumerate(subjects):
+            follow_up = follow_ups.get(subject)
+            if follow_up is not None and follow_up < n_days - 1:
+                start = math.floor(follow_up) + 0.5
+                ax.add_patch(
+                    Rectangle(
+                        (start, row - 0.5),
+                        n_days - 0.5 - start,
+                        1.0,
+                        facecolor=UNOBSERVED_COLOUR,
+                        edgecolor="#999999",
+                        hatch="///",
+                        linewidth=0,
+                        gid=f"unobserved-{subject}",
+                    )
+                )
         ax.set_title(kind.upper())
         ax.set_xlabel("day after infusion")
         ax.set_xticks(range(0, n_days, 7))
@@ -396,7 +423,11 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         Patch(facecolor=colour, edgecolor="black", label=f"grade {g}")
         for g, colour in enumerate(GRADE_COLOURS)
     ]  # grade 5 (death) has its colour too
-    fig.legend(handles=handles, loc="outside lower center", ncol=6, frameon=False)
+    if any(p.get_gid() for ax in axes for p in ax.patches):
+        handles.append(
+            Patch(facecolor=UNOBSERVED_COLOUR, edgecolor="#999999", hatch="///", label="not yet observed")
+        )
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     return fig
 
 
