@@ -1,4 +1,4 @@
-"""D-19.213: the key findings counted grade ≥ 3 CRS/ICANS and dose-limiting toxicities without naming the
+"""D-19.208: the key findings counted grade ≥ 3 CRS/ICANS and dose-limiting toxicities without naming the
 patients ("maximum grade 3; grade ≥ 3 in 1", "1 of 12 DLT-evaluable patients had a dose-limiting
 toxicity"): a DSMB had to search the listings for who. They now name them, as the not-evaluable and
 pending statements already did.
