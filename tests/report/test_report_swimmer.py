@@ -5,7 +5,7 @@ early cut-off) the legends of the swimmer plot and of the CRS/ICANS heat map lay
 tick labels; the heat map drew the days after a patient's follow-up as white, the colour of grade 0. The
 bar's end marker now reads the populations dataset (died; study ended; on study), each
 CRS grade drawn has its legend entry, the legends sit below the axes whatever the figure's height, and the
-heat map hatches the days not yet observed.
+heat map hatches the days after the follow-up (not observed).
 
 Example study (examples/ct103a-nmosd/study), counted by hand: at 2021-05-10 only CT-001 is infused; at
 2022-03-20 CT-001..012 are infused, nobody has a disposition."""
@@ -53,7 +53,7 @@ def test_legends_do_not_cover_the_axes(example_sqlite_template: Path, day: dt.da
     heatmap.canvas.draw()
     (legend,) = heatmap.legends
     assert _overlaps(heatmap, legend, [t for ax in heatmap.axes for t in _axis_texts(ax)]) == []
-    unobserved = ["not yet observed"] if day == dt.date(2021, 5, 10) else []
+    unobserved = ["not observed (after follow-up)"] if day == dt.date(2021, 5, 10) else []
     assert [t.get_text() for t in legend.get_texts()] == [f"grade {g}" for g in range(6)] + unobserved
 
 

@@ -425,9 +425,14 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     ]  # grade 5 (death) has its colour too
     if any(p.get_gid() for ax in axes for p in ax.patches):
         handles.append(
-            Patch(facecolor=UNOBSERVED_COLOUR, edgecolor="#999999", hatch="///", label="not yet observed")
+            Patch(
+                facecolor=UNOBSERVED_COLOUR,
+                edgecolor="#999999",
+                hatch="///",
+                label="not observed (after follow-up)",
+            )
         )
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
     return fig
 
 
