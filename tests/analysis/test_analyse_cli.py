@@ -54,7 +54,9 @@ def test_an_audited_edit_to_crs_grade_3_changes_the_findings(
     assert code == 0
     after = json.loads(out)
     crs = [f["statement"] for f in after["findings"] if f["statement"].startswith("CRS occurred")]
-    assert crs == ["CRS occurred in 12 of 12 infused patients (100 %), maximum grade 3; grade ≥ 3 in 1."]
+    assert crs == [
+        "CRS occurred in 12 of 12 infused patients (100 %), maximum grade 3; grade ≥ 3 in 1 (CT-004)."
+    ]
     assert [f["statement"] for f in before] != [f["statement"] for f in after["findings"]]
     assert after["snapshot"]["audit_head_id"] > 0
 

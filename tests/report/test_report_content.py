@@ -139,7 +139,7 @@ def test_an_audited_crs_edit_changes_statements_tables_and_figures(
     text_before = html_text((before / "report.html").read_text(encoding="utf-8"))
     text_after = html_text((after / "report.html").read_text(encoding="utf-8"))
     assert "all grade 1–2" in text_before and "all grade 1–2" not in text_after
-    assert "maximum grade 3; grade ≥ 3 in 1." in text_after
+    assert "maximum grade 3; grade ≥ 3 in 1 (CT-004)." in text_after
     for table in ("crs_icans_grades.csv", "crs_icans_by_subject.csv", "crs_episodes.csv"):
         assert (before / "tables" / table).read_bytes() != (after / "tables" / table).read_bytes(), table
     for figure in ("crs_icans_heatmap.svg", "swimmer.svg"):

@@ -278,6 +278,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,
+        # the relapse derivation's options in force: the protocol's relapse definition and the engine's
+        # documented defaults (KM median rule, median follow-up method, rate ratio, D-19.212)
+        "relapses": dict(relapse_result.options),
     }
     fixed = {
         "dlt_window_days": "protocol escalation.dlt_window_days",
@@ -285,6 +288,8 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "crs_icans": "cartrial.grading defaults (CrsOptions, EpisodeOptions)",
         "treatment_emergent": sources["treatment_emergent_start"]["source"],
         "nca_intervals": sources["nca_intervals_days"]["source"],
+        "relapses": "protocol endpoints (relapse definition parameters) and cartrial.neuro.derive_relapses "
+        "defaults",
     }
     for name, outcome in OPTION_OUTCOME.items():  # D-19.71: options of an outcome the study does not collect
         if outcome not in outcomes:

@@ -72,6 +72,60 @@ def _count_row(summary: pd.DataFrame, measure: str) -> tuple[int, int]:
     return int(row["k"]), int(row["n"])
 
 
+def disposition_findings(datasets: Mapping[str, Dataset]) -> list[Finding]:
+    """The deaths and the discontinuations (by reason) of the enrolled patients, read from the
+    ``disposition_summary`` dataset's ``all`` rows (D-19.208): a DSMB sees them on the first page, stated
+    also when there is none. Empty when the dataset is absent."""
+    dataset = datasets.get("disposition_summary")
+    if dataset is None:
+        return []
+    rows = {str(r["measure"]): r for _, r in dataset.table[dataset.table["group"] == "all"].iterrows()}
+    n_enrolled = int(rows["enrolled"]["n"])
+
+    def ids(measure: str) -> str:
+        return ", ".join(s for s in str(rows[measure]["subjects"]).split(";") if s)
+
+    died = int(rows["deaths"]["n"])
+    deaths = (
+        f"{died} of {n_enrolled} enrolled patients{_pct(died, n_enrolled)} died by the cut-off: "
+        f"{ids('deaths')}."
+        if died
+        else f"No patient died by the cut-off (0 of {n_enrolled} enrolled)."
+    )
+    stopped = int(rows["discontinued"]["n"])
+    reasons = "; ".join(
+        f"{str(rows[m]['description']).removeprefix('discontinued: ')} {int(rows[m]['n'])} ({ids(m)})"
+        for m in rows
+        if m.startswith("discontinued_") and int(rows[m]["n"])
+    )
+    discontinued = (
+        f"{stopped} of {n_enrolled} enrolled patients{_pct(stopped, n_enrolled)} discontinued the study: "
+        f"{reasons}."
+        if stopped
+        else f"No patient discontinued the study (0 of {n_enrolled} enrolled)."
+    )
+    return [
+        Finding(
+            "disposition",
+            deaths,
+            died,
+            n_enrolled,
+            ENROLLED,
+            "every death by the cut-off (a fatal adverse event or the disposition death)",
+            "disposition_summary",
+        ),
+        Finding(
+            "disposition",
+            discontinued,
+            stopped,
+            n_enrolled,
+            ENROLLED,
+            "study discontinued by the cut-off (disposition form or death), by reason",
+            "disposition_summary",
+        ),
+    ]
+
+
 def safety_findings(
     datasets: Mapping[str, Dataset],
     populations: Mapping[str, Population],
@@ -109,6 +163,7 @@ def safety_findings(
             "populations",
         )
     )
+    out.extend(disposition_findings(datasets))
     by_subject = datasets["crs_icans_by_subject"].table
     for kind, label in (("crs", "CRS"), ("icans", "ICANS")):
         k = int(by_subject[f"{kind}_any"].sum())
@@ -122,8 +177,12 @@ def safety_findings(
             worst = max(grades)
             spread = f"all grade {min(grades)}–{worst}" if min(grades) != worst else f"all grade {worst}"
             ge3 = sum(g >= 3 for g in grades)
-            if ge3:
-                spread = f"maximum grade {worst}; grade ≥ 3 in {ge3}"
+            if ge3:  # who, for the DSMB (D-19.213)
+                severe = by_subject.loc[
+                    by_subject[f"{kind}_any"] & (pd.to_numeric(by_subject[f"{kind}_max_grade"]) >= 3),
+                    "subject_id",
+                ]
+                spread = f"maximum grade {worst}; grade ≥ 3 in {ge3} ({_names(severe)})"
             text = f"{label} occurred in {k} of {n} infused patients{_pct(k, n)}, {spread}."
         if not_assessed:
             text += f" Not assessed: {len(not_assessed)} — {_names(not_assessed)}."
@@ -194,11 +253,17 @@ def safety_findings(
         pending = sorted(icaht.loc[pending_mask, "subject_id"].astype(str))
         if pending:  # early window not complete at the cut-off (D-19.188)
             missing += f" Pending (day 30 not reached at the cut-off): {', '.join(pending)}."
+        text = (
+            f"Early ICAHT grade ≥ 3 occurred in {k} of {len(graded)} patients with neutrophil counts"
+            f"{' followed to day 30' if pending else ''}."
+            if len(graded)
+            else "Early ICAHT (day 0-30) not yet evaluable: no patient with neutrophil counts followed to "
+            "day 30."
+        )
         out.append(
             Finding(
                 "safety",
-                f"Early ICAHT grade ≥ 3 occurred in {k} of {len(graded)} patients with neutrophil counts"
-                f"{' followed to day 30' if pending else ''}.{missing}",
+                f"{text}{missing}",
                 k,
                 len(graded),
                 SAFETY,
@@ -210,7 +275,10 @@ def safety_findings(
     dlt = pops[pops["dlt_evaluable"]]
     k = int(dlt["dlt_in_window"].sum())
     text = (
-        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules."
+        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules"
+        + (f": {_names(dlt.loc[dlt['dlt_in_window'].astype(bool), 'subject_id'])}." if k else ".")
+        if dlt_pop.n
+        else "Dose-limiting toxicity not yet evaluable: no patient DLT-evaluable."
     )
     if dlt_pop.excluded:
         text += f" {dlt_pop.not_evaluable_text()}."
@@ -327,9 +395,10 @@ def efficacy_findings(
         pop = populations["efficacy:edss_change"]
         text = (
             f"EDSS fell from baseline in {fell} of {len(evaluable)} evaluable patients"
-            f"{_pct(fell, len(evaluable))} "
-            f"and rose in {rose}"
-            + (f" (median change {evaluable['edss_change'].median():+g} points)." if len(evaluable) else ".")
+            f"{_pct(fell, len(evaluable))} and rose in {rose} "
+            f"(median change {evaluable['edss_change'].median():+g} points)."
+            if len(evaluable)
+            else "EDSS change from baseline not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
             text += f" {pop.not_evaluable_text()}."
@@ -349,7 +418,9 @@ def efficacy_findings(
             Finding(
                 "efficacy",
                 f"Confirmed EDSS improvement in {confirmed} of {len(evaluable)} evaluable patients"
-                f"{_pct(confirmed, len(evaluable))}.",
+                f"{_pct(confirmed, len(evaluable))}."
+                if len(evaluable)
+                else "Confirmed EDSS improvement not yet evaluable: no patient evaluable.",
                 confirmed,
                 len(evaluable),
                 pop.name,
@@ -369,6 +440,8 @@ def efficacy_findings(
                 f"{name}: {k} of {n_eval} evaluable patients responded{_pct(k, n_eval)}; "
                 f"{k} of {n_inf} infused"
                 f"{_pct(k, n_inf)}."
+                if n_eval
+                else f"{name}: not yet evaluable (none of the {n_inf} infused patients evaluable)."
             )
             if pop.excluded:
                 text += f" {pop.not_evaluable_text()}."
@@ -450,8 +523,11 @@ def pk_pd_findings(
             text = (
                 f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients sampled "
                 f"after day {persistence_day:g}{_pct(k, n)}."
+                if n
+                else f"{analyte}: quantifiable beyond day {persistence_day:g} not yet evaluable: none of the "
+                f"{len(part)} patients with PK samples has a sample after day {persistence_day:g}."
             )
-            if len(part) > n:
+            if n and len(part) > n:
                 text += (
                     f" {len(part) - n} of {len(part)} patients with PK samples not evaluable: no sample "
                     f"after day {persistence_day:g} yet."
@@ -478,6 +554,8 @@ def pk_pd_findings(
         text = (
             f"AQP4-IgG titre fell by ≥ 1 dilution step in {k} of {len(evaluable)} evaluable patients"
             f"{_pct(k, len(evaluable))}."
+            if len(evaluable)
+            else "AQP4-IgG titre change not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
             text += f" {pop.not_evaluable_text()}."

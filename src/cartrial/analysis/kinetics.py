@@ -186,6 +186,7 @@ def nca_datasets(
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
     geometric = (cmax, auclast, *interval_parameters(spec.nca_intervals_days), half_life)
     rows: list[dict[str, Any]] = []
+    units_by_conc: dict[str, dict[str, str]] = dict(result.extra.get("units_by_conc_unit", {}))
     rule = str(spec.nca_interval_summary)
     for analyte, part in nca.groupby("analyte", sort=True):
         for group, sub in dose_level_groups(part, protocol_levels):  # n = 0 if undosed (D-19.108)
@@ -193,6 +194,7 @@ def nca_datasets(
                 if parameter not in sub:
                     continue
                 values, n_not_covered = summary_values(sub, parameter, rule)
+                conc_unit = str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else ""
                 summary = geometric_summary(values)
                 if parameter in MEDIAN_PARAMETERS:  # Tmax and Tlast: median and range only
                     summary["geometric_mean"] = summary["geometric_cv_pct"] = None
@@ -204,8 +206,10 @@ def nca_datasets(
                         "n_subjects": len(sub),
                         **summary,
                         "n_not_covered": n_not_covered,
-                        "unit": result.units.get(parameter, ""),
-                        "conc_unit": str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else "",
+                        # the engine's units for this analyte's concentration unit: with two units in
+                        # the study its single `units` is empty (D-19.213)
+                        "unit": units_by_conc.get(conc_unit, result.units).get(parameter, ""),
+                        "conc_unit": conc_unit,
                     }
                 )
     summary_frame = pd.DataFrame(rows)

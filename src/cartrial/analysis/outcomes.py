@@ -57,7 +57,11 @@ DATASET_OUTCOME: dict[str, str] = {
 
 
 #: analysis option → the outcome whose datasets it governs (not an option of a study without that outcome)
-OPTION_OUTCOME: dict[str, str] = {"relapse_follow_up_end": "relapses", "rate_ci": "relapses"}
+OPTION_OUTCOME: dict[str, str] = {
+    "relapse_follow_up_end": "relapses",
+    "rate_ci": "relapses",
+    "relapses": "relapses",
+}
 
 #: record column (data, or describing them: an assay, the relapse history) → the outcome it belongs to: left
 #: out of the report's listings (D-19.71) and of the entry forms (D-19.82) when the outcome is not collected

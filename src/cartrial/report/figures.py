@@ -35,6 +35,9 @@ DOSE_LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8
 GRADE_COLOURS = ("#ffffff", "#fde68a", "#f59e0b", "#dc2626", "#7f1d1d", "#000000")
 """CRS/ICANS grade 0–5 fill of the heat map."""
 
+UNOBSERVED_COLOUR = "#d9d9d9"
+"""Fill of the heat map's days after a subject's follow-up (hatched: not observed, not grade 0)."""
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -143,8 +146,42 @@ def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure 
     )
 
 
+END_MARKERS: dict[str, tuple[str, str, str]] = {
+    "ongoing": (">", "", "on study at the cut-off"),
+    "ended": ("|", "black", "study ended (completed or discontinued)"),
+    "died": ("s", "black", "died"),
+}
+"""Marker at the end of a swimmer bar, by the populations dataset's ``died`` and ``study_status`` (D-19.210):
+(marker, colour — empty for the dose-level colour, legend label)."""
+
+
+def _end_of_bar(row: Mapping[str, Any]) -> str:
+    """The `END_MARKERS` key of one populations row: died, else ended (completed or discontinued), else
+    ongoing."""
+    died = row.get("died")
+    if not pd.isna(died) and bool(died):
+        return "died"
+    return "ended" if str(row.get("study_status", "")) in {"COMPLETED", "DISCONTINUED"} else "ongoing"
+
+
 def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """Follow-up per subject (bar to last contact) by dose level, CRS episodes and relapses after infusion."""
+    fig = swimmer_plot(analysis, tables)
+    if fig is None:
+        return None
+    with_relapses = "relapses_by_subject" in analysis.datasets
+    return Figure(
+        "swimmer",
+        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
+        + (" and relapses" if with_relapses else "")
+        + "; the marker at the bar's end says whether the patient is on study at the cut-off, left the "
+        "study or died.",
+        _svg(fig),
+    )
+
+
+def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
+    """The matplotlib figure of `swimmer_figure` (None without an infused patient)."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -155,7 +192,7 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         return None
     infusion = _infusion_days(analysis)
     subjects = list(safety["subject_id"].astype(str))[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4), layout="constrained")
     # the bar ends at the last contact: the end of relapse follow-up of `relapses_by_subject` (post_days,
     # cartrial.neuro.end_of_follow_up); the cut-off when that dataset is absent
     relapses = analysis.datasets.get("relapses_by_subject")
@@ -164,13 +201,17 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         for sid, post in zip(relapses.table["subject_id"], relapses.table["post_days"], strict=True):
             if not pd.isna(post):
                 contact[str(sid)] = float(post)
-    for row, (sid, level, follow_up) in enumerate(
-        zip(subjects, safety["dose_level"][::-1], safety["follow_up_days"][::-1], strict=True)
-    ):
+    ends: set[str] = set()
+    for row, record in enumerate(safety.iloc[::-1].to_dict("records")):
+        sid, level, follow_up = str(record["subject_id"]), record["dose_level"], record["follow_up_days"]
         days = contact.get(sid, float(follow_up) if not pd.isna(follow_up) else 0.0)
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
-        ax.plot(days, row, ">", color=_colour(level), markersize=5)  # last contact
+        end = _end_of_bar(record)
+        ends.add(end)
+        marker, colour, _label = END_MARKERS[end]
+        ax.plot(days, row, marker, color=colour or _colour(level), markersize=6, markeredgewidth=2)
     positions = {subject: i for i, subject in enumerate(subjects)}
+    crs_grades = {1, 2, 3}  # the legend always shows the scale up to grade 3, and every grade drawn
     episodes = analysis.datasets.get("crs_episodes")
     if episodes is not None and not episodes.table.empty:
         for _, episode in episodes.table.iterrows():
@@ -181,6 +222,7 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
             duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
             width = float(duration) if not pd.isna(duration) else 1.0
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
+            crs_grades.add(min(grade, 5))
             ax.barh(
                 positions[subject],
                 max(width, 1.0),
@@ -204,20 +246,29 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
     handles: list[Any] = [
         Patch(color=_colour(level), alpha=0.55, label=f"dose level {level}") for level in levels
     ]
+    # each grade drawn has its own colour (GRADE_COLOURS), so each has its own legend entry
     handles += [
-        Patch(facecolor=GRADE_COLOURS[1], edgecolor="black", label="CRS grade 1"),
-        Patch(facecolor=GRADE_COLOURS[2], edgecolor="black", label="CRS grade 2"),
-        Patch(facecolor=GRADE_COLOURS[3], edgecolor="black", label="CRS grade ≥ 3"),
+        Patch(facecolor=GRADE_COLOURS[g], edgecolor="black", label=f"CRS grade {g}")
+        for g in sorted(crs_grades - {0})
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker=END_MARKERS[end][0],
+            color=END_MARKERS[end][1] or "#555555",
+            linestyle="",
+            markeredgewidth=2,
+            label=END_MARKERS[end][2],
+        )
+        for end in END_MARKERS
+        if end in ends
     ]
     if with_relapses:
         handles.append(Line2D([], [], marker="X", color="black", linestyle="", label="relapse"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
-    return Figure(
-        "swimmer",
-        "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
-        + (" and relapses." if with_relapses else "."),
-        _svg(fig),
-    )
+    # below the axes and their label, whatever the figure's height (D-19.210)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
+    return fig
 
 
 def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
@@ -295,16 +346,34 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """CRS / ICANS grade by day after infusion (days 0–28) per subject: each episode's maximum grade over
     its onset-to-resolution span (datasets ``crs_episodes``, ``icans_episodes``)."""
+    fig = crs_heatmap_plot(analysis, tables)
+    if fig is None:
+        return None
+    return Figure(
+        "crs_icans_heatmap",
+        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
+        _svg(fig),
+    )
+
+
+def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
+    """The matplotlib figure of `crs_heatmap_figure` (None without an infused patient)."""
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Rectangle
 
     membership = analysis.datasets["populations"].table
     subjects = list(membership[membership["safety"].astype(bool)]["subject_id"].astype(str))
     if not subjects:
         return None
     n_days = 29
-    fig, axes = plt.subplots(1, 2, figsize=(8, 0.3 * len(subjects) + 1.6), sharey=True)
+    follow_ups = {
+        str(sid): float(days)
+        for sid, days in zip(membership["subject_id"], membership["follow_up_days"], strict=True)
+        if not pd.isna(days)
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(8, 0.3 * len(subjects) + 1.6), sharey=True, layout="constrained")
     cmap = ListedColormap(list(GRADE_COLOURS))
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5], cmap.N)
     for ax, kind in zip(axes, ("crs", "icans"), strict=True):
@@ -323,6 +392,24 @@ def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
                 row = subjects.index(subject)
                 grid[row, first:last] = np.maximum(grid[row, first:last], grade)
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
+        # the end of study) are not observed, not grade 0 (D-19.210)
+        for row, subject in enumerate(subjects):
+            follow_up = follow_ups.get(subject)
+            if follow_up is not None and follow_up < n_days - 1:
+                start = math.floor(follow_up) + 0.5
+                ax.add_patch(
+                    Rectangle(
+                        (start, row - 0.5),
+                        n_days - 0.5 - start,
+                        1.0,
+                        facecolor=UNOBSERVED_COLOUR,
+                        edgecolor="#999999",
+                        hatch="///",
+                        linewidth=0,
+                        gid=f"unobserved-{subject}",
+                    )
+                )
         ax.set_title(kind.upper())
         ax.set_xlabel("day after infusion")
         ax.set_xticks(range(0, n_days, 7))
@@ -332,13 +419,21 @@ def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
         ax.grid(which="minor", axis="x", color="#eeeeee", linewidth=0.3)
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=GRADE_COLOURS[g], edgecolor="black", label=f"grade {g}") for g in range(5)]
-    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.06))
-    return Figure(
-        "crs_icans_heatmap",
-        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
-        _svg(fig),
-    )
+    handles = [
+        Patch(facecolor=colour, edgecolor="black", label=f"grade {g}")
+        for g, colour in enumerate(GRADE_COLOURS)
+    ]  # grade 5 (death) has its colour too
+    if any(p.get_gid() for ax in axes for p in ax.patches):
+        handles.append(
+            Patch(
+                facecolor=UNOBSERVED_COLOUR,
+                edgecolor="#999999",
+                hatch="///",
+                label="not observed (after follow-up)",
+            )
+        )
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
+    return fig
 
 
 def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:

@@ -59,6 +59,15 @@ def typst_data(report: Report) -> dict[str, Any]:
 def render_pdf(report: Report) -> bytes:
     """The report as PDF bytes (A4, page numbers, running header with study, cut-off and the DRAFT mark
     when the data are not locked)."""
+    pdf = compile_report(report)
+    if not isinstance(pdf, bytes):
+        raise TypeError("typst.compile did not return the PDF bytes")
+    return pdf
+
+
+def compile_report(report: Report, **options: Any) -> Any:
+    """`typst.compile` of the report's Typst document with `options` (e.g. ``format="png", ppi=50`` for
+    one PNG per page, as the layout tests read them); the PDF bytes by default."""
     import typst
 
     from cartrial.tabular import dumps_json
@@ -71,10 +80,7 @@ def render_pdf(report: Report) -> bytes:
             (root / "figures" / f"{name}.svg").write_text(figure.svg, encoding="utf-8")
         (root / "report.json").write_text(dumps_json(typst_data(report)), encoding="utf-8")
         (root / "report.typ").write_text(template, encoding="utf-8")
-        pdf = typst.compile(str(root / "report.typ"), root=str(root))
-    if not isinstance(pdf, bytes):
-        raise TypeError("typst.compile did not return the PDF bytes")
-    return pdf
+        return typst.compile(str(root / "report.typ"), root=str(root), **options)
 
 
-__all__ = ["render_pdf", "typst_data"]
+__all__ = ["compile_report", "render_pdf", "typst_data"]

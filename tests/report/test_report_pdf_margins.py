@@ -1,0 +1,43 @@
+"""D-19.211: in the PDF a table cell or header without a space (a ;-separated subject list such as
+"CT-004;CT-005;...;CT-012", a column name such as ``discontinuation_reason``) could not wrap: the
+subjects column of the CRS/ICANS incidence table ran past the page's right edge (the last subjects cut
+off) and the headers of the populations table printed over each other. Cells and headers may now break
+after ";" and "_", so nothing is printed in the page's right margin.
+
+The check: every page of the example study's report at 2022-03-20 rendered as PNG; the right margin
+(1.5 cm of A4's 21 cm, `templates/report.typ`) holds no ink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from cartrial.analysis import analyse
+from cartrial.report.pdf import compile_report
+from cartrial.report.render import build_report
+from cartrial.store.snapshot import read_snapshot
+
+PPI = 40
+A4_WIDTH_CM, RIGHT_MARGIN_CM = 21.0, 1.5
+
+
+def test_nothing_is_printed_in_the_right_margin(example_sqlite_template: Path) -> None:
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+    report = build_report(
+        analyse(snapshot), snapshot.tables, cartrial_version="test", generated_at=dt.datetime(2026, 1, 1)
+    )
+    pages = compile_report(report, format="png", ppi=PPI)
+    pages = [pages] if isinstance(pages, bytes) else pages
+    inked = []
+    for number, png in enumerate(pages, 1):
+        image = Image.open(io.BytesIO(png)).convert("L")
+        width, height = image.size
+        # 1 mm inside the margin's edge: anti-aliasing of the last character may touch the edge itself
+        left = int(width * (A4_WIDTH_CM - RIGHT_MARGIN_CM + 0.1) / A4_WIDTH_CM)
+        margin = image.crop((left, 0, width, height))
+        if margin.getextrema()[0] < 200:  # a dark pixel (text or rule)
+            inked.append(number)
+    assert inked == []
