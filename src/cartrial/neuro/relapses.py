@@ -588,7 +588,7 @@ def relapse_free_survival(
     ...       SubjectFollowUp("B", date(2021, 1, 1), date(2021, 4, 1))]
     >>> km = relapse_free_survival(annualised_relapse_rates([], fu))
     >>> km.relapse_free_at_last, km.median_follow_up_days
-    (2, 90.0)
+    (2, 135.5)
     """
     from lifelines import KaplanMeierFitter  # imported lazily: lifelines is slow to import
 
