@@ -1,0 +1,104 @@
+"""A third indication end to end, authored from the docs as a trial team would: tests/data/indication-sle is
+a phase 1 anti-CD19 CAR-T protocol in refractory systemic lupus erythematosus whose disease endpoints
+(SLEDAI-2K change, DORIS remission, anti-dsDNA, B-cell aplasia) are measures no cartrial engine derives.
+They must never vanish silently (D-19.202): `protocol check` names them, and `analyse` and the report say
+they are not derived."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cartrial.analysis.outcomes import underived_endpoints
+from cartrial.protocol import load_protocol
+
+from .conftest import REPO_ROOT, run_cartrial
+
+FIXTURE = REPO_ROOT / "tests" / "data" / "indication-sle"
+PROTOCOL = FIXTURE / "protocol.yaml"
+SCENARIO = FIXTURE / "scenario.yaml"
+REFERENCE = REPO_ROOT / "src" / "cartrial" / "examples" / "ct103a-nmosd" / "protocol.yaml"
+GMG = REPO_ROOT / "tests" / "data" / "indication-gmg" / "protocol.yaml"
+#: the fixture's endpoints that no dataset of `cartrial analyse` derives (read from the fixture by hand:
+#: SLEDAI-2K, DORIS, B-cell aplasia and anti-dsDNA have no form and no engine in cartrial)
+SLE_UNDERIVED = {"sledai_change", "doris_remission", "b_cell_aplasia", "anti_dsdna_change"}
+
+
+def ok(*args: object) -> str:
+    result = run_cartrial(*args)
+    assert result.exit_code == 0, (args, result.output)
+    return result.stdout
+
+
+def _with_endpoint(tmp_path: Path, measure: str, intervals: str | None = None) -> Path:
+    """The gMG fixture plus one PK endpoint of `measure` (and, optionally, its NCA intervals)."""
+    text = GMG.read_text(encoding="utf-8")
+    extra = (
+        "  car_t_extra:\n    name: Extra PK\n    kind: pk\n    description: extra PK endpoint\n"
+        f"    measure: {measure}\n"
+    )
+    text = text.replace("\nanalysis:\n", "\n" + extra + "\nanalysis:\n", 1)
+    if intervals is not None:
+        text = text.replace("nca_intervals_days: [[0, 28]]", f"nca_intervals_days: {intervals}")
+    path = tmp_path / "protocol.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_endpoint_of_the_reference_and_gmg_protocols_is_derived():
+    assert underived_endpoints(load_protocol(REFERENCE)) == ()
+    assert underived_endpoints(load_protocol(GMG)) == ()
+
+
+def test_sle_disease_endpoints_are_named_as_not_derived():
+    assert set(underived_endpoints(load_protocol(PROTOCOL))) == SLE_UNDERIVED
+
+
+def test_a_partial_auc_is_derived_only_for_an_analysed_interval(tmp_path: Path):
+    # AUC0-14 is an NCA output only when [0, 14] is one of analysis.options.nca_intervals_days
+    assert underived_endpoints(load_protocol(_with_endpoint(tmp_path, "auc_0_14"))) == ("car_t_extra",)
+    derived = load_protocol(_with_endpoint(tmp_path, "auc_0_14", "[[0, 14], [0, 28]]"))
+    assert underived_endpoints(derived) == ()
+    # a misspelt measure is not derived either (it was dropped without a word)
+    assert underived_endpoints(load_protocol(_with_endpoint(tmp_path, "c_max"))) == ("car_t_extra",)
+
+
+def test_protocol_check_names_the_endpoints_it_does_not_derive():
+    text = ok("protocol", "check", PROTOCOL)
+    assert "not derived by cartrial" in text
+    for key in SLE_UNDERIVED:
+        assert key in text, key
+    out = json.loads(ok("protocol", "check", PROTOCOL, "--json"))
+    assert set(out["endpoints_not_derived"]) == SLE_UNDERIVED
+    assert json.loads(ok("protocol", "check", REFERENCE, "--json"))["endpoints_not_derived"] == []
+    assert "not derived" not in ok("protocol", "check", REFERENCE)
+
+
+def test_screening_sle_candidates():
+    out = json.loads(ok("screen", PROTOCOL, *sorted((FIXTURE / "candidates").iterdir()), "--json"))
+    results = out if isinstance(out, list) else out["results"]
+    verdicts = {r["candidate_id"] if "candidate_id" in r else r["id"]: r["verdict"] for r in results}
+    assert verdicts == {"SLE-001": "eligible", "SLE-002": "not_eligible"}
+
+
+@pytest.mark.slow
+def test_analysis_and_report_say_which_endpoints_are_not_derived(tmp_path: Path):
+    study = tmp_path / "study"
+    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
+    ok("import", "templates", study, "--user", "admin", "--url", url)
+    cutoff = "2022-10-01"
+    analysis = tmp_path / "analysis"
+    ok("analyse", "--url", url, "--cutoff", cutoff, "--out", analysis)
+    meta = json.loads((analysis / "analysis.json").read_text(encoding="utf-8"))
+    noted = [f for f in meta["findings"] if f["domain"] == "endpoints"]
+    assert {f["source"] for f in noted} == {f"protocol endpoints.{key}" for key in SLE_UNDERIVED}
+    assert all("not derived by cartrial" in f["statement"] for f in noted)
+    report = tmp_path / "report"
+    ok("report", "--url", url, "--cutoff", cutoff, "--out", report, "--no-pdf")
+    html = (report / "report.html").read_text(encoding="utf-8")
+    for name in ("SLEDAI-2K change from baseline", "DORIS remission", "B-cell aplasia", "Anti-dsDNA change"):
+        assert name in html, name
