@@ -102,3 +102,35 @@ def test_analysis_and_report_say_which_endpoints_are_not_derived(tmp_path: Path)
     html = (report / "report.html").read_text(encoding="utf-8")
     for name in ("SLEDAI-2K change from baseline", "DORIS remission", "B-cell aplasia", "Anti-dsDNA change"):
         assert name in html, name
+
+
+#: NMOSD outcome datasets (their outcome: tests read cartrial.analysis.outcomes.OUTCOME_ASSESSMENT) that a
+#: study collecting none of EDSS, OSIS, visual acuity, timed walk or relapses has no record of
+NMOSD_OUTCOME_DATASETS = {"qs", "suppqs", "rs", "oe", "ft", "ce", "adedss", "adrs"}
+#: ADSL variables of NMOSD populations and baselines (docs/cdisc.md ADSL rows 25-32)
+NMOSD_ADSL_VARIABLES = {"EDSSEFL", "VAEFL", "WALKEFL", "BLADEFL", "BEDSS", "PREARR"}
+
+
+@pytest.mark.slow
+def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(tmp_path: Path):
+    """D-19.203: the export of a study without the NMOSD outcomes writes no empty QS/OE/FT/CE/ADEDSS/ADRS and
+    no ADSL flag 'N' of a population the analysis does not define (that would read as 'not evaluable')."""
+    study = tmp_path / "study"
+    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
+    ok("import", "templates", study, "--user", "admin", "--url", url)
+    cdisc = tmp_path / "cdisc"
+    ok("export", "cdisc", "--url", url, "--cutoff", "2022-10-01", "--out", cdisc, "--format", "json")
+    ok("export", "cdisc", "--check", cdisc)
+    written = {p.stem for p in cdisc.rglob("*.json") if p.parent.name in ("sdtm", "adam")}
+    assert not written & NMOSD_OUTCOME_DATASETS, written & NMOSD_OUTCOME_DATASETS
+    assert {"dm", "ae", "lb", "pc", "adsl", "adae", "adpc", "adtte"} <= written
+    adsl = json.loads((cdisc / "adam" / "adsl.json").read_text(encoding="utf-8"))
+    names = {c["name"] for c in adsl["columns"]}
+    assert not names & NMOSD_ADSL_VARIABLES, names & NMOSD_ADSL_VARIABLES
+    assert {"SAFFL", "DLTEVLFL", "PKFL"} <= names
+    for folder in ("sdtm", "adam"):
+        define = (cdisc / folder / "define.xml").read_text(encoding="utf-8")
+        for name in ("ADEDSS", "IG.QS", "IG.OE", "EDSSEFL", "PREARR"):
+            assert name not in define, (folder, name)

@@ -105,6 +105,36 @@ def analysis_table(analysis: Any, name: str) -> pd.DataFrame:
     return dataset.table if dataset is not None else pd.DataFrame()
 
 
+#: dataset → the indication-specific outcomes (`cartrial.analysis.outcomes.OUTCOME_ASSESSMENT`) whose
+#: records it holds and nothing else: left out of the export when it has no record and the study collects
+#: none of them (D-19.203), as QS is when the EDSS goes to RS (D-15.11)
+DATASET_OUTCOMES: Mapping[str, frozenset[str]] = {
+    "QS": frozenset({"edss", "osis"}),
+    "SUPPQS": frozenset({"edss", "osis"}),
+    "RS": frozenset({"edss"}),
+    "OE": frozenset({"visual_acuity"}),
+    "FT": frozenset({"timed_walk"}),
+    "CE": frozenset({"relapses"}),
+    "ADEDSS": frozenset({"edss"}),
+    "ADRS": frozenset({"edss", "visual_acuity", "timed_walk"}),
+}
+
+
+def uncollected_empty_datasets(frames: Mapping[str, pd.DataFrame], analysis: Any) -> tuple[str, ...]:
+    """The datasets of `frames` that hold no record and only outcomes the study does not collect
+    (`DATASET_OUTCOMES`; the analysis's collected outcomes, D-19.61): an empty dataset of an assessment
+    the protocol never made is not part of the submission (D-19.203). Without the analysis's outcomes
+    (an analysis object that does not carry them) nothing is left out."""
+    outcomes = getattr(analysis, "intermediates", {}).get("outcomes")
+    if outcomes is None:
+        return ()
+    return tuple(
+        name
+        for name, frame in frames.items()
+        if name in DATASET_OUTCOMES and len(frame) == 0 and not DATASET_OUTCOMES[name] & outcomes
+    )
+
+
 def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:
     """Unit texts as CDISC UNIT submission values (`UNIT_SYNONYMS`); any other text unchanged."""
     texts = np.array(values, dtype=object)  # a copy: the synonyms are replaced in place
