@@ -134,3 +134,33 @@ def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(tmp_path: Pa
         define = (cdisc / folder / "define.xml").read_text(encoding="utf-8")
         for name in ("ADEDSS", "IG.QS", "IG.OE", "EDSSEFL", "PREARR"):
             assert name not in define, (folder, name)
+
+
+def _diagnosis_rule(tmp_path: Path, rule: str) -> Path:
+    text = PROTOCOL.read_text(encoding="utf-8")
+    old = "rule: {type: diagnosis, condition: sle, criteria: eular_acr_2019}"
+    assert old in text
+    path = tmp_path / "protocol.yaml"
+    path.write_text(text.replace(old, f"rule: {rule}"), encoding="utf-8")
+    return path
+
+
+def test_a_diagnosis_rule_of_another_condition_must_name_its_criteria(tmp_path: Path):
+    """D-19.204: `{type: diagnosis, condition: sle}` silently required the NMOSD criteria ipnd_2015, so every
+    lupus candidate was 'not eligible'; it is now refused at its line, asking for the condition's criteria."""
+    path = _diagnosis_rule(tmp_path, "{type: diagnosis, condition: sle}")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, t in enumerate(lines) if "condition: sle" in t)
+    result = run_cartrial("protocol", "check", path)
+    assert result.exit_code == 2, result.output
+    assert f"line {line}" in result.output and "criteria" in result.output
+    assert "ipnd_2015" in result.output  # says which default it would have taken
+    # the NMOSD default is unchanged: condition and criteria both left out, or nmosd in any case
+    for rule in ("{type: diagnosis}", "{type: diagnosis, condition: NMOSD}"):
+        protocol = load_protocol(_diagnosis_rule(tmp_path, rule))
+        diagnosis = next(c.rule for c in protocol.eligibility.criteria if c.id == "inc_diagnosis")
+        assert diagnosis.criteria == "ipnd_2015", rule
+    # another condition with its criteria named screens the eligible candidate as eligible
+    out = json.loads(ok("screen", PROTOCOL, FIXTURE / "candidates" / "cand-01-eligible.yaml", "--json"))
+    results = out if isinstance(out, list) else out["results"]
+    assert results[0]["verdict"] == "eligible"
