@@ -130,6 +130,12 @@ def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(tmp_path: Pa
     names = {c["name"] for c in adsl["columns"]}
     assert not names & NMOSD_ADSL_VARIABLES, names & NMOSD_ADSL_VARIABLES
     assert {"SAFFL", "DLTEVLFL", "PKFL"} <= names
+    # D-19.205: the verbatim diagnosis is the protocol's indication; no dictionary term is invented for it
+    mh = json.loads((cdisc / "sdtm" / "mh.json").read_text(encoding="utf-8"))
+    columns = [c["name"] for c in mh["columns"]]
+    diagnoses = [dict(zip(columns, row, strict=True)) for row in mh["rows"]]
+    assert {r["MHTERM"] for r in diagnoses} == {"Refractory systemic lupus erythematosus (SLE)"}
+    assert {r["MHDECOD"] or "" for r in diagnoses} == {""}
     for folder in ("sdtm", "adam"):
         define = (cdisc / folder / "define.xml").read_text(encoding="utf-8")
         for name in ("ADEDSS", "IG.QS", "IG.OE", "EDSSEFL", "PREARR"):

@@ -71,11 +71,14 @@ RELAPSE_CRITERIA: dict[str, str] = {"nmosd": "NMOSD attack per protocol endpoint
 class Disease:
     """How the exports name the study's disease, read from the protocol (D-19.63): `label` (short, upper
     case, e.g. NMOSD, GMG — the diagnosis rule's condition) in attack, relapse and indication texts,
-    `term` the MH primary diagnosis, `relapse_criteria` the TS RLPSCRIT value."""
+    `term` the MH primary diagnosis, `relapse_criteria` the TS RLPSCRIT value, `decod` its dictionary term
+    (MHDECOD): the standard term of a known condition (`DIAGNOSIS_TERMS`), else empty — the protocol's
+    free-text indication is a verbatim term, not a dictionary-derived one (D-19.205)."""
 
     label: str
     term: str
     relapse_criteria: str
+    decod: str = ""
 
 
 def disease_of(protocol: Any) -> Disease:
@@ -95,6 +98,7 @@ def disease_of(protocol: Any) -> Disease:
         label,
         DIAGNOSIS_TERMS.get(key, indication),
         RELAPSE_CRITERIA.get(key, f"{label} attack per protocol endpoints"),
+        DIAGNOSIS_TERMS.get(key, ""),
     )
 
 

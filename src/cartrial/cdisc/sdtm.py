@@ -1241,7 +1241,7 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 **ctx.base(sid, "MH"),
                 "MHSPID": "DIAGNOSIS",
                 "MHTERM": disease.term,
-                "MHDECOD": disease.term,
+                "MHDECOD": disease.decod,  # D-19.205: empty for a condition without a standard term
                 "MHCAT": "PRIMARY DIAGNOSIS",
                 "MHSCAT": f"AQP4-IGG {status.upper()}" if (status := r.get("aqp4_igg_status") or "") else "",
                 "MHPRESP": "",
