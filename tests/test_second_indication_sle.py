@@ -85,6 +85,9 @@ def test_screening_sle_candidates():
 
 @pytest.mark.slow
 def test_analysis_and_report_say_which_endpoints_are_not_derived(tmp_path: Path):
+    trials = ok("simulate", "trial", "--scenario", SCENARIO, "--trials", "3", "--seed", "1")
+    for word in ("relapse", "EDSS", "AQP4"):  # D-19.64: no NMOSD metric for a study that collects none
+        assert word not in trials, word
     study = tmp_path / "study"
     ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
     url = f"sqlite:///{tmp_path / 'study.db'}"
