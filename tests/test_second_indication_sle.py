@@ -173,3 +173,36 @@ def test_a_diagnosis_rule_of_another_condition_must_name_its_criteria(tmp_path: 
     out = json.loads(ok("screen", PROTOCOL, FIXTURE / "candidates" / "cand-01-eligible.yaml", "--json"))
     results = out if isinstance(out, list) else out["results"]
     assert results[0]["verdict"] == "eligible"
+
+
+#: the NMOSD forms and subject/PD columns (docs/templates/FIELDS.md) a study without those outcomes lacks
+NMOSD_TEMPLATES = {"edss.csv", "visual_acuity.csv", "osis.csv", "timed_walk.csv", "relapses.csv"}
+NMOSD_COLUMNS = {"aqp4_igg_status", "aqp4_igg_titre", "aqp4_igg_assay", "relapse_history"}
+
+
+@pytest.mark.parametrize("example_rows", [False, True])
+def test_templates_for_a_protocol_hold_only_its_forms_and_fields(tmp_path: Path, example_rows: bool):
+    """D-19.206: `templates write --protocol` writes the study's forms and fields as the web app offers them
+    (D-19.70, D-19.82); without --protocol every form is written, as before."""
+    flag = ("--example-rows",) if example_rows else ()
+    ok("templates", "write", tmp_path / "all", *flag)
+    every = {p.name for p in (tmp_path / "all").glob("*.csv")}
+    assert every >= NMOSD_TEMPLATES
+    ok("templates", "write", tmp_path / "sle", "--protocol", PROTOCOL, *flag)
+    written = {p.name for p in (tmp_path / "sle").glob("*.csv")}
+    assert written == every - NMOSD_TEMPLATES
+    for name in ("subjects.csv", "pd_samples.csv"):
+        lines = (tmp_path / "sle" / name).read_text(encoding="utf-8").splitlines()
+        full = (tmp_path / "all" / name).read_text(encoding="utf-8").splitlines()
+        columns = lines[0].split(",")
+        assert not set(columns) & NMOSD_COLUMNS, name
+        assert set(full[0].split(",")) - set(columns) == set(full[0].split(",")) & NMOSD_COLUMNS
+        assert len(lines) == len(full)  # the example rows are kept, less those columns
+        if example_rows:
+            assert all(len(line.split(",")) == len(columns) for line in lines[1:] if '"' not in line)
+    # the reference protocol collects every form: the same files as without --protocol
+    ok("templates", "write", tmp_path / "ref", "--protocol", REFERENCE, *flag)
+    assert {p.name for p in (tmp_path / "ref").glob("*.csv")} == every
+    assert (tmp_path / "ref" / "subjects.csv").read_text(encoding="utf-8") == (
+        tmp_path / "all" / "subjects.csv"
+    ).read_text(encoding="utf-8")
