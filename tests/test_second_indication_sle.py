@@ -206,3 +206,31 @@ def test_templates_for_a_protocol_hold_only_its_forms_and_fields(tmp_path: Path,
     assert (tmp_path / "ref" / "subjects.csv").read_text(encoding="utf-8") == (
         tmp_path / "all" / "subjects.csv"
     ).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_cdisc_export_names_a_lab_analyte_without_a_test_code(tmp_path: Path):
+    """D-19.207: a lupus study's anti-dsDNA lab (an analyte without a CDISC test code in cartrial) failed the
+    export with codelist findings on LBTESTCD/LBTEST pointing at the package's ct/codelists.yaml; it is now
+    refused before anything is written, naming the labs form's analyte field and the analytes cartrial maps,
+    never the record's value (D-12.2)."""
+    study = tmp_path / "study"
+    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
+    ok("import", "templates", study, "--user", "admin", "--url", url)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "labs.csv").write_text(
+        "subject_id,collected_at,analyte,value,unit,lln\nSIM-001,2021-05-23T07:00:00Z,anti_dsdna,250,IU/mL,\n",
+        encoding="utf-8",
+    )
+    ok("import", "templates", extra, "--user", "admin", "--url", url)
+    cdisc = tmp_path / "cdisc"
+    result = run_cartrial("export", "cdisc", "--url", url, "--cutoff", "2022-10-01", "--out", cdisc)
+    assert result.exit_code == 2, result.output
+    assert "labs" in result.stderr and "analyte" in result.stderr
+    assert "1 laboratory record" in result.stderr
+    assert "hemoglobin" in result.stderr and "neutrophils" in result.stderr  # what cartrial maps
+    assert "anti_dsdna" not in result.output and "ANTI_DSD" not in result.output
+    assert not cdisc.exists() or not any(cdisc.rglob("*.json"))
