@@ -15,7 +15,13 @@ from cartrial.analysis.demographics import demographics_datasets
 from cartrial.analysis.disposition import disposition_summary
 from cartrial.analysis.dlt import DltEvaluation, dlt_datasets, evaluate_dlts
 from cartrial.analysis.efficacy import edss_datasets, osis_dataset, relapse_datasets, responder_datasets
-from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings, safety_findings
+from cartrial.analysis.findings import (
+    data_status_finding,
+    efficacy_findings,
+    pk_pd_findings,
+    safety_findings,
+    underived_endpoint_findings,
+)
 from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
@@ -262,6 +268,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         *safety_findings(datasets, populations, protocol, refused=evaluation.refused),
         *efficacy_findings(datasets, populations, protocol, outcomes),
         *pk_pd_findings(datasets, populations, opts.persistence_day, outcomes),
+        *underived_endpoint_findings(protocol),
     )
     sources = option_sources(spec)
     options: dict[str, Any] = {

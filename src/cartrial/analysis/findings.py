@@ -574,6 +574,31 @@ def pk_pd_findings(
     return out
 
 
+def underived_endpoint_findings(protocol: Any) -> tuple[Finding, ...]:
+    """One finding per protocol endpoint that no dataset derives (`outcomes.underived_endpoints`, D-19.202):
+    the analysis names it rather than leave a declared endpoint (e.g. a lupus SLEDAI-2K or DORIS remission
+    endpoint) out of the report without a word."""
+    from cartrial.analysis.outcomes import underived_endpoints
+
+    out = []
+    for key in underived_endpoints(protocol):
+        endpoint = protocol.endpoints[key]
+        out.append(
+            Finding(
+                "endpoints",
+                f"{endpoint.name} ({endpoint.role.value} {endpoint.kind.value} endpoint '{key}', measure "
+                f"'{endpoint.measure}'): not derived by cartrial — no cartrial form or engine derives this "
+                "measure; analyse it outside cartrial.",
+                None,
+                None,
+                ENROLLED,
+                "protocol endpoint whose measure no analysis dataset derives",
+                f"protocol endpoints.{key}",
+            )
+        )
+    return tuple(out)
+
+
 def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
     after = {k: v for k, v in snapshot.get("records_after_cutoff", {}).items() if v}
     lock = "unlocked (DRAFT)" if snapshot.get("unlocked") else f"locked (lock {snapshot.get('lock_id')})"

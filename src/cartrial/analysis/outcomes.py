@@ -141,11 +141,48 @@ def uncollected_fields(
     return frozenset(field for field, name in COLUMN_OUTCOME.items() if name not in outcomes)
 
 
+#: endpoint measure → the analysis dataset that derives it for any indication (safety and cellular kinetics);
+#: the disease measures are `cartrial.protocol.model.MEASURE_ASSESSMENT`'s, a partial AUC is an NCA interval
+#: of the analysis plan (`underived_endpoints`)
+GENERAL_MEASURES: dict[str, str] = {
+    "dlt_rate": "dlt_by_dose_level",
+    "incidence_and_max_grade": "crs_icans_summary",
+    "incidence_by_grade": "teae_summary",
+    "cmax": "nca_summary",
+    "tmax": "nca_summary",
+    "tlast": "nca_summary",
+    "auclast": "nca_summary",
+    "half_life": "nca_summary",
+}
+
+
+def underived_endpoints(protocol: Any) -> tuple[str, ...]:
+    """The keys (in the protocol's order) of the endpoints whose measure no dataset of `cartrial analyse`
+    derives (D-19.202): not a safety or kinetics measure (`GENERAL_MEASURES`), not a disease measure of the
+    engines (`MEASURE_ASSESSMENT`), not a partial AUC of the plan's ``nca_intervals_days`` and without a
+    responder `definition`, e.g. a lupus SLEDAI-2K or DORIS endpoint, or a misspelt measure. The protocol
+    may declare them (a sponsor analyses them elsewhere); cartrial names them instead of dropping them."""
+    from cartrial.analysis.kinetics import interval_parameters
+    from cartrial.analysis.options import analysis_spec
+    from cartrial.protocol.model import MEASURE_ASSESSMENT
+    from cartrial.protocol.responders import RESPONDER_DEFINITIONS
+
+    endpoints = getattr(protocol, "endpoints", None) or {}
+    derived = set(GENERAL_MEASURES) | set(MEASURE_ASSESSMENT)
+    derived |= set(interval_parameters(analysis_spec(protocol).options.nca_intervals_days))
+    return tuple(
+        key
+        for key, endpoint in endpoints.items()
+        if endpoint.measure not in derived and endpoint.definition not in RESPONDER_DEFINITIONS
+    )
+
+
 __all__ = [
     "CHARACTERISTIC_OUTCOME",
     "COLUMN_OUTCOME",
     "DATASET_OUTCOME",
     "FORM_OUTCOME",
+    "GENERAL_MEASURES",
     "OPTION_OUTCOME",
     "OUTCOMES",
     "OUTCOME_ASSESSMENT",
@@ -153,5 +190,6 @@ __all__ = [
     "collected_forms",
     "collected_outcomes",
     "uncollected_fields",
+    "underived_endpoints",
     "unplanned_sources",
 ]

@@ -194,18 +194,24 @@ def build_adsl(
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
-            "BEDSS": float(edss[sid]["baseline_edss"])
-            if sid in edss and not _missing(edss[sid]["baseline_edss"])
-            else math.nan,
-            "PREARR": float(arr[sid]["pre_arr"])
-            if sid in arr and not _missing(arr[sid]["pre_arr"])
-            else math.nan,
             "DTHFL": d.get("DTHFL", ""),
             "EOSSTT": m["study_status"],  # D-19.83, D-19.92
             "DCSREAS": m["discontinuation_reason"],
             "EOSDT": date_of(m["end_of_study_date"]) if m["end_of_study_date"] else None,
         }
+        if "edss_change" in analysis.datasets:  # D-19.203: not a variable of a study without EDSS
+            row["BEDSS"] = (
+                float(edss[sid]["baseline_edss"])
+                if sid in edss and not _missing(edss[sid]["baseline_edss"])
+                else math.nan
+            )
+        if "relapses_by_subject" in analysis.datasets:
+            row["PREARR"] = (
+                float(arr[sid]["pre_arr"]) if sid in arr and not _missing(arr[sid]["pre_arr"]) else math.nan
+            )
         for flag, pop in flags.items():
+            if pop.startswith("efficacy:") and pop not in pops:
+                continue  # D-19.203: a population the analysis does not define has no flag (not all 'N')
             row[flag] = "Y" if pop in pops and sid in pops[pop].subject_ids else "N"
         rows.append(row)
     return _frame(rows, spec, ["USUBJID"])

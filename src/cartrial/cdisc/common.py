@@ -71,11 +71,14 @@ RELAPSE_CRITERIA: dict[str, str] = {"nmosd": "NMOSD attack per protocol endpoint
 class Disease:
     """How the exports name the study's disease, read from the protocol (D-19.63): `label` (short, upper
     case, e.g. NMOSD, GMG — the diagnosis rule's condition) in attack, relapse and indication texts,
-    `term` the MH primary diagnosis, `relapse_criteria` the TS RLPSCRIT value."""
+    `term` the MH primary diagnosis, `relapse_criteria` the TS RLPSCRIT value, `decod` its dictionary term
+    (MHDECOD): the standard term of a known condition (`DIAGNOSIS_TERMS`), else empty — the protocol's
+    free-text indication is a verbatim term, not a dictionary-derived one (D-19.205)."""
 
     label: str
     term: str
     relapse_criteria: str
+    decod: str = ""
 
 
 def disease_of(protocol: Any) -> Disease:
@@ -95,6 +98,7 @@ def disease_of(protocol: Any) -> Disease:
         label,
         DIAGNOSIS_TERMS.get(key, indication),
         RELAPSE_CRITERIA.get(key, f"{label} attack per protocol endpoints"),
+        DIAGNOSIS_TERMS.get(key, ""),
     )
 
 
@@ -103,6 +107,36 @@ def analysis_table(analysis: Any, name: str) -> pd.DataFrame:
     outcome the study does not collect, `cartrial.analysis.outcomes`, D-19.61): no records, no crash."""
     dataset = analysis.datasets.get(name)
     return dataset.table if dataset is not None else pd.DataFrame()
+
+
+#: dataset → the indication-specific outcomes (`cartrial.analysis.outcomes.OUTCOME_ASSESSMENT`) whose
+#: records it holds and nothing else: left out of the export when it has no record and the study collects
+#: none of them (D-19.203), as QS is when the EDSS goes to RS (D-15.11)
+DATASET_OUTCOMES: Mapping[str, frozenset[str]] = {
+    "QS": frozenset({"edss", "osis"}),
+    "SUPPQS": frozenset({"edss", "osis"}),
+    "RS": frozenset({"edss"}),
+    "OE": frozenset({"visual_acuity"}),
+    "FT": frozenset({"timed_walk"}),
+    "CE": frozenset({"relapses"}),
+    "ADEDSS": frozenset({"edss"}),
+    "ADRS": frozenset({"edss", "visual_acuity", "timed_walk"}),
+}
+
+
+def uncollected_empty_datasets(frames: Mapping[str, pd.DataFrame], analysis: Any) -> tuple[str, ...]:
+    """The datasets of `frames` that hold no record and only outcomes the study does not collect
+    (`DATASET_OUTCOMES`; the analysis's collected outcomes, D-19.61): an empty dataset of an assessment
+    the protocol never made is not part of the submission (D-19.203). Without the analysis's outcomes
+    (an analysis object that does not carry them) nothing is left out."""
+    outcomes = getattr(analysis, "intermediates", {}).get("outcomes")
+    if outcomes is None:
+        return ()
+    return tuple(
+        name
+        for name, frame in frames.items()
+        if name in DATASET_OUTCOMES and len(frame) == 0 and not DATASET_OUTCOMES[name] & outcomes
+    )
 
 
 def cdisc_unit(values: pd.Series | np.ndarray) -> np.ndarray:

@@ -80,11 +80,15 @@ def build_all(
     """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files); the EDSS/KFSS
     records in QS or RS (`edss_domain`, one of `EDSS_DOMAINS`)."""
     from cartrial.cdisc.adam import build_adam
+    from cartrial.cdisc.common import uncollected_empty_datasets
     from cartrial.cdisc.sdtm import build_sdtm
 
     sdtm = build_sdtm(snapshot, analysis, sites, edss_domain=edss_domain)
     adam = build_adam(snapshot, analysis, sdtm)
-    return {**sdtm, **adam}
+    frames = {**sdtm, **adam}
+    for name in uncollected_empty_datasets(frames, analysis):  # D-19.203
+        del frames[name]
+    return frames
 
 
 def validate_all(

@@ -754,7 +754,20 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         m = labs[keys].astype(str).merge(g, how="left", on=keys, sort=False)
         has = m["_graded"].notna().to_numpy(dtype=bool)
         analyte = _strip(labs["analyte"]).str.lower()
-        codes = _map_parts(analyte, lambda a: LB_TESTS.get(a, (a.upper()[:8], a, "OTHER")), 3)
+        unmapped = int((~analyte.isin(list(LB_TESTS))).sum())
+        if unmapped:  # D-19.207: say why LB cannot be written, before the codelist findings it would raise
+            raise InputError(
+                Problem(
+                    f"{unmapped} laboratory record(s) of an analyte without a CDISC laboratory test code in "
+                    "cartrial (LBTESTCD/LBTEST, cartrial.protocol.lab_tests.LAB_TESTS): the SDTM LB domain "
+                    "cannot be written with them",
+                    file="labs",
+                    field="analyte",
+                    allowed=f"{' | '.join(LB_TESTS)} (any case); an analyte without a CDISC test code in "
+                    "cartrial (e.g. anti-dsDNA, complement) is not exported yet",
+                )
+            )
+        codes = _map_parts(analyte, lambda a: LB_TESTS[a], 3)
         value = _strip(labs["value"])
         canonical = m["value_canonical"].to_numpy(dtype=float)
         formatted = _map_distinct(pd.Series(canonical[has]), result_text).to_numpy(dtype=object)
@@ -1241,7 +1254,7 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 **ctx.base(sid, "MH"),
                 "MHSPID": "DIAGNOSIS",
                 "MHTERM": disease.term,
-                "MHDECOD": disease.term,
+                "MHDECOD": disease.decod,  # D-19.205: empty for a condition without a standard term
                 "MHCAT": "PRIMARY DIAGNOSIS",
                 "MHSCAT": f"AQP4-IGG {status.upper()}" if (status := r.get("aqp4_igg_status") or "") else "",
                 "MHPRESP": "",

@@ -60,6 +60,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate a protocol file; print every problem with its line number (exit 0 valid, 2 invalid)."""
+    from cartrial.analysis.outcomes import underived_endpoints
     from cartrial.protocol import load_protocol
     from cartrial.tabular import dumps_json
 
@@ -72,7 +73,7 @@ def check(
             dumps_json({"file": str(file), "valid": False, "problems": [p.as_dict() for p in exc.problems]})
         )
         raise typer.Exit(2) from None
-    facts = {
+    facts: dict[str, Any] = {
         "study_id": protocol.study.id,
         "dose_levels": protocol.n_dose_levels,
         "design": protocol.escalation.design.value,
@@ -80,7 +81,9 @@ def check(
         "visits": len(protocol.schedule.visits),
         "endpoints": len(protocol.endpoints),
     }
+    underived = underived_endpoints(protocol)  # D-19.202
     if as_json:
+        facts["endpoints_not_derived"] = underived
         typer.echo(dumps_json({"file": str(file), "valid": True, "problems": [], **facts}))
         return
     terminal().print(
@@ -88,6 +91,13 @@ def check(
         f"design {facts['design']}, {facts['criteria']} eligibility criteria, {facts['visits']} visits, "
         f"{facts['endpoints']} endpoints)"
     )
+    if underived:
+        named = ", ".join(f"{key} (measure {protocol.endpoints[key].measure})" for key in underived)
+        terminal().print(
+            f"note: {len(underived)} endpoint(s) not derived by cartrial (no form or engine derives their "
+            f"measure; `analyse` and the report name them as such): {named}",
+            markup=False,
+        )
 
 
 def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any], full: bool = True) -> None:

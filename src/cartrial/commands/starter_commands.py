@@ -83,14 +83,30 @@ def write_command(
         False, "--example-rows", help="Keep the example rows of each template (default: header only)."
     ),
     force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty."),
+    protocol_file: Path | None = typer.Option(
+        None,
+        "--protocol",
+        help="The study's protocol: write only the forms and fields it collects (as the web app offers "
+        "them), e.g. no EDSS or relapse form for a lupus protocol. Default: every form.",
+    ),
 ) -> None:
     """Write the CSV import templates (one per form) and their column documentation (FIELDS.md, generated
     from the field rules the import checks) into DIR."""
     from cartrial import templates
 
-    written = templates.write(directory, force=force, example_rows=example_rows)
-    forms = sum(1 for p in written if p.suffix == ".csv")
-    typer.echo(f"wrote {forms} templates and {len(written) - forms} documentation pages into {directory}/")
+    forms: tuple[str, ...] | None = None
+    leave_out: frozenset[tuple[str, str]] = frozenset()
+    if protocol_file is not None:  # D-19.206
+        from cartrial.analysis.outcomes import collected_forms, uncollected_fields
+        from cartrial.protocol import load_protocol
+
+        protocol = load_protocol(protocol_file)
+        forms, leave_out = collected_forms(protocol), uncollected_fields(protocol)
+    written = templates.write(
+        directory, force=force, example_rows=example_rows, forms=forms, leave_out=leave_out
+    )
+    n = sum(1 for p in written if p.suffix == ".csv")
+    typer.echo(f"wrote {n} templates and {len(written) - n} documentation pages into {directory}/")
     typer.echo(f"column rules: {directory / templates.FIELD_REFERENCE}")
 
 

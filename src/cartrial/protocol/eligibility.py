@@ -95,12 +95,36 @@ class Aqp4IggSeropositiveRule(_Rule):
     assay: Aqp4AssayRequirement = Aqp4AssayRequirement.CELL_BASED
 
 
+#: the diagnostic criteria a diagnosis rule of this condition takes when it names none (the reference
+#: indication's); a rule of another condition must name its own (D-19.204)
+DEFAULT_DIAGNOSIS_CRITERIA: dict[str, str] = {"nmosd": "ipnd_2015"}
+
+
 class DiagnosisRule(_Rule):
-    """Diagnosis of `condition` by `criteria` (default: NMOSD by the 2015 IPND criteria)."""
+    """Diagnosis of `condition` by `criteria` (default: NMOSD by the 2015 IPND criteria). A rule of another
+    condition names its criteria: the default ``ipnd_2015`` is NMOSD's, and taking it for, e.g., ``sle``
+    made every candidate not eligible (D-19.204)."""
 
     type: Literal["diagnosis"]
     condition: str = "nmosd"
-    criteria: str = "ipnd_2015"
+    criteria: str = DEFAULT_DIAGNOSIS_CRITERIA["nmosd"]
+
+    @model_validator(mode="after")
+    def _criteria_of_the_condition(self) -> DiagnosisRule:
+        if "criteria" in self.model_fields_set or self.condition.lower() in DEFAULT_DIAGNOSIS_CRITERIA:
+            return self
+        raise semantic_error(
+            [
+                Issue(
+                    ("condition",),
+                    f"a diagnosis rule of condition '{self.condition}' must name its diagnostic criteria "
+                    f"(the default '{self.criteria}' is the criteria of nmosd only)",
+                    self.condition,
+                    "add criteria: the condition's classification criteria as the candidate files record "
+                    "them (e.g. eular_acr_2019 for sle)",
+                )
+            ]
+        )
 
 
 class PoorControlEvidence(StrEnum):

@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -71,9 +72,33 @@ def header(file_name: str) -> str:
     return text.splitlines()[0]
 
 
-def write(destination: Path, *, force: bool = False, example_rows: bool = False) -> list[Path]:
+def _without_columns(text: str, columns: Collection[str]) -> str:
+    """The CSV `text` less the `columns` (header and every row), "\n" line ends."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    keep = [i for i, name in enumerate(rows[0]) if name not in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow([row[i] for i in keep if i < len(row)])
+    return out.getvalue()
+
+
+def write(
+    destination: Path,
+    *,
+    force: bool = False,
+    example_rows: bool = False,
+    forms: Collection[str] | None = None,
+    leave_out: Collection[tuple[str, str]] = (),
+) -> list[Path]:
     """Write the blank templates (header only; with `example_rows`, the shipped example rows too) and their
-    column documentation into `destination` (created if needed); returns the files written.
+    column documentation into `destination` (created if needed); returns the files written. `forms`: the
+    forms (template names without ``.csv``) to write, default all; `leave_out`: (form, column) fields left
+    out of the header and the example rows — a study's forms and fields (`cartrial templates write
+    --protocol`: `cartrial.analysis.outcomes.collected_forms` and `uncollected_fields`, D-19.206).
 
     ``FIELDS.md`` is generated from the field rules at the time of writing, so it always describes the
     rules this version of cartrial validates against. A `destination` that exists and is not empty is
@@ -101,7 +126,13 @@ def write(destination: Path, *, force: bool = False, example_rows: bool = False)
     destination.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name in template_files():
+        form = name.removesuffix(".csv")
+        if forms is not None and form not in forms:
+            continue
         text = (_root() / name).read_text(encoding="utf-8") if example_rows else header(name) + "\n"
+        dropped = {column for f, column in leave_out if f == form}
+        if dropped:
+            text = _without_columns(text, dropped)
         target = destination / name
         target.write_text(text, encoding="utf-8", newline="")
         written.append(target)
