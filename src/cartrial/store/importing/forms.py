@@ -153,7 +153,8 @@ FORMS: tuple[FormSpec, ...] = (
         "subjects",
         "subject",
         "import",
-        "One row per subject: screening number, consent, demographics, AQP4-IgG status at screening.",
+        "One row per subject: screening number, consent, demographics, disease markers at screening "
+        "(e.g. AQP4-IgG status in NMOSD).",
     ),
     FormSpec(
         "lymphodepletion",
@@ -250,7 +251,7 @@ FORMS: tuple[FormSpec, ...] = (
         "relapses",
         "relapse",
         "neuro",
-        "NMOSD relapses (attacks); template owned by neuro.",
+        "Relapses (attacks) of the indication, e.g. NMOSD; template owned by neuro.",
         required=neuro_tables.RELAPSE_COLUMNS,
         optional=neuro_tables.RELAPSE_OPTIONAL,
         validator=neuro_tables.parse_relapse_table,
