@@ -177,7 +177,7 @@ def safety_findings(
             worst = max(grades)
             spread = f"all grade {min(grades)}–{worst}" if min(grades) != worst else f"all grade {worst}"
             ge3 = sum(g >= 3 for g in grades)
-            if ge3:  # who, for the DSMB (D-19.213)
+            if ge3:  # who, for the DSMB (D-19.208)
                 severe = by_subject.loc[
                     by_subject[f"{kind}_any"] & (pd.to_numeric(by_subject[f"{kind}_max_grade"]) >= 3),
                     "subject_id",
