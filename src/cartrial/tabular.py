@@ -478,6 +478,18 @@ def _neutralised(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return safe, carriage_return
 
 
+def csv_float(value: float) -> str:
+    """How a CSV output writes a float: its shortest form (as pandas and Python write it, "2.0" for a whole
+    number) after rounding to 15 significant digits — the digits a decimal number keeps through a binary
+    double (IEEE 754 DBL_DIG), as R's ``write.csv`` does. It drops the binary noise of the 16th and 17th
+    digits: 0.8999999999999999 is written 0.9, 0.30000000000000004 is 0.3 (D-19.221).
+
+    >>> csv_float(1 - 0.1), csv_float(0.1 + 0.2), csv_float(2.0), csv_float(1198.8091234567891)
+    ('0.9', '0.3', '2.0', '1198.80912345679')
+    """
+    return repr(float(f"{value:.15g}"))
+
+
 def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     """The CSV text of `frame` (no index, ``\n`` line ends) with formula-like text cells neutralised
     (`neutralise_frame`): the one way the command line writes a CSV.
@@ -488,7 +500,9 @@ def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     chunk of a long output)."""
     safe, carriage_return = _neutralised(frame)
     quoting = csv.QUOTE_ALL if carriage_return else csv.QUOTE_MINIMAL
-    return str(safe.to_csv(index=False, header=header, lineterminator="\n", quoting=quoting))
+    return str(
+        safe.to_csv(index=False, header=header, lineterminator="\n", quoting=quoting, float_format=csv_float)
+    )
 
 
 def refuse_special_target(target: Path) -> None:
