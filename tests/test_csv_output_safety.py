@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import socket
 import stat
@@ -238,3 +239,25 @@ def test_popfit_and_map_csv_files_are_neutralised(tmp_path: Path, capsys: pytest
         cells = [cell for row in _rows(path.read_text(encoding="utf-8")) for cell in row]
         assert "'" + attack in cells, path
         assert not any(cell.startswith(("=", "+", "@")) for cell in cells), path
+
+
+def test_a_float_is_written_without_binary_noise() -> None:
+    """D-19.221: 1 - 0.1 (a Kaplan-Meier survival of 9/10 by products) was written 0.8999999999999999; a
+    CSV output now writes 15 significant digits, in the shortest form ("2.0" stays "2.0")."""
+    frame = pd.DataFrame({"survival": [1 - 0.1, 2.0, 0.1 + 0.2], "n": [1, 2, 3]})
+    assert csv_text(frame).splitlines()[1:] == ["0.9,1", "2.0,2", "0.3,3"]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_written_float_keeps_15_significant_digits(value: float) -> None:
+    """What is written reads back within the 15th significant digit, and never with more digits than
+    15 (`csv_float`) — except the largest doubles, whose 15-digit rounding would overflow to inf: they are
+    written as they are."""
+    from cartrial.tabular import csv_float
+
+    text = csv_float(value)
+    back = float(text)
+    assert math.isclose(back, value, rel_tol=5e-15, abs_tol=0.0) or back == value
+    mantissa = text.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+    if math.isfinite(float(f"{value:.15g}")):  # not one of the largest doubles, written as they are
+        assert len(mantissa.rstrip("0")) <= 15

@@ -487,7 +487,9 @@ def csv_float(value: float) -> str:
     >>> csv_float(1 - 0.1), csv_float(0.1 + 0.2), csv_float(2.0), csv_float(1198.8091234567891)
     ('0.9', '0.3', '2.0', '1198.80912345679')
     """
-    return repr(float(f"{value:.15g}"))
+    rounded = float(f"{value:.15g}")
+    # the largest doubles round past the largest double: written as they are, never as inf
+    return repr(rounded if math.isfinite(rounded) or not math.isfinite(value) else value)
 
 
 def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
