@@ -1708,6 +1708,11 @@ def import_findings(
         for s, records in subjects.items()
         if (end := records.end_day())
     }
+    infused = {  # the moment day 0 starts from, per subject (SAMPLE-DAY-MISMATCH; PK and PD alike)
+        s: _aware(first.get("infused_at"))
+        for s, records in subjects.items()
+        if (first := _first_infusion(records)) is not None
+    }
     for form in large:
         table = form.spec.table
         columns = form.columns
@@ -1725,11 +1730,6 @@ def import_findings(
         if table == "pk_sample":
             candidates += _pk_lloq_rows(columns.get("value"), columns.get("lloq"), columns.get("blq"))
         if table in SAMPLE_TABLES and "actual_day" in columns:
-            infused = {
-                s: _aware(first.get("infused_at"))
-                for s, records in subjects.items()
-                if (first := _first_infusion(records)) is not None
-            }
             candidates += _day_mismatch_rows(
                 columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
             )
