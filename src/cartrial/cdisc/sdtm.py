@@ -328,7 +328,8 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 **ctx.base(sid, "DM"),
                 "SUBJID": sid,
                 "RFSTDTC": infusion,
-                "RFENDTC": last_dates.get(sid, ""),
+                # the reference period is the exposure: no end without a start (D-19.254)
+                "RFENDTC": last_dates.get(sid, "") if infusion else "",
                 "RFXSTDTC": first_ex,
                 "RFXENDTC": infusion,
                 "RFICDTC": dtc(r["consent_date"]),
@@ -354,6 +355,67 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             }
         )
     return _frame(rows, spec)
+
+
+def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    """SE: the planned elements each subject actually passed through, one record each, in chronological order
+    (SDTMIG 3.4 §5.3; D-19.255). The elements are TE's (`trial_elements`), entered at the dates the EPOCH of
+    every other domain is assigned by (`SubjectTimeline.epoch`): screening from consent, lymphodepletion from
+    its first dose, the infusion element from the infusion, follow-up from the end of the DLT window once that
+    day is reached (by the cut-off, and by the end of a study that ended). An element ends where the next
+    starts (assumption 8); the last one at the end of participation (RFPENDTC) when the study ended, else it
+    is open (SEENDTC null)."""
+    from cartrial.analysis.populations import death_dates, end_of_study
+
+    protocol = ctx.snapshot.protocol
+    elements = {
+        code: (element, epoch, float(order))
+        for order, (code, element, *_, epoch) in enumerate(trial_elements(protocol), start=1)
+    }
+    window = dt.timedelta(days=int(protocol.escalation.dlt_window_days))
+    cutoff = ctx.snapshot.cutoff
+    subjects = ctx.table("subjects")
+    ends = end_of_study(subjects, death_dates(ctx.table("adverse_events"), cutoff))
+    infusions = ctx.table("infusions")
+    level = {r["subject_id"]: r["dose_level"] for _, r in infusions.iterrows()}
+    first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
+    last_dates = _last_dates(ctx)
+    rows = []
+    for r in _rows(subjects):
+        sid = r["subject_id"]
+        consent = dtc(r["consent_date"])
+        if not consent:
+            continue
+        tl = ctx.timeline(sid)
+        ended = sid in ends and ends[sid].ended
+        last = last_dates.get(sid, "") if ended else ""
+        starts = [("SCRN", consent)]
+        if tl.ld_start is not None and (tl.infusion is None or tl.ld_start < tl.infusion.date()):
+            starts.append(("LD", tl.ld_start.isoformat()))
+        if tl.infusion is not None:
+            starts.append(("CART", dtc(first_infusion.get(sid, ""))))
+            follow_up = (tl.infusion.date() + window).isoformat()
+            if follow_up <= cutoff.isoformat() and (not ended or follow_up <= last[:10]):
+                starts.append(("FU", follow_up))
+        assigned = bool(_arm(protocol, level.get(sid, ""))[0])
+        for i, (code, start) in enumerate(starts):
+            end = starts[i + 1][1] if i + 1 < len(starts) else last
+            element, epoch, order = elements[code]
+            rows.append(
+                {
+                    **ctx.base(sid, "SE"),
+                    "ETCD": code,
+                    "ELEMENT": element,
+                    "TAETORD": order if assigned else math.nan,
+                    "EPOCH": epoch,
+                    "SESTDTC": start,
+                    "SEENDTC": end,
+                    "SESTDY": study_day(start, tl.reference),
+                    "SEENDY": study_day(end, tl.reference),
+                    "SEUPDES": "",
+                }
+            )
+    return _frame(rows, spec, ["USUBJID", "SESTDTC"])
 
 
 def _cutoff_description(lock_id: int | None) -> str:
@@ -1592,12 +1654,11 @@ def build_relrec(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec, ["USUBJID", "RELID", "RDOMAIN", "IDVARVAL"])
 
 
-def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> dict[str, pd.DataFrame]:
-    """TA, TE, TV, TI, TS from the protocol (SDTMIG 3.4 §7)."""
-    protocol = ctx.snapshot.protocol
-    sid = ctx.study_id
+def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
+    """The planned elements of every arm, in their TA order: (ETCD, ELEMENT, TESTRL, TEENRL, TEDUR, EPOCH) —
+    TE and TA, and the elements each subject passed through (SE), read them here."""
     window = int(protocol.escalation.dlt_window_days)
-    elements = [
+    return [
         ("SCRN", "Screening", "Informed consent", "Start of lymphodepletion", "P28D", "SCREENING"),
         ("LD", "Lymphodepletion", "First lymphodepletion dose", "CAR-T infusion", "P4D", "TREATMENT"),
         (
@@ -1617,6 +1678,13 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
             "FOLLOW-UP",
         ),
     ]
+
+
+def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> dict[str, pd.DataFrame]:
+    """TA, TE, TV, TI, TS from the protocol (SDTMIG 3.4 §7)."""
+    protocol = ctx.snapshot.protocol
+    sid = ctx.study_id
+    elements = trial_elements(protocol)
     te = [
         {"STUDYID": sid, "DOMAIN": "TE", "ETCD": c, "ELEMENT": e, "TESTRL": s, "TEENRL": en, "TEDUR": d}
         for c, e, s, en, d, _ in elements
@@ -1754,6 +1822,7 @@ def build_sdtm(
     out.update(build_trial_design(ctx, specs))
     simple = {
         "DM": build_dm,
+        "SE": build_se,
         "EX": build_ex,
         "CM": build_cm,
         "CE": build_ce,

@@ -210,6 +210,7 @@ SDTM_ORDER: tuple[str, ...] = (
     "TI",
     "TS",
     "DM",
+    "SE",
     "SV",
     "EX",
     "CM",
