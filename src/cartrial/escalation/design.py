@@ -346,6 +346,11 @@ class Design(ABC):
             reasons.append(reason.text)
         if not outcomes.patients:
             reasons.append(f"no patients yet: start at level {self.start_dose}")
+        elif outcomes.patients[0].dose_level != self.start_dose:  # D-19.256
+            reasons.append(
+                f"the first cohort was at level {outcomes.patients[0].dose_level}, not at the design's start "
+                f"dose {self.start_dose}: the history departs from the design's start"
+            )
         admissible = self.admissible_mask(state)[0]
         current = int(state.dose[0])
         return Fit(
