@@ -26,6 +26,11 @@ def _pct(k: int, n: int) -> str:
     return "" if p.percent is None else f" ({fixed(p.percent, 0)} %)"
 
 
+def _capital(text: str) -> str:
+    """`text` as the start of a sentence ("Not evaluable: …" after a full stop, D-19.225)."""
+    return text[:1].upper() + text[1:]
+
+
 def _names(ids: Any) -> str:
     return ", ".join(sorted(str(i) for i in ids))
 
@@ -286,7 +291,7 @@ def safety_findings(
         else "Dose-limiting toxicity not yet evaluable: no patient DLT-evaluable."
     )
     if dlt_pop.excluded:
-        text += f" {dlt_pop.not_evaluable_text()}."
+        text += f" {_capital(dlt_pop.not_evaluable_text())}."
     if refused:
         text += (
             f" Records the grading refused, left out of the graded events: {len(refused)} — "
@@ -407,7 +412,7 @@ def efficacy_findings(
             else "EDSS change from baseline not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
-            text += f" {pop.not_evaluable_text()}."
+            text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
             Finding(
                 "efficacy",
@@ -451,7 +456,7 @@ def efficacy_findings(
                 f"({none_of(n_inf, 'infused patient', 'is evaluable', 'is not evaluable')})."
             )
             if pop.excluded:
-                text += f" {pop.not_evaluable_text()}."
+                text += f" {_capital(pop.not_evaluable_text())}."
             out.append(
                 Finding(
                     "efficacy",
@@ -468,12 +473,18 @@ def efficacy_findings(
         post = by_subject.get("post_attacks", None)
         n = len(by_subject)
         free = int((post == 0).sum()) if post is not None else None
+        # the count with its noun, then the analysis' median follow-up text (the note after "; ", D-19.225)
+        follow_up = datasets["relapse_free_km"].notes[0].split("; ", 1)[-1]
+        statement = (
+            f"{k_of_n(free, n, 'infused patient')} {verb(free or 0, 'was', 'were')} relapse-free at last "
+            f"follow-up; {follow_up}."
+            if free is not None
+            else _capital(datasets["relapse_free_km"].notes[0]) + "."
+        )
         out.append(
             Finding(
                 "efficacy",
-                datasets["relapse_free_km"].notes[0][0].upper()
-                + datasets["relapse_free_km"].notes[0][1:]
-                + ".",
+                statement,
                 free,
                 n,
                 SAFETY,
@@ -554,7 +565,7 @@ def pk_pd_findings(
                     + f" not evaluable: no sample after day {persistence_day:g} yet."
                 )
             if pk_pop.excluded:
-                text += f" {pk_pop.not_evaluable_text()}."
+                text += f" {_capital(pk_pop.not_evaluable_text())}."
             out.append(
                 Finding(
                     "pk",
@@ -579,7 +590,7 @@ def pk_pd_findings(
             else "AQP4-IgG titre change not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
-            text += f" {pop.not_evaluable_text()}."
+            text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
             Finding(
                 "pd",

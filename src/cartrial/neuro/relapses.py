@@ -552,6 +552,14 @@ def reverse_km_median(
     return None  # median not reached (D-19.100)
 
 
+FOLLOW_UP_METHOD_NAMES: dict[FollowUpMethod, str] = {
+    FollowUpMethod.REVERSE_KM: "reverse Kaplan-Meier",
+    FollowUpMethod.OBSERVED_MEDIAN: "median of the observed follow-up",
+}
+"""The name of each `FollowUpMethod` in a sentence (`median_follow_up_text`; the option value stays the
+program's, D-19.225)."""
+
+
 def median_follow_up_text(km: RelapseFreeSurvival) -> str:
     """The median follow-up of `km` as reported everywhere (notes, findings, CLI, demo): "median follow-up
     X months (method)", or, when the reverse Kaplan-Meier curve never falls to 0.5, "median follow-up not
@@ -572,7 +580,8 @@ def median_follow_up_text(km: RelapseFreeSurvival) -> str:
             else ""
         )
         return f"median follow-up not reached (reverse Kaplan-Meier{longest})"
-    return f"median follow-up {km.median_follow_up_months:.1f} months ({km.follow_up_method.value})"
+    method = FOLLOW_UP_METHOD_NAMES[km.follow_up_method]
+    return f"median follow-up {km.median_follow_up_months:.1f} months ({method})"
 
 
 def relapse_free_survival(
