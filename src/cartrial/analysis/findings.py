@@ -390,6 +390,14 @@ def _rate_text(row: pd.Series, label: str, ci: str) -> str:
     return f"{fixed(row['estimate'], 2)} ({ci}{fixed(row['ci_low'], 2)}–{fixed(row['ci_high'], 2)}) {label}"
 
 
+RATE_RATIO_METHOD_WORDS: dict[str, str] = {
+    "stratified_conditional": "exact conditional, stratified by patient",
+    "pooled_conditional": "exact conditional, patients pooled",
+}
+"""The post/pre rate ratio's interval (`cartrial.neuro.RateRatioMethod`, the ``relapse_rates`` method column)
+in the finding's words (D-19.226)."""
+
+
 def efficacy_findings(
     datasets: Mapping[str, Dataset],
     populations: Mapping[str, Population],
@@ -503,9 +511,12 @@ def efficacy_findings(
         ratio_row = "ARR ratio after/before"
         if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
             ratio = rates.loc[ratio_row]
+            method = str(ratio.get("method", "") or "").split(";")[0].strip()
+            words = RATE_RATIO_METHOD_WORDS.get(method)
             text += (
-                f" Rate ratio {fixed(ratio['estimate'], 2)} ({fixed(ratio['ci_low'], 2)}–"
-                f"{fixed(ratio['ci_high'], 2)}); the "
+                f" Rate ratio after/before {fixed(ratio['estimate'], 2)} "
+                f"(95 % CI {fixed(ratio['ci_low'], 2)}–{fixed(ratio['ci_high'], 2)}"
+                f"{f', {words}' if words else ''}); the "
                 "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."
             )
         out.append(
@@ -515,7 +526,8 @@ def efficacy_findings(
                 int(post["events"]),
                 None,
                 SAFETY,
-                "attacks / patient-years; exact Poisson CI (Garwood 1936); stratified conditional rate ratio",
+                "attacks / patient-years; exact Poisson CI (Garwood 1936); exact conditional rate ratio "
+                "(relapse_rates method column)",
                 "relapse_rates",
             )
         )
