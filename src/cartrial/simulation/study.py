@@ -789,6 +789,19 @@ def _end_at_deaths(
             row["ended_on"], row["outcome"] = "", "not_recovered"
 
 
+def is_serious(category: str, grade: int) -> bool:
+    """Whether a virtual adverse event is serious (D-19.227): seriousness is not severity (ICH E2A §III.B).
+    Serious: a fatal event (grade 5, death); a CRS or ICANS of grade ≥ 3 (ASTCT 2019 grade 3: vasopressor,
+    high-flow oxygen or ICU-level neurological care — the hospitalisation is prolonged); any other event of
+    grade 4 (CTCAE v5.0: "life-threatening consequences") except a laboratory cytopenia (category
+    ``hematologic``), whose grade is a count's band and meets no E2A criterion by itself."""
+    if grade >= FATAL_GRADE:
+        return True
+    if category in (ToxicityCategory.CRS.value, ToxicityCategory.ICANS.value):
+        return grade >= 3
+    return category != "hematologic" and grade >= 4
+
+
 def _ae(
     sid: str,
     term: str,
@@ -811,7 +824,7 @@ def _ae(
         "grade": grade,
         "grading_scale": scale,
         "grading_scale_version": version,
-        "serious": str(grade >= 3).lower(),
+        "serious": str(is_serious(category, grade)).lower(),
         "relatedness": related,
         "dlt": str(dlt).lower(),
         "outcome": outcome,
