@@ -139,3 +139,5 @@ def test_the_methods_section_names_the_band(example_sqlite_template) -> None:  #
     assert "confidence: 0.95" in row and "log(-log)" in row and "Greenwood" in row
     caption = report.figures["km_relapse_free"].caption
     assert "95 % CI" in caption and "log(-log)" in caption
+    km_table = next(t for section in report.sections for t in section.tables if t.name == "relapse_free_km")
+    assert any(n.startswith("ci_low, ci_high: 95 % CI (") and "log(-log)" in n for n in km_table.notes)
