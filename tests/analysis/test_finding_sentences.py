@@ -48,3 +48,26 @@ def test_the_median_follow_up_names_its_method_in_words() -> None:
     assert reverse.endswith("(reverse Kaplan-Meier)") and observed.endswith(
         "(median of the observed follow-up)"
     )
+
+
+def test_a_pk_finding_names_its_analyte_in_words() -> None:
+    """D-19.228: "car_t_cells: quantifiable beyond day 180 …" began a key finding with a program token; it
+    names the analyte as the CDISC PCTEST does (`cartrial.protocol.lab_tests.PK_ANALYTES`: "CAR-T Cells",
+    "CAR Transgene Copies"), the form's analyte name in parentheses (the CSV's key)."""
+    import pandas as pd
+
+    from cartrial.analysis.findings import pk_pd_findings
+    from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, persistence_column
+    from cartrial.analysis.model import Dataset, Population
+
+    rows = [
+        {"subject_id": "S1", "analyte": analyte, PERSISTENCE_EVALUABLE: True, persistence_column(180.0): True}
+        for analyte in ("car_t_cells", "car_transgene", "vector_rna")
+    ]
+    datasets = {"persistence": Dataset("persistence", "t", pd.DataFrame(rows), "pk", "x", ())}
+    statements = [
+        f.statement for f in pk_pd_findings(datasets, {"pk": Population("pk", "d", ("S1",))}, 180.0, ())
+    ]
+    assert statements[0].startswith("CAR-T Cells (car_t_cells): quantifiable beyond day 180 in 1 of 1 ")
+    assert statements[1].startswith("CAR Transgene Copies (car_transgene): quantifiable")
+    assert statements[2].startswith("vector_rna: quantifiable")  # no label known: the form's name alone

@@ -19,6 +19,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import fixed, proportion
 from cartrial.analysis.wording import all_of, count, k_of_n, none_of, verb
+from cartrial.protocol.lab_tests import PK_ANALYTES
 
 
 def _pct(k: int, n: int) -> str:
@@ -546,7 +547,10 @@ def pk_pd_findings(
     if "persistence" in datasets:
         persistence = datasets["persistence"].table
         pk_pop = populations["pk"]
-        for analyte, part in persistence.groupby("analyte", sort=True):
+        for analyte_key, part in persistence.groupby("analyte", sort=True):
+            # the analyte in words (CDISC PCTEST, D-19.228), the form's name kept as the CSV's key
+            known = PK_ANALYTES.get(str(analyte_key))
+            analyte = f"{known[1]} ({analyte_key})" if known else str(analyte_key)
             evaluable = part[part[PERSISTENCE_EVALUABLE].astype(bool)]
             k = int(evaluable[persistence_column(persistence_day)].sum())
             n = len(evaluable)
