@@ -1,5 +1,5 @@
-"""D-19.229: `simulate study` dated each PK and PD sample at 09:00 on its nominal day while the infusion was at
-any clock time, and wrote the nominal day as ``actual_day``: a sample of a patient infused at 23:45 was
+"""D-19.229: `simulate study` dated each PK and PD sample at 09:00 on its nominal day while the infusion was
+at any clock time, and wrote the nominal day as ``actual_day``: a sample of a patient infused at 23:45 was
 recorded 14.75 hours before the day it claimed, and the import raised SAMPLE-DAY-MISMATCH on 60 samples of
 seed 1 of the reference scenario (the store's rule: actual_day within ±0.5 day of sampled_at minus
 infused_at). A sample is now taken at the infusion's clock time on its nominal day, so ``actual_day`` — the
