@@ -103,7 +103,7 @@ def test_missing_baseline_is_counted_and_named(snapshot: StudySnapshot) -> None:
     excluded = {s for ids in population.excluded.values() for s in ids}
     assert {"CT-002", "CT-004"} <= excluded
     finding = next(f for f in result.findings if f.source == "responders_summary" and "Visual" in f.statement)
-    assert "not evaluable:" in finding.statement and "CT-002" in finding.statement
+    assert "Not evaluable:" in finding.statement and "CT-002" in finding.statement
 
 
 def test_relapses_kinetics_and_titres(analysis: Analysis) -> None:

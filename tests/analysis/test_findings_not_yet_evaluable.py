@@ -39,6 +39,6 @@ def test_no_finding_states_a_rate_over_nobody(early: Analysis) -> None:
 def test_the_responder_finding_names_the_reason(early: Analysis) -> None:
     visual = next(f for f in early.findings if f.statement.startswith("Visual acuity response"))
     assert visual.statement == (
-        "Visual acuity response: not yet evaluable (none of the 1 infused patients evaluable). "
-        "not evaluable: 1 — no eye evaluable (missing or no room to improve at baseline): CT-001."
+        "Visual acuity response: not yet evaluable (the 1 infused patient is not evaluable). "
+        "Not evaluable: 1 — no eye evaluable (missing or no room to improve at baseline): CT-001."
     )

@@ -222,14 +222,16 @@ def test_a_median_not_reached_is_none_not_the_longest_follow_up() -> None:
         [(100, None, False), (200, None, True), (300, None, True)], follow_up_method="observed_median"
     )
     assert plain.median_follow_up_days == 200.0 and plain.reverse_km_median_follow_up_days is None
-    assert median_follow_up_text(plain) == "median follow-up 6.6 months (observed_median)"  # 200 / 30.4375
+    assert (
+        median_follow_up_text(plain) == "median follow-up 6.6 months (median of the observed follow-up)"
+    )  # 200 / 30.4375
 
 
 def test_a_reached_median_is_reported_in_months_as_before() -> None:
     """By hand: 100, 200, 300 days, nobody died -> median 200 days = 6.57 months."""
     km = _km([(100, None, False), (200, None, False), (300, None, False)])
     assert km.median_follow_up_reached
-    assert median_follow_up_text(km) == "median follow-up 6.6 months (reverse_km)"
+    assert median_follow_up_text(km) == "median follow-up 6.6 months (reverse Kaplan-Meier)"
 
 
 def test_the_relapses_result_reports_not_reached_in_json_and_summary() -> None:

@@ -136,7 +136,7 @@ def test_the_analysis_grades_a_legacy_spelling_and_says_so(legacy: tuple[str, St
     assert set(snapshot.tables["pk_samples"]["analyte"]) <= set(PK_ANALYTES)
     analysis = analyse(snapshot)
     status = next(f.statement for f in analysis.findings if f.statement.startswith("Data cut-off"))
-    assert "3 stored value(s) in another case than their one spelling read in that spelling" in status
+    assert "3 stored values in another case than their one spelling read in that spelling" in status
     assert "labs.analyte: 2" in status and "pk_samples.analyte: 1" in status
     assert snapshot.metadata()["values_read_in_spelling"] == {
         "labs": {"analyte": 2},

@@ -18,6 +18,8 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.stats import fixed, proportion
+from cartrial.analysis.wording import all_of, count, k_of_n, none_of, verb
+from cartrial.protocol.lab_tests import PK_ANALYTES
 
 
 def _pct(k: int, n: int) -> str:
@@ -25,12 +27,13 @@ def _pct(k: int, n: int) -> str:
     return "" if p.percent is None else f" ({fixed(p.percent, 0)} %)"
 
 
+def _capital(text: str) -> str:
+    """`text` as the start of a sentence ("Not evaluable: …" after a full stop, D-19.225)."""
+    return text[:1].upper() + text[1:]
+
+
 def _names(ids: Any) -> str:
     return ", ".join(sorted(str(i) for i in ids))
-
-
-def _plural(k: int, word: str) -> str:
-    return f"{k} {word}" if k == 1 else f"{k} {word}s"
 
 
 def not_infused_finding(
@@ -48,15 +51,15 @@ def not_infused_finding(
     n_subjects = int(table["subject_id"].nunique())
     after = table[table["after_lymphodepletion"].astype(bool)]
     detail = (
-        f"{_plural(len(after), 'event')} on or after the first lymphodepletion dose, in "
-        f"{_plural(int(after['subject_id'].nunique()), 'patient')}"
+        f"{count(len(after), 'event')} on or after the first lymphodepletion dose, in "
+        f"{count(int(after['subject_id'].nunique()), 'patient')}"
         if len(after)
         else "none on or after a lymphodepletion dose"
     )
     return Finding(
         "safety",
-        f"{_plural(len(table), 'adverse event')} in {n_subjects} of {n_outside} enrolled patients not "
-        f"infused ({detail}) {'is' if len(table) == 1 else 'are'} listed in ae_not_infused, not in the "
+        f"{count(len(table), 'adverse event')} in {k_of_n(n_subjects, n_outside, 'enrolled patient')} not "
+        f"infused ({detail}) {verb(len(table), 'is', 'are')} listed in ae_not_infused, not in the "
         "safety tables.",
         n_subjects,
         n_outside,
@@ -87,7 +90,7 @@ def disposition_findings(datasets: Mapping[str, Dataset]) -> list[Finding]:
 
     died = int(rows["deaths"]["n"])
     deaths = (
-        f"{died} of {n_enrolled} enrolled patients{_pct(died, n_enrolled)} died by the cut-off: "
+        f"{k_of_n(died, n_enrolled, 'enrolled patient')}{_pct(died, n_enrolled)} died by the cut-off: "
         f"{ids('deaths')}."
         if died
         else f"No patient died by the cut-off (0 of {n_enrolled} enrolled)."
@@ -99,7 +102,8 @@ def disposition_findings(datasets: Mapping[str, Dataset]) -> list[Finding]:
         if m.startswith("discontinued_") and int(rows[m]["n"])
     )
     discontinued = (
-        f"{stopped} of {n_enrolled} enrolled patients{_pct(stopped, n_enrolled)} discontinued the study: "
+        f"{k_of_n(stopped, n_enrolled, 'enrolled patient')}{_pct(stopped, n_enrolled)} discontinued the "
+        "study: "
         f"{reasons}."
         if stopped
         else f"No patient discontinued the study (0 of {n_enrolled} enrolled)."
@@ -155,7 +159,8 @@ def safety_findings(
     out.append(
         Finding(
             "disposition",
-            f"{n} of {len(pops)} enrolled patients were infused ({by_level}){also}.",
+            f"{k_of_n(n, len(pops), 'enrolled patient')} {verb(n, 'was', 'were')} infused "
+            f"({by_level}){also}.",
             n,
             len(pops),
             "enrolled",
@@ -172,7 +177,7 @@ def safety_findings(
         )
         not_assessed = by_subject.loc[~by_subject[f"{kind}_assessed"], "subject_id"].tolist()
         if k == 0:
-            text = f"No patient had {label} (0 of {n} infused patients)."
+            text = f"No patient had {label} ({k_of_n(0, n, 'infused patient')})."
         else:
             worst = max(grades)
             spread = f"all grade {min(grades)}–{worst}" if min(grades) != worst else f"all grade {worst}"
@@ -183,7 +188,7 @@ def safety_findings(
                     "subject_id",
                 ]
                 spread = f"maximum grade {worst}; grade ≥ 3 in {ge3} ({_names(severe)})"
-            text = f"{label} occurred in {k} of {n} infused patients{_pct(k, n)}, {spread}."
+            text = f"{label} occurred in {k_of_n(k, n, 'infused patient')}{_pct(k, n)}, {spread}."
         if not_assessed:
             text += f" Not assessed: {len(not_assessed)} — {_names(not_assessed)}."
         out.append(
@@ -208,7 +213,7 @@ def safety_findings(
                 f"CRS began at a median of day {fixed(onset.median(), 1)} "
                 f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); "
                 f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
-                f"of {len(crs_cases)} CRS cases.",
+                f"of {count(len(crs_cases), 'CRS case')}.",
                 toci,
                 len(crs_cases),
                 SAFETY,
@@ -227,7 +232,7 @@ def safety_findings(
         out.append(
             Finding(
                 "safety",
-                f"{k} of {total} infused patients{_pct(k, total)} {words}.",
+                f"{k_of_n(k, total, 'infused patient')}{_pct(k, total)} {words}.",
                 k,
                 total,
                 SAFETY,
@@ -254,8 +259,14 @@ def safety_findings(
         if pending:  # early window not complete at the cut-off (D-19.188)
             missing += f" Pending (day 30 not reached at the cut-off): {', '.join(pending)}."
         text = (
-            f"Early ICAHT grade ≥ 3 occurred in {k} of {len(graded)} patients with neutrophil counts"
-            f"{' followed to day 30' if pending else ''}."
+            "Early ICAHT grade ≥ 3 occurred in "
+            + k_of_n(
+                k,
+                len(graded),
+                f"patient with neutrophil counts{' followed to day 30' if pending else ''}",
+                f"patients with neutrophil counts{' followed to day 30' if pending else ''}",
+            )
+            + "."
             if len(graded)
             else "Early ICAHT (day 0-30) not yet evaluable: no patient with neutrophil counts followed to "
             "day 30."
@@ -275,13 +286,13 @@ def safety_findings(
     dlt = pops[pops["dlt_evaluable"]]
     k = int(dlt["dlt_in_window"].sum())
     text = (
-        f"{k} of {dlt_pop.n} DLT-evaluable patients had a dose-limiting toxicity by the protocol's DLT rules"
-        + (f": {_names(dlt.loc[dlt['dlt_in_window'].astype(bool), 'subject_id'])}." if k else ".")
+        f"{k_of_n(k, dlt_pop.n, 'DLT-evaluable patient')} had a dose-limiting toxicity by the protocol's DLT "
+        "rules" + (f": {_names(dlt.loc[dlt['dlt_in_window'].astype(bool), 'subject_id'])}." if k else ".")
         if dlt_pop.n
         else "Dose-limiting toxicity not yet evaluable: no patient DLT-evaluable."
     )
     if dlt_pop.excluded:
-        text += f" {dlt_pop.not_evaluable_text()}."
+        text += f" {_capital(dlt_pop.not_evaluable_text())}."
     if refused:
         text += (
             f" Records the grading refused, left out of the graded events: {len(refused)} — "
@@ -311,13 +322,13 @@ def safety_findings(
         n_safety = len(by_subject)
         if differ.empty:
             text = (
-                f"The protocol's DLT rules and the investigators' DLT flags agree for all {n_safety} infused "
-                "patients."
+                "The protocol's DLT rules and the investigators' DLT flags agree for "
+                f"{all_of(n_safety, 'infused patient')}."
             )
         else:
             text = (
-                f"The protocol's DLT rules and the investigators' DLT flags disagree for {len(differ)} of "
-                f"{n_safety} infused patients: "
+                "The protocol's DLT rules and the investigators' DLT flags disagree for "
+                f"{k_of_n(len(differ), n_safety, 'infused patient')}: "
                 + "; ".join(
                     f"{sid} ({what})"
                     for sid, what in zip(differ["subject_id"], differ["agreement"], strict=True)
@@ -340,9 +351,10 @@ def safety_findings(
     if "escalation_replay" in datasets:
         replay = datasets["escalation_replay"].table
         deviations = replay[replay["deviation"] != ""]
+        agreeing = len(replay) - len(deviations)
         text = (
-            f"{len(replay) - len(deviations)} of {len(replay)} recorded escalation decisions agree with the "
-            "protocol's design"
+            f"{k_of_n(agreeing, len(replay), 'recorded escalation decision')} "
+            f"{verb(agreeing, 'agrees', 'agree')} with the protocol's design"
         )
         text += (
             "."
@@ -379,6 +391,14 @@ def _rate_text(row: pd.Series, label: str, ci: str) -> str:
     return f"{fixed(row['estimate'], 2)} ({ci}{fixed(row['ci_low'], 2)}–{fixed(row['ci_high'], 2)}) {label}"
 
 
+RATE_RATIO_METHOD_WORDS: dict[str, str] = {
+    "stratified_conditional": "exact conditional, stratified by patient",
+    "pooled_conditional": "exact conditional, patients pooled",
+}
+"""The post/pre rate ratio's interval (`cartrial.neuro.RateRatioMethod`, the ``relapse_rates`` method column)
+in the finding's words (D-19.226)."""
+
+
 def efficacy_findings(
     datasets: Mapping[str, Dataset],
     populations: Mapping[str, Population],
@@ -394,14 +414,14 @@ def efficacy_findings(
         rose = int((evaluable["edss_change"] > 0).sum())
         pop = populations["efficacy:edss_change"]
         text = (
-            f"EDSS fell from baseline in {fell} of {len(evaluable)} evaluable patients"
+            f"EDSS fell from baseline in {k_of_n(fell, len(evaluable), 'evaluable patient')}"
             f"{_pct(fell, len(evaluable))} and rose in {rose} "
             f"(median change {evaluable['edss_change'].median():+g} points)."
             if len(evaluable)
             else "EDSS change from baseline not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
-            text += f" {pop.not_evaluable_text()}."
+            text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
             Finding(
                 "efficacy",
@@ -417,7 +437,7 @@ def efficacy_findings(
         out.append(
             Finding(
                 "efficacy",
-                f"Confirmed EDSS improvement in {confirmed} of {len(evaluable)} evaluable patients"
+                f"Confirmed EDSS improvement in {k_of_n(confirmed, len(evaluable), 'evaluable patient')}"
                 f"{_pct(confirmed, len(evaluable))}."
                 if len(evaluable)
                 else "Confirmed EDSS improvement not yet evaluable: no patient evaluable.",
@@ -437,14 +457,15 @@ def efficacy_findings(
             k, n_eval, n_inf = int(row["n_responders"]), int(row["n_evaluable"]), int(row["n_infused"])
             pop = populations[f"efficacy:{endpoint}"]
             text = (
-                f"{name}: {k} of {n_eval} evaluable patients responded{_pct(k, n_eval)}; "
+                f"{name}: {k_of_n(k, n_eval, 'evaluable patient')} responded{_pct(k, n_eval)}; "
                 f"{k} of {n_inf} infused"
                 f"{_pct(k, n_inf)}."
                 if n_eval
-                else f"{name}: not yet evaluable (none of the {n_inf} infused patients evaluable)."
+                else f"{name}: not yet evaluable "
+                f"({none_of(n_inf, 'infused patient', 'is evaluable', 'is not evaluable')})."
             )
             if pop.excluded:
-                text += f" {pop.not_evaluable_text()}."
+                text += f" {_capital(pop.not_evaluable_text())}."
             out.append(
                 Finding(
                     "efficacy",
@@ -461,12 +482,18 @@ def efficacy_findings(
         post = by_subject.get("post_attacks", None)
         n = len(by_subject)
         free = int((post == 0).sum()) if post is not None else None
+        # the count with its noun, then the analysis' median follow-up text (the note after "; ", D-19.225)
+        follow_up = datasets["relapse_free_km"].notes[0].split("; ", 1)[-1]
+        statement = (
+            f"{k_of_n(free, n, 'infused patient')} {verb(free or 0, 'was', 'were')} relapse-free at last "
+            f"follow-up; {follow_up}."
+            if free is not None
+            else _capital(datasets["relapse_free_km"].notes[0]) + "."
+        )
         out.append(
             Finding(
                 "efficacy",
-                datasets["relapse_free_km"].notes[0][0].upper()
-                + datasets["relapse_free_km"].notes[0][1:]
-                + ".",
+                statement,
                 free,
                 n,
                 SAFETY,
@@ -485,9 +512,12 @@ def efficacy_findings(
         ratio_row = "ARR ratio after/before"
         if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
             ratio = rates.loc[ratio_row]
+            method = str(ratio.get("method", "") or "").split(";")[0].strip()
+            words = RATE_RATIO_METHOD_WORDS.get(method)
             text += (
-                f" Rate ratio {fixed(ratio['estimate'], 2)} ({fixed(ratio['ci_low'], 2)}–"
-                f"{fixed(ratio['ci_high'], 2)}); the "
+                f" Rate ratio after/before {fixed(ratio['estimate'], 2)} "
+                f"(95 % CI {fixed(ratio['ci_low'], 2)}–{fixed(ratio['ci_high'], 2)}"
+                f"{f', {words}' if words else ''}); the "
                 "pre-treatment rate is inflated by the eligibility rule (regression to the mean)."
             )
         out.append(
@@ -497,7 +527,8 @@ def efficacy_findings(
                 int(post["events"]),
                 None,
                 SAFETY,
-                "attacks / patient-years; exact Poisson CI (Garwood 1936); stratified conditional rate ratio",
+                "attacks / patient-years; exact Poisson CI (Garwood 1936); exact conditional rate ratio "
+                "(relapse_rates method column)",
                 "relapse_rates",
             )
         )
@@ -516,24 +547,41 @@ def pk_pd_findings(
     if "persistence" in datasets:
         persistence = datasets["persistence"].table
         pk_pop = populations["pk"]
-        for analyte, part in persistence.groupby("analyte", sort=True):
+        for analyte_key, part in persistence.groupby("analyte", sort=True):
+            # the analyte in words (CDISC PCTEST, D-19.228), the form's name kept as the CSV's key
+            known = PK_ANALYTES.get(str(analyte_key))
+            analyte = f"{known[1]} ({analyte_key})" if known else str(analyte_key)
             evaluable = part[part[PERSISTENCE_EVALUABLE].astype(bool)]
             k = int(evaluable[persistence_column(persistence_day)].sum())
             n = len(evaluable)
             text = (
-                f"{analyte}: quantifiable beyond day {persistence_day:g} in {k} of {n} patients sampled "
-                f"after day {persistence_day:g}{_pct(k, n)}."
+                f"{analyte}: quantifiable beyond day {persistence_day:g} in "
+                + k_of_n(
+                    k,
+                    n,
+                    f"patient sampled after day {persistence_day:g}",
+                    f"patients sampled after day {persistence_day:g}",
+                )
+                + f"{_pct(k, n)}."
                 if n
-                else f"{analyte}: quantifiable beyond day {persistence_day:g} not yet evaluable: none of the "
-                f"{len(part)} patients with PK samples has a sample after day {persistence_day:g}."
+                else f"{analyte}: quantifiable beyond day {persistence_day:g} not yet evaluable: "
+                + none_of(
+                    len(part),
+                    "patient with PK samples",
+                    f"has a sample after day {persistence_day:g}",
+                    f"has no sample after day {persistence_day:g}",
+                    "patients with PK samples",
+                )
+                + "."
             )
             if n and len(part) > n:
                 text += (
-                    f" {len(part) - n} of {len(part)} patients with PK samples not evaluable: no sample "
-                    f"after day {persistence_day:g} yet."
+                    " "
+                    + k_of_n(len(part) - n, len(part), "patient with PK samples", "patients with PK samples")
+                    + f" not evaluable: no sample after day {persistence_day:g} yet."
                 )
             if pk_pop.excluded:
-                text += f" {pk_pop.not_evaluable_text()}."
+                text += f" {_capital(pk_pop.not_evaluable_text())}."
             out.append(
                 Finding(
                     "pk",
@@ -552,13 +600,13 @@ def pk_pd_findings(
         k = int(evaluable["titre_fell"].astype(bool).sum())
         pop = populations["efficacy:aqp4_titre"]
         text = (
-            f"AQP4-IgG titre fell by ≥ 1 dilution step in {k} of {len(evaluable)} evaluable patients"
+            f"AQP4-IgG titre fell by ≥ 1 dilution step in {k_of_n(k, len(evaluable), 'evaluable patient')}"
             f"{_pct(k, len(evaluable))}."
             if len(evaluable)
             else "AQP4-IgG titre change not yet evaluable: no patient evaluable."
         )
         if pop.excluded:
-            text += f" {pop.not_evaluable_text()}."
+            text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
             Finding(
                 "pd",
@@ -607,7 +655,7 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
         subjects = snapshot.get("subjects_with_records_after_cutoff", {})
         named = sorted({s for ids in subjects.values() for s in ids})
         text += (
-            f" {sum(after.values())} record(s) dated after the cut-off left out "
+            f" {count(sum(after.values()), 'record')} dated after the cut-off left out "
             f"({', '.join(f'{k}: {v}' for k, v in sorted(after.items()))}"
             + (f"; subjects {', '.join(named)}" if named else "")
             + ")."
@@ -615,8 +663,8 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
     ended = {k: v for k, v in snapshot.get("records_ended_after_cutoff", {}).items() if v}
     if ended:  # read as ongoing at the cut-off (decisions D-19.85)
         text += (
-            f" {sum(ended.values())} record(s) ended after the cut-off read as ongoing at it, end date and "
-            f"outcome not yet known ({', '.join(f'{k}: {v}' for k, v in sorted(ended.items()))})."
+            f" {count(sum(ended.values()), 'record')} ended after the cut-off read as ongoing at it, end "
+            f"date and outcome not yet known ({', '.join(f'{k}: {v}' for k, v in sorted(ended.items()))})."
         )
     respelled = {t: v for t, v in snapshot.get("values_read_in_spelling", {}).items() if v}
     if respelled:  # stored by a release before the one-spelling rule (decisions D-19.76)
@@ -625,7 +673,7 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
         )
         total = sum(n for v in respelled.values() for n in v.values())
         text += (
-            f" {total} stored value(s) in another case than their one spelling read in that spelling "
+            f" {count(total, 'stored value')} in another case than their one spelling read in that spelling "
             f"({fields}); respell them in the database with `cartrial db respell --reason TEXT`."
         )
     return Finding("data", text, None, None, "enrolled", "records dated on or before the cut-off", "snapshot")

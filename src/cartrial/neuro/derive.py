@@ -40,6 +40,7 @@ from cartrial.neuro.edss_scale import (
 from cartrial.neuro.edss_scale import SOURCE as EDSS_SOURCE
 from cartrial.neuro.osis import OSIS_SOURCE
 from cartrial.neuro.relapses import (
+    KM_CI_METHOD,
     REGRESSION_TO_THE_MEAN_NOTE,
     ArrSummary,
     Attack,
@@ -851,6 +852,7 @@ def derive_relapses(
             "follow_up_method": km.follow_up_method.value,
             "reverse_km_events": km.reverse_km_events.value,
             "km_median": km.km_median.value,
+            "km_ci": KM_CI_METHOD,
             "rate_ratio_method": ratio.method.value,
         },
         sources=(arr.source, km.source, RATE_RATIO_SOURCE),

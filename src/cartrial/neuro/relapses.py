@@ -367,6 +367,15 @@ def annualised_relapse_rates(
 # --- relapse-free survival ------------------------------------------------------------------------------
 
 
+KM_CI_METHOD = "pointwise, log(-log) transformation with Greenwood's variance"
+"""The confidence interval of the relapse-free Kaplan-Meier curve (`relapse_free_survival`, columns
+``ci_low``/``ci_high``): exp(-exp(log(-log S) ± z·sqrt(V)/log S)) with V Greenwood's variance sum
+Σ d/(n(n-d)), z the normal quantile of the confidence level; [1, 1] before the first event — the
+"exponential Greenwood" interval of lifelines ``KaplanMeierFitter``, R survival ``conf.type = "log-log"``
+(Kalbfleisch JD, Prentice RL, *The Statistical Analysis of Failure Time Data*, 2nd ed. 2002, §1.3). Stated
+by the derivation's options (``km_ci``) so that a report names the interval it draws (D-19.222)."""
+
+
 @dataclass(frozen=True)
 class KaplanMeierRow:
     time_days: float
@@ -473,7 +482,7 @@ class RelapseFreeSurvival:
     n_deaths: int = 0
     longest_follow_up_days: float | None = None
     source: str = (
-        "Kaplan-Meier (lifelines KaplanMeierFitter, exponential Greenwood CI); "
+        "Kaplan-Meier (lifelines KaplanMeierFitter; CI " + KM_CI_METHOD + ", 'exponential Greenwood'); "
         "docs/science/neuro-outcomes.md §4.3; median "
         "follow-up by reverse Kaplan-Meier (Schemper & Smith 1996)"
     )
@@ -543,6 +552,14 @@ def reverse_km_median(
     return None  # median not reached (D-19.100)
 
 
+FOLLOW_UP_METHOD_NAMES: dict[FollowUpMethod, str] = {
+    FollowUpMethod.REVERSE_KM: "reverse Kaplan-Meier",
+    FollowUpMethod.OBSERVED_MEDIAN: "median of the observed follow-up",
+}
+"""The name of each `FollowUpMethod` in a sentence (`median_follow_up_text`; the option value stays the
+program's, D-19.225)."""
+
+
 def median_follow_up_text(km: RelapseFreeSurvival) -> str:
     """The median follow-up of `km` as reported everywhere (notes, findings, CLI, demo): "median follow-up
     X months (method)", or, when the reverse Kaplan-Meier curve never falls to 0.5, "median follow-up not
@@ -563,7 +580,8 @@ def median_follow_up_text(km: RelapseFreeSurvival) -> str:
             else ""
         )
         return f"median follow-up not reached (reverse Kaplan-Meier{longest})"
-    return f"median follow-up {km.median_follow_up_months:.1f} months ({km.follow_up_method.value})"
+    method = FOLLOW_UP_METHOD_NAMES[km.follow_up_method]
+    return f"median follow-up {km.median_follow_up_months:.1f} months ({method})"
 
 
 def relapse_free_survival(
@@ -807,6 +825,7 @@ def pre_post_rate_ratio(
 __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
+    "KM_CI_METHOD",
     "MERGE_WINDOW_DAYS_RANGE",
     "PRE_WINDOW_MONTHS_RANGE",
     "REGRESSION_TO_THE_MEAN_NOTE",

@@ -101,6 +101,28 @@ def _study_day(frame: pd.DataFrame, column: str, infusion: Mapping[str, pd.Times
     return (stamps - pd.to_datetime(base)).dt.days
 
 
+def km_band_text(analysis: Analysis) -> tuple[str, str]:
+    """(legend label, caption sentence) of the Kaplan–Meier confidence band, read from the relapse
+    derivation's options the analysis carries (``relapses``: ``confidence``, ``km_ci``, D-19.222): the band
+    is the dataset's ``ci_low``/``ci_high``, never recomputed here. Without those options the level and
+    method are said to be unrecorded, not guessed."""
+    options = analysis.options.get("relapses") or {}
+    confidence, method = options.get("confidence"), options.get("km_ci")
+    if confidence is None or not method:
+        return (
+            "confidence band",
+            "Shaded: the confidence band of the analysis dataset (level and method not recorded by the "
+            "analysis).",
+        )
+    level = f"{100 * float(confidence):g} % CI"
+    short = str(method).removeprefix("pointwise, ")
+    return (
+        f"{level} ({short})",
+        f"Shaded: {level} of the Kaplan–Meier estimate, {method} (columns ci_low, ci_high of "
+        "relapse_free_km).",
+    )
+
+
 def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """Kaplan–Meier relapse-free survival (dataset ``relapse_free_km``) with numbers at risk."""
     import matplotlib.pyplot as plt
@@ -115,15 +137,23 @@ def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure 
         2, 1, figsize=(7, 4.2), gridspec_kw={"height_ratios": [5, 1]}, sharex=True
     )
     ax.step(days, survival, where="post", color="#1f77b4", linewidth=1.8, label="relapse-free survival")
-    if "ci_low" in table and "ci_high" in table:
+    band_label, band_caption = km_band_text(analysis)
+    with_band = "ci_low" in table and "ci_high" in table
+    if with_band:
         ax.fill_between(
-            days, _num(table["ci_low"]), _num(table["ci_high"]), step="post", alpha=0.15, color="#1f77b4"
+            days,
+            _num(table["ci_low"]),
+            _num(table["ci_high"]),
+            step="post",
+            alpha=0.15,
+            color="#1f77b4",
+            label=band_label,
         )
     censored = _num(table["censored"]).to_numpy() > 0
     ax.plot(days[censored], survival[censored], "|", color="#1f77b4", markersize=9, label="censored")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("proportion relapse-free")
-    ax.legend(loc="lower left", frameon=False)
+    ax.legend(loc="lower left", frameon=False, fontsize=8)
     horizon = float(days.max()) if len(days) else 0.0
     step = 30.0 if horizon <= 400 else 90.0
     ticks = [step * i for i in range(int(horizon // step) + 1)]
@@ -141,7 +171,8 @@ def km_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure 
     risk_ax.set_xlabel("days after infusion")
     return Figure(
         "km_relapse_free",
-        "Kaplan–Meier relapse-free survival after infusion, with numbers at risk.",
+        "Kaplan–Meier relapse-free survival after infusion, with numbers at risk."
+        + (f" {band_caption}" if with_band else ""),
         _svg(fig),
     )
 

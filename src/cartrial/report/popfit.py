@@ -138,10 +138,12 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         f"<figcaption>{e(Path(f).stem)}</figcaption></figure>"
         for f in figures
     )
+    from cartrial.analysis.wording import count
+
     d = fit.data.summary()
     spec, st = fit.model.spec, fit.settings
     method_text = (
-        f"SAEM (K1 = {st['k1']}, K2 = {st['k2']}, {st['n_chains']} chain(s), seed {st['seed']})"
+        f"SAEM (K1 = {st['k1']}, K2 = {st['k2']}, {count(int(st['n_chains']), 'chain')}, seed {st['seed']})"
         if st.get("method", "saem") == "saem"
         else "Laplacian conditional estimation with interaction"
     )

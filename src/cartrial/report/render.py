@@ -21,7 +21,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.outcomes import COLUMN_OUTCOME
-from cartrial.report.figures import Figure, build_figures
+from cartrial.report.figures import Figure, build_figures, km_band_text
 
 if TYPE_CHECKING:
     from cartrial.report.popfit import PopfitResult
@@ -524,8 +524,11 @@ def build_report(
         for table_spec in spec.tables:
             if table_spec.dataset in analysis.datasets:
                 d = analysis.datasets[table_spec.dataset]
+                notes = d.notes
+                if d.name == "relapse_free_km":  # ci_low/ci_high: which interval (D-19.222)
+                    notes = (*notes, f"ci_low, ci_high: {km_band_text(analysis)[0]}")
                 section_tables.append(
-                    _table(d.name, d.title, d.population, d.derivation, d.table, table_spec.columns, d.notes)
+                    _table(d.name, d.title, d.population, d.derivation, d.table, table_spec.columns, notes)
                 )
             elif table_spec.dataset in listings:
                 list_title, frame, population, derivation = listings[table_spec.dataset]

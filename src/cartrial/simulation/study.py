@@ -2,14 +2,14 @@
 
 `simulate_study(prepared, seed)` runs one trial through the same code as `simulate_trials` (screened pool,
 kinetics, graded toxicity judged by the protocol's DLT rules, the escalation design, the expansion cohort,
-relapses and EDSS) and returns one DataFrame per form with the template columns
-(`cartrial.templates`; the same files `cartrial import templates` reads): sites, subjects, infusions,
-crs_assessments, icans_assessments, labs, adverse_events, edss, relapses, pk_samples, pd_samples,
-escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written; the subjects
-form's disposition says which (withdrawn, completed or ongoing; D-19.92). A CRS of latent grade 5 is a death
-on the last day of its episode (`trials.death_days`): the adverse event is written fatal (grade 5, outcome
-fatal, ended on the day of death), nothing of the patient is dated after the death and the disposition is
-death on that day (D-19.97).
+relapses and EDSS) and returns one DataFrame per form with the template columns (`cartrial.templates`; the
+same files `cartrial import templates` reads): sites, subjects, lymphodepletion (the protocol's regimen,
+D-19.223), infusions, crs_assessments, icans_assessments, labs, adverse_events, edss, relapses, pk_samples,
+pd_samples, escalation_decisions. Rows after the data cut-off or after a patient's dropout are not written;
+the subjects form's disposition says which (withdrawn, completed or ongoing; D-19.92). A CRS of latent grade
+5 is a death on the last day of its episode (`trials.death_days`): the adverse event is written fatal (grade
+5, outcome fatal, ended on the day of death), nothing of the patient is dated after the death and the
+disposition is death on that day (D-19.97).
 
 Representative assessments: a CRS or ICANS episode of latent grade g is recorded daily with the assessment
 of `models.crs_assessment(g)` / `models.icans_assessment(g)` (so the grading engine grades it g again);
@@ -72,6 +72,7 @@ T25FW_BASE_SECONDS = 5.0
 FORMS = (
     "sites",
     "subjects",
+    "lymphodepletion",
     "infusions",
     "crs_assessments",
     "icans_assessments",
@@ -164,6 +165,37 @@ class SimulatedStudy:
 
     forms: dict[str, pd.DataFrame]
     summary: dict[str, Any]
+
+
+def lymphodepletion_rows(
+    protocol: Any, sid: str, infused_at: dt.datetime, weight_kg: float, height_cm: float
+) -> list[dict[str, Any]]:
+    """The lymphodepletion form of one virtual patient (D-19.223): the protocol's regimen
+    (`Protocol.lymphodepletion`), one row per agent and protocol day, dated from the infusion's UTC day (the
+    day 0 of the store's LYMPHODEPLETION-DAY check), dosed by `cartrial.protocol.lymphodepletion_doses` on
+    the weight and height the subjects form records (BSA by the protocol's formula, its cap and each agent's
+    daily cap). No creatinine clearance is simulated: the renal tiers are not applied (full dose). Empty for
+    a protocol without a regimen. The form carries the dose per m² and in mg to 0.1 mg and the BSA to
+    0.01 m², as a pharmacy records them."""
+    from cartrial.protocol import lymphodepletion_doses
+
+    if protocol.lymphodepletion is None:
+        return []
+    plan = lymphodepletion_doses(protocol, weight_kg=weight_kg, height_cm=height_cm)
+    day0 = infused_at.astimezone(dt.UTC).date()
+    return [
+        {
+            "subject_id": sid,
+            "drug": dose.agent,
+            "administered_on": (day0 + dt.timedelta(days=dose.day)).isoformat(),
+            "day_relative_to_infusion": dose.day,
+            "dose_mg_per_m2": dose.dose_mg_per_m2,
+            "dose_mg": round(dose.dose_mg, 1),
+            "body_surface_area_m2": round(plan.bsa_m2, 2),
+        }
+        for dose in sorted(plan.doses, key=lambda d: (d.day, d.agent))
+        if dose.dose_mg > 0
+    ]
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -309,6 +341,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         # `prepare`; the CRF records the delivered cells/kg (templates: "actual dose"), which drives the PK
         cells = float(prepared.delivered_cells_per_kg[p, k])
         total_cells = float(prepared.total_cells[p, k])
+        height = round(float(cov.height_cm[p]), 0)
         birth_year = consent.year - int(cov.age_years[p]) - 1
         rows["subjects"].append(
             {
@@ -319,7 +352,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "sex": "F" if cov.female[p] else "M",
                 "birth_year": birth_year,
                 "weight_kg": weight,
-                "height_cm": round(float(cov.height_cm[p]), 0),
+                "height_cm": height,
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
                 **_disposition(
@@ -330,6 +363,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     death_day,
                 ),
             }
+        )
+        rows["lymphodepletion"].extend(
+            lymphodepletion_rows(prepared.protocol, sid, infused_at, weight, height)
         )
         rows["infusions"].append(
             {
@@ -550,7 +586,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                         "matrix": "peripheral_blood",
                         "nominal_day": int(day),
                         "actual_day": float(day),
-                        "sampled_at": _iso(when(day, 9)),
+                        "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
                         "value": "" if blq else round(float(value), 1),
                         "unit": "copies/ug gDNA",
                         "lloq": lloq,
@@ -570,7 +606,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     "subject_id": sid,
                     "nominal_day": day,
                     "actual_day": float(day),
-                    "sampled_at": _iso(when(day, 9)),
+                    "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
                     "aqp4_igg_titre": str(titre_endpoint([log10_titre])[0]),
                     "aqp4_igg_assay": "fixed_cba",
                 }
@@ -676,6 +712,10 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "approved_by": "safety review committee (simulated)",
             }
         )
+    if prepared.protocol.lymphodepletion is None or "lymphodepletion" not in (
+        prepared.protocol.collected_assessments
+    ):  # no regimen (nobody is lymphodepleted), or a form the protocol does not collect (D-19.62)
+        rows.pop("lymphodepletion")
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
     cutoff_date = (start + dt.timedelta(days=cutoff)).date()
@@ -749,6 +789,19 @@ def _end_at_deaths(
             row["ended_on"], row["outcome"] = "", "not_recovered"
 
 
+def is_serious(category: str, grade: int) -> bool:
+    """Whether a virtual adverse event is serious (D-19.227): seriousness is not severity (ICH E2A §III.B).
+    Serious: a fatal event (grade 5, death); a CRS or ICANS of grade ≥ 3 (ASTCT 2019 grade 3: vasopressor,
+    high-flow oxygen or ICU-level neurological care — the hospitalisation is prolonged); any other event of
+    grade 4 (CTCAE v5.0: "life-threatening consequences") except a laboratory cytopenia (category
+    ``hematologic``), whose grade is a count's band and meets no E2A criterion by itself."""
+    if grade >= FATAL_GRADE:
+        return True
+    if category in (ToxicityCategory.CRS.value, ToxicityCategory.ICANS.value):
+        return grade >= 3
+    return category != "hematologic" and grade >= 4
+
+
 def _ae(
     sid: str,
     term: str,
@@ -771,7 +824,7 @@ def _ae(
         "grade": grade,
         "grading_scale": scale,
         "grading_scale_version": version,
-        "serious": str(grade >= 3).lower(),
+        "serious": str(is_serious(category, grade)).lower(),
         "relatedness": related,
         "dlt": str(dlt).lower(),
         "outcome": outcome,

@@ -261,7 +261,7 @@ def test_the_safety_page_of_a_site_with_nobody_infused_states_the_left_out_adver
     main = session.page.locator("main").inner_text()
     assert "no patient you may see was infused by the cut-off" in main
     assert (
-        "1 adverse event in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "1 adverse event in 1 of 1 enrolled patient not infused (1 event on or after the first "
         "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables."
     ) in main
     assert session.page.locator("#heatmap-crs tbody").inner_text().strip() == "No infused patient."

@@ -661,7 +661,7 @@ def test_safety_dashboard_states_the_adverse_events_of_a_patient_not_infused(log
     text = _text(login("stat").get("/safety").text)
     # one event of the one PUMCH patient, who is the one enrolled patient not infused (helpers.SITE_B_SUBJECT)
     assert (
-        "1 adverse event in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "1 adverse event in 1 of 1 enrolled patient not infused (1 event on or after the first "
         "lymphodepletion dose, in 1 patient) is listed in ae_not_infused, not in the safety tables."
     ) in text
 
@@ -705,7 +705,7 @@ def test_safety_dashboard_states_the_adverse_events_not_infused_when_nobody_is_i
     # two events of the one PUMCH patient (enrolled, not infused): the nausea 25 days ago is before the
     # first fludarabine dose (20 days ago), the febrile neutropenia 15 days ago after it
     assert (
-        "2 adverse events in 1 of 1 enrolled patients not infused (1 event on or after the first "
+        "2 adverse events in 1 of 1 enrolled patient not infused (1 event on or after the first "
         "lymphodepletion dose, in 1 patient) are listed in ae_not_infused, not in the safety tables."
     ) in text
     assert "no patient you may see was infused by the cut-off" in text

@@ -1,0 +1,73 @@
+"""D-19.225: key-finding sentences a DSMB member reads as sentences. Before: "… 4 of 12 infused (33 %). not
+evaluable: 4 — …" (a sentence starting in lower case after a full stop), "Relapse-free at last follow-up: 11
+of 12; median follow-up 5.5 months (reverse_km)" (no noun after the count, and a program token where the
+method's name belongs).
+
+Expected: the example study at the 2022-03-20 cut-off (examples/ct103a-nmosd, 12 infused, 1 relapse after
+infusion: tests/analysis fixtures) and the method names of docs/science/neuro-outcomes.md §4.3 (reverse
+Kaplan-Meier, Schemper & Smith 1996; the median of the observed follow-up)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from datetime import date
+
+from cartrial.analysis import analyse
+from cartrial.neuro.relapses import (
+    SubjectFollowUp,
+    annualised_relapse_rates,
+    median_follow_up_text,
+    relapse_free_survival,
+)
+from cartrial.store.snapshot import read_snapshot
+
+
+def test_no_finding_sentence_starts_in_lower_case(example_sqlite_template) -> None:  # type: ignore[no-untyped-def]
+    analysis = analyse(read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20)))
+    for finding in analysis.findings:
+        assert not re.search(r"[.!?] [a-z]", finding.statement), finding.statement
+        assert "reverse_km" not in finding.statement and "observed_median" not in finding.statement
+    relapse_free = next(f for f in analysis.findings if f.source == "relapse_free_km")
+    assert relapse_free.statement.startswith(
+        f"{relapse_free.numerator} of {relapse_free.denominator} infused patients "
+    ), relapse_free.statement
+    assert "relapse-free at last follow-up" in relapse_free.statement
+    assert "(reverse Kaplan-Meier)" in relapse_free.statement
+
+
+def test_the_median_follow_up_names_its_method_in_words() -> None:
+    fu = [
+        SubjectFollowUp("A", date(2021, 1, 1), date(2021, 4, 11)),
+        SubjectFollowUp("B", date(2021, 1, 1), date(2021, 7, 20)),
+        SubjectFollowUp("C", date(2021, 1, 1), date(2021, 10, 28)),
+    ]
+    arr = annualised_relapse_rates([], fu)
+    reverse = median_follow_up_text(relapse_free_survival(arr))
+    observed = median_follow_up_text(relapse_free_survival(arr, follow_up_method="observed_median"))
+    assert reverse.endswith("(reverse Kaplan-Meier)") and observed.endswith(
+        "(median of the observed follow-up)"
+    )
+
+
+def test_a_pk_finding_names_its_analyte_in_words() -> None:
+    """D-19.228: "car_t_cells: quantifiable beyond day 180 …" began a key finding with a program token; it
+    names the analyte as the CDISC PCTEST does (`cartrial.protocol.lab_tests.PK_ANALYTES`: "CAR-T Cells",
+    "CAR Transgene Copies"), the form's analyte name in parentheses (the CSV's key)."""
+    import pandas as pd
+
+    from cartrial.analysis.findings import pk_pd_findings
+    from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, persistence_column
+    from cartrial.analysis.model import Dataset, Population
+
+    rows = [
+        {"subject_id": "S1", "analyte": analyte, PERSISTENCE_EVALUABLE: True, persistence_column(180.0): True}
+        for analyte in ("car_t_cells", "car_transgene", "vector_rna")
+    ]
+    datasets = {"persistence": Dataset("persistence", "t", pd.DataFrame(rows), "pk", "x", ())}
+    statements = [
+        f.statement for f in pk_pd_findings(datasets, {"pk": Population("pk", "d", ("S1",))}, 180.0, ())
+    ]
+    assert statements[0].startswith("CAR-T Cells (car_t_cells): quantifiable beyond day 180 in 1 of 1 ")
+    assert statements[1].startswith("CAR Transgene Copies (car_transgene): quantifiable")
+    assert statements[2].startswith("vector_rna: quantifiable")  # no label known: the form's name alone
