@@ -210,8 +210,9 @@ def dlt_evaluable(follow_up_days: Any, had_dlt: Any, window_days: float) -> Any:
     """Whether a patient is DLT-evaluable (elementwise on arrays): a DLT seen inside the window, or followed
     (alive, on study) for at least `window_days` whole days after the infusion day (`dlt_followed_days`: the
     day of a death is not one, D-19.231) — the window complete (`dlt_window_complete`). Otherwise, once the
-    patient died or left the study, never: not an outcome for the design, replaced (3+3, Storer 1989; D-19.123). The one rule the analysis's DLT-evaluable population
-    and the simulator's escalation (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
+    patient died or left the study, never: not an outcome for the design, replaced (3+3, Storer 1989;
+    D-19.123). The one rule the analysis's DLT-evaluable population and the simulator's escalation
+    (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
 
     >>> [bool(dlt_evaluable(days, dlt, 28)) for days, dlt in ((5, False), (5, True), (28, False))]
     [False, True, True]
