@@ -517,7 +517,8 @@ def lab_datasets(
     With `membership` (the `populations` dataset: ``follow_up_days``, ``study_status``, ``died``), a subject
     on study and alive who has not been followed to day 30 at the cut-off has its early ICAHT and T-ICAHT
     grades pending (`EARLY_ICAHT_PENDING`, grade blank): the grader's "lasting to the end of follow-up"
-    rule reads a follow-up that ended, never the cut-off (D-19.188)."""
+    rule reads a follow-up that ended, never the cut-off (D-19.188); one not followed to day 100 has its late
+    grades pending, with the grade already reached as a lower bound (`late_icaht_pending`, D-19.230)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version)
