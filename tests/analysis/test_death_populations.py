@@ -116,7 +116,8 @@ def test_death_date_rules() -> None:
 @given(death_day=st.integers(min_value=0, max_value=120), window=st.sampled_from([14, 28, 42]))
 def test_follow_up_never_passes_the_death(death_day: int, window: int) -> None:
     """Property: follow-up = min(death, cut-off) − day 0; without a DLT a subject is DLT-evaluable iff the
-    window was observed to its end before the death and the cut-off."""
+    window was observed to its end before the death and the cut-off: a death on the window's last day does
+    not complete it (the day of death is not a day followed through, D-19.231)."""
     cutoff = INFUSED + dt.timedelta(days=60)
     tables = {
         "subjects": pd.DataFrame({"subject_id": [SUBJECT]}),
@@ -136,7 +137,8 @@ def test_follow_up_never_passes_the_death(death_day: int, window: int) -> None:
     row = _row(frame)
     observed = min(death_day, 60)
     assert row["follow_up_days"] == observed
-    assert bool(row["dlt_evaluable"]) == (observed >= window)
+    died_by_cutoff = death_day <= 60
+    assert bool(row["dlt_evaluable"]) == (death_day > window if died_by_cutoff else observed >= window)
 
 
 def test_relapse_follow_up_to_the_cutoff_stops_at_the_death(snapshot: StudySnapshot) -> None:

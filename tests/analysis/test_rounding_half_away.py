@@ -54,5 +54,8 @@ def test_example_median_weight(analysis: Analysis) -> None:
     row = table[
         (table["characteristic"] == "Weight at screening, kg") & (table["statistic"] == "median (min-max)")
     ]
-    assert row["all"].iloc[0] == "63.3 (52.0-81.0)"
+    # weights to 0.1 kg: the median to 0.01 kg since D-19.232 (it read "63.3", the tie rounded half away)
+    assert row["all"].iloc[0] == "63.25 (52.0-81.0)"
+    mean = table[(table["characteristic"] == "Weight at screening, kg") & (table["statistic"] == "mean (SD)")]
+    assert mean["all"].iloc[0].startswith(_half_away(Fraction(sum(round(w * 10) for w in weights), 120), 2))
     assert _pct(1, 8) == " (13 %)"

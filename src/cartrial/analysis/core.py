@@ -255,7 +255,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     outcomes = collected_outcomes(protocol, tables)
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
     datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None), levels)
-    datasets |= pd_datasets(tables, populations)
+    datasets |= pd_datasets(tables, populations, opts.aqp4_igg_baseline)
     for name, outcome in DATASET_OUTCOME.items():  # D-19.61: an outcome the study does not collect
         if outcome not in outcomes:
             datasets.pop(name, None)
@@ -282,6 +282,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "nca_options": dict(opts.nca_options),
         "nca_interval_summary": sources["nca_interval_summary"]["value"],
         "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
+        "aqp4_igg_baseline": sources["aqp4_igg_baseline"]["value"],
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,

@@ -53,7 +53,9 @@ class Characteristic:
     kind: str  # "continuous" | "categorical"
     source: str
     levels: tuple[str, ...] = ()
-    decimals: int = 1
+    decimals: int = 0
+    """Decimals the data carry (age in whole years: 0; weight to 0.1 kg: 1): minimum and maximum are written
+    with them, mean, SD and median with one more (D-19.232)."""
     show_mean: bool = True
 
 
@@ -191,13 +193,15 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "subjects.birth_date or birth_year (1 January) to day 0; cartrial.protocol.completed_years",
         ),
         Characteristic("sex", "Sex", "categorical", "subjects.sex", ("F", "M")),
-        Characteristic("weight_kg", "Weight at screening, kg", "continuous", "subjects.weight_kg"),
+        Characteristic(
+            "weight_kg", "Weight at screening, kg", "continuous", "subjects.weight_kg", decimals=1
+        ),
         Characteristic(
             "disease_duration_years",
             "Disease duration at infusion, years",
             "continuous",
             "day 0 minus subjects.diagnosis_date, days / 365.25",
-            decimals=2,
+            decimals=1,
         ),
         Characteristic(
             "prior_immunosuppressants",
@@ -224,6 +228,7 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "Baseline EDSS",
             "continuous",
             "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0)",
+            decimals=1,
         ),
         Characteristic(
             "aqp4_igg_status", "AQP4-IgG serostatus at screening", "categorical", "subjects.aqp4_igg_status"
@@ -259,6 +264,7 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
     missing_text = f"{len(missing)}" + (f" ({', '.join(missing)})" if missing else "")
     if spec.kind == "continuous":
         summary = continuous_summary(None if pd.isna(v) else float(v) for v in values)
+        # the data's decimals for minimum and maximum, one more for mean, SD and median (D-19.232)
         d = spec.decimals
         sd = _fmt(summary.sd, d + 1) if summary.sd is not None else "-"
         rows = [("n", str(summary.n))]
@@ -268,7 +274,7 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
             rows += [
                 (
                     "median (min-max)",
-                    f"{_fmt(summary.median, d)} ({_fmt(summary.minimum, d)}-{_fmt(summary.maximum, d)})",
+                    f"{_fmt(summary.median, d + 1)} ({_fmt(summary.minimum, d)}-{_fmt(summary.maximum, d)})",
                 ),
             ]
         return [*rows, ("missing", missing_text)]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Dataset
 from cartrial.analysis.populations import ENROLLED
+from cartrial.analysis.stats import fixed
 from cartrial.analysis.summaries import dose_level_groups
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus
 
@@ -83,7 +84,8 @@ COLUMNS: dict[str, str] = {
     "description": "the measure in words",
     "n": "subjects counted",
     "n_enrolled": "enrolled subjects of the group (the denominator)",
-    "percent_of_enrolled": "100 × n / n_enrolled, one decimal (blank when the group has no subject)",
+    "percent_of_enrolled": "100 × n / n_enrolled, one decimal rounded half away from zero (`stats.fixed`, "
+    "D-19.234; blank when the group has no subject)",
     "subjects": "the subjects counted (;-separated)",
 }
 
@@ -112,7 +114,8 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
                     "description": description,
                     "n": len(ids),
                     "n_enrolled": enrolled,
-                    "percent_of_enrolled": round(100.0 * len(ids) / enrolled, 1) if enrolled else None,
+                    # shown as it is (report): a tie rounded half away from zero, as every table (D-19.234)
+                    "percent_of_enrolled": float(fixed(100.0 * len(ids) / enrolled, 1)) if enrolled else None,
                     "subjects": ";".join(ids),
                 }
             )

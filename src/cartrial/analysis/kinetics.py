@@ -42,6 +42,8 @@ TITRE_COLUMNS = [
     "subject_id",
     "dose_level",
     "baseline_titre",
+    "baseline_source",
+    "baseline_assay_differs",
     "last_titre",
     "last_titre_day",
     "change_steps",
@@ -367,19 +369,45 @@ def _left_out_notes(nca: pd.DataFrame, geometric: tuple[str, ...], rule: str) ->
     return notes
 
 
-def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Population]) -> dict[str, Dataset]:
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+
+def pd_datasets(
+    tables: Mapping[str, pd.DataFrame],
+    populations: dict[str, Population],
+    aqp4_baseline: str = "pd_samples_then_screening",
+) -> dict[str, Dataset]:
     """`aqp4_titre_change`: baseline (last on or before day 0) and last AQP4-IgG titre, change in dilution
     steps (`cartrial.neuro.titre_steps`) and fell yes/no; `pd_markers`: every numeric PD analyte
-    (`PD_MARKERS`) at baseline, post-infusion nadir and last."""
+    (`PD_MARKERS`) at baseline, post-infusion nadir and last.
+
+    The baseline titre (`aqp4_baseline`, protocol ``analysis.options.aqp4_igg_baseline``, D-19.233): the last
+    PD-sample titre on or before day 0; with ``pd_samples_then_screening`` (default), when the PD samples
+    have none, the screening titre (``subjects.aqp4_igg_titre``, taken before the infusion by the schedule):
+    ``baseline_source`` says which, ``baseline_assay_differs`` flags a screening assay recorded and different
+    from the PD samples' (titres of different assays are not pooled without a flag, neuro-outcomes.md §6);
+    ``pd_samples``: the PD samples only."""
     from cartrial.neuro import parse_titre_step, titre_fell, titre_steps
 
+    rule = str(getattr(aqp4_baseline, "value", aqp4_baseline))
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     day0 = infusion_dates(tables["infusions"])
     pdt = tables["pd_samples"]
+    subjects = tables.get("subjects")
+    screening: dict[str, tuple[str, str]] = {}
+    if subjects is not None and "aqp4_igg_titre" in subjects.columns:
+        assays = subjects["aqp4_igg_assay"] if "aqp4_igg_assay" in subjects.columns else [""] * len(subjects)
+        screening = {
+            str(s): (_text(t), _text(a))
+            for s, t, a in zip(subjects["subject_id"], subjects["aqp4_igg_titre"], assays, strict=True)
+        }
     rows: list[dict[str, Any]] = []
     markers: list[dict[str, Any]] = []
     excluded: dict[str, list[str]] = {}
+    from_screening: list[str] = []
+    other_assay: list[str] = []
     groups = by_subject(pdt)
     for sid in safety_ids:
         own = rows_of(groups, pdt, sid).sort_values("sampled_at", kind="mergesort")
@@ -390,11 +418,26 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
         base = titres[(tdays <= 0).to_numpy()]
         post = titres[(tdays > 0).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "dose_level": levels.get(sid)}
-        if len(base) and len(post):
-            before = parse_titre_step(base["aqp4_igg_titre"].iloc[-1])
+        baseline_text, source, differs = "", "", None
+        if len(base):
+            baseline_text, source = str(base["aqp4_igg_titre"].iloc[-1]), "pd_samples"
+        elif rule == "pd_samples_then_screening" and screening.get(sid, ("", ""))[0]:
+            baseline_text, screening_assay = screening[sid]
+            source = "screening"
+            pd_assays = (
+                {_text(a) for a in own["aqp4_igg_assay"]} - {""} if "aqp4_igg_assay" in own.columns else set()
+            )
+            differs = bool(screening_assay and pd_assays and pd_assays != {screening_assay})
+            from_screening.append(sid)
+            if differs:
+                other_assay.append(sid)
+        if baseline_text and len(post):
+            before = parse_titre_step(baseline_text)
             after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
             row |= {
                 "baseline_titre": before.native,
+                "baseline_source": source,
+                "baseline_assay_differs": differs if differs is not None else False,
                 "last_titre": after.native,
                 "last_titre_day": int(tdays[(tdays > 0).to_numpy()].iloc[-1]),
                 "change_steps": titre_steps(before, after),
@@ -402,7 +445,7 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
                 "evaluable": True,
             }
         else:
-            reason = "no baseline AQP4-IgG titre" if not len(base) else "no post-baseline AQP4-IgG titre"
+            reason = "no baseline AQP4-IgG titre" if not baseline_text else "no post-baseline AQP4-IgG titre"
             excluded.setdefault(reason, []).append(sid)
             row |= {"evaluable": False, "reason": reason}
         rows.append(row)
@@ -435,11 +478,32 @@ def pd_datasets(tables: Mapping[str, pd.DataFrame], populations: dict[str, Popul
             titre,
             "efficacy:aqp4_titre",
             "cartrial.neuro.titre_steps / titre_fell",
-            ("pd_samples", "infusions"),
+            ("pd_samples", "infusions", *(("subjects",) if rule == "pd_samples_then_screening" else ())),
             columns={
                 "change_steps": "change in dilution-series steps "
-                "(negative = fall; docs/science/neuro-outcomes.md §6)"
+                "(negative = fall; docs/science/neuro-outcomes.md §6)",
+                "baseline_source": "pd_samples: last PD-sample titre on or before day 0; screening: "
+                "subjects.aqp4_igg_titre, no PD titre before the infusion "
+                "(analysis.options.aqp4_igg_baseline, D-19.233)",
+                "baseline_assay_differs": "screening baseline whose recorded assay (subjects.aqp4_igg_assay) "
+                "differs from the PD samples' (neuro-outcomes.md §6: flagged, not silently pooled)",
             },
+            notes=(
+                f"baseline: the last AQP4-IgG titre on or before day 0 ({rule}, D-19.233)",
+                *(
+                    (
+                        f"baseline from the screening titre (no PD titre before the infusion): "
+                        f"{', '.join(from_screening)}",
+                    )
+                    if from_screening
+                    else ()
+                ),
+                *(
+                    (f"screening titre of another assay than the PD samples': {', '.join(other_assay)}",)
+                    if other_assay
+                    else ()
+                ),
+            ),
         ),
         "pd_markers": Dataset(
             "pd_markers",

@@ -59,6 +59,7 @@ DATASET_OUTCOME: dict[str, str] = {
 #: analysis option → the outcome whose datasets it governs (not an option of a study without that outcome)
 OPTION_OUTCOME: dict[str, str] = {
     "relapse_follow_up_end": "relapses",
+    "aqp4_igg_baseline": "aqp4_igg",
     "rate_ci": "relapses",
     "relapses": "relapses",
 }

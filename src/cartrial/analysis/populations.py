@@ -9,7 +9,8 @@ The protocol has no ``analysis:`` section yet; these are the documented defaults
   lymphodepleted (`LYMPHODEPLETED_NOT_INFUSED`, `NOT_INFUSED`; their adverse events are listed in
   ``ae_not_infused``, D-19.88);
 - **dlt_evaluable**: safety-set subjects who completed the protocol's DLT window by the cut-off
-  (infusion day + `escalation.dlt_window_days` ≤ cut-off, and alive on that day) or had a DLT inside the
+  (infusion day + `escalation.dlt_window_days` ≤ cut-off, and alive on that day: a death on the window's last
+  day does not complete it, `cartrial.protocol.dlt.dlt_followed_days`, D-19.231) or had a DLT inside the
   window by the protocol's DLT rules (`escalation.dlt_rules` on the graded events, `cartrial.analysis.dlt`)
   — the usual 3+3 rule (Storer 1989; the protocol's `escalation` section). A subject not evaluable only
   because the window is not complete at the cut-off (on study, alive, no DLT yet) is ``dlt_window_pending``:
@@ -40,7 +41,7 @@ from cartrial.protocol.disposition import (
     ended_before_death,
     parse_disposition,
 )
-from cartrial.protocol.dlt import dlt_evaluable, dlt_window_complete
+from cartrial.protocol.dlt import dlt_evaluable, dlt_followed_days
 
 ENROLLED = "enrolled"
 SAFETY = "safety"
@@ -337,7 +338,10 @@ def derive_populations(
         else:
             safety.append(sid)
             assert follow_up is not None
-            if dlt_evaluable(dlt_window_complete(day0[sid], end, window)[0], bool(in_window), window):
+            # the day of a death that ended the follow-up is not a day followed through (D-19.231)
+            died_on_end = study_end.disposition is DEATH and study_end.date == end
+            followed = dlt_followed_days(day0[sid], end, died=died_on_end)
+            if dlt_evaluable(followed, bool(in_window), window):
                 evaluable.append(sid)
             else:
                 if study_end.disposition is DEATH and sid in died:

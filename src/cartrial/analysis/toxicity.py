@@ -433,20 +433,75 @@ def early_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) ->
     for index, subject in out["subject_id"].items():
         if subject not in followed.index:
             continue
-        row = followed.loc[subject]
-        days = row["follow_up_days"]
-        ended = bool(row["died"]) or str(row["study_status"]) in {"COMPLETED", "DISCONTINUED"}
-        if pd.isna(days) or ended or int(days) >= EARLY_LAST_DAY:
+        days = _followed_open(followed.loc[subject])
+        if days is None or days >= EARLY_LAST_DAY:
             continue
         out.loc[index, EARLY_ICAHT_PENDING] = True
         out.loc[index, "early_icaht_grade"] = pd.NA
         out.loc[index, "t_early_grade"] = pd.NA
         reason = (
             f"pending: early window (days 0-{EARLY_LAST_DAY}) not complete at the cut-off (followed to day "
-            f"{int(days)})"
+            f"{days})"
         )
         out.loc[index, "early_icaht_rule"] = reason
         out.loc[index, "t_early_reason"] = reason
+    return out
+
+
+LATE_ICAHT_PENDING = "late_icaht_pending"
+"""Column of `icaht`: the late window (days 31-100) is not complete at the cut-off (D-19.230)."""
+LATE_AT_LEAST = {"late_icaht_grade": "late_icaht_at_least", "t_late_grade": "t_late_at_least"}
+"""Columns of `icaht`: the late ICAHT / T-ICAHT grade the counts of an open late window already reach (a lower
+bound; blank when none, and for a complete window, whose grade is in the grade column) (D-19.230)."""
+
+
+def _followed_open(row: pd.Series) -> int | None:
+    """The follow-up days of a subject on study and alive at the cut-off (its window may still fill), else
+    None (follow-up unknown, or ended by a death or an end of study: the counts seen are all there are)."""
+    days = row["follow_up_days"]
+    ended = bool(row["died"]) or str(row["study_status"]) in {"COMPLETED", "DISCONTINUED"}
+    return None if pd.isna(days) or ended else int(days)
+
+
+def late_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
+    """`icaht` with `LATE_ICAHT_PENDING` and the `LATE_AT_LEAST` columns: a subject on study and alive at the
+    cut-off who has not been followed to the last day of the late window (``follow_up_days`` <
+    `cartrial.grading` day 100) has its late ICAHT and T-ICAHT grades blank, the rule saying why, and the
+    grade the counts seen so far reach as ``late_icaht_at_least`` / ``t_late_at_least`` when ≥ 1: the late
+    grade is that of the k-th lowest count of days 31-100 (T-ICAHT: counts and days below), which more counts
+    can only raise, so a grade reached is a lower bound, never a grade 0 (D-19.230). A subject whose
+    follow-up ended (death, end of study) keeps the grade of the counts seen, as for the early window
+    (D-19.188)."""
+    from cartrial.grading.icaht import EARLY_LAST_DAY, LATE_LAST_DAY
+
+    out = icaht.copy()
+    out[LATE_ICAHT_PENDING] = False
+    for column in LATE_AT_LEAST.values():
+        out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    if membership is None or not len(out):
+        return out
+    followed = membership.set_index("subject_id")
+    window = f"late window (days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY})"
+    for index, subject in out["subject_id"].items():
+        if subject not in followed.index:
+            continue
+        days = _followed_open(followed.loc[subject])
+        if days is None or days >= LATE_LAST_DAY:
+            continue
+        out.loc[index, LATE_ICAHT_PENDING] = True
+        for grade, rule in (("late_icaht_grade", "late_icaht_rule"), ("t_late_grade", "t_late_reason")):
+            seen = out.loc[index, grade]
+            reached = not pd.isna(seen) and int(seen) >= 1
+            so_far = (
+                f"at least grade {int(seen)} by the counts so far ({out.loc[index, rule]})"
+                if reached
+                else "no grade reached by the counts so far"
+            )
+            out.loc[index, LATE_AT_LEAST[grade]] = int(seen) if reached else pd.NA
+            out.loc[index, grade] = pd.NA
+            out.loc[index, rule] = (
+                f"pending: {window} not complete at the cut-off (followed to day {days}); {so_far}"
+            )
     return out
 
 
@@ -462,7 +517,8 @@ def lab_datasets(
     With `membership` (the `populations` dataset: ``follow_up_days``, ``study_status``, ``died``), a subject
     on study and alive who has not been followed to day 30 at the cut-off has its early ICAHT and T-ICAHT
     grades pending (`EARLY_ICAHT_PENDING`, grade blank): the grader's "lasting to the end of follow-up"
-    rule reads a follow-up that ended, never the cut-off (D-19.188)."""
+    rule reads a follow-up that ended, never the cut-off (D-19.188); one not followed to day 100 has its late
+    grades pending, with the grade already reached as a lower bound (`late_icaht_pending`, D-19.230)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version)
@@ -506,7 +562,7 @@ def lab_datasets(
     no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
     icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])
     icaht["dose_level"] = icaht["dose_level"].astype("Int64")
-    icaht = early_icaht_pending(icaht, membership)
+    icaht = late_icaht_pending(early_icaht_pending(icaht, membership), membership)
     return {
         "lab_shift": Dataset(
             "lab_shift",
@@ -531,7 +587,14 @@ def lab_datasets(
             ("labs", "infusions"),
             columns={
                 EARLY_ICAHT_PENDING: "early window (days 0-30) not complete at the cut-off, the subject on "
-                "study and alive: early ICAHT and T-ICAHT grades blank (D-19.188)"
+                "study and alive: early ICAHT and T-ICAHT grades blank (D-19.188)",
+                LATE_ICAHT_PENDING: "late window (days 31-100) not complete at the cut-off, the subject on "
+                "study and alive: late ICAHT and T-ICAHT grades blank (D-19.230)",
+                "late_icaht_at_least": "late window pending: the late ICAHT grade the counts so far "
+                "already reach (a lower bound: more counts only raise it); blank when none, or when the "
+                "window is complete (D-19.230)",
+                "t_late_at_least": "late window pending: the late T-ICAHT grade the counts so far "
+                "already reach (lower bound, D-19.230)",
             },
             notes=(
                 *((f"no neutrophil count: {', '.join(no_anc)}",) if no_anc else ()),
@@ -545,10 +608,13 @@ def lab_datasets(
 
 __all__ = [
     "EARLY_ICAHT_PENDING",
+    "LATE_AT_LEAST",
+    "LATE_ICAHT_PENDING",
     "NOT_INFUSED_AE_COLUMNS",
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",
     "lab_datasets",
+    "late_icaht_pending",
     "not_infused_adverse_events",
 ]

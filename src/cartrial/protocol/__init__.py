@@ -43,7 +43,14 @@ from cartrial.protocol.candidate import (
     load_candidate,
     parse_candidate,
 )
-from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory, dlt_window_complete
+from cartrial.protocol.dlt import (
+    DltRule,
+    GradedEvent,
+    Relatedness,
+    ToxicityCategory,
+    dlt_followed_days,
+    dlt_window_complete,
+)
 from cartrial.protocol.dosing import (
     AgentDailyDose,
     BsaMethod,
@@ -176,6 +183,7 @@ __all__ = [
     "body_surface_area_m2",
     "completed_years",
     "count_events_in_window",
+    "dlt_followed_days",
     "dlt_window_complete",
     "dose_for",
     "evaluate_criterion",

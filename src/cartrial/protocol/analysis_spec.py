@@ -98,6 +98,22 @@ class TreatmentEmergentStart(StrEnum):
     INFUSION = "infusion"
 
 
+class Aqp4Baseline(StrEnum):
+    """Where the baseline AQP4-IgG titre (the last on or before day 0) of `aqp4_titre_change` comes from
+    (D-19.233).
+
+    - ``pd_samples_then_screening`` (default): the last pre-infusion titre of the PD samples, else the
+      screening titre (``subjects.aqp4_igg_titre``, the schedule's screening-visit AQP4-IgG): both are values
+      before the infusion; a screening titre of another recorded assay is flagged
+      (``baseline_assay_differs``; neuro-outcomes.md §6);
+    - ``pd_samples``: the PD samples only (one assay series; a subject without a pre-infusion PD titre is not
+      evaluable).
+    """
+
+    PD_SAMPLES_THEN_SCREENING = "pd_samples_then_screening"
+    PD_SAMPLES = "pd_samples"
+
+
 class AnalysisPopulations(BaseModel):
     """Analysis population rules (enrolled, safety and DLT-evaluable are fixed by ICH E9 and the escalation
     section; the efficacy-evaluable rule is chosen per endpoint)."""
@@ -147,6 +163,7 @@ class AnalysisOptions(BaseModel):
     )
     relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
+    aqp4_igg_baseline: Aqp4Baseline = Aqp4Baseline.PD_SAMPLES_THEN_SCREENING
     ctcae_version: str = "5.0"
 
     @field_validator("ctcae_version", mode="before")
@@ -261,6 +278,7 @@ __all__ = [
     "AnalysisOptions",
     "AnalysisPopulations",
     "AnalysisSpec",
+    "Aqp4Baseline",
     "EfficacyEvaluableRule",
     "FollowUpEnd",
     "IntervalAucSummary",

@@ -161,16 +161,40 @@ class DltRule(BaseModel):
         return self
 
 
-def dlt_window_complete(infused_on: dt.date, as_of: dt.date, window_days: int) -> tuple[int, bool]:
-    """(days from day 0 to `as_of`, whether the DLT window is complete by then): complete when at least
-    `window_days` calendar days have passed since the infusion day (day 0 to day `window_days` observed,
-    the protocol's `escalation.dlt_window_days` [P]). The one rule behind the escalation engine's replay of
-    recorded decisions (`cartrial.escalation.replay_decisions`) and the analysis's DLT-evaluable population.
+def dlt_followed_days(infused_on: dt.date, end: dt.date, *, died: bool = False) -> int:
+    """Whole days a patient was followed alive after the infusion day up to `end`, the `dlt_evaluable` input:
+    the calendar days from day 0 to `end` when `end` is a day observed (a cut-off, whose data run to the end
+    of that day, or the dated end of study), one fewer when the patient died on `end` — the day of death is
+    not a day lived through: a patient who died on day 28 was not observed through day 28 of a 28-day window
+    (days 0-28 inclusive, `cartrial.escalation.assess_dlt`), so without a DLT the window is not complete
+    (D-19.231). Never below 0.
+
+    >>> dlt_followed_days(dt.date(2021, 6, 1), dt.date(2021, 6, 29)), dlt_followed_days(
+    ...     dt.date(2021, 6, 1), dt.date(2021, 6, 29), died=True)
+    (28, 27)
+    """
+    check_instance("infused_on", infused_on, dt.date)
+    check_instance("end", end, dt.date)
+    days = (end - infused_on).days
+    return max(days - 1, 0) if died else days
+
+
+def dlt_window_complete(
+    infused_on: dt.date, as_of: dt.date, window_days: int, *, died: bool = False
+) -> tuple[int, bool]:
+    """(days from day 0 to `as_of`, whether the DLT window is complete by then): complete when the patient
+    was followed for at least `window_days` whole days after the infusion day (`dlt_followed_days`; day 0 to
+    day `window_days` observed, the protocol's `escalation.dlt_window_days` [P]) — with `died` (a death on
+    `as_of`), only when the death came after day `window_days` (D-19.231). The one rule behind the
+    escalation engine's replay of recorded decisions (`cartrial.escalation.replay_decisions`) and the
+    analysis's DLT-evaluable population.
 
     >>> dlt_window_complete(dt.date(2021, 6, 1), dt.date(2021, 6, 29), 28)
     (28, True)
     >>> dlt_window_complete(dt.date(2021, 6, 1), dt.date(2021, 6, 28), 28)
     (27, False)
+    >>> dlt_window_complete(dt.date(2021, 6, 1), dt.date(2021, 6, 29), 28, died=True)
+    (28, False)
 
     A window that is not more than 0 and at most 3650 days, or a day that is not a date, is an `InputError`
     (D-19.79).
@@ -178,16 +202,17 @@ def dlt_window_complete(infused_on: dt.date, as_of: dt.date, window_days: int) -
     check_instance("infused_on", infused_on, dt.date)
     check_instance("as_of", as_of, dt.date)
     check_argument("window_days", window_days, DAYS)
-    days = (as_of - infused_on).days
-    return days, bool(dlt_evaluable(days, False, window_days))
+    followed = dlt_followed_days(infused_on, as_of, died=died)
+    return (as_of - infused_on).days, bool(dlt_evaluable(followed, False, window_days))
 
 
 def dlt_evaluable(follow_up_days: Any, had_dlt: Any, window_days: float) -> Any:
     """Whether a patient is DLT-evaluable (elementwise on arrays): a DLT seen inside the window, or followed
-    (alive, on study) for at least `window_days` whole days after the infusion day — the window complete
-    (`dlt_window_complete`). Otherwise, once the patient died or left the study, never: not an outcome for
-    the design, replaced (3+3, Storer 1989; D-19.123). The one rule the analysis's DLT-evaluable population
-    and the simulator's escalation (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
+    (alive, on study) for at least `window_days` whole days after the infusion day (`dlt_followed_days`: the
+    day of a death is not one, D-19.231) — the window complete (`dlt_window_complete`). Otherwise, once the
+    patient died or left the study, never: not an outcome for the design, replaced (3+3, Storer 1989;
+    D-19.123). The one rule the analysis's DLT-evaluable population and the simulator's escalation
+    (`simulate trial`, `simulate study`'s committee; D-19.132) apply.
 
     >>> [bool(dlt_evaluable(days, dlt, 28)) for days, dlt in ((5, False), (5, True), (28, False))]
     [False, True, True]
@@ -201,5 +226,6 @@ __all__ = [
     "Relatedness",
     "ToxicityCategory",
     "dlt_evaluable",
+    "dlt_followed_days",
     "dlt_window_complete",
 ]
