@@ -397,7 +397,13 @@ def fit_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to fit (stein2019)."),
     subject: str = typer.Option("subject_id", "--subject", help="Column identifying a subject."),
-    time: str = typer.Option("actual_day", "--time", help="Column of days since infusion."),
+    time: str = typer.Option("actual_day", "--time", help="Column of time since infusion (--time-unit)."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week. The stein2019 model is in days (its rates are "
+        "per day): other units are converted to days.",
+    ),
     conc: str = typer.Option("value", "--conc", help="Column of transgene level (copies/ug)."),
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
@@ -412,12 +418,13 @@ def fit_command(
         raise ConfigurationError("only --model stein2019 can be fitted (the PD model is simulate-only)")
     from rich.progress import track
 
-    from cartrial.kinetics import check_lloq, derive_stein2019_fits
+    from cartrial.kinetics import check_lloq, check_time_unit, derive_stein2019_fits
     from cartrial.tabular import emit_table, read_csv
 
     if lloq is not None and lloq_col:
         raise InputError(Problem("give --lloq or --lloq-col, not both", field="--lloq"))
     check_lloq(lloq, "--lloq")
+    time_unit = check_time_unit(time_unit, "--time-unit")  # before the file is read, as popfit (D-19.241)
     optional = [c for c in (blq_col, lloq_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
 
@@ -438,6 +445,7 @@ def fit_command(
         keep_going=keep_going,
         source=str(file),
         progress=progress,
+        time_unit=time_unit,
     )
     meta = result.metadata()
     console = _err_console()
@@ -446,6 +454,9 @@ def fit_command(
     extra = {
         "command": "kinetics fit",
         "model": "stein2019",
+        "time_unit": meta["time_unit"],
+        "model_time_unit": meta["model_time_unit"],
+        "units": meta["units"],
         "summary": meta["summary"],
         "notes": meta["notes"],
         "fits": meta["fits"],

@@ -42,6 +42,7 @@ from cartrial.kinetics.templates import (
     LLOQ,
     MAX_CONCENTRATION,
     MIN_LLOQ,
+    TIME_UNIT_DAYS,
     TIME_UNITS,
 )
 from cartrial.results import Result, plain
@@ -472,6 +473,7 @@ def derive_stein2019_fits(
     keep_going: bool = False,
     source: str = "data",
     progress: Callable[[list[Any]], Iterable[Any]] | None = None,
+    time_unit: str = "day",
 ) -> KineticsResult:
     """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
 
@@ -482,7 +484,9 @@ def derive_stein2019_fits(
     7 estimated quantities — are refused, not fitted. The metadata lists the refused profiles, compares
     their observed Cmax with the fitted ones (refused profiles are typically the low expanders, so the
     fitted subset is not the population) and states the residual-SD bias. `progress` wraps the list of
-    profiles (e.g. a progress bar).
+    profiles (e.g. a progress bar). `time_unit` (min, h, day or week, checked as `check_time_unit`) is the
+    unit of the time column: the model is in days (tmax in days, rates per day), so other units are
+    converted to days, as `kinetics popfit` does (D-19.241); the units say both.
 
     >>> from cartrial.kinetics.models import stein2019_concentration
     >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
@@ -496,6 +500,7 @@ def derive_stein2019_fits(
     """
     fit_options = options or FitOptions()
     lloq = check_lloq(lloq)
+    time_unit = check_time_unit(time_unit)
     frame, problems = validate_profiles(
         data,
         subject=subject,
@@ -509,6 +514,8 @@ def derive_stein2019_fits(
         keep_going=keep_going,
     )
     good = frame[~frame["_bad"]]
+    if time_unit != "day":  # the model's unit (D-19.241)
+        good = good.assign(_time=good["_time"] * TIME_UNIT_DAYS[time_unit])
     rows: list[dict[str, Any]] = []
     details: list[dict[str, Any]] = []
     groups = list(good.groupby(["_subject", *by], sort=False))
@@ -596,6 +603,11 @@ def derive_stein2019_fits(
                 "the fitted subset is not the population, do not summarise its parameters as "
                 "population values"
             )
+    if time_unit != "day":
+        notes.append(
+            f"times given in {time_unit} (column {time}) converted to days: the Stein 2019 model is in days "
+            "(tmax_days in days, alpha_per_day and beta_per_day per day; D-19.241)"
+        )
     notes.append(
         "residual_sd_log is the maximum-likelihood estimate, biased low by about sqrt((n - p)/n) with p = 6 "
         "structural parameters; residual_sd_log_df_corrected = residual_sd_log · sqrt(n / (n - 6)) "
@@ -618,10 +630,17 @@ def derive_stein2019_fits(
             "foldx": "1",
             "fb": "1",
             "residual_sd_log": "log scale",
+            time: time_unit,
         },
         notes=tuple(notes),
         problems=tuple(problems.all()) if keep_going else (),
-        extra={"model": "stein2019", "summary": summary, "fits": details},
+        extra={
+            "model": "stein2019",
+            "time_unit": time_unit,
+            "model_time_unit": "day",
+            "summary": summary,
+            "fits": details,
+        },
     )
 
 

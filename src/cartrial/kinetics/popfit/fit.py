@@ -558,10 +558,19 @@ def _estimates_table(
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
             note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
         se_natural = s if normal else est * s
+        # the estimate and its interval as the model uses the parameter (F_B ≤ 1, FOLDX ≥ 1; D-19.240)
+        d_low, d_high = spec.model.domain(j)
+        if math.isfinite(d_low) or math.isfinite(d_high):
+            clipped = [spec.model.natural_in_domain(j, v) if math.isfinite(v) else v for v in (est, lo, hi)]
+            if clipped != [est, lo, hi]:
+                note += f"; clipped to the parameter's domain [{d_low:g}, {d_high:g}] as the model uses it"
+            est, lo, hi = clipped
         rows.append(_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how))
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
-        rows.append(_wald_row("covariate", label, b, s, "-", kind, float("nan")))
+        info = spec.covariate_info.get(label, {})
+        row = _wald_row("covariate", label, b, s, "-", covariate_note(kind, info), float("nan"))
+        rows.append({**row, **covariate_columns(info)})
     pos = p + k
     q = spec.q
     if spec.omega_structure == "diagonal":
@@ -615,6 +624,46 @@ def _estimates_table(
     table = pd.DataFrame(rows)
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
+
+
+COVARIATE_COLUMNS: tuple[str, ...] = ("covariate", "level", "reference_level", "centre")
+"""Columns of a covariate effect's row in the estimates table (blank in other rows; D-19.239): the covariate,
+the level a categorical coefficient belongs to and the reference level it is relative to, or the value a
+continuous covariate is centred on."""
+
+
+def covariate_columns(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The `COVARIATE_COLUMNS` of one covariate effect from its description (`covariate_design`)."""
+    categorical = info.get("model") == "categorical"
+    return {
+        "covariate": str(info.get("covariate", "")),
+        "level": str(info.get("level", "")) if categorical else "",
+        "reference_level": str(info.get("reference", "")) if categorical else "",
+        "centre": float(info["centre"]) if not categorical and "centre" in info else float("nan"),
+    }
+
+
+def covariate_note(kind: str, info: Mapping[str, Any]) -> str:
+    """What a covariate coefficient β means, with the reference level or the centring value (D-19.239).
+
+    >>> covariate_note("categorical", {"covariate": "sex", "model": "categorical", "level": "M",
+    ...                                "reference": "F"})  # doctest: +ELLIPSIS
+    'categorical: typical value × exp(β) for sex = M, relative to the reference level sex = F (the most...'
+    >>> covariate_note("power", {"covariate": "weight_kg", "model": "power", "centre": 63.25})
+    'power: typical value × (weight_kg / 63.25)^β, centred on the median 63.25'
+    """
+    name = str(info.get("covariate", "covariate"))
+    if kind == "categorical" and "reference" in info:
+        return (
+            f"categorical: typical value × exp(β) for {name} = {info.get('level', '')}, relative to the "
+            f"reference level {name} = {info['reference']} (the most frequent)"
+        )
+    if "centre" in info:
+        centre = f"{float(info['centre']):.6g}"
+        if kind == "linear":
+            return f"linear: typical value × exp(β·({name} − {centre})), centred on the median {centre}"
+        return f"power: typical value × ({name} / {centre})^β, centred on the median {centre}"
+    return kind
 
 
 def _wald_row(
@@ -752,7 +801,7 @@ def _ebe_table(
     cov = np.linalg.inv(_pd(hess))
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
-    psi = spec.model.to_natural(phi)
+    psi = spec.model.in_domain(spec.model.to_natural(phi))  # as the model uses them (F_B ≤ 1; D-19.240)
     for j, name in enumerate(spec.model.parameters):
         out[name] = psi[:, j]
     out["n_quantified"] = data.quantified.sum(axis=1)
