@@ -404,7 +404,16 @@ def fit_command(
         help="Unit of the time column: min, h, day or week. The stein2019 model is in days (its rates are "
         "per day): other units are converted to days.",
     ),
-    conc: str = typer.Option("value", "--conc", help="Column of transgene level (copies/ug)."),
+    conc: str = typer.Option("value", "--conc", help="Column of the level (transgene or cell count)."),
+    conc_unit: str | None = typer.Option(
+        None, "--conc-unit", help='Unit of the level, e.g. "copies/ug gDNA" (or give --unit-col).'
+    ),
+    unit_col: str | None = typer.Option(
+        None,
+        "--unit-col",
+        help="Column holding each profile's unit (default: the file's 'unit' column when it has one; "
+        "without either, copies/ug gDNA).",
+    ),
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
@@ -418,15 +427,21 @@ def fit_command(
         raise ConfigurationError("only --model stein2019 can be fitted (the PD model is simulate-only)")
     from rich.progress import track
 
-    from cartrial.kinetics import check_lloq, check_time_unit, derive_stein2019_fits
+    from cartrial.kinetics import check_conc_unit, check_lloq, check_time_unit, derive_stein2019_fits
     from cartrial.tabular import emit_table, read_csv
 
     if lloq is not None and lloq_col:
         raise InputError(Problem("give --lloq or --lloq-col, not both", field="--lloq"))
     check_lloq(lloq, "--lloq")
     time_unit = check_time_unit(time_unit, "--time-unit")  # before the file is read, as popfit (D-19.241)
-    optional = [c for c in (blq_col, lloq_col) if c]
+    if conc_unit is not None and unit_col:
+        raise InputError(Problem("give --conc-unit or --unit-col, not both", field="--conc-unit"))
+    if conc_unit is not None:
+        check_conc_unit(conc_unit, "--conc-unit")
+    optional = [c for c in (blq_col, lloq_col, unit_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
+    if conc_unit is None and unit_col is None and "unit" in raw.columns:
+        unit_col = "unit"  # the sample templates' column, read as popfit reads it (D-19.242)
 
     def progress(groups: list[Any]) -> Any:
         return track(
@@ -446,6 +461,8 @@ def fit_command(
         source=str(file),
         progress=progress,
         time_unit=time_unit,
+        conc_unit=conc_unit,
+        unit_column=unit_col,
     )
     meta = result.metadata()
     console = _err_console()

@@ -443,9 +443,13 @@ FIT_COLUMNS_TAIL: tuple[str, ...] = (
     "r2_log",
     "converged",
     "observed_cmax",
+    "value_unit",
     "not_estimable",
 )
 """Columns after the parameter/SE pairs in the `derive_stein2019_fits` table."""
+
+DEFAULT_FIT_UNIT = "copies/ug gDNA"
+"""The unit `derive_stein2019_fits` gives the levels when it is told none (the transgene's, Stein 2019)."""
 
 
 def _median_or_none(cmax: pd.Series) -> float | None:
@@ -474,6 +478,8 @@ def derive_stein2019_fits(
     source: str = "data",
     progress: Callable[[list[Any]], Iterable[Any]] | None = None,
     time_unit: str = "day",
+    conc_unit: str | None = None,
+    unit_column: str | None = None,
 ) -> KineticsResult:
     """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
 
@@ -486,7 +492,11 @@ def derive_stein2019_fits(
     fitted subset is not the population) and states the residual-SD bias. `progress` wraps the list of
     profiles (e.g. a progress bar). `time_unit` (min, h, day or week, checked as `check_time_unit`) is the
     unit of the time column: the model is in days (tmax in days, rates per day), so other units are
-    converted to days, as `kinetics popfit` does (D-19.241); the units say both.
+    converted to days, as `kinetics popfit` does (D-19.241); the units say both. The values' unit is
+    `conc_unit` or, per profile, the `unit_column` (one unit per profile, checked as `check_conc_unit`);
+    it is each row's ``value_unit`` — the unit of ``cmax`` and ``observed_cmax`` — and ``units["cmax"]``
+    when all profiles share one (D-19.242). Without either, the level is taken as the transgene's
+    copies/ug gDNA, as before.
 
     >>> from cartrial.kinetics.models import stein2019_concentration
     >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
@@ -501,6 +511,10 @@ def derive_stein2019_fits(
     fit_options = options or FitOptions()
     lloq = check_lloq(lloq)
     time_unit = check_time_unit(time_unit)
+    if conc_unit is not None and unit_column:
+        raise InputError(Problem("give conc_unit or unit_column, not both", field="conc_unit"))
+    if conc_unit is not None:
+        conc_unit = check_conc_unit(conc_unit)
     frame, problems = validate_profiles(
         data,
         subject=subject,
@@ -512,7 +526,18 @@ def derive_stein2019_fits(
         lloq=lloq,
         source=source,
         keep_going=keep_going,
+        unit_column=unit_column,
     )
+    if unit_column:  # each row's unit is a unit (one per profile: `validate_profiles`)
+        for i in np.flatnonzero(~frame["_bad"].to_numpy()):
+            try:
+                check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
+            except InputError as exc:
+                problems.add(
+                    i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
+                )
+        problems.raise_if_any(keep_going)
+        frame["_bad"] = problems.bad_mask(len(frame))
     good = frame[~frame["_bad"]]
     if time_unit != "day":  # the model's unit (D-19.241)
         good = good.assign(_time=good["_time"] * TIME_UNIT_DAYS[time_unit])
@@ -527,6 +552,7 @@ def derive_stein2019_fits(
         concs = part["_conc"].to_numpy()
         observed = concs[(concs > 0) & ~part["_blq"].to_numpy()]
         row: dict[str, Any] = {**ident, "observed_cmax": float(observed.max()) if observed.size else math.nan}
+        row["value_unit"] = str(part["_unit"].iat[0]) if unit_column else (conc_unit or DEFAULT_FIT_UNIT)
         try:
             fit = fit_stein2019(
                 part["_time"].to_numpy(),
@@ -559,6 +585,10 @@ def derive_stein2019_fits(
         *FIT_COLUMNS_TAIL,
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
+    value_units = sorted(set(table["value_unit"].dropna())) if len(table) else []
+    cmax_unit = (
+        value_units[0] if len(value_units) == 1 else ("see value_unit" if value_units else DEFAULT_FIT_UNIT)
+    )
     refused = table["tmax_days"].isna() if len(table) else pd.Series(dtype=bool)
     notes: list[str] = []
     summary: dict[str, Any] = {
@@ -624,7 +654,8 @@ def derive_stein2019_fits(
         sources=(STEIN_2019_SOURCE, "Beal SL. J Pharmacokinet Pharmacodyn 2001;28:481-504 (M3 censoring)"),
         units={
             "tmax_days": "day",
-            "cmax": "copies/ug gDNA",
+            "cmax": cmax_unit,
+            "observed_cmax": cmax_unit,
             "alpha_per_day": "1/day",
             "beta_per_day": "1/day",
             "foldx": "1",
