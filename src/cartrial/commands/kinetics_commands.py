@@ -891,6 +891,8 @@ def popfit_command(
             "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
         )
     console.print(grid)
+    for r in fit.estimates[fit.estimates["kind"] == "covariate"].itertuples():
+        console.print(f"{r.parameter}: {r.note}")  # what the coefficient is relative to (D-19.239)
     ll = fit.likelihood
     console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
     console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")

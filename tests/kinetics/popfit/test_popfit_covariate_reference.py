@@ -5,6 +5,7 @@ covariate, the centring value of a continuous one, in the estimates table (estim
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,3 +79,30 @@ def test_the_csv_and_json_estimates_carry_the_reference() -> None:
     by_name = {r["parameter"]: r for r in records}
     assert by_name["beta_cmax_arm_M"]["reference_level"] == "F"
     assert by_name["beta_alpha_per_day_weight_kg"]["centre"] == 70.0
+
+
+def test_the_popfit_command_says_the_reference_in_its_files_and_on_the_terminal(tmp_path: Path) -> None:
+    from cartrial import examples as cartrial_examples
+
+    from ...conftest import run_cartrial
+
+    study = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study"
+    infusions = pd.read_csv(study / "infusions.csv")
+    most_frequent = str(infusions["dose_level"].value_counts().index[0])
+    out = tmp_path / "o"
+    effects = ("--covariate", "cmax~dose_level:cat", "--covariate", "alpha_per_day~weight_kg")
+    fast = ("--k1", "5", "--k2", "5", "--saem-estimate", "--seed", "1", "--no-figures")
+    result = run_cartrial(
+        "kinetics", "popfit", study / "pk_samples.csv", "--iiv", "tmax_days,cmax",
+        "--covariates", study / "infusions.csv", *effects, *fast, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert f"relative to the reference level dose_level = {most_frequent}" in " ".join(result.stdout.split())
+    csv = pd.read_csv(out / "estimates.csv", dtype={"reference_level": str, "level": str})
+    assert set(csv.loc[csv["kind"] == "covariate", "covariate"]) == {"dose_level", "weight_kg"}
+    assert str(csv.loc[csv["covariate"] == "dose_level", "reference_level"].iloc[0]) == most_frequent
+    centre = csv.loc[csv["covariate"] == "weight_kg", "centre"].iloc[0]
+    assert centre == infusions["weight_kg"].median()
+    doc = json.loads((out / "estimates.json").read_text())
+    rows = [r for r in doc["estimates"] if r["kind"] == "covariate"]
+    assert {str(r["reference_level"]) for r in rows if r["covariate"] == "dose_level"} == {most_frequent}
