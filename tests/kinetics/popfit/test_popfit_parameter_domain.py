@@ -9,15 +9,19 @@ not read from the code under test.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cartrial import examples as cartrial_examples
 from cartrial.kinetics.models import STEIN_2019_OMEGA2, STEIN_2019_TYPICAL, STEIN_PARAMETERS
 from cartrial.kinetics.popfit import PopulationData, PopulationModel, PopulationSpec, Theta, map_estimate
 from cartrial.kinetics.popfit.fit import _estimates_table
 from cartrial.kinetics.popfit.structural import STEIN2019
+
+from ...conftest import run_cartrial
 
 DOMAIN = {
     "foldx": (1.0, math.inf),
@@ -98,3 +102,17 @@ def test_every_typical_value_interval_lies_in_the_parameter_domain(
         name = str(row["parameter"])
         assert _inside(name, row["estimate"], row["ci95_low"], row["ci95_high"]), row
         assert row["ci95_low"] <= row["estimate"] <= row["ci95_high"], row
+
+
+def test_an_initial_value_outside_the_domain_is_refused(tmp_path: Path) -> None:
+    pk = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study" / "pk_samples.csv"
+    for initial in ("fb=1.5", "foldx=0.5"):
+        result = run_cartrial("kinetics", "popfit", pk, "--initial", initial, "--out", tmp_path / "o")
+        assert result.exit_code == 2, initial
+        name = initial.split("=")[0]
+        assert name in result.stderr and "initial" in result.stderr
+    ok = run_cartrial(
+        "kinetics", "popfit", pk, "--initial", "fb=1", "--k1", "5", "--k2", "5", "--saem-estimate",
+        "--no-figures", "--out", tmp_path / "ok",
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.stderr

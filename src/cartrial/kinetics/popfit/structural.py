@@ -89,6 +89,8 @@ class StructuralModel:
 
         >>> STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
         '0.024 to 2.4e+10 copies/ug'
+        >>> STEIN2019.initial_rule(STEIN2019.index("fb")).text()
+        '7.9e-09 to 1'
         """
         default = abs(float(self.default_typical[j]))
         if self.distribution(j) == "lognormal":
@@ -96,6 +98,9 @@ class StructuralModel:
         else:
             high = INITIAL_FACTOR * max(default, 1.0)
             low = -high
+        if self.bounds:  # within the parameter's domain too: F_B ≤ 1, FOLDX ≥ 1 (D-19.240)
+            d_low, d_high = self.domain(j)
+            low, high = max(low, d_low), min(high, d_high)
         given = self.units[j] if j < len(self.units) else ""
         unit = "" if given in ("", "-") else f" {given}"
         return Allowed(low=low, high=high, label=f"{low:.3g} to {high:.3g}{unit}")
