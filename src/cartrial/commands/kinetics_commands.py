@@ -1188,7 +1188,7 @@ def map_command(
             str(r.parameter),
             f"{r.map_estimate:.4g}",
             f"{r.typical:.4g}",
-            f"{r.p05:.4g} – {r.p95:.4g}",
+            f"{r.p05:.4g} – {r.p95:.4g}" if r.iiv else "– (no IIV)",
             str(r.unit),
         )
     console.print(grid)

@@ -104,15 +104,20 @@ def map_estimate(
     phi_pct = np.percentile(phi_draws, [5, 95], axis=0)
     reported = spec.model.in_domain(spec.model.to_natural(phi_pct))
     typical_phi = spec.typical_phi(theta, x)[0]
+    with_iiv = set(spec.iiv_names)
     rows = []
     for j, name in enumerate(spec.model.parameters):
+        # a parameter without IIV is the population's typical value for every patient: no individual
+        # interval (a zero-width one read as certainty; D-19.244)
+        has_iiv = name in with_iiv
         rows.append(
             {
                 "parameter": name,
                 "map_estimate": spec.model.natural_in_domain(j, spec.model.natural_value(j, phi_mode[0, j])),
                 "typical": spec.model.natural_in_domain(j, spec.model.natural_value(j, typical_phi[j])),
-                "p05": float(reported[0, j]),
-                "p95": float(reported[1, j]),
+                "p05": float(reported[0, j]) if has_iiv else float("nan"),
+                "p95": float(reported[1, j]) if has_iiv else float("nan"),
+                "iiv": has_iiv,
                 "unit": units[j],
             }
         )
@@ -143,6 +148,13 @@ def map_estimate(
     n_i = one.n_interval
     interval = f" ({n_i} interval-censored)" if n_i else ""
     notes.append(f"{n_q} quantifiable{interval} and {int((one.observed & one.blq).sum())} BLQ sample(s) used")
+    fixed = [n for n in spec.model.parameters if n not in with_iiv]
+    if fixed:
+        notes.append(
+            f"{', '.join(fixed)}: no IIV in the population model, so each is the population's typical value "
+            "for this patient (no individual 90 % interval; the population estimate's own uncertainty is not "
+            "in the MAP intervals)"
+        )
     if not population.converged:
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
     if not bool(ok[0]):
