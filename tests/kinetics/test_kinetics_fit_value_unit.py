@@ -85,3 +85,12 @@ def test_both_unit_options_are_refused(tmp_path: Path) -> None:
     path = _subset(tmp_path, "car_transgene")
     result = run_cartrial("kinetics", "fit", path, "--conc-unit", "copies/ug", "--unit-col", "unit")
     assert result.exit_code == 2 and "--conc-unit" in result.stderr
+
+
+def test_the_refused_profiles_note_gives_the_cmax_unit(tmp_path: Path) -> None:
+    out = _fit(_subset(tmp_path), "--by", "analyte")
+    notes = [str(n) for n in out["notes"]]  # type: ignore[union-attr]
+    cells = [n for n in notes if "analyte=car_t_cells" in n and "refused as not identifiable" in n]
+    transgene = [n for n in notes if "analyte=car_transgene" in n and "refused as not identifiable" in n]
+    assert cells and "cells/uL refused" in cells[0] and "copies/ug gDNA" not in cells[0]
+    assert transgene and "copies/ug gDNA refused" in transgene[0]

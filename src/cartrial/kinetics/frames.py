@@ -459,8 +459,8 @@ def _median_or_none(cmax: pd.Series) -> float | None:
     return float(observed.median()) if len(observed) else None
 
 
-def _cmax_text(value: float | None) -> str:
-    return "none" if value is None else f"{value:.4g}"
+def _cmax_text(value: float | None, unit: str = "") -> str:
+    return "none" if value is None else f"{value:.4g}{unit}"
 
 
 def derive_stein2019_fits(
@@ -624,12 +624,16 @@ def derive_stein2019_fits(
         summary["observed_cmax_by_group"].append(entry)
         if len(refused_part):
             where = ", ".join(f"{k}={v}" for k, v in label.items())
-            fitted_text = _cmax_text(entry["median_observed_cmax_fitted"])
+            group_units = set(part["value_unit"].dropna())
+            unit = (
+                f" {next(iter(group_units))}" if len(group_units) == 1 else " (profiles in different units)"
+            )
+            fitted_text = _cmax_text(entry["median_observed_cmax_fitted"], unit)
             notes.append(
                 f"{len(refused_part)} of {len(part)} profile(s)"
                 + (f" ({where})" if where else "")
                 + " refused as not identifiable; median observed Cmax "
-                f"{_cmax_text(entry['median_observed_cmax_refused'])} refused vs {fitted_text} fitted: "
+                f"{_cmax_text(entry['median_observed_cmax_refused'], unit)} refused vs {fitted_text} fitted: "
                 "the fitted subset is not the population, do not summarise its parameters as "
                 "population values"
             )
