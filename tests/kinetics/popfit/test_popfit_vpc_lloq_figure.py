@@ -59,3 +59,19 @@ def test_a_vpc_table_without_lloq_draws_no_line(tables: dict[str, pd.DataFrame])
     fig = vpc_figure(tables["vpc"].drop(columns="lloq"), tables["diagnostics"], log=True)
     assert not _lines(fig.axes[0], "LLOQ")
     assert fig.axes[1].get_ylabel() == "BLQ fraction"
+
+
+def test_summary_html_says_what_each_covariate_is_relative_to(tmp_path: Path) -> None:
+    from ...conftest import run_cartrial
+
+    study = PK.parent
+    out = tmp_path / "o"
+    result = run_cartrial(
+        "kinetics", "popfit", PK, "--iiv", "tmax_days,cmax", "--covariates", study / "infusions.csv",
+        "--covariate", "cmax~dose_level:cat", "--k1", "5", "--k2", "5", "--saem-estimate", "--seed", "1",
+        "--no-figures", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    reference = str(pd.read_csv(study / "infusions.csv")["dose_level"].value_counts().index[0])
+    html = (out / "summary.html").read_text()
+    assert f"relative to the reference level dose_level = {reference}" in html
