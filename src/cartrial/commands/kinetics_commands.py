@@ -397,8 +397,23 @@ def fit_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to fit (stein2019)."),
     subject: str = typer.Option("subject_id", "--subject", help="Column identifying a subject."),
-    time: str = typer.Option("actual_day", "--time", help="Column of days since infusion."),
-    conc: str = typer.Option("value", "--conc", help="Column of transgene level (copies/ug)."),
+    time: str = typer.Option("actual_day", "--time", help="Column of time since infusion (--time-unit)."),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column: min, h, day or week. The stein2019 model is in days (its rates are "
+        "per day): other units are converted to days.",
+    ),
+    conc: str = typer.Option("value", "--conc", help="Column of the level (transgene or cell count)."),
+    conc_unit: str | None = typer.Option(
+        None, "--conc-unit", help='Unit of the level, e.g. "copies/ug gDNA" (or give --unit-col).'
+    ),
+    unit_col: str | None = typer.Option(
+        None,
+        "--unit-col",
+        help="Column holding each profile's unit (default: the file's 'unit' column when it has one; "
+        "without either, copies/ug gDNA).",
+    ),
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
@@ -412,14 +427,21 @@ def fit_command(
         raise ConfigurationError("only --model stein2019 can be fitted (the PD model is simulate-only)")
     from rich.progress import track
 
-    from cartrial.kinetics import check_lloq, derive_stein2019_fits
+    from cartrial.kinetics import check_conc_unit, check_lloq, check_time_unit, derive_stein2019_fits
     from cartrial.tabular import emit_table, read_csv
 
     if lloq is not None and lloq_col:
         raise InputError(Problem("give --lloq or --lloq-col, not both", field="--lloq"))
     check_lloq(lloq, "--lloq")
-    optional = [c for c in (blq_col, lloq_col) if c]
+    time_unit = check_time_unit(time_unit, "--time-unit")  # before the file is read, as popfit (D-19.241)
+    if conc_unit is not None and unit_col:
+        raise InputError(Problem("give --conc-unit or --unit-col, not both", field="--conc-unit"))
+    if conc_unit is not None:
+        check_conc_unit(conc_unit, "--conc-unit")
+    optional = [c for c in (blq_col, lloq_col, unit_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
+    if conc_unit is None and unit_col is None and "unit" in raw.columns:
+        unit_col = "unit"  # the sample templates' column, read as popfit reads it (D-19.242)
 
     def progress(groups: list[Any]) -> Any:
         return track(
@@ -438,6 +460,9 @@ def fit_command(
         keep_going=keep_going,
         source=str(file),
         progress=progress,
+        time_unit=time_unit,
+        conc_unit=conc_unit,
+        unit_column=unit_col,
     )
     meta = result.metadata()
     console = _err_console()
@@ -446,6 +471,9 @@ def fit_command(
     extra = {
         "command": "kinetics fit",
         "model": "stein2019",
+        "time_unit": meta["time_unit"],
+        "model_time_unit": meta["model_time_unit"],
+        "units": meta["units"],
         "summary": meta["summary"],
         "notes": meta["notes"],
         "fits": meta["fits"],
@@ -863,6 +891,8 @@ def popfit_command(
             "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
         )
     console.print(grid)
+    for r in fit.estimates[fit.estimates["kind"] == "covariate"].itertuples():
+        console.print(f"{r.parameter}: {r.note}")  # what the coefficient is relative to (D-19.239)
     ll = fit.likelihood
     console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
     console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")
@@ -1158,7 +1188,7 @@ def map_command(
             str(r.parameter),
             f"{r.map_estimate:.4g}",
             f"{r.typical:.4g}",
-            f"{r.p05:.4g} – {r.p95:.4g}",
+            f"{r.p05:.4g} – {r.p95:.4g}" if r.iiv else "– (no IIV)",
             str(r.unit),
         )
     console.print(grid)

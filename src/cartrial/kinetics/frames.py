@@ -42,6 +42,7 @@ from cartrial.kinetics.templates import (
     LLOQ,
     MAX_CONCENTRATION,
     MIN_LLOQ,
+    TIME_UNIT_DAYS,
     TIME_UNITS,
 )
 from cartrial.results import Result, plain
@@ -442,9 +443,13 @@ FIT_COLUMNS_TAIL: tuple[str, ...] = (
     "r2_log",
     "converged",
     "observed_cmax",
+    "value_unit",
     "not_estimable",
 )
 """Columns after the parameter/SE pairs in the `derive_stein2019_fits` table."""
+
+DEFAULT_FIT_UNIT = "copies/ug gDNA"
+"""The unit `derive_stein2019_fits` gives the levels when it is told none (the transgene's, Stein 2019)."""
 
 
 def _median_or_none(cmax: pd.Series) -> float | None:
@@ -454,8 +459,8 @@ def _median_or_none(cmax: pd.Series) -> float | None:
     return float(observed.median()) if len(observed) else None
 
 
-def _cmax_text(value: float | None) -> str:
-    return "none" if value is None else f"{value:.4g}"
+def _cmax_text(value: float | None, unit: str = "") -> str:
+    return "none" if value is None else f"{value:.4g}{unit}"
 
 
 def derive_stein2019_fits(
@@ -472,6 +477,9 @@ def derive_stein2019_fits(
     keep_going: bool = False,
     source: str = "data",
     progress: Callable[[list[Any]], Iterable[Any]] | None = None,
+    time_unit: str = "day",
+    conc_unit: str | None = None,
+    unit_column: str | None = None,
 ) -> KineticsResult:
     """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
 
@@ -482,7 +490,13 @@ def derive_stein2019_fits(
     7 estimated quantities — are refused, not fitted. The metadata lists the refused profiles, compares
     their observed Cmax with the fitted ones (refused profiles are typically the low expanders, so the
     fitted subset is not the population) and states the residual-SD bias. `progress` wraps the list of
-    profiles (e.g. a progress bar).
+    profiles (e.g. a progress bar). `time_unit` (min, h, day or week, checked as `check_time_unit`) is the
+    unit of the time column: the model is in days (tmax in days, rates per day), so other units are
+    converted to days, as `kinetics popfit` does (D-19.241); the units say both. The values' unit is
+    `conc_unit` or, per profile, the `unit_column` (one unit per profile, checked as `check_conc_unit`);
+    it is each row's ``value_unit`` — the unit of ``cmax`` and ``observed_cmax`` — and ``units["cmax"]``
+    when all profiles share one (D-19.242). Without either, the level is taken as the transgene's
+    copies/ug gDNA, as before.
 
     >>> from cartrial.kinetics.models import stein2019_concentration
     >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
@@ -496,6 +510,11 @@ def derive_stein2019_fits(
     """
     fit_options = options or FitOptions()
     lloq = check_lloq(lloq)
+    time_unit = check_time_unit(time_unit)
+    if conc_unit is not None and unit_column:
+        raise InputError(Problem("give conc_unit or unit_column, not both", field="conc_unit"))
+    if conc_unit is not None:
+        conc_unit = check_conc_unit(conc_unit)
     frame, problems = validate_profiles(
         data,
         subject=subject,
@@ -507,8 +526,21 @@ def derive_stein2019_fits(
         lloq=lloq,
         source=source,
         keep_going=keep_going,
+        unit_column=unit_column,
     )
+    if unit_column:  # each row's unit is a unit (one per profile: `validate_profiles`)
+        for i in np.flatnonzero(~frame["_bad"].to_numpy()):
+            try:
+                check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
+            except InputError as exc:
+                problems.add(
+                    i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
+                )
+        problems.raise_if_any(keep_going)
+        frame["_bad"] = problems.bad_mask(len(frame))
     good = frame[~frame["_bad"]]
+    if time_unit != "day":  # the model's unit (D-19.241)
+        good = good.assign(_time=good["_time"] * TIME_UNIT_DAYS[time_unit])
     rows: list[dict[str, Any]] = []
     details: list[dict[str, Any]] = []
     groups = list(good.groupby(["_subject", *by], sort=False))
@@ -520,6 +552,7 @@ def derive_stein2019_fits(
         concs = part["_conc"].to_numpy()
         observed = concs[(concs > 0) & ~part["_blq"].to_numpy()]
         row: dict[str, Any] = {**ident, "observed_cmax": float(observed.max()) if observed.size else math.nan}
+        row["value_unit"] = str(part["_unit"].iat[0]) if unit_column else (conc_unit or DEFAULT_FIT_UNIT)
         try:
             fit = fit_stein2019(
                 part["_time"].to_numpy(),
@@ -552,6 +585,10 @@ def derive_stein2019_fits(
         *FIT_COLUMNS_TAIL,
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
+    value_units = sorted(set(table["value_unit"].dropna())) if len(table) else []
+    cmax_unit = (
+        value_units[0] if len(value_units) == 1 else ("see value_unit" if value_units else DEFAULT_FIT_UNIT)
+    )
     refused = table["tmax_days"].isna() if len(table) else pd.Series(dtype=bool)
     notes: list[str] = []
     summary: dict[str, Any] = {
@@ -587,15 +624,24 @@ def derive_stein2019_fits(
         summary["observed_cmax_by_group"].append(entry)
         if len(refused_part):
             where = ", ".join(f"{k}={v}" for k, v in label.items())
-            fitted_text = _cmax_text(entry["median_observed_cmax_fitted"])
+            group_units = set(part["value_unit"].dropna())
+            unit = (
+                f" {next(iter(group_units))}" if len(group_units) == 1 else " (profiles in different units)"
+            )
+            fitted_text = _cmax_text(entry["median_observed_cmax_fitted"], unit)
             notes.append(
                 f"{len(refused_part)} of {len(part)} profile(s)"
                 + (f" ({where})" if where else "")
                 + " refused as not identifiable; median observed Cmax "
-                f"{_cmax_text(entry['median_observed_cmax_refused'])} refused vs {fitted_text} fitted: "
+                f"{_cmax_text(entry['median_observed_cmax_refused'], unit)} refused vs {fitted_text} fitted: "
                 "the fitted subset is not the population, do not summarise its parameters as "
                 "population values"
             )
+    if time_unit != "day":
+        notes.append(
+            f"times given in {time_unit} (column {time}) converted to days: the Stein 2019 model is in days "
+            "(tmax_days in days, alpha_per_day and beta_per_day per day; D-19.241)"
+        )
     notes.append(
         "residual_sd_log is the maximum-likelihood estimate, biased low by about sqrt((n - p)/n) with p = 6 "
         "structural parameters; residual_sd_log_df_corrected = residual_sd_log · sqrt(n / (n - 6)) "
@@ -612,16 +658,24 @@ def derive_stein2019_fits(
         sources=(STEIN_2019_SOURCE, "Beal SL. J Pharmacokinet Pharmacodyn 2001;28:481-504 (M3 censoring)"),
         units={
             "tmax_days": "day",
-            "cmax": "copies/ug gDNA",
+            "cmax": cmax_unit,
+            "observed_cmax": cmax_unit,
             "alpha_per_day": "1/day",
             "beta_per_day": "1/day",
             "foldx": "1",
             "fb": "1",
             "residual_sd_log": "log scale",
+            time: time_unit,
         },
         notes=tuple(notes),
         problems=tuple(problems.all()) if keep_going else (),
-        extra={"model": "stein2019", "summary": summary, "fits": details},
+        extra={
+            "model": "stein2019",
+            "time_unit": time_unit,
+            "model_time_unit": "day",
+            "summary": summary,
+            "fits": details,
+        },
     )
 
 

@@ -126,6 +126,13 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
     )
     from cartrial.kinetics.popfit.fit import CI_METHOD_LABELS
 
+    covariates = fit.estimates[fit.estimates["kind"] == "covariate"]
+    if len(covariates):  # what each coefficient is relative to (reference level or centre; D-19.239)
+        table += (
+            "<p><small>Covariate effects: "
+            + "; ".join(f"<b>{e(str(r.parameter))}</b>: {e(str(r.note))}" for r in covariates.itertuples())
+            + ".</small></p>"
+        )
     used = [m for m in CI_METHOD_LABELS if m in set(fit.estimates["ci_method"])]
     table += (
         "<p><small>95 % CI method (<code>ci_method</code>): "

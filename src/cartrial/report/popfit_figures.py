@@ -213,6 +213,26 @@ def titre_vpc_figure(
     return fig
 
 
+def _draw_lloq(ax: Any, vpc: pd.DataFrame, value_unit: str) -> str:
+    """The LLOQ reference line of a VPC (`vpc.csv` ``lloq``, the LLOQ its percentiles and BLQ fractions are
+    read against; D-19.238): a dotted horizontal line labelled with its value and unit, a step line when the
+    bins' LLOQs differ. Returns the LLOQ's text for the BLQ-fraction axis ("" when the data have none)."""
+    if "lloq" not in vpc.columns:
+        return ""
+    lloq = pd.to_numeric(vpc["lloq"], errors="coerce")
+    if not lloq.notna().any():
+        return ""
+    unit = f" {value_unit}" if value_unit else ""
+    values = sorted(set(lloq.dropna().astype(float)))
+    if len(values) == 1:
+        text = f"LLOQ {values[0]:g}{unit}"
+        ax.axhline(values[0], color="black", linestyle=":", linewidth=1.2, label=text)
+        return text
+    text = f"LLOQ (per bin, {values[0]:g} to {values[-1]:g}{unit})"
+    ax.step(vpc["time_mid"], lloq, where="mid", color="black", linestyle=":", linewidth=1.2, label=text)
+    return "LLOQ (per bin)"
+
+
 def vpc_figure(
     vpc: pd.DataFrame,
     obs: pd.DataFrame,
@@ -255,6 +275,7 @@ def vpc_figure(
         )
     q2 = obs[~_blq_mask(obs)]
     ax.plot(q2["time"], q2["dv"], ".", color="grey", ms=2, alpha=0.6, label="observed (quantified)")
+    lloq_text = _draw_lloq(ax, vpc, value_unit)
     if log:
         ax.set_yscale("log")
     ax.set_ylabel(axis_label("value", value_unit))
@@ -269,7 +290,8 @@ def vpc_figure(
         label="simulated: 90 % interval",
     )
     axes[1].plot(t, vpc["obs_blq_fraction"], "o-", color="tab:red", ms=3, label="observed")
-    axes[1].set_ylabel("BLQ fraction")
+    # two lines: the axis is a third of the figure's height
+    axes[1].set_ylabel(f"fraction < {lloq_text.replace(' ', chr(10), 1)}" if lloq_text else "BLQ fraction")
     axes[1].set_xlabel(axis_label("time", time_unit))
     axes[1].legend(fontsize=7)
     return fig

@@ -316,7 +316,12 @@ def time_bins(times: FloatArray, max_bins: int = 12) -> FloatArray:
 
 def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd.DataFrame:
     """Per bin: observed percentiles and BLQ fraction, and the simulated medians and 90 % intervals
-    (``titre_grid`` False); for interval-censored titres `titre_vpc_table` (``titre_grid`` True)."""
+    (``titre_grid`` False); for interval-censored titres `titre_vpc_table` (``titre_grid`` True).
+
+    ``lloq`` is the bin's LLOQ (the highest LLOQ of its samples, in the data's value unit; blank when none
+    has one): an observed percentile at or below it is not given, and the BLQ fractions (observed and
+    simulated) count the samples below their own LLOQ — one value, the LLOQ line of the figure, when the
+    assay has one LLOQ (D-19.238)."""
     data = fit.data
     sims = simulate_replicates(fit, n_sim, seed)
     grid = titre_grid(data)
@@ -336,8 +341,9 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
             continue
         y = np.where(data.blq[in_bin], -np.inf, data.y[in_bin])
         ll_bin = lloq[in_bin]
+        bin_lloq = float(np.max(ll_bin))  # -inf: no sample of the bin has an LLOQ
         obs_q = [_pctl(y, p) for p in (5, 50, 95)]
-        obs_q = [v if v > np.max(ll_bin) else np.nan for v in obs_q]
+        obs_q = [v if v > bin_lloq else np.nan for v in obs_q]
         s = sims[:, in_bin]
         s_cens = np.where(s < ll_bin, -np.inf, s)
         sim_q = np.array([[_pctl(r, p) for p in (5, 50, 95)] for r in s_cens])
@@ -346,6 +352,7 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
             "bin": b,
             "time_mid": float(np.median(data.times[in_bin])),
             "n_obs": int(in_bin.sum()),
+            "lloq": bin_lloq if math.isfinite(bin_lloq) else float("nan"),
             "obs_p05": obs_q[0],
             "obs_p50": obs_q[1],
             "obs_p95": obs_q[2],

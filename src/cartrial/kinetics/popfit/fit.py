@@ -36,7 +36,7 @@ from cartrial.kinetics.popfit.saem import (
     observed_information,
     run_saem,
 )
-from cartrial.kinetics.popfit.structural import StructuralModel, get_model
+from cartrial.kinetics.popfit.structural import INITIAL_FACTOR, StructuralModel, get_model
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959963984540054
@@ -345,6 +345,7 @@ def fit_population(
         problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
+    problems += _runaway_typical(spec, theta)
 
     cov = np.full((0, 0), np.nan)
     se_vec = None
@@ -504,6 +505,27 @@ def _convergence_problems(
     return problems
 
 
+def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
+    """A typical value that ran off beyond the model's range — farther than `INITIAL_FACTOR` (10⁶) from the
+    model's default, or not finite — is not estimated by the data (D-19.243): on the example study's 12
+    profiles with IIV on tmax, Cmax and α only, F_B went to 0.0008 and β, without IIV, to exactly 0, an
+    estimate that `kinetics map` cannot use. Each such parameter is a convergence problem."""
+    model = spec.model
+    out = []
+    for j, name in enumerate(model.parameters):
+        rule = model.initial_rule(j)
+        value = model.natural_value(j, float(theta.mu[j])) if math.isfinite(theta.mu[j]) else math.nan
+        low, high = float(rule.low or 0.0), float(rule.high or math.inf)
+        if math.isfinite(value) and low <= value <= high and (model.distribution(j) == "normal" or value > 0):
+            continue
+        out.append(
+            f"typical {name} ran off to {value:.3g}, outside {rule.text()} (the model's default within "
+            f"a factor {INITIAL_FACTOR:g}): the data do not estimate it (in the Stein model, β when F_B is "
+            "near 0); use data with more late samples or another model; kinetics map cannot use this fit"
+        )
+    return out
+
+
 def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
     """An IIV variance that collapsed below 1e-4 (any method): the data do not support that IIV term."""
     diag = np.diag(theta.omega)
@@ -558,10 +580,19 @@ def _estimates_table(
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
             note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
         se_natural = s if normal else est * s
+        # the estimate and its interval as the model uses the parameter (F_B ≤ 1, FOLDX ≥ 1; D-19.240)
+        d_low, d_high = spec.model.domain(j)
+        if math.isfinite(d_low) or math.isfinite(d_high):
+            clipped = [spec.model.natural_in_domain(j, v) if math.isfinite(v) else v for v in (est, lo, hi)]
+            if clipped != [est, lo, hi]:
+                note += f"; clipped to the parameter's domain [{d_low:g}, {d_high:g}] as the model uses it"
+            est, lo, hi = clipped
         rows.append(_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how))
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
-        rows.append(_wald_row("covariate", label, b, s, "-", kind, float("nan")))
+        info = spec.covariate_info.get(label, {})
+        row = _wald_row("covariate", label, b, s, "-", covariate_note(kind, info), float("nan"))
+        rows.append({**row, **covariate_columns(info)})
     pos = p + k
     q = spec.q
     if spec.omega_structure == "diagonal":
@@ -615,6 +646,46 @@ def _estimates_table(
     table = pd.DataFrame(rows)
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
+
+
+COVARIATE_COLUMNS: tuple[str, ...] = ("covariate", "level", "reference_level", "centre")
+"""Columns of a covariate effect's row in the estimates table (blank in other rows; D-19.239): the covariate,
+the level a categorical coefficient belongs to and the reference level it is relative to, or the value a
+continuous covariate is centred on."""
+
+
+def covariate_columns(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The `COVARIATE_COLUMNS` of one covariate effect from its description (`covariate_design`)."""
+    categorical = info.get("model") == "categorical"
+    return {
+        "covariate": str(info.get("covariate", "")),
+        "level": str(info.get("level", "")) if categorical else "",
+        "reference_level": str(info.get("reference", "")) if categorical else "",
+        "centre": float(info["centre"]) if not categorical and "centre" in info else float("nan"),
+    }
+
+
+def covariate_note(kind: str, info: Mapping[str, Any]) -> str:
+    """What a covariate coefficient β means, with the reference level or the centring value (D-19.239).
+
+    >>> covariate_note("categorical", {"covariate": "sex", "model": "categorical", "level": "M",
+    ...                                "reference": "F"})  # doctest: +ELLIPSIS
+    'categorical: typical value × exp(β) for sex = M, relative to the reference level sex = F (the most...'
+    >>> covariate_note("power", {"covariate": "weight_kg", "model": "power", "centre": 63.25})
+    'power: typical value × (weight_kg / 63.25)^β, centred on the median 63.25'
+    """
+    name = str(info.get("covariate", "covariate"))
+    if kind == "categorical" and "reference" in info:
+        return (
+            f"categorical: typical value × exp(β) for {name} = {info.get('level', '')}, relative to the "
+            f"reference level {name} = {info['reference']} (the most frequent)"
+        )
+    if "centre" in info:
+        centre = f"{float(info['centre']):.6g}"
+        if kind == "linear":
+            return f"linear: typical value × exp(β·({name} − {centre})), centred on the median {centre}"
+        return f"power: typical value × ({name} / {centre})^β, centred on the median {centre}"
+    return kind
 
 
 def _wald_row(
@@ -752,7 +823,7 @@ def _ebe_table(
     cov = np.linalg.inv(_pd(hess))
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
-    psi = spec.model.to_natural(phi)
+    psi = spec.model.in_domain(spec.model.to_natural(phi))  # as the model uses them (F_B ≤ 1; D-19.240)
     for j, name in enumerate(spec.model.parameters):
         out[name] = psi[:, j]
     out["n_quantified"] = data.quantified.sum(axis=1)

@@ -9,8 +9,10 @@ The posterior mode of η maximises log p(y | φ) + log N(η; 0, Ω) (the populat
 samples enter by the M3 censored likelihood, so even one or two samples — or only BLQ ones — update the
 prior). Uncertainty: the Laplace approximation N(η̂, H⁻¹) (H = Hessian of -log posterior at the mode); the
 profile band is the 5th-95th percentile of predictions over draws from it (individual-prediction band,
-without residual error). Source: Sheiner LB, Beal SL. Bayesian individualization of pharmacokinetics.
-J Pharm Sci 1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`.
+without residual error). A parameter's 90 % interval is the 5th-95th percentile of φ over the same draws,
+back-transformed and clipped to the parameter's domain as the model uses it (F_B ≤ 1; D-19.240).
+Source: Sheiner LB, Beal SL. Bayesian individualization of pharmacokinetics. J Pharm Sci
+1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`.
 """
 
 from __future__ import annotations
@@ -97,16 +99,25 @@ def map_estimate(
     draws = eta + rng.multivariate_normal(np.zeros(spec.q), cov, size=n_draws, method="cholesky")
     phi_draws = spec.phi(theta, np.repeat(x, n_draws, axis=0), draws)
     psi_draws = spec.model.to_natural(phi_draws)
+    # the interval: percentiles on the estimation scale φ, back-transformed to the parameter as the model
+    # uses it (a bounded one, F_B ≤ 1, clipped to its domain; D-19.240)
+    phi_pct = np.percentile(phi_draws, [5, 95], axis=0)
+    reported = spec.model.in_domain(spec.model.to_natural(phi_pct))
+    typical_phi = spec.typical_phi(theta, x)[0]
+    with_iiv = set(spec.iiv_names)
     rows = []
     for j, name in enumerate(spec.model.parameters):
-        vals = psi_draws[:, j]
+        # a parameter without IIV is the population's typical value for every patient: no individual
+        # interval (a zero-width one read as certainty; D-19.244)
+        has_iiv = name in with_iiv
         rows.append(
             {
                 "parameter": name,
-                "map_estimate": spec.model.natural_value(j, phi_mode[0, j]),
-                "typical": spec.model.natural_value(j, spec.typical_phi(theta, x)[0, j]),
-                "p05": float(np.percentile(vals, 5)),
-                "p95": float(np.percentile(vals, 95)),
+                "map_estimate": spec.model.natural_in_domain(j, spec.model.natural_value(j, phi_mode[0, j])),
+                "typical": spec.model.natural_in_domain(j, spec.model.natural_value(j, typical_phi[j])),
+                "p05": float(reported[0, j]) if has_iiv else float("nan"),
+                "p95": float(reported[1, j]) if has_iiv else float("nan"),
+                "iiv": has_iiv,
                 "unit": units[j],
             }
         )
@@ -137,6 +148,13 @@ def map_estimate(
     n_i = one.n_interval
     interval = f" ({n_i} interval-censored)" if n_i else ""
     notes.append(f"{n_q} quantifiable{interval} and {int((one.observed & one.blq).sum())} BLQ sample(s) used")
+    fixed = [n for n in spec.model.parameters if n not in with_iiv]
+    if fixed:
+        notes.append(
+            f"{', '.join(fixed)}: no IIV in the population model, so each is the population's typical value "
+            "for this patient (no individual 90 % interval; the population estimate's own uncertainty is not "
+            "in the MAP intervals)"
+        )
     if not population.converged:
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
     if not bool(ok[0]):

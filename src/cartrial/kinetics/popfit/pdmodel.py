@@ -70,6 +70,10 @@ PD_MODEL_NAME = "cartrial_pd"
 
 PD_MODEL_ALIASES: tuple[str, ...] = (PD_MODEL_NAME, "pd")
 
+PROTECTED_FRACTION_CAP = 0.99
+"""The protected fraction is used capped at this value (p_protected = f/(1 - f) stays finite), as
+`simulate_pd` does."""
+
 PD_POPULATION_PARAMETERS: tuple[str, ...] = ("a0", "k_kill", "protected_fraction", "igg_half_life_days")
 PD_POPULATION_UNITS: tuple[str, ...] = ("data unit", "1/(copies/ug)/day", "-", "day")
 
@@ -117,7 +121,7 @@ def solve_antibody(
     per-step ∫CAR (R, G-1); see the module docstring for the scheme."""
     p = np.asarray(params, dtype=float)
     k_kill = p[:, 1]
-    frac = np.clip(p[:, 2], 0.0, 0.99)
+    frac = np.clip(p[:, 2], 0.0, PROTECTED_FRACTION_CAP)
     protected = frac / (1.0 - frac)
     k_deg = math.log(2) / p[:, 3]
     k_syn = k_deg / (1.0 + protected)
@@ -199,6 +203,8 @@ def pd_structural_model(
         ),
         predict=predict,
         source=PD_SOURCE + f"; k_out fixed at {k_out:g}/day (kinetics/data/pd_model.yaml)",
+        # the protected fraction is used capped at 0.99 (`solve_antibody`, as `simulate_pd`; D-19.240)
+        bounds=((0.0, math.inf), (0.0, math.inf), (0.0, PROTECTED_FRACTION_CAP), (0.0, math.inf)),
     )
 
 

@@ -174,7 +174,18 @@ class PopulationModel:
                 )
             ) from None
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
-            raise InputError(Problem("population model has non-finite or non-positive values", file=source))
+            bad = [f"typical.{n}" for n, v in zip(model.parameters, mu, strict=True) if not np.isfinite(v)]
+            bad += ["omega"] if not np.all(np.isfinite(omega)) else []
+            bad += ["sigma"] if not np.all(sigma > 0) else []
+            raise InputError(
+                Problem(
+                    "population model has non-finite or non-positive values (a fit whose estimate ran off "
+                    "to a bound; see its convergence_problems)",
+                    file=source,
+                    field=", ".join(bad),
+                    allowed="a converged popfit's estimates.json",
+                )
+            )
         return cls(
             spec,
             Theta(mu, beta, omega, sigma),

@@ -53,6 +53,9 @@ class StructuralModel:
     `predict(params, times, dose)`: params (n, p) natural scale, times (n, m), dose (n,) → (n, m).
     `default_typical`: starting typical values (natural scale); `units`: unit of each parameter.
     `distributions`: per parameter ``lognormal`` (ψ = exp(φ), the default when empty) or ``normal`` (ψ = φ).
+    `bounds`: per parameter the (low, high) limits of the value the model uses (`domain`; empty: (0, ∞) for a
+    log-normal parameter, (-∞, ∞) for a normal one). The Stein model caps F_B at 1 and keeps FOLDX ≥ 1
+    (`predict_stein2019`), so its F_B lies in (0, 1] and its FOLDX in [1, ∞) (D-19.240).
     """
 
     name: str
@@ -63,8 +66,13 @@ class StructuralModel:
     source: str
     uses_dose: bool = False
     distributions: tuple[str, ...] = ()
+    bounds: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.bounds and len(self.bounds) != len(self.parameters):
+            raise ConfigurationError(
+                f"{self.name}: {len(self.bounds)} bounds for {len(self.parameters)} parameters"
+            )
         if self.distributions and len(self.distributions) != len(self.parameters):
             raise ConfigurationError(
                 f"{self.name}: {len(self.distributions)} distributions for {len(self.parameters)} parameters"
@@ -81,6 +89,8 @@ class StructuralModel:
 
         >>> STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
         '0.024 to 2.4e+10 copies/ug'
+        >>> STEIN2019.initial_rule(STEIN2019.index("fb")).text()
+        '7.9e-09 to 1'
         """
         default = abs(float(self.default_typical[j]))
         if self.distribution(j) == "lognormal":
@@ -88,6 +98,9 @@ class StructuralModel:
         else:
             high = INITIAL_FACTOR * max(default, 1.0)
             low = -high
+        if self.bounds:  # within the parameter's domain too: F_B ≤ 1, FOLDX ≥ 1 (D-19.240)
+            d_low, d_high = self.domain(j)
+            low, high = max(low, d_low), min(high, d_high)
         given = self.units[j] if j < len(self.units) else ""
         unit = "" if given in ("", "-") else f" {given}"
         return Allowed(low=low, high=high, label=f"{low:.3g} to {high:.3g}{unit}")
@@ -95,6 +108,39 @@ class StructuralModel:
     def distribution(self, j: int) -> str:
         """``lognormal`` or ``normal``: the distribution of parameter j across subjects."""
         return self.distributions[j] if self.distributions else "lognormal"
+
+    def domain(self, j: int) -> tuple[float, float]:
+        """The (low, high) limits of parameter j as the model uses it (`bounds`, else (0, ∞) for a
+        log-normal parameter and (-∞, ∞) for a normal one).
+
+        >>> STEIN2019.domain(STEIN2019.index("fb"))
+        (0.0, 1.0)
+        """
+        if self.bounds:
+            low, high = self.bounds[j]
+            return float(low), float(high)
+        return (-math.inf, math.inf) if self.distribution(j) == "normal" else (0.0, math.inf)
+
+    def in_domain(self, natural: npt.ArrayLike) -> FloatArray:
+        """Natural parameters (last axis: the parameters) as the model uses them: each clipped to its
+        `domain` — what `predict` does with F_B above 1 or FOLDX below 1 — so a value, an interval end or a
+        percentile reported from the estimation scale (exp(φ)) never leaves the parameter's domain
+        (D-19.240). Monotone, so the clipped percentiles are the percentiles of the clipped values.
+
+        >>> STEIN2019.in_domain([0.5, 9.0, 2e4, 0.2, 1.7, 0.01]).tolist()[::4]
+        [1.0, 1.0]
+        """
+        arr = np.array(natural, dtype=float)
+        if not self.bounds:
+            return arr
+        low = np.array([b[0] for b in self.bounds], dtype=float)
+        high = np.array([b[1] for b in self.bounds], dtype=float)
+        return np.asarray(np.clip(arr, low, high), dtype=float)
+
+    def natural_in_domain(self, j: int, value: float) -> float:
+        """One natural value of parameter j clipped to its `domain` (scalar form of `in_domain`)."""
+        low, high = self.domain(j)
+        return float(min(max(float(value), low), high))
 
     @property
     def normal_mask(self) -> npt.NDArray[np.bool_]:
@@ -192,6 +238,8 @@ STEIN2019 = StructuralModel(
     default_typical=tuple(float(v) for v in STEIN_2019_TYPICAL.as_array()),
     predict=predict_stein2019,
     source=STEIN_2019_SOURCE,
+    # FOLDX is a fold expansion (≥ 1), F_B a fraction (≤ 1): `predict_stein2019` caps both (D-19.240)
+    bounds=((1.0, math.inf), (0.0, math.inf), (0.0, math.inf), (0.0, math.inf), (0.0, 1.0), (0.0, math.inf)),
 )
 
 ONE_COMPARTMENT_ORAL = StructuralModel(
