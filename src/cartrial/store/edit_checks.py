@@ -52,6 +52,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
+from cartrial.store.tables import same_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -1678,6 +1679,7 @@ def import_findings(
         return _import_decision_findings(connection, forms, protocol)
     stored = stored_records(connection, subject_ids)
     subjects: dict[str, SubjectRecords] = {}
+    changed: dict[str, set[str]] = {}  # subject -> its context tables whose records this import changes
     for subject_id in sorted(subject_ids):
         by_table: dict[str, list[Record]] = {t: list(r) for t, r in stored.get(subject_id, {}).items()}
         for table, rows in imported.get(subject_id, {}).items():
@@ -1686,6 +1688,10 @@ def import_findings(
             kept = by_table.setdefault(table, [])
             for record in rows:
                 old = existing.get(tuple(record.get(k) for k in keys))
+                if table in CONTEXT_TABLES and (
+                    old is None or not all(same_value(old.get(n), v) for n, v in record.values.items())
+                ):
+                    changed.setdefault(subject_id, set()).add(table)
                 if old is not None:
                     kept.remove(old)
                     record.values = {**old.values, **record.values}
@@ -1738,10 +1744,104 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    found = run_edit_checks(subjects.values(), protocol, today)
+    imported_tables = {form.spec.table for form in forms}
     return [
-        *run_edit_checks(subjects.values(), protocol, today),
+        *found,
+        *_stored_side_findings(
+            connection, subjects, stored, changed, imported_tables, protocol, today, found
+        ),
         *_import_decision_findings(connection, forms, protocol),
     ]
+
+
+OTHER_SIDE_TABLES = ("lymphodepletion_administration", "relapse", "screening_result")
+"""Checked tables outside the context whose records a check compares with a context record (the consent,
+the birth, the infusion day): read for a subject whose context records an import changes (D-19.246). The
+assessment tables are compared with the infusion only (ASSESSMENT-LONG-BEFORE-INFUSION,
+SAMPLE-DAY-MISMATCH): read when the import changes the subject's infusion."""
+
+
+def _as_new(record: Record) -> Record:
+    return Record(record.table, record.values, True, record.file, record.row, record.record_id)
+
+
+def _stored_side_findings(
+    connection: Connection,
+    subjects: Mapping[str, SubjectRecords],
+    stored: Mapping[str, Mapping[str, Sequence[Record]]],
+    changed: Mapping[str, set[str]],
+    imported: set[str],
+    protocol: Protocol | None,
+    today: dt.date,
+    found: Sequence[Finding],
+) -> list[Finding]:
+    """The findings an import creates on stored records that it does not give (D-19.246): for each subject
+    whose context records (`changed`: subject -> the context tables changed or added) the import changes,
+    the stored records of the other forms that the checks compare with them (`OTHER_SIDE_TABLES`, the
+    assessment tables when the infusion changes; the stored context records not imported) are checked with
+    the imported records and without them (the stored state), as a single-record write is
+    (`write_findings`): a finding in the first state and not in the second is created by the import,
+    located by table and record id. A check that fires on an imported row of the subject is reported there
+    only (INFUSION-ONCE fires on both infusions); one already in `found` is not repeated."""
+    wanted: dict[tuple[str, ...], list[str]] = {}
+    for subject_id, tables in changed.items():
+        other = [t for t in OTHER_SIDE_TABLES if t not in imported]
+        if "infusion" in tables:
+            other += [t for t in ASSESSMENT_TABLES if t not in imported]
+        wanted.setdefault(tuple(other), []).append(subject_id)
+    extra: dict[str, dict[str, list[Record]]] = {}
+    for other_side, subject_ids in wanted.items():
+        if other_side:
+            extra.update(stored_records(connection, subject_ids, other_side))
+    seen = {_key(f) for f in found}
+    out: list[Finding] = []
+    for subject_id in sorted(changed):
+        held = subjects[subject_id].by_table
+        known = {(t, r.record_id) for t, rows in held.items() for r in rows if r.record_id is not None}
+        added = {
+            t: [r for r in rows if (t, r.record_id) not in known]
+            for t, rows in extra.get(subject_id, {}).items()
+        }
+        # every stored record known of the subject: the context as stored, the stored records held besides
+        # (restated by a partial re-import, added after a death or an end of study), the other side read here
+        before: dict[str, list[Record]] = {
+            t: [_as_new(r) for r in rows] for t, rows in stored.get(subject_id, {}).items()
+        }
+        after: dict[str, list[Record]] = {}
+        stored_only: set[int] = set()
+        for table, rows in held.items():
+            for record in rows:
+                if record.file is not None:  # an imported row
+                    after.setdefault(table, []).append(record)
+                    continue
+                copy = _as_new(record)
+                after.setdefault(table, []).append(copy)
+                if table not in CONTEXT_TABLES:
+                    before.setdefault(table, []).append(_as_new(record))
+                if not record.new:
+                    stored_only.add(id(copy))
+        for table, rows in added.items():
+            for record in rows:
+                copy = _as_new(record)
+                after.setdefault(table, []).append(copy)
+                before.setdefault(table, []).append(_as_new(record))
+                stored_only.add(id(copy))
+        if not stored_only:
+            continue
+        on_imported = {f.check.id for f in found if f.subject_id == subject_id and f.record.file is not None}
+        earlier = {_key(f) for f in run_edit_checks([SubjectRecords(subject_id, before)], protocol, today)}
+        for finding in run_edit_checks([SubjectRecords(subject_id, after)], protocol, today):
+            key = _key(finding)
+            if (
+                id(finding.record) in stored_only
+                and key not in earlier
+                and key not in seen
+                and finding.check.id not in on_imported
+            ):
+                seen.add(key)
+                out.append(finding)
+    return out
 
 
 def _objects(values: Sequence[Any]) -> Any:
