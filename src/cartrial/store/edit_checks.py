@@ -1226,12 +1226,16 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
 
 DECISION_BEFORE_DLT_WINDOW = EditCheck(
     "DECISION-BEFORE-DLT-WINDOW",
-    "an escalation decision is taken once every patient of its cohort has completed the DLT window "
-    "(decided_on ≥ the cohort's last infusion day + escalation.dlt_window_days; day 0 = infusion)",
+    "an escalation decision is taken once every patient of its cohort without a DLT has completed the DLT "
+    "window (decided_on ≥ the infusion day of the cohort's last patient without a DLT + "
+    "escalation.dlt_window_days; day 0 = infusion): a patient with a DLT (its outcome letter) is "
+    "DLT-evaluable already, one who died or left the study inside the window without an adverse event "
+    "flagged dlt is replaced (no outcome letter)",
     Severity.SOFT,
     "the protocol's escalation.dlt_window_days; docs/science/dose-escalation.md (DLT observation window "
     "before the next dose decision); docs/science/decisions.md D-12.1 (deviations listed, never silently "
-    "accepted); rule of cartrial.escalation.replay_decisions",
+    "accepted); rule of cartrial.escalation.replay_decisions and cartrial.protocol.dlt.dlt_evaluable "
+    "(D-19.123, D-19.248)",
 )
 """Study-level check (decisions and infusions of every subject), run by `decision_window_findings`."""
 STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
@@ -1264,16 +1268,73 @@ INFUSION_COLUMNS = ("subject_id", "dose_level", "infused_at")
 """Columns of an `infusion` record that the replay reads."""
 
 
+def decision_dlts(
+    infusions: Sequence[Record],
+    adverse_events: Sequence[Record],
+    subjects: Sequence[Record],
+    window_days: int,
+) -> list[dict[str, str]]:
+    """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable; D-19.248): `dlt`
+    an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT window (the window
+    rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag); `evaluable` false for a
+    subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
+    completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
+    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending)."""
+    from cartrial.escalation.dlt import assess_dlt
+    from cartrial.protocol.dlt import GradedEvent, ToxicityCategory, dlt_evaluable, dlt_window_complete
+
+    by_subject: dict[str, dict[str, list[Record]]] = {}
+    for table, given in (("infusion", infusions), ("adverse_event", adverse_events), ("subject", subjects)):
+        for record in given:
+            if record.get("subject_id") is not None:
+                by_subject.setdefault(str(record.get("subject_id")), {}).setdefault(table, []).append(record)
+    rows: list[dict[str, str]] = []
+    for subject_id, tables in sorted(by_subject.items()):
+        records = SubjectRecords(subject_id, tables)
+        day0 = records.infusion_day()
+        if day0 is None:
+            continue
+        had_dlt = False
+        for event in records.of("adverse_event"):
+            onset = _day(event.get("started_on"))
+            if onset is None or event.get("dlt") is not True:
+                continue
+            probe = GradedEvent(
+                subject_id,
+                ToxicityCategory.NON_HEMATOLOGIC,
+                "investigator DLT flag",
+                1,
+                "",
+                float((onset - day0).days),
+            )
+            had_dlt = had_dlt or assess_dlt(probe, [], window_days).in_window
+        end = records.end_day()
+        counted = (
+            had_dlt
+            or end is None
+            or bool(dlt_evaluable(dlt_window_complete(day0, end, window_days)[0], False, window_days))
+        )
+        rows.append(
+            {"subject_id": subject_id, "dlt": str(had_dlt).lower(), "evaluable": str(counted).lower()}
+        )
+    return rows
+
+
 def decision_window_findings(
-    decisions: Sequence[Record], infusions: Sequence[Record], protocol: Protocol | None
+    decisions: Sequence[Record],
+    infusions: Sequence[Record],
+    protocol: Protocol | None,
+    adverse_events: Sequence[Record] = (),
+    subjects: Sequence[Record] = (),
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
-    `window_complete` False, given every decision and infusion of the study (stored and new).
+    `window_complete` False, given every decision and infusion of the study (stored and new), and its
+    adverse events and subject rows (the DLT evaluability of each infused patient, `decision_dlts`).
 
-    The cohorts, their last infusion and the window come from `cartrial.escalation.replay_decisions` (not
-    re-implemented here). When the replay cannot run (no protocol, no infusions yet, fewer infusions than
-    the decisions' cohorts hold), nothing fires: `cartrial escalate replay` and the analysis report the
-    inconsistency itself."""
+    The cohorts, the patients without a DLT whose window the decision waits for, the replaced ones and the
+    window come from `cartrial.escalation.replay_decisions` (not re-implemented here; D-19.248). When the
+    replay cannot run (no protocol, no infusions yet, fewer infusions than the decisions' cohorts hold),
+    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself."""
     if protocol is None or not infusions or not any(r.new for r in decisions):
         return []
     import pandas as pd
@@ -1283,8 +1344,11 @@ def decision_window_findings(
 
     decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
     infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
+    window = int(protocol.escalation.dlt_window_days)
+    dlts = decision_dlts(infusions, adverse_events, subjects, window)
+    dlt_frame = pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable"]) if dlts else None
     try:
-        replay = replay_decisions(decision_frame, infusion_frame, None, protocol).table
+        replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
     except InputError:
         return []
     new_by_cohort = {r.get("cohort"): r for r in decisions if r.new}
@@ -1297,8 +1361,8 @@ def decision_window_findings(
         window = int(row["dlt_window_days"])
         message = (
             f"escalation_decision.decided_on ({_where(record)}) is before every patient of the decision's "
-            f"cohort completed the {window}-day DLT window (escalation.dlt_window_days) after the cohort's "
-            "last infusion (infusion.infused_at): a protocol deviation"
+            f"cohort without a DLT completed the {window}-day DLT window (escalation.dlt_window_days) after "
+            "their infusion (infusion.infused_at): a protocol deviation"
         )
         findings.append(
             Finding(DECISION_BEFORE_DLT_WINDOW, record, "decided_on", record.get("decided_on"), message)
@@ -1619,6 +1683,8 @@ def _check_decision_write(
 
     protocol = study_protocol(tx.connection)
     infusions = stored_table_records(tx.connection, "infusion")
+    events = stored_table_records(tx.connection, "adverse_event")
+    subjects = stored_table_records(tx.connection, "subject")
     stored = [
         r
         for r in stored_table_records(tx.connection, "escalation_decision")
@@ -1629,7 +1695,7 @@ def _check_decision_write(
         if values is None:
             return []
         record = Record("escalation_decision", dict(values), True, record_id=record_id)
-        return decision_window_findings([*stored, record], infusions, protocol)
+        return decision_window_findings([*stored, record], infusions, protocol, events, subjects)
 
     earlier = {_key(f) for f in state(before)}
     created = [f for f in state(after) if _key(f) not in earlier]
@@ -2042,7 +2108,12 @@ def _import_decision_findings(
 
     if protocol is None or not any(form.spec.table == "escalation_decision" for form in forms):
         return []
-    new: dict[str, list[Record]] = {"escalation_decision": [], "infusion": []}
+    new: dict[str, list[Record]] = {
+        "escalation_decision": [],
+        "infusion": [],
+        "adverse_event": [],
+        "subject": [],
+    }
     for form in forms:
         table = form.spec.table
         if table not in new:
@@ -2058,7 +2129,13 @@ def _import_decision_findings(
         table: _merged(stored_table_records(connection, table), rows, STUDY_TABLES[table].natural_key)
         for table, rows in new.items()
     }
-    return decision_window_findings(merged["escalation_decision"], merged["infusion"], protocol)
+    return decision_window_findings(
+        merged["escalation_decision"],
+        merged["infusion"],
+        protocol,
+        merged["adverse_event"],
+        merged["subject"],
+    )
 
 
 def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.datetime | None]:
@@ -2258,6 +2335,7 @@ __all__ = [
     "SubjectRecords",
     "check_delete",
     "check_single_write",
+    "decision_dlts",
     "decision_window_findings",
     "hard_problems",
     "import_findings",
