@@ -593,9 +593,13 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "subject",
         "disposition_date",
         "the end of study has no date",
-        "the date the study ended, with a disposition other than ongoing",
+        "the date the study ended, with a disposition other than ongoing (a subject stored without it by "
+        "an earlier release: give it on the subject's record page, or `cartrial db edit subject ID --set "
+        "disposition_date=YYYY-MM-DD --expected-version V --reason TEXT`, ID and V from `cartrial db "
+        "records subject`; allowed whatever else the subject holds)",
         lambda r: r.get("disposition_date") is None and _study_ended(r.get("disposition")),
-        "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92",
+        "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92, "
+        "D-19.249",
     ),
     RecordRule(
         "DISPOSITION-DATE-WITHOUT-END",
