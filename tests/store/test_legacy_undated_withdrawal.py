@@ -95,7 +95,7 @@ def test_every_later_write_of_the_legacy_subject_is_allowed_and_db_edit_adds_the
         "dm", "subject", int(subject["id"]), {"height_cm": 171}, int(subject["version"]), "fix"
     )
     (subject,) = service.find_records("admin", "subject", subject_id="CT-003")
-    code, out, err = cli(
+    code, _out, err = cli(
         "db",
         "edit",
         "subject",
