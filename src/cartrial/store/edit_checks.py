@@ -1852,9 +1852,12 @@ def _stored_side_findings(
     only (INFUSION-ONCE fires on both infusions); one already in `found` is not repeated."""
     wanted: dict[tuple[str, ...], list[str]] = {}
     for subject_id, tables in changed.items():
-        other = [t for t in OTHER_SIDE_TABLES if t not in imported]
+        # a table restated by a partial re-import is held already (its stored records, checked as imported)
+        held = subjects[subject_id].by_table
+        restated = {t for t, rows in held.items() if any(r.new and r.file is None for r in rows)}
+        other = [t for t in OTHER_SIDE_TABLES if t not in imported and t not in restated]
         if "infusion" in tables:
-            other += [t for t in ASSESSMENT_TABLES if t not in imported]
+            other += [t for t in ASSESSMENT_TABLES if t not in imported and t not in restated]
         wanted.setdefault(tuple(other), []).append(subject_id)
     extra: dict[str, dict[str, list[Record]]] = {}
     for other_side, subject_ids in wanted.items():
