@@ -289,17 +289,26 @@ def replay_decisions(
                     f"says {'DLT' if dlt_of[name] else 'no DLT'}"
                 )
         decided_on = decision_days[position]
-        # the window waited for is the counted patients': a replaced patient has none left to complete
-        last_moment, last_name, _ = max(lettered, key=lambda m: m[0])
+        last_moment = max(m[0] for m in lettered)
         last_day: date = last_moment.date()
-        days, complete = (
-            dlt_window_complete(last_day, decided_on, window) if decided_on is not None else (None, False)
-        )
-        if days is not None and not complete:
-            deviations.append(
-                f"decision taken {days} days after the last infusion of the cohort ({last_name}, "
-                f"{last_day}), before the {window}-day DLT window was complete"
-            )
+        days: int | None = None
+        complete = False
+        if decided_on is not None:
+            days, complete = dlt_window_complete(last_day, decided_on, window)
+            # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
+            # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
+            waiting = [m for m, had_dlt in zip(lettered, letters, strict=True) if not had_dlt]
+            complete = True
+            if waiting:
+                wait_moment, wait_name, _ = max(waiting, key=lambda m: m[0])
+                wait_day = wait_moment.date()
+                wait_days, complete = dlt_window_complete(wait_day, decided_on, window)
+                whose = "the cohort" if wait_day == last_day else "the cohort's patients without a DLT"
+                if not complete:
+                    deviations.append(
+                        f"decision taken {wait_days} days after the last infusion of {whose} ({wait_name}, "
+                        f"{wait_day}), before the {window}-day DLT window was complete"
+                    )
         next_members = queue[used : used + 1]
         if next_members and decided_on is not None and next_members[0][0].date() < decided_on:
             moment, name, at_level = next_members[0]

@@ -52,6 +52,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
+from cartrial.store.tables import same_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -1225,12 +1226,16 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
 
 DECISION_BEFORE_DLT_WINDOW = EditCheck(
     "DECISION-BEFORE-DLT-WINDOW",
-    "an escalation decision is taken once every patient of its cohort has completed the DLT window "
-    "(decided_on ≥ the cohort's last infusion day + escalation.dlt_window_days; day 0 = infusion)",
+    "an escalation decision is taken once every patient of its cohort without a DLT has completed the DLT "
+    "window (decided_on ≥ the infusion day of the cohort's last patient without a DLT + "
+    "escalation.dlt_window_days; day 0 = infusion): a patient with a DLT (its outcome letter) is "
+    "DLT-evaluable already, one who died or left the study inside the window without an adverse event "
+    "flagged dlt is replaced (no outcome letter)",
     Severity.SOFT,
     "the protocol's escalation.dlt_window_days; docs/science/dose-escalation.md (DLT observation window "
     "before the next dose decision); docs/science/decisions.md D-12.1 (deviations listed, never silently "
-    "accepted); rule of cartrial.escalation.replay_decisions",
+    "accepted); rule of cartrial.escalation.replay_decisions and cartrial.protocol.dlt.dlt_evaluable "
+    "(D-19.123, D-19.248)",
 )
 """Study-level check (decisions and infusions of every subject), run by `decision_window_findings`."""
 STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
@@ -1263,16 +1268,73 @@ INFUSION_COLUMNS = ("subject_id", "dose_level", "infused_at")
 """Columns of an `infusion` record that the replay reads."""
 
 
+def decision_dlts(
+    infusions: Sequence[Record],
+    adverse_events: Sequence[Record],
+    subjects: Sequence[Record],
+    window_days: int,
+) -> list[dict[str, str]]:
+    """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable; D-19.248): `dlt`
+    an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT window (the window
+    rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag); `evaluable` false for a
+    subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
+    completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
+    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending)."""
+    from cartrial.escalation.dlt import assess_dlt
+    from cartrial.protocol.dlt import GradedEvent, ToxicityCategory, dlt_evaluable, dlt_window_complete
+
+    by_subject: dict[str, dict[str, list[Record]]] = {}
+    for table, given in (("infusion", infusions), ("adverse_event", adverse_events), ("subject", subjects)):
+        for record in given:
+            if record.get("subject_id") is not None:
+                by_subject.setdefault(str(record.get("subject_id")), {}).setdefault(table, []).append(record)
+    rows: list[dict[str, str]] = []
+    for subject_id, tables in sorted(by_subject.items()):
+        records = SubjectRecords(subject_id, tables)
+        day0 = records.infusion_day()
+        if day0 is None:
+            continue
+        had_dlt = False
+        for event in records.of("adverse_event"):
+            onset = _day(event.get("started_on"))
+            if onset is None or event.get("dlt") is not True:
+                continue
+            probe = GradedEvent(
+                subject_id,
+                ToxicityCategory.NON_HEMATOLOGIC,
+                "investigator DLT flag",
+                1,
+                "",
+                float((onset - day0).days),
+            )
+            had_dlt = had_dlt or assess_dlt(probe, [], window_days).in_window
+        end = records.end_day()
+        counted = (
+            had_dlt
+            or end is None
+            or bool(dlt_evaluable(dlt_window_complete(day0, end, window_days)[0], False, window_days))
+        )
+        rows.append(
+            {"subject_id": subject_id, "dlt": str(had_dlt).lower(), "evaluable": str(counted).lower()}
+        )
+    return rows
+
+
 def decision_window_findings(
-    decisions: Sequence[Record], infusions: Sequence[Record], protocol: Protocol | None
+    decisions: Sequence[Record],
+    infusions: Sequence[Record],
+    protocol: Protocol | None,
+    adverse_events: Sequence[Record] = (),
+    subjects: Sequence[Record] = (),
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
-    `window_complete` False, given every decision and infusion of the study (stored and new).
+    `window_complete` False, given every decision and infusion of the study (stored and new), and its
+    adverse events and subject rows (the DLT evaluability of each infused patient, `decision_dlts`).
 
-    The cohorts, their last infusion and the window come from `cartrial.escalation.replay_decisions` (not
-    re-implemented here). When the replay cannot run (no protocol, no infusions yet, fewer infusions than
-    the decisions' cohorts hold), nothing fires: `cartrial escalate replay` and the analysis report the
-    inconsistency itself."""
+    The cohorts, the patients without a DLT whose window the decision waits for, the replaced ones and the
+    window come from `cartrial.escalation.replay_decisions` (not re-implemented here; D-19.248). When the
+    replay cannot run (no protocol, no infusions yet, fewer infusions than the decisions' cohorts hold),
+    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself."""
     if protocol is None or not infusions or not any(r.new for r in decisions):
         return []
     import pandas as pd
@@ -1282,8 +1344,11 @@ def decision_window_findings(
 
     decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
     infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
+    window = int(protocol.escalation.dlt_window_days)
+    dlts = decision_dlts(infusions, adverse_events, subjects, window)
+    dlt_frame = pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable"]) if dlts else None
     try:
-        replay = replay_decisions(decision_frame, infusion_frame, None, protocol).table
+        replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
     except InputError:
         return []
     new_by_cohort = {r.get("cohort"): r for r in decisions if r.new}
@@ -1296,8 +1361,8 @@ def decision_window_findings(
         window = int(row["dlt_window_days"])
         message = (
             f"escalation_decision.decided_on ({_where(record)}) is before every patient of the decision's "
-            f"cohort completed the {window}-day DLT window (escalation.dlt_window_days) after the cohort's "
-            "last infusion (infusion.infused_at): a protocol deviation"
+            f"cohort without a DLT completed the {window}-day DLT window (escalation.dlt_window_days) after "
+            "their infusion (infusion.infused_at): a protocol deviation"
         )
         findings.append(
             Finding(DECISION_BEFORE_DLT_WINDOW, record, "decided_on", record.get("decided_on"), message)
@@ -1618,6 +1683,8 @@ def _check_decision_write(
 
     protocol = study_protocol(tx.connection)
     infusions = stored_table_records(tx.connection, "infusion")
+    events = stored_table_records(tx.connection, "adverse_event")
+    subjects = stored_table_records(tx.connection, "subject")
     stored = [
         r
         for r in stored_table_records(tx.connection, "escalation_decision")
@@ -1628,7 +1695,7 @@ def _check_decision_write(
         if values is None:
             return []
         record = Record("escalation_decision", dict(values), True, record_id=record_id)
-        return decision_window_findings([*stored, record], infusions, protocol)
+        return decision_window_findings([*stored, record], infusions, protocol, events, subjects)
 
     earlier = {_key(f) for f in state(before)}
     created = [f for f in state(after) if _key(f) not in earlier]
@@ -1678,6 +1745,7 @@ def import_findings(
         return _import_decision_findings(connection, forms, protocol)
     stored = stored_records(connection, subject_ids)
     subjects: dict[str, SubjectRecords] = {}
+    changed: dict[str, set[str]] = {}  # subject -> its context tables whose records this import changes
     for subject_id in sorted(subject_ids):
         by_table: dict[str, list[Record]] = {t: list(r) for t, r in stored.get(subject_id, {}).items()}
         for table, rows in imported.get(subject_id, {}).items():
@@ -1686,6 +1754,10 @@ def import_findings(
             kept = by_table.setdefault(table, [])
             for record in rows:
                 old = existing.get(tuple(record.get(k) for k in keys))
+                if table in CONTEXT_TABLES and (
+                    old is None or not all(same_value(old.get(n), v) for n, v in record.values.items())
+                ):
+                    changed.setdefault(subject_id, set()).add(table)
                 if old is not None:
                     kept.remove(old)
                     record.values = {**old.values, **record.values}
@@ -1738,10 +1810,107 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    found = run_edit_checks(subjects.values(), protocol, today)
+    imported_tables = {form.spec.table for form in forms}
     return [
-        *run_edit_checks(subjects.values(), protocol, today),
+        *found,
+        *_stored_side_findings(
+            connection, subjects, stored, changed, imported_tables, protocol, today, found
+        ),
         *_import_decision_findings(connection, forms, protocol),
     ]
+
+
+OTHER_SIDE_TABLES = ("lymphodepletion_administration", "relapse", "screening_result")
+"""Checked tables outside the context whose records a check compares with a context record (the consent,
+the birth, the infusion day): read for a subject whose context records an import changes (D-19.246). The
+assessment tables are compared with the infusion only (ASSESSMENT-LONG-BEFORE-INFUSION,
+SAMPLE-DAY-MISMATCH): read when the import changes the subject's infusion."""
+
+
+def _as_new(record: Record) -> Record:
+    return Record(record.table, record.values, True, record.file, record.row, record.record_id)
+
+
+def _stored_side_findings(
+    connection: Connection,
+    subjects: Mapping[str, SubjectRecords],
+    stored: Mapping[str, Mapping[str, Sequence[Record]]],
+    changed: Mapping[str, set[str]],
+    imported: set[str],
+    protocol: Protocol | None,
+    today: dt.date,
+    found: Sequence[Finding],
+) -> list[Finding]:
+    """The findings an import creates on stored records that it does not give (D-19.246): for each subject
+    whose context records (`changed`: subject -> the context tables changed or added) the import changes,
+    the stored records of the other forms that the checks compare with them (`OTHER_SIDE_TABLES`, the
+    assessment tables when the infusion changes; the stored context records not imported) are checked with
+    the imported records and without them (the stored state), as a single-record write is
+    (`write_findings`): a finding in the first state and not in the second is created by the import,
+    located by table and record id. A check that fires on an imported row of the subject is reported there
+    only (INFUSION-ONCE fires on both infusions); one already in `found` is not repeated."""
+    wanted: dict[tuple[str, ...], list[str]] = {}
+    for subject_id, tables in changed.items():
+        # a table restated by a partial re-import is held already (its stored records, checked as imported)
+        held = subjects[subject_id].by_table
+        restated = {t for t, rows in held.items() if any(r.new and r.file is None for r in rows)}
+        other = [t for t in OTHER_SIDE_TABLES if t not in imported and t not in restated]
+        if "infusion" in tables:
+            other += [t for t in ASSESSMENT_TABLES if t not in imported and t not in restated]
+        wanted.setdefault(tuple(other), []).append(subject_id)
+    extra: dict[str, dict[str, list[Record]]] = {}
+    for other_side, subject_ids in wanted.items():
+        if other_side:
+            extra.update(stored_records(connection, subject_ids, other_side))
+    seen = {_key(f) for f in found}
+    out: list[Finding] = []
+    for subject_id in sorted(changed):
+        held = subjects[subject_id].by_table
+        known = {(t, r.record_id) for t, rows in held.items() for r in rows if r.record_id is not None}
+        added = {
+            t: [r for r in rows if (t, r.record_id) not in known]
+            for t, rows in extra.get(subject_id, {}).items()
+        }
+        # every stored record known of the subject: the context as stored, the stored records held besides
+        # (restated by a partial re-import, added after a death or an end of study), the other side read here
+        before: dict[str, list[Record]] = {
+            t: [_as_new(r) for r in rows] for t, rows in stored.get(subject_id, {}).items()
+        }
+        after: dict[str, list[Record]] = {}
+        stored_only: set[int] = set()
+        for table, rows in held.items():
+            for record in rows:
+                if record.file is not None:  # an imported row
+                    after.setdefault(table, []).append(record)
+                    continue
+                copy = _as_new(record)
+                after.setdefault(table, []).append(copy)
+                if table not in CONTEXT_TABLES:
+                    before.setdefault(table, []).append(_as_new(record))
+                if not record.new:
+                    stored_only.add(id(copy))
+        for table, rows in added.items():
+            for record in rows:
+                copy = _as_new(record)
+                after.setdefault(table, []).append(copy)
+                before.setdefault(table, []).append(_as_new(record))
+                stored_only.add(id(copy))
+        if not stored_only:
+            continue
+        on_imported = {f.check.id for f in found if f.subject_id == subject_id and f.record.file is not None}
+        earlier = {_key(f) for f in run_edit_checks([SubjectRecords(subject_id, before)], protocol, today)}
+        for finding in run_edit_checks([SubjectRecords(subject_id, after)], protocol, today):
+            key = _key(finding)
+            if (
+                id(finding.record) in stored_only
+                and key not in earlier
+                and key not in seen
+                and finding.check.id not in on_imported
+            ):
+                seen.add(key)
+                out.append(finding)
+    return out
 
 
 def _objects(values: Sequence[Any]) -> Any:
@@ -1942,7 +2111,12 @@ def _import_decision_findings(
 
     if protocol is None or not any(form.spec.table == "escalation_decision" for form in forms):
         return []
-    new: dict[str, list[Record]] = {"escalation_decision": [], "infusion": []}
+    new: dict[str, list[Record]] = {
+        "escalation_decision": [],
+        "infusion": [],
+        "adverse_event": [],
+        "subject": [],
+    }
     for form in forms:
         table = form.spec.table
         if table not in new:
@@ -1958,7 +2132,13 @@ def _import_decision_findings(
         table: _merged(stored_table_records(connection, table), rows, STUDY_TABLES[table].natural_key)
         for table, rows in new.items()
     }
-    return decision_window_findings(merged["escalation_decision"], merged["infusion"], protocol)
+    return decision_window_findings(
+        merged["escalation_decision"],
+        merged["infusion"],
+        protocol,
+        merged["adverse_event"],
+        merged["subject"],
+    )
 
 
 def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.datetime | None]:
@@ -2158,6 +2338,7 @@ __all__ = [
     "SubjectRecords",
     "check_delete",
     "check_single_write",
+    "decision_dlts",
     "decision_window_findings",
     "hard_problems",
     "import_findings",

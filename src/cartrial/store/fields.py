@@ -116,6 +116,19 @@ ALLOWED_TEXT = {
     FieldKind.DATETIME: "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (or a date)",
     FieldKind.JSON: 'JSON list or object, e.g. [{"drug": "rituximab", "stopped_on": "2020-01-05"}]',
 }
+JSON_EXAMPLES: dict[str, str] = {
+    "relapse_history": '[{"onset_date": "2019-07-01", "phenotype": "optic_neuritis"}]',
+    "design_state": '{"n_treated": {"1": 3}, "n_dlt": {"1": 0}}',
+}
+"""The example in the allowed text of a JSON field whose items are not a treatment's (D-19.252): the
+relapse history's items as the MH export reads them (onset_date, phenotype), a design state as the
+escalation decisions form holds it."""
+
+
+def json_allowed(name: str) -> str:
+    """What a JSON field `name` allows, in words, with an example of its own content (D-19.252)."""
+    example = JSON_EXAMPLES.get(name)
+    return ALLOWED_TEXT[FieldKind.JSON] if example is None else f"JSON list or object, e.g. {example}"
 
 
 @dataclass(frozen=True)
@@ -220,6 +233,8 @@ class FieldRule:
             )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
             return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}"
+        if self.kind is FieldKind.JSON:
+            return json_allowed(self.name)
         return ALLOWED_TEXT[self.kind]
 
 
@@ -593,9 +608,12 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "subject",
         "disposition_date",
         "the end of study has no date",
-        "the date the study ended, with a disposition other than ongoing",
+        "the date the study ended, with a disposition other than ongoing (a subject stored without it by "
+        "an earlier release: give it on the subject's record page, or `cartrial db edit subject ID --set "
+        "disposition_date=YYYY-MM-DD --expected-version V --reason TEXT`, ID and V from `cartrial db "
+        "records subject`; allowed whatever else the subject holds)",
         lambda r: r.get("disposition_date") is None and _study_ended(r.get("disposition")),
-        "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92",
+        "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92, D-19.249",
     ),
     RecordRule(
         "DISPOSITION-DATE-WITHOUT-END",

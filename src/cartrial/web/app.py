@@ -28,6 +28,7 @@ from cartrial.web.security import (
     credential,
     current_user,
     ended_session_user,
+    logged_out_credential,
     public,
     verify_csrf,
 )
@@ -293,7 +294,13 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         if user is not None and user.method == "session":
             end_session(service, user.token)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        # the cookie keeps the user's name and no token: a form of another tab sent after this logout is
+        # offered back to the same user after they log in again, as after the idle timeout (D-19.247)
+        username = user.username if user is not None else ended_session_user(request)
+        if username is None:
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        else:
+            _set_session_cookie(response, request, logged_out_credential(username))
         return response
 
     for router in ROUTERS:

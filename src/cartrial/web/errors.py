@@ -367,7 +367,7 @@ def install(app: FastAPI) -> None:
                 + "".join(f" ({NOT_KEPT_NOTE[name]})" for name in exc.not_kept if name in NOT_KEPT_NOTE)
                 + "."
                 if exc.username is not None
-                else "Log in again and enter it anew (after logging out, entries are not kept)."
+                else "Log in again and enter it anew (no session of this browser to return the entries to)."
             )
         )
         page = render(

@@ -138,8 +138,8 @@ class SessionEnded(LoginRequired):
     """A page form sent without a valid session (it expired, or was ended by logging out in another tab or
     by an administrator): the login page (401) says so, nothing is saved, and the entries (`kept`, less
     passwords and files) ride along with the login so that the user the session cookie still names
-    (`username`; an idle or ended session, not a logout, which removes the cookie) can send them again to
-    `resume_path` without typing them anew (D-19.172)."""
+    (`username`; an idle or ended session, or a logout, which leaves the user's name without a token,
+    D-19.247) can send them again to `resume_path` without typing them anew (D-19.172)."""
 
     def __init__(
         self,
@@ -183,7 +183,7 @@ async def _session_ended(request: Request) -> SessionEnded:
     same_host = referer.netloc == request.url.netloc
     back = (referer.path + (f"?{referer.query}" if referer.query else "")) if same_host else "/"
     username = ended_session_user(request)
-    if username is None:  # logged out (the cookie is gone) or never logged in: kept for nobody
+    if username is None:  # no session cookie (cleared, or a cross-site post): kept for nobody
         kept, not_kept = [], set()
     return SessionEnded(back or "/", request.url.path, kept, username, tuple(sorted(not_kept)))
 
@@ -248,6 +248,17 @@ def credential(token: str, username: str) -> str:
     return f"{token}.{username}"
 
 
+LOGGED_OUT = "logged-out"
+"""The token part of the session cookie a logout leaves (`logged_out_credential`): it names the user whose
+session was ended by the logout, and no session (D-19.247)."""
+
+
+def logged_out_credential(username: str) -> str:
+    """The session cookie's value after `username` logged out: their name, no token. A form of another tab
+    sent afterwards is then `SessionEnded` for that user, as after the idle timeout (D-19.247)."""
+    return credential(LOGGED_OUT, username)
+
+
 def split_credential(value: str) -> tuple[str, str] | None:
     token, _, username = value.partition(".")
     if not token or not username:
@@ -277,7 +288,7 @@ def _authenticate(request: Request) -> WebUser | None:
     else:
         value = request.cookies.get(SESSION_COOKIE)
     parts = split_credential(value) if value else None
-    if parts is not None:
+    if parts is not None and parts[0] != LOGGED_OUT:
         token, username = parts
         service = _service(request)
         idle = dt.timedelta(minutes=_settings(request).session_minutes)

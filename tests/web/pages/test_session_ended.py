@@ -110,13 +110,72 @@ def test_a_password_typed_into_a_form_is_not_carried(login: Any, web_app: Any) -
     assert "type the password again" in answer.text
 
 
-def test_a_form_sent_after_logging_out_in_another_tab_says_the_session_ended(login: Any) -> None:
-    """Logging out removes the cookie: the form's answer names the ended session (not a CSRF token), and
-    its entries are offered to nobody."""
+def _logout_as_a_browser(client: Any, token: str) -> str | None:
+    """Log out and apply the answer's session cookie as a browser does (the test client keeps an expired
+    cookie beside the fixture's): dropped when expired, else replaced. Returns the cookie's value left."""
+    from http.cookies import SimpleCookie
+
+    from cartrial.web.security import SESSION_COOKIE
+
+    left = client.cookies.get(SESSION_COOKIE)
+    answer = client.post("/logout", data={"csrf_token": token})
+    assert answer.status_code == 303
+    for header in answer.headers.get_list("set-cookie"):
+        if not header.startswith(f"{SESSION_COOKIE}="):
+            continue
+        client.cookies.delete(SESSION_COOKIE)
+        morsel = SimpleCookie(header)[SESSION_COOKIE]
+        left = None if morsel["max-age"] == "0" else morsel.value.strip('"')
+        if left is not None:
+            client.cookies.set(SESSION_COOKIE, left)
+    return left
+
+
+def test_a_form_sent_after_logging_out_in_another_tab_keeps_the_entries(login: Any) -> None:
+    """D-19.247: logging out in another tab ends the session as the idle timeout does. Before, the logout
+    removed the cookie, so the form's entries were offered to nobody and lost; now the cookie names the user
+    (and no session), and the entries come back after the same user logs in again."""
     client = login("inv_a")
     token = csrf_of(client.get("/subjects/CT-001/forms/adverse_events/new").text)
-    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
-    client.cookies.clear()  # as a browser does on the logout's expired Set-Cookie
+    _logout_as_a_browser(client, token)
+    assert client.get("/subjects/CT-001", follow_redirects=False).status_code in (
+        303,
+        307,
+        401,
+    )  # logged out: no page
+    answer = client.post("/subjects/CT-001/forms/adverse_events", data={**AE, "csrf_token": token})
+    assert answer.status_code == 401
+    shown = answer.text[answer.text.index("<main") :]
+    assert "session has ended" in shown and "CSRF" not in shown
+    kept = _hidden(answer.text)
+    assert kept.get("keep.term") == TERM
+    again = client.post("/login", data={**kept, "username": "inv_a", "password": TEST_PASSWORD})
+    assert again.status_code == 200, again.text[:300]
+    resend = _hidden(again.text)
+    saved = client.post("/subjects/CT-001/forms/adverse_events", data=resend)
+    assert saved.status_code == 303, saved.text[:500]
+    assert TERM in client.get(saved.headers["location"]).text
+
+
+def test_after_logging_out_the_cookie_holds_no_session_token(login: Any) -> None:
+    """The cookie left by the logout names the user only: no token, live or ended, stays in the browser."""
+    from cartrial.web.security import SESSION_COOKIE, split_credential
+
+    client = login("inv_a")
+    live = split_credential(client.cookies[SESSION_COOKIE])
+    assert live is not None
+    left = _logout_as_a_browser(client, csrf_of(client.get("/").text))
+    parts = split_credential(left or "")
+    assert parts is not None and parts[1] == "inv_a" and live[0] not in str(left)
+    assert client.get("/", follow_redirects=False).status_code in (303, 307, 401)
+
+
+def test_a_form_sent_without_any_session_cookie_keeps_nothing(login: Any) -> None:
+    """A browser holding no session cookie (cleared cookies, a cross-site post): the answer names the ended
+    session and its entries are offered to nobody."""
+    client = login("inv_a")
+    token = csrf_of(client.get("/subjects/CT-001/forms/adverse_events/new").text)
+    client.cookies.clear()
     answer = client.post("/subjects/CT-001/forms/adverse_events", data={**AE, "csrf_token": token})
     assert answer.status_code == 401
     shown = answer.text[answer.text.index("<main") :]

@@ -473,7 +473,9 @@ def _valid_iso_datetime(text: object) -> bool:
 
 
 def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
-    allowed = 'JSON list or object, e.g. [{"drug": "rituximab", "stopped_on": "2020-01-05"}]'
+    from cartrial.store.fields import json_allowed
+
+    allowed = json_allowed(name)
     out = np.full(len(cells), None, dtype=object)  # filled one by one: a list value must stay one cell
     for i, cell in enumerate(cells.tolist()):
         if cell == "":

@@ -148,12 +148,32 @@ def _codes(raised: list[Any]) -> str | None:
     return ",".join(q.code for q in raised) or None
 
 
+def _site_problems(user: WebUser, table: str, values: Mapping[str, Any]) -> list[Problem]:
+    """A site-restricted user (an investigator) enrols subjects at their own site only: the store refuses
+    any other (`cartrial.store.permissions.check_sites`, a 403 page that lost the entries); said at the site
+    field of the subjects form instead, the entries kept (D-19.251)."""
+    from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+
+    given = values.get("site_id")
+    if table != "subject" or user.role not in SITE_RESTRICTED_ROLES or not isinstance(given, str):
+        return []
+    if not given.strip() or given.strip() == user.site_id:
+        return []
+    return [
+        Problem(
+            "you may enrol subjects at your own site only",
+            field="site_id",
+            allowed=str(user.site_id or "none: ask an administrator for your site"),
+        )
+    ]
+
+
 def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
     from cartrial.web.forms import form, typed_values, validate
 
     spec = form("subjects")
     protocol = views.study_protocol(user.service)
-    problems = validate(spec.name, values, protocol=protocol)
+    problems = validate(spec.name, values, protocol=protocol) + _site_problems(user, spec.table, values)
     raised: list[Any] = []
     if not problems:
         try:
@@ -396,7 +416,7 @@ def _check(
     protocol = views.study_protocol(user.service)
     problems = [
         p
-        for p in validate(spec.name, values, protocol=protocol)
+        for p in [*validate(spec.name, values, protocol=protocol), *_site_problems(user, spec.table, values)]
         # while typing, a blank field is not yet a problem (it is when the form is saved)
         if values.get((p.field or "").split(".")[-1]) not in (None, "")
         or (p.field or "").split(".")[-1] not in values

@@ -24,6 +24,22 @@ def query_list(
     user: WebUser = Depends(permit(Action.READ)),
 ) -> HTMLResponse:
     """Queries the user may see, filtered by site, subject and status."""
+    return _query_page(request, user, site, subject, status)
+
+
+def _query_page(
+    request: Request,
+    user: WebUser,
+    site: str | None,
+    subject: str | None,
+    status: str | None,
+    *,
+    answers: dict[str, str] | None = None,
+    answer_problems: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The queries page; `answers` and `answer_problems` (by query code): an answer the store refused, shown
+    again in its box with the problem next to it (D-19.253)."""
     visible = sites(user)
     status = status if status in views.QUERY_STATUSES else None
     rows = views.query_list(user.service, visible, site=site or None, subject=subject or None, status=status)
@@ -42,7 +58,10 @@ def query_list(
             "may_close": user.may(Action.RAISE_QUERY),
             "done": done_message(request),
             "nav": "queries",
+            "answers": answers or {},
+            "answer_problems": answer_problems or {},
         },
+        status_code=status_code,
     )
 
 
@@ -78,8 +97,26 @@ def answer_query(
     answer: str = Form(""),
     user: WebUser = Depends(permit(Action.ANSWER_QUERY)),
 ) -> Response:
-    """Answer an open query (investigators: of their site's subjects)."""
-    user.service.answer_query(query_code, answer)
+    """Answer an open query (investigators: of their site's subjects). An answer the store refuses (empty,
+    too long) is shown again on the queries page with the problem at its box (422, D-19.253)."""
+    from cartrial.errors import InputError
+
+    try:
+        user.service.answer_query(query_code, answer)
+    except InputError as exc:
+        said = "; ".join(
+            p.message + (f" (allowed: {p.allowed})" if p.allowed else "") for p in exc.problems
+        ) or str(exc)
+        return _query_page(
+            request,
+            user,
+            None,
+            None,
+            None,
+            answers={query_code: answer},
+            answer_problems={query_code: said},
+            status_code=422,
+        )
     return redirect(_back(request, "/queries"), "answered")
 
 
