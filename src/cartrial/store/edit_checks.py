@@ -1850,6 +1850,9 @@ def _stored_side_findings(
     (`write_findings`): a finding in the first state and not in the second is created by the import,
     located by table and record id. A check that fires on an imported row of the subject is reported there
     only (INFUSION-ONCE fires on both infusions); one already in `found` is not repeated."""
+    # a subject with nothing stored (new in this import) has no stored record for the import to act on:
+    # the checks of `found` saw all its records (a first import reads and re-checks nothing more)
+    changed = {s: tables for s, tables in changed.items() if stored.get(s)}
     wanted: dict[tuple[str, ...], list[str]] = {}
     for subject_id, tables in changed.items():
         # a table restated by a partial re-import is held already (its stored records, checked as imported)
