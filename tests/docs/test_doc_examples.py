@@ -25,6 +25,7 @@ DOCTEST_PACKAGES = (
     "cartrial.allowed",
     "cartrial.columns",
     "cartrial.results",
+    "cartrial.rounding",
 )
 
 

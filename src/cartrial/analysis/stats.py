@@ -14,31 +14,16 @@ import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 
 from cartrial.errors import InputError, Problem
+from cartrial.rounding import fixed  # the one rounding of reported numbers (D-19.189)
 
 PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson 1934; scipy.stats.binomtest)"
 RATE_CI_METHOD = "exact Poisson 95% CI (Garwood 1936; cartrial.neuro RateEstimate)"
 GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
-
-
-def fixed(value: float, decimals: int) -> str:
-    """`value` as text with `decimals` decimals, a tie rounded half away from zero on the number's shortest
-    decimal form — the clinical reporting convention (SAS ``ROUND``), not Python's round-half-to-even
-    (f"{12.5:.0f}" is "12"; D-19.189). Every number the findings and the demographics table write goes
-    through it.
-
-    >>> fixed(12.5, 0), fixed(63.25, 1), fixed(-0.25, 1), fixed(2.675, 2), fixed(1.0, 2)
-    ('13', '63.3', '-0.3', '2.68', '1.00')
-    """
-    if not math.isfinite(value):
-        return f"{value:.{decimals}f}"
-    quantum = Decimal(1).scaleb(-decimals)
-    return f"{Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP):f}"
 
 
 @dataclass(frozen=True)

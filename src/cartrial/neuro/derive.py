@@ -94,6 +94,7 @@ from cartrial.neuro.visual_acuity import (
 )
 from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.results import Result
+from cartrial.rounding import round_half_away
 
 RATE_RATIO_SOURCE = (
     "post/pre rate ratio: exact conditional binomial interval (Clopper & Pearson 1934; Breslow & Day 1987 "
@@ -1117,12 +1118,12 @@ def responder_table(summaries: Iterable[ResponderSummary], n_infused: int | None
             "n_subjects": s.n_subjects,
             "n_evaluable": s.n_evaluable,
             "n_responders": s.n_responders,
-            "percent": None if s.percent is None else round(s.percent, 1),
+            "percent": None if s.percent is None else round_half_away(s.percent, 1),
         }
         if n_infused is not None:
             share = percent_of_infused(s.n_responders, n_infused)
             row["n_infused"] = n_infused
-            row["percent_of_infused"] = None if share is None else round(share, 1)
+            row["percent_of_infused"] = None if share is None else round_half_away(share, 1)
         row["parameters"] = ";".join(f"{k}={v}" for k, v in s.parameters.items())
         row["description"] = s.description
         rows.append(row)
