@@ -28,6 +28,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
+from cartrial.analysis.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
 
@@ -377,9 +378,9 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             notes=(
-                f"{not_teae} adverse event(s) before the "
+                f"{count(not_teae, 'adverse event')} before the "
                 f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
-                "are not treatment-emergent",
+                f"{verb(not_teae, 'is', 'are')} not treatment-emergent",
             ),
         ),
         "teae_by_subject": Dataset(
