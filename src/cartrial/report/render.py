@@ -65,8 +65,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "disposition",
         "Disposition",
-        "Disposition by dose level and overall (n and % of the enrolled: enrolled, lymphodepleted, infused "
-        "(safety set), DLT-evaluable, on study, completed, discontinued by reason, deaths; ICH E3 §10.1), "
+        "Disposition by dose level, of the patients not infused (no dose level: lymphodepleted or not) and "
+        "overall (n and % of the enrolled of each group: enrolled, lymphodepleted, infused (safety set), "
+        "DLT-evaluable, on study, completed, discontinued by reason, deaths; ICH E3 §10.1), "
         "then enrolled → infused (safety set) → DLT-evaluable per subject, with the reason a subject is not "
         "evaluable and the end of study.",
         ("disposition", "data"),
