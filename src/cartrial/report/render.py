@@ -382,9 +382,23 @@ class Report:
 BASELINE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("edss_change", ("baseline_edss",)),
     ("relapses_by_subject", ("pre_window_start", "pre_attacks", "pre_arr")),
-    ("aqp4_titre_change", ("baseline_titre",)),
+    # where the baseline titre came from: a PD sample or the screening titre (D-19.233, D-19.267)
+    ("aqp4_titre_change", ("baseline_titre", "baseline_source", "baseline_assay_differs")),
 )
 """Baseline columns taken from the analysis datasets (no derivation in the report)."""
+
+
+def _baseline_notes(analysis: Analysis) -> tuple[str, ...]:
+    """The analysis datasets' own descriptions of the baseline columns shown that have one (e.g.
+    ``baseline_source``: pd_samples | screening), so a reader sees what each value means (D-19.267)."""
+    notes = []
+    for dataset_name, columns in BASELINE_COLUMNS:
+        dataset = analysis.datasets.get(dataset_name)
+        if dataset is None:
+            continue
+        described = [c for c in columns if c in dataset.columns and c in dataset.table]
+        notes += [f"{c}: {dataset.columns[c]}" for c in described]
+    return tuple(notes)
 
 
 def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
@@ -411,7 +425,8 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
     # D-19.61: only when the study has one of the disease outcomes (another indication has none)
     if baseline is not None and any(name in analysis.datasets for name, _c in BASELINE_COLUMNS):
         out["baseline_by_subject"] = (
-            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre",
+            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre and its source "
+            "(PD samples or screening)",
             baseline,
             "safety",
             "columns of edss_change, relapses_by_subject and aqp4_titre_change joined by subject",
@@ -533,8 +548,18 @@ def build_report(
                 )
             elif table_spec.dataset in listings:
                 list_title, frame, population, derivation = listings[table_spec.dataset]
+                baseline = table_spec.dataset == "baseline_by_subject"
+                listing_notes = _baseline_notes(analysis) if baseline else ()
                 section_tables.append(
-                    _table(table_spec.dataset, list_title, population, derivation, frame, table_spec.columns)
+                    _table(
+                        table_spec.dataset,
+                        list_title,
+                        population,
+                        derivation,
+                        frame,
+                        table_spec.columns,
+                        listing_notes,
+                    )
                 )
         domains = spec.finding_domains
         section_findings = [f["statement"] for f in findings if f["domain"] in domains]
