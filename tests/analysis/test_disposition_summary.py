@@ -242,9 +242,7 @@ def test_the_counts_add_up(subjects: list[tuple[int, bool, bool, tuple[str, str]
         )
         reasons = ("withdrawal", "lost", "death", "other")
         assert sum(n[(group, f"discontinued_{r}")] for r in reasons) == n[(group, "discontinued")]
-        treated = sum(
-            n.get((group, m), 0) for m in ("infused", "lymphodepleted_not_infused", "not_treated")
-        )
+        treated = sum(n.get((group, m), 0) for m in ("infused", "lymphodepleted_not_infused", "not_treated"))
         assert treated == n[(group, "enrolled")]
         assert n.get((group, "dlt_evaluable"), 0) <= n.get((group, "infused"), 0)
     assert n[("all", "enrolled")] == len(frame)

@@ -92,7 +92,8 @@ def test_pk_notes_agree_with_their_counts(partial: int, all_blq: int, zeros: int
         + [{"n_samples": 5, "n_blq": 1, "auc": 0.0, "auc" + COVERED_SUFFIX: True, "last_sample_time": 90}]
         * zeros
     )
-    nca = pd.DataFrame(rows, columns=["n_samples", "n_blq", "auc", "auc" + COVERED_SUFFIX, "last_sample_time"])
+    columns = ["n_samples", "n_blq", "auc", "auc" + COVERED_SUFFIX, "last_sample_time"]
+    nca = pd.DataFrame(rows, columns=columns)
     nca.insert(0, "analyte", "car_t")
     nca.insert(0, "subject_id", [f"S{i}" for i in range(len(nca))])
     notes = _coverage_notes(nca, ("auc",), "covered") + _left_out_notes(nca, ("auc",), "covered")

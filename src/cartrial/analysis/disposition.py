@@ -90,8 +90,9 @@ SCOPE: dict[str, str] = {
     "lymphodepleted_not_infused": NOT_INFUSED,
     "not_treated": NOT_INFUSED,
 }
-"""Measures that can count a subject of one kind of group only: "infused" (shown in the dose-level groups and
-``all``), `NOT_INFUSED` (shown in the ``not infused`` group and ``all``); every other measure in every group."""
+"""Measures that can count a subject of one kind of group only: "infused" (shown in the dose-level groups
+and ``all``), `NOT_INFUSED` (shown in the ``not infused`` group and ``all``); every other measure in every
+group."""
 
 COLUMNS: dict[str, str] = {
     "group": "dose level N (of the subject's infusion; every protocol level, n = 0 if undosed), not infused "
@@ -153,8 +154,8 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
         columns=COLUMNS,
         notes=(
             "a subject's dose level is that of the infusion: a subject not infused counts in 'not infused' "
-            "and 'all'; a dose level shows no not-infused rows, 'not infused' no infused or DLT-evaluable row "
-            "(D-19.266)",
+            "and 'all'; a dose level shows no not-infused rows, 'not infused' no infused or DLT-evaluable "
+            "row (D-19.266)",
             "deaths: every death by the cut-off (a fatal adverse event or the disposition death), also "
             "one after the study had ended for another reason; discontinued: death — the study ended by "
             "the death",
