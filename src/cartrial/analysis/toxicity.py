@@ -456,6 +456,51 @@ LATE_AT_LEAST = {"late_icaht_grade": "late_icaht_at_least", "t_late_grade": "t_l
 bound; blank when none, and for a complete window, whose grade is in the grade column) (D-19.230)."""
 
 
+ICAHT_GRADE_STATE: dict[str, tuple[str, str | None]] = {
+    "early_icaht_grade": (EARLY_ICAHT_PENDING, None),
+    "t_early_grade": (EARLY_ICAHT_PENDING, None),
+    "late_icaht_grade": (LATE_ICAHT_PENDING, "late_icaht_at_least"),
+    "t_late_grade": (LATE_ICAHT_PENDING, "t_late_at_least"),
+}
+"""Grade column of `icaht` → (its pending flag, its lower-bound column or None)."""
+
+
+def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
+    """A grade of the `icaht` dataset as a reader should see it (D-19.268): the grade ("2"); "pending" for a
+    window not complete at the cut-off; "≥ N (pending)" for an open late window whose counts already reach
+    grade N (a lower bound, `LATE_AT_LEAST`); None when the subject is not gradable (no count). Read from the
+    dataset's columns, nothing recomputed: the one wording of the report's table and the web safety page.
+
+    >>> icaht_grade_text({"late_icaht_grade": 2, "late_icaht_pending": False}, "late_icaht_grade")
+    '2'
+    >>> row = {"late_icaht_grade": None, "late_icaht_pending": True, "late_icaht_at_least": 1}
+    >>> icaht_grade_text(row, "late_icaht_grade")
+    '≥ 1 (pending)'
+    >>> icaht_grade_text({"early_icaht_grade": None, "early_icaht_pending": True}, "early_icaht_grade")
+    'pending'
+    """
+    flag, bound = ICAHT_GRADE_STATE[column]
+    pending = row.get(flag)
+    if pending is not None and not pd.isna(pending) and bool(pending):
+        reached = row.get(bound) if bound is not None else None
+        if reached is None or pd.isna(reached):
+            return "pending"
+        return f"≥ {int(reached)} (pending)"
+    grade = row.get(column)
+    return None if grade is None or pd.isna(grade) else str(int(grade))
+
+
+def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
+    """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
+    the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
+    out = icaht.drop(columns=[c for c in LATE_AT_LEAST.values() if c in icaht])
+    for column in ICAHT_GRADE_STATE:
+        if column in out:
+            texts = [icaht_grade_text(r, column) for r in icaht.to_dict("records")]
+            out[column] = pd.Series([t or "" for t in texts], index=out.index, dtype=object)
+    return out
+
+
 def _followed_open(row: pd.Series) -> int | None:
     """The follow-up days of a subject on study and alive at the cut-off (its window may still fill), else
     None (follow-up unknown, or ended by a death or an end of study: the counts seen are all there are)."""
@@ -615,6 +660,8 @@ __all__ = [
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",
+    "icaht_grade_text",
+    "icaht_shown",
     "lab_datasets",
     "late_icaht_pending",
     "not_infused_adverse_events",

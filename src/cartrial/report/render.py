@@ -379,6 +379,15 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+ICAHT_GRADE_NOTE = (
+    "grades: pending = the window (early: days 0-30, late: days 31-100) not complete at the cut-off, the "
+    "patient on study and alive; ≥ N (pending) = an open late window whose counts already reach grade N, a "
+    "lower bound (late_icaht_at_least, t_late_at_least in icaht.csv); blank = not gradable (D-19.188, "
+    "D-19.230, D-19.268)"
+)
+"""Under the report's ICAHT table: what its grade cells say."""
+
+
 BASELINE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("edss_change", ("baseline_edss",)),
     ("relapses_by_subject", ("pre_window_start", "pre_attacks", "pre_arr")),
@@ -541,10 +550,16 @@ def build_report(
             if table_spec.dataset in analysis.datasets:
                 d = analysis.datasets[table_spec.dataset]
                 notes = d.notes
+                frame = d.table
                 if d.name == "relapse_free_km":  # ci_low/ci_high: which interval (D-19.222)
                     notes = (*notes, f"ci_low, ci_high: {km_band_text(analysis)[0]}")
+                if d.name == "icaht":  # a pending grade as pending, a lower bound as "≥ N" (D-19.268)
+                    from cartrial.analysis.toxicity import icaht_shown
+
+                    frame = icaht_shown(frame)
+                    notes = (*notes, ICAHT_GRADE_NOTE)
                 section_tables.append(
-                    _table(d.name, d.title, d.population, d.derivation, d.table, table_spec.columns, notes)
+                    _table(d.name, d.title, d.population, d.derivation, frame, table_spec.columns, notes)
                 )
             elif table_spec.dataset in listings:
                 list_title, frame, population, derivation = listings[table_spec.dataset]
