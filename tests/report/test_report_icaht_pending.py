@@ -36,9 +36,8 @@ def test_the_icaht_table_says_pending_and_at_least(example_sqlite: str) -> None:
     snapshot = read_snapshot(example_sqlite, SECOND_COUNT)
     analysis = analyse(snapshot)
     dataset = analysis.datasets["icaht"].table.set_index("subject_id")
-    report = build_report(
-        analysis, snapshot.tables, cartrial_version="test", generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    )
+    generated = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    report = build_report(analysis, snapshot.tables, cartrial_version="test", generated_at=generated)
     html = render_html(report)
     start = html.index('id="table-icaht"')
     rows = _rows(html[start : html.index("</table>", start)])
@@ -59,7 +58,9 @@ def test_the_icaht_table_says_pending_and_at_least(example_sqlite: str) -> None:
     pending=st.booleans(),
     reached=st.one_of(st.none(), st.integers(1, 4)),
 )
-def test_a_grade_cell_is_the_grade_unless_pending(grade: int | None, pending: bool, reached: int | None) -> None:
+def test_a_grade_cell_is_the_grade_unless_pending(
+    grade: int | None, pending: bool, reached: int | None
+) -> None:
     """Whatever the dataset row: a pending window never shows as a bare grade, a complete one shows its grade
     (blank when not gradable), a lower bound only with "≥" and "pending"."""
     frame = pd.DataFrame(

@@ -45,6 +45,7 @@ def test_the_safety_page_shows_a_pending_late_grade_and_its_lower_bound(example_
             grade = icaht.loc[subject, "early_icaht_grade"]
             assert row["early_icaht_grade"] == (None if pd.isna(grade) else str(int(grade)))
     page = templates.env.get_template("safety.html").render(view=view, user=None, lock=None, study="CT")
-    table = page[page.index('id="cytopenia-table"') : page.index("</table>", page.index('id="cytopenia-table"'))]
+    start = page.index('id="cytopenia-table"')
+    table = page[start : page.index("</table>", start)]
     row = table[table.index(">CT-006<") : table.index("</tr>", table.index(">CT-006<"))]
     assert "≥ 1 (pending)" in row
