@@ -175,7 +175,7 @@ def safety_derivations(
             tables, populations, (study.crs, study.icans), levels
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
-            tables, populations, opts.treatment_emergent_start, levels
+            tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias
         ),
         "lab_datasets": lambda: lab_datasets(
             tables, populations, opts.ctcae_version, study.labs, study.membership
@@ -285,6 +285,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "nca_interval_summary": sources["nca_interval_summary"]["value"],
         "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
         "aqp4_igg_baseline": sources["aqp4_igg_baseline"]["value"],
+        "teae_expected_cytopenias": sources["teae_expected_cytopenias"]["value"],  # D-19.269
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,
