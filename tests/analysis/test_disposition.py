@@ -176,7 +176,7 @@ def test_a_disposition_stored_before_its_vocabulary_is_named_not_guessed(snapsho
     analysis = analyse(dataclasses.replace(snapshot, tables=tables))
     populations = analysis.datasets["populations"]
     assert _row(populations.table)["study_status"] == ""
-    assert any("disposition not read for 1 subject(s) (CT-003)" in note for note in populations.notes)
+    assert any("disposition not read for 1 subject (CT-003)" in note for note in populations.notes)
     assert "left the study" not in " ".join(populations.notes)  # the value itself is never repeated
 
 

@@ -104,14 +104,13 @@ def test_overall_disposition_counted_by_hand(summary: pd.DataFrame) -> None:
 
 
 def test_disposition_by_dose_level_counted_by_hand(summary: pd.DataFrame) -> None:
-    assert sorted(set(summary["group"])) == ["all", "dose level 1", "dose level 2"]
+    """A dose level shows no "not infused" rows, which could only read 0 there (D-19.266)."""
+    assert list(dict.fromkeys(summary["group"])) == ["dose level 1", "dose level 2", "not infused", "all"]
     one, two = _counts(summary, "dose level 1"), _counts(summary, "dose level 2")
     assert {k: v[0] for k, v in one.items()} == {
         "enrolled": 3,
         "lymphodepleted": 3,
         "infused": 3,
-        "lymphodepleted_not_infused": 0,
-        "not_treated": 0,
         "dlt_evaluable": 2,
         "ongoing": 2,
         "completed": 0,
@@ -127,8 +126,6 @@ def test_disposition_by_dose_level_counted_by_hand(summary: pd.DataFrame) -> Non
         "enrolled": 9,
         "lymphodepleted": 9,
         "infused": 9,
-        "lymphodepleted_not_infused": 0,
-        "not_treated": 0,
         "dlt_evaluable": 9,
         "ongoing": 5,
         "completed": 2,
@@ -141,9 +138,30 @@ def test_disposition_by_dose_level_counted_by_hand(summary: pd.DataFrame) -> Non
     }
     assert two["deaths"] == (2, 9, 22.2)
     listed = summary.set_index(["group", "measure"])["subjects"]
+    for group in ("not infused", "all"):
+        assert listed[(group, "lymphodepleted_not_infused")] == LD_ONLY
+        assert listed[(group, "not_treated")] == CONSENT_ONLY
     assert listed[("all", "deaths")] == "CT-008;CT-009"
-    assert listed[("all", "lymphodepleted_not_infused")] == LD_ONLY
-    assert listed[("all", "not_treated")] == CONSENT_ONLY
+
+
+def test_the_patients_not_infused_have_a_group(summary: pd.DataFrame) -> None:
+    """CT-098 (lymphodepleted) and CT-099 (consented only), both ongoing: counted where a reader looks for
+    them, with no infused or DLT-evaluable row (D-19.266)."""
+    counts = _counts(summary, "not infused")
+    assert counts == {
+        "enrolled": (2, 2, 100.0),
+        "lymphodepleted": (1, 2, 50.0),
+        "lymphodepleted_not_infused": (1, 2, 50.0),
+        "not_treated": (1, 2, 50.0),
+        "ongoing": (2, 2, 100.0),
+        "completed": (0, 2, 0.0),
+        "discontinued": (0, 2, 0.0),
+        "discontinued_withdrawal": (0, 2, 0.0),
+        "discontinued_lost": (0, 2, 0.0),
+        "discontinued_death": (0, 2, 0.0),
+        "discontinued_other": (0, 2, 0.0),
+        "deaths": (0, 2, 0.0),
+    }
 
 
 def test_an_undosed_protocol_level_is_listed_with_n_0(example_sqlite_template: object) -> None:
@@ -154,6 +172,7 @@ def test_an_undosed_protocol_level_is_listed_with_n_0(example_sqlite_template: o
     table = analyse(snapshot).datasets["disposition_summary"].table
     two = _counts(table, "dose level 2")
     assert set(two.values()) == {(0, 0, None)}
+    assert _counts(table, "not infused")["enrolled"] == (2, 2, 100.0)  # CT-004, CT-005
     everyone = _counts(table, "all")
     assert everyone["enrolled"] == (5, 5, 100.0)
     assert everyone["lymphodepleted"] == (4, 5, 80.0)
@@ -212,10 +231,10 @@ def test_the_counts_add_up(subjects: list[tuple[int, bool, bool, tuple[str, str]
     )
     frame["dose_level"] = frame["dose_level"].astype("Int64")
     table = disposition_summary(frame, (1, 2)).table
-    assert len(table) % len(MEASURES) == 0
     groups = list(dict.fromkeys(table["group"]))
-    assert groups[:2] == ["dose level 1", "dose level 2"] and groups[-1] == "all"
-    n = table.set_index(["group", "measure"])["n"]
+    assert groups[:2] == ["dose level 1", "dose level 2"] and groups[-2:] == ["not infused", "all"]
+    assert len(table) == len(groups) * len(MEASURES) - 2 * (len(groups) - 1)  # D-19.266: no row always 0
+    n = table.set_index(["group", "measure"])["n"].to_dict()
     for group in groups:
         assert (
             n[(group, "ongoing")] + n[(group, "completed")] + n[(group, "discontinued")]
@@ -223,8 +242,10 @@ def test_the_counts_add_up(subjects: list[tuple[int, bool, bool, tuple[str, str]
         )
         reasons = ("withdrawal", "lost", "death", "other")
         assert sum(n[(group, f"discontinued_{r}")] for r in reasons) == n[(group, "discontinued")]
-        treated = n[(group, "infused")] + n[(group, "lymphodepleted_not_infused")] + n[(group, "not_treated")]
+        treated = sum(n.get((group, m), 0) for m in ("infused", "lymphodepleted_not_infused", "not_treated"))
         assert treated == n[(group, "enrolled")]
-        assert n[(group, "dlt_evaluable")] <= n[(group, "infused")]
+        assert n.get((group, "dlt_evaluable"), 0) <= n.get((group, "infused"), 0)
     assert n[("all", "enrolled")] == len(frame)
-    assert sum(n[(g, "infused")] for g in groups[:-1]) == n[("all", "infused")] == int(frame["safety"].sum())
+    assert sum(n[(g, "enrolled")] for g in groups[:-1]) == len(frame)  # every subject in one group
+    assert n[("not infused", "enrolled")] == int((~frame["safety"]).sum())
+    assert sum(n[(g, "infused")] for g in groups[:-2]) == n[("all", "infused")] == int(frame["safety"].sum())

@@ -44,6 +44,14 @@ def test_the_disposition_section_shows_the_summary(example_sqlite_template: Path
     assert cells[("all", "lymphodepleted, not infused by the cut-off")] == ["1", "5", "20.0"]
     assert cells[("dose level 1", "DLT-evaluable")] == ["3", "3", "100.0"]
     assert cells[("dose level 2", "enrolled (consented by the cut-off)")] == ["0", "0", ""]
+    # D-19.266: the patients not infused are counted in a group of their own; a dose level shows no row
+    # that could only read 0 there
+    assert cells[("not infused", "enrolled (consented by the cut-off)")] == ["2", "2", "100.0"]
+    assert cells[("not infused", "lymphodepleted, not infused by the cut-off")] == ["1", "2", "50.0"]
+    assert cells[("not infused", "neither lymphodepleted nor infused by the cut-off")] == ["1", "2", "50.0"]
+    assert not any(g.startswith("dose level") and "not infused" in d for g, d in cells)
+    assert ("not infused", "infused with CAR-T cells (safety set)") not in cells
+    assert "patients not infused" in section.intro
     assert "disposition_summary.csv" in report.csv_files
     listing = next(t for s in report.sections for t in s.tables if t.name == "records_subjects")
     assert "disposition_date" in listing.header

@@ -33,6 +33,7 @@ from cartrial.analysis.toxicity import (
     crs_icans_datasets,
     lab_datasets,
 )
+from cartrial.analysis.wording import count, noun
 from cartrial.columns import cutoff_date
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.disposition import DISPOSITION_TEXT, StudyStatus
@@ -97,7 +98,7 @@ def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
     if missing:
         problems.append(
             Problem(
-                "snapshot table(s) missing",
+                f"snapshot {noun(len(missing), 'table')} missing",
                 field="tables",
                 value=", ".join(missing),
                 allowed="every table of the import templates (docs/templates/*.csv), "
@@ -174,7 +175,7 @@ def safety_derivations(
             tables, populations, (study.crs, study.icans), levels
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
-            tables, populations, opts.treatment_emergent_start, levels
+            tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias
         ),
         "lab_datasets": lambda: lab_datasets(
             tables, populations, opts.ctcae_version, study.labs, study.membership
@@ -190,7 +191,7 @@ def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
     unread = sorted(membership.loc[membership["study_status"] == "", "subject_id"].astype(str))
     if unread:
         notes.append(
-            f"disposition not read for {len(unread)} subject(s) ({', '.join(unread)}): not one of "
+            f"disposition not read for {count(len(unread), 'subject')} ({', '.join(unread)}): not one of "
             f"{DISPOSITION_TEXT}; counted as ongoing until corrected"
         )
     ended = membership["study_status"].isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
@@ -199,9 +200,10 @@ def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
     )
     if undated:
         notes.append(
-            f"end of study not dated for {len(undated)} subject(s) ({', '.join(undated)}; stored before "
-            "disposition_date was required): followed up to the last contact, end_of_study_date (ADSL.EOSDT, "
-            "DS.DSSTDTC) left blank, never imputed; `cartrial db edit` sets disposition_date (D-19.126)"
+            f"end of study not dated for {count(len(undated), 'subject')} ({', '.join(undated)}; "
+            "stored before disposition_date was required): followed up to the last contact, "
+            "end_of_study_date (ADSL.EOSDT, DS.DSSTDTC) left blank, never imputed; `cartrial db edit` sets "
+            "disposition_date (D-19.126)"
         )
     return tuple(notes)
 
@@ -283,6 +285,7 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         "nca_interval_summary": sources["nca_interval_summary"]["value"],
         "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
         "aqp4_igg_baseline": sources["aqp4_igg_baseline"]["value"],
+        "teae_expected_cytopenias": sources["teae_expected_cytopenias"]["value"],  # D-19.269
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,

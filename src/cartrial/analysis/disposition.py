@@ -6,7 +6,10 @@ Counted from the populations dataset (`cartrial.analysis.populations.derive_popu
 (who is infused, lymphodepleted, DLT-evaluable, the end-of-study status and reason, a death) is the
 populations'; this module counts its flags. The groups are `cartrial.analysis.summaries.dose_level_groups`
 with the protocol's levels (an undosed level shown with n = 0, D-19.108). A subject's dose level is that of
-the infusion, so a subject not infused counts in the ``all`` group only.
+the infusion, so a subject not infused counts in the ``not infused`` group (always listed, n = 0 when everyone
+enrolled was infused) and in ``all``. A group shows only the measures that can count someone in it
+(`SCOPE`): a dose level has no "not infused" rows, the ``not infused`` group no "infused" or "DLT-evaluable"
+row (D-19.266).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 from cartrial.analysis.model import Dataset
 from cartrial.analysis.populations import ENROLLED
 from cartrial.analysis.stats import fixed
-from cartrial.analysis.summaries import dose_level_groups
+from cartrial.analysis.summaries import ALL, dose_level_groups
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus
 
 _DISCONTINUED = StudyStatus.DISCONTINUED.value
@@ -78,8 +81,22 @@ MEASURES: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
 )
 """(measure, description, the subjects it counts) in display order."""
 
+NOT_INFUSED = "not infused"
+"""The group of the enrolled subjects without an infusion by the cut-off (no dose level), D-19.266."""
+
+SCOPE: dict[str, str] = {
+    "infused": "infused",
+    "dlt_evaluable": "infused",
+    "lymphodepleted_not_infused": NOT_INFUSED,
+    "not_treated": NOT_INFUSED,
+}
+"""Measures that can count a subject of one kind of group only: "infused" (shown in the dose-level groups
+and ``all``), `NOT_INFUSED` (shown in the ``not infused`` group and ``all``); every other measure in every
+group."""
+
 COLUMNS: dict[str, str] = {
-    "group": "dose level N (of the subject's infusion; every protocol level, n = 0 if undosed) or all",
+    "group": "dose level N (of the subject's infusion; every protocol level, n = 0 if undosed), not infused "
+    "(enrolled, no infusion by the cut-off) or all",
     "measure": "what is counted (enrolled, lymphodepleted, infused, ..., deaths)",
     "description": "the measure in words",
     "n": "subjects counted",
@@ -100,11 +117,19 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
     >>> s = disposition_summary(t, (1, 2)).table
     >>> s[s["measure"] == "infused"][["group", "n", "n_enrolled", "percent_of_enrolled"]].values.tolist()
     [['dose level 1', 1, 1, 100.0], ['dose level 2', 0, 0, nan], ['all', 1, 2, 50.0]]
+    >>> s[s["measure"] == "lymphodepleted_not_infused"][["group", "n", "n_enrolled"]].values.tolist()
+    [['not infused', 1, 1], ['all', 1, 2]]
     """
     rows: list[dict[str, Any]] = []
-    for group, part in dose_level_groups(membership, levels):
+    groups = dose_level_groups(membership, levels)
+    infused = _flag("safety")(membership).to_numpy(dtype=bool)
+    groups.insert(len(groups) - 1, (NOT_INFUSED, membership[~infused]))
+    for group, part in groups:
         enrolled = len(part)
+        kind = None if group == ALL else NOT_INFUSED if group == NOT_INFUSED else "infused"
         for measure, description, counted in MEASURES:
+            if kind is not None and SCOPE.get(measure, kind) != kind:
+                continue  # a row that could only be 0 here (D-19.266)
             mask = counted(part).to_numpy(dtype=bool) if enrolled else []
             ids = sorted(str(s) for s in part.loc[mask, "subject_id"]) if enrolled else []
             rows.append(
@@ -128,7 +153,9 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
         ("subjects", "lymphodepletion", "infusions", "adverse_events"),
         columns=COLUMNS,
         notes=(
-            "a subject's dose level is that of the infusion: a subject not infused counts in 'all' only",
+            "a subject's dose level is that of the infusion: a subject not infused counts in 'not infused' "
+            "and 'all'; a dose level shows no not-infused rows, 'not infused' no infused or DLT-evaluable "
+            "row (D-19.266)",
             "deaths: every death by the cut-off (a fatal adverse event or the disposition death), also "
             "one after the study had ended for another reason; discontinued: death — the study ended by "
             "the death",
@@ -136,4 +163,4 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
     )
 
 
-__all__ = ["MEASURES", "disposition_summary"]
+__all__ = ["MEASURES", "NOT_INFUSED", "SCOPE", "disposition_summary"]

@@ -57,6 +57,7 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.summaries import incidence
+from cartrial.analysis.wording import k_of_n
 
 AE_CATEGORIES = ("non_hematologic", "infection", "death")
 """Adverse-event categories evaluated from the adverse-event records (the others are graded by the
@@ -445,6 +446,13 @@ def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame
     result = replay_decisions(decisions, infusions, dlts, protocol)
     table = result.table
     n_dev = int((table["deviation"] != "").sum())
+    # one count of the deviations, worded by `cartrial.analysis.wording` (D-19.265): the engine's own
+    # count note ("k of n decisions ...") is replaced, not repeated next to a second one
+    engine_count = f"{n_dev} of {len(table)} decisions with a protocol deviation"
+    notes = (
+        f"{k_of_n(n_dev, len(table), 'recorded decision')} with a protocol deviation",
+        *(note for note in result.notes if note != engine_count),
+    )
     return Dataset(
         "escalation_replay",
         "Recorded escalation decisions next to the protocol design's replay (timing, DLT window, decision)",
@@ -452,7 +460,7 @@ def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame
         DLT_EVALUABLE,
         result.derivation,
         ("escalation_decisions", "infusions", "dlt_assessments"),
-        notes=(f"{n_dev} decision(s) with a protocol deviation", *result.notes),
+        notes=notes,
     )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Finding, Population
+from cartrial.analysis.options import analysis_spec
 from cartrial.analysis.populations import (
     DLT_EVALUABLE,
     ENROLLED,
@@ -18,6 +19,7 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.stats import fixed, proportion
+from cartrial.analysis.toxicity import EXPECTED_TERMS, EXPECTED_TEXT
 from cartrial.analysis.wording import all_of, count, k_of_n, none_of, verb
 from cartrial.protocol.lab_tests import PK_ANALYTES
 
@@ -223,12 +225,30 @@ def safety_findings(
             )
         )
     teae = datasets["teae_summary"].table
-    for measure, words in (
+    measures = (
         ("teae_grade_ge3", "had a treatment-emergent adverse event of grade ≥ 3"),
+        # the companion of the line above: lymphodepletion's expected cytopenias left out (D-19.269)
+        ("teae_grade_ge3_unexpected", ""),
         ("serious_teae", "had a serious treatment-emergent adverse event"),
         ("infection", "had an infection"),
-    ):
+    )
+    for measure, words in measures:
+        if not (teae["measure"] == measure).any():
+            continue
         k, total = _count_row(teae, measure)
+        definition = (
+            "adverse event starting on or after the first lymphodepletion dose, on or before the cut-off"
+        )
+        if measure == "teae_grade_ge3_unexpected":
+            option = analysis_spec(protocol).options.teae_expected_cytopenias.value
+            words = (
+                f"had a treatment-emergent adverse event of grade ≥ 3 other than {EXPECTED_TEXT[option]}, "
+                "the expected effect of lymphodepletion"
+            )
+            definition += (
+                f"; grade ≥ 3 other than the terms {', '.join(EXPECTED_TERMS[option])} "
+                f"(analysis.options.teae_expected_cytopenias = {option})"
+            )
         out.append(
             Finding(
                 "safety",
@@ -236,7 +256,7 @@ def safety_findings(
                 k,
                 total,
                 SAFETY,
-                "adverse event starting on or after the first lymphodepletion dose, on or before the cut-off",
+                definition,
                 "teae_summary",
             )
         )

@@ -30,6 +30,7 @@ from cartrial.analysis.model import Dataset, Population
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.analysis.wording import count
 
 PERSISTENCE_DAY = 180.0
 """Day after which a quantifiable value counts as persistence (6 months; docs/science/decisions.md D-13.1 and
@@ -330,8 +331,8 @@ def _coverage_notes(nca: pd.DataFrame, columns: tuple[str, ...], rule: str) -> l
             else "included in n (nca_interval_summary=all)"
         )
         notes.append(
-            f"{column}: {len(hit)} subject-analyte profile(s) sampled only to before the interval end, their "
-            f"{column} an AUC to the last sample, {use} (D-19.95): {who}"
+            f"{column}: {count(len(hit), 'subject-analyte profile')} sampled only to before the "
+            f"interval end, their {column} an AUC to the last sample, {use} (D-19.95): {who}"
         )
     return notes
 
@@ -347,8 +348,9 @@ def _left_out_notes(nca: pd.DataFrame, geometric: tuple[str, ...], rule: str) ->
     if len(all_blq):
         who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in all_blq.itertuples())
         notes.append(
-            f"{len(all_blq)} subject-analyte profile(s) with every sample BLQ: no Cmax, Tmax or AUC (not "
-            f"estimable, see nca_by_subject not_estimable), so in no n of this summary (D-19.105): {who}"
+            f"{count(len(all_blq), 'subject-analyte profile')} with every sample BLQ: no Cmax, Tmax or "
+            "AUC (not estimable, see nca_by_subject not_estimable), so in no n of this summary "
+            f"(D-19.105): {who}"
         )
     for parameter in geometric:
         if parameter not in nca:
@@ -363,8 +365,8 @@ def _left_out_notes(nca: pd.DataFrame, geometric: tuple[str, ...], rule: str) ->
             continue
         who = ", ".join(f"{r.subject_id} ({r.analyte})" for r in hit.itertuples())
         notes.append(
-            f"{parameter}: {len(hit)} value(s) of 0, counted in n, median and range but not in the geometric "
-            f"mean and CV % (the log of 0 is undefined; n_nonpositive, D-19.105): {who}"
+            f"{parameter}: {count(len(hit), 'value')} of 0, counted in n, median and range but not in "
+            f"the geometric mean and CV % (the log of 0 is undefined; n_nonpositive, D-19.105): {who}"
         )
     return notes
 

@@ -28,6 +28,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
+from cartrial.analysis.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
 
@@ -261,6 +262,31 @@ def not_infused_adverse_events(
     return own.drop(columns="_onset").reset_index(drop=True)
 
 
+LYMPHOPENIA_TERMS: tuple[str, ...] = ("lymphocyte count decreased", "lymphopenia")
+"""CTCAE v5.0 term and its MedDRA synonym of lymphopenia (compared case-insensitively)."""
+CYTOPENIA_TERMS: tuple[str, ...] = (
+    *LYMPHOPENIA_TERMS,
+    "neutrophil count decreased",
+    "neutropenia",
+    "white blood cell decreased",
+    "leukopenia",
+    "platelet count decreased",
+    "thrombocytopenia",
+    "anaemia",
+    "anemia",
+)
+"""Every cytopenia term: the haematology CTCAE terms (and synonyms) of the ICAHT and shift tables. Febrile
+neutropenia is a clinical event (fever), not a count: never left out."""
+EXPECTED_TERMS: dict[str, tuple[str, ...]] = {"lymphopenia": LYMPHOPENIA_TERMS, "cytopenias": CYTOPENIA_TERMS}
+"""`analysis.options.teae_expected_cytopenias` → the adverse-event terms the companion grade ≥ 3 count
+(`teae_grade_ge3_unexpected`) leaves out as the expected effect of lymphodepletion (D-19.269)."""
+EXPECTED_TEXT: dict[str, str] = {
+    "lymphopenia": "lymphopenia (lymphocyte count decreased)",
+    "cytopenias": "a cytopenia (lymphocyte, neutrophil, white blood cell or platelet count decreased, "
+    "anaemia)",
+}
+"""The words of the left-out terms, in the summary's label and the key finding."""
+
 TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
     "subject_id",
     "dose_level",
@@ -268,6 +294,7 @@ TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
     "worst_grade",
     "any_teae",
     "teae_grade_ge3",
+    "teae_grade_ge3_unexpected",
     "serious_teae",
     "related_teae",
     "infection",
@@ -281,11 +308,16 @@ def adverse_event_datasets(
     populations: Mapping[str, Population],
     treatment_emergent_start: str = "lymphodepletion",
     protocol_levels: Sequence[int] = (),
+    expected_cytopenias: str = "lymphopenia",
 ) -> dict[str, Dataset]:
     """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
     lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``). Plus
     `ae_not_infused` (`not_infused_adverse_events`) when an enrolled subject not infused has an adverse
-    event: absent otherwise, so that a study that infused everyone enrolled shows nothing more (D-19.88)."""
+    event: absent otherwise, so that a study that infused everyone enrolled shows nothing more (D-19.88).
+
+    `expected_cytopenias` (protocol ``analysis.options.teae_expected_cytopenias``: lymphopenia | cytopenias)
+    names the terms `teae_grade_ge3_unexpected` leaves out, as lymphodepletion's expected effect (D-19.269);
+    `teae_grade_ge3` counts every event."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
@@ -300,6 +332,8 @@ def adverse_event_datasets(
     ae["serious_flag"] = ae["serious"].str.lower().eq("true")
     ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
+    expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
+    ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
     rows = []
@@ -314,6 +348,9 @@ def adverse_event_datasets(
                 "worst_grade": None if worst is None or pd.isna(worst) else int(worst),
                 "any_teae": len(own) > 0,
                 "teae_grade_ge3": bool((own["grade_int"] >= 3).any()) if len(own) else False,
+                "teae_grade_ge3_unexpected": bool(((own["grade_int"] >= 3) & ~own["expected_flag"]).any())
+                if len(own)
+                else False,
                 "serious_teae": bool(own["serious_flag"].any()),
                 "related_teae": bool(own["related_flag"].any()),
                 "infection": bool(own["infection_flag"].any()),
@@ -328,6 +365,8 @@ def adverse_event_datasets(
     labels = {
         "any_teae": "any treatment-emergent AE",
         "teae_grade_ge3": "TEAE grade >= 3",
+        "teae_grade_ge3_unexpected": f"TEAE grade >= 3 other than {EXPECTED_TEXT[expected]}, expected after "
+        "lymphodepletion",
         "serious_teae": "serious TEAE",
         "related_teae": "TEAE possibly, probably or definitely related",
         "infection": "infection (AE category 'infection')",
@@ -350,7 +389,9 @@ def adverse_event_datasets(
         for grade in range(1, 6):
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
         term_rows.append(row)
-    listing = teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag"])
+    listing = teae.drop(
+        columns=["grade_int", "serious_flag", "related_flag", "infection_flag", "expected_flag"]
+    )
     not_teae = int((~ae["treatment_emergent"]).sum())
     not_infused = not_infused_adverse_events(tables, populations, rule)
     extra: dict[str, Dataset] = {}
@@ -377,9 +418,9 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             notes=(
-                f"{not_teae} adverse event(s) before the "
+                f"{count(not_teae, 'adverse event')} before the "
                 f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
-                "are not treatment-emergent",
+                f"{verb(not_teae, 'is', 'are')} not treatment-emergent",
             ),
         ),
         "teae_by_subject": Dataset(
@@ -389,6 +430,11 @@ def adverse_event_datasets(
             SAFETY,
             "per-subject summary of teae_listing",
             ("teae_listing",),
+            columns={
+                "teae_grade_ge3_unexpected": f"a TEAE of grade >= 3 other than {EXPECTED_TEXT[expected]}, "
+                "expected after lymphodepletion (analysis.options.teae_expected_cytopenias = "
+                f"{expected}; terms: {', '.join(EXPECTED_TERMS[expected])}; D-19.269)",
+            },
         ),
         "teae_summary": Dataset(
             "teae_summary",
@@ -453,6 +499,51 @@ LATE_ICAHT_PENDING = "late_icaht_pending"
 LATE_AT_LEAST = {"late_icaht_grade": "late_icaht_at_least", "t_late_grade": "t_late_at_least"}
 """Columns of `icaht`: the late ICAHT / T-ICAHT grade the counts of an open late window already reach (a lower
 bound; blank when none, and for a complete window, whose grade is in the grade column) (D-19.230)."""
+
+
+ICAHT_GRADE_STATE: dict[str, tuple[str, str | None]] = {
+    "early_icaht_grade": (EARLY_ICAHT_PENDING, None),
+    "t_early_grade": (EARLY_ICAHT_PENDING, None),
+    "late_icaht_grade": (LATE_ICAHT_PENDING, "late_icaht_at_least"),
+    "t_late_grade": (LATE_ICAHT_PENDING, "t_late_at_least"),
+}
+"""Grade column of `icaht` → (its pending flag, its lower-bound column or None)."""
+
+
+def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
+    """A grade of the `icaht` dataset as a reader should see it (D-19.268): the grade ("2"); "pending" for a
+    window not complete at the cut-off; "≥ N (pending)" for an open late window whose counts already reach
+    grade N (a lower bound, `LATE_AT_LEAST`); None when the subject is not gradable (no count). Read from the
+    dataset's columns, nothing recomputed: the one wording of the report's table and the web safety page.
+
+    >>> icaht_grade_text({"late_icaht_grade": 2, "late_icaht_pending": False}, "late_icaht_grade")
+    '2'
+    >>> row = {"late_icaht_grade": None, "late_icaht_pending": True, "late_icaht_at_least": 1}
+    >>> icaht_grade_text(row, "late_icaht_grade")
+    '≥ 1 (pending)'
+    >>> icaht_grade_text({"early_icaht_grade": None, "early_icaht_pending": True}, "early_icaht_grade")
+    'pending'
+    """
+    flag, bound = ICAHT_GRADE_STATE[column]
+    pending = row.get(flag)
+    if pending is not None and not pd.isna(pending) and bool(pending):
+        reached = row.get(bound) if bound is not None else None
+        if reached is None or pd.isna(reached):
+            return "pending"
+        return f"≥ {int(reached)} (pending)"
+    grade = row.get(column)
+    return None if grade is None or pd.isna(grade) else str(int(grade))
+
+
+def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
+    """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
+    the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
+    out = icaht.drop(columns=[c for c in LATE_AT_LEAST.values() if c in icaht])
+    for column in ICAHT_GRADE_STATE:
+        if column in out:
+            texts = [icaht_grade_text(r, column) for r in icaht.to_dict("records")]
+            out[column] = pd.Series([t or "" for t in texts], index=out.index, dtype=object)
+    return out
 
 
 def _followed_open(row: pd.Series) -> int | None:
@@ -614,6 +705,8 @@ __all__ = [
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",
+    "icaht_grade_text",
+    "icaht_shown",
     "lab_datasets",
     "late_icaht_pending",
     "not_infused_adverse_events",

@@ -98,6 +98,22 @@ class TreatmentEmergentStart(StrEnum):
     INFUSION = "infusion"
 
 
+class ExpectedCytopenias(StrEnum):
+    """The treatment-emergent adverse events that the companion count of grade ≥ 3 events leaves out as the
+    expected effect of lymphodepletion (`teae_grade_ge3_unexpected`, D-19.269); the count of every grade ≥ 3
+    event is kept beside it.
+
+    - ``lymphopenia`` (default): lymphocyte count decreased (lymphopenia) only, the effect lymphodepletion
+      is given for (reference ct103a-nmosd-trial.md §4: the DLT definition excludes "lymphopenia from
+      lymphodepletion");
+    - ``cytopenias``: every cytopenia term (lymphocyte, neutrophil, white blood cell, platelet count
+      decreased, anaemia), which ICAHT (EHA/EBMT 2023) and the CTCAE shift table report apart.
+    """
+
+    LYMPHOPENIA = "lymphopenia"
+    CYTOPENIAS = "cytopenias"
+
+
 class Aqp4Baseline(StrEnum):
     """Where the baseline AQP4-IgG titre (the last on or before day 0) of `aqp4_titre_change` comes from
     (D-19.233).
@@ -164,6 +180,7 @@ class AnalysisOptions(BaseModel):
     relapse_follow_up_end: FollowUpEnd = FollowUpEnd.LAST_CONTACT
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
     aqp4_igg_baseline: Aqp4Baseline = Aqp4Baseline.PD_SAMPLES_THEN_SCREENING
+    teae_expected_cytopenias: ExpectedCytopenias = ExpectedCytopenias.LYMPHOPENIA
     ctcae_version: str = "5.0"
 
     @field_validator("ctcae_version", mode="before")
@@ -280,6 +297,7 @@ __all__ = [
     "AnalysisSpec",
     "Aqp4Baseline",
     "EfficacyEvaluableRule",
+    "ExpectedCytopenias",
     "FollowUpEnd",
     "IntervalAucSummary",
     "ProportionCi",

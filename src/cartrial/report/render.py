@@ -65,8 +65,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "disposition",
         "Disposition",
-        "Disposition by dose level and overall (n and % of the enrolled: enrolled, lymphodepleted, infused "
-        "(safety set), DLT-evaluable, on study, completed, discontinued by reason, deaths; ICH E3 §10.1), "
+        "Disposition by dose level, of the patients not infused (no dose level: lymphodepleted or not) and "
+        "overall (n and % of the enrolled of each group: enrolled, lymphodepleted, infused (safety set), "
+        "DLT-evaluable, on study, completed, discontinued by reason, deaths; ICH E3 §10.1), "
         "then enrolled → infused (safety set) → DLT-evaluable per subject, with the reason a subject is not "
         "evaluable and the end of study.",
         ("disposition", "data"),
@@ -378,12 +379,35 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+ICAHT_GRADE_NOTE = (
+    "grades: pending = the window (early: days 0-30, late: days 31-100) not complete at the cut-off, the "
+    "patient on study and alive; ≥ N (pending) = an open late window whose counts already reach grade N, a "
+    "lower bound (late_icaht_at_least, t_late_at_least in icaht.csv); blank = not gradable (D-19.188, "
+    "D-19.230, D-19.268)"
+)
+"""Under the report's ICAHT table: what its grade cells say."""
+
+
 BASELINE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("edss_change", ("baseline_edss",)),
     ("relapses_by_subject", ("pre_window_start", "pre_attacks", "pre_arr")),
-    ("aqp4_titre_change", ("baseline_titre",)),
+    # where the baseline titre came from: a PD sample or the screening titre (D-19.233, D-19.267)
+    ("aqp4_titre_change", ("baseline_titre", "baseline_source", "baseline_assay_differs")),
 )
 """Baseline columns taken from the analysis datasets (no derivation in the report)."""
+
+
+def _baseline_notes(analysis: Analysis) -> tuple[str, ...]:
+    """The analysis datasets' own descriptions of the baseline columns shown that have one (e.g.
+    ``baseline_source``: pd_samples | screening), so a reader sees what each value means (D-19.267)."""
+    notes = []
+    for dataset_name, columns in BASELINE_COLUMNS:
+        dataset = analysis.datasets.get(dataset_name)
+        if dataset is None:
+            continue
+        described = [c for c in columns if c in dataset.columns and c in dataset.table]
+        notes += [f"{c}: {dataset.columns[c]}" for c in described]
+    return tuple(notes)
 
 
 def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
@@ -410,7 +434,8 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
     # D-19.61: only when the study has one of the disease outcomes (another indication has none)
     if baseline is not None and any(name in analysis.datasets for name, _c in BASELINE_COLUMNS):
         out["baseline_by_subject"] = (
-            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre",
+            "Baseline per subject: EDSS, relapses in the pre-infusion window, AQP4-IgG titre and its source "
+            "(PD samples or screening)",
             baseline,
             "safety",
             "columns of edss_change, relapses_by_subject and aqp4_titre_change joined by subject",
@@ -525,15 +550,31 @@ def build_report(
             if table_spec.dataset in analysis.datasets:
                 d = analysis.datasets[table_spec.dataset]
                 notes = d.notes
+                frame = d.table
                 if d.name == "relapse_free_km":  # ci_low/ci_high: which interval (D-19.222)
                     notes = (*notes, f"ci_low, ci_high: {km_band_text(analysis)[0]}")
+                if d.name == "icaht":  # a pending grade as pending, a lower bound as "≥ N" (D-19.268)
+                    from cartrial.analysis.toxicity import icaht_shown
+
+                    frame = icaht_shown(frame)
+                    notes = (*notes, ICAHT_GRADE_NOTE)
                 section_tables.append(
-                    _table(d.name, d.title, d.population, d.derivation, d.table, table_spec.columns, notes)
+                    _table(d.name, d.title, d.population, d.derivation, frame, table_spec.columns, notes)
                 )
             elif table_spec.dataset in listings:
                 list_title, frame, population, derivation = listings[table_spec.dataset]
+                baseline = table_spec.dataset == "baseline_by_subject"
+                listing_notes = _baseline_notes(analysis) if baseline else ()
                 section_tables.append(
-                    _table(table_spec.dataset, list_title, population, derivation, frame, table_spec.columns)
+                    _table(
+                        table_spec.dataset,
+                        list_title,
+                        population,
+                        derivation,
+                        frame,
+                        table_spec.columns,
+                        listing_notes,
+                    )
                 )
         domains = spec.finding_domains
         section_findings = [f["statement"] for f in findings if f["domain"] in domains]

@@ -945,10 +945,12 @@ def _cytopenias(
     rows: dict[str, dict[str, Any]] = {s: {"subject_id": s, "dose_level": levels.get(s)} for s in subjects}
     icaht = analysis.datasets.get("icaht")
     if icaht is not None:
-        for _, r in icaht.table.iterrows():
-            if str(r["subject_id"]) in rows:
-                rows[str(r["subject_id"])]["early_icaht_grade"] = _plain(r.get("early_icaht_grade"))
-                rows[str(r["subject_id"])]["late_icaht_grade"] = _plain(r.get("late_icaht_grade"))
+        from cartrial.analysis.toxicity import icaht_grade_text
+
+        for r in icaht.table.to_dict("records"):
+            if str(r["subject_id"]) in rows:  # "pending", "≥ N (pending)" as the report (D-19.268)
+                rows[str(r["subject_id"])]["early_icaht_grade"] = icaht_grade_text(r, "early_icaht_grade")
+                rows[str(r["subject_id"])]["late_icaht_grade"] = icaht_grade_text(r, "late_icaht_grade")
     shift = analysis.datasets.get("lab_shift")
     present: list[str] = []
     if shift is not None:
