@@ -1,6 +1,6 @@
 """D-19.224: key findings counted nouns by hand — "not yet evaluable (none of the 1 infused patients
 evaluable)", "1 record(s) dated after the cut-off", "1 of 1 DLT-evaluable patients", "agree for all 1
-infused patients". One helper (`cartrial.analysis.wording`) now renders every counted noun of a finding;
+infused patients". One helper (`cartrial.wording`) now renders every counted noun of a finding;
 these properties run the finding builders over counts 0..n and look for the wrong forms.
 
 Expected forms: English agreement of a noun with the number before it (singular for 1, plural for 0 and
@@ -15,7 +15,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.analysis import wording
+from cartrial import wording
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings
 from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, persistence_column
 from cartrial.analysis.model import Dataset, Population

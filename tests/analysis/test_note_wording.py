@@ -1,7 +1,7 @@
 """D-19.265: the dataset notes counted their nouns with "(s)" ("2 adverse event(s) before ...", "1
 subject-analyte profile(s) ...", "disposition not read for 1 subject(s)") and `escalation_replay` said its
 deviations twice ("0 decision(s) with a protocol deviation" next to the engine's "0 of 3 decisions with a
-protocol deviation"). Every note is now worded by `cartrial.analysis.wording` and the replay states its count
+protocol deviation"). Every note is now worded by `cartrial.wording` and the replay states its count
 once.
 
 Expected forms: English agreement of a noun with the number before it (singular for 1, plural for 0 and more;

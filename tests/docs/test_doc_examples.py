@@ -26,6 +26,7 @@ DOCTEST_PACKAGES = (
     "cartrial.columns",
     "cartrial.results",
     "cartrial.rounding",
+    "cartrial.wording",
 )
 
 

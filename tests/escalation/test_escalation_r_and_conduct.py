@@ -352,3 +352,11 @@ def test_replay_command_lists_the_deviations(examples_dir: Path, capsys: pytest.
     assert [row["days_after_last_infusion"] for row in data["rows"]] == [28, 28, 28]
     assert data["derivation"] == "cartrial.escalation.replay_decisions"
     assert "0 of 3 decisions with a protocol deviation" in captured.err
+
+
+def test_one_recorded_decision_is_counted_in_the_singular() -> None:
+    """The deviation note counts its noun with the one wording helper (`cartrial.wording`, D-19.224):
+    "1 of 1 decision", never "1 of 1 decisions"."""
+    one = _decisions(["2021-02-04", "", ""], ["escalate", "", ""]).iloc[:1]
+    result = replay_decisions(one, _INFUSIONS, None, _PROTOCOL)
+    assert result.metadata()["notes"] == ["1 of 1 decision with a protocol deviation"]

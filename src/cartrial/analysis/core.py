@@ -33,10 +33,10 @@ from cartrial.analysis.toxicity import (
     crs_icans_datasets,
     lab_datasets,
 )
-from cartrial.analysis.wording import count, noun
 from cartrial.columns import cutoff_date
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.disposition import DISPOSITION_TEXT, StudyStatus
+from cartrial.wording import count, noun
 
 SNAPSHOT_TABLES = (
     "subjects",

@@ -57,7 +57,7 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.summaries import incidence
-from cartrial.analysis.wording import k_of_n
+from cartrial.wording import k_of_n
 
 AE_CATEGORIES = ("non_hematologic", "infection", "death")
 """Adverse-event categories evaluated from the adverse-event records (the others are graded by the
@@ -446,7 +446,7 @@ def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame
     result = replay_decisions(decisions, infusions, dlts, protocol)
     table = result.table
     n_dev = int((table["deviation"] != "").sum())
-    # one count of the deviations, worded by `cartrial.analysis.wording` (D-19.265): the engine's own
+    # one count of the deviations, worded by `cartrial.wording` (D-19.265): the engine's own
     # count note ("k of n decisions ...") is replaced, not repeated next to a second one
     engine_count = f"{n_dev} of {len(table)} decisions with a protocol deviation"
     notes = (

@@ -20,8 +20,8 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import fixed, proportion
 from cartrial.analysis.toxicity import EXPECTED_TERMS, EXPECTED_TEXT
-from cartrial.analysis.wording import all_of, count, k_of_n, none_of, verb
 from cartrial.protocol.lab_tests import PK_ANALYTES
+from cartrial.wording import all_of, count, k_of_n, none_of, verb
 
 
 def _pct(k: int, n: int) -> str:

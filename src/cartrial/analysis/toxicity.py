@@ -28,7 +28,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
-from cartrial.analysis.wording import count, verb
+from cartrial.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
 

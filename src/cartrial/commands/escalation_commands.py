@@ -31,6 +31,7 @@ from cartrial.protocol.design_options import (
     DesignOption,
     check_options,
 )
+from cartrial.wording import k_of_n
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -506,7 +507,9 @@ def replay_command(
     )
     emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
     deviations = int((result.table["deviation"] != "").sum())
-    terminal(stderr=True).print(f"{deviations} of {len(result.table)} decisions with a protocol deviation")
+    terminal(stderr=True).print(
+        f"{k_of_n(deviations, len(result.table), 'decision')} with a protocol deviation"
+    )
 
 
 def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:

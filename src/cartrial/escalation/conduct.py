@@ -32,6 +32,7 @@ from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcom
 from cartrial.escalation.spec import design_from_spec
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
+from cartrial.wording import k_of_n
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
 _COLUMNS = (
@@ -365,7 +366,7 @@ def replay_decisions(
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(f"{n_dev} of {len(table)} decisions with a protocol deviation",),
+        notes=(f"{k_of_n(n_dev, len(table), 'decision')} with a protocol deviation",),
     )
 
 

@@ -95,6 +95,7 @@ from cartrial.neuro.visual_acuity import (
 from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.results import Result
 from cartrial.rounding import round_half_away
+from cartrial.wording import count, verb
 
 RATE_RATIO_SOURCE = (
     "post/pre rate ratio: exact conditional binomial interval (Clopper & Pearson 1934; Breslow & Day 1987 "
@@ -1054,8 +1055,9 @@ def derive_responders(
     table = responder_table(summaries, len(days))
     notes = []
     if without_infusion:
+        n = len(without_infusion)
         notes.append(
-            f"{len(without_infusion)} subject(s) with assessments but no infusion are left out: "
+            f"{count(n, 'subject')} with assessments but no infusion {verb(n, 'is', 'are')} left out: "
             + ", ".join(without_infusion)
         )
     return ResponderResult(

@@ -145,7 +145,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         f"<figcaption>{e(Path(f).stem)}</figcaption></figure>"
         for f in figures
     )
-    from cartrial.analysis.wording import count
+    from cartrial.wording import count
 
     d = fit.data.summary()
     spec, st = fit.model.spec, fit.settings
