@@ -146,3 +146,50 @@ def test_a_runaway_typical_value_suggests_fix_and_a_fixed_one_is_not_runaway() -
     (problem,) = _runaway_typical(PopulationSpec(STEIN2019), theta)
     assert "--fix" in problem and "beta_per_day" in problem
     assert _runaway_typical(PopulationSpec(STEIN2019, fixed=("beta_per_day",)), theta) == []
+
+
+def test_summary_html_marks_the_fixed_value(fixed_fit) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.report.popfit import summary_html
+
+    page = summary_html(fixed_fit, [])
+    assert "<th>fixed</th>" in page and "the typical value is fixed, not estimated" in page
+
+
+def test_cli_fix_marks_the_parameter_in_the_table_and_the_files(tmp_path: Path) -> None:
+    out = tmp_path / "fit"
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        PK,
+        "--seed",
+        "3",
+        "--k1",
+        "40",
+        "--k2",
+        "20",
+        "--iiv",
+        "tmax_days,cmax,alpha_per_day",
+        "--fix",
+        "beta_per_day=0.0032",
+        "--no-figures",
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if "beta_per" in x)
+    assert "fixed" in line
+    import pandas as pd
+
+    est = pd.read_csv(out / "estimates.csv").set_index("parameter")
+    assert bool(est.loc["beta_per_day", "fixed"]) and est.loc["beta_per_day", "estimate"] == pytest.approx(
+        0.0032
+    )
+    assert not est.loc[["foldx", "cmax"], "fixed"].astype(bool).any()
+    doc = json.loads((out / "estimates.json").read_text())
+    assert doc["fixed"] == ["beta_per_day"]
+    mapped = run_cartrial(
+        "kinetics", "map", PK, "--patient", "CT-001", "--population", out / "estimates.json", "--json"
+    )
+    assert mapped.exit_code == 0, mapped.stderr
+    params = {r["parameter"]: r for r in json.loads(mapped.stdout)["parameters"]}
+    assert params["beta_per_day"]["map_estimate"] == pytest.approx(0.0032)
