@@ -101,6 +101,7 @@ _POPFIT_NAMES: dict[str, str] = {
     "k1": "--k1",
     "k2": "--k2",
     "initial": "--initial",
+    "fix": "--fix",
     "polish_proposal": "--proposal",
     "covariates": "--covariate",
     "censoring": "--titre",
@@ -571,6 +572,13 @@ def popfit_command(
         help="Initial typical value NAME=VALUE (repeatable; allowed: within a factor 10^6 of the model's "
         "default, e.g. cmax 0.024 to 2.4e+10 copies/ug for stein2019).",
     ),
+    fix: list[str] = typer.Option(
+        [],
+        "--fix",
+        help="Fix typical values NAME=VALUE[,NAME=VALUE] (repeatable; NONMEM's FIX): not estimated (no SE or "
+        "CI; 'fixed' in estimates.csv/json), no IIV unless --iiv names them; allowed as for --initial, e.g. "
+        "--fix beta_per_day=0.0032 (Stein 2019 Table 1) when β runs off to 0.",
+    ),
     k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations (allowed: 1 to 5000)."),
     k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations (allowed: 1 to 5000)."),
     seed: int = seed_option(12345),
@@ -628,7 +636,7 @@ def popfit_command(
         read_covariates,
     )
     from cartrial.kinetics.popfit.diagnostics import clean
-    from cartrial.kinetics.popfit.fit import check_interval_methods
+    from cartrial.kinetics.popfit.fit import check_fixed, check_interval_methods
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
@@ -664,6 +672,7 @@ def popfit_command(
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
     # the log scale takes an additive error only)
     check_interval_methods(ci, variance_ci)
+    fixed = _parse_named_numbers([part for item in fix for part in item.split(",")], "--fix")
     spec_rules = declared(PopulationSpec)
     for field, value in (("omega_structure", omega), ("blq", blq)):
         spec_rules[field].check(field, value)
@@ -676,6 +685,8 @@ def popfit_command(
     from cartrial.kinetics.popfit.pdmodel import TITRE_LIKELIHOOD, is_pd_model
 
     pd_model = is_pd_model(model)
+    if not pd_model:  # --fix as the engine checks it (names, ranges as --initial), before any data is read
+        check_fixed(get_model(model), fixed)
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
@@ -843,6 +854,7 @@ def popfit_command(
             blq=blq,
             covariates=effects,
             initial=init,
+            fix=fixed,
             settings=settings,
             progress=progress,
             method=method,
@@ -880,13 +892,14 @@ def popfit_command(
     grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")
     for r in fit.estimates.itertuples():
         no_ci = r.ci95_low != r.ci95_low or r.ci95_high != r.ci95_high  # NaN: no interval (ci_method none)
+        held = bool(r.fixed)  # --fix: not estimated (D-19.273)
         grid.add_row(
             str(r.kind),
             str(r.parameter),
             f"{r.estimate:.4g}",
             "" if str(r.unit) in ("-", "nan") else str(r.unit),
-            "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
-            "–" if no_ci else f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
+            "fixed" if held else "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
+            "fixed" if held else "–" if no_ci else f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
             # round first: a shrinkage of -0.4 % is shown as 0, not "-0"
             "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
         )

@@ -30,6 +30,8 @@ from cartrial.columns import (
 )
 from cartrial.errors import InputError, NotEstimableError, Problem
 from cartrial.kinetics.models import (
+    POORLY_DETERMINED_CONDITION,
+    POORLY_DETERMINED_RSE_PERCENT,
     STEIN_2019_SOURCE,
     STEIN_PARAMETERS,
     FitOptions,
@@ -442,6 +444,9 @@ FIT_COLUMNS_TAIL: tuple[str, ...] = (
     "aic",
     "r2_log",
     "converged",
+    "status",
+    "determination",
+    "condition_number",
     "observed_cmax",
     "value_unit",
     "not_estimable",
@@ -485,7 +490,11 @@ def derive_stein2019_fits(
 
     One row per profile: the six estimates and their SEs, the ML residual SD on the log scale and the same
     corrected for the degrees of freedom (`residual_sd_log_df_corrected`), counts, AIC, R² (log scale), the
-    observed Cmax, and ``not_estimable`` (why a profile was refused, or which SEs are missing). Profiles
+    observed Cmax, and ``not_estimable`` (why a profile was refused, or which SEs are missing). ``converged``
+    is the optimiser's stop; ``status`` is the label to read: ``converged``, ``poorly determined`` (a
+    parameter without SE, an RSE above 100 % or an ill-conditioned correlation matrix, listed in
+    ``determination``, with the correlation matrix's ``condition_number``; D-19.276), ``not converged`` or
+    ``not estimable``. Profiles
     that cannot identify the model — including saturated ones, with no more quantifiable samples than the
     7 estimated quantities — are refused, not fitted. The metadata lists the refused profiles, compares
     their observed Cmax with the fitted ones (refused profiles are typically the low expanders, so the
@@ -564,6 +573,7 @@ def derive_stein2019_fits(
         except NotEstimableError as exc:
             row.update({name: math.nan for name in STEIN_PARAMETERS})
             row["not_estimable"] = str(exc)
+            row["status"] = "not estimable"
             rows.append(row)
             details.append({**ident, "not_estimable": str(exc), "observed_cmax": row["observed_cmax"]})
             continue
@@ -573,8 +583,9 @@ def derive_stein2019_fits(
         row["residual_sd_log"] = fit.residual_sd_log
         n_q = int(fit.diagnostics["n_quantifiable"])
         row["residual_sd_log_df_corrected"] = fit.residual_sd_log * math.sqrt(n_q / (n_q - n_structural))
-        for name in ("n_quantifiable", "n_blq", "aic", "r2_log", "converged"):
+        for name in ("n_quantifiable", "n_blq", "aic", "r2_log", "converged", "status", "condition_number"):
             row[name] = fit.diagnostics[name]
+        row["determination"] = "; ".join(fit.diagnostics["determination"])  # why poorly determined (D-19.276)
         row["not_estimable"] = "; ".join(f"{k} SE: {v}" for k, v in fit.se_reasons.items())
         rows.append(row)
         details.append({**ident, **fit.as_dict(), "observations": fit.observations.to_dict(orient="records")})
@@ -605,6 +616,12 @@ def derive_stein2019_fits(
         ],
         "observed_cmax_by_group": [],
     }
+    poor = table["status"].eq("poorly determined") if len(table) else pd.Series(dtype=bool)
+    summary["n_poorly_determined"] = int(poor.sum())
+    summary["poorly_determined"] = [
+        {**{k: table[k].iat[i] for k in (subject, *by)}, "reason": table["determination"].iat[i]}
+        for i in np.flatnonzero(poor.to_numpy())
+    ]
     grouped = (
         table.assign(_refused=refused).groupby(list(by), sort=False)
         if by
@@ -637,6 +654,17 @@ def derive_stein2019_fits(
                 "the fitted subset is not the population, do not summarise its parameters as "
                 "population values"
             )
+    if summary["n_poorly_determined"]:
+        names = ", ".join(
+            "/".join(str(v) for k, v in entry.items() if k != "reason")
+            for entry in summary["poorly_determined"]
+        )
+        notes.append(
+            f"{summary['n_poorly_determined']} of {summary['n_fitted']} fitted profile(s) poorly determined "
+            f"({names}): status 'poorly determined', see determination — a parameter without SE, an RSE "
+            f"above {POORLY_DETERMINED_RSE_PERCENT:g} % or a correlation matrix with condition number above "
+            f"{POORLY_DETERMINED_CONDITION:g} (D-19.276); their estimates are shown but not reliable"
+        )
     if time_unit != "day":
         notes.append(
             f"times given in {time_unit} (column {time}) converted to days: the Stein 2019 model is in days "

@@ -651,6 +651,63 @@ def _hessian(gradient: Any, x: FloatArray, step: float = 1e-5) -> FloatArray:
     return (h + h.T) / 2
 
 
+POORLY_DETERMINED_RSE_PERCENT = 100.0
+"""RSE (SE / estimate, %) above which a per-subject estimate is poorly determined (D-19.276): SE(log θ) > 1,
+a 95 % interval wider than a factor e^{2·1.96} ≈ 50 on each side."""
+
+POORLY_DETERMINED_CONDITION = 1000.0
+"""Condition number of the estimates' correlation matrix (largest / smallest eigenvalue) above which the fit
+is ill-conditioned (D-19.276; the PsN/NONMEM rule of thumb for the $COV step's correlation matrix)."""
+
+
+def correlation_condition_number(cov: FloatArray) -> float:
+    """Largest / smallest eigenvalue of the correlation matrix of `cov` (inf when it is not positive
+    definite, NaN when `cov` is not finite).
+
+    >>> correlation_condition_number(np.eye(3))
+    1.0
+    >>> correlation_condition_number(np.array([[1.0, 0.999], [0.999, 1.0]])) > 1000
+    True
+    """
+    if not np.all(np.isfinite(cov)):
+        return math.nan
+    variances = np.diag(cov)
+    if not np.all(variances > 0):
+        return math.inf
+    sd = np.sqrt(variances)
+    eig = np.linalg.eigvalsh(cov / np.outer(sd, sd))
+    return float(eig[-1] / eig[0]) if eig[0] > 0 else math.inf
+
+
+def determination_problems(
+    estimates: dict[str, float], se: dict[str, float], se_reasons: dict[str, str], condition: float
+) -> list[str]:
+    """Why an individual fit is poorly determined (empty when it is not; D-19.276): a parameter without a
+    standard error (at its bound, or a Hessian — NONMEM's R matrix — not positive definite), an RSE above
+    `POORLY_DETERMINED_RSE_PERCENT`, or a correlation matrix with a condition number above
+    `POORLY_DETERMINED_CONDITION`. The estimate is kept; the label says it is not to be relied on.
+
+    >>> determination_problems({"a": 2.0}, {"a": 3.0}, {}, 10.0)
+    ['a RSE 150 % > 100 %']
+    """
+    out = [f"{name} has no SE ({reason})" for name, reason in se_reasons.items()]
+    for name, value in estimates.items():
+        s = se.get(name, math.nan)
+        if (
+            name not in se_reasons
+            and math.isfinite(s)
+            and value
+            and 100 * s / abs(value) > POORLY_DETERMINED_RSE_PERCENT
+        ):
+            out.append(f"{name} RSE {100 * s / abs(value):.0f} % > {POORLY_DETERMINED_RSE_PERCENT:.0f} %")
+    if not se_reasons and not condition <= POORLY_DETERMINED_CONDITION:
+        text = "not finite" if not math.isfinite(condition) else f"{condition:.3g}"
+        out.append(
+            f"correlation matrix ill-conditioned (condition number {text} > {POORLY_DETERMINED_CONDITION:g})"
+        )
+    return out
+
+
 def fit_stein2019(
     days: npt.ArrayLike,
     concentration: npt.ArrayLike,
@@ -795,7 +852,9 @@ def fit_stein2019(
         cov = np.linalg.inv(hessian)
         variances = np.diag(cov)
     except np.linalg.LinAlgError:
+        cov = np.full((7, 7), np.nan)
         variances = np.full(7, np.nan)
+    condition = correlation_condition_number(np.asarray(cov, dtype=np.float64))
     for i, name in enumerate(STEIN_PARAMETERS):
         if name in at_bound:
             se[name] = float("nan")
@@ -839,7 +898,16 @@ def fit_stein2019(
         "n_starts_converged": int(sum(bool(f.success) for f in fits)),
         "starts_within_1_of_best": int(sum(f.fun - best.fun < 1.0 for f in finite)),
         "parameters_at_bounds": at_bound,
+        "condition_number": condition,
     }
+    diagnostics["determination"] = determination_problems(estimates, se, se_reasons, condition)
+    diagnostics["status"] = (
+        "not converged"
+        if not best.success
+        else "poorly determined"
+        if diagnostics["determination"]
+        else "converged"
+    )
     return Stein2019Fit(
         estimates=estimates,
         standard_errors=se,

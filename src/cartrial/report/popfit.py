@@ -47,6 +47,7 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "ci95_high",
     "ci_method",
     "shrinkage_percent",
+    "fixed",
 )
 """Columns of the estimates table shown in summary.html."""
 
@@ -343,27 +344,67 @@ def _cv_percent(omega2: float, typical: float, note: str) -> str:
     return _fmt(100 * math.sqrt(math.expm1(omega2)), ".1f")
 
 
+def covariate_reference(row: Any) -> str:
+    """What a covariate row's coefficient is relative to (the estimates' ``covariate``, ``level``,
+    ``reference_level``, ``centre`` columns, D-19.239): "dose_level = 1 vs dose_level = 2 (reference)" or
+    "weight_kg centred on 63.25"; "" for other rows or a document without those columns (D-19.274).
+
+    >>> covariate_reference({"kind": "covariate", "covariate": "sex", "level": "M", "reference_level": "F"})
+    'sex = M vs sex = F (reference)'
+    >>> covariate_reference({"kind": "covariate", "covariate": "weight_kg", "centre": 63.25})
+    'weight_kg centred on 63.25'
+    """
+    get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
+    if str(get("kind", "")) != "covariate":
+        return ""
+    name = get("covariate", "")
+    name = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+    level, reference = get("reference_level", ""), get("level", "")
+    if isinstance(level, str) and level.strip() and name:
+        return f"{name} = {reference} vs {name} = {level} (reference)"
+    centre = _num(get("centre", None))
+    if math.isfinite(centre) and name:
+        return f"{name} centred on {centre:.6g}"
+    return ""
+
+
+def _is_fixed(value: Any) -> bool:
+    """A row's ``fixed`` cell (JSON true, CSV "True"); absent in fits written before D-19.273."""
+    return value is True or str(value).strip().lower() == "true"
+
+
 def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fixed effects, between-subject variability) as shown in the report: typical values, covariate
-    effects and residual parameters with SE, RSE % and 95 % CI; ω² with its CV % and shrinkage %."""
+    effects and residual parameters with SE, RSE % and 95 % CI, a covariate's reference level or centre
+    (``reference``, D-19.274) and a typical value fixed by ``--fix`` marked "fixed" (D-19.273); ω² with its
+    CV % and shrinkage %."""
     rows = pd.DataFrame(result.document["estimates"])
+    if "fixed" not in rows:
+        rows["fixed"] = False
     for col in ESTIMATE_COLUMNS:
         if col not in rows:
             rows[col] = float("nan")
     if "unit" not in rows:
         rows["unit"] = ""
     fixed = rows[rows["kind"].isin(["typical", "covariate", "residual"])]
+    held = [_is_fixed(v) for v in fixed["fixed"]]
     fixed_out = pd.DataFrame(
         {
             "kind": fixed["kind"].astype(str),
             "parameter": fixed["parameter"].astype(str),
-            "estimate": [_fmt(v) for v in fixed["estimate"]],
+            "estimate": [
+                _fmt(v) + (" (fixed)" if h else "") for v, h in zip(fixed["estimate"], held, strict=True)
+            ],
             "unit": fixed["unit"].fillna("").astype(str),
-            "rse_percent": [_fmt(v, ".1f") for v in fixed["rse_percent"]],
+            "rse_percent": [
+                "fixed" if h else _fmt(v, ".1f") for v, h in zip(fixed["rse_percent"], held, strict=True)
+            ],
             "ci95": [
-                f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(fixed["ci95_low"], fixed["ci95_high"], strict=True)
+                "not estimated" if h else f"{_fmt(a)} – {_fmt(b)}"
+                for a, b, h in zip(fixed["ci95_low"], fixed["ci95_high"], held, strict=True)
             ],
             "ci_method": [m if isinstance(m, str) else "" for m in fixed["ci_method"]],
+            "reference": [covariate_reference(r) for r in fixed.to_dict(orient="records")],
         }
     ).reset_index(drop=True)
     bsv = rows[rows["kind"].isin(["omega2", "omega_cov"])]
@@ -466,6 +507,13 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
             "The population fit is labelled NOT CONVERGED; its estimates are not reliable"
             + (": " + "; ".join(problems) if problems else ".")
         ]
+    held = {str(k): v for k, v in ((doc.get("settings") or {}).get("fixed") or {}).items()}
+    if held:
+        findings.append(
+            "Typical values fixed, not estimated (--fix): "
+            + ", ".join(f"{k} = {_fmt(v)}" for k, v in held.items())
+            + "; they have no standard error or interval."
+        )
     findings.extend(result.notes)
     fixed, bsv = estimates_tables(result)
     population = "subjects of the population fit"
@@ -499,6 +547,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
 
 __all__ = [
     "PopfitResult",
+    "covariate_reference",
     "estimates_tables",
     "file_listing",
     "map_files",

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import Allowed
-from cartrial.errors import ConfigurationError, NotEstimableError, OptionError
+from cartrial.errors import ConfigurationError, NotEstimableError, OptionError, Problem
 from cartrial.kinetics.popfit.data import PopulationData, covariate_design
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta
@@ -76,7 +76,8 @@ CI_METHOD_LABELS: dict[str, str] = {
     "wald_log": "Wald on the log scale: exp(log θ ± 1.96 SE), SE from the observed information",
     "wald": "Wald: θ ± 1.96 SE, SE from the observed information",
     "profile": "profile likelihood: log L within χ²₁(0.95)/2 = 1.92 of its maximum",
-    "none": "no interval: the Fisher information is not positive definite",
+    "none": "no interval: no standard error (the note says why)",
+    "fixed": "no interval: the typical value is fixed, not estimated (--fix)",
 }
 """What each value of the estimates table's ``ci_method`` column means."""
 
@@ -117,6 +118,7 @@ class PopulationFit:
             "status": self.status,
             "converged": self.converged,
             "convergence_problems": list(self.convergence_problems),
+            "fixed": dict(self.settings.get("fixed", {})),
             **self.data.summary(),
             **self.likelihood,
         }
@@ -188,6 +190,7 @@ def fit_population(
     ci: str = "wald",
     variance_ci: str = "satterthwaite",
     profile_draws: int = 300,
+    fix: Mapping[str, float] | None = None,
 ) -> PopulationFit:
     """Fit a population model by SAEM (see `cartrial.kinetics.popfit.saem`).
 
@@ -201,6 +204,9 @@ def fit_population(
     and residual error parameters — ``satterthwaite`` (default, `satterthwaite_interval`) or ``wald``
     (exp(log v ± 1.96 SE); θ ± 1.96 SE for a full Ω's entries). Raises `NotEstimableError` with what to
     change when the data cannot identify the model; a fit that ran but did not converge is returned labelled.
+    `fix`: typical values held at the given value (natural scale; NONMEM's FIX): not estimated (no SE, CI
+    or RSE; ``fixed`` in the estimates table), no IIV unless `iiv` names them, checked as `initial` is
+    (D-19.273).
     """
     t0 = _time.perf_counter()
     check_interval_methods(ci, variance_ci)
@@ -209,11 +215,20 @@ def fit_population(
     error = error or ErrorModel()
     if blq == "m1":
         data = data.drop_blq()
+    fixed_values = check_fixed(struct, fix, initial)
     labels, x, info = covariate_design(data, list(covariates), list(struct.parameters))
+    default_iiv = tuple(n for n in struct.parameters if n not in fixed_values)
     spec = PopulationSpec(
-        struct, error, tuple(iiv) if iiv else struct.parameters, omega, blq, tuple(labels), info
+        struct,
+        error,
+        tuple(iiv) if iiv else default_iiv,
+        omega,
+        blq,
+        tuple(labels),
+        info,
+        tuple(fixed_values),
     )
-    n_pop = spec.p + spec.q + len(labels) + len(error.names)
+    n_pop = spec.p - len(fixed_values) + spec.q + len(labels) + len(error.names)
     if data.quantified.sum() <= n_pop:
         raise NotEstimableError(
             f"{data.quantified.sum()} quantifiable samples cannot identify {n_pop} "
@@ -229,6 +244,8 @@ def fit_population(
                 dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
             )
         typical[j] = float(value)
+    for name, value in fixed_values.items():
+        typical[struct.index(name)] = value
     if isinstance(initial_omega2, Mapping):
         om2 = np.array([float(initial_omega2.get(n, 1.0)) for n in spec.iiv_names])
     else:
@@ -299,7 +316,13 @@ def fit_population(
     ll_i, ll_var = lik.per_subject(theta)
     log_lik = float(np.sum(ll_i))
     jac = float(np.sum(np.log(data.y[work.quantified]))) if error.scale == "log" else 0.0
-    n_par = spec.p + len(labels) + (q if omega == "diagonal" else q * (q + 1) // 2) + len(error.names)
+    n_par = (
+        spec.p
+        - len(fixed_values)
+        + len(labels)
+        + (q if omega == "diagonal" else q * (q + 1) // 2)
+        + len(error.names)
+    )
     m2ll = -2 * log_lik + 2 * jac
     likelihood = {
         "minus_2_log_likelihood": m2ll,
@@ -365,7 +388,10 @@ def fit_population(
             except np.linalg.LinAlgError:
                 continue
             if np.all(np.isfinite(w)) and w.min() > 0:
-                cov = np.linalg.inv(info_mat)
+                # the information has no row for a fixed typical value: its SE is not given (D-19.273)
+                free = ThetaCodec(spec).free_mask()
+                cov = np.full((free.size, free.size), np.nan)
+                cov[np.ix_(free, free)] = np.linalg.inv(info_mat)
                 se_vec = np.sqrt(np.diag(cov))
                 break
         if se_vec is None:
@@ -376,10 +402,11 @@ def fit_population(
     t_se = _time.perf_counter() - t0 - t_saem - t_modes - t_ll
 
     profiles: dict[int, Any] = {}
+    estimated = [j for j in range(spec.p) if struct.parameters[j] not in fixed_values]
     wanted = (
-        list(range(spec.p))
+        estimated
         if ci == "profile"
-        else ([j for j in range(spec.p) if se_vec is None or not math.isfinite(float(se_vec[j]))])
+        else ([j for j in estimated if se_vec is None or not math.isfinite(float(se_vec[j]))])
         if ci == "auto"
         else []
     )
@@ -401,8 +428,15 @@ def fit_population(
 
     converged = not problems
     pop = PopulationModel(spec, theta, converged, tuple(problems))
+    no_se_reason = (
+        "standard errors not computed (compute_se=False)"
+        if not compute_se
+        else "the Fisher information is not positive definite (see the convergence problems)"
+        if se_vec is None
+        else "its standard error is not finite"
+    )
     estimates = _estimates_table(
-        spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci, data.value_unit
+        spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci, data.value_unit, no_se_reason
     )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
@@ -441,6 +475,7 @@ def fit_population(
             "variance_ci": variance_ci,
             "profile_draws": profile_draws if profiles else 0,
             "saem_notes": saem_notes,
+            "fixed": dict(fixed_values),
         },
         timings_s={
             "saem": t_saem,
@@ -451,6 +486,57 @@ def fit_population(
             "total": _time.perf_counter() - t0,
         },
     )
+
+
+def check_fixed(
+    struct: StructuralModel, fix: Mapping[str, float] | None, initial: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """The typical values to hold fixed, checked as initial values are (`StructuralModel.initial_rule`,
+    D-19.240): a name the model does not have, a value outside the parameter's range, or a parameter given
+    both as initial and as fixed is an `OptionError` naming ``fix`` (D-19.273).
+
+    >>> check_fixed(get_model("stein2019"), {"beta_per_day": 0.005})
+    {'beta_per_day': 0.005}
+    >>> check_fixed(get_model("stein2019"), {"fb": 2.0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: fix: ... allowed: fb ...
+    """
+    out: dict[str, float] = {}
+    for name, value in (fix or {}).items():
+        if name not in struct.parameters:
+            raise OptionError(
+                Problem(
+                    "not a parameter of the model",
+                    field="fix",
+                    value=name,
+                    allowed=" | ".join(struct.parameters),
+                )
+            )
+        problem = struct.initial_rule(struct.index(name)).problem("fix", value)
+        if problem is not None:
+            raise OptionError(
+                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
+            )
+        if name in (initial or {}):
+            raise OptionError(
+                Problem(
+                    "a parameter is either fixed or given an initial value, not both",
+                    field="fix",
+                    value=name,
+                    allowed="--fix or --initial for each parameter",
+                )
+            )
+        out[name] = float(value)
+    if len(out) == len(struct.parameters):
+        raise OptionError(
+            Problem(
+                "every typical value is fixed: nothing left to estimate",
+                field="fix",
+                allowed="at most all parameters but one",
+            )
+        )
+    return out
 
 
 def _convergence_problems(
@@ -513,6 +599,8 @@ def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
     model = spec.model
     out = []
     for j, name in enumerate(model.parameters):
+        if name in spec.fixed:
+            continue
         rule = model.initial_rule(j)
         value = model.natural_value(j, float(theta.mu[j])) if math.isfinite(theta.mu[j]) else math.nan
         low, high = float(rule.low or 0.0), float(rule.high or math.inf)
@@ -521,7 +609,8 @@ def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
         out.append(
             f"typical {name} ran off to {value:.3g}, outside {rule.text()} (the model's default within "
             f"a factor {INITIAL_FACTOR:g}): the data do not estimate it (in the Stein model, β when F_B is "
-            "near 0); use data with more late samples or another model; kinetics map cannot use this fit"
+            "near 0); fix it at a literature value (CLI: --fix NAME=VALUE, e.g. Stein 2019 Table 1), "
+            "use data with more late samples or another model; kinetics map cannot use this fit"
         )
     return out
 
@@ -546,6 +635,7 @@ def _estimates_table(
     profiles: Mapping[int, Any] | None = None,
     variance_ci: str = "satterthwaite",
     value_unit: str = "",
+    no_se_reason: str = "its standard error is not finite",
 ) -> pd.DataFrame:
     from cartrial.kinetics.popfit.saem import ThetaCodec
     from cartrial.kinetics.popfit.structural import parameter_units
@@ -566,6 +656,13 @@ def _estimates_table(
         est = spec.model.natural_value(j, theta.mu[j])
         s = se[j]
         prof = profiles.get(j)
+        if name in spec.fixed:  # not estimated: no SE, no interval (D-19.273)
+            est = spec.model.natural_in_domain(j, est)
+            note = "fixed at the given value (not estimated: --fix); no SE and no CI"
+            nan = float("nan")
+            row = _row("typical", name, est, nan, nan, nan, units[j], note, nan, "none")
+            rows.append({**row, "ci_method": "fixed", "fixed": True})
+            continue
         if prof is not None:
             lo, hi, note, how = prof.low, prof.high, prof.note, "profile"
             if not lo <= est <= hi:
@@ -587,7 +684,12 @@ def _estimates_table(
             if clipped != [est, lo, hi]:
                 note += f"; clipped to the parameter's domain [{d_low:g}, {d_high:g}] as the model uses it"
             est, lo, hi = clipped
-        rows.append(_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how))
+        rows.append(
+            {
+                **_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how),
+                "fixed": False,
+            }
+        )
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
         info = spec.covariate_info.get(label, {})
@@ -643,9 +745,26 @@ def _estimates_table(
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
         wald = _log_wald_row("residual", name, sig, s, unit, f"{note}; CI on the log scale", float("nan"))
         rows.append(_variance_row(wald, variance_ci, sd=True))
+    rows = [_note_without_ci(r, no_se_reason) for r in rows]
     table = pd.DataFrame(rows)
+    table["fixed"] = [bool(r.get("fixed", False)) for r in rows]
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
+
+
+_CI_PHRASES: tuple[str, ...] = (": CI θ ± 1.96 SE", ": CI exp(log θ ± 1.96 SE)", "; CI on the log scale")
+
+
+def _note_without_ci(row: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A row without an interval (``ci_method`` none) says why there is none instead of how its interval
+    would have been built (D-19.275); rows with an interval and fixed rows are unchanged."""
+    if row["ci_method"] != "none":
+        return row
+    note = str(row["note"])
+    for phrase in _CI_PHRASES:
+        note = note.replace(phrase, "")
+    why = reason if not math.isfinite(float(row["se"])) else "its interval is not finite"
+    return {**row, "note": f"{note}; no CI: {why}"}
 
 
 COVARIATE_COLUMNS: tuple[str, ...] = ("covariate", "level", "reference_level", "centre")

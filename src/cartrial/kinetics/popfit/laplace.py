@@ -144,8 +144,12 @@ def _maximise(
     codec = ThetaCodec(work.spec)
     start_value = laplace_loglik(work, theta0, eta0, approximation)[0]
     state = {"eta": eta0}
+    v_start = codec.encode(theta0)
+    free = codec.free_mask()  # a fixed typical value is not estimated (D-19.273)
 
-    def objective(v: FloatArray) -> float:
+    def objective(u: FloatArray) -> float:
+        v = v_start.copy()
+        v[free] = u
         try:
             value, eta, _ = laplace_loglik(work, codec.decode(v), state["eta"], approximation)
         except np.linalg.LinAlgError:
@@ -157,11 +161,13 @@ def _maximise(
 
     res = optimize.minimize(
         objective,
-        codec.encode(theta0),
+        v_start[free],
         method="BFGS",
         options={"maxiter": max_iter, "gtol": 1e-4, "eps": 1e-5},
     )
-    theta = codec.decode(res.x)
+    v_end = v_start.copy()
+    v_end[free] = res.x
+    theta = codec.decode(v_end)
     value, eta, hess = laplace_loglik(work, theta, state["eta"], approximation)
     success, message = bool(res.success), str(res.message)
     if not success and res.nit == 0:

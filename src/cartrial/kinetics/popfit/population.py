@@ -49,11 +49,24 @@ class PopulationSpec:
     blq: str = field(default="m3", metadata=allowed(values=("m3", "m1")))
     covariate_effects: tuple[tuple[int, str, str], ...] = ()
     covariate_info: dict[str, Any] = field(default_factory=dict)
+    fixed: tuple[str, ...] = ()
+    """Parameters whose typical value μ is fixed (not estimated; NONMEM's FIX, D-19.273)."""
 
     def __post_init__(self) -> None:
         check_fields(self)  # omega_structure, blq
-        for name in self.iiv:
+        for name in (*self.iiv, *self.fixed):
             self.model.index(name)
+
+    @property
+    def fixed_index(self) -> npt.NDArray[np.int64]:
+        """Indices of the parameters whose typical value is fixed (`fixed`)."""
+        return np.array([self.model.index(n) for n in self.fixed], dtype=np.int64)
+
+    @property
+    def estimated_without_iiv_index(self) -> npt.NDArray[np.int64]:
+        """Parameters without IIV whose typical value is estimated (SAEM's residual step maximises them)."""
+        fixed = set(self.fixed_index.tolist())
+        return np.array([j for j in self.fixed_only_index if j not in fixed], dtype=np.int64)
 
     @property
     def p(self) -> int:
@@ -117,6 +130,7 @@ class PopulationModel:
                 n: float(v) for n, v in zip(s.model.parameters, s.model.to_natural(t.mu), strict=True)
             },
             "iiv": list(s.iiv_names),
+            "fixed": list(s.fixed),
             "omega_structure": s.omega_structure,
             "omega": t.omega.tolist(),
             "error": {"kind": s.error.kind, "scale": s.error.scale, "names": list(s.error.names)},
@@ -164,6 +178,7 @@ class PopulationModel:
                 str(data.get("blq", "m3")),
                 effects,
                 info,
+                tuple(str(n) for n in data.get("fixed", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(

@@ -98,7 +98,7 @@ class _Profiler:
         self.v_hat, self.ll_hat = self._maximise(v0, None, 0.0)
 
     def _maximise(self, v0: FloatArray, j: int | None, value: float) -> tuple[FloatArray, float]:
-        free = np.ones(self.dim, bool)
+        free = self.codec.free_mask()  # a fixed typical value is not re-maximised (D-19.273)
         if j is not None:
             free[j] = False
         base = v0.copy()

@@ -343,7 +343,8 @@ def run_saem(
     spec, n = work.spec, work.n
     rng = np.random.default_rng(settings.seed)
     q, iiv = spec.q, spec.iiv_index
-    fixed = spec.fixed_only_index
+    fixed = spec.estimated_without_iiv_index  # μ of a parameter without IIV, maximised with σ
+    held = set(spec.fixed_index.tolist())  # typical values fixed by the user (D-19.273)
     theta = theta0
     mc = EtaChains(work, theta, settings.n_chains or max(1, math.ceil(50 / n)), rng)
     s1 = np.zeros((n, q))
@@ -380,6 +381,13 @@ def run_saem(
         m = np.zeros((n, q))
         for a, j in enumerate(iiv):
             cols = cov_cols[j]
+            if j in held:  # μ fixed: only the covariate effects are estimated, around it
+                m[:, a] = mu[j]
+                if cols:
+                    coef = np.linalg.lstsq(work.x[:, cols], s1[:, a] - mu[j], rcond=None)[0]
+                    beta[cols] = coef
+                    m[:, a] += work.x[:, cols] @ coef
+                continue
             design = np.column_stack([np.ones(n), work.x[:, cols]]) if cols else np.ones((n, 1))
             coef = np.linalg.lstsq(design, s1[:, a], rcond=None)[0]
             mu[j] = coef[0]
@@ -971,6 +979,12 @@ class ThetaCodec:
         out += [f"logsigma_{n}" for n in s.error.names]
         return out
 
+    def free_mask(self) -> npt.NDArray[np.bool_]:
+        """True at the entries that are estimated: all but the μ of a fixed parameter (D-19.273)."""
+        mask = np.ones(len(self.names()), bool)
+        mask[self.spec.fixed_index] = False
+        return mask
+
     def encode(self, theta: Theta) -> FloatArray:
         s = self.spec
         if s.omega_structure == "diagonal":
@@ -1007,17 +1021,19 @@ def observed_information(
 
     Central differences of the analytic gradient (`is_value_and_gradient`), symmetrised: 2·dim gradient
     evaluations instead of the O(dim²) function values of a second-difference Hessian, and one order of
-    finite-difference error less."""
+    finite-difference error less. Only the estimated entries (`ThetaCodec.free_mask`): a fixed typical value
+    has no row or column (D-19.273)."""
     codec = ThetaCodec(lik.work.spec)
     v0 = codec.encode(theta)
-    n = v0.size
+    free = np.flatnonzero(codec.free_mask())
+    n = free.size
     hess = np.zeros((n, n))
-    for i in range(n):
-        e = np.zeros(n)
+    for c, i in enumerate(free):
+        e = np.zeros(v0.size)
         e[i] = h
         _, gp = is_value_and_gradient(lik, v0 + e)
         _, gm = is_value_and_gradient(lik, v0 - e)
-        hess[:, i] = (gp - gm) / (2 * h)
+        hess[:, c] = (gp - gm)[free] / (2 * h)
     hess = (hess + hess.T) / 2
     return -hess, codec
 
@@ -1079,7 +1095,7 @@ def is_value_and_gradient(
     p = spec.p
     grad[iiv] = d_m.sum(axis=0)
     iiv_pos = {int(j): a for a, j in enumerate(iiv)}
-    numeric: list[int] = [int(j) for j in spec.fixed_only_index]
+    numeric: list[int] = [int(j) for j in spec.estimated_without_iiv_index]  # a fixed μ: gradient 0
     for kk, (j, _, _) in enumerate(spec.covariate_effects):
         if j in iiv_pos:
             grad[p + kk] = float(x[:, kk] @ d_m[:, iiv_pos[j]])
@@ -1166,6 +1182,7 @@ def maximise_is_likelihood(
     (`build_proposal`, re-built at each round's θ; default Laplace).
     """
     codec = ThetaCodec(work.spec)
+    free = codec.free_mask()
     gain_total = 0.0
     success = False
     message = "not run"
@@ -1183,20 +1200,26 @@ def maximise_is_likelihood(
         v0 = codec.encode(theta)
         f0 = lik.total(theta)
 
-        def objective(v: FloatArray, lik: MarginalLikelihood = lik) -> tuple[float, FloatArray]:
+        def objective(
+            u: FloatArray, lik: MarginalLikelihood = lik, v0: FloatArray = v0
+        ) -> tuple[float, FloatArray]:
+            v = v0.copy()
+            v[free] = u  # a fixed typical value stays where it is (D-19.273)
             val, grad = is_value_and_gradient(lik, v)
             if not math.isfinite(val):
-                return 1e300, np.zeros_like(v)
-            return -val, -grad
+                return 1e300, np.zeros_like(u)
+            return -val, -grad[free]
 
         res = optimize.minimize(
-            objective, v0, jac=True, method="BFGS", options={"gtol": 1e-3, "maxiter": 200}
+            objective, v0[free], jac=True, method="BFGS", options={"gtol": 1e-3, "maxiter": 200}
         )
         gain = -float(res.fun) - f0 if math.isfinite(f0) else math.inf
         message = str(res.message)
         if not np.all(np.isfinite(res.x)) or float(res.fun) >= 1e299:
             break
-        theta = codec.decode(res.x)
+        v_new = v0.copy()
+        v_new[free] = res.x
+        theta = codec.decode(v_new)
         gain_total += gain
         gains.append(gain)
         eta_mode, hessian, _, mode_ok = conditional_modes(work, theta, eta_mode)
