@@ -33,15 +33,26 @@ def _theta(log_factor: float, j: int = BETA) -> Theta:
     return Theta(mu, np.zeros(0), omega, np.array([0.56]))
 
 
+DOMAIN = {"foldx": (1.0, math.inf), "fb": (0.0, 1.0)}
+"""The parameters with a domain narrower than the positive numbers (D-19.240): FOLDX ≥ 1, F_B ≤ 1."""
+
+
 @settings(max_examples=60, deadline=None)
 @given(j=st.integers(0, 5), log10_factor=st.floats(-12.0, 12.0))
 def test_a_typical_value_beyond_a_factor_1e6_of_the_default_is_a_problem(j: int, log10_factor: float) -> None:
-    # the model's default for each parameter is the Stein 2019 Table 1 value
+    # the model's default for each parameter is the Stein 2019 Table 1 value; the allowed range is a factor
+    # 10^6 either side of it, within the parameter's domain
+    name = STEIN_PARAMETERS[j]
     problems = _runaway_typical(PopulationSpec(STEIN2019), _theta(log10_factor * math.log(10), j))
-    if abs(log10_factor) < 5.999:
+    value = float(STEIN_2019_TYPICAL.as_array()[j]) * 10.0**log10_factor
+    low, high = DOMAIN.get(name, (0.0, math.inf))
+    margin = 1.0 + 1e-9
+    inside = abs(log10_factor) < 5.999 and low * margin < value < high / margin
+    outside = abs(log10_factor) > 6.001 or value < low / margin or value > high * margin
+    if inside:
         assert problems == []
-    elif abs(log10_factor) > 6.001:
-        assert len(problems) == 1 and f"typical {STEIN_PARAMETERS[j]} ran off" in problems[0]
+    elif outside:
+        assert len(problems) == 1 and f"typical {name} ran off" in problems[0]
 
 
 def test_a_typical_value_that_underflowed_to_zero_is_a_problem() -> None:
