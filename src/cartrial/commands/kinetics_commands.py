@@ -685,8 +685,10 @@ def popfit_command(
     from cartrial.kinetics.popfit.pdmodel import TITRE_LIKELIHOOD, is_pd_model
 
     pd_model = is_pd_model(model)
-    if not pd_model:  # --fix as the engine checks it (names, ranges as --initial), before any data is read
-        check_fixed(get_model(model), fixed)
+    init = _parse_named_numbers(initial, "--initial")
+    if not pd_model:  # --fix as the engine checks it (names, ranges, not with --initial), before any data
+        # is read
+        check_fixed(get_model(model), fixed, init)
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
@@ -827,7 +829,6 @@ def popfit_command(
         if covariates is None:
             raise InputError(Problem("--covariate needs --covariates FILE (or --url)", field="--covariates"))
         data = data.with_covariates(read_covariates(covariates, source=str(covariates_file or "store")))
-    init = _parse_named_numbers(initial, "--initial")
     err_console = _err_console()
     from rich.progress import BarColumn, Progress, TextColumn
 

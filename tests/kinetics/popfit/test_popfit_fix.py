@@ -193,3 +193,15 @@ def test_cli_fix_marks_the_parameter_in_the_table_and_the_files(tmp_path: Path) 
     assert mapped.exit_code == 0, mapped.stderr
     params = {r["parameter"]: r for r in json.loads(mapped.stdout)["parameters"]}
     assert params["beta_per_day"]["map_estimate"] == pytest.approx(0.0032)
+
+
+def test_fix_with_initial_is_refused_before_the_data_are_read(tmp_path: Path) -> None:
+    """The conflict is an option error (exit 2 naming --fix), found before the data file is opened: the
+    file here does not exist, and the message is about the options, not the file."""
+    missing = tmp_path / "no-such-file.csv"
+    result = run_cartrial(
+        "kinetics", "popfit", missing, "--fix", "beta_per_day=0.0032", "--initial", "beta_per_day=0.004",
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "fix" in result.stderr and "no-such-file" not in result.stderr
