@@ -590,6 +590,14 @@ def build_adtte(
     # with relapse_follow_up_end: cutoff, else to the last contact, which no dataset variable holds (D-19.127)
     to_fupdur = str(getattr(analysis, "options", {}).get("relapse_follow_up_end", "")) == "cutoff"
     relapse_src, relapse_var = ("ADSL", "FUPDUR") if to_fupdur else ("", "")
+    # the last contact is DM.RFPENDTC when the subject's last record of any kind is that contact: the
+    # record then names DM/RFPENDTC, else (a later record that is no contact) nothing (D-19.257)
+    dm = (sdtm or {}).get("DM")
+    last_record = (
+        {str(u): str(d)[:10] for u, d in zip(dm["USUBJID"], dm["RFPENDTC"], strict=True)}
+        if dm is not None and "RFPENDTC" in dm.columns
+        else {}
+    )
     for r in _rows(analysis_table(analysis, "relapses_by_subject")):
         sid = str(r["subject_id"])
         start = date_of(str(r["infusion_date"]))
@@ -606,16 +614,13 @@ def build_adtte(
                 "CESTDTC",
             )
         else:
-            add(
-                sid,
-                "TTRELAP",
-                float(r["post_days"]),
-                1,
-                start,
-                "END OF RELAPSE FOLLOW-UP",
-                relapse_src,
-                relapse_var,
-            )
+            src, var = relapse_src, relapse_var
+            days = float(r["post_days"])
+            if not to_fupdur and start is not None and not math.isnan(days):
+                usubjid = str(subjects.get(sid, {}).get("USUBJID", ""))
+                if last_record.get(usubjid) == (start + dt.timedelta(days=days)).isoformat():
+                    src, var = "DM", "RFPENDTC"
+            add(sid, "TTRELAP", days, 1, start, "END OF RELAPSE FOLLOW-UP", src, var)
     by_subject = {str(r["subject_id"]): r for r in _rows(analysis.datasets["crs_icans_by_subject"].table)}
     followup = {str(r["subject_id"]): r for r in _rows(analysis.datasets["populations"].table)}
     for sid, r in by_subject.items():
