@@ -44,3 +44,33 @@ def test_ts_names_the_sdtm_ig_and_model_versions(exported) -> None:  # type: ign
     assert parms["ACTSUB"] == "Actual Number of Subjects"
     assert parms["SDTIGVER"] == "SDTM IG Version"
     assert parms["SDTMVER"] == "SDTM Version"
+
+
+def test_define_names_the_origin_of_each_ts_value(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.260: TSVAL's value-level metadata said Protocol for every parameter, also for the values the
+    export derives from the data (ACTSUB, SSTDTC) or assigns (DCUTDTC, DCUTDESC, SDTIGVER, SDTMVER)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = ET.parse(exported.out / "sdtm" / "define.xml").getroot()
+    origins = {}
+    for item in root.iter("{http://www.cdisc.org/ns/odm/v1.3}ItemDef"):
+        oid = item.get("OID", "")
+        if oid.startswith("IT.TS.TSVAL."):
+            origin = item.find("def:Origin", ns)
+            assert origin is not None
+            origins[oid.removeprefix("IT.TS.TSVAL.")] = origin.get("Type")
+    assert origins["ACTSUB"] == "Derived" and origins["SSTDTC"] == "Derived"
+    for code in ("DCUTDTC", "DCUTDESC", "SDTIGVER", "SDTMVER"):
+        assert origins[code] == "Assigned", code
+    assert origins["TITLE"] == "Protocol" and origins["TPHASE"] == "Protocol"
+    methods = {m.get("OID") for m in root.iter("{http://www.cdisc.org/ns/odm/v1.3}MethodDef")}
+    refs = {
+        r.get("ItemOID"): r.get("MethodOID")
+        for vl in root.iter("{http://www.cdisc.org/ns/def/v2.1}ValueListDef")
+        if vl.get("OID") == "VL.TS.TSVAL"
+        for r in vl.findall("odm:ItemRef", ns)
+    }
+    for code in ("ACTSUB", "SSTDTC"):  # a derived value names its method
+        assert refs[f"IT.TS.TSVAL.{code}"] in methods
+    assert refs["IT.TS.TSVAL.TITLE"] is None

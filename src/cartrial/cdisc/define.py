@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from cartrial.cdisc.sdtm import TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
 from cartrial.cdisc.transport import char_lengths
 
@@ -214,7 +215,9 @@ def build_define(
                 item_oid, variable, frame, char_length, terms, used_codelists, comments, spec.name
             )
             item_defs.append(item_def)
-            vl = _value_list(spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists)
+            vl = _value_list(
+                spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists, methods
+            )
             if vl is not None:  # on the variable's ItemDef (the value-level ItemDefs follow it in item_defs)
                 value_lists.append(vl)
                 ET.SubElement(item_def, _d("ValueListRef"), {"ValueListOID": vl.get("OID", "")})
@@ -303,6 +306,7 @@ def _value_list(
     item_defs: list[ET.Element],
     terms: Mapping[str, Codelist],
     used: set[str],
+    methods: dict[str, tuple[str, str]] | None = None,
 ) -> ET.Element | None:
     """def:ValueListDef for a result variable (one entry per test code in the data), for AETOXGR (one
     entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
@@ -395,7 +399,14 @@ def _value_list(
             f"{variable.label} for {spec.testcd} = {code}"
             + (" (sponsor-defined test code)" if sponsor else ""),
         )
-        d.append(_origin(variable))
+        own = TS_VALUE_ORIGINS.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
+        if own is None:
+            d.append(_origin(variable))
+        else:  # a TS value the export derives from the data or assigns, not the protocol's (D-19.260)
+            d.append(ET.Element(_d("Origin"), {"Type": own[0]}))
+            if own[1] and methods is not None:
+                ref.set("MethodOID", _method_oid(spec.name, f"{variable.name}_{code}"))
+                methods[ref.get("MethodOID", "")] = (f"{spec.name}.{variable.name} ({code})", own[1])
         item_defs.append(d)
     return vl
 

@@ -1680,6 +1680,16 @@ def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
     ]
 
 
+TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
+    "ACTSUB": ("Derived", "Number of subjects the analysis populations count as enrolled (ADSL.ENRLFL = Y)"),
+    "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
+    "DCUTDTC": ("Assigned", ""),
+    "DCUTDESC": ("Assigned", ""),
+    "SDTIGVER": ("Assigned", ""),
+    "SDTMVER": ("Assigned", ""),
+}
+"""Define-XML origin (and method) of a TS value that is not read from the protocol (D-19.260); every other
+TSVAL is Protocol, the variable's origin."""
 SDTMIG_VERSION = "3.4"
 """The SDTMIG the datasets follow (TS SDTIGVER; the export's only `--sdtmig` choice)."""
 SDTM_MODEL_OF_IG = {"3.4": "2.0"}
