@@ -71,7 +71,7 @@ def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
             )
             return "datetime" if has_time else "date"
         return "text"
-    if variable.date == "sasdate":
+    if variable.date in ("sasdate", "sasdatetime"):
         return "integer"
     if frame is not None and variable.name in frame.columns:
         values = pd.to_numeric(frame[variable.name], errors="coerce").dropna()
@@ -270,6 +270,8 @@ def _item_def(
         attrs["Length"] = "8"
     if variable.date == "sasdate":
         attrs[_d("DisplayFormat")] = "DATE9."
+    elif variable.date == "sasdatetime":
+        attrs[_d("DisplayFormat")] = "E8601DT19."
     if variable.name == "AETOXGR":
         cid = _oid("COM", dataset, variable.name)
         comments[cid] = (
