@@ -122,6 +122,8 @@ def _equal(a: object, b: object) -> bool:
     nb = b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NaT or b == ""
     if na or nb:
         return na and nb
+    if isinstance(a, dt.datetime):  # an ADaM datetime: SAS seconds since 1960-01-01T00:00 (D-19.262)
+        return _as_datetime(a) == _as_datetime(b)
     if isinstance(a, dt.date) or isinstance(b, dt.date):
         return _as_date(a) == _as_date(b)
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -139,6 +141,14 @@ def _as_date(value: object) -> object:
         return value.date()
     if isinstance(value, int | float):
         return SAS_EPOCH + dt.timedelta(days=float(value))
+    return value
+
+
+def _as_datetime(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0)
+    if isinstance(value, int | float):
+        return dt.datetime.combine(SAS_EPOCH, dt.time()) + dt.timedelta(seconds=float(value))
     return value
 
 

@@ -28,7 +28,27 @@ def test_censored_ttrelap_by_default_does_not_cite_fupdur(exported) -> None:  # 
     assert len(censored) > 0
     # by default the relapse follow-up ends at the last contact, before the cut-off for some subjects
     assert (censored["AVAL"] != fupdur).any()
-    assert set(censored["SRCDOM"]) == {""} and set(censored["SRCVAR"]) == {""}
+    assert "ADSL" not in set(censored["SRCDOM"]) and "FUPDUR" not in set(censored["SRCVAR"])
+
+
+def test_censored_ttrelap_at_the_last_contact_cites_dm_rfpendtc_when_it_is_that_date(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.257: the censoring date of TTRELAP (last contact) is DM.RFPENDTC for a subject whose last
+    record of any kind is that contact; it then names DM/RFPENDTC, and nothing when the dates differ."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    frames = build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+    adtte = frames["ADTTE"]
+    censored = adtte[(adtte["PARAMCD"] == "TTRELAP") & (adtte["CNSR"] == 1)]
+    rfpendtc = censored["USUBJID"].map(frames["DM"].set_index("USUBJID")["RFPENDTC"]).astype(str).str[:10]
+    adt = censored["ADT"].map(lambda d: d.isoformat() if hasattr(d, "isoformat") else "")
+    same = (adt == rfpendtc).to_numpy()
+    assert same.any()  # the example has censored subjects whose last contact is their last record
+    cited = censored[same]
+    assert set(cited["SRCDOM"]) == {"DM"} and set(cited["SRCVAR"]) == {"RFPENDTC"}
+    assert cited["SRCSEQ"].isna().all()  # DM has no sequence number
+    other = censored[~same]
+    assert set(other["SRCDOM"]) <= {""} and set(other["SRCVAR"]) <= {""}
 
 
 def test_censored_ttrelap_to_the_cutoff_is_fupdur_and_says_so(exported) -> None:  # type: ignore[no-untyped-def]
@@ -44,3 +64,27 @@ def test_censored_ttrelap_to_the_cutoff_is_fupdur_and_says_so(exported) -> None:
     assert len(censored) > 0
     pd.testing.assert_series_equal(censored["AVAL"], fupdur, check_names=False)
     assert set(censored["SRCDOM"]) == {"ADSL"} and set(censored["SRCVAR"]) == {"FUPDUR"}
+
+
+def test_define_says_fupdur_runs_to_the_cutoff_not_the_last_contact(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.261: ADSL.FUPDUR of a subject on study runs to the cut-off (potential follow-up), past the last
+    contact (DM.RFPENDTC); its Define-XML method said only "analysis populations.follow_up_days"."""
+    import xml.etree.ElementTree as ET
+
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    frames = build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+    adsl = frames["ADSL"].set_index("USUBJID")
+    dm = frames["DM"].set_index("USUBJID")
+    last = pd.to_datetime(dm["RFPENDTC"].str[:10]) - pd.to_datetime(dm["RFSTDTC"].str[:10])
+    on_study = adsl["EOSSTT"] == "ONGOING"
+    # the example has a subject on study whose follow-up to the cut-off exceeds the days to the last contact
+    assert (adsl.loc[on_study, "FUPDUR"] > last.dt.days[on_study]).any()
+    root = ET.parse(exported.out / "adam" / "define.xml").getroot()
+    texts = {
+        m.get("OID"): "".join(m.itertext()) for m in root.iter("{http://www.cdisc.org/ns/odm/v1.3}MethodDef")
+    }
+    text = texts["MT.ADSL.FUPDUR"]
+    assert "cut-off" in text and "RFPENDTC" in text
+    assert "to the cut-off for a subject on study" in texts["MT.ADTTE.AVAL"]  # TTCRSON censored at FUPDUR

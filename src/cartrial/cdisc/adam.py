@@ -541,6 +541,16 @@ def build_adtte(
     first_episode = {str(r["subject_id"]): f"CRS-{int(r['episode'])}" for r in _rows(first_crs)}
 
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
+    # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
+    dm = (sdtm or {}).get("DM")
+    infusion_of = (
+        {
+            str(u): parse_instant(str(t)) if "T" in str(t) else None
+            for u, t in zip(dm["USUBJID"], dm["RFSTDTC"], strict=True)
+        }
+        if dm is not None and "RFSTDTC" in dm.columns
+        else {}
+    )
 
     def add(
         sid: str,
@@ -552,9 +562,11 @@ def build_adtte(
         src: str,
         var: str,
         at: dt.date | None = None,
+        instants: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
     ) -> None:
         """One record; ADT is `at`, the date of the instant AVAL was measured to when AVAL is a fraction
-        of days between instants (the AE record's date, D-19.141), else STARTDT + AVAL whole days."""
+        of days between instants (the AE record's date, D-19.141), else STARTDT + AVAL whole days.
+        `instants`: STARTDTM and ADTM when AVAL is measured between instants (D-19.262)."""
         s = subjects.get(sid, {})
         adt = at
         if adt is None and start is not None and not math.isnan(aval):
@@ -577,7 +589,9 @@ def build_adtte(
                 "AVAL": aval,
                 "CNSR": float(cnsr),
                 "STARTDT": start,
+                "STARTDTM": instants[0],
                 "ADT": adt,
+                "ADTM": instants[1],
                 "EVNTDESC": desc if cnsr == 0 else "",
                 "CNSDTDSC": desc if cnsr == 1 else "",
                 "SRCDOM": src,
@@ -590,6 +604,14 @@ def build_adtte(
     # with relapse_follow_up_end: cutoff, else to the last contact, which no dataset variable holds (D-19.127)
     to_fupdur = str(getattr(analysis, "options", {}).get("relapse_follow_up_end", "")) == "cutoff"
     relapse_src, relapse_var = ("ADSL", "FUPDUR") if to_fupdur else ("", "")
+    # the last contact is DM.RFPENDTC when the subject's last record of any kind is that contact: the
+    # record then names DM/RFPENDTC, else (a later record that is no contact) nothing (D-19.257)
+    dm = (sdtm or {}).get("DM")
+    last_record = (
+        {str(u): str(d)[:10] for u, d in zip(dm["USUBJID"], dm["RFPENDTC"], strict=True)}
+        if dm is not None and "RFPENDTC" in dm.columns
+        else {}
+    )
     for r in _rows(analysis_table(analysis, "relapses_by_subject")):
         sid = str(r["subject_id"])
         start = date_of(str(r["infusion_date"]))
@@ -606,16 +628,13 @@ def build_adtte(
                 "CESTDTC",
             )
         else:
-            add(
-                sid,
-                "TTRELAP",
-                float(r["post_days"]),
-                1,
-                start,
-                "END OF RELAPSE FOLLOW-UP",
-                relapse_src,
-                relapse_var,
-            )
+            src, var = relapse_src, relapse_var
+            days = float(r["post_days"])
+            if not to_fupdur and start is not None and not math.isnan(days):
+                usubjid = str(subjects.get(sid, {}).get("USUBJID", ""))
+                if last_record.get(usubjid) == (start + dt.timedelta(days=days)).isoformat():
+                    src, var = "DM", "RFPENDTC"
+            add(sid, "TTRELAP", days, 1, start, "END OF RELAPSE FOLLOW-UP", src, var)
     by_subject = {str(r["subject_id"]): r for r in _rows(analysis.datasets["crs_icans_by_subject"].table)}
     followup = {str(r["subject_id"]): r for r in _rows(analysis.datasets["populations"].table)}
     for sid, r in by_subject.items():
@@ -624,7 +643,20 @@ def build_adtte(
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
             onset = onset_of.get(sid)
             at = onset.date() if onset is not None else None
-            add(sid, "TTCRSON", float(r["crs_first_onset_day"]), 0, start, "CRS ONSET", "AE", "AESTDTC", at)
+            infused = infusion_of.get(str(s.get("USUBJID", "")))
+            pair = (infused, onset) if infused is not None and onset is not None else (None, None)
+            add(
+                sid,
+                "TTCRSON",
+                float(r["crs_first_onset_day"]),
+                0,
+                start,
+                "CRS ONSET",
+                "AE",
+                "AESTDTC",
+                at,
+                pair,
+            )
         else:
             add(
                 sid,
@@ -656,9 +688,11 @@ def build_adtte(
                 "AE",
                 "AEENDTC",
                 at,
+                (onset, resolved) if resolved is not None else (None, None),
             )
         else:
-            days = (dt.datetime.combine(cutoff, dt.time()) - onset).total_seconds() / 86400
+            midnight = dt.datetime.combine(cutoff, dt.time())
+            days = (midnight - onset).total_seconds() / 86400
             add(
                 sid,
                 "TTCRSRES",
@@ -669,6 +703,7 @@ def build_adtte(
                 "AE",
                 "AEENRTPT",
                 cutoff,
+                (onset, midnight),
             )
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
 

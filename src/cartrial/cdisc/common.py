@@ -525,11 +525,13 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
 
 def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None = None) -> pd.DataFrame:
     """Columns in spec order (variables the builder did not produce are left out), rows sorted by `sort`
-    (default: the keys without --SEQ), --SEQ assigned 1..n per subject in that order, character blanks
-    as ``''`` and numeric blanks as NaN.
+    (default: the keys without --SEQ), the dataset's own --SEQ (<domain>SEQ of an SDTM domain) assigned 1..n
+    per subject in that order, character blanks as ``''`` and numeric blanks as NaN. The --SEQ of another
+    dataset (ADaM's AESEQ, LBSEQ, PCSEQ, PPSEQ: the SDTM record a value comes from) is kept as built
+    (D-19.259).
 
     Built column by column into one new frame (one block consolidation, not one per column)."""
-    seq = next((v.name for v in spec.variables if v.name.endswith("SEQ") and len(v.name) == 5), None)
+    seq = next((v.name for v in spec.variables if v.name == f"{spec.name}SEQ"), None)
     order = [k for k in (sort or spec.keys) if k in frame.columns and k != seq]
     perm: np.ndarray | None = None
     if order and len(frame):

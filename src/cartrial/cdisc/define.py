@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from cartrial.cdisc.sdtm import TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
 from cartrial.cdisc.transport import char_lengths
 
@@ -70,7 +71,7 @@ def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
             )
             return "datetime" if has_time else "date"
         return "text"
-    if variable.date == "sasdate":
+    if variable.date in ("sasdate", "sasdatetime"):
         return "integer"
     if frame is not None and variable.name in frame.columns:
         values = pd.to_numeric(frame[variable.name], errors="coerce").dropna()
@@ -214,7 +215,9 @@ def build_define(
                 item_oid, variable, frame, char_length, terms, used_codelists, comments, spec.name
             )
             item_defs.append(item_def)
-            vl = _value_list(spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists)
+            vl = _value_list(
+                spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists, methods
+            )
             if vl is not None:  # on the variable's ItemDef (the value-level ItemDefs follow it in item_defs)
                 value_lists.append(vl)
                 ET.SubElement(item_def, _d("ValueListRef"), {"ValueListOID": vl.get("OID", "")})
@@ -267,6 +270,8 @@ def _item_def(
         attrs["Length"] = "8"
     if variable.date == "sasdate":
         attrs[_d("DisplayFormat")] = "DATE9."
+    elif variable.date == "sasdatetime":
+        attrs[_d("DisplayFormat")] = "E8601DT19."
     if variable.name == "AETOXGR":
         cid = _oid("COM", dataset, variable.name)
         comments[cid] = (
@@ -303,6 +308,7 @@ def _value_list(
     item_defs: list[ET.Element],
     terms: Mapping[str, Codelist],
     used: set[str],
+    methods: dict[str, tuple[str, str]] | None = None,
 ) -> ET.Element | None:
     """def:ValueListDef for a result variable (one entry per test code in the data), for AETOXGR (one
     entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
@@ -395,7 +401,14 @@ def _value_list(
             f"{variable.label} for {spec.testcd} = {code}"
             + (" (sponsor-defined test code)" if sponsor else ""),
         )
-        d.append(_origin(variable))
+        own = TS_VALUE_ORIGINS.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
+        if own is None:
+            d.append(_origin(variable))
+        else:  # a TS value the export derives from the data or assigns, not the protocol's (D-19.260)
+            d.append(ET.Element(_d("Origin"), {"Type": own[0]}))
+            if own[1] and methods is not None:
+                ref.set("MethodOID", _method_oid(spec.name, f"{variable.name}_{code}"))
+                methods[ref.get("MethodOID", "")] = (f"{spec.name}.{variable.name} ({code})", own[1])
         item_defs.append(d)
     return vl
 

@@ -65,7 +65,13 @@ def render_mapping() -> str:
             ]
             for i, v in enumerate(spec.variables, start=1):
                 kind = v.type + (
-                    " (date)" if v.date == "sasdate" else " (ISO 8601)" if v.date == "iso8601" else ""
+                    " (date)"
+                    if v.date == "sasdate"
+                    else " (datetime)"
+                    if v.date == "sasdatetime"
+                    else " (ISO 8601)"
+                    if v.date == "iso8601"
+                    else ""
                 )
                 lines.append(
                     f"| {i} | {v.name} | {_cell(v.label)} | {kind} | {v.core} | {v.origin} "

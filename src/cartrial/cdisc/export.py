@@ -280,6 +280,11 @@ def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                 x.date() if isinstance(x, dt.datetime) else x if isinstance(x, dt.date) else None
                 for x in frame[v.name]
             ]
+        elif v.name in frame.columns and v.date == "sasdatetime":
+            frame[v.name] = [
+                pd.Timestamp(x).to_pydatetime() if isinstance(x, dt.datetime) and not pd.isna(x) else None
+                for x in frame[v.name]
+            ]
     return frame
 
 

@@ -1680,6 +1680,22 @@ def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
     ]
 
 
+TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
+    "ACTSUB": ("Derived", "Number of subjects the analysis populations count as enrolled (ADSL.ENRLFL = Y)"),
+    "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
+    "DCUTDTC": ("Assigned", ""),
+    "DCUTDESC": ("Assigned", ""),
+    "SDTIGVER": ("Assigned", ""),
+    "SDTMVER": ("Assigned", ""),
+}
+"""Define-XML origin (and method) of a TS value that is not read from the protocol (D-19.260); every other
+TSVAL is Protocol, the variable's origin."""
+SDTMIG_VERSION = "3.4"
+"""The SDTMIG the datasets follow (TS SDTIGVER; the export's only `--sdtmig` choice)."""
+SDTM_MODEL_OF_IG = {"3.4": "2.0"}
+"""The SDTM model version each SDTMIG implements (TS SDTMVER): SDTMIG v3.4 is based on SDTM v2.0."""
+
+
 def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> dict[str, pd.DataFrame]:
     """TA, TE, TV, TI, TS from the protocol (SDTMIG 3.4 §7)."""
     protocol = ctx.snapshot.protocol
@@ -1776,6 +1792,15 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
     ]
     if "relapses" in ctx.analysis.intermediates.get("outcomes", ("relapses",)):  # D-19.63
         ts_values.append(("RLPSCRIT", "Relapse Criteria", disease_of(protocol).relapse_criteria))
+    # how many subjects the study enrolled (the analysis populations' `enrolled`, ADSL.ENRLFL) and which SDTM
+    # IG and model the datasets follow: what a reviewer reads first in TS (D-19.258)
+    populations = ctx.analysis.datasets["populations"].table
+    enrolled = int(populations["enrolled"].astype(bool).sum()) if "enrolled" in populations.columns else 0
+    ts_values += [
+        ("ACTSUB", "Actual Number of Subjects", str(enrolled)),
+        ("SDTIGVER", "SDTM IG Version", SDTMIG_VERSION),
+        ("SDTMVER", "SDTM Version", SDTM_MODEL_OF_IG[SDTMIG_VERSION]),
+    ]
     ts = []
     counts: dict[str, int] = {}
     for code, parm, value in ts_values:

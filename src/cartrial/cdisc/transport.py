@@ -9,7 +9,9 @@ enforces the v5 limits: `cartrial.cdisc.validate` does, before this module is ca
 Dataset-JSON v1.1 (CDISC, 2024): top-level ``datasetJSONCreationDateTime``, ``datasetJSONVersion``
 (``1.1.0``), ``itemGroupOID``, ``records``, ``name``, ``label``, ``columns`` (itemOID, name, label, dataType,
 targetDataType, length, displayFormat, keySequence) and ``rows`` (data-standards.md §4.2). ADaM numeric dates
-are ``dataType: date`` with ``targetDataType: integer`` (ISO 8601 text in JSON, a SAS date number in XPT).
+are ``dataType: date`` with ``targetDataType: integer`` (ISO 8601 text in JSON, a SAS date number in XPT);
+ADaM numeric datetimes ``dataType: datetime`` (ISO 8601 to the second in JSON, SAS seconds since 1960-01-01,
+format E8601DT19., in XPT; D-19.262).
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, di
         elif v.date == "sasdate":
             data[v.name] = _sas_days(column)
             formats[v.name] = "DATE9."
+        elif v.date == "sasdatetime":
+            data[v.name] = _sas_seconds(column)
+            formats[v.name] = "E8601DT19."
         else:
             data[v.name] = pd.to_numeric(column, errors="raise").astype(float)
     return pd.DataFrame(data, columns=list(data)), formats
@@ -67,6 +72,15 @@ def _sas_days(column: pd.Series) -> np.ndarray:
     """SAS date numbers (days since 1960-01-01) of a column of `datetime.date` (NaN otherwise)."""
     return np.array(
         [float((x - SAS_EPOCH).days) if isinstance(x, dt.date) else math.nan for x in column], dtype=float
+    )
+
+
+def _sas_seconds(column: pd.Series) -> np.ndarray:
+    """SAS datetime numbers (seconds since 1960-01-01T00:00) of a column of naive `datetime.datetime`
+    (NaN otherwise)."""
+    start = dt.datetime.combine(SAS_EPOCH, dt.time())
+    return np.array(
+        [(x - start).total_seconds() if isinstance(x, dt.datetime) else math.nan for x in column], dtype=float
     )
 
 
@@ -100,6 +114,9 @@ def write_xpt(
             elif v.date == "sasdate":
                 arrays[v.name] = _sas_days(column)
                 columns.append(XptColumn(v.name, v.label, "Num", 8, "DATE", 9, 0))
+            elif v.date == "sasdatetime":
+                arrays[v.name] = _sas_seconds(column)
+                columns.append(XptColumn(v.name, v.label, "Num", 8, "E8601DT", 19, 0))
             else:
                 arrays[v.name] = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
                 columns.append(XptColumn(v.name, v.label, "Num", 8))
@@ -137,6 +154,8 @@ def _json_type(spec: DatasetSpec, name: str, frame: pd.DataFrame) -> dict[str, A
         return {"dataType": "string"}
     if v.date == "sasdate":
         return {"dataType": "date", "targetDataType": "integer", "displayFormat": "DATE9."}
+    if v.date == "sasdatetime":
+        return {"dataType": "datetime", "targetDataType": "integer", "displayFormat": "E8601DT19."}
     values = pd.to_numeric(frame[name], errors="coerce").dropna()
     integral = (
         bool(len(values))
@@ -155,7 +174,7 @@ def _json_column(series: pd.Series, data_type: str) -> np.ndarray:
         out = text.copy()
         out[text == ""] = None
         return out
-    if data_type == "date":
+    if data_type in ("date", "datetime"):
         dates = np.empty(len(series), dtype=object)
         dates[:] = [_json_value(v, data_type) for v in series]
         return dates
@@ -174,6 +193,8 @@ def _json_value(value: Any, data_type: str) -> Any:
         return None
     if data_type == "string":
         return None if value == "" else str(value)
+    if data_type == "datetime":
+        return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else None
     if data_type == "date":
         return value.isoformat() if isinstance(value, dt.date) else None
     if data_type == "integer":
@@ -309,6 +330,8 @@ def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             frame[n] = ["" if x is None else x for x in frame[n]]
         elif c["dataType"] == "date":
             frame[n] = [None if x is None else dt.date.fromisoformat(x) for x in frame[n]]
+        elif c["dataType"] == "datetime":
+            frame[n] = [None if x is None else dt.datetime.fromisoformat(x) for x in frame[n]]
         else:
             frame[n] = pd.to_numeric(frame[n]).astype(float)
     meta = {k: v for k, v in document.items() if k != "rows"}

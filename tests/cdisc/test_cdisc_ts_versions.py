@@ -1,0 +1,76 @@
+"""TS names how many subjects the study enrolled and which SDTM model and IG the datasets follow (D-19.258):
+a reviewer reads TS first, and the export had neither ACTSUB nor SDTIGVER/SDTMVER."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def _frames(snapshot):  # type: ignore[no-untyped-def]
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, validate_all
+
+    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    findings = validate_all(frames)
+    assert findings["TS"] == [], findings["TS"][:3]
+    return frames
+
+
+def _ts(frames: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    ts = frames["TS"]
+    out: dict[str, list[str]] = {}
+    for code, value in zip(ts["TSPARMCD"], ts["TSVAL"], strict=True):
+        out.setdefault(str(code), []).append(str(value))
+    return out
+
+
+def test_ts_actsub_is_the_number_of_enrolled_subjects(exported) -> None:  # type: ignore[no-untyped-def]
+    frames = _frames(exported.snapshot)
+    ts = _ts(frames)
+    enrolled = int((frames["ADSL"]["ENRLFL"] == "Y").sum())
+    assert enrolled > 0
+    assert ts["ACTSUB"] == [str(enrolled)]
+
+
+def test_ts_names_the_sdtm_ig_and_model_versions(exported) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.cdisc.define import IG_VERSIONS
+
+    ts = _ts(_frames(exported.snapshot))
+    assert ts["SDTIGVER"] == [IG_VERSIONS["SDTMIG"]]
+    # SDTMIG 3.4 implements SDTM v2.0
+    assert ts["SDTMVER"] == ["2.0"]
+    frame = _frames(exported.snapshot)["TS"]
+    parms = dict(zip(frame["TSPARMCD"], frame["TSPARM"], strict=True))
+    assert parms["ACTSUB"] == "Actual Number of Subjects"
+    assert parms["SDTIGVER"] == "SDTM IG Version"
+    assert parms["SDTMVER"] == "SDTM Version"
+
+
+def test_define_names_the_origin_of_each_ts_value(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.260: TSVAL's value-level metadata said Protocol for every parameter, also for the values the
+    export derives from the data (ACTSUB, SSTDTC) or assigns (DCUTDTC, DCUTDESC, SDTIGVER, SDTMVER)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = ET.parse(exported.out / "sdtm" / "define.xml").getroot()
+    origins = {}
+    for item in root.iter("{http://www.cdisc.org/ns/odm/v1.3}ItemDef"):
+        oid = item.get("OID", "")
+        if oid.startswith("IT.TS.TSVAL."):
+            origin = item.find("def:Origin", ns)
+            assert origin is not None
+            origins[oid.removeprefix("IT.TS.TSVAL.")] = origin.get("Type")
+    assert origins["ACTSUB"] == "Derived" and origins["SSTDTC"] == "Derived"
+    for code in ("DCUTDTC", "DCUTDESC", "SDTIGVER", "SDTMVER"):
+        assert origins[code] == "Assigned", code
+    assert origins["TITLE"] == "Protocol" and origins["TPHASE"] == "Protocol"
+    methods = {m.get("OID") for m in root.iter("{http://www.cdisc.org/ns/odm/v1.3}MethodDef")}
+    refs = {
+        r.get("ItemOID"): r.get("MethodOID")
+        for vl in root.iter("{http://www.cdisc.org/ns/def/v2.1}ValueListDef")
+        if vl.get("OID") == "VL.TS.TSVAL"
+        for r in vl.findall("odm:ItemRef", ns)
+    }
+    for code in ("ACTSUB", "SSTDTC"):  # a derived value names its method
+        assert refs[f"IT.TS.TSVAL.{code}"] in methods
+    assert refs["IT.TS.TSVAL.TITLE"] is None
