@@ -124,6 +124,16 @@ def form_title(form_name: str) -> str:
     return _words(form_name)
 
 
+def record_noun(form_name: str) -> str:
+    """One record of a form in words, for "New …" (``adverse_events`` → ``adverse event``, ``labs`` →
+    ``lab result``, ``crs_assessments`` → ``CRS assessment``; D-19.284): the table's name, which is
+    singular, with the clinic's acronyms; not capitalised."""
+    text = " ".join(ACRONYMS.get(word, word) for word in form(form_name).table.split("_"))
+    for phrase, term in PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", term, text, flags=re.IGNORECASE)
+    return text
+
+
 @dataclass(frozen=True)
 class WebField:
     """One field of a form: its store rule and a label."""

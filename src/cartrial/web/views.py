@@ -260,6 +260,8 @@ class Casebook:
     """Status → number of cells."""
     open_queries: list[dict[str, Any]]
     as_of: dt.date
+    infusion_ids: tuple[int, ...] = ()
+    """The ids of the subject's infusion records (the protocol allows one: INFUSION-ONCE, D-19.284)."""
 
 
 def _date_column(table: str) -> str | None:
@@ -454,7 +456,17 @@ def casebook(
         for cell in visit.cells:
             counts[cell.status] = counts.get(cell.status, 0) + 1
     open_queries = [q for q in queries if q.get("status") != "closed"]
-    return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
+    return Casebook(
+        subject,
+        infusion_date,
+        level,
+        tuple(visits),
+        other,
+        counts,
+        open_queries,
+        today,
+        tuple(int(r["id"]) for r in infusions),
+    )
 
 
 @dataclass(frozen=True)

@@ -74,9 +74,11 @@ def _form_page(
     mode: str,
     record: Mapping[str, Any] | None = None,
     conflict: str | None = None,
+    conflict_link: str | None = None,
     reason: str = "",
     status_code: int = 200,
     action: str | None = None,
+    raising: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     handle = user.service
     protocol = views.study_protocol(handle)
@@ -108,6 +110,7 @@ def _form_page(
         "locked": locked,
         "lock_text": lock.describe() if (locked and lock) else None,
         "conflict": conflict,
+        "conflict_link": conflict_link,
         "reason": reason,
         "queries": queries,
         "query_fields": spec.field_names,
@@ -117,8 +120,28 @@ def _form_page(
         "done": done_message(request),
         "nav": "subjects",
         "action": action,
+        "raising": raising or {},
     }
     return render(request, "record_form.html", context, status_code=status_code)
+
+
+def refused_raise_page(
+    request: Request, user: WebUser, spec: Any, record: Mapping[str, Any], text: str, field: str, problem: str
+) -> HTMLResponse:
+    """The record's page after the store refused a query raised on it: the question as typed in its box,
+    the field chosen, the problem next to the box (422, D-19.282)."""
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=views.record_subject(spec.table, record),
+        values=record,
+        problems=[],
+        mode="edit",
+        record=record,
+        status_code=422,
+        raising={"text": text, "field": field, "problem": problem},
+    )
 
 
 def _problems_of(exc: InputError) -> list[Problem]:
@@ -143,15 +166,31 @@ def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER)))
     )
 
 
+def _existing_link(user: WebUser, exc: ConflictError) -> str | None:
+    """The page of the record a duplicate key names, if the user may see it (D-19.283): a record of a
+    site the user may not see is not linked (the store's text names its id only)."""
+    if exc.existing is None:
+        return None
+    table, record_id = exc.existing
+    try:
+        views.require_record(user.service, sites(user), table, record_id)
+    except views.NotVisible:
+        return None
+    return f"/records/{table}/{record_id}"
+
+
 def _codes(raised: list[Any]) -> str | None:
     """The codes of the data queries a save raised, for the confirmation (`done_message`, D-19.130)."""
     return ",".join(q.code for q in raised) or None
 
 
-def _site_problems(user: WebUser, table: str, values: Mapping[str, Any]) -> list[Problem]:
-    """A site-restricted user (an investigator) enrols subjects at their own site only: the store refuses
-    any other (`cartrial.store.permissions.check_sites`, a 403 page that lost the entries); said at the site
-    field of the subjects form instead, the entries kept (D-19.251)."""
+def _site_problems(
+    user: WebUser, table: str, values: Mapping[str, Any], *, editing: bool = False
+) -> list[Problem]:
+    """A site-restricted user (an investigator) enrols subjects at their own site only, and may not move a
+    subject to another site: the store refuses any other (`cartrial.store.permissions.check_sites`, a 403
+    page that lost the entries); said at the site field of the subjects form instead, the entries kept
+    (D-19.251 for a new subject, D-19.281 for an edit)."""
     from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 
     given = values.get("site_id")
@@ -161,7 +200,9 @@ def _site_problems(user: WebUser, table: str, values: Mapping[str, Any]) -> list
         return []
     return [
         Problem(
-            "you may enrol subjects at your own site only",
+            "you may keep subjects at your own site only (a data manager moves a subject to another site)"
+            if editing
+            else "you may enrol subjects at your own site only",
             field="site_id",
             allowed=str(user.site_id or "none: ask an administrator for your site"),
         )
@@ -192,6 +233,7 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
                 problems=[],
                 mode="new",
                 conflict=str(exc),
+                conflict_link=_existing_link(user, exc),
                 status_code=409,
                 action="/subjects",
             )
@@ -263,6 +305,7 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
                 problems=[],
                 mode="new",
                 conflict=str(exc),
+                conflict_link=_existing_link(user, exc),
                 status_code=409,
             )
         else:
@@ -289,7 +332,7 @@ async def create_record(
     return await run_in_threadpool(_create, request, user, subject_id, spec, values)
 
 
-def _record_form(table: str) -> Any:
+def record_form(table: str) -> Any:
     from cartrial.web.forms import form
 
     try:
@@ -303,7 +346,7 @@ def record_page(
     request: Request, table: str, record_id: int, user: WebUser = Depends(permit(Action.READ))
 ) -> HTMLResponse:
     """A saved record: editable (with a reason) for roles that may edit unless locked; its queries."""
-    spec = _record_form(table)
+    spec = record_form(table)
     record = views.require_record(user.service, sites(user), spec.table, record_id)
     subject = views.record_subject(spec.table, record)
     return _form_page(
@@ -337,6 +380,7 @@ def _update(
     except ValueError:
         expected = -1
         problems.append(Problem("missing version of the record", field="version", value=version))
+    problems += _site_problems(user, spec.table, values, editing=True)
     raised: list[Any] = []
     if not problems:
         try:
@@ -390,7 +434,7 @@ async def update_record(
 ) -> Response:
     """Save changes to a record: reason required; refused when the record changed since it was opened
     (version) or is locked (the store's answer, 409)."""
-    spec = _record_form(table)
+    spec = record_form(table)
     data = await request.form()
     values: dict[str, Any] = dict(await _posted(request, spec.field_names))
     version = data.get("version")
@@ -414,9 +458,10 @@ def _check(
 
     spec = form(form_name)
     protocol = views.study_protocol(user.service)
+    sited = _site_problems(user, spec.table, values, editing=record_id is not None)
     problems = [
         p
-        for p in [*validate(spec.name, values, protocol=protocol), *_site_problems(user, spec.table, values)]
+        for p in [*validate(spec.name, values, protocol=protocol), *sited]
         # while typing, a blank field is not yet a problem (it is when the form is saved)
         if values.get((p.field or "").split(".")[-1]) not in (None, "")
         or (p.field or "").split(".")[-1] not in values
