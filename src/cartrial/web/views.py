@@ -125,6 +125,23 @@ def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[st
     return rows[0]
 
 
+def site_time_zone(handle: StudyUser, site_id: Any) -> str | None:
+    """The IANA time zone of the site `site_id` (None: no such site or no zone set; D-19.285)."""
+    if not isinstance(site_id, str) or not site_id:
+        return None
+    rows = rows_of(handle, "site", site_id=site_id)
+    zone = rows[0].get("time_zone") if rows else None
+    return str(zone) if zone else None
+
+
+def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
+    """The time zone of the subject's site (None: unknown subject, or the site has none)."""
+    if not isinstance(subject_id, str) or not subject_id:
+        return None
+    rows = rows_of(handle, "subject", subject_id=subject_id)
+    return site_time_zone(handle, rows[0].get("site_id")) if rows else None
+
+
 def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
     """The subject a record belongs to (None for study-level tables)."""
     from cartrial.store.tables import model_of

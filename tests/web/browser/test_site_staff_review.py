@@ -164,3 +164,76 @@ def test_a_subject_not_yet_infused_is_offered_the_infusion(browser: Any, served:
         page.wait_for_url(f"{served.url}/subjects/PU-101/forms/infusions/new")
     finally:
         page.context.close()
+
+
+# --- a clinic time read in the site's time zone, the UTC value shown (D-19.285) ------------------------
+
+CRS = {
+    "#in-temperature_c": "38.6",
+    "#in-vasopressors": "0",
+}
+CRS_CHOICES = {
+    "#in-fever_masked": "false",
+    "#in-vasopressin": "false",
+    "#in-oxygen": "none",
+    "#in-hypotension": "false",
+}
+
+
+def _set_site_zone(served: Any, site: str, zone: str | None) -> None:
+    """What an administrator does (`cartrial db edit site ID --set time_zone=…`)."""
+    admin = served.app.state.service.as_user("admin")
+    row = admin.find_records("site", site_id=site)[0]
+    admin.update_record(
+        "site", int(row["id"]), {"time_zone": zone}, int(row["version"]), "clinic zone", "cli"
+    )
+
+
+def _crs_form(page: Any, served: Any, when: str) -> None:
+    page.goto(f"{served.url}/subjects/CT-001/forms/crs_assessments/new")
+    page.fill("#in-assessed_at", when)
+    for selector, value in CRS.items():
+        page.fill(selector, value)
+    for selector, value in CRS_CHOICES.items():
+        page.select_option(selector, value)
+
+
+def test_a_clinic_time_is_read_in_the_sites_zone_and_the_utc_value_shown(inv: Any, served: Any) -> None:
+    import datetime as dt
+
+    _set_site_zone(served, "TJH", "Asia/Shanghai")
+    try:
+        _crs_form(inv, served, "2021-05-23 10:00")
+        assert inv.locator("#in-entry_time_zone").input_value() == "Asia/Shanghai"
+        inv.locator("#in-assessed_at").dispatch_event("change")
+        inv.wait_for_selector("#utc-assessed_at:has-text('UTC')", timeout=5000)
+        assert "2021-05-23 02:00 UTC" in inv.locator("#utc-assessed_at").inner_text()
+        assert inv.locator("#err-assessed_at").inner_text().strip() == ""
+        inv.click("#save")
+        inv.wait_for_url(f"{served.url}/records/crs_assessment/*", timeout=10_000)
+        record = int(inv.url.split("?")[0].rsplit("/", 1)[1])
+        admin = served.app.state.service.as_user("admin")
+        stored = admin.visible_record("crs_assessment", record)["assessed_at"]
+        assert stored.astimezone(dt.UTC) == dt.datetime(2021, 5, 23, 2, 0, tzinfo=dt.UTC)
+        inv.goto(f"{served.url}/audit/records/crs_assessment/{record}")
+        trail = inv.locator("#audit-table").inner_text()
+        assert "2021-05-23" in trail and "02:00" in trail and "Asia/Shanghai" in trail
+        assert inv.errors == []
+    finally:
+        _set_site_zone(served, "TJH", None)
+
+
+def test_without_a_zone_a_clinic_time_is_refused_as_the_import_does(inv: Any, served: Any) -> None:
+    """The site has no zone: the selector says so and a time without an offset is refused at its field;
+    choosing a zone in the form reads it there."""
+    _crs_form(inv, served, "2021-05-24 10:00")
+    assert inv.locator("#in-entry_time_zone").input_value() == ""
+    assert "no time zone" in inv.locator("#hint-entry_time_zone").inner_text()
+    inv.click("#save")
+    inv.wait_for_selector("#err-assessed_at span", timeout=5000)
+    assert "without a time zone" in inv.locator("#err-assessed_at").inner_text()
+    assert inv.locator("#in-assessed_at").input_value() == "2021-05-24 10:00"
+    inv.select_option("#in-entry_time_zone", "Europe/Berlin")
+    inv.wait_for_selector("#utc-assessed_at:has-text('08:00 UTC')", timeout=5000)
+    inv.click("#save")
+    inv.wait_for_url(f"{served.url}/records/crs_assessment/*", timeout=10_000)

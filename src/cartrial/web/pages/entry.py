@@ -10,6 +10,7 @@ you opened it"); locked records are shown read-only with the lock named.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from fastapi import Depends, Request
@@ -46,6 +47,19 @@ def _entry_form(form_name: str) -> Any:
     return spec
 
 
+async def _zone(request: Request) -> str | None:
+    """The time zone the form's clinic times are read in (None: the form sent no choice; D-19.285)."""
+    from cartrial.web.forms import ZONE_FIELD
+
+    value = (await request.form()).get(ZONE_FIELD)
+    return value if isinstance(value, str) else None
+
+
+def _source(local: Any) -> str:
+    """The audit source of a web write: the zone its clinic times were read in, if any (D-19.285)."""
+    return "web" if local.zone is None else f"web (clinic times read in {local.zone})"
+
+
 async def _posted(request: Request, names: list[str]) -> dict[str, str]:
     data = await request.form()
     out: dict[str, str] = {}
@@ -79,7 +93,13 @@ def _form_page(
     status_code: int = 200,
     action: str | None = None,
     raising: Mapping[str, str] | None = None,
+    zone: str | None = None,
+    utc: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """`zone`: the time zone chosen for clinic times (a form shown again after a save); None: the site's
+    (D-19.285). `utc`: the UTC values of the clinic times read in it."""
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields
+
     handle = user.service
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
@@ -103,8 +123,9 @@ def _form_page(
             protocol,
             fixed=fixed,
             left_out=views.study_fields_left_out(handle, spec.name),
+            utc=utc,
         ),
-        "form_problems": other_problems(problems, spec.name),
+        "form_problems": other_problems([p for p in problems if p.field != ZONE_FIELD], spec.name),
         "problem_count": len(problems),
         "preview": _preview(spec.name, values),
         "locked": locked,
@@ -121,8 +142,38 @@ def _form_page(
         "nav": "subjects",
         "action": action,
         "raising": raising or {},
+        "zone_field": ZONE_FIELD,
+        "time_zones": _zone_choice(handle, spec, subject_id, values, zone)
+        if datetime_fields(spec.name)
+        else None,
+        "zone_problems": [
+            p.message + (f" (allowed: {p.allowed})" if p.allowed else "")
+            for p in problems
+            if p.field == ZONE_FIELD
+        ],
     }
     return render(request, "record_form.html", context, status_code=status_code)
+
+
+def _zone_choice(
+    handle: Any, spec: Any, subject_id: str | None, values: Mapping[str, Any], zone: str | None
+) -> dict[str, Any]:
+    """The time-zone selector of a form with date-time fields (D-19.285): the site's zone (of the subject,
+    or of the site typed on the subjects form), the zone chosen (default: the site's), every IANA zone."""
+    site_zone = (
+        views.subject_time_zone(handle, subject_id)
+        if subject_id
+        else views.site_time_zone(handle, values.get("site_id"))
+    )
+    chosen = site_zone if zone is None else zone
+    return {"site": site_zone, "chosen": chosen or "", "zones": _all_zones()}
+
+
+@cache
+def _all_zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
 
 
 def refused_raise_page(
@@ -209,17 +260,27 @@ def _site_problems(
     ]
 
 
-def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
-    from cartrial.web.forms import form, typed_values, validate
+def _create_subject(
+    request: Request, user: WebUser, values: dict[str, Any], zone: str | None = None
+) -> Response:
+    from cartrial.web.forms import form, localize, typed_values, validate
 
     spec = form("subjects")
     protocol = views.study_protocol(user.service)
-    problems = validate(spec.name, values, protocol=protocol) + _site_problems(user, spec.table, values)
+    local = localize(spec.name, values, zone)
+    problems = (
+        validate(spec.name, local.values, protocol=protocol)
+        + local.problems
+        + _site_problems(user, spec.table, values)
+    )
     raised: list[Any] = []
     if not problems:
         try:
             user.service.insert_record(
-                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
+                spec.table,
+                typed_values(spec.name, local.values, protocol=protocol),
+                _source(local),
+                raised=raised,
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -236,6 +297,8 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
                 conflict_link=_existing_link(user, exc),
                 status_code=409,
                 action="/subjects",
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved", queries=_codes(raised))
@@ -249,6 +312,8 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
         mode="new",
         status_code=422,
         action="/subjects",
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -258,7 +323,7 @@ async def create_subject(request: Request, user: WebUser = Depends(permit(Action
     from cartrial.web.forms import form
 
     values: dict[str, Any] = dict(await _posted(request, form("subjects").field_names))
-    return await run_in_threadpool(_create_subject, request, user, values)
+    return await run_in_threadpool(_create_subject, request, user, values, await _zone(request))
 
 
 @router.get("/subjects/{subject_id}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record")
@@ -279,19 +344,30 @@ def new_record(
     )
 
 
-def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values: dict[str, Any]) -> Response:
-    from cartrial.web.forms import typed_values, validate
+def _create(
+    request: Request,
+    user: WebUser,
+    subject_id: str,
+    spec: Any,
+    values: dict[str, Any],
+    zone: str | None = None,
+) -> Response:
+    from cartrial.web.forms import localize, typed_values, validate
 
     handle = user.service
     views.require_subject(handle, sites(user), subject_id)
     values["subject_id"] = subject_id
     protocol = views.study_protocol(handle)
-    problems = validate(spec.name, values, protocol=protocol)
+    local = localize(spec.name, values, zone)
+    problems = validate(spec.name, local.values, protocol=protocol) + local.problems
     raised: list[Any] = []
     if not problems:
         try:
             record_id = handle.insert_record(
-                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
+                spec.table,
+                typed_values(spec.name, local.values, protocol=protocol),
+                _source(local),
+                raised=raised,
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -307,6 +383,8 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
                 conflict=str(exc),
                 conflict_link=_existing_link(user, exc),
                 status_code=409,
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
@@ -319,6 +397,8 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
         problems=problems,
         mode="new",
         status_code=422,
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -329,7 +409,7 @@ async def create_record(
     """Save a new record (the import's validation first; every problem shown next to its field)."""
     spec = _entry_form(form_name)
     values: dict[str, Any] = dict(await _posted(request, spec.field_names))
-    return await run_in_threadpool(_create, request, user, subject_id, spec, values)
+    return await run_in_threadpool(_create, request, user, subject_id, spec, values, await _zone(request))
 
 
 def record_form(table: str) -> Any:
@@ -362,8 +442,9 @@ def _update(
     values: dict[str, Any],
     version: str,
     reason: str,
+    zone: str | None = None,
 ) -> Response:
-    from cartrial.web.forms import typed_values
+    from cartrial.web.forms import localize, typed_values
 
     handle = user.service
     record = views.require_record(handle, sites(user), spec.table, record_id)
@@ -381,12 +462,14 @@ def _update(
         expected = -1
         problems.append(Problem("missing version of the record", field="version", value=version))
     problems += _site_problems(user, spec.table, values, editing=True)
+    local = localize(spec.name, values, zone)
+    problems += local.problems
     raised: list[Any] = []
     if not problems:
         try:
-            changes = typed_values(spec.name, values, protocol=views.study_protocol(handle))
+            changes = typed_values(spec.name, local.values, protocol=views.study_protocol(handle))
             handle.update_record(
-                spec.table, record_id, changes, expected, reason.strip(), "web", raised=raised
+                spec.table, record_id, changes, expected, reason.strip(), _source(local), raised=raised
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -411,6 +494,8 @@ def _update(
                 conflict=text,
                 reason=reason,
                 status_code=409,
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
@@ -425,6 +510,8 @@ def _update(
         record={**record, "version": expected if expected >= 0 else record["version"]},
         reason=reason,
         status_code=422,
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -448,20 +535,28 @@ async def update_record(
         values,
         version if isinstance(version, str) else "",
         reason if isinstance(reason, str) else "",
+        await _zone(request),
     )
 
 
 def _check(
-    request: Request, user: WebUser, form_name: str, values: dict[str, Any], record_id: int | None
+    request: Request,
+    user: WebUser,
+    form_name: str,
+    values: dict[str, Any],
+    record_id: int | None,
+    zone: str | None = None,
 ) -> HTMLResponse:
-    from cartrial.web.forms import edit_check_problems, form, validate
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields, edit_check_problems, form, localize, validate
 
     spec = form(form_name)
     protocol = views.study_protocol(user.service)
     sited = _site_problems(user, spec.table, values, editing=record_id is not None)
+    local = localize(spec.name, values, zone)
+    values = local.values
     problems = [
         p
-        for p in [*validate(spec.name, values, protocol=protocol), *sited]
+        for p in [*validate(spec.name, values, protocol=protocol), *local.problems, *sited]
         # while typing, a blank field is not yet a problem (it is when the form is saved)
         if values.get((p.field or "").split(".")[-1]) not in (None, "")
         or (p.field or "").split(".")[-1] not in values
@@ -485,9 +580,18 @@ def _check(
             "spec": spec,
             "names": spec.field_names,
             "by_field": by_field,
-            "form_problems": [t for n, texts in by_field.items() if n not in spec.field_names for t in texts],
+            "form_problems": [
+                t
+                for n, texts in by_field.items()
+                if n not in spec.field_names and n != ZONE_FIELD
+                for t in texts
+            ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
             "preview": _preview(spec.name, values),
+            "utc_names": datetime_fields(spec.name),
+            "utc": local.utc,
+            "zone_field": ZONE_FIELD,
+            "zone_problems": by_field.get(ZONE_FIELD, []),
         },
     )
 
@@ -507,4 +611,5 @@ async def check_form(
     except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
         return Response(status_code=204)
     record_id = int(record) if isinstance(record, str) and record.isdecimal() and len(record) < 19 else None
-    return await run_in_threadpool(_check, request, user, spec.name, values, record_id)
+    zone = await _zone(request)
+    return await run_in_threadpool(_check, request, user, spec.name, values, record_id, zone)
