@@ -330,16 +330,25 @@ async def create_subject(request: Request, user: WebUser = Depends(permit(Action
 def new_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
 ) -> HTMLResponse:
-    """An empty form of `form_name` for the subject."""
+    """An empty form of `form_name` for the subject; a second infusion's form says at once that the protocol
+    allows one (INFUSION-ONCE, the save would refuse it; D-19.284)."""
     spec = _entry_form(form_name)
     views.require_subject(user.service, sites(user), subject_id)
+    problems: list[Problem] = []
+    if spec.table == "infusion" and views.rows_of(user.service, "infusion", subject_id=subject_id):
+        problems.append(
+            Problem(
+                "the protocol allows one CAR-T infusion per subject (edit check INFUSION-ONCE) and this "
+                "subject's infusion is entered: correct it on its record (the casebook links it)"
+            )
+        )
     return _form_page(
         request,
         user,
         spec=spec,
         subject_id=subject_id,
         values={"subject_id": subject_id},
-        problems=[],
+        problems=problems,
         mode="new",
     )
 
