@@ -152,11 +152,15 @@ class ConflictError(CartrialError):
     """The record changed since it was read (optimistic concurrency), is locked, or its key is taken.
 
     `problem`, when given, locates the conflict (the fields and values of a natural key that already has a
-    record), as an `InputError`'s problems do, for the API's ``field``/``value``/``allowed``."""
+    record), as an `InputError`'s problems do, for the API's ``field``/``value``/``allowed``; `existing`
+    names that record (table, id), for a link to it where the user may see it (D-19.283)."""
 
-    def __init__(self, message: str, *, problem: Problem | None = None) -> None:
+    def __init__(
+        self, message: str, *, problem: Problem | None = None, existing: tuple[str, int] | None = None
+    ) -> None:
         super().__init__(message)
         self.problem = problem
+        self.existing = existing
 
 
 __all__ = [

@@ -618,11 +618,18 @@ def site_add_command(
     site_id: str = typer.Argument(..., help="Site code, e.g. TJH."),
     name: str | None = typer.Option(None, "--name", help="Site name."),
     country: str | None = typer.Option(None, "--country", help="Country."),
+    time_zone: str | None = typer.Option(
+        None,
+        "--time-zone",
+        help="The site's IANA time zone, e.g. Europe/Berlin: the web form reads a clinic time typed without "
+        "an offset in it and shows the UTC value (default: none, such a time is refused).",
+    ),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
-    """Add a clinical site (admin; audited)."""
-    _service(url).add_site(_actor(user, url), site_id, name, country)
+    """Add a clinical site (admin; audited). Set a site's time zone later with
+    `cartrial db edit site ID --set time_zone=Europe/Berlin`."""
+    _service(url).add_site(_actor(user, url), site_id, name, country, time_zone)
     typer.echo(f"site {site_id} added")
 
 

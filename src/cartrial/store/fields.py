@@ -76,6 +76,8 @@ from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.store.models import STUDY_TABLES, UtcDateTime
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy.engine import Connection
 
     from cartrial.protocol.model import Protocol
@@ -658,6 +660,15 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "ISO 3166-1 (SDTMIG 3.4 DM.COUNTRY); cartrial.countries",
     ),
     RecordRule(
+        "SITE-TIME-ZONE-IANA",
+        "site",
+        "time_zone",
+        "not a time zone of the IANA database",
+        "an IANA time zone such as Europe/Berlin, Asia/Shanghai or UTC",
+        lambda r: isinstance(r.get("time_zone"), str) and time_zone_of(r["time_zone"]) is None,
+        "IANA time zone database (Python zoneinfo); D-19.285",
+    ),
+    RecordRule(
         "LEUKAPHERESIS-AFTER-INFUSION",
         "infusion",
         "leukapheresis_on",
@@ -825,6 +836,48 @@ def _unique(problems: Sequence[Problem]) -> list[Problem]:
             seen.add(key)
             out.append(problem)
     return out
+
+
+def time_zone_of(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name` (None: not one the zoneinfo database knows; D-19.285)."""
+    import zoneinfo
+
+    text = name.strip()
+    if not text or text != name or ".." in text or text.startswith("/"):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$")
+"""A date-time with a time of day and no offset: a clinic time (the datetime-local input's form)."""
+
+
+def localize_datetime(text: str, zone: str) -> str | None:
+    """A clinic time typed without an offset (`LOCAL_DATETIME`), read in the IANA `zone`, as the ISO 8601
+    UTC text (``2026-11-30T09:00:00Z``) the field rules take; None when `text` is not such a time, the zone
+    unknown, or the time does not exist or is repeated in that zone (a daylight-saving change: an offset
+    must then be typed). Used only where the zone is given explicitly (the web form's zone; D-19.285):
+    the import still refuses a time without an offset."""
+    import datetime as dt
+
+    found = LOCAL_DATETIME.match(text.strip())
+    place = time_zone_of(zone)
+    if found is None or place is None:
+        return None
+    try:
+        naive = dt.datetime.fromisoformat(f"{found.group(1)}T{found.group(2)}")
+    except ValueError:
+        return None
+    early, late = naive.replace(tzinfo=place, fold=0), naive.replace(tzinfo=place, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        return None  # repeated (or skipped) hour at a daylight-saving change: ambiguous
+    moment = early.astimezone(dt.UTC)
+    if moment.astimezone(place).replace(tzinfo=None) != naive:
+        return None  # a time that does not exist in the zone (skipped by the change)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

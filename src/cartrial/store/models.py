@@ -200,6 +200,9 @@ class Site(StudyData, Base):
     site_id: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(80))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """The site's IANA time zone (``Europe/Berlin``): the web form reads a clinic time typed without an
+    offset in it, and says the UTC value (D-19.285); empty: such a time is refused."""
 
 
 class User(StudyData, Base):

@@ -228,8 +228,15 @@ class StudyService:
     def unlock(self, actor: str, reason: str | None, source: str = "api") -> LockInfo:
         return self.as_user(actor).unlock(reason, source)
 
-    def add_site(self, actor: str, site_id: str, name: str | None = None, country: str | None = None) -> int:
-        return self.as_user(actor).add_site(site_id, name, country)
+    def add_site(
+        self,
+        actor: str,
+        site_id: str,
+        name: str | None = None,
+        country: str | None = None,
+        time_zone: str | None = None,
+    ) -> int:
+        return self.as_user(actor).add_site(site_id, name, country, time_zone)
 
     def add_user(
         self,
@@ -520,9 +527,15 @@ class StudyUser:
 
     # -- users, sites -------------------------------------------------------------------------------
 
-    def add_site(self, site_id: str, name: str | None = None, country: str | None = None) -> int:
-        """Add a clinical site (admin or data manager)."""
-        return self.insert_record("site", users.new_site(site_id, name, country), "cli")
+    def add_site(
+        self,
+        site_id: str,
+        name: str | None = None,
+        country: str | None = None,
+        time_zone: str | None = None,
+    ) -> int:
+        """Add a clinical site (admin or data manager); `time_zone`: its IANA zone (D-19.285)."""
+        return self.insert_record("site", users.new_site(site_id, name, country, time_zone), "cli")
 
     def add_user(
         self,

@@ -171,10 +171,12 @@ def user_row(connection: Connection, username: str) -> RowLike:
     return row
 
 
-def new_site(site_id: str, name: str | None, country: str | None) -> dict[str, Any]:
-    """The values of a new `site` record (the code checked)."""
+def new_site(
+    site_id: str, name: str | None, country: str | None, time_zone: str | None = None
+) -> dict[str, Any]:
+    """The values of a new `site` record (the code checked; the time zone by the field rules)."""
     require_identifier(site_id, "site")
-    return {"site_id": site_id, "name": name, "country": country}
+    return {"site_id": site_id, "name": name, "country": country, "time_zone": time_zone}
 
 
 def new_user(

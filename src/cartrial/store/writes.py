@@ -162,6 +162,7 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
                 value=given,
                 allowed=f"a {', '.join(keys)} not yet in {table_name} (or update record {existing['id']})",
             ),
+            existing=(table_name, int(existing["id"])),
         )
     upsert_rows(tx, table_name, prepared, keys)
     found = find_by_key(tx.connection, model, prepared[0], keys)

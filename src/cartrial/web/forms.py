@@ -124,6 +124,83 @@ def form_title(form_name: str) -> str:
     return _words(form_name)
 
 
+def record_noun(form_name: str) -> str:
+    """One record of a form in words, for "New …" (``adverse_events`` → ``adverse event``, ``labs`` →
+    ``lab result``, ``crs_assessments`` → ``CRS assessment``; D-19.284): the table's name, which is
+    singular, with the clinic's acronyms; not capitalised."""
+    text = " ".join(ACRONYMS.get(word, word) for word in form(form_name).table.split("_"))
+    for phrase, term in PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", term, text, flags=re.IGNORECASE)
+    return text
+
+
+ZONE_FIELD = "entry_time_zone"
+"""The form's choice of the time zone a clinic time typed without an offset is read in (D-19.285); not a
+field of the record."""
+
+
+def datetime_fields(form_name: str) -> list[str]:
+    """The date-time fields of a form (those a clinic time may be typed in)."""
+    from cartrial.store.fields import FieldKind
+
+    return [f.name for f in form(form_name).fields if f.rule.kind is FieldKind.DATETIME]
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A form's values with each clinic time typed without an offset read in the zone chosen (D-19.285)."""
+
+    values: dict[str, Any]
+    """The values to validate and store: such a time replaced by its UTC ISO text (``…Z``)."""
+    utc: dict[str, str]
+    """Field → the UTC value shown back under the field before saving."""
+    problems: list[Problem]
+    zone: str | None
+    """The zone a time was read in (None: no time was converted)."""
+
+
+def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Localized:
+    """Read each date-time typed without an offset (``2026-11-30 10:00``, a datetime-local input's
+    ``2026-11-30T10:00``) in the IANA `zone` the user chose (`ZONE_FIELD`, the site's zone by default).
+    No zone chosen: nothing is converted and the field rules refuse such a time ("without a time zone"), as
+    the import does; a time repeated or skipped at a daylight-saving change is a problem at its field (an
+    offset must be typed). Times with Z or an offset, and dates, are left as typed."""
+    from cartrial.store.fields import LOCAL_DATETIME, localize_datetime, time_zone_of
+
+    out = dict(values)
+    utc: dict[str, str] = {}
+    problems: list[Problem] = []
+    chosen = (zone or "").strip()
+    if chosen and time_zone_of(chosen) is None:
+        problems.append(
+            Problem(
+                "not a time zone of the IANA database",
+                field=ZONE_FIELD,
+                allowed="an IANA time zone such as Europe/Berlin, Asia/Shanghai or UTC",
+            )
+        )
+        return Localized(out, utc, problems, None)
+    used = None
+    for name in datetime_fields(form_name):
+        text = values.get(name)
+        if not isinstance(text, str) or not chosen or LOCAL_DATETIME.match(text.strip()) is None:
+            continue
+        converted = localize_datetime(text, chosen)
+        if converted is None:
+            problems.append(
+                Problem(
+                    f"a clinic time skipped or repeated in {chosen} (a daylight-saving change)",
+                    field=name,
+                    allowed="the time with its offset, e.g. 2026-10-25T02:30+01:00",
+                )
+            )
+            continue
+        out[name] = converted
+        utc[name] = f"= {converted[:10]} {converted[11:16]} UTC (read as {chosen} time)"
+        used = chosen
+    return Localized(out, utc, problems, used)
+
+
 @dataclass(frozen=True)
 class WebField:
     """One field of a form: its store rule and a label."""

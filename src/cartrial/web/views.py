@@ -125,6 +125,23 @@ def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[st
     return rows[0]
 
 
+def site_time_zone(handle: StudyUser, site_id: Any) -> str | None:
+    """The IANA time zone of the site `site_id` (None: no such site or no zone set; D-19.285)."""
+    if not isinstance(site_id, str) or not site_id:
+        return None
+    rows = rows_of(handle, "site", site_id=site_id)
+    zone = rows[0].get("time_zone") if rows else None
+    return str(zone) if zone else None
+
+
+def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
+    """The time zone of the subject's site (None: unknown subject, or the site has none)."""
+    if not isinstance(subject_id, str) or not subject_id:
+        return None
+    rows = rows_of(handle, "subject", subject_id=subject_id)
+    return site_time_zone(handle, rows[0].get("site_id")) if rows else None
+
+
 def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
     """The subject a record belongs to (None for study-level tables)."""
     from cartrial.store.tables import model_of
@@ -260,6 +277,8 @@ class Casebook:
     """Status → number of cells."""
     open_queries: list[dict[str, Any]]
     as_of: dt.date
+    infusion_ids: tuple[int, ...] = ()
+    """The ids of the subject's infusion records (the protocol allows one: INFUSION-ONCE, D-19.284)."""
 
 
 def _date_column(table: str) -> str | None:
@@ -454,7 +473,17 @@ def casebook(
         for cell in visit.cells:
             counts[cell.status] = counts.get(cell.status, 0) + 1
     open_queries = [q for q in queries if q.get("status") != "closed"]
-    return Casebook(subject, infusion_date, level, tuple(visits), other, counts, open_queries, today)
+    return Casebook(
+        subject,
+        infusion_date,
+        level,
+        tuple(visits),
+        other,
+        counts,
+        open_queries,
+        today,
+        tuple(int(r["id"]) for r in infusions),
+    )
 
 
 @dataclass(frozen=True)

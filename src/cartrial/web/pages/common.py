@@ -94,6 +94,8 @@ class FieldView:
     readonly: bool = False
     suggestions: list[str] | None = None
     """Known spellings of a free-text field (`FieldRule.known_values`), offered while typing."""
+    utc: str = ""
+    """A date-time field's clinic time read in the zone chosen, as UTC (shown under it; D-19.285)."""
 
     @property
     def input_id(self) -> str:
@@ -145,6 +147,7 @@ def field_views(
     *,
     fixed: Sequence[str] = (),
     left_out: Collection[str] = (),
+    utc: Mapping[str, str] | None = None,
 ) -> list[tuple[str, list[FieldView]]]:
     """The form's fields grouped into (legend, fields): values as text, problems by field. A field in
     `left_out` (of an outcome the study does not collect, D-19.82) is not offered, unless the record holds
@@ -181,6 +184,7 @@ def field_views(
             problems=by_field.get(web_field.name, []),
             readonly=web_field.name in fixed,
             suggestions=None if known is None else [str(k) for k in known],
+            utc=(utc or {}).get(web_field.name, ""),
         )
     key = [n for n in (*spec.key_columns, *fixed) if n in made]
     groups: list[tuple[str, list[FieldView]]] = [("Record", [made[n] for n in dict.fromkeys(key)])]

@@ -10,6 +10,7 @@ you opened it"); locked records are shown read-only with the lock named.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from fastapi import Depends, Request
@@ -46,6 +47,19 @@ def _entry_form(form_name: str) -> Any:
     return spec
 
 
+async def _zone(request: Request) -> str | None:
+    """The time zone the form's clinic times are read in (None: the form sent no choice; D-19.285)."""
+    from cartrial.web.forms import ZONE_FIELD
+
+    value = (await request.form()).get(ZONE_FIELD)
+    return value if isinstance(value, str) else None
+
+
+def _source(local: Any) -> str:
+    """The audit source of a web write: the zone its clinic times were read in, if any (D-19.285)."""
+    return "web" if local.zone is None else f"web (clinic times read in {local.zone})"
+
+
 async def _posted(request: Request, names: list[str]) -> dict[str, str]:
     data = await request.form()
     out: dict[str, str] = {}
@@ -74,10 +88,18 @@ def _form_page(
     mode: str,
     record: Mapping[str, Any] | None = None,
     conflict: str | None = None,
+    conflict_link: str | None = None,
     reason: str = "",
     status_code: int = 200,
     action: str | None = None,
+    raising: Mapping[str, str] | None = None,
+    zone: str | None = None,
+    utc: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """`zone`: the time zone chosen for clinic times (a form shown again after a save); None: the site's
+    (D-19.285). `utc`: the UTC values of the clinic times read in it."""
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields
+
     handle = user.service
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
@@ -101,13 +123,15 @@ def _form_page(
             protocol,
             fixed=fixed,
             left_out=views.study_fields_left_out(handle, spec.name),
+            utc=utc,
         ),
-        "form_problems": other_problems(problems, spec.name),
+        "form_problems": other_problems([p for p in problems if p.field != ZONE_FIELD], spec.name),
         "problem_count": len(problems),
         "preview": _preview(spec.name, values),
         "locked": locked,
         "lock_text": lock.describe() if (locked and lock) else None,
         "conflict": conflict,
+        "conflict_link": conflict_link,
         "reason": reason,
         "queries": queries,
         "query_fields": spec.field_names,
@@ -117,8 +141,58 @@ def _form_page(
         "done": done_message(request),
         "nav": "subjects",
         "action": action,
+        "raising": raising or {},
+        "zone_field": ZONE_FIELD,
+        "time_zones": _zone_choice(handle, spec, subject_id, values, zone)
+        if datetime_fields(spec.name)
+        else None,
+        "zone_problems": [
+            p.message + (f" (allowed: {p.allowed})" if p.allowed else "")
+            for p in problems
+            if p.field == ZONE_FIELD
+        ],
     }
     return render(request, "record_form.html", context, status_code=status_code)
+
+
+def _zone_choice(
+    handle: Any, spec: Any, subject_id: str | None, values: Mapping[str, Any], zone: str | None
+) -> dict[str, Any]:
+    """The time-zone selector of a form with date-time fields (D-19.285): the site's zone (of the subject,
+    or of the site typed on the subjects form), the zone chosen (default: the site's), every IANA zone."""
+    site_zone = (
+        views.subject_time_zone(handle, subject_id)
+        if subject_id
+        else views.site_time_zone(handle, values.get("site_id"))
+    )
+    chosen = site_zone if zone is None else zone
+    return {"site": site_zone, "chosen": chosen or "", "zones": _all_zones()}
+
+
+@cache
+def _all_zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+
+
+def refused_raise_page(
+    request: Request, user: WebUser, spec: Any, record: Mapping[str, Any], text: str, field: str, problem: str
+) -> HTMLResponse:
+    """The record's page after the store refused a query raised on it: the question as typed in its box,
+    the field chosen, the problem next to the box (422, D-19.282)."""
+    return _form_page(
+        request,
+        user,
+        spec=spec,
+        subject_id=views.record_subject(spec.table, record),
+        values=record,
+        problems=[],
+        mode="edit",
+        record=record,
+        status_code=422,
+        raising={"text": text, "field": field, "problem": problem},
+    )
 
 
 def _problems_of(exc: InputError) -> list[Problem]:
@@ -143,15 +217,31 @@ def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER)))
     )
 
 
+def _existing_link(user: WebUser, exc: ConflictError) -> str | None:
+    """The page of the record a duplicate key names, if the user may see it (D-19.283): a record of a
+    site the user may not see is not linked (the store's text names its id only)."""
+    if exc.existing is None:
+        return None
+    table, record_id = exc.existing
+    try:
+        views.require_record(user.service, sites(user), table, record_id)
+    except views.NotVisible:
+        return None
+    return f"/records/{table}/{record_id}"
+
+
 def _codes(raised: list[Any]) -> str | None:
     """The codes of the data queries a save raised, for the confirmation (`done_message`, D-19.130)."""
     return ",".join(q.code for q in raised) or None
 
 
-def _site_problems(user: WebUser, table: str, values: Mapping[str, Any]) -> list[Problem]:
-    """A site-restricted user (an investigator) enrols subjects at their own site only: the store refuses
-    any other (`cartrial.store.permissions.check_sites`, a 403 page that lost the entries); said at the site
-    field of the subjects form instead, the entries kept (D-19.251)."""
+def _site_problems(
+    user: WebUser, table: str, values: Mapping[str, Any], *, editing: bool = False
+) -> list[Problem]:
+    """A site-restricted user (an investigator) enrols subjects at their own site only, and may not move a
+    subject to another site: the store refuses any other (`cartrial.store.permissions.check_sites`, a 403
+    page that lost the entries); said at the site field of the subjects form instead, the entries kept
+    (D-19.251 for a new subject, D-19.281 for an edit)."""
     from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 
     given = values.get("site_id")
@@ -161,24 +251,36 @@ def _site_problems(user: WebUser, table: str, values: Mapping[str, Any]) -> list
         return []
     return [
         Problem(
-            "you may enrol subjects at your own site only",
+            "you may keep subjects at your own site only (a data manager moves a subject to another site)"
+            if editing
+            else "you may enrol subjects at your own site only",
             field="site_id",
             allowed=str(user.site_id or "none: ask an administrator for your site"),
         )
     ]
 
 
-def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> Response:
-    from cartrial.web.forms import form, typed_values, validate
+def _create_subject(
+    request: Request, user: WebUser, values: dict[str, Any], zone: str | None = None
+) -> Response:
+    from cartrial.web.forms import form, localize, typed_values, validate
 
     spec = form("subjects")
     protocol = views.study_protocol(user.service)
-    problems = validate(spec.name, values, protocol=protocol) + _site_problems(user, spec.table, values)
+    local = localize(spec.name, values, zone)
+    problems = (
+        validate(spec.name, local.values, protocol=protocol)
+        + local.problems
+        + _site_problems(user, spec.table, values)
+    )
     raised: list[Any] = []
     if not problems:
         try:
             user.service.insert_record(
-                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
+                spec.table,
+                typed_values(spec.name, local.values, protocol=protocol),
+                _source(local),
+                raised=raised,
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -192,8 +294,11 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
                 problems=[],
                 mode="new",
                 conflict=str(exc),
+                conflict_link=_existing_link(user, exc),
                 status_code=409,
                 action="/subjects",
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved", queries=_codes(raised))
@@ -207,6 +312,8 @@ def _create_subject(request: Request, user: WebUser, values: dict[str, Any]) -> 
         mode="new",
         status_code=422,
         action="/subjects",
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -216,40 +323,60 @@ async def create_subject(request: Request, user: WebUser = Depends(permit(Action
     from cartrial.web.forms import form
 
     values: dict[str, Any] = dict(await _posted(request, form("subjects").field_names))
-    return await run_in_threadpool(_create_subject, request, user, values)
+    return await run_in_threadpool(_create_subject, request, user, values, await _zone(request))
 
 
 @router.get("/subjects/{subject_id}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record")
 def new_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
 ) -> HTMLResponse:
-    """An empty form of `form_name` for the subject."""
+    """An empty form of `form_name` for the subject; a second infusion's form says at once that the protocol
+    allows one (INFUSION-ONCE, the save would refuse it; D-19.284)."""
     spec = _entry_form(form_name)
     views.require_subject(user.service, sites(user), subject_id)
+    problems: list[Problem] = []
+    if spec.table == "infusion" and views.rows_of(user.service, "infusion", subject_id=subject_id):
+        problems.append(
+            Problem(
+                "the protocol allows one CAR-T infusion per subject (edit check INFUSION-ONCE) and this "
+                "subject's infusion is entered: correct it on its record (the casebook links it)"
+            )
+        )
     return _form_page(
         request,
         user,
         spec=spec,
         subject_id=subject_id,
         values={"subject_id": subject_id},
-        problems=[],
+        problems=problems,
         mode="new",
     )
 
 
-def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values: dict[str, Any]) -> Response:
-    from cartrial.web.forms import typed_values, validate
+def _create(
+    request: Request,
+    user: WebUser,
+    subject_id: str,
+    spec: Any,
+    values: dict[str, Any],
+    zone: str | None = None,
+) -> Response:
+    from cartrial.web.forms import localize, typed_values, validate
 
     handle = user.service
     views.require_subject(handle, sites(user), subject_id)
     values["subject_id"] = subject_id
     protocol = views.study_protocol(handle)
-    problems = validate(spec.name, values, protocol=protocol)
+    local = localize(spec.name, values, zone)
+    problems = validate(spec.name, local.values, protocol=protocol) + local.problems
     raised: list[Any] = []
     if not problems:
         try:
             record_id = handle.insert_record(
-                spec.table, typed_values(spec.name, values, protocol=protocol), "web", raised=raised
+                spec.table,
+                typed_values(spec.name, local.values, protocol=protocol),
+                _source(local),
+                raised=raised,
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -263,7 +390,10 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
                 problems=[],
                 mode="new",
                 conflict=str(exc),
+                conflict_link=_existing_link(user, exc),
                 status_code=409,
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
@@ -276,6 +406,8 @@ def _create(request: Request, user: WebUser, subject_id: str, spec: Any, values:
         problems=problems,
         mode="new",
         status_code=422,
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -286,10 +418,10 @@ async def create_record(
     """Save a new record (the import's validation first; every problem shown next to its field)."""
     spec = _entry_form(form_name)
     values: dict[str, Any] = dict(await _posted(request, spec.field_names))
-    return await run_in_threadpool(_create, request, user, subject_id, spec, values)
+    return await run_in_threadpool(_create, request, user, subject_id, spec, values, await _zone(request))
 
 
-def _record_form(table: str) -> Any:
+def record_form(table: str) -> Any:
     from cartrial.web.forms import form
 
     try:
@@ -303,7 +435,7 @@ def record_page(
     request: Request, table: str, record_id: int, user: WebUser = Depends(permit(Action.READ))
 ) -> HTMLResponse:
     """A saved record: editable (with a reason) for roles that may edit unless locked; its queries."""
-    spec = _record_form(table)
+    spec = record_form(table)
     record = views.require_record(user.service, sites(user), spec.table, record_id)
     subject = views.record_subject(spec.table, record)
     return _form_page(
@@ -319,8 +451,9 @@ def _update(
     values: dict[str, Any],
     version: str,
     reason: str,
+    zone: str | None = None,
 ) -> Response:
-    from cartrial.web.forms import typed_values
+    from cartrial.web.forms import localize, typed_values
 
     handle = user.service
     record = views.require_record(handle, sites(user), spec.table, record_id)
@@ -337,12 +470,15 @@ def _update(
     except ValueError:
         expected = -1
         problems.append(Problem("missing version of the record", field="version", value=version))
+    problems += _site_problems(user, spec.table, values, editing=True)
+    local = localize(spec.name, values, zone)
+    problems += local.problems
     raised: list[Any] = []
     if not problems:
         try:
-            changes = typed_values(spec.name, values, protocol=views.study_protocol(handle))
+            changes = typed_values(spec.name, local.values, protocol=views.study_protocol(handle))
             handle.update_record(
-                spec.table, record_id, changes, expected, reason.strip(), "web", raised=raised
+                spec.table, record_id, changes, expected, reason.strip(), _source(local), raised=raised
             )
         except InputError as exc:
             problems = _problems_of(exc)
@@ -367,6 +503,8 @@ def _update(
                 conflict=text,
                 reason=reason,
                 status_code=409,
+                zone=zone,
+                utc=local.utc,
             )
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
@@ -381,6 +519,8 @@ def _update(
         record={**record, "version": expected if expected >= 0 else record["version"]},
         reason=reason,
         status_code=422,
+        zone=zone,
+        utc=local.utc,
     )
 
 
@@ -390,7 +530,7 @@ async def update_record(
 ) -> Response:
     """Save changes to a record: reason required; refused when the record changed since it was opened
     (version) or is locked (the store's answer, 409)."""
-    spec = _record_form(table)
+    spec = record_form(table)
     data = await request.form()
     values: dict[str, Any] = dict(await _posted(request, spec.field_names))
     version = data.get("version")
@@ -404,19 +544,28 @@ async def update_record(
         values,
         version if isinstance(version, str) else "",
         reason if isinstance(reason, str) else "",
+        await _zone(request),
     )
 
 
 def _check(
-    request: Request, user: WebUser, form_name: str, values: dict[str, Any], record_id: int | None
+    request: Request,
+    user: WebUser,
+    form_name: str,
+    values: dict[str, Any],
+    record_id: int | None,
+    zone: str | None = None,
 ) -> HTMLResponse:
-    from cartrial.web.forms import edit_check_problems, form, validate
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields, edit_check_problems, form, localize, validate
 
     spec = form(form_name)
     protocol = views.study_protocol(user.service)
+    sited = _site_problems(user, spec.table, values, editing=record_id is not None)
+    local = localize(spec.name, values, zone)
+    values = local.values
     problems = [
         p
-        for p in [*validate(spec.name, values, protocol=protocol), *_site_problems(user, spec.table, values)]
+        for p in [*validate(spec.name, values, protocol=protocol), *local.problems, *sited]
         # while typing, a blank field is not yet a problem (it is when the form is saved)
         if values.get((p.field or "").split(".")[-1]) not in (None, "")
         or (p.field or "").split(".")[-1] not in values
@@ -440,9 +589,18 @@ def _check(
             "spec": spec,
             "names": spec.field_names,
             "by_field": by_field,
-            "form_problems": [t for n, texts in by_field.items() if n not in spec.field_names for t in texts],
+            "form_problems": [
+                t
+                for n, texts in by_field.items()
+                if n not in spec.field_names and n != ZONE_FIELD
+                for t in texts
+            ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
             "preview": _preview(spec.name, values),
+            "utc_names": datetime_fields(spec.name),
+            "utc": local.utc,
+            "zone_field": ZONE_FIELD,
+            "zone_problems": by_field.get(ZONE_FIELD, []),
         },
     )
 
@@ -462,4 +620,5 @@ async def check_form(
     except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
         return Response(status_code=204)
     record_id = int(record) if isinstance(record, str) and record.isdecimal() and len(record) < 19 else None
-    return await run_in_threadpool(_check, request, user, spec.name, values, record_id)
+    zone = await _zone(request)
+    return await run_in_threadpool(_check, request, user, spec.name, values, record_id, zone)

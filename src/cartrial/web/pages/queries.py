@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from cartrial.errors import InputError
 from cartrial.store.permissions import Action
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, redirect, sites
@@ -36,10 +37,13 @@ def _query_page(
     *,
     answers: dict[str, str] | None = None,
     answer_problems: dict[str, str] | None = None,
+    closes: dict[str, str] | None = None,
+    close_problems: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     """The queries page; `answers` and `answer_problems` (by query code): an answer the store refused, shown
-    again in its box with the problem next to it (D-19.253)."""
+    again in its box with the problem next to it (D-19.253); `closes` and `close_problems` the same for a
+    refused reason to close (D-19.282)."""
     visible = sites(user)
     status = status if status in views.QUERY_STATUSES else None
     rows = views.query_list(user.service, visible, site=site or None, subject=subject or None, status=status)
@@ -60,9 +64,18 @@ def _query_page(
             "nav": "queries",
             "answers": answers or {},
             "answer_problems": answer_problems or {},
+            "closes": closes or {},
+            "close_problems": close_problems or {},
         },
         status_code=status_code,
     )
+
+
+def said(exc: InputError) -> str:
+    """The problems of a store refusal as one text for the box they concern (never the value typed)."""
+    return "; ".join(
+        p.message + (f" (allowed: {p.allowed})" if p.allowed else "") for p in exc.problems
+    ) or str(exc)
 
 
 def _back(request: Request, default: str) -> str:
@@ -84,9 +97,15 @@ def raise_query(
     field: str = Form(""),
     user: WebUser = Depends(permit(Action.RAISE_QUERY)),
 ) -> Response:
-    """Raise a query on a record (optionally on one field)."""
-    views.require_record(user.service, sites(user), table, record_id)
-    user.service.raise_query(table, record_id, text, field or None)
+    """Raise a query on a record (optionally on one field). A question the store refuses (empty, too long)
+    is shown again on the record's page with the problem at its box (422, D-19.282)."""
+    record = views.require_record(user.service, sites(user), table, record_id)
+    try:
+        user.service.raise_query(table, record_id, text, field or None)
+    except InputError as exc:
+        from cartrial.web.pages.entry import record_form, refused_raise_page
+
+        return refused_raise_page(request, user, record_form(table), record, text, field, said(exc))
     return redirect(f"/records/{table}/{record_id}", "raised")
 
 
@@ -99,14 +118,9 @@ def answer_query(
 ) -> Response:
     """Answer an open query (investigators: of their site's subjects). An answer the store refuses (empty,
     too long) is shown again on the queries page with the problem at its box (422, D-19.253)."""
-    from cartrial.errors import InputError
-
     try:
         user.service.answer_query(query_code, answer)
     except InputError as exc:
-        said = "; ".join(
-            p.message + (f" (allowed: {p.allowed})" if p.allowed else "") for p in exc.problems
-        ) or str(exc)
         return _query_page(
             request,
             user,
@@ -114,7 +128,7 @@ def answer_query(
             None,
             None,
             answers={query_code: answer},
-            answer_problems={query_code: said},
+            answer_problems={query_code: said(exc)},
             status_code=422,
         )
     return redirect(_back(request, "/queries"), "answered")
@@ -127,6 +141,19 @@ def close_query(
     reason: str = Form(""),
     user: WebUser = Depends(permit(Action.RAISE_QUERY)),
 ) -> Response:
-    """Close a query (reason required)."""
-    user.service.close_query(query_code, reason)
+    """Close a query (reason required). A reason the store refuses (empty, too long) is shown again on the
+    queries page with the problem at that query's box (422, D-19.282)."""
+    try:
+        user.service.close_query(query_code, reason)
+    except InputError as exc:
+        return _query_page(
+            request,
+            user,
+            None,
+            None,
+            None,
+            closes={query_code: reason},
+            close_problems={query_code: said(exc)},
+            status_code=422,
+        )
     return redirect(_back(request, "/queries"), "closed")

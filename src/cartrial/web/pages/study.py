@@ -60,6 +60,17 @@ def subject_list(
     )
 
 
+def _refused_entry(form_name: str, book: views.Casebook) -> str | None:
+    """Why the protocol forbids a new record of `form_name` for this subject (None: allowed): a second
+    infusion (INFUSION-ONCE, a hard edit check the save would refuse; D-19.284)."""
+    if form_name != "infusions" or not book.infusion_ids:
+        return None
+    return (
+        "The protocol allows one CAR-T infusion per subject (edit check INFUSION-ONCE): this subject's "
+        "infusion is entered; open it to correct it:"
+    )
+
+
 @router.get("/subjects/{subject_id}", response_class=HTMLResponse, name="casebook")
 def casebook(
     request: Request,
@@ -70,11 +81,11 @@ def casebook(
     """Every form of one subject by visit (protocol schedule), missing and overdue marked; the records
     outside the schedule, a few per form (`all`: every record of that form)."""
     book = views.casebook(user.service, sites(user), subject_id, dt.date.today(), show_all=all)
-    from cartrial.web.forms import form
+    from cartrial.web.forms import form, record_noun
 
     offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
     entry_forms = [
-        name
+        {"name": name, "label": f"New {record_noun(name)}", "refused": _refused_entry(name, book)}
         for name in (form(form_of).name for form_of in views.subject_tables() if form_of != "subject")
         if name in offered
     ]

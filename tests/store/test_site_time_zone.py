@@ -1,0 +1,82 @@
+"""A site's IANA time zone (decisions D-19.285): validated with zoneinfo on every path a site enters (the
+import's sites form, `db site add --time-zone`, an edit), and the reading of a clinic time typed without an
+offset in an explicitly given zone (`localize_datetime`). The import still refuses such a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import zoneinfo
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.errors import InputError
+from cartrial.store import StudyService, connect
+from cartrial.store.fields import localize_datetime, time_zone_of, validate_record
+from cartrial.store.importing import import_templates
+
+ZONES = sorted(zoneinfo.available_timezones())
+
+
+@pytest.fixture
+def sqlite_study(sqlite_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "study.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+def test_a_site_time_zone_is_an_iana_zone_on_every_path(sqlite_study: str, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "sites.csv").write_text(
+        "site_id,name,country,time_zone\nMGH,Boston,USA,America/New_York\nTOR,Toronto,Canada,Mars/Olympus\n",
+        "utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        import_templates(sqlite_study, folder, "admin", dry_run=True)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (3, "time_zone")
+    assert "IANA" in str(problem.allowed)
+    service = StudyService(connect(sqlite_study))
+    record = service.add_site("admin", "UKB", "Bonn", "DE", "Europe/Berlin")
+    with pytest.raises(InputError, match="IANA"):
+        service.add_site("admin", "XXX", "Nowhere", "DE", "Europe/Nowhere")
+    with pytest.raises(InputError, match="IANA"):
+        service.update_record("admin", "site", record, {"time_zone": "../etc/passwd"}, 1, "typo", "cli")
+
+
+@pytest.mark.parametrize("text", ["", " UTC", "Mars/Olympus", "../../etc/passwd", "/usr/share/zoneinfo/UTC"])
+def test_what_the_zone_database_does_not_know_is_none(text: str) -> None:
+    assert time_zone_of(text) is None
+
+
+def test_the_import_still_refuses_a_time_without_an_offset() -> None:
+    problems = validate_record(
+        "crs_assessment", {"subject_id": "CT-001", "assessed_at": "2026-11-30 10:00"}, protocol=None
+    )
+    assert any(p.field and p.field.endswith("assessed_at") for p in problems)
+
+
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 12, 31)),
+    zone=st.sampled_from(ZONES),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_clinic_time_read_in_its_zone_is_that_time_there(moment: dt.datetime, zone: str) -> None:
+    """The UTC value read back in the zone is the clinic time typed; a time the zone skips or repeats (a
+    daylight-saving change) is not read (None) rather than guessed."""
+    typed = moment.replace(second=0, microsecond=0)
+    converted = localize_datetime(typed.strftime("%Y-%m-%d %H:%M"), zone)
+    place = zoneinfo.ZoneInfo(zone)
+    early, late = typed.replace(tzinfo=place, fold=0), typed.replace(tzinfo=place, fold=1)
+    exists = early.astimezone(dt.UTC).astimezone(place).replace(tzinfo=None) == typed
+    if early.utcoffset() != late.utcoffset() or not exists:
+        assert converted is None
+        return
+    assert converted is not None and converted.endswith("Z")
+    back = dt.datetime.fromisoformat(converted).astimezone(place).replace(tzinfo=None)
+    assert back == typed
+    assert validate_record("crs_assessment", {"assessed_at": converted}, protocol=None, partial=True) == []
