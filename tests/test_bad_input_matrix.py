@@ -480,6 +480,7 @@ FREE_TEXT = {
     ("db site add", "--country"),
     ("db user add", "--name"),
     ("nca", "--conc-unit"),  # a unit is free text (letters, digits and / ^ · * . % - µ)
+    ("kinetics fit", "--conc-unit"),  # the same unit text (D-19.242)
     ("db init", "--admin"),  # a new user name
     ("db init", "--admin-site"),  # a new site code
     ("db init", "--protocol-version"),  # a label
