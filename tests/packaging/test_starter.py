@@ -116,7 +116,7 @@ def test_templates_write_with_example_rows_copies_the_shipped_templates(cli: Cli
     code, _, err = cli("templates", "write", tmp_path / "t")
     assert code == 2 and "not empty" in err
     assert cli("templates", "write", tmp_path / "t", "--force").exit_code == 0
-    assert (tmp_path / "t" / "sites.csv").read_text() == "site_id,name,country\n"
+    assert (tmp_path / "t" / "sites.csv").read_text() == "site_id,name,country,time_zone\n"
 
 
 def test_blank_templates_import_as_an_empty_study(cli: Cli, tmp_path: Path) -> None:

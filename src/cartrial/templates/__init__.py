@@ -64,7 +64,7 @@ def header(file_name: str) -> str:
     """The header line of the template `file_name` (its column names, comma-separated).
 
     >>> header("sites.csv")
-    'site_id,name,country'
+    'site_id,name,country,time_zone'
     """
     if file_name not in template_files():
         raise InputError(Problem("no such template", value=file_name, allowed=choice_text(template_files())))
@@ -108,7 +108,7 @@ def write(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     written = write(Path(tmp))
     ...     (Path(tmp) / "sites.csv").read_text()
-    'site_id,name,country\\n'
+    'site_id,name,country,time_zone\\n'
     """
     from cartrial.store.importing.forms import field_reference_markdown
 
