@@ -1,7 +1,8 @@
 """Operating characteristics of many virtual trials, with Monte Carlo standard errors (docs/simulation.md §6).
 
 `summarise(batch)` turns the per-trial results of `simulate_trials` into:
-- per dose level: selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
+- per dose level: the scenario's true DLT probability (% of the trials' patients who would have a DLT
+  there, D-19.292), selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
 - trial level: each metric's mean with its SE and the 5/25/50/75/95 % quantiles (patients with grade ≥ 3
   CRS or any ICANS, early stops, duration and sample size, the efficacy endpoints);
 - derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement) —
@@ -130,10 +131,14 @@ def summarise(
     for level in range(k):
         sel, sel_se = _prop(batch.mtd == level)
         n, y = batch.n[:, level], batch.y[:, level]
+        true = batch.true_dlt[:, level] if batch.true_dlt is not None else np.full(t, np.nan)
         rows.append(
             {
                 "dose_level": level + 1,
                 "label": labels[level] if labels else str(level + 1),
+                # the scenario's true DLT probability at the level (D-19.292)
+                "true_dlt_pct": float(true.mean()),
+                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else 0.0,
                 "selection_pct": sel,
                 "selection_se_pct": sel_se,
                 "mean_n": float(n.mean()),
@@ -220,6 +225,9 @@ def trials_table(batch: TrialBatch) -> pd.DataFrame:
     for level in range(batch.n_doses):
         columns[f"n_{level + 1}"] = batch.n[:, level].astype(np.int64)
         columns[f"dlt_{level + 1}"] = batch.y[:, level].astype(np.int64)
+    if batch.true_dlt is not None:  # the trial's patients' DLT share at each level (D-19.292)
+        for level in range(batch.n_doses):
+            columns[f"true_dlt_pct_{level + 1}"] = batch.true_dlt[:, level]
     for name in METRIC_LABELS:
         if name in batch.metrics:
             columns[name] = batch.metrics[name]

@@ -184,6 +184,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     oc = summarise(batch)
     row: dict[str, Any] = {"point": task["index"] + 1, **task["point"], "seed": task["seed"]}
     for dose in oc.doses.itertuples():
+        row[f"true_dlt_pct_{dose.dose_level}"] = dose.true_dlt_pct  # the point's true DLT % (D-19.292)
         row[f"selection_pct_{dose.dose_level}"] = dose.selection_pct
         row[f"mean_n_{dose.dose_level}"] = dose.mean_n
     for key in (

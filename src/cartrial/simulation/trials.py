@@ -610,6 +610,9 @@ class TrialBatch:
     #: infusion day of each slot (T, S; study day 0 = the first screening; NaN: not treated), the calendar
     #: the data cut-off is read against (D-19.291)
     infusion_day: FloatArray | None = None
+    #: per trial and level (T, K), % of the trial's patients who would have a DLT at the level: the
+    #: scenario's true DLT probability, estimated (D-19.292)
+    true_dlt: FloatArray | None = None
 
 
 def _escalate(
@@ -905,6 +908,7 @@ def simulate_trials(
         n=merged.pop("n"),
         y=merged.pop("y"),
         infusion_day=merged.pop("infusion_day"),
+        true_dlt=merged.pop("true_dlt"),
         metrics=merged,
         seconds=time.perf_counter() - started,
     )
@@ -984,6 +988,9 @@ def _simulate_batch(
     sc = prepared.scenario
     # the reserve of replacement patients is drawn after the design's slots: their draws are unchanged
     draws = draw_with_reserve(prepared, rng, rng, trials, slots, reserve)
+    # the scenario's true DLT probability per level: the share of the trial's patients (the design's slots,
+    # not the reserve) with a DLT were they treated there, judged on the whole course (D-19.292)
+    true_dlt = draws.dlt[:, :slots, :].mean(axis=1) * 100.0
     slots += reserve
     slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
@@ -1048,6 +1055,7 @@ def _simulate_batch(
     metrics = {
         "slot_dose": design_dose,
         "infusion_day": np.where(design_dose >= 0, infusion, np.nan),
+        "true_dlt": true_dlt,
         "mtd": mtd,
         "safety": safety,
         "n": n,
