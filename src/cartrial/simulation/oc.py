@@ -252,6 +252,16 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
 
     plt.rcParams["svg.fonttype"] = "none"  # text as text: smaller and much faster than glyph paths
 
+    def svg_of(fig: Any, salt: str) -> str:
+        """The figure as inline SVG, the same for the same data (D-19.293): no creation date, element ids
+        from a fixed salt (one per figure of the page, so that the page's ids stay unique)."""
+        buffer = io.StringIO()
+        with plt.rc_context({"svg.hashsalt": f"cartrial-simulation-{salt}"}):
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(fig)
+        text = buffer.getvalue()
+        return text[text.index("<svg") :]
+
     figures = []
     panels = [
         ("n_treated", "patients treated"),
@@ -269,20 +279,12 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    figures.append(svg[svg.index("<svg") :])
+    figures.append(svg_of(fig, "metrics"))
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.bar(oc.doses["label"].astype(str), oc.doses["selection_pct"], yerr=1.96 * oc.doses["selection_se_pct"])
     ax.set_ylabel("selected as MTD (%)")
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    figures.append(svg[svg.index("<svg") :])
+    figures.append(svg_of(fig, "selection"))
     s = oc.summary
     edss = edss_probability_text(s)
     head = (
