@@ -256,7 +256,12 @@ def study_command(
 )
 def sweep_command(
     scenario_path: Path = SCENARIO,
-    grid_path: Path = typer.Option(..., "--grid", help="Grid YAML: axes (dotted scenario paths) and trials."),
+    grid_path: Path = typer.Option(
+        ...,
+        "--grid",
+        help="Grid YAML: axes (dotted scenario paths), trials and seeds: common (default: every point the same "
+        "seed, common random numbers) | independent.",
+    ),
     seed: int = SEED,
     workers: int = typer.Option(
         2, "--workers", help="Local Dask worker processes, 0..64 (0 = run in this process, no Dask)."
