@@ -259,8 +259,8 @@ def sweep_command(
     grid_path: Path = typer.Option(
         ...,
         "--grid",
-        help="Grid YAML: axes (dotted scenario paths), trials and seeds: common (default: every point the same "
-        "seed, common random numbers) | independent.",
+        help="Grid YAML: axes (dotted scenario paths), trials and seeds: common (default: every point the "
+        "same seed, common random numbers) | independent.",
     ),
     seed: int = SEED,
     workers: int = typer.Option(
