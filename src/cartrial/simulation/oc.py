@@ -271,8 +271,15 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         ("arr_reduction_pct", "ARR reduction %"),
         ("pct_aqp4_fell", "% with AQP4-IgG falling"),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(10, 5.5))
-    for ax, (name, label) in zip(axes.ravel(), panels, strict=True):
+    # only the metrics the tables report: none of an assessment the protocol does not collect (D-19.64,
+    # D-19.295), none without a value in any trial
+    reported = set(oc.metrics.loc[oc.metrics["n_trials"] > 0, "metric"]) if len(oc.metrics) else set()
+    panels = [(name, label) for name, label in panels if name in reported]
+    rows_needed = max(1, -(-len(panels) // 3))
+    fig, axes = plt.subplots(rows_needed, 3, figsize=(10, 2.75 * rows_needed), squeeze=False)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_axis_off()
+    for ax, (name, label) in zip(axes.ravel(), panels, strict=False):
         values = batch.metrics[name]
         values = values[np.isfinite(values)]
         ax.hist(values, bins=30, color="#4C72B0")
