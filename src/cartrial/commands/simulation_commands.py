@@ -328,7 +328,11 @@ def sweep_command(
         typer.echo(dumps_json(payload))
         return
     table = Table(
-        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials"
+        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+        f"seed {seed} ({result.settings['seeds']} to every point)"
+        if result.settings["seeds"] == "common"
+        else f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+        f"seed {seed} (an independent child seed per point)"
     )
     shown = [c for c in result.table.columns if c != "seed"][:10]
     for column in shown:
