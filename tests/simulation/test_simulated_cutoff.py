@@ -46,8 +46,18 @@ def test_patients_infused_after_the_cut_off_are_not_counted(make_scenario):
         assert np.isfinite(m[name][~nobody]).all()
 
 
-def test_without_a_cut_off_nothing_changes(make_scenario):
-    """The patients of a run without a cut-off are every treated patient; the DLT count is the design's."""
-    full, _ = _pair(make_scenario, trials=60)
-    np.testing.assert_array_equal(full.metrics["n_treated"], (full.slot_dose >= 0).sum(axis=1))
-    np.testing.assert_array_equal(full.metrics["n_dlt"], full.y.sum(axis=1))
+def test_a_cut_off_after_the_trial_changes_nothing(make_scenario):
+    """A cut-off after every follow-up has ended leaves every patient and event in the data: every metric is
+    the one without a cut-off, and the DLTs seen by the patients' last day (judged again on the observed
+    course) are the design's own count, replacements included."""
+    scenario, protocol = load_scenario(make_scenario({"dropout": {"hazard_per_year": 2.0}}))
+    prepared = prepare(scenario, load_protocol(protocol), 0)
+    full = simulate_trials(prepared, 120, seed=4)
+    scenario, protocol = load_scenario(
+        make_scenario({"dropout": {"hazard_per_year": 2.0}, "data_cutoff_day": 100_000.0})
+    )
+    late = simulate_trials(prepare(scenario, load_protocol(protocol), 0), 120, seed=4)
+    np.testing.assert_array_equal(late.metrics["n_dlt"], full.y.sum(axis=1))
+    assert full.y.sum() > 0
+    for name, values in full.metrics.items():
+        np.testing.assert_array_equal(late.metrics[name], values, err_msg=name)
