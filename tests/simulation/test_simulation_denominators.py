@@ -49,11 +49,12 @@ def test_a_cut_off_before_any_patient_reaches_the_day_leaves_no_proportion(make_
     evaluable, so no proportion (the analysis at that cut-off would report 0 of 0). Before: a persistence %
     from the unobserved drawn levels, and 0 % EDSS improvement."""
     persistence = _run(make_scenario, {"data_cutoff_day": 180.0}, trials=100).metrics
-    assert (persistence["n_treated"] > 0).all()
+    assert (persistence["n_treated"] > 0).any()  # (only the patients infused by the cut-off, D-19.291)
     assert np.isnan(persistence["pct_persistence"]).all()
     edss = _run(make_scenario, {"data_cutoff_day": 28.0}, trials=100).metrics
     assert np.isnan(edss["pct_edss_improved"]).all()
-    assert np.isfinite(edss["pct_relapse_free"]).all()  # relapse-free at last follow-up: every patient
+    # relapse-free at last follow-up: every patient in the data, none in a trial with nobody infused yet
+    assert np.array_equal(np.isfinite(edss["pct_relapse_free"]), edss["n_treated"] > 0)
 
 
 def test_the_treated_denominator_is_the_named_alternative(make_scenario):

@@ -111,10 +111,10 @@ def test_points_do_not_depend_on_execution_order(make_scenario, tmp_path):
     )
     forward = run_sweep(scenario, protocol, grid, seed=4, workers=0).table
     # each point alone (as a worker would run it) gives its row of the whole sweep
-    from cartrial.simulation.sweep import grid_points, point_seeds, run_point, scenario_for
+    from cartrial.simulation.sweep import grid_points, run_point, scenario_for, sweep_seeds
 
     points = grid_points(scenario, grid)
-    seeds = point_seeds(4, len(points))
+    seeds = sweep_seeds(4, len(points), grid.seeds)
     text = protocol.read_text(encoding="utf-8")
     for i in (2, 0):
         task = {

@@ -125,7 +125,7 @@ def trial_command(
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    print_oc(terminal(), oc, f"{trials} virtual trials of {scenario.name}")
+    print_oc(terminal(), oc, f"{trials} virtual trials of {scenario.name}, seed {seed}")
 
 
 def _settings(scenario: Any, prepared: Any) -> dict[str, Any]:
@@ -147,12 +147,13 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     from cartrial.simulation.oc import edss_probability_text
 
     doses = Table(title=title)
-    for column in ("level", "dose", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
+    for column in ("level", "dose", "true p(DLT) %", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
         doses.add_column(column, justify="right")
     for row in oc.doses.itertuples():
         doses.add_row(
             str(row.dose_level),
             str(row.label),
+            f"{row.true_dlt_pct:.1f}",
             f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
             f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
             f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
@@ -163,7 +164,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     console.print(
         f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
-        f"{s['p_any_crs_grade3plus_pct']:.1f} %" + (f"; {edss}" if edss else "")
+        f"{s['p_any_crs_grade3plus_pct']:.1f} % (SE {s['p_any_crs_grade3plus_se_pct']:.1f})"
+        + (f"; {edss}" if edss else "")
     )
     metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
@@ -254,7 +256,12 @@ def study_command(
 )
 def sweep_command(
     scenario_path: Path = SCENARIO,
-    grid_path: Path = typer.Option(..., "--grid", help="Grid YAML: axes (dotted scenario paths) and trials."),
+    grid_path: Path = typer.Option(
+        ...,
+        "--grid",
+        help="Grid YAML: axes (dotted scenario paths), trials and seeds: common (default: every point the "
+        "same seed, common random numbers) | independent.",
+    ),
     seed: int = SEED,
     workers: int = typer.Option(
         2, "--workers", help="Local Dask worker processes, 0..64 (0 = run in this process, no Dask)."
@@ -321,7 +328,11 @@ def sweep_command(
         typer.echo(dumps_json(payload))
         return
     table = Table(
-        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials"
+        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+        f"seed {seed} ({result.settings['seeds']} to every point)"
+        if result.settings["seeds"] == "common"
+        else f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+        f"seed {seed} (an independent child seed per point)"
     )
     shown = [c for c in result.table.columns if c != "seed"][:10]
     for column in shown:

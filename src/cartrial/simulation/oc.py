@@ -1,7 +1,8 @@
 """Operating characteristics of many virtual trials, with Monte Carlo standard errors (docs/simulation.md §6).
 
 `summarise(batch)` turns the per-trial results of `simulate_trials` into:
-- per dose level: selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
+- per dose level: the scenario's true DLT probability (% of the trials' patients who would have a DLT
+  there, D-19.292), selection % (binomial SE), mean patients treated and DLTs (SE = sd/√trials);
 - trial level: each metric's mean with its SE and the 5/25/50/75/95 % quantiles (patients with grade ≥ 3
   CRS or any ICANS, early stops, duration and sample size, the efficacy endpoints);
 - derived probabilities: early stop for toxicity, P(no MTD), P(≥ 50 % of patients with EDSS improvement) —
@@ -130,10 +131,14 @@ def summarise(
     for level in range(k):
         sel, sel_se = _prop(batch.mtd == level)
         n, y = batch.n[:, level], batch.y[:, level]
+        true = batch.true_dlt[:, level] if batch.true_dlt is not None else np.full(t, np.nan)
         rows.append(
             {
                 "dose_level": level + 1,
                 "label": labels[level] if labels else str(level + 1),
+                # the scenario's true DLT probability at the level (D-19.292)
+                "true_dlt_pct": float(true.mean()),
+                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else 0.0,
                 "selection_pct": sel,
                 "selection_se_pct": sel_se,
                 "mean_n": float(n.mean()),
@@ -220,6 +225,9 @@ def trials_table(batch: TrialBatch) -> pd.DataFrame:
     for level in range(batch.n_doses):
         columns[f"n_{level + 1}"] = batch.n[:, level].astype(np.int64)
         columns[f"dlt_{level + 1}"] = batch.y[:, level].astype(np.int64)
+    if batch.true_dlt is not None:  # the trial's patients' DLT share at each level (D-19.292)
+        for level in range(batch.n_doses):
+            columns[f"true_dlt_pct_{level + 1}"] = batch.true_dlt[:, level]
     for name in METRIC_LABELS:
         if name in batch.metrics:
             columns[name] = batch.metrics[name]
@@ -244,6 +252,16 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
 
     plt.rcParams["svg.fonttype"] = "none"  # text as text: smaller and much faster than glyph paths
 
+    def svg_of(fig: Any, salt: str) -> str:
+        """The figure as inline SVG, the same for the same data (D-19.293): no creation date, element ids
+        from a fixed salt (one per figure of the page, so that the page's ids stay unique)."""
+        buffer = io.StringIO()
+        with plt.rc_context({"svg.hashsalt": f"cartrial-simulation-{salt}"}):
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(fig)
+        text = buffer.getvalue()
+        return text[text.index("<svg") :]
+
     figures = []
     panels = [
         ("n_treated", "patients treated"),
@@ -253,28 +271,27 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         ("arr_reduction_pct", "ARR reduction %"),
         ("pct_aqp4_fell", "% with AQP4-IgG falling"),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(10, 5.5))
-    for ax, (name, label) in zip(axes.ravel(), panels, strict=True):
+    # only the metrics the tables report: none of an assessment the protocol does not collect (D-19.64,
+    # D-19.295), none without a value in any trial
+    reported = set(oc.metrics.loc[oc.metrics["n_trials"] > 0, "metric"]) if len(oc.metrics) else set()
+    panels = [(name, label) for name, label in panels if name in reported]
+    rows_needed = max(1, -(-len(panels) // 3))
+    fig, axes = plt.subplots(rows_needed, 3, figsize=(10, 2.75 * rows_needed), squeeze=False)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_axis_off()
+    for ax, (name, label) in zip(axes.ravel(), panels, strict=False):
         values = batch.metrics[name]
         values = values[np.isfinite(values)]
         ax.hist(values, bins=30, color="#4C72B0")
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    figures.append(svg[svg.index("<svg") :])
+    figures.append(svg_of(fig, "metrics"))
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.bar(oc.doses["label"].astype(str), oc.doses["selection_pct"], yerr=1.96 * oc.doses["selection_se_pct"])
     ax.set_ylabel("selected as MTD (%)")
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    figures.append(svg[svg.index("<svg") :])
+    figures.append(svg_of(fig, "selection"))
     s = oc.summary
     edss = edss_probability_text(s)
     head = (

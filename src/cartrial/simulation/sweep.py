@@ -3,10 +3,12 @@
 docs/simulation.md §8. A grid file (YAML, validated with located errors) lists axes — dotted paths into the
 scenario (``toxicity.crs.slope_log_exposure``, ``design.overrides.cohort_size``, ``accrual.
 candidates_per_month``…) with their values — and the number of trials per point; the sweep runs every
-combination (cartesian product). Each point is one task with its own seed from
-`numpy.random.SeedSequence(seed).spawn(points)`, so the results do not depend on where or in which order the
-tasks run. Execution: in this process (`workers=0`), a local Dask cluster of worker processes (default), or
-an existing Dask distributed cluster (`scheduler="tcp://host:port"`); no home-made distribution layer.
+combination (cartesian product). Each point is one task with its seed: by default (`seeds: common`) the same
+for every point — common random numbers, so points differ by their parameters only (D-19.294) — or
+(`seeds: independent`) its own child of `numpy.random.SeedSequence(seed)`; either way the results do not
+depend on where or in which order the tasks run. Execution: in this process (`workers=0`), a local Dask
+cluster of worker processes (default), or an existing Dask distributed cluster
+(`scheduler="tcp://host:port"`); no home-made distribution layer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -71,6 +73,10 @@ class Grid(BaseModel):
 
     trials: int = 1000
     axes: list[Axis] = Field(min_length=1)
+    #: `common` (default): every point runs the same seed — the same virtual population and random stream,
+    #: so points differ by their parameters only (common random numbers, D-19.294); `independent`: each
+    #: point its own child of `SeedSequence(seed)`
+    seeds: Literal["common", "independent"] = "common"
 
     @field_validator("trials")
     @classmethod
@@ -184,6 +190,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     oc = summarise(batch)
     row: dict[str, Any] = {"point": task["index"] + 1, **task["point"], "seed": task["seed"]}
     for dose in oc.doses.itertuples():
+        row[f"true_dlt_pct_{dose.dose_level}"] = dose.true_dlt_pct  # the point's true DLT % (D-19.292)
         row[f"selection_pct_{dose.dose_level}"] = dose.selection_pct
         row[f"mean_n_{dose.dose_level}"] = dose.mean_n
     for key in (
@@ -216,6 +223,16 @@ def point_seeds(seed: int, n: int) -> list[int]:
     ]
 
 
+def sweep_seeds(seed: int, n: int, rule: str = "common") -> list[int]:
+    """The seed of each of `n` points: with `common` (D-19.294) the first point's seed for every point, with
+    `independent` one child of `SeedSequence(seed)` per point (`point_seeds`)."""
+    if rule == "common":
+        return point_seeds(seed, 1) * n
+    if rule == "independent":
+        return point_seeds(seed, n)
+    raise InputError(Problem("unknown seed rule", field="seeds", value=rule, allowed="common | independent"))
+
+
 def run_sweep(
     scenario: Scenario,
     protocol_path: Path,
@@ -229,7 +246,7 @@ def run_sweep(
 ) -> SweepResult:
     """Run every grid point (see the module docstring); rows in grid order whatever the execution order."""
     points = grid_points(scenario, grid, source)
-    seeds = point_seeds(seed, len(points))
+    seeds = sweep_seeds(seed, len(points), grid.seeds)
     text = read_text_file(protocol_path)
     tasks = [
         {
@@ -251,6 +268,7 @@ def run_sweep(
             "points": len(points),
             "trials_per_point": grid.trials,
             "seed": seed,
+            "seeds": grid.seeds,
             "executor": scheduler
             or ("in-process" if workers == 0 else f"local Dask cluster, {workers} workers"),
         },
@@ -331,4 +349,5 @@ __all__ = [
     "point_seeds",
     "run_point",
     "run_sweep",
+    "sweep_seeds",
 ]

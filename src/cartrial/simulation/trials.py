@@ -607,6 +607,12 @@ class TrialBatch:
     y: FloatArray  # (T, K)
     metrics: dict[str, FloatArray]  # per-trial metrics (T,)
     seconds: float
+    #: infusion day of each slot (T, S; study day 0 = the first screening; NaN: not treated), the calendar
+    #: the data cut-off is read against (D-19.291)
+    infusion_day: FloatArray | None = None
+    #: per trial and level (T, K), % of the trial's patients who would have a DLT at the level: the
+    #: scenario's true DLT probability, estimated (D-19.292)
+    true_dlt: FloatArray | None = None
 
 
 def _escalate(
@@ -755,6 +761,29 @@ def _efficacy(
     return result
 
 
+def _dlts_by(
+    prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow: FloatArray
+) -> FloatArray:
+    """Per trial, the patients (slots at `slot_dose`, -1: not in the data) with a DLT seen by the last whole
+    day of their follow-up (`follow`: to the dropout, death or cut-off), judged on the course observed by then
+    (`judged_dlts`, D-19.161; D-19.291). A replaced patient (not DLT-evaluable) has none by definition."""
+    treated = slot_dose >= 0
+    left = np.where(treated, np.floor(np.nan_to_num(follow, nan=-1.0)), -1.0)
+    seen = np.zeros(slot_dose.shape, dtype=bool)
+    for k in range(draws.dlt.shape[2]):
+        here = slot_dose == k
+        if not here.any():
+            continue
+        if prepared.scenario.toxicity.fixed_dlt_probability is not None:
+            at_k = draws.dlt[..., k] & (left >= FIXED_DLT_DAY)
+        else:
+            course = (draws.crs_onset, draws.crs_duration), (draws.icans_onset, draws.icans_duration)
+            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, *course)
+            at_k = judged_dlts(prepared, events, np.where(here, left, -1.0))
+        seen |= here & at_k
+    return seen.sum(axis=1).astype(float)
+
+
 #: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
 IMPROVEMENT_DAY = 90.0
 
@@ -878,6 +907,8 @@ def simulate_trials(
         safety_stop=merged.pop("safety"),
         n=merged.pop("n"),
         y=merged.pop("y"),
+        infusion_day=merged.pop("infusion_day"),
+        true_dlt=merged.pop("true_dlt"),
         metrics=merged,
         seconds=time.perf_counter() - started,
     )
@@ -957,10 +988,19 @@ def _simulate_batch(
     sc = prepared.scenario
     # the reserve of replacement patients is drawn after the design's slots: their draws are unchanged
     draws = draw_with_reserve(prepared, rng, rng, trials, slots, reserve)
+    # the scenario's true DLT probability per level: the share of the trial's patients (the design's slots,
+    # not the reserve) with a DLT were they treated there, judged on the whole course (D-19.292)
+    true_dlt = draws.dlt[:, :slots, :].mean(axis=1) * 100.0
     slots += reserve
     slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
-    treated = slot_dose >= 0
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
+    design_dose = slot_dose
+    if sc.data_cutoff_day is not None:
+        # the cut-off is the analysis's date: a patient infused after it is not in the data (the study
+        # writes none, `simulate study`), so none of the per-trial metrics counts it (D-19.291); the design's
+        # own course (selection, patients and DLTs per level) is the escalation's to its end
+        slot_dose = np.where(np.nan_to_num(infusion, nan=np.inf) <= sc.data_cutoff_day, slot_dose, -1)
+    treated = slot_dose >= 0
     death = death_days(draws, slot_dose)
     # a death ends the patient's follow-up (D-19.83, D-19.97): relapses, EDSS, AQP4-IgG and ARR to the death
     follow = np.minimum(np.minimum(draws.dropout_days, sc.follow_up_days), death)
@@ -976,6 +1016,11 @@ def _simulate_batch(
         return np.where(treated, values[rows, cols, k], np.nan)
 
     crs, icans = at_dose(draws.crs), at_dose(draws.icans)
+    if sc.data_cutoff_day is not None:
+        # an episode that begins after the cut-off is not in the data (D-19.291)
+        last_day = np.floor(sc.data_cutoff_day - np.nan_to_num(infusion))
+        crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
+        icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
     # persistence is read on the persistence day: a patient who died before it has none (D-19.97); the
     # proportion counts the patients observed beyond the day (D-19.87, D-19.98; `metric_denominator`)
     alive_then = death >= sc.kinetics.persistence_day
@@ -989,29 +1034,37 @@ def _simulate_batch(
         treated, follow, first_visit_day(prepared.protocol, "edss"), sc.metric_denominator, beyond=False
     )
     n_treated = treated.sum(axis=1).astype(float)
-    safe_n = np.maximum(n_treated, 1)
-    last_infusion = np.nanmax(np.where(treated, infusion, -np.inf), axis=1)
+    # no proportion in a trial with nobody treated (by the cut-off, D-19.291): 0 of 0, not 0 %
+    safe_n = np.where(n_treated > 0, n_treated, np.nan)
+    last_infusion = np.max(np.where(treated, infusion, -np.inf), axis=1)
+    last_infusion = np.where(np.isfinite(last_infusion), last_infusion, np.nan)
     # the trial ends when its last patient's follow-up does, whatever ended it: the protocol's follow-up, a
-    # dropout, a death (D-19.97) or the cut-off (D-19.99)
-    end = np.nanmax(np.where(treated, infusion + np.nan_to_num(follow), -np.inf), axis=1)
+    # dropout, a death (D-19.97) or the cut-off (D-19.99) — a patient infused after the cut-off keeps the
+    # trial running to it
+    design_treated = design_dose >= 0
+    end = np.nanmax(
+        np.where(design_treated, infusion + np.nan_to_num(np.where(treated, follow, 0.0)), -np.inf), axis=1
+    )
     if sc.data_cutoff_day is not None:
         end = np.minimum(end, sc.data_cutoff_day)
     years = np.nansum(np.where(treated, follow, 0.0), axis=1) / 365.25
     post_relapses = np.nansum(eff["relapses"], axis=1)
-    pre_rate = (
-        np.nanmean(np.where(treated, eff["pre_rate"], np.nan), axis=1) if treated.any() else np.zeros(trials)
-    )
+    pre_rate = np.nansum(np.where(treated, eff["pre_rate"], 0.0), axis=1) / safe_n
     arr_post = np.where(years > 0, post_relapses / np.maximum(years, 1e-12), np.nan)
     improved = evaluable_pct(eff["edss_change"] < 0, edss_evaluable) / 100
     metrics = {
-        "slot_dose": slot_dose,
+        "slot_dose": design_dose,
+        "infusion_day": np.where(design_dose >= 0, infusion, np.nan),
+        "true_dlt": true_dlt,
         "mtd": mtd,
         "safety": safety,
         "n": n,
         "y": y,
         "n_treated": n_treated,
         "n_screened": np.where(treated, draws.screened, 0).sum(axis=1).astype(float),
-        "n_dlt": y.sum(axis=1),
+        "n_dlt": y.sum(axis=1)
+        if sc.data_cutoff_day is None
+        else _dlts_by(prepared, draws, slot_dose, follow),
         "n_crs_any": np.nansum(crs >= 1, axis=1).astype(float),
         "n_crs_grade3plus": np.nansum(crs >= 3, axis=1).astype(float),
         "n_icans_any": np.nansum(icans >= 1, axis=1).astype(float),
