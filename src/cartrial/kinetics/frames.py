@@ -364,15 +364,7 @@ def derive_nca(
         nominal_time=nominal_time,
     )
     if unit_column and conc_unit is None:
-        for i in np.flatnonzero(~frame["_bad"].to_numpy()):
-            try:
-                check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
-            except InputError as exc:
-                problems.add(
-                    i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
-                )
-        problems.raise_if_any(keep_going)
-        frame["_bad"] = problems.bad_mask(len(frame))
+        _check_row_units(frame, problems, unit_column, keep_going)
     good = frame[~frame["_bad"]]
     keys = ["_subject", *by]
     tables: list[pd.DataFrame] = []
@@ -538,15 +530,7 @@ def derive_stein2019_fits(
         unit_column=unit_column,
     )
     if unit_column:  # each row's unit is a unit (one per profile: `validate_profiles`)
-        for i in np.flatnonzero(~frame["_bad"].to_numpy()):
-            try:
-                check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
-            except InputError as exc:
-                problems.add(
-                    i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
-                )
-        problems.raise_if_any(keep_going)
-        frame["_bad"] = problems.bad_mask(len(frame))
+        _check_row_units(frame, problems, unit_column, keep_going)
     good = frame[~frame["_bad"]]
     if time_unit != "day":  # the model's unit (D-19.241)
         good = good.assign(_time=good["_time"] * TIME_UNIT_DAYS[time_unit])
@@ -705,6 +689,20 @@ def derive_stein2019_fits(
             "fits": details,
         },
     )
+
+
+def _check_row_units(frame: pd.DataFrame, problems: RowProblems, unit_column: str, keep_going: bool) -> None:
+    """Each valid row's unit (`_unit`) is a unit (`check_conc_unit`), a located problem otherwise; rows found
+    bad are marked in `_bad`."""
+    for i in np.flatnonzero(~frame["_bad"].to_numpy()):
+        try:
+            check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
+        except InputError as exc:
+            problems.add(
+                i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
+            )
+    problems.raise_if_any(keep_going)
+    frame["_bad"] = problems.bad_mask(len(frame))
 
 
 __all__ = [
