@@ -35,7 +35,7 @@ from cartrial.analysis.toxicity import (
 )
 from cartrial.columns import cutoff_date
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.disposition import DISPOSITION_TEXT, StudyStatus
+from cartrial.protocol.disposition import DISPOSITION_TEXT, STUDY_ENDED
 from cartrial.wording import count, noun
 
 SNAPSHOT_TABLES = (
@@ -194,7 +194,7 @@ def _disposition_notes(membership: pd.DataFrame) -> tuple[str, ...]:
             f"disposition not read for {count(len(unread), 'subject')} ({', '.join(unread)}): not one of "
             f"{DISPOSITION_TEXT}; counted as ongoing until corrected"
         )
-    ended = membership["study_status"].isin([StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value])
+    ended = membership["study_status"].isin(STUDY_ENDED)
     undated = sorted(
         membership.loc[ended & (membership["end_of_study_date"] == ""), "subject_id"].astype(str)
     )

@@ -21,9 +21,9 @@ import pandas as pd
 
 from cartrial.analysis.model import Dataset
 from cartrial.analysis.populations import ENROLLED
-from cartrial.analysis.stats import fixed
 from cartrial.analysis.summaries import ALL, dose_level_groups
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, StudyStatus
+from cartrial.rounding import round_half_away
 
 _DISCONTINUED = StudyStatus.DISCONTINUED.value
 _NAMED_REASONS = tuple(
@@ -140,7 +140,9 @@ def disposition_summary(membership: pd.DataFrame, levels: Sequence[int] = ()) ->
                     "n": len(ids),
                     "n_enrolled": enrolled,
                     # shown as it is (report): a tie rounded half away from zero, as every table (D-19.234)
-                    "percent_of_enrolled": float(fixed(100.0 * len(ids) / enrolled, 1)) if enrolled else None,
+                    "percent_of_enrolled": round_half_away(100.0 * len(ids) / enrolled, 1)
+                    if enrolled
+                    else None,
                     "subjects": ";".join(ids),
                 }
             )

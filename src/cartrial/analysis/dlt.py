@@ -442,13 +442,14 @@ def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame
     """The escalation engine's replay (`cartrial.escalation.replay_decisions`): the one implementation of
     the check of recorded decisions against the protocol's design and DLT window."""
     from cartrial.escalation import replay_decisions
+    from cartrial.escalation.conduct import deviation_count_note
 
     result = replay_decisions(decisions, infusions, dlts, protocol)
     table = result.table
     n_dev = int((table["deviation"] != "").sum())
     # one count of the deviations, worded by `cartrial.wording` (D-19.265): the engine's own
     # count note ("k of n decisions ...") is replaced, not repeated next to a second one
-    engine_count = f"{n_dev} of {len(table)} decisions with a protocol deviation"
+    engine_count = deviation_count_note(n_dev, len(table))
     notes = (
         f"{k_of_n(n_dev, len(table), 'recorded decision')} with a protocol deviation",
         *(note for note in result.notes if note != engine_count),

@@ -19,7 +19,7 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.stats import fixed, proportion
-from cartrial.analysis.toxicity import EXPECTED_TERMS, EXPECTED_TEXT
+from cartrial.analysis.toxicity import EARLY_ICAHT_PENDING, EXPECTED_TERMS, EXPECTED_TEXT
 from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
 
@@ -265,11 +265,7 @@ def safety_findings(
         out.append(not_infused)
     icaht = datasets["icaht"].table
     if len(icaht):
-        pending_mask = (
-            icaht["early_icaht_pending"].astype(bool)
-            if "early_icaht_pending" in icaht
-            else pd.Series(False, index=icaht.index)
-        )
+        pending_mask = icaht[EARLY_ICAHT_PENDING].astype(bool)
         graded = icaht[~pending_mask]
         k = int((graded["early_icaht_grade"].fillna(0) >= 3).sum())
         missing = "".join(

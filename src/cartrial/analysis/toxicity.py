@@ -12,7 +12,7 @@ or not) are in no safety table; they are listed apart (``ae_not_infused``, D-19.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
+from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
@@ -475,13 +476,7 @@ def early_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) ->
     out[EARLY_ICAHT_PENDING] = False
     if membership is None or not len(out):
         return out
-    followed = membership.set_index("subject_id")
-    for index, subject in out["subject_id"].items():
-        if subject not in followed.index:
-            continue
-        days = _followed_open(followed.loc[subject])
-        if days is None or days >= EARLY_LAST_DAY:
-            continue
+    for index, days in _open_windows(out, membership, EARLY_LAST_DAY):
         out.loc[index, EARLY_ICAHT_PENDING] = True
         out.loc[index, "early_icaht_grade"] = pd.NA
         out.loc[index, "t_early_grade"] = pd.NA
@@ -546,12 +541,19 @@ def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _followed_open(row: pd.Series) -> int | None:
-    """The follow-up days of a subject on study and alive at the cut-off (its window may still fill), else
-    None (follow-up unknown, or ended by a death or an end of study: the counts seen are all there are)."""
-    days = row["follow_up_days"]
-    ended = bool(row["died"]) or str(row["study_status"]) in {"COMPLETED", "DISCONTINUED"}
-    return None if pd.isna(days) or ended else int(days)
+def _open_windows(icaht: pd.DataFrame, membership: pd.DataFrame, last_day: int) -> Iterator[tuple[Any, int]]:
+    """(row index of `icaht`, follow-up days) of each subject on study and alive at the cut-off and followed
+    to before `last_day`: its window may still fill. A subject whose follow-up is unknown or ended (a death,
+    an end of study) is left out: the counts seen are all there are."""
+    followed = membership.set_index("subject_id")
+    for index, subject in icaht["subject_id"].items():
+        if subject not in followed.index:
+            continue
+        row = followed.loc[subject]
+        ended = bool(row["died"]) or str(row["study_status"]) in STUDY_ENDED
+        if pd.isna(row["follow_up_days"]) or ended or int(row["follow_up_days"]) >= last_day:
+            continue
+        yield index, int(row["follow_up_days"])
 
 
 def late_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
@@ -571,14 +573,8 @@ def late_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) -> 
         out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     if membership is None or not len(out):
         return out
-    followed = membership.set_index("subject_id")
     window = f"late window (days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY})"
-    for index, subject in out["subject_id"].items():
-        if subject not in followed.index:
-            continue
-        days = _followed_open(followed.loc[subject])
-        if days is None or days >= LATE_LAST_DAY:
-            continue
+    for index, days in _open_windows(out, membership, LATE_LAST_DAY):
         out.loc[index, LATE_ICAHT_PENDING] = True
         for grade, rule in (("late_icaht_grade", "late_icaht_rule"), ("t_late_grade", "t_late_reason")):
             seen = out.loc[index, grade]

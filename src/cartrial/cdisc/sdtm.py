@@ -44,7 +44,7 @@ from cartrial.cdisc.common import (
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.protocol.disposition import DISPOSITIONS, parse_disposition, reported_term
+from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 
 CRS_TERM = "Cytokine release syndrome"
@@ -294,12 +294,18 @@ def _refuse_unknown_countries(ctx: SdtmContext) -> None:
         )
 
 
-def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    protocol = ctx.snapshot.protocol
+def _infusion_maps(ctx: SdtmContext) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each subject's dose level and first infusion date-time (snapshot text) from the infusions table."""
     infusions = ctx.table("infusions")
     level = {r["subject_id"]: r["dose_level"] for _, r in infusions.iterrows()}
+    first = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
+    return level, first
+
+
+def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
+    protocol = ctx.snapshot.protocol
+    level, first_infusion = _infusion_maps(ctx)
     last_dates = _last_dates(ctx)
-    first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
     from cartrial.analysis.populations import death_dates
 
@@ -365,20 +371,21 @@ def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     day is reached (by the cut-off, and by the end of a study that ended). An element ends where the next
     starts (assumption 8); the last one at the end of participation (RFPENDTC) when the study ended, else it
     is open (SEENDTC null)."""
-    from cartrial.analysis.populations import death_dates, end_of_study
-
     protocol = ctx.snapshot.protocol
     elements = {
         code: (element, epoch, float(order))
         for order, (code, element, *_, epoch) in enumerate(trial_elements(protocol), start=1)
     }
-    window = dt.timedelta(days=int(protocol.escalation.dlt_window_days))
     cutoff = ctx.snapshot.cutoff
     subjects = ctx.table("subjects")
-    ends = end_of_study(subjects, death_dates(ctx.table("adverse_events"), cutoff))
-    infusions = ctx.table("infusions")
-    level = {r["subject_id"]: r["dose_level"] for _, r in infusions.iterrows()}
-    first_infusion = {str(s): str(v) for s, v in infusions.groupby("subject_id")["infused_at"].min().items()}
+    # whose study ended by the cut-off: the analysis populations' end of study (D-19.92)
+    membership = analysis_table(ctx.analysis, "populations")
+    ended_ids = (
+        set(membership.loc[membership["study_status"].isin(STUDY_ENDED), "subject_id"].astype(str))
+        if len(membership)
+        else set()
+    )
+    level, first_infusion = _infusion_maps(ctx)
     last_dates = _last_dates(ctx)
     rows = []
     for r in _rows(subjects):
@@ -387,14 +394,14 @@ def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         if not consent:
             continue
         tl = ctx.timeline(sid)
-        ended = sid in ends and ends[sid].ended
+        ended = sid in ended_ids
         last = last_dates.get(sid, "") if ended else ""
         starts = [("SCRN", consent)]
         if tl.ld_start is not None and (tl.infusion is None or tl.ld_start < tl.infusion.date()):
             starts.append(("LD", tl.ld_start.isoformat()))
         if tl.infusion is not None:
             starts.append(("CART", dtc(first_infusion.get(sid, ""))))
-            follow_up = (tl.infusion.date() + window).isoformat()
+            follow_up = (tl.infusion.date() + dt.timedelta(days=tl.dlt_window_days)).isoformat()
             if follow_up <= cutoff.isoformat() and (not ended or follow_up <= last[:10]):
                 starts.append(("FU", follow_up))
         assigned = bool(_arm(protocol, level.get(sid, ""))[0])

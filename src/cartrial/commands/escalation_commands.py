@@ -31,7 +31,6 @@ from cartrial.protocol.design_options import (
     DesignOption,
     check_options,
 )
-from cartrial.wording import k_of_n
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -493,6 +492,7 @@ def replay_command(
     protocol deviation is listed (column `deviation`)."""
 
     from cartrial.escalation import replay_decisions
+    from cartrial.escalation.conduct import deviation_count_note
     from cartrial.protocol import load_protocol
     from cartrial.tabular import emit_table, read_csv
 
@@ -507,9 +507,7 @@ def replay_command(
     )
     emit_table(result.table, out, as_json, extra=result.metadata() if as_json else None)
     deviations = int((result.table["deviation"] != "").sum())
-    terminal(stderr=True).print(
-        f"{k_of_n(deviations, len(result.table), 'decision')} with a protocol deviation"
-    )
+    terminal(stderr=True).print(deviation_count_note(deviations, len(result.table)))
 
 
 def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:

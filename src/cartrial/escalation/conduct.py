@@ -139,6 +139,11 @@ def _refuse_repeats(values: Any, field: str, message: str, allowed: str, problem
         seen.add(value)
 
 
+def deviation_count_note(deviations: int, decisions: int) -> str:
+    """The replay's count note: "k of n decisions with a protocol deviation" (`cartrial.wording`)."""
+    return f"{k_of_n(deviations, decisions, 'decision')} with a protocol deviation"
+
+
 def replay_decisions(
     decisions: pd.DataFrame,
     infusions: pd.DataFrame,
@@ -295,7 +300,7 @@ def replay_decisions(
         days: int | None = None
         complete = False
         if decided_on is not None:
-            days, complete = dlt_window_complete(last_day, decided_on, window)
+            days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
             # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
             waiting = [m for m, had_dlt in zip(lettered, letters, strict=True) if not had_dlt]
@@ -366,8 +371,8 @@ def replay_decisions(
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(f"{k_of_n(n_dev, len(table), 'decision')} with a protocol deviation",),
+        notes=(deviation_count_note(n_dev, len(table)),),
     )
 
 
-__all__ = ["DECISIONS", "assign_cohorts", "replay_decisions"]
+__all__ = ["DECISIONS", "assign_cohorts", "deviation_count_note", "replay_decisions"]

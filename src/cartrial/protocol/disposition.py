@@ -35,6 +35,10 @@ class StudyStatus(StrEnum):
     DISCONTINUED = "DISCONTINUED"
 
 
+STUDY_ENDED: frozenset[str] = frozenset({StudyStatus.COMPLETED.value, StudyStatus.DISCONTINUED.value})
+"""The end-of-study statuses of a subject whose study ended (EOSSTT other than ONGOING)."""
+
+
 @dataclass(frozen=True)
 class Disposition:
     """What one disposition word means."""
@@ -154,6 +158,7 @@ __all__ = [
     "DISPOSITIONS",
     "DISPOSITION_PATTERN",
     "DISPOSITION_TEXT",
+    "STUDY_ENDED",
     "Disposition",
     "StudyStatus",
     "ended_before_death",

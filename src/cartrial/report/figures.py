@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Analysis
+from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
     "svg.hashsalt": "cartrial-report",
@@ -192,7 +193,7 @@ def _end_of_bar(row: Mapping[str, Any]) -> str:
     died = row.get("died")
     if not pd.isna(died) and bool(died):
         return "died"
-    return "ended" if str(row.get("study_status", "")) in {"COMPLETED", "DISCONTINUED"} else "ongoing"
+    return "ended" if str(row.get("study_status", "")) in STUDY_ENDED else "ongoing"
 
 
 def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:

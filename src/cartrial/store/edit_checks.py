@@ -1867,6 +1867,10 @@ def _stored_side_findings(
         if other_side:
             extra.update(stored_records(connection, subject_ids, other_side))
     seen = {_key(f) for f in found}
+    imported_checks: dict[str, set[str]] = {}  # subject -> the checks that fired on its imported rows
+    for f in found:
+        if f.record.file is not None and f.subject_id is not None:
+            imported_checks.setdefault(f.subject_id, set()).add(f.check.id)
     out: list[Finding] = []
     for subject_id in sorted(changed):
         held = subjects[subject_id].by_table
@@ -1901,7 +1905,7 @@ def _stored_side_findings(
                 stored_only.add(id(copy))
         if not stored_only:
             continue
-        on_imported = {f.check.id for f in found if f.subject_id == subject_id and f.record.file is not None}
+        on_imported = imported_checks.get(subject_id, set())
         earlier = {_key(f) for f in run_edit_checks([SubjectRecords(subject_id, before)], protocol, today)}
         for finding in run_edit_checks([SubjectRecords(subject_id, after)], protocol, today):
             key = _key(finding)

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cartrial.columns import is_unicode_text
 from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
@@ -67,11 +68,7 @@ UNPAIRED_SURROGATE = re.compile(
 def _has_unpaired_surrogate(value: Any) -> bool:
     """Whether any text (key or value) of a parsed JSON value holds a lone surrogate."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
+        return not is_unicode_text(value)
     if isinstance(value, dict):
         return any(_has_unpaired_surrogate(k) or _has_unpaired_surrogate(v) for k, v in value.items())
     if isinstance(value, list):

@@ -382,14 +382,14 @@ def fit_population(
         for k in dict.fromkeys((settings.fim_draws, max(settings.fim_draws, settings.polish_final_draws))):
             fim_used = k
             fim_lik = MarginalLikelihood(work, proposal.draws(k, fim_rng), theta)
-            info_mat, _ = observed_information(fim_lik, theta)
+            info_mat, codec = observed_information(fim_lik, theta)
             try:
                 w = np.linalg.eigvalsh(info_mat)
             except np.linalg.LinAlgError:
                 continue
             if np.all(np.isfinite(w)) and w.min() > 0:
                 # the information has no row for a fixed typical value: its SE is not given (D-19.273)
-                free = ThetaCodec(spec).free_mask()
+                free = codec.free_mask()
                 cov = np.full((free.size, free.size), np.nan)
                 cov[np.ix_(free, free)] = np.linalg.inv(info_mat)
                 se_vec = np.sqrt(np.diag(cov))
