@@ -450,11 +450,20 @@ def build_adpc(
     pc = sdtm["PC"]
     if not len(pc):
         return empty_frame(spec)
-    pk = {f"PK-{r['record_id']}": r for r in _rows(snapshot.tables["pk_samples"])}
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    samples = snapshot.tables["pk_samples"]
+    # the NCA's actual time of each sample (pre-dose: negative, from the date-times; D-19.304)
+    days = dict(
+        zip(
+            ("PK-" + samples["record_id"].astype(str)).tolist(),
+            sample_actual_days(samples, snapshot.tables["infusions"]).tolist(),
+            strict=True,
+        )
+    )
 
     def actual_days(refs: pd.Series) -> np.ndarray:
-        days = [pk.get(ref, {}).get("actual_day", "") for ref in refs]
-        return np.array([float(a) if a not in ("", None) else math.nan for a in days], dtype=float)
+        return np.array([days.get(ref, math.nan) for ref in refs], dtype=float)
 
     resc = pc["PCSTRESC"].astype(str)
     frame = pd.DataFrame(
