@@ -699,6 +699,13 @@ def _ae_common(ctx: SdtmContext, sid: str, start: str, end: str, cutoff: str) ->
     }
 
 
+def ae_category(category: str) -> str:
+    """AE.AECAT of a store category (`cartrial.protocol.dlt.ToxicityCategory`): the readable upper-case term
+    of the sponsor AECAT codelist, words joined by a hyphen, not the internal code (``non_hematologic`` →
+    ``NON-HEMATOLOGIC``; D-19.306)."""
+    return category.strip().lower().replace("_", "-").upper()
+
+
 def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
     scale = r["grading_scale"].strip().upper()
     category = r["category"].strip().lower()
@@ -708,7 +715,7 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         "AETERM": ascii_text(r["term"]),
         "AEDECOD": ascii_text(r["term"]),
         "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
-        "AECAT": category.upper(),
+        "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),
         "AEREL": r["relatedness"].upper(),
         "AEACNOTH": ascii_text(r["action_taken"]).upper(),
@@ -735,7 +742,7 @@ def _episode_row(
         "AEPTCD": float(match["meddra_code"])
         if match is not None and _is_number(match["meddra_code"])
         else math.nan,
-        "AECAT": e.kind.upper(),
+        "AECAT": ae_category(e.kind),
         "AESER": _yn(match["serious"]) if match is not None else "",
         "AEREL": match["relatedness"].upper() if match is not None else "",
         "AEACNOTH": ascii_text(match["action_taken"]).upper() if match is not None else "",
