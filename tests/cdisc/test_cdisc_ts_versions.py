@@ -74,3 +74,37 @@ def test_define_names_the_origin_of_each_ts_value(exported) -> None:  # type: ig
     for code in ("ACTSUB", "SSTDTC"):  # a derived value names its method
         assert refs[f"IT.TS.TSVAL.{code}"] in methods
     assert refs["IT.TS.TSVAL.TITLE"] is None
+
+
+def test_ts_adapt_follows_the_protocol_dose_levels(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.305: ADAPT (NCI C146995: a prospectively planned modification of the design based on interim
+    data) is Y for the example's escalation over its dose levels and N for a protocol with one dose level,
+    where no cohort's dose is assigned from the DLT data; it was Y whatever the protocol."""
+    from cartrial.cdisc.sdtm import adaptive_design
+
+    protocol = exported.snapshot.protocol
+    assert len(protocol.dose_levels) >= 2
+    assert _ts(_frames(exported.snapshot))["ADAPT"] == ["Y"]
+    single = protocol.model_copy(update={"dose_levels": protocol.dose_levels[:1]})
+    assert adaptive_design(single) == "N"
+    assert adaptive_design(protocol) == "Y"
+
+
+def test_define_comments_the_rule_of_adapt_and_intmodel(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.305: INTMODEL is assigned by the export (the protocol has no such field) and ADAPT read from the
+    protocol by a rule: define.xml says so, each value-level item naming its rule in a CommentDef."""
+    import xml.etree.ElementTree as ET
+
+    odm = "{http://www.cdisc.org/ns/odm/v1.3}"
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = ET.parse(exported.out / "sdtm" / "define.xml").getroot()
+    comments = {
+        c.get("OID"): "".join(c.itertext()) for c in root.iter("{http://www.cdisc.org/ns/def/v2.1}CommentDef")
+    }
+    items = {i.get("OID"): i for i in root.iter(f"{odm}ItemDef")}
+    for code, origin in (("ADAPT", "Protocol"), ("INTMODEL", "Assigned")):
+        item = items[f"IT.TS.TSVAL.{code}"]
+        assert item.find("def:Origin", ns).get("Type") == origin  # type: ignore[union-attr]
+        text = comments[item.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID")]
+        assert "D-19.305" in text and len(text) > 40
+    assert items["IT.TS.TSVAL.TITLE"].get("{http://www.cdisc.org/ns/def/v2.1}CommentOID") is None

@@ -127,6 +127,36 @@ def nca_windows(schedule: Any) -> dict[float, tuple[float, float]]:
     }
 
 
+def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Series:
+    """The actual time of each sample from its subject's (first) infusion, in days: the one derivation the
+    NCA (`nca_datasets`) and ADaM ADPC.AFRLT read (D-19.304). A sample whose date-time ``sampled_at`` is
+    before the infusion's ``infused_at`` is pre-dose: its time is the elapsed time, negative (ADaMIG-NCA
+    AFRLT, the elapsed actual time from the reference dose; the NCA leaves it out, D-6.7), even when its
+    ``actual_day`` was entered as 0 (the day-0 sample drawn before the infusion). Every other sample keeps its
+    stored ``actual_day`` (the NCA's time, checked against ``sampled_at`` by SAMPLE-DAY-MISMATCH, D-19.168);
+    a date-time naive of a zone is UTC, as the store keeps it.
+
+    >>> s = pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [0.0, 1.0],
+    ...                   "sampled_at": ["2021-05-01T09:00:00Z", "2021-05-02T10:00:00Z"]})
+    >>> i = pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-05-01T10:00:00Z"]})
+    >>> [round(d, 4) for d in sample_actual_days(s, i)]
+    [-0.0417, 1.0]
+    """
+    stored = pd.to_numeric(samples["actual_day"], errors="coerce").astype(float)
+    if not len(samples) or not len(infusions) or "sampled_at" not in samples.columns:
+        return stored.reset_index(drop=True)
+
+    def instants(values: pd.Series) -> pd.Series:
+        text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+        return pd.to_datetime(text.where(text != "", None), utc=True, errors="coerce", format="ISO8601")
+
+    first = instants(infusions["infused_at"]).groupby(infusions["subject_id"].astype(str).to_numpy()).min()
+    start = samples["subject_id"].astype(str).map(first)
+    elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
+    elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
+    return stored.where(~(elapsed < 0), elapsed).reset_index(drop=True)
+
+
 def persistence_column(persistence_day: float) -> str:
     """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
     return f"detectable_beyond_day_{persistence_day:g}"
@@ -149,6 +179,8 @@ def nca_datasets(
     levels = dose_levels(tables["infusions"])
     pk = tables["pk_samples"]
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
+    # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
+    pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
     with_pk = sorted(set(pk["subject_id"]))
     without = tuple(s for s in safety_ids if s not in with_pk)
     populations["pk"] = Population(

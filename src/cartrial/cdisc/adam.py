@@ -450,11 +450,20 @@ def build_adpc(
     pc = sdtm["PC"]
     if not len(pc):
         return empty_frame(spec)
-    pk = {f"PK-{r['record_id']}": r for r in _rows(snapshot.tables["pk_samples"])}
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    samples = snapshot.tables["pk_samples"]
+    # the NCA's actual time of each sample (pre-dose: negative, from the date-times; D-19.304)
+    days = dict(
+        zip(
+            ("PK-" + samples["record_id"].astype(str)).tolist(),
+            sample_actual_days(samples, snapshot.tables["infusions"]).tolist(),
+            strict=True,
+        )
+    )
 
     def actual_days(refs: pd.Series) -> np.ndarray:
-        days = [pk.get(ref, {}).get("actual_day", "") for ref in refs]
-        return np.array([float(a) if a not in ("", None) else math.nan for a in days], dtype=float)
+        return np.array([days.get(ref, math.nan) for ref in refs], dtype=float)
 
     resc = pc["PCSTRESC"].astype(str)
     frame = pd.DataFrame(
@@ -515,6 +524,13 @@ def build_adpp(
     return finalize(frame, spec, sort=[])
 
 
+def _dm_values(dm: pd.DataFrame | None, column: str) -> dict[str, str]:
+    """USUBJID → the text of a DM `column` ({} without DM or without the column)."""
+    if dm is None or column not in dm.columns:
+        return {}
+    return {str(u): str(v) for u, v in zip(dm["USUBJID"], dm[column], strict=True)}
+
+
 def build_adtte(
     analysis: Any,
     adsl: pd.DataFrame,
@@ -541,16 +557,9 @@ def build_adtte(
     first_episode = {str(r["subject_id"]): f"CRS-{int(r['episode'])}" for r in _rows(first_crs)}
 
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
-    # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
     dm = (sdtm or {}).get("DM")
-    infusion_of = (
-        {
-            str(u): parse_instant(str(t)) if "T" in str(t) else None
-            for u, t in zip(dm["USUBJID"], dm["RFSTDTC"], strict=True)
-        }
-        if dm is not None and "RFSTDTC" in dm.columns
-        else {}
-    )
+    # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
+    infusion_of = {u: parse_instant(t) if "T" in t else None for u, t in _dm_values(dm, "RFSTDTC").items()}
 
     def add(
         sid: str,
@@ -606,12 +615,7 @@ def build_adtte(
     relapse_src, relapse_var = ("ADSL", "FUPDUR") if to_fupdur else ("", "")
     # the last contact is DM.RFPENDTC when the subject's last record of any kind is that contact: the
     # record then names DM/RFPENDTC, else (a later record that is no contact) nothing (D-19.257)
-    dm = (sdtm or {}).get("DM")
-    last_record = (
-        {str(u): str(d)[:10] for u, d in zip(dm["USUBJID"], dm["RFPENDTC"], strict=True)}
-        if dm is not None and "RFPENDTC" in dm.columns
-        else {}
-    )
+    last_record = {u: d[:10] for u, d in _dm_values(dm, "RFPENDTC").items()}
     for r in _rows(analysis_table(analysis, "relapses_by_subject")):
         sid = str(r["subject_id"])
         start = date_of(str(r["infusion_date"]))

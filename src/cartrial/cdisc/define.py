@@ -216,7 +216,16 @@ def build_define(
             )
             item_defs.append(item_def)
             vl = _value_list(
-                spec, variable, frame, item_oid, where_clauses, item_defs, terms, used_codelists, methods
+                spec,
+                variable,
+                frame,
+                item_oid,
+                where_clauses,
+                item_defs,
+                terms,
+                used_codelists,
+                methods,
+                comments,
             )
             if vl is not None:  # on the variable's ItemDef (the value-level ItemDefs follow it in item_defs)
                 value_lists.append(vl)
@@ -309,6 +318,7 @@ def _value_list(
     terms: Mapping[str, Codelist],
     used: set[str],
     methods: dict[str, tuple[str, str]] | None = None,
+    comments: dict[str, str] | None = None,
 ) -> ET.Element | None:
     """def:ValueListDef for a result variable (one entry per test code in the data), for AETOXGR (one
     entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
@@ -406,9 +416,13 @@ def _value_list(
             d.append(_origin(variable))
         else:  # a TS value the export derives from the data or assigns, not the protocol's (D-19.260)
             d.append(ET.Element(_d("Origin"), {"Type": own[0]}))
-            if own[1] and methods is not None:
+            if own[1] and own[0] == "Derived" and methods is not None:
                 ref.set("MethodOID", _method_oid(spec.name, f"{variable.name}_{code}"))
                 methods[ref.get("MethodOID", "")] = (f"{spec.name}.{variable.name} ({code})", own[1])
+            elif own[1] and comments is not None:  # the rule or default of a value not derived (D-19.305)
+                cid = _oid("COM", spec.name, variable.name, code)
+                comments[cid] = own[1]
+                d.set(_d("CommentOID"), cid)
         item_defs.append(d)
     return vl
 

@@ -699,6 +699,13 @@ def _ae_common(ctx: SdtmContext, sid: str, start: str, end: str, cutoff: str) ->
     }
 
 
+def ae_category(category: str) -> str:
+    """AE.AECAT of a store category (`cartrial.protocol.dlt.ToxicityCategory`): the readable upper-case term
+    of the sponsor AECAT codelist, words joined by a hyphen, not the internal code (``non_hematologic`` →
+    ``NON-HEMATOLOGIC``; D-19.306)."""
+    return category.strip().lower().replace("_", "-").upper()
+
+
 def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
     scale = r["grading_scale"].strip().upper()
     category = r["category"].strip().lower()
@@ -708,7 +715,7 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         "AETERM": ascii_text(r["term"]),
         "AEDECOD": ascii_text(r["term"]),
         "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
-        "AECAT": category.upper(),
+        "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),
         "AEREL": r["relatedness"].upper(),
         "AEACNOTH": ascii_text(r["action_taken"]).upper(),
@@ -735,7 +742,7 @@ def _episode_row(
         "AEPTCD": float(match["meddra_code"])
         if match is not None and _is_number(match["meddra_code"])
         else math.nan,
-        "AECAT": e.kind.upper(),
+        "AECAT": ae_category(e.kind),
         "AESER": _yn(match["serious"]) if match is not None else "",
         "AEREL": match["relatedness"].upper() if match is not None else "",
         "AEACNOTH": ascii_text(match["action_taken"]).upper() if match is not None else "",
@@ -1688,19 +1695,49 @@ def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
 
 
 TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
-    "ACTSUB": ("Derived", "Number of subjects the analysis populations count as enrolled (ADSL.ENRLFL = Y)"),
+    "ACTSUB": (
+        "Derived",
+        "Number of subjects the analysis populations count as enrolled (ADSL.ENRLFL = Y): the subjects who "
+        "consented on or before the data cut-off (NCI C98703: actual number of subjects enrolled); the store "
+        "records no screen-failure state, a stored subject is an enrolled one (D-19.305)",
+    ),
     "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
     "DCUTDTC": ("Assigned", ""),
     "DCUTDESC": ("Assigned", ""),
     "SDTIGVER": ("Assigned", ""),
     "SDTMVER": ("Assigned", ""),
+    "ADAPT": (
+        "Protocol",
+        "Y when the protocol has two or more dose levels: its escalation design (escalation.design) assigns "
+        "each cohort's dose level from the DLT data of the cohorts before, a prospectively planned "
+        "modification of the design based on interim data (NCI C146995 ADAPT); N with a single dose level "
+        "(D-19.305)",
+    ),
+    "INTMODEL": (
+        "Assigned",
+        "Assigned by the export, the protocol has no intervention-model field: SINGLE GROUP, every subject "
+        "receives the one investigational product in one open-label group, the dose levels being escalation "
+        "cohorts (ClinicalTrials.gov Single Group Assignment); a sponsor registering the cohorts as "
+        "Sequential Assignment would state SEQUENTIAL (D-19.305)",
+    ),
 }
-"""Define-XML origin (and method) of a TS value that is not read from the protocol (D-19.260); every other
-TSVAL is Protocol, the variable's origin."""
+"""Define-XML origin (and method or comment) of a TS value that is not read as it is from the protocol
+(D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
+(CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin."""
 SDTMIG_VERSION = "3.4"
 """The SDTMIG the datasets follow (TS SDTIGVER; the export's only `--sdtmig` choice)."""
 SDTM_MODEL_OF_IG = {"3.4": "2.0"}
 """The SDTM model version each SDTMIG implements (TS SDTMVER): SDTMIG v3.4 is based on SDTM v2.0."""
+
+
+def adaptive_design(protocol: Any) -> str:
+    """TS ADAPT from the protocol (`TS_VALUE_ORIGINS`, D-19.305): ``Y`` when the protocol escalates among two
+    or more dose levels — each escalation design of `cartrial.protocol.escalation_spec` (3+3, BOIN, mTPI-2,
+    i3+3, CRM, TITE-CRM) assigns the next cohort's dose level from the DLT data so far, "a prospectively
+    planned opportunity for modification of one or more specified aspects of the study design ... based on
+    analysis of data (usually interim data) from subjects in the study" (NCI C146995 ADAPT); ``N`` with a
+    single dose level, where no dose is assigned from the data."""
+    return "Y" if len(protocol.dose_levels) >= 2 else "N"
 
 
 def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> dict[str, pd.DataFrame]:
@@ -1788,7 +1825,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("TBLIND", "Trial Blinding Schema", "OPEN LABEL"),
         ("TCNTRL", "Control Type", "NONE"),
         ("RANDOM", "Trial is Randomized", "N"),
-        ("ADAPT", "Adaptive Design", "Y"),
+        ("ADAPT", "Adaptive Design", adaptive_design(protocol)),
         ("NARMS", "Planned Number of Arms", str(len(protocol.dose_levels))),
         ("SSTDTC", "Study Start Date", consent or first),
         ("DCUTDTC", "Data Cutoff Date", ctx.snapshot.cutoff.isoformat()),  # D-19.186

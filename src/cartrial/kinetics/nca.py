@@ -49,6 +49,7 @@ from cartrial.protocol.nca_options import (
     NcaOptions,
     PersistenceRule,
 )
+from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -1021,7 +1022,7 @@ def nca(
     n_pre_dose = pre_dose.sum(axis=1)
     if n_pre_dose.any():
         notes.append(
-            f"{int(n_pre_dose.sum())} sample(s) before time 0 (pre-infusion) not used, see n_pre_dose"
+            f"{count(int(n_pre_dose.sum()), 'sample')} before time 0 (pre-infusion) not used, see n_pre_dose"
         )
     # missing concentrations are dropped (PKNCA default) and counted
     n_missing = (~present & ~pre_dose & ~np.isnan(t_arr)).sum(axis=1)

@@ -1,0 +1,73 @@
+"""ADPC.AFRLT of a sample drawn before the infusion is negative (ADaMIG-NCA: elapsed actual time from the
+reference dose), from the one derivation the NCA reads too (`cartrial.analysis.kinetics.sample_actual_days`;
+D-19.304)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _elapsed_days(sampled_at: str, infused_at: str) -> float:
+    start = dt.datetime.fromisoformat(infused_at.replace("Z", "+00:00"))
+    return (dt.datetime.fromisoformat(sampled_at.replace("Z", "+00:00")) - start) / dt.timedelta(days=1)
+
+
+def test_example_pre_dose_samples_have_negative_afrlt(exported) -> None:  # type: ignore[no-untyped-def]
+    """The example study draws its day-0 sample an hour before the infusion (stored ``actual_day`` 0): its
+    AFRLT is the elapsed time from PCDTC to the infusion (DM.RFSTDTC), -1/24 day, independent of the code."""
+    adpc, pc, dm = exported.frames["ADPC"], exported.frames["PC"], exported.frames["DM"]
+    merged = adpc.merge(pc[["USUBJID", "PCSEQ", "PCDTC"]], on=["USUBJID", "PCSEQ"], validate="one_to_one")
+    merged = merged.merge(dm[["USUBJID", "RFSTDTC"]], on="USUBJID", validate="many_to_one")
+    pre = merged[merged["PCDTC"].astype(str) < merged["RFSTDTC"].astype(str)]
+    assert len(pre) > 0
+    assert (pre["AFRLT"] < 0).all()
+    expected = [_elapsed_days(str(s), str(i)) for s, i in zip(pre["PCDTC"], pre["RFSTDTC"], strict=True)]
+    assert pre["AFRLT"].to_numpy() == pytest.approx(expected, abs=1e-6)
+    assert (pre["NFRLT"] <= 0).all()  # nominal: at or before the dose
+    post = merged[merged["PCDTC"].astype(str) >= merged["RFSTDTC"].astype(str)]
+    assert (post["AFRLT"] >= 0).all()
+
+
+def test_nca_counts_the_example_pre_dose_samples_as_pre_dose(exported) -> None:  # type: ignore[no-untyped-def]
+    """The NCA reads the same times as ADPC: the samples ADPC places before the infusion are the NCA's
+    `n_pre_dose` (not a concentration at time 0 of the profile)."""
+    adpc = exported.frames["ADPC"]
+    nca = exported.analysis.datasets["nca_by_subject"].table
+    pre = adpc[adpc["AFRLT"] < 0].groupby(["USUBJID"]).size()
+    assert int(nca["n_pre_dose"].sum()) == int(pre.sum()) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hours=st.floats(min_value=-24 * 30, max_value=24 * 200, allow_nan=False),
+    stored=st.one_of(st.none(), st.floats(min_value=-30, max_value=200, allow_nan=False)),
+)
+def test_sample_days_property(hours: float, stored: float | None) -> None:
+    """Before the infusion by its date-time: the elapsed (negative) time; otherwise the stored day."""
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    infused = dt.datetime(2021, 5, 1, 10, 0, tzinfo=dt.UTC)
+    moment = (infused + dt.timedelta(hours=hours)).replace(microsecond=0)
+    samples = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S2"],
+            "actual_day": [stored, stored],
+            "sampled_at": [moment.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
+        }
+    )
+    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused.strftime("%Y-%m-%dT%H:%M:%SZ")]})
+    days = sample_actual_days(samples, infusions)
+    elapsed = (moment - infused) / dt.timedelta(days=1)
+    if elapsed < 0:
+        assert days.iloc[0] == elapsed
+    elif stored is None:
+        assert pd.isna(days.iloc[0])
+    else:
+        assert days.iloc[0] == stored
+    # S2: no date-time and no infusion: the stored day as it is
+    assert (pd.isna(days.iloc[1]) and stored is None) or days.iloc[1] == stored
