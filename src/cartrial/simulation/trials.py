@@ -561,35 +561,43 @@ def judged_dlts(
     return out
 
 
+def dlts_seen_by(prepared: Prepared, draws: PatientDraws, left: FloatArray) -> npt.NDArray[np.bool_]:
+    """(T, S, K) whether each slot, were it treated at each level, has a DLT seen by `left` (T, S, K), the
+    last whole day it is followed (+inf: throughout): the protocol's rules find it in the course observed
+    by then (`judged_dlts`, D-19.161); a DLT of the fixed-probability model when its day, `FIXED_DLT_DAY`,
+    is by then. The one reading of a course cut short, for the design (`observed_dlts`) and for the data
+    at a cut-off (`_dlts_by`; D-19.312)."""
+    if prepared.scenario.toxicity.fixed_dlt_probability is not None:
+        return np.asarray(draws.dlt & (left >= FIXED_DLT_DAY), dtype=bool)
+    seen = np.zeros_like(draws.dlt)
+    crs_course = (draws.crs_onset, draws.crs_duration)
+    icans_course = (draws.icans_onset, draws.icans_duration)
+    for k in range(draws.dlt.shape[2]):
+        events = level_events(draws.crs, draws.icans, draws.cytopenia, k, crs_course, icans_course)
+        followed = left[..., k]
+        # a slot whose every event ended by the last day followed is judged as drawn (`draws.dlt`);
+        # only those with an event cut short (few: a dropout, death or cut-off during it) are judged again
+        cut = np.zeros(followed.shape, dtype=bool)
+        for _category, _term, grade, day, duration in events:
+            cut |= (grade >= 1) & (followed < day + duration)
+        seen[..., k] = draws.dlt[..., k]
+        if cut.any():
+            short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
+            seen[..., k][cut] = judged_dlts(prepared, short, followed[cut])
+    return seen
+
+
 def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
     """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
     `simulate study`) or to the death; a DLT is seen when the protocol's rules find it in the course
-    observed by then (`judged_dlts`, D-19.161; a DLT of the fixed-probability model when its day,
-    `FIXED_DLT_DAY`, is by then); DLT-evaluable by the protocol's rule
+    observed by then (`dlts_seen_by`); DLT-evaluable by the protocol's rule
     (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through the DLT
     window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
     left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
-    if prepared.scenario.toxicity.fixed_dlt_probability is not None:
-        seen = draws.dlt & (left >= FIXED_DLT_DAY)
-    else:
-        seen = np.zeros_like(draws.dlt)
-        crs_course = (draws.crs_onset, draws.crs_duration)
-        icans_course = (draws.icans_onset, draws.icans_duration)
-        for k in range(draws.dlt.shape[2]):
-            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, crs_course, icans_course)
-            followed = left[..., k]
-            # a slot whose every event ended by the last day followed is judged as drawn (`draws.dlt`);
-            # only those with an event cut short (few: a dropout or death during it) are judged again
-            cut = np.zeros(followed.shape, dtype=bool)
-            for _category, _term, grade, day, duration in events:
-                cut |= (grade >= 1) & (followed < day + duration)
-            seen[..., k] = draws.dlt[..., k]
-            if cut.any():
-                short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
-                seen[..., k][cut] = judged_dlts(prepared, short, followed[cut])
+    seen = dlts_seen_by(prepared, draws, left)
     return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
 
@@ -765,23 +773,18 @@ def _dlts_by(
     prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow: FloatArray
 ) -> FloatArray:
     """Per trial, the patients (slots at `slot_dose`, -1: not in the data) with a DLT seen by the last whole
-    day of their follow-up (`follow`: to the dropout, death or cut-off), judged on the course observed by then
-    (`judged_dlts`, D-19.161; D-19.291). A replaced patient (not DLT-evaluable) has none by definition."""
+    day of their follow-up (`follow`: to the dropout, death or cut-off; D-19.291): `dlts_seen_by`, the
+    design's own reading (D-19.312), at each slot's dose. A replaced patient (not DLT-evaluable) has none by
+    definition."""
     treated = slot_dose >= 0
-    left = np.where(treated, np.floor(np.nan_to_num(follow, nan=-1.0)), -1.0)
-    seen = np.zeros(slot_dose.shape, dtype=bool)
-    for k in range(draws.dlt.shape[2]):
-        here = slot_dose == k
-        if not here.any():
-            continue
-        if prepared.scenario.toxicity.fixed_dlt_probability is not None:
-            at_k = draws.dlt[..., k] & (left >= FIXED_DLT_DAY)
-        else:
-            course = (draws.crs_onset, draws.crs_duration), (draws.icans_onset, draws.icans_duration)
-            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, *course)
-            at_k = judged_dlts(prepared, events, np.where(here, left, -1.0))
-        seen |= here & at_k
-    return seen.sum(axis=1).astype(float)
+    last = np.floor(np.nan_to_num(follow, nan=-1.0))
+    # followed to `last` at its own dose; the other levels are never read (+inf: nothing judged again)
+    at_dose = slot_dose[..., None] == np.arange(draws.dlt.shape[2])
+    left = np.where(at_dose, last[..., None], np.inf)
+    seen = dlts_seen_by(prepared, draws, left)
+    rows, cols = np.arange(slot_dose.shape[0])[:, None], np.arange(slot_dose.shape[1])[None, :]
+    hit = seen[rows, cols, np.maximum(slot_dose, 0)] & treated
+    return hit.sum(axis=1).astype(float)
 
 
 #: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
