@@ -359,7 +359,8 @@ def run_cohorts(
     Per cohort: a `StopAtN` behaviour truncates the cohort so that the total is exactly its n; each active
     trial treats the cohort at its current dose and records the DLTs; the design's `step` proposes the next
     dose or a stop (with its `StopReason`). Trials still running after `cohorts` cohorts stop with
-    `MAX_N_REACHED`. The MTD is the design's own selection (`select_mtd_batch`; -1 after a safety stop);
+    `MAX_COHORTS_REACHED` (the design's own maximum sample size, `StopAtN`, is `MAX_N_REACHED`; D-19.313).
+    The MTD is the design's own selection (`select_mtd_batch`; -1 after a safety stop);
     an `ExpansionCohort` then treats its patients at its level in the trials that selected one.
     `progress(done, total)` is called before each cohort and once at the end.
 
@@ -412,7 +413,7 @@ def run_cohorts(
         reason[stopping] = proposal.reason[stopping]
         active &= ~proposal.stop
         dose = np.where(active, proposal.next_dose, dose)
-    reason[active] = int(StopReason.MAX_N_REACHED)
+    reason[active] = int(StopReason.MAX_COHORTS_REACHED)
     if progress is not None:
         progress(cohorts, cohorts)
     safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
@@ -674,7 +675,15 @@ def _simulate_tite(
         trials=trials,
         seed=seed,
         mtd=sim.select_mtd_batch(final),
-        reason=np.full(trials, int(StopReason.MAX_N_REACHED)),
+        # the design's max_n when it is what ran out, else the simulation's cohorts (D-19.313)
+        reason=np.full(
+            trials,
+            int(
+                StopReason.MAX_N_REACHED
+                if caps and min(caps) <= cohorts * cohort_size
+                else StopReason.MAX_COHORTS_REACHED
+            ),
+        ),
         safety=np.zeros(trials, dtype=bool),
         n=n,
         y=y,

@@ -178,6 +178,8 @@ def summarise(
         "no_mtd_se_pct": no_mtd_se,
         "early_stop_pct": stop,
         "early_stop_se_pct": stop_se,
+        # % of trials per stop reason, each with its binomial SE (D-19.313)
+        "stop_reasons": stop_reason_pct(batch),
         "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
         "p_edss_improved_half_se_pct": half_se if collected is None or "edss" in collected else None,
         "p_edss_improved_half_n_trials": (
@@ -188,6 +190,26 @@ def summarise(
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def stop_reason_label(code: int) -> str:
+    """The stop reason's label in trials.csv and oc.json: the `StopReason` name in lower case
+    (``max_n_reached``, ``max_cohorts_reached``, ``rule_complete``…; docs/simulation.md §6)."""
+    from cartrial.escalation.design import StopReason
+
+    return StopReason(int(code)).name.lower()
+
+
+def stop_reason_pct(batch: TrialBatch) -> dict[str, dict[str, float]]:
+    """Per stop reason that occurred, % of the trials (and its binomial SE) that stopped for it (D-19.313);
+    empty for a batch without stop reasons."""
+    if batch.stop_reason is None:
+        return {}
+    out = {}
+    for code in np.unique(batch.stop_reason):
+        pct, se = _prop(batch.stop_reason == code)
+        out[stop_reason_label(int(code))] = {"pct": pct, "se_pct": se}
+    return out
 
 
 def edss_probability_text(summary: Mapping[str, Any]) -> str:
@@ -214,14 +236,16 @@ def edss_probability_text(summary: Mapping[str, Any]) -> str:
 
 
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
-    """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, n and DLTs per level,
-    and every metric."""
+    """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, stop_reason, n and DLTs
+    per level, and every metric."""
     _check_type("batch", batch, TrialBatch, _BATCH)
     columns: dict[str, Any] = {
         "trial": np.arange(1, batch.trials + 1),
         "mtd": pd.Series(np.where(batch.mtd >= 0, batch.mtd + 1, 0), dtype="Int64").where(batch.mtd >= 0),
         "safety_stop": batch.safety_stop,
     }
+    if batch.stop_reason is not None:  # why the escalation stopped (D-19.313)
+        columns["stop_reason"] = [stop_reason_label(int(code)) for code in batch.stop_reason]
     for level in range(batch.n_doses):
         columns[f"n_{level + 1}"] = batch.n[:, level].astype(np.int64)
         columns[f"dlt_{level + 1}"] = batch.y[:, level].astype(np.int64)

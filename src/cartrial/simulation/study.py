@@ -259,7 +259,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     draws = draw_with_reserve(
         prepared, rng, np.random.default_rng(children[3]), 1, slots, reserve_slots(prepared, cohorts, size)
     )
-    slot_dose, cohort_of, _mtd, _safety, _n, _y = _escalate(prepared, draws, 1, size, cohorts)
+    slot_dose, cohort_of, _mtd, _safety, _n, _y, _reason = _escalate(prepared, draws, 1, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     follow = np.minimum(draws.dropout_days, sc.follow_up_days)
     last_infusion = float(np.nanmax(np.where(slot_dose >= 0, infusion, -np.inf)))

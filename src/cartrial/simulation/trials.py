@@ -621,6 +621,8 @@ class TrialBatch:
     #: per trial and level (T, K), % of the trial's patients who would have a DLT at the level: the
     #: scenario's true DLT probability, estimated (D-19.292)
     true_dlt: FloatArray | None = None
+    #: per trial (T,), why its escalation stopped: `cartrial.escalation.StopReason` codes (D-19.313)
+    stop_reason: npt.NDArray[np.int64] | None = None
 
 
 def _escalate(
@@ -634,8 +636,8 @@ def _escalate(
     slots, `reserve_slots`) is treated in the same cohort at the same level in its place, until one is
     evaluable (D-19.132; 3+3 practice, Storer 1989); with the reserve spent, the last one counts as it was.
     The expansion's patients are not replaced; their DLTs are the observed ones too. Returns (slot_dose,
-    cohort_of, mtd, safety, n, y) over every slot, the reserve included; n and y count the design's
-    (evaluable) patients and the expansion's."""
+    cohort_of, mtd, safety, n, y, stop reason) over every slot, the reserve included; n and y count the
+    design's (evaluable) patients and the expansion's."""
     from cartrial.escalation.simulation import run_cohorts
 
     rows = np.arange(trials)[:, None]
@@ -679,7 +681,7 @@ def _escalate(
     design_slot = owner[t_idx, r_idx]
     slot_dose[t_idx, r_idx] = run.slot_dose[t_idx, design_slot]  # -1 when its place was never treated
     cohort_of[t_idx, r_idx] = run.slot_cohort[t_idx, design_slot]
-    return slot_dose, cohort_of, run.mtd, run.safety, run.n, run.y
+    return slot_dose, cohort_of, run.mtd, run.safety, run.n, run.y, run.reason
 
 
 def _calendar(
@@ -912,6 +914,7 @@ def simulate_trials(
         y=merged.pop("y"),
         infusion_day=merged.pop("infusion_day"),
         true_dlt=merged.pop("true_dlt"),
+        stop_reason=merged.pop("stop_reason"),
         metrics=merged,
         seconds=time.perf_counter() - started,
     )
@@ -995,7 +998,7 @@ def _simulate_batch(
     # not the reserve) with a DLT were they treated there, judged on the whole course (D-19.292)
     true_dlt = draws.dlt[:, :slots, :].mean(axis=1) * 100.0
     slots += reserve
-    slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
+    slot_dose, cohort_of, mtd, safety, n, y, reason = _escalate(prepared, draws, trials, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     design_dose = slot_dose
     if sc.data_cutoff_day is not None:
@@ -1061,6 +1064,7 @@ def _simulate_batch(
         "true_dlt": true_dlt,
         "mtd": mtd,
         "safety": safety,
+        "stop_reason": reason,
         "n": n,
         "y": y,
         "n_treated": n_treated,
