@@ -128,6 +128,7 @@ def summarise(
             )
         )
     rows = []
+    above = batch.above_target
     for level in range(k):
         sel, sel_se = _prop(batch.mtd == level)
         n, y = batch.n[:, level], batch.y[:, level]
@@ -145,6 +146,8 @@ def summarise(
                 "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else 0.0,
                 "mean_dlt": float(y.mean()),
                 "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else 0.0,
+                # the level's true DLT probability is above the target toxicity (D-19.315)
+                **({"above_target": bool(above[level])} if above is not None else {}),
             }
         )
     metric_rows = []
@@ -178,6 +181,7 @@ def summarise(
         "no_mtd_se_pct": no_mtd_se,
         "early_stop_pct": stop,
         "early_stop_se_pct": stop_se,
+        **_treated_above(batch),
         # % of trials per stop reason, each with its binomial SE (D-19.313)
         "stop_reasons": stop_reason_pct(batch),
         "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
@@ -190,6 +194,39 @@ def summarise(
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def _treated_above(batch: TrialBatch) -> dict[str, float | None]:
+    """% of the patients (the doses table's: the design's evaluable patients and the expansion's) treated at
+    a level whose true DLT probability is above the target toxicity, with its SE (D-19.315): the escalation
+    engine's derivation (`treated_above_pct`); None without a target."""
+    from cartrial.escalation.simulation import treated_above_pct
+
+    if batch.target_toxicity is None or batch.above_target is None:
+        keys = ("target_toxicity", "pct_treated_above_target", "pct_treated_above_target_se")
+        return dict.fromkeys(keys)
+    pct, se = treated_above_pct(np.asarray(batch.n, dtype=float), batch.above_target)
+    return {
+        "target_toxicity": batch.target_toxicity,
+        "pct_treated_above_target": pct,
+        "pct_treated_above_target_se": se,
+    }
+
+
+def treated_above_text(summary: Mapping[str, Any]) -> str:
+    """The overdosing OC as printed (D-19.315); ``""`` without a target toxicity.
+
+    >>> treated_above_text({"target_toxicity": 0.3, "pct_treated_above_target": 12.5,
+    ...                     "pct_treated_above_target_se": 0.4})
+    'patients treated above the target toxicity 0.3: 12.5 % (SE 0.4)'
+    """
+    pct = summary.get("pct_treated_above_target")
+    if pct is None:
+        return ""
+    return (
+        f"patients treated above the target toxicity {summary['target_toxicity']:g}: {pct:.1f} % "
+        f"(SE {summary['pct_treated_above_target_se']:.1f})"
+    )
 
 
 def stop_reason_label(code: int) -> str:
@@ -322,6 +359,7 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
         f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
+        + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
         + (f"; {edss}" if edss else "")
         + ".</p>"
     )

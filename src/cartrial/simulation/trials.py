@@ -623,6 +623,34 @@ class TrialBatch:
     true_dlt: FloatArray | None = None
     #: per trial (T,), why its escalation stopped: `cartrial.escalation.StopReason` codes (D-19.313)
     stop_reason: npt.NDArray[np.int64] | None = None
+    #: the target toxicity (`target_toxicity`) and, per level (K,), whether the level's true DLT probability
+    #: is above it; None without a target (D-19.315)
+    target_toxicity: float | None = None
+    above_target: npt.NDArray[np.bool_] | None = None
+
+
+def target_toxicity(prepared: Prepared) -> float | None:
+    """The target toxicity of the "% treated above the target" OC (D-19.315): the scenario's
+    `design.mtd_target`, else the design's own target (BOIN, CRM, mTPI-2, i3+3); None for a design without
+    one (3+3) when the scenario names none."""
+    named = prepared.scenario.design.mtd_target
+    if named is not None:
+        return float(named)
+    target = getattr(prepared.design, "target", None)
+    return None if target is None else float(target)
+
+
+def levels_above_target(
+    prepared: Prepared, true_dlt_pct: FloatArray, target: float | None
+) -> npt.NDArray[np.bool_] | None:
+    """(K,) whether each level's true DLT probability is above `target`: the scenario's fixed probabilities
+    when it gives them, else the true DLT probability estimated over the run's trials (`true_dlt_pct`, (T, K)
+    %, D-19.292); None without a target."""
+    if target is None:
+        return None
+    fixed = prepared.scenario.toxicity.fixed_dlt_probability
+    truth = np.asarray(fixed, dtype=float) if fixed is not None else true_dlt_pct.mean(axis=0) / 100.0
+    return np.asarray(truth > target, dtype=bool)
 
 
 def _escalate(
@@ -903,7 +931,10 @@ def simulate_trials(
     if progress is not None:
         progress(trials, trials)
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    target = target_toxicity(prepared)
     return TrialBatch(
+        target_toxicity=target,
+        above_target=levels_above_target(prepared, merged["true_dlt"], target),
         trials=trials,
         seed=seed,
         n_doses=prepared.n_doses,
