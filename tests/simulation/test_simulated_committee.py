@@ -91,7 +91,7 @@ def test_a_patient_who_drops_out_on_day_5_without_a_dlt_is_replaced_at_the_same_
     draws.dropout_days[0, 0] = 5.4  # written withdrawn on day 5
     seen, evaluable = observed_dlts(prepared, draws)
     assert not evaluable[0, 0].any() and evaluable[0, 1:].all() and not seen.any()
-    slot_dose, cohort_of, _mtd, _safety, n, y = _escalate(prepared, draws, 1, size, cohorts)
+    slot_dose, cohort_of, _mtd, _safety, n, y, _reason = _escalate(prepared, draws, 1, size, cohorts)
     assert slot_dose.shape == (1, base + reserve)
     # the dropout was treated in cohort 1 at level 1, and so was its replacement, the first reserve slot
     assert cohort_of[0, 0] == 0 and slot_dose[0, 0] == 0
@@ -221,7 +221,7 @@ def test_an_expansion_patient_s_dlt_is_judged_on_the_course_observed(make_scenar
     draws.cytopenia["neutrophils_days"][0, first, :] = 20
     draws.dlt[0, first, :] = True  # as `draw_patients` judges the whole course
     draws.dropout_days[0, first] = 5.4
-    slot_dose, _cohort_of, mtd, _safety, n, y = _escalate(prepared, draws, 1, size, cohorts)
+    slot_dose, _cohort_of, mtd, _safety, n, y, _reason = _escalate(prepared, draws, 1, size, cohorts)
     top = prepared.n_doses - 1
     assert mtd[0] == top and slot_dose[0, first] == top
     assert n[0, top] > 3 + 3  # the expansion was treated there

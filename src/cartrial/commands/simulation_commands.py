@@ -144,7 +144,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
     from rich.table import Table
 
-    from cartrial.simulation.oc import edss_probability_text
+    from cartrial.simulation.oc import edss_probability_text, treated_above_text
 
     doses = Table(title=title)
     for column in ("level", "dose", "true p(DLT) %", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
@@ -161,10 +161,12 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     console.print(doses)
     s = oc.summary
     edss = edss_probability_text(s)
+    above = treated_above_text(s)
     console.print(
         f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
         f"{s['p_any_crs_grade3plus_pct']:.1f} % (SE {s['p_any_crs_grade3plus_se_pct']:.1f})"
+        + (f"; {above}" if above else "")
         + (f"; {edss}" if edss else "")
     )
     metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")

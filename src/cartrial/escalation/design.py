@@ -31,6 +31,8 @@ class StopReason(IntEnum):
     N_AT_DOSE_REACHED = 4
     LOWEST_DOSE_TOO_TOXIC = 5
     NO_ADMISSIBLE_DOSE = 6
+    #: the simulation's cohort limit (`cohorts`, `max_cohorts`) ended a trial its design had not stopped
+    MAX_COHORTS_REACHED = 7
 
     @property
     def text(self) -> str:
@@ -54,6 +56,7 @@ _REASON_TEXT = {
     StopReason.N_AT_DOSE_REACHED: "the required number of patients at the recommended dose is reached",
     StopReason.LOWEST_DOSE_TOO_TOXIC: "lowest dose too toxic (stop_when_too_toxic): no dose recommended",
     StopReason.NO_ADMISSIBLE_DOSE: "no admissible dose remains: stop, no dose recommended",
+    StopReason.MAX_COHORTS_REACHED: "the simulation's cohort limit is reached before the design stopped",
 }
 
 

@@ -226,6 +226,23 @@ def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: 
         raise InputError(problems)
 
 
+def treated_above_pct(n: np.ndarray, above: np.ndarray) -> tuple[float, float]:
+    """% of the patients treated at the doses `above` (K,) the target over simulated trials (`n`: (trials, K)
+    patients per level) — the overdosing OC (BOIN `get.oc`'s percentage of patients treated above the MTD) —
+    and its Monte Carlo SE: a ratio of means A/N, so the delta method, sqrt(var(A − R·N) / trials) / mean(N).
+    (0, 0) when nobody was treated. The one derivation of the escalation engine's `pct_treated_above_mtd`
+    and the trial simulator's `pct_treated_above_target` (D-19.315)."""
+    trials = n.shape[0]
+    total_n = n.sum(axis=1)
+    above_n = n[:, np.asarray(above, dtype=bool)].sum(axis=1)
+    mean_total = float(total_n.mean()) if trials else 0.0
+    if not mean_total:
+        return 0.0, 0.0
+    ratio = float(above_n.mean() / mean_total)
+    spread = float((above_n - ratio * total_n).std(ddof=1)) if trials > 1 else 0.0
+    return ratio * 100, spread / np.sqrt(trials) / mean_total * 100
+
+
 def _mc_summaries(
     trials: int,
     mtd: np.ndarray,
@@ -245,10 +262,7 @@ def _mc_summaries(
     selection = np.array([(mtd == i).mean() for i in range(k)])
     total_n = n_final.sum(axis=1)
     total_dlt = y_final.sum(axis=1)
-    above_n = n_final[:, above].sum(axis=1)
-    mean_total = float(total_n.mean())
-    ratio = float(above_n.mean() / mean_total) if mean_total else 0.0
-    ratio_se = float(se_of((above_n - ratio * total_n)[:, None])[0] / mean_total) if mean_total else 0.0
+    _ratio, ratio_se = treated_above_pct(n_final, above)
     no_mtd = float((mtd < 0).mean())
     stop = float(safety.mean())
     return {
@@ -259,7 +273,7 @@ def _mc_summaries(
         "mean_dlt_se": tuple(float(v) for v in se_of(y_final)),
         "total_n_se": float(se_of(total_n[:, None])[0]),
         "total_dlt_se": float(se_of(total_dlt[:, None])[0]),
-        "pct_treated_above_mtd_se": ratio_se * 100,
+        "pct_treated_above_mtd_se": ratio_se,
     }
 
 
@@ -359,7 +373,8 @@ def run_cohorts(
     Per cohort: a `StopAtN` behaviour truncates the cohort so that the total is exactly its n; each active
     trial treats the cohort at its current dose and records the DLTs; the design's `step` proposes the next
     dose or a stop (with its `StopReason`). Trials still running after `cohorts` cohorts stop with
-    `MAX_N_REACHED`. The MTD is the design's own selection (`select_mtd_batch`; -1 after a safety stop);
+    `MAX_COHORTS_REACHED` (the design's own maximum sample size, `StopAtN`, is `MAX_N_REACHED`; D-19.313).
+    The MTD is the design's own selection (`select_mtd_batch`; -1 after a safety stop);
     an `ExpansionCohort` then treats its patients at its level in the trials that selected one.
     `progress(done, total)` is called before each cohort and once at the end.
 
@@ -412,7 +427,7 @@ def run_cohorts(
         reason[stopping] = proposal.reason[stopping]
         active &= ~proposal.stop
         dose = np.where(active, proposal.next_dose, dose)
-    reason[active] = int(StopReason.MAX_N_REACHED)
+    reason[active] = int(StopReason.MAX_COHORTS_REACHED)
     if progress is not None:
         progress(cohorts, cohorts)
     safety = np.isin(reason, [int(r) for r in StopReason if r.is_safety_stop])
@@ -556,7 +571,7 @@ def _monte_carlo_oc(
         mean_n=tuple(float(v) for v in mean_n),
         mean_dlt=tuple(float(v) for v in y.mean(axis=0)),
         early_stop_pct=float(safety.mean() * 100),
-        pct_treated_above_mtd=float(mean_n[above].sum() / total * 100) if total else 0.0,
+        pct_treated_above_mtd=treated_above_pct(n.astype(float), above)[0],
         total_n=total,
         total_dlt=float(y.sum(axis=1).mean()),
         mtd_target=target,
@@ -674,7 +689,15 @@ def _simulate_tite(
         trials=trials,
         seed=seed,
         mtd=sim.select_mtd_batch(final),
-        reason=np.full(trials, int(StopReason.MAX_N_REACHED)),
+        # the design's max_n when it is what ran out, else the simulation's cohorts (D-19.313)
+        reason=np.full(
+            trials,
+            int(
+                StopReason.MAX_N_REACHED
+                if caps and min(caps) <= cohorts * cohort_size
+                else StopReason.MAX_COHORTS_REACHED
+            ),
+        ),
         safety=np.zeros(trials, dtype=bool),
         n=n,
         y=y,
@@ -781,4 +804,5 @@ __all__ = [
     "exact_three_plus_three",
     "run_cohorts",
     "simulate",
+    "treated_above_pct",
 ]

@@ -304,7 +304,7 @@ def enumerate_three_plus_three(
                 return finish(prob, n, y, elim, edlt, StopReason.RULE_COMPLETE)
             nxt = d - 1
         if max_cohorts is not None and cohorts >= max_cohorts:
-            return finish(prob, n, y, elim, edlt, StopReason.MAX_N_REACHED)
+            return finish(prob, n, y, elim, edlt, StopReason.MAX_COHORTS_REACHED)
         walk(prob, nxt, n, y, elim, edlt, cohorts)
         return None
 

@@ -128,6 +128,7 @@ def summarise(
             )
         )
     rows = []
+    above = batch.above_target
     for level in range(k):
         sel, sel_se = _prop(batch.mtd == level)
         n, y = batch.n[:, level], batch.y[:, level]
@@ -145,6 +146,8 @@ def summarise(
                 "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else 0.0,
                 "mean_dlt": float(y.mean()),
                 "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else 0.0,
+                # the level's true DLT probability is above the target toxicity (D-19.315)
+                **({"above_target": bool(above[level])} if above is not None else {}),
             }
         )
     metric_rows = []
@@ -178,6 +181,9 @@ def summarise(
         "no_mtd_se_pct": no_mtd_se,
         "early_stop_pct": stop,
         "early_stop_se_pct": stop_se,
+        **_treated_above(batch),
+        # % of trials per stop reason, each with its binomial SE (D-19.313)
+        "stop_reasons": stop_reason_pct(batch),
         "p_edss_improved_half_pct": half if collected is None or "edss" in collected else None,
         "p_edss_improved_half_se_pct": half_se if collected is None or "edss" in collected else None,
         "p_edss_improved_half_n_trials": (
@@ -188,6 +194,59 @@ def summarise(
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def _treated_above(batch: TrialBatch) -> dict[str, float | None]:
+    """% of the patients (the doses table's: the design's evaluable patients and the expansion's) treated at
+    a level whose true DLT probability is above the target toxicity, with its SE (D-19.315): the escalation
+    engine's derivation (`treated_above_pct`); None without a target."""
+    from cartrial.escalation.simulation import treated_above_pct
+
+    if batch.target_toxicity is None or batch.above_target is None:
+        keys = ("target_toxicity", "pct_treated_above_target", "pct_treated_above_target_se")
+        return dict.fromkeys(keys)
+    pct, se = treated_above_pct(np.asarray(batch.n, dtype=float), batch.above_target)
+    return {
+        "target_toxicity": batch.target_toxicity,
+        "pct_treated_above_target": pct,
+        "pct_treated_above_target_se": se,
+    }
+
+
+def treated_above_text(summary: Mapping[str, Any]) -> str:
+    """The overdosing OC as printed (D-19.315); ``""`` without a target toxicity.
+
+    >>> treated_above_text({"target_toxicity": 0.3, "pct_treated_above_target": 12.5,
+    ...                     "pct_treated_above_target_se": 0.4})
+    'patients treated above the target toxicity 0.3: 12.5 % (SE 0.4)'
+    """
+    pct = summary.get("pct_treated_above_target")
+    if pct is None:
+        return ""
+    return (
+        f"patients treated above the target toxicity {summary['target_toxicity']:g}: {pct:.1f} % "
+        f"(SE {summary['pct_treated_above_target_se']:.1f})"
+    )
+
+
+def stop_reason_label(code: int) -> str:
+    """The stop reason's label in trials.csv and oc.json: the `StopReason` name in lower case
+    (``max_n_reached``, ``max_cohorts_reached``, ``rule_complete``…; docs/simulation.md §6)."""
+    from cartrial.escalation.design import StopReason
+
+    return StopReason(int(code)).name.lower()
+
+
+def stop_reason_pct(batch: TrialBatch) -> dict[str, dict[str, float]]:
+    """Per stop reason that occurred, % of the trials (and its binomial SE) that stopped for it (D-19.313);
+    empty for a batch without stop reasons."""
+    if batch.stop_reason is None:
+        return {}
+    out = {}
+    for code in np.unique(batch.stop_reason):
+        pct, se = _prop(batch.stop_reason == code)
+        out[stop_reason_label(int(code))] = {"pct": pct, "se_pct": se}
+    return out
 
 
 def edss_probability_text(summary: Mapping[str, Any]) -> str:
@@ -214,14 +273,16 @@ def edss_probability_text(summary: Mapping[str, Any]) -> str:
 
 
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
-    """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, n and DLTs per level,
-    and every metric."""
+    """One row per simulated trial: trial, mtd (1-based, empty = none), safety_stop, stop_reason, n and DLTs
+    per level, and every metric."""
     _check_type("batch", batch, TrialBatch, _BATCH)
     columns: dict[str, Any] = {
         "trial": np.arange(1, batch.trials + 1),
         "mtd": pd.Series(np.where(batch.mtd >= 0, batch.mtd + 1, 0), dtype="Int64").where(batch.mtd >= 0),
         "safety_stop": batch.safety_stop,
     }
+    if batch.stop_reason is not None:  # why the escalation stopped (D-19.313)
+        columns["stop_reason"] = [stop_reason_label(int(code)) for code in batch.stop_reason]
     for level in range(batch.n_doses):
         columns[f"n_{level + 1}"] = batch.n[:, level].astype(np.int64)
         columns[f"dlt_{level + 1}"] = batch.y[:, level].astype(np.int64)
@@ -298,6 +359,7 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
         f"{s['early_stop_pct']:.1f} % "
         f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
+        + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
         + (f"; {edss}" if edss else "")
         + ".</p>"
     )

@@ -388,13 +388,27 @@ class Efficacy(_Model):
 
 class DesignSettings(_Model):
     """The design comes from the protocol's escalation section; `overrides` change its fields (a sweep axis),
-    `max_cohorts` bounds designs without their own stop (default: 2 × levels for 3+3, else max_n)."""
+    `max_cohorts` bounds designs without their own stop (default: 2 × levels for 3+3, else max_n);
+    `mtd_target` is the target toxicity the "% treated above the target" OC reads (default: the design's own
+    target; none for a 3+3, D-19.315)."""
 
     overrides: dict[str, Any] = Field(default_factory=dict)
     max_cohorts: int | None = Field(default=None, ge=1, le=1000)
+    mtd_target: float | None = Field(
+        default=None, description="target toxicity of the % treated above the target OC"
+    )
     expansion_patients: int | None = Field(
         default=None, description="size of the protocol's expansion cohort (e.g. a large study)"
     )
+
+    @field_validator("mtd_target")
+    @classmethod
+    def _target_in_range(cls, value: float | None) -> float | None:
+        from cartrial.protocol.design_options import TARGET
+
+        if value is not None and (problem := TARGET.problem("mtd_target", value)):
+            raise option_error(problem)
+        return value
 
     @field_validator("expansion_patients")
     @classmethod

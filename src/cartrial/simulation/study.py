@@ -259,7 +259,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     draws = draw_with_reserve(
         prepared, rng, np.random.default_rng(children[3]), 1, slots, reserve_slots(prepared, cohorts, size)
     )
-    slot_dose, cohort_of, _mtd, _safety, _n, _y = _escalate(prepared, draws, 1, size, cohorts)
+    slot_dose, cohort_of, _mtd, _safety, _n, _y, _reason = _escalate(prepared, draws, 1, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     follow = np.minimum(draws.dropout_days, sc.follow_up_days)
     last_infusion = float(np.nanmax(np.where(slot_dose >= 0, infusion, -np.inf)))
@@ -303,6 +303,12 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
     width = max(3, len(str(len(order))))
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FORMS}
+    # no regimen (nobody is lymphodepleted), or a form the protocol does not collect (D-19.62): not computed
+    # (no random draw, so the stream is the same either way; D-19.314)
+    if prepared.protocol.lymphodepletion is None or "lymphodepletion" not in (
+        prepared.protocol.collected_assessments
+    ):
+        rows.pop("lymphodepletion")
     rows["sites"].append(
         {"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": sc.accrual.site_country}
     )
@@ -364,9 +370,10 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 ),
             }
         )
-        rows["lymphodepletion"].extend(
-            lymphodepletion_rows(prepared.protocol, sid, infused_at, weight, height)
-        )
+        if "lymphodepletion" in rows:
+            rows["lymphodepletion"].extend(
+                lymphodepletion_rows(prepared.protocol, sid, infused_at, weight, height)
+            )
         rows["infusions"].append(
             {
                 "subject_id": sid,
@@ -712,10 +719,6 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "approved_by": "safety review committee (simulated)",
             }
         )
-    if prepared.protocol.lymphodepletion is None or "lymphodepletion" not in (
-        prepared.protocol.collected_assessments
-    ):  # no regimen (nobody is lymphodepleted), or a form the protocol does not collect (D-19.62)
-        rows.pop("lymphodepletion")
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
     cutoff_date = (start + dt.timedelta(days=cutoff)).date()

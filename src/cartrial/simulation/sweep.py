@@ -199,6 +199,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         "p_edss_improved_half_pct",
         "p_edss_improved_half_n_trials",
         "p_any_crs_grade3plus_pct",
+        "pct_treated_above_target",
     ):
         row[key] = oc.summary[key]
     for metric in oc.metrics.to_dict(orient="records"):

@@ -561,35 +561,43 @@ def judged_dlts(
     return out
 
 
+def dlts_seen_by(prepared: Prepared, draws: PatientDraws, left: FloatArray) -> npt.NDArray[np.bool_]:
+    """(T, S, K) whether each slot, were it treated at each level, has a DLT seen by `left` (T, S, K), the
+    last whole day it is followed (+inf: throughout): the protocol's rules find it in the course observed
+    by then (`judged_dlts`, D-19.161); a DLT of the fixed-probability model when its day, `FIXED_DLT_DAY`,
+    is by then. The one reading of a course cut short, for the design (`observed_dlts`) and for the data
+    at a cut-off (`_dlts_by`; D-19.312)."""
+    if prepared.scenario.toxicity.fixed_dlt_probability is not None:
+        return np.asarray(draws.dlt & (left >= FIXED_DLT_DAY), dtype=bool)
+    seen = np.zeros_like(draws.dlt)
+    crs_course = (draws.crs_onset, draws.crs_duration)
+    icans_course = (draws.icans_onset, draws.icans_duration)
+    for k in range(draws.dlt.shape[2]):
+        events = level_events(draws.crs, draws.icans, draws.cytopenia, k, crs_course, icans_course)
+        followed = left[..., k]
+        # a slot whose every event ended by the last day followed is judged as drawn (`draws.dlt`);
+        # only those with an event cut short (few: a dropout, death or cut-off during it) are judged again
+        cut = np.zeros(followed.shape, dtype=bool)
+        for _category, _term, grade, day, duration in events:
+            cut |= (grade >= 1) & (followed < day + duration)
+        seen[..., k] = draws.dlt[..., k]
+        if cut.any():
+            short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
+            seen[..., k][cut] = judged_dlts(prepared, short, followed[cut])
+    return seen
+
+
 def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
     """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
     `simulate study`) or to the death; a DLT is seen when the protocol's rules find it in the course
-    observed by then (`judged_dlts`, D-19.161; a DLT of the fixed-probability model when its day,
-    `FIXED_DLT_DAY`, is by then); DLT-evaluable by the protocol's rule
+    observed by then (`dlts_seen_by`); DLT-evaluable by the protocol's rule
     (`cartrial.protocol.dlt.dlt_evaluable`, the analysis's): a DLT seen, or followed through the DLT
     window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
     left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
-    if prepared.scenario.toxicity.fixed_dlt_probability is not None:
-        seen = draws.dlt & (left >= FIXED_DLT_DAY)
-    else:
-        seen = np.zeros_like(draws.dlt)
-        crs_course = (draws.crs_onset, draws.crs_duration)
-        icans_course = (draws.icans_onset, draws.icans_duration)
-        for k in range(draws.dlt.shape[2]):
-            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, crs_course, icans_course)
-            followed = left[..., k]
-            # a slot whose every event ended by the last day followed is judged as drawn (`draws.dlt`);
-            # only those with an event cut short (few: a dropout or death during it) are judged again
-            cut = np.zeros(followed.shape, dtype=bool)
-            for _category, _term, grade, day, duration in events:
-                cut |= (grade >= 1) & (followed < day + duration)
-            seen[..., k] = draws.dlt[..., k]
-            if cut.any():
-                short = tuple((c, t, g[cut], d[cut], u[cut]) for c, t, g, d, u in events)
-                seen[..., k][cut] = judged_dlts(prepared, short, followed[cut])
+    seen = dlts_seen_by(prepared, draws, left)
     return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
 
@@ -613,6 +621,36 @@ class TrialBatch:
     #: per trial and level (T, K), % of the trial's patients who would have a DLT at the level: the
     #: scenario's true DLT probability, estimated (D-19.292)
     true_dlt: FloatArray | None = None
+    #: per trial (T,), why its escalation stopped: `cartrial.escalation.StopReason` codes (D-19.313)
+    stop_reason: npt.NDArray[np.int64] | None = None
+    #: the target toxicity (`target_toxicity`) and, per level (K,), whether the level's true DLT probability
+    #: is above it; None without a target (D-19.315)
+    target_toxicity: float | None = None
+    above_target: npt.NDArray[np.bool_] | None = None
+
+
+def target_toxicity(prepared: Prepared) -> float | None:
+    """The target toxicity of the "% treated above the target" OC (D-19.315): the scenario's
+    `design.mtd_target`, else the design's own target (BOIN, CRM, mTPI-2, i3+3); None for a design without
+    one (3+3) when the scenario names none."""
+    named = prepared.scenario.design.mtd_target
+    if named is not None:
+        return float(named)
+    target = getattr(prepared.design, "target", None)
+    return None if target is None else float(target)
+
+
+def levels_above_target(
+    prepared: Prepared, true_dlt_pct: FloatArray, target: float | None
+) -> npt.NDArray[np.bool_] | None:
+    """(K,) whether each level's true DLT probability is above `target`: the scenario's fixed probabilities
+    when it gives them, else the true DLT probability estimated over the run's trials (`true_dlt_pct`, (T, K)
+    %, D-19.292); None without a target."""
+    if target is None:
+        return None
+    fixed = prepared.scenario.toxicity.fixed_dlt_probability
+    truth = np.asarray(fixed, dtype=float) if fixed is not None else true_dlt_pct.mean(axis=0) / 100.0
+    return np.asarray(truth > target, dtype=bool)
 
 
 def _escalate(
@@ -626,8 +664,8 @@ def _escalate(
     slots, `reserve_slots`) is treated in the same cohort at the same level in its place, until one is
     evaluable (D-19.132; 3+3 practice, Storer 1989); with the reserve spent, the last one counts as it was.
     The expansion's patients are not replaced; their DLTs are the observed ones too. Returns (slot_dose,
-    cohort_of, mtd, safety, n, y) over every slot, the reserve included; n and y count the design's
-    (evaluable) patients and the expansion's."""
+    cohort_of, mtd, safety, n, y, stop reason) over every slot, the reserve included; n and y count the
+    design's (evaluable) patients and the expansion's."""
     from cartrial.escalation.simulation import run_cohorts
 
     rows = np.arange(trials)[:, None]
@@ -671,7 +709,7 @@ def _escalate(
     design_slot = owner[t_idx, r_idx]
     slot_dose[t_idx, r_idx] = run.slot_dose[t_idx, design_slot]  # -1 when its place was never treated
     cohort_of[t_idx, r_idx] = run.slot_cohort[t_idx, design_slot]
-    return slot_dose, cohort_of, run.mtd, run.safety, run.n, run.y
+    return slot_dose, cohort_of, run.mtd, run.safety, run.n, run.y, run.reason
 
 
 def _calendar(
@@ -765,23 +803,18 @@ def _dlts_by(
     prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow: FloatArray
 ) -> FloatArray:
     """Per trial, the patients (slots at `slot_dose`, -1: not in the data) with a DLT seen by the last whole
-    day of their follow-up (`follow`: to the dropout, death or cut-off), judged on the course observed by then
-    (`judged_dlts`, D-19.161; D-19.291). A replaced patient (not DLT-evaluable) has none by definition."""
+    day of their follow-up (`follow`: to the dropout, death or cut-off; D-19.291): `dlts_seen_by`, the
+    design's own reading (D-19.312), at each slot's dose. A replaced patient (not DLT-evaluable) has none by
+    definition."""
     treated = slot_dose >= 0
-    left = np.where(treated, np.floor(np.nan_to_num(follow, nan=-1.0)), -1.0)
-    seen = np.zeros(slot_dose.shape, dtype=bool)
-    for k in range(draws.dlt.shape[2]):
-        here = slot_dose == k
-        if not here.any():
-            continue
-        if prepared.scenario.toxicity.fixed_dlt_probability is not None:
-            at_k = draws.dlt[..., k] & (left >= FIXED_DLT_DAY)
-        else:
-            course = (draws.crs_onset, draws.crs_duration), (draws.icans_onset, draws.icans_duration)
-            events = level_events(draws.crs, draws.icans, draws.cytopenia, k, *course)
-            at_k = judged_dlts(prepared, events, np.where(here, left, -1.0))
-        seen |= here & at_k
-    return seen.sum(axis=1).astype(float)
+    last = np.floor(np.nan_to_num(follow, nan=-1.0))
+    # followed to `last` at its own dose; the other levels are never read (+inf: nothing judged again)
+    at_dose = slot_dose[..., None] == np.arange(draws.dlt.shape[2])
+    left = np.where(at_dose, last[..., None], np.inf)
+    seen = dlts_seen_by(prepared, draws, left)
+    rows, cols = np.arange(slot_dose.shape[0])[:, None], np.arange(slot_dose.shape[1])[None, :]
+    hit = seen[rows, cols, np.maximum(slot_dose, 0)] & treated
+    return hit.sum(axis=1).astype(float)
 
 
 #: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
@@ -898,7 +931,10 @@ def simulate_trials(
     if progress is not None:
         progress(trials, trials)
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    target = target_toxicity(prepared)
     return TrialBatch(
+        target_toxicity=target,
+        above_target=levels_above_target(prepared, merged["true_dlt"], target),
         trials=trials,
         seed=seed,
         n_doses=prepared.n_doses,
@@ -909,6 +945,7 @@ def simulate_trials(
         y=merged.pop("y"),
         infusion_day=merged.pop("infusion_day"),
         true_dlt=merged.pop("true_dlt"),
+        stop_reason=merged.pop("stop_reason"),
         metrics=merged,
         seconds=time.perf_counter() - started,
     )
@@ -992,7 +1029,7 @@ def _simulate_batch(
     # not the reserve) with a DLT were they treated there, judged on the whole course (D-19.292)
     true_dlt = draws.dlt[:, :slots, :].mean(axis=1) * 100.0
     slots += reserve
-    slot_dose, cohort_of, mtd, safety, n, y = _escalate(prepared, draws, trials, size, cohorts)
+    slot_dose, cohort_of, mtd, safety, n, y, reason = _escalate(prepared, draws, trials, size, cohorts)
     infusion = _calendar(prepared, draws, slot_dose, cohort_of, cohorts)
     design_dose = slot_dose
     if sc.data_cutoff_day is not None:
@@ -1058,6 +1095,7 @@ def _simulate_batch(
         "true_dlt": true_dlt,
         "mtd": mtd,
         "safety": safety,
+        "stop_reason": reason,
         "n": n,
         "y": y,
         "n_treated": n_treated,
