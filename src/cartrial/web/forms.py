@@ -164,8 +164,10 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
     ``2026-11-30T10:00``) in the IANA `zone` the user chose (`ZONE_FIELD`, the site's zone by default).
     No zone chosen: nothing is converted and the field rules refuse such a time ("without a time zone"), as
     the import does; a time repeated or skipped at a daylight-saving change is a problem at its field (an
-    offset must be typed). Times with Z or an offset, and dates, are left as typed."""
-    from cartrial.store.fields import LOCAL_DATETIME, localize_datetime, time_zone_of
+    offset must be typed). Times with Z or an offset, dates, and impossible dates or times
+    (``2026-02-30 10:00``: the field rules say "not a real calendar date and time", D-19.296) are left
+    as typed."""
+    from cartrial.store.fields import clinic_time, localize_datetime, time_zone_of
 
     out = dict(values)
     utc: dict[str, str] = {}
@@ -183,8 +185,8 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
     used = None
     for name in datetime_fields(form_name):
         text = values.get(name)
-        if not isinstance(text, str) or not chosen or LOCAL_DATETIME.match(text.strip()) is None:
-            continue
+        if not isinstance(text, str) or not chosen or clinic_time(text) is None:
+            continue  # not a clinic time: an impossible one (2026-02-30 10:00) is the field rules' to say
         converted = localize_datetime(text, chosen)
         if converted is None:
             problems.append(
