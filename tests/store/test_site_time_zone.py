@@ -133,3 +133,29 @@ def test_in_a_zone_without_daylight_saving_every_real_clinic_time_round_trips(
     assert converted is not None
     place = zoneinfo.ZoneInfo(zone)
     assert dt.datetime.fromisoformat(converted).astimezone(place).replace(tzinfo=None) == typed
+
+
+def test_the_shipped_example_site_has_its_iana_zone(tmp_path: Path) -> None:
+    """The example study's site (Tongji Hospital, Wuhan) had no zone, so its web forms refused every clinic
+    time typed without an offset until an administrator set one (D-19.298): both demo databases (the
+    templates' and the REDCap export's) now carry it, through the import's sites form and `add_site`; the
+    import itself still refuses a time without an offset."""
+    from rich.console import Console
+
+    from cartrial import examples as cartrial_examples
+    from cartrial import templates as cartrial_templates
+    from cartrial.demo import DemoContext
+    from cartrial.demo import importing as importing_demo
+
+    ctx = DemoContext(
+        examples_dir=cartrial_examples.path("ct103a-nmosd").parent,
+        templates_dir=cartrial_templates.path(),
+        out_dir=tmp_path,
+        console=Console(record=True, width=140),
+    )
+    importing_demo.run(ctx)
+    for name in ("study.db", "redcap-study.db"):
+        service = StudyService(connect(f"sqlite:///{tmp_path / name}"))
+        sites = service.find_records("admin", "site")
+        assert [(s["site_id"], s["time_zone"]) for s in sites] == [("TJH", "Asia/Shanghai")], name
+        service.engine.dispose()
