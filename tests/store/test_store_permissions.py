@@ -237,3 +237,23 @@ def test_an_import_row_whose_subject_is_at_another_site_says_only_that_the_id_ca
     said = f"{caught.value} {caught.value.problem}"
     assert "cannot be used" in said and "CT-101" in said
     assert "another site" not in said and "PUMCH" not in said
+
+
+def test_the_cli_import_refuses_another_sites_subject_id_as_a_free_one_is_taken(
+    sqlite_study, cli, tmp_path
+) -> None:
+    """`cartrial import templates --user inv` (an investigator of TJH): a subjects.csv row with CT-101
+    (enrolled at PUMCH) was "subject data written belongs to another site"; now exit 2 "cannot be used",
+    nothing about where; the same row with a free id is imported (D-19.297)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = "subject_id,site_id,consent_date,sex\n"
+    (folder / "subjects.csv").write_text(header + "CT-101,TJH,2021-06-01,F\n", "utf-8")
+    held = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
+    assert held.exit_code == 2
+    assert "cannot be used" in held.stderr
+    for leak in ("PUMCH", "another site", "already", "exists"):
+        assert leak not in held.stderr, leak
+    (folder / "subjects.csv").write_text(header + "CT-060,TJH,2021-06-01,F\n", "utf-8")
+    free = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
+    assert free.exit_code == 0, free.stderr
