@@ -285,7 +285,8 @@ def update_record(
         if "username" in diff:
             check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
-    _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
+    if any(k in diff for k in model.natural_key):  # a changed key: another site's? (D-19.297)
+        _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
     if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
