@@ -10,12 +10,12 @@ import zoneinfo
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.store import StudyService, connect
-from cartrial.store.fields import localize_datetime, time_zone_of, validate_record
+from cartrial.store.fields import clinic_time, localize_datetime, time_zone_of, validate_record
 from cartrial.store.importing import import_templates
 
 ZONES = sorted(zoneinfo.available_timezones())
@@ -80,3 +80,82 @@ def test_a_clinic_time_read_in_its_zone_is_that_time_there(moment: dt.datetime, 
     back = dt.datetime.fromisoformat(converted).astimezone(place).replace(tzinfo=None)
     assert back == typed
     assert validate_record("crs_assessment", {"assessed_at": converted}, protocol=None, partial=True) == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["2026-02-30 10:00", "2026-03-01 25:00", "2026-03-01T10:61", "2026-13-01 10:00", "2026-03-01 10:00:60"],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "Europe/Berlin"])
+def test_an_impossible_clinic_time_is_not_a_clinic_time_and_the_rules_say_what_it_is(
+    typed: str, zone: str
+) -> None:
+    """An impossible date or time typed without an offset was, for the field rules, "without a time zone"
+    (and, in the web form, "skipped or repeated" at a daylight-saving change, D-19.296): it is an invalid
+    date-time, whatever the zone, on the one validation path."""
+    assert clinic_time(typed) is None
+    assert localize_datetime(typed, zone) is None
+    (problem,) = validate_record("crs_assessment", {"assessed_at": typed}, protocol=None, partial=True)
+    assert problem.message == "not a real calendar date and time"
+    assert "real calendar date" in str(problem.allowed)
+
+
+@pytest.mark.parametrize("typed", ["2026-02-30T10:00:00Z", "2026-03-01T25:00+08:00", "2026-02-29"])
+def test_an_impossible_date_time_with_its_offset_is_said_the_same(typed: str) -> None:
+    (problem,) = validate_record("crs_assessment", {"assessed_at": typed}, protocol=None, partial=True)
+    assert problem.message == "not a real calendar date and time"
+
+
+def test_a_real_time_without_an_offset_is_still_without_a_time_zone() -> None:
+    (problem,) = validate_record(
+        "crs_assessment", {"assessed_at": "2026-02-28 10:00"}, protocol=None, partial=True
+    )
+    assert problem.message == "date-time without a time zone (ambiguous)"
+
+
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31)),
+    zone=st.sampled_from(["UTC", "Asia/Shanghai"]),
+    seconds=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_in_a_zone_without_daylight_saving_every_real_clinic_time_round_trips(
+    moment: dt.datetime, zone: str, seconds: bool
+) -> None:
+    """No time is skipped or repeated where the clocks never change (UTC; China since 1991): every real
+    naive time is read, and read back in the zone it is the time typed (D-19.296)."""
+    if zone == "Asia/Shanghai":
+        assume(moment.year >= 1992)  # China observed daylight-saving time in 1986-1991
+    typed = moment.replace(microsecond=0) if seconds else moment.replace(second=0, microsecond=0)
+    text = typed.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%dT%H:%M")
+    assert clinic_time(text) == typed
+    converted = localize_datetime(text, zone)
+    assert converted is not None
+    place = zoneinfo.ZoneInfo(zone)
+    assert dt.datetime.fromisoformat(converted).astimezone(place).replace(tzinfo=None) == typed
+
+
+def test_the_shipped_example_site_has_its_iana_zone(tmp_path: Path) -> None:
+    """The example study's site (Tongji Hospital, Wuhan) had no zone, so its web forms refused every clinic
+    time typed without an offset until an administrator set one (D-19.298): both demo databases (the
+    templates' and the REDCap export's) now carry it, through the import's sites form and `add_site`; the
+    import itself still refuses a time without an offset."""
+    from rich.console import Console
+
+    from cartrial import examples as cartrial_examples
+    from cartrial import templates as cartrial_templates
+    from cartrial.demo import DemoContext
+    from cartrial.demo import importing as importing_demo
+
+    ctx = DemoContext(
+        examples_dir=cartrial_examples.path("ct103a-nmosd").parent,
+        templates_dir=cartrial_templates.path(),
+        out_dir=tmp_path,
+        console=Console(record=True, width=140),
+    )
+    importing_demo.run(ctx)
+    for name in ("study.db", "redcap-study.db"):
+        service = StudyService(connect(f"sqlite:///{tmp_path / name}"))
+        sites = service.find_records("admin", "site")
+        assert [(s["site_id"], s["time_zone"]) for s in sites] == [("TJH", "Asia/Shanghai")], name
+        service.engine.dispose()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cartrial.errors import PermissionDeniedError
+from cartrial.errors import ConflictError, PermissionDeniedError
 from cartrial.store import PERMISSIONS, Action, StudyService
 
 INFUSION = {"subject_id": "CT-001", "infused_at": "2021-06-01T02:00:00Z", "dose_level": 1}
@@ -184,3 +184,76 @@ def test_passwords_are_argon2id_hashes_never_in_the_audit_trail(study) -> None:
     assert not service.verify_password("nobody", "x")
     for row in service.audit_rows(actor="admin"):
         assert "argon2" not in (row["new_value"] or "") and "horse" not in (row["new_value"] or "")
+
+
+def _refusal(operation: Callable[[], object]) -> str:
+    try:
+        operation()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc} {getattr(exc, 'problem', None)} {getattr(exc, 'existing', None)}"
+    return "written"
+
+
+def test_a_key_taken_at_another_site_is_refused_without_saying_where_or_what(sqlite_study) -> None:
+    """A subject id held at another site was refused with "subject already has a record with subject_id =
+    CT-101 (id 3); update it instead" and that record named for a link (D-19.283): the investigator
+    learned that another site has the subject, and its id. The write is still refused (the key is unique in
+    the study), saying only that the key cannot be used (D-19.297)."""
+    service: StudyService = sqlite_study.service
+    foreign = service.find_records("admin", "subject", subject_id="CT-101")[0]
+    new = {"subject_id": "CT-101", "site_id": "TJH", "consent_date": "2021-06-01", "sex": "F"}
+    with pytest.raises(ConflictError) as caught:
+        service.insert_record("inv", "subject", new)
+    said = f"{caught.value} {caught.value.problem}"
+    assert "cannot be used" in said
+    for leak in ("PUMCH", "another site", "exists", "already", f"id {foreign['id']}", "update"):
+        assert leak not in said, leak
+    assert caught.value.existing is None
+    # a record of another site's subject, its key taken or not, is refused alike (the subject's site)
+    service.insert_record("admin", "infusion", FOREIGN_INFUSION)
+    free = {**FOREIGN_INFUSION, "infused_at": "2021-06-12T02:00:00Z"}
+    held = _refusal(lambda: service.insert_record("inv", "infusion", FOREIGN_INFUSION))
+    assert held.startswith("PermissionDeniedError") and held == _refusal(
+        lambda: service.insert_record("inv", "infusion", free)
+    )
+    # one's own site's record is still named, for the link to it
+    own = service.find_records("admin", "subject", subject_id="CT-001")[0]
+    with pytest.raises(ConflictError) as mine:
+        service.insert_record("inv", "subject", {**new, "subject_id": "CT-001"})
+    assert mine.value.existing == ("subject", own["id"])
+    # an unrestricted role still learns where the key is
+    with pytest.raises(ConflictError) as managed:
+        service.insert_record("dm", "subject", new)
+    assert managed.value.existing == ("subject", foreign["id"])
+
+
+def test_an_import_row_whose_subject_is_at_another_site_says_only_that_the_id_cannot_be_used(
+    sqlite_study,
+) -> None:
+    service: StudyService = sqlite_study.service
+    row = {"subject_id": "CT-101", "site_id": "TJH", "consent_date": "2021-06-01", "sex": "F"}
+    with pytest.raises(ConflictError) as caught, service.transaction("inv", "import") as tx:
+        service.upsert_rows(tx, "subject", [row])
+    said = f"{caught.value} {caught.value.problem}"
+    assert "cannot be used" in said and "CT-101" in said
+    assert "another site" not in said and "PUMCH" not in said
+
+
+def test_the_cli_import_refuses_another_sites_subject_id_as_a_free_one_is_taken(
+    sqlite_study, cli, tmp_path
+) -> None:
+    """`cartrial import templates --user inv` (an investigator of TJH): a subjects.csv row with CT-101
+    (enrolled at PUMCH) was "subject data written belongs to another site"; now exit 2 "cannot be used",
+    nothing about where; the same row with a free id is imported (D-19.297)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = "subject_id,site_id,consent_date,sex\n"
+    (folder / "subjects.csv").write_text(header + "CT-101,TJH,2021-06-01,F\n", "utf-8")
+    held = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
+    assert held.exit_code == 2
+    assert "cannot be used" in held.stderr
+    for leak in ("PUMCH", "another site", "already", "exists"):
+        assert leak not in held.stderr, leak
+    (folder / "subjects.csv").write_text(header + "CT-060,TJH,2021-06-01,F\n", "utf-8")
+    free = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
+    assert free.exit_code == 0, free.stderr

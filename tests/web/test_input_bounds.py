@@ -116,3 +116,15 @@ def test_a_well_formed_date_time_out_of_range_says_so(web_study, moment):
     problem = answer.json()["problems"][0]
     assert problem["message"] == "date-time out of range"
     assert "1677" in problem["allowed"] and "2262" in problem["allowed"]
+
+
+@pytest.mark.parametrize("moment", ["2026-02-30T10:00:00Z", "2026-03-01 25:00", "2026-03-01T10:61"])
+def test_an_impossible_date_time_is_said_to_be_one(web_study, moment):
+    """An impossible date or time was "date-time without a time zone (ambiguous)" when typed without an
+    offset (D-19.296): the API says what it is, with what is allowed."""
+    answer = web_study.bearer("admin").post(
+        "/api/v1/forms/crs_assessments/validate", json={"values": {"assessed_at": moment}}
+    )
+    problem = answer.json()["problems"][0]
+    assert problem["message"] == "not a real calendar date and time"
+    assert "real calendar date and time" in problem["allowed"]

@@ -35,7 +35,9 @@ def run(ctx: DemoContext) -> None:
     redcap_db = _fresh_database(ctx.out_dir / "redcap-study.db")
     redcap_url = f"sqlite:///{redcap_db}"
     init_study(redcap_url, ctx.protocol_file, "admin")
-    StudyService(redcap_url).add_site("admin", "TJH", "Tongji Hospital (synthetic example site)", "China")
+    StudyService(redcap_url).add_site(
+        "admin", "TJH", "Tongji Hospital (synthetic example site)", "China", "Asia/Shanghai"
+    )
     redcap_report = import_redcap(
         redcap_url,
         redcap_dir / "records.csv",

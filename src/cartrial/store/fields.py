@@ -855,21 +855,32 @@ LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)
 """A date-time with a time of day and no offset: a clinic time (the datetime-local input's form)."""
 
 
-def localize_datetime(text: str, zone: str) -> str | None:
-    """A clinic time typed without an offset (`LOCAL_DATETIME`), read in the IANA `zone`, as the ISO 8601
-    UTC text (``2026-11-30T09:00:00Z``) the field rules take; None when `text` is not such a time, the zone
-    unknown, or the time does not exist or is repeated in that zone (a daylight-saving change: an offset
-    must then be typed). Used only where the zone is given explicitly (the web form's zone; D-19.285):
-    the import still refuses a time without an offset."""
-    import datetime as dt
-
+def clinic_time(text: str) -> datetime | None:
+    """The naive date-time of a clinic time typed without an offset (`LOCAL_DATETIME`): None when `text` is
+    not of that form or not a real calendar date and time (``2026-02-30 10:00``, ``25:00``, ``10:61``).
+    The one reading of such a text: the field rules (which refuse it without a zone, D-19.296) and
+    `localize_datetime` (which reads it in a zone) both use it."""
     found = LOCAL_DATETIME.match(text.strip())
-    place = time_zone_of(zone)
-    if found is None or place is None:
+    if found is None:
         return None
     try:
-        naive = dt.datetime.fromisoformat(f"{found.group(1)}T{found.group(2)}")
+        return datetime.fromisoformat(f"{found.group(1)}T{found.group(2)}")
     except ValueError:
+        return None
+
+
+def localize_datetime(text: str, zone: str) -> str | None:
+    """A clinic time typed without an offset (`LOCAL_DATETIME`), read in the IANA `zone`, as the ISO 8601
+    UTC text (``2026-11-30T09:00:00Z``) the field rules take; None when `text` is not such a time
+    (`clinic_time`: not of that form, or not a real date and time), the zone unknown, or the time does not
+    exist or is repeated in that zone (a daylight-saving change: an offset must then be typed). Used only
+    where the zone is given explicitly (the web form's zone; D-19.285): the import still refuses a time
+    without an offset."""
+    import datetime as dt
+
+    naive = clinic_time(text)
+    place = time_zone_of(zone)
+    if naive is None or place is None:
         return None
     early, late = naive.replace(tzinfo=place, fold=0), naive.replace(tzinfo=place, fold=1)
     if early.utcoffset() != late.utcoffset():

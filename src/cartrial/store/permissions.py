@@ -15,10 +15,10 @@ statistician role if the data manager must lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 
-from cartrial.errors import PermissionDeniedError
+from cartrial.errors import ConflictError, PermissionDeniedError, Problem
 
 
 class Action(StrEnum):
@@ -93,6 +93,18 @@ def check_sites(
             f"user '{username}' (role {role}, site {user_site or 'none'}) may only write data of subjects at "
             f"their own site; {what} belongs to another site"
         )
+
+
+def key_unusable(table_name: str, keys: Sequence[str], given: str) -> ConflictError:
+    """The refusal of a new record whose key another site's record holds, for a site-restricted user: the
+    key is unique in the whole study, so the write is refused, but neither that a record exists, nor where,
+    nor its id is told — the same words whatever holds the key (D-19.297; another site's records are as
+    absent, D-19.174, D-19.220)."""
+    what = ", ".join(keys)
+    return ConflictError(
+        f"{what} {given} cannot be used for a new {table_name} record: choose another {what}",
+        problem=Problem("this key cannot be used", field=what, value=given, allowed=f"another {what}"),
+    )
 
 
 def write_action(table_name: str, default: Action) -> Action:

@@ -22,6 +22,7 @@ from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
     apply_update,
     check_birth_date_privacy,
+    check_subjects_and_sites,
     prepare_rows,
     subject_sites,
     upsert_rows,
@@ -30,7 +31,7 @@ from cartrial.store.edit_checks import reconcile_write
 from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
 from cartrial.store.locking import is_locked
 from cartrial.store.models import StudyData, Subject, User
-from cartrial.store.permissions import check_sites
+from cartrial.store.permissions import check_sites, key_unusable
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -153,6 +154,10 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     existing = find_by_key(tx.connection, model, prepared[0], keys)
     if existing is not None:
         given = ", ".join(str(prepared[0][k]) for k in keys)
+        if not _actor_may_see(tx, model, table_name, existing):  # another site's record (D-19.297)
+            # the checks a free key meets first (the subject's site): the same refusal, held key or not
+            check_subjects_and_sites(tx, model, table_name, [dict(prepared[0])])
+            raise key_unusable(table_name, keys, given)
         raise ConflictError(
             f"{table_name} already has a record with {', '.join(keys)} = {given} (id {existing['id']}); "
             "update it instead",
@@ -280,6 +285,8 @@ def update_record(
         if "username" in diff:
             check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
+    if any(k in diff for k in model.natural_key):  # a changed key: another site's? (D-19.297)
+        _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
     if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
@@ -379,6 +386,32 @@ def current_record(
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row
+
+
+def _actor_may_see(tx: Transaction, model: type[StudyData], table_name: str, row: RowLike) -> bool:
+    """Whether the acting user may see the stored record `row` (its site is theirs, or they are not
+    site-restricted)."""
+    from cartrial.errors import PermissionDeniedError
+
+    try:
+        check_record_sites(tx, model, table_name, [row])
+    except PermissionDeniedError:
+        return False
+    return True
+
+
+def _refuse_key_held_elsewhere(
+    tx: Transaction, model: type[StudyData], table_name: str, after: RowLike, record_id: int
+) -> None:
+    """An edit giving a record the key of another site's record (a subject renamed to an id another site
+    holds): refused as a key that cannot be used, before the edit checks read that record's subject
+    (D-19.297). A key held by a record the user may see is left to the database's unique constraint."""
+    keys = model.natural_key
+    if not keys or any(after.get(k) is None for k in keys):
+        return
+    held = find_by_key(tx.connection, model, after, keys)
+    if held is not None and int(held["id"]) != record_id and not _actor_may_see(tx, model, table_name, held):
+        raise key_unusable(table_name, keys, ", ".join(str(after[k]) for k in keys))
 
 
 def check_record_sites(

@@ -496,7 +496,9 @@ def create_record(
 
     spec = _form(form)
     subject = body.values.get("subject_id")
-    if user.sites is not None and isinstance(subject, str):
+    # a new subject names a subject not yet enrolled (its site is checked by the store; a subject id
+    # another site holds is a key that cannot be used, D-19.297), as the subjects form (D-19.174)
+    if user.sites is not None and isinstance(subject, str) and spec.table != "subject":
         _require_visible_subject(user, spec.table, subject)
     values = typed_values(spec.name, body.values, protocol=_protocol(request))
     raised: list[Any] = []
@@ -529,7 +531,8 @@ def _update(
     expected = _expected_version(record_id, if_match or body.version_token)
     _visible(user, spec.table, record_id)
     subject = body.values.get("subject_id")
-    if user.sites is not None and subject is not None:  # moved to another site's subject: as if absent
+    if user.sites is not None and subject is not None and spec.table != "subject":
+        # moved to another site's subject: as if absent (a subject renamed: its new id is a key, D-19.297)
         _require_visible_subject(user, spec.table, str(subject))
     values = typed_values(spec.name, body.values, protocol=protocol)
     raised: list[Any] = []

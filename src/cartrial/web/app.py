@@ -8,7 +8,7 @@ Run it with ``cartrial serve --url URL`` (uvicorn; docs/web.md).
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ SECURITY_HEADERS = {
 }
 """Headers on every response (OWASP Secure Headers): no sniffing, no framing, scripts only from the app."""
 
-__all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "safe_next"]
+__all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "render_login", "safe_next"]
 
 
 class SecurityHeaders:
@@ -129,6 +129,29 @@ MAX_NEXT_LENGTH = 2000
 recommends at least 8,000 octets for a request line; a redirect is a header, kept short) (D-19.198)."""
 
 
+def render_login(
+    request: Request,
+    next_url: str | None,
+    *,
+    username: str | None = None,
+    error: str | None = None,
+    kept: Sequence[tuple[str, str]] | None = None,
+    resume_path: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The login page, built in one place for every path that shows it (the page itself, a refused login,
+    an ended session with the entries kept, an expired login form): `next_url` and `resume_path` made safe
+    (`safe_next`)."""
+    from cartrial.web.templating import render
+
+    context: dict[str, Any] = {"title": "Log in", "next_url": safe_next(next_url), "username": username}
+    if error is not None:
+        context["error"] = error
+    if kept is not None:
+        context.update(kept=kept, resume_path=safe_next(resume_path))
+    return render(request, "login.html", context, status_code=status_code)
+
+
 def safe_next(target: str | None) -> str:
     """A local path of at most `MAX_NEXT_LENGTH` characters to go to after login (anything else — another
     host, ``//host``, a path long enough to make a huge Location header — goes home)."""
@@ -188,7 +211,6 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     from cartrial.store import StudyService, connect
     from cartrial.web import api, errors
     from cartrial.web.pages import ROUTERS
-    from cartrial.web.templating import render
 
     settings = settings or WebSettings()
     threads = _request_threads()
@@ -231,7 +253,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     def login_page(request: Request, next: str = "/") -> Response:
         if current_user(request) is not None:
             return RedirectResponse(safe_next(next), status_code=303)
-        return render(request, "login.html", {"title": "Log in", "next_url": safe_next(next)})
+        return render_login(request, next)
 
     @app.post(
         "/login",
@@ -254,17 +276,13 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         except PermissionDeniedError as exc:
             from cartrial.web.errors import authentication_challenge, status_of
 
-            page = render(
+            page = render_login(
                 request,
-                "login.html",
-                {
-                    "title": "Log in",
-                    "next_url": safe_next(next),
-                    "username": username,
-                    "error": str(exc),
-                    "kept": kept,
-                    "resume_path": safe_next(resume_path),
-                },
+                next,
+                username=username,
+                error=str(exc),
+                kept=kept,
+                resume_path=resume_path,
                 status_code=status_of(exc),  # 401 wrong name or password (a challenge), 429 this address
             )
             challenge = authentication_challenge(exc)

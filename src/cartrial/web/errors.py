@@ -352,8 +352,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SessionEnded)
     async def _ended(request: Request, exc: SessionEnded) -> Response:
-        from cartrial.web.app import safe_next
-        from cartrial.web.templating import render
+        from cartrial.web.app import render_login
 
         minutes = request.app.state.settings.session_minutes
         message = (
@@ -367,17 +366,13 @@ def install(app: FastAPI) -> None:
                 else "Log in again and enter it anew (no session of this browser to return the entries to)."
             )
         )
-        page = render(
+        page = render_login(
             request,
-            "login.html",
-            {
-                "title": "Log in",
-                "next_url": safe_next(exc.next_url),
-                "username": exc.username,
-                "error": message,
-                "kept": exc.kept,
-                "resume_path": safe_next(exc.resume_path),
-            },
+            exc.next_url,
+            username=exc.username,
+            error=message,
+            kept=exc.kept,
+            resume_path=exc.resume_path,
             status_code=401,
         )
         page.headers["WWW-Authenticate"] = BEARER_CHALLENGE
@@ -389,21 +384,16 @@ def install(app: FastAPI) -> None:
             return await _cartrial(request, exc)
         # the login page itself expired (a restart changed the signing key, or its cookie was cleared):
         # refused as before, shown again with a fresh token and the user name kept (D-19.175)
-        from cartrial.web.app import safe_next
-        from cartrial.web.templating import render
+        from cartrial.web.app import render_login
 
         form = await request.form()
         username, next_url = form.get("username"), form.get("next")
-        return render(
+        return render_login(
             request,
-            "login.html",
-            {
-                "title": "Log in",
-                "next_url": safe_next(next_url if isinstance(next_url, str) else "/"),
-                "username": username if isinstance(username, str) else "",
-                "error": "This login page had expired (the server was restarted, or the page was open for a "
-                "long time); nothing was sent. Enter your password again.",
-            },
+            next_url if isinstance(next_url, str) else "/",
+            username=username if isinstance(username, str) else "",
+            error="This login page had expired (the server was restarted, or the page was open for a "
+            "long time); nothing was sent. Enter your password again.",
             status_code=403,
         )
 

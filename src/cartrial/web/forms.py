@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -164,8 +164,10 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
     ``2026-11-30T10:00``) in the IANA `zone` the user chose (`ZONE_FIELD`, the site's zone by default).
     No zone chosen: nothing is converted and the field rules refuse such a time ("without a time zone"), as
     the import does; a time repeated or skipped at a daylight-saving change is a problem at its field (an
-    offset must be typed). Times with Z or an offset, and dates, are left as typed."""
-    from cartrial.store.fields import LOCAL_DATETIME, localize_datetime, time_zone_of
+    offset must be typed). Times with Z or an offset, dates, and impossible dates or times
+    (``2026-02-30 10:00``: the field rules say "not a real calendar date and time", D-19.296) are left
+    as typed."""
+    from cartrial.store.fields import clinic_time, localize_datetime, time_zone_of
 
     out = dict(values)
     utc: dict[str, str] = {}
@@ -183,8 +185,8 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
     used = None
     for name in datetime_fields(form_name):
         text = values.get(name)
-        if not isinstance(text, str) or not chosen or LOCAL_DATETIME.match(text.strip()) is None:
-            continue
+        if not isinstance(text, str) or not chosen or clinic_time(text) is None:
+            continue  # not a clinic time: an impossible one (2026-02-30 10:00) is the field rules' to say
         converted = localize_datetime(text, chosen)
         if converted is None:
             problems.append(
@@ -326,6 +328,7 @@ def edit_check_problems(
     the field rules refuse give none (`validate` reports them). The store's own computation
     (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
     from cartrial.store.edit_checks import Severity
+    from cartrial.store.permissions import key_unusable
     from cartrial.store.tables import model_of
     from cartrial.web.errors import NotFoundError
     from cartrial.web.views import NotVisible, require_subject
@@ -343,6 +346,14 @@ def edit_check_problems(
         except InputError as exc:
             raise NotFoundError(exc.problems) from None
     column = model_of(spec.table).subject_column
+    if spec.table == "subject" and typed.get("subject_id") is not None:  # a subject id held elsewhere: the
+        # save refuses it as a key that cannot be used, and no check reads that subject's records (D-19.297)
+        held = handle.find_records("subject", subject_id=typed["subject_id"])  # at any site
+        sites = handle.read_sites()
+        if held and sites is not None and held[0].get("site_id") not in sites:
+            refusal = key_unusable("subject", ("subject_id",), str(typed["subject_id"]))
+            assert refusal.problem is not None
+            return [replace(refusal.problem, field="subject.subject_id")], []
     subject = typed.get(column) if column and spec.table != "subject" else None  # a subject: may be new
     if subject is not None:
         sites = handle.read_sites()

@@ -55,3 +55,34 @@ def test_a_clinic_time_posted_with_a_zone_is_stored_in_utc(login: Any, web_app: 
     record = int(saved.headers["location"].split("?")[0].rsplit("/", 1)[1])
     stored = web_app.state.service.as_user("admin").visible_record("crs_assessment", record)["assessed_at"]
     assert stored.astimezone(dt.UTC) == dt.datetime(2021, 5, 25, 8, 0, tzinfo=dt.UTC)
+
+
+def _field_error(page: str, field: str) -> str:
+    box = re.search(rf'id="err-{field}"[^>]*>(.*?)</div>', page, re.S)
+    assert box, f"no error box at {field}"
+    return re.sub(r"\s+", " ", box.group(1))
+
+
+def test_an_impossible_clinic_time_is_reported_as_such_not_as_a_daylight_saving_change(login: Any) -> None:
+    """`2026-02-30 10:00` (no such day), `25:00`, `10:61` were "a clinic time skipped or repeated in
+    Asia/Shanghai (a daylight-saving change)" — in a zone without one (D-19.296): it is an invalid date-time,
+    said by the field rules as for any other path."""
+    client = login("inv_a")
+    token = csrf_of(client.get("/subjects/CT-001/forms/crs_assessments/new").text)
+    for typed in ["2026-02-30 10:00", "2026-03-01 25:00", "2026-03-01T10:61"]:
+        data = {**CRS, "assessed_at": typed, "csrf_token": token, "entry_time_zone": "Asia/Shanghai"}
+        refused = client.post("/subjects/CT-001/forms/crs_assessments", data=data)
+        assert refused.status_code == 422
+        said = _field_error(refused.text, "assessed_at")
+        assert "daylight-saving" not in said and "without a time zone" not in said
+        assert "not a real calendar date and time" in said
+
+
+def test_a_time_a_daylight_saving_change_skips_is_still_said_so(login: Any) -> None:
+    client = login("inv_a")
+    token = csrf_of(client.get("/subjects/CT-001/forms/crs_assessments/new").text)
+    data = {**CRS, "csrf_token": token, "entry_time_zone": "Europe/Berlin"}
+    for typed in ["2021-03-28 02:30", "2021-10-31 02:30"]:  # skipped, then repeated, in Berlin
+        refused = client.post("/subjects/CT-001/forms/crs_assessments", data={**data, "assessed_at": typed})
+        assert refused.status_code == 422
+        assert "skipped or repeated in Europe/Berlin" in _field_error(refused.text, "assessed_at")

@@ -33,9 +33,11 @@ from cartrial.store.fields import (
     CONTROL_CHARACTERS_ALLOWED,
     ISO_DATE,
     ISO_DATETIME,
+    LOCAL_DATETIME,
     FieldKind,
     FieldRule,
     ProtocolSet,
+    clinic_time,
     dose_levels,
     field_rules,
     record_rules,
@@ -45,9 +47,6 @@ from cartrial.store.importing.forms import FormColumn, FormSpec
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
-
-NAIVE_DATETIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
-"""A date-time with a time of day but no offset: ambiguous, refused (docs/store.md)."""
 
 
 @dataclass
@@ -426,7 +425,7 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     codes, uniques = distinct(cells.to_numpy(dtype=object))
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
-    naive_u = texts.str.fullmatch(NAIVE_DATETIME).to_numpy(dtype=bool)
+    naive_u = texts.str.fullmatch(LOCAL_DATETIME.pattern).to_numpy(dtype=bool)
     parsed = pd.to_datetime(texts.where(shaped, None), format="ISO8601", errors="coerce", utc=True)
     blank_u = (texts == "").to_numpy()
     bad_u = ~blank_u & (~shaped | parsed.isna().to_numpy())
@@ -440,15 +439,23 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     naive = naive_u[codes]
     blank = blank_u[codes]
     out_of_range_u = np.zeros(len(texts), dtype=bool)
+    unreal_u = np.zeros(len(texts), dtype=bool)
     for candidate in np.flatnonzero(shaped & bad_u).tolist():  # well-formed, refused: out of range?
         out_of_range_u[candidate] = _valid_iso_datetime(uniques[candidate])
+        unreal_u[candidate] = not out_of_range_u[candidate]  # the form is right, the date or time not
+    for candidate in np.flatnonzero(naive_u).tolist():  # no offset: a real clinic time? (D-19.296)
+        unreal_u[candidate] = clinic_time(str(uniques[candidate])) is None
     out_of_range = out_of_range_u[codes]
+    unreal = unreal_u[codes]
     for i in np.flatnonzero(bad):
         if out_of_range[i]:
             sink.add(i, name, cells.iat[i], "date-time out of range", DATETIME_RANGE_ALLOWED)
-            continue
-        message = "date-time without a time zone (ambiguous)" if naive[i] else "not an ISO 8601 date-time"
-        sink.add(i, name, cells.iat[i], message, allowed)
+        elif unreal[i]:
+            sink.add(i, name, cells.iat[i], "not a real calendar date and time", DATETIME_REAL_ALLOWED)
+        elif naive[i]:
+            sink.add(i, name, cells.iat[i], "date-time without a time zone (ambiguous)", allowed)
+        else:
+            sink.add(i, name, cells.iat[i], "not an ISO 8601 date-time", allowed)
     _required_problems(blank, name, required, sink, allowed)
     return values_u[codes]
 
@@ -458,6 +465,12 @@ DATETIME_RANGE_ALLOWED = (
     "(UTC), with Z or an offset"
 )
 """What a well-formed date-time outside the parser's range (pandas' nanosecond date-times) is told."""
+
+DATETIME_REAL_ALLOWED = (
+    "a real calendar date and time (month 01-12, a day the month has, hour 00-23, minute 00-59), "
+    "with Z or an offset, e.g. 2021-06-01T08:30:00Z"
+)
+"""What a date-time of the right form but an impossible date or time (2026-02-30, 25:00, 10:61) is told."""
 
 
 def _valid_iso_datetime(text: object) -> bool:

@@ -4,7 +4,7 @@ and the data-entry form context (fields, values, problems)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -155,11 +155,7 @@ def field_views(
     from cartrial.web.forms import form
 
     spec = form(form_name)
-    by_field: dict[str, list[str]] = {}
-    for problem in problems:
-        name = (problem.field or "").split(".")[-1]
-        text = problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
-        by_field.setdefault(name, []).append(text)
+    by_field = problems_by_field(problems)
     made: dict[str, FieldView] = {}
     for web_field in spec.fields:
         if (
@@ -205,8 +201,22 @@ def other_problems(problems: Sequence[Problem], form_name: str) -> list[str]:
     from cartrial.web.forms import form
 
     names = set(form(form_name).field_names)
-    return [
-        p.message + (f" (allowed: {p.allowed})" if p.allowed else "")
-        for p in problems
-        if (p.field or "").split(".")[-1] not in names
-    ]
+    return [problem_text(p) for p in problems if field_name(p) not in names]
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem as a page shows it: its message and what is allowed (never the value typed, D-12.2)."""
+    return problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
+
+
+def field_name(problem: Problem) -> str:
+    """The form field a problem concerns (``subject.subject_id`` → ``subject_id``; "" for none)."""
+    return (problem.field or "").split(".")[-1]
+
+
+def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
+    """The texts of `problems` (`problem_text`) by the form field each concerns (`field_name`)."""
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        by_field.setdefault(field_name(problem), []).append(problem_text(problem))
+    return by_field

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from cartrial.errors import InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, redirect, sites
+from cartrial.web.pages.common import done_message, page_router, problems_by_field, redirect, sites
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -27,11 +27,7 @@ def _escalation_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    by_field: dict[str, list[str]] = {}
-    for problem in problems or []:
-        by_field.setdefault((problem.field or "").split(".")[-1], []).append(
-            problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
-        )
+    by_field = problems_by_field(problems or [])
     return render(
         request,
         "escalation.html",

@@ -21,7 +21,17 @@ from starlette.requests import ClientDisconnect
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, field_views, other_problems, page_router, redirect, sites
+from cartrial.web.pages.common import (
+    done_message,
+    field_name,
+    field_views,
+    other_problems,
+    page_router,
+    problem_text,
+    problems_by_field,
+    redirect,
+    sites,
+)
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -146,11 +156,7 @@ def _form_page(
         "time_zones": _zone_choice(handle, spec, subject_id, values, zone)
         if datetime_fields(spec.name)
         else None,
-        "zone_problems": [
-            p.message + (f" (allowed: {p.allowed})" if p.allowed else "")
-            for p in problems
-            if p.field == ZONE_FIELD
-        ],
+        "zone_problems": [problem_text(p) for p in problems if p.field == ZONE_FIELD],
     }
     return render(request, "record_form.html", context, status_code=status_code)
 
@@ -241,14 +247,18 @@ def _site_problems(
     """A site-restricted user (an investigator) enrols subjects at their own site only, and may not move a
     subject to another site: the store refuses any other (`cartrial.store.permissions.check_sites`, a 403
     page that lost the entries); said at the site field of the subjects form instead, the entries kept
-    (D-19.251 for a new subject, D-19.281 for an edit)."""
-    from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+    (D-19.251 for a new subject, D-19.281 for an edit). The rule is the store's, asked here."""
+    from cartrial.errors import PermissionDeniedError
+    from cartrial.store.permissions import check_sites
 
     given = values.get("site_id")
-    if table != "subject" or user.role not in SITE_RESTRICTED_ROLES or not isinstance(given, str):
+    if table != "subject" or not isinstance(given, str) or not given.strip():
+        return []  # a blank site is the field rules' (required)
+    try:
+        check_sites(user.username, user.role, user.site_id, [given.strip()], "the subject")
         return []
-    if not given.strip() or given.strip() == user.site_id:
-        return []
+    except PermissionDeniedError:
+        pass
     return [
         Problem(
             "you may keep subjects at your own site only (a data manager moves a subject to another site)"
@@ -567,8 +577,7 @@ def _check(
         p
         for p in [*validate(spec.name, values, protocol=protocol), *local.problems, *sited]
         # while typing, a blank field is not yet a problem (it is when the form is saved)
-        if values.get((p.field or "").split(".")[-1]) not in (None, "")
-        or (p.field or "").split(".")[-1] not in values
+        if values.get(field_name(p)) not in (None, "") or field_name(p) not in values
     ]
     queries: list[Problem] = []
     if not problems:
@@ -576,12 +585,7 @@ def _check(
         problems, queries = edit_check_problems(
             spec.name, values, protocol=protocol, handle=user.service, record_id=record_id
         )
-    by_field: dict[str, list[str]] = {}
-    for problem in problems:
-        name = (problem.field or "").split(".")[-1]
-        by_field.setdefault(name, []).append(
-            problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")
-        )
+    by_field = problems_by_field(problems)
     return render(
         request,
         "partials/check.html",

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from cartrial.errors import InputError
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, redirect, sites
+from cartrial.web.pages.common import done_message, page_router, problem_text, redirect, sites
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -73,9 +73,7 @@ def _query_page(
 
 def said(exc: InputError) -> str:
     """The problems of a store refusal as one text for the box they concern (never the value typed)."""
-    return "; ".join(
-        p.message + (f" (allowed: {p.allowed})" if p.allowed else "") for p in exc.problems
-    ) or str(exc)
+    return "; ".join(problem_text(p) for p in exc.problems) or str(exc)
 
 
 def _back(request: Request, default: str) -> str:
