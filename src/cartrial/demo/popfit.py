@@ -57,7 +57,7 @@ def run(ctx: DemoContext) -> None:
         allow_unquantified=True,
     )
     result = map_estimate(fit.model, patient)
-    write_report(out_dir / "map", dict(map_files(result)))
+    write_report(out_dir / "map", map_files(result, figures=False))
     cmax = result.parameters.set_index("parameter").loc["cmax"]
     ctx.console.print(
         f"MAP of a new patient (day 7: 3100 copies/µg, day 14: BLQ): Cmax {cmax['map_estimate']:.0f} "
