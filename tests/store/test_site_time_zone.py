@@ -80,3 +80,18 @@ def test_a_clinic_time_read_in_its_zone_is_that_time_there(moment: dt.datetime, 
     back = dt.datetime.fromisoformat(converted).astimezone(place).replace(tzinfo=None)
     assert back == typed
     assert validate_record("crs_assessment", {"assessed_at": converted}, protocol=None, partial=True) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("EuropeParisUTC/._ -+0\x00"), max_size=20))
+def test_a_zone_is_found_only_by_its_exact_key(text: str) -> None:
+    """What `time_zone_of` finds is the zone named exactly `text` (no stripping, no path outside the
+    database); the rest is None, never an exception."""
+    zone = time_zone_of(text)
+    assert zone is None or zone.key == text
+
+
+@pytest.mark.parametrize("text", ["Europe", "Europe/", "Europe//Paris", "a/../UTC", "UTC ", "UTC\x00"])
+def test_folders_and_unnormalised_names_are_none(text: str) -> None:
+    assert time_zone_of(text) is None
+    assert time_zone_of("Europe/Paris") is not None and time_zone_of("Etc/GMT+5") is not None
