@@ -488,7 +488,7 @@ FIGURE_FORMATS = ("png", "svg")
 """Figure file formats of the population-fit diagnostics."""
 POPFIT_EXAMPLE = (
     "Example: [bold]cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
-    "--seed 1 --out popfit-out[/]"
+    "--iiv tmax_days,cmax,alpha_per_day,fb --seed 1 --out popfit-out[/]"
 )
 MAP_EXAMPLE = (
     "Example: [bold]cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "

@@ -376,15 +376,9 @@ def fit_population(
             fim_used = k
             fim_lik = MarginalLikelihood(work, proposal.draws(k, fim_rng), theta)
             info_mat, codec = observed_information(fim_lik, theta)
-            try:
-                w = np.linalg.eigvalsh(info_mat)
-            except np.linalg.LinAlgError:
-                continue
-            if np.all(np.isfinite(w)) and w.min() > 0:
-                # the information has no row for a fixed typical value: its SE is not given (D-19.273)
-                free = codec.free_mask()
-                cov = np.full((free.size, free.size), np.nan)
-                cov[np.ix_(free, free)] = np.linalg.inv(info_mat)
+            inverse = _covariance(info_mat, codec.free_mask())
+            if inverse is not None:
+                cov = inverse
                 se_vec = np.sqrt(np.diag(cov))
                 break
         if se_vec is None:
@@ -489,6 +483,24 @@ def fit_population(
             "total": _time.perf_counter() - t0,
         },
     )
+
+
+def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
+    """The covariance matrix of the estimates, the inverse observed information, laid out over all
+    parameters of `free` (`ThetaCodec.free_mask`: the information has no row for a fixed typical value, whose
+    row and column are NaN, D-19.273); None when the information is not positive definite — non-finite, an
+    eigenvalue ≤ 0, or one that passes the eigenvalue test but that inversion finds singular (a typical
+    value run to 0 on the example study; D-19.323)."""
+    try:
+        w = np.linalg.eigvalsh(info_mat)
+        if not (np.all(np.isfinite(w)) and w.min() > 0):
+            return None
+        inverse = np.linalg.inv(info_mat)
+    except np.linalg.LinAlgError:
+        return None
+    cov = np.full((free.size, free.size), np.nan)
+    cov[np.ix_(free, free)] = inverse
+    return cov
 
 
 def check_typical_values(
