@@ -4,8 +4,9 @@ population-PK section of the interim report.
 * `popfit_files(fit)` → file name → content (text or bytes): ``estimates.json``, ``estimates.csv``,
   ``ebe.csv``, ``diagnostics.csv``, ``vpc.csv``, ``trace.csv``, the figures
   (`cartrial.report.popfit_figures`) and ``summary.html``. A non-converged fit says so in every file (status
-  column, JSON ``status``, HTML banner, figure titles). `map_files(result)`: a MAP estimate's files.
-  Nothing is written here; the command (or `cartrial.commands.report_commands.write_report`) writes them.
+  column, JSON ``status``, HTML banner, figure titles). `map_files(result)`: a MAP estimate's files, with
+  the figure of the fit. Nothing is written here; the command (or
+  `cartrial.commands.report_commands.write_report`) writes them.
 * `read_popfit(path)` reads what a popfit wrote (its folder or its ``estimates.json``, with the
   ``diagnostics.csv`` and ``vpc.csv`` beside it) into a `PopfitResult`; `popfit_report_section` turns it into
   the interim report's "Population pharmacokinetics" section: typical values with RSE % and 95 % CIs,

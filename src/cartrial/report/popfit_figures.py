@@ -1,6 +1,7 @@
 """Diagnostic figures of a population fit (matplotlib, Agg backend): observations vs PRED/IPRED, NPDE vs time
 and vs PRED, individual fits, VPC with a BLQ-fraction panel (titres: on the dilution grid, with the fractions
-negative and at the top dilution), SAEM trace. Censored samples are drawn by kind (``censored`` column),
+negative and at the top dilution), SAEM trace; and the MAP fit of one new patient (`map_figure`, for
+``cartrial kinetics map``). Censored samples are drawn by kind (``censored`` column),
 never at a value without saying so. Titles carry the fit's status.
 
 Renderer layer: the engine (`cartrial.kinetics.popfit.diagnostics.fit_tables`) gives the tables; each
