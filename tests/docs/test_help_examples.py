@@ -40,6 +40,7 @@ PRELUDES: dict[tuple[str, ...], list[list[str]]] = {
     ("kinetics", "map"): [
         [
             *("kinetics", "popfit", "examples/ct103a-nmosd/study/pk_samples.csv", "--model", "stein2019"),
+            *("--iiv", "tmax_days,cmax,alpha_per_day,fb"),
             *("--seed", "1", "--out", "popfit-out", "--no-figures"),
         ]
     ],

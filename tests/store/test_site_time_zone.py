@@ -159,3 +159,18 @@ def test_the_shipped_example_site_has_its_iana_zone(tmp_path: Path) -> None:
         sites = service.find_records("admin", "site")
         assert [(s["site_id"], s["time_zone"]) for s in sites] == [("TJH", "Asia/Shanghai")], name
         service.engine.dispose()
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("EuropeParisUTC/._ -+0\x00"), max_size=20))
+def test_a_zone_is_found_only_by_its_exact_key(text: str) -> None:
+    """What `time_zone_of` finds is the zone named exactly `text` (no stripping, no path outside the
+    database); the rest is None, never an exception."""
+    zone = time_zone_of(text)
+    assert zone is None or zone.key == text
+
+
+@pytest.mark.parametrize("text", ["Europe", "Europe/", "Europe//Paris", "a/../UTC", "UTC ", "UTC\x00"])
+def test_folders_and_unnormalised_names_are_none(text: str) -> None:
+    assert time_zone_of(text) is None
+    assert time_zone_of("Europe/Paris") is not None and time_zone_of("Etc/GMT+5") is not None

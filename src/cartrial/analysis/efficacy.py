@@ -319,10 +319,12 @@ def relapse_datasets(
     km = result.km
     km_table = km_frame(km) if km is not None else pd.DataFrame()
     km_notes: tuple[str, ...] = ()
+    km_facts: dict[str, str] = {}
     if km is not None:
+        km_facts["median_follow_up"] = median_follow_up_text(km)  # quoted by the finding (D-19.225)
         km_notes = (
             f"relapse-free at last follow-up: {km.relapse_free_at_last} of {km.n_subjects}; "
-            f"{median_follow_up_text(km)}",
+            f"{km_facts['median_follow_up']}",
         )
     return {
         "relapses_by_subject": Dataset(
@@ -350,6 +352,7 @@ def relapse_datasets(
             "cartrial.neuro.derive_relapses (km)",
             ("relapses", "infusions", "edss"),
             notes=km_notes,
+            facts=km_facts,
         ),
     }, result
 

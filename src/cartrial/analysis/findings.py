@@ -498,8 +498,8 @@ def efficacy_findings(
         post = by_subject.get("post_attacks", None)
         n = len(by_subject)
         free = int((post == 0).sum()) if post is not None else None
-        # the count with its noun, then the analysis' median follow-up text (the note after "; ", D-19.225)
-        follow_up = datasets["relapse_free_km"].notes[0].split("; ", 1)[-1]
+        # the count with its noun, then the analysis' median follow-up text (the part of its note, D-19.225)
+        follow_up = datasets["relapse_free_km"].facts["median_follow_up"]
         statement = (
             f"{k_of_n(free, n, 'infused patient')} {verb(free or 0, 'was', 'were')} relapse-free at last "
             f"follow-up; {follow_up}."

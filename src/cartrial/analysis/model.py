@@ -66,6 +66,9 @@ class Dataset:
     engine: tuple[Mapping[str, Any], ...] = ()
     """The engine `Result.metadata()` of each derivation behind the table (derivation, options, sources,
     cartrial version): what the report's methods section cites."""
+    facts: Mapping[str, str] = field(default_factory=dict)
+    """Parts of the notes a finding quotes, by name (e.g. ``median_follow_up`` of ``relapse_free_km``): the
+    finding takes the part, never splits a note's text. Not in `metadata` (the notes say it)."""
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready description, in the `cartrial.results.Result` convention: what the table is, its

@@ -488,7 +488,7 @@ FIGURE_FORMATS = ("png", "svg")
 """Figure file formats of the population-fit diagnostics."""
 POPFIT_EXAMPLE = (
     "Example: [bold]cartrial kinetics popfit examples/ct103a-nmosd/study/pk_samples.csv --model stein2019 "
-    "--seed 1 --out popfit-out[/]"
+    "--iiv tmax_days,cmax,alpha_per_day,fb --seed 1 --out popfit-out[/]"
 )
 MAP_EXAMPLE = (
     "Example: [bold]cartrial kinetics map examples/ct103a-nmosd/study/pk_samples.csv --patient CT-001 "
@@ -636,7 +636,7 @@ def popfit_command(
         read_covariates,
     )
     from cartrial.kinetics.popfit.diagnostics import clean
-    from cartrial.kinetics.popfit.fit import check_fixed, check_interval_methods
+    from cartrial.kinetics.popfit.fit import check_fixed, check_interval_methods, check_typical_values
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
@@ -659,15 +659,7 @@ def popfit_command(
         raise InputError(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
         )
-    if figure_format not in FIGURE_FORMATS:
-        raise InputError(
-            Problem(
-                "unknown figure format",
-                field="--figure-format",
-                value=figure_format,
-                allowed=choice_text(FIGURE_FORMATS),
-            )
-        )
+    _check_figure_format(figure_format)
     # the engine's rules, before any data is read (its fields renamed to the options by _POPFIT_NAMES):
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
     # the log scale takes an additive error only)
@@ -686,8 +678,9 @@ def popfit_command(
 
     pd_model = is_pd_model(model)
     init = _parse_named_numbers(initial, "--initial")
-    if not pd_model:  # --fix as the engine checks it (names, ranges, not with --initial), before any data
-        # is read
+    if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
+        # data is read
+        check_typical_values(get_model(model), init, "initial")
         check_fixed(get_model(model), fixed, init)
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
@@ -1077,7 +1070,11 @@ def map_command(
     lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
     patient: str | None = typer.Option(None, "--patient", help="Subject id when the file has several."),
     covariate_value: list[str] = typer.Option([], "--covariate-value", help="NAME=VALUE (repeatable)."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for map_parameters.csv, map_profile.csv."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for map_parameters.csv, map_profile.csv, map.json and the figure map_fit."
+    ),
+    no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figure of the MAP fit."),
+    figure_format: str = typer.Option("png", "--figure-format", help="png or svg (default png)."),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
@@ -1089,6 +1086,7 @@ def map_command(
     from cartrial.tabular import dumps_json
 
     check_lloq(lloq, "--lloq")
+    _check_figure_format(figure_format)
 
     try:
         doc = json.loads(population.read_text(encoding="utf-8"))
@@ -1180,14 +1178,17 @@ def map_command(
         from dataclasses import replace
 
         result = replace(result, notes=(*result.notes, *extra))
+    files: dict[str, str] | None = None
     if out is not None:
         from cartrial.commands.report_commands import write_report
-        from cartrial.report.popfit import map_files
+        from cartrial.report.popfit import file_listing, map_files
 
         _make_folder(out)
-        write_report(out, dict(map_files(result)))
+        outputs = map_files(result, figures=not no_figures, figure_format=figure_format)
+        write_report(out, outputs)
+        files = file_listing(outputs, out)
     if as_json:
-        print(dumps_json(clean(result.to_dict())))
+        print(dumps_json(clean(result.to_dict() if files is None else {**result.to_dict(), "files": files})))
         return
     from rich.table import Table
 
@@ -1208,6 +1209,8 @@ def map_command(
     console.print(grid)
     for note in result.notes:
         console.print(f"note: {note}")
+    if files is not None:
+        console.print(f"written to {out}/ ({', '.join(Path(p).name for p in files.values())})")
 
 
 def _pd_map_inputs(
@@ -1247,6 +1250,19 @@ def _pd_map_inputs(
     t_max = 1.5 * max(float(np.max(observed)) if observed.size else 1.0, 1.0) + 1.0
     pop = pd_map_population(doc, kinetic, t_max_days=t_max, source=str(population))
     return pop, attach_kinetics(one), 0
+
+
+def _check_figure_format(figure_format: str) -> None:
+    """`InputError` for a ``--figure-format`` other than png or svg (popfit and map)."""
+    if figure_format not in FIGURE_FORMATS:
+        raise InputError(
+            Problem(
+                "unknown figure format",
+                field="--figure-format",
+                value=figure_format,
+                allowed=choice_text(FIGURE_FORMATS),
+            )
+        )
 
 
 def _make_folder(out: Path) -> None:

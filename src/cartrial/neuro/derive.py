@@ -28,7 +28,7 @@ from cartrial.allowed import Allowed, check_argument, choice_text
 from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
-from cartrial.neuro.disability import DisabilityOptions, confirmed_disability_change
+from cartrial.neuro.disability import DisabilityOptions, DisabilityOutcome, confirmed_disability_change
 from cartrial.neuro.edss_scale import (
     FS_NAMES,
     EdssMethod,
@@ -1187,6 +1187,33 @@ def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> R
 # --- disability -----------------------------------------------------------------------------------------
 
 
+def _disability_row(
+    sid: Any,
+    baseline: float | None,
+    last: float | None,
+    better: DisabilityOutcome | None,
+    worse: DisabilityOutcome | None,
+    options: str,
+) -> dict[str, Any]:
+    """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
+    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187)."""
+    improved = better.confirmed if better is not None else None
+    worsened = worse.confirmed if worse is not None else None
+    return {
+        "subject_id": sid,
+        "baseline_edss": baseline,
+        "last_edss": last,
+        "improvement_evaluable": better is not None and better.evaluable,
+        "improvement_confirmed": improved is not None,
+        "improvement_confirmed_day": improved.confirmation_day if improved is not None else None,
+        "improvement_unconfirmed": improved is None and better is not None and bool(better.unconfirmed),
+        "worsening_confirmed": worsened is not None,
+        "worsening_relapse_associated": worsened.relapse_associated if worsened is not None else None,
+        "worsening_unconfirmed": worsened is None and worse is not None and bool(worse.unconfirmed),
+        "options": options,
+    }
+
+
 def derive_disability(
     edss: FrameLike | Result,
     infusions: FrameLike | Mapping[str, date],
@@ -1227,6 +1254,7 @@ def derive_disability(
         attacks = [r for r in relapses if isinstance(r, Attack)]
     else:
         attacks = merge_attacks([r for r in relapses if isinstance(r, RelapseEpisode)], relapse_options)
+    options_text = ";".join(f"{k}={v}" for k, v in options.as_dict().items())
     rows = []
     for sid, group in scored.groupby("subject_id", sort=True):
         edss_values = pd.to_numeric(group["edss"], errors="coerce")
@@ -1240,20 +1268,9 @@ def derive_disability(
             # no baseline (no visit on or before day 0) or no visit after it: no change to evaluate, and
             # never a post-infusion visit taken as the baseline (D-19.187)
             later = [(d, e) for d, e in visits if d > 0]
+            baseline = dict(visits)[max(baseline_days)] if baseline_days else None
             rows.append(
-                {
-                    "subject_id": sid,
-                    "baseline_edss": dict(visits)[max(baseline_days)] if baseline_days else None,
-                    "last_edss": max(later)[1] if later else None,
-                    "improvement_evaluable": False,
-                    "improvement_confirmed": False,
-                    "improvement_confirmed_day": None,
-                    "improvement_unconfirmed": False,
-                    "worsening_confirmed": False,
-                    "worsening_relapse_associated": None,
-                    "worsening_unconfirmed": False,
-                    "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
-                }
+                _disability_row(sid, baseline, max(later)[1] if later else None, None, None, options_text)
             )
             continue
         start = max(baseline_days)
@@ -1261,23 +1278,7 @@ def derive_disability(
         relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == str(sid)]
         worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
         better = confirmed_disability_change(visits, "improvement", options, relapse_days)
-        rows.append(
-            {
-                "subject_id": sid,
-                "baseline_edss": visits[0][1],
-                "last_edss": visits[-1][1],
-                "improvement_evaluable": better.evaluable,
-                "improvement_confirmed": better.confirmed is not None,
-                "improvement_confirmed_day": better.confirmed.confirmation_day if better.confirmed else None,
-                "improvement_unconfirmed": better.confirmed is None and bool(better.unconfirmed),
-                "worsening_confirmed": worse.confirmed is not None,
-                "worsening_relapse_associated": worse.confirmed.relapse_associated
-                if worse.confirmed
-                else None,
-                "worsening_unconfirmed": worse.confirmed is None and bool(worse.unconfirmed),
-                "options": ";".join(f"{k}={v}" for k, v in options.as_dict().items()),
-            }
-        )
+        rows.append(_disability_row(sid, visits[0][1], visits[-1][1], better, worse, options_text))
     columns = [
         "subject_id",
         "baseline_edss",

@@ -4,8 +4,9 @@ population-PK section of the interim report.
 * `popfit_files(fit)` → file name → content (text or bytes): ``estimates.json``, ``estimates.csv``,
   ``ebe.csv``, ``diagnostics.csv``, ``vpc.csv``, ``trace.csv``, the figures
   (`cartrial.report.popfit_figures`) and ``summary.html``. A non-converged fit says so in every file (status
-  column, JSON ``status``, HTML banner, figure titles). `map_files(result)`: a MAP estimate's files.
-  Nothing is written here; the command (or `cartrial.commands.report_commands.write_report`) writes them.
+  column, JSON ``status``, HTML banner, figure titles). `map_files(result)`: a MAP estimate's files, with
+  the figure of the fit. Nothing is written here; the command (or
+  `cartrial.commands.report_commands.write_report`) writes them.
 * `read_popfit(path)` reads what a popfit wrote (its folder or its ``estimates.json``, with the
   ``diagnostics.csv`` and ``vpc.csv`` beside it) into a `PopfitResult`; `popfit_report_section` turns it into
   the interim report's "Population pharmacokinetics" section: typical values with RSE % and 95 % CIs,
@@ -59,6 +60,9 @@ FILE_KEYS: dict[str, str] = {
     "vpc.csv": "vpc",
     "trace.csv": "trace",
     "summary.html": "summary_html",
+    "map_parameters.csv": "map_parameters",
+    "map_profile.csv": "map_profile",
+    "map.json": "map_json",
 }
 """The key of each file in the command's ``files`` listing (figures: ``figure_<stem>``)."""
 
@@ -186,19 +190,27 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def map_files(result: MapResult) -> dict[str, str]:
+def map_files(
+    result: MapResult, *, figures: bool = True, figure_format: str = "png"
+) -> dict[str, str | bytes]:
     """A MAP estimate's files: ``map_parameters.csv`` (subject, parameter, map_estimate, …; readable by
-    ``--individual-parameters`` of a PD fit or MAP), ``map_profile.csv``, ``map.json``."""
+    ``--individual-parameters`` of a PD fit or MAP), ``map_profile.csv``, ``map.json`` and, with `figures`,
+    the figure of the fit ``map_fit.png`` / ``.svg`` (`cartrial.report.popfit_figures.map_figure`)."""
     from cartrial.kinetics.popfit.diagnostics import clean
     from cartrial.tabular import csv_text, dumps_json
 
-    return {
+    files: dict[str, str | bytes] = {
         "map_parameters.csv": csv_text(
             result.parameters.assign(subject=result.subject)[["subject", *result.parameters.columns]]
         ),
         "map_profile.csv": csv_text(result.profile),
         "map.json": dumps_json(clean(result.to_dict())) + "\n",
     }
+    if figures:
+        from cartrial.report.popfit_figures import encode, map_figure
+
+        files[f"map_fit.{figure_format}"] = encode(map_figure(result), figure_format)
+    return files
 
 
 # --- the interim report's population-PK section -------------------------------------------------------

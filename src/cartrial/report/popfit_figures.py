@@ -1,6 +1,7 @@
 """Diagnostic figures of a population fit (matplotlib, Agg backend): observations vs PRED/IPRED, NPDE vs time
 and vs PRED, individual fits, VPC with a BLQ-fraction panel (titres: on the dilution grid, with the fractions
-negative and at the top dilution), SAEM trace. Censored samples are drawn by kind (``censored`` column),
+negative and at the top dilution), SAEM trace; and the MAP fit of one new patient (`map_figure`, for
+``cartrial kinetics map``). Censored samples are drawn by kind (``censored`` column),
 never at a value without saying so. Titles carry the fit's status.
 
 Renderer layer: the engine (`cartrial.kinetics.popfit.diagnostics.fit_tables`) gives the tables; each
@@ -20,6 +21,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from cartrial.kinetics.popfit.fit import PopulationFit
+    from cartrial.kinetics.popfit.map import MapResult
 
 
 def _pyplot() -> Any:
@@ -383,6 +385,46 @@ def trace_figure(fit: PopulationFit) -> Any:
     return fig
 
 
+def map_figure(result: MapResult) -> Any:
+    """The MAP fit of one patient (`cartrial kinetics map`): the samples the MAP used (quantified ●, BLQ ▼ at
+    its LLOQ, a titre as a bar over its dilution interval), the individual MAP prediction with its 90 % band
+    (5th-95th percentile of predictions over the Laplace draws, no residual error) and the population
+    typical prediction (the patient's covariates, η = 0). Log y axis when the error model is on the log
+    scale, as the individual fits of `individual_fits_figure`."""
+    plt = _pyplot()
+    profile, obs = result.profile, result.observations
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.fill_between(
+        profile["time"], profile["p05"], profile["p95"], color="tab:blue", alpha=0.2,
+        label="MAP 90 % band (5th-95th)",
+    )  # fmt: skip
+    ax.plot(profile["time"], profile["map_prediction"], "b-", lw=1.2, label="MAP (individual)")
+    ax.plot(profile["time"], profile["population_prediction"], "k--", lw=1, label="population typical")
+    if len(obs):
+        kind = censored_kind(obs)
+        quantified, blq, interval = obs[kind == "none"], obs[kind == "blq"], obs[kind == "interval"]
+        if len(quantified):
+            ax.plot(quantified["time"], quantified["dv"], "o", ms=5, color="tab:blue", label="quantified")
+        if len(blq):
+            ax.plot(blq["time"], blq["lloq"], "v", ms=6, color="tab:red", label="BLQ: below the ▼ (LLOQ)")
+        if len(interval):
+            high = np.where(np.isfinite(interval["dv_high"]), interval["dv_high"], interval["dv_low"] * 3.2)
+            ax.vlines(
+                interval["time"], interval["dv_low"], high, color="tab:orange", lw=2,
+                label="titre: its dilution interval",
+            )  # fmt: skip
+    if result.scale == "log":
+        ax.set_yscale("log")
+    ax.set_xlabel(axis_label("time", result.time_unit))
+    ax.set_ylabel(axis_label("value", result.value_unit))
+    population = "" if result.population_converged else " (population model NOT CONVERGED)"
+    search = "" if result.converged else " — MAP search NOT CONVERGED"
+    ax.set_title(f"MAP estimate for {result.subject}{population}{search}", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def encode(fig: Any, fmt: str, dpi: int = 72) -> bytes:
     """The figure as `fmt` (png or svg) bytes; the figure is closed."""
     plt = _pyplot()
@@ -418,6 +460,7 @@ __all__ = [
     "fit_units",
     "gof_figure",
     "individual_fits_figure",
+    "map_figure",
     "npde_figure",
     "popfit_figures",
     "titre_vpc_figure",

@@ -69,3 +69,29 @@ def test_map_names_the_parameter_it_cannot_use(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "typical.beta_per_day" in result.stderr and "estimates.json" in result.stderr
     assert "typical.foldx" not in result.stderr
+
+
+def test_an_information_matrix_inversion_finds_singular_is_a_labelled_fit(tmp_path: Path) -> None:
+    """The example with IIV on tmax, Cmax and α (seed 1): β ran to about 0, the information passed the
+    eigenvalue test but its inversion raised LinAlgError ("Singular matrix") — a traceback and exit 1 instead
+    of a fit labelled NOT CONVERGED (D-19.323)."""
+    result = run_cartrial(
+        "kinetics", "popfit", PK, "--seed", "1", "--iiv", "tmax_days,cmax,alpha_per_day", "--no-figures",
+        "--json", "--out", tmp_path / "fit",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr[-400:]
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "NOT CONVERGED"
+    assert any("Fisher information not positive definite" in p for p in doc["convergence_problems"])
+
+
+def test_a_singular_information_gives_no_covariance() -> None:
+    from cartrial.kinetics.popfit.fit import _covariance
+
+    free = np.array([True, False, True])
+    assert _covariance(np.array([[1.0, 1.0], [1.0, 1.0]]), free) is None  # singular
+    assert _covariance(np.array([[1.0, 0.0], [0.0, -1.0]]), free) is None  # indefinite
+    assert _covariance(np.array([[1.0, 0.0], [0.0, np.nan]]), free) is None
+    cov = _covariance(np.array([[4.0, 0.0], [0.0, 0.25]]), free)
+    assert cov is not None
+    assert cov[0, 0] == 0.25 and cov[2, 2] == 4.0 and np.isnan(cov[1]).all() and np.isnan(cov[:, 1]).all()

@@ -156,7 +156,7 @@ def test_below_one_degree_of_freedom_the_row_keeps_its_wald_interval() -> None:
     from cartrial.kinetics.popfit.fit import SATTERTHWAITE_MIN_DF, _log_wald_row, _variance_row
 
     for se_log, expected in ((1.0, "satterthwaite"), (1.5, "wald_log")):
-        wald = _log_wald_row("omega2", "cl", 0.3, se_log, "-", "variance of eta; CI on the log scale", 10.0)
+        wald = _log_wald_row("omega2", "cl", 0.3, se_log, "-", "variance of eta", 10.0)
         row = _variance_row(dict(wald), "satterthwaite")
         assert row["ci_method"] == expected
         nu = 2 / se_log**2

@@ -216,6 +216,7 @@ def fit_population(
     if blq == "m1":
         data = data.drop_blq()
     fixed_values = check_fixed(struct, fix, initial)
+    initial_values = check_typical_values(struct, initial, "initial")
     labels, x, info = covariate_design(data, list(covariates), list(struct.parameters))
     default_iiv = tuple(n for n in struct.parameters if n not in fixed_values)
     spec = PopulationSpec(
@@ -236,15 +237,7 @@ def fit_population(
         )
     work = Work(spec, data, x)
     typical = np.array(struct.default_typical, float)
-    for name, value in (initial or {}).items():
-        j = struct.index(name)
-        problem = struct.initial_rule(j).problem("initial", value)
-        if problem is not None:  # the field is the option; the value names the parameter (cmax=1e-320)
-            raise OptionError(
-                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
-            )
-        typical[j] = float(value)
-    for name, value in fixed_values.items():
+    for name, value in (initial_values | fixed_values).items():
         typical[struct.index(name)] = value
     if isinstance(initial_omega2, Mapping):
         om2 = np.array([float(initial_omega2.get(n, 1.0)) for n in spec.iiv_names])
@@ -383,15 +376,9 @@ def fit_population(
             fim_used = k
             fim_lik = MarginalLikelihood(work, proposal.draws(k, fim_rng), theta)
             info_mat, codec = observed_information(fim_lik, theta)
-            try:
-                w = np.linalg.eigvalsh(info_mat)
-            except np.linalg.LinAlgError:
-                continue
-            if np.all(np.isfinite(w)) and w.min() > 0:
-                # the information has no row for a fixed typical value: its SE is not given (D-19.273)
-                free = codec.free_mask()
-                cov = np.full((free.size, free.size), np.nan)
-                cov[np.ix_(free, free)] = np.linalg.inv(info_mat)
+            inverse = _covariance(info_mat, codec.free_mask())
+            if inverse is not None:
+                cov = inverse
                 se_vec = np.sqrt(np.diag(cov))
                 break
         if se_vec is None:
@@ -427,7 +414,7 @@ def fit_population(
     t_profile = _time.perf_counter() - t0 - t_saem - t_modes - t_ll - t_se
 
     converged = not problems
-    pop = PopulationModel(spec, theta, converged, tuple(problems))
+    pop = PopulationModel(spec, theta, converged, tuple(problems), dict(fixed_values))
     no_se_reason = (
         "standard errors not computed (compute_se=False)"
         if not compute_se
@@ -436,7 +423,17 @@ def fit_population(
         else "its standard error is not finite"
     )
     estimates = _estimates_table(
-        spec, theta, cov, se_vec, eta_mode, converged, profiles, variance_ci, data.value_unit, no_se_reason
+        spec,
+        theta,
+        cov,
+        se_vec,
+        eta_mode,
+        converged,
+        profiles,
+        variance_ci,
+        data.value_unit,
+        no_se_reason,
+        fixed_values=fixed_values,
     )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
@@ -488,6 +485,60 @@ def fit_population(
     )
 
 
+def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
+    """The covariance matrix of the estimates, the inverse observed information, laid out over all
+    parameters of `free` (`ThetaCodec.free_mask`: the information has no row for a fixed typical value, whose
+    row and column are NaN, D-19.273); None when the information is not positive definite — non-finite, an
+    eigenvalue ≤ 0, or one that passes the eigenvalue test but that inversion finds singular (a typical
+    value run to 0 on the example study; D-19.323)."""
+    try:
+        w = np.linalg.eigvalsh(info_mat)
+        if not (np.all(np.isfinite(w)) and w.min() > 0):
+            return None
+        inverse = np.linalg.inv(info_mat)
+    except np.linalg.LinAlgError:
+        return None
+    cov = np.full((free.size, free.size), np.nan)
+    cov[np.ix_(free, free)] = inverse
+    return cov
+
+
+def check_typical_values(
+    struct: StructuralModel, values: Mapping[str, float] | None, option: str
+) -> dict[str, float]:
+    """Typical values given by name — initial values (`option` ``initial``) or fixed ones (``fix``) — as
+    floats: a name the model does not have, or a value outside what the parameter allows
+    (`StructuralModel.initial_rule`: within `INITIAL_FACTOR` of its default and in its domain, D-19.240), is
+    an `OptionError` naming `option`, the value as NAME=VALUE and what is allowed. The one check of both
+    options (D-19.322).
+
+    >>> check_typical_values(get_model("stein2019"), {"cmax": 5000}, "initial")
+    {'cmax': 5000.0}
+    >>> check_typical_values(get_model("stein2019"), {"beta": 0.003}, "initial")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.OptionError: initial: not a parameter of the model (got 'beta'); allowed: foldx | ...
+    """
+    out: dict[str, float] = {}
+    for name, value in (values or {}).items():
+        if name not in struct.parameters:
+            raise OptionError(
+                Problem(
+                    "not a parameter of the model",
+                    field=option,
+                    value=name,
+                    allowed=" | ".join(struct.parameters),
+                )
+            )
+        problem = struct.initial_rule(struct.index(name)).problem(option, value)
+        if problem is not None:  # the field is the option; the value names the parameter (cmax=1e-320)
+            raise OptionError(
+                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
+            )
+        out[name] = float(value)
+    return out
+
+
 def check_fixed(
     struct: StructuralModel, fix: Mapping[str, float] | None, initial: Mapping[str, float] | None = None
 ) -> dict[str, float]:
@@ -502,22 +553,8 @@ def check_fixed(
     ...
     cartrial.errors.OptionError: fix: ... allowed: fb ...
     """
-    out: dict[str, float] = {}
-    for name, value in (fix or {}).items():
-        if name not in struct.parameters:
-            raise OptionError(
-                Problem(
-                    "not a parameter of the model",
-                    field="fix",
-                    value=name,
-                    allowed=" | ".join(struct.parameters),
-                )
-            )
-        problem = struct.initial_rule(struct.index(name)).problem("fix", value)
-        if problem is not None:
-            raise OptionError(
-                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
-            )
+    out = check_typical_values(struct, fix, "fix")
+    for name in out:
         if name in (initial or {}):
             raise OptionError(
                 Problem(
@@ -527,7 +564,6 @@ def check_fixed(
                     allowed="--fix or --initial for each parameter",
                 )
             )
-        out[name] = float(value)
     if len(out) == len(struct.parameters):
         raise OptionError(
             Problem(
@@ -636,7 +672,10 @@ def _estimates_table(
     variance_ci: str = "satterthwaite",
     value_unit: str = "",
     no_se_reason: str = "its standard error is not finite",
+    *,
+    fixed_values: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
+    """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate."""
     from cartrial.kinetics.popfit.saem import ThetaCodec
     from cartrial.kinetics.popfit.structural import parameter_units
 
@@ -657,12 +696,13 @@ def _estimates_table(
         s = se[j]
         prof = profiles.get(j)
         if name in spec.fixed:  # not estimated: no SE, no interval (D-19.273)
-            est = spec.model.natural_in_domain(j, est)
+            est = float((fixed_values or {}).get(name, spec.model.natural_in_domain(j, est)))
             note = "fixed at the given value (not estimated: --fix); no SE and no CI"
             nan = float("nan")
             row = _row("typical", name, est, nan, nan, nan, units[j], note, nan, "none")
             rows.append({**row, "ci_method": "fixed", "fixed": True})
             continue
+        ci_note = ""  # how the interval is built: in the note only when there is one (D-19.275)
         if prof is not None:
             lo, hi, note, how = prof.low, prof.high, prof.note, "profile"
             if not lo <= est <= hi:
@@ -672,24 +712,23 @@ def _estimates_table(
                 )
         elif normal:
             lo, hi = est - Z95 * s, est + Z95 * s
-            note, how = "normal: CI θ ± 1.96 SE", "wald"
+            note, ci_note, how = "normal", ": CI θ ± 1.96 SE", "wald"
         else:
             lo, hi = math.exp(theta.mu[j] - Z95 * s), math.exp(theta.mu[j] + Z95 * s)
-            note, how = "log-normal: CI exp(log θ ± 1.96 SE)", "wald_log"
+            note, ci_note, how = "log-normal", ": CI exp(log θ ± 1.96 SE)", "wald_log"
         se_natural = s if normal else est * s
         # the estimate and its interval as the model uses the parameter (F_B ≤ 1, FOLDX ≥ 1; D-19.240)
         d_low, d_high = spec.model.domain(j)
+        clip_note = ""
         if math.isfinite(d_low) or math.isfinite(d_high):
             clipped = [spec.model.natural_in_domain(j, v) if math.isfinite(v) else v for v in (est, lo, hi)]
             if clipped != [est, lo, hi]:
-                note += f"; clipped to the parameter's domain [{d_low:g}, {d_high:g}] as the model uses it"
+                clip_note = (
+                    f"; clipped to the parameter's domain [{d_low:g}, {d_high:g}] as the model uses it"
+                )
             est, lo, hi = clipped
-        rows.append(
-            {
-                **_row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how),
-                "fixed": False,
-            }
-        )
+        row = _row("typical", name, est, se_natural, lo, hi, units[j], note, float("nan"), how, ci_note)
+        rows.append({**row, "note": row["note"] + clip_note, "fixed": False})
     for kk, (_, label, kind) in enumerate(spec.covariate_effects):
         b, s = theta.beta[kk], se[p + kk]
         info = spec.covariate_info.get(label, {})
@@ -701,7 +740,7 @@ def _estimates_table(
         for a, name in enumerate(spec.iiv_names):
             om2 = theta.omega[a, a]
             s = se[pos + a]
-            note = f"variance of eta ({_eta_scale(spec, name)}); CI on the log scale"
+            note = f"variance of eta ({_eta_scale(spec, name)})"
             wald = _log_wald_row("omega2", name, om2, s, "-", note, shrink[name])
             rows.append(_variance_row(wald, variance_ci))
         pos += q
@@ -743,28 +782,23 @@ def _estimates_table(
         s = se[pos + a]
         unit = "log scale SD" if spec.error.scale == "log" else ("SD" if name == "a" else "fraction")
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
-        wald = _log_wald_row("residual", name, sig, s, unit, f"{note}; CI on the log scale", float("nan"))
+        wald = _log_wald_row("residual", name, sig, s, unit, note, float("nan"))
         rows.append(_variance_row(wald, variance_ci, sd=True))
     rows = [_note_without_ci(r, no_se_reason) for r in rows]
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).drop(columns="description")
     table["fixed"] = [bool(r.get("fixed", False)) for r in rows]
     table["status"] = "converged" if converged else "NOT CONVERGED"
     return table
 
 
-_CI_PHRASES: tuple[str, ...] = (": CI θ ± 1.96 SE", ": CI exp(log θ ± 1.96 SE)", "; CI on the log scale")
-
-
 def _note_without_ci(row: dict[str, Any], reason: str) -> dict[str, Any]:
-    """A row without an interval (``ci_method`` none) says why there is none instead of how its interval
-    would have been built (D-19.275); rows with an interval and fixed rows are unchanged."""
+    """A row without an interval (``ci_method`` none) says why there is none — its note, built by `_row`
+    without the description of an interval it does not have, ends "no CI: " and the reason (D-19.275);
+    rows with an interval and fixed rows are unchanged."""
     if row["ci_method"] != "none":
         return row
-    note = str(row["note"])
-    for phrase in _CI_PHRASES:
-        note = note.replace(phrase, "")
     why = reason if not math.isfinite(float(row["se"])) else "its interval is not finite"
-    return {**row, "note": f"{note}; no CI: {why}"}
+    return {**row, "note": f"{row['note']}; no CI: {why}"}
 
 
 COVARIATE_COLUMNS: tuple[str, ...] = ("covariate", "level", "reference_level", "centre")
@@ -818,7 +852,7 @@ def _log_wald_row(
     kind: str, name: str, est: float, se_log: float, unit: str, note: str, shrinkage: float
 ) -> dict[str, Any]:
     """A row of a parameter estimated on the log scale with standard error `se_log` there: SE est·se_log
-    (delta method), CI est·exp(±1.96 se_log)."""
+    (delta method), CI est·exp(±1.96 se_log) ("CI on the log scale" added to `note` when there is one)."""
     return _row(
         kind,
         name,
@@ -830,6 +864,7 @@ def _log_wald_row(
         note,
         shrinkage,
         "wald_log",
+        "; CI on the log scale",
     )
 
 
@@ -873,7 +908,6 @@ def _variance_row(wald: dict[str, Any], variance_ci: str, sd: bool = False) -> d
         return wald
     est, se = wald["estimate"], wald["se"]
     low, high, nu = satterthwaite_interval(est**2, 2 * est * se) if sd else satterthwaite_interval(est, se)
-    note = wald["note"].replace("; CI on the log scale", "")
     if not nu >= SATTERTHWAITE_MIN_DF:
         if math.isfinite(nu):
             wald["note"] = f"{wald['note']} (Wald: {nu:.2g} df, too few for a Satterthwaite interval)"
@@ -885,7 +919,7 @@ def _variance_row(wald: dict[str, Any], variance_ci: str, sd: bool = False) -> d
         "ci95_low": low,
         "ci95_high": high,
         "ci_method": "satterthwaite",
-        "note": f"{note}; Satterthwaite CI, {nu:.3g} df",
+        "note": f"{wald['description']}; Satterthwaite CI, {nu:.3g} df",
     }
 
 
@@ -905,9 +939,12 @@ def _row(
     note: str,
     shrinkage: float,
     ci_method: str,
+    ci_note: str = "",
 ) -> dict[str, Any]:
     """One row of the estimates table; `ci_method` names how its 95 % CI was built (`CI_METHOD_LABELS`), or
-    ``none`` when it could not be (no standard error)."""
+    ``none`` when it could not be (no standard error). The note is `note` (what the parameter is, also kept
+    as ``description``, which the finished table drops) followed by `ci_note` (how the interval was built)
+    only when the row has an interval (D-19.275)."""
     est_f = float(est)
     se_f = float(se)
     has_ci = math.isfinite(float(lo)) and math.isfinite(float(hi))
@@ -922,7 +959,8 @@ def _row(
         "ci_method": ci_method if has_ci else "none",
         "shrinkage_percent": float(shrinkage),
         "unit": unit,
-        "note": note,
+        "note": f"{note}{ci_note}" if has_ci else note,
+        "description": note,
     }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,14 +30,18 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.population import PopulationModel
 from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
-from cartrial.kinetics.popfit.structural import parameter_units
+from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
 
 FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class MapResult:
-    """MAP estimate of one patient: parameters (mode, 90 % interval), the profile with its band, notes."""
+    """MAP estimate of one patient: parameters (mode, 90 % interval), the profile with its band, notes;
+    for the figure of the fit (`cartrial.report.popfit_figures.map_figure`): the samples the MAP used
+    (`observations`: time, dv — NaN when censored —, blq, lloq, censored, dv_low, dv_high, as the
+    diagnostics table of a fit), the error model's scale (``log`` or ``linear``) and the time and value
+    units."""
 
     subject: str
     parameters: pd.DataFrame
@@ -45,6 +49,10 @@ class MapResult:
     converged: bool
     population_converged: bool
     notes: tuple[str, ...]
+    observations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scale: str = "log"
+    time_unit: str = ""
+    value_unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,5 +168,35 @@ def map_estimate(
     if not bool(ok[0]):
         notes.append("the MAP search did not converge")
     return MapResult(
-        one.subjects[0], pd.DataFrame(rows), profile, bool(ok[0]), population.converged, tuple(notes)
+        one.subjects[0],
+        pd.DataFrame(rows),
+        profile,
+        bool(ok[0]),
+        population.converged,
+        tuple(notes),
+        observations=_observations(one),
+        scale=spec.error.scale,
+        time_unit=one.time_unit or time_unit_of(spec.model.units),
+        value_unit=one.value_unit,
+    )
+
+
+def _observations(one: PopulationData) -> pd.DataFrame:
+    """The patient's samples as the MAP used them, one row each: time, dv (NaN when censored), blq, lloq,
+    ``censored`` (none / blq / interval) and the bounds of a censored sample (`censoring_table`)."""
+    from cartrial.kinetics.popfit.diagnostics import censoring_table
+
+    kind, low, high = censoring_table(one)
+    idx = np.nonzero(one.observed)
+    censored = kind[idx] != "none"
+    return pd.DataFrame(
+        {
+            "time": one.times[idx],
+            "dv": np.where(censored, np.nan, one.y[idx]),
+            "blq": one.blq[idx],
+            "lloq": one.lloq[idx],
+            "censored": kind[idx].astype(str),
+            "dv_low": np.where(np.isneginf(low[idx]), np.nan, low[idx]),
+            "dv_high": high[idx],
+        }
     )

@@ -118,6 +118,18 @@ class PopulationModel:
     theta: Theta
     converged: bool = True
     convergence_problems: tuple[str, ...] = ()
+    fixed_values: dict[str, float] = field(default_factory=dict)
+    """The fixed typical values (`PopulationSpec.fixed`) as given (natural scale): `typical` reports them
+    as they are, not as exp(log v) of μ, which carries a floating tail (0.0032000000000000015; D-19.321)."""
+
+    def typical(self) -> dict[str, float]:
+        """The typical value of each parameter on its natural scale: exp(μ) (the model's `to_natural`), a
+        fixed one as given."""
+        s = self.spec
+        natural = s.model.to_natural(self.theta.mu)
+        return {
+            n: float(self.fixed_values.get(n, v)) for n, v in zip(s.model.parameters, natural, strict=True)
+        }
 
     def to_dict(self) -> dict[str, Any]:
         s, t = self.spec, self.theta
@@ -126,9 +138,7 @@ class PopulationModel:
             "model": s.model.name,
             "parameters": list(s.model.parameters),
             "units": list(s.model.units),
-            "typical": {
-                n: float(v) for n, v in zip(s.model.parameters, s.model.to_natural(t.mu), strict=True)
-            },
+            "typical": self.typical(),
             "iiv": list(s.iiv_names),
             "fixed": list(s.fixed),
             "omega_structure": s.omega_structure,
@@ -206,6 +216,7 @@ class PopulationModel:
             Theta(mu, beta, omega, sigma),
             bool(data.get("converged", True)),
             tuple(data.get("convergence_problems", [])),
+            {n: float(data["typical"][n]) for n in spec.fixed},
         )
 
     def covariate_row(self, covariates: dict[str, Any] | None) -> FloatArray:
