@@ -46,6 +46,7 @@ from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
+from cartrial.protocol.seriousness import CRITERIA_FIELDS, sdtm_flags
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -706,6 +707,14 @@ def ae_category(category: str) -> str:
     return category.strip().lower().replace("_", "-").upper()
 
 
+def _seriousness(record: dict[str, Any] | None) -> dict[str, str]:
+    """AESDTH … AESMIE of a stored adverse event (None: no record; every criterion null): Y/N for each
+    criterion of a serious event, null otherwise (`cartrial.protocol.seriousness.sdtm_flags`, D-19.328)."""
+    if record is None:
+        return sdtm_flags(None, {})
+    return sdtm_flags(record.get("serious"), {name: record.get(name) for name in CRITERIA_FIELDS})
+
+
 def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
     scale = r["grading_scale"].strip().upper()
     category = r["category"].strip().lower()
@@ -717,6 +726,7 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
         "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),
+        **_seriousness(r),
         "AEREL": r["relatedness"].upper(),
         "AEACNOTH": ascii_text(r["action_taken"]).upper(),
         "AEOUT": OUTCOME.get(r["outcome"].strip().lower(), ""),
@@ -744,6 +754,7 @@ def _episode_row(
         else math.nan,
         "AECAT": ae_category(e.kind),
         "AESER": _yn(match["serious"]) if match is not None else "",
+        **_seriousness(match),
         "AEREL": match["relatedness"].upper() if match is not None else "",
         "AEACNOTH": ascii_text(match["action_taken"]).upper() if match is not None else "",
         "AEOUT": OUTCOME.get(match["outcome"].strip().lower(), "")
