@@ -971,8 +971,14 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
     return frame[[v.name for v in spec.variables if v.name in frame.columns]]
 
 
+PRE_INFUSION = "PRE-INFUSION"
+"""PC.PCTPT of the day-0 sample drawn before the CAR-T infusion (PCTPTREF; SDTMIG 3.4 PC's pre-dose time
+point; D-19.329). The protocol's schedule names visits, not PK time points: no label of its own to use."""
+
+
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set."""
+    """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM 0, PCELTM P0D)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
@@ -987,6 +993,12 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     nominal = _numbers(pk["nominal_day"])
     whole = np.where(np.isnan(nominal), 0, nominal).astype(np.int64)
     tpt = np.where(np.isnan(nominal), "", np.char.add("DAY ", whole.astype(str)).astype(object))
+    # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
+    # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
+    tpt = np.where(before, PRE_INFUSION, tpt)
     eltm = np.where(
         np.isnan(nominal),
         "",
