@@ -1743,6 +1743,40 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "cohorts (ClinicalTrials.gov Single Group Assignment); a sponsor registering the cohorts as "
         "Sequential Assignment would state SEQUENTIAL (D-19.305)",
     ),
+    # constants of the export: the protocol has no field for them (cartrial.protocol.model); each comment
+    # gives the rule behind the value (D-19.331), as INTMODEL's above
+    "STYPE": (
+        "Assigned",
+        "Assigned by the export, the protocol has no study-type field: INTERVENTIONAL, every study cartrial "
+        "reads administers its investigational product (study.product) to the subjects by protocol "
+        "(D-19.331)",
+    ),
+    "INTTYPE": (
+        "Assigned",
+        "Assigned by the export, the protocol has no intervention-type field: BIOLOGIC, the investigational "
+        "product is a CAR-T cell product (study.product), a cellular biologic (D-19.331)",
+    ),
+    "TBLIND": (
+        "Assigned",
+        "Assigned by the export, the protocol has no blinding field: OPEN LABEL, the dose of each cohort is "
+        "assigned by the escalation design from the DLT data so far and known to the investigators "
+        "(escalation.design); a blinded study would state its own value (D-19.331)",
+    ),
+    "TCNTRL": (
+        "Assigned",
+        "Assigned by the export, the protocol has no control field: NONE, the arms are the dose levels of "
+        "the one product (TA), none is a placebo or active comparator (D-19.331)",
+    ),
+    "RANDOM": (
+        "Assigned",
+        "Assigned by the export, the protocol has no randomisation field: N, each cohort's dose level is "
+        "assigned by the escalation design (escalation.design), not at random (D-19.331)",
+    ),
+    "SEXPOP": (
+        "Assigned",
+        "Assigned by the export: BOTH, the protocol's eligibility has no criterion that restricts sex (no "
+        "rule type of cartrial.protocol.eligibility can), so subjects of either sex are eligible (D-19.331)",
+    ),
 }
 """Define-XML origin (and method or comment) of a TS value that is not read as it is from the protocol
 (D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
@@ -1842,6 +1876,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("REGID", "Registry Identifier", study.registry_id or ""),
         ("SPONSOR", "Clinical Study Sponsor", ascii_text(study.sponsor)),
         ("TRT", "Investigational Therapy or Treatment", ascii_text(study.product.name).upper()),
+        # constants, no protocol field: origin Assigned with their rule (TS_VALUE_ORIGINS; D-19.305, D-19.331)
         ("STYPE", "Study Type", "INTERVENTIONAL"),
         ("INTTYPE", "Intervention Type", "BIOLOGIC"),
         ("INTMODEL", "Intervention Model", "SINGLE GROUP"),
@@ -1855,7 +1890,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("DCUTDESC", "Data Cutoff Description", _cutoff_description(ctx.snapshot.lock_id)),
         ("AGEMIN", "Planned Minimum Age of Subjects", f"P{ages[0][0]}Y" if ages and ages[0][0] else ""),
         ("AGEMAX", "Planned Maximum Age of Subjects", f"P{ages[0][1]}Y" if ages and ages[0][1] else ""),
-        ("SEXPOP", "Sex of Participants", "BOTH"),
+        ("SEXPOP", "Sex of Participants", "BOTH"),  # no sex criterion can be stated: Assigned (D-19.331)
     ]
     if "relapses" in ctx.analysis.intermediates.get("outcomes", ("relapses",)):  # D-19.63
         ts_values.append(("RLPSCRIT", "Relapse Criteria", disease_of(protocol).relapse_criteria))
