@@ -32,3 +32,37 @@ def test_seriousness_follows_ich_e2a_not_the_grade(make_scenario) -> None:  # ty
     assert serious[grade == 5].all()  # death
     assert serious[crs_icans & (grade >= 3)].all()
     assert not serious[crs_icans & (grade < 3)].any()
+
+
+CRITERIA = (
+    "serious_death",
+    "serious_life_threatening",
+    "serious_hospitalisation",
+    "serious_disability",
+    "serious_congenital_anomaly",
+    "serious_medically_important",
+)
+
+
+def test_serious_events_carry_their_e2a_criteria(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    """D-19.328: each serious virtual event is written with the E2A criteria that make it serious, each
+    answered true or false; a non-serious event leaves them blank (not applicable). A fatal event results in
+    death; a CRS or ICANS of grade >= 3 prolongs hospitalisation (ASTCT grade 3), and at grade 4 is also
+    life-threatening (CTCAE v5.0 grade 4); any other grade 4 event but a cytopenia is life-threatening."""
+    scenario, protocol = load_scenario(make_scenario(DEADLY))
+    study = simulate_study(prepare(scenario, load_protocol(protocol), 0), 2)
+    events = study.forms["adverse_events"]
+    assert set(CRITERIA) <= set(events.columns)
+    serious = events["serious"] == "true"
+    ticked = events[list(CRITERIA)] == "true"
+    assert (ticked.any(axis=1) == serious).all()  # serious exactly when a criterion is met
+    assert (events.loc[serious, list(CRITERIA)].isin(["true", "false"])).all().all()
+    assert (events.loc[~serious, list(CRITERIA)] == "").all().all()
+    grade = events["grade"].astype(int)
+    crs_icans = events["category"].isin(["crs", "icans"])
+    assert (events.loc[grade == 5, "serious_death"] == "true").all()
+    assert (events.loc[grade < 5, "serious_death"] != "true").all()
+    assert (events.loc[crs_icans & grade.between(3, 4), "serious_hospitalisation"] == "true").all()
+    cytopenia = events["category"] == "hematologic"
+    assert (events.loc[(grade == 4) & ~cytopenia, "serious_life_threatening"] == "true").all()
+    assert not ticked[["serious_disability", "serious_congenital_anomaly"]].any().any()

@@ -302,6 +302,11 @@ def sentinel_subjects() -> list[SubjectRecords]:
             record("adverse_event", "S-K", grade=1, started_on=dt.date(2020, 9, 7)),
             record("infusion", "S-K", infused_at=at("2021-01-20"), weight_kg=143.21),
         ),
+        subject_records(  # D-19.328: serious with no criterion ticked
+            "S-L",
+            record("subject", "S-L", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record("adverse_event", "S-L", grade=3, serious=True, started_on=dt.date(2021, 2, 13)),
+        ),
     ]
 
 

@@ -85,7 +85,7 @@ def test_0005_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
         upgrade(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE app_user SET username = 'admin2' WHERE username = 'Admin'"))
-    assert upgrade(engine) == head_revision() == "0007"
+    assert upgrade(engine) == head_revision() == "0008"
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text(insert), {"name": "ADMIN2"})
     engine.dispose()

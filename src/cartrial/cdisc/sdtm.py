@@ -46,6 +46,7 @@ from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
+from cartrial.protocol.seriousness import CRITERIA_FIELDS, sdtm_flags
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -706,6 +707,14 @@ def ae_category(category: str) -> str:
     return category.strip().lower().replace("_", "-").upper()
 
 
+def _seriousness(record: dict[str, Any] | None) -> dict[str, str]:
+    """AESDTH … AESMIE of a stored adverse event (None: no record; every criterion null): Y/N for each
+    criterion of a serious event, null otherwise (`cartrial.protocol.seriousness.sdtm_flags`, D-19.328)."""
+    if record is None:
+        return sdtm_flags(None, {})
+    return sdtm_flags(record.get("serious"), {name: record.get(name) for name in CRITERIA_FIELDS})
+
+
 def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
     scale = r["grading_scale"].strip().upper()
     category = r["category"].strip().lower()
@@ -717,6 +726,7 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
         "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),
+        **_seriousness(r),
         "AEREL": r["relatedness"].upper(),
         "AEACNOTH": ascii_text(r["action_taken"]).upper(),
         "AEOUT": OUTCOME.get(r["outcome"].strip().lower(), ""),
@@ -744,6 +754,7 @@ def _episode_row(
         else math.nan,
         "AECAT": ae_category(e.kind),
         "AESER": _yn(match["serious"]) if match is not None else "",
+        **_seriousness(match),
         "AEREL": match["relatedness"].upper() if match is not None else "",
         "AEACNOTH": ascii_text(match["action_taken"]).upper() if match is not None else "",
         "AEOUT": OUTCOME.get(match["outcome"].strip().lower(), "")
@@ -960,8 +971,14 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
     return frame[[v.name for v in spec.variables if v.name in frame.columns]]
 
 
+PRE_INFUSION = "PRE-INFUSION"
+"""PC.PCTPT of the day-0 sample drawn before the CAR-T infusion (PCTPTREF; SDTMIG 3.4 PC's pre-dose time
+point; D-19.329). The protocol's schedule names visits, not PK time points: no label of its own to use."""
+
+
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set."""
+    """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM 0, PCELTM P0D)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
@@ -976,6 +993,12 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     nominal = _numbers(pk["nominal_day"])
     whole = np.where(np.isnan(nominal), 0, nominal).astype(np.int64)
     tpt = np.where(np.isnan(nominal), "", np.char.add("DAY ", whole.astype(str)).astype(object))
+    # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
+    # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
+    tpt = np.where(before, PRE_INFUSION, tpt)
     eltm = np.where(
         np.isnan(nominal),
         "",
@@ -1720,6 +1743,40 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "cohorts (ClinicalTrials.gov Single Group Assignment); a sponsor registering the cohorts as "
         "Sequential Assignment would state SEQUENTIAL (D-19.305)",
     ),
+    # constants of the export: the protocol has no field for them (cartrial.protocol.model); each comment
+    # gives the rule behind the value (D-19.331), as INTMODEL's above
+    "STYPE": (
+        "Assigned",
+        "Assigned by the export, the protocol has no study-type field: INTERVENTIONAL, every study cartrial "
+        "reads administers its investigational product (study.product) to the subjects by protocol "
+        "(D-19.331)",
+    ),
+    "INTTYPE": (
+        "Assigned",
+        "Assigned by the export, the protocol has no intervention-type field: BIOLOGIC, the investigational "
+        "product is a CAR-T cell product (study.product), a cellular biologic (D-19.331)",
+    ),
+    "TBLIND": (
+        "Assigned",
+        "Assigned by the export, the protocol has no blinding field: OPEN LABEL, the dose of each cohort is "
+        "assigned by the escalation design from the DLT data so far and known to the investigators "
+        "(escalation.design); a blinded study would state its own value (D-19.331)",
+    ),
+    "TCNTRL": (
+        "Assigned",
+        "Assigned by the export, the protocol has no control field: NONE, the arms are the dose levels of "
+        "the one product (TA), none is a placebo or active comparator (D-19.331)",
+    ),
+    "RANDOM": (
+        "Assigned",
+        "Assigned by the export, the protocol has no randomisation field: N, each cohort's dose level is "
+        "assigned by the escalation design (escalation.design), not at random (D-19.331)",
+    ),
+    "SEXPOP": (
+        "Assigned",
+        "Assigned by the export: BOTH, the protocol's eligibility has no criterion that restricts sex (no "
+        "rule type of cartrial.protocol.eligibility can), so subjects of either sex are eligible (D-19.331)",
+    ),
 }
 """Define-XML origin (and method or comment) of a TS value that is not read as it is from the protocol
 (D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
@@ -1819,6 +1876,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("REGID", "Registry Identifier", study.registry_id or ""),
         ("SPONSOR", "Clinical Study Sponsor", ascii_text(study.sponsor)),
         ("TRT", "Investigational Therapy or Treatment", ascii_text(study.product.name).upper()),
+        # constants, no protocol field: origin Assigned with their rule (TS_VALUE_ORIGINS; D-19.305, D-19.331)
         ("STYPE", "Study Type", "INTERVENTIONAL"),
         ("INTTYPE", "Intervention Type", "BIOLOGIC"),
         ("INTMODEL", "Intervention Model", "SINGLE GROUP"),
@@ -1832,7 +1890,7 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         ("DCUTDESC", "Data Cutoff Description", _cutoff_description(ctx.snapshot.lock_id)),
         ("AGEMIN", "Planned Minimum Age of Subjects", f"P{ages[0][0]}Y" if ages and ages[0][0] else ""),
         ("AGEMAX", "Planned Maximum Age of Subjects", f"P{ages[0][1]}Y" if ages and ages[0][1] else ""),
-        ("SEXPOP", "Sex of Participants", "BOTH"),
+        ("SEXPOP", "Sex of Participants", "BOTH"),  # no sex criterion can be stated: Assigned (D-19.331)
     ]
     if "relapses" in ctx.analysis.intermediates.get("outcomes", ("relapses",)):  # D-19.63
         ts_values.append(("RLPSCRIT", "Relapse Criteria", disease_of(protocol).relapse_criteria))

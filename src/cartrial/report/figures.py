@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.protocol.disposition import STUDY_ENDED
 
@@ -307,8 +308,11 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
     pk = tables.get("pk_samples")
     if pk is None or pk.empty:
         return pd.DataFrame()
-    pk = pk[pk["analyte"].astype(str) == analyte].copy()
-    day = _num(pk["actual_day"])
+    pk = pk[pk["analyte"].astype(str) == analyte].reset_index(drop=True)
+    # the analysis layer's time of each sample (pre-dose: negative, D-19.304), as ADPC and the NCA read it
+    # (D-19.330); a sample without one is placed on its nominal day
+    infusions = tables.get("infusions")
+    day = sample_actual_days(pk, infusions if infusions is not None else pd.DataFrame())
     pk["day"] = day.where(day.notna(), _num(pk["nominal_day"]))
     pk["value_num"] = _num(pk["value"])
     pk["lloq_num"] = _num(pk["lloq"])

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.protocol import ToxicityCategory
+from cartrial.protocol.seriousness import CRITERIA_FIELDS
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
@@ -792,17 +793,30 @@ def _end_at_deaths(
             row["ended_on"], row["outcome"] = "", "not_recovered"
 
 
+def seriousness_criteria(category: str, grade: int) -> dict[str, bool]:
+    """The ICH E2A seriousness criteria a virtual adverse event meets (D-19.227, D-19.328): seriousness is
+    not severity (ICH E2A §III.B). A fatal event (grade 5) results in death; a CRS or ICANS of grade ≥ 3
+    (ASTCT 2019 grade 3: vasopressor, high-flow oxygen or ICU-level neurological care) requires or prolongs
+    hospitalisation, and at grade 4 is also life-threatening; any other event of grade 4 (CTCAE v5.0:
+    "life-threatening consequences") is life-threatening, except a laboratory cytopenia (category
+    ``hematologic``), whose grade is a count's band and meets no E2A criterion by itself. The virtual study
+    has no disability, congenital anomaly or other medically important event. Keys: the store's criterion
+    fields (`cartrial.protocol.seriousness.CRITERIA_FIELDS`)."""
+    fatal = grade >= FATAL_GRADE
+    crs_icans = category in (ToxicityCategory.CRS.value, ToxicityCategory.ICANS.value)
+    met = {
+        "serious_death": fatal,
+        "serious_life_threatening": not fatal
+        and grade >= 4
+        and (crs_icans or category != ToxicityCategory.HEMATOLOGIC.value),
+        "serious_hospitalisation": not fatal and crs_icans and grade >= 3,
+    }
+    return {name: met.get(name, False) for name in CRITERIA_FIELDS}
+
+
 def is_serious(category: str, grade: int) -> bool:
-    """Whether a virtual adverse event is serious (D-19.227): seriousness is not severity (ICH E2A §III.B).
-    Serious: a fatal event (grade 5, death); a CRS or ICANS of grade ≥ 3 (ASTCT 2019 grade 3: vasopressor,
-    high-flow oxygen or ICU-level neurological care — the hospitalisation is prolonged); any other event of
-    grade 4 (CTCAE v5.0: "life-threatening consequences") except a laboratory cytopenia (category
-    ``hematologic``), whose grade is a count's band and meets no E2A criterion by itself."""
-    if grade >= FATAL_GRADE:
-        return True
-    if category in (ToxicityCategory.CRS.value, ToxicityCategory.ICANS.value):
-        return grade >= 3
-    return category != "hematologic" and grade >= 4
+    """Whether a virtual adverse event is serious: it meets an E2A criterion (`seriousness_criteria`)."""
+    return any(seriousness_criteria(category, grade).values())
 
 
 def _ae(
@@ -818,6 +832,7 @@ def _ae(
     dlt: bool = False,
     outcome: str = "recovered",
 ) -> dict[str, Any]:
+    criteria = seriousness_criteria(category, grade)
     return {
         "subject_id": sid,
         "term": term,
@@ -827,7 +842,8 @@ def _ae(
         "grade": grade,
         "grading_scale": scale,
         "grading_scale_version": version,
-        "serious": str(is_serious(category, grade)).lower(),
+        "serious": str(any(criteria.values())).lower(),
+        **{name: (str(met).lower() if any(criteria.values()) else "") for name, met in criteria.items()},
         "relatedness": related,
         "dlt": str(dlt).lower(),
         "outcome": outcome,

@@ -52,6 +52,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
+from cartrial.protocol.seriousness import CRITERIA_FIELDS, SERIOUSNESS_SOURCE, criteria_disagreement
 from cartrial.store.tables import same_value
 
 if TYPE_CHECKING:
@@ -403,6 +404,23 @@ _adverse_event_before_consent = _dated_before_consent(
     ": adverse events are collected from consent; a condition that began before it is medical history (or "
     "the onset is mistyped)",
 )
+
+
+def _seriousness_criteria(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for event in records.of("adverse_event"):
+        serious = event.get("serious")
+        why = criteria_disagreement(serious, {name: event.get(name) for name in CRITERIA_FIELDS})
+        if why is not None:
+            yield (
+                event,
+                "serious",
+                serious,
+                "adverse_event.serious and its seriousness criteria "
+                f"({', '.join(CRITERIA_FIELDS)}) disagree: {why}; tick each criterion the event meets, "
+                "or correct serious",
+            )
 
 
 def _lymphodepletion_day(
@@ -1074,6 +1092,19 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "consent (an earlier condition is medical history); " + EDC_PRACTICE + " (D-19.169)",
         ),
         _adverse_event_before_consent,
+    ),
+    (
+        EditCheck(
+            "AE-SERIOUSNESS-CRITERIA",
+            "an adverse event with serious = true has at least one seriousness criterion ticked, and one "
+            "with serious = false has none (blank seriousness: not yet assessed, not checked)",
+            Severity.SOFT,
+            SERIOUSNESS_SOURCE
+            + "; FDA expects the criteria whenever AESER = Y; "
+            + EDC_PRACTICE
+            + " (D-19.328)",
+        ),
+        _seriousness_criteria,
     ),
     (
         EditCheck(

@@ -73,6 +73,7 @@ from cartrial.protocol.disposition import (
 )
 from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
+from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, SERIOUSNESS_SOURCE
 from cartrial.store.models import STUDY_TABLES, UtcDateTime
 
 if TYPE_CHECKING:
@@ -396,6 +397,13 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "grade": Domain(minimum=1, maximum=5, required=True, help="CTCAE grade 1-5."),
         "relatedness": Domain(choices=tuple(r.value for r in Relatedness)),
         "outcome": Domain(choices=AE_OUTCOMES),
+        **{
+            criterion.field: Domain(
+                help=f"Seriousness criterion: the event {criterion.words} (with serious = true).",
+                source=f"{SERIOUSNESS_SOURCE}; SDTM AE.{criterion.sdtm} (D-19.328)",
+            )
+            for criterion in SERIOUSNESS_CRITERIA
+        },
     },
     "lab_result": {
         "analyte": Domain(known=tuple(LAB_TESTS), source=_LAB_TESTS),

@@ -414,7 +414,8 @@ class Therapy(StudyData, Base):
 
 
 class AdverseEvent(StudyData, Base):
-    """An adverse event: term, grade with its scale and version, dates, seriousness, relatedness, DLT."""
+    """An adverse event: term, grade with its scale and version, dates, seriousness with its criteria,
+    relatedness, DLT."""
 
     __tablename__ = "adverse_event"
     natural_key = ("subject_id", "term", "started_on")
@@ -431,6 +432,13 @@ class AdverseEvent(StudyData, Base):
     grading_scale: Mapped[str | None] = mapped_column(String(40))
     grading_scale_version: Mapped[str | None] = mapped_column(String(20))
     serious: Mapped[bool | None]
+    # the seriousness criteria of ICH E2A (cartrial.protocol.seriousness; migration 0008, D-19.328)
+    serious_death: Mapped[bool | None]
+    serious_life_threatening: Mapped[bool | None]
+    serious_hospitalisation: Mapped[bool | None]
+    serious_disability: Mapped[bool | None]
+    serious_congenital_anomaly: Mapped[bool | None]
+    serious_medically_important: Mapped[bool | None]
     relatedness: Mapped[str | None] = mapped_column(String(40))
     dlt: Mapped[bool | None]
     action_taken: Mapped[str | None] = mapped_column(Text)

@@ -331,6 +331,7 @@ KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
         },
         "grade": {"5": "", "5.0": ""},
         "category": {"death": ""},
+        "serious_death": {"true": ""},
     },
     "subjects": {"disposition": {ANY_VALUE: ""}},
 }
@@ -338,7 +339,8 @@ KNOWN_AT_THE_END: dict[str, dict[str, dict[str, str]]] = {
 the end (D-19.85): an adverse event open at the cut-off has not recovered (SDTMIG 3.4 AEOUT NOT
 RECOVERED/NOT RESOLVED, with AEENDTC null and AEENRTPT ONGOING) and has not caused a death (CTCAE v5.0
 grade 5 is death, dated at the end: its grade at the cut-off is not recorded; nor is the category ``death``,
-which `cartrial.protocol.death.is_fatal` reads as a death too, D-19.117); a subject whose study ended
+which `cartrial.protocol.death.is_fatal` reads as a death too, D-19.117, nor its seriousness criterion
+``serious_death``, D-19.328); a subject whose study ended
 after the cut-off was on study at it (disposition blank: ongoing; D-19.92)."""
 
 
