@@ -45,6 +45,10 @@ def test_every_label_writes_acronyms_and_its_unit_as_the_clinic_does(name):
         ("pd_samples", "cd19_b_cells_per_ul", "CD19 B cells (cells/µL)"),
         ("lymphodepletion", "dose_mg_per_m2", "Dose (mg/m²)"),
         ("icans_assessments", "ice_total", "ICE total"),
+        # the ICH E2A criteria in their words, not "Serious death" (D-19.332)
+        ("adverse_events", "serious_death", "Serious: results in death"),
+        ("adverse_events", "serious_hospitalisation", "Serious: hospitalisation (new or prolonged)"),
+        ("adverse_events", "serious_medically_important", "Serious: other medically important event"),
     ],
 )
 def test_labels_by_hand(name, field, label):

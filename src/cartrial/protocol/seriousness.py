@@ -23,15 +23,37 @@ class Criterion:
     field: str
     sdtm: str
     words: str
+    label: str
+    """The criterion as a form labels it after "Serious:" (D-19.332)."""
 
 
 SERIOUSNESS_CRITERIA: tuple[Criterion, ...] = (
-    Criterion("serious_death", "AESDTH", "results in death"),
-    Criterion("serious_life_threatening", "AESLIFE", "is life-threatening"),
-    Criterion("serious_hospitalisation", "AESHOSP", "requires or prolongs inpatient hospitalisation"),
-    Criterion("serious_disability", "AESDISAB", "results in persistent or significant disability/incapacity"),
-    Criterion("serious_congenital_anomaly", "AESCONG", "is a congenital anomaly/birth defect"),
-    Criterion("serious_medically_important", "AESMIE", "is another medically important serious event"),
+    Criterion("serious_death", "AESDTH", "results in death", "results in death"),
+    Criterion("serious_life_threatening", "AESLIFE", "is life-threatening", "life-threatening"),
+    Criterion(
+        "serious_hospitalisation",
+        "AESHOSP",
+        "requires or prolongs inpatient hospitalisation",
+        "hospitalisation (new or prolonged)",
+    ),
+    Criterion(
+        "serious_disability",
+        "AESDISAB",
+        "results in persistent or significant disability/incapacity",
+        "disability/incapacity",
+    ),
+    Criterion(
+        "serious_congenital_anomaly",
+        "AESCONG",
+        "is a congenital anomaly/birth defect",
+        "congenital anomaly/birth defect",
+    ),
+    Criterion(
+        "serious_medically_important",
+        "AESMIE",
+        "is another medically important serious event",
+        "other medically important event",
+    ),
 )
 """The six criteria in the order of SDTMIG 3.4 AE."""
 

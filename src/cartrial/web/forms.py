@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -71,6 +72,8 @@ ACRONYMS = {
 grading tables: ASTCT's CRS/ICANS/ICE, MedDRA, FiO2, AQP4-IgG …)."""
 PHRASES = {"car t": "CAR-T", "aqp4 igg": "AQP4-IgG"}
 """Word pairs written as one term."""
+LABELS = {c.field: f"Serious: {c.label}" for c in SERIOUSNESS_CRITERIA}
+"""Fields labelled by a phrase rather than their words: the ICH E2A seriousness criteria (D-19.332)."""
 UNIT_SUFFIXES = tuple(
     sorted(
         (
@@ -113,6 +116,8 @@ def _words(name: str) -> str:
 def _label(name: str, unit: str | None = None) -> str:
     """The label of a field: its words and the rule's unit in brackets (``temperature_c`` with unit °C →
     ``Temperature (°C)``, ``systolic_bp_mmhg`` → ``Systolic BP (mmHg)``; D-19.173)."""
+    if name in LABELS:
+        return LABELS[name]
     if not unit:
         return _words(name)
     base = next((name[: -len(s)] for s in UNIT_SUFFIXES if name.endswith(s) and len(name) > len(s)), name)
