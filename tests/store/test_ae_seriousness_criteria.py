@@ -187,3 +187,32 @@ def test_the_death_criterion_is_not_known_before_the_event_ends() -> None:
     assert n == 1
     assert cut["serious_death"].tolist() == ["", "true"]
     assert cut["serious_hospitalisation"].tolist() == ["true", "true"]
+
+
+def _fatal_findings(**fields: object) -> list[str]:
+    event = Record(
+        "adverse_event",
+        {"subject_id": "S1", "term": "Pneumonia", "started_on": dt.date(2021, 6, 1), **fields},
+        True,
+    )
+    found = run_edit_checks([SubjectRecords("S1", {"adverse_event": [event]})], None, dt.date(2030, 1, 1))
+    return sorted(f.field for f in found if f.check.id == "AE-FATAL-SERIOUS")
+
+
+def test_a_fatal_event_is_serious_because_it_results_in_death() -> None:
+    """ICH E2A: an event that results in death is serious by that criterion. A fatal event (outcome fatal or
+    CTCAE grade 5) recorded not serious, or with the death criterion ticked "no", and the death criterion on
+    an event whose outcome says the patient recovered, are queried (soft, D-19.333); blanks are not yet
+    known and are not."""
+    assert CHECKS_BY_ID["AE-FATAL-SERIOUS"].severity is Severity.SOFT
+    assert _fatal_findings(grade=5, outcome="fatal", serious=False) == ["serious"]
+    assert _fatal_findings(outcome="fatal", serious=True, serious_death=False) == ["serious_death"]
+    assert _fatal_findings(grade=5, serious=True, serious_death=False) == ["serious_death"]
+    assert _fatal_findings(grade=3, outcome="recovered", serious=True, serious_death=True) == [
+        "serious_death"
+    ]
+    assert _fatal_findings(grade=5, outcome="fatal", serious=True, serious_death=True) == []
+    assert _fatal_findings(grade=5, outcome="fatal") == []  # seriousness not recorded yet
+    assert _fatal_findings(outcome="fatal", serious=True) == []  # criteria not collected (old template)
+    assert _fatal_findings(grade=3, outcome="unknown", serious=True, serious_death=True) == []
+    assert _fatal_findings(grade=4, outcome="recovering", serious=False) == []

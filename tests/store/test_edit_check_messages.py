@@ -307,6 +307,19 @@ def sentinel_subjects() -> list[SubjectRecords]:
             record("subject", "S-L", consent_date=dt.date(2020, 10, 10), birth_year=1970),
             record("adverse_event", "S-L", grade=3, serious=True, started_on=dt.date(2021, 2, 13)),
         ),
+        subject_records(  # D-19.333: the death criterion on an event the patient recovered from
+            "S-M",
+            record("subject", "S-M", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record(
+                "adverse_event",
+                "S-M",
+                grade=3,
+                serious=True,
+                serious_death=True,
+                outcome="recovered",
+                started_on=dt.date(2021, 2, 13),
+            ),
+        ),
     ]
 
 

@@ -97,6 +97,40 @@ def criteria_disagreement(serious: Any, criteria: dict[str, Any]) -> str | None:
     return None
 
 
+RECOVERED_OUTCOMES = ("recovered", "recovering", "recovered_with_sequelae", "not_recovered")
+"""Outcomes of an adverse event that say the patient is alive (the store's AE outcome choices)."""
+
+
+def fatal_disagreement(serious: Any, death: Any, outcome: Any, grade: Any) -> tuple[str, str] | None:
+    """(field, why) where a fatal event's seriousness disagrees with its death (None: it agrees, or what would
+    disagree is blank). An event is fatal when its outcome is ``fatal`` or its CTCAE grade is 5 (CTCAE v5.0:
+    grade 5 is death related to the AE); ICH E2A §II.B makes such an event serious by the criterion "results
+    in death" (D-19.333): recorded not serious → ``serious``; the death criterion recorded "no" →
+    ``serious_death``; the death criterion on an event whose outcome says the patient is alive →
+    ``serious_death``.
+
+    >>> fatal_disagreement("false", None, "fatal", 5)
+    ('serious', 'a fatal event recorded not serious')
+    >>> fatal_disagreement(True, True, "recovered", 3)
+    ('serious_death', 'the death criterion on an event whose outcome says the patient is alive')
+    >>> fatal_disagreement(True, None, "fatal", 5) is None
+    True
+    """
+    text = str(outcome).strip().lower() if outcome is not None else ""
+    try:
+        grade_5 = grade is not None and grade == grade and int(float(grade)) == 5
+    except (TypeError, ValueError):
+        grade_5 = False
+    fatal = text == "fatal" or grade_5
+    if fatal and flag(serious) is False:
+        return "serious", "a fatal event recorded not serious"
+    if fatal and flag(death) is False:
+        return "serious_death", "a fatal event with the death criterion recorded no"
+    if flag(death) is True and text in RECOVERED_OUTCOMES:
+        return "serious_death", "the death criterion on an event whose outcome says the patient is alive"
+    return None
+
+
 def sdtm_flags(serious: Any, criteria: dict[str, Any]) -> dict[str, str]:
     """AESDTH … AESMIE of one event: Y or N for each criterion of a serious event (AESER = Y), blank when
     the criterion is not recorded; every one blank when the event is not serious or its seriousness is not
@@ -120,6 +154,7 @@ __all__ = [
     "SERIOUSNESS_SOURCE",
     "Criterion",
     "criteria_disagreement",
+    "fatal_disagreement",
     "flag",
     "sdtm_flags",
 ]

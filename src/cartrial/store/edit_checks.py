@@ -52,7 +52,12 @@ from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
-from cartrial.protocol.seriousness import CRITERIA_FIELDS, SERIOUSNESS_SOURCE, criteria_disagreement
+from cartrial.protocol.seriousness import (
+    CRITERIA_FIELDS,
+    SERIOUSNESS_SOURCE,
+    criteria_disagreement,
+    fatal_disagreement,
+)
 from cartrial.store.tables import same_value
 
 if TYPE_CHECKING:
@@ -420,6 +425,25 @@ def _seriousness_criteria(
                 "adverse_event.serious and its seriousness criteria "
                 f"({', '.join(CRITERIA_FIELDS)}) disagree: {why}; tick each criterion the event meets, "
                 "or correct serious",
+            )
+
+
+def _fatal_serious(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for event in records.of("adverse_event"):
+        found = fatal_disagreement(
+            event.get("serious"), event.get("serious_death"), event.get("outcome"), event.get("grade")
+        )
+        if found is not None:
+            field, why = found
+            yield (
+                event,
+                field,
+                event.get(field),
+                f"adverse_event.{field} disagrees with the event's outcome and grade: {why}; an event that "
+                "results in death is serious by that criterion (ICH E2A): correct serious, serious_death, "
+                "outcome or grade",
             )
 
 
@@ -1105,6 +1129,20 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             + " (D-19.328)",
         ),
         _seriousness_criteria,
+    ),
+    (
+        EditCheck(
+            "AE-FATAL-SERIOUS",
+            "an adverse event with outcome fatal or grade 5 is serious and its death criterion is not 'no'; "
+            "the death criterion is not ticked on an event whose outcome says the patient is alive (blanks: "
+            "not yet known, not checked)",
+            Severity.SOFT,
+            SERIOUSNESS_SOURCE
+            + "; CTCAE v5.0 (grade 5: death related to the AE); "
+            + EDC_PRACTICE
+            + " (D-19.333)",
+        ),
+        _fatal_serious,
     ),
     (
         EditCheck(
