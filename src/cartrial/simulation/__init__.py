@@ -7,12 +7,13 @@ escalation designs (`cartrial.escalation.design_from_spec`), the Stein 2019 and 
 a rule. Models, equations and sources: docs/simulation.md.
 
 - `load_scenario` — the scenario YAML (validated, located errors);
-- `prepare` + `simulate_trials` + `summarise` — many trials, vectorised, operating characteristics;
+- `prepare` + `simulate_trials` + `summarise` — many trials, vectorised, operating characteristics
+  (`summarise_run(prepared, batch)`: as `cartrial simulate trial` reports them);
 - `simulate_study` — one trial written as the import templates;
 - `run_sweep` — a grid over scenario parameters (local processes or a Dask cluster).
 """
 
-from cartrial.simulation.oc import TrialOc, html_summary, summarise, trials_table
+from cartrial.simulation.oc import TrialOc, html_summary, run_settings, summarise, summarise_run, trials_table
 from cartrial.simulation.scenario import Scenario, load_scenario, parse_scenario
 from cartrial.simulation.trials import Prepared, TrialBatch, prepare, simulate_trials
 
@@ -25,7 +26,9 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "prepare",
+    "run_settings",
     "simulate_trials",
     "summarise",
+    "summarise_run",
     "trials_table",
 ]
