@@ -15,18 +15,25 @@ a rule. Models, equations and sources: docs/simulation.md.
 
 from cartrial.simulation.oc import TrialOc, html_summary, run_settings, summarise, summarise_run, trials_table
 from cartrial.simulation.scenario import Scenario, load_scenario, parse_scenario
+from cartrial.simulation.study import SimulatedStudy, simulate_study
+from cartrial.simulation.sweep import SweepResult, load_grid, run_sweep
 from cartrial.simulation.trials import Prepared, TrialBatch, prepare, simulate_trials
 
 __all__ = [
     "Prepared",
     "Scenario",
+    "SimulatedStudy",
+    "SweepResult",
     "TrialBatch",
     "TrialOc",
     "html_summary",
+    "load_grid",
     "load_scenario",
     "parse_scenario",
     "prepare",
     "run_settings",
+    "run_sweep",
+    "simulate_study",
     "simulate_trials",
     "summarise",
     "summarise_run",
