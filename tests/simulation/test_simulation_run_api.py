@@ -12,9 +12,11 @@ import pytest
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import (
+    load_grid,
     load_scenario,
     prepare,
     run_settings,
+    run_sweep,
     simulate_trials,
     summarise,
     summarise_run,
@@ -59,3 +61,18 @@ def test_a_protocol_without_edss_or_relapses_has_no_such_metric(monkeypatch: pyt
     reported = set(summarise_run(prepared, batch).metrics["metric"])
     assert not {"pct_edss_improved", "pct_relapse_free", "arr_post"} & reported
     assert {"pct_edss_improved", "pct_relapse_free"} <= set(summarise(batch).metrics["metric"])  # all
+
+
+def test_a_sweep_reports_what_simulate_trial_reports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A sweep point's operating characteristics are `summarise_run`'s (D-19.351): for a protocol that does
+    not collect the EDSS or relapses (gMG) no sweep column holds an EDSS or relapse metric, as `simulate
+    trial` reports none (D-19.64)."""
+    monkeypatch.chdir(REPO)
+    scenario, path = load_scenario(GMG)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("trials: 20\naxes:\n  - parameter: toxicity.crs.slope_log_exposure\n    values: [0.5]\n")
+    table = run_sweep(scenario, path, load_grid(grid), seed=2, workers=0).table
+    disease = [c for c in table.columns if "edss" in c or "relapse" in c or c.startswith("arr_")]
+    assert all(table[c].isna().all() for c in disease), disease
+    assert "pct_relapse_free_mean" not in table.columns
+    assert table["p_edss_improved_half_n_trials"].isna().all()
