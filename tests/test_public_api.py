@@ -5,8 +5,8 @@ walks through a whole study with them).
 
 Before, `read_snapshot` (every command reading the store at a cut-off), `simulate_study`, `run_sweep`,
 `export_cdisc`'s `read_sites`, the popfit and MAP files (`popfit_files`, `map_files`), `analysis_files`, the
-MAP from an estimates.json (`map_from_fit`) and the OC of a run (`summarise_run`) were reachable from
-their modules only or not at all."""
+MAP from an estimates.json (`map_from_fit`), the inputs of a PD fit (`pd_fit_inputs`) and the OC of a run
+(`summarise_run`) were reachable from their modules only or not at all."""
 
 from __future__ import annotations
 
@@ -97,6 +97,8 @@ SHARED_API = (
     "cartrial.report:popfit_files",
     "cartrial.report:map_files",
     "cartrial.simulation:load_grid",
+    "cartrial.kinetics.popfit:pd_fit_inputs",
+    "cartrial.kinetics.popfit:pd_population_data",
 )
 
 

@@ -622,7 +622,6 @@ def popfit_command(
 
     Writes estimates (CSV + JSON), EBEs, diagnostics (NPDE, VPC), figures and summary.html to --out; a fit
     that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
-    import numpy as np
     import pandas as pd
 
     from cartrial.allowed import declared
@@ -779,12 +778,7 @@ def popfit_command(
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
     if pd_model:
-        from cartrial.kinetics.popfit.pdmodel import (
-            attach_kinetics,
-            initial_baseline,
-            pd_structural_model,
-            read_individual_parameters,
-        )
+        from cartrial.kinetics.popfit.pdmodel import pd_fit_inputs
 
         if individual_parameters is not None:
             ip_table = read_csv(individual_parameters)
@@ -801,22 +795,15 @@ def popfit_command(
                 allow_unquantified,
                 as_json,
             )
-        kinetic = read_individual_parameters(ip_table, data.subjects, source=ip_source)
-        if "status" in ip_table.columns and set(ip_table["status"].astype(str)) - {"converged"}:
-            kinetic_notes.append(
-                f"the kinetic fit of {ip_source} is labelled NOT CONVERGED: its individual "
-                "parameters (and this PD fit) are not reliable"
-            )
+        inputs = pd_fit_inputs(data, ip_table, source=ip_source)
+        kinetic_notes.extend(inputs.notes)
         pd_settings = {
             "titre_censoring": titre,
             "individual_parameters": str(Path(ip_source).resolve())
             if individual_parameters is not None
             else ip_source,
         }
-        data = attach_kinetics(data)
-        structural = pd_structural_model(
-            kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
-        )
+        data, structural = inputs.data, inputs.structural
     if covariates_file is not None:
         covariates = read_csv(covariates_file, required=[subject]).rename(columns={subject: "subject_id"})
     if effects:
