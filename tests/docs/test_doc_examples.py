@@ -63,7 +63,7 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 DOC_FILES = sorted([*(REPO_ROOT / "docs").rglob("*.md"), REPO_ROOT / "README.md"])
 NOTEBOOK_PAGES = (REPO_ROOT / "docs" / "api" / "walkthrough.md",)
 """Pages whose blocks are the cells of one notebook: they run in order in one namespace
-(`test_notebook_page_runs`, a `docs` test: a whole study, about 15 s), not block by block."""
+(`test_notebook_page_runs`, a `docs` test: a whole study, about 20 s), not block by block."""
 
 
 def _blocks() -> list[tuple[str, int, str]]:
