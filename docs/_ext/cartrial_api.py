@@ -1,9 +1,10 @@
 """Sphinx extension: one API reference page per public package of cartrial, generated at every build.
 
 A public package is a direct sub-package or module of `cartrial` with a non-empty ``__all__`` (the command
-line, the demo and private modules excepted); its page documents exactly that ``__all__`` with autodoc. The
-pages are written to ``docs/api/generated/`` (not kept in git), so a package added later gets its page
-without an edit here."""
+line, the demo and private modules excepted), or one of the nested packages of `NESTED` whose API the
+command line calls (population fitting, the imports); its page documents exactly that ``__all__`` with
+autodoc. The pages are written to ``docs/api/generated/`` (not kept in git), so a package added later gets
+its page without an edit here."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ import cartrial
 LOGGER = logging.getLogger(__name__)
 
 EXCLUDED = {"cartrial.cli", "cartrial.commands", "cartrial.demo"}
+NESTED = ("cartrial.kinetics.popfit", "cartrial.store.importing")
+"""Nested public packages with a page of their own: `kinetics popfit`/`map` and `import` call their API."""
 
 
 def public_packages() -> list[str]:
@@ -41,6 +44,7 @@ def public_packages() -> list[str]:
             continue
         if getattr(module, "__all__", None):
             names.append(name)
+    names += [name for name in NESTED if getattr(importlib.import_module(name), "__all__", None)]
     return sorted(names)
 
 

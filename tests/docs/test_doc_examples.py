@@ -61,11 +61,16 @@ def test_docstring_examples(module_name: str, monkeypatch: pytest.MonkeyPatch) -
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 DOC_FILES = sorted([*(REPO_ROOT / "docs").rglob("*.md"), REPO_ROOT / "README.md"])
+NOTEBOOK_PAGES = (REPO_ROOT / "docs" / "api" / "walkthrough.md",)
+"""Pages whose blocks are the cells of one notebook: they run in order in one namespace
+(`test_notebook_page_runs`, a `docs` test: a whole study, about 20 s), not block by block."""
 
 
 def _blocks() -> list[tuple[str, int, str]]:
     found: list[tuple[str, int, str]] = []
     for path in DOC_FILES:
+        if path in NOTEBOOK_PAGES:
+            continue
         text = path.read_text(encoding="utf-8")
         for i, match in enumerate(_BLOCK.finditer(text)):
             found.append((str(path.relative_to(REPO_ROOT)), i + 1, match.group(1)))
@@ -87,5 +92,23 @@ def test_docs_python_blocks_run(doc: str, number: int, code: str, tmp_path: Path
             compile(code, f"{doc} (python block {number})", "exec"),
             {"__name__": "__doc_example__", "tmp": tmp_path},
         )
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_notebook_page_runs(page: Path, tmp_path: Path) -> None:
+    """The blocks of a notebook page run one after the other in one namespace, as a notebook's cells do,
+    from the repository root (`tmp`: a temporary folder)."""
+    blocks = _BLOCK.findall(page.read_text(encoding="utf-8"))
+    assert blocks, f"{page}: no python block"
+    namespace: dict[str, object] = {"__name__": "__doc_example__", "tmp": tmp_path}
+    cwd = os.getcwd()
+    os.chdir(REPO_ROOT)
+    try:
+        for number, code in enumerate(blocks, start=1):
+            label = f"{page.relative_to(REPO_ROOT)} (python block {number})"
+            exec(compile(code, label, "exec"), namespace)
     finally:
         os.chdir(cwd)

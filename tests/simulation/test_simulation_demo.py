@@ -19,6 +19,8 @@ def test_demo_step_prints_the_oc_table_and_writes_files(tmp_path: Path) -> None:
     assert "1000 virtual trials" in text and "selected as MTD" in text and "0.5×10^6" in text
     data = json.loads((tmp_path / "simulation" / "oc.json").read_text(encoding="utf-8"))
     assert data["trials"] == 1000
+    # the OC as `cartrial simulate trial` writes them, with the run's settings (D-19.351)
+    assert data["design"] == "3+3" and data["scenario"] == "ct103a-nmosd-reference"
     assert {"doses.csv", "metrics.csv", "summary.html"} <= {
         p.name for p in (tmp_path / "simulation").iterdir()
     }

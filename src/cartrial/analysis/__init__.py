@@ -11,6 +11,7 @@ add an endpoint: docs/analysis.md.
 
 from cartrial.analysis.core import StudyPopulations, analyse, study_populations
 from cartrial.analysis.model import Analysis, Dataset, Finding, Population, SnapshotLike
+from cartrial.analysis.output import analysis_files
 from cartrial.analysis.stats import Proportion, geometric_summary, proportion
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SnapshotLike",
     "StudyPopulations",
     "analyse",
+    "analysis_files",
     "geometric_summary",
     "proportion",
     "study_populations",

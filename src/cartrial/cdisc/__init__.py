@@ -9,7 +9,14 @@ Public API: `export_cdisc(snapshot, analysis, out_dir)`, `check_folder(folder)`,
 `validate_dataset`, `dataset_specs`, `codelists`.
 """
 
-from cartrial.cdisc.export import CdiscValidationError, ExportResult, build_all, check_folder, export_cdisc
+from cartrial.cdisc.export import (
+    CdiscValidationError,
+    ExportResult,
+    build_all,
+    check_folder,
+    export_cdisc,
+    read_sites,
+)
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
 
@@ -25,5 +32,6 @@ __all__ = [
     "codelists",
     "dataset_specs",
     "export_cdisc",
+    "read_sites",
     "validate_dataset",
 ]

@@ -622,7 +622,6 @@ def popfit_command(
 
     Writes estimates (CSV + JSON), EBEs, diagnostics (NPDE, VPC), figures and summary.html to --out; a fit
     that did not converge is labelled NOT CONVERGED in every output (docs/popfit.md)."""
-    import numpy as np
     import pandas as pd
 
     from cartrial.allowed import declared
@@ -637,6 +636,7 @@ def popfit_command(
     )
     from cartrial.kinetics.popfit.diagnostics import clean
     from cartrial.kinetics.popfit.fit import check_fixed, check_interval_methods, check_typical_values
+    from cartrial.kinetics.popfit.newpatient import pre_dose_note
     from cartrial.report.popfit import file_listing, popfit_files
     from cartrial.tabular import dumps_json, read_csv
 
@@ -775,15 +775,10 @@ def popfit_command(
     )
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     structural: Any = model
-    kinetic_notes: list[str] = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
     if pd_model:
-        from cartrial.kinetics.popfit.pdmodel import (
-            attach_kinetics,
-            initial_baseline,
-            pd_structural_model,
-            read_individual_parameters,
-        )
+        from cartrial.kinetics.popfit.pdmodel import pd_fit_inputs
 
         if individual_parameters is not None:
             ip_table = read_csv(individual_parameters)
@@ -800,22 +795,15 @@ def popfit_command(
                 allow_unquantified,
                 as_json,
             )
-        kinetic = read_individual_parameters(ip_table, data.subjects, source=ip_source)
-        if "status" in ip_table.columns and set(ip_table["status"].astype(str)) - {"converged"}:
-            kinetic_notes.append(
-                f"the kinetic fit of {ip_source} is labelled NOT CONVERGED: its individual "
-                "parameters (and this PD fit) are not reliable"
-            )
+        inputs = pd_fit_inputs(data, ip_table, source=ip_source)
+        kinetic_notes.extend(inputs.notes)
         pd_settings = {
             "titre_censoring": titre,
             "individual_parameters": str(Path(ip_source).resolve())
             if individual_parameters is not None
             else ip_source,
         }
-        data = attach_kinetics(data)
-        structural = pd_structural_model(
-            kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
-        )
+        data, structural = inputs.data, inputs.structural
     if covariates_file is not None:
         covariates = read_csv(covariates_file, required=[subject]).rename(columns={subject: "subject_id"})
     if effects:
@@ -917,14 +905,6 @@ class _SampleOptions(NamedTuple):
     dose_col: str | None
     analyte: str
     lloq: float | None
-
-
-def _pre_dose_note(count: int) -> str:
-    """The note of the samples a kinetic fit or MAP did not use because they precede the infusion."""
-    return (
-        f"{count} sample(s) before time 0 (pre-infusion) not used: the kinetic profile starts at the "
-        "infusion (D-19.217, as the NCA, D-6.7)"
-    )
 
 
 def _model_time_unit(model: str) -> str:
@@ -1080,8 +1060,8 @@ def map_command(
     """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
     import json
 
-    from cartrial.kinetics import check_lloq
-    from cartrial.kinetics.popfit import PopulationModel, map_estimate
+    from cartrial.kinetics import check_lloq, check_time_unit
+    from cartrial.kinetics.popfit import map_from_fit
     from cartrial.kinetics.popfit.diagnostics import clean
     from cartrial.tabular import dumps_json
 
@@ -1099,7 +1079,6 @@ def map_command(
             )
         ) from None
     from cartrial.kinetics.popfit.pdmodel import is_pd_model
-    from cartrial.kinetics.popfit.structural import time_unit_of
 
     pd_population = isinstance(doc, dict) and is_pd_model(str(doc.get("model")))
     if individual_parameters is not None and not pd_population:
@@ -1116,7 +1095,6 @@ def map_command(
 
         titre = titre_censoring_of(doc)
     else:
-        pop = PopulationModel.from_dict(doc, source=str(population))
         titre = "interval"
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     data = _population_data(
@@ -1146,38 +1124,20 @@ def map_command(
                 allowed=choice_text(data.subjects[:10]),
             )
         )
-    population_unit = str((doc.get("data") or {}).get("value_unit") or "")
-    if population_unit and data.value_unit and data.value_unit != population_unit:
-        raise InputError(
-            Problem(
-                "the patient's samples are in another unit than the data of the population model",
-                file=str(file),
-                field="unit",
-                allowed=f"samples in {population_unit} (estimates.json data.value_unit); convert them first",
-            )
-        )
-    recorded = (doc.get("data") or {}).get("time_unit") if isinstance(doc, dict) else None
-    per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
-    data = _in_model_time_unit(data, time_unit, str(recorded or per_day))
-    if pd_population:
-        pop, data, index = _pd_map_inputs(doc, data, index, population, individual_parameters)
-    result = map_estimate(
-        pop, data, subject=index, covariates=_parse_named_values(covariate_value, "--covariate-value")
+    check_time_unit(time_unit, "--time-unit")
+    kinetic_table, kinetic_source = (
+        _pd_kinetic_parameters(doc, population, individual_parameters) if pd_population else (None, "")
     )
-    extra = [_pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
-    last = (doc.get("data") or {}).get("last_time") if not pd_population else None
-    patient_times = data.times[index][data.observed[index]]
-    if isinstance(last, int | float) and patient_times.size and float(patient_times.max()) > float(last):
-        later = int((patient_times > float(last)).sum())
-        # the time itself is not quoted: it is a sample time of a record (D-12.2); estimates.json has it
-        extra.append(
-            f"{later} sample(s) after the last sample time of the population's data (estimates.json "
-            "data.last_time): the population model is extrapolated there (D-19.219)"
-        )
-    if extra:
-        from dataclasses import replace
-
-        result = replace(result, notes=(*result.notes, *extra))
+    result = map_from_fit(
+        doc,
+        data,
+        subject=index,
+        time_unit=time_unit,
+        covariates=_parse_named_values(covariate_value, "--covariate-value"),
+        kinetic_parameters=kinetic_table,
+        source=str(population),
+        kinetic_source=kinetic_source,
+    )
     files: dict[str, str] | None = None
     if out is not None:
         from cartrial.commands.report_commands import write_report
@@ -1213,19 +1173,11 @@ def map_command(
         console.print(f"written to {out}/ ({', '.join(Path(p).name for p in files.values())})")
 
 
-def _pd_map_inputs(
-    doc: dict[str, Any], data: Any, index: int, population: Path, individual_parameters: Path | None
-) -> tuple[Any, Any, int]:
-    """(population model, data, subject index) of a PD MAP: the patient's kinetic parameters from
-    `individual_parameters` (default: the file the PD fit used, recorded in its estimates.json) and the PD
-    population model built on them (`pd_map_population`)."""
-    import numpy as np
-
-    from cartrial.kinetics.popfit.pdmodel import (
-        attach_kinetics,
-        pd_map_population,
-        read_individual_parameters,
-    )
+def _pd_kinetic_parameters(
+    doc: dict[str, Any], population: Path, individual_parameters: Path | None
+) -> tuple[Any, str]:
+    """(table, its name) of a PD MAP's kinetic parameters: `individual_parameters`, or by default the file
+    the PD fit used (recorded in its estimates.json as ``settings.individual_parameters``)."""
     from cartrial.tabular import read_csv
 
     if individual_parameters is None:
@@ -1242,14 +1194,7 @@ def _pd_map_inputs(
                 )
             )
         individual_parameters = Path(str(recorded))
-    one = data.select([index])
-    kinetic = read_individual_parameters(
-        read_csv(individual_parameters), one.subjects, source=str(individual_parameters)
-    )
-    observed = one.times[one.observed]
-    t_max = 1.5 * max(float(np.max(observed)) if observed.size else 1.0, 1.0) + 1.0
-    pop = pd_map_population(doc, kinetic, t_max_days=t_max, source=str(population))
-    return pop, attach_kinetics(one), 0
+    return read_csv(individual_parameters), str(individual_parameters)
 
 
 def _check_figure_format(figure_format: str) -> None:

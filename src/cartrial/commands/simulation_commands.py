@@ -92,7 +92,7 @@ def trial_command(
 ) -> None:
     """Operating characteristics of many virtual trials of the scenario's protocol (Monte Carlo SEs)."""
 
-    from cartrial.simulation import html_summary, prepare, simulate_trials, summarise, trials_table
+    from cartrial.simulation import html_summary, prepare, simulate_trials, summarise_run, trials_table
     from cartrial.simulation.scenario import TRIALS
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
@@ -108,13 +108,7 @@ def trial_command(
             bar.update(task, completed=done, total=total)
 
         batch = simulate_trials(prepared, trials, progress=advance)
-    labels = [level.label for level in protocol.dose_levels]
-    oc = summarise(
-        batch,
-        labels=labels,
-        settings=_settings(scenario, prepared),
-        collected=prepared.protocol.collected_assessments,
-    )
+    oc = summarise_run(prepared, batch)
     if out is not None:
         _out_folder(out)
         write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
@@ -126,18 +120,6 @@ def trial_command(
         typer.echo(dumps_json(oc.as_dict()))
         return
     print_oc(terminal(), oc, f"{trials} virtual trials of {scenario.name}, seed {seed}")
-
-
-def _settings(scenario: Any, prepared: Any) -> dict[str, Any]:
-    return {
-        "scenario": scenario.name,
-        "design": prepared.design.name,
-        "design_options": prepared.design.options(),
-        "pool_screened": len(prepared.pool.covariates),
-        "pool_eligible": len(prepared.eligible),
-        "screening_pass_pct": prepared.pool.pass_rate * 100,
-        "screen_failures_by_criterion": prepared.pool.blocked_by,
-    }
 
 
 def print_oc(console: Console, oc: TrialOc, title: str) -> None:

@@ -16,7 +16,7 @@ def run(ctx: DemoContext) -> None:
     from rich.table import Table
 
     from cartrial.protocol import load_protocol
-    from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise
+    from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise_run
     from cartrial.simulation.oc import edss_probability_text
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
@@ -25,7 +25,7 @@ def run(ctx: DemoContext) -> None:
     protocol = load_protocol(protocol_path)
     prepared = prepare(scenario, protocol, SEED, scenario_file=str(scenario_file))
     batch = simulate_trials(prepared, TRIALS)
-    oc = summarise(batch, labels=[level.label for level in protocol.dose_levels])
+    oc = summarise_run(prepared, batch)  # as `cartrial simulate trial` (D-19.351)
     out_dir = ctx.out_dir / "simulation"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "oc.json", dumps_json(oc.as_dict()) + "\n")

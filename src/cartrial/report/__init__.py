@@ -20,7 +20,7 @@ from cartrial.analysis.core import study_tables
 from cartrial.analysis.model import Analysis
 from cartrial.errors import InputError, Problem
 from cartrial.report.figures import Figure, build_figures
-from cartrial.report.popfit import PopfitResult, read_popfit
+from cartrial.report.popfit import PopfitResult, map_files, popfit_files, read_popfit
 from cartrial.report.render import DRAFT_TEXT, Report, build_report, render_html
 
 
@@ -86,6 +86,8 @@ __all__ = [
     "Report",
     "build_figures",
     "build_report",
+    "map_files",
+    "popfit_files",
     "read_popfit",
     "render_html",
     "report_files",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.errors import InputError, Problem
-from cartrial.simulation.trials import TrialBatch, _check_type
+from cartrial.simulation.trials import Prepared, TrialBatch, _check_type
 
 QUANTILES = (5, 25, 50, 75, 95)
 
@@ -194,6 +194,45 @@ def summarise(
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
+
+
+def run_settings(prepared: Prepared) -> dict[str, Any]:
+    """The settings a run's operating characteristics record (`TrialOc.summary`): the scenario's name, the
+    design and its options, and the screening of the virtual pool (patients screened and eligible, pass
+    rate in %, screen failures by criterion)."""
+    _check_type("prepared", prepared, Prepared, "a Prepared (prepare(scenario, protocol, seed))")
+    return {
+        "scenario": prepared.scenario.name,
+        "design": prepared.design.name,
+        "design_options": prepared.design.options(),
+        "pool_screened": len(prepared.pool.covariates),
+        "pool_eligible": len(prepared.eligible),
+        "screening_pass_pct": prepared.pool.pass_rate * 100,
+        "screen_failures_by_criterion": prepared.pool.blocked_by,
+    }
+
+
+def summarise_run(prepared: Prepared, batch: TrialBatch) -> TrialOc:
+    """The operating characteristics of `batch` (trials of `prepared`) as `cartrial simulate trial` reports
+    them: `summarise` with the protocol's dose-level labels, the run's settings (`run_settings`) and the
+    protocol's collected assessments (a disease metric of an assessment the protocol does not collect is
+    left out, D-19.64). Units and sources as `summarise` (docs/simulation.md).
+
+    >>> from cartrial.protocol import load_protocol
+    >>> from cartrial.simulation import load_scenario, prepare, simulate_trials
+    >>> scenario, path = load_scenario("examples/ct103a-nmosd/scenario.yaml")
+    >>> prepared = prepare(scenario, load_protocol(path), seed=1)
+    >>> oc = summarise_run(prepared, simulate_trials(prepared, 20, seed=1))
+    >>> oc.summary["scenario"], len(oc.doses) == prepared.n_doses
+    ('ct103a-nmosd-reference', True)
+    """
+    _check_type("prepared", prepared, Prepared, "a Prepared (prepare(scenario, protocol, seed))")
+    return summarise(
+        batch,
+        labels=[level.label for level in prepared.protocol.dose_levels],
+        settings=run_settings(prepared),
+        collected=prepared.protocol.collected_assessments,
+    )
 
 
 def _treated_above(batch: TrialBatch) -> dict[str, float | None]:

@@ -178,16 +178,18 @@ def scenario_for(scenario: Scenario, point: dict[str, Any], source: str = "grid"
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
-    """One grid point (a Dask task; plain data in and out): prepare, simulate, summarise."""
+    """One grid point (a Dask task; plain data in and out): prepare, simulate, summarise as `cartrial simulate
+    trial` does (`summarise_run`: a disease metric of an assessment the protocol does not collect is left
+    out, D-19.64, D-19.351)."""
     from cartrial.protocol import parse_protocol
-    from cartrial.simulation.oc import summarise
+    from cartrial.simulation.oc import summarise_run
     from cartrial.simulation.trials import prepare, simulate_trials
 
     scenario = Scenario.model_validate(task["scenario"])
     protocol = parse_protocol(task["protocol_text"], task["protocol_source"])
     prepared = prepare(scenario, protocol, task["seed"])
     batch = simulate_trials(prepared, task["trials"])
-    oc = summarise(batch)
+    oc = summarise_run(prepared, batch)
     row: dict[str, Any] = {"point": task["index"] + 1, **task["point"], "seed": task["seed"]}
     for dose in oc.doses.itertuples():
         row[f"true_dlt_pct_{dose.dose_level}"] = dose.true_dlt_pct  # the point's true DLT % (D-19.292)

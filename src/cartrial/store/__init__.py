@@ -29,6 +29,7 @@ from cartrial.store.service import (
     UpsertResult,
     hash_password,
 )
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 from cartrial.store.study_setup import init_study
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "InitResult",
     "LockInfo",
     "StudyService",
+    "StudySnapshot",
     "StudyUser",
     "Transaction",
     "UpsertResult",
@@ -49,6 +51,7 @@ __all__ = [
     "derive_icans_grades",
     "hash_password",
     "init_study",
+    "read_snapshot",
     "resolve_url",
     "upgrade",
 ]

@@ -47,7 +47,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -331,6 +331,46 @@ def initial_baseline(data: PopulationData) -> float:
     )
     values = values[np.isfinite(values) & (values > 0)]
     return float(np.exp(np.mean(np.log(values)))) if values.size else 100.0
+
+
+@dataclass(frozen=True)
+class PdFitInputs:
+    """What a sequential PD fit needs (`pd_fit_inputs`): the PD data with each subject's kinetic input
+    attached, the PD structural model built on the subjects' kinetic parameters, and the notes every output
+    of the fit carries."""
+
+    data: PopulationData
+    structural: StructuralModel
+    notes: tuple[str, ...] = ()
+
+
+def pd_fit_inputs(
+    data: PopulationData, individual_parameters: pd.DataFrame, *, source: str = "individual parameters"
+) -> PdFitInputs:
+    """The inputs of a sequential population PD fit (`fit_population(inputs.data, inputs.structural)`), as
+    `cartrial kinetics popfit --model pd` builds them: each subject's Stein 2019 parameters from
+    `individual_parameters` (an ``ebe.csv`` of a stein2019 popfit, or ``fit.ebe``;
+    `read_individual_parameters`, `source` names it in errors), the PD model solved up to the latest
+    observed sample time (days) with the typical baseline started at `initial_baseline`, and a note when
+    the table's ``status`` says the kinetic fit did not converge (its individual parameters, and the PD fit
+    on them, are then not reliable). `data`: the PD samples (`pd_population_data`). Source: docs/popfit.md
+    §9 (the PD model at population level) and §10 (PD fit from the store)."""
+    kinetic = read_individual_parameters(individual_parameters, data.subjects, source=source)
+    notes: list[str] = []
+    if "status" in individual_parameters.columns and set(individual_parameters["status"].astype(str)) - {
+        "converged"
+    }:
+        notes.append(
+            f"the kinetic fit of {source} is labelled NOT CONVERGED: its individual "
+            "parameters (and this PD fit) are not reliable"
+        )
+    attached = attach_kinetics(data)
+    structural = pd_structural_model(
+        kinetic,
+        t_max_days=float(np.nanmax(attached.times[attached.observed])),
+        initial_a0=initial_baseline(attached),
+    )
+    return PdFitInputs(attached, structural, tuple(notes))
 
 
 TITRE_CENSORING: tuple[str, ...] = ("interval", "centre")

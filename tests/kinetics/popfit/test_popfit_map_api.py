@@ -1,0 +1,114 @@
+"""`map_from_fit` (Python API, `cartrial.kinetics.popfit`): the MAP of a new patient from a popfit's
+``estimates.json`` that `cartrial kinetics map` prints — same estimates, same notes, same refusals — so a
+notebook gets the CLI's answer. Before, the document reading, the unit check, the time-unit conversion, the
+PD model built on the patient's kinetic parameters and the notes (pre-dose D-19.217, extrapolation
+D-19.219) lived in the command only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.kinetics.models import (
+    STEIN_2019_OMEGA2,
+    STEIN_2019_RESIDUAL_SD_LOG,
+    STEIN_2019_TYPICAL,
+    STEIN_PARAMETERS,
+)
+from cartrial.kinetics.popfit import (
+    PopulationData,
+    PopulationModel,
+    PopulationSpec,
+    Theta,
+    map_estimate,
+    map_from_fit,
+)
+from cartrial.kinetics.popfit.pdmodel import pd_population_data
+from cartrial.kinetics.popfit.structural import STEIN2019
+
+from ...conftest import run_cartrial
+
+LAST_DAY = 100.0
+UNIT = "copies/ug gDNA"
+
+
+def _document() -> dict[str, object]:
+    """A Stein 2019 population (published typical values and variances) with the data block a popfit
+    writes: the population's data were in copies/ug gDNA, days, the last sample on day 100."""
+    model = PopulationModel(
+        PopulationSpec(STEIN2019),
+        Theta(
+            np.log(STEIN_2019_TYPICAL.as_array()),
+            np.zeros(0),
+            np.diag([STEIN_2019_OMEGA2[n] for n in STEIN_PARAMETERS]),
+            np.array([STEIN_2019_RESIDUAL_SD_LOG]),
+        ),
+    )
+    doc = model.to_dict()
+    doc["data"] = {"value_unit": UNIT, "time_unit": "day", "last_time": LAST_DAY}
+    return doc
+
+
+def _samples(days: list[float], unit: str = UNIT) -> pd.DataFrame:
+    n = len(days)
+    return pd.DataFrame(
+        {"subject_id": ["NP"] * n, "analyte": ["car_transgene"] * n, "actual_day": days,
+         "value": [5000.0] * n, "unit": [unit] * n, "lloq": [50.0] * n, "blq": [False] * n}
+    )  # fmt: skip
+
+
+def _data(frame: pd.DataFrame, source: str = "p.csv") -> PopulationData:
+    return PopulationData.from_frame(
+        frame, source=source, allow_unquantified=True, min_subjects=1, drop_pre_dose=True
+    )
+
+
+def test_the_api_gives_the_cli_answer_with_its_notes(tmp_path: Path) -> None:
+    days = [-3.0, 14.0, LAST_DAY + 20.0, LAST_DAY + 200.0]
+    doc = _document()
+    result = map_from_fit(doc, _data(_samples(days)), source="estimates.json")
+    # two samples after day 100 (the population's last) and one before the infusion, counted by hand
+    assert any("2 sample(s) after the last sample time" in n for n in result.notes)
+    assert any("1 sample(s) before time 0" in n for n in result.notes)
+    # the estimate itself is map_estimate's on the same model and the used samples
+    plain = map_estimate(PopulationModel.from_dict(doc), _data(_samples(days)))
+    assert np.allclose(result.parameters["map_estimate"], plain.parameters["map_estimate"])
+    (tmp_path / "estimates.json").write_text(json.dumps(doc))
+    _samples(days).to_csv(tmp_path / "p.csv", index=False)
+    cli = run_cartrial(
+        "kinetics", "map", str(tmp_path / "p.csv"), "--population", str(tmp_path / "estimates.json"), "--json"
+    )
+    assert cli.exit_code == 0, cli.stderr
+    printed = json.loads(cli.stdout)
+    assert printed["notes"] == list(result.notes)
+    assert [p["map_estimate"] for p in printed["parameters"]] == pytest.approx(
+        list(result.parameters["map_estimate"]), rel=1e-12
+    )
+
+
+def test_times_in_weeks_are_converted_to_the_model_days() -> None:
+    doc = _document()
+    in_days = map_from_fit(doc, _data(_samples([7.0, 14.0])))
+    in_weeks = map_from_fit(doc, _data(_samples([1.0, 2.0])), time_unit="week")
+    assert np.allclose(in_days.parameters["map_estimate"], in_weeks.parameters["map_estimate"])
+
+
+def test_samples_in_another_unit_are_refused() -> None:
+    with pytest.raises(InputError) as caught:
+        map_from_fit(_document(), _data(_samples([7.0, 14.0], unit="copies/mL"), source="other.csv"))
+    (problem,) = caught.value.problems
+    assert problem.file == "other.csv" and problem.field == "unit" and UNIT in str(problem.allowed)
+
+
+def test_a_pd_population_needs_the_patients_kinetic_parameters() -> None:
+    doc = {"format": "cartrial.popfit/1", "model": "cartrial_pd"}
+    titres = pd.DataFrame({"subject_id": ["NEW"] * 2, "actual_day": [7.0, 28.0], "value": ["1:320", "1:100"]})
+    data = pd_population_data(titres, "value", min_subjects=1, allow_unquantified=True)
+    with pytest.raises(InputError) as caught:
+        map_from_fit(doc, data)
+    assert caught.value.problems[0].field == "kinetic_parameters"
