@@ -59,9 +59,9 @@ __all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "render_logi
 
 class SecurityHeaders:
     """ASGI middleware: `SECURITY_HEADERS` on every response, ``Cache-Control: no-store`` on pages and API
-    answers, and the pre-session cookie (CSRF seed before login) when a page made one
-    (`cartrial.web.security.csrf_token`). Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task
-    or stream per request."""
+    answers, the pre-session cookie (CSRF seed before login) when a page made one
+    (`cartrial.web.security.csrf_token`), and ``Secure`` on every cookie over HTTPS (`secure_cookies`).
+    Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task or stream per request."""
 
     def __init__(self, app: Any, *, cookie_secure: bool) -> None:
         self.app = app
@@ -91,14 +91,29 @@ class SecurityHeaders:
                 if seed is not None:
                     raw = dict(scope.get("headers") or ()).get(b"cookie", b"").decode("latin-1")
                     if PRESESSION_COOKIE not in cookie_parser(raw):
-                        secure = "; Secure" if self.cookie_secure else ""
                         headers.append(
-                            "set-cookie",
-                            f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax{secure}",
+                            "set-cookie", f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax"
                         )
+                if self.cookie_secure or scope.get("scheme") == "https":
+                    message["headers"] = secure_cookies(message.get("headers") or [])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def secure_cookies(raw_headers: Any) -> list[tuple[bytes, bytes]]:
+    """Response headers with ``Secure`` added to every ``Set-Cookie`` that lacks it: on a response over
+    HTTPS, or every response with ``--secure-cookie`` (behind a TLS proxy), each cookie of the app — the
+    session, the pre-session CSRF seed, the cookie a logout leaves — goes back only over HTTPS (D-19.344).
+    One place for every cookie, not a flag at each ``set_cookie``."""
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in raw_headers:
+        if name.lower() == b"set-cookie":
+            flags = {part.strip().lower() for part in value.split(b";")[1:]}
+            if b"secure" not in flags:
+                value = value + b"; Secure"
+        out.append((name, value))
+    return out
 
 
 class HeadAsGet:

@@ -1,0 +1,94 @@
+"""Defects found by the security sweep of every route (issue 19, web-sec): each fixed as a class in one
+place, with the route × role probe that found it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def _user_ids(web_study) -> dict[str, int]:
+    return {r["username"]: int(r["id"]) for r in web_study.service.find_records("admin", "app_user")}
+
+
+@pytest.mark.parametrize("username", ["inv", "mon", "stat", "dm"])
+@pytest.mark.parametrize("table", ["app_user", "audit_log", "data_lock", "import_manifest", "study"])
+def test_record_pages_serve_only_the_tables_of_the_studys_forms(web_study, username, table):
+    """The record page refused a table without a form, but its audit page did not: any reader (an
+    investigator of one site too) read the accounts of every user — names, roles, sites, activity — from
+    ``/audit/records/app_user/<id>``, which only user administration may see (D-19.343)."""
+    client = web_study.session(username)
+    other = _user_ids(web_study)["inv2"]
+    for path in (f"/audit/records/{table}/{other}", f"/records/{table}/{other}", f"/audit/records/{table}/1"):
+        answer = client.get(path)
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert "inv2" not in answer.text and "PUMCH" not in answer.text
+
+
+def test_no_query_is_raised_on_a_table_without_a_form(web_study):
+    """A monitor raised a data query on a user account (``POST /records/app_user/<id>/queries``): a write
+    on user administration data by a role that may not manage users (D-19.343)."""
+    client = web_study.session("mon")
+    token = _csrf(client.get("/queries").text)
+    target = _user_ids(web_study)["inv2"]
+    answer = client.post(
+        f"/records/app_user/{target}/queries", data={"text": "who is this?", "csrf_token": token}
+    )
+    assert answer.status_code == 404
+    assert web_study.service.find_records("admin", "data_query") == []
+
+
+def test_the_record_audit_of_a_forms_record_still_shows(web_study):
+    client = web_study.session("inv")
+    subject = {r["subject_id"]: int(r["id"]) for r in web_study.service.find_records("admin", "subject")}
+    answer = client.get(f"/audit/records/subject/{subject['CT-001']}")
+    assert answer.status_code == 200
+    assert "CT-001" in answer.text
+    assert client.get(f"/audit/records/subject/{subject['CT-101']}").status_code == 404
+
+
+def _cookies_of_login(client) -> list[str]:
+    from .conftest import TEST_PASSWORD
+
+    page = client.get("/login")
+    cookies = page.headers.get_list("set-cookie")
+    sent = client.post(
+        "/login",
+        data={"username": "inv", "password": TEST_PASSWORD, "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:300]
+    return cookies + sent.headers.get_list("set-cookie")
+
+
+def test_cookies_set_over_https_are_secure_without_the_setting(web_study):
+    """Served over HTTPS (uvicorn with a certificate, or a proxy whose scheme uvicorn trusts) without
+    ``--secure-cookie``, the session and pre-session cookies were sent without ``Secure``: a browser then
+    sends the session over a plain-HTTP request to the same host (a link, a redirect before HSTS). Every
+    cookie of an HTTPS response is now ``Secure`` (D-19.344)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_study.app, base_url="https://testserver") as client:
+        cookies = _cookies_of_login(client)
+        assert {c.split("=", 1)[0] for c in cookies} == {"cartrial_presession", "cartrial_session"}
+        for cookie in cookies:
+            flags = [f.strip().lower() for f in cookie.split(";")[1:]]
+            assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, cookie
+        # logging out over HTTPS: the cookie it leaves is Secure too
+        token = _csrf(client.get("/queries").text)
+        out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+        assert all("secure" in c.lower() for c in out.headers.get_list("set-cookie"))
+
+
+def test_cookies_over_plain_http_stay_usable_for_a_local_server(web_study):
+    """A server on localhost over plain HTTP (no ``--secure-cookie``) keeps cookies without ``Secure``, or
+    the browser would drop them and nobody could log in (the documented local use, docs/web.md)."""
+    cookies = _cookies_of_login(web_study.client())
+    assert cookies and all("secure" not in c.lower() for c in cookies)
