@@ -92,3 +92,47 @@ def test_cookies_over_plain_http_stay_usable_for_a_local_server(web_study):
     the browser would drop them and nobody could log in (the documented local use, docs/web.md)."""
     cookies = _cookies_of_login(web_study.client())
     assert cookies and all("secure" not in c.lower() for c in cookies)
+
+
+def _query_codes(web_study) -> dict[str, str]:
+    """A query on the CRS assessment of CT-001 (TJH) and of CT-101 (PUMCH): subject -> code."""
+    admin = web_study.bearer("admin")
+    crs = {r["subject_id"]: int(r["id"]) for r in web_study.service.find_records("admin", "crs_assessment")}
+    codes = {}
+    for subject in ("CT-101", "CT-001"):
+        raised = admin.post(
+            "/api/v1/queries",
+            json={"form": "crs_assessments", "record_id": crs[subject], "text": "check the temperature"},
+        )
+        assert raised.status_code == 201, raised.text
+        codes[subject] = raised.json()["query_code"]
+    return codes
+
+
+def test_a_query_of_another_site_is_answered_as_one_that_does_not_exist(web_study):
+    """Answering another site's query on the queries page said 403 "this data_query record belongs to
+    another site" while an unknown code said 422: an investigator could walk the codes and learn which
+    exist at other sites. The page now answers both 404 with the same words, as the API does (D-19.345)."""
+    codes = _query_codes(web_study)
+    client = web_study.session("inv")
+    token = _csrf(client.get("/queries").text)
+    answers = {}
+    for code in (codes["CT-101"], "Q-999999"):
+        answers[code] = client.post(
+            f"/queries/{code}/answer", data={"answer": "checked", "csrf_token": token}, follow_redirects=False
+        )
+    other, unknown = answers[codes["CT-101"]], answers["Q-999999"]
+    assert other.status_code == unknown.status_code == 404
+    for answer in (other, unknown):
+        assert "another site" not in answer.text and "belongs" not in answer.text
+    assert other.text.replace(codes["CT-101"], "Q-999999") == unknown.text
+    status = {r["query_code"]: r["status"] for r in web_study.service.find_records("admin", "data_query")}
+    assert status[codes["CT-101"]] == "open"
+    api = web_study.bearer("inv").post(f"/api/v1/queries/{codes['CT-101']}/answer", json={"answer": "x"})
+    assert api.status_code == 404
+    own = client.post(
+        f"/queries/{codes['CT-001']}/answer",
+        data={"answer": "checked", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert own.status_code == 303

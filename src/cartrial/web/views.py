@@ -167,6 +167,16 @@ def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) 
         raise NotVisible(f"no {table} record {record_id} that you may see") from exc
 
 
+def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
+    """One data query the user may see (a query of a subject of a site the user may read), else
+    `NotVisible`: a query of another site is answered as one that does not exist, on the page and in the
+    API alike, before the store's write check (which names the other site) (D-19.345)."""
+    rows, _ = handle.page_records("data_query", equals={"query_code": query_code}, limit=1)
+    if not rows:
+        raise NotVisible(f"no query {query_code} that you may see")
+    return rows[0]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # values
 # ---------------------------------------------------------------------------------------------------------
