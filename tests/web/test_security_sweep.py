@@ -136,3 +136,83 @@ def test_a_query_of_another_site_is_answered_as_one_that_does_not_exist(web_stud
         follow_redirects=False,
     )
     assert own.status_code == 303
+
+
+def _post_streamed(app, path: str, total: int, headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """POST a multipart body of about `total` bytes to `path`, straight through ASGI: (status, bytes the app
+    pulled from the client before it answered)."""
+    import anyio
+
+    boundary = b"xyz"
+    head = b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="subjects.csv"\r\n\r\n'
+    chunk = b"a" * (256 * 1024)
+    pulled = 0
+    status: list[int] = []
+    chunks = total // len(chunk)
+
+    async def receive():
+        nonlocal pulled, chunks
+        if pulled == 0:
+            pulled += len(head)
+            return {"type": "http.request", "body": head, "more_body": True}
+        if chunks > 0:
+            chunks -= 1
+            pulled += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": True}
+        return {"type": "http.request", "body": b"\r\n--xyz--\r\n", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"multipart/form-data; boundary=" + boundary),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    anyio.run(app, scope, receive, send)
+    return status[0], pulled
+
+
+@pytest.mark.parametrize("path", ["/api/v1/import/templates", "/data/import"])
+@pytest.mark.parametrize("who", [None, "mon"])
+def test_an_upload_is_not_read_for_a_client_that_may_not_import(web_study, path, who):
+    """The import routes were exempt from the body limit so that files stream to disk, but the whole body
+    was read — every file spooled to disk, with no cap on their number or size — before the route asked
+    who sent it: an anonymous client (or a monitor) could fill the server's disk. A client that may not
+    import is now held to the ordinary body limit and answered 401/403/413 after at most that many bytes
+    (D-19.346)."""
+    from cartrial.web.errors import MAX_BODY_BYTES
+
+    headers = []
+    if who is not None:
+        headers = [(b"authorization", b"Bearer " + web_study.session_token(who).encode())]
+    status, pulled = _post_streamed(web_study.app, path, 8 * MAX_BODY_BYTES, headers)
+    assert status in (401, 403, 413), status
+    assert pulled <= 2 * MAX_BODY_BYTES
+
+
+def test_an_upload_of_an_importer_over_the_request_limit_is_refused(web_study, monkeypatch):
+    """An importer's upload streams to disk up to `MAX_UPLOAD_REQUEST_BYTES` in all, then 413 (D-19.346)."""
+    from cartrial.web import errors
+
+    monkeypatch.setattr(errors, "MAX_UPLOAD_REQUEST_BYTES", 4 * errors.MAX_BODY_BYTES)
+    headers = [(b"authorization", b"Bearer " + web_study.session_token("dm").encode())]
+    status, pulled = _post_streamed(
+        web_study.app, "/api/v1/import/templates", 16 * errors.MAX_BODY_BYTES, headers
+    )
+    assert status == 413
+    assert pulled <= 5 * errors.MAX_BODY_BYTES

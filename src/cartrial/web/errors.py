@@ -50,10 +50,16 @@ __all__ = [
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body a route reads into memory (JSON or a form post: a record, a reason of at most
 a few thousand characters, a query text — a few kilobytes). Larger: 413, refused before a route runs, after
-reading at most this much. File uploads to `UPLOAD_PATHS` are exempt: their file parts are streamed to disk
-and capped per file (`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
+reading at most this much. File uploads to `UPLOAD_PATHS` by a user who may import are held to
+`MAX_UPLOAD_REQUEST_BYTES` instead: their file parts are streamed to disk and capped per file
+(`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
 UPLOAD_PATHS = ("/api/v1/import/", "/data/import")
 """Routes that take files (multipart/form-data only)."""
+MAX_UPLOAD_REQUEST_BYTES = 1024 * 1024 * 1024
+"""The largest upload request (all files together) of a user who may import: twice the largest file the
+API takes (`cartrial.web.api.MAX_UPLOAD_BYTES`, 512 MB; a 1,000-subject study's largest template is about
+60 MB). Anyone else (anonymous, a role that may not import) is held to `MAX_BODY_BYTES` on these routes
+too: the body is not spooled to disk before the route asks who sent it (D-19.346)."""
 
 
 JSON_BODY_ALLOWED = "a JSON object in UTF-8 (Content-Type: application/json)"
@@ -267,7 +273,9 @@ class RefuseControlCharacters:
         await self.app(scope, receive, send)
 
 
-def _too_large_problem() -> Problem:
+def _too_large_problem(limit: int | None = None) -> Problem:
+    if limit is not None and limit != MAX_BODY_BYTES:
+        return Problem("the upload is too large", field="body", allowed=f"at most {limit} bytes in all")
     return Problem(
         "the request body is too large",
         field="body",
@@ -275,24 +283,41 @@ def _too_large_problem() -> Problem:
     )
 
 
+async def _may_upload(scope: Any) -> bool:
+    """Whether the request to an upload route comes from a logged-in user who may import (their session
+    or bearer token checked from the headers alone, before the body is read; the user is kept on the
+    request, so the route does not look them up again)."""
+    from anyio import to_thread
+
+    from cartrial.store.permissions import Action
+    from cartrial.web.security import current_user
+
+    user = await to_thread.run_sync(current_user, Request(scope))
+    return user is not None and user.may(Action.IMPORT)
+
+
 class LimitRequestBody:
     """ASGI middleware: a request body over `MAX_BODY_BYTES` gets a 413 in the error shape (API) or the
     error page, never read further into memory: refused at once by its ``Content-Length``, or, streamed
     without one, when the bytes received pass the limit (the route then sees the body end, and its answer
-    is replaced by the 413). Multipart uploads to `UPLOAD_PATHS` pass (streamed to disk, capped per file).
+    is replaced by the 413). Multipart uploads to `UPLOAD_PATHS` by a user who may import are held to
+    `MAX_UPLOAD_REQUEST_BYTES` (streamed to disk, capped per file by the routes) (D-19.346).
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or _upload(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = MAX_BODY_BYTES
+        if _upload(scope) and await _may_upload(scope):
+            limit = MAX_UPLOAD_REQUEST_BYTES
         request = Request(scope, receive)
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await _refuse_too_large(request, scope, receive, send)
+        if length.isdigit() and int(length) > limit:
+            await _refuse_too_large(request, scope, receive, send, limit)
             return
         received = 0
         over = False
@@ -305,7 +330,7 @@ class LimitRequestBody:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
+                if received > limit:
                     over = True
                     return {"type": "http.disconnect"}
             return message
@@ -323,7 +348,7 @@ class LimitRequestBody:
             if not over or started:
                 raise
         if over and not started:
-            await _refuse_too_large(request, scope, receive, send)
+            await _refuse_too_large(request, scope, receive, send, limit)
 
 
 def _upload(scope: Any) -> bool:
@@ -334,8 +359,10 @@ def _upload(scope: Any) -> bool:
     return content_type.lower().startswith(b"multipart/form-data")
 
 
-async def _refuse_too_large(request: Request, scope: Any, receive: Any, send: Any) -> None:
-    exc = InputError(_too_large_problem())
+async def _refuse_too_large(
+    request: Request, scope: Any, receive: Any, send: Any, limit: int = MAX_BODY_BYTES
+) -> None:
+    exc = InputError(_too_large_problem(limit))
     answer = (
         JSONResponse(error_body(exc), status_code=413, headers={"Connection": "close"})
         if _is_api(request)
