@@ -216,3 +216,33 @@ def test_an_upload_of_an_importer_over_the_request_limit_is_refused(web_study, m
     )
     assert status == 413
     assert pulled <= 5 * errors.MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_import_by_an_investigator_counts_only_their_sites_records_as_kept(web_study, dry_run):
+    """The import report's "kept" (stored records not in the file) counted and listed every record of the
+    table: an investigator of TJH importing their subjects learnt how many subjects the other sites hold
+    and their ids. It now counts the records of the sites the importer may read (D-19.347)."""
+    admin = web_study.bearer("admin")
+    header = admin.get("/api/v1/export/subjects.csv").text.splitlines()[0]
+    columns = header.split(",")
+    values = {"subject_id": "CT-003", "site_id": "TJH", "consent_date": "2021-06-01", "sex": "F"}
+    text = header + "\n" + ",".join(values.get(c, "") for c in columns) + "\n"
+    answer = web_study.bearer("inv").post(
+        "/api/v1/import/templates",
+        files=[("files", ("subjects.csv", text.encode(), "text/csv"))],
+        data={"reason": "new subject", "dry_run": str(dry_run).lower()},
+    )
+    assert answer.status_code == 200, answer.text
+    ids = {r["subject_id"]: int(r["id"]) for r in web_study.service.find_records("admin", "subject")}
+    form = answer.json()["forms"][0]
+    assert form["kept"] == 2
+    assert form["kept_ids"] == [ids["CT-001"], ids["CT-002"]]
+    assert "PUMCH" not in answer.text
+    # the admin, who reads every site, still hears of every record not in the file
+    admin_answer = admin.post(
+        "/api/v1/import/templates",
+        files=[("files", ("subjects.csv", text.encode(), "text/csv"))],
+        data={"reason": "new subject", "dry_run": "true"},
+    )
+    assert admin_answer.json()["forms"][0]["kept"] == 3
