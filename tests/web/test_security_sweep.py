@@ -246,3 +246,43 @@ def test_an_import_by_an_investigator_counts_only_their_sites_records_as_kept(we
         data={"reason": "new subject", "dry_run": "true"},
     )
     assert admin_answer.json()["forms"][0]["kept"] == 3
+
+
+def test_an_import_row_for_another_sites_subject_is_answered_as_for_an_unknown_one(web_study):
+    """An investigator's import of a row for a subject of another site was refused 403 "belongs to another
+    site", one for an unknown subject 422 "unknown subject_id … allowed: CT-001, CT-002, CT-101": the
+    other site's subject ids listed for anyone to read, and their existence told apart. The import now
+    knows only the subjects of the sites the importer may read (D-19.348)."""
+    admin = web_study.bearer("admin")
+    header = admin.get("/api/v1/export/crs_assessments.csv").text.splitlines()[0]
+    columns = header.split(",")
+    values = {
+        "assessed_at": "2021-05-03T10:00:00Z",
+        "temperature_c": "38.5",
+        "fever_masked": "no",
+        "hypotension": "no",
+        "vasopressors": "0",
+        "vasopressin": "no",
+        "oxygen": "none",
+    }
+    answers = {}
+    for subject in ("CT-101", "CT-777"):
+        row = ",".join({**values, "subject_id": subject}.get(c, "") for c in columns)
+        answers[subject] = web_study.bearer("inv").post(
+            "/api/v1/import/templates",
+            files=[("files", ("crs_assessments.csv", f"{header}\n{row}\n".encode(), "text/csv"))],
+            data={"reason": "probe"},
+        )
+    other, unknown = answers["CT-101"], answers["CT-777"]
+    assert other.status_code == unknown.status_code == 422, other.text
+    assert other.text.replace("CT-101", "CT-777") == unknown.text
+    assert "CT-101" not in unknown.text and "PUMCH" not in other.text
+    assert "CT-001" in unknown.json()["allowed"]
+    # the admin still imports for every site
+    row = ",".join({**values, "subject_id": "CT-101"}.get(c, "") for c in columns)
+    done = admin.post(
+        "/api/v1/import/templates",
+        files=[("files", ("crs_assessments.csv", f"{header}\n{row}\n".encode(), "text/csv"))],
+        data={"reason": "probe", "dry_run": "true"},
+    )
+    assert done.status_code == 200, done.text

@@ -255,9 +255,19 @@ class DatabaseState:
     """The study's protocol (dose levels for the field rules), None before `db init`."""
 
 
-def database_state(engine: Engine) -> DatabaseState:
+def database_state(engine: Engine, user: str | None = None) -> DatabaseState:
+    """What an import's rows are checked against: the stored subjects (of the sites `user` may read, when
+    given: an investigator's import knows no other site's subject, whose row is then refused as for an
+    unknown subject, its id not listed among those allowed, D-19.348), sites, birth-date precision and
+    protocol."""
+    from cartrial.store.reads import _site_condition
+    from cartrial.store.transaction import load_actor
+
     with engine.connect() as connection:
-        subjects = frozenset(connection.scalars(select(Subject.subject_id)).all())
+        sites_read = None if user is None else importer_sites(load_actor(connection, user))
+        subjects = frozenset(
+            connection.scalars(select(Subject.subject_id).where(*_site_condition(Subject, sites_read))).all()
+        )
         sites = frozenset(connection.scalars(select(Site.site_id)).all())
         precision = connection.scalars(select(Study.birth_date_precision)).first()
         protocol = study_protocol(connection)
@@ -755,7 +765,7 @@ def _import_templates(
             listed=listed,
         )
     forms, _ = read_template_dir(Path(listed[0].file).parent, read)
-    state = database_state(engine)
+    state = database_state(engine, user)
     validated = validate_all(forms, state)
     findings = plan_edit_checks(engine, validated, state, unchanged)
     report = ImportReport(
@@ -826,7 +836,7 @@ def import_redcap(
         needed_columns=mapped_columns(data_dictionary, mapping_model),
     )
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
-    state = database_state(engine)
+    state = database_state(engine, user)
     try:
         validated = validate_all(forms, state)
     except InputError as exc:
@@ -1179,7 +1189,7 @@ def _import_streamed(
             forms, _ = read_template_dir(Path(whole_entries[0].file).parent, whole_entries)
         except InputError as exc:
             problems.extend(exc.problems)
-    state = database_state(engine)
+    state = database_state(engine, user)
     validated: list[ValidatedForm] = []
     findings: list[Finding] = []
     try:
