@@ -286,3 +286,26 @@ def test_an_import_row_for_another_sites_subject_is_answered_as_for_an_unknown_o
         data={"reason": "probe", "dry_run": "true"},
     )
     assert done.status_code == 200, done.text
+
+
+def test_an_error_answer_is_bounded_whatever_the_request_holds(web_study):
+    """A 1 MB body of 50,000 unknown field names was answered with a 36 MB 422 (every problem listed twice,
+    in `error` and `problems`, each with the form's field list); a 900 kB value or field name came back
+    whole in `value` / `field`. An error answer now echoes each value shortened, at most
+    `MAX_PROBLEMS_SHOWN` problems (`problems_total` counts them all) and an `error` text of bounded length
+    (D-19.349)."""
+    from cartrial.web.errors import MAX_PROBLEMS_SHOWN
+
+    client = web_study.bearer("admin")
+    many = client.post("/api/v1/records/subjects", json={"values": {f"f{i}": "v" for i in range(50_000)}})
+    assert many.status_code == 422
+    assert len(many.content) < 2_000_000
+    body = many.json()
+    assert body["problems_total"] == 50_000
+    assert len(body["problems"]) == MAX_PROBLEMS_SHOWN
+    assert body["field"] == "subject.f0"
+    for values in ({"subject_id": "s" * 900_000}, {"k" * 900_000: 1}):
+        answer = client.post("/api/v1/records/subjects", json={"values": values})
+        assert answer.status_code == 422
+        assert len(answer.content) < 10_000, len(answer.content)
+        assert answer.json()["problems_total"] == 1

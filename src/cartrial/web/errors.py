@@ -203,18 +203,46 @@ def _text(value: Any) -> str | None:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+MAX_PROBLEMS_SHOWN = 1000
+"""Problems listed in one error answer (`problems`; `problems_total` counts them all): an import's
+thousand row-level problems are all shown, a request of 50,000 unknown fields does not get a 36 MB
+answer (D-19.349)."""
+MAX_ERROR_CHARACTERS = 4000
+"""Longest ``error`` text of an answer (or message of an error page): the problems beyond are in
+`problems` (D-19.349)."""
+
+
+def bounded_text(text: str, limit: int = MAX_ERROR_CHARACTERS) -> str:
+    """`text` cut to `limit` characters, saying so."""
+    return text if len(text) <= limit else text[:limit] + f"… (cut at {limit:,} of {len(text):,} characters)"
+
+
+def _problem_out(problem: Any) -> dict[str, Any]:
+    """One problem as an answer shows it: its value shortened (`Problem.as_dict`), and its other texts (a
+    field name as sent, a message) of bounded length (D-19.349)."""
+    return {
+        k: bounded_text(_text(v) or "", 1000) if isinstance(v, str) else v
+        for k, v in problem.as_dict().items()
+    }
+
+
 def error_body(exc: CartrialError) -> dict[str, Any]:
-    """``{error, field, value, allowed}`` (+ ``problems`` for input errors)."""
+    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors). Bounded
+    whatever the request held (D-19.349): values shortened, at most `MAX_PROBLEMS_SHOWN` problems, an
+    ``error`` text of at most `MAX_ERROR_CHARACTERS`."""
     body: dict[str, Any] = {"error": str(exc), "field": None, "value": None, "allowed": None}
     if isinstance(exc, InputError) and exc.problems:
-        first = exc.problems[0]
-        body.update(field=first.field, value=_text(first.value), allowed=first.allowed)
+        shown = [_problem_out(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+        first = shown[0]
+        body.update(field=first["field"], value=first["value"], allowed=first["allowed"])
         if len(exc.problems) == 1 and exc.header is None:
-            body["error"] = first.message
-        body["problems"] = [p.as_dict() for p in exc.problems]
+            body["error"] = first["message"]
+        body["problems"] = shown
+        body["problems_total"] = len(exc.problems)
     elif isinstance(exc, ConflictError) and exc.problem is not None:
-        located = exc.problem
-        body.update(field=located.field, value=_text(located.value), allowed=located.allowed)
+        located = _problem_out(exc.problem)
+        body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+    body["error"] = bounded_text(str(body["error"]))
     return body
 
 
@@ -229,7 +257,7 @@ def _page(request: Request, status: int, message: str) -> Response:
         return render(
             request,
             "error.html",
-            {"title": f"Error {status}", "message": message, "status": status},
+            {"title": f"Error {status}", "message": bounded_text(message), "status": status},
             status_code=status,
         )
     except Exception:  # the error page itself must never fail
