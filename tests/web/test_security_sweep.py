@@ -309,3 +309,38 @@ def test_an_error_answer_is_bounded_whatever_the_request_holds(web_study):
         assert answer.status_code == 422
         assert len(answer.content) < 10_000, len(answer.content)
         assert answer.json()["problems_total"] == 1
+
+
+def test_an_unexpected_error_is_answered_with_the_security_headers_and_no_detail(web_study, monkeypatch):
+    """A route that failed unexpectedly was answered by Starlette's outermost error handler, outside the
+    app's middleware: a text/plain 500 without ``X-Content-Type-Options``, ``Content-Security-Policy``,
+    frame protection or ``Cache-Control: no-store``, and the API's not in its JSON error shape. Now the
+    security-header middleware answers it: the headers as on every answer, JSON on the API, and nothing of
+    the exception's text; the exception still reaches the server's log (D-19.350)."""
+    from fastapi.testclient import TestClient
+
+    from cartrial.web import api, views
+    from cartrial.web.app import SECURITY_HEADERS
+    from cartrial.web.security import SESSION_COOKIE
+
+    def fail(*_args, **_kwargs):
+        raise ValueError("temperature 39.5 of CT-001")
+
+    monkeypatch.setattr(views, "study_home", fail)
+    monkeypatch.setattr(api, "version_token", fail)
+    client = TestClient(web_study.app, raise_server_exceptions=False)
+    client.cookies.set(SESSION_COOKIE, web_study.session_token("admin"))
+    for path in ("/", "/api/v1/records/subjects/1"):
+        answer = client.get(path)
+        assert answer.status_code == 500
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(name) == value, (path, name)
+        assert answer.headers.get("cache-control") == "no-store"
+        assert "39.5" not in answer.text and "CT-001" not in answer.text
+    api_answer = client.get("/api/v1/records/subjects/1")
+    assert api_answer.headers["content-type"].startswith("application/json")
+    assert set(api_answer.json()) >= {"error", "field", "value", "allowed"}
+    logged = TestClient(web_study.app)  # raises what the server would log
+    logged.cookies.set(SESSION_COOKIE, web_study.session_token("admin"))
+    with pytest.raises(ValueError, match=r"39\.5"):
+        logged.get("/api/v1/records/subjects/1")
