@@ -65,6 +65,12 @@ TABLE_WRITE_ACTION: Mapping[str, Action] = {
 """Tables whose writes need a specific action instead of enter/edit/delete."""
 
 
+def readable_sites(role: str, site_id: str | None) -> tuple[str | None, ...] | None:
+    """The sites whose subjects' records a user of `role` at `site_id` may read: None (every site), or
+    their own site for the `SITE_RESTRICTED_ROLES`."""
+    return (site_id,) if role in SITE_RESTRICTED_ROLES else None
+
+
 def allowed(role: str, action: Action) -> bool:
     """Whether `role` may perform `action`."""
     return action in PERMISSIONS.get(role, frozenset())

@@ -411,11 +411,11 @@ class StudyUser:
 
     def _read_sites(self, connection: Connection) -> tuple[str | None, ...] | None:
         """`read_sites` on an open read connection (the user loaded in the same transaction)."""
-        from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+        from cartrial.store.permissions import readable_sites
 
         user = self._loaded or load_actor(connection, self.username)
         check(user.username, user.role, Action.READ, "study data")
-        return (user.site_id,) if user.role in SITE_RESTRICTED_ROLES else None
+        return readable_sites(user.role, user.site_id)
 
     def page_records(
         self,

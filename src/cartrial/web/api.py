@@ -659,10 +659,12 @@ def close_query(
 
 
 def _query_visible(user: WebUser, query_code: str) -> dict[str, Any]:
-    rows, _ = user.service.page_records("data_query", equals={"query_code": query_code}, limit=1)
-    if not rows:
-        raise NotFoundError(Problem("unknown query", field="query", value=query_code))
-    return rows[0]
+    from cartrial.web.views import NotVisible, require_query
+
+    try:
+        return require_query(user.service, query_code)
+    except NotVisible:
+        raise NotFoundError(Problem("unknown query", field="query", value=query_code)) from None
 
 
 # -- audit, lock --------------------------------------------------------------------------------------

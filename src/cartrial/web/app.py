@@ -59,9 +59,10 @@ __all__ = ["STATIC_DIR", "WebSettings", "create_app", "login_user", "render_logi
 
 class SecurityHeaders:
     """ASGI middleware: `SECURITY_HEADERS` on every response, ``Cache-Control: no-store`` on pages and API
-    answers, and the pre-session cookie (CSRF seed before login) when a page made one
-    (`cartrial.web.security.csrf_token`). Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task
-    or stream per request."""
+    answers, the pre-session cookie (CSRF seed before login) when a page made one
+    (`cartrial.web.security.csrf_token`), ``Secure`` on every cookie over HTTPS (`secure_cookies`), and
+    the 500 of an exception no handler took, answered here so that it carries them too (D-19.350).
+    Plain ASGI (not Starlette's BaseHTTPMiddleware): no extra task or stream per request."""
 
     def __init__(self, app: Any, *, cookie_secure: bool) -> None:
         self.app = app
@@ -91,14 +92,56 @@ class SecurityHeaders:
                 if seed is not None:
                     raw = dict(scope.get("headers") or ()).get(b"cookie", b"").decode("latin-1")
                     if PRESESSION_COOKIE not in cookie_parser(raw):
-                        secure = "; Secure" if self.cookie_secure else ""
                         headers.append(
-                            "set-cookie",
-                            f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax{secure}",
+                            "set-cookie", f"{PRESESSION_COOKIE}={seed}; HttpOnly; Path=/; SameSite=lax"
                         )
+                if self.cookie_secure or scope.get("scheme") == "https":
+                    message["headers"] = secure_cookies(message.get("headers") or [])
+            if message["type"] == "http.response.start":
+                started.append(True)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        started: list[bool] = []
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:  # answered here, inside this middleware: the headers as on every answer
+                await _unexpected_error(path)(scope, receive, send_with_headers)
+            raise  # the server logs it (Starlette's outer handler sends nothing more once answered)
+
+
+def secure_cookies(raw_headers: Any) -> list[tuple[bytes, bytes]]:
+    """Response headers with ``Secure`` added to every ``Set-Cookie`` that lacks it: on a response over
+    HTTPS, or every response with ``--secure-cookie`` (behind a TLS proxy), each cookie of the app — the
+    session, the pre-session CSRF seed, the cookie a logout leaves — goes back only over HTTPS (D-19.344).
+    One place for every cookie, not a flag at each ``set_cookie``."""
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in raw_headers:
+        if name.lower() == b"set-cookie":
+            flags = {part.strip().lower() for part in value.split(b";")[1:]}
+            if b"secure" not in flags:
+                value = value + b"; Secure"
+        out.append((name, value))
+    return out
+
+
+UNEXPECTED_ERROR = (
+    "the server could not complete this request (an unexpected error, logged for the administrator); "
+    "nothing of the request is shown"
+)
+
+
+def _unexpected_error(path: str) -> Response:
+    """The 500 of an exception no handler took: the API's error shape, or a plain page; never the
+    exception's text, which may hold a record's values (D-12.2, D-19.350)."""
+    from fastapi.responses import JSONResponse, PlainTextResponse
+
+    if path.startswith("/api/"):
+        body = {"error": UNEXPECTED_ERROR, "field": None, "value": None, "allowed": None}
+        return JSONResponse(body, status_code=500, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse(
+        f"Error 500: {UNEXPECTED_ERROR}", status_code=500, headers={"Cache-Control": "no-store"}
+    )
 
 
 class HeadAsGet:

@@ -50,10 +50,16 @@ __all__ = [
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body a route reads into memory (JSON or a form post: a record, a reason of at most
 a few thousand characters, a query text — a few kilobytes). Larger: 413, refused before a route runs, after
-reading at most this much. File uploads to `UPLOAD_PATHS` are exempt: their file parts are streamed to disk
-and capped per file (`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
+reading at most this much. File uploads to `UPLOAD_PATHS` by a user who may import are held to
+`MAX_UPLOAD_REQUEST_BYTES` instead: their file parts are streamed to disk and capped per file
+(`cartrial.web.api.MAX_UPLOAD_BYTES`, `cartrial.web.pages.data.MAX_UPLOAD_BYTES`)."""
 UPLOAD_PATHS = ("/api/v1/import/", "/data/import")
 """Routes that take files (multipart/form-data only)."""
+MAX_UPLOAD_REQUEST_BYTES = 1024 * 1024 * 1024
+"""The largest upload request (all files together) of a user who may import: twice the largest file the
+API takes (`cartrial.web.api.MAX_UPLOAD_BYTES`, 512 MB; a 1,000-subject study's largest template is about
+60 MB). Anyone else (anonymous, a role that may not import) is held to `MAX_BODY_BYTES` on these routes
+too: the body is not spooled to disk before the route asks who sent it (D-19.346)."""
 
 
 JSON_BODY_ALLOWED = "a JSON object in UTF-8 (Content-Type: application/json)"
@@ -197,18 +203,46 @@ def _text(value: Any) -> str | None:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+MAX_PROBLEMS_SHOWN = 1000
+"""Problems listed in one error answer (`problems`; `problems_total` counts them all): an import's
+thousand row-level problems are all shown, a request of 50,000 unknown fields does not get a 36 MB
+answer (D-19.349)."""
+MAX_ERROR_CHARACTERS = 4000
+"""Longest ``error`` text of an answer (or message of an error page): the problems beyond are in
+`problems` (D-19.349)."""
+
+
+def bounded_text(text: str, limit: int = MAX_ERROR_CHARACTERS) -> str:
+    """`text` cut to `limit` characters, saying so."""
+    return text if len(text) <= limit else text[:limit] + f"… (cut at {limit:,} of {len(text):,} characters)"
+
+
+def _problem_out(problem: Any) -> dict[str, Any]:
+    """One problem as an answer shows it: its value shortened (`Problem.as_dict`), and its other texts (a
+    field name as sent, a message) of bounded length (D-19.349)."""
+    return {
+        k: bounded_text(_text(v) or "", 1000) if isinstance(v, str) else v
+        for k, v in problem.as_dict().items()
+    }
+
+
 def error_body(exc: CartrialError) -> dict[str, Any]:
-    """``{error, field, value, allowed}`` (+ ``problems`` for input errors)."""
+    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors). Bounded
+    whatever the request held (D-19.349): values shortened, at most `MAX_PROBLEMS_SHOWN` problems, an
+    ``error`` text of at most `MAX_ERROR_CHARACTERS`."""
     body: dict[str, Any] = {"error": str(exc), "field": None, "value": None, "allowed": None}
     if isinstance(exc, InputError) and exc.problems:
-        first = exc.problems[0]
-        body.update(field=first.field, value=_text(first.value), allowed=first.allowed)
+        shown = [_problem_out(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+        first = shown[0]
+        body.update(field=first["field"], value=first["value"], allowed=first["allowed"])
         if len(exc.problems) == 1 and exc.header is None:
-            body["error"] = first.message
-        body["problems"] = [p.as_dict() for p in exc.problems]
+            body["error"] = first["message"]
+        body["problems"] = shown
+        body["problems_total"] = len(exc.problems)
     elif isinstance(exc, ConflictError) and exc.problem is not None:
-        located = exc.problem
-        body.update(field=located.field, value=_text(located.value), allowed=located.allowed)
+        located = _problem_out(exc.problem)
+        body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+    body["error"] = bounded_text(str(body["error"]))
     return body
 
 
@@ -223,7 +257,7 @@ def _page(request: Request, status: int, message: str) -> Response:
         return render(
             request,
             "error.html",
-            {"title": f"Error {status}", "message": message, "status": status},
+            {"title": f"Error {status}", "message": bounded_text(message), "status": status},
             status_code=status,
         )
     except Exception:  # the error page itself must never fail
@@ -267,7 +301,9 @@ class RefuseControlCharacters:
         await self.app(scope, receive, send)
 
 
-def _too_large_problem() -> Problem:
+def _too_large_problem(limit: int | None = None) -> Problem:
+    if limit is not None and limit != MAX_BODY_BYTES:
+        return Problem("the upload is too large", field="body", allowed=f"at most {limit} bytes in all")
     return Problem(
         "the request body is too large",
         field="body",
@@ -275,24 +311,41 @@ def _too_large_problem() -> Problem:
     )
 
 
+async def _may_upload(scope: Any) -> bool:
+    """Whether the request to an upload route comes from a logged-in user who may import (their session
+    or bearer token checked from the headers alone, before the body is read; the user is kept on the
+    request, so the route does not look them up again)."""
+    from anyio import to_thread
+
+    from cartrial.store.permissions import Action
+    from cartrial.web.security import current_user
+
+    user = await to_thread.run_sync(current_user, Request(scope))
+    return user is not None and user.may(Action.IMPORT)
+
+
 class LimitRequestBody:
     """ASGI middleware: a request body over `MAX_BODY_BYTES` gets a 413 in the error shape (API) or the
     error page, never read further into memory: refused at once by its ``Content-Length``, or, streamed
     without one, when the bytes received pass the limit (the route then sees the body end, and its answer
-    is replaced by the 413). Multipart uploads to `UPLOAD_PATHS` pass (streamed to disk, capped per file).
+    is replaced by the 413). Multipart uploads to `UPLOAD_PATHS` by a user who may import are held to
+    `MAX_UPLOAD_REQUEST_BYTES` (streamed to disk, capped per file by the routes) (D-19.346).
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or _upload(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = MAX_BODY_BYTES
+        if _upload(scope) and await _may_upload(scope):
+            limit = MAX_UPLOAD_REQUEST_BYTES
         request = Request(scope, receive)
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await _refuse_too_large(request, scope, receive, send)
+        if length.isdigit() and int(length) > limit:
+            await _refuse_too_large(request, scope, receive, send, limit)
             return
         received = 0
         over = False
@@ -305,7 +358,7 @@ class LimitRequestBody:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
+                if received > limit:
                     over = True
                     return {"type": "http.disconnect"}
             return message
@@ -323,7 +376,7 @@ class LimitRequestBody:
             if not over or started:
                 raise
         if over and not started:
-            await _refuse_too_large(request, scope, receive, send)
+            await _refuse_too_large(request, scope, receive, send, limit)
 
 
 def _upload(scope: Any) -> bool:
@@ -334,8 +387,10 @@ def _upload(scope: Any) -> bool:
     return content_type.lower().startswith(b"multipart/form-data")
 
 
-async def _refuse_too_large(request: Request, scope: Any, receive: Any, send: Any) -> None:
-    exc = InputError(_too_large_problem())
+async def _refuse_too_large(
+    request: Request, scope: Any, receive: Any, send: Any, limit: int = MAX_BODY_BYTES
+) -> None:
+    exc = InputError(_too_large_problem(limit))
     answer = (
         JSONResponse(error_body(exc), status_code=413, headers={"Connection": "close"})
         if _is_api(request)

@@ -152,13 +152,29 @@ def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
 
 
 def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) -> dict[str, Any]:
-    """One record the user may see (`StudyUser.visible_record`), else `NotVisible`."""
+    """One record the user may see (`StudyUser.visible_record`), else `NotVisible`. Only a record of a
+    table with a form of the study (`cartrial.web.forms.forms`): the record page, its audit trail and a
+    query on it serve no other table — user accounts, the audit log, locks, import manifests are shown
+    by their own pages to the roles that may see them (D-19.343)."""
     from cartrial.errors import InputError
+    from cartrial.web.forms import forms
 
+    if not any(candidate.table == table for candidate in forms().values()):
+        raise NotVisible(f"no {table} record {record_id} that you may see")
     try:
         return handle.visible_record(table, record_id)
     except InputError as exc:
         raise NotVisible(f"no {table} record {record_id} that you may see") from exc
+
+
+def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
+    """One data query the user may see (a query of a subject of a site the user may read), else
+    `NotVisible`: a query of another site is answered as one that does not exist, on the page and in the
+    API alike, before the store's write check (which names the other site) (D-19.345)."""
+    rows, _ = handle.page_records("data_query", equals={"query_code": query_code}, limit=1)
+    if not rows:
+        raise NotVisible(f"no query {query_code} that you may see")
+    return rows[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -255,9 +255,19 @@ class DatabaseState:
     """The study's protocol (dose levels for the field rules), None before `db init`."""
 
 
-def database_state(engine: Engine) -> DatabaseState:
+def database_state(engine: Engine, user: str | None = None) -> DatabaseState:
+    """What an import's rows are checked against: the stored subjects (of the sites `user` may read, when
+    given: an investigator's import knows no other site's subject, whose row is then refused as for an
+    unknown subject, its id not listed among those allowed, D-19.348), sites, birth-date precision and
+    protocol."""
+    from cartrial.store.reads import _site_condition
+    from cartrial.store.transaction import load_actor
+
     with engine.connect() as connection:
-        subjects = frozenset(connection.scalars(select(Subject.subject_id)).all())
+        sites_read = None if user is None else importer_sites(load_actor(connection, user))
+        subjects = frozenset(
+            connection.scalars(select(Subject.subject_id).where(*_site_condition(Subject, sites_read))).all()
+        )
         sites = frozenset(connection.scalars(select(Site.site_id)).all())
         precision = connection.scalars(select(Study.birth_date_precision)).first()
         protocol = study_protocol(connection)
@@ -455,7 +465,15 @@ def write_forms(
                 tx, form, kind=kind, reason=reason, progress=progress, done=done, total=total
             )
             counted = form_counts(form, result)
-            counts.append(with_kept(tx.connection, counted, form.spec.key_columns, key_lookup(form)))
+            counts.append(
+                with_kept(
+                    tx.connection,
+                    counted,
+                    form.spec.key_columns,
+                    key_lookup(form),
+                    sites=importer_sites(tx.actor),
+                )
+            )
         if unchanged is not None:
             counts += unchanged.counts()
         record_manifests(
@@ -513,14 +531,28 @@ KEPT_LISTED = 100
 """How many kept record ids an import report lists (the count is always exact; decisions D-19.86)."""
 
 
-def stored_count(connection: Any, table_name: str) -> int:
-    """How many records `table_name` holds (one COUNT)."""
+Sites = tuple[str | None, ...] | None
+"""The sites whose records an importer may read (`cartrial.store.permissions.readable_sites`; None:
+every site)."""
+
+
+def importer_sites(actor: Any) -> Sites:
+    """The sites of the acting user's records (`Actor`): what the import report counts as kept (D-19.347)."""
+    from cartrial.store.permissions import readable_sites
+
+    return readable_sites(actor.role, actor.site_id)
+
+
+def stored_count(connection: Any, table_name: str, sites: Sites = None) -> int:
+    """How many records `table_name` holds (one COUNT), of `sites` only when given."""
     from sqlalchemy import func
 
+    from cartrial.store.reads import _site_condition
     from cartrial.store.tables import model_of, table_of
 
-    table = table_of(model_of(table_name))
-    return int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+    model = model_of(table_name)
+    query = select(func.count()).select_from(table_of(model)).where(*_site_condition(model, sites))
+    return int(connection.execute(query).scalar() or 0)
 
 
 def kept_records(
@@ -528,13 +560,21 @@ def kept_records(
     table_name: str,
     key_columns: Sequence[str],
     in_file: Callable[[list[tuple[Any, ...]]], Sequence[bool]],
+    sites: Sites = None,
 ) -> list[int]:
-    """The ids (ascending) of the stored records of `table_name` whose natural key `in_file` does not
-    find, read as typed key tuples in chunks of ids and keys only (never other values)."""
+    """The ids (ascending) of the stored records of `table_name` (of `sites` only, when given) whose
+    natural key `in_file` does not find, read as typed key tuples in chunks of ids and keys only (never
+    other values)."""
+    from cartrial.store.reads import _site_condition
     from cartrial.store.tables import model_of, table_of
 
-    table = table_of(model_of(table_name))
-    result = connection.execute(select(table.c.id, *(table.c[k] for k in key_columns)).order_by(table.c.id))
+    model = model_of(table_name)
+    table = table_of(model)
+    result = connection.execute(
+        select(table.c.id, *(table.c[k] for k in key_columns))
+        .where(*_site_condition(model, sites))
+        .order_by(table.c.id)
+    )
     kept: list[int] = []
     while batch := result.fetchmany(50_000):
         found = in_file([tuple(row[1:]) for row in batch])
@@ -548,20 +588,22 @@ def with_kept(
     key_columns: Sequence[str],
     in_file: Callable[[list[tuple[Any, ...]]], Sequence[bool]] | None,
     stored: int | None = None,
+    sites: Sites = None,
 ) -> FormCounts:
     """`counts` with its kept records after the file's rows were stored: every row read is one stored
     record (keys are unique in a file), so kept = records of the table − rows read (one COUNT; `stored`
     when already counted). Only when some are kept are the ids listed: the table's ids and keys read once
     and looked up by `in_file` (None: not listed); a listing that does not give exactly that many ids is
-    not shown (the count stays)."""
+    not shown (the count stays). `sites`: the importer's (`importer_sites`): the records of other sites are
+    neither counted nor listed — every row the importer wrote is of their sites (D-19.347)."""
     from dataclasses import replace
 
-    kept = (stored_count(connection, counts.table) if stored is None else stored) - counts.read
+    kept = (stored_count(connection, counts.table, sites) if stored is None else stored) - counts.read
     if kept <= 0:
         return counts
     ids: list[int] = []
     if in_file is not None:
-        ids = kept_records(connection, counts.table, key_columns, in_file)
+        ids = kept_records(connection, counts.table, key_columns, in_file, sites)
         if len(ids) != kept:
             ids = []
     return replace(counts, kept=kept, kept_ids=tuple(ids[:KEPT_LISTED]))
@@ -573,17 +615,20 @@ def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bo
     return lambda stored: [key in keys for key in stored]
 
 
-def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm]) -> list[FormCounts]:
-    """What a dry run reports per form: rows read, and the stored records whose key is not in the file
-    (nothing is compared or written, so these are found by the keys: one read of each table's ids and
-    keys)."""
+def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm], user: str) -> list[FormCounts]:
+    """What a dry run reports per form: rows read, and the stored records (of the sites `user` may read,
+    D-19.347) whose key is not in the file (nothing is compared or written, so these are found by the
+    keys: one read of each table's ids and keys)."""
     from dataclasses import replace
+
+    from cartrial.store.transaction import load_actor
 
     out: list[FormCounts] = []
     with engine.connect() as connection:
+        sites = importer_sites(load_actor(connection, user))
         for form in validated:
             counts = FormCounts(form.spec.name, form.spec.table, form.file, form.n_rows)
-            ids = kept_records(connection, form.spec.table, form.spec.key_columns, key_lookup(form))
+            ids = kept_records(connection, form.spec.table, form.spec.key_columns, key_lookup(form), sites)
             out.append(replace(counts, kept=len(ids), kept_ids=tuple(ids[:KEPT_LISTED])))
     return out
 
@@ -720,7 +765,7 @@ def _import_templates(
             listed=listed,
         )
     forms, _ = read_template_dir(Path(listed[0].file).parent, read)
-    state = database_state(engine)
+    state = database_state(engine, user)
     validated = validate_all(forms, state)
     findings = plan_edit_checks(engine, validated, state, unchanged)
     report = ImportReport(
@@ -733,7 +778,7 @@ def _import_templates(
         edit_checks=findings,
     )
     if dry_run:
-        report.forms = dry_run_counts(engine, validated)
+        report.forms = dry_run_counts(engine, validated, user)
     else:
         report.forms = write_forms(
             engine,
@@ -791,7 +836,7 @@ def import_redcap(
         needed_columns=mapped_columns(data_dictionary, mapping_model),
     )
     forms, summary, problems = convert_export(export, data_dictionary, mapping_model, entries[0].sha256)
-    state = database_state(engine)
+    state = database_state(engine, user)
     try:
         validated = validate_all(forms, state)
     except InputError as exc:
@@ -812,7 +857,7 @@ def import_redcap(
         edit_checks=findings,
     )
     if dry_run:
-        report.forms = dry_run_counts(engine, [v for v in validated if v.n_rows])
+        report.forms = dry_run_counts(engine, [v for v in validated if v.n_rows], user)
         written = {c.form for c in report.forms}
         report.forms += [
             FormCounts(v.spec.name, v.spec.table, v.file, 0) for v in validated if v.spec.name not in written
@@ -1144,7 +1189,7 @@ def _import_streamed(
             forms, _ = read_template_dir(Path(whole_entries[0].file).parent, whole_entries)
         except InputError as exc:
             problems.extend(exc.problems)
-    state = database_state(engine)
+    state = database_state(engine, user)
     validated: list[ValidatedForm] = []
     findings: list[Finding] = []
     try:
@@ -1195,7 +1240,7 @@ def _import_streamed(
                         tx, form, kind=kind, reason=reason, progress=progress, done=done
                     )
                     counts.append(with_kept(tx.connection, form_counts(form, result), form.spec.key_columns,
-                                            key_lookup(form)))  # fmt: skip
+                                            key_lookup(form), sites=importer_sites(tx.actor)))  # fmt: skip
             if problems:
                 raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
             if unchanged is not None:
@@ -1295,5 +1340,5 @@ def _stream_file(
             columns = {k: [key[i] for key in stored] for i, k in enumerate(spec.key_columns)}
             return seen.earlier_rows(streaming.key_hashes(columns)) != 0
 
-        counts = with_kept(tx.connection, counts, spec.key_columns, in_file)
+        counts = with_kept(tx.connection, counts, spec.key_columns, in_file, sites=importer_sites(tx.actor))
     return counts, done

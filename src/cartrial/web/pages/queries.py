@@ -115,7 +115,9 @@ def answer_query(
     user: WebUser = Depends(permit(Action.ANSWER_QUERY)),
 ) -> Response:
     """Answer an open query (investigators: of their site's subjects). An answer the store refuses (empty,
-    too long) is shown again on the queries page with the problem at its box (422, D-19.253)."""
+    too long) is shown again on the queries page with the problem at its box (422, D-19.253). A query of
+    another site is not found, as an unknown one (404, D-19.345)."""
+    views.require_query(user.service, query_code)
     try:
         user.service.answer_query(query_code, answer)
     except InputError as exc:
@@ -141,6 +143,7 @@ def close_query(
 ) -> Response:
     """Close a query (reason required). A reason the store refuses (empty, too long) is shown again on the
     queries page with the problem at that query's box (422, D-19.282)."""
+    views.require_query(user.service, query_code)
     try:
         user.service.close_query(query_code, reason)
     except InputError as exc:
