@@ -298,3 +298,43 @@ def test_every_lock_records_the_audit_head(study: StudyDb) -> None:
         recorded = connection.execute(text("SELECT audit_head_id, audit_head_hash FROM data_lock")).one()
     assert tuple(recorded) == (head_id, head_hash)
     assert len(AUDIT_COLUMNS) == 16  # the hashed row format is unchanged by the keyed seal
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["move the head to the truncated trail", "raise keyed_from", "blank key_id", "drop the seal"],
+)
+def test_a_keyed_checkpoint_edited_by_hand_is_caught(
+    study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """D-19.361: whoever removes the newest audit rows (and the data they record) and then moves the
+    checkpoint's head to the new head of the trail passes every check of the trail; with the key the
+    checkpoint's own seal catches the edit (an unsealed checkpoint is reported)."""
+    key = keyed_study(tmp_path, monkeypatch)
+    record_id = add_infusion(study)
+    out = tmp_path / "head.json"
+    assert main(["audit", "checkpoint", "--url", study.url, "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert verify_complete(study.service, key=key, checkpoint=saved).ok
+    edited = dict(saved)
+    if edit == "move the head to the truncated trail":
+        with raw(study) as connection:
+            connection.execute(text(f"DELETE FROM infusion WHERE id = {record_id}"))
+            connection.execute(text(f"DELETE FROM audit_log WHERE id = {saved['head_id']}"))
+            now = make_checkpoint(connection)
+        edited.update(rows=now["rows"], head_id=now["head_id"], head_hash=now["head_hash"])
+    elif edit == "raise keyed_from":
+        edited["keyed_from"] = saved["head_id"] + 1
+    elif edit == "blank key_id":
+        edited["key_id"] = None
+    else:
+        edited.pop("seal", None)
+    result = verify_complete(study.service, key=key, checkpoint=edited)
+    if edit == "drop the seal":
+        assert result.ok and any("no keyed seal" in w for w in result.warnings)
+    else:
+        assert kinds(result) == {"checkpoint"} and "seal" in result.findings[0].message
+    out.write_text(json.dumps(edited))
+    assert main(["audit", "verify", "--url", study.url, "--checkpoint", str(out)]) == int(
+        edit != "drop the seal"
+    )

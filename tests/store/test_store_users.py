@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import text
 
 from cartrial.errors import InputError
 from cartrial.store import users
@@ -29,4 +32,13 @@ def test_set_password_is_audited_masked(study) -> None:
     assert study.service.verify_password("mon", "s3cret-pass-phrase")
     last = admin.audit_rows()[-1]
     # every test user already has a password (tests/conftest.py TEST_PASSWORD): old and new are both masked
-    assert (last["field"], last["old_value"], last["new_value"]) == ("password_hash", '"<set>"', '"<set>"')
+    assert last["field"] == "password_hash"
+    # old and new are fingerprints (D-19.360), never the hash, and they differ (a new salt at least)
+    pattern = r'"<set sha256:[0-9a-f]{32}>"'
+    assert re.fullmatch(pattern, last["old_value"]) and re.fullmatch(pattern, last["new_value"])
+    assert last["old_value"] != last["new_value"]
+    with study.service.engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT password_hash FROM app_user WHERE username = 'mon'")
+        ).scalar()
+    assert stored not in last["new_value"] and "argon2" not in last["new_value"]

@@ -54,6 +54,9 @@ from cartrial.store.tables import (
     site_table,
     table_of,
 )
+from cartrial.store.tables import (
+    masked as mask_value,
+)
 
 if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
@@ -803,10 +806,7 @@ def _audit_new_records(
                 singles = []
             rows: list[Any] = records[start:end]
             if masked:
-                rows = [
-                    [("<set>" if i in masked and v is not None else v) for i, v in enumerate(row)]
-                    for row in rows
-                ]
+                rows = [[(mask_value(v) if i in masked else v) for i, v in enumerate(row)] for row in rows]
             first = first_id + start
             tx.audit_batch(
                 table_name,

@@ -10,6 +10,7 @@ import datetime as dt
 import numbers
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from hashlib import sha256
 from typing import Any, cast
 
 import numpy as np
@@ -28,7 +29,19 @@ RowLike = Mapping[Any, Any]
 HOUSEKEEPING_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
 """Columns the service maintains itself; they cannot be written through the API."""
 MASKED_COLUMNS = frozenset({"password_hash"})
-"""Columns whose values never enter the audit trail (recorded as ``"<set>"``)."""
+"""Columns whose values never enter the audit trail: recorded as a fingerprint (`masked`)."""
+MASK_PREFIX = "<set"
+"""How every recorded masked value begins (``<set>``: a trail written before D-19.360)."""
+
+
+def masked(value: Any) -> str | None:
+    """What the audit trail records for a masked column's value (D-19.360): ``<set sha256:…>``, the first
+    32 hex digits of the SHA-256 of the stored text (None stays None). The password hash itself never
+    enters the trail, yet a hash replaced directly in the database no longer matches its record. The
+    fingerprint is of an argon2id hash (salted, slow): it gives nobody a way to test passwords."""
+    if value is None:
+        return None
+    return f"{MASK_PREFIX} sha256:{sha256(str(value).encode()).hexdigest()[:32]}>"
 
 
 def table_of(model: type[Any]) -> Table:
@@ -127,16 +140,14 @@ def audit_value(column: str, value: Any) -> str | None:
     if value is None:
         return None
     if column in MASKED_COLUMNS:
-        return '"<set>"'
+        return canonical_json(masked(value))
     return canonical_json(value)
 
 
 def record_json(values: RowLike) -> str:
     if "password_hash" not in values:
         return canonical_json(values)
-    return canonical_json(
-        {k: ("<set>" if k in MASKED_COLUMNS and v is not None else v) for k, v in values.items()}
-    )
+    return canonical_json({k: (masked(v) if k in MASKED_COLUMNS else v) for k, v in values.items()})
 
 
 MAX_RECORD_ID = 2**31 - 1

@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import JSON, Connection, Engine, Float, Integer, Numeric, Table, func, select
 
 from cartrial import __version__
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData
 from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
+from cartrial.store.tables import MASK_PREFIX, masked
 
 CHECKPOINT_FORMAT = "cartrial-audit-checkpoint/1"
 HOUSEKEEPING = HOUSEKEEPING_COLUMNS
@@ -127,15 +128,97 @@ def _loads(text: str | None) -> Any:
 
 def _plain_row(row: Mapping[Any, Any], columns: Sequence[str]) -> dict[str, Any]:
     """A stored row's data columns as plain JSON values, serialised exactly as the audit trail does
-    (`canonical_json`), masked columns as ``"<set>"``."""
-    values = {name: ("<set>" if name in MASKED and row[name] is not None else row[name]) for name in columns}
+    (`canonical_json`), masked columns as their fingerprint (`masked`)."""
+    values = {name: (masked(row[name]) if name in MASKED else row[name]) for name in columns}
     return cast(dict[str, Any], orjson.loads(audit_chain.canonical_json(values)))
 
 
-def _differing(expected: Mapping[str, Any], actual: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+def _same(expected: Any, actual: Any, numeric: bool, masked_column: bool = False) -> bool:
+    """Type-strict equality of two plain JSON values (D-19.357): Python's ``==`` calls ``True == 1 == 1.0``
+    equal, also inside a JSON document, so a stored ``true`` rewritten as ``1`` (or ``1`` as ``1.0``) would
+    pass. Values are equal when their canonical JSON texts are; only a top-level number of a numeric column
+    compares by value (an integer audited for a float column reads back as a float)."""
+    if expected is None or actual is None:
+        return expected is actual
+    if masked_column and LEGACY_MASK in (expected, actual):  # a masked value recorded before D-19.360
+        return all(isinstance(v, str) and v.startswith(MASK_PREFIX) for v in (expected, actual))
+    if numeric and type(expected) in (int, float) and type(actual) in (int, float):
+        return bool(expected == actual)
+    if type(expected) is type(actual) and type(expected) in (str, int, bool):
+        return bool(expected == actual)
+    return audit_chain.canonical_json(expected) == audit_chain.canonical_json(actual)
+
+
+def _differing(
+    expected: Mapping[str, Any],
+    actual: Mapping[str, Any],
+    columns: Sequence[str],
+    numeric: frozenset[str] = frozenset(),
+) -> list[str]:
     """Columns whose values differ (a column the trail never mentions is expected blank: it was added by a
-    later migration)."""
-    return [name for name in columns if expected.get(name) != actual.get(name)]
+    later migration); compared type-strictly (`_same`)."""
+    return [
+        name
+        for name in columns
+        if not _same(expected.get(name), actual.get(name), name in numeric, name in MASKED)
+    ]
+
+
+LEGACY_MASK = "<set>"
+"""A masked value as trails before D-19.360 recorded it: only set / not set can be compared."""
+_UNREADABLE = object()
+"""Stands for a stored value the application cannot read (or stores otherwise): differs from any value."""
+
+
+def _stored_rows(
+    connection: Connection, table: Table, columns: Sequence[str]
+) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+    """The stored rows of `table` in id order: (id, {column: value as the application reads it}, columns
+    whose stored form is not the one the application writes). On PostgreSQL the column types fix the stored
+    form. SQLite keeps whatever is written (dynamic typing): each value is read raw, parsed by the column's
+    type and written back by it, and must come out identical, type included (D-19.358). Otherwise the column
+    is listed and its value is unreadable: a date ``2021-01-01 00:00:00`` or ``2021-01-01x`` (which the
+    date reader refuses, or reads as 2021-01-01), a boolean stored ``2`` or ``'false'`` (read as true), a
+    date-time stored with another offset or without microseconds all change the record without changing
+    what the replay would otherwise compare. JSON columns are compared by their parsed value only (the
+    spacing of a JSON text is no part of the value)."""
+    dialect = connection.dialect
+    if dialect.name != "sqlite":
+        rows = connection.execute(
+            select(table.c.id, *(table.c[name] for name in columns)).order_by(table.c.id),
+            execution_options={"yield_per": 5_000},
+        )
+        for row in rows.mappings():
+            yield int(row["id"]), dict(row), []
+        return
+    converters = []
+    for name in columns:
+        impl = table.c[name].type.dialect_impl(dialect)
+        kind = table.c[name].type
+        read, write = impl.result_processor(dialect, None), impl.bind_processor(dialect)
+        converters.append((name, read, write, isinstance(kind, JSON), isinstance(kind, Integer)))
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ("id", *columns))
+    sql = f"SELECT {quoted} FROM {dialect.identifier_preparer.quote(table.name)} ORDER BY id"
+    for raw in connection.exec_driver_sql(sql, execution_options={"yield_per": 5_000}):
+        values: dict[str, Any] = {}
+        odd: list[str] = []
+        for (name, read, write, is_json, integer), stored in zip(converters, raw[1:], strict=True):
+            try:
+                value = read(stored) if read is not None and stored is not None else stored
+                if not is_json and stored is not None:
+                    again = write(value) if write is not None else value
+                    if (
+                        type(again) is not type(stored)
+                        or again != stored
+                        or (integer and type(stored) is not int)
+                    ):
+                        raise ValueError("not the stored form")
+            except (ValueError, TypeError, OverflowError):
+                values[name] = _UNREADABLE
+                odd.append(name)
+                continue
+            values[name] = value
+        yield int(raw[0]), values, odd
 
 
 def _key_text(model: type[StudyData]) -> str:
@@ -270,7 +353,7 @@ def _replay_record(
                     )
                 )
                 state = {}
-            elif state.get(name) != _loads(event["old_value"]):
+            elif not _same(state.get(name), _loads(event["old_value"]), True, name in MASKED):
                 findings.append(
                     Finding(
                         "trail-inconsistent",
@@ -298,7 +381,9 @@ def _replay_record(
                 )
             else:
                 old = dict(_loads(event["old_value"]) or {})
-                changed = sorted(k for k in set(old) | set(state) if old.get(k) != state.get(k))
+                changed = sorted(
+                    k for k in set(old) | set(state) if not _same(old.get(k), state.get(k), True, k in MASKED)
+                )
                 if changed:
                     findings.append(
                         Finding(
@@ -329,7 +414,8 @@ def _replay_table(
             _audit_events(connection, table_name, model, findings), key=lambda e: e["record_id"]
         )
     )
-    stored = connection.execute(select(table).order_by(table.c.id), execution_options={"yield_per": 5_000})
+    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
+    stored = _stored_rows(connection, table, columns)
     compared = 0
     expected_iter = iter(replayed)
     next_expected = next(expected_iter, None)
@@ -338,8 +424,7 @@ def _replay_table(
         message = f"{table_name} id {record_id} ({key}): {text}"
         findings.append(Finding(kind, message, table_name, record_id, fields))
 
-    for row in stored.mappings():
-        row_id = int(row["id"])
+    for row_id, row, odd in stored:
         while next_expected is not None and next_expected[0] < row_id:
             if next_expected[1] is not None:
                 report("unaudited-delete", next_expected[0], "missing: deleted without an audit record")
@@ -350,7 +435,9 @@ def _replay_table(
             if next_expected is not None and next_expected[0] == row_id:
                 next_expected = next(expected_iter, None)
             continue
-        differing = _differing(next_expected[1], _plain_row(row, columns), columns)
+        plain = _plain_row({k: (None if v is _UNREADABLE else v) for k, v in row.items()}, columns)
+        differing = sorted(set(_differing(next_expected[1], plain, columns, numeric)) | set(odd))
+        differing = [name for name in columns if name in differing]
         if differing:
             report(
                 "unaudited-update",
@@ -370,14 +457,23 @@ def _replay_table(
 
 
 def _replay_locks(connection: Connection, findings: list[Finding]) -> int:
-    """`data_lock` rows against the ``lock`` / ``unlock`` audit rows (cut-off, snapshot hash, active)."""
+    """`data_lock` rows against the ``lock`` / ``unlock`` audit rows (D-19.359). The lock row records its
+    cut-off and snapshot hash; the audit row's user and reason are who locked (unlocked) and why; the
+    chain lock is taken before anything is written, so the time of the lock (unlock) lies between the
+    audit row before its own and its own; a lock never unlocked has no unlock fields; the audit head the
+    lock recorded lies before its own audit row and, once one lock recorded a head, every later lock does."""
     audit = cast(Table, AuditLog.__table__)
     expected: dict[int, dict[str, Any]] = {}
     for event in connection.execute(
         select(audit.c.id, audit.c.action, audit.c.record_id, audit.c.new_value)
+        .add_columns(audit.c.username, audit.c.reason, audit.c.recorded_at)
         .where(audit.c.table_name == "data_lock", audit.c.action.in_(("lock", "unlock")))
         .order_by(audit.c.id)
     ).mappings():
+        at = event["recorded_at"]
+        previous_at = connection.execute(
+            select(audit.c.recorded_at).where(audit.c.id == int(event["id"]) - 1)
+        ).scalar()
         record_id = int(event["record_id"])
         if event["action"] == "lock":
             value = dict(_loads(event["new_value"]) or {})
@@ -385,14 +481,27 @@ def _replay_locks(connection: Connection, findings: list[Finding]) -> int:
                 "cutoff": value.get("cutoff"),
                 "snapshot_sha256": value.get("snapshot_sha256"),
                 "active": True,
+                "locked_by": event["username"],
+                "reason": event["reason"],
+                "locked_at": (previous_at, at),
+                "unlocked_by": None,
+                "unlock_reason": None,
+                "unlocked_at": None,
+                "audit_head_id": int(event["id"]),
             }
         elif record_id in expected:
-            expected[record_id]["active"] = False
+            expected[record_id].update(
+                active=False,
+                unlocked_by=event["username"],
+                unlock_reason=event["reason"],
+                unlocked_at=(previous_at, at),
+            )
     locks = cast(Table, DataLock.__table__)
+    columns = [c.name for c in locks.columns if c.name != "id"]
     count = 0
-    for row in connection.execute(select(locks).order_by(locks.c.id)).mappings():
+    head_recorded = False
+    for lock_id, row, odd in _stored_rows(connection, locks, columns):
         count += 1
-        lock_id = int(row["id"])
         want = expected.pop(lock_id, None)
         if want is None:
             findings.append(
@@ -404,21 +513,46 @@ def _replay_locks(connection: Connection, findings: list[Finding]) -> int:
                 )
             )
             continue
-        actual = {
-            "cutoff": row["cutoff"].isoformat() if row["cutoff"] is not None else None,
-            "snapshot_sha256": row["snapshot_sha256"],
-            "active": bool(row["active"]),
-        }
-        differing = [name for name in want if want[name] != actual[name]]
+        differing = set(odd)
+        for name in (
+            "cutoff",
+            "snapshot_sha256",
+            "active",
+            "locked_by",
+            "reason",
+            "unlocked_by",
+            "unlock_reason",
+        ):
+            stored = row[name]
+            if isinstance(stored, dt.date):
+                stored = stored.isoformat()
+            if stored is _UNREADABLE or not _same(want[name], stored, False):
+                differing.add(name)
+        for name in ("locked_at", "unlocked_at"):
+            stored, window = row[name], want[name]
+            if window is None or stored is None or stored is _UNREADABLE:
+                if not (window is None and stored is None):
+                    differing.add(name)
+            elif not ((window[0] is None or window[0] <= stored) and stored <= window[1]):
+                differing.add(name)
+        head = row["audit_head_id"]
+        if (
+            head is _UNREADABLE
+            or (head is None and head_recorded)
+            or (head is not None and (type(head) is not int or not 0 <= head < want["audit_head_id"]))
+        ):
+            differing.add("audit_head_id")
+        head_recorded = head_recorded or head is not None
         if differing:
+            names = [name for name in columns if name in differing]
             findings.append(
                 Finding(
                     "unaudited-update",
-                    f"data_lock id {lock_id}: field(s) {', '.join(differing)} differ from the audit trail: "
+                    f"data_lock id {lock_id}: field(s) {', '.join(names)} differ from the audit trail: "
                     "changed without an audit record",
                     "data_lock",
                     lock_id,
-                    tuple(differing),
+                    tuple(names),
                 )
             )
     for lock_id in sorted(expected):
@@ -479,7 +613,7 @@ def make_checkpoint(connection: Connection, *, key: bytes | None = None) -> dict
     keyed_from = _first_keyed(connection)
     if keyed_from is None and key is not None:
         keyed_from = head_id + 1  # keying starts with the next row written with this key
-    return {
+    checkpoint: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "rows": head_id,
         "head_id": head_id,
@@ -490,6 +624,22 @@ def make_checkpoint(connection: Connection, *, key: bytes | None = None) -> dict
         "key_id": audit_chain.key_id(key) if key is not None else None,
         "cartrial_version": __version__,
     }
+    if key is not None:
+        checkpoint["seal"] = checkpoint_seal(checkpoint, key)
+    return checkpoint
+
+
+_CHECKPOINT_MAC_PREFIX = b"cartrial-audit-checkpoint-v1:"
+
+
+def checkpoint_seal(checkpoint: Mapping[str, Any], key: bytes) -> str:
+    """The keyed seal of a checkpoint (D-19.361): HMAC-SHA256 (RFC 2104) with the audit key of
+    ``cartrial-audit-checkpoint-v1:`` + the canonical JSON of every field but ``seal``. A checkpoint edited
+    by hand (its head moved to the head of a truncated trail, `keyed_from` raised, `key_id` blanked) no
+    longer verifies; without the key nobody can seal an edited one."""
+    fields = {name: value for name, value in checkpoint.items() if name != "seal"}
+    message = _CHECKPOINT_MAC_PREFIX + audit_chain.canonical_json(fields).encode()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | Path) -> Path:
@@ -678,6 +828,22 @@ def verify_complete(
                 result.warnings.append(
                     f"the trail is keyed from row {first} but no audit key was given "
                     "(CARTRIAL_AUDIT_KEY_FILE): the keyed seals were not checked"
+                )
+        if checkpoint is not None and key is not None:
+            seal = checkpoint.get("seal")
+            if seal is None:
+                result.warnings.append(
+                    "the checkpoint carries no keyed seal (written without the audit key, or by a cartrial "
+                    "before D-19.361): an edit of the checkpoint file itself cannot be detected"
+                )
+            elif not hmac.compare_digest(str(seal), checkpoint_seal(checkpoint, key)):
+                result.findings.append(
+                    Finding(
+                        "checkpoint",
+                        f"the checkpoint of {checkpoint.get('recorded_at')} does not carry a valid seal "
+                        f"under this key (key id {audit_chain.key_id(key)}): the file was edited after it "
+                        "was written, or sealed with another key; its head is not evidence",
+                    )
                 )
         if checkpoint is not None:
             result.findings += verify_checkpoint(connection, checkpoint)

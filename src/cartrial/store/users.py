@@ -204,8 +204,8 @@ def role_change(role: str, site_id: str | None) -> dict[str, Any]:
 
 
 def set_password(tx: Transaction, username: str, password: str, reason: str) -> int:
-    """Store a new password hash for `username` (audited as ``"<set>"``) after the password policy
-    (`check_password`); returns the new version."""
+    """Store a new password hash for `username` (audited as a fingerprint ``"<set sha256:…>"``, D-19.360)
+    after the password policy (`check_password`); returns the new version."""
     from cartrial.store.bulk import apply_update
     from cartrial.store.writes import current_record
 

@@ -770,7 +770,7 @@ def change_user(
 def reset_password(
     username: Username, body: PasswordReset, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
 ) -> Response:
-    """Reset a user's password (audited as ``<set>``; the user's sessions end)."""
+    """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end)."""
     from cartrial.store.auth import end_sessions_of
 
     user.service.set_password(username, body.password, body.reason or "password reset by an admin")
