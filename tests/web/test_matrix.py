@@ -20,8 +20,9 @@ import pytest
 from cartrial.store.permissions import PERMISSIONS
 from cartrial.web.security import PRESESSION_COOKIE, SESSION_COOKIE, _csrf_for, app_routes, route_permission
 
-FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/oauth2-redirect"}
-"""Routes FastAPI adds itself (the schema and its viewer): public, declared by the framework."""
+FRAMEWORK_ROUTES = {"/api/v1/openapi.json"}
+"""Routes FastAPI adds itself (the schema): public, declared by the framework. The Swagger UI pages are the
+app's own and declare `public` like any route (D-19.363)."""
 SECRET = "test-secret"
 ROLE_USER = {
     "admin": "admin",

@@ -1,7 +1,8 @@
 """The web application: `create_app(url)` builds the FastAPI app on one study database.
 
 It mounts ``/static`` (files served by the app: no CDN, works offline), the JSON API at ``/api/v1``
-(`cartrial.web.api`), the login and logout pages, and every router of `cartrial.web.pages.ROUTERS`.
+(`cartrial.web.api`) and its Swagger UI page ``/api/v1/docs`` (`cartrial.web.apidocs`), the login and
+logout pages, and every router of `cartrial.web.pages.ROUTERS`.
 Run it with ``cartrial serve --url URL`` (uvicorn; docs/web.md).
 """
 
@@ -252,7 +253,7 @@ def _set_session_cookie(response: Response, request: Request, value: str) -> Non
 def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     """The web application on the study database at `url` (SQLite path URL or PostgreSQL URL)."""
     from cartrial.store import StudyService, connect
-    from cartrial.web import api, errors
+    from cartrial.web import api, apidocs, errors
     from cartrial.web.pages import ROUTERS
 
     settings = settings or WebSettings()
@@ -275,9 +276,9 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
             "queries, audit trail, data lock, import/export and dose escalation. Authenticate with "
             "`POST /api/v1/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`."
         ),
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
-        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
+        openapi_url=apidocs.OPENAPI_URL,
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN with an inline script: our own (D-19.363)
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
     app.state.service = service
@@ -289,6 +290,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
     app.add_middleware(HeadAsGet)
 
+    app.include_router(apidocs.router)  # before the /static mount: it serves /static/swagger/…
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(api.router, prefix="/api/v1")
 
