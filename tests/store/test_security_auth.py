@@ -5,8 +5,10 @@ appear in messages or audit rows."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from cartrial.store.auth import (
     AuthenticationError,
     authenticate,
     create_session,
+    end_session,
     throttle_delay,
 )
 from cartrial.store.tamper import verify_complete
@@ -157,3 +160,110 @@ def test_cli_password_change(
     code, _out, err = cli(capsys, "password", "--user", "admin", "--for", "mon", "--url", study.url)
     assert code == 2 and "too short" in err
     assert verify_complete(study.service).ok
+
+
+# -- sessions keyed with the audit key (D-19.366) ----------------------------------------------------
+
+
+def _use_audit_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_hex(32))  # what `cartrial audit keygen` writes
+    key_file.chmod(0o600)
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+
+
+def forge_session(db: StudyDb, username: str) -> str:
+    """What a database writer without the key can do: insert a session row holding the SHA-256 of a token
+    of their choosing (the unkeyed digest), for any user."""
+    token = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    with db.service.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO auth_session (token_sha256, username, created_at, last_used_at, expires_at) "
+                "VALUES (:digest, :user, :now, :now, :later)"
+            ),
+            {
+                "digest": hashlib.sha256(token.encode()).hexdigest(),
+                "user": username,
+                "now": now,
+                "later": now + dt.timedelta(hours=1),
+            },
+        )
+    return token
+
+
+def test_with_the_audit_key_a_session_row_inserted_by_sql_does_not_authenticate(
+    study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_audit_key(tmp_path, monkeypatch)
+    forged = forge_session(study, "admin")
+    with pytest.raises(AuthenticationError, match="not valid"):
+        authenticate(study.service, "admin", token=forged)
+    # a real login still works, and what is stored is not the SHA-256 of the token
+    user = authenticate(study.service, "admin", password=PASSWORD)
+    token = create_session(study.service, user)
+    assert authenticate(study.service, "admin", token=token).method == "token"
+    with study.service.engine.connect() as connection:
+        stored = {r[0] for r in connection.execute(text("SELECT token_sha256 FROM auth_session")).all()}
+    assert hashlib.sha256(token.encode()).hexdigest() not in stored and len(stored) == 2
+    assert end_session(study.service, token)  # logout finds the keyed row
+    with pytest.raises(AuthenticationError):
+        authenticate(study.service, "admin", token=token)
+
+
+def test_without_a_key_sessions_are_unkeyed_and_verify_says_so(study: StudyDb) -> None:
+    """Unchanged behaviour without the key (the documented limit): the SHA-256 row authenticates, and
+    `audit verify` warns that sessions can be forged by a database writer."""
+    forged = forge_session(study, "admin")
+    assert authenticate(study.service, "admin", token=forged).username == "admin"
+    result = verify_complete(study.service)
+    assert any("login sessions are not keyed" in w for w in result.warnings)
+
+
+def test_configuring_the_key_ends_unkeyed_sessions(
+    study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = authenticate(study.service, "stat", password=PASSWORD)
+    token = create_session(study.service, user)
+    assert authenticate(study.service, "stat", token=token).method == "token"
+    _use_audit_key(tmp_path, monkeypatch)
+    with pytest.raises(AuthenticationError, match="log in again"):
+        authenticate(study.service, "stat", token=token)
+
+
+def test_cli_with_the_audit_key_refuses_a_forged_session_and_accepts_a_login(
+    study: StudyDb, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cartrial.commands.auth_commands import _write_sessions, database_key
+
+    _use_audit_key(tmp_path, monkeypatch)
+    url = ["--url", study.url]
+    _write_sessions({database_key(study.url): {"username": "admin", "token": forge_session(study, "admin")}})
+    monkeypatch.delenv("CARTRIAL_PASSWORD_FILE")
+    code, out, err = cli(capsys, "db", "records", "subject", *url, "--user", "admin", "--json")
+    assert code == 2 and "authentication required" in err
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD)
+    monkeypatch.setenv("CARTRIAL_PASSWORD_FILE", str(password_file))
+    code, out, err = cli(capsys, "login", "--user", "dm", *url)
+    assert code == 0, err
+    monkeypatch.delenv("CARTRIAL_PASSWORD_FILE")
+    code, out, err = cli(capsys, "db", "records", "subject", *url, "--user", "dm", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 3
+
+
+def test_a_process_without_the_key_refuses_every_session_of_a_keyed_study(
+    study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A front end started without the key on a keyed study could otherwise accept a forged SHA-256 row
+    (it cannot write there, but it could read identified data)."""
+    _use_audit_key(tmp_path, monkeypatch)
+    user = authenticate(study.service, "stat", password=PASSWORD)
+    create_session(study.service, user)  # audited `login`: the trail is now keyed
+    monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
+    forged = forge_session(study, "admin")
+    with pytest.raises(AuthenticationError, match="keyed"):
+        authenticate(study.service, "admin", token=forged)
+    assert not any("login sessions are not keyed" in w for w in verify_complete(study.service).warnings)

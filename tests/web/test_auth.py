@@ -232,3 +232,75 @@ def test_authentication_failures_are_401_with_a_challenge_and_refusals_403(web_s
     )
     assert failed.status_code == 401 and failed.headers["WWW-Authenticate"] == 'Bearer realm="cartrial"'
     assert "not-the-password-1" not in failed.text
+
+
+def _forge_session(study, username: str) -> str:
+    """A session row inserted by SQL by a database writer without the audit key: the SHA-256 of a token of
+    their choosing (the unkeyed digest). Returns the credential a client would send."""
+    import hashlib
+    import secrets
+
+    from sqlalchemy import text
+
+    from cartrial.web.security import credential
+
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    with study.service.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO auth_session (token_sha256, username, created_at, last_used_at, expires_at) "
+                "VALUES (:digest, :user, :now, :now, :later)"
+            ),
+            {
+                "digest": hashlib.sha256(token.encode()).hexdigest(),
+                "user": username,
+                "now": now,
+                "later": now + dt.timedelta(hours=1),
+            },
+        )
+    return credential(token, username)
+
+
+def _use_audit_key(tmp_path, monkeypatch) -> None:
+    import secrets
+
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+
+
+def test_with_the_audit_key_a_forged_session_row_is_refused_and_a_real_login_works(
+    any_web_study, tmp_path, monkeypatch
+):
+    """D-19.366: keyed session digests — a row holding SHA-256(token) inserted by SQL authenticates
+    neither as a bearer token nor as the page's session cookie; a password login still does."""
+    _use_audit_key(tmp_path, monkeypatch)
+    forged = _forge_session(any_web_study, "admin")
+    api = any_web_study.client()
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    page = any_web_study.client()
+    page.cookies.set(SESSION_COOKIE, forged)
+    refused = page.get("/", follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+    issued = api.post("/api/v1/token", data={"username": "stat", "password": PASSWORD})
+    assert issued.status_code == 200
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert api.get("/api/v1/me", headers=bearer).json()["username"] == "stat"
+    browser = any_web_study.client()
+    token = _login_form(browser)
+    done = browser.post(
+        "/login",
+        data={"username": "inv", "password": PASSWORD, "csrf_token": token, "next": "/api/v1/me"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "inv"
+
+
+def test_without_a_key_the_web_app_behaves_as_before(web_study):
+    """Without the key the digest stays SHA-256 (the documented limit in docs/security.md)."""
+    forged = _forge_session(web_study, "admin")
+    client = web_study.client()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    assert me.json()["username"] == "admin"

@@ -14,7 +14,8 @@ Issue 19 section 2; 21 CFR 11.10(d) (limiting system access to authorised indivi
   ``login_throttled``); a login creating a session is audited (``login``). The password never appears in
   an audit row, message or log; an unknown user name is recorded as ``?`` (it may be a mistyped password);
 - sessions (`create_session`): a random token (256 bits) given to the client; the database keeps only
-  its SHA-256 in `auth_session`, with the user, the last use and a hard expiry. A session expires after
+  its digest in `auth_session` (keyed with the audit key when one is configured, else SHA-256: D-19.366,
+  `_token_digest`), with the user, the last use and a hard expiry. A session expires after
   `IDLE_TIMEOUT` without use and after `MAX_SESSION` in any case; logging out deletes it.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -54,7 +56,8 @@ UNKNOWN_USER = "?"
 
 
 class AuthSession(Base):
-    """A login session; only the SHA-256 of its token is stored (migration 0004)."""
+    """A login session; only the digest of its token is stored (migration 0004): `token_sha256` is the
+    HMAC-SHA256 under the audit key's session subkey when the key is configured, else SHA-256 (D-19.366)."""
 
     __tablename__ = "auth_session"
 
@@ -303,8 +306,27 @@ def _reset_throttle(engine: Engine, username: str) -> None:
         pass
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+_SESSION_SUBKEY_MESSAGE = b"cartrial session v1"
+"""Derives the session subkey from the audit key (domain separation from the audit seals, D-19.366)."""
+
+
+def sessions_keyed() -> bool:
+    """Whether session digests are keyed: the audit key is configured (`CARTRIAL_AUDIT_KEY_FILE`)."""
+    return audit_chain.load_audit_key() is not None
+
+
+def _token_digest(token: str, key: bytes | None = None, *, load_key: bool = True) -> str:
+    """What `auth_session.token_sha256` holds for `token` (D-19.366): with the audit key configured,
+    HMAC-SHA256(HMAC-SHA256(key, ``cartrial session v1``), token) (RFC 2104), so that a row inserted by
+    SQL without the key matches no token; without the key, SHA-256(token) — which a database writer can
+    forge (docs/security.md). Unkeyed rows never match once a key is set (users log in again)."""
+    data = token.encode("utf-8")
+    if key is None and load_key:
+        key = audit_chain.load_audit_key()
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    subkey = hmac.digest(key, _SESSION_SUBKEY_MESSAGE, "sha256")
+    return hmac.digest(subkey, data, "sha256").hex()
 
 
 def authenticate_session(
@@ -339,10 +361,17 @@ def _authenticate_token(
 ) -> AuthenticatedUser:
     now = utc_now()
     table = cast(Table, AuthSession.__table__)
-    digest = _token_digest(token)
+    key = audit_chain.load_audit_key()
+    digest = _token_digest(token, key, load_key=False)
     from cartrial.store.transaction import read_connection
 
     with read_connection(engine) as connection:  # the session and its user in one query (every web request)
+        if key is None and audit_chain.read_head(connection).last_mac is not None:
+            # a keyed study's sessions are keyed: an unkeyed digest could be a row forged by SQL (D-19.366)
+            raise AuthenticationError(
+                "this study's audit trail is keyed: login sessions are checked only with its audit key "
+                "(set CARTRIAL_AUDIT_KEY_FILE)"
+            )
         session = connection.execute(
             select(
                 AuthSession.id,
@@ -387,7 +416,8 @@ def _authenticate_token(
 
 def create_session(target: Any, user: AuthenticatedUser, *, source: str = "cli login") -> str:
     """Start a session for a user just authenticated by password; returns the token (give it only to the
-    user; the database keeps its SHA-256). Audited as ``login``. Expired sessions are purged."""
+    user; the database keeps its digest, `_token_digest`). Audited as ``login``. Expired sessions are
+    purged."""
     if user.method != "password":
         raise InputError(Problem("a session is created only after a password check", field="login"))
     engine = _engine(target)

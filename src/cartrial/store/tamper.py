@@ -824,7 +824,13 @@ def verify_complete(
                 )
         else:
             first = _first_keyed(connection)
-            if first is not None:
+            if first is None:
+                result.warnings.append(
+                    "login sessions are not keyed (no audit key, CARTRIAL_AUDIT_KEY_FILE): whoever can write "
+                    "the database can insert a session and act as any user, under that user's name in the "
+                    "trail (D-19.366)"
+                )
+            else:
                 result.warnings.append(
                     f"the trail is keyed from row {first} but no audit key was given "
                     "(CARTRIAL_AUDIT_KEY_FILE): the keyed seals were not checked"

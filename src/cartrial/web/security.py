@@ -1,8 +1,9 @@
 """Who is asking, and may they: sessions, bearer tokens, CSRF and the per-route permission.
 
 Authentication reuses the store (`cartrial.store.auth`): passwords are checked against the argon2id hashes
-with the store's throttling and audited failures; a login creates a store session (only the SHA-256 of
-its 256-bit token is kept in ``auth_session``). The browser holds the session as an HttpOnly, SameSite=Lax
+with the store's throttling and audited failures; a login creates a store session (only a digest of
+its 256-bit token is kept in ``auth_session``: keyed with the audit key when set, D-19.366). The browser
+holds the session as an HttpOnly, SameSite=Lax
 cookie; API clients send the same kind of credential as ``Authorization: Bearer <token>`` (OAuth2 password
 flow, ``POST /api/v1/token``). A credential is ``<session token>.<user name>``.
 
