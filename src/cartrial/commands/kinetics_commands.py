@@ -1078,7 +1078,6 @@ def map_command(
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
-    import json
 
     from cartrial.kinetics import check_lloq
     from cartrial.kinetics.popfit import PopulationModel, map_estimate
@@ -1088,12 +1087,15 @@ def map_command(
     check_lloq(lloq, "--lloq")
     _check_figure_format(figure_format)
 
+    from cartrial.sources import load_json_file
+
     try:
-        doc = json.loads(population.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = load_json_file(population)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(
             Problem(
-                f"cannot read the population model: {exc}",
+                f"cannot read the population model: {reason}",
                 file=str(population),
                 allowed="estimates.json of `cartrial kinetics popfit`",
             )
@@ -1157,6 +1159,13 @@ def map_command(
             )
         )
     recorded = (doc.get("data") or {}).get("time_unit") if isinstance(doc, dict) else None
+    if recorded is not None:  # the document's unit as the option's rule reads one (it was a KeyError)
+        from cartrial.kinetics import check_time_unit
+
+        try:
+            check_time_unit(str(recorded), "data.time_unit")
+        except InputError as exc:
+            raise InputError(*(dataclasses.replace(p, file=str(population)) for p in exc.problems)) from None
     per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
     data = _in_model_time_unit(data, time_unit, str(recorded or per_day))
     if pd_population:

@@ -1,0 +1,94 @@
+"""Every number of a scenario has a declared finite range, checked when the scenario is read (issue 19 §4).
+
+A misuse sweep of `simulate trial` (cli-sweep) found scenario numbers bounded below only: `kinetics:
+{reference_cells_per_kg: 1e-300}` ran until killed, `population: {age_years: {mean: 1e300}}` and a huge
+SD ended in a pydantic traceback from the candidate model, and `cmax`, `foldx`, `alpha_per_day`,
+`lloq_copies_per_ug: 1e300`, … wrote a meaningless simulation with exit 0.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.simulation import parse_scenario
+
+HEAD = "name: t\nprotocol: protocol.yaml\n"
+
+OUT_OF_RANGE = [
+    ("kinetics: {reference_cells_per_kg: 1.0e-300}", "kinetics.reference_cells_per_kg"),
+    ("kinetics: {cmax: 1.0e+300}", "kinetics.cmax"),
+    ("kinetics: {foldx: 1.0e+300}", "kinetics.foldx"),
+    ("kinetics: {tmax_days: 1.0e-300}", "kinetics.tmax_days"),
+    ("kinetics: {alpha_per_day: 1.0e+300}", "kinetics.alpha_per_day"),
+    ("kinetics: {beta_per_day: 1.0e+300}", "kinetics.beta_per_day"),
+    ("kinetics: {lloq_copies_per_ug: 1.0e+300}", "kinetics.lloq_copies_per_ug"),
+    ("kinetics: {persistence_day: 1.0e+300}", "kinetics.persistence_day"),
+    ("population: {age_years: {mean: 1.0e+300, sd: 1}}", "population.age_years"),
+    ("population: {age_years: {mean: 45, sd: 1.0e+300}}", "population.age_years"),
+    ("population: {weight_kg: {mean: -50, sd: 1}}", "population.weight_kg"),
+    ("population: {age_years: {mean: 45, sd: 12, min: 80, max: 16}}", "population.age_years"),
+    ("population: {edss: {mean: 4, sd: 1, max: 12}}", "population.edss"),
+]
+
+
+@pytest.mark.parametrize(("yaml_text", "field"), OUT_OF_RANGE)
+def test_a_scenario_number_outside_its_range_is_located(yaml_text: str, field: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_scenario(HEAD + yaml_text + "\n", "s.yaml")
+    text = str(caught.value)
+    assert f"s.yaml, line 3, {field}" in text, text
+    assert "allowed:" in text, text
+
+
+def test_a_typical_value_has_the_popfit_initial_rule() -> None:
+    """One rule for a Stein 2019 typical value given by the user: `kinetics popfit --initial` (D-19.37)."""
+    from cartrial.kinetics.popfit.structural import STEIN2019
+
+    allowed = STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
+    with pytest.raises(
+        InputError, match=re.escape(f"kinetics.cmax: out of range (got 1e+300); allowed: {allowed}")
+    ):
+        parse_scenario(HEAD + "kinetics: {cmax: 1.0e+300}\n", "s.yaml")
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "population: {correlations: [{between: [edss, age_years], rho: 0.5}, "
+        "{between: [age_years, edss], rho: -0.5}]}",
+        "population: {correlations: [{between: [edss, age_years], rho: 0.5}, "
+        "{between: [edss, age_years], rho: 0.5}]}",
+    ],
+)
+def test_a_correlation_pair_given_twice_is_refused(yaml_text: str) -> None:
+    """Two correlations of the same pair (0.5 and -0.5) were accepted, the last silently winning."""
+    with pytest.raises(InputError, match=r"population\.correlations\[1\]\.between: pair given twice"):
+        parse_scenario(HEAD + yaml_text + "\n", "s.yaml")
+
+
+def test_the_reference_scenario_is_within_every_range() -> None:
+    from cartrial.simulation import load_scenario
+
+    load_scenario(Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "scenario.yaml")
+
+
+def test_a_hang_of_the_trial_simulator_is_refused_at_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`reference_cells_per_kg: 1e-300` ran `simulate trial` past a minute (killed)."""
+    from cartrial import examples
+
+    protocol = examples.path("ct103a-nmosd") / "protocol.yaml"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        f"name: t\nprotocol: {protocol}\npool_size: 60\nfollow_up_days: 180\n"
+        "kinetics: {reference_cells_per_kg: 1.0e-300}\n",
+        encoding="utf-8",
+    )
+    result = cli(
+        "simulate", "trial", "--scenario", str(scenario), "--trials", "5", "--out", str(tmp_path / "o")
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "kinetics.reference_cells_per_kg: out of range" in result.stderr, result.stderr
