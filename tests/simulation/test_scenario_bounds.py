@@ -32,7 +32,21 @@ OUT_OF_RANGE = [
     ("population: {weight_kg: {mean: -50, sd: 1}}", "population.weight_kg"),
     ("population: {age_years: {mean: 45, sd: 12, min: 80, max: 16}}", "population.age_years"),
     ("population: {edss: {mean: 4, sd: 1, max: 12}}", "population.edss"),
+    # log-normals (D-19.338): 1e7 relapses ran for ever, 1e9 years of disease was an OverflowError
+    ("population: {relapses_24m: {median: 1.0e+7}}", "population.relapses_24m.median"),
+    ("population: {disease_duration_years: {median: 1.0e+9}}", "population.disease_duration_years.median"),
+    ("manufacturing: {vein_to_vein_days: {median: 1.0e+300}}", "manufacturing.vein_to_vein_days.median"),
+    ("toxicity: {crs: {intercepts: [3, -1], duration_days: {median: 1.0e+9}}}", "toxicity.crs.duration_days"),
+    ("population: {screening: {neutrophils_10e9_l: {median: 1, max: 1.0e+9}}}", "population.screening"),
 ]
+
+
+def test_every_lognormal_of_a_scenario_has_a_range() -> None:
+    """A new log-normal key cannot escape the rule: `_lognormals` finds each one and its range."""
+    from cartrial.simulation.scenario import Scenario, _lognormals
+
+    found = list(_lognormals(Scenario(name="t", protocol="p.yaml")))
+    assert len(found) >= 13
 
 
 @pytest.mark.parametrize(("yaml_text", "field"), OUT_OF_RANGE)
@@ -92,3 +106,26 @@ def test_a_hang_of_the_trial_simulator_is_refused_at_once(cli, tmp_path: Path) -
     )
     assert result.exit_code == 2, result.stderr
     assert "kinetics.reference_cells_per_kg: out of range" in result.stderr, result.stderr
+
+
+def test_an_expansion_size_has_the_protocol_rule_at_its_line() -> None:
+    """`design: {expansion_patients: 20000}` passed the scenario (1 to 100000) and was refused later by the
+    protocol's expansion rule as "n_patients: out of range", without file, line or key (D-19.339)."""
+    from cartrial.protocol.design_options import PATIENTS
+
+    with pytest.raises(InputError) as caught:
+        parse_scenario(HEAD + "design: {expansion_patients: 20000}\n", "s.yaml")
+    expected = (
+        f"s.yaml, line 3, design.expansion_patients: out of range (got 20000); allowed: {PATIENTS.text()}"
+    )
+    assert expected in str(caught.value), str(caught.value)
+
+
+def test_the_expansion_option_has_the_protocol_rule(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from cartrial.protocol.design_options import PATIENTS
+
+    scenario = Path(__file__).resolve().parent / "data" / "tiny_scenario.yaml"
+    args = ["simulate", "study", "--scenario", str(scenario), "--expansion-patients", "20000"]
+    result = cli(*args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert f"--expansion-patients: out of range (got 20000); allowed: {PATIENTS.text()}" in result.stderr

@@ -25,6 +25,7 @@ from cartrial.protocol.eligibility import (
     ManualRule,
 )
 from cartrial.simulation.scenario import (
+    LOGNORMAL_RANGES,
     PLAUSIBLE_COVARIATES,
     POPULATION_COVARIATES,
     LogNormal,
@@ -158,7 +159,10 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
     matrix = correlation_matrix(population)
     z = rng.standard_normal((n, len(POPULATION_COVARIATES))) @ np.linalg.cholesky(matrix).T
     col = {name: z[:, i] for i, name in enumerate(POPULATION_COVARIATES)}
-    rate24 = _lognormal(population.relapses_24m, col["relapses_24m"])
+    rate24 = np.minimum(  # draws within the key's range too (D-19.338)
+        _lognormal(population.relapses_24m, col["relapses_24m"]),
+        float(LOGNORMAL_RANGES["relapses_24m"].high or 0),
+    )
     relapses_24m = rng.poisson(rate24)
     # onsets uniform over the 24 months before screening (days 1..730 before), one relapse per day
     days_before = [_distinct_days(rng.integers(1, 731, size=int(k)).tolist()) for k in relapses_24m]
@@ -172,7 +176,10 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
         female=rng.random(n) < population.female_fraction,
         weight_kg=_normal(population.weight_kg, col["weight_kg"], "weight_kg"),
         height_cm=_normal(population.height_cm, rng.standard_normal(n), "height_cm"),
-        disease_duration_years=_lognormal(population.disease_duration_years, col["disease_duration_years"]),
+        disease_duration_years=np.minimum(
+            _lognormal(population.disease_duration_years, col["disease_duration_years"]),
+            float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+        ),
         relapses_24m=relapses_24m.astype(np.int64),
         relapses_12m=relapses_12m,
         relapse_days_before=days_before,

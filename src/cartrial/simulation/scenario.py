@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import screening_date_problem
+from cartrial.protocol.design_options import PATIENTS
 from cartrial.protocol.yaml_source import (
     Issue,
     option_error,
@@ -30,9 +31,11 @@ from cartrial.protocol.yaml_source import (
 MAX_TRIALS = 1_000_000
 TRIALS = Allowed(low=1, high=MAX_TRIALS, integer=True)
 """Virtual trials of one run (`simulate_trials`, `simulate trial --trials`, a sweep grid's `trials`)."""
-EXPANSION_PATIENTS = Allowed(low=1, high=100_000, integer=True)
+EXPANSION_PATIENTS = PATIENTS
 """Size of a resized expansion cohort (`DesignSettings.expansion_patients`, `simulate study
---expansion-patients`)."""
+--expansion-patients`): the protocol's rule for an expansion cohort (`ExpansionSpec.n_patients`, the
+escalation engine's `PATIENTS`, 1 to 10000). It declared 1 to 100000, so 10001 to 100000 passed the scenario
+and the option and were refused later by the protocol's rule without file, line or option (D-19.339)."""
 
 SCENARIO_SCHEMA_VERSION = 1
 
@@ -520,6 +523,44 @@ class Scenario(_Model):
     )
     pool_size: int = Field(default=1000, ge=50, le=20000, description="screened virtual candidates per run")
     sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _lognormal_ranges(self) -> Scenario:
+        issues = [
+            Issue((*path, key), problem.message, value, problem.allowed)
+            for path, spec, rule in _lognormals(self)
+            for key, value in (("median", spec.median), ("max", spec.max))
+            if value is not None and (problem := rule.problem(key, value)) is not None
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+LOGNORMAL_RANGES: dict[str, Allowed] = {
+    "disease_duration_years": Allowed(low=0, high=100, low_exclusive=True, unit="years"),
+    "relapses_24m": Allowed(low=0, high=730, low_exclusive=True),  # one onset a day over 24 months
+    "neutrophils_10e9_l": Allowed(low=0, high=100, low_exclusive=True, unit="10^9/L"),  # grading's range
+    "platelets_10e9_l": Allowed(low=0, high=5000, low_exclusive=True, unit="10^9/L"),
+    "alt_x_uln": Allowed(low=0, high=1000, low_exclusive=True, unit="× ULN"),
+    "creatinine_clearance_ml_min": Allowed(low=0, high=400, low_exclusive=True, unit="mL/min"),  # dosing's
+    "vein_to_vein_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+    "onset_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+    "duration_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+}
+"""The range of the median and max of each log-normal of a scenario, by its key (D-19.338); a relapse count
+and a disease duration are also drawn within it (`population.draw_covariates`): a median of 1e7 relapses
+ran for ever, 1e9 years of disease was an OverflowError traceback."""
+
+
+def _lognormals(model: BaseModel, path: tuple[str | int, ...] = ()) -> Any:
+    """(path, LogNormal, range) of every log-normal below `model`."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, LogNormal):
+            yield (*path, name), value, LOGNORMAL_RANGES[name]
+        elif isinstance(value, BaseModel):
+            yield from _lognormals(value, (*path, name))
 
 
 def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
