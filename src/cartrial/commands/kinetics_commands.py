@@ -92,6 +92,17 @@ _CLI_NAMES: dict[str, str] = {
     "days": "--days",
     "residual_sd_log": "--residual-sd",
 }
+
+
+def _check_columns(by: list[str], **options: str | None) -> None:
+    """The column options name distinct columns (`check_column_roles`, D-19.340), before the file is read;
+    `options` by flag without its dashes (``blq_col`` for --blq-col)."""
+    from cartrial.kinetics.frames import check_column_roles
+
+    roles = {"--" + name.replace("_", "-"): column for name, column in options.items()}
+    check_column_roles(roles, by, by_name="--by")
+
+
 #: `kinetics popfit`: also `SaemSettings` (``k1``, ``k2``, ``polish_proposal``), the covariate effects
 #: (``covariates`` of `fit_population`), the titre likelihood (``censoring`` of `titre_observations`), the
 #: interval methods (`check_interval_methods`), `PopulationSpec` (``omega_structure``, ``blq``) and
@@ -211,6 +222,16 @@ def nca_command(
     from cartrial.kinetics import NcaOptions, derive_nca
     from cartrial.tabular import emit_table, read_csv
 
+    _check_columns(
+        by,
+        subject=subject,
+        time=time,
+        conc=conc,
+        dose=dose,
+        blq_col=blq_col,
+        lloq_col=lloq_col,
+        unit_col=unit_col,
+    )
     intervals = tuple(parse_interval(text) for text in interval)
     options = NcaOptions.from_preset(
         blq.value.replace("-", "_"),
@@ -439,6 +460,9 @@ def fit_command(
         raise InputError(Problem("give --conc-unit or --unit-col, not both", field="--conc-unit"))
     if conc_unit is not None:
         check_conc_unit(conc_unit, "--conc-unit")
+    _check_columns(
+        by, subject=subject, time=time, conc=conc, blq_col=blq_col, lloq_col=lloq_col, unit_col=unit_col
+    )
     optional = [c for c in (blq_col, lloq_col, unit_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
     if conc_unit is None and unit_col is None and "unit" in raw.columns:
