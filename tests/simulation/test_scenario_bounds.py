@@ -129,3 +129,41 @@ def test_the_expansion_option_has_the_protocol_rule(cli, tmp_path: Path) -> None
     result = cli(*args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
     assert f"--expansion-patients: out of range (got 20000); allowed: {PATIENTS.text()}" in result.stderr
+
+
+def test_a_grid_point_outside_a_range_names_the_key_and_the_range(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A grid point a scenario check refuses was shown as "sweep point {...}: out of range (got {'model':
+    'stein2019', 'foldx': 3900.0, …})": the whole section as a Python dict, no allowed text (D-19.341)."""
+    scenario = Path(__file__).resolve().parent / "data" / "tiny_scenario.yaml"
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "trials: 5\naxes:\n  - parameter: kinetics.reference_cells_per_kg\n    values: [1.0e+6, 1.0e-300]\n",
+        encoding="utf-8",
+    )
+    args = ["simulate", "sweep", "--scenario", str(scenario), "--grid", str(grid), "--workers", "0"]
+    result = cli(*args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert (
+        f"{grid}, kinetics.reference_cells_per_kg: out of range (grid point "
+        "kinetics.reference_cells_per_kg=1e-300) (got 1e-300); allowed: 1 to 1000000000000 cells/kg"
+    ) in result.stderr, result.stderr
+    assert "{'" not in result.stderr
+
+
+def test_a_design_override_the_protocol_refuses_names_the_scenario(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`design: {overrides: {start_level: 99}}` was "design.overrides.start_level: design override: out of
+    range (got 99)" without the scenario file or what is allowed (D-19.341)."""
+    from cartrial import examples
+
+    scenario = tmp_path / "s.yaml"
+    protocol = examples.path("ct103a-nmosd") / "protocol.yaml"
+    scenario.write_text(
+        f"name: t\nprotocol: {protocol}\ndesign: {{overrides: {{start_level: 99}}}}\n", "utf-8"
+    )
+    result = cli(
+        "simulate", "trial", "--scenario", str(scenario), "--trials", "5", "--out", str(tmp_path / "o")
+    )
+    assert result.exit_code == 2
+    assert f"{scenario}, design.overrides.start_level: design override: out of range (got 99); allowed:" in (
+        result.stderr
+    ), result.stderr
