@@ -70,3 +70,17 @@ def test_the_python_api_has_the_same_rule() -> None:
     samples = pd.DataFrame({"subject_id": "S1", "day": [0, 1, 2], "c": [0.0, 1.0, 2.0], "a": "x"})
     with pytest.raises(InputError, match=r"by: column given twice \(got 'a'\)"):
         derive_nca(samples, subject="subject_id", time="day", conc="c", by=["a", "a"], conc_unit="copies/ug")
+
+
+@pytest.mark.parametrize("command", ["popfit", "map"])
+def test_popfit_and_map_name_the_options(cli: Any, tmp_path: Path, command: str) -> None:
+    """popfit and map read the samples through the same table check: its message names their options."""
+    args = ["kinetics", command, PK, "--no-figures", "--time", "value"]
+    if command == "popfit":
+        args += ["--out", str(tmp_path / "o"), "--k1", "2", "--k2", "2"]
+    else:
+        population = Path(__file__).resolve().parents[1] / "data" / "popfit" / "estimates.json"
+        args += ["--patient", "CT-001", "--population", str(population)]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert "--conc: column already given as --time (got 'value')" in result.stderr, result.stderr
