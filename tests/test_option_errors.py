@@ -885,7 +885,7 @@ RENAMED_CLI_CASES: list[tuple[list[str], str, str]] = [
             *("--expansion-patients", "0", "--out", OUT),
         ],
         "--expansion-patients",
-        "out of range (got 0); allowed: 1 to 100000",
+        "out of range (got 0); allowed: 1 to 10000",
     ),
 ]
 

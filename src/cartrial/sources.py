@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from cartrial.errors import InputError, Problem
 
@@ -86,3 +87,22 @@ def refuse_destination_inside(
                 allowed="a folder outside the installed package",
             )
         )
+
+
+def load_json_file(path: str | os.PathLike[str]) -> Any:
+    """The JSON document of a file the user names; every way it cannot be read is an `OSError` or a
+    `ValueError` with a message a user can read: not UTF-8, not JSON, an integer of more than 4300 digits,
+    or nesting deeper than the interpreter's recursion limit (these two were tracebacks of `kinetics map
+    --population`, cli-sweep; D-19.337). Callers turn either into their located `InputError`."""
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except ValueError as exc:  # an integer too long to convert
+        raise ValueError(str(exc).split(";")[0]) from None

@@ -240,8 +240,17 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
                 frame, meta = read_dataset_json(path)
                 label = str(meta.get("label", ""))
                 labels = {c["name"]: c.get("label", "") for c in meta["columns"]}
-        except (OSError, ValueError, KeyError) as exc:
-            findings.append(Finding(relative, "unreadable", f"cannot read the file: {type(exc).__name__}"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            findings.append(
+                Finding(relative, "unreadable", f"cannot read the file: {_unreadable(exc, path)}")
+            )
+            continue
+        except Exception as exc:  # pyreadstat's ReadstatError (its own class, not an OSError; D-19.342)
+            if type(exc).__module__.split(".")[0] != "pyreadstat":
+                raise
+            findings.append(
+                Finding(relative, "unreadable", f"cannot read the file: {_unreadable(exc, path)}")
+            )
             continue
         for f in validate_dataset(frame, spec, labels=labels, dataset_label=label, terms=terms):
             findings.append(
@@ -251,6 +260,17 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
     return findings, seen
+
+
+def _unreadable(exc: BaseException, path: Path) -> str:
+    """Why a dataset file of `check_folder` cannot be read, in words (no Python class names)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or "the file cannot be opened"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if path.suffix.lower() == ".xpt":
+        return "not a SAS XPORT (XPT) file"
+    return "not a Dataset-JSON document of the expected structure"
 
 
 def _written_codelists(folder: Path) -> dict[str, Codelist]:

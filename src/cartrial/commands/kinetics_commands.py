@@ -92,6 +92,17 @@ _CLI_NAMES: dict[str, str] = {
     "days": "--days",
     "residual_sd_log": "--residual-sd",
 }
+
+
+def _check_columns(by: list[str], **options: str | None) -> None:
+    """The column options name distinct columns (`check_column_roles`, D-19.340), before the file is read;
+    `options` by flag without its dashes (``blq_col`` for --blq-col)."""
+    from cartrial.kinetics.frames import check_column_roles
+
+    roles = {"--" + name.replace("_", "-"): column for name, column in options.items()}
+    check_column_roles(roles, by, by_name="--by")
+
+
 #: `kinetics popfit`: also `SaemSettings` (``k1``, ``k2``, ``polish_proposal``), the covariate effects
 #: (``covariates`` of `fit_population`), the titre likelihood (``censoring`` of `titre_observations`), the
 #: interval methods (`check_interval_methods`), `PopulationSpec` (``omega_structure``, ``blq``) and
@@ -211,6 +222,16 @@ def nca_command(
     from cartrial.kinetics import NcaOptions, derive_nca
     from cartrial.tabular import emit_table, read_csv
 
+    _check_columns(
+        by,
+        subject=subject,
+        time=time,
+        conc=conc,
+        dose=dose,
+        blq_col=blq_col,
+        lloq_col=lloq_col,
+        unit_col=unit_col,
+    )
     intervals = tuple(parse_interval(text) for text in interval)
     options = NcaOptions.from_preset(
         blq.value.replace("-", "_"),
@@ -439,6 +460,9 @@ def fit_command(
         raise InputError(Problem("give --conc-unit or --unit-col, not both", field="--conc-unit"))
     if conc_unit is not None:
         check_conc_unit(conc_unit, "--conc-unit")
+    _check_columns(
+        by, subject=subject, time=time, conc=conc, blq_col=blq_col, lloq_col=lloq_col, unit_col=unit_col
+    )
     optional = [c for c in (blq_col, lloq_col, unit_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
     if conc_unit is None and unit_col is None and "unit" in raw.columns:
@@ -660,6 +684,7 @@ def popfit_command(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
         )
     _check_figure_format(figure_format)
+    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col)  # D-19.340
     # the engine's rules, before any data is read (its fields renamed to the options by _POPFIT_NAMES):
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
     # the log scale takes an additive error only)
@@ -1058,7 +1083,6 @@ def map_command(
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """MAP Bayesian estimate of a new patient (even 1-2 samples) with the predicted profile and 90 % band."""
-    import json
 
     from cartrial.kinetics import check_lloq, check_time_unit
     from cartrial.kinetics.popfit import map_from_fit
@@ -1067,13 +1091,17 @@ def map_command(
 
     check_lloq(lloq, "--lloq")
     _check_figure_format(figure_format)
+    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col)  # D-19.340
+
+    from cartrial.sources import load_json_file
 
     try:
-        doc = json.loads(population.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = load_json_file(population)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(
             Problem(
-                f"cannot read the population model: {exc}",
+                f"cannot read the population model: {reason}",
                 file=str(population),
                 allowed="estimates.json of `cartrial kinetics popfit`",
             )

@@ -179,7 +179,7 @@ def study_command(
     patients: int | None = typer.Option(
         None,
         "--expansion-patients",
-        help="Resize the protocol's expansion cohort (e.g. a large test study; allowed: 1 to 100000).",
+        help="Resize the protocol's expansion cohort (e.g. a large test study; allowed: 1 to 10000).",
     ),
     as_json: bool = JSON,
 ) -> None:

@@ -131,6 +131,29 @@ MAX_TIME = 1e9
 minutes."""
 
 
+def check_column_roles(roles: Mapping[str, str | None], by: Sequence[str] = (), by_name: str = "by") -> None:
+    """Each column of a sample table plays one role: the subject, time, value, dose, BLQ flag, LLOQ, unit and
+    nominal-time columns (`roles`, by argument name; None: not given) and the ``by`` grouping columns are
+    distinct (D-19.340). One column in two roles was a pandas traceback (``by`` twice) or a misleading row
+    error (``by`` = the subject column: "conflicts with row …"). The command line calls it with its option
+    names (`by_name` ``--by``) before the file is read."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    for role, column in [*roles.items(), *((by_name, c) for c in by)]:
+        if column is None or column == "":
+            continue
+        if column in owner:
+            first = owner[column]
+            message = "column given twice" if first == role else f"column already given as {first}"
+            problems.append(
+                Problem(message, field=role, value=column, allowed="a column no other option names")
+            )
+        else:
+            owner[column] = role
+    if problems:
+        raise InputError(problems)
+
+
 def validate_profiles(
     data: pd.DataFrame,
     *,
@@ -166,6 +189,19 @@ def validate_profiles(
     ...     print(error.problems[0])
     data, row 3, c: out of range (got '-3.0'); allowed: a number ≥ 0
     """
+    check_column_roles(
+        {
+            "subject": subject,
+            "time": time,
+            "conc": conc,
+            "dose": dose,
+            "blq_column": blq_column,
+            "lloq_column": lloq_column,
+            "unit_column": unit_column,
+            "nominal_time": nominal_time,
+        },
+        by,
+    )
     optional = [c for c in (dose, blq_column, lloq_column, unit_column, nominal_time) if c]
     needed = [subject, time, conc, *by, *optional]
     missing = [c for c in dict.fromkeys(needed) if c not in data.columns]

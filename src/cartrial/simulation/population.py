@@ -24,16 +24,27 @@ from cartrial.protocol.eligibility import (
     ImmunosuppressantRefractoryRule,
     ManualRule,
 )
-from cartrial.simulation.scenario import POPULATION_COVARIATES, LogNormal, Normal, Population
+from cartrial.simulation.scenario import (
+    LOGNORMAL_RANGES,
+    PLAUSIBLE_COVARIATES,
+    POPULATION_COVARIATES,
+    LogNormal,
+    Normal,
+    Population,
+)
 
 FloatArray = npt.NDArray[np.float64]
 TITRE_GRID = np.array([10, 32, 100, 320, 1000, 3200, 10000], dtype=float)
 FS_COLUMNS = ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder", "cerebral")
 
 
-def _normal(spec: Normal, z: FloatArray) -> FloatArray:
+def _normal(spec: Normal, z: FloatArray, name: str | None = None) -> FloatArray:
+    """Draws of `spec` clipped to [min, max], and to the covariate `name`'s plausible range (D-19.335)."""
     lo = -np.inf if spec.min is None else spec.min
     hi = np.inf if spec.max is None else spec.max
+    if name is not None:
+        rule = PLAUSIBLE_COVARIATES[name]
+        lo, hi = max(lo, float(rule.low or 0)), min(hi, float(rule.high or 0))
     return np.asarray(np.clip(spec.mean + spec.sd * z, lo, hi), dtype=float)
 
 
@@ -148,21 +159,27 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
     matrix = correlation_matrix(population)
     z = rng.standard_normal((n, len(POPULATION_COVARIATES))) @ np.linalg.cholesky(matrix).T
     col = {name: z[:, i] for i, name in enumerate(POPULATION_COVARIATES)}
-    rate24 = _lognormal(population.relapses_24m, col["relapses_24m"])
+    rate24 = np.minimum(  # draws within the key's range too (D-19.338)
+        _lognormal(population.relapses_24m, col["relapses_24m"]),
+        float(LOGNORMAL_RANGES["relapses_24m"].high or 0),
+    )
     relapses_24m = rng.poisson(rate24)
     # onsets uniform over the 24 months before screening (days 1..730 before), one relapse per day
     days_before = [_distinct_days(rng.integers(1, 731, size=int(k)).tolist()) for k in relapses_24m]
     relapses_12m = np.array([sum(d <= 365 for d in days) for days in days_before], dtype=np.int64)
-    fs, ambulation = functional_systems(_normal(population.edss, col["edss"]), rng)
-    titre_log10 = _normal(population.aqp4_log10_titre, col["aqp4_log10_titre"])
+    fs, ambulation = functional_systems(_normal(population.edss, col["edss"], "edss"), rng)
+    titre_log10 = _normal(population.aqp4_log10_titre, col["aqp4_log10_titre"], "aqp4_log10_titre")
     titre = TITRE_GRID[np.abs(np.log10(TITRE_GRID)[None, :] - titre_log10[:, None]).argmin(axis=1)]
     s = population.screening
     return Covariates(
-        age_years=_normal(population.age_years, col["age_years"]),
+        age_years=_normal(population.age_years, col["age_years"], "age_years"),
         female=rng.random(n) < population.female_fraction,
-        weight_kg=_normal(population.weight_kg, col["weight_kg"]),
-        height_cm=_normal(population.height_cm, rng.standard_normal(n)),
-        disease_duration_years=_lognormal(population.disease_duration_years, col["disease_duration_years"]),
+        weight_kg=_normal(population.weight_kg, col["weight_kg"], "weight_kg"),
+        height_cm=_normal(population.height_cm, rng.standard_normal(n), "height_cm"),
+        disease_duration_years=np.minimum(
+            _lognormal(population.disease_duration_years, col["disease_duration_years"]),
+            float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+        ),
         relapses_24m=relapses_24m.astype(np.int64),
         relapses_12m=relapses_12m,
         relapse_days_before=days_before,

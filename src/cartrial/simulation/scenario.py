@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import screening_date_problem
+from cartrial.protocol.design_options import PATIENTS
 from cartrial.protocol.yaml_source import (
     Issue,
     option_error,
@@ -30,9 +31,11 @@ from cartrial.protocol.yaml_source import (
 MAX_TRIALS = 1_000_000
 TRIALS = Allowed(low=1, high=MAX_TRIALS, integer=True)
 """Virtual trials of one run (`simulate_trials`, `simulate trial --trials`, a sweep grid's `trials`)."""
-EXPANSION_PATIENTS = Allowed(low=1, high=100_000, integer=True)
+EXPANSION_PATIENTS = PATIENTS
 """Size of a resized expansion cohort (`DesignSettings.expansion_patients`, `simulate study
---expansion-patients`)."""
+--expansion-patients`): the protocol's rule for an expansion cohort (`ExpansionSpec.n_patients`, the
+escalation engine's `PATIENTS`, 1 to 10000). It declared 1 to 100000, so 10001 to 100000 passed the scenario
+and the option and were refused later by the protocol's rule without file, line or option (D-19.339)."""
 
 SCENARIO_SCHEMA_VERSION = 1
 
@@ -69,6 +72,42 @@ class Correlation(_Model):
 
     between: tuple[str, str]
     rho: float = Field(gt=-1, lt=1)
+
+
+def _plausible_covariates() -> dict[str, Allowed]:
+    from cartrial.protocol.dosing import HEIGHT_LIMITS_CM, WEIGHT_LIMITS_KG
+
+    return {
+        "age_years": Allowed(low=0, high=130, unit="years"),  # the candidate model's age (Candidate)
+        "weight_kg": Allowed(low=WEIGHT_LIMITS_KG[0], high=WEIGHT_LIMITS_KG[1], unit="kg"),  # dosing's
+        "height_cm": Allowed(low=HEIGHT_LIMITS_CM[0], high=HEIGHT_LIMITS_CM[1], unit="cm"),  # dosing's
+        "edss": Allowed(low=0, high=10),  # the EDSS scale
+        "aqp4_log10_titre": Allowed(low=0, high=6),  # end-point titres 1 to 1:10^6 (the grid: 1:10-1:10^4)
+    }
+
+
+PLAUSIBLE_COVARIATES: dict[str, Allowed] = _plausible_covariates()
+"""The range of each normally distributed population covariate (D-19.335): its mean, min and max lie in it,
+min ≤ max, the SD is at most its width, and every draw is kept in it (`population._normal`); these are the
+ranges the screening and dosing engines accept, so no virtual candidate can fail their checks."""
+
+
+def _covariate_range_issues(population: Any) -> list[Issue]:
+    issues: list[Issue] = []
+    for name, rule in PLAUSIBLE_COVARIATES.items():
+        spec: Normal = getattr(population, name)
+        width = float(rule.high or 0) - float(rule.low or 0)
+        for key in ("mean", "min", "max"):
+            value = getattr(spec, key)
+            if value is not None and (problem := rule.problem(key, value)):
+                issues.append(Issue((name, key), problem.message, value, problem.allowed))
+        if spec.sd > width:
+            issues.append(
+                Issue((name, "sd"), "SD wider than the covariate's range", spec.sd, f"0 to {width:g}")
+            )
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            issues.append(Issue((name, "min"), "min above max", spec.min, f"at most max ({spec.max:g})"))
+    return issues
 
 
 POPULATION_COVARIATES: tuple[str, ...] = (
@@ -115,7 +154,8 @@ class Population(_Model):
 
     @model_validator(mode="after")
     def _known_covariates(self) -> Population:
-        issues = []
+        issues = _covariate_range_issues(self)
+        seen: dict[frozenset[str], int] = {}
         for i, c in enumerate(self.correlations):
             for name in c.between:
                 if name not in POPULATION_COVARIATES:
@@ -129,6 +169,17 @@ class Population(_Model):
                     )
             if c.between[0] == c.between[1]:
                 issues.append(Issue(("correlations", i, "between"), "a covariate with itself", c.between[0]))
+            pair = frozenset(c.between)
+            if pair in seen:  # two values for one pair: never silently the last one (D-19.336)
+                issues.append(
+                    Issue(
+                        ("correlations", i, "between"),
+                        f"pair given twice (first as correlation {seen[pair]})",
+                        "~".join(c.between),
+                        "each pair once",
+                    )
+                )
+            seen.setdefault(pair, i)
         if issues:
             raise semantic_error(issues)
         return self
@@ -243,7 +294,8 @@ class Kinetics(_Model):
     def _known_omega2(self) -> Kinetics:
         from cartrial.kinetics.models import STEIN_PARAMETERS
 
-        issues = [
+        issues = _kinetics_range_issues(self)
+        issues += [
             Issue(("omega2", name), "unknown Stein 2019 parameter", name, ", ".join(STEIN_PARAMETERS))
             for name in self.omega2
             if name not in STEIN_PARAMETERS
@@ -256,6 +308,34 @@ class Kinetics(_Model):
         if issues:
             raise semantic_error(issues)
         return self
+
+
+REFERENCE_CELLS_PER_KG = Allowed(low=1.0, high=1e12, unit="cells/kg")
+"""`kinetics.reference_cells_per_kg`: within 10^6 of its default 10^6, the top being the protocol's largest
+dose (`cartrial.protocol.dosing.MAX_CELLS_PER_KG`); 1e-300 made every exposure overflow and ran for ever."""
+PERSISTENCE_DAY = Allowed(low=1.0, high=3650.0, unit="days")
+"""`kinetics.persistence_day`: within the longest follow-up a scenario allows (`follow_up_days` ≤ 3650)."""
+
+
+def _kinetics_range_issues(kinetics: Any) -> list[Issue]:
+    """Each Stein 2019 typical value by the rule of `kinetics popfit --initial` (within 10^6 of the model's
+    default and its domain, D-19.37), the reference dose, the LLOQ (the one LLOQ range) and the persistence
+    day (D-19.335)."""
+    from cartrial.kinetics.popfit.structural import STEIN2019
+    from cartrial.kinetics.templates import LLOQ
+
+    rules = {name: STEIN2019.initial_rule(j) for j, name in enumerate(STEIN2019.parameters)}
+    rules |= {
+        "reference_cells_per_kg": REFERENCE_CELLS_PER_KG,
+        "lloq_copies_per_ug": LLOQ,
+        "persistence_day": PERSISTENCE_DAY,
+    }
+    issues = []
+    for name, rule in rules.items():
+        value = getattr(kinetics, name)
+        if (problem := rule.problem(name, value)) is not None:
+            issues.append(Issue((name,), problem.message, value, problem.allowed))
+    return issues
 
 
 class PdSettings(_Model):
@@ -444,6 +524,44 @@ class Scenario(_Model):
     pool_size: int = Field(default=1000, ge=50, le=20000, description="screened virtual candidates per run")
     sources: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _lognormal_ranges(self) -> Scenario:
+        issues = [
+            Issue((*path, key), problem.message, value, problem.allowed)
+            for path, spec, rule in _lognormals(self)
+            for key, value in (("median", spec.median), ("max", spec.max))
+            if value is not None and (problem := rule.problem(key, value)) is not None
+        ]
+        if issues:
+            raise semantic_error(issues)
+        return self
+
+
+LOGNORMAL_RANGES: dict[str, Allowed] = {
+    "disease_duration_years": Allowed(low=0, high=100, low_exclusive=True, unit="years"),
+    "relapses_24m": Allowed(low=0, high=730, low_exclusive=True),  # one onset a day over 24 months
+    "neutrophils_10e9_l": Allowed(low=0, high=100, low_exclusive=True, unit="10^9/L"),  # grading's range
+    "platelets_10e9_l": Allowed(low=0, high=5000, low_exclusive=True, unit="10^9/L"),
+    "alt_x_uln": Allowed(low=0, high=1000, low_exclusive=True, unit="× ULN"),
+    "creatinine_clearance_ml_min": Allowed(low=0, high=400, low_exclusive=True, unit="mL/min"),  # dosing's
+    "vein_to_vein_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+    "onset_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+    "duration_days": Allowed(low=0, high=3650, low_exclusive=True, unit="days"),
+}
+"""The range of the median and max of each log-normal of a scenario, by its key (D-19.338); a relapse count
+and a disease duration are also drawn within it (`population.draw_covariates`): a median of 1e7 relapses
+ran for ever, 1e9 years of disease was an OverflowError traceback."""
+
+
+def _lognormals(model: BaseModel, path: tuple[str | int, ...] = ()) -> Any:
+    """(path, LogNormal, range) of every log-normal below `model`."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, LogNormal):
+            yield (*path, name), value, LOGNORMAL_RANGES[name]
+        elif isinstance(value, BaseModel):
+            yield from _lognormals(value, (*path, name))
+
 
 def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     """Read and validate a scenario file; returns it and the resolved protocol path.
@@ -522,13 +640,13 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
 
 def _with_population_model(scenario: Scenario, path: Path, text: str) -> Scenario:
     """The scenario with ``kinetics.population_model`` (relative to the scenario file) applied."""
-    import json
+    from cartrial.sources import load_json_file
 
     name = scenario.kinetics.population_model or ""
     target = (path.parent / name).resolve()
     try:
-        document = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = load_json_file(target)
+    except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(
             Problem(

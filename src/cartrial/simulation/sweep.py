@@ -164,17 +164,52 @@ def scenario_for(scenario: Scenario, point: dict[str, Any], source: str = "grid"
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(
-            [
-                Problem(
-                    f"sweep point {point}: {e['msg']}",
-                    file=source,
-                    field=".".join(str(p) for p in e["loc"]),
-                    value=e.get("input"),
+        raise InputError(_point_problems(exc, point, source)) from None
+
+
+def _point_problems(exc: ValidationError, point: dict[str, Any], source: str) -> list[Problem]:
+    """The problems of a grid point's scenario, each at its key with the value given and what is allowed
+    (D-19.341): a model's own check (`semantic_error`, `option_error`) named the section with the whole
+    section as its value — a Python dict of the scenario — and no allowed text."""
+    from cartrial.protocol.yaml_source import SEMANTIC_ERROR_TYPE
+
+    where = ", ".join(f"{name}={_shown(value)}" for name, value in point.items())
+    problems: list[Problem] = []
+    for e in exc.errors():
+        loc = tuple(e["loc"])
+        context = e.get("ctx") or {}
+        if e["type"] == SEMANTIC_ERROR_TYPE:
+            for issue in context["issues"]:
+                problems.append(
+                    Problem(
+                        f"{issue.message} (grid point {where})",
+                        file=source,
+                        field=".".join(str(p) for p in (*loc, *issue.path)),
+                        value=_shown(issue.value),
+                        allowed=issue.allowed,
+                    )
                 )
-                for e in exc.errors()
-            ]
-        ) from None
+            continue
+        given = e.get("input")
+        problems.append(
+            Problem(
+                f"{e['msg']} (grid point {where})",
+                file=source,
+                field=".".join(str(p) for p in loc),
+                value=None if isinstance(given, dict | list) else given,
+                allowed=context.get("expected") if e["type"] == "option_range" else None,
+            )
+        )
+    return problems
+
+
+def _shown(value: Any) -> Any:
+    """A grid value as the grid gives it: a list or mapping in YAML flow style, not a Python repr."""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:

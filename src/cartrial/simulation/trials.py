@@ -99,7 +99,8 @@ def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
                 Problem(
                     f"design override: {e['msg']}",
                     field="design.overrides." + ".".join(str(p) for p in e["loc"]),
-                    value=e.get("input"),
+                    value=None if isinstance(e.get("input"), dict | list) else e.get("input"),
+                    allowed=(e.get("ctx") or {}).get("expected") if e["type"] == "option_range" else None,
                 )
                 for e in exc.errors()
             ]
@@ -243,9 +244,12 @@ def prepare(
     if scenario_file is not None:  # named in messages about the scenario
         scenario_file = str(path_argument(scenario_file, "scenario_file"))
     _check_seed(seed)
-    design = build_design(protocol, scenario)
     cells = np.array([level.cells_per_kg for level in protocol.dose_levels], dtype=float)
-    m.dlt_probability_check(scenario, cells.size)
+    try:  # a scenario key the protocol refuses is named with the scenario file (D-19.341)
+        design = build_design(protocol, scenario)
+        m.dlt_probability_check(scenario, cells.size)
+    except InputError as error:
+        raise (error.renamed(lambda field: None, file=scenario_file) if scenario_file else error) from None
     pool_seed, _trial_seed = np.random.SeedSequence(seed).spawn(2)
     pop_seed, pd_seed = pool_seed.spawn(2)
     rng = np.random.default_rng(pop_seed)

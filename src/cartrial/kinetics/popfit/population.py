@@ -110,6 +110,20 @@ class PopulationSpec:
         return out
 
 
+POPFIT_FORMAT = "cartrial.popfit/1"
+"""The `format` of an estimates.json this release writes and reads."""
+
+
+def _is_covariance(omega: npt.NDArray[np.float64]) -> bool:
+    """A symmetric positive semi-definite matrix (the variances ≥ 0), within rounding."""
+    if omega.size == 0:
+        return True
+    scale = max(1.0, float(np.max(np.abs(omega))))
+    if not np.allclose(omega, omega.T, rtol=0, atol=1e-9 * scale):
+        return False
+    return bool(np.min(np.linalg.eigvalsh((omega + omega.T) / 2)) >= -1e-9 * scale)
+
+
 @dataclass(frozen=True)
 class PopulationModel:
     """A fitted (or given) population model: what `map` and the simulations need."""
@@ -134,7 +148,7 @@ class PopulationModel:
     def to_dict(self) -> dict[str, Any]:
         s, t = self.spec, self.theta
         return {
-            "format": "cartrial.popfit/1",
+            "format": POPFIT_FORMAT,
             "model": s.model.name,
             "parameters": list(s.model.parameters),
             "units": list(s.model.units),
@@ -167,6 +181,16 @@ class PopulationModel:
     ) -> PopulationModel:
         """The model of an ``estimates.json``; `model` supplies the structural model when it is not a named
         one (the PD model, built on a subject's kinetic parameters) and must have the document's name."""
+        if isinstance(data, dict) and data.get("format", POPFIT_FORMAT) != POPFIT_FORMAT:
+            raise InputError(
+                Problem(
+                    "not a format this release reads",
+                    file=source,
+                    field="format",
+                    value=str(data.get("format"))[:80],
+                    allowed=POPFIT_FORMAT,
+                )
+            )
         try:
             if model is not None and model.name != str(data["model"]):
                 raise ValueError(f"the structural model is {model.name}, the document's {data['model']}")
@@ -198,6 +222,25 @@ class PopulationModel:
                     allowed="the estimates.json written by `cartrial kinetics popfit`",
                 )
             ) from None
+        listed = data.get("parameters")
+        if listed is not None and list(listed) != list(model.parameters):
+            raise InputError(
+                Problem(
+                    "the parameters listed are not the model's",
+                    file=source,
+                    field="parameters",
+                    allowed=" | ".join(model.parameters) + f" (the {model.name} model, in this order)",
+                )
+            )
+        if np.all(np.isfinite(omega)) and not _is_covariance(omega):  # a negative or asymmetric Ω was used
+            raise InputError(
+                Problem(
+                    "omega is not a covariance matrix",
+                    file=source,
+                    field="omega",
+                    allowed="a symmetric positive semi-definite matrix (variances ≥ 0)",
+                )
+            )
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
             bad = [f"typical.{n}" for n, v in zip(model.parameters, mu, strict=True) if not np.isfinite(v)]
             bad += ["omega"] if not np.all(np.isfinite(omega)) else []

@@ -1,0 +1,68 @@
+"""`kinetics map --population FILE` reads a user's file: every way it can be wrong is a located error, exit 2
+(issue 19 §4; the misuse sweep cli-sweep, D-19.337). Before: an integer of 5000 digits and a document nested
+100000 deep were tracebacks, an unknown `data.time_unit` a KeyError traceback, and a negative variance in
+omega, another `format` or a `parameters` list not the model's were used without a word (exit 0)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+ESTIMATES = REPO / "tests" / "data" / "popfit" / "estimates.json"
+SAMPLES = REPO / "examples" / "ct103a-nmosd" / "study" / "pk_samples.csv"
+
+
+def _edited(change: Any) -> str:
+    document = json.loads(ESTIMATES.read_text(encoding="utf-8"))
+    change(document)
+    return json.dumps(document)
+
+
+CASES = {
+    "huge-integer": (
+        ESTIMATES.read_text(encoding="utf-8").replace('"n_subjects": 12', '"n_subjects": ' + "9" * 5000),
+        "cannot read the population model: Exceeds the limit (4300 digits)",
+    ),
+    "deep": ("[" * 100000 + "]" * 100000, "cannot read the population model: the JSON is nested too deeply"),
+    "time-unit": (
+        _edited(lambda d: d["data"].__setitem__("time_unit", "fortnight")),
+        "data.time_unit: not a time unit (got 'fortnight'); allowed: min | h | day | week",
+    ),
+    "negative-variance": (
+        _edited(lambda d: d["omega"][0].__setitem__(0, -1.0)),
+        "omega: omega is not a covariance matrix",
+    ),
+    "asymmetric-omega": (
+        _edited(lambda d: d["omega"][0].__setitem__(1, 0.1)),
+        "omega: omega is not a covariance matrix",
+    ),
+    "format": (
+        _edited(lambda d: d.__setitem__("format", "cartrial.popfit/9")),
+        "format: not a format this release reads (got 'cartrial.popfit/9'); allowed: cartrial.popfit/1",
+    ),
+    "parameters": (
+        _edited(lambda d: d.__setitem__("parameters", ["cmax"])),
+        "parameters: the parameters listed are not the model's",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_population_document_it_cannot_use_is_located(cli: Any, tmp_path: Path, case: str) -> None:
+    text, message = CASES[case]
+    population = tmp_path / "estimates.json"
+    population.write_text(text, encoding="utf-8")
+    args = ["kinetics", "map", str(SAMPLES), "--patient", "CT-001", "--population", str(population)]
+    result = cli(*args, "--no-figures")
+    assert result.exit_code == 2, (result.exit_code, result.stderr[-1500:])
+    assert "Traceback" not in result.stderr
+    assert f"{population}" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_the_written_document_is_still_read(cli: Any) -> None:
+    args = ["kinetics", "map", str(SAMPLES), "--patient", "CT-001", "--population", str(ESTIMATES)]
+    assert cli(*args, "--no-figures").exit_code == 0
