@@ -216,3 +216,13 @@ def test_a_fatal_event_is_serious_because_it_results_in_death() -> None:
     assert _fatal_findings(outcome="fatal", serious=True) == []  # criteria not collected (old template)
     assert _fatal_findings(grade=3, outcome="unknown", serious=True, serious_death=True) == []
     assert _fatal_findings(grade=4, outcome="recovering", serious=False) == []
+
+
+def test_the_fatal_check_reads_a_death_as_the_other_death_checks_do() -> None:
+    """Review of D-19.333: the check had its own reading of a fatal event (grade 5 truncated from a number, so
+    5.7 was fatal and "inf" a traceback; category death not counted); it reads `protocol.death.is_fatal`, and
+    a yes/no word the import reads ("t", "f")."""
+    assert _fatal_findings(category="death", serious=False) == ["serious"]
+    assert _fatal_findings(grade="inf", serious=False) == []
+    assert _fatal_findings(grade=5.7, serious=False) == []
+    assert _fatal_findings(grade=5, serious="f") == ["serious"]

@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cartrial.columns import FALSE_WORDS, TRUE_WORDS
+from cartrial.protocol.death import is_fatal
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -62,16 +65,17 @@ SERIOUSNESS_SOURCE = "ICH E2A §II.B (serious adverse event); SDTMIG 3.4 AE (AES
 
 
 def flag(value: Any) -> bool | None:
-    """A yes/no value (a boolean, or the text true/false, yes/no, y/n, 1/0 in any case) as True/False; None
-    when blank or anything else (not known)."""
+    """A yes/no value (a boolean, or a yes/no word the import reads, `cartrial.columns.TRUE_WORDS` /
+    `FALSE_WORDS`, in any case; a number 1.0/0.0 as a frame holds it) as True/False; None when blank or
+    anything else (not known)."""
     if isinstance(value, bool):
         return value
     if value is None or (isinstance(value, float) and value != value):
         return None
     text = str(value).strip().lower()
-    if text in ("true", "yes", "y", "1", "1.0"):
+    if text in TRUE_WORDS or text == "1.0":
         return True
-    if text in ("false", "no", "n", "0", "0.0"):
+    if text in FALSE_WORDS or text == "0.0":
         return False
     return None
 
@@ -101,13 +105,15 @@ RECOVERED_OUTCOMES = ("recovered", "recovering", "recovered_with_sequelae", "not
 """Outcomes of an adverse event that say the patient is alive (the store's AE outcome choices)."""
 
 
-def fatal_disagreement(serious: Any, death: Any, outcome: Any, grade: Any) -> tuple[str, str] | None:
-    """(field, why) where a fatal event's seriousness disagrees with its death (None: it agrees, or what would
-    disagree is blank). An event is fatal when its outcome is ``fatal`` or its CTCAE grade is 5 (CTCAE v5.0:
-    grade 5 is death related to the AE); ICH E2A §II.B makes such an event serious by the criterion "results
-    in death" (D-19.333): recorded not serious → ``serious``; the death criterion recorded "no" →
-    ``serious_death``; the death criterion on an event whose outcome says the patient is alive →
-    ``serious_death``.
+def fatal_disagreement(
+    serious: Any, death: Any, outcome: Any, grade: Any, category: Any = None
+) -> tuple[str, str] | None:
+    """(field, why) where a fatal event's seriousness disagrees with its death (None: it agrees, or what
+    would disagree is blank). An event is fatal as `cartrial.protocol.death.is_fatal` reads one: grade 5
+    (CTCAE v5.0: death related to the AE), category ``death`` or outcome ``fatal``; ICH E2A §II.B makes
+    such an event serious by the criterion "results in death" (D-19.333): recorded not serious →
+    ``serious``; the death criterion recorded "no" → ``serious_death``; the death criterion on an event
+    whose outcome says the patient is alive → ``serious_death``.
 
     >>> fatal_disagreement("false", None, "fatal", 5)
     ('serious', 'a fatal event recorded not serious')
@@ -117,11 +123,7 @@ def fatal_disagreement(serious: Any, death: Any, outcome: Any, grade: Any) -> tu
     True
     """
     text = str(outcome).strip().lower() if outcome is not None else ""
-    try:
-        grade_5 = grade is not None and grade == grade and int(float(grade)) == 5
-    except (TypeError, ValueError):
-        grade_5 = False
-    fatal = text == "fatal" or grade_5
+    fatal = is_fatal(grade, category, outcome)
     if fatal and flag(serious) is False:
         return "serious", "a fatal event recorded not serious"
     if fatal and flag(death) is False:

@@ -433,7 +433,11 @@ def _fatal_serious(
 ) -> Iterator[tuple[Record, str, Any, str]]:
     for event in records.of("adverse_event"):
         found = fatal_disagreement(
-            event.get("serious"), event.get("serious_death"), event.get("outcome"), event.get("grade")
+            event.get("serious"),
+            event.get("serious_death"),
+            event.get("outcome"),
+            event.get("grade"),
+            event.get("category"),
         )
         if found is not None:
             field, why = found
@@ -1133,9 +1137,9 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "AE-FATAL-SERIOUS",
-            "an adverse event with outcome fatal or grade 5 is serious and its death criterion is not 'no'; "
-            "the death criterion is not ticked on an event whose outcome says the patient is alive (blanks: "
-            "not yet known, not checked)",
+            "an adverse event with outcome fatal, category death or grade 5 is serious and its death "
+            "criterion is not 'no'; the death criterion is not ticked on an event whose outcome says the "
+            "patient is alive (blanks: not yet known, not checked)",
             Severity.SOFT,
             SERIOUSNESS_SOURCE
             + "; CTCAE v5.0 (grade 5: death related to the AE); "
