@@ -783,7 +783,7 @@ def popfit_command(
         cut = iso_date(cutoff, "--cutoff")
         snapshot = read_snapshot(url, cut)
         name = "pd_samples" if pd_model else "pk_samples"
-        table = snapshot.table(name)
+        table = snapshot.table(name) if pd_model else _pk_sample_times(snapshot)
         source = f"store {name} (cut-off {cutoff})"
         levels = dose_levels(snapshot.table("infusions"))
         covariates = pd.DataFrame(
@@ -1013,6 +1013,15 @@ def _population_data(
     )
 
 
+def _pk_sample_times(snapshot: Any) -> Any:
+    """The snapshot's PK samples at the analysis layer's sample time (a sample drawn before the infusion is
+    pre-dose whatever its ``actual_day``; D-19.304), as the NCA, ADPC and the report read them."""
+    from cartrial.analysis.kinetics import sample_actual_days
+
+    pk = snapshot.table("pk_samples")
+    return pk.assign(actual_day=sample_actual_days(pk, snapshot.table("infusions")).to_numpy())
+
+
 def _store_kinetic_fit(
     snapshot: Any,
     cutoff: str | None,
@@ -1033,7 +1042,7 @@ def _store_kinetic_fit(
 
     source = f"store pk_samples (cut-off {cutoff})"
     data = PopulationData.from_frame(
-        snapshot.table("pk_samples"),
+        _pk_sample_times(snapshot),
         analyte=analyte,
         source=source,
         allow_unquantified=allow_unquantified,

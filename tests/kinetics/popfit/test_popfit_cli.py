@@ -366,3 +366,19 @@ def test_the_shipped_example_converges(tmp_path: Path) -> None:
     assert doc["status"] == "converged", doc["convergence_problems"]
     typical = [e for e in doc["estimates"] if e["kind"] == "typical"]
     assert len(typical) == 6 and all(e["se"] is not None and not e["fixed"] for e in typical)
+
+
+def test_popfit_from_the_store_leaves_out_the_samples_drawn_before_the_infusion(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """Review of D-19.304: the store route fitted the stored `actual_day`, so the day-0 samples drawn
+    before the infusion were fitted at t = 0 while the NCA, ADPC and the report read them as pre-dose. It
+    reads the analysis layer's sample time (`analysis.kinetics.sample_actual_days`) and notes them as the
+    file route notes a negative time (D-19.217)."""
+    result = run_cartrial(
+        "kinetics", "popfit", "--url", example_sqlite, "--cutoff", "2022-03-20",
+        *FAST, "--no-figures", "--json", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["n_pre_dose"] == 12  # the 12 infused subjects' day-0 samples, drawn an hour before
