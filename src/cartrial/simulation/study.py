@@ -814,11 +814,6 @@ def seriousness_criteria(category: str, grade: int) -> dict[str, bool]:
     return {name: met.get(name, False) for name in CRITERIA_FIELDS}
 
 
-def is_serious(category: str, grade: int) -> bool:
-    """Whether a virtual adverse event is serious: it meets an E2A criterion (`seriousness_criteria`)."""
-    return any(seriousness_criteria(category, grade).values())
-
-
 def _ae(
     sid: str,
     term: str,
@@ -833,6 +828,7 @@ def _ae(
     outcome: str = "recovered",
 ) -> dict[str, Any]:
     criteria = seriousness_criteria(category, grade)
+    serious = any(criteria.values())  # serious when it meets an ICH E2A criterion
     return {
         "subject_id": sid,
         "term": term,
@@ -842,8 +838,8 @@ def _ae(
         "grade": grade,
         "grading_scale": scale,
         "grading_scale_version": version,
-        "serious": str(any(criteria.values())).lower(),
-        **{name: (str(met).lower() if any(criteria.values()) else "") for name, met in criteria.items()},
+        "serious": str(serious).lower(),
+        **{name: (str(met).lower() if serious else "") for name, met in criteria.items()},
         "relatedness": related,
         "dlt": str(dlt).lower(),
         "outcome": outcome,

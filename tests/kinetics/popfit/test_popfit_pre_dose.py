@@ -55,7 +55,7 @@ def test_popfit_and_map_ignore_pre_infusion_samples(tmp_path: Path) -> None:
     np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-9)  # the same samples fitted
     doc = json.loads((tmp_path / "a" / "estimates.json").read_text())
     assert doc["data"]["n_pre_dose"] == 3 and doc["data"]["n_observations"] == 128
-    assert "3 sample(s) before time 0" in with_pre.stdout
+    assert "3 samples before time 0" in with_pre.stdout
     patient = pd.DataFrame(
         {"subject_id": ["NP"] * 2, "analyte": ["car_transgene"] * 2, "actual_day": [-2.0, 10.0],
          "value": [3000.0, 5000.0], "unit": ["copies/ug gDNA"] * 2, "lloq": [50.0] * 2, "blq": [False] * 2}
@@ -68,4 +68,4 @@ def test_popfit_and_map_ignore_pre_infusion_samples(tmp_path: Path) -> None:
     assert m2.exit_code == 0 and m1.exit_code == 0, m2.stderr
     d2, d1 = json.loads(m2.stdout), json.loads(m1.stdout)
     assert [p["map_estimate"] for p in d2["parameters"]] == [p["map_estimate"] for p in d1["parameters"]]
-    assert any("1 sample(s) before time 0" in n for n in d2["notes"])
+    assert any("1 sample before time 0" in n for n in d2["notes"])

@@ -20,14 +20,15 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.map import MapResult, map_estimate
+from cartrial.wording import count as count_of
 
 
 def pre_dose_note(count: int) -> str:
     """The note of the `count` samples a kinetic fit or MAP did not use because they precede the infusion
     (D-19.217, as the NCA, D-6.7)."""
     return (
-        f"{count} sample(s) before time 0 (pre-infusion) not used: the kinetic profile starts at the "
-        "infusion (D-19.217, as the NCA, D-6.7)"
+        f"{count_of(count, 'sample')} before time 0 (pre-infusion) not used: the kinetic profile starts "
+        "at the infusion (D-19.217, as the NCA, D-6.7)"
     )
 
 
