@@ -226,3 +226,28 @@ def test_the_fatal_check_reads_a_death_as_the_other_death_checks_do() -> None:
     assert _fatal_findings(grade="inf", serious=False) == []
     assert _fatal_findings(grade=5.7, serious=False) == []
     assert _fatal_findings(grade=5, serious="f") == ["serious"]
+
+
+def test_an_event_serious_only_by_a_later_death_is_not_yet_known_serious_at_the_cut_off() -> None:
+    """D-19.334: at a cut-off before a fatal event's end its death criterion is blank, but its
+    `serious` stayed true; an event serious only because of that death then read AESER = Y with no criterion
+    Y (a conformance finding; every simulated fatal event open at a cut-off). Its seriousness is known only at
+    the end too: blank. An event serious by another criterion keeps it."""
+    import pandas as pd
+
+    from cartrial.store.snapshot import open_at_cutoff
+
+    ae = pd.DataFrame(
+        {
+            "ended_on": ["2021-09-11", "2021-09-11", "2021-07-01"],
+            "grade": ["5", "5", "5"],
+            "outcome": ["fatal", "fatal", "fatal"],
+            "serious": ["true", "true", "true"],
+            "serious_death": ["true", "true", "true"],
+            "serious_hospitalisation": ["false", "true", "false"],
+        }
+    )
+    cut, n = open_at_cutoff("adverse_events", ae, dt.date(2021, 8, 1))
+    assert n == 2
+    assert cut["serious"].tolist() == ["", "true", "true"]
+    assert cut["serious_death"].tolist() == ["", "", "true"]

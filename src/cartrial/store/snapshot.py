@@ -340,7 +340,8 @@ the end (D-19.85): an adverse event open at the cut-off has not recovered (SDTMI
 RECOVERED/NOT RESOLVED, with AEENDTC null and AEENRTPT ONGOING) and has not caused a death (CTCAE v5.0
 grade 5 is death, dated at the end: its grade at the cut-off is not recorded; nor is the category ``death``,
 which `cartrial.protocol.death.is_fatal` reads as a death too, D-19.117, nor its seriousness criterion
-``serious_death``, D-19.328); a subject whose study ended
+``serious_death``, D-19.328, nor the ``serious`` of an event serious only by that death, D-19.334); a
+subject whose study ended
 after the cut-off was on study at it (disposition blank: ongoing; D-19.92)."""
 
 
@@ -366,13 +367,31 @@ def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.
         return frame, 0
     frame = frame.copy()
     frame.loc[after, column] = ""
+    serious_by_death = _serious_only_by_death(frame) & after if name == "adverse_events" else None
     for field_name, replace in KNOWN_AT_THE_END.get(name, {}).items():
         if field_name in frame.columns:
             values = frame.loc[after, field_name].astype(str)
             frame.loc[after, field_name] = [
                 replace.get(v.strip().lower(), replace.get(ANY_VALUE, v)) for v in values
             ]
+    if serious_by_death is not None and serious_by_death.any():
+        frame.loc[serious_by_death, "serious"] = ""  # its seriousness is known only at its end too
     return frame, int(after.sum())
+
+
+def _serious_only_by_death(frame: pd.DataFrame) -> np.ndarray:
+    """The adverse events whose one seriousness criterion met is death (`serious_death` true, no other true):
+    at a cut-off before their end, not yet known serious (D-19.334; else AESER = Y with no criterion Y)."""
+    from cartrial.protocol.seriousness import CRITERIA_FIELDS, flag
+
+    if "serious_death" not in frame.columns or "serious" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    death = np.array([flag(v) is True for v in frame["serious_death"]], dtype=bool)
+    other = np.zeros(len(frame), dtype=bool)
+    for name in CRITERIA_FIELDS:
+        if name != "serious_death" and name in frame.columns:
+            other |= np.array([flag(v) is True for v in frame[name]], dtype=bool)
+    return death & ~other
 
 
 def _in_snapshot_order(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
