@@ -76,17 +76,9 @@ def run(ctx: DemoContext) -> None:
 
 def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     """The PD population model on the example's titres, with the kinetic fit's EBEs as fixed inputs."""
-    import numpy as np
-
     from cartrial.commands.report_commands import write_report
     from cartrial.kinetics.popfit import SaemSettings, fit_population
-    from cartrial.kinetics.popfit.pdmodel import (
-        attach_kinetics,
-        initial_baseline,
-        pd_population_data,
-        pd_structural_model,
-        read_individual_parameters,
-    )
+    from cartrial.kinetics.popfit.pdmodel import pd_fit_inputs, pd_population_data
     from cartrial.report.popfit import popfit_files
     from cartrial.tabular import read_csv
 
@@ -95,14 +87,10 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     data = pd_population_data(
         read_csv(source, required=["subject_id"]), "aqp4_igg_titre", source="pd_samples.csv"
     )
-    kinetic = read_individual_parameters(ebe, data.subjects, source="EBEs of the kinetic fit")
-    data = attach_kinetics(data)
-    model = pd_structural_model(
-        kinetic, t_max_days=float(np.nanmax(data.times[data.observed])), initial_a0=initial_baseline(data)
-    )
+    inputs = pd_fit_inputs(data, ebe, source="EBEs of the kinetic fit")  # as `kinetics popfit --model pd`
     fit = fit_population(
-        data,
-        model,
+        inputs.data,
+        inputs.structural,
         settings=SaemSettings(seed=1, k1=60, k2=30, is_draws=200, fim_draws=100),
     )
     write_report(out_dir, popfit_files(fit, figures=False, n_sim=100))
