@@ -41,3 +41,14 @@ def test_nothing_is_printed_in_the_right_margin(example_sqlite_template: Path) -
         if margin.getextrema()[0] < 200:  # a dark pixel (text or rule)
             inked.append(number)
     assert inked == []
+
+
+def test_the_serious_event_listing_names_its_criteria_in_one_column(example_sqlite_template: Path) -> None:
+    """The six seriousness criteria (D-19.328) made the serious-TEAE listing run past the right edge: the
+    listings show them as one column of the criteria met, in words."""
+    from cartrial.report.render import _listing_datasets
+
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+    _title, listing, _population, _derivation = _listing_datasets(analyse(snapshot))["serious_ae_listing"]
+    assert "serious_death" not in listing.columns
+    assert listing["seriousness_criteria"].tolist() == ["hospitalisation (new or prolonged)"]

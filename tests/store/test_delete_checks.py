@@ -45,6 +45,8 @@ def adverse_event(term: str, started_on: str, ended_on: str, grade: int, outcome
         "grading_scale": "CTCAE",
         "grading_scale_version": "5.0",
         "serious": grade >= 3,
+        "serious_death": grade == 5,  # ICH E2A criteria of a serious event (D-19.328)
+        "serious_hospitalisation": 3 <= grade < 5,
         "relatedness": "possible",
         "dlt": False,
         "outcome": outcome,

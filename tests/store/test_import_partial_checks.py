@@ -65,8 +65,13 @@ def test_a_partial_re_import_lists_the_death_checks_of_the_full_path(two: tuple[
     RECORD-AFTER-DEATH finding of an adverse event that began after the death."""
     partial_url, full_url, folder = two
     events = folder / "adverse_events.csv"
-    fatal = "CT-001,Sepsis,,infection,2021-06-10,2021-06-12,5,CTCAE,5.0,true,possible,false,,fatal,,\n"
-    later = "CT-001,Pneumonia,,infection,2021-06-15,,3,CTCAE,5.0,true,possible,false,,not_recovered,,\n"
+    # serious, then the six ICH E2A criteria (D-19.328): death; hospitalisation
+    fatal = (
+        "CT-001,Sepsis,,infection,2021-06-10,2021-06-12,5,CTCAE,5.0,true,true,,,,,,possible,false,,fatal,,\n"
+    )
+    later = (
+        "CT-001,Pneumonia,,infection,2021-06-15,,3,CTCAE,5.0,true,,,true,,,,possible,false,,not_recovered,,\n"
+    )
     events.write_text(events.read_text(encoding="utf-8") + fatal + later, encoding="utf-8")
     for url in (partial_url, full_url):
         import_templates(url, folder, "admin")

@@ -16,6 +16,7 @@ FATAL = {
     "grading_scale": "CTCAE",
     "grading_scale_version": "5.0",
     "serious": True,
+    "serious_death": True,  # the ICH E2A criterion of a fatal event (D-19.328)
     "relatedness": "possible",
     "dlt": False,
     "outcome": "fatal",

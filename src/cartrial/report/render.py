@@ -21,6 +21,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.outcomes import COLUMN_OUTCOME
+from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.report.figures import Figure, build_figures, km_band_text
 
 if TYPE_CHECKING:
@@ -426,6 +427,24 @@ def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
     return frame.reset_index(drop=True)
 
 
+def _criteria_in_one_column(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with the six seriousness criteria (``serious_death`` …, D-19.328) replaced by one column
+    ``seriousness_criteria``: the labels of those met, "; "-separated (a listing of six yes/no columns does
+    not fit the page; D-19.211)."""
+    present = [c for c in SERIOUSNESS_CRITERIA if c.field in table.columns]
+    if not present:
+        return table
+    met = [table[c.field].map(flag).eq(True) for c in present]
+    labels = [
+        "; ".join(c.label for c, row in zip(present, rows, strict=True) if row)
+        for rows in zip(*met, strict=True)
+    ]
+    at = list(table.columns).index(present[0].field)
+    out = table.drop(columns=[c.field for c in present])
+    out.insert(min(at, len(out.columns)), "seriousness_criteria", labels)
+    return out
+
+
 def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, str, str]]:
     """Listings the report derives by *selecting rows* of analysis datasets (no rule): DLTs and serious
     TEAEs from ``teae_listing``."""
@@ -451,7 +470,7 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
         )
     teae = analysis.datasets.get("teae_listing")
     if teae is not None:
-        table = teae.table
+        table = _criteria_in_one_column(teae.table)
 
         def flag(column: str) -> pd.Series:
             if column not in table:
