@@ -260,10 +260,11 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
     scenario = tmp_path / "late.yaml"
     scenario.write_text(
         f"name: late\nprotocol: {protocol}\npool_size: 60\nfollow_up_days: 180\n"
-        'accrual: {candidates_per_month: 2.0, start_date: "9998-06-01"}\n'
+        'accrual: {candidates_per_month: 0.1, start_date: "9899-12-31"}\n'  # the latest start (D-19.370)
     )
     out = tmp_path / "study"
-    code, err = _run(["simulate", "study", "--scenario", str(scenario), "--out", str(out)], capsys)
+    args = ["simulate", "study", "--scenario", str(scenario), "--out", str(out), "--expansion-patients", "2000"]
+    code, err = _run(args, capsys)
     assert code == 2 and "runs past the year 9999" in err and "expansion_patients" in err, err
     assert not out.exists() or not any(out.iterdir())
 
