@@ -296,6 +296,11 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
             ["audit", "log", "--limit", "0"],
             "error: --limit: out of range (got 0); allowed: 1 to 100000",
         ),
+        # a version is ≥ 1: -1 was read as "someone changed it since you read it" (D-19.371)
+        (
+            ["db", "edit", "--set", "a=1", "--reason", "r", "--expected-version", "-1", "infusion", "1"],
+            "error: --expected-version: out of range (got -1); allowed: 1 to 1000000000",
+        ),
     ],
 )
 def test_a_value_the_parser_cannot_convert_names_option_value_and_allowed(
