@@ -44,6 +44,8 @@ OUT_OF_RANGE = [
     ("pd: {titre_fall_steps: 1.0e+300}", "pd.titre_fall_steps"),
     ("pd: {titre_fall_steps: 1.0e-300}", "pd.titre_fall_steps"),
     ('accrual: {start_date: "9999-12-31"}', "accrual.start_date"),
+    # each probability at its position, never the list as Python writes it (D-19.373)
+    ("toxicity: {fixed_dlt_probability: [0.1, 1.5]}", "toxicity.fixed_dlt_probability[1]"),
 ]
 
 
@@ -56,7 +58,8 @@ def _numeric_keys(model: object, path: tuple[str, ...] = ()):  # type: ignore[no
     assert isinstance(model, BaseModel)
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
-        kinds = {kind for kind in typing.get_args(info.annotation) or (info.annotation,) if kind is not type(None)}
+        given = typing.get_args(info.annotation) or (info.annotation,)
+        kinds = {kind for kind in given if kind is not type(None)}
         if isinstance(value, BaseModel):
             yield from _numeric_keys(value, (*path, name))
         elif kinds and kinds <= {int, float}:

@@ -538,14 +538,16 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
 
 def _parse_named_numbers(items: list[str], option: str) -> dict[str, float]:
     """`_parse_named_values` with each VALUE a number (not a number: an `InputError` naming the option)."""
+    from cartrial.columns import read_number
+
     out: dict[str, float] = {}
     for name, value in _parse_named_values(items, option).items():
-        try:
-            out[name] = float(value)
-        except ValueError:
+        number = read_number(value)  # the import's number rule: `float` took "1_000" (D-19.372)
+        if number != number:
             raise InputError(
                 Problem("not a number", field=option, value=f"{name}={value}", allowed="NAME=NUMBER")
-            ) from None
+            )
+        out[name] = number
     return out
 
 
@@ -705,8 +707,10 @@ def popfit_command(
     init = _parse_named_numbers(initial, "--initial")
     if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
         # data is read
-        check_typical_values(get_model(model), init, "initial")
-        check_fixed(get_model(model), fixed, init)
+        # each value quoted as typed (D-19.372)
+        check_typical_values(get_model(model), init, "initial", _parse_named_values(initial, "--initial"))
+        fix_items = [part for item in fix for part in item.split(",")]
+        check_fixed(get_model(model), fixed, init, _parse_named_values(fix_items, "--fix"))
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(

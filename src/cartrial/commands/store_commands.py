@@ -369,7 +369,7 @@ def edit_command(
         "--expected-version",
         min=1,
         max=RECORD_VERSIONS[1],
-        help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1 (D-19.371).",
+        help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1.",
     ),
     reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),

@@ -361,7 +361,7 @@ class PdSettings(_Model):
     overrides: dict[str, float] = Field(default_factory=dict)
     dose_exponent: float = Field(default=0.5, ge=0, le=3)
     titre_fall_steps: float = Field(
-        default=0.5, ge=0.1, le=6, description="log10 fall counted as 'falling': 0.1 to 6 (the log10 titre range)"
+        default=0.5, ge=0.1, le=6, description="log10 fall counted as 'falling': 0.1 to 6 (log10 titre range)"
     )
 
     @model_validator(mode="after")
@@ -459,18 +459,13 @@ class Toxicity(_Model):
                     )
                 ]
             )
-        if self.fixed_dlt_probability is not None and any(
-            not 0 <= p <= 1 for p in self.fixed_dlt_probability
-        ):
-            raise semantic_error(
-                [
-                    Issue(
-                        ("fixed_dlt_probability",),
-                        "probabilities must lie in [0, 1]",
-                        self.fixed_dlt_probability,
-                    )
-                ]
-            )
+        bad = [
+            Issue(("fixed_dlt_probability", index), "a probability must be 0 to 1", p, "0 to 1")
+            for index, p in enumerate(self.fixed_dlt_probability or [])
+            if not 0 <= p <= 1
+        ]  # each at its position, never the list as Python writes it (D-19.373)
+        if bad:
+            raise semantic_error(bad)
         return self
 
 
