@@ -22,6 +22,10 @@ from cartrial.allowed import check_seed, choice_text
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.templates import LLOQ
+
+#: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
+LLOQ_HELP = f"LLOQ for all samples (below it = BLQ). Allowed: {LLOQ.text()}."
 
 kinetics_app = typer.Typer(
     help="Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
@@ -192,7 +196,7 @@ def nca_command(
         AucMethodChoice.LIN_UP_LOG_DOWN, "--auc-method", help="Trapezoid rule (default PKNCA's)."
     ),
     blq: BlqChoice = typer.Option(BlqChoice.PKNCA, "--blq", help="BLQ rule preset (default PKNCA's)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples (below it = BLQ); > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
     lambda_z: LambdaZChoice = typer.Option(
@@ -436,7 +440,7 @@ def fit_command(
         help="Column holding each profile's unit (default: the file's 'unit' column when it has one; "
         "without either, copies/ug gDNA).",
     ),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
@@ -591,7 +595,7 @@ def popfit_command(
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     initial: list[str] = typer.Option(
         [],
         "--initial",
@@ -1076,7 +1080,7 @@ def map_command(
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     patient: str | None = typer.Option(None, "--patient", help="Subject id when the file has several."),
     covariate_value: list[str] = typer.Option([], "--covariate-value", help="NAME=VALUE (repeatable)."),
     out: Path | None = typer.Option(

@@ -46,3 +46,21 @@ def test_the_number_reading_is_the_import_cell_rule(text: str) -> None:
     problems = RowProblems("f.csv")
     cell = parse_float(pd.DataFrame({"v": [text]}), "v", problems, required=False)[0]
     assert (read_number(text) != read_number(text)) and (cell != cell)
+
+
+def test_every_lloq_help_is_the_rule() -> None:
+    """The help said "> 0" while the rule is 1e-12 to 1e15 (D-19.375): each `--lloq` states `LLOQ`'s text."""
+    import inspect
+
+    from cartrial.commands import kinetics_commands
+    from cartrial.kinetics.templates import LLOQ
+
+    helps = [
+        str(getattr(parameter.default, "help", ""))
+        for _, function in inspect.getmembers(kinetics_commands, inspect.isfunction)
+        for parameter in inspect.signature(function).parameters.values()
+        if "--lloq" in (getattr(parameter.default, "param_decls", None) or ())
+    ]
+    assert len(helps) >= 4
+    for help_text in helps:
+        assert f"Allowed: {LLOQ.text()}." in help_text and "> 0" not in help_text, help_text
