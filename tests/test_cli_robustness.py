@@ -260,10 +260,13 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
     scenario = tmp_path / "late.yaml"
     scenario.write_text(
         f"name: late\nprotocol: {protocol}\npool_size: 60\nfollow_up_days: 180\n"
-        'accrual: {candidates_per_month: 2.0, start_date: "9998-06-01"}\n'
+        # the latest start (D-19.370)
+        'accrual: {candidates_per_month: 0.1, start_date: "9899-12-31"}\n'
     )
     out = tmp_path / "study"
-    code, err = _run(["simulate", "study", "--scenario", str(scenario), "--out", str(out)], capsys)
+    args = ["simulate", "study", "--scenario", str(scenario), "--out", str(out)]
+    args += ["--expansion-patients", "2000"]
+    code, err = _run(args, capsys)
     assert code == 2 and "runs past the year 9999" in err and "expansion_patients" in err, err
     assert not out.exists() or not any(out.iterdir())
 
@@ -294,6 +297,11 @@ def test_simulated_study_past_year_9999_exits_2(tmp_path: Path, capsys: pytest.C
         (
             ["audit", "log", "--limit", "0"],
             "error: --limit: out of range (got 0); allowed: 1 to 100000",
+        ),
+        # a version is ≥ 1: -1 was read as "someone changed it since you read it" (D-19.371)
+        (
+            ["db", "edit", "--set", "a=1", "--reason", "r", "--expected-version", "-1", "infusion", "1"],
+            "error: --expected-version: out of range (got -1); allowed: 1 to 1000000000",
         ),
     ],
 )
@@ -398,3 +406,17 @@ def test_iso_date_takes_only_yyyy_mm_dd(text: str) -> None:
         iso_date(text, "--cutoff")
     with pytest.raises(InputError, match="cutoff"):
         cutoff_date(text)
+
+
+def test_a_true_probability_out_of_range_is_named_by_its_dose_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`escalate simulate --truth 0.1,1.5` printed the list as Python writes it: "(got [0.1, 1.5])"."""
+    code, err = _run(
+        ["escalate", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,1.5"], capsys
+    )
+    assert code == 2, err
+    assert (
+        "the true toxicity probability of dose level 2 is out of range (got 1.5); allowed: 0 to 1" in err
+    ), err
+    assert "[" not in err, err

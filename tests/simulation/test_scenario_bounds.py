@@ -38,7 +38,57 @@ OUT_OF_RANGE = [
     ("manufacturing: {vein_to_vein_days: {median: 1.0e+300}}", "manufacturing.vein_to_vein_days.median"),
     ("toxicity: {crs: {intercepts: [3, -1], duration_days: {median: 1.0e+9}}}", "toxicity.crs.duration_days"),
     ("population: {screening: {neutrophils_10e9_l: {median: 1, max: 1.0e+9}}}", "population.screening"),
+    # the keys a second sweep found unbounded (D-19.369), and a start that leaves no room (D-19.370)
+    ("data_cutoff_day: 1.0e+12", "data_cutoff_day"),
+    ("accrual: {candidates_per_month: 1.0e-300}", "accrual.candidates_per_month"),
+    ("pd: {titre_fall_steps: 1.0e+300}", "pd.titre_fall_steps"),
+    ("pd: {titre_fall_steps: 1.0e-300}", "pd.titre_fall_steps"),
+    ('accrual: {start_date: "9999-12-31"}', "accrual.start_date"),
+    # each probability at its position, never the list as Python writes it (D-19.373)
+    ("toxicity: {fixed_dlt_probability: [0.1, 1.5]}", "toxicity.fixed_dlt_probability[1]"),
 ]
+
+
+def _numeric_keys(model: object, path: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """Every number of the scenario model (a float or int field, optional or not), by its key path."""
+    import typing
+
+    from pydantic import BaseModel
+
+    assert isinstance(model, BaseModel)
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        given = typing.get_args(info.annotation) or (info.annotation,)
+        kinds = {kind for kind in given if kind is not type(None)}
+        if isinstance(value, BaseModel):
+            yield from _numeric_keys(value, (*path, name))
+        elif kinds and kinds <= {int, float}:
+            yield (*path, name)
+
+
+def _nested(path: tuple[str, ...], value: float) -> str:
+    """`a: {b: {c: value}}`, the flow YAML of the key path."""
+    text = repr(value)
+    for key in reversed(path[1:]):
+        text = f"{{{key}: {text}}}"
+    return f"{path[0]}: {text}"
+
+
+def test_every_number_of_a_scenario_has_a_finite_range() -> None:
+    """Walks the scenario model: a new number cannot be left bounded on one side only (D-19.369)."""
+    from cartrial.simulation.scenario import Scenario
+
+    keys = list(_numeric_keys(Scenario(name="t", protocol="p.yaml")))
+    assert len(keys) >= 40
+    accepted = []
+    for path in keys:
+        for value in (1.0e300, -1.0e300):
+            try:
+                parse_scenario(HEAD + _nested(path, value) + "\n", "s.yaml")
+            except InputError:
+                continue
+            accepted.append((".".join(path), value))
+    assert not accepted, accepted
 
 
 def test_every_lognormal_of_a_scenario_has_a_range() -> None:

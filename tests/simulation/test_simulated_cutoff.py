@@ -54,7 +54,7 @@ def test_a_cut_off_after_the_trial_changes_nothing(make_scenario):
     prepared = prepare(scenario, load_protocol(protocol), 0)
     full = simulate_trials(prepared, 120, seed=4)
     scenario, protocol = load_scenario(
-        make_scenario({"dropout": {"hazard_per_year": 2.0}, "data_cutoff_day": 100_000.0})
+        make_scenario({"dropout": {"hazard_per_year": 2.0}, "data_cutoff_day": 36_500.0})
     )
     late = simulate_trials(prepare(scenario, load_protocol(protocol), 0), 120, seed=4)
     np.testing.assert_array_equal(late.metrics["n_dlt"], full.y.sum(axis=1))

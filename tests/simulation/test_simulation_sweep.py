@@ -159,3 +159,48 @@ def test_local_workers_that_cannot_start_are_a_one_line_error(monkeypatch):
     assert (
         "cannot start 2 local Dask worker processes (RuntimeError: Nanny failed to start)" in problem.message
     )
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message", "allowed"),
+    [
+        ("nosuch", "not a key of the scenario (got 'nosuch')", "population | accrual"),
+        ("pd.nosuch", "not a key of the scenario section pd (got 'pd.nosuch')", "pd.titre_fall_steps"),
+        ("follow_up_days.x", "follow_up_days is a value, not a section", "allowed: follow_up_days"),
+    ],
+)
+def test_an_unknown_axis_parameter_is_refused_at_its_line(tmp_path, parameter, message, allowed):
+    """ "nosuch: Extra inputs are not permitted" named neither the grid's line nor the keys allowed, and was
+    found only when the first point was built (D-19.376)."""
+    text = "trials: 10\naxes:\n  - {parameter: pd.dose_exponent, values: [0.5]}\n"
+    text += f"  - {{parameter: {parameter}, values: [1]}}\n"
+    with pytest.raises(InputError) as caught:
+        load_grid(_grid(tmp_path, text))
+    (problem,) = caught.value.problems
+    assert problem.line == 4 and problem.field == "axes[1].parameter", problem
+    assert message in str(problem) and allowed in str(problem), problem
+
+
+def test_a_mapping_key_is_left_to_the_scenario_check(tmp_path):
+    scenario, _ = load_scenario("examples/ct103a-nmosd/scenario.yaml")
+    grid = load_grid(
+        _grid(tmp_path, "trials: 10\naxes:\n  - {parameter: kinetics.omega2.cmax, values: [0.5]}\n")
+    )
+    assert grid_points(scenario, grid) == [{"kinetics.omega2.cmax": 0.5}]
+
+
+def test_the_total_trials_of_a_sweep_are_bounded_before_any_work(tmp_path):
+    """Each of 10000 points and 1000000 trials per point was allowed: 1e10 trials in all. Points × trials is
+    at most `MAX_SWEEP_TRIALS`, refused before a point is built, naming both (D-19.376)."""
+    from cartrial.simulation.sweep import MAX_SWEEP_TRIALS
+
+    scenario, _ = load_scenario("examples/ct103a-nmosd/scenario.yaml")
+    values = ", ".join(str(50 + i) for i in range(1000))
+    text = f"trials: 1001\naxes:\n  - {{parameter: pool_size, values: [{values}]}}\n"
+    with pytest.raises(InputError) as caught:
+        grid_points(scenario, load_grid(_grid(tmp_path, text)))
+    shown = str(caught.value)
+    assert "1000 points × 1001 trials" in shown and f"points × trials ≤ {MAX_SWEEP_TRIALS}" in shown, shown
+    assert MAX_SWEEP_TRIALS == 1_000_000
+    ok = load_grid(_grid(tmp_path, text.replace("1001", "1000", 1)))
+    assert len(grid_points(scenario, ok)) == 1000

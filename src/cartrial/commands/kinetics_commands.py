@@ -22,6 +22,10 @@ from cartrial.allowed import check_seed, choice_text
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.templates import LLOQ
+
+#: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
+LLOQ_HELP = f"LLOQ for all samples (below it = BLQ). Allowed: {LLOQ.text()}."
 
 kinetics_app = typer.Typer(
     help="Cellular kinetics: simulate and fit the Stein 2019 CAR-T model (NCA is `cartrial nca`).",
@@ -192,7 +196,7 @@ def nca_command(
         AucMethodChoice.LIN_UP_LOG_DOWN, "--auc-method", help="Trapezoid rule (default PKNCA's)."
     ),
     blq: BlqChoice = typer.Option(BlqChoice.PKNCA, "--blq", help="BLQ rule preset (default PKNCA's)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples (below it = BLQ); > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
     lambda_z: LambdaZChoice = typer.Option(
@@ -436,7 +440,7 @@ def fit_command(
         help="Column holding each profile's unit (default: the file's 'unit' column when it has one; "
         "without either, copies/ug gDNA).",
     ),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
@@ -538,14 +542,16 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
 
 def _parse_named_numbers(items: list[str], option: str) -> dict[str, float]:
     """`_parse_named_values` with each VALUE a number (not a number: an `InputError` naming the option)."""
+    from cartrial.columns import read_number
+
     out: dict[str, float] = {}
     for name, value in _parse_named_values(items, option).items():
-        try:
-            out[name] = float(value)
-        except ValueError:
+        number = read_number(value)  # the import's number rule: `float` took "1_000" (D-19.372)
+        if number != number:
             raise InputError(
                 Problem("not a number", field=option, value=f"{name}={value}", allowed="NAME=NUMBER")
-            ) from None
+            )
+        out[name] = number
     return out
 
 
@@ -589,7 +595,7 @@ def popfit_command(
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     initial: list[str] = typer.Option(
         [],
         "--initial",
@@ -705,8 +711,10 @@ def popfit_command(
     init = _parse_named_numbers(initial, "--initial")
     if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
         # data is read
-        check_typical_values(get_model(model), init, "initial")
-        check_fixed(get_model(model), fixed, init)
+        # each value quoted as typed (D-19.372)
+        check_typical_values(get_model(model), init, "initial", _parse_named_values(initial, "--initial"))
+        fix_items = [part for item in fix for part in item.split(",")]
+        check_fixed(get_model(model), fixed, init, _parse_named_values(fix_items, "--fix"))
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
@@ -1081,7 +1089,7 @@ def map_command(
     conc: str = typer.Option("value", "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
-    lloq: float | None = typer.Option(None, "--lloq", help="LLOQ for all samples; > 0."),
+    lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     patient: str | None = typer.Option(None, "--patient", help="Subject id when the file has several."),
     covariate_value: list[str] = typer.Option([], "--covariate-value", help="NAME=VALUE (repeatable)."),
     out: Path | None = typer.Option(

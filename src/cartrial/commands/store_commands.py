@@ -349,6 +349,10 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     return changes
 
 
+#: The versions a record can have: 1 when written, one more at each change (D-19.371).
+RECORD_VERSIONS = (1, 1_000_000_000)
+
+
 @db_app.command(
     "edit",
     epilog=(
@@ -361,7 +365,11 @@ def edit_command(
     record_id: int = typer.Argument(..., help="Record id (see `db records`)."),
     assignments: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (repeatable)."),
     expected_version: int = typer.Option(
-        ..., "--expected-version", help="Version you read (see `db records`); a newer one is a conflict."
+        ...,
+        "--expected-version",
+        min=1,
+        max=RECORD_VERSIONS[1],
+        help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1.",
     ),
     reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),

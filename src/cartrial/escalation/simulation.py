@@ -290,15 +290,17 @@ def check_truth(truth: Sequence[float], n_doses: int) -> np.ndarray:
                 allowed=f"{n_doses} values",
             )
         )
-    if np.any((values < 0) | (values > 1)) or np.any(np.isnan(values)):
-        problems.append(
-            Problem(
-                "true toxicity probabilities must lie in [0, 1]",
-                field="truth",
-                value=values.tolist(),
-                allowed="0 <= p <= 1",
-            )
+    # each value out of range named by its dose level, never the list as Python writes it (D-19.373)
+    problems += [
+        Problem(
+            f"the true toxicity probability of dose level {level} is out of range",
+            field="truth",
+            value=float(value),
+            allowed="0 to 1",
         )
+        for level, value in enumerate(values.tolist(), start=1)
+        if not 0 <= value <= 1
+    ]
     if problems:
         raise InputError(problems)
     return values

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
-from cartrial.protocol.candidate import screening_date_problem
+from cartrial.protocol.candidate import SCREENING_DATES, screening_date_problem
 from cartrial.protocol.design_options import PATIENTS
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -185,12 +185,19 @@ class Population(_Model):
         return self
 
 
+#: The latest accrual start: a century before the end of the screening dates, the room a study's accrual,
+#: follow-up and cut-off (`MAX_STUDY_DAY`) need (D-19.370).
+LATEST_ACCRUAL_START = dt.date(SCREENING_DATES[1].year - 100, 12, 31)
+#: The latest study day a scenario names (`data_cutoff_day`): a century (D-19.369).
+MAX_STUDY_DAY = 36500.0
+
+
 class Accrual(_Model):
     """Screening candidates arrive as a Poisson process (`candidates_per_month`), or on the listed `dates`
     (one candidate per date, in order; past the list, at the list's mean rate — the share of trials that
     needed more candidates than listed is reported)."""
 
-    candidates_per_month: float = Field(default=2.0, gt=0, le=1000)
+    candidates_per_month: float = Field(default=2.0, ge=0.1, le=1000, description="0.1 to 1000 (D-19.369)")
     start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
     dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
     site_country: str = Field(default="China", min_length=1, max_length=80)
@@ -225,6 +232,15 @@ class Accrual(_Model):
                 Problem("not a calendar date", field="start_date", value=value, allowed="YYYY-MM-DD")
             ) from None
         problem = screening_date_problem(day, "start_date")
+        if problem is None and day > LATEST_ACCRUAL_START:
+            # a later start left no room for the study: screening a year later ended in an unlocated
+            # "months: … leaves the calendar" (D-19.370)
+            problem = Problem(
+                "too late to accrue and follow a study",
+                field="start_date",
+                value=value,
+                allowed=f"{SCREENING_DATES[0]} to {LATEST_ACCRUAL_START}",
+            )
         if problem is not None:
             raise option_error(problem)
         return value
@@ -344,7 +360,9 @@ class PdSettings(_Model):
     model: Literal["cartrial_pd_2026"] = "cartrial_pd_2026"
     overrides: dict[str, float] = Field(default_factory=dict)
     dose_exponent: float = Field(default=0.5, ge=0, le=3)
-    titre_fall_steps: float = Field(default=0.5, gt=0, description="log10 fall counted as 'falling'")
+    titre_fall_steps: float = Field(
+        default=0.5, ge=0.1, le=6, description="log10 fall counted as 'falling': 0.1 to 6 (log10 titre range)"
+    )
 
     @model_validator(mode="after")
     def _known_parameters(self) -> PdSettings:
@@ -441,18 +459,13 @@ class Toxicity(_Model):
                     )
                 ]
             )
-        if self.fixed_dlt_probability is not None and any(
-            not 0 <= p <= 1 for p in self.fixed_dlt_probability
-        ):
-            raise semantic_error(
-                [
-                    Issue(
-                        ("fixed_dlt_probability",),
-                        "probabilities must lie in [0, 1]",
-                        self.fixed_dlt_probability,
-                    )
-                ]
-            )
+        bad = [
+            Issue(("fixed_dlt_probability", index), "a probability must be 0 to 1", p, "0 to 1")
+            for index, p in enumerate(self.fixed_dlt_probability or [])
+            if not 0 <= p <= 1
+        ]  # each at its position, never the list as Python writes it (D-19.373)
+        if bad:
+            raise semantic_error(bad)
         return self
 
 
@@ -514,7 +527,9 @@ class Scenario(_Model):
     efficacy: Efficacy = Efficacy()
     design: DesignSettings = DesignSettings()
     follow_up_days: float = Field(default=365.0, gt=28, le=3650)
-    data_cutoff_day: float | None = Field(default=None, gt=0, description="study day of the cut-off")
+    data_cutoff_day: float | None = Field(
+        default=None, ge=1, le=MAX_STUDY_DAY, description="study day of the cut-off: 1 to 36500"
+    )
     metric_denominator: Literal["evaluable", "treated"] = Field(
         default="evaluable",
         description="denominator of the persistence and EDSS-improvement proportions: the patients "

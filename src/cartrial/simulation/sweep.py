@@ -31,10 +31,52 @@ from cartrial.protocol.yaml_source import (
     read_text_file,
     semantic_error,
 )
-from cartrial.simulation.scenario import TRIALS, Scenario
+from cartrial.simulation.scenario import MAX_TRIALS, TRIALS, Scenario
 
 #: Largest number of grid points of one sweep (each is a full simulation run).
 MAX_POINTS = 10_000
+#: Largest number of virtual trials of one sweep, points × trials per point: the largest single run
+#: (`MAX_TRIALS`, `simulate trial --trials`), so a sweep does no more work than one run may (D-19.376).
+MAX_SWEEP_TRIALS = MAX_TRIALS
+
+
+def _section(annotation: Any) -> type[BaseModel] | None:
+    """The scenario section an annotation holds (``Ordinal | None`` → ``Ordinal``), None for a value."""
+    import typing
+
+    for kind in (annotation, *typing.get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
+
+
+def parameter_problem(dotted: str) -> tuple[str, str] | None:
+    """Why `dotted` is not a key of the scenario — (message, the keys allowed there) — or None (D-19.376).
+    Any key under a mapping (``kinetics.omega2.cmax``, ``design.overrides.…``) is left to the scenario's
+    check."""
+    import typing
+
+    model: type[BaseModel] = Scenario
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        fields = model.model_fields
+        where = ".".join(parts[:i])
+        if part not in fields:
+            return (
+                f"not a key of the scenario{' section ' + where if where else ''}",
+                " | ".join(f"{where}.{name}" if where else name for name in fields),
+            )
+        if i == len(parts) - 1:
+            return None
+        annotation = fields[part].annotation
+        section = _section(annotation)
+        if section is not None:
+            model = section
+            continue
+        if dict in {typing.get_origin(kind) or kind for kind in (annotation, *typing.get_args(annotation))}:
+            return None
+        return f"{'.'.join(parts[: i + 1])} is a value, not a section", ".".join(parts[: i + 1])
+    return None
 
 
 class Axis(BaseModel):
@@ -44,6 +86,15 @@ class Axis(BaseModel):
 
     parameter: str = Field(min_length=1, description="dotted path into the scenario")
     values: list[Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _a_scenario_key(self) -> Axis:
+        """An unknown key was found only when a point was built: "nosuch: Extra inputs are not permitted"
+        without the grid's line or the keys allowed (D-19.376)."""
+        problem = parameter_problem(self.parameter)
+        if problem is not None:
+            raise semantic_error([Issue(("parameter",), problem[0], self.parameter, problem[1])])
+        return self
 
     @model_validator(mode="after")
     def _distinct_values(self) -> Axis:
@@ -141,6 +192,17 @@ def grid_points(scenario: Scenario, grid: Grid, source: str = "grid") -> list[di
                 field="axes",
                 value=n_points,
                 allowed=f"≤ {MAX_POINTS} points",
+            )
+        )
+    if n_points * grid.trials > MAX_SWEEP_TRIALS:
+        raise InputError(
+            Problem(
+                f"the grid has {n_points} points × {grid.trials} trials = {n_points * grid.trials} trials, "
+                f"above the limit {MAX_SWEEP_TRIALS}",
+                file=source,
+                field="trials",
+                value=grid.trials,
+                allowed=f"points × trials ≤ {MAX_SWEEP_TRIALS}: fewer trials or fewer axis values",
             )
         )
     points = []
@@ -380,6 +442,7 @@ def _execute(
 
 __all__ = [
     "MAX_POINTS",
+    "MAX_SWEEP_TRIALS",
     "Grid",
     "SweepResult",
     "grid_points",

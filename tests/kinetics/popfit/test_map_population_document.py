@@ -48,6 +48,20 @@ CASES = {
         _edited(lambda d: d.__setitem__("parameters", ["cmax"])),
         "parameters: the parameters listed are not the model's",
     ),
+    # a variance no log-normal can mean was used (D-19.374)
+    "huge-variance": (
+        _edited(lambda d: d["omega"][0].__setitem__(0, 1e300)),
+        "omega: a variance of omega is out of range; allowed: variances 0 to 100",
+    ),
+    # Python's words were shown: "not a cartrial population model (KeyError: 'error')" (D-19.373)
+    "missing-key": (
+        _edited(lambda d: d.pop("error")),
+        "not a cartrial population model (the key error is missing)",
+    ),
+    "wrong-kind": (
+        _edited(lambda d: d.__setitem__("omega", "x")),
+        "not a cartrial population model (a value is not of the kind or shape popfit writes",
+    ),
 }
 
 

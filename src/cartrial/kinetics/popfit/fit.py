@@ -504,13 +504,17 @@ def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray
 
 
 def check_typical_values(
-    struct: StructuralModel, values: Mapping[str, float] | None, option: str
+    struct: StructuralModel,
+    values: Mapping[str, float] | None,
+    option: str,
+    typed: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """Typical values given by name — initial values (`option` ``initial``) or fixed ones (``fix``) — as
     floats: a name the model does not have, or a value outside what the parameter allows
     (`StructuralModel.initial_rule`: within `INITIAL_FACTOR` of its default and in its domain, D-19.240), is
     an `OptionError` naming `option`, the value as NAME=VALUE and what is allowed. The one check of both
-    options (D-19.322).
+    options (D-19.322). `typed`: each value as the user wrote it, quoted in a problem instead of the number it
+    was read as (D-19.372).
 
     >>> check_typical_values(get_model("stein2019"), {"cmax": 5000}, "initial")
     {'cmax': 5000.0}
@@ -533,14 +537,21 @@ def check_typical_values(
         problem = struct.initial_rule(struct.index(name)).problem(option, value)
         if problem is not None:  # the field is the option; the value names the parameter (cmax=1e-320)
             raise OptionError(
-                dataclasses.replace(problem, value=f"{name}={value}", allowed=f"{name} {problem.allowed}")
+                dataclasses.replace(
+                    problem,
+                    value=f"{name}={(typed or {}).get(name, value)}",
+                    allowed=f"{name} {problem.allowed}",
+                )
             )
         out[name] = float(value)
     return out
 
 
 def check_fixed(
-    struct: StructuralModel, fix: Mapping[str, float] | None, initial: Mapping[str, float] | None = None
+    struct: StructuralModel,
+    fix: Mapping[str, float] | None,
+    initial: Mapping[str, float] | None = None,
+    typed: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """The typical values to hold fixed, checked as initial values are (`StructuralModel.initial_rule`,
     D-19.240): a name the model does not have, a value outside the parameter's range, or a parameter given
@@ -553,7 +564,7 @@ def check_fixed(
     ...
     cartrial.errors.OptionError: fix: ... allowed: fb ...
     """
-    out = check_typical_values(struct, fix, "fix")
+    out = check_typical_values(struct, fix, "fix", typed)
     for name in out:
         if name in (initial or {}):
             raise OptionError(

@@ -114,6 +114,25 @@ POPFIT_FORMAT = "cartrial.popfit/1"
 """The `format` of an estimates.json this release writes and reads."""
 
 
+#: The largest between-subject variance (log scale) of a population model read from a file: an SD of 10 on
+#: the log scale spreads subjects by a factor e^10 ≈ 22000 per SD — beyond any fitted CAR-T kinetics
+#: (Stein 2019's ω² are ≤ 4); 1e300 was used without a word (D-19.374).
+MAX_OMEGA_VARIANCE = 100.0
+
+
+class _Mismatch(ValueError):
+    """A population document of another structural model than the one asked for (its words are said)."""
+
+
+def _in_words(exc: Exception) -> str:
+    """Why a population document could not be read, in words: never a Python class or repr (D-19.373)."""
+    if isinstance(exc, _Mismatch):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return f"the key {exc.args[0]} is missing" if exc.args else "a key is missing"
+    return "a value is not of the kind or shape popfit writes (a number, a list or a mapping)"
+
+
 def _is_covariance(omega: npt.NDArray[np.float64]) -> bool:
     """A symmetric positive semi-definite matrix (the variances ≥ 0), within rounding."""
     if omega.size == 0:
@@ -193,7 +212,7 @@ class PopulationModel:
             )
         try:
             if model is not None and model.name != str(data["model"]):
-                raise ValueError(f"the structural model is {model.name}, the document's {data['model']}")
+                raise _Mismatch(f"the structural model is {model.name}, the document's {data['model']}")
             model = model or get_model(str(data["model"]))
             error = ErrorModel(str(data["error"]["kind"]), str(data["error"]["scale"]))
             mu = model.to_phi([float(data["typical"][n]) for n in model.parameters])
@@ -217,7 +236,7 @@ class PopulationModel:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
                 Problem(
-                    f"not a cartrial population model ({type(exc).__name__}: {exc})",
+                    f"not a cartrial population model ({_in_words(exc)})",
                     file=source,
                     allowed="the estimates.json written by `cartrial kinetics popfit`",
                 )
@@ -239,6 +258,15 @@ class PopulationModel:
                     file=source,
                     field="omega",
                     allowed="a symmetric positive semi-definite matrix (variances ≥ 0)",
+                )
+            )
+        if np.all(np.isfinite(omega)) and omega.size and float(np.max(np.diag(omega))) > MAX_OMEGA_VARIANCE:
+            raise InputError(
+                Problem(
+                    "a variance of omega is out of range",
+                    file=source,
+                    field="omega",
+                    allowed=f"variances 0 to {MAX_OMEGA_VARIANCE:g} (a log-scale SD of at most 10)",
                 )
             )
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
