@@ -180,7 +180,8 @@ def _stored_rows(
     is listed and its value is unreadable: a date ``2021-01-01 00:00:00`` or ``2021-01-01x`` (which the
     date reader refuses, or reads as 2021-01-01), a boolean stored ``2`` or ``'false'`` (read as true), a
     date-time stored with another offset or without microseconds all change the record without changing
-    what the replay would otherwise compare. JSON columns are compared by their parsed value only (the
+    what the replay would otherwise compare; so does any value stored as another type than text, integer or
+    real (a BLOB ``x'4142'``). JSON columns are compared by their parsed value only (the
     spacing of a JSON text is no part of the value)."""
     dialect = connection.dialect
     if dialect.name != "sqlite":
@@ -204,6 +205,8 @@ def _stored_rows(
         odd: list[str] = []
         for (name, read, write, is_json, integer), stored in zip(converters, raw[1:], strict=True):
             try:
+                if type(stored) not in (str, int, float, type(None)):  # a BLOB: cartrial writes none
+                    raise TypeError("not a type cartrial stores")
                 value = read(stored) if read is not None and stored is not None else stored
                 if not is_json and stored is not None:
                     again = write(value) if write is not None else value
