@@ -840,7 +840,16 @@ def verify_complete(
                 )
         if checkpoint is not None and key is not None:
             seal = checkpoint.get("seal")
-            if seal is None:
+            if seal is None and checkpoint.get("key_id") is not None:  # written with a key (D-19.377)
+                result.findings.append(
+                    Finding(
+                        "checkpoint",
+                        f"the checkpoint of {checkpoint.get('recorded_at')} names an audit key (key id "
+                        f"{checkpoint.get('key_id')}) but carries no seal: the seal was removed after it was "
+                        "written; its head is not evidence",
+                    )
+                )
+            elif seal is None:
                 result.warnings.append(
                     "the checkpoint carries no keyed seal (written without the audit key, or by a cartrial "
                     "before D-19.361): an edit of the checkpoint file itself cannot be detected"
