@@ -319,9 +319,14 @@ def _batch_event(record_id: int, audit_id: int, state: dict[str, Any]) -> dict[s
 
 
 def _replay_record(
-    table_name: str, record_id: int, events: Sequence[Mapping[Any, Any]], findings: list[Finding]
+    table_name: str,
+    record_id: int,
+    events: Sequence[Mapping[Any, Any]],
+    findings: list[Finding],
+    numeric: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The state of one record after its audit events (None: absent); inconsistencies are findings."""
+    """The state of one record after its audit events (None: absent); inconsistencies are findings.
+    `numeric`: the table's numeric (Float) columns, whose numbers compare by value (`_same`)."""
     state: dict[str, Any] | None = None
     for event in events:
         action, audit_id = event["action"], int(event["id"])
@@ -356,7 +361,7 @@ def _replay_record(
                     )
                 )
                 state = {}
-            elif not _same(state.get(name), _loads(event["old_value"]), True, name in MASKED):
+            elif not _same(state.get(name), _loads(event["old_value"]), name in numeric, name in MASKED):
                 findings.append(
                     Finding(
                         "trail-inconsistent",
@@ -385,7 +390,9 @@ def _replay_record(
             else:
                 old = dict(_loads(event["old_value"]) or {})
                 changed = sorted(
-                    k for k in set(old) | set(state) if not _same(old.get(k), state.get(k), True, k in MASKED)
+                    k
+                    for k in set(old) | set(state)
+                    if not _same(old.get(k), state.get(k), k in numeric, k in MASKED)
                 )
                 if changed:
                     findings.append(
@@ -411,13 +418,13 @@ def _replay_table(
     table = cast(Table, getattr(model, "__table__"))  # noqa: B009
     columns = [c.name for c in table.columns if c.name not in HOUSEKEEPING]
     key = _key_text(model)
+    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
     replayed = (
-        (int(record_id), _replay_record(table_name, int(record_id), list(events), findings))
+        (int(record_id), _replay_record(table_name, int(record_id), list(events), findings, numeric))
         for record_id, events in itertools.groupby(
             _audit_events(connection, table_name, model, findings), key=lambda e: e["record_id"]
         )
     )
-    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
     stored = _stored_rows(connection, table, columns)
     compared = 0
     expected_iter = iter(replayed)
