@@ -302,7 +302,13 @@ def test_every_lock_records_the_audit_head(study: StudyDb) -> None:
 
 @pytest.mark.parametrize(
     "edit",
-    ["move the head to the truncated trail", "raise keyed_from", "blank key_id", "drop the seal"],
+    [
+        "move the head to the truncated trail",
+        "raise keyed_from",
+        "blank key_id",
+        "drop the seal",
+        "move the head and drop the seal",
+    ],
 )
 def test_a_keyed_checkpoint_edited_by_hand_is_caught(
     study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
@@ -327,14 +333,26 @@ def test_a_keyed_checkpoint_edited_by_hand_is_caught(
         edited["keyed_from"] = saved["head_id"] + 1
     elif edit == "blank key_id":
         edited["key_id"] = None
-    else:
+    elif edit == "drop the seal":
+        edited.pop("seal", None)
+    else:  # D-19.377: deleting the seal of a keyed checkpoint does not turn the finding into a warning
+        edited.update(head_id=saved["head_id"] - 1, rows=saved["rows"] - 1)
         edited.pop("seal", None)
     result = verify_complete(study.service, key=key, checkpoint=edited)
-    if edit == "drop the seal":
-        assert result.ok and any("no keyed seal" in w for w in result.warnings)
-    else:
-        assert kinds(result) == {"checkpoint"} and "seal" in result.findings[0].message
+    assert "checkpoint" in kinds(result) and any("seal" in f.message for f in result.findings)
     out.write_text(json.dumps(edited))
-    assert main(["audit", "verify", "--url", study.url, "--checkpoint", str(out)]) == int(
-        edit != "drop the seal"
-    )
+    assert main(["audit", "verify", "--url", study.url, "--checkpoint", str(out)]) == 1
+
+
+def test_a_checkpoint_written_without_the_key_is_only_warned_about(
+    study: StudyDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint written without the audit key (no key id, no seal) cannot be checked for edits: a
+    warning, not a finding (D-19.361); one written with the key must carry its seal (D-19.377)."""
+    key = keyed_study(tmp_path, monkeypatch)
+    add_infusion(study)
+    with raw(study) as connection:
+        unkeyed = make_checkpoint(connection)
+    assert unkeyed["key_id"] is None and "seal" not in unkeyed
+    result = verify_complete(study.service, key=key, checkpoint=unkeyed)
+    assert result.ok and any("no keyed seal" in w for w in result.warnings)

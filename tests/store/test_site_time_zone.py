@@ -106,6 +106,25 @@ def test_an_impossible_date_time_with_its_offset_is_said_the_same(typed: str) ->
     assert problem.message == "not a real calendar date and time"
 
 
+@pytest.mark.parametrize(
+    "typed", ["2021-06-01T08:30+2400", "2021-06-01T08:30-24:00", "2021-06-01T08:30+08:60"]
+)
+def test_a_real_date_time_with_an_impossible_offset_is_not_said_an_impossible_date(typed: str) -> None:
+    """The date and time are real, only the offset is not (Python reads offsets strictly within 24 h, with
+    minutes 00-59): the message must not send the user to the month or the hour."""
+    (problem,) = validate_record("crs_assessment", {"assessed_at": typed}, protocol=None, partial=True)
+    assert problem.message == "not an ISO 8601 date-time"
+    assert "real calendar" not in str(problem.allowed)
+    assert "-23:59 to +23:59" in str(problem.allowed)
+
+
+def test_an_impossible_date_time_with_an_impossible_offset_is_said_impossible() -> None:
+    (problem,) = validate_record(
+        "crs_assessment", {"assessed_at": "2026-02-30T10:00+2400"}, protocol=None, partial=True
+    )
+    assert problem.message == "not a real calendar date and time"
+
+
 def test_a_real_time_without_an_offset_is_still_without_a_time_zone() -> None:
     (problem,) = validate_record(
         "crs_assessment", {"assessed_at": "2026-02-28 10:00"}, protocol=None, partial=True

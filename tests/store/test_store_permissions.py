@@ -235,7 +235,10 @@ def test_an_import_row_whose_subject_is_at_another_site_says_only_that_the_id_ca
     with pytest.raises(ConflictError) as caught, service.transaction("inv", "import") as tx:
         service.upsert_rows(tx, "subject", [row])
     said = f"{caught.value} {caught.value.problem}"
-    assert "cannot be used" in said and "CT-101" in said
+    assert "cannot be used" in said
+    # the key typed is the problem's value only, never the message's text (D-12.2)
+    assert caught.value.problem is not None and caught.value.problem.value == "CT-101"
+    assert "CT-101" not in str(caught.value) and "CT-101" not in caught.value.problem.message
     assert "another site" not in said and "PUMCH" not in said
 
 

@@ -310,11 +310,6 @@ _SESSION_SUBKEY_MESSAGE = b"cartrial session v1"
 """Derives the session subkey from the audit key (domain separation from the audit seals, D-19.366)."""
 
 
-def sessions_keyed() -> bool:
-    """Whether session digests are keyed: the audit key is configured (`CARTRIAL_AUDIT_KEY_FILE`)."""
-    return audit_chain.load_audit_key() is not None
-
-
 def _token_digest(token: str, key: bytes | None = None, *, load_key: bool = True) -> str:
     """What `auth_session.token_sha256` holds for `token` (D-19.366): with the audit key configured,
     HMAC-SHA256(HMAC-SHA256(key, ``cartrial session v1``), token) (RFC 2104), so that a row inserted by

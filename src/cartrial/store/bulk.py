@@ -34,7 +34,13 @@ from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, UtcDateTime, utc_now
-from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action, check_sites, key_unusable, write_action
+from cartrial.store.permissions import (
+    Action,
+    check_sites,
+    held_key_refusal,
+    readable_sites,
+    write_action,
+)
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     RowLike,
@@ -464,11 +470,14 @@ def check_subjects_and_sites(
         check_birth_date_privacy(tx.connection, rows)
         existing_sites = subject_sites(tx.connection, {row["subject_id"] for row in rows})
         check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, "subject data written")
-        if tx.actor.role in SITE_RESTRICTED_ROLES:  # a subject id another site holds: not said so (D-19.297)
-            held = sorted(str(s) for s, site in existing_sites.items() if site != tx.actor.site_id)
-            if held:
-                shown = ", ".join(held[:20]) + (" …" if len(held) > 20 else "")
-                raise key_unusable(table_name, ("subject_id",), shown)
+        refusal = held_key_refusal(  # a subject id another site holds: not said so (D-19.297)
+            table_name,
+            ("subject_id",),
+            {str(s): (site,) for s, site in existing_sites.items()},
+            readable_sites(tx.actor.role, tx.actor.site_id),
+        )
+        if refusal is not None:
+            raise refusal
         return
     if subject_column is None or subject_column not in columns_of(model):
         return

@@ -107,10 +107,29 @@ def key_unusable(table_name: str, keys: Sequence[str], given: str) -> ConflictEr
     nor its id is told — the same words whatever holds the key (D-19.297; another site's records are as
     absent, D-19.174, D-19.220)."""
     what = ", ".join(keys)
-    return ConflictError(
-        f"{what} {given} cannot be used for a new {table_name} record: choose another {what}",
+    return ConflictError(  # the key typed is the problem's value only, never the message's text (D-12.2)
+        f"this {what} cannot be used for a new {table_name} record: choose another {what}",
         problem=Problem("this key cannot be used", field=what, value=given, allowed=f"another {what}"),
     )
+
+
+def held_key_refusal(
+    table_name: str,
+    keys: Sequence[str],
+    holders: Mapping[str, Iterable[str | None]],
+    sites: Sequence[str | None] | None,
+) -> ConflictError | None:
+    """The one rule of D-19.297: a key (a subject id) that a stored record holds at a site the user may not
+    read cannot be used (`key_unusable`, up to 20 such keys as its value), None when every held key is the
+    user's to see. `holders`: each key given that a stored record holds -> the sites of that record (a
+    subject's site; another table's record: its subject's site); `sites`: the sites the user may read
+    (`readable_sites`; None: every site)."""
+    if sites is None:
+        return None
+    unusable = sorted(key for key, held in holders.items() if any(site not in sites for site in held))
+    if not unusable:
+        return None
+    return key_unusable(table_name, keys, ", ".join(unusable[:20]) + (" …" if len(unusable) > 20 else ""))
 
 
 def write_action(table_name: str, default: Action) -> Action:

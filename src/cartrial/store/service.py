@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
+from cartrial.errors import ConflictError
 from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verify_chain
 from cartrial.store.bulk import UpsertResult
@@ -401,6 +402,26 @@ class StudyUser:
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
             return reads.find_records(connection, table_name, equals)
+
+    def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
+        """The refusal a save of the new record `values` would meet because another site's record holds its
+        key (`permissions.held_key_refusal`, D-19.297), None otherwise (READ permission); nothing of
+        that record is returned."""
+        from cartrial.store.permissions import held_key_refusal
+        from cartrial.store.writes import find_by_key, record_sites
+
+        model = model_of(table_name)
+        keys = model.natural_key
+        if not keys or any(values.get(k) is None for k in keys):
+            return None
+        self.check(Action.READ, table_name)
+        with self.service.read() as connection:
+            held = find_by_key(connection, model, values, keys)
+            if held is None:
+                return None
+            given = ", ".join(str(values[k]) for k in keys)
+            sites = record_sites(connection, model, [held])
+            return held_key_refusal(table_name, keys, {given: sites}, self._read_sites(connection))
 
     def read_sites(self) -> tuple[str | None, ...] | None:
         """The sites whose subjects this user may read: None (every site), or the user's own site for the

@@ -180,7 +180,8 @@ def _stored_rows(
     is listed and its value is unreadable: a date ``2021-01-01 00:00:00`` or ``2021-01-01x`` (which the
     date reader refuses, or reads as 2021-01-01), a boolean stored ``2`` or ``'false'`` (read as true), a
     date-time stored with another offset or without microseconds all change the record without changing
-    what the replay would otherwise compare. JSON columns are compared by their parsed value only (the
+    what the replay would otherwise compare; so does any value stored as another type than text, integer or
+    real (a BLOB ``x'4142'``). JSON columns are compared by their parsed value only (the
     spacing of a JSON text is no part of the value)."""
     dialect = connection.dialect
     if dialect.name != "sqlite":
@@ -204,6 +205,8 @@ def _stored_rows(
         odd: list[str] = []
         for (name, read, write, is_json, integer), stored in zip(converters, raw[1:], strict=True):
             try:
+                if type(stored) not in (str, int, float, type(None)):  # a BLOB: cartrial writes none
+                    raise TypeError("not a type cartrial stores")
                 value = read(stored) if read is not None and stored is not None else stored
                 if not is_json and stored is not None:
                     again = write(value) if write is not None else value
@@ -316,9 +319,14 @@ def _batch_event(record_id: int, audit_id: int, state: dict[str, Any]) -> dict[s
 
 
 def _replay_record(
-    table_name: str, record_id: int, events: Sequence[Mapping[Any, Any]], findings: list[Finding]
+    table_name: str,
+    record_id: int,
+    events: Sequence[Mapping[Any, Any]],
+    findings: list[Finding],
+    numeric: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The state of one record after its audit events (None: absent); inconsistencies are findings."""
+    """The state of one record after its audit events (None: absent); inconsistencies are findings.
+    `numeric`: the table's numeric (Float) columns, whose numbers compare by value (`_same`)."""
     state: dict[str, Any] | None = None
     for event in events:
         action, audit_id = event["action"], int(event["id"])
@@ -353,7 +361,7 @@ def _replay_record(
                     )
                 )
                 state = {}
-            elif not _same(state.get(name), _loads(event["old_value"]), True, name in MASKED):
+            elif not _same(state.get(name), _loads(event["old_value"]), name in numeric, name in MASKED):
                 findings.append(
                     Finding(
                         "trail-inconsistent",
@@ -382,7 +390,9 @@ def _replay_record(
             else:
                 old = dict(_loads(event["old_value"]) or {})
                 changed = sorted(
-                    k for k in set(old) | set(state) if not _same(old.get(k), state.get(k), True, k in MASKED)
+                    k
+                    for k in set(old) | set(state)
+                    if not _same(old.get(k), state.get(k), k in numeric, k in MASKED)
                 )
                 if changed:
                     findings.append(
@@ -408,13 +418,13 @@ def _replay_table(
     table = cast(Table, getattr(model, "__table__"))  # noqa: B009
     columns = [c.name for c in table.columns if c.name not in HOUSEKEEPING]
     key = _key_text(model)
+    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
     replayed = (
-        (int(record_id), _replay_record(table_name, int(record_id), list(events), findings))
+        (int(record_id), _replay_record(table_name, int(record_id), list(events), findings, numeric))
         for record_id, events in itertools.groupby(
             _audit_events(connection, table_name, model, findings), key=lambda e: e["record_id"]
         )
     )
-    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
     stored = _stored_rows(connection, table, columns)
     compared = 0
     expected_iter = iter(replayed)
@@ -837,7 +847,16 @@ def verify_complete(
                 )
         if checkpoint is not None and key is not None:
             seal = checkpoint.get("seal")
-            if seal is None:
+            if seal is None and checkpoint.get("key_id") is not None:  # written with a key (D-19.377)
+                result.findings.append(
+                    Finding(
+                        "checkpoint",
+                        f"the checkpoint of {checkpoint.get('recorded_at')} names an audit key (key id "
+                        f"{checkpoint.get('key_id')}) but carries no seal: the seal was removed after it was "
+                        "written; its head is not evidence",
+                    )
+                )
+            elif seal is None:
                 result.warnings.append(
                     "the checkpoint carries no keyed seal (written without the audit key, or by a cartrial "
                     "before D-19.361): an edit of the checkpoint file itself cannot be detected"

@@ -31,7 +31,7 @@ from cartrial.store.edit_checks import reconcile_write
 from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
 from cartrial.store.locking import is_locked
 from cartrial.store.models import StudyData, Subject, User
-from cartrial.store.permissions import check_sites, key_unusable
+from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -154,10 +154,11 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     existing = find_by_key(tx.connection, model, prepared[0], keys)
     if existing is not None:
         given = ", ".join(str(prepared[0][k]) for k in keys)
-        if not _actor_may_see(tx, model, table_name, existing):  # another site's record (D-19.297)
+        refusal = _held_elsewhere(tx, model, table_name, given, existing)  # another site's (D-19.297)
+        if refusal is not None:
             # the checks a free key meets first (the subject's site): the same refusal, held key or not
             check_subjects_and_sites(tx, model, table_name, [dict(prepared[0])])
-            raise key_unusable(table_name, keys, given)
+            raise refusal
         raise ConflictError(
             f"{table_name} already has a record with {', '.join(keys)} = {given} (id {existing['id']}); "
             "update it instead",
@@ -388,16 +389,17 @@ def current_record(
     return row
 
 
-def _actor_may_see(tx: Transaction, model: type[StudyData], table_name: str, row: RowLike) -> bool:
-    """Whether the acting user may see the stored record `row` (its site is theirs, or they are not
-    site-restricted)."""
-    from cartrial.errors import PermissionDeniedError
-
-    try:
-        check_record_sites(tx, model, table_name, [row])
-    except PermissionDeniedError:
-        return False
-    return True
+def _held_elsewhere(
+    tx: Transaction, model: type[StudyData], table_name: str, given: str, held: RowLike
+) -> ConflictError | None:
+    """The refusal of key `given` held by the stored record `held` when the acting user may not see that
+    record (`permissions.held_key_refusal`, the one rule of D-19.297), else None."""
+    return held_key_refusal(
+        table_name,
+        model.natural_key,
+        {given: record_sites(tx.connection, model, [held])},
+        readable_sites(tx.actor.role, tx.actor.site_id),
+    )
 
 
 def _refuse_key_held_elsewhere(
@@ -410,20 +412,26 @@ def _refuse_key_held_elsewhere(
     if not keys or any(after.get(k) is None for k in keys):
         return
     held = find_by_key(tx.connection, model, after, keys)
-    if held is not None and int(held["id"]) != record_id and not _actor_may_see(tx, model, table_name, held):
-        raise key_unusable(table_name, keys, ", ".join(str(after[k]) for k in keys))
+    if held is not None and int(held["id"]) != record_id:
+        refusal = _held_elsewhere(tx, model, table_name, ", ".join(str(after[k]) for k in keys), held)
+        if refusal is not None:
+            raise refusal
 
 
 def check_record_sites(
     tx: Transaction, model: type[StudyData], table_name: str, versions: Sequence[RowLike]
 ) -> None:
     """For site-restricted roles: refuse unless every version of the record belongs to the user's site."""
-    sites: set[Any]
-    if model is Subject:
-        sites = {v.get("site_id") for v in versions}
-    elif model.subject_column and model.subject_column in columns_of(model):
-        subjects = {v.get(model.subject_column) for v in versions} - {None}
-        sites = set(subject_sites(tx.connection, subjects).values())
-    else:
-        sites = set()
+    sites = record_sites(tx.connection, model, versions)
     check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, f"this {table_name} record")
+
+
+def record_sites(connection: Connection, model: type[StudyData], versions: Sequence[RowLike]) -> set[Any]:
+    """The sites the versions of a record belong to: a subject's site; another table's record, its
+    subject's site; none for a table without subjects."""
+    if model is Subject:
+        return {v.get("site_id") for v in versions}
+    if model.subject_column and model.subject_column in columns_of(model):
+        subjects = {v.get(model.subject_column) for v in versions} - {None}
+        return set(subject_sites(connection, subjects).values())
+    return set()

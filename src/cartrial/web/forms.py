@@ -333,7 +333,6 @@ def edit_check_problems(
     the field rules refuse give none (`validate` reports them). The store's own computation
     (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
     from cartrial.store.edit_checks import Severity
-    from cartrial.store.permissions import key_unusable
     from cartrial.store.tables import model_of
     from cartrial.web.errors import NotFoundError
     from cartrial.web.views import NotVisible, require_subject
@@ -353,11 +352,8 @@ def edit_check_problems(
     column = model_of(spec.table).subject_column
     if spec.table == "subject" and typed.get("subject_id") is not None:  # a subject id held elsewhere: the
         # save refuses it as a key that cannot be used, and no check reads that subject's records (D-19.297)
-        held = handle.find_records("subject", subject_id=typed["subject_id"])  # at any site
-        sites = handle.read_sites()
-        if held and sites is not None and held[0].get("site_id") not in sites:
-            refusal = key_unusable("subject", ("subject_id",), str(typed["subject_id"]))
-            assert refusal.problem is not None
+        refusal = handle.held_key_refusal("subject", {"subject_id": typed["subject_id"]})
+        if refusal is not None and refusal.problem is not None:
             return [replace(refusal.problem, field="subject.subject_id")], []
     subject = typed.get(column) if column and spec.table != "subject" else None  # a subject: may be new
     if subject is not None:

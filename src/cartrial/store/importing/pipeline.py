@@ -255,16 +255,16 @@ class DatabaseState:
     """The study's protocol (dose levels for the field rules), None before `db init`."""
 
 
-def database_state(engine: Engine, user: str | None = None) -> DatabaseState:
-    """What an import's rows are checked against: the stored subjects (of the sites `user` may read, when
-    given: an investigator's import knows no other site's subject, whose row is then refused as for an
-    unknown subject, its id not listed among those allowed, D-19.348), sites, birth-date precision and
-    protocol."""
+def database_state(engine: Engine, user: str) -> DatabaseState:
+    """What an import's rows are checked against: the stored subjects of the sites `user` may read (an
+    investigator's import knows no other site's subject, whose row is then refused as for an unknown
+    subject, its id not listed among those allowed, D-19.348; `user` is required so that no caller falls
+    back to every site's subjects), sites, birth-date precision and protocol."""
     from cartrial.store.reads import _site_condition
     from cartrial.store.transaction import load_actor
 
     with engine.connect() as connection:
-        sites_read = None if user is None else importer_sites(load_actor(connection, user))
+        sites_read = importer_sites(load_actor(connection, user))
         subjects = frozenset(
             connection.scalars(select(Subject.subject_id).where(*_site_condition(Subject, sites_read))).all()
         )

@@ -8,6 +8,7 @@ million-row import validates in seconds.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from itertools import repeat
@@ -440,15 +441,24 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     blank = blank_u[codes]
     out_of_range_u = np.zeros(len(texts), dtype=bool)
     unreal_u = np.zeros(len(texts), dtype=bool)
-    for candidate in np.flatnonzero(shaped & bad_u).tolist():  # well-formed, refused: out of range?
-        out_of_range_u[candidate] = _valid_iso_datetime(uniques[candidate])
-        unreal_u[candidate] = not out_of_range_u[candidate]  # the form is right, the date or time not
+    bad_offset_u = np.zeros(len(texts), dtype=bool)
+    for candidate in np.flatnonzero(shaped & bad_u).tolist():  # well-formed, refused: which part?
+        typed = str(uniques[candidate])
+        if _impossible_date_time(typed):  # the date or time itself, whatever the offset
+            unreal_u[candidate] = True
+        elif _impossible_offset(typed):  # a real date and time, an offset of 24 h or more
+            bad_offset_u[candidate] = True
+        else:
+            out_of_range_u[candidate] = _valid_iso_datetime(typed)
     for candidate in np.flatnonzero(naive_u).tolist():  # no offset: a real clinic time? (D-19.296)
         unreal_u[candidate] = clinic_time(str(uniques[candidate])) is None
     out_of_range = out_of_range_u[codes]
     unreal = unreal_u[codes]
+    bad_offset = bad_offset_u[codes]
     for i in np.flatnonzero(bad):
-        if out_of_range[i]:
+        if bad_offset[i]:
+            sink.add(i, name, cells.iat[i], "not an ISO 8601 date-time", DATETIME_OFFSET_ALLOWED)
+        elif out_of_range[i]:
             sink.add(i, name, cells.iat[i], "date-time out of range", DATETIME_RANGE_ALLOWED)
         elif unreal[i]:
             sink.add(i, name, cells.iat[i], "not a real calendar date and time", DATETIME_REAL_ALLOWED)
@@ -471,6 +481,38 @@ DATETIME_REAL_ALLOWED = (
     "with Z or an offset, e.g. 2021-06-01T08:30:00Z"
 )
 """What a date-time of the right form but an impossible date or time (2026-02-30, 25:00, 10:61) is told."""
+
+
+DATETIME_OFFSET_ALLOWED = (
+    "ISO 8601 date-time with Z or a UTC offset from -23:59 to +23:59 (hours 00-23, minutes 00-59), "
+    "e.g. 2021-06-01T08:30:00+02:00"
+)
+"""What a real date and time with an impossible offset (+24:00, +08:60) is told."""
+
+_OFFSET = re.compile(r"(?:[Zz]|[+-](\d{2}):?(\d{2}))$")
+
+
+def _impossible_date_time(text: str) -> bool:
+    """Whether the date or time of a well-formed date-time (`ISO_DATETIME`), without its offset, is not a
+    real calendar date and time (``2026-02-30``, ``25:00``): read by `clinic_time` (a bare date by
+    `date.fromisoformat`)."""
+    local = _OFFSET.sub("", text.strip()) if len(text.strip()) > 10 else text.strip()
+    if len(local) > 10:
+        return clinic_time(local) is None
+    try:
+        date.fromisoformat(local)
+    except ValueError:
+        return True
+    return False
+
+
+def _impossible_offset(text: str) -> bool:
+    """Whether the offset of a well-formed date-time is not one Python reads: hours 24 or more (an offset is
+    strictly within 24 h) or minutes 60 or more."""
+    found = _OFFSET.search(text.strip()) if len(text.strip()) > 10 else None
+    if found is None or found.group(1) is None:
+        return False
+    return int(found.group(1)) >= 24 or int(found.group(2)) >= 60
 
 
 def _valid_iso_datetime(text: object) -> bool:
