@@ -291,6 +291,18 @@ def check_flag(field: str, value: Any) -> bool:
 
 # ------------------------------------------------------------------------------------------- random seed
 
+MAX_CONCENTRATION = 1e15
+"""Largest concentration in the table's unit (copies/µg gDNA reach about 10^6)."""
+MIN_LLOQ = 1e-12
+"""Smallest LLOQ in the table's unit: 1 pmol/L in mol/L, 1 pg/mL in g/L, far below any assay's LLOQ in the
+units cartrial reads (copies/µg gDNA about 10, cells/µL about 0.1). A subnormal LLOQ (1e-320) was accepted
+and drove the M3 censored likelihood of `kinetics popfit` to numpy overflow warnings with exit 0
+(docs/science/decisions.md D-19.37)."""
+LLOQ = Allowed(low=MIN_LLOQ, high=MAX_CONCENTRATION, label="1e-12 to 1e+15 in the concentration unit")
+"""The one range of an LLOQ: ``--lloq`` of `nca` and `kinetics fit | popfit | map`, the engines' ``lloq``
+argument, an LLOQ column of a sample table and the store's ``pk_sample.lloq``."""
+
+
 MAX_SEED = 2**63 - 1
 """Largest random seed: the widest range every consumer takes. numpy's `SeedSequence` (behind every
 `default_rng` of cartrial) takes any non-negative integer, but the seed is also written to CSV and JSON
@@ -321,8 +333,11 @@ def check_seed(seed: Any, field: str = "seed", *, optional: bool = False) -> Non
 
 
 __all__ = [
+    "LLOQ",
+    "MAX_CONCENTRATION",
     "MAX_SEED",
     "METADATA_KEY",
+    "MIN_LLOQ",
     "SEED",
     "SEED_HELP",
     "TRUE_FALSE",

@@ -18,11 +18,10 @@ from typing import Any, NamedTuple
 import typer
 from rich.console import Console
 
-from cartrial.allowed import check_seed, choice_text
+from cartrial.allowed import LLOQ, check_seed, choice_text
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.kinetics.templates import LLOQ
 
 #: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
 LLOQ_HELP = f"LLOQ for all samples (below it = BLQ). Allowed: {LLOQ.text()}."

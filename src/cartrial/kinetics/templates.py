@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import LLOQ, MAX_CONCENTRATION, MIN_LLOQ
 
 PK_COLUMNS: tuple[str, ...] = (
     "subject_id",
@@ -94,18 +94,6 @@ CONC_UNIT_MAX_LENGTH = 40
 
 CONC_UNIT_CHARACTERS = "letters, digits, space and / ^ · * . % - µ"
 """Characters a concentration unit may contain (e.g. ``copies/ug gDNA``, ``cells/uL``, ``mg/L``)."""
-
-
-MAX_CONCENTRATION = 1e15
-"""Largest concentration in the table's unit (copies/µg gDNA reach about 10^6)."""
-MIN_LLOQ = 1e-12
-"""Smallest LLOQ in the table's unit: 1 pmol/L in mol/L, 1 pg/mL in g/L, far below any assay's LLOQ in the
-units cartrial reads (copies/µg gDNA about 10, cells/µL about 0.1). A subnormal LLOQ (1e-320) was accepted
-and drove the M3 censored likelihood of `kinetics popfit` to numpy overflow warnings with exit 0
-(docs/science/decisions.md D-19.37)."""
-LLOQ = Allowed(low=MIN_LLOQ, high=MAX_CONCENTRATION, label="1e-12 to 1e+15 in the concentration unit")
-"""The one range of an LLOQ: ``--lloq`` of `nca` and `kinetics fit | popfit | map`, the engines' ``lloq``
-argument, an LLOQ column of a sample table and the store's ``pk_sample.lloq``."""
 
 
 __all__ = [

@@ -360,13 +360,11 @@ def _authenticate_token(
     digest = _token_digest(token, key, load_key=False)
     from cartrial.store.transaction import read_connection
 
+    # the newest audit row's seal, in the same query: without the key, a keyed study's trail says its
+    # sessions are keyed and an unkeyed digest could be a row forged by SQL (D-19.366)
+    log = audit_chain.AuditLog
+    head_mac = select(log.row_mac).order_by(log.id.desc()).limit(1).scalar_subquery()
     with read_connection(engine) as connection:  # the session and its user in one query (every web request)
-        if key is None and audit_chain.read_head(connection).last_mac is not None:
-            # a keyed study's sessions are keyed: an unkeyed digest could be a row forged by SQL (D-19.366)
-            raise AuthenticationError(
-                "this study's audit trail is keyed: login sessions are checked only with its audit key "
-                "(set CARTRIAL_AUDIT_KEY_FILE)"
-            )
         session = connection.execute(
             select(
                 AuthSession.id,
@@ -377,11 +375,17 @@ def _authenticate_token(
                 User.role,
                 User.site_id,
                 User.active,
+                head_mac.label("head_mac"),
             )
             .select_from(AuthSession)
             .outerjoin(User, User.username == AuthSession.username)
             .where(AuthSession.token_sha256 == digest)
         ).first()
+    if key is None and session is not None and session.head_mac is not None:
+        raise AuthenticationError(
+            "this study's audit trail is keyed: login sessions are checked only with its audit key "
+            "(set CARTRIAL_AUDIT_KEY_FILE)"
+        )
     user = (
         None
         if session is None or session.user_username is None
