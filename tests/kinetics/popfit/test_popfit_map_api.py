@@ -98,6 +98,18 @@ def test_times_in_weeks_are_converted_to_the_model_days() -> None:
     assert np.allclose(in_days.parameters["map_estimate"], in_weeks.parameters["map_estimate"])
 
 
+@pytest.mark.parametrize("recorded", ["", " day", "day "])
+def test_a_blank_or_padded_recorded_time_unit_reads_as_the_model_days(recorded: str) -> None:
+    """Review of D-19.337: the document's ``data.time_unit`` is read by the option's rule, and its reading
+    used: " day" was a KeyError traceback, a blank one (a population fitted without a time unit) was
+    refused as missing where it means the model's own unit (days for Stein 2019)."""
+    doc = _document()
+    doc["data"] = {**doc["data"], "time_unit": recorded}  # type: ignore[dict-item]
+    expected = map_from_fit(_document(), _data(_samples([7.0, 14.0])))
+    result = map_from_fit(doc, _data(_samples([7.0, 14.0])))
+    assert np.allclose(result.parameters["map_estimate"], expected.parameters["map_estimate"])
+
+
 def test_samples_in_another_unit_are_refused() -> None:
     with pytest.raises(InputError) as caught:
         map_from_fit(_document(), _data(_samples([7.0, 14.0], unit="copies/mL"), source="other.csv"))

@@ -122,11 +122,13 @@ def map_from_fit(
             )
         )
     recorded = about.get("time_unit")
-    if recorded is not None:  # read by the option's rule (an unknown unit was a KeyError, D-19.337)
-        try:
-            check_time_unit(str(recorded), "data.time_unit")
+    if recorded is not None and str(recorded).strip():  # blank: the model's own unit, below
+        try:  # read by the option's rule (an unknown unit was a KeyError, D-19.337)
+            recorded = check_time_unit(str(recorded), "data.time_unit")
         except InputError as exc:
             raise InputError(*(replace(p, file=source) for p in exc.problems)) from None
+    else:
+        recorded = None
     per_day = "day" if pd_population else time_unit_of(doc.get("units") or [])
     data = data.in_time_unit(given, str(recorded or per_day) or given)
     if pd_population:
