@@ -38,7 +38,7 @@ from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.database import ReadOnlyDatabaseError
 from cartrial.store.fields import control_character_problem
-from cartrial.store.models import Base, User, utc_now
+from cartrial.store.models import AuditLog, Base, User, utc_now
 from cartrial.store.users import password_matches
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -362,8 +362,7 @@ def _authenticate_token(
 
     # the newest audit row's seal, in the same query: without the key, a keyed study's trail says its
     # sessions are keyed and an unkeyed digest could be a row forged by SQL (D-19.366)
-    log = audit_chain.AuditLog
-    head_mac = select(log.row_mac).order_by(log.id.desc()).limit(1).scalar_subquery()
+    head_mac = select(AuditLog.row_mac).order_by(AuditLog.id.desc()).limit(1).scalar_subquery()
     with read_connection(engine) as connection:  # the session and its user in one query (every web request)
         session = connection.execute(
             select(
