@@ -303,6 +303,15 @@ LLOQ = Allowed(low=MIN_LLOQ, high=MAX_CONCENTRATION, label="1e-12 to 1e+15 in th
 argument, an LLOQ column of a sample table and the store's ``pk_sample.lloq``."""
 
 
+OMEGA_LOG_VARIANCE = Allowed(low=0, high=100, label="0 to 100 on the log scale (an SD of at most 10)")
+"""The one range of a between-subject variance of a log-normal parameter (a diagonal term of a population
+model's Ω, log scale): an SD of 10 spreads subjects by a factor e^10 ≈ 22000 per SD, beyond any fitted CAR-T
+kinetics (Stein 2019's ω² are below 4). `kinetics popfit` labels an estimate beyond it NOT CONVERGED and
+`kinetics map --population` refuses it (docs/science/decisions.md D-19.374, D-19.400). A normal parameter's
+variance is in the parameter's own unit squared (a bi-exponential A1 in ng/mL has ω² near 3·10^5) and is
+not bounded by it."""
+
+
 MAX_SEED = 2**63 - 1
 """Largest random seed: the widest range every consumer takes. numpy's `SeedSequence` (behind every
 `default_rng` of cartrial) takes any non-negative integer, but the seed is also written to CSV and JSON
@@ -338,6 +347,7 @@ __all__ = [
     "MAX_SEED",
     "METADATA_KEY",
     "MIN_LLOQ",
+    "OMEGA_LOG_VARIANCE",
     "SEED",
     "SEED_HELP",
     "TRUE_FALSE",

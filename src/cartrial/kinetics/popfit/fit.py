@@ -18,11 +18,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import OMEGA_LOG_VARIANCE, Allowed
 from cartrial.errors import ConfigurationError, NotEstimableError, OptionError, Problem
 from cartrial.kinetics.popfit.data import PopulationData, covariate_design
 from cartrial.kinetics.popfit.likelihood import ErrorModel
-from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta
+from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta, variances_out_of_range
 from cartrial.kinetics.popfit.saem import (
     MarginalLikelihood,
     SaemSettings,
@@ -361,7 +361,7 @@ def fit_population(
         problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
-    problems += _runaway_typical(spec, theta)
+    problems += _runaway_typical(spec, theta) + _runaway_variances(spec, theta)
 
     cov = np.full((0, 0), np.nan)
     se_vec = None
@@ -660,6 +660,18 @@ def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
             "use data with more late samples or another model; kinetics map cannot use this fit"
         )
     return out
+
+
+def _runaway_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
+    """An IIV variance of a log-normal parameter beyond `cartrial.allowed.OMEGA_LOG_VARIANCE` (any method): a
+    convergence problem, since `kinetics map --population` refuses the file that holds it — the rule is
+    `variances_out_of_range`, the one map applies (D-19.400)."""
+    return [
+        f"omega² of {name} is {value:.3g}, beyond {OMEGA_LOG_VARIANCE.text()}: subjects spread by more "
+        "than a factor e^10 per SD; check the data (subjects in different units?) or remove it from the IIV "
+        "parameters (CLI: --iiv); kinetics map cannot use this fit"
+        for name, value in variances_out_of_range(spec.model, spec.iiv_names, theta.omega)
+    ]
 
 
 def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:

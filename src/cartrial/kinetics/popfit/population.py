@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cartrial.allowed import allowed, check_fields, choice_text
+from cartrial.allowed import OMEGA_LOG_VARIANCE, allowed, check_fields, choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model
@@ -114,10 +114,26 @@ POPFIT_FORMAT = "cartrial.popfit/1"
 """The `format` of an estimates.json this release writes and reads."""
 
 
-#: The largest between-subject variance (log scale) of a population model read from a file: an SD of 10 on
-#: the log scale spreads subjects by a factor e^10 ≈ 22000 per SD — beyond any fitted CAR-T kinetics
-#: (Stein 2019's ω² are ≤ 4); 1e300 was used without a word (D-19.374).
-MAX_OMEGA_VARIANCE = 100.0
+def variances_out_of_range(
+    model: StructuralModel, iiv: tuple[str, ...], omega: npt.NDArray[np.float64]
+) -> list[tuple[str, float]]:
+    """(parameter, variance) of each parameter with IIV whose variance, a diagonal term of `omega`, is
+    outside `cartrial.allowed.OMEGA_LOG_VARIANCE` — for a log-normal parameter only: a normal parameter's
+    variance is in its own unit squared (D-19.400). The one rule both `fit_population` (a convergence
+    problem) and `PopulationModel.from_dict` (a refused file) apply, so that `kinetics map` reads every
+    estimate `kinetics popfit` does not label (D-19.374).
+
+    >>> from cartrial.kinetics.popfit.structural import get_model
+    >>> variances_out_of_range(get_model("biexponential"), ("a1", "k1"), np.diag([3e5, 150.0]))
+    [('k1', 150.0)]
+    """
+    diagonal = np.diag(np.asarray(omega, dtype=float))
+    return [
+        (name, float(value))
+        for name, value in zip(iiv, diagonal, strict=True)
+        if model.distribution(model.index(name)) == "lognormal"
+        and OMEGA_LOG_VARIANCE.problem(name, float(value)) is not None
+    ]
 
 
 class _Mismatch(ValueError):
@@ -260,13 +276,16 @@ class PopulationModel:
                     allowed="a symmetric positive semi-definite matrix (variances ≥ 0)",
                 )
             )
-        if np.all(np.isfinite(omega)) and omega.size and float(np.max(np.diag(omega))) > MAX_OMEGA_VARIANCE:
+        beyond = variances_out_of_range(model, iiv, omega) if np.all(np.isfinite(omega)) else []
+        if beyond:
             raise InputError(
                 Problem(
-                    "a variance of omega is out of range",
+                    "a variance of omega is out of range (of "
+                    + ", ".join(name for name, _ in beyond)
+                    + "; a fit that estimates one is labelled NOT CONVERGED)",
                     file=source,
                     field="omega",
-                    allowed=f"variances 0 to {MAX_OMEGA_VARIANCE:g} (a log-scale SD of at most 10)",
+                    allowed=f"variances of log-normal parameters {OMEGA_LOG_VARIANCE.text()}",
                 )
             )
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
