@@ -7,7 +7,10 @@ popfit --help`, docs/popfit.md): IIV on tmax, Cmax, α and F_B, none on FOLDX an
 profiles cannot estimate (with IIV on all six the fit is NOT CONVERGED; D-19.324); the status line says
 whether the fit converged. Then the CAR-T → plasma cell → AQP4-IgG
 model is fitted to the example's AQP4-IgG titres sequentially on those EBEs
-(`cartrial.kinetics.popfit.pdmodel`, a short run) into ``<out>/popfit/pd/``."""
+(`cartrial.kinetics.popfit.pdmodel`, a short run) into ``<out>/popfit/pd/``, with IIV on the baseline a0 and
+the protected fraction, as the documented `kinetics popfit --model pd` example (docs/popfit.md): with IIV on
+all four the 12 subjects' 68 titres collapse ω² of k_kill or of the protected fraction and let k_kill run
+off, NOT CONVERGED with 60 + 30 and with 250 + 150 iterations (D-19.401)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 
 EXAMPLE_IIV = ("tmax_days", "cmax", "alpha_per_day", "fb")
 """The parameters with IIV in the example study's fit (the shipped `kinetics popfit` example; D-19.324)."""
+EXAMPLE_PD_IIV = ("a0", "protected_fraction")
+"""The parameters with IIV in the example study's PD fit (the `--model pd` example of docs/popfit.md;
+D-19.401): the 12 subjects' titres do not estimate the variances of k_kill and the IgG half-life."""
 
 
 def run(ctx: DemoContext) -> None:
@@ -56,6 +62,7 @@ def run(ctx: DemoContext) -> None:
         rse = "–" if typ["rse_percent"] != typ["rse_percent"] else f"{typ['rse_percent']:.0f}"
         table.add_row(name, f"{typ['estimate']:.4g}", rse, f"{om['estimate'].iloc[0]:.3g}" if len(om) else "")
     ctx.console.print(table)
+    _why_not_converged(ctx, fit.convergence_problems)
     patient = PopulationData.from_arrays(
         ["NEW-PATIENT"],
         [np.array([7.0, 14.0])],
@@ -91,6 +98,7 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     fit = fit_population(
         inputs.data,
         inputs.structural,
+        iiv=EXAMPLE_PD_IIV,
         settings=SaemSettings(seed=1, k1=60, k2=30, is_draws=200, fim_draws=100),
     )
     write_report(out_dir, popfit_files(fit, figures=False, n_sim=100))
@@ -101,3 +109,10 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
         f"protected fraction {est[('typical', 'protected_fraction')]:.2f}, IgG half-life "
         f"{est[('typical', 'igg_half_life_days')]:.0f} days; written to {out_dir}"
     )
+    _why_not_converged(ctx, fit.convergence_problems)
+
+
+def _why_not_converged(ctx: DemoContext, problems: tuple[str, ...]) -> None:
+    """The reasons a fit is labelled NOT CONVERGED, one a line (nothing for a converged fit)."""
+    for problem in problems:
+        ctx.console.print(f"  [red]not converged:[/] {problem}", highlight=False)
