@@ -279,7 +279,9 @@ def nca_command(
     }
     emit_table(result.table, out, as_json, extra=extra)
     if out is not None:
-        console.print(f"wrote {len(result.table)} profile(s) to {out}")
+        from cartrial.wording import count
+
+        console.print(f"wrote {count(len(result.table), 'profile')} to {out}")
 
 
 def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
@@ -358,7 +360,11 @@ def simulate_command(
 
         emit_table(table, out, as_json, extra=extra)
     if out is not None:
-        _err_console().print(f"wrote {subjects * len(grid)} samples of {subjects} subject(s) to {out}")
+        from cartrial.wording import count
+
+        _err_console().print(
+            f"wrote {count(subjects * len(grid), 'sample')} of {count(subjects, 'subject')} to {out}"
+        )
 
 
 def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str, Any]) -> None:

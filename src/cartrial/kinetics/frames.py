@@ -48,6 +48,7 @@ from cartrial.kinetics.templates import (
     TIME_UNITS,
 )
 from cartrial.results import Result, plain
+from cartrial.wording import count, k_of_n
 
 _CONC_UNIT = re.compile(r"^[A-Za-z0-9µμ/^·*.%\- ]+$")
 
@@ -445,7 +446,7 @@ def derive_nca(
                 [table, pd.DataFrame({subject: lost, "not_estimable": reason})], ignore_index=True
             )
         table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
-        notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
+        notes.append(f"{count(int(frame['_bad'].sum()), 'bad row')} excluded; see input_errors")
     if not units_by_unit and conc_unit is not None:
         units_by_unit[conc_unit] = derived_units(conc_unit, time_unit)
     units: Mapping[str, str] = next(iter(units_by_unit.values())) if len(units_by_unit) == 1 else {}
@@ -667,7 +668,7 @@ def derive_stein2019_fits(
             )
             fitted_text = _cmax_text(entry["median_observed_cmax_fitted"], unit)
             notes.append(
-                f"{len(refused_part)} of {len(part)} profile(s)"
+                k_of_n(len(refused_part), len(part), "profile")
                 + (f" ({where})" if where else "")
                 + " refused as not identifiable; median observed Cmax "
                 f"{_cmax_text(entry['median_observed_cmax_refused'], unit)} refused vs {fitted_text} fitted: "
@@ -680,7 +681,8 @@ def derive_stein2019_fits(
             for entry in summary["poorly_determined"]
         )
         notes.append(
-            f"{summary['n_poorly_determined']} of {summary['n_fitted']} fitted profile(s) poorly determined "
+            k_of_n(summary["n_poorly_determined"], summary["n_fitted"], "fitted profile")
+            + " poorly determined "
             f"({names}): status 'poorly determined', see determination — a parameter without SE, an RSE "
             f"above {POORLY_DETERMINED_RSE_PERCENT:g} % or a correlation matrix with condition number above "
             f"{POORLY_DETERMINED_CONDITION:g} (D-19.276); their estimates are shown but not reliable"
@@ -698,7 +700,7 @@ def derive_stein2019_fits(
     if problems and keep_going:
         per_subject = _input_error_texts(frame, problems)
         table["input_errors"] = ["; ".join(per_subject.get(s, [])) for s in table[subject]]
-        notes.append(f"{int(frame['_bad'].sum())} bad row(s) excluded; see input_errors")
+        notes.append(f"{count(int(frame['_bad'].sum()), 'bad row')} excluded; see input_errors")
     return KineticsResult(
         table=table,
         derivation="cartrial.kinetics.derive_stein2019_fits",

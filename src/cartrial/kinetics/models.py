@@ -32,6 +32,7 @@ from scipy import optimize, special
 
 from cartrial.allowed import Allowed, check_argument, check_flag, check_instance, check_seed
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
+from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -775,13 +776,13 @@ def fit_stein2019(
     problems = []
     if before < opts.min_points_before_tmax:
         problems.append(
-            f"{before} quantifiable sample(s) up to the observed peak (need {opts.min_points_before_tmax} "
-            "to identify the expansion rate and R0)"
+            f"{count(before, 'quantifiable sample')} up to the observed peak "
+            f"(need {opts.min_points_before_tmax} to identify the expansion rate and R0)"
         )
     if after < opts.min_points_after_tmax:
         problems.append(
-            f"{after} quantifiable sample(s) after the observed peak (need {opts.min_points_after_tmax} to "
-            "identify alpha, F_B and beta of the biphasic decline)"
+            f"{count(after, 'quantifiable sample')} after the observed peak "
+            f"(need {opts.min_points_after_tmax} to identify alpha, F_B and beta of the biphasic decline)"
         )
     n_estimated = len(STEIN_PARAMETERS) + 1  # six structural parameters and the residual SD
     if n_q <= n_estimated:

@@ -40,7 +40,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.kinetics.templates import LLOQ, MAX_CONCENTRATION, MIN_LLOQ
+from cartrial.kinetics.templates import LLOQ, MAX_CONCENTRATION, MIN_LLOQ, TIME_UNIT_DAYS
 from cartrial.protocol.nca_options import (
     BLQ_PRESETS,
     PKNCA_SOURCE,
@@ -118,7 +118,8 @@ def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
         "lambda_z_tfirst": time_unit,
         "lambda_z_tlast": time_unit,
         "half_life": time_unit,
-        "persistence_days": time_unit,
+        # in days when the time unit converts to days (`nca` converts it; D-19.405)
+        "persistence_days": "day" if time_unit.strip() in TIME_UNIT_DAYS else time_unit,
         "last_sample_time": time_unit,
         "auclast": auc,
         "aucall": auc,
@@ -973,7 +974,7 @@ def nca(
     check_repeated_keys(key_frame, data, repeated, time)
     problems.extend(replace(p, file=None) for p in repeated.all()[:50])
     if problems:
-        raise InputError(problems, header=f"{len(problems)} problem(s) in the NCA input")
+        raise InputError(problems, header=f"{count(len(problems), 'problem')} in the NCA input")
 
     c = concs.copy()
     n_blq_flag = np.zeros(len(data), dtype=bool)
@@ -994,7 +995,7 @@ def nca(
     decreasing = same_group & (np.diff(times[by_group]) < 0)
     if decreasing.any():
         n_unsorted = len(np.unique(group_index[by_group][1:][decreasing]))
-        notes.append(f"times were not in increasing order for {n_unsorted} subject(s); sorted by time")
+        notes.append(f"times were not in increasing order for {count(n_unsorted, 'subject')}; sorted by time")
     order = np.lexsort((times, group_index))
     g = group_index[order]
     n_groups = int(g.max()) + 1 if len(g) else 0
@@ -1028,7 +1029,7 @@ def nca(
     n_missing = (~present & ~pre_dose & ~np.isnan(t_arr)).sum(axis=1)
     if n_missing.any():
         notes.append(
-            f"{int(n_missing.sum())} missing concentration(s) dropped (PKNCA default), see n_missing"
+            f"{count(int(n_missing.sum()), 'missing concentration')} dropped (PKNCA default), see n_missing"
         )
     present_sorted, (t_arr, c_arr, l_arr, n_arr) = _left_compact(present, t_arr, c_arr, l_arr, n_arr)
 
@@ -1048,6 +1049,14 @@ def nca(
     out["n_pre_dose"] = n_pre_dose
     for name, array in values.items():
         out[name] = array
+    days_per_unit = TIME_UNIT_DAYS.get(str(time_unit).strip())
+    if days_per_unit is not None:  # a name in days holds days (D-19.405)
+        out["persistence_days"] = values["persistence_days"] * days_per_unit
+    else:
+        notes.append(
+            f"persistence_days is in {time_unit}, the time unit, which is not one cartrial converts to days "
+            f"({choice_text(TIME_UNIT_DAYS)})"
+        )
     with np.errstate(invalid="ignore"):
         out["last_sample_time"] = np.where(
             present_sorted.any(axis=1), np.max(np.where(present_sorted, t_arr, -np.inf), axis=1), np.nan

@@ -59,6 +59,50 @@ CASES = {
         _edited(lambda d: d.pop("error")),
         "not a cartrial population model (the key error is missing)",
     ),
+    # a traceback, a silent misreading or an error without the file before (D-19.404)
+    "covariate-kind": (
+        _edited(
+            lambda d: d.__setitem__(
+                "covariates",
+                [{"parameter": "cmax", "label": "b", "kind": "quadratic", "estimate": 0.1, "centre": 1.0}],
+            )
+        ),
+        "covariates[0].kind: not a kind of covariate effect; allowed: power | linear | categorical",
+    ),
+    "covariate-centre": (
+        _edited(
+            lambda d: d.__setitem__(
+                "covariates", [{"parameter": "cmax", "label": "b", "kind": "power", "estimate": 0.1}]
+            )
+        ),
+        "covariates[0].centre: a power effect needs its centre; allowed: a finite number > 0",
+    ),
+    "iiv-name": (
+        _edited(lambda d: d["iiv"].__setitem__(0, "clearance")),
+        "iiv[0]: not a parameter of the model; allowed: foldx | tmax_days",
+    ),
+    "converged-text": (
+        _edited(lambda d: d.__setitem__("converged", "no")),
+        "converged: not true or false; allowed: true | false",
+    ),
+    "problems-number": (
+        _edited(lambda d: d.__setitem__("convergence_problems", 5)),
+        "convergence_problems: not a list of texts",
+    ),
+    "data-text": (_edited(lambda d: d.__setitem__("data", "x")), "data: not a mapping"),
+    "last-time-text": (
+        _edited(lambda d: d["data"].__setitem__("last_time", "day 90")),
+        "data.last_time: not a number",
+    ),
+    "units-number": (_edited(lambda d: d.__setitem__("units", 5)), "units: not a list of units"),
+    "error-kind": (
+        _edited(lambda d: d["error"].__setitem__("kind", "exponential")),
+        "error.kind: not an allowed value (got 'exponential'); allowed: additive | proportional | combined",
+    ),
+    "blq-method": (
+        _edited(lambda d: d.__setitem__("blq", "m9")),
+        "blq: not an allowed value (got 'm9'); allowed: m3 | m1",
+    ),
     "wrong-kind": (
         _edited(lambda d: d.__setitem__("omega", "x")),
         "not a cartrial population model (a value is not of the kind or shape popfit writes",

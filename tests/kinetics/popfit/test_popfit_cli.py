@@ -90,7 +90,7 @@ def test_map_of_a_new_patient_from_the_population_file(popfit_dir: Path, tmp_pat
         "fb",
         "beta_per_day",
     }
-    assert "1 quantifiable and 1 BLQ" in doc["notes"][0]
+    assert "samples used: 1 quantifiable, 1 BLQ" in doc["notes"][0]
     assert (tmp_path / "map" / "map_profile.csv").exists()
 
 

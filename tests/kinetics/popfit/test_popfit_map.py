@@ -89,7 +89,7 @@ def test_map_band_brackets_the_map_profile_and_reports_the_samples_used() -> Non
     prof = result.profile
     inside = (prof["p05"] <= prof["map_prediction"] * 1.001) & (prof["map_prediction"] <= prof["p95"] * 1.001)
     assert inside.mean() > 0.95
-    assert "2 quantifiable and 0 BLQ" in result.notes[0]
+    assert "samples used: 2 quantifiable, 0 BLQ" in result.notes[0]
     params = result.parameters
     assert (params["p05"] <= params["map_estimate"]).all() and (params["map_estimate"] <= params["p95"]).all()
 
@@ -102,7 +102,7 @@ def test_without_quantifiable_samples_the_map_moves_only_as_censoring_implies() 
     t_last = float(late.index[late.index <= 270].max())
     pop = float(late.loc[t_last, "population_prediction"])
     assert float(late.loc[t_last, "map_prediction"]) <= pop
-    assert "0 quantifiable and 2 BLQ" in result.notes[0]
+    assert "samples used: 0 quantifiable, 2 BLQ" in result.notes[0]
 
 
 def test_a_non_converged_population_is_flagged_in_the_map_notes() -> None:

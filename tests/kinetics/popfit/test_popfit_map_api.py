@@ -73,7 +73,7 @@ def test_the_api_gives_the_cli_answer_with_its_notes(tmp_path: Path) -> None:
     doc = _document()
     result = map_from_fit(doc, _data(_samples(days)), source="estimates.json")
     # two samples after day 100 (the population's last) and one before the infusion, counted by hand
-    assert any("2 sample(s) after the last sample time" in n for n in result.notes)
+    assert any("2 samples after the last sample time" in n for n in result.notes)
     assert any("1 sample before time 0" in n for n in result.notes)
     # the estimate itself is map_estimate's on the same model and the used samples
     plain = map_estimate(PopulationModel.from_dict(doc), _data(_samples(days)))

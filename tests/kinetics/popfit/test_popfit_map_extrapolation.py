@@ -46,7 +46,7 @@ def test_the_last_sample_time_is_recorded(population: Path) -> None:
 def test_samples_after_the_population_data_are_noted(tmp_path: Path, population: Path) -> None:
     last = json.loads(population.read_text())["data"]["last_time"]
     notes = _map(tmp_path, population, [28.0, last + 100.0, last + 400.0])["notes"]
-    assert any("2 sample(s) after the last sample time" in str(n) for n in notes)  # type: ignore[attr-defined]
+    assert any("2 samples after the last sample time" in str(n) for n in notes)  # type: ignore[attr-defined]
     assert not any(f"{last:g}" in str(n) for n in notes)  # type: ignore[attr-defined]  # no record's time
 
 

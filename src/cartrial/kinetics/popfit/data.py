@@ -21,6 +21,7 @@ import pandas as pd
 
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, NotEstimableError, Problem
+from cartrial.wording import count, noun, verb
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -317,7 +318,8 @@ class PopulationData:
         if missing:
             raise InputError(
                 Problem(
-                    f"{len(missing)} subject(s) of the data have no covariate row (first: {missing[0]!r})",
+                    f"{count(len(missing), 'subject')} of the data {verb(len(missing), 'has', 'have')} no "
+                    f"covariate row (first: {missing[0]!r})",
                     file="covariates",
                     field="subject_id",
                     allowed="one row per subject of the data",
@@ -335,7 +337,8 @@ class PopulationData:
         empty = [s for s, k in zip(self.subjects, q, strict=True) if k == 0]
         if empty and not allow_unquantified:
             raise NotEstimableError(
-                f"{self.source}: subject(s) {', '.join(empty[:5])}{' …' if len(empty) > 5 else ''} have no "
+                f"{self.source}: {noun(len(empty), 'subject')} {', '.join(empty[:5])}"
+                f"{' …' if len(empty) > 5 else ''} {verb(len(empty), 'has', 'have')} no "
                 "quantifiable sample (every sample BLQ): their parameters are not informed by the data. "
                 "Remove them from the file, or keep them on purpose with allow_unquantified "
                 "(CLI: --allow-unquantified; the censored "
@@ -585,7 +588,8 @@ def covariate_design(
             )
         if data.n_subjects <= design.shape[1]:
             raise NotEstimableError(
-                f"{data.n_subjects} subjects cannot identify {design.shape[1] - 1} covariate effect(s) on "
+                f"{count(data.n_subjects, 'subject')} cannot identify "
+                f"{count(design.shape[1] - 1, 'covariate effect')} on "
                 f"{parameters[j]}; remove covariates"
             )
     return labels, x, described

@@ -37,6 +37,7 @@ from cartrial.kinetics.popfit.saem import (
     run_saem,
 )
 from cartrial.kinetics.popfit.structural import INITIAL_FACTOR, StructuralModel, get_model
+from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959963984540054
@@ -358,7 +359,9 @@ def fit_population(
                 "importance draws"
             )
     if not mode_ok.all():
-        problems.append(f"conditional mode search did not converge for {int((~mode_ok).sum())} subject(s)")
+        problems.append(
+            f"conditional mode search did not converge for {count(int((~mode_ok).sum()), 'subject')}"
+        )
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
     problems += _runaway_typical(spec, theta) + _runaway_variances(spec, theta)

@@ -155,7 +155,8 @@ def map_estimate(
     n_q = int((one.observed & ~one.blq).sum())
     n_i = one.n_interval
     interval = f" ({n_i} interval-censored)" if n_i else ""
-    notes.append(f"{n_q} quantifiable{interval} and {int((one.observed & one.blq).sum())} BLQ sample(s) used")
+    n_b = int((one.observed & one.blq).sum())
+    notes.append(f"samples used: {n_q} quantifiable{interval}, {n_b} BLQ")
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
         notes.append(

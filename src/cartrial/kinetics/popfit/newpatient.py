@@ -84,7 +84,7 @@ def map_from_fit(
     >>> result.subject, list(result.parameters["parameter"])[:2]
     ('NEW', ['foldx', 'tmax_days'])
     >>> result.notes[-1]
-    "1 sample(s) after the last sample time of the population's data (estimates.json data.last_time): ..."
+    "1 sample after the last sample time of the population's data (estimates.json data.last_time): ..."
     """
     from cartrial.kinetics.frames import check_time_unit
     from cartrial.kinetics.popfit.pdmodel import (
@@ -110,7 +110,7 @@ def map_from_fit(
             )
         )
     given = check_time_unit(time_unit, "time_unit")
-    about = doc.get("data") or {}
+    about = _data_section(doc, source)
     population_unit = str(about.get("value_unit") or "")
     if population_unit and data.value_unit and data.value_unit != population_unit:
         raise InputError(
@@ -145,10 +145,40 @@ def map_from_fit(
         later = int((patient_times > float(last)).sum())
         # the time itself is not quoted: it is a sample time of a record (D-12.2); estimates.json has it
         extra.append(
-            f"{later} sample(s) after the last sample time of the population's data (estimates.json "
-            "data.last_time): the population model is extrapolated there (D-19.219)"
+            f"{count_of(later, 'sample')} after the last sample time of the population's data "
+            "(estimates.json data.last_time): the population model is extrapolated there (D-19.219)"
         )
     return replace(result, notes=(*result.notes, *extra)) if extra else result
+
+
+def _data_section(doc: dict[str, Any], source: str) -> dict[str, Any]:
+    """The ``data`` mapping of an estimates.json (empty when absent) with what `map_from_fit` reads of it
+    and of ``units`` checked: a ``data`` that is not a mapping, ``units`` that are not a list, or a
+    ``data.last_time`` that is not a number was a traceback or skipped the extrapolation note without a
+    word (D-19.404); each is an `InputError` naming the file and the key."""
+    about = doc.get("data")
+    problems = []
+    if about is not None and not isinstance(about, dict):
+        problems.append(
+            Problem("not a mapping", file=source, field="data", allowed="the data summary of popfit")
+        )
+        about = {}
+    about = about or {}
+    last = about.get("last_time")
+    if last is not None and (isinstance(last, bool) or not isinstance(last, int | float) or last != last):
+        problems.append(
+            Problem(
+                "not a number", file=source, field="data.last_time", allowed="the last sample time, a number"
+            )
+        )
+    units = doc.get("units")
+    if units is not None and not (isinstance(units, list) and all(isinstance(u, str) for u in units)):
+        problems.append(
+            Problem("not a list of units", file=source, field="units", allowed="one unit text per parameter")
+        )
+    if problems:
+        raise InputError(problems)
+    return about
 
 
 __all__ = ["map_from_fit", "pd_map_horizon_days", "pre_dose_note"]

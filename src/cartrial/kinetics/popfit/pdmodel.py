@@ -59,6 +59,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.structural import StructuralModel
+from cartrial.wording import noun
 
 if TYPE_CHECKING:
     from cartrial.kinetics.popfit.population import PopulationModel
@@ -247,7 +248,7 @@ def read_individual_parameters(
     if absent:
         raise InputError(
             Problem(
-                "missing kinetic parameter column(s): " + ", ".join(absent),
+                f"missing kinetic parameter {noun(len(absent), 'column')}: " + ", ".join(absent),
                 file=source,
                 field=absent[0],
                 allowed="columns " + ", ".join(STEIN_PARAMETERS) + " (the ebe.csv of a stein2019 popfit)",

@@ -159,6 +159,73 @@ def _is_covariance(omega: npt.NDArray[np.float64]) -> bool:
     return bool(np.min(np.linalg.eigvalsh((omega + omega.T) / 2)) >= -1e-9 * scale)
 
 
+COVARIATE_KINDS: tuple[str, ...] = ("power", "linear", "categorical")
+"""The kinds of covariate effect an ``estimates.json`` holds (`covariate_design`)."""
+
+
+def _check_document(data: Any, source: str, model: StructuralModel | None) -> None:
+    """Refuse what `from_dict` would otherwise read wrongly or fail on with a traceback (D-19.404): a
+    parameter name of `iiv`, `fixed` or a covariate effect that is not the model's, a covariate effect of
+    another kind than `COVARIATE_KINDS` (one was computed as linear) or without its centre (power, linear) or
+    levels (categorical), a `converged` that is not true or false (``"no"`` was read as converged) and
+    `convergence_problems` that are not a list of texts. Each `Problem` names the file and the key."""
+    if not isinstance(data, dict):
+        return  # the shape errors of `from_dict` say it
+    if model is None:
+        try:
+            model = get_model(str(data.get("model")))
+        except InputError:
+            return  # `from_dict` refuses the model with its choices
+    problems: list[Problem] = []
+    names = choice_text(model.parameters) + f" (the {model.name} model)"
+
+    def bad(message: str, field: str, allowed: str) -> None:
+        problems.append(Problem(message, file=source, field=field, allowed=allowed))
+
+    for key in ("iiv", "fixed"):
+        listed = data.get(key, [])
+        if isinstance(listed, list):
+            for k, name in enumerate(listed):
+                if name not in model.parameters:
+                    bad("not a parameter of the model", f"{key}[{k}]", names)
+    covariates = data.get("covariates", [])
+    for k, effect in enumerate(covariates if isinstance(covariates, list) else []):
+        if not isinstance(effect, dict):
+            continue
+        where = f"covariates[{k}]"
+        if "parameter" in effect and effect["parameter"] not in model.parameters:
+            bad("not a parameter of the model", f"{where}.parameter", names)
+        kind = effect.get("kind")
+        if kind not in COVARIATE_KINDS:
+            bad("not a kind of covariate effect", f"{where}.kind", choice_text(COVARIATE_KINDS))
+        elif kind == "categorical":
+            for key in ("level", "reference"):
+                if not isinstance(effect.get(key), str | int | float) or isinstance(effect.get(key), bool):
+                    bad(
+                        "a categorical effect needs its level and reference level",
+                        f"{where}.{key}",
+                        "a level",
+                    )
+        else:
+            centre = effect.get("centre")
+            number = isinstance(centre, int | float) and not isinstance(centre, bool)
+            value = float(centre) if number and centre is not None else math.nan
+            if not math.isfinite(value) or (kind == "power" and value <= 0):
+                positive = " > 0" if kind == "power" else ""
+                bad(f"a {kind} effect needs its centre", f"{where}.centre", f"a finite number{positive}")
+    if "converged" in data and not isinstance(data["converged"], bool):
+        bad("not true or false", "converged", "true | false")
+    listed = data.get("convergence_problems", [])
+    if not (isinstance(listed, list) and all(isinstance(p, str) for p in listed)):
+        bad(
+            "not a list of texts",
+            "convergence_problems",
+            "a list of texts (the reasons a fit did not converge)",
+        )
+    if problems:
+        raise InputError(problems)
+
+
 @dataclass(frozen=True)
 class PopulationModel:
     """A fitted (or given) population model: what `map` and the simulations need."""
@@ -226,6 +293,7 @@ class PopulationModel:
                     allowed=POPFIT_FORMAT,
                 )
             )
+        _check_document(data, source, model)
         try:
             if model is not None and model.name != str(data["model"]):
                 raise _Mismatch(f"the structural model is {model.name}, the document's {data['model']}")
@@ -249,6 +317,8 @@ class PopulationModel:
                 info,
                 tuple(str(n) for n in data.get("fixed", [])),
             )
+        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file
+            raise exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
                 Problem(

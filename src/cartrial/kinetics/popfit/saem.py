@@ -40,6 +40,7 @@ from cartrial.allowed import allowed, check_fields, check_seed
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.likelihood import LOG_2PI, log_interval_probability, subject_loglik
 from cartrial.kinetics.popfit.population import PopulationSpec, Theta
+from cartrial.wording import noun
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -439,9 +440,10 @@ def run_saem(
 def raise_start(work: Work, bad: IntArray) -> None:
     from cartrial.errors import NotEstimableError
 
-    names = ", ".join(work.data.subjects[i] for i in bad[:5])
+    names = ", ".join(work.data.subjects[i] for i in bad[:5]) + (" …" if len(bad) > 5 else "")
     raise NotEstimableError(
-        f"the initial values give an impossible prediction for subject(s) {names} (zero or non-finite "
+        f"the initial values give an impossible prediction for {noun(len(bad), 'subject')} {names} (zero or "
+        "non-finite "
         "likelihood): give initial typical values closer to the data (`initial`; CLI: --initial NAME=VALUE)"
     )
 

@@ -202,11 +202,13 @@ def predict_one_compartment_oral(params: FloatArray, times: FloatArray, dose: Fl
     p = np.asarray(params, dtype=float)
     t = np.maximum(np.asarray(times, dtype=float), 0.0)
     ka, v, cl = p[:, [0]], p[:, [1]], p[:, [2]]
-    k = cl / v
     d = np.asarray(dose, dtype=float).reshape(-1, 1)
-    diff = ka - k
-    safe = np.abs(diff) > 1e-8 * ka
+    # an extreme MCMC proposal (v → 0 or ∞) gives NaN, which the likelihood rejects, not a warning on the
+    # user's terminal (D-19.403)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        k = cl / v
+        diff = ka - k
+        safe = np.abs(diff) > 1e-8 * ka
         general = d * ka / (v * np.where(safe, diff, 1.0)) * (np.exp(-k * t) - np.exp(-ka * t))
         limit = d * k * t * np.exp(-k * t) / v
     return np.asarray(np.where(safe, general, limit), dtype=float)
@@ -217,7 +219,9 @@ def predict_one_compartment_oral_ke(params: FloatArray, times: FloatArray, dose:
     (e^{-ke t} - e^{-ka t}) — the parametrisation of Pinheiro & Bates (SSfol) and the SAS NLMIXED example."""
     p = np.asarray(params, dtype=float)
     cl, ka, ke = p[:, [0]], p[:, [1]], p[:, [2]]
-    return predict_one_compartment_oral(np.column_stack([ka[:, 0], (cl / ke)[:, 0], cl[:, 0]]), times, dose)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        v = cl / ke
+    return predict_one_compartment_oral(np.column_stack([ka[:, 0], v[:, 0], cl[:, 0]]), times, dose)
 
 
 def predict_biexponential(params: FloatArray, times: FloatArray, dose: FloatArray) -> FloatArray:
