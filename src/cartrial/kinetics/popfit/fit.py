@@ -767,7 +767,9 @@ def _estimates_table(
             om2 = theta.omega[a, a]
             s = se[pos + a]
             note = f"variance of eta ({_eta_scale(spec, name)})"
-            wald = _log_wald_row("omega2", name, om2, s, "-", note, shrink[name])
+            wald = _log_wald_row(
+                "omega2", name, om2, s, _eta_unit(spec, units, name, name), note, shrink[name]
+            )
             rows.append(_variance_row(wald, variance_ci))
         pos += q
     else:
@@ -796,11 +798,15 @@ def _estimates_table(
                 if i == j:
                     name = spec.iiv_names[i]
                     note = f"variance of eta ({_eta_scale(spec, name)})"
-                    wald = _wald_row("omega2", name, val, s, "-", note, shrink[name])
+                    unit = _eta_unit(spec, units, name, name)
+                    wald = _wald_row("omega2", name, val, s, unit, note, shrink[name])
                     rows.append(_variance_row(wald, variance_ci))
                 else:
                     name = f"{spec.iiv_names[i]}~{spec.iiv_names[j]}"
-                    rows.append(_wald_row("omega_cov", name, val, s, "-", "covariance of etas", float("nan")))
+                    unit = _eta_unit(spec, units, spec.iiv_names[i], spec.iiv_names[j])
+                    rows.append(
+                        _wald_row("omega_cov", name, val, s, unit, "covariance of etas", float("nan"))
+                    )
                 c += 1
         pos += npar
     for a, name in enumerate(spec.error.names):
@@ -947,6 +953,20 @@ def _variance_row(wald: dict[str, Any], variance_ci: str, sd: bool = False) -> d
         "ci_method": "satterthwaite",
         "note": f"{wald['description']}; Satterthwaite CI, {nu:.3g} df",
     }
+
+
+def _eta_unit(spec: PopulationSpec, units: Sequence[str], first: str, second: str) -> str:
+    """The unit of the covariance of the η of parameters `first` and `second` (a variance when they are the
+    same): "-" when both are log-normal (η on the log scale has no unit); a normal parameter's η is in the
+    parameter's unit (`units`), so its variance is in that unit squared — the bi-exponential A1 of data in
+    mg/L has ω² in (mg/L)², not "-" (D-19.406)."""
+    model = spec.model
+    parts = [units[model.index(n)] for n in (first, second) if model.distribution(model.index(n)) == "normal"]
+    if not parts:
+        return "-"
+    if len(parts) == 1:
+        return parts[0]
+    return f"({parts[0]})²" if parts[0] == parts[1] else f"({parts[0]})·({parts[1]})"
 
 
 def _eta_scale(spec: PopulationSpec, name: str) -> str:
