@@ -95,3 +95,25 @@ def test_a_singular_information_gives_no_covariance() -> None:
     cov = _covariance(np.array([[4.0, 0.0], [0.0, 0.25]]), free)
     assert cov is not None
     assert cov[0, 0] == 0.25 and cov[2, 2] == 4.0 and np.isnan(cov[1]).all() and np.isnan(cov[:, 1]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(j=st.integers(0, 5), log10_factor=st.floats(-9.0, 9.0))
+def test_map_refuses_exactly_the_typical_values_popfit_labels(j: int, log10_factor: float) -> None:
+    """One rule (D-19.407): popfit's label says "kinetics map cannot use this fit"; before, map read a
+    finite typical value beyond the range (Cmax 10^7 times Stein's) without a word."""
+    from cartrial.errors import InputError
+
+    theta = _theta(log10_factor * math.log(10), j)
+    model = PopulationModel(PopulationSpec(STEIN2019), theta)
+    labelled = _runaway_typical(model.spec, theta)
+    document = json.loads(json.dumps(model.to_dict()))
+    if labelled:
+        try:
+            PopulationModel.from_dict(document, source="estimates.json")
+        except InputError as refused:
+            assert f"typical.{STEIN_PARAMETERS[j]}" in str(refused)
+        else:
+            raise AssertionError(f"map read what popfit labels: {labelled}")
+    else:
+        PopulationModel.from_dict(document, source="estimates.json")

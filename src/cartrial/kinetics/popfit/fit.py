@@ -22,7 +22,13 @@ from cartrial.allowed import OMEGA_LOG_VARIANCE, Allowed
 from cartrial.errors import ConfigurationError, NotEstimableError, OptionError, Problem
 from cartrial.kinetics.popfit.data import PopulationData, covariate_design
 from cartrial.kinetics.popfit.likelihood import ErrorModel
-from cartrial.kinetics.popfit.population import PopulationModel, PopulationSpec, Theta, variances_out_of_range
+from cartrial.kinetics.popfit.population import (
+    PopulationModel,
+    PopulationSpec,
+    Theta,
+    typicals_out_of_range,
+    variances_out_of_range,
+)
 from cartrial.kinetics.popfit.saem import (
     MarginalLikelihood,
     SaemSettings,
@@ -647,22 +653,13 @@ def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
     profiles with IIV on tmax, Cmax and α only, F_B went to 0.0008 and β, without IIV, to exactly 0, an
     estimate that `kinetics map` cannot use. Each such parameter is a convergence problem."""
     model = spec.model
-    out = []
-    for j, name in enumerate(model.parameters):
-        if name in spec.fixed:
-            continue
-        rule = model.initial_rule(j)
-        value = model.natural_value(j, float(theta.mu[j])) if math.isfinite(theta.mu[j]) else math.nan
-        low, high = float(rule.low or 0.0), float(rule.high or math.inf)
-        if math.isfinite(value) and low <= value <= high and (model.distribution(j) == "normal" or value > 0):
-            continue
-        out.append(
-            f"typical {name} ran off to {value:.3g}, outside {rule.text()} (the model's default within "
-            f"a factor {INITIAL_FACTOR:g}): the data do not estimate it (in the Stein model, β when F_B is "
-            "near 0); fix it at a literature value (CLI: --fix NAME=VALUE, e.g. Stein 2019 Table 1), "
-            "use data with more late samples or another model; kinetics map cannot use this fit"
-        )
-    return out
+    return [
+        f"typical {name} ran off to {value:.3g}, outside {model.initial_rule(model.index(name)).text()} "
+        f"(the model's default within a factor {INITIAL_FACTOR:g}): the data do not estimate it (in the "
+        "Stein model, β when F_B is near 0); fix it at a literature value (CLI: --fix NAME=VALUE, e.g. Stein "
+        "2019 Table 1), use data with more late samples or another model; kinetics map cannot use this fit"
+        for name, value in typicals_out_of_range(model, theta.mu, spec.fixed)
+    ]
 
 
 def _runaway_variances(spec: PopulationSpec, theta: Theta) -> list[str]:

@@ -159,6 +159,34 @@ def _is_covariance(omega: npt.NDArray[np.float64]) -> bool:
     return bool(np.min(np.linalg.eigvalsh((omega + omega.T) / 2)) >= -1e-9 * scale)
 
 
+def typicals_out_of_range(
+    model: StructuralModel, mu: npt.NDArray[np.float64], skip: tuple[str, ...] = ()
+) -> list[tuple[str, float]]:
+    """(parameter, natural value) of each typical value (μ on the φ scale) outside the model's range,
+    `StructuralModel.initial_rule` — within `INITIAL_FACTOR` (10⁶) of the model's default and in the
+    parameter's domain — or not finite (a log-normal one must be > 0); parameters in `skip` (fixed ones) are
+    not checked. The one rule by which `fit_population` labels a typical value that ran off (D-19.243) and
+    `PopulationModel.from_dict` refuses it for a named model (D-19.407).
+
+    >>> from cartrial.kinetics.popfit.structural import STEIN2019
+    >>> mu = np.log(np.array(STEIN2019.default_typical))
+    >>> mu[STEIN2019.index("cmax")] += np.log(1e7)
+    >>> [name for name, _ in typicals_out_of_range(STEIN2019, mu)]
+    ['cmax']
+    """
+    out = []
+    for j, name in enumerate(model.parameters):
+        if name in skip:
+            continue
+        rule = model.initial_rule(j)
+        value = model.natural_value(j, float(mu[j])) if math.isfinite(mu[j]) else math.nan
+        low, high = float(rule.low or 0.0), float(rule.high or math.inf)
+        if math.isfinite(value) and low <= value <= high and (model.distribution(j) == "normal" or value > 0):
+            continue
+        out.append((name, value))
+    return out
+
+
 COVARIATE_KINDS: tuple[str, ...] = ("power", "linear", "categorical")
 """The kinds of covariate effect an ``estimates.json`` holds (`covariate_design`)."""
 
@@ -294,6 +322,7 @@ class PopulationModel:
                 )
             )
         _check_document(data, source, model)
+        named = model is None  # a named model's range; the PD model is built per patient (its a0 default)
         try:
             if model is not None and model.name != str(data["model"]):
                 raise _Mismatch(f"the structural model is {model.name}, the document's {data['model']}")
@@ -370,6 +399,20 @@ class PopulationModel:
                     field=", ".join(bad),
                     allowed="a converged popfit's estimates.json",
                 )
+            )
+        beyond = typicals_out_of_range(model, mu) if named else []
+        if beyond:
+            raise InputError(
+                [
+                    Problem(
+                        "typical value out of the model's range (a fit that estimates one is labelled NOT "
+                        "CONVERGED)",
+                        file=source,
+                        field=f"typical.{name}",
+                        allowed=model.initial_rule(model.index(name)).text(),
+                    )
+                    for name, _ in beyond
+                ]
             )
         return cls(
             spec,
