@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cartrial.kinetics import nca
+from cartrial.kinetics.nca import derived_units
 
 
 def test_theoph_persistence_in_hours_is_reported_in_days(validation_dir) -> None:  # type: ignore[no-untyped-def]
@@ -36,3 +37,26 @@ def test_a_unit_it_cannot_convert_is_said() -> None:
     assert result.table["persistence_days"].iloc[0] == 4.0
     assert result.units["persistence_days"] == "fortnight"
     assert any("persistence_days is in fortnight" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("unit", "days_per_unit"),
+    [
+        ("d", 1.0),  # UCUM's day, as the NCA tests write it
+        ("days", 1.0),
+        ("hr", 1 / 24),
+        ("hours", 1 / 24),
+        ("minute", 1 / 1440),
+        ("wk", 7.0),
+        ("weeks", 7.0),
+    ],
+)
+def test_the_usual_spellings_of_a_time_unit_convert(unit: str, days_per_unit: float) -> None:
+    """`time_unit="d"` (UCUM's day) added "persistence_days is in d … not one cartrial converts to days" and
+    left the column in d: the usual spellings of min, h, day and week are one unit each (D-19.405)."""
+    frame = pd.DataFrame({"id": "A", "t": [0.0, 1.0, 2.0, 4.0, 6.0], "c": [0.0, 10.0, 8.0, 4.0, 0.0]})
+    result = nca(frame, subject="id", time="t", conc="c", time_unit=unit, conc_unit="u")
+    assert result.table["persistence_days"].iloc[0] == pytest.approx(4.0 * days_per_unit, rel=1e-12)
+    assert result.units["persistence_days"] == "day"
+    assert not any("persistence_days is in" in note for note in result.notes)
+    assert derived_units("u", unit)["persistence_days"] == "day"

@@ -40,7 +40,13 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
 from cartrial.errors import ConfigurationError, InputError, Problem
-from cartrial.kinetics.templates import LLOQ, MAX_CONCENTRATION, MIN_LLOQ, TIME_UNIT_DAYS
+from cartrial.kinetics.templates import (
+    LLOQ,
+    MAX_CONCENTRATION,
+    MIN_LLOQ,
+    TIME_UNITS,
+    days_per_time_unit,
+)
 from cartrial.protocol.nca_options import (
     BLQ_PRESETS,
     PKNCA_SOURCE,
@@ -119,7 +125,7 @@ def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
         "lambda_z_tlast": time_unit,
         "half_life": time_unit,
         # in days when the time unit converts to days (`nca` converts it; D-19.405)
-        "persistence_days": "day" if time_unit.strip() in TIME_UNIT_DAYS else time_unit,
+        "persistence_days": "day" if days_per_time_unit(time_unit) is not None else time_unit,
         "last_sample_time": time_unit,
         "auclast": auc,
         "aucall": auc,
@@ -1049,13 +1055,13 @@ def nca(
     out["n_pre_dose"] = n_pre_dose
     for name, array in values.items():
         out[name] = array
-    days_per_unit = TIME_UNIT_DAYS.get(str(time_unit).strip())
+    days_per_unit = days_per_time_unit(time_unit)
     if days_per_unit is not None:  # a name in days holds days (D-19.405)
         out["persistence_days"] = values["persistence_days"] * days_per_unit
     else:
         notes.append(
             f"persistence_days is in {time_unit}, the time unit, which is not one cartrial converts to days "
-            f"({choice_text(TIME_UNIT_DAYS)})"
+            f"({choice_text(TIME_UNITS)} or their usual spellings, e.g. d, hours, wk)"
         )
     with np.errstate(invalid="ignore"):
         out["last_sample_time"] = np.where(

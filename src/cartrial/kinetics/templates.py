@@ -89,6 +89,26 @@ TIME_UNITS: tuple[str, ...] = ("min", "h", "day", "week")
 TIME_UNIT_DAYS: dict[str, float] = {"min": 1.0 / 1440.0, "h": 1.0 / 24.0, "day": 1.0, "week": 7.0}
 """Length of each of `TIME_UNITS` in days (popfit converts a time column to its model's unit with it)."""
 
+TIME_UNIT_SPELLINGS: dict[str, str] = {
+    **{name: "min" for name in ("min", "mins", "minute", "minutes")},
+    **{name: "h" for name in ("h", "hr", "hrs", "hour", "hours")},
+    **{name: "day" for name in ("d", "day", "days")},
+    **{name: "week" for name in ("wk", "wks", "week", "weeks")},
+}
+"""The usual spellings of each of `TIME_UNITS` (UCUM's ``min``, ``h``, ``d``, ``wk`` and the English words),
+case-insensitive: the ones a free-text time unit (`nca`'s ``time_unit``) converts to days by (D-19.405)."""
+
+
+def days_per_time_unit(time_unit: str) -> float | None:
+    """Days in one `time_unit` — any of `TIME_UNIT_SPELLINGS`, case and surrounding space ignored — or None
+    for a unit cartrial does not convert (the one rule of `nca` and `derived_units`; D-19.405).
+
+    >>> days_per_time_unit("d"), days_per_time_unit("Hours"), days_per_time_unit("fortnight")
+    (1.0, 0.041666666666666664, None)
+    """
+    name = TIME_UNIT_SPELLINGS.get(str(time_unit).strip().lower())
+    return None if name is None else TIME_UNIT_DAYS[name]
+
 CONC_UNIT_MAX_LENGTH = 40
 """Longest concentration-unit text accepted (a unit, not a sentence)."""
 
@@ -111,4 +131,6 @@ __all__ = [
     "PK_NOMINAL_DAYS",
     "TIME_UNITS",
     "TIME_UNIT_DAYS",
+    "TIME_UNIT_SPELLINGS",
+    "days_per_time_unit",
 ]
