@@ -26,6 +26,7 @@ from cartrial.kinetics.popfit.population import (
     PopulationModel,
     PopulationSpec,
     Theta,
+    collapsed_variances,
     typicals_out_of_range,
     variances_out_of_range,
 )
@@ -675,12 +676,12 @@ def _runaway_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
 
 
 def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
-    """An IIV variance that collapsed below 1e-4 (any method): the data do not support that IIV term."""
-    diag = np.diag(theta.omega)
+    """An IIV variance that collapsed (any method; `collapsed_variances`: below 1e-4 on the log scale, a
+    normal parameter's below 1 % of its typical value as an SD; D-19.408): the data do not support it."""
     return [
-        f"omega² of {spec.iiv_names[j]} collapsed to {diag[j]:.2g}: the data do not support IIV on it; "
+        f"omega² of {name} collapsed to {value:.2g}: the data do not support IIV on it; "
         "remove it from the IIV parameters (CLI: --iiv)"
-        for j in np.flatnonzero(diag < 1e-4)
+        for name, value in collapsed_variances(spec.model, spec.iiv_names, theta.mu, theta.omega)
     ]
 
 

@@ -136,6 +136,35 @@ def variances_out_of_range(
     ]
 
 
+COLLAPSED_OMEGA2 = 1e-4
+"""A log-normal parameter's IIV variance below this (an SD of 0.01 on the log scale, a CV of about 1 %) has
+collapsed; a normal parameter's when its variance is below this times its typical value squared (an SD below
+1 % of it), so that the verdict does not depend on the data's unit (D-19.408)."""
+
+
+def collapsed_variances(
+    model: StructuralModel, iiv: tuple[str, ...], mu: npt.NDArray[np.float64], omega: npt.NDArray[np.float64]
+) -> list[tuple[str, float]]:
+    """(parameter, variance) of each IIV term whose variance (a diagonal term of `omega`) collapsed: below
+    `COLLAPSED_OMEGA2` for a log-normal parameter, below `COLLAPSED_OMEGA2` × μ² for a normal one (μ its
+    typical value, in its own unit: the variance's unit is that unit squared; D-19.408). The one rule of
+    `fit_population` (a convergence problem) and of the profile likelihood (which drops those terms).
+
+    >>> from cartrial.kinetics.popfit.structural import get_model
+    >>> mu = np.array([0.00283, np.log(2.6), 0.00061, np.log(0.26)])  # Indometh's A1, A2 in g/L
+    >>> collapsed_variances(get_model("biexponential"), ("a1", "k1", "a2"), mu, np.diag([3e-7, 5e-5, 1.7e-8]))
+    [('k1', 5e-05)]
+    """
+    diagonal = np.diag(np.asarray(omega, dtype=float))
+    out = []
+    for name, value in zip(iiv, diagonal, strict=True):
+        j = model.index(name)
+        floor = COLLAPSED_OMEGA2 * (float(mu[j]) ** 2 if model.distribution(j) == "normal" else 1.0)
+        if value < floor or value <= 0:
+            out.append((name, float(value)))
+    return out
+
+
 class _Mismatch(ValueError):
     """A population document of another structural model than the one asked for (its words are said)."""
 

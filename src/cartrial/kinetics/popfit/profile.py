@@ -11,7 +11,7 @@ interval does not (few subjects, a collapsed variance).
 log L is the importance-sampled marginal likelihood of `cartrial.kinetics.popfit.saem.MarginalLikelihood`;
 each profile point is an L-BFGS-B maximisation over the other parameters with the analytic gradient, with
 the draws at θ̂'s conditional modes held fixed (common random numbers). Log-variances are bounded to
-[1e-6, 1e3]; an IIV term whose variance collapsed below 1e-4 is removed first (at that boundary the draws of
+[1e-6, 1e3]; an IIV term whose variance collapsed (below 1e-4 on the log scale, D-19.408) is removed first (at that boundary the draws of
 its η cannot follow a moving μ and its profile becomes a spike; without it the parameter enters the
 predictions directly). The
 search goes out at most a factor `limit` from the estimate on each side; a side whose profile has not dropped
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
-from cartrial.kinetics.popfit.population import Theta
+from cartrial.kinetics.popfit.population import Theta, collapsed_variances
 from cartrial.kinetics.popfit.saem import (
     MarginalLikelihood,
     ThetaCodec,
@@ -40,7 +40,6 @@ from cartrial.kinetics.popfit.saem import (
 
 FloatArray = npt.NDArray[np.float64]
 CHI2_1_95_HALF = 1.920729410347062  # χ²₁(0.95) / 2
-COLLAPSED_OMEGA2 = 1e-4
 PROFILE_SOURCE = "profile likelihood: Venzon DJ, Moolgavkar SH. Appl Stat 1988;37:87-94"
 
 
@@ -238,14 +237,15 @@ def make_profiler(
 
 
 def without_collapsed_iiv(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[Work, Theta, FloatArray]:
-    """The problem with the IIV of collapsed variances (ω² < `COLLAPSED_OMEGA2`, diagonal Ω) removed: the
+    """The problem with the IIV of collapsed variances (`collapsed_variances`, diagonal Ω) removed: the
     fit's estimate is on that boundary, and importance draws of a near-zero η cannot follow a moving μ
     (its profile becomes a spike); without the IIV term the parameter enters the predictions directly."""
     spec = work.spec
     if spec.omega_structure != "diagonal":
         return work, theta, eta_mode
     diag = np.diag(theta.omega)
-    keep = diag >= COLLAPSED_OMEGA2
+    collapsed = {name for name, _ in collapsed_variances(spec.model, spec.iiv_names, theta.mu, theta.omega)}
+    keep = np.array([name not in collapsed for name in spec.iiv_names], dtype=bool)
     if keep.all() or not keep.any():
         return work, theta, eta_mode
     names = tuple(n for n, k in zip(spec.iiv_names, keep, strict=True) if k)
