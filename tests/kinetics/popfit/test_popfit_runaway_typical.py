@@ -117,3 +117,23 @@ def test_map_refuses_exactly_the_typical_values_popfit_labels(j: int, log10_fact
             raise AssertionError(f"map read what popfit labels: {labelled}")
     else:
         PopulationModel.from_dict(document, source="estimates.json")
+
+
+def test_the_refused_range_is_in_the_datas_unit() -> None:
+    """A Stein fit of CAR+ cells per µL: its Cmax is in cells/uL (`parameter_units`), so the range map
+    states for `typical.cmax` and popfit's "ran off" label are too — not the model's placeholder copies/ug."""
+    from cartrial.errors import InputError
+
+    theta = _theta(7 * math.log(10), STEIN_PARAMETERS.index("cmax"))
+    model = PopulationModel(PopulationSpec(STEIN2019), theta)
+    document = json.loads(json.dumps(model.to_dict()))
+    document["data"] = {"value_unit": "cells/uL"}
+    try:
+        PopulationModel.from_dict(document, source="estimates.json")
+    except InputError as refused:
+        assert "typical.cmax" in str(refused) and "cells/uL" in str(refused), str(refused)
+        assert "copies/ug" not in str(refused)
+    else:
+        raise AssertionError("a Cmax 10^7 times Stein's was read")
+    labelled = _runaway_typical(model.spec, theta, "cells/uL")
+    assert len(labelled) == 1 and "cells/uL" in labelled[0] and "copies/ug" not in labelled[0]

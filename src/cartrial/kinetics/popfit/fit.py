@@ -43,7 +43,7 @@ from cartrial.kinetics.popfit.saem import (
     observed_information,
     run_saem,
 )
-from cartrial.kinetics.popfit.structural import INITIAL_FACTOR, StructuralModel, get_model
+from cartrial.kinetics.popfit.structural import INITIAL_FACTOR, StructuralModel, get_model, parameter_units
 from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
@@ -133,7 +133,6 @@ class PopulationFit:
 
     def to_dict(self) -> dict[str, Any]:
         """The population model (`estimates.json`): what `map` reads, plus the estimates table."""
-        from cartrial.kinetics.popfit.structural import parameter_units
 
         out = self.model.to_dict()
         out.update(
@@ -371,7 +370,7 @@ def fit_population(
         )
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
-    problems += _runaway_typical(spec, theta) + _runaway_variances(spec, theta)
+    problems += _runaway_typical(spec, theta, data.value_unit) + _runaway_variances(spec, theta)
 
     cov = np.full((0, 0), np.nan)
     se_vec = None
@@ -648,14 +647,17 @@ def _convergence_problems(
     return problems
 
 
-def _runaway_typical(spec: PopulationSpec, theta: Theta) -> list[str]:
+def _runaway_typical(spec: PopulationSpec, theta: Theta, value_unit: str = "") -> list[str]:
     """A typical value that ran off beyond the model's range — farther than `INITIAL_FACTOR` (10⁶) from the
     model's default, or not finite — is not estimated by the data (D-19.243): on the example study's 12
     profiles with IIV on tmax, Cmax and α only, F_B went to 0.0008 and β, without IIV, to exactly 0, an
-    estimate that `kinetics map` cannot use. Each such parameter is a convergence problem."""
+    estimate that `kinetics map` cannot use. Each such parameter is a convergence problem; its range is in
+    the data's unit (`value_unit`, `parameter_units`)."""
     model = spec.model
+    units = parameter_units(model, value_unit)
     return [
-        f"typical {name} ran off to {value:.3g}, outside {model.initial_rule(model.index(name)).text()} "
+        f"typical {name} ran off to {value:.3g}, outside "
+        f"{model.initial_rule(model.index(name), units[model.index(name)]).text()} "
         f"(the model's default within a factor {INITIAL_FACTOR:g}): the data do not estimate it (in the "
         "Stein model, β when F_B is near 0); fix it at a literature value (CLI: --fix NAME=VALUE, e.g. Stein "
         "2019 Table 1), use data with more late samples or another model; kinetics map cannot use this fit"
@@ -701,7 +703,6 @@ def _estimates_table(
 ) -> pd.DataFrame:
     """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate."""
     from cartrial.kinetics.popfit.saem import ThetaCodec
-    from cartrial.kinetics.popfit.structural import parameter_units
 
     units = parameter_units(spec.model, value_unit)
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from cartrial.allowed import OMEGA_LOG_VARIANCE, allowed, check_fields, choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
-from cartrial.kinetics.popfit.structural import StructuralModel, get_model
+from cartrial.kinetics.popfit.structural import StructuralModel, get_model, parameter_units
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -431,6 +431,9 @@ class PopulationModel:
             )
         beyond = typicals_out_of_range(model, mu) if named else []
         if beyond:
+            about = data.get("data")
+            given = about.get("value_unit") if isinstance(about, dict) else None
+            units = parameter_units(model, given if isinstance(given, str) else "")
             raise InputError(
                 [
                     Problem(
@@ -438,7 +441,7 @@ class PopulationModel:
                         "CONVERGED)",
                         file=source,
                         field=f"typical.{name}",
-                        allowed=model.initial_rule(model.index(name)).text(),
+                        allowed=model.initial_rule(model.index(name), units[model.index(name)]).text(),
                     )
                     for name, _ in beyond
                 ]

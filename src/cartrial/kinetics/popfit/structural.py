@@ -84,8 +84,9 @@ class StructuralModel:
                     f"{self.name}: unknown random-effect distribution {d!r}; allowed: {allowed}"
                 )
 
-    def initial_rule(self, j: int) -> Allowed:
-        """What an initial typical value of parameter j allows (`INITIAL_FACTOR` around its default).
+    def initial_rule(self, j: int, unit: str | None = None) -> Allowed:
+        """What an initial typical value of parameter j allows (`INITIAL_FACTOR` around its default), its
+        text in `unit` when given (the data's, `parameter_units`), else in the model's unit.
 
         >>> STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
         '0.024 to 2.4e+10 copies/ug'
@@ -101,9 +102,9 @@ class StructuralModel:
         if self.bounds:  # within the parameter's domain too: F_B ≤ 1, FOLDX ≥ 1 (D-19.240)
             d_low, d_high = self.domain(j)
             low, high = max(low, d_low), min(high, d_high)
-        given = self.units[j] if j < len(self.units) else ""
-        unit = "" if given in ("", "-") else f" {given}"
-        return Allowed(low=low, high=high, label=f"{low:.3g} to {high:.3g}{unit}")
+        given = unit if unit is not None else self.units[j] if j < len(self.units) else ""
+        shown = "" if given in ("", "-") else f" {given}"
+        return Allowed(low=low, high=high, label=f"{low:.3g} to {high:.3g}{shown}")
 
     def distribution(self, j: int) -> str:
         """``lognormal`` or ``normal``: the distribution of parameter j across subjects."""
