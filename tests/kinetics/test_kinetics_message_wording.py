@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,60 @@ def test_missing_kinetic_parameter_columns_agree_with_their_count(n_absent: int)
         read_individual_parameters(table, ["A"], source="ebe.csv")
     word = "column:" if n_absent == 1 else "columns:"
     assert f"missing kinetic parameter {word}" in str(raised.value)
+
+
+@pytest.mark.parametrize("n_empty", [1, 2])
+def test_the_pronoun_after_subjects_without_a_quantifiable_sample_agrees(n_empty: int) -> None:
+    """"subject S0 has no quantifiable sample …: their parameters … Remove them" — one subject is "it"."""
+    values = [[np.nan, np.nan] if i < n_empty else [100.0, 50.0] for i in range(4)]
+    with pytest.raises(NotEstimableError) as raised:
+        PopulationData.from_arrays([f"S{i}" for i in range(4)], [[1.0, 2.0]] * 4, values, lloq=10.0)
+    message = str(raised.value)
+    if n_empty == 1:
+        assert "its parameters are" in message and "Remove it " in message and "them" not in message, message
+    else:
+        assert "their parameters are" in message and "Remove them " in message, message
+
+
+def _stein_document(omega2: list[float]) -> dict[str, object]:
+    from cartrial.kinetics.models import STEIN_2019_TYPICAL
+    from cartrial.kinetics.popfit import PopulationModel, PopulationSpec, Theta
+    from cartrial.kinetics.popfit.structural import STEIN2019
+
+    theta = Theta(np.log(STEIN_2019_TYPICAL.as_array()), np.zeros(0), np.diag(omega2), np.array([0.5]))
+    return PopulationModel(PopulationSpec(STEIN2019), theta).to_dict()
+
+
+@pytest.mark.parametrize("n_beyond", [1, 2])
+def test_the_refused_variances_of_omega_are_named_in_order(n_beyond: int) -> None:
+    """"a variance of omega is out of range (of foldx; …)" read as if omega had one variance among others
+    unnamed: the sentence names the parameter and agrees with the count."""
+    from cartrial.kinetics.popfit import PopulationModel
+
+    omega2 = [150.0, 150.0 if n_beyond == 2 else 0.1, 0.1, 0.1, 0.1, 0.1]
+    with pytest.raises(InputError) as raised:
+        PopulationModel.from_dict(_stein_document(omega2), source="estimates.json")
+    message = str(raised.value)
+    expected = (
+        "the variance of foldx in omega is out of range"
+        if n_beyond == 1
+        else "the variances of foldx, tmax_days in omega are out of range"
+    )
+    assert expected in message, message
+
+
+@pytest.mark.parametrize("value", [-0.5, float("nan")])
+def test_a_variance_that_is_not_one_is_not_called_a_wide_spread(value: float) -> None:
+    """Only a variance above the maximum spreads subjects "by more than a factor e^10"."""
+    from cartrial.kinetics.popfit import PopulationModel
+    from cartrial.kinetics.popfit.fit import _runaway_variances
+
+    model = PopulationModel.from_dict(_stein_document([0.1] * 6), source="estimates.json")
+    omega = model.theta.omega.copy()
+    omega[0, 0] = value
+    problems = _runaway_variances(model.spec, replace(model.theta, omega=omega))
+    assert len(problems) == 1 and problems[0].startswith("omega² of foldx is "), problems
+    assert "e^10" not in problems[0] and "map cannot use" in problems[0], problems[0]
+    wide = omega.copy()
+    wide[0, 0] = 150.0
+    assert "e^10" in _runaway_variances(model.spec, replace(model.theta, omega=wide))[0]

@@ -51,7 +51,7 @@ CASES = {
     # a variance no log-normal can mean was used (D-19.374)
     "huge-variance": (
         _edited(lambda d: d["omega"][0].__setitem__(0, 1e300)),
-        "omega: a variance of omega is out of range (of foldx; a fit that estimates one is labelled NOT "
+        "omega: the variance of foldx in omega is out of range (a fit that estimates one is labelled NOT "
         "CONVERGED); allowed: variances of log-normal parameters 0 to 100 on the log scale",
     ),
     # Python's words were shown: "not a cartrial population model (KeyError: 'error')" (D-19.373)

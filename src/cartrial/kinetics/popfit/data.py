@@ -339,8 +339,10 @@ class PopulationData:
             raise NotEstimableError(
                 f"{self.source}: {noun(len(empty), 'subject')} {', '.join(empty[:5])}"
                 f"{' …' if len(empty) > 5 else ''} {verb(len(empty), 'has', 'have')} no "
-                "quantifiable sample (every sample BLQ): their parameters are not informed by the data. "
-                "Remove them from the file, or keep them on purpose with allow_unquantified "
+                f"quantifiable sample (every sample BLQ): {'its' if len(empty) == 1 else 'their'} parameters "
+                "are not informed by the data. "
+                f"Remove {'it' if len(empty) == 1 else 'them'} from the file, or keep "
+                f"{'it' if len(empty) == 1 else 'them'} on purpose with allow_unquantified "
                 "(CLI: --allow-unquantified; the censored "
                 "likelihood then uses their BLQ samples only)"
             )

@@ -669,10 +669,15 @@ def _runaway_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
     """An IIV variance of a log-normal parameter beyond `cartrial.allowed.OMEGA_LOG_VARIANCE` (any method): a
     convergence problem, since `kinetics map --population` refuses the file that holds it — the rule is
     `variances_out_of_range`, the one map applies (D-19.400)."""
+    high = float(OMEGA_LOG_VARIANCE.high or math.inf)
     return [
         f"omega² of {name} is {value:.3g}, beyond {OMEGA_LOG_VARIANCE.text()}: subjects spread by more "
         "than a factor e^10 per SD; check the data (subjects in different units?) or remove it from the IIV "
         "parameters (CLI: --iiv); kinetics map cannot use this fit"
+        if value > high
+        else f"omega² of {name} is {value:.3g}, outside {OMEGA_LOG_VARIANCE.text()}: not a variance (the "
+        "estimation failed); remove it from the IIV parameters (CLI: --iiv) or give initial values; kinetics "
+        "map cannot use this fit"
         for name, value in variances_out_of_range(spec.model, spec.iiv_names, theta.omega)
     ]
 

@@ -20,6 +20,7 @@ from cartrial.allowed import OMEGA_LOG_VARIANCE, allowed, check_fields, choice_t
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model, parameter_units
+from cartrial.wording import noun, verb
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -408,9 +409,10 @@ class PopulationModel:
         if beyond:
             raise InputError(
                 Problem(
-                    "a variance of omega is out of range (of "
+                    f"the {noun(len(beyond), 'variance')} of "
                     + ", ".join(name for name, _ in beyond)
-                    + "; a fit that estimates one is labelled NOT CONVERGED)",
+                    + f" in omega {verb(len(beyond), 'is', 'are')} out of range (a fit that estimates one is "
+                    "labelled NOT CONVERGED)",
                     file=source,
                     field="omega",
                     allowed=f"variances of log-normal parameters {OMEGA_LOG_VARIANCE.text()}",
