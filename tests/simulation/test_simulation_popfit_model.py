@@ -86,3 +86,36 @@ def test_a_missing_fit_file_names_the_scenario_line(tmp_path: Path) -> None:
     problem = caught.value.problems[0]
     assert problem.file == str(path) and problem.line == 4
     assert "population_model" in str(problem.field)
+
+
+@pytest.mark.parametrize("omega2", [50.0, 100.0])
+def test_a_variance_map_reads_drives_the_simulation(tmp_path: Path, omega2: float) -> None:
+    """One range for a log-scale ω² (`cartrial.allowed.OMEGA_LOG_VARIANCE`, D-19.409): a converged fit's ω²
+    up to 100 is read by `kinetics map`; the scenario refused anything above 10 ("must be ≥ 0 and ≤ 10")."""
+    doc = json.loads(FIT.read_text())
+    k = doc["iiv"].index("cmax")
+    doc["omega"][k][k] = omega2
+    path, _ = _scenario(tmp_path, omega=doc["omega"])
+    scenario, _ = load_scenario(path)
+    assert scenario.kinetics.omega2["cmax"] == pytest.approx(omega2)
+
+
+@pytest.mark.parametrize(
+    ("omega2", "scale", "accepted"),
+    [(10.0, 10.0, True), (50.0, 2.0, True), (100.0, 1.0, True), (50.0, 3.0, False), (101.0, 1.0, False)],
+)
+def test_the_variance_simulated_is_in_the_one_range(omega2: float, scale: float, accepted: bool) -> None:
+    """The variance the simulator draws with, ω² × omega2_scale, is within 0 to 100 on the log scale — the
+    bound D-19.374 kept by ω² ≤ 10 and omega2_scale ≤ 10 — and is named when it is not."""
+    from cartrial.simulation import parse_scenario
+
+    text = (
+        f"name: x\nprotocol: {PROTOCOL}\nkinetics:\n  omega2_scale: {scale}\n  omega2:\n    cmax: {omega2}\n"
+    )
+    if accepted:
+        assert parse_scenario(text, "scenario.yaml").kinetics.omega2["cmax"] == omega2
+    else:
+        with pytest.raises(InputError) as caught:
+            parse_scenario(text, "scenario.yaml")
+        message = str(caught.value)
+        assert "omega2.cmax" in message and "0 to 100" in message and "scenario.yaml" in message, message

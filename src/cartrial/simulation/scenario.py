@@ -316,11 +316,7 @@ class Kinetics(_Model):
             for name in self.omega2
             if name not in STEIN_PARAMETERS
         ]
-        issues += [
-            Issue(("omega2", name), "must be ≥ 0 and ≤ 10", value, "0 to 10")
-            for name, value in self.omega2.items()
-            if name in STEIN_PARAMETERS and not 0 <= value <= 10
-        ]
+        issues += _omega2_issues(self)
         if issues:
             raise semantic_error(issues)
         return self
@@ -331,6 +327,31 @@ REFERENCE_CELLS_PER_KG = Allowed(low=1.0, high=1e12, unit="cells/kg")
 dose (`cartrial.protocol.dosing.MAX_CELLS_PER_KG`); 1e-300 made every exposure overflow and ran for ever."""
 PERSISTENCE_DAY = Allowed(low=1.0, high=3650.0, unit="days")
 """`kinetics.persistence_day`: within the longest follow-up a scenario allows (`follow_up_days` ≤ 3650)."""
+
+
+def _omega2_issues(kinetics: Any) -> list[Issue]:
+    """Each Stein 2019 ω² of `kinetics.omega2`, and the variance the simulator draws with (ω² ×
+    `omega2_scale`), within `cartrial.allowed.OMEGA_LOG_VARIANCE` (0 to 100 on the log scale): the one range
+    `kinetics popfit` labels and `kinetics map` reads, so a fit map reads drives a simulation (D-19.409)."""
+    from cartrial.allowed import OMEGA_LOG_VARIANCE
+    from cartrial.kinetics.models import STEIN_PARAMETERS
+
+    issues = []
+    for name, value in kinetics.omega2.items():
+        if name not in STEIN_PARAMETERS:
+            continue
+        if (problem := OMEGA_LOG_VARIANCE.problem(name, value)) is not None:
+            issues.append(Issue(("omega2", name), problem.message, value, problem.allowed))
+        elif OMEGA_LOG_VARIANCE.problem(name, value * kinetics.omega2_scale) is not None:
+            issues.append(
+                Issue(
+                    ("omega2", name),
+                    f"times omega2_scale {kinetics.omega2_scale:g}, the variance simulated is out of range",
+                    value,
+                    f"ω² × omega2_scale {OMEGA_LOG_VARIANCE.text()}",
+                )
+            )
+    return issues
 
 
 def _kinetics_range_issues(kinetics: Any) -> list[Issue]:
