@@ -115,7 +115,7 @@ def test_missing_kinetic_parameter_columns_agree_with_their_count(n_absent: int)
 
 @pytest.mark.parametrize("n_empty", [1, 2])
 def test_the_pronoun_after_subjects_without_a_quantifiable_sample_agrees(n_empty: int) -> None:
-    """"subject S0 has no quantifiable sample …: their parameters … Remove them" — one subject is "it"."""
+    """ "subject S0 has no quantifiable sample …: their parameters … Remove them" — one subject is "it"."""
     values = [[np.nan, np.nan] if i < n_empty else [100.0, 50.0] for i in range(4)]
     with pytest.raises(NotEstimableError) as raised:
         PopulationData.from_arrays([f"S{i}" for i in range(4)], [[1.0, 2.0]] * 4, values, lloq=10.0)
@@ -137,7 +137,7 @@ def _stein_document(omega2: list[float]) -> dict[str, object]:
 
 @pytest.mark.parametrize("n_beyond", [1, 2])
 def test_the_refused_variances_of_omega_are_named_in_order(n_beyond: int) -> None:
-    """"a variance of omega is out of range (of foldx; …)" read as if omega had one variance among others
+    """ "a variance of omega is out of range (of foldx; …)" read as if omega had one variance among others
     unnamed: the sentence names the parameter and agrees with the count."""
     from cartrial.kinetics.popfit import PopulationModel
 

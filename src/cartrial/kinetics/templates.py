@@ -109,6 +109,7 @@ def days_per_time_unit(time_unit: str) -> float | None:
     name = TIME_UNIT_SPELLINGS.get(str(time_unit).strip().lower())
     return None if name is None else TIME_UNIT_DAYS[name]
 
+
 CONC_UNIT_MAX_LENGTH = 40
 """Longest concentration-unit text accepted (a unit, not a sentence)."""
 

@@ -60,7 +60,9 @@ def test_a_change_of_unit_changes_no_verdict(
     units = np.array([scale, 1.0, scale, 1.0])
     scaled = np.diag(omega) * np.array([scale, 1.0, scale]) ** 2
     one = collapsed_variances(MODEL, SPEC.iiv_names, mu, omega)
-    other = collapsed_variances(MODEL, SPEC.iiv_names, np.where(MODEL.normal_mask, mu * units, mu), np.diag(scaled))
+    other = collapsed_variances(
+        MODEL, SPEC.iiv_names, np.where(MODEL.normal_mask, mu * units, mu), np.diag(scaled)
+    )
     assert [n for n, _ in one] == [n for n, _ in other]
     assert ("a2" in [n for n, _ in one]) == (log10_cv < -2.0) or abs(log10_cv + 2.0) < 1e-9
     assert ("k1" in [n for n, _ in one]) == (log10_omega_k1 < -4.0) or abs(log10_omega_k1 + 4.0) < 1e-9

@@ -11,9 +11,9 @@ interval does not (few subjects, a collapsed variance).
 log L is the importance-sampled marginal likelihood of `cartrial.kinetics.popfit.saem.MarginalLikelihood`;
 each profile point is an L-BFGS-B maximisation over the other parameters with the analytic gradient, with
 the draws at θ̂'s conditional modes held fixed (common random numbers). Log-variances are bounded to
-[1e-6, 1e3]; an IIV term whose variance collapsed (below 1e-4 on the log scale, D-19.408) is removed first (at that boundary the draws of
-its η cannot follow a moving μ and its profile becomes a spike; without it the parameter enters the
-predictions directly). The
+[1e-6, 1e3]; an IIV term whose variance collapsed (`collapsed_variances`: below 1e-4 on the log scale,
+D-19.408) is removed first (at that boundary the draws of its η cannot follow a moving μ and its profile
+becomes a spike; without it the parameter enters the predictions directly). The
 search goes out at most a factor `limit` from the estimate on each side; a side whose profile has not dropped
 by 1.92 there is *open* and reported at the search limit.
 """
