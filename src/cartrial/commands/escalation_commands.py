@@ -84,9 +84,13 @@ _names_cli_arguments = names_cli_arguments(_CLI_NAMES)
 
 
 def _cli_parameter(option: DesignOption) -> inspect.Parameter:
-    if option.kind == "bool":
-        default: Any = typer.Option(False, option.flag, help=option.help)
-        annotation: Any = bool
+    if option.kind == "bool" and option.off_flag is not None:
+        # a flag pair whose default is the registry's (None = not given; `--no-skip/--allow-skip`)
+        default: Any = typer.Option(None, f"{option.flag}/{option.off_flag}", help=option.help)
+        annotation: Any = bool | None
+    elif option.kind == "bool":
+        default = typer.Option(False, option.flag, help=option.help)
+        annotation = bool
     else:
         each = "each value " if option.kind == "floats" else ""
         allowed = f" Allowed: {each}{option.rule.text()}." if option.kind != "choice" else ""
@@ -388,7 +392,7 @@ def simulate_command(
     from rich.progress import Progress
 
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
-    from cartrial.escalation.simulation import check_simulation_size, check_truth
+    from cartrial.escalation.simulation import check_simulation_size, check_truth, exact_unsupported
     from cartrial.escalation.three_plus_three import ThreePlusThree
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
@@ -419,10 +423,11 @@ def simulate_command(
     cohort_size = options.get("cohort_size")
     built = assemble_design(design, len(truth_values), options)  # refuses a 3+3 cohort size other than 3
     if exact:
-        if not isinstance(built, ThreePlusThree):
+        if not isinstance(getattr(built, "inner", built), ThreePlusThree) or exact_unsupported(built):
             raise InputError(
                 Problem(
-                    "--exact is available for the 3+3 design without behaviours only",
+                    "--exact is available for the 3+3 design without behaviours only (the default "
+                    "no-skipping rule changes no 3+3 decision)",
                     field="--exact",
                     value=design,
                     allowed="--design 3+3",

@@ -134,7 +134,8 @@ def assemble_design(
 
     `options` maps option names of `DESIGN_OPTIONS` to values (None = the documented default). Behaviours:
     `max_n` -> `StopAtN`; `stop_n_at_dose` -> `StopWhenNAtDose(dose="recommended")` with
-    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` ->
+    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` (default
+    True, as the protocol's escalation section; False allows skipping, decisions D-19.390) ->
     `DontSkipDoses(relative_to=skip_rule)` (default ``"current"``, R escalation 0.2.3 `dont_skip_doses`);
     `coherent` -> `CoherentEscalation`; `expansion` (an object with `dose_level` and `n_patients`) ->
     `ExpansionCohort`.
@@ -155,7 +156,7 @@ def assemble_design(
         behaviours.append(
             StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")
         )
-    if values.get("no_skip"):
+    if values.get("no_skip", OPTIONS["no_skip"].default):  # None = the registry's default, true (D-19.390)
         behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current")))
     if values.get("coherent"):
         behaviours.append(CoherentEscalation())
@@ -174,6 +175,7 @@ def build_design(design: str, n_doses: int, **options: Any) -> Design:
     if "window_days" in options:
         options["window"] = options.pop("window_days")
     bare_options = {k: v for k, v in options.items() if not (k in OPTIONS and OPTIONS[k].behaviour)}
+    bare_options["no_skip"] = False  # bare: not even the default no-skipping rule (see `assemble_design`)
     built = assemble_design(design, n_doses, bare_options, strict=False)
     return built
 
