@@ -155,7 +155,10 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
         metrics.add_column(column, justify="right")
     for row in oc.metrics.to_dict(orient="records"):
-        if "mean" not in row:
+        if not row.get("n_trials"):
+            # no trial gave a value (nobody evaluable, e.g. a follow-up shorter than the persistence day):
+            # said in words; the frame's other rows made its mean NaN, which printed as "nan" (D-19.391)
+            metrics.add_row(row["label"], "no trial had an evaluable patient", "", "", "")
             continue
         metrics.add_row(
             row["label"],

@@ -177,7 +177,8 @@ def simulate_pd(
 
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
-    of 4·N states is solved (LSODA, rtol 1e-6).
+    of 4·N states is solved (LSODA, rtol 1e-6, atol 1e-9); every state is an amount, kept at or above 0
+    (a compartment decayed below the solver's tolerance is empty; decisions D-19.391).
 
     >>> sim = simulate_pd(2, [0, 14, 28], seed=1)
     >>> sim.antibody_relative.shape, sim.antibody_relative[:, 0].tolist()
@@ -209,7 +210,11 @@ def simulate_pd(
     n = n_subjects
 
     def rhs(_time: float, y: FloatArray) -> FloatArray:
-        e, m, p, a = y[:n], y[n : 2 * n], y[2 * n : 3 * n], y[3 * n :]
+        # Cell amounts are never below 0 (E = 0 and M = 0 are invariant under the equations); a compartment
+        # the solver has carried below 0 (decayed below its absolute tolerance) is empty. Without this a
+        # negative E was driven further below 0 by the expansion term once the pool had recovered, and
+        # overflowed to NaN after about three years (decisions D-19.391).
+        e, m, p, a = (np.maximum(y[:n], 0.0), np.maximum(y[n : 2 * n], 0.0), y[2 * n : 3 * n], y[3 * n :])
         p_pos = np.maximum(p, 0.0)
         de = (
             values["k_exp"] * p_pos / (p_pos + values["ec50_relative"]) * e
@@ -225,7 +230,7 @@ def simulate_pd(
     solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=1e-6, atol=1e-9)
     if not solution.success:
         raise ConfigurationError(f"PD simulation failed: {solution.message}")
-    y = solution.y
+    y = np.maximum(solution.y, 0.0)  # amounts: solver noise below 0 (within atol) is 0
     width = max(3, len(str(n_subjects)))
     params = pd.DataFrame(values)
     params.insert(0, "subject", [f"SIM-{i + 1:0{width}d}" for i in range(n_subjects)])
