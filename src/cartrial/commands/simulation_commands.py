@@ -126,7 +126,12 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
     from rich.table import Table
 
-    from cartrial.simulation.oc import edss_probability_text, treated_above_text
+    from cartrial.simulation.oc import (
+        edss_probability_text,
+        proportion_cell,
+        proportion_text,
+        treated_above_text,
+    )
 
     doses = Table(title=title)
     for column in ("level", "dose", "true p(DLT) %", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
@@ -136,7 +141,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             str(row.dose_level),
             str(row.label),
             f"{row.true_dlt_pct:.1f}",
-            f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
+            proportion_cell(row.selection_pct, row.selection_se_pct, int(oc.summary["trials"])),
             f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
             f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
         )
@@ -145,9 +150,10 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     edss = edss_probability_text(s)
     above = treated_above_text(s)
     console.print(
-        f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
-        f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
-        f"{s['p_any_crs_grade3plus_pct']:.1f} % (SE {s['p_any_crs_grade3plus_se_pct']:.1f})"
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}; early stop for "
+        f"toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; ≥ 1 patient "
+        "with grade ≥ 3 CRS "
+        + proportion_text(s["p_any_crs_grade3plus_pct"], s["p_any_crs_grade3plus_se_pct"], s["trials"])
         + (f"; {above}" if above else "")
         + (f"; {edss}" if edss else "")
     )
@@ -217,6 +223,7 @@ def study_command(
         console.print(
             f"not simulated (the protocol collects it; the simulator does not model it): {form}: {what}"
         )
+    console.print(f"CRS management: {study.summary['crs_management']}")
     after = study.summary["after_today"]
     if after is None:
         console.print(
