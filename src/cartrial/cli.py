@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,57 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
     return Problem(message, field=name, value=value, allowed=allowed)
 
 
+class _Typed:
+    """A number as the user typed it: shown bare, as a number is (``got 0``, not ``got 0.0``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _typed_texts(args: list[str], flag: str) -> list[str]:
+    """Every text given to `flag` in `args` (``--lloq 0`` and ``--lloq=0``)."""
+    texts = []
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            texts.append(args[i + 1])
+        elif arg.startswith(flag + "="):
+            texts.append(arg[len(flag) + 1 :])
+    return texts
+
+
+def as_typed(error: CartrialError, args: list[str]) -> CartrialError:
+    """`error` with each option's number quoted as the user typed it (decisions D-19.392, as D-19.372 for
+    ``--fix``): the parser hands the commands ``0.0`` for ``--lloq 0``, and the checks quoted that. A
+    problem naming a flag the command line gave (not located in a file) whose value is the number one of
+    the flag's texts reads as takes that text; anything else is unchanged.
+
+    >>> str(as_typed(InputError(Problem("out of range", field="--lloq", value=0.0)), ["--lloq", "0"]))
+    '--lloq: out of range (got 0)'
+    """
+    if not isinstance(error, InputError):
+        return error
+    problems, changed = [], False
+    for problem in error.problems:
+        value = problem.value
+        located = problem.file is not None or problem.row is not None or problem.line is not None
+        if problem.field and not located and isinstance(value, int | float) and not isinstance(value, bool):
+            for text in _typed_texts(args, str(problem.field)):
+                try:
+                    same = float(text) == float(value)
+                except ValueError:
+                    same = False
+                if same and text != repr(value):
+                    problem, changed = replace(problem, value=_Typed(text)), True
+                    break
+        problems.append(problem)
+    return type(error)(problems, header=error.header) if changed else error
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -271,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     except CartrialError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {as_typed(exc, args)}", err=True)
         return exc.exit_code
     except OSError as exc:
         # a file the user named cannot be read or written (folder, permissions, disk full): a user error

@@ -86,3 +86,19 @@ def test_the_virtual_study_says_crs_management_is_not_simulated(make_scenario: C
     study = simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
     assert "therapies" not in study.forms
     assert "tocilizumab" in study.summary["crs_management"]
+
+
+def test_one_trial_has_no_standard_error(cli: Cli, make_scenario: Callable[..., Path]) -> None:
+    """With one trial the SE of a mean is undefined (sd with n - 1 = 0 degrees of freedom), not 0.0
+    (decisions D-19.394): null in oc.json, "SE n/a" printed."""
+    import json
+
+    scenario = make_scenario({"pool_size": 150})
+    code, out, err = cli("simulate", "trial", "--scenario", scenario, "--trials", "1", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert all(m["se"] is None for m in data["metrics"] if m["n_trials"] == 1)
+    assert all(d["mean_n_se"] is None for d in data["doses"])
+    code, out, err = cli("simulate", "trial", "--scenario", scenario, "--trials", "1", env={"COLUMNS": "250"})
+    assert code == 0, err
+    assert "(SE n/a)" in out and "(0.00)" not in out

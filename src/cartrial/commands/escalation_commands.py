@@ -544,9 +544,18 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
             "(a robustness scenario); each level is counted by its own true p(DLT)"
         )
     if oc.method == "monte_carlo" and oc.total_n_se is not None:
+        from cartrial.simulation.oc import exact_interval_pct
+
+        no_mtd = f"no MTD {oc.no_mtd_se_pct:.2f}%"
+        if (
+            oc.trials and oc.no_mtd_se_pct == 0 and oc.no_mtd_pct in (0.0, 100.0)
+        ):  # SE 0 says nothing (D-19.393)
+            k = round(oc.no_mtd_pct * oc.trials / 100)
+            low, high = exact_interval_pct(k, oc.trials)
+            no_mtd = f"no MTD {k} of {oc.trials} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
         console.print(
             f"Monte Carlo standard errors: selected % ≤ {max(oc.selection_se_pct, default=0):.2f}; "
-            f"no MTD {oc.no_mtd_se_pct:.2f}%; mean total n {oc.total_n_se:.3f}; "
+            f"{no_mtd}; mean total n {oc.total_n_se:.3f}; "
             f"at levels above the target {oc.pct_treated_above_mtd_se:.2f}%"
         )
 

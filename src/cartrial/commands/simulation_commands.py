@@ -128,6 +128,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
 
     from cartrial.simulation.oc import (
         edss_probability_text,
+        mean_cell,
         proportion_cell,
         proportion_text,
         treated_above_text,
@@ -142,8 +143,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             str(row.label),
             f"{row.true_dlt_pct:.1f}",
             proportion_cell(row.selection_pct, row.selection_se_pct, int(oc.summary["trials"])),
-            f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
-            f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
+            mean_cell(row.mean_n, row.mean_n_se),
+            mean_cell(row.mean_dlt, row.mean_dlt_se),
         )
     console.print(doses)
     s = oc.summary
@@ -168,7 +169,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             continue
         metrics.add_row(
             row["label"],
-            f"{row['mean']:.2f} ({row['se']:.2f})",
+            mean_cell(row["mean"], row["se"]),
             f"{row['p5']:.1f}",
             f"{row['p50']:.1f}",
             f"{row['p95']:.1f}",

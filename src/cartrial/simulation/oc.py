@@ -23,6 +23,10 @@ from cartrial.simulation.trials import Prepared, TrialBatch, _check_type
 
 QUANTILES = (5, 25, 50, 75, 95)
 
+#: The SE of a mean over one trial: none (NaN, null in JSON, "n/a" printed), never 0.0, which read as a
+#: value known exactly (decisions D-19.394).
+_NO_SE = float("nan")
+
 _BATCH = "a TrialBatch (simulate_trials(prepared, trials))"
 
 METRIC_LABELS: dict[str, str] = {
@@ -122,6 +126,18 @@ def proportion_text(pct: float, se: float, n: int) -> str:
     return f"{pct:.1f} % (SE {se:.1f})"
 
 
+def mean_cell(mean: float, se: float, digits: int = 2) -> str:
+    """A mean and its SE in a table cell, ``"12.00 (0.25)"``; ``"15.00 (SE n/a)"`` when there is no SE
+    (one trial, decisions D-19.394).
+
+    >>> mean_cell(15.0, float("nan"))
+    '15.00 (SE n/a)'
+    """
+    if np.isnan(se):
+        return f"{mean:.{digits}f} (SE n/a)"
+    return f"{mean:.{digits}f} ({se:.{digits}f})"
+
+
 def proportion_cell(pct: float, se: float, n: int) -> str:
     """A proportion in a table cell: ``"12.3 (1.0)"`` (% and its SE), at 0 % or 100 % the exact 95 %
     interval instead of an SE of 0.0: ``"0.0 (95 % CI 0.0–11.6)"`` (decisions D-19.393)."""
@@ -188,13 +204,13 @@ def summarise(
                 "label": labels[level] if labels else str(level + 1),
                 # the scenario's true DLT probability at the level (D-19.292)
                 "true_dlt_pct": float(true.mean()),
-                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else 0.0,
+                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else _NO_SE,
                 "selection_pct": sel,
                 "selection_se_pct": sel_se,
                 "mean_n": float(n.mean()),
-                "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else 0.0,
+                "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else _NO_SE,
                 "mean_dlt": float(y.mean()),
-                "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else 0.0,
+                "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else _NO_SE,
                 # the level's true DLT probability is above the target toxicity (D-19.315)
                 **({"above_target": bool(above[level])} if above is not None else {}),
             }
@@ -210,7 +226,7 @@ def summarise(
         row: dict[str, Any] = {"metric": name, "label": METRIC_LABELS[name], "n_trials": int(finite.size)}
         if finite.size:
             row["mean"] = float(finite.mean())
-            row["se"] = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else 0.0
+            row["se"] = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else _NO_SE
             # the inverted CDF: each quantile is a value a trial had (a count stays a whole number), never
             # an interpolation between two trials (decisions D-19.393; Hyndman & Fan 1996, definition 1)
             for q, v in zip(QUANTILES, np.percentile(finite, QUANTILES, method="inverted_cdf"), strict=True):
@@ -478,6 +494,7 @@ __all__ = [
     "edss_probability_text",
     "exact_interval_pct",
     "html_summary",
+    "mean_cell",
     "proportion_cell",
     "proportion_text",
     "summarise",
