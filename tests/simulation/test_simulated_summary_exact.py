@@ -102,3 +102,13 @@ def test_one_trial_has_no_standard_error(cli: Cli, make_scenario: Callable[..., 
     code, out, err = cli("simulate", "trial", "--scenario", scenario, "--trials", "1", env={"COLUMNS": "250"})
     assert code == 0, err
     assert "(SE n/a)" in out and "(0.00)" not in out
+
+
+def test_one_trial_page_shows_no_nan(make_scenario: Callable[..., Path]) -> None:
+    """The page's dose table printed NaN for the SEs of a one-trial run (D-19.394)."""
+    from cartrial.simulation import html_summary
+
+    scenario, protocol = load_scenario(make_scenario({"pool_size": 150}))
+    batch = simulate_trials(prepare(scenario, load_protocol(protocol), 0), 1, seed=2)
+    page = html_summary(summarise(batch), batch, "t")
+    assert ">NaN<" not in page and ">nan<" not in page

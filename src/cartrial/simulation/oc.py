@@ -479,7 +479,7 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>{head}"
-        f"<h2>Dose levels</h2>{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}')}"
+        f"<h2>Dose levels</h2>{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='n/a')}"
         f"{figures[1]}<h2>Trial metrics</h2>"
         f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='')}"
         f"{figures[0]}<p>Simulated with cartrial (docs/simulation.md): virtual data, not evidence.</p>"
