@@ -183,6 +183,10 @@ def _fit_table(fit: Fit) -> Any:
         )
         value = f"{est.estimate:.3f}" if est.estimate is not None else ""
         table.add_row(str(est.dose_level), str(est.n), str(est.dlt), value, interval, status)
+    # which interval (CRM 90 %, interval designs and 3+3 95 %): the estimates' method says (D-19.395)
+    method = next((e.method for e in fit.estimates if e.lower is not None), None)
+    if method is not None:
+        table.caption = f"estimate and interval: {method}"
     return table
 
 
