@@ -110,3 +110,12 @@ def test_spec_namespace_without_no_skip_is_no_skip() -> None:
         design="crm", target=0.3, skeleton=[0.05, 0.1, 0.2, 0.3, 0.4], cohort_size=3, max_n=30
     )
     assert design_from_spec(spec, 5).fit("1NNN").next_dose == 2
+
+
+def test_skip_rule_with_allow_skip_is_refused_in_words(cli: Cli) -> None:
+    """`--skip-rule` only shapes the no-skipping rule: with `--allow-skip` it is refused, and the message says
+    how to keep it (the default), not "with no_skip", a flag the command line no longer needs (D-19.390)."""
+    code, _, err = cli("escalate", "next", *CRM_ARGS, "--allow-skip", "--skip-rule", "highest_tried")
+    assert code == 2
+    assert "--skip-rule: skip_rule applies only when dose skipping is forbidden (no_skip, the default)" in err
+    assert "not with no_skip: false or --allow-skip" in err

@@ -420,10 +420,10 @@ def check_design_options(
     if _given(chosen.get("skip_rule")) and not chosen.get("no_skip", OPTIONS["no_skip"].default):
         problems.append(
             Problem(
-                "skip_rule applies only with no_skip",
+                "skip_rule applies only when dose skipping is forbidden (no_skip, the default)",
                 field="skip_rule",
                 value=chosen["skip_rule"],
-                allowed="with no_skip",
+                allowed="no_skip true (the default; not with no_skip: false or --allow-skip)",
             )
         )
     if problems:
