@@ -315,10 +315,12 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     ),
     _flag(
         "no_skip",
-        "Dose skipping: --no-skip (default, as the protocol's no_skip: true) never escalates more than one "
-        "level above the current dose (R escalation dont_skip_doses, dfcrm crmsim restrict = TRUE; see "
-        "--skip-rule) | --allow-skip lets a model-based design (crm, tite-crm) recommend any level (dfcrm "
-        "crm, unrestricted). 3+3 and the interval designs escalate one level at a time by their own rule.",
+        "Dose skipping: --no-skip (default) never escalates more than one level above the current dose "
+        "(R escalation dont_skip_doses; see --skip-rule); by default the final MTD is selected over every "
+        "level as dfcrm crm()$mtd, R escalation and BOIN select.mtd do, while a given --no-skip (as the "
+        "protocol's no_skip: true) keeps it within the admissible levels too | --allow-skip lets a "
+        "model-based design (crm, tite-crm) recommend any level (dfcrm crm, unrestricted). 3+3 and the "
+        "interval designs escalate one level at a time by their own rule.",
         behaviour=True,
         default=True,
         off_flag="--allow-skip",
