@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.binomial import clopper_pearson
 from cartrial.errors import InputError, Problem
 from cartrial.simulation.trials import Prepared, TrialBatch, _check_type
 
@@ -89,18 +90,13 @@ def _prop(values: np.ndarray) -> tuple[float, float]:
 def exact_interval_pct(k: int, n: int) -> tuple[float, float]:
     """The exact (Clopper-Pearson) two-sided 95 % interval of a proportion k of n, in %: the beta quantiles
     B(0.025; k, n - k + 1) and B(0.975; k + 1, n - k), 0 at k = 0 and 100 at k = n (Clopper & Pearson,
-    Biometrika 1934;26:404). At k = 0 the upper end is 1 - 0.025^(1/n), near the rule of three (3/n); used
+    Biometrika 1934;26:404; `cartrial.binomial.clopper_pearson`). At k = 0 the upper end is 1 - 0.025^(1/n), near the rule of three (3/n); used
     where the binomial SE, sqrt(p(1 - p)/n), is 0 (decisions D-19.393).
 
     >>> [round(v, 1) for v in exact_interval_pct(0, 30)], [round(v, 1) for v in exact_interval_pct(30, 30)]
     ([0.0, 11.6], [88.4, 100.0])
     """
-    from scipy.stats import beta
-
-    if n < 1 or not 0 <= k <= n:
-        return float("nan"), float("nan")
-    low = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+    low, high = clopper_pearson(k, n)
     return low * 100, high * 100
 
 
