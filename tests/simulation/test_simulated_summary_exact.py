@@ -65,11 +65,18 @@ def test_zero_percent_is_not_given_an_se_of_zero() -> None:
 
 def test_summary_carries_the_exact_interval(run: tuple[object, object]) -> None:
     _batch, oc = run
+    from scipy.stats import beta
+
+    def clopper_pearson_pct(k: int, n: int) -> list[float]:
+        # computed here from the beta quantiles (Clopper & Pearson 1934), not with the function under test
+        low = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+        high = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+        return [100 * low, 100 * high]
+
     s = oc.summary  # type: ignore[attr-defined]
-    k = round(s["no_mtd_pct"] * TRIALS / 100)
-    assert s["no_mtd_ci95_pct"] == pytest.approx(list(exact_interval_pct(k, TRIALS)))
-    k = round(s["early_stop_pct"] * TRIALS / 100)
-    assert s["early_stop_ci95_pct"] == pytest.approx(list(exact_interval_pct(k, TRIALS)))
+    for name in ("no_mtd", "early_stop", "p_any_crs_grade3plus"):
+        k = round(s[f"{name}_pct"] * TRIALS / 100)
+        assert s[f"{name}_ci95_pct"] == pytest.approx(clopper_pearson_pct(k, TRIALS))
 
 
 def test_cli_never_prints_se_zero_for_a_proportion(cli: Cli, make_scenario: Callable[..., Path]) -> None:
@@ -112,3 +119,7 @@ def test_one_trial_page_shows_no_nan(make_scenario: Callable[..., Path]) -> None
     batch = simulate_trials(prepare(scenario, load_protocol(protocol), 0), 1, seed=2)
     page = html_summary(summarise(batch), batch, "t")
     assert ">NaN<" not in page and ">nan<" not in page
+    # both tables say n/a where there is no value (the metrics table left the cell blank)
+    dose_table, metrics_table = page.split("<h2>Trial metrics</h2>")
+    assert "<td>n/a</td>" in dose_table.split("<h2>Dose levels</h2>")[1]
+    assert "<td>n/a</td>" in metrics_table and "<td></td>" not in metrics_table

@@ -90,8 +90,8 @@ def _prop(values: np.ndarray) -> tuple[float, float]:
 def exact_interval_pct(k: int, n: int) -> tuple[float, float]:
     """The exact (Clopper-Pearson) two-sided 95 % interval of a proportion k of n, in %: the beta quantiles
     B(0.025; k, n - k + 1) and B(0.975; k + 1, n - k), 0 at k = 0 and 100 at k = n (Clopper & Pearson,
-    Biometrika 1934;26:404; `cartrial.binomial.clopper_pearson`). At k = 0 the upper end is 1 - 0.025^(1/n), near the rule of three (3/n); used
-    where the binomial SE, sqrt(p(1 - p)/n), is 0 (decisions D-19.393).
+    Biometrika 1934;26:404; `cartrial.binomial.clopper_pearson`). At k = 0 the upper end is 1 - 0.025^(1/n),
+    near the rule of three (3/n); used where the binomial SE, sqrt(p(1 - p)/n), is 0 (decisions D-19.393).
 
     >>> [round(v, 1) for v in exact_interval_pct(0, 30)], [round(v, 1) for v in exact_interval_pct(30, 30)]
     ([0.0, 11.6], [88.4, 100.0])
@@ -478,7 +478,7 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         "<h2>Dose levels</h2>"
         f"{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='n/a')}"
         f"{figures[1]}<h2>Trial metrics</h2>"
-        f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='')}"
+        f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='n/a')}"
         f"{figures[0]}<p>Simulated with cartrial (docs/simulation.md): virtual data, not evidence.</p>"
         "</body></html>"
     )
