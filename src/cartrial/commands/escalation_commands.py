@@ -558,10 +558,34 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
             low, high = exact_interval_pct(k, oc.trials)
             no_mtd = f"no MTD {k} of {oc.trials} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
         console.print(
-            f"Monte Carlo standard errors: selected % ≤ {max(oc.selection_se_pct, default=0):.2f}; "
+            f"Monte Carlo standard errors: {_selection_se_text(oc)}; "
             f"{no_mtd}; mean total n {oc.total_n_se:.3f}; "
             f"at levels above the target {oc.pct_treated_above_mtd_se:.2f}%"
         )
+
+
+def _selection_se_text(oc: Any) -> str:
+    """The Monte Carlo error of the per-level selection %: the largest binomial SE over the levels selected
+    in some but not all trials, and, for the levels selected in none or in all, the count and the exact
+    95 % interval instead of an SE of 0.00, which says nothing (decisions D-19.393)."""
+    from cartrial.simulation.oc import exact_interval_pct
+
+    n = int(oc.trials)
+    pairs = list(zip(oc.selection_pct, oc.selection_se_pct, strict=True))
+    parts = []
+    live = [se for pct, se in pairs if not (n and se == 0 and pct in (0.0, 100.0))]
+    if live:
+        parts.append(f"selected % ≤ {max(live):.2f}")
+    for pct in (0.0, 100.0):
+        levels = [i + 1 for i, (p, se) in enumerate(pairs) if n and se == 0 and p == pct]
+        if levels:
+            k = round(pct * n / 100)
+            low, high = exact_interval_pct(k, n)
+            which = f"level{'s' if len(levels) > 1 else ''} {', '.join(map(str, levels))}"
+            parts.append(
+                f"selected {pct:.0f} % ({which}): {k} of {n} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
+            )
+    return "; ".join(parts)
 
 
 __all__ = ["print_fit", "print_oc", "register"]
