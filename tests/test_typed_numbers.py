@@ -42,3 +42,57 @@ def test_a_value_not_typed_on_the_command_line_is_unchanged() -> None:
     assert str(as_typed(error, ["--lloq", "0"])) == "--lloq: out of range (got 3.0)"
     located = InputError(Problem("out of range", file="a.csv", row=2, field="--lloq", value=0.0))
     assert str(as_typed(located, ["--lloq", "0"])).endswith("(got 0.0)")
+
+
+def test_the_last_of_a_repeated_flag_is_quoted(cli: Cli, tmp_path: Path) -> None:
+    """The parser keeps the last value of a repeated option, so the message quotes the last text."""
+    args = ["--subjects", "2", "--days", "0:3", "--residual-sd", "6.00", "--residual-sd", "6"]
+    code, _, err = cli("kinetics", "simulate", *args, "--out", tmp_path / "x.csv")
+    assert code == 2
+    assert "--residual-sd: out of range (got 6);" in err, err
+
+
+def test_only_flags_are_matched_not_plain_words() -> None:
+    from cartrial.cli import as_typed
+    from cartrial.errors import InputError, Problem
+
+    error = InputError(Problem("out of range", field="lloq", value=0.0))
+    assert str(as_typed(error, ["lloq", "0"])) == "lloq: out of range (got 0.0)"
+
+
+def test_short_aliases_of_the_flag_count() -> None:
+    import click
+
+    from cartrial.cli import as_typed
+    from cartrial.errors import InputError, Problem
+
+    command = click.Command("x", params=[click.Option(["--count", "-c"], type=float)])
+    error = InputError(Problem("out of range", field="--count", value=0.0))
+    assert str(as_typed(error, ["-c", "0e0"], command)) == "--count: out of range (got 0e0)"
+    assert str(as_typed(error, ["-c0"], command)) == "--count: out of range (got 0)"
+    assert str(as_typed(error, ["--count", "0.0", "-c", "00"], command)) == "--count: out of range (got 00)"
+
+
+def test_a_long_typed_value_is_shortened() -> None:
+    from cartrial.cli import as_typed
+    from cartrial.errors import SHOWN_VALUE_CHARACTERS, InputError, Problem
+
+    typed = "0." + "0" * 300
+    shown = str(as_typed(InputError(Problem("out of range", field="--lloq", value=0.0)), ["--lloq", typed]))
+    assert typed not in shown
+    assert f"(got {typed[:SHOWN_VALUE_CHARACTERS]}… ({len(typed):,} characters))" in shown
+
+
+def test_an_error_subclass_with_its_own_constructor_is_kept() -> None:
+    from cartrial.cli import as_typed
+    from cartrial.errors import InputError, Problem
+
+    class Located(InputError):
+        def __init__(self, source: str, problem: Problem) -> None:
+            self.source = source
+            super().__init__(problem)
+
+    error = Located("a", Problem("out of range", field="--lloq", value=0.0))
+    typed = as_typed(error, ["--lloq", "0"])
+    assert isinstance(typed, Located) and typed.source == "a"
+    assert str(typed) == "--lloq: out of range (got 0)"

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
@@ -25,7 +26,7 @@ from typer.exceptions import TyperException
 from cartrial import __version__
 from cartrial.allowed import Allowed
 from cartrial.commands import COMMANDS, CommandEntry
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem, shortened
 
 ROOT_EXAMPLE = "Example: [bold]cartrial demo --out demo-output[/]  (then see `cartrial COMMAND --help`)"
 SHELL_COMPLETION_HINT = (
@@ -243,33 +244,73 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
 
 
 class _Typed:
-    """A number as the user typed it: shown bare, as a number is (``got 0``, not ``got 0.0``)."""
+    """A number as the user typed it: shown bare, as a number is (``got 0``, not ``got 0.0``), and
+    shortened as any value shown (`cartrial.errors.shortened`)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
 
     def __repr__(self) -> str:
-        return self.text
+        return shortened(self.text)
 
     __str__ = __repr__
 
 
-def _typed_texts(args: list[str], flag: str) -> list[str]:
-    """Every text given to `flag` in `args` (``--lloq 0`` and ``--lloq=0``)."""
-    texts = []
-    for i, arg in enumerate(args):
-        if arg == flag and i + 1 < len(args):
-            texts.append(args[i + 1])
-        elif arg.startswith(flag + "="):
-            texts.append(arg[len(flag) + 1 :])
-    return texts
+def _flag_names(flag: str, command: click.Command | None) -> list[str]:
+    """`flag` and its aliases among `command`'s options (``--count`` and ``-c``); only option names."""
+    names = [flag]
+    for param in getattr(command, "params", ()):
+        if isinstance(param, click.Option) and flag in param.opts:
+            names = list(param.opts)
+    return names
 
 
-def as_typed(error: CartrialError, args: list[str]) -> CartrialError:
+def _last_typed_text(args: list[str], names: list[str]) -> str | None:
+    """The text the parser kept for the option called any of `names` in `args`: the last one given, as the
+    parser keeps the last (``--lloq 0``, ``--lloq=0``, ``-l 0``, ``-l0``); None when not given."""
+    last = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg in names and i + 1 < len(args):
+            last = args[i + 1]
+            i += 2
+            continue
+        for name in names:
+            if name.startswith("--") and arg.startswith(name + "="):
+                last = arg[len(name) + 1 :]
+            elif not name.startswith("--") and len(name) == 2 and arg.startswith(name) and len(arg) > 2:
+                last = arg[2:]
+        i += 1
+    return last
+
+
+def _command_of(args: list[str]) -> click.Command | None:
+    """The click command `args` invoke (the subcommand named by the leading words), for its aliases."""
+    try:
+        command: click.Command = typer.main.get_command(app)
+    except Exception:  # pragma: no cover - the app always builds; the aliases are then the flag alone
+        return None
+    for arg in args:
+        if isinstance(command, LazyGroup):
+            entry = next((e for e in command.entries if e.name == arg), None)
+            if entry is not None and entry.module is not None:
+                command.load_module(entry.module)  # already imported by the run that raised
+        if isinstance(command, click.Group) and arg in command.commands:
+            command = command.commands[arg]
+        elif not arg.startswith("-"):
+            break
+    return command
+
+
+def as_typed(error: CartrialError, args: list[str], command: click.Command | None = None) -> CartrialError:
     """`error` with each option's number quoted as the user typed it (decisions D-19.392, as D-19.372 for
     ``--fix``): the parser hands the commands ``0.0`` for ``--lloq 0``, and the checks quoted that. A
-    problem naming a flag the command line gave (not located in a file) whose value is the number one of
-    the flag's texts reads as takes that text; anything else is unchanged.
+    problem naming an option (``--flag``, or a short alias declared by `command`) that the command line
+    gave (not located in a file), whose value is the number the option's last text reads as, takes that
+    text (shortened as any value shown); anything else is unchanged.
 
     >>> str(as_typed(InputError(Problem("out of range", field="--lloq", value=0.0)), ["--lloq", "0"]))
     '--lloq: out of range (got 0)'
@@ -278,19 +319,19 @@ def as_typed(error: CartrialError, args: list[str]) -> CartrialError:
         return error
     problems, changed = [], False
     for problem in error.problems:
-        value = problem.value
+        value, field = problem.value, str(problem.field or "")
         located = problem.file is not None or problem.row is not None or problem.line is not None
-        if problem.field and not located and isinstance(value, int | float) and not isinstance(value, bool):
-            for text in _typed_texts(args, str(problem.field)):
-                try:
-                    same = float(text) == float(value)
-                except ValueError:
-                    same = False
-                if same and text != repr(value):
-                    problem, changed = replace(problem, value=_Typed(text)), True
-                    break
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if field.startswith("-") and not located and number:
+            text = _last_typed_text(args, _flag_names(field, command))
+            try:
+                same = text is not None and float(text) == float(value)
+            except ValueError:
+                same = False
+            if same and text != repr(value):
+                problem, changed = replace(problem, value=_Typed(str(text))), True
         problems.append(problem)
-    return type(error)(problems, header=error.header) if changed else error
+    return error.with_problems(problems) if changed else error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     except CartrialError as exc:
         if debug:
             raise
-        typer.echo(f"error: {as_typed(exc, args)}", err=True)
+        typer.echo(f"error: {as_typed(exc, args, _command_of(args))}", err=True)
         return exc.exit_code
     except OSError as exc:
         # a file the user named cannot be read or written (folder, permissions, disk full): a user error
