@@ -61,12 +61,18 @@ def test_only_flags_are_matched_not_plain_words() -> None:
 
 
 def test_short_aliases_of_the_flag_count() -> None:
-    import click
+    import typer
 
     from cartrial.cli import as_typed
     from cartrial.errors import InputError, Problem
 
-    command = click.Command("x", params=[click.Option(["--count", "-c"], type=float)])
+    app = typer.Typer()
+
+    @app.command()
+    def x(count: float = typer.Option(1.0, "--count", "-c")) -> None:  # pragma: no cover - not run
+        del count
+
+    command = typer.main.get_command(app)
     error = InputError(Problem("out of range", field="--count", value=0.0))
     assert str(as_typed(error, ["-c", "0e0"], command)) == "--count: out of range (got 0e0)"
     assert str(as_typed(error, ["-c0"], command)) == "--count: out of range (got 0)"

@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
@@ -256,12 +255,14 @@ class _Typed:
     __str__ = __repr__
 
 
-def _flag_names(flag: str, command: click.Command | None) -> list[str]:
-    """`flag` and its aliases among `command`'s options (``--count`` and ``-c``); only option names."""
+def _flag_names(flag: str, command: Any) -> list[str]:
+    """`flag` and its aliases among `command`'s options (``--count`` and ``-c``); only option names (a
+    parser command: typer's or click's, read by its attributes)."""
     names = [flag]
     for param in getattr(command, "params", ()):
-        if isinstance(param, click.Option) and flag in param.opts:
-            names = list(param.opts)
+        opts = list(getattr(param, "opts", ()))
+        if getattr(param, "param_type_name", "") == "option" and flag in opts:
+            names = [o for o in opts if o.startswith("-")]
     return names
 
 
@@ -287,10 +288,10 @@ def _last_typed_text(args: list[str], names: list[str]) -> str | None:
     return last
 
 
-def _command_of(args: list[str]) -> click.Command | None:
+def _command_of(args: list[str]) -> Any:
     """The click command `args` invoke (the subcommand named by the leading words), for its aliases."""
     try:
-        command: click.Command = typer.main.get_command(app)
+        command: Any = typer.main.get_command(app)
     except Exception:  # pragma: no cover - the app always builds; the aliases are then the flag alone
         return None
     for arg in args:
@@ -298,14 +299,14 @@ def _command_of(args: list[str]) -> click.Command | None:
             entry = next((e for e in command.entries if e.name == arg), None)
             if entry is not None and entry.module is not None:
                 command.load_module(entry.module)  # already imported by the run that raised
-        if isinstance(command, click.Group) and arg in command.commands:
+        if arg in getattr(command, "commands", {}):
             command = command.commands[arg]
         elif not arg.startswith("-"):
             break
     return command
 
 
-def as_typed(error: CartrialError, args: list[str], command: click.Command | None = None) -> CartrialError:
+def as_typed(error: CartrialError, args: list[str], command: Any = None) -> CartrialError:
     """`error` with each option's number quoted as the user typed it (decisions D-19.392, as D-19.372 for
     ``--fix``): the parser hands the commands ``0.0`` for ``--lloq 0``, and the checks quoted that. A
     problem naming an option (``--flag``, or a short alias declared by `command`) that the command line
