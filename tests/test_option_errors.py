@@ -152,7 +152,7 @@ def _rule(cls: type, name: str) -> str:
     return declared(cls)[name].text()
 
 
-#: (arguments, flag, engine field that must not be shown, value as shown, allowed text)
+#: (arguments, flag, engine field not to be shown, value as shown (a number as typed, D-19.392), allowed)
 CLI_CASES: list[tuple[list[str], str, str, str, str]] = [
     (_crs("--post-masking-grade", "5"), "--post-masking-grade", "post_masking_grade", "5", "0 | 1"),
     (
@@ -162,8 +162,8 @@ CLI_CASES: list[tuple[list[str], str, str, str, str]] = [
         "1",
         "2 | 3",
     ),
-    (_crs("--sbp-threshold", "500"), "--sbp-threshold", "sbp_threshold_mmhg", "500.0", ""),
-    (_episodes("--masked-stable-hours", "0"), "--masked-stable-hours", "masked_stable_hours", "0.0", ""),
+    (_crs("--sbp-threshold", "500"), "--sbp-threshold", "sbp_threshold_mmhg", "500", ""),
+    (_episodes("--masked-stable-hours", "0"), "--masked-stable-hours", "masked_stable_hours", "0", ""),
     (_episodes("--post-masking-grade", "2"), "--post-masking-grade", "post_masking_grade", "2", "0 | 1"),
     (_icaht("--early-g4-min-days", "3"), "--early-g4-min-days", "early_g4_min_days", "3", ""),
     (_icaht("--min-recovery-days", "0"), "--min-recovery-days", "min_recovery_days", "0", ""),
@@ -176,29 +176,29 @@ CLI_CASES: list[tuple[list[str], str, str, str, str]] = [
         "'4.03'",
         "5.0 | 6.0",
     ),
-    (_edss("--fs4-with-grade2-step", "3"), "--fs4-with-grade2-step", "fs4_with_grade2_step", "3.0", ""),
+    (_edss("--fs4-with-grade2-step", "3"), "--fs4-with-grade2-step", "fs4_with_grade2_step", "3", ""),
     (
         _edss("--fs4-with-3plus-grade3-step", "3"),
         "--fs4-with-3plus-grade3-step",
         "fs4_with_3plus_grade3_step",
-        "3.0",
+        "3",
         "",
     ),
-    (_edss("--ambulation1-floor", "3"), "--ambulation1-floor", "ambulation1_floor", "3.0", ""),
+    (_edss("--ambulation1-floor", "3"), "--ambulation1-floor", "ambulation1_floor", "3", ""),
     (_edss("--ambulation1-floor", "abc"), "--ambulation1-floor", "ambulation1_floor", "'abc'", ""),
-    (_edss("--no-aid-under-100m-step", "5"), "--no-aid-under-100m-step", "no_aid_under_100m_step", "5.0", ""),
+    (_edss("--no-aid-under-100m-step", "5"), "--no-aid-under-100m-step", "no_aid_under_100m_step", "5", ""),
     (
         _edss("--unilateral-under-100m-step", "5"),
         "--unilateral-under-100m-step",
         "unilateral_under_100m_step",
-        "5.0",
+        "5",
         "",
     ),
     (
         _edss("--bilateral-over-20m-step", "5"),
         "--bilateral-over-20m-step",
         "bilateral_over_20m_step",
-        "5.0",
+        "5",
         "",
     ),
     (_edss("--preset", "nope"), "--preset", "preset", "'nope'", ""),
@@ -489,11 +489,11 @@ def test_a_design_option_outside_its_declaration_is_refused_naming_it(name: str,
     assert problem.field == name and problem.allowed == option.rule.text(), str(caught.value)
 
 
-#: (arguments, flag, value as shown, option whose declaration is the allowed text)
+#: (arguments, flag, value as shown: as typed, D-19.392; option whose declaration is the allowed text)
 ESCALATE_CLI_CASES: list[tuple[list[str], str, str, str]] = [
     (["next", "--design", "boin", "--target", "1.5", "--doses", "3"], "--target", "1.5", "target"),
-    (["next", "--design", "boin", "--target", "0", "--doses", "3"], "--target", "0.0", "target"),
-    (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--phi1", "1"], "--phi1", "1.0", "phi1"),
+    (["next", "--design", "boin", "--target", "0", "--doses", "3"], "--target", "0", "target"),
+    (["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--phi1", "1"], "--phi1", "1", "phi1"),
     (
         ["next", "--design", "boin", "--target", "0.3", "--doses", "3", "--cohort-size", "101"],
         "--cohort-size",
@@ -504,14 +504,14 @@ ESCALATE_CLI_CASES: list[tuple[list[str], str, str, str]] = [
         ["next", "--design", "crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.2,0.3",
          "--prior-var", "0"],
         "--prior-var",
-        "0.0",
+        "0",
         "prior_var",
     ),
     (
         ["next", "--design", "tite-crm", "--target", "0.3", "--doses", "3", "--skeleton", "0.1,0.2,0.3",
          "--window", "0"],
         "--window",
-        "0.0",
+        "0",
         "window",
     ),
     (
@@ -524,14 +524,14 @@ ESCALATE_CLI_CASES: list[tuple[list[str], str, str, str]] = [
     (
         ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.2", "--mtd-target", "1"],
         "--mtd-target",
-        "1.0",
+        "1",
         "target",
     ),
     (
         ["simulate", "--design", "tite-crm", "--target", "0.25", "--skeleton", "0.1,0.2,0.3", "--truth",
          "0.1,0.2,0.3", "--window", "28", "--accrual-days", "0", "--trials", "10"],
         "--accrual-days",
-        "0.0",
+        "0",
         "window",
     ),
     (["next", "--design", "boin", "--target", "0.3", "--doses", "51"], "--doses", "51", ""),
@@ -811,7 +811,7 @@ RENAMED_CLI_CASES: list[tuple[list[str], str, str]] = [
     (
         ["kinetics", "simulate", "--subjects", "2", "--days", "0:3", "--residual-sd", "6", "--out", OUT],
         "--residual-sd",
-        "out of range (got 6.0); allowed: 0 to 5",
+        "out of range (got 6); allowed: 0 to 5",
     ),
     (
         ["kinetics", "simulate", "--subjects", "0", "--days", "0:3", "--out", OUT],

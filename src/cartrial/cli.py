@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from typer.exceptions import TyperException
 from cartrial import __version__
 from cartrial.allowed import Allowed
 from cartrial.commands import COMMANDS, CommandEntry
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem, shortened
 
 ROOT_EXAMPLE = "Example: [bold]cartrial demo --out demo-output[/]  (then see `cartrial COMMAND --help`)"
 SHELL_COMPLETION_HINT = (
@@ -241,6 +242,99 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
     return Problem(message, field=name, value=value, allowed=allowed)
 
 
+class _Typed:
+    """A number as the user typed it: shown bare, as a number is (``got 0``, not ``got 0.0``), and
+    shortened as any value shown (`cartrial.errors.shortened`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return shortened(self.text)
+
+    __str__ = __repr__
+
+
+def _flag_names(flag: str, command: Any) -> list[str]:
+    """`flag` and its aliases among `command`'s options (``--count`` and ``-c``); only option names (a
+    parser command: typer's or click's, read by its attributes)."""
+    names = [flag]
+    for param in getattr(command, "params", ()):
+        opts = list(getattr(param, "opts", ()))
+        if getattr(param, "param_type_name", "") == "option" and flag in opts:
+            names = [o for o in opts if o.startswith("-")]
+    return names
+
+
+def _last_typed_text(args: list[str], names: list[str]) -> str | None:
+    """The text the parser kept for the option called any of `names` in `args`: the last one given, as the
+    parser keeps the last (``--lloq 0``, ``--lloq=0``, ``-l 0``, ``-l0``); None when not given."""
+    last = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            break
+        if arg in names and i + 1 < len(args):
+            last = args[i + 1]
+            i += 2
+            continue
+        for name in names:
+            if name.startswith("--") and arg.startswith(name + "="):
+                last = arg[len(name) + 1 :]
+            elif not name.startswith("--") and len(name) == 2 and arg.startswith(name) and len(arg) > 2:
+                last = arg[2:]
+        i += 1
+    return last
+
+
+def _command_of(args: list[str]) -> Any:
+    """The click command `args` invoke (the subcommand named by the leading words), for its aliases."""
+    try:
+        command: Any = typer.main.get_command(app)
+    except Exception:  # pragma: no cover - the app always builds; the aliases are then the flag alone
+        return None
+    for arg in args:
+        if isinstance(command, LazyGroup):
+            entry = next((e for e in command.entries if e.name == arg), None)
+            if entry is not None and entry.module is not None:
+                command.load_module(entry.module)  # already imported by the run that raised
+        if arg in getattr(command, "commands", {}):
+            command = command.commands[arg]
+        elif not arg.startswith("-"):
+            break
+    return command
+
+
+def as_typed(error: CartrialError, args: list[str], command: Any = None) -> CartrialError:
+    """`error` with each option's number quoted as the user typed it (decisions D-19.392, as D-19.372 for
+    ``--fix``): the parser hands the commands ``0.0`` for ``--lloq 0``, and the checks quoted that. A
+    problem naming an option (``--flag``, or a short alias declared by `command`) that the command line
+    gave (not located in a file), whose value is the number the option's last text reads as, takes that
+    text (shortened as any value shown); anything else is unchanged.
+
+    >>> str(as_typed(InputError(Problem("out of range", field="--lloq", value=0.0)), ["--lloq", "0"]))
+    '--lloq: out of range (got 0)'
+    """
+    if not isinstance(error, InputError):
+        return error
+    problems, changed = [], False
+    for problem in error.problems:
+        value, field = problem.value, str(problem.field or "")
+        located = problem.file is not None or problem.row is not None or problem.line is not None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if field.startswith("-") and not located and number:
+            text = _last_typed_text(args, _flag_names(field, command))
+            try:
+                same = text is not None and float(text) == float(value)
+            except ValueError:
+                same = False
+            if same and text != repr(value):
+                problem, changed = replace(problem, value=_Typed(str(text))), True
+        problems.append(problem)
+    return error.with_problems(problems) if changed else error
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -271,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     except CartrialError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {as_typed(exc, args, _command_of(args))}", err=True)
         return exc.exit_code
     except OSError as exc:
         # a file the user named cannot be read or written (folder, permissions, disk full): a user error

@@ -127,7 +127,16 @@ class InputError(CartrialError):
             if p.field and p.file is None and p.line is None and p.row is None:
                 p = replace(p, field=lookup(p.field) or p.field, file=file)
             problems.append(p)
-        return type(self)(problems, header=self.header)
+        return self.with_problems(problems)
+
+    def with_problems(self, problems: Iterable[Problem]) -> InputError:
+        """A copy of this error (same class, same attributes, same header) holding `problems`: built
+        without calling the constructor, whose signature a subclass may have changed."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.problems = list(problems)
+        new.args = (new._text(),)
+        return new
 
 
 class ConfigurationError(CartrialError):

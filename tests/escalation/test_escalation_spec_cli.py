@@ -81,7 +81,9 @@ def test_next_json_keys() -> None:
     assert code == 0
     data = json.loads(out)
     assert data["next_dose"] == 2 and data["continue"] is True
-    assert data["admissible"] == [1, 2, 3, 4, 5]
+    # the default no-skipping rule (D-19.390): the last cohort was at level 2, so levels above 3 are not
+    # admissible (as under the protocol's no_skip: true); the decision itself is unchanged
+    assert data["admissible"] == [1, 2, 3]
     assert "mtd" in data
 
 

@@ -1,7 +1,8 @@
 """Summary statistics of the analysis: exact binomial CIs, geometric summaries (no clinical rule here).
 
 - Proportions: exact Clopper-Pearson interval (Clopper CJ, Pearson ES. Biometrika 1934;26:404), computed by
-  `scipy.stats.binomtest(k, n).proportion_ci(method="exact")`.
+  `cartrial.binomial.clopper_pearson` (the one implementation, shared with escalation and simulation; equal
+  to `scipy.stats.binomtest(k, n).proportion_ci(method="exact")`; decisions D-19.396).
 - Rates: the exact Poisson interval (Garwood F. Biometrika 1936;28:437) of `cartrial.neuro` (ARR) — not
   re-implemented here.
 - Geometric mean and geometric CV % = 100·sqrt(exp(s²) − 1), s the SD (n − 1) of the natural logs (the
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cartrial.binomial import clopper_pearson
 from cartrial.errors import InputError, Problem
 from cartrial.rounding import fixed  # the one rounding of reported numbers (D-19.189)
 
@@ -62,8 +64,6 @@ def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
     >>> proportion(0, 0).percent is None
     True
     """
-    from scipy.stats import binomtest
-
     k, n = _count("k", k), _count("n", n)
     if k > n:
         raise InputError(Problem(f"k is more than n ({n})", field="k", value=k, allowed=f"0 … n ({n})"))
@@ -78,8 +78,8 @@ def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
         )
     if n == 0:
         return Proportion(k, n, None, None, None)
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
-    return Proportion(k, n, round(100.0 * k / n, 4), round(100.0 * ci.low, 4), round(100.0 * ci.high, 4))
+    low, high = clopper_pearson(k, n, confidence)
+    return Proportion(k, n, round(100.0 * k / n, 4), round(100.0 * low, 4), round(100.0 * high, 4))
 
 
 def _finite(values: Any) -> np.ndarray:

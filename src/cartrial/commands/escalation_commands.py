@@ -84,9 +84,13 @@ _names_cli_arguments = names_cli_arguments(_CLI_NAMES)
 
 
 def _cli_parameter(option: DesignOption) -> inspect.Parameter:
-    if option.kind == "bool":
-        default: Any = typer.Option(False, option.flag, help=option.help)
-        annotation: Any = bool
+    if option.kind == "bool" and option.off_flag is not None:
+        # a flag pair whose default is the registry's (None = not given; `--no-skip/--allow-skip`)
+        default: Any = typer.Option(None, f"{option.flag}/{option.off_flag}", help=option.help)
+        annotation: Any = bool | None
+    elif option.kind == "bool":
+        default = typer.Option(False, option.flag, help=option.help)
+        annotation = bool
     else:
         each = "each value " if option.kind == "floats" else ""
         allowed = f" Allowed: {each}{option.rule.text()}." if option.kind != "choice" else ""
@@ -179,6 +183,10 @@ def _fit_table(fit: Fit) -> Any:
         )
         value = f"{est.estimate:.3f}" if est.estimate is not None else ""
         table.add_row(str(est.dose_level), str(est.n), str(est.dlt), value, interval, status)
+    # which interval (CRM 90 %, interval designs and 3+3 95 %): the estimates' method says (D-19.395)
+    method = next((e.method for e in fit.estimates if e.lower is not None), None)
+    if method is not None:
+        table.caption = f"estimate and interval: {method}"
     return table
 
 
@@ -388,7 +396,7 @@ def simulate_command(
     from rich.progress import Progress
 
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
-    from cartrial.escalation.simulation import check_simulation_size, check_truth
+    from cartrial.escalation.simulation import check_simulation_size, check_truth, exact_unsupported
     from cartrial.escalation.three_plus_three import ThreePlusThree
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
@@ -419,10 +427,11 @@ def simulate_command(
     cohort_size = options.get("cohort_size")
     built = assemble_design(design, len(truth_values), options)  # refuses a 3+3 cohort size other than 3
     if exact:
-        if not isinstance(built, ThreePlusThree):
+        if not isinstance(getattr(built, "inner", built), ThreePlusThree) or exact_unsupported(built):
             raise InputError(
                 Problem(
-                    "--exact is available for the 3+3 design without behaviours only",
+                    "--exact is available for the 3+3 design without behaviours only (the default "
+                    "no-skipping rule changes no 3+3 decision)",
                     field="--exact",
                     value=design,
                     allowed="--design 3+3",
@@ -539,11 +548,44 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
             "(a robustness scenario); each level is counted by its own true p(DLT)"
         )
     if oc.method == "monte_carlo" and oc.total_n_se is not None:
+        from cartrial.simulation.oc import exact_interval_pct
+
+        no_mtd = f"no MTD {oc.no_mtd_se_pct:.2f}%"
+        if (
+            oc.trials and oc.no_mtd_se_pct == 0 and oc.no_mtd_pct in (0.0, 100.0)
+        ):  # SE 0 says nothing (D-19.393)
+            k = round(oc.no_mtd_pct * oc.trials / 100)
+            low, high = exact_interval_pct(k, oc.trials)
+            no_mtd = f"no MTD {k} of {oc.trials} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
         console.print(
-            f"Monte Carlo standard errors: selected % ≤ {max(oc.selection_se_pct, default=0):.2f}; "
-            f"no MTD {oc.no_mtd_se_pct:.2f}%; mean total n {oc.total_n_se:.3f}; "
+            f"Monte Carlo standard errors: {_selection_se_text(oc)}; "
+            f"{no_mtd}; mean total n {oc.total_n_se:.3f}; "
             f"at levels above the target {oc.pct_treated_above_mtd_se:.2f}%"
         )
+
+
+def _selection_se_text(oc: Any) -> str:
+    """The Monte Carlo error of the per-level selection %: the largest binomial SE over the levels selected
+    in some but not all trials, and, for the levels selected in none or in all, the count and the exact
+    95 % interval instead of an SE of 0.00, which says nothing (decisions D-19.393)."""
+    from cartrial.simulation.oc import exact_interval_pct
+
+    n = int(oc.trials)
+    pairs = list(zip(oc.selection_pct, oc.selection_se_pct, strict=True))
+    parts = []
+    live = [se for pct, se in pairs if not (n and se == 0 and pct in (0.0, 100.0))]
+    if live:
+        parts.append(f"selected % ≤ {max(live):.2f}")
+    for pct in (0.0, 100.0):
+        levels = [i + 1 for i, (p, se) in enumerate(pairs) if n and se == 0 and p == pct]
+        if levels:
+            k = round(pct * n / 100)
+            low, high = exact_interval_pct(k, n)
+            which = f"level{'s' if len(levels) > 1 else ''} {', '.join(map(str, levels))}"
+            parts.append(
+                f"selected {pct:.0f} % ({which}): {k} of {n} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
+            )
+    return "; ".join(parts)
 
 
 __all__ = ["print_fit", "print_oc", "register"]

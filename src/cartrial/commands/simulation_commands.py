@@ -126,7 +126,13 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
     from rich.table import Table
 
-    from cartrial.simulation.oc import edss_probability_text, treated_above_text
+    from cartrial.simulation.oc import (
+        edss_probability_text,
+        mean_cell,
+        proportion_cell,
+        proportion_text,
+        treated_above_text,
+    )
 
     doses = Table(title=title)
     for column in ("level", "dose", "true p(DLT) %", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
@@ -136,18 +142,19 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             str(row.dose_level),
             str(row.label),
             f"{row.true_dlt_pct:.1f}",
-            f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
-            f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
-            f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
+            proportion_cell(row.selection_pct, row.selection_se_pct, int(oc.summary["trials"])),
+            mean_cell(row.mean_n, row.mean_n_se),
+            mean_cell(row.mean_dlt, row.mean_dlt_se),
         )
     console.print(doses)
     s = oc.summary
     edss = edss_probability_text(s)
     above = treated_above_text(s)
     console.print(
-        f"no MTD {s['no_mtd_pct']:.1f} % (SE {s['no_mtd_se_pct']:.1f}); early stop for toxicity "
-        f"{s['early_stop_pct']:.1f} % (SE {s['early_stop_se_pct']:.1f}); ≥ 1 patient with grade ≥ 3 CRS "
-        f"{s['p_any_crs_grade3plus_pct']:.1f} % (SE {s['p_any_crs_grade3plus_se_pct']:.1f})"
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}; early stop for "
+        f"toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; ≥ 1 patient "
+        "with grade ≥ 3 CRS "
+        + proportion_text(s["p_any_crs_grade3plus_pct"], s["p_any_crs_grade3plus_se_pct"], s["trials"])
         + (f"; {above}" if above else "")
         + (f"; {edss}" if edss else "")
     )
@@ -155,11 +162,14 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
         metrics.add_column(column, justify="right")
     for row in oc.metrics.to_dict(orient="records"):
-        if "mean" not in row:
+        if not row.get("n_trials"):
+            # no trial gave a value (nobody evaluable, e.g. a follow-up shorter than the persistence day):
+            # said in words; the frame's other rows made its mean NaN, which printed as "nan" (D-19.391)
+            metrics.add_row(row["label"], "no trial had an evaluable patient", "", "", "")
             continue
         metrics.add_row(
             row["label"],
-            f"{row['mean']:.2f} ({row['se']:.2f})",
+            mean_cell(row["mean"], row["se"]),
             f"{row['p5']:.1f}",
             f"{row['p50']:.1f}",
             f"{row['p95']:.1f}",
@@ -214,6 +224,7 @@ def study_command(
         console.print(
             f"not simulated (the protocol collects it; the simulator does not model it): {form}: {what}"
         )
+    console.print(f"CRS management: {study.summary['crs_management']}")
     after = study.summary["after_today"]
     if after is None:
         console.print(

@@ -17,7 +17,7 @@ def run(ctx: DemoContext) -> None:
 
     from cartrial.protocol import load_protocol
     from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise_run
-    from cartrial.simulation.oc import edss_probability_text
+    from cartrial.simulation.oc import edss_probability_text, mean_cell, proportion_cell, proportion_text
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     scenario_file = ctx.examples_dir / "ct103a-nmosd" / "scenario.yaml"
@@ -42,26 +42,33 @@ def run(ctx: DemoContext) -> None:
     doses = Table(title="operating characteristics per dose level (Monte Carlo SE)")
     for column in ("dose", "selected as MTD %", "patients", "DLTs"):
         doses.add_column(column, justify="right")
+    trials = int(oc.summary["trials"])
     for row in oc.doses.itertuples():
+        # the cells of `cartrial simulate trial`: exact interval at 0/100 %, "SE n/a" with one trial
         doses.add_row(
             str(row.label),
-            f"{row.selection_pct:.1f} ({row.selection_se_pct:.1f})",
-            f"{row.mean_n:.2f} ({row.mean_n_se:.2f})",
-            f"{row.mean_dlt:.2f} ({row.mean_dlt_se:.2f})",
+            proportion_cell(row.selection_pct, row.selection_se_pct, trials),
+            mean_cell(row.mean_n, row.mean_n_se),
+            mean_cell(row.mean_dlt, row.mean_dlt_se),
         )
     console.print(doses)
     metrics = Table(title="per trial: mean (SE) [5 %, 95 %]")
     metrics.add_column("metric")
     metrics.add_column("value", justify="right")
     for row in oc.metrics.to_dict(orient="records"):
-        if "mean" in row:
-            metrics.add_row(
-                row["label"], f"{row['mean']:.2f} ({row['se']:.2f}) [{row['p5']:.1f}, {row['p95']:.1f}]"
-            )
+        if "mean" not in row:
+            continue
+        if not row.get("n_trials"):
+            metrics.add_row(row["label"], "no trial had an evaluable patient")
+            continue
+        metrics.add_row(
+            row["label"], f"{mean_cell(row['mean'], row['se'])} [{row['p5']:.1f}, {row['p95']:.1f}]"
+        )
     console.print(metrics)
     s = oc.summary
     console.print(
-        f"early stop for toxicity {s['early_stop_pct']:.1f} %, no MTD {s['no_mtd_pct']:.1f} %; "
+        f"early stop for toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], trials)}, "
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], trials)}; "
         f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
         f"evidence. Files: {out_dir}"
     )

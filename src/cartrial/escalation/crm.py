@@ -596,8 +596,11 @@ class Crm(Design):
             p_a = self.dose_toxicity(b_hat - z * math.sqrt(var))
             p_b = self.dose_toxicity(b_hat + z * math.sqrt(var))
             lo, hi = np.minimum(p_a, p_b), np.maximum(p_a, p_b)
+        # the interval's level is part of the method (decisions D-19.395: "interval" alone did not say 90 %)
         method = f"CRM {self.model}/{self.method}, ptox {self.ptox}, beta_hat={b_hat:.6f}" + (
-            f", posterior var={var:.6f}" if var is not None else ""
+            f", posterior var={var:.6f}, {100 * self.conf_level:g} % interval p(beta_hat -/+ z sd) (dfcrm)"
+            if var is not None
+            else ""
         )
         return tuple(
             DoseEstimate(

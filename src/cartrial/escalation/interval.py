@@ -82,6 +82,10 @@ def elimination_count(target: float, n: int, cutoff: float, min_n: int = 3) -> i
     return high
 
 
+#: The method of an interval design's per-dose estimate, with its interval's level (decisions D-19.395).
+_ISOTONIC_METHOD = "isotonic (BOIN select.mtd), 95 % interval Beta(n p + 0.05, n (1 - p) + 0.05)"
+
+
 class IntervalDesign(Design):
     """A design whose decision depends only on (n, y) at the current dose, with persistent elimination.
 
@@ -244,9 +248,7 @@ class IntervalDesign(Design):
                 continue
             a, b = n * p + 0.05, n * (1 - p) + 0.05
             lo, hi = stats.beta.ppf([0.025, 0.975], a, b)
-            result.append(
-                DoseEstimate(i + 1, n, y, float(p), float(lo), float(hi), "isotonic (BOIN select.mtd)")
-            )
+            result.append(DoseEstimate(i + 1, n, y, float(p), float(lo), float(hi), _ISOTONIC_METHOD))
         return tuple(result)
 
     def _common_options(self) -> dict[str, Any]:

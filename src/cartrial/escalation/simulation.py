@@ -30,7 +30,7 @@ import numpy as np
 
 from cartrial.allowed import SEED, Allowed
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
-from cartrial.escalation.behaviours import BehavingDesign
+from cartrial.escalation.behaviours import BehavingDesign, DontSkipDoses
 from cartrial.escalation.design import Design, StopReason, TrialState
 from cartrial.escalation.three_plus_three import ThreePlusThree, enumerate_three_plus_three
 from cartrial.protocol.design_options import DAYS, MAX_DAYS, OPTIONS, TARGET
@@ -709,8 +709,22 @@ def _simulate_tite(
     )
 
 
+def exact_unsupported(design: Design) -> list[str]:
+    """The behaviours of `design` that exact 3+3 enumeration cannot take (all but `DontSkipDoses`, which
+    changes no 3+3 decision; an expansion cohort is not a behaviour here).
+
+    >>> from cartrial.escalation import assemble_design
+    >>> exact_unsupported(assemble_design("3+3", 3))
+    []
+    >>> exact_unsupported(assemble_design("3+3", 3, {"max_n": 9}))
+    ['stop_at_n']
+    """
+    behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
+    return [b.describe()["behaviour"] for b in behaviours if not isinstance(b, DontSkipDoses)]
+
+
 def exact_three_plus_three(
-    design: ThreePlusThree | BehavingDesign,
+    design: Design,
     truth: Sequence[float],
     *,
     mtd_target: float | None = None,
@@ -718,7 +732,9 @@ def exact_three_plus_three(
 ) -> OperatingCharacteristics:
     """Exact operating characteristics of a 3+3 design by enumerating all cohort outcomes (no Monte Carlo
     error; docs/science/dose-escalation.md §3, as `bcrm::threep3`). A wrapping `ExpansionCohort` is included;
-    other behaviours are not supported here (use `simulate`).
+    `DontSkipDoses` (the default of `assemble_design`) is accepted and changes nothing, since a 3+3 escalates
+    one level at a time and never declares an MTD above its current dose (decisions D-19.390); other
+    behaviours are not supported here (use `simulate`).
 
     >>> from cartrial.escalation import ThreePlusThree
     >>> oc = exact_three_plus_three(ThreePlusThree(3), [0.05, 0.15, 0.5])
@@ -731,7 +747,7 @@ def exact_three_plus_three(
     if not isinstance(inner, ThreePlusThree):
         raise ConfigurationError("exact operating characteristics are implemented for the 3+3 design only")
     expansion = design.expansion if isinstance(design, BehavingDesign) else None
-    if isinstance(design, BehavingDesign) and design.behaviours:
+    if isinstance(design, BehavingDesign) and exact_unsupported(design):
         raise ConfigurationError("exact 3+3 supports only an expansion cohort as behaviour; use Monte Carlo")
     if inner.n_doses > MAX_EXACT_DOSES:
         raise InputError(

@@ -134,8 +134,11 @@ def assemble_design(
 
     `options` maps option names of `DESIGN_OPTIONS` to values (None = the documented default). Behaviours:
     `max_n` -> `StopAtN`; `stop_n_at_dose` -> `StopWhenNAtDose(dose="recommended")` with
-    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` ->
-    `DontSkipDoses(relative_to=skip_rule)` (default ``"current"``, R escalation 0.2.3 `dont_skip_doses`);
+    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` not given
+    -> `DontSkipDoses(relative_to=skip_rule, restrict_mtd=False)` (escalation only; the MTD as R selects it),
+    True (the protocol's escalation section) -> `DontSkipDoses(relative_to=skip_rule)` (the MTD kept
+    admissible too), False -> none (decisions D-19.390); `skip_rule` default ``"current"`` (R escalation
+    0.2.3 `dont_skip_doses`);
     `coherent` -> `CoherentEscalation`; `expansion` (an object with `dose_level` and `n_patients`) ->
     `ExpansionCohort`.
 
@@ -155,7 +158,12 @@ def assemble_design(
         behaviours.append(
             StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")
         )
-    if values.get("no_skip"):
+    no_skip = values.get("no_skip")
+    if no_skip is None and OPTIONS["no_skip"].default:
+        # not given: the default restricts escalation only; the MTD is selected over every non-eliminated
+        # level, as dfcrm crm()$mtd, R escalation and BOIN select.mtd (decisions D-19.390)
+        behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current"), restrict_mtd=False))
+    elif no_skip:  # asked for (protocol no_skip: true, --no-skip): the MTD stays admissible too
         behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current")))
     if values.get("coherent"):
         behaviours.append(CoherentEscalation())
@@ -174,6 +182,7 @@ def build_design(design: str, n_doses: int, **options: Any) -> Design:
     if "window_days" in options:
         options["window"] = options.pop("window_days")
     bare_options = {k: v for k, v in options.items() if not (k in OPTIONS and OPTIONS[k].behaviour)}
+    bare_options["no_skip"] = False  # bare: not even the default no-skipping rule (see `assemble_design`)
     built = assemble_design(design, n_doses, bare_options, strict=False)
     return built
 

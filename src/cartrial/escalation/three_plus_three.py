@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
+from cartrial.binomial import clopper_pearson
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import (
     Decision,
@@ -206,8 +206,7 @@ class ThreePlusThree(Design):
             if n == 0:
                 result.append(DoseEstimate(i + 1, 0, 0, None, None, None, "untreated"))
                 continue
-            lo = 0.0 if y == 0 else float(stats.beta.ppf(0.025, y, n - y + 1))
-            hi = 1.0 if y == n else float(stats.beta.ppf(0.975, y + 1, n - y))
+            lo, hi = clopper_pearson(y, n)
             result.append(DoseEstimate(i + 1, n, y, y / n, lo, hi, "observed rate, Clopper-Pearson 95%"))
         return tuple(result)
 

@@ -77,6 +77,13 @@ _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
 """Order of the random draws of `simulate_pd` (one standard normal per subject and slot) and the sign of
 each draw; see the module docstring."""
 
+EFFECTOR_EXTINCTION_COPIES_PER_UG = 4e-6
+"""One effector cell-equivalent in the model's unit (copies/µg genomic DNA of blood): one transgene copy in
+the DNA of the whole circulation. 1 µg of human genomic DNA is about 1.5e5 diploid genomes (6.6 pg each);
+about 5 L of blood with 7e6 nucleated cells/mL carry 3.5e10 genomes, i.e. 2.3e5 µg, so one copy is
+4e-6 copies/µg [U, general physiology]. An effector amount below it is extinct (0 from then on; decisions
+D-19.391)."""
+
 TITRE_DILUTIONS: tuple[int, ...] = AQP4_TITRE_DILUTIONS
 """Cell-based-assay dilution grid, 0.5-log10 steps (docs/science/neuro-outcomes.md §6; declared once in
 `cartrial.protocol.AQP4_TITRE_DILUTIONS`)."""
@@ -172,12 +179,16 @@ def simulate_pd(
     model: PdModel | None = None,
     iiv: bool = True,
     overrides: dict[str, npt.ArrayLike] | None = None,
+    extinction_copies_per_ug: float = EFFECTOR_EXTINCTION_COPIES_PER_UG,
 ) -> PdSimulation:
     """Simulate the proposed PD model for `n_subjects` virtual subjects at `days` (from day 0).
 
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
-    of 4·N states is solved (LSODA, rtol 1e-6).
+    of 4·N states is solved (LSODA, rtol 1e-6, atol 1e-9); every state is an amount, kept at or above 0.
+    An effector amount below `extinction_copies_per_ug` (default one cell-equivalent,
+    `EFFECTOR_EXTINCTION_COPIES_PER_UG`, copies/µg) is extinct: 0 from then on, in the equations and in
+    `effector` (decisions D-19.391); 0 turns the rule off.
 
     >>> sim = simulate_pd(2, [0, 14, 28], seed=1)
     >>> sim.antibody_relative.shape, sim.antibody_relative[:, 0].tolist()
@@ -185,6 +196,8 @@ def simulate_pd(
     """
     if n_subjects < 1:
         raise ConfigurationError("n_subjects must be at least 1")
+    if not (math.isfinite(extinction_copies_per_ug) and extinction_copies_per_ug >= 0):
+        raise ConfigurationError("extinction_copies_per_ug must be a finite number of copies/µg, 0 or more")
     pd_model = model or load_pd_model()
     t = np.asarray(days, dtype=float)
     if t.ndim != 1 or t.size == 0 or t[0] < 0 or np.any(np.diff(t) < 0):
@@ -208,12 +221,23 @@ def simulate_pd(
     k_syn = k_deg / (1.0 + protected)  # A(0) = 1
     n = n_subjects
 
+    threshold = float(extinction_copies_per_ug)
+
     def rhs(_time: float, y: FloatArray) -> FloatArray:
-        e, m, p, a = y[:n], y[n : 2 * n], y[2 * n : 3 * n], y[3 * n :]
+        # Cell amounts are never below 0 (E = 0 and M = 0 are invariant under the equations); a compartment
+        # the solver has carried below 0 is empty. An effector amount below one cell-equivalent is extinct:
+        # it counts as 0 in every term and only decays (no expansion), so it can never cross the threshold
+        # again and the late courses do not depend on the solver's tolerance (decisions D-19.391).
+        e_state = np.maximum(y[:n], 0.0)
+        alive = e_state >= threshold
+        e = np.where(alive, e_state, 0.0)
+        m, p, a = np.maximum(y[n : 2 * n], 0.0), y[2 * n : 3 * n], y[3 * n :]
         p_pos = np.maximum(p, 0.0)
-        de = (
+        de = np.where(
+            alive,
             values["k_exp"] * p_pos / (p_pos + values["ec50_relative"]) * e
-            - (values["k_c"] + values["k_em"]) * e
+            - (values["k_c"] + values["k_em"]) * e,
+            -(values["k_c"] + values["k_em"]) * e_state,
         )
         dm = values["k_em"] * e - values["k_m"] * m
         dp = values["k_out"] * (1.0 - p) - values["k_kill"] * (e + m) * p
@@ -225,14 +249,18 @@ def simulate_pd(
     solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=1e-6, atol=1e-9)
     if not solution.success:
         raise ConfigurationError(f"PD simulation failed: {solution.message}")
-    y = solution.y
+    y = np.maximum(solution.y, 0.0)  # amounts: solver noise below 0 (within atol) is 0
+    effector = y[:n]
+    # extinct from the first time below one cell-equivalent (below it the state only decays)
+    extinct = np.maximum.accumulate(effector < threshold, axis=1)
+    effector = np.where(extinct, 0.0, effector)
     width = max(3, len(str(n_subjects)))
     params = pd.DataFrame(values)
     params.insert(0, "subject", [f"SIM-{i + 1:0{width}d}" for i in range(n_subjects)])
     return PdSimulation(
         days=t,
         parameters=params,
-        effector=y[:n],
+        effector=effector,
         memory=y[n : 2 * n],
         plasma_cells=y[2 * n : 3 * n],
         antibody_relative=y[3 * n :],

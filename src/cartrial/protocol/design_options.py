@@ -95,6 +95,7 @@ class DesignOption:
     behaviour: bool = False
     spec_field: str | None = None
     default: Any = None
+    off_flag: str | None = None
 
     @property
     def flag(self) -> str:
@@ -314,9 +315,15 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     ),
     _flag(
         "no_skip",
-        "Never escalate more than one level above the current dose (R escalation dont_skip_doses, dfcrm "
-        "crmsim restrict = TRUE); see --skip-rule.",
+        "Dose skipping: --no-skip (default) never escalates more than one level above the current dose "
+        "(R escalation dont_skip_doses; see --skip-rule); by default the final MTD is selected over every "
+        "level as dfcrm crm()$mtd, R escalation and BOIN select.mtd do, while a given --no-skip (as the "
+        "protocol's no_skip: true) keeps it within the admissible levels too | --allow-skip lets a "
+        "model-based design (crm, tite-crm) recommend any level (dfcrm crm, unrestricted). 3+3 and the "
+        "interval designs escalate one level at a time by their own rule.",
         behaviour=True,
+        default=True,
+        off_flag="--allow-skip",
     ),
     _choice(
         "skip_rule",
@@ -399,7 +406,9 @@ def check_design_options(
                 Problem("unknown design option", field=key, value=value, allowed=choice_text(sorted(OPTIONS)))
             )
             continue
-        if not _given(value):
+        # a False flag counts as given only where the option's default is True (``no_skip=False`` allows
+        # skipping; decisions D-19.390)
+        if not _given(value) and not (value is False and option.default is True):
             continue
         if name not in option.designs:
             if strict:
@@ -410,13 +419,13 @@ def check_design_options(
             problems.append(wrong)
             continue
         chosen[key] = value
-    if _given(chosen.get("skip_rule")) and not chosen.get("no_skip"):
+    if _given(chosen.get("skip_rule")) and not chosen.get("no_skip", OPTIONS["no_skip"].default):
         problems.append(
             Problem(
-                "skip_rule applies only with no_skip",
+                "skip_rule applies only when dose skipping is forbidden (no_skip, the default)",
                 field="skip_rule",
                 value=chosen["skip_rule"],
-                allowed="with no_skip",
+                allowed="no_skip true (the default; not with no_skip: false or --allow-skip)",
             )
         )
     if problems:

@@ -18,10 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.binomial import clopper_pearson
 from cartrial.errors import InputError, Problem
 from cartrial.simulation.trials import Prepared, TrialBatch, _check_type
 
 QUANTILES = (5, 25, 50, 75, 95)
+
+#: The SE of a mean over one trial: none (NaN, null in JSON, "n/a" printed), never 0.0, which read as a
+#: value known exactly (decisions D-19.394).
+_NO_SE = float("nan")
 
 _BATCH = "a TrialBatch (simulate_trials(prepared, trials))"
 
@@ -82,6 +87,62 @@ def _prop(values: np.ndarray) -> tuple[float, float]:
     return p * 100, float(np.sqrt(p * (1 - p) / max(values.size, 1))) * 100
 
 
+def exact_interval_pct(k: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) two-sided 95 % interval of a proportion k of n, in %: the beta quantiles
+    B(0.025; k, n - k + 1) and B(0.975; k + 1, n - k), 0 at k = 0 and 100 at k = n (Clopper & Pearson,
+    Biometrika 1934;26:404; `cartrial.binomial.clopper_pearson`). At k = 0 the upper end is 1 - 0.025^(1/n),
+    near the rule of three (3/n); used where the binomial SE, sqrt(p(1 - p)/n), is 0 (decisions D-19.393).
+
+    >>> [round(v, 1) for v in exact_interval_pct(0, 30)], [round(v, 1) for v in exact_interval_pct(30, 30)]
+    ([0.0, 11.6], [88.4, 100.0])
+    """
+    low, high = clopper_pearson(k, n)
+    return low * 100, high * 100
+
+
+def _interval(values: np.ndarray) -> list[float] | None:
+    """The exact 95 % interval (in %) of the share of true values in `values`; None when empty."""
+    if not values.size:
+        return None
+    return list(exact_interval_pct(int(np.count_nonzero(values)), int(values.size)))
+
+
+def proportion_text(pct: float, se: float, n: int) -> str:
+    """A proportion of `n` trials as printed: ``"40.0 % (SE 8.9)"``, but at 0 % or 100 %, where the
+    binomial SE is 0.0 and says nothing, the count and its exact 95 % interval (`exact_interval_pct`):
+    ``"0.0 % (0 of 30; exact 95 % CI 0.0–11.6)"`` (decisions D-19.393).
+
+    >>> proportion_text(0.0, 0.0, 30)
+    '0.0 % (0 of 30; exact 95 % CI 0.0–11.6)'
+    """
+    if n >= 1 and se == 0 and pct in (0.0, 100.0):
+        k = round(pct * n / 100)
+        low, high = exact_interval_pct(k, n)
+        return f"{pct:.1f} % ({k} of {n}; exact 95 % CI {low:.1f}–{high:.1f})"
+    return f"{pct:.1f} % (SE {se:.1f})"
+
+
+def mean_cell(mean: float, se: float, digits: int = 2) -> str:
+    """A mean and its SE in a table cell, ``"12.00 (0.25)"``; ``"15.00 (SE n/a)"`` when there is no SE
+    (one trial, decisions D-19.394).
+
+    >>> mean_cell(15.0, float("nan"))
+    '15.00 (SE n/a)'
+    """
+    if np.isnan(se):
+        return f"{mean:.{digits}f} (SE n/a)"
+    return f"{mean:.{digits}f} ({se:.{digits}f})"
+
+
+def proportion_cell(pct: float, se: float, n: int) -> str:
+    """A proportion in a table cell: ``"12.3 (1.0)"`` (% and its SE), at 0 % or 100 % the exact 95 %
+    interval instead of an SE of 0.0: ``"0.0 (95 % CI 0.0–11.6)"`` (decisions D-19.393)."""
+    if n >= 1 and se == 0 and pct in (0.0, 100.0):
+        low, high = exact_interval_pct(round(pct * n / 100), n)
+        return f"{pct:.1f} (95 % CI {low:.1f}–{high:.1f})"
+    return f"{pct:.1f} ({se:.1f})"
+
+
 def summarise(
     batch: TrialBatch,
     *,
@@ -139,13 +200,13 @@ def summarise(
                 "label": labels[level] if labels else str(level + 1),
                 # the scenario's true DLT probability at the level (D-19.292)
                 "true_dlt_pct": float(true.mean()),
-                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else 0.0,
+                "true_dlt_se_pct": float(true.std(ddof=1) / root) if t > 1 else _NO_SE,
                 "selection_pct": sel,
                 "selection_se_pct": sel_se,
                 "mean_n": float(n.mean()),
-                "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else 0.0,
+                "mean_n_se": float(n.std(ddof=1) / root) if t > 1 else _NO_SE,
                 "mean_dlt": float(y.mean()),
-                "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else 0.0,
+                "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else _NO_SE,
                 # the level's true DLT probability is above the target toxicity (D-19.315)
                 **({"above_target": bool(above[level])} if above is not None else {}),
             }
@@ -161,8 +222,10 @@ def summarise(
         row: dict[str, Any] = {"metric": name, "label": METRIC_LABELS[name], "n_trials": int(finite.size)}
         if finite.size:
             row["mean"] = float(finite.mean())
-            row["se"] = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else 0.0
-            for q, v in zip(QUANTILES, np.percentile(finite, QUANTILES), strict=True):
+            row["se"] = float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else _NO_SE
+            # the inverted CDF: each quantile is a value a trial had (a count stays a whole number), never
+            # an interpolation between two trials (decisions D-19.393; Hyndman & Fan 1996, definition 1)
+            for q, v in zip(QUANTILES, np.percentile(finite, QUANTILES, method="inverted_cdf"), strict=True):
                 row[f"p{q}"] = float(v)
         metric_rows.append(row)
     no_mtd, no_mtd_se = _prop(batch.mtd < 0)
@@ -179,8 +242,10 @@ def summarise(
         "seconds": batch.seconds,
         "no_mtd_pct": no_mtd,
         "no_mtd_se_pct": no_mtd_se,
+        "no_mtd_ci95_pct": _interval(batch.mtd < 0),  # exact (Clopper-Pearson), D-19.393
         "early_stop_pct": stop,
         "early_stop_se_pct": stop_se,
+        "early_stop_ci95_pct": _interval(batch.safety_stop),
         **_treated_above(batch),
         # % of trials per stop reason, each with its binomial SE (D-19.313)
         "stop_reasons": stop_reason_pct(batch),
@@ -189,8 +254,12 @@ def summarise(
         "p_edss_improved_half_n_trials": (
             int(half_defined.size) if collected is None or "edss" in collected else None
         ),
+        "p_edss_improved_half_ci95_pct": (
+            _interval(half_defined > 0) if collected is None or "edss" in collected else None
+        ),
         "p_any_crs_grade3plus_pct": any_g3,
         "p_any_crs_grade3plus_se_pct": any_g3_se,
+        "p_any_crs_grade3plus_ci95_pct": _interval(batch.metrics["n_crs_grade3plus"] > 0),
         **(settings or {}),
     }
     return TrialOc(pd.DataFrame(rows), pd.DataFrame(metric_rows), summary)
@@ -305,10 +374,8 @@ def edss_probability_text(summary: Mapping[str, Any]) -> str:
         return ""
     if not n:
         return "P(≥ 50 % with EDSS improvement): no trial with an EDSS-evaluable patient"
-    return (
-        f"P(≥ 50 % with EDSS improvement) {pct:.1f} % (SE {summary['p_edss_improved_half_se_pct']:.1f}) of "
-        f"the {n} trials with an EDSS-evaluable patient"
-    )
+    shown = proportion_text(pct, summary["p_edss_improved_half_se_pct"], n)
+    return f"P(≥ 50 % with EDSS improvement) {shown} of the {n} trials with an EDSS-evaluable patient"
 
 
 def trials_table(batch: TrialBatch) -> pd.DataFrame:
@@ -396,8 +463,8 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     edss = edss_probability_text(s)
     head = (
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
-        f"{s['early_stop_pct']:.1f} % "
-        f"(SE {s['early_stop_se_pct']:.1f}); no MTD {s['no_mtd_pct']:.1f} %"
+        f"{proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; no MTD "
+        f"{proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}"
         + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
         + (f"; {edss}" if edss else "")
         + ".</p>"
@@ -408,9 +475,10 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>{head}"
-        f"<h2>Dose levels</h2>{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}')}"
+        "<h2>Dose levels</h2>"
+        f"{oc.doses.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='n/a')}"
         f"{figures[1]}<h2>Trial metrics</h2>"
-        f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='')}"
+        f"{oc.metrics.to_html(index=False, float_format=lambda v: f'{v:.2f}', na_rep='n/a')}"
         f"{figures[0]}<p>Simulated with cartrial (docs/simulation.md): virtual data, not evidence.</p>"
         "</body></html>"
     )
@@ -421,7 +489,11 @@ __all__ = [
     "QUANTILES",
     "TrialOc",
     "edss_probability_text",
+    "exact_interval_pct",
     "html_summary",
+    "mean_cell",
+    "proportion_cell",
+    "proportion_text",
     "summarise",
     "trials_table",
 ]

@@ -94,6 +94,15 @@ FORMS = (
 #: run names them (`SimulatedStudy.summary["not_simulated"]`, D-19.81).
 SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
+#: CRS management is not drawn: no therapies form (tocilizumab, corticosteroids). The reference study does not
+#: report its rates (../shared/reference/ct103a-nmosd-trial.md §7: per-patient tocilizumab/steroid use "not
+#: retrieved"), so there is nothing to draw it from; an analysis of the imported study counts 0 treated,
+#: which the run says is not data (`SimulatedStudy.summary["crs_management"]`, decisions D-19.393).
+CRS_MANAGEMENT_NOT_SIMULATED = (
+    "not simulated: no therapies form (tocilizumab, corticosteroids) is written, so an analysis of this "
+    "study counts 0 patients treated for CRS, which is not data"
+)
+
 
 def _disposition(
     infused_at: dt.datetime,
@@ -730,6 +739,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         "data_cutoff": cutoff_date.isoformat(),
         "rows": {name: len(frame) for name, frame in forms.items()},
         "not_simulated": not_simulated,
+        "crs_management": CRS_MANAGEMENT_NOT_SIMULATED,
     }
     summary["after_today"] = dates_after_today(
         forms["subjects"], dt.date.fromisoformat(sc.accrual.start_date), cutoff_date, today
