@@ -97,7 +97,7 @@ def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
         url = f"sqlite:///{tmp_path / 'study.db'}"
         init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
         import_templates(url, folder, "admin")
-        snapshot = read_snapshot(url, dt.date(2030, 12, 31))
+        snapshot = read_snapshot(url, dt.date(2030, 12, 31), allow_future_cutoff=True)  # D-19.380
         out = tmp_path / "cdisc"
         result = export_cdisc(
             snapshot, analyse(snapshot), out, formats="both", edss_domain=edss_domain, sites=read_sites(url)

@@ -127,6 +127,10 @@ def export_cdisc(
 ) -> ExportResult:
     """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot.
 
+    `sites` (site_id → country, for DM.COUNTRY): default the sites `read_snapshot` read with the snapshot
+    (`StudySnapshot.sites`), so that a notebook calls ``export_cdisc(snapshot, analyse(snapshot), out)``;
+    a mapping given is used instead (D-19.383).
+
     `edss_domain`: ``qs`` (default) writes the EDSS and Kurtzke FS in QS, ``rs`` in RS (SDTMIG 3.4
     clinical classification; QS is then not written, it holds nothing else). See D-15.11."""
     from cartrial import __version__

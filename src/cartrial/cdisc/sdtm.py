@@ -1935,7 +1935,8 @@ def build_sdtm(
     edss_domain: str = "qs",
 ) -> dict[str, pd.DataFrame]:
     """Every SDTM dataset of the snapshot, in `SDTM_ORDER`; the EDSS/KFSS records in QS or RS
-    (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built)."""
+    (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built). `sites` (site_id → country, for
+    DM.COUNTRY): default the snapshot's own (`StudySnapshot.sites`, read with its records; D-19.383)."""
     from cartrial.cdisc.spec import SDTM_ORDER
 
     if edss_domain not in EDSS_DOMAINS:
@@ -1944,6 +1945,8 @@ def build_sdtm(
         )
 
     specs = dataset_specs()
+    if sites is None:  # the sites read with the snapshot's records (D-19.383)
+        sites = getattr(snapshot, "sites", None)
     ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
     out: dict[str, pd.DataFrame] = {}
     out.update(build_trial_design(ctx, specs))

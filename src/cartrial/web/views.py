@@ -1016,14 +1016,17 @@ def _cytopenias(
 
 def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
     """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
-    lock's cut-off, else today). Grades are the grading engine's episodes (`crs_episodes`,
-    `icans_episodes`): each episode's maximum grade fills its onset-to-resolution days, as in the report's
-    heat map; cytopenias are the `icaht` grades and the haematology CTCAE shifts (`lab_shift`); serious
-    adverse events the treatment-emergent events flagged serious (`teae_listing`)."""
+    lock's cut-off, else today; a lock's cut-off after today is read as of today, D-19.380). Grades are
+    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's maximum grade fills its
+    onset-to-resolution days, as in the report's heat map; cytopenias are the `icaht` grades and the
+    haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
+    serious (`teae_listing`)."""
     import math
 
     lock = lock_of(handle)
-    cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
+    today = dt.date.today()
+    # a lock as of a planned date (after today) is read as of today: no follow-up after today (D-19.380)
+    cutoff = cutoff or (min(lock.cutoff, today) if lock else today)
 
     def empty(*notes: str) -> SafetyView:
         return SafetyView(
