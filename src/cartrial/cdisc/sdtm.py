@@ -974,11 +974,53 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
 PRE_INFUSION = "PRE-INFUSION"
 """PC.PCTPT of the day-0 sample drawn before the CAR-T infusion (PCTPTREF; SDTMIG 3.4 PC's pre-dose time
 point; D-19.329). The protocol's schedule names visits, not PK time points: no label of its own to use."""
+PRE_INFUSION_NUMBER = -0.5
+"""PC.PCTPTNUM of `PRE_INFUSION`: before day 0 (the post-infusion day-0 time point, PCTPTNUM 0) and after
+any whole planned day before it, so that PCTPT and PCTPTNUM are one-to-one and sort in planned order
+(D-19.381)."""
+
+
+def _day_number(value: float) -> str:
+    """A planned day as PCTPT writes it: ``7``, ``-5``, ``0.25`` (every distinct day a distinct text)."""
+    return f"{value:g}"
+
+
+def _planned_elapsed(value: float) -> str:
+    """A planned day as an ISO 8601 duration from the infusion: ``P7D``, ``-P5D``, ``PT6H``, ``P7DT12H``."""
+    size = abs(value)
+    days = math.floor(size)
+    hours = round((size - days) * 24, 6)
+    text = ("P" + (f"{days}D" if days or not hours else "")) + (f"T{hours:g}H" if hours else "")
+    return ("-" if value < 0 else "") + text
+
+
+def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PC.PCTPT, PCTPTNUM and PCELTM of PK samples with planned (nominal) day `nominal` (NaN: none) and
+    `before` (True: a day-0 sample drawn before the infusion): the one derivation of a PK sample's planned
+    time point (D-19.329, D-19.381).
+
+    ``DAY n`` / n / ``PnD`` (``-PnD`` before the infusion day; a fraction of a day in hours, ``P7DT12H``);
+    `PRE_INFUSION` / `PRE_INFUSION_NUMBER` / ``P0D`` (its planned day: the store holds no planned clock
+    offset before the dose). PCTPT and PCTPTNUM are one-to-one (SDTMIG 3.4 PC: PCTPTNUM is the numeric
+    version of PCTPT); no planned day: all three empty."""
+    nominal = np.asarray(nominal, dtype=float)
+    missing = np.isnan(nominal)
+    days = pd.Series(nominal)
+    distinct = pd.unique(nominal[~missing]).tolist()
+    text = days.map({v: _day_number(v) for v in distinct}).fillna("")
+    eltm = days.map({v: _planned_elapsed(v) for v in distinct}).fillna("").to_numpy(dtype=object)
+    tpt = np.where(missing, "", ("DAY " + text).to_numpy(dtype=object))
+    number = nominal.copy()
+    pre = np.asarray(before, dtype=bool) & ~missing
+    tpt = np.where(pre, PRE_INFUSION, tpt).astype(object)
+    number[pre] = PRE_INFUSION_NUMBER
+    return tpt, number, eltm
 
 
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
-    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM 0, PCELTM P0D)."""
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5, PCELTM P0D;
+    `planned_time_points`)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
@@ -991,21 +1033,12 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     orres = np.where(blq, blq_text, value.to_numpy(dtype=object))
     stresn = np.where(blq, math.nan, _numbers(value))
     nominal = _numbers(pk["nominal_day"])
-    whole = np.where(np.isnan(nominal), 0, nominal).astype(np.int64)
-    tpt = np.where(np.isnan(nominal), "", np.char.add("DAY ", whole.astype(str)).astype(object))
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
-    tpt = np.where(before, PRE_INFUSION, tpt)
-    eltm = np.where(
-        np.isnan(nominal),
-        "",
-        np.where(
-            nominal >= 0, "P" + pd.Series(whole).astype(str) + "D", "-P" + pd.Series(-whole).astype(str) + "D"
-        ),
-    )
+    tpt, number, eltm = planned_time_points(nominal, before)
     unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
     rftdtc = {s: dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
@@ -1026,7 +1059,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "PCSPEC": "BLOOD",
                 "PCLLOQ": _numbers(pk["lloq"]),
                 "PCTPT": tpt,
-                "PCTPTNUM": nominal,
+                "PCTPTNUM": number,
                 "PCELTM": eltm,
                 "PCTPTREF": "CAR-T INFUSION",
                 "PCRFTDTC": pk["subject_id"].astype(str).map(rftdtc).fillna("").to_numpy(),
@@ -1725,10 +1758,25 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "records no screen-failure state, a stored subject is an enrolled one (D-19.305)",
     ),
     "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
-    "DCUTDTC": ("Assigned", ""),
-    "DCUTDESC": ("Assigned", ""),
-    "SDTIGVER": ("Assigned", ""),
-    "SDTMVER": ("Assigned", ""),
+    "DCUTDTC": (
+        "Assigned",
+        "The data cut-off the snapshot was read at (read_snapshot's cutoff, the export's --cutoff): records "
+        "dated after it are left out (D-19.186, D-19.384)",
+    ),
+    "DCUTDESC": (
+        "Assigned",
+        "Assigned by the export: what the cut-off is, and whether the data were locked at it (the lock id) "
+        "or unlocked (a draft) (D-19.186, D-19.384)",
+    ),
+    "SDTIGVER": (
+        "Assigned",
+        "The SDTMIG version the export implements (its only --sdtmig choice, SDTMIG_VERSION) (D-19.258, "
+        "D-19.384)",
+    ),
+    "SDTMVER": (
+        "Assigned",
+        "The SDTM model version the SDTMIG version implements (SDTMIG v3.4: SDTM v2.0) (D-19.258, D-19.384)",
+    ),
     "ADAPT": (
         "Protocol",
         "Y when the protocol has two or more dose levels: its escalation design (escalation.design) assigns "
@@ -1777,10 +1825,24 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "Assigned by the export: BOTH, the protocol's eligibility has no criterion that restricts sex (no "
         "rule type of cartrial.protocol.eligibility can), so subjects of either sex are eligible (D-19.331)",
     ),
+    "RLPSCRIT": (
+        "Assigned",
+        "Assigned by the export from the protocol's diagnosis condition (the eligibility rule of type "
+        "diagnosis), the protocol has no relapse-criteria text: the standard wording of a known condition "
+        "(NMOSD: attack by the Wingerchuk 2015 IPND criteria; cartrial.cdisc.common.RELAPSE_CRITERIA), else "
+        "'<condition> attack per protocol endpoints'; which attacks count is set by the parameters of the "
+        "protocol's relapse endpoints (merge_window_days, require_adjudicated). Written only when the study "
+        "collects relapses (D-19.63, D-19.384)",
+    ),
 }
 """Define-XML origin (and method or comment) of a TS value that is not read as it is from the protocol
 (D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
-(CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin."""
+(CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin (`TS_PROTOCOL_VALUES`)."""
+TS_PROTOCOL_VALUES: frozenset[str] = frozenset(
+    {"TITLE", "INDIC", "TPHASE", "REGID", "SPONSOR", "TRT", "NARMS", "AGEMIN", "AGEMAX"}
+)
+"""The TS parameters whose TSVAL is read as it is from a protocol field (origin Protocol): with
+`TS_VALUE_ORIGINS`, every parameter `build_trial_design` writes has its origin (D-19.331, D-19.384)."""
 SDTMIG_VERSION = "3.4"
 """The SDTMIG the datasets follow (TS SDTIGVER; the export's only `--sdtmig` choice)."""
 SDTM_MODEL_OF_IG = {"3.4": "2.0"}
