@@ -1093,6 +1093,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
                 "subject_id",
                 "term",
                 "grade",
+                # the ICH E2A criteria met, the analysis layer's column the report lists too (D-19.382)
+                "seriousness_criteria",
                 "started_on",
                 "ended_on",
                 "relatedness",
