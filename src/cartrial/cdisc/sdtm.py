@@ -833,9 +833,17 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     if len(labs):
         keys = ["subject_id", "analyte", "collected_at"]
         graded = ctx.graded_labs()
-        g = graded[[*keys, "grade", "scale", "value_canonical", "canonical_unit"]].astype(
-            {k: str for k in keys}
-        )
+        g = graded.reindex(
+            columns=[
+                *keys,
+                "grade",
+                "scale",
+                "value_canonical",
+                "canonical_unit",
+                "lln_canonical",
+                "uln_canonical",
+            ]
+        ).astype({k: str for k in keys})
         g = g.drop_duplicates(keys, keep="last")
         g["_graded"] = True
         m = labs[keys].astype(str).merge(g, how="left", on=keys, sort=False)
@@ -861,6 +869,11 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         stresc = value.to_numpy(dtype=object).copy()
         stresc[has] = formatted
         stresn = np.where(has, canonical, _numbers(value))
+        # the reference range in the standard unit: the grading engine's conversion of the LLN/ULN where the
+        # result is graded (analysis layer), else as collected (D-19.385)
+        uln = labs["uln"] if "uln" in labs else pd.Series("", index=labs.index)
+        stnrlo = np.where(has, m["lln_canonical"].to_numpy(dtype=float), _numbers(labs["lln"]))
+        stnrhi = np.where(has, m["uln_canonical"].to_numpy(dtype=float), _numbers(uln))
         unit = cdisc_unit(labs["unit"])
         grade = m["grade"].to_numpy(dtype=object)
         t = ctx.timing(labs["subject_id"], labs["collected_at"], "LB", "LB")
@@ -880,6 +893,8 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "LBSTRESC": stresc,
                 "LBSTRESN": stresn,
                 "LBSTRESU": np.where(has, cdisc_unit(m["canonical_unit"].astype(str)), unit),
+                "LBSTNRLO": stnrlo,
+                "LBSTNRHI": stnrhi,
                 "LBNAM": _map_distinct(labs["laboratory"], ascii_text).to_numpy(),
                 "LBSPEC": "BLOOD",
                 "LBTOXGR": _grade_text(grade, has),
@@ -921,6 +936,8 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "LBSTRESC": stresc,
                     "LBSTRESN": stresn,
                     "LBSTRESU": unit_text,
+                    "LBSTNRLO": math.nan,
+                    "LBSTNRHI": math.nan,
                     "LBNAM": "",
                     "LBSPEC": "SERUM" if serum else "BLOOD",
                     "LBMETHOD": "CELL-BASED ASSAY" if column == "aqp4_igg_titre" else "",
