@@ -551,7 +551,7 @@ def cutoff_date(value: Any, field: str = "cutoff", *, allow_future: bool = False
     Accepted: a `datetime.date`, and ISO 8601 date text (``"2021-09-30"``, what a notebook user types).
     Refused with an `InputError` naming `field`: a `datetime` or `pandas.Timestamp` (a cut-off is a day; its
     time of day and zone would be silently dropped — pass ``.date()``), a numpy ``datetime64``, None and
-    anything else; and a date after today (`date.today()`): follow-up after today has not happened, an
+    anything else; and a date after today (`utc_today()`): follow-up after today has not happened, an
     analysis as of a later day would count event-free time that nobody observed (D-19.51, D-19.380).
     `allow_future`: the named opt-in of the few readers for which a later date is legitimate — a data lock
     as of a planned date, a sample selection that computes no follow-up, a virtual (simulated) study."""
@@ -581,10 +581,16 @@ def cutoff_date(value: Any, field: str = "cutoff", *, allow_future: bool = False
     return chosen
 
 
+def utc_today() -> _dt.date:
+    """Today's date in UTC, the project's one "today" (times are UTC, D-19.185, D-19.387): not the server's
+    local date, which is a day ahead of or behind UTC for hours of every day."""
+    return _dt.datetime.now(_dt.UTC).date()
+
+
 def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:
-    """`day` when it is on or before today (`date.today()`), else an `InputError` naming `field` (and the
+    """`day` when it is on or before today (`utc_today()`), else an `InputError` naming `field` (and the
     value the user typed, `typed`, default `day`) and today: the one rule of a data cut-off (D-19.380)."""
-    today = _dt.date.today()
+    today = utc_today()
     if day > today:
         raise InputError(
             Problem(

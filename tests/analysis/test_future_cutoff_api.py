@@ -12,19 +12,20 @@ from types import SimpleNamespace
 import pytest
 
 from cartrial.analysis import analyse, study_populations
+from cartrial.columns import not_after_today, utc_today
 from cartrial.errors import InputError
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 from .conftest import CUTOFF
 
-TOMORROW = dt.date.today() + dt.timedelta(days=1)
+TOMORROW = utc_today() + dt.timedelta(days=1)
 
 
 def _refused(error: pytest.ExceptionInfo[InputError], field: str) -> None:
     problem = error.value.problems[0]
     assert problem.field == field
     assert problem.message == "a data cut-off cannot be in the future"
-    assert problem.allowed == f"a date up to today ({dt.date.today().isoformat()})"
+    assert problem.allowed == f"a date up to today ({utc_today().isoformat()})"
 
 
 @pytest.mark.parametrize("cutoff", [TOMORROW, TOMORROW.isoformat(), dt.date(9999, 12, 31)])
@@ -35,7 +36,7 @@ def test_read_snapshot_refuses_a_cutoff_after_today(example_sqlite_template: Pat
 
 
 def test_today_is_allowed(example_sqlite_template: Path) -> None:
-    today = dt.date.today()
+    today = utc_today()
     assert read_snapshot(f"sqlite:///{example_sqlite_template}", today).cutoff == today
 
 
@@ -78,7 +79,7 @@ def test_the_cli_keeps_its_message_and_exit_code(example_sqlite: str, cli) -> No
     assert result.exit_code == 2
     flat = " ".join(result.stderr.split())
     assert "--cutoff" in flat and "a data cut-off cannot be in the future" in flat
-    assert f"a date up to today ({dt.date.today().isoformat()})" in flat
+    assert f"a date up to today ({utc_today().isoformat()})" in flat
 
 
 def test_a_lock_as_of_a_planned_date_stays_allowed(example_sqlite: str) -> None:
@@ -86,3 +87,29 @@ def test_a_lock_as_of_a_planned_date_stays_allowed(example_sqlite: str) -> None:
 
     info = StudyService(example_sqlite).as_user("admin").lock(TOMORROW, "planned database lock")
     assert info.cutoff == TOMORROW
+
+
+class _LocalAheadOfUtc(dt.date):
+    """A server whose local date is a day ahead of UTC (east of Greenwich before UTC midnight)."""
+
+    @classmethod
+    def today(cls) -> _LocalAheadOfUtc:
+        return cls(2024, 3, 16)
+
+
+class _UtcNow(dt.datetime):
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> _UtcNow:  # type: ignore[override]
+        return cls(2024, 3, 15, 23, 30, tzinfo=dt.UTC)
+
+
+def test_today_is_the_utc_date_not_the_servers_local_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D-19.387: at 23:30 UTC on 15 March, a server on UTC+10 says 16 March; the cut-off rule says 15 March."""
+    import cartrial.columns as columns
+
+    monkeypatch.setattr(columns, "_dt", SimpleNamespace(date=_LocalAheadOfUtc, datetime=_UtcNow, UTC=dt.UTC))
+    assert utc_today() == dt.date(2024, 3, 15)
+    assert not_after_today(dt.date(2024, 3, 15), "cutoff") == dt.date(2024, 3, 15)
+    with pytest.raises(InputError) as error:
+        not_after_today(dt.date(2024, 3, 16), "cutoff")
+    assert error.value.problems[0].allowed == "a date up to today (2024-03-15)"

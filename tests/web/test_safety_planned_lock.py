@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from cartrial.columns import utc_today
 from cartrial.store import StudyService, connect
 
 from .test_safety_options import _study
@@ -18,10 +19,10 @@ def test_the_safety_page_reads_a_planned_lock_as_of_today(tmp_path: Path) -> Non
     url = _study(tmp_path, "lymphodepletion")
     service = StudyService(connect(url))
     try:
-        planned = dt.date.today() + dt.timedelta(days=30)
+        planned = utc_today() + dt.timedelta(days=30)
         service.as_user("admin").lock(planned, "planned database lock")
         view = views.safety_view(service.as_user("admin"), None)
     finally:
         service.engine.dispose()
-    assert view.cutoff == dt.date.today()
+    assert view.cutoff == utc_today()
     assert len(view.serious) == 1  # the page shows its data, not an error

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
+from cartrial.columns import utc_today
 from cartrial.errors import CartrialError, ConflictError
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.web.errors import without_database_location
@@ -435,7 +436,7 @@ def casebook(
     the infusions, and the labels of the records listed: not the thousand whole records of a subject."""
     from cartrial.store import reads
 
-    today = today or dt.date.today()
+    today = today or utc_today()
     subject = require_subject(handle, sites, subject_id)
     protocol = study_protocol(handle)
     tables = [t for t in subject_tables() if t != "subject"]
@@ -574,7 +575,7 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
     """What the study home shows (see `StudyHome`). Cached per (database, data version, day, sites): the
     data version changes with every committed write, so a cached home is never stale; between writes
     the page costs one indexed query."""
-    today = today or dt.date.today()
+    today = today or utc_today()
     readable = handle.read_sites()  # the READ permission, checked on every call (also when cached)
     key = ("home", str(handle.engine.url), _audit_head(handle), today, sites, readable)
     home: StudyHome = _cached(key, lambda: _study_home(handle, sites, today))
@@ -1024,7 +1025,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     import math
 
     lock = lock_of(handle)
-    today = dt.date.today()
+    today = utc_today()
     # a lock as of a planned date (after today) is read as of today: no follow-up after today (D-19.380)
     cutoff = cutoff or (min(lock.cutoff, today) if lock else today)
 
@@ -1138,9 +1139,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
     from cartrial.web.escalation import escalation_state
 
     handle.check(Action.READ, "escalation state")
-    state = escalation_state(
-        handle.service, None if sites is None else tuple(sites), today or dt.date.today()
-    )
+    state = escalation_state(handle.service, None if sites is None else tuple(sites), today or utc_today())
     if not state.get("available"):
         return state
     patients = list(state["patients"])
