@@ -104,7 +104,7 @@ class _UtcNow(dt.datetime):
 
 
 def test_today_is_the_utc_date_not_the_servers_local_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    """D-19.387: at 23:30 UTC on 15 March, a server on UTC+10 says 16 March; the cut-off rule says 15 March."""
+    """D-19.387: at 23:30 UTC on 15 March a server on UTC+10 says 16 March; the cut-off rule says 15 March."""
     import cartrial.columns as columns
 
     monkeypatch.setattr(columns, "_dt", SimpleNamespace(date=_LocalAheadOfUtc, datetime=_UtcNow, UTC=dt.UTC))

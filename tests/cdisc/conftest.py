@@ -82,7 +82,8 @@ class SyntheticExport:
 @pytest.fixture
 def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
     """Writes the store benchmark's synthetic study of `n` subjects, imports it into a fresh SQLite study of
-    the example protocol and exports it in both formats (cut-off 2024-06-30, after every record; EDSS/KFSS in `edss_domain`)."""
+    the example protocol and exports it in both formats (cut-off 2024-06-30, after every record; EDSS/KFSS
+    in `edss_domain`)."""
 
     def run(n: int, edss_domain: str = "qs") -> SyntheticExport:
         from cartrial import examples
