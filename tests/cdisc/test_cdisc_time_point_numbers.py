@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +20,9 @@ from cartrial.cdisc.validate import validate_dataset
 
 # planned days as a CSV cell types them: -60 to 3650 days, at most two decimals
 DAYS = st.integers(-6000, 365000).map(lambda v: v / 100)
+# any planned day the store takes (a float from -60 to 3650), not within 1e-9 of 0 unless 0 (no float lies
+# between such a day and 0 for PRE-INFUSION, `pre_infusion_number`)
+ANY_DAY = st.floats(-60, 3650, allow_nan=False).filter(lambda d: d == 0 or abs(d) >= 1e-9)
 
 
 def _one_to_one(tpt: pd.Series, num: pd.Series) -> bool:
@@ -90,3 +94,88 @@ def test_the_validator_refuses_one_number_for_two_time_points() -> None:
     )
     found = [f for f in validate_dataset(frame, spec) if f.rule == "time-point"]
     assert len(found) == 1 and found[0].record == 1 and "records 1, 2" in found[0].message
+
+
+def _pre_number(nominal: list[float]) -> float:
+    """PCTPTNUM of a pre-infusion day-0 sample added to samples at planned days `nominal`."""
+    days = np.array([*nominal, 0.0], dtype=float)
+    before = np.zeros(len(days), dtype=bool)
+    before[-1] = True
+    tpt, number, _ = planned_time_points(days, before)
+    assert tpt[-1] == PRE_INFUSION
+    assert _one_to_one(pd.Series(tpt), pd.Series(number))
+    return float(number[-1])
+
+
+def test_pre_infusion_never_takes_a_planned_day_of_minus_a_half() -> None:
+    """D-19.388: a study with a planned day -0.5 (12 h before the infusion; the template allows -60 to 3650)
+    had two time points at PCTPTNUM -0.5; PRE-INFUSION now lies strictly between -0.5 and 0."""
+    pre = _pre_number([-0.5, 0.0, 1.0])
+    assert -0.5 < pre < 0
+
+
+def test_pre_infusion_sorts_after_a_planned_day_of_minus_a_quarter() -> None:
+    """D-19.388: with a planned day -0.25 (drawn before the pre-infusion sample), PRE-INFUSION at -0.5 sorted
+    before it; its number is now between -0.25 and 0, so PCTPTNUM order is planned order."""
+    pre = _pre_number([-0.25, 0.0])
+    assert -0.25 < pre < 0
+
+
+def test_pre_infusion_is_minus_a_half_without_planned_days_within_a_day_before() -> None:
+    """Whole planned days before the infusion (-28, -1) or none: the usual -0.5 (the number does not move
+    with the data cut for such a study)."""
+    assert _pre_number([-28.0, -1.0, 0.0, 7.0]) == _pre_number([0.0, 7.0]) == _pre_number([]) == -0.5
+
+
+@given(
+    st.lists(st.floats(-60, 3650, allow_nan=False).filter(lambda d: d == 0 or abs(d) >= 1e-9), max_size=30)
+)
+def test_pre_infusion_lies_between_the_last_earlier_planned_day_and_day_0(days: list[float]) -> None:
+    pre = _pre_number(days)
+    assert pre < 0 and all(d < pre for d in days if d < 0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-60, 3650, allow_nan=False).filter(lambda d: d == 0 or abs(d) >= 1e-9), st.booleans()
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_any_planned_days_have_one_to_one_time_points(samples: list[tuple[float, bool]]) -> None:
+    nominal = np.array([d for d, _ in samples], dtype=float)
+    before = np.array([b and d == 0 for d, b in samples])
+    tpt, number, eltm = planned_time_points(nominal, before)
+    assert _one_to_one(pd.Series(tpt), pd.Series(number))
+    assert all(e.startswith(("P", "-P")) and not e.endswith("T") for e in eltm)
+
+
+def test_distinct_planned_days_get_distinct_time_point_texts() -> None:
+    """D-19.389: 0.0416667 and 0.04166666 days (one hour, typed two ways) were both "DAY 0.0416667" with two
+    PCTPTNUMs; the text is now the shortest that reads back as the day."""
+    tpt, number, _ = planned_time_points(np.array([0.0416667, 0.04166666]), np.array([False, False]))
+    assert tpt[0] != tpt[1]
+    assert [float(t.removeprefix("DAY ")) for t in tpt] == list(number)
+
+
+@pytest.mark.parametrize(
+    ("day", "eltm"),
+    [
+        (7.0, "P7D"),
+        (-5.0, "-P5D"),
+        (0.0, "P0D"),
+        (0.25, "PT6H"),
+        (7.5, "P7DT12H"),
+        (-0.5, "-PT12H"),
+        (0.04, "PT57M36S"),
+        (6.9999999999, "P7D"),
+        (0.0416667, "PT1H"),
+    ],
+)
+def test_planned_elapsed_time_is_a_valid_duration_to_the_second(day: float, eltm: str) -> None:
+    """D-19.389: 6.9999999999 days was "P6DT24H" (24 hours is not an hour of a day); the duration is now
+    rounded to the second first, then split into days, hours, minutes and seconds."""
+    _, _, written = planned_time_points(np.array([day]), np.array([False]))
+    assert written[0] == eltm

@@ -466,7 +466,7 @@ def build_adpc(
         return np.array([days.get(ref, math.nan) for ref in refs], dtype=float)
 
     # the planned day of each sample (the pre-infusion one's is the dose, day 0): NFRLT is a nominal time,
-    # not PCTPTNUM, which numbers the time points (PRE-INFUSION -0.5; D-19.381)
+    # not PCTPTNUM, which numbers the time points (PRE-INFUSION -0.5 or nearer 0; D-19.381, D-19.388)
     planned = dict(
         zip(
             ("PK-" + samples["record_id"].astype(str)).tolist(),

@@ -992,23 +992,41 @@ PRE_INFUSION = "PRE-INFUSION"
 """PC.PCTPT of the day-0 sample drawn before the CAR-T infusion (PCTPTREF; SDTMIG 3.4 PC's pre-dose time
 point; D-19.329). The protocol's schedule names visits, not PK time points: no label of its own to use."""
 PRE_INFUSION_NUMBER = -0.5
-"""PC.PCTPTNUM of `PRE_INFUSION`: before day 0 (the post-infusion day-0 time point, PCTPTNUM 0) and after
-any whole planned day before it, so that PCTPT and PCTPTNUM are one-to-one and sort in planned order
-(D-19.381)."""
+"""PC.PCTPTNUM of `PRE_INFUSION` in a study without a planned day between -1 and 0 (the usual case):
+halfway between day -1 and day 0; see `pre_infusion_number` (D-19.381, D-19.388)."""
+
+
+def pre_infusion_number(nominal: np.ndarray) -> float:
+    """PC.PCTPTNUM of `PRE_INFUSION` for a study whose PK samples have planned days `nominal` (NaN: none):
+    halfway between 0 and the larger of -1 and the study's largest planned day below 0 (-0.5 without a
+    planned day between -1 and 0; -0.25 with a planned day -0.5; -0.125 with -0.25). Strictly between that
+    day and 0, so that it is no planned day of the study (PCTPT and PCTPTNUM one-to-one) and sorts after
+    every planned day before the infusion and before DAY 0 (D-19.388). Halving is exact in binary floating
+    point; a planned day within about 1e-323 of 0 leaves no number between (the export's validator then
+    names the clash, rule ``time-point``)."""
+    days = np.asarray(nominal, dtype=float)
+    below = days[days < 0]
+    latest = max(-1.0, float(below.max())) if len(below) else -1.0
+    return latest / 2
 
 
 def _day_number(value: float) -> str:
-    """A planned day as PCTPT writes it: ``7``, ``-5``, ``0.25`` (every distinct day a distinct text)."""
-    return f"{value:g}"
+    """A planned day as PCTPT writes it: ``7``, ``-5``, ``0.25``: the shortest text that reads back as the
+    day (`result_text`, D-19.142), so that distinct days get distinct texts (D-19.389)."""
+    return result_text(value)
 
 
 def _planned_elapsed(value: float) -> str:
-    """A planned day as an ISO 8601 duration from the infusion: ``P7D``, ``-P5D``, ``PT6H``, ``P7DT12H``."""
-    size = abs(value)
-    days = math.floor(size)
-    hours = round((size - days) * 24, 6)
-    text = ("P" + (f"{days}D" if days or not hours else "")) + (f"T{hours:g}H" if hours else "")
-    return ("-" if value < 0 else "") + text
+    """A planned day as an ISO 8601 duration from the infusion, to the second: ``P7D``, ``-P5D``, ``PT6H``,
+    ``P7DT12H``, ``PT57M36S``. The day is rounded to the second first, then split into days, hours,
+    minutes and seconds (6.9999999999 days is ``P7D``, never ``P6DT24H``; D-19.389)."""
+    total = round(abs(value) * 86400)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    text = "P" + (f"{days}D" if days or not clock else "") + (f"T{clock}" if clock else "")
+    return ("-" if value < 0 and total else "") + text
 
 
 def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1017,9 +1035,9 @@ def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.nda
     time point (D-19.329, D-19.381).
 
     ``DAY n`` / n / ``PnD`` (``-PnD`` before the infusion day; a fraction of a day in hours, ``P7DT12H``);
-    `PRE_INFUSION` / `PRE_INFUSION_NUMBER` / ``P0D`` (its planned day: the store holds no planned clock
-    offset before the dose). PCTPT and PCTPTNUM are one-to-one (SDTMIG 3.4 PC: PCTPTNUM is the numeric
-    version of PCTPT); no planned day: all three empty."""
+    `PRE_INFUSION` / `pre_infusion_number` of the study's planned days / ``P0D`` (its planned day: the store
+    holds no planned clock offset before the dose). PCTPT and PCTPTNUM are one-to-one (SDTMIG 3.4 PC:
+    PCTPTNUM is the numeric version of PCTPT); no planned day: all three empty."""
     nominal = np.asarray(nominal, dtype=float)
     missing = np.isnan(nominal)
     days = pd.Series(nominal)
@@ -1030,13 +1048,13 @@ def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.nda
     number = nominal.copy()
     pre = np.asarray(before, dtype=bool) & ~missing
     tpt = np.where(pre, PRE_INFUSION, tpt).astype(object)
-    number[pre] = PRE_INFUSION_NUMBER
+    number[pre] = pre_infusion_number(nominal)
     return tpt, number, eltm
 
 
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
-    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5, PCELTM P0D;
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM P0D;
     `planned_time_points`)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
