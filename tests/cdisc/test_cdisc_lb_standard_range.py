@@ -53,3 +53,21 @@ def test_a_uln_is_converted_like_the_result(example_sqlite_template: Path) -> No
     neut = lb[lb["LBTESTCD"] == "NEUT"]
     assert set(_numbers(neut["LBSTNRHI"])) == {7.5}  # 7500 /mm3 = 7.5 x 10^9/L
     assert set(neut.loc[neut["LBORRESU"] != neut["LBSTRESU"], "LBORNRHI"].astype(float)) == {7500.0}
+
+
+def test_a_converted_uln_has_no_float_noise(example_sqlite_template: Path) -> None:
+    """350 /mm3 × 0.001 is 0.35000000000000003 in floating point; the grading engine rounds the converted
+    ULN to 6 decimals as it does the LLN, so the analysis and LBSTNRHI read 0.35 (D-19.385)."""
+    from cartrial.analysis.safety import graded_labs
+
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+    labs = snapshot.tables["labs"].copy()
+    per_ul = labs["unit"].eq("/mm3")
+    assert per_ul.any()
+    labs["uln"] = np.where(labs["analyte"].eq("neutrophils"), np.where(per_ul, "350", "0.35"), "")
+    tables = {**snapshot.tables, "labs": labs}
+    graded = graded_labs(tables).table
+    assert set(graded.loc[graded["analyte"] == "neutrophils", "uln_canonical"]) == {0.35}
+    changed = dataclasses.replace(snapshot, tables=tables)
+    lb = build_all(changed, analyse(changed))["LB"]
+    assert set(lb.loc[lb["LBTESTCD"] == "NEUT", "LBSTNRHI"].astype(float)) == {0.35}

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cartrial.errors import InputError, Problem
@@ -225,32 +224,12 @@ def _haematology(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, list
     return _known(labs[labs["analyte"].isin(names)].reset_index(drop=True), _infused(tables), "labs")
 
 
-def _uln_canonical(frame: pd.DataFrame) -> pd.Series:
-    """Each result's ULN (`uln`, optional) in the canonical unit of its analyte, by the grading engine's unit
-    conversion (`cartrial.grading.unit_factor`); NaN without a ULN or with a unit grading refuses (that row
-    is refused there)."""
-    from cartrial.grading import unit_factor
-
-    if "uln" not in frame or not len(frame):
-        return pd.Series(np.nan, index=frame.index, dtype=float)
-    factors: dict[tuple[str, str], float] = {}
-    for key in set(zip(frame["analyte"].astype(str), frame["unit"].astype(str), strict=True)):
-        try:
-            factors[key] = unit_factor(*key)
-        except InputError:
-            factors[key] = np.nan
-    factor = [
-        factors[key] for key in zip(frame["analyte"].astype(str), frame["unit"].astype(str), strict=True)
-    ]
-    return pd.to_numeric(frame["uln"], errors="coerce") * np.asarray(factor, dtype=float)
-
-
 def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") -> Graded:
     """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
     with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``); columns
     `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's ``lln_canonical``, ``grade_reason``
-    and ``scale``, and ``uln_canonical``: the result's ULN (when the store holds one) in the canonical unit,
-    by grading's conversion of the result's unit (`cartrial.grading.unit_factor`; SDTM LBSTNRHI, D-19.385).
+    and ``scale``, and grading's ``uln_canonical``: the result's ULN (when the store holds one) in the
+    canonical unit, converted and rounded by the grading engine like the LLN (SDTM LBSTNRHI, D-19.385).
     Rows left out are named in the notes."""
     from cartrial.grading import derive_lab_grades
 
@@ -259,8 +238,6 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
         frame, ctcae_version=ctcae_version, infusions=tables["infusions"], keep_going=True, file="labs"
     )
     table = result.table
-    if len(table) == len(frame):  # one graded row per input row, refused ones flagged in "error"
-        table = table.assign(uln_canonical=_uln_canonical(frame).to_numpy())
     if "error" in table:
         table = table[table["error"].fillna("") == ""]
     table = table.rename(columns={"grade_reason": "rule"}).assign(grade_reason=lambda t: t["rule"])
