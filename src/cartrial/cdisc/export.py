@@ -313,19 +313,17 @@ def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def read_sites(url: str | None) -> dict[str, str]:
-    """site_id → country of the study database's sites (for DM.COUNTRY); read-only."""
-    from sqlalchemy import select
-
-    from cartrial.store import models
+    """site_id → country of the study database's sites (for DM.COUNTRY); read-only. The query
+    `read_snapshot` reads into `StudySnapshot.sites` (`cartrial.store.snapshot.site_countries`)."""
     from cartrial.store.database import connect
+    from cartrial.store.snapshot import site_countries
 
     engine = connect(url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(select(models.Site.site_id, models.Site.country)).all()
+            return site_countries(connection)
     finally:
         engine.dispose()
-    return {str(site): str(country or "") for site, country in rows}
 
 
 __all__ = [

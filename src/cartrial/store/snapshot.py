@@ -565,9 +565,7 @@ def read_snapshot(
                 .order_by(models.AuditLog.id.desc())
                 .limit(1)
             ).first()
-            site_rows = connection.execute(
-                select(models.Site.site_id, models.Site.country).order_by(models.Site.site_id)
-            ).all()
+            sites = site_countries(connection)
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
@@ -604,8 +602,18 @@ def read_snapshot(
         audit_head_hash=None if head is None else str(head[1]),
         backend=engine.dialect.name,
         allow_future_cutoff=allow_future_cutoff,
-        sites={str(site): str(country or "") for site, country in site_rows},
+        sites=sites,
     )
+
+
+def site_countries(connection: Connection) -> dict[str, str]:
+    """site_id → country ("" when not recorded) of the study's sites, in site_id order: the one query of
+    the sites that `read_snapshot` (`StudySnapshot.sites`) and `cartrial.cdisc.export.read_sites` share
+    (DM.COUNTRY; D-19.383)."""
+    rows = connection.execute(
+        select(models.Site.site_id, models.Site.country).order_by(models.Site.site_id)
+    ).all()
+    return {str(site): str(country or "") for site, country in rows}
 
 
 def _first_infusion(infusions: pd.DataFrame) -> str | None:

@@ -818,8 +818,9 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
     """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
     the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
     subject, for results that need all of them (the escalation design) — the caller then shows no other
-    site's subject. A cut-off before the study's first infusion gives a snapshot without infusions (the
-    safety page still states the adverse events of the enrolled, D-19.106).
+    site's subject. A restricted snapshot's `sites` (site → country) holds only the user's sites. A cut-off
+    before the study's first infusion gives a snapshot without infusions (the safety page still states the
+    adverse events of the enrolled, D-19.106).
 
     Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
     snapshot is never stale."""
@@ -851,7 +852,9 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
             )
             for name, frame in snapshot.tables.items()
         }
-        return replace(snapshot, tables=tables)
+        # the sites' countries too: a site-restricted user sees no other site (D-19.383)
+        countries = {site: country for site, country in snapshot.sites.items() if site in sites}
+        return replace(snapshot, tables=tables, sites=countries)
 
     return _cached(key, make)
 
