@@ -48,3 +48,18 @@ def test_rlpscrit_is_assigned_from_the_diagnosis_condition(exported) -> None:  #
     origin = item.find(f"{DEF}Origin")
     assert origin is not None and origin.get("Type") == "Assigned"
     assert "diagnosis" in comments[item.get(f"{DEF}CommentOID")]
+
+
+def test_narms_is_derived_from_the_dose_levels(exported) -> None:  # type: ignore[no-untyped-def]
+    """NARMS is a count the export makes (the protocol's dose levels, one TA arm each), not a protocol field
+    read as it is: origin Derived with its method (D-19.331, D-19.384)."""
+    root = ET.parse(exported.out / "sdtm" / "define.xml").getroot()
+    methods = {m.get("OID"): "".join(m.itertext()) for m in root.iter(f"{ODM}MethodDef")}
+    refs = {r.get("ItemOID"): r for r in root.iter(f"{ODM}ItemRef")}
+    item = next(i for i in root.iter(f"{ODM}ItemDef") if i.get("OID") == "IT.TS.TSVAL.NARMS")
+    origin = item.find(f"{DEF}Origin")
+    assert origin is not None and origin.get("Type") == "Derived"
+    assert "dose level" in methods[refs["IT.TS.TSVAL.NARMS"].get("MethodOID")]
+    ts, ta = exported.frames["TS"], exported.frames["TA"]
+    narms = ts.loc[ts["TSPARMCD"] == "NARMS", "TSVAL"]
+    assert list(narms) == [str(ta["ARMCD"].nunique())]

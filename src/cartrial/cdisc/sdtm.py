@@ -1793,6 +1793,12 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "records no screen-failure state, a stored subject is an enrolled one (D-19.305)",
     ),
     "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
+    "NARMS": (
+        "Derived",
+        "Number of the protocol's dose levels (dose_levels): each dose level is one planned arm of TA "
+        "(its ARMCD), so NARMS counts TA's arms; the protocol has no number-of-arms field (D-19.331, "
+        "D-19.384)",
+    ),
     "DCUTDTC": (
         "Assigned",
         "The data cut-off the snapshot was read at (read_snapshot's cutoff, the export's --cutoff): records "
@@ -1874,7 +1880,7 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
 (D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
 (CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin (`TS_PROTOCOL_VALUES`)."""
 TS_PROTOCOL_VALUES: frozenset[str] = frozenset(
-    {"TITLE", "INDIC", "TPHASE", "REGID", "SPONSOR", "TRT", "NARMS", "AGEMIN", "AGEMAX"}
+    {"TITLE", "INDIC", "TPHASE", "REGID", "SPONSOR", "TRT", "AGEMIN", "AGEMAX"}
 )
 """The TS parameters whose TSVAL is read as it is from a protocol field (origin Protocol): with
 `TS_VALUE_ORIGINS`, every parameter `build_trial_design` writes has its origin (D-19.331, D-19.384)."""
