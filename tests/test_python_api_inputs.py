@@ -18,7 +18,7 @@ from cartrial import analysis, cdisc, report, simulation, store
 from cartrial.errors import CartrialError, InputError
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
-CUTOFF = dt.date(2031, 1, 1)
+CUTOFF = dt.date(2025, 1, 1)  # after the example's last record, not after today (D-19.380)
 
 
 def _path_of(url: str) -> Path:
@@ -126,11 +126,11 @@ def test_an_iso_text_cutoff_is_the_date_it_names(
     example_sqlite_template: Path, snapshot: StudySnapshot
 ) -> None:
     url = f"sqlite:///{example_sqlite_template}"
-    assert read_snapshot(url, "2031-01-01").cutoff == CUTOFF
-    by_text = analysis.study_populations(snapshot.tables, snapshot.protocol, "2031-01-01")  # was TypeError
+    assert read_snapshot(url, "2025-01-01").cutoff == CUTOFF
+    by_text = analysis.study_populations(snapshot.tables, snapshot.protocol, "2025-01-01")  # was TypeError
     by_date = analysis.study_populations(snapshot.tables, snapshot.protocol, CUTOFF)
     assert by_text.populations == by_date.populations
-    assert dataclasses.replace(snapshot, cutoff="2031-01-01").cutoff == CUTOFF
+    assert dataclasses.replace(snapshot, cutoff="2025-01-01").cutoff == CUTOFF
 
 
 @pytest.mark.parametrize(

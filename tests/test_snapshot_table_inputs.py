@@ -23,7 +23,7 @@ from cartrial.errors import InputError
 from cartrial.store.importing.forms import FORMS_BY_NAME
 from cartrial.store.snapshot import RECORD_ID, StudySnapshot, read_snapshot
 
-CUTOFF = dt.date(2031, 1, 1)
+CUTOFF = dt.date(2025, 1, 1)  # after the example's last record, not after today (D-19.380)
 STUDY = examples.path("ct103a-nmosd") / "study"
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

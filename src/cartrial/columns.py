@@ -544,17 +544,20 @@ def iso_date(text: str, field: str, allowed: str = "YYYY-MM-DD, e.g. 2022-03-20"
     return parsed
 
 
-def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
+def cutoff_date(value: Any, field: str = "cutoff", *, allow_future: bool = False) -> _dt.date:
     """A data cut-off as a `datetime.date`, checked where it enters the Python API (`read_snapshot`,
-    `study_populations`, `analyse`, `StudyUser.lock`; decisions D-19.67).
+    `study_populations`, `analyse`, `StudyUser.lock`; decisions D-19.67) and the command line.
 
-    Accepted: a `datetime.date`, and ISO 8601 date text (``"2031-01-01"``, what a notebook user types).
+    Accepted: a `datetime.date`, and ISO 8601 date text (``"2021-09-30"``, what a notebook user types).
     Refused with an `InputError` naming `field`: a `datetime` or `pandas.Timestamp` (a cut-off is a day; its
     time of day and zone would be silently dropped — pass ``.date()``), a numpy ``datetime64``, None and
-    anything else."""
+    anything else; and a date after today (`utc_today()`): follow-up after today has not happened, an
+    analysis as of a later day would count event-free time that nobody observed (D-19.51, D-19.380).
+    `allow_future`: the named opt-in of the few readers for which a later date is legitimate — a data lock
+    as of a planned date, a sample selection that computes no follow-up, a virtual (simulated) study."""
     if isinstance(value, str):
-        return iso_date(value, field, CUTOFF_ALLOWED)
-    if isinstance(value, _dt.datetime):
+        chosen = iso_date(value, field, CUTOFF_ALLOWED)
+    elif isinstance(value, _dt.datetime):
         raise InputError(
             Problem(
                 "a cut-off is a date, not a date-time (pass its .date())",
@@ -563,7 +566,7 @@ def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
                 allowed=CUTOFF_ALLOWED,
             )
         )
-    if not isinstance(value, _dt.date):
+    elif not isinstance(value, _dt.date):
         raise InputError(
             Problem(
                 f"the cut-off must be a date, not a {type(value).__name__}",
@@ -571,4 +574,30 @@ def cutoff_date(value: Any, field: str = "cutoff") -> _dt.date:
                 allowed=CUTOFF_ALLOWED,
             )
         )
-    return value
+    else:
+        chosen = value
+    if not allow_future:
+        not_after_today(chosen, field, value)
+    return chosen
+
+
+def utc_today() -> _dt.date:
+    """Today's date in UTC, the project's one "today" (times are UTC, D-19.185, D-19.387): not the server's
+    local date, which is a day ahead of or behind UTC for hours of every day."""
+    return _dt.datetime.now(_dt.UTC).date()
+
+
+def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:
+    """`day` when it is on or before today (`utc_today()`), else an `InputError` naming `field` (and the
+    value the user typed, `typed`, default `day`) and today: the one rule of a data cut-off (D-19.380)."""
+    today = utc_today()
+    if day > today:
+        raise InputError(
+            Problem(
+                "a data cut-off cannot be in the future",
+                field=field,
+                value=day if typed is None else typed,
+                allowed=f"a date up to today ({today.isoformat()})",
+            )
+        )
+    return day

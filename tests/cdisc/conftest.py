@@ -82,7 +82,8 @@ class SyntheticExport:
 @pytest.fixture
 def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
     """Writes the store benchmark's synthetic study of `n` subjects, imports it into a fresh SQLite study of
-    the example protocol and exports it in both formats (cut-off 2030-12-31; EDSS/KFSS in `edss_domain`)."""
+    the example protocol and exports it in both formats (cut-off 2024-06-30, after every record; EDSS/KFSS
+    in `edss_domain`)."""
 
     def run(n: int, edss_domain: str = "qs") -> SyntheticExport:
         from cartrial import examples
@@ -97,7 +98,7 @@ def export_synthetic(tmp_path: Path) -> Callable[[int], SyntheticExport]:
         url = f"sqlite:///{tmp_path / 'study.db'}"
         init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
         import_templates(url, folder, "admin")
-        snapshot = read_snapshot(url, dt.date(2030, 12, 31))
+        snapshot = read_snapshot(url, dt.date(2024, 6, 30))  # after the last synthetic record (2023-12-04)
         out = tmp_path / "cdisc"
         result = export_cdisc(
             snapshot, analyse(snapshot), out, formats="both", edss_domain=edss_domain, sites=read_sites(url)

@@ -24,7 +24,8 @@ def test_constant_ts_values_are_assigned_with_their_rule(exported) -> None:  # t
         assert origin is not None and origin.get("Type") == "Assigned", code
         text = comments[item.get(f"{DEF}CommentOID")]
         assert "D-19.331" in text and len(text) > 40, code
-    for code in ("TITLE", "TPHASE", "AGEMIN", "AGEMAX", "NARMS"):  # read from the protocol
+    # read from the protocol (NARMS, a count of the dose levels, is Derived: D-19.384)
+    for code in ("TITLE", "TPHASE", "AGEMIN", "AGEMAX"):
         origin = items[f"IT.TS.TSVAL.{code}"].find(f"{DEF}Origin")
         assert origin is not None and origin.get("Type") == "Protocol", code
 

@@ -155,7 +155,8 @@ def test_no_end_after_the_cutoff_and_earlier_ends_unchanged(example_sqlite_templ
     url = f"sqlite:///{example_sqlite_template}"
     cut = dt.date(2021, 6, 1) + dt.timedelta(days=offset)  # after the first infusion (2021-04-27)
     snapshot = read_snapshot(url, cut)
-    everything = read_snapshot(url, dt.date(2030, 1, 1)).tables["adverse_events"].set_index("record_id")
+    later = read_snapshot(url, dt.date(2025, 1, 1))  # after the example's last record (2024-03-15)
+    everything = later.tables["adverse_events"].set_index("record_id")
     ae = snapshot.tables["adverse_events"]
     assert all(e == "" or e[:10] <= cut.isoformat() for e in ae["ended_on"])
     for _, row in ae.iterrows():

@@ -134,11 +134,14 @@ class StudyPopulations:
     labs: Any
 
 
-def study_populations(tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
+def study_populations(
+    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, *, allow_future_cutoff: bool = False
+) -> StudyPopulations:
     """Populations (enrolled, safety, DLT-evaluable) as of `cutoff`, the DLTs judged by the protocol's DLT
     rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
-    reader of the populations: `analyse`, the web dashboards and the CDISC export."""
-    cutoff = cutoff_date(cutoff)
+    reader of the populations: `analyse`, the web dashboards and the CDISC export. A cut-off after today is
+    an `InputError` unless `allow_future_cutoff` (`cartrial.columns.cutoff_date`, D-19.380)."""
+    cutoff = cutoff_date(cutoff, allow_future=allow_future_cutoff)
     return _study_populations(study_tables(tables), protocol, cutoff)
 
 
@@ -226,7 +229,9 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
         )
     tables = study_tables(snapshot.tables)
     protocol = snapshot.protocol
-    cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff")
+    # after today only for a snapshot read with the opt-in (read_snapshot's allow_future_cutoff, D-19.380)
+    future = getattr(snapshot, "allow_future_cutoff", False) is True
+    cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff", allow_future=future)
     spec = analysis_spec(protocol)
     opts = spec.options
     study = _study_populations(tables, protocol, cutoff)

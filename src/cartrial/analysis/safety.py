@@ -228,7 +228,9 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
     """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
     with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``); columns
     `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's ``lln_canonical``, ``grade_reason``
-    and ``scale``. Rows left out are named in the notes."""
+    and ``scale``, and grading's ``uln_canonical``: the result's ULN (when the store holds one) in the
+    canonical unit, converted and rounded by the grading engine like the LLN (SDTM LBSTNRHI, D-19.385).
+    Rows left out are named in the notes."""
     from cartrial.grading import derive_lab_grades
 
     frame, notes = _haematology(tables)
@@ -239,7 +241,7 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
     if "error" in table:
         table = table[table["error"].fillna("") == ""]
     table = table.rename(columns={"grade_reason": "rule"}).assign(grade_reason=lambda t: t["rule"])
-    extra = ["lln_canonical", "grade_reason", "scale"]
+    extra = ["lln_canonical", "grade_reason", "scale", "uln_canonical"]
     out = table.reindex(columns=[*LAB_COLUMNS, *extra]).reset_index(drop=True)
     if len(out):
         out["grade"] = out["grade"].astype(int)

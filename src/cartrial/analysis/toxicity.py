@@ -29,6 +29,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 from cartrial.protocol.disposition import STUDY_ENDED
+from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
@@ -304,6 +305,29 @@ TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
 """The columns of `teae_by_subject` (one row per safety-set subject)."""
 
 
+SERIOUSNESS_CRITERIA_COLUMN = "seriousness_criteria"
+"""The column of `teae_listing` that names the ICH E2A seriousness criteria an event meets, in words."""
+
+
+def with_seriousness_criteria(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` (adverse events with the store's six seriousness-criterion fields, ``serious_death`` …,
+    D-19.328) with the column `SERIOUSNESS_CRITERIA_COLUMN` before the first of them: the labels of the
+    criteria met (`cartrial.protocol.seriousness.SERIOUSNESS_CRITERIA`, ICH E2A §II.B), "; "-separated,
+    empty when none. The one derivation the report's listings and the web safety page show (D-19.211,
+    D-19.382); a table without any criterion field is returned unchanged."""
+    present = [c for c in SERIOUSNESS_CRITERIA if c.field in table.columns]
+    if not present:
+        return table
+    met = [table[c.field].map(flag).eq(True).to_numpy() for c in present]
+    labels = [
+        "; ".join(c.label for c, yes in zip(present, row, strict=True) if yes)
+        for row in zip(*met, strict=True)
+    ]
+    out = table.copy()
+    out.insert(list(table.columns).index(present[0].field), SERIOUSNESS_CRITERIA_COLUMN, labels)
+    return out
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -390,8 +414,8 @@ def adverse_event_datasets(
         for grade in range(1, 6):
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
         term_rows.append(row)
-    listing = teae.drop(
-        columns=["grade_int", "serious_flag", "related_flag", "infection_flag", "expected_flag"]
+    listing = with_seriousness_criteria(
+        teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag", "expected_flag"])
     )
     not_teae = int((~ae["treatment_emergent"]).sum())
     not_infused = not_infused_adverse_events(tables, populations, rule)
@@ -418,6 +442,10 @@ def adverse_event_datasets(
             SAFETY,
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
+            columns={
+                SERIOUSNESS_CRITERIA_COLUMN: "ICH E2A seriousness criteria met, in words ('; '-separated; "
+                "empty: none recorded)"
+            },
             notes=(
                 f"{count(not_teae, 'adverse event')} before the "
                 f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "

@@ -465,6 +465,19 @@ def build_adpc(
     def actual_days(refs: pd.Series) -> np.ndarray:
         return np.array([days.get(ref, math.nan) for ref in refs], dtype=float)
 
+    # the planned day of each sample (the pre-infusion one's is the dose, day 0): NFRLT is a nominal time,
+    # not PCTPTNUM, which numbers the time points (PRE-INFUSION -0.5 or nearer 0; D-19.381, D-19.388)
+    planned = dict(
+        zip(
+            ("PK-" + samples["record_id"].astype(str)).tolist(),
+            pd.to_numeric(samples["nominal_day"], errors="coerce").tolist(),
+            strict=True,
+        )
+    )
+
+    def nominal_days(refs: pd.Series) -> np.ndarray:
+        return np.array([planned.get(ref, math.nan) for ref in refs], dtype=float)
+
     resc = pc["PCSTRESC"].astype(str)
     frame = pd.DataFrame(
         {
@@ -477,7 +490,7 @@ def build_adpc(
             "ALLOQ": pc["PCLLOQ"].to_numpy(),
             "BLQFL": np.where(resc.str.startswith("<") | (resc == "BLQ"), "Y", "N").astype(object),
             "ADT": _dates_of(pc["PCDTC"]),
-            "NFRLT": pc["PCTPTNUM"].to_numpy(),
+            "NFRLT": by_distinct(pc["PCREFID"], nominal_days),
             "AFRLT": by_distinct(pc["PCREFID"], actual_days),
             "FRLTU": "DAY",
             "PCSPEC": pc["PCSPEC"].to_numpy(),

@@ -127,6 +127,10 @@ def export_cdisc(
 ) -> ExportResult:
     """Build, validate (fail on any finding) and write SDTM + ADaM for one snapshot.
 
+    `sites` (site_id → country, for DM.COUNTRY): default the sites `read_snapshot` read with the snapshot
+    (`StudySnapshot.sites`), so that a notebook calls ``export_cdisc(snapshot, analyse(snapshot), out)``;
+    a mapping given is used instead (D-19.383).
+
     `edss_domain`: ``qs`` (default) writes the EDSS and Kurtzke FS in QS, ``rs`` in RS (SDTMIG 3.4
     clinical classification; QS is then not written, it holds nothing else). See D-15.11."""
     from cartrial import __version__
@@ -309,19 +313,17 @@ def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def read_sites(url: str | None) -> dict[str, str]:
-    """site_id → country of the study database's sites (for DM.COUNTRY); read-only."""
-    from sqlalchemy import select
-
-    from cartrial.store import models
+    """site_id → country of the study database's sites (for DM.COUNTRY); read-only. The query
+    `read_snapshot` reads into `StudySnapshot.sites` (`cartrial.store.snapshot.site_countries`)."""
     from cartrial.store.database import connect
+    from cartrial.store.snapshot import site_countries
 
     engine = connect(url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(select(models.Site.site_id, models.Site.country)).all()
+            return site_countries(connection)
     finally:
         engine.dispose()
-    return {str(site): str(country or "") for site, country in rows}
 
 
 __all__ = [

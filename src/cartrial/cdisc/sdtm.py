@@ -833,9 +833,17 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     if len(labs):
         keys = ["subject_id", "analyte", "collected_at"]
         graded = ctx.graded_labs()
-        g = graded[[*keys, "grade", "scale", "value_canonical", "canonical_unit"]].astype(
-            {k: str for k in keys}
-        )
+        g = graded.reindex(
+            columns=[
+                *keys,
+                "grade",
+                "scale",
+                "value_canonical",
+                "canonical_unit",
+                "lln_canonical",
+                "uln_canonical",
+            ]
+        ).astype({k: str for k in keys})
         g = g.drop_duplicates(keys, keep="last")
         g["_graded"] = True
         m = labs[keys].astype(str).merge(g, how="left", on=keys, sort=False)
@@ -861,6 +869,11 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         stresc = value.to_numpy(dtype=object).copy()
         stresc[has] = formatted
         stresn = np.where(has, canonical, _numbers(value))
+        # the reference range in the standard unit: the grading engine's conversion of the LLN/ULN where the
+        # result is graded (analysis layer), else as collected (D-19.385)
+        uln = labs["uln"] if "uln" in labs else pd.Series("", index=labs.index)
+        stnrlo = np.where(has, m["lln_canonical"].to_numpy(dtype=float), _numbers(labs["lln"]))
+        stnrhi = np.where(has, m["uln_canonical"].to_numpy(dtype=float), _numbers(uln))
         unit = cdisc_unit(labs["unit"])
         grade = m["grade"].to_numpy(dtype=object)
         t = ctx.timing(labs["subject_id"], labs["collected_at"], "LB", "LB")
@@ -880,6 +893,8 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "LBSTRESC": stresc,
                 "LBSTRESN": stresn,
                 "LBSTRESU": np.where(has, cdisc_unit(m["canonical_unit"].astype(str)), unit),
+                "LBSTNRLO": stnrlo,
+                "LBSTNRHI": stnrhi,
                 "LBNAM": _map_distinct(labs["laboratory"], ascii_text).to_numpy(),
                 "LBSPEC": "BLOOD",
                 "LBTOXGR": _grade_text(grade, has),
@@ -921,6 +936,8 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "LBSTRESC": stresc,
                     "LBSTRESN": stresn,
                     "LBSTRESU": unit_text,
+                    "LBSTNRLO": math.nan,
+                    "LBSTNRHI": math.nan,
                     "LBNAM": "",
                     "LBSPEC": "SERUM" if serum else "BLOOD",
                     "LBMETHOD": "CELL-BASED ASSAY" if column == "aqp4_igg_titre" else "",
@@ -974,11 +991,71 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
 PRE_INFUSION = "PRE-INFUSION"
 """PC.PCTPT of the day-0 sample drawn before the CAR-T infusion (PCTPTREF; SDTMIG 3.4 PC's pre-dose time
 point; D-19.329). The protocol's schedule names visits, not PK time points: no label of its own to use."""
+PRE_INFUSION_NUMBER = -0.5
+"""PC.PCTPTNUM of `PRE_INFUSION` in a study without a planned day between -1 and 0 (the usual case):
+halfway between day -1 and day 0; see `pre_infusion_number` (D-19.381, D-19.388)."""
+
+
+def pre_infusion_number(nominal: np.ndarray) -> float:
+    """PC.PCTPTNUM of `PRE_INFUSION` for a study whose PK samples have planned days `nominal` (NaN: none):
+    halfway between 0 and the larger of -1 and the study's largest planned day below 0 (-0.5 without a
+    planned day between -1 and 0; -0.25 with a planned day -0.5; -0.125 with -0.25). Strictly between that
+    day and 0, so that it is no planned day of the study (PCTPT and PCTPTNUM one-to-one) and sorts after
+    every planned day before the infusion and before DAY 0 (D-19.388). Halving is exact in binary floating
+    point; a planned day within about 1e-323 of 0 leaves no number between (the export's validator then
+    names the clash, rule ``time-point``)."""
+    days = np.asarray(nominal, dtype=float)
+    below = days[days < 0]
+    latest = max(-1.0, float(below.max())) if len(below) else -1.0
+    return latest / 2
+
+
+def _day_number(value: float) -> str:
+    """A planned day as PCTPT writes it: ``7``, ``-5``, ``0.25``: the shortest text that reads back as the
+    day (`result_text`, D-19.142), so that distinct days get distinct texts (D-19.389)."""
+    return result_text(value)
+
+
+def _planned_elapsed(value: float) -> str:
+    """A planned day as an ISO 8601 duration from the infusion, to the second: ``P7D``, ``-P5D``, ``PT6H``,
+    ``P7DT12H``, ``PT57M36S``. The day is rounded to the second first, then split into days, hours,
+    minutes and seconds (6.9999999999 days is ``P7D``, never ``P6DT24H``; D-19.389)."""
+    total = round(abs(value) * 86400)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    text = "P" + (f"{days}D" if days or not clock else "") + (f"T{clock}" if clock else "")
+    return ("-" if value < 0 and total else "") + text
+
+
+def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PC.PCTPT, PCTPTNUM and PCELTM of PK samples with planned (nominal) day `nominal` (NaN: none) and
+    `before` (True: a day-0 sample drawn before the infusion): the one derivation of a PK sample's planned
+    time point (D-19.329, D-19.381).
+
+    ``DAY n`` / n / ``PnD`` (``-PnD`` before the infusion day; a fraction of a day in hours, ``P7DT12H``);
+    `PRE_INFUSION` / `pre_infusion_number` of the study's planned days / ``P0D`` (its planned day: the store
+    holds no planned clock offset before the dose). PCTPT and PCTPTNUM are one-to-one (SDTMIG 3.4 PC:
+    PCTPTNUM is the numeric version of PCTPT); no planned day: all three empty."""
+    nominal = np.asarray(nominal, dtype=float)
+    missing = np.isnan(nominal)
+    days = pd.Series(nominal)
+    distinct = pd.unique(nominal[~missing]).tolist()
+    text = days.map({v: _day_number(v) for v in distinct}).fillna("")
+    eltm = days.map({v: _planned_elapsed(v) for v in distinct}).fillna("").to_numpy(dtype=object)
+    tpt = np.where(missing, "", ("DAY " + text).to_numpy(dtype=object))
+    number = nominal.copy()
+    pre = np.asarray(before, dtype=bool) & ~missing
+    tpt = np.where(pre, PRE_INFUSION, tpt).astype(object)
+    number[pre] = pre_infusion_number(nominal)
+    return tpt, number, eltm
 
 
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
-    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM 0, PCELTM P0D)."""
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM P0D;
+    `planned_time_points`)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
@@ -991,21 +1068,12 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     orres = np.where(blq, blq_text, value.to_numpy(dtype=object))
     stresn = np.where(blq, math.nan, _numbers(value))
     nominal = _numbers(pk["nominal_day"])
-    whole = np.where(np.isnan(nominal), 0, nominal).astype(np.int64)
-    tpt = np.where(np.isnan(nominal), "", np.char.add("DAY ", whole.astype(str)).astype(object))
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
-    tpt = np.where(before, PRE_INFUSION, tpt)
-    eltm = np.where(
-        np.isnan(nominal),
-        "",
-        np.where(
-            nominal >= 0, "P" + pd.Series(whole).astype(str) + "D", "-P" + pd.Series(-whole).astype(str) + "D"
-        ),
-    )
+    tpt, number, eltm = planned_time_points(nominal, before)
     unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
     rftdtc = {s: dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
@@ -1026,7 +1094,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "PCSPEC": "BLOOD",
                 "PCLLOQ": _numbers(pk["lloq"]),
                 "PCTPT": tpt,
-                "PCTPTNUM": nominal,
+                "PCTPTNUM": number,
                 "PCELTM": eltm,
                 "PCTPTREF": "CAR-T INFUSION",
                 "PCRFTDTC": pk["subject_id"].astype(str).map(rftdtc).fillna("").to_numpy(),
@@ -1725,10 +1793,31 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "records no screen-failure state, a stored subject is an enrolled one (D-19.305)",
     ),
     "SSTDTC": ("Derived", "Earliest informed consent date (DM.RFICDTC), else the first infusion"),
-    "DCUTDTC": ("Assigned", ""),
-    "DCUTDESC": ("Assigned", ""),
-    "SDTIGVER": ("Assigned", ""),
-    "SDTMVER": ("Assigned", ""),
+    "NARMS": (
+        "Derived",
+        "Number of the protocol's dose levels (dose_levels): each dose level is one planned arm of TA "
+        "(its ARMCD), so NARMS counts TA's arms; the protocol has no number-of-arms field (D-19.331, "
+        "D-19.384)",
+    ),
+    "DCUTDTC": (
+        "Assigned",
+        "The data cut-off the snapshot was read at (read_snapshot's cutoff, the export's --cutoff): records "
+        "dated after it are left out (D-19.186, D-19.384)",
+    ),
+    "DCUTDESC": (
+        "Assigned",
+        "Assigned by the export: what the cut-off is, and whether the data were locked at it (the lock id) "
+        "or unlocked (a draft) (D-19.186, D-19.384)",
+    ),
+    "SDTIGVER": (
+        "Assigned",
+        "The SDTMIG version the export implements (its only --sdtmig choice, SDTMIG_VERSION) (D-19.258, "
+        "D-19.384)",
+    ),
+    "SDTMVER": (
+        "Assigned",
+        "The SDTM model version the SDTMIG version implements (SDTMIG v3.4: SDTM v2.0) (D-19.258, D-19.384)",
+    ),
     "ADAPT": (
         "Protocol",
         "Y when the protocol has two or more dose levels: its escalation design (escalation.design) assigns "
@@ -1777,10 +1866,24 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
         "Assigned by the export: BOTH, the protocol's eligibility has no criterion that restricts sex (no "
         "rule type of cartrial.protocol.eligibility can), so subjects of either sex are eligible (D-19.331)",
     ),
+    "RLPSCRIT": (
+        "Assigned",
+        "Assigned by the export from the protocol's diagnosis condition (the eligibility rule of type "
+        "diagnosis), the protocol has no relapse-criteria text: the standard wording of a known condition "
+        "(NMOSD: attack by the Wingerchuk 2015 IPND criteria; cartrial.cdisc.common.RELAPSE_CRITERIA), else "
+        "'<condition> attack per protocol endpoints'; which attacks count is set by the parameters of the "
+        "protocol's relapse endpoints (merge_window_days, require_adjudicated). Written only when the study "
+        "collects relapses (D-19.63, D-19.384)",
+    ),
 }
 """Define-XML origin (and method or comment) of a TS value that is not read as it is from the protocol
 (D-19.260): a Derived value names its method (MethodDef), any other its rule or default in a comment
-(CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin."""
+(CommentDef; D-19.305); every other TSVAL is Protocol, the variable's origin (`TS_PROTOCOL_VALUES`)."""
+TS_PROTOCOL_VALUES: frozenset[str] = frozenset(
+    {"TITLE", "INDIC", "TPHASE", "REGID", "SPONSOR", "TRT", "AGEMIN", "AGEMAX"}
+)
+"""The TS parameters whose TSVAL is read as it is from a protocol field (origin Protocol): with
+`TS_VALUE_ORIGINS`, every parameter `build_trial_design` writes has its origin (D-19.331, D-19.384)."""
 SDTMIG_VERSION = "3.4"
 """The SDTMIG the datasets follow (TS SDTIGVER; the export's only `--sdtmig` choice)."""
 SDTM_MODEL_OF_IG = {"3.4": "2.0"}
@@ -1935,7 +2038,8 @@ def build_sdtm(
     edss_domain: str = "qs",
 ) -> dict[str, pd.DataFrame]:
     """Every SDTM dataset of the snapshot, in `SDTM_ORDER`; the EDSS/KFSS records in QS or RS
-    (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built)."""
+    (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built). `sites` (site_id → country, for
+    DM.COUNTRY): default the snapshot's own (`StudySnapshot.sites`, read with its records; D-19.383)."""
     from cartrial.cdisc.spec import SDTM_ORDER
 
     if edss_domain not in EDSS_DOMAINS:
@@ -1944,6 +2048,8 @@ def build_sdtm(
         )
 
     specs = dataset_specs()
+    if sites is None:  # the sites read with the snapshot's records (D-19.383)
+        sites = getattr(snapshot, "sites", None)
     ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
     out: dict[str, pd.DataFrame] = {}
     out.update(build_trial_design(ctx, specs))

@@ -23,24 +23,12 @@ URL_HELP = "Study database URL (default $CARTRIAL_DB_URL, else sqlite:///cartria
 
 
 def data_cutoff(text: str, option: str = "--cutoff") -> date:
-    """A data cut-off typed on the command line: a date YYYY-MM-DD, not after today. Follow-up after today
-    has not happened: a future cut-off would count years of event-free time (follow-up days, ongoing events'
-    durations, censoring). The one rule of `analyse`, `report`, `export cdisc` and the neuro commands
-    (docs/science/decisions.md D-19.51)."""
-    from cartrial.columns import iso_date
+    """A data cut-off typed on the command line: a date YYYY-MM-DD, not after today — the rule of the Python
+    API, `cartrial.columns.not_after_today` (D-19.51, D-19.380), for `analyse`, `report`, `export cdisc` and
+    the neuro commands."""
+    from cartrial.columns import iso_date, not_after_today
 
-    chosen = iso_date(text, option)
-    today = date.today()
-    if chosen > today:
-        raise InputError(
-            Problem(
-                "a data cut-off cannot be in the future",
-                field=option,
-                value=text,
-                allowed=f"a date up to today ({today.isoformat()})",
-            )
-        )
-    return chosen
+    return not_after_today(iso_date(text, option), option, text)
 
 
 def analyse_command(

@@ -103,7 +103,7 @@ def cdisc_command(
 
         core_path = resolve_core(core)
     from cartrial.analysis import analyse
-    from cartrial.cdisc.export import export_cdisc, read_sites
+    from cartrial.cdisc.export import export_cdisc
     from cartrial.store.snapshot import read_snapshot
 
     snapshot = read_snapshot(url, data_cutoff(cutoff))
@@ -115,8 +115,7 @@ def cdisc_command(
         formats=file_format,
         sdtmig=sdtmig,
         edss_domain=edss_domain,
-        sites=read_sites(url),
-    )
+    )  # the sites' countries are the snapshot's, read with its records (D-19.383)
     core_lines: list[str] = []
     if core_path is not None:
         from cartrial.cdisc.core_adapter import run_core

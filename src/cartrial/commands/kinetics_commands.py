@@ -794,7 +794,8 @@ def popfit_command(
         from cartrial.columns import iso_date
 
         cut = iso_date(cutoff, "--cutoff")
-        snapshot = read_snapshot(url, cut)
+        # only selects the samples dated up to it, no follow-up is counted: a later date is allowed (D-19.380)
+        snapshot = read_snapshot(url, cut, allow_future_cutoff=True)
         name = "pd_samples" if pd_model else "pk_samples"
         table = snapshot.table(name) if pd_model else _pk_sample_times(snapshot)
         source = f"store {name} (cut-off {cutoff})"

@@ -19,7 +19,7 @@ def run(ctx: DemoContext) -> None:
         from rich.table import Table
 
         from cartrial.analysis import analyse
-        from cartrial.cdisc.export import check_folder, export_cdisc, read_sites
+        from cartrial.cdisc.export import check_folder, export_cdisc
         from cartrial.demo.analysis import _locked_database
         from cartrial.demo.store import DEMO_CUTOFF
         from cartrial.store.snapshot import read_snapshot
@@ -27,7 +27,7 @@ def run(ctx: DemoContext) -> None:
         url = _locked_database(ctx)
         snapshot = read_snapshot(url, DEMO_CUTOFF)
         out = ctx.out_dir / "cdisc"
-        result = export_cdisc(snapshot, analyse(snapshot), out, formats="both", sites=read_sites(url))
+        result = export_cdisc(snapshot, analyse(snapshot), out, formats="both")
         findings, _ = check_folder(out)
         by_file: dict[str, int] = {}
         for f in findings:

@@ -515,7 +515,8 @@ def derive_lab_grades(
 ) -> Result:
     """CTCAE grade of each haematology result (NCI CTCAE v5.0 or v6.0, as encoded in pharmaverse admiral
     ``atoxgr_criteria_ctcv5``/``ctcv6``): the input rows plus ``term``, ``value_canonical`` and
-    ``lln_canonical`` in ``canonical_unit`` (10^9/L for counts, g/L for haemoglobin), ``grade``,
+    ``lln_canonical`` and ``uln_canonical`` (the optional `uln`, NaN without one; SDTM LBSTNRHI) in
+    ``canonical_unit`` (10^9/L for counts, g/L for haemoglobin; each rounded to 6 decimals), ``grade``,
     ``grade_reason``, ``scale``. Implausible values in a valid unit (a unit slip such as ANC 3720 ×10^9/L)
     are warnings in `Result.notes` naming the row (`cartrial.grading.LAB_PLAUSIBLE_RANGES`); a second result
     of a subject and analyte at the same time, identical or not, is a problem of its row.
@@ -556,6 +557,9 @@ def derive_lab_grades(
         "term": graded.term,
         "value_canonical": np.round(inputs.value_canonical, 6),
         "lln_canonical": np.round(inputs.lln_canonical, 6),
+        "uln_canonical": np.round(
+            np.full(len(frame), np.nan) if inputs.uln_canonical is None else inputs.uln_canonical, 6
+        ),
         "canonical_unit": canonical_unit,
         "grade": graded.grade.astype(int),
         "grade_reason": graded.rule,
@@ -573,7 +577,11 @@ def derive_lab_grades(
             "lln_required_for_higher_grades": lln_required_for_higher_grades,
         },
         sources=(CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6,),
-        units={"value_canonical": "canonical_unit", "lln_canonical": "canonical_unit"},
+        units={
+            "value_canonical": "canonical_unit",
+            "lln_canonical": "canonical_unit",
+            "uln_canonical": "canonical_unit",
+        },
         notes=notes,
         problems=_row_problems(problems, keep_going),
     )

@@ -411,7 +411,7 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
 
 @dataclass(frozen=True)
 class LabInputs:
-    """Parsed haematology results; values and LLNs converted to the canonical unit of the analyte."""
+    """Parsed haematology results; values, LLNs and ULNs converted to the canonical unit of the analyte."""
 
     subject_id: npt.NDArray[np.object_]
     collected_at: list[datetime | None]
@@ -422,15 +422,19 @@ class LabInputs:
     unit: npt.NDArray[np.object_] | None = None
     """The unit each result was reported in (CTCAE states the anaemia thresholds in mmol/L as well, and those
     apply to a mmol/L result: `cartrial.grading.ctcae.grade_labs_arrays`); None: not known."""
+    uln_canonical: npt.NDArray[np.float64] | None = None
+    """The optional upper limit of normal (`uln`) in the canonical unit; NaN when blank (not graded with:
+    CTCAE's haematology decreases are graded against the LLN); None: not given."""
 
 
 def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     """Validate and parse a haematology results form (``docs/templates/labs.csv``).
 
     `analyte` one of neutrophils | platelets | hemoglobin | lymphocytes | wbc; `value` and `lln` numbers
-    ≥ 0 in `unit`, which must be a known unit of the analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …;
-    haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit is an error, never guessed. Optional
-    `life_threatening_anemia` (true/false, default false): see `cartrial.grading.ctcae.grade_lab`.
+    ≥ 0 in `unit` (optional `uln`, a number ≥ 0 in the same unit), which must be a known unit of the
+    analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …; haemoglobin: g/dL, g/L, mmol/L). A blank or
+    unknown unit is an error, never guessed. Optional `life_threatening_anemia` (true/false, default
+    false): see `cartrial.grading.ctcae.grade_lab`.
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -447,6 +451,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     analytes = parse_choice(frame, "analyte", [a.value for a in ANALYTES], problems)
     value = parse_float(frame, "value", problems, minimum=0)
     lln = parse_float(frame, "lln", problems, minimum=0)
+    uln = parse_float(frame, "uln", problems, minimum=0, required=False)
     units = frame["unit"].to_numpy(dtype=object) if "unit" in frame.columns else np.full(n, "", dtype=object)
     factor = np.full(n, np.nan)
     # each distinct (analyte, unit) pair is looked up once: a study has a handful, and a million rows
@@ -482,6 +487,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         analyte_code=codes,
         value_canonical=value_canonical,
         lln_canonical=lln_canonical,
+        uln_canonical=uln * factor,
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
         unit=units,
     )

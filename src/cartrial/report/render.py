@@ -21,7 +21,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.outcomes import COLUMN_OUTCOME
-from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
+from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA
 from cartrial.report.figures import Figure, build_figures, km_band_text
 
 if TYPE_CHECKING:
@@ -428,21 +428,10 @@ def _baseline_by_subject(analysis: Analysis) -> pd.DataFrame | None:
 
 
 def _criteria_in_one_column(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` with the six seriousness criteria (``serious_death`` …, D-19.328) replaced by one column
-    ``seriousness_criteria``: the labels of those met, "; "-separated (a listing of six yes/no columns does
-    not fit the page; D-19.211)."""
-    present = [c for c in SERIOUSNESS_CRITERIA if c.field in table.columns]
-    if not present:
-        return table
-    met = [table[c.field].map(flag).eq(True) for c in present]
-    labels = [
-        "; ".join(c.label for c, row in zip(present, rows, strict=True) if row)
-        for rows in zip(*met, strict=True)
-    ]
-    at = list(table.columns).index(present[0].field)
-    out = table.drop(columns=[c.field for c in present])
-    out.insert(min(at, len(out.columns)), "seriousness_criteria", labels)
-    return out
+    """`table` without the six seriousness-criterion columns (``serious_death`` …, D-19.328): the analysis
+    layer's one column ``seriousness_criteria`` names those met (`cartrial.analysis.toxicity.
+    with_seriousness_criteria`; a listing of six yes/no columns does not fit the page; D-19.211, D-19.382)."""
+    return table.drop(columns=[c.field for c in SERIOUSNESS_CRITERIA if c.field in table.columns])
 
 
 def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, str, str]]:

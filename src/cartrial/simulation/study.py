@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.columns import utc_today
 from cartrial.protocol import ToxicityCategory
 from cartrial.protocol.seriousness import CRITERIA_FIELDS
 from cartrial.simulation import models as m
@@ -754,7 +755,7 @@ def dates_after_today(
     the number of its consents dated after today — each refused by the store (CONSENT-FUTURE, hard; its
     other records after today are queried) — and the latest accrual `start_date` whose study, the same
     calendar moved earlier (the scenario's dates are days from the start date), ends by today (D-19.185)."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utc_today()
     if data_cutoff <= today:
         return None
     consents = subjects["consent_date"].astype(str) if len(subjects) else pd.Series([], dtype=str)

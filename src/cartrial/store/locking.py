@@ -122,10 +122,11 @@ def snapshot_matches(connection: Connection) -> bool | None:
 
 def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
     """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``). `cutoff`: a date or
-    ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67)."""
+    ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67); a planned date after
+    today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380)."""
     from cartrial.columns import cutoff_date
 
-    cutoff = cutoff_date(cutoff)
+    cutoff = cutoff_date(cutoff, allow_future=True)
     if tx.lock is not None:
         raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
     digest, count = snapshot(tx.connection, cutoff)

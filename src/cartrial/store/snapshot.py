@@ -106,12 +106,18 @@ class StudySnapshot:
     audit_head_id: int | None = None
     audit_head_hash: str | None = None
     backend: str = ""
+    sites: Mapping[str, str] = field(default_factory=dict)
+    """site_id → country of the study's sites, read in the same transaction (DM.COUNTRY of the CDISC export,
+    which reads it when no `sites` are given; D-19.383)."""
+    allow_future_cutoff: bool = False
+    """The named opt-in to a cut-off after today (`read_snapshot`'s; D-19.380): recorded in `metadata`."""
 
     def __post_init__(self) -> None:
-        # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67)
+        # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67),
+        # a cut-off after today too unless the snapshot was read with the opt-in (D-19.380)
         from cartrial.columns import cutoff_date
 
-        object.__setattr__(self, "cutoff", cutoff_date(self.cutoff))
+        object.__setattr__(self, "cutoff", cutoff_date(self.cutoff, allow_future=self.allow_future_cutoff))
 
     @property
     def unlocked(self) -> bool:
@@ -148,6 +154,7 @@ class StudySnapshot:
         return {
             "study": self.study_code,
             "cutoff": self.cutoff.isoformat(),
+            "cutoff_after_today_allowed": self.allow_future_cutoff,
             "lock_id": self.lock_id,
             "unlocked": self.unlocked,
             "protocol_version": self.protocol.study.protocol_version,
@@ -479,6 +486,7 @@ def read_snapshot(
     *,
     protocol_text: str | None = None,
     before_first_infusion: bool = False,
+    allow_future_cutoff: bool = False,
 ) -> StudySnapshot:
     """The study as of `cutoff` (see the module docstring).
 
@@ -489,11 +497,15 @@ def read_snapshot(
     `before_first_infusion`: a cut-off before the first infusion gives a snapshot without infusions instead
     (for a reader that shows what there is before any infusion, e.g. the adverse events of the enrolled
     patients on the web safety page, D-19.106; `analyse` needs an infusion).
+    `allow_future_cutoff`: a cut-off after today is an `InputError` (as on the command line: follow-up after
+    today has not happened, D-19.380) unless this named opt-in is given, for a reader that computes no
+    follow-up (a selection of samples) or a virtual study simulated into the future; the snapshot carries
+    it, so `analyse` accepts it, and every output records it (`metadata`).
     """
     from cartrial.columns import cutoff_date
     from cartrial.protocol import parse_protocol
 
-    cutoff = cutoff_date(cutoff)
+    cutoff = cutoff_date(cutoff, allow_future=allow_future_cutoff)
     engine = _engine_of(url_or_service)
     where = engine.url.render_as_string(hide_password=True)
     with engine.connect() as connection:
@@ -553,6 +565,7 @@ def read_snapshot(
                 .order_by(models.AuditLog.id.desc())
                 .limit(1)
             ).first()
+            sites = site_countries(connection)
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
@@ -588,7 +601,19 @@ def read_snapshot(
         audit_head_id=None if head is None else int(head[0]),
         audit_head_hash=None if head is None else str(head[1]),
         backend=engine.dialect.name,
+        allow_future_cutoff=allow_future_cutoff,
+        sites=sites,
     )
+
+
+def site_countries(connection: Connection) -> dict[str, str]:
+    """site_id → country ("" when not recorded) of the study's sites, in site_id order: the one query of
+    the sites that `read_snapshot` (`StudySnapshot.sites`) and `cartrial.cdisc.export.read_sites` share
+    (DM.COUNTRY; D-19.383)."""
+    rows = connection.execute(
+        select(models.Site.site_id, models.Site.country).order_by(models.Site.site_id)
+    ).all()
+    return {str(site): str(country or "") for site, country in rows}
 
 
 def _first_infusion(infusions: pd.DataFrame) -> str | None:

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartrial.columns import not_after_today, utc_today
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.store.tables import MAX_REASON_LENGTH
@@ -996,10 +997,12 @@ def escalation(
     as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """Cohorts by dose level, each patient's DLT window, DLTs so far, the protocol design's recommendation
-    for the next cohort and its decision table (escalation engine with the protocol's design)."""
+    for the next cohort and its decision table (escalation engine with the protocol's design), as of `as_of`
+    (default today, UTC; a later date is a 422 naming `as_of`: the data cut-off rule, D-19.386)."""
     from cartrial.web.escalation import escalation_state
 
-    return escalation_state(request.app.state.service, user.sites, as_of or dt.date.today())
+    day = utc_today() if as_of is None else not_after_today(as_of, "as_of")
+    return escalation_state(request.app.state.service, user.sites, day)
 
 
 @router.post("/escalation/decisions", status_code=201, tags=["escalation"])
@@ -1018,5 +1021,5 @@ def record_escalation_decision(
         outcomes=body.outcomes,
         decision=body.decision,
         reason=body.reason,
-        today=dt.date.today(),
+        today=utc_today(),
     )

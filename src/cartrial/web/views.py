@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
+from cartrial.columns import utc_today
 from cartrial.errors import CartrialError, ConflictError
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.web.errors import without_database_location
@@ -435,7 +436,7 @@ def casebook(
     the infusions, and the labels of the records listed: not the thousand whole records of a subject."""
     from cartrial.store import reads
 
-    today = today or dt.date.today()
+    today = today or utc_today()
     subject = require_subject(handle, sites, subject_id)
     protocol = study_protocol(handle)
     tables = [t for t in subject_tables() if t != "subject"]
@@ -574,7 +575,7 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
     """What the study home shows (see `StudyHome`). Cached per (database, data version, day, sites): the
     data version changes with every committed write, so a cached home is never stale; between writes
     the page costs one indexed query."""
-    today = today or dt.date.today()
+    today = today or utc_today()
     readable = handle.read_sites()  # the READ permission, checked on every call (also when cached)
     key = ("home", str(handle.engine.url), _audit_head(handle), today, sites, readable)
     home: StudyHome = _cached(key, lambda: _study_home(handle, sites, today))
@@ -817,8 +818,9 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
     """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
     the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
     subject, for results that need all of them (the escalation design) — the caller then shows no other
-    site's subject. A cut-off before the study's first infusion gives a snapshot without infusions (the
-    safety page still states the adverse events of the enrolled, D-19.106).
+    site's subject. A restricted snapshot's `sites` (site → country) holds only the user's sites. A cut-off
+    before the study's first infusion gives a snapshot without infusions (the safety page still states the
+    adverse events of the enrolled, D-19.106).
 
     Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
     snapshot is never stale."""
@@ -850,7 +852,9 @@ def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = Fals
             )
             for name, frame in snapshot.tables.items()
         }
-        return replace(snapshot, tables=tables)
+        # the sites' countries too: a site-restricted user sees no other site (D-19.383)
+        countries = {site: country for site, country in snapshot.sites.items() if site in sites}
+        return replace(snapshot, tables=tables, sites=countries)
 
     return _cached(key, make)
 
@@ -1016,14 +1020,17 @@ def _cytopenias(
 
 def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
     """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
-    lock's cut-off, else today). Grades are the grading engine's episodes (`crs_episodes`,
-    `icans_episodes`): each episode's maximum grade fills its onset-to-resolution days, as in the report's
-    heat map; cytopenias are the `icaht` grades and the haematology CTCAE shifts (`lab_shift`); serious
-    adverse events the treatment-emergent events flagged serious (`teae_listing`)."""
+    lock's cut-off, else today; a lock's cut-off after today is read as of today, D-19.380). Grades are
+    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's maximum grade fills its
+    onset-to-resolution days, as in the report's heat map; cytopenias are the `icaht` grades and the
+    haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
+    serious (`teae_listing`)."""
     import math
 
     lock = lock_of(handle)
-    cutoff = cutoff or (lock.cutoff if lock else dt.date.today())
+    today = utc_today()
+    # a lock as of a planned date (after today) is read as of today: no follow-up after today (D-19.380)
+    cutoff = cutoff or (min(lock.cutoff, today) if lock else today)
 
     def empty(*notes: str) -> SafetyView:
         return SafetyView(
@@ -1090,6 +1097,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
                 "subject_id",
                 "term",
                 "grade",
+                # the ICH E2A criteria met, the analysis layer's column the report lists too (D-19.382)
+                "seriousness_criteria",
                 "started_on",
                 "ended_on",
                 "relatedness",
@@ -1133,9 +1142,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
     from cartrial.web.escalation import escalation_state
 
     handle.check(Action.READ, "escalation state")
-    state = escalation_state(
-        handle.service, None if sites is None else tuple(sites), today or dt.date.today()
-    )
+    state = escalation_state(handle.service, None if sites is None else tuple(sites), today or utc_today())
     if not state.get("available"):
         return state
     patients = list(state["patients"])

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from cartrial.columns import utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web import views
@@ -37,7 +38,7 @@ def _escalation_page(
             "may_decide": user.may(Action.ENTER),
             "by_field": by_field,
             "values": values or {},
-            "today": dt.date.today().isoformat(),
+            "today": utc_today().isoformat(),
             "done": done_message(request),
             "nav": "escalation",
         },
@@ -86,7 +87,7 @@ def record_decision(
     try:
         day = dt.date.fromisoformat(decided_on)
     except ValueError:
-        day = dt.date.today()
+        day = utc_today()
         problems.append(Problem("not an ISO 8601 date (YYYY-MM-DD)", field="decided_on", value=decided_on))
     if not problems:
         try:
@@ -99,7 +100,7 @@ def record_decision(
                 outcomes=str(view["pending"]["outcomes"]),
                 decision=decision,
                 reason=reason or None,
-                today=dt.date.today(),
+                today=utc_today(),
             )
         except InputError as exc:
             problems = list(exc.problems)

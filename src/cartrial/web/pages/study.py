@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from cartrial.columns import utc_today
 from cartrial.store.permissions import Action
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, sites
@@ -80,7 +80,7 @@ def casebook(
 ) -> HTMLResponse:
     """Every form of one subject by visit (protocol schedule), missing and overdue marked; the records
     outside the schedule, a few per form (`all`: every record of that form)."""
-    book = views.casebook(user.service, sites(user), subject_id, dt.date.today(), show_all=all)
+    book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
     from cartrial.web.forms import form, record_noun
 
     offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
