@@ -28,12 +28,14 @@ from cartrial.errors import InputError, Problem
 
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-"""What no text field holds: the C0 control characters except tab, line feed and carriage return, and DEL
-(PostgreSQL cannot store NUL in text, pandas' string hashing stops at it, the CDISC transport files must
-not carry any of them, and an escape sequence in a subject id would be replayed on the terminal that shows
-the results). One rule for the engines' readers (`parse_text`), the import and every write
-(`cartrial.store.fields`)."""
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]"
+"""What no text field holds: the C0 control characters except tab, line feed and carriage return, DEL, and
+the C1 control characters U+0080-U+009F except NEL (U+0085, a line break: `LINE_BREAKS`) (PostgreSQL cannot
+store NUL in text, pandas' string hashing stops at it, the CDISC transport files must not carry any of
+them, an escape sequence in a subject id would be replayed on the terminal that shows the results, and a
+C1 character is the trace of Windows-1252 text read as Latin-1 — ``\x93quoted\x94`` — that no export can
+write as the character meant; D-19.423). One rule for the engines' readers (`parse_text`), the import and
+every write (`cartrial.store.fields`)."""
 CONTROL_CHARACTERS_ALLOWED = "printable text; tab and line breaks are allowed"
 SURROGATES = "[\ud800-\udfff]"
 """Lone surrogates: what Python makes of a byte that is not UTF-8 — in a command-line argument or a piped

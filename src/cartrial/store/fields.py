@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -178,6 +179,10 @@ class FieldRule:
     value that equals one but for case is stored in that spelling, so that every reader, which selects by
     name, and the natural key see one spelling (`Neutrophils` is stored as `neutrophils`); other text is
     kept as given."""
+    key: bool = False
+    """A key text (`KEY_TEXT_ALLOWED`, D-19.420): a text column that identifies a record or what re-imports
+    match on — a column of the table's natural key or one naming another table's record (``subject_id``,
+    ``site_id``, ``username``, ``study_code``, ``query_code``, an AE ``term``, a lab ``analyte``…)."""
     help: str = ""
     source: str = ""
 
@@ -229,13 +234,14 @@ class FieldRule:
             return self.pattern_text or self.pattern
         if self.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
             return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
+        key = f"; {KEY_TEXT_ALLOWED}" if self.key else ""
         if self.kind is FieldKind.TEXT and self.max_length is not None and self.known_values is not None:
             return (
-                f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}; stored in the known "
+                f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}; stored in the known "
                 f"spelling when it is one of {choice_text(self.known_values)} in any case"
             )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
-            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}"
+            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}"
         if self.kind is FieldKind.JSON:
             return json_allowed(self.name)
         return ALLOWED_TEXT[self.kind]
@@ -263,6 +269,84 @@ def control_character_problem(field: str, value: str) -> Problem | None:
     return Problem(
         "contains a control character", field=field, value=shown, allowed=CONTROL_CHARACTERS_ALLOWED
     )
+
+
+KEY_TEXT_ALLOWED = (
+    "visible characters (letters, digits, punctuation, symbols) in Unicode NFC form, with single plain "
+    "spaces (U+0020) only between them: no invisible, format, control or other space character"
+)
+"""What a key text (`FieldRule.key`) allows, in words (D-19.420)."""
+
+KEY_TEXT_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+"""Unicode general categories no key text holds (U+0020 SPACE, a Zs, excepted): control (Cc), format
+(Cf: zero-width space and joiners, bidirectional overrides such as U+202E, the byte-order mark, soft
+hyphen), surrogate (Cs), private use (Co), unassigned (Cn), line and paragraph separators (Zl, Zp) and
+every space other than U+0020 (Zs: no-break space U+00A0, the en/em/thin spaces, ideographic space…)."""
+
+INVISIBLE_NOT_FORMAT = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
+"""The Default_Ignorable_Code_Point characters (Unicode DerivedCoreProperties.txt) outside the refused
+categories: combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other
+variation selectors. They are letters or marks by category, but show nothing."""
+
+
+def _character_name(character: str) -> str:
+    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``)."""
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    if not name:
+        category = unicodedata.category(character)
+        name = {"Cc": "<control>", "Cs": "<surrogate>", "Co": "<private use>"}.get(category, "<unassigned>")
+    return f"{code} {name}"
+
+
+def key_text_fault(text: str) -> str | None:
+    """Why `text` cannot be a key text (`FieldRule.key`), naming the first offending character by code
+    point and Unicode name, or None when it can (D-19.420). A key that looks like another but differs in
+    an invisible or look-alike character would enrol a second subject, open a second site or miss its
+    record on re-import, so it is refused — never silently altered:
+
+    - a character of `KEY_TEXT_REFUSED_CATEGORIES` (a space other than U+0020, a format or control
+      character…) or one of `INVISIBLE_NOT_FORMAT`;
+    - a full-width or half-width form (Unicode decomposition ``<wide>`` / ``<narrow>``: ``ＣＴ－００１``
+      typed with an East Asian input method in full-width mode looks like ``CT-001``);
+    - a space at the start or end, or two spaces in a row (a web page shows them as one);
+    - a text not in Unicode normalization form NFC (UAX #15): a letter followed by a combining accent
+      that has a precomposed form (``e`` + U+0301) is the same key as the composed letter (``é``).
+
+    >>> key_text_fault("CT-9\\u200b02")
+    'contains U+200B ZERO WIDTH SPACE (an invisible or look-alike character)'
+    >>> key_text_fault("CT-902") is None
+    True
+    """
+    shown = "(an invisible or look-alike character)"
+    if text.isascii():  # the common case: only C0 controls, DEL and spaces can be wrong
+        bad = re.search(r"[\x00-\x1f\x7f]", text)
+        if bad is not None:
+            return f"contains {_character_name(bad.group())} {shown}"
+    else:
+        for character in text:
+            if (
+                character != " " and unicodedata.category(character) in KEY_TEXT_REFUSED_CATEGORIES
+            ) or INVISIBLE_NOT_FORMAT.match(character):
+                return f"contains {_character_name(character)} {shown}"
+            if unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")):
+                plain = unicodedata.normalize("NFKC", character)
+                return (
+                    f"contains {_character_name(character)} (a full- or half-width look-alike of {plain!r})"
+                )
+    if text != text.strip(" "):
+        return "begins or ends with a space"
+    if "  " in text:
+        return "contains two spaces in a row"
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        odd = next(
+            (c for c in text if unicodedata.combining(c) or unicodedata.normalize("NFC", c) != c), None
+        )
+        where = "" if odd is None else f" at {_character_name(odd)}"
+        return f"not in Unicode normal form NFC{where}: type the composed character"
+    return None
 
 
 def bounds_text(
@@ -497,6 +581,19 @@ def _table_requires(column: Column[Any]) -> bool:
     return not column.nullable and column.default is None and column.server_default is None
 
 
+NOT_TYPED_KEYS = frozenset({("import_manifest", "file_name")})
+"""Key columns whose text no one types: an imported file's name as the file system gave it (macOS gives
+names in NFD), recorded as it was; the key-text rule does not apply (D-19.420)."""
+
+
+def _is_key_text(table: str, column: Column[Any], kind: FieldKind, domain: Domain) -> bool:
+    """Whether the column is a key text (`FieldRule.key`): text, of the natural key or naming another
+    table's record (a foreign key), not a choice (its values are already the allowed ones)."""
+    if kind is not FieldKind.TEXT or domain.choices is not None or (table, column.name) in NOT_TYPED_KEYS:
+        return False
+    return column.name in STUDY_TABLES[table].natural_key or bool(column.foreign_keys)
+
+
 @cache
 def field_rules(table: str) -> dict[str, FieldRule]:
     """The rule of every data column of `table`, in table order (unknown table: `KeyError`)."""
@@ -525,6 +622,7 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             pattern_text=domain.pattern_text,
             protocol_set=domain.protocol_set,
             known_values=domain.known,
+            key=_is_key_text(table, column, kind, domain),
             help=domain.help or (column.doc or ""),
             source=domain.source or f"cartrial.store.models ({table})",
         )
@@ -732,6 +830,8 @@ def cell_text(rule: FieldRule, value: Any) -> str | None:
         return repr(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if rule.key and isinstance(value, str):
+        return value  # a key is stored as given: spaces around it are refused, not trimmed (D-19.420)
     return str(value).strip()
 
 

@@ -34,6 +34,7 @@ from cartrial.store.fields import (
     CONTROL_CHARACTERS_ALLOWED,
     ISO_DATE,
     ISO_DATETIME,
+    KEY_TEXT_ALLOWED,
     LOCAL_DATETIME,
     FieldKind,
     FieldRule,
@@ -41,6 +42,7 @@ from cartrial.store.fields import (
     clinic_time,
     dose_levels,
     field_rules,
+    key_text_fault,
     record_rules,
     titre_on_grid,
 )
@@ -385,15 +387,25 @@ def _parse_text(
         flags.append((off_grid, "not a titre on the assay's dilution grid", allowed))
     controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
     flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
+    breaks = (
+        distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
+        if column.max_length is not None
+        else np.zeros(len(texts), dtype=bool)
+    )
     if column.max_length is not None:
         too_long = np.array([len(text) > column.max_length for text in texts.tolist()], dtype=bool)
         flags.append((too_long, "text too long", f"at most {column.max_length} characters"))
         # a text of bounded length (an identifier, code, name or term) is one line (D-19.137)
-        breaks = distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
         flags.append((breaks & ~controls, "contains a line break", ONE_LINE_ALLOWED))
     for flagged, message, what in flags:  # check by check, each in row order (as reported before)
         for i in np.flatnonzero(flagged[codes]):
             sink.add(i, column.name, raw[i], message, what)
+    if rule.key:  # an identifying text: no invisible or look-alike character (D-19.420)
+        reported = controls | breaks  # already refused above, in its own words
+        faults = [None if reported[k] else key_text_fault(text) for k, text in enumerate(texts.tolist())]
+        for k in [k for k, fault in enumerate(faults) if fault is not None]:
+            for i in np.flatnonzero(codes == k):
+                sink.add(i, column.name, raw[i], str(faults[k]), KEY_TEXT_ALLOWED)
     blank = blank_texts[codes]
     _required_problems(blank, column.name, column.value_required, sink, allowed)
     values[blank_texts] = None
@@ -413,12 +425,30 @@ def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems)
     for k in np.flatnonzero(~bad_u & ~blank_u):
         stamp = parsed.iat[k]
         values_u[k] = date(stamp.year, stamp.month, stamp.day)
+    # a real calendar date the parser cannot hold (after 2262-04-11): out of range, not "not a date"
+    out_of_range_u = np.array(
+        [bool(shaped[k] and bad_u[k] and _real_date(str(uniques[k]))) for k in range(len(uniques))],
+        dtype=bool,
+    )
     bad = bad_u[codes]
+    out_of_range = out_of_range_u[codes]
     blank = blank_u[codes]
     for i in np.flatnonzero(bad):
-        sink.add(i, name, cells.iat[i], "not a date", allowed)
+        if out_of_range[i]:
+            sink.add(i, name, cells.iat[i], "date out of range", DATE_RANGE_ALLOWED)
+        else:
+            sink.add(i, name, cells.iat[i], "not a date", allowed)
     _required_problems(blank, name, required, sink, allowed)
     return values_u[codes]
+
+
+def _real_date(text: str) -> bool:
+    """Whether `text` (of the form YYYY-MM-DD) is a real calendar date (``2026-02-30`` is not)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
@@ -470,11 +500,17 @@ def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProbl
     return values_u[codes]
 
 
+PARSER_DATE_RANGE = (pd.Timestamp.min.ceil("D").date(), pd.Timestamp.max.floor("D").date())
+"""The first and last whole days the column parser holds (pandas' nanosecond date-times: 1677-09-22 to
+2262-04-11): the range of every date and date-time field (D-19.424)."""
+
 DATETIME_RANGE_ALLOWED = (
-    f"a date-time from {pd.Timestamp.min.ceil('D').date()} to {pd.Timestamp.max.floor('D').date()} "
-    "(UTC), with Z or an offset"
+    f"a date-time from {PARSER_DATE_RANGE[0]} to {PARSER_DATE_RANGE[1]} (UTC), with Z or an offset"
 )
 """What a well-formed date-time outside the parser's range (pandas' nanosecond date-times) is told."""
+
+DATE_RANGE_ALLOWED = f"a date from {PARSER_DATE_RANGE[0]} to {PARSER_DATE_RANGE[1]}, as YYYY-MM-DD"
+"""What a real calendar date outside the parser's range (``9999-12-31``) is told (D-19.424)."""
 
 DATETIME_REAL_ALLOWED = (
     "a real calendar date and time (month 01-12, a day the month has, hour 00-23, minute 00-59), "
