@@ -28,6 +28,7 @@ from cartrial.analysis import analyse, safety
 from cartrial.errors import InputError, PermissionDeniedError
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.store import StudyService, connect
+from cartrial.store.bulk import upsert_rows  # as an earlier release wrote: no field rules
 from cartrial.store.models import LabResult
 from cartrial.store.snapshot import read_snapshot
 from cartrial.store.spellings import DUPLICATE, LOCKED, legacy_values, read_spellings, respell
@@ -60,8 +61,9 @@ def _legacy_study(template: Path, target: Path) -> tuple[str, StudyService]:
         ).first()
     assert existing is not None
     with service.transaction("admin", "import (release 0.x)") as tx:
-        tx.upsert_rows("site", [{"site_id": "OLD", "name": "old site", "country": "N/A"}])
-        tx.upsert_rows(
+        upsert_rows(tx, "site", [{"site_id": "OLD", "name": "old site", "country": "N/A"}])
+        upsert_rows(
+            tx,
             "lab_result",
             [
                 {
@@ -82,7 +84,8 @@ def _legacy_study(template: Path, target: Path) -> tuple[str, StudyService]:
                 },
             ],
         )
-        tx.upsert_rows(
+        upsert_rows(
+            tx,
             "pk_sample",
             [
                 {
@@ -279,7 +282,7 @@ def test_a_legacy_country_is_refused_at_the_export_by_site_and_entered_by_db_edi
     the country is entered (an audited edit)."""
     url, service = legacy
     with service.transaction("admin", "import (release 0.x)", "site of CT-001 corrected") as tx:
-        tx.upsert_rows("subject", [{"subject_id": "CT-001", "site_id": "OLD"}])
+        upsert_rows(tx, "subject", [{"subject_id": "CT-001", "site_id": "OLD"}])
     out = tmp_path / "cdisc"
     args = ("export", "cdisc", "--url", url, "--cutoff", CUTOFF.isoformat(), "--out", str(out))
     code, _, err = cli(*args)
@@ -316,7 +319,8 @@ def test_found_and_respelled_on_both_backends(study: StudyDb) -> None:
     written as an earlier release wrote them are respelled, audited, and nothing else changes."""
     service = study.service
     with service.transaction("admin", "import (release 0.x)", "legacy") as tx:
-        tx.upsert_rows(
+        upsert_rows(
+            tx,
             "lab_result",
             [
                 {
@@ -335,7 +339,7 @@ def test_found_and_respelled_on_both_backends(study: StudyDb) -> None:
                 },
             ],
         )
-        tx.upsert_rows("subject", [{"subject_id": "CT-002", "sex": "f"}])
+        upsert_rows(tx, "subject", [{"subject_id": "CT-002", "sex": "f"}])
     with service.read() as connection:
         found = legacy_values(connection)
     assert {(s.table, s.field, s.spelling, s.hold) for s in found.spellings} == {

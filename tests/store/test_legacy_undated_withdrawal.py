@@ -15,6 +15,7 @@ import pytest
 from cartrial import examples
 from cartrial.errors import InputError
 from cartrial.store import StudyService, connect
+from cartrial.store.bulk import upsert_rows  # as an earlier release wrote: no field rules
 from cartrial.store.fields import validate_record
 from cartrial.store.importing import import_templates
 
@@ -48,7 +49,7 @@ def legacy(example_sqlite_template: Path, tmp_path: Path) -> tuple[str, StudySer
     service = StudyService(connect(url))
     service.add_user("admin", "dm", "data_manager", password=TEST_PASSWORD)
     with service.transaction("admin", "import (release 0.x)", "legacy") as tx:
-        tx.upsert_rows("subject", [{"subject_id": "CT-003", "disposition": "withdrawn"}])
+        upsert_rows(tx, "subject", [{"subject_id": "CT-003", "disposition": "withdrawn"}])
     (stored,) = service.find_records("admin", "subject", subject_id="CT-003")
     assert stored["disposition"] == "withdrawn" and stored["disposition_date"] is None
     return url, service

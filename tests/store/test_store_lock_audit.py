@@ -92,7 +92,16 @@ def test_lock_freezes_records_up_to_and_including_the_cutoff_day(study) -> None:
         service.upsert_rows(
             tx,
             "lab_result",
-            [{"subject_id": "CT-002", "analyte": "wbc", "collected_at": "2022-03-19T00:00:00Z"}],
+            [
+                {
+                    "subject_id": "CT-002",
+                    "analyte": "wbc",
+                    "collected_at": "2022-03-19T00:00:00Z",
+                    "value": 4.0,
+                    "unit": "10^9/l",
+                    "lln": 4.0,
+                }
+            ],
         )
     with service.transaction("dm", "import") as tx:
         result = service.upsert_rows(

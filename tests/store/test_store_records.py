@@ -254,6 +254,7 @@ def test_reimport_compares_every_column_type(study) -> None:
         "fever_masked": False,
         "hypotension": False,
         "vasopressors": 0,
+        "vasopressin": False,
         "oxygen": "none",
     }
     with service.transaction("dm", "first") as tx:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from cartrial.store import StudyService, connect
+from cartrial.store.bulk import upsert_rows
 
 from ..conftest import Cli
 from .conftest import PROTOCOL
@@ -27,8 +28,9 @@ def _study(db_url: str, cli: Cli) -> tuple[StudyService, list[str]]:
         == 0
     )
     service = StudyService(connect(db_url))
+    # the setup writes through the bulk writer: its own rows raise no data query, only the edits tested do
     with service.transaction("bob", "test data") as tx:
-        service.upsert_rows(
+        upsert_rows(
             tx,
             "subject",
             [
@@ -42,7 +44,7 @@ def _study(db_url: str, cli: Cli) -> tuple[StudyService, list[str]]:
                 },
             ],
         )
-        service.upsert_rows(
+        upsert_rows(
             tx,
             "infusion",
             [
@@ -55,7 +57,7 @@ def _study(db_url: str, cli: Cli) -> tuple[StudyService, list[str]]:
                 }
             ],
         )
-        service.upsert_rows(
+        upsert_rows(
             tx,
             "adverse_event",
             [
@@ -171,6 +173,7 @@ def test_db_edit_names_the_record_of_each_query(db_url: str, cli: Cli) -> None:
                     "analyte": "platelets",
                     "value": 150.0,
                     "unit": "10^9/L",
+                    "lln": 150.0,
                 }
                 for day in ("10", "20")
             ],

@@ -13,6 +13,9 @@ joined with the table by the server (a set-based diff: no expanded ``IN (...)`` 
 compared in driver form first (only possible changes are re-read typed), and new rows and their audit rows
 are written by binary COPY; the audit digests are computed exactly as before. `upsert_columns` takes the
 rows column by column (an import's validated forms) and writes new rows without building them as dicts.
+Neither applies the field rules or edit checks: their callers validate first (the import, its forms as a
+whole) or write computed rows (derived values, data queries); the API's bulk write, `Transaction.upsert_rows`,
+judges each row as a single-record write does (`cartrial.store.writes.upsert_checked_rows`, D-19.430).
 """
 
 from __future__ import annotations

@@ -1065,6 +1065,24 @@ def check_record_write(
     check_single_write(tx, table, before, after, record_id)
 
 
+def record_write_problems(
+    table: str, before: Mapping[str, Any] | None, after: Mapping[str, Any], protocol: Protocol | None
+) -> list[Problem]:
+    """The problems (fields unlocated by table) that writing `after` over `before` (None: a new record) of
+    `table` would be refused for: every problem of the new record (`validate_record`), and for an edit
+    only those on a field it changes or absent before it (an edit may not make a record worse). The one
+    judgement of `check_record_fields` (single-record writes) and `Transaction.upsert_rows` (D-19.430)."""
+    rules = field_rules(table)
+    record = {k: v for k, v in after.items() if k in rules}
+    problems = validate_record(table, record, protocol=protocol)
+    if before is not None and problems:
+        old = {k: v for k, v in before.items() if k in rules}
+        changed = {k for k in record if k not in old or old[k] != record[k]}
+        existing = {(p.field, p.message) for p in validate_record(table, old, protocol=protocol)}
+        problems = [p for p in problems if p.field in changed or (p.field, p.message) not in existing]
+    return problems
+
+
 def check_record_fields(
     connection: Any,
     table: str,
@@ -1079,15 +1097,7 @@ def check_record_fields(
 
     if table not in STUDY_TABLES:
         return
-    rules = field_rules(table)
-    protocol = study_protocol(connection)
-    record = {k: v for k, v in after.items() if k in rules}
-    problems = validate_record(table, record, protocol=protocol)
-    if before is not None and problems:
-        old = {k: v for k, v in before.items() if k in rules}
-        changed = {k for k in record if k not in old or old[k] != record[k]}
-        existing = {(p.field, p.message) for p in validate_record(table, old, protocol=protocol)}
-        problems = [p for p in problems if p.field in changed or (p.field, p.message) not in existing]
+    problems = record_write_problems(table, before, after, study_protocol(connection))
     if problems:
         where = f"{table} record {record_id}" if record_id is not None else f"new {table} record"
         raise InputError(
@@ -1110,6 +1120,7 @@ __all__ = [
     "dose_levels",
     "field_rules",
     "record_rules",
+    "record_write_problems",
     "study_protocol",
     "titre_on_grid",
     "typed_record_values",

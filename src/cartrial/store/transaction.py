@@ -148,11 +148,14 @@ class Transaction:
         self, table_name: str, rows: Sequence[RowLike], key_columns: Sequence[str] | None = None
     ) -> UpsertResult:
         """Bulk insert-or-update matched on the natural key (`cartrial.store.bulk.upsert_rows`); returns an
-        `UpsertResult`. Inserts need the table's enter permission, updates its edit permission."""
-        from cartrial.store import bulk
+        `UpsertResult`. Inserts need the table's enter permission, updates its edit permission. Every row
+        meets the checks of a single-record write — field rules, edit checks (hard ones refuse, soft ones
+        raise data queries) — and a refused row writes nothing (`cartrial.store.writes.upsert_checked_rows`,
+        D-19.430)."""
+        from cartrial.store import writes
         from cartrial.store.tables import plain_rows
 
-        return bulk.upsert_rows(self, table_name, plain_rows(rows, table_name), key_columns)
+        return writes.upsert_checked_rows(self, table_name, plain_rows(rows, table_name), key_columns)
 
     def insert_record(self, table_name: str, values: RowLike) -> int:
         """Insert one new record (`ConflictError` if its natural key exists); returns its id."""

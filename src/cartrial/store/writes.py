@@ -10,7 +10,7 @@ the whole record as the old value). The permission of the action is checked by t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
+    UpsertResult,
     apply_update,
     check_birth_date_privacy,
     check_subjects_and_sites,
@@ -177,6 +178,85 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
     check_record_write(tx, table_name, None, found, int(found["id"]))
     reconcile_write(tx, table_name, found)  # queries whose check no longer fires are closed (D-19.164)
     return int(found["id"])
+
+
+def upsert_checked_rows(
+    tx: Transaction, table_name: str, rows: Sequence[RowLike], key_columns: Sequence[str] | None = None
+) -> UpsertResult:
+    """`bulk.upsert_rows` with the checks of a single-record write (`insert_record` / `update_record`) on
+    every row: the field rules, rules between fields and the engine's form validator
+    (`fields.record_write_problems`, the import's rules; an update is judged as `update_record` judges
+    it), then, once written, the edit checks across forms (`edit_checks.check_single_write`: hard ones
+    refuse, soft ones raise data queries) and the reconciling of the subjects' open queries. Every field
+    problem of every row is reported at once (`InputError`, each located by its row number in `rows` and
+    as ``table.field``); a refusal writes nothing (the transaction rolls back). The documented bulk write
+    (`Transaction.upsert_rows`, D-19.430); the import validates its files itself and calls the bulk
+    functions directly, as do the store's own writers of derived values and data queries."""
+    from dataclasses import replace
+
+    from cartrial.store.edit_checks import check_single_write
+    from cartrial.store.fields import record_write_problems, study_protocol
+    from cartrial.store.permissions import Action, write_action
+
+    model = model_of(table_name)
+    keys = tuple(key_columns or model.natural_key)
+    if not rows or any(k not in columns_of(model) for k in keys):
+        return upsert_rows(tx, table_name, rows, keys)  # nothing to check, or its own refusal
+    prepared = prepare_rows(model, table_name, rows, keys)
+    for number, row in enumerate(prepared, start=1):
+        try:
+            check_texts(model, table_name, row)
+        except InputError as exc:
+            raise InputError(
+                [replace(p, row=number) for p in exc.problems],
+                header=f"{table_name} row {number}: nothing was written",
+            ) from None
+    check_subjects_and_sites(tx, model, table_name, prepared)
+    befores = [find_by_key(tx.connection, model, row, keys) for row in prepared]
+    befores = [None if b is None else dict(b) for b in befores]
+    changed = [
+        before is None or any(not same_value(before.get(k), v) for k, v in row.items())
+        for row, before in zip(prepared, befores, strict=True)
+    ]
+    if any(before is None for before in befores):
+        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+    if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
+        tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+    protocol = study_protocol(tx.connection)
+    problems: list[Problem] = []
+    bad_rows = 0
+    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
+        if not change:
+            continue  # an unchanged record: nothing written, nothing judged (as `update_record`)
+        after = dict(row) if before is None else {**before, **row}
+        found = record_write_problems(table_name, before, after, protocol)
+        bad_rows += bool(found)
+        problems.extend(
+            replace(p, row=number, field=f"{table_name}.{p.field}" if p.field else table_name) for p in found
+        )
+    if problems:
+        raise InputError(
+            problems,
+            header=f"{table_name}: {len(problems)} problem(s) in {bad_rows} row(s); nothing was written",
+        )
+    result = upsert_rows(tx, table_name, prepared, keys)
+    written: list[Mapping[str, Any]] = []
+    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
+        if not change:
+            continue
+        stored = find_by_key(tx.connection, model, row, keys)
+        assert stored is not None
+        try:
+            check_single_write(tx, table_name, before, stored, int(stored["id"]))
+        except InputError as exc:
+            raise InputError(
+                [replace(p, row=number) for p in exc.problems],
+                header=f"{table_name} row {number}: refused by {len(exc.problems)} edit check(s); "
+                "nothing was written",
+            ) from None
+        written.extend(v for v in (before, stored) if v is not None)
+    reconcile_write(tx, table_name, *written)  # queries whose check no longer fires (D-19.164)
+    return result
 
 
 def preview_write_checks(

@@ -7,12 +7,12 @@ Every import runs in three phases:
    file) and across files (a row for a subject that is neither in the import nor in the database; a subject at
    an unknown site); all problems are collected and raised together (`InputError`, exit 2), and nothing is
    written;
-3. **write** everything in one database transaction through `StudyService.upsert_rows`: rows are matched on
-   the table's natural key, so re-importing the same files inserts nothing and changes nothing, and a changed
-   value is an audited update whose reason names the import and the file's SHA-256. One manifest row per file
-   (file, SHA-256, kind, rows read / inserted / updated / unchanged per table, user, time) is written in the
-   same transaction. If anything fails, or the process dies, the transaction is rolled back and the database
-   is exactly as before (docs/science/data-standards.md §6.3 rule 6, §8.1 "validated transfer … with
+3. **write** everything in one database transaction through `cartrial.store.bulk.upsert_columns`: rows are
+   matched on the table's natural key, so re-importing the same files inserts nothing and changes nothing, and
+   a changed value is an audited update whose reason names the import and the file's SHA-256. One manifest row
+   per file (file, SHA-256, kind, rows read / inserted / updated / unchanged per table, user, time) is written
+   in the same transaction. If anything fails, or the process dies, the transaction is rolled back and the
+   database is exactly as before (docs/science/data-standards.md §6.3 rule 6, §8.1 "validated transfer … with
    reconciliation").
 
 Two bulk paths keep large imports near the physical limit (issue 19 section 5, docs/store.md "Bulk path"):
@@ -440,10 +440,11 @@ def write_forms(
 ) -> list[FormCounts]:
     """Write every validated form in ONE transaction and record one manifest row per input file.
 
-    Rows are upserted on the table's natural key (`Transaction.upsert_rows`): idempotent, audited, with
-    `import_reason` as the reason of each update. Any error (permission, lock, database) rolls everything
-    back; so does the process dying, since nothing is committed before the end. `unchanged`: files of a
-    partial re-import that are not read (re-checked under the write lock; `UnchangedFiles`).
+    Rows are upserted on the table's natural key (`cartrial.store.bulk.upsert_columns`; the forms are
+    validated already, so the row checks of `Transaction.upsert_rows` do not run again, D-19.430): idempotent,
+    audited, with `import_reason` as the reason of each update. Any error (permission, lock, database) rolls
+    everything back; so does the process dying, since nothing is committed before the end. `unchanged`: files
+    of a partial re-import that are not read (re-checked under the write lock; `UnchangedFiles`).
     """
     from cartrial.store.permissions import Action
     from cartrial.store.service import StudyService
