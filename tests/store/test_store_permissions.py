@@ -39,6 +39,18 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
             },
         ),
         "enter_other_site": lambda u: service.insert_record(u, "infusion", FOREIGN_INFUSION),
+        "record_escalation": lambda u: service.insert_record(
+            u,
+            "escalation_decision",
+            {
+                "cohort": len(u),
+                "dose_level": 1,
+                "decided_on": "2021-07-06",
+                "outcomes": "1NNN",
+                "decision": "escalate",
+                "approved_by": "safety review committee",
+            },
+        ),
         "edit": lambda u: service.update_record(
             u,
             "infusion",
@@ -76,6 +88,7 @@ EXPECTED: dict[str, set[str]] = {
         "audit_history",
         "enter",
         "enter_other_site",
+        "record_escalation",
         "edit",
         "raise_query",
         "lock_and_unlock",
@@ -84,13 +97,24 @@ EXPECTED: dict[str, set[str]] = {
         "add_site",
         "derive",
     },
-    "data_manager": {"read", "audit_history", "enter", "enter_other_site", "edit", "raise_query", "add_site"},
+    "data_manager": {
+        "read",
+        "audit_history",
+        "enter",
+        "enter_other_site",
+        "record_escalation",
+        "edit",
+        "raise_query",
+        "add_site",
+    },
     "investigator": {"read", "audit_history", "enter", "edit"},
     "monitor": {"read", "audit_history", "raise_query"},
     "statistician": {"read", "audit_history", "lock_and_unlock", "derive"},
 }
 """What each role may do, from the role descriptions of decisions §7 (the investigator user `inv` is at TJH,
-CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin."""
+CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin.
+`record_escalation`: the safety review committee's dose decision is recorded by the study-wide data roles,
+never by a site investigator (D-19.410)."""
 
 USER_OF_ROLE = {
     "admin": "admin",
@@ -152,6 +176,8 @@ def test_permission_matrix_matches_issue_roles() -> None:
         "data_manager",
         "monitor",
     }
+    # the committee's dose decision is recorded by study-wide roles, never by a site investigator (D-19.410)
+    assert {r for r in PERMISSIONS if Action.RECORD_ESCALATION in PERMISSIONS[r]} == {"admin", "data_manager"}
     assert all(Action.READ in actions for actions in PERMISSIONS.values())
     assert Action.EDIT not in PERMISSIONS["monitor"] and Action.EDIT not in PERMISSIONS["statistician"]
 

@@ -372,6 +372,9 @@ def test_committee_decision_needs_reason_when_it_differs(any_web_study):
     assert stored["design_state"]["committee_reason"] == "third patient withdrew consent"
     assert stored["approved_by"] == "dm"
     assert any_web_study.bearer("mon").post("/api/v1/escalation/decisions", json=body).status_code == 403
+    # the committee's decision is not a site investigator's to record (D-19.410): refused before anything runs
+    refused_inv = any_web_study.bearer("inv").post("/api/v1/escalation/decisions", json={**body, "cohort": 2})
+    assert refused_inv.status_code == 403 and "record escalation" in refused_inv.json()["error"]
 
 
 def test_a_control_character_in_the_url_or_a_value_is_a_located_4xx_never_a_server_error(any_web_study):

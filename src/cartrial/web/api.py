@@ -1004,7 +1004,7 @@ def escalation(
 
 @router.post("/escalation/decisions", status_code=201, tags=["escalation"])
 def record_escalation_decision(
-    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.ENTER))]
+    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.RECORD_ESCALATION))]
 ) -> dict[str, Any]:
     """Record the committee's decision (a reason is required when it differs from the design's)."""
     from cartrial.web.escalation import record_decision

@@ -34,7 +34,7 @@ def _escalation_page(
         {
             "title": "Dose escalation",
             "view": view,
-            "may_decide": user.may(Action.ENTER),
+            "may_decide": user.may(Action.RECORD_ESCALATION),
             "by_field": by_field,
             "values": values or {},
             "today": dt.date.today().isoformat(),
@@ -59,7 +59,7 @@ def record_decision(
     dose_level: str = Form(""),
     decided_on: str = Form(""),
     reason: str = Form(""),
-    user: WebUser = Depends(permit(Action.ENTER)),
+    user: WebUser = Depends(permit(Action.RECORD_ESCALATION)),
 ) -> Response:
     """Record the committee's decision for the pending cohort (`cartrial.web.escalation.record_decision`:
     a reason is required when it differs from the design's recommendation)."""
