@@ -273,8 +273,8 @@ def record_decision(
     today: dt.date,
 ) -> dict[str, Any]:
     """Store the committee's decision for `cohort` (`escalation_decision`, through the store: the
-    RECORD_ESCALATION permission, D-19.410; edit checks, lock, audit). The design's recommendation at `today` is kept in
-    `design_state`; a decision other than the design's needs `reason` (audited)."""
+    RECORD_ESCALATION permission, D-19.410; edit checks, lock, audit). The design's recommendation at
+    `today` is kept in `design_state`; a decision other than the design's needs `reason` (audited)."""
     state = escalation_state(service, None, today)
     if not state.get("available"):
         raise InputError(Problem(str(state.get("reason")), field="cohort", value=cohort))
