@@ -249,12 +249,14 @@ def _day_expression(connection: Connection, model: Any) -> Any:
 
 
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
-    from cartrial.store.models import Subject
+    """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
+    and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject."""
+    from cartrial.store.models import Site, Subject
 
     if sites is None:
         return []
     table = table_of(model)
-    if model is Subject:
+    if model is Subject or model is Site:
         return [table.c.site_id.in_(list(sites))]
     column = model.subject_column
     if column and column in columns_of(model):
@@ -356,12 +358,13 @@ def records_by_id(
 
 
 def record_sites(connection: Connection, table_name: str, records: list[dict[str, Any]]) -> set[str | None]:
-    """The sites of the subjects the records belong to (empty for a table without subjects)."""
+    """The sites of the subjects the records belong to (a site record: its own site; empty for a table
+    without subjects)."""
     from cartrial.store.bulk import subject_sites
-    from cartrial.store.models import Subject
+    from cartrial.store.models import Site, Subject
 
     model = model_of(table_name)
-    if model is Subject:
+    if model is Subject or model is Site:
         return {r.get("site_id") for r in records}
     column = model.subject_column
     if not column or column not in columns_of(model):

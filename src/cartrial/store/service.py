@@ -36,9 +36,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
-from cartrial.errors import ConflictError
+from cartrial.errors import ConflictError, InputError
 from cartrial.store import locking, provenance, queries, reads, users
-from cartrial.store.audit import AuditVerification, verify_chain
+from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
@@ -506,6 +506,13 @@ class StudyUser:
         allowed_sites = self.read_sites()
         with self.service.read() as connection:
             rows = reads.record_audit(connection, table_name, record_id)
+            if allowed_sites is not None and rows and table_name == "site":
+                # a site record's trail: only the user's own site's, as the record itself (D-19.411)
+                try:
+                    own = reads.get_record(connection, "site", record_id)["site_id"] in allowed_sites
+                except InputError:
+                    own = False  # a deleted site's trail is not a site-restricted user's to read
+                return rows if own else []
             if allowed_sites is not None and rows:
                 from cartrial.store.bulk import subject_sites
 
@@ -522,10 +529,13 @@ class StudyUser:
             return reads.audit_rows(connection, since_id, limit)
 
     def verify_audit(self) -> AuditVerification:
-        """Recompute the audit hash chain (READ permission)."""
-        self.check(Action.READ, "audit verification")
+        """Recompute the audit hash chain (READ permission). A site-restricted user is told whether the
+        chain verifies, not how many rows the study's trail holds, where it breaks or its head hash: those
+        move with every other site's entries (`audit.verification_for_one_site`, D-19.411)."""
         with self.service.read() as connection:
-            return verify_chain(connection)
+            allowed_sites = self._read_sites(connection)  # the READ permission
+            result = verify_chain(connection)
+        return result if allowed_sites is None else verification_for_one_site(result)
 
     # -- lock ---------------------------------------------------------------------------------------
 

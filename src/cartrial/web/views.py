@@ -714,7 +714,8 @@ class AuditView:
     title: str
     rows: list[dict[str, Any]]
     verified: bool
-    rows_checked: int
+    rows_checked: int | None
+    """None: not the user's to know (a site-restricted user, D-19.411)."""
     message: str
 
 
@@ -759,15 +760,17 @@ def _without_hash(value: Any) -> Any:
     return "(hidden)"
 
 
-def _verified(handle: StudyUser) -> tuple[bool, int, str]:
+def verified(handle: StudyUser, sites: Sites) -> tuple[bool, int | None, str]:
+    """The chain's verification as the user may see it: ok, rows checked (None for a site-restricted user,
+    who is not told the study-wide count: `StudyUser.verify_audit`, D-19.411), message."""
     result = handle.verify_audit()
-    return bool(result.ok), int(result.rows_checked), str(result.message)
+    return bool(result.ok), None if sites is not None else int(result.rows_checked), str(result.message)
 
 
 def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView:
     """The audit trail of one subject (its subject record and all its data), in chain order."""
     require_subject(handle, sites, subject_id)
-    ok, n, message = _verified(handle)
+    ok, n, message = verified(handle, sites)
     rows = audit_table_rows(handle.audit_history(subject_id))
     return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
 
@@ -777,7 +780,7 @@ def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) ->
     (`StudyUser.record_audit`, site-restricted like every read)."""
     require_record(handle, sites, table, record_id)
     rows = handle.record_audit(table, record_id)
-    ok, n, message = _verified(handle)
+    ok, n, message = verified(handle, sites)
     return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
 
 
