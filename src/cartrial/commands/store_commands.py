@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cartrial.allowed import choice_text
+from cartrial.allowed import RECORD_VERSIONS, choice_text
 from cartrial.commands.auth_commands import acting_user
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
@@ -349,10 +349,6 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     return changes
 
 
-#: The versions a record can have: 1 when written, one more at each change (D-19.371).
-RECORD_VERSIONS = (1, 1_000_000_000)
-
-
 @db_app.command(
     "edit",
     epilog=(
@@ -367,7 +363,7 @@ def edit_command(
     expected_version: int = typer.Option(
         ...,
         "--expected-version",
-        min=1,
+        min=RECORD_VERSIONS[0],
         max=RECORD_VERSIONS[1],
         help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1.",
     ),

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.store.tables import MAX_REASON_LENGTH
@@ -256,16 +257,17 @@ def _expected_version(record_id: int, token: str | None) -> int:
         text = text[2:]
     text = text.strip('"')
     ident, _, version = text.partition("-")
-    if ident != str(record_id) or not version.isdigit():
+    expected = record_version(version)  # the declared range of every expected version (D-19.413)
+    if ident != str(record_id) or expected is None:
         raise InputError(
             Problem(
                 "not a version token of this record",
                 field="If-Match",
                 value=token,
-                allowed=f"{record_id}-<version>, as returned by GET",
+                allowed=f"{record_id}-<version>, as returned by GET (version {RECORD_VERSION.text()})",
             )
         )
-    return int(version)
+    return expected
 
 
 def _public(values: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
 from cartrial.web import views
@@ -475,11 +476,17 @@ def _update(
         problems.append(
             Problem("a reason for the change is required", field="reason", allowed="why the data change")
         )
-    try:
-        expected = int(version)
-    except ValueError:
-        expected = -1
-        problems.append(Problem("missing version of the record", field="version", value=version))
+    checked = record_version(version.strip())  # the declared range of every expected version (D-19.413)
+    expected = -1 if checked is None else checked
+    if checked is None:
+        problems.append(
+            Problem(
+                "not a version of the record" if version.strip() else "missing version of the record",
+                field="version",
+                value=version,
+                allowed=f"the version the record was opened at, {RECORD_VERSION.text()}",
+            )
+        )
     problems += _site_problems(user, spec.table, values, editing=True)
     local = localize(spec.name, values, zone)
     problems += local.problems
