@@ -405,17 +405,29 @@ def _held_elsewhere(
 def _refuse_key_held_elsewhere(
     tx: Transaction, model: type[StudyData], table_name: str, after: RowLike, record_id: int
 ) -> None:
-    """An edit giving a record the key of another site's record (a subject renamed to an id another site
-    holds): refused as a key that cannot be used, before the edit checks read that record's subject
-    (D-19.297). A key held by a record the user may see is left to the database's unique constraint."""
+    """An edit giving a record the key another record holds: refused before the edit checks read that
+    record. Another site's record (a subject renamed to an id another site holds): as a key that cannot be
+    used (D-19.297). A record the user may see: a located problem as the import's for a repeated key —
+    the key's fields, the record holding it by id, the key typed as the value only, never the database's
+    unique-constraint text (D-19.414)."""
     keys = model.natural_key
     if not keys or any(after.get(k) is None for k in keys):
         return
     held = find_by_key(tx.connection, model, after, keys)
     if held is not None and int(held["id"]) != record_id:
-        refusal = _held_elsewhere(tx, model, table_name, ", ".join(str(after[k]) for k in keys), held)
+        given = ", ".join(str(after[k]) for k in keys)
+        refusal = _held_elsewhere(tx, model, table_name, given, held)
         if refusal is not None:
             raise refusal
+        key = " + ".join(keys)
+        raise InputError(
+            Problem(
+                f"another {table_name} record (id {held['id']}) already has this {key}",
+                field=", ".join(keys),
+                value=given,
+                allowed=f"a {key} no other {table_name} record has: one record per natural key",
+            )
+        )
 
 
 def check_record_sites(
