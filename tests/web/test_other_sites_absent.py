@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 OTHER_SITE = ("PUMCH", "Peking")
 
 
@@ -59,3 +61,42 @@ def test_an_investigator_is_not_told_the_study_wide_audit_row_count(any_web_stud
         int(re.search(r"(\d+) rows verified", told).group(1))
         >= any_web_study.service.table_counts()["audit_log"] - 10
     )
+
+
+def _answer_text(answer) -> tuple[int, str]:
+    """Status and error text, with the site code typed taken out (the user's own value)."""
+    text = answer.json()["error"] if answer.headers["content-type"].startswith("application/json") else ""
+    return answer.status_code, text.replace("PUMCH", "<site>").replace("ZZZ", "<site>")
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_write_naming_another_site_is_refused_alike_whether_that_site_exists(any_web_study, dry_run):
+    """An investigator enrolling a subject at, moving a subject to, or importing a subject of another site
+    was told "unknown site" for a code no site has and "belongs to another site" for a real one: typing
+    codes found the other sites' ids. Both are now the own-site refusal (D-19.415)."""
+    api = any_web_study.bearer("inv")
+    header = "subject_id,site_id,consent_date,sex"
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for site in ("PUMCH", "ZZZ"):
+        new = {"subject_id": "CT-555", "site_id": site, "consent_date": "2021-01-01", "sex": "F"}
+        own = api.get(f"/api/v1/records/subjects/{_subject_id(any_web_study, 'CT-001')}").json()
+        moved = {"values": {"site_id": site}, "reason": "moved", "version_token": own["version_token"]}
+        imported = api.post(
+            "/api/v1/import/templates",
+            files=[
+                ("files", ("subjects.csv", f"{header}\nCT-556,{site},2021-01-01,F\n".encode(), "text/csv"))
+            ],
+            data={"reason": "new subject", "dry_run": str(dry_run).lower()},
+        )
+        answers[site] = [
+            _answer_text(api.post("/api/v1/records/subjects", json={"values": new})),
+            _answer_text(api.patch(f"/api/v1/records/subjects/{own['id']}", json=moved)),
+            (imported.status_code, imported.text.replace("PUMCH", "<site>").replace("ZZZ", "<site>")),
+        ]
+    assert answers["PUMCH"] == answers["ZZZ"]
+    assert all(status >= 400 for status, _ in answers["ZZZ"])
+    assert len(any_web_study.service.find_records("admin", "subject")) == 3
+
+
+def _subject_id(study, subject_id: str) -> int:
+    return int(study.service.find_records("admin", "subject", subject_id=subject_id)[0]["id"])

@@ -280,12 +280,14 @@ def update_record(
     if not diff:
         return int(current["version"])
     check_texts(model, table_name, diff)
+    # the own-site rule before the references are looked up: a subject moved to another site is refused
+    # alike whether that site exists or not (D-19.415)
+    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
     if model is User:
         check_last_admin(tx.connection, current, {**current, **diff})
         if "username" in diff:
             check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
-    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     if any(k in diff for k in model.natural_key):  # a changed key: another site's? (D-19.297)
         _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:

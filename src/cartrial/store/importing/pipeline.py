@@ -259,7 +259,8 @@ def database_state(engine: Engine, user: str) -> DatabaseState:
     """What an import's rows are checked against: the stored subjects of the sites `user` may read (an
     investigator's import knows no other site's subject, whose row is then refused as for an unknown
     subject, its id not listed among those allowed, D-19.348; `user` is required so that no caller falls
-    back to every site's subjects), sites, birth-date precision and protocol."""
+    back to every site's subjects), the sites that user may read (D-19.415), birth-date precision and
+    protocol."""
     from cartrial.store.reads import _site_condition
     from cartrial.store.transaction import load_actor
 
@@ -268,7 +269,10 @@ def database_state(engine: Engine, user: str) -> DatabaseState:
         subjects = frozenset(
             connection.scalars(select(Subject.subject_id).where(*_site_condition(Subject, sites_read))).all()
         )
-        sites = frozenset(connection.scalars(select(Site.site_id)).all())
+        # the sites too: another site is unknown to such an importer, as a code no site has (D-19.415)
+        sites = frozenset(
+            connection.scalars(select(Site.site_id).where(*_site_condition(Site, sites_read))).all()
+        )
         precision = connection.scalars(select(Study.birth_date_precision)).first()
         protocol = study_protocol(connection)
     return DatabaseState(
