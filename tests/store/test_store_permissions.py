@@ -286,3 +286,25 @@ def test_the_cli_import_refuses_another_sites_subject_id_as_a_free_one_is_taken(
     (folder / "subjects.csv").write_text(header + "CT-060,TJH,2021-06-01,F\n", "utf-8")
     free = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
     assert free.exit_code == 0, free.stderr
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_investigators_import_of_escalation_decisions_is_refused_dry_run_or_not(
+    study, tmp_path, dry_run: bool
+) -> None:
+    """The committee's decisions need `record_escalation` on every path (D-19.410): the import writes
+    them refused, and a dry run, which writes nothing, said the same file would import (it checked only
+    the import permission); it now refuses it with the write's own words (D-19.416)."""
+    from cartrial.store.importing import import_templates
+
+    (tmp_path / "escalation_decisions.csv").write_text(
+        "cohort,dose_level,decided_on,outcomes,design,design_state,decision,approved_by\n"
+        "1,1,2021-07-06,1NNN,3+3,,escalate,safety review committee\n"
+    )
+    with pytest.raises(
+        PermissionDeniedError, match=r"may not record escalation \(insert into escalation_decision\)"
+    ):
+        import_templates(study.url, tmp_path, "inv", dry_run=dry_run, reason="committee minutes")
+    assert study.service.table_counts()["escalation_decision"] == 0
+    report = import_templates(study.url, tmp_path, "dm", dry_run=dry_run, reason="committee minutes")
+    assert report.forms[0].read == 1

@@ -622,15 +622,21 @@ def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bo
 def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm], user: str) -> list[FormCounts]:
     """What a dry run reports per form: rows read, and the stored records (of the sites `user` may read,
     D-19.347) whose key is not in the file (nothing is compared or written, so these are found by the
-    keys: one read of each table's ids and keys)."""
+    keys: one read of each table's ids and keys). Each form's table permission is checked as the write
+    checks it (a site or an escalation decision: its own action, D-19.416): a dry run says what the import
+    would refuse."""
     from dataclasses import replace
 
+    from cartrial.store.permissions import Action, check, write_action
     from cartrial.store.transaction import load_actor
 
     out: list[FormCounts] = []
     with engine.connect() as connection:
-        sites = importer_sites(load_actor(connection, user))
+        actor = load_actor(connection, user)
+        sites = importer_sites(actor)
         for form in validated:
+            table = form.spec.table
+            check(actor.username, actor.role, write_action(table, Action.ENTER), f"insert into {table}")
             counts = FormCounts(form.spec.name, form.spec.table, form.file, form.n_rows)
             ids = kept_records(connection, form.spec.table, form.spec.key_columns, key_lookup(form), sites)
             out.append(replace(counts, kept=len(ids), kept_ids=tuple(ids[:KEPT_LISTED])))
