@@ -88,3 +88,18 @@ def test_a_lowered_version_lets_a_stale_edit_through_only_as_an_audited_change(s
     ]
     assert (row["old_value"], row["new_value"]) == ("60.0", "61.0")
     assert verify_complete(service).ok
+
+
+@pytest.mark.parametrize("column", ["id", "version", "created_at", "updated_at"])
+def test_no_data_query_is_raised_on_a_housekeeping_column(study: StudyDb, column: str) -> None:
+    """A data query asks the site about a recorded value; the columns the service maintains are no one's
+    to answer for, so a query on one was a query no answer could resolve (D-19.417)."""
+    from cartrial.errors import InputError
+
+    service = study.service
+    record_id = service.insert_record("admin", "infusion", GOOD_INFUSION)
+    with pytest.raises(InputError, match="unknown field") as caught:
+        service.raise_query("mon", "infusion", record_id, "please check", column)
+    assert "weight_kg" in str(caught.value.problems[0].allowed)
+    assert service.find_records("admin", "data_query") == []
+    service.raise_query("mon", "infusion", record_id, "please check", "weight_kg")
