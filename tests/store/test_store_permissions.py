@@ -308,3 +308,38 @@ def test_an_investigators_import_of_escalation_decisions_is_refused_dry_run_or_n
     assert study.service.table_counts()["escalation_decision"] == 0
     report = import_templates(study.url, tmp_path, "dm", dry_run=dry_run, reason="committee minutes")
     assert report.forms[0].read == 1
+
+
+def test_an_investigator_reads_only_their_own_sites_audit_rows_and_counts(study) -> None:
+    """The store enforces site isolation on every audit read, not only on one record's trail (D-19.411,
+    D-19.418): `audit_rows`, another site's subject's `audit_history` (answered as for a subject no one
+    ever had), and `table_counts` (the trail's and the sites' counts) see only the user's own site."""
+    service = study.service
+    inv = service.as_user("inv")
+    rows = inv.audit_rows()
+    assert rows and all(row["subject_id"] in (None, "CT-001", "CT-002") for row in rows)
+    assert "CT-101" in {row["subject_id"] for row in service.audit_rows(actor="admin")}
+    assert inv.audit_history("CT-101") == inv.audit_history("CT-999") == []
+    assert inv.audit_history("CT-001") == service.audit_history("CT-001", actor="admin")
+    counts = inv.table_counts()
+    assert counts["audit_log"] == len(rows) < service.table_counts()["audit_log"]
+    assert counts["site"] == 1 < service.table_counts()["site"]
+    assert counts["subject"] == len(inv.find_records("subject", site_id="TJH"))
+    assert inv.last_audit_rows(3) == rows[-3:]
+    assert service.as_user("admin").last_audit_rows(2) == service.audit_rows(actor="admin")[-2:]
+    # another site's site record and user accounts are not a site-restricted user's trail
+    site_rows = [row for row in rows if row["table_name"] == "site"]
+    own_site = service.find_records("admin", "site", site_id="TJH")[0]["id"]
+    assert {row["record_id"] for row in site_rows} <= {own_site}
+    assert not [row for row in rows if row["table_name"] == "app_user"]
+
+
+def test_the_cli_audit_log_of_an_investigator_shows_only_their_site(sqlite_study, cli) -> None:
+    """`cartrial audit log --user inv`: the last rows are the investigator's site's (D-19.418)."""
+    import json
+
+    answer = cli("audit", "log", "--user", "inv", "--url", sqlite_study.url, "--json", "--limit", "1000")
+    assert answer.exit_code == 0, answer.stderr
+    assert {row["subject_id"] for row in json.loads(answer.stdout)} <= {None, "CT-001", "CT-002"}
+    other = cli("audit", "log", "--subject", "CT-101", "--user", "inv", "--url", sqlite_study.url, "--json")
+    assert other.exit_code == 0 and json.loads(other.stdout) == []

@@ -790,8 +790,7 @@ def log_command(
     elif subject:
         rows = service.audit_history(subject, actor=actor)
     else:
-        total = service.table_counts()["audit_log"]
-        rows = service.audit_rows(actor=actor, since_id=max(0, total - limit))
+        rows = service.as_user(actor).last_audit_rows(limit)  # of the user's sites (D-19.418)
     if as_json:
         typer.echo(dumps_json(rows))
         return
