@@ -365,12 +365,23 @@ def test_committee_decision_needs_reason_when_it_differs(any_web_study):
     }
     refused = dm.post("/api/v1/escalation/decisions", json=body)
     assert refused.status_code == 422 and refused.json()["field"] == "reason"
-    ok = dm.post("/api/v1/escalation/decisions", json={**body, "reason": "third patient withdrew consent"})
+    # who approved is the committee's chair or the committee, as the import takes it (D-19.410): not the
+    # data manager who records it (the trail names the recorder), and a line break is refused as there
+    approver = "safety review committee (chair A. Chen)"
+    bad = dm.post(
+        "/api/v1/escalation/decisions",
+        json={**body, "reason": "third patient withdrew consent", "approved_by": "SRC\nchair"},
+    )
+    assert bad.status_code == 422 and "approved_by" in bad.json()["field"], bad.text
+    ok = dm.post(
+        "/api/v1/escalation/decisions",
+        json={**body, "reason": "third patient withdrew consent", "approved_by": approver},
+    )
     assert ok.status_code == 201, ok.text
     assert ok.json()["differs"] is True
     stored = dm.get("/api/v1/records/escalation_decisions").json()["items"][0]["values"]
     assert stored["design_state"]["committee_reason"] == "third patient withdrew consent"
-    assert stored["approved_by"] == "dm"
+    assert stored["approved_by"] == approver
     assert any_web_study.bearer("mon").post("/api/v1/escalation/decisions", json=body).status_code == 403
     # the committee's decision is not a site investigator's to record (D-19.410): refused before anything runs
     refused_inv = any_web_study.bearer("inv").post("/api/v1/escalation/decisions", json={**body, "cohort": 2})

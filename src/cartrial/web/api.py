@@ -989,6 +989,9 @@ class DecisionIn(BaseModel):
     outcomes: str = Field(min_length=1, max_length=2000)
     decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    approved_by: str | None = None
+    """Who approved the decision (the committee or its chair): the column's rule, applied by the store as
+    for an import (`cartrial/templates/FIELDS.md`); not the user recording it (D-19.410)."""
 
 
 @router.get("/escalation", tags=["escalation"])
@@ -1021,4 +1024,5 @@ def record_escalation_decision(
         decision=body.decision,
         reason=body.reason,
         today=dt.date.today(),
+        approved_by=body.approved_by,
     )

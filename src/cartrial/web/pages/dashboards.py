@@ -59,6 +59,7 @@ def record_decision(
     dose_level: str = Form(""),
     decided_on: str = Form(""),
     reason: str = Form(""),
+    approved_by: str = Form(""),
     user: WebUser = Depends(permit(Action.RECORD_ESCALATION)),
 ) -> Response:
     """Record the committee's decision for the pending cohort (`cartrial.web.escalation.record_decision`:
@@ -66,7 +67,13 @@ def record_decision(
     from cartrial.web.escalation import record_decision as store_decision
 
     view = views.escalation_view(user.service, sites(user))
-    values = {"decision": decision, "dose_level": dose_level, "decided_on": decided_on, "reason": reason}
+    values = {
+        "decision": decision,
+        "dose_level": dose_level,
+        "decided_on": decided_on,
+        "reason": reason,
+        "approved_by": approved_by,
+    }
     problems: list[Problem] = []
     if not view.get("decidable"):
         problems.append(
@@ -100,6 +107,7 @@ def record_decision(
                 decision=decision,
                 reason=reason or None,
                 today=dt.date.today(),
+                approved_by=approved_by,
             )
         except InputError as exc:
             problems = list(exc.problems)
