@@ -1221,12 +1221,19 @@ def study_fields_left_out(handle: StudyUser, form_name: str) -> frozenset[str]:
     return frozenset(column for form, column in left_out if form == form_name)
 
 
-def export_forms(handle: StudyUser) -> list[FormSpec]:
-    """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`)."""
+def export_forms(handle: StudyUser, role: str | None = None) -> list[FormSpec]:
+    """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`).
+    `role`: a role that may import is offered only the templates of tables it may write
+    (`permissions.write_action`: an investigator is not offered escalation decisions or sites, which the
+    import would refuse, D-19.416); a role that imports nothing keeps every export (a read)."""
     from cartrial.store.importing.forms import FORMS
+    from cartrial.store.permissions import Action, allowed, write_action
 
     names = study_form_names(handle)
-    return [f for f in FORMS if f.name in names]
+    forms = [f for f in FORMS if f.name in names]
+    if role is None or not allowed(role, Action.IMPORT):
+        return forms
+    return [f for f in forms if allowed(role, write_action(f.table, Action.ENTER))]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.errors import ConflictError, InputError, Problem
-from cartrial.store.permissions import Action
+from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
 from cartrial.web.pages.common import (
     done_message,
@@ -115,7 +115,8 @@ def _form_page(
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
     locked = record is not None and views.record_locked(spec.table, record, lock)
-    if mode == "edit" and (locked or not user.may(Action.EDIT)):
+    # the table's own write action (an escalation decision's, a site's), as the save checks it (D-19.410)
+    if mode == "edit" and (locked or not user.may(write_action(spec.table, Action.EDIT))):
         mode = "view"
     fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
     queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
