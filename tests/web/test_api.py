@@ -442,7 +442,7 @@ def test_a_record_whose_key_exists_is_a_located_409(any_web_study):
     assert again.status_code == 409
     body = again.json()
     assert body["field"] == "subject_id, assessed_at" and "CT-001" in body["value"]
-    assert "2021-07-01 10:00:00" in body["value"] and "not yet in crs_assessment" in body["allowed"]
+    assert "2021-07-01 10:00:00" in body["value"] and "no other crs_assessment record has" in body["allowed"]
 
 
 def _infusion(subject: str, infused_at: str, **changes: object) -> dict:

@@ -50,6 +50,10 @@ def test_the_record_page_refuses_a_version_out_of_the_declared_range(web_study, 
     assert answer.status_code == 422, (answer.status_code, answer.text[:300])
     assert "1 to 1000000000" in answer.text
     assert web_study.service.get_record("admin", "crs_assessment", record["id"]) == record
+    # the form is redrawn with the version posted, never the stored one: saving it again as it is would
+    # otherwise skip the "changed since you opened it" check (D-19.413)
+    hidden = answer.text.split('name="version" value="', 1)[1].split('"', 1)[0]
+    assert hidden != str(record["version"]), hidden
 
 
 def test_a_version_in_range_still_saves(any_web_study):

@@ -318,13 +318,15 @@ def _day_expression(connection: Connection, model: Any) -> Any:
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
     and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject."""
-    from cartrial.store.models import Site, Subject
+    from cartrial.store.models import Subject
+    from cartrial.store.writes import own_site_column
 
     if sites is None:
         return []
     table = table_of(model)
-    if model is Subject or model is Site:
-        return [table.c.site_id.in_(list(sites))]
+    own = own_site_column(model)
+    if own is not None:
+        return [table.c[own].in_(list(sites))]
     column = model.subject_column
     if column and column in columns_of(model):
         return [table.c[column].in_(select(Subject.subject_id).where(Subject.site_id.in_(list(sites))))]
@@ -422,23 +424,6 @@ def records_by_id(
     result = connection.execute(selected.where(table.c.id.in_(list(ids))))
     keys = tuple(result.keys())
     return {int(row[0]): dict(zip(keys, row, strict=True)) for row in result.all()}
-
-
-def record_sites(connection: Connection, table_name: str, records: list[dict[str, Any]]) -> set[str | None]:
-    """The sites of the subjects the records belong to (a site record: its own site; empty for a table
-    without subjects)."""
-    from cartrial.store.bulk import subject_sites
-    from cartrial.store.models import Site, Subject
-
-    model = model_of(table_name)
-    if model is Subject or model is Site:
-        return {r.get("site_id") for r in records}
-    column = model.subject_column
-    if not column or column not in columns_of(model):
-        return set()
-    subjects = {r.get(column) for r in records} - {None}
-    found = subject_sites(connection, subjects)
-    return {found.get(str(s)) for s in subjects}
 
 
 def record_audit(connection: Connection, table_name: str, record_id: int) -> list[dict[str, Any]]:

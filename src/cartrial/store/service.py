@@ -478,7 +478,9 @@ class StudyUser:
             allowed_sites = self._read_sites(connection)
             record = reads.get_record(connection, table_name, record_id)
             if allowed_sites is not None:
-                sites = reads.record_sites(connection, table_name, [record])
+                from cartrial.store.writes import record_sites
+
+                sites = record_sites(connection, model_of(table_name), [record])
                 if sites - set(allowed_sites):
                     from cartrial.errors import InputError, Problem
 

@@ -519,6 +519,7 @@ def _update(
                 mode="edit",
                 record={**record, "version": expected},
                 conflict=text,
+                conflict_link=_existing_link(user, exc),  # a key another record holds
                 reason=reason,
                 status_code=409,
                 zone=zone,
@@ -534,7 +535,9 @@ def _update(
         values=values,
         problems=problems,
         mode="edit",
-        record={**record, "version": expected if expected >= 0 else record["version"]},
+        # the version the user opened, as posted even when refused: never the stored one, which would let
+        # the next save skip the "changed since you opened it" check (D-19.413)
+        record={**record, "version": expected if expected >= 0 else version},
         reason=reason,
         status_code=422,
         zone=zone,
