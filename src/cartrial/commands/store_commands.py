@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cartrial.allowed import RECORD_VERSIONS, choice_text
+from cartrial.allowed import RECORD_VERSION, choice_text, record_version
 from cartrial.commands.auth_commands import acting_user
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
@@ -360,12 +360,11 @@ def edit_command(
     table: str = typer.Argument(..., help="Table name."),
     record_id: int = typer.Argument(..., help="Record id (see `db records`)."),
     assignments: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (repeatable)."),
-    expected_version: int = typer.Option(
+    expected_version: str = typer.Option(
         ...,
         "--expected-version",
-        min=RECORD_VERSIONS[0],
-        max=RECORD_VERSIONS[1],
-        help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1.",
+        help="Version you read (see `db records`); a newer one is a conflict. "
+        f"Allowed: {RECORD_VERSION.text()} (ASCII digits).",
     ),
     reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -376,12 +375,22 @@ def edit_command(
 ) -> None:
     """Correct fields of one record, with a reason (audited; refused on locked or changed records). Prints
     the data queries the edit checks raised (D-19.130)."""
+    version_read = record_version(expected_version.strip())  # the API's and the record page's rule (D-19.413)
+    if version_read is None:
+        raise InputError(
+            Problem(
+                "not a version of the record",
+                field="--expected-version",
+                value=expected_version,
+                allowed=f"the version you read, {RECORD_VERSION.text()} (ASCII digits)",
+            )
+        )
     service = _service(url)
     changes = parse_assignments(service, table, assignments)
     actor = _actor(user, url)
     raised: list[Any] = []
     version = service.update_record(
-        actor, table, record_id, changes, expected_version, reason, "cli", raised=raised
+        actor, table, record_id, changes, version_read, reason, "cli", raised=raised
     )
     _print_write(
         f"{table} record {record_id} now at version {version}",
