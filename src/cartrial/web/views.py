@@ -1364,7 +1364,8 @@ def user_list(handle: StudyUser) -> list[dict[str, Any]]:
 
 
 def site_ids(handle: StudyUser) -> list[str]:
-    """Every site id, sorted."""
+    """The ids of the sites the user may read, sorted: every site for a study-wide role, the own site only
+    for a site-restricted one (the store's read of `site`, D-19.411)."""
     return sorted(str(r["site_id"]) for r in rows_of(handle, "site"))
 
 
