@@ -312,6 +312,26 @@ variance is in the parameter's own unit squared (a bi-exponential A1 in ng/mL ha
 not bounded by it."""
 
 
+RECORD_VERSIONS = (1, 1_000_000_000)
+"""The versions a stored record can have: 1 when written, one more at each change (D-19.371): the range of
+`db edit --expected-version`, the web API's version token and the record page's version (D-19.413)."""
+RECORD_VERSION = Allowed(
+    low=RECORD_VERSIONS[0], high=RECORD_VERSIONS[1], integer=True, label="a whole number from 1 to 1000000000"
+)
+
+
+def record_version(text: str) -> int | None:
+    """The version written as `text` (ASCII digits only, within `RECORD_VERSIONS`), else None.
+
+    >>> record_version("3"), record_version("0"), record_version("1000000001"), record_version("\u0661")
+    (3, None, None, None)
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(RECORD_VERSIONS[1])):
+        return None
+    version = int(text)
+    return version if RECORD_VERSIONS[0] <= version <= RECORD_VERSIONS[1] else None
+
+
 MAX_SEED = 2**63 - 1
 """Largest random seed: the widest range every consumer takes. numpy's `SeedSequence` (behind every
 `default_rng` of cartrial) takes any non-negative integer, but the seed is also written to CSV and JSON

@@ -356,3 +356,39 @@ def test_a_checkpoint_written_without_the_key_is_only_warned_about(
     assert unkeyed["key_id"] is None and "seal" not in unkeyed
     result = verify_complete(study.service, key=key, checkpoint=unkeyed)
     assert result.ok and any("no keyed seal" in w for w in result.warnings)
+
+
+def test_escalation_decisions_written_by_a_role_without_record_escalation_are_listed(
+    study: StudyDb, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """Decisions an investigator recorded before D-19.410 are flagged for review (D-19.419): `audit verify`
+    warns (the trail is intact, so not a finding) naming each such audit row by id and role only."""
+    from cartrial.store import PERMISSIONS, Action
+
+    decision = {
+        "cohort": 1,
+        "dose_level": 1,
+        "decided_on": "2021-07-06",
+        "outcomes": "1NNN",
+        "decision": "escalate",
+        "approved_by": "safety review committee",
+    }
+    # the matrix before D-19.410: the investigator recorded the committee's decisions
+    monkeypatch.setitem(PERMISSIONS, "investigator", PERMISSIONS["investigator"] | {Action.RECORD_ESCALATION})
+    record_id = study.service.insert_record("inv", "escalation_decision", decision)
+    monkeypatch.undo()
+    study.service.insert_record("dm", "escalation_decision", {**decision, "cohort": 2})
+    with study.service.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id FROM audit_log WHERE table_name = 'escalation_decision' AND record_id = :r"),
+            {"r": record_id},
+        ).scalars()
+        ids = sorted(int(i) for i in rows)
+    result = verify_complete(study.service)
+    assert result.ok, result.findings
+    flagged = [w for w in result.warnings if "record_escalation" in w]
+    assert len(flagged) == 1, result.warnings
+    assert f"{ids[0]} (investigator)" in flagged[0] and "(data_manager)" not in flagged[0]
+    assert "safety review committee" not in flagged[0] and "escalate" not in flagged[0]
+    answer = cli("audit", "verify", "--url", study.url)
+    assert answer.exit_code == 0 and f"{ids[0]} (investigator)" in answer.stdout, answer.stdout

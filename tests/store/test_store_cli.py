@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from cartrial.store import StudyService, connect
@@ -210,3 +211,19 @@ def test_blank_names_unknown_status_and_bad_limit_are_refused(tmp_path, cli: Cli
     code, _, err = cli("audit", "log", "--limit", "-3", *as_alice)
     assert code == 2 and "--limit" in err
     assert cli("audit", "log", "--limit", "1", *as_alice)[0] == 0
+
+
+@pytest.mark.parametrize("version", ["\u0661", "1_0", "0", "1000000001", "+1"])
+def test_db_edit_reads_expected_version_with_the_declared_rule(sqlite_study, cli, version) -> None:
+    """`--expected-version` is the version range of the API and the record page (`allowed.record_version`,
+    ASCII digits, D-19.413): Typer's int() took `١` (as 1) and `1_0` (as 10)."""
+    (record,) = sqlite_study.service.find_records("admin", "site", site_id="TJH")
+    args = ["db", "edit", "site", str(record["id"]), "--set", "name=Renamed", "--reason", "typo"]
+    answer = cli(*args, "--expected-version", version, "--url", sqlite_study.url, "--user", "admin")
+    assert answer.exit_code == 2, answer.stdout
+    assert "--expected-version" in answer.stderr and "1 to 1000000000" in answer.stderr, answer.stderr
+    assert sqlite_study.service.find_records("admin", "site", site_id="TJH") == [record]
+    ok = cli(
+        *args, "--expected-version", str(record["version"]), "--url", sqlite_study.url, "--user", "admin"
+    )
+    assert ok.exit_code == 0, ok.stderr

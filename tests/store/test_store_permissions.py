@@ -39,6 +39,18 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
             },
         ),
         "enter_other_site": lambda u: service.insert_record(u, "infusion", FOREIGN_INFUSION),
+        "record_escalation": lambda u: service.insert_record(
+            u,
+            "escalation_decision",
+            {
+                "cohort": len(u),
+                "dose_level": 1,
+                "decided_on": "2021-07-06",
+                "outcomes": "1NNN",
+                "decision": "escalate",
+                "approved_by": "safety review committee",
+            },
+        ),
         "edit": lambda u: service.update_record(
             u,
             "infusion",
@@ -76,6 +88,7 @@ EXPECTED: dict[str, set[str]] = {
         "audit_history",
         "enter",
         "enter_other_site",
+        "record_escalation",
         "edit",
         "raise_query",
         "lock_and_unlock",
@@ -84,13 +97,24 @@ EXPECTED: dict[str, set[str]] = {
         "add_site",
         "derive",
     },
-    "data_manager": {"read", "audit_history", "enter", "enter_other_site", "edit", "raise_query", "add_site"},
+    "data_manager": {
+        "read",
+        "audit_history",
+        "enter",
+        "enter_other_site",
+        "record_escalation",
+        "edit",
+        "raise_query",
+        "add_site",
+    },
     "investigator": {"read", "audit_history", "enter", "edit"},
     "monitor": {"read", "audit_history", "raise_query"},
     "statistician": {"read", "audit_history", "lock_and_unlock", "derive"},
 }
 """What each role may do, from the role descriptions of decisions §7 (the investigator user `inv` is at TJH,
-CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin."""
+CT-001's site; CT-101 is at PUMCH). `unlock` for non-admins is tried against a lock set by the admin.
+`record_escalation`: the safety review committee's dose decision is recorded by the study-wide data roles,
+never by a site investigator (D-19.410)."""
 
 USER_OF_ROLE = {
     "admin": "admin",
@@ -152,6 +176,8 @@ def test_permission_matrix_matches_issue_roles() -> None:
         "data_manager",
         "monitor",
     }
+    # the committee's dose decision is recorded by study-wide roles, never by a site investigator (D-19.410)
+    assert {r for r in PERMISSIONS if Action.RECORD_ESCALATION in PERMISSIONS[r]} == {"admin", "data_manager"}
     assert all(Action.READ in actions for actions in PERMISSIONS.values())
     assert Action.EDIT not in PERMISSIONS["monitor"] and Action.EDIT not in PERMISSIONS["statistician"]
 
@@ -260,3 +286,60 @@ def test_the_cli_import_refuses_another_sites_subject_id_as_a_free_one_is_taken(
     (folder / "subjects.csv").write_text(header + "CT-060,TJH,2021-06-01,F\n", "utf-8")
     free = cli("import", "templates", folder, "--user", "inv", "--url", sqlite_study.url)
     assert free.exit_code == 0, free.stderr
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_investigators_import_of_escalation_decisions_is_refused_dry_run_or_not(
+    study, tmp_path, dry_run: bool
+) -> None:
+    """The committee's decisions need `record_escalation` on every path (D-19.410): the import writes
+    them refused, and a dry run, which writes nothing, said the same file would import (it checked only
+    the import permission); it now refuses it with the write's own words (D-19.416)."""
+    from cartrial.store.importing import import_templates
+
+    (tmp_path / "escalation_decisions.csv").write_text(
+        "cohort,dose_level,decided_on,outcomes,design,design_state,decision,approved_by\n"
+        "1,1,2021-07-06,1NNN,3+3,,escalate,safety review committee\n"
+    )
+    with pytest.raises(
+        PermissionDeniedError, match=r"may not record escalation \(insert into escalation_decision\)"
+    ):
+        import_templates(study.url, tmp_path, "inv", dry_run=dry_run, reason="committee minutes")
+    assert study.service.table_counts()["escalation_decision"] == 0
+    report = import_templates(study.url, tmp_path, "dm", dry_run=dry_run, reason="committee minutes")
+    assert report.forms[0].read == 1
+
+
+def test_an_investigator_reads_only_their_own_sites_audit_rows_and_counts(study) -> None:
+    """The store enforces site isolation on every audit read, not only on one record's trail (D-19.411,
+    D-19.418): `audit_rows`, another site's subject's `audit_history` (answered as for a subject no one
+    ever had), and `table_counts` (the trail's and the sites' counts) see only the user's own site."""
+    service = study.service
+    inv = service.as_user("inv")
+    rows = inv.audit_rows()
+    assert rows and all(row["subject_id"] in (None, "CT-001", "CT-002") for row in rows)
+    assert "CT-101" in {row["subject_id"] for row in service.audit_rows(actor="admin")}
+    assert inv.audit_history("CT-101") == inv.audit_history("CT-999") == []
+    assert inv.audit_history("CT-001") == service.audit_history("CT-001", actor="admin")
+    counts = inv.table_counts()
+    assert counts["audit_log"] == len(rows) < service.table_counts()["audit_log"]
+    assert counts["site"] == 1 < service.table_counts()["site"]
+    assert counts["subject"] == len(inv.find_records("subject", site_id="TJH"))
+    assert inv.last_audit_rows(3) == rows[-3:]
+    assert service.as_user("admin").last_audit_rows(2) == service.audit_rows(actor="admin")[-2:]
+    # another site's site record and user accounts are not a site-restricted user's trail
+    site_rows = [row for row in rows if row["table_name"] == "site"]
+    own_site = service.find_records("admin", "site", site_id="TJH")[0]["id"]
+    assert {row["record_id"] for row in site_rows} <= {own_site}
+    assert not [row for row in rows if row["table_name"] == "app_user"]
+
+
+def test_the_cli_audit_log_of_an_investigator_shows_only_their_site(sqlite_study, cli) -> None:
+    """`cartrial audit log --user inv`: the last rows are the investigator's site's (D-19.418)."""
+    import json
+
+    answer = cli("audit", "log", "--user", "inv", "--url", sqlite_study.url, "--json", "--limit", "1000")
+    assert answer.exit_code == 0, answer.stderr
+    assert {row["subject_id"] for row in json.loads(answer.stdout)} <= {None, "CT-001", "CT-002"}
+    other = cli("audit", "log", "--subject", "CT-101", "--user", "inv", "--url", sqlite_study.url, "--json")
+    assert other.exit_code == 0 and json.loads(other.stdout) == []

@@ -191,7 +191,7 @@ def test_insert_record_refuses_an_existing_natural_key(study) -> None:
     """Single inserts never silently overwrite: the natural key must be new."""
     service: StudyService = study.service
     service.insert_record("dm", "infusion", infusion_rows()[0])
-    with pytest.raises(ConflictError, match="already has a record"):
+    with pytest.raises(ConflictError, match="already has this"):
         service.insert_record("dm", "infusion", infusion_rows()[0])
 
 

@@ -14,7 +14,7 @@ def test_insert_update_delete_each_audited(study) -> None:
     user = study.service.as_user("dm")
     with user.transaction("test", "entry") as tx:
         record_id = writes.insert_record(tx, "lab_result", LAB)
-        with pytest.raises(ConflictError, match="already has a record"):
+        with pytest.raises(ConflictError, match="already has this"):
             writes.insert_record(tx, "lab_result", LAB)
         assert writes.update_record(tx, "lab_result", record_id, {"value": 12.0}, 1, "same") == 1  # no change
         assert writes.update_record(tx, "lab_result", record_id, {"value": 13.0}, 1, "typo") == 2

@@ -365,13 +365,27 @@ def test_committee_decision_needs_reason_when_it_differs(any_web_study):
     }
     refused = dm.post("/api/v1/escalation/decisions", json=body)
     assert refused.status_code == 422 and refused.json()["field"] == "reason"
-    ok = dm.post("/api/v1/escalation/decisions", json={**body, "reason": "third patient withdrew consent"})
+    # who approved is the committee's chair or the committee, as the import takes it (D-19.410): not the
+    # data manager who records it (the trail names the recorder), and a line break is refused as there
+    approver = "safety review committee (chair A. Chen)"
+    bad = dm.post(
+        "/api/v1/escalation/decisions",
+        json={**body, "reason": "third patient withdrew consent", "approved_by": "SRC\nchair"},
+    )
+    assert bad.status_code == 422 and "approved_by" in bad.json()["field"], bad.text
+    ok = dm.post(
+        "/api/v1/escalation/decisions",
+        json={**body, "reason": "third patient withdrew consent", "approved_by": approver},
+    )
     assert ok.status_code == 201, ok.text
     assert ok.json()["differs"] is True
     stored = dm.get("/api/v1/records/escalation_decisions").json()["items"][0]["values"]
     assert stored["design_state"]["committee_reason"] == "third patient withdrew consent"
-    assert stored["approved_by"] == "dm"
+    assert stored["approved_by"] == approver
     assert any_web_study.bearer("mon").post("/api/v1/escalation/decisions", json=body).status_code == 403
+    # the committee's decision is not a site investigator's to record (D-19.410): refused before anything runs
+    refused_inv = any_web_study.bearer("inv").post("/api/v1/escalation/decisions", json={**body, "cohort": 2})
+    assert refused_inv.status_code == 403 and "record escalation" in refused_inv.json()["error"]
 
 
 def test_a_control_character_in_the_url_or_a_value_is_a_located_4xx_never_a_server_error(any_web_study):
@@ -428,7 +442,7 @@ def test_a_record_whose_key_exists_is_a_located_409(any_web_study):
     assert again.status_code == 409
     body = again.json()
     assert body["field"] == "subject_id, assessed_at" and "CT-001" in body["value"]
-    assert "2021-07-01 10:00:00" in body["value"] and "not yet in crs_assessment" in body["allowed"]
+    assert "2021-07-01 10:00:00" in body["value"] and "no other crs_assessment record has" in body["allowed"]
 
 
 def _infusion(subject: str, infused_at: str, **changes: object) -> dict:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cartrial.allowed import choice_text
+from cartrial.allowed import RECORD_VERSION, choice_text, record_version
 from cartrial.commands.auth_commands import acting_user
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
@@ -349,10 +349,6 @@ def parse_assignments(service: Any, table: str, assignments: list[str]) -> dict[
     return changes
 
 
-#: The versions a record can have: 1 when written, one more at each change (D-19.371).
-RECORD_VERSIONS = (1, 1_000_000_000)
-
-
 @db_app.command(
     "edit",
     epilog=(
@@ -364,12 +360,11 @@ def edit_command(
     table: str = typer.Argument(..., help="Table name."),
     record_id: int = typer.Argument(..., help="Record id (see `db records`)."),
     assignments: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (repeatable)."),
-    expected_version: int = typer.Option(
+    expected_version: str = typer.Option(
         ...,
         "--expected-version",
-        min=1,
-        max=RECORD_VERSIONS[1],
-        help="Version you read (see `db records`); a newer one is a conflict. Versions start at 1.",
+        help="Version you read (see `db records`); a newer one is a conflict. "
+        f"Allowed: {RECORD_VERSION.text()} (ASCII digits).",
     ),
     reason: str = typer.Option(..., "--reason", help="Why the value changes (audit trail; required)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
@@ -380,12 +375,22 @@ def edit_command(
 ) -> None:
     """Correct fields of one record, with a reason (audited; refused on locked or changed records). Prints
     the data queries the edit checks raised (D-19.130)."""
+    version_read = record_version(expected_version.strip())  # the API's and the record page's rule (D-19.413)
+    if version_read is None:
+        raise InputError(
+            Problem(
+                "not a version of the record",
+                field="--expected-version",
+                value=expected_version,
+                allowed=f"the version you read, {RECORD_VERSION.text()} (ASCII digits)",
+            )
+        )
     service = _service(url)
     changes = parse_assignments(service, table, assignments)
     actor = _actor(user, url)
     raised: list[Any] = []
     version = service.update_record(
-        actor, table, record_id, changes, expected_version, reason, "cli", raised=raised
+        actor, table, record_id, changes, version_read, reason, "cli", raised=raised
     )
     _print_write(
         f"{table} record {record_id} now at version {version}",
@@ -794,8 +799,7 @@ def log_command(
     elif subject:
         rows = service.audit_history(subject, actor=actor)
     else:
-        total = service.table_counts()["audit_log"]
-        rows = service.audit_rows(actor=actor, since_id=max(0, total - limit))
+        rows = service.as_user(actor).last_audit_rows(limit)  # of the user's sites (D-19.418)
     if as_json:
         typer.echo(dumps_json(rows))
         return

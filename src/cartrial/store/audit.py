@@ -353,6 +353,20 @@ class AuditVerification:
     (the one change a hash chain alone cannot reveal)."""
 
 
+def verification_for_one_site(result: AuditVerification) -> AuditVerification:
+    """`result` as a site-restricted user sees it (D-19.411): whether the chain verifies, without the row
+    count, the first broken row's id or the head hash — each moves with every other site's entries, which
+    are as absent for that user as their records. `rows_checked` is 0 (not told); the data manager, a
+    monitor or an administrator sees the full result (`cartrial audit verify`)."""
+    message = (
+        "audit trail intact"
+        if result.ok
+        else "the audit trail does not verify: a data manager or an administrator sees where "
+        "(cartrial audit verify)"
+    )
+    return AuditVerification(result.ok, 0, None, message)
+
+
 def _rows(connection: Connection, batch_size: int = 20_000) -> Iterator[Mapping[Any, Any]]:
     table = cast(Table, AuditLog.__table__)
     last = None

@@ -457,6 +457,8 @@ def check_subjects_and_sites(
     subject_column = model.subject_column
     site_column = columns_of(model).get("site_id")
     sites = {row.get("site_id") for row in rows if "site_id" in row}
+    if model is Subject:  # before the site is looked up: another site, existing or not, alike (D-19.415)
+        check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, "subject data written")
     if site_column is not None and site_column.foreign_keys:  # a subject's or a user's site
         known = set(tx.connection.execute(select(site_table().c.site_id)).scalars())
         unknown = sorted(str(s) for s in sites if s is not None and s not in known)
@@ -472,7 +474,6 @@ def check_subjects_and_sites(
     if model is Subject:
         check_birth_date_privacy(tx.connection, rows)
         existing_sites = subject_sites(tx.connection, {row["subject_id"] for row in rows})
-        check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, "subject data written")
         refusal = held_key_refusal(  # a subject id another site holds: not said so (D-19.297)
             table_name,
             ("subject_id",),

@@ -2225,17 +2225,35 @@ def _import_decision_findings(
     )
 
 
+_NO_CLOSURE = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+"""The closure time of a closed edit-check query the trail does not know (`raised_query_keys`)."""
+
+
 def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.datetime | None]:
     """The edit-check queries already raised, by (table, record id, field, check id): None while one is open
     or answered (the check is not raised again on that field), else the latest closure (D-19.122: a closed
     query stands for the value it was closed on; `record_queries` raises the check anew once the field has
-    changed after it)."""
-    from sqlalchemy import select
+    changed after it). The closure's time is the trail's (the query's newest audit row), as the change
+    it is compared with (`_changed_since`): the query's own `updated_at` is a housekeeping column outside
+    the trail, which a direct database write could move without `audit verify` noticing (D-19.412)."""
+    from sqlalchemy import func, select
 
-    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.models import STUDY_TABLES, AuditLog
 
     queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
+    audit = AuditLog.__table__
     by_system = system_closed(connection)
+    closed_ids = select(queries.c.id).where(
+        queries.c.raised_by == EDIT_CHECK_USER, queries.c.status == "closed"
+    )
+    closed_at: dict[int, dt.datetime] = {
+        int(record_id): when
+        for record_id, when in connection.execute(
+            select(audit.c.record_id, func.max(audit.c.recorded_at))
+            .where(audit.c.table_name == "data_query", audit.c.record_id.in_(closed_ids))
+            .group_by(audit.c.record_id)
+        )
+    }
     rows = connection.execute(
         select(
             queries.c.id,
@@ -2244,19 +2262,22 @@ def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.dateti
             queries.c.field,
             queries.c.text,
             queries.c.status,
-            queries.c.updated_at,
         ).where(queries.c.raised_by == EDIT_CHECK_USER)
     )
     out: dict[tuple[Any, ...], dt.datetime | None] = {}
-    for query_id, table, record_id, field_name, text, status, updated_at in rows:
+    for query_id, table, record_id, field_name, text, status in rows:
+        # a closed query without a trail row of its own was written behind cartrial's back (`audit verify`
+        # reports it): its closure stands for nothing, so any change raises the check again
+        closure = closed_at.get(int(query_id), _NO_CLOSURE)
         check_id = str(text).removeprefix("Edit check ").split(" ", 1)[0]
         key = (table, record_id, field_name, check_id)
         if status == "closed" and query_id in by_system:
             continue  # closed by the system when the check no longer fired: a new firing is a new query
+        previous = out.get(key, _NO_CLOSURE)
         if status != "closed":
             out[key] = None
-        elif key not in out or (out[key] is not None and updated_at > out[key]):
-            out[key] = updated_at  # a closed query's last update is its closure (closed is final, D-19.29)
+        elif key not in out or (previous is not None and closure > previous):
+            out[key] = closure  # a closed query's last update is its closure (closed is final, D-19.29)
     return out
 
 

@@ -4,7 +4,10 @@ Roles (docs/science/decisions.md D-7.1; docs/science/data-standards.md §8.2): `
 role that may unlock or manage
 users), `investigator` (enter and edit data of subjects at their own site, answer queries), `data_manager`
 (enter, edit, import, raise and answer queries, set up sites), `monitor` (read, raise queries),
-`statistician` (read, lock, derive/analyse). The matrix is checked by the service layer on every call
+`statistician` (read, lock, derive/analyse). The safety review committee's dose-escalation decision is
+recorded (insert, edit, delete of `escalation_decision`, by form, import or API) under its own action,
+`record_escalation`, held by the study-wide `data_manager` and `admin` and never by a site investigator
+(D-19.410). The matrix is checked by the service layer on every call
 (`cartrial.store.service.StudyService`), not only by the CLI.
 
 Where the sources differ: docs/science/data-standards.md §8.2 gives *lock* to the data manager, decision D-7.2
@@ -29,6 +32,7 @@ class Action(StrEnum):
     EDIT = "edit"
     DELETE = "delete"
     IMPORT = "import"
+    RECORD_ESCALATION = "record_escalation"
     RAISE_QUERY = "raise_query"
     ANSWER_QUERY = "answer_query"
     LOCK = "lock"
@@ -44,7 +48,17 @@ PERMISSIONS: Mapping[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "investigator": frozenset({A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.ANSWER_QUERY}),
     "data_manager": frozenset(
-        {A.READ, A.ENTER, A.EDIT, A.DELETE, A.IMPORT, A.RAISE_QUERY, A.ANSWER_QUERY, A.MANAGE_SITES}
+        {
+            A.READ,
+            A.ENTER,
+            A.EDIT,
+            A.DELETE,
+            A.IMPORT,
+            A.RECORD_ESCALATION,
+            A.RAISE_QUERY,
+            A.ANSWER_QUERY,
+            A.MANAGE_SITES,
+        }
     ),
     "monitor": frozenset({A.READ, A.RAISE_QUERY}),
     "statistician": frozenset({A.READ, A.LOCK, A.DERIVE}),
@@ -61,6 +75,7 @@ TABLE_WRITE_ACTION: Mapping[str, Action] = {
     "derived_value": A.DERIVE,
     "import_manifest": A.IMPORT,
     "data_query": A.RAISE_QUERY,
+    "escalation_decision": A.RECORD_ESCALATION,
 }
 """Tables whose writes need a specific action instead of enter/edit/delete."""
 

@@ -9,10 +9,19 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
+from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.bulk import apply_update, upsert_rows
 from cartrial.store.models import STUDY_TABLES, utc_now
-from cartrial.store.tables import NOTE_ALLOWED, RowLike, check_note, columns_of, model_of, query_table
+from cartrial.store.tables import (
+    MASKED_COLUMNS,
+    NOTE_ALLOWED,
+    RowLike,
+    check_note,
+    data_columns,
+    model_of,
+    query_table,
+)
 from cartrial.store.writes import check_record_sites, current_record
 
 if TYPE_CHECKING:
@@ -37,8 +46,13 @@ def raise_query(
     query_text(text)
     current = current_record(tx.connection, model, table_name, record_id)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
-    if field_name is not None and field_name not in columns_of(model):
-        raise InputError(Problem("unknown field", field="field", value=field_name))
+    # a recorded value: not a column the service maintains (id, version, timestamps, D-19.417) nor a masked
+    # one (a password hash)
+    fields = [name for name in data_columns(model) if name not in MASKED_COLUMNS]
+    if field_name is not None and field_name not in fields:
+        raise InputError(
+            Problem("unknown field", field="field", value=field_name, allowed=choice_text(fields))
+        )
     count = tx.connection.execute(select(func.count()).select_from(query_table())).scalar_one()
     code = f"Q-{int(count) + 1:06d}"
     subject = current.get(model.subject_column) if model.subject_column else None

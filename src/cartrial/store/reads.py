@@ -75,11 +75,55 @@ def data_version(connection: Connection) -> int:
     return int(newest or 0)
 
 
-def table_counts(connection: Connection) -> dict[str, int]:
-    """Row count of every table (study data, data_lock and audit_log), by table name."""
+def table_counts(connection: Connection, sites: tuple[str | None, ...] | None = None) -> dict[str, int]:
+    """Row count of every table (study data, data_lock and audit_log), by table name. `sites`: only the
+    records and audit rows of these sites (`_site_condition`, `audit_site_condition`; None: every site)."""
     models: list[type[Any]] = [*STUDY_TABLES.values(), DataLock, AuditLog]
-    tables = [table_of(m) for m in models]
-    return {t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables}
+    out: dict[str, int] = {}
+    for model in models:
+        table = table_of(model)
+        if model is AuditLog:
+            condition = audit_site_condition(sites)
+        else:  # a lock is study-wide
+            condition = [] if model is DataLock else _site_condition(model, sites)
+        query = select(func.count()).select_from(table).where(*condition)
+        out[table.name] = int(connection.execute(query).scalar_one())
+    return out
+
+
+def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
+    """Only the audit rows a user of `sites` may read (None: every row; D-19.411, D-19.418): a row about a
+    subject now at one of `sites` (its subject record and all its data), a row about one of those sites'
+    own site record, and a row about a study-wide record (no subject: the study, an escalation decision,
+    an import, a lock). Another site's subject, a deleted subject or site, and the user accounts
+    (`app_user`, every site's staff) are as absent. The one rule of every audit read (`audit_rows`,
+    `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
+    from sqlalchemy import and_
+
+    from cartrial.store.models import Site, Subject
+
+    if sites is None:
+        return []
+    audit = table_of(AuditLog)
+    wanted = list(sites)
+    with_subjects = [
+        name for name, model in STUDY_TABLES.items() if model.subject_column in columns_of(model)
+    ]
+    own_subjects = select(Subject.subject_id).where(Subject.site_id.in_(wanted))
+    own_sites = select(table_of(Site).c.id).where(table_of(Site).c.site_id.in_(wanted))
+    return [
+        or_(
+            audit.c.subject_id.in_(own_subjects),
+            and_(audit.c.table_name == "site", audit.c.record_id.in_(own_sites)),
+            and_(
+                audit.c.subject_id.is_(None),
+                or_(
+                    audit.c.table_name.is_(None),
+                    audit.c.table_name.not_in([*with_subjects, "site", "app_user"]),
+                ),
+            ),
+        )
+    ]
 
 
 def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:
@@ -128,9 +172,12 @@ def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> li
     ]
 
 
-def audit_history(connection: Connection, subject_id: str) -> list[dict[str, Any]]:
+def audit_history(
+    connection: Connection, subject_id: str, sites: tuple[str | None, ...] | None = None
+) -> list[dict[str, Any]]:
     """Every audit row about subject `subject_id` (its subject record and all its data), in chain order;
-    a batch row is shown as one row per record it created (`expand_batch_row`)."""
+    a batch row is shown as one row per record it created (`expand_batch_row`). `sites`: a subject of
+    another site has no rows, as a subject no one ever had (`audit_site_condition`)."""
     if not isinstance(subject_id, str):  # None would select every row about no subject (IS NULL)
         raise InputError(
             Problem(
@@ -141,7 +188,9 @@ def audit_history(connection: Connection, subject_id: str) -> list[dict[str, Any
         )
     table = table_of(AuditLog)
     rows = connection.execute(
-        select(table).where(table.c.subject_id == subject_id).order_by(table.c.id)
+        select(table)
+        .where(table.c.subject_id == subject_id, *audit_site_condition(sites))
+        .order_by(table.c.id)
     ).mappings()
     return [shown for row in rows for shown in expand_batch_row(row)]
 
@@ -154,15 +203,33 @@ def _count_argument(name: str, value: Any) -> int:
     return int(value)
 
 
-def audit_rows(connection: Connection, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-    """Audit rows with id above `since_id`, in chain order (at most `limit`)."""
+def audit_rows(
+    connection: Connection,
+    since_id: int = 0,
+    limit: int | None = None,
+    sites: tuple[str | None, ...] | None = None,
+    *,
+    last: bool = False,
+) -> list[dict[str, Any]]:
+    """Audit rows with id above `since_id`, in chain order (at most `limit`: the first ones, or with
+    `last` the newest ones). `sites`: only the rows a user of these sites may read
+    (`audit_site_condition`)."""
     since_id = _count_argument("since_id", since_id)
     limit = None if limit is None else _count_argument("limit", limit)
     table = table_of(AuditLog)
-    query = select(table).where(table.c.id > since_id).order_by(table.c.id)
+    query = select(table).where(table.c.id > since_id, *audit_site_condition(sites))
+    query = query.order_by(table.c.id.desc() if last else table.c.id)
     if limit is not None:
         query = query.limit(limit)
-    return [dict(row) for row in connection.execute(query).mappings()]
+    rows = [dict(row) for row in connection.execute(query).mappings()]
+    return rows[::-1] if last else rows
+
+
+def visible_audit_ids(connection: Connection, ids: Sequence[int], sites: tuple[str | None, ...]) -> set[int]:
+    """The audit rows among `ids` a user of `sites` may read (`audit_site_condition`)."""
+    table = table_of(AuditLog)
+    query = select(table.c.id).where(table.c.id.in_(list(ids)), *audit_site_condition(sites))
+    return {int(i) for i in connection.execute(query).scalars()}
 
 
 def page_records(
@@ -249,13 +316,17 @@ def _day_expression(connection: Connection, model: Any) -> Any:
 
 
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
+    """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
+    and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject."""
     from cartrial.store.models import Subject
+    from cartrial.store.writes import own_site_column
 
     if sites is None:
         return []
     table = table_of(model)
-    if model is Subject:
-        return [table.c.site_id.in_(list(sites))]
+    own = own_site_column(model)
+    if own is not None:
+        return [table.c[own].in_(list(sites))]
     column = model.subject_column
     if column and column in columns_of(model):
         return [table.c[column].in_(select(Subject.subject_id).where(Subject.site_id.in_(list(sites))))]
@@ -353,22 +424,6 @@ def records_by_id(
     result = connection.execute(selected.where(table.c.id.in_(list(ids))))
     keys = tuple(result.keys())
     return {int(row[0]): dict(zip(keys, row, strict=True)) for row in result.all()}
-
-
-def record_sites(connection: Connection, table_name: str, records: list[dict[str, Any]]) -> set[str | None]:
-    """The sites of the subjects the records belong to (empty for a table without subjects)."""
-    from cartrial.store.bulk import subject_sites
-    from cartrial.store.models import Subject
-
-    model = model_of(table_name)
-    if model is Subject:
-        return {r.get("site_id") for r in records}
-    column = model.subject_column
-    if not column or column not in columns_of(model):
-        return set()
-    subjects = {r.get(column) for r in records} - {None}
-    found = subject_sites(connection, subjects)
-    return {found.get(str(s)) for s in subjects}
 
 
 def record_audit(connection: Connection, table_name: str, record_id: int) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, Engine
 from cartrial import __version__
 from cartrial.errors import ConflictError
 from cartrial.store import locking, provenance, queries, reads, users
-from cartrial.store.audit import AuditVerification, verify_chain
+from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
@@ -478,7 +478,9 @@ class StudyUser:
             allowed_sites = self._read_sites(connection)
             record = reads.get_record(connection, table_name, record_id)
             if allowed_sites is not None:
-                sites = reads.record_sites(connection, table_name, [record])
+                from cartrial.store.writes import record_sites
+
+                sites = record_sites(connection, model_of(table_name), [record])
                 if sites - set(allowed_sites):
                     from cartrial.errors import InputError, Problem
 
@@ -488,44 +490,51 @@ class StudyUser:
         return record
 
     def table_counts(self) -> dict[str, int]:
-        """Row count of every table (READ permission)."""
-        self.check(Action.READ, "table counts")
+        """Row count of every table (READ permission); a site-restricted user counts only their sites'
+        records and audit rows (`reads.table_counts`, D-19.418)."""
         with self.service.read() as connection:
-            return reads.table_counts(connection)
+            return reads.table_counts(connection, self._read_sites(connection))
 
     def audit_history(self, subject_id: str) -> list[dict[str, Any]]:
-        """Every audit row about subject `subject_id` (its subject record and all its data), in order."""
-        self.check(Action.READ, "audit trail")
+        """Every audit row about subject `subject_id` (its subject record and all its data), in order
+        (READ permission). Another site's subject, for a site-restricted user: no rows, as a subject no one
+        ever had (`reads.audit_site_condition`, D-19.418)."""
         with self.service.read() as connection:
-            return reads.audit_history(connection, subject_id)
+            return reads.audit_history(connection, subject_id, self._read_sites(connection))
 
     def record_audit(self, table_name: str, record_id: int) -> list[dict[str, Any]]:
-        """Every audit row about one record, in order (READ permission). A site-restricted user gets the
-        trail only of a record of their site (a deleted record: by the subject named in its audit rows)."""
+        """Every audit row about one record, in order (READ permission). A site-restricted user gets only
+        the rows of their sites (`reads.audit_site_condition`: a record of another site's subject or
+        another site's record has none, a deleted one by the subject named in its audit rows)."""
         model_of(table_name)
-        allowed_sites = self.read_sites()
         with self.service.read() as connection:
+            allowed_sites = self._read_sites(connection)
             rows = reads.record_audit(connection, table_name, record_id)
-            if allowed_sites is not None and rows:
-                from cartrial.store.bulk import subject_sites
-
-                subjects = {r["subject_id"] for r in rows} - {None}
-                sites = set(subject_sites(connection, subjects).values())
-                if (table_name == "subject" or subjects) and (not sites or sites - set(allowed_sites)):
-                    return []
-        return rows
+            if allowed_sites is None or not rows:
+                return rows
+            visible = reads.visible_audit_ids(connection, [int(r["id"]) for r in rows], allowed_sites)
+        return [row for row in rows if int(row["id"]) in visible]
 
     def audit_rows(self, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """Audit rows in chain order (for review listings)."""
-        self.check(Action.READ, "audit trail")
+        """Audit rows in chain order (for review listings; READ permission): a site-restricted user's
+        only of their sites (`reads.audit_site_condition`, D-19.418)."""
         with self.service.read() as connection:
-            return reads.audit_rows(connection, since_id, limit)
+            return reads.audit_rows(connection, since_id, limit, self._read_sites(connection))
+
+    def last_audit_rows(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` audit rows this user may read, in chain order (READ permission; as
+        `audit_rows`)."""
+        with self.service.read() as connection:
+            return reads.audit_rows(connection, 0, limit, self._read_sites(connection), last=True)
 
     def verify_audit(self) -> AuditVerification:
-        """Recompute the audit hash chain (READ permission)."""
-        self.check(Action.READ, "audit verification")
+        """Recompute the audit hash chain (READ permission). A site-restricted user is told whether the
+        chain verifies, not how many rows the study's trail holds, where it breaks or its head hash: those
+        move with every other site's entries (`audit.verification_for_one_site`, D-19.411)."""
         with self.service.read() as connection:
-            return verify_chain(connection)
+            allowed_sites = self._read_sites(connection)  # the READ permission
+            result = verify_chain(connection)
+        return result if allowed_sites is None else verification_for_one_site(result)
 
     # -- lock ---------------------------------------------------------------------------------------
 

@@ -804,6 +804,45 @@ def verify_seals(
 # ------------------------------------------------------------------------------------------------------
 
 
+LISTED_WRITES = 50
+"""Most audit rows `writes_without_permission` lists (the count says how many in all)."""
+
+
+def writes_without_permission(connection: Connection, table_name: str) -> tuple[list[tuple[int, str]], int]:
+    """The audit rows of writes to `table_name` (insert, batch, change, delete) whose user's role does not
+    hold the table's write action under the current matrix (`permissions.write_action`): the first
+    `LISTED_WRITES` as (audit row id, role), and how many in all. Ids and roles only, never a value
+    (D-12.2). Such a row was permitted when written under an older matrix (an investigator's escalation
+    decision before D-19.410): the trail is intact, so it is reported for review, not as tampering
+    (D-19.419)."""
+    from cartrial.store.permissions import PERMISSIONS, Action, write_action
+
+    action = write_action(table_name, Action.ENTER)
+    holders = [role for role, actions in PERMISSIONS.items() if action in actions]
+    table = cast(Table, AuditLog.__table__)
+    where = (table.c.table_name == table_name, table.c.user_role.not_in(holders))
+    count = int(connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+    listed = connection.execute(
+        select(table.c.id, table.c.user_role).where(*where).order_by(table.c.id).limit(LISTED_WRITES)
+    ).all()
+    return [(int(row_id), str(role)) for row_id, role in listed], count
+
+
+def _escalation_writers_warning(connection: Connection) -> str | None:
+    """The `audit verify` warning naming the escalation-decision writes of roles without
+    `record_escalation` (`writes_without_permission`), None when there are none."""
+    listed, count = writes_without_permission(connection, "escalation_decision")
+    if not count:
+        return None
+    rows = ", ".join(f"{row_id} ({role})" for row_id, role in listed)
+    more = f", and {count - len(listed)} more" if count > len(listed) else ""
+    return (
+        f"{count} audit row(s) of escalation_decision writes by a role that does not hold record_escalation "
+        f"under the current role matrix (recorded before D-19.410; review each against the committee's "
+        f"minutes): audit rows {rows}{more}"
+    )
+
+
 def verify_complete(
     target: Any,
     *,
@@ -882,6 +921,10 @@ def verify_complete(
         findings, locks = verify_lock_anchors(connection)
         result.findings += findings
         result.checks.append(f"lock anchors: {locks} lock(s)")
+        escalation_writers = _escalation_writers_warning(connection)  # for review, not tampering (D-19.419)
+        result.checks.append("escalation decision writers: checked against the role matrix")
+        if escalation_writers is not None:
+            result.warnings.append(escalation_writers)
         if replay:
             findings, compared = replay_state(connection)
             result.findings += findings

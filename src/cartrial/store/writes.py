@@ -160,17 +160,7 @@ def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
             # the checks a free key meets first (the subject's site): the same refusal, held key or not
             check_subjects_and_sites(tx, model, table_name, [dict(prepared[0])])
             raise refusal
-        raise ConflictError(
-            f"{table_name} already has a record with {', '.join(keys)} = {given} (id {existing['id']}); "
-            "update it instead",
-            problem=Problem(
-                f"a record with this key exists (id {existing['id']})",
-                field=", ".join(keys),
-                value=given,
-                allowed=f"a {', '.join(keys)} not yet in {table_name} (or update record {existing['id']})",
-            ),
-            existing=(table_name, int(existing["id"])),
-        )
+        raise key_taken(table_name, keys, given, int(existing["id"]))
     upsert_rows(tx, table_name, prepared, keys)
     found = find_by_key(tx.connection, model, prepared[0], keys)
     assert found is not None
@@ -360,12 +350,14 @@ def update_record(
     if not diff:
         return int(current["version"])
     check_texts(model, table_name, diff)
+    # the own-site rule before the references are looked up: a subject moved to another site is refused
+    # alike whether that site exists or not (D-19.415)
+    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
     if model is User:
         check_last_admin(tx.connection, current, {**current, **diff})
         if "username" in diff:
             check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
-    check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     if any(k in diff for k in model.natural_key):  # a changed key: another site's? (D-19.297)
         _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:
@@ -485,17 +477,39 @@ def _held_elsewhere(
 def _refuse_key_held_elsewhere(
     tx: Transaction, model: type[StudyData], table_name: str, after: RowLike, record_id: int
 ) -> None:
-    """An edit giving a record the key of another site's record (a subject renamed to an id another site
-    holds): refused as a key that cannot be used, before the edit checks read that record's subject
-    (D-19.297). A key held by a record the user may see is left to the database's unique constraint."""
+    """An edit giving a record the key another record holds: refused before the edit checks read that
+    record. Another site's record (a subject renamed to an id another site holds): as a key that cannot be
+    used (D-19.297). A record the user may see: a located problem as the import's for a repeated key —
+    the key's fields, the record holding it by id, the key typed as the value only, never the database's
+    unique-constraint text (D-19.414)."""
     keys = model.natural_key
     if not keys or any(after.get(k) is None for k in keys):
         return
     held = find_by_key(tx.connection, model, after, keys)
     if held is not None and int(held["id"]) != record_id:
-        refusal = _held_elsewhere(tx, model, table_name, ", ".join(str(after[k]) for k in keys), held)
+        given = ", ".join(str(after[k]) for k in keys)
+        refusal = _held_elsewhere(tx, model, table_name, given, held)
         if refusal is not None:
             raise refusal
+        raise key_taken(table_name, keys, given, int(held["id"]))
+
+
+def key_taken(table_name: str, keys: Sequence[str], given: str, held_id: int) -> ConflictError:
+    """The one refusal of a key held by a record the user may see, for a new record and an edited one alike
+    (D-19.414): a conflict (409, as the API documents an existing key) whose message names the key's fields
+    only; the key typed is the problem's value and the record holding it is named by id in the problem and
+    in `existing` (a link to it), never in the message text (D-12.2)."""
+    key = " + ".join(keys)
+    return ConflictError(
+        f"another {table_name} record already has this {key}: one record per {key}",
+        problem=Problem(
+            f"another {table_name} record already has this {key}",
+            field=", ".join(keys),
+            value=given,
+            allowed=f"a {key} no other {table_name} record has (or open record {held_id} and change it)",
+        ),
+        existing=(table_name, held_id),
+    )
 
 
 def check_record_sites(
@@ -506,11 +520,22 @@ def check_record_sites(
     check_sites(tx.actor.username, tx.actor.role, tx.actor.site_id, sites, f"this {table_name} record")
 
 
+def own_site_column(model: type[StudyData]) -> str | None:
+    """The column naming the site a record itself belongs to: `site_id` of a subject and of a site record
+    (a site is its own site, D-19.411); None for any other table (its site is its subject's, if any). The
+    one place of that special case (`record_sites`, `reads._site_condition`)."""
+    from cartrial.store.models import Site
+
+    return "site_id" if model is Subject or model is Site else None
+
+
 def record_sites(connection: Connection, model: type[StudyData], versions: Sequence[RowLike]) -> set[Any]:
-    """The sites the versions of a record belong to: a subject's site; another table's record, its
-    subject's site; none for a table without subjects."""
-    if model is Subject:
-        return {v.get("site_id") for v in versions}
+    """The sites the versions of a record belong to — the one rule of a record's sites, for reads and
+    writes: a subject's or a site record's own site (`own_site_column`); another table's record, its
+    stored subject's site; none for a table without subjects."""
+    own = own_site_column(model)
+    if own is not None:
+        return {v.get(own) for v in versions}
     if model.subject_column and model.subject_column in columns_of(model):
         subjects = {v.get(model.subject_column) for v in versions} - {None}
         return set(subject_sites(connection, subjects).values())

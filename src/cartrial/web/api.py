@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import not_after_today, utc_today
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action
@@ -257,16 +258,17 @@ def _expected_version(record_id: int, token: str | None) -> int:
         text = text[2:]
     text = text.strip('"')
     ident, _, version = text.partition("-")
-    if ident != str(record_id) or not version.isdigit():
+    expected = record_version(version)  # the declared range of every expected version (D-19.413)
+    if ident != str(record_id) or expected is None:
         raise InputError(
             Problem(
                 "not a version token of this record",
                 field="If-Match",
                 value=token,
-                allowed=f"{record_id}-<version>, as returned by GET",
+                allowed=f"{record_id}-<version>, as returned by GET (version {RECORD_VERSION.text()})",
             )
         )
-    return int(version)
+    return expected
 
 
 def _public(values: dict[str, Any]) -> dict[str, Any]:
@@ -988,6 +990,9 @@ class DecisionIn(BaseModel):
     outcomes: str = Field(min_length=1, max_length=2000)
     decision: str = Field(pattern="^(escalate|stay|de-escalate|expand|stop)$")
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    approved_by: str | None = None
+    """Who approved the decision (the committee or its chair): the column's rule, applied by the store as
+    for an import (`cartrial/templates/FIELDS.md`); not the user recording it (D-19.410)."""
 
 
 @router.get("/escalation", tags=["escalation"])
@@ -1007,7 +1012,7 @@ def escalation(
 
 @router.post("/escalation/decisions", status_code=201, tags=["escalation"])
 def record_escalation_decision(
-    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.ENTER))]
+    request: Request, body: DecisionIn, user: Annotated[WebUser, Depends(permit(Action.RECORD_ESCALATION))]
 ) -> dict[str, Any]:
     """Record the committee's decision (a reason is required when it differs from the design's)."""
     from cartrial.web.escalation import record_decision
@@ -1022,4 +1027,5 @@ def record_escalation_decision(
         decision=body.decision,
         reason=body.reason,
         today=utc_today(),
+        approved_by=body.approved_by,
     )

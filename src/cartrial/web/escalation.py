@@ -271,10 +271,14 @@ def record_decision(
     decision: str,
     reason: str | None,
     today: dt.date,
+    approved_by: str | None = None,
 ) -> dict[str, Any]:
-    """Store the committee's decision for `cohort` (`escalation_decision`, through the store: ENTER
-    permission, edit checks, lock, audit). The design's recommendation at `today` is kept in
-    `design_state`; a decision other than the design's needs `reason` (audited)."""
+    """Store the committee's decision for `cohort` (`escalation_decision`, through the store: the
+    RECORD_ESCALATION permission, D-19.410; edit checks, lock, audit). The design's recommendation at
+    `today` is kept in `design_state`; a decision other than the design's needs `reason` (audited).
+    `approved_by`: who approved the decision (the committee or its chair), as entered — the store applies
+    the column's rule as for an import's row; blank is none. The user recording it is the audit row's
+    user, never the approver."""
     state = escalation_state(service, None, today)
     if not state.get("available"):
         raise InputError(Problem(str(state.get("reason")), field="cohort", value=cohort))
@@ -303,7 +307,7 @@ def record_decision(
             "committee_reason": reason if differs else None,
         },
         "decision": decision,
-        "approved_by": user.username,
+        "approved_by": approved_by.strip() if approved_by and approved_by.strip() else None,
     }
     audit_reason = reason if reason and reason.strip() else "safety review committee decision"
     with user.transaction("web escalation decision", audit_reason) as tx:

@@ -715,7 +715,8 @@ class AuditView:
     title: str
     rows: list[dict[str, Any]]
     verified: bool
-    rows_checked: int
+    rows_checked: int | None
+    """None: not the user's to know (a site-restricted user, D-19.411)."""
     message: str
 
 
@@ -760,15 +761,17 @@ def _without_hash(value: Any) -> Any:
     return "(hidden)"
 
 
-def _verified(handle: StudyUser) -> tuple[bool, int, str]:
+def verified(handle: StudyUser, sites: Sites) -> tuple[bool, int | None, str]:
+    """The chain's verification as the user may see it: ok, rows checked (None for a site-restricted user,
+    who is not told the study-wide count: `StudyUser.verify_audit`, D-19.411), message."""
     result = handle.verify_audit()
-    return bool(result.ok), int(result.rows_checked), str(result.message)
+    return bool(result.ok), None if sites is not None else int(result.rows_checked), str(result.message)
 
 
 def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView:
     """The audit trail of one subject (its subject record and all its data), in chain order."""
     require_subject(handle, sites, subject_id)
-    ok, n, message = _verified(handle)
+    ok, n, message = verified(handle, sites)
     rows = audit_table_rows(handle.audit_history(subject_id))
     return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
 
@@ -778,7 +781,7 @@ def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) ->
     (`StudyUser.record_audit`, site-restricted like every read)."""
     require_record(handle, sites, table, record_id)
     rows = handle.record_audit(table, record_id)
-    ok, n, message = _verified(handle)
+    ok, n, message = verified(handle, sites)
     return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
 
 
@@ -1225,12 +1228,19 @@ def study_fields_left_out(handle: StudyUser, form_name: str) -> frozenset[str]:
     return frozenset(column for form, column in left_out if form == form_name)
 
 
-def export_forms(handle: StudyUser) -> list[FormSpec]:
-    """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`)."""
+def export_forms(handle: StudyUser, role: str | None = None) -> list[FormSpec]:
+    """The forms with a CSV template that the export page offers: the study's forms (`study_form_names`).
+    `role`: a role that may import is offered only the templates of tables it may write
+    (`permissions.write_action`: an investigator is not offered escalation decisions or sites, which the
+    import would refuse, D-19.416); a role that imports nothing keeps every export (a read)."""
     from cartrial.store.importing.forms import FORMS
+    from cartrial.store.permissions import Action, allowed, write_action
 
     names = study_form_names(handle)
-    return [f for f in FORMS if f.name in names]
+    forms = [f for f in FORMS if f.name in names]
+    if role is None or not allowed(role, Action.IMPORT):
+        return forms
+    return [f for f in forms if allowed(role, write_action(f.table, Action.ENTER))]
 
 
 @dataclass(frozen=True)
@@ -1361,7 +1371,8 @@ def user_list(handle: StudyUser) -> list[dict[str, Any]]:
 
 
 def site_ids(handle: StudyUser) -> list[str]:
-    """Every site id, sorted."""
+    """The ids of the sites the user may read, sorted: every site for a study-wide role, the own site only
+    for a site-restricted one (the store's read of `site`, D-19.411)."""
     return sorted(str(r["site_id"]) for r in rows_of(handle, "site"))
 
 

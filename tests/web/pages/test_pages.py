@@ -396,12 +396,16 @@ def test_the_committee_records_a_decision_with_a_reason_when_it_differs(login: A
             "dose_level": "2",
             "decided_on": dt.date.today().isoformat(),
             "reason": "committee prefers caution",
+            "approved_by": "safety review committee",
             "csrf_token": token,
         },
     )
     assert saved.status_code == 303, saved.text[:600]
     rows = web_app.state.service.as_user("admin").find_records("escalation_decision")
     assert rows[-1]["decision"] == other and rows[-1]["cohort"] == len(rows)
+    # who approved, as entered: not the data manager recording it (D-19.410; the trail names the recorder)
+    assert rows[-1]["approved_by"] == "safety review committee"
+    assert 'name="approved_by"' in page
 
 
 def test_safety_dashboard_heat_map_has_every_infused_patient(read_login: Any) -> None:

@@ -259,7 +259,8 @@ def database_state(engine: Engine, user: str) -> DatabaseState:
     """What an import's rows are checked against: the stored subjects of the sites `user` may read (an
     investigator's import knows no other site's subject, whose row is then refused as for an unknown
     subject, its id not listed among those allowed, D-19.348; `user` is required so that no caller falls
-    back to every site's subjects), sites, birth-date precision and protocol."""
+    back to every site's subjects), the sites that user may read (D-19.415), birth-date precision and
+    protocol."""
     from cartrial.store.reads import _site_condition
     from cartrial.store.transaction import load_actor
 
@@ -268,7 +269,10 @@ def database_state(engine: Engine, user: str) -> DatabaseState:
         subjects = frozenset(
             connection.scalars(select(Subject.subject_id).where(*_site_condition(Subject, sites_read))).all()
         )
-        sites = frozenset(connection.scalars(select(Site.site_id)).all())
+        # the sites too: another site is unknown to such an importer, as a code no site has (D-19.415)
+        sites = frozenset(
+            connection.scalars(select(Site.site_id).where(*_site_condition(Site, sites_read))).all()
+        )
         precision = connection.scalars(select(Study.birth_date_precision)).first()
         protocol = study_protocol(connection)
     return DatabaseState(
@@ -619,15 +623,21 @@ def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bo
 def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm], user: str) -> list[FormCounts]:
     """What a dry run reports per form: rows read, and the stored records (of the sites `user` may read,
     D-19.347) whose key is not in the file (nothing is compared or written, so these are found by the
-    keys: one read of each table's ids and keys)."""
+    keys: one read of each table's ids and keys). Each form's table permission is checked as the write
+    checks it (a site or an escalation decision: its own action, D-19.416): a dry run says what the import
+    would refuse."""
     from dataclasses import replace
 
+    from cartrial.store.permissions import Action, check, write_action
     from cartrial.store.transaction import load_actor
 
     out: list[FormCounts] = []
     with engine.connect() as connection:
-        sites = importer_sites(load_actor(connection, user))
+        actor = load_actor(connection, user)
+        sites = importer_sites(actor)
         for form in validated:
+            table = form.spec.table
+            check(actor.username, actor.role, write_action(table, Action.ENTER), f"insert into {table}")
             counts = FormCounts(form.spec.name, form.spec.table, form.file, form.n_rows)
             ids = kept_records(connection, form.spec.table, form.spec.key_columns, key_lookup(form), sites)
             out.append(replace(counts, kept=len(ids), kept_ids=tuple(ids[:KEPT_LISTED])))

@@ -17,14 +17,13 @@ router = page_router()
 @router.get("/audit", response_class=HTMLResponse, name="audit")
 def audit_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
     """The audit chain's verification and, for roles that see every site, the newest audit rows."""
-    result = user.service.verify_audit()
+    visible = sites(user)
+    ok, checked, message = views.verified(user.service, visible)
     rows: list[dict[str, object]] = []
-    if sites(user) is None:
-        newest = user.service.audit_rows(since_id=max(0, result.rows_checked - 50))
+    if checked is not None:  # roles that see every site: the newest rows
+        newest = user.service.audit_rows(since_id=max(0, checked - 50))
         rows = views.audit_table_rows(reversed(newest))
-    view = views.AuditView(
-        "Audit trail", rows, bool(result.ok), int(result.rows_checked), str(result.message)
-    )
+    view = views.AuditView("Audit trail", rows, ok, checked, message)
     return render(
         request, "audit.html", {"title": "Audit trail", "view": view, "nav": "audit", "recent": True}
     )

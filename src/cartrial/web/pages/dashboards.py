@@ -35,7 +35,7 @@ def _escalation_page(
         {
             "title": "Dose escalation",
             "view": view,
-            "may_decide": user.may(Action.ENTER),
+            "may_decide": user.may(Action.RECORD_ESCALATION),
             "by_field": by_field,
             "values": values or {},
             "today": utc_today().isoformat(),
@@ -60,14 +60,21 @@ def record_decision(
     dose_level: str = Form(""),
     decided_on: str = Form(""),
     reason: str = Form(""),
-    user: WebUser = Depends(permit(Action.ENTER)),
+    approved_by: str = Form(""),
+    user: WebUser = Depends(permit(Action.RECORD_ESCALATION)),
 ) -> Response:
     """Record the committee's decision for the pending cohort (`cartrial.web.escalation.record_decision`:
     a reason is required when it differs from the design's recommendation)."""
     from cartrial.web.escalation import record_decision as store_decision
 
     view = views.escalation_view(user.service, sites(user))
-    values = {"decision": decision, "dose_level": dose_level, "decided_on": decided_on, "reason": reason}
+    values = {
+        "decision": decision,
+        "dose_level": dose_level,
+        "decided_on": decided_on,
+        "reason": reason,
+        "approved_by": approved_by,
+    }
     problems: list[Problem] = []
     if not view.get("decidable"):
         problems.append(
@@ -101,6 +108,7 @@ def record_decision(
                 decision=decision,
                 reason=reason or None,
                 today=utc_today(),
+                approved_by=approved_by,
             )
         except InputError as exc:
             problems = list(exc.problems)

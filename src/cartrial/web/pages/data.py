@@ -28,7 +28,7 @@ def _page(
         "data.html",
         {
             "title": "Import and export",
-            "forms": views.export_forms(user.service),
+            "forms": views.export_forms(user.service, user.role),
             "may_import": user.may(Action.IMPORT),
             "outcome": outcome,
             "nav": "data",

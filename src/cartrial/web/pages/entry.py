@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.errors import ConflictError, InputError, Problem
-from cartrial.store.permissions import Action
+from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
 from cartrial.web.pages.common import (
     done_message,
@@ -114,7 +115,8 @@ def _form_page(
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
     locked = record is not None and views.record_locked(spec.table, record, lock)
-    if mode == "edit" and (locked or not user.may(Action.EDIT)):
+    # the table's own write action (an escalation decision's, a site's), as the save checks it (D-19.410)
+    if mode == "edit" and (locked or not user.may(write_action(spec.table, Action.EDIT))):
         mode = "view"
     fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
     queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
@@ -475,11 +477,17 @@ def _update(
         problems.append(
             Problem("a reason for the change is required", field="reason", allowed="why the data change")
         )
-    try:
-        expected = int(version)
-    except ValueError:
-        expected = -1
-        problems.append(Problem("missing version of the record", field="version", value=version))
+    checked = record_version(version.strip())  # the declared range of every expected version (D-19.413)
+    expected = -1 if checked is None else checked
+    if checked is None:
+        problems.append(
+            Problem(
+                "not a version of the record" if version.strip() else "missing version of the record",
+                field="version",
+                value=version,
+                allowed=f"the version the record was opened at, {RECORD_VERSION.text()}",
+            )
+        )
     problems += _site_problems(user, spec.table, values, editing=True)
     local = localize(spec.name, values, zone)
     problems += local.problems
@@ -511,6 +519,7 @@ def _update(
                 mode="edit",
                 record={**record, "version": expected},
                 conflict=text,
+                conflict_link=_existing_link(user, exc),  # a key another record holds
                 reason=reason,
                 status_code=409,
                 zone=zone,
@@ -526,7 +535,9 @@ def _update(
         values=values,
         problems=problems,
         mode="edit",
-        record={**record, "version": expected if expected >= 0 else record["version"]},
+        # the version the user opened, as posted even when refused: never the stored one, which would let
+        # the next save skip the "changed since you opened it" check (D-19.413)
+        record={**record, "version": expected if expected >= 0 else version},
         reason=reason,
         status_code=422,
         zone=zone,

@@ -115,23 +115,8 @@ def answer_query(
     user: WebUser = Depends(permit(Action.ANSWER_QUERY)),
 ) -> Response:
     """Answer an open query (investigators: of their site's subjects). An answer the store refuses (empty,
-    too long) is shown again on the queries page with the problem at its box (422, D-19.253). A query of
-    another site is not found, as an unknown one (404, D-19.345)."""
-    views.require_query(user.service, query_code)
-    try:
-        user.service.answer_query(query_code, answer)
-    except InputError as exc:
-        return _query_page(
-            request,
-            user,
-            None,
-            None,
-            None,
-            answers={query_code: answer},
-            answer_problems={query_code: said(exc)},
-            status_code=422,
-        )
-    return redirect(_back(request, "/queries"), "answered")
+    too long) is shown again on the queries page with the problem at its box (422, D-19.253)."""
+    return _query_step(request, user, query_code, "answer", answer)
 
 
 @router.post("/queries/{query_code}/close", dependencies=[CSRF], name="close_query")
@@ -143,18 +128,27 @@ def close_query(
 ) -> Response:
     """Close a query (reason required). A reason the store refuses (empty, too long) is shown again on the
     queries page with the problem at that query's box (422, D-19.282)."""
+    return _query_step(request, user, query_code, "close", reason)
+
+
+_STEPS: dict[str, tuple[str, str, str]] = {
+    "answer": ("answers", "answer_problems", "answered"),
+    "close": ("closes", "close_problems", "closed"),
+}
+"""A step on a query -> the `_query_page` arguments keeping a refused text and its problem, and the word
+of the notice after it is done."""
+
+
+def _query_step(request: Request, user: WebUser, query_code: str, step: str, text: str) -> Response:
+    """Answer or close one query through the store (`answer_query` / `close_query`: role, site, audit). A
+    query of another site is not found, as an unknown one (404, D-19.345); a text the store refuses comes
+    back in that query's box with the problem next to it (422); done: back to the page it came from."""
     views.require_query(user.service, query_code)
+    write = user.service.answer_query if step == "answer" else user.service.close_query
+    kept, problems, done = _STEPS[step]
     try:
-        user.service.close_query(query_code, reason)
+        write(query_code, text)
     except InputError as exc:
-        return _query_page(
-            request,
-            user,
-            None,
-            None,
-            None,
-            closes={query_code: reason},
-            close_problems={query_code: said(exc)},
-            status_code=422,
-        )
-    return redirect(_back(request, "/queries"), "closed")
+        refused = {kept: {query_code: text}, problems: {query_code: said(exc)}}
+        return _query_page(request, user, None, None, None, status_code=422, **refused)
+    return redirect(_back(request, "/queries"), done)
