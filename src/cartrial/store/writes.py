@@ -176,8 +176,9 @@ def upsert_checked_rows(
     """`bulk.upsert_rows` with the checks of a single-record write (`insert_record` / `update_record`) on
     every row: the field rules, rules between fields and the engine's form validator
     (`fields.record_write_problems`, the import's rules; an update is judged as `update_record` judges
-    it), then, once written, the edit checks across forms (`edit_checks.check_single_write`: hard ones
-    refuse, soft ones raise data queries) and the reconciling of the subjects' open queries. Every field
+    it; the rows of one call in one pass, `fields.records_write_problems`, D-19.431), then, once
+    written, the edit checks across forms (`edit_checks.check_single_write`: hard ones refuse, soft ones
+    raise data queries) and the reconciling of the subjects' open queries. Every field
     problem of every row is reported at once (`InputError`, each located by its row number in `rows` and
     as ``table.field``); a refusal writes nothing (the transaction rolls back). The documented bulk write
     (`Transaction.upsert_rows`, D-19.430); the import validates its files itself and calls the bulk
@@ -185,7 +186,7 @@ def upsert_checked_rows(
     from dataclasses import replace
 
     from cartrial.store.edit_checks import check_single_write
-    from cartrial.store.fields import record_write_problems, study_protocol
+    from cartrial.store.fields import records_write_problems, study_protocol
     from cartrial.store.permissions import Action, write_action
 
     model = model_of(table_name)
@@ -215,11 +216,14 @@ def upsert_checked_rows(
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0
-    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
-        if not change:
-            continue  # an unchanged record: nothing written, nothing judged (as `update_record`)
-        after = dict(row) if before is None else {**before, **row}
-        found = record_write_problems(table_name, before, after, protocol)
+    # an unchanged record: nothing written, nothing judged (as `update_record`); the rest in one pass
+    judged = [number for number, change in enumerate(changed, start=1) if change]
+    writes = [
+        (before, dict(row) if before is None else {**before, **row})
+        for row, before, change in zip(prepared, befores, changed, strict=True)
+        if change
+    ]
+    for number, found in zip(judged, records_write_problems(table_name, writes, protocol), strict=True):
         bad_rows += bool(found)
         problems.extend(
             replace(p, row=number, field=f"{table_name}.{p.field}" if p.field else table_name) for p in found
