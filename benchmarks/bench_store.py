@@ -399,6 +399,41 @@ def _large_entries(common: dict[str, Any], tmp: Path) -> list[dict[str, Any]]:
     ]
 
 
+API_BULK_ROWS = 10_000
+API_BULK_TARGET_SECONDS = 2.0
+
+
+def api_bulk_validation(folder: Path, common: dict[str, Any]) -> dict[str, Any]:
+    """Seconds for the field rules of one `Transaction.upsert_rows` call over `API_BULK_ROWS` lab rows of
+    the synthetic study (`fields.records_write_problems`, one pass per call, D-19.431; no database)."""
+    from cartrial.store.fields import records_write_problems
+    from cartrial.store.importing.forms import form_for_table
+
+    names = {c.name: c.table_column for c in form_for_table("lab_result").columns() if c.table_column}
+    with (folder / "labs.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [
+            {names[k]: v for k, v in row.items() if k in names and v != ""}
+            for _, row in zip(range(API_BULK_ROWS), csv.DictReader(handle), strict=False)
+        ]
+    writes = [(None, row) for row in rows]
+    seconds = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        found = records_write_problems("lab_result", writes, None)
+        seconds.append(time.perf_counter() - start)
+    assert not any(found), "the synthetic lab rows are valid"
+    value = min(seconds)
+    return {
+        "name": f"store_api_upsert_rows_validation_{len(rows)}_lab_rows_seconds",
+        "value": value,
+        "unit": "s",
+        "target": f"≤ {API_BULK_TARGET_SECONDS:g} s (D-19.431: one pass per call, not one frame per row)",
+        "meets_target": value <= API_BULK_TARGET_SECONDS,
+        "rows_per_second": len(rows) / value,
+        **{**common, "rows": len(rows), "forms": None, "backend": None},
+    }
+
+
 def _load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages when measured (2 shared cores: the ratios are of one run)."""
     return [round(x, 2) for x in os.getloadavg()]
@@ -433,6 +468,7 @@ def run() -> list[dict[str, Any]]:
         }
         entries += _backend_entries("sqlite", times, raw_sqlite, constrained_sqlite, common)
         entries[1]["database_mb"] = round(database.stat().st_size / 1e6, 1)
+        entries.append(api_bulk_validation(folder, common))
 
         common = {**common, "backend": "postgresql"}
         try:

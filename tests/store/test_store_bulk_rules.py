@@ -160,3 +160,74 @@ def test_upsert_rows_and_insert_record_give_the_same_verdict(sqlite_study, case)
     table, row = case
     service: StudyService = sqlite_study.service
     assert _verdict(service, table, row, bulk=True) == _verdict(service, table, row, bulk=False)
+
+
+# -------------------------------------------------------------------------------------------------------
+# One pass over the rows of one call (D-19.431): the same verdicts as judging each row alone
+# -------------------------------------------------------------------------------------------------------
+
+
+def test_rows_of_one_call_are_not_judged_against_each_other() -> None:
+    """Two relapses of one subject, the second dated earlier (the import refuses such a file: "dates out
+    of order") and the same date twice: each is a valid record on its own, as `insert_record` judges it,
+    so the one pass over the call reports nothing, and a bad row is still named alone."""
+    from cartrial.store.fields import record_write_problems, records_write_problems
+
+    rows: list[dict[str, Any]] = [
+        {"subject_id": "CT-001", "onset_date": day, "phenotype": "myelitis"}
+        for day in ("2021-09-01", "2021-08-01", "2021-08-01", "2021-02-30")
+    ]
+    writes = [(None, row) for row in rows]
+    expected = [record_write_problems("relapse", None, row, None) for row in rows]
+    assert expected[:3] == [[], [], []] and [p.field for p in expected[3]] == ["onset_date"]
+    assert records_write_problems("relapse", writes, None) == expected
+
+
+_BATCH_LABS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "subject_id": st.sampled_from(["CT-001", "CT-002", ""]),
+            "analyte": st.sampled_from(["wbc", "crp", "platelets", "hemoglobin"]),
+            "collected_at": st.sampled_from(["2021-07-02T08:00:00Z", "2021-05-01", "2021-07-02T08:00", "x"]),
+            "value": st.one_of(st.none(), st.floats(-10, 500), st.just(float("nan"))),
+            "unit": st.sampled_from(["10^9/l", "mg/l", "g/dl", "", None]),
+            "lln": st.one_of(st.none(), st.floats(-1, 10)),
+        },
+        optional={"uln": st.one_of(st.none(), st.floats(-1, 600)), "notes": st.just("n")},
+    ),
+    max_size=8,
+)
+_BATCH_RELAPSES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "subject_id": st.sampled_from(["CT-001", "CT-002"]),
+            "onset_date": st.sampled_from(["2021-09-01", "2021-08-01", "2021-02-30", ""]),
+            "phenotype": st.sampled_from(["myelitis", "optic_neuritis", "other", ""]),
+        },
+        optional={"lasted_over_24h": st.sampled_from([True, False, "maybe", None])},
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    case=st.one_of(
+        _BATCH_LABS.map(lambda rows: ("lab_result", rows)),
+        _BATCH_RELAPSES.map(lambda rows: ("relapse", rows)),
+    ),
+    edits=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_one_pass_gives_each_rows_own_verdict(case, edits) -> None:
+    """`records_write_problems` over the rows of one call equals `record_write_problems` of each row
+    alone — the same problems, fields, messages and allowed text, in the same order — for new records and
+    for edits (each row then edits the previous one), whatever the mix of good and bad rows."""
+    from cartrial.store.fields import record_write_problems, records_write_problems
+
+    table, rows = case
+    writes = [
+        (rows[i - 1] if edits[i] and i else None, {**(rows[i - 1] if edits[i] and i else {}), **row})
+        for i, row in enumerate(rows)
+    ]
+    expected = [record_write_problems(table, before, after, None) for before, after in writes]
+    assert records_write_problems(table, writes, None) == expected

@@ -1083,6 +1083,51 @@ def record_write_problems(
     return problems
 
 
+def records_write_problems(
+    table: str,
+    writes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
+    protocol: Protocol | None,
+) -> list[list[Problem]]:
+    """`record_write_problems` of each (before, after) write of `table`, in one pass: the new records are
+    first checked together on one frame (`validate_form`, the import's column-wise rules); a record with
+    no problem there has none on its own (the form's checks across rows, e.g. a subject's dates in order,
+    only ever add problems), and only the records flagged there, or all of them when the frame gives a
+    problem of no row, are judged one by one by `record_write_problems` — so the verdicts and messages
+    are exactly those of single-record writes, at the import's speed for clean rows (D-19.431)."""
+    import pandas as pd
+
+    from cartrial.store.importing.forms import form_for_table
+    from cartrial.store.importing.validation import FIRST_DATA_ROW, FormData, validate_form
+
+    rules = field_rules(table)
+    form = form_for_table(table)
+    template = [c.name for c in form.columns() if c.table_column is not None]
+    suspect = [False] * len(writes)
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, str]]]] = {}
+    for index, (_, after) in enumerate(writes):
+        cells, problems = _cell_texts(table, {k: v for k, v in after.items() if k in rules}, protocol)
+        if problems:
+            suspect[index] = True
+            continue
+        columns = tuple(template + [name for name in cells if name not in template])
+        groups.setdefault(columns, []).append((index, cells))
+    for columns, members in groups.items():
+        frame = pd.DataFrame(
+            {name: [cells.get(name, "") for _, cells in members] for name in columns}, dtype=object
+        )
+        data = FormData(spec=form, frame=frame, file="", sha256="")
+        _, found = validate_form(data, protocol=protocol, check_keys=False)
+        flagged = {int(p.row) - FIRST_DATA_ROW for p in found if p.row is not None}
+        if any(p.row is None for p in found):
+            flagged = set(range(len(members)))  # a problem of the whole frame: judge every record alone
+        for position in flagged:
+            suspect[members[position][0]] = True
+    return [
+        record_write_problems(table, before, after, protocol) if bad else []
+        for (before, after), bad in zip(writes, suspect, strict=True)
+    ]
+
+
 def check_record_fields(
     connection: Any,
     table: str,
@@ -1121,6 +1166,7 @@ __all__ = [
     "field_rules",
     "record_rules",
     "record_write_problems",
+    "records_write_problems",
     "study_protocol",
     "titre_on_grid",
     "typed_record_values",

@@ -334,8 +334,17 @@ def same_value(old: Any, new: Any) -> bool:
 
 
 def integrity_error(exc: IntegrityError, table_name: str) -> InputError:
-    detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-    return InputError(Problem(f"the database refused the write to {table_name}: {detail}", field=table_name))
+    """The database's refusal of a write to `table_name`, without the driver's text (which may quote a
+    record value, D-12.2; D-19.432): the table and the kinds of rule a database enforces."""
+    del exc  # its text is the driver's, never shown
+    return InputError(
+        Problem(
+            f"the database refused the write to {table_name}",
+            field=table_name,
+            allowed="values that keep the table's keys unique, refer to stored records and fill required "
+            "columns (another writer may have stored the same record meanwhile: retry)",
+        )
+    )
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -150,8 +150,9 @@ class Transaction:
         """Bulk insert-or-update matched on the natural key (`cartrial.store.bulk.upsert_rows`); returns an
         `UpsertResult`. Inserts need the table's enter permission, updates its edit permission. Every row
         meets the checks of a single-record write — field rules, edit checks (hard ones refuse, soft ones
-        raise data queries) — and a refused row writes nothing (`cartrial.store.writes.upsert_checked_rows`,
-        D-19.430)."""
+        raise data queries), protected tables, password columns, user names free in any case, the last
+        active admin (after the whole call) — and a refused row writes nothing
+        (`cartrial.store.writes.upsert_checked_rows`, D-19.430, D-19.432)."""
         from cartrial.store import writes
         from cartrial.store.tables import plain_rows
 

@@ -174,21 +174,26 @@ def upsert_checked_rows(
     tx: Transaction, table_name: str, rows: Sequence[RowLike], key_columns: Sequence[str] | None = None
 ) -> UpsertResult:
     """`bulk.upsert_rows` with the checks of a single-record write (`insert_record` / `update_record`) on
-    every row: the field rules, rules between fields and the engine's form validator
-    (`fields.record_write_problems`, the import's rules; an update is judged as `update_record` judges
-    it), then, once written, the edit checks across forms (`edit_checks.check_single_write`: hard ones
-    refuse, soft ones raise data queries) and the reconciling of the subjects' open queries. Every field
-    problem of every row is reported at once (`InputError`, each located by its row number in `rows` and
-    as ``table.field``); a refusal writes nothing (the transaction rolls back). The documented bulk write
-    (`Transaction.upsert_rows`, D-19.430); the import validates its files itself and calls the bulk
-    functions directly, as do the store's own writers of derived values and data queries."""
+    every row: protected tables and password columns (`refuse_protected`), user names free in any case
+    (`check_username_free`, `app_user` rows written one by one), the last active admin
+    (`check_last_admin`, on the state after the whole call; D-19.432), the field rules, rules between
+    fields and the engine's form validator (`fields.record_write_problems`, the import's rules; an update
+    is judged as `update_record` judges it; the rows of one call in one pass,
+    `fields.records_write_problems`, D-19.431), then, once written, the edit checks across forms
+    (`edit_checks.check_single_write`: hard ones refuse, soft ones raise data queries) and the reconciling
+    of the subjects' open queries. Every field problem of every row is reported at once (`InputError`,
+    each located by its row number in `rows` and as ``table.field``); a refusal writes nothing (the
+    transaction rolls back). The documented bulk write (`Transaction.upsert_rows`, D-19.430); the import
+    validates its files itself and calls the bulk functions directly, as do the store's own writers of
+    derived values and data queries."""
     from dataclasses import replace
 
     from cartrial.store.edit_checks import check_single_write
-    from cartrial.store.fields import record_write_problems, study_protocol
+    from cartrial.store.fields import records_write_problems, study_protocol
     from cartrial.store.permissions import Action, write_action
 
     model = model_of(table_name)
+    refuse_protected(table_name, "written by a bulk write")
     keys = tuple(key_columns or model.natural_key)
     if not rows or any(k not in columns_of(model) for k in keys):
         return upsert_rows(tx, table_name, rows, keys)  # nothing to check, or its own refusal
@@ -212,14 +217,20 @@ def upsert_checked_rows(
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
         tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+    for row, before, change in zip(prepared, befores, changed, strict=True):
+        if change and before is not None:  # a password only through the password call, as `update_record`
+            refuse_protected(table_name, "edited", row)
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0
-    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
-        if not change:
-            continue  # an unchanged record: nothing written, nothing judged (as `update_record`)
-        after = dict(row) if before is None else {**before, **row}
-        found = record_write_problems(table_name, before, after, protocol)
+    # an unchanged record: nothing written, nothing judged (as `update_record`); the rest in one pass
+    judged = [number for number, change in enumerate(changed, start=1) if change]
+    writes = [
+        (before, dict(row) if before is None else {**before, **row})
+        for row, before, change in zip(prepared, befores, changed, strict=True)
+        if change
+    ]
+    for number, found in zip(judged, records_write_problems(table_name, writes, protocol), strict=True):
         bad_rows += bool(found)
         problems.extend(
             replace(p, row=number, field=f"{table_name}.{p.field}" if p.field else table_name) for p in found
@@ -229,13 +240,18 @@ def upsert_checked_rows(
             problems,
             header=f"{table_name}: {len(problems)} problem(s) in {bad_rows} row(s); nothing was written",
         )
-    result = upsert_rows(tx, table_name, prepared, keys)
+    if model is User:
+        result = _upsert_users(tx, prepared, befores, keys)
+    else:
+        result = upsert_rows(tx, table_name, prepared, keys)
     written: list[Mapping[str, Any]] = []
     for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
         if not change:
             continue
         stored = find_by_key(tx.connection, model, row, keys)
         assert stored is not None
+        if model is User and before is not None:  # judged on the state after the whole call (D-19.432)
+            check_last_admin(tx.connection, before, stored)
         try:
             check_single_write(tx, table_name, before, stored, int(stored["id"]))
         except InputError as exc:
@@ -246,6 +262,22 @@ def upsert_checked_rows(
             ) from None
         written.extend(v for v in (before, stored) if v is not None)
     reconcile_write(tx, table_name, *written)  # queries whose check no longer fires (D-19.164)
+    return result
+
+
+def _upsert_users(
+    tx: Transaction, rows: list[dict[str, Any]], befores: Sequence[RowLike | None], keys: Sequence[str]
+) -> UpsertResult:
+    """Write `app_user` rows one by one, each user name first checked free in any case
+    (`check_username_free`, as `insert_record` / `update_record`) against the stored users and the rows
+    of this call already written, so that the case-insensitive unique index never refuses (D-19.432)."""
+    result = UpsertResult()
+    for row, before in zip(rows, befores, strict=True):
+        if "username" in row:
+            check_username_free(
+                tx.connection, str(row["username"]), None if before is None else int(before["id"])
+            )
+        result = result + upsert_rows(tx, "app_user", [row], keys)
     return result
 
 

@@ -1,0 +1,131 @@
+"""The documented bulk write (`Transaction.upsert_rows`) refuses what a single-record write refuses: a
+protected table, a password hash as a field value, losing the last active admin (judged on the state after
+the whole call) and a user name taken in another case — and never passes the database driver's text on
+(D-19.432, D-12.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError
+from cartrial.store import StudyService, bulk
+from cartrial.store.models import User
+from cartrial.store.tables import model_of
+
+DRIVER_WORDS = (
+    "UNIQUE",
+    "constraint failed",
+    "duplicate key",
+    "violates",
+    "IntegrityError",
+    "DETAIL",
+    "pkey",
+)
+"""Words of the SQLite and PostgreSQL drivers' refusals (their text may quote a record value)."""
+
+
+def _write(service: StudyService, table: str, rows: list[dict[str, Any]], user: str = "admin") -> None:
+    with service.as_user(user).transaction(source="api", reason="bulk change") as tx:
+        tx.upsert_rows(table, rows)
+
+
+def _users(service: StudyService) -> dict[str, tuple[str, bool, str | None]]:
+    with service.engine.connect() as connection:
+        rows = connection.execute(select(User.username, User.role, User.active, User.password_hash))
+        return {row.username: (row.role, row.active, row.password_hash) for row in rows}
+
+
+def _no_driver_text(error: CartrialError) -> None:
+    text = str(error)
+    assert not any(word in text for word in DRIVER_WORDS), text
+
+
+@pytest.mark.parametrize("change", [{"role": "monitor"}, {"active": False}])
+def test_the_only_admin_cannot_be_demoted_or_deactivated_in_bulk(study, change: dict[str, Any]) -> None:
+    service: StudyService = study.service
+    before = _users(service)
+    with pytest.raises(ConflictError, match="last active admin"):
+        _write(service, "app_user", [{"username": "admin", **change}])
+    assert _users(service) == before
+
+
+def test_two_rows_demoting_both_admins_are_judged_together(study) -> None:
+    """Each row alone leaves another admin; the call as a whole leaves none: refused, nothing written."""
+    service: StudyService = study.service
+    service.add_user("admin", "admin2", "admin", site_id="TJH")
+    before = _users(service)
+    rows = [{"username": "admin", "role": "monitor"}, {"username": "admin2", "role": "data_manager"}]
+    with pytest.raises(ConflictError, match="last active admin"):
+        _write(service, "app_user", rows)
+    assert _users(service) == before
+    _write(service, "app_user", rows[1:])  # one of two admins demoted: another remains
+    assert _users(service)["admin2"][0] == "data_manager"
+
+
+def test_a_password_hash_is_not_a_bulk_field(study) -> None:
+    service: StudyService = study.service
+    before = _users(service)
+    with pytest.raises(PermissionDeniedError, match="password command"):
+        _write(service, "app_user", [{"username": "dm", "password_hash": "x"}])
+    assert _users(service) == before
+
+
+@pytest.mark.parametrize(
+    ("table", "row"),
+    [
+        ("study", {"study_code": "X", "protocol_version": "9.9"}),
+        ("import_manifest", {"file_name": "a.csv", "imported_at": "2021-07-01T00:00:00Z"}),
+    ],
+)
+def test_protected_tables_are_refused_in_bulk(study, table: str, row: dict[str, Any]) -> None:
+    service: StudyService = study.service
+    counts = service.table_counts()
+    with pytest.raises(PermissionDeniedError, match=f"{table} records cannot be"):
+        _write(service, table, [row])
+    assert service.table_counts() == counts
+
+
+def test_the_stored_study_row_is_not_edited_in_bulk(study) -> None:
+    service: StudyService = study.service
+    (stored,) = service.find_records("admin", "study")
+    with pytest.raises(PermissionDeniedError):
+        _write(service, "study", [{"study_code": stored["study_code"], "protocol_version": "9.9"}])
+    assert service.find_records("admin", "study")[0]["protocol_version"] == stored["protocol_version"]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"username": "ADMIN", "role": "monitor"}],
+        [{"username": "newbie", "role": "monitor"}, {"username": "NewBie", "role": "monitor"}],
+    ],
+    ids=["stored", "same-call"],
+)
+def test_a_user_name_in_another_case_is_a_conflict_without_driver_text(study, rows) -> None:
+    service: StudyService = study.service
+    before = _users(service)
+    with pytest.raises(ConflictError, match="unique whatever their case") as caught:
+        _write(service, "app_user", rows)
+    _no_driver_text(caught.value)
+    assert _users(service) == before
+
+
+def test_a_database_refusal_carries_no_driver_text(study) -> None:
+    """Whatever the database refuses on the bulk path is named by table, without the driver's text."""
+    from tests.store.test_store_bulk_paths import labs
+
+    user = study.service.as_user("dm")
+    model = model_of("lab_result")
+    with user.transaction("import") as tx:
+        bulk.upsert_rows(tx, "lab_result", labs(2))
+    rows = bulk.prepare_rows(model, "lab_result", labs(3)[2:], model.natural_key)
+    with (
+        pytest.raises(InputError, match="refused the write to lab_result") as caught,
+        user.transaction("import") as tx,
+    ):
+        bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(0))
+    _no_driver_text(caught.value)
