@@ -26,6 +26,7 @@ from cartrial.store.fields import (
     CONTROL_CHARACTERS,
     FieldKind,
     FieldRule,
+    KeyText,
     ProtocolSet,
     all_field_rules,
     field_rules,
@@ -86,7 +87,7 @@ def valid_values(rule: FieldRule) -> st.SearchStrategy[object]:
     if rule.kind is FieldKind.JSON:
         return st.lists(st.fixed_dictionaries({"drug": SAFE_TEXT}), max_size=3)
     return SAFE_TEXT.map(lambda t: t[: rule.max_length] if rule.max_length else t).filter(
-        lambda t: t.strip() != "" and (not rule.key or key_text_fault(t) is None)  # D-19.420
+        lambda t: t.strip() != "" and (rule.key is None or key_text_fault(t, rule.key) is None)  # D-19.420
     )
 
 
@@ -125,10 +126,12 @@ def invalid_values(rule: FieldRule) -> st.SearchStrategy[object] | None:
         options.append(st.text(alphabet="x", min_size=rule.max_length + 1, max_size=rule.max_length + 5))
     if rule.kind is FieldKind.TEXT and rule.choices is None and rule.pattern is None:
         options.append(st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x93"]).map(lambda c: f"a{c}b"))
-    if rule.key:  # an invisible or look-alike character in a key text (D-19.420)
+    if rule.key is KeyText.IDENTIFIER:  # an invisible or look-alike character in an identifier (D-19.420)
         options.append(
             st.sampled_from(["\u200b", "\u202e", "\u00a0", "\ufeff", "\uff21"]).map(lambda c: f"a{c}b")
         )
+    elif rule.key is KeyText.TYPED:  # one that hides a difference in a typed matching text (D-19.425)
+        options.append(st.sampled_from(["\u200b", "\u202e", "\u2066", "\ufeff"]).map(lambda c: f"a{c}b"))
     return st.one_of(options) if options else None
 
 

@@ -41,3 +41,12 @@ def test_the_web_form_refuses_them_as_the_import_does():
     assert [(p.field, p.message) for p in problems if p.field == "started_on"] == [
         ("started_on", "date out of range")
     ]
+
+
+def test_the_web_form_accepts_a_chinese_term_and_refuses_an_override_in_it():
+    """D-19.425: an AE term typed with full-width parentheses is ordinary Chinese; a bidi override is not."""
+    values = {"subject_id": "CT-001", "started_on": "2021-06-01", "grade": "1"}
+    accepted = validate("adverse_events", {**values, "term": "头痛（轻度）"})
+    assert [p for p in accepted if p.field == "term"] == []
+    problems = validate("adverse_events", {**values, "term": "头痛\u202e轻度"})
+    assert [p.field for p in problems if "U+202E RIGHT-TO-LEFT OVERRIDE" in p.message] == ["term"]

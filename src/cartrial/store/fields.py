@@ -179,10 +179,11 @@ class FieldRule:
     value that equals one but for case is stored in that spelling, so that every reader, which selects by
     name, and the natural key see one spelling (`Neutrophils` is stored as `neutrophils`); other text is
     kept as given."""
-    key: bool = False
-    """A key text (`KEY_TEXT_ALLOWED`, D-19.420): a text column that identifies a record or what re-imports
-    match on — a column of the table's natural key or one naming another table's record (``subject_id``,
-    ``site_id``, ``username``, ``study_code``, ``query_code``, an AE ``term``, a lab ``analyte``…)."""
+    key: KeyText | None = None
+    """Which key text the field is (`key_text_fault`, D-19.420, D-19.425), or None: a text column that
+    identifies a record or what re-imports match on — an identifier (``subject_id``, ``site_id``,
+    ``username``, ``study_code``, ``query_code``: `KeyText.IDENTIFIER`) or a text a site types and an
+    import matches on (an AE ``term``, a ``drug``, a lab or PK ``analyte``: `KeyText.TYPED`)."""
     help: str = ""
     source: str = ""
 
@@ -234,7 +235,7 @@ class FieldRule:
             return self.pattern_text or self.pattern
         if self.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
             return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
-        key = f"; {KEY_TEXT_ALLOWED}" if self.key else ""
+        key = "" if self.key is None else f"; {key_text_allowed(self.key)}"
         if self.kind is FieldKind.TEXT and self.max_length is not None and self.known_values is not None:
             return (
                 f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}; stored in the known "
@@ -271,11 +272,44 @@ def control_character_problem(field: str, value: str) -> Problem | None:
     )
 
 
+class KeyText(StrEnum):
+    """The two tiers of key text (D-19.425), declared once per field (`FieldRule.key`, `_key_text`)."""
+
+    IDENTIFIER = "identifier"
+    """A code the study assigns (subject id, site code, user name, study or query code): the strict rule."""
+    TYPED = "typed"
+    """A text a site types in its own language and an import matches on (AE term, drug, analyte): only
+    what hides a difference or breaks an export is refused (`TYPED_KEY_REFUSED`)."""
+
+
 KEY_TEXT_ALLOWED = (
     "visible characters (letters, digits, punctuation, symbols) in Unicode NFC form, with single plain "
     "spaces (U+0020) only between them: no invisible, format, control or other space character"
 )
-"""What a key text (`FieldRule.key`) allows, in words (D-19.420)."""
+"""What an identifier (`KeyText.IDENTIFIER`) allows, in words (D-19.420)."""
+
+TYPED_KEY_TEXT_ALLOWED = (
+    "text of any script in Unicode NFC form, with no space at its start or end and no control, "
+    "direction-control (U+202A-U+202E, U+2066-U+2069), zero-width space (U+200B), word joiner (U+2060), "
+    "byte-order mark (U+FEFF), soft hyphen (U+00AD) or line/paragraph separator; full-width punctuation, "
+    "the ideographic space and the joiners U+200C/U+200D are allowed"
+)
+"""What a typed matching text (`KeyText.TYPED`) allows, in words (D-19.425)."""
+
+TYPED_KEY_REFUSED = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u200b\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
+"""The characters a typed matching text refuses (D-19.425): C0 and C1 controls (general category Cc),
+the soft hyphen, zero-width space, word joiner and byte-order mark (invisible: two texts look identical
+while differing), the bidirectional embedding, override and isolate controls (they reorder what is shown:
+Trojan Source) and the line and paragraph separators (they break an export's line). The zero-width
+joiner and non-joiner (U+200C/U+200D) are spelling in Persian and Indic scripts and stay allowed."""
+
+
+def key_text_allowed(key: KeyText) -> str:
+    """What a key text of tier `key` allows, in words (D-19.420, D-19.425)."""
+    return KEY_TEXT_ALLOWED if key is KeyText.IDENTIFIER else TYPED_KEY_TEXT_ALLOWED
+
 
 KEY_TEXT_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
 """Unicode general categories no key text holds (U+0020 SPACE, a Zs, excepted): control (Cc), format
@@ -301,11 +335,15 @@ def _character_name(character: str) -> str:
     return f"{code} {name}"
 
 
-def key_text_fault(text: str) -> str | None:
-    """Why `text` cannot be a key text (`FieldRule.key`), naming the first offending character by code
-    point and Unicode name, or None when it can (D-19.420). A key that looks like another but differs in
-    an invisible or look-alike character would enrol a second subject, open a second site or miss its
-    record on re-import, so it is refused — never silently altered:
+def key_text_fault(text: str, key: KeyText = KeyText.IDENTIFIER) -> str | None:
+    """Why `text` cannot be a key text of tier `key` (`FieldRule.key`), naming the first offending
+    character by code point and Unicode name, or None when it can (D-19.420, D-19.425). A key that looks
+    like another but differs in an invisible or look-alike character would enrol a second subject, open a
+    second site or miss its record on re-import, so it is refused — never silently altered.
+
+    A typed matching text (`KeyText.TYPED`: AE term, drug, analyte) refuses a character of
+    `TYPED_KEY_REFUSED`, a space (any space separator) at its start or end and a text not in NFC; what
+    it accepts includes everything an identifier accepts. An identifier (`KeyText.IDENTIFIER`) refuses:
 
     - a character of `KEY_TEXT_REFUSED_CATEGORIES` (a space other than U+0020, a format or control
       character…) or one of `INVISIBLE_NOT_FORMAT`;
@@ -321,6 +359,8 @@ def key_text_fault(text: str) -> str | None:
     True
     """
     shown = "(an invisible or look-alike character)"
+    if key is KeyText.TYPED:
+        return _typed_key_fault(text, shown)
     if text.isascii():  # the common case: only C0 controls, DEL and spaces can be wrong
         bad = re.search(r"[\x00-\x1f\x7f]", text)
         if bad is not None:
@@ -340,6 +380,11 @@ def key_text_fault(text: str) -> str | None:
         return "begins or ends with a space"
     if "  " in text:
         return "contains two spaces in a row"
+    return _nfc_fault(text)
+
+
+def _nfc_fault(text: str) -> str | None:
+    """Why `text` is not in Unicode NFC (naming the first character that is not), or None."""
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         odd = next(
             (c for c in text if unicodedata.combining(c) or unicodedata.normalize("NFC", c) != c), None
@@ -347,6 +392,16 @@ def key_text_fault(text: str) -> str | None:
         where = "" if odd is None else f" at {_character_name(odd)}"
         return f"not in Unicode normal form NFC{where}: type the composed character"
     return None
+
+
+def _typed_key_fault(text: str, shown: str) -> str | None:
+    """`key_text_fault` of a typed matching text (`KeyText.TYPED`, D-19.425)."""
+    bad = TYPED_KEY_REFUSED.search(text)
+    if bad is not None:
+        return f"contains {_character_name(bad.group())} {shown}"
+    if text and (unicodedata.category(text[0]) == "Zs" or unicodedata.category(text[-1]) == "Zs"):
+        return "begins or ends with a space"
+    return _nfc_fault(text)
 
 
 def bounds_text(
@@ -581,17 +636,36 @@ def _table_requires(column: Column[Any]) -> bool:
     return not column.nullable and column.default is None and column.server_default is None
 
 
-NOT_TYPED_KEYS = frozenset({("import_manifest", "file_name")})
+NOT_TYPED_KEYS = frozenset(
+    {
+        ("import_manifest", "file_name"),
+        ("derived_value", "engine"),
+        ("derived_value", "source_table"),
+        ("derived_value", "parameter"),
+    }
+)
 """Key columns whose text no one types: an imported file's name as the file system gave it (macOS gives
-names in NFD), recorded as it was; the key-text rule does not apply (D-19.420)."""
+names in NFD), recorded as it was, and a derived value's engine, source table and parameter, which the
+analysis layer computes and writes (never validated as input); the key-text rule does not apply
+(D-19.420, D-19.426)."""
 
 
-def _is_key_text(table: str, column: Column[Any], kind: FieldKind, domain: Domain) -> bool:
-    """Whether the column is a key text (`FieldRule.key`): text, of the natural key or naming another
-    table's record (a foreign key), not a choice (its values are already the allowed ones)."""
+TYPED_MATCHING_KEYS = frozenset({"term", "drug", "analyte"})
+"""Key columns (by name) whose text a site types in its own language and an import matches on — an AE
+``term``, a lymphodepletion ``drug``, a lab or PK ``analyte``: the typed tier (`KeyText.TYPED`,
+D-19.425). Every other key column is an identifier (the strict tier), so a key column added later is
+strict until it is named here."""
+
+
+def _key_text(table: str, column: Column[Any], kind: FieldKind, domain: Domain) -> KeyText | None:
+    """Which key text the column is (`FieldRule.key`), or None: text, of the natural key or naming
+    another table's record (a foreign key), not a choice (its values are already the allowed ones), not
+    one of `NOT_TYPED_KEYS`; typed when named in `TYPED_MATCHING_KEYS`, else an identifier."""
     if kind is not FieldKind.TEXT or domain.choices is not None or (table, column.name) in NOT_TYPED_KEYS:
-        return False
-    return column.name in STUDY_TABLES[table].natural_key or bool(column.foreign_keys)
+        return None
+    if column.name not in STUDY_TABLES[table].natural_key and not column.foreign_keys:
+        return None
+    return KeyText.TYPED if column.name in TYPED_MATCHING_KEYS else KeyText.IDENTIFIER
 
 
 @cache
@@ -622,7 +696,7 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             pattern_text=domain.pattern_text,
             protocol_set=domain.protocol_set,
             known_values=domain.known,
-            key=_is_key_text(table, column, kind, domain),
+            key=_key_text(table, column, kind, domain),
             help=domain.help or (column.doc or ""),
             source=domain.source or f"cartrial.store.models ({table})",
         )
@@ -830,7 +904,7 @@ def cell_text(rule: FieldRule, value: Any) -> str | None:
         return repr(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if rule.key and isinstance(value, str):
+    if rule.key is not None and isinstance(value, str):
         return value  # a key is stored as given: spaces around it are refused, not trimmed (D-19.420)
     return str(value).strip()
 
@@ -1157,6 +1231,7 @@ __all__ = [
     "Domain",
     "FieldKind",
     "FieldRule",
+    "KeyText",
     "ProtocolSet",
     "RecordRule",
     "all_field_rules",

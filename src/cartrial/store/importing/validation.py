@@ -34,7 +34,6 @@ from cartrial.store.fields import (
     CONTROL_CHARACTERS_ALLOWED,
     ISO_DATE,
     ISO_DATETIME,
-    KEY_TEXT_ALLOWED,
     LOCAL_DATETIME,
     FieldKind,
     FieldRule,
@@ -42,6 +41,7 @@ from cartrial.store.fields import (
     clinic_time,
     dose_levels,
     field_rules,
+    key_text_allowed,
     key_text_fault,
     record_rules,
     titre_on_grid,
@@ -400,12 +400,15 @@ def _parse_text(
     for flagged, message, what in flags:  # check by check, each in row order (as reported before)
         for i in np.flatnonzero(flagged[codes]):
             sink.add(i, column.name, raw[i], message, what)
-    if rule.key:  # an identifying text: no invisible or look-alike character (D-19.420)
+    if rule.key is not None:  # a key text: no invisible or look-alike character (D-19.420, D-19.425)
         reported = controls | breaks  # already refused above, in its own words
-        faults = [None if reported[k] else key_text_fault(text) for k, text in enumerate(texts.tolist())]
+        faults = [
+            None if reported[k] else key_text_fault(text, rule.key) for k, text in enumerate(texts.tolist())
+        ]
+        key_allowed = key_text_allowed(rule.key)
         for k in [k for k, fault in enumerate(faults) if fault is not None]:
             for i in np.flatnonzero(codes == k):
-                sink.add(i, column.name, raw[i], str(faults[k]), KEY_TEXT_ALLOWED)
+                sink.add(i, column.name, raw[i], str(faults[k]), key_allowed)
     blank = blank_texts[codes]
     _required_problems(blank, column.name, column.value_required, sink, allowed)
     values[blank_texts] = None
