@@ -550,9 +550,10 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
     if oc.method == "monte_carlo" and oc.total_n_se is not None:
         from cartrial.simulation.oc import proportion_text, shows_exact_interval
 
+        trials = oc.trials or 0
         no_mtd = f"no MTD {oc.no_mtd_se_pct:.2f}%"
-        if shows_exact_interval(oc.no_mtd_pct, oc.no_mtd_se_pct, int(oc.trials)):  # SE 0 says nothing
-            no_mtd = f"no MTD {proportion_text(oc.no_mtd_pct, oc.no_mtd_se_pct, int(oc.trials))}"
+        if shows_exact_interval(oc.no_mtd_pct, oc.no_mtd_se_pct, trials):  # SE 0 says nothing
+            no_mtd = f"no MTD {proportion_text(oc.no_mtd_pct, oc.no_mtd_se_pct, trials)}"
         console.print(
             f"Monte Carlo standard errors: {_selection_se_text(oc)}; "
             f"{no_mtd}; mean total n {oc.total_n_se:.3f}; "
@@ -567,7 +568,7 @@ def _selection_se_text(oc: Any) -> str:
     (decisions D-19.393)."""
     from cartrial.simulation.oc import proportion_text, shows_exact_interval
 
-    n = int(oc.trials)
+    n = int(oc.trials or 0)
     pairs = list(zip(oc.selection_pct, oc.selection_se_pct, strict=True))
     parts = []
     live = [se for pct, se in pairs if not shows_exact_interval(pct, se, n)]
