@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cartrial.cdisc.sdtm import PRE_INFUSION, planned_time_points
+from cartrial.cdisc.sdtm import PRE_INFUSION, PRE_INFUSION_NUMBER, planned_time_points, pre_infusion_number
 from cartrial.cdisc.spec import dataset_specs
 from cartrial.cdisc.validate import validate_dataset
 
@@ -179,3 +179,10 @@ def test_planned_elapsed_time_is_a_valid_duration_to_the_second(day: float, eltm
     rounded to the second first, then split into days, hours, minutes and seconds."""
     _, _, written = planned_time_points(np.array([day]), np.array([False]))
     assert written[0] == eltm
+
+
+def test_pre_infusion_number_without_a_planned_day_between_minus_one_and_zero_is_the_constant() -> None:
+    """`PRE_INFUSION_NUMBER` is the number used, not a second copy of it (D-19.388)."""
+    for nominal in ([], [np.nan], [-7.0, -1.0, 0.0, 14.0], [-3.0, 28.0]):
+        assert pre_infusion_number(np.asarray(nominal, dtype=float)) == PRE_INFUSION_NUMBER
+    assert pre_infusion_number(np.asarray([-0.5, 0.0])) == -0.25

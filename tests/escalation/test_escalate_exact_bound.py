@@ -1,6 +1,7 @@
 """`escalate simulate` printed "no MTD 0.00%" as the Monte Carlo SE of a 0 % proportion, an SE of 0 that
 says nothing; it prints the count and the exact (Clopper-Pearson) 95 % interval instead (decisions
-D-19.393). At k = 0 of n the upper end is 1 - 0.025^(1/n) (closed form of the beta quantile)."""
+D-19.393), in the one display rule of `cartrial.simulation.oc.proportion_text`. At k = 0 of n the upper
+end is 1 - 0.025^(1/n) (closed form of the beta quantile)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def test_no_mtd_at_zero_shows_the_exact_interval(cli: Cli) -> None:
     assert code == 0, err
     flat = " ".join(out.split())
     assert "no MTD: 0.0%" in flat  # every trial selects a level in this scenario
-    assert f"no MTD 0 of 200 trials, exact 95 % CI 0.00–{100 * (1 - 0.025 ** (1 / 200)):.2f}%" in flat
+    upper = 100 * (1 - 0.025 ** (1 / 200))
+    assert f"no MTD 0.0 % (0 of 200; exact 95 % CI 0.0–{upper:.1f})" in flat
 
 
 def test_selection_at_zero_and_all_shows_the_exact_interval(cli: Cli) -> None:
@@ -25,5 +27,6 @@ def test_selection_at_zero_and_all_shows_the_exact_interval(cli: Cli) -> None:
     flat = " ".join(out.split())
     assert "selected % ≤ 0.00" not in flat
     upper = 100 * (1 - 0.025 ** (1 / 200))
-    assert f"selected 0 % (levels 1, 2): 0 of 200 trials, exact 95 % CI 0.00–{upper:.2f}%" in flat
-    assert f"selected 100 % (level 3): 200 of 200 trials, exact 95 % CI {100 - upper:.2f}–100.00%" in flat
+    for level in (1, 2):
+        assert f"level {level} selected 0.0 % (0 of 200; exact 95 % CI 0.0–{upper:.1f})" in flat
+    assert f"level 3 selected 100.0 % (200 of 200; exact 95 % CI {100 - upper:.1f}–100.0)" in flat

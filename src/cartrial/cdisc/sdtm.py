@@ -1006,8 +1006,9 @@ def pre_infusion_number(nominal: np.ndarray) -> float:
     names the clash, rule ``time-point``)."""
     days = np.asarray(nominal, dtype=float)
     below = days[days < 0]
-    latest = max(-1.0, float(below.max())) if len(below) else -1.0
-    return latest / 2
+    if not len(below) or float(below.max()) <= -1.0:
+        return PRE_INFUSION_NUMBER  # no planned day between -1 and 0: halfway between -1 and 0
+    return float(below.max()) / 2
 
 
 def _day_number(value: float) -> str:

@@ -548,15 +548,12 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
             "(a robustness scenario); each level is counted by its own true p(DLT)"
         )
     if oc.method == "monte_carlo" and oc.total_n_se is not None:
-        from cartrial.simulation.oc import exact_interval_pct
+        from cartrial.simulation.oc import proportion_text, shows_exact_interval
 
+        trials = oc.trials or 0
         no_mtd = f"no MTD {oc.no_mtd_se_pct:.2f}%"
-        if (
-            oc.trials and oc.no_mtd_se_pct == 0 and oc.no_mtd_pct in (0.0, 100.0)
-        ):  # SE 0 says nothing (D-19.393)
-            k = round(oc.no_mtd_pct * oc.trials / 100)
-            low, high = exact_interval_pct(k, oc.trials)
-            no_mtd = f"no MTD {k} of {oc.trials} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
+        if shows_exact_interval(oc.no_mtd_pct, oc.no_mtd_se_pct, trials):  # SE 0 says nothing
+            no_mtd = f"no MTD {proportion_text(oc.no_mtd_pct, oc.no_mtd_se_pct, trials)}"
         console.print(
             f"Monte Carlo standard errors: {_selection_se_text(oc)}; "
             f"{no_mtd}; mean total n {oc.total_n_se:.3f}; "
@@ -567,24 +564,19 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
 def _selection_se_text(oc: Any) -> str:
     """The Monte Carlo error of the per-level selection %: the largest binomial SE over the levels selected
     in some but not all trials, and, for the levels selected in none or in all, the count and the exact
-    95 % interval instead of an SE of 0.00, which says nothing (decisions D-19.393)."""
-    from cartrial.simulation.oc import exact_interval_pct
+    95 % interval (`cartrial.simulation.oc.proportion_text`) instead of an SE of 0.00, which says nothing
+    (decisions D-19.393)."""
+    from cartrial.simulation.oc import proportion_text, shows_exact_interval
 
-    n = int(oc.trials)
+    n = int(oc.trials or 0)
     pairs = list(zip(oc.selection_pct, oc.selection_se_pct, strict=True))
     parts = []
-    live = [se for pct, se in pairs if not (n and se == 0 and pct in (0.0, 100.0))]
+    live = [se for pct, se in pairs if not shows_exact_interval(pct, se, n)]
     if live:
         parts.append(f"selected % ≤ {max(live):.2f}")
-    for pct in (0.0, 100.0):
-        levels = [i + 1 for i, (p, se) in enumerate(pairs) if n and se == 0 and p == pct]
-        if levels:
-            k = round(pct * n / 100)
-            low, high = exact_interval_pct(k, n)
-            which = f"level{'s' if len(levels) > 1 else ''} {', '.join(map(str, levels))}"
-            parts.append(
-                f"selected {pct:.0f} % ({which}): {k} of {n} trials, exact 95 % CI {low:.2f}–{high:.2f}%"
-            )
+    for level, (pct, se) in enumerate(pairs, start=1):
+        if shows_exact_interval(pct, se, n):
+            parts.append(f"level {level} selected {proportion_text(pct, se, n)}")
     return "; ".join(parts)
 
 

@@ -134,10 +134,10 @@ def assemble_design(
 
     `options` maps option names of `DESIGN_OPTIONS` to values (None = the documented default). Behaviours:
     `max_n` -> `StopAtN`; `stop_n_at_dose` -> `StopWhenNAtDose(dose="recommended")` with
-    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` not given
-    -> `DontSkipDoses(relative_to=skip_rule, restrict_mtd=False)` (escalation only; the MTD as R selects it),
-    True (the protocol's escalation section) -> `DontSkipDoses(relative_to=skip_rule)` (the MTD kept
-    admissible too), False -> none (decisions D-19.390); `skip_rule` default ``"current"`` (R escalation
+    `requires_stay=True` for BOIN (BOIN 2.7.2 ``n.earlystop``, ``docs/escalation.md``); `no_skip` True or not
+    given (the default on every path, as the protocol's escalation section) ->
+    `DontSkipDoses(relative_to=skip_rule)` (escalation capped and the final MTD kept admissible), False ->
+    none (the R-reference selection; decisions D-19.390); `skip_rule` default ``"current"`` (R escalation
     0.2.3 `dont_skip_doses`);
     `coherent` -> `CoherentEscalation`; `expansion` (an object with `dose_level` and `n_patients`) ->
     `ExpansionCohort`.
@@ -159,11 +159,10 @@ def assemble_design(
             StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")
         )
     no_skip = values.get("no_skip")
-    if no_skip is None and OPTIONS["no_skip"].default:
-        # not given: the default restricts escalation only; the MTD is selected over every non-eliminated
-        # level, as dfcrm crm()$mtd, R escalation and BOIN select.mtd (decisions D-19.390)
-        behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current"), restrict_mtd=False))
-    elif no_skip:  # asked for (protocol no_skip: true, --no-skip): the MTD stays admissible too
+    if no_skip is None:
+        no_skip = OPTIONS["no_skip"].default
+    if no_skip:  # the default on every path (protocol, CLI, Python): the final MTD stays admissible too
+        # (decisions D-19.390)
         behaviours.append(DontSkipDoses(relative_to=values.get("skip_rule", "current")))
     if values.get("coherent"):
         behaviours.append(CoherentEscalation())

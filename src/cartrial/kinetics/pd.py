@@ -77,12 +77,17 @@ _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
 """Order of the random draws of `simulate_pd` (one standard normal per subject and slot) and the sign of
 each draw; see the module docstring."""
 
-EFFECTOR_EXTINCTION_COPIES_PER_UG = 4e-6
-"""One effector cell-equivalent in the model's unit (copies/µg genomic DNA of blood): one transgene copy in
-the DNA of the whole circulation. 1 µg of human genomic DNA is about 1.5e5 diploid genomes (6.6 pg each);
-about 5 L of blood with 7e6 nucleated cells/mL carry 3.5e10 genomes, i.e. 2.3e5 µg, so one copy is
-4e-6 copies/µg [U, general physiology]. An effector amount below it is extinct (0 from then on; decisions
-D-19.391)."""
+PD_SOLVER_RTOL = 1e-6
+"""Relative tolerance of the PD solve (LSODA)."""
+
+PD_SOLVER_ATOL = 1e-9
+"""Absolute tolerance of the PD solve (LSODA), in each state's unit (effector and memory copies/µg genomic
+DNA; plasma cells and antibody relative to day 0): an amount below it is not resolved by the solver."""
+
+EFFECTOR_EXTINCTION_COPIES_PER_UG = PD_SOLVER_ATOL
+"""Default extinction threshold of the effector, copies/µg: the solver's resolution (`PD_SOLVER_ATOL`). An
+effector amount below the absolute tolerance is not resolved, so its regrowth would be numerical, not the
+model's; it is extinct (0 from then on; decisions D-19.391)."""
 
 TITRE_DILUTIONS: tuple[int, ...] = AQP4_TITRE_DILUTIONS
 """Cell-based-assay dilution grid, 0.5-log10 steps (docs/science/neuro-outcomes.md §6; declared once in
@@ -185,8 +190,8 @@ def simulate_pd(
 
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
-    of 4·N states is solved (LSODA, rtol 1e-6, atol 1e-9); every state is an amount, kept at or above 0.
-    An effector amount below `extinction_copies_per_ug` (default one cell-equivalent,
+    of 4·N states is solved (LSODA, `PD_SOLVER_RTOL`, `PD_SOLVER_ATOL`); every state is an amount, kept at or
+    above 0. An effector amount below `extinction_copies_per_ug` (default the solver's absolute tolerance,
     `EFFECTOR_EXTINCTION_COPIES_PER_UG`, copies/µg) is extinct: 0 from then on, in the equations and in
     `effector` (decisions D-19.391); 0 turns the rule off.
 
@@ -225,9 +230,9 @@ def simulate_pd(
 
     def rhs(_time: float, y: FloatArray) -> FloatArray:
         # Cell amounts are never below 0 (E = 0 and M = 0 are invariant under the equations); a compartment
-        # the solver has carried below 0 is empty. An effector amount below one cell-equivalent is extinct:
-        # it counts as 0 in every term and only decays (no expansion), so it can never cross the threshold
-        # again and the late courses do not depend on the solver's tolerance (decisions D-19.391).
+        # the solver has carried below 0 is empty. An effector amount below the threshold (default the
+        # solver's absolute tolerance: not resolved) is extinct: it counts as 0 in every term and only decays
+        # (no expansion), so it can never cross the threshold again (decisions D-19.391).
         e_state = np.maximum(y[:n], 0.0)
         alive = e_state >= threshold
         e = np.where(alive, e_state, 0.0)
@@ -246,12 +251,12 @@ def simulate_pd(
 
     y0 = np.concatenate([values["e0"], np.zeros(n), np.ones(n), np.ones(n)])
     span = (0.0, float(t[-1]) if t[-1] > 0 else 1.0)
-    solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=1e-6, atol=1e-9)
+    solution = solve_ivp(rhs, span, y0, method="LSODA", t_eval=t, rtol=PD_SOLVER_RTOL, atol=PD_SOLVER_ATOL)
     if not solution.success:
         raise ConfigurationError(f"PD simulation failed: {solution.message}")
     y = np.maximum(solution.y, 0.0)  # amounts: solver noise below 0 (within atol) is 0
     effector = y[:n]
-    # extinct from the first time below one cell-equivalent (below it the state only decays)
+    # extinct from the first time below the threshold (below it the state only decays)
     extinct = np.maximum.accumulate(effector < threshold, axis=1)
     effector = np.where(extinct, 0.0, effector)
     width = max(3, len(str(n_subjects)))

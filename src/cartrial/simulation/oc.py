@@ -107,6 +107,12 @@ def _interval(values: np.ndarray) -> list[float] | None:
     return list(exact_interval_pct(int(np.count_nonzero(values)), int(values.size)))
 
 
+def shows_exact_interval(pct: float, se: float, n: int) -> bool:
+    """Whether a proportion of `n` trials is shown with its count and exact 95 % interval instead of an SE:
+    at 0 % or 100 %, where the binomial SE is 0 and says nothing (decisions D-19.393)."""
+    return n >= 1 and se == 0 and pct in (0.0, 100.0)
+
+
 def proportion_text(pct: float, se: float, n: int) -> str:
     """A proportion of `n` trials as printed: ``"40.0 % (SE 8.9)"``, but at 0 % or 100 %, where the
     binomial SE is 0.0 and says nothing, the count and its exact 95 % interval (`exact_interval_pct`):
@@ -115,7 +121,7 @@ def proportion_text(pct: float, se: float, n: int) -> str:
     >>> proportion_text(0.0, 0.0, 30)
     '0.0 % (0 of 30; exact 95 % CI 0.0–11.6)'
     """
-    if n >= 1 and se == 0 and pct in (0.0, 100.0):
+    if shows_exact_interval(pct, se, n):
         k = round(pct * n / 100)
         low, high = exact_interval_pct(k, n)
         return f"{pct:.1f} % ({k} of {n}; exact 95 % CI {low:.1f}–{high:.1f})"
@@ -137,7 +143,7 @@ def mean_cell(mean: float, se: float, digits: int = 2) -> str:
 def proportion_cell(pct: float, se: float, n: int) -> str:
     """A proportion in a table cell: ``"12.3 (1.0)"`` (% and its SE), at 0 % or 100 % the exact 95 %
     interval instead of an SE of 0.0: ``"0.0 (95 % CI 0.0–11.6)"`` (decisions D-19.393)."""
-    if n >= 1 and se == 0 and pct in (0.0, 100.0):
+    if shows_exact_interval(pct, se, n):
         low, high = exact_interval_pct(round(pct * n / 100), n)
         return f"{pct:.1f} (95 % CI {low:.1f}–{high:.1f})"
     return f"{pct:.1f} ({se:.1f})"
