@@ -390,18 +390,22 @@ class StudyUser:
     # -- reads --------------------------------------------------------------------------------------
 
     def get_record(self, table_name: str, record_id: int) -> dict[str, Any]:
-        """One record with its `id` and `version` (READ permission)."""
+        """One record with its `id` and `version`, never its password hash (READ permission); a
+        site-restricted user's read of another site's record is refused as for an unknown id
+        (`reads.get_record`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id)
+            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
 
     def find_records(self, table_name: str, **equals: Any) -> list[dict[str, Any]]:
-        """Records of `table_name` whose columns equal the given values, in id order (READ permission)."""
+        """Records of `table_name` whose columns equal the given values, in id order, never a password
+        hash (READ permission); a site-restricted user finds only their own site's records, the
+        condition of `table_counts` (`reads.find_records`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return reads.find_records(connection, table_name, equals)
+            return reads.find_records(connection, table_name, equals, self._read_sites(connection))
 
     def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
         """The refusal a save of the new record `values` would meet because another site's record holds its
