@@ -172,3 +172,17 @@ def test_key_columns_that_are_not_a_unique_key_are_refused(study) -> None:
     with service.as_user("admin").transaction(source="api", reason="bulk change") as tx:
         result = tx.upsert_rows("adverse_event", [{**AE, "grade": 2}], ["term", "started_on", "subject_id"])
     assert result.updated == 1
+
+
+def test_a_new_user_with_a_chosen_password_hash_is_refused(study) -> None:
+    """A new user's `password_hash` given as a field skipped the password policy (D-19.45): refused on
+    insert, one record or in bulk, as on update (D-19.432); `add_user` still sets a password."""
+    service: StudyService = study.service
+    new = {"username": "newbie", "role": "monitor", "password_hash": "$argon2id$chosen"}
+    with pytest.raises(PermissionDeniedError, match="password command"):
+        _write(service, "app_user", [new])
+    with pytest.raises(PermissionDeniedError, match="password command"):
+        service.insert_record("admin", "app_user", new)
+    assert "newbie" not in _users(service)
+    service.add_user("admin", "newbie", "monitor", password="correct horse battery staple")
+    assert service.verify_password("newbie", "correct horse battery staple")

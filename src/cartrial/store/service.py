@@ -579,10 +579,14 @@ class StudyUser:
         password: str | None = None,
         full_name: str | None = None,
     ) -> int:
-        """Add a user (admin only); investigators need a site. The password is stored as an argon2id hash."""
-        return self.insert_record(
-            "app_user", users.new_user(username, role, site_id, password, full_name), "cli"
-        )
+        """Add a user (admin only); investigators need a site. The password is stored as an argon2id hash
+        (the one path that writes a new user's hash: the generic writes refuse it as a field, D-19.432)."""
+        from cartrial.store.writes import insert_record
+
+        values = users.new_user(username, role, site_id, password, full_name)
+        password_hash = values.pop("password_hash", None)
+        with self._write("cli") as tx:
+            return insert_record(tx, "app_user", values, password_hash=password_hash)
 
     def set_role(self, username: str, role: str, reason: str | None, site_id: str | None = None) -> None:
         """Change a user's role (and site): admin only, reason required, audited."""

@@ -142,11 +142,18 @@ def check_last_admin(connection: Connection, current: RowLike, after: RowLike | 
         )
 
 
-def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
-    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
+def insert_record(
+    tx: Transaction, table_name: str, values: RowLike, *, password_hash: str | None = None
+) -> int:
+    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id.
+    A password column among `values` is refused (`refuse_protected`, D-19.432); `password_hash`: a new
+    user's hash, made from a password that met the policy (`users.new_user`), passed only by
+    `StudyUser.add_user`, never through the public record API."""
     model = model_of(table_name)
-    refuse_protected(table_name, "inserted one by one")
+    refuse_protected(table_name, "inserted one by one", values)
     values = plain_row(values, table_name)
+    if password_hash is not None and model is User:
+        values = {**values, "password_hash": password_hash}
     keys = model.natural_key
     prepared = prepare_rows(model, table_name, [values], keys)
     check_texts(model, table_name, prepared[0])
@@ -222,8 +229,8 @@ def upsert_checked_rows(
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
         tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
     for row, before, change in zip(prepared, befores, changed, strict=True):
-        if change and before is not None:  # a password only through the password call, as `update_record`
-            refuse_protected(table_name, "edited", row)
+        if change:  # a password only through the password call or `add_user`, as `update_record`
+            refuse_protected(table_name, "edited" if before is not None else "inserted", row)
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0
