@@ -186,3 +186,31 @@ def test_a_new_user_with_a_chosen_password_hash_is_refused(study) -> None:
     assert "newbie" not in _users(service)
     service.add_user("admin", "newbie", "monitor", password="correct horse battery staple")
     assert service.verify_password("newbie", "correct horse battery staple")
+
+
+def test_a_database_refusal_names_its_columns_without_values(study) -> None:
+    """The refusal names the key's columns (SQLite's first line, PostgreSQL's constraint name read in the
+    table's metadata), never the driver's text or a value (D-19.432, D-12.2)."""
+    from tests.store.test_store_bulk_paths import labs
+
+    user = study.service.as_user("dm")
+    model = model_of("lab_result")
+    with user.transaction("import") as tx:
+        bulk.upsert_rows(tx, "lab_result", labs(2))
+    rows = bulk.prepare_rows(model, "lab_result", labs(1), model.natural_key)
+    with (
+        pytest.raises(InputError, match="refused the write to lab_result") as caught,
+        user.transaction("import") as tx,
+    ):
+        bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(1000))
+    text = str(caught.value)
+    assert "subject_id, analyte, collected_at" in text, text
+    assert "CT-001" not in text and "wbc" not in text and "2021" not in text
+    _no_driver_text(caught.value)
+    with (
+        pytest.raises(InputError, match="refused the write to lab_result") as caught,
+        user.transaction("import") as tx,
+    ):
+        bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(0))
+    assert "(id)" in str(caught.value), str(caught.value)
+    _no_driver_text(caught.value)
