@@ -129,3 +129,88 @@ def test_a_database_refusal_carries_no_driver_text(study) -> None:
     ):
         bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(0))
     _no_driver_text(caught.value)
+
+
+AE = {
+    "subject_id": "CT-101",
+    "term": "Fever",
+    "category": "infection",
+    "started_on": "2021-06-12",
+    "ended_on": "2021-06-13",
+    "grade": 1,
+    "grading_scale": "CTCAE",
+    "grading_scale_version": "5.0",
+    "serious": False,
+    "relatedness": "possible",
+    "dlt": False,
+    "outcome": "recovered",
+}
+
+
+def test_key_columns_that_are_not_a_unique_key_are_refused(study) -> None:
+    """`key_columns` that match several records, or another site's record, let the judged row and the
+    updated record differ: an investigator at TJH moved a PUMCH subject's adverse event to their own
+    subject, an admin matched users by role. Only the natural key or another unique key is taken
+    (D-19.429); the stored records are untouched."""
+    service = study.service
+    service.insert_record("admin", "adverse_event", AE)
+    inv = service.as_user("inv")
+    with (
+        pytest.raises(InputError, match="key_columns") as refused,
+        inv.transaction("api", "bulk change") as tx,
+    ):
+        tx.upsert_rows("adverse_event", [{**AE, "subject_id": "CT-001", "grade": 2}], ["term", "started_on"])
+    assert "subject_id, term, started_on" in str(refused.value)
+    stored = service.find_records("admin", "adverse_event", term="Fever")
+    assert [(row["subject_id"], row["grade"]) for row in stored] == [("CT-101", 1)]
+    before = _users(service)
+    admin = service.as_user("admin")
+    with pytest.raises(InputError, match="key_columns"), admin.transaction("api", "bulk change") as tx:
+        tx.upsert_rows("app_user", [{"role": "monitor", "full_name": "M"}], ["role"])
+    assert _users(service) == before
+    # the natural key, named explicitly in any order, is taken
+    with service.as_user("admin").transaction(source="api", reason="bulk change") as tx:
+        result = tx.upsert_rows("adverse_event", [{**AE, "grade": 2}], ["term", "started_on", "subject_id"])
+    assert result.updated == 1
+
+
+def test_a_new_user_with_a_chosen_password_hash_is_refused(study) -> None:
+    """A new user's `password_hash` given as a field skipped the password policy (D-19.45): refused on
+    insert, one record or in bulk, as on update (D-19.432); `add_user` still sets a password."""
+    service: StudyService = study.service
+    new = {"username": "newbie", "role": "monitor", "password_hash": "$argon2id$chosen"}
+    with pytest.raises(PermissionDeniedError, match="password command"):
+        _write(service, "app_user", [new])
+    with pytest.raises(PermissionDeniedError, match="password command"):
+        service.insert_record("admin", "app_user", new)
+    assert "newbie" not in _users(service)
+    service.add_user("admin", "newbie", "monitor", password="correct horse battery staple")
+    assert service.verify_password("newbie", "correct horse battery staple")
+
+
+def test_a_database_refusal_names_its_columns_without_values(study) -> None:
+    """The refusal names the key's columns (SQLite's first line, PostgreSQL's constraint name read in the
+    table's metadata), never the driver's text or a value (D-19.432, D-12.2)."""
+    from tests.store.test_store_bulk_paths import labs
+
+    user = study.service.as_user("dm")
+    model = model_of("lab_result")
+    with user.transaction("import") as tx:
+        bulk.upsert_rows(tx, "lab_result", labs(2))
+    rows = bulk.prepare_rows(model, "lab_result", labs(1), model.natural_key)
+    with (
+        pytest.raises(InputError, match="refused the write to lab_result") as caught,
+        user.transaction("import") as tx,
+    ):
+        bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(1000))
+    text = str(caught.value)
+    assert "subject_id, analyte, collected_at" in text, text
+    assert "CT-001" not in text and "wbc" not in text and "2021" not in text
+    _no_driver_text(caught.value)
+    with (
+        pytest.raises(InputError, match="refused the write to lab_result") as caught,
+        user.transaction("import") as tx,
+    ):
+        bulk._insert_rows(tx, model, "lab_result", rows, bulk._IdCounter(0))
+    assert "(id)" in str(caught.value), str(caught.value)
+    _no_driver_text(caught.value)

@@ -16,6 +16,7 @@ import pytest
 
 from cartrial.errors import ConflictError, PermissionDeniedError
 from cartrial.store import PERMISSIONS, Action, StudyService
+from cartrial.store.users import active_password_hash
 
 INFUSION = {"subject_id": "CT-001", "infused_at": "2021-06-01T02:00:00Z", "dose_level": 1}
 FOREIGN_INFUSION = {"subject_id": "CT-101", "infused_at": "2021-06-11T02:00:00Z", "dose_level": 1}
@@ -203,7 +204,10 @@ def test_passwords_are_argon2id_hashes_never_in_the_audit_trail(study) -> None:
     """Passwords are stored as argon2id hashes (argon2-cffi, RFC 9106) and never appear in the audit log."""
     service: StudyService = study.service
     service.add_user("admin", "pw_user", "monitor", password="correct horse battery staple")
-    stored = service.find_records("admin", "app_user", username="pw_user")[0]["password_hash"]
+    with service.read() as connection:  # no read API returns the hash (D-19.428)
+        stored = active_password_hash(connection, "pw_user")
+    assert stored is not None
+    assert "password_hash" not in service.find_records("admin", "app_user", username="pw_user")[0]
     assert stored.startswith("$argon2id$")
     assert service.verify_password("pw_user", "correct horse battery staple")
     assert not service.verify_password("pw_user", "wrong")

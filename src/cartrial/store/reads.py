@@ -16,6 +16,7 @@ from cartrial.store import audit as audit_chain
 from cartrial.store.fields import control_character_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
 from cartrial.store.tables import (
+    MASKED_COLUMNS,
     coerce,
     columns_of,
     is_datetime,
@@ -28,17 +29,41 @@ from cartrial.store.tables import (
 from cartrial.store.writes import current_record
 
 
-def get_record(connection: Connection, table_name: str, record_id: int) -> dict[str, Any]:
-    """One record with its `id` and `version` (`InputError` if there is none)."""
-    return dict(current_record(connection, model_of(table_name), table_name, record_id))
+def unmasked(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """`row` without its secret columns (`MASKED_COLUMNS`: the password hash), which no read returns
+    (D-19.428)."""
+    return {k: v for k, v in row.items() if k not in MASKED_COLUMNS}
 
 
-def find_records(connection: Connection, table_name: str, equals: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records of `table_name` whose columns equal the given values (ISO text accepted for dates), by id."""
+def get_record(
+    connection: Connection, table_name: str, record_id: int, sites: tuple[str | None, ...] | None = None
+) -> dict[str, Any]:
+    """One record with its `id` and `version`, without its secret columns (`InputError` if there is none).
+    `sites`: a record of another site (`_site_condition`) is answered as one that does not exist (D-19.428,
+    as D-19.345 / D-19.411); None: every site."""
+    model = model_of(table_name)
+    record = unmasked(current_record(connection, model, table_name, record_id))
+    if sites is not None and _site_condition(model, sites):
+        table = table_of(model)
+        query = select(table.c.id).where(table.c.id == record["id"], *_site_condition(model, sites))
+        if connection.execute(query).first() is None:
+            raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
+    return record
+
+
+def find_records(
+    connection: Connection,
+    table_name: str,
+    equals: dict[str, Any],
+    sites: tuple[str | None, ...] | None = None,
+) -> list[dict[str, Any]]:
+    """Records of `table_name` whose columns equal the given values (ISO text accepted for dates), by id,
+    without their secret columns; `sites`: only the records of these sites (`_site_condition`, as
+    `table_counts`; None: every site) (D-19.428)."""
     model = model_of(table_name)
     columns = columns_of(model)
     equals = plain_row(equals, table_name)  # a numpy scalar matched nothing (D-19.65)
-    bad = [name for name in equals if name not in columns]
+    bad = [name for name in equals if name not in columns or name in MASKED_COLUMNS]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
     for name, value in equals.items():
@@ -46,8 +71,9 @@ def find_records(connection: Connection, table_name: str, equals: dict[str, Any]
         if problem is not None:  # no stored text holds one, and PostgreSQL refuses a NUL even in a query
             raise InputError(problem)
     table = table_of(model)
-    query = select(table).where(*(table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()))
-    return [dict(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
+    conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
+    query = select(table).where(*conditions, *_site_condition(model, sites))
+    return [unmasked(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
 
 
 AUTHENTICATION_SOURCE = "authentication"
@@ -258,7 +284,7 @@ def page_records(
     model = model_of(table_name)
     known = columns_of(model)
     equals = equals or {}
-    bad = [name for name in equals if name not in known]
+    bad = [name for name in equals if name not in known or name in MASKED_COLUMNS]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
     table = table_of(model)
@@ -274,10 +300,10 @@ def page_records(
         if date_to is not None:
             end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
             conditions.append(column < end if as_datetime else column <= date_to)
-    if columns is None:
-        selected: Any = select(table)
+    if columns is None:  # never a secret column (D-19.428)
+        selected: Any = select(*(table.c[name] for name in known if name not in MASKED_COLUMNS))
     else:
-        unknown = [name for name in columns if name not in known]
+        unknown = [name for name in columns if name not in known or name in MASKED_COLUMNS]
         if unknown:
             raise InputError(Problem("unknown column", field=table_name, value=", ".join(unknown)))
         selected = select(*(table.c[name] for name in dict.fromkeys(("id", *columns))))

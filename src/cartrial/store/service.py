@@ -390,18 +390,22 @@ class StudyUser:
     # -- reads --------------------------------------------------------------------------------------
 
     def get_record(self, table_name: str, record_id: int) -> dict[str, Any]:
-        """One record with its `id` and `version` (READ permission)."""
+        """One record with its `id` and `version`, never its password hash (READ permission); a
+        site-restricted user's read of another site's record is refused as for an unknown id
+        (`reads.get_record`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id)
+            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
 
     def find_records(self, table_name: str, **equals: Any) -> list[dict[str, Any]]:
-        """Records of `table_name` whose columns equal the given values, in id order (READ permission)."""
+        """Records of `table_name` whose columns equal the given values, in id order, never a password
+        hash (READ permission); a site-restricted user finds only their own site's records, the
+        condition of `table_counts` (`reads.find_records`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return reads.find_records(connection, table_name, equals)
+            return reads.find_records(connection, table_name, equals, self._read_sites(connection))
 
     def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
         """The refusal a save of the new record `values` would meet because another site's record holds its
@@ -575,10 +579,14 @@ class StudyUser:
         password: str | None = None,
         full_name: str | None = None,
     ) -> int:
-        """Add a user (admin only); investigators need a site. The password is stored as an argon2id hash."""
-        return self.insert_record(
-            "app_user", users.new_user(username, role, site_id, password, full_name), "cli"
-        )
+        """Add a user (admin only); investigators need a site. The password is stored as an argon2id hash
+        (the one path that writes a new user's hash: the generic writes refuse it as a field, D-19.432)."""
+        from cartrial.store.writes import insert_record
+
+        values = users.new_user(username, role, site_id, password, full_name)
+        password_hash = values.pop("password_hash", None)
+        with self._write("cli") as tx:
+            return insert_record(tx, "app_user", values, password_hash=password_hash)
 
     def set_role(self, username: str, role: str, reason: str | None, site_id: str | None = None) -> None:
         """Change a user's role (and site): admin only, reason required, audited."""

@@ -333,13 +333,76 @@ def same_value(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQLITE_REFUSAL = re.compile(r"(UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.*))?")
+_RULE_KINDS = {
+    "UNIQUE": "unique key",
+    "NOT NULL": "required column",
+    "CHECK": "rule",
+    "FOREIGN KEY": "reference to a stored record",
+    "23505": "unique key",
+    "23502": "required column",
+    "23514": "rule",
+    "23503": "reference to a stored record",
+}
+
+
+def refused_rule(exc: IntegrityError, table_name: str) -> tuple[str, list[str]] | None:
+    """The kind of rule and the column (or constraint) names of a database refusal, from SQLite's first line
+    (``UNIQUE constraint failed: t.a, t.b``) or psycopg's diagnostics (constraint and column name, a
+    constraint read back as its columns in the table's metadata); names only, never a value (the DETAIL
+    line is not read). None: not recognised."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    names: list[str] = []
+    if diag is not None:  # psycopg
+        kind = _RULE_KINDS.get(str(getattr(orig, "sqlstate", "") or ""))
+        constraint = diag.constraint_name
+        if diag.column_name:
+            names = [diag.column_name]
+        elif constraint:
+            names = _constraint_columns(table_name, constraint) or [constraint]
+    else:
+        match = _SQLITE_REFUSAL.fullmatch(str(orig).splitlines()[0].strip() if str(orig) else "")
+        if match is None:
+            return None
+        kind = _RULE_KINDS[match.group(1)]
+        for part in (match.group(2) or "").split(","):
+            part = part.strip()
+            if part.startswith("index "):
+                part = part.removeprefix("index ").strip("'\"")
+            names.append(part.rsplit(".", 1)[-1])
+    names = [name for name in names if _IDENTIFIER.fullmatch(name)]  # names, never a value
+    if kind is None:
+        return None
+    return kind, names
+
+
+def _constraint_columns(table_name: str, constraint: str) -> list[str]:
+    """The columns of the named constraint of `table_name` (its primary key: ``id``); empty if unknown."""
+    try:
+        table = table_of(model_of(table_name))
+    except InputError:
+        return []
+    if constraint == f"{table_name}_pkey":
+        return [c.name for c in table.primary_key.columns]
+    for item in (*table.constraints, *table.indexes):
+        if getattr(item, "name", None) == constraint:
+            return [c.name for c in getattr(item, "columns", ())]
+    return []
+
+
 def integrity_error(exc: IntegrityError, table_name: str) -> InputError:
     """The database's refusal of a write to `table_name`, without the driver's text (which may quote a
-    record value, D-12.2; D-19.432): the table and the kinds of rule a database enforces."""
-    del exc  # its text is the driver's, never shown
+    record value, D-12.2; D-19.432): the table, the kind of rule and its columns (`refused_rule`)."""
+    rule = refused_rule(exc, table_name)
+    what = ""
+    if rule is not None:
+        kind, names = rule
+        what = f": its {kind}" + (f" ({', '.join(names)})" if names else "")
     return InputError(
         Problem(
-            f"the database refused the write to {table_name}",
+            f"the database refused the write to {table_name}{what}",
             field=table_name,
             allowed="values that keep the table's keys unique, refer to stored records and fill required "
             "columns (another writer may have stored the same record meanwhile: retry)",

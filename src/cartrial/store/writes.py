@@ -142,11 +142,18 @@ def check_last_admin(connection: Connection, current: RowLike, after: RowLike | 
         )
 
 
-def insert_record(tx: Transaction, table_name: str, values: RowLike) -> int:
-    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id."""
+def insert_record(
+    tx: Transaction, table_name: str, values: RowLike, *, password_hash: str | None = None
+) -> int:
+    """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id.
+    A password column among `values` is refused (`refuse_protected`, D-19.432); `password_hash`: a new
+    user's hash, made from a password that met the policy (`users.new_user`), passed only by
+    `StudyUser.add_user`, never through the public record API."""
     model = model_of(table_name)
-    refuse_protected(table_name, "inserted one by one")
+    refuse_protected(table_name, "inserted one by one", values)
     values = plain_row(values, table_name)
+    if password_hash is not None and model is User:
+        values = {**values, "password_hash": password_hash}
     keys = model.natural_key
     prepared = prepare_rows(model, table_name, [values], keys)
     check_texts(model, table_name, prepared[0])
@@ -197,6 +204,7 @@ def upsert_checked_rows(
     keys = tuple(key_columns or model.natural_key)
     if not rows or any(k not in columns_of(model) for k in keys):
         return upsert_rows(tx, table_name, rows, keys)  # nothing to check, or its own refusal
+    check_unique_key(model, table_name, keys)
     prepared = prepare_rows(model, table_name, rows, keys)
     for number, row in enumerate(prepared, start=1):
         try:
@@ -213,13 +221,16 @@ def upsert_checked_rows(
         before is None or any(not same_value(before.get(k), v) for k, v in row.items())
         for row, before in zip(prepared, befores, strict=True)
     ]
+    for row, before in zip(prepared, befores, strict=True):
+        if before is not None:  # the stored record matched, as well as the row written (as `update_record`)
+            check_record_sites(tx, model, table_name, [before, {**before, **row}])
     if any(before is None for before in befores):
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
         tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
     for row, before, change in zip(prepared, befores, changed, strict=True):
-        if change and before is not None:  # a password only through the password call, as `update_record`
-            refuse_protected(table_name, "edited", row)
+        if change:  # a password only through the password call or `add_user`, as `update_record`
+            refuse_protected(table_name, "edited" if before is not None else "inserted", row)
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0
@@ -263,6 +274,43 @@ def upsert_checked_rows(
         written.extend(v for v in (before, stored) if v is not None)
     reconcile_write(tx, table_name, *written)  # queries whose check no longer fires (D-19.164)
     return result
+
+
+def unique_keys(model: type[StudyData]) -> list[tuple[str, ...]]:
+    """The column sets that name at most one record of `model`'s table: its natural key, each unique
+    constraint and unique column (a unique index on an expression, as the user name's in any case, is not
+    a column set)."""
+    from sqlalchemy import UniqueConstraint
+
+    table = table_of(model)
+    found: list[tuple[str, ...]] = [tuple(model.natural_key)] if model.natural_key else []
+    found += [
+        tuple(c.name for c in constraint.columns)
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint)
+    ]
+    found += [(column.name,) for column in table.columns if column.unique]
+    found += [
+        tuple(c.name for c in index.columns) for index in table.indexes if index.unique and index.columns
+    ]
+    return list(dict.fromkeys(k for k in found if k and "id" not in k))
+
+
+def check_unique_key(model: type[StudyData], table_name: str, keys: Sequence[str]) -> None:
+    """Refuse bulk-write `key_columns` that are not a unique key of the table (`unique_keys`): columns that
+    match several records, or another subject's, would let the row judged and the record updated differ
+    (D-19.429)."""
+    allowed = unique_keys(model)
+    if set(keys) in [set(k) for k in allowed]:
+        return
+    raise InputError(
+        Problem(
+            "key_columns must be the table's natural key or another unique key",
+            field=f"{table_name} key_columns",
+            value=", ".join(keys),
+            allowed=" | ".join(", ".join(k) for k in allowed) or "none (the table has no unique key)",
+        )
+    )
 
 
 def _upsert_users(
