@@ -48,6 +48,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from cartrial.columns import utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -1324,7 +1325,7 @@ def run_edit_checks(
 ) -> list[Finding]:
     """Every finding on a new record (`Record.new`) of the given subjects; a hard finding on a stored
     record too when the subject row itself is new (a consent date moved after the stored infusion)."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utc_today()
     findings: list[Finding] = []
     for records in subjects:
         subject = records.subject
@@ -1801,7 +1802,7 @@ def import_findings(
     (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
     from cartrial.store.models import STUDY_TABLES
 
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utc_today()
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
