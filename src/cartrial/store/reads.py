@@ -120,8 +120,9 @@ def table_counts(connection: Connection, sites: tuple[str | None, ...] | None = 
 def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the audit rows a user of `sites` may read (None: every row; D-19.411, D-19.418): a row about a
     subject now at one of `sites` (its subject record and all its data), a row about one of those sites'
-    own site record, and a row about a study-wide record (no subject: the study, an escalation decision,
-    an import, a lock). Another site's subject, a deleted subject or site, and the user accounts
+    own site record, a row about an import made at those sites (`_site_imports`, D-19.453), and a row
+    about a study-wide record (no subject: the study, an escalation decision, a lock). Another site's
+    subject, a deleted subject or site, another site's or a study-wide import, and the user accounts
     (`app_user`, every site's staff) are as absent. The one rule of every audit read (`audit_rows`,
     `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
     from sqlalchemy import and_
@@ -141,15 +142,34 @@ def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
         or_(
             audit.c.subject_id.in_(own_subjects),
             and_(audit.c.table_name == "site", audit.c.record_id.in_(own_sites)),
+            and_(audit.c.table_name == "import_manifest", audit.c.record_id.in_(_site_imports(sites))),
             and_(
                 audit.c.subject_id.is_(None),
                 or_(
                     audit.c.table_name.is_(None),
-                    audit.c.table_name.not_in([*with_subjects, "site", "app_user"]),
+                    audit.c.table_name.not_in([*with_subjects, "site", "app_user", "import_manifest"]),
                 ),
             ),
         )
     ]
+
+
+def _site_imports(sites: tuple[str | None, ...]) -> Any:
+    """The ids of the import manifests a user of `sites` may read (D-19.453): the imports made by a
+    site-restricted user (`SITE_RESTRICTED_ROLES`, the role of the import's own audit row) who is now at one
+    of `sites`. A study-wide role's import may hold every site's rows, and another site's import names that
+    site's files and row counts: both are as absent."""
+    from cartrial.store.models import User
+    from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+
+    audit = table_of(AuditLog)
+    site_users = select(table_of(User).c.username).where(table_of(User).c.site_id.in_(list(sites)))
+    return select(audit.c.record_id).where(
+        audit.c.table_name == "import_manifest",
+        audit.c.action == "import",
+        audit.c.user_role.in_(sorted(SITE_RESTRICTED_ROLES)),
+        audit.c.username.in_(site_users),
+    )
 
 
 def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:
@@ -343,8 +363,11 @@ def _day_expression(connection: Connection, model: Any) -> Any:
 
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
-    and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject."""
-    from cartrial.store.models import Subject
+    and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject; a
+    user account of `sites` or of the study-wide staff (no site), an import manifest of an import made at
+    `sites` (`_site_imports`); every other study-level record (the study, escalation decisions) is shown
+    (D-19.453)."""
+    from cartrial.store.models import ImportManifest, Subject, User
     from cartrial.store.writes import own_site_column
 
     if sites is None:
@@ -353,6 +376,10 @@ def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[An
     own = own_site_column(model)
     if own is not None:
         return [table.c[own].in_(list(sites))]
+    if model is User:
+        return [or_(table.c.site_id.in_(list(sites)), table.c.site_id.is_(None))]
+    if model is ImportManifest:
+        return [table.c.id.in_(_site_imports(sites))]
     column = model.subject_column
     if column and column in columns_of(model):
         return [table.c[column].in_(select(Subject.subject_id).where(Subject.site_id.in_(list(sites))))]
