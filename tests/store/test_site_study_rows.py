@@ -72,3 +72,24 @@ def test_an_investigator_reads_the_accounts_of_their_site_and_the_study_wide_sta
     with pytest.raises(InputError, match="no app_user record with this id"):
         inv.get_record("app_user", other)
     assert len(service.as_user("stat").find_records("app_user")) == 6
+
+
+def test_db_summary_counts_as_the_acting_user_when_one_is_given(sqlite_study, cli) -> None:
+    """`db summary --user NAME` (or `$CARTRIAL_USER`) authenticates the user and counts what they may read,
+    as `db records` and `audit log` do; without a user it is the database holder's count of the whole study,
+    as `audit verify` (counts name no subject and hold no value; D-19.454)."""
+    import json
+
+    url = sqlite_study.url
+
+    def subjects(*args: str, env: dict[str, str | None] | None = None) -> int:
+        answer = cli("db", "summary", "--url", url, "--json", *args, env=env)
+        assert answer.exit_code == 0, answer.stderr
+        return int(json.loads(answer.stdout)["tables"]["subject"])
+
+    assert subjects("--user", "inv") == 2
+    assert subjects("--user", "stat") == 3
+    assert subjects(env={"CARTRIAL_USER": "inv"}) == 2
+    assert subjects(env={"CARTRIAL_USER": None}) == 3
+    wrong = cli("db", "summary", "--url", url, "--user", "nobody", "--json")
+    assert wrong.exit_code != 0 and "subject" not in wrong.stdout
