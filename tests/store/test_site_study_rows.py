@@ -93,3 +93,15 @@ def test_db_summary_counts_as_the_acting_user_when_one_is_given(sqlite_study, cl
     assert subjects(env={"CARTRIAL_USER": None}) == 3
     wrong = cli("db", "summary", "--url", url, "--user", "nobody", "--json")
     assert wrong.exit_code != 0 and "subject" not in wrong.stdout
+
+
+def test_a_locks_audit_row_is_not_an_investigators_to_read(study) -> None:
+    """A lock's audit row holds the number and digest of every site's locked records (the study-wide size
+    D-19.411 withholds); the lock itself (cut-off, who, why) stays visible as the lock state (D-19.453)."""
+    service = study.service
+    service.lock("stat", dt.date(2021, 12, 31), "interim analysis")
+    assert any(row["table_name"] == "data_lock" for row in service.as_user("mon").audit_rows())
+    inv = service.as_user("inv")
+    assert not any(row["table_name"] == "data_lock" for row in inv.audit_rows())
+    assert not any(row["table_name"] == "data_lock" for row in inv.last_audit_rows(50))
+    assert service.active_lock() is not None and inv.table_counts()["data_lock"] == 1

@@ -117,13 +117,20 @@ def table_counts(connection: Connection, sites: tuple[str | None, ...] | None = 
     return out
 
 
+_STUDY_WIDE_TRAIL = ("site", "app_user", "import_manifest", "data_lock")
+"""Tables without a subject whose audit rows a site-restricted user does not read as study-wide rows: a
+site's own and an import made at their sites are added back by `audit_site_condition`; the accounts (every
+site's staff) and the locks (each lock's row holds the number and digest of every site's locked records)
+never (D-19.418, D-19.453)."""
+
+
 def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the audit rows a user of `sites` may read (None: every row; D-19.411, D-19.418): a row about a
     subject now at one of `sites` (its subject record and all its data), a row about one of those sites'
     own site record, a row about an import made at those sites (`_site_imports`, D-19.453), and a row
-    about a study-wide record (no subject: the study, an escalation decision, a lock). Another site's
-    subject, a deleted subject or site, another site's or a study-wide import, and the user accounts
-    (`app_user`, every site's staff) are as absent. The one rule of every audit read (`audit_rows`,
+    about a study-wide record (no subject: the study, an escalation decision). Another site's subject, a
+    deleted subject or site, another site's or a study-wide import, the user accounts (`app_user`, every
+    site's staff) and the locks' rows (`_STUDY_WIDE_TRAIL`) are as absent. The one rule of every audit read (`audit_rows`,
     `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
     from sqlalchemy import and_
 
@@ -147,7 +154,7 @@ def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
                 audit.c.subject_id.is_(None),
                 or_(
                     audit.c.table_name.is_(None),
-                    audit.c.table_name.not_in([*with_subjects, "site", "app_user", "import_manifest"]),
+                    audit.c.table_name.not_in([*with_subjects, *_STUDY_WIDE_TRAIL]),
                 ),
             ),
         )
