@@ -130,8 +130,8 @@ def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     own site record, a row about an import made at those sites (`_site_imports`, D-19.453), and a row
     about a study-wide record (no subject: the study, an escalation decision). Another site's subject, a
     deleted subject or site, another site's or a study-wide import, the user accounts (`app_user`, every
-    site's staff) and the locks' rows (`_STUDY_WIDE_TRAIL`) are as absent. The one rule of every audit read (`audit_rows`,
-    `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
+    site's staff) and the locks' rows (`_STUDY_WIDE_TRAIL`) are as absent. The one rule of every audit
+    read (`audit_rows`, `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
     from sqlalchemy import and_
 
     from cartrial.store.models import Site, Subject
