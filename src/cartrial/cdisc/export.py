@@ -6,6 +6,7 @@ Layout of the output folder::
     OUT/sdtm/<name>.xpt, <name>.json, define.xml
     OUT/adam/<name>.xpt, <name>.json, define.xml
     OUT/cdisc-export.json   (snapshot metadata, options, per-dataset records/variables/findings)
+    OUT/README.md           (whose view of the study the datasets hold: the whole study or named sites)
 
 Nothing is written when any dataset has a finding (`CdiscValidationError`, CLI exit 2): the export fails, it
 never truncates or drops.
@@ -151,6 +152,10 @@ def export_cdisc(
     specs = dataset_specs()
     created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
+    view = snapshot.view()
+    study_title = str(snapshot.protocol.study.title)
+    if not view["whole_study"]:  # a one-site export is never taken for the study (D-19.457)
+        study_title = f"{study_title} — {view['statement']}"
     # character lengths once per dataset: the XPT file, the Dataset-JSON file and define.xml share them
     lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
     summaries: list[DatasetSummary] = []
@@ -187,7 +192,7 @@ def export_cdisc(
             group,
             frames,
             study_id=study_id,
-            study_title=str(snapshot.protocol.study.title),
+            study_title=study_title,
             created=created,
             version=__version__,
             file_format="xpt" if formats != "json" else "json",
@@ -206,7 +211,23 @@ def export_cdisc(
         },
     }
     write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    write_atomic(out_dir / "README.md", _readme(snapshot, study_id, view))
     return result
+
+
+def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any]) -> str:
+    """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
+    (`StudySnapshot.view`; a site-restricted view names its sites, D-19.457)."""
+    lines = [
+        f"# CDISC export of {study_id}, data cut-off {snapshot.cutoff.isoformat()}",
+        "",
+        f"Subjects included: {view['statement']}.",
+        f"Sites: {', '.join(view['sites']) or 'none'}.",
+    ]
+    if not view["whole_study"]:
+        lines += ["", "These datasets are NOT the whole study: they hold only the sites named above."]
+    lines += ["", "cdisc-export.json records the snapshot (its `view`), the options and every dataset.", ""]
+    return "\n".join(lines)
 
 
 def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]]]:

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from cartrial.allowed import LLOQ, check_seed, choice_text
+from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
@@ -634,6 +635,7 @@ def popfit_command(
     ),
     url: str | None = typer.Option(None, "--url", help="Fit the store's PK samples (study database URL)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off (YYYY-MM-DD) with --url."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP + " With --url: whose view is read."),
     allow_unquantified: bool = typer.Option(False, "--allow-unquantified", help="Keep all-BLQ subjects."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures."),
@@ -787,7 +789,7 @@ def popfit_command(
         source = str(file)
     else:
         from cartrial.analysis.populations import dose_levels
-        from cartrial.store.snapshot import read_snapshot
+        from cartrial.commands.auth_commands import user_snapshot
 
         if cutoff is None:
             raise InputError(Problem("--url needs --cutoff", field="--cutoff", allowed="YYYY-MM-DD"))
@@ -795,10 +797,10 @@ def popfit_command(
 
         cut = iso_date(cutoff, "--cutoff")
         # only selects the samples dated up to it, no follow-up is counted: a later date is allowed (D-19.380)
-        snapshot = read_snapshot(url, cut, allow_future_cutoff=True)
+        snapshot = user_snapshot(user, url, cut, allow_future_cutoff=True)
         name = "pd_samples" if pd_model else "pk_samples"
         table = snapshot.table(name) if pd_model else _pk_sample_times(snapshot)
-        source = f"store {name} (cut-off {cutoff})"
+        source = f"store {name} (cut-off {cutoff}; {snapshot.view()['statement']})"
         levels = dose_levels(snapshot.table("infusions"))
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
