@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
     app.command(
         "analyse",
         epilog=(
-            "Example: [bold]cartrial analyse --url sqlite:///study.db --user stat --cutoff 2022-03-20 "
+            "Example: [bold]cartrial analyse --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
             "--out analysis/[/]"
         ),
     )(analyse_command)

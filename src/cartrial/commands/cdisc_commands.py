@@ -18,7 +18,7 @@ from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 EXAMPLE = (
-    "Example: [bold]cartrial export cdisc --url sqlite:///study.db --user stat --cutoff 2022-03-20 "
+    "Example: [bold]cartrial export cdisc --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
     "--out cdisc/[/]"
     "  (then `cartrial export cdisc --check cdisc/`; add `--edss-domain rs` for EDSS/KFSS in RS)"
 )

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
     app.command(
         "report",
         epilog=(
-            "Example: [bold]cartrial report --url sqlite:///study.db --user stat --cutoff 2022-03-20 "
+            "Example: [bold]cartrial report --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
             "--out report/[/]"
         ),
     )(report_command)
