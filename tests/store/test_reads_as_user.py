@@ -154,3 +154,23 @@ def test_a_user_without_the_read_permission_is_refused(
     result = cli(*_args("analyse", two_sites, tmp_path / "a"), "--user", "mon")
     assert result.exit_code != 0 and "may not read" in result.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_a_site_view_counts_and_names_only_its_sites_records_after_the_cutoff(two_sites: str) -> None:
+    """The web's filter ran after reading every site: the records after the cut-off and the subjects they
+    name were still every site's. `read_snapshot(..., sites=...)` reads, counts and lists the view's only."""
+    from cartrial.store.snapshot import read_snapshot
+
+    cutoff = dt.date(2021, 9, 30)  # after every infusion, before later follow-up
+    whole = read_snapshot(two_sites, cutoff)
+    assert sum(whole.after_cutoff.values()) > 0  # the example study's TJH records after the cut-off
+    assert whole.view()["whole_study"] is True and whole.read_by is None
+    mine = read_snapshot(two_sites, cutoff, sites="PUMCH")
+    assert sum(mine.after_cutoff.values()) == 0 and dict(mine.after_cutoff_subjects) == {}
+    assert set(mine.tables["subjects"]["subject_id"]) == {"CT-901"}
+    assert set(mine.sites) == {"PUMCH"} and len(mine.tables["escalation_decisions"]) == 0
+    assert mine.view()["sites"] == ["PUMCH"] and mine.metadata()["view"]["whole_study"] is False
+    tjh = read_snapshot(two_sites, cutoff, sites=["TJH"])
+    subject_tables = {k: v for k, v in whole.after_cutoff.items() if k != "escalation_decisions"}
+    assert {k: v for k, v in tjh.after_cutoff.items() if k in subject_tables} == subject_tables
+    assert "CT-901" not in set(tjh.tables["subjects"]["subject_id"])

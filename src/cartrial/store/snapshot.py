@@ -601,7 +601,8 @@ def read_snapshot(
             n_subjects = connection.execute(select(func.count()).select_from(models.Subject)).scalar_one()
             if n_subjects == 0:
                 raise CartrialError(f"{where}: the database holds no subject (nothing to analyse)")
-            view = None if sites is None else tuple(sorted({str(s) for s in sites}))
+            given = (sites,) if isinstance(sites, str) else sites  # one site named as text
+            view = None if given is None else tuple(sorted({str(s) for s in given}))
             view_subjects = None
             if view is not None:
                 view_subjects = frozenset(
