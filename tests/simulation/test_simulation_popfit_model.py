@@ -119,3 +119,30 @@ def test_the_variance_simulated_is_in_the_one_range(omega2: float, scale: float,
             parse_scenario(text, "scenario.yaml")
         message = str(caught.value)
         assert "omega2.cmax" in message and "0 to 100" in message and "scenario.yaml" in message, message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("typical", {"foldx": True}, "typical.foldx"),
+        ("typical", {"cmax": "2e4"}, "typical.cmax"),
+        ("sigma", {"a": True}, "sigma.a"),
+        ("sigma", {"a": 1e300}, "sigma.a"),
+        ("converged", "yes", "converged"),
+    ],
+)
+def test_a_number_of_the_fit_is_read_as_map_reads_it(
+    tmp_path: Path, key: str, value: object, field: str
+) -> None:
+    """The scenario reads the fit by the one reader of `kinetics map` (D-19.466): before, a typical value
+    ``true`` was taken as 1.0, a text "2e4" as 20000, a residual SD of 1e300 was simulated and "converged":
+    "yes" passed as converged."""
+    doc = json.loads(FIT.read_text())
+    changed = {**doc[key], **value} if isinstance(value, dict) else value
+    path, _ = _scenario(tmp_path, **{key: changed})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    fields = [p.field for p in caught.value.problems]
+    assert field in fields and all(
+        p.file and p.file.endswith("estimates.json") for p in caught.value.problems
+    )

@@ -686,7 +686,7 @@ def popfit_command(
                 "interaction)",
             )
         )
-    from cartrial.kinetics import check_lloq
+    from cartrial.kinetics import check_lloq, check_time_unit
 
     check_lloq(lloq, "--lloq")
     check_seed(seed, "--seed")
@@ -715,11 +715,19 @@ def popfit_command(
     pd_model = is_pd_model(model)
     init = _parse_named_numbers(initial, "--initial")
     if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
-        # data is read
-        # each value quoted as typed (D-19.372)
-        check_typical_values(get_model(model), init, "initial", _parse_named_values(initial, "--initial"))
-        fix_items = [part for item in fix for part in item.split(",")]
-        check_fixed(get_model(model), fixed, init, _parse_named_values(fix_items, "--fix"))
+        # data is read; each value quoted as typed (D-19.372). A range in the data's concentration unit is
+        # stated in it, so `fit_population` checks it once the data are read (D-19.463)
+        from cartrial.kinetics.popfit.structural import data_unit_parameters, parameter_units
+
+        struct = get_model(model)
+        units = parameter_units(
+            struct, "", _model_time_unit(model) or check_time_unit(time_unit, "--time-unit")
+        )
+        later = data_unit_parameters(struct)
+        typed_initial = _parse_named_values(initial, "--initial")
+        typed_fix = _parse_named_values([part for item in fix for part in item.split(",")], "--fix")
+        check_typical_values(struct, init, "initial", typed_initial, units, later)
+        check_fixed(struct, fixed, init, typed_fix, units, later)
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
@@ -783,7 +791,7 @@ def popfit_command(
     snapshot: Any = None
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     if file is not None:
-        table = _read_samples(file, pd_model, samples)
+        table = _read_samples(file, pd_model, samples, model, "the model")
         source = str(file)
     else:
         from cartrial.analysis.populations import dose_levels
@@ -813,6 +821,10 @@ def popfit_command(
         zero_is_blq=scale == "log",
     )
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
+    if not pd_model:  # the ranges in the data's unit, each value quoted as typed (D-19.463)
+        units = parameter_units(struct, data.value_unit, data.time_unit)
+        check_typical_values(struct, init, "initial", typed_initial, units)
+        check_fixed(struct, fixed, init, typed_fix, units)
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
@@ -962,14 +974,40 @@ def _in_model_time_unit(data: Any, given: str, model_unit: str) -> Any:
     return data.in_time_unit(given, model_unit or given)
 
 
-def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
+def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions, model: str, what: str) -> Any:
     """The sample CSV of `kinetics popfit` / `kinetics map`: the subject and time columns are required,
     the value column too unless the samples are PD samples (whose value column `_population_data`
-    resolves and checks)."""
+    resolves and checks). A file of the other kind — the PK template's (an ``analyte`` column, no titres)
+    for a PD model, the PD template's (titres, no value column) for a PK model — is said so, naming `what`
+    (``the model``, ``the population model``) and `model` (D-19.465)."""
+    from cartrial.kinetics.popfit.pdmodel import PD_MODEL_NAME
     from cartrial.tabular import read_csv
 
     subject, time, conc = samples.subject, samples.time, samples.conc
-    return read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
+    table = read_csv(file, required=[subject, time])
+    titre = "aqp4_igg_titre"  # the pd_samples template's titre column (kinetics.templates.PD_COLUMNS)
+    if pd_model and "analyte" in table.columns and titre not in table.columns:
+        raise InputError(
+            Problem(
+                f"{what} is a PD model ({PD_MODEL_NAME}), and these look like PK samples (an analyte column, "
+                "no titres)",
+                file=str(file),
+                allowed="PD samples (the pd_samples template: aqp4_igg_titre per visit), or a kinetic "
+                "(PK) population model for PK samples",
+            )
+        )
+    if not pd_model and conc not in table.columns and titre in table.columns:
+        raise InputError(
+            Problem(
+                f"{what} is a PK model ({model}), and these look like PD samples (titres, no {conc} column)",
+                file=str(file),
+                allowed="PK samples (the pk_samples template: value, unit, lloq per analyte), or a PD "
+                "population model (--model pd) for titres",
+            )
+        )
+    if not pd_model and conc not in table.columns:
+        read_csv(file, required=[subject, time, conc])  # its located "required column is missing"
+    return table
 
 
 def _population_data(
@@ -1149,7 +1187,7 @@ def map_command(
         titre = "interval"
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     data = _population_data(
-        _read_samples(file, pd_population, samples),
+        _read_samples(file, pd_population, samples, str(doc.get("model")), "the population model"),
         samples,
         pd_model=pd_population,
         titre=titre,

@@ -631,6 +631,7 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
     of another model, with covariate effects (the simulator's dose effect is its own), or labelled NOT
     CONVERGED is refused (`InputError` naming `source`)."""
     from cartrial.kinetics.models import STEIN_PARAMETERS
+    from cartrial.kinetics.popfit.population import PopulationModel
 
     allowed = (
         "the estimates.json of a converged `cartrial kinetics popfit --model stein2019` without covariates"
@@ -654,20 +655,21 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
             "covariates",
             ", ".join(str(c.get("label")) for c in document["covariates"] if isinstance(c, dict)),
         )
-    try:
-        typical = {name: float(document["typical"][name]) for name in STEIN_PARAMETERS}
-        iiv = [str(n) for n in document.get("iiv", [])]
-        omega = [[float(v) for v in row] for row in document.get("omega", [])]
-        omega2 = {name: 0.0 for name in STEIN_PARAMETERS}
-        for k, name in enumerate(iiv):
-            omega2[name] = omega[k][k]
-        error = document.get("error", {})
-        sigma = document.get("sigma", {})
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise refuse(f"malformed population model ({type(exc).__name__})", "typical") from None
+    # read by the one reader of `kinetics map`: each key's kind and range, located (D-19.466)
+    population = PopulationModel.from_dict(document, source=source)
+    if not population.converged:
+        raise refuse(
+            "the population fit is labelled NOT CONVERGED: its estimates cannot drive a simulation",
+            "converged",
+        )
+    typical = population.typical()
+    omega2 = {name: 0.0 for name in STEIN_PARAMETERS}
+    for k, name in enumerate(population.spec.iiv_names):
+        omega2[name] = float(population.theta.omega[k, k])
     update: dict[str, Any] = {**kinetics.model_dump(), **typical, "omega2": omega2, "iiv": True}
-    if error.get("kind") == "additive" and error.get("scale") == "log" and "a" in sigma:
-        update["residual_sd_log"] = float(sigma["a"])
+    error = population.spec.error
+    if error.kind == "additive" and error.scale == "log":
+        update["residual_sd_log"] = float(population.theta.sigma[0])
     try:
         return Kinetics.model_validate(update)
     except ValueError as exc:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cartrial.allowed import OMEGA_LOG_VARIANCE, allowed, check_fields, choice_text
-from cartrial.errors import InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model, parameter_units
 from cartrial.wording import noun, verb
@@ -135,6 +135,39 @@ def variances_out_of_range(
         if model.distribution(model.index(name)) == "lognormal"
         and OMEGA_LOG_VARIANCE.problem(name, float(value)) is not None
     ]
+
+
+def residuals_out_of_range(
+    error: ErrorModel, sigma: npt.NDArray[np.float64], value_unit: str = ""
+) -> list[tuple[str, float]]:
+    """(name, value) of each residual error parameter outside its range (`ErrorModel.rule`: a log-scale SD
+    or a fraction above 0 and at most 10, a linear additive SD above 0 and at most 1e15 in the data's unit).
+    The one rule of `fit_population` (a convergence problem) and `PopulationModel.from_dict` (a refused file;
+    D-19.464).
+
+    >>> residuals_out_of_range(ErrorModel(), np.array([1e300]))
+    [('a', 1e+300)]
+    """
+    return [
+        (name, float(value))
+        for name, value in zip(error.names, np.asarray(sigma, dtype=float), strict=True)
+        if error.rule(name, value_unit).problem(name, float(value)) is not None
+    ]
+
+
+def json_number(value: Any) -> float | None:
+    """The float of a JSON number — an int or a float, not a bool (``true`` is not 1.0) nor a text (``"2e4"``
+    is not 20000) — or None; an integer beyond a float is infinite (D-19.464).
+
+    >>> json_number(True), json_number("2e4"), json_number(3)
+    (None, None, 3.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 COLLAPSED_OMEGA2 = 1e-4
@@ -271,6 +304,7 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
             if not math.isfinite(value) or (kind == "power" and value <= 0):
                 positive = " > 0" if kind == "power" else ""
                 bad(f"a {kind} effect needs its centre", f"{where}.centre", f"a finite number{positive}")
+    problems += _number_problems(data, source, model)
     if "converged" in data and not isinstance(data["converged"], bool):
         bad("not true or false", "converged", "true | false")
     listed = data.get("convergence_problems", [])
@@ -282,6 +316,53 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
         )
     if problems:
         raise InputError(problems)
+
+
+def _number_problems(data: dict[str, Any], source: str, model: StructuralModel) -> list[Problem]:
+    """Each number `from_dict` reads that is not a JSON number (`json_number`) or not in its range, at its
+    key (D-19.464): ``typical.NAME``, ``omega[i][j]`` and ``covariates[k].estimate`` must be numbers (their
+    ranges are the model's, the covariance's and the variances' rules, checked next), ``sigma.NAME`` a
+    number within `ErrorModel.rule` in the data's unit. Keys that are missing or of another shape are left
+    to `from_dict`, which names them."""
+    problems: list[Problem] = []
+
+    def bad(message: str, field: str, allowed: str) -> None:
+        problems.append(Problem(message, file=source, field=field, allowed=allowed))
+
+    typical = data.get("typical")
+    typical = typical if isinstance(typical, dict) else {}
+    for name in model.parameters:
+        if name in typical and json_number(typical[name]) is None:
+            bad("not a number", f"typical.{name}", "a number (the typical value on its natural scale)")
+    omega = data.get("omega")
+    for i, row in enumerate(omega if isinstance(omega, list) else []):
+        for j, value in enumerate(row if isinstance(row, list) else []):
+            if json_number(value) is None:
+                bad("not a number", f"omega[{i}][{j}]", "a number (a variance or covariance of eta)")
+    covariates = data.get("covariates")
+    for k, effect in enumerate(covariates if isinstance(covariates, list) else []):
+        if isinstance(effect, dict) and "estimate" in effect:
+            number = json_number(effect["estimate"])
+            if number is None or not math.isfinite(number):
+                bad("not a finite number", f"covariates[{k}].estimate", "a finite number (the coefficient)")
+    sigma, error = data.get("sigma"), data.get("error")
+    if isinstance(sigma, dict) and isinstance(error, dict):
+        try:
+            model_error = ErrorModel(str(error.get("kind")), str(error.get("scale")))
+        except CartrialError:
+            return problems  # `from_dict` names error.kind / error.scale
+        about = data.get("data")
+        unit = about.get("value_unit") if isinstance(about, dict) else None
+        for name in model_error.names:
+            if name not in sigma:
+                continue
+            rule = model_error.rule(name, unit if isinstance(unit, str) else "")
+            number = json_number(sigma[name])
+            problem = None if number is None else rule.problem(name, number)
+            if number is None or problem is not None:
+                where = f"{rule.text()}; the {model_error.kind} error on the {model_error.scale} scale"
+                bad("not a number" if problem is None else problem.message, f"sigma.{name}", where)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -435,7 +516,10 @@ class PopulationModel:
         if beyond:
             about = data.get("data")
             given = about.get("value_unit") if isinstance(about, dict) else None
-            units = parameter_units(model, given if isinstance(given, str) else "")
+            timed = about.get("time_unit") if isinstance(about, dict) else None
+            units = parameter_units(
+                model, given if isinstance(given, str) else "", timed if isinstance(timed, str) else ""
+            )
             raise InputError(
                 [
                     Problem(
