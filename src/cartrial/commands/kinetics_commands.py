@@ -984,8 +984,21 @@ def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions, model: st
     from cartrial.tabular import read_csv
 
     subject, time, conc = samples.subject, samples.time, samples.conc
-    table = read_csv(file, required=[subject, time])
     titre = "aqp4_igg_titre"  # the pd_samples template's titre column (kinetics.templates.PD_COLUMNS)
+    try:
+        table = read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
+    except InputError as exc:
+        missing = {p.field for p in exc.problems if p.message == "required column is missing"}
+        if pd_model or conc not in missing or titre not in read_csv(file).columns:
+            raise
+        raise InputError(
+            Problem(
+                f"{what} is a PK model ({model}), and these look like PD samples (titres, no {conc} column)",
+                file=str(file),
+                allowed="PK samples (the pk_samples template: value, unit, lloq per analyte), or a PD "
+                "population model (--model pd) for titres",
+            )
+        ) from None
     if pd_model and "analyte" in table.columns and titre not in table.columns:
         raise InputError(
             Problem(
@@ -996,17 +1009,6 @@ def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions, model: st
                 "(PK) population model for PK samples",
             )
         )
-    if not pd_model and conc not in table.columns and titre in table.columns:
-        raise InputError(
-            Problem(
-                f"{what} is a PK model ({model}), and these look like PD samples (titres, no {conc} column)",
-                file=str(file),
-                allowed="PK samples (the pk_samples template: value, unit, lloq per analyte), or a PD "
-                "population model (--model pd) for titres",
-            )
-        )
-    if not pd_model and conc not in table.columns:
-        read_csv(file, required=[subject, time, conc])  # its located "required column is missing"
     return table
 
 
