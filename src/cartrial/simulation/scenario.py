@@ -631,7 +631,9 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
     of another model, with covariate effects (the simulator's dose effect is its own), or labelled NOT
     CONVERGED is refused (`InputError` naming `source`)."""
     from cartrial.kinetics.models import STEIN_PARAMETERS
+    from cartrial.kinetics.popfit.pdmodel import is_pd_model
     from cartrial.kinetics.popfit.population import PopulationModel
+    from cartrial.kinetics.popfit.structural import MODELS
 
     allowed = (
         "the estimates.json of a converged `cartrial kinetics popfit --model stein2019` without covariates"
@@ -642,25 +644,21 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
 
     if not isinstance(document, dict) or document.get("model") != "stein2019":
         model = document.get("model") if isinstance(document, dict) else None
-        raise refuse("not a stein2019 population model", "model", model)
-    if document.get("status") != "converged" or not document.get("converged", False):
-        raise refuse(
-            "the population fit is labelled NOT CONVERGED: its estimates cannot drive a simulation",
-            "status",
-            document.get("status"),
-        )
-    if document.get("covariates"):
-        raise refuse(
-            "covariate effects cannot be carried into the simulator (it applies its own dose effect)",
-            "covariates",
-            ", ".join(str(c.get("label")) for c in document["covariates"] if isinstance(c, dict)),
-        )
-    # read by the one reader of `kinetics map`: each key's kind and range, located (D-19.466)
+        known = isinstance(model, str) and (model in MODELS or is_pd_model(model))
+        # the file's text is named only when it is a model name (D-12.2)
+        raise refuse("not a stein2019 population model", "model", model if known else None)
+    # read by the one reader of `kinetics map` first: each key's kind and range, located, and its
+    # `converged` (default true) the one rule of both (D-19.466)
     population = PopulationModel.from_dict(document, source=source)
     if not population.converged:
         raise refuse(
             "the population fit is labelled NOT CONVERGED: its estimates cannot drive a simulation",
             "converged",
+        )
+    if population.spec.covariate_effects:
+        raise refuse(
+            "covariate effects cannot be carried into the simulator (it applies its own dose effect)",
+            "covariates",
         )
     typical = population.typical()
     omega2 = {name: 0.0 for name in STEIN_PARAMETERS}

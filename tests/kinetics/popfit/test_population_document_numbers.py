@@ -96,15 +96,17 @@ def test_every_bad_number_is_named_at_once() -> None:
         st.floats(allow_nan=True, allow_infinity=True),
         st.booleans(),
         st.integers(min_value=-(10**30), max_value=10**30),
+        st.integers(min_value=-(10**400), max_value=10**400),
         st.text(max_size=5),
     )
 )
 def test_a_log_scale_residual_sd_is_read_only_in_its_range(value: Any) -> None:
     """An SD of log y above 10 spreads a sample by a factor e^10 per SD (the bound of a log-scale between-
-    subject SD, D-19.374); ≤ 0 is no SD. A bool or a text is no number whatever it spells."""
+    subject SD, D-19.374); ≤ 0 is no SD. A bool or a text is no number whatever it spells; an integer beyond
+    a float (401 digits) is no finite number."""
     document = _set(("sigma", "a"), value)
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    accepted = number and math.isfinite(float(value)) and 0 < float(value) <= 10
+    accepted = number and 0 < value <= 10  # NaN and ±inf compare False; a huge int compares exactly
     try:
         model = PopulationModel.from_dict(document, source="e.json")
     except InputError as caught:
@@ -141,3 +143,67 @@ def test_popfit_labels_the_residuals_map_refuses(
         assert [p.field for p in caught.value.problems] == [f"sigma.{n}" for n in beyond]
     else:
         PopulationModel.from_dict(document, source="e.json")
+
+
+HUGE = 10**400
+"""An integer JSON holds and a float does not (Python's json reads it as an int; float() overflows)."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(
+        [("typical", "cmax"), ("typical", "fb"), ("omega", 0, 0), ("omega", 1, 0), ("sigma", "a")]
+    ),
+    st.integers(min_value=HUGE // 10, max_value=HUGE * 10) | st.integers(max_value=-HUGE // 10),
+)
+def test_an_integer_beyond_a_float_is_refused_at_its_key(path: tuple[Any, ...], value: int) -> None:
+    """A 401-digit integer became inf and then an OverflowError traceback (exit 1); it is "not a finite
+    number" at its key."""
+    document = _set(path, value)
+    if path[0] == "omega":  # symmetric, so the covariance rule is not what refuses it
+        document["omega"][path[2]][path[1]] = value
+    with pytest.raises(InputError) as caught:
+        PopulationModel.from_dict(document, source="e.json")
+    key = path[0] + ("." + path[1] if path[0] != "omega" else f"[{path[1]}][{path[2]}]")
+    problems = {p.field: p.message for p in caught.value.problems}
+    assert key in problems and "not a finite number" in problems[key], problems
+    assert all(p.file == "e.json" and p.value is None for p in caught.value.problems)
+
+
+def test_a_huge_integer_in_the_file_is_said_by_map(cli: Any, tmp_path: Path) -> None:
+    population = tmp_path / "estimates.json"
+    population.write_text(json.dumps(_set(("typical", "cmax"), HUGE)), encoding="utf-8")
+    args = ["kinetics", "map", str(SAMPLES), "--patient", "CT-001", "--population", str(population)]
+    result = cli(*args, "--no-figures")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr, result.stderr[-1500:]
+    assert f"{population}, typical.cmax: not a finite number" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("omega", "field"),
+    [
+        ("flat-with-true", "omega"),
+        ("flat", "omega"),
+        ("short-row", "omega[2]"),
+        ("rows-of-text", "omega[0]"),
+    ],
+)
+def test_omega_is_a_matrix_of_the_iiv_parameters(omega: str, field: str) -> None:
+    """Ω is len(iiv) rows of len(iiv) numbers, as popfit writes it: a flat list of the entries was reshaped
+    and read past the number check (a ``true`` in it as 1.0)."""
+    document = _document()
+    rows = document["omega"]
+    flat = [v for row in rows for v in row]
+    if omega == "flat-with-true":
+        flat[0] = True
+        document["omega"] = flat
+    elif omega == "flat":
+        document["omega"] = flat
+    elif omega == "short-row":
+        document["omega"][2] = rows[2][:-1]
+    else:
+        document["omega"][0] = "0.1"
+    with pytest.raises(InputError) as caught:
+        PopulationModel.from_dict(document, source="e.json")
+    assert field in [p.field for p in caught.value.problems], caught.value.problems
+    assert all(p.file == "e.json" for p in caught.value.problems)

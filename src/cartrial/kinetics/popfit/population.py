@@ -298,10 +298,8 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
                         "a level",
                     )
         else:
-            centre = effect.get("centre")
-            number = isinstance(centre, int | float) and not isinstance(centre, bool)
-            value = float(centre) if number and centre is not None else math.nan
-            if not math.isfinite(value) or (kind == "power" and value <= 0):
+            value = json_number(effect.get("centre"))
+            if value is None or not math.isfinite(value) or (kind == "power" and value <= 0):
                 positive = " > 0" if kind == "power" else ""
                 bad(f"a {kind} effect needs its centre", f"{where}.centre", f"a finite number{positive}")
     problems += _number_problems(data, source, model)
@@ -319,32 +317,52 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
 
 
 def _number_problems(data: dict[str, Any], source: str, model: StructuralModel) -> list[Problem]:
-    """Each number `from_dict` reads that is not a JSON number (`json_number`) or not in its range, at its
-    key (D-19.464): ``typical.NAME``, ``omega[i][j]`` and ``covariates[k].estimate`` must be numbers (their
-    ranges are the model's, the covariance's and the variances' rules, checked next), ``sigma.NAME`` a
-    number within `ErrorModel.rule` in the data's unit. Keys that are missing or of another shape are left
-    to `from_dict`, which names them."""
+    """Each number `from_dict` reads that is not a finite JSON number (`json_number`: not a bool, not a text,
+    not NaN or ±inf, not an integer beyond a float) or not in its range, at its key (D-19.464):
+    ``typical.NAME``, ``omega[i][j]`` and ``covariates[k].estimate`` must be finite numbers (their ranges are
+    the model's, the covariance's and the variances' rules, checked next), ``sigma.NAME`` a finite number
+    within `ErrorModel.rule` in the data's unit. ``omega`` is len(iiv) rows of len(iiv) numbers, as popfit
+    writes it (a flat list was reshaped past these checks). Keys that are missing or of another shape are
+    left to `from_dict`, which names them."""
     problems: list[Problem] = []
 
     def bad(message: str, field: str, allowed: str) -> None:
         problems.append(Problem(message, file=source, field=field, allowed=allowed))
 
+    def finite(value: Any, field: str, allowed: str) -> float | None:
+        """The float of `value`, else None with its problem at `field`."""
+        number = json_number(value)
+        if number is None or not math.isfinite(number):
+            bad("not a number" if number is None else "not a finite number", field, allowed)
+            return None
+        return number
+
     typical = data.get("typical")
     typical = typical if isinstance(typical, dict) else {}
     for name in model.parameters:
-        if name in typical and json_number(typical[name]) is None:
-            bad("not a number", f"typical.{name}", "a number (the typical value on its natural scale)")
-    omega = data.get("omega")
-    for i, row in enumerate(omega if isinstance(omega, list) else []):
-        for j, value in enumerate(row if isinstance(row, list) else []):
-            if json_number(value) is None:
-                bad("not a number", f"omega[{i}][{j}]", "a number (a variance or covariance of eta)")
+        if name in typical:
+            finite(
+                typical[name], f"typical.{name}", "a finite number (the typical value on its natural scale)"
+            )
+    iiv, omega = data.get("iiv"), data.get("omega")
+    if isinstance(iiv, list) and "omega" in data:
+        n = len(iiv)
+        shape = f"{n} rows of {n} numbers, one row and column per parameter of iiv in its order"
+        if not isinstance(omega, list) or len(omega) != n:
+            bad("not a matrix of the parameters of iiv", "omega", shape)
+        else:
+            for i, row in enumerate(omega):
+                if not isinstance(row, list) or len(row) != n:
+                    bad(f"not a row of {n} numbers", f"omega[{i}]", shape)
+                    continue
+                for j, value in enumerate(row):
+                    finite(value, f"omega[{i}][{j}]", "a finite number (a variance or covariance of eta)")
     covariates = data.get("covariates")
+    if covariates is not None and not isinstance(covariates, list):
+        bad("not a list", "covariates", "a list of covariate effects, as popfit writes")
     for k, effect in enumerate(covariates if isinstance(covariates, list) else []):
         if isinstance(effect, dict) and "estimate" in effect:
-            number = json_number(effect["estimate"])
-            if number is None or not math.isfinite(number):
-                bad("not a finite number", f"covariates[{k}].estimate", "a finite number (the coefficient)")
+            finite(effect["estimate"], f"covariates[{k}].estimate", "a finite number (the coefficient)")
     sigma, error = data.get("sigma"), data.get("error")
     if isinstance(sigma, dict) and isinstance(error, dict):
         try:
@@ -357,11 +375,11 @@ def _number_problems(data: dict[str, Any], source: str, model: StructuralModel) 
             if name not in sigma:
                 continue
             rule = model_error.rule(name, unit if isinstance(unit, str) else "")
-            number = json_number(sigma[name])
+            where = f"{rule.text()}; the {model_error.kind} error on the {model_error.scale} scale"
+            number = finite(sigma[name], f"sigma.{name}", where)
             problem = None if number is None else rule.problem(name, number)
-            if number is None or problem is not None:
-                where = f"{rule.text()}; the {model_error.kind} error on the {model_error.scale} scale"
-                bad("not a number" if problem is None else problem.message, f"sigma.{name}", where)
+            if problem is not None:
+                bad(problem.message, f"sigma.{name}", where)
     return problems
 
 
@@ -428,7 +446,6 @@ class PopulationModel:
                     "not a format this release reads",
                     file=source,
                     field="format",
-                    value=str(data.get("format"))[:80],
                     allowed=POPFIT_FORMAT,
                 )
             )
@@ -457,9 +474,11 @@ class PopulationModel:
                 info,
                 tuple(str(n) for n in data.get("fixed", [])),
             )
-        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file
-            raise exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source) from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except InputError as exc:  # an option of the document (model, error.kind, blq, …) named with the
+            # file, its text not quoted: the file's text is no option the user typed (D-12.2)
+            named_error = exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source)
+            raise named_error.with_problems(replace(p, value=None) for p in named_error.problems) from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(
                 Problem(
                     f"not a cartrial population model ({_in_words(exc)})",
