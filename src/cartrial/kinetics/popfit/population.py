@@ -446,6 +446,7 @@ class PopulationModel:
                     "not a format this release reads",
                     file=source,
                     field="format",
+                    value=str(data.get("format"))[:80],
                     allowed=POPFIT_FORMAT,
                 )
             )
@@ -474,10 +475,11 @@ class PopulationModel:
                 info,
                 tuple(str(n) for n in data.get("fixed", [])),
             )
-        except InputError as exc:  # an option of the document (model, error.kind, blq, …) named with the
-            # file, its text not quoted: the file's text is no option the user typed (D-12.2)
+        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file; an
+            # unknown model's text is not quoted (it could be any text, a record's too: D-12.2, D-19.465)
             named_error = exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source)
-            raise named_error.with_problems(replace(p, value=None) for p in named_error.problems) from None
+            problems = (replace(p, value=None) if p.field == "model" else p for p in named_error.problems)
+            raise named_error.with_problems(problems) from None
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(
                 Problem(
