@@ -468,7 +468,8 @@ def check_repeated_keys(
     `keys` has one column per key field, named as in the file, with one normalised value per row of `frame`
     (a parsed moment, a lower-cased category; a missing part — a cell that failed to parse — means the row
     is not compared). The cells of `frame` outside the key are compared as `same_cell` does. Returns the
-    mask of the refused rows. docs/science/decisions.md D-19.18.
+    mask of the refused rows. A problem names rows and fields, never a value of the record (D-12.2, D-19.467).
+    docs/science/decisions.md D-19.18.
 
     >>> frame = pd.DataFrame({"subject_id": "S1", "day": ["1", "1.0", "1"], "c": ["5", "5", "7"]})
     >>> problems = RowProblems("pk.csv")
@@ -497,14 +498,12 @@ def check_repeated_keys(
         return refused
     text = text_frame(frame)
     cells = {c: text[c].to_numpy(dtype=object) for c in text.columns if c not in keys.columns}
-    shown = text[column].to_numpy(dtype=object) if column in text.columns else None
     what = _and_list(map(str, keys.columns))
     earlier: dict[int, list[int]] = {}
     conflicts: dict[int, dict[str, list[int]]] = {}  # first row of a key -> differing column -> rows
 
-    def refuse(i: int, message: str) -> None:
-        value = shown[i] if shown is not None else " / ".join(map(str, keys.iloc[i]))
-        problems.add(i, column, value, message, f"one row per {what}")
+    def refuse(i: int, message: str) -> None:  # rows and fields only, no value of the record (D-12.2)
+        problems.add(i, column, None, message, f"one row per {what}")
         refused[i] = True
 
     for i in np.flatnonzero(repeated).tolist():

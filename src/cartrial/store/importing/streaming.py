@@ -249,8 +249,7 @@ def repeated_key_problems(
                 file=data.file,
                 row=int(numbers[position]),
                 field=", ".join(template_key),
-                value=" / ".join(str(v) for v in key),
-                allowed="one row per natural key",
+                allowed="one row per natural key",  # rows and fields, no value of the record (D-12.2)
             )
         )
     return problems

@@ -609,8 +609,7 @@ def _duplicate_keys(spec: FormSpec, values: dict[str, np.ndarray], file: str) ->
                 file=file,
                 row=row,
                 field=", ".join(template_key),
-                value=" / ".join(str(v) for v in key),
-                allowed="one row per natural key",
+                allowed="one row per natural key",  # rows and fields, no value of the record (D-12.2)
             )
         )
     return problems
