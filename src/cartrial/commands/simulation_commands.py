@@ -16,6 +16,8 @@ from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
     from cartrial.simulation import TrialOc
@@ -273,7 +275,6 @@ def sweep_command(
 ) -> None:
     """Operating characteristics over a grid of scenario/design parameters, in parallel (same seed, same
     results whatever the number of workers)."""
-    from rich.table import Table
 
     from cartrial.errors import InputError, Problem
     from cartrial.simulation.sweep import load_grid, run_sweep
@@ -322,16 +323,37 @@ def sweep_command(
     if as_json:
         typer.echo(dumps_json(payload))
         return
-    table = Table(
-        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+    title = (
+        f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
         f"seed {seed} ({result.settings['seeds']} to every point)"
         if result.settings["seeds"] == "common"
         else f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
         f"seed {seed} (an independent child seed per point)"
     )
-    shown = [c for c in result.table.columns if c != "seed"][:10]
+    shown = [c for c in result.table.columns if c != "seed"][:SWEEP_SHOWN]
+    terminal().print(sweep_table(result.table, title, shown))
+
+
+SWEEP_SHOWN = 10
+"""Columns of the sweep table printed on the terminal (all are in sweep.csv and the JSON)."""
+
+
+def sweep_table(frame: Any, title: str, shown: Sequence[str]) -> Any:
+    """The printed sweep table: the `shown` columns of `frame` (`run_sweep`'s table), a number to 2
+    decimals; a cell without a value "n/a", with its reason per column in the caption
+    (`cartrial.simulation.sweep.missing_reason`), never "nan" or "None" (D-19.475)."""
+    import pandas as pd
+    from rich.table import Table
+
+    from cartrial.simulation.sweep import missing_reason
+
+    columns = [c for c in frame.columns if c != "seed"]
+    notes = [f"{len(shown)} of {len(columns)} columns shown; every column in --out sweep.csv and --json"]
+    missing = {c: missing_reason(c) for c in shown if frame[c].isna().any()}
+    notes += [f"n/a in {column}: {reason}" for column, reason in missing.items()]
+    table = Table(title=title, caption="\n".join(notes))
     for column in shown:
         table.add_column(column, justify="right")
-    for row in result.table[shown].itertuples(index=False):
-        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
-    terminal().print(table)
+    for row in frame[list(shown)].itertuples(index=False):
+        table.add_row(*("n/a" if pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
+    return table

@@ -307,6 +307,20 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def missing_reason(column: str) -> str:
+    """Why a cell of the sweep table's `column` has no value (NaN in the table, empty in sweep.csv, null in
+    JSON; "n/a" printed, D-19.475): the summary's own reasons (`cartrial.simulation.oc`)."""
+    if column.startswith(("pct_treated_above_target", "target_toxicity")):
+        return "the design has no target toxicity"
+    if column.startswith("p_edss_improved_half"):
+        return "no trial with an EDSS-evaluable patient, or EDSS not collected"
+    if column.startswith(("true_dlt_pct_", "selection_pct_", "mean_n_")):
+        return "the point has no such dose level"
+    if column.endswith("_mean"):
+        return "no trial had an evaluable patient"
+    return "no value at this point"
+
+
 @dataclass(frozen=True)
 class SweepResult:
     table: pd.DataFrame
@@ -447,6 +461,7 @@ __all__ = [
     "SweepResult",
     "grid_points",
     "load_grid",
+    "missing_reason",
     "point_seeds",
     "run_point",
     "run_sweep",
