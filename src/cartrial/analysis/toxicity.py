@@ -11,6 +11,7 @@ or not) are in no safety table; they are listed apart (``ae_not_infused``, D-19.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -41,12 +42,32 @@ TREATMENT_EMERGENT_TEXT = {
 """The treatment-emergence rule in words, per `cartrial.protocol.TreatmentEmergentStart` value."""
 
 
+THERAPIES_NOT_RECORDED = (
+    "not recorded: the study holds no therapies record (a virtual study does not simulate CRS management)"
+)
+"""Why CRS/ICANS treatment (tocilizumab, corticosteroids) is missing, not 0, in a study whose therapies form
+holds no record at all (D-19.476)."""
+
+THERAPY_MEASURES = ("tocilizumab", "corticosteroid")
+"""The per-subject treatment flags of `crs_icans_datasets` (``crs_tocilizumab`` …) and, with ``_doses``,
+the episode columns they are read from."""
+
+
+def therapies_recorded(tables: Mapping[str, pd.DataFrame]) -> bool:
+    """True when the study's therapies form holds a record: only then is a CRS/ICANS episode without a
+    tocilizumab or corticosteroid dose data ("not given"); without any record the treatment is not recorded
+    — a virtual study writes no therapies form (D-19.393) — and is shown missing, never 0 (D-19.476)."""
+    therapies = tables.get("therapies")
+    return therapies is not None and len(therapies) > 0
+
+
 def _episode_subjects(
     kind: str,
     graded: safety.GradedEpisodes,
     safety_ids: Sequence[str],
     levels: Mapping[str, int],
     assessed: set[str],
+    treated_known: bool = True,
 ) -> pd.DataFrame:
     episodes = graded.table
     rows: list[dict[str, Any]] = []
@@ -73,14 +94,27 @@ def _episode_subjects(
                 f"{kind}_first_onset_day": float(onset.min()) if len(onset) else None,
                 f"{kind}_total_duration_days": float(duration.sum()) if len(duration) else None,
                 f"{kind}_ongoing": bool(len(own) and own["resolved_at"].isna().any()),
-                f"{kind}_tocilizumab": bool(len(own) and own["tocilizumab_doses"].sum() > 0),
-                f"{kind}_corticosteroid": bool(len(own) and own["corticosteroid_doses"].sum() > 0),
+                **{
+                    f"{kind}_{m}": bool(len(own) and own[f"{m}_doses"].sum() > 0) if treated_known else pd.NA
+                    for m in THERAPY_MEASURES
+                },
             }
         )
     frame = pd.DataFrame(rows)
     for column in ("dose_level", f"{kind}_max_grade"):
         frame[column] = frame[column].astype("Int64")
+    for m in THERAPY_MEASURES:
+        frame[f"{kind}_{m}"] = frame[f"{kind}_{m}"].astype("boolean")
     return frame
+
+
+def _not_recorded(graded: safety.GradedEpisodes) -> safety.GradedEpisodes:
+    """`graded` with its tocilizumab and corticosteroid doses missing (not recorded, D-19.476)."""
+    table = graded.table.copy()
+    for m in THERAPY_MEASURES:
+        if f"{m}_doses" in table.columns:
+            table[f"{m}_doses"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+    return dataclasses.replace(graded, table=table)
 
 
 def crs_icans_datasets(
@@ -97,9 +131,14 @@ def crs_icans_datasets(
     crs, icans = (
         episodes if episodes is not None else (safety.crs_episodes(tables), safety.icans_episodes(tables))
     )
-    crs_subj = _episode_subjects("crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]))
+    known = therapies_recorded(tables)
+    if not known:  # no therapies record at all: treatment not recorded, never 0 doses (D-19.476)
+        crs, icans = _not_recorded(crs), _not_recorded(icans)
+    crs_subj = _episode_subjects(
+        "crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]), known
+    )
     icans_subj = _episode_subjects(
-        "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"])
+        "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"]), known
     )
     by_subject = crs_subj.merge(icans_subj.drop(columns=["dose_level"]), on="subject_id", how="left")
     flags = [
@@ -119,6 +158,15 @@ def crs_icans_datasets(
         )
     }
     summary = incidence(by_subject, flags, SAFETY, labels, protocol_levels)
+    if not known:
+        treated = summary["measure"].isin([f"{k}_{m}" for k in ("crs", "icans") for m in THERAPY_MEASURES])
+        summary["k"] = summary["k"].astype("Int64")
+        summary.loc[treated, "k"] = pd.NA
+        summary.loc[treated, ["percent", "ci_low_pct", "ci_high_pct"]] = float("nan")
+        summary.loc[treated, "subjects"] = ""
+        summary.loc[treated, "description"] = (
+            summary.loc[treated, "description"] + f" ({THERAPIES_NOT_RECORDED})"
+        )
     timing = distribution(
         by_subject,
         [
@@ -182,6 +230,7 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.analysis.summaries.incidence",
             ("crs_icans_by_subject",),
+            notes=() if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",),
         ),
         "crs_icans_grades": Dataset(
             "crs_icans_grades",

@@ -97,11 +97,12 @@ SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
 #: CRS management is not drawn: no therapies form (tocilizumab, corticosteroids). The reference study does not
 #: report its rates (../shared/reference/ct103a-nmosd-trial.md §7: per-patient tocilizumab/steroid use "not
-#: retrieved"), so there is nothing to draw it from; an analysis of the imported study counts 0 treated,
-#: which the run says is not data (`SimulatedStudy.summary["crs_management"]`, decisions D-19.393).
+#: retrieved"), so there is nothing to draw it from; an analysis of the imported study reports CRS treatment
+#: as not recorded, not 0 (`cartrial.analysis.toxicity.therapies_recorded`, D-19.476), and the run says so
+#: (`SimulatedStudy.summary["crs_management"]`, decisions D-19.393).
 CRS_MANAGEMENT_NOT_SIMULATED = (
     "not simulated: no therapies form (tocilizumab, corticosteroids) is written, so an analysis of this "
-    "study counts 0 patients treated for CRS, which is not data"
+    "study reports CRS treatment as not recorded"
 )
 
 
