@@ -523,6 +523,8 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
     """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries."""
     from rich.table import Table
 
+    from cartrial.escalation.simulation import early_stop_text
+
     how = "exact enumeration" if oc.method == "exact" else f"{oc.trials} simulated trials, seed {oc.seed}"
     table = Table(title=title or f"{oc.design} operating characteristics ({how})")
     for column in ("level", "true p(DLT)", "selected %", "mean n", "mean DLT"):
@@ -537,7 +539,7 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
         )
     console.print(table)
     console.print(
-        f"no MTD: {oc.no_mtd_pct:.1f}%; early stop for toxicity: {oc.early_stop_pct:.1f}%; "
+        f"no MTD: {oc.no_mtd_pct:.1f}%; {early_stop_text(f'{oc.early_stop_pct:.1f}%', oc.safety_stop)}; "
         f"mean total n: {oc.total_n:.2f}; patients at levels with true p(DLT) > {oc.mtd_target}: "
         f"{oc.pct_treated_above_mtd:.1f}% (true MTD: {'none' if oc.true_mtd is None else oc.true_mtd}, the "
         f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s"

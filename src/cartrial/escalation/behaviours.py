@@ -385,6 +385,16 @@ class BehavingDesign(Design):
     def mtd_rule(self) -> str:
         return self.inner.mtd_rule()
 
+    def safety_stop(self) -> str | None:
+        """The inner design's safety stop and every `StopWhenTooToxic` of the behaviours (D-19.478)."""
+        parts = [self.inner.safety_stop()]
+        for b in self.behaviours:
+            if isinstance(b, StopWhenTooToxic):
+                threshold = "the target" if b.threshold is None else f"{b.threshold:g}"
+                parts.append(f"stop_when_too_toxic: P(p_{b.dose} > {threshold}) > {b.confidence:g}")
+        given = [p for p in parts if p]
+        return "; ".join(given) if given else None
+
     def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
         return self.inner.estimates(state)
 

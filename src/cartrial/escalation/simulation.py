@@ -67,6 +67,9 @@ class OperatingCharacteristics:
     pct_treated_above_mtd_se: float = 0.0
     total_n_se: float = 0.0
     total_dlt_se: float = 0.0
+    safety_stop: str | None = None
+    """The design's stopping rule for toxicity in words (`Design.safety_stop`); None: it has none, so
+    `early_stop_pct` is 0 by construction, not a finding (D-19.478)."""
     per_trial: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -152,7 +155,26 @@ class OperatingCharacteristics:
             "pct_treated_above_mtd_se": self.pct_treated_above_mtd_se,
             "total_n_se": self.total_n_se,
             "total_dlt_se": self.total_dlt_se,
+            "safety_stop": self.safety_stop,
         }
+
+
+NO_SAFETY_STOP = (
+    "none possible: the design has no safety stop (as dfcrm crm), so with a too-toxic level 1 it keeps "
+    "treating there and selects it; a selected level is not a recommendation"
+)
+"""What the operating characteristics say of a design without a safety stop instead of "0 %" (D-19.478)."""
+
+
+def early_stop_text(shown: str, safety_stop: str | None) -> str:
+    """``"early stop for toxicity 12.0 %"`` (`shown`: the rate as the caller prints it), or, for a design
+    without a safety stop (`safety_stop` None, `Design.safety_stop`), ``"early stop for toxicity: none
+    possible …"`` (D-19.478).
+
+    >>> early_stop_text("0.0 %", None).startswith("early stop for toxicity: none possible")
+    True
+    """
+    return f"early stop for toxicity {shown}" if safety_stop else f"early stop for toxicity: {NO_SAFETY_STOP}"
 
 
 #: Largest number of simulated trials: the per-trial state is a few (trials x doses) arrays.
@@ -562,6 +584,7 @@ def _monte_carlo_oc(
     above = p > target
     total = float(mean_n.sum())
     return OperatingCharacteristics(
+        safety_stop=design.safety_stop(),
         design=design.name,
         options=options,
         truth=tuple(float(v) for v in p),
@@ -785,6 +808,7 @@ def exact_three_plus_three(
     above = p > target
     total = float(mean_n.sum())
     return OperatingCharacteristics(
+        safety_stop=design.safety_stop(),
         design=inner.name,
         options=design.options(),
         truth=tuple(float(v) for v in p),

@@ -22,6 +22,7 @@ from cartrial.escalation.behaviours import (
     ExpansionCohort,
     StopAtN,
     StopWhenNAtDose,
+    StopWhenTooToxic,
 )
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
@@ -154,6 +155,8 @@ def assemble_design(
     behaviours: list[Behaviour] = []
     if values.get("max_n") is not None:
         behaviours.append(StopAtN(int(values["max_n"])))
+    if values.get("safety_stop") is not None:  # CRM: P(p_1 > target) > confidence (D-19.478)
+        behaviours.append(StopWhenTooToxic(confidence=float(values["safety_stop"])))
     if values.get("stop_n_at_dose") is not None:
         behaviours.append(
             StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")

@@ -246,6 +246,14 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         _CRM,
     ),
     _probability("conf_level", "CRM toxicity interval level (default 0.90, dfcrm).", _CRM),
+    _probability(
+        "safety_stop",
+        "CRM safety stop: stop with no dose recommended when P(p_1 > target) > this under the posterior "
+        "(Zohar & Chevret 2001; e.g. 0.9). Not given: none, as dfcrm crm (a too-toxic level 1 is kept and "
+        "selected; the operating characteristics say so).",
+        _CRM,
+        behaviour=True,
+    ),
     DesignOption(
         "intercept",
         "float",

@@ -280,6 +280,8 @@ def run_settings(prepared: Prepared) -> dict[str, Any]:
         "scenario": prepared.scenario.name,
         "design": prepared.design.name,
         "design_options": prepared.design.options(),
+        # the design's stopping rule for toxicity; None: it has none, early_stop_pct is 0 by construction
+        "safety_stop": prepared.design.safety_stop(),
         "pool_screened": len(prepared.pool.covariates),
         "pool_eligible": len(prepared.eligible),
         "screening_pass_pct": prepared.pool.pass_rate * 100,
@@ -407,10 +409,17 @@ def trials_table(batch: TrialBatch) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _sentence(text: str) -> str:
+    """`text` with its first letter upper case, the rest unchanged (str.capitalize lowers "SE", "CI")."""
+    return text[:1].upper() + text[1:]
+
+
 def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     """A short self-contained HTML page: the dose table, the metrics table and histograms (matplotlib SVG
     inline). `oc` is `summarise(batch)`, `title` the page's title (text)."""
     import html
+
+    from cartrial.escalation.simulation import early_stop_text
 
     _check_type("oc", oc, TrialOc, "a TrialOc (summarise(batch))")
     _check_type("batch", batch, TrialBatch, _BATCH)
@@ -468,8 +477,16 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     s = oc.summary
     edss = edss_probability_text(s)
     head = (
-        f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
-        f"{proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; no MTD "
+        f"<p>{s['trials']} simulated trials, seed {s['seed']}. "
+        + html.escape(
+            _sentence(
+                early_stop_text(
+                    proportion_text(s["early_stop_pct"], s["early_stop_se_pct"], s["trials"]),
+                    s.get("safety_stop", "not stated"),
+                )
+            )
+        )
+        + f"; no MTD "
         f"{proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}"
         + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
         + (f"; {edss}" if edss else "")
