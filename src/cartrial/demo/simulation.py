@@ -15,6 +15,7 @@ def run(ctx: DemoContext) -> None:
     """Run the simulation demo step (see the module docstring)."""
     from rich.table import Table
 
+    from cartrial.escalation.simulation import early_stop_text
     from cartrial.protocol import load_protocol
     from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise_run
     from cartrial.simulation.oc import edss_probability_text, mean_cell, proportion_cell, proportion_text
@@ -67,7 +68,11 @@ def run(ctx: DemoContext) -> None:
     console.print(metrics)
     s = oc.summary
     console.print(
-        f"early stop for toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], trials)}, "
+        early_stop_text(
+            proportion_text(s["early_stop_pct"], s["early_stop_se_pct"], trials),
+            s.get("safety_stop", "not stated"),
+        )
+        + ", "
         f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], trials)}; "
         f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
         f"evidence. Files: {out_dir}"
