@@ -402,6 +402,17 @@ def simulate_command(
 
     _tite_only(design, ("--accrual-days", accrual_days))
     options = dict(design_options or {})
+    if design == "tite-crm" and options.get("safety_stop") is not None:  # D-19.480
+        raise InputError(
+            Problem(
+                "the tite-crm simulation has no safety stop (its weighted posterior is not evaluated per "
+                "simulated cohort); --safety-stop applies to escalate next with tite-crm, and to simulate "
+                "with crm",
+                field="--safety-stop",
+                value=options["safety_stop"],
+                allowed="--design crm | no --safety-stop",
+            )
+        )
     truth_values = _floats(truth, "--truth") or []
     skeleton_values = options.get("skeleton")
     if skeleton_values is not None and len(truth_values) != len(skeleton_values):

@@ -607,6 +607,16 @@ def _monte_carlo_oc(
     )
 
 
+_TITE_OPTION = {
+    "StopWhenTooToxic": "safety_stop",
+    "StopWhenNAtDose": "stop_n_at_dose",
+    "CoherentEscalation": "coherent",
+    "ExpansionCohort": "expansion",
+}
+"""The option (protocol field, CLI flag without ``--``) that adds a behaviour the TITE-CRM simulation does
+not run, for its message (D-19.480)."""
+
+
 def _simulate_tite(
     design: Design,
     p: np.ndarray,
@@ -635,12 +645,18 @@ def _simulate_tite(
     inner = design.inner if isinstance(design, BehavingDesign) else design
     assert isinstance(inner, TiteCrm)
     behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
-    unsupported = [type(b).__name__ for b in behaviours if not isinstance(b, DontSkipDoses | StopAtN)]
+    unsupported = [
+        _TITE_OPTION.get(type(b).__name__, type(b).__name__)
+        for b in behaviours
+        if not isinstance(b, DontSkipDoses | StopAtN)
+    ]
     if isinstance(design, BehavingDesign) and design.expansion is not None:
-        unsupported.append("ExpansionCohort")
-    if unsupported:
+        unsupported.append(_TITE_OPTION["ExpansionCohort"])
+    if unsupported:  # named by the protocol / CLI option that added the behaviour (D-19.480)
         raise ConfigurationError(
-            f"TITE-CRM simulation supports DontSkipDoses and StopAtN only (got {', '.join(unsupported)})"
+            "the TITE-CRM simulation supports the options no_skip and max_n only; remove "
+            f"{' | '.join(unsupported)} to simulate it (a single-trial recommendation, escalate next, keeps "
+            "them)"
         )
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
