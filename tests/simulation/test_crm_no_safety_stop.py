@@ -28,9 +28,15 @@ def test_dfcrm_crm_stays_at_a_toxic_level_1_without_a_stop() -> None:
 
 
 def test_each_design_says_whether_it_can_stop_for_toxicity() -> None:
+    """The stated rule per design: its threshold, confidence and minimum, not just a non-empty text."""
     assert Crm(SKELETON, 0.25).safety_stop() is None
-    assert with_behaviours(Crm(SKELETON, 0.25), StopWhenTooToxic()).safety_stop()
-    assert Boin(4, 0.25).safety_stop() and ThreePlusThree(4).safety_stop()
+    crm = with_behaviours(Crm(SKELETON, 0.25), StopWhenTooToxic(confidence=0.8, min_n=4)).safety_stop() or ""
+    assert "P(p_1 > the target) > 0.8" in crm and ">= 4 patients at level 1" in crm
+    boin = Boin(4, 0.25).safety_stop() or ""
+    assert "P(p_1 > 0.25) > 0.95" in boin and "extrasafe" not in boin
+    extrasafe = Boin(4, 0.25, extrasafe=True).safety_stop() or ""
+    assert "extrasafe: P(p_1 > target) > 0.9 " in extrasafe  # 0.95 - offset 0.05
+    assert ">= 2 DLTs at level 1" in (ThreePlusThree(4).safety_stop() or "")
 
 
 def _run(cli, make_scenario: Callable[..., Path]) -> str:  # type: ignore[no-untyped-def]
@@ -47,6 +53,22 @@ def test_the_oc_of_a_crm_without_a_stop_say_so(cli, make_scenario) -> None:  # t
     text = _run(cli, make_scenario)
     assert "no safety stop" in text
     assert "early stop for toxicity 0.0 %" not in text
+
+
+def _empiric_posterior_above(dlts: int, n: int) -> float:
+    """P(p_1 > 0.25 | dlts of n at level 1), empiric CRM p_1 = 0.05^exp(b), b ~ N(0, 1.34): scipy quadrature."""
+    import math
+
+    from scipy import integrate, stats
+
+    bound = math.log(math.log(0.25) / math.log(SKELETON[0]))  # p_1 > 0.25 for b < bound
+
+    def joint(b: float) -> float:
+        p = SKELETON[0] ** math.exp(b)
+        return float(stats.norm.pdf(b, 0, math.sqrt(1.34))) * p**dlts * (1 - p) ** (n - dlts)
+
+    below = integrate.quad(joint, -15, bound, limit=200)[0]
+    return below / (below + integrate.quad(joint, bound, 15, limit=200)[0])
 
 
 def test_a_protocol_safety_stop_is_used(cli, make_scenario) -> None:  # type: ignore[no-untyped-def]
@@ -67,6 +89,14 @@ def test_a_protocol_safety_stop_is_used(cli, make_scenario) -> None:  # type: ig
     scenario, protocol_path = load_scenario(path)
     prepared = prepare(scenario, load_protocol(protocol_path), 1)
     assert prepared.design.safety_stop()
+    # the protocol's threshold is the one used: pinned at an independent posterior of 2 DLTs in 3 at level 1
+    p = _empiric_posterior_above(2, 3)
+    for threshold, stops in ((p - 0.01, True), (p + 0.01, False)):
+        changes = {"dose_levels": LEVELS, "expansion": None, "escalation": {**CRM, "safety_stop": threshold}}
+        pinned = make_scenario({"pool_size": 200}, protocol_changes=changes)
+        scenario_p, protocol_p = load_scenario(pinned)
+        design = prepare(scenario_p, load_protocol(protocol_p), 1).design
+        assert design.fit("1TNT").continue_ is not stops, threshold
     batch = simulate_trials(prepared, 20)
     assert batch.safety_stop.mean() > 0.9 and (batch.mtd[batch.safety_stop] < 0).all()
     result = cli("simulate", "trial", "--scenario", path, "--trials", "20", env={"COLUMNS": "250"})

@@ -368,7 +368,12 @@ def paths_command(
 def simulate_command(
     design: str = DESIGN,
     truth: str = typer.Option(..., "--truth", help="True DLT probability per dose, comma-separated."),
-    cohorts: int = typer.Option(10, "--cohorts", help="Maximum number of cohorts (1..1000)."),
+    cohorts: int | None = typer.Option(
+        None,
+        "--cohorts",
+        help="Maximum number of cohorts (1..1000; default: ceil(--max-n / cohort size) with --max-n, "
+        "else 10).",
+    ),
     trials: int = typer.Option(
         10000, "--trials", help="Number of simulated trials (Monte Carlo; 1..1,000,000)."
     ),
@@ -396,7 +401,12 @@ def simulate_command(
     from rich.progress import Progress
 
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
-    from cartrial.escalation.simulation import check_simulation_size, check_truth, exact_unsupported
+    from cartrial.escalation.simulation import (
+        check_simulation_size,
+        check_truth,
+        cohorts_for_max_n,
+        exact_unsupported,
+    )
     from cartrial.escalation.three_plus_three import ThreePlusThree
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
@@ -424,7 +434,7 @@ def simulate_command(
                 allowed=f"{len(skeleton_values)} values (as the skeleton)",
             )
         )
-    if not exact:
+    if not exact and cohorts is not None:
         check_simulation_size(trials, cohorts, options.get("cohort_size") or 3)
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
     check_seed(seed, "--seed")
@@ -437,6 +447,15 @@ def simulate_command(
             mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
     cohort_size = options.get("cohort_size")
     built = assemble_design(design, len(truth_values), options)  # refuses a 3+3 cohort size other than 3
+    # without --cohorts, enough for --max-n; a --cohorts that cannot reach it is refused (D-19.481)
+    cohorts = cohorts_for_max_n(
+        cohorts,
+        cohort_size or built.cohort_size,
+        options.get("max_n"),
+        ("--cohorts", "--cohort-size", "--max-n"),
+    )
+    if not exact:
+        check_simulation_size(trials, cohorts, cohort_size or built.cohort_size)
     if exact:
         if not isinstance(getattr(built, "inner", built), ThreePlusThree) or exact_unsupported(built):
             raise InputError(

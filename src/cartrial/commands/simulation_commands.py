@@ -128,8 +128,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     """The operating-characteristics tables (doses, then trial metrics) with Monte Carlo SEs."""
     from rich.table import Table
 
-    from cartrial.escalation.simulation import early_stop_text
     from cartrial.simulation.oc import (
+        early_stop_summary_text,
         edss_probability_text,
         mean_cell,
         proportion_cell,
@@ -155,10 +155,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     above = treated_above_text(s)
     console.print(
         f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}; "
-        + early_stop_text(
-            proportion_text(s["early_stop_pct"], s["early_stop_se_pct"], s["trials"]),
-            s.get("safety_stop", "not stated"),
-        )
+        + early_stop_summary_text(s)
         + "; ≥ 1 patient "
         "with grade ≥ 3 CRS "
         + proportion_text(s["p_any_crs_grade3plus_pct"], s["p_any_crs_grade3plus_se_pct"], s["trials"])

@@ -21,6 +21,7 @@ Definitions used in the reports:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,40 @@ MAX_EXACT_DOSES = 12
 MAX_TRIAL_CELLS = 20_000_000
 #: Largest TITE-CRM time between cohorts, in days (as the DLT window: ten years).
 MAX_ACCRUAL_DAYS = float(MAX_DAYS)
+
+
+#: Cohorts simulated when neither `cohorts` nor a `max_n` is given (`escalate simulate --cohorts`).
+DEFAULT_COHORTS = 10
+
+
+def cohorts_for_max_n(
+    cohorts: int | None,
+    cohort_size: int,
+    max_n: int | None,
+    names: tuple[str, str, str] = ("cohorts", "cohort_size", "max_n"),
+) -> int:
+    """The number of cohorts a simulation runs: `cohorts` when given, else ceil(`max_n` / `cohort_size`), else
+    `DEFAULT_COHORTS`. A given `cohorts` x `cohort_size` below `max_n` is refused: every trial would end
+    before its max_n, silently (decisions D-19.481). `names`: the three arguments as the user wrote them.
+
+    >>> cohorts_for_max_n(None, 1, 12), cohorts_for_max_n(None, 5, 12), cohorts_for_max_n(None, 3, None)
+    (12, 3, 10)
+    """
+    if cohorts is None:
+        return DEFAULT_COHORTS if max_n is None else math.ceil(int(max_n) / int(cohort_size))
+    if max_n is not None and int(max_n) > int(cohorts) * int(cohort_size):
+        c, size, n = names
+        raise InputError(
+            Problem(
+                f"{c} x {size} = {int(cohorts)} x {int(cohort_size)} = {int(cohorts) * int(cohort_size)} "
+                f"patients, fewer than {n} {int(max_n)}: every trial would end before {n}",
+                field=c,
+                value=cohorts,
+                allowed=f"at least {math.ceil(int(max_n) / int(cohort_size))} | {c} not given (then "
+                f"ceil({n} / {size}))",
+            )
+        )
+    return int(cohorts)
 
 
 def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
@@ -506,6 +541,11 @@ def simulate(
     if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
         raise OptionError(wrong_size)
     check_simulation_size(trials, cohorts, size, design.n_doses)
+    from cartrial.escalation.behaviours import StopAtN
+
+    behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
+    caps = [b.n for b in behaviours if isinstance(b, StopAtN)]
+    cohorts_for_max_n(cohorts, size, min(caps) if caps else None)  # refuses a max_n it cannot reach
     inner = design.inner if isinstance(design, BehavingDesign) else design
     if isinstance(inner, ThreePlusThree):
         cohorts = max(cohorts, 2 * inner.n_doses)
@@ -849,6 +889,7 @@ def exact_three_plus_three(
 
 
 __all__ = [
+    "DEFAULT_COHORTS",
     "MAX_COHORTS",
     "MAX_DRAWS",
     "MAX_EXACT_DOSES",
@@ -860,6 +901,7 @@ __all__ = [
     "OutcomeSource",
     "check_simulation_size",
     "check_truth",
+    "cohorts_for_max_n",
     "early_stop_text",
     "exact_three_plus_three",
     "run_cohorts",

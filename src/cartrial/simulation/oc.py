@@ -329,6 +329,25 @@ def _treated_above(batch: TrialBatch) -> dict[str, float | None]:
     }
 
 
+def early_stop_summary_text(summary: Mapping[str, Any], trials: int | None = None) -> str:
+    """The early-stop sentence of a trial-simulation `summary` (`TrialOc.summary`): its rate, or "none
+    possible" for a design without a safety stop (`summary["safety_stop"]` None, D-19.478). A summary written
+    before that key existed says it does not state whether the design can stop — never taken as one that can
+    (D-19.482). `trials` defaults to the summary's.
+
+    >>> early_stop_summary_text({"early_stop_pct": 0.0, "early_stop_se_pct": 0.0, "trials": 10})[:31]
+    'early stop for toxicity 0.0 % ('
+    """
+    from cartrial.escalation.simulation import early_stop_text
+
+    n = int(summary["trials"] if trials is None else trials)
+    shown = proportion_text(summary["early_stop_pct"], summary["early_stop_se_pct"], n)
+    if "safety_stop" not in summary:
+        unstated = "the summary does not state whether the design has a safety stop"
+        return f"early stop for toxicity {shown} ({unstated})"
+    return early_stop_text(shown, summary["safety_stop"])
+
+
 def treated_above_text(summary: Mapping[str, Any]) -> str:
     """The overdosing OC as printed (D-19.315); ``""`` without a target toxicity.
 
@@ -419,8 +438,6 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     inline). `oc` is `summarise(batch)`, `title` the page's title (text)."""
     import html
 
-    from cartrial.escalation.simulation import early_stop_text
-
     _check_type("oc", oc, TrialOc, "a TrialOc (summarise(batch))")
     _check_type("batch", batch, TrialBatch, _BATCH)
     if not isinstance(title, str):  # was an AttributeError from html.escape (decisions D-19.75)
@@ -478,14 +495,7 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     edss = edss_probability_text(s)
     head = (
         f"<p>{s['trials']} simulated trials, seed {s['seed']}. "
-        + html.escape(
-            _sentence(
-                early_stop_text(
-                    proportion_text(s["early_stop_pct"], s["early_stop_se_pct"], s["trials"]),
-                    s.get("safety_stop", "not stated"),
-                )
-            )
-        )
+        + html.escape(_sentence(early_stop_summary_text(s)))
         + f"; no MTD "
         f"{proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}"
         + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
@@ -511,6 +521,7 @@ __all__ = [
     "METRIC_LABELS",
     "QUANTILES",
     "TrialOc",
+    "early_stop_summary_text",
     "edss_probability_text",
     "exact_interval_pct",
     "html_summary",
