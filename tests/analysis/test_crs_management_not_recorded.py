@@ -1,8 +1,8 @@
-"""A study without any therapies record (a virtual study: CRS management is not simulated, D-19.393) read
-"tocilizumab was given in 0 and corticosteroids in 0 of 11 CRS cases" and "CRS treated with tocilizumab 0
-of 12": a count of data that were never recorded. Without a therapies record the treatment is "not
-recorded": the per-subject flags are missing, the summary's k is empty with the reason, and the key finding
-says so; a study that records therapies keeps its counts (D-19.476)."""
+"""CRS treatment (tocilizumab, corticosteroids) is "not recorded" only in a study that does not collect the
+therapies form (protocol `analysis.options.therapies_collected: false`; a virtual study, whose `simulate
+study` writes that protocol): flags missing, the summary's k empty with the reason, the datasets' notes and
+the key finding say so (D-19.476). A study that collects therapies and has no row reports 0 of N — a real 0,
+not hidden (D-19.434)."""
 
 from __future__ import annotations
 
@@ -18,23 +18,51 @@ def _crs_finding(analysis) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def test_no_therapies_record_is_not_recorded_not_zero(snapshot) -> None:  # type: ignore[no-untyped-def]
+def _with(snapshot, collected: bool | None, rows: bool):  # type: ignore[no-untyped-def]
+    tables = dict(snapshot.tables)
+    if not rows:
+        tables["therapies"] = snapshot.tables["therapies"].iloc[0:0]
+    protocol = snapshot.protocol
+    if collected is not None:
+        options = protocol.analysis.options.model_copy(update={"therapies_collected": collected})
+        protocol = protocol.model_copy(
+            update={"analysis": protocol.analysis.model_copy(update={"options": options})}
+        )
+    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+
+
+def test_a_study_not_collecting_therapies_reports_not_recorded(snapshot) -> None:  # type: ignore[no-untyped-def]
     assert len(snapshot.tables["therapies"])  # the example records therapies
-    tables = {**snapshot.tables, "therapies": snapshot.tables["therapies"].iloc[0:0]}
-    analysis = analyse(dataclasses.replace(snapshot, tables=tables))
+    analysis = _with(snapshot, collected=False, rows=False)
     text = _crs_finding(analysis)
     assert "was given in 0" not in text and "not recorded" in text
     summary = analysis.datasets["crs_icans_summary"].table
     treated = summary[summary["measure"].isin(["crs_tocilizumab", "crs_corticosteroid"])]
     assert len(treated) and treated["k"].isna().all() and treated["percent"].isna().all()
     assert treated["description"].str.contains("not recorded").all()
-    by_subject = analysis.datasets["crs_icans_by_subject"].table
-    assert by_subject["crs_tocilizumab"].isna().all()
-    episodes = analysis.datasets["crs_episodes"].table
-    assert len(episodes) and episodes["tocilizumab_doses"].isna().all()
+    by_subject = analysis.datasets["crs_icans_by_subject"]
+    assert by_subject.table["crs_tocilizumab"].isna().all()
+    episodes = analysis.datasets["crs_episodes"]
+    assert len(episodes.table) and episodes.table["tocilizumab_doses"].isna().all()
+    for name in ("crs_episodes", "icans_episodes", "crs_icans_by_subject", "crs_icans_summary"):
+        notes = " ".join(analysis.datasets[name].notes)
+        assert "not recorded" in notes and "therapies_collected" in notes, name
     # the other measures keep their counts
     anyc = summary[summary["measure"] == "crs_any"]
     assert anyc["k"].notna().all() and (pd.to_numeric(anyc["k"]) > 0).any()
+
+
+def test_a_study_collecting_therapies_with_no_row_reports_zero(snapshot) -> None:  # type: ignore[no-untyped-def]
+    """The protocol's default (`therapies_collected: true`): no therapies row is "none given", 0 of N."""
+    analysis = _with(snapshot, collected=None, rows=False)
+    text = _crs_finding(analysis)
+    assert "tocilizumab was given in 0 and corticosteroids in 0" in text
+    summary = analysis.datasets["crs_icans_summary"].table
+    treated = summary[summary["measure"] == "crs_tocilizumab"]
+    assert len(treated) and (pd.to_numeric(treated["k"]) == 0).all()
+    assert not treated["description"].str.contains("not recorded").any()
+    assert (analysis.datasets["crs_icans_by_subject"].table["crs_tocilizumab"].dropna() == False).all()  # noqa: E712
+    assert not any("not recorded" in n for n in analysis.datasets["crs_episodes"].notes)
 
 
 def test_recorded_therapies_keep_their_counts(analysis) -> None:  # type: ignore[no-untyped-def]

@@ -81,3 +81,43 @@ def test_reference_range_indicator(value: float, low: float, high: float) -> Non
         low, high = high, low
     got = reference_range_indicator(np.array([value, np.nan]), np.array([low, low]), np.array([high, high]))
     assert list(got) == [*_expected(np.array([value]), np.array([low]), np.array([high])), ""]
+
+
+def test_a_result_at_exactly_its_limit_is_normal(example_sqlite_template: Path) -> None:
+    """Worked examples (D-19.474, D-19.435): a neutrophil result equal to its LLN is NORMAL, not LOW; a
+    result equal to a ULN is NORMAL, not HIGH; one unit step past either limit is LOW / HIGH. The limits are
+    the results themselves (no LBSTNR* value is taken from the code)."""
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+    labs = snapshot.tables["labs"].copy()
+    neut = labs.index[labs["analyte"].eq("neutrophils") & pd.to_numeric(labs["value"], errors="coerce").gt(0)]
+    at_low, at_high, below, above = neut[:4]
+    labs["lln"] = labs["lln"].astype(object)
+    labs["uln"] = (labs["uln"] if "uln" in labs else pd.Series("", index=labs.index)).astype(object)
+    value = pd.to_numeric(labs["value"], errors="coerce")
+    labs.loc[at_low, ["lln", "uln"]] = [labs.at[at_low, "value"], ""]
+    labs.loc[at_high, ["lln", "uln"]] = ["", labs.at[at_high, "value"]]
+    labs.loc[below, ["lln", "uln"]] = [f"{value[below] * 2:g}", ""]
+    labs.loc[above, ["lln", "uln"]] = ["", f"{value[above] / 2:g}"]
+    changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "labs": labs})
+    lb = build_all(changed, analyse(changed))["LB"]
+    rows = lb[lb["LBTESTCD"] == "NEUT"].reset_index(drop=True)
+    got = {}
+    for name, i in (("at_low", at_low), ("at_high", at_high), ("below", below), ("above", above)):
+        [hit] = rows.index[
+            (rows["USUBJID"].str.endswith(str(labs.at[i, "subject_id"])))
+            & (rows["LBORRES"] == str(labs.at[i, "value"]))
+            & ((rows["LBORNRLO"] == labs.at[i, "lln"]) & (rows["LBORNRHI"].fillna("") == labs.at[i, "uln"]))
+        ]
+        got[name] = rows.at[hit, "LBNRIND"]
+    assert got == {"at_low": "NORMAL", "at_high": "NORMAL", "below": "LOW", "above": "HIGH"}
+
+
+def test_only_an_lln_checks_low_only() -> None:
+    """With an LLN and no ULN (most haematology analytes) a high result is NORMAL: admiral
+    `derive_var_anrind` compares only the limits that exist (D-19.474, D-19.435)."""
+    from cartrial.cdisc.common import reference_range_indicator
+
+    got = reference_range_indicator(
+        np.array([1.5, 1.4999, 1e6, 1e6]), np.array([1.5, 1.5, 1.5, np.nan]), np.array([np.nan] * 3 + [2.0])
+    )
+    assert list(got) == ["NORMAL", "LOW", "NORMAL", "HIGH"]

@@ -56,7 +56,7 @@ def test_the_oc_of_a_crm_without_a_stop_say_so(cli, make_scenario) -> None:  # t
 
 
 def _empiric_posterior_above(dlts: int, n: int) -> float:
-    """P(p_1 > 0.25 | dlts of n at level 1), empiric CRM p_1 = 0.05^exp(b), b ~ N(0, 1.34): scipy quadrature."""
+    """P(p_1 > 0.25 | dlts of n at level 1), empiric CRM p_1 = 0.05^exp(b), b ~ N(0, 1.34); scipy quad."""
     import math
 
     from scipy import integrate, stats

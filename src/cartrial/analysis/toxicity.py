@@ -43,22 +43,15 @@ TREATMENT_EMERGENT_TEXT = {
 
 
 THERAPIES_NOT_RECORDED = (
-    "not recorded: the study holds no therapies record (a virtual study does not simulate CRS management)"
+    "not recorded: the study does not collect the therapies form (protocol analysis.options."
+    "therapies_collected: false; a virtual study does not simulate CRS management)"
 )
-"""Why CRS/ICANS treatment (tocilizumab, corticosteroids) is missing, not 0, in a study whose therapies form
-holds no record at all (D-19.476)."""
+"""Why CRS/ICANS treatment (tocilizumab, corticosteroids) is missing, not 0, in a study that does not collect
+the therapies form (D-19.476, D-19.434)."""
 
 THERAPY_MEASURES = ("tocilizumab", "corticosteroid")
 """The per-subject treatment flags of `crs_icans_datasets` (``crs_tocilizumab`` …) and, with ``_doses``,
 the episode columns they are read from."""
-
-
-def therapies_recorded(tables: Mapping[str, pd.DataFrame]) -> bool:
-    """True when the study's therapies form holds a record: only then is a CRS/ICANS episode without a
-    tocilizumab or corticosteroid dose data ("not given"); without any record the treatment is not recorded
-    — a virtual study writes no therapies form (D-19.393) — and is shown missing, never 0 (D-19.476)."""
-    therapies = tables.get("therapies")
-    return therapies is not None and len(therapies) > 0
 
 
 def _episode_subjects(
@@ -122,17 +115,21 @@ def crs_icans_datasets(
     populations: Mapping[str, Population],
     episodes: tuple[safety.GradedEpisodes, safety.GradedEpisodes] | None = None,
     protocol_levels: Sequence[int] = (),
+    therapies_collected: bool = True,
 ) -> dict[str, Dataset]:
     """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`
     (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived; `protocol_levels`:
-    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108)."""
+    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108).
+    `therapies_collected` (the protocol's `analysis.options.therapies_collected`): True, an episode without a
+    tocilizumab or corticosteroid dose is "not given" even when the therapies form has no row at all (a real
+    0); False, the treatment is not recorded — flags and dose counts missing, never 0 (D-19.476, D-19.434)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     crs, icans = (
         episodes if episodes is not None else (safety.crs_episodes(tables), safety.icans_episodes(tables))
     )
-    known = therapies_recorded(tables)
-    if not known:  # no therapies record at all: treatment not recorded, never 0 doses (D-19.476)
+    known = bool(therapies_collected)
+    if not known:  # therapies not collected: treatment not recorded, never 0 doses (D-19.476, D-19.434)
         crs, icans = _not_recorded(crs), _not_recorded(icans)
     crs_subj = _episode_subjects(
         "crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]), known
@@ -178,6 +175,8 @@ def crs_icans_datasets(
         SAFETY,
         protocol_levels,
     )
+    # blank tocilizumab / corticosteroid cells say why in every dataset that carries them (D-19.434)
+    untreated = () if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",)
     grades = []
     for kind in ("crs", "icans"):
         for group, part in dose_level_groups(by_subject, protocol_levels):
@@ -195,7 +194,7 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.grading.derive_crs_episodes (via cartrial.analysis.safety)",
             ("crs_assessments", "infusions", "therapies"),
-            notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems),
+            notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems, *untreated),
             engine=(crs.metadata,),
         ),
         "icans_episodes": Dataset(
@@ -205,7 +204,12 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.grading.derive_icans_episodes (via cartrial.analysis.safety)",
             ("icans_assessments", "infusions", "therapies"),
-            notes=(f"scale: {icans.scale}", *safety.method_notes(icans.metadata), *icans.problems),
+            notes=(
+                f"scale: {icans.scale}",
+                *safety.method_notes(icans.metadata),
+                *icans.problems,
+                *untreated,
+            ),
             engine=(icans.metadata,),
         ),
         "crs_icans_by_subject": Dataset(
@@ -216,6 +220,7 @@ def crs_icans_datasets(
             "per-subject summary of the grading engine's episodes",
             ("crs_assessments", "icans_assessments", "infusions", "therapies"),
             engine=(crs.metadata, icans.metadata),
+            notes=untreated,
             columns={
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
@@ -230,7 +235,7 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.analysis.summaries.incidence",
             ("crs_icans_by_subject",),
-            notes=() if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",),
+            notes=untreated,
         ),
         "crs_icans_grades": Dataset(
             "crs_icans_grades",

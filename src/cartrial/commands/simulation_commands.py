@@ -199,13 +199,15 @@ def study_command(
 ) -> None:
     """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
 
-    from cartrial.simulation import prepare
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
     from cartrial.simulation.scenario import EXPANSION_PATIENTS
-    from cartrial.simulation.study import simulate_study
+    from cartrial.simulation.study import simulate_study, virtual_study_protocol
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     check_seed(seed, "--seed")
-    scenario, protocol = _load(scenario_path)
+    scenario, protocol_path = load_scenario(scenario_path)
+    protocol = load_protocol(protocol_path)
     if patients is not None:
         EXPANSION_PATIENTS.check("--expansion-patients", patients)  # as the scenario declares it
         design = scenario.design.model_copy(update={"expansion_patients": patients})
@@ -215,6 +217,8 @@ def study_command(
     _out_folder(out)
     for name, frame in study.forms.items():
         write_atomic(out / f"{name}.csv", csv_text(frame))
+    # the protocol to create the study with: therapies not collected (CRS management not simulated, D-19.434)
+    write_atomic(out / "protocol.yaml", virtual_study_protocol(protocol_path))
     if as_json:
         typer.echo(dumps_json(study.summary))
         return
@@ -232,7 +236,8 @@ def study_command(
     after = study.summary["after_today"]
     if after is None:
         console.print(
-            f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
+            f"next: cartrial import templates {out} (after cartrial db init with {out / 'protocol.yaml'}: "
+            "the scenario's protocol with analysis.options.therapies_collected: false)"
         )
     else:
         refused = after["consents_after_today"]
