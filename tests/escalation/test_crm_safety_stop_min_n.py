@@ -83,3 +83,28 @@ def test_the_cli_simulation_stops_no_trial_before_3_patients(cli, tmp_path) -> N
     trials = pd.read_csv(tmp_path / "t.csv")
     stopped = trials[trials["stop_reason"] == "lowest_dose_too_toxic"]
     assert len(stopped) and (stopped["n_1"] >= 3).all()
+
+
+def test_the_protocol_field_is_honoured() -> None:
+    from cartrial.escalation import design_from_spec
+    from cartrial.protocol.escalation_spec import EscalationSpec
+
+    common = {
+        "design": "crm",
+        "target": TARGET,
+        "skeleton": SKELETON,
+        "model": "logistic",
+        "intercept": A0,
+        "max_n": 12,
+    }
+    spec = EscalationSpec(**common, dlt_window_days=28, cohort_size=1, safety_stop=0.9)  # type: ignore[arg-type]
+    assert design_from_spec(spec, 3).fit("1T").continue_  # default minimum 3
+    one = EscalationSpec(**common, dlt_window_days=28, cohort_size=1, safety_stop=0.9, safety_stop_min_n=1)  # type: ignore[arg-type]
+    assert not design_from_spec(one, 3).fit("1T").continue_
+
+
+def test_a_minimum_without_a_safety_stop_is_refused() -> None:
+    from cartrial.errors import CartrialError
+
+    with pytest.raises(CartrialError, match="safety_stop"):
+        assemble_design("crm", 3, {"skeleton": SKELETON, "target": TARGET, "safety_stop_min_n": 2})

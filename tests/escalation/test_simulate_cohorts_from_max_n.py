@@ -42,3 +42,12 @@ def test_without_max_n_the_default_is_10_cohorts(cli) -> None:  # type: ignore[n
     result = cli(*BASE)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["total_n"] == 10
+
+
+def test_the_oc_print_the_cap(cli) -> None:  # type: ignore[no-untyped-def]
+    args = [a for a in BASE if a != "--json"]
+    result = cli(*args, "--max-n", "12", env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    assert "at most 12 patients per trial" in " ".join(result.stdout.split())
+    result = cli(*args, "--cohorts", "7", env={"COLUMNS": "250"})
+    assert "at most 7 patients per trial" in " ".join(result.stdout.split())

@@ -501,7 +501,25 @@ def simulate_command(
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    print_oc(terminal(), oc)
+    print_oc(
+        terminal(), oc, cap=None if exact else _cap_text(built, cohorts, cohort_size or built.cohort_size)
+    )
+
+
+def _cap_text(design: Any, cohorts: int, size: int) -> str:
+    """``at most N patients per trial (C cohorts of S[, --max-n M])`` (D-19.481); a 3+3 runs at least 2K
+    cohorts (`simulate`)."""
+    from cartrial.escalation.behaviours import StopAtN
+    from cartrial.escalation.three_plus_three import ThreePlusThree
+
+    inner = getattr(design, "inner", design)
+    if isinstance(inner, ThreePlusThree):
+        cohorts = max(cohorts, 2 * inner.n_doses)
+    caps = [b.n for b in getattr(design, "behaviours", ()) if isinstance(b, StopAtN)]
+    most = min([cohorts * size, *caps])
+    return f"at most {most} patients per trial ({cohorts} cohorts of {size}" + (
+        f", --max-n {min(caps)})" if caps else ")"
+    )
 
 
 @escalate_app.command(
@@ -549,8 +567,11 @@ def replay_command(
     terminal(stderr=True).print(deviation_count_note(deviations, len(result.table)))
 
 
-def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:
-    """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries."""
+def print_oc(
+    console: Console, oc: OperatingCharacteristics, title: str | None = None, cap: str | None = None
+) -> None:
+    """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries;
+    `cap`: the largest trial in words, when the caller knows it (D-19.481)."""
     from rich.table import Table
 
     from cartrial.escalation.simulation import early_stop_text
@@ -572,7 +593,7 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
         f"no MTD: {oc.no_mtd_pct:.1f}%; {early_stop_text(f'{oc.early_stop_pct:.1f}%', oc.safety_stop)}; "
         f"mean total n: {oc.total_n:.2f}; patients at levels with true p(DLT) > {oc.mtd_target}: "
         f"{oc.pct_treated_above_mtd:.1f}% (true MTD: {'none' if oc.true_mtd is None else oc.true_mtd}, the "
-        f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s"
+        f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s" + (f"; {cap}" if cap else "")
     )
     if not oc.truth_non_decreasing:
         console.print(

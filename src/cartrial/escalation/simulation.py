@@ -541,11 +541,6 @@ def simulate(
     if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
         raise OptionError(wrong_size)
     check_simulation_size(trials, cohorts, size, design.n_doses)
-    from cartrial.escalation.behaviours import StopAtN
-
-    behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
-    caps = [b.n for b in behaviours if isinstance(b, StopAtN)]
-    cohorts_for_max_n(cohorts, size, min(caps) if caps else None)  # refuses a max_n it cannot reach
     inner = design.inner if isinstance(design, BehavingDesign) else design
     if isinstance(inner, ThreePlusThree):
         cohorts = max(cohorts, 2 * inner.n_doses)
