@@ -385,26 +385,21 @@ def _parse_text(
     if rule.protocol_set is ProtocolSet.AQP4_TITRE:
         off_grid = np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
         flags.append((off_grid, "not a titre on the assay's dilution grid", allowed))
-    controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
-    flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
-    breaks = (
-        distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
-        if column.max_length is not None
-        else np.zeros(len(texts), dtype=bool)
-    )
+    if rule.key is None:  # a key's control characters and line breaks: its own rule names them (D-19.444)
+        controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+        flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
     if column.max_length is not None:
         too_long = np.array([len(text) > column.max_length for text in texts.tolist()], dtype=bool)
         flags.append((too_long, "text too long", f"at most {column.max_length} characters"))
+    if rule.key is None and column.max_length is not None:
         # a text of bounded length (an identifier, code, name or term) is one line (D-19.137)
+        breaks = distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
         flags.append((breaks & ~controls, "contains a line break", ONE_LINE_ALLOWED))
     for flagged, message, what in flags:  # check by check, each in row order (as reported before)
         for i in np.flatnonzero(flagged[codes]):
             sink.add(i, column.name, raw[i], message, what)
     if rule.key is not None:  # a key text: no invisible or look-alike character (D-19.420, D-19.425)
-        reported = controls | breaks  # already refused above, in its own words
-        faults = [
-            None if reported[k] else key_text_fault(text, rule.key) for k, text in enumerate(texts.tolist())
-        ]
+        faults = [key_text_fault(text, rule.key) for text in texts.tolist()]
         key_allowed = key_text_allowed(rule.key)
         for k in [k for k, fault in enumerate(faults) if fault is not None]:
             for i in np.flatnonzero(codes == k):
