@@ -484,9 +484,11 @@ def test_every_write_path_gives_the_one_key_text_message(
     with pytest.raises(InputError) as caught:
         service.insert_record("admin", "adverse_event", record)
     messages += [p.message for p in caught.value.problems]
-    with pytest.raises(InputError) as caught:
-        with service.as_user("admin").transaction(source="feed", reason="feed") as tx:
-            tx.upsert_rows("adverse_event", [record])
+    with (
+        pytest.raises(InputError) as caught,
+        service.as_user("admin").transaction(source="feed", reason="feed") as tx,
+    ):
+        tx.upsert_rows("adverse_event", [record])
     messages += [p.message for p in caught.value.problems]
     with pytest.raises(InputError) as caught:
         typed_record_values("adverse_event", {"term": term})
