@@ -74,8 +74,13 @@ an edge (U+00A0 NO-BREAK SPACE, U+3000, U+2003, a form feed…) is kept as given
 rule — a key refuses it, free text keeps it — never trimmed silently (D-19.445)."""
 
 
+BLANK_RUN = re.compile(f"[{BLANKS}]+")
+"""A run of `BLANKS` (what a parser that reads words folds to one space; other white space is kept)."""
+
+
 def trim_blanks(text: str) -> str:
-    """`text` without `BLANKS` at its start and end (other white space is kept)."""
+    """`text` without `BLANKS` at its start and end (other white space is kept): what every parser of a
+    typed or imported value trims, never `str.strip()`, which removes every Unicode space (D-19.446)."""
     return text.strip(BLANKS)
 
 

@@ -292,14 +292,12 @@ KEY_TEXT_ALLOWED = (
 """What an identifier (`KeyText.IDENTIFIER`) allows, in words (D-19.420)."""
 
 TYPED_KEY_TEXT_ALLOWED = (
-    "text of any script on one line, in Unicode NFC form, with no space at its start or end and no "
-    "control, line-break, format, private-use, unassigned or other invisible character (a direction mark "
-    "or override, zero-width space, soft hyphen, tag, Hangul filler…) and no space other than U+0020 and "
-    "the ideographic space U+3000; full-width punctuation is allowed, and so are the joiners "
-    "U+200C/U+200D between letters of a script written with them (Arabic, Indic…) and a variation "
-    "selector after a CJK ideograph or a symbol"
+    "text of any script on one line, in Unicode NFC form, with no space at its edges and no invisible, "
+    "control or look-alike space character (in full: docs/store.md, Protected records)"
 )
-"""What a typed matching text (`KeyText.TYPED`) allows, in words (D-19.425, D-19.443)."""
+"""What a typed matching text (`KeyText.TYPED`) allows, in words (D-19.425, D-19.443): one sentence that
+points at the rule in full (its exceptions — U+3000, joiners, variation selectors — are in docs/store.md),
+as it is repeated with every refused row (D-19.452)."""
 
 
 def key_text_allowed(key: KeyText) -> str:
@@ -319,11 +317,14 @@ DEFAULT_IGNORABLE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
-"""The Default_Ignorable_Code_Point characters (Unicode 15.1 DerivedCoreProperties.txt): characters that
-show nothing (UAX #44 §5.7.2). Most are format characters (Cf) or unassigned; the others are letters or
-marks by category — combining grapheme joiner U+034F, the Hangul fillers U+115F/U+1160/U+3164/U+FFA0,
-Khmer inherent vowels, Mongolian and other variation selectors — and show nothing either. PRECIS
-(RFC 8264 §9, PrecisIgnorableProperties) disallows them in every string class."""
+"""The Default_Ignorable_Code_Point characters (DerivedCoreProperties.txt; the same list from Unicode 14.0,
+which added U+180F, to 15.1): characters that show nothing (UAX #44 §5.7.2). The general categories beside
+it are those of the running Python's Unicode data (`unicodedata.unidata_version`, 14.0 on Python 3.11), so
+a character assigned only in a later version is unassigned (Cn) here (D-19.451). Most are format
+characters (Cf) or unassigned; the others are letters or marks by category — combining grapheme
+joiner U+034F, the Hangul fillers U+115F/U+1160/U+3164/U+FFA0, Khmer inherent vowels, Mongolian and
+other variation selectors — and show nothing either. PRECIS (RFC 8264 §9, PrecisIgnorableProperties)
+disallows them in every string class."""
 
 TYPED_KEY_SPACES = frozenset(" \u3000")
 """The spaces a typed matching text holds between words (D-19.425): U+0020 and U+3000 IDEOGRAPHIC SPACE."""
@@ -351,7 +352,8 @@ SELECTOR_OUT_OF_PLACE = "a variation selector not after a character it varies"
 
 
 def _character_name(character: str) -> str:
-    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``)."""
+    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``; a code
+    point this installation's Unicode data does not assign: ``U+31350 <unassigned>``)."""
     code = f"U+{ord(character):04X}"
     name = unicodedata.name(character, "")
     if not name:
@@ -360,14 +362,44 @@ def _character_name(character: str) -> str:
     return f"{code} {name}"
 
 
+UNASSIGNED_KIND = (
+    f"a code point not assigned in this installation's Unicode version, {unicodedata.unidata_version}"
+)
+"""Why an unassigned code point (category Cn) is refused: the categories are those of the running Python's
+Unicode data (`unicodedata.unidata_version`; Python 3.11: 14.0), so a character of a later Unicode version
+(a CJK Extension H ideograph of 15.0) is unassigned here (D-19.451)."""
+
+
 def _refused(character: str, kind: str = "an invisible or look-alike character") -> str:
     """The one message of a refused character of a key text: ``contains U+200B ZERO WIDTH SPACE (an
-    invisible or look-alike character)``; a control character and a line break say so (D-19.444)."""
-    if character in LINE_BREAKS or unicodedata.category(character) in ("Zl", "Zp"):
+    invisible or look-alike character)``; a control character, a line break and an unassigned code point
+    say so (D-19.444, D-19.451)."""
+    category = unicodedata.category(character)
+    if character in LINE_BREAKS or category in ("Zl", "Zp"):
         kind = "a line break"
-    elif unicodedata.category(character) == "Cc":
+    elif category == "Cc":
         kind = "a control character"
+    elif category == "Cn":
+        kind = UNASSIGNED_KIND
     return f"contains {_character_name(character)} ({kind})"
+
+
+def _at_edge(character: str) -> str:
+    """``begins or ends with a space`` (U+0020) or ``begins or ends with U+3000 IDEOGRAPHIC SPACE``."""
+    return f"begins or ends with {'a space' if character == ' ' else _character_name(character)}"
+
+
+def edge_character_fault(text: str) -> str | None:
+    """``begins or ends with U+00A0 NO-BREAK SPACE`` when `text` begins or ends with a character no key
+    holds wherever it stands (a space other than U+0020, a format, control or other invisible character:
+    `refused_character`), or None. The reason given for a value of a number, date, choice or other parsed
+    field refused with such a character at an edge: only `cartrial.columns.BLANKS` are trimmed (D-19.445),
+    so a no-break space pasted from a French-locale spreadsheet is refused, and the message names it
+    since the value is not shown (D-12.2, D-19.447)."""
+    for character in (text[:1], text[-1:]):
+        if character and refused_character(character):
+            return _at_edge(character)
+    return None
 
 
 def key_text_fault(text: str, key: KeyText = KeyText.IDENTIFIER) -> str | None:
@@ -397,29 +429,57 @@ def key_text_fault(text: str, key: KeyText = KeyText.IDENTIFIER) -> str | None:
         bad = re.search(r"[\x00-\x1f\x7f]", text)
         if bad is not None:
             return _refused(bad.group())
-    else:
-        for i, character in enumerate(text):
-            fault = _typed_character_fault(text, i) if typed else _identifier_character_fault(character)
+    elif typed:  # one search; context (joiner, variation selector, U+3000) only where one stands (D-19.450)
+        pattern = _refused_pattern()
+        found = pattern.search(text)
+        while found is not None:
+            fault = _typed_character_fault(text, found.start())
             if fault is not None:
                 return fault
-    if text and (text[0] in TYPED_KEY_SPACES or text[-1] in TYPED_KEY_SPACES):
-        return "begins or ends with a space"
+            found = pattern.search(text, found.end())
+    else:  # an identifier outside ASCII is rare: each character, with its look-alike check
+        for character in text:
+            fault = _identifier_character_fault(character)
+            if fault is not None:
+                return fault
+    for edge in (text[:1], text[-1:]):
+        if edge and edge in TYPED_KEY_SPACES:
+            return _at_edge(edge)
     if not typed and "  " in text:
         return "contains two spaces in a row"
     return _nfc_fault(text)
 
 
-def _invisible(character: str) -> bool:
-    """Whether `character` is refused in any key text wherever it stands (U+0020 SPACE is not)."""
+def refused_character(character: str) -> bool:
+    """Whether `character` is refused in any key text wherever it stands (U+0020 SPACE is not): a character
+    of `KEY_TEXT_REFUSED_CATEGORIES` or `DEFAULT_IGNORABLE` (a typed text excepts some in context,
+    `_typed_character_fault`). The one definition: `_refused_pattern` is generated from it."""
     return character != " " and (
         unicodedata.category(character) in KEY_TEXT_REFUSED_CATEGORIES
         or DEFAULT_IGNORABLE.match(character) is not None
     )
 
 
+@cache
+def _refused_pattern() -> re.Pattern[str]:
+    """One character class of every character of the Basic Multilingual Plane that `refused_character`
+    refuses, generated from it on first use (about 0.3 s, once per process; D-19.450), and every character
+    beyond U+FFFF, which the caller judges by `refused_character` itself: `re` compiles a class of the BMP
+    to a bitmap, but a class with ranges beyond it to a list it scans range by range (14 times slower)."""
+    ranges: list[str] = []
+    start = None
+    for code in range(0x10001):
+        if code < 0x10000 and refused_character(chr(code)):
+            start = code if start is None else start
+        elif start is not None:
+            ranges.append(f"\\u{start:04x}" + ("" if code - 1 == start else f"-\\u{code - 1:04x}"))
+            start = None
+    return re.compile("[" + "".join(ranges) + "\\U00010000-\\U0010ffff]")
+
+
 def _identifier_character_fault(character: str) -> str | None:
     """Why `character` cannot stand in an identifier (`KeyText.IDENTIFIER`), or None."""
-    if _invisible(character):
+    if refused_character(character):
         return _refused(character)
     if unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")):
         plain = unicodedata.normalize("NFKC", character)
@@ -430,7 +490,7 @@ def _identifier_character_fault(character: str) -> str | None:
 def _typed_character_fault(text: str, i: int) -> str | None:
     """Why the character at `i` cannot stand there in a typed matching text (`KeyText.TYPED`), or None."""
     character = text[i]
-    if character in TYPED_KEY_SPACES or not _invisible(character):
+    if character in TYPED_KEY_SPACES or not refused_character(character):
         return None
     if character in JOINERS:
         return None if _joined(text, i) else _refused(character, JOINER_OUT_OF_PLACE)
@@ -445,14 +505,17 @@ def _letter(character: str) -> bool:
 
 
 def _joined(text: str, i: int) -> bool:
-    """Whether the joiner at `i` stands inside a word of a script written with joiners: after a letter or
-    mark of `JOINING_SCRIPTS` (or any virama, canonical combining class 9: RFC 5892 A.1/A.2) and before a
-    letter or mark. At the start or end, beside a space, a digit, punctuation or another invisible
-    character it only hides a difference."""
+    """Whether the joiner at `i` stands where a script spells with it: right after a virama (canonical
+    combining class 9), whatever follows — RFC 5892 Appendix A.1/A.2, e.g. a legacy Malayalam chillu
+    ``ന്`` + ZWJ at the end of a word (D-19.448) — or inside a word of a script written with joiners, after
+    a letter or mark of `JOINING_SCRIPTS` and before a letter or mark. At the start or end (but after a
+    virama), beside a space, a digit, punctuation or another invisible character it only hides a
+    difference."""
+    if i > 0 and unicodedata.combining(text[i - 1]) == 9:
+        return True
     if i == 0 or i == len(text) - 1 or not _letter(text[i - 1]) or not _letter(text[i + 1]):
         return False
-    before = text[i - 1]
-    return unicodedata.combining(before) == 9 or unicodedata.name(before, "").split(" ")[0] in JOINING_SCRIPTS
+    return unicodedata.name(text[i - 1], "").split(" ")[0] in JOINING_SCRIPTS
 
 
 def _varies(text: str, i: int) -> bool:

@@ -40,6 +40,7 @@ from cartrial.store.fields import (
     ProtocolSet,
     clinic_time,
     dose_levels,
+    edge_character_fault,
     field_rules,
     key_text_allowed,
     key_text_fault,
@@ -218,6 +219,7 @@ def validate_form(
         problems.extend(_record_problems(spec, values, data.file))
         flagged = {(p.row, p.field) for p in problems}
         problems.extend(p for p in _external_problems(data) if (p.row, p.field) not in flagged)
+    problems = _edge_characters_named(problems, {c.name for c in columns if c.rule and c.rule.key})
     if check_keys:
         problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
@@ -236,6 +238,27 @@ def validate_form(
         source_rows=data.source_rows,
     )
     return validated, []
+
+
+def _edge_characters_named(problems: list[Problem], keys: set[str]) -> list[Problem]:
+    """`problems` with the problems of each refused cell that begins or ends with a space or invisible
+    character other than `cartrial.columns.BLANKS` (`edge_character_fault`: a no-break space pasted from
+    a French-locale spreadsheet) replaced by one problem naming that character, with the first problem's
+    allowed text: ``0.45\\u00a0`` is "begins or ends with U+00A0 NO-BREAK SPACE", not "not a number", and
+    ``OD\\u00a0`` one problem, not two (D-19.447). A key names its characters itself (`key_text_fault`);
+    a cell refused only as too long keeps that reason (free text keeps such a character)."""
+    by_cell: dict[tuple[int | None, str | None], list[Problem]] = {}
+    for problem in problems:
+        by_cell.setdefault((problem.row, problem.field), []).append(problem)
+    out: list[Problem] = []
+    for (row, name), found in by_cell.items():
+        value = found[0].value
+        fault = None
+        refused = any(p.message != "text too long" for p in found)
+        if row is not None and name not in keys and isinstance(value, str) and refused:
+            fault = edge_character_fault(value)
+        out.extend(found if fault is None else [replace(found[0], message=fault)])
+    return out
 
 
 def _record_problems(spec: FormSpec, values: dict[str, np.ndarray], file: str) -> list[Problem]:
