@@ -552,3 +552,15 @@ def test_the_typed_tier_s_allowed_text_is_one_sentence_pointing_at_the_rule() ->
     allowed = key_text_allowed(KeyText.TYPED)
     assert len(allowed) < 200 and "docs/store.md" in allowed
     assert allowed.count(". ") == 0 and ";" not in allowed
+
+
+def test_the_generated_character_class_is_the_predicate() -> None:
+    """The typed tier searches one character class generated from `refused_character` (D-19.450): it must
+    hold exactly the BMP characters the predicate refuses (and hand every other plane to the predicate)."""
+    from cartrial.store.fields import _refused_pattern, refused_character
+
+    pattern = _refused_pattern()
+    assert all(
+        (pattern.fullmatch(chr(code)) is not None) == refused_character(chr(code)) for code in range(0x10000)
+    )
+    assert pattern.fullmatch("\U0001f600") and pattern.fullmatch("\U000e0041")
