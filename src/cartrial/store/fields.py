@@ -463,7 +463,7 @@ def refused_character(character: str) -> bool:
 @cache
 def _refused_pattern() -> re.Pattern[str]:
     """One character class of every character of the Basic Multilingual Plane that `refused_character`
-    refuses, generated from it on first use (about 0.3 s, once per process; D-19.450), and every character
+    refuses, generated from it on first use (about 0.05 s, once per process; D-19.450), and every character
     beyond U+FFFF, which the caller judges by `refused_character` itself: `re` compiles a class of the BMP
     to a bitmap, but a class with ranges beyond it to a list it scans range by range (14 times slower)."""
     ranges: list[str] = []
