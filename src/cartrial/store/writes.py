@@ -29,9 +29,15 @@ from cartrial.store.bulk import (
     upsert_rows,
 )
 from cartrial.store.edit_checks import reconcile_write
-from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
+from cartrial.store.fields import (
+    check_record_write,
+    control_character_problem,
+    field_rules,
+    key_text_problem,
+    line_break_problem,
+)
 from cartrial.store.locking import is_locked
-from cartrial.store.models import StudyData, Subject, User
+from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
@@ -90,6 +96,7 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
     rule, `fields.CONTROL_CHARACTERS`; checked here too because the natural-key lookup runs before the field
     rules, and PostgreSQL refuses a NUL even in a query)."""
     columns = columns_of(model)
+    key_rules = field_rules(table_name) if table_name in STUDY_TABLES else {}
     for name, value in values.items():
         column = columns.get(name)
         if column is None or not isinstance(value, str) or not isinstance(column.type, String):
@@ -104,6 +111,12 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
                     allowed=f"at most {limit} characters",
                 )
             )
+        rule = key_rules.get(name)
+        if rule is not None and rule.key is not None:  # a key: its own rule, its own words (D-19.444)
+            problem = key_text_problem(f"{table_name}.{name}", value, rule.key)
+            if problem is not None:
+                raise InputError(problem)
+            continue
         problem = control_character_problem(f"{table_name}.{name}", value)
         if problem is None and limit is not None:  # a text of bounded length is one line (D-19.137)
             problem = line_break_problem(f"{table_name}.{name}", value)
