@@ -204,3 +204,23 @@ def test_an_imports_site_is_covered_by_audit_verify(study) -> None:
     assert [(f.kind, f.table, f.fields) for f in findings] == [
         ("unaudited-update", "import_manifest", ("site_id",))
     ]
+
+
+def test_a_reimport_is_not_told_unchanged_by_another_sites_import(study, tmp_path) -> None:
+    """An investigator re-importing a file another site's investigator imported was told "unchanged" with
+    that import's row counts (the manifests were read without a site condition); now only an import made
+    at their own sites counts as the earlier import (D-19.487)."""
+    from cartrial.store.importing import import_templates
+
+    folder = tmp_path / "pumch"
+    folder.mkdir()
+    (folder / "subjects.csv").write_text(
+        "subject_id,site_id,consent_date,sex\nCT-102,PUMCH,2021-06-01,M\n", encoding="utf-8"
+    )
+    first = import_templates(study.service.engine, folder, "inv2")
+    assert first.totals["inserted"] == 1
+    again = import_templates(study.service.engine, folder, "inv2")  # the own site's re-import: unchanged
+    assert again.totals["unchanged"] == 1
+    with pytest.raises(InputError, match="site_id") as refused:  # the full path: another site's row
+        import_templates(study.service.engine, folder, "inv")
+    assert "unchanged" not in str(refused.value)
