@@ -1,7 +1,8 @@
 """What a site-restricted investigator reads of the rows that belong to no subject (D-19.453, D-19.454):
-escalation decisions, the study and locks are study-wide and shown; an import manifest only when a
-site-restricted user of their sites imported it (another site's or a study-wide import's file name and row
-counts are as absent); a user account only of their sites or of the study-wide staff."""
+escalation decisions, the study and locks are study-wide and shown; an import manifest only when it was made
+at their sites (its `site_id`, recorded at import time, D-19.483; another site's or a study-wide import's
+file name and row counts are as absent); a user account only of their sites or of the study-wide staff; a
+site's audit rows only of their own site (D-19.484)."""
 
 from __future__ import annotations
 
