@@ -237,11 +237,19 @@ def respell_command(
 @db_app.command("summary", epilog="Example: [bold]cartrial db summary --url sqlite:///study.db[/]")
 def summary_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        help="Acting user, authenticated: count what they may read (default: $CARTRIAL_USER; "
+        "none: the whole study, as `audit verify`).",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Row count of every table, the lock state and the audit-trail size."""
+    """Row count of every table, the lock state and the audit-trail size: of what the acting user may read
+    (a site investigator: their sites), or without a user of the whole study (D-19.454)."""
     service = _service(url)
-    counts = service.table_counts()
+    actor = _actor(user, url) if user or os.environ.get("CARTRIAL_USER") else None
+    counts = service.table_counts(actor)
     lock = service.active_lock()
     if as_json:
         typer.echo(
@@ -255,12 +263,13 @@ def summary_command(
             )
         )
         return
-    print_summary(terminal(), service)
+    print_summary(terminal(), service, actor)
 
 
-def print_summary(console: Console, service: Any) -> None:
-    """Rich table of row counts per table, plus the lock state."""
-    counts = service.table_counts()
+def print_summary(console: Console, service: Any, actor: str | None = None) -> None:
+    """Rich table of row counts per table (of what `actor` may read; None: the whole study), plus the lock
+    state."""
+    counts = service.table_counts(actor)
     table = Table(title="study database", title_justify="left")
     table.add_column("table", no_wrap=True)
     table.add_column("rows", justify="right")

@@ -803,13 +803,17 @@ def _audit_new_records(
     `first_id` (decisions D-19.10): each run of consecutive records of one subject (at most
     `BATCH_MAX_RECORDS`) is sealed by one batch row (`audit.BATCH_ACTION`, the records' ids and values),
     a record alone in its run by its own insert row (the record as JSON, as a single-record insert
-    writes it)."""
+    writes it). A record that is its own site (a site, `writes.own_site_column`) is always alone: a batch
+    row would show every site of the run to an investigator of its first one (D-19.484)."""
+    from cartrial.store.writes import own_site_column
+
+    most = 1 if own_site_column(STUDY_TABLES[table_name]) is not None else audit_chain.BATCH_MAX_RECORDS
     columns = sorted(by_name)
     masked = [index for index, name in enumerate(columns) if name in MASKED_COLUMNS]
     # each record's values in sorted column order (what a batch row holds), built by zip in C
     records = list(zip(*(by_name[name] for name in columns), strict=True)) if columns else [()] * n
     singles: list[int] = []
-    for start, end in _subject_runs(subjects, n, audit_chain.BATCH_MAX_RECORDS):
+    for start, end in _subject_runs(subjects, n, most):
         subject = subjects[start]
         if end - start == 1:
             singles.append(start)

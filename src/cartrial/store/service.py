@@ -130,8 +130,9 @@ class StudyService:
         return users.password_matches(stored, password)
 
     def table_counts(self, actor: str | None = None) -> dict[str, int]:
-        """Row count of every table (study data, data_lock and audit_log). Counts reveal no data, so
-        `actor` is optional; when given, the READ permission is checked."""
+        """Row count of every table (study data, data_lock and audit_log). Counts name no subject and hold
+        no value, so `actor` is optional (None: the whole study, the database holder's view); when given,
+        the READ permission is checked and the counts are of what the actor may read (D-19.454)."""
         if actor is not None:
             return self.as_user(actor).table_counts()
         with self.read() as connection:

@@ -410,6 +410,14 @@ def integrity_error(exc: IntegrityError, table_name: str) -> InputError:
     )
 
 
+def referring_table(exc: IntegrityError) -> str | None:
+    """The study table whose records refer to a record whose delete the database refused, from psycopg's
+    diagnostics (a table name, never a value); None on SQLite, whose refusal names no table, or when the
+    name is not a study table's. The refusal's text is never shown (D-12.2, D-19.456)."""
+    name = getattr(getattr(exc.orig, "diag", None), "table_name", None)
+    return name if isinstance(name, str) and name in STUDY_TABLES else None
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -47,6 +47,7 @@ from cartrial.store.tables import (
     plain_row,
     record_id_of,
     record_json,
+    referring_table,
     same_value,
     table_of,
     valid_record_id,
@@ -493,10 +494,12 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     try:
         with tx.connection.begin_nested():
             tx.connection.execute(delete(table).where(table.c.id == record_id))
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # never the driver's text, which may quote a key (D-12.2, D-19.456)
+        referring = referring_table(exc)
+        which = f" ({referring} records)" if referring else ""
         raise ConflictError(
-            f"{table_name} record {record_id} cannot be deleted: other records refer to it "
-            f"({str(exc.orig).splitlines()[0]})"
+            f"{table_name} record {record_id} cannot be deleted: other records refer to it{which}; "
+            "delete or change those first"
         ) from None
     values = {k: v for k, v in current.items() if k not in HOUSEKEEPING_COLUMNS}
     subject_column = model.subject_column
