@@ -10,11 +10,12 @@ the whole record as the old value). The permission of the action is checked by t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, and_, delete, func, select
+from sqlalchemy import Connection, String, and_, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, Problem
@@ -31,11 +32,12 @@ from cartrial.store.bulk import (
 from cartrial.store.edit_checks import reconcile_write
 from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
 from cartrial.store.locking import is_locked
-from cartrial.store.models import StudyData, Subject, User
+from cartrial.store.models import StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
+    chunks,
     columns_of,
     model_of,
     plain_row,
@@ -195,7 +197,7 @@ def upsert_checked_rows(
     derived values and data queries."""
     from dataclasses import replace
 
-    from cartrial.store.edit_checks import check_single_write
+    from cartrial.store.edit_checks import check_single_write, write_context
     from cartrial.store.fields import records_write_problems, study_protocol
     from cartrial.store.permissions import Action, write_action
 
@@ -215,15 +217,16 @@ def upsert_checked_rows(
                 header=f"{table_name} row {number}: nothing was written",
             ) from None
     check_subjects_and_sites(tx, model, table_name, prepared)
-    befores = [find_by_key(tx.connection, model, row, keys) for row in prepared]
-    befores = [None if b is None else dict(b) for b in befores]
+    befores = [None if b is None else dict(b) for b in find_by_keys(tx.connection, model, prepared, keys)]
     changed = [
         before is None or any(not same_value(before.get(k), v) for k, v in row.items())
         for row, before in zip(prepared, befores, strict=True)
     ]
-    for row, before in zip(prepared, befores, strict=True):
-        if before is not None:  # the stored record matched, as well as the row written (as `update_record`)
-            check_record_sites(tx, model, table_name, [before, {**before, **row}])
+    # the stored record matched, as well as the row written (as `update_record`): every matched row's
+    # versions at once, one lookup of their subjects' sites (the refusal names no record, so it is the one
+    # the first refused row would give; D-19.433)
+    matched = [(before, row) for row, before in zip(prepared, befores, strict=True) if before is not None]
+    check_record_sites(tx, model, table_name, [v for b, r in matched for v in (b, {**b, **r})])
     if any(before is None for before in befores):
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
@@ -255,16 +258,21 @@ def upsert_checked_rows(
         result = _upsert_users(tx, prepared, befores, keys)
     else:
         result = upsert_rows(tx, table_name, prepared, keys)
+    numbers = [number for number, change in enumerate(changed, start=1) if change]
+    after_write = find_by_keys(tx.connection, model, [prepared[n - 1] for n in numbers], keys)
+    stored_rows = [stored for stored in after_write if stored is not None]
+    assert len(stored_rows) == len(numbers)  # every row written is stored now
+    # the subjects' stored records read once for every row's edit checks (D-19.433)
+    context = write_context(
+        tx.connection, table_name, [(befores[n - 1], s) for n, s in zip(numbers, stored_rows, strict=True)]
+    )
     written: list[Mapping[str, Any]] = []
-    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
-        if not change:
-            continue
-        stored = find_by_key(tx.connection, model, row, keys)
-        assert stored is not None
+    for number, stored in zip(numbers, stored_rows, strict=True):
+        before = befores[number - 1]
         if model is User and before is not None:  # judged on the state after the whole call (D-19.432)
             check_last_admin(tx.connection, before, stored)
         try:
-            check_single_write(tx, table_name, before, stored, int(stored["id"]))
+            check_single_write(tx, table_name, before, stored, int(stored["id"]), context)
         except InputError as exc:
             raise InputError(
                 [replace(p, row=number) for p in exc.problems],
@@ -359,6 +367,51 @@ def find_by_key(
         .mappings()
         .first()
     )
+
+
+FIND_CHUNK_PARAMETERS = 10_000
+"""Bound parameters per query of `find_by_keys` (below SQLite's 32,766 and PostgreSQL's 65,535)."""
+
+
+def find_by_keys(
+    connection: Connection, model: type[StudyData], rows: Sequence[RowLike], keys: Sequence[str]
+) -> list[RowLike | None]:
+    """`find_by_key` of each row (None: none), in one query per chunk of rows (D-19.433): the stored
+    records whose `keys` columns are among the rows' are read and matched back to the rows by their key
+    values. A row with a key value not of its column's own Python type (text for an integer, a date-time
+    for a date, a naive date-time, None), where the database's comparison may differ from Python's, is
+    looked up alone by `find_by_key`."""
+    table = table_of(model)
+    columns = [table.c[k] for k in keys]
+    found: list[RowLike | None] = [None] * len(rows)
+    batched: list[int] = []
+    for number, row in enumerate(rows):
+        if keys and all(_plain_key(column, row[k]) for column, k in zip(columns, keys, strict=True)):
+            batched.append(number)
+        else:
+            found[number] = find_by_key(connection, model, row, keys)
+    for chunk in chunks(batched, max(1, FIND_CHUNK_PARAMETERS // max(1, len(keys)))):
+        wanted = [tuple(rows[n][k] for k in keys) for n in chunk]
+        condition = columns[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*columns).in_(wanted)
+        stored = {
+            tuple(record[k] for k in keys): record
+            for record in connection.execute(select(table).where(condition)).mappings()
+        }
+        for number, key in zip(chunk, wanted, strict=True):
+            found[number] = stored.get(key)
+    return found
+
+
+def _plain_key(column: Any, value: Any) -> bool:
+    """Whether `value` is of exactly the Python type `column` gives back (an aware date-time for a UTC
+    date-time), so that Python's equality of keys is the database's."""
+    if isinstance(column.type, UtcDateTime):
+        return value.__class__ is dt.datetime and value.tzinfo is not None
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return False
+    return value.__class__ is kind and kind in (str, int, dt.date)
 
 
 @dataclass(frozen=True)

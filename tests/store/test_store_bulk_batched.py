@@ -1,0 +1,238 @@
+"""The API's bulk write reads the stored records of the whole call at once (D-19.433): the same outcome as
+reading them row by row.
+
+`Transaction.upsert_rows` (`writes.upsert_checked_rows`) finds the stored records the rows match in one
+query per chunk (`writes.find_by_keys`) and reads the subjects' stored records for the edit checks once
+(`edit_checks.write_context`). The oracle is the same write with both replaced by their row-by-row forms
+(`find_by_key` per row; `write_findings` reading each row's subject itself): the stored records, the
+queued audit rows (their times aside), the data queries raised and every refusal — its kind, message and
+located problems — must be the same, on both backends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from contextlib import ExitStack
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from cartrial.errors import CartrialError
+from cartrial.store import StudyService
+from cartrial.store.models import STUDY_TABLES
+from cartrial.store.tables import table_of
+from cartrial.store.writes import find_by_key, find_by_keys
+
+COMPARED_TABLES = ("subject", "infusion", "adverse_event", "lab_result", "data_query")
+NOW_COLUMNS = frozenset({"created_at", "updated_at", "raised_at"})
+"""Columns holding the time of the write (differ between the two runs)."""
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+SEED_LABS = [
+    {"subject_id": s, "analyte": "wbc", "collected_at": "2021-07-02T08:00:00Z", "value": 5.0}
+    | {"unit": "10^9/l", "lln": 4.0}
+    for s in ("CT-001", "CT-002", "CT-101")
+]
+SEED_EVENT = {
+    "subject_id": "CT-002",
+    "term": "Fever",
+    "category": "infection",
+    "started_on": "2021-06-03",
+    "ended_on": "2021-06-04",
+    "grade": 1,
+    "grading_scale": "CTCAE",
+    "grading_scale_version": "5.0",
+    "outcome": "recovered",
+}
+SEED_INFUSION = {"subject_id": "CT-001", "infused_at": "2021-06-01T02:00:00Z", "dose_level": 1}
+
+
+def _seed(service: StudyService) -> None:
+    """Stored records the rows may match (updates) or be checked against, written once per database."""
+    if service.table_counts()["lab_result"]:
+        return
+    with service.as_user("admin").transaction(source="seed", reason="seed") as tx:
+        tx.upsert_rows("lab_result", SEED_LABS)
+        tx.upsert_rows("adverse_event", [SEED_EVENT])
+        tx.upsert_rows("infusion", [SEED_INFUSION])
+
+
+class _Done(Exception):
+    """Raised inside the write transaction with what it holds, to roll it back."""
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+
+
+def _one_by_one(connection: Any, model: Any, rows: Any, keys: Any) -> list[Any]:
+    return [find_by_key(connection, model, row, keys) for row in rows]
+
+
+def _no_context(*_: Any) -> None:
+    return None
+
+
+def _without_now(value: Any) -> Any:
+    """Audit texts with the write's own date-times (today's) masked."""
+    if not isinstance(value, str):
+        return value
+    for day in (dt.datetime.now(dt.UTC).date(), dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)):
+        value = re.sub(rf"{day.isoformat()}[T ][0-9:.+Z]*", "<now>", value)
+    return value
+
+
+def _state(tx: Any) -> tuple[Any, ...]:
+    tables = {}
+    for name in COMPARED_TABLES:
+        table = table_of(STUDY_TABLES[name])
+        tables[name] = [
+            {k: v for k, v in row.items() if k not in NOW_COLUMNS}
+            for row in tx.connection.execute(select(table).order_by(table.c.id)).mappings()
+        ]
+    audit = [tuple(_without_now(v) for v in tuple(entry)[1:]) for entry in tx._pending]
+    return tables, audit, list(tx.raised_queries)
+
+
+def _outcome(service: StudyService, user: str, table: str, rows: list[dict[str, Any]], batched: bool) -> Any:
+    """What one `upsert_rows` call does (rolled back): (result, stored state, audit rows, queries raised),
+    or the refusal (kind, message, located problems)."""
+    with ExitStack() as stack:
+        if not batched:
+            stack.enter_context(patch("cartrial.store.writes.find_by_keys", _one_by_one))
+            stack.enter_context(patch("cartrial.store.edit_checks.write_context", _no_context))
+        try:
+            with service.as_user(user).transaction(source="lab feed", reason="feed") as tx:
+                result = tx.upsert_rows(table, [dict(row) for row in rows])
+                raise _Done((result, *_state(tx)))
+        except _Done as done:
+            return done.outcome
+        except CartrialError as exc:
+            located = getattr(exc, "problems", [])
+            problems = [(p.row, p.field, p.message, repr(p.value), p.allowed) for p in located]
+            return type(exc).__name__, str(exc), problems
+
+
+_SUBJECTS = st.sampled_from(["CT-001", "CT-002", "CT-101"])
+_TIMES = st.sampled_from(
+    [
+        "2021-07-02T08:00:00Z",  # the seeded labs' time: an update
+        dt.datetime(2021, 7, 2, 16, 0, tzinfo=CHINA),  # the same instant in another zone
+        "2021-07-03T08:00:00Z",
+        "2021-05-01T08:00:00Z",  # before CT-001's infusion
+        "2099-01-01T08:00:00Z",  # in the future: a soft check (data query)
+    ]
+)
+_LABS = st.fixed_dictionaries(
+    {
+        "subject_id": _SUBJECTS,
+        "analyte": st.sampled_from(["wbc", "crp"]),
+        "collected_at": _TIMES,
+        "value": st.sampled_from([5.0, 6.5, -1.0, 3.0]),
+        "unit": st.sampled_from(["10^9/l", "mg/l"]),
+        "lln": st.just(4.0),
+    }
+)
+_EVENTS = st.fixed_dictionaries(
+    {
+        "subject_id": _SUBJECTS,
+        "term": st.sampled_from(["Fever", "Sepsis"]),
+        "category": st.just("infection"),
+        "started_on": st.sampled_from(["2021-06-03", "2021-06-10", dt.date(2021, 4, 1)]),
+        "ended_on": st.sampled_from(["2021-06-12", None]),
+        "grade": st.sampled_from([1, 3, 5]),
+        "grading_scale": st.just("CTCAE"),
+        "grading_scale_version": st.just("5.0"),
+        "outcome": st.sampled_from(["recovered", "fatal"]),
+    }
+)
+_INFUSIONS = st.fixed_dictionaries(
+    {
+        "subject_id": _SUBJECTS,
+        "infused_at": st.sampled_from(
+            ["2021-06-01T02:00:00Z", "2021-06-22T02:30:00Z", "2021-05-01T02:00:00Z"]
+        ),
+        "dose_level": st.sampled_from([1, 2, 9]),
+    }
+)
+
+
+def _unique(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the first of each natural key only (a repeated key is `prepare_rows`' refusal, the
+    same on both paths; kept out so that the examples reach the lookups)."""
+    keys = STUDY_TABLES[table].natural_key
+    seen: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(tuple(str(row[k]) for k in keys), row)
+    return list(seen.values())
+
+
+_CASES = st.one_of(
+    st.lists(_LABS, min_size=1, max_size=8).map(lambda rows: ("lab_result", _unique("lab_result", rows))),
+    st.lists(_EVENTS, min_size=1, max_size=5).map(
+        lambda rows: ("adverse_event", _unique("adverse_event", rows))
+    ),
+    st.lists(_INFUSIONS, min_size=1, max_size=3).map(lambda rows: ("infusion", _unique("infusion", rows))),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=_CASES, user=st.sampled_from(["dm", "inv"]))
+def test_batched_write_gives_the_row_by_row_outcome(study, case, user) -> None:
+    """One call's stored records, audit rows, raised queries and refusals equal those of the same call
+    reading the stored records row by row (new and matched rows, keys in another zone, another site's
+    subject for the investigator, field refusals, hard and soft edit checks)."""
+    service: StudyService = study.service
+    _seed(service)
+    table, rows = case
+    assert _outcome(service, user, table, rows, batched=True) == _outcome(
+        service, user, table, rows, batched=False
+    )
+
+
+def test_find_by_keys_matches_find_by_key_for_every_kind_of_key(study) -> None:
+    """The stored record of each row, or None, as `find_by_key` finds it — a key in another zone, a key
+    of another subject, a missing record — in the rows' order."""
+    from cartrial.store.models import LabResult
+
+    service: StudyService = study.service
+    _seed(service)
+    keys = LabResult.natural_key
+    rows: list[dict[str, Any]] = [
+        {"subject_id": "CT-002", "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)},
+        {"subject_id": "CT-001", "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 16, tzinfo=CHINA)},
+        {"subject_id": "CT-001", "analyte": "crp", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)},
+        {"subject_id": "CT-009", "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)},
+        {"subject_id": "CT-101", "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)},
+    ]
+    with service.engine.connect() as connection:
+        expected = [find_by_key(connection, LabResult, row, keys) for row in rows]
+        assert [r is None for r in expected] == [False, False, True, True, False]
+        assert find_by_keys(connection, LabResult, rows, keys) == expected
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_find_by_keys_in_chunks(study, chunk, monkeypatch) -> None:
+    """Chunked lookups (the bound-parameter limit) find every row's record."""
+    from cartrial.store import writes
+    from cartrial.store.models import LabResult
+
+    service: StudyService = study.service
+    _seed(service)
+    keys = LabResult.natural_key
+    monkeypatch.setattr(writes, "FIND_CHUNK_PARAMETERS", chunk * len(keys))
+    rows = [
+        {"subject_id": s, "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)}
+        for s in ("CT-101", "CT-001", "CT-009", "CT-002")
+    ]
+    with service.engine.connect() as connection:
+        found = find_by_keys(connection, LabResult, rows, keys)
+    assert [None if r is None else r["subject_id"] for r in found] == ["CT-101", "CT-001", None, "CT-002"]
