@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cartrial.errors import CartrialError
-from cartrial.store import StudyService
+from cartrial.store import StudyService, bulk
 from cartrial.store.models import STUDY_TABLES
 from cartrial.store.tables import table_of
 from cartrial.store.writes import find_by_key, find_by_keys
@@ -50,6 +50,17 @@ SEED_EVENT = {
     "outcome": "recovered",
 }
 SEED_INFUSION = {"subject_id": "CT-001", "infused_at": "2021-06-01T02:00:00Z", "dose_level": 1}
+SEED_SUBJECTS = [
+    {"subject_id": "CT-005", "site_id": "TJH", "consent_date": "2021-05-06", "sex": "M"},
+    {"subject_id": "CT-006", "site_id": "TJH", "consent_date": "2021-05-06", "sex": "F"},
+]
+SEED_STANDING = [
+    {"subject_id": "CT-005", "infused_at": at, "dose_level": 1}
+    for at in ("2021-06-01T02:00:00Z", "2021-06-22T02:00:00Z")
+]
+"""A standing hard finding (INFUSION-ONCE: two infusions, stored without the checks, as data kept from
+before a check) of a subject without labs: a new lab's state before is this subject's alone, in which the
+finding stands (not created by the lab), not another lab-less subject's (CT-006, where it does not)."""
 
 
 def _seed(service: StudyService) -> None:
@@ -60,6 +71,8 @@ def _seed(service: StudyService) -> None:
         tx.upsert_rows("lab_result", SEED_LABS)
         tx.upsert_rows("adverse_event", [SEED_EVENT])
         tx.upsert_rows("infusion", [SEED_INFUSION])
+        tx.upsert_rows("subject", SEED_SUBJECTS)
+        bulk.upsert_rows(tx, "infusion", SEED_STANDING)  # the store's writer, without the edit checks
 
 
 class _Done(Exception):
@@ -98,16 +111,28 @@ def _state(tx: Any) -> tuple[Any, ...]:
     return tables, audit, list(tx.raised_queries)
 
 
-def _outcome(service: StudyService, user: str, table: str, rows: list[dict[str, Any]], batched: bool) -> Any:
+def _outcome(
+    service: StudyService,
+    user: str,
+    table: str,
+    rows: list[dict[str, Any]],
+    batched: bool,
+    keys: tuple[str, ...] | None = None,
+    chunk: int | None = None,
+) -> Any:
     """What one `upsert_rows` call does (rolled back): (result, stored state, audit rows, queries raised),
-    or the refusal (kind, message, located problems)."""
+    or the refusal (kind, message, located problems). `keys`: the call's `key_columns`; `chunk`: the rows
+    per lookup by key and per write chunk (`bulk.key_chunk_rows`, which also bounds an audit batch row's
+    run of records: set alike on both paths), small to cross chunk edges."""
     with ExitStack() as stack:
         if not batched:
             stack.enter_context(patch("cartrial.store.writes.find_by_keys", _one_by_one))
             stack.enter_context(patch("cartrial.store.edit_checks.write_context", _no_context))
+        if chunk is not None:
+            stack.enter_context(patch("cartrial.store.bulk.key_chunk_rows", lambda backend, keys: chunk))
         try:
             with service.as_user(user).transaction(source="lab feed", reason="feed") as tx:
-                result = tx.upsert_rows(table, [dict(row) for row in rows])
+                result = tx.upsert_rows(table, [dict(row) for row in rows], keys)
                 raise _Done((result, *_state(tx)))
         except _Done as done:
             return done.outcome
@@ -117,7 +142,7 @@ def _outcome(service: StudyService, user: str, table: str, rows: list[dict[str, 
             return type(exc).__name__, str(exc), problems
 
 
-_SUBJECTS = st.sampled_from(["CT-001", "CT-002", "CT-101"])
+_SUBJECTS = st.sampled_from(["CT-001", "CT-002", "CT-101", "CT-005", "CT-006"])
 _TIMES = st.sampled_from(
     [
         "2021-07-02T08:00:00Z",  # the seeded labs' time: an update
@@ -138,7 +163,7 @@ _LABS = st.builds(
             {"analyte": "crp", "unit": "10^9/l", "lln": 0.0},
         ]
     ),
-    _TIMES,
+    st.one_of(_TIMES, st.just(None)),  # None: a missing key part (refused, or looked up alone)
     st.sampled_from([5.0, 6.5, 3.0, 5.0, -1.0]),
 )
 _EVENTS = st.fixed_dictionaries(
@@ -166,7 +191,7 @@ _INFUSIONS = st.fixed_dictionaries(
 
 _SUBJECT_ROWS = st.fixed_dictionaries(
     {
-        "subject_id": st.sampled_from(["CT-001", "CT-002", "CT-101", "CT-005"]),
+        "subject_id": st.sampled_from(["CT-001", "CT-002", "CT-101", "CT-005", "CT-007"]),
         "site_id": st.sampled_from(["TJH", "PUMCH"]),
         "consent_date": st.sampled_from(["2021-05-06", "2021-06-15", "2099-01-01"]),
         "sex": st.sampled_from(["F", "M", "X"]),
@@ -203,20 +228,47 @@ _CASES = st.one_of(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(case=_CASES, user=st.sampled_from(["dm", "inv"]))
-def test_batched_write_gives_the_row_by_row_outcome(study, case, user) -> None:
+@given(
+    case=_CASES,
+    user=st.sampled_from(["dm", "inv"]),
+    reordered=st.booleans(),
+    chunk=st.sampled_from([None, 1, 2]),
+)
+def test_batched_write_gives_the_row_by_row_outcome(study, case, user, reordered, chunk) -> None:
     """One call's stored records, audit rows, raised queries and refusals equal those of the same call
-    reading the stored records row by row (new and matched rows, keys in another zone, another site's
-    subject for the investigator, subject rows moving a consent or ending the study, field refusals, hard
-    and soft edit checks)."""
+    reading the stored records row by row (new and matched rows, keys in another zone, a missing key part,
+    the natural key given as `key_columns` in another order, lookups of 1 or 2 rows per chunk, rows of
+    several subjects one of which has a standing soft finding, another site's subject for the
+    investigator, subject rows moving a consent or ending the study, field refusals, hard and soft edit
+    checks)."""
     service: StudyService = study.service
     _seed(service)
     table, rows = case
-    batched = _outcome(service, user, table, rows, batched=True)
+    keys = tuple(reversed(STUDY_TABLES[table].natural_key)) if reordered else None
+    batched = _outcome(service, user, table, rows, batched=True, keys=keys, chunk=chunk)
     event(f"{table}: {batched[0] if isinstance(batched[0], str) else 'written'}")
     if not isinstance(batched[0], str) and batched[3]:
         event("data queries raised")
-    assert batched == _outcome(service, user, table, rows, batched=False)
+    assert batched == _outcome(service, user, table, rows, batched=False, keys=keys, chunk=chunk)
+
+
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_batched_write_judges_each_subject_on_its_own_records(study, chunk) -> None:
+    """New labs of two subjects without stored labs: the state before each is its own subject's (CT-005
+    has a standing hard INFUSION-ONCE finding, which the labs do not create), not the first subject's
+    (CT-006, none): written, with the same outcome as row by row."""
+    service: StudyService = study.service
+    _seed(service)
+    rows = [
+        {"subject_id": s, "analyte": "wbc", "unit": "10^9/l", "lln": 4.0, "value": 5.0}
+        | {"collected_at": "2021-07-05T08:00:00Z"}
+        for s in ("CT-006", "CT-005", "CT-006")
+    ]
+    rows[2]["collected_at"] = "2021-07-06T08:00:00Z"
+    batched = _outcome(service, "dm", "lab_result", rows, batched=True, chunk=chunk)
+    assert not isinstance(batched[0], str), batched
+    assert "INFUSION-ONCE" not in {q.check for q in batched[3]}  # it stood before these writes
+    assert batched == _outcome(service, "dm", "lab_result", rows, batched=False, chunk=chunk)
 
 
 def test_find_by_keys_matches_find_by_key_for_every_kind_of_key(study) -> None:
@@ -243,13 +295,13 @@ def test_find_by_keys_matches_find_by_key_for_every_kind_of_key(study) -> None:
 @pytest.mark.parametrize("chunk", [1, 2])
 def test_find_by_keys_in_chunks(study, chunk, monkeypatch) -> None:
     """Chunked lookups (the bound-parameter limit) find every row's record."""
-    from cartrial.store import writes
+    from cartrial.store import bulk
     from cartrial.store.models import LabResult
 
     service: StudyService = study.service
     _seed(service)
     keys = LabResult.natural_key
-    monkeypatch.setattr(writes, "FIND_CHUNK_PARAMETERS", chunk * len(keys))
+    monkeypatch.setattr(bulk, "key_chunk_rows", lambda backend, keys: chunk)
     rows = [
         {"subject_id": s, "analyte": "wbc", "collected_at": dt.datetime(2021, 7, 2, 8, tzinfo=dt.UTC)}
         for s in ("CT-101", "CT-001", "CT-009", "CT-002")

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, and_, delete, func, select, tuple_
+from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
     UpsertResult,
@@ -26,6 +26,7 @@ from cartrial.store.bulk import (
     check_birth_date_privacy,
     check_subjects_and_sites,
     prepare_rows,
+    stored_by_key,
     subject_sites,
     upsert_rows,
 )
@@ -37,7 +38,6 @@ from cartrial.store.permissions import check_sites, held_key_refusal, readable_s
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
-    chunks,
     columns_of,
     model_of,
     plain_row,
@@ -259,9 +259,12 @@ def upsert_checked_rows(
     else:
         result = upsert_rows(tx, table_name, prepared, keys)
     numbers = [number for number, change in enumerate(changed, start=1) if change]
-    after_write = find_by_keys(tx.connection, model, [prepared[n - 1] for n in numbers], keys)
-    stored_rows = [stored for stored in after_write if stored is not None]
-    assert len(stored_rows) == len(numbers)  # every row written is stored now
+    stored_rows = [
+        _written(stored, table_name, number)
+        for number, stored in zip(
+            numbers, find_by_keys(tx.connection, model, [prepared[n - 1] for n in numbers], keys), strict=True
+        )
+    ]
     # the subjects' stored records read once for every row's edit checks (D-19.433)
     context = write_context(
         tx.connection, table_name, [(befores[n - 1], s) for n, s in zip(numbers, stored_rows, strict=True)]
@@ -369,18 +372,21 @@ def find_by_key(
     )
 
 
-FIND_CHUNK_PARAMETERS = 10_000
-"""Bound parameters per query of `find_by_keys` (below SQLite's 32,766 and PostgreSQL's 65,535)."""
+def _written(stored: RowLike | None, table_name: str, number: int) -> RowLike:
+    """The stored record of row `number` just written (`InternalError` if it is not found: the write and
+    the lookup disagree, and no row's checks may be judged on another row's record)."""
+    if stored is None:
+        raise InternalError(f"{table_name} row {number}: the record written was not found by its key")
+    return stored
 
 
 def find_by_keys(
     connection: Connection, model: type[StudyData], rows: Sequence[RowLike], keys: Sequence[str]
 ) -> list[RowLike | None]:
-    """`find_by_key` of each row (None: none), in one query per chunk of rows (D-19.433): the stored
-    records whose `keys` columns are among the rows' are read and matched back to the rows by their key
-    values. A row with a key value not of its column's own Python type (text for an integer, a date-time
-    for a date, a naive date-time, None), where the database's comparison may differ from Python's, is
-    looked up alone by `find_by_key`."""
+    """`find_by_key` of each row (None: none), read together by `bulk.stored_by_key` (D-19.433,
+    D-19.438) and matched back to the rows by their key values. A row with a key value not of its
+    column's own Python type (text for an integer, a date-time for a date, a naive date-time, None),
+    where the database's comparison may differ from Python's, is looked up alone by `find_by_key`."""
     table = table_of(model)
     columns = [table.c[k] for k in keys]
     found: list[RowLike | None] = [None] * len(rows)
@@ -390,15 +396,10 @@ def find_by_keys(
             batched.append(number)
         else:
             found[number] = find_by_key(connection, model, row, keys)
-    for chunk in chunks(batched, max(1, FIND_CHUNK_PARAMETERS // max(1, len(keys)))):
-        wanted = [tuple(rows[n][k] for k in keys) for n in chunk]
-        condition = columns[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*columns).in_(wanted)
-        stored = {
-            tuple(record[k] for k in keys): record
-            for record in connection.execute(select(table).where(condition)).mappings()
-        }
-        for number, key in zip(chunk, wanted, strict=True):
-            found[number] = stored.get(key)
+    wanted = [tuple(rows[n][k] for k in keys) for n in batched]
+    stored = stored_by_key(connection, model, keys, wanted)
+    for number, key in zip(batched, wanted, strict=True):
+        found[number] = stored.get(key)
     return found
 
 
