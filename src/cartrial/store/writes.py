@@ -144,6 +144,30 @@ def check_last_admin(connection: Connection, current: RowLike, after: RowLike | 
         )
 
 
+def typed_texts(table_name: str, values: RowLike) -> RowLike:
+    """`values` with each number or yes/no given as text (``"5.5"`` for a lab value) read as the import
+    reads the same cell (`fields.typed_record_values`, the import's column parser; D-19.439), so that
+    both backends store and audit the typed value; what the import refuses (``"5,5"``) is refused here,
+    `InputError` located at ``table.field``. Other values are left to `prepare_rows` and the field rules
+    (text stays as given, D-19.420)."""
+    from cartrial.store.fields import FieldKind, field_rules, typed_record_values
+    from cartrial.store.models import STUDY_TABLES
+
+    if table_name not in STUDY_TABLES:
+        return values
+    rules = field_rules(table_name)
+    texts = {
+        name: value
+        for name, value in values.items()
+        if isinstance(value, str)
+        and (rule := rules.get(name)) is not None
+        and rule.kind in (FieldKind.INTEGER, FieldKind.NUMBER, FieldKind.BOOLEAN)
+    }
+    if not texts:
+        return values
+    return {**values, **typed_record_values(table_name, texts)}
+
+
 def insert_record(
     tx: Transaction, table_name: str, values: RowLike, *, password_hash: str | None = None
 ) -> int:
@@ -153,7 +177,7 @@ def insert_record(
     `StudyUser.add_user`, never through the public record API."""
     model = model_of(table_name)
     refuse_protected(table_name, "inserted one by one", values)
-    values = plain_row(values, table_name)
+    values = typed_texts(table_name, plain_row(values, table_name))
     if password_hash is not None and model is User:
         values = {**values, "password_hash": password_hash}
     keys = model.natural_key
@@ -207,7 +231,18 @@ def upsert_checked_rows(
     if not rows or any(k not in columns_of(model) for k in keys):
         return upsert_rows(tx, table_name, rows, keys)  # nothing to check, or its own refusal
     check_unique_key(model, table_name, keys)
-    prepared = prepare_rows(model, table_name, rows, keys)
+    typed: list[RowLike] = []
+    unread: list[Problem] = []  # numbers as text the import's parser refuses, of every row (D-19.439)
+    for number, row in enumerate(rows, start=1):
+        try:
+            typed.append(typed_texts(table_name, row))
+        except InputError as exc:
+            unread.extend(replace(p, row=number) for p in exc.problems)
+    if unread:
+        refused = len({p.row for p in unread})
+        header = f"{table_name}: {len(unread)} problem(s) in {refused} row(s); nothing was written"
+        raise InputError(unread, header=header)
+    prepared = prepare_rows(model, table_name, typed, keys)
     for number, row in enumerate(prepared, start=1):
         try:
             check_texts(model, table_name, row)
@@ -352,7 +387,7 @@ def preview_write_checks(
 
     model = model_of(table_name)
     try:
-        clean = prepare_rows(model, table_name, [values], ())[0]
+        clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
         return write_findings(connection, table_name, current, after, record_id)
@@ -445,7 +480,7 @@ def prevalidate_update(
         refuse_protected(table_name, "edited", changes)
         current = current_record(connection, model, table_name, record_id)
         record_id = int(current["id"])  # a numpy integer id bound as the int it names
-        clean = prepare_rows(model, table_name, [changes], ())[0]
+        clean = prepare_rows(model, table_name, [typed_texts(table_name, changes)], ())[0]
         diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
         if not diff:
             return None
@@ -471,6 +506,7 @@ def update_record(
     model = model_of(table_name)
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
+    changes = typed_texts(table_name, changes)
     current = current_record(tx.connection, model, table_name, record_id)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if int(current["version"]) != int(expected_version):
