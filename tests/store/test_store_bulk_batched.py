@@ -309,3 +309,37 @@ def test_find_by_keys_in_chunks(study, chunk, monkeypatch) -> None:
     with service.engine.connect() as connection:
         found = find_by_keys(connection, LabResult, rows, keys)
     assert [None if r is None else r["subject_id"] for r in found] == ["CT-101", "CT-001", None, "CT-002"]
+
+
+def test_a_written_row_not_found_again_is_an_internal_error(study) -> None:
+    """The records written are looked up again for their checks: one not found (the write and the lookup
+    disagree) stops the call with `InternalError`, a `CartrialError` raised also under ``python -O``
+    (D-19.438), and nothing is written."""
+    from cartrial.errors import InternalError
+    from cartrial.store import writes
+
+    service: StudyService = study.service
+    _seed(service)
+    calls: list[int] = []
+    real = writes.find_by_keys
+
+    def forgetful(connection: Any, model: Any, rows: Any, keys: Any) -> list[Any]:
+        calls.append(len(rows))
+        found = real(connection, model, rows, keys)
+        return found if len(calls) == 1 else [*found[:-1], None]
+
+    rows = [
+        {"subject_id": s, "analyte": "crp", "unit": "mg/l", "lln": 0.0, "value": 1.0}
+        | {"collected_at": "2021-07-09T08:00:00Z"}
+        for s in ("CT-001", "CT-002")
+    ]
+    with (
+        patch("cartrial.store.writes.find_by_keys", forgetful),
+        pytest.raises(InternalError) as caught,
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
+    ):
+        tx.upsert_rows("lab_result", rows)
+    assert "row 2" in str(caught.value) and calls == [2, 2]
+    with service.engine.connect() as connection:
+        labs = table_of(STUDY_TABLES["lab_result"])
+        assert connection.execute(select(labs.c.id).where(labs.c.analyte == "crp")).first() is None
