@@ -6,8 +6,8 @@ SQLite and on PostgreSQL.
 Recorded per backend: the call inserting the rows (field rules, edit checks, audit), the same call again
 (every row unchanged: nothing written) and a call changing every row's value (updates: one audit row each).
 Each is the median of `REPEATS` (default 3) runs into a fresh database; building the study is not timed.
-`before_seconds`: the same call on the code before D-19.433 (commit a38598d, one run each, as recorded in
-D-19.433; the row-by-row reads take minutes per repeat, so they are not re-run here).
+`before_seconds`: the same call on the code before D-19.433 (commit a38598d in a detached worktree, this
+module run against it once, load average 2 to 4; the row-by-row reads take minutes, so not per run).
 Timings are recorded here, never asserted in tests. PostgreSQL: `$CARTRIAL_BENCH_POSTGRES_URL` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), a fresh schema per run; without a reachable server
 its entries are recorded as not run.
@@ -32,14 +32,14 @@ SUBJECTS = 20
 """Subjects of the synthetic study: 675 lab rows each, so the first 10,000 rows are of 15 subjects."""
 REPEATS = int(os.environ.get("CARTRIAL_BENCH_STORE_API_REPEATS", "3"))
 BEFORE_SECONDS = {
-    ("sqlite", "insert"): 41.0,
-    ("sqlite", "update"): 59.0,
-    ("sqlite", "unchanged"): 8.7,
-    ("postgresql", "insert"): 78.0,
-    ("postgresql", "update"): 70.0,
-    ("postgresql", "unchanged"): 15.0,
+    ("sqlite", "insert"): 15.8,
+    ("sqlite", "update"): 24.6,
+    ("sqlite", "unchanged"): 2.9,
+    ("postgresql", "insert"): 37.7,
+    ("postgresql", "update"): 44.6,
+    ("postgresql", "unchanged"): 7.9,
 }
-"""Seconds of each call on the code before D-19.433 (a38598d; D-19.433's figures, one run each)."""
+"""Seconds of each call on the code before D-19.433 (a38598d, one run each, D-19.438)."""
 TARGET_SECONDS = 10.0
 """D-19.433: the call writing 10,000 new lab rows (before it, about 40 s on this study)."""
 
